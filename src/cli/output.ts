@@ -1,0 +1,69 @@
+/**
+ * The CLI's two channels: machine output (JSON) on stdout and nothing else there; progress and
+ * human messages on stderr.
+ */
+import { LowdoseError, toLowdoseError } from '../errors.js';
+
+/** Exit codes of ../shared/CONTRACT.md. */
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+export interface Output {
+  readonly json: boolean;
+  /** A human message on stderr. */
+  info(message: string): void;
+  warn(message: string): void;
+  /** Human-readable result text on stdout (only when not --json). */
+  print(text: string): void;
+  /** The command's machine result on stdout (only when --json). */
+  result(value: unknown): void;
+}
+
+export function createOutput(json: boolean): Output {
+  return {
+    json,
+    info: (message) => process.stderr.write(`${message}\n`),
+    warn: (message) => process.stderr.write(`warning: ${message}\n`),
+    print: (text) => {
+      if (!json) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+    },
+    result: (value) => {
+      if (json) process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    },
+  };
+}
+
+/** Thrown by commands for bad usage or unusable input: exit 2, nothing done. */
+export function usageError(message: string): LowdoseError {
+  return new LowdoseError('E_USAGE', message);
+}
+
+/** Codes that mean "nothing could be done with what was given" (exit 2) rather than a partial failure. */
+const USAGE_CODES = new Set(['E_USAGE', 'E_NOT_FOUND', 'E_EXISTS', 'E_MODEL', 'E_MODEL_MISMATCH', 'E_DEVICE_UNAVAILABLE']);
+
+export function exitCodeFor(error: unknown): number {
+  const e = toLowdoseError(error);
+  return USAGE_CODES.has(e.code) ? EXIT_USAGE : EXIT_FAILED;
+}
+
+/** Parsers for option values; they throw usage errors with the option's name. */
+export function parseNumberOption(name: string, lo = -Infinity, hi = Infinity) {
+  return (text: string): number => {
+    const value = Number(text);
+    if (!Number.isFinite(value) || value < lo || value > hi) {
+      throw usageError(`${name} must be a number in [${lo}, ${hi}], got "${text}"`);
+    }
+    return value;
+  };
+}
+
+export function parseIntOption(name: string, lo = -Infinity, hi = Infinity) {
+  return (text: string): number => {
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < lo || value > hi) {
+      throw usageError(`${name} must be an integer in [${lo}, ${hi}], got "${text}"`);
+    }
+    return value;
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * What the rest of the toolkit sees of DICOM: series of slices in modality units, never raw
+ * datasets. Pixels are loaded on demand (`readSlice` in ./read-slice.ts) so that a 300-slice study
+ * streams through instead of being held whole.
+ */
+import type { LowdoseError } from '../errors.js';
+
+export type Vec3 = [number, number, number];
+/** ImageOrientationPatient: row direction cosines then column direction cosines. */
+export type Orientation = [number, number, number, number, number, number];
+
+/**
+ * Units of the values `readSlice` returns: 'HU' (CT after the modality LUT), 'SUVbw' (PET with
+ * a computable SUV), 'BQML' (PET activity when SUV is unavailable), or for other modalities
+ * the modality-LUT output's own units (for example 'MODALITY' or PET's stored Units value).
+ */
+export type Units = 'HU' | 'SUVbw' | 'BQML' | (string & {});
+
+/** One image frame of one file. */
+export interface SliceRef {
+  /** Absolute path of the file. */
+  readonly file: string;
+  /** 0-based frame index within a multi-frame file; 0 otherwise. */
+  readonly frame: number;
+  readonly sopInstanceUid: string;
+  readonly instanceNumber: number | null;
+  /** ImagePositionPatient of this frame, mm, when the file has it. */
+  readonly position: Vec3 | null;
+  /** Signed distance along the series' slice normal (mm), or null when positions are missing. */
+  readonly location: number | null;
+  /** RescaleSlope / RescaleIntercept of this frame (modality LUT). */
+  readonly rescaleSlope: number;
+  readonly rescaleIntercept: number;
+  /**
+   * Factor from modality-LUT output to `Series.units` (SUVbw factor for PET; 1 otherwise).
+   * Writers divide by it to store activity again.
+   */
+  readonly unitsScale: number;
+  readonly transferSyntaxUid: string;
+}
+
+/** One geometrically consistent stack of slices: a SeriesInstanceUID may hold several. */
+export interface Series {
+  /** Unique per stack: the SeriesInstanceUID, plus `#n` when the UID holds several stacks. */
+  readonly key: string;
+  readonly seriesInstanceUid: string;
+  readonly studyInstanceUid: string;
+  readonly modality: string;
+  readonly seriesDescription: string;
+  readonly rows: number;
+  readonly columns: number;
+  readonly orientation: Orientation | null;
+  /** [row spacing, column spacing, slice spacing] in mm; slice spacing from positions when known. */
+  readonly spacing: [number, number, number];
+  readonly units: Units;
+  readonly transferSyntaxes: string[];
+  /** Sorted along the slice normal (increasing location), else by instance number. */
+  readonly slices: SliceRef[];
+  /** Problems that did not stop reading: duplicates, gaps, E_SUV_UNAVAILABLE, ... */
+  readonly warnings: LowdoseError[];
+}

@@ -1,0 +1,57 @@
+/**
+ * The toolkit's one error type. `code` is a stable string that scripts match on
+ * (see ../shared/CONTRACT.md); `message` says what was wrong and names the file.
+ */
+export type ErrorCode =
+  // input files
+  | 'E_NOT_DICOM'
+  | 'E_TRUNCATED'
+  | 'E_MALFORMED'
+  | 'E_UNSUPPORTED_TRANSFER_SYNTAX'
+  | 'E_DECODE'
+  | 'E_NO_PIXEL_DATA'
+  | 'E_UNSUPPORTED_PIXELS'
+  | 'E_NOT_IMAGE'
+  | 'E_DICOMDIR'
+  | 'E_INCONSISTENT_SERIES'
+  | 'E_SUV_UNAVAILABLE'
+  | 'E_IO'
+  // usage and configuration
+  | 'E_USAGE'
+  | 'E_NOT_FOUND'
+  | 'E_EXISTS'
+  // models and runtime
+  | 'E_MODEL'
+  | 'E_MODEL_MISMATCH'
+  | 'E_DEVICE_UNAVAILABLE'
+  | 'E_CANCELLED'
+  | 'E_INTERNAL';
+
+export class LowdoseError extends Error {
+  readonly code: ErrorCode;
+  /** The file or resource the error is about, when there is one. */
+  readonly path?: string;
+
+  constructor(code: ErrorCode, message: string, options: { path?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'LowdoseError';
+    this.code = code;
+    if (options.path !== undefined) this.path = options.path;
+  }
+
+  /** The `errors[]` entry of the JSON contract. */
+  toJSON(): { path: string | null; code: ErrorCode; message: string } {
+    return { path: this.path ?? null, code: this.code, message: this.message };
+  }
+}
+
+export function isLowdoseError(value: unknown): value is LowdoseError {
+  return value instanceof LowdoseError;
+}
+
+/** Wraps anything thrown into a LowdoseError so batch loops can report it and go on. */
+export function toLowdoseError(value: unknown, fallback: ErrorCode = 'E_INTERNAL', path?: string): LowdoseError {
+  if (value instanceof LowdoseError) return value;
+  const message = value instanceof Error ? value.message : String(value);
+  return new LowdoseError(fallback, path ? `${path}: ${message}` : message, { path, cause: value });
+}
