@@ -58,4 +58,9 @@ export interface Series {
   readonly slices: SliceRef[];
   /** Problems that did not stop reading: duplicates, gaps, E_SUV_UNAVAILABLE, ... */
   readonly warnings: LowdoseError[];
+  /**
+   * MONOCHROME1 or MONOCHROME2. Values are never inverted (they are modality values either
+   * way); a viewer shows MONOCHROME1 with low values white.
+   */
+  readonly photometricInterpretation?: string;
 }

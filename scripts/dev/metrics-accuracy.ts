@@ -1,0 +1,37 @@
+/**
+ * Accuracy of MTF and no-reference noise estimates on synthetic images with known answers, and the
+ * noise estimates on the real CT crops of test/data/metrics (the numbers in docs/metrics.md).
+ * Run: npx tsx scripts/dev/metrics-accuracy.ts
+ */
+import { edgeMtf, rodMtf } from '../../src/metrics/mtf.js';
+import { estimateNoise, SOFT_TISSUE_HU } from '../../src/metrics/noise-estimate.js';
+import { readRaw, referencePairs } from '../../test/metrics/reference-data.js';
+import { addNoise, blurredDisk, blurredEdge, gaussianMtfAt, piecewiseBody } from '../../test/metrics/synthetic.js';
+
+const pct = (measured: number | null, truth: number) => (measured === null ? 'n/a' : `${((measured / truth - 1) * 100).toFixed(2)} %`);
+
+console.log('MTF, Gaussian PSF sigma (mm), 0.5 mm pixels: error of MTF50 / MTF10 against exp(-2 pi^2 s^2 f^2)');
+for (const [sigma, noise] of [[0.35, 0], [0.5, 0], [0.8, 0], [0.5, 10]] as const) {
+  const edge = edgeMtf(addNoise(blurredEdge(128, 0.5, sigma, 5, 0, 1000), noise, 1), { row: 20, col: 20, rows: 88, columns: 88 });
+  const rod = rodMtf(addNoise(blurredDisk(96, 0.5, 12, sigma, [47.3, 48.6], 1000, 0), noise, 2), [46, 50], 11);
+  console.log(
+    `  sigma ${sigma} noise ${noise}: edge ${pct(edge.mtf50, gaussianMtfAt(0.5, sigma))} / ${pct(edge.mtf10, gaussianMtfAt(0.1, sigma))}, ` +
+      `rod ${pct(rod.mtf50, gaussianMtfAt(0.5, sigma))} / ${pct(rod.mtf10, gaussianMtfAt(0.1, sigma))}`,
+  );
+}
+
+console.log('No-reference noise, piecewise-constant 256x256 body + white noise: error of local-std / laplacian');
+for (const sd of [5, 10, 25, 60]) {
+  const image = addNoise(piecewiseBody(256, 0.8), sd, sd);
+  console.log(
+    `  SD ${sd}: ${pct(estimateNoise(image, { valueRange: SOFT_TISSUE_HU }).std, sd)} / ${pct(estimateNoise(image, { method: 'laplacian' }).std, sd)}`,
+  );
+}
+
+console.log('No-reference noise on real normal-dose CT crops (HU): local-std / laplacian');
+for (const pair of referencePairs().filter((p) => p.name.startsWith('ct-') && p.name.endsWith('-noise'))) {
+  const image = { rows: pair.rows, columns: pair.columns, data: readRaw(pair.reference, pair.dtype, pair.rows * pair.columns) };
+  const local = estimateNoise(image, { valueRange: SOFT_TISSUE_HU }).std;
+  const laplacian = estimateNoise(image, { method: 'laplacian', valueRange: SOFT_TISSUE_HU }).std;
+  console.log(`  ${pair.name.replace(/^ct-|-noise$/g, '')}: ${local.toFixed(1)} / ${laplacian.toFixed(1)}`);
+}

@@ -1,0 +1,134 @@
+"""Training and evaluation data written by scripts/train/export-dataset.ts into .cache/.
+
+Layout (one folder per volume, all arrays little-endian float32, slices in DICOM row/column order):
+  .cache/train/<MODALITY>/<volume>/meta.json
+  clean.f32   [S, rows, cols]      normal-dose slices in modality units (HU; PET in Bq/ml)
+  CT:  unit.f32 [S, 2, rows, cols]  two projection-domain insertion-noise images per slice:
+                                    M at the anchor dose 0.05 (quantum + electronic noise) and Q,
+                                    quantum-only with (1/d - 1) = 1; extra noise at dose d is
+                                    sqrt(a) M + sqrt(b) Q (ct_mix; exact in distribution, see
+                                    export-dataset.ts and docs/training.md)
+  PET: low.f32  [S, D, rows, cols]  simulated reduced-count reconstructions at meta.doses
+  .cache/eval/<MODALITY>/<volume>/  clean.f32 and low-<dose>.f32 [S, rows, cols] made by direct
+                                    simulator calls at the evaluation doses (no scaling trick)
+"""
+import json
+import math
+import os
+
+import numpy as np
+import torch
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+# LOWDOSE_CACHE: only for plumbing tests on throwaway data; shipped models use the default.
+CACHE = os.environ.get("LOWDOSE_CACHE", os.path.join(REPO, ".cache"))
+
+
+def load_volume(folder: str) -> dict:
+    with open(os.path.join(folder, "meta.json")) as f:
+        meta = json.load(f)
+    S, R, C = len(meta["slices"]), meta["rows"], meta["columns"]
+    vol = {"meta": meta, "clean": np.fromfile(os.path.join(folder, "clean.f32"), dtype="<f4").reshape(S, R, C)}
+    for name, arr in meta.get("arrays", {}).items():
+        shape = [S] + arr["shape"]
+        vol[name] = np.fromfile(os.path.join(folder, arr["file"]), dtype="<f4").reshape(shape)
+    return vol
+
+
+def to_model_units(v, norm: dict, suv_factor: float = 1.0):
+    """Modality units -> model units exactly as src/diffusion/normalization.ts: clip in modality units,
+    y = (v - offset) / scale, then T(y) (identity, or sign(y) log1p(|y|))."""
+    v = v * suv_factor
+    lo, hi = norm.get("clip", (-np.inf, np.inf))
+    v = np.clip(v, lo, hi) if isinstance(v, np.ndarray) else v.clamp(lo, hi)
+    y = (v - norm["offset"]) / norm["scale"]
+    if norm["transform"] == "log1p":
+        y = np.sign(y) * np.log1p(np.abs(y)) if isinstance(y, np.ndarray) else torch.sign(y) * torch.log1p(y.abs())
+    return y
+
+
+def from_model_units(x, norm: dict):
+    if norm["transform"] == "log1p":
+        x = np.sign(x) * np.expm1(np.abs(x)) if isinstance(x, np.ndarray) else torch.sign(x) * torch.expm1(x.abs())
+    v = x * norm["scale"] + norm["offset"]
+    lo, hi = norm.get("clip", (-np.inf, np.inf))
+    return np.clip(v, lo, hi) if isinstance(v, np.ndarray) else v.clamp(lo, hi)
+
+
+def ct_mix(d: float, anchor: float) -> tuple[float, float]:
+    """Weights (a, b) of M (anchor-dose noise) and Q (quantum unit noise) for dose d >= anchor."""
+    A = 1 / d - 1
+    B = 1 / (d * d) - 1
+    a = B / (1 / (anchor * anchor) - 1)
+    return a, max(A - a * (1 / anchor - 1), 0.0)
+
+
+class PatchSampler:
+    """Random patches: (clean, low, dose) in model units, with random flips / transposes.
+
+    CT low dose = clean + sqrt(a) M + sqrt(b) Q with (a, b) = ct_mix(d): the simulator's noise at
+    dose d in distribution (checked against direct simulator calls, docs/training.md). d is drawn
+    log-uniformly from [dmin, dmax]. PET low dose = one of the simulated count levels.
+    """
+
+    def __init__(self, volumes: list[dict], modality: str, norm: dict, patch: int, rng: np.random.Generator,
+                 dose_range=(0.05, 0.5)):
+        self.v, self.mod, self.norm, self.p, self.rng = volumes, modality, norm, patch, rng
+        self.dmin, self.dmax = dose_range
+        # Weight volumes by slice count so every slice is equally likely.
+        n = np.array([len(v["meta"]["slices"]) for v in volumes], dtype=float)
+        self.vol_p = n / n.sum()
+
+    def _one(self):
+        rng = self.rng
+        for _attempt in range(20):
+            vi = rng.choice(len(self.v), p=self.vol_p)
+            vol = self.v[vi]
+            S, R, C = vol["clean"].shape
+            s = rng.integers(S)
+            r, c = rng.integers(0, R - self.p + 1), rng.integers(0, C - self.p + 1)
+            clean = vol["clean"][s, r:r + self.p, c:c + self.p]
+            # Reject mostly-background patches (air outside the body, empty PET field) most of the time.
+            if self.mod == "CT":
+                body = (clean > -900).mean()
+            else:
+                body = (clean * vol["meta"].get("suvFactor", 1.0) > 0.1).mean()
+            if body > 0.25 or rng.random() < 0.1:
+                break
+        f = vol["meta"].get("suvFactor", 1.0)
+        if self.mod == "CT":
+            d = math.exp(rng.uniform(math.log(self.dmin), math.log(self.dmax)))
+            a, b = ct_mix(d, vol["meta"]["anchorDose"])
+            u = vol["unit"][s, :, r:r + self.p, c:c + self.p]
+            low = clean + math.sqrt(a) * u[0] + math.sqrt(b) * u[1]
+        else:
+            doses = vol["meta"]["doses"]
+            j = rng.integers(len(doses))
+            d = doses[j]
+            low = vol["low"][s, j, r:r + self.p, c:c + self.p]
+        x0 = to_model_units(clean, self.norm, f)
+        xl = to_model_units(low, self.norm, f)
+        if rng.random() < 0.5:
+            x0, xl = x0[:, ::-1], xl[:, ::-1]
+        if rng.random() < 0.5:
+            x0, xl = x0[::-1, :], xl[::-1, :]
+        if rng.random() < 0.5:
+            x0, xl = x0.T, xl.T
+        return np.ascontiguousarray(x0), np.ascontiguousarray(xl), d
+
+    def batch(self, B: int):
+        items = [self._one() for _ in range(B)]
+        x0 = torch.from_numpy(np.stack([i[0] for i in items])[:, None]).float()
+        xl = torch.from_numpy(np.stack([i[1] for i in items])[:, None]).float()
+        d = torch.tensor([i[2] for i in items], dtype=torch.float32)
+        return x0, xl, d
+
+
+def volumes_in(kind: str, modality: str, names: list[str]) -> list[dict]:
+    out = []
+    for n in names:
+        folder = os.path.join(CACHE, kind, modality, n)
+        if not os.path.exists(os.path.join(folder, "meta.json")):
+            raise FileNotFoundError(f"{folder}/meta.json missing: run scripts/train/export-dataset first")
+        out.append(load_volume(folder))
+    return out

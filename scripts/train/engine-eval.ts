@@ -1,0 +1,99 @@
+/**
+ * Measures a shipped model through the toolkit itself: loads models/<name>.json with the runtime
+ * (card checked against the graph), denoises the exported held-out slices with the card's sampler
+ * through `denoiseSlices` (the code `lowdose denoise` runs), and scores them with src/metrics
+ * (CONTRACT-exact PSNR / SSIM / RMSE). Also reports wall time per slice on this CPU.
+ *
+ *   npx esbuild scripts/train/engine-eval.ts --bundle --platform=node --format=esm \
+ *     --packages=external --outfile=.cache/engine-eval.mjs
+ *   node .cache/engine-eval.mjs <model name> <CT|PT> [steps=card] [slicesPerVolume=4] [threads=2]
+ *
+ * Prints one JSON object: per dose, input and model mean metrics, ms per slice.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createSampler } from '../../src/diffusion/create-sampler.js';
+import { denoiseSlices } from '../../src/diffusion/denoise-slices.js';
+import { compareSlices } from '../../src/metrics/compare.js';
+import { loadModel } from '../../src/models/load.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const REPO = path.basename(here) === 'train' ? path.resolve(here, '../..') : path.resolve(here, '..');
+const CACHE = process.env['LOWDOSE_CACHE'] ?? path.join(REPO, '.cache');
+
+interface Meta {
+  rows: number;
+  columns: number;
+  slices: number[];
+  suvFactor: number;
+  doses: number[];
+  arrays: Record<string, { file: string; shape: number[] }>;
+}
+
+function readF32(file: string): Float32Array {
+  const b = readFileSync(file);
+  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+}
+
+function key(d: number): string {
+  return String(Math.round(d * 100)).padStart(3, '0');
+}
+
+const [name = 'lowdose-ct', modality = 'CT', stepsArg, perVolArg = '4', threadsArg = '2'] = process.argv.slice(2);
+if (modality !== 'CT' && modality !== 'PT') {
+  console.error('usage: node engine-eval.mjs <model> <CT|PT> [steps] [slicesPerVolume] [threads]');
+  process.exit(2);
+}
+const model = await loadModel(path.join(REPO, 'models', `${name}.json`), { device: 'cpu', threads: Number(threadsArg) });
+const card = model.card;
+const steps = stepsArg ? Number(stepsArg) : card.sampler.steps;
+const split = (card.training as { split: { test: string[] } }).split;
+const result: Record<string, unknown> = { model: name, steps, sampler: card.sampler, device: model.device.used, threads: Number(threadsArg) };
+const perDose: Record<string, { input: number[][]; model: number[][]; ms: number[] }> = {};
+
+for (const vol of split.test) {
+  const dir = path.join(CACHE, 'eval', modality, vol);
+  const meta = JSON.parse(readFileSync(path.join(dir, 'meta.json'), 'utf8')) as Meta;
+  const image = meta.rows * meta.columns;
+  const f = modality === 'PT' ? meta.suvFactor : 1;
+  const toUnits = (a: Float32Array) => (f === 1 ? a : a.map((v) => v * f));
+  const clean = readF32(path.join(dir, 'clean.f32'));
+  const S = meta.slices.length;
+  const pick = Array.from(new Set(Array.from({ length: Number(perVolArg) }, (_, i) => Math.floor(((i + 0.5) * S) / Number(perVolArg)))));
+  for (const d of meta.doses) {
+    const low = readF32(path.join(dir, `low${key(d)}.f32`));
+    const refArr = meta.arrays[`ref${key(d)}`] ? readF32(path.join(dir, `ref${key(d)}.f32`)) : clean;
+    const refAll = toUnits(refArr);
+    let refMax = -Infinity;
+    for (const v of refAll) if (v > refMax) refMax = v;
+    const range: [number, number] = modality === 'CT' ? [-1000, 1000] : [0, refMax];
+    const entry = (perDose[String(d)] ??= { input: [], model: [], ms: [] });
+    for (const s of pick) {
+      const lowSlice = toUnits(low.subarray(s * image, (s + 1) * image));
+      const ref = { rows: meta.rows, columns: meta.columns, data: refAll.subarray(s * image, (s + 1) * image) };
+      const sampler = createSampler(card);
+      const t0 = performance.now();
+      const out = await denoiseSlices(model, [{ index: meta.slices[s]!, image: lowSlice, doseLevel: d }], {
+        rows: meta.rows, columns: meta.columns, modality, sampler, steps, seed: 0,
+      });
+      entry.ms.push(performance.now() - t0);
+      const a = compareSlices(ref, { rows: meta.rows, columns: meta.columns, data: lowSlice }, range);
+      const b = compareSlices(ref, { rows: meta.rows, columns: meta.columns, data: out.denoised[0]! }, range);
+      entry.input.push([a.psnr, a.ssim, a.rmse]);
+      entry.model.push([b.psnr, b.ssim, b.rmse]);
+    }
+  }
+}
+const mean = (rows: number[][], i: number) => rows.reduce((s, r) => s + r[i]!, 0) / rows.length;
+for (const [d, e] of Object.entries(perDose)) {
+  const sorted = [...e.ms].sort((x, y) => x - y);
+  result[`dose ${d}`] = {
+    slices: e.model.length,
+    input: { psnr: +mean(e.input, 0).toFixed(3), ssim: +mean(e.input, 1).toFixed(4), rmse: +mean(e.input, 2).toFixed(2) },
+    model: { psnr: +mean(e.model, 0).toFixed(3), ssim: +mean(e.model, 1).toFixed(4), rmse: +mean(e.model, 2).toFixed(2) },
+    msPerSliceMedian: +sorted[Math.floor(sorted.length / 2)]!.toFixed(1),
+  };
+}
+console.log(JSON.stringify(result, null, 1));
+await model.session.release();

@@ -1,0 +1,296 @@
+/**
+ * Exports training and evaluation data for scripts/train/*.py into .cache/ (see data.py for the
+ * layout). All low-dose data comes from the project's physics in src/simulate: projection-domain
+ * noise insertion for CT, count reduction + reconstruction for PET. Never image-domain white noise.
+ *
+ * Build and run (Node 20 cannot run TypeScript directly):
+ *   npx esbuild scripts/train/export-dataset.ts --bundle --platform=node --format=esm \
+ *     --packages=external --outfile=.cache/export-dataset.mjs
+ *   node .cache/export-dataset.mjs ct-train | ct-eval | ct-check | pet-train | pet-eval
+ *
+ * CT training data, two noise components per slice. Insertion noise at dose d has per-ray variance
+ *   A(d) Vq + B(d) Ve,  A = 1/d - 1,  B = 1/d^2 - 1,  Vq = e^p / I,  Ve = sigma_e^2 e^{2p} / I^2
+ * (src/simulate/ct-noise.ts) and FBP is linear, so with M = insertion noise at the anchor dose
+ * d_m = 0.05 (electronic noise on) and Q = an independent quantum-only realisation with A = 1
+ * (dose 0.5, electronic noise 0),
+ *   sqrt(a) M + sqrt(b) Q,  a = B(d) / B(d_m),  b = A(d) - a A(d_m)  (b >= 0 for d >= d_m)
+ * has exactly the distribution of the simulator's noise at any d in [0.05, 1) (up to the photon
+ * starvation clamp). `ct-check` verifies that against direct simulator calls.
+ */
+import { mkdirSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sliceOf, type Image2D } from '../../src/image.js';
+import { ctInsertionNoise, insertCtNoise, type CtSimulationOptions } from '../../src/simulate/ct.js';
+import { simulatePet } from '../../src/simulate/pet.js';
+import { readNiftiVolume, type NiftiVolume } from './nifti-volume.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+// Works both from scripts/train (source) and from .cache (bundled).
+const REPO = path.basename(here) === 'train' ? path.resolve(here, '../..') : path.resolve(here, '..');
+const SHARED = path.resolve(REPO, '../shared');
+const CACHE = process.env['LOWDOSE_CACHE'] ?? path.join(REPO, '.cache');
+
+export const CT_ANCHOR_DOSE = 0.05;
+export const CT_EVAL_DOSES = [0.25, 0.1];
+const ELECTRONIC_NOISE = 5; // the simulator's default (CT_DEFAULTS.electronicNoise)
+const PADDING_BELOW_HU = -1500;
+
+/** Training and evaluation volumes and the slices used (every `stride`-th). */
+const CT_TRAIN = [
+  { name: 'lidc-0001-chest', stride: 2 },
+  { name: 'crlm-1004-abdomen', stride: 1 },
+];
+const CT_EVAL = [
+  { name: 'lidc-0314-chest', stride: 10 }, // validation
+  { name: 'lungdx-a0001-chest-kernelB', stride: 4 },
+  { name: 'lungdx-a0001-chest-kernelL', stride: 4 },
+  { name: 'crlm-1006-abdomen', stride: 4 },
+];
+
+/** The simulator's reconstruction kernel closest to the scanner's (sidecar ConvolutionKernel). */
+function kernelFor(nv: NiftiVolume): 'sharp' | 'standard' {
+  const k = String(nv.sidecar['ConvolutionKernel'] ?? 'STANDARD').toUpperCase();
+  return k === 'D' || k === 'L' ? 'sharp' : 'standard';
+}
+
+function pickSlices(count: number, stride: number): number[] {
+  const out: number[] = [];
+  for (let k = Math.floor((count % stride) / 2); k < count; k += stride) out.push(k);
+  return out;
+}
+
+class F32Writer {
+  private readonly fd: number;
+  constructor(file: string) {
+    this.fd = openSync(file, 'w');
+  }
+  write(a: Float32Array): void {
+    writeSync(this.fd, new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  }
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+function progress(msg: string): void {
+  process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${msg}\n`);
+}
+
+function ctOptions(nv: NiftiVolume, dose: number, seed: number, sliceIndex: number, electronicNoise = ELECTRONIC_NOISE): CtSimulationOptions {
+  return { dose, seed, sliceIndex, kernel: kernelFor(nv), electronicNoise };
+}
+
+/** Noise images of one slice: [M at the anchor dose, Q quantum-only unit noise], independent seeds. */
+function ctComponents(nv: NiftiVolume, img: Image2D, k: number, seed: number): [Float32Array, Float32Array] {
+  const m = ctInsertionNoise(img, ctOptions(nv, CT_ANCHOR_DOSE, seed, k));
+  const q = ctInsertionNoise(img, ctOptions(nv, 0.5, seed + 1, k, 0));
+  for (let i = 0; i < img.data.length; i++) {
+    if (img.data[i]! < PADDING_BELOW_HU) m[i] = q[i] = 0;
+  }
+  return [m, q];
+}
+
+/** Mixing weights (a, b) of the two components for dose d (see the file comment). */
+export function ctMix(d: number): [number, number] {
+  const A = (x: number) => 1 / x - 1;
+  const B = (x: number) => 1 / (x * x) - 1;
+  const a = B(d) / B(CT_ANCHOR_DOSE);
+  return [a, A(d) - a * A(CT_ANCHOR_DOSE)];
+}
+
+function ctTrain(): void {
+  for (const { name, stride } of CT_TRAIN) {
+    const nv = readNiftiVolume(path.join(SHARED, 'ct', `${name}.nii.gz`));
+    const v = nv.volume;
+    const slices = pickSlices(v.slices.length, stride);
+    const dir = path.join(CACHE, 'train', 'CT', name);
+    mkdirSync(dir, { recursive: true });
+    const clean = new F32Writer(path.join(dir, 'clean.f32'));
+    const unit = new F32Writer(path.join(dir, 'unit.f32'));
+    for (const [j, k] of slices.entries()) {
+      const img = sliceOf(v, k);
+      const [m, q] = ctComponents(nv, img, k, 1000);
+      clean.write(img.data);
+      unit.write(m);
+      unit.write(q);
+      progress(`ct-train ${name} slice ${k} (${j + 1}/${slices.length})`);
+    }
+    clean.close();
+    unit.close();
+    writeMeta(dir, nv, name, slices, {
+      kind: 'ct-two-component',
+      anchorDose: CT_ANCHOR_DOSE,
+      electronicNoise: ELECTRONIC_NOISE,
+      kernel: kernelFor(nv),
+      arrays: { unit: { file: 'unit.f32', shape: [2, v.rows, v.columns], components: ['anchor', 'quantumUnit'] } },
+    });
+  }
+}
+
+function ctEval(): void {
+  for (const { name, stride } of CT_EVAL) {
+    const nv = readNiftiVolume(path.join(SHARED, 'ct', `${name}.nii.gz`));
+    const v = nv.volume;
+    const slices = pickSlices(v.slices.length, stride);
+    const dir = path.join(CACHE, 'eval', 'CT', name);
+    mkdirSync(dir, { recursive: true });
+    const clean = new F32Writer(path.join(dir, 'clean.f32'));
+    const lows = CT_EVAL_DOSES.map((d) => new F32Writer(path.join(dir, `low${String(Math.round(d * 100)).padStart(3, '0')}.f32`)));
+    for (const [j, k] of slices.entries()) {
+      const img = sliceOf(v, k);
+      clean.write(img.data);
+      CT_EVAL_DOSES.forEach((d, i) => lows[i]!.write(insertCtNoise(img, ctOptions(nv, d, 7, k)).data));
+      progress(`ct-eval ${name} slice ${k} (${j + 1}/${slices.length})`);
+    }
+    clean.close();
+    lows.forEach((w) => w.close());
+    const arrays: Record<string, { file: string; shape: number[] }> = {};
+    for (const d of CT_EVAL_DOSES) {
+      const key = `low${String(Math.round(d * 100)).padStart(3, '0')}`;
+      arrays[key] = { file: `${key}.f32`, shape: [v.rows, v.columns] };
+    }
+    writeMeta(dir, nv, name, slices, { kind: 'ct-eval', doses: CT_EVAL_DOSES, seed: 7, kernel: kernelFor(nv), arrays });
+  }
+}
+
+/** Std of the noise over pixels inside the reconstruction (noise != 0). */
+function noiseStd(a: Float32Array): number {
+  let s = 0;
+  let s2 = 0;
+  let n = 0;
+  for (const x of a) {
+    if (x !== 0) {
+      s += x;
+      s2 += x * x;
+      n++;
+    }
+  }
+  const m = s / n;
+  return Math.sqrt(s2 / n - m * m);
+}
+
+/** Two-component mixture vs direct simulator noise, same slices, independent seeds. */
+function ctCheck(): void {
+  const rows: Record<string, unknown>[] = [];
+  for (const name of ['lidc-0314-chest', 'crlm-1006-abdomen']) {
+    const nv = readNiftiVolume(path.join(SHARED, 'ct', `${name}.nii.gz`));
+    for (const k of pickSlices(nv.volume.slices.length, Math.ceil(nv.volume.slices.length / 3))) {
+      const img = sliceOf(nv.volume, k);
+      const [m, q] = ctComponents(nv, img, k, 50);
+      for (const d of CT_EVAL_DOSES) {
+        const direct = ctInsertionNoise(img, ctOptions(nv, d, 77, k));
+        const [a, b] = ctMix(d);
+        const mix = new Float32Array(m.length);
+        for (let i = 0; i < m.length; i++) mix[i] = Math.sqrt(a) * m[i]! + Math.sqrt(b) * q[i]!;
+        const [A] = [1 / d - 1];
+        const quantumOnly = Math.sqrt(A) * noiseStd(q);
+        const row = {
+          volume: name, slice: k, dose: d,
+          directStd: +noiseStd(direct).toFixed(3), mixStd: +noiseStd(mix).toFixed(3),
+          ratio: +(noiseStd(mix) / noiseStd(direct)).toFixed(4),
+          quantumOnlyScaledStd: +quantumOnly.toFixed(3),
+          quantumOnlyRatio: +(quantumOnly / noiseStd(direct)).toFixed(4),
+        };
+        rows.push(row);
+        progress(JSON.stringify(row));
+      }
+    }
+  }
+  const out = path.join(CACHE, 'ct-noise-check.json');
+  mkdirSync(CACHE, { recursive: true });
+  writeFileSync(out, JSON.stringify(rows, null, 2) + '\n');
+  console.log(JSON.stringify(rows));
+}
+
+function writeMeta(dir: string, nv: NiftiVolume, name: string, slices: number[], extra: Record<string, unknown>): void {
+  const v = nv.volume;
+  const meta = {
+    volume: name, modality: v.modality, units: v.units, rows: v.rows, columns: v.columns,
+    spacing: v.spacing, slices, suvFactor: nv.suvFactor, orientation: 'DICOM rows x columns (NIfTI slab as stored, see nifti-volume.ts)',
+    ...extra,
+  };
+  writeFileSync(path.join(dir, 'meta.json'), JSON.stringify(meta, null, 1) + '\n');
+}
+
+// ---- PET -------------------------------------------------------------------------------------
+// Pairs from one simulator call: the reduced-count reconstruction and the full-count one from the
+// same events plus the rest (the matched reference: a real image re-reconstructed changes its
+// resolution, see src/simulate/pet.ts). Both in Bq/ml; meta.suvFactor converts to SUVbw.
+
+export const PET_TRAIN_FRACTIONS = [0.05, 0.1, 0.2, 0.35, 0.5];
+export const PET_EVAL_FRACTIONS = [0.25, 0.1];
+/** qin-hn-0139 is one patient: its last slices (after a gap) are validation, the rest training. */
+const PET_VAL_FROM = 460;
+const PET_TRAIN_TO = 440;
+
+function key(d: number): string {
+  return String(Math.round(d * 100)).padStart(3, '0');
+}
+
+function petExport(kind: 'train' | 'eval', name: string, slices: number[], fractions: number[], seed: number, label = name): void {
+  const nv = readNiftiVolume(path.join(SHARED, 'pet', `${name}.nii.gz`));
+  const v = nv.volume;
+  const dir = path.join(CACHE, kind, 'PT', label);
+  mkdirSync(dir, { recursive: true });
+  const clean = new F32Writer(path.join(dir, 'clean.f32'));
+  const arrays: Record<string, { file: string; shape: number[] }> = {};
+  const writers = new Map<string, F32Writer>();
+  const open = (k: string, shape: number[]) => {
+    arrays[k] = { file: `${k}.f32`, shape };
+    writers.set(k, new F32Writer(path.join(dir, `${k}.f32`)));
+  };
+  if (kind === 'train') {
+    open('low', [fractions.length, v.rows, v.columns]);
+    open('full', [fractions.length, v.rows, v.columns]);
+  } else {
+    for (const d of fractions) {
+      open(`low${key(d)}`, [v.rows, v.columns]);
+      open(`ref${key(d)}`, [v.rows, v.columns]);
+    }
+  }
+  for (const [j, k] of slices.entries()) {
+    const img = sliceOf(v, k);
+    clean.write(img.data);
+    const pairs = fractions.map((d) => simulatePet(img, { countsFraction: d, seed, sliceIndex: k, sliceThicknessMm: v.spacing[2] }));
+    if (kind === 'train') {
+      for (const p of pairs) writers.get('low')!.write(p.lowDose.data);
+      for (const p of pairs) writers.get('full')!.write(p.fullDose!.data);
+    } else {
+      fractions.forEach((d, i) => {
+        writers.get(`low${key(d)}`)!.write(pairs[i]!.lowDose.data);
+        writers.get(`ref${key(d)}`)!.write(pairs[i]!.fullDose!.data);
+      });
+    }
+    progress(`pet-${kind} ${label} slice ${k} (${j + 1}/${slices.length})`);
+  }
+  clean.close();
+  writers.forEach((w) => w.close());
+  writeMeta(dir, nv, label, slices, { kind: `pet-${kind}`, doses: fractions, seed, source: name, arrays });
+}
+
+function range(from: number, to: number, stride: number): number[] {
+  const out: number[] = [];
+  for (let k = from; k < to; k += stride) out.push(k);
+  return out;
+}
+
+function petTrain(): void {
+  petExport('train', 'qin-hn-0139-pet', range(0, PET_TRAIN_TO, 3), PET_TRAIN_FRACTIONS, 2000);
+}
+
+function petEval(): void {
+  petExport('eval', 'qin-hn-0139-pet', range(PET_VAL_FROM, 545, 5), PET_EVAL_FRACTIONS, 7, 'qin-hn-0139-pet:val');
+  petExport('eval', 'sts-001-pet', range(0, 267, 5), PET_EVAL_FRACTIONS, 7);
+}
+
+const commands: Record<string, () => void> = {
+  'ct-train': ctTrain, 'ct-eval': ctEval, 'ct-check': ctCheck, 'pet-train': petTrain, 'pet-eval': petEval,
+};
+const cmd = process.argv[2] ?? '';
+const run = commands[cmd];
+if (!run) {
+  console.error(`usage: node export-dataset.mjs ${Object.keys(commands).join(' | ')}`);
+  process.exit(2);
+}
+run();

@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+"""Train a lowdose conditional diffusion denoiser from scratch and write models/<name>.onnx + its card.
+
+  /usr/bin/python3 scripts/train/train.py --modality CT --config cpu-small
+  /usr/bin/python3 scripts/train/train.py --modality PT --config cpu-small
+  python3 scripts/train/train.py --modality CT --config gpu        # CUDA, ~8 min on an H100 (untested here)
+
+Needs the exported data in .cache/train (scripts/train/export-dataset.ts). Fixed seed: the same
+command on the same machine gives the same weights (CPU; CUDA convolutions are not bit-deterministic).
+"""
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import time
+
+import numpy as np
+import torch
+
+from data import CACHE, REPO, PatchSampler, volumes_in
+from diffusion import Schedule
+from model import CondUNet, count_params
+
+SPLITS = {
+    # Whole volumes only; both kernels of lungdx-a0001 (one patient) stay together in test.
+    "CT": {"train": ["lidc-0001-chest", "crlm-1004-abdomen"], "validation": ["lidc-0314-chest"],
+           "test": ["lungdx-a0001-chest-kernelB", "lungdx-a0001-chest-kernelL", "crlm-1006-abdomen"]},
+    # Two PET patients only: train on qin-hn-0139 (slices outside the validation block), test on sts-001.
+    "PT": {"train": ["qin-hn-0139-pet"], "validation": ["qin-hn-0139-pet:val"], "test": ["sts-001-pet"]},
+}
+
+NORMALIZATION = {
+    "CT": {"units": "HU", "transform": "linear", "offset": 0.0, "scale": 1000.0, "clip": [-1100.0, 3100.0]},
+    # SUVbw / 4: linear (not log) so that the mean of the prediction stays unbiased in SUV.
+    "PT": {"units": "SUVbw", "transform": "linear", "offset": 0.0, "scale": 4.0, "clip": [-2.0, 60.0]},
+}
+
+CONFIGS = {
+    "cpu-small": dict(channels=(16, 32, 64), patch=96, batch=8, iters=6000, lr=2e-3, device="cpu"),
+    "cpu-tiny": dict(channels=(16, 32, 64), patch=64, batch=4, iters=60, lr=2e-3, device="cpu"),
+    # Same network as cpu-small (so the CPU speed figures hold), far more data per step.
+    "gpu": dict(channels=(16, 32, 64), patch=128, batch=64, iters=20000, lr=2e-3, device="cuda"),
+}
+
+
+def parse():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--modality", choices=["CT", "PT"], required=True)
+    ap.add_argument("--config", choices=list(CONFIGS), default="cpu-small")
+    ap.add_argument("--prediction", choices=["sample", "epsilon", "v"], default="sample")
+    ap.add_argument("--schedule", choices=["cosine", "linear"], default="cosine")
+    ap.add_argument("--iters", type=int, default=None, help="override the config's iteration count")
+    ap.add_argument("--minutes", type=float, default=None, help="stop after this wall time (recorded)")
+    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--name", default=None, help="model name (default lowdose-<ct|pet>)")
+    ap.add_argument("--out", default=os.path.join(REPO, "models"))
+    ap.add_argument("--threads", type=int, default=2)
+    return ap.parse_args()
+
+
+def main():
+    a = parse()
+    cfg = dict(CONFIGS[a.config])
+    if a.iters:
+        cfg["iters"] = a.iters
+    torch.manual_seed(a.seed)
+    np.random.seed(a.seed)
+    torch.set_num_threads(a.threads)
+    dev = torch.device(cfg["device"] if cfg["device"] != "cuda" or torch.cuda.is_available() else "cpu")
+    name = a.name or ("lowdose-ct" if a.modality == "CT" else "lowdose-pet")
+    norm = NORMALIZATION[a.modality]
+    split = SPLITS[a.modality]
+
+    vols = volumes_in("train", a.modality, split["train"])
+    sampler = PatchSampler(vols, a.modality, norm, cfg["patch"], np.random.default_rng(a.seed))
+    sched = Schedule(a.schedule, 1000)
+    model = CondUNet(cfg["channels"], cond_channels=1, prediction=a.prediction).to(dev)
+    ema = CondUNet(cfg["channels"], cond_channels=1, prediction=a.prediction).to(dev)
+    ema.load_state_dict(model.state_dict())
+    for p in ema.parameters():
+        p.requires_grad_(False)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=0.0)
+    total = cfg["iters"]
+    warm = min(200, total // 10 + 1)
+
+    budget = a.minutes * 60 if a.minutes else None
+
+    def progress(i):
+        # With --minutes the cosine decay follows wall time, so a time-boxed run still anneals.
+        p = i / total
+        if budget:
+            p = max(p, (time.time() - t0) / budget)
+        return min(p, 1.0)
+
+    def lr_at(i):
+        return cfg["lr"] * min(1.0, (i + 1) / warm) * (0.5 * (1 + math.cos(math.pi * progress(i))) * 0.95 + 0.05)
+
+    gen = torch.Generator().manual_seed(a.seed)
+    p_drop_cond, p_unknown_dose = 0.1, 0.3
+    t0 = time.time()
+    losses, curve = [], []
+    done = 0
+    for it in range(total):
+        if budget and time.time() - t0 > budget:
+            break
+        x0, xl, d = sampler.batch(cfg["batch"])
+        B = x0.shape[0]
+        t = torch.randint(0, sched.T, (B,), generator=gen)
+        eps = torch.randn(x0.shape, generator=gen)
+        mask = (torch.rand(B, generator=gen) >= p_drop_cond).float()
+        dose = torch.where(torch.rand(B, generator=gen) < p_unknown_dose, torch.zeros(B), d)
+        x_t = sched.q_sample(x0, t, eps)
+        target = sched.target(a.prediction, x0, eps, t)
+        x_t, xl, dose, mask, target, tt = (v.to(dev) for v in (x_t, xl, dose, mask, target, t.float()))
+        out = model(x_t, tt, xl, dose, mask)
+        loss = torch.mean((out - target) ** 2)
+        for g in opt.param_groups:
+            g["lr"] = lr_at(it)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        with torch.no_grad():
+            decay = min(0.999, (1 + it) / (10 + it))
+            for pe, pm in zip(ema.parameters(), model.parameters()):
+                pe.mul_(decay).add_(pm.detach(), alpha=1 - decay)
+        losses.append(loss.item())
+        done = it + 1
+        if done % 100 == 0 or done == total:
+            m = float(np.mean(losses[-100:]))
+            curve.append([done, round(m, 6)])
+            el = time.time() - t0
+            print(f"iter {done}/{total} loss {m:.5f} lr {lr_at(it):.2e} {el:.0f}s", flush=True)
+    wall = time.time() - t0
+
+    os.makedirs(a.out, exist_ok=True)
+    ema = ema.cpu().eval()
+    ckpt = os.path.join(CACHE, "checkpoints", f"{name}.pt")
+    os.makedirs(os.path.dirname(ckpt), exist_ok=True)
+    torch.save({"state": ema.state_dict(), "channels": cfg["channels"], "prediction": a.prediction,
+                "schedule": a.schedule, "normalization": norm}, ckpt)
+    onnx_path = os.path.join(a.out, f"{name}.onnx")
+    export_onnx(ema, onnx_path)
+    card = {
+        "format": "lowdose-model-card/1",
+        "name": name,
+        "description": f"Conditional diffusion denoiser for low-dose {'CT' if a.modality == 'CT' else 'PET'} "
+                       f"(compact UNet, {count_params(ema)} parameters)",
+        "modalities": ["CT"] if a.modality == "CT" else ["PT"],
+        "onnx": f"{name}.onnx",
+        "inputs": {
+            "sample": {"name": "sample", "shape": ["B", 1, "H", "W"]},
+            "timestep": {"name": "timestep", "shape": ["B"]},
+            "condition": {"name": "condition", "shape": ["B", 1, "H", "W"]},
+            "doseLevel": {"name": "doseLevel", "shape": ["B"]},
+            "conditionMask": {"name": "conditionMask", "shape": ["B"]},
+        },
+        "output": {"name": "output", "shape": ["B", 1, "H", "W"]},
+        "neighbours": 0,
+        "prediction": a.prediction,
+        "schedule": {"kind": a.schedule, "trainSteps": sched.T, **({"s": 0.008} if a.schedule == "cosine" else {"betaStart": 1e-4, "betaEnd": 0.02})},
+        "normalization": norm,
+        "tile": {"multipleOf": ema.multiple_of, "overlap": 32},
+        "sampler": {"default": "ddim", "steps": 1, "eta": 0.0},
+        "guidance": {"conditionDropout": p_drop_cond, "default": 1.0},
+        "training": {
+            "config": a.config, "seed": a.seed, "iterations": done, "plannedIterations": total,
+            "batch": cfg["batch"], "patch": cfg["patch"], "lr": cfg["lr"], "optimizer": "AdamW, cosine decay, EMA 0.999",
+            "loss": f"MSE on the {a.prediction} target, t uniform in 0..{sched.T - 1}",
+            "unknownDoseFraction": p_unknown_dose,
+            "doseRange": [0.05, 0.5],
+            "wallSeconds": round(wall, 1),
+            "hardware": f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads (shared 2-core VM), torch {torch.__version__}"
+                        if dev.type == "cpu" else f"{torch.cuda.get_device_name(0)}, torch {torch.__version__}",
+            "lossCurve": curve[:: max(1, len(curve) // 20)] + ([curve[-1]] if curve else []),
+            "finalLoss": curve[-1][1] if curve else None,
+            "split": split,
+            "lowDoseSource": "src/simulate (projection-domain noise insertion for CT, count reduction + OSEM for PET) via scripts/train/export-dataset.ts",
+            "parameters": count_params(ema),
+            "channels": list(cfg["channels"]),
+            "date": datetime.date.today().isoformat(),
+        },
+        "quality": {"status": "not yet evaluated: run scripts/train/evaluate.py"},
+    }
+    card_path = os.path.join(a.out, f"{name}.json")
+    if os.path.exists(card_path):
+        # Keep measured quality and sampler choices from an earlier evaluation only if it was of these weights: it is not.
+        pass
+    with open(card_path, "w") as f:
+        json.dump(card, f, indent=2)
+        f.write("\n")
+    print(f"wrote {onnx_path} ({os.path.getsize(onnx_path)} bytes) and {card_path}; {done} iters in {wall:.0f}s")
+
+
+def export_onnx(model, path):
+    B, H, W = 1, 64, 64
+    args = (torch.zeros(B, 1, H, W), torch.zeros(B), torch.zeros(B, 1, H, W), torch.zeros(B), torch.ones(B))
+    names = ["sample", "timestep", "condition", "doseLevel", "conditionMask"]
+    dyn = {"sample": {0: "B", 2: "H", 3: "W"}, "timestep": {0: "B"}, "condition": {0: "B", 2: "H", 3: "W"},
+           "doseLevel": {0: "B"}, "conditionMask": {0: "B"}, "output": {0: "B", 2: "H", 3: "W"}}
+    torch.onnx.export(model, args, path, input_names=names, output_names=["output"], dynamic_axes=dyn,
+                      opset_version=17, do_constant_folding=True)
+    import onnx
+    m = onnx.load(path)
+    onnx.checker.check_model(m)
+
+
+if __name__ == "__main__":
+    main()

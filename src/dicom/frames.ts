@@ -1,0 +1,162 @@
+/**
+ * The bytes of one frame: a view into native pixel data, or the codestream of an encapsulated
+ * frame (fragmented or not, with or without a basic or extended offset table). Sizes are checked
+ * against what the header declares before anything is copied.
+ */
+import { LowdoseError } from '../errors.js';
+import { TAG } from './attributes.js';
+import { dicomParser, type Element, type Fragment } from './dicom-parser.js';
+import type { PixelModule } from './image-header.js';
+import type { ParsedFile } from './parse.js';
+
+export function pixelDataElement(parsed: ParsedFile): Element {
+  const element = parsed.dataSet.elements[TAG.PixelData];
+  if (!element || element.length === 0) {
+    throw new LowdoseError('E_NO_PIXEL_DATA', `${parsed.path}: no pixel data`, { path: parsed.path });
+  }
+  return element;
+}
+
+export function nativeFrameSize(pixel: PixelModule): number {
+  return (pixel.rows * pixel.columns * pixel.samplesPerPixel * pixel.bitsAllocated) / 8;
+}
+
+/**
+ * Checks that the pixel data can hold every frame the header declares, without decoding:
+ * enough bytes for native data, enough fragments or frame starts for encapsulated data.
+ */
+export function checkPixelData(parsed: ParsedFile, pixel: PixelModule): void {
+  const element = pixelDataElement(parsed);
+  if (!element.encapsulatedPixelData) {
+    checkNativeLength(parsed, pixel, element);
+    return;
+  }
+  if (!parsed.transferSyntax.encapsulated) {
+    throw new LowdoseError(
+      'E_MALFORMED',
+      `${parsed.path}: pixel data is encapsulated but the transfer syntax ${parsed.transferSyntax.uid} is not`,
+      { path: parsed.path },
+    );
+  }
+  frameFragmentRanges(parsed, pixel, element);
+}
+
+function checkNativeLength(parsed: ParsedFile, pixel: PixelModule, element: Element): void {
+  if (parsed.transferSyntax.encapsulated) {
+    throw new LowdoseError(
+      'E_MALFORMED',
+      `${parsed.path}: transfer syntax ${parsed.transferSyntax.uid} needs encapsulated pixel data, found native`,
+      { path: parsed.path },
+    );
+  }
+  const need = nativeFrameSize(pixel) * pixel.frames;
+  if (element.length < need) {
+    throw new LowdoseError(
+      'E_TRUNCATED',
+      `${parsed.path}: pixel data holds ${element.length} bytes but ${pixel.frames} frame(s) of ${pixel.rows} x ${pixel.columns} x ${pixel.bitsAllocated} bits need ${need}`,
+      { path: parsed.path },
+    );
+  }
+}
+
+/** The bytes of frame `frame` (0-based): a view for native data, the codestream otherwise. */
+export function frameBytes(parsed: ParsedFile, pixel: PixelModule, frame: number): Uint8Array {
+  if (!Number.isInteger(frame) || frame < 0 || frame >= pixel.frames) {
+    throw new LowdoseError('E_USAGE', `${parsed.path}: frame ${frame} does not exist (${pixel.frames} frames)`, {
+      path: parsed.path,
+    });
+  }
+  const element = pixelDataElement(parsed);
+  const bytes = parsed.dataSet.byteArray;
+  if (!element.encapsulatedPixelData) {
+    checkNativeLength(parsed, pixel, element);
+    const size = nativeFrameSize(pixel);
+    const start = element.dataOffset + frame * size;
+    return bytes.subarray(start, start + size);
+  }
+  const ranges = frameFragmentRanges(parsed, pixel, element);
+  const [first, count] = ranges[frame]!;
+  const fragments = element.fragments!;
+  if (count === 1) {
+    const fragment = fragments[first]!;
+    return bytes.subarray(fragment.position, fragment.position + fragment.length);
+  }
+  return dicomParser.readEncapsulatedPixelDataFromFragments(parsed.dataSet, element, first, count) as Uint8Array;
+}
+
+/**
+ * For each frame, [index of its first fragment, number of fragments]. Uses, in order: the
+ * extended offset table, the basic offset table, one fragment per frame, and finally the
+ * codestream start markers at the head of fragments (a frame may span several fragments).
+ */
+function frameFragmentRanges(parsed: ParsedFile, pixel: PixelModule, element: Element): Array<[number, number]> {
+  const fragments = element.fragments ?? [];
+  const frames = pixel.frames;
+  const path = parsed.path;
+  if (fragments.length === 0) {
+    throw new LowdoseError('E_NO_PIXEL_DATA', `${path}: encapsulated pixel data has no fragments`, { path });
+  }
+  const byOffset = new Map(fragments.map((f, i) => [f.offset, i]));
+
+  const extended = extendedOffsets(parsed);
+  if (extended && extended.length === frames) {
+    const starts = extended.map((offset) => byOffset.get(offset));
+    if (starts.every((s): s is number => s !== undefined)) return rangesFromStarts(starts, fragments.length);
+  }
+
+  const bot = element.basicOffsetTable ?? [];
+  if (bot.length > 0) {
+    const starts = bot.map((offset) => byOffset.get(offset));
+    if (bot.length === frames && starts.every((s): s is number => s !== undefined)) {
+      return rangesFromStarts(starts, fragments.length);
+    }
+    // A wrong table is common enough; fall through to the other ways rather than trust it.
+  }
+
+  if (frames === 1) return [[0, fragments.length]];
+  if (fragments.length === frames) return fragments.map((_, i) => [i, 1]);
+
+  const bytes = parsed.dataSet.byteArray;
+  const starts: number[] = [];
+  fragments.forEach((fragment, i) => {
+    if (startsCodestream(bytes, fragment)) starts.push(i);
+  });
+  if (starts.length === frames && starts[0] === 0) return rangesFromStarts(starts, fragments.length);
+
+  const found = Math.max(starts.length, Math.min(fragments.length, frames));
+  if (found < frames) {
+    throw new LowdoseError(
+      'E_TRUNCATED',
+      `${path}: encapsulated pixel data holds ${fragments.length} fragment(s) with ${starts.length} frame start(s) for ${frames} frames`,
+      { path },
+    );
+  }
+  throw new LowdoseError(
+    'E_MALFORMED',
+    `${path}: cannot tell the ${frames} frames apart in ${fragments.length} fragments (no usable offset table)`,
+    { path },
+  );
+}
+
+function rangesFromStarts(starts: number[], fragmentCount: number): Array<[number, number]> {
+  return starts.map((start, i) => [start, (i + 1 < starts.length ? starts[i + 1]! : fragmentCount) - start]);
+}
+
+function extendedOffsets(parsed: ParsedFile): number[] | null {
+  const element = parsed.dataSet.elements[TAG.ExtendedOffsetTable];
+  if (!element || element.length === 0 || element.length % 8 !== 0) return null;
+  const view = new DataView(parsed.dataSet.byteArray.buffer, parsed.dataSet.byteArray.byteOffset + element.dataOffset, element.length);
+  const offsets: number[] = [];
+  for (let i = 0; i < element.length; i += 8) offsets.push(Number(view.getBigUint64(i, true)));
+  return offsets;
+}
+
+/** JPEG / JPEG-LS (FFD8), JPEG 2000 / HTJ2K codestream (FF4F FF51) or JP2 file (....jP  ). */
+function startsCodestream(bytes: Uint8Array, fragment: Fragment): boolean {
+  const p = fragment.position;
+  if (fragment.length < 4) return false;
+  const b0 = bytes[p]!;
+  const b1 = bytes[p + 1]!;
+  if (b0 === 0xff && (b1 === 0xd8 || b1 === 0x4f)) return true;
+  return fragment.length >= 8 && bytes[p + 4] === 0x6a && bytes[p + 5] === 0x50 && bytes[p + 6] === 0x20 && bytes[p + 7] === 0x20;
+}

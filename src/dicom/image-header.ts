@@ -1,0 +1,310 @@
+/**
+ * The image facts of a parsed file, read once and validated: the pixel module (what a decoder
+ * needs), per-frame geometry and rescale (what series building and the modality LUT need), and
+ * the PET attributes SUV needs. The result is plain data: it holds no reference to the file's
+ * bytes, so a batch can keep thousands of headers without keeping their pixel data.
+ */
+import { LowdoseError } from '../errors.js';
+import type { Orientation, Vec3 } from './types.js';
+import {
+  elementOf,
+  frameNumbers,
+  getItems,
+  getNumber,
+  getNumbers,
+  getString,
+  getStrings,
+  TAG,
+} from './attributes.js';
+import type { DataSet } from './dicom-parser.js';
+import type { ParsedFile } from './parse.js';
+
+/** Frames larger than this many pixels are refused before anything is allocated. */
+export const MAX_FRAME_PIXELS = 1 << 27;
+
+export interface PixelPadding {
+  /** Stored value marking padding (PixelPaddingValue), sign-correct for signed data. */
+  readonly value: number;
+  /** With PixelPaddingRangeLimit, every stored value between the two (inclusive) is padding. */
+  readonly rangeLimit: number | null;
+}
+
+export interface PixelModule {
+  readonly rows: number;
+  readonly columns: number;
+  readonly frames: number;
+  readonly samplesPerPixel: number;
+  readonly photometricInterpretation: string;
+  readonly planarConfiguration: number;
+  readonly bitsAllocated: number;
+  readonly bitsStored: number;
+  readonly highBit: number;
+  /** 0 unsigned, 1 two's complement. */
+  readonly pixelRepresentation: 0 | 1;
+  readonly padding: PixelPadding | null;
+}
+
+export interface FrameGeometry {
+  readonly position: Vec3 | null;
+  readonly orientation: Orientation | null;
+  /** [row, column] spacing in mm. */
+  readonly pixelSpacing: [number, number] | null;
+  readonly sliceThickness: number | null;
+  readonly rescaleSlope: number;
+  readonly rescaleIntercept: number;
+}
+
+/** The PET attributes @cornerstonejs/calculate-suv reads (its InstanceMetadata). */
+export interface PetAttributes {
+  CorrectedImage: string[];
+  Units: string;
+  RadionuclideHalfLife: number;
+  RadionuclideTotalDose: number;
+  DecayCorrection: string;
+  PatientWeight: number;
+  SeriesDate: string;
+  SeriesTime: string;
+  AcquisitionDate: string;
+  AcquisitionTime: string;
+  RadiopharmaceuticalStartTime?: string;
+  RadiopharmaceuticalStartDateTime?: string;
+  PhilipsPETPrivateGroup?: { SUVScaleFactor: number | undefined; ActivityConcentrationScaleFactor: number | undefined };
+  GEPrivatePostInjectionDateTime?: string;
+  FrameReferenceTime?: number;
+  ActualFrameDuration?: number;
+  PatientSize?: number;
+  PatientSex?: string;
+}
+
+export interface ImageHeader extends PixelModule {
+  readonly path: string;
+  readonly transferSyntaxUid: string;
+  readonly sopClassUid: string;
+  readonly sopInstanceUid: string;
+  readonly studyInstanceUid: string;
+  readonly seriesInstanceUid: string;
+  readonly modality: string;
+  readonly seriesDescription: string;
+  readonly instanceNumber: number | null;
+  readonly spacingBetweenSlices: number | null;
+  /** RescaleType (0028,1054), e.g. HU or US. */
+  readonly rescaleType: string | null;
+  /** Units (0054,1001) of PET images. */
+  readonly units: string | null;
+  readonly hasModalityLutSequence: boolean;
+  readonly frameGeometry: FrameGeometry[];
+  readonly pet: PetAttributes | null;
+  readonly notes: string[];
+}
+
+function malformed(path: string, message: string): LowdoseError {
+  return new LowdoseError('E_MALFORMED', `${path}: ${message}`, { path });
+}
+
+function requiredUnsigned(ds: DataSet, tag: string, name: string, path: string): number {
+  const value = getNumber(ds, tag, 'US');
+  if (value === undefined) throw malformed(path, `missing ${name}`);
+  if (!Number.isInteger(value) || value < 0) throw malformed(path, `invalid ${name} (${value})`);
+  return value;
+}
+
+/** The pixel module; throws E_NO_PIXEL_DATA, E_MALFORMED or E_UNSUPPORTED_PIXELS. */
+export function readPixelModule(parsed: ParsedFile): PixelModule {
+  const { dataSet: ds, path } = parsed;
+  if (!elementOf(ds, TAG.PixelData)) {
+    if (elementOf(ds, TAG.FloatPixelData) || elementOf(ds, TAG.DoubleFloatPixelData)) {
+      throw new LowdoseError('E_UNSUPPORTED_PIXELS', `${path}: floating-point pixel data is not supported`, { path });
+    }
+    throw new LowdoseError('E_NO_PIXEL_DATA', `${path}: no pixel data`, { path });
+  }
+  const rows = requiredUnsigned(ds, TAG.Rows, 'Rows', path);
+  const columns = requiredUnsigned(ds, TAG.Columns, 'Columns', path);
+  if (rows === 0 || columns === 0) throw malformed(path, `image size is ${rows} x ${columns}`);
+  const bitsAllocated = requiredUnsigned(ds, TAG.BitsAllocated, 'BitsAllocated', path);
+  const bitsStored = getNumber(ds, TAG.BitsStored, 'US') ?? bitsAllocated;
+  const highBit = getNumber(ds, TAG.HighBit, 'US') ?? bitsStored - 1;
+  const pixelRepresentation = getNumber(ds, TAG.PixelRepresentation, 'US') ?? 0;
+  const samplesPerPixel = getNumber(ds, TAG.SamplesPerPixel, 'US') ?? 1;
+  const photometricInterpretation = getString(ds, TAG.PhotometricInterpretation)?.toUpperCase() ?? 'MONOCHROME2';
+  const planarConfiguration = getNumber(ds, TAG.PlanarConfiguration, 'US') ?? 0;
+
+  const framesText = getString(ds, TAG.NumberOfFrames);
+  const frames = framesText === undefined ? 1 : Number(framesText);
+  if (!Number.isInteger(frames) || frames < 1) throw malformed(path, `invalid NumberOfFrames "${framesText}"`);
+
+  if (pixelRepresentation !== 0 && pixelRepresentation !== 1) {
+    throw malformed(path, `invalid PixelRepresentation ${pixelRepresentation}`);
+  }
+  if (![8, 16, 32].includes(bitsAllocated)) {
+    throw new LowdoseError('E_UNSUPPORTED_PIXELS', `${path}: BitsAllocated ${bitsAllocated} is not supported (8, 16 or 32)`, {
+      path,
+    });
+  }
+  if (!(bitsStored >= 1 && bitsStored <= bitsAllocated)) {
+    throw malformed(path, `BitsStored ${bitsStored} does not fit BitsAllocated ${bitsAllocated}`);
+  }
+  if (!(highBit >= bitsStored - 1 && highBit < bitsAllocated)) {
+    throw malformed(path, `HighBit ${highBit} is inconsistent with BitsStored ${bitsStored} and BitsAllocated ${bitsAllocated}`);
+  }
+  if (samplesPerPixel !== 1) {
+    throw new LowdoseError(
+      'E_UNSUPPORTED_PIXELS',
+      `${path}: ${photometricInterpretation} images with ${samplesPerPixel} samples per pixel are not supported (grayscale only)`,
+      { path },
+    );
+  }
+  if (rows * columns > MAX_FRAME_PIXELS) {
+    throw new LowdoseError('E_UNSUPPORTED_PIXELS', `${path}: frames of ${rows} x ${columns} pixels are too large`, { path });
+  }
+
+  return {
+    rows,
+    columns,
+    frames,
+    samplesPerPixel,
+    photometricInterpretation,
+    planarConfiguration,
+    bitsAllocated,
+    bitsStored,
+    highBit,
+    pixelRepresentation: pixelRepresentation as 0 | 1,
+    padding: readPadding(ds, pixelRepresentation === 1, bitsAllocated),
+  };
+}
+
+/** Padding values are US or SS following PixelRepresentation; implicit VR files do not say which. */
+function readPadding(ds: DataSet, signed: boolean, bitsAllocated: number): PixelPadding | null {
+  const read = (tag: string): number | undefined => {
+    const element = elementOf(ds, tag);
+    if (!element) return undefined;
+    if (element.vr === 'SS' || element.vr === 'US') return getNumber(ds, tag, element.vr);
+    if (element.length >= 4 && bitsAllocated === 32) return getNumber(ds, tag, signed ? 'SL' : 'UL');
+    return getNumber(ds, tag, signed ? 'SS' : 'US');
+  };
+  const value = read(TAG.PixelPaddingValue);
+  if (value === undefined || Number.isNaN(value)) return null;
+  const limit = read(TAG.PixelPaddingRangeLimit);
+  return { value, rangeLimit: limit === undefined || Number.isNaN(limit) ? null : limit };
+}
+
+function vec3(values: number[]): Vec3 | null {
+  return values.length >= 3 && values.slice(0, 3).every(Number.isFinite) ? [values[0]!, values[1]!, values[2]!] : null;
+}
+
+function orientation(values: number[]): Orientation | null {
+  if (values.length < 6 || !values.slice(0, 6).every(Number.isFinite)) return null;
+  const o = values.slice(0, 6) as Orientation;
+  const rowNorm = Math.hypot(o[0], o[1], o[2]);
+  const colNorm = Math.hypot(o[3], o[4], o[5]);
+  return rowNorm > 0.5 && colNorm > 0.5 ? o : null;
+}
+
+function spacing(values: number[]): [number, number] | null {
+  return values.length >= 2 && values[0]! > 0 && values[1]! > 0 ? [values[0]!, values[1]!] : null;
+}
+
+/** Everything lowdose needs to know about an image file, validated. */
+export function readImageHeader(parsed: ParsedFile): ImageHeader {
+  const pixel = readPixelModule(parsed);
+  const { dataSet: ds, path } = parsed;
+  const notes = [...parsed.notes];
+  const multiFrameGroups = elementOf(ds, TAG.PerFrameFunctionalGroupsSequence) !== undefined;
+
+  const frameGeometry: FrameGeometry[] = [];
+  for (let frame = 0; frame < pixel.frames; frame++) {
+    const slope = frameNumbers(ds, frame, TAG.PixelValueTransformationSequence, TAG.RescaleSlope, 'DS')[0];
+    const intercept = frameNumbers(ds, frame, TAG.PixelValueTransformationSequence, TAG.RescaleIntercept, 'DS')[0];
+    if (slope !== undefined && (!Number.isFinite(slope) || slope === 0)) throw malformed(path, `invalid RescaleSlope ${slope}`);
+    if (intercept !== undefined && !Number.isFinite(intercept)) throw malformed(path, `invalid RescaleIntercept`);
+    // A classic multi-frame file has one ImagePositionPatient for the whole file: it is the
+    // position of frame 0 only, so other frames get none and keep their order in the file.
+    const positionValues =
+      multiFrameGroups || frame === 0 || pixel.frames === 1
+        ? frameNumbers(ds, frame, TAG.PlanePositionSequence, TAG.ImagePositionPatient, 'DS')
+        : [];
+    const position = pixel.frames > 1 && !multiFrameGroups ? null : vec3(positionValues);
+    const pixelSpacing =
+      spacing(frameNumbers(ds, frame, TAG.PixelMeasuresSequence, TAG.PixelSpacing, 'DS')) ??
+      spacing(getNumbers(ds, TAG.ImagerPixelSpacing, 'DS'));
+    const thickness = frameNumbers(ds, frame, TAG.PixelMeasuresSequence, TAG.SliceThickness, 'DS')[0];
+    frameGeometry.push({
+      position,
+      orientation: orientation(frameNumbers(ds, frame, TAG.PlaneOrientationSequence, TAG.ImageOrientationPatient, 'DS')),
+      pixelSpacing,
+      sliceThickness: thickness !== undefined && thickness > 0 ? thickness : null,
+      rescaleSlope: slope ?? 1,
+      rescaleIntercept: intercept ?? 0,
+    });
+  }
+
+  const modality = getString(ds, TAG.Modality)?.toUpperCase() ?? '';
+  const instanceNumber = getNumber(ds, TAG.InstanceNumber, 'IS');
+  const spacingBetween = getNumber(ds, TAG.SpacingBetweenSlices, 'DS');
+  return {
+    ...pixel,
+    path,
+    transferSyntaxUid: parsed.transferSyntax.uid,
+    sopClassUid: getString(ds, TAG.SOPClassUID) ?? '',
+    sopInstanceUid: getString(ds, TAG.SOPInstanceUID) ?? '',
+    studyInstanceUid: getString(ds, TAG.StudyInstanceUID) ?? '',
+    seriesInstanceUid: getString(ds, TAG.SeriesInstanceUID) ?? '',
+    modality,
+    seriesDescription: getString(ds, TAG.SeriesDescription) ?? '',
+    instanceNumber: instanceNumber !== undefined && Number.isFinite(instanceNumber) ? instanceNumber : null,
+    spacingBetweenSlices: spacingBetween !== undefined && spacingBetween > 0 ? spacingBetween : null,
+    rescaleType: getString(ds, TAG.RescaleType) ?? null,
+    units: getString(ds, TAG.Units)?.toUpperCase() ?? null,
+    hasModalityLutSequence: getItems(ds, TAG.ModalityLUTSequence).length > 0,
+    frameGeometry,
+    pet: modality === 'PT' ? readPetAttributes(ds) : null,
+    notes,
+  };
+}
+
+function finiteOrUndefined(value: number | undefined): number | undefined {
+  return value !== undefined && Number.isFinite(value) ? value : undefined;
+}
+
+function readPetAttributes(ds: DataSet): PetAttributes {
+  const radiopharmaceutical = getItems(ds, TAG.RadiopharmaceuticalInformationSequence)[0];
+  const fromRadio = (read: (d: DataSet) => number | undefined): number =>
+    radiopharmaceutical ? (finiteOrUndefined(read(radiopharmaceutical)) ?? Number.NaN) : Number.NaN;
+  // Private attributes count only under their own creator (the same element numbers mean other
+  // things under other creators).
+  const isPhilips = /philips pet private group/i.test(getString(ds, 'x70530010') ?? '');
+  const isGe = /GEMS_PETD/i.test(getString(ds, 'x00090010') ?? '');
+  const philipsSuv = isPhilips ? finiteOrUndefined(getNumber(ds, TAG.PhilipsSUVScaleFactor, 'DS')) : undefined;
+  const philipsActivity = isPhilips
+    ? finiteOrUndefined(getNumber(ds, TAG.PhilipsActivityConcentrationScaleFactor, 'DS'))
+    : undefined;
+  const attributes: PetAttributes = {
+    CorrectedImage: getStrings(ds, TAG.CorrectedImage),
+    Units: getString(ds, TAG.Units)?.toUpperCase() ?? '',
+    RadionuclideHalfLife: fromRadio((d) => getNumber(d, TAG.RadionuclideHalfLife, 'DS')),
+    RadionuclideTotalDose: fromRadio((d) => getNumber(d, TAG.RadionuclideTotalDose, 'DS')),
+    DecayCorrection: getString(ds, TAG.DecayCorrection) ?? '',
+    PatientWeight: finiteOrUndefined(getNumber(ds, TAG.PatientWeight, 'DS')) ?? Number.NaN,
+    SeriesDate: getString(ds, TAG.SeriesDate) ?? '',
+    SeriesTime: getString(ds, TAG.SeriesTime) ?? '',
+    AcquisitionDate: getString(ds, TAG.AcquisitionDate) ?? '',
+    AcquisitionTime: getString(ds, TAG.AcquisitionTime) ?? '',
+  };
+  const startTime = radiopharmaceutical ? getString(radiopharmaceutical, TAG.RadiopharmaceuticalStartTime) : undefined;
+  const startDateTime = radiopharmaceutical ? getString(radiopharmaceutical, TAG.RadiopharmaceuticalStartDateTime) : undefined;
+  if (startTime) attributes.RadiopharmaceuticalStartTime = startTime;
+  if (startDateTime) attributes.RadiopharmaceuticalStartDateTime = startDateTime;
+  if (philipsSuv !== undefined || philipsActivity !== undefined) {
+    attributes.PhilipsPETPrivateGroup = { SUVScaleFactor: philipsSuv, ActivityConcentrationScaleFactor: philipsActivity };
+  }
+  const gePostInjection = isGe ? getString(ds, TAG.GEPostInjectionDateTime) : undefined;
+  if (gePostInjection) attributes.GEPrivatePostInjectionDateTime = gePostInjection;
+  const frameReferenceTime = finiteOrUndefined(getNumber(ds, TAG.FrameReferenceTime, 'DS'));
+  if (frameReferenceTime !== undefined) attributes.FrameReferenceTime = frameReferenceTime;
+  const frameDuration = finiteOrUndefined(getNumber(ds, TAG.ActualFrameDuration, 'IS'));
+  if (frameDuration !== undefined) attributes.ActualFrameDuration = frameDuration;
+  const size = finiteOrUndefined(getNumber(ds, TAG.PatientSize, 'DS'));
+  if (size !== undefined) attributes.PatientSize = size;
+  const sex = getString(ds, TAG.PatientSex);
+  if (sex) attributes.PatientSex = sex;
+  return attributes;
+}

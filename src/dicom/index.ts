@@ -1,0 +1,30 @@
+/**
+ * The DICOM reading API the rest of lowdose uses: find series, read slices in modality units.
+ * (Writing lives in ./write*.ts.)
+ */
+export type { Orientation, Series, SliceRef, Units, Vec3 } from './types.js';
+export { scanPaths, findFiles, readInstanceHeader, type ScanResult, type ScanOptions, type SkippedFile } from './scan.js';
+export {
+  readSlice,
+  readSlicePixels,
+  readSliceImage,
+  clearSliceCache,
+  decodeFrameStoredValues,
+  type SlicePixels,
+  type StoredFrame,
+} from './read-slice.js';
+export { parseDicomBytes, readDicomFile, type ParsedFile } from './parse.js';
+export { classifyObject, requireImage, type ObjectKind } from './classify.js';
+export {
+  readImageHeader,
+  readPixelModule,
+  type ImageHeader,
+  type PixelModule,
+  type FrameGeometry,
+  type PetAttributes,
+} from './image-header.js';
+export { buildSeries, sliceNormal } from './series.js';
+export { suvbwFactors, type SuvOutcome } from './suv.js';
+export { applyModalityLut, modalityUnits } from './modality.js';
+export { storedValues, paddingMask, type StoredValues } from './pixels.js';
+export { transferSyntaxOf, KNOWN_TRANSFER_SYNTAXES, type TransferSyntax } from './transfer-syntax.js';

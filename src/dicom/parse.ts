@@ -1,0 +1,357 @@
+/**
+ * Bytes → parsed DICOM data set, for the files hospitals actually send: Part 10 files with a
+ * preamble, files that start at "DICM", raw data sets without any file meta (transfer syntax
+ * guessed from the first element, implicit VR little endian when in doubt), deflated data sets,
+ * and files whose declared syntax disagrees with how the data set is really encoded.
+ *
+ * dicom-parser only records element offsets, so parsing allocates nothing in proportion to what
+ * a (possibly truncated) file declares; declared lengths are checked against the bytes here.
+ */
+import { readFile } from 'node:fs/promises';
+import { inflateRawSync, inflateSync } from 'node:zlib';
+import { LowdoseError } from '../errors.js';
+import { sniffEncapsulatedSyntax } from './decoders/codestream.js';
+import { dicomParser, type DataSet, type Element } from './dicom-parser.js';
+import {
+  EXPLICIT_VR_BIG_ENDIAN,
+  EXPLICIT_VR_LITTLE_ENDIAN,
+  IMPLICIT_VR_LITTLE_ENDIAN,
+  transferSyntaxOf,
+  type TransferSyntax,
+} from './transfer-syntax.js';
+
+export interface ParsedFile {
+  readonly path: string;
+  /** The file meta group (0002,xxxx), or null when the file has none. */
+  readonly meta: DataSet | null;
+  /** The data set proper. For deflated files its byteArray holds the inflated bytes. */
+  readonly dataSet: DataSet;
+  /** The syntax the data set is read with (see `notes` when it differs from the declared one). */
+  readonly transferSyntax: TransferSyntax;
+  /** The UID the file meta declares, or null when there is none. */
+  readonly declaredTransferSyntaxUid: string | null;
+  /** Things that were odd but readable: a missing meta, a guessed syntax, a VR mismatch. */
+  readonly notes: string[];
+}
+
+export const MEDIA_STORAGE_DIRECTORY = '1.2.840.10008.1.3.10';
+
+/** A deflated data set may not inflate beyond this: a guard against deflate bombs. */
+const MAX_INFLATED_BYTES = 1 << 30;
+
+const VALID_VRS = new Set(
+  'AE AS AT CS DA DS DT FL FD IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV'.split(' '),
+);
+
+export async function readDicomFile(path: string): Promise<ParsedFile> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new LowdoseError('E_NOT_FOUND', `${path}: no such file`, { path, cause: error });
+    throw new LowdoseError('E_IO', `${path}: cannot read: ${(error as Error).message}`, { path, cause: error });
+  }
+  return parseDicomBytes(bytes, path);
+}
+
+export function parseDicomBytes(bytes: Uint8Array, path = '<memory>'): ParsedFile {
+  const notes: string[] = [];
+  if (bytes.length < 8) throw new LowdoseError('E_NOT_DICOM', `${path}: not DICOM (only ${bytes.length} bytes)`, { path });
+
+  const metaStart = hasMagic(bytes, 128) ? 132 : hasMagic(bytes, 0) ? 4 : null;
+  if (metaStart === 4) notes.push('no 128-byte preamble before "DICM"');
+
+  let meta: DataSet | null = null;
+  let datasetStart = 0;
+  let declared: string | null = null;
+  if (metaStart !== null) {
+    const read = readFileMeta(bytes, metaStart, path);
+    meta = read.meta;
+    datasetStart = read.end;
+    if (cleanUid(meta.string('x00020002')) === MEDIA_STORAGE_DIRECTORY) {
+      throw new LowdoseError('E_DICOMDIR', `${path}: DICOMDIR (a media directory, not an image); skipped`, { path });
+    }
+    declared = cleanUid(meta.string('x00020010'));
+    if (!declared) notes.push('file meta has no transfer syntax UID');
+  } else {
+    notes.push('no file meta information');
+  }
+
+  let transferSyntax: TransferSyntax;
+  if (declared) {
+    transferSyntax = transferSyntaxOf(declared);
+  } else {
+    const guessed = guessTransferSyntax(bytes, datasetStart);
+    if (guessed === null && meta === null) {
+      throw new LowdoseError('E_NOT_DICOM', `${path}: not DICOM (no "DICM" marker and no recognisable data element)`, {
+        path,
+      });
+    }
+    // The standard's default when nothing says otherwise.
+    transferSyntax = transferSyntaxOf(guessed ?? IMPLICIT_VR_LITTLE_ENDIAN);
+    notes.push(`transfer syntax assumed: ${transferSyntax.name}`);
+  }
+
+  let datasetBytes = bytes;
+  if (transferSyntax.deflated) {
+    datasetBytes = inflateDataSet(bytes.subarray(datasetStart), path);
+    datasetStart = 0;
+  }
+
+  const encoding = checkVrEncoding(datasetBytes, datasetStart, transferSyntax);
+  if (encoding.explicitVr !== transferSyntax.explicitVr) {
+    notes.push(
+      `data set is encoded with ${encoding.explicitVr ? 'explicit' : 'implicit'} VR although the transfer syntax says otherwise`,
+    );
+  }
+
+  const dataSet = parseDataSet(datasetBytes, datasetStart, encoding.explicitVr, transferSyntax.littleEndian, path, notes);
+  if (meta === null && !looksLikeDicomDataSet(dataSet)) {
+    throw new LowdoseError('E_NOT_DICOM', `${path}: not DICOM (no file meta and no standard attributes)`, { path });
+  }
+  const pixelSyntax = encapsulatedPixelSyntax(dataSet, transferSyntax);
+  if (pixelSyntax !== null) {
+    notes.push(`pixel data is encapsulated ${pixelSyntax.name} although the transfer syntax is ${transferSyntax.name}`);
+    transferSyntax = { ...pixelSyntax, explicitVr: transferSyntax.explicitVr, littleEndian: transferSyntax.littleEndian };
+  }
+  return { path, meta, dataSet, transferSyntax, declaredTransferSyntaxUid: declared, notes };
+}
+
+function hasMagic(bytes: Uint8Array, at: number): boolean {
+  return (
+    bytes.length >= at + 4 && bytes[at] === 0x44 && bytes[at + 1] === 0x49 && bytes[at + 2] === 0x43 && bytes[at + 3] === 0x4d
+  );
+}
+
+function cleanUid(value: string | undefined): string | null {
+  const uid = value?.replace(/[\0\s]+$/g, '').trim();
+  return uid ? uid : null;
+}
+
+function tagName(tag: string): string {
+  return `(${tag.slice(1, 5)},${tag.slice(5, 9)})`.toUpperCase();
+}
+
+/** The file meta group: always explicit VR little endian, elements of group 0002 only. */
+function readFileMeta(bytes: Uint8Array, start: number, path: string): { meta: DataSet; end: number } {
+  const le = dicomParser.littleEndianByteArrayParser;
+  const stream = new dicomParser.ByteStream(le, bytes, start);
+  const elements: Record<string, Element> = {};
+  try {
+    while (stream.position + 8 <= bytes.length && le.readUint16(bytes, stream.position) === 0x0002) {
+      const element = dicomParser.readDicomElementExplicit(stream, stream.warnings);
+      if (element.dataOffset + element.length > bytes.length) {
+        throw new LowdoseError('E_TRUNCATED', `${path}: truncated inside the file meta element ${tagName(element.tag)}`, {
+          path,
+        });
+      }
+      element.parser = le;
+      elements[element.tag] = element;
+    }
+  } catch (error) {
+    if (error instanceof LowdoseError) throw error;
+    throw parserFailure(error, bytes.length, stream.position, path, 'file meta');
+  }
+  if (stream.position >= bytes.length && !elements.x00020010 && Object.keys(elements).length === 0) {
+    throw new LowdoseError('E_TRUNCATED', `${path}: file ends right after the "DICM" marker`, { path });
+  }
+  const meta = new dicomParser.DataSet(le, bytes, elements);
+  meta.warnings = stream.warnings;
+  return { meta, end: stream.position };
+}
+
+/**
+ * Guesses the syntax of a data set that no file meta describes, from its first element: a
+ * header group (0008, 0010, ...) in either byte order, followed by a valid VR or a length.
+ */
+export function guessTransferSyntax(bytes: Uint8Array, offset: number): string | null {
+  if (bytes.length - offset < 8) return null;
+  const groupLe = bytes[offset]! | (bytes[offset + 1]! << 8);
+  const groupBe = (bytes[offset]! << 8) | bytes[offset + 1]!;
+  const vr = String.fromCharCode(bytes[offset + 4]!, bytes[offset + 5]!);
+  if (VALID_VRS.has(vr)) {
+    if (isHeaderGroup(groupLe)) return EXPLICIT_VR_LITTLE_ENDIAN;
+    if (isHeaderGroup(groupBe)) return EXPLICIT_VR_BIG_ENDIAN;
+  }
+  if (isHeaderGroup(groupLe)) {
+    const length = new DataView(bytes.buffer, bytes.byteOffset + offset + 4, 4).getUint32(0, true);
+    if (length === 0xffffffff || offset + 8 + length <= bytes.length) return IMPLICIT_VR_LITTLE_ENDIAN;
+  }
+  return null;
+}
+
+function isHeaderGroup(group: number): boolean {
+  return group >= 0x0002 && group <= 0x00ff && group % 2 === 0;
+}
+
+/**
+ * Some writers declare one VR encoding and use the other (pydicom and dcmtk accept this too):
+ * when the first element's VR field is not a VR under an explicit syntax, or is one under an
+ * implicit syntax, the data set is read the way it is actually written.
+ */
+function checkVrEncoding(bytes: Uint8Array, offset: number, ts: TransferSyntax): { explicitVr: boolean } {
+  if (bytes.length - offset < 8) return { explicitVr: ts.explicitVr };
+  const vr = String.fromCharCode(bytes[offset + 4]!, bytes[offset + 5]!);
+  const group = ts.littleEndian ? bytes[offset]! | (bytes[offset + 1]! << 8) : (bytes[offset]! << 8) | bytes[offset + 1]!;
+  if (!isHeaderGroup(group)) return { explicitVr: ts.explicitVr };
+  if (ts.explicitVr && !VALID_VRS.has(vr)) return { explicitVr: false };
+  if (!ts.explicitVr && VALID_VRS.has(vr) && ts.littleEndian) {
+    // An implicit length whose low bytes spell a VR is possible but rare; accept the VR reading
+    // only when the explicit length that follows it fits the file.
+    const shortLength = bytes[offset + 6]! | (bytes[offset + 7]! << 8);
+    if (offset + 8 + shortLength <= bytes.length) return { explicitVr: true };
+  }
+  return { explicitVr: ts.explicitVr };
+}
+
+function inflateDataSet(deflated: Uint8Array, path: string): Uint8Array {
+  const options = { maxOutputLength: MAX_INFLATED_BYTES };
+  try {
+    return inflateRawSync(deflated, options);
+  } catch (rawError) {
+    // A few writers wrap the deflate stream in a zlib header.
+    try {
+      return inflateSync(deflated, options);
+    } catch {
+      const error = rawError as NodeJS.ErrnoException;
+      if (error.code === 'ERR_BUFFER_TOO_LARGE' || error.message.includes('Cannot create a Buffer larger')) {
+        throw new LowdoseError('E_MALFORMED', `${path}: deflated data set inflates beyond ${MAX_INFLATED_BYTES} bytes`, {
+          path,
+          cause: error,
+        });
+      }
+      if (error.code === 'Z_BUF_ERROR' || /unexpected end/i.test(error.message)) {
+        throw new LowdoseError('E_TRUNCATED', `${path}: deflated data set ends early (${error.message})`, { path, cause: error });
+      }
+      throw new LowdoseError('E_MALFORMED', `${path}: deflated data set is corrupt (${error.message})`, { path, cause: error });
+    }
+  }
+}
+
+function parseDataSet(
+  bytes: Uint8Array,
+  start: number,
+  explicitVr: boolean,
+  littleEndian: boolean,
+  path: string,
+  notes: string[],
+): DataSet {
+  const parser = littleEndian ? dicomParser.littleEndianByteArrayParser : dicomParser.bigEndianByteArrayParser;
+  const stream = new dicomParser.ByteStream(parser, bytes, start);
+  const dataSet = new dicomParser.DataSet(parser, bytes, {});
+  dataSet.warnings = stream.warnings;
+  try {
+    if (explicitVr) dicomParser.parseDicomDataSetExplicit(dataSet, stream, bytes.length);
+    else dicomParser.parseDicomDataSetImplicit(dataSet, stream, bytes.length);
+  } catch (error) {
+    throw parserFailure(error, bytes.length, stream.position, path, 'data set', lastElement(dataSet));
+  }
+  checkDeclaredLengths(dataSet, path, notes);
+  return dataSet;
+}
+
+function lastElement(dataSet: DataSet): Element | undefined {
+  let last: Element | undefined;
+  for (const element of Object.values(dataSet.elements)) {
+    if (!last || element.dataOffset > last.dataOffset) last = element;
+  }
+  return last;
+}
+
+/**
+ * Every element must lie within the bytes: a file cut short inside its pixel data (the usual
+ * way files break) is E_TRUNCATED here, before anything would allocate what it declares.
+ * Encapsulated pixel data whose sequence delimiter is missing is accepted when all its
+ * fragments are complete (fo-dicom and dcmtk's lenient modes do the same).
+ */
+function checkDeclaredLengths(dataSet: DataSet, path: string, notes: string[]): void {
+  const size = dataSet.byteArray.length;
+  for (const element of Object.values(dataSet.elements)) {
+    if (element.encapsulatedPixelData && element.fragments) {
+      const fragments = element.fragments;
+      fragments.forEach((fragment, i) => {
+        if (fragment.position + fragment.length > size) {
+          throw new LowdoseError(
+            'E_TRUNCATED',
+            `${path}: truncated: fragment ${i + 1} of ${fragments.length} of the pixel data declares ${fragment.length} bytes but the file has only ${Math.max(0, size - fragment.position)} left`,
+            { path },
+          );
+        }
+      });
+      if (element.length === UNDEFINED_LENGTH) {
+        notes.push('encapsulated pixel data has no sequence delimiter; read up to the end of the file');
+        element.length = size - element.dataOffset;
+      }
+      continue;
+    }
+    if (element.dataOffset > size || element.dataOffset + element.length > size) throw overrun(element, size, path);
+  }
+}
+
+const UNDEFINED_LENGTH = 0xffffffff;
+
+/**
+ * An element that runs past the end of the file. The file was cut short (E_TRUNCATED) unless a
+ * header element declares more than the whole file holds: that is a corrupt length field.
+ */
+function overrun(element: Element, size: number, path: string): LowdoseError {
+  const left = Math.max(0, size - element.dataOffset);
+  const isPixelData = element.tag.startsWith('x7fe0');
+  const declared = element.length === UNDEFINED_LENGTH ? 'an undefined length with no end' : `${element.length} bytes`;
+  if (!isPixelData && element.length > size) {
+    return new LowdoseError(
+      'E_MALFORMED',
+      `${path}: malformed: element ${tagName(element.tag)} declares ${declared}, more than the whole file (${size} bytes)`,
+      { path },
+    );
+  }
+  return new LowdoseError(
+    'E_TRUNCATED',
+    `${path}: truncated: element ${tagName(element.tag)} declares ${declared} but the file has only ${left} left`,
+    { path },
+  );
+}
+
+// dicom-parser's messages when it runs out of bytes ('maxPosition' is a sequence item longer than what is left).
+const TRUNCATION_PATTERN = /past end|overrun|beyond|premature|end of (buffer|file|stream)|eof|maxP ?osition/i;
+
+function parserFailure(
+  error: unknown,
+  size: number,
+  position: number,
+  path: string,
+  where: string,
+  last?: Element,
+): LowdoseError {
+  const inner = typeof error === 'object' && error !== null && 'exception' in error ? (error as { exception: unknown }).exception : error;
+  const message = inner instanceof Error ? inner.message : String(inner);
+  if (last !== undefined && last.dataOffset + last.length > size && !last.encapsulatedPixelData) {
+    return overrun(last, size, path);
+  }
+  if (TRUNCATION_PATTERN.test(message) || position >= size) {
+    const inside = last ? ` (last element read: ${tagName(last.tag)})` : '';
+    return new LowdoseError('E_TRUNCATED', `${path}: truncated ${where}${inside}: ${message}`, { path, cause: inner });
+  }
+  return new LowdoseError('E_MALFORMED', `${path}: malformed ${where} at byte ${position}: ${message}`, { path, cause: inner });
+}
+
+/**
+ * A native transfer syntax with encapsulated pixel data: the syntax the codestream is written in
+ * (sniffed from its first fragment), or null when the declaration is consistent.
+ */
+function encapsulatedPixelSyntax(dataSet: DataSet, declared: TransferSyntax): TransferSyntax | null {
+  const element = dataSet.elements.x7fe00010;
+  if (declared.encapsulated || !element?.encapsulatedPixelData) return null;
+  const fragment = element.fragments?.find((f) => f.length > 0);
+  if (!fragment) return null;
+  const uid = sniffEncapsulatedSyntax(dataSet.byteArray.subarray(fragment.position, fragment.position + fragment.length));
+  return uid === null ? null : transferSyntaxOf(uid);
+}
+
+/** Enough standard attributes to believe a meta-less byte stream is a DICOM data set. */
+function looksLikeDicomDataSet(dataSet: DataSet): boolean {
+  const e = dataSet.elements;
+  const identifying = ['x00080016', 'x00080018', 'x00080060', 'x00280010', 'x7fe00010', 'x0020000d', 'x0020000e'];
+  return identifying.filter((tag) => e[tag] !== undefined).length >= 2;
+}

@@ -1,0 +1,85 @@
+/**
+ * Slices in modality units, read on demand: the rest of lowdose calls these and never sees raw
+ * DICOM. Values are (stored × RescaleSlope + RescaleIntercept) × unitsScale, i.e. HU for CT and
+ * SUVbw (or Bq/ml when SUV is unavailable) for PET, as `Series.units` says.
+ */
+import { LowdoseError } from '../errors.js';
+import type { Image2D } from '../image.js';
+import { decodeParsedFrame } from './decode.js';
+import { readPixelModule, type PixelModule } from './image-header.js';
+import { applyModalityLut } from './modality.js';
+import { readDicomFile, type ParsedFile } from './parse.js';
+import { paddingMask } from './pixels.js';
+import type { Series, SliceRef } from './types.js';
+
+export { decodeFrameStoredValues, type StoredFrame } from './decode.js';
+
+export interface SlicePixels {
+  readonly rows: number;
+  readonly columns: number;
+  /** Row-major, in the series' units. */
+  readonly data: Float32Array;
+  /**
+   * 1 where the pixel is padding (PixelPaddingValue: outside the scanned field of view), null
+   * when the slice has none. Padded pixels keep their modality value in `data`.
+   */
+  readonly padding: Uint8Array | null;
+}
+
+/**
+ * The last file read stays parsed, so that reading the frames of a multi-frame file one after
+ * another parses it once. One entry only: a study never accumulates in memory.
+ */
+let lastFile: { path: string; parsed: ParsedFile; pixel: PixelModule } | null = null;
+
+async function openFile(path: string): Promise<{ parsed: ParsedFile; pixel: PixelModule }> {
+  if (lastFile?.path === path) return lastFile;
+  const parsed = await readDicomFile(path);
+  const pixel = readPixelModule(parsed);
+  lastFile = { path, parsed, pixel };
+  return lastFile;
+}
+
+/** Forgets the cached file (tests and long-running servers call this after a batch). */
+export function clearSliceCache(): void {
+  lastFile = null;
+}
+
+/** One slice's pixels in the series' units, with its padding mask. */
+export async function readSlicePixels(slice: SliceRef): Promise<SlicePixels> {
+  const { parsed, pixel } = await openFile(slice.file);
+  const stored = await decodeParsedFrame(parsed, pixel, slice.frame);
+  return {
+    rows: pixel.rows,
+    columns: pixel.columns,
+    data: applyModalityLut(stored, slice.rescaleSlope, slice.rescaleIntercept, slice.unitsScale),
+    padding: paddingMask(stored, pixel),
+  };
+}
+
+/** One slice's pixels in the series' units (modality LUT, then × unitsScale). */
+export async function readSlice(slice: SliceRef): Promise<Float32Array> {
+  return (await readSlicePixels(slice)).data;
+}
+
+/** Slice `index` (in the series' sorted order) as an Image2D. */
+export async function readSliceImage(series: Series, index: number): Promise<Image2D> {
+  const slice = series.slices[index];
+  if (!slice) {
+    throw new LowdoseError('E_USAGE', `series ${series.key} has no slice ${index} (${series.slices.length} slices)`);
+  }
+  const pixels = await readSlicePixels(slice);
+  if (pixels.rows !== series.rows || pixels.columns !== series.columns) {
+    throw new LowdoseError(
+      'E_INCONSISTENT_SERIES',
+      `${slice.file}: slice is ${pixels.columns} x ${pixels.rows}, series ${series.key} is ${series.columns} x ${series.rows}`,
+      { path: slice.file },
+    );
+  }
+  return {
+    rows: pixels.rows,
+    columns: pixels.columns,
+    data: pixels.data,
+    pixelSpacing: [series.spacing[0], series.spacing[1]],
+  };
+}

@@ -1,0 +1,143 @@
+/**
+ * Paths (files and directories, walked recursively) → series, errors and skipped files. A bad
+ * file is an entry in `errors` and the batch goes on. Only headers are kept: each file's bytes
+ * are dropped once its header is read, so a whole study never sits in memory.
+ */
+import { readdir, realpath, stat } from 'node:fs/promises';
+import { extname, join, resolve } from 'node:path';
+import { LowdoseError, toLowdoseError } from '../errors.js';
+import { requireImage, SKIP_CODES } from './classify.js';
+import { checkPixelData } from './frames.js';
+import { readImageHeader, type ImageHeader } from './image-header.js';
+import { decoderFor } from './decoders/index.js';
+import { readDicomFile } from './parse.js';
+import { buildSeries } from './series.js';
+import type { Series } from './types.js';
+
+export interface SkippedFile {
+  readonly path: string;
+  /** E_DICOMDIR, E_NOT_IMAGE, or E_NOT_DICOM for non-DICOM files met while walking a directory. */
+  readonly code: 'E_DICOMDIR' | 'E_NOT_IMAGE' | 'E_NOT_DICOM';
+  readonly message: string;
+}
+
+export interface ScanResult {
+  readonly series: Series[];
+  readonly errors: LowdoseError[];
+  readonly skipped: SkippedFile[];
+  /** Files looked at (after expanding directories). */
+  readonly fileCount: number;
+  /** Given paths that do not exist (also in `errors`, code E_NOT_FOUND). */
+  readonly missing: string[];
+}
+
+export interface ScanOptions {
+  /** Called before each file is read (for progress output). */
+  readonly onFile?: (index: number, total: number, path: string) => void;
+}
+
+/** Extensions that say "this is DICOM": such a file that is not DICOM is an error, not a skip. */
+const DICOM_EXTENSIONS = new Set(['.dcm', '.dicom', '.dic', '.ima']);
+
+interface FoundFile {
+  readonly path: string;
+  /** Named on the command line (not found by walking a directory). */
+  readonly explicit: boolean;
+}
+
+/** Expands directories recursively (sorted, hidden entries skipped, symlink loops avoided). */
+export async function findFiles(paths: readonly string[]): Promise<{ files: FoundFile[]; missing: LowdoseError[] }> {
+  const files: FoundFile[] = [];
+  const missing: LowdoseError[] = [];
+  const seen = new Set<string>();
+  const visitedDirs = new Set<string>();
+
+  async function walk(dir: string): Promise<void> {
+    const real = await realpath(dir).catch(() => dir);
+    if (visitedDirs.has(real)) return;
+    visitedDirs.add(real);
+    let entries: string[];
+    try {
+      entries = (await readdir(dir)).sort();
+    } catch (error) {
+      missing.push(new LowdoseError('E_IO', `${dir}: cannot list directory: ${(error as Error).message}`, { path: dir, cause: error }));
+      return;
+    }
+    for (const name of entries) {
+      if (name.startsWith('.')) continue;
+      const full = join(dir, name);
+      const info = await stat(full).catch(() => null);
+      if (info?.isDirectory()) await walk(full);
+      else if (info?.isFile() && !seen.has(full)) {
+        seen.add(full);
+        files.push({ path: full, explicit: false });
+      }
+    }
+  }
+
+  for (const given of paths) {
+    const full = resolve(given);
+    const info = await stat(full).catch(() => null);
+    if (info === null) {
+      missing.push(new LowdoseError('E_NOT_FOUND', `${given}: no such file or directory`, { path: given }));
+    } else if (info.isDirectory()) {
+      await walk(full);
+    } else if (!seen.has(full)) {
+      seen.add(full);
+      files.push({ path: full, explicit: true });
+    }
+  }
+  return { files, missing };
+}
+
+/**
+ * Reads one file's header and checks it is an image lowdose can use: parseable, an image
+ * (throws E_DICOMDIR / E_NOT_IMAGE otherwise), grayscale, a transfer syntax with a decoder, and
+ * pixel data long enough for what it declares. No pixels are decoded.
+ */
+export async function readInstanceHeader(path: string): Promise<ImageHeader> {
+  const parsed = await readDicomFile(path);
+  requireImage(parsed);
+  const header = readImageHeader(parsed);
+  if (header.photometricInterpretation !== 'MONOCHROME1' && header.photometricInterpretation !== 'MONOCHROME2') {
+    throw new LowdoseError(
+      'E_UNSUPPORTED_PIXELS',
+      `${path}: photometric interpretation ${header.photometricInterpretation} is not supported (grayscale MONOCHROME1 / MONOCHROME2 only)`,
+      { path },
+    );
+  }
+  decoderFor(parsed.transferSyntax, path);
+  checkPixelData(parsed, header);
+  return header;
+}
+
+export async function scanPaths(paths: readonly string[], options: ScanOptions = {}): Promise<ScanResult> {
+  const { files, missing } = await findFiles(paths);
+  const headers: ImageHeader[] = [];
+  const errors: LowdoseError[] = [...missing];
+  const skipped: SkippedFile[] = [];
+  for (const [index, file] of files.entries()) {
+    options.onFile?.(index, files.length, file.path);
+    try {
+      headers.push(await readInstanceHeader(file.path));
+    } catch (error) {
+      const e = toLowdoseError(error, 'E_INTERNAL', file.path);
+      const path = e.path ?? file.path;
+      if (SKIP_CODES.has(e.code)) {
+        skipped.push({ path, code: e.code as SkippedFile['code'], message: e.message });
+      } else if (e.code === 'E_NOT_DICOM' && !file.explicit && !DICOM_EXTENSIONS.has(extname(file.path).toLowerCase())) {
+        // Directories hold READMEs, licences and the like: not DICOM, and not an error either.
+        skipped.push({ path, code: 'E_NOT_DICOM', message: e.message });
+      } else {
+        errors.push(e.path ? e : new LowdoseError(e.code, e.message, { path, cause: e }));
+      }
+    }
+  }
+  return {
+    series: buildSeries(headers),
+    errors,
+    skipped,
+    fileCount: files.length,
+    missing: missing.filter((e) => e.code === 'E_NOT_FOUND').map((e) => e.path!),
+  };
+}

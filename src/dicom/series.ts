@@ -1,0 +1,233 @@
+/**
+ * Image headers → series: grouped by SeriesInstanceUID and geometry (one UID may hold several
+ * stacks: different sizes or orientations become `uid#1`, `uid#2`, ...), sorted along the slice
+ * normal (the cross product of the orientation's row and column directions, so oblique stacks
+ * sort right too), slice spacing from the positions, and warnings for duplicates, gaps and
+ * inconsistent geometry. PET series get their SUVbw factors here, since SUV is a series fact.
+ */
+import { LowdoseError } from '../errors.js';
+import type { ImageHeader } from './image-header.js';
+import { modalityUnits } from './modality.js';
+import { suvbwFactors } from './suv.js';
+import type { Orientation, Series, SliceRef, Units, Vec3 } from './types.js';
+
+/** Direction cosines closer than this are the same orientation. */
+const ORIENTATION_TOLERANCE = 1e-3;
+/** Slices closer than this along the normal (mm) are at the same position. */
+const SAME_POSITION_MM = 1e-3;
+/** A step larger than this many median steps is reported as a gap. */
+const GAP_FACTOR = 1.5;
+/** How many examples a warning lists. */
+const EXAMPLES = 3;
+
+interface Candidate {
+  readonly header: ImageHeader;
+  readonly frame: number;
+}
+
+interface Stack {
+  readonly rows: number;
+  readonly columns: number;
+  readonly orientation: Orientation | null;
+  readonly candidates: Candidate[];
+}
+
+export function cross(a: Vec3, b: Vec3): Vec3 {
+  return [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
+}
+
+export function dot(a: Vec3, b: Vec3): number {
+  return a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+}
+
+/** Unit normal of the image plane (row direction × column direction). */
+export function sliceNormal(orientation: Orientation): Vec3 {
+  const n = cross([orientation[0], orientation[1], orientation[2]], [orientation[3], orientation[4], orientation[5]]);
+  const length = Math.hypot(n[0], n[1], n[2]);
+  return length > 0 ? [n[0] / length, n[1] / length, n[2] / length] : [0, 0, 1];
+}
+
+function sameOrientation(a: Orientation | null, b: Orientation | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.every((v, i) => Math.abs(v - b[i]!) < ORIENTATION_TOLERANCE);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function formatOrientation(o: Orientation | null): string {
+  return o ? `[${o.map((v) => Number(v.toFixed(3))).join(', ')}]` : 'none';
+}
+
+/** Groups, sorts and describes the slices of `headers` (one header per file). */
+export function buildSeries(headers: readonly ImageHeader[]): Series[] {
+  const byUid = new Map<string, Candidate[]>();
+  const ordered = [...headers].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  for (const header of ordered) {
+    // Files without a SeriesInstanceUID cannot be grouped with anything: each is its own series.
+    const uid = header.seriesInstanceUid || `(no SeriesInstanceUID: ${header.path})`;
+    const list = byUid.get(uid) ?? [];
+    for (let frame = 0; frame < header.frames; frame++) list.push({ header, frame });
+    byUid.set(uid, list);
+  }
+
+  const series: Series[] = [];
+  for (const [uid, candidates] of byUid) {
+    const stacks: Stack[] = [];
+    for (const candidate of candidates) {
+      const { rows, columns } = candidate.header;
+      const orientation = candidate.header.frameGeometry[candidate.frame]!.orientation;
+      let stack = stacks.find((s) => s.rows === rows && s.columns === columns && sameOrientation(s.orientation, orientation));
+      if (!stack) {
+        stack = { rows, columns, orientation, candidates: [] };
+        stacks.push(stack);
+      }
+      stack.candidates.push(candidate);
+    }
+    const split =
+      stacks.length > 1
+        ? `series ${uid} holds ${stacks.length} stacks of different size or orientation: ${stacks
+            .map((s, i) => `#${i + 1} ${s.columns} x ${s.rows} orientation ${formatOrientation(s.orientation)} (${s.candidates.length} slices)`)
+            .join('; ')}`
+        : null;
+    stacks.forEach((stack, i) => {
+      const key = stacks.length > 1 ? `${uid}#${i + 1}` : uid;
+      series.push(buildStack(key, stack, split));
+    });
+  }
+  return series;
+}
+
+function buildStack(key: string, stack: Stack, split: string | null): Series {
+  const first = stack.candidates[0]!.header;
+  const warnings: LowdoseError[] = [];
+  const warn = (code: 'E_INCONSISTENT_SERIES' | 'E_SUV_UNAVAILABLE', message: string) =>
+    warnings.push(new LowdoseError(code, message, { path: first.path }));
+  if (split) warn('E_INCONSISTENT_SERIES', split);
+
+  // The same instance seen twice (copies of a file, a path given twice) counts once.
+  const seen = new Map<string, string>();
+  const duplicates: string[] = [];
+  const unique: Candidate[] = [];
+  for (const candidate of stack.candidates) {
+    const id = `${candidate.header.sopInstanceUid || candidate.header.path}|${candidate.frame}`;
+    const earlier = seen.get(id);
+    if (earlier !== undefined) {
+      duplicates.push(`${candidate.header.path} (same instance as ${earlier})`);
+      continue;
+    }
+    seen.set(id, candidate.header.path);
+    unique.push(candidate);
+  }
+  if (duplicates.length > 0) {
+    warn(
+      'E_INCONSISTENT_SERIES',
+      `${key}: ${duplicates.length} duplicate instance(s) ignored, e.g. ${duplicates.slice(0, EXAMPLES).join('; ')}`,
+    );
+  }
+
+  const normal = stack.orientation ? sliceNormal(stack.orientation) : null;
+  const located = unique.map((candidate) => {
+    const position = candidate.header.frameGeometry[candidate.frame]!.position;
+    return { candidate, position, location: normal && position ? dot(position, normal) : null };
+  });
+  const allLocated = located.length > 0 && located.every((s) => s.location !== null);
+  const byInstance = (a: (typeof located)[number], b: (typeof located)[number]) =>
+    (a.candidate.header.instanceNumber ?? Infinity) - (b.candidate.header.instanceNumber ?? Infinity) ||
+    (a.candidate.header.path < b.candidate.header.path ? -1 : a.candidate.header.path > b.candidate.header.path ? 1 : 0) ||
+    a.candidate.frame - b.candidate.frame;
+  located.sort(allLocated ? (a, b) => a.location! - b.location! || byInstance(a, b) : byInstance);
+
+  let sliceSpacing: number | null = null;
+  if (allLocated && located.length >= 2) {
+    const steps = located.slice(1).map((s, i) => ({ step: s.location! - located[i]!.location!, at: i }));
+    const same = steps.filter((s) => s.step <= SAME_POSITION_MM);
+    const moving = steps.filter((s) => s.step > SAME_POSITION_MM).map((s) => s.step);
+    if (same.length > 0) {
+      const examples = same
+        .slice(0, EXAMPLES)
+        .map((s) => `${located[s.at]!.candidate.header.path} and ${located[s.at + 1]!.candidate.header.path} at ${located[s.at]!.location!.toFixed(2)} mm`);
+      warn('E_INCONSISTENT_SERIES', `${key}: ${same.length} slice(s) share a position with another slice: ${examples.join('; ')}`);
+    }
+    if (moving.length > 0) {
+      sliceSpacing = median(moving);
+      const gaps = steps.filter((s) => s.step > GAP_FACTOR * sliceSpacing!);
+      if (gaps.length > 0) {
+        const examples = gaps
+          .slice(0, EXAMPLES)
+          .map((s) => `${s.step.toFixed(2)} mm after ${located[s.at]!.location!.toFixed(2)} mm`);
+        warn(
+          'E_INCONSISTENT_SERIES',
+          `${key}: ${gaps.length} gap(s) larger than ${GAP_FACTOR} x the median spacing ${sliceSpacing.toFixed(3)} mm: ${examples.join('; ')}`,
+        );
+      }
+    }
+  }
+  const firstGeometry = first.frameGeometry[stack.candidates[0]!.frame]!;
+  sliceSpacing ??= first.spacingBetweenSlices ?? firstGeometry.sliceThickness ?? 1;
+
+  const pixelSpacing = firstGeometry.pixelSpacing ?? [1, 1];
+  const differentSpacing = located.find((s) => {
+    const other = s.candidate.header.frameGeometry[s.candidate.frame]!.pixelSpacing ?? [1, 1];
+    return Math.abs(other[0] - pixelSpacing[0]) > 1e-4 || Math.abs(other[1] - pixelSpacing[1]) > 1e-4;
+  });
+  if (differentSpacing) {
+    warn('E_INCONSISTENT_SERIES', `${key}: pixel spacing differs between slices (${differentSpacing.candidate.header.path})`);
+  }
+  const photometric = first.photometricInterpretation;
+  if (located.some((s) => s.candidate.header.photometricInterpretation !== photometric)) {
+    warn('E_INCONSISTENT_SERIES', `${key}: slices mix photometric interpretations`);
+  }
+  if (located.some((s) => s.candidate.header.hasModalityLutSequence)) {
+    warn('E_INCONSISTENT_SERIES', `${key}: a Modality LUT Sequence is present and not applied; only RescaleSlope / RescaleIntercept are`);
+  }
+
+  let units: Units = modalityUnits(first);
+  const scaleByFile = new Map<string, number>();
+  if (first.modality === 'PT') {
+    const files = [...new Map(located.map((s) => [s.candidate.header.path, s.candidate.header])).values()];
+    const outcome = suvbwFactors(files.map((h) => h.pet!));
+    if (outcome.ok) {
+      units = 'SUVbw';
+      files.forEach((h, i) => scaleByFile.set(h.path, outcome.factors[i]!));
+    } else {
+      warn('E_SUV_UNAVAILABLE', `${key}: SUVbw not computed (${outcome.reason}); values stay in ${units}`);
+    }
+  }
+
+  const slices: SliceRef[] = located.map(({ candidate, position, location }) => {
+    const geometry = candidate.header.frameGeometry[candidate.frame]!;
+    return {
+      file: candidate.header.path,
+      frame: candidate.frame,
+      sopInstanceUid: candidate.header.sopInstanceUid,
+      instanceNumber: candidate.header.instanceNumber,
+      position,
+      location,
+      rescaleSlope: geometry.rescaleSlope,
+      rescaleIntercept: geometry.rescaleIntercept,
+      unitsScale: scaleByFile.get(candidate.header.path) ?? 1,
+      transferSyntaxUid: candidate.header.transferSyntaxUid,
+    };
+  });
+
+  return {
+    key,
+    seriesInstanceUid: first.seriesInstanceUid,
+    studyInstanceUid: first.studyInstanceUid,
+    modality: first.modality,
+    seriesDescription: first.seriesDescription,
+    rows: stack.rows,
+    columns: stack.columns,
+    orientation: stack.orientation,
+    spacing: [pixelSpacing[0], pixelSpacing[1], sliceSpacing],
+    units,
+    transferSyntaxes: [...new Set(slices.map((s) => s.transferSyntaxUid))],
+    slices,
+    warnings,
+    photometricInterpretation: photometric,
+  };
+}

@@ -1,0 +1,39 @@
+/**
+ * PET activity → SUVbw through @cornerstonejs/calculate-suv (decay correction to the series or
+ * acquisition start, Philips and GE private variants). When it cannot be computed the reason is
+ * returned, and callers keep Bq/ml (or the stored units) with an E_SUV_UNAVAILABLE warning.
+ */
+import { calculateSUVScalingFactors, type InstanceMetadata } from '@cornerstonejs/calculate-suv';
+import type { PetAttributes } from './image-header.js';
+
+export type SuvOutcome = { readonly ok: true; readonly factors: number[] } | { readonly ok: false; readonly reason: string };
+
+/** One SUVbw factor per instance (modality value × factor = SUVbw), or why there is none. */
+export function suvbwFactors(instances: readonly PetAttributes[]): SuvOutcome {
+  if (instances.length === 0) return { ok: false, reason: 'no PET instances' };
+  const first = instances[0]!;
+  // Say plainly what is missing instead of passing NaN to the library.
+  if (!(first.PatientWeight > 0)) return { ok: false, reason: 'PatientWeight (0010,1030) is missing or zero' };
+  if (!(first.RadionuclideTotalDose > 0)) {
+    return { ok: false, reason: 'RadionuclideTotalDose (0018,1074) is missing or zero' };
+  }
+  if (!(first.RadionuclideHalfLife > 0)) return { ok: false, reason: 'RadionuclideHalfLife (0018,1075) is missing or zero' };
+  // The library logs to the console (warnings about SUVlbm / SUVbsa inputs we do not use, and
+  // debug lines on stdout that would corrupt `--json` output): silence it for the call.
+  const { warn, log } = console;
+  console.warn = () => {};
+  console.log = () => {};
+  try {
+    const results = calculateSUVScalingFactors(instances as unknown as InstanceMetadata[]);
+    // Philips private factors can come through as strings.
+    const factors = results.map((r) => Number(r.suvbw));
+    const bad = factors.find((f) => !(Number.isFinite(f) && f > 0));
+    if (bad !== undefined) return { ok: false, reason: `calculate-suv returned an unusable factor (${bad})` };
+    return { ok: true, factors };
+  } catch (error) {
+    return { ok: false, reason: error instanceof Error ? error.message : String(error) };
+  } finally {
+    console.warn = warn;
+    console.log = log;
+  }
+}

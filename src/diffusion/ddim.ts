@@ -1,0 +1,94 @@
+/**
+ * DDIM (Song et al. 2021), the step rule of diffusers' DDIMScheduler: from t to the next visited t',
+ *   σ = η · sqrt((1 - ᾱ_t') / (1 - ᾱ_t) · (1 - ᾱ_t / ᾱ_t'))
+ *   x_t' = sqrt(ᾱ_t') x̂_0 + sqrt(1 - ᾱ_t' - σ²) ε̂ + σ z
+ * η = 0 is deterministic (given the start noise); η = 1 matches DDPM's variance. After the last
+ * timestep ᾱ_t' = 1 (diffusers' `set_alpha_to_one`), so the result is x̂_0.
+ */
+import { LowdoseError } from '../errors.js';
+import { splitPrediction, type ClipRange, type PredictionType } from './prediction.js';
+import {
+  checkSameLength,
+  fillNoise,
+  Scratch,
+  TimestepIndex,
+  type NoiseSource,
+  type Sampler,
+  type SamplerName,
+  type StepBuffers,
+  type StepOutput,
+} from './sampler.js';
+import { NoiseSchedule } from './schedules.js';
+import { spacedTimesteps, type TimestepSpacing } from './timesteps.js';
+
+export interface DdimOptions {
+  prediction?: PredictionType;
+  /** η in [0, 1] (default 0). */
+  eta?: number;
+  spacing?: TimestepSpacing;
+  stepsOffset?: number;
+  clipSample?: ClipRange;
+}
+
+export class DdimSampler implements Sampler {
+  readonly name: SamplerName = 'ddim';
+  readonly needsLowDose: boolean = false;
+  readonly trainSteps: number;
+  readonly prediction: PredictionType;
+  readonly eta: number;
+  readonly spacing: TimestepSpacing;
+  timesteps: Int32Array = new Int32Array(0);
+  protected index = new TimestepIndex(this.timesteps);
+  private readonly eps = new Scratch();
+  private readonly noise = new Scratch();
+
+  constructor(
+    readonly schedule: NoiseSchedule,
+    readonly options: DdimOptions = {},
+  ) {
+    this.trainSteps = schedule.trainSteps;
+    this.prediction = options.prediction ?? 'epsilon';
+    this.eta = options.eta ?? 0;
+    this.spacing = options.spacing ?? 'trailing';
+    if (!(this.eta >= 0 && this.eta <= 1)) throw new LowdoseError('E_USAGE', `DDIM eta must be in [0, 1], got ${this.eta}`);
+  }
+
+  setTimesteps(steps: number): void {
+    this.useTimesteps(spacedTimesteps(this.trainSteps, steps, this.spacing, this.options.stepsOffset ?? 0));
+  }
+
+  protected useTimesteps(timesteps: Int32Array): void {
+    this.timesteps = timesteps;
+    this.index = new TimestepIndex(timesteps);
+  }
+
+  initSample(noise: NoiseSource, out: Float32Array, _lowDose?: Float32Array): Float32Array {
+    return fillNoise(noise, out);
+  }
+
+  step(modelOutput: Float32Array, t: number, sample: Float32Array, noise?: NoiseSource, out: StepBuffers = {}): StepOutput {
+    const n = sample.length;
+    const prevSample = out.prevSample ?? new Float32Array(n);
+    const x0 = out.predOriginalSample ?? new Float32Array(n);
+    checkSameLength(`${this.name} step`, n, modelOutput, prevSample, x0);
+    const prevT = this.index.previous(t, this.name);
+    const alphaProd = this.schedule.alphaCumprod(t);
+    const alphaProdPrev = this.schedule.alphaCumprod(prevT);
+
+    const eps = this.eps.get(n);
+    splitPrediction(this.prediction, modelOutput, sample, alphaProd, x0, eps, this.options.clipSample ?? null);
+
+    const variance = ((1 - alphaProdPrev) / (1 - alphaProd)) * (1 - alphaProd / alphaProdPrev);
+    const sigma = this.eta * Math.sqrt(Math.max(variance, 0));
+    const cX0 = Math.sqrt(alphaProdPrev);
+    const cEps = Math.sqrt(Math.max(1 - alphaProdPrev - sigma * sigma, 0));
+    if (sigma > 0) {
+      if (!noise) throw new LowdoseError('E_INTERNAL', `${this.name} step with eta > 0 needs a noise source (an Rng)`);
+      const z = fillNoise(noise, this.noise.get(n));
+      for (let i = 0; i < n; i++) prevSample[i] = cX0 * x0[i]! + cEps * eps[i]! + sigma * z[i]!;
+    } else {
+      for (let i = 0; i < n; i++) prevSample[i] = cX0 * x0[i]! + cEps * eps[i]!;
+    }
+    return { prevSample, predOriginalSample: x0 };
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * denoiseBatch in modality units, driven by the model card: maps slices (HU or SUV) into model
+ * space, stacks neighbours when the model wants them, runs the reverse process and maps the result
+ * (and the ensemble spread) back. What the `denoise` pipeline calls once per batch of slices.
+ */
+import { LowdoseError } from '../errors.js';
+import { conditionChannels, normalizationFor, type Modality, type ModelCard } from '../models/card.js';
+import type { DiffusionModel } from './model.js';
+import { fromModelSpace, toModelSpace } from './normalization.js';
+import { denoiseBatch, type DenoiseTiming, type StepInfo } from './sample.js';
+import type { Sampler } from './sampler.js';
+
+export interface SliceInput {
+  /** Index of the slice in its series: the key of its noise stream (same seed + index = same noise). */
+  readonly index: number;
+  /** rows·columns values in modality units (HU, or SUVbw for PET). */
+  readonly image: Float32Array;
+  /** The neighbouring slices (models with neighbours: 1); missing at the ends of a stack = the slice itself. */
+  readonly below?: Float32Array | null;
+  readonly above?: Float32Array | null;
+  /** Dose fraction of this slice's acquisition, (0, 1]; 0 or absent = unknown. */
+  readonly doseLevel?: number;
+}
+
+export interface DenoiseSlicesOptions {
+  readonly rows: number;
+  readonly columns: number;
+  readonly modality: Modality;
+  /** Units of the input values; checked against the card when given. */
+  readonly units?: string;
+  readonly sampler: Sampler;
+  readonly steps: number;
+  readonly seed: number;
+  /** Default: the card's guidance.default. */
+  readonly guidance?: number;
+  readonly samples?: number;
+  readonly onStep?: (info: StepInfo) => void;
+}
+
+export interface DenoiseSlicesResult {
+  /** One denoised image per input slice, modality units. */
+  readonly denoised: Float32Array[];
+  /** Per-pixel standard deviation over the ensemble, modality units; null when samples = 1. */
+  readonly std: Float32Array[] | null;
+  readonly timing: DenoiseTiming;
+}
+
+export async function denoiseSlices(
+  model: DiffusionModel & { readonly card: ModelCard },
+  slices: readonly SliceInput[],
+  options: DenoiseSlicesOptions,
+): Promise<DenoiseSlicesResult> {
+  const card = model.card;
+  const norm = normalizationFor(card, options.modality);
+  if (options.units !== undefined && options.units !== norm.units) {
+    throw new LowdoseError('E_MODEL', `model ${card.name} expects ${options.modality} in ${norm.units}, the series is in ${options.units}`);
+  }
+  const { rows, columns } = options;
+  const image = rows * columns;
+  const C = conditionChannels(card);
+  const B = slices.length;
+  const condition = new Float32Array(B * C * image);
+  slices.forEach((slice, b) => {
+    const stack = C === 1 ? [slice.image] : [slice.below ?? slice.image, slice.image, slice.above ?? slice.image];
+    stack.forEach((values, c) => {
+      if (values.length !== image) {
+        throw new LowdoseError('E_INTERNAL', `slice ${slice.index}: ${values.length} values for ${rows}x${columns}`);
+      }
+      toModelSpace(norm, values, condition.subarray((b * C + c) * image, (b * C + c + 1) * image));
+    });
+  });
+  const result = await denoiseBatch({
+    model,
+    sampler: options.sampler,
+    steps: options.steps,
+    height: rows,
+    width: columns,
+    condition,
+    sliceIndices: slices.map((s) => s.index),
+    doseLevel: slices.map((s) => s.doseLevel ?? 0),
+    modality: options.modality === 'PT' ? 1 : 0,
+    seed: options.seed,
+    guidance: options.guidance ?? card.guidance.default,
+    samples: options.samples ?? 1,
+    toOutput: (values) => {
+      fromModelSpace(norm, values, values);
+    },
+    ...(options.onStep ? { onStep: options.onStep } : {}),
+  });
+  const split = (values: Float32Array) => Array.from({ length: B }, (_, b) => values.slice(b * image, (b + 1) * image));
+  return { denoised: split(result.mean), std: result.std ? split(result.std) : null, timing: result.timing };
+}

@@ -1,0 +1,54 @@
+/**
+ * How modality values (HU, SUV) map into the range the network was trained on and back:
+ *   y = (clip(value) - offset) / scale,   model value m = T(y)
+ *   value = clip(T⁻¹(m) · scale + offset)
+ * with T the identity (`linear`) or the sign-symmetric log1p (`log1p`: T(y) = sign(y) log(1 + |y|),
+ * T⁻¹(m) = sign(m) (e^|m| - 1)), which compresses PET's long tail of hot uptake and stays defined
+ * for the small negative values reconstruction noise gives. `clip` is in modality units and applies
+ * both ways, so the output never leaves the range the model was trained on.
+ */
+import { LowdoseError } from '../errors.js';
+
+export type NormalizationUnits = 'HU' | 'SUVbw';
+export type NormalizationTransform = 'linear' | 'log1p';
+
+export interface Normalization {
+  readonly units: NormalizationUnits;
+  readonly transform: NormalizationTransform;
+  readonly offset: number;
+  readonly scale: number;
+  readonly clip?: readonly [number, number];
+}
+
+function clipBounds(n: Normalization): [number, number] {
+  return n.clip ? [n.clip[0], n.clip[1]] : [-Infinity, Infinity];
+}
+
+/** Modality units → model space, from `values` into `out` (which may be `values`). */
+export function toModelSpace(n: Normalization, values: Float32Array, out: Float32Array = new Float32Array(values.length)): Float32Array {
+  if (out.length !== values.length) throw new LowdoseError('E_INTERNAL', `toModelSpace: ${values.length} values into ${out.length}`);
+  const [lo, hi] = clipBounds(n);
+  const inv = 1 / n.scale;
+  const log = n.transform === 'log1p';
+  for (let i = 0; i < values.length; i++) {
+    let v = values[i]!;
+    v = v < lo ? lo : v > hi ? hi : v;
+    const y = (v - n.offset) * inv;
+    out[i] = log ? (y < 0 ? -Math.log1p(-y) : Math.log1p(y)) : y;
+  }
+  return out;
+}
+
+/** Model space → modality units, from `values` into `out` (which may be `values`). */
+export function fromModelSpace(n: Normalization, values: Float32Array, out: Float32Array = new Float32Array(values.length)): Float32Array {
+  if (out.length !== values.length) throw new LowdoseError('E_INTERNAL', `fromModelSpace: ${values.length} values into ${out.length}`);
+  const [lo, hi] = clipBounds(n);
+  const log = n.transform === 'log1p';
+  for (let i = 0; i < values.length; i++) {
+    const m = values[i]!;
+    const y = log ? (m < 0 ? -Math.expm1(-m) : Math.expm1(m)) : m;
+    const v = y * n.scale + n.offset;
+    out[i] = v < lo ? lo : v > hi ? hi : v;
+  }
+  return out;
+}

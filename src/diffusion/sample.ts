@@ -1,0 +1,201 @@
+/**
+ * The reverse process over a batch of slices: start from noise (or the low-dose image), call the
+ * model at each timestep, step the sampler. Everything here is in model space; ./denoise-slices.ts
+ * wraps it for modality units.
+ *
+ * Determinism: lane (slice b, ensemble member k) draws all its noise from
+ * `new Rng(seed, sliceIndices[b], k)`, so a slice's result depends only on the seed, its global
+ * index and its own inputs, never on the batch it shares (bit-identical on the CPU as long as the
+ * network's output for one image does not depend on the others in the batch).
+ *
+ * Overhead: all buffers are allocated once per call; the per-step work outside the network is one
+ * pass of elementwise arithmetic over the batch (plus the noise draw for stochastic samplers).
+ */
+import { performance } from 'node:perf_hooks';
+import { LowdoseError } from '../errors.js';
+import { Rng } from '../util/random.js';
+import { GuidedModel } from './guidance.js';
+import type { DiffusionModel } from './model.js';
+import type { Sampler } from './sampler.js';
+
+export interface StepInfo {
+  /** 0-based step number. */
+  readonly index: number;
+  readonly timestep: number;
+  /** x after this step, [lanes, H, W] (lane = slice·samples + member); read only, reused. */
+  readonly sample: Float32Array;
+  /** x̂_0 at this step, same layout; read only, reused. */
+  readonly predOriginalSample: Float32Array;
+}
+
+export interface DenoiseBatchOptions {
+  model: DiffusionModel;
+  sampler: Sampler;
+  /** Number of sampler steps (passed to `sampler.setTimesteps`). */
+  steps: number;
+  height: number;
+  width: number;
+  /** [B, C, H, W] in model space, C = model.conditionChannels. */
+  condition: Float32Array;
+  /** Global index of each slice in its series: the noise stream key. Length B. */
+  sliceIndices: readonly number[];
+  /** [B, H, W] start image for warm start / ResShift; default: the centre channel of `condition`. */
+  lowDose?: Float32Array;
+  /** Dose fraction per slice (or one for all), 0 = unknown (default). */
+  doseLevel?: number | ArrayLike<number>;
+  /** 0 = CT (default), 1 = PT. */
+  modality?: number;
+  seed: number;
+  /** Classifier-free guidance scale (default 1: conditional only, one pass per step). */
+  guidance?: number;
+  /** Ensemble size K (default 1): K samples per slice, returned as mean and per-pixel std. */
+  samples?: number;
+  /**
+   * Maps a finished sample from model space to the space the mean and std are wanted in (for
+   * example modality units), in place. Default: identity.
+   */
+  toOutput?: (values: Float32Array) => void;
+  /** Called after every step (for `trace` and progress). */
+  onStep?: (info: StepInfo) => void;
+}
+
+export interface DenoiseTiming {
+  /** Wall time of the whole call, ms. */
+  totalMs: number;
+  /** Time inside network forward passes, ms. */
+  modelMs: number;
+  /** Network forward passes (guidance > 1 runs one doubled batch per step). */
+  modelCalls: number;
+  steps: number;
+}
+
+export interface DenoiseBatchResult {
+  /** [B, H, W]: the result (the ensemble mean when samples > 1). */
+  mean: Float32Array;
+  /** [B, H, W]: per-pixel standard deviation over the ensemble (population, ddof 0); null when samples = 1. */
+  std: Float32Array | null;
+  timing: DenoiseTiming;
+}
+
+export async function denoiseBatch(options: DenoiseBatchOptions): Promise<DenoiseBatchResult> {
+  const started = performance.now();
+  const { sampler, height: H, width: W, sliceIndices, seed } = options;
+  const B = sliceIndices.length;
+  const K = options.samples ?? 1;
+  const C = options.model.conditionChannels;
+  const image = H * W;
+  if (!Number.isInteger(K) || K < 1) throw new LowdoseError('E_USAGE', `samples must be an integer >= 1, got ${K}`);
+  if (B < 1) throw new LowdoseError('E_USAGE', 'denoiseBatch needs at least one slice');
+  if (options.condition.length !== B * C * image) {
+    throw new LowdoseError('E_INTERNAL', `condition has ${options.condition.length} values, expected ${B}x${C}x${H}x${W}`);
+  }
+  if (options.lowDose && options.lowDose.length !== B * image) {
+    throw new LowdoseError('E_INTERNAL', `lowDose has ${options.lowDose.length} values, expected ${B}x${H}x${W}`);
+  }
+  const guidance = options.guidance ?? 1;
+  const model = guidance === 1 ? options.model : new GuidedModel(options.model, guidance);
+  const statsBefore = { ...options.model.stats };
+
+  const L = B * K;
+  const rngs = Array.from({ length: L }, (_, lane) => new Rng(seed, sliceIndices[Math.floor(lane / K)]!, lane % K));
+  const condition = K === 1 ? options.condition : repeatLanes(options.condition, B, K, C * image);
+  const doseLevel = new Float32Array(L);
+  for (let lane = 0; lane < L; lane++) {
+    const d = options.doseLevel;
+    doseLevel[lane] = d === undefined ? 0 : typeof d === 'number' ? d : d[Math.floor(lane / K)]!;
+  }
+  const batch = {
+    batch: L,
+    height: H,
+    width: W,
+    sample: new Float32Array(L * image),
+    timestep: new Float32Array(L),
+    condition,
+    doseLevel,
+    conditionMask: new Float32Array(L).fill(1),
+    modality: new Float32Array(L).fill(options.modality ?? 0),
+    // The condition stays the same for every step of this call.
+    conditionId: {},
+  };
+  const modelOut = new Float32Array(L * image);
+  const x0 = new Float32Array(L * image);
+
+  sampler.setTimesteps(options.steps);
+  let lowDose: Float32Array | undefined;
+  if (sampler.needsLowDose) {
+    const perSlice = options.lowDose ?? centreChannel(options.condition, B, C, image);
+    lowDose = K === 1 ? perSlice : repeatLanes(perSlice, B, K, image);
+  }
+  sampler.initSample(rngs, batch.sample, lowDose);
+
+  const timesteps = sampler.timesteps;
+  const stepBuffers = { prevSample: batch.sample, predOriginalSample: x0 };
+  for (let i = 0; i < timesteps.length; i++) {
+    const t = timesteps[i]!;
+    batch.timestep.fill(t);
+    await model.predict(batch, modelOut);
+    sampler.step(modelOut, t, batch.sample, rngs, stepBuffers);
+    options.onStep?.({ index: i, timestep: t, sample: batch.sample, predOriginalSample: x0 });
+  }
+
+  const result = batch.sample;
+  if (options.toOutput) options.toOutput(result);
+  let mean: Float32Array;
+  let std: Float32Array | null = null;
+  if (K === 1) {
+    mean = result;
+  } else {
+    mean = new Float32Array(B * image);
+    std = new Float32Array(B * image);
+    ensembleMeanStd(result, B, K, image, mean, std);
+  }
+  const statsAfter = options.model.stats;
+  return {
+    mean,
+    std,
+    timing: {
+      totalMs: performance.now() - started,
+      modelMs: statsAfter.forwardMs - statsBefore.forwardMs,
+      modelCalls: statsAfter.calls - statsBefore.calls,
+      steps: timesteps.length,
+    },
+  };
+}
+
+/** [B, size] → [B·K, size], each slice repeated K times in a row. */
+function repeatLanes(values: Float32Array, B: number, K: number, size: number): Float32Array {
+  const out = new Float32Array(B * K * size);
+  for (let b = 0; b < B; b++) {
+    const src = values.subarray(b * size, (b + 1) * size);
+    for (let k = 0; k < K; k++) out.set(src, (b * K + k) * size);
+  }
+  return out;
+}
+
+/** [B, C, H, W] → [B, H, W]: channel ⌊C/2⌋, the slice itself when neighbours are stacked around it. */
+export function centreChannel(condition: Float32Array, B: number, C: number, image: number): Float32Array {
+  if (C === 1) return condition;
+  const out = new Float32Array(B * image);
+  const centre = Math.floor(C / 2);
+  for (let b = 0; b < B; b++) out.set(condition.subarray((b * C + centre) * image, (b * C + centre + 1) * image), b * image);
+  return out;
+}
+
+/** Mean and population standard deviation over K consecutive lanes per slice, in float64. */
+export function ensembleMeanStd(lanes: Float32Array, B: number, K: number, image: number, mean: Float32Array, std: Float32Array): void {
+  for (let b = 0; b < B; b++) {
+    const base = b * K * image;
+    for (let p = 0; p < image; p++) {
+      let sum = 0;
+      for (let k = 0; k < K; k++) sum += lanes[base + k * image + p]!;
+      const m = sum / K;
+      let ss = 0;
+      for (let k = 0; k < K; k++) {
+        const d = lanes[base + k * image + p]! - m;
+        ss += d * d;
+      }
+      mean[b * image + p] = m;
+      std[b * image + p] = Math.sqrt(ss / K);
+    }
+  }
+}

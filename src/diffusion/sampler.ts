@@ -1,0 +1,110 @@
+/**
+ * The interface every sampler shares, in the style of diffusers' schedulers: `setTimesteps(n)`
+ * chooses the steps, `initSample` gives the starting x at `timesteps[0]`, and `step` goes from x_t
+ * to x_{t-1} given the model's output at t. One class per sampler (ddpm.ts, ddim.ts,
+ * warm-start.ts, resshift.ts).
+ *
+ * Samples are batches of equally sized images laid end to end in one Float32Array. Randomness comes
+ * from a NoiseSource: one Rng for the whole array, or one Rng per image so that each image's noise
+ * is its own stream and does not depend on which other images share the batch (or, in tests, a
+ * function that fills the array).
+ */
+import { LowdoseError } from '../errors.js';
+import type { Rng } from '../util/random.js';
+import { fillGaussian } from './gaussian.js';
+
+/** One Rng for the whole array, one Rng per image (equal chunks), or a function that fills the array. */
+export type NoiseSource = Rng | readonly Rng[] | ((out: Float32Array) => void);
+
+export interface StepOutput {
+  /** x_{t-1}: the sample to feed the model at the next timestep (the result after the last). */
+  readonly prevSample: Float32Array;
+  /** x̂_0, the current estimate of the clean image. */
+  readonly predOriginalSample: Float32Array;
+}
+
+/** Where `step` writes; `prevSample` may be the input sample itself (updated in place). */
+export interface StepBuffers {
+  prevSample?: Float32Array;
+  predOriginalSample?: Float32Array;
+}
+
+export type SamplerName = 'ddpm' | 'ddim' | 'warm-start' | 'resshift';
+
+export interface Sampler {
+  readonly name: SamplerName;
+  /** T of the schedule the model was trained with. */
+  readonly trainSteps: number;
+  /** The timesteps `step` expects, in order; set by `setTimesteps`. */
+  readonly timesteps: Int32Array;
+  /** Whether `initSample` needs the low-dose image (warm start, ResShift) or only noise. */
+  readonly needsLowDose: boolean;
+  /** Chooses `steps` timesteps out of the T training ones. */
+  setTimesteps(steps: number): void;
+  /** Writes the starting sample x_{timesteps[0]} into `out` (drawing its noise from `noise`). */
+  initSample(noise: NoiseSource, out: Float32Array, lowDose?: Float32Array): Float32Array;
+  /**
+   * One reverse step from `timestep` (one of `timesteps`) to the next one. Draws noise only where
+   * the sampler is stochastic, so deterministic samplers leave `noise` untouched.
+   */
+  step(modelOutput: Float32Array, timestep: number, sample: Float32Array, noise?: NoiseSource, out?: StepBuffers): StepOutput;
+}
+
+/**
+ * Fills `out` with N(0, 1) draws (ziggurat, ./gaussian.ts): the whole array from one Rng, or equal
+ * chunks from one Rng each.
+ */
+export function fillNoise(source: NoiseSource, out: Float32Array): Float32Array {
+  if (typeof source === 'function') {
+    source(out);
+    return out;
+  }
+  if (!Array.isArray(source)) return fillGaussian(source as Rng, out);
+  const rngs = source as readonly Rng[];
+  if (rngs.length === 0 || out.length % rngs.length !== 0) {
+    throw new LowdoseError('E_INTERNAL', `cannot split ${out.length} noise values among ${rngs.length} generators`);
+  }
+  const size = out.length / rngs.length;
+  for (let i = 0; i < rngs.length; i++) fillGaussian(rngs[i]!, out.subarray(i * size, (i + 1) * size));
+  return out;
+}
+
+/** A reusable scratch array that grows as needed, so steps do not allocate. */
+export class Scratch {
+  private buffer = new Float32Array(0);
+
+  get(length: number): Float32Array {
+    if (this.buffer.length < length) this.buffer = new Float32Array(length);
+    return this.buffer.length === length ? this.buffer : this.buffer.subarray(0, length);
+  }
+}
+
+/** Where step `t` goes next: the following entry of `timesteps`, or -1 (the clean image) after the last. */
+export class TimestepIndex {
+  private readonly next = new Map<number, number>();
+
+  constructor(readonly timesteps: Int32Array) {
+    for (let i = 0; i < timesteps.length; i++) this.next.set(timesteps[i]!, i + 1 < timesteps.length ? timesteps[i + 1]! : -1);
+  }
+
+  previous(t: number, sampler: string): number {
+    const prev = this.next.get(t);
+    if (prev === undefined) {
+      throw new LowdoseError(
+        'E_INTERNAL',
+        this.timesteps.length === 0
+          ? `${sampler}: run setTimesteps before step`
+          : `${sampler}: timestep ${t} is not one of the ${this.timesteps.length} set by setTimesteps`,
+      );
+    }
+    return prev;
+  }
+}
+
+export function checkSameLength(name: string, expected: number, ...arrays: (Float32Array | undefined)[]): void {
+  for (const a of arrays) {
+    if (a !== undefined && a.length !== expected) {
+      throw new LowdoseError('E_INTERNAL', `${name}: array of ${a.length} values where ${expected} were expected`);
+    }
+  }
+}

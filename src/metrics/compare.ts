@@ -1,0 +1,97 @@
+/**
+ * Reference-versus-test comparison of whole series: the `metrics --json` shape of
+ * ../shared/CONTRACT.md, `{ slices: [{ index, psnr, ssim, rmse }], mean: { psnr, ssim, rmse }, range }`.
+ *
+ * `mean` is the plain mean of the per-slice values. PSNR of a slice pair that is identical within
+ * the range is +Infinity (scikit-image's value); JSON has no Infinity, so such slices carry
+ * `psnr: null`, and `mean.psnr` averages only the finite slices (null when every slice is identical).
+ */
+import { checkSameSize, type Pixels } from './pixels.js';
+import { psnrOfClipped } from './psnr.js';
+import { checkRange, clipToRange, type IntensityRange } from './range.js';
+import { meanSquaredError } from './rmse.js';
+import { ssimOfClipped } from './ssim.js';
+
+export interface SliceScores {
+  /** The caller's slice index (position in the reference series). */
+  readonly index: number;
+  /** dB; null when the slices are identical within the range (PSNR = +Infinity). */
+  readonly psnr: number | null;
+  readonly ssim: number;
+  /** Modality units, unclipped. */
+  readonly rmse: number;
+}
+
+export interface SeriesScores {
+  readonly slices: SliceScores[];
+  readonly mean: { readonly psnr: number | null; readonly ssim: number; readonly rmse: number };
+  readonly range: [number, number];
+}
+
+export interface SlicePair {
+  readonly index: number;
+  readonly reference: Pixels;
+  readonly test: Pixels;
+}
+
+/** PSNR, SSIM and RMSE of one slice pair; PSNR may be +Infinity here. */
+export function compareSlices(
+  reference: Pixels,
+  test: Pixels,
+  range: IntensityRange,
+): { psnr: number; ssim: number; rmse: number } {
+  checkSameSize(reference, test);
+  checkRange(range);
+  const x = clipToRange(reference.data, range);
+  const y = clipToRange(test.data, range);
+  const dataRange = range[1] - range[0];
+  return {
+    psnr: psnrOfClipped(x, y, dataRange),
+    ssim: ssimOfClipped(reference.rows, reference.columns, x, y, dataRange),
+    rmse: Math.sqrt(meanSquaredError(reference.data, test.data)),
+  };
+}
+
+/** Accumulates slice scores one pair at a time, so a long series streams through. */
+export class SeriesComparison {
+  private readonly scores: SliceScores[] = [];
+  readonly range: IntensityRange;
+
+  constructor(range: IntensityRange) {
+    checkRange(range);
+    this.range = range;
+  }
+
+  add(index: number, reference: Pixels, test: Pixels): SliceScores {
+    const { psnr, ssim, rmse } = compareSlices(reference, test, this.range);
+    const scores: SliceScores = { index, psnr: Number.isFinite(psnr) ? psnr : null, ssim, rmse };
+    this.scores.push(scores);
+    return scores;
+  }
+
+  result(): SeriesScores {
+    if (this.scores.length === 0) throw new RangeError('no slice pairs were compared');
+    const finitePsnr = this.scores.map((s) => s.psnr).filter((v): v is number => v !== null);
+    return {
+      slices: [...this.scores],
+      mean: {
+        psnr: finitePsnr.length > 0 ? mean(finitePsnr) : null,
+        ssim: mean(this.scores.map((s) => s.ssim)),
+        rmse: mean(this.scores.map((s) => s.rmse)),
+      },
+      range: [this.range[0], this.range[1]],
+    };
+  }
+}
+
+export function compareSeries(pairs: Iterable<SlicePair>, range: IntensityRange): SeriesScores {
+  const comparison = new SeriesComparison(range);
+  for (const pair of pairs) comparison.add(pair.index, pair.reference, pair.test);
+  return comparison.result();
+}
+
+function mean(values: readonly number[]): number {
+  let sum = 0;
+  for (const v of values) sum += v;
+  return sum / values.length;
+}

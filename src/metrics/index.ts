@@ -1,0 +1,21 @@
+/** Image-quality metrics: pure functions over images in modality units. See docs/metrics.md. */
+export { compareSeries, compareSlices, SeriesComparison } from './compare.js';
+export type { SeriesScores, SlicePair, SliceScores } from './compare.js';
+export { cnr, insertAccuracy, uniformNoise } from './contrast.js';
+export type { Insert, InsertAccuracy, UniformNoise } from './contrast.js';
+export type { Detrend } from './detrend.js';
+export { crossing, edgeMtf, mtfFromSamples, rodMtf } from './mtf.js';
+export type { EdgeMtfResult, EdgeRegion, MtfOptions, MtfResult, RodMtfResult } from './mtf.js';
+export { estimateNoise, SOFT_TISSUE_HU } from './noise-estimate.js';
+export type { NoiseEstimate, NoiseEstimateOptions } from './noise-estimate.js';
+export { noiseDifference, noisePowerSpectrum, tileRois } from './nps.js';
+export type { NpsOptions, NpsResult, RadialNps, RoiCorner } from './nps.js';
+export type { Pixels } from './pixels.js';
+export { psnr } from './psnr.js';
+export { CT_RANGE, clipToRange, defaultRange, maxValue } from './range.js';
+export type { IntensityRange } from './range.js';
+export { rmse } from './rmse.js';
+export { roiMask, roiMaskFor, roiStats } from './roi.js';
+export type { Roi, RoiStats, RoiUnits, SpacedPixels } from './roi.js';
+export { gaussianKernel, ssim } from './ssim.js';
+export type { SsimOptions } from './ssim.js';

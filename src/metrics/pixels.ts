@@ -1,0 +1,27 @@
+/**
+ * The minimal image shape the metrics need: size plus row-major values. `Image2D` (../image.ts)
+ * fits it; so do plain arrays of any numeric type (Int16Array test data, Float64Array work images).
+ */
+export interface Pixels {
+  readonly rows: number;
+  readonly columns: number;
+  readonly data: ArrayLike<number>;
+}
+
+export function checkPixels(image: Pixels, what = 'image'): void {
+  const { rows, columns, data } = image;
+  if (!Number.isInteger(rows) || !Number.isInteger(columns) || rows < 1 || columns < 1) {
+    throw new RangeError(`${what}: size must be positive integers, got ${rows}x${columns}`);
+  }
+  if (data.length !== rows * columns) {
+    throw new RangeError(`${what}: ${data.length} values for ${rows}x${columns}`);
+  }
+}
+
+export function checkSameSize(a: Pixels, b: Pixels): void {
+  checkPixels(a, 'reference');
+  checkPixels(b, 'test');
+  if (a.rows !== b.rows || a.columns !== b.columns) {
+    throw new RangeError(`images differ in size: reference ${a.rows}x${a.columns}, test ${b.rows}x${b.columns}`);
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * Structural similarity (Wang et al. 2004) exactly as scikit-image's
+ * `structural_similarity(ref, test, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+ * data_range=R)` on float64 images clipped to the metric range.
+ *
+ * scikit-image filters the whole image with scipy's gaussian_filter (truncate 3.5, so radius
+ * int(3.5 * 1.5 + 0.5) = 5 and 11 taps, mode 'reflect') and then averages the SSIM map over the image
+ * cropped by (11 - 1) / 2 = 5 pixels on each side. Every pixel of that cropped region has its full
+ * 11 x 11 window inside the image, so the reflected border never reaches the mean: a "valid"
+ * separable convolution gives the same number with no padding.
+ */
+import { checkSameSize, type Pixels } from './pixels.js';
+import { checkRange, clipToRange, type IntensityRange } from './range.js';
+
+export interface SsimOptions {
+  /** Gaussian window sigma in pixels (CONTRACT: 1.5). */
+  readonly sigma?: number;
+  readonly k1?: number;
+  readonly k2?: number;
+}
+
+/** scipy.ndimage's normalised 1-D Gaussian kernel for `sigma` and `truncate`. */
+export function gaussianKernel(sigma: number, truncate = 3.5): Float64Array {
+  const radius = Math.trunc(truncate * sigma + 0.5);
+  const kernel = new Float64Array(2 * radius + 1);
+  let sum = 0;
+  for (let i = -radius; i <= radius; i++) {
+    const w = Math.exp((-0.5 * i * i) / (sigma * sigma));
+    kernel[i + radius] = w;
+    sum += w;
+  }
+  for (let i = 0; i < kernel.length; i++) kernel[i]! /= sum;
+  return kernel;
+}
+
+/** Mean SSIM of `test` against `reference`, both clipped to `range`, data_range = hi - lo. */
+export function ssim(reference: Pixels, test: Pixels, range: IntensityRange, options: SsimOptions = {}): number {
+  checkSameSize(reference, test);
+  checkRange(range);
+  return ssimOfClipped(
+    reference.rows,
+    reference.columns,
+    clipToRange(reference.data, range),
+    clipToRange(test.data, range),
+    range[1] - range[0],
+    options,
+  );
+}
+
+/** Mean SSIM of two rows x columns images already clipped to a range of width `dataRange`. */
+export function ssimOfClipped(
+  rows: number,
+  columns: number,
+  x: ArrayLike<number>,
+  y: ArrayLike<number>,
+  dataRange: number,
+  options: SsimOptions = {},
+): number {
+  const { sigma = 1.5, k1 = 0.01, k2 = 0.03 } = options;
+  const kernel = gaussianKernel(sigma);
+  const taps = kernel.length;
+  if (rows < taps || columns < taps) {
+    throw new RangeError(`SSIM needs images of at least ${taps}x${taps} pixels, got ${rows}x${columns}`);
+  }
+  const c1 = (k1 * dataRange) ** 2;
+  const c2 = (k2 * dataRange) ** 2;
+
+  // Horizontal pass: five moments, each rows x validColumns.
+  const validColumns = columns - taps + 1;
+  const validRows = rows - taps + 1;
+  const size = rows * validColumns;
+  const hx = new Float64Array(size);
+  const hy = new Float64Array(size);
+  const hxx = new Float64Array(size);
+  const hyy = new Float64Array(size);
+  const hxy = new Float64Array(size);
+  for (let r = 0; r < rows; r++) {
+    const rowStart = r * columns;
+    const outStart = r * validColumns;
+    for (let c = 0; c < validColumns; c++) {
+      let sx = 0;
+      let sy = 0;
+      let sxx = 0;
+      let syy = 0;
+      let sxy = 0;
+      const start = rowStart + c;
+      for (let t = 0; t < taps; t++) {
+        const w = kernel[t]!;
+        const a = x[start + t]!;
+        const b = y[start + t]!;
+        const wa = w * a;
+        const wb = w * b;
+        sx += wa;
+        sy += wb;
+        sxx += wa * a;
+        syy += wb * b;
+        sxy += wa * b;
+      }
+      const o = outStart + c;
+      hx[o] = sx;
+      hy[o] = sy;
+      hxx[o] = sxx;
+      hyy[o] = syy;
+      hxy[o] = sxy;
+    }
+  }
+
+  // Vertical pass one output row at a time, then the SSIM formula, summed in float64.
+  const mx = new Float64Array(validColumns);
+  const my = new Float64Array(validColumns);
+  const mxx = new Float64Array(validColumns);
+  const myy = new Float64Array(validColumns);
+  const mxy = new Float64Array(validColumns);
+  let total = 0;
+  for (let r = 0; r < validRows; r++) {
+    mx.fill(0);
+    my.fill(0);
+    mxx.fill(0);
+    myy.fill(0);
+    mxy.fill(0);
+    for (let t = 0; t < taps; t++) {
+      const w = kernel[t]!;
+      const base = (r + t) * validColumns;
+      for (let c = 0; c < validColumns; c++) {
+        mx[c]! += w * hx[base + c]!;
+        my[c]! += w * hy[base + c]!;
+        mxx[c]! += w * hxx[base + c]!;
+        myy[c]! += w * hyy[base + c]!;
+        mxy[c]! += w * hxy[base + c]!;
+      }
+    }
+    for (let c = 0; c < validColumns; c++) {
+      const ux = mx[c]!;
+      const uy = my[c]!;
+      const vx = mxx[c]! - ux * ux;
+      const vy = myy[c]! - uy * uy;
+      const vxy = mxy[c]! - ux * uy;
+      total += ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2));
+    }
+  }
+  return total / (validRows * validColumns);
+}

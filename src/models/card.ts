@@ -1,0 +1,399 @@
+/**
+ * The model card: `models/<name>.json` beside `models/<name>.onnx`, the one place that says how to
+ * drive a network (inputs, what it predicts, its training schedule, value mapping, tiling, sampler
+ * defaults) and what it was trained on and how well it does. Format `lowdose-model-card/1`,
+ * documented field by field in docs/diffusion.md. `parseModelCard` checks a card on its own;
+ * `checkCardAgainstGraph` checks it against the ONNX graph's declared inputs and outputs.
+ */
+import { LowdoseError } from '../errors.js';
+import type { Normalization } from '../diffusion/normalization.js';
+import { PREDICTION_TYPES, type PredictionType } from '../diffusion/prediction.js';
+import type { SamplerName } from '../diffusion/sampler.js';
+import type { ScheduleConfig } from '../diffusion/schedules.js';
+import type { TileSpec } from '../diffusion/tiling.js';
+import { TIMESTEP_SPACINGS } from '../diffusion/timesteps.js';
+import type { SamplerSettings } from '../diffusion/create-sampler.js';
+
+export const MODEL_CARD_FORMAT = 'lowdose-model-card/1';
+
+export type Modality = 'CT' | 'PT';
+export type Dim = number | string;
+
+export interface TensorSpec {
+  /** Name of the graph input or output. */
+  readonly name: string;
+  /** Dimensions: numbers are fixed, strings are symbolic (B, H, W). */
+  readonly shape: readonly Dim[];
+  /** Element type; 'float32' (default) everywhere, 'int64' is also accepted for the timestep. */
+  readonly dtype?: 'float32' | 'int64';
+}
+
+export interface ModelInputs {
+  /** x_t, [B, 1, H, W]. */
+  readonly sample: TensorSpec;
+  /** Training timestep index 0..T-1, [B]. */
+  readonly timestep: TensorSpec;
+  /** Low-dose slice, [B, C, H, W], C = 1 + 2·neighbours (below, slice, above). */
+  readonly condition: TensorSpec;
+  /** Dose fraction in (0, 1], 0 = unknown, [B]. */
+  readonly doseLevel?: TensorSpec;
+  /** 1 = condition given, 0 = dropped, [B]; needed for classifier-free guidance. */
+  readonly conditionMask?: TensorSpec;
+  /** 0 = CT, 1 = PT, [B]; required when the model serves both modalities. */
+  readonly modality?: TensorSpec;
+}
+
+export type InputRole = keyof ModelInputs;
+export const INPUT_ROLES: readonly InputRole[] = ['sample', 'timestep', 'condition', 'doseLevel', 'conditionMask', 'modality'];
+
+/** eta (default 0), strength / startT (warm start), spacing (default trailing), clipSample (default none). */
+export interface SamplerDefaults extends SamplerSettings {
+  /** The sampler to use unless the user picks another. */
+  readonly default: SamplerName;
+  /** Steps for it. */
+  readonly steps: number;
+}
+
+export interface GuidanceSettings {
+  /** Probability with which the condition was dropped in training (0 = never: guidance unusable). */
+  readonly conditionDropout: number;
+  /** Guidance scale to use by default (1 = conditional only). */
+  readonly default: number;
+}
+
+export interface ModelCard {
+  readonly format: typeof MODEL_CARD_FORMAT;
+  readonly name: string;
+  readonly description?: string;
+  readonly version?: string;
+  readonly modalities: readonly Modality[];
+  /** The ONNX file, relative to the card's folder. */
+  readonly onnx: string;
+  readonly inputs: ModelInputs;
+  /** [B, 1, H, W]. */
+  readonly output: TensorSpec;
+  /** 0: condition is the slice alone; 1: the slices below and above are stacked around it. */
+  readonly neighbours: 0 | 1;
+  readonly prediction: PredictionType;
+  readonly schedule: ScheduleConfig;
+  /** One mapping, or one per modality (required when the model serves both). */
+  readonly normalization: Normalization | { readonly CT?: Normalization; readonly PT?: Normalization };
+  readonly tile: TileSpec;
+  readonly sampler: SamplerDefaults;
+  readonly guidance: GuidanceSettings;
+  /** Free form: data, epochs, loss, hardware, code version… */
+  readonly training: Readonly<Record<string, unknown>>;
+  /** Free form: measured PSNR / SSIM / noise with the command that measured them. */
+  readonly quality: Readonly<Record<string, unknown>>;
+}
+
+const MODALITIES: readonly Modality[] = ['CT', 'PT'];
+const UNITS: Record<Modality, Normalization['units']> = { CT: 'HU', PT: 'SUVbw' };
+const SAMPLERS: readonly SamplerName[] = ['ddpm', 'ddim', 'warm-start', 'resshift'];
+const SCHEDULE_KINDS = ['linear', 'cosine', 'aggressive', 'resshift'] as const;
+
+/** The normalization for one modality, or an E_MODEL error when the card has none for it. */
+export function normalizationFor(card: ModelCard, modality: Modality): Normalization {
+  const n = card.normalization as Record<string, unknown>;
+  const entry = ('units' in n ? n : n[modality]) as Normalization | undefined;
+  if (!entry || !card.modalities.includes(modality)) {
+    throw new LowdoseError('E_MODEL', `model ${card.name} is for ${card.modalities.join(' and ')}, not ${modality}`);
+  }
+  return entry;
+}
+
+export function conditionChannels(card: ModelCard): number {
+  return 1 + 2 * card.neighbours;
+}
+
+// ---- validation ---------------------------------------------------------------------------------
+
+type Json = unknown;
+
+/** Collects every problem of a card so that one run shows them all. */
+class Problems {
+  readonly list: string[] = [];
+  add(field: string, message: string): void {
+    this.list.push(`${field}: ${message}`);
+  }
+}
+
+function isObject(v: Json): v is Record<string, Json> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function describe(v: Json): string {
+  return v === undefined ? 'nothing' : JSON.stringify(v);
+}
+
+function num(p: Problems, obj: Record<string, Json>, key: string, field: string, check: (x: number) => boolean, expect: string, optional = false): void {
+  const v = obj[key];
+  if (v === undefined && optional) return;
+  if (typeof v !== 'number' || !Number.isFinite(v) || !check(v)) p.add(field, `expected ${expect}, got ${describe(v)}`);
+}
+
+function oneOf(p: Problems, obj: Record<string, Json>, key: string, field: string, options: readonly (string | number)[], optional = false): void {
+  const v = obj[key];
+  if (v === undefined && optional) return;
+  if (!options.includes(v as string)) p.add(field, `expected one of ${options.map((o) => JSON.stringify(o)).join(', ')}, got ${describe(v)}`);
+}
+
+function range(p: Problems, obj: Record<string, Json>, key: string, field: string): void {
+  const v = obj[key];
+  if (v === undefined) return;
+  if (!Array.isArray(v) || v.length !== 2 || !v.every((x) => typeof x === 'number' && Number.isFinite(x)) || !(v[0] < v[1])) {
+    p.add(field, `expected [lo, hi] with lo < hi, got ${describe(v)}`);
+  }
+}
+
+function tensorSpec(p: Problems, v: Json, field: string, rank: number): void {
+  if (!isObject(v)) {
+    p.add(field, `expected { "name", "shape" }, got ${describe(v)}`);
+    return;
+  }
+  if (typeof v.name !== 'string' || v.name === '') p.add(`${field}.name`, `expected the graph's name for it, got ${describe(v.name)}`);
+  const shape = v.shape;
+  if (!Array.isArray(shape) || !shape.every((d) => (typeof d === 'number' && Number.isInteger(d) && d > 0) || (typeof d === 'string' && d !== ''))) {
+    p.add(`${field}.shape`, `expected an array of positive integers and dimension names, got ${describe(shape)}`);
+  } else if (shape.length !== rank) {
+    p.add(`${field}.shape`, `expected ${rank} dimensions, got ${shape.length} (${describe(shape)})`);
+  }
+  oneOf(p, v, 'dtype', `${field}.dtype`, field.endsWith('timestep') ? ['float32', 'int64'] : ['float32'], true);
+}
+
+function normalization(p: Problems, v: Json, field: string, modality: Modality | null): void {
+  if (!isObject(v)) {
+    p.add(field, `expected { "units", "transform", "offset", "scale" }, got ${describe(v)}`);
+    return;
+  }
+  oneOf(p, v, 'units', `${field}.units`, modality ? [UNITS[modality]] : ['HU', 'SUVbw']);
+  oneOf(p, v, 'transform', `${field}.transform`, ['linear', 'log1p']);
+  num(p, v, 'offset', `${field}.offset`, () => true, 'a number');
+  num(p, v, 'scale', `${field}.scale`, (x) => x > 0, 'a positive number');
+  range(p, v, 'clip', `${field}.clip`);
+}
+
+function schedule(p: Problems, v: Json): void {
+  if (!isObject(v)) {
+    p.add('schedule', `expected { "kind", "trainSteps", ... }, got ${describe(v)}`);
+    return;
+  }
+  oneOf(p, v, 'kind', 'schedule.kind', SCHEDULE_KINDS);
+  num(p, v, 'trainSteps', 'schedule.trainSteps', (x) => Number.isInteger(x) && x >= 2, 'an integer >= 2');
+  const unit = (x: number) => x > 0 && x < 1;
+  switch (v.kind) {
+    case 'linear':
+      num(p, v, 'betaStart', 'schedule.betaStart', unit, 'a number in (0, 1)', true);
+      num(p, v, 'betaEnd', 'schedule.betaEnd', unit, 'a number in (0, 1)', true);
+      if (typeof v.betaStart === 'number' && typeof v.betaEnd === 'number' && !(v.betaStart < v.betaEnd)) {
+        p.add('schedule', `betaStart ${v.betaStart} must be below betaEnd ${v.betaEnd}`);
+      }
+      break;
+    case 'cosine':
+      num(p, v, 's', 'schedule.s', (x) => x > 0, 'a positive number', true);
+      break;
+    case 'aggressive':
+      num(p, v, 'midpoint', 'schedule.midpoint', unit, 'a number in (0, 1)', true);
+      num(p, v, 'steepness', 'schedule.steepness', (x) => x > 0, 'a positive number', true);
+      break;
+    case 'resshift':
+      num(p, v, 'kappa', 'schedule.kappa', (x) => x > 0, 'a positive number', true);
+      num(p, v, 'power', 'schedule.power', (x) => x > 0, 'a positive number', true);
+      num(p, v, 'minNoiseLevel', 'schedule.minNoiseLevel', unit, 'a number in (0, 1)', true);
+      num(p, v, 'etasEnd', 'schedule.etasEnd', unit, 'a number in (0, 1)', true);
+      break;
+  }
+}
+
+/**
+ * Checks a parsed card (the JSON value) and returns it typed, or throws E_MODEL listing every
+ * problem, each with its field.
+ */
+export function parseModelCard(value: Json, cardPath: string): ModelCard {
+  const p = new Problems();
+  if (!isObject(value)) throw new LowdoseError('E_MODEL', `${cardPath}: a model card must be a JSON object`, { path: cardPath });
+  const c = value;
+  if (c.format !== MODEL_CARD_FORMAT) p.add('format', `expected "${MODEL_CARD_FORMAT}", got ${describe(c.format)}`);
+  if (typeof c.name !== 'string' || c.name === '') p.add('name', `expected a name, got ${describe(c.name)}`);
+  if (typeof c.onnx !== 'string' || !c.onnx.endsWith('.onnx')) p.add('onnx', `expected the .onnx file name, got ${describe(c.onnx)}`);
+
+  const modalities = c.modalities;
+  if (!Array.isArray(modalities) || modalities.length === 0 || !modalities.every((m) => MODALITIES.includes(m)) || new Set(modalities).size !== modalities.length) {
+    p.add('modalities', `expected ["CT"], ["PT"] or ["CT", "PT"], got ${describe(modalities)}`);
+  }
+  const modalityList = Array.isArray(modalities) ? (modalities.filter((m) => MODALITIES.includes(m)) as Modality[]) : [];
+
+  oneOf(p, c, 'neighbours', 'neighbours', [0, 1]);
+  const channels = c.neighbours === 1 ? 3 : 1;
+
+  const inputs = c.inputs;
+  if (!isObject(inputs)) {
+    p.add('inputs', `expected an object with sample, timestep, condition (and doseLevel, conditionMask, modality), got ${describe(inputs)}`);
+  } else {
+    for (const key of Object.keys(inputs)) {
+      if (!(INPUT_ROLES as readonly string[]).includes(key)) p.add(`inputs.${key}`, `unknown input role (known: ${INPUT_ROLES.join(', ')})`);
+    }
+    for (const role of ['sample', 'timestep', 'condition'] as const) {
+      if (inputs[role] === undefined) p.add(`inputs.${role}`, 'required');
+    }
+    for (const role of INPUT_ROLES) {
+      if (inputs[role] !== undefined) tensorSpec(p, inputs[role], `inputs.${role}`, role === 'sample' || role === 'condition' ? 4 : 1);
+    }
+    if (modalityList.length === 2 && inputs.modality === undefined) p.add('inputs.modality', 'required when the model serves both CT and PT');
+    const names = INPUT_ROLES.map((r) => (isObject(inputs[r]) ? inputs[r].name : undefined)).filter((n): n is string => typeof n === 'string');
+    if (new Set(names).size !== names.length) p.add('inputs', `two roles name the same graph input (${names.join(', ')})`);
+  }
+  tensorSpec(p, c.output, 'output', 4);
+
+  oneOf(p, c, 'prediction', 'prediction', PREDICTION_TYPES);
+  schedule(p, c.schedule);
+
+  const norm = c.normalization;
+  if (isObject(norm) && !('units' in norm)) {
+    for (const key of Object.keys(norm)) if (!MODALITIES.includes(key as Modality)) p.add(`normalization.${key}`, 'expected CT or PT');
+    for (const m of modalityList) normalization(p, norm[m], `normalization.${m}`, m);
+  } else if (modalityList.length === 2) {
+    p.add('normalization', 'a model for CT and PT needs { "CT": {...}, "PT": {...} }');
+  } else {
+    normalization(p, norm, 'normalization', modalityList[0] ?? null);
+  }
+
+  const tile = c.tile;
+  if (!isObject(tile)) {
+    p.add('tile', `expected { "multipleOf", "overlap", "size"? }, got ${describe(tile)}`);
+  } else {
+    num(p, tile, 'size', 'tile.size', (x) => Number.isInteger(x) && x >= 1, 'a positive integer', true);
+    num(p, tile, 'multipleOf', 'tile.multipleOf', (x) => Number.isInteger(x) && x >= 1, 'a positive integer');
+    num(p, tile, 'overlap', 'tile.overlap', (x) => Number.isInteger(x) && x >= 0, 'an integer >= 0');
+    if (typeof tile.size === 'number' && typeof tile.multipleOf === 'number' && tile.size % tile.multipleOf !== 0) {
+      p.add('tile.size', `${tile.size} is not a multiple of tile.multipleOf ${tile.multipleOf}`);
+    }
+    if (typeof tile.size === 'number' && typeof tile.overlap === 'number' && tile.overlap >= tile.size) {
+      p.add('tile.overlap', `${tile.overlap} must be below tile.size ${tile.size}`);
+    }
+  }
+
+  const sampler = c.sampler;
+  const trainSteps = isObject(c.schedule) && typeof c.schedule.trainSteps === 'number' ? c.schedule.trainSteps : Infinity;
+  if (!isObject(sampler)) {
+    p.add('sampler', `expected { "default", "steps", ... }, got ${describe(sampler)}`);
+  } else {
+    oneOf(p, sampler, 'default', 'sampler.default', SAMPLERS);
+    num(p, sampler, 'steps', 'sampler.steps', (x) => Number.isInteger(x) && x >= 1 && x <= trainSteps, `an integer in 1..${trainSteps}`);
+    num(p, sampler, 'eta', 'sampler.eta', (x) => x >= 0 && x <= 1, 'a number in [0, 1]', true);
+    num(p, sampler, 'strength', 'sampler.strength', (x) => x > 0 && x <= 1, 'a number in (0, 1]', true);
+    num(p, sampler, 'startT', 'sampler.startT', (x) => Number.isInteger(x) && x >= 0 && x < trainSteps, `an integer in 0..${trainSteps - 1}`, true);
+    oneOf(p, sampler, 'spacing', 'sampler.spacing', TIMESTEP_SPACINGS, true);
+    range(p, sampler, 'clipSample', 'sampler.clipSample');
+    const resshiftSchedule = isObject(c.schedule) && c.schedule.kind === 'resshift';
+    if ((sampler.default === 'resshift') !== resshiftSchedule && sampler.default !== undefined) {
+      p.add('sampler.default', resshiftSchedule ? 'a resshift schedule needs the resshift sampler' : 'the resshift sampler needs schedule.kind "resshift"');
+    }
+    if (resshiftSchedule && c.prediction !== 'sample') p.add('prediction', 'a resshift model must predict the clean image ("sample")');
+  }
+
+  const guidance = c.guidance;
+  if (!isObject(guidance)) {
+    p.add('guidance', `expected { "conditionDropout", "default" }, got ${describe(guidance)}`);
+  } else {
+    num(p, guidance, 'conditionDropout', 'guidance.conditionDropout', (x) => x >= 0 && x < 1, 'a number in [0, 1)');
+    num(p, guidance, 'default', 'guidance.default', () => true, 'a number');
+    const hasMask = isObject(inputs) && inputs.conditionMask !== undefined;
+    if (typeof guidance.default === 'number' && guidance.default !== 1 && !hasMask) {
+      p.add('guidance.default', `${guidance.default} needs an inputs.conditionMask (use 1 for a model without one)`);
+    }
+  }
+  for (const key of ['training', 'quality'] as const) {
+    if (!isObject(c[key])) p.add(key, `expected an object (may be empty), got ${describe(c[key])}`);
+  }
+
+  if (p.list.length === 0) checkShapes(p, c as unknown as ModelCard, channels);
+  if (p.list.length > 0) {
+    throw new LowdoseError('E_MODEL', `${cardPath}: invalid model card:\n  ${p.list.join('\n  ')}`, { path: cardPath });
+  }
+  return c as unknown as ModelCard;
+}
+
+/** Dimensions that must agree between the card's own tensors. */
+function checkShapes(p: Problems, card: ModelCard, channels: number): void {
+  const { sample, condition } = card.inputs;
+  const output = card.output;
+  if (sample.shape[1] !== 1) p.add('inputs.sample.shape', `dimension 1 must be 1 (one image channel), got ${describe(sample.shape[1])}`);
+  if (output.shape[1] !== 1) p.add('output.shape', `dimension 1 must be 1, got ${describe(output.shape[1])}`);
+  if (condition.shape[1] !== channels) {
+    p.add('inputs.condition.shape', `dimension 1 must be ${channels} for neighbours ${card.neighbours}, got ${describe(condition.shape[1])}`);
+  }
+  const batch = sample.shape[0];
+  for (const role of INPUT_ROLES) {
+    const spec = card.inputs[role];
+    if (spec && spec.shape[0] !== batch) p.add(`inputs.${role}.shape`, `batch dimension ${describe(spec.shape[0])} differs from the sample's ${describe(batch)}`);
+  }
+  if (output.shape[0] !== batch) p.add('output.shape', `batch dimension ${describe(output.shape[0])} differs from the sample's ${describe(batch)}`);
+  for (const [field, spec] of [['inputs.condition', condition], ['output', output]] as const) {
+    if (spec.shape[2] !== sample.shape[2] || spec.shape[3] !== sample.shape[3]) {
+      p.add(`${field}.shape`, `height and width ${describe(spec.shape.slice(2))} differ from the sample's ${describe(sample.shape.slice(2))}`);
+    }
+  }
+  const [h, w] = [sample.shape[2], sample.shape[3]];
+  if (typeof h === 'number' || typeof w === 'number') {
+    if (h !== w || card.tile.size !== h) {
+      p.add('tile.size', `the sample has a fixed size ${describe([h, w])}: tile.size must be that (square) size, got ${describe(card.tile.size)}`);
+    }
+  }
+}
+
+/**
+ * Checks the card against the graph the ONNX file declares (names, ranks, fixed dimensions,
+ * element types). Throws E_MODEL_MISMATCH naming everything that differs.
+ */
+export function checkCardAgainstGraph(
+  card: ModelCard,
+  graph: {
+    inputs: readonly { name: string; type: string | null; shape: readonly (number | string)[] | null }[];
+    outputs: readonly { name: string; type: string | null; shape: readonly (number | string)[] | null }[];
+  },
+  onnxPath: string,
+): void {
+  const problems: string[] = [];
+  const graphInputs = new Map(graph.inputs.map((i) => [i.name, i]));
+  const graphOutputs = new Map(graph.outputs.map((o) => [o.name, o]));
+  const described = new Set<string>();
+  const compare = (field: string, spec: TensorSpec, actual: { type: string | null; shape: readonly (number | string)[] | null }) => {
+    const dtype = spec.dtype ?? 'float32';
+    if (actual.type !== null && actual.type !== dtype) problems.push(`${field} '${spec.name}': the graph has ${actual.type}, the card ${dtype}`);
+    if (actual.shape === null) return;
+    if (actual.shape.length !== spec.shape.length) {
+      problems.push(`${field} '${spec.name}': the graph has rank ${actual.shape.length} ${describe(actual.shape)}, the card rank ${spec.shape.length} ${describe(spec.shape)}`);
+      return;
+    }
+    actual.shape.forEach((dim, i) => {
+      const cardDim = spec.shape[i];
+      if (typeof dim === 'number' && dim > 0 && dim !== cardDim) {
+        problems.push(`${field} '${spec.name}': dimension ${i} is ${dim} in the graph but ${describe(cardDim)} in the card`);
+      }
+    });
+  };
+  for (const role of INPUT_ROLES) {
+    const spec = card.inputs[role];
+    if (!spec) continue;
+    described.add(spec.name);
+    const actual = graphInputs.get(spec.name);
+    if (!actual) {
+      problems.push(`inputs.${role} names '${spec.name}', which is not a graph input (the graph's inputs: ${[...graphInputs.keys()].join(', ')})`);
+      continue;
+    }
+    compare(`inputs.${role}`, spec, actual);
+  }
+  for (const name of graphInputs.keys()) {
+    if (!described.has(name)) problems.push(`graph input '${name}' is not described in the card's inputs`);
+  }
+  const out = graphOutputs.get(card.output.name);
+  if (!out) {
+    problems.push(`output names '${card.output.name}', which is not a graph output (the graph's outputs: ${[...graphOutputs.keys()].join(', ')})`);
+  } else {
+    compare('output', card.output, out);
+  }
+  if (problems.length > 0) {
+    throw new LowdoseError('E_MODEL_MISMATCH', `model card ${card.name} does not match ${onnxPath}:\n  ${problems.join('\n  ')}`, { path: onnxPath });
+  }
+}

@@ -1,0 +1,3 @@
+export * from './card.js';
+export * from './onnx-model.js';
+export * from './load.js';

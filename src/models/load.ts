@@ -1,0 +1,184 @@
+/**
+ * Finding and loading a model package: `models/<name>.json` (the card) beside `models/<name>.onnx`.
+ * `loadModel` checks the card, opens an onnxruntime session on the requested device, checks the
+ * card against the graph and returns a model the sampling loop can call on images of any size
+ * (tiled as the card says).
+ */
+import { existsSync, statSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LowdoseError } from '../errors.js';
+import type { DiffusionModel, ForwardStats, ModelBatch } from '../diffusion/model.js';
+import { TiledModel } from '../diffusion/tiling.js';
+import type { DeviceReport } from '../runtime/devices.js';
+import { OnnxSession, type SessionOptions } from '../runtime/session.js';
+import { checkCardAgainstGraph, conditionChannels, parseModelCard, type ModelCard } from './card.js';
+import { OnnxDiffusionModel } from './onnx-model.js';
+
+/** The package root (the folder with lowdose's package.json), found from this file's location. */
+export function packageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const manifest = path.join(dir, 'package.json');
+    if (existsSync(manifest)) return dir;
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new LowdoseError('E_INTERNAL', `no package.json above ${fileURLToPath(import.meta.url)}`);
+    dir = parent;
+  }
+}
+
+/** The shipped models' folder: `<package root>/models`. */
+export function defaultModelsDir(): string {
+  return path.join(packageRoot(), 'models');
+}
+
+export interface ModelFiles {
+  readonly cardPath: string;
+  readonly onnxPath: string;
+}
+
+export interface ResolvedModel extends ModelFiles {
+  readonly card: ModelCard;
+}
+
+/**
+ * Where a model's card and ONNX file are, with the validated card: `nameOrPath` is a path to a
+ * `.json` card or an `.onnx` file (its card is the `.json` of the same name), or a bare name looked
+ * up in `modelsDir`. The card's `onnx` is relative to the card's folder.
+ */
+export async function resolveModelFiles(nameOrPath: string, modelsDir = defaultModelsDir()): Promise<ResolvedModel> {
+  const isPath = nameOrPath.includes('/') || nameOrPath.includes(path.sep) || /\.(json|onnx)$/i.test(nameOrPath);
+  let cardPath: string;
+  let onnxPath: string | null = null;
+  if (!isPath) {
+    cardPath = path.join(modelsDir, `${nameOrPath}.json`);
+    if (!existsSync(cardPath)) {
+      const available = await listModelNames(modelsDir);
+      throw new LowdoseError(
+        'E_NOT_FOUND',
+        `no model named '${nameOrPath}' in ${modelsDir} (available: ${available.length > 0 ? available.join(', ') : 'none'}); pass a name or a path to a .json card or .onnx file`,
+        { path: cardPath },
+      );
+    }
+  } else {
+    const resolved = path.resolve(nameOrPath);
+    if (!existsSync(resolved) || !statSync(resolved).isFile()) {
+      throw new LowdoseError('E_NOT_FOUND', `model file ${resolved} does not exist`, { path: resolved });
+    }
+    if (/\.onnx$/i.test(resolved)) {
+      onnxPath = resolved;
+      cardPath = resolved.replace(/\.onnx$/i, '.json');
+      if (!existsSync(cardPath)) {
+        throw new LowdoseError('E_MODEL', `${resolved} has no model card: expected ${cardPath} beside it (see docs/diffusion.md)`, { path: resolved });
+      }
+    } else {
+      cardPath = resolved;
+    }
+  }
+  const card = await readModelCard(cardPath);
+  const cardOnnx = path.resolve(path.dirname(cardPath), card.onnx);
+  if (onnxPath !== null && cardOnnx !== onnxPath) {
+    throw new LowdoseError('E_MODEL_MISMATCH', `${cardPath} describes ${cardOnnx}, not ${onnxPath}`, { path: onnxPath });
+  }
+  return { cardPath, onnxPath: cardOnnx, card };
+}
+
+/** Reads and validates a card (E_NOT_FOUND, E_MODEL for bad JSON or an invalid card). */
+export async function readModelCard(cardPath: string): Promise<ModelCard> {
+  let text: string;
+  try {
+    text = await readFile(cardPath, 'utf8');
+  } catch (error) {
+    throw new LowdoseError('E_NOT_FOUND', `cannot read model card ${cardPath}: ${(error as Error).message}`, { path: cardPath, cause: error });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new LowdoseError('E_MODEL', `${cardPath}: not valid JSON: ${(error as Error).message}`, { path: cardPath, cause: error });
+  }
+  return parseModelCard(json, cardPath);
+}
+
+/** Names of the models (cards) in a folder, sorted. */
+export async function listModelNames(modelsDir = defaultModelsDir()): Promise<string[]> {
+  try {
+    const entries = await readdir(modelsDir);
+    return entries.filter((e) => e.endsWith('.json')).map((e) => e.slice(0, -5)).sort();
+  } catch {
+    return [];
+  }
+}
+
+export interface LoadModelOptions extends SessionOptions {
+  /** Where bare names are looked up (default: the package's models/ folder). */
+  modelsDir?: string;
+  /** Most tiles per forward pass when the image is tiled (default: all tiles of a batch). */
+  maxTileBatch?: number;
+}
+
+/** A loaded model: card, session and device, callable on images of any size. */
+export class LoadedModel implements DiffusionModel {
+  readonly conditionChannels: number;
+  readonly supportsConditionMask: boolean;
+  /** The network on exactly the sizes it is given (no tiling). */
+  readonly network: OnnxDiffusionModel;
+  private readonly tiled: TiledModel;
+
+  constructor(
+    readonly card: ModelCard,
+    readonly files: ModelFiles,
+    readonly session: OnnxSession,
+    options: { maxTileBatch?: number } = {},
+  ) {
+    this.network = new OnnxDiffusionModel(session, card);
+    // A graph with fixed height and width runs on exactly tile.size; any other takes tiles up to it.
+    const fixed = typeof card.inputs.sample.shape[2] === 'number';
+    this.tiled = new TiledModel(this.network, { ...card.tile, fixed }, options.maxTileBatch === undefined ? {} : { maxTileBatch: options.maxTileBatch });
+    this.conditionChannels = conditionChannels(card);
+    this.supportsConditionMask = this.network.supportsConditionMask;
+  }
+
+  get name(): string {
+    return this.card.name;
+  }
+
+  get device(): DeviceReport {
+    return this.session.device;
+  }
+
+  get stats(): ForwardStats {
+    return this.session.stats;
+  }
+
+  predict(batch: ModelBatch, out: Float32Array): Promise<void> {
+    return this.tiled.predict(batch, out);
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}
+
+/**
+ * Loads `nameOrPath` (see resolveModelFiles) on `options.device` (default auto). Throws E_NOT_FOUND,
+ * E_MODEL (bad card or file), E_MODEL_MISMATCH (card and graph disagree) or E_DEVICE_UNAVAILABLE.
+ */
+export async function loadModel(nameOrPath: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
+  const { card, ...files } = await resolveModelFiles(nameOrPath, options.modelsDir);
+  if (!existsSync(files.onnxPath)) {
+    throw new LowdoseError('E_NOT_FOUND', `${files.cardPath} names ${card.onnx}, but ${files.onnxPath} does not exist`, { path: files.onnxPath });
+  }
+  const sessionOptions: SessionOptions = {};
+  if (options.device !== undefined) sessionOptions.device = options.device;
+  if (options.threads !== undefined) sessionOptions.threads = options.threads;
+  const session = await OnnxSession.create(files.onnxPath, sessionOptions);
+  try {
+    checkCardAgainstGraph(card, session.signature, files.onnxPath);
+  } catch (error) {
+    await session.release();
+    throw error;
+  }
+  return new LoadedModel(card, files, session, options.maxTileBatch === undefined ? {} : { maxTileBatch: options.maxTileBatch });
+}

@@ -1,0 +1,104 @@
+/**
+ * A network described by a model card, run through an OnnxSession: maps the sampler's ModelBatch
+ * onto the graph's input names, in the element types and batch size the graph wants. Untiled; see
+ * ./load.ts for the model the pipeline uses.
+ */
+import { checkModelBatch, type DiffusionModel, type ForwardStats, type ModelBatch } from '../diffusion/model.js';
+import type { OnnxSession, TensorData } from '../runtime/session.js';
+import { conditionChannels, type ModelCard } from './card.js';
+
+const VECTOR_ROLES = ['timestep', 'doseLevel', 'conditionMask', 'modality'] as const;
+
+export class OnnxDiffusionModel implements DiffusionModel {
+  readonly conditionChannels: number;
+  readonly supportsConditionMask: boolean;
+  /** Fixed batch size of the graph, or null when the batch dimension is free. */
+  readonly fixedBatch: number | null;
+  private int64Timestep: BigInt64Array | null = null;
+  private chunk: { sample: Float32Array; condition: Float32Array; vectors: Record<string, Float32Array>; out: Float32Array; key: string } | null = null;
+
+  constructor(
+    readonly session: OnnxSession,
+    readonly card: ModelCard,
+  ) {
+    this.conditionChannels = conditionChannels(card);
+    this.supportsConditionMask = card.inputs.conditionMask !== undefined;
+    const b = card.inputs.sample.shape[0];
+    this.fixedBatch = typeof b === 'number' ? b : null;
+  }
+
+  get stats(): ForwardStats {
+    return this.session.stats;
+  }
+
+  async predict(batch: ModelBatch, out: Float32Array): Promise<void> {
+    checkModelBatch(batch, this.conditionChannels, out);
+    const n = this.fixedBatch;
+    if (n === null || batch.batch === n) {
+      await this.run(batch, out);
+      return;
+    }
+    await this.predictInChunks(batch, out, n);
+  }
+
+  private async run(batch: ModelBatch, out: Float32Array): Promise<void> {
+    const { batch: b, height: h, width: w } = batch;
+    const inputs = this.card.inputs;
+    const feeds: Record<string, TensorData> = {
+      [inputs.sample.name]: { data: batch.sample, dims: [b, 1, h, w] },
+      [inputs.condition.name]: { data: batch.condition, dims: [b, this.conditionChannels, h, w] },
+    };
+    for (const role of VECTOR_ROLES) {
+      const spec = inputs[role];
+      if (!spec) continue;
+      let data: Float32Array | BigInt64Array = batch[role];
+      if (role === 'timestep' && spec.dtype === 'int64') data = this.timestepAsInt64(batch.timestep);
+      feeds[spec.name] = { data, dims: [b] };
+    }
+    await this.session.run(feeds, { [this.card.output.name]: { data: out, dims: [b, 1, h, w] } });
+  }
+
+  private timestepAsInt64(t: Float32Array): BigInt64Array {
+    if (this.int64Timestep?.length !== t.length) this.int64Timestep = new BigInt64Array(t.length);
+    for (let i = 0; i < t.length; i++) this.int64Timestep[i] = BigInt(Math.round(t[i]!));
+    return this.int64Timestep;
+  }
+
+  /** Graphs exported with a fixed batch: run n images at a time, padding the last group by repetition. */
+  private async predictInChunks(batch: ModelBatch, out: Float32Array, n: number): Promise<void> {
+    const { height: h, width: w } = batch;
+    const image = h * w;
+    const C = this.conditionChannels;
+    const key = `${n}x${h}x${w}`;
+    if (this.chunk?.key !== key) {
+      const vectors: Record<string, Float32Array> = {};
+      for (const role of VECTOR_ROLES) vectors[role] = new Float32Array(n);
+      this.chunk = { key, sample: new Float32Array(n * image), condition: new Float32Array(n * C * image), vectors, out: new Float32Array(n * image) };
+    }
+    const buf = this.chunk;
+    for (let start = 0; start < batch.batch; start += n) {
+      for (let k = 0; k < n; k++) {
+        const src = Math.min(start + k, batch.batch - 1);
+        buf.sample.set(batch.sample.subarray(src * image, (src + 1) * image), k * image);
+        buf.condition.set(batch.condition.subarray(src * C * image, (src + 1) * C * image), k * C * image);
+        for (const role of VECTOR_ROLES) buf.vectors[role]![k] = batch[role][src]!;
+      }
+      await this.run(
+        {
+          batch: n,
+          height: h,
+          width: w,
+          sample: buf.sample,
+          condition: buf.condition,
+          timestep: buf.vectors.timestep!,
+          doseLevel: buf.vectors.doseLevel!,
+          conditionMask: buf.vectors.conditionMask!,
+          modality: buf.vectors.modality!,
+        },
+        buf.out,
+      );
+      const count = Math.min(n, batch.batch - start);
+      out.set(buf.out.subarray(0, count * image), start * image);
+    }
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * The only module that imports onnxruntime-node. It creates sessions on the requested device (with
+ * `auto` fallback), describes the graph's inputs and outputs, and runs forward passes on plain
+ * typed arrays, timing each one. Everything else in lowdose sees `OnnxSession`, never ort types.
+ */
+import { readFile } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import ort from 'onnxruntime-node';
+import { LowdoseError } from '../errors.js';
+import {
+  AUTO_ORDER,
+  cudaUnavailableReason,
+  shortReason,
+  webgpuUnavailableReason,
+  type Device,
+  type DeviceReport,
+  type DeviceRequest,
+  type DeviceSkip,
+} from './devices.js';
+
+export type TensorElementType = 'float32' | 'int64';
+
+/** A plain tensor: data plus dimensions. int64 data is a BigInt64Array. */
+export interface TensorData {
+  readonly data: Float32Array | BigInt64Array;
+  readonly dims: readonly number[];
+}
+
+/** A graph input or output as the model file declares it. */
+export interface GraphValueInfo {
+  readonly name: string;
+  /** Element type ('float32', 'int64', ...), or null for non-tensor values. */
+  readonly type: string | null;
+  /** Dimensions: numbers for fixed sizes, strings for symbolic ones; null when the graph does not say. */
+  readonly shape: readonly (number | string)[] | null;
+}
+
+export interface GraphSignature {
+  readonly inputs: readonly GraphValueInfo[];
+  readonly outputs: readonly GraphValueInfo[];
+}
+
+export interface SessionOptions {
+  /** Default 'auto'. */
+  device?: DeviceRequest;
+  /** Threads for one operator (onnxruntime's intraOpNumThreads); default: onnxruntime's choice (all cores). */
+  threads?: number;
+}
+
+export interface ForwardCounters {
+  calls: number;
+  forwardMs: number;
+}
+
+type OrtSession = ort.InferenceSession;
+
+const RUN_OPTIONS: ort.InferenceSession.RunOptions = { logSeverityLevel: 4 };
+
+export class OnnxSession {
+  /** Cumulative forward passes and the milliseconds spent in them. */
+  readonly stats: ForwardCounters = { calls: 0, forwardMs: 0 };
+  readonly signature: GraphSignature;
+  private readonly tensors = new WeakMap<object, { dims: string; tensor: ort.Tensor }>();
+
+  private constructor(
+    private readonly session: OrtSession,
+    readonly modelPath: string,
+    readonly device: DeviceReport,
+  ) {
+    this.signature = describeGraph(session);
+  }
+
+  /** Loads a model file on the requested device; `auto` falls back CUDA → WebGPU → CPU. */
+  static async create(modelPath: string, options: SessionOptions = {}): Promise<OnnxSession> {
+    const requested = options.device ?? 'auto';
+    if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 1)) {
+      throw new LowdoseError('E_USAGE', `threads must be a positive integer, got ${options.threads}`);
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = await readFile(modelPath);
+    } catch (error) {
+      throw new LowdoseError('E_NOT_FOUND', `cannot read model file ${modelPath}: ${shortReason(error)}`, { path: modelPath, cause: error });
+    }
+    const candidates: readonly Device[] = requested === 'auto' ? AUTO_ORDER : [requested];
+    const skipped: DeviceSkip[] = [];
+    for (const device of candidates) {
+      const unavailable = device === 'cuda' ? cudaUnavailableReason() : device === 'webgpu' ? webgpuUnavailableReason() : null;
+      if (unavailable) {
+        skipped.push({ device, reason: unavailable });
+        continue;
+      }
+      try {
+        const session = await ort.InferenceSession.create(bytes, sessionOptions(device, options.threads));
+        return new OnnxSession(session, modelPath, { requested, used: device, skipped });
+      } catch (error) {
+        const reason = shortReason(error);
+        if (device === 'cpu') {
+          // The CPU always exists: failing here means the file is not a usable model.
+          throw new LowdoseError('E_MODEL', `cannot load ONNX model ${modelPath}: ${reason}`, { path: modelPath, cause: error });
+        }
+        skipped.push({ device, reason });
+      }
+    }
+    const why = skipped.map((s) => `${s.device}: ${s.reason}`).join('; ');
+    throw new LowdoseError('E_DEVICE_UNAVAILABLE', `device ${requested} is not available for ${modelPath} (${why})`, { path: modelPath });
+  }
+
+  /**
+   * One forward pass. Inputs and preallocated outputs are plain arrays; onnxruntime reads and
+   * writes them in place (the ort.Tensor wrappers are cached per array, so steady-state calls
+   * allocate nothing here).
+   */
+  async run(feeds: Readonly<Record<string, TensorData>>, outputs: Readonly<Record<string, TensorData>>): Promise<void> {
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const name in feeds) ortFeeds[name] = this.tensorFor(feeds[name]!);
+    const fetches: Record<string, ort.Tensor> = {};
+    for (const name in outputs) fetches[name] = this.tensorFor(outputs[name]!);
+    const started = performance.now();
+    let results: ort.InferenceSession.ReturnType;
+    try {
+      results = await this.session.run(ortFeeds, fetches, RUN_OPTIONS);
+    } catch (error) {
+      throw new LowdoseError('E_MODEL', `${this.modelPath}: forward pass failed: ${shortReason(error)}`, { path: this.modelPath, cause: error });
+    } finally {
+      this.stats.forwardMs += performance.now() - started;
+      this.stats.calls++;
+    }
+    for (const name in outputs) {
+      // Providers that cannot write into the preallocated buffer return their own.
+      const target = outputs[name]!.data;
+      const got = results[name]?.data;
+      if (got !== undefined && got !== target && (got as ArrayBufferView).buffer !== target.buffer) {
+        if ((got as Float32Array | BigInt64Array).length !== target.length) {
+          throw new LowdoseError('E_MODEL', `${this.modelPath}: output ${name} has ${(got as Float32Array).length} values, expected ${target.length}`, { path: this.modelPath });
+        }
+        (target as Float32Array).set(got as Float32Array);
+      }
+    }
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+
+  private tensorFor(value: TensorData): ort.Tensor {
+    const dimsKey = value.dims.join('x');
+    const cached = this.tensors.get(value.data);
+    if (cached && cached.dims === dimsKey) return cached.tensor;
+    const type: TensorElementType = value.data instanceof BigInt64Array ? 'int64' : 'float32';
+    const tensor = new ort.Tensor(type, value.data, value.dims);
+    this.tensors.set(value.data, { dims: dimsKey, tensor });
+    return tensor;
+  }
+}
+
+function sessionOptions(device: Device, threads: number | undefined): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: [device],
+    graphOptimizationLevel: 'all',
+    // Errors come back as exceptions with their message; onnxruntime's own log would repeat them on stderr.
+    logSeverityLevel: 4,
+    ...(threads !== undefined ? { intraOpNumThreads: threads } : {}),
+  };
+}
+
+function describeGraph(session: OrtSession): GraphSignature {
+  const describe = (names: readonly string[], metadata: readonly ort.InferenceSession.ValueMetadata[] | undefined) =>
+    names.map((name, i): GraphValueInfo => {
+      const m = metadata?.[i];
+      if (!m || m.name !== name) return { name, type: null, shape: null };
+      if (!m.isTensor) return { name, type: null, shape: null };
+      return { name, type: m.type, shape: m.shape.length > 0 ? [...m.shape] : null };
+    });
+  return {
+    inputs: describe(session.inputNames, session.inputMetadata),
+    outputs: describe(session.outputNames, session.outputMetadata),
+  };
+}
+
+/** The execution providers this onnxruntime-node build knows, and whether each ships in the package. */
+export function listBackends(): { name: string; bundled: boolean }[] {
+  const list = (ort as unknown as { listSupportedBackends?: () => { name: string; bundled: boolean }[] }).listSupportedBackends;
+  return list ? list() : [];
+}

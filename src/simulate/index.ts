@@ -1,0 +1,37 @@
+/**
+ * Low-dose simulation: reduced-dose CT (fan-beam projection, Poisson + electronic noise, FBP) and
+ * reduced-count PET (attenuated projection, Poisson counts, OSEM), slice by slice or for whole
+ * volumes on worker threads. See docs/simulation.md.
+ */
+export { MU_WATER_CT_PER_MM, MU_WATER_PET_PER_MM, huToMu, muToHu } from './attenuation.js';
+export { BOWTIE_KINDS, bowtieTransmission } from './bowtie.js';
+export type { BowtieKind } from './bowtie.js';
+export {
+  CT_DEFAULTS,
+  CT_PADDING_BELOW_HU,
+  calibrateCtI0,
+  ctInsertionNoise,
+  ctReconstructionRadius,
+  insertCtNoise,
+  simulateCtFromTruth,
+} from './ct.js';
+export type { CircleRoi, CtSimulationOptions, CtTruthResult } from './ct.js';
+export {
+  DEFAULT_FAN_BEAM,
+  isocenterRaySpacing,
+  resolveFanBeam,
+  scanFieldRadius,
+} from './ct-geometry.js';
+export type { FanBeamGeometry } from './ct-geometry.js';
+export { projectFanBeam } from './fan-projector.js';
+export { reconstructFanBeam } from './fbp.js';
+export { DEFAULT_KERNEL, FILTER_WINDOWS, KERNEL_PRESETS, resolveKernel, windowGain } from './filters.js';
+export type { FilterWindow, KernelPreset, KernelSpec, ReconKernel } from './filters.js';
+export { bodyOutline, bodyOutlineMuMap } from './mu-map.js';
+export { expectedNoiseStd, fullDoseNoiseStd } from './noise-scaling.js';
+export { PET_DEFAULTS, petNormalisation, simulatePet } from './pet.js';
+export type { PetSimulationOptions, PetSimulationResult } from './pet.js';
+export { SimulationPool, defaultWorkerCount, simulateVolume } from './pool.js';
+export type { VolumeSimulationOptions, VolumeSimulationResult } from './pool.js';
+export { runSliceJob } from './slice-job.js';
+export type { SliceInput, SliceJob, SliceOutput } from './slice-job.js';

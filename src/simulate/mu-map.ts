@@ -1,0 +1,70 @@
+/**
+ * An attenuation map for PET when no CT is at hand: the body outline of the activity image filled
+ * with water. The outline is where the lightly smoothed activity exceeds a small fraction of a high
+ * percentile; enclosed holes (lungs, cold inserts, bowel gas) are filled, since they lie inside the
+ * body. The same map is used to simulate and to reconstruct, so a wrong outline changes the noise
+ * pattern a little but never biases activity.
+ */
+import { MU_WATER_PET_PER_MM } from './attenuation.js';
+import { gaussianBlur } from './gaussian.js';
+
+export interface BodyOutlineOptions {
+  /** Threshold as a fraction of the 99th percentile of positive activity (default 0.02). */
+  readonly fraction?: number;
+  /** Attenuation inside, per mm (default water at 511 keV, 0.0096). */
+  readonly mu?: number;
+}
+
+/** Body mask of an activity image (1 inside, 0 outside), holes filled. */
+export function bodyOutline(activity: Float32Array, rows: number, columns: number, fraction = 0.02): Uint8Array {
+  const smooth = gaussianBlur(activity, rows, columns, 1, 1);
+  const positive: number[] = [];
+  for (let i = 0; i < smooth.length; i++) if (smooth[i]! > 0) positive.push(smooth[i]!);
+  const mask = new Uint8Array(activity.length);
+  if (positive.length === 0) return mask;
+  positive.sort((a, b) => a - b);
+  const threshold = fraction * positive[Math.min(positive.length - 1, Math.floor(0.99 * positive.length))]!;
+  for (let i = 0; i < smooth.length; i++) mask[i] = smooth[i]! > threshold ? 1 : 0;
+  return fillHoles(mask, rows, columns);
+}
+
+/** Everything not reachable from the border through background pixels is inside. */
+function fillHoles(mask: Uint8Array, rows: number, columns: number): Uint8Array {
+  const outside = new Uint8Array(mask.length);
+  const stack: number[] = [];
+  const push = (i: number) => {
+    if (mask[i] === 0 && outside[i] === 0) {
+      outside[i] = 1;
+      stack.push(i);
+    }
+  };
+  for (let j = 0; j < columns; j++) {
+    push(j);
+    push((rows - 1) * columns + j);
+  }
+  for (let i = 0; i < rows; i++) {
+    push(i * columns);
+    push(i * columns + columns - 1);
+  }
+  while (stack.length > 0) {
+    const p = stack.pop()!;
+    const r = Math.floor(p / columns);
+    const c = p - r * columns;
+    if (r > 0) push(p - columns);
+    if (r < rows - 1) push(p + columns);
+    if (c > 0) push(p - 1);
+    if (c < columns - 1) push(p + 1);
+  }
+  const filled = new Uint8Array(mask.length);
+  for (let i = 0; i < mask.length; i++) filled[i] = outside[i] ? 0 : 1;
+  return filled;
+}
+
+/** Uniform water attenuation (per mm) inside the body outline of an activity image. */
+export function bodyOutlineMuMap(activity: Float32Array, rows: number, columns: number, options: BodyOutlineOptions = {}): Float32Array {
+  const mask = bodyOutline(activity, rows, columns, options.fraction);
+  const mu = options.mu ?? MU_WATER_PET_PER_MM;
+  const out = new Float32Array(mask.length);
+  for (let i = 0; i < mask.length; i++) out[i] = mask[i]! * mu;
+  return out;
+}

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { fillGaussian, gaussian } from '../../src/diffusion/gaussian.js';
+import { Rng } from '../../src/util/random.js';
+
+/** Standard normal CDF (Abramowitz & Stegun 7.1.26 erf, |error| < 1.5e-7). */
+function normalCdf(x: number): number {
+  const z = Math.abs(x) / Math.SQRT2;
+  const t = 1 / (1 + 0.3275911 * z);
+  const erf = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-z * z);
+  return x >= 0 ? 0.5 * (1 + erf) : 0.5 * (1 - erf);
+}
+
+describe('ziggurat normals', () => {
+  const n = 200_000;
+  const draws = fillGaussian(new Rng(12, 3), new Float32Array(n));
+
+  it('have mean 0, variance 1 and kurtosis 3', () => {
+    let mean = 0;
+    for (const x of draws) mean += x;
+    mean /= n;
+    let variance = 0;
+    let fourth = 0;
+    for (const x of draws) {
+      variance += (x - mean) ** 2;
+      fourth += (x - mean) ** 4;
+    }
+    variance /= n;
+    expect(Math.abs(mean)).toBeLessThan(0.01);
+    expect(Math.abs(variance - 1)).toBeLessThan(0.015);
+    expect(Math.abs(fourth / n / variance ** 2 - 3)).toBeLessThan(0.06);
+  });
+
+  it('follow the normal distribution in the body and the tails (Kolmogorov-Smirnov, tail counts)', () => {
+    const sorted = Float64Array.from(draws).sort();
+    let d = 0;
+    for (let i = 0; i < n; i += 7) d = Math.max(d, Math.abs((i + 0.5) / n - normalCdf(sorted[i]!)));
+    // 1.63 / sqrt(n) is the 1 % critical value.
+    expect(d).toBeLessThan(1.63 / Math.sqrt(n));
+    const beyond = (t: number) => draws.reduce((c, x) => c + (Math.abs(x) > t ? 1 : 0), 0) / n;
+    // P(|Z| > 3.44) = 5.76e-4 (the ziggurat's tail region), P(|Z| > 2) = 0.0455.
+    expect(beyond(3.442619855899) / 5.76e-4).toBeGreaterThan(0.8);
+    expect(beyond(3.442619855899) / 5.76e-4).toBeLessThan(1.2);
+    expect(Math.abs(beyond(2) - 0.0455)).toBeLessThan(0.002);
+  });
+
+  it('are the same stream one at a time and in bulk, and reproducible from the seed', () => {
+    const rng = new Rng(12, 3);
+    for (let i = 0; i < 1000; i++) expect(gaussian(rng)).toBe(draws[i]);
+    expect(Array.from(fillGaussian(new Rng(12, 3), new Float32Array(10)))).toEqual(Array.from(draws.subarray(0, 10)));
+    expect(fillGaussian(new Rng(13, 3), new Float32Array(1))[0]).not.toBe(draws[0]);
+  });
+});

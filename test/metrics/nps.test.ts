@@ -1,0 +1,151 @@
+import { describe, expect, it } from 'vitest';
+import type { Image2D } from '../../src/image.js';
+import { detrendInPlace } from '../../src/metrics/detrend.js';
+import { noiseDifference, noisePowerSpectrum, tileRois } from '../../src/metrics/nps.js';
+import { roiMask } from '../../src/metrics/roi.js';
+import { Rng } from '../../src/util/random.js';
+import { addNoise, piecewiseBody } from './synthetic.js';
+
+function whiteNoise(size: number, sd: number, spacing: number, seed: number): Image2D {
+  return addNoise({ rows: size, columns: size, data: new Float32Array(size * size), pixelSpacing: [spacing, spacing] }, sd, seed);
+}
+
+/** White noise through the 3x3 band-pass (Laplacian * [1 2 1]^T [1 2 1] / 16) / 4, wrapped at the borders. */
+function bandPassNoise(size: number, spacing: number, seed: number): Image2D {
+  const white = new Float64Array(size * size);
+  new Rng(seed).fillNormal(white);
+  const laplacian = [0, -1, 0, -1, 4, -1, 0, -1, 0].map((v) => v / 4);
+  const blur = [1, 2, 1, 2, 4, 2, 1, 2, 1].map((v) => v / 16);
+  const apply = (input: Float64Array, kernel: number[]): Float64Array => {
+    const out = new Float64Array(size * size);
+    for (let r = 0; r < size; r++) {
+      for (let c = 0; c < size; c++) {
+        let s = 0;
+        for (let i = -1; i <= 1; i++) {
+          for (let j = -1; j <= 1; j++) s += kernel[(i + 1) * 3 + j + 1]! * input[((r + i + size) % size) * size + ((c + j + size) % size)]!;
+        }
+        out[r * size + c] = s;
+      }
+    }
+    return out;
+  };
+  const data = Float32Array.from(apply(apply(white, laplacian), blur), (v) => 100 * v);
+  return { rows: size, columns: size, data, pixelSpacing: [spacing, spacing] };
+}
+
+describe('noise power spectrum', () => {
+  it('integrates to the variance of the detrended ROIs (Parseval), with either detrend', () => {
+    const image = bandPassNoise(256, 0.7, 3);
+    for (const detrend of ['mean', 'poly2'] as const) {
+      const result = noisePowerSpectrum(image, { roiSize: 64, detrend });
+      let variance = 0;
+      const corners = tileRois(256, 256, 64);
+      for (const { row, col } of corners) {
+        const roi = new Float64Array(64 * 64);
+        for (let r = 0; r < 64; r++) for (let c = 0; c < 64; c++) roi[r * 64 + c] = image.data[(row + r) * 256 + col + c]!;
+        detrendInPlace(roi, 64, 64, detrend);
+        variance += roi.reduce((s, v) => s + v * v, 0) / roi.length;
+      }
+      variance /= corners.length;
+      expect(result.roiCount).toBe(16);
+      expect(Math.abs(result.variance - variance) / variance).toBeLessThan(1e-10);
+      // The 2-D array summed times the frequency steps is the same integral.
+      const df = 1 / (64 * 0.7);
+      expect(result.nps2d.reduce((s, v) => s + v, 0) * df * df).toBeCloseTo(result.variance, 8);
+    }
+  });
+
+  it('is flat at sigma^2 dx dy for white noise, in HU^2 mm^2 over cycles/mm', () => {
+    const sd = 12;
+    const spacing = 0.5;
+    const result = noisePowerSpectrum(whiteNoise(512, sd, spacing, 11), { roiSize: 64, detrend: 'mean' });
+    const expected = sd * sd * spacing * spacing;
+    expect(result.roiCount).toBe(64);
+    expect(result.frequencyColumns[0]).toBeCloseTo(-1, 12); // -Nyquist = -1 / (2 * 0.5 mm)
+    expect(result.frequencyColumns[32]).toBe(0);
+    expect(result.radial.frequency[1]).toBeCloseTo(1 / 32, 12);
+    // Skip bin 0 (the mean was removed) and the first ring: each other ring pools many samples.
+    for (let k = 2; k < result.radial.nps.length; k++) {
+      expect(Math.abs(result.radial.nps[k]! - expected) / expected).toBeLessThan(0.08);
+    }
+    expect(Math.abs(result.variance - sd * sd) / (sd * sd)).toBeLessThan(0.02);
+  });
+
+  it('follows the analytic spectrum of band-pass filtered noise and finds its peak', () => {
+    const spacing = 0.8;
+    const result = noisePowerSpectrum(bandPassNoise(1024, spacing, 5), { roiSize: 64, detrend: 'mean' });
+    // |H|^2 of the filter on the same grid, averaged over the same rings.
+    const transfer = (fy: number, fx: number): number => {
+      const ty = 2 * Math.PI * fy * spacing;
+      const tx = 2 * Math.PI * fx * spacing;
+      const lap = (4 - 2 * Math.cos(tx) - 2 * Math.cos(ty)) / 4;
+      const blur = ((1 + Math.cos(tx)) / 2) * ((1 + Math.cos(ty)) / 2);
+      return (100 * lap * blur) ** 2 * spacing * spacing;
+    };
+    const width = result.radial.frequency[1]!;
+    const rings = new Float64Array(result.radial.nps.length);
+    const counts = new Float64Array(result.radial.nps.length);
+    for (const fy of result.frequencyRows) {
+      for (const fx of result.frequencyColumns) {
+        const k = Math.round(Math.hypot(fy, fx) / width);
+        if (k >= rings.length) continue;
+        rings[k]! += transfer(fy, fx);
+        counts[k]!++;
+      }
+    }
+    let analyticPeak = 0;
+    for (let k = 1; k < rings.length; k++) {
+      rings[k]! /= counts[k]!;
+      if (rings[k]! > rings[analyticPeak]!) analyticPeak = k;
+    }
+    const peak = rings[analyticPeak]!;
+    for (let k = 1; k < rings.length; k++) {
+      // The ROI's rectangular window smears the spectrum by about one ring (leakage), a few % of the peak.
+      expect(Math.abs(result.radial.nps[k]! - rings[k]!)).toBeLessThan(0.05 * peak);
+      if (rings[k]! > 0.2 * peak) expect(Math.abs(result.radial.nps[k]! - rings[k]!) / rings[k]!).toBeLessThan(0.1);
+    }
+    // Rising from (near) zero, peaked at mid frequency, as FBP noise.
+    expect(result.radial.nps[1]!).toBeLessThan(0.03 * result.radial.nps[analyticPeak]!);
+    expect(Math.abs(result.peakFrequency - result.radial.frequency[analyticPeak]!)).toBeLessThanOrEqual(2 * width);
+    expect(result.meanFrequency).toBeGreaterThan(0.2);
+    expect(result.meanFrequency).toBeLessThan(0.5);
+  });
+
+  it('removes a smooth background with the 2nd-order detrend', () => {
+    const size = 256;
+    const image = whiteNoise(size, 5, 1, 21);
+    for (let r = 0; r < size; r++) {
+      for (let c = 0; c < size; c++) image.data[r * size + c]! += 0.004 * (r - 128) ** 2 + 0.3 * c - 0.002 * (c - 100) ** 2;
+    }
+    const poly = noisePowerSpectrum(image, { roiSize: 64, detrend: 'poly2' });
+    const mean = noisePowerSpectrum(image, { roiSize: 64, detrend: 'mean' });
+    expect(Math.abs(poly.variance - 25) / 25).toBeLessThan(0.05);
+    expect(mean.variance).toBeGreaterThan(2 * 25);
+  });
+
+  it('measures only the noise of a phantom from the difference of two realisations', () => {
+    const a = addNoise(piecewiseBody(256, 0.8), 20, 1);
+    const b = addNoise(piecewiseBody(256, 0.8), 20, 2);
+    const inside = roiMask({ shape: 'ellipse', center: [127.5, 127.5], radii: [0.38 * 256, 0.45 * 256] }, 256, 256);
+    const rois = tileRois(256, 256, 32, { mask: inside, stride: 16 });
+    expect(rois.length).toBeGreaterThan(20);
+    const difference = noisePowerSpectrum(noiseDifference(a, b), { roiSize: 32, rois, detrend: 'mean' });
+    expect(Math.abs(Math.sqrt(difference.variance) - 20) / 20).toBeLessThan(0.05);
+    // The single image's structure (organ edges) adds far more "noise".
+    const single = noisePowerSpectrum(a, { roiSize: 32, rois, detrend: 'mean' });
+    expect(single.variance).toBeGreaterThan(4 * difference.variance);
+  });
+
+  it('tiles ROIs only where they fit wholly inside the mask', () => {
+    const mask = roiMask({ shape: 'rect', center: [49.5, 49.5], size: [64, 40] }, 100, 100);
+    const rois = tileRois(100, 100, 16, { mask, stride: 8 });
+    for (const { row, col } of rois) {
+      expect(row).toBeGreaterThanOrEqual(18);
+      expect(row + 16).toBeLessThanOrEqual(82);
+      expect(col).toBeGreaterThanOrEqual(30);
+      expect(col + 16).toBeLessThanOrEqual(70);
+    }
+    // Rows 24..64 step 8 fit (6 positions: 24,32,40,48,56,64), columns 32..48 step 8 (3).
+    expect(rois.length).toBe(18);
+  });
+});

@@ -1,0 +1,188 @@
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { LowdoseError } from '../../src/errors.js';
+import { checkCardAgainstGraph, normalizationFor, parseModelCard, type ModelCard } from '../../src/models/card.js';
+import { defaultModelsDir, listModelNames, loadModel, packageRoot, resolveModelFiles } from '../../src/models/load.js';
+import { fromModelSpace, toModelSpace } from '../../src/diffusion/normalization.js';
+import { FIXTURE_MODELS, fixtureModel } from '../diffusion/helpers.js';
+
+const perPixelCard = JSON.parse(readFileSync(fixtureModel('per-pixel'), 'utf8')) as Record<string, unknown>;
+
+/** Writes a variant of per-pixel.json into a temp folder, pointing at the committed ONNX file. */
+function variant(change: (card: Record<string, any>) => void): string {
+  const card = structuredClone(perPixelCard) as Record<string, any>;
+  card.onnx = path.join(FIXTURE_MODELS, 'per-pixel.onnx');
+  change(card);
+  const dir = mkdtempSync(path.join(tmpdir(), 'lowdose-card-'));
+  const file = path.join(dir, 'variant.json');
+  writeFileSync(file, JSON.stringify(card));
+  return file;
+}
+
+async function loadError(cardPath: string): Promise<LowdoseError> {
+  try {
+    const m = await loadModel(cardPath, { device: 'cpu' });
+    await m.release();
+  } catch (error) {
+    return error as LowdoseError;
+  }
+  throw new Error(`${cardPath} loaded`);
+}
+
+describe('model cards', () => {
+  it('every committed test model has a valid card that matches its graph', async () => {
+    const cards = readdirSync(FIXTURE_MODELS).filter((f) => f.endsWith('.json'));
+    expect(cards.length).toBeGreaterThanOrEqual(10);
+    for (const file of cards) {
+      const model = await loadModel(path.join(FIXTURE_MODELS, file), { device: 'cpu' });
+      expect(model.card.name).toBe(file.replace(/\.json$/, ''));
+      expect(model.device.used).toBe('cpu');
+      await model.release();
+    }
+  });
+
+  it('lists every problem of an invalid card with its field', () => {
+    const card = structuredClone(perPixelCard) as Record<string, any>;
+    card.format = 'lowdose-model-card/0';
+    card.prediction = 'noise';
+    card.schedule = { kind: 'quadratic', trainSteps: 1 };
+    card.tile = { multipleOf: 8, overlap: 0, size: 20 };
+    card.modalities = ['MR'];
+    delete card.inputs.timestep;
+    try {
+      parseModelCard(card, '/x/card.json');
+      throw new Error('accepted');
+    } catch (error) {
+      expect((error as LowdoseError).code).toBe('E_MODEL');
+      const message = (error as Error).message;
+      expect(message).toMatch(/^\/x\/card\.json: invalid model card:/);
+      for (const field of ['format:', 'prediction:', 'schedule.kind:', 'schedule.trainSteps:', 'tile.size:', 'modalities:', 'inputs.timestep: required']) {
+        expect(message).toContain(field);
+      }
+    }
+  });
+
+  it('checks shapes within the card: condition channels follow neighbours, CT+PT needs a modality input', () => {
+    const threeChannels = structuredClone(perPixelCard) as Record<string, any>;
+    threeChannels.inputs.condition.shape = ['B', 3, 'H', 'W'];
+    expect(() => parseModelCard(threeChannels, 'c.json')).toThrow(/inputs.condition.shape: dimension 1 must be 1 for neighbours 0/);
+    const both = structuredClone(perPixelCard) as Record<string, any>;
+    both.modalities = ['CT', 'PT'];
+    expect(() => parseModelCard(both, 'c.json')).toThrow(/inputs.modality: required[\s\S]*normalization: a model for CT and PT needs/);
+    const guided = structuredClone(perPixelCard) as Record<string, any>;
+    delete guided.inputs.conditionMask;
+    guided.guidance.default = 2;
+    expect(() => parseModelCard(guided, 'c.json')).toThrow(/guidance.default: 2 needs an inputs.conditionMask/);
+    const resshift = structuredClone(perPixelCard) as Record<string, any>;
+    resshift.schedule = { kind: 'resshift', trainSteps: 15 };
+    expect(() => parseModelCard(resshift, 'c.json')).toThrow(/sampler.default: a resshift schedule needs the resshift sampler[\s\S]*prediction: a resshift model must predict/);
+  });
+
+  it('fails with E_MODEL_MISMATCH naming each difference between card and graph', async () => {
+    const renamed = await loadError(variant((c) => (c.inputs.sample.name = 'noisy')));
+    expect(renamed.code).toBe('E_MODEL_MISMATCH');
+    expect(renamed.message).toContain("inputs.sample names 'noisy', which is not a graph input (the graph's inputs: x_t, t, cond, dose, cond_mask)");
+    expect(renamed.message).toContain("graph input 'x_t' is not described in the card's inputs");
+
+    const channels = await loadError(
+      variant((c) => {
+        c.neighbours = 1;
+        c.inputs.condition.shape = ['B', 3, 'H', 'W'];
+      }),
+    );
+    expect(channels.code).toBe('E_MODEL_MISMATCH');
+    expect(channels.message).toContain("inputs.condition 'cond': dimension 1 is 1 in the graph but 3 in the card");
+
+    const missing = await loadError(variant((c) => delete c.inputs.doseLevel));
+    expect(missing.message).toContain("graph input 'dose' is not described in the card's inputs");
+
+    const output = await loadError(variant((c) => (c.output.name = 'eps')));
+    expect(output.message).toContain("output names 'eps', which is not a graph output (the graph's outputs: out)");
+
+    const dtype = await loadError(variant((c) => (c.inputs.timestep.dtype = 'int64')));
+    expect(dtype.message).toContain("inputs.timestep 't': the graph has float32, the card int64");
+  });
+
+  it('checks ranks and fixed sizes against graph metadata', () => {
+    const card = parseModelCard(perPixelCard, 'p.json');
+    const graph = {
+      inputs: [
+        { name: 'x_t', type: 'float32', shape: ['B', 1, 64, 64] },
+        { name: 't', type: 'float32', shape: ['B', 1] },
+        { name: 'cond', type: 'float32', shape: null },
+        { name: 'dose', type: 'float32', shape: ['B'] },
+        { name: 'cond_mask', type: 'float32', shape: ['B'] },
+      ],
+      outputs: [{ name: 'out', type: 'float32', shape: ['B', 1, 'H', 'W'] }],
+    };
+    expect(() => checkCardAgainstGraph(card, graph, 'p.onnx')).toThrow(
+      /dimension 2 is 64 in the graph but "H" in the card[\s\S]*inputs.timestep 't': the graph has rank 2/,
+    );
+  });
+
+  it('rejects a card that is not JSON, and an ONNX file without a card', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'lowdose-card-'));
+    writeFileSync(path.join(dir, 'broken.json'), '{ "format": ');
+    expect((await loadError(path.join(dir, 'broken.json'))).message).toMatch(/broken\.json: not valid JSON/);
+    writeFileSync(path.join(dir, 'lonely.onnx'), readFileSync(path.join(FIXTURE_MODELS, 'per-pixel.onnx')));
+    const lonely = await loadError(path.join(dir, 'lonely.onnx'));
+    expect(lonely.code).toBe('E_MODEL');
+    expect(lonely.message).toContain('has no model card');
+  });
+});
+
+describe('finding models', () => {
+  it('resolves bare names in the models folder, and paths to .json or .onnx', async () => {
+    const byName = await resolveModelFiles('per-pixel', FIXTURE_MODELS);
+    expect(byName.onnxPath).toBe(path.join(FIXTURE_MODELS, 'per-pixel.onnx'));
+    const byOnnx = await resolveModelFiles(path.join(FIXTURE_MODELS, 'minimal.onnx'));
+    expect(byOnnx.cardPath).toBe(path.join(FIXTURE_MODELS, 'minimal.json'));
+    const model = await loadModel('per-pixel', { modelsDir: FIXTURE_MODELS, device: 'cpu' });
+    expect(model.card.name).toBe('per-pixel');
+    await model.release();
+  });
+
+  it('names the available models when a name is unknown', async () => {
+    await expect(resolveModelFiles('nope', FIXTURE_MODELS)).rejects.toMatchObject({
+      code: 'E_NOT_FOUND',
+      message: expect.stringContaining('(available: minimal, oracle-epsilon-aggressive'),
+    });
+    expect(await listModelNames(FIXTURE_MODELS)).toContain('per-pixel-fixed32');
+  });
+
+  it('finds the package root and its models folder from the source location', () => {
+    const root = packageRoot();
+    expect(JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).name).toBe('lowdose');
+    expect(defaultModelsDir()).toBe(path.join(root, 'models'));
+  });
+});
+
+describe('normalization', () => {
+  const card = parseModelCard(JSON.parse(readFileSync(fixtureModel('per-pixel-neighbours'), 'utf8')), 'n.json') as ModelCard;
+
+  it('maps HU linearly and SUV through log1p, and back', () => {
+    const ct = normalizationFor(card, 'CT');
+    const pt = normalizationFor(card, 'PT');
+    const hu = new Float32Array([-1000, 0, 40, 3000]);
+    expect(Array.from(toModelSpace(ct, hu))).toEqual([-1, 0, Math.fround(0.04), 3]);
+    expect(Array.from(fromModelSpace(ct, toModelSpace(ct, hu))).map((v) => Math.round(v * 1e3) / 1e3)).toEqual([-1000, 0, 40, 3000]);
+    const suv = new Float32Array([0, 1, 2.5, 15]);
+    const m = toModelSpace(pt, suv);
+    expect(m[1]).toBeCloseTo(Math.log(2), 6);
+    expect(m[3]).toBeCloseTo(Math.log(16), 6);
+    const back = fromModelSpace(pt, m);
+    for (let i = 0; i < 4; i++) expect(back[i]).toBeCloseTo(suv[i]!, 4);
+  });
+
+  it('clips to the card range both ways, and keeps log1p defined below zero', () => {
+    const ct = normalizationFor(card, 'CT');
+    expect(Array.from(toModelSpace(ct, new Float32Array([-3000, 5000])))).toEqual([Math.fround(-1.024), Math.fround(3.071)]);
+    expect(Array.from(fromModelSpace(ct, new Float32Array([-9, 9])))).toEqual([-1024, 3071]);
+    const noClip = { units: 'SUVbw', transform: 'log1p', offset: 0, scale: 1 } as const;
+    const m = toModelSpace(noClip, new Float32Array([-0.5, 0.5]));
+    expect(m[0]).toBeCloseTo(-Math.log(1.5), 6);
+    expect(fromModelSpace(noClip, m)[0]).toBeCloseTo(-0.5, 6);
+  });
+});
