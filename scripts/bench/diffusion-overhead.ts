@@ -7,6 +7,8 @@
  *        [--batch 2] [--steps 4] [--sampler warm-start|ddim|ddpm] [--samples 1] [--guidance 1]
  *        [--device cpu] [--threads N] [--repeats 3]
  * Default model: test/fixtures-models/bench-conv (4 random 3x3 convolutions, tile 256 / overlap 32).
+ * `--model none` replaces the network by one that does nothing (with bench-conv's card and
+ * tiling), so the whole time is the engine's own overhead.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -14,7 +16,9 @@ import { parseArgs } from 'node:util';
 import { createSampler } from '../../src/diffusion/create-sampler.js';
 import { denoiseBatch } from '../../src/diffusion/sample.js';
 import type { SamplerName } from '../../src/diffusion/sampler.js';
-import { planTiles } from '../../src/diffusion/tiling.js';
+import type { DiffusionModel, ModelBatch } from '../../src/diffusion/model.js';
+import { planTiles, TiledModel } from '../../src/diffusion/tiling.js';
+import type { ModelCard } from '../../src/models/card.js';
 import { loadModel } from '../../src/models/load.js';
 import type { DeviceRequest } from '../../src/runtime/devices.js';
 import { Rng } from '../../src/util/random.js';
@@ -34,11 +38,20 @@ const { values: args } = parseArgs({
   },
 });
 
-const fixture = path.resolve(import.meta.dirname, '../../test/fixtures-models', `${args.model}.json`);
-const model = await loadModel(existsSync(fixture) ? fixture : args.model!, {
+const nullNetwork = args.model === 'none';
+const fixture = path.resolve(import.meta.dirname, '../../test/fixtures-models', `${nullNetwork ? 'bench-conv' : args.model}.json`);
+const loaded = await loadModel(existsSync(fixture) ? fixture : args.model!, {
   device: args.device as DeviceRequest,
   ...(args.threads ? { threads: Number(args.threads) } : {}),
 });
+const model: DiffusionModel & { card: ModelCard } = nullNetwork
+  ? (() => {
+      const stats = { calls: 0, forwardMs: 0 };
+      const none = { conditionChannels: loaded.conditionChannels, supportsConditionMask: true, stats, predict: async () => void stats.calls++ };
+      const tiled = new TiledModel(none, loaded.card.tile);
+      return { conditionChannels: none.conditionChannels, supportsConditionMask: true, stats, card: loaded.card, predict: (b: ModelBatch, o: Float32Array) => tiled.predict(b, o) };
+    })()
+  : loaded;
 const size = Number(args.size);
 const batch = Number(args.batch);
 const sampler = createSampler(model.card, args.sampler ? { name: args.sampler as SamplerName } : {});
@@ -71,8 +84,8 @@ const forward = runs.reduce((a, t) => a + t.modelMs, 0);
 const plan = planTiles(size, size, model.card.tile);
 console.log(
   JSON.stringify({
-    model: model.card.name,
-    device: model.device.used,
+    model: nullNetwork ? 'none (bench-conv card)' : model.card.name,
+    device: loaded.device.used,
     size: [size, size],
     tilesPerImage: plan.tilesPerImage,
     batch,
@@ -84,7 +97,8 @@ console.log(
     msPerRun: +(total / runs.length).toFixed(1),
     forwardMsPerRun: +(forward / runs.length).toFixed(1),
     msPerSlice: +(total / runs.length / batch).toFixed(1),
-    totalOverForward: +(total / forward).toFixed(4),
+    totalOverForward: forward > 0 ? +(total / forward).toFixed(4) : null,
+    overheadMsPerStepPerSlice: +((total - forward) / runs.length / steps / batch).toFixed(2),
   }),
 );
-await model.release();
+await loaded.release();

@@ -81,7 +81,14 @@ export function frameBytes(parsed: ParsedFile, pixel: PixelModule, frame: number
     const fragment = fragments[first]!;
     return bytes.subarray(fragment.position, fragment.position + fragment.length);
   }
-  return dicomParser.readEncapsulatedPixelDataFromFragments(parsed.dataSet, element, first, count) as Uint8Array;
+  try {
+    return dicomParser.readEncapsulatedPixelDataFromFragments(parsed.dataSet, element, first, count) as Uint8Array;
+  } catch (error) {
+    throw new LowdoseError('E_MALFORMED', `${parsed.path}: cannot assemble frame ${frame} from its fragments: ${String(error)}`, {
+      path: parsed.path,
+      cause: error,
+    });
+  }
 }
 
 /**

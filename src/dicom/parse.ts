@@ -106,7 +106,18 @@ export function parseDicomBytes(bytes: Uint8Array, path = '<memory>'): ParsedFil
     );
   }
 
-  const dataSet = parseDataSet(datasetBytes, datasetStart, encoding.explicitVr, transferSyntax.littleEndian, path, notes);
+  const partial: { dataSet?: DataSet } = {};
+  let dataSet: DataSet;
+  try {
+    dataSet = parseDataSet(datasetBytes, datasetStart, encoding.explicitVr, transferSyntax.littleEndian, path, notes, partial);
+  } catch (error) {
+    // Without a file meta, a parse that fails before any standard attribute is not a broken
+    // DICOM file but something else whose first bytes happened to look like an element.
+    if (meta === null && partial.dataSet && !looksLikeDicomDataSet(partial.dataSet)) {
+      throw new LowdoseError('E_NOT_DICOM', `${path}: not DICOM (no file meta and no standard attributes)`, { path, cause: error });
+    }
+    throw error;
+  }
   if (meta === null && !looksLikeDicomDataSet(dataSet)) {
     throw new LowdoseError('E_NOT_DICOM', `${path}: not DICOM (no file meta and no standard attributes)`, { path });
   }
@@ -136,6 +147,7 @@ function tagName(tag: string): string {
 /** The file meta group: always explicit VR little endian, elements of group 0002 only. */
 function readFileMeta(bytes: Uint8Array, start: number, path: string): { meta: DataSet; end: number } {
   const le = dicomParser.littleEndianByteArrayParser;
+  if (start >= bytes.length) throw new LowdoseError('E_TRUNCATED', `${path}: file ends right after the "DICM" marker`, { path });
   const stream = new dicomParser.ByteStream(le, bytes, start);
   const elements: Record<string, Element> = {};
   try {
@@ -236,11 +248,14 @@ function parseDataSet(
   littleEndian: boolean,
   path: string,
   notes: string[],
+  partial: { dataSet?: DataSet },
 ): DataSet {
   const parser = littleEndian ? dicomParser.littleEndianByteArrayParser : dicomParser.bigEndianByteArrayParser;
+  if (start >= bytes.length) throw new LowdoseError('E_TRUNCATED', `${path}: truncated: the file ends after its file meta`, { path });
   const stream = new dicomParser.ByteStream(parser, bytes, start);
   const dataSet = new dicomParser.DataSet(parser, bytes, {});
   dataSet.warnings = stream.warnings;
+  partial.dataSet = dataSet;
   try {
     if (explicitVr) dicomParser.parseDicomDataSetExplicit(dataSet, stream, bytes.length);
     else dicomParser.parseDicomDataSetImplicit(dataSet, stream, bytes.length);

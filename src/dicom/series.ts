@@ -153,7 +153,8 @@ function buildStack(key: string, stack: Stack, split: string | null): Series {
       warn('E_INCONSISTENT_SERIES', `${key}: ${same.length} slice(s) share a position with another slice: ${examples.join('; ')}`);
     }
     if (moving.length > 0) {
-      sliceSpacing = median(moving);
+      // Positions are decimal strings: keep the spacing to a micrometre, not to float noise.
+      sliceSpacing = Math.round(median(moving) * 1e6) / 1e6;
       const gaps = steps.filter((s) => s.step > GAP_FACTOR * sliceSpacing!);
       if (gaps.length > 0) {
         const examples = gaps

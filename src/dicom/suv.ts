@@ -24,7 +24,10 @@ export function suvbwFactors(instances: readonly PetAttributes[]): SuvOutcome {
   console.warn = () => {};
   console.log = () => {};
   try {
-    const results = calculateSUVScalingFactors(instances as unknown as InstanceMetadata[]);
+    // Sex and height only feed SUVlbm / SUVbsa, and the library refuses values such as 'O':
+    // leave them out so that they cannot block SUVbw.
+    const forSuvbw = instances.map(({ PatientSex: _sex, PatientSize: _size, ...rest }) => rest);
+    const results = calculateSUVScalingFactors(forSuvbw as unknown as InstanceMetadata[]);
     // Philips private factors can come through as strings.
     const factors = results.map((r) => Number(r.suvbw));
     const bad = factors.find((f) => !(Number.isFinite(f) && f > 0));

@@ -99,6 +99,7 @@ const DROPPED_KEYWORDS = [
   'BluePaletteColorLookupTableData',
   'SourceImageSequence',
   'DerivationCodeSequence',
+  'InstanceCreatorUID',
 ];
 
 const SINGLE_FRAME_SOP_CLASS: Record<string, string> = {
@@ -166,6 +167,7 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
       const stored = storedValuesFor(slice, pixels);
       const rescale = chooseRescaleFor(source, slice, stored, sourceDataset, options.resolution ?? 0.1);
       setPixels(dataset, source.rows, source.columns, stored, rescale);
+      setPadding(dataset, sourceDataset, slice, stored, rescale);
       const sopClassUid = getString(dataset, 'SOPClassUID')!;
       const target = targets[index]!;
       await writeFileAtomic(target, fileMeta(sopClassUid, sopInstanceUid), dataset);
@@ -221,6 +223,25 @@ function chooseRescaleFor(
   }
   const [min, max] = finiteRange(values);
   return source.modality === 'PT' ? chooseProportionalRescale(min, max) : chooseLinearRescale(min, max, resolution);
+}
+
+/**
+ * Keeps padding (pixels outside the scanned field) marked as such: when the source declares a
+ * single PixelPaddingValue and its modality value falls exactly on the new stored grid, the same
+ * value is declared in the new encoding.
+ */
+function setPadding(dataset: DcmDataset, sourceDataset: DcmDataset, slice: SliceRef, values: Float32Array, rescale: Rescale): void {
+  const padding = getNumber(sourceDataset, 'PixelPaddingValue');
+  if (padding === undefined || getValues(sourceDataset, 'PixelPaddingRangeLimit') !== undefined) return;
+  // `values` are modality-LUT output (PET already divided back from SUV), like the padding's value.
+  const modalityValue = padding * slice.rescaleSlope + slice.rescaleIntercept;
+  const q = (modalityValue - rescale.intercept) / rescale.slope;
+  const stored = Math.round(q);
+  const [lo, hi] = rescale.signed ? [-32768, 32767] : [0, 65535];
+  if (Math.abs(q - stored) > 1e-6 || stored < lo || stored > hi) return;
+  const target = Math.fround(modalityValue);
+  if (!values.some((v) => v === target)) return;
+  setElement(dataset, 'PixelPaddingValue', [stored], rescale.signed ? 'SS' : 'US');
 }
 
 interface DeriveContext {
@@ -293,9 +314,6 @@ export function deriveDataset(sourceDataset: DcmDataset, context: DeriveContext)
   if (multiFrame) {
     for (const [keyword, values] of Object.entries(frameAttributes)) setElement(dataset, keyword, values);
     if (!getValues(dataset, 'PixelSpacing')) setElement(dataset, 'PixelSpacing', dsList([source.spacing[0], source.spacing[1]]));
-    if (slice.location !== null && !getValues(dataset, 'SliceLocation')) {
-      setElement(dataset, 'SliceLocation', dsList([slice.location]));
-    }
     if (source.modality === 'CT') {
       // Type 2 in the CT Image module; enhanced CT keeps them in functional groups.
       if (!getValues(dataset, 'KVP')) setElement(dataset, 'KVP', []);

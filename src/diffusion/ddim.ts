@@ -6,7 +6,7 @@
  * timestep ᾱ_t' = 1 (diffusers' `set_alpha_to_one`), so the result is x̂_0.
  */
 import { LowdoseError } from '../errors.js';
-import { splitPrediction, type ClipRange, type PredictionType } from './prediction.js';
+import { linearStep, predictionCoefficients, splitPrediction, type ClipRange, type PredictionType } from './prediction.js';
 import {
   checkSameLength,
   fillNoise,
@@ -75,19 +75,26 @@ export class DdimSampler implements Sampler {
     const alphaProd = this.schedule.alphaCumprod(t);
     const alphaProdPrev = this.schedule.alphaCumprod(prevT);
 
-    const eps = this.eps.get(n);
-    splitPrediction(this.prediction, modelOutput, sample, alphaProd, x0, eps, this.options.clipSample ?? null);
-
     const variance = ((1 - alphaProdPrev) / (1 - alphaProd)) * (1 - alphaProd / alphaProdPrev);
     const sigma = this.eta * Math.sqrt(Math.max(variance, 0));
     const cX0 = Math.sqrt(alphaProdPrev);
     const cEps = Math.sqrt(Math.max(1 - alphaProdPrev - sigma * sigma, 0));
+    let z: Float32Array | undefined;
     if (sigma > 0) {
       if (!noise) throw new LowdoseError('E_INTERNAL', `${this.name} step with eta > 0 needs a noise source (an Rng)`);
-      const z = fillNoise(noise, this.noise.get(n));
-      for (let i = 0; i < n; i++) prevSample[i] = cX0 * x0[i]! + cEps * eps[i]! + sigma * z[i]!;
+      z = fillNoise(noise, this.noise.get(n));
+    }
+    const clip = this.options.clipSample ?? null;
+    if (clip === null) {
+      // x_prev = cX0 x̂_0 + cEps ε̂ with both linear in (x_t, output): one pass.
+      const c = predictionCoefficients(this.prediction, alphaProd);
+      const px = cX0 * c.x0[0] + cEps * c.eps[0];
+      const po = cX0 * c.x0[1] + cEps * c.eps[1];
+      linearStep(sample, modelOutput, c.x0[0], c.x0[1], px, po, x0, prevSample, sigma, z);
     } else {
-      for (let i = 0; i < n; i++) prevSample[i] = cX0 * x0[i]! + cEps * eps[i]!;
+      const eps = this.eps.get(n);
+      splitPrediction(this.prediction, modelOutput, sample, alphaProd, x0, eps, clip);
+      for (let i = 0; i < n; i++) prevSample[i] = cX0 * x0[i]! + cEps * eps[i]! + (z ? sigma * z[i]! : 0);
     }
     return { prevSample, predOriginalSample: x0 };
   }

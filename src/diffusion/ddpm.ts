@@ -7,7 +7,7 @@
  * and no noise on the last step.
  */
 import { LowdoseError } from '../errors.js';
-import { splitPrediction, type ClipRange, type PredictionType } from './prediction.js';
+import { linearStep, predictionCoefficients, splitPrediction, type ClipRange, type PredictionType } from './prediction.js';
 import {
   checkSameLength,
   fillNoise,
@@ -73,9 +73,6 @@ export class DdpmSampler implements Sampler {
     const currentAlpha = alphaProd / alphaProdPrev;
     const currentBeta = 1 - currentAlpha;
 
-    const eps = this.eps.get(n);
-    splitPrediction(this.prediction, modelOutput, sample, alphaProd, x0, eps, this.options.clipSample ?? null);
-
     const cX0 = (Math.sqrt(alphaProdPrev) * currentBeta) / betaProd;
     const cXt = (Math.sqrt(currentAlpha) * betaProdPrev) / betaProd;
     let sigma = 0;
@@ -83,12 +80,19 @@ export class DdpmSampler implements Sampler {
       const variance = this.options.varianceType === 'fixed_large' ? currentBeta : Math.max((betaProdPrev / betaProd) * currentBeta, 1e-20);
       sigma = Math.sqrt(variance);
     }
+    let z: Float32Array | undefined;
     if (sigma > 0) {
       if (!noise) throw new LowdoseError('E_INTERNAL', 'ddpm step needs a noise source (an Rng) before the last step');
-      const z = fillNoise(noise, this.noise.get(n));
-      for (let i = 0; i < n; i++) prevSample[i] = cX0 * x0[i]! + cXt * sample[i]! + sigma * z[i]!;
+      z = fillNoise(noise, this.noise.get(n));
+    }
+    const clip = this.options.clipSample ?? null;
+    if (clip === null) {
+      // μ = cX0 x̂_0 + cXt x_t with x̂_0 linear in (x_t, output): one pass.
+      const c = predictionCoefficients(this.prediction, alphaProd);
+      linearStep(sample, modelOutput, c.x0[0], c.x0[1], cX0 * c.x0[0] + cXt, cX0 * c.x0[1], x0, prevSample, sigma, z);
     } else {
-      for (let i = 0; i < n; i++) prevSample[i] = cX0 * x0[i]! + cXt * sample[i]!;
+      splitPrediction(this.prediction, modelOutput, sample, alphaProd, x0, this.eps.get(n), clip);
+      for (let i = 0; i < n; i++) prevSample[i] = cX0 * x0[i]! + cXt * sample[i]! + (z ? sigma * z[i]! : 0);
     }
     return { prevSample, predOriginalSample: x0 };
   }

@@ -13,6 +13,65 @@ export type PredictionType = 'epsilon' | 'sample' | 'v';
 
 export const PREDICTION_TYPES: readonly PredictionType[] = ['epsilon', 'sample', 'v'];
 
+/**
+ * x̂_0 and ε̂ are linear in (x_t, model output) for every prediction type:
+ * x̂_0 = x0[0]·x_t + x0[1]·out, ε̂ = eps[0]·x_t + eps[1]·out. Samplers fold these into their step
+ * so that a step is one pass over the image.
+ */
+export interface PredictionCoefficients {
+  readonly x0: readonly [number, number];
+  readonly eps: readonly [number, number];
+}
+
+export function predictionCoefficients(prediction: PredictionType, alphaProd: number): PredictionCoefficients {
+  const a = Math.sqrt(alphaProd);
+  const s = Math.sqrt(1 - alphaProd);
+  switch (prediction) {
+    case 'epsilon':
+      return { x0: [1 / a, -s / a], eps: [0, 1] };
+    case 'sample':
+      return { x0: [0, 1], eps: s > 0 ? [1 / s, -a / s] : [0, 0] };
+    case 'v':
+      return { x0: [a, -s], eps: [s, a] };
+    default:
+      throw new LowdoseError('E_MODEL', `unknown prediction type '${prediction as string}' (use epsilon, sample or v)`);
+  }
+}
+
+/**
+ * One pass of a linear step: x̂_0 = ax·x + ao·o into `x0`, and
+ * prev = px·x + po·o (+ sigma·z) into `prev` (which may be `sample`).
+ */
+export function linearStep(
+  sample: Float32Array,
+  output: Float32Array,
+  ax: number,
+  ao: number,
+  px: number,
+  po: number,
+  x0: Float32Array,
+  prev: Float32Array,
+  sigma = 0,
+  z?: Float32Array,
+): void {
+  const n = sample.length;
+  if (sigma > 0 && z) {
+    for (let i = 0; i < n; i++) {
+      const x = sample[i]!;
+      const o = output[i]!;
+      x0[i] = ax * x + ao * o;
+      prev[i] = px * x + po * o + sigma * z[i]!;
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const x = sample[i]!;
+      const o = output[i]!;
+      x0[i] = ax * x + ao * o;
+      prev[i] = px * x + po * o;
+    }
+  }
+}
+
 /** Optional clamp of x̂_0, like diffusers' `clip_sample` (then ε̂ is recomputed from the clamped x̂_0). */
 export type ClipRange = readonly [number, number] | null;
 

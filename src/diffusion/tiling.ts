@@ -194,11 +194,6 @@ export class TiledModel implements DiffusionModel {
     return this.inner.stats;
   }
 
-  /** The tile plan for an image size. */
-  planFor(height: number, width: number): TilePlan {
-    return planTiles(height, width, this.spec);
-  }
-
   async predict(batch: ModelBatch, out: Float32Array): Promise<void> {
     const state = this.stateFor(batch.batch, batch.height, batch.width);
     const plan = state.plan;
@@ -257,11 +252,7 @@ export class TiledModel implements DiffusionModel {
         accumulateTile(plan, buf.out, k * tileSize, r, c, acc, b * image);
       }
     }
-    const inverse = state.inverseWeight;
-    for (let b = 0; b < batch.batch; b++) {
-      const base = b * image;
-      for (let p = 0; p < image; p++) out[base + p] = acc[base + p]! * inverse[p]!;
-    }
+    divideByWeights(acc, state.inverseWeight, batch.batch, out);
   }
 
   private stateFor(batch: number, height: number, width: number): ShapeState {
@@ -310,6 +301,15 @@ function chunkBuffers(state: ShapeState, count: number, tileSize: number): Chunk
     state.chunks.set(count, buf);
   }
   return buf;
+}
+
+/** out = accumulated / summed weights, per image of the batch. */
+function divideByWeights(acc: Float64Array, inverseWeight: Float64Array, images: number, out: Float32Array): void {
+  const image = inverseWeight.length;
+  for (let b = 0; b < images; b++) {
+    const base = b * image;
+    for (let p = 0; p < image; p++) out[base + p] = acc[base + p]! * inverseWeight[p]!;
+  }
 }
 
 /** Adds a tile's weighted output into the float64 accumulator of its image. */

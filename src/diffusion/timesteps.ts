@@ -63,6 +63,5 @@ export function spacedTimesteps(
  * warm start, which enters the chain at startT instead of T-1.
  */
 export function truncatedTimesteps(startT: number, steps: number): Int32Array {
-  const out = spacedTimesteps(startT + 1, steps, 'trailing');
-  return out;
+  return spacedTimesteps(startT + 1, steps, 'trailing');
 }

@@ -98,7 +98,15 @@ function renderPlane(grid: PlaneGrid, layers: readonly Layer[], z: number, optio
         }
         let coverage: number;
         if (d <= -halfDiagonal) {
-          coverage = 1;
+          // Deep inside: the bound also covers the next pixels of the row.
+          const run = Math.min(c1, c + Math.floor((-d - halfDiagonal) / dx));
+          for (let cc = c; cc <= run; cc++) {
+            const i = rowOffset + cc;
+            const value = field ? field(x0 + cc * dx, y, z) : constant;
+            out[i] = add ? out[i]! + value : value;
+          }
+          c = run + 1;
+          continue;
         } else {
           let inside = 0;
           for (let sy = 0; sy < n; sy++) {

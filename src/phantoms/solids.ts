@@ -231,6 +231,10 @@ export function union(...solids: Solid[]): Solid {
   };
 }
 
+/**
+ * Intersection. Once one part says "outside" its distance is returned without asking the rest:
+ * max() can only be larger, so that still never overstates; put the cheapest, tightest part first.
+ */
 export function intersection(...solids: Solid[]): Solid {
   return {
     bounds: intersectBounds(solids.map((s) => s.bounds)),
@@ -239,6 +243,7 @@ export function intersection(...solids: Solid[]): Solid {
       for (const s of solids) {
         const v = s.sd(x, y, z);
         if (v > d) d = v;
+        if (d > 0) return d;
       }
       return d;
     },

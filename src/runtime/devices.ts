@@ -61,7 +61,7 @@ export function cudaUnavailableReason(binaryDir = onnxruntimeBinaryDir()): strin
   return (
     `onnxruntime-node's CUDA provider is not installed (${missing.join(', ')} missing in ${binaryDir}); ` +
     `npm skipped its download (.npmrc onnxruntime-node-install=skip): ` +
-    `run 'npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12' with internet access to add it`
+    `with internet access, 'ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node' adds it (needs CUDA 12 and cuDNN 9)`
   );
 }
 
@@ -94,4 +94,10 @@ export function shortReason(error: unknown): string {
   const afterFalse = line.match(/was false\.\s*(.+)$/);
   if (afterFalse) return afterFalse[1]!.trim();
   return line.replace(/^\S+\.(cc|h|cpp):\d+\s+/, '').trim();
+}
+
+/** One line for stderr and reports: "cpu (cuda: <why not>; webgpu: <why not>)". */
+export function formatDeviceReport(report: DeviceReport): string {
+  if (report.skipped.length === 0) return report.used;
+  return `${report.used} (${report.skipped.map((s) => `${s.device}: ${s.reason}`).join('; ')})`;
 }

@@ -158,7 +158,7 @@ export function ctInsertionNoise(image: Image2D, options: CtSimulationOptions): 
  * A normal-dose HU image with the extra noise of `dose` added (noise insertion). Padding below
  * -1500 HU (outside the original field of view) is left untouched. The result's noise equals a
  * real scan at `dose` when the image's own noise matches this model at full dose: pick `i0` (see
- * `calibrateCtI0`) and `kernel` to match the scanner that made it.
+ * `estimateCtI0` and `calibrateCtI0` in ./calibrate.ts) and `kernel` to match the scanner that made it.
  */
 export function insertCtNoise(image: Image2D, options: CtSimulationOptions): Image2D {
   const noise = ctInsertionNoise(image, options);
@@ -175,50 +175,3 @@ export function ctReconstructionRadius(image: Image2D, options: Pick<CtSimulatio
   return reconstructionRadius(resolveFanBeam(options.geometry), gridOf(image));
 }
 
-/** A circular region in mm from the image centre (x to the right, y down). */
-export interface CircleRoi {
-  readonly x: number;
-  readonly y: number;
-  readonly radius: number;
-}
-
-/**
- * The full-dose incident photon count `i0` at which this model's full-dose quantum noise, in
- * `roi`, equals `measuredStd` (HU) measured in the same region of the real image. Noise insertion
- * with that `i0` adds the right amount of noise to a scan whose noise level is known: by
- * var ~ 1/i0, i0 = i0_ref (sigma_model / sigma_measured)^2, with sigma_model from one simulated
- * full-dose noise image (electronic noise ignored, as it is small at full dose). Pick a uniform
- * region (liver, a water phantom), a few hundred pixels or more.
- */
-export function calibrateCtI0(
-  image: Image2D,
-  measuredStd: number,
-  roi: CircleRoi,
-  options: Omit<CtSimulationOptions, 'dose' | 'i0'> = {},
-): number {
-  if (!(measuredStd > 0)) throw new LowdoseError('E_USAGE', `measured noise must be > 0 HU, got ${measuredStd}`);
-  const reference = CT_DEFAULTS.i0;
-  // At dose 1/2 with no electronic noise the extra variance is exactly the quantum variance at dose 1.
-  const noise = ctInsertionNoise(image, { ...options, dose: 0.5, i0: reference, electronicNoise: 0 });
-  const { rows, columns } = image;
-  const [dy, dx] = image.pixelSpacing;
-  let sum = 0;
-  let sumSq = 0;
-  let n = 0;
-  for (let i = 0; i < rows; i++) {
-    const y = (i - (rows - 1) / 2) * dy - roi.y;
-    for (let j = 0; j < columns; j++) {
-      const x = (j - (columns - 1) / 2) * dx - roi.x;
-      if (x * x + y * y <= roi.radius * roi.radius) {
-        const v = noise[i * columns + j]!;
-        sum += v;
-        sumSq += v * v;
-        n++;
-      }
-    }
-  }
-  if (n < 50) throw new LowdoseError('E_USAGE', `calibration ROI holds only ${n} pixels; use a larger one`);
-  const mean = sum / n;
-  const modelStd = Math.sqrt(Math.max(0, sumSq / n - mean * mean));
-  return reference * (modelStd / measuredStd) ** 2;
-}

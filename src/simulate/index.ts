@@ -6,16 +6,17 @@
 export { MU_WATER_CT_PER_MM, MU_WATER_PET_PER_MM, huToMu, muToHu } from './attenuation.js';
 export { BOWTIE_KINDS, bowtieTransmission } from './bowtie.js';
 export type { BowtieKind } from './bowtie.js';
+export { calibrateCtI0, estimateCtI0 } from './calibrate.js';
+export type { CircleRoi, CtI0Estimate } from './calibrate.js';
 export {
   CT_DEFAULTS,
   CT_PADDING_BELOW_HU,
-  calibrateCtI0,
   ctInsertionNoise,
   ctReconstructionRadius,
   insertCtNoise,
   simulateCtFromTruth,
 } from './ct.js';
-export type { CircleRoi, CtSimulationOptions, CtTruthResult } from './ct.js';
+export type { CtSimulationOptions, CtTruthResult } from './ct.js';
 export {
   DEFAULT_FAN_BEAM,
   isocenterRaySpacing,

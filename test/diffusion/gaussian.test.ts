@@ -45,7 +45,7 @@ describe('ziggurat normals', () => {
 
   it('are the same stream one at a time and in bulk, and reproducible from the seed', () => {
     const rng = new Rng(12, 3);
-    for (let i = 0; i < 1000; i++) expect(gaussian(rng)).toBe(draws[i]);
+    for (let i = 0; i < 1000; i++) expect(Math.fround(gaussian(rng))).toBe(draws[i]);
     expect(Array.from(fillGaussian(new Rng(12, 3), new Float32Array(10)))).toEqual(Array.from(draws.subarray(0, 10)));
     expect(fillGaussian(new Rng(13, 3), new Float32Array(1))[0]).not.toBe(draws[0]);
   });

@@ -52,6 +52,35 @@ describe('prediction types', () => {
   });
 });
 
+describe('one-pass steps', () => {
+  it('equal the two-pass formula (x̂_0 and ε̂ first) for every prediction type', () => {
+    const rng = new Rng(9);
+    const xt = rng.fillNormal(new Float32Array(64)) as Float32Array;
+    const output = rng.fillNormal(new Float32Array(64)) as Float32Array;
+    const huge = [-1e30, 1e30] as const; // takes the two-pass path without clamping anything
+    for (const prediction of ['epsilon', 'sample', 'v'] as const) {
+      for (const make of [
+        (clipSample: typeof huge | null) => new DdimSampler(linear, { prediction, eta: 0.7, clipSample }),
+        (clipSample: typeof huge | null) => new DdpmSampler(linear, { prediction, clipSample }),
+      ]) {
+        const fused = make(null);
+        const twoPass = make(huge);
+        fused.setTimesteps(10);
+        twoPass.setTimesteps(10);
+        for (const t of [fused.timesteps[0]!, fused.timesteps[5]!, fused.timesteps[9]!]) {
+          const a = fused.step(output, t, xt, new Rng(1));
+          const b = twoPass.step(output, t, xt, new Rng(1));
+          const close = (x: number, y: number) => Math.abs(x - y) <= 1e-5 * Math.max(1, Math.abs(y));
+          for (let i = 0; i < 64; i++) {
+            expect(close(a.prevSample[i]!, b.prevSample[i]!)).toBe(true);
+            expect(close(a.predOriginalSample[i]!, b.predOriginalSample[i]!)).toBe(true);
+          }
+        }
+      }
+    }
+  });
+});
+
 describe('DDPM step', () => {
   it('with all T steps uses the textbook posterior mean and variance', () => {
     const sampler = new DdpmSampler(linear, { prediction: 'sample' });

@@ -44,19 +44,31 @@ describe('tile planning', () => {
   });
 
   it('covers every pixel with tiles that overlap by at least the overlap and stay inside the image', () => {
-    for (const [length, size, overlap] of [[100, 32, 8], [512, 256, 32], [33, 32, 4], [257, 64, 16]] as const) {
-      const axis = planAxis(length, { size, multipleOf: 8, overlap });
-      expect(axis.origins[0]).toBe(0);
-      expect(axis.origins.at(-1)! + size).toBe(length);
-      for (let i = 1; i < axis.origins.length; i++) expect(axis.origins[i - 1]! + size - axis.origins[i]!).toBeGreaterThanOrEqual(overlap);
+    for (const fixed of [true, false]) {
+      for (const [length, size, overlap] of [[100, 32, 8], [512, 256, 32], [33, 32, 4], [257, 64, 16], [1000, 96, 24]] as const) {
+        const axis = planAxis(length, { size, multipleOf: 8, overlap, fixed });
+        expect(axis.tile).toBeLessThanOrEqual(size);
+        expect(axis.tile % 8).toBe(0);
+        expect(axis.origins[0]).toBe(0);
+        expect(axis.origins.at(-1)! + axis.tile).toBe(length);
+        for (let i = 1; i < axis.origins.length; i++) expect(axis.origins[i - 1]! + axis.tile - axis.origins[i]!).toBeGreaterThanOrEqual(overlap);
+      }
     }
-    expect(planAxis(512, { size: 256, multipleOf: 8, overlap: 32 }).origins).toEqual([0, 128, 256]);
   });
 
-  it('pads by reflection when the image is smaller than a tile or not a multiple of multipleOf', () => {
-    const small = planAxis(20, { size: 32, multipleOf: 8, overlap: 4 });
+  it('runs fixed-size graphs on their size, and others on the fewest, smallest tiles up to it', () => {
+    expect(planAxis(512, { size: 256, multipleOf: 8, overlap: 32, fixed: true })).toMatchObject({ tile: 256, origins: [0, 128, 256] });
+    expect(planAxis(512, { size: 256, multipleOf: 8, overlap: 32 })).toMatchObject({ tile: 192, origins: [0, 160, 320] });
+    expect(planAxis(512, { size: 288, multipleOf: 8, overlap: 32 })).toMatchObject({ tile: 272, origins: [0, 240] });
+    expect(planAxis(200, { size: 256, multipleOf: 8, overlap: 32 })).toMatchObject({ tile: 200, origins: [0] });
+    expect(planAxis(200, { size: 256, multipleOf: 8, overlap: 32, fixed: true })).toMatchObject({ tile: 256, origins: [0] });
+  });
+
+  it('pads by reflection when the image is smaller than a fixed tile or not a multiple of multipleOf', () => {
+    const small = planAxis(20, { size: 32, multipleOf: 8, overlap: 4, fixed: true });
     expect(small.tile).toBe(32);
     expect(Array.from(small.sourceIndex[0]!.subarray(18, 23))).toEqual([18, 19, 18, 17, 16]);
+    expect(planAxis(20, { size: 32, multipleOf: 8, overlap: 4 }).tile).toBe(24);
     const free = planAxis(30, { multipleOf: 8, overlap: 0 });
     expect(free.tile).toBe(32);
     expect(Array.from(free.sourceIndex[0]!.subarray(29))).toEqual([29, 28, 27]);
@@ -107,6 +119,22 @@ describe('tiled model', () => {
     const untiled = await run(perPixelModel.network);
     const tiled = await run(new TiledModel(perPixelModel.network, { size: 16, multipleOf: 8, overlap: 6 }));
     expect(Buffer.from(tiled.buffer).equals(Buffer.from(untiled.buffer))).toBe(true);
+  });
+
+  it('cuts condition tiles again for a new batch, also under guidance', async () => {
+    const H = 30;
+    const W = 44;
+    const tiled = new TiledModel(perPixelModel.network, { size: 16, multipleOf: 8, overlap: 4 });
+    for (const guidance of [1, 3]) {
+      for (const seed of [1, 2]) {
+        const condition = new Rng(seed).fillNormal(new Float32Array(H * W)) as Float32Array;
+        const run = async (model: typeof tiled | typeof perPixelModel.network) =>
+          (await denoiseBatch({ model, sampler: createSampler(perPixelModel.card, { name: 'ddim' }), steps: 3, height: H, width: W, condition, sliceIndices: [0], seed: 4, guidance })).mean;
+        const a = await run(tiled);
+        const b = await run(perPixelModel.network);
+        expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer))).toBe(true);
+      }
+    }
   });
 
   it('runs a fixed-size 32x32 model on larger and smaller images', async () => {

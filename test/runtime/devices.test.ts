@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cudaUnavailableReason, onnxruntimeBinaryDir, shortReason } from '../../src/runtime/devices.js';
+import { cudaUnavailableReason, formatDeviceReport, onnxruntimeBinaryDir, shortReason } from '../../src/runtime/devices.js';
 import { listBackends, OnnxSession } from '../../src/runtime/session.js';
 import { LowdoseError } from '../../src/errors.js';
 import { fixtureModel } from '../diffusion/helpers.js';
@@ -35,10 +35,11 @@ describe('device choice', () => {
     // Every device before the one used was tried and has a reason; none after it was tried.
     expect(report.skipped.map((s) => s.device)).toEqual(order.slice(0, order.indexOf(report.used)));
     for (const s of report.skipped) expect(s.reason.length).toBeGreaterThan(10);
+
     const cudaReason = cudaUnavailableReason();
     if (cudaReason !== null) {
       expect(report.skipped[0]).toEqual({ device: 'cuda', reason: cudaReason });
-      expect(cudaReason).toMatch(/onnxruntime-node-install=cuda12/);
+      expect(cudaReason).toMatch(/ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node/);
     }
     const out = new Float32Array(4);
     await session.run(feeds(1, 2, 2), { out: { data: out, dims: [1, 1, 2, 2] } });
@@ -83,6 +84,12 @@ describe('device choice', () => {
     const names = listBackends().map((b) => b.name);
     expect(names).toContain('cpu');
     expect(onnxruntimeBinaryDir()).toMatch(/onnxruntime-node[/\\]bin[/\\]napi-v6/);
+  });
+
+  it('says in one line where it ran and why not elsewhere', () => {
+    const skipped = [{ device: 'cuda' as const, reason: 'not installed' }, { device: 'webgpu' as const, reason: 'no adapter' }];
+    expect(formatDeviceReport({ requested: 'auto', used: 'cpu', skipped })).toBe('cpu (cuda: not installed; webgpu: no adapter)');
+    expect(formatDeviceReport({ requested: 'cpu', used: 'cpu', skipped: [] })).toBe('cpu');
   });
 
   it('shortens onnxruntime messages to their reason', () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -147,7 +147,7 @@ describe('finding models', () => {
   it('names the available models when a name is unknown', async () => {
     await expect(resolveModelFiles('nope', FIXTURE_MODELS)).rejects.toMatchObject({
       code: 'E_NOT_FOUND',
-      message: expect.stringContaining('(available: minimal, oracle-epsilon-aggressive'),
+      message: expect.stringContaining('(available: bench-conv, minimal, oracle-epsilon-aggressive'),
     });
     expect(await listModelNames(FIXTURE_MODELS)).toContain('per-pixel-fixed32');
   });
@@ -184,5 +184,18 @@ describe('normalization', () => {
     const m = toModelSpace(noClip, new Float32Array([-0.5, 0.5]));
     expect(m[0]).toBeCloseTo(-Math.log(1.5), 6);
     expect(fromModelSpace(noClip, m)[0]).toBeCloseTo(-0.5, 6);
+  });
+});
+
+describe('documentation', () => {
+  it('the example card in the documentation is a valid card', () => {
+    // docs/diffusion.md, or README.md once the section is merged there.
+    const file = ['docs/diffusion.md', 'README.md'].map((f) => path.join(packageRoot(), f)).find((f) => existsSync(f) && readFileSync(f, 'utf8').includes('"format": "lowdose-model-card/1"'));
+    expect(file).toBeDefined();
+    const example = readFileSync(file!, 'utf8').match(/```json\n(\{\n\s*"format": "lowdose-model-card\/1"[\s\S]*?)\n```/);
+    expect(example).not.toBeNull();
+    const card = parseModelCard(JSON.parse(example![1]!), 'docs/diffusion.md');
+    expect(card.name).toBe('lowdose-ct');
+    expect(normalizationFor(card, 'CT').units).toBe('HU');
   });
 });

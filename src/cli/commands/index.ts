@@ -1,5 +1,9 @@
 /** Every CLI command, in the order `--help` lists them. Each module exports `register`. */
 import type { CommandRegistrar } from '../main.js';
+import { register as denoise } from './denoise.js';
 import { register as info } from './info.js';
+import { register as metrics } from './metrics.js';
+import { register as phantom } from './phantom.js';
+import { register as simulate } from './simulate.js';
 
-export const commands: CommandRegistrar[] = [info];
+export const commands: CommandRegistrar[] = [info, denoise, metrics, simulate, phantom];

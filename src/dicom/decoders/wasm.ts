@@ -14,8 +14,14 @@ export function loadFactory<M>(specifier: string): EmscriptenFactory<M> {
   return typeof loaded === 'function' ? loaded : loaded.default;
 }
 
-/** Codec chatter (warnings printed by the C libraries) must not reach the CLI's stderr. */
-const QUIET = { print: () => {}, printErr: () => {} };
+/**
+ * Module options: codec chatter (warnings printed by the C libraries) must not reach the CLI's
+ * stderr. A new object every time: Emscripten turns the options object into the module itself,
+ * and a second instance built on the same object fails ("Cannot register public name twice").
+ */
+function quietOptions(): Record<string, unknown> {
+  return { print: () => {}, printErr: () => {} };
+}
 
 export interface LazyCodec<D> {
   /** Runs `use` with the (created on first use) decoder object. */
@@ -27,7 +33,7 @@ export function lazyCodec<M, D>(specifier: string, create: (module: M) => D): La
   return {
     async run<T>(use: (decoder: D) => T): Promise<T> {
       if (instance === null) {
-        instance = loadFactory<M>(specifier)(QUIET).then(create);
+        instance = loadFactory<M>(specifier)(quietOptions()).then(create);
         instance.catch(() => {
           instance = null;
         });

@@ -1,0 +1,137 @@
+/**
+ * Speed of the low-dose simulators on this machine.
+ *
+ *   npx tsx scripts/bench/simulate.ts [--slices N] [--workers N] [--json]
+ *
+ * 1. One 512 x 512 real abdomen CT slice (../shared/ct/crlm-1004-abdomen, 0.8 mm pixels), single
+ *    thread: noise insertion and truth-mode simulation (projection + noise + FBP), median of 3 runs
+ *    after a warm-up; projection and FBP timed on their own too.
+ * 2. N slices of that volume through `simulateVolume` with 1 worker and with --workers workers
+ *    (default: cores), checking that both give identical bytes.
+ * 3. One 128 x 128 IEC PET slice (OSEM 3 x 12, low + full counts).
+ */
+import { existsSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sliceOf, type Volume } from '../../src/image.js';
+import { generateIec, iecAttenuation } from '../../src/phantoms/iec.js';
+import { generateWater } from '../../src/phantoms/water.js';
+import {
+  huToMu,
+  insertCtNoise,
+  projectFanBeam,
+  reconstructFanBeam,
+  resolveFanBeam,
+  resolveKernel,
+  simulateCtFromTruth,
+  simulatePet,
+  simulateVolume,
+} from '../../src/simulate/index.js';
+import { readNiftiVolume } from '../train/nifti-volume.js';
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: number) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const json = args.includes('--json');
+const sliceCount = option('--slices', 8);
+const workers = option('--workers', availableParallelism());
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const abdomen = path.resolve(here, '../../../shared/ct/crlm-1004-abdomen.nii.gz');
+
+function loadCt(): { volume: Volume; source: string } {
+  if (existsSync(abdomen)) {
+    const { volume } = readNiftiVolume(abdomen);
+    // Pad the cropped 512 x 403 slices back to 512 x 512 (air) so the benchmark is a full slice.
+    const size = Math.max(volume.rows, volume.columns);
+    const top = Math.floor((size - volume.rows) / 2);
+    const left = Math.floor((size - volume.columns) / 2);
+    const slices = volume.slices.map((s) => {
+      const out = new Float32Array(size * size).fill(-1024);
+      for (let r = 0; r < volume.rows; r++) out.set(s.subarray(r * volume.columns, (r + 1) * volume.columns), (r + top) * size + left);
+      return out;
+    });
+    return { volume: { ...volume, rows: size, columns: size, slices }, source: 'crlm-1004-abdomen (real CT, padded to 512x512)' };
+  }
+  return { volume: generateWater({ size: 512, slices: sliceCount, fov: 400 }).volume, source: 'water phantom 512x512 (shared CT not found)' };
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function time(fn: () => void, runs = 3): number {
+  fn();
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    fn();
+    times.push(performance.now() - t);
+  }
+  return median(times);
+}
+
+const { volume, source } = loadCt();
+const mid = Math.floor(volume.slices.length / 2);
+const slice = sliceOf(volume, mid);
+const grid = { rows: slice.rows, columns: slice.columns, dy: slice.pixelSpacing[0], dx: slice.pixelSpacing[1] };
+const geometry = resolveFanBeam();
+const mu = huToMu(slice.data);
+const sinogram = projectFanBeam(grid, mu, geometry);
+
+const results = {
+  machine: `${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} cores, node ${process.version}`,
+  ctSource: source,
+  ctSize: [slice.rows, slice.columns],
+  geometry: `${geometry.views} views x ${geometry.channels} channels`,
+  msProjection: time(() => projectFanBeam(grid, mu, geometry)),
+  msFbp: time(() => reconstructFanBeam(sinogram, geometry, grid, resolveKernel('standard'))),
+  msInsertSlice: time(() => insertCtNoise(slice, { dose: 0.25, seed: 1 })),
+  msTruthSlice: time(() => simulateCtFromTruth(slice, { dose: 0.25, seed: 1, fullDose: false })),
+  msTruthPairSlice: time(() => simulateCtFromTruth(slice, { dose: 0.25, seed: 1 })),
+  volume: {} as Record<string, unknown>,
+  pet: {} as Record<string, unknown>,
+};
+
+const sub: Volume = { ...volume, slices: volume.slices.slice(mid - Math.floor(sliceCount / 2), mid - Math.floor(sliceCount / 2) + sliceCount) };
+const job = { kind: 'ct-insert' as const, options: { dose: 0.25, seed: 7 } };
+let t = performance.now();
+const single = await simulateVolume(sub, job, { workers: 1 });
+const msSingle = performance.now() - t;
+t = performance.now();
+const pooled = await simulateVolume(sub, job, { workers });
+const msPooled = performance.now() - t;
+const identical = single.lowDose.slices.every((s, k) => Buffer.from(s.buffer).equals(Buffer.from(pooled.lowDose.slices[k]!.buffer)));
+results.volume = {
+  slices: sub.slices.length,
+  workers,
+  msPerSliceSingleThread: msSingle / sub.slices.length,
+  msPerSliceWorkers: msPooled / sub.slices.length,
+  speedup: msSingle / msPooled,
+  identicalToSingleThread: identical,
+};
+
+const iecOptions = { size: 128, slices: 1, spacing: 3 };
+const iec = sliceOf(generateIec(iecOptions).volume, 0);
+const iecMu = iecAttenuation(iecOptions)[0]!;
+results.pet = {
+  size: [iec.rows, iec.columns],
+  msSlice: time(() => simulatePet(iec, { countsFraction: 0.25, seed: 1, muMapPerCm: iecMu })),
+};
+
+if (json) {
+  process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+} else {
+  const r = results;
+  console.log(r.machine);
+  console.log(`CT ${r.ctSize.join('x')} (${r.ctSource}), ${r.geometry}, single thread:`);
+  console.log(`  projection ${r.msProjection.toFixed(0)} ms, FBP ${r.msFbp.toFixed(0)} ms`);
+  console.log(`  noise insertion ${r.msInsertSlice.toFixed(0)} ms/slice, truth mode ${r.msTruthSlice.toFixed(0)} ms/slice, truth low+full pair ${r.msTruthPairSlice.toFixed(0)} ms/slice`);
+  const v = r.volume as { slices: number; workers: number; msPerSliceSingleThread: number; msPerSliceWorkers: number; speedup: number; identicalToSingleThread: boolean };
+  console.log(`volume of ${v.slices} slices (insertion): 1 thread ${v.msPerSliceSingleThread.toFixed(0)} ms/slice, ${v.workers} workers ${v.msPerSliceWorkers.toFixed(0)} ms/slice (x${v.speedup.toFixed(2)}), identical: ${v.identicalToSingleThread}`);
+  console.log(`PET ${(r.pet.size as number[]).join('x')} IEC slice (OSEM 3x12, low + full): ${(r.pet.msSlice as number).toFixed(0)} ms`);
+}

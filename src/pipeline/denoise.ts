@@ -1,0 +1,268 @@
+/**
+ * `lowdose denoise` as a library call: every CT / PET series under the given paths becomes a new,
+ * derived DICOM series (plus an uncertainty series for ensembles), PNG previews and `report.json`.
+ *
+ * Streaming: slices are read, denoised and written one batch at a time (a small window of
+ * neighbours is kept for 2.5D models), so a 300-slice study is never held whole. A series is
+ * finished when its completion marker is written; a rerun skips finished series unless
+ * `overwrite`, and redoes interrupted ones.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { clearSliceCache, readSliceImage, scanPaths, type Series } from '../dicom/index.js';
+import { createDerivedSeriesWriter, type DerivedSeriesWriter } from '../dicom/write-derived.js';
+import { LowdoseError, toLowdoseError } from '../errors.js';
+import type { Image2D } from '../image.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { createSliceDenoiser, type SliceDenoiser } from './slice-denoiser.js';
+import { ReferenceScorer, openReference, type ReferenceSet } from './reference.js';
+import { writePreview } from './preview-files.js';
+import type { DenoiseOptions, DenoiseReport, SeriesReport } from './types.js';
+
+const COMPLETION_MARKER = '.lowdose-complete.json';
+export const REPORT_FILE = 'report.json';
+const DENOISABLE = new Set(['CT', 'PT']);
+
+/** Folder name of a series' output: modality, series number-ish description, short hash of its key. */
+export function outputFolderName(series: Series): string {
+  const hash = createHash('sha256').update(series.key).digest('hex').slice(0, 10);
+  const description = series.seriesDescription
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 32);
+  return [series.modality.toLowerCase(), description, hash].filter(Boolean).join('-');
+}
+
+export async function denoisePaths(paths: readonly string[], options: DenoiseOptions): Promise<DenoiseReport> {
+  const log = options.log ?? (() => {});
+  const outDir = path.resolve(options.outDir);
+  const scan = await scanPaths(paths);
+  const errors: DenoiseReport['errors'] = scan.errors.map((e) => e.toJSON());
+  const candidates = scan.series.filter((s) => DENOISABLE.has(s.modality));
+  for (const s of scan.series) {
+    if (!DENOISABLE.has(s.modality)) log(`skipping ${s.modality} series ${s.seriesInstanceUid}: only CT and PET are denoised`);
+  }
+  if (candidates.length === 0) {
+    const why = scan.series.length > 0 ? ' (only other modalities)' : '';
+    throw new LowdoseError('E_NOT_FOUND', `no CT or PET series found in ${paths.join(', ')}${why}`);
+  }
+  const inputFiles = new Set(candidates.flatMap((s) => s.slices.map((slice) => path.resolve(slice.file))));
+  if ([...inputFiles].some((file) => file.startsWith(outDir + path.sep))) {
+    throw new LowdoseError('E_USAGE', `output directory ${outDir} contains input files; choose another -o`);
+  }
+
+  const reference = options.reference?.length ? await openReference(options.reference, log) : null;
+  if (reference) errors.push(...reference.errors);
+  const denoisers = new Map<string, SliceDenoiser>();
+  const reports: SeriesReport[] = [];
+  try {
+    for (const [seriesIndex, series] of candidates.entries()) {
+      options.signal?.throwIfAborted?.();
+      try {
+        const denoiser = await denoiserFor(series, options, denoisers, log);
+        const report = await denoiseSeries(series, denoiser, {
+          ...options,
+          outDir,
+          seriesIndex,
+          seriesCount: candidates.length,
+          reference,
+          log,
+        });
+        reports.push(report);
+      } catch (error) {
+        if (isAbort(error, options.signal)) throw new LowdoseError('E_CANCELLED', 'denoise cancelled');
+        const e = toLowdoseError(error, 'E_INTERNAL', series.slices[0]?.file);
+        log(`series ${series.seriesInstanceUid} failed: ${e.message} [${e.code}]`);
+        errors.push({ ...e.toJSON(), path: e.path ?? series.slices[0]?.file ?? null });
+      } finally {
+        clearSliceCache();
+      }
+      await writeReport(outDir, { series: reports, errors });
+    }
+  } finally {
+    for (const denoiser of denoisers.values()) await denoiser.release();
+  }
+  const report: DenoiseReport = { series: reports, errors };
+  await writeReport(outDir, report);
+  return report;
+}
+
+async function writeReport(outDir: string, report: DenoiseReport): Promise<void> {
+  await writeFileAtomic(path.join(outDir, REPORT_FILE), `${JSON.stringify(report, null, 2)}\n`);
+}
+
+function isAbort(error: unknown, signal?: AbortSignal): boolean {
+  return Boolean(signal?.aborted) || (error instanceof Error && error.name === 'AbortError');
+}
+
+/** One denoiser per modality (a model session is expensive to open). */
+async function denoiserFor(
+  series: Series,
+  options: DenoiseOptions,
+  cache: Map<string, SliceDenoiser>,
+  log: (message: string) => void,
+): Promise<SliceDenoiser> {
+  const modality = series.modality as 'CT' | 'PT';
+  const cached = cache.get(modality);
+  if (cached) return cached;
+  const denoiser = await createSliceDenoiser(modality, options, log);
+  cache.set(modality, denoiser);
+  return denoiser;
+}
+
+interface SeriesContext extends Omit<DenoiseOptions, 'reference'> {
+  readonly outDir: string;
+  readonly seriesIndex: number;
+  readonly seriesCount: number;
+  readonly reference: ReferenceSet | null;
+  readonly log: (message: string) => void;
+}
+
+async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: SeriesContext): Promise<SeriesReport> {
+  const folder = outputFolderName(series);
+  const dir = path.join(context.outDir, folder);
+  const markerPath = path.join(dir, COMPLETION_MARKER);
+  if (!context.overwrite && existsSync(markerPath)) {
+    const previous = JSON.parse(await readFile(markerPath, 'utf8')) as SeriesReport;
+    context.log(`${series.modality} series ${series.seriesInstanceUid}: already done in ${dir} (use --overwrite to redo)`);
+    context.onProgress?.({
+      seriesIndex: context.seriesIndex,
+      seriesCount: context.seriesCount,
+      seriesKey: series.key,
+      slicesDone: series.slices.length,
+      slicesTotal: series.slices.length,
+    });
+    return { ...previous, skipped: true };
+  }
+  denoiser.check(series);
+  const count = series.slices.length;
+  context.log(
+    `${series.modality} series "${series.seriesDescription || series.seriesInstanceUid}": ${count} slices ${series.columns}x${series.rows} -> ${dir}`,
+  );
+  // Files without a completion marker are our own interrupted output: replace them.
+  const overwrite = true;
+  const writer = createDerivedSeriesWriter(series, {
+    outDir: dir,
+    derivationDescription: denoiser.derivationDescription,
+    seriesDescriptionSuffix: ` ${denoiser.descriptionSuffix}`,
+    overwrite,
+  });
+  const uncertaintyWriter: DerivedSeriesWriter | null = denoiser.samples > 1
+    ? createDerivedSeriesWriter(series, {
+        outDir: path.join(dir, 'uncertainty'),
+        derivationDescription: `per-pixel standard deviation over ${denoiser.samples} samples; ${denoiser.derivationDescription}`,
+        seriesDescriptionSuffix: ` ${denoiser.descriptionSuffix} uncertainty`,
+        seriesNumber: undefined,
+        overwrite,
+      })
+    : null;
+  const scorer = context.reference ? await ReferenceScorer.create(context.reference, series, context.log) : null;
+  const previewIndex = Math.floor((count - 1) / 2);
+  const previews: string[] = [];
+
+  const batchSize = Math.max(1, context.batch ?? 1);
+  const window = new SliceWindow(series, denoiser.neighbours);
+  const started = performance.now();
+  let modelMs = 0;
+  for (let first = 0; first < count; first += batchSize) {
+    context.signal?.throwIfAborted?.();
+    const indices = Array.from({ length: Math.min(batchSize, count - first) }, (_, k) => first + k);
+    const inputs = await Promise.all(indices.map((i) => window.get(i)));
+    const neighbours = denoiser.neighbours
+      ? await Promise.all(indices.map(async (i) => [await window.get(Math.max(0, i - 1)), await window.get(Math.min(count - 1, i + 1))] as const))
+      : null;
+    const result = await denoiser.denoise(
+      indices.map((index, k) => ({
+        index,
+        image: inputs[k]!,
+        below: neighbours?.[k]?.[0] ?? null,
+        above: neighbours?.[k]?.[1] ?? null,
+      })),
+    );
+    modelMs += result.modelMs;
+    for (const [k, index] of indices.entries()) {
+      const output = result.denoised[k]!;
+      await writer.writeSlice(index, output);
+      const std = result.std?.[k];
+      if (uncertaintyWriter && std) await uncertaintyWriter.writeSlice(index, std);
+      if (scorer) await scorer.add(index, inputs[k]!, output);
+      if (index === previewIndex) {
+        previews.push(
+          await writePreview(path.join(context.outDir, 'previews', `${folder}.png`), series, inputs[k]!, output, std ?? null),
+        );
+      }
+    }
+    window.release(first + indices.length - 1);
+    context.onProgress?.({
+      seriesIndex: context.seriesIndex,
+      seriesCount: context.seriesCount,
+      seriesKey: series.key,
+      slicesDone: first + indices.length,
+      slicesTotal: count,
+    });
+  }
+  const elapsed = performance.now() - started;
+  const report: SeriesReport = {
+    input: {
+      seriesInstanceUid: series.seriesInstanceUid,
+      key: series.key,
+      modality: series.modality,
+      files: [...new Set(series.slices.map((s) => s.file))],
+    },
+    output: { seriesInstanceUid: writer.seriesInstanceUid, dir, files: writer.files },
+    ...(uncertaintyWriter
+      ? { uncertainty: { seriesInstanceUid: uncertaintyWriter.seriesInstanceUid, dir: uncertaintyWriter.dir, files: uncertaintyWriter.files } }
+      : {}),
+    previews,
+    method: denoiser.method,
+    model: denoiser.modelName,
+    settings: denoiser.derivationDescription,
+    device: denoiser.device,
+    ...(denoiser.deviceReport ? { deviceReport: denoiser.deviceReport } : {}),
+    steps: denoiser.steps,
+    seed: denoiser.seed,
+    samples: denoiser.samples,
+    guidance: denoiser.guidance,
+    msPerSlice: round(elapsed / count, 2),
+    ...(denoiser.method === 'diffusion' ? { modelMsPerSlice: round(modelMs / count, 2) } : {}),
+    ...(scorer ? { metrics: scorer.result() } : {}),
+  };
+  await writeFileAtomic(markerPath, `${JSON.stringify(report, null, 2)}\n`);
+  return report;
+}
+
+function round(value: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+/**
+ * Slices read on demand and kept only while a batch (and its neighbours) needs them: memory stays
+ * at a few slices whatever the series length.
+ */
+class SliceWindow {
+  private readonly cache = new Map<number, Promise<Float32Array>>();
+
+  constructor(
+    private readonly series: Series,
+    private readonly neighbours: boolean,
+  ) {}
+
+  get(index: number): Promise<Float32Array> {
+    let pending = this.cache.get(index);
+    if (!pending) {
+      pending = readSliceImage(this.series, index).then((image: Image2D) => image.data);
+      this.cache.set(index, pending);
+    }
+    return pending;
+  }
+
+  /** Forgets slices below `keepFrom` (the next batch may still need slice keepFrom as a neighbour). */
+  release(lastUsed: number): void {
+    const keepFrom = this.neighbours ? lastUsed : lastUsed + 1;
+    for (const index of this.cache.keys()) if (index < keepFrom) this.cache.delete(index);
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * One interface over the ways lowdose can denoise a batch of slices: the diffusion model (through
+ * the model card, sampler and runtime) or a classical filter. The series loop in ./denoise.ts does
+ * not care which.
+ */
+import { createSampler, denoiseSlices, type SamplerName, type SliceInput } from '../diffusion/index.js';
+import type { Series } from '../dicom/index.js';
+import { LowdoseError } from '../errors.js';
+import { classicalDenoise, type ClassicalMethod } from '../filters/index.js';
+import { loadModel, normalizationFor, type LoadedModel } from '../models/index.js';
+import { formatDeviceReport } from '../runtime/index.js';
+import type { DenoiseMethod, DenoiseOptions } from './types.js';
+
+export interface SliceBatchResult {
+  readonly denoised: Float32Array[];
+  readonly std: Float32Array[] | null;
+  /** Time inside the network (0 for filters). */
+  readonly modelMs: number;
+}
+
+export interface SliceDenoiser {
+  readonly method: DenoiseMethod;
+  readonly modelName: string | null;
+  /** Goes into DerivationDescription and the report. */
+  readonly derivationDescription: string;
+  /** Appended to SeriesDescription. */
+  readonly descriptionSuffix: string;
+  readonly device: string;
+  readonly deviceReport: string | null;
+  readonly steps: number | null;
+  readonly seed: number;
+  readonly samples: number;
+  readonly guidance: number | null;
+  /** Whether slices need their two neighbours (2.5D models). */
+  readonly neighbours: boolean;
+  /** Throws when this denoiser cannot handle the series (units, size). */
+  check(series: Series): void;
+  denoise(slices: readonly SliceInput[]): Promise<SliceBatchResult>;
+  release(): Promise<void>;
+}
+
+/** The shipped model for each modality, used when --model is not given. */
+export const DEFAULT_MODELS: Record<'CT' | 'PT', string> = { CT: 'lowdose-ct', PT: 'lowdose-pet' };
+
+export async function createSliceDenoiser(
+  modality: 'CT' | 'PT',
+  options: DenoiseOptions,
+  log: (message: string) => void,
+): Promise<SliceDenoiser> {
+  const method = options.method ?? 'diffusion';
+  if (method === 'diffusion') return createDiffusionDenoiser(modality, options, log);
+  return createClassicalDenoiser(method, options);
+}
+
+async function createDiffusionDenoiser(
+  modality: 'CT' | 'PT',
+  options: DenoiseOptions,
+  log: (message: string) => void,
+): Promise<SliceDenoiser> {
+  const modelName = options.model ?? DEFAULT_MODELS[modality];
+  const model: LoadedModel = await loadModel(modelName, {
+    ...(options.device ? { device: options.device } : {}),
+    ...(options.threads ? { threads: options.threads } : {}),
+  });
+  const card = model.card;
+  if (!card.modalities.includes(modality)) {
+    await model.release();
+    throw new LowdoseError('E_MODEL', `model ${card.name} is for ${card.modalities.join(', ')}, not ${modality}`);
+  }
+  const norm = normalizationFor(card, modality);
+  const sampler = createSampler(card, options.sampler ? { name: options.sampler as SamplerName } : {});
+  const steps = options.steps ?? card.sampler.steps;
+  const seed = options.seed ?? 0;
+  const samples = options.samples ?? 1;
+  const guidance = options.guidance ?? card.guidance.default;
+  const doseLevel = options.doseLevel ?? 0;
+  const device = model.device.used;
+  const deviceReport = formatDeviceReport(model.device);
+  log(`model ${card.name} on ${deviceReport}`);
+  const samplerName = options.sampler ?? card.sampler.default;
+  const settings = [
+    `lowdose diffusion model ${card.name}${card.version ? ` v${card.version}` : ''}`,
+    `sampler ${samplerName}`,
+    `steps ${steps}`,
+    `seed ${seed}`,
+    `samples ${samples}`,
+    `guidance ${guidance}`,
+    doseLevel > 0 ? `dose ${doseLevel}` : 'dose unknown',
+  ].join(', ');
+  let shape: { rows: number; columns: number } | null = null;
+  return {
+    method: 'diffusion',
+    modelName: card.name,
+    derivationDescription: settings,
+    descriptionSuffix: 'lowdose denoised',
+    device,
+    deviceReport,
+    steps,
+    seed,
+    samples,
+    guidance,
+    neighbours: card.neighbours === 1,
+    check(series) {
+      if (series.units !== norm.units) {
+        const why = series.warnings.find((w) => w.code === 'E_SUV_UNAVAILABLE');
+        throw new LowdoseError(
+          why ? 'E_SUV_UNAVAILABLE' : 'E_MODEL',
+          `model ${card.name} works in ${norm.units} but series ${series.seriesInstanceUid} is in ${series.units}${why ? `: ${why.message}` : ''}`,
+          { path: series.slices[0]?.file },
+        );
+      }
+      shape = { rows: series.rows, columns: series.columns };
+    },
+    async denoise(slices) {
+      if (!shape) throw new LowdoseError('E_INTERNAL', 'check(series) must be called before denoise');
+      const before = model.stats.forwardMs;
+      const result = await denoiseSlices(
+        model,
+        slices.map((s) => ({ ...s, doseLevel: s.doseLevel ?? doseLevel })),
+        { rows: shape.rows, columns: shape.columns, modality, units: norm.units, sampler, steps, seed, guidance, samples },
+      );
+      return { denoised: result.denoised, std: result.std, modelMs: model.stats.forwardMs - before };
+    },
+    release: () => model.release(),
+  };
+}
+
+function createClassicalDenoiser(method: ClassicalMethod, options: DenoiseOptions): SliceDenoiser {
+  let current: Series | null = null;
+  let description = '';
+  return {
+    method,
+    modelName: null,
+    get derivationDescription() {
+      return description || `lowdose ${method} filter`;
+    },
+    descriptionSuffix: `lowdose ${method}`,
+    device: 'cpu',
+    deviceReport: null,
+    steps: null,
+    seed: options.seed ?? 0,
+    samples: 1,
+    guidance: null,
+    neighbours: false,
+    check(series) {
+      current = series;
+    },
+    async denoise(slices) {
+      const series = current!;
+      const denoised = slices.map((slice) => {
+        const result = classicalDenoise(method, {
+          rows: series.rows,
+          columns: series.columns,
+          data: slice.image,
+          pixelSpacing: [series.spacing[0], series.spacing[1]],
+        });
+        description = `lowdose ${method} filter: ${result.description}`;
+        return result.data;
+      });
+      return { denoised, std: null, modelMs: 0 };
+    },
+    release: async () => {},
+  };
+}

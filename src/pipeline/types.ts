@@ -1,0 +1,82 @@
+/**
+ * The denoise pipeline's public shapes: what the CLI, the server's job queue and the demo pass in
+ * and get back. `report.json` and `denoise --json` are `DenoiseReport` (../shared/CONTRACT.md).
+ */
+import type { DeviceRequest } from '../runtime/index.js';
+
+export type DenoiseMethod = 'diffusion' | 'gaussian' | 'bilateral' | 'nlm';
+
+export interface DenoiseOptions {
+  /** Output directory: one sub-folder per series, previews/, report.json. */
+  readonly outDir: string;
+  readonly method?: DenoiseMethod;
+  /** Model name (in models/) or path to its .json / .onnx; default: the shipped model for the modality. */
+  readonly model?: string;
+  readonly device?: DeviceRequest;
+  /** Reverse-process steps; default: the model card's. */
+  readonly steps?: number;
+  readonly sampler?: string;
+  readonly seed?: number;
+  /** Ensemble size K; K > 1 also writes an uncertainty (per-pixel std) series. */
+  readonly samples?: number;
+  readonly guidance?: number;
+  /** Slices per model call. */
+  readonly batch?: number;
+  /** Dose fraction of the input when known (0 or absent: unknown). */
+  readonly doseLevel?: number;
+  /** Paths of a reference (e.g. normal-dose) series; adds PSNR / SSIM / RMSE to the report. */
+  readonly reference?: readonly string[];
+  readonly overwrite?: boolean;
+  readonly threads?: number;
+  /** Called as slices finish, for progress bars and server-sent events. */
+  readonly onProgress?: (event: DenoiseProgress) => void;
+  /** Aborts between batches; the series in progress is left without its completion marker. */
+  readonly signal?: AbortSignal;
+  /** Human messages (stderr in the CLI). */
+  readonly log?: (message: string) => void;
+}
+
+export interface DenoiseProgress {
+  readonly seriesIndex: number;
+  readonly seriesCount: number;
+  readonly seriesKey: string;
+  readonly slicesDone: number;
+  readonly slicesTotal: number;
+}
+
+export interface SeriesMetrics {
+  readonly psnr: number | null;
+  readonly ssim: number;
+  readonly rmse: number;
+  /** Metrics of the input against the same reference, for comparison. */
+  readonly input?: { readonly psnr: number | null; readonly ssim: number; readonly rmse: number };
+  readonly range: [number, number];
+  readonly reference: { readonly seriesInstanceUid: string; readonly files: number };
+}
+
+export interface SeriesReport {
+  readonly input: { readonly seriesInstanceUid: string; readonly key: string; readonly modality: string; readonly files: string[] };
+  readonly output: { readonly seriesInstanceUid: string; readonly dir: string; readonly files: string[] };
+  /** The ensemble's per-pixel std series, when samples > 1. */
+  readonly uncertainty?: { readonly seriesInstanceUid: string; readonly dir: string; readonly files: string[] };
+  readonly previews: string[];
+  readonly method: DenoiseMethod;
+  readonly model: string | null;
+  readonly settings: string;
+  readonly device: string;
+  readonly deviceReport?: string;
+  readonly steps: number | null;
+  readonly seed: number;
+  readonly samples: number;
+  readonly guidance: number | null;
+  readonly msPerSlice: number;
+  /** Raw network time per slice (diffusion only), to see per-step overhead. */
+  readonly modelMsPerSlice?: number;
+  readonly skipped?: boolean;
+  readonly metrics?: SeriesMetrics;
+}
+
+export interface DenoiseReport {
+  readonly series: SeriesReport[];
+  readonly errors: Array<{ path: string | null; code: string; message: string }>;
+}

@@ -1,0 +1,155 @@
+/**
+ * PSNR / SSIM / RMSE of a comparison's panes, per slice and per series, with the conventions of
+ * `lowdose metrics` (../shared/CONTRACT.md): denoised and low-dose against the reference when
+ * there is one, else the denoised against its low-dose source; plus a no-reference noise estimate
+ * of both. Results are cached per slice, so the series means reuse what the viewer already asked.
+ */
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { Image2D } from '../image.js';
+import { compareSlices, CT_RANGE, estimateNoise, SOFT_TISSUE_HU, type IntensityRange } from '../metrics/index.js';
+import type { ComparisonMetrics, NoisePair, Scores, SliceMetrics } from './api-types.js';
+import type { IndexedComparison } from './data/data-index.js';
+import type { IndexedSeries } from './data/pairing.js';
+import type { SliceStore } from './slice-store.js';
+import { LowdoseError } from '../errors.js';
+
+export class ComparisonMetricsService {
+  private readonly ranges = new Map<string, Promise<IntensityRange>>();
+  private readonly slices = new Map<string, Promise<SliceMetrics>>();
+  private readonly series = new Map<string, Promise<ComparisonMetrics>>();
+
+  constructor(private readonly store: SliceStore) {}
+
+  /** Metrics of low-dose slice `index` and the slices matched to it. */
+  slice(c: IndexedComparison, index: number): Promise<SliceMetrics> {
+    if (!Number.isInteger(index) || index < 0 || index >= c.lowDose.series.slices.length) {
+      throw new LowdoseError('E_NOT_FOUND', `comparison ${c.id} has no slice ${index} (${c.lowDose.series.slices.length} slices)`);
+    }
+    const key = `${keyOf(c)}:${index}`;
+    let pending = this.slices.get(key);
+    if (!pending) {
+      pending = this.computeSlice(c, index);
+      this.slices.set(key, pending);
+      pending.catch(() => this.slices.delete(key));
+    }
+    return pending;
+  }
+
+  /** Every slice and the series means (slices computed one at a time, yielding between them). */
+  all(c: IndexedComparison): Promise<ComparisonMetrics> {
+    const key = keyOf(c);
+    let pending = this.series.get(key);
+    if (!pending) {
+      pending = this.computeAll(c);
+      this.series.set(key, pending);
+      pending.catch(() => this.series.delete(key));
+    }
+    return pending;
+  }
+
+  private async computeAll(c: IndexedComparison): Promise<ComparisonMetrics> {
+    const slices: SliceMetrics[] = [];
+    for (let i = 0; i < c.lowDose.series.slices.length; i++) {
+      slices.push(await this.slice(c, i));
+      await yieldToEventLoop();
+    }
+    return {
+      comparisonId: c.id,
+      against: c.reference ? 'reference' : 'source',
+      range: [...(await this.range(c))] as [number, number],
+      units: c.lowDose.series.units,
+      slices,
+      mean: {
+        denoised: meanScores(slices.map((s) => s.denoised)),
+        lowDose: meanScores(slices.map((s) => s.lowDose)),
+        noise: {
+          lowDose: meanOf(slices.map((s) => s.noise.lowDose)),
+          denoised: meanOf(slices.map((s) => s.noise.denoised)),
+        },
+      },
+    };
+  }
+
+  private async computeSlice(c: IndexedComparison, index: number): Promise<SliceMetrics> {
+    const range = await this.range(c);
+    const lowDose = await this.store.read(c.lowDose, index);
+    const denoisedIndex = c.alignment.denoised[index] ?? -1;
+    const denoised = denoisedIndex >= 0 ? await this.store.read(c.denoised, denoisedIndex) : null;
+    const noise: NoisePair = { lowDose: noiseOf(lowDose, c.lowDose), denoised: denoised && noiseOf(denoised, c.lowDose) };
+    if (c.reference && c.alignment.reference) {
+      const referenceIndex = c.alignment.reference[index] ?? -1;
+      const reference = referenceIndex >= 0 ? await this.store.read(c.reference, referenceIndex) : null;
+      return {
+        index,
+        denoised: reference && denoised ? scores(reference, denoised, range) : null,
+        lowDose: reference ? scores(reference, lowDose, range) : null,
+        noise,
+      };
+    }
+    return { index, denoised: denoised ? scores(lowDose, denoised, range) : null, lowDose: null, noise };
+  }
+
+  /** CONTRACT ranges: CT [-1000, 1000] HU; otherwise [0 or min, max] of the series scored against. */
+  private range(c: IndexedComparison): Promise<IntensityRange> {
+    const against = c.reference ?? c.lowDose;
+    if (against.series.modality === 'CT') return Promise.resolve(CT_RANGE);
+    const key = `${against.id}:${against.rev}`;
+    let pending = this.ranges.get(key);
+    if (!pending) {
+      pending = this.seriesRange(against);
+      this.ranges.set(key, pending);
+      pending.catch(() => this.ranges.delete(key));
+    }
+    return pending;
+  }
+
+  private async seriesRange(entry: IndexedSeries): Promise<IntensityRange> {
+    let min = Infinity;
+    let max = -Infinity;
+    for (let i = 0; i < entry.series.slices.length; i++) {
+      const { data } = await this.store.read(entry, i);
+      for (let k = 0; k < data.length; k++) {
+        const v = data[k]!;
+        if (v < min) min = v;
+        if (v > max && v !== Infinity) max = v;
+      }
+    }
+    const lo = entry.series.modality === 'PT' ? 0 : min;
+    if (!(max > lo)) {
+      throw new LowdoseError('E_USAGE', `series ${entry.id} has no positive range for metrics (max ${max})`);
+    }
+    return [lo, max];
+  }
+}
+
+function keyOf(c: IndexedComparison): string {
+  return [c.id, c.lowDose.rev, c.denoised.rev, c.reference?.rev ?? '-'].join(':');
+}
+
+function scores(reference: Image2D, test: Image2D, range: IntensityRange): Scores {
+  const { psnr, ssim, rmse } = compareSlices(reference, test, range);
+  return { psnr: Number.isFinite(psnr) ? psnr : null, ssim, rmse };
+}
+
+function noiseOf(image: Image2D, entry: IndexedSeries): number | null {
+  try {
+    return estimateNoise(image, entry.series.modality === 'CT' ? { valueRange: SOFT_TISSUE_HU } : {}).std;
+  } catch {
+    return null; // too little flat tissue in this slice
+  }
+}
+
+function meanOf(values: Array<number | null>): number | null {
+  const finite = values.filter((v): v is number => v !== null && Number.isFinite(v));
+  return finite.length > 0 ? finite.reduce((a, b) => a + b, 0) / finite.length : null;
+}
+
+function meanScores(values: Array<Scores | null>): Scores | null {
+  const present = values.filter((v): v is Scores => v !== null);
+  if (present.length === 0) return null;
+  return {
+    psnr: meanOf(present.map((s) => s.psnr)),
+    ssim: meanOf(present.map((s) => s.ssim))!,
+    rmse: meanOf(present.map((s) => s.rmse))!,
+  };
+}

@@ -1,0 +1,266 @@
+/**
+ * The server's view of its data folders: every series found under them (and the inputs their
+ * denoise reports name), with ids, roles and comparisons. Built by scanning headers only; pixels
+ * are read on demand. `refresh()` rebuilds it in the background and swaps it in whole, so a
+ * request never sees half an index.
+ */
+import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { pairSlices } from '../../cli/commands/metrics.js';
+import { scanPaths, type Series } from '../../dicom/index.js';
+import { LowdoseError } from '../../errors.js';
+import type {
+  ComparisonDetail,
+  ComparisonSummary,
+  SeriesDetail,
+  SeriesRole,
+  SeriesSummary,
+  StudiesResponse,
+  StudySummary,
+} from '../api-types.js';
+import { revisionOf, shortId } from '../ids.js';
+import { pairSeries, type ComparisonDraft, type IndexedSeries } from './pairing.js';
+import { readReportLinks, type ReportLink } from './reports.js';
+import { readSeriesFacts } from './series-facts.js';
+
+export interface IndexedComparison extends ComparisonDraft {
+  readonly id: string;
+  readonly alignment: ComparisonDetail['alignment'];
+}
+
+interface Snapshot {
+  readonly series: Map<string, IndexedSeries>;
+  readonly roles: Map<string, SeriesRole>;
+  readonly comparisons: Map<string, IndexedComparison>;
+  readonly studies: StudySummary[];
+  readonly unreadableFiles: number;
+}
+
+export interface DataIndexLog {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+const EMPTY: Snapshot = { series: new Map(), roles: new Map(), comparisons: new Map(), studies: [], unreadableFiles: 0 };
+
+export class DataIndex {
+  private snapshot: Snapshot = EMPTY;
+  private readonly roots: string[];
+  private pending: Promise<void> | null = null;
+  private again = false;
+
+  constructor(
+    roots: readonly string[],
+    private readonly log: DataIndexLog = { info: () => {}, warn: () => {} },
+  ) {
+    this.roots = [...new Set(roots.map((r) => path.resolve(r)))];
+  }
+
+  /**
+   * Rescans every root. Calls made while a scan runs share one follow-up scan, so the result
+   * always reflects files written before the call.
+   */
+  refresh(): Promise<void> {
+    if (this.pending) {
+      this.again = true;
+      return this.pending;
+    }
+    this.pending = (async () => {
+      try {
+        do {
+          this.again = false;
+          this.snapshot = await buildSnapshot(this.roots, this.log);
+        } while (this.again);
+      } finally {
+        this.pending = null;
+      }
+    })();
+    return this.pending;
+  }
+
+  studies(): StudiesResponse {
+    return { studies: this.snapshot.studies, unreadableFiles: this.snapshot.unreadableFiles };
+  }
+
+  series(id: string): IndexedSeries {
+    const found = this.snapshot.series.get(id);
+    if (!found) throw new LowdoseError('E_NOT_FOUND', `no series with id ${id}`);
+    return found;
+  }
+
+  comparison(id: string): IndexedComparison {
+    const found = this.snapshot.comparisons.get(id);
+    if (!found) throw new LowdoseError('E_NOT_FOUND', `no comparison with id ${id}`);
+    return found;
+  }
+
+  seriesDetail(id: string): SeriesDetail {
+    const s = this.series(id);
+    return {
+      ...summaryOf(s, this.snapshot.roles),
+      rev: s.rev,
+      spacing: s.series.spacing,
+      derivation: s.facts.derivationDescription,
+      window: s.facts.window,
+      photometricInterpretation: s.series.photometricInterpretation ?? 'MONOCHROME2',
+      locations: s.series.slices.map((slice) => slice.location),
+      transferSyntaxes: s.series.transferSyntaxes,
+      warnings: s.series.warnings.map((w) => ({ code: w.code, message: w.message })),
+    };
+  }
+
+  comparisonDetail(id: string): ComparisonDetail {
+    const c = this.comparison(id);
+    return { ...comparisonSummary(c), alignment: c.alignment, report: c.report };
+  }
+
+  /** Series with a file under `dir` (what an upload into `dir` produced). */
+  seriesUnder(dir: string): SeriesSummary[] {
+    const prefix = path.resolve(dir) + path.sep;
+    return [...this.snapshot.series.values()]
+      .filter((s) => s.series.slices.some((slice) => slice.file.startsWith(prefix)))
+      .map((s) => summaryOf(s, this.snapshot.roles));
+  }
+
+  /** Comparisons whose denoised series has the given SeriesInstanceUID. */
+  comparisonsForOutputs(seriesInstanceUids: readonly string[]): string[] {
+    const wanted = new Set(seriesInstanceUids);
+    return [...this.snapshot.comparisons.values()]
+      .filter((c) => wanted.has(c.denoised.series.seriesInstanceUid))
+      .map((c) => c.id);
+  }
+}
+
+async function buildSnapshot(roots: readonly string[], log: DataIndexLog): Promise<Snapshot> {
+  const started = performance.now();
+  const present = roots.filter((r) => existsSync(r));
+  const scan = await scanPaths(present);
+  const series = [...scan.series];
+  const reportPaths = scan.skipped.filter((s) => path.basename(s.path) === 'report.json').map((s) => s.path);
+  const links: ReportLink[] = (await Promise.all(reportPaths.map(readReportLinks))).flat();
+
+  // Inputs a report names may live outside the data folders (denoised from elsewhere): add them.
+  const known = new Set(series.map((s) => s.seriesInstanceUid));
+  const outside = [...new Set(links.filter((l) => !known.has(l.inputUid)).flatMap((l) => l.inputFiles))].filter(existsSync);
+  let unreadable = scan.errors.length;
+  if (outside.length > 0) {
+    const extra = await scanPaths(outside);
+    const keys = new Set(series.map((s) => s.key));
+    for (const s of extra.series) if (!keys.has(s.key)) series.push(s);
+    unreadable += extra.errors.length;
+  }
+
+  const indexed: IndexedSeries[] = [];
+  for (const s of series) {
+    try {
+      indexed.push({
+        id: shortId('series', s.key),
+        studyId: shortId('study', s.studyInstanceUid),
+        series: s,
+        facts: await readSeriesFacts(s),
+        rev: await revisionOfFiles(s),
+      });
+    } catch (error) {
+      unreadable += s.slices.length;
+      log.warn(`series ${shortId('series', s.key)} skipped: ${(error as Error).message}`);
+    }
+  }
+  const { roles, comparisons: drafts } = pairSeries(indexed, links);
+  const comparisons = new Map<string, IndexedComparison>();
+  for (const draft of drafts) {
+    const id = shortId('comparison', draft.denoised.series.key);
+    const alignment = alignPanes(draft);
+    if (alignment) comparisons.set(id, { ...draft, id, alignment });
+  }
+  const snapshot: Snapshot = {
+    series: new Map(indexed.map((s) => [s.id, s])),
+    roles,
+    comparisons,
+    studies: studiesOf(indexed, roles, [...comparisons.values()]),
+    unreadableFiles: unreadable,
+  };
+  log.info(
+    `indexed ${indexed.length} series in ${snapshot.studies.length} studies, ${comparisons.size} comparisons, ` +
+      `${reportPaths.length} reports, ${unreadable} unreadable files (${Math.round(performance.now() - started)} ms)`,
+  );
+  return snapshot;
+}
+
+async function revisionOfFiles(series: Series): Promise<string> {
+  const parts: Array<string | number> = [series.key];
+  for (const file of new Set(series.slices.map((s) => s.file))) {
+    const info = await stat(file);
+    parts.push(file, info.size, info.mtimeMs);
+  }
+  return revisionOf(parts);
+}
+
+/** Slice matching of every pane against the low-dose series; null when the denoised one cannot be matched. */
+function alignPanes(draft: ComparisonDraft): IndexedComparison['alignment'] | null {
+  const align = (other: IndexedSeries | null): number[] | null => {
+    if (!other) return null;
+    try {
+      return pairSlices(draft.lowDose.series, other.series).pairs.map(([, t]) => t);
+    } catch {
+      return null;
+    }
+  };
+  const denoised = align(draft.denoised);
+  if (!denoised) return null;
+  return { denoised, reference: align(draft.reference), uncertainty: align(draft.uncertainty) };
+}
+
+function summaryOf(s: IndexedSeries, roles: ReadonlyMap<string, SeriesRole>): SeriesSummary {
+  return {
+    id: s.id,
+    studyId: s.studyId,
+    modality: s.series.modality,
+    description: s.series.seriesDescription,
+    seriesNumber: s.facts.seriesNumber,
+    role: roles.get(s.id) ?? 'original',
+    rows: s.series.rows,
+    columns: s.series.columns,
+    slices: s.series.slices.length,
+    units: s.series.units,
+  };
+}
+
+function comparisonSummary(c: IndexedComparison): ComparisonSummary {
+  return {
+    id: c.id,
+    studyId: c.lowDose.studyId,
+    modality: c.lowDose.series.modality,
+    description: c.denoised.series.seriesDescription || c.lowDose.series.seriesDescription,
+    lowDose: c.lowDose.id,
+    denoised: c.denoised.id,
+    reference: c.reference?.id ?? null,
+    uncertainty: c.uncertainty?.id ?? null,
+    pairedBy: c.pairedBy,
+  };
+}
+
+function studiesOf(
+  series: readonly IndexedSeries[],
+  roles: ReadonlyMap<string, SeriesRole>,
+  comparisons: readonly IndexedComparison[],
+): StudySummary[] {
+  const byStudy = new Map<string, IndexedSeries[]>();
+  for (const s of series) byStudy.set(s.studyId, [...(byStudy.get(s.studyId) ?? []), s]);
+  const studies: StudySummary[] = [];
+  for (const [id, members] of byStudy) {
+    members.sort(
+      (a, b) => (a.facts.seriesNumber ?? 1e9) - (b.facts.seriesNumber ?? 1e9) || a.series.seriesDescription.localeCompare(b.series.seriesDescription),
+    );
+    const first = members[0]!;
+    studies.push({
+      id,
+      description: first.facts.studyDescription,
+      date: first.facts.studyDate,
+      modalities: [...new Set(members.map((s) => s.series.modality))],
+      series: members.map((s) => summaryOf(s, roles)),
+      comparisons: comparisons.filter((c) => c.lowDose.studyId === id).map(comparisonSummary),
+    });
+  }
+  return studies.sort((a, b) => b.date.localeCompare(a.date) || a.description.localeCompare(b.description) || a.id.localeCompare(b.id));
+}

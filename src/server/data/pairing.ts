@@ -1,0 +1,126 @@
+/**
+ * Which series is what, and which go side by side: pure logic over indexed series and report
+ * links. A denoise report names its pairs exactly; without one, DICOM derivation headers do
+ * (ImageType DERIVED, DerivationDescription, SourceImageSequence pointing at the source's SOP
+ * instances). A reference is the series the report's metrics used, else the normal-dose series a
+ * simulated low-dose series was made from (its matched full-dose reconstruction when there is one).
+ */
+import type { Series } from '../../dicom/index.js';
+import type { ReportFacts, SeriesRole } from '../api-types.js';
+import type { ReportLink } from './reports.js';
+import type { SeriesFacts } from './series-facts.js';
+
+export interface IndexedSeries {
+  readonly id: string;
+  readonly studyId: string;
+  readonly series: Series;
+  readonly facts: SeriesFacts;
+  readonly rev: string;
+}
+
+export interface ComparisonDraft {
+  readonly lowDose: IndexedSeries;
+  readonly denoised: IndexedSeries;
+  readonly reference: IndexedSeries | null;
+  readonly uncertainty: IndexedSeries | null;
+  readonly pairedBy: 'report' | 'headers';
+  readonly report: ReportFacts | null;
+}
+
+export interface Pairing {
+  readonly roles: Map<string, SeriesRole>;
+  readonly comparisons: ComparisonDraft[];
+}
+
+/** A series' role from its own headers (reports may override it). */
+export function roleFromHeaders(facts: SeriesFacts): SeriesRole {
+  if (facts.imageType[0] !== 'DERIVED') return 'original';
+  const how = facts.derivationDescription.toLowerCase();
+  if (how.includes('simulate')) return how.includes('full-dose') || how.includes('full dose') ? 'full-dose' : 'low-dose';
+  if (how.includes('uncertainty') || how.includes('ensemble std')) return 'uncertainty';
+  if (how.includes('denois') || how.includes('diffusion')) return 'denoised';
+  return 'derived';
+}
+
+/** Same modality, grid and units: the panes can be compared pixel for pixel. */
+export function comparable(a: Series, b: Series): boolean {
+  return a.modality === b.modality && a.rows === b.rows && a.columns === b.columns && a.units === b.units;
+}
+
+export function pairSeries(all: readonly IndexedSeries[], links: readonly ReportLink[]): Pairing {
+  const roles = new Map<string, SeriesRole>(all.map((s) => [s.id, roleFromHeaders(s.facts)]));
+  const byUid = new Map<string, IndexedSeries>();
+  const bySop = new Map<string, IndexedSeries>();
+  for (const s of all) {
+    if (!byUid.has(s.series.seriesInstanceUid)) byUid.set(s.series.seriesInstanceUid, s);
+    for (const slice of s.series.slices) bySop.set(slice.sopInstanceUid, s);
+  }
+  const sourceOf = (s: IndexedSeries): IndexedSeries | null => {
+    for (const uid of s.facts.sourceSopInstanceUids) {
+      const found = bySop.get(uid);
+      if (found && found !== s) return found;
+    }
+    return null;
+  };
+
+  const comparisons: ComparisonDraft[] = [];
+  const paired = new Set<string>();
+  for (const link of links) {
+    const lowDose = byUid.get(link.inputUid);
+    const denoised = byUid.get(link.outputUid);
+    if (!lowDose || !denoised || paired.has(denoised.id) || !comparable(lowDose.series, denoised.series)) continue;
+    const uncertaintyCandidate = link.uncertaintyUid ? byUid.get(link.uncertaintyUid) : undefined;
+    const uncertainty = uncertaintyCandidate && sameGrid(uncertaintyCandidate.series, lowDose.series) ? uncertaintyCandidate : null;
+    const named = link.referenceUid ? byUid.get(link.referenceUid) : undefined;
+    const reference =
+      named && named !== lowDose && comparable(named.series, lowDose.series) ? named : referenceFor(lowDose, all, roles, sourceOf);
+    roles.set(denoised.id, 'denoised');
+    if (uncertainty) roles.set(uncertainty.id, 'uncertainty');
+    paired.add(denoised.id);
+    comparisons.push({ lowDose, denoised, reference, uncertainty, pairedBy: 'report', report: link.facts });
+  }
+
+  for (const denoised of all) {
+    if (roles.get(denoised.id) !== 'denoised' || paired.has(denoised.id)) continue;
+    const lowDose = sourceOf(denoised);
+    if (!lowDose || !comparable(lowDose.series, denoised.series)) continue;
+    const siblings = all.filter((s) => roles.get(s.id) === 'denoised' && sourceOf(s) === lowDose);
+    const uncertainty =
+      all.find((u) => roles.get(u.id) === 'uncertainty' && sourceOf(u) === denoised && sameGrid(u.series, lowDose.series)) ??
+      (siblings.length === 1
+        ? all.find((u) => roles.get(u.id) === 'uncertainty' && sourceOf(u) === lowDose && sameGrid(u.series, lowDose.series))
+        : undefined) ??
+      null;
+    paired.add(denoised.id);
+    comparisons.push({
+      lowDose,
+      denoised,
+      reference: referenceFor(lowDose, all, roles, sourceOf),
+      uncertainty,
+      pairedBy: 'headers',
+      report: null,
+    });
+  }
+  return { roles, comparisons };
+}
+
+function sameGrid(a: Series, b: Series): boolean {
+  return a.rows === b.rows && a.columns === b.columns;
+}
+
+/** The normal-dose series behind a simulated low-dose one: its matched full-dose twin, else its source. */
+function referenceFor(
+  lowDose: IndexedSeries,
+  all: readonly IndexedSeries[],
+  roles: ReadonlyMap<string, SeriesRole>,
+  sourceOf: (s: IndexedSeries) => IndexedSeries | null,
+): IndexedSeries | null {
+  if (roles.get(lowDose.id) !== 'low-dose') return null;
+  const original = sourceOf(lowDose);
+  if (!original) return null;
+  const twin = all.find(
+    (s) => roles.get(s.id) === 'full-dose' && sourceOf(s) === original && comparable(s.series, lowDose.series),
+  );
+  if (twin) return twin;
+  return comparable(original.series, lowDose.series) ? original : null;
+}

@@ -1,0 +1,81 @@
+/**
+ * Reads denoise `report.json` files (../shared/CONTRACT.md; `DenoiseReport` in
+ * src/pipeline/types.ts) leniently: a report from an older or newer version, or a half-written
+ * one, gives what it can and never stops the index from building.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ReportFacts } from '../api-types.js';
+
+/** One series entry of a report: which series became which. */
+export interface ReportLink {
+  readonly reportPath: string;
+  readonly inputUid: string;
+  /** Absolute paths of the input files (the report may hold relative ones). */
+  readonly inputFiles: string[];
+  readonly outputUid: string;
+  readonly uncertaintyUid: string | null;
+  /** The series the report's metrics were computed against. */
+  readonly referenceUid: string | null;
+  readonly facts: ReportFacts;
+}
+
+export async function readReportLinks(reportPath: string): Promise<ReportLink[]> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(reportPath, 'utf8'));
+  } catch {
+    return [];
+  }
+  const dir = path.dirname(reportPath);
+  const entries = isRecord(json) && Array.isArray(json.series) ? json.series : [];
+  const links: ReportLink[] = [];
+  for (const entry of entries) {
+    if (!isRecord(entry) || entry.skipped === true) continue;
+    const input = isRecord(entry.input) ? entry.input : {};
+    const output = isRecord(entry.output) ? entry.output : {};
+    const inputUid = str(input.seriesInstanceUid);
+    const outputUid = str(output.seriesInstanceUid);
+    if (!inputUid || !outputUid) continue;
+    const uncertainty = isRecord(entry.uncertainty) ? str(entry.uncertainty.seriesInstanceUid) : null;
+    const metrics = isRecord(entry.metrics) ? entry.metrics : null;
+    const reference = metrics && isRecord(metrics.reference) ? str(metrics.reference.seriesInstanceUid) : null;
+    links.push({
+      reportPath,
+      inputUid,
+      inputFiles: (Array.isArray(input.files) ? input.files : [])
+        .filter((f): f is string => typeof f === 'string')
+        .map((f) => path.resolve(dir, f)),
+      outputUid,
+      uncertaintyUid: uncertainty,
+      referenceUid: reference,
+      facts: {
+        method: str(entry.method),
+        model: str(entry.model),
+        settings: str(entry.settings),
+        device: str(entry.device),
+        steps: num(entry.steps),
+        seed: num(entry.seed),
+        samples: num(entry.samples),
+        msPerSlice: num(entry.msPerSlice),
+        metrics:
+          metrics && typeof metrics.ssim === 'number' && typeof metrics.rmse === 'number'
+            ? { psnr: num(metrics.psnr), ssim: metrics.ssim, rmse: metrics.rmse }
+            : null,
+      },
+    });
+  }
+  return links;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function str(value: unknown): string | null {
+  return typeof value === 'string' && value.length > 0 ? value : null;
+}
+
+function num(value: unknown): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}

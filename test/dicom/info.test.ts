@@ -1,0 +1,102 @@
+/**
+ * `lowdose info` end to end through its commander registration (as src/cli/main.ts wires it,
+ * without importing the other commands): JSON shape of ../shared/CONTRACT.md, exit codes, and the
+ * whole corpus read without a crash.
+ */
+import { Command } from 'commander';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { register } from '../../src/cli/commands/info.js';
+import { CORPUS, corpusPath } from './helpers/corpus.js';
+
+async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const program = new Command('lowdose').exitOverride();
+  register(program, (code) => {
+    exitCode = code;
+  });
+  await program.parseAsync(argv);
+  return exitCode;
+}
+
+async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout += String(chunk);
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr += String(chunk);
+    return true;
+  });
+  try {
+    const code = await main(['node', 'lowdose', ...args]);
+    return { code, stdout, stderr };
+  } finally {
+    vi.restoreAllMocks();
+  }
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+describe('lowdose info', () => {
+  it('reads the whole corpus with --json --stats: every series, every unreadable file, exit 1', async () => {
+    const { code, stdout } = await runCli(['info', CORPUS, '--json', '--stats']);
+    expect(code).toBe(1);
+    const result = JSON.parse(stdout);
+    expect(Object.keys(result)).toEqual(expect.arrayContaining(['series', 'errors', 'skipped']));
+    expect(result.series.length).toBeGreaterThan(40);
+    for (const s of result.series) {
+      expect(s).toMatchObject({
+        seriesInstanceUid: expect.any(String),
+        modality: expect.any(String),
+        rows: expect.any(Number),
+        columns: expect.any(Number),
+        slices: expect.any(Number),
+        units: expect.any(String),
+      });
+      expect(s.spacing).toHaveLength(3);
+      expect(s.transferSyntaxes.length).toBeGreaterThan(0);
+      expect(s.files.length).toBeGreaterThan(0);
+      expect(s.stats.length).toBeGreaterThan(0);
+      for (const st of s.stats) {
+        expect(st).toMatchObject({ file: expect.any(String), frame: expect.any(Number) });
+        expect(Number.isFinite(st.min) && Number.isFinite(st.max) && Number.isFinite(st.mean)).toBe(true);
+        expect(st.min).toBeLessThanOrEqual(st.mean);
+        expect(st.mean).toBeLessThanOrEqual(st.max);
+      }
+    }
+    for (const e of result.errors) {
+      expect(e.code).toMatch(/^E_[A-Z_]+$/);
+      expect(e.message).toContain(e.path.split('/').pop());
+    }
+    const errorFiles = result.errors.map((e: { path: string }) => e.path.split('/').pop());
+    expect(errorFiles).toEqual(expect.arrayContaining(['MR_truncated.dcm', 'rtplan_truncated.dcm', 'GH626.dcm', 'no_meta.dcm']));
+    const skippedCodes = new Set(result.skipped.map((s: { code: string }) => s.code));
+    expect(skippedCodes).toEqual(new Set(['E_DICOMDIR', 'E_NOT_IMAGE', 'E_NOT_DICOM']));
+    // The CT of QIICR reads in HU with plausible values (air about -1000, bone above 1000).
+    const qiicr = result.series.find((s: { files: string[] }) => s.files.some((f) => f.includes('ct-3slice')));
+    expect(qiicr.units).toBe('HU');
+    expect(qiicr.stats[0].min).toBeLessThan(-900);
+    expect(qiicr.stats[0].max).toBeGreaterThan(1000);
+  });
+
+  it('exits 0 on a clean series and prints a human table on stdout without --json', async () => {
+    const { code, stdout, stderr } = await runCli(['info', corpusPath('QIICR__dcmqi/data/segmentations/ct-3slice')]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/CT\s+512x512\s+3 slice\(s\)/);
+    expect(stdout).not.toMatch(/^\s*\{/);
+    expect(stderr).toMatch(/1 series, 0 error/);
+  });
+
+  it('exits 2 when no given path exists', async () => {
+    const { code, stdout } = await runCli(['info', '/no/such/dir', '--json']);
+    expect(code).toBe(2);
+    expect(JSON.parse(stdout).errors[0]).toMatchObject({ code: 'E_NOT_FOUND', path: '/no/such/dir' });
+  });
+
+  it('exits 1 when one of several paths is missing', async () => {
+    const { code } = await runCli(['info', corpusPath('QIICR__dcmqi/data/segmentations/ct-3slice'), '/no/such/file.dcm', '--json']);
+    expect(code).toBe(1);
+  });
+});

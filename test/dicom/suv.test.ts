@@ -1,0 +1,86 @@
+/**
+ * PET → SUVbw: the eight vendor cases of @cornerstonejs/calculate-suv against their expected
+ * factors, real PET files against the textbook formula, and the refusal when SUV cannot be had.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { readInstanceHeader, readSlice, scanPaths, suvbwFactors, type PetAttributes } from '../../src/dicom/index.js';
+import { decodeFrameStoredValues } from '../../src/dicom/read-slice.js';
+import { corpusPath } from './helpers/corpus.js';
+
+const SUV_DIR = 'cornerstonejs__calculate-suv/test/';
+const FO = 'fo-dicom__fo-dicom/Tests/FO-DICOM.Tests/Test Data/';
+
+const expectedFactors = readFileSync(corpusPath(`${SUV_DIR}expected-suvbw-factors.tsv`), 'utf8')
+  .trim()
+  .split('\n')
+  .slice(1)
+  .map((line) => line.split('\t'))
+  .map(([name, factor, note]) => ({ name: name!, factor: Number(factor), note: note! }));
+
+describe('SUVbw on the eight vendor cases', () => {
+  it('has all eight cases', () => expect(expectedFactors).toHaveLength(8));
+  for (const { name, factor, note } of expectedFactors) {
+    it(`${name}: ${note}`, () => {
+      const instances = JSON.parse(readFileSync(corpusPath(`${SUV_DIR}metadata/${name}-instances.json`), 'utf8')) as PetAttributes[];
+      const outcome = suvbwFactors(instances);
+      expect(outcome.ok, outcome.ok ? '' : outcome.reason).toBe(true);
+      if (!outcome.ok) return;
+      expect(outcome.factors).toHaveLength(instances.length);
+      for (const f of outcome.factors) expect(Math.abs(f - factor) / factor).toBeLessThan(1e-9);
+    });
+  }
+});
+
+/** HHMMSS.FFFFFF → seconds after midnight. */
+function seconds(tm: string): number {
+  return Number(tm.slice(0, 2)) * 3600 + Number(tm.slice(2, 4)) * 60 + Number(tm.slice(4));
+}
+
+describe('SUVbw on real PET files', () => {
+  // Decay-corrected to the series start (DecayCorrection START, series time <= acquisition time):
+  // SUVbw factor = weight [g] / (injected dose [Bq] x 2^(-(series time - injection time) / half-life)).
+  for (const file of ['suyashkumar__dicom/testdata/1.dcm', 'suyashkumar__dicom/testdata/2.dcm', `${FO}GH184.dcm`]) {
+    it(`${file.split('/').pop()} matches the textbook formula and reads in SUVbw`, async () => {
+      const header = await readInstanceHeader(corpusPath(file));
+      const pet = header.pet!;
+      expect(pet.Units).toBe('BQML');
+      expect(pet.DecayCorrection).toBe('START');
+      const elapsed = seconds(pet.SeriesTime) - seconds(pet.RadiopharmaceuticalStartTime!);
+      const expected = (pet.PatientWeight * 1000) / (pet.RadionuclideTotalDose * 2 ** (-elapsed / pet.RadionuclideHalfLife));
+
+      const { series } = await scanPaths([corpusPath(file)]);
+      const s = series[0]!;
+      expect(s.units).toBe('SUVbw');
+      expect(s.warnings).toEqual([]);
+      const slice = s.slices[0]!;
+      expect(Math.abs(slice.unitsScale - expected) / expected).toBeLessThan(1e-4);
+
+      // Pixels come out as (stored x slope + intercept) x factor.
+      const suv = await readSlice(slice);
+      const { values } = await decodeFrameStoredValues(corpusPath(file));
+      const brightest = values.reduce((m, v) => Math.max(m, v), -Infinity);
+      const i = values.indexOf(brightest);
+      expect(suv[i]).toBeCloseTo((values[i]! * slice.rescaleSlope + slice.rescaleIntercept) * slice.unitsScale, 4);
+      // A plausible SUV range for a whole-body FDG slice.
+      expect(suv[i]).toBeGreaterThan(1);
+      expect(suv[i]).toBeLessThan(50);
+    });
+  }
+
+  it('keeps GH610.dcm (PROPCPS, no weight) in its stored units and says why', async () => {
+    const { series } = await scanPaths([corpusPath(`${FO}GH610.dcm`)]);
+    const s = series[0]!;
+    expect(s.units).toBe('PROPCPS');
+    expect(s.slices[0]!.unitsScale).toBe(1);
+    const warning = s.warnings.find((w) => w.code === 'E_SUV_UNAVAILABLE');
+    expect(warning?.message).toMatch(/PatientWeight/);
+  });
+
+  it('refuses SUV without a weight, a dose or a half-life, naming the attribute', () => {
+    const base = JSON.parse(readFileSync(corpusPath(`${SUV_DIR}metadata/SIEMENS-instances.json`), 'utf8'))[0] as PetAttributes;
+    expect(suvbwFactors([{ ...base, PatientWeight: Number.NaN }])).toEqual({ ok: false, reason: expect.stringMatching(/PatientWeight/) });
+    expect(suvbwFactors([{ ...base, RadionuclideTotalDose: 0 }])).toEqual({ ok: false, reason: expect.stringMatching(/TotalDose/) });
+    expect(suvbwFactors([{ ...base, Units: 'PROPCPS' }]).ok).toBe(false);
+  });
+});

@@ -1,0 +1,195 @@
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { parseRange, runMetrics } from '../../src/cli/commands/metrics.js';
+import { main } from '../../src/cli/main.js';
+import { readSliceImage, scanPaths } from '../../src/dicom/index.js';
+import { writeVolumeSeries } from '../../src/dicom/write-volume.js';
+import type { Volume } from '../../src/image.js';
+import { compareSeries } from '../../src/metrics/compare.js';
+import { maxValue } from '../../src/metrics/range.js';
+import { Rng } from '../../src/util/random.js';
+import { piecewiseBody } from './synthetic.js';
+
+const CT_3SLICE = path.resolve(import.meta.dirname, '../../../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
+
+let root: string;
+const size = 48;
+const spacing: [number, number, number] = [0.8, 0.8, 2.5];
+
+/** Three CT slices of a piecewise body, optionally with seeded noise. */
+function ctVolume(noise: number, seed: number, slices = 3): Volume {
+  const rng = new Rng(seed);
+  const base = piecewiseBody(size, spacing[0]).data;
+  return {
+    modality: 'CT',
+    units: 'HU',
+    rows: size,
+    columns: size,
+    slices: Array.from({ length: slices }, (_, k) => base.map((v) => v + 10 * k + noise * rng.normal())),
+    spacing,
+    description: 'metrics cli test',
+  };
+}
+
+/** Two PET slices in Bq/ml with SUV-able headers. */
+function petVolume(noise: number, seed: number): Volume {
+  const rng = new Rng(seed);
+  const base = Float32Array.from(piecewiseBody(size, 4).data, (v) => (v > -500 ? 5000 + Math.max(0, v) * 20 : 0));
+  return {
+    modality: 'PT',
+    units: 'BQML',
+    rows: size,
+    columns: size,
+    slices: [0, 1].map(() => base.map((v) => Math.max(0, v + noise * rng.normal()))),
+    spacing: [4, 4, 4],
+    description: 'metrics cli pet',
+    pet: {
+      injectedDoseBq: 3.7e8,
+      halfLifeSeconds: 6586.2,
+      patientWeightKg: 75,
+      radionuclide: '^18^Fluorine',
+      injectionTime: '090000.00',
+      seriesTime: '100000.00',
+    },
+  };
+}
+
+async function write(volume: Volume, name: string, origin?: [number, number, number]): Promise<string> {
+  const dir = path.join(root, name);
+  await writeVolumeSeries(volume, dir, { uidSeed: name, ...(origin ? { origin } : {}) });
+  return dir;
+}
+
+/** The scores computed straight from the slices as read back, for comparison with the command. */
+async function expectedScores(referenceDir: string, testDir: string, range: [number, number], testOffset = 0) {
+  const [reference] = (await scanPaths([referenceDir])).series;
+  const [test] = (await scanPaths([testDir])).series;
+  const pairs = [];
+  for (let t = 0; t < test!.slices.length; t++) {
+    pairs.push({ index: t + testOffset, reference: await readSliceImage(reference!, t + testOffset), test: await readSliceImage(test!, t) });
+  }
+  return compareSeries(pairs, range);
+}
+
+beforeAll(async () => {
+  root = mkdtempSync(path.join(tmpdir(), 'lowdose-metrics-'));
+  await write(ctVolume(0, 1), 'ref');
+  await write(ctVolume(20, 2), 'noisy');
+  await write(petVolume(0, 1), 'pet-ref');
+  await write(petVolume(1000, 2), 'pet-test');
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+afterEach(() => vi.restoreAllMocks());
+
+describe('lowdose metrics', () => {
+  it('scores a noisy CT series against its reference slice by slice in [-1000, 1000] HU', async () => {
+    const reference = path.join(root, 'ref');
+    const test = path.join(root, 'noisy');
+    const { result, exitCode } = await runMetrics({ reference, test });
+    expect(exitCode).toBe(0);
+    expect(result.matchedBy).toBe('position');
+    expect(result.units).toBe('HU');
+    const expected = await expectedScores(reference, test, [-1000, 1000]);
+    expect(result.range).toEqual([-1000, 1000]);
+    expect(result.slices).toEqual(expected.slices);
+    expect(result.mean).toEqual(expected.mean);
+    // Noise SD 20 HU: RMSE near 20 and PSNR near 20 log10(2000 / 20) = 40 dB.
+    expect(result.mean.rmse).toBeGreaterThan(18);
+    expect(result.mean.rmse).toBeLessThan(22);
+    expect(result.mean.psnr!).toBeGreaterThan(39);
+    expect(result.mean.psnr!).toBeLessThan(41.5);
+  });
+
+  it('matches a partial test series by slice position and honours --range', async () => {
+    const reference = path.join(root, 'ref');
+    // Slices 1 and 2 of the volume, written with the positions they have in the reference.
+    const full = ctVolume(20, 3);
+    const partial: Volume = { ...full, slices: full.slices.slice(1) };
+    const origin: [number, number, number] = [(-(size - 1) / 2) * 0.8, (-(size - 1) / 2) * 0.8, 0];
+    const test = await write(partial, 'partial', origin);
+    const { result, exitCode } = await runMetrics({ reference, test, range: [-160, 240] });
+    expect(exitCode).toBe(0);
+    expect(result.matchedBy).toBe('position');
+    expect(result.slices.map((s) => s.index)).toEqual([1, 2]);
+    expect(result.range).toEqual([-160, 240]);
+    const expected = await expectedScores(reference, test, [-160, 240], 1);
+    expect(result.slices).toEqual(expected.slices);
+  });
+
+  it('falls back to matching by order when no positions coincide', async () => {
+    const reference = path.join(root, 'ref');
+    const test = await write(ctVolume(5, 4), 'shifted', [0, 0, 500]);
+    const { result } = await runMetrics({ reference, test });
+    expect(result.matchedBy).toBe('order');
+    expect(result.slices.map((s) => s.index)).toEqual([0, 1, 2]);
+  });
+
+  it('uses [0, max of the reference] for PET in SUV', async () => {
+    const reference = path.join(root, 'pet-ref');
+    const test = path.join(root, 'pet-test');
+    const { result, exitCode } = await runMetrics({ reference, test });
+    expect(exitCode).toBe(0);
+    expect(result.units).toBe('SUVbw');
+    const [series] = (await scanPaths([reference])).series;
+    const max = maxValue([(await readSliceImage(series!, 0)).data, (await readSliceImage(series!, 1)).data]);
+    expect(result.range).toEqual([0, max]);
+    expect(max).toBeGreaterThan(1);
+    expect(max).toBeLessThan(50);
+  });
+
+  it('gives psnr null for identical slices of a real CT series', async () => {
+    const { result } = await runMetrics({ reference: CT_3SLICE, test: CT_3SLICE });
+    expect(result.slices).toHaveLength(3);
+    for (const s of result.slices) expect(s).toMatchObject({ psnr: null, ssim: 1, rmse: 0 });
+    expect(result.mean.psnr).toBeNull();
+  });
+
+  it('scores what it can and exits 1 when a test file is unreadable', async () => {
+    const broken = path.join(root, 'broken');
+    cpSync(path.join(root, 'noisy'), broken, { recursive: true });
+    const victim = path.join(broken, readdirSync(broken).sort()[1]!);
+    const bytes = readFileSync(victim);
+    writeFileSync(victim, bytes.subarray(0, bytes.length - 1000));
+    const { result, exitCode } = await runMetrics({ reference: path.join(root, 'ref'), test: broken });
+    expect(exitCode).toBe(1);
+    expect(result.errors.map((e) => e.path)).toContain(victim);
+    expect(result.slices).toHaveLength(2);
+  });
+
+  it('prints only the CONTRACT JSON on stdout with --json and exits 0', async () => {
+    const chunks: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      chunks.push(String(chunk));
+      return true;
+    });
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const code = await main(['node', 'lowdose', 'metrics', '--reference', path.join(root, 'ref'), '--test', path.join(root, 'noisy'), '--json']);
+    expect(code).toBe(0);
+    const json = JSON.parse(chunks.join(''));
+    expect(Object.keys(json)).toEqual(expect.arrayContaining(['slices', 'mean', 'range']));
+    expect(Object.keys(json.slices[0]).sort()).toEqual(['index', 'psnr', 'rmse', 'ssim']);
+    expect(Object.keys(json.mean).sort()).toEqual(['psnr', 'rmse', 'ssim']);
+  });
+
+  it('exits 2 on bad usage and unusable input', async () => {
+    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const ref = path.join(root, 'ref');
+    const run = (...args: string[]) => main(['node', 'lowdose', 'metrics', ...args]);
+    expect(await run('--reference', ref)).toBe(2);
+    expect(await run('--reference', ref, '--test', path.join(root, 'does-not-exist'))).toBe(2);
+    expect(await run('--reference', ref, '--test', ref, '--range', '5')).toBe(2);
+    // Different grid, different modality, a folder of two series.
+    expect(await run('--reference', ref, '--test', CT_3SLICE)).toBe(2);
+    expect(await run('--reference', ref, '--test', path.join(root, 'pet-ref'))).toBe(2);
+    expect(await run('--reference', root, '--test', ref)).toBe(2);
+  });
+
+  it('parses --range', () => {
+    expect(parseRange('-1000,1000')).toEqual([-1000, 1000]);
+    expect(parseRange(' 0 , 7.5 ')).toEqual([0, 7.5]);
+    for (const bad of ['5', '5,5', '10,0', 'a,b', ',3', '1,2,3']) expect(() => parseRange(bad)).toThrow(/--range/);
+  });
+});
