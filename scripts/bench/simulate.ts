@@ -9,6 +9,8 @@
  * 2. N slices of that volume through `simulateVolume` with 1 worker and with --workers workers
  *    (default: cores), checking that both give identical bytes.
  * 3. One 128 x 128 IEC PET slice (OSEM 3 x 12, low + full counts).
+ * 4. Noise texture of the kernel presets on the 20 cm water phantom (512 x 512, 250 mm field):
+ *    full-dose noise std at the default i0 and the radial NPS peak / mean frequency.
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
@@ -16,8 +18,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sliceOf, type Volume } from '../../src/image.js';
 import { generateIec, iecAttenuation } from '../../src/phantoms/iec.js';
+import { noisePowerSpectrum, tileRois } from '../../src/metrics/nps.js';
 import { generateWater } from '../../src/phantoms/water.js';
 import {
+  KERNEL_PRESETS,
+  ctInsertionNoise,
   huToMu,
   insertCtNoise,
   projectFanBeam,
@@ -64,16 +69,26 @@ function median(values: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
+/**
+ * Median wall time of `runs` calls after a warm-up, and the median CPU time of this thread (user +
+ * system): on a shared machine the CPU time is the better measure of the code itself.
+ */
 function time(fn: () => void, runs = 3): number {
   fn();
   const times: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < runs; i++) {
+    const c = process.cpuUsage();
     const t = performance.now();
     fn();
     times.push(performance.now() - t);
+    const used = process.cpuUsage(c);
+    cpu.push((used.user + used.system) / 1000);
   }
+  cpuTimes.push(median(cpu));
   return median(times);
 }
+const cpuTimes: number[] = [];
 
 const { volume, source } = loadCt();
 const mid = Math.floor(volume.slices.length / 2);
@@ -93,8 +108,17 @@ const results = {
   msInsertSlice: time(() => insertCtNoise(slice, { dose: 0.25, seed: 1 })),
   msTruthSlice: time(() => simulateCtFromTruth(slice, { dose: 0.25, seed: 1, fullDose: false })),
   msTruthPairSlice: time(() => simulateCtFromTruth(slice, { dose: 0.25, seed: 1 })),
+  cpuMs: {} as Record<string, number>,
   volume: {} as Record<string, unknown>,
   pet: {} as Record<string, unknown>,
+};
+
+results.cpuMs = {
+  projection: cpuTimes[0]!,
+  fbp: cpuTimes[1]!,
+  insertSlice: cpuTimes[2]!,
+  truthSlice: cpuTimes[3]!,
+  truthPairSlice: cpuTimes[4]!,
 };
 
 const sub: Volume = { ...volume, slices: volume.slices.slice(mid - Math.floor(sliceCount / 2), mid - Math.floor(sliceCount / 2) + sliceCount) };
@@ -123,6 +147,25 @@ results.pet = {
   msSlice: time(() => simulatePet(iec, { countsFraction: 0.25, seed: 1, muMapPerCm: iecMu })),
 };
 
+// Noise texture per kernel preset: one full-dose quantum noise realisation (the extra noise at
+// dose 1/2 without electronic noise has exactly the full-dose quantum variance).
+const water = sliceOf(generateWater({ size: 512, slices: 1, fov: 250 }).volume, 0);
+const inside = new Uint8Array(512 * 512);
+for (let i = 0; i < 512; i++) {
+  for (let j = 0; j < 512; j++) {
+    const x = (j - 255.5) * water.pixelSpacing[1];
+    const y = (i - 255.5) * water.pixelSpacing[0];
+    inside[i * 512 + j] = x * x + y * y < 85 * 85 ? 1 : 0;
+  }
+}
+const textures: Record<string, { stdHu: number; npsPeak: number; npsMean: number }> = {};
+for (const preset of Object.keys(KERNEL_PRESETS)) {
+  const noise = ctInsertionNoise(water, { dose: 0.5, seed: 1, kernel: preset as keyof typeof KERNEL_PRESETS, electronicNoise: 0 });
+  const nps = noisePowerSpectrum({ ...water, data: noise }, { roiSize: 64, rois: tileRois(512, 512, 64, { mask: inside }), detrend: 'mean' });
+  textures[preset] = { stdHu: Math.sqrt(nps.variance), npsPeak: nps.peakFrequency, npsMean: nps.meanFrequency };
+}
+(results as Record<string, unknown>).kernelTexture = textures;
+
 if (json) {
   process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
 } else {
@@ -131,7 +174,13 @@ if (json) {
   console.log(`CT ${r.ctSize.join('x')} (${r.ctSource}), ${r.geometry}, single thread:`);
   console.log(`  projection ${r.msProjection.toFixed(0)} ms, FBP ${r.msFbp.toFixed(0)} ms`);
   console.log(`  noise insertion ${r.msInsertSlice.toFixed(0)} ms/slice, truth mode ${r.msTruthSlice.toFixed(0)} ms/slice, truth low+full pair ${r.msTruthPairSlice.toFixed(0)} ms/slice`);
+  const c = r.cpuMs;
+  console.log(`  (CPU time of this thread: projection ${c.projection!.toFixed(0)}, FBP ${c.fbp!.toFixed(0)}, insertion ${c.insertSlice!.toFixed(0)}, truth ${c.truthSlice!.toFixed(0)}, pair ${c.truthPairSlice!.toFixed(0)} ms)`);
   const v = r.volume as { slices: number; workers: number; msPerSliceSingleThread: number; msPerSliceWorkers: number; speedup: number; identicalToSingleThread: boolean };
   console.log(`volume of ${v.slices} slices (insertion): 1 thread ${v.msPerSliceSingleThread.toFixed(0)} ms/slice, ${v.workers} workers ${v.msPerSliceWorkers.toFixed(0)} ms/slice (x${v.speedup.toFixed(2)}), identical: ${v.identicalToSingleThread}`);
   console.log(`PET ${(r.pet.size as number[]).join('x')} IEC slice (OSEM 3x12, low + full): ${(r.pet.msSlice as number).toFixed(0)} ms`);
+  console.log('kernel texture, 20 cm water, 512 x 512 of 0.49 mm, full dose at the default i0:');
+  for (const [name, t] of Object.entries(textures)) {
+    console.log(`  ${name.padEnd(8)} noise ${t.stdHu.toFixed(1)} HU, NPS peak ${t.npsPeak.toFixed(2)} / mean ${t.npsMean.toFixed(2)} cycles/mm`);
+  }
 }

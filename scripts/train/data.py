@@ -8,7 +8,8 @@ Layout (one folder per volume, all arrays little-endian float32, slices in DICOM
                                     quantum-only with (1/d - 1) = 1; extra noise at dose d is
                                     sqrt(a) M + sqrt(b) Q (ct_mix; exact in distribution, see
                                     export-dataset.ts and docs/training.md)
-  PET: low.f32  [S, D, rows, cols]  simulated reduced-count reconstructions at meta.doses
+  PET: low.f32, full.f32 [S, D, rows, cols]  reduced-count reconstructions at meta.doses and the
+                                    full-count ones from the same events (the training target)
   .cache/eval/<MODALITY>/<volume>/  clean.f32 and low-<dose>.f32 [S, rows, cols] made by direct
                                     simulator calls at the evaluation doses (no scaling trick)
 """
@@ -102,10 +103,12 @@ class PatchSampler:
             u = vol["unit"][s, :, r:r + self.p, c:c + self.p]
             low = clean + math.sqrt(a) * u[0] + math.sqrt(b) * u[1]
         else:
+            # Target: the full-count reconstruction from the same events (matched resolution).
             doses = vol["meta"]["doses"]
             j = rng.integers(len(doses))
             d = doses[j]
             low = vol["low"][s, j, r:r + self.p, c:c + self.p]
+            clean = vol["full"][s, j, r:r + self.p, c:c + self.p]
         x0 = to_model_units(clean, self.norm, f)
         xl = to_model_units(low, self.norm, f)
         if rng.random() < 0.5:

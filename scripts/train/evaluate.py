@@ -77,126 +77,124 @@ def load_eval(modality, name, stride):
     vol = load_volume(os.path.join(CACHE, "eval", modality, name))
     sel = slice(None, None, stride)
     f = vol["meta"].get("suvFactor", 1.0)
-    res = {"name": name, "ref": vol["clean"][sel] * f, "low": {}}
+    res = {"name": name, "low": {}, "refs": {}}
     for d in DOSES:
-        res["low"][d] = vol[f"low{int(round(d * 100)):03d}"][sel] * f
+        k = f"{int(round(d * 100)):03d}"
+        res["low"][d] = vol[f"low{k}"][sel] * f
+        # PET: the matched full-count reconstruction of the same events; CT: the normal-dose image.
+        res["refs"][d] = vol[f"ref{k}"][sel] * f if f"ref{k}" in vol else vol["clean"][sel] * f
     return res
 
 
-def model_fn(ckpt, norm, modality):
+def model_fn(ckpt, norm):
     st = torch.load(ckpt)
     model = CondUNet(st["channels"], prediction=st["prediction"]).eval()
     model.load_state_dict(st["state"])
     sched = Schedule(st["schedule"], 1000)
 
-    def run(low, dose, mode, steps, strength=1.0, seed=0, dose_known=True):
-        x = torch.from_numpy(to_model_units(low.astype(np.float32), norm))[:, None].float()
-        d = torch.full((x.shape[0],), dose if dose_known else 0.0)
-        with torch.no_grad():
-            y = sample(model, sched, x, d, st["prediction"], steps, mode=mode, strength=strength, seed=seed)
-        return from_model_units(y[:, 0].numpy(), norm)
+    def run(low, dose, mode, steps, strength=1.0, seed=0, dose_known=True, chunk=4):
+        outs = []
+        for i in range(0, len(low), chunk):
+            x = torch.from_numpy(np.ascontiguousarray(to_model_units(low[i:i + chunk].astype(np.float32), norm)))[:, None].float()
+            d = torch.full((x.shape[0],), dose if dose_known else 0.0)
+            with torch.no_grad():
+                y = sample(model, sched, x, d, st["prediction"], steps, mode=mode, strength=strength, seed=seed + i)
+            outs.append(from_model_units(y[:, 0].numpy(), norm))
+        return np.concatenate(outs)
     return run, st
+
+
+def parse_configs(text):
+    """"noise:2" = DDIM from pure noise, 2 steps; "warm0.3:2" = warm start at strength 0.3, 2 steps."""
+    out = []
+    for c in text.split(","):
+        mode, steps = c.split(":")
+        strength = 1.0
+        if mode.startswith("warm"):
+            strength, mode = float(mode[4:]), "warm"
+        out.append((c, mode, int(steps), strength))
+    return out
+
+
+def score(method_out, vols, d, modality, with_masks):
+    rows = []
+    for v, out in zip(vols, method_out):
+        ref = v["refs"][d]
+        lo, hi = (-1000.0, 1000.0) if modality == "CT" else (0.0, float(ref.max()))
+        for i in range(len(ref)):
+            mask = flat_mask(ref[i], modality) if with_masks else np.zeros((1, 1), bool)
+            rows.append(slice_metrics(out[i], ref[i], lo, hi, mask))
+    return summarise(rows)
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--modality", choices=["CT", "PT"], required=True)
     ap.add_argument("--name", default=None)
+    ap.add_argument("--card", default=None, help="card to read (default models/<name>.json)")
+    ap.add_argument("--ckpt", default=None, help="checkpoint (default .cache/checkpoints/<name>.pt)")
     ap.add_argument("--stride", type=int, default=1, help="use every n-th exported slice (speed)")
-    ap.add_argument("--configs", default="noise:1,noise:2,noise:4,warm0.3:1,warm0.3:2,warm0.5:2,warm0.5:4")
+    ap.add_argument("--configs", default="noise:1,noise:2,noise:4,warm0.2:1,warm0.4:2")
+    ap.add_argument("--skip-test", action="store_true", help="validation only (sampler / formulation choice)")
     ap.add_argument("--write-card", action="store_true")
+    ap.add_argument("--out", default=None)
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     name = a.name or ("lowdose-ct" if a.modality == "CT" else "lowdose-pet")
-    ckpt = os.path.join(CACHE, "checkpoints", f"{name}.pt")
-    card_path = os.path.join(REPO, "models", f"{name}.json")
+    ckpt = a.ckpt or os.path.join(CACHE, "checkpoints", f"{name}.pt")
+    card_path = a.card or os.path.join(REPO, "models", f"{name}.json")
     card = json.load(open(card_path))
     split = card["training"]["split"]
     norm = card["normalization"]
-    run, st = model_fn(ckpt, norm, a.modality)
+    run, st = model_fn(ckpt, norm)
+    configs = parse_configs(a.configs)
     t_start = time.time()
 
-    def rng_of(ref):
-        return (-1000.0, 1000.0) if a.modality == "CT" else (0.0, float(ref.max()))
-
-    # 1. Gaussian sigma tuned on validation, per dose.
+    # 1. Validation: Gaussian sigma per dose, and every sampler configuration.
     val = [load_eval(a.modality, n, a.stride) for n in split["validation"]]
-    sigmas = {}
+    sigmas, val_rows = {}, {}
     for d in DOSES:
         best = None
-        for s in [0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0]:
-            ps = []
-            for v in val:
-                lo, hi = rng_of(v["ref"])
-                for i in range(len(v["ref"])):
-                    f = ndimage.gaussian_filter(v["low"][d][i], s)
-                    ps.append(slice_metrics(f, v["ref"][i], lo, hi, np.zeros((1, 1), bool))["psnr"])
-            m = float(np.mean(ps))
-            if best is None or m > best[1]:
-                best = (s, m)
+        for sg in [0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0]:
+            m = score([np.stack([ndimage.gaussian_filter(x, sg) for x in v["low"][d]]) for v in val], val, d, a.modality, False)
+            if best is None or m["psnr"] > best[1]:
+                best = (sg, m["psnr"])
         sigmas[d] = best[0]
+        val_rows[f"input@{d}"] = score([v["low"][d] for v in val], val, d, a.modality, False)
+        val_rows[f"gaussian@{d}"] = score([np.stack([ndimage.gaussian_filter(x, sigmas[d]) for x in v["low"][d]]) for v in val], val, d, a.modality, False)
+        for c, mode, steps, strength in configs:
+            val_rows[f"{c}@{d}"] = score([run(v["low"][d], d, mode, steps, strength) for v in val], val, d, a.modality, False)
+            print("val", c, d, {k: round(x, 4) for k, x in val_rows[f"{c}@{d}"].items()}, flush=True)
     print("gaussian sigma (val):", sigmas, flush=True)
+    result = {"modality": a.modality, "model": name, "prediction": st["prediction"], "doses": DOSES,
+              "gaussianSigmaFromValidation": sigmas, "validation": val_rows,
+              "validationVolumes": split["validation"], "sliceStride": a.stride}
 
-    configs = []
-    for c in a.configs.split(","):
-        mode, steps = c.split(":")
-        strength = 1.0
-        if mode.startswith("warm"):
-            strength = float(mode[4:])
-            mode = "warm"
-        configs.append((c, mode, int(steps), strength))
-
-    # 2. Validation table for the sampler choice (model only).
-    val_rows = {}
-    for c, mode, steps, strength in configs + [("noise:1-unknown-dose", "noise", 1, 1.0)]:
+    # 2. Test: input, Gaussian (validation sigma), every configuration, and unknown dose.
+    if not a.skip_test:
+        test = [load_eval(a.modality, n, a.stride) for n in split["test"]]
+        table = {}
         for d in DOSES:
-            rows = []
-            for v in val:
-                lo, hi = rng_of(v["ref"])
-                out = run(v["low"][d], d, mode, steps, strength, dose_known=not c.endswith("unknown-dose"))
-                for i in range(len(v["ref"])):
-                    rows.append(slice_metrics(out[i], v["ref"][i], lo, hi, np.zeros((1, 1), bool)))
-            val_rows[f"{c}@{d}"] = summarise(rows)
-            print("val", c, d, val_rows[f"{c}@{d}"], flush=True)
-
-    # 3. Test table.
-    test = [load_eval(a.modality, n, a.stride) for n in split["test"]]
-    methods = [("input", None), ("gaussian", None)] + [(c, cfg) for c, *cfg in
-                                                      [(c[0], c[1], c[2], c[3]) for c in configs]]
-    methods.append(("noise:1-unknown-dose", ("noise", 1, 1.0)))
-    table = {}
-    for mname, cfg in methods:
-        for d in DOSES:
-            rows = []
-            for v in test:
-                lo, hi = rng_of(v["ref"])
-                mask = [flat_mask(v["ref"][i], a.modality) for i in range(len(v["ref"]))]
-                if mname == "input":
-                    out = v["low"][d]
-                elif mname == "gaussian":
-                    out = np.stack([ndimage.gaussian_filter(x, sigmas[d]) for x in v["low"][d]])
-                else:
-                    mode, steps, strength = cfg
-                    out = run(v["low"][d], d, mode, steps, strength, dose_known=not mname.endswith("unknown-dose"))
-                for i in range(len(v["ref"])):
-                    rows.append(slice_metrics(out[i], v["ref"][i], lo, hi, mask[i]))
-            table[f"{mname}@{d}"] = summarise(rows)
-            print("test", mname, d, table[f"{mname}@{d}"], flush=True)
-    ref_noise = summarise([slice_metrics(v["ref"][i], v["ref"][i], *rng_of(v["ref"]), flat_mask(v["ref"][i], a.modality))
-                           for v in test for i in range(len(v["ref"]))]).get("noise")
-    result = {"modality": a.modality, "model": name, "doses": DOSES, "gaussianSigmaFromValidation": sigmas,
-              "validation": val_rows, "test": table, "referenceNoise": ref_noise,
-              "testVolumes": split["test"], "validationVolumes": split["validation"],
-              "sliceStride": a.stride, "seconds": round(time.time() - t_start, 1)}
-    out_path = os.path.join(CACHE, "eval", a.modality, "results.json")
+            table[f"input@{d}"] = score([v["low"][d] for v in test], test, d, a.modality, True)
+            table[f"gaussian@{d}"] = score([np.stack([ndimage.gaussian_filter(x, sigmas[d]) for x in v["low"][d]]) for v in test], test, d, a.modality, True)
+            for c, mode, steps, strength in configs:
+                table[f"{c}@{d}"] = score([run(v["low"][d], d, mode, steps, strength) for v in test], test, d, a.modality, True)
+                print("test", c, d, {k: round(x, 4) for k, x in table[f"{c}@{d}"].items()}, flush=True)
+            c, mode, steps, strength = configs[0]
+            table[f"{c} unknown dose@{d}"] = score([run(v["low"][d], d, mode, steps, strength, dose_known=False) for v in test], test, d, a.modality, True)
+            table[f"reference@{d}"] = score([v["refs"][d] for v in test], test, d, a.modality, True)
+        result.update({"test": table, "testVolumes": split["test"]})
+    result["seconds"] = round(time.time() - t_start, 1)
+    out_path = a.out or os.path.join(CACHE, "eval", a.modality, f"results-{name}.json")
     with open(out_path, "w") as f:
         json.dump(result, f, indent=2)
     print("wrote", out_path)
-    if a.write_card:
-        card["quality"] = {"evaluatedOn": split["test"], "doses": DOSES, "sliceStride": a.stride,
-                           "seed": 0, "metrics": "CONTRACT conventions; see models/README.md",
-                           "test": table, "gaussianSigmaFromValidation": sigmas, "referenceNoise": ref_noise}
+    if a.write_card and not a.skip_test:
+        card["quality"] = {"evaluatedOn": split["test"], "doses": DOSES, "sliceStride": a.stride, "seed": 0,
+                           "metrics": "CONTRACT conventions (PSNR/SSIM clipped CT [-1000,1000] HU, PET [0, max ref]); noise = median 7x7 local std in flat regions; bias = mean(out - ref) there",
+                           "command": f"/usr/bin/python3 scripts/train/evaluate.py --modality {a.modality} --stride {a.stride} --write-card",
+                           "test": result["test"], "gaussianSigmaFromValidation": sigmas}
         with open(card_path, "w") as f:
             json.dump(card, f, indent=2)
             f.write("\n")

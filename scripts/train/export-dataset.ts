@@ -22,6 +22,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sliceOf, type Image2D } from '../../src/image.js';
 import { ctInsertionNoise, insertCtNoise, type CtSimulationOptions } from '../../src/simulate/ct.js';
+import { estimateCtI0 } from '../../src/simulate/calibrate.js';
 import { simulatePet } from '../../src/simulate/pet.js';
 import { readNiftiVolume, type NiftiVolume } from './nifti-volume.js';
 
@@ -77,8 +78,27 @@ function progress(msg: string): void {
   process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${msg}\n`);
 }
 
+/**
+ * Full-dose photon count matched to the volume's own noise, as `lowdose simulate` does by default
+ * (--i0 auto): the median of estimateCtI0 on the slices a quarter, half and three quarters in.
+ * Without it a fixed i0 would give 2 to 10 times the intended noise variance at a nominal dose.
+ */
+const i0Cache = new Map<string, number>();
+function calibratedI0(nv: NiftiVolume): number {
+  const key = nv.volume.description + nv.volume.slices.length;
+  const cached = i0Cache.get(key);
+  if (cached !== undefined) return cached;
+  const S = nv.volume.slices.length;
+  const picks = [...new Set([Math.floor(S / 4), Math.floor(S / 2), Math.floor((3 * S) / 4)])];
+  const est = picks.map((k) => estimateCtI0(sliceOf(nv.volume, k), { seed: 0, kernel: kernelFor(nv), sliceIndex: k }).i0).sort((a, b) => a - b);
+  const i0 = est[Math.floor(est.length / 2)]!;
+  progress(`calibrated i0 ${i0.toExponential(3)} from ${est.map((e) => e.toExponential(2)).join(', ')}`);
+  i0Cache.set(key, i0);
+  return i0;
+}
+
 function ctOptions(nv: NiftiVolume, dose: number, seed: number, sliceIndex: number, electronicNoise = ELECTRONIC_NOISE): CtSimulationOptions {
-  return { dose, seed, sliceIndex, kernel: kernelFor(nv), electronicNoise };
+  return { dose, seed, sliceIndex, kernel: kernelFor(nv), electronicNoise, i0: calibratedI0(nv) };
 }
 
 /** Noise images of one slice: [M at the anchor dose, Q quantum-only unit noise], independent seeds. */
@@ -120,6 +140,7 @@ function ctTrain(): void {
     unit.close();
     writeMeta(dir, nv, name, slices, {
       kind: 'ct-two-component',
+      i0: calibratedI0(nv),
       anchorDose: CT_ANCHOR_DOSE,
       electronicNoise: ELECTRONIC_NOISE,
       kernel: kernelFor(nv),
@@ -150,7 +171,7 @@ function ctEval(): void {
       const key = `low${String(Math.round(d * 100)).padStart(3, '0')}`;
       arrays[key] = { file: `${key}.f32`, shape: [v.rows, v.columns] };
     }
-    writeMeta(dir, nv, name, slices, { kind: 'ct-eval', doses: CT_EVAL_DOSES, seed: 7, kernel: kernelFor(nv), arrays });
+    writeMeta(dir, nv, name, slices, { kind: 'ct-eval', doses: CT_EVAL_DOSES, seed: 7, kernel: kernelFor(nv), i0: calibratedI0(nv), arrays });
   }
 }
 

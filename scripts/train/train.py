@@ -34,7 +34,7 @@ SPLITS = {
 NORMALIZATION = {
     "CT": {"units": "HU", "transform": "linear", "offset": 0.0, "scale": 1000.0, "clip": [-1100.0, 3100.0]},
     # SUVbw / 4: linear (not log) so that the mean of the prediction stays unbiased in SUV.
-    "PT": {"units": "SUVbw", "transform": "linear", "offset": 0.0, "scale": 4.0, "clip": [-2.0, 60.0]},
+    "PT": {"units": "SUVbw", "transform": "linear", "offset": 0.0, "scale": 4.0, "clip": [-5.0, 100.0]},
 }
 
 CONFIGS = {

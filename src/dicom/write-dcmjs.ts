@@ -28,13 +28,15 @@ interface DcmjsModule {
       naturalizeDataset(dataset: DcmDataset): Record<string, unknown>;
     };
   };
-  log: { setLevel(level: string): void };
+  log: { setLevel(level: string): void; getLogger(name: string): { setLevel(level: string): void } };
 }
 
 const require = createRequire(import.meta.url);
 const dcmjs = require('dcmjs') as DcmjsModule;
-// dcmjs logs every unknown or truncated value on the console; our own messages say what matters.
-dcmjs.log.setLevel('error');
+// dcmjs logs on the console (unknown values, "xs" VRs resolved to US, ...), which would mix into
+// the CLI's stderr; our own errors say what matters.
+dcmjs.log.setLevel('silent');
+dcmjs.log.getLogger('validation.dcmjs').setLevel('silent');
 
 /**
  * Reads a Part 10 file's meta and dataset up to (not including) the top-level PixelData: writers

@@ -231,8 +231,10 @@ function chooseRescaleFor(
  * value is declared in the new encoding.
  */
 function setPadding(dataset: DcmDataset, sourceDataset: DcmDataset, slice: SliceRef, values: Float32Array, rescale: Rescale): void {
-  const padding = getNumber(sourceDataset, 'PixelPaddingValue');
+  let padding = getNumber(sourceDataset, 'PixelPaddingValue');
   if (padding === undefined || getValues(sourceDataset, 'PixelPaddingRangeLimit') !== undefined) return;
+  // Implicit VR gives dcmjs no VR for this US-or-SS element; it reads US. Signed pixels mean SS.
+  if (getNumber(sourceDataset, 'PixelRepresentation') === 1 && padding > 32767) padding -= 65536;
   // `values` are modality-LUT output (PET already divided back from SUV), like the padding's value.
   const modalityValue = padding * slice.rescaleSlope + slice.rescaleIntercept;
   const q = (modalityValue - rescale.intercept) / rescale.slope;

@@ -234,7 +234,7 @@ function setPetModules(d: DcmDataset, volume: Volume, pet: PetDoseInfo, date: st
   const drug: DcmDataset = {};
   setElement(drug, 'Radiopharmaceutical', [nuclide?.drug ?? '']);
   setElement(drug, 'RadiopharmaceuticalStartTime', [pet.injectionTime]);
-  setElement(drug, 'RadiopharmaceuticalStartDateTime', [`${date}${pet.injectionTime}`]);
+  setElement(drug, 'RadiopharmaceuticalStartDateTime', [`${injectionDate(date, pet)}${pet.injectionTime}`]);
   setElement(drug, 'RadionuclideTotalDose', dsList([pet.injectedDoseBq]));
   setElement(drug, 'RadionuclideHalfLife', dsList([pet.halfLifeSeconds]));
   if (nuclide) {
@@ -246,6 +246,13 @@ function setPetModules(d: DcmDataset, volume: Volume, pet: PetDoseInfo, date: st
     setElement(drug, 'RadionuclideCodeSequence', [code]);
   }
   setElement(d, 'RadiopharmaceuticalInformationSequence', [drug]);
+}
+
+/** The injection's date: the series date, or the day before when the injection's time of day is later. */
+function injectionDate(seriesDate: string, pet: PetDoseInfo): string {
+  if (Number(pet.injectionTime.slice(0, 6)) <= Number(pet.seriesTime.slice(0, 6))) return seriesDate;
+  const day = new Date(Date.UTC(Number(seriesDate.slice(0, 4)), Number(seriesDate.slice(4, 6)) - 1, Number(seriesDate.slice(6, 8)) - 1));
+  return `${day.getUTCFullYear()}${String(day.getUTCMonth() + 1).padStart(2, '0')}${String(day.getUTCDate()).padStart(2, '0')}`;
 }
 
 /** The SNOMED CT code of F-18 (DICOM CID 4020); other nuclides are written by half-life only. */

@@ -62,7 +62,10 @@ export interface IecGeometry {
   readonly backgroundBqml: number;
   readonly ratio: number;
   readonly pet: PetDoseInfo;
-  /** Background ROI centres in the sphere plane (NEMA places 37 mm ROIs over the background), mm. */
+  /**
+   * Background ROI centres in the sphere plane, mm: at least 25 mm from the wall, 30 mm from the
+   * spheres' edges (room for NEMA's 37 mm background ROIs).
+   */
   readonly backgroundRois: readonly (readonly [number, number])[];
 }
 
@@ -143,7 +146,8 @@ export function iecGeometry(options: Partial<IecOptions> = {}): IecGeometry {
     [110, 0],
     [-95, 45],
     [95, 45],
-    [0, 100],
+    [-45, -100],
+    [45, -100],
   ];
   return {
     phantom: 'iec',

@@ -153,7 +153,7 @@ function createClassicalDenoiser(method: ClassicalMethod, options: DenoiseOption
           columns: series.columns,
           data: slice.image,
           pixelSpacing: [series.spacing[0], series.spacing[1]],
-        });
+        }, { modality: series.modality as 'CT' | 'PT', units: series.units });
         description = `lowdose ${method} filter: ${result.description}`;
         return result.data;
       });

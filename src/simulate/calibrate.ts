@@ -13,6 +13,8 @@ import { estimateNoise, SOFT_TISSUE_HU } from '../metrics/noise-estimate.js';
 import { CT_DEFAULTS, ctInsertionNoise, type CtSimulationOptions } from './ct.js';
 
 const REFERENCE_I0 = CT_DEFAULTS.i0;
+/** Below this a CT image is taken as noise-free (a phantom, a denoised image): nothing to match. */
+const MIN_IMAGE_NOISE_HU = 1;
 /** Calibration noise comes from its own random stream, apart from the inserted noise. */
 const CALIBRATION_STREAM_OFFSET = 0x40000000;
 
@@ -55,12 +57,18 @@ export function estimateCtI0(image: Image2D, options: Omit<CtSimulationOptions, 
     return e.std;
   };
   const imageNoise = measure(image.data);
+  if (!(imageNoise >= MIN_IMAGE_NOISE_HU)) {
+    throw new LowdoseError(
+      'E_USAGE',
+      `cannot calibrate the CT noise model: the image has no measurable noise (${imageNoise.toFixed(2)} HU); a noise-free phantom needs truth mode`,
+    );
+  }
   const model = modelFullDoseNoise(image, options);
   const combined = new Float32Array(image.data.length);
   for (let i = 0; i < combined.length; i++) combined[i] = image.data[i]! + model[i]!;
   const both = measure(combined);
   const modelVariance = both * both - imageNoise * imageNoise;
-  if (!(imageNoise > 0) || !(modelVariance > 0)) {
+  if (!(modelVariance > 0)) {
     throw new LowdoseError('E_USAGE', `cannot calibrate the CT noise model: image noise ${imageNoise.toFixed(2)} HU, with model noise ${both.toFixed(2)} HU`);
   }
   return { i0: (REFERENCE_I0 * modelVariance) / (imageNoise * imageNoise), imageNoise, modelNoise: Math.sqrt(modelVariance) };

@@ -74,11 +74,16 @@ export interface SupportClip {
   readonly sin: Float64Array;
   readonly lo: Float64Array;
   readonly hi: Float64Array;
+  /** A circle around the polygon, for a quick first rejection. */
+  readonly centerX: number;
+  readonly centerY: number;
+  readonly radius: number;
   /** False when the image is all zero: every ray integral is 0. */
   readonly any: boolean;
 }
 
 export function supportClip(grid: PixelGrid, image: Float32Array, directions = 8): SupportClip {
+  if (directions % 2 !== 0) throw new RangeError(`supportClip needs an even number of directions, got ${directions}`);
   const { rows, columns, dx, dy } = grid;
   const cos = new Float64Array(directions);
   const sin = new Float64Array(directions);
@@ -120,7 +125,12 @@ export function supportClip(grid: PixelGrid, image: Float32Array, directions = 8
     lo[d]! -= margin;
     hi[d]! += margin;
   }
-  return { cos, sin, lo, hi, any };
+  // Circle around the box of slabs 0 (x) and directions / 2 (y): it contains the polygon.
+  const half = directions / 2;
+  const centerX = any ? (lo[0]! + hi[0]!) / 2 : 0;
+  const centerY = any ? (lo[half]! + hi[half]!) / 2 : 0;
+  const radius = any ? Math.hypot(hi[0]! - lo[0]!, hi[half]! - lo[half]!) / 2 : 0;
+  return { cos, sin, lo, hi, centerX, centerY, radius, any };
 }
 
 /**
@@ -177,6 +187,11 @@ function planRay(grid: PixelGrid, ox: number, oy: number, ux: number, uy: number
   if (clip) {
     if (!clip.any) return false;
     // The ray parameter s (distance from the origin along u) inside every slab.
+    // Most rays that miss the body miss its bounding circle: one cross product rejects them.
+    const ex = clip.centerX - ox;
+    const ey = clip.centerY - oy;
+    const miss = ex * uy - ey * ux;
+    if (miss * miss > clip.radius * clip.radius) return false;
     let sLo = -Infinity;
     let sHi = Infinity;
     for (let d = 0; d < clip.cos.length; d++) {
@@ -186,11 +201,16 @@ function planRay(grid: PixelGrid, ox: number, oy: number, ux: number, uy: number
         if (at < clip.lo[d]! || at > clip.hi[d]!) return false;
         continue;
       }
-      let s0 = (clip.lo[d]! - at) / along;
-      let s1 = (clip.hi[d]! - at) / along;
-      if (s0 > s1) [s0, s1] = [s1, s0];
-      if (s0 > sLo) sLo = s0;
-      if (s1 < sHi) sHi = s1;
+      const inv = 1 / along;
+      const s0 = (clip.lo[d]! - at) * inv;
+      const s1 = (clip.hi[d]! - at) * inv;
+      if (inv > 0) {
+        if (s0 > sLo) sLo = s0;
+        if (s1 < sHi) sHi = s1;
+      } else {
+        if (s1 > sLo) sLo = s1;
+        if (s0 < sHi) sHi = s0;
+      }
     }
     if (sLo > sHi) return false;
     // Step index at parameter s: k = (oStep + s uStep) / stepSpacing + cStep.

@@ -66,7 +66,8 @@ describe('writeVolumeSeries (CT)', () => {
       const values = await readSlice(s.slices[k]!);
       let worst = 0;
       for (let i = 0; i < values.length; i++) worst = Math.max(worst, Math.abs(values[i]! - volume.slices[k]![i]!));
-      expect(worst).toBeLessThanOrEqual(0.05);
+      // Half the 0.1 HU step, plus float32 rounding of values up to ~3000 HU.
+      expect(worst).toBeLessThanOrEqual(0.05 + 3e-4);
     }
   });
 
@@ -86,7 +87,7 @@ describe('writeVolumeSeries (CT)', () => {
       expect(position[1]).toBeCloseTo((-(48 - 1) / 2) * 0.7, 6);
       expect(position[2]).toBeCloseTo((k - 1) * 2.5, 6);
       const values = modalityValues(ds);
-      for (let i = 0; i < values.length; i += 97) expect(Math.abs(values[i]! - volume.slices[k]![i]!)).toBeLessThanOrEqual(0.05);
+      for (let i = 0; i < values.length; i += 97) expect(Math.abs(values[i]! - volume.slices[k]![i]!)).toBeLessThanOrEqual(0.05 + 3e-4);
     });
   });
 

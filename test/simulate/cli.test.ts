@@ -33,6 +33,9 @@ describe('lowdose simulate', () => {
     const entry = result.series[0]!;
     expect(entry.mode).toBe('ct-insert');
     expect(entry.output.files).toHaveLength(2);
+    // A noise-free phantom has no noise to calibrate against: the default photon count is used, with a warning.
+    expect(entry.settings.i0).toBe(100000);
+    expect(entry.warnings.join(' ')).toMatch(/calibration failed/);
     expect(entry.output.seriesInstanceUid).not.toBe(source.seriesInstanceUid);
 
     const written = await onlySeries(entry.output.dir);

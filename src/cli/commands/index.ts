@@ -1,9 +1,11 @@
 /** Every CLI command, in the order `--help` lists them. Each module exports `register`. */
 import type { CommandRegistrar } from '../main.js';
+import { register as demo } from './demo.js';
 import { register as denoise } from './denoise.js';
 import { register as info } from './info.js';
 import { register as metrics } from './metrics.js';
 import { register as phantom } from './phantom.js';
+import { register as serve } from './serve.js';
 import { register as simulate } from './simulate.js';
 
-export const commands: CommandRegistrar[] = [info, denoise, metrics, simulate, phantom];
+export const commands: CommandRegistrar[] = [info, denoise, metrics, simulate, phantom, demo, serve];

@@ -200,6 +200,7 @@ async function simulateSeries(
   seed: number,
   pool: SimulationPool,
 ): Promise<SimulatedSeries> {
+  const progress = options.progress ?? (() => {});
   const warnings: string[] = [];
   let plan: SeriesPlan;
   if (series.modality === 'PT') {
@@ -233,6 +234,7 @@ async function simulateSeries(
   const inFlight = new Set<Promise<void>>();
   const limit = Math.max(2, 2 * pool.size);
   let failure: unknown = null;
+  let written = 0;
   for (let k = 0; k < series.slices.length && failure === null; k++) {
     const slice = series.slices[k]!;
     const { data, padding, rows, columns } = await readSlicePixels(slice);
@@ -252,6 +254,8 @@ async function simulateSeries(
       };
       await writer.writeSlice(k, restore(out.lowDose));
       if (reference && out.fullDose) await reference.writeSlice(k, restore(out.fullDose));
+      written++;
+      if (written % 25 === 0) progress(`  ${written}/${series.slices.length} slices`);
     });
     const tracked: Promise<void> = task
       .catch((error: unknown) => {

@@ -19,11 +19,12 @@ import {
   rotationMatrix,
   type Solid,
   smoothUnion,
+  union,
   type Vec3,
 } from '../solids.js';
 import { BodyFrame, smoothstep } from './frame.js';
 import type { BodyParams, TissueHu } from './params.js';
-import { growTree, samplePoints, type Segment, smoothPath } from './trees.js';
+import { growTree, samplePoints, type Segment, smoothPathSamples, valueAlong } from './trees.js';
 
 export interface BodyLesion {
   readonly organ: 'liver' | 'kidney' | 'spleen' | 'lung';
@@ -76,11 +77,19 @@ export function buildAnatomy(params: BodyParams, seed: number): BodyAnatomy {
 
   // ---- Back muscles.
   const muscle = textured(hu.muscle, 4, noise(3, 2, 4));
+  const backMuscles: Solid[] = [];
   for (const side of [-1, 1]) {
-    paint(ellipticCylinder(frame.x(side * 32), frame.y(74), s(24), s(19), z0, z1), muscle);
-    paint(capsule(frame.p(side * 28, 30, 5), frame.p(side * 52, 22, -160), s(4), s(23)), muscle);
-    paint(ellipsoid(frame.p(side * 60, 50, -55), [s(17), s(10), s(70) * params.zScale]), muscle);
+    backMuscles.push(
+      ellipticCylinder(frame.x(side * 32), frame.y(74), s(24), s(19), z0, z1),
+      capsule(frame.p(side * 28, 30, 5), frame.p(side * 52, 22, -160), s(4), s(23)),
+      ellipsoid(frame.p(side * 60, 57, -55), [s(17), s(10), s(70) * params.zScale]),
+    );
   }
+  for (const solid of backMuscles) paint(solid, muscle);
+  // Organs keep out of the spine and the muscles beside it (they would otherwise be painted over).
+  const spineZone = ellipticCylinder(frame.x(0), frame.y(35), s(27), s(21), z0, z1);
+  const retroperitoneum = union(spineZone, ...backMuscles.map((m) => offset(m, 2)));
+  const organSpace: Solid = { bounds: abdomen.bounds, sd: (x, y, z) => Math.max(abdomen.sd(x, y, z), -retroperitoneum.sd(x, y, z)) };
 
   // ---- Heart and mediastinum (above the diaphragm).
   const heart = paintHeart(frame, hu, thorax, paint, noise);
@@ -92,7 +101,7 @@ export function buildAnatomy(params: BodyParams, seed: number): BodyAnatomy {
       thorax,
       sideOf(frame, side),
       { bounds: heart.bounds, sd: (x, y, z) => 6 - heart.sd(x, y, z) },
-      { bounds: thorax.bounds, sd: (x, y, z) => z - frame.z(290) },
+      { bounds: thorax.bounds, sd: (_x, _y, z) => z - frame.z(290) },
     );
     const lungBounds = lungBox(frame, side);
     const lungSolid: Solid = { bounds: lungBounds, sd: lung.sd };
@@ -122,7 +131,7 @@ export function buildAnatomy(params: BodyParams, seed: number): BodyAnatomy {
   paintPelvis(frame, hu, paint, noise);
 
   // ---- Abdominal organs.
-  const organs = paintAbdomen(frame, params, abdomen, paint, noise, rng);
+  const organs = paintAbdomen(frame, params, organSpace, paint, noise, rng);
 
   // ---- Great vessels last, so they run through organs (intrahepatic IVC, portal vein).
   paintVessels(frame, params, organs.liver, paint, rng);
@@ -158,23 +167,18 @@ function paintSegments(segments: readonly Segment[], fill: Fill, paint: Paint, r
   for (const seg of segments) paint(capsule(seg.p0, seg.p1, seg.r0 * radiusScale, seg.r1 * radiusScale), fill);
 }
 
-/** Capsules along a smooth path through reference control points; radius per control point. */
+/** Capsules along a smooth path through reference control points [x, y, z, radius]. */
 function tube(frame: BodyFrame, controls: readonly (readonly [number, number, number, number])[], step = 4): Solid[] {
-  const points = smoothPath(
+  const samples = smoothPathSamples(
     controls.map(([x, y, z]) => frame.p(x, y, z)),
     step,
   );
-  const radii = smoothPath(
-    controls.map(([, , , r]) => [frame.r(r), 0, 0] as Vec3),
-    step,
-  );
-  // smoothPath samples both paths at the same parameters only when control spacing matches; use
-  // the nearest radius by arc index instead.
+  const radii = controls.map(([, , , r]) => frame.r(r));
   const solids: Solid[] = [];
-  for (let i = 0; i + 1 < points.length; i++) {
-    const ra = radii[Math.min(radii.length - 1, Math.round((i * (radii.length - 1)) / Math.max(1, points.length - 1)))]![0];
-    const rb = radii[Math.min(radii.length - 1, Math.round(((i + 1) * (radii.length - 1)) / Math.max(1, points.length - 1)))]![0];
-    solids.push(capsule(points[i]!, points[i + 1]!, ra, rb));
+  for (let i = 0; i + 1 < samples.length; i++) {
+    const a = samples[i]!;
+    const b = samples[i + 1]!;
+    solids.push(capsule(a.point, b.point, valueAlong(radii, a.u), valueAlong(radii, b.u)));
   }
   return solids;
 }
@@ -351,7 +355,7 @@ function paintRibs(frame: BodyFrame, hu: TissueHu, paint: Paint, noise: (s: numb
       const zHead = frame.z(level.z);
       const path: { point: Vec3; t: number }[] = [];
       path.push({ point: [frame.x(side * 24), frame.y(42), zHead], t: -0.1 });
-      const startAngle = 90 - side * 38;
+      const startAngle = 90 - side * 28;
       const endAngle = 90 - side * 168;
       const steps = 40;
       for (let k = 0; k <= steps; k++) {
@@ -359,7 +363,8 @@ function paintRibs(frame: BodyFrame, hu: TissueHu, paint: Paint, noise: (s: numb
         if (t > end + 1e-9) break;
         const angle = ((startAngle + (endAngle - startAngle) * t) * Math.PI) / 180;
         const z = zHead - 4 - drop * p.zScale * (0.7 * t + 0.3 * t * t);
-        const radius = chestWallRadius(frame, angle, z);
+        // Ribs lie just outside the pleura, inside the chest wall muscle.
+        const radius = frame.radiusAlong('cavity', angle, z) + frame.r(6);
         path.push({ point: [ox + radius * Math.cos(angle), oy + radius * Math.sin(angle), z], t });
       }
       for (let k = 0; k + 1 < path.length; k++) {
@@ -377,19 +382,6 @@ function paintRibs(frame: BodyFrame, hu: TissueHu, paint: Paint, noise: (s: numb
   for (const solid of outer) paint(solid, bone);
   for (const solid of inner) paint(solid, marrow);
   for (const solid of cartilages) paint(solid, cartilage);
-}
-
-/** Distance from the body centre to the middle of the chest wall muscle along an image angle, at z. */
-function chestWallRadius(frame: BodyFrame, angle: number, z: number): number {
-  const o = frame.outline(z);
-  const f = frame.fat(z);
-  const c = Math.cos(angle);
-  const sn = Math.sin(angle);
-  const b = sn < 0 ? o.anterior - 2 - f.anterior : o.posterior - 2 - f.posterior;
-  const a = o.a - 2 - f.lateral;
-  const exponent = sn < 0 ? frame.params.squareness : frame.params.squareness + 0.8;
-  const rMuscle = 1 / ((Math.abs(c) / a) ** exponent + (Math.abs(sn) / b) ** exponent) ** (1 / exponent);
-  return rMuscle - 7;
 }
 
 function paintSternum(frame: BodyFrame, hu: TissueHu, paint: Paint, noise: (s: number, o?: number) => Noise3): void {
@@ -469,21 +461,21 @@ function paintAbdomen(
     [92, 24, -110, 18],
     [60, -8, -175, 18],
   ];
-  const colonPoints = smoothPath(
+  const colonSamples = smoothPathSamples(
     colonControls.map(([x, y, z]) => frame.p(x, y, z)),
     5,
   );
+  const colonRadii = colonControls.map(([, , , r]) => r);
   const colonWall: Solid[] = [];
   const colonLumen: Solid[] = [];
   let arc = 0;
-  for (let i = 0; i + 1 < colonPoints.length; i++) {
-    const a = colonPoints[i]!;
-    const c = colonPoints[i + 1]!;
+  for (let i = 0; i + 1 < colonSamples.length; i++) {
+    const a = colonSamples[i]!.point;
+    const c = colonSamples[i + 1]!.point;
     arc += Math.hypot(c[0] - a[0], c[1] - a[1], c[2] - a[2]);
-    const t = i / (colonPoints.length - 1);
-    const base = colonControls[Math.min(colonControls.length - 1, Math.round(t * (colonControls.length - 1)))]![3];
+    // Haustra: the calibre swells and narrows every few centimetres.
     const haustra = 1 + 0.1 * Math.sin((2 * Math.PI * arc) / 32);
-    const r = s(base) * haustra;
+    const r = s(valueAlong(colonRadii, colonSamples[i]!.u)) * haustra;
     colonWall.push(inside(capsule(a, c, r)));
     colonLumen.push(inside(capsule(a, c, r - 2.2)));
   }
@@ -503,22 +495,23 @@ function paintAbdomen(
   }
 
   // Small bowel: random loops in the mid and lower abdomen.
-  const loops = 5 + rng.int(4);
+  // Fewer, shorter loops in a fat patient; the slim abdomen is packed with bowel.
+  const loops = 8 + rng.int(6);
   const bowelWall: Solid[] = [];
   const bowelLumen: [Solid, Fill][] = [];
   const bubble = noise(6, 2);
   for (let l = 0; l < loops; l++) {
     const walk = rng.fork(l, 77);
-    let position: Vec3 = [walk.range(-50, 60), walk.range(-80, 0), walk.range(-170, -50)];
+    let position: Vec3 = [walk.range(-60, 65), walk.range(-85, 10), walk.range(-175, -35)];
     let direction: Vec3 = normalise([walk.range(-1, 1), walk.range(-1, 1), walk.range(-1, 1)]);
-    const steps = 25 + walk.int(20);
+    const steps = 30 + walk.int(30);
     const radius = walk.range(10, 14);
     const kind = walk.uniform();
     const content: Fill =
       kind < 0.2
         ? hu.bowelWall
         : params.oralContrast && kind < 0.7
-          ? (x, y, z) => 240 + 40 * bubble(x, y, z)
+          ? (x, y, z) => 240 + 15 * bubble(x, y, z)
           : (x, y, z) => (bubble(x, y, z) > 1.6 ? hu.air : hu.bowelFluid);
     for (let k = 0; k < steps; k++) {
       direction = normalise([
@@ -529,9 +522,9 @@ function paintAbdomen(
       let next: Vec3 = [position[0] + 9 * direction[0], position[1] + 9 * direction[1], position[2] + 9 * direction[2]];
       // Reflect off the box of the small bowel's territory.
       const limits: [number, number][] = [
-        [-55, 65],
-        [-88, 6],
-        [-175, -45],
+        [-70, 75],
+        [-92, 14],
+        [-185, -30],
       ];
       next = next.map((v, axis) => {
         const [lo, hi] = limits[axis]!;
@@ -641,7 +634,7 @@ function paintAbdomen(
   const liver = inside(
     smoothUnion(
       18,
-      ellipsoid(frame.p(-62, 5, 35), [ls(72), ls(78), ls(72)]),
+      ellipsoid(frame.p(-66, 5, 35), [ls(69), ls(78), ls(72)]),
       ellipsoid(frame.p(8, -48, 55), [ls(60), ls(30), ls(36)], { yaw: 0.25 }),
       ellipsoid(frame.p(-12, 22, 45), [ls(20), ls(16), ls(28)]),
       ellipsoid(frame.p(-88, 10, -25), [ls(38), ls(45), ls(45)]),

@@ -88,40 +88,47 @@ export class BodyFrame {
   }
 
   /**
-   * The outline inset by `inset(z)` (lateral, anterior, posterior) mm as a solid between z0 and
-   * z1: skin (no inset), fat (skin thickness), muscle (skin + fat), cavity (skin + fat + wall).
+   * Outline dimensions at height z of: the skin, the fat (inside the skin), the muscle (inside the
+   * subcutaneous fat) and the cavity (inside the abdominal wall; at the back the cavity reaches the
+   * spine's front in the abdomen and the ribs in the chest, the back muscles are drawn apart).
    */
-  shell(kind: 'skin' | 'fat' | 'muscle' | 'cavity', z0: number, z1: number): Solid {
+  dims(kind: 'skin' | 'fat' | 'muscle' | 'cavity', z: number): Outline {
     const skin = 2;
+    const o = this.outline(z);
+    if (kind === 'skin') return o;
+    if (kind === 'fat') return { a: o.a - skin, anterior: o.anterior - skin, posterior: o.posterior - skin };
+    const f = this.fat(z);
+    const muscle = { a: o.a - skin - f.lateral, anterior: o.anterior - skin - f.anterior, posterior: o.posterior - skin - f.posterior };
+    if (kind === 'muscle') return muscle;
+    const wall = this.params.wallMuscle;
+    const back = 28 - 14 * smoothstep(40, 120, this.zRef(z));
+    return { a: muscle.a - wall, anterior: muscle.anterior - wall, posterior: muscle.posterior - back };
+  }
+
+  /** Distance from the body centre to the `kind` outline along an image angle (radians), at z. */
+  radiusAlong(kind: 'skin' | 'fat' | 'muscle' | 'cavity', angle: number, z: number): number {
+    const d = this.dims(kind, z);
+    const c = Math.cos(angle);
+    const sn = Math.sin(angle);
+    const b = sn < 0 ? d.anterior : d.posterior;
+    const exponent = sn < 0 ? this.params.squareness : this.params.squareness + 0.8;
+    return 1 / ((Math.abs(c) / d.a) ** exponent + (Math.abs(sn) / b) ** exponent) ** (1 / exponent);
+  }
+
+  /** The `kind` outline as a solid between z0 and z1. */
+  shell(kind: 'skin' | 'fat' | 'muscle' | 'cavity', z0: number, z1: number): Solid {
     const p = this.params;
     const squareness = p.squareness;
     const extent = Math.max(p.halfWidth, p.halfDepthAnterior, p.halfDepthPosterior) * 1.25;
-    const dims = (z: number): Outline => {
-      const o = this.outline(z);
-      if (kind === 'skin') return o;
-      if (kind === 'fat') return { a: o.a - skin, anterior: o.anterior - skin, posterior: o.posterior - skin };
-      const f = this.fat(z);
-      const muscle = {
-        a: o.a - skin - f.lateral,
-        anterior: o.anterior - skin - f.anterior,
-        posterior: o.posterior - skin - f.posterior,
-      };
-      if (kind === 'muscle') return muscle;
-      // The back muscles are drawn separately; the cavity reaches back to the spine's front.
-      return { a: muscle.a - p.wallMuscle, anterior: muscle.anterior - p.wallMuscle, posterior: muscle.posterior - 28 };
-    };
     const ox = p.offsetX;
     const oy = p.offsetY;
     return {
       bounds: box3(ox - extent, ox + extent, oy - extent, oy + extent, z0, z1),
-      sd: (x, y, z) => {
-        const d = dims(z);
-        return Math.max(superellipseSd(x - ox, y - oy, d, squareness), z0 - z, z - z1);
-      },
+      sd: (x, y, z) => Math.max(superellipseSd(x - ox, y - oy, this.dims(kind, z), squareness), z0 - z, z - z1),
     };
   }
 
-  /** Height of the diaphragm (mm) at (x, y) and its slope, two domes with the heart's saddle between. */
+  /** Height of the diaphragm (mm) at (x, y) and its slope. */
   dome(x: number, y: number): { z: number; slope: number } {
     const o = this.outline(this.z(60));
     const f = this.fat(this.z(60));
@@ -129,14 +136,17 @@ export class BodyFrame {
     const depth = o.posterior + o.anterior;
     let best = -Infinity;
     let slope = 0;
-    for (const [side, peak] of [
-      [-1, 95],
-      [1, 80],
+    // Right and left domes, and the central tendon between them (under the heart), which keeps
+    // the saddle between the domes from dipping into the abdomen.
+    for (const [side, peak, spreadX, spreadY, shiftY] of [
+      [-1, 95, 0.62, 0.55, -0.12],
+      [1, 80, 0.62, 0.55, -0.12],
+      [0, 82, 0.7, 0.45, -0.22],
     ] as const) {
       const cx = this.params.offsetX + side * 0.42 * a;
-      const cy = this.params.offsetY - 0.12 * depth;
-      const sx = 0.62 * a;
-      const sy = 0.55 * depth;
+      const cy = this.params.offsetY + shiftY * depth;
+      const sx = spreadX * a;
+      const sy = spreadY * depth;
       const u = (x - cx) / sx;
       const v = (y - cy) / sy;
       const drop = 75 * this.params.zScale;

@@ -144,10 +144,16 @@ function splitTerritory(points: Float64Array, indices: number[], c: Vec3): [numb
   return [left, right];
 }
 
-/** Points along a smooth path through `controls` (Catmull-Rom), `step` mm apart. */
-export function smoothPath(controls: readonly Vec3[], step: number): Vec3[] {
-  if (controls.length < 2) return [...controls];
-  const out: Vec3[] = [];
+/** A point on a smooth path and its parameter: control index + fraction towards the next one. */
+export interface PathSample {
+  readonly point: Vec3;
+  readonly u: number;
+}
+
+/** Samples along a smooth path through `controls` (Catmull-Rom), about `step` mm apart. */
+export function smoothPathSamples(controls: readonly Vec3[], step: number): PathSample[] {
+  if (controls.length < 2) return controls.map((point, u) => ({ point, u }));
+  const out: PathSample[] = [];
   for (let i = 0; i < controls.length - 1; i++) {
     const p0 = controls[Math.max(0, i - 1)]!;
     const p1 = controls[i]!;
@@ -155,13 +161,17 @@ export function smoothPath(controls: readonly Vec3[], step: number): Vec3[] {
     const p3 = controls[Math.min(controls.length - 1, i + 2)]!;
     const length = Math.hypot(p2[0] - p1[0], p2[1] - p1[1], p2[2] - p1[2]);
     const n = Math.max(1, Math.ceil(length / step));
-    for (let k = 0; k < n; k++) {
-      const t = k / n;
-      out.push(catmullRom(p0, p1, p2, p3, t));
-    }
+    for (let k = 0; k < n; k++) out.push({ point: catmullRom(p0, p1, p2, p3, k / n), u: i + k / n });
   }
-  out.push(controls[controls.length - 1]!);
+  out.push({ point: controls[controls.length - 1]!, u: controls.length - 1 });
   return out;
+}
+
+/** Linear interpolation of per-control values at path parameter u. */
+export function valueAlong(values: readonly number[], u: number): number {
+  const i = Math.min(values.length - 1, Math.max(0, Math.floor(u)));
+  const j = Math.min(values.length - 1, i + 1);
+  return values[i]! + (values[j]! - values[i]!) * (u - i);
 }
 
 function catmullRom(p0: Vec3, p1: Vec3, p2: Vec3, p3: Vec3, t: number): Vec3 {

@@ -37,8 +37,9 @@ export function roleFromHeaders(facts: SeriesFacts): SeriesRole {
   if (facts.imageType[0] !== 'DERIVED') return 'original';
   const how = facts.derivationDescription.toLowerCase();
   if (how.includes('simulate')) return how.includes('full-dose') || how.includes('full dose') ? 'full-dose' : 'low-dose';
-  if (how.includes('uncertainty') || how.includes('ensemble std')) return 'uncertainty';
-  if (how.includes('denois') || how.includes('diffusion')) return 'denoised';
+  if (how.includes('uncertainty') || how.includes('standard deviation')) return 'uncertainty';
+  // `lowdose denoise` writes "lowdose diffusion model ...", "lowdose gaussian filter: ...".
+  if (how.startsWith('lowdose') || how.includes('denois')) return 'denoised';
   return 'derived';
 }
 

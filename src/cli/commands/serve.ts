@@ -1,0 +1,66 @@
+/**
+ * `lowdose serve [--host 127.0.0.1] [--port 8080] [--data <dir>...] [--work <dir>] [--models <dir>...]`:
+ * the comparison viewer and its API (docs/viewer.md). The only place the server listens; it runs
+ * until SIGINT / SIGTERM, finishing running jobs' cancellation before it exits.
+ */
+import type { Command } from 'commander';
+import { buildApp, LOOPBACK_HOSTS } from '../../server/app.js';
+import { DEFAULT_HOST, DEFAULT_PORT, defaultDataDirs, defaultWorkDir } from '../../server/config.js';
+import type { CommandRegistrar } from '../main.js';
+import { createOutput, EXIT_OK, parseIntOption } from '../output.js';
+
+interface ServeOptions {
+  host: string;
+  port: number;
+  data?: string[];
+  work?: string;
+  models?: string[];
+  quiet?: boolean;
+  json?: boolean;
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+export const register: CommandRegistrar = (program: Command, setExitCode) => {
+  program
+    .command('serve')
+    .description('start the web viewer and API (default http://127.0.0.1:8080)')
+    .option('--host <host>', 'address to listen on; anything but loopback exposes patient images to the network', DEFAULT_HOST)
+    .option('--port <port>', 'TCP port (0: any free port)', parseIntOption('--port', 0, 65535), DEFAULT_PORT)
+    .option('--data <dir>', 'folder of studies to serve; repeat for several (default: ./demo-output if present, and the fixtures)', collect)
+    .option('--work <dir>', `where uploads and job outputs go (default ${defaultWorkDir()})`)
+    .option('--models <dir>', 'extra folder of model cards that jobs may name; repeat for several', collect)
+    .option('--quiet', 'log warnings and errors only')
+    .option('--json', 'print { "url" } on stdout once listening')
+    .action(async (opts: ServeOptions) => {
+      const out = createOutput(Boolean(opts.json));
+      const data = opts.data ?? defaultDataDirs();
+      const loopback = LOOPBACK_HOSTS.includes(opts.host.toLowerCase());
+      const app = await buildApp({
+        data,
+        ...(opts.work ? { workDir: opts.work } : {}),
+        ...(opts.models ? { modelDirs: opts.models } : {}),
+        // Logs go to stderr: stdout is for --json.
+        logger: { level: opts.quiet ? 'warn' : 'info', stream: process.stderr },
+        // Listening beyond loopback means the user chose which names reach it.
+        allowedHosts: loopback ? LOOPBACK_HOSTS : null,
+      });
+      const address = await app.listen({ host: opts.host, port: opts.port });
+      const url = address.replace('://[::1]', '://localhost');
+      out.info(`lowdose viewer at ${url}  (data: ${data.length} folder(s); Ctrl-C stops)`);
+      if (!loopback) out.warn(`listening on ${opts.host}: anyone who can reach this address can see the images`);
+      if (!app.config.viewerDir) out.warn('the viewer is not built (run `npm run build`); only the API is served');
+      out.result({ url });
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          out.info('stopping…');
+          void app.close().then(() => resolve());
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+      setExitCode(EXIT_OK);
+    });
+};

@@ -1,0 +1,17 @@
+/**
+ * Classical denoisers, the baselines that `lowdose denoise --method gaussian|bilateral|nlm` runs
+ * and the model card compares against. Pure functions over Image2D in modality units. See
+ * docs/filters.md.
+ */
+export { classicalDenoise, CLASSICAL_DEFAULTS, CLASSICAL_METHODS } from './denoise.js';
+export type { ClassicalDefaults, ClassicalDenoiseParams, ClassicalDenoiseResult, ClassicalMethod, ClassicalSettings } from './denoise.js';
+export { gaussianFilter, gaussianSmooth, GAUSSIAN_TRUNCATE } from './gaussian.js';
+export type { GaussianOptions } from './gaussian.js';
+export { bilateralFilter, BILATERAL_TRUNCATE } from './bilateral.js';
+export type { BilateralOptions } from './bilateral.js';
+export { nlmFilter, NLM_PATCH_RADIUS, NLM_SEARCH_RADIUS } from './nlm.js';
+export type { NlmOptions } from './nlm.js';
+export { estimateFilterNoise, estimateSeriesNoise } from './noise.js';
+export type { FilterModality, NoiseLevel } from './noise.js';
+export { tuneBilateralRange, tuneGaussianSigma, tuneNlmH, tuneParameter } from './tune.js';
+export type { TunableParameter, TuningOptions, TuningPair, TuningResult, TuningScore } from './tune.js';

@@ -1,0 +1,117 @@
+/**
+ * The lowdose web server as a function: `buildApp(options)` returns a ready fastify instance that
+ * is not listening (tests call `app.inject`; `lowdose serve` calls `listen`). Shared services are
+ * decorators (./plugins), routes are encapsulated plugins (./routes), and one error handler maps
+ * error codes to HTTP statuses.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import { LowdoseError } from '../errors.js';
+import type { JobOptions } from './api-types.js';
+import { resolveConfig, type ConfigInput } from './config.js';
+import { installErrorHandlers, pathRedactor } from './http-errors.js';
+import type { DenoiseRunner } from './jobs/queue.js';
+import { loggerOptions, type LoggerSettings } from './logger.js';
+import configPlugin from './plugins/config.js';
+import dataPlugin from './plugins/data.js';
+import jobsPlugin from './plugins/jobs.js';
+import comparisonRoutes from './routes/comparisons.js';
+import healthRoutes from './routes/health.js';
+import jobRoutes from './routes/jobs.js';
+import modelRoutes from './routes/models.js';
+import seriesRoutes from './routes/series.js';
+import studyRoutes from './routes/studies.js';
+import uploadRoutes from './routes/uploads.js';
+import viewerRoutes from './routes/viewer.js';
+
+export interface BuildAppOptions extends ConfigInput {
+  /** false (default) for silence, true for info on stdout, or a level and stream. */
+  readonly logger?: boolean | LoggerSettings;
+  /** The denoise pipeline; default `denoisePaths` of src/pipeline/denoise.ts. */
+  readonly denoise?: DenoiseRunner;
+  /** Which device queue a job joins (default: by --device and what is installed). */
+  readonly queueDevice?: (options: JobOptions) => string;
+  /**
+   * Host names (without port) requests may address; others are refused, which stops DNS-rebinding
+   * pages from reaching a server on 127.0.0.1. Default: localhost, 127.0.0.1 and [::1]. null: any.
+   */
+  readonly allowedHosts?: readonly string[] | null;
+}
+
+export const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]', '::1'];
+
+/** The real pipeline, loaded on first use so the server starts fast. */
+const pipelineRunner: DenoiseRunner = async (paths, options) => {
+  const { denoisePaths } = await import('../pipeline/denoise.js');
+  return denoisePaths(paths, options);
+};
+
+export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyInstance> {
+  const config = resolveConfig(options);
+  const app = Fastify({
+    logger: loggerOptions(options.logger),
+    // Ids are 12 characters; nothing legitimate is long.
+    routerOptions: { maxParamLength: 64 },
+    // JSON bodies are small (job requests); uploads are multipart and limited on their own.
+    bodyLimit: 64 * 1024,
+    // Unknown fields are errors, not silently dropped: a mistyped job option must not be ignored.
+    ajv: { customOptions: { removeAdditional: false } },
+  });
+
+  const redact = pathRedactor([
+    ...config.dataDirs.map((dir, i) => ({ path: dir, label: `data ${i + 1}` })),
+    { path: config.workDir, label: 'work' },
+  ]);
+  installErrorHandlers(app, redact);
+  installRequestGuards(app, options.allowedHosts === undefined ? LOOPBACK_HOSTS : options.allowedHosts);
+
+  await app.register(configPlugin, { config });
+  await app.register(dataPlugin);
+  await app.register(jobsPlugin, { runner: options.denoise ?? pipelineRunner });
+
+  await app.register(healthRoutes);
+  await app.register(studyRoutes);
+  await app.register(seriesRoutes);
+  await app.register(comparisonRoutes);
+  await app.register(uploadRoutes);
+  await app.register(modelRoutes);
+  await app.register(jobRoutes, { ...(options.queueDevice ? { queueDevice: options.queueDevice } : {}) });
+  await app.register(viewerRoutes);
+  await app.ready();
+  return app;
+}
+
+/** Host allow-list, same-origin writes, and headers that keep the viewer's page to itself. */
+function installRequestGuards(app: FastifyInstance, allowedHosts: readonly string[] | null): void {
+  const allowed = allowedHosts && new Set(allowedHosts.map((h) => h.toLowerCase()));
+  const hostOf = (value: string): string => {
+    const trimmed = value.trim().toLowerCase();
+    if (trimmed.startsWith('[')) return trimmed.slice(0, trimmed.indexOf(']') + 1);
+    return trimmed.split(':')[0]!;
+  };
+  app.addHook('onRequest', async (request) => {
+    if (!allowed) return;
+    const host = hostOf(request.headers.host ?? '');
+    if (!allowed.has(host)) {
+      throw new LowdoseError('E_USAGE', `requests for host "${host}" are refused (start lowdose serve with --host to allow it)`);
+    }
+    const origin = request.headers.origin;
+    if (origin && request.method !== 'GET' && request.method !== 'HEAD') {
+      let originHost = '';
+      try {
+        originHost = hostOf(new URL(origin).host);
+      } catch {
+        // unparseable origin: refused below
+      }
+      if (!allowed.has(originHost)) throw new LowdoseError('E_USAGE', 'cross-origin requests that change data are refused');
+    }
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('X-Content-Type-Options', 'nosniff');
+    reply.header('Referrer-Policy', 'no-referrer');
+    reply.header('X-Frame-Options', 'DENY');
+    reply.header(
+      'Content-Security-Policy',
+      "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
+    );
+  });
+}

@@ -1,0 +1,89 @@
+/**
+ * Server settings, resolved once from `buildApp` options (and `lowdose serve` flags) with safe
+ * defaults: loopback only, data read from the demo output and the fixtures, uploads and job
+ * outputs in a work folder of their own.
+ */
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface UploadLimits {
+  /** Largest single file, bytes. */
+  readonly fileBytes: number;
+  /** Most files in one upload. */
+  readonly files: number;
+  /** Largest upload in total, bytes. */
+  readonly totalBytes: number;
+}
+
+export interface ServerConfig {
+  /** Folders indexed for studies (read only). */
+  readonly dataDirs: string[];
+  /** Uploads (`uploads/`) and job outputs (`jobs/`) go here; it is indexed too. */
+  readonly workDir: string;
+  readonly uploadDir: string;
+  readonly jobsDir: string;
+  /** Folders where a job's bare model name is looked up (`<dir>/<name>.json`) before the shipped models. */
+  readonly modelDirs: string[];
+  /** The built viewer (index.html and assets), or null when it is not built. */
+  readonly viewerDir: string | null;
+  readonly limits: UploadLimits;
+  /** Decoded slices kept in memory, bytes. */
+  readonly sliceCacheBytes: number;
+}
+
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_PORT = 8080;
+
+export const DEFAULT_LIMITS: UploadLimits = {
+  fileBytes: 256 * 1024 * 1024,
+  files: 4000,
+  totalBytes: 4 * 1024 * 1024 * 1024,
+};
+
+/** The package root: src/server or dist/server, two levels down. */
+export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** `demo-output/` in the working directory when present, and the package's `fixtures/`. */
+export function defaultDataDirs(cwd = process.cwd()): string[] {
+  const dirs = [path.join(cwd, 'demo-output'), path.join(PACKAGE_ROOT, 'fixtures')];
+  return dirs.filter((dir, i) => i > 0 || existsSync(dir));
+}
+
+export function defaultWorkDir(): string {
+  const user = (() => {
+    try {
+      return os.userInfo().username.replace(/[^A-Za-z0-9_-]/g, '') || 'user';
+    } catch {
+      return 'user';
+    }
+  })();
+  return path.join(os.tmpdir(), `lowdose-serve-${user}`);
+}
+
+export interface ConfigInput {
+  readonly data?: readonly string[];
+  readonly workDir?: string;
+  readonly modelDirs?: readonly string[];
+  readonly viewerDir?: string | null;
+  readonly limits?: Partial<UploadLimits>;
+  readonly sliceCacheBytes?: number;
+}
+
+export function resolveConfig(input: ConfigInput = {}): ServerConfig {
+  const workDir = path.resolve(input.workDir ?? defaultWorkDir());
+  const builtViewer = path.join(PACKAGE_ROOT, 'viewer', 'dist');
+  const viewerDir =
+    input.viewerDir === null ? null : path.resolve(input.viewerDir ?? builtViewer);
+  return {
+    dataDirs: (input.data && input.data.length > 0 ? input.data : defaultDataDirs()).map((d) => path.resolve(d)),
+    workDir,
+    uploadDir: path.join(workDir, 'uploads'),
+    jobsDir: path.join(workDir, 'jobs'),
+    modelDirs: (input.modelDirs ?? []).map((d) => path.resolve(d)),
+    viewerDir: viewerDir && existsSync(path.join(viewerDir, 'index.html')) ? viewerDir : null,
+    limits: { ...DEFAULT_LIMITS, ...input.limits },
+    sliceCacheBytes: input.sliceCacheBytes ?? 512 * 1024 * 1024,
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * One place that turns anything thrown in a route into an HTTP status and a JSON body
+ * `{ code, message }`, with the toolkit's stable error codes. Server paths in messages are
+ * replaced by labels so responses do not reveal the server's folder layout.
+ */
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { isLowdoseError, type ErrorCode } from '../errors.js';
+import type { ApiError } from './api-types.js';
+
+const STATUS: Record<ErrorCode, number> = {
+  E_NOT_DICOM: 415,
+  E_DICOMDIR: 415,
+  E_NOT_IMAGE: 415,
+  E_UNSUPPORTED_TRANSFER_SYNTAX: 415,
+  E_UNSUPPORTED_PIXELS: 415,
+  E_NO_PIXEL_DATA: 415,
+  E_TRUNCATED: 422,
+  E_MALFORMED: 422,
+  E_DECODE: 422,
+  E_INCONSISTENT_SERIES: 422,
+  E_SUV_UNAVAILABLE: 422,
+  E_USAGE: 400,
+  E_MODEL: 400,
+  E_MODEL_MISMATCH: 400,
+  E_NOT_FOUND: 404,
+  E_EXISTS: 409,
+  E_CANCELLED: 409,
+  E_DEVICE_UNAVAILABLE: 503,
+  E_IO: 500,
+  E_INTERNAL: 500,
+};
+
+export function statusFor(code: ErrorCode): number {
+  return STATUS[code] ?? 500;
+}
+
+/** Replaces each root folder by its label: "<data 1>/CT_x/IM0001.dcm" instead of an absolute path. */
+export type PathRedactor = (text: string) => string;
+
+export function pathRedactor(roots: ReadonlyArray<{ path: string; label: string }>): PathRedactor {
+  // Longest first, so a root inside another root gets its own label.
+  const ordered = [...roots].sort((a, b) => b.path.length - a.path.length);
+  return (text) => ordered.reduce((out, root) => out.split(root.path).join(`<${root.label}>`), text);
+}
+
+/** For logs: no path survives at all beyond its last component (folder names may be patient names). */
+export function redactForLog(text: string): string {
+  return text.replace(/(?:[A-Za-z]:)?[\\/](?:[^\\/\s:'"<>]+[\\/])+([^\\/\s:'"<>]*)/g, '…/$1');
+}
+
+export function installErrorHandlers(app: FastifyInstance, redact: PathRedactor): void {
+  app.setErrorHandler((error: FastifyError | Error, request, reply) => {
+    const { status, body } = toHttpError(error, redact);
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    else request.log.info({ code: body.code, statusCode: status, reason: redactForLog(body.message) }, 'request refused');
+    void reply.status(status).type('application/json; charset=utf-8').send(body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply.status(404).send({ code: 'E_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` });
+  });
+}
+
+export function toHttpError(error: unknown, redact: PathRedactor): { status: number; body: ApiError } {
+  if (isLowdoseError(error)) return { status: statusFor(error.code), body: { code: error.code, message: redact(error.message) } };
+  const e = error as Partial<FastifyError> & { message?: string };
+  if (e.validation) return { status: 400, body: { code: 'E_USAGE', message: e.message ?? 'invalid request' } };
+  if (e.code === 'FST_REQ_FILE_TOO_LARGE' || e.code === 'FST_FILES_LIMIT' || e.code === 'FST_PARTS_LIMIT' || e.statusCode === 413) {
+    return { status: 413, body: { code: 'E_USAGE', message: e.message ?? 'request too large' } };
+  }
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    return { status: e.statusCode, body: { code: e.statusCode === 404 ? 'E_NOT_FOUND' : 'E_USAGE', message: e.message ?? 'bad request' } };
+  }
+  return { status: 500, body: { code: 'E_INTERNAL', message: redact(e.message ?? String(error)) } };
+}

@@ -1,0 +1,256 @@
+/**
+ * Denoise jobs: one running job per device, the rest queued in submission order, progress to
+ * subscribers (server-sent events), cancel through an AbortSignal. The pipeline itself is
+ * injected (`DenoiseRunner`), so the queue knows nothing of models and tests can drive it.
+ */
+import { randomBytes } from 'node:crypto';
+import { LowdoseError, toLowdoseError } from '../../errors.js';
+import type { DenoiseOptions, DenoiseProgress, DenoiseReport } from '../../pipeline/types.js';
+import type { ApiError, JobOptions, JobProgress, JobStatus, JobView } from '../api-types.js';
+
+export type DenoiseRunner = (paths: string[], options: DenoiseOptions) => Promise<DenoiseReport>;
+
+export interface JobSeries {
+  readonly id: string;
+  readonly files: string[];
+}
+
+export interface JobSpec {
+  readonly series: JobSeries[];
+  readonly reference: JobSeries | null;
+  readonly options: JobOptions;
+  /** Queue key: jobs on the same device run one at a time. */
+  readonly device: string;
+  readonly outDir: string;
+}
+
+export interface JobQueueHooks {
+  /** Output dir for a new job. */
+  outDirFor(jobId: string): string;
+  /** After a successful run: make the outputs visible and say which comparisons they are. */
+  completed(report: DenoiseReport, job: { id: string; outDir: string }): Promise<{ comparisons: string[] }>;
+  log?(message: string): void;
+}
+
+interface Job {
+  readonly id: string;
+  readonly spec: JobSpec;
+  readonly createdAt: Date;
+  status: JobStatus;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  progress: JobProgress | null;
+  error: ApiError | null;
+  result: JobView['result'];
+  readonly controller: AbortController;
+  readonly listeners: Set<(view: JobView) => void>;
+  /** Resolves when the job reaches a terminal status. */
+  readonly ended: Promise<void>;
+  readonly markEnded: () => void;
+}
+
+const TERMINAL: ReadonlySet<JobStatus> = new Set(['done', 'failed', 'cancelled']);
+/** Finished jobs kept for GET /api/jobs. */
+const KEEP_FINISHED = 200;
+
+export function isTerminal(status: JobStatus): boolean {
+  return TERMINAL.has(status);
+}
+
+export class JobQueue {
+  private readonly jobs = new Map<string, Job>();
+  private readonly running = new Map<string, Job>();
+  private closed = false;
+
+  constructor(
+    private readonly runner: DenoiseRunner,
+    private readonly hooks: JobQueueHooks,
+  ) {}
+
+  submit(spec: Omit<JobSpec, 'outDir'>): JobView {
+    if (this.closed) throw new LowdoseError('E_USAGE', 'the server is shutting down; no new jobs');
+    const id = randomBytes(9).toString('base64url');
+    let markEnded = () => {};
+    const ended = new Promise<void>((resolve) => (markEnded = resolve));
+    const job: Job = {
+      id,
+      spec: { ...spec, outDir: this.hooks.outDirFor(id) },
+      createdAt: new Date(),
+      status: 'queued',
+      startedAt: null,
+      finishedAt: null,
+      progress: null,
+      error: null,
+      result: null,
+      controller: new AbortController(),
+      listeners: new Set(),
+      ended,
+      markEnded,
+    };
+    this.jobs.set(id, job);
+    this.prune();
+    this.schedule();
+    return this.view(job);
+  }
+
+  get(id: string): JobView {
+    return this.view(this.find(id));
+  }
+
+  list(): JobView[] {
+    return [...this.jobs.values()].map((job) => this.view(job)).reverse();
+  }
+
+  /** Cancels a queued job at once, a running one at its next batch; finished jobs are left as they are. */
+  cancel(id: string): JobView {
+    const job = this.find(id);
+    if (job.status === 'queued') {
+      this.finish(job, 'cancelled', { error: { code: 'E_CANCELLED', message: 'cancelled before it started' } });
+      this.notifyQueued();
+    } else if (job.status === 'running') {
+      job.controller.abort(new LowdoseError('E_CANCELLED', `job ${id} cancelled`));
+    }
+    return this.view(job);
+  }
+
+  /** Calls `listener` with the job's state now and on every change until it ends; returns an unsubscribe. */
+  subscribe(id: string, listener: (view: JobView) => void): () => void {
+    const job = this.find(id);
+    listener(this.view(job));
+    if (isTerminal(job.status)) return () => {};
+    job.listeners.add(listener);
+    return () => job.listeners.delete(listener);
+  }
+
+  /** Resolves when the job has ended (tests and shutdown). */
+  async settled(id: string): Promise<JobView> {
+    const job = this.find(id);
+    await job.ended;
+    return this.view(job);
+  }
+
+  /** Cancels everything and waits for running jobs to stop. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const job of this.jobs.values()) if (!isTerminal(job.status)) this.cancel(job.id);
+    await Promise.all([...this.running.values()].map((job) => job.ended));
+  }
+
+  private find(id: string): Job {
+    const job = this.jobs.get(id);
+    if (!job) throw new LowdoseError('E_NOT_FOUND', `no job with id ${id}`);
+    return job;
+  }
+
+  private schedule(): void {
+    for (const job of this.jobs.values()) {
+      if (job.status !== 'queued' || this.running.has(job.spec.device)) continue;
+      this.running.set(job.spec.device, job);
+      void this.run(job);
+    }
+    this.notifyQueued();
+  }
+
+  private async run(job: Job): Promise<void> {
+    job.status = 'running';
+    job.startedAt = new Date();
+    this.emit(job);
+    const { spec } = job;
+    try {
+      const report = await this.runner(
+        spec.series.flatMap((s) => s.files),
+        {
+          ...spec.options,
+          outDir: spec.outDir,
+          ...(spec.reference ? { reference: spec.reference.files } : {}),
+          signal: job.controller.signal,
+          onProgress: (event) => this.progress(job, event),
+          log: (message) => this.hooks.log?.(`job ${job.id}: ${message}`),
+        },
+      );
+      if (job.controller.signal.aborted) throw job.controller.signal.reason;
+      const { comparisons } = await this.hooks.completed(report, { id: job.id, outDir: spec.outDir });
+      const errors = report.errors.map((e) => ({ code: e.code, message: e.message }));
+      const ok = report.series.some((s) => !s.skipped) && comparisons.length > 0;
+      this.finish(job, ok ? 'done' : 'failed', {
+        result: { comparisons, errors },
+        ...(ok ? {} : { error: { code: errors[0]?.code ?? 'E_INTERNAL', message: errors[0]?.message ?? 'the job produced no denoised series' } }),
+      });
+    } catch (thrown) {
+      const error = toLowdoseError(job.controller.signal.aborted ? (job.controller.signal.reason ?? thrown) : thrown);
+      const cancelled = job.controller.signal.aborted || error.code === 'E_CANCELLED';
+      this.finish(job, cancelled ? 'cancelled' : 'failed', {
+        error: { code: cancelled ? 'E_CANCELLED' : error.code, message: error.message },
+      });
+    } finally {
+      this.running.delete(spec.device);
+      this.schedule();
+    }
+  }
+
+  private progress(job: Job, event: DenoiseProgress): void {
+    const perSeries = event.slicesTotal > 0 ? event.slicesDone / event.slicesTotal : 0;
+    job.progress = {
+      fraction: Math.min(1, (event.seriesIndex + perSeries) / Math.max(1, event.seriesCount)),
+      seriesIndex: event.seriesIndex,
+      seriesCount: event.seriesCount,
+      slicesDone: event.slicesDone,
+      slicesTotal: event.slicesTotal,
+    };
+    this.emit(job);
+  }
+
+  private finish(job: Job, status: JobStatus, extra: { error?: ApiError; result?: JobView['result'] }): void {
+    job.status = status;
+    job.finishedAt = new Date();
+    job.error = extra.error ?? null;
+    job.result = extra.result ?? null;
+    if (status === 'done' && job.progress) job.progress = { ...job.progress, fraction: 1 };
+    this.emit(job);
+    job.listeners.clear();
+    job.markEnded();
+  }
+
+  private emit(job: Job): void {
+    const view = this.view(job);
+    for (const listener of job.listeners) listener(view);
+  }
+
+  /** Queue positions change for everyone waiting on a device when one ahead starts or leaves. */
+  private notifyQueued(): void {
+    for (const job of this.jobs.values()) if (job.status === 'queued' && job.listeners.size > 0) this.emit(job);
+  }
+
+  private queuePosition(job: Job): number | null {
+    if (job.status !== 'queued') return null;
+    let ahead = 0;
+    for (const other of this.jobs.values()) {
+      if (other === job) break;
+      if (other.status === 'queued' && other.spec.device === job.spec.device) ahead++;
+    }
+    return ahead;
+  }
+
+  private prune(): void {
+    const finished = [...this.jobs.values()].filter((j) => isTerminal(j.status));
+    for (const job of finished.slice(0, Math.max(0, finished.length - KEEP_FINISHED))) this.jobs.delete(job.id);
+  }
+
+  private view(job: Job): JobView {
+    return {
+      id: job.id,
+      status: job.status,
+      device: job.spec.device,
+      series: job.spec.series.map((s) => s.id),
+      reference: job.spec.reference?.id ?? null,
+      options: job.spec.options,
+      createdAt: job.createdAt.toISOString(),
+      startedAt: job.startedAt?.toISOString() ?? null,
+      finishedAt: job.finishedAt?.toISOString() ?? null,
+      queuePosition: this.queuePosition(job),
+      progress: job.progress,
+      error: job.error,
+      result: job.result,
+    };
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * `app.jobs`: the denoise job queue. Finished jobs' outputs are indexed before the job reports
+ * "done", so the comparison ids it returns can be opened at once.
+ */
+import path from 'node:path';
+import fp from 'fastify-plugin';
+import { redactForLog } from '../http-errors.js';
+import { JobQueue, type DenoiseRunner } from '../jobs/queue.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    jobs: JobQueue;
+  }
+}
+
+export interface JobsPluginOptions {
+  readonly runner: DenoiseRunner;
+}
+
+export default fp<JobsPluginOptions>(
+  async (app, { runner }) => {
+    const log = app.log.child({ component: 'jobs' });
+    const queue = new JobQueue(runner, {
+      outDirFor: (id) => path.join(app.config.jobsDir, id),
+      completed: async (report) => {
+        await app.data.index.refresh();
+        return { comparisons: app.data.index.comparisonsForOutputs(report.series.map((s) => s.output.seriesInstanceUid)) };
+      },
+      log: (message) => log.info(redactForLog(message)),
+    });
+    app.decorate('jobs', queue);
+    app.addHook('onClose', async () => queue.close());
+  },
+  { name: 'lowdose-jobs', dependencies: ['lowdose-config', 'lowdose-data'], fastify: '5.x' },
+);

@@ -1,0 +1,26 @@
+/** GET /api/health: liveness and what the server serves. */
+import { createRequire } from 'node:module';
+import type { FastifyPluginAsync } from 'fastify';
+
+const require = createRequire(import.meta.url);
+const { version } = require('../../../package.json') as { version: string };
+
+const health: FastifyPluginAsync = async (app) => {
+  app.get(
+    '/api/health',
+    {
+      schema: {
+        response: {
+          200: {
+            type: 'object',
+            required: ['status', 'version', 'studies', 'viewer'],
+            properties: { status: { type: 'string' }, version: { type: 'string' }, studies: { type: 'integer' }, viewer: { type: 'boolean' } },
+          },
+        },
+      },
+    },
+    async () => ({ status: 'ok', version, studies: app.data.index.studies().studies.length, viewer: app.config.viewerDir !== null }),
+  );
+};
+
+export default health;

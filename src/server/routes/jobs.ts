@@ -1,0 +1,113 @@
+/**
+ * Denoise jobs: POST /api/jobs starts one (queued behind others on the same device), GET lists
+ * and reads them, GET /api/jobs/:id/events streams their progress as server-sent events, and
+ * DELETE cancels.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { FastifyPluginAsync } from 'fastify';
+import { isTerminal } from '../jobs/queue.js';
+import { queueDeviceFor } from '../jobs/device.js';
+import type { JobOptions, JobView } from '../api-types.js';
+import { errorResponses, idParams, jobRequest, jobView } from '../schemas.js';
+import type { IndexedSeries } from '../data/pairing.js';
+
+interface JobBody {
+  series: string[];
+  reference?: string;
+  options?: JobOptions;
+}
+
+export interface JobsRouteOptions {
+  /** Which device queue a job joins (default: ../jobs/device.ts). */
+  readonly queueDevice?: (options: JobOptions) => string;
+}
+
+function filesOf(entry: IndexedSeries): string[] {
+  return [...new Set(entry.series.slices.map((s) => s.file))];
+}
+
+const HEARTBEAT_MS = 15_000;
+
+const jobs: FastifyPluginAsync<JobsRouteOptions> = async (app, opts) => {
+  const queueDevice = opts.queueDevice ?? queueDeviceFor;
+
+  /** A bare model name found in a configured model folder becomes that card's path. */
+  const resolveModel = (name: string | undefined): string | undefined => {
+    if (name === undefined) return undefined;
+    for (const dir of app.config.modelDirs) {
+      const card = path.join(dir, `${name}.json`);
+      if (existsSync(card)) return card;
+    }
+    return name;
+  };
+
+  app.post<{ Body: JobBody }>(
+    '/api/jobs',
+    { schema: { body: jobRequest, response: { 202: jobView, ...errorResponses } } },
+    async (request, reply) => {
+      const { index } = app.data;
+      const series = request.body.series.map((id) => index.series(id));
+      const reference = request.body.reference ? index.series(request.body.reference) : null;
+      const options: JobOptions = request.body.options ?? {};
+      const view = app.jobs.submit({
+        series: series.map((s) => ({ id: s.id, files: filesOf(s) })),
+        reference: reference ? { id: reference.id, files: filesOf(reference) } : null,
+        options: { ...options, ...(options.model ? { model: resolveModel(options.model) } : {}) },
+        device: queueDevice(options),
+      });
+      // The view shows the options as asked (a model name, not the path it resolved to).
+      return reply.status(202).send({ ...view, options });
+    },
+  );
+
+  app.get('/api/jobs', { schema: { response: { 200: { type: 'object', properties: { jobs: { type: 'array', items: jobView } } }, ...errorResponses } } }, async () => ({
+    jobs: app.jobs.list(),
+  }));
+
+  app.get<{ Params: { id: string } }>(
+    '/api/jobs/:id',
+    { schema: { params: idParams, response: { 200: jobView, ...errorResponses } } },
+    async (request) => app.jobs.get(request.params.id),
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/api/jobs/:id',
+    { schema: { params: idParams, response: { 200: jobView, ...errorResponses } } },
+    async (request) => app.jobs.cancel(request.params.id),
+  );
+
+  /** `event: job` with the JobView on every change; the stream ends when the job does. */
+  app.get<{ Params: { id: string } }>('/api/jobs/:id/events', { schema: { params: idParams, response: errorResponses } }, async (request, reply) => {
+    app.jobs.get(request.params.id); // 404 before the stream starts
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache, no-transform',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
+    raw.write('retry: 2000\n\n');
+    let ended = false;
+    const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      clearInterval(heartbeat);
+      raw.end();
+    };
+    const send = (view: JobView) => {
+      if (ended) return;
+      raw.write(`event: job\ndata: ${JSON.stringify(view)}\n\n`);
+      if (isTerminal(view.status)) end();
+    };
+    const unsubscribe = app.jobs.subscribe(request.params.id, send);
+    request.raw.on('close', () => {
+      unsubscribe();
+      end();
+    });
+  });
+};
+
+export default jobs;

@@ -1,0 +1,69 @@
+/**
+ * Series metadata and slice pixels. Pixels are the binary format of ../slice-encoding.ts; a
+ * request that names the series' current revision (`?v=`) may be cached forever, any other is
+ * revalidated with its ETag.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { LowdoseError } from '../../errors.js';
+import { errorResponses, idParams, seriesDetail, sliceParams } from '../schemas.js';
+import { encodeSlice, type SliceDtype } from '../slice-encoding.js';
+
+interface SliceRequest {
+  Params: { id: string; index: number };
+  Querystring: { v?: string; dtype?: SliceDtype | 'auto' };
+}
+
+const series: FastifyPluginAsync = async (app) => {
+  app.get<{ Params: { id: string } }>(
+    '/api/series/:id',
+    { schema: { params: idParams, response: { 200: seriesDetail, ...errorResponses } } },
+    async (request) => app.data.index.seriesDetail(request.params.id),
+  );
+
+  app.get<SliceRequest>(
+    '/api/series/:id/slices/:index',
+    {
+      schema: {
+        params: sliceParams,
+        querystring: {
+          type: 'object',
+          properties: {
+            v: { type: 'string', maxLength: 64 },
+            dtype: { type: 'string', enum: ['auto', 'int16', 'float32'], default: 'auto' },
+          },
+          additionalProperties: false,
+        },
+        response: errorResponses,
+      },
+    },
+    async (request, reply) => {
+      const { id, index } = request.params;
+      const entry = app.data.index.series(id);
+      const slice = entry.series.slices[index];
+      if (!slice) {
+        throw new LowdoseError('E_NOT_FOUND', `series ${id} has no slice ${index} (${entry.series.slices.length} slices)`);
+      }
+      const dtype = request.query.dtype ?? 'auto';
+      const etag = `"${entry.rev}-${index}-${dtype}"`;
+      const current = request.query.v === entry.rev;
+      reply.header('ETag', etag);
+      reply.header('Cache-Control', current ? 'public, max-age=31536000, immutable' : 'no-cache');
+      if (request.headers['if-none-match'] === etag) return reply.status(304).send();
+      const image = await app.data.slices.read(entry, index);
+      const body = encodeSlice(
+        image,
+        {
+          index,
+          slice,
+          spacing: entry.series.spacing,
+          units: entry.series.units,
+          photometricInterpretation: entry.series.photometricInterpretation ?? 'MONOCHROME2',
+        },
+        dtype,
+      );
+      return reply.type('application/octet-stream').send(body);
+    },
+  );
+};
+
+export default series;

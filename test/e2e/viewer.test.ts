@@ -1,0 +1,261 @@
+/**
+ * The viewer in real headless Chromium (Debian's /usr/bin/chromium through playwright-core),
+ * served by the real app on a 127.0.0.1 port, on a study written for the test: every pane draws
+ * real pixels, panes follow each other, metrics are on the page, and a file upload plus a denoise
+ * job run from the page. Skipped, with a message, only where /usr/bin/chromium is absent.
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeVolumeSeries } from '../../src/dicom/write-volume.js';
+import { generateWater } from '../../src/phantoms/water.js';
+import { denoisePaths } from '../../src/pipeline/denoise.js';
+import type { ComparisonMetrics, SliceMetrics, StudiesResponse } from '../../src/server/api-types.js';
+import { buildApp } from '../../src/server/app.js';
+import { writeFixtureStudy, type FixtureStudy } from '../server/fixture-study.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const REPO = path.resolve(import.meta.dirname, '../..');
+const TEST_MODELS = path.join(REPO, 'test/fixtures-models');
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) {
+  console.warn(`viewer end-to-end tests skipped: ${CHROMIUM} not found (Debian's chromium package; .ci/run installs it)`);
+}
+
+let root: string;
+let study: FixtureStudy;
+let app: FastifyInstance;
+let url: string;
+let browser: BrowserContext;
+let page: Page;
+let studies: StudiesResponse;
+const pageErrors: string[] = [];
+
+/** Grey-level statistics of a pane's canvas: blank or flat canvases have almost no spread. */
+async function canvasStats(key: string): Promise<{ std: number; nonBlack: number; hash: number }> {
+  return page.evaluate((paneKey) => {
+    const canvas = document.querySelector<HTMLCanvasElement>(`.pane[data-pane="${paneKey}"] canvas`);
+    if (!canvas || canvas.width === 0) return { std: 0, nonBlack: 0, hash: 0 };
+    const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+    let n = 0;
+    let sum = 0;
+    let squares = 0;
+    let nonBlack = 0;
+    let hash = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      const v = (data[i]! + data[i + 1]! + data[i + 2]!) / 3;
+      n++;
+      sum += v;
+      squares += v * v;
+      if (v > 8) nonBlack++;
+      hash = (hash * 31 + data[i]! + 7 * data[i + 1]! + 13 * data[i + 2]!) | 0;
+    }
+    const mean = sum / n;
+    return { std: Math.sqrt(squares / n - mean * mean), nonBlack: nonBlack / n, hash };
+  }, key);
+}
+
+async function paneKeys(): Promise<string[]> {
+  return page.$$eval('.pane:not([hidden])', (panes) => panes.map((p) => (p as HTMLElement).dataset.pane!));
+}
+
+async function paneIndices(): Promise<string[]> {
+  return page.$$eval('.pane:not([hidden])', (panes) => panes.map((p) => (p as HTMLElement).dataset.index ?? ''));
+}
+
+async function centreOf(key: string): Promise<{ x: number; y: number }> {
+  const box = (await page.locator(`.pane[data-pane="${key}"] .pane-image`).boundingBox())!;
+  return { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+}
+
+async function expectRealPixels(key: string): Promise<void> {
+  await expect.poll(async () => (await canvasStats(key)).std, { timeout: 10_000, message: `pane ${key} draws an image` }).toBeGreaterThan(4);
+  expect((await canvasStats(key)).nonBlack, `pane ${key} is not mostly black`).toBeGreaterThan(0.02);
+}
+
+describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
+  beforeAll(async () => {
+    root = mkdtempSync(path.join(os.tmpdir(), 'lowdose-e2e-'));
+    const data = path.join(root, 'data');
+    study = await writeFixtureStudy(data, { size: 128, slices: 8 });
+    // A second denoising of the same series as a 2-sample ensemble, for the uncertainty pane. The
+    // per-pixel test model is no denoiser: this only gives the viewer a real uncertainty series.
+    await denoisePaths([study.lowDoseDir], {
+      outDir: path.join(data, 'ensemble'),
+      model: path.join(TEST_MODELS, 'per-pixel.json'),
+      samples: 2,
+      steps: 2,
+      sampler: 'warm-start',
+      seed: 5,
+    });
+    // A study outside the data folder, uploaded through the page later.
+    const { volume, origin } = generateWater({ size: 96, slices: 6, seed: 2 });
+    for (const slice of volume.slices) for (let k = 0; k < slice.length; k++) slice[k]! += 40 * Math.sin(k * 12.9898) * Math.cos(k * 0.71);
+    await writeVolumeSeries(volume, path.join(root, 'upload-me'), { origin, studyDescription: 'uploaded from the page', uidSeed: 'e2e-upload' });
+
+    const viewerDir = path.join(root, 'viewer');
+    execFileSync(process.execPath, [path.join(REPO, 'scripts/build-viewer.mjs'), '--outdir', viewerDir], { stdio: 'pipe' });
+    app = await buildApp({ data: [data], workDir: path.join(root, 'work'), viewerDir, modelDirs: [TEST_MODELS] });
+    url = await app.listen({ host: '127.0.0.1', port: 0 });
+    studies = (await app.inject({ url: '/api/studies' })).json() as StudiesResponse;
+
+    browser = await chromium.launchPersistentContext(path.join(root, 'chromium-profile'), {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: 1600, height: 760 },
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    page = browser.pages()[0] ?? (await browser.newPage());
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  const nlmComparison = () => studies.studies[0]!.comparisons.find((c) => c.uncertainty === null)!;
+  const ensembleComparison = () => studies.studies[0]!.comparisons.find((c) => c.uncertainty !== null)!;
+
+  it('opens on a comparison and draws real pixels in every pane', async () => {
+    const comparison = nlmComparison();
+    await page.goto(`${url}/#c=${comparison.id}&i=3`);
+    await page.waitForSelector('body[data-first-slice-ms]');
+    console.info(`first slice on screen ${await page.getAttribute('body', 'data-first-slice-ms')} ms after navigation started`);
+    expect(await paneKeys()).toEqual(['lowDose', 'denoised', 'reference', 'difference']);
+    for (const key of await paneKeys()) await expectRealPixels(key);
+    await expect.poll(paneIndices).toEqual(['3', '3', '3', '3']);
+    // The panes show different images, not one image four times.
+    const hashes = await Promise.all((await paneKeys()).map(async (k) => (await canvasStats(k)).hash));
+    expect(new Set(hashes).size).toBe(4);
+  });
+
+  it('scrolls every pane together from the wheel over one pane, the keyboard and the slider', async () => {
+    const before = await canvasStats('denoised');
+    const centre = await centreOf('reference');
+    await page.mouse.move(centre.x, centre.y);
+    await page.mouse.wheel(0, 120);
+    await expect.poll(paneIndices).toEqual(['4', '4', '4', '4']);
+    await expect.poll(async () => (await canvasStats('denoised')).hash).not.toBe(before.hash);
+    await page.keyboard.press('ArrowUp');
+    await page.keyboard.press('ArrowUp');
+    await expect.poll(paneIndices).toEqual(['2', '2', '2', '2']);
+    await page.keyboard.press('End');
+    await expect.poll(paneIndices).toEqual(['7', '7', '7', '7']);
+    await page.locator('#slice-slider').fill('5');
+    await expect.poll(paneIndices).toEqual(['5', '5', '5', '5']);
+    expect(await page.textContent('#slice-label')).toBe('6 / 8');
+  });
+
+  it('shows per-slice PSNR and SSIM beside the slices and the series means in the header', async () => {
+    const comparison = nlmComparison();
+    const expected = (await app.inject({ url: `/api/comparisons/${comparison.id}/metrics/slices/5` })).json() as SliceMetrics;
+    const text = (key: string) => page.textContent(`[data-metrics="${key}"]`);
+    await expect.poll(() => text('denoised')).toBe(`PSNR ${expected.denoised!.psnr!.toFixed(1)} dB · SSIM ${expected.denoised!.ssim.toFixed(3)}`);
+    expect(await text('lowDose')).toBe(`PSNR ${expected.lowDose!.psnr!.toFixed(1)} dB · SSIM ${expected.lowDose!.ssim.toFixed(3)}`);
+    const series = (await app.inject({ url: `/api/comparisons/${comparison.id}/metrics` })).json() as ComparisonMetrics;
+    await expect.poll(() => page.textContent('[data-testid="mean-denoised-psnr"]')).toBe(series.mean.denoised!.psnr!.toFixed(2));
+    expect(await page.textContent('[data-testid="mean-low-dose-ssim"]')).toBe(series.mean.lowDose!.ssim.toFixed(3));
+  });
+
+  it('keeps window / level, zoom and pan the same in every pane', async () => {
+    const footers = () => page.$$eval('.pane:not([hidden]) .pane-window', (els) => els.map((e) => e.textContent));
+    await page.keyboard.press('2');
+    await expect.poll(footers).toEqual(['W 1500 L -600 HU', 'W 1500 L -600 HU', 'W 1500 L -600 HU', '±100 HU']);
+    // Left drag windows the pane under the mouse; the other anatomy panes follow.
+    const centre = await centreOf('denoised');
+    await page.mouse.move(centre.x, centre.y);
+    await page.mouse.down();
+    await page.mouse.move(centre.x + 60, centre.y + 40, { steps: 5 });
+    await page.mouse.up();
+    const after = await footers();
+    expect(after[1]).not.toBe('W 1500 L -600 HU');
+    expect(after.slice(0, 3)).toEqual([after[1], after[1], after[1]]);
+    expect(after[3]).toBe('±100 HU');
+    // Right drag zooms; every pane takes the same scale.
+    const scales = () => page.$$eval('.pane:not([hidden])', (els) => els.map((e) => (e as HTMLElement).dataset.scale));
+    const scaleBefore = (await scales())[0];
+    const low = await centreOf('lowDose');
+    await page.mouse.move(low.x, low.y);
+    await page.mouse.down({ button: 'right' });
+    await page.mouse.move(low.x, low.y - 80, { steps: 5 });
+    await page.mouse.up({ button: 'right' });
+    const zoomed = await scales();
+    expect(zoomed[0]).not.toBe(scaleBefore);
+    expect(new Set(zoomed).size).toBe(1);
+    await page.keyboard.press('f');
+    await page.keyboard.press('1');
+  });
+
+  it('draws one ellipse ROI that reports mean ± SD in every pane', async () => {
+    await page.keyboard.press('r');
+    const centre = await centreOf('lowDose');
+    await page.mouse.move(centre.x - 30, centre.y - 20);
+    await page.mouse.down();
+    await page.mouse.move(centre.x + 30, centre.y + 20, { steps: 6 });
+    await page.mouse.up();
+    const rois = () => page.$$eval('.pane:not([hidden]) .pane-roi', (els) => els.map((e) => e.textContent ?? ''));
+    await expect.poll(async () => (await rois()).every((t) => /^mean -?\d+\.\d+ ± \d+\.\d+ HU$/.test(t))).toBe(true);
+    const std = (text: string) => Number(text.match(/± ([\d.]+)/)![1]);
+    const [low, denoised] = await rois();
+    // The ROI sits in the same place in each pane: the denoised pane shows less noise there.
+    expect(std(denoised!)).toBeLessThan(std(low!));
+    await page.keyboard.press('Escape');
+  });
+
+  it('shows and hides panes, and explains the shortcuts on "?"', async () => {
+    await page.keyboard.press('d');
+    expect(await paneKeys()).toEqual(['lowDose', 'denoised', 'reference']);
+    await page.keyboard.press('d');
+    expect(await paneKeys()).toEqual(['lowDose', 'denoised', 'reference', 'difference']);
+    await expectRealPixels('difference');
+    await page.keyboard.press('?');
+    await expect.poll(() => page.isVisible('#help')).toBe(true);
+    expect(await page.textContent('#help')).toContain('next slice');
+    const screenshot = path.join(root, 'viewer.png');
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.isVisible('#help')).toBe(false);
+    await page.screenshot({ path: screenshot });
+    if (process.env.LOWDOSE_UPDATE_SCREENSHOT === '1') copyFileSync(screenshot, path.join(REPO, 'docs/viewer.png'));
+  });
+
+  it('shows the ensemble uncertainty in its own pane', async () => {
+    const comparison = ensembleComparison();
+    await page.selectOption('#view-select', `c:${comparison.id}`);
+    await page.waitForSelector(`body[data-view="c:${comparison.id}"]`);
+    expect(await paneKeys()).toEqual(['lowDose', 'denoised', 'reference', 'difference', 'uncertainty']);
+    await expectRealPixels('uncertainty');
+  });
+
+  it('uploads a series and denoises it from the page, with a progress bar, then compares', async () => {
+    const files = readdirSync(path.join(root, 'upload-me')).map((f) => path.join(root, 'upload-me', f));
+    await page.setInputFiles('#upload-files', files);
+    await page.waitForSelector('body[data-view^="s:"]');
+    expect(await paneKeys()).toEqual(['lowDose']);
+    await expectRealPixels('lowDose');
+
+    // Record every progress value the bar shows.
+    await page.evaluate(() => {
+      const bar = document.getElementById('job-progress')!;
+      const seen: string[] = [];
+      (window as unknown as { progressSeen: string[] }).progressSeen = seen;
+      new MutationObserver(() => seen.push(bar.dataset.fraction ?? '')).observe(bar, { attributes: true, attributeFilter: ['data-fraction'] });
+    });
+    await page.click('#denoise-button');
+    await page.selectOption('#denoise-method', 'nlm');
+    await page.click('#denoise-start');
+    await page.waitForSelector('body[data-view^="c:"]', { timeout: 30_000 });
+    const seen = await page.evaluate(() => (window as unknown as { progressSeen: string[] }).progressSeen.map(Number));
+    expect(seen.some((f) => f > 0 && f < 1)).toBe(true);
+    expect(await paneKeys()).toEqual(['lowDose', 'denoised', 'difference']);
+    for (const key of await paneKeys()) await expectRealPixels(key);
+    await expect.poll(() => page.textContent('[data-metrics="denoised"]')).toMatch(/^PSNR \d+\.\d dB · SSIM 0\.\d{3} {2}\(vs low-dose\)$/);
+    expect(await page.textContent('[data-metrics="lowDose"]')).toMatch(/^noise σ \d+\.\d HU$/);
+    expect(pageErrors).toEqual([]);
+  });
+});

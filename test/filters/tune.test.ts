@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { gaussianSmooth, tuneBilateralRange, tuneGaussianSigma, tuneNlmH, type TuningPair } from '../../src/filters/index.js';
+import { Rng } from '../../src/util/random.js';
+import { addNoise, image, piecewisePhantom } from './direct.js';
+
+describe('tuners', () => {
+  it('tuneGaussianSigma finds the blur that turns the low-dose images into the references', () => {
+    // References are the "low-dose" texture blurred by 1.2 mm (2 px at 0.6 mm) plus a little
+    // independent noise: the best candidate is 1.2 mm, and the scores fall off on both sides.
+    const size = 64;
+    const pairs: TuningPair[] = [0, 1, 2].map((k) => {
+      const rng = new Rng(21, k);
+      const texture = Float32Array.from({ length: size * size }, () => 300 * rng.normal());
+      const blurred = gaussianSmooth(texture, size, size, 2, 2);
+      return {
+        lowDose: image(size, size, texture, [0.6, 0.6]),
+        reference: image(size, size, addNoise(blurred, 3, 50 + k), [0.6, 0.6]),
+      };
+    });
+    const result = tuneGaussianSigma(pairs, [0.3, 0.6, 0.9, 1.2, 1.5, 1.8, 2.4]);
+    expect(result.best).toBe(1.2);
+    expect(result.range).toEqual([-1000, 1000]);
+    const psnr = result.scores.map((s) => s.psnr);
+    for (let i = 1; i <= 3; i++) expect(psnr[i]!).toBeGreaterThan(psnr[i - 1]!);
+    for (let i = 4; i < psnr.length; i++) expect(psnr[i]!).toBeLessThan(psnr[i - 1]!);
+    // In pixels: the same blur is 2 px.
+    expect(tuneGaussianSigma(pairs, [1, 2, 3], { inPixels: true }).best).toBe(2);
+  });
+
+  it('tuneNlmH and tuneBilateralRange prefer a moderate strength to none and to washing the edges out', () => {
+    const size = 80;
+    const truth = piecewisePhantom(size);
+    const pairs: TuningPair[] = [0, 1].map((k) => ({
+      lowDose: image(size, size, addNoise(truth, 30, 70 + k), [0.8, 0.8]),
+      reference: image(size, size, truth, [0.8, 0.8]),
+    }));
+    const params = { modality: 'CT' as const, noiseStd: 30 };
+    expect(tuneNlmH(pairs, [0.02, 0.8, 30], { params }).best).toBe(0.8);
+    expect(tuneBilateralRange(pairs, [0.05, 2, 40], { params }).best).toBe(2);
+  });
+
+  it('scores PET against [0, max of the references]', () => {
+    const size = 32;
+    const reference = image(size, size, Float32Array.from({ length: size * size }, (_, i) => (i % 7) + 1), [4, 4]);
+    const lowDose = image(size, size, addNoise(reference.data, 0.5, 3), [4, 4]);
+    const result = tuneGaussianSigma([{ lowDose, reference }], [2], { params: { modality: 'PT' } });
+    expect(result.range).toEqual([0, 7]);
+  });
+});

@@ -1,0 +1,239 @@
+/**
+ * Denoise jobs over HTTP: one job per device at a time, the rest queued, progress as server-sent
+ * events, cancel; first with a runner the test drives step by step, then with the real pipeline.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DenoiseOptions, DenoiseReport } from '../../src/pipeline/types.js';
+import type { ComparisonDetail, ComparisonMetrics, JobView, StudiesResponse } from '../../src/server/api-types.js';
+import { buildApp } from '../../src/server/app.js';
+import type { DenoiseRunner } from '../../src/server/jobs/queue.js';
+import { writeFixtureStudy, type FixtureStudy } from './fixture-study.js';
+import { jobEvents } from './http.js';
+
+interface RunnerCall {
+  readonly paths: string[];
+  readonly options: DenoiseOptions;
+  advance(done: number, total: number): void;
+  finish(report: DenoiseReport): void;
+}
+
+/** A runner that does nothing until the test says so, and stops when its signal aborts. */
+function steppedRunner(): { runner: DenoiseRunner; calls: RunnerCall[]; next: () => Promise<RunnerCall> } {
+  const calls: RunnerCall[] = [];
+  const waiting: Array<(call: RunnerCall) => void> = [];
+  const runner: DenoiseRunner = (paths, options) =>
+    new Promise<DenoiseReport>((resolve, reject) => {
+      options.signal?.addEventListener('abort', () => reject(options.signal!.reason));
+      const call: RunnerCall = {
+        paths,
+        options,
+        advance: (done, total) =>
+          options.onProgress?.({ seriesIndex: 0, seriesCount: 1, seriesKey: 'k', slicesDone: done, slicesTotal: total }),
+        finish: resolve,
+      };
+      calls.push(call);
+      waiting.shift()?.(call);
+    });
+  const next = () =>
+    new Promise<RunnerCall>((resolve) => {
+      const seen = calls.length;
+      // Calls that already happened are handed out in order.
+      if (seen > handed) resolve(calls[handed++]!);
+      else waiting.push((call) => (handed++, resolve(call)));
+    });
+  let handed = 0;
+  return { runner, calls, next };
+}
+
+/** Reads `event: job` messages off a fetch response one at a time. */
+function sseReader(response: Response): { next(): Promise<JobView>; rest(): Promise<JobView[]> } {
+  const body = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  const pull = async (): Promise<boolean> => {
+    const { value, done } = await body.read();
+    if (done) return false;
+    buffer += decoder.decode(value, { stream: true });
+    return true;
+  };
+  const take = (): JobView | null => {
+    for (;;) {
+      const end = buffer.indexOf('\n\n');
+      if (end < 0) return null;
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const [event] = jobEvents(`${block}\n\n`);
+      if (event) return event;
+    }
+  };
+  return {
+    async next() {
+      for (;;) {
+        const event = take();
+        if (event) return event;
+        if (!(await pull())) throw new Error('event stream ended');
+      }
+    },
+    async rest() {
+      while (await pull());
+      const events: JobView[] = [];
+      for (let event = take(); event; event = take()) events.push(event);
+      return events;
+    },
+  };
+}
+
+let root: string;
+let study: FixtureStudy;
+let lowDoseId: string;
+let denoisedComparisonId: string;
+
+beforeAll(async () => {
+  root = mkdtempSync(path.join(os.tmpdir(), 'lowdose-jobs-'));
+  study = await writeFixtureStudy(path.join(root, 'data'), { size: 48, slices: 3 });
+  const probe = await buildApp({ data: [path.join(root, 'data')], workDir: path.join(root, 'probe') });
+  const { studies } = (await probe.inject({ url: '/api/studies' })).json() as StudiesResponse;
+  await probe.close();
+  lowDoseId = studies[0]!.series.find((s) => s.role === 'low-dose')!.id;
+  denoisedComparisonId = studies[0]!.comparisons[0]!.id;
+});
+
+afterAll(() => {
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe('job queue', () => {
+  let app: FastifyInstance;
+  let driver: ReturnType<typeof steppedRunner>;
+
+  beforeAll(async () => {
+    driver = steppedRunner();
+    const models = path.join(root, 'models');
+    mkdirSync(models, { recursive: true });
+    writeFileSync(path.join(models, 'tiny.json'), '{}');
+    app = await buildApp({
+      data: [path.join(root, 'data')],
+      workDir: path.join(root, 'work'),
+      modelDirs: [models],
+      denoise: driver.runner,
+      queueDevice: (options) => options.device ?? 'cpu',
+    });
+  });
+
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  const submit = async (body: object): Promise<JobView> => {
+    const response = await app.inject({ method: 'POST', url: '/api/jobs', payload: body });
+    expect(response.statusCode, response.body).toBe(202);
+    return response.json() as JobView;
+  };
+  const get = async (id: string): Promise<JobView> => (await app.inject({ url: `/api/jobs/${id}` })).json() as JobView;
+
+  it('runs one job per device, queues the next, streams progress and ends the stream when the job ends', async () => {
+    const first = await submit({ series: [lowDoseId], options: { method: 'diffusion', model: 'tiny', steps: 4, seed: 7 } });
+    expect(first.status).toBe('running');
+    const call = await driver.next();
+    expect(call.paths).toEqual(study.lowDose.slices.map((s) => s.file));
+    expect(call.options).toMatchObject({ method: 'diffusion', steps: 4, seed: 7, model: path.join(root, 'models', 'tiny.json') });
+    expect(call.options.outDir).toBe(path.join(root, 'work', 'jobs', first.id));
+    expect(first.options.model).toBe('tiny');
+
+    const second = await submit({ series: [lowDoseId], options: { method: 'nlm' } });
+    expect(second).toMatchObject({ status: 'queued', queuePosition: 0, device: 'cpu' });
+    const elsewhere = await submit({ series: [lowDoseId], options: { device: 'cuda' } });
+    expect(elsewhere.status).toBe('running');
+    const elsewhereCall = await driver.next();
+
+    // Over a real connection: each event is read before the runner moves on.
+    const address = await app.listen({ host: '127.0.0.1', port: 0 });
+    const response = await fetch(`${address}/api/jobs/${first.id}/events`);
+    expect(response.headers.get('content-type')).toContain('text/event-stream');
+    const reader = sseReader(response);
+    expect((await reader.next()).progress).toBeNull();
+    call.advance(1, 3);
+    expect((await reader.next()).progress).toMatchObject({ fraction: 1 / 3, slicesDone: 1, slicesTotal: 3 });
+    call.advance(2, 3);
+    expect((await reader.next()).progress!.fraction).toBeCloseTo(2 / 3, 12);
+    call.finish(study.report!);
+    const events = await reader.rest();
+    expect(events.map((e) => e.status)).toEqual(['done']);
+    const last = events.at(-1)!;
+    expect(last.result).toEqual({ comparisons: [denoisedComparisonId], errors: [] });
+
+    // The queued job starts as soon as its device is free.
+    const secondCall = await driver.next();
+    expect(secondCall.options.method).toBe('nlm');
+    expect((await get(second.id)).status).toBe('running');
+
+    // Cancelling a running job aborts its signal.
+    const cancelled = await app.inject({ method: 'DELETE', url: `/api/jobs/${second.id}` });
+    expect(cancelled.statusCode).toBe(200);
+    expect(secondCall.options.signal!.aborted).toBe(true);
+    await expect.poll(async () => (await get(second.id)).status).toBe('cancelled');
+    expect((await get(second.id)).error).toMatchObject({ code: 'E_CANCELLED' });
+
+    // A job queued behind the cuda job is cancelled before it ever reaches the runner.
+    const queued = await submit({ series: [lowDoseId], options: { device: 'cuda' } });
+    expect(queued.status).toBe('queued');
+    const callsBefore = driver.calls.length;
+    const gone = (await app.inject({ method: 'DELETE', url: `/api/jobs/${queued.id}` })).json() as JobView;
+    expect(gone.status).toBe('cancelled');
+    const replay = await app.inject({ url: `/api/jobs/${queued.id}/events` });
+    expect(jobEvents(replay.body).map((e) => e.status)).toEqual(['cancelled']);
+
+    // A run that yields no denoised series fails with the pipeline's first error.
+    elsewhereCall.finish({ series: [], errors: [{ path: null, code: 'E_MODEL', message: 'model tiny is broken' }] });
+    await expect.poll(async () => (await get(elsewhere.id)).status).toBe('failed');
+    expect((await get(elsewhere.id)).error).toEqual({ code: 'E_MODEL', message: 'model tiny is broken' });
+    expect(driver.calls.length).toBe(callsBefore);
+
+    const list = (await app.inject({ url: '/api/jobs' })).json() as { jobs: JobView[] };
+    expect(list.jobs.map((j) => j.id)).toEqual([queued.id, elsewhere.id, second.id, first.id]);
+  });
+
+  it('refuses job options outside what the CLI accepts, and model paths', async () => {
+    for (const options of [{ steps: 0 }, { model: '../../etc/passwd' }, { model: '/abs/model.json' }, { device: 'tpu' }, { samples: 1000 }, { unknown: 1 }]) {
+      const response = await app.inject({ method: 'POST', url: '/api/jobs', payload: { series: [lowDoseId], options } });
+      expect(response.statusCode, JSON.stringify(options)).toBe(400);
+      expect(response.json().code).toBe('E_USAGE');
+    }
+    const unknownSeries = await app.inject({ method: 'POST', url: '/api/jobs', payload: { series: ['AAAAAAAAAAAA'] } });
+    expect(unknownSeries.statusCode).toBe(404);
+  });
+
+  it('answers events for an unknown job with a JSON 404', async () => {
+    const response = await app.inject({ url: '/api/jobs/AAAAAAAAAAAA/events' });
+    expect(response.statusCode).toBe(404);
+    expect(response.json().code).toBe('E_NOT_FOUND');
+  });
+});
+
+describe('a real denoise job', () => {
+  it('denoises the low-dose series with non-local means and opens as a new comparison against the reference', async () => {
+    const app = await buildApp({ data: [path.join(root, 'data')], workDir: path.join(root, 'work-real') });
+    try {
+      const response = await app.inject({ method: 'POST', url: '/api/jobs', payload: { series: [lowDoseId], options: { method: 'nlm' } } });
+      expect(response.statusCode, response.body).toBe(202);
+      const job = response.json() as JobView;
+      const events = jobEvents((await app.inject({ url: `/api/jobs/${job.id}/events` })).body);
+      const last = events.at(-1)!;
+      expect(last.status, JSON.stringify(last.error)).toBe('done');
+      expect(last.progress).toMatchObject({ fraction: 1, slicesDone: 3, slicesTotal: 3 });
+      const [comparisonId] = last.result!.comparisons;
+      expect(comparisonId).not.toBe(denoisedComparisonId);
+      const comparison = (await app.inject({ url: `/api/comparisons/${comparisonId}` })).json() as ComparisonDetail;
+      expect(comparison).toMatchObject({ lowDose: lowDoseId, pairedBy: 'report' });
+      expect(comparison.reference).not.toBeNull();
+      const metrics = (await app.inject({ url: `/api/comparisons/${comparisonId}/metrics` })).json() as ComparisonMetrics;
+      expect(metrics.mean.denoised!.psnr!).toBeGreaterThan(metrics.mean.lowDose!.psnr!);
+    } finally {
+      await app.close();
+    }
+  });
+});

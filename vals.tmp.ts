@@ -1,0 +1,21 @@
+import { bilateralFilter, gaussianFilter, classicalDenoise } from './src/filters/index.js';
+import { compareSlices } from './src/metrics/compare.js';
+import { CT_RANGE } from './src/metrics/range.js';
+import { addNoise, image, piecewisePhantom } from './test/filters/direct.js';
+import { columnProfile, riseWidth, flatMask, maskedStd } from './test/filters/edge.js';
+const rows = 96, columns = 128;
+const truth = Float32Array.from({ length: rows * columns }, (_, i) => (i % columns >= 64 ? 400 : 0));
+const noisy = image(rows, columns, addNoise(truth, 20, 7));
+const b = bilateralFilter(noisy, { sigmaSpatialPx: 2, sigmaRange: 40 }).data;
+const g = gaussianFilter(noisy, { sigmaPx: 2 }).data;
+const w = (d: Float32Array) => riseWidth(columnProfile(d, columns, 0, rows), 0, 400);
+const rs = (d: Float32Array) => { let s2 = 0, n = 0; for (let r = 0; r < rows; r++) for (let c = 8; c < 48; c++) { s2 += (d[r * columns + c]! - truth[r * columns + c]!) ** 2; n++; } return Math.sqrt(s2 / n); };
+console.log('widths g', w(g), 'b', w(b), 'noisy', w(noisy.data), 'resid in', rs(noisy.data), 'b', rs(b), 'g', rs(g));
+const size = 160; const t2 = piecewisePhantom(size);
+const n2 = image(size, size, addNoise(t2, 30, 5), [0.8, 0.8]);
+const r = classicalDenoise('nlm', n2, { modality: 'CT' });
+const flat = flatMask(t2, size, size, 3);
+const res = (v: Float32Array) => Float32Array.from(v, (x, i) => x - t2[i]!);
+console.log(r.description, 'before', maskedStd(res(n2.data), flat), 'after', maskedStd(res(r.data), flat));
+console.log('psnr', compareSlices({ rows: size, columns: size, data: t2 }, n2, CT_RANGE).psnr, compareSlices({ rows: size, columns: size, data: t2 }, { rows: size, columns: size, data: r.data }, CT_RANGE).psnr);
+for (const m of ['gaussian', 'bilateral'] as const) { const x = classicalDenoise(m, n2, { modality: 'CT' }); console.log(x.description, JSON.stringify(x.settings), compareSlices({ rows: size, columns: size, data: t2 }, { rows: size, columns: size, data: x.data }, CT_RANGE).psnr); }

@@ -1,0 +1,278 @@
+/**
+ * The lowdose comparison viewer: picks a comparison (or a single series), shows it in synchronised
+ * panes, and wires the toolbar, keyboard, metrics, upload and denoise controls.
+ */
+import cornerstone from 'cornerstone-core';
+import cornerstoneMath from 'cornerstone-math';
+import cornerstoneTools from 'cornerstone-tools';
+import Hammer from 'hammerjs';
+import { api, type SeriesDetail, type StudiesResponse } from './api.js';
+import { registerLoaders } from './image-loader.js';
+import { JobsView } from './jobs-view.js';
+import { MetricsView } from './metrics-view.js';
+import { PRESETS, registerColormaps } from './presets.js';
+import { installShortcuts, type Shortcut } from './shortcuts.js';
+import { ComparisonViewer, type PaneKey, type ToolMode, type View } from './viewer.js';
+
+cornerstoneTools.external.cornerstone = cornerstone;
+cornerstoneTools.external.cornerstoneMath = cornerstoneMath;
+cornerstoneTools.external.Hammer = Hammer;
+registerLoaders();
+registerColormaps();
+cornerstone.imageCache.setMaximumSizeBytes(1024 * 1024 * 1024);
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+
+const started = performance.now();
+const slider = $<HTMLInputElement>('slice-slider');
+const sliceLabel = $('slice-label');
+const select = $<HTMLSelectElement>('view-select');
+const help = $('help');
+
+const viewer = new ComparisonViewer($('panes'), {
+  onIndex: (index, count) => {
+    slider.max = String(count - 1);
+    slider.value = String(index);
+    sliceLabel.textContent = `${index + 1} / ${count}`;
+    document.body.dataset.index = String(index);
+    metrics.showSlice(index);
+    scheduleHash();
+  },
+  onPanesChanged: () => renderPaneToggles(),
+});
+const metrics = new MetricsView(viewer, $('series-header'));
+
+let studies: StudiesResponse = { studies: [], unreadableFiles: 0 };
+let current: { kind: 'c' | 's'; id: string } | null = null;
+
+// ---- toolbar ---------------------------------------------------------------------------------
+
+function renderPresets(): void {
+  const box = $('presets');
+  box.replaceChildren(
+    ...PRESETS.map((preset) => {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.textContent = preset.label;
+      button.title = `${preset.label}: window ${preset.width}, level ${preset.center} (key ${preset.key})`;
+      button.dataset.preset = preset.id;
+      button.addEventListener('click', () => viewer.applyPreset(preset));
+      return button;
+    }),
+  );
+}
+
+const PANE_LABELS: Record<PaneKey, [string, string]> = {
+  lowDose: ['Low-dose', 'L'],
+  denoised: ['Denoised', 'N'],
+  reference: ['Reference', 'E'],
+  difference: ['Difference', 'D'],
+  uncertainty: ['Uncertainty', 'U'],
+};
+
+function renderPaneToggles(): void {
+  const box = $('pane-toggles');
+  box.replaceChildren(
+    ...viewer.paneKeys().map((key) => {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'toggle';
+      button.dataset.toggle = key;
+      button.setAttribute('aria-pressed', String(viewer.isVisible(key)));
+      button.textContent = PANE_LABELS[key][0];
+      button.title = `Show or hide the ${PANE_LABELS[key][0].toLowerCase()} pane (key ${PANE_LABELS[key][1]})`;
+      button.addEventListener('click', () => viewer.togglePane(key));
+      return button;
+    }),
+  );
+}
+
+function setMode(mode: ToolMode): void {
+  viewer.setMode(mode);
+  for (const button of document.querySelectorAll<HTMLButtonElement>('[data-mode]')) {
+    button.setAttribute('aria-pressed', String(button.dataset.mode === mode));
+  }
+}
+
+for (const button of document.querySelectorAll<HTMLButtonElement>('[data-mode]')) {
+  button.addEventListener('click', () => setMode(button.dataset.mode as ToolMode));
+}
+$('fit-button').addEventListener('click', () => viewer.fit());
+$('help-button').addEventListener('click', () => toggleHelp());
+$('help-close').addEventListener('click', () => toggleHelp(false));
+slider.addEventListener('input', () => viewer.setIndex(Number(slider.value)));
+
+function toggleHelp(show = help.hidden): void {
+  help.hidden = !show;
+}
+
+// ---- messages --------------------------------------------------------------------------------
+
+let toastTimer: number | undefined;
+function toast(message: string, kind: 'info' | 'error' = 'info'): void {
+  const box = $('toast');
+  box.textContent = message;
+  box.dataset.kind = kind;
+  box.hidden = false;
+  window.clearTimeout(toastTimer);
+  toastTimer = window.setTimeout(() => (box.hidden = true), kind === 'error' ? 9000 : 4000);
+}
+
+// ---- what is open ----------------------------------------------------------------------------
+
+function roleLabel(role: string): string {
+  return { original: 'original', 'low-dose': 'low-dose', 'full-dose': 'full-dose', denoised: 'denoised', uncertainty: 'uncertainty', derived: 'derived' }[role] ?? role;
+}
+
+function formatDate(da: string): string {
+  return /^\d{8}$/.test(da) ? `${da.slice(0, 4)}-${da.slice(4, 6)}-${da.slice(6, 8)}` : '';
+}
+
+function renderSelect(): void {
+  select.replaceChildren();
+  for (const study of studies.studies) {
+    const group = document.createElement('optgroup');
+    group.label = [study.description || 'Study', formatDate(study.date), study.modalities.join('/')].filter(Boolean).join(' · ');
+    for (const c of study.comparisons) {
+      group.append(new Option(`Compare: ${c.description}`, `c:${c.id}`));
+    }
+    for (const s of study.series) {
+      if (s.role === 'uncertainty') continue;
+      group.append(new Option(`Series: ${s.description || s.modality} (${roleLabel(s.role)}, ${s.slices} slices)`, `s:${s.id}`));
+    }
+    select.append(group);
+  }
+  if (current) select.value = `${current.kind}:${current.id}`;
+}
+
+select.addEventListener('change', () => {
+  const [kind, id] = select.value.split(':') as ['c' | 's', string];
+  void openTarget({ kind, id }, null);
+});
+
+async function loadView(target: { kind: 'c' | 's'; id: string }): Promise<View> {
+  if (target.kind === 's') {
+    const lowDose = await api.series(target.id);
+    return { comparison: null, lowDose, denoised: null, reference: null, uncertainty: null };
+  }
+  const comparison = await api.comparison(target.id);
+  const fetchSeries = (id: string | null): Promise<SeriesDetail | null> => (id ? api.series(id) : Promise.resolve(null));
+  const [lowDose, denoised, reference, uncertainty] = await Promise.all([
+    api.series(comparison.lowDose),
+    fetchSeries(comparison.denoised),
+    fetchSeries(comparison.reference),
+    fetchSeries(comparison.uncertainty),
+  ]);
+  return { comparison, lowDose: lowDose!, denoised, reference, uncertainty };
+}
+
+async function openTarget(target: { kind: 'c' | 's'; id: string }, index: number | null): Promise<void> {
+  try {
+    const view = await loadView(target);
+    current = target;
+    select.value = `${target.kind}:${target.id}`;
+    const start = index ?? Math.floor((view.lowDose.slices - 1) / 2);
+    metrics.open(view.comparison, view.lowDose.units);
+    document.body.dataset.modality = view.lowDose.modality;
+    $('denoise-button').toggleAttribute('disabled', false);
+    await viewer.open(view, start);
+    if (!document.body.dataset.firstSliceMs) document.body.dataset.firstSliceMs = String(Math.round(performance.now() - started));
+    document.body.dataset.view = `${target.kind}:${target.id}`;
+    scheduleHash();
+  } catch (error) {
+    toast(`Could not open it: ${(error as Error).message}`, 'error');
+  }
+}
+
+let hashTimer: number | undefined;
+function scheduleHash(): void {
+  window.clearTimeout(hashTimer);
+  hashTimer = window.setTimeout(() => {
+    if (!current) return;
+    history.replaceState(null, '', `#${current.kind}=${current.id}&i=${viewer.currentIndex}`);
+  }, 250);
+}
+
+function targetFromHash(): { target: { kind: 'c' | 's'; id: string }; index: number | null } | null {
+  const params = new URLSearchParams(location.hash.slice(1));
+  const index = params.has('i') ? Number(params.get('i')) : null;
+  for (const kind of ['c', 's'] as const) {
+    const id = params.get(kind);
+    if (id && /^[A-Za-z0-9_-]{12}$/.test(id)) return { target: { kind, id }, index: Number.isInteger(index) ? index : null };
+  }
+  return null;
+}
+
+async function refreshStudies(): Promise<void> {
+  studies = await api.studies();
+  renderSelect();
+}
+
+// ---- upload and denoise ----------------------------------------------------------------------
+
+new JobsView({
+  currentSeries: () => {
+    const view = viewer.currentView;
+    return view ? { id: view.lowDose.id, modality: view.lowDose.modality, description: view.lowDose.description } : null;
+  },
+  uploaded: async (response) => {
+    await refreshStudies();
+    const first = response.series.find((s) => s.role !== 'uncertainty');
+    if (first) await openTarget({ kind: 's', id: first.id }, null);
+  },
+  finished: async (comparisonId) => {
+    await refreshStudies();
+    await openTarget({ kind: 'c', id: comparisonId }, viewer.currentIndex);
+  },
+  toast,
+});
+
+// ---- keyboard --------------------------------------------------------------------------------
+
+const shortcuts: Shortcut[] = [
+  { keys: ['ArrowDown', 'ArrowRight', 'j'], label: '↓ → J', description: 'next slice', run: () => viewer.step(1) },
+  { keys: ['ArrowUp', 'ArrowLeft', 'k'], label: '↑ ← K', description: 'previous slice', run: () => viewer.step(-1) },
+  { keys: ['PageDown'], label: 'PgDn', description: '10 slices on', run: () => viewer.step(10) },
+  { keys: ['PageUp'], label: 'PgUp', description: '10 slices back', run: () => viewer.step(-10) },
+  { keys: ['Home'], label: 'Home', description: 'first slice', run: () => viewer.setIndex(0) },
+  { keys: ['End'], label: 'End', description: 'last slice', run: () => viewer.setIndex(viewer.sliceCount - 1) },
+  ...PRESETS.map((p) => ({ keys: [p.key], label: p.key, description: `window: ${p.label} (W ${p.width} / L ${p.center})`, run: () => viewer.applyPreset(p) })),
+  { keys: ['w'], label: 'W', description: 'left drag sets window / level', run: () => setMode('window') },
+  { keys: ['p'], label: 'P', description: 'left drag pans', run: () => setMode('pan') },
+  { keys: ['z'], label: 'Z', description: 'left drag zooms', run: () => setMode('zoom') },
+  { keys: ['r'], label: 'R', description: 'left drag draws the ellipse ROI (mean ± SD in every pane)', run: () => setMode('roi') },
+  { keys: ['Delete', 'Backspace'], label: 'Del', description: 'remove the ROI', run: () => viewer.clearRoi() },
+  { keys: ['f'], label: 'F', description: 'fit to window (reset zoom and pan)', run: () => viewer.fit() },
+  { keys: ['i'], label: 'I', description: 'invert greyscale', run: () => viewer.toggleInvert() },
+  ...(Object.entries(PANE_LABELS) as Array<[PaneKey, [string, string]]>).map(([key, [label, letter]]) => ({
+    keys: [letter.toLowerCase()],
+    label: letter,
+    description: `show / hide ${label.toLowerCase()}`,
+    run: () => viewer.togglePane(key),
+  })),
+  { keys: ['?'], label: '?', description: 'this help', run: () => toggleHelp() },
+  { keys: ['Escape'], label: 'Esc', description: 'close help, back to window / level', run: () => (toggleHelp(false), setMode('window')) },
+];
+installShortcuts(shortcuts, help);
+
+// ---- start -----------------------------------------------------------------------------------
+
+renderPresets();
+setMode('window');
+void (async () => {
+  try {
+    await refreshStudies();
+  } catch (error) {
+    toast(`Cannot reach the server: ${(error as Error).message}`, 'error');
+    return;
+  }
+  const fromHash = targetFromHash();
+  const firstComparison = studies.studies.flatMap((s) => s.comparisons)[0];
+  const firstSeries = studies.studies.flatMap((s) => s.series)[0];
+  const target = fromHash?.target ?? (firstComparison ? { kind: 'c' as const, id: firstComparison.id } : firstSeries ? { kind: 's' as const, id: firstSeries.id } : null);
+  if (!target) {
+    $('empty').hidden = false;
+    return;
+  }
+  await openTarget(target, fromHash?.index ?? null);
+})();

@@ -1,0 +1,123 @@
+/**
+ * Image-quality numbers on the page: per-slice PSNR / SSIM beside the low-dose and denoised panes,
+ * series means in the header. Per-slice numbers are fetched for the slice on screen (cached);
+ * the series means are computed once by the server in the background.
+ */
+import { api, type ComparisonDetail, type ComparisonMetrics, type Scores, type SliceMetrics } from './api.js';
+import type { ComparisonViewer } from './viewer.js';
+
+export class MetricsView {
+  private comparison: ComparisonDetail | null = null;
+  private units = '';
+  private readonly slices = new Map<number, SliceMetrics>();
+  private series: ComparisonMetrics | null = null;
+  private pending: number | null = null;
+  private timer: number | undefined;
+  private generation = 0;
+
+  constructor(
+    private readonly viewer: ComparisonViewer,
+    private readonly header: HTMLElement,
+  ) {}
+
+  open(comparison: ComparisonDetail | null, units: string): void {
+    this.generation++;
+    this.comparison = comparison;
+    this.units = units === 'SUVbw' ? 'SUV' : units;
+    this.slices.clear();
+    this.series = null;
+    this.header.replaceChildren();
+    if (!comparison) {
+      this.header.textContent = 'Single series: denoise it to compare';
+      return;
+    }
+    const report = comparison.report;
+    const method = report?.method === 'diffusion' ? `${report.model ?? 'diffusion'}${report.steps ? `, ${report.steps} steps` : ''}${report.samples && report.samples > 1 ? `, ${report.samples} samples` : ''}` : (report?.method ?? 'denoised');
+    this.header.innerHTML = `<span class="muted">Series means (${comparison.reference ? 'vs reference' : 'vs low-dose'}, ${escape(method)}):</span> <span id="series-metrics" class="muted">computing…</span>`;
+    const generation = this.generation;
+    api.metrics(comparison.id).then(
+      (metrics) => {
+        if (generation !== this.generation) return;
+        this.series = metrics;
+        for (const slice of metrics.slices) this.slices.set(slice.index, slice);
+        this.renderSeries(metrics);
+        this.showSlice(this.viewer.currentIndex);
+      },
+      (error: Error) => {
+        if (generation !== this.generation) return;
+        const target = this.header.querySelector('#series-metrics');
+        if (target) target.textContent = `metrics unavailable: ${error.message}`;
+      },
+    );
+  }
+
+  /** Called on every slice change; fetches lazily so fast scrolling does not queue requests. */
+  showSlice(index: number): void {
+    if (!this.comparison) return;
+    const known = this.slices.get(index);
+    if (known) {
+      this.render(known);
+      return;
+    }
+    this.viewer.setPaneMetrics('denoised', '…');
+    this.viewer.setPaneMetrics('lowDose', '…');
+    this.pending = index;
+    window.clearTimeout(this.timer);
+    const generation = this.generation;
+    const id = this.comparison.id;
+    this.timer = window.setTimeout(() => {
+      api.sliceMetrics(id, index).then(
+        (metrics) => {
+          if (generation !== this.generation) return;
+          this.slices.set(index, metrics);
+          if (this.pending === index) this.render(metrics);
+        },
+        () => {
+          if (generation === this.generation && this.pending === index) this.viewer.setPaneMetrics('denoised', 'metrics unavailable');
+        },
+      );
+    }, 60);
+  }
+
+  private render(metrics: SliceMetrics): void {
+    const withReference = this.comparison?.reference !== null;
+    const noise = (v: number | null) => (v === null ? '' : `noise σ ${v.toFixed(1)} ${this.units}`);
+    this.viewer.setPaneMetrics(
+      'denoised',
+      scoresText(metrics.denoised) + (withReference ? '' : '  (vs low-dose)'),
+      `${withReference ? 'Denoised vs reference' : 'Denoised vs low-dose'}; RMSE ${metrics.denoised ? metrics.denoised.rmse.toFixed(2) : '–'} ${this.units}; ${noise(metrics.noise.denoised)}`,
+    );
+    if (withReference) {
+      this.viewer.setPaneMetrics('lowDose', scoresText(metrics.lowDose), `Low-dose vs reference; ${noise(metrics.noise.lowDose)}`);
+    } else {
+      this.viewer.setPaneMetrics('lowDose', noise(metrics.noise.lowDose), 'No-reference noise estimate');
+    }
+  }
+
+  private renderSeries(metrics: ComparisonMetrics): void {
+    const target = this.header.querySelector<HTMLElement>('#series-metrics');
+    if (!target) return;
+    target.className = '';
+    const part = (label: string, scores: Scores | null, testid: string) =>
+      scores
+        ? `<span class="series-part" data-testid="${testid}"><b>${label}</b> PSNR <span data-testid="${testid}-psnr">${scores.psnr === null ? '∞' : scores.psnr.toFixed(2)}</span> dB · SSIM <span data-testid="${testid}-ssim">${scores.ssim.toFixed(3)}</span> · RMSE ${scores.rmse.toFixed(1)} ${escape(this.units)}</span>`
+        : '';
+    const noise = metrics.mean.noise;
+    target.innerHTML = [
+      part('Denoised', metrics.mean.denoised, 'mean-denoised'),
+      part('Low-dose', metrics.mean.lowDose, 'mean-low-dose'),
+      noise.lowDose !== null && noise.denoised !== null
+        ? `<span class="series-part"><b>Noise σ</b> ${noise.lowDose.toFixed(1)} → ${noise.denoised.toFixed(1)} ${escape(this.units)}</span>`
+        : '',
+    ].join('');
+  }
+}
+
+export function scoresText(scores: Scores | null): string {
+  if (!scores) return '–';
+  return `PSNR ${scores.psnr === null ? '∞' : scores.psnr.toFixed(1)} dB · SSIM ${scores.ssim.toFixed(3)}`;
+}
+
+function escape(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
