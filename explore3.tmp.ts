@@ -14,6 +14,6 @@ for (const name of ['lidc-0001-chest', 'crlm-1004-abdomen', 'lidc-0314-chest']) 
   }
 }
 const show = (t: string, r: ReturnType<typeof tuneParameter>) => console.log(t, r.scores.map((s) => `${s.value}:${s.psnr.toFixed(2)}/${s.ssim.toFixed(3)}`).join(' '));
-show('nlm p2 s7', tuneParameter('nlm', 'hFactor', pairs, [1.2], { params: { modality: 'CT', patchRadius: 2, searchRadius: 7 } }));
-show('nlm p2 s5', tuneParameter('nlm', 'hFactor', pairs, [1.0, 1.2], { params: { modality: 'CT', patchRadius: 2, searchRadius: 5 } }));
-show('nlm p1 s7', tuneParameter('nlm', 'hFactor', pairs, [1.0, 1.4], { params: { modality: 'CT', patchRadius: 1, searchRadius: 7 } }));
+show('nlm p2 s4', tuneParameter('nlm', 'hFactor', pairs, [1.0, 1.2, 1.4], { params: { modality: 'CT', patchRadius: 2, searchRadius: 4 } }));
+show('nlm p2 s3', tuneParameter('nlm', 'hFactor', pairs, [1.2, 1.5], { params: { modality: 'CT', patchRadius: 2, searchRadius: 3 } }));
+show('nlm p3 s5', tuneParameter('nlm', 'hFactor', pairs, [1.0], { params: { modality: 'CT', patchRadius: 3, searchRadius: 5 } }));

@@ -54,7 +54,7 @@ let toolsReady = false;
 function initTools(): void {
   if (toolsReady) return;
   toolsReady = true;
-  cornerstoneTools.init({ showSVGCursors: false, globalToolSyncEnabled: false });
+  cornerstoneTools.init({ showSVGCursors: false, globalToolSyncEnabled: true });
   cornerstoneTools.addTool(cornerstoneTools.WwwcTool);
   cornerstoneTools.addTool(cornerstoneTools.PanTool);
   cornerstoneTools.addTool(cornerstoneTools.ZoomTool, { configuration: { invert: false, minScale: 0.1, maxScale: 40 } });

@@ -1,0 +1,157 @@
+/**
+ * `lowdose denoise` end to end: DICOM in, valid derived DICOM out, report fields, reruns,
+ * determinism and partial failure. Uses a small phantom "scanned" at two doses and the small
+ * convolutional test model (test/fixtures-models/bench-conv), so it runs in seconds.
+ */
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import dicomParser from 'dicom-parser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runPhantom } from '../../src/cli/commands/phantom.js';
+import { runSimulate } from '../../src/cli/commands/simulate.js';
+import { readSliceImage, scanPaths } from '../../src/dicom/index.js';
+import { estimateNoise, SOFT_TISSUE_HU } from '../../src/metrics/index.js';
+import { denoisePaths } from '../../src/pipeline/denoise.js';
+import type { DenoiseReport } from '../../src/pipeline/types.js';
+import { runCli } from '../helpers/cli.js';
+
+const MODEL = fileURLToPath(new URL('../fixtures-models/bench-conv.json', import.meta.url));
+const PET_FILE = fileURLToPath(new URL('../../../shared/dicom/suyashkumar__dicom/testdata/1.dcm', import.meta.url));
+const root = mkdtempSync(join(tmpdir(), 'lowdose-denoise-'));
+let lowDoseDir = '';
+let fullDoseDir = '';
+
+const hashTree = (dir: string) =>
+  Object.fromEntries(
+    readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => {
+        const file = join(e.parentPath, e.name);
+        return [file, createHash('sha256').update(readFileSync(file)).digest('hex')];
+      }),
+  );
+
+async function seriesValues(dir: string): Promise<Float32Array[]> {
+  const { series } = await scanPaths([dir]);
+  expect(series).toHaveLength(1);
+  const only = series[0]!;
+  return Promise.all(only.slices.map(async (_, i) => (await readSliceImage(only, i)).data));
+}
+
+beforeAll(async () => {
+  const phantom = await runPhantom('body', { outDir: join(root, 'phantom'), size: 64, slices: 3, seed: 3 });
+  const { result } = await runSimulate([phantom.dir], { dose: 0.25, outDir: join(root, 'scans'), seed: 5, mode: 'truth', withReference: true, workers: 1 });
+  lowDoseDir = result.series[0]!.output.dir;
+  fullDoseDir = result.series[0]!.reference!.dir;
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('lowdose denoise', () => {
+  it('writes a new derived series in the same study, keeps geometry, and never touches the inputs', async () => {
+    const before = hashTree(lowDoseDir);
+    const out = join(root, 'out-basic');
+    const { code, stdout } = await runCli('denoise', lowDoseDir, '-o', out, '--model', MODEL, '--reference', fullDoseDir, '--json', '--no-progress');
+    expect(code).toBe(0);
+    expect(hashTree(lowDoseDir)).toEqual(before);
+
+    const report = JSON.parse(stdout) as DenoiseReport;
+    expect(JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'))).toEqual(report);
+    expect(report.errors).toEqual([]);
+    const entry = report.series[0]!;
+    expect(entry).toMatchObject({ model: 'bench-conv', device: 'cpu', steps: 4, seed: 0, samples: 1, method: 'diffusion' });
+    expect(entry.msPerSlice).toBeGreaterThan(0);
+    expect(entry.metrics).toMatchObject({ range: [-1000, 1000] });
+    expect(entry.metrics!.ssim).toBeGreaterThan(-1);
+    expect(entry.input.files).toHaveLength(3);
+    expect(entry.output.files).toHaveLength(3);
+    expect(existsSync(entry.previews[0]!)).toBe(true);
+
+    const source = dicomParser.parseDicom(new Uint8Array(readFileSync(entry.input.files[0]!)));
+    const derived = dicomParser.parseDicom(new Uint8Array(readFileSync(entry.output.files[0]!)));
+    expect(derived.string('x00080008')).toMatch(/^DERIVED\\SECONDARY/);
+    expect(derived.string('x0020000e')).toBe(entry.output.seriesInstanceUid);
+    expect(derived.string('x0020000e')).not.toBe(source.string('x0020000e'));
+    expect(derived.string('x00080018')).not.toBe(source.string('x00080018'));
+    expect(derived.string('x0020000d')).toBe(source.string('x0020000d'));
+    expect(derived.string('x00100020')).toBe(source.string('x00100020'));
+    expect(derived.string('x00200032')).toBe(source.string('x00200032'));
+    expect(derived.string('x00082111')).toContain('bench-conv');
+    const uids = entry.output.files.map((f) => dicomParser.parseDicom(new Uint8Array(readFileSync(f))).string('x00080018'));
+    expect(new Set(uids).size).toBe(3);
+  });
+
+  it('gives bit-identical output for the same seed whatever the batch size, and different output for another seed', async () => {
+    const run = async (name: string, extra: object) =>
+      (await denoisePaths([lowDoseDir], { outDir: join(root, name), model: MODEL, device: 'cpu', seed: 7, ...extra })).series[0]!.output.dir;
+    const a = await seriesValues(await run('seed-a', { batch: 1 }));
+    const b = await seriesValues(await run('seed-b', { batch: 3 }));
+    const c = await seriesValues(await run('seed-c', { batch: 1, seed: 8 }));
+    a.forEach((slice, i) => expect(Buffer.from(slice.buffer).equals(Buffer.from(b[i]!.buffer))).toBe(true));
+    expect(a.some((slice, i) => slice.some((v, j) => v !== c[i]![j]))).toBe(true);
+  });
+
+  it('skips a finished series on rerun and redoes it with --overwrite', async () => {
+    const out = join(root, 'out-rerun');
+    const first = await denoisePaths([lowDoseDir], { outDir: out, model: MODEL, device: 'cpu' });
+    const second = await denoisePaths([lowDoseDir], { outDir: out, model: MODEL, device: 'cpu' });
+    expect(second.series[0]!.skipped).toBe(true);
+    expect(second.series[0]!.output.seriesInstanceUid).toBe(first.series[0]!.output.seriesInstanceUid);
+    const third = await denoisePaths([lowDoseDir], { outDir: out, model: MODEL, device: 'cpu', overwrite: true });
+    expect(third.series[0]!.skipped).toBeUndefined();
+    expect(third.series[0]!.output.seriesInstanceUid).not.toBe(first.series[0]!.output.seriesInstanceUid);
+  });
+
+  it('writes an uncertainty series for an ensemble', async () => {
+    const report = await denoisePaths([lowDoseDir], { outDir: join(root, 'out-ensemble'), model: MODEL, device: 'cpu', samples: 3 });
+    const entry = report.series[0]!;
+    expect(entry.samples).toBe(3);
+    expect(entry.uncertainty?.files).toHaveLength(3);
+    const std = await seriesValues(entry.uncertainty!.dir);
+    expect(std.every((slice) => slice.every((v) => v >= -0.05))).toBe(true);
+    expect(std.some((slice) => slice.some((v) => v > 0))).toBe(true);
+  });
+
+  it('reports a series it cannot denoise and goes on with the others (exit 1)', async () => {
+    const input = join(root, 'mixed');
+    mkdirSync(input);
+    for (const f of readdirSync(lowDoseDir)) copyFileSync(join(lowDoseDir, f), join(input, f));
+    copyFileSync(PET_FILE, join(input, 'pet.dcm'));
+    const { code, stdout } = await runCli('denoise', input, '-o', join(root, 'out-mixed'), '--model', MODEL, '--json', '--no-progress');
+    expect(code).toBe(1);
+    const report = JSON.parse(stdout) as DenoiseReport;
+    expect(report.series.map((s) => s.input.modality)).toEqual(['CT']);
+    expect(report.errors).toHaveLength(1);
+    expect(report.errors[0]!.code).toBe('E_MODEL');
+    expect(report.errors[0]!.message).toMatch(/bench-conv is for CT, not PT/);
+  });
+
+  it('runs the classical baselines, which lower the noise, and scores them against the reference', async () => {
+    const report = await denoisePaths([lowDoseDir], { outDir: join(root, 'out-nlm'), method: 'nlm', reference: [fullDoseDir] });
+    const entry = report.series[0]!;
+    expect(entry).toMatchObject({ method: 'nlm', model: null, steps: null });
+    expect(entry.settings).toMatch(/non-local means/);
+    expect(entry.metrics!.input!.psnr).toBeGreaterThan(0);
+    const noise = async (dir: string) => {
+      const { series } = await scanPaths([dir]);
+      return estimateNoise(await readSliceImage(series[0]!, 1), { valueRange: SOFT_TISSUE_HU }).std;
+    };
+    expect(await noise(entry.output.dir)).toBeLessThan(0.7 * (await noise(lowDoseDir)));
+  });
+
+  it('exits 2 when there is nothing to denoise', async () => {
+    const empty = join(root, 'empty');
+    mkdirSync(empty);
+    const { code, stderr } = await runCli('denoise', empty, '-o', join(root, 'out-empty'), '--no-progress');
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/no CT or PET series/);
+  });
+
+  it('rejects bad options with exit 2', async () => {
+    expect((await runCli('denoise', lowDoseDir, '-o', join(root, 'x'), '--device', 'tpu')).code).toBe(2);
+    expect((await runCli('denoise', lowDoseDir, '-o', join(root, 'x'), '--steps', '0')).code).toBe(2);
+    expect((await runCli('denoise', lowDoseDir)).code).toBe(2);
+  });
+});
