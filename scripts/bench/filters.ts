@@ -51,21 +51,22 @@ function bench(): void {
   const slice = benchSlice();
   console.log(`node ${process.version}, 512x512 float32 slice, pixel spacing 0.7 mm, one thread`);
   const cases: [string, ClassicalMethod, ClassicalDenoiseParams, number][] = [
-    ['gaussian, CT default (sigma 1 mm = 1.4 px)', 'gaussian', {}, 20],
+    ['gaussian, CT default (sigma 0.5 mm)', 'gaussian', {}, 20],
     ['gaussian, sigma 3 px', 'gaussian', { sigmaPx: 3 }, 20],
-    ['bilateral, CT default', 'bilateral', {}, 5],
+    ['bilateral, CT default (sigma 1 mm = 1.4 px)', 'bilateral', {}, 5],
     ['bilateral, sigma 5/3 px (radius 5 px)', 'bilateral', { sigmaSpatialPx: 5 / 3 }, 5],
-    ['nlm, 7x7 patch, 21x21 search (default)', 'nlm', {}, 3],
-    ['nlm, 5x5 patch, 21x21 search', 'nlm', { patchRadius: 2 }, 3],
-    ['nlm, 7x7 patch, 15x15 search', 'nlm', { searchRadius: 7 }, 3],
+    ['nlm, CT default (5x5 patch, 7x7 search)', 'nlm', {}, 5],
+    ['nlm, 7x7 patch, 21x21 search', 'nlm', { patchRadius: 3, searchRadius: 10 }, 3],
+    ['nlm, 5x5 patch, 11x11 search', 'nlm', { patchRadius: 2, searchRadius: 5 }, 3],
+    ['noise estimate alone (nlm 1x1 patch, 3x3 search)', 'nlm', { patchRadius: 0, searchRadius: 1 }, 5],
   ];
   for (const [name, method, params, repeats] of cases) {
     const ms = timeMs(repeats, () => classicalDenoise(method, slice, params));
-    console.log(`${name.padEnd(46)} ${ms.toFixed(0).padStart(6)} ms`);
+    console.log(`${name.padEnd(50)} ${ms.toFixed(0).padStart(6)} ms`);
   }
-  // The noise estimate alone (part of every bilateral / NLM call without noiseStd).
-  const msNoise = timeMs(5, () => classicalDenoise('nlm', slice, { searchRadius: 1, patchRadius: 0 }));
-  console.log(`${'  of which noise estimate + minimal nlm'.padEnd(46)} ${msNoise.toFixed(0).padStart(6)} ms`);
+  const known = { noiseStd: 25 };
+  const ms = timeMs(3, () => classicalDenoise('nlm', slice, { ...known, patchRadius: 3, searchRadius: 10 }));
+  console.log(`${'nlm, 7x7 / 21x21, noise SD given'.padEnd(50)} ${ms.toFixed(0).padStart(6)} ms`);
 }
 
 function ctKernel(sidecar: Record<string, unknown>): 'sharp' | 'standard' {
@@ -120,18 +121,30 @@ function inputScores(title: string, pairs: TuningPair[], modality: 'CT' | 'PT'):
 function tune(): void {
   const ct = ctPairs(0.25);
   inputScores('CT 25 %', ct, 'CT');
-  report('CT 25 %', 'gaussian', 'sigmaMm', ct, [0.4, 0.6, 0.8, 1.0, 1.2, 1.5], { modality: 'CT' });
-  for (const sigmaSpatialMm of [0.8, 1.2, 1.6]) {
-    report('CT 25 %', 'bilateral', 'rangeFactor', ct, [1, 1.5, 2, 2.5, 3, 4], { modality: 'CT', sigmaSpatialMm });
+  report('CT 25 %', 'gaussian', 'sigmaMm', ct, [0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.5], { modality: 'CT' });
+  for (const sigmaSpatialMm of [0.8, 1.0, 1.2, 1.6]) {
+    report('CT 25 %', 'bilateral', 'rangeFactor', ct, [1.5, 2, 2.5, 3, 4], { modality: 'CT', sigmaSpatialMm });
   }
-  report('CT 25 %', 'nlm', 'hFactor', ct, [0.3, 0.45, 0.6, 0.8, 1.0, 1.3], { modality: 'CT' });
+  for (const [patchRadius, searchRadius] of [[3, 10], [2, 10], [2, 5], [2, 3], [2, 2]] as const) {
+    report('CT 25 %', 'nlm', 'hFactor', ct, [0.6, 0.9, 1.2, 1.5], { modality: 'CT', patchRadius, searchRadius });
+  }
+  const ct10 = ctPairs(0.1);
+  inputScores('CT 10 %', ct10, 'CT');
+  report('CT 10 %', 'gaussian', 'sigmaMm', ct10, [0.5, 0.7, 1.0], { modality: 'CT' });
+  report('CT 10 %', 'bilateral', 'rangeFactor', ct10, [2, 2.5, 3], { modality: 'CT' });
+  for (const [patchRadius, searchRadius] of [[2, 10], [2, 5], [2, 3]] as const) {
+    report('CT 10 %', 'nlm', 'hFactor', ct10, [0.9, 1.2, 1.5], { modality: 'CT', patchRadius, searchRadius });
+  }
+
   const pet = petPairs(0.25);
   inputScores('PET 25 %', pet, 'PT');
-  report('PET 25 %', 'gaussian', 'sigmaMm', pet, [1, 2, 3, 4, 5, 6, 8], { modality: 'PT' });
+  report('PET 25 %', 'gaussian', 'sigmaMm', pet, [2, 3, 4, 4.5, 5, 6], { modality: 'PT' });
   for (const sigmaSpatialMm of [3, 5, 7]) {
-    report('PET 25 %', 'bilateral', 'rangeFactor', pet, [1, 1.5, 2, 3, 4], { modality: 'PT', sigmaSpatialMm });
+    report('PET 25 %', 'bilateral', 'rangeFactor', pet, [2, 3, 4, 6, 8], { modality: 'PT', sigmaSpatialMm });
   }
-  report('PET 25 %', 'nlm', 'hFactor', pet, [0.3, 0.45, 0.6, 0.8, 1.0, 1.3], { modality: 'PT' });
+  for (const [patchRadius, searchRadius] of [[3, 10], [2, 5], [2, 3]] as const) {
+    report('PET 25 %', 'nlm', 'hFactor', pet, [0.8, 1.2, 1.6, 2.4], { modality: 'PT', patchRadius, searchRadius });
+  }
 }
 
 if (process.argv.includes('--tune')) tune();

@@ -6,10 +6,11 @@
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Image2D } from '../image.js';
-import { compareSlices, CT_RANGE, estimateNoise, SOFT_TISSUE_HU, type IntensityRange } from '../metrics/index.js';
-import type { ComparisonMetrics, NoisePair, Scores, SliceMetrics } from './api-types.js';
+import { CT_RANGE, type IntensityRange } from '../metrics/index.js';
+import type { ComparisonMetrics, Scores, SliceMetrics } from './api-types.js';
 import type { IndexedComparison } from './data/data-index.js';
 import type { IndexedSeries } from './data/pairing.js';
+import { scoreSlice, type SliceScoreInput, type SliceScoreOutput } from './slice-scores.js';
 import type { SliceStore } from './slice-store.js';
 import { LowdoseError } from '../errors.js';
 
@@ -18,7 +19,11 @@ export class ComparisonMetricsService {
   private readonly slices = new Map<string, Promise<SliceMetrics>>();
   private readonly series = new Map<string, Promise<ComparisonMetrics>>();
 
-  constructor(private readonly store: SliceStore) {}
+  /** `score` runs the pixel math (a worker thread in the server; in-thread by default). */
+  constructor(
+    private readonly store: SliceStore,
+    private readonly score: (input: SliceScoreInput) => Promise<SliceScoreOutput> = async (input) => scoreSlice(input),
+  ) {}
 
   /** Metrics of low-dose slice `index` and the slices matched to it. */
   slice(c: IndexedComparison, index: number): Promise<SliceMetrics> {
@@ -75,18 +80,13 @@ export class ComparisonMetricsService {
     const lowDose = await this.store.read(c.lowDose, index);
     const denoisedIndex = c.alignment.denoised[index] ?? -1;
     const denoised = denoisedIndex >= 0 ? await this.store.read(c.denoised, denoisedIndex) : null;
-    const noise: NoisePair = { lowDose: noiseOf(lowDose, c.lowDose), denoised: denoised && noiseOf(denoised, c.lowDose) };
+    let reference: Image2D | null | undefined;
     if (c.reference && c.alignment.reference) {
       const referenceIndex = c.alignment.reference[index] ?? -1;
-      const reference = referenceIndex >= 0 ? await this.store.read(c.reference, referenceIndex) : null;
-      return {
-        index,
-        denoised: reference && denoised ? scores(reference, denoised, range) : null,
-        lowDose: reference ? scores(reference, lowDose, range) : null,
-        noise,
-      };
+      reference = referenceIndex >= 0 ? await this.store.read(c.reference, referenceIndex) : null;
     }
-    return { index, denoised: denoised ? scores(lowDose, denoised, range) : null, lowDose: null, noise };
+    const output = await this.score({ modality: c.lowDose.series.modality, range, lowDose, denoised, reference });
+    return { index, ...output };
   }
 
   /** CONTRACT ranges: CT [-1000, 1000] HU; otherwise [0 or min, max] of the series scored against. */
@@ -124,19 +124,6 @@ export class ComparisonMetricsService {
 
 function keyOf(c: IndexedComparison): string {
   return [c.id, c.lowDose.rev, c.denoised.rev, c.reference?.rev ?? '-'].join(':');
-}
-
-function scores(reference: Image2D, test: Image2D, range: IntensityRange): Scores {
-  const { psnr, ssim, rmse } = compareSlices(reference, test, range);
-  return { psnr: Number.isFinite(psnr) ? psnr : null, ssim, rmse };
-}
-
-function noiseOf(image: Image2D, entry: IndexedSeries): number | null {
-  try {
-    return estimateNoise(image, entry.series.modality === 'CT' ? { valueRange: SOFT_TISSUE_HU } : {}).std;
-  } catch {
-    return null; // too little flat tissue in this slice
-  }
 }
 
 function meanOf(values: Array<number | null>): number | null {

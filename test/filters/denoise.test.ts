@@ -36,9 +36,14 @@ describe('classicalDenoise', () => {
 
     const nlm = classicalDenoise('nlm', noisy);
     const h = CLASSICAL_DEFAULTS.CT.hFactor * noise.std;
-    expect(nlm.data).toEqual(nlmFilter(noisy, { h, noiseStd: noise.std }).data);
-    expect(nlm.description).toMatch(/^non-local means, 7x7 patches, 21x21 search, h [\d.]+ HU \([\d.]+ x noise SD\), noise SD [\d.]+ HU \(estimated in soft tissue\)$/);
-    expect(nlm.settings).toMatchObject({ method: 'nlm', patchRadius: 3, searchRadius: 10, hFactor: CLASSICAL_DEFAULTS.CT.hFactor });
+    const { patchRadius, searchRadius } = CLASSICAL_DEFAULTS.CT;
+    expect(nlm.data).toEqual(nlmFilter(noisy, { h, noiseStd: noise.std, patchRadius, searchRadius }).data);
+    const patch = 2 * patchRadius + 1;
+    const search = 2 * searchRadius + 1;
+    expect(nlm.description).toMatch(
+      new RegExp(`^non-local means, ${patch}x${patch} patches, ${search}x${search} search, h [\\d.]+ HU \\([\\d.]+ x noise SD\\), noise SD [\\d.]+ HU \\(estimated in soft tissue\\)$`),
+    );
+    expect(nlm.settings).toMatchObject({ method: 'nlm', patchRadius, searchRadius, hFactor: CLASSICAL_DEFAULTS.CT.hFactor });
   });
 
   it('takes explicit settings over the defaults, widths in px or mm', () => {

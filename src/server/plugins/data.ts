@@ -7,6 +7,7 @@ import fp from 'fastify-plugin';
 import { clearSliceCache } from '../../dicom/index.js';
 import { ComparisonMetricsService } from '../comparison-metrics.js';
 import { DataIndex } from '../data/data-index.js';
+import { MetricsWorker } from '../metrics-pool.js';
 import { SliceStore } from '../slice-store.js';
 
 export interface DataServices {
@@ -32,9 +33,13 @@ export default fp(
       warn: (m) => log.warn(m),
     });
     const slices = new SliceStore(config.sliceCacheBytes);
-    app.decorate('data', { index, slices, metrics: new ComparisonMetricsService(slices) });
+    const worker = new MetricsWorker();
+    app.decorate('data', { index, slices, metrics: new ComparisonMetricsService(slices, (input) => worker.score(input)) });
     await index.refresh();
-    app.addHook('onClose', async () => clearSliceCache());
+    app.addHook('onClose', async () => {
+      await worker.close();
+      clearSliceCache();
+    });
   },
   { name: 'lowdose-data', dependencies: ['lowdose-config'], fastify: '5.x' },
 );
