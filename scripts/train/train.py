@@ -52,11 +52,13 @@ def parse():
     ap.add_argument("--prediction", choices=["sample", "epsilon", "v"], default="sample")
     ap.add_argument("--schedule", choices=["cosine", "linear"], default="cosine")
     ap.add_argument("--iters", type=int, default=None, help="override the config's iteration count")
+    ap.add_argument("--lr", type=float, default=None, help="override the config's peak learning rate")
     ap.add_argument("--minutes", type=float, default=None, help="stop after this wall time (recorded)")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--name", default=None, help="model name (default lowdose-<ct|pet>)")
     ap.add_argument("--out", default=os.path.join(REPO, "models"))
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--resume", default=None, help="start from this checkpoint's (EMA) weights and add its iterations to the card")
     return ap.parse_args()
 
 
@@ -65,6 +67,8 @@ def main():
     cfg = dict(CONFIGS[a.config])
     if a.iters:
         cfg["iters"] = a.iters
+    if a.lr:
+        cfg["lr"] = a.lr
     torch.manual_seed(a.seed)
     np.random.seed(a.seed)
     torch.set_num_threads(a.threads)
@@ -78,6 +82,12 @@ def main():
     sched = Schedule(a.schedule, 1000)
     model = CondUNet(cfg["channels"], cond_channels=1, prediction=a.prediction).to(dev)
     ema = CondUNet(cfg["channels"], cond_channels=1, prediction=a.prediction).to(dev)
+    previous = None
+    if a.resume:
+        previous = torch.load(a.resume)
+        if previous["prediction"] != a.prediction or tuple(previous["channels"]) != tuple(cfg["channels"]):
+            raise SystemExit(f"{a.resume} is a {previous['prediction']} model with channels {previous['channels']}")
+        model.load_state_dict(previous["state"])
     ema.load_state_dict(model.state_dict())
     for p in ema.parameters():
         p.requires_grad_(False)
@@ -139,8 +149,12 @@ def main():
     ema = ema.cpu().eval()
     ckpt = os.path.join(CACHE, "checkpoints", f"{name}.pt")
     os.makedirs(os.path.dirname(ckpt), exist_ok=True)
+    prior_iters = previous.get("iterations", 0) if previous else 0
+    prior_wall = previous.get("wallSeconds", 0.0) if previous else 0.0
     torch.save({"state": ema.state_dict(), "channels": cfg["channels"], "prediction": a.prediction,
-                "schedule": a.schedule, "normalization": norm}, ckpt)
+                "schedule": a.schedule, "normalization": norm, "iterations": prior_iters + done,
+                "wallSeconds": prior_wall + wall, "history": (previous.get("history", []) if previous else []) + [
+                    {"iterations": done, "wallSeconds": round(wall, 1), "lossCurve": curve}]}, ckpt)
     onnx_path = os.path.join(a.out, f"{name}.onnx")
     export_onnx(ema, onnx_path)
     card = {
@@ -166,12 +180,14 @@ def main():
         "sampler": {"default": "ddim", "steps": 1, "eta": 0.0},
         "guidance": {"conditionDropout": p_drop_cond, "default": 1.0},
         "training": {
-            "config": a.config, "seed": a.seed, "iterations": done, "plannedIterations": total,
+            "config": a.config, "seed": a.seed, "iterations": prior_iters + done, "plannedIterations": total,
+            **({"resumedFrom": {"checkpoint": os.path.relpath(a.resume, REPO), "iterations": prior_iters,
+                                "wallSeconds": round(prior_wall, 1)}} if previous else {}),
             "batch": cfg["batch"], "patch": cfg["patch"], "lr": cfg["lr"], "optimizer": "AdamW, cosine decay, EMA 0.999",
             "loss": f"MSE on the {a.prediction} target, t uniform in 0..{sched.T - 1}",
             "unknownDoseFraction": p_unknown_dose,
             "doseRange": [0.05, 0.5],
-            "wallSeconds": round(wall, 1),
+            "wallSeconds": round(prior_wall + wall, 1),
             "hardware": f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads (shared 2-core VM), torch {torch.__version__}"
                         if dev.type == "cpu" else f"{torch.cuda.get_device_name(0)}, torch {torch.__version__}",
             "lossCurve": curve[:: max(1, len(curve) // 20)] + ([curve[-1]] if curve else []),

@@ -56,13 +56,14 @@ export interface ClassicalDefaults {
 }
 
 /**
- * Tuned for mean PSNR at 25 % dose (CT) and 25 % counts (PET) on volumes the model card does not
- * test on; the grids and scores are in docs/filters.md. NLM does best with a small search window
- * here (7x7 beat 11x11 and 21x21 by 0.2 and 0.5 dB on CT, at 10 % dose too): distant patches in
- * CT and PET are rarely similar enough to help and each one adds some bias.
+ * Tuned for mean PSNR on volumes that the model card does not test on, at 25 % dose (CT) and 25 %
+ * counts (PET), choosing among near-ties what also did best at 10 % dose; grids and scores are in
+ * docs/filters.md. NLM does best with a small search window here (on CT, 7x7 beat 11x11 and 21x21
+ * by 0.2 and 0.4 dB at 25 % dose, 0.1 and 0.5 dB at 10 %): distant patches in CT and PET are
+ * rarely similar enough to help, and each adds some bias.
  */
 export const CLASSICAL_DEFAULTS: Readonly<Record<FilterModality, ClassicalDefaults>> = Object.freeze({
-  CT: Object.freeze({ sigmaMm: 0.5, sigmaSpatialMm: 1.0, rangeFactor: 2.5, hFactor: 1.2, patchRadius: 2, searchRadius: 3 }),
+  CT: Object.freeze({ sigmaMm: 0.5, sigmaSpatialMm: 1.0, rangeFactor: 3, hFactor: 1.5, patchRadius: 2, searchRadius: 3 }),
   PT: Object.freeze({ sigmaMm: 4.5, sigmaSpatialMm: 5.0, rangeFactor: 6, hFactor: 1.6, patchRadius: 2, searchRadius: 3 }),
 });
 
@@ -72,7 +73,7 @@ export type ClassicalSettings = Readonly<Record<string, number | string>>;
 export interface ClassicalDenoiseResult {
   /** The filtered slice, same size and spacing as the input. */
   readonly data: Float32Array;
-  /** One line, e.g. "non-local means, 5x5 patches, 7x7 search, h 30.4 HU (1.2 x noise SD), noise SD 25.3 HU (estimated in soft tissue)". */
+  /** One line, e.g. "non-local means, 5x5 patches, 7x7 search, h 38 HU (1.5 x noise SD), noise SD 25.3 HU (estimated in soft tissue)". */
   readonly description: string;
   readonly settings: ClassicalSettings;
 }

@@ -137,7 +137,7 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
     });
     return { ...previous, skipped: true };
   }
-  denoiser.check(series);
+  await denoiser.prepare(series);
   const count = series.slices.length;
   context.log(
     `${series.modality} series "${series.seriesDescription || series.seriesInstanceUid}": ${count} slices ${series.columns}x${series.rows} -> ${dir}`,

@@ -4,9 +4,10 @@
  * not care which.
  */
 import { createSampler, denoiseSlices, type SamplerName, type SliceInput } from '../diffusion/index.js';
-import type { Series } from '../dicom/index.js';
+import { readSliceImage, type Series } from '../dicom/index.js';
+import type { Image2D } from '../image.js';
 import { LowdoseError } from '../errors.js';
-import { classicalDenoise, type ClassicalMethod } from '../filters/index.js';
+import { classicalDenoise, estimateSeriesNoise, type ClassicalMethod } from '../filters/index.js';
 import { loadModel, normalizationFor, type LoadedModel } from '../models/index.js';
 import { formatDeviceReport } from '../runtime/index.js';
 import type { DenoiseMethod, DenoiseOptions } from './types.js';
@@ -33,8 +34,8 @@ export interface SliceDenoiser {
   readonly guidance: number | null;
   /** Whether slices need their two neighbours (2.5D models). */
   readonly neighbours: boolean;
-  /** Throws when this denoiser cannot handle the series (units, size). */
-  check(series: Series): void;
+  /** Readies the denoiser for one series; throws when it cannot handle it (units, size). */
+  prepare(series: Series): Promise<void>;
   denoise(slices: readonly SliceInput[]): Promise<SliceBatchResult>;
   release(): Promise<void>;
 }
@@ -100,7 +101,7 @@ async function createDiffusionDenoiser(
     samples,
     guidance,
     neighbours: card.neighbours === 1,
-    check(series) {
+    async prepare(series) {
       if (series.units !== norm.units) {
         const why = series.warnings.find((w) => w.code === 'E_SUV_UNAVAILABLE');
         throw new LowdoseError(
@@ -112,7 +113,7 @@ async function createDiffusionDenoiser(
       shape = { rows: series.rows, columns: series.columns };
     },
     async denoise(slices) {
-      if (!shape) throw new LowdoseError('E_INTERNAL', 'check(series) must be called before denoise');
+      if (!shape) throw new LowdoseError('E_INTERNAL', 'prepare(series) must be called before denoise');
       const before = model.stats.forwardMs;
       const result = await denoiseSlices(
         model,
@@ -125,8 +126,17 @@ async function createDiffusionDenoiser(
   };
 }
 
+/** Up to 16 evenly spaced slices of a series, read one at a time. */
+async function sampleSlices(series: Series, count = 16): Promise<Image2D[]> {
+  const n = series.slices.length;
+  const picks = [...new Set(Array.from({ length: Math.min(n, count) }, (_, k) => (n <= count ? k : Math.round((k * (n - 1)) / (count - 1)))))];
+  const images: Image2D[] = [];
+  for (const index of picks) images.push(await readSliceImage(series, index));
+  return images;
+}
+
 function createClassicalDenoiser(method: ClassicalMethod, options: DenoiseOptions): SliceDenoiser {
-  let current: Series | null = null;
+  let current: { series: Series; modality: 'CT' | 'PT'; noiseStd: number } | null = null;
   let description = '';
   return {
     method,
@@ -142,18 +152,21 @@ function createClassicalDenoiser(method: ClassicalMethod, options: DenoiseOption
     samples: 1,
     guidance: null,
     neighbours: false,
-    check(series) {
-      current = series;
+    async prepare(series) {
+      const modality = series.modality as 'CT' | 'PT';
+      // One noise level per series, so every slice gets the same filter strength.
+      const noiseStd = estimateSeriesNoise(await sampleSlices(series), modality);
+      current = { series, modality, noiseStd };
     },
     async denoise(slices) {
-      const series = current!;
+      if (!current) throw new LowdoseError('E_INTERNAL', 'prepare(series) must be called before denoise');
+      const { series, modality, noiseStd } = current;
       const denoised = slices.map((slice) => {
-        const result = classicalDenoise(method, {
-          rows: series.rows,
-          columns: series.columns,
-          data: slice.image,
-          pixelSpacing: [series.spacing[0], series.spacing[1]],
-        }, { modality: series.modality as 'CT' | 'PT', units: series.units });
+        const result = classicalDenoise(
+          method,
+          { rows: series.rows, columns: series.columns, data: slice.image, pixelSpacing: [series.spacing[0], series.spacing[1]] },
+          { modality, units: series.units, noiseStd },
+        );
         description = `lowdose ${method} filter: ${result.description}`;
         return result.data;
       });

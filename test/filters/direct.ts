@@ -82,8 +82,8 @@ export function addNoise(truth: Float32Array, std: number, seed: number): Float3
 }
 
 /**
- * A piecewise-constant CT-like phantom: a water disc (0 HU) in air-free background of -100 HU,
- * with a fat ellipse (-100 HU? no: -80), a bone bar (+700) and low-contrast discs (+40, -40).
+ * A piecewise-constant CT-like phantom on a -300 HU background: a water disc (0 HU) holding a fat
+ * ellipse (-90), a bone bar (+700) and two low-contrast discs (+60, -60).
  */
 export function piecewisePhantom(size: number): Float32Array {
   const out = new Float32Array(size * size);

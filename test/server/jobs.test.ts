@@ -2,7 +2,7 @@
  * Denoise jobs over HTTP: one job per device at a time, the rest queued, progress as server-sent
  * events, cancel; first with a runner the test drives step by step, then with the real pipeline.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -28,6 +28,9 @@ function steppedRunner(): { runner: DenoiseRunner; calls: RunnerCall[]; next: ()
   const runner: DenoiseRunner = (paths, options) =>
     new Promise<DenoiseReport>((resolve, reject) => {
       options.signal?.addEventListener('abort', () => reject(options.signal!.reason));
+      // Like the pipeline, output appears in outDir as the run goes.
+      mkdirSync(options.outDir, { recursive: true });
+      writeFileSync(path.join(options.outDir, 'partial.dcm'), 'partial');
       const call: RunnerCall = {
         paths,
         options,
@@ -177,6 +180,7 @@ describe('job queue', () => {
     expect(secondCall.options.signal!.aborted).toBe(true);
     await expect.poll(async () => (await get(second.id)).status).toBe('cancelled');
     expect((await get(second.id)).error).toMatchObject({ code: 'E_CANCELLED' });
+    expect(existsSync(secondCall.options.outDir), 'a cancelled job leaves no partial output').toBe(false);
 
     // A job queued behind the cuda job is cancelled before it ever reaches the runner.
     const queued = await submit({ series: [lowDoseId], options: { device: 'cuda' } });

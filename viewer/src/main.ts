@@ -39,6 +39,12 @@ const viewer = new ComparisonViewer($('panes'), {
     scheduleHash();
   },
   onPanesChanged: () => renderPaneToggles(),
+  onPrefetch: (cached, wanted) => {
+    const done = cached >= wanted;
+    const label = $('cache-label');
+    label.textContent = done ? '' : `caching ${Math.round((100 * cached) / Math.max(1, wanted))} %`;
+    document.body.dataset.prefetch = done ? 'done' : 'loading';
+  },
 });
 const metrics = new MetricsView(viewer, $('series-header'));
 
@@ -172,10 +178,11 @@ async function openTarget(target: { kind: 'c' | 's'; id: string }, index: number
     current = target;
     select.value = `${target.kind}:${target.id}`;
     const start = index ?? Math.floor((view.lowDose.slices - 1) / 2);
-    metrics.open(view.comparison, view.lowDose.units);
     document.body.dataset.modality = view.lowDose.modality;
     $('denoise-button').toggleAttribute('disabled', false);
-    await viewer.open(view, start);
+    const shown = viewer.open(view, start);
+    metrics.open(view.comparison, view.lowDose.units);
+    await shown;
     if (!document.body.dataset.firstSliceMs) document.body.dataset.firstSliceMs = String(Math.round(performance.now() - started));
     document.body.dataset.view = `${target.kind}:${target.id}`;
     scheduleHash();

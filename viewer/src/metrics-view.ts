@@ -35,20 +35,25 @@ export class MetricsView {
     const method = report?.method === 'diffusion' ? `${report.model ?? 'diffusion'}${report.steps ? `, ${report.steps} steps` : ''}${report.samples && report.samples > 1 ? `, ${report.samples} samples` : ''}` : (report?.method ?? 'denoised');
     this.header.innerHTML = `<span class="muted">Series means (${comparison.reference ? 'vs reference' : 'vs low-dose'}, ${escape(method)}):</span> <span id="series-metrics" class="muted">computing…</span>`;
     const generation = this.generation;
-    api.metrics(comparison.id).then(
-      (metrics) => {
-        if (generation !== this.generation) return;
-        this.series = metrics;
-        for (const slice of metrics.slices) this.slices.set(slice.index, slice);
-        this.renderSeries(metrics);
-        this.showSlice(this.viewer.currentIndex);
-      },
-      (error: Error) => {
-        if (generation !== this.generation) return;
-        const target = this.header.querySelector('#series-metrics');
-        if (target) target.textContent = `metrics unavailable: ${error.message}`;
-      },
-    );
+    // The series means take the server a while (SSIM of every slice): ask once the slices are in.
+    this.viewer
+      .whenPrefetched()
+      .then(() => (generation === this.generation ? api.metrics(comparison.id) : null))
+      .then(
+        (metrics) => {
+          if (!metrics || generation !== this.generation) return;
+          this.series = metrics;
+          for (const slice of metrics.slices) this.slices.set(slice.index, slice);
+          this.renderSeries(metrics);
+          this.showSlice(this.viewer.currentIndex);
+        },
+        (error: Error) => {
+          if (generation !== this.generation) return;
+          const target = this.header.querySelector('#series-metrics');
+          if (target) target.textContent = `metrics unavailable: ${error.message}`;
+        },
+      );
+    this.showSlice(this.viewer.currentIndex);
   }
 
   /** Called on every slice change; fetches lazily so fast scrolling does not queue requests. */

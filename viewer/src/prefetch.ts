@@ -5,18 +5,22 @@
  */
 import cornerstone from 'cornerstone-core';
 
-const CONCURRENCY = 6;
+// Browsers open 6 connections per host: 4 for prefetching leaves 2 for the slice on screen.
+const CONCURRENCY = 4;
 
 export class Prefetcher {
   private order: string[] = [];
   private next = 0;
   private inFlight = 0;
   private stopped = false;
+  private idleWaiters: Array<() => void> = [];
 
   /** `stacks`: for each visible pane, its imageIds aligned to the low-dose slices. */
   constructor(
     private stacks: string[][],
     private readonly budgetImages: number,
+    /** Called as the queue drains: images cached of those wanted. */
+    private readonly onProgress: (cached: number, wanted: number) => void = () => {},
   ) {}
 
   setStacks(stacks: string[][]): void {
@@ -56,6 +60,21 @@ export class Prefetcher {
   stop(): void {
     this.stopped = true;
     this.order = [];
+    this.settleIdle();
+  }
+
+  /** Resolves once nothing is left to fetch (at once when that is already so). */
+  whenIdle(): Promise<void> {
+    if (this.idle) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private get idle(): boolean {
+    return this.stopped || (this.inFlight === 0 && this.next >= this.order.length);
+  }
+
+  private settleIdle(): void {
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
   private pump(): void {
@@ -73,5 +92,7 @@ export class Prefetcher {
           this.pump();
         });
     }
+    if (!this.stopped) this.onProgress(this.next - this.inFlight, this.order.length);
+    if (this.idle) this.settleIdle();
   }
 }

@@ -63,8 +63,10 @@ function initTools(): void {
 export interface ViewerEvents {
   /** The shown slice changed (also when opened). */
   onIndex?(index: number, count: number): void;
-  /** A pane's per-slice line wants text (metrics are owned elsewhere). */
+  /** The set of panes changed. */
   onPanesChanged?(keys: PaneKey[]): void;
+  /** Prefetch progress: slices cached of those wanted around the current one. */
+  onPrefetch?(cached: number, wanted: number): void;
 }
 
 export class ComparisonViewer {
@@ -90,6 +92,16 @@ export class ComparisonViewer {
   ) {
     initTools();
     window.addEventListener('resize', () => this.relayout());
+  }
+
+  /**
+   * Resolves when every slice within the prefetch budget is cached, or after `maxMs`: heavy
+   * background work (series metrics) waits for it so it does not slow the first scrolls.
+   */
+  whenPrefetched(maxMs = 20_000): Promise<void> {
+    const prefetcher = this.prefetcher;
+    if (!prefetcher) return Promise.resolve();
+    return Promise.race([prefetcher.whenIdle(), new Promise<void>((resolve) => window.setTimeout(resolve, maxMs))]);
   }
 
   get currentIndex(): number {
@@ -132,7 +144,9 @@ export class ComparisonViewer {
     this.setMode(this.mode);
 
     const bytesPerImage = view.lowDose.rows * view.lowDose.columns * 2;
-    this.prefetcher = new Prefetcher(this.visibleStacks(), Math.floor((700 * 1024 * 1024) / bytesPerImage));
+    this.prefetcher = new Prefetcher(this.visibleStacks(), Math.floor((700 * 1024 * 1024) / bytesPerImage), (cached, wanted) =>
+      this.events.onPrefetch?.(cached, wanted),
+    );
     const shown = new Promise<void>((resolve) => (this.firstShown = resolve));
     this.setIndex(this.index, true);
     this.events.onPanesChanged?.(this.paneKeys());

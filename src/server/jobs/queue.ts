@@ -29,6 +29,8 @@ export interface JobQueueHooks {
   outDirFor(jobId: string): string;
   /** After a successful run: make the outputs visible and say which comparisons they are. */
   completed(report: DenoiseReport, job: { id: string; outDir: string }): Promise<{ comparisons: string[] }>;
+  /** After a cancelled run: its partial output is of no use (the CLI keeps it to resume; a job does not). */
+  cancelled?(job: { id: string; outDir: string }): Promise<void>;
   log?(message: string): void;
 }
 
@@ -179,6 +181,7 @@ export class JobQueue {
     } catch (thrown) {
       const error = toLowdoseError(job.controller.signal.aborted ? (job.controller.signal.reason ?? thrown) : thrown);
       const cancelled = job.controller.signal.aborted || error.code === 'E_CANCELLED';
+      if (cancelled) await this.hooks.cancelled?.({ id: job.id, outDir: spec.outDir }).catch(() => {});
       this.finish(job, cancelled ? 'cancelled' : 'failed', {
         error: { code: cancelled ? 'E_CANCELLED' : error.code, message: error.message },
       });

@@ -2,6 +2,7 @@
  * `app.jobs`: the denoise job queue. Finished jobs' outputs are indexed before the job reports
  * "done", so the comparison ids it returns can be opened at once.
  */
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import fp from 'fastify-plugin';
 import { redactForLog } from '../http-errors.js';
@@ -25,6 +26,9 @@ export default fp<JobsPluginOptions>(
       completed: async (report) => {
         await app.data.index.refresh();
         return { comparisons: app.data.index.comparisonsForOutputs(report.series.map((s) => s.output.seriesInstanceUid)) };
+      },
+      cancelled: async ({ outDir }) => {
+        if (path.dirname(outDir) === app.config.jobsDir) await rm(outDir, { recursive: true, force: true });
       },
       log: (message) => log.info(redactForLog(message)),
     });

@@ -1,0 +1,46 @@
+/** The human form of a bench report: machine, devices, one table row per configuration. */
+import type { BenchReport } from './run.js';
+
+export function formatBenchReport(report: BenchReport): string {
+  const m = report.machine;
+  const lines = [
+    `machine: ${m.cpuModel}, ${m.cpus} CPUs, ${m.memoryMb} MB, ${m.platform}, node ${m.node}, onnxruntime-node ${m.onnxruntime ?? '?'}` +
+      (report.threads ? `, ${report.threads} threads` : ''),
+  ];
+  for (const d of report.devices) {
+    const skipped = d.skipped.map((s) => `${s.device} unavailable: ${s.reason}`);
+    lines.push(`${d.model} --device ${d.requested}: ${d.used ? `ran on ${d.used}` : `unavailable: ${d.reason}`}`);
+    for (const s of skipped) lines.push(`  ${s}`);
+  }
+  for (const s of report.skippedModels) lines.push(`${s.model}: skipped (${s.reason})`);
+  const header = ['model', 'device', 'size', 'sampler', 'batch', 'steps', 'ms/slice', 'slices/s', 'model ms/slice', 'total/model', 'peak RSS MB'];
+  const rows = report.runs.map((r) => [
+    r.model,
+    r.device,
+    `${r.size[0]}x${r.size[1]}`,
+    r.sampler,
+    String(r.batch),
+    String(r.steps),
+    r.msPerSlice.toFixed(1),
+    r.slicesPerSecond.toFixed(2),
+    r.modelMsPerSlice.toFixed(1),
+    r.totalOverModel === null ? 'n/a' : r.totalOverModel.toFixed(3),
+    r.peakRssMb.toFixed(0),
+  ]);
+  lines.push('', ...table(header, rows));
+  lines.push(
+    '',
+    `headline (${report.model}, ${report.device}, ${report.size.join('x')}, ${report.steps} steps, batch ${report.batch}): ` +
+      `${report.msPerSlice} ms/slice, ${report.slicesPerSecond} slices/s, peak RSS ${report.peakRssMb} MB`,
+  );
+  return lines.join('\n');
+}
+
+/** Columns padded to their widest cell; numbers right-aligned. */
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+  const numeric = header.map((_, c) => rows.length > 0 && rows.every((r) => /^[\d.x/na-]+$/.test(r[c]!) && /\d/.test(r[c]!)));
+  const line = (cells: readonly string[]) =>
+    cells.map((cell, c) => (numeric[c] ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ').trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
+}

@@ -1,0 +1,37 @@
+/** What machine a benchmark ran on: recorded with every result so numbers can be compared. */
+import { createRequire } from 'node:module';
+import os from 'node:os';
+
+export interface MachineInfo {
+  readonly cpuModel: string;
+  /** Logical CPUs the process may use (os.availableParallelism, = `nproc`). */
+  readonly cpus: number;
+  readonly memoryMb: number;
+  readonly platform: string;
+  readonly node: string;
+  readonly onnxruntime: string | null;
+  /** ISO 8601 time the bench started. */
+  readonly date: string;
+}
+
+export function machineInfo(now = new Date()): MachineInfo {
+  const cpus = os.cpus();
+  return {
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    cpus: typeof os.availableParallelism === 'function' ? os.availableParallelism() : cpus.length,
+    memoryMb: Math.round(os.totalmem() / 2 ** 20),
+    platform: `${process.platform}-${process.arch}`,
+    node: process.version,
+    onnxruntime: onnxruntimeVersion(),
+    date: now.toISOString(),
+  };
+}
+
+function onnxruntimeVersion(): string | null {
+  try {
+    const require = createRequire(import.meta.url);
+    return (require('onnxruntime-node/package.json') as { version: string }).version;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,333 @@
+/**
+ * `lowdose bench` as a library call: how fast and how memory-hungry `denoise` is on this machine.
+ * For each model, device, batch size and step count it runs the per-batch call the denoise
+ * pipeline makes (`denoiseSlices`: modality units in and out, tiling, sampler, network) on a
+ * synthetic phantom slice, after a warm-up run per batch shape, and records wall time, the time
+ * inside the network's forward passes and the process's resident memory.
+ *
+ * Peak memory: `peakRssMb` is the highest RSS sampled (every few ms and at every sampler step)
+ * while the configuration ran; `processPeakRssMb` is the process's high-water mark so far
+ * (getrusage), which also counts everything that ran before.
+ */
+import { performance } from 'node:perf_hooks';
+import { createSampler, denoiseSlices, type SamplerName, type SliceInput } from '../diffusion/index.js';
+import { LowdoseError, toLowdoseError } from '../errors.js';
+import { conditionChannels, loadModel, resolveModelFiles, type LoadedModel, type Modality, type ModelCard } from '../models/index.js';
+import { DEFAULT_MODELS } from '../pipeline/slice-denoiser.js';
+import type { Device, DeviceRequest, DeviceSkip } from '../runtime/index.js';
+import { machineInfo, type MachineInfo } from './machine.js';
+import { syntheticSlice, type SyntheticSlice } from './synthetic.js';
+
+/** Default image edge per modality: a CT slice, and the PET training volumes' 168 x 168. */
+export const DEFAULT_BENCH_SIZES: Readonly<Record<Modality, number>> = { CT: 512, PT: 168 };
+export const DEFAULT_BENCH_STEPS: readonly number[] = [1, 2, 4, 8];
+export const DEFAULT_BENCH_BATCHES: readonly number[] = [1, 2, 4];
+export const DEFAULT_BENCH_REPEATS = 3;
+
+export interface BenchOptions {
+  /** Model names or card / ONNX paths; default: the shipped lowdose-ct and lowdose-pet (missing ones are skipped). */
+  readonly models?: readonly string[];
+  /** Image edge for every model; default per modality (DEFAULT_BENCH_SIZES). */
+  readonly size?: number;
+  /** Step counts; the card's default is always added (the headline configuration). */
+  readonly steps?: readonly number[];
+  /** Batch sizes; 1 is always added. */
+  readonly batches?: readonly number[];
+  /** Devices to try, each on its own; default ['auto']. */
+  readonly devices?: readonly DeviceRequest[];
+  /** Overrides the card's sampler. */
+  readonly sampler?: SamplerName;
+  readonly threads?: number;
+  /** Timed runs per configuration (the median is reported); default 3. */
+  readonly repeats?: number;
+  readonly seed?: number;
+  /** Where bare model names are looked up. */
+  readonly modelsDir?: string;
+  readonly log?: (message: string) => void;
+}
+
+export interface BenchRun {
+  readonly model: string;
+  readonly modality: Modality;
+  readonly device: Device;
+  readonly size: [number, number];
+  readonly batch: number;
+  readonly steps: number;
+  readonly sampler: SamplerName;
+  readonly repeats: number;
+  /** Median wall time per slice over the repeats, ms. */
+  readonly msPerSlice: number;
+  /** Fastest repeat, ms per slice. */
+  readonly minMsPerSlice: number;
+  readonly slicesPerSecond: number;
+  /** Time inside the network's forward passes, per slice, ms (same run as msPerSlice). */
+  readonly modelMsPerSlice: number;
+  /** Wall time over forward time: the engine's overhead (issue 4's target: at most 1.15). */
+  readonly totalOverModel: number | null;
+  /** Network forward passes per batch (tiles run as one pass). */
+  readonly modelCalls: number;
+  readonly peakRssMb: number;
+  readonly processPeakRssMb: number;
+}
+
+export interface DeviceOutcome {
+  readonly model: string;
+  readonly requested: DeviceRequest;
+  /** The device that ran, or null when none could. */
+  readonly used: Device | null;
+  /** Devices passed over (by `auto`, or the requested one) and why. */
+  readonly skipped: readonly DeviceSkip[];
+  /** Why nothing ran, when used is null. */
+  readonly reason?: string;
+}
+
+export interface BenchReport {
+  /** CONTRACT headline: the first model on its first working device, card default steps, batch 1. */
+  readonly device: Device;
+  readonly model: string;
+  readonly size: [number, number];
+  readonly steps: number;
+  readonly msPerSlice: number;
+  readonly slicesPerSecond: number;
+  readonly peakRssMb: number;
+  readonly batch: number;
+  readonly sampler: SamplerName;
+  readonly modelMsPerSlice: number;
+  readonly totalOverModel: number | null;
+  readonly machine: MachineInfo;
+  readonly threads: number | null;
+  readonly devices: DeviceOutcome[];
+  /** Default models that are not installed. */
+  readonly skippedModels: Array<{ model: string; reason: string }>;
+  readonly runs: BenchRun[];
+}
+
+interface Target {
+  readonly name: string;
+  readonly path: string;
+  readonly card: ModelCard;
+  readonly modality: Modality;
+  readonly size: number;
+}
+
+export async function runBench(options: BenchOptions = {}): Promise<BenchReport> {
+  const log = options.log ?? (() => {});
+  const repeats = options.repeats ?? DEFAULT_BENCH_REPEATS;
+  checkPositiveIntegers('repeats', [repeats]);
+  const stepsList = options.steps ?? DEFAULT_BENCH_STEPS;
+  const batchList = uniqueSorted([1, ...(options.batches ?? DEFAULT_BENCH_BATCHES)]);
+  checkPositiveIntegers('steps', stepsList);
+  checkPositiveIntegers('batch', batchList);
+  if (options.size !== undefined) checkPositiveIntegers('size', [options.size]);
+  const devices = options.devices ?? ['auto'];
+  const machine = machineInfo();
+  const { targets, skippedModels } = await resolveTargets(options);
+  for (const s of skippedModels) log(`skipping ${s.model}: ${s.reason}`);
+
+  const outcomes: DeviceOutcome[] = [];
+  const runs: BenchRun[] = [];
+  let headline: BenchRun | null = null;
+  const inputs = new Map<string, SyntheticSlice>();
+  for (const target of targets) {
+    const key = `${target.modality}:${target.size}`;
+    let input = inputs.get(key);
+    if (!input) {
+      log(`making a ${target.size}x${target.size} ${target.modality === 'CT' ? 'body' : 'IEC'} phantom slice`);
+      input = syntheticSlice(target.modality, target.size, options.seed ?? 0);
+      inputs.set(key, input);
+    }
+    const steps = uniqueSorted([...stepsList, target.card.sampler.steps]);
+    for (const requested of devices) {
+      let model: LoadedModel;
+      try {
+        model = await loadModel(target.path, { device: requested, ...(options.threads ? { threads: options.threads } : {}) });
+      } catch (error) {
+        const e = toLowdoseError(error);
+        if (e.code !== 'E_DEVICE_UNAVAILABLE') throw e;
+        outcomes.push({ model: target.name, requested, used: null, skipped: [], reason: e.message });
+        log(`${target.name} on ${requested}: unavailable: ${e.message}`);
+        continue;
+      }
+      outcomes.push({ model: target.name, requested, used: model.device.used, skipped: model.device.skipped });
+      try {
+        for (const run of await benchModel(model, target, input, { ...options, repeats, steps, batches: batchList, log })) {
+          runs.push(run);
+          if (!headline && run.batch === 1 && run.steps === target.card.sampler.steps) headline = run;
+        }
+      } finally {
+        await model.release();
+      }
+    }
+  }
+  if (!headline) {
+    const why = outcomes.map((o) => `${o.model} on ${o.requested}: ${o.reason ?? 'no runs'}`).join('; ');
+    throw new LowdoseError('E_DEVICE_UNAVAILABLE', `nothing could be benchmarked (${why || 'no models'})`);
+  }
+  const h: BenchRun = headline;
+  return {
+    device: h.device,
+    model: h.model,
+    size: h.size,
+    steps: h.steps,
+    msPerSlice: h.msPerSlice,
+    slicesPerSecond: h.slicesPerSecond,
+    peakRssMb: h.peakRssMb,
+    batch: h.batch,
+    sampler: h.sampler,
+    modelMsPerSlice: h.modelMsPerSlice,
+    totalOverModel: h.totalOverModel,
+    machine,
+    threads: options.threads ?? null,
+    devices: outcomes,
+    skippedModels,
+    runs,
+  };
+}
+
+async function resolveTargets(options: BenchOptions): Promise<{ targets: Target[]; skippedModels: Array<{ model: string; reason: string }> }> {
+  const explicit = options.models !== undefined && options.models.length > 0;
+  const names = explicit ? options.models! : [DEFAULT_MODELS.CT, DEFAULT_MODELS.PT];
+  const targets: Target[] = [];
+  const skippedModels: Array<{ model: string; reason: string }> = [];
+  for (const name of names) {
+    let resolved;
+    try {
+      resolved = await resolveModelFiles(name, options.modelsDir);
+    } catch (error) {
+      const e = toLowdoseError(error);
+      if (explicit || e.code !== 'E_NOT_FOUND') throw e;
+      skippedModels.push({ model: name, reason: e.message });
+      continue;
+    }
+    // A CT+PT model is benched as CT (the larger image).
+    const modality: Modality = resolved.card.modalities.includes('CT') ? 'CT' : 'PT';
+    targets.push({
+      name: resolved.card.name,
+      path: resolved.cardPath,
+      card: resolved.card,
+      modality,
+      size: options.size ?? DEFAULT_BENCH_SIZES[modality],
+    });
+  }
+  if (targets.length === 0) {
+    throw new LowdoseError('E_NOT_FOUND', `no model to benchmark: ${skippedModels.map((s) => s.reason).join('; ')}; pass --model`);
+  }
+  return { targets, skippedModels };
+}
+
+interface ModelBenchOptions extends BenchOptions {
+  readonly repeats: number;
+  readonly steps: readonly number[];
+  readonly batches: readonly number[];
+  readonly log: (message: string) => void;
+}
+
+async function benchModel(model: LoadedModel, target: Target, input: SyntheticSlice, options: ModelBenchOptions): Promise<BenchRun[]> {
+  const card = target.card;
+  const sampler = createSampler(card, options.sampler ? { name: options.sampler } : {});
+  const device = model.device.used;
+  const runs: BenchRun[] = [];
+  const size = input.size;
+  const C = conditionChannels(card);
+  for (const batch of options.batches) {
+    const slices: SliceInput[] = Array.from({ length: batch }, (_, index) => ({
+      index,
+      image: input.image,
+      ...(C > 1 ? { below: input.image, above: input.image } : {}),
+      doseLevel: 0.25,
+    }));
+    const once = async (steps: number, onStep?: () => void) => {
+      const started = performance.now();
+      const result = await denoiseSlices(model, slices, {
+        rows: size,
+        columns: size,
+        modality: target.modality,
+        units: input.units,
+        sampler,
+        steps,
+        seed: options.seed ?? 0,
+        ...(onStep ? { onStep } : {}),
+      });
+      return { totalMs: performance.now() - started, modelMs: result.timing.modelMs, modelCalls: result.timing.modelCalls };
+    };
+    // Warm-up: session initialisation and onnxruntime's per-shape allocations stay out of the numbers.
+    await once(options.steps[0]!);
+    for (const steps of options.steps) {
+      const rss = new RssSampler();
+      const timed = [];
+      try {
+        for (let r = 0; r < options.repeats; r++) timed.push(await once(steps, rss.sample));
+      } finally {
+        rss.stop();
+      }
+      const sorted = [...timed].sort((a, b) => a.totalMs - b.totalMs);
+      const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
+      const msPerSlice = median.totalMs / batch;
+      const run: BenchRun = {
+        model: target.name,
+        modality: target.modality,
+        device,
+        size: [size, size],
+        batch,
+        steps,
+        sampler: sampler.name,
+        repeats: options.repeats,
+        msPerSlice: round(msPerSlice, 2),
+        minMsPerSlice: round(sorted[0]!.totalMs / batch, 2),
+        slicesPerSecond: round(1000 / msPerSlice, 3),
+        modelMsPerSlice: round(median.modelMs / batch, 2),
+        totalOverModel: median.modelMs > 0 ? round(median.totalMs / median.modelMs, 3) : null,
+        modelCalls: median.modelCalls,
+        peakRssMb: round(rss.peakBytes / 2 ** 20, 1),
+        processPeakRssMb: round((process.resourceUsage().maxRSS * 1024) / 2 ** 20, 1),
+      };
+      options.log(
+        `${run.model} ${run.device} ${size}x${size} batch ${batch} steps ${steps}: ${run.msPerSlice} ms/slice, ` +
+          `total/model ${run.totalOverModel ?? 'n/a'}, peak RSS ${run.peakRssMb} MB`,
+      );
+      runs.push(run);
+    }
+  }
+  return runs;
+}
+
+/**
+ * Highest resident set size seen: sampled on a timer (which fires while onnxruntime runs on its
+ * own threads) and whenever `sample` is called (after every sampler step, where the JS side holds
+ * its buffers).
+ */
+class RssSampler {
+  peakBytes = process.memoryUsage.rss();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(intervalMs = 5) {
+    this.timer = setInterval(this.sample, intervalMs);
+    this.timer.unref();
+  }
+
+  readonly sample = (): void => {
+    const rss = process.memoryUsage.rss();
+    if (rss > this.peakBytes) this.peakBytes = rss;
+  };
+
+  stop(): void {
+    this.sample();
+    clearInterval(this.timer);
+  }
+}
+
+function uniqueSorted(values: readonly number[]): number[] {
+  return [...new Set(values)].sort((a, b) => a - b);
+}
+
+function checkPositiveIntegers(name: string, values: readonly number[]): void {
+  if (values.length === 0) throw new LowdoseError('E_USAGE', `bench: ${name} list is empty`);
+  for (const v of values) {
+    if (!Number.isInteger(v) || v < 1) throw new LowdoseError('E_USAGE', `bench: ${name} must be positive integers, got ${v}`);
+  }
+}
+
+function round(value: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}

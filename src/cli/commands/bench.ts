@@ -1,0 +1,72 @@
+/**
+ * `lowdose bench`: speed and memory of the denoiser on this machine, per model, device, batch
+ * size and step count (../shared/CONTRACT.md: `bench --json`). A thin layer over src/bench.
+ */
+import type { Command } from 'commander';
+import { formatBenchReport, runBench, type BenchOptions } from '../../bench/index.js';
+import { SAMPLER_NAMES, type SamplerName } from '../../diffusion/index.js';
+import { isDeviceRequest, type DeviceRequest } from '../../runtime/index.js';
+import { parseSeed } from '../../util/random.js';
+import type { CommandRegistrar } from '../main.js';
+import { createOutput, EXIT_OK, parseIntOption, usageError } from '../output.js';
+
+interface BenchCliOptions {
+  model?: string[];
+  size?: number;
+  steps: string;
+  batch: string;
+  device: string;
+  sampler?: string;
+  threads?: number;
+  repeats: number;
+  seed: string;
+  json?: boolean;
+}
+
+export const register: CommandRegistrar = (program: Command, setExitCode) => {
+  program
+    .command('bench')
+    .description('measure speed and memory of the denoiser on this machine (synthetic phantom input, no data needed)')
+    .option('--model <name|path...>', 'models to measure (default: the shipped lowdose-ct and lowdose-pet)')
+    .option('--size <n>', 'image edge for every model (default: 512 for CT, 168 for PET)', parseIntOption('--size', 8, 4096))
+    .option('--steps <list>', 'comma-separated step counts; the model card\'s default is always added', '1,2,4,8')
+    .option('--batch <list>', 'comma-separated batch sizes (slices per call); 1 is always added', '1,2,4')
+    .option('--device <list>', 'comma-separated devices to try, each on its own: auto | cpu | webgpu | cuda', 'auto')
+    .option('--sampler <name>', `${SAMPLER_NAMES.join(' | ')} (default: the model card's)`)
+    .option('--threads <n>', 'CPU threads for the model (default: onnxruntime\'s)', parseIntOption('--threads', 1, 256))
+    .option('--repeats <n>', 'timed runs per configuration (median reported), after one warm-up run', parseIntOption('--repeats', 1, 100), 3)
+    .option('--seed <s>', 'random seed', '0')
+    .option('--json', 'machine-readable result on stdout')
+    .action(async (opts: BenchCliOptions) => {
+      const out = createOutput(Boolean(opts.json));
+      const devices = parseList('--device', opts.device, (text) => {
+        if (!isDeviceRequest(text)) throw usageError(`--device must be auto, cpu, webgpu or cuda, got "${text}"`);
+        return text as DeviceRequest;
+      });
+      if (opts.sampler !== undefined && !(SAMPLER_NAMES as readonly string[]).includes(opts.sampler)) {
+        throw usageError(`--sampler must be one of ${SAMPLER_NAMES.join(', ')}, got "${opts.sampler}"`);
+      }
+      const options: BenchOptions = {
+        steps: parseList('--steps', opts.steps, parseIntOption('--steps', 1, 1000)),
+        batches: parseList('--batch', opts.batch, parseIntOption('--batch', 1, 256)),
+        devices,
+        repeats: opts.repeats,
+        seed: parseSeed(opts.seed),
+        log: (message) => out.info(message),
+        ...(opts.model ? { models: opts.model } : {}),
+        ...(opts.size !== undefined ? { size: opts.size } : {}),
+        ...(opts.sampler !== undefined ? { sampler: opts.sampler as SamplerName } : {}),
+        ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+      };
+      const report = await runBench(options);
+      out.result(report);
+      out.print(formatBenchReport(report));
+      setExitCode(EXIT_OK);
+    });
+};
+
+function parseList<T>(name: string, text: string, parse: (item: string) => T): T[] {
+  const items = text.split(',').map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) throw usageError(`${name} needs at least one value, got "${text}"`);
+  return [...new Set(items)].map(parse);
+}

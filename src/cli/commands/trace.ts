@@ -1,0 +1,117 @@
+/**
+ * `lowdose trace <path> -o <png>`: one slice through the forward (noising) and reverse (denoising)
+ * process, as a labelled grid PNG (../shared/CONTRACT.md). A thin layer over src/trace.
+ */
+import path from 'node:path';
+import type { Command } from 'commander';
+import { SAMPLER_NAMES, type BetaScheduleKind, type SamplerName } from '../../diffusion/index.js';
+import { isDeviceRequest, type DeviceRequest } from '../../runtime/index.js';
+import { SCHEDULE_KINDS, traceSlice, type TraceOptions } from '../../trace/index.js';
+import { writeFileAtomic } from '../../util/fs.js';
+import { parseSeed } from '../../util/random.js';
+import type { CommandRegistrar } from '../main.js';
+import { createOutput, EXIT_OK, parseIntOption, parseNumberOption, usageError } from '../output.js';
+
+interface TraceCliOptions {
+  output: string;
+  slice?: number;
+  schedule?: string;
+  model?: string;
+  sampler?: string;
+  steps?: number;
+  seed: string;
+  guidance?: number;
+  dose?: number;
+  device: string;
+  threads?: number;
+  fractions?: string;
+  window?: string;
+  panel?: number;
+  columns?: number;
+  json?: boolean;
+}
+
+export const register: CommandRegistrar = (program: Command, setExitCode) => {
+  program
+    .command('trace')
+    .description('picture one slice going through the forward (noising) and reverse (denoising) process, as a labelled grid PNG')
+    .argument('<path...>', 'a DICOM series: files or a folder (the first CT / PET series found is used)')
+    .requiredOption('-o, --output <png>', 'the PNG to write')
+    .option('--slice <n>', 'slice index in the series, 0-based (default: the middle one)', parseIntOption('--slice', 0, 100000))
+    .option('--schedule <kind>', `forward-process schedule: ${SCHEDULE_KINDS.join(' | ')} (default: the model's)`)
+    .option('--model <name|path>', 'model name in models/ or path to its .json / .onnx (default: lowdose-ct for CT, lowdose-pet for PET)')
+    .option('--sampler <name>', `reverse-process sampler: ${SAMPLER_NAMES.join(' | ')} (default: the model card's)`)
+    .option('--steps <n>', 'reverse-process steps (default: the model card\'s)', parseIntOption('--steps', 1, 1000))
+    .option('--seed <s>', 'random seed (forward noise and sampler)', '0')
+    .option('--guidance <g>', 'classifier-free guidance scale (default: the model card\'s)', parseNumberOption('--guidance', 0, 50))
+    .option('--dose <fraction>', 'dose of the input as a fraction of normal dose, if known', parseNumberOption('--dose', 0, 1))
+    .option('--device <device>', 'auto | cpu | webgpu | cuda', 'auto')
+    .option('--threads <n>', 'CPU threads for the model', parseIntOption('--threads', 1, 256))
+    .option('--fractions <list>', 'where along the chain to draw forward frames, fractions of T (default 0,0.125,0.25,0.5,0.75,1)')
+    .option('--window <lo,hi>', 'display window in modality units (default: CT -1000,1000 HU; PET SUV 0,5)')
+    .option('--panel <px>', 'largest panel edge in pixels; bigger slices are shrunk (default 256)', parseIntOption('--panel', 16, 2048))
+    .option('--columns <n>', 'most panels per row before the reverse rows wrap (default 8)', parseIntOption('--columns', 1, 64))
+    .option('--json', 'what was drawn (timesteps, ᾱ, SSIM of every frame to the input) on stdout')
+    .action(async (paths: string[], opts: TraceCliOptions) => {
+      const out = createOutput(Boolean(opts.json));
+      if (!path.extname(opts.output) || path.extname(opts.output).toLowerCase() !== '.png') {
+        throw usageError(`-o must name a .png file, got "${opts.output}"`);
+      }
+      if (opts.schedule !== undefined && !(SCHEDULE_KINDS as readonly string[]).includes(opts.schedule)) {
+        throw usageError(`--schedule must be one of ${SCHEDULE_KINDS.join(', ')}, got "${opts.schedule}"`);
+      }
+      if (opts.sampler !== undefined && !(SAMPLER_NAMES as readonly string[]).includes(opts.sampler)) {
+        throw usageError(`--sampler must be one of ${SAMPLER_NAMES.join(', ')}, got "${opts.sampler}"`);
+      }
+      if (!isDeviceRequest(opts.device)) throw usageError(`--device must be auto, cpu, webgpu or cuda, got "${opts.device}"`);
+      const options: TraceOptions = {
+        paths,
+        seed: parseSeed(opts.seed),
+        device: opts.device as DeviceRequest,
+        log: (message) => out.info(message),
+        ...(opts.slice !== undefined ? { slice: opts.slice } : {}),
+        ...(opts.schedule !== undefined ? { schedule: opts.schedule as BetaScheduleKind } : {}),
+        ...(opts.model !== undefined ? { model: opts.model } : {}),
+        ...(opts.sampler !== undefined ? { sampler: opts.sampler as SamplerName } : {}),
+        ...(opts.steps !== undefined ? { steps: opts.steps } : {}),
+        ...(opts.guidance !== undefined ? { guidance: opts.guidance } : {}),
+        ...(opts.dose !== undefined ? { dose: opts.dose } : {}),
+        ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+        ...(opts.fractions !== undefined ? { fractions: parseFractions(opts.fractions) } : {}),
+        ...(opts.window !== undefined ? { window: parseWindow(opts.window) } : {}),
+        ...(opts.panel !== undefined ? { panel: opts.panel } : {}),
+        ...(opts.columns !== undefined ? { maxColumns: opts.columns } : {}),
+      };
+      const result = await traceSlice(options);
+      await writeFileAtomic(opts.output, result.png);
+      out.result({ ...result.report, png: path.resolve(opts.output) });
+      out.print(humanSummary(result.report, opts.output));
+      setExitCode(EXIT_OK);
+    });
+};
+
+function parseFractions(text: string): number[] {
+  const values = text.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  if (values.length === 0 || values.some((v) => !(v >= 0 && v <= 1))) {
+    throw usageError(`--fractions must be comma-separated numbers in [0, 1], got "${text}"`);
+  }
+  return values;
+}
+
+function parseWindow(text: string): { lo: number; hi: number } {
+  const [lo, hi, ...rest] = text.split(',').map((s) => Number(s.trim()));
+  if (rest.length > 0 || !Number.isFinite(lo) || !Number.isFinite(hi) || !(hi! > lo!)) {
+    throw usageError(`--window must be lo,hi with lo < hi, got "${text}"`);
+  }
+  return { lo: lo!, hi: hi! };
+}
+
+function humanSummary(report: import('../../trace/index.js').TraceReport, file: string): string {
+  const f = report.forward.frames.map((x) => `${x.label}: ᾱ ${x.alphaBar.toFixed(3)} ssim ${x.ssim.toFixed(3)}`).join(', ');
+  const r = report.reverse.frames.map((x) => `t=${x.timestep}: x̂0 ssim ${x.ssimPrediction.toFixed(3)}`).join(', ');
+  return [
+    `${file}: ${report.grid.width}x${report.grid.height} px, slice ${report.input.slice} of ${report.input.slices}`,
+    `forward (${report.forward.schedule.kind}): ${f}`,
+    `reverse (${report.model}, ${report.sampler}, ${report.steps} steps): ${r}; output ssim ${report.reverse.output.ssim.toFixed(3)}`,
+  ].join('\n');
+}

@@ -1,0 +1,15 @@
+/** The QA gate on phantom fixtures (`lowdose qa`): see docs/qa.md. */
+export { CONFIGURED_CHECKS, DEFAULT_CONFIG_PATH, DEFAULT_FIXTURES_DIR, loadQaConfig, parseConfigObject } from './config.js';
+export type { Bounds, ConfiguredCheck, HuReference, QaConfig } from './config.js';
+export { CHECK_FAMILIES, runChecks } from './checks/index.js';
+export type { CheckFamily } from './checks/index.js';
+export { circleAt, doseFolder, pixelAt, readFixtureInfo, readStack, sliceIndexIn } from './fixtures.js';
+export type { FixtureInfo } from './fixtures.js';
+export { formatTable, formatThreshold, formatValue } from './format.js';
+export { judge } from './judge.js';
+export { renderQaHtml, writeQaHtml } from './report-html.js';
+export { DEFAULT_DOSES, jsonResult, QA_JSON_FILE, QA_REPORT_FILE, runQa, settingsTag } from './run.js';
+export type { QaDenoiseSettings, QaOptions, QaResult } from './run.js';
+export { linePlot } from './svg.js';
+export { PHANTOM_NAMES } from './types.js';
+export type { CaseCurves, CheckKind, Curve, FamilyResult, PhantomName, QaCase, QaCheck, QaSlice, SliceStack } from './types.js';

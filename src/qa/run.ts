@@ -1,0 +1,231 @@
+/**
+ * `lowdose qa` as a library call: denoise the phantom fixtures' low-dose series, run every check
+ * family on each phantom and dose, and write the JSON result and the HTML report into the output
+ * folder. Each fixture series is denoised once per settings: outputs are kept under
+ * `<out>/denoised/<settings>/` and a rerun into the same folder reuses them (`overwrite` redoes).
+ */
+import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { LowdoseError, type ErrorCode } from '../errors.js';
+import { denoisePaths } from '../pipeline/denoise.js';
+import type { DenoiseOptions, DenoiseProgress, DenoiseReport } from '../pipeline/types.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { runChecks } from './checks/index.js';
+import { DEFAULT_FIXTURES_DIR, type QaConfig } from './config.js';
+import { checkSameGrid, doseFolder, fixtureSeriesDir, readFixtureInfo, readStack, type FixtureInfo } from './fixtures.js';
+import { writeQaHtml } from './report-html.js';
+import { PHANTOM_NAMES, type CaseCurves, type PhantomName, type QaCheck, type SliceStack } from './types.js';
+
+export const DEFAULT_DOSES: readonly number[] = [0.25, 0.1];
+export const QA_REPORT_FILE = 'qa-report.html';
+export const QA_JSON_FILE = 'qa.json';
+
+/** The denoiser settings, as `denoise` takes them; `petModel` overrides `model` for PET fixtures. */
+export type QaDenoiseSettings = Pick<
+  DenoiseOptions,
+  'method' | 'model' | 'device' | 'steps' | 'sampler' | 'seed' | 'samples' | 'guidance' | 'batch' | 'threads'
+> & { readonly petModel?: string };
+
+export interface QaOptions {
+  readonly config: QaConfig;
+  /** Where results, the report and the denoised series go. */
+  readonly outDir: string;
+  readonly fixturesDir?: string;
+  readonly phantoms?: readonly PhantomName[];
+  readonly doses?: readonly number[];
+  readonly denoise?: QaDenoiseSettings;
+  /** Denoise again even when outputs for these settings are already in `outDir`. */
+  readonly overwrite?: boolean;
+  readonly log?: (message: string) => void;
+  readonly onProgress?: (event: DenoiseProgress) => void;
+}
+
+export interface QaResult {
+  /** The CONTRACT shape: checks and whether all passed. */
+  readonly checks: QaCheck[];
+  readonly pass: boolean;
+  readonly summary: { readonly total: number; readonly passed: number; readonly failed: number };
+  readonly settings: {
+    readonly method: string;
+    readonly model: string | null;
+    readonly petModel: string | null;
+    readonly device: string | null;
+    readonly steps: number | null;
+    readonly seed: number;
+    readonly samples: number;
+    readonly phantoms: PhantomName[];
+    readonly doses: number[];
+    readonly fixtures: string;
+    readonly config: string;
+  };
+  readonly curves: { readonly nps: CaseCurves[]; readonly mtf: CaseCurves[] };
+  /** Fixture series that could not be denoised or read. */
+  readonly errors: Array<{ path: string | null; code: string; message: string }>;
+  readonly outDir: string;
+  readonly report: string;
+}
+
+/** Codes that mean the settings themselves are unusable: nothing could be denoised. */
+const USAGE_CODES = new Set(['E_USAGE', 'E_NOT_FOUND', 'E_MODEL', 'E_MODEL_MISMATCH', 'E_DEVICE_UNAVAILABLE']);
+
+export async function runQa(options: QaOptions): Promise<QaResult> {
+  const log = options.log ?? (() => {});
+  const fixturesDir = path.resolve(options.fixturesDir ?? DEFAULT_FIXTURES_DIR);
+  const phantoms = [...(options.phantoms ?? PHANTOM_NAMES)];
+  const doses = [...(options.doses ?? DEFAULT_DOSES)];
+  const settings = options.denoise ?? {};
+  const outDir = path.resolve(options.outDir);
+  // Every fixture folder is checked before anything is denoised, so a typo costs nothing.
+  const fixtures = phantoms.map((phantom) => readFixtureInfo(fixturesDir, phantom));
+  const cases = fixtures.flatMap((info) => doses.map((dose) => ({ info, dose, lowDir: fixtureSeriesDir(info, dose) })));
+  for (const info of fixtures) fixtureSeriesDir(info, 1);
+  for (const info of fixtures) fixtureSeriesDir(info, 'truth');
+
+  const denoisedRoot = path.join(outDir, 'denoised', settingsTag(settings));
+  await mkdir(denoisedRoot, { recursive: true });
+  const outputs = new Map<string, string>();
+  const errors: QaResult['errors'] = [];
+  let producedAny = false;
+  let firstUsageError: LowdoseError | null = null;
+  for (const dose of doses) {
+    for (const modality of ['CT', 'PT'] as const) {
+      const group = cases.filter((c) => c.dose === dose && isModality(c.info, modality));
+      if (group.length === 0) continue;
+      const model = modality === 'PT' ? (settings.petModel ?? settings.model) : settings.model;
+      log(`denoising ${group.map((c) => c.info.phantom).join(', ')} at ${Math.round(dose * 100)} % dose (${describe(settings, model)})`);
+      const report: DenoiseReport = await denoisePaths(
+        group.map((c) => c.lowDir),
+        {
+          ...withoutPetModel(settings),
+          ...(model !== undefined ? { model } : {}),
+          outDir: path.join(denoisedRoot, `${modality.toLowerCase()}-${doseFolder(dose)}`),
+          doseLevel: dose,
+          overwrite: Boolean(options.overwrite),
+          log,
+          ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        },
+      );
+      for (const c of group) {
+        const entry = report.series.find((s) => s.input.files.some((f) => isInside(f, c.lowDir)));
+        if (entry) {
+          outputs.set(caseKey(c.info.phantom, dose), entry.output.dir);
+          producedAny = true;
+          continue;
+        }
+        const error = report.errors.find((e) => e.path !== null && isInside(e.path, c.lowDir)) ?? report.errors[0];
+        errors.push({ path: c.lowDir, code: error?.code ?? 'E_INTERNAL', message: error?.message ?? 'the denoiser wrote no output' });
+        if (error && USAGE_CODES.has(error.code) && !firstUsageError) firstUsageError = new LowdoseError(error.code as ErrorCode, error.message);
+      }
+    }
+  }
+  if (!producedAny && firstUsageError) throw firstUsageError;
+
+  const checks: QaCheck[] = [];
+  const curves: { nps: CaseCurves[]; mtf: CaseCurves[] } = { nps: [], mtf: [] };
+  for (const info of fixtures) {
+    const truth = await readStack(fixtureSeriesDir(info, 'truth'));
+    const full = await readStack(fixtureSeriesDir(info, 1));
+    checkSameGrid(truth, full, `${info.phantom} full dose`);
+    for (const dose of doses) {
+      const denoisedDir = outputs.get(caseKey(info.phantom, dose));
+      if (!denoisedDir) {
+        const error = errors.find((e) => e.path === fixtureSeriesDir(info, dose));
+        checks.push(denoiseFailure(info.phantom, dose, error ? `${error.message} [${error.code}]` : undefined));
+        continue;
+      }
+      log(`checking ${info.phantom} at ${Math.round(dose * 100)} % dose`);
+      const low = await readStack(fixtureSeriesDir(info, dose));
+      const denoised: SliceStack = await readStack(denoisedDir);
+      checkSameGrid(truth, low, `${info.phantom} ${doseFolder(dose)}`);
+      checkSameGrid(truth, denoised, `${info.phantom} ${doseFolder(dose)} denoised (${denoisedDir})`);
+      const results = runChecks({ phantom: info.phantom, dose, geometry: info.geometry, truth, full, low, denoised }, options.config);
+      for (const r of results) {
+        checks.push(...r.checks);
+        if (r.nps) curves.nps.push(r.nps);
+        if (r.mtf) curves.mtf.push(r.mtf);
+      }
+    }
+  }
+
+  const passed = checks.filter((c) => c.pass).length;
+  const result: QaResult = {
+    checks,
+    pass: checks.length > 0 && passed === checks.length,
+    summary: { total: checks.length, passed, failed: checks.length - passed },
+    settings: {
+      method: settings.method ?? 'diffusion',
+      model: (settings.method ?? 'diffusion') === 'diffusion' ? (settings.model ?? 'lowdose-ct / lowdose-pet (shipped)') : null,
+      petModel: (settings.method ?? 'diffusion') === 'diffusion' ? (settings.petModel ?? settings.model ?? null) : null,
+      device: settings.device ?? null,
+      steps: settings.steps ?? null,
+      seed: settings.seed ?? 0,
+      samples: settings.samples ?? 1,
+      phantoms,
+      doses,
+      fixtures: fixturesDir,
+      config: options.config.source,
+    },
+    curves,
+    errors,
+    outDir,
+    report: path.join(outDir, QA_REPORT_FILE),
+  };
+  await writeFileAtomic(path.join(outDir, QA_JSON_FILE), `${JSON.stringify(jsonResult(result), null, 2)}\n`);
+  await writeQaHtml(result, options.config, result.report);
+  return result;
+}
+
+/** What `qa --json` prints and qa.json holds: the result without the plot data. */
+export function jsonResult(result: QaResult): Omit<QaResult, 'curves'> {
+  const { curves: _curves, ...rest } = result;
+  return rest;
+}
+
+function denoiseFailure(phantom: PhantomName, dose: number, message: string | undefined): QaCheck {
+  return {
+    name: `${phantom}/dose${Math.round(dose * 100)}/denoise`,
+    value: 0,
+    threshold: 1,
+    pass: false,
+    op: '>=',
+    check: 'denoise',
+    phantom,
+    dose,
+    unit: 'fraction of series denoised',
+    detail: `the low-dose series could not be denoised, so none of its checks ran: ${message ?? 'unknown error'}`,
+    measured: {},
+  };
+}
+
+/** A folder name that changes whenever a setting that changes the output does. */
+export function settingsTag(settings: QaDenoiseSettings): string {
+  const method = settings.method ?? 'diffusion';
+  const key = JSON.stringify([method, settings.model ?? null, settings.petModel ?? null, settings.steps ?? null, settings.sampler ?? null, settings.seed ?? 0, settings.samples ?? 1, settings.guidance ?? null]);
+  const hash = createHash('sha256').update(key).digest('hex').slice(0, 10);
+  const model = method === 'diffusion' && settings.model ? `-${path.basename(settings.model).replace(/\.(json|onnx)$/, '').replace(/[^A-Za-z0-9_.-]+/g, '-')}` : '';
+  return `${method}${model}-${hash}`;
+}
+
+function withoutPetModel(settings: QaDenoiseSettings): Omit<QaDenoiseSettings, 'petModel' | 'model'> {
+  const { petModel: _pet, model: _model, ...rest } = settings;
+  return rest;
+}
+
+function describe(settings: QaDenoiseSettings, model: string | undefined): string {
+  const method = settings.method ?? 'diffusion';
+  return method === 'diffusion' ? `model ${model ?? 'shipped'}` : `${method} filter`;
+}
+
+function isModality(info: FixtureInfo, modality: 'CT' | 'PT'): boolean {
+  return info.modality === modality;
+}
+
+function caseKey(phantom: PhantomName, dose: number): string {
+  return `${phantom}@${dose}`;
+}
+
+function isInside(file: string, dir: string): boolean {
+  const relative = path.relative(dir, path.resolve(file));
+  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
+}

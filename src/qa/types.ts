@@ -1,0 +1,95 @@
+/**
+ * Shapes of `lowdose qa`: one check result (the `checks[]` entry of ../shared/CONTRACT.md plus
+ * fields that say what was measured where), the images a check family works on, and the curves
+ * the HTML report plots.
+ */
+import type { Image2D } from '../image.js';
+
+export type PhantomName = 'water' | 'acr' | 'body' | 'iec';
+export const PHANTOM_NAMES: readonly PhantomName[] = ['water', 'acr', 'body', 'iec'];
+
+/** Every kind of check; also the keys of `checks` in a QA config. */
+export type CheckKind =
+  | 'noise-reduction'
+  | 'hu-error'
+  | 'cnr-ratio'
+  | 'mtf50-ratio'
+  | 'nps-peak-shift'
+  | 'psnr'
+  | 'ssim'
+  | 'suvmean-bias'
+  | 'suvmax-recovery'
+  | 'denoise';
+
+/** How `value` is compared with `threshold`. */
+export type Comparison = '>=' | '<=' | 'in';
+
+export interface QaCheck {
+  /** Stable id: `<phantom>/dose<pct>/<check>[/<subject>]`, e.g. `acr/dose25/hu-error/bone`. */
+  readonly name: string;
+  /** null when the quantity could not be measured (the check then fails). */
+  readonly value: number | null;
+  /** A bound for '>=' / '<=', or [lo, hi] for 'in'. */
+  readonly threshold: number | readonly [number, number];
+  readonly pass: boolean;
+  readonly op: Comparison;
+  readonly check: CheckKind;
+  readonly phantom: PhantomName;
+  /** Dose fraction of the input, e.g. 0.25. */
+  readonly dose: number;
+  readonly unit: string;
+  /** One line for humans: how the value came about. */
+  readonly detail: string;
+  /** The numbers behind the value (input, denoised, full dose, ...), for scripts and the report. */
+  readonly measured: Readonly<Record<string, number | null>>;
+}
+
+/** One slice of a fixture series with where it is (ImagePositionPatient of its first pixel). */
+export interface QaSlice extends Image2D {
+  readonly position: readonly [number, number, number];
+}
+
+/** A fixture series read into memory (fixtures are small: 2 to 4 slices). */
+export interface SliceStack {
+  readonly modality: string;
+  readonly units: string;
+  /** Sorted by increasing z. */
+  readonly slices: readonly QaSlice[];
+}
+
+/**
+ * What a check family sees for one phantom at one dose: the phantom's geometry (fixture.json),
+ * the noise-free truth, the full-dose scan (the reference), the low-dose input and its denoised
+ * output, all on the same grid and slice positions.
+ */
+export interface QaCase {
+  readonly phantom: PhantomName;
+  readonly dose: number;
+  /** `geometry` of fixtures/<phantom>/fixture.json. */
+  readonly geometry: Record<string, unknown>;
+  readonly truth: SliceStack;
+  readonly full: SliceStack;
+  readonly low: SliceStack;
+  readonly denoised: SliceStack;
+}
+
+/** A sampled curve over spatial frequency (cycles/mm). */
+export interface Curve {
+  readonly frequency: readonly number[];
+  readonly value: readonly number[];
+}
+
+/** One curve for each image of a case (NPS or MTF), for the report's plots. */
+export interface CaseCurves {
+  readonly phantom: PhantomName;
+  readonly dose: number;
+  readonly low: Curve;
+  readonly denoised: Curve;
+  readonly full: Curve;
+}
+
+export interface FamilyResult {
+  readonly checks: QaCheck[];
+  readonly nps?: CaseCurves;
+  readonly mtf?: CaseCurves;
+}

@@ -1,0 +1,64 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { formatBenchReport, runBench, type BenchReport } from '../../src/bench/index.js';
+import { runCli } from '../helpers/cli.js';
+
+const FIXTURE_MODELS = path.resolve(import.meta.dirname, '../fixtures-models');
+const PER_PIXEL = path.join(FIXTURE_MODELS, 'per-pixel.json');
+const empty = mkdtempSync(path.join(os.tmpdir(), 'lowdose-bench-'));
+afterAll(() => rmSync(empty, { recursive: true, force: true }));
+
+describe('lowdose bench', () => {
+  it('reports the contract fields for the headline configuration and one run per steps x batch', async () => {
+    const run = await runCli('bench', '--model', PER_PIXEL, '--size', '32', '--steps', '1,2', '--batch', '2',
+      '--repeats', '1', '--device', 'cpu,cuda', '--json');
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout) as BenchReport;
+    // CONTRACT: { device, model, size: [rows, cols], steps, msPerSlice, slicesPerSecond, peakRssMb }
+    expect(report.device).toBe('cpu');
+    expect(report.model).toBe('per-pixel');
+    expect(report.size).toEqual([32, 32]);
+    expect(report.steps).toBe(20); // the card's default steps, always added: the headline configuration
+    expect(report.batch).toBe(1);
+    expect(report.msPerSlice).toBeGreaterThan(0);
+    expect(report.slicesPerSecond).toBeCloseTo(1000 / report.msPerSlice, 1);
+    expect(report.peakRssMb).toBeGreaterThan(10);
+    // batch 1 is always added; steps 1, 2 and the card's 20.
+    expect(report.runs.map((r) => [r.batch, r.steps])).toEqual([[1, 1], [1, 2], [1, 20], [2, 1], [2, 2], [2, 20]]);
+    for (const r of report.runs) {
+      expect(r).toMatchObject({ model: 'per-pixel', modality: 'CT', device: 'cpu', size: [32, 32], sampler: 'ddim', repeats: 1 });
+      expect(r.modelMsPerSlice).toBeGreaterThan(0);
+      expect(r.modelMsPerSlice).toBeLessThanOrEqual(r.msPerSlice);
+      expect(r.totalOverModel).toBeGreaterThanOrEqual(1);
+      expect(r.modelCalls).toBe(r.steps);
+      expect(r.processPeakRssMb).toBeGreaterThanOrEqual(r.peakRssMb - 1);
+    }
+    expect(report.machine.cpus).toBeGreaterThan(0);
+    expect(report.machine.node).toBe(process.version);
+    // Each requested device is accounted for: cuda either ran or says why not.
+    const cuda = report.devices.find((d) => d.requested === 'cuda')!;
+    expect(cuda.used === 'cuda' || /cuda/i.test(cuda.reason ?? '')).toBe(true);
+    expect(report.devices.find((d) => d.requested === 'cpu')!.used).toBe('cpu');
+  });
+
+  it('prints a table row per configuration', async () => {
+    const report = await runBench({ models: [PER_PIXEL], size: 16, steps: [1], batches: [1], repeats: 1, devices: ['cpu'] });
+    const text = formatBenchReport(report);
+    const rows = text.split('\n').filter((line) => line.startsWith('per-pixel  cpu'));
+    expect(rows).toHaveLength(report.runs.length);
+    expect(report.runs.map((r) => r.steps)).toEqual([1, 20]);
+  });
+
+  it('skips shipped models that are not installed, and fails when nothing is left', async () => {
+    await expect(runBench({ modelsDir: empty, repeats: 1 })).rejects.toMatchObject({ code: 'E_NOT_FOUND' });
+    await expect(runBench({ models: ['no-such-model'], modelsDir: empty })).rejects.toMatchObject({ code: 'E_NOT_FOUND' });
+  });
+
+  it('rejects bad lists as usage errors', async () => {
+    const run = await runCli('bench', '--model', PER_PIXEL, '--steps', '1,x', '--json');
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+  });
+});

@@ -1,0 +1,69 @@
+/** The pieces under the checks and the report: pass bands, the NPS peak estimate, text and SVG. */
+import { describe, expect, it } from 'vitest';
+import type { NpsResult } from '../../src/metrics/index.js';
+import { smoothedPeak } from '../../src/qa/checks/index.js';
+import { formatTable, formatThreshold, judge, linePlot } from '../../src/qa/index.js';
+import { slug } from '../../src/qa/judge.js';
+import { ticks } from '../../src/qa/svg.js';
+
+const spec = { check: 'mtf50-ratio' as const, phantom: 'acr' as const, dose: 0.25, unit: 'ratio', detail: '' };
+
+describe('judge', () => {
+  it('applies min, max and both, inclusive', () => {
+    expect(judge(spec, 0.85, { min: 0.85, max: 1.15 })).toMatchObject({ pass: true, op: 'in', threshold: [0.85, 1.15] });
+    expect(judge(spec, 1.16, { min: 0.85, max: 1.15 }).pass).toBe(false);
+    expect(judge(spec, 0.4, { min: 0.4, max: null })).toMatchObject({ pass: true, op: '>=', threshold: 0.4 });
+    expect(judge(spec, 0.39, { min: 0.4, max: null }).pass).toBe(false);
+    expect(judge(spec, 5, { min: null, max: 5 })).toMatchObject({ pass: true, op: '<=', threshold: 5 });
+    expect(judge({ ...spec, subject: 'low-contrast 6 mm #1' }, 1, { min: 0, max: null }).name).toBe('acr/dose25/mtf50-ratio/low-contrast-6mm-1');
+  });
+
+  it('fails a value that could not be measured', () => {
+    expect(judge(spec, null, { min: 0, max: null })).toMatchObject({ pass: false, value: null });
+    expect(judge(spec, NaN, { min: null, max: 1 })).toMatchObject({ pass: false, value: null });
+  });
+
+  it('makes one-token names', () => {
+    expect(slug('25 mm')).toBe('25mm');
+    expect(slug('Low-contrast 2 mm #4')).toBe('low-contrast-2mm-4');
+  });
+});
+
+describe('smoothedPeak', () => {
+  it('finds the peak of a bump between bins to within a fifth of a bin', () => {
+    const step = 1 / 62.5;
+    const frequency = Float64Array.from({ length: 33 }, (_, k) => k * step);
+    for (const peak of [0.15, 0.2537, 0.31]) {
+      const nps = frequency.map((f) => Math.exp(-((f - peak) ** 2) / (2 * 0.08 ** 2)));
+      const radial = { frequency, nps, count: new Uint32Array(33).fill(1) };
+      expect(Math.abs(smoothedPeak({ radial } as unknown as NpsResult) - peak)).toBeLessThan(step / 5);
+    }
+  });
+});
+
+describe('text and plots', () => {
+  it('formats thresholds by unit and op, and a table with a verdict', () => {
+    const hu = judge({ ...spec, check: 'hu-error', unit: 'HU', subject: 'bone' }, 6.2, { min: -5, max: 5 });
+    expect(formatThreshold(hu)).toBe('|x| <= 5.000 HU');
+    const noise = judge({ ...spec, check: 'noise-reduction', unit: 'fraction' }, 0.5, { min: 0.4, max: null });
+    expect(formatThreshold(noise)).toBe('>= 40.0 %');
+    const table = formatTable([hu, noise]);
+    expect(table).toMatch(/acr\/dose25\/hu-error\/bone\s+6\.200 HU\s+\|x\| <= 5\.000 HU\s+FAIL/);
+    expect(table).toMatch(/acr\/dose25\/noise-reduction\s+50\.0 %\s+>= 40\.0 %\s+PASS/);
+    expect(table.trimEnd().split('\n').at(-1)).toBe('FAIL: 1 of 2 checks failed');
+  });
+
+  it('draws an SVG line plot with escaped text and round ticks', () => {
+    const svg = linePlot({
+      title: 'a < b & c',
+      xLabel: 'f',
+      yLabel: 'y',
+      lines: [{ label: 'one', color: '#f00', x: [0, 0.1, 0.2], y: [0, 1, 0.5] }],
+    });
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg).toContain('a &lt; b &amp; c');
+    expect(svg.match(/<polyline/g)).toHaveLength(1);
+    expect(ticks(0, 0.51)).toEqual([0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6]);
+    expect(ticks(0, 4300)).toEqual([0, 1000, 2000, 3000, 4000, 5000]);
+  });
+});
