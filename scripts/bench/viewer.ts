@@ -12,7 +12,8 @@
  * 2. cold scroll: one wheel step at a time from the middle to the end at once, each step timed from
  *    the wheel event to all four panes showing the new slice (slices still being prefetched);
  * 3. warm scroll: the same back to the start once prefetching has finished (every slice of every
- *    pane in the browser's cache).
+ *    pane in the browser's cache), while the server computes the series metrics;
+ * 4. quiet scroll: start to end again once the series metrics are done.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -115,6 +116,11 @@ try {
     await page.waitForFunction(`document.body.dataset.prefetch === 'done'`, null, { timeout: 300_000 });
     const prefetchRestMs = round(performance.now() - t);
     const warm = await scroll(-1, slices - 1);
+    // Again once the server has finished the series metrics (SSIM of every slice in a worker).
+    t = performance.now();
+    await page.waitForSelector('[data-testid="mean-denoised-psnr"]', { timeout: 600_000 });
+    const metricsRestMs = round(performance.now() - t);
+    const quiet = await scroll(1, slices - 1);
     const result = {
       slices,
       size: [size, size],
@@ -124,6 +130,8 @@ try {
       prefetchRestMs,
       coldScrollMs: summary(cold),
       warmScrollMs: summary(warm),
+      metricsRestMs,
+      quietScrollMs: summary(quiet),
     };
     if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else {
@@ -131,6 +139,8 @@ try {
       log(`scroll while prefetching (${result.coldScrollMs.n} steps): median ${result.coldScrollMs.median} ms, p95 ${result.coldScrollMs.p95} ms, max ${result.coldScrollMs.max} ms per step`);
       log(`prefetch finished ${Math.round(prefetchRestMs)} ms after the cold scroll`);
       log(`scroll after prefetch (${result.warmScrollMs.n} steps): median ${result.warmScrollMs.median} ms, p95 ${result.warmScrollMs.p95} ms, max ${result.warmScrollMs.max} ms per step`);
+      log(`series metrics finished ${Math.round(metricsRestMs / 1000)} s later`);
+      log(`scroll after that (${result.quietScrollMs.n} steps): median ${result.quietScrollMs.median} ms, p95 ${result.quietScrollMs.p95} ms, max ${result.quietScrollMs.max} ms per step`);
     }
   } finally {
     await browser.close();

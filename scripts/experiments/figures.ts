@@ -29,6 +29,8 @@ export interface Series {
   readonly color?: Rgb;
   /** Dim lines (e.g. the spread around a mean) are drawn thin and without a legend entry. */
   readonly dim?: boolean;
+  /** Markers only, no connecting line. */
+  readonly markers?: boolean;
 }
 
 export interface PlotOptions {
@@ -52,16 +54,17 @@ export function linePlot(options: PlotOptions): Buffer {
   const canvas = new RgbCanvas(width, height);
   const left = 56;
   const right = width - 12;
-  const top = 26;
+  const top = 34;
   const bottom = height - 36;
   const all = options.series.flatMap((s) => s.points);
   const tx = (x: number) => (options.xLog ? Math.log10(x) : x);
   const [x0, x1] = options.xRange ?? [Math.min(...all.map((p) => p[0])), Math.max(...all.map((p) => p[0]))];
-  const [y0, y1] = options.yRange ?? niceRange(Math.min(...all.map((p) => p[1])), Math.max(...all.map((p) => p[1])));
+  const ys = [...all.map((p) => p[1]), ...(options.hLines ?? []).map((h) => h.y)].filter(Number.isFinite);
+  const [y0, y1] = options.yRange ?? niceRange(Math.min(...ys), Math.max(...ys));
   const px = (x: number) => left + ((tx(x) - tx(x0)) / (tx(x1) - tx(x0) || 1)) * (right - left);
   const py = (y: number) => bottom - ((y - y0) / (y1 - y0 || 1)) * (bottom - top);
 
-  canvas.drawText(options.title, left, 8, COLORS.title, { maxWidth: width - left });
+  canvas.drawText(options.title, 6, 6, COLORS.title, { maxWidth: width - 12 });
   const grid: Rgb = [55, 55, 55];
   for (const y of ticks(y0, y1)) {
     canvas.drawLine(left, py(y), right, py(y), grid);
@@ -77,7 +80,7 @@ export function linePlot(options: PlotOptions): Buffer {
   canvas.drawLine(left, bottom, right, bottom, COLORS.dim);
   canvas.drawLine(left, top, left, bottom, COLORS.dim);
   canvas.drawText(options.xLabel, (left + right) / 2 - textWidth(options.xLabel) / 2, bottom + 18, COLORS.text);
-  canvas.drawText(options.yLabel, 4, top - 14 + 0 * LINE_HEIGHT, COLORS.text, { maxWidth: left + 200 });
+  canvas.drawText(options.yLabel, 6, 19, COLORS.text, { maxWidth: width - 12 });
   for (const h of options.hLines ?? []) {
     dashed(canvas, left, py(h.y), right, py(h.y), COLORS.white);
     canvas.drawText(h.label, right - textWidth(h.label) - 2, py(h.y) - 11, COLORS.white);
@@ -91,12 +94,13 @@ export function linePlot(options: PlotOptions): Buffer {
   for (const s of options.series) {
     const color = s.color ?? PALETTE[colorIndex++ % PALETTE.length]!;
     const pts = s.points.filter((p) => Number.isFinite(p[1]) && (!options.xLog || p[0] > 0));
-    for (let i = 1; i < pts.length; i++) {
+    for (let i = 1; i < pts.length && !s.markers; i++) {
       canvas.drawLine(px(pts[i - 1]![0]), py(clamp(pts[i - 1]![1], y0, y1)), px(pts[i]![0]), py(clamp(pts[i]![1], y0, y1)), color, s.dim ? 1 : 2);
     }
     if (!s.dim) {
-      for (const p of pts) canvas.fillRect(px(p[0]) - 2, py(clamp(p[1], y0, y1)) - 2, 5, 5, color);
-      const lx = right - 150;
+      const m = s.markers ? 4 : 2;
+      if (pts.length <= 12 || s.markers) for (const p of pts) canvas.fillRect(px(p[0]) - m, py(clamp(p[1], y0, y1)) - m, 2 * m + 1, 2 * m + 1, color);
+      const lx = right - 160;
       canvas.fillRect(lx, legendY + 2, 12, 4, color);
       canvas.drawText(s.name, lx + 16, legendY, COLORS.text, { maxWidth: 134 });
       legendY += LINE_HEIGHT;
@@ -142,7 +146,7 @@ export function imageGrid(rows: ReadonlyArray<{ title: string; cells: readonly G
     });
     y += cell + gap;
   }
-  return canvas.encodePng();
+  return canvas.encodePng({ gray: true });
 }
 
 export function saveFigure(name: string, png: Buffer): string {

@@ -171,12 +171,12 @@ saveFigure(
           image: f.image,
           rows: SIZE,
           columns: SIZE,
-          label: [`t=${f.timestep ?? 0} ${fractionLabel(f.fraction)}`, `ᾱ=${f.alphaBar.toFixed(3)}`, `coarse ${f.ssimCoarse!.toFixed(2)}${f.recognisable ? ' ok' : ''}`],
+          label: [f.timestep === null ? 'x_0 (clean)' : `t=${f.timestep} ${fractionLabel(f.fraction)}`, `ᾱ=${f.alphaBar.toFixed(3)}`, `coarse ${f.ssimCoarse!.toFixed(2)}${f.recognisable ? ' ok' : ''}`],
         })),
       };
     }),
     { lo: -1000, hi: 1000 },
-    128,
+    96,
     `forward process of ${slices[example]!.name} (window -1000..1000 HU); "ok" = recognisable`,
   ),
 );

@@ -5,7 +5,8 @@ export function formatBenchReport(report: BenchReport): string {
   const m = report.machine;
   const lines = [
     `machine: ${m.cpuModel}, ${m.cpus} CPUs, ${m.memoryMb} MB, ${m.platform}, node ${m.node}, onnxruntime-node ${m.onnxruntime ?? '?'}` +
-      (report.threads ? `, ${report.threads} threads` : ''),
+      (report.threads ? `, ${report.threads} threads` : '') +
+      `, load average ${m.loadAverage}`,
   ];
   for (const d of report.devices) {
     const skipped = d.skipped.map((s) => `${s.device} unavailable: ${s.reason}`);

@@ -12,6 +12,8 @@ export interface MachineInfo {
   readonly onnxruntime: string | null;
   /** ISO 8601 time the bench started. */
   readonly date: string;
+  /** 1-minute load average when the bench started: other jobs on the machine slow it down. */
+  readonly loadAverage: number;
 }
 
 export function machineInfo(now = new Date()): MachineInfo {
@@ -24,6 +26,7 @@ export function machineInfo(now = new Date()): MachineInfo {
     node: process.version,
     onnxruntime: onnxruntimeVersion(),
     date: now.toISOString(),
+    loadAverage: Math.round(os.loadavg()[0]! * 100) / 100,
   };
 }
 

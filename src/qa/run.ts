@@ -5,15 +5,17 @@
  * `<out>/denoised/<settings>/` and a rerun into the same folder reuses them (`overwrite` redoes).
  */
 import { createHash } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { LowdoseError, type ErrorCode } from '../errors.js';
+import { resolveModelFiles } from '../models/index.js';
 import { denoisePaths } from '../pipeline/denoise.js';
+import { DEFAULT_MODELS } from '../pipeline/slice-denoiser.js';
 import type { DenoiseOptions, DenoiseProgress, DenoiseReport } from '../pipeline/types.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { runChecks } from './checks/index.js';
 import { DEFAULT_FIXTURES_DIR, type QaConfig } from './config.js';
-import { checkSameGrid, doseFolder, fixtureSeriesDir, readFixtureInfo, readStack, type FixtureInfo } from './fixtures.js';
+import { checkSameGrid, doseFolder, fixtureSeriesDir, readFixtureInfo, readStack } from './fixtures.js';
 import { writeQaHtml } from './report-html.js';
 import { PHANTOM_NAMES, type CaseCurves, type PhantomName, type QaCheck, type SliceStack } from './types.js';
 
@@ -82,7 +84,7 @@ export async function runQa(options: QaOptions): Promise<QaResult> {
   for (const info of fixtures) fixtureSeriesDir(info, 1);
   for (const info of fixtures) fixtureSeriesDir(info, 'truth');
 
-  const denoisedRoot = path.join(outDir, 'denoised', settingsTag(settings));
+  const denoisedRoot = path.join(outDir, 'denoised', settingsTag(settings, await modelFingerprints(settings)));
   await mkdir(denoisedRoot, { recursive: true });
   const outputs = new Map<string, string>();
   const errors: QaResult['errors'] = [];
@@ -90,7 +92,7 @@ export async function runQa(options: QaOptions): Promise<QaResult> {
   let firstUsageError: LowdoseError | null = null;
   for (const dose of doses) {
     for (const modality of ['CT', 'PT'] as const) {
-      const group = cases.filter((c) => c.dose === dose && isModality(c.info, modality));
+      const group = cases.filter((c) => c.dose === dose && c.info.modality === modality);
       if (group.length === 0) continue;
       const model = modality === 'PT' ? (settings.petModel ?? settings.model) : settings.model;
       log(`denoising ${group.map((c) => c.info.phantom).join(', ')} at ${Math.round(dose * 100)} % dose (${describe(settings, model)})`);
@@ -155,8 +157,8 @@ export async function runQa(options: QaOptions): Promise<QaResult> {
     summary: { total: checks.length, passed, failed: checks.length - passed },
     settings: {
       method: settings.method ?? 'diffusion',
-      model: (settings.method ?? 'diffusion') === 'diffusion' ? (settings.model ?? 'lowdose-ct / lowdose-pet (shipped)') : null,
-      petModel: (settings.method ?? 'diffusion') === 'diffusion' ? (settings.petModel ?? settings.model ?? null) : null,
+      model: (settings.method ?? 'diffusion') === 'diffusion' ? (settings.model ?? DEFAULT_MODELS.CT) : null,
+      petModel: (settings.method ?? 'diffusion') === 'diffusion' ? (settings.petModel ?? settings.model ?? DEFAULT_MODELS.PT) : null,
       device: settings.device ?? null,
       steps: settings.steps ?? null,
       seed: settings.seed ?? 0,
@@ -198,13 +200,48 @@ function denoiseFailure(phantom: PhantomName, dose: number, message: string | un
   };
 }
 
-/** A folder name that changes whenever a setting that changes the output does. */
-export function settingsTag(settings: QaDenoiseSettings): string {
+/**
+ * A folder name that changes whenever something that changes the output does: the settings, and
+ * the model files themselves (`fingerprints`), so that a retrained model is never served from an
+ * earlier run's outputs.
+ */
+export function settingsTag(settings: QaDenoiseSettings, fingerprints: readonly string[] = []): string {
   const method = settings.method ?? 'diffusion';
-  const key = JSON.stringify([method, settings.model ?? null, settings.petModel ?? null, settings.steps ?? null, settings.sampler ?? null, settings.seed ?? 0, settings.samples ?? 1, settings.guidance ?? null]);
+  const key = JSON.stringify([
+    method,
+    settings.model ?? null,
+    settings.petModel ?? null,
+    settings.device ?? null,
+    settings.steps ?? null,
+    settings.sampler ?? null,
+    settings.seed ?? 0,
+    settings.samples ?? 1,
+    settings.guidance ?? null,
+    fingerprints,
+  ]);
   const hash = createHash('sha256').update(key).digest('hex').slice(0, 10);
   const model = method === 'diffusion' && settings.model ? `-${path.basename(settings.model).replace(/\.(json|onnx)$/, '').replace(/[^A-Za-z0-9_.-]+/g, '-')}` : '';
   return `${method}${model}-${hash}`;
+}
+
+/** Size and modification time of each model's card and weights; a model that does not resolve is left to the pipeline to report. */
+async function modelFingerprints(settings: QaDenoiseSettings): Promise<string[]> {
+  if ((settings.method ?? 'diffusion') !== 'diffusion') return [];
+  const names = [settings.model ?? DEFAULT_MODELS.CT, settings.petModel ?? settings.model ?? DEFAULT_MODELS.PT];
+  return Promise.all(
+    names.map(async (name) => {
+      try {
+        const files = await resolveModelFiles(name);
+        const stamps = await Promise.all([files.cardPath, files.onnxPath].map(async (f) => {
+          const s = await stat(f);
+          return `${f}:${s.size}:${s.mtimeMs}`;
+        }));
+        return stamps.join('|');
+      } catch {
+        return name;
+      }
+    }),
+  );
 }
 
 function withoutPetModel(settings: QaDenoiseSettings): Omit<QaDenoiseSettings, 'petModel' | 'model'> {
@@ -215,10 +252,6 @@ function withoutPetModel(settings: QaDenoiseSettings): Omit<QaDenoiseSettings, '
 function describe(settings: QaDenoiseSettings, model: string | undefined): string {
   const method = settings.method ?? 'diffusion';
   return method === 'diffusion' ? `model ${model ?? 'shipped'}` : `${method} filter`;
-}
-
-function isModality(info: FixtureInfo, modality: 'CT' | 'PT'): boolean {
-  return info.modality === modality;
 }
 
 function caseKey(phantom: PhantomName, dose: number): string {

@@ -80,9 +80,13 @@ export function linePlot(options: PlotOptions): string {
       `<polyline clip-path="url(#${clipId})" fill="none" stroke="${line.color}" stroke-width="1.8"${line.dash ? ` stroke-dasharray="${line.dash}"` : ''} points="${points.join(' ')}"/>`,
     );
   }
+  const legendX = MARGIN.left + plotW - 150;
+  if (options.lines.length > 0) {
+    parts.push(`<rect x="${legendX - 6}" y="${MARGIN.top + 2}" width="152" height="${options.lines.length * 15 + 4}" fill="#fff" fill-opacity="0.85"/>`);
+  }
   options.lines.forEach((line, i) => {
     const y = MARGIN.top + 12 + i * 15;
-    const x = MARGIN.left + plotW - 150;
+    const x = legendX;
     parts.push(`<line x1="${x}" y1="${y - 4}" x2="${x + 22}" y2="${y - 4}" stroke="${line.color}" stroke-width="2"${line.dash ? ` stroke-dasharray="${line.dash}"` : ''}/>`);
     parts.push(`<text x="${x + 28}" y="${y}">${escapeXml(line.label)}</text>`);
   });

@@ -119,10 +119,11 @@ export class RgbCanvas {
     this.drawLine(x + w - 1, y, x + w - 1, y + h - 1, color);
   }
 
-  encodePng(): Buffer {
+  /** PNG bytes; `gray` writes one channel (a third of the size for figures that are grey anyway). */
+  encodePng(options: { gray?: boolean } = {}): Buffer {
     const png = new PNG({ width: this.width, height: this.height, colorType: 2, inputColorType: 2, inputHasAlpha: false });
     png.data = this.data;
-    return PNG.sync.write(png, { colorType: 2, inputColorType: 2, inputHasAlpha: false });
+    return PNG.sync.write(png, { colorType: options.gray ? 0 : 2, inputColorType: 2, inputHasAlpha: false });
   }
 }
 

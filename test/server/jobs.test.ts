@@ -146,6 +146,8 @@ describe('job queue', () => {
     expect(call.options).toMatchObject({ method: 'diffusion', steps: 4, seed: 7, model: path.join(root, 'models', 'tiny.json') });
     expect(call.options.outDir).toBe(path.join(root, 'work', 'jobs', first.id));
     expect(first.options.model).toBe('tiny');
+    // Job views show the options as asked, never a server path.
+    expect(JSON.stringify((await app.inject({ url: '/api/jobs' })).json())).not.toContain(root);
 
     const second = await submit({ series: [lowDoseId], options: { method: 'nlm' } });
     expect(second).toMatchObject({ status: 'queued', queuePosition: 0, device: 'cpu' });

@@ -10,7 +10,6 @@ export class MetricsView {
   private comparison: ComparisonDetail | null = null;
   private units = '';
   private readonly slices = new Map<number, SliceMetrics>();
-  private series: ComparisonMetrics | null = null;
   private pending: number | null = null;
   private timer: number | undefined;
   private generation = 0;
@@ -25,7 +24,6 @@ export class MetricsView {
     this.comparison = comparison;
     this.units = units === 'SUVbw' ? 'SUV' : units;
     this.slices.clear();
-    this.series = null;
     this.header.replaceChildren();
     if (!comparison) {
       this.header.textContent = 'Single series: denoise it to compare';
@@ -42,7 +40,6 @@ export class MetricsView {
       .then(
         (metrics) => {
           if (!metrics || generation !== this.generation) return;
-          this.series = metrics;
           for (const slice of metrics.slices) this.slices.set(slice.index, slice);
           this.renderSeries(metrics);
           this.showSlice(this.viewer.currentIndex);

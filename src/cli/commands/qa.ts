@@ -10,13 +10,12 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { SAMPLER_NAMES } from '../../diffusion/index.js';
 import type { DenoiseMethod } from '../../pipeline/types.js';
-import { jsonResult, loadQaConfig, PHANTOM_NAMES, runQa, type PhantomName, type QaDenoiseSettings } from '../../qa/index.js';
+import { formatTable, jsonResult, loadQaConfig, PHANTOM_NAMES, runQa, type PhantomName, type QaDenoiseSettings } from '../../qa/index.js';
 import { isDeviceRequest, type DeviceRequest } from '../../runtime/index.js';
 import { parseSeed } from '../../util/random.js';
 import type { CommandRegistrar } from '../main.js';
 import { createOutput, EXIT_FAILED, EXIT_OK, parseIntOption, parseNumberOption, usageError } from '../output.js';
 import { createProgress } from '../progress.js';
-import { formatTable } from '../../qa/format.js';
 
 const METHODS: readonly DenoiseMethod[] = ['diffusion', 'gaussian', 'bilateral', 'nlm'];
 

@@ -18,7 +18,10 @@ export interface JobSeries {
 export interface JobSpec {
   readonly series: JobSeries[];
   readonly reference: JobSeries | null;
+  /** As the client asked (what job views show). */
   readonly options: JobOptions;
+  /** What the runner gets instead, where the server resolved something (a model name to its card). */
+  readonly runOptions?: Partial<JobOptions>;
   /** Queue key: jobs on the same device run one at a time. */
   readonly device: string;
   readonly outDir: string;
@@ -163,6 +166,7 @@ export class JobQueue {
         spec.series.flatMap((s) => s.files),
         {
           ...spec.options,
+          ...spec.runOptions,
           outDir: spec.outDir,
           ...(spec.reference ? { reference: spec.reference.files } : {}),
           signal: job.controller.signal,

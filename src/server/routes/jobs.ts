@@ -53,11 +53,11 @@ const jobs: FastifyPluginAsync<JobsRouteOptions> = async (app, opts) => {
       const view = app.jobs.submit({
         series: series.map((s) => ({ id: s.id, files: filesOf(s) })),
         reference: reference ? { id: reference.id, files: filesOf(reference) } : null,
-        options: { ...options, ...(options.model ? { model: resolveModel(options.model) } : {}) },
+        options,
+        ...(options.model ? { runOptions: { model: resolveModel(options.model) } } : {}),
         device: queueDevice(options),
       });
-      // The view shows the options as asked (a model name, not the path it resolved to).
-      return reply.status(202).send({ ...view, options });
+      return reply.status(202).send(view);
     },
   );
 

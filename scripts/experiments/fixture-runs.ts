@@ -1,0 +1,104 @@
+/**
+ * What the model-based experiments share: reading a phantom fixture series (fixtures/<phantom>/
+ * <dose>/, through QA's reader), denoising all its slices in one `denoiseSlices` call (the denoise
+ * pipeline's per-batch call) and scoring against the full-dose series with the CONTRACT metrics.
+ */
+import { parseArgs } from 'node:util';
+import { createSampler, denoiseSlices, type SamplerChoice } from '../../src/diffusion/index.js';
+import { CT_RANGE, psnr, ssim } from '../../src/metrics/index.js';
+import { loadModel, type LoadedModel } from '../../src/models/index.js';
+import { fixtureSeriesDir, readFixtureInfo, readStack } from '../../src/qa/fixtures.js';
+import type { PhantomName, SliceStack } from '../../src/qa/types.js';
+import type { DeviceRequest } from '../../src/runtime/index.js';
+import { ROOT } from './figures.js';
+
+export const FIXTURES_DIR = `${ROOT}/fixtures`;
+
+export async function readFixture(phantom: PhantomName, dose: number | 'truth'): Promise<SliceStack> {
+  return readStack(fixtureSeriesDir(readFixtureInfo(FIXTURES_DIR, phantom), dose));
+}
+
+export function fixtureGeometry(phantom: PhantomName): Record<string, unknown> {
+  return readFixtureInfo(FIXTURES_DIR, phantom).geometry;
+}
+
+/** Common options of the model-based experiment scripts. */
+export function modelArgs(extra: Record<string, { type: 'string'; default?: string }> = {}) {
+  const { values } = parseArgs({
+    options: {
+      model: { type: 'string', default: 'lowdose-ct' },
+      device: { type: 'string', default: 'cpu' },
+      threads: { type: 'string' },
+      seed: { type: 'string', default: '0' },
+      ...extra,
+    },
+  });
+  return values as Record<string, string | undefined> & { model: string; device: string; seed: string };
+}
+
+export async function openModel(args: { model: string; device: string; threads?: string | undefined }): Promise<LoadedModel> {
+  const model = await loadModel(args.model, {
+    device: args.device as DeviceRequest,
+    ...(args.threads ? { threads: Number(args.threads) } : {}),
+  });
+  console.error(`model ${model.card.name} (${model.card.schedule.kind} schedule, ${model.card.prediction} prediction, sampler ${model.card.sampler.default} ${model.card.sampler.steps} steps) on ${model.device.used}`);
+  return model;
+}
+
+export interface StackRun {
+  readonly denoised: Float32Array[];
+  readonly std: Float32Array[] | null;
+  readonly msPerSlice: number;
+  readonly modelMsPerSlice: number;
+}
+
+export interface StackRunOptions extends SamplerChoice {
+  readonly steps?: number;
+  readonly seed: number;
+  readonly guidance?: number;
+  readonly samples?: number;
+  /** Dose fraction of the input (the model's dose input). */
+  readonly dose?: number;
+}
+
+/** Denoises every slice of a CT stack in one batch, slice i with noise stream i (as denoise does). */
+export async function denoiseStack(model: LoadedModel, stack: SliceStack, options: StackRunOptions): Promise<StackRun> {
+  const { steps, seed, guidance, samples, dose, ...choice } = options;
+  const sampler = createSampler(model.card, choice);
+  const first = stack.slices[0]!;
+  const started = performance.now();
+  const result = await denoiseSlices(
+    model,
+    stack.slices.map((s, index) => ({ index, image: s.data, doseLevel: dose ?? 0 })),
+    {
+      rows: first.rows,
+      columns: first.columns,
+      modality: 'CT',
+      units: stack.units,
+      sampler,
+      steps: steps ?? model.card.sampler.steps,
+      seed,
+      ...(guidance !== undefined ? { guidance } : {}),
+      ...(samples !== undefined ? { samples } : {}),
+    },
+  );
+  const n = stack.slices.length;
+  return { denoised: result.denoised, std: result.std, msPerSlice: (performance.now() - started) / n, modelMsPerSlice: result.timing.modelMs / n };
+}
+
+/** Mean PSNR and SSIM over slices against a reference stack (CONTRACT: CT range [-1000, 1000] HU). */
+export function scoreStack(reference: SliceStack, test: readonly Float32Array[]): { psnr: number; ssim: number } {
+  let p = 0;
+  let s = 0;
+  reference.slices.forEach((ref, i) => {
+    const t = { rows: ref.rows, columns: ref.columns, data: test[i]! };
+    p += psnr(ref, t, CT_RANGE);
+    s += ssim(ref, t, CT_RANGE);
+  });
+  return { psnr: p / reference.slices.length, ssim: s / reference.slices.length };
+}
+
+export function round(value: number, digits = 3): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}

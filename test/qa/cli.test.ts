@@ -1,0 +1,124 @@
+/**
+ * `lowdose qa` end to end on a subset of the fixtures (acr + water at 25 %, Gaussian filter: a
+ * few seconds): the CONTRACT's JSON, qa.json and the HTML report, reuse of denoised outputs, and
+ * exit codes 0 / 1 / 2.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { QaCheck } from '../../src/qa/index.js';
+import { runCli, type CliRun } from '../helpers/cli.js';
+
+const MODEL = fileURLToPath(new URL('../fixtures-models/bench-conv.json', import.meta.url));
+const root = mkdtempSync(join(tmpdir(), 'lowdose-qa-cli-'));
+const out = join(root, 'out');
+const SUBSET = ['--method', 'gaussian', '--phantoms', 'acr,water', '--doses', '0.25', '-o', out, '--no-progress'];
+let first: CliRun;
+
+beforeAll(async () => {
+  first = await runCli('qa', ...SUBSET, '--json');
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+interface QaJson {
+  checks: QaCheck[];
+  pass: boolean;
+  summary: { total: number; passed: number; failed: number };
+  errors: unknown[];
+  report: string;
+}
+
+describe('lowdose qa', () => {
+  it('prints the CONTRACT JSON and exits 1 when a check fails (a Gaussian filter blurs the noise texture)', () => {
+    expect(first.code).toBe(1);
+    const result = JSON.parse(first.stdout) as QaJson;
+    expect(result.pass).toBe(false);
+    expect(result.checks.length).toBe(result.summary.total);
+    for (const check of result.checks) {
+      expect(typeof check.name).toBe('string');
+      expect(check.value === null || typeof check.value === 'number').toBe(true);
+      expect(typeof check.threshold === 'number' || (Array.isArray(check.threshold) && check.threshold.length === 2)).toBe(true);
+      expect(typeof check.pass).toBe('boolean');
+    }
+    const names = result.checks.map((c) => c.name);
+    expect(names).toContain('acr/dose25/hu-error/bone');
+    expect(names).toContain('acr/dose25/mtf50-ratio');
+    expect(names).toContain('water/dose25/nps-peak-shift');
+    expect(names.every((n) => /^(acr|water)\/dose25\//.test(n))).toBe(true);
+    expect(result.checks.find((c) => c.name === 'water/dose25/noise-reduction')!.value!).toBeGreaterThan(0.2);
+    const texture = result.checks.find((c) => c.name === 'water/dose25/nps-peak-shift')!;
+    expect(texture.value!).toBeLessThan(-0.2);
+    expect(texture.pass).toBe(false);
+    expect(result.checks.filter((c) => c.check === 'hu-error').every((c) => c.pass)).toBe(true);
+    expect(JSON.parse(readFileSync(join(out, 'qa.json'), 'utf8'))).toEqual(result);
+  });
+
+  it('writes a self-contained HTML report with the table and the NPS and MTF plots', () => {
+    const html = readFileSync(join(out, 'qa-report.html'), 'utf8');
+    expect(html).toContain('acr/dose25/hu-error/bone');
+    expect(html).toContain('water at 25 % dose: NPS');
+    expect(html).toContain('acr at 25 % dose: MTF');
+    expect((html.match(/<svg/g) ?? []).length).toBe(3); // NPS, normalised NPS, MTF
+    expect(html).not.toMatch(/<script|<link|src="|url\(http|href="http/);
+  });
+
+  it('reuses the denoised series on a rerun into the same folder and prints a table', async () => {
+    const again = await runCli('qa', ...SUBSET);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/already done/);
+    expect(again.stdout).toMatch(/^check\s+value\s+threshold\s+result/);
+    expect(again.stdout).toMatch(/acr\/dose25\/mtf50-ratio\s+\S+\s+0\.8500 \.\. 1\.150\s+(PASS|FAIL)/);
+    expect(again.stdout).toMatch(/FAIL: \d+ of \d+ checks failed/);
+    const before = JSON.parse(first.stdout) as QaJson;
+    expect(JSON.parse(readFileSync(join(out, 'qa.json'), 'utf8')).checks).toEqual(before.checks);
+  });
+
+  it('exits 0 when every configured check passes (a script gating on CT numbers and 20 % noise reduction)', async () => {
+    const config = join(root, 'gate.json');
+    const off = { enabled: false };
+    writeFileSync(
+      config,
+      JSON.stringify({
+        checks: { 'noise-reduction': { min: 0.2 }, 'cnr-ratio': off, 'mtf50-ratio': off, 'nps-peak-shift': off, psnr: off, ssim: off },
+      }),
+    );
+    const run = await runCli('qa', ...SUBSET, '--config', config, '--json');
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout) as QaJson;
+    expect(result.pass).toBe(true);
+    expect(result.checks.map((c) => c.check).sort()).toEqual(['hu-error', 'hu-error', 'hu-error', 'hu-error', 'hu-error', 'noise-reduction', 'noise-reduction']);
+  });
+
+  it('fails a case it could not denoise, and refuses (exit 2) when it could denoise none', async () => {
+    // bench-conv is a tiny CT test network, not a denoiser: its water checks fail too, as they should.
+    const partial = await runCli('qa', '--model', MODEL, '--phantoms', 'water,iec', '--doses', '0.25', '-o', join(root, 'conv'), '--json', '--no-progress');
+    expect(partial.code).toBe(1);
+    const result = JSON.parse(partial.stdout) as QaJson;
+    const failed = result.checks.find((c) => c.name === 'iec/dose25/denoise')!;
+    expect(failed).toMatchObject({ pass: false, value: 0, threshold: 1 });
+    expect(failed.detail).toMatch(/model bench-conv is for CT, not PT \[E_MODEL\]/);
+    expect(result.errors).toHaveLength(1);
+    expect(result.checks.find((c) => c.name === 'water/dose25/noise-reduction')!.pass).toBe(false);
+
+    const none = await runCli('qa', '--model', MODEL, '--phantoms', 'iec', '--doses', '0.25', '-o', join(root, 'conv'), '--json', '--no-progress');
+    expect(none.code).toBe(2);
+    expect(none.stdout).toBe('');
+    expect(none.stderr).toMatch(/model bench-conv is for CT, not PT/);
+  });
+
+  it.each([
+    [['--phantoms', 'acr,catphan'], /unknown phantom "catphan"/],
+    [['--doses', '0.5'], /fixture acr has no dose50 series/],
+    [['--doses', '25'], /--doses must be fractions in \(0, 1\)/],
+    [['--fixtures', '/nonexistent-fixtures'], /no fixture for phantom "acr"/],
+    [['--method', 'magic'], /--method must be one of/],
+  ])('exits 2 for %j', async (args, message) => {
+    const run = await runCli('qa', '--method', 'gaussian', '--phantoms', 'acr', '-o', join(root, 'bad'), ...args);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(message);
+    expect(existsSync(join(root, 'bad', 'denoised'))).toBe(false);
+  });
+});
