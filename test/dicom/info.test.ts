@@ -1,41 +1,12 @@
 /**
- * `lowdose info` end to end through its commander registration (as src/cli/main.ts wires it,
- * without importing the other commands): JSON shape of ../shared/CONTRACT.md, exit codes, and the
+ * `lowdose info` end to end through the CLI: JSON shape of ../shared/CONTRACT.md, exit codes, and the
  * whole corpus read without a crash.
  */
-import { Command } from 'commander';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { register } from '../../src/cli/commands/info.js';
+import { runCli as runCliWith } from '../helpers/cli.js';
 import { CORPUS, corpusPath } from './helpers/corpus.js';
 
-async function main(argv: string[]): Promise<number> {
-  let exitCode = 0;
-  const program = new Command('lowdose').exitOverride();
-  register(program, (code) => {
-    exitCode = code;
-  });
-  await program.parseAsync(argv);
-  return exitCode;
-}
-
-async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    const code = await main(['node', 'lowdose', ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
+const runCli = (args: string[]) => runCliWith(...args);
 
 afterEach(() => vi.restoreAllMocks());
 

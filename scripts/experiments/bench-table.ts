@@ -1,0 +1,36 @@
+/**
+ * Turns `lowdose bench --json` output into the Markdown tables of docs/benchmarks.md.
+ *
+ * Run: node bin/lowdose.js bench --json > /tmp/bench.json && npx tsx scripts/experiments/bench-table.ts /tmp/bench.json
+ */
+import { readFileSync } from 'node:fs';
+import type { BenchReport } from '../../src/bench/index.js';
+
+const file = process.argv[2];
+if (!file) {
+  console.error('usage: npx tsx scripts/experiments/bench-table.ts <bench.json>');
+  process.exit(2);
+}
+const report = JSON.parse(readFileSync(file, 'utf8')) as BenchReport;
+const m = report.machine;
+const lines = [
+  `Machine: ${m.cpuModel}, ${m.cpus} CPUs (nproc), ${m.memoryMb} MB, ${m.platform}, node ${m.node}, onnxruntime-node ${m.onnxruntime}, ` +
+    `${m.date.slice(0, 16).replace('T', ' ')} UTC, load average ${m.loadAverage} at start.`,
+  '',
+  `Headline (\`bench --json\`): ${report.model} on ${report.device}, ${report.size.join('x')}, ${report.steps} steps (${report.sampler}), batch ${report.batch}: ` +
+    `**${report.msPerSlice} ms/slice**, ${report.slicesPerSecond} slices/s, peak RSS ${report.peakRssMb} MB, total/model ${report.totalOverModel}.`,
+  '',
+  '| model | device | size | batch | steps | ms/slice | slices/s | model ms/slice | total/model | peak RSS MB |',
+  '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ...report.runs.map(
+    (r) =>
+      `| ${r.model} | ${r.device} | ${r.size.join('x')} | ${r.batch} | ${r.steps} | ${r.msPerSlice.toFixed(0)} | ${r.slicesPerSecond.toFixed(2)} | ` +
+      `${r.modelMsPerSlice.toFixed(0)} | ${r.totalOverModel?.toFixed(3) ?? 'n/a'} | ${r.peakRssMb.toFixed(0)} |`,
+  ),
+  '',
+  ...report.devices.flatMap((d) => [
+    `- ${d.model}, \`--device ${d.requested}\`: ${d.used ? `ran on ${d.used}` : `unavailable: ${d.reason}`}`,
+    ...d.skipped.map((s) => `  - ${s.device} passed over: ${s.reason}`),
+  ]),
+];
+console.log(lines.join('\n'));
