@@ -1,0 +1,85 @@
+/**
+ * The denoiser options that `denoise`, `qa` (and anything else that runs the denoiser) share:
+ * one definition, one validation, one progress adapter.
+ */
+import type { Command } from 'commander';
+import { SAMPLER_NAMES } from '../diffusion/index.js';
+import type { DenoiseMethod, DenoiseOptions, DenoiseProgress } from '../pipeline/types.js';
+import { isDeviceRequest, type DeviceRequest } from '../runtime/index.js';
+import { parseSeed } from '../util/random.js';
+import { parseIntOption, parseNumberOption, usageError } from './output.js';
+import type { Progress } from './progress.js';
+
+export const METHODS: readonly DenoiseMethod[] = ['diffusion', 'gaussian', 'bilateral', 'nlm'];
+
+/** What commander hands the action for the options added by addDenoiserOptions. */
+export interface DenoiserCliOptions {
+  method: string;
+  model?: string;
+  device: string;
+  steps?: number;
+  sampler?: string;
+  seed: string;
+  samples: number;
+  guidance?: number;
+  batch: number;
+  threads?: number;
+  progress: boolean;
+}
+
+export type DenoiserSettings = Pick<
+  DenoiseOptions,
+  'method' | 'model' | 'device' | 'steps' | 'sampler' | 'seed' | 'samples' | 'guidance' | 'batch' | 'threads'
+>;
+
+export function addDenoiserOptions(command: Command): Command {
+  return command
+    .option('--method <name>', `denoiser: ${METHODS.join(' | ')}`, 'diffusion')
+    .option('--model <name|path>', 'model name in models/ or path to its .json / .onnx (default: lowdose-ct for CT, lowdose-pet for PET)')
+    .option('--device <device>', 'auto | cpu | webgpu | cuda (auto tries CUDA, then WebGPU, then CPU)', 'auto')
+    .option('--steps <n>', "reverse-process steps (default: the model card's)", parseIntOption('--steps', 1, 1000))
+    .option('--sampler <name>', `${SAMPLER_NAMES.join(' | ')} (default: the model card's)`)
+    .option('--seed <s>', 'random seed: the same seed gives the same output', '0')
+    .option('--samples <k>', 'ensemble size; K > 1 gives the mean and an uncertainty (per-pixel std) series', parseIntOption('--samples', 1, 64), 1)
+    .option('--guidance <g>', 'classifier-free guidance scale (1 = conditional only)', parseNumberOption('--guidance', 0, 50))
+    .option('--batch <b>', 'slices per model call', parseIntOption('--batch', 1, 256), 1)
+    .option('--threads <n>', "CPU threads for the model (default: onnxruntime's)", parseIntOption('--threads', 1, 256))
+    .option('--no-progress', 'no progress bar');
+}
+
+/** Validates the shared options (usage errors exit 2) and returns them as pipeline options. */
+export function denoiserSettings(opts: DenoiserCliOptions): DenoiserSettings {
+  if (!(METHODS as readonly string[]).includes(opts.method)) throw usageError(`--method must be one of ${METHODS.join(', ')}, got "${opts.method}"`);
+  if (!isDeviceRequest(opts.device)) throw usageError(`--device must be auto, cpu, webgpu or cuda, got "${opts.device}"`);
+  if (opts.sampler !== undefined && !(SAMPLER_NAMES as readonly string[]).includes(opts.sampler)) {
+    throw usageError(`--sampler must be one of ${SAMPLER_NAMES.join(', ')}, got "${opts.sampler}"`);
+  }
+  return {
+    method: opts.method as DenoiseMethod,
+    device: opts.device as DeviceRequest,
+    seed: parseSeed(opts.seed),
+    samples: opts.samples,
+    batch: opts.batch,
+    ...(opts.model !== undefined ? { model: opts.model } : {}),
+    ...(opts.steps !== undefined ? { steps: opts.steps } : {}),
+    ...(opts.sampler !== undefined ? { sampler: opts.sampler } : {}),
+    ...(opts.guidance !== undefined ? { guidance: opts.guidance } : {}),
+    ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+  };
+}
+
+/** Turns the pipeline's cumulative progress events into a progress bar per series. */
+export function progressListener(progress: Progress): (event: DenoiseProgress) => void {
+  let current: string | null = null;
+  let counted = 0;
+  return (event) => {
+    if (event.seriesKey !== current) {
+      if (current !== null) progress.stop();
+      current = event.seriesKey;
+      counted = 0;
+      progress.start(`series ${event.seriesIndex + 1}/${event.seriesCount}`, event.slicesTotal);
+    }
+    progress.increment(event.slicesDone - counted);
+    counted = event.slicesDone;
+  };
+}
