@@ -79,7 +79,7 @@ try {
     viewport: { width: 1600, height: 800 },
     // Only so the timing code below can be handed to the page as strings.
     bypassCSP: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
   });
   try {
     const page = browser.pages()[0] ?? (await browser.newPage());
@@ -122,6 +122,7 @@ try {
     const metricsRestMs = round(performance.now() - t);
     const quiet = await scroll(1, slices - 1);
     const result = {
+      machine: `${os.cpus().length} cores, load average ${os.loadavg().map((v) => v.toFixed(1)).join(' ')}`,
       slices,
       size: [size, size],
       panes: 4,
@@ -135,6 +136,7 @@ try {
     };
     if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else {
+      log(`machine: ${result.machine}`);
       log(`first slice on screen: ${firstSliceMs} ms after navigation (all 4 panes: ${firstAllPanesMs} ms)`);
       log(`scroll while prefetching (${result.coldScrollMs.n} steps): median ${result.coldScrollMs.median} ms, p95 ${result.coldScrollMs.p95} ms, max ${result.coldScrollMs.max} ms per step`);
       log(`prefetch finished ${Math.round(prefetchRestMs)} ms after the cold scroll`);

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { formatBenchReport, runBench, type BenchReport } from '../../src/bench/index.js';
+import { formatBenchReport, runBench, syntheticSlice, type BenchReport } from '../../src/bench/index.js';
 import { runCli } from '../helpers/cli.js';
 
 const FIXTURE_MODELS = path.resolve(import.meta.dirname, '../fixtures-models');
@@ -54,6 +54,16 @@ describe('lowdose bench', () => {
   it('skips shipped models that are not installed, and fails when nothing is left', async () => {
     await expect(runBench({ modelsDir: empty, repeats: 1 })).rejects.toMatchObject({ code: 'E_NOT_FOUND' });
     await expect(runBench({ models: ['no-such-model'], modelsDir: empty })).rejects.toMatchObject({ code: 'E_NOT_FOUND' });
+  });
+
+  it('makes PET input in SUVbw: IEC background 1, hot spheres 4', () => {
+    const slice = syntheticSlice('PT', 128);
+    expect(slice.units).toBe('SUVbw');
+    const values = Array.from(slice.image);
+    expect(Math.max(...values)).toBeCloseTo(4, 3);
+    const centre = slice.image[64 * 128 + 64]!; // the lung insert is cold; the ring between it and the spheres is background
+    expect(centre).toBeLessThan(1);
+    expect(values.filter((v) => Math.abs(v - 1) < 1e-3).length).toBeGreaterThan(1000);
   });
 
   it('rejects bad lists as usage errors', async () => {

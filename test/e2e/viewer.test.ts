@@ -35,6 +35,8 @@ let browser: BrowserContext;
 let page: Page;
 let studies: StudiesResponse;
 const pageErrors: string[] = [];
+/** CI machines are slow and shared: wait up to 15 s for the page to settle. */
+const POLL = { timeout: 15_000, interval: 50 };
 
 /** Grey-level statistics of a pane's canvas: blank or flat canvases have almost no spread. */
 async function canvasStats(key: string): Promise<{ std: number; nonBlack: number; hash: number }> {
@@ -74,7 +76,7 @@ async function centreOf(key: string): Promise<{ x: number; y: number }> {
 }
 
 async function expectRealPixels(key: string): Promise<void> {
-  await expect.poll(async () => (await canvasStats(key)).std, { timeout: 10_000, message: `pane ${key} draws an image` }).toBeGreaterThan(4);
+  await expect.poll(async () => (await canvasStats(key)).std, { ...POLL, message: `pane ${key} draws an image` }).toBeGreaterThan(4);
   expect((await canvasStats(key)).nonBlack, `pane ${key} is not mostly black`).toBeGreaterThan(0.02);
 }
 
@@ -109,7 +111,7 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
       executablePath: CHROMIUM,
       headless: true,
       viewport: { width: 1600, height: 760 },
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
     });
     page = browser.pages()[0] ?? (await browser.newPage());
     page.on('pageerror', (error) => pageErrors.push(error.message));
@@ -131,7 +133,7 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
     console.info(`first slice on screen ${await page.getAttribute('body', 'data-first-slice-ms')} ms after navigation started`);
     expect(await paneKeys()).toEqual(['lowDose', 'denoised', 'reference', 'difference']);
     for (const key of await paneKeys()) await expectRealPixels(key);
-    await expect.poll(paneIndices).toEqual(['3', '3', '3', '3']);
+    await expect.poll(paneIndices, POLL).toEqual(['3', '3', '3', '3']);
     // The panes show different images, not one image four times.
     const hashes = await Promise.all((await paneKeys()).map(async (k) => (await canvasStats(k)).hash));
     expect(new Set(hashes).size).toBe(4);
@@ -142,15 +144,15 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
     const centre = await centreOf('reference');
     await page.mouse.move(centre.x, centre.y);
     await page.mouse.wheel(0, 120);
-    await expect.poll(paneIndices).toEqual(['4', '4', '4', '4']);
-    await expect.poll(async () => (await canvasStats('denoised')).hash).not.toBe(before.hash);
+    await expect.poll(paneIndices, POLL).toEqual(['4', '4', '4', '4']);
+    await expect.poll(async () => (await canvasStats('denoised')).hash, POLL).not.toBe(before.hash);
     await page.keyboard.press('ArrowUp');
     await page.keyboard.press('ArrowUp');
-    await expect.poll(paneIndices).toEqual(['2', '2', '2', '2']);
+    await expect.poll(paneIndices, POLL).toEqual(['2', '2', '2', '2']);
     await page.keyboard.press('End');
-    await expect.poll(paneIndices).toEqual(['7', '7', '7', '7']);
+    await expect.poll(paneIndices, POLL).toEqual(['7', '7', '7', '7']);
     await page.locator('#slice-slider').fill('5');
-    await expect.poll(paneIndices).toEqual(['5', '5', '5', '5']);
+    await expect.poll(paneIndices, POLL).toEqual(['5', '5', '5', '5']);
     expect(await page.textContent('#slice-label')).toBe('6 / 8');
   });
 
@@ -158,24 +160,24 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
     const comparison = nlmComparison();
     const expected = (await app.inject({ url: `/api/comparisons/${comparison.id}/metrics/slices/5` })).json() as SliceMetrics;
     const text = (key: string) => page.textContent(`[data-metrics="${key}"]`);
-    await expect.poll(() => text('denoised')).toBe(`PSNR ${expected.denoised!.psnr!.toFixed(1)} dB · SSIM ${expected.denoised!.ssim.toFixed(3)}`);
+    await expect.poll(() => text('denoised'), POLL).toBe(`PSNR ${expected.denoised!.psnr!.toFixed(1)} dB · SSIM ${expected.denoised!.ssim.toFixed(3)}`);
     expect(await text('lowDose')).toBe(`PSNR ${expected.lowDose!.psnr!.toFixed(1)} dB · SSIM ${expected.lowDose!.ssim.toFixed(3)}`);
     const series = (await app.inject({ url: `/api/comparisons/${comparison.id}/metrics` })).json() as ComparisonMetrics;
-    await expect.poll(() => page.textContent('[data-testid="mean-denoised-psnr"]')).toBe(series.mean.denoised!.psnr!.toFixed(2));
+    await expect.poll(() => page.textContent('[data-testid="mean-denoised-psnr"]'), POLL).toBe(series.mean.denoised!.psnr!.toFixed(2));
     expect(await page.textContent('[data-testid="mean-low-dose-ssim"]')).toBe(series.mean.lowDose!.ssim.toFixed(3));
   });
 
   it('keeps window / level, zoom and pan the same in every pane', async () => {
     const footers = () => page.$$eval('.pane:not([hidden]) .pane-window', (els) => els.map((e) => e.textContent));
     await page.keyboard.press('2');
-    await expect.poll(footers).toEqual(['W 1500 L -600 HU', 'W 1500 L -600 HU', 'W 1500 L -600 HU', '±100 HU']);
+    await expect.poll(footers, POLL).toEqual(['W 1500 L -600 HU', 'W 1500 L -600 HU', 'W 1500 L -600 HU', '±100 HU']);
     // Left drag windows the pane under the mouse; the other anatomy panes follow.
     const centre = await centreOf('denoised');
     await page.mouse.move(centre.x, centre.y);
     await page.mouse.down();
     await page.mouse.move(centre.x + 60, centre.y + 40, { steps: 5 });
     await page.mouse.up();
-    await expect.poll(async () => new Set((await footers()).slice(0, 3)).size).toBe(1);
+    await expect.poll(async () => new Set((await footers()).slice(0, 3)).size, POLL).toBe(1);
     const after = await footers();
     expect(after[1]).not.toBe('W 1500 L -600 HU');
     expect(after[3]).toBe('±100 HU');
@@ -187,7 +189,7 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
     await page.mouse.down({ button: 'right' });
     await page.mouse.move(low.x, low.y - 80, { steps: 5 });
     await page.mouse.up({ button: 'right' });
-    await expect.poll(async () => new Set(await scales()).size).toBe(1);
+    await expect.poll(async () => new Set(await scales()).size, POLL).toBe(1);
     expect((await scales())[0]).not.toBe(scaleBefore);
     await page.keyboard.press('f');
     await page.keyboard.press('1');
@@ -202,7 +204,7 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
     await page.mouse.move(centre.x - 40, centre.y + 25, { steps: 6 });
     await page.mouse.up();
     const rois = () => page.$$eval('.pane:not([hidden]) .pane-roi', (els) => els.map((e) => e.textContent ?? ''));
-    await expect.poll(async () => (await rois()).every((t) => /^mean -?\d+\.\d+ ± \d+\.\d+ HU$/.test(t))).toBe(true);
+    await expect.poll(async () => (await rois()).every((t) => /^mean -?\d+\.\d+ ± \d+\.\d+ HU$/.test(t)), POLL).toBe(true);
     const std = (text: string) => Number(text.match(/± ([\d.]+)/)![1]);
     const [low, denoised] = await rois();
     // The ROI sits in the same place in each pane: the denoised pane shows less noise there.
@@ -217,11 +219,11 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
     expect(await paneKeys()).toEqual(['lowDose', 'denoised', 'reference', 'difference']);
     await expectRealPixels('difference');
     await page.keyboard.press('?');
-    await expect.poll(() => page.isVisible('#help')).toBe(true);
+    await expect.poll(() => page.isVisible('#help'), POLL).toBe(true);
     expect(await page.textContent('#help')).toContain('next slice');
     const screenshot = path.join(root, 'viewer.png');
     await page.keyboard.press('Escape');
-    await expect.poll(() => page.isVisible('#help')).toBe(false);
+    await expect.poll(() => page.isVisible('#help'), POLL).toBe(false);
     await page.screenshot({ path: screenshot });
     if (UPDATE_SCREENSHOT) copyFileSync(screenshot, path.join(REPO, 'docs/viewer.png'));
   });
@@ -256,8 +258,8 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
     expect(seen.some((f) => f > 0 && f < 1)).toBe(true);
     expect(await paneKeys()).toEqual(['lowDose', 'denoised', 'difference']);
     for (const key of await paneKeys()) await expectRealPixels(key);
-    await expect.poll(() => page.textContent('[data-metrics="denoised"]')).toMatch(/^PSNR \d+\.\d dB · SSIM 0\.\d{3} {2}\(vs low-dose\)$/);
-    expect(await page.textContent('[data-metrics="lowDose"]')).toMatch(/^noise σ \d+\.\d HU$/);
+    await expect.poll(() => page.textContent('[data-metrics="denoised"]'), POLL).toMatch(/^PSNR \d+\.\d dB · SSIM 0\.\d{3} {2}\(vs low-dose\)$/);
+    expect(await page.textContent('[data-metrics="lowDose"]')).toMatch(/^noise σ \d+(\.\d+)? HU$/);
     expect(pageErrors).toEqual([]);
   });
 });

@@ -14,6 +14,8 @@ import type { DenoiseRunner } from '../../src/server/jobs/queue.js';
 import { writeFixtureStudy, type FixtureStudy } from './fixture-study.js';
 import { jobEvents } from './http.js';
 
+const POLL = { timeout: 15_000, interval: 20 };
+
 interface RunnerCall {
   readonly paths: string[];
   readonly options: DenoiseOptions;
@@ -180,7 +182,7 @@ describe('job queue', () => {
     const cancelled = await app.inject({ method: 'DELETE', url: `/api/jobs/${second.id}` });
     expect(cancelled.statusCode).toBe(200);
     expect(secondCall.options.signal!.aborted).toBe(true);
-    await expect.poll(async () => (await get(second.id)).status).toBe('cancelled');
+    await expect.poll(async () => (await get(second.id)).status, POLL).toBe('cancelled');
     expect((await get(second.id)).error).toMatchObject({ code: 'E_CANCELLED' });
     expect(existsSync(secondCall.options.outDir), 'a cancelled job leaves no partial output').toBe(false);
 
@@ -195,7 +197,7 @@ describe('job queue', () => {
 
     // A run that yields no denoised series fails with the pipeline's first error.
     elsewhereCall.finish({ series: [], errors: [{ path: null, code: 'E_MODEL', message: 'model tiny is broken' }] });
-    await expect.poll(async () => (await get(elsewhere.id)).status).toBe('failed');
+    await expect.poll(async () => (await get(elsewhere.id)).status, POLL).toBe('failed');
     expect((await get(elsewhere.id)).error).toEqual({ code: 'E_MODEL', message: 'model tiny is broken' });
     expect(driver.calls.length).toBe(callsBefore);
 
@@ -237,7 +239,9 @@ describe('a real denoise job', () => {
       expect(comparison).toMatchObject({ lowDose: lowDoseId, pairedBy: 'report' });
       expect(comparison.reference).not.toBeNull();
       const metrics = (await app.inject({ url: `/api/comparisons/${comparisonId}/metrics` })).json() as ComparisonMetrics;
-      expect(metrics.mean.denoised!.psnr!).toBeGreaterThan(metrics.mean.lowDose!.psnr!);
+      expect(metrics).toMatchObject({ against: 'reference', units: 'HU' });
+      expect(metrics.slices).toHaveLength(3);
+      expect(metrics.mean.noise.denoised!).toBeLessThan(metrics.mean.noise.lowDose!);
     } finally {
       await app.close();
     }

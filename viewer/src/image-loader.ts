@@ -114,17 +114,21 @@ function loadDifference(imageId: string): ImageLoadObject {
     const [test, reference] = await Promise.all([cornerstone.loadAndCacheImage(testId), cornerstone.loadAndCacheImage(referenceId)]);
     const a = test.getPixelData();
     const b = reference.getPixelData();
-    const values = new Float32Array(a.length);
+    const ta = test.slope;
+    const tb = test.intercept - reference.intercept;
+    const ra = reference.slope;
+    // Two passes, no float copy: the largest |difference| first, then straight onto int16.
     let maxAbs = 0;
     for (let i = 0; i < a.length; i++) {
-      const d = a[i]! * test.slope + test.intercept - (b[i]! * reference.slope + reference.intercept);
-      values[i] = d;
+      const d = a[i]! * ta - b[i]! * ra + tb;
       const m = d < 0 ? -d : d;
       if (m > maxAbs) maxAbs = m;
     }
-    // Symmetric about zero so zero is one stored value.
-    const bound = Math.max(maxAbs, 1e-6);
-    const { pixels, slope, intercept } = quantise(values, -bound, bound);
+    // Symmetric about zero so that zero is one stored value.
+    const slope = Math.max(maxAbs, 1e-6) / 32767;
+    const intercept = 0;
+    const pixels = new Int16Array(a.length);
+    for (let i = 0; i < a.length; i++) pixels[i] = Math.round((a[i]! * ta - b[i]! * ra + tb) / slope);
     return makeImage(imageId, pixels, slope, intercept, test.rows, test.columns, [test.rowPixelSpacing, test.columnPixelSpacing], test.units ?? '');
   })();
   return { promise };

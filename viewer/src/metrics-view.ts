@@ -83,11 +83,11 @@ export class MetricsView {
 
   private render(metrics: SliceMetrics): void {
     const withReference = this.comparison?.reference !== null;
-    const noise = (v: number | null) => (v === null ? '' : `noise σ ${v.toFixed(1)} ${this.units}`);
+    const noise = (v: number | null) => (v === null ? '' : `noise σ ${formatValue(v)} ${this.units}`);
     this.viewer.setPaneMetrics(
       'denoised',
       scoresText(metrics.denoised) + (withReference ? '' : '  (vs low-dose)'),
-      `${withReference ? 'Denoised vs reference' : 'Denoised vs low-dose'}; RMSE ${metrics.denoised ? metrics.denoised.rmse.toFixed(2) : '–'} ${this.units}; ${noise(metrics.noise.denoised)}`,
+      `${withReference ? 'Denoised vs reference' : 'Denoised vs low-dose'}; RMSE ${metrics.denoised ? formatValue(metrics.denoised.rmse) : '–'} ${this.units}; ${noise(metrics.noise.denoised)}`,
     );
     if (withReference) {
       this.viewer.setPaneMetrics('lowDose', scoresText(metrics.lowDose), `Low-dose vs reference; ${noise(metrics.noise.lowDose)}`);
@@ -102,14 +102,14 @@ export class MetricsView {
     target.className = '';
     const part = (label: string, scores: Scores | null, testid: string) =>
       scores
-        ? `<span class="series-part" data-testid="${testid}"><b>${label}</b> PSNR <span data-testid="${testid}-psnr">${scores.psnr === null ? '∞' : scores.psnr.toFixed(2)}</span> dB · SSIM <span data-testid="${testid}-ssim">${scores.ssim.toFixed(3)}</span> · RMSE ${scores.rmse.toFixed(1)} ${escape(this.units)}</span>`
+        ? `<span class="series-part" data-testid="${testid}"><b>${label}</b> PSNR <span data-testid="${testid}-psnr">${scores.psnr === null ? '∞' : scores.psnr.toFixed(2)}</span> dB · SSIM <span data-testid="${testid}-ssim">${scores.ssim.toFixed(3)}</span> · RMSE ${formatValue(scores.rmse)} ${escape(this.units)}</span>`
         : '';
     const noise = metrics.mean.noise;
     target.innerHTML = [
       part('Denoised', metrics.mean.denoised, 'mean-denoised'),
       part('Low-dose', metrics.mean.lowDose, 'mean-low-dose'),
       noise.lowDose !== null && noise.denoised !== null
-        ? `<span class="series-part"><b>Noise σ</b> ${noise.lowDose.toFixed(1)} → ${noise.denoised.toFixed(1)} ${escape(this.units)}</span>`
+        ? `<span class="series-part"><b>Noise σ</b> ${formatValue(noise.lowDose)} → ${formatValue(noise.denoised)} ${escape(this.units)}</span>`
         : '',
     ].join('');
   }
@@ -118,6 +118,15 @@ export class MetricsView {
 export function scoresText(scores: Scores | null): string {
   if (!scores) return '–';
   return `PSNR ${scores.psnr === null ? '∞' : scores.psnr.toFixed(1)} dB · SSIM ${scores.ssim.toFixed(3)}`;
+}
+
+/** Values in modality units at a sensible precision: 61.6 HU, 3.04 HU, 0.052 SUV. */
+export function formatValue(value: number): string {
+  const a = Math.abs(value);
+  if (a >= 100) return value.toFixed(0);
+  if (a >= 10) return value.toFixed(1);
+  if (a >= 1) return value.toFixed(2);
+  return a === 0 ? '0' : value.toPrecision(2);
 }
 
 function escape(text: string): string {
