@@ -3,6 +3,8 @@
  * <dose>/, through QA's reader), denoising all its slices in one `denoiseSlices` call (the denoise
  * pipeline's per-batch call) and scoring against the full-dose series with the CONTRACT metrics.
  */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createSampler, denoiseSlices, type SamplerChoice } from '../../src/diffusion/index.js';
 import { CT_RANGE, psnr, ssim } from '../../src/metrics/index.js';
@@ -43,6 +45,12 @@ export async function openModel(args: { model: string; device: string; threads?:
   });
   console.error(`model ${model.card.name} (${model.card.schedule.kind} schedule, ${model.card.prediction} prediction, sampler ${model.card.sampler.default} ${model.card.sampler.steps} steps) on ${model.device.used}`);
   return model;
+}
+
+/** Which model file made the numbers: name, training iterations and the ONNX file's SHA-256 prefix. */
+export function modelIdentity(model: LoadedModel): { name: string; sha256: string; iterations: unknown } {
+  const sha256 = createHash('sha256').update(readFileSync(model.files.onnxPath)).digest('hex').slice(0, 16);
+  return { name: model.card.name, sha256, iterations: (model.card.training as Record<string, unknown> | undefined)?.iterations ?? null };
 }
 
 export interface StackRun {

@@ -24,7 +24,7 @@ import { circleAt, pixelAt } from '../../src/qa/fixtures.js';
 import { moduleSlice } from '../../src/qa/regions.js';
 import type { QaSlice, SliceStack } from '../../src/qa/types.js';
 import { imageGrid, linePlot, PALETTE, saveFigure, saveJson } from './figures.js';
-import { denoiseStack, fixtureGeometry, modelArgs, openModel, readFixture, round, scoreStack } from './fixture-runs.js';
+import { denoiseStack, modelIdentity, fixtureGeometry, modelArgs, openModel, readFixture, round, scoreStack } from './fixture-runs.js';
 
 const args = modelArgs({ scales: { type: 'string', default: '1,2,3,4,5,6,7,8' }, samples: { type: 'string', default: '4' } });
 const model = await openModel(args);
@@ -117,7 +117,7 @@ await model.release();
 
 saveJson('guidance.json', {
   command: `npx tsx scripts/experiments/guidance.ts --model ${args.model} --scales ${args.scales} --samples ${K}`,
-  model: model.card.name,
+  model: modelIdentity(model),
   card: { schedule: model.card.schedule, sampler: model.card.sampler, guidance: model.card.guidance, prediction: model.card.prediction },
   samples: K,
   machine: { cpu: os.cpus()[0]?.model, cpus: os.availableParallelism(), node: process.version, date: new Date().toISOString() },

@@ -19,7 +19,7 @@ import { NoiseSchedule, type BetaScheduleKind } from '../../src/diffusion/schedu
 import { warmStartTimestep } from '../../src/diffusion/warm-start.js';
 import type { PhantomName } from '../../src/qa/types.js';
 import { linePlot, PALETTE, saveFigure, saveJson } from './figures.js';
-import { denoiseStack, modelArgs, openModel, readFixture, round, scoreStack } from './fixture-runs.js';
+import { denoiseStack, modelIdentity, modelArgs, openModel, readFixture, round, scoreStack } from './fixture-runs.js';
 
 const args = modelArgs({ strengths: { type: 'string', default: '0.02,0.05,0.1,0.15,0.2,0.3,0.4,0.5,0.7' } });
 const model = await openModel(args);
@@ -53,7 +53,7 @@ async function run(startT: number) {
   return { steps, scores: out };
 }
 
-const sweep = [];
+const sweep: Array<{ strength: number; startT: number; alphaBar: number } & Awaited<ReturnType<typeof run>>> = [];
 for (const strength of strengths) {
   const startT = warmStartTimestep(T, { strength });
   const r = await run(startT);
@@ -76,7 +76,7 @@ await model.release();
 
 saveJson('schedules-warmstart.json', {
   command: `npx tsx scripts/experiments/schedules-warmstart.ts --model ${args.model}`,
-  model: model.card.name,
+  model: modelIdentity(model),
   modelSchedule: model.card.schedule,
   note: 'one model (its own schedule); starts at other schedules\' default warm-start noise levels mapped by equal alpha-bar; not a model trained per schedule',
   input,

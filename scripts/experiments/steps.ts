@@ -15,7 +15,7 @@ import os from 'node:os';
 import type { SamplerName } from '../../src/diffusion/index.js';
 import type { PhantomName } from '../../src/qa/types.js';
 import { linePlot, PALETTE, saveFigure, saveJson } from './figures.js';
-import { denoiseStack, modelArgs, openModel, readFixture, round, scoreStack } from './fixture-runs.js';
+import { denoiseStack, modelIdentity, modelArgs, openModel, readFixture, round, scoreStack } from './fixture-runs.js';
 
 const args = modelArgs({ samplers: { type: 'string' }, steps: { type: 'string', default: '1,2,4,8,16,50' } });
 const model = await openModel(args);
@@ -54,7 +54,7 @@ await model.release();
 
 saveJson('steps.json', {
   command: `npx tsx scripts/experiments/steps.ts --model ${args.model}${args.samplers ? ` --samplers ${args.samplers}` : ''}`,
-  model: model.card.name,
+  model: modelIdentity(model),
   card: { schedule: model.card.schedule, sampler: model.card.sampler, prediction: model.card.prediction },
   machine: { cpu: os.cpus()[0]?.model, cpus: os.availableParallelism(), node: process.version, date: new Date().toISOString() },
   input: inputScores,

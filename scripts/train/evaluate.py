@@ -96,10 +96,14 @@ def model_fn(ckpt, norm):
         outs = []
         for i in range(0, len(low), chunk):
             x = torch.from_numpy(np.ascontiguousarray(to_model_units(low[i:i + chunk].astype(np.float32), norm)))[:, None].float()
+            H, W = x.shape[-2:]
+            m = model.multiple_of
+            # Like the engine's untiled path: reflect-pad up to a multiple of the network's stride.
+            x = torch.nn.functional.pad(x, (0, (-W) % m, 0, (-H) % m), mode="reflect")
             d = torch.full((x.shape[0],), dose if dose_known else 0.0)
             with torch.no_grad():
                 y = sample(model, sched, x, d, st["prediction"], steps, mode=mode, strength=strength, seed=seed + i)
-            outs.append(from_model_units(y[:, 0].numpy(), norm))
+            outs.append(from_model_units(y[:, 0, :H, :W].numpy(), norm))
         return np.concatenate(outs)
     return run, st
 

@@ -53,6 +53,10 @@ def parse():
     ap.add_argument("--schedule", choices=["cosine", "linear"], default="cosine")
     ap.add_argument("--iters", type=int, default=None, help="override the config's iteration count")
     ap.add_argument("--lr", type=float, default=None, help="override the config's peak learning rate")
+    ap.add_argument("--uncond-weight", type=float, default=0.1,
+                    help="loss weight of condition-dropped samples (their x0 error is ~10x the conditional one and would dominate)")
+    ap.add_argument("--t-focus", type=float, default=0.5,
+                    help="fraction of samples at t = T-1, the timestep of the 1-step sampler (rest uniform in 0..T-1)")
     ap.add_argument("--minutes", type=float, default=None, help="stop after this wall time (recorded)")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--name", default=None, help="model name (default lowdose-<ct|pet>)")
@@ -118,6 +122,7 @@ def main():
         x0, xl, d = sampler.batch(cfg["batch"])
         B = x0.shape[0]
         t = torch.randint(0, sched.T, (B,), generator=gen)
+        t = torch.where(torch.rand(B, generator=gen) < a.t_focus, torch.full_like(t, sched.T - 1), t)
         eps = torch.randn(x0.shape, generator=gen)
         mask = (torch.rand(B, generator=gen) >= p_drop_cond).float()
         dose = torch.where(torch.rand(B, generator=gen) < p_unknown_dose, torch.zeros(B), d)
@@ -125,7 +130,8 @@ def main():
         target = sched.target(a.prediction, x0, eps, t)
         x_t, xl, dose, mask, target, tt = (v.to(dev) for v in (x_t, xl, dose, mask, target, t.float()))
         out = model(x_t, tt, xl, dose, mask)
-        loss = torch.mean((out - target) ** 2)
+        w = mask + (1 - mask) * a.uncond_weight
+        loss = torch.mean(w[:, None, None, None] * (out - target) ** 2) / w.mean()
         for g in opt.param_groups:
             g["lr"] = lr_at(it)
         opt.zero_grad(set_to_none=True)
@@ -184,7 +190,7 @@ def main():
             **({"resumedFrom": {"checkpoint": os.path.relpath(a.resume, REPO), "iterations": prior_iters,
                                 "wallSeconds": round(prior_wall, 1)}} if previous else {}),
             "batch": cfg["batch"], "patch": cfg["patch"], "lr": cfg["lr"], "optimizer": "AdamW, cosine decay, EMA 0.999",
-            "loss": f"MSE on the {a.prediction} target, t uniform in 0..{sched.T - 1}",
+            "loss": f"MSE on the {a.prediction} target; t = {sched.T - 1} for a fraction {a.t_focus} of samples, else uniform in 0..{sched.T - 1}; condition-dropped samples weighted {a.uncond_weight}",
             "unknownDoseFraction": p_unknown_dose,
             "doseRange": [0.05, 0.5],
             "wallSeconds": round(prior_wall + wall, 1),

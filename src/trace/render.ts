@@ -49,7 +49,7 @@ export interface GridLayoutInput {
   readonly reverseFrames: number;
   /** Largest panel edge in pixels (default 256). */
   readonly panel?: number;
-  /** Most panels per reverse row before it wraps (default 8; never fewer than the forward frames). */
+  /** Most panels per reverse row before it wraps (default 10; never fewer than the forward frames). */
   readonly maxColumns?: number;
 }
 
@@ -67,14 +67,16 @@ export interface GridLayout {
 }
 
 export const DEFAULT_PANEL = 256;
-export const DEFAULT_MAX_COLUMNS = 8;
+export const DEFAULT_MAX_COLUMNS = 10;
 
 export function traceGridLayout(input: GridLayoutInput): GridLayout {
   const panel = input.panel ?? DEFAULT_PANEL;
   const factor = Math.max(1, Math.ceil(Math.max(input.rows, input.columns) / panel));
   const panelRows = Math.ceil(input.rows / factor);
   const panelColumns = Math.ceil(input.columns / factor);
-  const gridColumns = Math.max(input.forwardFrames, Math.min(input.reverseFrames, input.maxColumns ?? DEFAULT_MAX_COLUMNS));
+  // Wrapped reverse rows are balanced (9 frames at most 8 a row: 5 + 4, not 8 + 1).
+  const rowsNeeded = Math.ceil(input.reverseFrames / (input.maxColumns ?? DEFAULT_MAX_COLUMNS));
+  const gridColumns = Math.max(input.forwardFrames, Math.ceil(input.reverseFrames / rowsNeeded));
   const reverseChunks = Math.ceil(input.reverseFrames / gridColumns);
   const cell = panelRows + LABEL_LINES * LINE_HEIGHT;
   const width = 2 * GRID_MARGIN + gridColumns * panelColumns + (gridColumns - 1) * GRID_GAP;

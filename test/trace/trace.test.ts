@@ -113,6 +113,14 @@ describe('lowdose trace', () => {
     expect(s[1]).toBeGreaterThan(s[0]!);
   });
 
+  it('wraps long reverse processes into balanced rows', () => {
+    const base = { rows: 512, columns: 512, forwardFrames: 6 };
+    expect(traceGridLayout({ ...base, reverseFrames: 9 })).toMatchObject({ factor: 2, gridColumns: 9, reverseChunks: 1 });
+    expect(traceGridLayout({ ...base, reverseFrames: 51 })).toMatchObject({ gridColumns: 9, reverseChunks: 6 });
+    expect(traceGridLayout({ ...base, reverseFrames: 9, maxColumns: 8 })).toMatchObject({ gridColumns: 6, reverseChunks: 2 });
+    expect(traceGridLayout({ ...base, reverseFrames: 2 })).toMatchObject({ gridColumns: 6, reverseChunks: 1 });
+  });
+
   it('refuses a schedule it does not know', async () => {
     const run = await runCli('trace', BODY_25, '-o', path.join(tmp, 'x.png'), '--schedule', 'quadratic');
     expect(run.code).toBe(2);

@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { SAMPLER_NAMES, type BetaScheduleKind, type SamplerName } from '../../diffusion/index.js';
 import { isDeviceRequest, type DeviceRequest } from '../../runtime/index.js';
-import { SCHEDULE_KINDS, traceSlice, type TraceOptions } from '../../trace/index.js';
+import { SCHEDULE_KINDS, traceSlice, type TraceOptions, type TraceReport } from '../../trace/index.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { parseSeed } from '../../util/random.js';
 import type { CommandRegistrar } from '../main.js';
@@ -50,7 +50,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--fractions <list>', 'where along the chain to draw forward frames, fractions of T (default 0,0.125,0.25,0.5,0.75,1)')
     .option('--window <lo,hi>', 'display window in modality units (default: CT -1000,1000 HU; PET SUV 0,5)')
     .option('--panel <px>', 'largest panel edge in pixels; bigger slices are shrunk (default 256)', parseIntOption('--panel', 16, 2048))
-    .option('--columns <n>', 'most panels per row before the reverse rows wrap (default 8)', parseIntOption('--columns', 1, 64))
+    .option('--columns <n>', 'most panels per row before the reverse rows wrap (default 10)', parseIntOption('--columns', 1, 64))
     .option('--json', 'what was drawn (timesteps, ᾱ, SSIM of every frame to the input) on stdout')
     .action(async (paths: string[], opts: TraceCliOptions) => {
       const out = createOutput(Boolean(opts.json));
@@ -106,7 +106,7 @@ function parseWindow(text: string): { lo: number; hi: number } {
   return { lo: lo!, hi: hi! };
 }
 
-function humanSummary(report: import('../../trace/index.js').TraceReport, file: string): string {
+function humanSummary(report: TraceReport, file: string): string {
   const f = report.forward.frames.map((x) => `${x.label}: ᾱ ${x.alphaBar.toFixed(3)} ssim ${x.ssim.toFixed(3)}`).join(', ');
   const r = report.reverse.frames.map((x) => `t=${x.timestep}: x̂0 ssim ${x.ssimPrediction.toFixed(3)}`).join(', ');
   return [
