@@ -11,8 +11,8 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runPhantom } from '../src/cli/commands/phantom.js';
-import { runSimulate } from '../src/cli/commands/simulate.js';
+import { runPhantom } from '../src/pipeline/phantom.js';
+import { runSimulate } from '../src/pipeline/simulate.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const FIXTURES = path.join(ROOT, 'fixtures');

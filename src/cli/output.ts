@@ -3,11 +3,10 @@
  * human messages on stderr.
  */
 import { LowdoseError, toLowdoseError } from '../errors.js';
+import { EXIT_FAILED, EXIT_USAGE } from '../exit-codes.js';
 
-/** Exit codes of ../shared/CONTRACT.md. */
-export const EXIT_OK = 0;
-export const EXIT_FAILED = 1;
-export const EXIT_USAGE = 2;
+/** The CLI exits with the library's codes; commands take them from here with the rest of their output. */
+export { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 
 export interface Output {
   readonly json: boolean;

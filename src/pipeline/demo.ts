@@ -6,13 +6,13 @@
  */
 import path from 'node:path';
 import { rm } from 'node:fs/promises';
-import { runPhantom } from '../cli/commands/phantom.js';
-import { runSimulate } from '../cli/commands/simulate.js';
 import { readSliceImage, scanPaths, type Series } from '../dicom/index.js';
 import { LowdoseError } from '../errors.js';
 import { estimateNoise, SOFT_TISSUE_HU } from '../metrics/index.js';
 import type { DeviceRequest } from '../runtime/index.js';
 import { denoisePaths } from './denoise.js';
+import { runPhantom } from './phantom.js';
+import { runSimulate } from './simulate.js';
 import type { DenoiseMethod, SeriesReport } from './types.js';
 
 export interface DemoOptions {

@@ -3,10 +3,9 @@
  * against the matching series of a reference (normal-dose) study, slice by slice as they are
  * produced, with the CONTRACT's PSNR / SSIM / RMSE conventions.
  */
-import { pairSlices } from '../cli/commands/metrics.js';
 import { readSliceImage, scanPaths, type Series } from '../dicom/index.js';
 import { LowdoseError } from '../errors.js';
-import { SeriesComparison, defaultRange, maxValue, type IntensityRange } from '../metrics/index.js';
+import { SeriesComparison, defaultRange, maxValue, pairSlices, type IntensityRange } from '../metrics/index.js';
 import type { SeriesMetrics } from './types.js';
 
 export interface ReferenceSet {

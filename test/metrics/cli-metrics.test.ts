@@ -2,13 +2,14 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { parseRange, runMetrics } from '../../src/cli/commands/metrics.js';
+import { parseRange } from '../../src/cli/commands/metrics.js';
 import { main } from '../../src/cli/main.js';
 import { readSliceImage, scanPaths } from '../../src/dicom/index.js';
 import { writeVolumeSeries } from '../../src/dicom/write-volume.js';
 import type { Volume } from '../../src/image.js';
 import { compareSeries } from '../../src/metrics/compare.js';
 import { maxValue } from '../../src/metrics/range.js';
+import { runMetrics } from '../../src/pipeline/metrics.js';
 import { Rng } from '../../src/util/random.js';
 import { piecewiseBody } from './synthetic.js';
 

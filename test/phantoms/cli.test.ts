@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runPhantom } from '../../src/cli/commands/phantom.js';
+import { runPhantom } from '../../src/pipeline/phantom.js';
 import { runCli } from '../helpers/cli.js';
 import { scanPaths } from '../../src/dicom/index.js';
 import { parse, temporaryDirectory } from '../dicom-write/helpers.js';

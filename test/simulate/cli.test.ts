@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { runSimulate } from '../../src/cli/commands/simulate.js';
+import { runSimulate } from '../../src/pipeline/simulate.js';
 import { readSliceImage, scanPaths } from '../../src/dicom/index.js';
 import { writeVolumeSeries } from '../../src/dicom/write-volume.js';
 import { generateIec } from '../../src/phantoms/iec.js';

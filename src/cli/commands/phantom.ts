@@ -1,78 +1,14 @@
 /**
  * `lowdose phantom <name> -o <dir>`: renders a phantom and writes it as a DICOM series
- * (../shared/CONTRACT.md). `runPhantom` does the work and is what tests call.
+ * (../shared/CONTRACT.md). The work is src/pipeline/phantom.ts (`runPhantom`); this file registers
+ * the command, checks which flags go with which phantom and prints the result.
  */
 import type { Command } from 'commander';
-import { writeVolumeSeries } from '../../dicom/write-volume.js';
-import { type AnyPhantomOptions, CONTRAST_PHASES, type ContrastPhase, getPhantom, phantomNames } from '../../phantoms/index.js';
+import { CONTRAST_PHASES, type ContrastPhase, phantomNames } from '../../phantoms/index.js';
+import { runPhantom, type PhantomSeriesOptions } from '../../pipeline/phantom.js';
 import { parseSeed } from '../../util/random.js';
 import type { CommandRegistrar } from '../main.js';
 import { createOutput, EXIT_OK, parseIntOption, parseNumberOption, usageError } from '../output.js';
-
-export interface PhantomCommandOptions extends AnyPhantomOptions {
-  readonly outDir: string;
-  readonly overwrite?: boolean;
-  /** Derive UIDs and dates from this text: the same text writes the same bytes. */
-  readonly uidSeed?: string;
-  readonly progress?: (message: string) => void;
-}
-
-export interface PhantomCommandResult {
-  phantom: string;
-  dir: string;
-  files: string[];
-  seriesInstanceUid: string;
-  studyInstanceUid: string;
-  frameOfReferenceUid: string;
-  modality: 'CT' | 'PT';
-  units: 'HU' | 'BQML';
-  rows: number;
-  columns: number;
-  slices: number;
-  spacing: [number, number, number];
-  seed: number;
-  /** Where the phantom's parts are, in the written series' patient coordinates (mm). */
-  geometry: unknown;
-}
-
-/** A fixed moment for `--uid-seed` output, so dates do not differ between runs. */
-const FIXED_DATE = new Date(2024, 0, 1, 12, 0, 0);
-
-export async function runPhantom(name: string, options: PhantomCommandOptions): Promise<PhantomCommandResult> {
-  const definition = getPhantom(name);
-  const progress = options.progress ?? (() => {});
-  const started = performance.now();
-  progress(`rendering phantom ${name}`);
-  const { volume, geometry, origin } = definition.generate(options);
-  progress(`rendered ${volume.slices.length} slice(s) in ${Math.round(performance.now() - started)} ms; writing DICOM`);
-  const seed = options.seed ?? definition.defaults.seed;
-  const word = name.toUpperCase();
-  const written = await writeVolumeSeries(volume, options.outDir, {
-    patientName: `PHANTOM^${word}`,
-    patientId: name === 'body' ? `PHANTOM-BODY-${seed}` : `PHANTOM-${word}`,
-    studyDescription: `lowdose phantom ${name}`,
-    origin,
-    overwrite: options.overwrite,
-    uidSeed: options.uidSeed,
-    date: options.uidSeed === undefined ? undefined : FIXED_DATE,
-  });
-  return {
-    phantom: name,
-    dir: written.dir,
-    files: written.files,
-    seriesInstanceUid: written.seriesInstanceUid,
-    studyInstanceUid: written.studyInstanceUid,
-    frameOfReferenceUid: written.frameOfReferenceUid,
-    modality: volume.modality,
-    units: volume.units,
-    rows: volume.rows,
-    columns: volume.columns,
-    slices: volume.slices.length,
-    spacing: [volume.spacing[0], volume.spacing[1], volume.spacing[2]],
-    seed,
-    geometry,
-  };
-}
 
 interface CliOptions {
   output: string;
@@ -98,7 +34,7 @@ const SPECIFIC: Record<string, { flag: string; phantom: string }> = {
   ratio: { flag: '--ratio', phantom: 'iec' },
 };
 
-function toOptions(name: string, cli: CliOptions): PhantomCommandOptions {
+function toOptions(name: string, cli: CliOptions): PhantomSeriesOptions {
   for (const [key, { flag, phantom }] of Object.entries(SPECIFIC)) {
     if ((cli as unknown as Record<string, unknown>)[key] !== undefined && phantom !== name) {
       throw usageError(`${flag} applies to phantom ${phantom} only`);

@@ -7,9 +7,9 @@
 import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { pairSlices } from '../../cli/commands/metrics.js';
 import { scanPaths, type Series } from '../../dicom/index.js';
 import { LowdoseError } from '../../errors.js';
+import { pairSlices } from '../../metrics/slice-pairing.js';
 import type {
   ComparisonDetail,
   ComparisonSummary,

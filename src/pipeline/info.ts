@@ -1,0 +1,138 @@
+/**
+ * What `lowdose info` reports: the series found under some paths, every file that could not be
+ * read (with its reason) and, on request, per-slice statistics in modality units
+ * (../shared/CONTRACT.md). A layer over src/dicom that the CLI prints.
+ */
+import { toLowdoseError } from '../errors.js';
+import { clearSliceCache, readSlicePixels, scanPaths, type Series } from '../dicom/index.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
+
+export interface SliceStats {
+  file: string;
+  frame: number;
+  min: number;
+  max: number;
+  mean: number;
+}
+
+export interface InfoSeries {
+  key: string;
+  seriesInstanceUid: string;
+  studyInstanceUid: string;
+  modality: string;
+  description: string;
+  rows: number;
+  columns: number;
+  slices: number;
+  spacing: [number, number, number];
+  units: string;
+  photometricInterpretation: string | null;
+  transferSyntaxes: string[];
+  files: string[];
+  warnings: Array<{ path: string | null; code: string; message: string }>;
+  stats?: SliceStats[];
+}
+
+export interface InfoResult {
+  series: InfoSeries[];
+  errors: Array<{ path: string | null; code: string; message: string }>;
+  /** DICOMDIRs, non-image objects (RT, SR, SEG, ECG, ...) and non-DICOM files met in directories. */
+  skipped: Array<{ path: string; code: string; message: string }>;
+  fileCount: number;
+}
+
+export interface InfoOptions {
+  readonly stats?: boolean;
+  /** Progress messages (the CLI sends them to stderr). */
+  readonly progress?: (message: string) => void;
+}
+
+/** Does the work of `lowdose info`; returns the JSON result and the exit code. */
+export async function runInfo(paths: readonly string[], options: InfoOptions = {}): Promise<{ result: InfoResult; exitCode: number }> {
+  const progress = options.progress ?? (() => {});
+  const scan = await scanPaths(paths, {
+    onFile: (index, total) => {
+      if (index === 0) progress(`reading ${total} file(s)`);
+      else if (index % 200 === 0) progress(`  ${index}/${total}`);
+    },
+  });
+  const errors = scan.errors.map((e) => e.toJSON());
+  const series: InfoSeries[] = [];
+  for (const s of scan.series) {
+    const entry = describeSeries(s);
+    if (options.stats) {
+      progress(`decoding ${s.slices.length} slice(s) of ${s.key}`);
+      entry.stats = await sliceStats(s, errors);
+    }
+    series.push(entry);
+  }
+  clearSliceCache();
+  const result: InfoResult = {
+    series,
+    errors,
+    skipped: scan.skipped.map((s) => ({ path: s.path, code: s.code, message: s.message })),
+    fileCount: scan.fileCount,
+  };
+  const nothingGiven = scan.missing.length === paths.length || scan.fileCount === 0;
+  const exitCode = nothingGiven ? EXIT_USAGE : errors.length > 0 ? EXIT_FAILED : EXIT_OK;
+  return { result, exitCode };
+}
+
+function describeSeries(s: Series): InfoSeries {
+  return {
+    key: s.key,
+    seriesInstanceUid: s.seriesInstanceUid,
+    studyInstanceUid: s.studyInstanceUid,
+    modality: s.modality,
+    description: s.seriesDescription,
+    rows: s.rows,
+    columns: s.columns,
+    slices: s.slices.length,
+    spacing: s.spacing,
+    units: s.units,
+    photometricInterpretation: s.photometricInterpretation ?? null,
+    transferSyntaxes: s.transferSyntaxes,
+    files: [...new Set(s.slices.map((slice) => slice.file))],
+    warnings: s.warnings.map((w) => w.toJSON()),
+  };
+}
+
+/**
+ * Min / max / mean per slice in the series' units, over the pixels that are not padding (all
+ * pixels when every one is padding). A slice that fails to decode becomes an error entry.
+ */
+async function sliceStats(series: Series, errors: InfoResult['errors']): Promise<SliceStats[]> {
+  const stats: SliceStats[] = [];
+  const failed = new Set<string>();
+  for (const slice of series.slices) {
+    if (failed.has(slice.file)) continue;
+    try {
+      const { data, padding } = await readSlicePixels(slice);
+      let min = Infinity;
+      let max = -Infinity;
+      let sum = 0;
+      let count = 0;
+      for (let i = 0; i < data.length; i++) {
+        if (padding && padding[i]) continue;
+        const v = data[i]!;
+        if (v < min) min = v;
+        if (v > max) max = v;
+        sum += v;
+        count++;
+      }
+      if (count === 0) {
+        for (const v of data) {
+          min = Math.min(min, v);
+          max = Math.max(max, v);
+          sum += v;
+        }
+        count = data.length;
+      }
+      stats.push({ file: slice.file, frame: slice.frame, min, max, mean: sum / count });
+    } catch (error) {
+      failed.add(slice.file);
+      errors.push(toLowdoseError(error, 'E_DECODE', slice.file).toJSON());
+    }
+  }
+  return stats;
+}

@@ -1,0 +1,138 @@
+/**
+ * What `lowdose metrics` reports: PSNR, SSIM and RMSE per slice and their means between a
+ * reference and a test series (../shared/CONTRACT.md). Slices are matched by
+ * ImagePositionPatient, else by order (src/metrics/slice-pairing.ts).
+ */
+import { LowdoseError, toLowdoseError } from '../errors.js';
+import type { Image2D } from '../image.js';
+import { clearSliceCache, readSliceImage, scanPaths, type Series } from '../dicom/index.js';
+import { EXIT_FAILED, EXIT_OK } from '../exit-codes.js';
+import { SeriesComparison, type SeriesScores } from '../metrics/compare.js';
+import { CT_RANGE, type IntensityRange } from '../metrics/range.js';
+import { pairSlices } from '../metrics/slice-pairing.js';
+
+export interface MetricsOptions {
+  readonly reference: string;
+  readonly test: string;
+  /** Default: CT [-1000, 1000] HU, PET [0, max of the reference series]. */
+  readonly range?: IntensityRange;
+  readonly progress?: (message: string) => void;
+}
+
+/** The CONTRACT shape plus what was compared and how. */
+export interface MetricsResult extends SeriesScores {
+  readonly units: string;
+  readonly matchedBy: 'position' | 'order';
+  readonly reference: { readonly seriesInstanceUid: string; readonly slices: number };
+  readonly test: { readonly seriesInstanceUid: string; readonly slices: number };
+  readonly errors: Array<{ path: string | null; code: string; message: string }>;
+}
+
+/**
+ * Does the work of `lowdose metrics`. Throws E_USAGE-class errors (exit 2) when nothing can be
+ * compared; slices that fail to read become `errors` entries (exit 1).
+ */
+export async function runMetrics(options: MetricsOptions): Promise<{ result: MetricsResult; exitCode: number }> {
+  const progress = options.progress ?? (() => {});
+  const errors: MetricsResult['errors'] = [];
+  const reference = await singleSeries(options.reference, '--reference', errors);
+  const test = await singleSeries(options.test, '--test', errors);
+  checkComparable(reference, test);
+  const pairing = pairSlices(reference, test);
+  for (const [r, t] of pairing.pairs) {
+    if (t < 0) progress(`reference slice ${r} has no test slice at its position; skipped`);
+  }
+  const pairs = pairing.pairs.filter(([, t]) => t >= 0);
+  progress(`comparing ${pairs.length} slice pair(s), matched by ${pairing.matchedBy}`);
+
+  try {
+    const range = options.range ?? (await defaultSeriesRange(reference, progress));
+    const comparison = new SeriesComparison(range);
+    let failed = 0;
+    for (const [n, [r, t]] of pairs.entries()) {
+      if (n > 0 && n % 20 === 0) progress(`  ${n}/${pairs.length}`);
+      const referenceImage = await readOrReport(reference, r, errors);
+      const testImage = referenceImage && (await readOrReport(test, t, errors));
+      if (!referenceImage || !testImage) {
+        failed++;
+        continue;
+      }
+      comparison.add(r, referenceImage, testImage);
+    }
+    if (failed === pairs.length) {
+      throw new LowdoseError('E_USAGE', `no slice pair could be read: ${errors.map((e) => e.message).join('; ')}`);
+    }
+    const scores = comparison.result();
+    const result: MetricsResult = {
+      ...scores,
+      units: reference.units,
+      matchedBy: pairing.matchedBy,
+      reference: { seriesInstanceUid: reference.seriesInstanceUid, slices: reference.slices.length },
+      test: { seriesInstanceUid: test.seriesInstanceUid, slices: test.slices.length },
+      errors,
+    };
+    return { result, exitCode: errors.length > 0 ? EXIT_FAILED : EXIT_OK };
+  } finally {
+    clearSliceCache();
+  }
+}
+
+/** A slice as an Image2D, or null with its error recorded. */
+async function readOrReport(series: Series, index: number, errors: MetricsResult['errors']): Promise<Image2D | null> {
+  try {
+    return await readSliceImage(series, index);
+  } catch (error) {
+    errors.push(toLowdoseError(error, 'E_DECODE', series.slices[index]!.file).toJSON());
+    return null;
+  }
+}
+
+/** The one image series under `path`; anything else is bad usage. Unreadable files go to `errors`. */
+async function singleSeries(path: string, option: string, errors: MetricsResult['errors']): Promise<Series> {
+  const scan = await scanPaths([path]);
+  if (scan.missing.length > 0) throw new LowdoseError('E_NOT_FOUND', `${option} ${path}: no such file or directory`, { path });
+  for (const e of scan.errors) errors.push(e.toJSON());
+  if (scan.series.length === 0) {
+    const why = scan.errors.length > 0 ? `: ${scan.errors.map((e) => e.message).join('; ')}` : '';
+    throw new LowdoseError('E_USAGE', `${option} ${path}: no readable image series found${why}`);
+  }
+  if (scan.series.length > 1) {
+    const list = scan.series.map((s) => `${s.key} (${s.modality}, ${s.slices.length} slices, "${s.seriesDescription}")`).join('; ');
+    throw new LowdoseError('E_USAGE', `${option} ${path} holds ${scan.series.length} series (${list}); point it at the files or folder of one series`);
+  }
+  return scan.series[0]!;
+}
+
+function checkComparable(reference: Series, test: Series): void {
+  if (reference.rows !== test.rows || reference.columns !== test.columns) {
+    throw new LowdoseError(
+      'E_USAGE',
+      `reference slices are ${reference.columns} x ${reference.rows} but test slices are ${test.columns} x ${test.rows}; metrics need the same grid`,
+    );
+  }
+  if (reference.rows < 11 || reference.columns < 11) {
+    throw new LowdoseError('E_USAGE', `slices of ${reference.columns} x ${reference.rows} are smaller than SSIM's 11 x 11 window`);
+  }
+  if (reference.modality !== test.modality) {
+    throw new LowdoseError('E_USAGE', `reference is ${reference.modality || 'of unknown modality'} but test is ${test.modality || 'of unknown modality'}`);
+  }
+  if (reference.units !== test.units) {
+    throw new LowdoseError('E_USAGE', `reference is in ${reference.units} but test is in ${test.units}; metrics need the same units`);
+  }
+}
+
+/** CONTRACT defaults: CT [-1000, 1000] HU; PET [0, max of the reference series]. */
+async function defaultSeriesRange(reference: Series, progress: (message: string) => void): Promise<IntensityRange> {
+  if (reference.modality === 'CT') return CT_RANGE;
+  if (reference.modality !== 'PT') {
+    throw new LowdoseError('E_USAGE', `no default metric range for modality ${reference.modality || '(none)'}; give --range lo,hi`);
+  }
+  progress(`finding the maximum of the reference (${reference.slices.length} slices) for the PET range`);
+  let max = -Infinity;
+  for (let i = 0; i < reference.slices.length; i++) {
+    const { data } = await readSliceImage(reference, i);
+    for (let k = 0; k < data.length; k++) if (data[k]! > max && Number.isFinite(data[k]!)) max = data[k]!;
+  }
+  if (!(max > 0)) throw new LowdoseError('E_USAGE', `the PET reference has no positive value (max ${max}); give --range lo,hi`);
+  return [0, max];
+}

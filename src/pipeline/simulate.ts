@@ -1,0 +1,319 @@
+/**
+ * What `lowdose simulate` does: writes a simulated reduced-dose copy of every CT and PET series
+ * found (../shared/CONTRACT.md). CT defaults to noise insertion (the input is a real normal-dose
+ * scan); mode `truth` treats the input as noise-free truth (a phantom) and scans it. PET is always
+ * re-simulated from the image (counts drawn at the fraction, OSEM). The same seed gives the same
+ * noise. The physics is src/simulate; this module plans each series, runs its slices through the
+ * worker pool and writes the results as DICOM.
+ */
+import path from 'node:path';
+import { LowdoseError, toLowdoseError } from '../errors.js';
+import {
+  clearSliceCache,
+  readInstanceHeader,
+  readSlicePixels,
+  scanPaths,
+  type Series,
+} from '../dicom/index.js';
+import { createDerivedSeriesWriter, type DerivedSeriesWriter } from '../dicom/write-derived.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
+import type { Image2D } from '../image.js';
+import {
+  BOWTIE_KINDS,
+  CT_DEFAULTS,
+  PET_DEFAULTS,
+  estimateCtI0,
+  SimulationPool,
+  defaultWorkerCount,
+  resolveKernel,
+  type BowtieKind,
+  type KernelSpec,
+  type SliceJob,
+} from '../simulate/index.js';
+
+export type CtMode = 'insert' | 'truth';
+
+export interface SimulateOptions {
+  readonly dose: number;
+  readonly outDir: string;
+  readonly seed?: number;
+  /** CT: `insert` (default, real normal-dose input) or `truth` (noise-free phantom input). */
+  readonly mode?: CtMode;
+  readonly kernel?: KernelSpec;
+  readonly cutoff?: number;
+  /**
+   * CT incident photons at full dose, or 'auto' (the default for noise insertion): calibrated per
+   * series so the model's full-dose noise equals the images' own (estimateCtI0).
+   */
+  readonly i0?: number | 'auto';
+  readonly electronicNoise?: number;
+  readonly bowtie?: BowtieKind;
+  /** PET OSEM settings and post-filter. */
+  readonly iterations?: number;
+  readonly subsets?: number;
+  readonly postFilterMm?: number;
+  /** Also write the matched full-dose reconstruction (CT truth mode and PET). */
+  readonly withReference?: boolean;
+  readonly workers?: number;
+  readonly overwrite?: boolean;
+  readonly progress?: (message: string) => void;
+}
+
+interface WrittenRef {
+  seriesInstanceUid: string;
+  dir: string;
+  files: string[];
+}
+
+export interface SimulatedSeries {
+  input: { seriesInstanceUid: string; key: string; modality: string; files: string[] };
+  output: WrittenRef;
+  /** The matched full-dose reconstruction, when written. */
+  reference?: WrittenRef;
+  modality: 'CT' | 'PT';
+  mode: 'ct-insert' | 'ct-truth' | 'pet';
+  dose: number;
+  seed: number;
+  settings: Record<string, unknown>;
+  msPerSlice: number;
+  /** Things that did not stop the simulation but weaken it (e.g. a failed noise calibration). */
+  warnings: string[];
+}
+
+export interface SimulateResult {
+  series: SimulatedSeries[];
+  errors: Array<{ path: string | null; code: string; message: string }>;
+  /** Series of other modalities, not simulated. */
+  skipped: Array<{ key: string; modality: string; message: string }>;
+}
+
+/** What a series becomes: its job and how to read and write its pixels. */
+interface SeriesPlan {
+  readonly job: SliceJob;
+  readonly settings: Record<string, unknown>;
+}
+
+/** Slices used to calibrate a series' noise model: a quarter, half and three quarters in. */
+function calibrationSlices(count: number): number[] {
+  return [...new Set([Math.floor(count / 4), Math.floor(count / 2), Math.floor((3 * count) / 4)])];
+}
+
+async function readImage(series: Series, index: number): Promise<Image2D> {
+  const { data, rows, columns } = await readSlicePixels(series.slices[index]!);
+  return { rows, columns, data, pixelSpacing: [series.spacing[0], series.spacing[1]] };
+}
+
+async function planCt(series: Series, options: SimulateOptions, seed: number, warnings: string[]): Promise<SeriesPlan> {
+  if (series.units !== 'HU') throw new LowdoseError('E_UNSUPPORTED_PIXELS', `CT series ${series.key} is in ${series.units}, not HU`);
+  const kernel = resolveKernel(options.kernel, options.cutoff);
+  const mode = options.mode ?? 'insert';
+  const bowtie = options.bowtie ?? CT_DEFAULTS.bowtie;
+  const electronicNoise = options.electronicNoise ?? CT_DEFAULTS.electronicNoise;
+  const settings: Record<string, unknown> = { mode, kernel: `${kernel.window} cutoff ${kernel.cutoff}`, electronicNoise, bowtie };
+  let i0: number;
+  const requested = options.i0 ?? (mode === 'insert' ? 'auto' : CT_DEFAULTS.i0);
+  if (requested !== 'auto') {
+    i0 = requested;
+  } else if (mode === 'truth') {
+    throw new LowdoseError('E_USAGE', '--i0 auto needs real (noisy) images: give a number with --mode truth');
+  } else {
+    // The series' own noise sets the photon count (median over a few slices, robust to one odd slice).
+    const estimates: number[] = [];
+    const noise: number[] = [];
+    for (const index of calibrationSlices(series.slices.length)) {
+      try {
+        const e = estimateCtI0(await readImage(series, index), { seed, kernel, bowtie, sliceIndex: index });
+        estimates.push(e.i0);
+        noise.push(e.imageNoise);
+      } catch (error) {
+        warnings.push(`slice ${index}: ${toLowdoseError(error).message}`);
+      }
+    }
+    if (estimates.length === 0) {
+      i0 = CT_DEFAULTS.i0;
+      warnings.push(`noise calibration failed; using i0 ${CT_DEFAULTS.i0}, so the added noise may not match this scan`);
+    } else {
+      i0 = median(estimates);
+      settings.measuredNoiseHu = Math.round(median(noise) * 100) / 100;
+    }
+    settings.i0Calibrated = estimates.length > 0;
+  }
+  settings.i0 = Math.round(i0);
+  const common = { dose: options.dose, seed, kernel, i0, electronicNoise, bowtie };
+  const job: SliceJob =
+    mode === 'truth'
+      ? { kind: 'ct-truth', options: { ...common, fullDose: Boolean(options.withReference) } }
+      : { kind: 'ct-insert', options: common };
+  return { job, settings };
+}
+
+function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function planPet(series: Series, options: SimulateOptions, seed: number, frameDurationS: number | null): SeriesPlan {
+  // The simulator works in Bq/ml; SUVbw series are converted with each slice's own factor.
+  if (series.units !== 'BQML' && series.units !== 'SUVbw') {
+    throw new LowdoseError('E_UNSUPPORTED_PIXELS', `PET series ${series.key} is in ${series.units}; simulation needs activity (Bq/ml)`);
+  }
+  const pet = {
+    countsFraction: options.dose,
+    seed,
+    sliceThicknessMm: series.spacing[2],
+    frameDurationS: frameDurationS ?? PET_DEFAULTS.frameDurationS,
+    iterations: options.iterations ?? PET_DEFAULTS.iterations,
+    subsets: options.subsets ?? PET_DEFAULTS.subsets,
+    postFilterFwhmMm: options.postFilterMm ?? PET_DEFAULTS.postFilterFwhmMm,
+    fullDose: Boolean(options.withReference),
+  };
+  return {
+    job: { kind: 'pet', options: pet },
+    settings: {
+      frameDurationS: pet.frameDurationS,
+      sliceThicknessMm: pet.sliceThicknessMm,
+      osem: `${pet.iterations} iterations x ${pet.subsets} subsets`,
+      postFilterFwhmMm: pet.postFilterFwhmMm,
+      attenuation: 'body outline, water',
+    },
+  };
+}
+
+function describeJob(job: SliceJob, settings: Record<string, unknown>): string {
+  const dose = job.kind === 'pet' ? job.options.countsFraction : job.options.dose;
+  const parts = Object.entries(settings).map(([k, v]) => `${k} ${v}`);
+  const what = job.kind === 'ct-insert' ? 'CT noise insertion' : job.kind === 'ct-truth' ? 'CT scan of noise-free input' : 'PET re-simulation (OSEM)';
+  return `lowdose simulate: ${what}, dose ${dose}, seed ${job.options.seed}, ${parts.join(', ')}`.slice(0, 1024);
+}
+
+function seriesDir(outDir: string, series: Series, suffix = ''): string {
+  return path.join(outDir, `${series.modality}_${series.key.replace(/[^0-9A-Za-z.]+/g, '_')}${suffix}`);
+}
+
+/** Simulates one series slice by slice through the pool, writing each slice as it finishes. */
+async function simulateSeries(
+  series: Series,
+  options: SimulateOptions,
+  seed: number,
+  pool: SimulationPool,
+): Promise<SimulatedSeries> {
+  const progress = options.progress ?? (() => {});
+  const warnings: string[] = [];
+  let plan: SeriesPlan;
+  if (series.modality === 'PT') {
+    const header = await readInstanceHeader(series.slices[0]!.file);
+    const frameMs = header.pet?.ActualFrameDuration;
+    plan = planPet(series, options, seed, frameMs && frameMs > 0 ? frameMs / 1000 : null);
+  } else {
+    plan = await planCt(series, options, seed, warnings);
+  }
+  const derivation = describeJob(plan.job, plan.settings);
+  const percent = `${Math.round(options.dose * 1000) / 10}%`;
+  const writer = createDerivedSeriesWriter(series, {
+    outDir: seriesDir(options.outDir, series, `_dose${percent.replace('%', 'pct')}`),
+    derivationDescription: derivation,
+    seriesDescriptionSuffix: ` simulated ${percent} dose`,
+    overwrite: options.overwrite,
+  });
+  const wantsReference = Boolean(options.withReference) && plan.job.kind !== 'ct-insert';
+  const reference: DerivedSeriesWriter | null = wantsReference
+    ? createDerivedSeriesWriter(series, {
+        outDir: seriesDir(options.outDir, series, '_fulldose'),
+        derivationDescription: `${derivation}; matched full-dose reconstruction`,
+        seriesDescriptionSuffix: ' simulated full dose',
+        filePrefix: 'REF',
+        overwrite: options.overwrite,
+      })
+    : null;
+
+  const started = performance.now();
+  // Bounded look-ahead: a few slices in flight per worker, never the whole series in memory.
+  const inFlight = new Set<Promise<void>>();
+  const limit = Math.max(2, 2 * pool.size);
+  let failure: unknown = null;
+  let written = 0;
+  for (let k = 0; k < series.slices.length && failure === null; k++) {
+    const slice = series.slices[k]!;
+    const { data, padding, rows, columns } = await readSlicePixels(slice);
+    if (rows !== series.rows || columns !== series.columns) {
+      throw new LowdoseError('E_INCONSISTENT_SERIES', `${slice.file}: slice is ${columns} x ${rows}, series is ${series.columns} x ${series.rows}`, { path: slice.file });
+    }
+    // PET in SUV: back to Bq/ml with this slice's factor (readSlice multiplied by it).
+    const scale = series.modality === 'PT' && slice.unitsScale > 0 ? slice.unitsScale : 1;
+    const input = scale === 1 ? data : Float32Array.from(data, (v) => v / scale);
+    const image: Image2D = { rows, columns, data: input, pixelSpacing: [series.spacing[0], series.spacing[1]] };
+    const task = pool.run(plan.job, { image, sliceIndex: k }).then(async (out) => {
+      const restore = (values: Float32Array) => {
+        const result = scale === 1 ? values : Float32Array.from(values, (v) => v * scale);
+        // Padding (outside the scanned field) keeps its value so viewers still hide it.
+        if (padding) for (let i = 0; i < result.length; i++) if (padding[i]) result[i] = data[i]!;
+        return result;
+      };
+      await writer.writeSlice(k, restore(out.lowDose));
+      if (reference && out.fullDose) await reference.writeSlice(k, restore(out.fullDose));
+      written++;
+      if (written % 25 === 0) progress(`  ${written}/${series.slices.length} slices`);
+    });
+    const tracked: Promise<void> = task
+      .catch((error: unknown) => {
+        failure ??= error;
+      })
+      .finally(() => inFlight.delete(tracked));
+    inFlight.add(tracked);
+    if (inFlight.size >= limit) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+  if (failure !== null) throw failure;
+  const ms = performance.now() - started;
+  return {
+    input: { seriesInstanceUid: series.seriesInstanceUid, key: series.key, modality: series.modality, files: [...new Set(series.slices.map((s) => s.file))] },
+    output: { seriesInstanceUid: writer.seriesInstanceUid, dir: writer.dir, files: writer.files },
+    ...(reference ? { reference: { seriesInstanceUid: reference.seriesInstanceUid, dir: reference.dir, files: reference.files } } : {}),
+    modality: series.modality as 'CT' | 'PT',
+    mode: plan.job.kind,
+    dose: options.dose,
+    seed,
+    settings: plan.settings,
+    msPerSlice: ms / series.slices.length,
+    warnings,
+  };
+}
+
+/** Does the work of `lowdose simulate`; returns the JSON result and the exit code. */
+export async function runSimulate(paths: readonly string[], options: SimulateOptions): Promise<{ result: SimulateResult; exitCode: number }> {
+  if (!(options.dose > 0 && options.dose <= 1)) throw new LowdoseError('E_USAGE', `--dose must be a fraction in (0, 1], got ${options.dose}`);
+  if (options.mode && options.mode !== 'insert' && options.mode !== 'truth') throw new LowdoseError('E_USAGE', `--mode must be insert or truth, got "${options.mode}"`);
+  if (options.bowtie && !BOWTIE_KINDS.includes(options.bowtie)) throw new LowdoseError('E_USAGE', `--bowtie must be one of ${BOWTIE_KINDS.join(', ')}`);
+  resolveKernel(options.kernel, options.cutoff);
+  const progress = options.progress ?? (() => {});
+  const seed = options.seed ?? 0;
+  const scan = await scanPaths(paths);
+  const result: SimulateResult = { series: [], errors: scan.errors.map((e) => e.toJSON()), skipped: [] };
+  const targets = scan.series.filter((s) => s.modality === 'CT' || s.modality === 'PT');
+  for (const s of scan.series) {
+    if (!targets.includes(s)) result.skipped.push({ key: s.key, modality: s.modality, message: `${s.modality || 'unknown'} series: only CT and PET are simulated` });
+  }
+  if (targets.length === 0) {
+    return { result, exitCode: EXIT_USAGE };
+  }
+  const pool = new SimulationPool(options.workers ?? defaultWorkerCount());
+  try {
+    for (const series of targets) {
+      progress(`simulating ${series.modality} ${series.key} (${series.slices.length} slice(s)) at ${options.dose} dose`);
+      try {
+        result.series.push(await simulateSeries(series, options, seed, pool));
+      } catch (error) {
+        const e = toLowdoseError(error, 'E_INTERNAL', series.slices[0]?.file);
+        // Refusing to overwrite is a usage problem for the whole run, not one series.
+        if (e.code === 'E_EXISTS') throw e;
+        result.errors.push(e.toJSON());
+      }
+    }
+  } finally {
+    await pool.close();
+    clearSliceCache();
+  }
+  const exitCode = result.errors.length > 0 ? EXIT_FAILED : EXIT_OK;
+  return { result, exitCode };
+}
