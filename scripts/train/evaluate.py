@@ -66,9 +66,9 @@ def summarise(rows):
     keys = ["psnr", "ssim", "rmse", "noise", "bias"]
     out = {}
     for k in keys:
-        vals = [r[k] for r in rows if k in r]
-        if vals:
-            out[k] = float(np.mean(vals))
+        vals = [r[k] for r in rows if k in r and np.isfinite(r[k])]
+        # JSON has no Infinity: identical images (PSNR = inf) count as null, as in CONTRACT's metrics.
+        out[k] = float(np.mean(vals)) if vals else None
     out["slices"] = len(rows)
     return out
 
@@ -145,6 +145,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    # Near-zero weights (zero-initialised output layers) produce denormals, which are ~100x slower on x86.
+    torch.set_flush_denormal(True)
     name = a.name or ("lowdose-ct" if a.modality == "CT" else "lowdose-pet")
     ckpt = a.ckpt or os.path.join(CACHE, "checkpoints", f"{name}.pt")
     card_path = a.card or os.path.join(REPO, "models", f"{name}.json")
@@ -192,7 +194,7 @@ def main():
     result["seconds"] = round(time.time() - t_start, 1)
     out_path = a.out or os.path.join(CACHE, "eval", a.modality, f"results-{name}.json")
     with open(out_path, "w") as f:
-        json.dump(result, f, indent=2)
+        json.dump(result, f, indent=2, allow_nan=False)
     print("wrote", out_path)
     if a.write_card and not a.skip_test:
         card["quality"] = {"evaluatedOn": split["test"], "doses": DOSES, "sliceStride": a.stride, "seed": 0,
@@ -200,7 +202,7 @@ def main():
                            "command": f"/usr/bin/python3 scripts/train/evaluate.py --modality {a.modality} --stride {a.stride} --write-card",
                            "test": result["test"], "gaussianSigmaFromValidation": sigmas}
         with open(card_path, "w") as f:
-            json.dump(card, f, indent=2)
+            json.dump(card, f, indent=2, allow_nan=False)
             f.write("\n")
 
 

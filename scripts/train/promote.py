@@ -41,7 +41,7 @@ def main():
     if a.reason:
         card["training"]["formulationChoice"] = a.reason
     with open(os.path.join(out_dir, f"{a.name}.json"), "w") as f:
-        json.dump(card, f, indent=2)
+        json.dump(card, f, indent=2, allow_nan=False)
         f.write("\n")
     print(f"shipped {src_name} as models/{a.name}.onnx with sampler {sampler}")
 

@@ -76,6 +76,8 @@ def main():
     torch.manual_seed(a.seed)
     np.random.seed(a.seed)
     torch.set_num_threads(a.threads)
+    # Near-zero weights (zero-initialised output layers) produce denormals, which are ~100x slower on x86.
+    torch.set_flush_denormal(True)
     dev = torch.device(cfg["device"] if cfg["device"] != "cuda" or torch.cuda.is_available() else "cpu")
     name = a.name or ("lowdose-ct" if a.modality == "CT" else "lowdose-pet")
     norm = NORMALIZATION[a.modality]
@@ -211,7 +213,7 @@ def main():
         # Keep measured quality and sampler choices from an earlier evaluation only if it was of these weights: it is not.
         pass
     with open(card_path, "w") as f:
-        json.dump(card, f, indent=2)
+        json.dump(card, f, indent=2, allow_nan=False)
         f.write("\n")
     print(f"wrote {onnx_path} ({os.path.getsize(onnx_path)} bytes) and {card_path}; {done} iters in {wall:.0f}s")
 
