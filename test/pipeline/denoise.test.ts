@@ -1,7 +1,8 @@
 /**
  * `lowdose denoise` end to end: DICOM in, valid derived DICOM out, report fields, reruns,
- * determinism and partial failure. Uses a small phantom "scanned" at two doses and the small
- * convolutional test model (test/fixtures-models/bench-conv), so it runs in seconds.
+ * determinism and partial failure. Runs on the body fixture (fixtures/body: 25 % dose scan and its
+ * full-dose reference) with the small convolutional test model (test/fixtures-models/bench-conv),
+ * so it takes seconds.
  */
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -9,9 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import dicomParser from 'dicom-parser';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runPhantom } from '../../src/pipeline/phantom.js';
-import { runSimulate } from '../../src/pipeline/simulate.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { readSliceImage, scanPaths } from '../../src/dicom/index.js';
 import { estimateNoise, SOFT_TISSUE_HU } from '../../src/metrics/index.js';
 import { denoisePaths } from '../../src/pipeline/denoise.js';
@@ -21,8 +20,9 @@ import { runCli } from '../helpers/cli.js';
 const MODEL = fileURLToPath(new URL('../fixtures-models/bench-conv.json', import.meta.url));
 const PET_FILE = fileURLToPath(new URL('../../../shared/dicom/suyashkumar__dicom/testdata/1.dcm', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'lowdose-denoise-'));
-let lowDoseDir = '';
-let fullDoseDir = '';
+const lowDoseDir = fileURLToPath(new URL('../../fixtures/body/dose25', import.meta.url));
+const fullDoseDir = fileURLToPath(new URL('../../fixtures/body/dose100', import.meta.url));
+const SLICES = readdirSync(lowDoseDir).filter((f) => f.endsWith('.dcm')).length;
 
 const hashTree = (dir: string) =>
   Object.fromEntries(
@@ -41,12 +41,6 @@ async function seriesValues(dir: string): Promise<Float32Array[]> {
   return Promise.all(only.slices.map(async (_, i) => (await readSliceImage(only, i)).data));
 }
 
-beforeAll(async () => {
-  const phantom = await runPhantom('body', { outDir: join(root, 'phantom'), size: 64, slices: 3, seed: 3 });
-  const { result } = await runSimulate([phantom.dir], { dose: 0.25, outDir: join(root, 'scans'), seed: 5, mode: 'truth', withReference: true, workers: 1 });
-  lowDoseDir = result.series[0]!.output.dir;
-  fullDoseDir = result.series[0]!.reference!.dir;
-});
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe('lowdose denoise', () => {
@@ -65,8 +59,8 @@ describe('lowdose denoise', () => {
     expect(entry.msPerSlice).toBeGreaterThan(0);
     expect(entry.metrics).toMatchObject({ range: [-1000, 1000] });
     expect(entry.metrics!.ssim).toBeGreaterThan(-1);
-    expect(entry.input.files).toHaveLength(3);
-    expect(entry.output.files).toHaveLength(3);
+    expect(entry.input.files).toHaveLength(SLICES);
+    expect(entry.output.files).toHaveLength(SLICES);
     expect(existsSync(entry.previews[0]!)).toBe(true);
 
     const source = dicomParser.parseDicom(new Uint8Array(readFileSync(entry.input.files[0]!)));
@@ -80,14 +74,14 @@ describe('lowdose denoise', () => {
     expect(derived.string('x00200032')).toBe(source.string('x00200032'));
     expect(derived.string('x00082111')).toContain('bench-conv');
     const uids = entry.output.files.map((f) => dicomParser.parseDicom(new Uint8Array(readFileSync(f))).string('x00080018'));
-    expect(new Set(uids).size).toBe(3);
+    expect(new Set(uids).size).toBe(SLICES);
   });
 
   it('gives bit-identical output for the same seed whatever the batch size, and different output for another seed', async () => {
     const run = async (name: string, extra: object) =>
       (await denoisePaths([lowDoseDir], { outDir: join(root, name), model: MODEL, device: 'cpu', seed: 7, ...extra })).series[0]!.output.dir;
     const a = await seriesValues(await run('seed-a', { batch: 1 }));
-    const b = await seriesValues(await run('seed-b', { batch: 3 }));
+    const b = await seriesValues(await run('seed-b', { batch: SLICES }));
     const c = await seriesValues(await run('seed-c', { batch: 1, seed: 8 }));
     a.forEach((slice, i) => expect(Buffer.from(slice.buffer).equals(Buffer.from(b[i]!.buffer))).toBe(true));
     expect(a.some((slice, i) => slice.some((v, j) => v !== c[i]![j]))).toBe(true);
@@ -105,10 +99,10 @@ describe('lowdose denoise', () => {
   });
 
   it('writes an uncertainty series for an ensemble', async () => {
-    const report = await denoisePaths([lowDoseDir], { outDir: join(root, 'out-ensemble'), model: MODEL, device: 'cpu', samples: 3 });
+    const report = await denoisePaths([lowDoseDir], { outDir: join(root, 'out-ensemble'), model: MODEL, device: 'cpu', samples: 2 });
     const entry = report.series[0]!;
-    expect(entry.samples).toBe(3);
-    expect(entry.uncertainty?.files).toHaveLength(3);
+    expect(entry.samples).toBe(2);
+    expect(entry.uncertainty?.files).toHaveLength(SLICES);
     const std = await seriesValues(entry.uncertainty!.dir);
     expect(std.every((slice) => slice.every((v) => v >= -0.05))).toBe(true);
     expect(std.some((slice) => slice.some((v) => v > 0))).toBe(true);
