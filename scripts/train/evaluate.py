@@ -66,6 +66,8 @@ def summarise(rows):
     keys = ["psnr", "ssim", "rmse", "noise", "bias"]
     out = {}
     for k in keys:
+        if not any(k in r for r in rows):
+            continue
         vals = [r[k] for r in rows if k in r and np.isfinite(r[k])]
         # JSON has no Infinity: identical images (PSNR = inf) count as null, as in CONTRACT's metrics.
         out[k] = float(np.mean(vals)) if vals else None
@@ -171,7 +173,7 @@ def main():
         val_rows[f"gaussian@{d}"] = score([np.stack([ndimage.gaussian_filter(x, sigmas[d]) for x in v["low"][d]]) for v in val], val, d, a.modality, False)
         for c, mode, steps, strength in configs:
             val_rows[f"{c}@{d}"] = score([run(v["low"][d], d, mode, steps, strength) for v in val], val, d, a.modality, False)
-            print("val", c, d, {k: round(x, 4) for k, x in val_rows[f"{c}@{d}"].items()}, flush=True)
+            print("val", c, d, {k: (None if x is None else round(x, 4)) for k, x in val_rows[f"{c}@{d}"].items()}, flush=True)
     print("gaussian sigma (val):", sigmas, flush=True)
     result = {"modality": a.modality, "model": name, "prediction": st["prediction"], "doses": DOSES,
               "gaussianSigmaFromValidation": sigmas, "validation": val_rows,
@@ -186,7 +188,7 @@ def main():
             table[f"gaussian@{d}"] = score([np.stack([ndimage.gaussian_filter(x, sigmas[d]) for x in v["low"][d]]) for v in test], test, d, a.modality, True)
             for c, mode, steps, strength in configs:
                 table[f"{c}@{d}"] = score([run(v["low"][d], d, mode, steps, strength) for v in test], test, d, a.modality, True)
-                print("test", c, d, {k: round(x, 4) for k, x in table[f"{c}@{d}"].items()}, flush=True)
+                print("test", c, d, {k: (None if x is None else round(x, 4)) for k, x in table[f"{c}@{d}"].items()}, flush=True)
             c, mode, steps, strength = configs[0]
             table[f"{c} unknown dose@{d}"] = score([run(v["low"][d], d, mode, steps, strength, dose_known=False) for v in test], test, d, a.modality, True)
             table[f"reference@{d}"] = score([v["refs"][d] for v in test], test, d, a.modality, True)
