@@ -100,9 +100,9 @@ export function linePlot(options: PlotOptions): Buffer {
     if (!s.dim) {
       const m = s.markers ? 4 : 2;
       if (pts.length <= 12 || s.markers) for (const p of pts) canvas.fillRect(px(p[0]) - m, py(clamp(p[1], y0, y1)) - m, 2 * m + 1, 2 * m + 1, color);
-      const lx = right - 160;
+      const lx = right - 200;
       canvas.fillRect(lx, legendY + 2, 12, 4, color);
-      canvas.drawText(s.name, lx + 16, legendY, COLORS.text, { maxWidth: 134 });
+      canvas.drawText(s.name, lx + 16, legendY, COLORS.text, { maxWidth: 184 });
       legendY += LINE_HEIGHT;
     }
   }

@@ -43,12 +43,23 @@ export async function openModel(args: { model: string; device: string; threads?:
     device: args.device as DeviceRequest,
     ...(args.threads ? { threads: Number(args.threads) } : {}),
   });
-  console.error(`model ${model.card.name} (${model.card.schedule.kind} schedule, ${model.card.prediction} prediction, sampler ${model.card.sampler.default} ${model.card.sampler.steps} steps) on ${model.device.used}`);
+  identities.set(model, identify(model));
+  console.error(`model ${model.card.name} ${identities.get(model)!.sha256} (${model.card.schedule.kind} schedule, ${model.card.prediction} prediction, sampler ${model.card.sampler.default} ${model.card.sampler.steps} steps) on ${model.device.used}`);
   return model;
 }
 
-/** Which model file made the numbers: name, training iterations and the ONNX file's SHA-256 prefix. */
-export function modelIdentity(model: LoadedModel): { name: string; sha256: string; iterations: unknown } {
+type ModelIdentity = { name: string; sha256: string; iterations: unknown };
+const identities = new WeakMap<LoadedModel, ModelIdentity>();
+
+/**
+ * Which model made the numbers: name, training iterations (from the card it was loaded with) and
+ * the ONNX file's SHA-256 prefix, taken when it was opened (models/ may be replaced while a script runs).
+ */
+export function modelIdentity(model: LoadedModel): ModelIdentity {
+  return identities.get(model) ?? identify(model);
+}
+
+function identify(model: LoadedModel): ModelIdentity {
   const sha256 = createHash('sha256').update(readFileSync(model.files.onnxPath)).digest('hex').slice(0, 16);
   return { name: model.card.name, sha256, iterations: (model.card.training as Record<string, unknown> | undefined)?.iterations ?? null };
 }
