@@ -28,9 +28,8 @@ const lines = [
       `${r.modelMsPerSlice.toFixed(0)} | ${r.totalOverModel?.toFixed(3) ?? 'n/a'} | ${r.peakRssMb.toFixed(0)} |`,
   ),
   '',
-  ...report.devices.flatMap((d) => [
-    `- ${d.model}, \`--device ${d.requested}\`: ${d.used ? `ran on ${d.used}` : `unavailable: ${d.reason}`}`,
-    ...d.skipped.map((s) => `  - ${s.device} passed over: ${s.reason}`),
-  ]),
+  ...report.devices.map((d) => `- ${d.model}, \`--device ${d.requested}\`: ${d.used ? `ran on ${d.used}` : `unavailable: ${d.reason}`}`),
+  // The runtime gives the same reasons for every model: list each once.
+  ...[...new Set(report.devices.flatMap((d) => d.skipped.map((s) => `- ${s.device} passed over: ${s.reason}`)))],
 ];
 console.log(lines.join('\n'));

