@@ -111,7 +111,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   ];
   for (const report of reports) {
     rows.push({
-      name: report.method === 'diffusion' ? `diffusion ${report.model} (${report.steps} steps)` : report.method,
+      name: report.method === 'diffusion' ? `diffusion ${report.model} (${report.steps} step${report.steps === 1 ? '' : 's'})` : report.method,
       psnr: report.metrics?.psnr ?? null,
       ssim: report.metrics?.ssim ?? null,
       noise: await meanNoise(report.output.dir),
