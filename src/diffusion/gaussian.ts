@@ -42,36 +42,28 @@ export function gaussian(rng: Rng): number {
     const u = rng.nextUint32();
     const iz = u & (LAYERS - 1);
     const hz = (u | 0) >> 7; // signed, |hz| < 2^24
-    const x = hz * wn[iz]!;
-    if ((hz < 0 ? -hz : hz) < kn[iz]!) return x;
-    if (iz === 0) {
-      // The tail beyond R (Marsaglia 1964).
-      let tx: number;
-      let ty: number;
-      do {
-        tx = -Math.log(1 - rng.uniform()) / R;
-        ty = -Math.log(1 - rng.uniform());
-      } while (ty + ty < tx * tx);
-      return hz > 0 ? R + tx : -R - tx;
-    }
-    // The wedge between the layer's rectangle and the curve.
-    if (fn[iz]! + rng.uniform() * (fn[iz - 1]! - fn[iz]!) < Math.exp(-0.5 * x * x)) return x;
+    if ((hz < 0 ? -hz : hz) < kn[iz]!) return hz * wn[iz]!;
+    const x = outsideRectangle(rng, hz, iz);
+    if (x !== null) return x;
   }
 }
 
-/** Fills `out` with N(0, 1) draws. */
+/** Fills `out` with N(0, 1) draws (the same stream as calling `gaussian` out.length times). */
 export function fillGaussian(rng: Rng, out: Float32Array): Float32Array {
   for (let i = 0; i < out.length; i++) {
     const u = rng.nextUint32();
     const iz = u & (LAYERS - 1);
     const hz = (u | 0) >> 7;
-    out[i] = (hz < 0 ? -hz : hz) < kn[iz]! ? hz * wn[iz]! : slowPath(rng, hz, iz);
+    out[i] = (hz < 0 ? -hz : hz) < kn[iz]! ? hz * wn[iz]! : (outsideRectangle(rng, hz, iz) ?? gaussian(rng));
   }
   return out;
 }
 
-function slowPath(rng: Rng, hz: number, iz: number): number {
-  const x = hz * wn[iz]!;
+/**
+ * The rare draw that falls outside its layer's rectangle: the tail beyond R for layer 0
+ * (Marsaglia 1964), else the wedge between the rectangle and the curve; null when rejected.
+ */
+function outsideRectangle(rng: Rng, hz: number, iz: number): number | null {
   if (iz === 0) {
     let tx: number;
     let ty: number;
@@ -81,6 +73,6 @@ function slowPath(rng: Rng, hz: number, iz: number): number {
     } while (ty + ty < tx * tx);
     return hz > 0 ? R + tx : -R - tx;
   }
-  if (fn[iz]! + rng.uniform() * (fn[iz - 1]! - fn[iz]!) < Math.exp(-0.5 * x * x)) return x;
-  return gaussian(rng);
+  const x = hz * wn[iz]!;
+  return fn[iz]! + rng.uniform() * (fn[iz - 1]! - fn[iz]!) < Math.exp(-0.5 * x * x) ? x : null;
 }
