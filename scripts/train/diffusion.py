@@ -4,6 +4,8 @@ The schedule formulas match diffusers (and the lowdose TypeScript engine, src/di
 - linear: betas = linspace(betaStart, betaEnd, T)
 - cosine: Nichol & Dhariwal 2021, alpha_bar(t) = cos^2(((t/T) + s) / (1 + s) * pi/2), betas from
   consecutive ratios clipped at 0.999 (diffusers `betas_for_alpha_bar`)
+- aggressive: alpha_bar(u) = (sig(k(1-m)) - sig(k(u-m))) / (sig(k(1-m)) - sig(-k m)), m = 0.2, k = 12
+  (src/diffusion/schedules.ts `aggressiveAlphaBar`), betas as for cosine
 alphas_cumprod = cumprod(1 - betas); timestep index t = 0..T-1 is the model's `timestep` input.
 """
 import math
@@ -11,14 +13,23 @@ import math
 import torch
 
 
-def make_betas(kind: str, T: int, beta_start: float = 1e-4, beta_end: float = 0.02, s: float = 0.008) -> torch.Tensor:
+def make_betas(kind: str, T: int, beta_start: float = 1e-4, beta_end: float = 0.02, s: float = 0.008,
+               midpoint: float = 0.2, steepness: float = 12.0) -> torch.Tensor:
     if kind == "linear":
         return torch.linspace(beta_start, beta_end, T, dtype=torch.float64)
     if kind == "cosine":
         def abar(u):
             return math.cos((u + s) / (1 + s) * math.pi / 2) ** 2
-        return torch.tensor([min(1 - abar((i + 1) / T) / abar(i / T), 0.999) for i in range(T)], dtype=torch.float64)
-    raise ValueError(f"unknown schedule kind {kind!r}")
+    elif kind == "aggressive":
+        def sig(z):
+            return 1 / (1 + math.exp(-z))
+        hi, lo = sig(steepness * (1 - midpoint)), sig(-steepness * midpoint)
+
+        def abar(u):
+            return (hi - sig(steepness * (u - midpoint))) / (hi - lo)
+    else:
+        raise ValueError(f"unknown schedule kind {kind!r}")
+    return torch.tensor([min(1 - abar((i + 1) / T) / abar(i / T), 0.999) for i in range(T)], dtype=torch.float64)
 
 
 class Schedule:

@@ -10,7 +10,8 @@ RMSE in modality units (unclipped). Noise std = median 7x7 local standard deviat
 inside flat regions of the reference; bias = mean(image - reference) inside the same regions.
 
 Methods: the low-dose input, a Gaussian filter whose sigma is tuned (best PSNR) on the validation
-volume at each dose, and the model with several samplers / step counts (seed 0). Writes
+volume at each dose, the toolkit's bilateral and non-local-means filters when their outputs exist
+(scripts/train/classical-eval.ts, strength tuned on the same validation volume), and the model with several samplers / step counts (seed 0). Writes
 .cache/eval/<MOD>/results.json and, with --write-card, the `quality` block of models/<name>.json.
 """
 import argparse
@@ -28,6 +29,7 @@ from diffusion import Schedule, sample
 from model import CondUNet
 
 DOSES = [0.25, 0.10]
+CLASSICAL = ["bilateral", "nlm"]
 
 
 def flat_mask(ref: np.ndarray, modality: str) -> np.ndarray:
@@ -85,6 +87,12 @@ def load_eval(modality, name, stride):
         res["low"][d] = vol[f"low{k}"][sel] * f
         # PET: the matched full-count reconstruction of the same events; CT: the normal-dose image.
         res["refs"][d] = vol[f"ref{k}"][sel] * f if f"ref{k}" in vol else vol["clean"][sel] * f
+        for method in CLASSICAL:
+            # Written by classical-eval.ts in the stored units, all exported slices.
+            file = os.path.join(CACHE, "eval", modality, name, f"{method}{k}.f32")
+            if os.path.exists(file):
+                arr = np.fromfile(file, dtype="<f4").reshape(vol["clean"].shape)
+                res.setdefault("classical", {}).setdefault(method, {})[d] = arr[sel] * f
     return res
 
 
@@ -171,6 +179,9 @@ def main():
         sigmas[d] = best[0]
         val_rows[f"input@{d}"] = score([v["low"][d] for v in val], val, d, a.modality, False)
         val_rows[f"gaussian@{d}"] = score([np.stack([ndimage.gaussian_filter(x, sigmas[d]) for x in v["low"][d]]) for v in val], val, d, a.modality, False)
+        for method in CLASSICAL:
+            if all(method in v.get("classical", {}) for v in val):
+                val_rows[f"{method}@{d}"] = score([v["classical"][method][d] for v in val], val, d, a.modality, False)
         for c, mode, steps, strength in configs:
             val_rows[f"{c}@{d}"] = score([run(v["low"][d], d, mode, steps, strength) for v in val], val, d, a.modality, False)
             print("val", c, d, {k: (None if x is None else round(x, 4)) for k, x in val_rows[f"{c}@{d}"].items()}, flush=True)
@@ -178,6 +189,11 @@ def main():
     result = {"modality": a.modality, "model": name, "prediction": st["prediction"], "doses": DOSES,
               "gaussianSigmaFromValidation": sigmas, "validation": val_rows,
               "validationVolumes": split["validation"], "sliceStride": a.stride}
+    classical_file = os.path.join(CACHE, "eval", a.modality, "classical.json")
+    if os.path.exists(classical_file):
+        tuned = json.load(open(classical_file))["tuned"]
+        result["classicalFromValidation"] = {
+            d: {"bilateralRangeFactor": t["bilateral"]["best"], "nlmHFactor": t["nlm"]["best"]} for d, t in tuned.items()}
 
     # 2. Test: input, Gaussian (validation sigma), every configuration, and unknown dose.
     if not a.skip_test:
@@ -186,6 +202,9 @@ def main():
         for d in DOSES:
             table[f"input@{d}"] = score([v["low"][d] for v in test], test, d, a.modality, True)
             table[f"gaussian@{d}"] = score([np.stack([ndimage.gaussian_filter(x, sigmas[d]) for x in v["low"][d]]) for v in test], test, d, a.modality, True)
+            for method in CLASSICAL:
+                if all(method in v.get("classical", {}) for v in test):
+                    table[f"{method}@{d}"] = score([v["classical"][method][d] for v in test], test, d, a.modality, True)
             for c, mode, steps, strength in configs:
                 table[f"{c}@{d}"] = score([run(v["low"][d], d, mode, steps, strength) for v in test], test, d, a.modality, True)
                 print("test", c, d, {k: (None if x is None else round(x, 4)) for k, x in table[f"{c}@{d}"].items()}, flush=True)
@@ -201,8 +220,9 @@ def main():
     if a.write_card and not a.skip_test:
         card["quality"] = {"evaluatedOn": split["test"], "doses": DOSES, "sliceStride": a.stride, "seed": 0,
                            "metrics": "CONTRACT conventions (PSNR/SSIM clipped CT [-1000,1000] HU, PET [0, max ref]); noise = median 7x7 local std in flat regions; bias = mean(out - ref) there",
-                           "command": f"/usr/bin/python3 scripts/train/evaluate.py --modality {a.modality} --stride {a.stride} --write-card",
-                           "test": result["test"], "gaussianSigmaFromValidation": sigmas}
+                           "command": f"/usr/bin/python3 scripts/train/evaluate.py --modality {a.modality} --stride {a.stride} --configs {a.configs} --write-card (all of it: scripts/evaluate/run.sh)",
+                           "test": result["test"], "gaussianSigmaFromValidation": sigmas,
+                           **({"classicalFromValidation": result["classicalFromValidation"]} if "classicalFromValidation" in result else {})}
         with open(card_path, "w") as f:
             json.dump(card, f, indent=2, allow_nan=False)
             f.write("\n")

@@ -37,6 +37,11 @@ def main():
             label = m
             if m == "gaussian":
                 label = f"gaussian (sigma {r['gaussianSigmaFromValidation'][str(d)] if str(d) in r['gaussianSigmaFromValidation'] else r['gaussianSigmaFromValidation'].get(d)} px)"
+            cl = r.get("classicalFromValidation", {}).get(str(d))
+            if cl and m == "bilateral":
+                label = f"bilateral (range {cl['bilateralRangeFactor']} x noise SD)"
+            if cl and m == "nlm":
+                label = f"non-local means (h {cl['nlmHFactor']} x noise SD)"
             print(f"| {label} | {fmt(x.get('psnr'), 2)} | {fmt(x.get('ssim'), 4)} | {fmt(x.get('rmse'), nd)} | {fmt(x.get('noise'), nd)} | {fmt(x.get('bias'), nd)} |")
 
 

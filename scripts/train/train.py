@@ -37,6 +37,10 @@ NORMALIZATION = {
     "PT": {"units": "SUVbw", "transform": "linear", "offset": 0.0, "scale": 4.0, "clip": [-5.0, 100.0]},
 }
 
+# Written into the card exactly as src/diffusion/schedules.ts reads them (its defaults).
+SCHEDULE_PARAMS = {"cosine": {"s": 0.008}, "linear": {"betaStart": 1e-4, "betaEnd": 0.02},
+                   "aggressive": {"midpoint": 0.2, "steepness": 12}}
+
 CONFIGS = {
     "cpu-small": dict(channels=(16, 32, 64), patch=96, batch=8, iters=6000, lr=2e-3, device="cpu"),
     "cpu-tiny": dict(channels=(16, 32, 64), patch=64, batch=4, iters=60, lr=2e-3, device="cpu"),
@@ -50,13 +54,16 @@ def parse():
     ap.add_argument("--modality", choices=["CT", "PT"], required=True)
     ap.add_argument("--config", choices=list(CONFIGS), default="cpu-small")
     ap.add_argument("--prediction", choices=["sample", "epsilon", "v"], default="sample")
-    ap.add_argument("--schedule", choices=["cosine", "linear"], default="cosine")
+    ap.add_argument("--schedule", choices=["cosine", "linear", "aggressive"], default="cosine")
     ap.add_argument("--iters", type=int, default=None, help="override the config's iteration count")
     ap.add_argument("--lr", type=float, default=None, help="override the config's peak learning rate")
     ap.add_argument("--uncond-weight", type=float, default=0.1,
                     help="loss weight of condition-dropped samples (their x0 error is ~10x the conditional one and would dominate)")
     ap.add_argument("--t-focus", type=float, default=0.5,
                     help="fraction of samples at t = T-1, the timestep of the 1-step sampler (rest uniform in 0..T-1)")
+    ap.add_argument("--t-low-fraction", type=float, default=0.0,
+                    help="fraction of samples with t uniform in 0..--t-low-max: the timesteps a warm start uses")
+    ap.add_argument("--t-low-max", type=int, default=150)
     ap.add_argument("--minutes", type=float, default=None, help="stop after this wall time (recorded)")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--name", default=None, help="model name (default lowdose-<ct|pet>)")
@@ -124,7 +131,11 @@ def main():
         x0, xl, d = sampler.batch(cfg["batch"])
         B = x0.shape[0]
         t = torch.randint(0, sched.T, (B,), generator=gen)
-        t = torch.where(torch.rand(B, generator=gen) < a.t_focus, torch.full_like(t, sched.T - 1), t)
+        u = torch.rand(B, generator=gen)
+        t = torch.where(u < a.t_focus, torch.full_like(t, sched.T - 1), t)
+        if a.t_low_fraction > 0:
+            t_low = torch.randint(0, a.t_low_max + 1, (B,), generator=gen)
+            t = torch.where((u >= a.t_focus) & (u < a.t_focus + a.t_low_fraction), t_low, t)
         eps = torch.randn(x0.shape, generator=gen)
         mask = (torch.rand(B, generator=gen) >= p_drop_cond).float()
         dose = torch.where(torch.rand(B, generator=gen) < p_unknown_dose, torch.zeros(B), d)
@@ -182,7 +193,7 @@ def main():
         "output": {"name": "output", "shape": ["B", 1, "H", "W"]},
         "neighbours": 0,
         "prediction": a.prediction,
-        "schedule": {"kind": a.schedule, "trainSteps": sched.T, **({"s": 0.008} if a.schedule == "cosine" else {"betaStart": 1e-4, "betaEnd": 0.02})},
+        "schedule": {"kind": a.schedule, "trainSteps": sched.T, **SCHEDULE_PARAMS[a.schedule]},
         "normalization": norm,
         "tile": {"multipleOf": ema.multiple_of, "overlap": 32},
         "sampler": {"default": "ddim", "steps": 1, "eta": 0.0},
@@ -192,7 +203,9 @@ def main():
             **({"resumedFrom": {"checkpoint": os.path.relpath(a.resume, REPO), "iterations": prior_iters,
                                 "wallSeconds": round(prior_wall, 1)}} if previous else {}),
             "batch": cfg["batch"], "patch": cfg["patch"], "lr": cfg["lr"], "optimizer": "AdamW, cosine decay, EMA 0.999",
-            "loss": f"MSE on the {a.prediction} target; t = {sched.T - 1} for a fraction {a.t_focus} of samples, else uniform in 0..{sched.T - 1}; condition-dropped samples weighted {a.uncond_weight}",
+            "loss": f"MSE on the {a.prediction} target; t = {sched.T - 1} for a fraction {a.t_focus} of samples, "
+                    + (f"uniform in 0..{a.t_low_max} for a fraction {a.t_low_fraction}, " if a.t_low_fraction > 0 else "")
+                    + f"else uniform in 0..{sched.T - 1}; condition-dropped samples weighted {a.uncond_weight}",
             "unknownDoseFraction": p_unknown_dose,
             "doseRange": [0.05, 0.5],
             "wallSeconds": round(prior_wall + wall, 1),

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Reproduces every number of the model card (models/README.md) and writes them to models/eval/:
+#   ct.json / pet.json        held-out volumes: input, Gaussian / bilateral / NLM (tuned on validation),
+#                             the model at 1, 2, 4, 8, 16 steps (scripts/train/evaluate.py)
+#   ct.md / pet.md            the same as markdown tables (scripts/train/report.py)
+#   phantoms.json / .md       MTF50 on acr, SUVmean bias / SUVmax recovery in the iec spheres, per
+#                             method, measured by `lowdose qa` (scripts/train/phantom-eval.mjs)
+#   engine-ct.json / engine-pet.json   the shipped ONNX models through the toolkit's own runtime,
+#                             sampler and metrics (scripts/train/engine-eval.ts): checks that the
+#                             PyTorch-side numbers are what `lowdose denoise` delivers
+# Needs the exported evaluation data in .cache/eval (docs/training.md, step 1), Debian's
+# python3-torch / python3-skimage / python3-scipy, and a built CLI (npm run build).
+# About 30 minutes on 2 CPU cores.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+out=models/eval
+mkdir -p "$out"
+py=/usr/bin/python3
+
+npx tsx scripts/train/classical-eval.ts CT
+npx tsx scripts/train/classical-eval.ts PT
+
+ct_configs=warm0.05:1,warm0.05:2,warm0.05:4,warm0.05:8,warm0.05:16,warm0.1:1,noise:1,noise:2,noise:4,noise:8,noise:16
+pet_configs=noise:1,noise:2,noise:4,noise:8,noise:16,warm0.2:1
+$py scripts/train/evaluate.py --modality CT --stride 2 --configs "$ct_configs" --write-card --out "$out/ct.json"
+$py scripts/train/evaluate.py --modality PT --configs "$pet_configs" --write-card --out "$out/pet.json"
+$py scripts/train/report.py "$out/ct.json" > "$out/ct.md"
+$py scripts/train/report.py "$out/pet.json" > "$out/pet.md"
+
+node scripts/train/phantom-eval.mjs --steps 1,2,4,8,16 --out "$out/phantoms.json" > "$out/phantoms.md"
+
+npx esbuild scripts/train/engine-eval.ts --bundle --platform=node --format=esm --packages=external \
+  --outfile=.cache/engine-eval.mjs --log-level=warning
+node .cache/engine-eval.mjs lowdose-ct CT > "$out/engine-ct.json"
+node .cache/engine-eval.mjs lowdose-pet PT > "$out/engine-pet.json"
+echo "wrote $out/"
