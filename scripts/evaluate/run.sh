@@ -16,21 +16,22 @@ cd "$(dirname "$0")/../.."
 out=models/eval
 mkdir -p "$out"
 py=/usr/bin/python3
+threads=${THREADS:-2}   # CPU threads for the models (THREADS=1 when something else runs beside it)
 
 npx tsx scripts/train/classical-eval.ts CT
 npx tsx scripts/train/classical-eval.ts PT
 
-ct_configs=warm0.05:1,warm0.05:2,warm0.05:4,warm0.05:8,warm0.05:16,warm0.1:1,noise:1,noise:2,noise:4,noise:8,noise:16
+ct_configs=warm0.1:1,warm0.1:2,warm0.1:4,warm0.1:8,warm0.1:16,warm0.05:1,warm0.02:1,noise:1,noise:2,noise:4,noise:8,noise:16
 pet_configs=noise:1,noise:2,noise:4,noise:8,noise:16,warm0.2:1
-$py scripts/train/evaluate.py --modality CT --stride 2 --configs "$ct_configs" --write-card --out "$out/ct.json"
-$py scripts/train/evaluate.py --modality PT --configs "$pet_configs" --write-card --out "$out/pet.json"
+$py scripts/train/evaluate.py --modality CT --stride 2 --configs "$ct_configs" --write-card --threads "$threads" --out "$out/ct.json"
+$py scripts/train/evaluate.py --modality PT --configs "$pet_configs" --write-card --threads "$threads" --out "$out/pet.json"
 $py scripts/train/report.py "$out/ct.json" > "$out/ct.md"
 $py scripts/train/report.py "$out/pet.json" > "$out/pet.md"
 
-node scripts/train/phantom-eval.mjs --steps 1,2,4,8,16 --out "$out/phantoms.json" > "$out/phantoms.md"
+node scripts/train/phantom-eval.mjs --steps 1,2,4,8,16 --threads "$threads" --out "$out/phantoms.json" > "$out/phantoms.md"
 
 npx esbuild scripts/train/engine-eval.ts --bundle --platform=node --format=esm --packages=external \
   --outfile=.cache/engine-eval.mjs --log-level=warning
-node .cache/engine-eval.mjs lowdose-ct CT > "$out/engine-ct.json"
-node .cache/engine-eval.mjs lowdose-pet PT > "$out/engine-pet.json"
+node .cache/engine-eval.mjs lowdose-ct CT "" 4 "$threads" > "$out/engine-ct.json"
+node .cache/engine-eval.mjs lowdose-pet PT "" 4 "$threads" > "$out/engine-pet.json"
 echo "wrote $out/"

@@ -64,6 +64,9 @@ def parse():
     ap.add_argument("--t-low-fraction", type=float, default=0.0,
                     help="fraction of samples with t uniform in 0..--t-low-max: the timesteps a warm start uses")
     ap.add_argument("--t-low-max", type=int, default=150)
+    ap.add_argument("--warm-fraction", type=float, default=0.0,
+                    help="of the samples in the 0..--t-low-max band, the fraction whose x_t is made from the LOW-DOSE "
+                         "image (sqrt(abar) x_low + sqrt(1 - abar) eps), as the warm-start sampler makes it; loss on x0 (v only)")
     ap.add_argument("--minutes", type=float, default=None, help="stop after this wall time (recorded)")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--name", default=None, help="model name (default lowdose-<ct|pet>)")
@@ -76,6 +79,8 @@ def parse():
 def main():
     a = parse()
     cfg = dict(CONFIGS[a.config])
+    if a.warm_fraction > 0 and a.prediction != "v":
+        raise SystemExit("--warm-fraction needs --prediction v")
     if a.iters:
         cfg["iters"] = a.iters
     if a.lr:
@@ -141,10 +146,24 @@ def main():
         dose = torch.where(torch.rand(B, generator=gen) < p_unknown_dose, torch.zeros(B), d)
         x_t = sched.q_sample(x0, t, eps)
         target = sched.target(a.prediction, x0, eps, t)
-        x_t, xl, dose, mask, target, tt = (v.to(dev) for v in (x_t, xl, dose, mask, target, t.float()))
+        from_low = torch.zeros(B, dtype=torch.bool)
+        if a.warm_fraction > 0:
+            # Warm start at inference noises the low-dose image, not a clean one: at small t the dose
+            # noise dominates x_t there, which plain training never shows the network.
+            in_band = (u >= a.t_focus) & (u < a.t_focus + a.t_low_fraction)
+            from_low = in_band & (torch.rand(B, generator=gen) < a.warm_fraction)
+            x_t = torch.where(from_low[:, None, None, None], sched.q_sample(xl, t, eps), x_t)
+        x_t, xl, dose, mask, target, tt, x0d, from_low_d = (v.to(dev) for v in (x_t, xl, dose, mask, target, t.float(), x0, from_low))
         out = model(x_t, tt, xl, dose, mask)
         w = mask + (1 - mask) * a.uncond_weight
-        loss = torch.mean(w[:, None, None, None] * (out - target) ** 2) / w.mean()
+        per_sample = torch.mean((out - target) ** 2, dim=(1, 2, 3))
+        if a.warm_fraction > 0:
+            # x0 error of the warm samples, weighted like the v loss at the band's top (v error = x0 error / (1 - abar)).
+            ab = sched.ab(t).to(dev)[:, None, None, None]
+            x0_pred = ab.sqrt() * x_t - (1 - ab).sqrt() * out
+            band_weight = 1.0 / (1.0 - float(sched.abar[a.t_low_max]))
+            per_sample = torch.where(from_low_d, band_weight * torch.mean((x0_pred - x0d) ** 2, dim=(1, 2, 3)), per_sample)
+        loss = torch.sum(w * per_sample) / w.sum()
         for g in opt.param_groups:
             g["lr"] = lr_at(it)
         opt.zero_grad(set_to_none=True)
@@ -205,6 +224,7 @@ def main():
             "batch": cfg["batch"], "patch": cfg["patch"], "lr": cfg["lr"], "optimizer": "AdamW, cosine decay, EMA 0.999",
             "loss": f"MSE on the {a.prediction} target; t = {sched.T - 1} for a fraction {a.t_focus} of samples, "
                     + (f"uniform in 0..{a.t_low_max} for a fraction {a.t_low_fraction}, " if a.t_low_fraction > 0 else "")
+                    + (f"of which {a.warm_fraction} with x_t made from the low-dose image (warm-start consistent, x0 loss x 1/(1 - abar_{a.t_low_max})), " if a.warm_fraction > 0 else "")
                     + f"else uniform in 0..{sched.T - 1}; condition-dropped samples weighted {a.uncond_weight}",
             "unknownDoseFraction": p_unknown_dose,
             "doseRange": [0.05, 0.5],
