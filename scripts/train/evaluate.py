@@ -167,6 +167,18 @@ def main():
     configs = parse_configs(a.configs)
     t_start = time.time()
 
+    def score_methods(vols, d, sigma, with_masks, label):
+        """Rows for the input, the Gaussian at `sigma`, the toolkit filters (when exported) and every sampler configuration."""
+        rows = {f"input@{d}": score([v["low"][d] for v in vols], vols, d, a.modality, with_masks),
+                f"gaussian@{d}": score([np.stack([ndimage.gaussian_filter(x, sigma) for x in v["low"][d]]) for v in vols], vols, d, a.modality, with_masks)}
+        for method in CLASSICAL:
+            if all(method in v.get("classical", {}) for v in vols):
+                rows[f"{method}@{d}"] = score([v["classical"][method][d] for v in vols], vols, d, a.modality, with_masks)
+        for c, mode, steps, strength in configs:
+            rows[f"{c}@{d}"] = score([run(v["low"][d], d, mode, steps, strength) for v in vols], vols, d, a.modality, with_masks)
+            print(label, c, d, {k: (None if x is None else round(x, 4)) for k, x in rows[f"{c}@{d}"].items()}, flush=True)
+        return rows
+
     # 1. Validation: Gaussian sigma per dose, and every sampler configuration.
     val = [load_eval(a.modality, n, a.stride) for n in split["validation"]]
     sigmas, val_rows = {}, {}
@@ -177,14 +189,7 @@ def main():
             if best is None or m["psnr"] > best[1]:
                 best = (sg, m["psnr"])
         sigmas[d] = best[0]
-        val_rows[f"input@{d}"] = score([v["low"][d] for v in val], val, d, a.modality, False)
-        val_rows[f"gaussian@{d}"] = score([np.stack([ndimage.gaussian_filter(x, sigmas[d]) for x in v["low"][d]]) for v in val], val, d, a.modality, False)
-        for method in CLASSICAL:
-            if all(method in v.get("classical", {}) for v in val):
-                val_rows[f"{method}@{d}"] = score([v["classical"][method][d] for v in val], val, d, a.modality, False)
-        for c, mode, steps, strength in configs:
-            val_rows[f"{c}@{d}"] = score([run(v["low"][d], d, mode, steps, strength) for v in val], val, d, a.modality, False)
-            print("val", c, d, {k: (None if x is None else round(x, 4)) for k, x in val_rows[f"{c}@{d}"].items()}, flush=True)
+        val_rows.update(score_methods(val, d, sigmas[d], False, "val"))
     print("gaussian sigma (val):", sigmas, flush=True)
     result = {"modality": a.modality, "model": name, "prediction": st["prediction"], "doses": DOSES,
               "gaussianSigmaFromValidation": sigmas, "validation": val_rows,
@@ -200,14 +205,7 @@ def main():
         test = [load_eval(a.modality, n, a.stride) for n in split["test"]]
         table = {}
         for d in DOSES:
-            table[f"input@{d}"] = score([v["low"][d] for v in test], test, d, a.modality, True)
-            table[f"gaussian@{d}"] = score([np.stack([ndimage.gaussian_filter(x, sigmas[d]) for x in v["low"][d]]) for v in test], test, d, a.modality, True)
-            for method in CLASSICAL:
-                if all(method in v.get("classical", {}) for v in test):
-                    table[f"{method}@{d}"] = score([v["classical"][method][d] for v in test], test, d, a.modality, True)
-            for c, mode, steps, strength in configs:
-                table[f"{c}@{d}"] = score([run(v["low"][d], d, mode, steps, strength) for v in test], test, d, a.modality, True)
-                print("test", c, d, {k: (None if x is None else round(x, 4)) for k, x in table[f"{c}@{d}"].items()}, flush=True)
+            table.update(score_methods(test, d, sigmas[d], True, "test"))
             c, mode, steps, strength = configs[0]
             table[f"{c} unknown dose@{d}"] = score([run(v["low"][d], d, mode, steps, strength, dose_known=False) for v in test], test, d, a.modality, True)
             table[f"reference@{d}"] = score([v["refs"][d] for v in test], test, d, a.modality, True)

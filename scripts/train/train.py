@@ -127,6 +127,8 @@ def main():
 
     gen = torch.Generator().manual_seed(a.seed)
     p_drop_cond, p_unknown_dose = 0.1, 0.3
+    # Warm samples' x0 loss is weighted like the v loss at the band's top (v error = x0 error / (1 - abar)).
+    band_weight = 1.0 / (1.0 - float(sched.abar[a.t_low_max]))
     t0 = time.time()
     losses, curve = [], []
     done = 0
@@ -138,9 +140,10 @@ def main():
         t = torch.randint(0, sched.T, (B,), generator=gen)
         u = torch.rand(B, generator=gen)
         t = torch.where(u < a.t_focus, torch.full_like(t, sched.T - 1), t)
+        in_band = (u >= a.t_focus) & (u < a.t_focus + a.t_low_fraction)
         if a.t_low_fraction > 0:
             t_low = torch.randint(0, a.t_low_max + 1, (B,), generator=gen)
-            t = torch.where((u >= a.t_focus) & (u < a.t_focus + a.t_low_fraction), t_low, t)
+            t = torch.where(in_band, t_low, t)
         eps = torch.randn(x0.shape, generator=gen)
         mask = (torch.rand(B, generator=gen) >= p_drop_cond).float()
         dose = torch.where(torch.rand(B, generator=gen) < p_unknown_dose, torch.zeros(B), d)
@@ -150,7 +153,6 @@ def main():
         if a.warm_fraction > 0:
             # Warm start at inference noises the low-dose image, not a clean one: at small t the dose
             # noise dominates x_t there, which plain training never shows the network.
-            in_band = (u >= a.t_focus) & (u < a.t_focus + a.t_low_fraction)
             from_low = in_band & (torch.rand(B, generator=gen) < a.warm_fraction)
             x_t = torch.where(from_low[:, None, None, None], sched.q_sample(xl, t, eps), x_t)
         x_t, xl, dose, mask, target, tt, x0d, from_low_d = (v.to(dev) for v in (x_t, xl, dose, mask, target, t.float(), x0, from_low))
@@ -158,10 +160,8 @@ def main():
         w = mask + (1 - mask) * a.uncond_weight
         per_sample = torch.mean((out - target) ** 2, dim=(1, 2, 3))
         if a.warm_fraction > 0:
-            # x0 error of the warm samples, weighted like the v loss at the band's top (v error = x0 error / (1 - abar)).
             ab = sched.ab(t).to(dev)[:, None, None, None]
             x0_pred = ab.sqrt() * x_t - (1 - ab).sqrt() * out
-            band_weight = 1.0 / (1.0 - float(sched.abar[a.t_low_max]))
             per_sample = torch.where(from_low_d, band_weight * torch.mean((x0_pred - x0d) ** 2, dim=(1, 2, 3)), per_sample)
         loss = torch.sum(w * per_sample) / w.sum()
         for g in opt.param_groups:
