@@ -16,8 +16,16 @@
  *   sqrt(a) M + sqrt(b) Q,  a = B(d) / B(d_m),  b = A(d) - a A(d_m)  (b >= 0 for d >= d_m)
  * has exactly the distribution of the simulator's noise at any d in [0.05, 1) (up to the photon
  * starvation clamp). `ct-check` verifies that against direct simulator calls.
+ *
+ * For a GPU machine that cannot take the shared volumes whole (docs/device.md):
+ *   node .cache/export-dataset.mjs pack-sources <dir>   # only the training slices, as smaller NIfTIs
+ *   LOWDOSE_SHARED=<dir> node export-dataset.mjs ct-train --shard 3/16   # one block of the slices
+ *   node export-dataset.mjs merge-shards                # joins the blocks into the usual layout
+ * A packed volume gives exactly the data of the full one: the same slices, seeds and calibrated i0.
  */
-import { mkdirSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import * as nifti from 'nifti-reader-js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sliceOf, type Image2D } from '../../src/image.js';
@@ -29,7 +37,7 @@ import { readNiftiVolume, type NiftiVolume } from './nifti-volume.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 // Works both from scripts/train (source) and from .cache (bundled).
 const REPO = path.basename(here) === 'train' ? path.resolve(here, '../..') : path.resolve(here, '..');
-const SHARED = path.resolve(REPO, '../shared');
+const SHARED = process.env['LOWDOSE_SHARED'] ?? path.resolve(REPO, '../shared');
 const CACHE = process.env['LOWDOSE_CACHE'] ?? path.join(REPO, '.cache');
 
 export const CT_ANCHOR_DOSE = 0.05;
@@ -53,6 +61,54 @@ const CT_EVAL = [
 function kernelFor(nv: NiftiVolume): 'sharp' | 'standard' {
   const k = String(nv.sidecar['ConvolutionKernel'] ?? 'STANDARD').toUpperCase();
   return k === 'D' || k === 'L' ? 'sharp' : 'standard';
+}
+
+/**
+ * Written by `pack-sources` into a packed volume's sidecar: the original slice numbers the file
+ * holds (in order), the original slice count and the calibrated i0 of the whole volume.
+ */
+interface PackedSubset {
+  readonly slices: number[];
+  readonly sliceCount: number;
+  readonly i0?: number;
+}
+
+function packedSubset(nv: NiftiVolume): PackedSubset | undefined {
+  return nv.sidecar['lowdoseSubset'] as PackedSubset | undefined;
+}
+
+/** Slice count of the original volume (a packed file holds fewer). */
+function sourceSliceCount(nv: NiftiVolume): number {
+  return packedSubset(nv)?.sliceCount ?? nv.volume.slices.length;
+}
+
+/** Original slice numbers → [index in this file, original number], for full and packed files alike. */
+function locate(nv: NiftiVolume, slices: number[]): Array<[number, number]> {
+  const subset = packedSubset(nv);
+  return slices.map((k) => {
+    const at = subset ? subset.slices.indexOf(k) : k;
+    if (at < 0 || at >= nv.volume.slices.length) throw new Error(`slice ${k} is not in ${nv.volume.description}'s file`);
+    return [at, k];
+  });
+}
+
+/** `--shard i/n`: this process exports the i-th of n contiguous blocks of each volume's slices. */
+const SHARD = (() => {
+  const at = process.argv.indexOf('--shard');
+  if (at < 0) return undefined;
+  const m = /^(\d+)\/(\d+)$/.exec(process.argv[at + 1] ?? '');
+  if (!m || Number(m[1]) >= Number(m[2])) throw new Error('--shard wants i/n with 0 <= i < n');
+  return { index: Number(m[1]), count: Number(m[2]) };
+})();
+
+function shardOf<T>(items: T[]): T[] {
+  if (!SHARD) return items;
+  const cut = (i: number) => Math.floor((i * items.length) / SHARD.count);
+  return items.slice(cut(SHARD.index), cut(SHARD.index + 1));
+}
+
+function outputDir(dir: string): string {
+  return SHARD ? `${dir}.shard-${SHARD.index}-of-${SHARD.count}` : dir;
 }
 
 function pickSlices(count: number, stride: number): number[] {
@@ -85,6 +141,8 @@ function progress(msg: string): void {
  */
 const i0Cache = new Map<string, number>();
 function calibratedI0(nv: NiftiVolume): number {
+  const packed = packedSubset(nv)?.i0;
+  if (packed !== undefined) return packed;
   const key = nv.volume.description + nv.volume.slices.length;
   const cached = i0Cache.get(key);
   if (cached !== undefined) return cached;
@@ -123,13 +181,13 @@ function ctTrain(): void {
   for (const { name, stride } of CT_TRAIN) {
     const nv = readNiftiVolume(path.join(SHARED, 'ct', `${name}.nii.gz`));
     const v = nv.volume;
-    const slices = pickSlices(v.slices.length, stride);
-    const dir = path.join(CACHE, 'train', 'CT', name);
+    const slices = shardOf(locate(nv, pickSlices(sourceSliceCount(nv), stride)));
+    const dir = outputDir(path.join(CACHE, 'train', 'CT', name));
     mkdirSync(dir, { recursive: true });
     const clean = new F32Writer(path.join(dir, 'clean.f32'));
     const unit = new F32Writer(path.join(dir, 'unit.f32'));
-    for (const [j, k] of slices.entries()) {
-      const img = sliceOf(v, k);
+    for (const [j, [at, k]] of slices.entries()) {
+      const img = sliceOf(v, at);
       const [m, q] = ctComponents(nv, img, k, 1000);
       clean.write(img.data);
       unit.write(m);
@@ -138,7 +196,7 @@ function ctTrain(): void {
     }
     clean.close();
     unit.close();
-    writeMeta(dir, nv, name, slices, {
+    writeMeta(dir, nv, name, slices.map(([, k]) => k), {
       kind: 'ct-two-component',
       i0: calibratedI0(nv),
       anchorDose: CT_ANCHOR_DOSE,
@@ -252,8 +310,9 @@ function key(d: number): string {
 function petExport(kind: 'train' | 'eval', name: string, slices: number[], fractions: number[], seed: number, label = name): void {
   const nv = readNiftiVolume(path.join(SHARED, 'pet', `${name}.nii.gz`));
   const v = nv.volume;
-  const dir = path.join(CACHE, kind, 'PT', label);
+  const dir = outputDir(path.join(CACHE, kind, 'PT', label));
   mkdirSync(dir, { recursive: true });
+  const located = shardOf(locate(nv, slices));
   const clean = new F32Writer(path.join(dir, 'clean.f32'));
   const arrays: Record<string, { file: string; shape: number[] }> = {};
   const writers = new Map<string, F32Writer>();
@@ -270,8 +329,8 @@ function petExport(kind: 'train' | 'eval', name: string, slices: number[], fract
       open(`ref${key(d)}`, [v.rows, v.columns]);
     }
   }
-  for (const [j, k] of slices.entries()) {
-    const img = sliceOf(v, k);
+  for (const [j, [at, k]] of located.entries()) {
+    const img = sliceOf(v, at);
     clean.write(img.data);
     const pairs = fractions.map((d) => simulatePet(img, { countsFraction: d, seed, sliceIndex: k, sliceThicknessMm: v.spacing[2] }));
     if (kind === 'train') {
@@ -283,11 +342,11 @@ function petExport(kind: 'train' | 'eval', name: string, slices: number[], fract
         writers.get(`ref${key(d)}`)!.write(pairs[i]!.fullDose!.data);
       });
     }
-    progress(`pet-${kind} ${label} slice ${k} (${j + 1}/${slices.length})`);
+    progress(`pet-${kind} ${label} slice ${k} (${j + 1}/${located.length})`);
   }
   clean.close();
   writers.forEach((w) => w.close());
-  writeMeta(dir, nv, label, slices, { kind: `pet-${kind}`, doses: fractions, seed, source: name, arrays });
+  writeMeta(dir, nv, label, located.map(([, k]) => k), { kind: `pet-${kind}`, doses: fractions, seed, source: name, arrays });
 }
 
 function range(from: number, to: number, stride: number): number[] {
@@ -296,8 +355,10 @@ function range(from: number, to: number, stride: number): number[] {
   return out;
 }
 
+const PET_TRAIN = { name: 'qin-hn-0139-pet', slices: range(0, PET_TRAIN_TO, 3) };
+
 function petTrain(): void {
-  petExport('train', 'qin-hn-0139-pet', range(0, PET_TRAIN_TO, 3), PET_TRAIN_FRACTIONS, 2000);
+  petExport('train', PET_TRAIN.name, PET_TRAIN.slices, PET_TRAIN_FRACTIONS, 2000);
 }
 
 function petEval(): void {
@@ -305,8 +366,86 @@ function petEval(): void {
   petExport('eval', 'sts-001-pet', range(0, 267, 5), PET_EVAL_FRACTIONS, 7);
 }
 
+// ---- Packed sources and shards (docs/device.md) ------------------------------------------------
+
+/**
+ * Writes `file`'s header unchanged (dim[3] set to the count) followed by the given slabs: the same
+ * NIfTI with fewer slices. Geometry stays that of the original (pixdim, affine), which the export
+ * reads for spacing only.
+ */
+function writeNiftiSubset(source: string, target: string, slices: number[]): void {
+  let bytes = readFileSync(source);
+  if (nifti.isCompressed(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer)) bytes = gunzipSync(bytes);
+  const header = nifti.readHeader(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+  if (!header) throw new Error(`${source}: unreadable NIfTI header`);
+  const [, nx, ny] = header.dims as number[];
+  const slab = nx! * ny! * (header.numBitsPerVoxel / 8);
+  const start = header.vox_offset;
+  const out = Buffer.alloc(start + slices.length * slab);
+  bytes.copy(out, 0, 0, start);
+  // dim[3] is the 4th int16 of dim[8] at byte 40.
+  if (header.littleEndian) out.writeInt16LE(slices.length, 46);
+  else out.writeInt16BE(slices.length, 46);
+  slices.forEach((k, j) => bytes.copy(out, start + j * slab, start + k * slab, start + (k + 1) * slab));
+  writeFileSync(target, gzipSync(out, { level: 9 }));
+}
+
+function packVolume(folder: 'ct' | 'pet', name: string, slices: number[], targetDir: string, i0?: number): void {
+  const source = path.join(SHARED, folder, `${name}.nii.gz`);
+  const nv = readNiftiVolume(source);
+  const dir = path.join(targetDir, folder);
+  mkdirSync(dir, { recursive: true });
+  writeNiftiSubset(source, path.join(dir, `${name}.nii.gz`), slices);
+  const subset: PackedSubset = { slices, sliceCount: nv.volume.slices.length, ...(i0 !== undefined ? { i0 } : {}) };
+  writeFileSync(path.join(dir, `${name}.json`), JSON.stringify({ ...nv.sidecar, lowdoseSubset: subset }, null, 1) + '\n');
+  progress(`packed ${folder}/${name}: ${slices.length} of ${nv.volume.slices.length} slices`);
+}
+
+/** The training slices only, as NIfTIs small enough to carry to a GPU machine with the export. */
+function packSources(): void {
+  const target = process.argv[3];
+  if (!target) throw new Error('usage: node export-dataset.mjs pack-sources <dir>');
+  for (const { name, stride } of CT_TRAIN) {
+    const nv = readNiftiVolume(path.join(SHARED, 'ct', `${name}.nii.gz`));
+    packVolume('ct', name, pickSlices(nv.volume.slices.length, stride), target, calibratedI0(nv));
+  }
+  packVolume('pet', PET_TRAIN.name, PET_TRAIN.slices, target);
+}
+
+/** Joins `<volume>.shard-i-of-n` folders (in i order) into `<volume>`, then removes them. */
+function mergeShards(): void {
+  for (const root of ['train', 'eval'].flatMap((k) => ['CT', 'PT'].map((m) => path.join(CACHE, k, m)))) {
+    if (!existsSync(root)) continue;
+    const groups = new Map<string, string[]>();
+    for (const entry of readdirSync(root)) {
+      const m = /^(.*)\.shard-(\d+)-of-(\d+)$/.exec(entry);
+      if (!m) continue;
+      const list = groups.get(m[1]!) ?? new Array<string>(Number(m[3])).fill('');
+      list[Number(m[2])] = entry;
+      groups.set(m[1]!, list);
+    }
+    for (const [volume, shards] of groups) {
+      if (shards.some((s) => s === '')) throw new Error(`${root}/${volume}: missing shards (${shards.join(', ')})`);
+      const metas = shards.map((s) => JSON.parse(readFileSync(path.join(root, s, 'meta.json'), 'utf8')) as Record<string, unknown>);
+      const files = ['clean.f32', ...Object.values(metas[0]!['arrays'] as Record<string, { file: string }>).map((a) => a.file)];
+      const dir = path.join(root, volume);
+      mkdirSync(dir, { recursive: true });
+      for (const file of files) {
+        const fd = openSync(path.join(dir, file), 'w');
+        for (const s of shards) writeSync(fd, readFileSync(path.join(root, s, file)));
+        closeSync(fd);
+      }
+      const slices = metas.flatMap((m) => m['slices'] as number[]);
+      writeFileSync(path.join(dir, 'meta.json'), JSON.stringify({ ...metas[0], slices }, null, 1) + '\n');
+      for (const s of shards) rmSync(path.join(root, s), { recursive: true });
+      progress(`merged ${shards.length} shards of ${path.relative(CACHE, dir)}: ${slices.length} slices`);
+    }
+  }
+}
+
 const commands: Record<string, () => void> = {
   'ct-train': ctTrain, 'ct-eval': ctEval, 'ct-check': ctCheck, 'pet-train': petTrain, 'pet-eval': petEval,
+  'pack-sources': packSources, 'merge-shards': mergeShards,
 };
 const cmd = process.argv[2] ?? '';
 const run = commands[cmd];

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Builds, here, what a GPU machine needs for one call (docs/device.md) into .device/ (git-ignored):
+#   bash scripts/device/pack.sh train   # node, the dataset export bundle, the training slices (~45 MB)
+#   bash scripts/device/pack.sh bench   # node, production node_modules (linux-x64 onnxruntime only),
+#                                       # dist/ and the Vulkan loader .deb (~50 MB)
+# The device machine has python3 + PyTorch but no Node.js, cannot download anything, and a call
+# carries at most 64 MiB, so everything is xz-compressed; the device scripts unpack it.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+what=${1:-all}
+mkdir -p .device
+node_bin=$(command -v node)
+if [ ! -s .device/node.xz ] || [ "$node_bin" -nt .device/node.xz ]; then
+  echo "compressing $node_bin ($(node --version))"
+  xz -T2 -9 -c "$node_bin" > .device/node.xz
+fi
+
+if [ "$what" = train ] || [ "$what" = all ]; then
+  # Self-contained bundle (nifti-reader-js inside): no node_modules on the device.
+  npx esbuild scripts/train/export-dataset.ts --bundle --platform=node --format=esm --log-level=warning \
+    --banner:js="import { createRequire as lowdoseRequire } from 'node:module'; const require = lowdoseRequire(import.meta.url);" \
+    --outfile=.device/export-dataset.mjs
+  rm -rf .device/sources .device/sources.tmp
+  node .device/export-dataset.mjs pack-sources .device/sources.tmp
+  # gzip -> xz: the packed NIfTIs shrink by a quarter, which the 64 MiB limit needs.
+  for f in .device/sources.tmp/*/*.nii.gz; do
+    sub=$(basename "$(dirname "$f")"); mkdir -p ".device/sources/$sub"
+    gunzip -c "$f" | xz -T2 -9 > ".device/sources/$sub/$(basename "$f" .gz).xz"
+    cp "${f%.nii.gz}.json" ".device/sources/$sub/"
+  done
+  rm -rf .device/sources.tmp
+fi
+
+if [ "$what" = bench ] || [ "$what" = all ]; then
+  npm run build --silent
+  tmp=$(mktemp -d)
+  cp package.json package-lock.json .npmrc "$tmp/"
+  (cd "$tmp" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error)
+  # onnxruntime-node ships every platform's binaries (290 MB); the device is linux-x64.
+  ort="$tmp/node_modules/onnxruntime-node/bin/napi-v6"
+  find "$ort" -mindepth 1 -maxdepth 1 ! -name linux -exec rm -rf {} +
+  find "$ort/linux" -mindepth 1 -maxdepth 1 ! -name x64 -exec rm -rf {} +
+  tar -C "$tmp" -cf - node_modules | xz -T2 -6 > .device/modules.tar.xz
+  rm -rf "$tmp"
+  # Vulkan loader for WebGPU (the device README's recipe); the NVIDIA ICD is on the machine.
+  mkdir -p .gl /tmp/amd64/partial
+  apt_opts=(-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64)
+  apt-get "${apt_opts[@]}" update -qq
+  (cd .gl && rm -f ./*.deb && apt-get "${apt_opts[@]}" download -qq libvulkan1)
+fi
+du -sh .device/* .gl 2>/dev/null
