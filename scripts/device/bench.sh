@@ -12,8 +12,9 @@ exec > >(tee "$OUTDIR/bench.log") 2>&1
 if [ ! -d node_modules/onnxruntime-node ]; then
   python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(".")' .device/modules.tar.xz || exit 1
 fi
-# Vulkan loader from the carried .deb (the machine has the driver's ICD but no loader).
-if ! ldconfig -p 2>/dev/null | grep -q libvulkan.so.1; then
+# Vulkan loader from the carried .deb (the machine has the driver's ICD but no loader). Only where
+# there is an NVIDIA GPU: elsewhere (a plumbing check here) nothing is installed into /.
+if command -v nvidia-smi >/dev/null && ! ldconfig -p 2>/dev/null | grep -q libvulkan.so.1; then
   for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
 fi
 icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
