@@ -6,7 +6,7 @@
  * Build and run (Node 20 cannot run TypeScript directly):
  *   npx esbuild scripts/train/export-dataset.ts --bundle --platform=node --format=esm \
  *     --packages=external --outfile=.cache/export-dataset.mjs
- *   node .cache/export-dataset.mjs ct-train | ct-eval | ct-check | pet-train | pet-eval
+ *   node .cache/export-dataset.mjs ct-train | ct-eval | ct-check | pet-train | pet-eval | ct-phantoms
  *
  * CT training data, two noise components per slice. Insertion noise at dose d has per-ray variance
  *   A(d) Vq + B(d) Ve,  A = 1/d - 1,  B = 1/d^2 - 1,  Vq = e^p / I,  Ve = sigma_e^2 e^{2p} / I^2
@@ -24,15 +24,14 @@
  * A packed volume gives exactly the data of the full one: the same slices, seeds and calibrated i0.
  */
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { gunzipSync, gzipSync } from 'node:zlib';
-import * as nifti from 'nifti-reader-js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sliceOf, type Image2D } from '../../src/image.js';
-import { ctInsertionNoise, insertCtNoise, type CtSimulationOptions } from '../../src/simulate/ct.js';
+import { sliceOf, type Image2D, type Volume } from '../../src/image.js';
+import { CT_DEFAULTS, ctInsertionNoise, insertCtNoise, simulateCtFromTruth, type CtSimulationOptions } from '../../src/simulate/ct.js';
+import { generatePhantom } from '../../src/phantoms/index.js';
 import { estimateCtI0 } from '../../src/simulate/calibrate.js';
 import { simulatePet } from '../../src/simulate/pet.js';
-import { readNiftiVolume, type NiftiVolume } from './nifti-volume.js';
+import { readNiftiVolume, writeNiftiSubset, type NiftiVolume } from './nifti-volume.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 // Works both from scripts/train (source) and from .cache (bundled).
@@ -155,14 +154,24 @@ function calibratedI0(nv: NiftiVolume): number {
   return i0;
 }
 
-function ctOptions(nv: NiftiVolume, dose: number, seed: number, sliceIndex: number, electronicNoise = ELECTRONIC_NOISE): CtSimulationOptions {
-  return { dose, seed, sliceIndex, kernel: kernelFor(nv), electronicNoise, i0: calibratedI0(nv) };
+/** What the noise insertion needs to know about the scan a volume comes from. */
+interface CtScan {
+  readonly kernel: 'sharp' | 'standard';
+  readonly i0: number;
+}
+
+function ctScan(nv: NiftiVolume): CtScan {
+  return { kernel: kernelFor(nv), i0: calibratedI0(nv) };
+}
+
+function ctOptions(scan: CtScan, dose: number, seed: number, sliceIndex: number, electronicNoise = ELECTRONIC_NOISE): CtSimulationOptions {
+  return { dose, seed, sliceIndex, kernel: scan.kernel, electronicNoise, i0: scan.i0 };
 }
 
 /** Noise images of one slice: [M at the anchor dose, Q quantum-only unit noise], independent seeds. */
-function ctComponents(nv: NiftiVolume, img: Image2D, k: number, seed: number): [Float32Array, Float32Array] {
-  const m = ctInsertionNoise(img, ctOptions(nv, CT_ANCHOR_DOSE, seed, k));
-  const q = ctInsertionNoise(img, ctOptions(nv, 0.5, seed + 1, k, 0));
+function ctComponents(scan: CtScan, img: Image2D, k: number, seed: number): [Float32Array, Float32Array] {
+  const m = ctInsertionNoise(img, ctOptions(scan, CT_ANCHOR_DOSE, seed, k));
+  const q = ctInsertionNoise(img, ctOptions(scan, 0.5, seed + 1, k, 0));
   for (let i = 0; i < img.data.length; i++) {
     if (img.data[i]! < PADDING_BELOW_HU) m[i] = q[i] = 0;
   }
@@ -188,7 +197,7 @@ function ctTrain(): void {
     const unit = new F32Writer(path.join(dir, 'unit.f32'));
     for (const [j, [at, k]] of slices.entries()) {
       const img = sliceOf(v, at);
-      const [m, q] = ctComponents(nv, img, k, 1000);
+      const [m, q] = ctComponents(ctScan(nv), img, k, 1000);
       clean.write(img.data);
       unit.write(m);
       unit.write(q);
@@ -207,6 +216,51 @@ function ctTrain(): void {
   }
 }
 
+/**
+ * Body-phantom slices as an extra CT training volume (issue 5: "add phantom slices for variety if
+ * they help; measure whether they do"). Only `body`: acr and iec stay unseen because `lowdose qa`
+ * gates on them. Seeds and positions differ from the fixtures' (seed 13, 256 px). The "normal
+ * dose" image is a simulated full-dose scan of the phantom (default i0, standard kernel), so its
+ * noise texture is that of a scan, as in the real volumes; the two noise components are then made
+ * from it exactly as for them.
+ */
+const CT_PHANTOM_TRAIN = { name: 'body-phantoms', slicesEach: 6, spacing: 5, volumes: [
+  { seed: 201, centreZ: 150 }, { seed: 202, centreZ: 15 }, { seed: 203, centreZ: -100 },
+] };
+
+function ctPhantoms(): void {
+  const scan: CtScan = { kernel: 'standard', i0: CT_DEFAULTS.i0 };
+  const dir = outputDir(path.join(CACHE, 'train', 'CT', CT_PHANTOM_TRAIN.name));
+  mkdirSync(dir, { recursive: true });
+  const clean = new F32Writer(path.join(dir, 'clean.f32'));
+  const unit = new F32Writer(path.join(dir, 'unit.f32'));
+  const jobs = CT_PHANTOM_TRAIN.volumes.flatMap((spec, v) => Array.from({ length: CT_PHANTOM_TRAIN.slicesEach }, (_, j) => ({ spec, v, j })));
+  const mine = shardOf(jobs);
+  let volume: Volume | undefined;
+  let cached = -1;
+  for (const [n, { spec, v, j }] of mine.entries()) {
+    if (cached !== v) {
+      volume = generatePhantom('body', { size: 512, slices: CT_PHANTOM_TRAIN.slicesEach, spacing: CT_PHANTOM_TRAIN.spacing, seed: spec.seed, centreZ: spec.centreZ }).volume;
+      cached = v;
+    }
+    const k = v * CT_PHANTOM_TRAIN.slicesEach + j;
+    const truth = sliceOf(volume!, j);
+    const { lowDose: full } = simulateCtFromTruth(truth, { ...ctOptions(scan, 1, 3000, k), fullDose: false });
+    const [m, q] = ctComponents(scan, full, k, 1000);
+    clean.write(full.data);
+    unit.write(m);
+    unit.write(q);
+    progress(`ct-phantoms seed ${spec.seed} slice ${j} (${n + 1}/${mine.length})`);
+  }
+  clean.close();
+  unit.close();
+  writeMeta(dir, { volume: volume!, suvFactor: 1 }, CT_PHANTOM_TRAIN.name, mine.map(({ v, j }) => v * CT_PHANTOM_TRAIN.slicesEach + j), {
+    kind: 'ct-two-component', source: { phantom: 'body', ...CT_PHANTOM_TRAIN }, i0: scan.i0, anchorDose: CT_ANCHOR_DOSE,
+    electronicNoise: ELECTRONIC_NOISE, kernel: scan.kernel,
+    arrays: { unit: { file: 'unit.f32', shape: [2, volume!.rows, volume!.columns], components: ['anchor', 'quantumUnit'] } },
+  });
+}
+
 function ctEval(): void {
   for (const { name, stride } of CT_EVAL) {
     const nv = readNiftiVolume(path.join(SHARED, 'ct', `${name}.nii.gz`));
@@ -219,7 +273,7 @@ function ctEval(): void {
     for (const [j, k] of slices.entries()) {
       const img = sliceOf(v, k);
       clean.write(img.data);
-      CT_EVAL_DOSES.forEach((d, i) => lows[i]!.write(insertCtNoise(img, ctOptions(nv, d, 7, k)).data));
+      CT_EVAL_DOSES.forEach((d, i) => lows[i]!.write(insertCtNoise(img, ctOptions(ctScan(nv), d, 7, k)).data));
       progress(`ct-eval ${name} slice ${k} (${j + 1}/${slices.length})`);
     }
     clean.close();
@@ -256,9 +310,9 @@ function ctCheck(): void {
     const nv = readNiftiVolume(path.join(SHARED, 'ct', `${name}.nii.gz`));
     for (const k of pickSlices(nv.volume.slices.length, Math.ceil(nv.volume.slices.length / 3))) {
       const img = sliceOf(nv.volume, k);
-      const [m, q] = ctComponents(nv, img, k, 50);
+      const [m, q] = ctComponents(ctScan(nv), img, k, 50);
       for (const d of CT_EVAL_DOSES) {
-        const direct = ctInsertionNoise(img, ctOptions(nv, d, 77, k));
+        const direct = ctInsertionNoise(img, ctOptions(ctScan(nv), d, 77, k));
         const [a, b] = ctMix(d);
         const mix = new Float32Array(m.length);
         for (let i = 0; i < m.length; i++) mix[i] = Math.sqrt(a) * m[i]! + Math.sqrt(b) * q[i]!;
@@ -282,7 +336,7 @@ function ctCheck(): void {
   console.log(JSON.stringify(rows));
 }
 
-function writeMeta(dir: string, nv: NiftiVolume, name: string, slices: number[], extra: Record<string, unknown>): void {
+function writeMeta(dir: string, nv: Pick<NiftiVolume, 'volume' | 'suvFactor'>, name: string, slices: number[], extra: Record<string, unknown>): void {
   const v = nv.volume;
   const meta = {
     volume: name, modality: v.modality, units: v.units, rows: v.rows, columns: v.columns,
@@ -368,28 +422,6 @@ function petEval(): void {
 
 // ---- Packed sources and shards (docs/device.md) ------------------------------------------------
 
-/**
- * Writes `file`'s header unchanged (dim[3] set to the count) followed by the given slabs: the same
- * NIfTI with fewer slices. Geometry stays that of the original (pixdim, affine), which the export
- * reads for spacing only.
- */
-function writeNiftiSubset(source: string, target: string, slices: number[]): void {
-  let bytes = readFileSync(source);
-  if (nifti.isCompressed(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer)) bytes = gunzipSync(bytes);
-  const header = nifti.readHeader(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
-  if (!header) throw new Error(`${source}: unreadable NIfTI header`);
-  const [, nx, ny] = header.dims as number[];
-  const slab = nx! * ny! * (header.numBitsPerVoxel / 8);
-  const start = header.vox_offset;
-  const out = Buffer.alloc(start + slices.length * slab);
-  bytes.copy(out, 0, 0, start);
-  // dim[3] is the 4th int16 of dim[8] at byte 40.
-  if (header.littleEndian) out.writeInt16LE(slices.length, 46);
-  else out.writeInt16BE(slices.length, 46);
-  slices.forEach((k, j) => bytes.copy(out, start + j * slab, start + k * slab, start + (k + 1) * slab));
-  writeFileSync(target, gzipSync(out, { level: 9 }));
-}
-
 function packVolume(folder: 'ct' | 'pet', name: string, slices: number[], targetDir: string, i0?: number): void {
   const source = path.join(SHARED, folder, `${name}.nii.gz`);
   const nv = readNiftiVolume(source);
@@ -445,7 +477,7 @@ function mergeShards(): void {
 
 const commands: Record<string, () => void> = {
   'ct-train': ctTrain, 'ct-eval': ctEval, 'ct-check': ctCheck, 'pet-train': petTrain, 'pet-eval': petEval,
-  'pack-sources': packSources, 'merge-shards': mergeShards,
+  'ct-phantoms': ctPhantoms, 'pack-sources': packSources, 'merge-shards': mergeShards,
 };
 const cmd = process.argv[2] ?? '';
 const run = commands[cmd];

@@ -8,7 +8,8 @@
  * rows = dim[2] and columns = dim[1], already is the DICOM slice: no transpose or flip. The reader
  * checks that assumption on the affine instead of silently mis-orienting a new file.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import * as nifti from 'nifti-reader-js';
 import { LowdoseError } from '../../src/errors.js';
 import type { PetDoseInfo, Volume } from '../../src/image.js';
@@ -91,4 +92,29 @@ export function readNiftiVolume(niiPath: string): NiftiVolume {
     ...(pet ? { pet } : {}),
   };
   return { volume, sidecar, suvFactor: isPet ? Number(sidecar.suv_bw_factor) : 1 };
+}
+
+/**
+ * Writes `source`'s header unchanged (dim[3] set to the count) followed by the given slabs: the same
+ * NIfTI with fewer slices. Geometry stays that of the original (pixdim, affine), which the export
+ * reads for spacing only.
+ */
+export function writeNiftiSubset(source: string, target: string, slices: number[]): void {
+  let bytes = readFileSync(source);
+  if (nifti.isCompressed(toArrayBuffer(bytes))) bytes = gunzipSync(bytes);
+  const header = nifti.readHeader(toArrayBuffer(bytes));
+  if (!header) throw new LowdoseError('E_MALFORMED', 'unreadable NIfTI header', { path: source });
+  const count = (header.dims as number[])[3]!;
+  const outside = slices.find((k) => !(Number.isInteger(k) && k >= 0 && k < count));
+  if (outside !== undefined) throw new LowdoseError('E_USAGE', `slice ${outside} is not in 0..${count - 1}`, { path: source });
+  const [, nx, ny] = header.dims as number[];
+  const slab = nx! * ny! * (header.numBitsPerVoxel / 8);
+  const start = header.vox_offset;
+  const out = Buffer.alloc(start + slices.length * slab);
+  bytes.copy(out, 0, 0, start);
+  // dim[3] is the 4th int16 of dim[8] at byte 40.
+  if (header.littleEndian) out.writeInt16LE(slices.length, 46);
+  else out.writeInt16BE(slices.length, 46);
+  slices.forEach((k, j) => bytes.copy(out, start + j * slab, start + k * slab, start + (k + 1) * slab));
+  writeFileSync(target, gzipSync(out, { level: 9 }));
 }

@@ -58,6 +58,8 @@ def parse():
     ap.add_argument("--schedule", choices=["cosine", "linear", "aggressive"], default="cosine")
     ap.add_argument("--iters", type=int, default=None, help="override the config's iteration count")
     ap.add_argument("--lr", type=float, default=None, help="override the config's peak learning rate")
+    ap.add_argument("--extra-train", default=None,
+                    help="extra training volumes in .cache/train/<MODALITY>/, comma-separated (e.g. body-phantoms from export-dataset ct-phantoms)")
     ap.add_argument("--channels", default=None, help="override the config's UNet widths, e.g. 32,64,128")
     ap.add_argument("--uncond-weight", type=float, default=0.1,
                     help="loss weight of condition-dropped samples (their x0 error is ~10x the conditional one and would dominate)")
@@ -100,7 +102,9 @@ def main():
         torch.backends.cudnn.benchmark = True
     name = a.name or ("lowdose-ct" if a.modality == "CT" else "lowdose-pet")
     norm = NORMALIZATION[a.modality]
-    split = SPLITS[a.modality]
+    split = dict(SPLITS[a.modality])
+    if a.extra_train:
+        split["train"] = split["train"] + a.extra_train.split(",")
 
     vols = volumes_in("train", a.modality, split["train"])
     sampler = PatchSampler(vols, a.modality, norm, cfg["patch"], np.random.default_rng(a.seed))
