@@ -236,6 +236,7 @@ function ctPhantoms(): void {
   const unit = new F32Writer(path.join(dir, 'unit.f32'));
   const jobs = CT_PHANTOM_TRAIN.volumes.flatMap((spec, v) => Array.from({ length: CT_PHANTOM_TRAIN.slicesEach }, (_, j) => ({ spec, v, j })));
   const mine = shardOf(jobs);
+  if (mine.length === 0) throw new Error(`--shard: more shards than the ${jobs.length} phantom slices`);
   let volume: Volume | undefined;
   let cached = -1;
   for (const [n, { spec, v, j }] of mine.entries()) {
