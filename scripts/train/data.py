@@ -12,6 +12,9 @@ Layout (one folder per volume, all arrays little-endian float32, slices in DICOM
                                     full-count ones from the same events (the training target)
   .cache/eval/<MODALITY>/<volume>/  clean.f32 and low-<dose>.f32 [S, rows, cols] made by direct
                                     simulator calls at the evaluation doses (no scaling trick)
+  2.5-D (CT, `export-dataset ct-neighbours`): training folders also hold nbclean [S, 2, rows, cols]
+  and nbunit [S, 2, 2, rows, cols] (the slices below and above, with their noise components),
+  evaluation folders nblow<dose> [S, 2, rows, cols].
 """
 import json
 import math
@@ -73,8 +76,12 @@ class PatchSampler:
     """
 
     def __init__(self, volumes: list[dict], modality: str, norm: dict, patch: int, rng: np.random.Generator,
-                 dose_range=(0.05, 0.5)):
+                 dose_range=(0.05, 0.5), neighbours: bool = False):
         self.v, self.mod, self.norm, self.p, self.rng = volumes, modality, norm, patch, rng
+        # 2.5-D: the condition is [below, slice, above], each with its own noise at the same dose.
+        self.neighbours = neighbours
+        if neighbours and (modality != "CT" or any("nbclean" not in v for v in volumes)):
+            raise SystemExit("neighbours need CT volumes exported with `export-dataset ct-neighbours train`")
         self.dmin, self.dmax = dose_range
         # Weight volumes by slice count so every slice is equally likely.
         n = np.array([len(v["meta"]["slices"]) for v in volumes], dtype=float)
@@ -102,6 +109,12 @@ class PatchSampler:
             a, b = ct_mix(d, vol["meta"]["anchorDose"])
             u = vol["unit"][s, :, r:r + self.p, c:c + self.p]
             low = clean + math.sqrt(a) * u[0] + math.sqrt(b) * u[1]
+            if self.neighbours:
+                nc = vol["nbclean"][s, :, r:r + self.p, c:c + self.p]
+                nu = vol["nbunit"][s, :, :, r:r + self.p, c:c + self.p]
+                below, above = (nc[j] + math.sqrt(a) * nu[j, 0] + math.sqrt(b) * nu[j, 1] for j in (0, 1))
+                # Either order: series sort direction differs between scanners and conventions.
+                low = np.stack([below, low, above] if rng.random() < 0.5 else [above, low, below])
         else:
             # Target: the full-count reconstruction from the same events (matched resolution).
             doses = vol["meta"]["doses"]
@@ -111,18 +124,20 @@ class PatchSampler:
             clean = vol["full"][s, j, r:r + self.p, c:c + self.p]
         x0 = to_model_units(clean, self.norm, f)
         xl = to_model_units(low, self.norm, f)
+        # Flips and transposes of the image axes (the last two; xl may have a channel axis first).
         if rng.random() < 0.5:
-            x0, xl = x0[:, ::-1], xl[:, ::-1]
+            x0, xl = x0[..., ::-1], xl[..., ::-1]
         if rng.random() < 0.5:
-            x0, xl = x0[::-1, :], xl[::-1, :]
+            x0, xl = x0[..., ::-1, :], xl[..., ::-1, :]
         if rng.random() < 0.5:
-            x0, xl = x0.T, xl.T
+            x0, xl = np.swapaxes(x0, -1, -2), np.swapaxes(xl, -1, -2)
         return np.ascontiguousarray(x0), np.ascontiguousarray(xl), d
 
     def batch(self, B: int):
         items = [self._one() for _ in range(B)]
         x0 = torch.from_numpy(np.stack([i[0] for i in items])[:, None]).float()
-        xl = torch.from_numpy(np.stack([i[1] for i in items])[:, None]).float()
+        xl = np.stack([i[1] for i in items])
+        xl = torch.from_numpy(xl if xl.ndim == 4 else xl[:, None]).float()
         d = torch.tensor([i[2] for i in items], dtype=torch.float32)
         return x0, xl, d
 

@@ -87,6 +87,9 @@ def load_eval(modality, name, stride):
         res["low"][d] = vol[f"low{k}"][sel] * f
         # PET: the matched full-count reconstruction of the same events; CT: the normal-dose image.
         res["refs"][d] = vol[f"ref{k}"][sel] * f if f"ref{k}" in vol else vol["clean"][sel] * f
+        if f"nblow{k}" in vol:
+            nb = vol[f"nblow{k}"][sel] * f
+            res.setdefault("stack", {})[d] = np.stack([nb[:, 0], res["low"][d], nb[:, 1]], axis=1)
         for method in CLASSICAL:
             # Written by classical-eval.ts in the stored units, all exported slices.
             file = os.path.join(CACHE, "eval", modality, name, f"{method}{k}.f32")
@@ -98,14 +101,16 @@ def load_eval(modality, name, stride):
 
 def model_fn(ckpt, norm):
     st = torch.load(ckpt)
-    model = CondUNet(st["channels"], prediction=st["prediction"]).eval()
+    model = CondUNet(st["channels"], cond_channels=st.get("condChannels", 1), prediction=st["prediction"]).eval()
     model.load_state_dict(st["state"])
     sched = Schedule(st["schedule"], 1000)
 
     def run(low, dose, mode, steps, strength=1.0, seed=0, dose_known=True, chunk=4):
         outs = []
         for i in range(0, len(low), chunk):
-            x = torch.from_numpy(np.ascontiguousarray(to_model_units(low[i:i + chunk].astype(np.float32), norm)))[:, None].float()
+            # low: [S, H, W], or [S, 3, H, W] (below, slice, above) for a 2.5-D model.
+            x = torch.from_numpy(np.ascontiguousarray(to_model_units(low[i:i + chunk].astype(np.float32), norm))).float()
+            x = x if x.dim() == 4 else x[:, None]
             H, W = x.shape[-2:]
             m = model.multiple_of
             # Like the engine's untiled path: reflect-pad up to a multiple of the network's stride.
@@ -165,6 +170,14 @@ def main():
     norm = card["normalization"]
     run, st = model_fn(ckpt, norm)
     configs = parse_configs(a.configs)
+
+    def condition(v, d):
+        """The model's condition: the low-dose slice, or [below, slice, above] for a 2.5-D model."""
+        if st.get("condChannels", 1) == 1:
+            return v["low"][d]
+        if "stack" not in v:
+            raise SystemExit(f"{v['name']}: no neighbour slices; run export-dataset ct-neighbours eval")
+        return v["stack"][d]
     t_start = time.time()
 
     def score_methods(vols, d, sigma, with_masks, label):
@@ -175,7 +188,7 @@ def main():
             if all(method in v.get("classical", {}) for v in vols):
                 rows[f"{method}@{d}"] = score([v["classical"][method][d] for v in vols], vols, d, a.modality, with_masks)
         for c, mode, steps, strength in configs:
-            rows[f"{c}@{d}"] = score([run(v["low"][d], d, mode, steps, strength) for v in vols], vols, d, a.modality, with_masks)
+            rows[f"{c}@{d}"] = score([run(condition(v, d), d, mode, steps, strength) for v in vols], vols, d, a.modality, with_masks)
             print(label, c, d, {k: (None if x is None else round(x, 4)) for k, x in rows[f"{c}@{d}"].items()}, flush=True)
         return rows
 
@@ -207,7 +220,7 @@ def main():
         for d in DOSES:
             table.update(score_methods(test, d, sigmas[d], True, "test"))
             c, mode, steps, strength = configs[0]
-            table[f"{c} unknown dose@{d}"] = score([run(v["low"][d], d, mode, steps, strength, dose_known=False) for v in test], test, d, a.modality, True)
+            table[f"{c} unknown dose@{d}"] = score([run(condition(v, d), d, mode, steps, strength, dose_known=False) for v in test], test, d, a.modality, True)
             table[f"reference@{d}"] = score([v["refs"][d] for v in test], test, d, a.modality, True)
         result.update({"test": table, "testVolumes": split["test"]})
     result["seconds"] = round(time.time() - t_start, 1)

@@ -7,6 +7,7 @@
  *   npx esbuild scripts/train/export-dataset.ts --bundle --platform=node --format=esm \
  *     --packages=external --outfile=.cache/export-dataset.mjs
  *   node .cache/export-dataset.mjs ct-train | ct-eval | ct-check | pet-train | pet-eval | ct-phantoms
+ *   node .cache/export-dataset.mjs ct-neighbours train | eval     # 2.5-D: adds the slices below / above
  *
  * CT training data, two noise components per slice. Insertion noise at dose d has per-ray variance
  *   A(d) Vq + B(d) Ve,  A = 1/d - 1,  B = 1/d^2 - 1,  Vq = e^p / I,  Ve = sigma_e^2 e^{2p} / I^2
@@ -288,6 +289,86 @@ function ctEval(): void {
   }
 }
 
+// ---- 2.5-D: the slices below and above -----------------------------------------------------------
+
+function readF32(file: string): Float32Array {
+  const b = readFileSync(file);
+  return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+}
+
+/** Below and above slice k, clamped at the ends: the pipeline gives an end slice itself as its missing neighbour. */
+function neighboursOf(k: number, count: number): [number, number] {
+  return [Math.max(k - 1, 0), Math.min(k + 1, count - 1)];
+}
+
+function addArrays(dir: string, arrays: Record<string, { file: string; shape: number[] }>): void {
+  const meta = JSON.parse(readFileSync(path.join(dir, 'meta.json'), 'utf8')) as { arrays?: Record<string, unknown> };
+  meta.arrays = { ...meta.arrays, ...arrays };
+  writeFileSync(path.join(dir, 'meta.json'), JSON.stringify(meta, null, 1) + '\n');
+}
+
+/**
+ * 2.5-D data (issue 5: the condition may include the slice's two neighbours), added to the folders
+ * `ct-train` / `ct-eval` wrote: training gets nbclean [S, 2, rows, cols] and nbunit
+ * [S, 2, 2, rows, cols] (below, above; each with the two noise components), evaluation
+ * nblow<dose> [S, 2, rows, cols]. A neighbour's noise uses the seed and slice number a centre
+ * export of it would, so a neighbour that is also an exported slice is read back, not recomputed.
+ *   node export-dataset.mjs ct-neighbours train|eval
+ */
+function ctNeighbours(): void {
+  const part = process.argv[3];
+  if (part !== 'train' && part !== 'eval') throw new Error('usage: node export-dataset.mjs ct-neighbours train|eval');
+  for (const { name } of part === 'train' ? CT_TRAIN : CT_EVAL) {
+    const dir = path.join(CACHE, part, 'CT', name);
+    const meta = JSON.parse(readFileSync(path.join(dir, 'meta.json'), 'utf8')) as { slices: number[]; rows: number; columns: number };
+    const nv = readNiftiVolume(path.join(SHARED, 'ct', `${name}.nii.gz`));
+    const scan = ctScan(nv);
+    const count = nv.volume.slices.length;
+    const plane = meta.rows * meta.columns;
+    if (part === 'train') {
+      const clean = readF32(path.join(dir, 'clean.f32'));
+      const unit = readF32(path.join(dir, 'unit.f32'));
+      const exported = new Map(meta.slices.map((k, j) => [k, j]));
+      const nbClean = new F32Writer(path.join(dir, 'nbclean.f32'));
+      const nbUnit = new F32Writer(path.join(dir, 'nbunit.f32'));
+      for (const [i, k] of meta.slices.entries()) {
+        for (const n of neighboursOf(k, count)) {
+          const j = exported.get(n);
+          if (j !== undefined) {
+            nbClean.write(clean.subarray(j * plane, (j + 1) * plane));
+            nbUnit.write(unit.subarray(2 * j * plane, 2 * (j + 1) * plane));
+          } else {
+            const img = sliceOf(nv.volume, n);
+            const [m, q] = ctComponents(scan, img, n, 1000);
+            nbClean.write(img.data);
+            nbUnit.write(m);
+            nbUnit.write(q);
+          }
+        }
+        progress(`ct-neighbours train ${name} slice ${k} (${i + 1}/${meta.slices.length})`);
+      }
+      nbClean.close();
+      nbUnit.close();
+      addArrays(dir, {
+        nbclean: { file: 'nbclean.f32', shape: [2, meta.rows, meta.columns] },
+        nbunit: { file: 'nbunit.f32', shape: [2, 2, meta.rows, meta.columns] },
+      });
+    } else {
+      const keys = CT_EVAL_DOSES.map((d) => `nblow${String(Math.round(d * 100)).padStart(3, '0')}`);
+      const writers = keys.map((key) => new F32Writer(path.join(dir, `${key}.f32`)));
+      for (const [i, k] of meta.slices.entries()) {
+        for (const n of neighboursOf(k, count)) {
+          const img = sliceOf(nv.volume, n);
+          CT_EVAL_DOSES.forEach((d, w) => writers[w]!.write(insertCtNoise(img, ctOptions(scan, d, 7, n)).data));
+        }
+        progress(`ct-neighbours eval ${name} slice ${k} (${i + 1}/${meta.slices.length})`);
+      }
+      writers.forEach((w) => w.close());
+      addArrays(dir, Object.fromEntries(keys.map((key) => [key, { file: `${key}.f32`, shape: [2, meta.rows, meta.columns] }])));
+    }
+  }
+}
+
 /** Std of the noise over pixels inside the reconstruction (noise != 0). */
 function noiseStd(a: Float32Array): number {
   let s = 0;
@@ -478,7 +559,7 @@ function mergeShards(): void {
 
 const commands: Record<string, () => void> = {
   'ct-train': ctTrain, 'ct-eval': ctEval, 'ct-check': ctCheck, 'pet-train': petTrain, 'pet-eval': petEval,
-  'ct-phantoms': ctPhantoms, 'pack-sources': packSources, 'merge-shards': mergeShards,
+  'ct-phantoms': ctPhantoms, 'ct-neighbours': ctNeighbours, 'pack-sources': packSources, 'merge-shards': mergeShards,
 };
 const cmd = process.argv[2] ?? '';
 const run = commands[cmd];

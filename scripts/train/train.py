@@ -64,6 +64,8 @@ def parse():
     ap.add_argument("--lr", type=float, default=None, help="override the config's peak learning rate")
     ap.add_argument("--extra-train", default=None,
                     help="extra training volumes in .cache/train/<MODALITY>/, comma-separated (e.g. body-phantoms from export-dataset ct-phantoms)")
+    ap.add_argument("--neighbours", action="store_true",
+                    help="2.5-D: condition on the slices below and above too (CT; needs export-dataset ct-neighbours train)")
     ap.add_argument("--channels", default=None, help="override the config's UNet widths, e.g. 32,64,128")
     ap.add_argument("--uncond-weight", type=float, default=0.1,
                     help="loss weight of condition-dropped samples (their x0 error is ~10x the conditional one and would dominate)")
@@ -111,14 +113,16 @@ def main():
         split["train"] = split["train"] + a.extra_train.split(",")
 
     vols = volumes_in("train", a.modality, split["train"])
-    sampler = PatchSampler(vols, a.modality, norm, cfg["patch"], np.random.default_rng(a.seed))
+    sampler = PatchSampler(vols, a.modality, norm, cfg["patch"], np.random.default_rng(a.seed), neighbours=a.neighbours)
+    cond_channels = 3 if a.neighbours else 1
     sched = Schedule(a.schedule, 1000)
-    model = CondUNet(cfg["channels"], cond_channels=1, prediction=a.prediction).to(dev)
-    ema = CondUNet(cfg["channels"], cond_channels=1, prediction=a.prediction).to(dev)
+    model = CondUNet(cfg["channels"], cond_channels=cond_channels, prediction=a.prediction).to(dev)
+    ema = CondUNet(cfg["channels"], cond_channels=cond_channels, prediction=a.prediction).to(dev)
     previous = None
     if a.resume:
         previous = torch.load(a.resume)
-        if previous["prediction"] != a.prediction or tuple(previous["channels"]) != tuple(cfg["channels"]):
+        if (previous["prediction"] != a.prediction or tuple(previous["channels"]) != tuple(cfg["channels"])
+                or previous.get("condChannels", 1) != cond_channels):
             raise SystemExit(f"{a.resume} is a {previous['prediction']} model with channels {previous['channels']}")
         model.load_state_dict(previous["state"])
     ema.load_state_dict(model.state_dict())
@@ -169,7 +173,8 @@ def main():
             # Warm start at inference noises the low-dose image, not a clean one: at small t the dose
             # noise dominates x_t there, which plain training never shows the network.
             from_low = in_band & (torch.rand(B, generator=gen) < a.warm_fraction)
-            x_t = torch.where(from_low[:, None, None, None], sched.q_sample(xl, t, eps), x_t)
+            centre = xl[:, cond_channels // 2: cond_channels // 2 + 1]
+            x_t = torch.where(from_low[:, None, None, None], sched.q_sample(centre, t, eps), x_t)
         x_t, xl, dose, mask, target, tt, x0d, from_low_d = (v.to(dev) for v in (x_t, xl, dose, mask, target, t.float(), x0, from_low))
         out = model(x_t, tt, xl, dose, mask)
         w = mask + (1 - mask) * a.uncond_weight
@@ -204,7 +209,7 @@ def main():
     os.makedirs(os.path.dirname(ckpt), exist_ok=True)
     prior_iters = previous.get("iterations", 0) if previous else 0
     prior_wall = previous.get("wallSeconds", 0.0) if previous else 0.0
-    torch.save({"state": ema.state_dict(), "channels": cfg["channels"], "prediction": a.prediction,
+    torch.save({"state": ema.state_dict(), "channels": cfg["channels"], "prediction": a.prediction, "condChannels": cond_channels,
                 "schedule": a.schedule, "normalization": norm, "iterations": prior_iters + done,
                 "wallSeconds": prior_wall + wall, "history": (previous.get("history", []) if previous else []) + [
                     {"iterations": done, "wallSeconds": round(wall, 1), "lossCurve": curve}]}, ckpt)
@@ -224,12 +229,12 @@ def main():
         "inputs": {
             "sample": {"name": "sample", "shape": ["B", 1, "H", "W"]},
             "timestep": {"name": "timestep", "shape": ["B"]},
-            "condition": {"name": "condition", "shape": ["B", 1, "H", "W"]},
+            "condition": {"name": "condition", "shape": ["B", cond_channels, "H", "W"]},
             "doseLevel": {"name": "doseLevel", "shape": ["B"]},
             "conditionMask": {"name": "conditionMask", "shape": ["B"]},
         },
         "output": {"name": "output", "shape": ["B", 1, "H", "W"]},
-        "neighbours": 0,
+        "neighbours": 1 if a.neighbours else 0,
         "prediction": a.prediction,
         "schedule": {"kind": a.schedule, "trainSteps": sched.T, **SCHEDULE_PARAMS[a.schedule]},
         "normalization": norm,
@@ -272,7 +277,7 @@ def main():
 
 def export_onnx(model, path):
     B, H, W = 1, 64, 64
-    args = (torch.zeros(B, 1, H, W), torch.zeros(B), torch.zeros(B, 1, H, W), torch.zeros(B), torch.ones(B))
+    args = (torch.zeros(B, 1, H, W), torch.zeros(B), torch.zeros(B, model.cond_channels, H, W), torch.zeros(B), torch.ones(B))
     names = ["sample", "timestep", "condition", "doseLevel", "conditionMask"]
     dyn = {"sample": {0: "B", 2: "H", 3: "W"}, "timestep": {0: "B"}, "condition": {0: "B", 2: "H", 3: "W"},
            "doseLevel": {0: "B"}, "conditionMask": {0: "B"}, "output": {0: "B", 2: "H", 3: "W"}}
