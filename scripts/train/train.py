@@ -46,8 +46,8 @@ CONFIGS = {
     "cpu-small": dict(channels=(16, 32, 64), patch=96, batch=8, iters=6000, lr=2e-3, device="cpu"),
     "cpu-tiny": dict(channels=(16, 32, 64), patch=64, batch=4, iters=60, lr=2e-3, device="cpu"),
     # Twice the widths of cpu-small (776 k parameters): after 3,000 equal iterations on CPU it beat
-    # the 16-32-64 network by 0.43 / 0.17 dB on validation at 25 / 10 % dose (docs/training.md,
-    # session 3); a 512x512 CT pass takes ~310 ms on 2 CPU cores, inside the 1.5 s target at up to
+    # the 16-32-64 network by 0.43 / 0.17 dB on validation and 0.46 / 0.20 dB on test at 25 / 10 %
+    # dose (docs/training.md, session 3); a 512x512 CT pass takes ~310 ms on 2 CPU cores, inside the 1.5 s target at up to
     # 4 steps. lr 1e-3: at 2e-3 this normalisation-free network diverged. Its GPU speed is not
     # measured yet (bash scripts/device/train.sh reports iterations per second).
     "gpu": dict(channels=(32, 64, 128), patch=128, batch=64, iters=20000, lr=1e-3, device="cuda"),
@@ -123,7 +123,8 @@ def main():
         previous = torch.load(a.resume)
         if (previous["prediction"] != a.prediction or tuple(previous["channels"]) != tuple(cfg["channels"])
                 or previous.get("condChannels", 1) != cond_channels):
-            raise SystemExit(f"{a.resume} is a {previous['prediction']} model with channels {previous['channels']}")
+            raise SystemExit(f"{a.resume} is a {previous['prediction']} model with channels {previous['channels']} "
+                             f"and {previous.get('condChannels', 1)} condition channels")
         model.load_state_dict(previous["state"])
     ema.load_state_dict(model.state_dict())
     for p in ema.parameters():
