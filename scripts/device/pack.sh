@@ -4,7 +4,8 @@
 #   bash scripts/device/pack.sh bench   # node, production node_modules (linux-x64 onnxruntime only),
 #                                       # dist/ and the Vulkan loader .deb (~50 MB)
 # The device machine has python3 + PyTorch but no Node.js, cannot download anything, and a call
-# carries at most 64 MiB, so everything is xz-compressed; the device scripts unpack it.
+# carries at most 64 MiB, so everything is xz-compressed; the device scripts unpack it. Last, it
+# prints what each call would carry (`pack.sh sizes` only that) and fails over 64 MiB.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 what=${1:-all}
@@ -49,3 +50,14 @@ if [ "$what" = bench ] || [ "$what" = all ]; then
   (cd .gl && rm -f ./*.deb && apt-get "${apt_opts[@]}" download -qq libvulkan1)
 fi
 du -sh .device/* .gl 2>/dev/null
+# What each call would carry: the working tree git sees (tracked + untracked, not ignored) plus the
+# kit's paths; the device refuses more than 64 MiB.
+tree=$( { git ls-files -z; git ls-files -z --others --exclude-standard; } | xargs -0 -r du -cb 2>/dev/null | awk '/\ttotal$/ {s += $1} END {print s + 0}')
+for kit in "train:.device/node.xz .device/export-dataset.mjs .device/sources" "bench:.device/node.xz .device/modules.tar.xz dist .gl"; do
+  paths=${kit#*:}
+  # shellcheck disable=SC2086
+  bytes=$(( tree + $(du -cb $paths 2>/dev/null | tail -n 1 | cut -f1) ))
+  mib=$(( bytes / 1048576 ))
+  echo "${kit%%:*} call carries ~${mib} MiB of 64 ($paths)"
+  [ "$mib" -lt 64 ] || { echo "too large for one device call"; exit 1; }
+done
