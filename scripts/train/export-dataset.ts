@@ -111,6 +111,11 @@ function outputDir(dir: string): string {
   return SHARD ? `${dir}.shard-${SHARD.index}-of-${SHARD.count}` : dir;
 }
 
+/** A dose in file names: 0.25 -> "025" (data.py and evaluate.py read these names). */
+function key(d: number): string {
+  return String(Math.round(d * 100)).padStart(3, '0');
+}
+
 function pickSlices(count: number, stride: number): number[] {
   const out: number[] = [];
   for (let k = Math.floor((count % stride) / 2); k < count; k += stride) out.push(k);
@@ -271,7 +276,7 @@ function ctEval(): void {
     const dir = path.join(CACHE, 'eval', 'CT', name);
     mkdirSync(dir, { recursive: true });
     const clean = new F32Writer(path.join(dir, 'clean.f32'));
-    const lows = CT_EVAL_DOSES.map((d) => new F32Writer(path.join(dir, `low${String(Math.round(d * 100)).padStart(3, '0')}.f32`)));
+    const lows = CT_EVAL_DOSES.map((d) => new F32Writer(path.join(dir, `low${key(d)}.f32`)));
     for (const [j, k] of slices.entries()) {
       const img = sliceOf(v, k);
       clean.write(img.data);
@@ -282,8 +287,7 @@ function ctEval(): void {
     lows.forEach((w) => w.close());
     const arrays: Record<string, { file: string; shape: number[] }> = {};
     for (const d of CT_EVAL_DOSES) {
-      const key = `low${String(Math.round(d * 100)).padStart(3, '0')}`;
-      arrays[key] = { file: `${key}.f32`, shape: [v.rows, v.columns] };
+      arrays[`low${key(d)}`] = { file: `low${key(d)}.f32`, shape: [v.rows, v.columns] };
     }
     writeMeta(dir, nv, name, slices, { kind: 'ct-eval', doses: CT_EVAL_DOSES, seed: 7, kernel: kernelFor(nv), i0: calibratedI0(nv), arrays });
   }
@@ -354,7 +358,7 @@ function ctNeighbours(): void {
         nbunit: { file: 'nbunit.f32', shape: [2, 2, meta.rows, meta.columns] },
       });
     } else {
-      const keys = CT_EVAL_DOSES.map((d) => `nblow${String(Math.round(d * 100)).padStart(3, '0')}`);
+      const keys = CT_EVAL_DOSES.map((d) => `nblow${key(d)}`);
       const writers = keys.map((key) => new F32Writer(path.join(dir, `${key}.f32`)));
       for (const [i, k] of meta.slices.entries()) {
         for (const n of neighboursOf(k, count)) {
@@ -438,10 +442,6 @@ export const PET_EVAL_FRACTIONS = [0.25, 0.1];
 /** qin-hn-0139 is one patient: its last slices (after a gap) are validation, the rest training. */
 const PET_VAL_FROM = 460;
 const PET_TRAIN_TO = 440;
-
-function key(d: number): string {
-  return String(Math.round(d * 100)).padStart(3, '0');
-}
 
 function petExport(kind: 'train' | 'eval', name: string, slices: number[], fractions: number[], seed: number, label = name): void {
   const nv = readNiftiVolume(path.join(SHARED, 'pet', `${name}.nii.gz`));
