@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { classicalDenoise } from '../../src/filters/denoise.js';
 import { tuneBilateralRange, tuneNlmH, type TuningPair } from '../../src/filters/tune.js';
 import type { Image2D } from '../../src/image.js';
+import { doseKey as key, readF32 } from './cache-files.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CACHE = process.env['LOWDOSE_CACHE'] ?? path.join(REPO, '.cache');
@@ -45,12 +46,6 @@ const CANDIDATES: Record<'bilateral' | 'nlm', number[]> = {
   nlm: [0.6, 0.8, 1, 1.2, 1.5, 2, 2.5, 3.5],
 };
 
-function readF32(file: string): Float32Array {
-  const b = readFileSync(file);
-  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-}
-
-const key = (d: number) => String(Math.round(d * 100)).padStart(3, '0');
 
 interface Volume {
   name: string;

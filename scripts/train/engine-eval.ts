@@ -17,6 +17,7 @@ import { createSampler } from '../../src/diffusion/create-sampler.js';
 import { denoiseSlices } from '../../src/diffusion/denoise-slices.js';
 import { compareSlices } from '../../src/metrics/compare.js';
 import { loadModel } from '../../src/models/load.js';
+import { doseKey as key, readF32 } from './cache-files.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.basename(here) === 'train' ? path.resolve(here, '../..') : path.resolve(here, '..');
@@ -29,15 +30,6 @@ interface Meta {
   suvFactor: number;
   doses: number[];
   arrays: Record<string, { file: string; shape: number[] }>;
-}
-
-function readF32(file: string): Float32Array {
-  const b = readFileSync(file);
-  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-}
-
-function key(d: number): string {
-  return String(Math.round(d * 100)).padStart(3, '0');
 }
 
 const [name = 'lowdose-ct', modality = 'CT', stepsArg, perVolArg = '4', threadsArg = '2'] = process.argv.slice(2);

@@ -32,6 +32,7 @@ import { CT_DEFAULTS, ctInsertionNoise, insertCtNoise, simulateCtFromTruth, type
 import { generatePhantom } from '../../src/phantoms/index.js';
 import { estimateCtI0 } from '../../src/simulate/calibrate.js';
 import { simulatePet } from '../../src/simulate/pet.js';
+import { doseKey as key, readF32 } from './cache-files.js';
 import { readNiftiVolume, writeNiftiSubset, type NiftiVolume } from './nifti-volume.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -109,11 +110,6 @@ function shardOf<T>(items: T[]): T[] {
 
 function outputDir(dir: string): string {
   return SHARD ? `${dir}.shard-${SHARD.index}-of-${SHARD.count}` : dir;
-}
-
-/** A dose in file names: 0.25 -> "025" (data.py and evaluate.py read these names). */
-function key(d: number): string {
-  return String(Math.round(d * 100)).padStart(3, '0');
 }
 
 function pickSlices(count: number, stride: number): number[] {
@@ -294,11 +290,6 @@ function ctEval(): void {
 }
 
 // ---- 2.5-D: the slices below and above -----------------------------------------------------------
-
-function readF32(file: string): Float32Array {
-  const b = readFileSync(file);
-  return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
-}
 
 /** Below and above slice k, clamped at the ends: the pipeline gives an end slice itself as its missing neighbour. */
 function neighboursOf(k: number, count: number): [number, number] {
