@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'E_DICOMDIR'
   | 'E_INCONSISTENT_SERIES'
   | 'E_SUV_UNAVAILABLE'
+  // a warning: the series is read, but its kernel is outside what denoisers are measured on
+  | 'E_SHARP_KERNEL'
   | 'E_IO'
   // usage and configuration
   | 'E_USAGE'

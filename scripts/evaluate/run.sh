@@ -3,6 +3,8 @@
 #   ct.json / pet.json        held-out volumes: input, Gaussian / bilateral / NLM (tuned on validation),
 #                             the model at 1, 2, 4, 8, 16 steps (scripts/train/evaluate.py)
 #   ct.md / pet.md            the same as markdown tables (scripts/train/report.py)
+#   ct-per-volume.json / .md  the CT test table per held-out volume and reconstruction kernel
+#                             (scripts/train/per-volume.py)
 #   phantoms.json / .md       MTF50 on acr, SUVmean bias / SUVmax recovery in the iec spheres, per
 #                             method, measured by `lowdose qa` (scripts/train/phantom-eval.mjs)
 #   engine-ct.json / engine-pet.json   the shipped ONNX models through the toolkit's own runtime,
@@ -27,6 +29,7 @@ $py scripts/train/evaluate.py --modality CT --stride 2 --configs "$ct_configs" -
 $py scripts/train/evaluate.py --modality PT --configs "$pet_configs" --write-card --threads "$threads" --out "$out/pet.json"
 $py scripts/train/report.py "$out/ct.json" > "$out/ct.md"
 $py scripts/train/report.py "$out/pet.json" > "$out/pet.md"
+$py scripts/train/per-volume.py --modality CT --stride 2 --threads "$threads" --out "$out/ct-per-volume.json" > "$out/ct-per-volume.md"
 
 node scripts/train/phantom-eval.mjs --steps 1,2,4,8,16 --threads "$threads" --out "$out/phantoms.json" > "$out/phantoms.md"
 

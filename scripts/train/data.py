@@ -22,6 +22,7 @@ import os
 
 import numpy as np
 import torch
+from scipy import ndimage
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 # LOWDOSE_CACHE: only for plumbing tests on throwaway data; shipped models use the default.
@@ -67,17 +68,40 @@ def ct_mix(d: float, anchor: float) -> tuple[float, float]:
     return a, max(A - a * (1 / anchor - 1), 0.0)
 
 
+# Sharper-kernel augmentation: the training volumes are all standard-kernel reconstructions, and
+# on a sharp lung kernel (the test set's Philips L) the model removed the kernel's own texture and
+# scored below its input. FBP is linear in the filter, so a sharper kernel is, to first order, the
+# standard image times a high-frequency boost H(f); applied to both images of a pair it keeps
+# low = clean + noise exact (noise reconstructed with the same sharper kernel). H here is an
+# unsharp mask 1 + amount * (1 - G_sigma): DC gain 1 (HU kept), up to (1 + amount) at high
+# frequency. These ranges raise the flat-region noise of the training volumes' normal-dose images
+# 1.5 to 5.4 times (scripts/train/train.py --sharpen, docs/training.md); the lung kernel of one
+# public scan has about 6 times the noise of its standard kernel (../shared/ct/README.md volumes).
+SHARPEN_AMOUNT = (1.0, 5.0)
+SHARPEN_SIGMA = (0.7, 1.5)
+
+
+def sharpen_kernel(img: np.ndarray, amount: float, sigma: float) -> np.ndarray:
+    """img + amount * (img - gaussian(img, sigma)): a sharper reconstruction kernel, to first order."""
+    img = np.asarray(img, dtype=np.float32)
+    return img + amount * (img - ndimage.gaussian_filter(img, sigma, mode="reflect"))
+
+
 class PatchSampler:
     """Random patches: (clean, low, dose) in model units, with random flips / transposes.
 
     CT low dose = clean + sqrt(a) M + sqrt(b) Q with (a, b) = ct_mix(d): the simulator's noise at
     dose d in distribution (checked against direct simulator calls, docs/training.md). d is drawn
     log-uniformly from [dmin, dmax]. PET low dose = one of the simulated count levels.
+
+    sharpen > 0 (CT): that fraction of patches is re-rendered as if reconstructed with a sharper
+    kernel (see sharpen_kernel): both the clean and the low-dose patch, so the pair stays exact.
     """
 
     def __init__(self, volumes: list[dict], modality: str, norm: dict, patch: int, rng: np.random.Generator,
-                 dose_range=(0.05, 0.5), neighbours: bool = False):
+                 dose_range=(0.05, 0.5), neighbours: bool = False, sharpen: float = 0.0):
         self.v, self.mod, self.norm, self.p, self.rng = volumes, modality, norm, patch, rng
+        self.sharpen = sharpen
         # 2.5-D: the condition is [below, slice, above], each with its own noise at the same dose.
         self.neighbours = neighbours
         if neighbours and (modality != "CT" or any("nbclean" not in v for v in volumes)):
@@ -115,6 +139,12 @@ class PatchSampler:
                 below, above = (nc[j] + math.sqrt(a) * nu[j, 0] + math.sqrt(b) * nu[j, 1] for j in (0, 1))
                 # Either order: series sort direction differs between scanners and conventions.
                 low = np.stack([below, low, above] if rng.random() < 0.5 else [above, low, below])
+            # (rng drawn only when enabled, so runs without it sample exactly as before)
+            if self.sharpen > 0 and rng.random() < self.sharpen:
+                amount, sigma = rng.uniform(*SHARPEN_AMOUNT), rng.uniform(*SHARPEN_SIGMA)
+                clean = sharpen_kernel(clean, amount, sigma)
+                low = np.stack([sharpen_kernel(x, amount, sigma) for x in low]) if low.ndim == 3 \
+                    else sharpen_kernel(low, amount, sigma)
         else:
             # Target: the full-count reconstruction from the same events (matched resolution).
             doses = vol["meta"]["doses"]

@@ -20,7 +20,7 @@ import time
 import numpy as np
 import torch
 
-from data import CACHE, REPO, PatchSampler, volumes_in
+from data import CACHE, REPO, SHARPEN_AMOUNT, SHARPEN_SIGMA, PatchSampler, volumes_in
 from diffusion import Schedule
 from model import CondUNet, count_params
 
@@ -64,6 +64,8 @@ def parse():
     ap.add_argument("--lr", type=float, default=None, help="override the config's peak learning rate")
     ap.add_argument("--extra-train", default=None,
                     help="extra training volumes in .cache/train/<MODALITY>/, comma-separated (e.g. body-phantoms from export-dataset ct-phantoms)")
+    ap.add_argument("--sharpen", type=float, default=0.0,
+                    help="CT: fraction of patches re-rendered as a sharper reconstruction kernel (clean and low-dose alike; data.py)")
     ap.add_argument("--neighbours", action="store_true",
                     help="2.5-D: condition on the slices below and above too (CT; needs export-dataset ct-neighbours train)")
     ap.add_argument("--channels", default=None, help="override the config's UNet widths, e.g. 32,64,128")
@@ -113,7 +115,8 @@ def main():
         split["train"] = split["train"] + a.extra_train.split(",")
 
     vols = volumes_in("train", a.modality, split["train"])
-    sampler = PatchSampler(vols, a.modality, norm, cfg["patch"], np.random.default_rng(a.seed), neighbours=a.neighbours)
+    sampler = PatchSampler(vols, a.modality, norm, cfg["patch"], np.random.default_rng(a.seed),
+                           neighbours=a.neighbours, sharpen=a.sharpen)
     cond_channels = 3 if a.neighbours else 1
     sched = Schedule(a.schedule, 1000)
     model = CondUNet(cfg["channels"], cond_channels=cond_channels, prediction=a.prediction).to(dev)
@@ -253,6 +256,9 @@ def main():
                     + f"else uniform in 0..{sched.T - 1}; condition-dropped samples weighted {a.uncond_weight}",
             "unknownDoseFraction": p_unknown_dose,
             "doseRange": [0.05, 0.5],
+            **({"sharperKernelAugmentation": {"fraction": a.sharpen, "amount": list(SHARPEN_AMOUNT), "sigmaPx": list(SHARPEN_SIGMA),
+                                              "filter": "x + amount * (x - gaussian(x, sigma)) on the clean and low-dose patch alike"}}
+               if a.sharpen > 0 else {}),
             "wallSeconds": round(prior_wall + wall, 1),
             "hardware": f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads (shared 2-core VM), torch {torch.__version__}"
                         if dev.type == "cpu" else f"{torch.cuda.get_device_name(0)}, torch {torch.__version__}",

@@ -21,6 +21,7 @@ export const TAG = {
   PatientSize: 'x00101020',
   PatientWeight: 'x00101030',
   SliceThickness: 'x00180050',
+  ConvolutionKernel: 'x00181210',
   SpacingBetweenSlices: 'x00180088',
   ImagerPixelSpacing: 'x00181164',
   FrameReferenceTime: 'x00541300',

@@ -85,6 +85,8 @@ export interface ImageHeader extends PixelModule {
   readonly seriesInstanceUid: string;
   readonly modality: string;
   readonly seriesDescription: string;
+  /** ConvolutionKernel (0018,1210) as stored (multiple values keep their backslashes), or null. */
+  readonly convolutionKernel: string | null;
   readonly instanceNumber: number | null;
   readonly spacingBetweenSlices: number | null;
   /** RescaleType (0028,1054), e.g. HU or US. */
@@ -250,6 +252,7 @@ export function readImageHeader(parsed: ParsedFile): ImageHeader {
     seriesInstanceUid: getString(ds, TAG.SeriesInstanceUID) ?? '',
     modality,
     seriesDescription: getString(ds, TAG.SeriesDescription) ?? '',
+    convolutionKernel: getStrings(ds, TAG.ConvolutionKernel).join('\\') || null,
     instanceNumber: instanceNumber !== undefined && Number.isFinite(instanceNumber) ? instanceNumber : null,
     spacingBetweenSlices: spacingBetween !== undefined && spacingBetween > 0 ? spacingBetween : null,
     rescaleType: getString(ds, TAG.RescaleType) ?? null,

@@ -7,6 +7,7 @@
  */
 import { LowdoseError } from '../errors.js';
 import type { ImageHeader } from './image-header.js';
+import { sharpKernel } from './kernel.js';
 import { modalityUnits } from './modality.js';
 import { suvbwFactors } from './suv.js';
 import type { Orientation, Series, SliceRef, Units, Vec3 } from './types.js';
@@ -104,7 +105,7 @@ export function buildSeries(headers: readonly ImageHeader[]): Series[] {
 function buildStack(key: string, stack: Stack, split: string | null): Series {
   const first = stack.candidates[0]!.header;
   const warnings: LowdoseError[] = [];
-  const warn = (code: 'E_INCONSISTENT_SERIES' | 'E_SUV_UNAVAILABLE', message: string) =>
+  const warn = (code: 'E_INCONSISTENT_SERIES' | 'E_SUV_UNAVAILABLE' | 'E_SHARP_KERNEL', message: string) =>
     warnings.push(new LowdoseError(code, message, { path: first.path }));
   if (split) warn('E_INCONSISTENT_SERIES', split);
 
@@ -186,6 +187,15 @@ function buildStack(key: string, stack: Stack, split: string | null): Series {
     warn('E_INCONSISTENT_SERIES', `${key}: a Modality LUT Sequence is present and not applied; only RescaleSlope / RescaleIntercept are`);
   }
 
+  const sharp = first.modality === 'CT' ? sharpKernel(first.convolutionKernel) : null;
+  if (sharp) {
+    warn(
+      'E_SHARP_KERNEL',
+      `${key}: reconstruction kernel ${sharp.kernel} looks sharp (${sharp.why}); denoising removes such a kernel's own ` +
+        'texture with the dose noise: on a sharp lung kernel the shipped CT model scored below the low-dose input (models/README.md)',
+    );
+  }
+
   let units: Units = modalityUnits(first);
   const scaleByFile = new Map<string, number>();
   if (first.modality === 'PT') {
@@ -221,6 +231,7 @@ function buildStack(key: string, stack: Stack, split: string | null): Series {
     studyInstanceUid: first.studyInstanceUid,
     modality: first.modality,
     seriesDescription: first.seriesDescription,
+    convolutionKernel: first.convolutionKernel,
     rows: stack.rows,
     columns: stack.columns,
     orientation: stack.orientation,

@@ -47,6 +47,8 @@ export interface Series {
   readonly studyInstanceUid: string;
   readonly modality: string;
   readonly seriesDescription: string;
+  /** ConvolutionKernel (0018,1210) of the first slice, when stored. */
+  readonly convolutionKernel?: string | null;
   readonly rows: number;
   readonly columns: number;
   readonly orientation: Orientation | null;

@@ -135,7 +135,8 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
       slicesDone: series.slices.length,
       slicesTotal: series.slices.length,
     });
-    return { ...previous, skipped: true };
+    // A marker from an older version has no warnings: the series as read now says what they are.
+    return { ...previous, warnings: series.warnings.map((w) => w.toJSON()), skipped: true };
   }
   await denoiser.prepare(series);
   const count = series.slices.length;
@@ -229,6 +230,7 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
     msPerSlice: round(elapsed / count, 2),
     ...(denoiser.method === 'diffusion' ? { modelMsPerSlice: round(modelMs / count, 2) } : {}),
     ...(scorer ? { metrics: scorer.result() } : {}),
+    warnings: series.warnings.map((w) => w.toJSON()),
   };
   await writeFileAtomic(markerPath, `${JSON.stringify(report, null, 2)}\n`);
   return report;

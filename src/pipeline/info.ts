@@ -21,6 +21,8 @@ export interface InfoSeries {
   studyInstanceUid: string;
   modality: string;
   description: string;
+  /** ConvolutionKernel (0018,1210), CT; null when not stored. */
+  convolutionKernel: string | null;
   rows: number;
   columns: number;
   slices: number;
@@ -85,6 +87,7 @@ function describeSeries(s: Series): InfoSeries {
     studyInstanceUid: s.studyInstanceUid,
     modality: s.modality,
     description: s.seriesDescription,
+    convolutionKernel: s.convolutionKernel ?? null,
     rows: s.rows,
     columns: s.columns,
     slices: s.slices.length,

@@ -74,6 +74,8 @@ export interface SeriesReport {
   readonly modelMsPerSlice?: number;
   readonly skipped?: boolean;
   readonly metrics?: SeriesMetrics;
+  /** The input series' reading warnings (gaps, duplicates, E_SUV_UNAVAILABLE, E_SHARP_KERNEL, ...). */
+  readonly warnings: Array<{ path: string | null; code: string; message: string }>;
 }
 
 export interface DenoiseReport {

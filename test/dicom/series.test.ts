@@ -74,7 +74,7 @@ describe('series from the corpus', () => {
 function header(
   path: string,
   position: Vec3 | null,
-  options: { uid?: string; sop?: string; rows?: number; orientation?: Orientation; instance?: number } = {},
+  options: { uid?: string; sop?: string; rows?: number; orientation?: Orientation; instance?: number; kernel?: string; modality?: string } = {},
 ): ImageHeader {
   return {
     path,
@@ -94,8 +94,9 @@ function header(
     sopInstanceUid: options.sop ?? `sop-${path}`,
     studyInstanceUid: 'study',
     seriesInstanceUid: options.uid ?? 'series',
-    modality: 'CT',
+    modality: options.modality ?? 'CT',
     seriesDescription: '',
+    convolutionKernel: options.kernel ?? null,
     instanceNumber: options.instance ?? null,
     spacingBetweenSlices: null,
     rescaleType: null,
@@ -122,6 +123,20 @@ describe('buildSeries', () => {
     expect(s!.slices.map((x) => x.file)).toEqual(['a', 'b', 'c', 'd']);
     expect(s!.spacing).toEqual([0.7, 0.7, 2]);
     expect(s!.warnings).toEqual([]);
+  });
+
+  it('warns E_SHARP_KERNEL on a CT series reconstructed with a lung kernel, and keeps the kernel name', () => {
+    const [s] = buildSeries([header('a', [0, 0, 0], { kernel: 'LUNG' }), header('b', [0, 0, 2], { kernel: 'LUNG' })]);
+    expect(s!.convolutionKernel).toBe('LUNG');
+    expect(s!.warnings.map((w) => w.code)).toEqual(['E_SHARP_KERNEL']);
+    expect(s!.warnings[0]!.message).toMatch(/LUNG.*lung \/ bone kernel/);
+  });
+
+  it('does not warn for a standard kernel, or for a non-CT series whatever its kernel field says', () => {
+    const [ct] = buildSeries([header('a', [0, 0, 0], { kernel: 'STANDARD' }), header('b', [0, 0, 2], { kernel: 'STANDARD' })]);
+    expect(ct!.warnings).toEqual([]);
+    const pet = buildSeries([header('p', [0, 0, 0], { kernel: 'B70f', modality: 'MR' })]);
+    expect(pet[0]!.warnings.filter((w) => w.code === 'E_SHARP_KERNEL')).toEqual([]);
   });
 
   it('sorts a coronal stack along y through the normal (row x column)', () => {

@@ -5,7 +5,8 @@
  * so it takes seconds.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -133,6 +134,29 @@ describe('lowdose denoise', () => {
       return estimateNoise(await readSliceImage(series[0]!, 1), { valueRange: SOFT_TISSUE_HU }).std;
     };
     expect(await noise(entry.output.dir)).toBeLessThan(0.7 * (await noise(lowDoseDir)));
+  });
+
+  it('reports a sharp-kernel series: E_SHARP_KERNEL in the series warnings of the JSON and on the human output', async () => {
+    // The body fixture re-labelled as a lung-kernel reconstruction (pixels unchanged).
+    const dcmjs = createRequire(import.meta.url)('dcmjs');
+    dcmjs.log.setLevel('silent');
+    const lungDir = join(root, 'lung-kernel');
+    mkdirSync(lungDir);
+    for (const file of readdirSync(lowDoseDir).filter((f) => f.endsWith('.dcm'))) {
+      const bytes = readFileSync(join(lowDoseDir, file));
+      const message = dcmjs.data.DicomMessage.readFile(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+      message.dict['00181210'] = { vr: 'SH', Value: ['LUNG'] };
+      writeFileSync(join(lungDir, file), Buffer.from(message.write()));
+    }
+    const json = await runCli('denoise', lungDir, '-o', join(root, 'out-lung'), '--model', MODEL, '--json', '--no-progress');
+    expect(json.code).toBe(0);
+    const entry = (JSON.parse(json.stdout) as DenoiseReport).series[0]!;
+    expect(entry.warnings.map((w) => w.code)).toEqual(['E_SHARP_KERNEL']);
+    expect(entry.warnings[0]!.message).toMatch(/kernel LUNG/);
+    const human = await runCli('denoise', lungDir, '-o', join(root, 'out-lung'), '--model', MODEL, '--no-progress');
+    expect(human.stdout).toMatch(/warning \[E_SHARP_KERNEL\]/);
+    const plain = await runCli('denoise', lowDoseDir, '-o', join(root, 'out-basic'), '--model', MODEL, '--json', '--no-progress');
+    expect((JSON.parse(plain.stdout) as DenoiseReport).series[0]!.warnings).toEqual([]);
   });
 
   it('exits 2 when there is nothing to denoise', async () => {

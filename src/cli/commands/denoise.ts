@@ -65,6 +65,7 @@ function humanReport(report: DenoiseReport): string {
       `${s.input.modality} ${s.input.seriesInstanceUid}${s.skipped ? ' (already done)' : ''}: ${s.output.files.length} slices -> ${s.output.dir}` +
         ` | ${s.method}${s.model ? ` ${s.model}` : ''} on ${s.device}, ${s.msPerSlice} ms/slice${metrics}`,
     );
+    for (const w of s.warnings) lines.push(`  warning [${w.code}] ${w.message}`);
   }
   for (const e of report.errors) lines.push(`error ${e.code}: ${e.message}`);
   return lines.join('\n');
