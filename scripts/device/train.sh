@@ -39,7 +39,7 @@ du -sh "$C"/train/*/*
 echo "$(stamp) training $MINUTES min each (config $CONFIG)"
 models=$C/device-models
 $PY scripts/train/train.py --modality CT --config "$CONFIG" --prediction v --t-focus 0.1 --t-low-fraction 0.7 \
-  --t-low-max 100 --warm-fraction 0.7 --minutes "$MINUTES" --name lowdose-ct-gpu --out $models > "$KIT/train-ct.log" 2>&1 & ct=$!
+  --t-low-max 100 --warm-fraction 0.7 --sharpen 0.3 --minutes "$MINUTES" --name lowdose-ct-gpu --out $models > "$KIT/train-ct.log" 2>&1 & ct=$!
 $PY scripts/train/train.py --modality PT --config "$CONFIG" --prediction sample --t-focus 0.8 \
   --minutes "$MINUTES" --name lowdose-pet-gpu --out $models > "$KIT/train-pet.log" 2>&1 & pet=$!
 wait $ct; rc_ct=$?; wait $pet; rc_pet=$?
