@@ -21,19 +21,19 @@ export interface SharpKernel {
 
 // Siemens names: a letter for the use (B body, H head, I iterative body, Q quantitative, ...),
 // optionally a second letter (r, l, v, f, ...), a two-digit sharpness and suffix letters:
-// 60 and above are the sharp lung / bone / inner-ear kernels (B60f, B70f, Br64, I70f, Hr68, ...).
+// 60 and above are the sharp lung / bone kernels (B60f, B70f, Br64, I70f, Hr68, ...).
 const SIEMENS = /^[A-Z][a-z]?(\d{2})[a-z]?\d?$/;
 // Vendor words for sharp kernels: GE LUNG / BONE / BONEPLUS / EDGE, and generic names.
 const SHARP_WORDS = /\b(LUNG|BONE|BONEPLUS|EDGE|SHARP|ULTRA ?SHARP)\b/i;
-// Philips single-letter kernels: L (lung) and the Y-sharp series YC..YE (bone / lung detail).
-const PHILIPS_SHARP = new Set(['L', 'YC', 'YD', 'YE']);
+// Philips single-letter kernels: L is the lung kernel (the sharp test volume of the model card).
+const PHILIPS_SHARP = new Set(['L']);
 
 /** The sharp-kernel reading of one ConvolutionKernel value (backslash-separated values allowed). */
 export function sharpKernel(value: string | null | undefined): SharpKernel | null {
   if (!value) return null;
   for (const part of value.split('\\').map((s) => s.trim()).filter(Boolean)) {
     if (SHARP_WORDS.test(part)) return { kernel: value, why: `"${part}" names a lung / bone kernel` };
-    if (PHILIPS_SHARP.has(part.toUpperCase())) return { kernel: value, why: `"${part}" is a Philips sharp (lung / bone) kernel` };
+    if (PHILIPS_SHARP.has(part.toUpperCase())) return { kernel: value, why: `"${part}" is the Philips lung kernel` };
     const siemens = SIEMENS.exec(part);
     if (siemens && Number(siemens[1]) >= 60) {
       return { kernel: value, why: `"${part}" has Siemens-style sharpness ${siemens[1]} (60 and up: lung / bone)` };
