@@ -32,6 +32,8 @@ export interface VolumeSeriesOptions {
   readonly studyDescription?: string;
   /** Default: the volume's description. */
   readonly seriesDescription?: string;
+  /** CT ConvolutionKernel (0018,1210) to record, e.g. to label a series as a sharp-kernel scan. */
+  readonly convolutionKernel?: string;
   readonly seriesNumber?: number;
   readonly studyId?: string;
   readonly accessionNumber?: string;
@@ -175,6 +177,7 @@ function commonDataset(
   setElement(d, 'ReferringPhysicianName', []);
   setElement(d, 'StudyDescription', [options.studyDescription ?? `lowdose ${volume.modality} phantom`]);
   setElement(d, 'SeriesDescription', [(options.seriesDescription ?? volume.description).slice(0, 64)]);
+  if (options.convolutionKernel !== undefined) setElement(d, 'ConvolutionKernel', [options.convolutionKernel.slice(0, 16)]);
   setElement(d, 'PatientName', [personName(patientName)]);
   setElement(d, 'PatientID', [(options.patientId ?? patientName.replace(/\^/g, '-')).slice(0, 64)]);
   setElement(d, 'PatientBirthDate', []);

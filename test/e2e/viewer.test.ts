@@ -100,7 +100,13 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
     // A study outside the data folder, uploaded through the page later.
     const { volume, origin } = generateWater({ size: 96, slices: 6, seed: 2 });
     for (const slice of volume.slices) for (let k = 0; k < slice.length; k++) slice[k]! += 40 * Math.sin(k * 12.9898) * Math.cos(k * 0.71);
-    await writeVolumeSeries(volume, path.join(root, 'upload-me'), { origin, studyDescription: 'uploaded from the page', uidSeed: 'e2e-upload' });
+    // Labelled as a lung-kernel reconstruction: the page must show the E_SHARP_KERNEL warning for it.
+    await writeVolumeSeries(volume, path.join(root, 'upload-me'), {
+      origin,
+      studyDescription: 'uploaded from the page',
+      uidSeed: 'e2e-upload',
+      convolutionKernel: 'LUNG',
+    });
 
     const viewerDir = path.join(root, 'viewer');
     execFileSync(process.execPath, [path.join(REPO, 'scripts/build-viewer.mjs'), '--outdir', viewerDir], { stdio: 'pipe' });
@@ -135,6 +141,8 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
     expect(await paneKeys()).toEqual(['lowDose', 'denoised', 'reference', 'difference']);
     for (const key of await paneKeys()) await expectRealPixels(key);
     await expect.poll(paneIndices, POLL).toEqual(['3', '3', '3', '3']);
+    // A phantom series without kernel warnings: no warning bar.
+    expect(await page.isHidden('#series-warnings')).toBe(true);
     // The panes show different images, not one image four times.
     const hashes = await Promise.all((await paneKeys()).map(async (k) => (await canvasStats(k)).hash));
     expect(new Set(hashes).size).toBe(4);
@@ -250,6 +258,8 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
     await page.waitForSelector('body[data-view^="s:"]');
     expect(await paneKeys()).toEqual(['lowDose']);
     await expectRealPixels('lowDose');
+    expect(await page.isVisible('#series-warnings')).toBe(true);
+    expect(await page.textContent('#series-warnings [data-code="E_SHARP_KERNEL"]')).toMatch(/kernel LUNG looks sharp/);
 
     // Record every progress value the bar shows.
     await page.evaluate(() => {

@@ -182,6 +182,7 @@ async function openTarget(target: { kind: 'c' | 's'; id: string }, index: number
     $('denoise-button').toggleAttribute('disabled', false);
     const shown = viewer.open(view, start);
     metrics.open(view.comparison, view.lowDose.units);
+    showSeriesWarnings(view.lowDose.warnings);
     await shown;
     if (!document.body.dataset.firstSliceMs) document.body.dataset.firstSliceMs = String(Math.round(performance.now() - started));
     document.body.dataset.view = `${target.kind}:${target.id}`;
@@ -189,6 +190,20 @@ async function openTarget(target: { kind: 'c' | 's'; id: string }, index: number
   } catch (error) {
     toast(`Could not open it: ${(error as Error).message}`, 'error');
   }
+}
+
+/** The low-dose series' reading warnings (E_SHARP_KERNEL, gaps, ...) in a bar above the panes. */
+function showSeriesWarnings(warnings: ReadonlyArray<{ code: string; message: string }>): void {
+  const bar = $('series-warnings');
+  bar.replaceChildren(
+    ...warnings.map((w) => {
+      const line = document.createElement('div');
+      line.dataset.code = w.code;
+      line.textContent = `${w.code}: ${w.message}`;
+      return line;
+    }),
+  );
+  bar.hidden = warnings.length === 0;
 }
 
 let hashTimer: number | undefined;

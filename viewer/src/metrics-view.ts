@@ -56,6 +56,10 @@ export class MetricsView {
   /** Called on every slice change; fetches lazily so fast scrolling does not queue requests. */
   showSlice(index: number): void {
     if (!this.comparison) return;
+    // The slice on screen, also when it is cached: a fetch still in flight for the slice before
+    // must not paint its numbers over this one's when it lands.
+    this.pending = index;
+    window.clearTimeout(this.timer);
     const known = this.slices.get(index);
     if (known) {
       this.render(known);
@@ -63,8 +67,6 @@ export class MetricsView {
     }
     this.viewer.setPaneMetrics('denoised', '…');
     this.viewer.setPaneMetrics('lowDose', '…');
-    this.pending = index;
-    window.clearTimeout(this.timer);
     const generation = this.generation;
     const id = this.comparison.id;
     this.timer = window.setTimeout(() => {
