@@ -9,11 +9,8 @@ Prints one line per volume set, dose, configuration and K (about 10 minutes per 
 1 thread beside another job; the model card's numbers are --configs warm0.1:1 --threads 1).
 """
 import argparse
-import json
-import os
 
 import numpy as np
-import torch
 
 import evaluate as E
 
@@ -24,10 +21,7 @@ def main():
     ap.add_argument("--configs", default="warm0.1:1")
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
-    torch.set_num_threads(a.threads)
-    torch.set_flush_denormal(True)
-    card = json.load(open(os.path.join(E.REPO, "models", f"{a.name}.json")))
-    run, _ = E.model_fn(os.path.join(E.CACHE, "checkpoints", f"{a.name}.pt"), card["normalization"])
+    card, run = E.shipped_model(a.name, a.threads)
     split = card["training"]["split"]
     for part in ["validation", "test"]:
         vols = [E.load_eval("CT", n, 1) for n in split[part]]

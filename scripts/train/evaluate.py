@@ -123,6 +123,16 @@ def model_fn(ckpt, norm):
     return run, st
 
 
+def shipped_model(name, threads):
+    """The card models/<name>.json and a sampler over its checkpoint .cache/checkpoints/<name>.pt,
+    with torch set to `threads` threads and denormals flushed (see main)."""
+    torch.set_num_threads(threads)
+    torch.set_flush_denormal(True)
+    card = json.load(open(os.path.join(REPO, "models", f"{name}.json")))
+    run, _ = model_fn(os.path.join(CACHE, "checkpoints", f"{name}.pt"), card["normalization"])
+    return card, run
+
+
 def parse_configs(text):
     """"noise:2" = DDIM from pure noise, 2 steps; "warm0.3:2" = warm start at strength 0.3, 2 steps."""
     out = []

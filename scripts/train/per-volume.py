@@ -14,11 +14,8 @@ import argparse
 import json
 import os
 
-import numpy as np
-import torch
-
 from data import CACHE, REPO
-from evaluate import CLASSICAL, DOSES, load_eval, model_fn, score
+from evaluate import CLASSICAL, DOSES, load_eval, score, shipped_model
 
 SHARED = os.environ.get("LOWDOSE_SHARED", os.path.join(REPO, "..", "shared"))
 
@@ -41,11 +38,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
-    torch.set_num_threads(a.threads)
-    torch.set_flush_denormal(True)
     name = a.name or ("lowdose-ct" if a.modality == "CT" else "lowdose-pet")
-    card = json.load(open(os.path.join(REPO, "models", f"{name}.json")))
-    run, _ = model_fn(os.path.join(CACHE, "checkpoints", f"{name}.pt"), card["normalization"])
+    card, run = shipped_model(name, a.threads)
     s = card["sampler"]
     mode = "warm" if s["default"] == "warm-start" else "noise"
     strength = s.get("strength", 1.0) if mode == "warm" else 1.0

@@ -125,6 +125,7 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
   const folder = outputFolderName(series);
   const dir = path.join(context.outDir, folder);
   const markerPath = path.join(dir, COMPLETION_MARKER);
+  const warnings = series.warnings.map((w) => w.toJSON());
   if (!context.overwrite && existsSync(markerPath)) {
     const previous = JSON.parse(await readFile(markerPath, 'utf8')) as SeriesReport;
     context.log(`${series.modality} series ${series.seriesInstanceUid}: already done in ${dir} (use --overwrite to redo)`);
@@ -136,7 +137,7 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
       slicesTotal: series.slices.length,
     });
     // A marker from an older version has no warnings: the series as read now says what they are.
-    return { ...previous, warnings: series.warnings.map((w) => w.toJSON()), skipped: true };
+    return { ...previous, warnings, skipped: true };
   }
   await denoiser.prepare(series);
   const count = series.slices.length;
@@ -230,7 +231,7 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
     msPerSlice: round(elapsed / count, 2),
     ...(denoiser.method === 'diffusion' ? { modelMsPerSlice: round(modelMs / count, 2) } : {}),
     ...(scorer ? { metrics: scorer.result() } : {}),
-    warnings: series.warnings.map((w) => w.toJSON()),
+    warnings,
   };
   await writeFileAtomic(markerPath, `${JSON.stringify(report, null, 2)}\n`);
   return report;
