@@ -43,11 +43,11 @@ if [ "$what" = bench ] || [ "$what" = all ]; then
   find "$ort/linux" -mindepth 1 -maxdepth 1 ! -name x64 -exec rm -rf {} +
   tar -C "$tmp" -cf - node_modules | xz -T2 -6 > .device/modules.tar.xz
   rm -rf "$tmp"
-  # Vulkan loader for WebGPU (the device README's recipe); the NVIDIA ICD is on the machine.
+  # Vulkan loader and libglvnd for WebGPU (the device README's recipe); the NVIDIA ICD is on the machine.
   mkdir -p .gl /tmp/amd64/partial
   apt_opts=(-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64)
   apt-get "${apt_opts[@]}" update -qq
-  (cd .gl && rm -f ./*.deb && apt-get "${apt_opts[@]}" download -qq libvulkan1)
+  (cd .gl && rm -f ./*.deb && apt-get "${apt_opts[@]}" download -qq libvulkan1 libglvnd0 libglx0 libgl1 libegl1 libopengl0 libgles2)
 fi
 du -sh .device/* .gl 2>/dev/null
 # What each call would carry: the working tree git sees (tracked + untracked, not ignored) plus the

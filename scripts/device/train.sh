@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # One device call (docs/device.md): exports the training data from the packed slices (shards in
 # parallel on all cores), trains the CT and PET models side by side on the GPU for MINUTES each,
-# and leaves checkpoints, ONNX files, cards and logs in $OUT/train-result.tar + $OUT/train.log.
+# and leaves each run's checkpoint, ONNX file, card and log in $OUT/train-<run>.tar, + $OUT/train.log.
 #   run: bash scripts/device/train.sh [MINUTES=6]
 #   carry: .device/node.xz .device/export-dataset.mjs .device/sources      (bash scripts/device/pack.sh train)
+# With .device/resume/ carried too (lowdose-ct.pt, lowdose-pet.pt, lowdose-ct-wide.pt: CPU-trained
+# checkpoints), it also continues each of those on the GPU beside the from-scratch runs.
 # PYTHON, CONFIG (default gpu), SHARDS (default nproc) and LOWDOSE_CACHE (default .cache) can be set; a
 # plumbing check here: PYTHON=/usr/bin/python3 LOWDOSE_CACHE=/tmp/c CONFIG=cpu-tiny bash scripts/device/train.sh 0.2
 set -uo pipefail
@@ -38,14 +40,30 @@ du -sh "$C"/train/*/*
 
 echo "$(stamp) training $MINUTES min each (config $CONFIG)"
 models=$C/device-models
-$PY scripts/train/train.py --modality CT --config "$CONFIG" --prediction v --t-focus 0.1 --t-low-fraction 0.7 \
-  --t-low-max 100 --warm-fraction 0.7 --sharpen 0.3 --minutes "$MINUTES" --name lowdose-ct-gpu --out $models > "$KIT/train-ct.log" 2>&1 & ct=$!
-$PY scripts/train/train.py --modality PT --config "$CONFIG" --prediction sample --t-focus 0.8 \
-  --minutes "$MINUTES" --name lowdose-pet-gpu --out $models > "$KIT/train-pet.log" 2>&1 & pet=$!
-wait $ct; rc_ct=$?; wait $pet; rc_pet=$?
-echo "$(stamp) CT exit $rc_ct, PET exit $rc_pet"
-for m in ct pet; do echo "--- $m"; grep -vE "^iter|Warning|^  " "$KIT/train-$m.log" | tail -n 8; grep "^iter" "$KIT/train-$m.log" | awk 'NR % 20 == 0' ; grep "^iter" "$KIT/train-$m.log" | tail -n 1; done
-cp "$KIT"/train-*.log $models/ 2>/dev/null
-tar -cf "$OUTDIR/train-result.tar" -C "$C" device-models $(cd "$C" && ls checkpoints/lowdose-*-gpu.pt 2>/dev/null)
+common=(--config "$CONFIG" --minutes "$MINUTES" --out "$models")
+ct_loss=(--modality CT --prediction v --t-focus 0.1 --t-low-fraction 0.7 --t-low-max 100 --warm-fraction 0.7 --sharpen 0.3)
+pet_loss=(--modality PT --prediction sample --t-focus 0.8)
+# name: train.py arguments (beyond common); each run gets its own sampler workers (WORKERS, default 3).
+runs=("ct-gpu|${ct_loss[*]}" "pet-gpu|${pet_loss[*]}")
+R=.device/resume
+[ -f $R/lowdose-ct.pt ] && runs+=("ct-gpu-small|${ct_loss[*]} --channels 16,32,64 --lr 5e-4 --seed 1238 --resume $R/lowdose-ct.pt")
+[ -f $R/lowdose-ct-wide.pt ] && runs+=("ct-gpu-wide|${ct_loss[*]} --channels 32,64,128 --lr 5e-4 --seed 1239 --resume $R/lowdose-ct-wide.pt")
+[ -f $R/lowdose-pet.pt ] && runs+=("pet-gpu-small|${pet_loss[*]} --channels 16,32,64 --lr 5e-4 --seed 1238 --resume $R/lowdose-pet.pt")
+pids=()
+for r in "${runs[@]}"; do
+  n=${r%%|*}
+  # shellcheck disable=SC2086
+  $PY scripts/train/train.py ${r#*|} "${common[@]}" --workers "${WORKERS:-3}" --name "lowdose-$n" > "$KIT/train-$n.log" 2>&1 & pids+=($!)
+done
+rc=0; for p in "${pids[@]}"; do wait "$p" || rc=1; done
+echo "$(stamp) training done (any failure: $rc)"
+for r in "${runs[@]}"; do m=${r%%|*}; echo "--- $m"; grep -vE "^iter|Warning|^  " "$KIT/train-$m.log" | tail -n 6; grep "^iter" "$KIT/train-$m.log" | awk 'NR % 25 == 0'; grep "^iter" "$KIT/train-$m.log" | tail -n 1; done
+# One tar per run (checkpoint, card, ONNX, log): a file coming back may be at most 16 MiB, and all
+# five runs in one tar were 22 MB (session 5 lost it and had to fetch it again).
+for r in "${runs[@]}"; do
+  n=lowdose-${r%%|*}
+  cp "$KIT/train-${r%%|*}.log" "$models/$n.log" 2>/dev/null
+  (cd "$C" && tar -cf "$OUTDIR/train-$n.tar" checkpoints/$n.pt device-models/$n.json device-models/$n.onnx device-models/$n.log 2>/dev/null)
+done
 ls -la "$OUTDIR"
-[ $rc_ct = 0 ] && [ $rc_pet = 0 ]
+[ $rc = 0 ]

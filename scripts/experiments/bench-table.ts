@@ -13,6 +13,8 @@ if (!file) {
 }
 const report = JSON.parse(readFileSync(file, 'utf8')) as BenchReport;
 const m = report.machine;
+// GPU times are a few ms: keep a decimal below 100 ms.
+const ms = (v: number): string => v.toFixed(v < 100 ? 1 : 0);
 const lines = [
   `Machine: ${m.cpuModel}, ${m.cpus} CPUs (nproc), ${m.memoryMb} MB, ${m.platform}, node ${m.node}, onnxruntime-node ${m.onnxruntime}, ` +
     `${m.date.slice(0, 16).replace('T', ' ')} UTC, load average ${m.loadAverage} at start.`,
@@ -24,8 +26,8 @@ const lines = [
   '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ...report.runs.map(
     (r) =>
-      `| ${r.model} | ${r.device} | ${r.size.join('x')} | ${r.batch} | ${r.steps} | ${r.msPerSlice.toFixed(0)} | ${r.slicesPerSecond.toFixed(2)} | ` +
-      `${r.modelMsPerSlice.toFixed(0)} | ${r.totalOverModel?.toFixed(3) ?? 'n/a'} | ${r.peakRssMb.toFixed(0)} |`,
+      `| ${r.model} | ${r.device} | ${r.size.join('x')} | ${r.batch} | ${r.steps} | ${ms(r.msPerSlice)} | ${r.slicesPerSecond.toFixed(2)} | ` +
+      `${ms(r.modelMsPerSlice)} | ${r.totalOverModel?.toFixed(3) ?? 'n/a'} | ${r.peakRssMb.toFixed(0)} |`,
   ),
   '',
   ...report.devices.map((d) => `- ${d.model}, \`--device ${d.requested}\`: ${d.used ? `ran on ${d.used}` : `unavailable: ${d.reason}`}`),

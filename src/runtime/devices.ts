@@ -96,6 +96,18 @@ export function shortReason(error: unknown): string {
   return line.replace(/^\S+\.(cc|h|cpp):\d+\s+/, '').trim();
 }
 
+/**
+ * A device's failure as users should read it: WebGPU's "No supported adapters" means Vulkan found no
+ * usable driver, which on an NVIDIA machine is most often the missing libglvnd (the ICD,
+ * libGLX_nvidia.so.0, does not load without libGLdispatch; measured on the H100 machine, session 5).
+ */
+export function explainDeviceFailure(device: string, reason: string): string {
+  if (device === 'webgpu' && /no supported adapters/i.test(reason)) {
+    return `${reason} (Vulkan found no usable GPU driver: install the driver's Vulkan ICD; NVIDIA's also needs libglvnd0)`;
+  }
+  return reason;
+}
+
 /** One line for stderr and reports: "cpu (cuda: <why not>; webgpu: <why not>)". */
 export function formatDeviceReport(report: DeviceReport): string {
   if (report.skipped.length === 0) return report.used;

@@ -10,6 +10,7 @@ import { LowdoseError } from '../errors.js';
 import {
   AUTO_ORDER,
   cudaUnavailableReason,
+  explainDeviceFailure,
   shortReason,
   webgpuUnavailableReason,
   type Device,
@@ -94,7 +95,7 @@ export class OnnxSession {
         const session = await ort.InferenceSession.create(bytes, sessionOptions(device, options.threads));
         return new OnnxSession(session, modelPath, { requested, used: device, skipped });
       } catch (error) {
-        const reason = shortReason(error);
+        const reason = explainDeviceFailure(device, shortReason(error));
         if (device === 'cpu') {
           // The CPU always exists: failing here means the file is not a usable model.
           throw new LowdoseError('E_MODEL', `cannot load ONNX model ${modelPath}: ${reason}`, { path: modelPath, cause: error });

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cudaUnavailableReason, formatDeviceReport, onnxruntimeBinaryDir, shortReason } from '../../src/runtime/devices.js';
+import { cudaUnavailableReason, explainDeviceFailure, formatDeviceReport, onnxruntimeBinaryDir, shortReason } from '../../src/runtime/devices.js';
 import { listBackends, OnnxSession } from '../../src/runtime/session.js';
 import { LowdoseError } from '../../src/errors.js';
 import { fixtureModel } from '../diffusion/helpers.js';
@@ -99,6 +99,14 @@ describe('device choice', () => {
     expect(shortReason(new Error('OrtSessionOptionsAppendExecutionProvider_Cuda: Failed to load shared library'))).toBe(
       'OrtSessionOptionsAppendExecutionProvider_Cuda: Failed to load shared library',
     );
+  });
+
+  it('explains a WebGPU adapter failure as a missing Vulkan driver, and leaves other reasons alone', () => {
+    expect(explainDeviceFailure('webgpu', 'Failed to get a WebGPU adapter: No supported adapters')).toMatch(
+      /^Failed to get a WebGPU adapter: No supported adapters \(Vulkan found no usable GPU driver: .*libglvnd0\)$/,
+    );
+    expect(explainDeviceFailure('webgpu', 'out of memory')).toBe('out of memory');
+    expect(explainDeviceFailure('cuda', 'No supported adapters')).toBe('No supported adapters');
   });
 });
 
