@@ -6,7 +6,8 @@
 #   carry: .device/node.xz .device/export-dataset.mjs .device/sources      (bash scripts/device/pack.sh train)
 # With .device/resume/ carried too (lowdose-ct.pt, lowdose-pet.pt, lowdose-ct-wide.pt: CPU-trained
 # checkpoints), it also continues each of those on the GPU beside the from-scratch runs.
-# PYTHON, CONFIG (default gpu), SHARDS (default nproc) and LOWDOSE_CACHE (default .cache) can be set; a
+# PYTHON, CONFIG (default gpu), SHARDS (default nproc), WORKERS (sampler processes per run, default 3),
+# ONLY (comma-separated run names to keep) and LOWDOSE_CACHE (default .cache) can be set; a
 # plumbing check here: PYTHON=/usr/bin/python3 LOWDOSE_CACHE=/tmp/c CONFIG=cpu-tiny bash scripts/device/train.sh 0.2
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -49,6 +50,9 @@ R=.device/resume
 [ -f $R/lowdose-ct.pt ] && runs+=("ct-gpu-small|${ct_loss[*]} --channels 16,32,64 --lr 5e-4 --seed 1238 --resume $R/lowdose-ct.pt")
 [ -f $R/lowdose-ct-wide.pt ] && runs+=("ct-gpu-wide|${ct_loss[*]} --channels 32,64,128 --lr 5e-4 --seed 1239 --resume $R/lowdose-ct-wide.pt")
 [ -f $R/lowdose-pet.pt ] && runs+=("pet-gpu-small|${pet_loss[*]} --channels 16,32,64 --lr 5e-4 --seed 1238 --resume $R/lowdose-pet.pt")
+if [ -n "${ONLY:-}" ]; then   # e.g. ONLY=ct-gpu: one run alone on the GPU (its unshared speed)
+  kept=(); for r in "${runs[@]}"; do [[ ",$ONLY," == *",${r%%|*},"* ]] && kept+=("$r"); done; runs=("${kept[@]}")
+fi
 pids=()
 for r in "${runs[@]}"; do
   n=${r%%|*}
