@@ -239,6 +239,9 @@ def main():
         json.dump(result, f, indent=2, allow_nan=False)
     print("wrote", out_path)
     if a.write_card and not a.skip_test:
+        # Re-read: the run takes many minutes, and the card may have been edited meanwhile (session 5
+        # lost a hand-merged training block to the copy read at the start).
+        card = json.load(open(card_path))
         card["quality"] = {"evaluatedOn": split["test"], "doses": DOSES, "sliceStride": a.stride, "seed": 0,
                            "metrics": "CONTRACT conventions (PSNR/SSIM clipped CT [-1000,1000] HU, PET [0, max ref]); noise = median 7x7 local std in flat regions; bias = mean(out - ref) there",
                            "command": f"/usr/bin/python3 scripts/train/evaluate.py --modality {a.modality} --stride {a.stride} --configs {a.configs} --write-card (all of it: scripts/evaluate/run.sh)",
