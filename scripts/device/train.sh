@@ -61,12 +61,12 @@ for r in "${runs[@]}"; do
 done
 rc=0; for p in "${pids[@]}"; do wait "$p" || rc=1; done
 echo "$(stamp) training done (any failure: $rc)"
-for r in "${runs[@]}"; do m=${r%%|*}; echo "--- $m"; grep -vE "^iter|Warning|^  " "$KIT/train-$m.log" | tail -n 6; grep "^iter" "$KIT/train-$m.log" | awk 'NR % 25 == 0'; grep "^iter" "$KIT/train-$m.log" | tail -n 1; done
-# One tar per run (checkpoint, card, ONNX, log): a file coming back may be at most 16 MiB, and all
-# five runs in one tar were 22 MB (session 5 lost it and had to fetch it again).
+# Per run: a summary of its log, and one tar (checkpoint, card, ONNX, log): a file coming back may be
+# at most 16 MiB, and all five runs in one tar were 22 MB (session 5 lost it and fetched it again).
 for r in "${runs[@]}"; do
-  n=lowdose-${r%%|*}
-  cp "$KIT/train-${r%%|*}.log" "$models/$n.log" 2>/dev/null
+  m=${r%%|*}; n=lowdose-$m; log=$KIT/train-$m.log
+  echo "--- $m"; grep -vE "^iter|Warning|^  " "$log" | tail -n 6; grep "^iter" "$log" | awk 'NR % 25 == 0'; grep "^iter" "$log" | tail -n 1
+  cp "$log" "$models/$n.log" 2>/dev/null
   (cd "$C" && tar -cf "$OUTDIR/train-$n.tar" checkpoints/$n.pt device-models/$n.json device-models/$n.onnx device-models/$n.log 2>/dev/null)
 done
 ls -la "$OUTDIR"
