@@ -13,5 +13,5 @@ export { nlmFilter, NLM_PATCH_RADIUS, NLM_SEARCH_RADIUS } from './nlm.js';
 export type { NlmOptions } from './nlm.js';
 export { estimateFilterNoise, estimateSeriesNoise } from './noise.js';
 export type { FilterModality, NoiseLevel } from './noise.js';
-export { tuneBilateralRange, tuneGaussianSigma, tuneNlmH, tuneParameter } from './tune.js';
+export { tuneBilateralRange, tuneGaussianSigma, tuneInRanges, tuneNlmH, tuneParameter } from './tune.js';
 export type { TunableParameter, TuningOptions, TuningPair, TuningResult, TuningScore } from './tune.js';

@@ -8,12 +8,15 @@
 import { LowdoseError } from '../errors.js';
 import type { Image2D } from '../image.js';
 import { compareSlices } from '../metrics/compare.js';
+import type { ValidMask } from '../metrics/pixels.js';
 import { defaultRange, maxValue, type IntensityRange } from '../metrics/range.js';
 import { classicalDenoise, type ClassicalDenoiseParams, type ClassicalMethod } from './denoise.js';
 
 export interface TuningPair {
   readonly lowDose: Image2D;
   readonly reference: Image2D;
+  /** Pixels the scores count (non-zero); default all. Leaves padding / out-of-field pixels out. */
+  readonly valid?: ValidMask;
 }
 
 export interface TuningOptions {
@@ -50,27 +53,51 @@ export function tuneParameter(
   options: TuningOptions = {},
 ): TuningResult {
   if (pairs.length === 0) throw new LowdoseError('E_USAGE', 'tuning needs at least one low-dose / reference pair');
+  const range = options.range ?? defaultRange(options.params?.modality ?? 'CT', maxValue(pairs.map((p) => p.reference.data)));
+  return tuneInRanges(method, parameter, pairs, candidates, [range], options)[0]!;
+}
+
+/**
+ * tuneParameter in several metric ranges at once (e.g. CT [-1000, 1000] HU and an abdomen window
+ * [-160, 240]): each candidate filters every pair once and is scored in every range. One result
+ * per range, in order; `options.range` is ignored.
+ */
+export function tuneInRanges(
+  method: ClassicalMethod,
+  parameter: TunableParameter,
+  pairs: readonly TuningPair[],
+  candidates: readonly number[],
+  ranges: readonly IntensityRange[],
+  options: TuningOptions = {},
+): TuningResult[] {
+  if (pairs.length === 0) throw new LowdoseError('E_USAGE', 'tuning needs at least one low-dose / reference pair');
   if (candidates.length === 0) throw new LowdoseError('E_USAGE', `no candidate values for ${parameter}`);
+  if (ranges.length === 0) throw new LowdoseError('E_USAGE', 'tuning needs at least one metric range');
   const base = options.params ?? {};
-  const range = options.range ?? defaultRange(base.modality ?? 'CT', maxValue(pairs.map((p) => p.reference.data)));
-  const scores = candidates.map((value): TuningScore => {
+  // scores[range][candidate]
+  const scores: TuningScore[][] = ranges.map(() => []);
+  for (const value of candidates) {
     // Unlike the metrics report (which drops identical slices from its mean), an exact match is
     // the best a candidate can do, so +Infinity stays in the mean and wins.
-    let psnr = 0;
-    let ssim = 0;
-    let rmse = 0;
-    for (const { lowDose, reference } of pairs) {
+    const sums = ranges.map(() => ({ psnr: 0, ssim: 0, rmse: 0 }));
+    for (const { lowDose, reference, valid } of pairs) {
       const { data } = classicalDenoise(method, lowDose, { ...base, [parameter]: value });
-      const s = compareSlices(reference, { rows: lowDose.rows, columns: lowDose.columns, data }, range);
-      psnr += s.psnr;
-      ssim += s.ssim;
-      rmse += s.rmse;
+      ranges.forEach((range, k) => {
+        const s = compareSlices(reference, { rows: lowDose.rows, columns: lowDose.columns, data }, range, valid);
+        sums[k]!.psnr += s.psnr;
+        sums[k]!.ssim += s.ssim;
+        sums[k]!.rmse += s.rmse;
+      });
     }
-    return { value, psnr: psnr / pairs.length, ssim: ssim / pairs.length, rmse: rmse / pairs.length };
+    sums.forEach((sum, k) => {
+      scores[k]!.push({ value, psnr: sum.psnr / pairs.length, ssim: sum.ssim / pairs.length, rmse: sum.rmse / pairs.length });
+    });
+  }
+  return ranges.map((range, k) => {
+    let best = scores[k]![0]!;
+    for (const s of scores[k]!) if (s.psnr > best.psnr) best = s;
+    return { best: best.value, scores: scores[k]!, range };
   });
-  let best = scores[0]!;
-  for (const s of scores) if (s.psnr > best.psnr) best = s;
-  return { best: best.value, scores, range };
 }
 
 /** The Gaussian sigma (mm, or px with `{ inPixels: true }`) with the best mean PSNR. */

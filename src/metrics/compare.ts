@@ -6,7 +6,7 @@
  * the range is +Infinity (scikit-image's value); JSON has no Infinity, so such slices carry
  * `psnr: null`, and `mean.psnr` averages only the finite slices (null when every slice is identical).
  */
-import { checkSameSize, type Pixels } from './pixels.js';
+import { checkSameSize, checkValidMask, type Pixels, type ValidMask } from './pixels.js';
 import { psnrOfClipped } from './psnr.js';
 import { checkRange, clipToRange, type IntensityRange } from './range.js';
 import { meanSquaredError } from './rmse.js';
@@ -34,21 +34,26 @@ export interface SlicePair {
   readonly test: Pixels;
 }
 
-/** PSNR, SSIM and RMSE of one slice pair; PSNR may be +Infinity here. */
+/**
+ * PSNR, SSIM and RMSE of one slice pair; PSNR may be +Infinity here. With `valid` (non-zero =
+ * counts), all three leave the other pixels (padding, outside the field of view) out.
+ */
 export function compareSlices(
   reference: Pixels,
   test: Pixels,
   range: IntensityRange,
+  valid?: ValidMask,
 ): { psnr: number; ssim: number; rmse: number } {
   checkSameSize(reference, test);
   checkRange(range);
+  checkValidMask(valid, reference);
   const x = clipToRange(reference.data, range);
   const y = clipToRange(test.data, range);
   const dataRange = range[1] - range[0];
   return {
-    psnr: psnrOfClipped(x, y, dataRange),
-    ssim: ssimOfClipped(reference.rows, reference.columns, x, y, dataRange),
-    rmse: Math.sqrt(meanSquaredError(reference.data, test.data)),
+    psnr: psnrOfClipped(x, y, dataRange, valid),
+    ssim: ssimOfClipped(reference.rows, reference.columns, x, y, dataRange, valid ? { valid } : {}),
+    rmse: Math.sqrt(meanSquaredError(reference.data, test.data, valid)),
   };
 }
 

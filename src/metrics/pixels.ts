@@ -25,3 +25,15 @@ export function checkSameSize(a: Pixels, b: Pixels): void {
     throw new RangeError(`images differ in size: reference ${a.rows}x${a.columns}, test ${b.rows}x${b.columns}`);
   }
 }
+
+/**
+ * Which pixels a metric counts: rows x columns values, non-zero = counts. Absent (undefined or
+ * null) = every pixel. Padding and pixels outside the scanned field of view are left out this way.
+ */
+export type ValidMask = ArrayLike<number> | null;
+
+export function checkValidMask(valid: ValidMask | undefined, image: Pixels): void {
+  if (valid && valid.length !== image.rows * image.columns) {
+    throw new RangeError(`valid-pixel mask of ${valid.length} values for a ${image.rows}x${image.columns} image`);
+  }
+}

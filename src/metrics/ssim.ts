@@ -9,7 +9,7 @@
  * 11 x 11 window inside the image, so the reflected border never reaches the mean: a "valid"
  * separable convolution gives the same number with no padding.
  */
-import { checkSameSize, type Pixels } from './pixels.js';
+import { checkSameSize, checkValidMask, type Pixels, type ValidMask } from './pixels.js';
 import { checkRange, clipToRange, type IntensityRange } from './range.js';
 
 export interface SsimOptions {
@@ -17,6 +17,12 @@ export interface SsimOptions {
   readonly sigma?: number;
   readonly k1?: number;
   readonly k2?: number;
+  /**
+   * Pixels the mean counts (non-zero = counts): the SSIM map is averaged over the valid pixels of
+   * the border-cropped region, i.e. scikit-image's `full=True` map, cropped, at the mask. Windows
+   * centred on a valid pixel may still reach masked ones (as the map does).
+   */
+  readonly valid?: ValidMask;
 }
 
 /** scipy.ndimage's normalised 1-D Gaussian kernel for `sigma` and `truncate`. */
@@ -37,6 +43,7 @@ export function gaussianKernel(sigma: number, truncate = 3.5): Float64Array {
 export function ssim(reference: Pixels, test: Pixels, range: IntensityRange, options: SsimOptions = {}): number {
   checkSameSize(reference, test);
   checkRange(range);
+  checkValidMask(options.valid, reference);
   return ssimOfClipped(
     reference.rows,
     reference.columns,
@@ -56,7 +63,7 @@ export function ssimOfClipped(
   dataRange: number,
   options: SsimOptions = {},
 ): number {
-  const { sigma = 1.5, k1 = 0.01, k2 = 0.03 } = options;
+  const { sigma = 1.5, k1 = 0.01, k2 = 0.03, valid = null } = options;
   const kernel = gaussianKernel(sigma);
   const taps = kernel.length;
   if (rows < taps || columns < taps) {
@@ -111,7 +118,9 @@ export function ssimOfClipped(
   const mxx = new Float64Array(validColumns);
   const myy = new Float64Array(validColumns);
   const mxy = new Float64Array(validColumns);
+  const radius = (taps - 1) / 2;
   let total = 0;
+  let counted = 0;
   for (let r = 0; r < validRows; r++) {
     mx.fill(0);
     my.fill(0);
@@ -129,7 +138,10 @@ export function ssimOfClipped(
         mxy[c]! += w * hxy[base + c]!;
       }
     }
+    const centreRow = (r + radius) * columns + radius;
     for (let c = 0; c < validColumns; c++) {
+      if (valid && !valid[centreRow + c]) continue;
+      counted++;
       const ux = mx[c]!;
       const uy = my[c]!;
       const vx = mxx[c]! - ux * ux;
@@ -138,5 +150,6 @@ export function ssimOfClipped(
       total += ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2));
     }
   }
-  return total / (validRows * validColumns);
+  if (counted === 0) throw new RangeError('SSIM: no valid pixel in the border-cropped region');
+  return total / counted;
 }

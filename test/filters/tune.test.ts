@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { gaussianSmooth, tuneBilateralRange, tuneGaussianSigma, tuneNlmH, type TuningPair } from '../../src/filters/index.js';
+import { classicalDenoise, gaussianSmooth, tuneBilateralRange, tuneGaussianSigma, tuneInRanges, tuneNlmH, tuneParameter, type TuningPair } from '../../src/filters/index.js';
+import { compareSlices } from '../../src/metrics/index.js';
 import { Rng } from '../../src/util/random.js';
 import { addNoise, image, piecewisePhantom } from './direct.js';
 
@@ -45,5 +46,35 @@ describe('tuners', () => {
     const lowDose = image(size, size, addNoise(reference.data, 0.5, 3), [4, 4]);
     const result = tuneGaussianSigma([{ lowDose, reference }], [2], { params: { modality: 'PT' } });
     expect(result.range).toEqual([0, 7]);
+  });
+
+  it('tuneInRanges scores every candidate in each range from one filtering pass, counting only valid pixels', () => {
+    const size = 48;
+    const truth = piecewisePhantom(size);
+    const valid = Uint8Array.from({ length: size * size }, (_, i) => (i % size < 40 ? 1 : 0));
+    const pairs: TuningPair[] = [0, 1].map((k) => ({
+      lowDose: image(size, size, addNoise(truth, 30, 90 + k), [0.8, 0.8]),
+      reference: image(size, size, truth, [0.8, 0.8]),
+      valid,
+    }));
+    const params = { modality: 'CT' as const, noiseStd: 30 };
+    const windows = [[-1000, 1000], [-160, 240]] as const;
+    const [wide, narrow] = tuneInRanges('bilateral', 'rangeFactor', pairs, [0.5, 2, 8], windows, { params });
+    expect(wide!.range).toEqual([-1000, 1000]);
+    expect(narrow!.range).toEqual([-160, 240]);
+    // Each range's scores are what tuneParameter gives with that range alone.
+    for (const [k, range] of windows.entries()) {
+      const alone = tuneParameter('bilateral', 'rangeFactor', pairs, [0.5, 2, 8], { params, range });
+      expect([wide, narrow][k]!.scores).toEqual(alone.scores);
+    }
+    // The score is the mean of compareSlices with the mask, which differs from the whole image's.
+    const scored = pairs.map((p) => {
+      const out = { rows: size, columns: size, data: classicalDenoise('bilateral', p.lowDose, { ...params, rangeFactor: 2 }).data };
+      return [compareSlices(p.reference, out, [-1000, 1000], valid).psnr, compareSlices(p.reference, out, [-1000, 1000]).psnr] as const;
+    });
+    expect(wide!.scores[1]!.psnr).toBeCloseTo((scored[0]![0] + scored[1]![0]) / 2, 12);
+    expect(Math.abs(wide!.scores[1]!.psnr - (scored[0]![1] + scored[1]![1]) / 2)).toBeGreaterThan(0.01);
+    expect(() => tuneInRanges('gaussian', 'sigmaMm', pairs, [1], [], { params })).toThrow(/metric range/);
+    expect(() => tuneParameter('gaussian', 'sigmaMm', [], [1], { params: { modality: 'PT' } })).toThrow(/at least one/);
   });
 });

@@ -76,6 +76,28 @@ describe('series comparison (CONTRACT metrics --json shape)', () => {
     expect(() => defaultRange('PT')).toThrow(/maximum/);
   });
 
+  it('leaves pixels outside a valid mask out of PSNR, SSIM and RMSE, as scikit-image does at the mask', () => {
+    const { reference, test, pair } = load('ct-crlm-1004-abdomen-noise');
+    const valid = new Uint8Array(reference.data.length);
+    for (let r = 0; r < reference.rows; r++) {
+      for (let c = 0; c < reference.columns; c++) valid[r * reference.columns + c] = (r - 90) ** 2 + (c - 100) ** 2 <= 70 ** 2 ? 1 : 0;
+    }
+    // scikit-image 0.19.3 on the clipped float64 images (the mask above as `valid`):
+    //   mse = ((ref_c - test_c)[valid] ** 2).mean(); psnr = 10 log10(2000^2 / mse)
+    //   _, S = structural_similarity(ref_c, test_c, gaussian_weights=True, sigma=1.5,
+    //            use_sample_covariance=False, data_range=2000, full=True); S[5:-5, 5:-5][valid[5:-5, 5:-5]].mean()
+    const masked = compareSlices(reference, test, CT_RANGE, valid);
+    expect(masked.psnr).toBeCloseTo(38.27277077825054, 9);
+    expect(masked.ssim).toBeCloseTo(0.9074351062158715, 9);
+    expect(masked.rmse).toBeCloseTo(24.41496832810231, 9);
+    // An all-valid mask is no mask.
+    const all = compareSlices(reference, test, CT_RANGE, new Uint8Array(reference.data.length).fill(1));
+    expect(all.psnr).toBeCloseTo(pair.psnr, 12);
+    expect(all.ssim).toBeCloseTo(pair.ssim, 12);
+    expect(() => compareSlices(reference, test, CT_RANGE, new Uint8Array(10))).toThrow(/mask of 10 values/);
+    expect(() => compareSlices(reference, test, CT_RANGE, new Uint8Array(reference.data.length))).toThrow(/no valid pixel/);
+  });
+
   it('refuses mismatched sizes, images smaller than the window, empty series and bad ranges', () => {
     const a = { rows: 16, columns: 16, data: new Float32Array(256) };
     const b = { rows: 16, columns: 15, data: new Float32Array(240) };
