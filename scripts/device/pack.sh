@@ -30,6 +30,17 @@ if [ "$what" = train ] || [ "$what" = all ]; then
     cp "${f%.nii.gz}.json" ".device/sources/$sub/"
   done
   rm -rf .device/sources.tmp
+  # The real quarter/full-dose pairs of the training patient (../shared/ldct-mayo), int16 in xz.
+  cache=${LOWDOSE_CACHE:-.cache}
+  npx tsx scripts/train/export-real-pairs.ts --out "$cache/train/CT"
+  py=${PYTHON:-/usr/bin/python3}
+  rm -rf .device/real && $py scripts/device/real-pairs.py pack "$cache/train/CT" .device/real
+  # The shipped models' weights as checkpoints to continue (checkpoints are not committed; the ONNX
+  # files hold the same EMA weights, and the rebuild is checked bit for bit).
+  mkdir -p .device/resume
+  for m in lowdose-ct lowdose-pet; do
+    $py scripts/train/onnx-to-checkpoint.py "models/$m.json" ".device/resume/$m.pt" 2>/dev/null
+  done
 fi
 
 if [ "$what" = bench ] || [ "$what" = all ]; then
@@ -53,7 +64,7 @@ du -sh .device/* .gl 2>/dev/null
 # What each call would carry: the working tree git sees (tracked + untracked, not ignored) plus the
 # kit's paths; the device refuses more than 64 MiB.
 tree=$( { git ls-files -z; git ls-files -z --others --exclude-standard; } | xargs -0 -r du -cb 2>/dev/null | awk '/\ttotal$/ {s += $1} END {print s + 0}')
-for kit in "train:.device/node.xz .device/export-dataset.mjs .device/sources" "bench:.device/node.xz .device/modules.tar.xz dist .gl"; do
+for kit in "train:.device/node.xz .device/export-dataset.mjs .device/sources .device/real .device/resume" "bench:.device/node.xz .device/modules.tar.xz dist .gl"; do
   paths=${kit#*:}
   # shellcheck disable=SC2086
   bytes=$(( tree + $(du -cb $paths 2>/dev/null | tail -n 1 | cut -f1) ))

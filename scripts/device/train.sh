@@ -6,8 +6,11 @@
 #   carry: .device/node.xz .device/export-dataset.mjs .device/sources      (bash scripts/device/pack.sh train)
 # With .device/resume/ carried too (lowdose-ct.pt, lowdose-pet.pt, lowdose-ct-wide.pt: CPU-trained
 # checkpoints), it also continues each of those on the GPU beside the from-scratch runs.
+# With .device/real carried too (real quarter/full-dose CT pairs of the training patient, packed by
+# pack.sh train), the ct-real* runs continue or train CT on the simulated data plus those pairs.
 # PYTHON, CONFIG (default gpu), SHARDS (default nproc), WORKERS (sampler processes per run, default 3),
-# ONLY (comma-separated run names to keep) and LOWDOSE_CACHE (default .cache) can be set; a
+# EXPORTS (export-dataset commands, default "ct-train pet-train"; add pet-lesions for the
+# pet-lesions run), ONLY (comma-separated run names to keep) and LOWDOSE_CACHE (default .cache) can be set; a
 # plumbing check here: PYTHON=/usr/bin/python3 LOWDOSE_CACHE=/tmp/c CONFIG=cpu-tiny bash scripts/device/train.sh 0.2
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -27,9 +30,10 @@ for f in .device/sources/*/*.nii.xz; do
   rm "$LOWDOSE_SHARED/$sub/tmp.nii"; cp "${f%.nii.xz}.json" "$LOWDOSE_SHARED/$sub/"
 done
 rm -rf "$C/train"
-echo "$(stamp) export: ct-train and pet-train, $SHARDS shards each"
+EXPORTS=${EXPORTS:-ct-train pet-train}
+echo "$(stamp) export: $EXPORTS, $SHARDS shards each"
 pids=()
-for cmd in ct-train pet-train; do
+for cmd in $EXPORTS; do
   for ((i = 0; i < SHARDS; i++)); do
     $NODE .device/export-dataset.mjs $cmd --shard $i/$SHARDS > "$KIT/export-$cmd-$i.log" 2>&1 & pids+=($!)
   done
@@ -37,6 +41,7 @@ done
 fail=0; for p in "${pids[@]}"; do wait "$p" || fail=1; done
 if [ $fail = 1 ]; then tail -n 5 "$KIT"/export-*.log; echo "export failed"; exit 1; fi
 $NODE .device/export-dataset.mjs merge-shards || exit 1
+[ -d .device/real ] && { $PY scripts/device/real-pairs.py unpack .device/real "$C/train/CT" || exit 1; }
 du -sh "$C"/train/*/*
 
 echo "$(stamp) training $MINUTES min each (config $CONFIG)"
@@ -50,6 +55,15 @@ R=.device/resume
 [ -f $R/lowdose-ct.pt ] && runs+=("ct-gpu-small|${ct_loss[*]} --channels 16,32,64 --lr 5e-4 --seed 1238 --resume $R/lowdose-ct.pt")
 [ -f $R/lowdose-ct-wide.pt ] && runs+=("ct-gpu-wide|${ct_loss[*]} --channels 32,64,128 --lr 5e-4 --seed 1239 --resume $R/lowdose-ct-wide.pt")
 [ -f $R/lowdose-pet.pt ] && runs+=("pet-gpu-small|${pet_loss[*]} --channels 16,32,64 --lr 5e-4 --seed 1238 --resume $R/lowdose-pet.pt")
+# Real pairs (training patient only; the other one validates): the shipped CT model continued with
+# them at two shares of the draws, and the wide network from scratch with them.
+real=$(ls .device/real 2>/dev/null | paste -sd, -)
+if [ -n "$real" ]; then
+  [ -f $R/lowdose-ct.pt ] && runs+=("ct-real|${ct_loss[*]} --channels 16,32,64 --lr 5e-4 --seed 1240 --resume $R/lowdose-ct.pt --extra-train $real --real-weight 4")
+  [ -f $R/lowdose-ct.pt ] && runs+=("ct-real-heavy|${ct_loss[*]} --channels 16,32,64 --lr 5e-4 --seed 1241 --resume $R/lowdose-ct.pt --extra-train $real --real-weight 12")
+  runs+=("ct-wide-real|${ct_loss[*]} --seed 1242 --extra-train $real --real-weight 4")
+fi
+[ -f $R/lowdose-pet.pt ] && [[ " $EXPORTS " == *" pet-lesions "* ]] && runs+=("pet-lesions|${pet_loss[*]} --channels 16,32,64 --lr 5e-4 --seed 1243 --resume $R/lowdose-pet.pt --extra-train pet-lesions")
 if [ -n "${ONLY:-}" ]; then   # e.g. ONLY=ct-gpu: one run alone on the GPU (its unshared speed)
   kept=(); for r in "${runs[@]}"; do [[ ",$ONLY," == *",${r%%|*},"* ]] && kept+=("$r"); done; runs=("${kept[@]}")
 fi

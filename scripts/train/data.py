@@ -12,6 +12,9 @@ Layout (one folder per volume, all arrays little-endian float32, slices in DICOM
                                     full-count ones from the same events (the training target)
   .cache/eval/<MODALITY>/<volume>/  clean.f32 and low-<dose>.f32 [S, rows, cols] made by direct
                                     simulator calls at the evaluation doses (no scaling trick)
+  CT real pairs (`scripts/train/export-real-pairs.ts`, meta kind 'ct-real-pair'): low.f32 [S, rows, cols],
+                                    the scanner's quarter-dose reconstruction of the same slice as
+                                    clean.f32 (full dose), at the fixed dose meta.dose
   2.5-D (CT, `export-dataset ct-neighbours`): training folders also hold nbclean [S, 2, rows, cols]
   and nbunit [S, 2, 2, rows, cols] (the slices below and above, with their noise components),
   evaluation folders nblow<dose> [S, 2, rows, cols].
@@ -112,10 +115,13 @@ class PatchSampler:
 
     sharpen > 0 (CT): that fraction of patches is re-rendered as if reconstructed with a sharper
     kernel (see sharpen_kernel): both the clean and the low-dose patch, so the pair stays exact.
+
+    Real pairs (meta kind 'ct-real-pair') give their own low-dose slice at their own dose; real_weight
+    multiplies their slices' share of the draws (they are few: 11 slices against ~100 simulated).
     """
 
     def __init__(self, volumes: list[dict], modality: str, norm: dict, patch: int, rng: np.random.Generator,
-                 dose_range=(0.05, 0.5), neighbours: bool = False, sharpen: float = 0.0):
+                 dose_range=(0.05, 0.5), neighbours: bool = False, sharpen: float = 0.0, real_weight: float = 1.0):
         self.v, self.mod, self.norm, self.p, self.rng = volumes, modality, norm, patch, rng
         self.sharpen = sharpen
         # 2.5-D: the condition is [below, slice, above], each with its own noise at the same dose.
@@ -124,7 +130,7 @@ class PatchSampler:
             raise SystemExit("neighbours need CT volumes exported with `export-dataset ct-neighbours train`")
         self.dmin, self.dmax = dose_range
         # Weight volumes by slice count so every slice is equally likely.
-        n = np.array([len(v["meta"]["slices"]) for v in volumes], dtype=float)
+        n = np.array([len(v["meta"]["slices"]) * (real_weight if is_real_pair(v) else 1.0) for v in volumes], dtype=float)
         self.vol_p = n / n.sum()
 
     def _one(self):
@@ -144,7 +150,15 @@ class PatchSampler:
             if body > 0.25 or rng.random() < 0.1:
                 break
         f = vol["meta"].get("suvFactor", 1.0)
-        if self.mod == "CT":
+        if self.mod == "CT" and is_real_pair(vol):
+            if self.neighbours:
+                raise SystemExit("real pairs have no neighbour slices (their slices are tens of mm apart)")
+            d = vol["meta"]["dose"]
+            low = vol["low"][s, r:r + self.p, c:c + self.p]
+            if self.sharpen > 0 and rng.random() < self.sharpen:
+                amount, sigma = rng.uniform(*SHARPEN_AMOUNT), rng.uniform(*SHARPEN_SIGMA)
+                clean, low = sharpen_kernel(clean, amount, sigma), sharpen_kernel(low, amount, sigma)
+        elif self.mod == "CT":
             d = math.exp(rng.uniform(math.log(self.dmin), math.log(self.dmax)))
             a, b = ct_mix(d, vol["meta"]["anchorDose"])
             u = vol["unit"][s, :, r:r + self.p, c:c + self.p]
@@ -186,6 +200,10 @@ class PatchSampler:
         xl = torch.from_numpy(xl if xl.ndim == 4 else xl[:, None]).float()
         d = torch.tensor([i[2] for i in items], dtype=torch.float32)
         return x0, xl, d
+
+
+def is_real_pair(vol: dict) -> bool:
+    return vol["meta"].get("kind") == "ct-real-pair"
 
 
 def volumes_in(kind: str, modality: str, names: list[str]) -> list[dict]:

@@ -20,7 +20,7 @@ import time
 import numpy as np
 import torch
 
-from data import CACHE, REPO, SHARPEN_AMOUNT, SHARPEN_SIGMA, PatchSampler, volumes_in
+from data import CACHE, REPO, SHARPEN_AMOUNT, SHARPEN_SIGMA, PatchSampler, is_real_pair, volumes_in
 from diffusion import Schedule
 from model import CondUNet, count_params
 
@@ -66,6 +66,8 @@ def parse():
                     help="extra training volumes in .cache/train/<MODALITY>/, comma-separated (e.g. body-phantoms from export-dataset ct-phantoms)")
     ap.add_argument("--sharpen", type=float, default=0.0,
                     help="CT: fraction of patches re-rendered as a sharper reconstruction kernel (clean and low-dose alike; data.py)")
+    ap.add_argument("--real-weight", type=float, default=1.0,
+                    help="draw the slices of real-pair volumes (--extra-train mayo-L143-B30f,...) this many times as often")
     ap.add_argument("--neighbours", action="store_true",
                     help="2.5-D: condition on the slices below and above too (CT; needs export-dataset ct-neighbours train)")
     ap.add_argument("--channels", default=None, help="override the config's UNet widths, e.g. 32,64,128")
@@ -143,7 +145,7 @@ def main():
 
     vols = volumes_in("train", a.modality, split["train"])
     sampler = PatchSampler(vols, a.modality, norm, cfg["patch"], np.random.default_rng(a.seed),
-                           neighbours=a.neighbours, sharpen=a.sharpen)
+                           neighbours=a.neighbours, sharpen=a.sharpen, real_weight=a.real_weight)
     batches = sampled_batches(sampler, cfg["batch"], a.workers, a.seed)
     cond_channels = 3 if a.neighbours else 1
     sched = Schedule(a.schedule, 1000)
@@ -301,6 +303,9 @@ def main():
             "lossCurve": curve[:: max(1, len(curve) // 20)] + ([curve[-1]] if curve else []),
             "finalLoss": curve[-1][1] if curve else None,
             "split": split,
+            **({"realPairs": {"volumes": [v["meta"]["volume"] for v in vols if is_real_pair(v)], "weight": a.real_weight,
+                              "source": "../shared/ldct-mayo (AAPM-Mayo LDCT Grand Challenge), scripts/train/export-real-pairs.ts"}}
+               if any(is_real_pair(v) for v in vols) else {}),
             "lowDoseSource": "src/simulate (projection-domain noise insertion for CT, count reduction + OSEM for PET) via scripts/train/export-dataset.ts",
             "parameters": count_params(ema),
             "channels": list(cfg["channels"]),
