@@ -60,7 +60,7 @@ if [ "$what" = bench ] || [ "$what" = all ]; then
   apt-get "${apt_opts[@]}" update -qq
   (cd .gl && rm -f ./*.deb && apt-get "${apt_opts[@]}" download -qq libvulkan1 libglvnd0 libglx0 libgl1 libegl1 libopengl0 libgles2)
 fi
-du -sh .device/* .gl 2>/dev/null
+du -sh .device/* .gl 2>/dev/null || true   # .gl exists only after a bench pack
 # What each call would carry: the working tree git sees (tracked + untracked, not ignored) plus the
 # kit's paths; the device refuses more than 64 MiB.
 tree=$( { git ls-files -z; git ls-files -z --others --exclude-standard; } | xargs -0 -r du -cb 2>/dev/null | awk '/\ttotal$/ {s += $1} END {print s + 0}')
