@@ -9,6 +9,13 @@ export interface Image2D {
   readonly data: Float32Array;
   /** [row spacing, column spacing] in mm (DICOM PixelSpacing order). */
   readonly pixelSpacing: readonly [number, number];
+  /**
+   * 1 where the pixel is not image: padding (PixelPaddingValue) or, for CT, the out-of-field fill
+   * outside the reconstruction circle (src/dicom/out-of-field.ts). Absent or null: every pixel is
+   * image. Padded pixels keep their stored value in `data`; metrics leave them out and denoisers
+   * pass them through unchanged.
+   */
+  readonly padding?: Uint8Array | null;
 }
 
 /** PET header facts needed to make SUV computable from Bq/ml. */

@@ -27,4 +27,5 @@ export { buildSeries, sliceNormal } from './series.js';
 export { suvbwFactors, type SuvOutcome } from './suv.js';
 export { applyModalityLut, modalityUnits } from './modality.js';
 export { storedValues, paddingMask, type StoredValues } from './pixels.js';
+export { outOfFieldMask, unionMasks, OUT_OF_FIELD_MAX_HU } from './out-of-field.js';
 export { transferSyntaxOf, KNOWN_TRANSFER_SYNTAXES, type TransferSyntax } from './transfer-syntax.js';

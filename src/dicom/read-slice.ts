@@ -9,8 +9,9 @@ import { decodeParsedFrame } from './decode.js';
 import { readPixelModule, type PixelModule } from './image-header.js';
 import { applyModalityLut } from './modality.js';
 import { readDicomFile, type ParsedFile } from './parse.js';
+import { outOfFieldMask, unionMasks } from './out-of-field.js';
 import { paddingMask } from './pixels.js';
-import type { Series, SliceRef } from './types.js';
+import type { Series, SliceRef, Units } from './types.js';
 
 export { decodeFrameStoredValues, type StoredFrame } from './decode.js';
 
@@ -20,8 +21,9 @@ export interface SlicePixels {
   /** Row-major, in the series' units. */
   readonly data: Float32Array;
   /**
-   * 1 where the pixel is padding (PixelPaddingValue: outside the scanned field of view), null
-   * when the slice has none. Padded pixels keep their modality value in `data`.
+   * 1 where the pixel is padding (PixelPaddingValue: outside the scanned field of view) or, in a
+   * CT slice in HU, out-of-field fill (./out-of-field.ts); null when the slice has none. Padded
+   * pixels keep their modality value in `data`.
    */
   readonly padding: Uint8Array | null;
 }
@@ -45,15 +47,20 @@ export function clearSliceCache(): void {
   lastFile = null;
 }
 
-/** One slice's pixels in the series' units, with its padding mask. */
-export async function readSlicePixels(slice: SliceRef): Promise<SlicePixels> {
+/**
+ * One slice's pixels in the series' units, with its padding mask. Pass the series' `units`: in
+ * 'HU' the out-of-field fill of slices without a matching PixelPaddingValue is detected too.
+ */
+export async function readSlicePixels(slice: SliceRef, units?: Units): Promise<SlicePixels> {
   const { parsed, pixel } = await openFile(slice.file);
   const stored = await decodeParsedFrame(parsed, pixel, slice.frame);
+  const outOfField =
+    units === 'HU' ? outOfFieldMask(stored, pixel.rows, pixel.columns, slice.rescaleSlope, slice.rescaleIntercept) : null;
   return {
     rows: pixel.rows,
     columns: pixel.columns,
     data: applyModalityLut(stored, slice.rescaleSlope, slice.rescaleIntercept, slice.unitsScale),
-    padding: paddingMask(stored, pixel),
+    padding: unionMasks(paddingMask(stored, pixel), outOfField),
   };
 }
 
@@ -62,13 +69,13 @@ export async function readSlice(slice: SliceRef): Promise<Float32Array> {
   return (await readSlicePixels(slice)).data;
 }
 
-/** Slice `index` (in the series' sorted order) as an Image2D. */
+/** Slice `index` (in the series' sorted order) as an Image2D, with its padding mask. */
 export async function readSliceImage(series: Series, index: number): Promise<Image2D> {
   const slice = series.slices[index];
   if (!slice) {
     throw new LowdoseError('E_USAGE', `series ${series.key} has no slice ${index} (${series.slices.length} slices)`);
   }
-  const pixels = await readSlicePixels(slice);
+  const pixels = await readSlicePixels(slice, series.units);
   if (pixels.rows !== series.rows || pixels.columns !== series.columns) {
     throw new LowdoseError(
       'E_INCONSISTENT_SERIES',
@@ -81,5 +88,6 @@ export async function readSliceImage(series: Series, index: number): Promise<Ima
     columns: pixels.columns,
     data: pixels.data,
     pixelSpacing: [series.spacing[0], series.spacing[1]],
+    padding: pixels.padding,
   };
 }

@@ -6,7 +6,7 @@
  * the range is +Infinity (scikit-image's value); JSON has no Infinity, so such slices carry
  * `psnr: null`, and `mean.psnr` averages only the finite slices (null when every slice is identical).
  */
-import { checkSameSize, checkValidMask, type Pixels, type ValidMask } from './pixels.js';
+import { checkSameSize, checkValidMask, countedPixels, paddingUnion, type Pixels, type ValidMask } from './pixels.js';
 import { psnrOfClipped } from './psnr.js';
 import { checkRange, clipToRange, type IntensityRange } from './range.js';
 import { meanSquaredError } from './rmse.js';
@@ -36,7 +36,9 @@ export interface SlicePair {
 
 /**
  * PSNR, SSIM and RMSE of one slice pair; PSNR may be +Infinity here. With `valid` (non-zero =
- * counts), all three leave the other pixels (padding, outside the field of view) out.
+ * counts), all three leave the other pixels out. Pixels that either image marks as padding
+ * (`Pixels.padding`: outside the scanned field) never count, and SSIM windows do not see them
+ * (docs/metrics.md, "Valid pixels").
  */
 export function compareSlices(
   reference: Pixels,
@@ -47,13 +49,15 @@ export function compareSlices(
   checkSameSize(reference, test);
   checkRange(range);
   checkValidMask(valid, reference);
+  const padding = paddingUnion(reference, test);
+  const counted = countedPixels(valid, padding);
   const x = clipToRange(reference.data, range);
   const y = clipToRange(test.data, range);
   const dataRange = range[1] - range[0];
   return {
-    psnr: psnrOfClipped(x, y, dataRange, valid),
-    ssim: ssimOfClipped(reference.rows, reference.columns, x, y, dataRange, valid ? { valid } : {}),
-    rmse: Math.sqrt(meanSquaredError(reference.data, test.data, valid)),
+    psnr: psnrOfClipped(x, y, dataRange, counted),
+    ssim: ssimOfClipped(reference.rows, reference.columns, x, y, dataRange, { ...(valid ? { valid } : {}), padding }),
+    rmse: Math.sqrt(meanSquaredError(reference.data, test.data, counted)),
   };
 }
 

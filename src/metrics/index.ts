@@ -10,6 +10,7 @@ export { estimateNoise, SOFT_TISSUE_HU } from './noise-estimate.js';
 export type { NoiseEstimate, NoiseEstimateOptions } from './noise-estimate.js';
 export { noiseDifference, noisePowerSpectrum, tileRois } from './nps.js';
 export type { NpsOptions, NpsResult, RadialNps, RoiCorner } from './nps.js';
+export { paddingUnion } from './pixels.js';
 export type { Pixels, ValidMask } from './pixels.js';
 export { psnr } from './psnr.js';
 export { CT_RANGE, clipToRange, defaultRange, maxValue } from './range.js';

@@ -2,7 +2,7 @@
  * Root-mean-square error in modality units. Unlike PSNR and SSIM it is not clipped to the metric
  * range (CONTRACT: "RMSE is in modality units"), so it also counts errors in bone and air.
  */
-import { checkSameSize, checkValidMask, type Pixels, type ValidMask } from './pixels.js';
+import { checkSameSize, checkValidMask, countedPixels, paddingUnion, type Pixels, type ValidMask } from './pixels.js';
 
 /**
  * Mean squared difference; with `valid`, over the pixels where it is non-zero only (padding and
@@ -21,8 +21,9 @@ export function meanSquaredError(reference: ArrayLike<number>, test: ArrayLike<n
   return sum / count;
 }
 
+/** RMSE over the `valid` pixels (all when absent) that neither image marks as padding. */
 export function rmse(reference: Pixels, test: Pixels, valid?: ValidMask): number {
   checkSameSize(reference, test);
   checkValidMask(valid, reference);
-  return Math.sqrt(meanSquaredError(reference.data, test.data, valid));
+  return Math.sqrt(meanSquaredError(reference.data, test.data, countedPixels(valid, paddingUnion(reference, test))));
 }

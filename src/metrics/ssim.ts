@@ -8,8 +8,14 @@
  * cropped by (11 - 1) / 2 = 5 pixels on each side. Every pixel of that cropped region has its full
  * 11 x 11 window inside the image, so the reflected border never reaches the mean: a "valid"
  * separable convolution gives the same number with no padding.
+ *
+ * Padding (pixels outside the scanned field that either image marks, `Pixels.padding`) is not
+ * image, so unlike pixels merely left out by `valid` it must not enter any window: each window's
+ * means, variances and covariance are then weighted over its non-padding pixels only (normalised
+ * convolution: the Gaussian weights of padded pixels dropped, the rest renormalised). A window
+ * without padding gives the same value as above.
  */
-import { checkSameSize, checkValidMask, type Pixels, type ValidMask } from './pixels.js';
+import { checkSameSize, checkValidMask, countedPixels, paddingUnion, type Pixels, type ValidMask } from './pixels.js';
 import { checkRange, clipToRange, type IntensityRange } from './range.js';
 
 export interface SsimOptions {
@@ -23,6 +29,11 @@ export interface SsimOptions {
    * centred on a valid pixel may still reach masked ones (as the map does).
    */
   readonly valid?: ValidMask;
+  /**
+   * Pixels that are not image (non-zero = padding): left out of the mean and out of every window
+   * (normalised convolution). `ssim()` takes them from the images' own `padding`.
+   */
+  readonly padding?: ArrayLike<number> | null;
 }
 
 /** scipy.ndimage's normalised 1-D Gaussian kernel for `sigma` and `truncate`. */
@@ -50,7 +61,7 @@ export function ssim(reference: Pixels, test: Pixels, range: IntensityRange, opt
     clipToRange(reference.data, range),
     clipToRange(test.data, range),
     range[1] - range[0],
-    options,
+    { ...options, padding: options.padding ?? paddingUnion(reference, test) },
   );
 }
 
@@ -63,6 +74,7 @@ export function ssimOfClipped(
   dataRange: number,
   options: SsimOptions = {},
 ): number {
+  if (options.padding) return ssimWithoutPadding(rows, columns, x, y, dataRange, options, options.padding);
   const { sigma = 1.5, k1 = 0.01, k2 = 0.03, valid = null } = options;
   const kernel = gaussianKernel(sigma);
   const taps = kernel.length;
@@ -152,4 +164,114 @@ export function ssimOfClipped(
   }
   if (counted === 0) throw new RangeError('SSIM: no valid pixel in the border-cropped region');
   return total / counted;
+}
+
+/**
+ * SSIM by normalised convolution over the pixels that are not padding: per window, weights
+ * w·(1 - padding) / Σ w·(1 - padding). Same crop as scikit-image; the mean is over the counted
+ * pixels of the cropped map (not padding, and in `valid` when given).
+ */
+function ssimWithoutPadding(
+  rows: number,
+  columns: number,
+  x: ArrayLike<number>,
+  y: ArrayLike<number>,
+  dataRange: number,
+  options: SsimOptions,
+  padding: ArrayLike<number>,
+): number {
+  const { sigma = 1.5, k1 = 0.01, k2 = 0.03 } = options;
+  const counted = countedPixels(options.valid, padding)!;
+  const kernel = gaussianKernel(sigma);
+  const taps = kernel.length;
+  if (rows < taps || columns < taps) {
+    throw new RangeError(`SSIM needs images of at least ${taps}x${taps} pixels, got ${rows}x${columns}`);
+  }
+  const c1 = (k1 * dataRange) ** 2;
+  const c2 = (k2 * dataRange) ** 2;
+  const radius = (taps - 1) / 2;
+  const validColumns = columns - taps + 1;
+  const validRows = rows - taps + 1;
+
+  // Horizontal pass of six moments of the image pixels: weight, x, y, xx, yy, xy.
+  const size = rows * validColumns;
+  const hw = new Float64Array(size);
+  const hx = new Float64Array(size);
+  const hy = new Float64Array(size);
+  const hxx = new Float64Array(size);
+  const hyy = new Float64Array(size);
+  const hxy = new Float64Array(size);
+  for (let r = 0; r < rows; r++) {
+    const rowStart = r * columns;
+    const outStart = r * validColumns;
+    for (let c = 0; c < validColumns; c++) {
+      let sw = 0;
+      let sx = 0;
+      let sy = 0;
+      let sxx = 0;
+      let syy = 0;
+      let sxy = 0;
+      const start = rowStart + c;
+      for (let t = 0; t < taps; t++) {
+        if (padding[start + t]) continue;
+        const w = kernel[t]!;
+        const a = x[start + t]!;
+        const b = y[start + t]!;
+        const wa = w * a;
+        const wb = w * b;
+        sw += w;
+        sx += wa;
+        sy += wb;
+        sxx += wa * a;
+        syy += wb * b;
+        sxy += wa * b;
+      }
+      const o = outStart + c;
+      hw[o] = sw;
+      hx[o] = sx;
+      hy[o] = sy;
+      hxx[o] = sxx;
+      hyy[o] = syy;
+      hxy[o] = sxy;
+    }
+  }
+
+  const mw = new Float64Array(validColumns);
+  const mx = new Float64Array(validColumns);
+  const my = new Float64Array(validColumns);
+  const mxx = new Float64Array(validColumns);
+  const myy = new Float64Array(validColumns);
+  const mxy = new Float64Array(validColumns);
+  let total = 0;
+  let count = 0;
+  for (let r = 0; r < validRows; r++) {
+    for (const m of [mw, mx, my, mxx, myy, mxy]) m.fill(0);
+    for (let t = 0; t < taps; t++) {
+      const w = kernel[t]!;
+      const base = (r + t) * validColumns;
+      for (let c = 0; c < validColumns; c++) {
+        mw[c]! += w * hw[base + c]!;
+        mx[c]! += w * hx[base + c]!;
+        my[c]! += w * hy[base + c]!;
+        mxx[c]! += w * hxx[base + c]!;
+        myy[c]! += w * hyy[base + c]!;
+        mxy[c]! += w * hxy[base + c]!;
+      }
+    }
+    const centreRow = (r + radius) * columns + radius;
+    for (let c = 0; c < validColumns; c++) {
+      if (!counted[centreRow + c]) continue;
+      // A counted centre is not padding, so its own weight keeps the window weight positive.
+      const inv = 1 / mw[c]!;
+      const ux = mx[c]! * inv;
+      const uy = my[c]! * inv;
+      const vx = mxx[c]! * inv - ux * ux;
+      const vy = myy[c]! * inv - uy * uy;
+      const vxy = mxy[c]! * inv - ux * uy;
+      total += ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2));
+      count++;
+    }
+  }
+  if (count === 0) throw new RangeError('SSIM: no valid pixel in the border-cropped region');
+  return total / count;
 }

@@ -101,8 +101,8 @@ function describeSeries(s: Series): InfoSeries {
 }
 
 /**
- * Min / max / mean per slice in the series' units, over the pixels that are not padding (all
- * pixels when every one is padding). A slice that fails to decode becomes an error entry.
+ * Min / max / mean per slice in the series' units, over the pixels that are not padding or CT
+ * out-of-field fill (all pixels when every one is). A slice that fails to decode becomes an error entry.
  */
 async function sliceStats(series: Series, errors: InfoResult['errors']): Promise<SliceStats[]> {
   const stats: SliceStats[] = [];
@@ -110,7 +110,7 @@ async function sliceStats(series: Series, errors: InfoResult['errors']): Promise
   for (const slice of series.slices) {
     if (failed.has(slice.file)) continue;
     try {
-      const { data, padding } = await readSlicePixels(slice);
+      const { data, padding } = await readSlicePixels(slice, series.units);
       let min = Infinity;
       let max = -Infinity;
       let sum = 0;

@@ -130,8 +130,8 @@ async function defaultSeriesRange(reference: Series, progress: (message: string)
   progress(`finding the maximum of the reference (${reference.slices.length} slices) for the PET range`);
   let max = -Infinity;
   for (let i = 0; i < reference.slices.length; i++) {
-    const { data } = await readSliceImage(reference, i);
-    for (let k = 0; k < data.length; k++) if (data[k]! > max && Number.isFinite(data[k]!)) max = data[k]!;
+    const { data, padding } = await readSliceImage(reference, i);
+    for (let k = 0; k < data.length; k++) if (!padding?.[k] && data[k]! > max && Number.isFinite(data[k]!)) max = data[k]!;
   }
   if (!(max > 0)) throw new LowdoseError('E_USAGE', `the PET reference has no positive value (max ${max}); give --range lo,hi`);
   return [0, max];
