@@ -10,7 +10,7 @@
  * (getrusage), which also counts everything that ran before.
  */
 import { performance } from 'node:perf_hooks';
-import { createSampler, denoiseSlices, type SamplerName, type SliceInput } from '../diffusion/index.js';
+import { createSampler, denoiseSlices, resolveConsistency, type SamplerName, type SliceInput } from '../diffusion/index.js';
 import { LowdoseError, toLowdoseError } from '../errors.js';
 import { conditionChannels, loadModel, resolveModelFiles, type LoadedModel, type Modality, type ModelCard } from '../models/index.js';
 import { DEFAULT_MODELS } from '../pipeline/slice-denoiser.js';
@@ -37,6 +37,8 @@ export interface BenchOptions {
   readonly devices?: readonly DeviceRequest[];
   /** Overrides the card's sampler. */
   readonly sampler?: SamplerName;
+  /** Measurement-consistency strength; default: the card's. */
+  readonly consistency?: number;
   readonly threads?: number;
   /** Timed runs per configuration (the median is reported); default 3. */
   readonly repeats?: number;
@@ -54,6 +56,8 @@ export interface BenchRun {
   readonly batch: number;
   readonly steps: number;
   readonly sampler: SamplerName;
+  /** Measurement-consistency strength (0 = off). */
+  readonly consistency: number;
   readonly repeats: number;
   /** Median wall time per slice over the repeats, ms. */
   readonly msPerSlice: number;
@@ -92,6 +96,8 @@ export interface BenchReport {
   readonly peakRssMb: number;
   readonly batch: number;
   readonly sampler: SamplerName;
+  /** Measurement-consistency strength of the headline run (0 = off). */
+  readonly consistency: number;
   readonly modelMsPerSlice: number;
   readonly totalOverModel: number | null;
   readonly machine: MachineInfo;
@@ -174,6 +180,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     peakRssMb: h.peakRssMb,
     batch: h.batch,
     sampler: h.sampler,
+    consistency: h.consistency,
     modelMsPerSlice: h.modelMsPerSlice,
     totalOverModel: h.totalOverModel,
     machine,
@@ -225,6 +232,7 @@ interface ModelBenchOptions extends BenchOptions {
 async function benchModel(model: LoadedModel, target: Target, input: SyntheticSlice, options: ModelBenchOptions): Promise<BenchRun[]> {
   const card = target.card;
   const sampler = createSampler(card, options.sampler ? { name: options.sampler } : {});
+  const consistency = resolveConsistency(card.sampler.consistency, options.consistency);
   const device = model.device.used;
   const runs: BenchRun[] = [];
   const size = input.size;
@@ -246,6 +254,8 @@ async function benchModel(model: LoadedModel, target: Target, input: SyntheticSl
         sampler,
         steps,
         seed: options.seed ?? 0,
+        consistency,
+        pixelSpacing: input.pixelSpacing,
         ...(onStep ? { onStep } : {}),
       });
       return { totalMs: performance.now() - started, modelMs: result.timing.modelMs, modelCalls: result.timing.modelCalls };
@@ -271,6 +281,7 @@ async function benchModel(model: LoadedModel, target: Target, input: SyntheticSl
         batch,
         steps,
         sampler: sampler.name,
+        consistency: consistency?.strength ?? 0,
         repeats: options.repeats,
         msPerSlice: round(msPerSlice, 2),
         minMsPerSlice: round(sorted[0]!.totalMs / batch, 2),

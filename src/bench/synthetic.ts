@@ -12,17 +12,19 @@ export interface SyntheticSlice {
   readonly units: 'HU' | 'SUVbw';
   readonly size: number;
   readonly image: Float32Array;
+  /** [row, column] spacing of the phantom's grid, mm (the consistency step's scale is in mm). */
+  readonly pixelSpacing: [number, number];
 }
 
 export function syntheticSlice(modality: Modality, size: number, seed = 0): SyntheticSlice {
   if (modality === 'CT') {
     const body = generateBody({ size, slices: 1, seed });
-    return { modality, units: 'HU', size, image: body.volume.slices[0]! };
+    return { modality, units: 'HU', size, image: body.volume.slices[0]!, pixelSpacing: [body.volume.spacing[0], body.volume.spacing[1]] };
   }
   const iec = generateIec({ size, slices: 1, seed });
   const bqml = iec.volume.slices[0]!;
   const image = new Float32Array(bqml.length);
   const perSuv = iec.geometry.backgroundBqml;
   for (let i = 0; i < bqml.length; i++) image[i] = bqml[i]! / perSuv;
-  return { modality, units: 'SUVbw', size, image };
+  return { modality, units: 'SUVbw', size, image, pixelSpacing: [iec.volume.spacing[0], iec.volume.spacing[1]] };
 }

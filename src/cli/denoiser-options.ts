@@ -22,6 +22,7 @@ export interface DenoiserCliOptions {
   seed: string;
   samples: number;
   guidance?: number;
+  consistency?: number;
   batch: number;
   threads?: number;
   progress: boolean;
@@ -29,7 +30,7 @@ export interface DenoiserCliOptions {
 
 export type DenoiserSettings = Pick<
   DenoiseOptions,
-  'method' | 'model' | 'device' | 'steps' | 'sampler' | 'seed' | 'samples' | 'guidance' | 'batch' | 'threads'
+  'method' | 'model' | 'device' | 'steps' | 'sampler' | 'seed' | 'samples' | 'guidance' | 'consistency' | 'batch' | 'threads'
 >;
 
 export function addDenoiserOptions(command: Command): Command {
@@ -42,6 +43,11 @@ export function addDenoiserOptions(command: Command): Command {
     .option('--seed <s>', 'random seed: the same seed gives the same output', '0')
     .option('--samples <k>', 'ensemble size; K > 1 gives the mean and an uncertainty (per-pixel std) series', parseIntOption('--samples', 1, 64), 1)
     .option('--guidance <g>', 'classifier-free guidance scale (1 = conditional only)', parseNumberOption('--guidance', 0, 50))
+    .option(
+      '--consistency <strength>',
+      "measurement consistency, 0..1: keep the output's local means with the low-dose input's where they disagree beyond its noise (0 = off; default: the model card's)",
+      parseNumberOption('--consistency', 0, 1),
+    )
     .option('--batch <b>', 'slices per model call', parseIntOption('--batch', 1, 256), 1)
     .option('--threads <n>', "CPU threads for the model (default: onnxruntime's)", parseIntOption('--threads', 1, 256))
     .option('--no-progress', 'no progress bar');
@@ -64,6 +70,7 @@ export function denoiserSettings(opts: DenoiserCliOptions): DenoiserSettings {
     ...(opts.steps !== undefined ? { steps: opts.steps } : {}),
     ...(opts.sampler !== undefined ? { sampler: opts.sampler } : {}),
     ...(opts.guidance !== undefined ? { guidance: opts.guidance } : {}),
+    ...(opts.consistency !== undefined ? { consistency: opts.consistency } : {}),
     ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
   };
 }

@@ -3,6 +3,7 @@
  * training schedule and prediction type.
  */
 import { LowdoseError } from '../errors.js';
+import type { ConsistencyCardField } from './consistency.js';
 import { DdimSampler } from './ddim.js';
 import { DdpmSampler } from './ddpm.js';
 import type { ClipRange, PredictionType } from './prediction.js';
@@ -26,6 +27,12 @@ export interface SamplerSettings {
   spacing?: TimestepSpacing;
   /** Clamp x̂_0 in model space. */
   clipSample?: readonly [number, number];
+  /**
+   * Measurement consistency (./consistency.ts): a strength in [0, 1], or `{ strength, scaleMm?,
+   * threshold?, iterations? }`. Not a property of the sampler object: callers resolve it with
+   * `resolveConsistency` and pass it to denoiseSlices, so it works with every sampler.
+   */
+  consistency?: ConsistencyCardField;
 }
 
 export interface SamplerSource {

@@ -98,4 +98,9 @@ export class DdimSampler implements Sampler {
     }
     return { prevSample, predOriginalSample: x0 };
   }
+
+  /** sqrt(ᾱ_t'): x_t' = sqrt(ᾱ_t') x̂_0 + sqrt(1 - ᾱ_t' - σ²) ε̂ + σ z. */
+  originalSampleWeight(t: number): number {
+    return Math.sqrt(this.schedule.alphaCumprod(this.index.previous(t, this.name)));
+  }
 }

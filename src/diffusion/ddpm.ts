@@ -96,4 +96,11 @@ export class DdpmSampler implements Sampler {
     }
     return { prevSample, predOriginalSample: x0 };
   }
+
+  /** sqrt(ᾱ_t') β_t' / (1 - ᾱ_t), the x̂_0 coefficient of the posterior mean. */
+  originalSampleWeight(t: number): number {
+    const alphaProd = this.schedule.alphaCumprod(t);
+    const alphaProdPrev = this.schedule.alphaCumprod(this.index.previous(t, 'ddpm'));
+    return (Math.sqrt(alphaProdPrev) * (1 - alphaProd / alphaProdPrev)) / (1 - alphaProd);
+  }
 }

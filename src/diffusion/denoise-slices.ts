@@ -5,6 +5,7 @@
  */
 import { LowdoseError } from '../errors.js';
 import { conditionChannels, normalizationFor, type Modality, type ModelCard } from '../models/card.js';
+import { consistencyInPixels, type ConsistencySettings } from './consistency.js';
 import type { DiffusionModel } from './model.js';
 import { fromModelSpace, toModelSpace } from './normalization.js';
 import { denoiseBatch, type DenoiseTiming, type StepInfo } from './sample.js';
@@ -34,6 +35,10 @@ export interface DenoiseSlicesOptions {
   /** Default: the card's guidance.default. */
   readonly guidance?: number;
   readonly samples?: number;
+  /** Measurement consistency (`resolveConsistency`); null or absent: off. Needs `pixelSpacing`. */
+  readonly consistency?: ConsistencySettings | null;
+  /** DICOM PixelSpacing [row spacing, column spacing], mm: turns the consistency scale into pixels. */
+  readonly pixelSpacing?: readonly [number, number];
   readonly onStep?: (info: StepInfo) => void;
 }
 
@@ -69,6 +74,10 @@ export async function denoiseSlices(
       toModelSpace(norm, values, condition.subarray((b * C + c) * image, (b * C + c + 1) * image));
     });
   });
+  const consistency = options.consistency ?? null;
+  if (consistency && !options.pixelSpacing) {
+    throw new LowdoseError('E_INTERNAL', 'denoiseSlices: measurement consistency needs the pixel spacing (its scale is in mm)');
+  }
   const result = await denoiseBatch({
     model,
     sampler: options.sampler,
@@ -86,6 +95,7 @@ export async function denoiseSlices(
       fromModelSpace(norm, values, values);
     },
     ...(options.onStep ? { onStep: options.onStep } : {}),
+    ...(consistency && options.pixelSpacing ? { consistency: consistencyInPixels(consistency, options.pixelSpacing) } : {}),
   });
   const split = (values: Float32Array) => Array.from({ length: B }, (_, b) => values.slice(b * image, (b + 1) * image));
   return { denoised: split(result.mean), std: result.std ? split(result.std) : null, timing: result.timing };

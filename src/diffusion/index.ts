@@ -11,5 +11,6 @@ export * from './model.js';
 export * from './guidance.js';
 export * from './tiling.js';
 export * from './normalization.js';
+export * from './consistency.js';
 export * from './sample.js';
 export * from './denoise-slices.js';

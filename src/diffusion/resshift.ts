@@ -121,6 +121,12 @@ export class ResShiftSampler implements Sampler {
     return { prevSample, predOriginalSample: x0 };
   }
 
+  /** 1 - η_s / η_t. */
+  originalSampleWeight(t: number): number {
+    const prevT = this.index.previous(t, 'resshift');
+    return 1 - (prevT < 0 ? 0 : this.eta(prevT)) / this.eta(t);
+  }
+
   private eta(t: number): number {
     if (!Number.isInteger(t) || t < 0 || t >= this.trainSteps) {
       throw new LowdoseError('E_USAGE', `timestep ${t} is outside 0..${this.trainSteps - 1}`);

@@ -14,6 +14,7 @@
 import { performance } from 'node:perf_hooks';
 import { LowdoseError } from '../errors.js';
 import { Rng } from '../util/random.js';
+import { checkConsistencyConfig, consistencyStep, type ConsistencyConfig } from './consistency.js';
 import { GuidedModel } from './guidance.js';
 import type { DiffusionModel } from './model.js';
 import type { Sampler } from './sampler.js';
@@ -39,8 +40,17 @@ export interface DenoiseBatchOptions {
   condition: Float32Array;
   /** Global index of each slice in its series: the noise stream key. Length B. */
   sliceIndices: readonly number[];
-  /** [B, H, W] start image for warm start / ResShift; default: the centre channel of `condition`. */
+  /**
+   * [B, H, W] the low-dose image (model space): the start image for warm start / ResShift and the
+   * measurement of the consistency step; default: the centre channel of `condition`.
+   */
   lowDose?: Float32Array;
+  /**
+   * Measurement consistency after every step (./consistency.ts): x̂_0 is pulled toward `lowDose`
+   * where their low bands disagree beyond the noise, and the step is taken from the corrected x̂_0.
+   * Absent or strength 0: off, and the result is bit-identical to a run without it.
+   */
+  consistency?: ConsistencyConfig;
   /** Dose fraction per slice (or one for all), 0 = unknown (default). */
   doseLevel?: number | ArrayLike<number>;
   /** 0 = CT (default), 1 = PT. */
@@ -121,12 +131,15 @@ export async function denoiseBatch(options: DenoiseBatchOptions): Promise<Denois
   const x0 = new Float32Array(L * image);
 
   sampler.setTimesteps(options.steps);
+  const consistency = options.consistency && options.consistency.strength > 0 ? options.consistency : null;
+  if (consistency) checkConsistencyConfig(consistency);
   let lowDose: Float32Array | undefined;
-  if (sampler.needsLowDose) {
+  if (sampler.needsLowDose || consistency) {
     const perSlice = options.lowDose ?? centreChannel(options.condition, B, C, image);
     lowDose = K === 1 ? perSlice : repeatLanes(perSlice, B, K, image);
   }
   sampler.initSample(rngs, batch.sample, lowDose);
+  const corrected = consistency ? new Float32Array(image) : null;
 
   const timesteps = sampler.timesteps;
   const stepBuffers = { prevSample: batch.sample, predOriginalSample: x0 };
@@ -135,6 +148,19 @@ export async function denoiseBatch(options: DenoiseBatchOptions): Promise<Denois
     batch.timestep.fill(t);
     await model.predict(batch, modelOut);
     sampler.step(modelOut, t, batch.sample, rngs, stepBuffers);
+    if (consistency && corrected && lowDose) {
+      const weight = sampler.originalSampleWeight(t);
+      for (let lane = 0; lane < L; lane++) {
+        const lo = lane * image;
+        const laneX0 = x0.subarray(lo, lo + image);
+        consistencyStep(laneX0, lowDose.subarray(lo, lo + image), H, W, consistency, corrected);
+        const laneSample = batch.sample.subarray(lo, lo + image);
+        for (let p = 0; p < image; p++) {
+          laneSample[p]! += weight * (corrected[p]! - laneX0[p]!);
+          laneX0[p] = corrected[p]!;
+        }
+      }
+    }
     options.onStep?.({ index: i, timestep: t, sample: batch.sample, predOriginalSample: x0 });
   }
 

@@ -48,6 +48,13 @@ export interface Sampler {
    * the sampler is stochastic, so deterministic samplers leave `noise` untouched.
    */
   step(modelOutput: Float32Array, timestep: number, sample: Float32Array, noise?: NoiseSource, out?: StepBuffers): StepOutput;
+  /**
+   * The weight of x̂_0 in the `prevSample` of the step from `timestep`, the step's other terms held
+   * (ε̂ for DDIM and warm start, x_t for DDPM and ResShift): correcting x̂_0 by δ after a step moves
+   * x_{t-1} by this times δ, which is how a measurement-consistency step (./consistency.ts, as in
+   * DDNM) takes the step from the corrected x̂_0 without running the sampler twice. 1 on the last step.
+   */
+  originalSampleWeight(timestep: number): number;
 }
 
 /**

@@ -146,6 +146,28 @@ function range(p: Problems, obj: Record<string, Json>, key: string, field: strin
   }
 }
 
+/** `sampler.consistency`: a strength in [0, 1], or { strength, scaleMm?, threshold?, iterations? }. */
+function consistency(p: Problems, v: Json | undefined): void {
+  if (v === undefined) return;
+  const field = 'sampler.consistency';
+  const strength = (x: number) => x >= 0 && x <= 1;
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v) || !strength(v)) p.add(field, `expected a strength in [0, 1] or { "strength", "scaleMm"?, "threshold"? }, got ${describe(v)}`);
+    return;
+  }
+  if (!isObject(v)) {
+    p.add(field, `expected a strength in [0, 1] or { "strength", "scaleMm"?, "threshold"? }, got ${describe(v)}`);
+    return;
+  }
+  for (const key of Object.keys(v)) {
+    if (!['strength', 'scaleMm', 'threshold', 'iterations'].includes(key)) p.add(`${field}.${key}`, 'unknown field (known: strength, scaleMm, threshold, iterations)');
+  }
+  num(p, v, 'strength', `${field}.strength`, strength, 'a number in [0, 1]');
+  num(p, v, 'scaleMm', `${field}.scaleMm`, (x) => x > 0 && x <= 100, 'a number of mm in (0, 100]', true);
+  num(p, v, 'threshold', `${field}.threshold`, (x) => x >= 0 && x <= 100, 'a number in [0, 100]', true);
+  num(p, v, 'iterations', `${field}.iterations`, (x) => Number.isInteger(x) && x >= 1 && x <= 100, 'an integer in 1..100', true);
+}
+
 function tensorSpec(p: Problems, v: Json, field: string, rank: number): void {
   if (!isObject(v)) {
     p.add(field, `expected { "name", "shape" }, got ${describe(v)}`);
@@ -285,6 +307,7 @@ export function parseModelCard(value: Json, cardPath: string): ModelCard {
     num(p, sampler, 'startT', 'sampler.startT', (x) => Number.isInteger(x) && x >= 0 && x < trainSteps, `an integer in 0..${trainSteps - 1}`, true);
     oneOf(p, sampler, 'spacing', 'sampler.spacing', TIMESTEP_SPACINGS, true);
     range(p, sampler, 'clipSample', 'sampler.clipSample');
+    consistency(p, sampler.consistency);
     const resshiftSchedule = isObject(c.schedule) && c.schedule.kind === 'resshift';
     if ((sampler.default === 'resshift') !== resshiftSchedule && sampler.default !== undefined) {
       p.add('sampler.default', resshiftSchedule ? 'a resshift schedule needs the resshift sampler' : 'the resshift sampler needs schedule.kind "resshift"');

@@ -228,6 +228,7 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
     seed: denoiser.seed,
     samples: denoiser.samples,
     guidance: denoiser.guidance,
+    ...(denoiser.method === 'diffusion' ? { consistency: denoiser.consistency } : {}),
     msPerSlice: round(elapsed / count, 2),
     ...(denoiser.method === 'diffusion' ? { modelMsPerSlice: round(modelMs / count, 2) } : {}),
     ...(scorer ? { metrics: scorer.result() } : {}),

@@ -3,7 +3,15 @@
  * the model card, sampler and runtime) or a classical filter. The series loop in ./denoise.ts does
  * not care which.
  */
-import { createSampler, denoiseSlices, type SamplerName, type SliceInput } from '../diffusion/index.js';
+import {
+  createSampler,
+  denoiseSlices,
+  describeConsistency,
+  resolveConsistency,
+  type ConsistencySettings,
+  type SamplerName,
+  type SliceInput,
+} from '../diffusion/index.js';
 import { readSliceImage, type Series } from '../dicom/index.js';
 import type { Image2D } from '../image.js';
 import { LowdoseError } from '../errors.js';
@@ -32,6 +40,8 @@ export interface SliceDenoiser {
   readonly seed: number;
   readonly samples: number;
   readonly guidance: number | null;
+  /** Measurement consistency (diffusion only); null = off. */
+  readonly consistency: ConsistencySettings | null;
   /** Whether slices need their two neighbours (2.5D models). */
   readonly neighbours: boolean;
   /** Readies the denoiser for one series; throws when it cannot handle it (units, size). */
@@ -74,6 +84,7 @@ async function createDiffusionDenoiser(
   const seed = options.seed ?? 0;
   const samples = options.samples ?? 1;
   const guidance = options.guidance ?? card.guidance.default;
+  const consistency = resolveConsistency(card.sampler.consistency, options.consistency);
   const doseLevel = options.doseLevel ?? 0;
   const device = model.device.used;
   const deviceReport = formatDeviceReport(model.device);
@@ -86,9 +97,11 @@ async function createDiffusionDenoiser(
     `seed ${seed}`,
     `samples ${samples}`,
     `guidance ${guidance}`,
+    // Only when on, so that a run without it keeps today's DerivationDescription.
+    ...(consistency ? [describeConsistency(consistency)] : []),
     doseLevel > 0 ? `dose ${doseLevel}` : 'dose unknown',
   ].join(', ');
-  let shape: { rows: number; columns: number } | null = null;
+  let shape: { rows: number; columns: number; pixelSpacing: [number, number] } | null = null;
   return {
     method: 'diffusion',
     modelName: card.name,
@@ -100,6 +113,7 @@ async function createDiffusionDenoiser(
     seed,
     samples,
     guidance,
+    consistency,
     neighbours: card.neighbours === 1,
     async prepare(series) {
       if (series.units !== norm.units) {
@@ -110,7 +124,7 @@ async function createDiffusionDenoiser(
           { path: series.slices[0]?.file },
         );
       }
-      shape = { rows: series.rows, columns: series.columns };
+      shape = { rows: series.rows, columns: series.columns, pixelSpacing: [series.spacing[0], series.spacing[1]] };
     },
     async denoise(slices) {
       if (!shape) throw new LowdoseError('E_INTERNAL', 'prepare(series) must be called before denoise');
@@ -118,7 +132,19 @@ async function createDiffusionDenoiser(
       const result = await denoiseSlices(
         model,
         slices.map((s) => ({ ...s, doseLevel: s.doseLevel ?? doseLevel })),
-        { rows: shape.rows, columns: shape.columns, modality, units: norm.units, sampler, steps, seed, guidance, samples },
+        {
+          rows: shape.rows,
+          columns: shape.columns,
+          modality,
+          units: norm.units,
+          sampler,
+          steps,
+          seed,
+          guidance,
+          samples,
+          consistency,
+          pixelSpacing: shape.pixelSpacing,
+        },
       );
       return { denoised: result.denoised, std: result.std, modelMs: model.stats.forwardMs - before };
     },
@@ -151,6 +177,7 @@ function createClassicalDenoiser(method: ClassicalMethod, options: DenoiseOption
     seed: options.seed ?? 0,
     samples: 1,
     guidance: null,
+    consistency: null,
     neighbours: false,
     async prepare(series) {
       const modality = series.modality as 'CT' | 'PT';

@@ -20,6 +20,11 @@ export interface DenoiseOptions {
   /** Ensemble size K; K > 1 also writes an uncertainty (per-pixel std) series. */
   readonly samples?: number;
   readonly guidance?: number;
+  /**
+   * Measurement-consistency strength in [0, 1] (docs/diffusion.md); default: the model card's
+   * `sampler.consistency`, else 0 (off).
+   */
+  readonly consistency?: number;
   /** Slices per model call. */
   readonly batch?: number;
   /** Dose fraction of the input when known (0 or absent: unknown). */
@@ -69,6 +74,8 @@ export interface SeriesReport {
   readonly seed: number;
   readonly samples: number;
   readonly guidance: number | null;
+  /** The measurement-consistency settings used (diffusion only; null = off). */
+  readonly consistency?: { readonly strength: number; readonly scaleMm: number; readonly threshold: number } | null;
   readonly msPerSlice: number;
   /** Raw network time per slice (diffusion only), to see per-step overhead. */
   readonly modelMsPerSlice?: number;

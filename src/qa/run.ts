@@ -26,7 +26,7 @@ export const QA_JSON_FILE = 'qa.json';
 /** The denoiser settings, as `denoise` takes them; `petModel` overrides `model` for PET fixtures. */
 export type QaDenoiseSettings = Pick<
   DenoiseOptions,
-  'method' | 'model' | 'device' | 'steps' | 'sampler' | 'seed' | 'samples' | 'guidance' | 'batch' | 'threads'
+  'method' | 'model' | 'device' | 'steps' | 'sampler' | 'seed' | 'samples' | 'guidance' | 'consistency' | 'batch' | 'threads'
 > & { readonly petModel?: string };
 
 export interface QaOptions {
@@ -56,6 +56,8 @@ export interface QaResult {
     readonly steps: number | null;
     readonly seed: number;
     readonly samples: number;
+    /** The `--consistency` strength asked for; null = each model card's default. */
+    readonly consistency: number | null;
     readonly phantoms: PhantomName[];
     readonly doses: number[];
     readonly fixtures: string;
@@ -163,6 +165,7 @@ export async function runQa(options: QaOptions): Promise<QaResult> {
       steps: settings.steps ?? null,
       seed: settings.seed ?? 0,
       samples: settings.samples ?? 1,
+      consistency: settings.consistency ?? null,
       phantoms,
       doses,
       fixtures: fixturesDir,
@@ -217,6 +220,8 @@ export function settingsTag(settings: QaDenoiseSettings, fingerprints: readonly 
     settings.seed ?? 0,
     settings.samples ?? 1,
     settings.guidance ?? null,
+    // Appended only when set, so that the folders of earlier runs keep their names.
+    ...(settings.consistency !== undefined ? [['consistency', settings.consistency]] : []),
     fingerprints,
   ]);
   const hash = createHash('sha256').update(key).digest('hex').slice(0, 10);

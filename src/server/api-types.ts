@@ -153,6 +153,8 @@ export interface JobOptions {
   readonly seed?: number;
   readonly samples?: number;
   readonly guidance?: number;
+  /** Measurement-consistency strength, 0..1 (default: the model card's). */
+  readonly consistency?: number;
   readonly batch?: number;
 }
 

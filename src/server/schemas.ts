@@ -189,6 +189,7 @@ export const jobOptions = {
     seed: { type: 'integer', minimum: 0, maximum: 4294967295 },
     samples: { type: 'integer', minimum: 1, maximum: 64 },
     guidance: { type: 'number', minimum: 0, maximum: 20 },
+    consistency: { type: 'number', minimum: 0, maximum: 1 },
     batch: { type: 'integer', minimum: 1, maximum: 256 },
   },
 } as const;

@@ -64,6 +64,30 @@ describe('model cards', () => {
     }
   });
 
+  it('sampler.consistency is a strength in [0, 1] or { strength, scaleMm?, threshold?, iterations? }, each wrong field named', () => {
+    const withConsistency = (value: unknown) => {
+      const card = structuredClone(perPixelCard) as Record<string, any>;
+      card.sampler.consistency = value;
+      return card;
+    };
+    expect(parseModelCard(withConsistency(0.6), 'c.json').sampler.consistency).toBe(0.6);
+    expect(parseModelCard(withConsistency({ strength: 1, scaleMm: 5, threshold: 1.5, iterations: 4 }), 'c.json').sampler.consistency).toEqual({
+      strength: 1,
+      scaleMm: 5,
+      threshold: 1.5,
+      iterations: 4,
+    });
+    expect(() => parseModelCard(withConsistency(1.5), 'c.json')).toThrow(/sampler\.consistency: expected a strength in \[0, 1\]/);
+    expect(() => parseModelCard(withConsistency('on'), 'c.json')).toThrow(/sampler\.consistency: expected/);
+    try {
+      parseModelCard(withConsistency({ strength: 2, scaleMm: 0, threshold: -1, iterations: 0.5, sigma: 2 }), 'c.json');
+      throw new Error('accepted');
+    } catch (error) {
+      const message = (error as Error).message;
+      for (const field of ['strength', 'scaleMm', 'threshold', 'iterations', 'sigma: unknown field']) expect(message).toContain(`sampler.consistency.${field}`);
+    }
+  });
+
   it('checks shapes within the card: condition channels follow neighbours, CT+PT needs a modality input', () => {
     const threeChannels = structuredClone(perPixelCard) as Record<string, any>;
     threeChannels.inputs.condition.shape = ['B', 3, 'H', 'W'];

@@ -141,11 +141,11 @@ describe('job queue', () => {
   const get = async (id: string): Promise<JobView> => (await app.inject({ url: `/api/jobs/${id}` })).json() as JobView;
 
   it('runs one job per device, queues the next, streams progress and ends the stream when the job ends', async () => {
-    const first = await submit({ series: [lowDoseId], options: { method: 'diffusion', model: 'tiny', steps: 4, seed: 7 } });
+    const first = await submit({ series: [lowDoseId], options: { method: 'diffusion', model: 'tiny', steps: 4, seed: 7, consistency: 0.5 } });
     expect(first.status).toBe('running');
     const call = await driver.next();
     expect(call.paths).toEqual(study.lowDose.slices.map((s) => s.file));
-    expect(call.options).toMatchObject({ method: 'diffusion', steps: 4, seed: 7, model: path.join(root, 'models', 'tiny.json') });
+    expect(call.options).toMatchObject({ method: 'diffusion', steps: 4, seed: 7, consistency: 0.5, model: path.join(root, 'models', 'tiny.json') });
     expect(call.options.outDir).toBe(path.join(root, 'work', 'jobs', first.id));
     expect(first.options.model).toBe('tiny');
     // Job views show the options as asked, never a server path.
@@ -206,7 +206,7 @@ describe('job queue', () => {
   });
 
   it('refuses job options outside what the CLI accepts, and model paths', async () => {
-    for (const options of [{ steps: 0 }, { model: '../../etc/passwd' }, { model: '/abs/model.json' }, { device: 'tpu' }, { samples: 1000 }, { unknown: 1 }]) {
+    for (const options of [{ steps: 0 }, { model: '../../etc/passwd' }, { model: '/abs/model.json' }, { device: 'tpu' }, { samples: 1000 }, { consistency: 1.5 }, { unknown: 1 }]) {
       const response = await app.inject({ method: 'POST', url: '/api/jobs', payload: { series: [lowDoseId], options } });
       expect(response.statusCode, JSON.stringify(options)).toBe(400);
       expect(response.json().code).toBe('E_USAGE');

@@ -8,7 +8,7 @@ import { SAMPLER_NAMES, type SamplerName } from '../../diffusion/index.js';
 import { isDeviceRequest, type DeviceRequest } from '../../runtime/index.js';
 import { parseSeed } from '../../util/random.js';
 import type { CommandRegistrar } from '../main.js';
-import { createOutput, EXIT_OK, parseIntOption, usageError } from '../output.js';
+import { createOutput, EXIT_OK, parseIntOption, parseNumberOption, usageError } from '../output.js';
 
 interface BenchCliOptions {
   model?: string[];
@@ -17,6 +17,7 @@ interface BenchCliOptions {
   batch: string;
   device: string;
   sampler?: string;
+  consistency?: number;
   threads?: number;
   repeats: number;
   seed: string;
@@ -33,6 +34,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--batch <list>', 'comma-separated batch sizes (slices per call); 1 is always added', '1,2,4')
     .option('--device <list>', 'comma-separated devices to try, each on its own: auto | cpu | webgpu | cuda', 'auto')
     .option('--sampler <name>', `${SAMPLER_NAMES.join(' | ')} (default: the model card's)`)
+    .option('--consistency <strength>', "measurement-consistency strength, 0..1 (default: the model card's)", parseNumberOption('--consistency', 0, 1))
     .option('--threads <n>', 'CPU threads for the model (default: onnxruntime\'s)', parseIntOption('--threads', 1, 256))
     .option('--repeats <n>', 'timed runs per configuration (median reported), after one warm-up run', parseIntOption('--repeats', 1, 100), 3)
     .option('--seed <s>', 'random seed', '0')
@@ -57,6 +59,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
         ...(opts.size !== undefined ? { size: opts.size } : {}),
         ...(opts.sampler !== undefined ? { sampler: opts.sampler as SamplerName } : {}),
         ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+        ...(opts.consistency !== undefined ? { consistency: opts.consistency } : {}),
       };
       const report = await runBench(options);
       out.result(report);

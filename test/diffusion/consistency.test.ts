@@ -1,0 +1,199 @@
+/**
+ * The measurement-consistency step on its own (src/diffusion/consistency.ts): seeded synthetic
+ * images where the truth is known, a measurement = truth + noise, and an "estimate" standing in
+ * for a network's output that is right, or biased in one region.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  consistencyInPixels,
+  consistencyStep,
+  detectionGain,
+  fitNoiseLevel,
+  resolveConsistency,
+  type ConsistencyConfig,
+} from '../../src/diffusion/consistency.js';
+import { gaussianSmooth } from '../../src/filters/gaussian.js';
+import { Rng } from '../../src/util/random.js';
+
+const N = 96;
+const R = 12;
+
+/** Background 1, a disc of radius R at the centre at `disc`. */
+function discImage(disc: number): Float32Array {
+  const out = new Float32Array(N * N).fill(1);
+  for (let y = 0; y < N; y++) for (let x = 0; x < N; x++) if ((x - N / 2) ** 2 + (y - N / 2) ** 2 <= R * R) out[y * N + x] = disc;
+  return out;
+}
+
+/** `image` plus white Gaussian noise of SD sigma·sqrt(max(image, 0)) (Poisson-like) or sigma (uniform). */
+function noisy(image: Float32Array, sigma: number, seed: number, poisson = false): Float32Array {
+  const rng = new Rng(seed);
+  return image.map((v) => v + sigma * (poisson ? Math.sqrt(Math.max(v, 0)) : 1) * rng.normal());
+}
+
+function regionMean(image: Float32Array, inside: boolean): number {
+  let sum = 0;
+  let n = 0;
+  for (let y = 0; y < N; y++) {
+    for (let x = 0; x < N; x++) {
+      const d2 = (x - N / 2) ** 2 + (y - N / 2) ** 2;
+      // The disc's inner part, or the background away from it and from the border.
+      if (inside ? d2 <= (R - 2) ** 2 : d2 > (R + 10) ** 2 && x > 8 && y > 8 && x < N - 8 && y < N - 8) {
+        sum += image[y * N + x]!;
+        n++;
+      }
+    }
+  }
+  return sum / n;
+}
+
+function backgroundSd(image: Float32Array): number {
+  const m = regionMean(image, false);
+  let ss = 0;
+  let n = 0;
+  for (let y = 8; y < N - 8; y++) {
+    for (let x = 8; x < N - 8; x++) {
+      if ((x - N / 2) ** 2 + (y - N / 2) ** 2 <= (R + 10) ** 2) continue;
+      ss += (image[y * N + x]! - m) ** 2;
+      n++;
+    }
+  }
+  return Math.sqrt(ss / n);
+}
+
+const config: ConsistencyConfig = { strength: 1, sigmaRows: 2, sigmaColumns: 2, threshold: 1 };
+
+describe('consistencyStep', () => {
+  const truth = discImage(4);
+  const measurement = noisy(truth, 0.3, 1, true);
+
+  it('restores the mean of a region the estimate got wrong, to within the measurement noise', () => {
+    const shrunk = discImage(3.2); // a network that lost 20 % of the lesion's uptake
+    const out = consistencyStep(shrunk, measurement, N, N, config);
+    const before = regionMean(shrunk, true) / regionMean(truth, true) - 1;
+    const after = regionMean(out, true) / regionMean(truth, true) - 1;
+    const measured = regionMean(measurement, true) / regionMean(truth, true) - 1;
+    expect(before).toBeCloseTo(-0.2, 5);
+    expect(Math.abs(after - measured)).toBeLessThan(0.02);
+    expect(Math.abs(after)).toBeLessThan(0.03);
+  });
+
+  it('leaves a correct estimate nearly alone: the measurement noise does not come back', () => {
+    const out = consistencyStep(truth, measurement, N, N, config);
+    // The measurement's background SD is 0.3; the pixels whose low-passed noise exceeds k σ (a
+    // third of them at k = 1) let a little of it back, under a sixth in all.
+    expect(backgroundSd(measurement)).toBeGreaterThan(0.28);
+    expect(backgroundSd(out)).toBeLessThan(0.05);
+    // Within the measurement's own uncertainty of the disc mean (0.8 %, 1 SD), with margin.
+    expect(Math.abs(regionMean(out, true) / regionMean(truth, true) - 1)).toBeLessThan(0.02);
+  });
+
+  it('with threshold 0 restores the low band everywhere: noise comes back (the threshold is what keeps it out)', () => {
+    const out = consistencyStep(truth, measurement, N, N, { ...config, threshold: 0 });
+    expect(backgroundSd(out)).toBeGreaterThan(0.08);
+    // The image mean (the band's DC) matches the measurement's after the first iteration.
+    const mean = (a: Float32Array) => a.reduce((s, v) => s + v, 0) / a.length;
+    expect(mean(out)).toBeCloseTo(mean(measurement), 4);
+  });
+
+  it('strength scales the correction linearly and 0 returns the estimate bit for bit', () => {
+    const shrunk = discImage(3.2);
+    const full = consistencyStep(shrunk, measurement, N, N, config);
+    const half = consistencyStep(shrunk, measurement, N, N, { ...config, strength: 0.5 });
+    for (let i = 0; i < full.length; i += 37) expect(half[i]!).toBeCloseTo(shrunk[i]! + 0.5 * (full[i]! - shrunk[i]!), 5);
+    const off = consistencyStep(shrunk, measurement, N, N, { ...config, strength: 0 });
+    expect(off).toEqual(shrunk);
+    expect(off).not.toBe(shrunk);
+  });
+
+  it('works in place (out = estimate)', () => {
+    const shrunk = discImage(3.2);
+    const expected = consistencyStep(shrunk, measurement, N, N, config);
+    consistencyStep(shrunk, measurement, N, N, config, shrunk);
+    expect(shrunk).toEqual(expected);
+  });
+
+  it('rejects settings out of range with E_USAGE', () => {
+    const x = new Float32Array(16);
+    expect(() => consistencyStep(x, x, 4, 4, { ...config, strength: 1.5 })).toThrow(expect.objectContaining({ code: 'E_USAGE' }));
+    expect(() => consistencyStep(x, x, 4, 4, { ...config, sigmaRows: 0 })).toThrow(/sigma/);
+    expect(() => consistencyStep(x, x, 4, 4, { ...config, threshold: -1 })).toThrow(/threshold/);
+    expect(() => consistencyStep(x, x, 4, 5, config)).toThrow(expect.objectContaining({ code: 'E_INTERNAL' }));
+  });
+});
+
+describe('noise level of the low-passed residual', () => {
+  it('fitNoiseLevel recovers a + b·mean from Poisson-like noise and ignores a biased region', () => {
+    const rng = new Rng(7);
+    const n = 40000;
+    const mean = new Float32Array(n);
+    const r = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      mean[i] = (i % 200) / 40; // 0 .. 5
+      r[i] = Math.sqrt(0.01 + 0.04 * mean[i]!) * rng.normal();
+      if (i % 50 === 0) r[i]! += 3; // 2 % of pixels: a model bias, not noise
+    }
+    const { a, b } = fitNoiseLevel(r, mean);
+    expect(b).toBeGreaterThan(0.04 * 0.9);
+    expect(b).toBeLessThan(0.04 * 1.1);
+    expect(a).toBeGreaterThan(0.005);
+    expect(a).toBeLessThan(0.015);
+  });
+
+  it('fitNoiseLevel gives uniform noise (b = 0) when the variance does not follow the mean', () => {
+    const rng = new Rng(8);
+    const mean = Float32Array.from({ length: 20000 }, (_, i) => -1 + (i % 100) / 50);
+    const r = mean.map(() => 0.2 * rng.normal());
+    const { a, b } = fitNoiseLevel(r, mean);
+    expect(Math.sqrt(a + b)).toBeCloseTo(0.2, 1.5);
+    expect(b).toBeLessThan(0.005);
+  });
+
+  it('fitNoiseLevel measures the noise of the low-passed image, correlation included', () => {
+    // Correlated noise (white noise smoothed by 1.5 px) through a 2 px low-pass: its SD is far
+    // above what white noise of the same pixel SD would give, and the fit reads it from r itself.
+    const rng = new Rng(9);
+    const white = Float32Array.from({ length: N * N }, () => rng.normal());
+    const noise = gaussianSmooth(white, N, N, 1.5, 1.5);
+    const low = gaussianSmooth(noise, N, N, 2, 2);
+    let ss = 0;
+    for (const v of low) ss += v * v;
+    const { a, b } = fitNoiseLevel(low, new Float32Array(N * N).fill(1));
+    expect(Math.sqrt(a + b)).toBeCloseTo(Math.sqrt(ss / low.length), 2);
+  });
+
+  it('detectionGain is 0 within k σ, 1 from 2 k σ on, and linear between', () => {
+    const rng = new Rng(10);
+    const r = Float32Array.from({ length: 10000 }, () => 0.1 * rng.normal());
+    r[0] = 0.05;
+    r[1] = 0.15;
+    r[2] = 0.25;
+    r[3] = -0.5;
+    const gain = detectionGain(r, new Float32Array(r.length), 1);
+    expect(gain[0]).toBe(0);
+    expect(gain[1]).toBeGreaterThan(0.3);
+    expect(gain[1]).toBeLessThan(0.7);
+    expect(gain[2]).toBe(1);
+    expect(gain[3]).toBe(1);
+    expect(detectionGain(r, new Float32Array(r.length), 0).every((g) => g === 1)).toBe(true);
+  });
+});
+
+describe('consistency settings', () => {
+  it('resolveConsistency: the card gives strength, scale and threshold; --consistency overrides the strength only', () => {
+    expect(resolveConsistency(undefined)).toBeNull();
+    expect(resolveConsistency(undefined, 0)).toBeNull();
+    expect(resolveConsistency(0.5)).toEqual({ strength: 0.5, scaleMm: 4, threshold: 1 });
+    expect(resolveConsistency({ strength: 1, scaleMm: 6, threshold: 2 }, 0.25)).toEqual({ strength: 0.25, scaleMm: 6, threshold: 2 });
+    expect(resolveConsistency({ strength: 1, scaleMm: 6 }, 0)).toBeNull();
+    expect(resolveConsistency(undefined, 1)).toEqual({ strength: 1, scaleMm: 4, threshold: 1 });
+    expect(() => resolveConsistency(undefined, 2)).toThrow(expect.objectContaining({ code: 'E_USAGE' }));
+  });
+
+  it('consistencyInPixels turns the scale in mm into sigmas per axis (DICOM PixelSpacing order: rows, columns)', () => {
+    const c = consistencyInPixels({ strength: 1, scaleMm: 4, threshold: 1 }, [2, 0.5]);
+    expect(c.sigmaRows).toBe(2);
+    expect(c.sigmaColumns).toBe(8);
+    expect(() => consistencyInPixels({ strength: 1, scaleMm: 4, threshold: 1 }, [0, 1])).toThrow(expect.objectContaining({ code: 'E_USAGE' }));
+  });
+});
