@@ -1,33 +1,43 @@
 /**
  * The toolkit's one error type. `code` is a stable string that scripts match on
  * (see ../shared/CONTRACT.md); `message` says what was wrong and names the file.
+ * ERROR_CODES is the one list of them (the fuzzer and the HTTP status table check against it).
  */
-export type ErrorCode =
+export const ERROR_CODES = [
   // input files
-  | 'E_NOT_DICOM'
-  | 'E_TRUNCATED'
-  | 'E_MALFORMED'
-  | 'E_UNSUPPORTED_TRANSFER_SYNTAX'
-  | 'E_DECODE'
-  | 'E_NO_PIXEL_DATA'
-  | 'E_UNSUPPORTED_PIXELS'
-  | 'E_NOT_IMAGE'
-  | 'E_DICOMDIR'
-  | 'E_INCONSISTENT_SERIES'
-  | 'E_SUV_UNAVAILABLE'
+  'E_NOT_DICOM',
+  'E_TRUNCATED',
+  'E_MALFORMED',
+  'E_UNSUPPORTED_TRANSFER_SYNTAX',
+  'E_DECODE',
+  'E_NO_PIXEL_DATA',
+  'E_UNSUPPORTED_PIXELS',
+  'E_NOT_IMAGE',
+  'E_DICOMDIR',
+  'E_INCONSISTENT_SERIES',
+  'E_SUV_UNAVAILABLE',
   // a warning: the series is read, but its kernel is outside what denoisers are measured on
-  | 'E_SHARP_KERNEL'
-  | 'E_IO'
+  'E_SHARP_KERNEL',
+  'E_IO',
   // usage and configuration
-  | 'E_USAGE'
-  | 'E_NOT_FOUND'
-  | 'E_EXISTS'
+  'E_USAGE',
+  'E_NOT_FOUND',
+  'E_EXISTS',
+  // another run holds the output series folder's lock
+  'E_LOCKED',
   // models and runtime
-  | 'E_MODEL'
-  | 'E_MODEL_MISMATCH'
-  | 'E_DEVICE_UNAVAILABLE'
-  | 'E_CANCELLED'
-  | 'E_INTERNAL';
+  'E_MODEL',
+  'E_MODEL_MISMATCH',
+  'E_DEVICE_UNAVAILABLE',
+  'E_CANCELLED',
+  'E_INTERNAL',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && (ERROR_CODES as readonly string[]).includes(value);
+}
 
 export class LowdoseError extends Error {
   readonly code: ErrorCode;

@@ -25,6 +25,7 @@ const STATUS: Record<ErrorCode, number> = {
   E_MODEL_MISMATCH: 400,
   E_NOT_FOUND: 404,
   E_EXISTS: 409,
+  E_LOCKED: 409,
   E_CANCELLED: 409,
   E_DEVICE_UNAVAILABLE: 503,
   E_IO: 500,
