@@ -10,6 +10,7 @@ import type { CommandOutcome } from './pool.js';
 export type FailureKind =
   | 'crash'
   | 'timeout'
+  | 'stalled'
   | 'memory'
   | 'exit-code'
   | 'no-error-code'

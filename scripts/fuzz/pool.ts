@@ -23,7 +23,8 @@ export interface CommandOutcome {
   readonly cpuMs: number;
   /** Peak resident set size during the command, MiB (the worker's, baseline included). */
   readonly peakRssMb: number;
-  readonly killed?: 'timeout' | 'memory';
+  /** timeout: over the CPU time limit; stalled: over the wall-clock limit without using that much CPU. */
+  readonly killed?: 'timeout' | 'stalled' | 'memory';
   readonly crash?: string;
 }
 
@@ -145,7 +146,7 @@ export class FuzzWorker {
           ...(killed ? { killed } : { crash: `worker exited (code ${code}, signal ${signal}) during the command` }),
         });
       };
-      const kill = (why: 'timeout' | 'memory') => {
+      const kill = (why: 'timeout' | 'stalled' | 'memory') => {
         killed = why;
         child.kill('SIGKILL');
       };
@@ -156,7 +157,7 @@ export class FuzzWorker {
         cpuNow = Math.max(cpuNow, cpuMsOf(pid));
         if (cpuNow - cpuStart > this.limits.timeoutMs) kill('timeout');
       }, SAMPLE_MS);
-      const timer = setTimeout(() => kill('timeout'), this.limits.wallTimeoutMs);
+      const timer = setTimeout(() => kill('stalled'), this.limits.wallTimeoutMs);
       child.on('message', onMessage);
       child.once('exit', onExit);
       child.send({ type: 'run', id, argv });

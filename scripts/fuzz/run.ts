@@ -323,7 +323,9 @@ function parseArgs(argv: readonly string[]): FuzzOptions & { json: boolean; repo
     ...(keep ? { keep: path.resolve(keep) } : {}),
     limits: { ...DEFAULT_LIMITS, rssMb: int('rss-limit-mb', DEFAULT_LIMITS.rssMb) },
     timeoutMs: int('timeout-ms', DEFAULT_LIMITS.caseMs),
-    wallTimeoutMs: 6 * int('timeout-ms', DEFAULT_LIMITS.caseMs),
+    // Only a guard against a command that waits forever: a niced pass on a loaded machine gets
+    // a small share of a core, so wall time can be many times the CPU time.
+    wallTimeoutMs: 30 * int('timeout-ms', DEFAULT_LIMITS.caseMs),
     killRssMb: 2 * int('rss-limit-mb', DEFAULT_LIMITS.rssMb),
     json: args.has('json'),
     ...(report ? { report: path.resolve(report) } : {}),
