@@ -5,17 +5,22 @@
  * Streaming: slices are read, denoised and written one batch at a time (a small window of
  * neighbours is kept for 2.5D models), so a 300-slice study is never held whole. A series is
  * finished when its completion marker is written; a rerun skips finished series unless
- * `overwrite`, and redoes interrupted ones.
+ * `overwrite`, and redoes interrupted ones (removing the temporaries a killed run left).
+ *
+ * Every output series folder is locked (src/util/folder-lock.ts) before anything is written, so
+ * a second run on the same output series fails with E_LOCKED (or waits, `waitLock`) instead of
+ * mixing its files with the first run's.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { clearSliceCache, readSliceImage, scanPaths, type Series } from '../dicom/index.js';
 import { createDerivedSeriesWriter, type DerivedSeriesWriter } from '../dicom/write-derived.js';
 import { LowdoseError, toLowdoseError } from '../errors.js';
 import type { Image2D } from '../image.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { acquireFolderLocks, releaseAll } from '../util/folder-lock.js';
+import { removeTemporaries, writeFileAtomic } from '../util/fs.js';
 import { createSliceDenoiser, type SliceDenoiser } from './slice-denoiser.js';
 import { ReferenceScorer, openReference, type ReferenceSet } from './reference.js';
 import { writePreview } from './preview-files.js';
@@ -54,11 +59,15 @@ export async function denoisePaths(paths: readonly string[], options: DenoiseOpt
     throw new LowdoseError('E_USAGE', `output directory ${outDir} contains input files; choose another -o`);
   }
 
-  const reference = options.reference?.length ? await openReference(options.reference, log) : null;
-  if (reference) errors.push(...reference.errors);
+  const locks = await acquireFolderLocks(
+    candidates.map((s) => path.join(outDir, outputFolderName(s))),
+    { wait: Boolean(options.waitLock), log, ...(options.signal ? { signal: options.signal } : {}) },
+  );
   const denoisers = new Map<string, SliceDenoiser>();
   const reports: SeriesReport[] = [];
   try {
+    const reference = options.reference?.length ? await openReference(options.reference, log) : null;
+    if (reference) errors.push(...reference.errors);
     for (const [seriesIndex, series] of candidates.entries()) {
       options.signal?.throwIfAborted?.();
       try {
@@ -82,12 +91,13 @@ export async function denoisePaths(paths: readonly string[], options: DenoiseOpt
       }
       await writeReport(outDir, { series: reports, errors });
     }
+    const report: DenoiseReport = { series: reports, errors };
+    await writeReport(outDir, report);
+    return report;
   } finally {
     for (const denoiser of denoisers.values()) await denoiser.release();
+    await releaseAll(locks);
   }
-  const report: DenoiseReport = { series: reports, errors };
-  await writeReport(outDir, report);
-  return report;
 }
 
 async function writeReport(outDir: string, report: DenoiseReport): Promise<void> {
@@ -126,6 +136,12 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
   const dir = path.join(context.outDir, folder);
   const markerPath = path.join(dir, COMPLETION_MARKER);
   const warnings = series.warnings.map((w) => w.toJSON());
+  // Under this run's lock, a temporary of ours can only be what a killed run left.
+  const leftovers =
+    (await removeTemporaries(dir)) +
+    (await removeTemporaries(path.join(dir, 'uncertainty'))) +
+    (await removeTemporaries(path.join(context.outDir, 'previews'), `${folder}.png`));
+  if (leftovers > 0) context.log(`removed ${leftovers} temporary file(s) an interrupted run left in ${dir}`);
   if (!context.overwrite && existsSync(markerPath)) {
     const previous = JSON.parse(await readFile(markerPath, 'utf8')) as SeriesReport;
     context.log(`${series.modality} series ${series.seriesInstanceUid}: already done in ${dir} (use --overwrite to redo)`);
@@ -139,6 +155,9 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
     // A marker from an older version has no warnings: the series as read now says what they are.
     return { ...previous, warnings, skipped: true };
   }
+  // Redoing a finished series: until it is finished again, it is not (a run killed half way
+  // through an --overwrite must not leave old and new slices under the old marker).
+  await rm(markerPath, { force: true });
   await denoiser.prepare(series);
   const count = series.slices.length;
   context.log(

@@ -18,6 +18,8 @@ import {
 import { createDerivedSeriesWriter, type DerivedSeriesWriter } from '../dicom/write-derived.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 import type { Image2D } from '../image.js';
+import { acquireFolderLocks, releaseAll } from '../util/folder-lock.js';
+import { removeTemporaries } from '../util/fs.js';
 import {
   BOWTIE_KINDS,
   CT_DEFAULTS,
@@ -56,6 +58,8 @@ export interface SimulateOptions {
   readonly withReference?: boolean;
   readonly workers?: number;
   readonly overwrite?: boolean;
+  /** Wait for another run writing one of the output series folders (default: fail with E_LOCKED). */
+  readonly waitLock?: boolean;
   readonly progress?: (message: string) => void;
 }
 
@@ -191,6 +195,17 @@ function seriesDir(outDir: string, series: Series, suffix = ''): string {
   return path.join(outDir, `${series.modality}_${series.key.replace(/[^0-9A-Za-z.]+/g, '_')}${suffix}`);
 }
 
+/** The folders a series' simulation writes: the reduced-dose copy and, when asked for, the full-dose reconstruction. */
+function outputDirs(series: Series, options: SimulateOptions): { dose: string; reference: string | null } {
+  const percent = `${Math.round(options.dose * 1000) / 10}%`;
+  // CT noise insertion has no reconstruction of its own to write.
+  const reconstructs = series.modality === 'PT' || (options.mode ?? 'insert') === 'truth';
+  return {
+    dose: seriesDir(options.outDir, series, `_dose${percent.replace('%', 'pct')}`),
+    reference: options.withReference && reconstructs ? seriesDir(options.outDir, series, '_fulldose') : null,
+  };
+}
+
 /** Simulates one series slice by slice through the pool, writing each slice as it finishes. */
 async function simulateSeries(
   series: Series,
@@ -210,16 +225,18 @@ async function simulateSeries(
   }
   const derivation = describeJob(plan.job, plan.settings);
   const percent = `${Math.round(options.dose * 1000) / 10}%`;
+  const dirs = outputDirs(series, options);
+  // Under this run's lock, a temporary of ours can only be what a killed run left.
+  for (const dir of [dirs.dose, dirs.reference]) if (dir) await removeTemporaries(dir);
   const writer = createDerivedSeriesWriter(series, {
-    outDir: seriesDir(options.outDir, series, `_dose${percent.replace('%', 'pct')}`),
+    outDir: dirs.dose,
     derivationDescription: derivation,
     seriesDescriptionSuffix: ` simulated ${percent} dose`,
     overwrite: options.overwrite,
   });
-  const wantsReference = Boolean(options.withReference) && plan.job.kind !== 'ct-insert';
-  const reference: DerivedSeriesWriter | null = wantsReference
+  const reference: DerivedSeriesWriter | null = dirs.reference
     ? createDerivedSeriesWriter(series, {
-        outDir: seriesDir(options.outDir, series, '_fulldose'),
+        outDir: dirs.reference,
         derivationDescription: `${derivation}; matched full-dose reconstruction`,
         seriesDescriptionSuffix: ' simulated full dose',
         filePrefix: 'REF',
@@ -297,6 +314,10 @@ export async function runSimulate(paths: readonly string[], options: SimulateOpt
   if (targets.length === 0) {
     return { result, exitCode: EXIT_USAGE };
   }
+  const locks = await acquireFolderLocks(
+    targets.flatMap((series) => Object.values(outputDirs(series, options)).filter((d): d is string => d !== null)),
+    { wait: Boolean(options.waitLock), log: progress },
+  );
   const pool = new SimulationPool(options.workers ?? defaultWorkerCount());
   try {
     for (const series of targets) {
@@ -313,6 +334,7 @@ export async function runSimulate(paths: readonly string[], options: SimulateOpt
   } finally {
     await pool.close();
     clearSliceCache();
+    await releaseAll(locks);
   }
   const exitCode = result.errors.length > 0 ? EXIT_FAILED : EXIT_OK;
   return { result, exitCode };

@@ -32,6 +32,8 @@ export interface DenoiseOptions {
   /** Paths of a reference (e.g. normal-dose) series; adds PSNR / SSIM / RMSE to the report. */
   readonly reference?: readonly string[];
   readonly overwrite?: boolean;
+  /** Wait for another run that is writing one of the output series folders (default: fail with E_LOCKED). */
+  readonly waitLock?: boolean;
   readonly threads?: number;
   /** Called as slices finish, for progress bars and server-sent events. */
   readonly onProgress?: (event: DenoiseProgress) => void;

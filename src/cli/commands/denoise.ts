@@ -16,6 +16,7 @@ interface DenoiseCliOptions extends DenoiserCliOptions {
   dose?: number;
   reference?: string[];
   overwrite?: boolean;
+  waitLock?: boolean;
   json?: boolean;
 }
 
@@ -29,6 +30,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--dose <fraction>', 'dose of the input as a fraction of normal dose, if known (e.g. 0.25)', parseNumberOption('--dose', 0, 1))
     .option('--reference <path...>', 'reference (normal-dose) series: adds PSNR / SSIM / RMSE to the report')
     .option('--overwrite', 'redo series that are already finished in <dir>')
+    .option('--wait-lock', 'wait while another run writes the same output series (default: exit 2 at once)')
     .option('--json', 'machine-readable report on stdout')
     .action(async (paths: string[], opts: DenoiseCliOptions) => {
       const out = createOutput(Boolean(opts.json));
@@ -39,6 +41,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
         ...(opts.dose !== undefined ? { doseLevel: opts.dose } : {}),
         ...(opts.reference !== undefined ? { reference: opts.reference } : {}),
         overwrite: Boolean(opts.overwrite),
+        waitLock: Boolean(opts.waitLock),
         log: (message) => out.info(message),
         onProgress: progressListener(progress),
       };

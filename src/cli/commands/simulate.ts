@@ -34,6 +34,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--with-reference', 'also write the matched full-dose reconstruction (CT --mode truth, PET)')
     .option('--workers <n>', 'worker threads (default: one per core)', parseIntOption('--workers', 1, 64))
     .option('--overwrite', 'replace existing output files')
+    .option('--wait-lock', 'wait while another run writes the same output series (default: exit 2 at once)')
     .option('--json', 'machine-readable output on stdout')
     .action(async (paths: string[], opts: Record<string, unknown>) => {
       const out = createOutput(Boolean(opts.json));
@@ -53,6 +54,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
         withReference: Boolean(opts.withReference),
         workers: opts.workers as number | undefined,
         overwrite: Boolean(opts.overwrite),
+        waitLock: Boolean(opts.waitLock),
         progress: (m) => out.info(m),
       });
       if (exitCode === EXIT_USAGE) out.info('lowdose simulate: no CT or PET series found');

@@ -1,0 +1,262 @@
+/**
+ * One writer per output series folder. Two runs writing the same folder would each write their
+ * own series (new UIDs) into it, leaving a mix; so a run first creates `.<folder>.lock` beside the
+ * folder with O_EXCL (atomic: exactly one creator wins), holding its pid, host, process start
+ * time and a random token, and removes it when done.
+ *
+ * A lock whose owner is gone is stale and taken over: same host and the pid is not running, or it
+ * runs but started at another time (the pid was reused). A lock from another host cannot be
+ * checked, so it is respected and the error says which file to remove. Taking over is guarded by
+ * a second O_EXCL file, so two runs that both find the same stale lock cannot both take it.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { LowdoseError } from '../errors.js';
+
+export interface LockOwner {
+  readonly pid: number;
+  readonly host: string;
+  /** ISO time the lock was taken. */
+  readonly startedAt: string;
+  /** The owner's process start time (Linux clock ticks since boot), null where unknown. */
+  readonly processStart: number | null;
+  readonly token: string;
+}
+
+export interface FolderLock {
+  /** The lock file. */
+  readonly path: string;
+  /** The folder it guards. */
+  readonly dir: string;
+  /** Removes the lock file if it is still ours. */
+  release(): Promise<void>;
+}
+
+export interface LockOptions {
+  /** Wait for a live owner to finish instead of failing with E_LOCKED. */
+  readonly wait?: boolean;
+  /** Poll interval while waiting, ms (default 1000). */
+  readonly pollMs?: number;
+  readonly signal?: AbortSignal;
+  /** Told once when a run starts waiting, and when it takes over a stale lock. */
+  readonly log?: (message: string) => void;
+}
+
+/** `.<folder>.lock` in the folder's parent: locking does not create the folder. */
+export function lockPathFor(dir: string): string {
+  const resolved = path.resolve(dir);
+  return path.join(path.dirname(resolved), `.${path.basename(resolved)}.lock`);
+}
+
+/** A process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat), or null. */
+export function processStartTime(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[19]);
+    return Number.isFinite(ticks) ? ticks : null;
+  } catch {
+    return null;
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it runs, as another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Why the lock's owner is known to be gone, or null when it may still be running. */
+export function staleReason(owner: LockOwner, host = hostname()): string | null {
+  if (owner.host !== host) return null;
+  if (!isRunning(owner.pid)) return `process ${owner.pid} is no longer running`;
+  if (owner.processStart !== null) {
+    const now = processStartTime(owner.pid);
+    if (now !== null && now !== owner.processStart) return `process ${owner.pid} is another process now (the pid was reused)`;
+  }
+  return null;
+}
+
+function parseOwner(text: string): LockOwner | null {
+  try {
+    const value = JSON.parse(text) as Partial<LockOwner>;
+    if (typeof value.pid !== 'number' || typeof value.host !== 'string' || typeof value.token !== 'string') return null;
+    return {
+      pid: value.pid,
+      host: value.host,
+      startedAt: typeof value.startedAt === 'string' ? value.startedAt : '?',
+      processStart: typeof value.processStart === 'number' ? value.processStart : null,
+      token: value.token,
+    };
+  } catch {
+    return null;
+  }
+}
+
+/** A lock file nobody wrote into for this long was left by a run killed while creating it. */
+const UNWRITTEN_STALE_MS = 10_000;
+
+type Existing = { kind: 'owner'; owner: LockOwner } | { kind: 'unreadable'; ageMs: number } | { kind: 'gone' };
+
+async function readExisting(file: string): Promise<Existing> {
+  let text: string;
+  let mtimeMs: number;
+  try {
+    [text, { mtimeMs }] = await Promise.all([readFile(file, 'utf8'), stat(file)]);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'gone' };
+    throw error;
+  }
+  const owner = parseOwner(text);
+  return owner ? { kind: 'owner', owner } : { kind: 'unreadable', ageMs: Date.now() - mtimeMs };
+}
+
+/** Creates `file` with O_EXCL and writes `content`; false when it already exists. */
+async function createExclusive(file: string, content: string): Promise<boolean> {
+  let handle;
+  try {
+    handle = await open(file, 'wx');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+  try {
+    await handle.writeFile(content);
+  } finally {
+    await handle.close();
+  }
+  return true;
+}
+
+/**
+ * Removes a stale lock, unless another run did so (and maybe took the folder) since we read it:
+ * under a guard file, the lock is removed only if it still holds the stale owner's token.
+ */
+async function removeStale(file: string, staleToken: string | null, me: LockOwner): Promise<void> {
+  const guard = `${file}.takeover`;
+  if (!(await createExclusive(guard, JSON.stringify(me)))) {
+    // Another run is taking over right now, or died doing it (the guard is then stale too).
+    const existing = await readExisting(guard);
+    const dead =
+      (existing.kind === 'owner' && staleReason(existing.owner) !== null) ||
+      (existing.kind === 'unreadable' && existing.ageMs > UNWRITTEN_STALE_MS);
+    if (dead) await unlink(guard).catch(() => undefined);
+    return;
+  }
+  try {
+    const now = await readExisting(file);
+    const same = now.kind === 'owner' ? now.owner.token === staleToken : now.kind === 'unreadable' && staleToken === null;
+    if (same) await unlink(file).catch(() => undefined);
+  } finally {
+    await unlink(guard).catch(() => undefined);
+  }
+}
+
+function describe(owner: LockOwner): string {
+  return `pid ${owner.pid} on ${owner.host}, started ${owner.startedAt}`;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(new LowdoseError('E_CANCELLED', 'cancelled while waiting for an output folder lock'));
+      },
+      { once: true },
+    );
+  });
+}
+
+/**
+ * Takes the lock of output folder `dir`. Throws E_LOCKED when a live run holds it (unless
+ * `wait`, which polls until it is free); takes over stale locks.
+ */
+export async function acquireFolderLock(dir: string, options: LockOptions = {}): Promise<FolderLock> {
+  const file = lockPathFor(dir);
+  await mkdir(path.dirname(file), { recursive: true });
+  const me: LockOwner = {
+    pid: process.pid,
+    host: hostname(),
+    startedAt: new Date().toISOString(),
+    processStart: processStartTime(process.pid),
+    token: randomBytes(12).toString('hex'),
+  };
+  const content = `${JSON.stringify(me)}\n`;
+  let toldWaiting = false;
+  for (;;) {
+    options.signal?.throwIfAborted?.();
+    if (await createExclusive(file, content)) return heldLock(file, path.resolve(dir), me.token);
+    const existing = await readExisting(file);
+    if (existing.kind === 'gone') continue;
+    if (existing.kind === 'owner') {
+      const stale = staleReason(existing.owner);
+      if (stale !== null) {
+        options.log?.(`taking over the lock of ${dir}: ${stale}`);
+        await removeStale(file, existing.owner.token, me);
+        continue;
+      }
+    } else if (existing.ageMs > UNWRITTEN_STALE_MS) {
+      options.log?.(`taking over the lock of ${dir}: its lock file is empty (a run was killed while creating it)`);
+      await removeStale(file, null, me);
+      continue;
+    }
+    if (!options.wait) {
+      const who = existing.kind === 'owner' ? ` (${describe(existing.owner)})` : '';
+      const elsewhere = existing.kind === 'owner' && existing.owner.host !== me.host;
+      throw new LowdoseError(
+        'E_LOCKED',
+        `output folder ${dir} is being written by another lowdose run${who}; wait for it to finish, or pass --wait-lock` +
+          (elsewhere ? `. If that run is gone, delete ${file}` : ''),
+        { path: file },
+      );
+    }
+    if (!toldWaiting) {
+      options.log?.(`waiting for another lowdose run to finish with ${dir}${existing.kind === 'owner' ? ` (${describe(existing.owner)})` : ''}`);
+      toldWaiting = true;
+    }
+    await sleep(options.pollMs ?? 1000, options.signal);
+  }
+}
+
+function heldLock(file: string, dir: string, token: string): FolderLock {
+  let released = false;
+  return {
+    path: file,
+    dir,
+    async release() {
+      if (released) return;
+      released = true;
+      const existing = await readExisting(file).catch(() => ({ kind: 'gone' }) as const);
+      if (existing.kind === 'owner' && existing.owner.token === token) await unlink(file).catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * Locks several folders, in sorted order so that two waiting runs cannot deadlock; on failure
+ * the locks already taken are released.
+ */
+export async function acquireFolderLocks(dirs: readonly string[], options: LockOptions = {}): Promise<FolderLock[]> {
+  const held: FolderLock[] = [];
+  try {
+    for (const dir of [...new Set(dirs.map((d) => path.resolve(d)))].sort()) held.push(await acquireFolderLock(dir, options));
+    return held;
+  } catch (error) {
+    await releaseAll(held);
+    throw error;
+  }
+}
+
+export async function releaseAll(locks: readonly FolderLock[]): Promise<void> {
+  for (const lock of locks) await lock.release();
+}
