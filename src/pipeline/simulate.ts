@@ -23,11 +23,14 @@ import { removeTemporaries } from '../util/fs.js';
 import {
   BOWTIE_KINDS,
   CT_DEFAULTS,
+  DEFAULT_KERNEL,
   PET_DEFAULTS,
   estimateCtI0,
   SimulationPool,
   defaultWorkerCount,
+  describeKernel,
   resolveKernel,
+  scannerKernel,
   type BowtieKind,
   type KernelSpec,
   type SliceJob,
@@ -41,7 +44,12 @@ export interface SimulateOptions {
   readonly seed?: number;
   /** CT: `insert` (default, real normal-dose input) or `truth` (noise-free phantom input). */
   readonly mode?: CtMode;
-  readonly kernel?: KernelSpec;
+  /**
+   * CT reconstruction kernel of the simulated FBP, or 'auto' (the default): the preset that matches
+   * the series' ConvolutionKernel (scannerKernel: fitted for Siemens B30f / D45f, by family for
+   * others), `standard` when the kernel is unknown or not recognised.
+   */
+  readonly kernel?: KernelSpec | 'auto';
   readonly cutoff?: number;
   /**
    * CT incident photons at full dose, or 'auto' (the default for noise insertion): calibrated per
@@ -109,11 +117,12 @@ async function readImage(series: Series, index: number): Promise<Image2D> {
 
 async function planCt(series: Series, options: SimulateOptions, seed: number, warnings: string[]): Promise<SeriesPlan> {
   if (series.units !== 'HU') throw new LowdoseError('E_UNSUPPORTED_PIXELS', `CT series ${series.key} is in ${series.units}, not HU`);
-  const kernel = resolveKernel(options.kernel, options.cutoff);
   const mode = options.mode ?? 'insert';
   const bowtie = options.bowtie ?? CT_DEFAULTS.bowtie;
   const electronicNoise = options.electronicNoise ?? CT_DEFAULTS.electronicNoise;
-  const settings: Record<string, unknown> = { mode, kernel: `${kernel.window} cutoff ${kernel.cutoff}`, electronicNoise, bowtie };
+  const { spec, source } = seriesKernel(series, options.kernel, warnings);
+  const kernel = resolveKernel(spec, options.cutoff);
+  const settings: Record<string, unknown> = { mode, kernel: describeKernel(kernel), kernelSource: source, electronicNoise, bowtie };
   let i0: number;
   const requested = options.i0 ?? (mode === 'insert' ? 'auto' : CT_DEFAULTS.i0);
   if (requested !== 'auto') {
@@ -149,6 +158,22 @@ async function planCt(series: Series, options: SimulateOptions, seed: number, wa
       ? { kind: 'ct-truth', options: { ...common, fullDose: Boolean(options.withReference) } }
       : { kind: 'ct-insert', options: common };
   return { job, settings };
+}
+
+/**
+ * The kernel to simulate with and why: the one asked for, or with 'auto' the preset matching the
+ * series' ConvolutionKernel (`standard`, with a warning, when it is not recognised).
+ */
+function seriesKernel(series: Series, requested: KernelSpec | 'auto' | undefined, warnings: string[]): { spec: KernelSpec; source: string } {
+  if (requested !== undefined && requested !== 'auto') return { spec: requested, source: 'requested' };
+  const match = scannerKernel(series.convolutionKernel);
+  if (match) {
+    const how = match.basis === 'fitted' ? 'fitted to real low-dose noise of this kernel' : 'same kernel family';
+    return { spec: match.preset, source: `ConvolutionKernel ${match.convolutionKernel}: ${match.preset} (${how})` };
+  }
+  const stored = series.convolutionKernel ? `ConvolutionKernel "${series.convolutionKernel}" is not one the simulator knows` : 'no ConvolutionKernel';
+  warnings.push(`${stored}; simulating with the standard kernel, so the noise texture may not match this scan (choose --kernel)`);
+  return { spec: DEFAULT_KERNEL, source: `${stored}: standard` };
 }
 
 function median(values: readonly number[]): number {
@@ -302,7 +327,8 @@ export async function runSimulate(paths: readonly string[], options: SimulateOpt
   if (!(options.dose > 0 && options.dose <= 1)) throw new LowdoseError('E_USAGE', `--dose must be a fraction in (0, 1], got ${options.dose}`);
   if (options.mode && options.mode !== 'insert' && options.mode !== 'truth') throw new LowdoseError('E_USAGE', `--mode must be insert or truth, got "${options.mode}"`);
   if (options.bowtie && !BOWTIE_KINDS.includes(options.bowtie)) throw new LowdoseError('E_USAGE', `--bowtie must be one of ${BOWTIE_KINDS.join(', ')}`);
-  resolveKernel(options.kernel, options.cutoff);
+  if (options.kernel !== 'auto') resolveKernel(options.kernel, options.cutoff);
+  else if (options.cutoff !== undefined) resolveKernel(DEFAULT_KERNEL, options.cutoff);
   const progress = options.progress ?? (() => {});
   const seed = options.seed ?? 0;
   const scan = await scanPaths(paths);

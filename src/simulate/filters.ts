@@ -8,14 +8,22 @@
 import { LowdoseError } from '../errors.js';
 import { fftPlan } from '../util/fft.js';
 
-export type FilterWindow = 'ramp' | 'shepp-logan' | 'cosine' | 'hamming' | 'hann';
+export type FilterWindow = 'ramp' | 'shepp-logan' | 'cosine' | 'hamming' | 'hann' | 'butterworth';
 
-export const FILTER_WINDOWS: readonly FilterWindow[] = ['ramp', 'shepp-logan', 'cosine', 'hamming', 'hann'];
+export const FILTER_WINDOWS: readonly FilterWindow[] = ['ramp', 'shepp-logan', 'cosine', 'hamming', 'hann', 'butterworth'];
+
+/** Order of a Butterworth window when none is given. */
+export const DEFAULT_BUTTERWORTH_ORDER = 4;
 
 export interface ReconKernel {
   readonly window: FilterWindow;
-  /** Window end as a fraction of the Nyquist frequency of the rebinned rays, in (0, 1]. */
+  /**
+   * Window end as a fraction of the Nyquist frequency of the rebinned rays, in (0, 1]. For
+   * `butterworth` it is the -3 dB frequency instead (the window has no end).
+   */
   readonly cutoff: number;
+  /** Butterworth order n: gain 1 / sqrt(1 + (f / cutoff)^(2n)) (default 4; other windows ignore it). */
+  readonly order?: number;
 }
 
 /**
@@ -23,11 +31,19 @@ export interface ReconKernel {
  * geometry, measured in docs/simulation.md) to resemble clinical families: `sharp` a bone kernel
  * (NPS peak ~0.65 cycles/mm), `standard` a soft-tissue kernel (GE Standard, Siemens B30/Br40
  * class: peak ~0.26, mean ~0.31), `smooth` a low-noise soft kernel (peak ~0.16, mean ~0.20).
+ *
+ * `siemens-b30f` and `siemens-d45f` were fitted to real noise: the radial NPS of quarter minus
+ * full dose of the AAPM-Mayo pairs (Siemens SOMATOM Definition AS+, ../shared/ldct-mayo), over
+ * windows and cutoffs, on the same slices (docs/simulation.md). D45f's noise
+ * rises almost linearly up to ~0.6 cycles/mm and then falls steeply, which no window that tapers
+ * from zero frequency (Hann, Shepp-Logan) reproduces; a Butterworth window of order 8 does.
  */
 export const KERNEL_PRESETS = Object.freeze({
   sharp: Object.freeze({ window: 'shepp-logan', cutoff: 0.7 }),
   standard: Object.freeze({ window: 'hann', cutoff: 0.55 }),
   smooth: Object.freeze({ window: 'hann', cutoff: 0.35 }),
+  'siemens-b30f': Object.freeze({ window: 'hann', cutoff: 0.5 }),
+  'siemens-d45f': Object.freeze({ window: 'butterworth', cutoff: 0.5, order: 8 }),
 } as const satisfies Record<string, ReconKernel>);
 
 export type KernelPreset = keyof typeof KERNEL_PRESETS;
@@ -55,11 +71,25 @@ export function resolveKernel(spec: KernelSpec = DEFAULT_KERNEL, cutoff?: number
   const c = cutoff ?? kernel.cutoff;
   if (!(c > 0 && c <= 1)) throw new LowdoseError('E_USAGE', `kernel cutoff must be in (0, 1], got ${c}`);
   if (!FILTER_WINDOWS.includes(kernel.window)) throw new LowdoseError('E_USAGE', `unknown filter window "${kernel.window}"`);
-  return Object.freeze({ window: kernel.window, cutoff: c });
+  if (kernel.window !== 'butterworth') return Object.freeze({ window: kernel.window, cutoff: c });
+  const order = kernel.order ?? DEFAULT_BUTTERWORTH_ORDER;
+  if (!(order >= 1 && order <= 32)) throw new LowdoseError('E_USAGE', `Butterworth order must be in [1, 32], got ${order}`);
+  return Object.freeze({ window: kernel.window, cutoff: c, order });
 }
 
-/** The window's gain at frequency x = f / (cutoff * Nyquist), x >= 0. */
-export function windowGain(window: FilterWindow, x: number): number {
+/** A kernel as one line of text (DerivationDescription, JSON settings). */
+export function describeKernel(kernel: ReconKernel): string {
+  return kernel.window === 'butterworth'
+    ? `butterworth order ${kernel.order ?? DEFAULT_BUTTERWORTH_ORDER} cutoff ${kernel.cutoff}`
+    : `${kernel.window} cutoff ${kernel.cutoff}`;
+}
+
+/**
+ * The window's gain at frequency x = f / (cutoff * Nyquist), x >= 0. Windows end at x = 1, except
+ * the Butterworth window (order `order`), which is 1/sqrt 2 there and falls off smoothly beyond.
+ */
+export function windowGain(window: FilterWindow, x: number, order = DEFAULT_BUTTERWORTH_ORDER): number {
+  if (window === 'butterworth') return 1 / Math.sqrt(1 + x ** (2 * order));
   if (x > 1) return 0;
   switch (window) {
     case 'ramp':
@@ -94,7 +124,7 @@ export function filterResponse(kernel: ReconKernel, size: number, spacing: numbe
   const response = new Float64Array(size);
   for (let k = 0; k < size; k++) {
     const x = Math.min(k, size - k) / (size / 2) / kernel.cutoff;
-    response[k] = re[k]! * spacing * windowGain(kernel.window, x);
+    response[k] = re[k]! * spacing * windowGain(kernel.window, x, kernel.order);
   }
   return response;
 }

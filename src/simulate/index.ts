@@ -26,7 +26,9 @@ export {
 export type { FanBeamGeometry } from './ct-geometry.js';
 export { projectFanBeam } from './fan-projector.js';
 export { reconstructFanBeam } from './fbp.js';
-export { DEFAULT_KERNEL, FILTER_WINDOWS, KERNEL_PRESETS, resolveKernel, windowGain } from './filters.js';
+export { DEFAULT_BUTTERWORTH_ORDER, DEFAULT_KERNEL, FILTER_WINDOWS, KERNEL_PRESETS, describeKernel, resolveKernel, windowGain } from './filters.js';
+export { scannerKernel } from './scanner-kernels.js';
+export type { ScannerKernelMatch } from './scanner-kernels.js';
 export type { FilterWindow, KernelPreset, KernelSpec, ReconKernel } from './filters.js';
 export { bodyOutline, bodyOutlineMuMap } from './mu-map.js';
 export { expectedNoiseStd, fullDoseNoiseStd } from './noise-scaling.js';

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { runSimulate, type CtMode } from '../../pipeline/simulate.js';
-import { BOWTIE_KINDS, CT_DEFAULTS, PET_DEFAULTS, type BowtieKind, type KernelSpec } from '../../simulate/index.js';
+import { BOWTIE_KINDS, CT_DEFAULTS, FILTER_WINDOWS, KERNEL_PRESETS, PET_DEFAULTS, type BowtieKind, type KernelSpec } from '../../simulate/index.js';
 import { parseSeed } from '../../util/random.js';
 import type { CommandRegistrar } from '../main.js';
 import { createOutput, EXIT_USAGE, parseIntOption, parseNumberOption } from '../output.js';
@@ -19,8 +19,12 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .requiredOption('-o, --out <dir>', 'output directory (one sub-directory per series)')
     .option('--seed <n>', 'noise seed (integer, or any text hashed to one)', (v) => parseSeed(v), 0)
     .option('--mode <mode>', 'CT: insert (real normal-dose input) or truth (noise-free phantom input)', 'insert')
-    .option('--kernel <name>', 'CT reconstruction kernel: sharp, standard, smooth, ramp, shepp-logan, cosine, hamming, hann', 'standard')
-    .option('--cutoff <fraction>', 'CT kernel cutoff, fraction of the Nyquist frequency of the rebinned rays', parseNumberOption('--cutoff', 0, 1))
+    .option(
+      '--kernel <name>',
+      `CT reconstruction kernel of the simulated FBP: auto (from the series' ConvolutionKernel; standard when unknown), ${Object.keys(KERNEL_PRESETS).join(', ')}, or a window: ${FILTER_WINDOWS.join(', ')}`,
+      'auto',
+    )
+    .option('--cutoff <fraction>', 'CT kernel cutoff, fraction of the Nyquist frequency of the rebinned rays (Butterworth: its -3 dB point)', parseNumberOption('--cutoff', 0, 1))
     .option(
       '--i0 <photons|auto>',
       `CT incident photons per channel per view at full dose; auto (default with --mode insert) calibrates it to the series' own noise; --mode truth default ${CT_DEFAULTS.i0}`,
@@ -43,7 +47,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
         outDir: opts.out as string,
         seed: opts.seed as number,
         mode: opts.mode as CtMode,
-        kernel: opts.kernel as KernelSpec,
+        kernel: opts.kernel as KernelSpec | 'auto',
         cutoff: opts.cutoff as number | undefined,
         i0: opts.i0 as number | 'auto' | undefined,
         electronicNoise: opts.electronicNoise as number | undefined,
