@@ -120,7 +120,7 @@ async function planCt(series: Series, options: SimulateOptions, seed: number, wa
   const mode = options.mode ?? 'insert';
   const bowtie = options.bowtie ?? CT_DEFAULTS.bowtie;
   const electronicNoise = options.electronicNoise ?? CT_DEFAULTS.electronicNoise;
-  const { spec, source } = seriesKernel(series, options.kernel, warnings);
+  const { spec, source } = seriesKernel(series, options.kernel, mode === 'insert' ? warnings : []);
   const kernel = resolveKernel(spec, options.cutoff);
   const settings: Record<string, unknown> = { mode, kernel: describeKernel(kernel), kernelSource: source, electronicNoise, bowtie };
   let i0: number;
@@ -162,7 +162,8 @@ async function planCt(series: Series, options: SimulateOptions, seed: number, wa
 
 /**
  * The kernel to simulate with and why: the one asked for, or with 'auto' the preset matching the
- * series' ConvolutionKernel (`standard`, with a warning, when it is not recognised).
+ * series' ConvolutionKernel (`standard` when it is not recognised, with a warning for noise
+ * insertion, whose noise should look like the scan's; a noise-free phantom has no kernel to match).
  */
 function seriesKernel(series: Series, requested: KernelSpec | 'auto' | undefined, warnings: string[]): { spec: KernelSpec; source: string } {
   if (requested !== undefined && requested !== 'auto') return { spec: requested, source: 'requested' };
