@@ -76,6 +76,7 @@ export const TAG = {
 } as const;
 
 type NumericVr = 'US' | 'SS' | 'UL' | 'SL' | 'FL' | 'FD' | 'DS' | 'IS';
+const NUMERIC_VRS: ReadonlySet<string> = new Set<NumericVr>(['US', 'SS', 'UL', 'SL', 'FL', 'FD', 'DS', 'IS']);
 
 export function elementOf(ds: DataSet, tag: string): Element | undefined {
   const element = ds.elements[tag];
@@ -102,7 +103,9 @@ export function getStrings(ds: DataSet, tag: string): string[] {
 export function getNumbers(ds: DataSet, tag: string, vr: NumericVr): number[] {
   const element = elementOf(ds, tag);
   if (!element) return [];
-  const actualVr = (element.vr as NumericVr | undefined) ?? vr;
+  // The file's own VR wins only when it is a numeric VR: a corrupted VR ("D=" for DS) or UN
+  // holds the value as the dictionary VR encodes it, not as binary of some other type.
+  const actualVr = element.vr !== undefined && NUMERIC_VRS.has(element.vr) ? (element.vr as NumericVr) : vr;
   switch (actualVr) {
     case 'DS':
     case 'IS': {
@@ -149,11 +152,17 @@ export function getItems(ds: DataSet, tag: string): DataSet[] {
  * then the shared group; undefined when neither has it (the attribute is then top-level).
  */
 export function functionalGroup(ds: DataSet, frame: number, macroSequence: string): DataSet | undefined {
-  const perFrame = getItems(ds, TAG.PerFrameFunctionalGroupsSequence)[frame];
-  const fromPerFrame = perFrame ? getItems(perFrame, macroSequence)[0] : undefined;
+  // Indexed directly, not through getItems: this runs once per frame and attribute, and a
+  // multi-frame file may hold thousands of per-frame items.
+  const perFrame = ds.elements[TAG.PerFrameFunctionalGroupsSequence]?.items?.[frame]?.dataSet;
+  const fromPerFrame = perFrame ? firstItem(perFrame, macroSequence) : undefined;
   if (fromPerFrame) return fromPerFrame;
-  const shared = getItems(ds, TAG.SharedFunctionalGroupsSequence)[0];
-  return shared ? getItems(shared, macroSequence)[0] : undefined;
+  const shared = firstItem(ds, TAG.SharedFunctionalGroupsSequence);
+  return shared ? firstItem(shared, macroSequence) : undefined;
+}
+
+function firstItem(ds: DataSet, tag: string): DataSet | undefined {
+  return ds.elements[tag]?.items?.[0]?.dataSet;
 }
 
 /** A numeric attribute of one frame: functional groups first, then the top-level data set. */

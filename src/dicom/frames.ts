@@ -22,6 +22,54 @@ export function nativeFrameSize(pixel: PixelModule): number {
 }
 
 /**
+ * THE RULE for declared sizes: a count or size the header declares is believed only as far as
+ * the bytes that back it, and this is checked before any work per frame, row or item (loops over
+ * NumberOfFrames, per-frame functional groups, offset tables, decoders). Concretely:
+ * - native pixel data: NumberOfFrames x Rows x Columns x SamplesPerPixel x BitsAllocated / 8
+ *   bytes must lie inside the pixel data element (whose own length parse.ts checked against
+ *   the file);
+ * - encapsulated pixel data: every frame needs at least one fragment of its own, so
+ *   NumberOfFrames may not exceed the number of fragments;
+ * - a Per-frame Functional Groups Sequence holds one item per frame: fewer items than frames is
+ *   a corrupt header, not a reason to invent the missing frames' geometry.
+ * (Element and fragment lengths against the file are parse.ts's checkDeclaredLengths; frame
+ * size against MAX_FRAME_PIXELS is readPixelModule's.) So a 39 KB file declaring 2^31 - 1 frames
+ * fails here at once with E_TRUNCATED instead of looping two billion times.
+ */
+export function checkDeclaredFrames(parsed: ParsedFile, pixel: PixelModule): void {
+  const element = pixelDataElement(parsed);
+  const path = parsed.path;
+  if (element.encapsulatedPixelData) {
+    const fragments = element.fragments?.length ?? 0;
+    if (pixel.frames > fragments) {
+      throw new LowdoseError(
+        'E_TRUNCATED',
+        `${path}: NumberOfFrames is ${pixel.frames} but the encapsulated pixel data holds only ${fragments} fragment(s) (at least one per frame)`,
+        { path },
+      );
+    }
+  } else {
+    const need = nativeFrameSize(pixel) * pixel.frames;
+    if (element.length < need) {
+      throw new LowdoseError(
+        'E_TRUNCATED',
+        `${path}: pixel data holds ${element.length} bytes but ${pixel.frames} frame(s) of ${pixel.rows} x ${pixel.columns} x ${pixel.bitsAllocated} bits need ${need}`,
+        { path },
+      );
+    }
+  }
+  const perFrame = parsed.dataSet.elements[TAG.PerFrameFunctionalGroupsSequence];
+  const items = perFrame?.items?.length ?? 0;
+  if (perFrame && perFrame.length > 0 && items < pixel.frames) {
+    throw new LowdoseError(
+      'E_MALFORMED',
+      `${path}: NumberOfFrames is ${pixel.frames} but the Per-frame Functional Groups Sequence has ${items} item(s)`,
+      { path },
+    );
+  }
+}
+
+/**
  * Checks that the pixel data can hold every frame the header declares, without decoding:
  * enough bytes for native data, enough fragments or frame starts for encapsulated data.
  */

@@ -17,6 +17,7 @@ import {
   TAG,
 } from './attributes.js';
 import type { DataSet } from './dicom-parser.js';
+import { checkDeclaredFrames } from './frames.js';
 import type { ParsedFile } from './parse.js';
 
 /** Frames larger than this many pixels are refused before anything is allocated. */
@@ -159,7 +160,7 @@ export function readPixelModule(parsed: ParsedFile): PixelModule {
     throw new LowdoseError('E_UNSUPPORTED_PIXELS', `${path}: frames of ${rows} x ${columns} pixels are too large`, { path });
   }
 
-  return {
+  const pixel: PixelModule = {
     rows,
     columns,
     frames,
@@ -172,6 +173,9 @@ export function readPixelModule(parsed: ParsedFile): PixelModule {
     pixelRepresentation: pixelRepresentation as 0 | 1,
     padding: readPadding(ds, pixelRepresentation === 1, bitsAllocated),
   };
+  // Before anyone loops over the frames: the declared sizes must fit the bytes (frames.ts).
+  checkDeclaredFrames(parsed, pixel);
+  return pixel;
 }
 
 /** Padding values are US or SS following PixelRepresentation; implicit VR files do not say which. */

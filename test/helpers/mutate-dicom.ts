@@ -1,0 +1,102 @@
+/**
+ * Byte-level mutations of real DICOM files for hardening tests: the corrupt headers that archives
+ * and attackers produce, made in memory from ../shared/dicom files (never committed as copies).
+ * Explicit VR little endian data sets only; the element offsets come from dicom-parser.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import dicomParser from 'dicom-parser';
+
+const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
+
+/** "x00280030" or "(0028,0030)" → group and element numbers. */
+function tagNumbers(tag: string): [number, number] {
+  const hex = tag.replace(/[^0-9a-fA-F]/g, '').slice(-8);
+  return [parseInt(hex.slice(0, 4), 16), parseInt(hex.slice(4, 8), 16)];
+}
+
+function tagKey(tag: string): string {
+  const [g, e] = tagNumbers(tag);
+  return `x${g.toString(16).padStart(4, '0')}${e.toString(16).padStart(4, '0')}`;
+}
+
+function elementAt(bytes: Uint8Array, tag: string) {
+  const ds = dicomParser.parseDicom(bytes, { untilTag: 'x7fe00010' });
+  const element = ds.elements[tagKey(tag)];
+  if (!element) throw new Error(`no element ${tag}`);
+  // Short header: tag, VR, 2-byte length. Long header (OB, SQ, UN, ...): tag, VR, 2 reserved, 4-byte length.
+  const at = (offset: number) => String.fromCharCode(bytes[offset]!, bytes[offset + 1]!);
+  const long = LONG_VRS.has(at(element.dataOffset - 8)) && bytes[element.dataOffset - 6] === 0 && bytes[element.dataOffset - 5] === 0;
+  return { element, headerStart: element.dataOffset - (long ? 12 : 8) };
+}
+
+/** Overwrites the two VR bytes of a top-level element (e.g. DS → "D="), keeping its length field. */
+export function withVr(bytes: Uint8Array, tag: string, vr: string): Uint8Array {
+  const out = bytes.slice();
+  const { headerStart } = elementAt(out, tag);
+  out[headerStart + 4] = vr.charCodeAt(0);
+  out[headerStart + 5] = vr.charCodeAt(1);
+  return out;
+}
+
+/** One explicit VR little endian element. */
+export function encodeElement(tag: string, vr: string, value: Uint8Array | string): Uint8Array {
+  let data = typeof value === 'string' ? new TextEncoder().encode(value) : value;
+  if (data.length % 2) {
+    const padded = new Uint8Array(data.length + 1);
+    padded.set(data);
+    padded[data.length] = vr === 'UI' || vr === 'OB' || vr === 'UN' ? 0 : 0x20;
+    data = padded;
+  }
+  const long = LONG_VRS.has(vr);
+  const header = new Uint8Array(long ? 12 : 8);
+  const view = new DataView(header.buffer);
+  const [g, e] = tagNumbers(tag);
+  view.setUint16(0, g, true);
+  view.setUint16(2, e, true);
+  header[4] = vr.charCodeAt(0);
+  header[5] = vr.charCodeAt(1);
+  if (long) view.setUint32(8, data.length, true);
+  else view.setUint16(6, data.length, true);
+  const out = new Uint8Array(header.length + data.length);
+  out.set(header);
+  out.set(data, header.length);
+  return out;
+}
+
+/**
+ * Replaces a top-level element (or inserts it in tag order when absent) with `element`'s bytes
+ * (from encodeElement). Group lengths are not updated: use files without them.
+ */
+export function withElement(bytes: Uint8Array, tag: string, element: Uint8Array): Uint8Array {
+  const ds = dicomParser.parseDicom(bytes, { untilTag: 'x7fe00010' });
+  const key = tagKey(tag);
+  let start: number;
+  let end: number;
+  const existing = ds.elements[key];
+  if (existing) {
+    ({ headerStart: start } = elementAt(bytes, tag));
+    end = existing.dataOffset + existing.length;
+  } else {
+    const next = Object.values(ds.elements)
+      .filter((e) => e.tag > key && !e.tag.startsWith('x0002'))
+      .sort((a, b) => a.dataOffset - b.dataOffset)[0];
+    if (!next) throw new Error(`nothing after ${tag} to insert before`);
+    start = elementAt(bytes, next.tag).headerStart;
+    end = start;
+  }
+  const out = new Uint8Array(bytes.length - (end - start) + element.length);
+  out.set(bytes.subarray(0, start));
+  out.set(element, start);
+  out.set(bytes.subarray(end), start + element.length);
+  return out;
+}
+
+/** Writes `bytes` to a new temporary folder; returns the file's path. */
+export function writeTemporary(bytes: Uint8Array, name = 'mutated.dcm', prefix = 'mutated'): string {
+  const dir = mkdtempSync(join(tmpdir(), `lowdose-${prefix}-`));
+  const path = join(dir, name);
+  writeFileSync(path, bytes);
+  return path;
+}
