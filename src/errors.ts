@@ -18,6 +18,11 @@ export const ERROR_CODES = [
   'E_SUV_UNAVAILABLE',
   // a warning: the series is read, but its kernel is outside what denoisers are measured on
   'E_SHARP_KERNEL',
+  // warnings of derived files: a source value written in a repaired form, or left out
+  'W_VALUE_REPAIRED',
+  'W_VALUE_DROPPED',
+  // a derived file would lose or change the source's geometry: that series is not written
+  'E_GEOMETRY_LOST',
   'E_IO',
   // usage and configuration
   'E_USAGE',

@@ -32,6 +32,11 @@ export interface ParsedFile {
   readonly declaredTransferSyntaxUid: string | null;
   /** Things that were odd but readable: a missing meta, a guessed syntax, a VR mismatch. */
   readonly notes: string[];
+  /**
+   * How `dataSet.byteArray` is really encoded (for deflated files: the inflated bytes), which may
+   * differ from `transferSyntax` when the file says one thing and does another.
+   */
+  readonly encoding: { readonly explicitVr: boolean; readonly littleEndian: boolean };
 }
 
 export const MEDIA_STORAGE_DIRECTORY = '1.2.840.10008.1.3.10';
@@ -126,7 +131,8 @@ export function parseDicomBytes(bytes: Uint8Array, path = '<memory>'): ParsedFil
     notes.push(`pixel data is encapsulated ${pixelSyntax.name} although the transfer syntax is ${transferSyntax.name}`);
     transferSyntax = { ...pixelSyntax, explicitVr: transferSyntax.explicitVr, littleEndian: transferSyntax.littleEndian };
   }
-  return { path, meta, dataSet, transferSyntax, declaredTransferSyntaxUid: declared, notes };
+  const dataSetEncoding = { explicitVr: encoding.explicitVr, littleEndian: transferSyntax.littleEndian };
+  return { path, meta, dataSet, transferSyntax, declaredTransferSyntaxUid: declared, notes, encoding: dataSetEncoding };
 }
 
 function hasMagic(bytes: Uint8Array, at: number): boolean {

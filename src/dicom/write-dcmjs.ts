@@ -25,6 +25,7 @@ interface DcmjsModule {
     DicomDict: new (meta: DcmDataset) => { dict: DcmDataset; write(options?: Record<string, unknown>): ArrayBuffer };
     DicomMetaDictionary: {
       nameMap: Record<string, { tag: string; vr: string } | undefined>;
+      dictionary: Record<string, { tag: string; vr: string; name: string } | undefined>;
       naturalizeDataset(dataset: DcmDataset): Record<string, unknown>;
     };
   };
@@ -74,6 +75,22 @@ export function vrOf(keyword: string): string {
   const entry = dcmjs.data.DicomMetaDictionary.nameMap[keyword];
   if (!entry) throw new Error(`unknown DICOM keyword ${keyword}`);
   return entry.vr;
+}
+
+/**
+ * The dictionary VR of a tag ("00280030" → "DS"), or undefined for unknown tags and for
+ * attributes whose VR depends on other attributes ("US or SS").
+ */
+export function dictionaryVr(tagHex: string): string | undefined {
+  const hex = tagHex.toUpperCase();
+  const entry = dcmjs.data.DicomMetaDictionary.dictionary[`(${hex.slice(0, 4)},${hex.slice(4, 8)})`];
+  return entry && /^[A-Z]{2}$/.test(entry.vr) ? entry.vr : undefined;
+}
+
+/** The keyword of a tag ("00280030" → "PixelSpacing"), or undefined when the dictionary has none. */
+export function keywordOf(tagHex: string): string | undefined {
+  const hex = tagHex.toUpperCase();
+  return dcmjs.data.DicomMetaDictionary.dictionary[`(${hex.slice(0, 4)},${hex.slice(4, 8)})`]?.name;
 }
 
 /** Keyword-addressed access to a denaturalised dataset. */

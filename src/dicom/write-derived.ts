@@ -1,24 +1,32 @@
 /**
  * Writes a processed copy of a series (denoised, simulated low dose, ...) as a new DICOM series in
- * the same study: one file per slice, streamed, each built from its SOURCE file's dataset so that
- * every patient, study, frame-of-reference, geometry, PET and private attribute is carried over.
+ * the same study: one file per slice, streamed, each built from its SOURCE file's attributes so
+ * that patient, study, frame-of-reference, geometry, equipment and PET attributes are carried
+ * over. Only the attributes of ./derived-attributes.ts are copied (read by ./derived-source.ts),
+ * invalid values are repaired or dropped (./value-repair.ts, reported in `warnings`), and every
+ * file is read back before it is written: a file that would lose the source's geometry is an
+ * error (E_GEOMETRY_LOST), never a silent output.
  */
 import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { LowdoseError } from '../errors.js';
+import { frameNumbers, functionalGroup, getNumbers, getStrings, TAG } from './attributes.js';
+import { copySourceAttributes } from './derived-source.js';
+import { readImageHeader, type FrameGeometry, type ImageHeader } from './image-header.js';
+import { parseDicomBytes, type ParsedFile } from './parse.js';
 import type { Series, SliceRef } from './types.js';
 import { SOP_CLASS, newUid } from './uid.js';
+import { repairedUid, repairValues, type ValueRepair } from './value-repair.js';
 import {
   type DcmDataset,
   getNumber,
   getString,
   getValues,
+  keywordOf,
   readDatasetWithoutPixels,
   setElement,
-  tagOf,
-  writePart10,
 } from './write-dcmjs.js';
-import { dicomDateTime, dsList, fileMeta, setPixels, sliceFileName, writeFileAtomic } from './write-file.js';
+import { dicomDateTime, dsList, encodePart10, fileMeta, setPixels, sliceFileName, writeBytesAtomic } from './write-file.js';
 import {
   chooseLinearRescale,
   chooseProportionalRescale,
@@ -54,59 +62,25 @@ export interface DerivedSeriesWriter {
   /** Paths written so far, in slice order. */
   readonly files: string[];
   /**
+   * Source values repaired or dropped on the way (W_VALUE_REPAIRED, W_VALUE_DROPPED), one entry
+   * per attribute and kind of repair, counting the files it happened in.
+   */
+  readonly warnings: LowdoseError[];
+  /**
    * Writes output slice `index` (same index as `source.slices`) from `pixels` in `source.units`,
    * `source.rows * source.columns` values, row-major. Resolves to the file's path.
    */
   writeSlice(index: number, pixels: Float32Array): Promise<string>;
 }
 
-/** Top-level elements that describe the source's pixel encoding or frames and so must not be copied. */
-const DROPPED_KEYWORDS = [
-  'PixelData',
-  'FloatPixelData',
-  'DoubleFloatPixelData',
-  'ExtendedOffsetTable',
-  'ExtendedOffsetTableLengths',
-  'DataSetTrailingPadding',
-  'DigitalSignaturesSequence',
-  'MACParametersSequence',
-  'EncryptedAttributesSequence',
-  'IconImageSequence',
-  'NumberOfFrames',
-  'FrameIncrementPointer',
-  'PerFrameFunctionalGroupsSequence',
-  'SharedFunctionalGroupsSequence',
-  'DimensionOrganizationSequence',
-  'DimensionIndexSequence',
-  'DimensionOrganizationType',
-  'FrameTime',
-  'FrameTimeVector',
-  'SliceVector',
-  'SmallestImagePixelValue',
-  'LargestImagePixelValue',
-  'SmallestPixelValueInSeries',
-  'LargestPixelValueInSeries',
-  'PixelPaddingValue',
-  'PixelPaddingRangeLimit',
-  'ModalityLUTSequence',
-  'PlanarConfiguration',
-  'PresentationLUTShape',
-  'RedPaletteColorLookupTableDescriptor',
-  'GreenPaletteColorLookupTableDescriptor',
-  'BluePaletteColorLookupTableDescriptor',
-  'RedPaletteColorLookupTableData',
-  'GreenPaletteColorLookupTableData',
-  'BluePaletteColorLookupTableData',
-  'SourceImageSequence',
-  'DerivationCodeSequence',
-  'InstanceCreatorUID',
-];
-
 const SINGLE_FRAME_SOP_CLASS: Record<string, string> = {
   CT: SOP_CLASS.ctImage,
   PT: SOP_CLASS.petImage,
   MR: SOP_CLASS.mrImage,
 };
+
+/** Single-frame image SOP classes a derived file may keep (their modules are the ones copied). */
+const KEPT_SOP_CLASSES = new Set<string>([SOP_CLASS.ctImage, SOP_CLASS.petImage, SOP_CLASS.mrImage, SOP_CLASS.secondaryCapture]);
 
 const MULTI_FRAME_SOP_CLASSES = new Set<string>([
   SOP_CLASS.enhancedCtImage,
@@ -134,12 +108,16 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
   const written = new Map<number, string>();
   const cache = new SourceDatasetCache();
   const created = dicomDateTime(options.now ?? new Date());
+  const repairs = new RepairLog();
 
   return {
     seriesInstanceUid,
     dir,
     get files() {
       return [...written.entries()].sort((a, b) => a[0] - b[0]).map(([, file]) => file);
+    },
+    get warnings() {
+      return repairs.warnings();
     },
     async writeSlice(index: number, pixels: Float32Array): Promise<string> {
       const slice = source.slices[index];
@@ -150,7 +128,9 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
           `slice ${index} of ${source.seriesInstanceUid}: got ${pixels.length} values for ${source.rows}x${source.columns}`,
         );
       }
-      const { meta: sourceMeta, dataset: sourceDataset } = cache.get(slice);
+      const entry = cache.get(slice);
+      if (entry.fresh) repairs.add(slice.file, entry.repairs);
+      const sourceDataset = entry.dataset;
       const sopInstanceUid = newUid();
       const dataset = deriveDataset(sourceDataset, {
         source,
@@ -162,15 +142,22 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
         seriesDescriptionSuffix: options.seriesDescriptionSuffix ?? ' lowdose',
         seriesNumber: options.seriesNumber,
         created,
-        sourceSopClassUid: getString(sourceDataset, 'SOPClassUID') ?? getString(sourceMeta, 'MediaStorageSOPClassUID'),
+        sourceSopClassUid: entry.header.sopClassUid || entry.mediaStorageSopClassUid,
+        multiFrame:
+          entry.header.frames > 1 ||
+          entry.parsed.dataSet.elements[TAG.PerFrameFunctionalGroupsSequence] !== undefined ||
+          MULTI_FRAME_SOP_CLASSES.has(entry.header.sopClassUid),
+        frame: frameValues(entry.parsed, entry.header, slice.frame),
       });
       const stored = storedValuesFor(slice, pixels);
-      const rescale = chooseRescaleFor(source, slice, stored, sourceDataset, options.resolution ?? 0.1);
+      const rescale = chooseRescaleFor(source, slice, stored, entry.header, options.resolution ?? 0.1);
       setPixels(dataset, source.rows, source.columns, stored, rescale);
-      setPadding(dataset, sourceDataset, slice, stored, rescale);
+      setPadding(dataset, entry.header, slice, stored, rescale);
       const sopClassUid = getString(dataset, 'SOPClassUID')!;
       const target = targets[index]!;
-      await writeFileAtomic(target, fileMeta(sopClassUid, sopInstanceUid), dataset);
+      const bytes = encodePart10(target, fileMeta(sopClassUid, sopInstanceUid), dataset);
+      checkDerivedGeometry(bytes, entry.header, slice, source, target);
+      await writeBytesAtomic(target, bytes);
       written.set(index, target);
       return target;
     },
@@ -208,16 +195,9 @@ function storedValuesFor(slice: SliceRef, pixels: Float32Array): Float32Array {
   return out;
 }
 
-function chooseRescaleFor(
-  source: Series,
-  slice: SliceRef,
-  values: Float32Array,
-  sourceDataset: DcmDataset,
-  resolution: number,
-): Rescale {
-  const bitsAllocated = getNumber(sourceDataset, 'BitsAllocated') ?? 16;
-  const signed = (getNumber(sourceDataset, 'PixelRepresentation') ?? 0) === 1;
-  if (bitsAllocated <= 16) {
+function chooseRescaleFor(source: Series, slice: SliceRef, values: Float32Array, header: ImageHeader, resolution: number): Rescale {
+  const signed = header.pixelRepresentation === 1;
+  if (header.bitsAllocated <= 16) {
     const own = reusableRescale(values, slice.rescaleSlope, slice.rescaleIntercept, signed);
     if (own) return own;
   }
@@ -230,11 +210,10 @@ function chooseRescaleFor(
  * single PixelPaddingValue and its modality value falls exactly on the new stored grid, the same
  * value is declared in the new encoding.
  */
-function setPadding(dataset: DcmDataset, sourceDataset: DcmDataset, slice: SliceRef, values: Float32Array, rescale: Rescale): void {
-  let padding = getNumber(sourceDataset, 'PixelPaddingValue');
-  if (padding === undefined || getValues(sourceDataset, 'PixelPaddingRangeLimit') !== undefined) return;
-  // Implicit VR gives dcmjs no VR for this US-or-SS element; it reads US. Signed pixels mean SS.
-  if (getNumber(sourceDataset, 'PixelRepresentation') === 1 && padding > 32767) padding -= 65536;
+function setPadding(dataset: DcmDataset, header: ImageHeader, slice: SliceRef, values: Float32Array, rescale: Rescale): void {
+  if (header.padding === null || header.padding.rangeLimit !== null) return;
+  // The reader's padding value is already sign-correct for signed pixels.
+  const padding = header.padding.value;
   // `values` are modality-LUT output (PET already divided back from SUV), like the padding's value.
   const modalityValue = padding * slice.rescaleSlope + slice.rescaleIntercept;
   const q = (modalityValue - rescale.intercept) / rescale.slope;
@@ -257,6 +236,42 @@ interface DeriveContext {
   readonly seriesNumber: number | undefined;
   readonly created: { date: string; time: string };
   readonly sourceSopClassUid: string | undefined;
+  /** The source holds several frames (or is an enhanced object): the output is single-frame. */
+  readonly multiFrame: boolean;
+  /** A multi-frame source's per-frame attributes, as the reader sees them. */
+  readonly frame: FrameValues;
+}
+
+/** What a single-frame output needs from a multi-frame source's functional groups. */
+export interface FrameValues {
+  readonly pixelSpacing: [number, number] | null;
+  readonly sliceThickness: number | null;
+  readonly spacingBetweenSlices: number | null;
+  readonly windowCenter: number[];
+  readonly windowWidth: number[];
+  readonly windowExplanation: string[];
+}
+
+const FRAME_VOI_LUT_SEQUENCE = 'x00289132';
+const WINDOW_CENTER = 'x00281050';
+const WINDOW_WIDTH = 'x00281051';
+const WINDOW_EXPLANATION = 'x00281055';
+
+/** A frame's pixel measures and window, from its own functional group else the shared one. */
+function frameValues(parsed: ParsedFile, header: ImageHeader, frame: number): FrameValues {
+  const ds = parsed.dataSet;
+  const geometry: FrameGeometry = header.frameGeometry[frame]!;
+  const voi = functionalGroup(ds, frame, FRAME_VOI_LUT_SEQUENCE);
+  const finite = (values: number[]) => values.filter(Number.isFinite);
+  const between = frameNumbers(ds, frame, TAG.PixelMeasuresSequence, TAG.SpacingBetweenSlices, 'DS')[0];
+  return {
+    pixelSpacing: geometry.pixelSpacing,
+    sliceThickness: geometry.sliceThickness,
+    spacingBetweenSlices: between !== undefined && Number.isFinite(between) && between > 0 ? between : null,
+    windowCenter: voi ? finite(getNumbers(voi, WINDOW_CENTER, 'DS')) : [],
+    windowWidth: voi ? finite(getNumbers(voi, WINDOW_WIDTH, 'DS')) : [],
+    windowExplanation: voi ? getStrings(voi, WINDOW_EXPLANATION) : [],
+  };
 }
 
 /**
@@ -267,25 +282,18 @@ interface DeriveContext {
 export function deriveDataset(sourceDataset: DcmDataset, context: DeriveContext): DcmDataset {
   const { source, slice } = context;
   const dataset: DcmDataset = { ...sourceDataset };
-  const multiFrame =
-    (getNumber(sourceDataset, 'NumberOfFrames') ?? 1) > 1 ||
-    getValues(sourceDataset, 'PerFrameFunctionalGroupsSequence') !== undefined ||
-    MULTI_FRAME_SOP_CLASSES.has(context.sourceSopClassUid ?? '');
-  const frameAttributes = multiFrame ? frameFunctionalGroups(sourceDataset, slice.frame) : {};
+  const multiFrame = context.multiFrame;
 
-  for (const keyword of DROPPED_KEYWORDS) delete dataset[tagOf(keyword)];
-  for (const tag of Object.keys(dataset)) {
-    // Group lengths are retired outside the file meta and would be wrong after editing.
-    if (tag.endsWith('0000')) delete dataset[tag];
-  }
-
-  const sopClassUid = multiFrame
-    ? (SINGLE_FRAME_SOP_CLASS[source.modality] ?? SOP_CLASS.secondaryCapture)
-    : (context.sourceSopClassUid ?? SINGLE_FRAME_SOP_CLASS[source.modality] ?? SOP_CLASS.secondaryCapture);
+  // A private or multi-frame source SOP class becomes the modality's single-frame image: the
+  // derived file holds exactly the modules of the copied attributes.
+  const kept = context.sourceSopClassUid !== undefined && KEPT_SOP_CLASSES.has(context.sourceSopClassUid);
+  const sopClassUid = !multiFrame && kept
+    ? context.sourceSopClassUid!
+    : (SINGLE_FRAME_SOP_CLASS[source.modality] ?? SOP_CLASS.secondaryCapture);
   setElement(dataset, 'SOPClassUID', [sopClassUid]);
   setElement(dataset, 'SOPInstanceUID', [context.sopInstanceUid]);
   setElement(dataset, 'SeriesInstanceUID', [context.seriesInstanceUid]);
-  if (!getString(dataset, 'StudyInstanceUID')) setElement(dataset, 'StudyInstanceUID', [source.studyInstanceUid]);
+  if (!getString(dataset, 'StudyInstanceUID')) setElement(dataset, 'StudyInstanceUID', [repairedUid(source.studyInstanceUid)]);
   setElement(dataset, 'InstanceCreationDate', [context.created.date]);
   setElement(dataset, 'InstanceCreationTime', [context.created.time]);
 
@@ -294,8 +302,8 @@ export function deriveDataset(sourceDataset: DcmDataset, context: DeriveContext)
   setElement(dataset, 'DerivationDescription', [context.derivationDescription.slice(0, 1024)]);
   if (context.sourceSopClassUid) {
     const reference: DcmDataset = {};
-    setElement(reference, 'ReferencedSOPClassUID', [context.sourceSopClassUid]);
-    setElement(reference, 'ReferencedSOPInstanceUID', [slice.sopInstanceUid]);
+    setElement(reference, 'ReferencedSOPClassUID', [repairedUid(context.sourceSopClassUid)]);
+    setElement(reference, 'ReferencedSOPInstanceUID', [repairedUid(slice.sopInstanceUid)]);
     if (multiFrame) setElement(reference, 'ReferencedFrameNumber', [String(slice.frame + 1)]);
     setElement(dataset, 'SourceImageSequence', [reference]);
   }
@@ -314,8 +322,15 @@ export function deriveDataset(sourceDataset: DcmDataset, context: DeriveContext)
     if (source.orientation) setElement(dataset, 'ImageOrientationPatient', dsList(source.orientation));
   }
   if (multiFrame) {
-    for (const [keyword, values] of Object.entries(frameAttributes)) setElement(dataset, keyword, values);
-    if (!getValues(dataset, 'PixelSpacing')) setElement(dataset, 'PixelSpacing', dsList([source.spacing[0], source.spacing[1]]));
+    const frame = context.frame;
+    if (frame.pixelSpacing) setElement(dataset, 'PixelSpacing', dsList(frame.pixelSpacing));
+    if (frame.sliceThickness !== null) setElement(dataset, 'SliceThickness', dsList([frame.sliceThickness]));
+    if (frame.spacingBetweenSlices !== null) setElement(dataset, 'SpacingBetweenSlices', dsList([frame.spacingBetweenSlices]));
+    if (frame.windowCenter.length > 0 && frame.windowCenter.length === frame.windowWidth.length) {
+      setElement(dataset, 'WindowCenter', dsList(frame.windowCenter));
+      setElement(dataset, 'WindowWidth', dsList(frame.windowWidth));
+      if (frame.windowExplanation.length > 0) setElement(dataset, 'WindowCenterWidthExplanation', frame.windowExplanation);
+    }
     if (source.modality === 'CT') {
       // Type 2 in the CT Image module; enhanced CT keeps them in functional groups.
       if (!getValues(dataset, 'KVP')) setElement(dataset, 'KVP', []);
@@ -325,44 +340,86 @@ export function deriveDataset(sourceDataset: DcmDataset, context: DeriveContext)
   return dataset;
 }
 
-/**
- * Per-frame attributes of an enhanced multi-frame dataset that single-frame images carry at the
- * top level: pixel measures and VOI window, from the frame's own functional group else the shared one.
- */
-function frameFunctionalGroups(dataset: DcmDataset, frame: number): Record<string, unknown[]> {
-  const perFrame = getValues(dataset, 'PerFrameFunctionalGroupsSequence')?.[frame] as DcmDataset | undefined;
-  const shared = getValues(dataset, 'SharedFunctionalGroupsSequence')?.[0] as DcmDataset | undefined;
-  const item = (sequence: string): DcmDataset | undefined =>
-    ((perFrame && getValues(perFrame, sequence)?.[0]) ?? (shared && getValues(shared, sequence)?.[0])) as
-      | DcmDataset
-      | undefined;
-  const out: Record<string, unknown[]> = {};
-  const copy = (from: DcmDataset | undefined, keyword: string) => {
-    const values = from && getValues(from, keyword);
-    if (values && values.length > 0) out[keyword] = values;
-  };
-  const measures = item('PixelMeasuresSequence');
-  copy(measures, 'PixelSpacing');
-  copy(measures, 'SliceThickness');
-  copy(measures, 'SpacingBetweenSlices');
-  const voi = item('FrameVOILUTSequence');
-  copy(voi, 'WindowCenter');
-  copy(voi, 'WindowWidth');
-  copy(voi, 'WindowCenterWidthExplanation');
-  return out;
+/** Reads the output back with our own reader: the geometry the source had must still be there. */
+function checkDerivedGeometry(bytes: Uint8Array, sourceHeader: ImageHeader, slice: SliceRef, source: Series, target: string): void {
+  const expected = sourceHeader.frameGeometry[slice.frame]!;
+  let actual: FrameGeometry;
+  let rows: number;
+  let columns: number;
+  try {
+    const header = readImageHeader(parseDicomBytes(bytes, target));
+    actual = header.frameGeometry[0]!;
+    ({ rows, columns } = header);
+  } catch (error) {
+    throw new LowdoseError('E_INTERNAL', `${target}: the derived file does not read back: ${(error as Error).message}`, { path: target, cause: error });
+  }
+  const lost: string[] = [];
+  const same = (a: readonly number[] | null, b: readonly number[] | null) =>
+    a === null || (b !== null && a.length === b.length && a.every((v, i) => Math.abs(v - b[i]!) <= 1e-4 * Math.max(1, Math.abs(v))));
+  // The position the series was sorted by: the reader's, for this frame.
+  if (!same(slice.position, actual.position)) lost.push('ImagePositionPatient');
+  if (!same(expected.orientation, actual.orientation)) lost.push('ImageOrientationPatient');
+  if (!same(expected.pixelSpacing, actual.pixelSpacing)) lost.push('PixelSpacing');
+  if (rows !== source.rows || columns !== source.columns) lost.push('Rows / Columns');
+  if (lost.length > 0) {
+    throw new LowdoseError(
+      'E_GEOMETRY_LOST',
+      `${slice.file}: the derived copy would lose or change ${lost.join(', ')} of the source; series not written`,
+      { path: slice.file },
+    );
+  }
+}
+
+/** Repairs of source values, one entry per attribute and kind of repair, with the files it concerned. */
+class RepairLog {
+  private readonly entries = new Map<string, { repair: ValueRepair; files: number; first: string }>();
+
+  add(file: string, repairs: readonly ValueRepair[]): void {
+    for (const repair of repairs) {
+      const key = `${repair.action}|${repair.tag}|${repair.detail}`;
+      const entry = this.entries.get(key);
+      if (entry) entry.files++;
+      else this.entries.set(key, { repair, files: 1, first: file });
+    }
+  }
+
+  warnings(): LowdoseError[] {
+    return [...this.entries.values()].map(({ repair, files, first }) => {
+      const keyword = keywordOf(repair.tag.replace(/[(),]/g, ''));
+      const name = keyword ? `${keyword} ${repair.tag}` : repair.tag;
+      return new LowdoseError(
+        repair.action === 'repaired' ? 'W_VALUE_REPAIRED' : 'W_VALUE_DROPPED',
+        `${name}: ${repair.detail} in ${files} source file${files === 1 ? '' : 's'} of the derived series`,
+        { path: first },
+      );
+    });
+  }
+}
+
+interface SourceEntry {
+  readonly parsed: ParsedFile;
+  readonly header: ImageHeader;
+  readonly dataset: DcmDataset;
+  readonly mediaStorageSopClassUid: string | undefined;
+  readonly repairs: ValueRepair[];
+  /** First use of this file by the writer (its repairs are counted once). */
+  fresh: boolean;
 }
 
 /**
- * Reads source datasets with dcmjs, remembering the last file so that the frames of a multi-frame
- * source are not re-read per frame. Files dcmjs refuses because they lack the preamble or the file
- * meta (which the reader accepts) are given them first.
+ * Reads source files, remembering the last one so that the frames of a multi-frame source are not
+ * re-read per frame: our parser and reader first (checked lengths, the geometry the series was
+ * built from), then dcmjs on the copied attributes only.
  */
 class SourceDatasetCache {
   private file = '';
-  private value: { meta: DcmDataset; dataset: DcmDataset } | null = null;
+  private value: SourceEntry | null = null;
 
-  get(slice: SliceRef): { meta: DcmDataset; dataset: DcmDataset } {
-    if (this.value && this.file === slice.file) return this.value;
+  get(slice: SliceRef): SourceEntry {
+    if (this.value && this.file === slice.file) {
+      this.value.fresh = false;
+      return this.value;
+    }
     let bytes: Uint8Array;
     try {
       bytes = readFileSync(slice.file);
@@ -371,38 +428,21 @@ class SourceDatasetCache {
         path: slice.file,
       });
     }
+    const parsed = parseDicomBytes(bytes, slice.file);
+    const header = readImageHeader(parsed);
+    const copied = copySourceAttributes(parsed);
+    let dataset: DcmDataset;
     try {
-      this.value = readDatasetWithoutPixels(asPart10(bytes, slice.transferSyntaxUid));
+      dataset = readDatasetWithoutPixels(copied.bytes).dataset;
     } catch (error) {
-      throw new LowdoseError('E_MALFORMED', `${slice.file}: cannot re-read the dataset to copy it: ${(error as Error).message}`, {
+      throw new LowdoseError('E_MALFORMED', `${slice.file}: cannot re-read the attributes to copy: ${(error as Error).message}`, {
         path: slice.file,
         cause: error,
       });
     }
+    const repairs = [...copied.repairs, ...repairValues(dataset)];
     this.file = slice.file;
+    this.value = { parsed, header, dataset, mediaStorageSopClassUid: copied.mediaStorageSopClassUid, repairs, fresh: true };
     return this.value;
   }
-}
-
-/** Adds what dcmjs needs to read a file: the 128-byte preamble and "DICM", and file meta if missing. */
-function asPart10(bytes: Uint8Array, transferSyntaxUid: string): Uint8Array {
-  const hasMagic = bytes.length >= 132 && String.fromCharCode(...bytes.subarray(128, 132)) === 'DICM';
-  if (hasMagic) return bytes;
-  const startsWithMeta = bytes.length >= 8 && bytes[0] === 0x02 && bytes[1] === 0x00;
-  if (startsWithMeta) return concat(new Uint8Array(128), new TextEncoder().encode('DICM'), bytes);
-  // A bare dataset: write preamble + meta in front of it, in the syntax the reader found.
-  const meta = fileMeta('', '');
-  setElement(meta, 'TransferSyntaxUID', [transferSyntaxUid || '1.2.840.10008.1.2']);
-  const header = writePart10(meta, {});
-  return concat(header, bytes);
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }

@@ -46,15 +46,23 @@ export function setPixels(dataset: DcmDataset, rows: number, columns: number, va
  * place, so an interrupted run never leaves a half-written `.dcm`.
  */
 export async function writeFileAtomic(target: string, meta: DcmDataset, dataset: DcmDataset): Promise<void> {
-  let bytes: Uint8Array;
+  await writeBytesAtomic(target, encodePart10(target, meta, dataset));
+}
+
+/** The Part 10 bytes of meta + dataset (E_INTERNAL when dcmjs cannot encode them). */
+export function encodePart10(target: string, meta: DcmDataset, dataset: DcmDataset): Uint8Array {
   try {
-    bytes = writePart10(meta, dataset);
+    return writePart10(meta, dataset);
   } catch (error) {
     throw new LowdoseError('E_INTERNAL', `${target}: could not encode DICOM: ${(error as Error).message}`, {
       path: target,
       cause: error,
     });
   }
+}
+
+/** Writes bytes through a temporary name in the same directory and renames them into place. */
+export async function writeBytesAtomic(target: string, bytes: Uint8Array): Promise<void> {
   const temporary = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     await fsp.writeFile(temporary, bytes, { flag: 'wx' });

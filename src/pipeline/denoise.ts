@@ -152,8 +152,10 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
       slicesDone: series.slices.length,
       slicesTotal: series.slices.length,
     });
-    // A marker from an older version has no warnings: the series as read now says what they are.
-    return { ...previous, warnings, skipped: true };
+    // A marker from an older version has no warnings: the series as read now says what they are,
+    // and the marker what writing it repaired.
+    const written = (previous.warnings ?? []).filter((w) => w.code.startsWith('W_'));
+    return { ...previous, warnings: [...warnings, ...written], skipped: true };
   }
   // Redoing a finished series: until it is finished again, it is not (a run killed half way
   // through an --overwrite must not leave old and new slices under the old marker).
@@ -251,7 +253,8 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
     msPerSlice: round(elapsed / count, 2),
     ...(denoiser.method === 'diffusion' ? { modelMsPerSlice: round(modelMs / count, 2) } : {}),
     ...(scorer ? { metrics: scorer.result() } : {}),
-    warnings,
+    // Reading warnings, then what writing repaired or dropped (the uncertainty series copies the same sources).
+    warnings: [...warnings, ...writer.warnings.map((w) => w.toJSON())],
   };
   await writeFileAtomic(markerPath, `${JSON.stringify(report, null, 2)}\n`);
   return report;

@@ -319,7 +319,8 @@ async function simulateSeries(
     seed,
     settings: plan.settings,
     msPerSlice: ms / series.slices.length,
-    warnings,
+    // What writing repaired or dropped of the source's values, in the same "[code] message" form.
+    warnings: [...warnings, ...writer.warnings.map((w) => `[${w.code}] ${w.message}`)],
   };
 }
 
