@@ -4,7 +4,11 @@ card to models/<name>.onnx / .json (card `name` and `onnx` rewritten, sampler de
 the validation choice) and its checkpoint to .cache/checkpoints/<name>.pt for evaluate.py.
 
   /usr/bin/python3 scripts/train/promote.py .cache/candidates/lowdose-ct-sample.json lowdose-ct \
-      --sampler ddim --steps 1 [--strength 0.2] [--reason "..."]
+      --sampler ddim --steps 1 [--strength 0.2] [--reason "..."] [--continues models/lowdose-ct.json]
+
+--continues names the card of the model the candidate was resumed from (train.py --resume): its
+`stages` list is kept and this run appended as the next stage, so the shipped card lists every
+stage that made the weights; iterations and wall time become the totals.
 """
 import argparse
 import json
@@ -22,8 +26,10 @@ def main():
     ap.add_argument("--steps", type=int, required=True)
     ap.add_argument("--strength", type=float, default=None)
     ap.add_argument("--reason", default=None, help="why this formulation / sampler (goes into the card)")
+    ap.add_argument("--continues", default=None, help="card of the model this candidate continued (keeps its stages)")
     a = ap.parse_args()
     card = json.load(open(a.card))
+    previous = json.load(open(a.continues)) if a.continues else None
     src_name = card["name"]
     src_dir = os.path.dirname(os.path.abspath(a.card))
     out_dir = os.path.join(REPO, "models")
@@ -37,6 +43,8 @@ def main():
     if a.sampler == "warm-start":
         sampler["strength"] = a.strength
     card["sampler"] = sampler
+    if previous:
+        card["training"] = with_stages(previous["training"], card["training"], src_name)
     card["training"]["trainedAs"] = src_name
     if a.reason:
         card["training"]["formulationChoice"] = a.reason
@@ -44,6 +52,24 @@ def main():
         json.dump(card, f, indent=2, allow_nan=False)
         f.write("\n")
     print(f"shipped {src_name} as models/{a.name}.onnx with sampler {sampler}")
+
+
+def with_stages(before: dict, run: dict, run_name: str) -> dict:
+    """The candidate's training block with the previous model's stages and this run appended."""
+    prior = run.get("resumedFrom", {}).get("iterations")
+    if prior != before["iterations"]:
+        raise SystemExit(f"the candidate resumed from {prior} iterations, the --continues card has {before['iterations']}")
+    stage = {"run": run_name, "iterations": run["iterations"] - prior,
+             "wallSeconds": round(run["wallSeconds"] - run["resumedFrom"]["wallSeconds"], 1),
+             "loss": run["loss"], "lr": run["lr"], "batch": run["batch"], "patch": run["patch"],
+             "hardware": run["hardware"], "date": run["date"]}
+    for key in ("sharperKernelAugmentation", "realPairs", "samplerWorkers"):
+        if key in run:
+            stage[key] = run[key]
+    out = dict(run)
+    out["stages"] = list(before.get("stages", [])) + [stage]
+    out["resumedFrom"] = {**run["resumedFrom"], "note": f"{before.get('trainedAs', 'the previous model')}: the stages above"}
+    return out
 
 
 if __name__ == "__main__":
