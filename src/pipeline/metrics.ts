@@ -1,13 +1,15 @@
 /**
  * What `lowdose metrics` reports: PSNR, SSIM and RMSE per slice and their means between a
  * reference and a test series (../shared/CONTRACT.md). Slices are matched by
- * ImagePositionPatient, else by order (src/metrics/slice-pairing.ts).
+ * ImagePositionPatient, else by order (src/metrics/slice-pairing.ts). With lesions (`--lesions`),
+ * also SUVmean / SUVmax / SUVpeak per lesion in both series and their ratio (src/metrics/lesions.ts).
  */
 import { LowdoseError, toLowdoseError } from '../errors.js';
 import type { Image2D } from '../image.js';
 import { clearSliceCache, readSliceImage, scanPaths, type Series } from '../dicom/index.js';
 import { EXIT_FAILED, EXIT_OK } from '../exit-codes.js';
 import { SeriesComparison, type SeriesScores } from '../metrics/compare.js';
+import { distanceFromSlice, lesionReach, lesionStats, type Lesion, type LesionStats, type PlacedImage } from '../metrics/lesions.js';
 import { CT_RANGE, type IntensityRange } from '../metrics/range.js';
 import { pairSlices } from '../metrics/slice-pairing.js';
 
@@ -16,6 +18,8 @@ export interface MetricsOptions {
   readonly test: string;
   /** Default: CT [-1000, 1000] HU, PET [0, max of the reference series]. */
   readonly range?: IntensityRange;
+  /** Spheres in patient mm (`--lesions`): adds `lesions` to the result. */
+  readonly lesions?: readonly Lesion[];
   readonly progress?: (message: string) => void;
 }
 
@@ -26,6 +30,28 @@ export interface MetricsResult extends SeriesScores {
   readonly reference: { readonly seriesInstanceUid: string; readonly slices: number };
   readonly test: { readonly seriesInstanceUid: string; readonly slices: number };
   readonly errors: Array<{ path: string | null; code: string; message: string }>;
+  /** Per lesion of `--lesions`, in the series' units (SUVbw for PET with SUV). */
+  readonly lesions?: LesionResult[];
+}
+
+/** What a series reads in one lesion (`lesionStats` without the bookkeeping). */
+export interface LesionReading {
+  readonly voxels: number;
+  readonly mean: number;
+  readonly max: number;
+  readonly peak: number;
+  /** Centre of the 1.2 cm sphere that gave SUVpeak, patient mm. */
+  readonly peakCentre: readonly [number, number, number];
+}
+
+export interface LesionResult {
+  readonly name: string;
+  readonly centre: readonly [number, number, number];
+  readonly radius: number;
+  readonly reference: LesionReading;
+  readonly test: LesionReading;
+  /** test / reference for each (the recovery ratio; null where the reference reads 0). */
+  readonly recovery: { readonly mean: number | null; readonly max: number | null; readonly peak: number | null };
 }
 
 /**
@@ -63,6 +89,7 @@ export async function runMetrics(options: MetricsOptions): Promise<{ result: Met
       throw new LowdoseError('E_USAGE', `no slice pair could be read: ${errors.map((e) => e.message).join('; ')}`);
     }
     const scores = comparison.result();
+    const lesions = options.lesions && options.lesions.length > 0 ? await measureLesions(reference, test, options.lesions, progress) : null;
     const result: MetricsResult = {
       ...scores,
       units: reference.units,
@@ -70,11 +97,56 @@ export async function runMetrics(options: MetricsOptions): Promise<{ result: Met
       reference: { seriesInstanceUid: reference.seriesInstanceUid, slices: reference.slices.length },
       test: { seriesInstanceUid: test.seriesInstanceUid, slices: test.slices.length },
       errors,
+      ...(lesions ? { lesions } : {}),
     };
     return { result, exitCode: errors.length > 0 ? EXIT_FAILED : EXIT_OK };
   } finally {
     clearSliceCache();
   }
+}
+
+/** SUVmean / SUVmax / SUVpeak of every lesion in both series, and test over reference. */
+async function measureLesions(reference: Series, test: Series, lesions: readonly Lesion[], progress: (message: string) => void): Promise<LesionResult[]> {
+  progress(`measuring ${lesions.length} lesion(s)`);
+  const referenceSlices = await slicesNear(reference, lesions, '--reference');
+  const testSlices = await slicesNear(test, lesions, '--test');
+  const ratio = (t: number, r: number) => (r === 0 ? null : t / r);
+  return lesions.map((lesion, i) => {
+    const name = lesion.name ?? `lesion ${i + 1}`;
+    const measure = (slices: PlacedImage[], option: string): LesionReading => {
+      let stats: LesionStats;
+      try {
+        stats = lesionStats(slices, lesion);
+      } catch (error) {
+        throw new LowdoseError('E_USAGE', `${option}: ${name} lies outside the series: ${(error as Error).message}`);
+      }
+      return { voxels: stats.voxels, mean: stats.mean, max: stats.max, peak: stats.peak, peakCentre: stats.peakCentre };
+    };
+    const r = measure(referenceSlices, '--reference');
+    const t = measure(testSlices, '--test');
+    return {
+      name,
+      centre: lesion.centre,
+      radius: lesion.radius,
+      reference: r,
+      test: t,
+      recovery: { mean: ratio(t.mean, r.mean), max: ratio(t.max, r.max), peak: ratio(t.peak, r.peak) },
+    };
+  });
+}
+
+/** The slices of `series` that a lesion or its peak sphere reaches, placed in patient space. */
+async function slicesNear(series: Series, lesions: readonly Lesion[], option: string): Promise<PlacedImage[]> {
+  const placed: PlacedImage[] = [];
+  for (let i = 0; i < series.slices.length; i++) {
+    const ref = series.slices[i]!;
+    if (!ref.position) throw new LowdoseError('E_USAGE', `${option}: ${ref.file} has no ImagePositionPatient, so lesions in patient mm cannot be placed`, { path: ref.file });
+    const geometry = { position: ref.position, orientation: series.orientation, rows: series.rows, columns: series.columns, pixelSpacing: [series.spacing[0], series.spacing[1]] as const, data: new Float32Array(0) };
+    if (!lesions.some((l) => distanceFromSlice(geometry, l.centre) <= lesionReach(l))) continue;
+    const image = await readSliceImage(series, i);
+    placed.push({ ...image, position: ref.position, orientation: series.orientation });
+  }
+  return placed;
 }
 
 /** A slice as an Image2D, or null with its error recorded. */

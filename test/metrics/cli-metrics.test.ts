@@ -10,6 +10,7 @@ import type { Volume } from '../../src/image.js';
 import { compareSeries } from '../../src/metrics/compare.js';
 import { maxValue } from '../../src/metrics/range.js';
 import { runMetrics } from '../../src/pipeline/metrics.js';
+import { loadQaConfig, runQa } from '../../src/qa/index.js';
 import { Rng } from '../../src/util/random.js';
 import { piecewiseBody } from './synthetic.js';
 
@@ -186,6 +187,49 @@ describe('lowdose metrics', () => {
     expect(await run('--reference', ref, '--test', CT_3SLICE)).toBe(2);
     expect(await run('--reference', ref, '--test', path.join(root, 'pet-ref'))).toBe(2);
     expect(await run('--reference', root, '--test', ref)).toBe(2);
+  });
+
+  it('--lesions adds SUVmean / SUVmax / SUVpeak per lesion and their recovery, the numbers qa reports for the same spheres', async () => {
+    const iec = path.resolve(import.meta.dirname, '../../fixtures/iec');
+    const geometry = JSON.parse(readFileSync(path.join(iec, 'fixture.json'), 'utf8')).geometry as { spheres: { diameter: number; centre: number[] }[] };
+    const file = path.join(root, 'iec-lesions.json');
+    writeFileSync(file, JSON.stringify({ lesions: geometry.spheres.map((s) => ({ name: `${s.diameter}mm`, centre: s.centre, radius: s.diameter / 2 })) }));
+    const chunks: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      chunks.push(String(chunk));
+      return true;
+    });
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const args = ['node', 'lowdose', 'metrics', '--reference', path.join(iec, 'dose100'), '--test', path.join(iec, 'dose25'), '--lesions', file];
+    expect(await main([...args, '--json'])).toBe(0);
+    const json = JSON.parse(chunks.join(''));
+    // CONTRACT fields unchanged, `lesions` added.
+    expect(Object.keys(json)).toEqual(expect.arrayContaining(['slices', 'mean', 'range', 'lesions']));
+    expect(json.lesions.map((l: { name: string }) => l.name)).toEqual(geometry.spheres.map((s) => `${s.diameter}mm`));
+    const big = json.lesions.find((l: { name: string }) => l.name === '37mm');
+    expect(Object.keys(big).sort()).toEqual(['centre', 'name', 'radius', 'recovery', 'reference', 'test']);
+    expect(Object.keys(big.test).sort()).toEqual(['max', 'mean', 'peak', 'peakCentre', 'voxels']);
+    expect(big.recovery.mean).toBeCloseTo(big.test.mean / big.reference.mean, 12);
+    // SUVmax >= SUVpeak, and the 37 mm sphere's peak (a 12 mm sphere inside it) >= its mean.
+    for (const l of json.lesions) expect(l.test.max).toBeGreaterThanOrEqual(l.test.peak);
+    expect(big.reference.peak).toBeGreaterThan(big.reference.mean);
+
+    // qa measures the same spheres with the same code: its input / full-dose SUVmean and peaks agree.
+    const qa = await runQa({ config: await loadQaConfig(), outDir: path.join(root, 'qa-iec'), phantoms: ['iec'], doses: [0.25], denoise: { method: 'gaussian' } });
+    for (const l of json.lesions.filter((x: { radius: number }) => x.radius >= 8.5)) {
+      const check = qa.checks.find((c) => c.name === `iec/dose25/suvmean-bias/${l.name}`)!;
+      expect(check.measured.input).toBeCloseTo(l.test.mean, 10);
+      expect(check.measured.full).toBeCloseTo(l.reference.mean, 10);
+      expect(check.measured.inputPeak).toBeCloseTo(l.test.peak, 10);
+    }
+
+    chunks.length = 0;
+    expect(await main(args)).toBe(0);
+    expect(chunks.join('')).toMatch(/37mm\s+556\s+3\.570 -> 3\.500 \(0\.980\)/);
+    writeFileSync(file, JSON.stringify({ lesions: [{ centre: [0, 0, 500], radius: 5 }] }));
+    expect(await main(args)).toBe(2);
+    writeFileSync(file, JSON.stringify({ lesions: [{ centre: [0, 0], radius: 5 }] }));
+    expect(await main(args)).toBe(2);
   });
 
   it('parses --range', () => {

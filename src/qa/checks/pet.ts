@@ -9,9 +9,10 @@
  *   of NEMA NU 2 / EARL). Noise inflates SUVmax at low counts, blur deflates it; the band says
  *   how far either may go.
  * The true SUV is the sphere's activity times the SUV per Bq/ml that the noise-free truth series
- * reads in the background.
+ * reads in the background. Sphere statistics are `lesionStats` (src/metrics/lesions.ts), the code
+ * behind `lowdose metrics --lesions`; each check's `measured` also carries the PERCIST SUVpeak.
  */
-import { roiStats } from '../../metrics/index.js';
+import { lesionStats, roiStats, type LesionStats } from '../../metrics/index.js';
 import type { IecGeometry, IecSphere } from '../../phantoms/index.js';
 import type { QaConfig } from '../config.js';
 import { circleAt } from '../fixtures.js';
@@ -44,9 +45,17 @@ export function petChecks(c: QaCase, config: QaConfig): FamilyResult {
             subject,
             unit: 'fraction',
             detail:
-              `SUVmean in the ${sphere.diameter} mm sphere (${full.count} voxels): denoised ${fmt(denoised.mean)}, input ${fmt(input.mean)} ` +
+              `SUVmean in the ${sphere.diameter} mm sphere (${full.voxels} voxels): denoised ${fmt(denoised.mean)}, input ${fmt(input.mean)} ` +
               `(${fmt(100 * relative(input.mean), 2)} %), full dose ${fmt(full.mean)}, true ${fmt(trueSuv)}`,
-            measured: { denoised: denoised.mean, input: input.mean, full: full.mean, true: trueSuv },
+            measured: {
+              denoised: denoised.mean,
+              input: input.mean,
+              full: full.mean,
+              true: trueSuv,
+              denoisedPeak: denoised.peak,
+              inputPeak: input.peak,
+              fullPeak: full.peak,
+            },
           },
           relative(denoised.mean),
           bias,
@@ -76,30 +85,9 @@ export function petChecks(c: QaCase, config: QaConfig): FamilyResult {
   return { checks };
 }
 
-export function sphereStats(stack: SliceStack, sphere: IecSphere): { mean: number; max: number; count: number } {
-  const radius = sphere.diameter / 2;
-  const [sx, sy, sz] = sphere.centre;
-  let sum = 0;
-  let count = 0;
-  let max = -Infinity;
-  for (const slice of stack.slices) {
-    const dz = slice.position[2] - sz;
-    if (Math.abs(dz) > radius) continue;
-    const [dy, dx] = slice.pixelSpacing;
-    for (let r = 0; r < slice.rows; r++) {
-      const y = slice.position[1] + r * dy - sy;
-      for (let col = 0; col < slice.columns; col++) {
-        const x = slice.position[0] + col * dx - sx;
-        if (x * x + y * y + dz * dz > radius * radius) continue;
-        const v = slice.data[r * slice.columns + col]!;
-        sum += v;
-        count++;
-        if (v > max) max = v;
-      }
-    }
-  }
-  if (count === 0) throw new RangeError(`no voxel of the series lies in the ${sphere.diameter} mm sphere`);
-  return { mean: sum / count, max, count };
+/** SUVmean / SUVmax / SUVpeak of an IEC sphere: its nominal diameter as the VOI. */
+export function sphereStats(stack: SliceStack, sphere: IecSphere): LesionStats {
+  return lesionStats(stack.slices, { name: `${sphere.diameter} mm`, centre: sphere.centre, radius: sphere.diameter / 2 });
 }
 
 /** SUV per Bq/ml: the truth's mean background value over the background activity. */

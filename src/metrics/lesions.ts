@@ -1,0 +1,188 @@
+/**
+ * Lesion uptake in a PET (or any) volume: SUVmean, SUVmax and SUVpeak in a spherical VOI given in
+ * patient coordinates (mm), the quantities that decide staging and response (PERCIST, Deauville).
+ * `lowdose metrics --lesions` and the PET checks of `lowdose qa` both measure with `lesionStats`.
+ *
+ * - The VOI: the voxels whose centres lie inside the sphere (centre, radius), over every slice
+ *   given. Voxel centres come from each slice's ImagePositionPatient, ImageOrientationPatient and
+ *   PixelSpacing (P = IPP + c·Δc·X + r·Δr·Y), so oblique and non-axial series work too.
+ * - SUVmean: their mean. SUVmax: their maximum (one voxel, so noise inflates it at low counts).
+ * - SUVpeak, as PERCIST 1.0 defines it (Wahl et al. 2009): the highest mean in a sphere of 1 cm³,
+ *   1.2 cm in diameter, placed anywhere in the lesion. Here the candidate centres are the VOI's
+ *   voxel centres, and the peak sphere holds the voxels whose centres are within 6 mm of the
+ *   candidate (it may reach beyond the lesion, as PERCIST's does for a small lesion). Voxels are
+ *   counted whole, not by partial volume, so on 4 mm voxels the peak sphere holds about 14 voxels.
+ *
+ * Padded pixels (Image2D.padding) are left out of both spheres.
+ */
+import type { Image2D } from '../image.js';
+
+export type Vec3 = readonly [number, number, number];
+
+/** A slice with where it lies: ImagePositionPatient of its first pixel and, if not axial, its orientation. */
+export interface PlacedImage extends Image2D {
+  readonly position: Vec3;
+  /** ImageOrientationPatient (row cosines, then column cosines); absent = axial [1,0,0, 0,1,0]. */
+  readonly orientation?: readonly [number, number, number, number, number, number] | null;
+}
+
+export interface Lesion {
+  readonly name?: string;
+  /** Patient coordinates of the centre, mm. */
+  readonly centre: Vec3;
+  /** mm. */
+  readonly radius: number;
+}
+
+export interface LesionStats {
+  /** Voxels in the VOI. */
+  readonly voxels: number;
+  readonly mean: number;
+  readonly max: number;
+  /** PERCIST SUVpeak: highest mean in a 1.2 cm sphere centred in the lesion. */
+  readonly peak: number;
+  /** Where that sphere is centred, patient mm. */
+  readonly peakCentre: Vec3;
+  /** Voxels in the peak sphere there. */
+  readonly peakVoxels: number;
+}
+
+/** PERCIST's 1 cm³ sphere is 1.2 cm across. */
+export const PEAK_RADIUS_MM = 6;
+
+const AXIAL = [1, 0, 0, 0, 1, 0] as const;
+
+interface Voxel {
+  readonly x: number;
+  readonly y: number;
+  readonly z: number;
+  readonly value: number;
+}
+
+/** Distance of `point` from the plane of `slice`, mm. */
+export function distanceFromSlice(slice: PlacedImage, point: Vec3): number {
+  const [rx, ry, rz, cx, cy, cz] = slice.orientation ?? AXIAL;
+  const nx = ry * cz - rz * cy;
+  const ny = rz * cx - rx * cz;
+  const nz = rx * cy - ry * cx;
+  const length = Math.hypot(nx, ny, nz);
+  const [px, py, pz] = slice.position;
+  return Math.abs(((point[0] - px) * nx + (point[1] - py) * ny + (point[2] - pz) * nz) / length);
+}
+
+/** The voxels of `slices` whose centres are within `radius` of `centre`. */
+function voxelsWithin(slices: readonly PlacedImage[], centre: Vec3, radius: number): Voxel[] {
+  const out: Voxel[] = [];
+  const r2 = radius * radius;
+  for (const slice of slices) {
+    if (distanceFromSlice(slice, centre) > radius) continue;
+    const [rx, ry, rz, cx, cy, cz] = slice.orientation ?? AXIAL;
+    const [dr, dc] = slice.pixelSpacing;
+    const [px, py, pz] = slice.position;
+    // The centre's in-plane pixel coordinates bound the rows and columns to visit.
+    const ox = centre[0] - px;
+    const oy = centre[1] - py;
+    const oz = centre[2] - pz;
+    const col = (ox * rx + oy * ry + oz * rz) / dc;
+    const row = (ox * cx + oy * cy + oz * cz) / dr;
+    const r0 = Math.max(0, Math.floor(row - radius / dr));
+    const r1 = Math.min(slice.rows - 1, Math.ceil(row + radius / dr));
+    const c0 = Math.max(0, Math.floor(col - radius / dc));
+    const c1 = Math.min(slice.columns - 1, Math.ceil(col + radius / dc));
+    for (let r = r0; r <= r1; r++) {
+      for (let c = c0; c <= c1; c++) {
+        const index = r * slice.columns + c;
+        if (slice.padding?.[index]) continue;
+        const x = px + c * dc * rx + r * dr * cx;
+        const y = py + c * dc * ry + r * dr * cy;
+        const z = pz + c * dc * rz + r * dr * cz;
+        const d2 = (x - centre[0]) ** 2 + (y - centre[1]) ** 2 + (z - centre[2]) ** 2;
+        if (d2 <= r2) out.push({ x, y, z, value: slice.data[index]! });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * SUVmean, SUVmax and SUVpeak of `lesion` in `slices` (any subset of a series that covers the
+ * lesion and 6 mm around it). Throws a RangeError when no voxel centre lies in the lesion.
+ */
+export function lesionStats(slices: readonly PlacedImage[], lesion: Lesion): LesionStats {
+  if (!(lesion.radius > 0)) throw new RangeError(`lesion radius must be positive, got ${lesion.radius}`);
+  const voi = voxelsWithin(slices, lesion.centre, lesion.radius);
+  if (voi.length === 0) {
+    throw new RangeError(`no voxel centre lies in the lesion${lesion.name ? ` ${lesion.name}` : ''} (radius ${lesion.radius} mm at ${lesion.centre.join(', ')})`);
+  }
+  let sum = 0;
+  let max = -Infinity;
+  for (const v of voi) {
+    sum += v.value;
+    if (v.value > max) max = v.value;
+  }
+  // Every voxel the peak sphere can reach, once, bucketed in cubes of the peak radius: a candidate
+  // centre then looks at its own cube and the 26 around it, not at the whole neighbourhood.
+  const grid = new VoxelGrid(voxelsWithin(slices, lesion.centre, lesion.radius + PEAK_RADIUS_MM), PEAK_RADIUS_MM);
+  const p2 = PEAK_RADIUS_MM * PEAK_RADIUS_MM;
+  let peak = -Infinity;
+  let peakCentre: Vec3 = lesion.centre;
+  let peakVoxels = 0;
+  for (const c of voi) {
+    let s = 0;
+    let n = 0;
+    grid.near(c, (v) => {
+      if ((v.x - c.x) ** 2 + (v.y - c.y) ** 2 + (v.z - c.z) ** 2 <= p2) {
+        s += v.value;
+        n++;
+      }
+    });
+    // n >= 1: the candidate voxel itself is in the grid.
+    if (s / n > peak) {
+      peak = s / n;
+      peakCentre = [c.x, c.y, c.z];
+      peakVoxels = n;
+    }
+  }
+  return { voxels: voi.length, mean: sum / voi.length, max, peak, peakCentre, peakVoxels };
+}
+
+/** Voxels hashed by the cube of edge `cell` they fall in. */
+class VoxelGrid {
+  private readonly cells = new Map<string, Voxel[]>();
+
+  constructor(
+    voxels: readonly Voxel[],
+    private readonly cell: number,
+  ) {
+    for (const v of voxels) {
+      const key = this.key(Math.floor(v.x / cell), Math.floor(v.y / cell), Math.floor(v.z / cell));
+      const list = this.cells.get(key);
+      if (list) list.push(v);
+      else this.cells.set(key, [v]);
+    }
+  }
+
+  /** Calls `visit` for every voxel in the cube of `p` and its 26 neighbours. */
+  near(p: Voxel, visit: (v: Voxel) => void): void {
+    const ix = Math.floor(p.x / this.cell);
+    const iy = Math.floor(p.y / this.cell);
+    const iz = Math.floor(p.z / this.cell);
+    for (let dx = -1; dx <= 1; dx++) {
+      for (let dy = -1; dy <= 1; dy++) {
+        for (let dz = -1; dz <= 1; dz++) {
+          const list = this.cells.get(this.key(ix + dx, iy + dy, iz + dz));
+          if (list) for (const v of list) visit(v);
+        }
+      }
+    }
+  }
+
+  private key(ix: number, iy: number, iz: number): string {
+    return `${ix},${iy},${iz}`;
+  }
+}
+
+/** How far a slice stack must reach around a lesion for `lesionStats`: the lesion plus the peak sphere. */
+export function lesionReach(lesion: Lesion): number {
+  return lesion.radius + PEAK_RADIUS_MM;
+}

@@ -1,0 +1,139 @@
+/**
+ * Lesion uptake (src/metrics/lesions.ts): SUVmean / SUVmax / SUVpeak in spheres given in patient
+ * mm, on synthetic volumes where the answer is known, in any slice orientation; and the
+ * `--lesions` file format.
+ */
+import { describe, expect, it } from 'vitest';
+import { distanceFromSlice, lesionStats, PEAK_RADIUS_MM, type PlacedImage, type Vec3 } from '../../src/metrics/lesions.js';
+import { parseLesions } from '../../src/pipeline/lesions-file.js';
+import { Rng } from '../../src/util/random.js';
+
+const SIZE = 40;
+const SPACING = 2;
+
+type Orientation = readonly [number, number, number, number, number, number];
+
+/**
+ * A stack of SIZE slices of SIZE x SIZE voxels of 2 mm, filled by `value(x, y, z)` at each voxel
+ * centre, with rows and columns along the given orientation and slices along its normal.
+ */
+function stack(value: (p: Vec3) => number, orientation: Orientation = [1, 0, 0, 0, 1, 0], origin: Vec3 = [-39, -39, -39]): PlacedImage[] {
+  const [rx, ry, rz, cx, cy, cz] = orientation;
+  const n: Vec3 = [ry * cz - rz * cy, rz * cx - rx * cz, rx * cy - ry * cx];
+  return Array.from({ length: SIZE }, (_, k) => {
+    const position: Vec3 = [origin[0] + k * SPACING * n[0], origin[1] + k * SPACING * n[1], origin[2] + k * SPACING * n[2]];
+    const data = new Float32Array(SIZE * SIZE);
+    for (let r = 0; r < SIZE; r++) {
+      for (let c = 0; c < SIZE; c++) {
+        data[r * SIZE + c] = value([
+          position[0] + c * SPACING * rx + r * SPACING * cx,
+          position[1] + c * SPACING * ry + r * SPACING * cy,
+          position[2] + c * SPACING * rz + r * SPACING * cz,
+        ]);
+      }
+    }
+    return { rows: SIZE, columns: SIZE, data, pixelSpacing: [SPACING, SPACING], position, orientation };
+  });
+}
+
+const centre: Vec3 = [5, -7, 3];
+const dist = (p: Vec3, q: Vec3) => Math.hypot(p[0] - q[0], p[1] - q[1], p[2] - q[2]);
+/** Background 1, a sphere of radius 14 mm at 4. */
+const hotSphere = (p: Vec3) => (dist(p, centre) <= 14 ? 4 : 1);
+
+describe('lesionStats', () => {
+  it('reads a uniform hot sphere: mean = max = peak = its value, the peak sphere inside it', () => {
+    const s = lesionStats(stack(hotSphere), { centre, radius: 14 });
+    expect(s.mean).toBe(4);
+    expect(s.max).toBe(4);
+    expect(s.peak).toBe(4);
+    expect(dist(s.peakCentre, centre)).toBeLessThanOrEqual(14 - PEAK_RADIUS_MM + 1e-9);
+    // Voxel centres inside a 14 mm sphere on a 2 mm grid: about its volume over 8 mm³.
+    expect(s.voxels).toBeGreaterThan(0.9 * ((4 / 3) * Math.PI * 14 ** 3) / 8);
+    expect(s.voxels).toBeLessThan(1.1 * ((4 / 3) * Math.PI * 14 ** 3) / 8);
+    // A 12 mm sphere of 2 mm voxels holds about 113 voxel centres.
+    expect(s.peakVoxels).toBeGreaterThan(100);
+    expect(s.peakVoxels).toBeLessThan(130);
+  });
+
+  it('SUVpeak is the best 1.2 cm sphere, not the hottest voxel: one hot voxel lifts SUVmax, barely SUVpeak', () => {
+    const hot: Vec3 = [9, -7, 3];
+    const s = lesionStats(
+      stack((p) => (dist(p, hot) < 0.5 ? 40 : hotSphere(p))),
+      { centre, radius: 14 },
+    );
+    expect(s.max).toBe(40);
+    // The peak sphere that holds the hot voxel: (36 extra) / ~113 voxels above 4.
+    expect(s.peak).toBeGreaterThan(4.2);
+    expect(s.peak).toBeLessThan(4.5);
+    expect(dist(s.peakCentre, hot)).toBeLessThanOrEqual(PEAK_RADIUS_MM);
+  });
+
+  it('matches a brute-force search of every candidate centre on noisy data', () => {
+    const rng = new Rng(3);
+    const slices = stack((p) => hotSphere(p) + rng.normal());
+    const lesion = { centre, radius: 10 };
+    const s = lesionStats(slices, lesion);
+    // Brute force over all voxels.
+    const voxels: { p: Vec3; v: number }[] = [];
+    for (const sl of slices) {
+      for (let r = 0; r < SIZE; r++) for (let c = 0; c < SIZE; c++) voxels.push({ p: [sl.position[0] + c * SPACING, sl.position[1] + r * SPACING, sl.position[2]], v: sl.data[r * SIZE + c]! });
+    }
+    const inside = voxels.filter((x) => dist(x.p, centre) <= 10);
+    const reach = voxels.filter((x) => dist(x.p, centre) <= 10 + PEAK_RADIUS_MM);
+    let best = -Infinity;
+    for (const c of inside) {
+      const near = reach.filter((x) => dist(x.p, c.p) <= PEAK_RADIUS_MM);
+      best = Math.max(best, near.reduce((a, x) => a + x.v, 0) / near.length);
+    }
+    expect(s.voxels).toBe(inside.length);
+    expect(s.mean).toBeCloseTo(inside.reduce((a, x) => a + x.v, 0) / inside.length, 10);
+    expect(s.max).toBe(Math.max(...inside.map((x) => x.v)));
+    expect(s.peak).toBeCloseTo(best, 10);
+  });
+
+  it('gives the same answer for the same physical sphere in a coronal and an oblique series', () => {
+    const axial = lesionStats(stack(hotSphere), { centre, radius: 12 });
+    const coronal = lesionStats(stack(hotSphere, [1, 0, 0, 0, 0, -1], [-39, -39, 39]), { centre, radius: 12 });
+    const c = Math.SQRT1_2;
+    const oblique = lesionStats(stack(hotSphere, [c, c, 0, -c, c, 0], [0, -56, -39]), { centre, radius: 12 });
+    for (const s of [coronal, oblique]) {
+      expect(s.mean).toBe(4);
+      expect(s.peak).toBe(4);
+      expect(s.voxels / axial.voxels).toBeGreaterThan(0.9);
+      expect(s.voxels / axial.voxels).toBeLessThan(1.1);
+    }
+    expect(distanceFromSlice(stack(hotSphere, [1, 0, 0, 0, 0, -1], [-39, -39, 39])[0]!, centre)).toBeCloseTo(-7 - -39, 10);
+  });
+
+  it('leaves padded voxels out, and refuses a lesion that no voxel centre falls in', () => {
+    // The hot sphere marked as padding: only the background ring around it is left.
+    const slices = stack(hotSphere).map((x) => ({ ...x, padding: Uint8Array.from(x.data, (v) => (v === 4 ? 1 : 0)) }));
+    const s = lesionStats(slices, { centre, radius: 16 });
+    expect(s.max).toBe(1);
+    expect(() => lesionStats(stack(hotSphere), { centre: [500, 0, 0], radius: 5 })).toThrow(RangeError);
+    expect(() => lesionStats(stack(hotSphere), { centre, radius: 0 })).toThrow(/radius/);
+  });
+});
+
+describe('--lesions file', () => {
+  it('reads { lesions: [...] } and the bare array, naming unnamed lesions', () => {
+    expect(parseLesions({ lesions: [{ name: 'liver', centre: [1, 2, 3], radius: 5 }] }, 'f.json')).toEqual([{ name: 'liver', centre: [1, 2, 3], radius: 5 }]);
+    expect(parseLesions([{ centre: [1, 2, 3], radius: 5 }, { centre: [0, 0, 0], radius: 2 }], 'f.json').map((l) => l.name)).toEqual(['lesion 1', 'lesion 2']);
+  });
+
+  it('refuses every malformed entry with E_USAGE naming the file and the entry', () => {
+    const bad: [unknown, RegExp][] = [
+      [{}, /at least one lesion/],
+      [{ lesions: [], extra: 1 }, /unknown top-level key "extra"/],
+      [[{ centre: [1, 2], radius: 5 }], /lesions\[0\]\.centre/],
+      [[{ centre: [1, 2, 3], radius: -1 }], /lesions\[0\]\.radius/],
+      [[{ centre: [1, 2, 3], radius: 1, diameter: 2 }], /unknown key "diameter"/],
+      [[{ name: 'a', centre: [1, 2, 3], radius: 1 }, { name: 'a', centre: [1, 2, 3], radius: 1 }], /"a" is used twice/],
+    ];
+    for (const [raw, message] of bad) {
+      expect(() => parseLesions(raw, 'f.json')).toThrow(expect.objectContaining({ code: 'E_USAGE' }));
+      expect(() => parseLesions(raw, 'f.json')).toThrow(message);
+    }
+  });
+});
