@@ -336,7 +336,14 @@ function overrun(element: Element, size: number, path: string): LowdoseError {
 
 // dicom-parser's messages when it runs out of bytes ('maxPosition' is a sequence item longer than what is left).
 const TRUNCATION_PATTERN = /past end|overrun|beyond|premature|end of (buffer|file|stream)|eof|maxP ?osition/i;
+// A sequence whose next item does not start with the item tag.
+const MISSING_ITEM_PATTERN = /item tag .*not found at offset (\d+)/i;
 
+/**
+ * What a dicom-parser exception means for the file, in words about the file: its own messages
+ * ("dicomParser.readSequenceItem: ...", "Maximum call stack size exceeded") name functions of a
+ * library, which tells the user nothing. The original stays in `cause` (LOWDOSE_DEBUG prints it).
+ */
 function parserFailure(
   error: unknown,
   size: number,
@@ -350,11 +357,32 @@ function parserFailure(
   if (last !== undefined && last.dataOffset + last.length > size && !last.encapsulatedPixelData) {
     return overrun(last, size, path);
   }
-  if (TRUNCATION_PATTERN.test(message) || position >= size) {
-    const inside = last ? ` (last element read: ${tagName(last.tag)})` : '';
-    return new LowdoseError('E_TRUNCATED', `${path}: truncated ${where}${inside}: ${message}`, { path, cause: inner });
+  const after = last ? ` after element ${tagName(last.tag)}` : '';
+  if (inner instanceof RangeError && /call stack/i.test(message)) {
+    // Each nested sequence is a level of recursion in the parser; real files nest a few levels.
+    return new LowdoseError('E_MALFORMED', `${path}: malformed ${where}: sequences nested too deeply to read${after} (corrupt or crafted file)`, {
+      path,
+      cause: inner,
+    });
   }
-  return new LowdoseError('E_MALFORMED', `${path}: malformed ${where} at byte ${position}: ${message}`, { path, cause: inner });
+  if (TRUNCATION_PATTERN.test(message) || position >= size) {
+    return new LowdoseError('E_TRUNCATED', `${path}: truncated ${where}: the file ends inside an element or sequence${after} (file size ${size} bytes)`, {
+      path,
+      cause: inner,
+    });
+  }
+  const missingItem = MISSING_ITEM_PATTERN.exec(message);
+  if (missingItem) {
+    return new LowdoseError(
+      'E_MALFORMED',
+      `${path}: malformed ${where}: a sequence has no item where its next item must start (byte ${missingItem[1]})${after}`,
+      { path, cause: inner },
+    );
+  }
+  return new LowdoseError('E_MALFORMED', `${path}: malformed ${where} at byte ${position}${after}: the element structure is corrupt`, {
+    path,
+    cause: inner,
+  });
 }
 
 /**
