@@ -4,7 +4,7 @@
  * are dropped once its header is read, so a whole study never sits in memory.
  */
 import { readdir, realpath, stat } from 'node:fs/promises';
-import { extname, join, resolve } from 'node:path';
+import { extname, join, resolve, sep } from 'node:path';
 import { LowdoseError, toLowdoseError } from '../errors.js';
 import { requireImage, SKIP_CODES } from './classify.js';
 import { checkPixelData } from './frames.js';
@@ -29,11 +29,28 @@ export interface ScanResult {
   readonly fileCount: number;
   /** Given paths that do not exist (also in `errors`, code E_NOT_FOUND). */
   readonly missing: string[];
+  /** Entries left out because their real path lies outside `ScanOptions.within` (symlinks out). */
+  readonly outside: number;
 }
 
 export interface ScanOptions {
   /** Called before each file is read (for progress output). */
   readonly onFile?: (index: number, total: number, path: string) => void;
+  /**
+   * Folders everything must really lie in: a file or folder whose real path (symlinks resolved)
+   * is outside all of them is left out, not read. The server confines itself to its data folders
+   * this way; the CLI follows links wherever the user's own files point.
+   */
+  readonly within?: readonly string[];
+}
+
+/** Real paths of `roots` (as given where they do not exist). */
+export async function realRoots(roots: readonly string[]): Promise<string[]> {
+  return Promise.all(roots.map(async (r) => realpath(resolve(r)).catch(() => resolve(r))));
+}
+
+function isInside(real: string, roots: readonly string[]): boolean {
+  return roots.some((root) => real === root || real.startsWith(root.endsWith(sep) ? root : root + sep));
 }
 
 /** Extensions that say "this is DICOM": such a file that is not DICOM is an error, not a skip. */
@@ -46,11 +63,24 @@ interface FoundFile {
 }
 
 /** Expands directories recursively (sorted, hidden entries skipped, symlink loops avoided). */
-export async function findFiles(paths: readonly string[]): Promise<{ files: FoundFile[]; missing: LowdoseError[] }> {
+export async function findFiles(
+  paths: readonly string[],
+  options: { within?: readonly string[] } = {},
+): Promise<{ files: FoundFile[]; missing: LowdoseError[]; outside: number }> {
   const files: FoundFile[] = [];
   const missing: LowdoseError[] = [];
   const seen = new Set<string>();
   const visitedDirs = new Set<string>();
+  const within = options.within ? await realRoots(options.within) : null;
+  let outside = 0;
+  /** False (and counted) for a path whose real location is outside `within`. */
+  const allowed = async (full: string): Promise<boolean> => {
+    if (!within) return true;
+    const real = await realpath(full).catch(() => null);
+    if (real !== null && isInside(real, within)) return true;
+    outside++;
+    return false;
+  };
 
   async function walk(dir: string): Promise<void> {
     const real = await realpath(dir).catch(() => dir);
@@ -66,6 +96,7 @@ export async function findFiles(paths: readonly string[]): Promise<{ files: Foun
     for (const name of entries) {
       if (name.startsWith('.')) continue;
       const full = join(dir, name);
+      if (!(await allowed(full))) continue;
       const info = await stat(full).catch(() => null);
       if (info?.isDirectory()) await walk(full);
       else if (info?.isFile() && !seen.has(full)) {
@@ -80,6 +111,8 @@ export async function findFiles(paths: readonly string[]): Promise<{ files: Foun
     const info = await stat(full).catch(() => null);
     if (info === null) {
       missing.push(new LowdoseError('E_NOT_FOUND', `${given}: no such file or directory`, { path: given }));
+    } else if (!(await allowed(full))) {
+      continue;
     } else if (info.isDirectory()) {
       await walk(full);
     } else if (!seen.has(full)) {
@@ -87,7 +120,7 @@ export async function findFiles(paths: readonly string[]): Promise<{ files: Foun
       files.push({ path: full, explicit: true });
     }
   }
-  return { files, missing };
+  return { files, missing, outside };
 }
 
 /**
@@ -112,7 +145,7 @@ export async function readInstanceHeader(path: string): Promise<ImageHeader> {
 }
 
 export async function scanPaths(paths: readonly string[], options: ScanOptions = {}): Promise<ScanResult> {
-  const { files, missing } = await findFiles(paths);
+  const { files, missing, outside } = await findFiles(paths, options.within ? { within: options.within } : {});
   const headers: ImageHeader[] = [];
   const errors: LowdoseError[] = [...missing];
   const skipped: SkippedFile[] = [];
@@ -139,5 +172,6 @@ export async function scanPaths(paths: readonly string[], options: ScanOptions =
     skipped,
     fileCount: files.length,
     missing: missing.filter((e) => e.code === 'E_NOT_FOUND').map((e) => e.path!),
+    outside,
   };
 }

@@ -8,7 +8,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { LowdoseError } from '../errors.js';
 import type { JobOptions } from './api-types.js';
 import { resolveConfig, type ConfigInput } from './config.js';
-import { installErrorHandlers, pathRedactor } from './http-errors.js';
+import { defaultModelsDir } from '../models/index.js';
+import { installErrorHandlers, serverPathRedactor } from './http-errors.js';
 import type { DenoiseRunner } from './jobs/queue.js';
 import { loggerOptions, type LoggerSettings } from './logger.js';
 import configPlugin from './plugins/config.js';
@@ -57,10 +58,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
     ajv: { customOptions: { removeAdditional: false } },
   });
 
-  const redact = pathRedactor([
-    ...config.dataDirs.map((dir, i) => ({ path: dir, label: `data ${i + 1}` })),
-    { path: config.workDir, label: 'work' },
-  ]);
+  const redact = serverPathRedactor(config, defaultModelsDir());
   installErrorHandlers(app, redact);
   installRequestGuards(app, options.allowedHosts === undefined ? LOOPBACK_HOSTS : options.allowedHosts);
 
@@ -80,6 +78,20 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   return app;
 }
 
+/**
+ * A write's Origin, when the browser sent one, must be this server's own: same scheme, host and
+ * port (a page on another port of localhost is another origin). "null" (sandboxed frames, file:
+ * pages) is refused too. Requests without Origin are not from a browser page (curl, scripts).
+ */
+export function sameOrigin(origin: string | undefined, protocol: string, host: string): boolean {
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).origin === new URL(`${protocol}://${host}`).origin;
+  } catch {
+    return false;
+  }
+}
+
 /** Host allow-list, same-origin writes, and headers that keep the viewer's page to itself. */
 function installRequestGuards(app: FastifyInstance, allowedHosts: readonly string[] | null): void {
   const allowed = allowedHosts && new Set(allowedHosts.map((h) => h.toLowerCase()));
@@ -89,20 +101,13 @@ function installRequestGuards(app: FastifyInstance, allowedHosts: readonly strin
     return trimmed.split(':')[0]!;
   };
   app.addHook('onRequest', async (request) => {
-    if (!allowed) return;
     const host = hostOf(request.headers.host ?? '');
-    if (!allowed.has(host)) {
+    if (allowed && !allowed.has(host)) {
       throw new LowdoseError('E_USAGE', `requests for host "${host}" are refused (start lowdose serve with --host to allow it)`);
     }
-    const origin = request.headers.origin;
-    if (origin && request.method !== 'GET' && request.method !== 'HEAD') {
-      let originHost = '';
-      try {
-        originHost = hostOf(new URL(origin).host);
-      } catch {
-        // unparseable origin: refused below
-      }
-      if (!allowed.has(originHost)) throw new LowdoseError('E_USAGE', 'cross-origin requests that change data are refused');
+    // Also when any host name is allowed (--host): a page elsewhere must not write here.
+    if (request.method !== 'GET' && request.method !== 'HEAD' && !sameOrigin(request.headers.origin, request.protocol, request.headers.host ?? '')) {
+      throw new LowdoseError('E_USAGE', 'cross-origin requests that change data are refused');
     }
   });
   app.addHook('onSend', async (_request, reply) => {

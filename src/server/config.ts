@@ -24,7 +24,7 @@ export interface ServerConfig {
   readonly workDir: string;
   readonly uploadDir: string;
   readonly jobsDir: string;
-  /** Folders where a job's bare model name is looked up (`<dir>/<name>.json`) before the shipped models. */
+  /** Folders of installed model cards a job may name (by card name), before the shipped models. */
   readonly modelDirs: string[];
   /** The built viewer (index.html and assets), or null when it is not built. */
   readonly viewerDir: string | null;

@@ -42,6 +42,16 @@ export function statusFor(code: ErrorCode): number {
 /** Replaces each root folder by its label: "<data 1>/CT_x/IM0001.dcm" instead of an absolute path. */
 export type PathRedactor = (text: string) => string;
 
+/** The server's folders (data, work, model folders and the shipped models) as labels. */
+export function serverPathRedactor(config: { dataDirs: readonly string[]; workDir: string; modelDirs: readonly string[] }, shippedModels: string): PathRedactor {
+  return pathRedactor([
+    ...config.dataDirs.map((dir, i) => ({ path: dir, label: `data ${i + 1}` })),
+    { path: config.workDir, label: 'work' },
+    ...config.modelDirs.map((dir, i) => ({ path: dir, label: `models ${i + 1}` })),
+    { path: shippedModels, label: 'models' },
+  ]);
+}
+
 export function pathRedactor(roots: ReadonlyArray<{ path: string; label: string }>): PathRedactor {
   // Longest first, so a root inside another root gets its own label.
   const ordered = [...roots].sort((a, b) => b.path.length - a.path.length);
@@ -53,11 +63,25 @@ export function redactForLog(text: string): string {
   return text.replace(/(?:[A-Za-z]:)?[\\/](?:[^\\/\s:'"<>]+[\\/])+([^\\/\s:'"<>]*)/g, '…/$1');
 }
 
+/**
+ * Marks an error whose message quotes what the client sent (upload file names, which can be
+ * patient names): the client gets the message, the log gets `logMessage` instead.
+ */
+export function withLogMessage<E extends Error>(error: E, logMessage: string): E {
+  Object.defineProperty(error, 'logMessage', { value: logMessage, enumerable: false });
+  return error;
+}
+
+export function logMessageOf(error: unknown): string | undefined {
+  const value = (error as { logMessage?: unknown } | null)?.logMessage;
+  return typeof value === 'string' ? value : undefined;
+}
+
 export function installErrorHandlers(app: FastifyInstance, redact: PathRedactor): void {
   app.setErrorHandler((error: FastifyError | Error, request, reply) => {
     const { status, body } = toHttpError(error, redact);
     if (status >= 500) request.log.error({ err: error }, 'request failed');
-    else request.log.info({ code: body.code, statusCode: status, reason: redactForLog(body.message) }, 'request refused');
+    else request.log.info({ code: body.code, statusCode: status, reason: logMessageOf(error) ?? redactForLog(body.message) }, 'request refused');
     void reply.status(status).type('application/json; charset=utf-8').send(body);
   });
   app.setNotFoundHandler((request, reply) => {

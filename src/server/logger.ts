@@ -5,7 +5,7 @@
  * logs DICOM attributes.
  */
 import type { FastifyServerOptions } from 'fastify';
-import { redactForLog } from './http-errors.js';
+import { logMessageOf, redactForLog } from './http-errors.js';
 
 export interface LoggerSettings {
   readonly level?: string;
@@ -30,13 +30,19 @@ export function loggerOptions(settings: LoggerSettings | boolean | undefined): F
     serializers: {
       req: (req: { method?: string; url?: string; id?: string }) => ({ id: req.id, method: req.method, url: req.url }),
       res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
-      err: (err: SerializableError) => ({
-        type: err.name ?? 'Error',
-        code: err.code,
-        statusCode: err.statusCode,
-        message: redactForLog(String(err.message ?? '')),
-        stack: err.stack ? redactForLog(err.stack) : '',
-      }),
+      err: (err: SerializableError) => {
+        // An error that quotes client input says so (withLogMessage): its message and the stack's
+        // first line (the message again) stay out of the log.
+        const logMessage = logMessageOf(err);
+        const stack = err.stack ?? '';
+        return {
+          type: err.name ?? 'Error',
+          code: err.code,
+          statusCode: err.statusCode,
+          message: logMessage ?? redactForLog(String(err.message ?? '')),
+          stack: redactForLog(logMessage === undefined ? stack : stack.split('\n').filter((line) => /^\s+at /.test(line)).join('\n')),
+        };
+      },
     },
   };
 }

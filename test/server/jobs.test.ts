@@ -2,7 +2,7 @@
  * Denoise jobs over HTTP: one job per device at a time, the rest queued, progress as server-sent
  * events, cancel; first with a runner the test drives step by step, then with the real pipeline.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -15,6 +15,20 @@ import { writeFixtureStudy, type FixtureStudy } from './fixture-study.js';
 import { jobEvents } from './http.js';
 
 const POLL = { timeout: 15_000, interval: 20 };
+const MINIMAL_CARD = path.resolve(import.meta.dirname, '../fixtures-models/minimal.json');
+
+/**
+ * A --models folder: a valid card named "tiny" in a file of another name (names are card names),
+ * beside files that a name must never reach: a JSON file with a secret value and an ONNX file.
+ */
+function writeModelFolder(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  const card = JSON.parse(readFileSync(MINIMAL_CARD, 'utf8')) as Record<string, unknown>;
+  writeFileSync(path.join(dir, 'tiny-file.json'), JSON.stringify({ ...card, name: 'tiny', onnx: 'tiny.onnx' }));
+  copyFileSync(MINIMAL_CARD.replace(/\.json$/, '.onnx'), path.join(dir, 'tiny.onnx'));
+  writeFileSync(path.join(dir, 'evil.json'), JSON.stringify({ format: 'lowdose-model-card/1', name: 'SECRET-VALUE-1234' }));
+  writeFileSync(path.join(dir, 'x.onnx'), 'not a model');
+}
 
 interface RunnerCall {
   readonly paths: string[];
@@ -118,8 +132,7 @@ describe('job queue', () => {
   beforeAll(async () => {
     driver = steppedRunner();
     const models = path.join(root, 'models');
-    mkdirSync(models, { recursive: true });
-    writeFileSync(path.join(models, 'tiny.json'), '{}');
+    writeModelFolder(models);
     app = await buildApp({
       data: [path.join(root, 'data')],
       workDir: path.join(root, 'work'),
@@ -145,7 +158,7 @@ describe('job queue', () => {
     expect(first.status).toBe('running');
     const call = await driver.next();
     expect(call.paths).toEqual(study.lowDose.slices.map((s) => s.file));
-    expect(call.options).toMatchObject({ method: 'diffusion', steps: 4, seed: 7, consistency: 0.5, model: path.join(root, 'models', 'tiny.json') });
+    expect(call.options).toMatchObject({ method: 'diffusion', steps: 4, seed: 7, consistency: 0.5, model: path.join(root, 'models', 'tiny-file.json') });
     expect(call.options.outDir).toBe(path.join(root, 'work', 'jobs', first.id));
     expect(first.options.model).toBe('tiny');
     // Job views show the options as asked, never a server path.
@@ -213,6 +226,28 @@ describe('job queue', () => {
     }
     const unknownSeries = await app.inject({ method: 'POST', url: '/api/jobs', payload: { series: ['AAAAAAAAAAAA'] } });
     expect(unknownSeries.statusCode).toBe(404);
+  });
+
+  it('resolves model names only among installed cards, by card name, with errors that name no path or file content', async () => {
+    const listed = (await app.inject({ url: '/api/models' })).json() as { models: Array<{ name: string }> };
+    expect(listed.models.map((m) => m.name)).toEqual(['tiny', 'lowdose-ct', 'lowdose-pet']);
+    for (const model of ['evil.json', 'evil', 'x.onnx', 'x', '../x', 'tiny-file', 'tiny.json', 'package.json', 'lowdose-ct.json']) {
+      const response = await app.inject({ method: 'POST', url: '/api/jobs', payload: { series: [lowDoseId], options: { model } } });
+      expect(response.statusCode, model).toBe(400);
+      const body = response.json() as { code: string; message: string };
+      expect(body.code).toBe('E_USAGE');
+      // "../x" already fails the name pattern; the others are names that no installed card has.
+      if (!model.includes('/')) expect(body.message).toContain('installed: tiny, lowdose-ct, lowdose-pet');
+      for (const secret of [root, process.cwd(), 'SECRET', 'format']) expect(body.message, model).not.toContain(secret);
+    }
+    const shipped = await app.inject({ method: 'POST', url: '/api/jobs', payload: { series: [lowDoseId], options: { model: 'lowdose-ct', device: 'cuda' } } });
+    expect(shipped.statusCode).toBe(202);
+    const call = await driver.next();
+    expect(call.options.model).toBe(path.join(import.meta.dirname, '../../models/lowdose-ct.json'));
+    call.finish({ series: [], errors: [{ path: null, code: 'E_MODEL', message: `${path.join(root, 'models', 'tiny.onnx')} is broken` }] });
+    await expect.poll(async () => (await get(shipped.json().id)).status, POLL).toBe('failed');
+    // Job views say what failed with folders as labels, never the server's paths.
+    expect((await get(shipped.json().id)).error).toEqual({ code: 'E_MODEL', message: '<models 1>/tiny.onnx is broken' });
   });
 
   it('answers events for an unknown job with a JSON 404', async () => {

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { scanPaths, type Series } from '../../dicom/index.js';
+import { realRoots, scanPaths, type Series } from '../../dicom/index.js';
 import { LowdoseError } from '../../errors.js';
 import { pairSlices } from '../../metrics/slice-pairing.js';
 import type {
@@ -135,21 +135,28 @@ export class DataIndex {
 async function buildSnapshot(roots: readonly string[], log: DataIndexLog): Promise<Snapshot> {
   const started = performance.now();
   const present = roots.filter((r) => existsSync(r));
-  const scan = await scanPaths(present);
+  // Only what really lies in the data folders: a symlink in them that points elsewhere is not followed.
+  const within = await realRoots(present);
+  const scan = await scanPaths(present, { within });
   const series = [...scan.series];
   const reportPaths = scan.skipped.filter((s) => path.basename(s.path) === 'report.json').map((s) => s.path);
   const links: ReportLink[] = (await Promise.all(reportPaths.map(readReportLinks))).flat();
 
-  // Inputs a report names may live outside the data folders (denoised from elsewhere): add them.
+  // A report's input series in another of the data folders (or another place in this one) than the
+  // report: add it. Inputs a report names outside the data folders are not served (give their
+  // folder with --data to compare against them).
   const known = new Set(series.map((s) => s.seriesInstanceUid));
   const outside = [...new Set(links.filter((l) => !known.has(l.inputUid)).flatMap((l) => l.inputFiles))].filter(existsSync);
   let unreadable = scan.errors.length;
+  let refused = scan.outside;
   if (outside.length > 0) {
-    const extra = await scanPaths(outside);
+    const extra = await scanPaths(outside, { within });
     const keys = new Set(series.map((s) => s.key));
     for (const s of extra.series) if (!keys.has(s.key)) series.push(s);
     unreadable += extra.errors.length;
+    refused += extra.outside;
   }
+  if (refused > 0) log.warn(`${refused} path(s) lead outside the data folders (symlinks, or report inputs elsewhere): not served`);
 
   const indexed: IndexedSeries[] = [];
   for (const s of series) {

@@ -35,6 +35,8 @@ export interface JobQueueHooks {
   /** After a cancelled run: its partial output is of no use (the CLI keeps it to resume; a job does not). */
   cancelled?(job: { id: string; outDir: string }): Promise<void>;
   log?(message: string): void;
+  /** Applied to error messages before job views show them (server folders become labels). */
+  redact?(text: string): string;
 }
 
 interface Job {
@@ -208,10 +210,11 @@ export class JobQueue {
   }
 
   private finish(job: Job, status: JobStatus, extra: { error?: ApiError; result?: JobView['result'] }): void {
+    const redact = (e: ApiError): ApiError => ({ ...e, message: this.hooks.redact ? this.hooks.redact(e.message) : e.message });
     job.status = status;
     job.finishedAt = new Date();
-    job.error = extra.error ?? null;
-    job.result = extra.result ?? null;
+    job.error = extra.error ? redact(extra.error) : null;
+    job.result = extra.result ? { ...extra.result, errors: extra.result.errors.map(redact) } : null;
     if (status === 'done' && job.progress) job.progress = { ...job.progress, fraction: 1 };
     this.emit(job);
     job.listeners.clear();

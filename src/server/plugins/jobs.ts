@@ -5,7 +5,8 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import fp from 'fastify-plugin';
-import { redactForLog } from '../http-errors.js';
+import { defaultModelsDir } from '../../models/index.js';
+import { redactForLog, serverPathRedactor } from '../http-errors.js';
 import { JobQueue, type DenoiseRunner } from '../jobs/queue.js';
 
 declare module 'fastify' {
@@ -31,6 +32,7 @@ export default fp<JobsPluginOptions>(
         if (path.dirname(outDir) === app.config.jobsDir) await rm(outDir, { recursive: true, force: true });
       },
       log: (message) => log.info(redactForLog(message)),
+      redact: serverPathRedactor(app.config, defaultModelsDir()),
     });
     app.decorate('jobs', queue);
     app.addHook('onClose', async () => queue.close());

@@ -3,9 +3,8 @@
  * and reads them, GET /api/jobs/:id/events streams their progress as server-sent events, and
  * DELETE cancels.
  */
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
+import { defaultModelsDir, findInstalledModel } from '../../models/index.js';
 import { isTerminal } from '../jobs/queue.js';
 import { queueDeviceFor } from '../jobs/device.js';
 import type { JobOptions, JobView } from '../api-types.js';
@@ -32,15 +31,12 @@ const HEARTBEAT_MS = 15_000;
 const jobs: FastifyPluginAsync<JobsRouteOptions> = async (app, opts) => {
   const queueDevice = opts.queueDevice ?? queueDeviceFor;
 
-  /** A bare model name found in a configured model folder becomes that card's path. */
-  const resolveModel = (name: string | undefined): string | undefined => {
-    if (name === undefined) return undefined;
-    for (const dir of app.config.modelDirs) {
-      const card = path.join(dir, `${name}.json`);
-      if (existsSync(card)) return card;
-    }
-    return name;
-  };
+  /**
+   * A model name from a request resolves only among the installed models, by card name, to that
+   * card's path: a client's string never reaches the file system.
+   */
+  const resolveModel = async (name: string): Promise<string> =>
+    (await findInstalledModel(name, [...app.config.modelDirs, defaultModelsDir()])).cardPath;
 
   app.post<{ Body: JobBody }>(
     '/api/jobs',
@@ -50,11 +46,12 @@ const jobs: FastifyPluginAsync<JobsRouteOptions> = async (app, opts) => {
       const series = request.body.series.map((id) => index.series(id));
       const reference = request.body.reference ? index.series(request.body.reference) : null;
       const options: JobOptions = request.body.options ?? {};
+      const model = options.model === undefined ? undefined : await resolveModel(options.model);
       const view = app.jobs.submit({
         series: series.map((s) => ({ id: s.id, files: filesOf(s) })),
         reference: reference ? { id: reference.id, files: filesOf(reference) } : null,
         options,
-        ...(options.model ? { runOptions: { model: resolveModel(options.model) } } : {}),
+        ...(model ? { runOptions: { model } } : {}),
         device: queueDevice(options),
       });
       return reply.status(202).send(view);

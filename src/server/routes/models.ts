@@ -1,7 +1,9 @@
-/** GET /api/models: the models a job may name (shipped ones and the server's --models folders), and the methods. */
-import path from 'node:path';
+/**
+ * GET /api/models: the models a job may name (installed cards, by card name, in the server's
+ * --models folders and then the shipped ones), and the methods.
+ */
 import type { FastifyPluginAsync } from 'fastify';
-import { defaultModelsDir, listModelNames, readModelCard } from '../../models/index.js';
+import { defaultModelsDir, installedModels } from '../../models/index.js';
 import { errorResponses } from '../schemas.js';
 
 const modelsResponse = {
@@ -28,26 +30,14 @@ const modelsResponse = {
 
 const models: FastifyPluginAsync = async (app) => {
   app.get('/api/models', { schema: { response: { 200: modelsResponse, ...errorResponses } } }, async () => {
-    const found = new Map<string, { name: string; modalities: string[]; description: string; defaultSteps: number }>();
-    // Later folders lose to earlier ones, the order jobs resolve names in.
-    for (const dir of [...app.config.modelDirs, defaultModelsDir()]) {
-      for (const name of await listModelNames(dir)) {
-        if (found.has(name)) continue;
-        try {
-          const card = await readModelCard(path.join(dir, `${name}.json`));
-          found.set(name, {
-            name,
-            modalities: [...card.modalities],
-            description: card.description ?? '',
-            defaultSteps: card.sampler.steps,
-          });
-        } catch {
-          // an invalid card is not offered
-        }
-      }
-    }
+    const installed = await installedModels([...app.config.modelDirs, defaultModelsDir()]);
     return {
-      models: [...found.values()],
+      models: installed.map(({ name, card }) => ({
+        name,
+        modalities: [...card.modalities],
+        description: card.description ?? '',
+        defaultSteps: card.sampler.steps,
+      })),
       methods: ['diffusion', 'gaussian', 'bilateral', 'nlm'],
       devices: ['auto', 'cpu', 'webgpu', 'cuda'],
     };

@@ -2,7 +2,11 @@
  * POST /api/uploads: DICOM files as multipart/form-data. Each file is stored under a name of the
  * server's choosing (never the client's), then checked like `lowdose info` checks a file; files
  * that are not usable DICOM images are refused with their reason, and an upload with none left is
- * an error. Limits: per file, per upload (count) and in total.
+ * an error. Limits: per file, per upload (count) and in total. A malformed multipart body is the
+ * client's error (400).
+ *
+ * The client's file names are told back to the client (they are its own), never to the log: a
+ * file name can be a patient's name. The log gets counts and error codes.
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -15,6 +19,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { readInstanceHeader } from '../../dicom/index.js';
 import { LowdoseError, toLowdoseError } from '../../errors.js';
 import type { UploadResponse } from '../api-types.js';
+import { withLogMessage } from '../http-errors.js';
 import { errorResponses, uploadResponse } from '../schemas.js';
 
 class UploadTooLarge extends Error {
@@ -31,6 +36,23 @@ function formatBytes(bytes: number): string {
     unit++;
   }
   return `${Math.round(value * 10) / 10} ${units[unit]}`;
+}
+
+/** "E_NOT_DICOM x2, E_TRUNCATED x1": what was refused, without the names. */
+function codeCounts(rejected: ReadonlyArray<{ code: string }>): string {
+  const counts = new Map<string, number>();
+  for (const r of rejected) counts.set(r.code, (counts.get(r.code) ?? 0) + 1);
+  return [...counts].map(([code, n]) => `${code} x${n}`).join(', ');
+}
+
+/**
+ * An error of the multipart parser (busboy): the body is not well-formed multipart. It is a plain
+ * Error, unlike the file system's (which carry `syscall`) and fastify's (`statusCode`).
+ */
+function isMalformedMultipart(error: unknown): error is Error {
+  if (!(error instanceof Error) || error instanceof LowdoseError || error instanceof UploadTooLarge) return false;
+  const e = error as Error & { syscall?: unknown; statusCode?: unknown; code?: unknown };
+  return e.syscall === undefined && e.statusCode === undefined && e.code === undefined && /multipart|boundary|part header|unexpected end/i.test(e.message);
 }
 
 /** The client's file name, for messages only: last path component, printable, short. */
@@ -73,7 +95,8 @@ const uploads: FastifyPluginAsync = async (app) => {
         });
         await pipeline(part.file, meter, createWriteStream(target));
         if (part.file.truncated) {
-          throw new UploadTooLarge(`"${name}" is larger than the ${formatBytes(limits.fileBytes)} limit per file`);
+          const limit = `the ${formatBytes(limits.fileBytes)} limit per file`;
+          throw withLogMessage(new UploadTooLarge(`"${name}" is larger than ${limit}`), `file ${count} of the upload is larger than ${limit}`);
         }
         try {
           await readInstanceHeader(target);
@@ -93,6 +116,9 @@ const uploads: FastifyPluginAsync = async (app) => {
       if (code === 'FST_REQ_FILE_TOO_LARGE' && !(error instanceof UploadTooLarge)) {
         throw new UploadTooLarge(`a file is larger than the ${formatBytes(limits.fileBytes)} limit per file`);
       }
+      if (isMalformedMultipart(error)) {
+        throw new LowdoseError('E_USAGE', `the upload is not well-formed multipart/form-data (${error.message.replace(/^Multipart: /, '').toLowerCase()})`);
+      }
       throw error;
     }
     if (kept === 0) {
@@ -100,11 +126,12 @@ const uploads: FastifyPluginAsync = async (app) => {
       if (count === 0) throw new LowdoseError('E_USAGE', 'the upload holds no files');
       const reasons = rejected.map((r) => r.message).join('; ');
       const code = rejected.every((r) => r.code === rejected[0]!.code) ? rejected[0]!.code : 'E_NOT_DICOM';
-      throw new LowdoseError(
-        code as LowdoseError['code'],
-        `none of the ${count} uploaded file(s) is a DICOM image lowdose can read: ${reasons}`,
+      throw withLogMessage(
+        new LowdoseError(code as LowdoseError['code'], `none of the ${count} uploaded file(s) is a DICOM image lowdose can read: ${reasons}`),
+        `none of the ${count} uploaded file(s) kept: ${codeCounts(rejected)}`,
       );
     }
+    if (rejected.length > 0) request.log.info({ uploadId, kept, refused: rejected.length }, `upload refused ${rejected.length} of ${count} file(s): ${codeCounts(rejected)}`);
     await app.data.index.refresh();
     return { uploadId, files: kept, series: app.data.index.seriesUnder(dir), rejected };
   });
