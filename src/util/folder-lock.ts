@@ -1,8 +1,8 @@
 /**
  * One writer per output series folder. Two runs writing the same folder would each write their
  * own series (new UIDs) into it, leaving a mix; so a run first creates `.<folder>.lock` beside the
- * folder with O_EXCL (atomic: exactly one creator wins), holding its pid, host, process start
- * time and a random token, and removes it when done.
+ * folder exclusively (O_EXCL semantics: exactly one creator wins), holding its pid, host, process
+ * start time and a random token, and removes it when done.
  *
  * A lock whose owner is gone is stale and taken over: same host and the pid is not running, or it
  * runs but started at another time (the pid was reused). A lock from another host cannot be
@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { LowdoseError } from '../errors.js';
@@ -118,8 +118,25 @@ async function readExisting(file: string): Promise<Existing> {
   return owner ? { kind: 'owner', owner } : { kind: 'unreadable', ageMs: Date.now() - mtimeMs };
 }
 
-/** Creates `file` with O_EXCL and writes `content`; false when it already exists. */
+/**
+ * Creates `file` holding `content`, atomically and exclusively; false when it already exists. The
+ * content is written to a private name first and hard-linked into place (link fails with EEXIST
+ * like O_EXCL), so a lock is never seen empty; where hard links are not supported, O_EXCL create
+ * and write.
+ */
 async function createExclusive(file: string, content: string): Promise<boolean> {
+  const staging = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.new`;
+  await writeFile(staging, content, { flag: 'wx' });
+  try {
+    await link(staging, file);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV') throw error;
+  } finally {
+    await unlink(staging).catch(() => undefined);
+  }
   let handle;
   try {
     handle = await open(file, 'wx');
