@@ -31,6 +31,7 @@ import {
   chooseLinearRescale,
   chooseProportionalRescale,
   finiteRange,
+  paddingKeepingRescale,
   type Rescale,
   reusableRescale,
 } from './write-pixels.js';
@@ -68,9 +69,11 @@ export interface DerivedSeriesWriter {
   readonly warnings: LowdoseError[];
   /**
    * Writes output slice `index` (same index as `source.slices`) from `pixels` in `source.units`,
-   * `source.rows * source.columns` values, row-major. Resolves to the file's path.
+   * `source.rows * source.columns` values, row-major. Resolves to the file's path. `padding`
+   * (1 = padding or out-of-field, holding the source's values) makes the rescale keep those
+   * pixels' stored values, and so the source's PixelPaddingValue, where a 16-bit rescale can.
    */
-  writeSlice(index: number, pixels: Float32Array): Promise<string>;
+  writeSlice(index: number, pixels: Float32Array, padding?: Uint8Array | null): Promise<string>;
 }
 
 const SINGLE_FRAME_SOP_CLASS: Record<string, string> = {
@@ -119,7 +122,7 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
     get warnings() {
       return repairs.warnings();
     },
-    async writeSlice(index: number, pixels: Float32Array): Promise<string> {
+    async writeSlice(index: number, pixels: Float32Array, padding?: Uint8Array | null): Promise<string> {
       const slice = source.slices[index];
       if (!slice) throw new LowdoseError('E_INTERNAL', `slice ${index} is not in series ${source.seriesInstanceUid} (${count} slices)`);
       if (pixels.length !== source.rows * source.columns) {
@@ -150,7 +153,7 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
         frame: frameValues(entry.parsed, entry.header, slice.frame),
       });
       const stored = storedValuesFor(slice, pixels);
-      const rescale = chooseRescaleFor(source, slice, stored, entry.header, options.resolution ?? 0.1);
+      const rescale = chooseRescaleFor(source, slice, stored, entry.header, options.resolution ?? 0.1, padding ?? null);
       setPixels(dataset, source.rows, source.columns, stored, rescale);
       setPadding(dataset, entry.header, slice, stored, rescale);
       const sopClassUid = getString(dataset, 'SOPClassUID')!;
@@ -195,11 +198,22 @@ function storedValuesFor(slice: SliceRef, pixels: Float32Array): Float32Array {
   return out;
 }
 
-function chooseRescaleFor(source: Series, slice: SliceRef, values: Float32Array, header: ImageHeader, resolution: number): Rescale {
+function chooseRescaleFor(
+  source: Series,
+  slice: SliceRef,
+  values: Float32Array,
+  header: ImageHeader,
+  resolution: number,
+  padding: Uint8Array | null,
+): Rescale {
   const signed = header.pixelRepresentation === 1;
   if (header.bitsAllocated <= 16) {
     const own = reusableRescale(values, slice.rescaleSlope, slice.rescaleIntercept, signed);
     if (own) return own;
+    if (padding && source.modality !== 'PT') {
+      const keeping = paddingKeepingRescale(values, padding, slice.rescaleSlope, slice.rescaleIntercept, signed, resolution);
+      if (keeping) return keeping;
+    }
   }
   const [min, max] = finiteRange(values);
   return source.modality === 'PT' ? chooseProportionalRescale(min, max) : chooseLinearRescale(min, max, resolution);

@@ -161,6 +161,51 @@ export function reusableRescale(
   return rescale;
 }
 
+/**
+ * A rescale under which the padding pixels (`padding` 1) keep the stored value the source's rescale
+ * gives them, so that a derived series marks padding with the same stored number (and the same
+ * PixelPaddingValue) as its source. With one padding value p at modality value v, any step s with
+ * intercept v - p·s keeps it: the finest such step from the readable series, at least
+ * `resolution / 2` and finer than the source's own, under which [min, max] fits 16 bits; else the
+ * source's own rescale (the only one keeping several padding values at once). For GE's -2000
+ * stored = -3024 HU that is 0.125 HU up to 1321 HU and 0.2 HU up to 3929 HU. Null when the
+ * padding values are not on the source's grid or nothing fits.
+ */
+export function paddingKeepingRescale(
+  values: Float32Array,
+  padding: ArrayLike<number>,
+  sourceSlope: number,
+  sourceIntercept: number,
+  sourceSigned: boolean,
+  resolution = 0.1,
+): Rescale | null {
+  if (!(sourceSlope > 0) || !Number.isFinite(sourceIntercept)) return null;
+  let stored: number | null = null;
+  let several = false;
+  for (let i = 0; i < values.length; i++) {
+    if (!padding[i]) continue;
+    const q = (values[i]! - sourceIntercept) / sourceSlope;
+    const r = Math.round(q);
+    if (!(Math.abs(q - r) <= 1e-3)) return null;
+    if (stored === null) stored = r;
+    else if (r !== stored) several = true;
+  }
+  if (stored === null) return null;
+  const [min, max] = finiteRange(values);
+  const signed = sourceSigned || stored < 0;
+  const keeps = (rescale: Rescale) =>
+    Math.round((stored! * sourceSlope + sourceIntercept - rescale.intercept) / rescale.slope) === stored &&
+    fitsRescale(min, max, rescale);
+  if (!several) {
+    for (let step = niceStepAtLeast(resolution / 2); step < sourceSlope; step = niceStepAtLeast(step * 1.0001)) {
+      const rescale = makeRescale(step, stored * sourceSlope + sourceIntercept - stored * step, signed);
+      if (keeps(rescale)) return rescale;
+    }
+  }
+  const own = makeRescale(sourceSlope, sourceIntercept, signed);
+  return own.slope === sourceSlope && own.intercept === sourceIntercept && keeps(own) ? own : null;
+}
+
 /** Stored values for `values` under `rescale`, clamped to the 16-bit range (non-finite → intercept). */
 export function quantize(values: Float32Array, rescale: Rescale): Int16Array | Uint16Array {
   const out = rescale.signed ? new Int16Array(values.length) : new Uint16Array(values.length);

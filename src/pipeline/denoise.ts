@@ -19,6 +19,7 @@ import { clearSliceCache, readSliceImage, scanPaths, type Series } from '../dico
 import { createDerivedSeriesWriter, type DerivedSeriesWriter } from '../dicom/write-derived.js';
 import { LowdoseError, toLowdoseError } from '../errors.js';
 import type { Image2D } from '../image.js';
+import { DEFAULT_PADDING_FILL, fillPadding, restorePadding, type PaddingFill } from '../padding.js';
 import { acquireFolderLocks, releaseAll } from '../util/folder-lock.js';
 import { removeTemporaries, writeFileAtomic } from '../util/fs.js';
 import { createSliceDenoiser, type SliceDenoiser } from './slice-denoiser.js';
@@ -187,7 +188,7 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
   const previews: string[] = [];
 
   const batchSize = Math.max(1, context.batch ?? 1);
-  const window = new SliceWindow(series, denoiser.neighbours);
+  const window = new SliceWindow(series, denoiser.neighbours, context.paddingFill ?? DEFAULT_PADDING_FILL);
   const started = performance.now();
   let modelMs = 0;
   for (let first = 0; first < count; first += batchSize) {
@@ -197,24 +198,27 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
     const neighbours = denoiser.neighbours
       ? await Promise.all(indices.map(async (i) => [await window.get(Math.max(0, i - 1)), await window.get(Math.min(count - 1, i + 1))] as const))
       : null;
+    // The denoiser sees padding filled with tissue-neutral values; the outputs get the input's
+    // padding back bit for bit (docs/dicom-writing.md, "Padding and out-of-field pixels").
     const result = await denoiser.denoise(
       indices.map((index, k) => ({
         index,
-        image: inputs[k]!,
-        below: neighbours?.[k]?.[0] ?? null,
-        above: neighbours?.[k]?.[1] ?? null,
+        image: inputs[k]!.filled,
+        below: neighbours?.[k]?.[0].filled ?? null,
+        above: neighbours?.[k]?.[1].filled ?? null,
       })),
     );
     modelMs += result.modelMs;
     for (const [k, index] of indices.entries()) {
-      const output = result.denoised[k]!;
-      await writer.writeSlice(index, output);
-      const std = result.std?.[k];
-      if (uncertaintyWriter && std) await uncertaintyWriter.writeSlice(index, std);
-      if (scorer) await scorer.add(index, inputs[k]!, output);
+      const { image: input } = inputs[k]!;
+      const output = restorePadding(result.denoised[k]!, input.data, input.padding);
+      await writer.writeSlice(index, output, input.padding);
+      const std = result.std?.[k] && restorePadding(result.std[k], input.data, input.padding);
+      if (uncertaintyWriter && std) await uncertaintyWriter.writeSlice(index, std, input.padding);
+      if (scorer) await scorer.add(index, input, output);
       if (index === previewIndex) {
         previews.push(
-          await writePreview(path.join(context.outDir, 'previews', `${folder}.png`), series, inputs[k]!, output, std ?? null),
+          await writePreview(path.join(context.outDir, 'previews', `${folder}.png`), series, input.data, output, std ?? null),
         );
       }
     }
@@ -265,22 +269,32 @@ function round(value: number, digits: number): number {
   return Math.round(value * f) / f;
 }
 
+/** A slice as read (values and padding mask) and as the denoiser sees it (padding filled). */
+interface WindowSlice {
+  readonly image: Image2D;
+  readonly filled: Float32Array;
+}
+
 /**
  * Slices read on demand and kept only while a batch (and its neighbours) needs them: memory stays
  * at a few slices whatever the series length.
  */
 class SliceWindow {
-  private readonly cache = new Map<number, Promise<Float32Array>>();
+  private readonly cache = new Map<number, Promise<WindowSlice>>();
 
   constructor(
     private readonly series: Series,
     private readonly neighbours: boolean,
+    private readonly fill: PaddingFill,
   ) {}
 
-  get(index: number): Promise<Float32Array> {
+  get(index: number): Promise<WindowSlice> {
     let pending = this.cache.get(index);
     if (!pending) {
-      pending = readSliceImage(this.series, index).then((image: Image2D) => image.data);
+      pending = readSliceImage(this.series, index).then((image) => ({
+        image,
+        filled: fillPadding(image.data, image.padding, image.rows, image.columns, this.fill),
+      }));
       this.cache.set(index, pending);
     }
     return pending;

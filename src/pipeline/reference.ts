@@ -5,7 +5,7 @@
  */
 import { readSliceImage, scanPaths, type Series } from '../dicom/index.js';
 import { LowdoseError } from '../errors.js';
-import { SeriesComparison, defaultRange, maxValue, pairSlices, type IntensityRange } from '../metrics/index.js';
+import { SeriesComparison, defaultRange, maxValue, pairSlices, type IntensityRange, type Pixels } from '../metrics/index.js';
 import type { SeriesMetrics } from './types.js';
 
 export interface ReferenceSet {
@@ -75,13 +75,16 @@ export class ReferenceScorer {
     return new ReferenceScorer(match.series, match.inputToReference, range);
   }
 
-  async add(index: number, input: Float32Array, denoised: Float32Array): Promise<void> {
+  /**
+   * Scores slice `index`: the denoised output (which carries the input's padding) and the input
+   * against the reference slice, leaving out pixels either side marks as padding.
+   */
+  async add(index: number, input: Pixels, denoised: Float32Array): Promise<void> {
     const r = this.inputToReference.get(index);
     if (r === undefined) return;
     const reference = await readSliceImage(this.reference, r);
-    const size = { rows: reference.rows, columns: reference.columns };
-    this.denoised.add(index, reference, { ...size, data: denoised });
-    this.input.add(index, reference, { ...size, data: input });
+    this.denoised.add(index, reference, { rows: input.rows, columns: input.columns, data: denoised, padding: input.padding ?? null });
+    this.input.add(index, reference, input);
   }
 
   result(): SeriesMetrics {

@@ -111,7 +111,7 @@ function calibrationSlices(count: number): number[] {
 }
 
 async function readImage(series: Series, index: number): Promise<Image2D> {
-  const { data, rows, columns } = await readSlicePixels(series.slices[index]!);
+  const { data, rows, columns } = await readSlicePixels(series.slices[index]!, series.units);
   return { rows, columns, data, pixelSpacing: [series.spacing[0], series.spacing[1]] };
 }
 
@@ -278,7 +278,7 @@ async function simulateSeries(
   let written = 0;
   for (let k = 0; k < series.slices.length && failure === null; k++) {
     const slice = series.slices[k]!;
-    const { data, padding, rows, columns } = await readSlicePixels(slice);
+    const { data, padding, rows, columns } = await readSlicePixels(slice, series.units);
     if (rows !== series.rows || columns !== series.columns) {
       throw new LowdoseError('E_INCONSISTENT_SERIES', `${slice.file}: slice is ${columns} x ${rows}, series is ${series.columns} x ${series.rows}`, { path: slice.file });
     }
@@ -289,12 +289,12 @@ async function simulateSeries(
     const task = pool.run(plan.job, { image, sliceIndex: k }).then(async (out) => {
       const restore = (values: Float32Array) => {
         const result = scale === 1 ? values : Float32Array.from(values, (v) => v * scale);
-        // Padding (outside the scanned field) keeps its value so viewers still hide it.
+        // Padding and out-of-field fill keep their values (and stored values) so viewers still hide them.
         if (padding) for (let i = 0; i < result.length; i++) if (padding[i]) result[i] = data[i]!;
         return result;
       };
-      await writer.writeSlice(k, restore(out.lowDose));
-      if (reference && out.fullDose) await reference.writeSlice(k, restore(out.fullDose));
+      await writer.writeSlice(k, restore(out.lowDose), padding);
+      if (reference && out.fullDose) await reference.writeSlice(k, restore(out.fullDose), padding);
       written++;
       if (written % 25 === 0) progress(`  ${written}/${series.slices.length} slices`);
     });

@@ -2,6 +2,7 @@
  * The denoise pipeline's public shapes: what the CLI, the server's job queue and the demo pass in
  * and get back. `report.json` and `denoise --json` are `DenoiseReport` (../shared/CONTRACT.md).
  */
+import type { PaddingFill } from '../padding.js';
 import type { DeviceRequest } from '../runtime/index.js';
 
 export type DenoiseMethod = 'diffusion' | 'gaussian' | 'bilateral' | 'nlm';
@@ -35,6 +36,8 @@ export interface DenoiseOptions {
   /** Wait for another run that is writing one of the output series folders (default: fail with E_LOCKED). */
   readonly waitLock?: boolean;
   readonly threads?: number;
+  /** What the denoiser sees in padded pixels (they are restored after); default nearest valid value. */
+  readonly paddingFill?: PaddingFill;
   /** Called as slices finish, for progress bars and server-sent events. */
   readonly onProgress?: (event: DenoiseProgress) => void;
   /** Aborts between batches; the series in progress is left without its completion marker. */

@@ -4,6 +4,7 @@ import {
   chooseLinearRescale,
   chooseProportionalRescale,
   formatDS,
+  paddingKeepingRescale,
   quantize,
   type Rescale,
   reusableRescale,
@@ -110,5 +111,45 @@ describe('UIDs', () => {
     expect(hashedUid('a', 1)).not.toBe(hashedUid('a', 2));
     expect(isValidUid(hashedUid('x'))).toBe(true);
     expect(isValidUid('1.2.03')).toBe(false);
+  });
+});
+
+describe('paddingKeepingRescale', () => {
+  // A GE slice's padding (-2000 stored, slope 1, intercept -1024 = -3024 HU) next to denoised floats.
+  const denoised = (max: number) => {
+    const values = uniform(-1010, max, 4000, 5);
+    const padding = new Uint8Array(values.length);
+    for (let i = 0; i < values.length; i += 7) {
+      values[i] = -3024;
+      padding[i] = 1;
+    }
+    return { values, padding };
+  };
+
+  it('keeps the padding stored value with the finest step that fits, and the rest within half a step', () => {
+    for (const [max, step] of [[1300, 0.125], [1381, 0.2], [3900, 0.2], [5600, 0.25]] as const) {
+      const { values, padding } = denoised(max);
+      const rescale = paddingKeepingRescale(values, padding, 1, -1024, true)!;
+      expect(rescale.slope, `max ${max}`).toBe(step);
+      const stored = quantize(values, rescale);
+      for (let i = 0; i < values.length; i += 7) expect(stored[i]).toBe(-2000);
+      expect(stored[0]! * rescale.slope + rescale.intercept).toBe(-3024);
+      expect(worstError(values, rescale)).toBeLessThanOrEqual(step / 2 + 1e-3);
+    }
+  });
+
+  it('falls back to the source rescale for several padding values, and gives up when nothing fits', () => {
+    const { values, padding } = denoised(1000);
+    values[7] = -3000; // a PixelPaddingRangeLimit-style second padding value (stored -1976)
+    const own = paddingKeepingRescale(values, padding, 1, -1024, true)!;
+    expect([own.slope, own.intercept]).toEqual([1, -1024]);
+    // Off the source grid: not padding as the source stored it.
+    values[7] = -3000.5;
+    expect(paddingKeepingRescale(values, padding, 1, -1024, true)).toBeNull();
+    // No padding pixel at all.
+    expect(paddingKeepingRescale(values, new Uint8Array(values.length), 1, -1024, true)).toBeNull();
+    // A range that -2000 stored cannot reach at any step up to the source's own.
+    const wide = denoised(40000);
+    expect(paddingKeepingRescale(wide.values, wide.padding, 1, -1024, true)).toBeNull();
   });
 });
