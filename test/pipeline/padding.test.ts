@@ -144,7 +144,7 @@ describe('padding through lowdose simulate', () => {
  * of 225 px (outside set to -3024 HU and marked as padding) against the same slice denoised as
  * scanned: a denoiser that saw the padding as tissue leaves its artefact there. Bounds: measured
  * values (scripts/dev/padding-fill.ts: nearest fill 3.1 / 64 HU mean / 99th percentile for the
- * Gaussian, 5.1 / 37 HU for the shipped model, over the three slices) with room for another model.
+ * Gaussian, 4.7 / 37 HU for the shipped model, over the three slices) with room for another model.
  */
 describe('no artefact at the field-of-view edge', () => {
   const cases: Array<[DenoiseMethod, { mean: number; p99: number }, { mean: number }]> = [
