@@ -30,6 +30,8 @@ export const ERROR_CODES = [
   'E_EXISTS',
   // another run holds the output series folder's lock
   'E_LOCKED',
+  // a job's estimated memory does not fit the memory budget (src/pipeline/memory-budget.ts)
+  'E_MEMORY_BUDGET',
   // models and runtime
   'E_MODEL',
   'E_MODEL_MISMATCH',

@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { createSampler, denoiseSlices, resolveConsistency, type SamplerName, type SliceInput } from '../diffusion/index.js';
 import { LowdoseError, toLowdoseError } from '../errors.js';
 import { conditionChannels, loadModel, resolveModelFiles, type LoadedModel, type Modality, type ModelCard } from '../models/index.js';
+import { memoryBudgetError, planDenoiseMemory, resolveMemoryBudget, type MemoryRequest } from '../pipeline/memory-budget.js';
 import { DEFAULT_MODELS } from '../pipeline/slice-denoiser.js';
 import type { Device, DeviceRequest, DeviceSkip } from '../runtime/index.js';
 import { machineInfo, type MachineInfo } from './machine.js';
@@ -45,6 +46,8 @@ export interface BenchOptions {
   readonly seed?: number;
   /** Where bare model names are looked up. */
   readonly modelsDir?: string;
+  /** Memory budget in bytes (default: LOWDOSE_MEMORY_BUDGET, else half the machine's memory). */
+  readonly memoryBudget?: number;
   readonly log?: (message: string) => void;
 }
 
@@ -129,6 +132,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
   const machine = machineInfo();
   const { targets, skippedModels } = await resolveTargets(options);
   for (const s of skippedModels) log(`skipping ${s.model}: ${s.reason}`);
+  const forwardLimits = checkBenchMemory(targets, batchList, options);
 
   const outcomes: DeviceOutcome[] = [];
   const runs: BenchRun[] = [];
@@ -146,7 +150,11 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     for (const requested of devices) {
       let model: LoadedModel;
       try {
-        model = await loadModel(target.path, { device: requested, ...(options.threads ? { threads: options.threads } : {}) });
+        model = await loadModel(target.path, {
+          device: requested,
+          ...(options.threads ? { threads: options.threads } : {}),
+          maxForwardPixels: forwardLimits.get(target.path)!,
+        });
       } catch (error) {
         const e = toLowdoseError(error);
         if (e.code !== 'E_DEVICE_UNAVAILABLE') throw e;
@@ -189,6 +197,31 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     skippedModels,
     runs,
   };
+}
+
+/**
+ * The admission rule of `denoise` (src/pipeline/memory-budget.ts) for each model at the largest
+ * batch: E_MEMORY_BUDGET before anything runs when it does not fit; else the forward-call cap.
+ */
+function checkBenchMemory(targets: readonly Target[], batches: readonly number[], options: BenchOptions): Map<string, number> {
+  const budget = resolveMemoryBudget(options.memoryBudget);
+  const batch = Math.max(...batches);
+  const limits = new Map<string, number>();
+  for (const target of targets) {
+    const shape = { rows: target.size, columns: target.size, slices: batch, modality: target.modality };
+    const request: MemoryRequest = {
+      method: 'diffusion',
+      card: target.card,
+      batch,
+      samples: 1,
+      guidance: target.card.guidance.default,
+      consistency: resolveConsistency(target.card.sampler.consistency, options.consistency) !== null,
+    };
+    const plan = planDenoiseMemory(shape, request, budget.bytes);
+    if (!plan.fits) throw memoryBudgetError(plan, budget, shape, request);
+    limits.set(target.path, plan.maxForwardPixels);
+  }
+  return limits;
 }
 
 async function resolveTargets(options: BenchOptions): Promise<{ targets: Target[]; skippedModels: Array<{ model: string; reason: string }> }> {

@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { SAMPLER_NAMES } from '../diffusion/index.js';
+import { MEMORY_BUDGET_ENV, parseMemorySize } from '../pipeline/memory-budget.js';
 import type { DenoiseMethod, DenoiseOptions, DenoiseProgress } from '../pipeline/types.js';
 import { isDeviceRequest, type DeviceRequest } from '../runtime/index.js';
 import { parseSeed } from '../util/random.js';
@@ -25,12 +26,13 @@ export interface DenoiserCliOptions {
   consistency?: number;
   batch: number;
   threads?: number;
+  memoryBudget?: number;
   progress: boolean;
 }
 
 export type DenoiserSettings = Pick<
   DenoiseOptions,
-  'method' | 'model' | 'device' | 'steps' | 'sampler' | 'seed' | 'samples' | 'guidance' | 'consistency' | 'batch' | 'threads'
+  'method' | 'model' | 'device' | 'steps' | 'sampler' | 'seed' | 'samples' | 'guidance' | 'consistency' | 'batch' | 'threads' | 'memoryBudget'
 >;
 
 export function addDenoiserOptions(command: Command): Command {
@@ -48,8 +50,13 @@ export function addDenoiserOptions(command: Command): Command {
       "measurement consistency, 0..1: keep the output's local means with the low-dose input's where they disagree beyond its noise (0 = off; default: the model card's)",
       parseNumberOption('--consistency', 0, 1),
     )
-    .option('--batch <b>', 'slices per model call', parseIntOption('--batch', 1, 256), 1)
+    .option('--batch <b>', 'slices per sampler run (the network sees batch x samples images, in calls that fit the memory budget)', parseIntOption('--batch', 1, 256), 1)
     .option('--threads <n>', "CPU threads for the model (default: onnxruntime's)", parseIntOption('--threads', 1, 256))
+    .option(
+      '--memory-budget <size>',
+      `memory a job may use, e.g. 8G or 512M; a job whose estimate exceeds it is refused (exit 2) (default: $${MEMORY_BUDGET_ENV}, else half of this machine's memory)`,
+      (text: string) => parseMemorySize(text, '--memory-budget'),
+    )
     .option('--no-progress', 'no progress bar');
 }
 
@@ -72,6 +79,7 @@ export function denoiserSettings(opts: DenoiserCliOptions): DenoiserSettings {
     ...(opts.guidance !== undefined ? { guidance: opts.guidance } : {}),
     ...(opts.consistency !== undefined ? { consistency: opts.consistency } : {}),
     ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+    ...(opts.memoryBudget !== undefined ? { memoryBudget: opts.memoryBudget } : {}),
   };
 }
 

@@ -173,6 +173,12 @@ interface ShapeState {
 export interface TiledModelOptions {
   /** Most tiles per forward pass (default: all tiles of the batch at once). */
   maxTileBatch?: number;
+  /**
+   * Most input pixels per forward pass (src/pipeline/memory-budget.ts): a batch of whole images
+   * or of tiles above it runs as several passes of consecutive images, never fewer than one image
+   * or tile per pass. Default: no limit.
+   */
+  maxForwardPixels?: number;
 }
 
 export class TiledModel implements DiffusionModel {
@@ -198,7 +204,8 @@ export class TiledModel implements DiffusionModel {
     const state = this.stateFor(batch.batch, batch.height, batch.width);
     const plan = state.plan;
     if (plan.trivial) {
-      await this.inner.predict(batch, out);
+      if (state.chunk >= batch.batch) await this.inner.predict(batch, out);
+      else await this.predictInChunks(batch, out, state.chunk);
       return;
     }
     const { height: H, width: W } = plan;
@@ -255,6 +262,33 @@ export class TiledModel implements DiffusionModel {
     divideByWeights(acc, state.inverseWeight, batch.batch, out);
   }
 
+  /**
+   * Runs a batch of whole images `lanes` at a time. The images of a batch are consecutive in every
+   * array, so each chunk is a view: no copy. (Condition identity is not passed on: each chunk's
+   * condition is another part of the batch's.)
+   */
+  private async predictInChunks(batch: ModelBatch, out: Float32Array, lanes: number): Promise<void> {
+    const image = batch.height * batch.width;
+    const C = this.conditionChannels;
+    for (let start = 0; start < batch.batch; start += lanes) {
+      const end = Math.min(batch.batch, start + lanes);
+      await this.inner.predict(
+        {
+          batch: end - start,
+          height: batch.height,
+          width: batch.width,
+          sample: batch.sample.subarray(start * image, end * image),
+          timestep: batch.timestep.subarray(start, end),
+          condition: batch.condition.subarray(start * C * image, end * C * image),
+          doseLevel: batch.doseLevel.subarray(start, end),
+          conditionMask: batch.conditionMask.subarray(start, end),
+          modality: batch.modality.subarray(start, end),
+        },
+        out.subarray(start * image, end * image),
+      );
+    }
+  }
+
   private stateFor(batch: number, height: number, width: number): ShapeState {
     const key = `${batch}x${height}x${width}`;
     if (this.state?.key === key) return this.state;
@@ -265,7 +299,8 @@ export class TiledModel implements DiffusionModel {
     });
     for (let p = 0; p < inverseWeight.length; p++) inverseWeight[p] = 1 / inverseWeight[p]!;
     const total = batch * plan.tilesPerImage;
-    const chunk = Math.max(1, Math.min(total, this.options.maxTileBatch ?? total));
+    const byPixels = this.options.maxForwardPixels === undefined ? total : Math.floor(this.options.maxForwardPixels / (plan.rows.tile * plan.cols.tile));
+    const chunk = Math.max(1, Math.min(total, this.options.maxTileBatch ?? total, byPixels));
     const conditionSize = this.conditionChannels * plan.rows.tile * plan.cols.tile;
     const conditionTiles = new Float32Array(plan.trivial ? 0 : total * conditionSize);
     const conditionViews: Float32Array[] = [];

@@ -116,6 +116,8 @@ export interface LoadModelOptions extends SessionOptions {
   modelsDir?: string;
   /** Most tiles per forward pass when the image is tiled (default: all tiles of a batch). */
   maxTileBatch?: number;
+  /** Most input pixels per forward pass, images or tiles (src/pipeline/memory-budget.ts; default: no limit). */
+  maxForwardPixels?: number;
 }
 
 /** A loaded model: card, session and device, callable on images of any size. */
@@ -130,12 +132,15 @@ export class LoadedModel implements DiffusionModel {
     readonly card: ModelCard,
     readonly files: ModelFiles,
     readonly session: OnnxSession,
-    options: { maxTileBatch?: number } = {},
+    options: { maxTileBatch?: number; maxForwardPixels?: number } = {},
   ) {
     this.network = new OnnxDiffusionModel(session, card);
     // A graph with fixed height and width runs on exactly tile.size; any other takes tiles up to it.
     const fixed = typeof card.inputs.sample.shape[2] === 'number';
-    this.tiled = new TiledModel(this.network, { ...card.tile, fixed }, options.maxTileBatch === undefined ? {} : { maxTileBatch: options.maxTileBatch });
+    this.tiled = new TiledModel(this.network, { ...card.tile, fixed }, {
+      ...(options.maxTileBatch === undefined ? {} : { maxTileBatch: options.maxTileBatch }),
+      ...(options.maxForwardPixels === undefined ? {} : { maxForwardPixels: options.maxForwardPixels }),
+    });
     this.conditionChannels = conditionChannels(card);
     this.supportsConditionMask = this.network.supportsConditionMask;
   }
@@ -180,5 +185,8 @@ export async function loadModel(nameOrPath: string, options: LoadModelOptions = 
     await session.release();
     throw error;
   }
-  return new LoadedModel(card, files, session, options.maxTileBatch === undefined ? {} : { maxTileBatch: options.maxTileBatch });
+  return new LoadedModel(card, files, session, {
+    ...(options.maxTileBatch === undefined ? {} : { maxTileBatch: options.maxTileBatch }),
+    ...(options.maxForwardPixels === undefined ? {} : { maxForwardPixels: options.maxForwardPixels }),
+  });
 }

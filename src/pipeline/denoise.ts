@@ -22,6 +22,7 @@ import type { Image2D } from '../image.js';
 import { DEFAULT_PADDING_FILL, fillPadding, restorePadding, type PaddingFill } from '../padding.js';
 import { acquireFolderLocks, releaseAll } from '../util/folder-lock.js';
 import { removeTemporaries, writeFileAtomic } from '../util/fs.js';
+import { checkJobMemory, resolveMemoryBudget, type MemoryPlan, type SeriesShape } from './memory-budget.js';
 import { createSliceDenoiser, type SliceDenoiser } from './slice-denoiser.js';
 import { ReferenceScorer, openReference, type ReferenceSet } from './reference.js';
 import { writePreview } from './preview-files.js';
@@ -60,6 +61,12 @@ export async function denoisePaths(paths: readonly string[], options: DenoiseOpt
     throw new LowdoseError('E_USAGE', `output directory ${outDir} contains input files; choose another -o`);
   }
 
+  // Before any work (no lock taken, no folder made): every series must fit the memory budget.
+  const budget = resolveMemoryBudget(options.memoryBudget);
+  const plans = await checkJobMemory(candidates.map(seriesShape), options, budget);
+  const planOf = new Map(candidates.map((s, i) => [s.key, plans[i] ?? null]));
+  const limits = forwardLimits(candidates, plans);
+
   const locks = await acquireFolderLocks(
     candidates.map((s) => path.join(outDir, outputFolderName(s))),
     { wait: Boolean(options.waitLock), log, ...(options.signal ? { signal: options.signal } : {}) },
@@ -72,7 +79,7 @@ export async function denoisePaths(paths: readonly string[], options: DenoiseOpt
     for (const [seriesIndex, series] of candidates.entries()) {
       options.signal?.throwIfAborted?.();
       try {
-        const denoiser = await denoiserFor(series, options, denoisers, log);
+        const denoiser = await denoiserFor(series, options, denoisers, log, limits);
         const report = await denoiseSeries(series, denoiser, {
           ...options,
           outDir,
@@ -80,6 +87,7 @@ export async function denoisePaths(paths: readonly string[], options: DenoiseOpt
           seriesCount: candidates.length,
           reference,
           log,
+          memory: planOf.get(series.key) ?? null,
         });
         reports.push(report);
       } catch (error) {
@@ -109,17 +117,34 @@ function isAbort(error: unknown, signal?: AbortSignal): boolean {
   return Boolean(signal?.aborted) || (error instanceof Error && error.name === 'AbortError');
 }
 
+function seriesShape(series: Series): SeriesShape {
+  return { rows: series.rows, columns: series.columns, slices: series.slices.length, modality: series.modality };
+}
+
+/** Per modality, the smallest forward-call cap among its series' plans (one model serves them all). */
+function forwardLimits(series: readonly Series[], plans: ReadonlyArray<MemoryPlan | null>): Map<string, number> {
+  const limits = new Map<string, number>();
+  series.forEach((s, i) => {
+    const plan = plans[i];
+    if (!plan || plan.forwardBatch === 0) return;
+    limits.set(s.modality, Math.min(limits.get(s.modality) ?? Infinity, plan.maxForwardPixels));
+  });
+  return limits;
+}
+
 /** One denoiser per modality (a model session is expensive to open). */
 async function denoiserFor(
   series: Series,
   options: DenoiseOptions,
   cache: Map<string, SliceDenoiser>,
   log: (message: string) => void,
+  limits: ReadonlyMap<string, number>,
 ): Promise<SliceDenoiser> {
   const modality = series.modality as 'CT' | 'PT';
   const cached = cache.get(modality);
   if (cached) return cached;
-  const denoiser = await createSliceDenoiser(modality, options, log);
+  const maxForwardPixels = limits.get(modality);
+  const denoiser = await createSliceDenoiser(modality, options, log, maxForwardPixels === undefined ? {} : { maxForwardPixels });
   cache.set(modality, denoiser);
   return denoiser;
 }
@@ -130,6 +155,8 @@ interface SeriesContext extends Omit<DenoiseOptions, 'reference'> {
   readonly seriesCount: number;
   readonly reference: ReferenceSet | null;
   readonly log: (message: string) => void;
+  /** The memory plan the series was admitted with. */
+  readonly memory: MemoryPlan | null;
 }
 
 async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: SeriesContext): Promise<SeriesReport> {
@@ -256,6 +283,9 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
     ...(denoiser.method === 'diffusion' ? { consistency: denoiser.consistency } : {}),
     msPerSlice: round(elapsed / count, 2),
     ...(denoiser.method === 'diffusion' ? { modelMsPerSlice: round(modelMs / count, 2) } : {}),
+    ...(context.memory
+      ? { memory: { estimateBytes: context.memory.bytes, budgetBytes: context.memory.budgetBytes, forwardBatch: context.memory.forwardBatch } }
+      : {}),
     ...(scorer ? { metrics: scorer.result() } : {}),
     // Reading warnings, then what writing repaired or dropped (the uncertainty series copies the same sources).
     warnings: [...warnings, ...writer.warnings.map((w) => w.toJSON())],

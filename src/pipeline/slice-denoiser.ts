@@ -53,13 +53,20 @@ export interface SliceDenoiser {
 /** The shipped model for each modality, used when --model is not given. */
 export const DEFAULT_MODELS: Record<'CT' | 'PT', string> = { CT: 'lowdose-ct', PT: 'lowdose-pet' };
 
+/** What the memory plan (./memory-budget.ts) imposes on the network. */
+export interface DenoiserLimits {
+  /** Most input pixels per forward call. */
+  readonly maxForwardPixels?: number;
+}
+
 export async function createSliceDenoiser(
   modality: 'CT' | 'PT',
   options: DenoiseOptions,
   log: (message: string) => void,
+  limits: DenoiserLimits = {},
 ): Promise<SliceDenoiser> {
   const method = options.method ?? 'diffusion';
-  if (method === 'diffusion') return createDiffusionDenoiser(modality, options, log);
+  if (method === 'diffusion') return createDiffusionDenoiser(modality, options, log, limits);
   return createClassicalDenoiser(method, options);
 }
 
@@ -67,11 +74,13 @@ async function createDiffusionDenoiser(
   modality: 'CT' | 'PT',
   options: DenoiseOptions,
   log: (message: string) => void,
+  limits: DenoiserLimits,
 ): Promise<SliceDenoiser> {
   const modelName = options.model ?? DEFAULT_MODELS[modality];
   const model: LoadedModel = await loadModel(modelName, {
     ...(options.device ? { device: options.device } : {}),
     ...(options.threads ? { threads: options.threads } : {}),
+    ...(limits.maxForwardPixels !== undefined ? { maxForwardPixels: limits.maxForwardPixels } : {}),
   });
   const card = model.card;
   if (!card.modalities.includes(modality)) {

@@ -26,8 +26,17 @@ export interface DenoiseOptions {
    * `sampler.consistency`, else 0 (off).
    */
   readonly consistency?: number;
-  /** Slices per model call. */
+  /**
+   * Slices per sampler run. The network sees batch x samples images per step, in forward calls
+   * chunked to fit the memory budget.
+   */
   readonly batch?: number;
+  /**
+   * Memory budget in bytes (src/pipeline/memory-budget.ts): a job whose estimate does not fit is
+   * refused with E_MEMORY_BUDGET before any work. Default: LOWDOSE_MEMORY_BUDGET, else half the
+   * machine's memory.
+   */
+  readonly memoryBudget?: number;
   /** Dose fraction of the input when known (0 or absent: unknown). */
   readonly doseLevel?: number;
   /** Paths of a reference (e.g. normal-dose) series; adds PSNR / SSIM / RMSE to the report. */
@@ -84,6 +93,11 @@ export interface SeriesReport {
   readonly msPerSlice: number;
   /** Raw network time per slice (diffusion only), to see per-step overhead. */
   readonly modelMsPerSlice?: number;
+  /**
+   * The memory estimate the run was admitted with (src/pipeline/memory-budget.ts): bytes, the
+   * budget, and images (or tiles) per network forward call after chunking (0 for filters).
+   */
+  readonly memory?: { readonly estimateBytes: number; readonly budgetBytes: number; readonly forwardBatch: number };
   readonly skipped?: boolean;
   readonly metrics?: SeriesMetrics;
   /** The input series' reading warnings (gaps, duplicates, E_SUV_UNAVAILABLE, E_SHARP_KERNEL, ...). */

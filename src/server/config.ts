@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { resolveMemoryBudget, type MemoryBudget } from '../pipeline/memory-budget.js';
 
 export interface UploadLimits {
   /** Largest single file, bytes. */
@@ -31,6 +32,8 @@ export interface ServerConfig {
   readonly limits: UploadLimits;
   /** Decoded slices kept in memory, bytes. */
   readonly sliceCacheBytes: number;
+  /** What one denoise job may use (src/pipeline/memory-budget.ts); bigger jobs are refused with 400. */
+  readonly memoryBudget: MemoryBudget;
 }
 
 export const DEFAULT_HOST = '127.0.0.1';
@@ -69,6 +72,8 @@ export interface ConfigInput {
   readonly viewerDir?: string | null;
   readonly limits?: Partial<UploadLimits>;
   readonly sliceCacheBytes?: number;
+  /** Bytes a denoise job may use; default LOWDOSE_MEMORY_BUDGET, else half the machine's memory. */
+  readonly memoryBudget?: number;
 }
 
 export function resolveConfig(input: ConfigInput = {}): ServerConfig {
@@ -85,5 +90,6 @@ export function resolveConfig(input: ConfigInput = {}): ServerConfig {
     viewerDir: viewerDir && existsSync(path.join(viewerDir, 'index.html')) ? viewerDir : null,
     limits: { ...DEFAULT_LIMITS, ...input.limits },
     sliceCacheBytes: input.sliceCacheBytes ?? 512 * 1024 * 1024,
+    memoryBudget: resolveMemoryBudget(input.memoryBudget),
   };
 }

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { formatBenchReport, runBench, type BenchOptions } from '../../bench/index.js';
 import { SAMPLER_NAMES, type SamplerName } from '../../diffusion/index.js';
+import { MEMORY_BUDGET_ENV, parseMemorySize } from '../../pipeline/memory-budget.js';
 import { isDeviceRequest, type DeviceRequest } from '../../runtime/index.js';
 import { parseSeed } from '../../util/random.js';
 import type { CommandRegistrar } from '../main.js';
@@ -19,6 +20,7 @@ interface BenchCliOptions {
   sampler?: string;
   consistency?: number;
   threads?: number;
+  memoryBudget?: number;
   repeats: number;
   seed: string;
   json?: boolean;
@@ -38,6 +40,11 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--threads <n>', 'CPU threads for the model (default: onnxruntime\'s)', parseIntOption('--threads', 1, 256))
     .option('--repeats <n>', 'timed runs per configuration (median reported), after one warm-up run', parseIntOption('--repeats', 1, 100), 3)
     .option('--seed <s>', 'random seed', '0')
+    .option(
+      '--memory-budget <size>',
+      `memory the largest configuration may use, e.g. 8G; refused (exit 2) beyond it (default: $${MEMORY_BUDGET_ENV}, else half of this machine's memory)`,
+      (text: string) => parseMemorySize(text, '--memory-budget'),
+    )
     .option('--json', 'machine-readable result on stdout')
     .action(async (opts: BenchCliOptions) => {
       const out = createOutput(Boolean(opts.json));
@@ -60,6 +67,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
         ...(opts.sampler !== undefined ? { sampler: opts.sampler as SamplerName } : {}),
         ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
         ...(opts.consistency !== undefined ? { consistency: opts.consistency } : {}),
+        ...(opts.memoryBudget !== undefined ? { memoryBudget: opts.memoryBudget } : {}),
       };
       const report = await runBench(options);
       out.result(report);

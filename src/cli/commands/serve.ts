@@ -4,6 +4,7 @@
  * until SIGINT / SIGTERM, finishing running jobs' cancellation before it exits.
  */
 import type { Command } from 'commander';
+import { formatBytes, MEMORY_BUDGET_ENV, parseMemorySize } from '../../pipeline/memory-budget.js';
 import { buildApp, LOOPBACK_HOSTS } from '../../server/app.js';
 import { DEFAULT_HOST, DEFAULT_PORT, defaultDataDirs, defaultWorkDir } from '../../server/config.js';
 import type { CommandRegistrar } from '../main.js';
@@ -15,6 +16,7 @@ interface ServeOptions {
   data?: string[];
   work?: string;
   models?: string[];
+  memoryBudget?: number;
   quiet?: boolean;
   json?: boolean;
 }
@@ -30,6 +32,11 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--data <dir>', 'folder of studies to serve; repeat for several (default: ./demo-output if present, and the fixtures)', collect)
     .option('--work <dir>', `where uploads and job outputs go (default ${defaultWorkDir()})`)
     .option('--models <dir>', 'extra folder of model cards that jobs may name; repeat for several', collect)
+    .option(
+      '--memory-budget <size>',
+      `memory one denoise job may use, e.g. 8G; bigger jobs are refused with 400 (default: $${MEMORY_BUDGET_ENV}, else half of this machine's memory)`,
+      (text: string) => parseMemorySize(text, '--memory-budget'),
+    )
     .option('--quiet', 'log warnings and errors only')
     .option('--json', 'print { "url" } on stdout once listening')
     .action(async (opts: ServeOptions) => {
@@ -40,6 +47,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
         data,
         ...(opts.work ? { workDir: opts.work } : {}),
         ...(opts.models ? { modelDirs: opts.models } : {}),
+        ...(opts.memoryBudget !== undefined ? { memoryBudget: opts.memoryBudget } : {}),
         // Logs go to stderr: stdout is for --json.
         logger: { level: opts.quiet ? 'warn' : 'info', stream: process.stderr },
         // Listening beyond loopback means the user chose which names reach it.
@@ -47,7 +55,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       });
       const address = await app.listen({ host: opts.host, port: opts.port });
       const url = address.replace('://[::1]', '://localhost');
-      out.info(`lowdose viewer at ${url}  (data: ${data.length} folder(s); Ctrl-C stops)`);
+      out.info(`lowdose viewer at ${url}  (data: ${data.length} folder(s); memory budget per job ${formatBytes(app.config.memoryBudget.bytes)}; Ctrl-C stops)`);
       if (!loopback) out.warn(`listening on ${opts.host}: anyone who can reach this address can see the images`);
       if (!app.config.viewerDir) out.warn('the viewer is not built (run `npm run build`); only the API is served');
       out.result({ url });

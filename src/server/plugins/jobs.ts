@@ -22,7 +22,10 @@ export interface JobsPluginOptions {
 export default fp<JobsPluginOptions>(
   async (app, { runner }) => {
     const log = app.log.child({ component: 'jobs' });
-    const queue = new JobQueue(runner, {
+    // Jobs run under the server's memory budget (checked again by the pipeline, which also chunks
+    // the network's forward calls to it).
+    const budgeted: DenoiseRunner = (paths, options) => runner(paths, { ...options, memoryBudget: app.config.memoryBudget.bytes });
+    const queue = new JobQueue(budgeted, {
       outDirFor: (id) => path.join(app.config.jobsDir, id),
       completed: async (report) => {
         await app.data.index.refresh();

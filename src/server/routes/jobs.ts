@@ -5,6 +5,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { defaultModelsDir, findInstalledModel } from '../../models/index.js';
+import { checkJobMemory } from '../../pipeline/memory-budget.js';
 import { isTerminal } from '../jobs/queue.js';
 import { queueDeviceFor } from '../jobs/device.js';
 import type { JobOptions, JobView } from '../api-types.js';
@@ -27,6 +28,8 @@ function filesOf(entry: IndexedSeries): string[] {
 }
 
 const HEARTBEAT_MS = 15_000;
+/** What the denoise pipeline denoises (other series of a job are skipped there). */
+const DENOISED_MODALITIES = new Set(['CT', 'PT']);
 
 const jobs: FastifyPluginAsync<JobsRouteOptions> = async (app, opts) => {
   const queueDevice = opts.queueDevice ?? queueDeviceFor;
@@ -47,6 +50,13 @@ const jobs: FastifyPluginAsync<JobsRouteOptions> = async (app, opts) => {
       const reference = request.body.reference ? index.series(request.body.reference) : null;
       const options: JobOptions = request.body.options ?? {};
       const model = options.model === undefined ? undefined : await resolveModel(options.model);
+      // Before the job is accepted: it must fit the memory budget (400 E_MEMORY_BUDGET otherwise).
+      const denoised = series.filter((s) => DENOISED_MODALITIES.has(s.series.modality));
+      await checkJobMemory(
+        denoised.map(({ series: s }) => ({ rows: s.rows, columns: s.columns, slices: s.slices.length, modality: s.modality })),
+        { ...options, ...(model ? { model } : {}) },
+        app.config.memoryBudget,
+      );
       const view = app.jobs.submit({
         series: series.map((s) => ({ id: s.id, files: filesOf(s) })),
         reference: reference ? { id: reference.id, files: filesOf(reference) } : null,

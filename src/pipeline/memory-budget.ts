@@ -1,0 +1,265 @@
+/**
+ * How much memory a denoise job needs, and whether it fits the memory budget: the one place that
+ * decides, used by `lowdose denoise` (and everything that runs denoisePaths: qa, demo, the
+ * server's jobs), by the server's POST /api/jobs before it accepts a job, and by `lowdose bench`.
+ *
+ * THE RULE: a job runs only if its estimated peak memory fits the budget, and no network forward
+ * call ever takes more than MAX_FORWARD_PIXELS input pixels nor more activation memory than the
+ * budget leaves, whatever batch x samples asks: the sampler then feeds the network in chunks
+ * (src/diffusion/tiling.ts), it does not refuse. What cannot be chunked (the sampler's own
+ * buffers, batch x samples images of the slice size, doubled for guidance) must fit, or the job
+ * is refused before any work with E_MEMORY_BUDGET (exit 2, HTTP 400) naming the estimate and the
+ * budget. `POST /api/jobs {"steps":1000,"samples":64,"batch":256,"sampler":"ddpm"}` on a 3-slice
+ * 512 x 512 series once ran 192 images through one forward call (36 GB of activations) and the
+ * kernel killed the server at 24 GB.
+ *
+ * The estimate (bytes), for a series of R x C slices, P = R x C:
+ * - runtime: RUNTIME_BYTES (Node.js, onnxruntime and a small model, measured 110-125 MB);
+ * - sampler: lanes L = min(batch, slices) x samples; float32 buffers of P per lane: x_t, model
+ *   output, x̂_0, noise scratch (4), plus the condition and low-dose copies per ensemble member
+ *   (C + 1 when samples > 1), plus the doubled batch of classifier-free guidance (4 + 2C when
+ *   guidance != 1), plus tiling's condition tiles and float64 accumulator (C x tile coverage + 2
+ *   per forward lane when the image is tiled);
+ * - pipeline: per slice of the batch, C + 9 images (condition, mean, std, their copies, the slice
+ *   window, the written values, the preview);
+ * - activations: one forward call's inputs x activationBytesPerPixel(card), where a network with
+ *   channel widths c_l at level l (training.channels of the card; DEFAULT_CHANNELS when absent)
+ *   holds ACTIVATION_TENSORS float32 tensors of sum_l c_l / 4^l channels at full resolution. For
+ *   lowdose-ct ([16, 32, 64]) that is 896 bytes per pixel; measured 711 to 752
+ *   (`npx tsx scripts/bench/forward-memory.ts --size 512 --batch 4`, docs/benchmarks.md).
+ * Classical filters: runtime + CLASSICAL_IMAGES_PER_SLICE images per slice of the batch.
+ */
+import os from 'node:os';
+import process from 'node:process';
+import { resolveConsistency } from '../diffusion/consistency.js';
+import { planTiles } from '../diffusion/tiling.js';
+import { LowdoseError } from '../errors.js';
+import { conditionChannels, resolveModelFiles, type ModelCard } from '../models/index.js';
+import { DEFAULT_MODELS } from './slice-denoiser.js';
+import type { DenoiseMethod, DenoiseOptions } from './types.js';
+
+/** The environment variable that sets the budget (bytes, or with a unit: "8G", "512M", "1.5GiB"). */
+export const MEMORY_BUDGET_ENV = 'LOWDOSE_MEMORY_BUDGET';
+/** Input pixels of one forward call at most (16 slices of 512 x 512), whatever the budget. */
+export const MAX_FORWARD_PIXELS = 16 * 512 * 512;
+/** Node.js, onnxruntime and a small model, before any image. */
+export const RUNTIME_BYTES = 256 * 2 ** 20;
+/** Live float32 tensors per channel of the network's widest resolution (measured 6.4, with margin). */
+export const ACTIVATION_TENSORS = 8;
+/** Channel widths assumed for a card that does not state its own (training.channels). */
+export const DEFAULT_CHANNELS: readonly number[] = [64, 128, 256];
+/** Working images per slice of a classical filter (bilateral / NLM keep several float64 planes). */
+export const CLASSICAL_IMAGES_PER_SLICE = 24;
+
+const GiB = 2 ** 30;
+
+/** Half the machine's memory (or its cgroup limit), and no more than 90 % of what is free now. */
+export function defaultMemoryBudget(): number {
+  const constrained = typeof process.constrainedMemory === 'function' ? process.constrainedMemory() : 0;
+  const total = constrained && constrained > 0 && constrained < os.totalmem() ? constrained : os.totalmem();
+  return Math.floor(Math.min(total / 2, 0.9 * os.freemem()));
+}
+
+/** "12G", "512M", "1.5GiB", "2e9" or a number of bytes → bytes; E_USAGE for anything else. */
+export function parseMemorySize(text: string, what = 'memory budget'): number {
+  const match = /^\s*(\d+(?:\.\d+)?(?:e\d+)?)\s*([kmgt]?)(i?b)?\s*$/i.exec(text);
+  const units: Record<string, number> = { '': 1, k: 2 ** 10, m: 2 ** 20, g: GiB, t: 2 ** 40 };
+  const bytes = match ? Number(match[1]) * units[match[2]!.toLowerCase()]! : Number.NaN;
+  if (!Number.isFinite(bytes) || bytes < 64 * 2 ** 20) {
+    throw new LowdoseError('E_USAGE', `${what} must be a size of at least 64M such as 8G, 512M or 1.5GiB, got "${text}"`);
+  }
+  return Math.floor(bytes);
+}
+
+export interface MemoryBudget {
+  readonly bytes: number;
+  /** Where it came from: the option, the environment variable, or the machine. */
+  readonly source: 'option' | 'environment' | 'machine';
+}
+
+/** The budget: an explicit value, else LOWDOSE_MEMORY_BUDGET, else defaultMemoryBudget(). */
+export function resolveMemoryBudget(explicit?: number | string, env: NodeJS.ProcessEnv = process.env): MemoryBudget {
+  if (explicit !== undefined) {
+    return { bytes: typeof explicit === 'number' ? explicit : parseMemorySize(explicit, '--memory-budget'), source: 'option' };
+  }
+  const fromEnv = env[MEMORY_BUDGET_ENV];
+  if (fromEnv !== undefined && fromEnv.trim() !== '') return { bytes: parseMemorySize(fromEnv, MEMORY_BUDGET_ENV), source: 'environment' };
+  return { bytes: defaultMemoryBudget(), source: 'machine' };
+}
+
+/** One series of a job, as the estimate needs it. */
+export interface SeriesShape {
+  readonly rows: number;
+  readonly columns: number;
+  readonly slices: number;
+  readonly modality: string;
+}
+
+/** What a job asks for: the denoiser options that change its memory. */
+export interface MemoryRequest {
+  readonly method: DenoiseMethod;
+  /** The model card (diffusion only). */
+  readonly card?: ModelCard;
+  readonly batch: number;
+  readonly samples: number;
+  readonly guidance: number;
+  readonly consistency: boolean;
+}
+
+export interface MemoryPlan {
+  /** Estimated peak bytes. */
+  readonly bytes: number;
+  readonly budgetBytes: number;
+  readonly fits: boolean;
+  readonly parts: { readonly runtime: number; readonly sampler: number; readonly pipeline: number; readonly activations: number };
+  /** Images (or tiles) the sampler hands the network per step: batch x samples (x 2 with guidance) x tiles. */
+  readonly forwardInputs: number;
+  /** Images (or tiles) per forward call after chunking (diffusion; 0 for filters). */
+  readonly forwardBatch: number;
+  /** The cap to give the model: input pixels per forward call. */
+  readonly maxForwardPixels: number;
+  /** Human description of the job's size, for messages. */
+  readonly description: string;
+}
+
+/** Activation bytes per input pixel of a forward call (see the module comment). */
+export function activationBytesPerPixel(card: ModelCard): number {
+  const stated = (card.training as { channels?: unknown }).channels;
+  const channels =
+    Array.isArray(stated) && stated.length > 0 && stated.every((c) => typeof c === 'number' && c > 0) ? (stated as number[]) : DEFAULT_CHANNELS;
+  const fullResolutionChannels = channels.reduce((sum, c, level) => sum + c / 4 ** level, 0);
+  return 4 * ACTIVATION_TENSORS * fullResolutionChannels;
+}
+
+/** The estimate for one series and request against `budgetBytes` (pure; see the module comment). */
+export function planDenoiseMemory(shape: SeriesShape, request: MemoryRequest, budgetBytes: number): MemoryPlan {
+  const P = shape.rows * shape.columns;
+  const B = Math.max(1, Math.min(request.batch, shape.slices));
+  const size = `${shape.columns} x ${shape.rows}`;
+  if (request.method !== 'diffusion' || !request.card) {
+    const pipeline = 4 * P * B * CLASSICAL_IMAGES_PER_SLICE;
+    const bytes = RUNTIME_BYTES + pipeline;
+    return {
+      bytes,
+      budgetBytes,
+      fits: bytes <= budgetBytes,
+      parts: { runtime: RUNTIME_BYTES, sampler: 0, pipeline, activations: 0 },
+      forwardInputs: 0,
+      forwardBatch: 0,
+      maxForwardPixels: MAX_FORWARD_PIXELS,
+      description: `${request.method} on ${B} slice(s) of ${size}`,
+    };
+  }
+  const card = request.card;
+  const C = conditionChannels(card);
+  const K = Math.max(1, request.samples);
+  const G = request.guidance !== 1 ? 2 : 1;
+  const L = B * K;
+  const fixed = typeof card.inputs.sample.shape[2] === 'number';
+  const plan = planTiles(shape.rows, shape.columns, { ...card.tile, fixed });
+  const unitPixels = plan.rows.tile * plan.cols.tile;
+  const coverage = (plan.tilesPerImage * unitPixels) / P;
+  const perLane = 4 + (K > 1 ? C + 1 : 0) + (G === 2 ? 4 + 2 * C : 0) + (plan.trivial ? 0 : G * (C * coverage + 2));
+  const sampler = 4 * P * L * perLane;
+  const pipeline = 4 * P * (B * (C + 9) + (request.consistency ? 3 : 0));
+  const units = L * G * plan.tilesPerImage;
+  const perUnit = unitPixels * activationBytesPerPixel(card);
+  const left = budgetBytes - RUNTIME_BYTES - sampler - pipeline;
+  const byBudget = Math.floor(left / perUnit);
+  const byCap = Math.max(1, Math.floor(MAX_FORWARD_PIXELS / unitPixels));
+  const forwardBatch = Math.max(1, Math.min(units, byCap, byBudget));
+  const activations = forwardBatch * perUnit;
+  const bytes = RUNTIME_BYTES + sampler + pipeline + activations;
+  const guidance = G === 2 ? ' x 2 (guidance)' : '';
+  const tiles = plan.trivial ? '' : ` in ${plan.tilesPerImage} tiles of ${plan.cols.tile} x ${plan.rows.tile}`;
+  return {
+    bytes,
+    budgetBytes,
+    fits: bytes <= budgetBytes,
+    parts: { runtime: RUNTIME_BYTES, sampler, pipeline, activations },
+    forwardInputs: units,
+    forwardBatch,
+    maxForwardPixels: forwardBatch * unitPixels,
+    description: `${B} slice(s) x ${K} sample(s)${guidance} = ${L * G} image(s) of ${size}${tiles} per sampler step`,
+  };
+}
+
+/** Bytes as "1.2 GiB" / "512 MiB". */
+export function formatBytes(bytes: number): string {
+  return bytes >= GiB ? `${(bytes / GiB).toFixed(1)} GiB` : `${Math.round(bytes / 2 ** 20)} MiB`;
+}
+
+/** The error for a plan that does not fit, with what would: a smaller batch, else fewer samples. */
+export function memoryBudgetError(plan: MemoryPlan, budget: MemoryBudget, shape: SeriesShape, request: MemoryRequest): LowdoseError {
+  const fits = (batch: number, samples: number) => planDenoiseMemory(shape, { ...request, batch, samples }, budget.bytes).fits;
+  const batch = Math.max(1, Math.min(request.batch, shape.slices));
+  let advice = 'nothing fits, even one slice and one sample: raise the budget';
+  const fittingBatch = largest(batch - 1, (b) => fits(b, request.samples));
+  if (fittingBatch > 0) advice = `use --batch ${fittingBatch} or less`;
+  else {
+    const fittingSamples = largest(request.samples - 1, (k) => fits(1, k));
+    if (fittingSamples > 0) advice = `use --batch 1 and --samples ${fittingSamples} or less`;
+  }
+  const where =
+    budget.source === 'option'
+      ? 'from --memory-budget'
+      : budget.source === 'environment'
+        ? `from ${MEMORY_BUDGET_ENV}`
+        : `half of this machine's memory; --memory-budget or ${MEMORY_BUDGET_ENV} set another`;
+  return new LowdoseError(
+    'E_MEMORY_BUDGET',
+    `this job needs about ${formatBytes(plan.bytes)} of memory (${plan.description}: sampler ${formatBytes(plan.parts.sampler)}, ` +
+      `network ${formatBytes(plan.parts.activations)} per forward call) but the memory budget is ${formatBytes(budget.bytes)} (${where}); ${advice}`,
+  );
+}
+
+/** The largest n in [1, max] with ok(n) (ok is monotone: true up to some n), or 0. */
+function largest(max: number, ok: (n: number) => boolean): number {
+  let lo = 0;
+  let hi = max;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (ok(mid)) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/**
+ * Plans every series of a job (null where there is nothing to plan: a model that cannot be read,
+ * which the denoiser reports itself) and throws E_MEMORY_BUDGET for the first that does not fit.
+ * The model cards are read, not loaded, the way the denoiser will find them.
+ */
+export async function checkJobMemory(
+  shapes: readonly SeriesShape[],
+  options: Pick<DenoiseOptions, 'method' | 'model' | 'batch' | 'samples' | 'guidance' | 'consistency'>,
+  budget: MemoryBudget,
+): Promise<Array<MemoryPlan | null>> {
+  const method = options.method ?? 'diffusion';
+  const cards = new Map<string, ModelCard | null>();
+  const plans: Array<MemoryPlan | null> = [];
+  for (const shape of shapes) {
+    let card: ModelCard | undefined;
+    if (method === 'diffusion') {
+      const name = options.model ?? DEFAULT_MODELS[shape.modality as 'CT' | 'PT'];
+      if (name !== undefined && !cards.has(name)) cards.set(name, await resolveModelFiles(name).then((r) => r.card, () => null));
+      card = (name !== undefined ? cards.get(name) : null) ?? undefined;
+      if (!card) {
+        plans.push(null);
+        continue;
+      }
+    }
+    const request: MemoryRequest = {
+      method,
+      ...(card ? { card } : {}),
+      batch: options.batch ?? 1,
+      samples: options.samples ?? 1,
+      guidance: options.guidance ?? card?.guidance.default ?? 1,
+      consistency: card ? resolveConsistency(card.sampler.consistency, options.consistency) !== null : false,
+    };
+    const plan = planDenoiseMemory(shape, request, budget.bytes);
+    if (!plan.fits) throw memoryBudgetError(plan, budget, shape, request);
+    plans.push(plan);
+  }
+  return plans;
+}

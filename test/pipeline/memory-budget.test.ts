@@ -1,0 +1,116 @@
+/**
+ * The memory budget (src/pipeline/memory-budget.ts): a denoise job whose estimate does not fit is
+ * refused before any work (exit 2), and whatever batch x samples asks, the network's forward calls
+ * are chunked to what the budget leaves, with the same output as one big call.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { readSliceImage, scanPaths } from '../../src/dicom/index.js';
+import { OnnxDiffusionModel, resolveModelFiles } from '../../src/models/index.js';
+import { denoisePaths } from '../../src/pipeline/denoise.js';
+import {
+  activationBytesPerPixel,
+  defaultMemoryBudget,
+  MAX_FORWARD_PIXELS,
+  MEMORY_BUDGET_ENV,
+  parseMemorySize,
+  planDenoiseMemory,
+  resolveMemoryBudget,
+  type MemoryRequest,
+} from '../../src/pipeline/memory-budget.js';
+import { runCli } from '../helpers/cli.js';
+
+const CT_3SLICE = fileURLToPath(new URL('../../../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice', import.meta.url));
+const PER_PIXEL = fileURLToPath(new URL('../fixtures-models/per-pixel.json', import.meta.url));
+const root = mkdtempSync(path.join(os.tmpdir(), 'lowdose-memory-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+afterEach(() => vi.restoreAllMocks());
+
+const GiB = 2 ** 30;
+const SHAPE = { rows: 512, columns: 512, slices: 3, modality: 'CT' };
+
+describe('the memory estimate', () => {
+  it('gives lowdose-ct (channels 16, 32, 64) 896 activation bytes per pixel, above the 711-752 measured', async () => {
+    const { card } = await resolveModelFiles('lowdose-ct');
+    expect(activationBytesPerPixel(card)).toBe(896);
+  });
+
+  it('grows with batch x samples and guidance, and caps the forward batch by the budget and MAX_FORWARD_PIXELS', async () => {
+    const { card } = await resolveModelFiles('lowdose-ct');
+    const request: MemoryRequest = { method: 'diffusion', card, batch: 1, samples: 1, guidance: 1, consistency: false };
+    const at = (changes: Partial<MemoryRequest>, budget = 64 * GiB) => planDenoiseMemory(SHAPE, { ...request, ...changes }, budget);
+    expect(at({}).forwardBatch).toBe(1);
+    expect(at({ samples: 8 }).parts.sampler).toBeGreaterThan(at({ samples: 4 }).parts.sampler);
+    expect(at({ samples: 4, guidance: 3 }).forwardInputs).toBe(8);
+    // 256 x 64 on 3 slices: 192 images per step, never more than 16 of 512 x 512 per forward call.
+    const exact = at({ batch: 256, samples: 64 });
+    expect(exact.forwardInputs).toBe(192);
+    expect(exact.forwardBatch).toBe(MAX_FORWARD_PIXELS / (512 * 512));
+    // A smaller budget gives smaller forward calls, not a refusal, while the sampler still fits.
+    const small = at({ batch: 256, samples: 64 }, 2 * GiB);
+    expect(small.fits).toBe(true);
+    expect(small.forwardBatch).toBeLessThan(exact.forwardBatch);
+    expect(small.bytes).toBeLessThanOrEqual(2 * GiB);
+    // What cannot be chunked must fit: 192 images of sampler buffers do not fit 1 GiB.
+    expect(at({ batch: 256, samples: 64 }, GiB).fits).toBe(false);
+  });
+
+  it('reads sizes, the environment variable, and defaults to at most half of this machine', () => {
+    expect(parseMemorySize('8G')).toBe(8 * GiB);
+    expect(parseMemorySize('512M')).toBe(512 * 2 ** 20);
+    expect(parseMemorySize('1.5GiB')).toBe(1.5 * GiB);
+    expect(parseMemorySize('2147483648')).toBe(2 * GiB);
+    for (const bad of ['lots', '-1G', '1K', '']) expect(() => parseMemorySize(bad)).toThrow(/at least 64M/);
+    expect(resolveMemoryBudget(undefined, { [MEMORY_BUDGET_ENV]: '3G' })).toEqual({ bytes: 3 * GiB, source: 'environment' });
+    expect(resolveMemoryBudget('2G', { [MEMORY_BUDGET_ENV]: '3G' })).toEqual({ bytes: 2 * GiB, source: 'option' });
+    expect(resolveMemoryBudget(undefined, {}).source).toBe('machine');
+    expect(defaultMemoryBudget()).toBeLessThanOrEqual(os.totalmem() / 2);
+  });
+});
+
+describe('lowdose denoise under a memory budget', () => {
+  it('refuses the body that killed the server (steps 1000, samples 64, batch 256, ddpm) on a 3-slice series: exit 2, nothing written', async () => {
+    const out = path.join(root, 'refused');
+    const cli = await runCli(
+      'denoise', CT_3SLICE, '-o', out, '--steps', '1000', '--samples', '64', '--batch', '256', '--sampler', 'ddpm', '--memory-budget', '1G', '--no-progress',
+    );
+    expect(cli.code).toBe(2);
+    expect(cli.stderr).toMatch(/192 image\(s\) of 512 x 512 .* the memory budget is 1\.0 GiB \(from --memory-budget\); use --batch 1.*\[E_MEMORY_BUDGET\]/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('chunks a large request that fits into forward calls of what the budget leaves, with the same output as one call', async () => {
+    const { card } = await resolveModelFiles(PER_PIXEL);
+    const request: MemoryRequest = { method: 'diffusion', card, batch: 3, samples: 4, guidance: 1, consistency: false };
+    const roomy = planDenoiseMemory(SHAPE, request, 64 * GiB);
+    expect(roomy.forwardBatch).toBe(12);
+    // A budget that leaves room for the activations of 5 images of 512 x 512.
+    const budget = roomy.bytes - roomy.parts.activations + 5.5 * 512 * 512 * activationBytesPerPixel(card);
+    expect(planDenoiseMemory(SHAPE, request, budget).forwardBatch).toBe(5);
+
+    const calls: number[] = [];
+    const original = OnnxDiffusionModel.prototype.predict;
+    vi.spyOn(OnnxDiffusionModel.prototype, 'predict').mockImplementation(function (this: OnnxDiffusionModel, batch, out) {
+      calls.push(batch.batch);
+      return original.call(this, batch, out);
+    });
+    const options = { model: PER_PIXEL, device: 'cpu' as const, steps: 2, batch: 3, samples: 4, seed: 5, threads: 1 };
+    const chunked = await denoisePaths([CT_3SLICE], { ...options, outDir: path.join(root, 'chunked'), memoryBudget: budget });
+    expect(chunked.errors).toEqual([]);
+    expect(chunked.series[0]!.memory).toMatchObject({ forwardBatch: 5, budgetBytes: budget });
+    // 2 steps, 12 images per step: 5 + 5 + 2 each.
+    expect(calls).toEqual([5, 5, 2, 5, 5, 2]);
+
+    calls.length = 0;
+    const whole = await denoisePaths([CT_3SLICE], { ...options, outDir: path.join(root, 'whole'), memoryBudget: 64 * GiB });
+    expect(calls).toEqual([12, 12]);
+    const values = async (dir: string) => {
+      const { series } = await scanPaths([dir]);
+      return Promise.all(series[0]!.slices.map(async (_, i) => (await readSliceImage(series[0]!, i)).data));
+    };
+    expect(await values(chunked.series[0]!.output.dir)).toEqual(await values(whole.series[0]!.output.dir));
+  });
+});
