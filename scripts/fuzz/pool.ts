@@ -41,6 +41,11 @@ const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 const SAMPLE_MS = 25;
 /** Commands a worker runs before it is replaced, so state cannot drift over a long pass. */
 const RECYCLE_AFTER = 400;
+/**
+ * A worker whose resting RSS (after gc) has grown past this is replaced: memory freed by a large
+ * case often stays mapped (malloc keeps it), and every later command's peak would include it.
+ */
+const RECYCLE_RSS_KB = 400 * 1024;
 
 function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   try {
@@ -103,7 +108,8 @@ export class FuzzWorker {
   }
 
   async run(argv: string[]): Promise<CommandOutcome> {
-    if (!this.child || this.child.exitCode !== null || this.commands >= RECYCLE_AFTER) {
+    const resting = this.child?.pid ? statusKb(this.child.pid, 'VmRSS') : 0;
+    if (!this.child || this.child.exitCode !== null || this.commands >= RECYCLE_AFTER || resting > RECYCLE_RSS_KB) {
       this.stop();
       await this.start();
     }
