@@ -67,9 +67,13 @@ export interface FuzzSummary {
   /** Per command: how it exited and with which codes. */
   readonly exits: Record<string, Record<string, number>>;
   readonly errorCodes: Record<string, number>;
+  /** The first case that gave each error code (to replay with --only). */
+  readonly firstCaseByCode: Record<string, number>;
   /** Wall time and CPU time of a case (all its commands), ms. */
   readonly caseMs: Distribution;
   readonly caseCpuMs: Distribution;
+  /** CPU time of all commands together (the workers'; the parent's mutating and checking is not in it). */
+  readonly cpuSeconds: number;
   readonly peakRssMb: Distribution;
   /** Largest output file over max(input bytes, output pixel bytes). */
   readonly maxOutputRatio: number;
@@ -266,12 +270,16 @@ function summarise(options: FuzzOptions, results: readonly CaseResult[], wallSec
   const exits: Record<string, Record<string, number>> = {};
   const errorCodes: Record<string, number> = {};
   const mutations: Record<string, number> = {};
+  const firstCaseByCode: Record<string, number> = {};
   for (const r of results) {
     for (const f of r.failures) count(failureKinds, f.kind);
     for (const c of r.commands) {
       exits[c.name] ??= {};
       count(exits[c.name]!, String(c.code));
-      for (const code of c.codes) count(errorCodes, code);
+      for (const code of c.codes) {
+        count(errorCodes, code);
+        firstCaseByCode[code] ??= r.index;
+      }
     }
     for (const step of r.steps) count(mutations, step.replace(/[=@(].*$/, ''));
   }
@@ -284,8 +292,10 @@ function summarise(options: FuzzOptions, results: readonly CaseResult[], wallSec
     failureKinds,
     exits,
     errorCodes,
+    firstCaseByCode,
     caseMs: percentiles(results.map((r) => r.commands.reduce((n, c) => n + c.ms, 0))),
     caseCpuMs: percentiles(results.map((r) => r.commands.reduce((n, c) => n + c.cpuMs, 0))),
+    cpuSeconds: Math.round(results.reduce((n, r) => n + r.commands.reduce((m, c) => m + c.cpuMs, 0), 0) / 100) / 10,
     peakRssMb: percentiles(results.flatMap((r) => r.commands.map((c) => c.peakRssMb))),
     maxOutputRatio: Math.round(results.reduce((m, r) => Math.max(m, r.maxOutputRatio), 0) * 100) / 100,
     mutations,
@@ -334,7 +344,7 @@ function parseArgs(argv: readonly string[]): FuzzOptions & { json: boolean; repo
 
 function human(summary: FuzzSummary): string {
   const lines = [
-    `${summary.cases} cases, seed ${summary.seed}, ${summary.wallSeconds} s: ${summary.failed} failed`,
+    `${summary.cases} cases, seed ${summary.seed}, ${summary.wallSeconds} s wall, ${summary.cpuSeconds} s CPU in commands: ${summary.failed} failed`,
     `case wall ms  p50 ${summary.caseMs.p50}  p90 ${summary.caseMs.p90}  p99 ${summary.caseMs.p99}  max ${summary.caseMs.max}`,
     `case CPU ms   p50 ${summary.caseCpuMs.p50}  p90 ${summary.caseCpuMs.p90}  p99 ${summary.caseCpuMs.p99}  max ${summary.caseCpuMs.max}`,
     `peak RSS MiB  p50 ${summary.peakRssMb.p50}  p90 ${summary.peakRssMb.p90}  p99 ${summary.peakRssMb.p99}  max ${summary.peakRssMb.max}`,
