@@ -359,12 +359,22 @@ function human(summary: FuzzSummary): string {
   return lines.join('\n');
 }
 
+const USAGE = `npm run fuzz -- [--count N] [--seed S] [--jobs J] [--only i,j,...] [--keep <dir>] [--report <file>]
+                     [--corpus <dir>] [--timeout-ms 10000] [--rss-limit-mb 1024] [--json]
+Mutates files of the corpus (default ../shared/dicom) and runs lowdose info and denoise --method
+gaussian on each; exit 0 when every case keeps the rules, 1 otherwise (docs/robustness.md).
+`;
+
 async function cli(): Promise<number> {
+  if (process.argv.includes('--help')) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   let options: ReturnType<typeof parseArgs>;
   try {
     options = parseArgs(process.argv.slice(2));
   } catch (error) {
-    process.stderr.write(`fuzz: ${(error as Error).message}\n`);
+    process.stderr.write(`fuzz: ${(error as Error).message}\n${USAGE}`);
     return 2;
   }
   let lastLine = 0;
