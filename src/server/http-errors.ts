@@ -100,5 +100,7 @@ export function toHttpError(error: unknown, redact: PathRedactor): { status: num
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     return { status: e.statusCode, body: { code: e.statusCode === 404 ? 'E_NOT_FOUND' : 'E_USAGE', message: e.message ?? 'bad request' } };
   }
-  return { status: 500, body: { code: 'E_INTERNAL', message: redact(e.message ?? String(error)) } };
+  // Not one of ours: its words are a library's or the engine's ("Cannot read properties of
+  // undefined"), which tell a client nothing and show the server's insides. The log has them.
+  return { status: 500, body: { code: 'E_INTERNAL', message: 'internal error: the request failed in a way the server did not expect (the server log has the details)' } };
 }

@@ -1,7 +1,8 @@
 /**
  * The server trusts nothing it is sent or finds: symlinks out of a data folder are not followed,
  * upload file names (possibly patient names) never reach the log, a write from another origin
- * (another port of localhost included) is refused, and a malformed multipart body is a 400.
+ * (another port of localhost included) is refused, a malformed multipart body is a 400, and an
+ * unexpected error's own words (the engine's, a library's) go to the log, not to the client.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -11,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPhantom } from '../../src/pipeline/phantom.js';
 import type { StudiesResponse, UploadResponse } from '../../src/server/api-types.js';
 import { buildApp } from '../../src/server/app.js';
+import { toHttpError } from '../../src/server/http-errors.js';
+import { JobQueue } from '../../src/server/jobs/queue.js';
 import { multipart } from './http.js';
 
 let root: string;
@@ -129,5 +132,33 @@ describe('malformed multipart bodies', () => {
     expect(response.json()).toMatchObject({ code: 'E_USAGE' });
     expect(response.json().message).toContain('not well-formed multipart/form-data');
     expect(readdirSync(path.join(root, 'work', 'uploads')).length).toBe(before);
+  });
+});
+
+describe('unexpected errors', () => {
+  const engineWords = "Cannot read properties of undefined (reading 'rows')";
+
+  it('answer 500 E_INTERNAL without the engine or library words', () => {
+    const { status, body } = toHttpError(new TypeError(engineWords), (t) => t);
+    expect(status).toBe(500);
+    expect(body.code).toBe('E_INTERNAL');
+    expect(body.message).not.toContain('Cannot read');
+    expect(body.message).toContain('server log');
+  });
+
+  it('show a failed job as E_INTERNAL without them, and log them', async () => {
+    const logged: string[] = [];
+    const queue = new JobQueue(
+      async () => {
+        throw new TypeError(engineWords);
+      },
+      { outDirFor: (id) => path.join(root, 'jobs', id), completed: async () => ({ comparisons: [] }), log: (m) => void logged.push(m) },
+    );
+    const view = queue.submit({ series: [], reference: null, options: {}, device: 'cpu' });
+    await expect.poll(() => queue.get(view.id).status).toBe('failed');
+    expect(queue.get(view.id).error!.code).toBe('E_INTERNAL');
+    expect(queue.get(view.id).error!.message).not.toContain('Cannot read');
+    expect(logged.join('\n')).toContain(engineWords);
+    await queue.close();
   });
 });

@@ -57,6 +57,8 @@ interface Job {
 }
 
 const TERMINAL: ReadonlySet<JobStatus> = new Set(['done', 'failed', 'cancelled']);
+const INTERNAL_MESSAGE = 'internal error: the job failed in a way the server did not expect (the server log has the details)';
+
 /** Finished jobs kept for GET /api/jobs. */
 const KEEP_FINISHED = 200;
 
@@ -210,7 +212,12 @@ export class JobQueue {
   }
 
   private finish(job: Job, status: JobStatus, extra: { error?: ApiError; result?: JobView['result'] }): void {
-    const redact = (e: ApiError): ApiError => ({ ...e, message: this.hooks.redact ? this.hooks.redact(e.message) : e.message });
+    const redact = (e: ApiError): ApiError => {
+      if (e.code !== 'E_INTERNAL') return { ...e, message: this.hooks.redact ? this.hooks.redact(e.message) : e.message };
+      // An unexpected failure's words are the engine's or a library's: the log keeps them, the view does not.
+      this.hooks.log?.(`job ${job.id}: internal error: ${e.message}`);
+      return { code: e.code, message: INTERNAL_MESSAGE };
+    };
     job.status = status;
     job.finishedAt = new Date();
     job.error = extra.error ? redact(extra.error) : null;
