@@ -52,11 +52,20 @@ export const PEAK_RADIUS_MM = 6;
 
 const AXIAL = [1, 0, 0, 0, 1, 0] as const;
 
-interface Voxel {
+/** A voxel centre in mm (any Cartesian frame) and its value. */
+export interface Voxel {
   readonly x: number;
   readonly y: number;
   readonly z: number;
   readonly value: number;
+}
+
+export interface Peak {
+  /** Highest mean over the peak spheres centred on the candidates. */
+  readonly peak: number;
+  readonly centre: Vec3;
+  /** Voxels in that sphere. */
+  readonly voxels: number;
 }
 
 /** Distance of `point` from the plane of `slice`, mm. */
@@ -120,14 +129,24 @@ export function lesionStats(slices: readonly PlacedImage[], lesion: Lesion): Les
     sum += v.value;
     if (v.value > max) max = v.value;
   }
-  // Every voxel the peak sphere can reach, once, bucketed in cubes of the peak radius: a candidate
-  // centre then looks at its own cube and the 26 around it, not at the whole neighbourhood.
-  const grid = new VoxelGrid(voxelsWithin(slices, lesion.centre, lesion.radius + PEAK_RADIUS_MM), PEAK_RADIUS_MM);
+  const best = peakAmong(voi, voxelsWithin(slices, lesion.centre, lesion.radius + PEAK_RADIUS_MM));
+  return { voxels: voi.length, mean: sum / voi.length, max, peak: best.peak, peakCentre: best.centre, peakVoxels: best.voxels };
+}
+
+/**
+ * SUVpeak's search on its own: the highest mean, over the `candidates` as centres, of the
+ * `voxels` within PEAK_RADIUS_MM. `voxels` must hold every voxel such a sphere reaches, and each
+ * candidate must be one of them (so no sphere is empty). What `lesionStats` and the viewer's ROI
+ * readout (a 2-D ellipse's pixels as candidates, the neighbouring slices as voxels) both run.
+ */
+export function peakAmong(candidates: readonly Voxel[], voxels: readonly Voxel[]): Peak {
+  // Voxels bucketed in cubes of the peak radius: a candidate looks at its cube and the 26 around it.
+  const grid = new VoxelGrid(voxels, PEAK_RADIUS_MM);
   const p2 = PEAK_RADIUS_MM * PEAK_RADIUS_MM;
   let peak = -Infinity;
-  let peakCentre: Vec3 = lesion.centre;
-  let peakVoxels = 0;
-  for (const c of voi) {
+  let centre: Vec3 = [NaN, NaN, NaN];
+  let count = 0;
+  for (const c of candidates) {
     let s = 0;
     let n = 0;
     grid.near(c, (v) => {
@@ -136,14 +155,13 @@ export function lesionStats(slices: readonly PlacedImage[], lesion: Lesion): Les
         n++;
       }
     });
-    // n >= 1: the candidate voxel itself is in the grid.
-    if (s / n > peak) {
+    if (n > 0 && s / n > peak) {
       peak = s / n;
-      peakCentre = [c.x, c.y, c.z];
-      peakVoxels = n;
+      centre = [c.x, c.y, c.z];
+      count = n;
     }
   }
-  return { voxels: voi.length, mean: sum / voi.length, max, peak, peakCentre, peakVoxels };
+  return { peak, centre, voxels: count };
 }
 
 /** Voxels hashed by the cube of edge `cell` they fall in. */

@@ -5,7 +5,7 @@
  * job run from the page. Skipped, with a message, only where /usr/bin/chromium is absent.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -108,6 +108,12 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
       convolutionKernel: 'LUNG',
     });
 
+    // A PET study: the IEC fixture at 25 % counts, smoothed, against its full-count scan.
+    const iec = path.join(REPO, 'fixtures/iec');
+    cpSync(path.join(iec, 'dose25'), path.join(data, 'pet', 'low'), { recursive: true });
+    cpSync(path.join(iec, 'dose100'), path.join(data, 'pet', 'full'), { recursive: true });
+    await denoisePaths([path.join(data, 'pet', 'low')], { outDir: path.join(data, 'pet', 'denoised'), method: 'gaussian', reference: [path.join(data, 'pet', 'full')] });
+
     const viewerDir = path.join(root, 'viewer');
     execFileSync(process.execPath, [path.join(REPO, 'scripts/build-viewer.mjs'), '--outdir', viewerDir], { stdio: 'pipe' });
     app = await buildApp({ data: [data], workDir: path.join(root, 'work'), viewerDir, modelDirs: [TEST_MODELS] });
@@ -130,8 +136,9 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
     if (root) rmSync(root, { recursive: true, force: true });
   });
 
-  const nlmComparison = () => studies.studies[0]!.comparisons.find((c) => c.uncertainty === null)!;
-  const ensembleComparison = () => studies.studies[0]!.comparisons.find((c) => c.uncertainty !== null)!;
+  const studyOf = (modality: string) => studies.studies.find((s) => s.modalities.includes(modality) && s.comparisons.length > 0)!;
+  const nlmComparison = () => studyOf('CT').comparisons.find((c) => c.uncertainty === null)!;
+  const ensembleComparison = () => studyOf('CT').comparisons.find((c) => c.uncertainty !== null)!;
 
   it('opens on a comparison and draws real pixels in every pane', async () => {
     const comparison = nlmComparison();
@@ -250,6 +257,40 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
     await page.waitForSelector(`body[data-view="c:${comparison.id}"]`);
     expect(await paneKeys()).toEqual(['lowDose', 'denoised', 'reference', 'difference', 'uncertainty']);
     await expectRealPixels('uncertainty');
+  });
+
+  it('reads SUVmean, SUVmax and SUVpeak in the ROI of a PET comparison', async () => {
+    const comparison = studyOf('PT').comparisons[0]!;
+    await page.selectOption('#view-select', `c:${comparison.id}`);
+    await page.waitForSelector(`body[data-view="c:${comparison.id}"]`);
+    await expectRealPixels('lowDose');
+    // The 37 mm sphere at (-49.5, -28.6) mm: pixel (45.8, 53.3) of 128 at 2.73 mm, on the slices at z = ±1.5 mm.
+    await page.keyboard.press('End');
+    await page.keyboard.press('ArrowUp');
+    await page.keyboard.press('ArrowUp');
+    const box = (await page.locator('.pane[data-pane="lowDose"] .pane-image').boundingBox())!;
+    const size = Math.min(box.width, box.height);
+    const at = (column: number, row: number) => ({ x: box.x + box.width / 2 + (column / 128 - 0.5) * size, y: box.y + box.height / 2 + (row / 128 - 0.5) * size });
+    await page.keyboard.press('r');
+    const from = at(41.8, 49.3);
+    const to = at(49.8, 57.3);
+    await page.mouse.move(from.x, from.y);
+    await page.mouse.down();
+    await page.mouse.move(to.x, to.y, { steps: 5 });
+    await page.mouse.up();
+    const pattern = /^SUVmean (\d+\.\d\d) ± \d+\.\d\d · SUVmax (\d+\.\d\d) · SUVpeak (\d+\.\d\d)$/;
+    const readouts = () => page.$$eval('.pane:not([hidden]) .pane-roi', (els) => els.slice(0, 3).map((e) => e.textContent ?? ''));
+    await expect.poll(async () => (await readouts()).every((t) => pattern.test(t)), POLL).toBe(true);
+    const [low, smoothed, full] = (await readouts()).map((t) => t.match(pattern)!.slice(1).map(Number) as [number, number, number]);
+    // A hot sphere (4:1 over a background of SUV 1): the 1 cm3 peak sits between the mean and the single-voxel max.
+    for (const [mean, max, peak] of [low!, smoothed!, full!]) {
+      expect(mean).toBeGreaterThan(2);
+      expect(peak).toBeGreaterThanOrEqual(mean);
+      expect(peak).toBeLessThanOrEqual(max);
+    }
+    // Smoothing lowers the noise-inflated SUVmax of the 25 % scan.
+    expect(smoothed![1]).toBeLessThan(low![1]);
+    await page.keyboard.press('Escape');
   });
 
   it('uploads a series and denoises it from the page, with a progress bar, then compares', async () => {

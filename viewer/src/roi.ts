@@ -1,59 +1,22 @@
 /**
  * The ellipse ROI: one ellipse in image pixel coordinates shared by every pane, its statistics in
- * each pane's own units, and its drawing on a rendered pane.
+ * each pane's own units (./uptake.ts), and its drawing on a rendered pane.
  */
 import cornerstone, { type Image } from 'cornerstone-core';
+import type { Ellipse, SliceValues } from './uptake.js';
 
-export interface Ellipse {
-  /** Centre and semi-axes in image pixels (x = column, y = row; (0, 0) is the first pixel's corner). */
-  readonly cx: number;
-  readonly cy: number;
-  readonly rx: number;
-  readonly ry: number;
-}
+export type { Ellipse } from './uptake.js';
 
-export interface RoiStats {
-  readonly mean: number;
-  /** Sample standard deviation. */
-  readonly std: number;
-  readonly count: number;
-  /** mm² from the pixel spacing. */
-  readonly areaMm2: number;
-}
-
-/** Mean and standard deviation of the pixels whose centres lie inside the ellipse. */
-export function ellipseStats(image: Image, roi: Ellipse): RoiStats | null {
-  if (image.blank || roi.rx < 0.5 || roi.ry < 0.5) return null;
+/** A cornerstone image as ./uptake.ts reads it; `location` = the slice's position along the normal, mm. */
+export function sliceValues(image: Image, location: number): SliceValues {
   const pixels = image.getPixelData();
-  const x0 = Math.max(0, Math.floor(roi.cx - roi.rx));
-  const x1 = Math.min(image.columns - 1, Math.ceil(roi.cx + roi.rx));
-  const y0 = Math.max(0, Math.floor(roi.cy - roi.ry));
-  const y1 = Math.min(image.rows - 1, Math.ceil(roi.cy + roi.ry));
-  let n = 0;
-  let sum = 0;
-  let squares = 0;
-  for (let y = y0; y <= y1; y++) {
-    const dy = (y + 0.5 - roi.cy) / roi.ry;
-    for (let x = x0; x <= x1; x++) {
-      const dx = (x + 0.5 - roi.cx) / roi.rx;
-      if (dx * dx + dy * dy > 1) continue;
-      const v = pixels[y * image.columns + x]! * image.slope + image.intercept;
-      n++;
-      sum += v;
-      squares += v * v;
-    }
-  }
-  if (n === 0) return null;
-  const mean = sum / n;
-  const variance = n > 1 ? Math.max(0, (squares - n * mean * mean) / (n - 1)) : 0;
-  return { mean, std: Math.sqrt(variance), count: n, areaMm2: n * image.rowPixelSpacing * image.columnPixelSpacing };
-}
-
-export function formatStats(stats: RoiStats | null, units: string): string {
-  if (!stats) return '';
-  const digits = Math.abs(stats.mean) < 10 && Math.abs(stats.std) < 10 ? 2 : 1;
-  const unit = units === 'SUVbw' ? 'SUV' : units;
-  return `mean ${stats.mean.toFixed(digits)} ± ${stats.std.toFixed(digits)} ${unit}`.trim();
+  return {
+    rows: image.rows,
+    columns: image.columns,
+    value: (i) => pixels[i]! * image.slope + image.intercept,
+    pixelSpacing: [image.rowPixelSpacing, image.columnPixelSpacing],
+    location,
+  };
 }
 
 /** Draws the ellipse (and its label) on a pane that cornerstone has just rendered. */

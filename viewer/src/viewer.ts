@@ -10,7 +10,8 @@ import type { ComparisonDetail, SeriesDetail } from './api.js';
 import { blankImageId, differenceImageId, sliceImageId } from './image-loader.js';
 import { Prefetcher } from './prefetch.js';
 import { DIFFERENCE_COLORMAP, differenceWidth, initialPreset, UNCERTAINTY_COLORMAP, type WindowPreset } from './presets.js';
-import { drawEllipse, ellipseStats, formatStats, type Ellipse } from './roi.js';
+import { drawEllipse, sliceValues, type Ellipse } from './roi.js';
+import { ellipseUptake, formatUptake, type SliceValues } from './uptake.js';
 
 export type PaneKey = 'lowDose' | 'denoised' | 'reference' | 'difference' | 'uncertainty';
 export type ToolMode = 'window' | 'pan' | 'zoom' | 'roi';
@@ -436,11 +437,39 @@ export class ComparisonViewer {
     let text = '';
     if (pane.roiCache && pane.roiCache.imageId === image.imageId && pane.roiCache.roi === this.roi) text = pane.roiCache.text;
     else {
-      text = formatStats(ellipseStats(image, this.roi), pane.units);
+      // PET in SUV: SUVmean ± SD, SUVmax and the PERCIST SUVpeak, which needs the slices within
+      // 6 mm: shown as "…" until they are loaded (loadPeak), then filled in.
+      const pet = pane.kind === 'anatomy' && pane.units === 'SUVbw';
+      const location = this.view?.lowDose.locations[this.index] ?? null;
+      const uptake = image.blank ? null : ellipseUptake(sliceValues(image, location ?? 0), this.roi, null);
+      text = formatUptake(uptake, unit, pet, true);
       pane.roiCache = { imageId: image.imageId, roi: this.roi, text };
+      if (pet && uptake) void this.loadPeak(pane, image, this.roi, this.index);
     }
     pane.info.roi.textContent = text;
     drawEllipse(pane.element, detail.canvasContext, this.roi, text, this.drawing !== null);
+  }
+
+  /** Loads the pane's slices within 6 mm of slice `index` and writes the readout with SUVpeak. */
+  private async loadPeak(pane: Pane, image: Image, roi: Ellipse, index: number): Promise<void> {
+    const locations = this.view?.lowDose.locations ?? [];
+    const here = locations[index];
+    const current = sliceValues(image, here ?? 0);
+    let neighbours: SliceValues[] = [current];
+    try {
+      // Without slice locations the peak sphere stays in this slice.
+      if (here !== null && here !== undefined) {
+        const near = locations.flatMap((z, j) => (j !== index && z !== null && Math.abs(z - here) <= 6 && pane.imageIds[j] ? [j] : []));
+        const images = await Promise.all(near.map((j) => cornerstone.loadAndCacheImage(pane.imageIds[j]!)));
+        neighbours = [current, ...images.flatMap((im, k) => (im.blank ? [] : [sliceValues(im, locations[near[k]!]!)]))];
+      }
+    } catch {
+      // A neighbour that does not load: the peak over the slices that did.
+    }
+    if (pane.roiCache?.imageId !== image.imageId || pane.roiCache.roi !== roi) return;
+    const text = formatUptake(ellipseUptake(current, roi, neighbours), 'SUV', true);
+    pane.roiCache = { imageId: image.imageId, roi, text };
+    if (pane.initialised && pane.visible) cornerstone.updateImage(pane.element);
   }
 
   private redrawAll(): void {

@@ -1,0 +1,114 @@
+/**
+ * The ROI readout's numbers, as plain arithmetic over slices (no cornerstone, so it is tested in
+ * node): mean ± SD and max of the pixels in the ellipse on the shown slice, and for PET the
+ * PERCIST SUVpeak, whose 1.2 cm sphere reaches into the neighbouring slices. The peak search is
+ * `peakAmong` from src/metrics/lesions.ts, the code behind `lowdose metrics --lesions` and QA's
+ * sphere checks, with the ellipse's pixels as the candidate centres.
+ *
+ * Coordinates: the series' own frame, x = column × column spacing, y = row × row spacing, z = the
+ * slice's location along the normal. Distances are what matter, and they are the same in patient
+ * space for a stack of parallel slices.
+ */
+import { peakAmong, PEAK_RADIUS_MM, type Voxel } from '../../src/metrics/lesions.js';
+
+export interface Ellipse {
+  /** Centre and semi-axes in image pixels (x = column, y = row; (0, 0) is the first pixel's corner). */
+  readonly cx: number;
+  readonly cy: number;
+  readonly rx: number;
+  readonly ry: number;
+}
+
+export interface SliceValues {
+  readonly rows: number;
+  readonly columns: number;
+  /** Value of pixel `index` (row-major) in modality units. */
+  readonly value: (index: number) => number;
+  /** [row spacing, column spacing], mm. */
+  readonly pixelSpacing: readonly [number, number];
+  /** Position along the slice normal, mm. */
+  readonly location: number;
+}
+
+export interface Uptake {
+  readonly mean: number;
+  /** Sample standard deviation. */
+  readonly std: number;
+  readonly max: number;
+  readonly count: number;
+  readonly areaMm2: number;
+  /** PERCIST SUVpeak (null when not asked for). */
+  readonly peak: number | null;
+}
+
+/** The pixels whose centres lie inside the ellipse, as row-major indices. */
+export function ellipsePixels(rows: number, columns: number, roi: Ellipse): number[] {
+  if (roi.rx < 0.5 || roi.ry < 0.5) return [];
+  const out: number[] = [];
+  const x0 = Math.max(0, Math.floor(roi.cx - roi.rx));
+  const x1 = Math.min(columns - 1, Math.ceil(roi.cx + roi.rx));
+  const y0 = Math.max(0, Math.floor(roi.cy - roi.ry));
+  const y1 = Math.min(rows - 1, Math.ceil(roi.cy + roi.ry));
+  for (let y = y0; y <= y1; y++) {
+    const dy = (y + 0.5 - roi.cy) / roi.ry;
+    for (let x = x0; x <= x1; x++) {
+      const dx = (x + 0.5 - roi.cx) / roi.rx;
+      if (dx * dx + dy * dy <= 1) out.push(y * columns + x);
+    }
+  }
+  return out;
+}
+
+/**
+ * Mean, SD and max in the ellipse on `slice`; with `neighbours` (the slices within 6 mm, `slice`
+ * itself may be among them or not) also SUVpeak over candidate centres in the ellipse.
+ */
+export function ellipseUptake(slice: SliceValues, roi: Ellipse, neighbours: readonly SliceValues[] | null): Uptake | null {
+  const inside = ellipsePixels(slice.rows, slice.columns, roi);
+  if (inside.length === 0) return null;
+  let sum = 0;
+  let squares = 0;
+  let max = -Infinity;
+  for (const i of inside) {
+    const v = slice.value(i);
+    sum += v;
+    squares += v * v;
+    if (v > max) max = v;
+  }
+  const n = inside.length;
+  const mean = sum / n;
+  const std = n > 1 ? Math.sqrt(Math.max(0, (squares - n * mean * mean) / (n - 1))) : 0;
+  const [dr, dc] = slice.pixelSpacing;
+  let peak: number | null = null;
+  if (neighbours) {
+    const candidates: Voxel[] = inside.map((i) => voxel(slice, i));
+    const reach: Voxel[] = [];
+    const stack = neighbours.includes(slice) ? neighbours : [slice, ...neighbours];
+    // The ellipse's bounding box grown by the peak radius, on every slice within it.
+    const r0 = Math.max(0, Math.floor(roi.cy - roi.ry - PEAK_RADIUS_MM / dr) - 1);
+    const r1 = Math.min(slice.rows - 1, Math.ceil(roi.cy + roi.ry + PEAK_RADIUS_MM / dr) + 1);
+    const c0 = Math.max(0, Math.floor(roi.cx - roi.rx - PEAK_RADIUS_MM / dc) - 1);
+    const c1 = Math.min(slice.columns - 1, Math.ceil(roi.cx + roi.rx + PEAK_RADIUS_MM / dc) + 1);
+    for (const s of stack) {
+      if (Math.abs(s.location - slice.location) > PEAK_RADIUS_MM) continue;
+      for (let r = r0; r <= r1; r++) for (let c = c0; c <= c1; c++) reach.push(voxel(s, r * s.columns + c));
+    }
+    peak = peakAmong(candidates, reach).peak;
+  }
+  return { mean, std, max, count: n, areaMm2: n * dr * dc, peak };
+}
+
+function voxel(s: SliceValues, index: number): Voxel {
+  const r = Math.floor(index / s.columns);
+  const c = index - r * s.columns;
+  return { x: c * s.pixelSpacing[1], y: r * s.pixelSpacing[0], z: s.location, value: s.value(index) };
+}
+
+/** "SUVmean 2.31 ± 0.40 · SUVmax 3.95 · SUVpeak 3.12" for PET (peak "…" while its slices load), else "mean 41.2 ± 12.0 HU". */
+export function formatUptake(u: Uptake | null, units: string, pet: boolean, peakPending = false): string {
+  if (!u) return '';
+  const digits = Math.abs(u.mean) < 10 && Math.abs(u.std) < 10 ? 2 : 1;
+  if (!pet) return `mean ${u.mean.toFixed(digits)} ± ${u.std.toFixed(digits)} ${units}`.trim();
+  const peak = u.peak !== null ? u.peak.toFixed(2) : peakPending ? '…' : 'n/a';
+  return `SUVmean ${u.mean.toFixed(2)} ± ${u.std.toFixed(2)} · SUVmax ${u.max.toFixed(2)} · SUVpeak ${peak}`;
+}
