@@ -3,6 +3,9 @@
  * with the toolkit's own phantoms and physics. Tests and `lowdose qa` read them.
  *
  *   npx tsx scripts/make-fixtures.ts            (about a minute on 2 cores)
+ *   npx tsx scripts/make-fixtures.ts iec --out /tmp/iec-seed-21 --seed 21
+ *       (one phantom into another fixtures folder, with another noise seed: a second noise
+ *       realisation for `lowdose qa --fixtures`, as scripts/train/consistency-eval.mjs uses)
  *
  * Layout: fixtures/<phantom>/{truth,dose100,dose25,dose10}/IM000N.dcm and fixtures/<phantom>/fixture.json.
  * `truth` is the noise-free phantom; `dose100` its simulated full-dose scan (the QA reference);
@@ -15,7 +18,17 @@ import { runPhantom } from '../src/pipeline/phantom.js';
 import { runSimulate } from '../src/pipeline/simulate.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const FIXTURES = path.join(ROOT, 'fixtures');
+const args = process.argv.slice(2);
+/** The value after `--name`, removed from `args` with it. */
+function takeOption(name: string): string | undefined {
+  const i = args.indexOf(`--${name}`);
+  if (i < 0) return undefined;
+  const [, value] = args.splice(i, 2);
+  if (value === undefined) throw new Error(`--${name} needs a value`);
+  return value;
+}
+const FIXTURES = path.resolve(takeOption('out') ?? path.join(ROOT, 'fixtures'));
+const seedOverride = takeOption('seed');
 const DOSES = [0.25, 0.1] as const;
 
 interface FixtureSpec {
@@ -34,7 +47,8 @@ const SPECS: readonly FixtureSpec[] = [
   { name: 'iec', size: 128, slices: 4, seed: 14, why: 'PET sphere SUVmean bias and SUVmax recovery' },
 ];
 
-async function makeFixture(spec: FixtureSpec): Promise<void> {
+async function makeFixture(given: FixtureSpec): Promise<void> {
+  const spec = seedOverride === undefined ? given : { ...given, seed: Number(seedOverride) };
   const dir = path.join(FIXTURES, spec.name);
   const scratch = path.join(FIXTURES, `.${spec.name}.tmp`);
   await rm(scratch, { recursive: true, force: true });
@@ -88,9 +102,9 @@ async function makeFixture(spec: FixtureSpec): Promise<void> {
   );
   await rm(dir, { recursive: true, force: true });
   await rename(scratch, dir);
-  process.stderr.write(`fixtures/${spec.name}: ${phantom.slices} slices of ${phantom.columns}x${phantom.rows}, truth + dose100 + ${DOSES.map((d) => `dose${d * 100}`).join(' + ')}\n`);
+  process.stderr.write(`${path.relative(ROOT, dir) || dir}: seed ${spec.seed}, ${phantom.slices} slices of ${phantom.columns}x${phantom.rows}, truth + dose100 + ${DOSES.map((d) => `dose${d * 100}`).join(' + ')}\n`);
 }
 
 await mkdir(FIXTURES, { recursive: true });
-const only = process.argv.slice(2);
+const only = args;
 for (const spec of SPECS) if (only.length === 0 || only.includes(spec.name)) await makeFixture(spec);

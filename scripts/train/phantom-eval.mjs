@@ -7,7 +7,9 @@
  *   node scripts/train/phantom-eval.mjs [--steps 1,2,4,8,16] [--threads 2] [--out .cache/eval/phantoms.json]
  *
  * Runs `lowdose qa --phantoms acr,iec --json` once per classical method and once per step count of
- * the shipped models, then prints markdown tables (and writes the raw rows as JSON).
+ * the shipped models (each with its card's sampler settings, measurement consistency included),
+ * plus once at the card's steps with `--consistency 0`, then prints markdown tables (and writes the
+ * raw rows as JSON).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -81,6 +83,9 @@ for (const n of steps) {
   process.stderr.write(`qa --steps ${n}\n`);
   rows.push(...summarise(`model, ${n} step${n === 1 ? '' : 's'}`, qa(['--steps', String(n)])));
 }
+// The card's default with the measurement-consistency step off: what the network alone does.
+process.stderr.write('qa --consistency 0\n');
+rows.push(...summarise('model, card steps, consistency off', qa(['--consistency', '0'])));
 mkdirSync(path.dirname(outFile), { recursive: true });
 const command = `node scripts/train/phantom-eval.mjs --steps ${steps.join(',')} --threads ${threads}`;
 writeFileSync(outFile, JSON.stringify({ command, rows }, null, 1) + '\n');
