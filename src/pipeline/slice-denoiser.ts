@@ -171,7 +171,7 @@ async function sampleSlices(series: Series, count = 16): Promise<Image2D[]> {
 }
 
 function createClassicalDenoiser(method: ClassicalMethod, options: DenoiseOptions): SliceDenoiser {
-  let current: { series: Series; modality: 'CT' | 'PT'; noiseStd: number } | null = null;
+  let current: { series: Series; modality: 'CT' | 'PT'; noiseStd: number | undefined } | null = null;
   let description = '';
   return {
     method,
@@ -190,8 +190,9 @@ function createClassicalDenoiser(method: ClassicalMethod, options: DenoiseOption
     neighbours: false,
     async prepare(series) {
       const modality = series.modality as 'CT' | 'PT';
-      // One noise level per series, so every slice gets the same filter strength.
-      const noiseStd = estimateSeriesNoise(await sampleSlices(series), modality);
+      // One noise level per series, so every slice gets the same filter strength. The Gaussian's
+      // width is in mm and needs none: a slice without measurable noise must not fail it.
+      const noiseStd = method === 'gaussian' ? undefined : estimateSeriesNoise(await sampleSlices(series), modality);
       current = { series, modality, noiseStd };
     },
     async denoise(slices) {
@@ -201,7 +202,7 @@ function createClassicalDenoiser(method: ClassicalMethod, options: DenoiseOption
         const result = classicalDenoise(
           method,
           { rows: series.rows, columns: series.columns, data: slice.image, pixelSpacing: [series.spacing[0], series.spacing[1]] },
-          { modality, units: series.units, noiseStd },
+          { modality, units: series.units, ...(noiseStd === undefined ? {} : { noiseStd }) },
         );
         description = `lowdose ${method} filter: ${result.description}`;
         return result.data;

@@ -14,7 +14,7 @@ const SEED = 20250101;
 const CASES = 160;
 
 describe('CLI fuzzing', () => {
-  it(`${CASES} mutated corpus files (seed ${SEED}) through info and denoise break none of the rules`, async () => {
+  it(`${CASES} mutated corpus files (seed ${SEED}) through info and denoise break none of the rules`, { timeout: 300_000 }, async () => {
     const summary = await runFuzz({
       count: CASES,
       seed: SEED,
