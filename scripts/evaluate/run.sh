@@ -10,6 +10,10 @@
 #   engine-ct.json / engine-pet.json   the shipped ONNX models through the toolkit's own runtime,
 #                             sampler and metrics (scripts/train/engine-eval.ts): checks that the
 #                             PyTorch-side numbers are what `lowdose denoise` delivers
+#   ct-real.json / .md        REAL quarter-dose CT (../shared/ldct-mayo, L143 / L192, B30f / D45f):
+#                             input, Gaussian / bilateral / NLM tuned on those slices, the model at its
+#                             default, 2 steps and with the dose given (scripts/evaluate/real-pairs.ts;
+#                             2.3 CPU minutes the first time, 33 s once the filters are cached in .cache/)
 # Needs the exported evaluation data in .cache/eval (docs/training.md, step 1), Debian's
 # python3-torch / python3-skimage / python3-scipy, and a built CLI (npm run build).
 # About 30 minutes on 2 CPU cores.
@@ -37,4 +41,6 @@ npx esbuild scripts/train/engine-eval.ts --bundle --platform=node --format=esm -
   --outfile=.cache/engine-eval.mjs --log-level=warning
 node .cache/engine-eval.mjs lowdose-ct CT "" 4 "$threads" > "$out/engine-ct.json"
 node .cache/engine-eval.mjs lowdose-pet PT "" 4 "$threads" > "$out/engine-pet.json"
+
+npx tsx scripts/evaluate/real-pairs.ts --threads "$threads" --variant "" --variant "--steps 2" --variant "--dose 0.25"
 echo "wrote $out/"

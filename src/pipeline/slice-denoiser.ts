@@ -88,7 +88,10 @@ async function createDiffusionDenoiser(
     throw new LowdoseError('E_MODEL', `model ${card.name} is for ${card.modalities.join(', ')}, not ${modality}`);
   }
   const norm = normalizationFor(card, modality);
-  const sampler = createSampler(card, options.sampler ? { name: options.sampler as SamplerName } : {});
+  const sampler = createSampler(card, {
+    ...(options.sampler ? { name: options.sampler as SamplerName } : {}),
+    ...(options.strength !== undefined ? { strength: options.strength } : {}),
+  });
   const steps = options.steps ?? card.sampler.steps;
   const seed = options.seed ?? 0;
   const samples = options.samples ?? 1;
@@ -102,6 +105,7 @@ async function createDiffusionDenoiser(
   const settings = [
     `lowdose diffusion model ${card.name}${card.version ? ` v${card.version}` : ''}`,
     `sampler ${samplerName}`,
+    ...(options.strength !== undefined ? [`strength ${options.strength}`] : []),
     `steps ${steps}`,
     `seed ${seed}`,
     `samples ${samples}`,

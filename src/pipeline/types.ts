@@ -17,6 +17,8 @@ export interface DenoiseOptions {
   /** Reverse-process steps; default: the model card's. */
   readonly steps?: number;
   readonly sampler?: string;
+  /** Warm-start strength (fraction of T re-run); default: the model card's. Not a CLI option. */
+  readonly strength?: number;
   readonly seed?: number;
   /** Ensemble size K; K > 1 also writes an uncertainty (per-pixel std) series. */
   readonly samples?: number;
