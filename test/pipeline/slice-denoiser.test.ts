@@ -4,8 +4,8 @@ import { resolveModelFiles } from '../../src/models/load.js';
 import { createSliceDenoiser } from '../../src/pipeline/slice-denoiser.js';
 import { Rng } from '../../src/util/random.js';
 
-/** What prepare() reads of a series: units and size. */
-const series = { units: 'HU', rows: 64, columns: 64, warnings: [], slices: [] } as unknown as Series;
+/** What prepare() reads of a series: units, size and spacing. */
+const series = { units: 'HU', rows: 64, columns: 64, spacing: [0.7, 0.7, 3], warnings: [], slices: [] } as unknown as Series;
 const rng = new Rng(5);
 // Soft tissue with a dense disc and quarter-dose-like noise.
 const image = Float32Array.from({ length: 64 * 64 }, (_, i) => ((i % 64) - 32) ** 2 + (Math.floor(i / 64) - 32) ** 2 < 200 ? 300 : 40 + 30 * rng.normal());
