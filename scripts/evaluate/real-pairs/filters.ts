@@ -17,7 +17,7 @@
  * only runs the model.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { classicalDenoise, type ClassicalMethod } from '../../../src/filters/denoise.js';
@@ -66,14 +66,22 @@ export interface TunedFilter {
 const here = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(here, '../../..');
 
-/** The code whose change invalidates cached filter results. */
+/**
+ * The code whose change invalidates cached filter results: this file and score.ts with everything
+ * they import (relative value imports, followed recursively). The slices themselves are hashed,
+ * so the DICOM reader is not part of it, nor is an unrelated file that lands in src/metrics.
+ */
 function codeHash(): string {
   const h = createHash('sha256');
-  for (const dir of ['src/filters', 'src/metrics', 'scripts/evaluate/real-pairs']) {
-    for (const name of readdirSync(path.join(REPO, dir)).filter((n) => n.endsWith('.ts')).sort()) {
-      h.update(name).update(readFileSync(path.join(REPO, dir, name)));
-    }
-  }
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = readFileSync(file, 'utf8');
+    h.update(path.relative(REPO, file)).update(text);
+    for (const m of text.matchAll(/^(?:import|export) (?!type\b)[^;]*? from '(\.[^']+)\.js';/gms)) visit(path.resolve(path.dirname(file), `${m[1]}.ts`));
+  };
+  for (const start of ['filters.ts', 'score.ts']) visit(path.join(here, start));
   return h.digest('hex');
 }
 
