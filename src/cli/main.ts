@@ -3,20 +3,18 @@
  * ./commands/<name>.ts and exports `register(program)`; its action returns the exit code.
  */
 import { Command, CommanderError } from 'commander';
-import { createRequire } from 'node:module';
 import { toLowdoseError } from '../errors.js';
+import { packageVersion } from '../util/package-root.js';
 import { commands } from './commands/index.js';
 import { EXIT_OK, EXIT_USAGE, exitCodeFor } from './output.js';
 
 export type CommandRegistrar = (program: Command, setExitCode: (code: number) => void) => void;
 
-const require = createRequire(import.meta.url);
-const { version } = require('../../package.json') as { version: string };
 
 export function buildProgram(setExitCode: (code: number) => void): Command {
   const program = new Command('lowdose')
     .description('Denoise low-dose CT and PET with a conditional diffusion model, and check that it did.')
-    .version(version)
+    .version(packageVersion())
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });

@@ -7,30 +7,18 @@
 import { existsSync, statSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { LowdoseError } from '../errors.js';
 import type { DiffusionModel, ForwardStats, ModelBatch } from '../diffusion/model.js';
 import { TiledModel } from '../diffusion/tiling.js';
 import type { DeviceReport } from '../runtime/devices.js';
 import { OnnxSession, type SessionOptions } from '../runtime/session.js';
+import { packagePath } from '../util/package-root.js';
 import { checkCardAgainstGraph, conditionChannels, parseModelCard, type ModelCard } from './card.js';
 import { OnnxDiffusionModel } from './onnx-model.js';
 
-/** The package root (the folder with lowdose's package.json), found from this file's location. */
-export function packageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const manifest = path.join(dir, 'package.json');
-    if (existsSync(manifest)) return dir;
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new LowdoseError('E_INTERNAL', `no package.json above ${fileURLToPath(import.meta.url)}`);
-    dir = parent;
-  }
-}
-
 /** The shipped models' folder: `<package root>/models`. */
 export function defaultModelsDir(): string {
-  return path.join(packageRoot(), 'models');
+  return packagePath('models');
 }
 
 export interface ModelFiles {

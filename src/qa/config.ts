@@ -7,13 +7,11 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { LowdoseError } from '../errors.js';
+import { packagePath } from '../util/package-root.js';
 
-/** Package root: this file is src/qa/config.ts or dist/qa/config.js. */
-const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const DEFAULT_CONFIG_PATH = path.join(PACKAGE_ROOT, 'qa', 'thresholds.json');
-export const DEFAULT_FIXTURES_DIR = path.join(PACKAGE_ROOT, 'fixtures');
+export const DEFAULT_CONFIG_PATH = packagePath('qa', 'thresholds.json');
+export const DEFAULT_FIXTURES_DIR = packagePath('fixtures');
 
 /** A pass band; null or absent means unbounded on that side (at least one side is set). */
 export interface Bounds {

@@ -6,8 +6,8 @@
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { resolveMemoryBudget, type MemoryBudget } from '../pipeline/memory-budget.js';
+import { packagePath } from '../util/package-root.js';
 
 export interface UploadLimits {
   /** Largest single file, bytes. */
@@ -45,12 +45,9 @@ export const DEFAULT_LIMITS: UploadLimits = {
   totalBytes: 4 * 1024 * 1024 * 1024,
 };
 
-/** The package root: src/server or dist/server, two levels down. */
-export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-
 /** `demo-output/` in the working directory when present, and the package's `fixtures/`. */
 export function defaultDataDirs(cwd = process.cwd()): string[] {
-  const dirs = [path.join(cwd, 'demo-output'), path.join(PACKAGE_ROOT, 'fixtures')];
+  const dirs = [path.join(cwd, 'demo-output'), packagePath('fixtures')];
   return dirs.filter((dir, i) => i > 0 || existsSync(dir));
 }
 
@@ -78,7 +75,7 @@ export interface ConfigInput {
 
 export function resolveConfig(input: ConfigInput = {}): ServerConfig {
   const workDir = path.resolve(input.workDir ?? defaultWorkDir());
-  const builtViewer = path.join(PACKAGE_ROOT, 'viewer', 'dist');
+  const builtViewer = packagePath('viewer', 'dist');
   const viewerDir =
     input.viewerDir === null ? null : path.resolve(input.viewerDir ?? builtViewer);
   return {

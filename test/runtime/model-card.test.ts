@@ -4,7 +4,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LowdoseError } from '../../src/errors.js';
 import { checkCardAgainstGraph, normalizationFor, parseModelCard, type ModelCard } from '../../src/models/card.js';
-import { defaultModelsDir, listModelNames, loadModel, packageRoot, resolveModelFiles } from '../../src/models/load.js';
+import { defaultModelsDir, listModelNames, loadModel, resolveModelFiles } from '../../src/models/load.js';
+import { packageRoot } from '../../src/util/package-root.js';
 import { fromModelSpace, toModelSpace } from '../../src/diffusion/normalization.js';
 import { FIXTURE_MODELS, fixtureModel } from '../diffusion/helpers.js';
 

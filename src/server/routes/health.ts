@@ -1,9 +1,8 @@
 /** GET /api/health: liveness and what the server serves. */
-import { createRequire } from 'node:module';
 import type { FastifyPluginAsync } from 'fastify';
+import { packageVersion } from '../../util/package-root.js';
 
-const require = createRequire(import.meta.url);
-const { version } = require('../../../package.json') as { version: string };
+const version = packageVersion();
 
 const health: FastifyPluginAsync = async (app) => {
   app.get(
