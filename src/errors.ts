@@ -1,6 +1,6 @@
 /**
  * The toolkit's one error type. `code` is a stable string that scripts match on
- * (see ../shared/CONTRACT.md); `message` says what was wrong and names the file.
+ * (see docs/contract.md); `message` says what was wrong and names the file.
  * ERROR_CODES is the one list of them (the fuzzer and the HTTP status table check against it).
  */
 export const ERROR_CODES = [

@@ -1,5 +1,5 @@
 /**
- * Exit codes of ../shared/CONTRACT.md. The library's `run*` functions return one with their
+ * Exit codes of docs/contract.md. The library's `run*` functions return one with their
  * result (whether the run was complete, partial, or had nothing to work on); the CLI exits with it.
  */
 export const EXIT_OK = 0;

@@ -3,7 +3,7 @@
 
   /usr/bin/python3 scripts/train/evaluate.py --modality CT [--stride 2] [--write-card]
 
-Metrics follow ../shared/CONTRACT.md: PSNR and SSIM in modality units clipped to CT [-1000, 1000] HU
+Metrics follow docs/contract.md: PSNR and SSIM in modality units clipped to CT [-1000, 1000] HU
 or PET [0, max of the reference volume] SUV with data_range = the range's width; SSIM is
 scikit-image's structural_similarity(gaussian_weights=True, sigma=1.5, use_sample_covariance=False);
 RMSE in modality units (unclipped). Noise std = median 7x7 local standard deviation of the image

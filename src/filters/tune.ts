@@ -1,6 +1,6 @@
 /**
  * Picks a filter setting from a small grid by mean PSNR against reference images, with the
- * metric conventions of ../shared/CONTRACT.md (`compareSlices`: both images clipped to the range,
+ * metric conventions of docs/contract.md (`compareSlices`: both images clipped to the range,
  * data_range = its width; CT [-1000, 1000] HU, PET [0, max of the references]). The model card's
  * evaluation tunes the Gaussian sigma on validation volumes this way before it reports the
  * baseline on test volumes.

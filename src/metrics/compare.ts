@@ -1,6 +1,6 @@
 /**
  * Reference-versus-test comparison of whole series: the `metrics --json` shape of
- * ../shared/CONTRACT.md, `{ slices: [{ index, psnr, ssim, rmse }], mean: { psnr, ssim, rmse }, range }`.
+ * docs/contract.md, `{ slices: [{ index, psnr, ssim, rmse }], mean: { psnr, ssim, rmse }, range }`.
  *
  * `mean` is the plain mean of the per-slice values. PSNR of a slice pair that is identical within
  * the range is +Infinity (scikit-image's value); JSON has no Infinity, so such slices carry

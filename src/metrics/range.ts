@@ -1,5 +1,5 @@
 /**
- * The intensity range that PSNR and SSIM are computed in (../shared/CONTRACT.md, "Metric
+ * The intensity range that PSNR and SSIM are computed in (docs/contract.md, "Metric
  * conventions"): both images are clipped to [lo, hi] and data_range = hi - lo. Fixing the range
  * per modality, instead of taking it from each image, makes scores comparable across slices,
  * series and models.

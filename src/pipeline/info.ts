@@ -1,7 +1,7 @@
 /**
  * What `lowdose info` reports: the series found under some paths, every file that could not be
  * read (with its reason) and, on request, per-slice statistics in modality units
- * (../shared/CONTRACT.md). A layer over src/dicom that the CLI prints.
+ * (docs/contract.md). A layer over src/dicom that the CLI prints.
  */
 import { toLowdoseError } from '../errors.js';
 import { clearSliceCache, readSlicePixels, scanPaths, type Series } from '../dicom/index.js';

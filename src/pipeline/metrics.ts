@@ -1,6 +1,6 @@
 /**
  * What `lowdose metrics` reports: PSNR, SSIM and RMSE per slice and their means between a
- * reference and a test series (../shared/CONTRACT.md). Slices are matched by
+ * reference and a test series (docs/contract.md). Slices are matched by
  * ImagePositionPatient, else by order (src/metrics/slice-pairing.ts). With lesions (`--lesions`),
  * also SUVmean / SUVmax / SUVpeak per lesion in both series and their ratio (src/metrics/lesions.ts).
  */

@@ -1,6 +1,6 @@
 /**
  * What `lowdose phantom` does: renders a phantom (src/phantoms) and writes it as a DICOM series
- * (../shared/CONTRACT.md), the built-in data that the demo, the fixtures and tests start from.
+ * (docs/contract.md), the built-in data that the demo, the fixtures and tests start from.
  */
 import { writeVolumeSeries } from '../dicom/write-volume.js';
 import { type AnyPhantomOptions, getPhantom } from '../phantoms/index.js';

@@ -1,6 +1,6 @@
 /**
  * What `lowdose simulate` does: writes a simulated reduced-dose copy of every CT and PET series
- * found (../shared/CONTRACT.md). CT defaults to noise insertion (the input is a real normal-dose
+ * found (docs/contract.md). CT defaults to noise insertion (the input is a real normal-dose
  * scan); mode `truth` treats the input as noise-free truth (a phantom) and scans it. PET is always
  * re-simulated from the image (counts drawn at the fraction, OSEM). The same seed gives the same
  * noise. The physics is src/simulate; this module plans each series, runs its slices through the

@@ -1,6 +1,6 @@
 /**
  * The denoise pipeline's public shapes: what the CLI, the server's job queue and the demo pass in
- * and get back. `report.json` and `denoise --json` are `DenoiseReport` (../shared/CONTRACT.md).
+ * and get back. `report.json` and `denoise --json` are `DenoiseReport` (docs/contract.md).
  */
 import type { PaddingFill } from '../padding.js';
 import type { DeviceRequest } from '../runtime/index.js';

@@ -1,5 +1,5 @@
 /**
- * Shapes of `lowdose qa`: one check result (the `checks[]` entry of ../shared/CONTRACT.md plus
+ * Shapes of `lowdose qa`: one check result (the `checks[]` entry of docs/contract.md plus
  * fields that say what was measured where), the images a check family works on, and the curves
  * the HTML report plots.
  */

@@ -1,6 +1,6 @@
 /**
  * PSNR / SSIM / RMSE of a comparison's panes, per slice and per series, with the conventions of
- * `lowdose metrics` (../shared/CONTRACT.md): denoised and low-dose against the reference when
+ * `lowdose metrics` (docs/contract.md): denoised and low-dose against the reference when
  * there is one, else the denoised against its low-dose source; plus a no-reference noise estimate
  * of both. Results are cached per slice, so the series means reuse what the viewer already asked.
  */

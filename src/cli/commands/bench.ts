@@ -1,6 +1,6 @@
 /**
  * `lowdose bench`: speed and memory of the denoiser on this machine, per model, device, batch
- * size and step count (../shared/CONTRACT.md: `bench --json`). A thin layer over src/bench.
+ * size and step count (docs/contract.md: `bench --json`). A thin layer over src/bench.
  */
 import type { Command } from 'commander';
 import { formatBenchReport, runBench, type BenchOptions } from '../../bench/index.js';

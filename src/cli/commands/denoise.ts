@@ -1,6 +1,6 @@
 /**
  * `lowdose denoise <path...> -o <dir>`: every CT / PET series found becomes a derived DICOM
- * series, with PNG previews and report.json (../shared/CONTRACT.md). A thin layer over
+ * series, with PNG previews and report.json (docs/contract.md). A thin layer over
  * src/pipeline/denoise.ts.
  */
 import type { Command } from 'commander';

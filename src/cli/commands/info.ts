@@ -1,6 +1,6 @@
 /**
  * `lowdose info <path...> [--stats] [--json]`: lists the series found under the paths and every
- * file that could not be read, with its reason (../shared/CONTRACT.md). The work is
+ * file that could not be read, with its reason (docs/contract.md). The work is
  * src/pipeline/info.ts (`runInfo`); this file registers the command and prints the result.
  */
 import type { Command } from 'commander';

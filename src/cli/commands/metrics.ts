@@ -1,6 +1,6 @@
 /**
  * `lowdose metrics --reference <path> --test <path> [--range lo,hi] [--lesions <file>] [--json]`:
- * PSNR, SSIM and RMSE per slice and their means between two series (../shared/CONTRACT.md), and
+ * PSNR, SSIM and RMSE per slice and their means between two series (docs/contract.md), and
  * with `--lesions` SUVmean / SUVmax / SUVpeak per lesion and their recovery. The work is
  * src/pipeline/metrics.ts (`runMetrics`); this file registers the command, parses `--range` and
  * prints the result.

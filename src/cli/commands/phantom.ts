@@ -1,6 +1,6 @@
 /**
  * `lowdose phantom <name> -o <dir>`: renders a phantom and writes it as a DICOM series
- * (../shared/CONTRACT.md). The work is src/pipeline/phantom.ts (`runPhantom`); this file registers
+ * (docs/contract.md). The work is src/pipeline/phantom.ts (`runPhantom`); this file registers
  * the command, checks which flags go with which phantom and prints the result.
  */
 import type { Command } from 'commander';

@@ -1,6 +1,6 @@
 /**
  * `lowdose qa`: denoise the phantom fixtures and check image quality against thresholds
- * (../shared/CONTRACT.md: `{ checks: [{ name, value, threshold, pass }], pass }`; exit 0 when
+ * (docs/contract.md: `{ checks: [{ name, value, threshold, pass }], pass }`; exit 0 when
  * every check passed, 1 when one failed, 2 on bad usage or an unusable config). A thin layer over
  * src/qa/run.ts.
  */

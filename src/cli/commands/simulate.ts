@@ -1,6 +1,6 @@
 /**
  * `lowdose simulate <path...> --dose <fraction> -o <dir>`: writes a simulated reduced-dose copy of
- * every CT and PET series found (../shared/CONTRACT.md). The work is src/pipeline/simulate.ts
+ * every CT and PET series found (docs/contract.md). The work is src/pipeline/simulate.ts
  * (`runSimulate`); this file registers the command, parses its options and prints the result.
  */
 import type { Command } from 'commander';

@@ -1,6 +1,6 @@
 /**
  * `lowdose trace <path> -o <png>`: one slice through the forward (noising) and reverse (denoising)
- * process, as a labelled grid PNG (../shared/CONTRACT.md). A thin layer over src/trace.
+ * process, as a labelled grid PNG (docs/contract.md). A thin layer over src/trace.
  */
 import path from 'node:path';
 import type { Command } from 'commander';

@@ -1,5 +1,5 @@
 /**
- * Reads denoise `report.json` files (../shared/CONTRACT.md; `DenoiseReport` in
+ * Reads denoise `report.json` files (docs/contract.md; `DenoiseReport` in
  * src/pipeline/types.ts) leniently: a report from an older or newer version, or a half-written
  * one, gives what it can and never stops the index from building.
  */
