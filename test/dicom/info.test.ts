@@ -1,5 +1,5 @@
 /**
- * `lowdose info` end to end through the CLI: JSON shape of ../shared/CONTRACT.md, exit codes, and the
+ * `lowdose info` end to end through the CLI: JSON shape of docs/contract.md, exit codes, and the
  * whole corpus read without a crash.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
