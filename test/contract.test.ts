@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../src/cli/main.js';
+import { runPhantom } from '../src/pipeline/phantom.js';
 import { runCli } from './helpers/cli.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -79,6 +80,8 @@ let tmp: string;
 beforeAll(async () => {
   contract = parseContract(await readFile(path.join(ROOT, 'docs/contract.md'), 'utf8'));
   tmp = await mkdtemp(path.join(os.tmpdir(), 'lowdose-contract-'));
+  // A small normal-dose series for simulate (the fixtures take tens of seconds through the CT physics).
+  await runPhantom('water', { outDir: path.join(tmp, 'small-water'), size: 64, slices: 2, seed: 1 });
 });
 
 afterAll(async () => {
@@ -104,7 +107,7 @@ describe('docs/contract.md', () => {
     ['metrics', () => ['metrics', '--reference', CT_3SLICE, '--test', CT_3SLICE, '--json']],
     ['phantom', () => ['phantom', 'water', '-o', path.join(tmp, 'water'), '--size', '64', '--slices', '2', '--json']],
     ['denoise', () => ['denoise', CT_3SLICE, NOT_DICOM, '-o', path.join(tmp, 'denoised'), '--method', 'gaussian', '--reference', CT_3SLICE, '--no-progress', '--json']],
-    ['simulate', () => ['simulate', BODY_25, NOT_DICOM, '--dose', '0.5', '-o', path.join(tmp, 'simulated'), '--workers', '1', '--json']],
+    ['simulate', () => ['simulate', path.join(tmp, 'small-water'), NOT_DICOM, '--dose', '0.5', '-o', path.join(tmp, 'simulated'), '--workers', '1', '--json']],
     ['qa', () => ['qa', '--phantoms', 'water', '--doses', '0.25', '--method', 'gaussian', '-o', path.join(tmp, 'qa'), '--no-progress', '--json']],
     ['bench', () => ['bench', '--model', PER_PIXEL, '--size', '32', '--steps', '1', '--batch', '1', '--repeats', '1', '--device', 'cpu', '--json']],
     ['trace', () => ['trace', BODY_25, '-o', path.join(tmp, 'trace.png'), '--model', ORACLE, '--steps', '2', '--device', 'cpu', '--json']],
