@@ -268,8 +268,28 @@ function parseDataSet(
   } catch (error) {
     throw parserFailure(error, bytes.length, stream.position, path, 'data set', lastElement(dataSet));
   }
+  checkElementCount(dataSet, path);
   checkDeclaredLengths(dataSet, path, notes);
   return dataSet;
+}
+
+/**
+ * Image headers hold hundreds of elements, a few thousand with vendor blocks. A data set of more
+ * than this many top-level elements is no image header but an element bomb (eight bytes per empty
+ * element: a 256 MB upload would hold 32 million, seconds of parsing each time it is read), so it
+ * is refused once, where it is first read, instead of being indexed and read again.
+ */
+export const MAX_TOP_LEVEL_ELEMENTS = 65_536;
+
+function checkElementCount(dataSet: DataSet, path: string): void {
+  let count = 0;
+  for (const _ in dataSet.elements) {
+    if (++count > MAX_TOP_LEVEL_ELEMENTS) {
+      throw new LowdoseError('E_MALFORMED', `${path}: malformed: the data set holds more than ${MAX_TOP_LEVEL_ELEMENTS} elements; no image header is that large`, {
+        path,
+      });
+    }
+  }
 }
 
 function lastElement(dataSet: DataSet): Element | undefined {

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { realRoots, scanPaths, type Series } from '../../dicom/index.js';
+import { realRoots, scanPaths, type ScanResult, type Series } from '../../dicom/index.js';
 import { LowdoseError } from '../../errors.js';
 import { pairSlices } from '../../metrics/slice-pairing.js';
 import type {
@@ -42,6 +42,9 @@ export interface DataIndexLog {
   warn(message: string): void;
 }
 
+/** How the index reads folders: `scanPaths`, or the same in a worker thread (the server's). */
+export type ScanFunction = (paths: readonly string[], options: { within: readonly string[] }) => Promise<ScanResult>;
+
 const EMPTY: Snapshot = { series: new Map(), roles: new Map(), comparisons: new Map(), studies: [], unreadableFiles: 0 };
 
 export class DataIndex {
@@ -53,6 +56,7 @@ export class DataIndex {
   constructor(
     roots: readonly string[],
     private readonly log: DataIndexLog = { info: () => {}, warn: () => {} },
+    private readonly scan: ScanFunction = scanPaths,
   ) {
     this.roots = [...new Set(roots.map((r) => path.resolve(r)))];
   }
@@ -70,7 +74,7 @@ export class DataIndex {
       try {
         do {
           this.again = false;
-          this.snapshot = await buildSnapshot(this.roots, this.log);
+          this.snapshot = await buildSnapshot(this.roots, this.log, this.scan);
         } while (this.again);
       } finally {
         this.pending = null;
@@ -132,7 +136,7 @@ export class DataIndex {
   }
 }
 
-async function buildSnapshot(roots: readonly string[], log: DataIndexLog): Promise<Snapshot> {
+async function buildSnapshot(roots: readonly string[], log: DataIndexLog, scanPaths: ScanFunction): Promise<Snapshot> {
   const started = performance.now();
   const present = roots.filter((r) => existsSync(r));
   // Only what really lies in the data folders: a symlink in them that points elsewhere is not followed.

@@ -7,14 +7,23 @@ import fp from 'fastify-plugin';
 import { clearSliceCache } from '../../dicom/index.js';
 import { ComparisonMetricsService } from '../comparison-metrics.js';
 import { DataIndex } from '../data/data-index.js';
-import { MetricsWorker } from '../metrics-pool.js';
+import { LowdoseError, toLowdoseError } from '../../errors.js';
 import { SliceStore } from '../slice-store.js';
+import { ServerWorker } from '../worker-pool.js';
+import { fromTransfer, scanFromTransfer } from '../worker-tasks.js';
 
 export interface DataServices {
   readonly index: DataIndex;
   readonly slices: SliceStore;
   readonly metrics: ComparisonMetricsService;
+  /** Checks an uploaded file like `lowdose info` does, in the files thread: null when usable. */
+  checkFile(path: string): Promise<LowdoseError | null>;
+  /** The thread that reads DICOM files for the server (uploads, the data folders' index). */
+  readonly files: ServerWorker;
 }
+
+/** An upload that takes a thread longer than this to read is refused (and the thread restarted). */
+export const UPLOAD_CHECK_MS = 60_000;
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -28,16 +37,37 @@ export default fp(
     await mkdir(config.uploadDir, { recursive: true });
     await mkdir(config.jobsDir, { recursive: true });
     const log = app.log.child({ component: 'data-index' });
-    const index = new DataIndex([...config.dataDirs, config.workDir], {
-      info: (m) => log.info(m),
-      warn: (m) => log.warn(m),
-    });
+    // DICOM is parsed off the event loop: uploads and folder scans in the files thread, whose JS
+    // heap is capped so a hostile file exhausts that thread, not the server.
+    const files = new ServerWorker({ resourceLimits: { maxOldGenerationSizeMb: 2048 } });
+    const metricsWorker = new ServerWorker({ lowPriority: true });
+    const index = new DataIndex(
+      [...config.dataDirs, config.workDir],
+      { info: (m) => log.info(m), warn: (m) => log.warn(m) },
+      async (paths, { within }) => scanFromTransfer(await files.run('scan', { paths: [...paths], within: [...within] })),
+    );
     const slices = new SliceStore(config.sliceCacheBytes);
-    const worker = new MetricsWorker();
-    app.decorate('data', { index, slices, metrics: new ComparisonMetricsService(slices, (input) => worker.score(input)) });
+    const checkFile = async (path: string): Promise<LowdoseError | null> => {
+      const tooSlow = () => new LowdoseError('E_MALFORMED', `${path}: reading its header took longer than ${UPLOAD_CHECK_MS / 1000} s`, { path });
+      try {
+        const problem = await files.run('checkFile', { path }, { ms: UPLOAD_CHECK_MS, error: tooSlow });
+        return problem === null ? null : fromTransfer(problem);
+      } catch (error) {
+        // The thread gave up on it (time limit, out of memory): the file is what made it so.
+        const e = toLowdoseError(error);
+        return e.code === 'E_CANCELLED' ? e : new LowdoseError(e.code === 'E_INTERNAL' ? 'E_MALFORMED' : e.code, `${path}: ${e.message}`, { path });
+      }
+    };
+    app.decorate('data', {
+      index,
+      slices,
+      metrics: new ComparisonMetricsService(slices, (input) => metricsWorker.run('score', input)),
+      checkFile,
+      files,
+    });
     await index.refresh();
     app.addHook('onClose', async () => {
-      await worker.close();
+      await Promise.all([files.close(), metricsWorker.close()]);
       clearSliceCache();
     });
   },

@@ -1,6 +1,7 @@
 /**
  * POST /api/uploads: DICOM files as multipart/form-data. Each file is stored under a name of the
- * server's choosing (never the client's), then checked like `lowdose info` checks a file; files
+ * server's choosing (never the client's), then checked like `lowdose info` checks a file, in the
+ * server's files thread (never on its event loop: ../plugins/data.ts); files
  * that are not usable DICOM images are refused with their reason, and an upload with none left is
  * an error. Limits: per file, per upload (count) and in total. A malformed multipart body is the
  * client's error (400).
@@ -16,8 +17,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import multipart from '@fastify/multipart';
 import type { FastifyPluginAsync } from 'fastify';
-import { readInstanceHeader } from '../../dicom/index.js';
-import { LowdoseError, toLowdoseError } from '../../errors.js';
+import { LowdoseError } from '../../errors.js';
 import type { UploadResponse } from '../api-types.js';
 import { withLogMessage } from '../http-errors.js';
 import { errorResponses, uploadResponse } from '../schemas.js';
@@ -98,12 +98,14 @@ const uploads: FastifyPluginAsync = async (app) => {
           const limit = `the ${formatBytes(limits.fileBytes)} limit per file`;
           throw withLogMessage(new UploadTooLarge(`"${name}" is larger than ${limit}`), `file ${count} of the upload is larger than ${limit}`);
         }
-        try {
-          await readInstanceHeader(target);
+        // Read in the files thread, never on the event loop (a hostile header takes that thread's
+        // time, not the other requests' answers).
+        const problem = await app.data.checkFile(target);
+        if (problem === null) {
           kept++;
-        } catch (error) {
-          const e = toLowdoseError(error, 'E_NOT_DICOM');
-          rejected.push({ name, code: e.code, message: e.message.split(target).join(`"${name}"`) });
+        } else {
+          if (problem.code === 'E_CANCELLED') throw problem;
+          rejected.push({ name, code: problem.code, message: problem.message.split(target).join(`"${name}"`) });
           await rm(target, { force: true });
         }
       }
