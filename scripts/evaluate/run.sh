@@ -27,7 +27,7 @@ threads=${THREADS:-2}   # CPU threads for the models (THREADS=1 when something e
 npx tsx scripts/train/classical-eval.ts CT
 npx tsx scripts/train/classical-eval.ts PT
 
-ct_configs=warm0.05:1,warm0.05:2,warm0.1:1,warm0.1:2,warm0.1:4,warm0.1:8,warm0.1:16,warm0.02:1,noise:1,noise:2,noise:4,noise:8,noise:16
+ct_configs=warm0.05:1,warm0.05:2,warm0.05:4,warm0.1:1,noise:1,noise:4
 pet_configs=noise:1,noise:2,noise:4,noise:8,noise:16,warm0.2:1
 $py scripts/train/evaluate.py --modality CT --stride 2 --configs "$ct_configs" --write-card --threads "$threads" --out "$out/ct.json"
 $py scripts/train/evaluate.py --modality PT --configs "$pet_configs" --write-card --threads "$threads" --out "$out/pet.json"
