@@ -34,7 +34,7 @@ export interface ReconKernel {
  *
  * `siemens-b30f` and `siemens-d45f` were fitted to real noise: the radial NPS of quarter minus
  * full dose of the AAPM-Mayo pairs (Siemens SOMATOM Definition AS+, ../shared/ldct-mayo), over
- * windows and cutoffs, on the same slices (docs/simulation.md). D45f's noise
+ * windows and cutoffs, on the same slices (scripts/experiments/ct-kernel-fit.ts). D45f's noise
  * rises almost linearly up to ~0.6 cycles/mm and then falls steeply, which no window that tapers
  * from zero frequency (Hann, Shepp-Logan) reproduces; a Butterworth window of order 8 does.
  */
