@@ -117,7 +117,7 @@ interface SeriesPlan {
 const CALIBRATION_SPACING_MM = 15;
 
 /** Slices whose noise calibrates the photon count: the first, the last, and every 15 mm between. */
-function calibrationSlices(series: Series): number[] {
+export function calibrationSlices(series: Pick<Series, 'slices' | 'spacing'>): number[] {
   const n = series.slices.length;
   const z = sliceZ(series);
   const picks = [0];
@@ -127,13 +127,13 @@ function calibrationSlices(series: Series): number[] {
 }
 
 /** Each slice's position along the series (mm): its location, or its index times the spacing. */
-function sliceZ(series: Series): number[] {
+export function sliceZ(series: Pick<Series, 'slices' | 'spacing'>): number[] {
   const step = series.spacing[2] > 0 ? series.spacing[2] : 1;
   return series.slices.map((s, k) => s.location ?? k * step);
 }
 
 /** i0 of every slice: linear in z between calibrated slices, constant beyond the end ones. */
-function i0Profile(z: readonly number[], calibrated: ReadonlyArray<{ index: number; i0: number }>): Float64Array {
+export function i0Profile(z: readonly number[], calibrated: ReadonlyArray<{ index: number; i0: number }>): Float64Array {
   const out = new Float64Array(z.length);
   const points = [...calibrated].sort((a, b) => z[a.index]! - z[b.index]!);
   for (let k = 0; k < z.length; k++) {
