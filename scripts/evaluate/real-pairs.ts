@@ -6,10 +6,10 @@
  *
  *   npx tsx scripts/evaluate/real-pairs.ts                                  # shipped lowdose-ct, card defaults
  *   npx tsx scripts/evaluate/real-pairs.ts --variant "" --variant "--steps 2" --variant "--dose 0.25"
- *   npx tsx scripts/evaluate/real-pairs.ts --card .cache/device-models/<name>.json   # a candidate
+ *   npx tsx scripts/evaluate/real-pairs.ts --card .cache/device-models/<name>.json   # a candidate -> .cache/real-pairs/<name>.*
  *
  * Every denoise option of `lowdose denoise` (the shared `addDenoiserOptions`: --steps, --sampler,
- * --seed, --samples, --guidance, and any option added there later) applies to the model rows,
+ * --seed, --samples, --guidance, --consistency, and any option added there later) applies to the model rows,
  * plus --strength (warm start) and --dose. Each --variant adds a model row with its options on top
  * of those. The model runs through the same library path as `lowdose denoise` (createSliceDenoiser,
  * slice index = position in the series, so the noise is the CLI's); filter results are cached in
@@ -64,7 +64,7 @@ const program = addModelOptions(
     .description('score a CT model on the real quarter-dose pairs beside the input and tuned filters')
     .option('--card <path>', 'model card (.json) to score', 'models/lowdose-ct.json')
     .option('--data <dir>', 'the real pairs', '../shared/ldct-mayo')
-    .option('--out <prefix>', 'writes <prefix>.json and <prefix>.md (default: models/eval/ct-real for the shipped card, else .cache/real-pairs/<card name>)')
+    .option('--out <prefix>', 'writes <prefix>.json and <prefix>.md (default: models/eval/ct-real for the shipped card, else .cache/real-pairs/<card file name>)')
     .option('--variant <options>', 'one more model row: denoise options on top of the others, e.g. "--steps 2" ("" = as given); repeatable', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--groups <list>', 'only these patient/kernel folders, e.g. L192/B30f,L192/D45f')
     .option('--no-cache', 'tune the filters again instead of reading .cache/real-pairs/')
@@ -79,7 +79,9 @@ const cardArg = (givenBase['model'] as string | undefined) ?? cli.card;
 const base: ModelCli = { ...cli, device: givenBase['device'] === undefined ? 'cpu' : cli.device, threads: cli.threads ?? 2 };
 const resolved = await resolveModelFiles(path.isAbsolute(cardArg) || cardArg.includes('/') ? path.resolve(cardArg) : cardArg);
 const isShipped = path.resolve(resolved.cardPath) === SHIPPED_CARD;
-const outPrefix = path.resolve(cli.out ?? (isShipped ? path.join(REPO, 'models/eval/ct-real') : path.join(REPO, '.cache/real-pairs', resolved.card.name)));
+// Candidates are named by their card file (promoted candidates may all carry the name lowdose-ct).
+const cardFile = path.basename(resolved.cardPath, '.json');
+const outPrefix = path.resolve(cli.out ?? (isShipped ? path.join(REPO, 'models/eval/ct-real') : path.join(REPO, '.cache/real-pairs', cardFile)));
 const dataDir = path.resolve(cli.data);
 
 // Model rows: the options as given, then each --variant on top of them.
