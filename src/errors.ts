@@ -23,6 +23,8 @@ export const ERROR_CODES = [
   'W_VALUE_DROPPED',
   // a derived file would lose or change the source's geometry: that series is not written
   'E_GEOMETRY_LOST',
+  // a warning: full-dose texture assumed the model card's default dose for an input of unknown dose
+  'E_DOSE_UNKNOWN',
   'E_IO',
   // usage and configuration
   'E_USAGE',

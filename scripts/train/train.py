@@ -283,6 +283,8 @@ def main():
         "tile": {"multipleOf": ema.multiple_of, "overlap": 32},
         "sampler": {"default": "ddim", "steps": 1, "eta": 0.0},
         "guidance": {"conditionDropout": p_drop_cond, "default": 1.0},
+        # The dose --texture full-dose assumes when the input's is not given (docs/diffusion.md, Texture).
+        "texture": {"defaultDose": 0.25},
         "training": {
             "config": a.config, "seed": a.seed, "iterations": prior_iters + done, "plannedIterations": total,
             **({"resumedFrom": {"checkpoint": os.path.relpath(a.resume, REPO), "iterations": prior_iters,

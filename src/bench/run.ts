@@ -10,7 +10,7 @@
  * (getrusage), which also counts everything that ran before.
  */
 import { performance } from 'node:perf_hooks';
-import { createSampler, denoiseSlices, resolveConsistency, type SamplerName, type SliceInput } from '../diffusion/index.js';
+import { createSampler, denoiseSlices, resolveConsistency, type SamplerName, type SliceInput, type Texture } from '../diffusion/index.js';
 import { LowdoseError, toLowdoseError } from '../errors.js';
 import { conditionChannels, loadModel, resolveModelFiles, type LoadedModel, type Modality, type ModelCard } from '../models/index.js';
 import { memoryBudgetError, planDenoiseMemory, resolveMemoryBudget, type MemoryRequest } from '../pipeline/memory-budget.js';
@@ -40,6 +40,8 @@ export interface BenchOptions {
   readonly sampler?: SamplerName;
   /** Measurement-consistency strength; default: the card's. */
   readonly consistency?: number;
+  /** Output texture (default 'smooth'); 'full-dose' adds its per-slice post-step to the timed call. */
+  readonly texture?: Texture;
   readonly threads?: number;
   /** Timed runs per configuration (the median is reported); default 3. */
   readonly repeats?: number;
@@ -101,6 +103,7 @@ export interface BenchReport {
   readonly sampler: SamplerName;
   /** Measurement-consistency strength of the headline run (0 = off). */
   readonly consistency: number;
+  readonly texture: Texture;
   readonly modelMsPerSlice: number;
   readonly totalOverModel: number | null;
   readonly machine: MachineInfo;
@@ -189,6 +192,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     batch: h.batch,
     sampler: h.sampler,
     consistency: h.consistency,
+    texture: options.texture ?? 'smooth',
     modelMsPerSlice: h.modelMsPerSlice,
     totalOverModel: h.totalOverModel,
     machine,
@@ -289,6 +293,7 @@ async function benchModel(model: LoadedModel, target: Target, input: SyntheticSl
         seed: options.seed ?? 0,
         consistency,
         pixelSpacing: input.pixelSpacing,
+        ...(options.texture ? { texture: options.texture } : {}),
         ...(onStep ? { onStep } : {}),
       });
       return { totalMs: performance.now() - started, modelMs: result.timing.modelMs, modelCalls: result.timing.modelCalls };

@@ -3,7 +3,7 @@
  * one definition, one validation, one progress adapter.
  */
 import type { Command } from 'commander';
-import { SAMPLER_NAMES } from '../diffusion/index.js';
+import { isTexture, SAMPLER_NAMES, TEXTURES } from '../diffusion/index.js';
 import { MEMORY_BUDGET_ENV, parseMemorySize } from '../pipeline/memory-budget.js';
 import type { DenoiseMethod, DenoiseOptions, DenoiseProgress } from '../pipeline/types.js';
 import { isDeviceRequest, type DeviceRequest } from '../runtime/index.js';
@@ -24,6 +24,7 @@ export interface DenoiserCliOptions {
   samples: number;
   guidance?: number;
   consistency?: number;
+  texture: string;
   batch: number;
   threads?: number;
   memoryBudget?: number;
@@ -32,8 +33,14 @@ export interface DenoiserCliOptions {
 
 export type DenoiserSettings = Pick<
   DenoiseOptions,
-  'method' | 'model' | 'device' | 'steps' | 'sampler' | 'seed' | 'samples' | 'guidance' | 'consistency' | 'batch' | 'threads' | 'memoryBudget'
+  'method' | 'model' | 'device' | 'steps' | 'sampler' | 'seed' | 'samples' | 'guidance' | 'consistency' | 'texture' | 'batch' | 'threads' | 'memoryBudget'
 >;
+
+/** --texture's help: which is the default and why (measured: docs/diffusion.md, "Texture"). */
+export const TEXTURE_HELP =
+  'output texture: smooth | full-dose. smooth (default) is the model as trained: the highest PSNR / SSIM, but less noise ' +
+  "than a full-dose scan, and coarser. full-dose puts back the share sqrt(d)/(1+sqrt(d)) of the removed noise (d = --dose, else the model card's default) " +
+  'so the noise SD is a full-dose scan\'s, for about 1 dB less PSNR; diffusion only';
 
 export function addDenoiserOptions(command: Command): Command {
   return command
@@ -50,6 +57,7 @@ export function addDenoiserOptions(command: Command): Command {
       "measurement consistency, 0..1: keep the output's local means with the low-dose input's where they disagree beyond its noise (0 = off; default: the model card's)",
       parseNumberOption('--consistency', 0, 1),
     )
+    .option('--texture <mode>', TEXTURE_HELP, 'smooth')
     .option('--batch <b>', 'slices per sampler run (the network sees batch x samples images, in calls that fit the memory budget)', parseIntOption('--batch', 1, 256), 1)
     .option('--threads <n>', "CPU threads for the model (default: onnxruntime's)", parseIntOption('--threads', 1, 256))
     .option(
@@ -64,6 +72,8 @@ export function addDenoiserOptions(command: Command): Command {
 export function denoiserSettings(opts: DenoiserCliOptions): DenoiserSettings {
   if (!(METHODS as readonly string[]).includes(opts.method)) throw usageError(`--method must be one of ${METHODS.join(', ')}, got "${opts.method}"`);
   if (!isDeviceRequest(opts.device)) throw usageError(`--device must be auto, cpu, webgpu or cuda, got "${opts.device}"`);
+  if (!isTexture(opts.texture)) throw usageError(`--texture must be one of ${TEXTURES.join(', ')}, got "${opts.texture}"`);
+  if (opts.texture !== 'smooth' && opts.method !== 'diffusion') throw usageError(`--texture ${opts.texture} needs --method diffusion`);
   if (opts.sampler !== undefined && !(SAMPLER_NAMES as readonly string[]).includes(opts.sampler)) {
     throw usageError(`--sampler must be one of ${SAMPLER_NAMES.join(', ')}, got "${opts.sampler}"`);
   }
@@ -72,6 +82,7 @@ export function denoiserSettings(opts: DenoiserCliOptions): DenoiserSettings {
     device: opts.device as DeviceRequest,
     seed: parseSeed(opts.seed),
     samples: opts.samples,
+    texture: opts.texture,
     batch: opts.batch,
     ...(opts.model !== undefined ? { model: opts.model } : {}),
     ...(opts.steps !== undefined ? { steps: opts.steps } : {}),

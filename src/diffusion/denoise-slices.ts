@@ -10,6 +10,7 @@ import type { DiffusionModel } from './model.js';
 import { fromModelSpace, toModelSpace } from './normalization.js';
 import { denoiseBatch, type DenoiseTiming, type StepInfo } from './sample.js';
 import type { Sampler } from './sampler.js';
+import { restoreTexture, type Texture } from './texture.js';
 
 export interface SliceInput {
   /** Index of the slice in its series: the key of its noise stream (same seed + index = same noise). */
@@ -39,6 +40,13 @@ export interface DenoiseSlicesOptions {
   readonly consistency?: ConsistencySettings | null;
   /** DICOM PixelSpacing [row spacing, column spacing], mm: turns the consistency scale into pixels. */
   readonly pixelSpacing?: readonly [number, number];
+  /**
+   * 'full-dose' puts back the share of the removed noise that gives full-dose noise (./texture.ts),
+   * slice by slice after sampling (on the ensemble mean when samples > 1); default 'smooth'.
+   */
+  readonly texture?: Texture;
+  /** The dose fraction full-dose texture assumes for slices whose doseLevel is unknown (0 or absent). */
+  readonly textureDose?: number;
   readonly onStep?: (info: StepInfo) => void;
 }
 
@@ -98,5 +106,15 @@ export async function denoiseSlices(
     ...(consistency && options.pixelSpacing ? { consistency: consistencyInPixels(consistency, options.pixelSpacing) } : {}),
   });
   const split = (values: Float32Array) => Array.from({ length: B }, (_, b) => values.slice(b * image, (b + 1) * image));
-  return { denoised: split(result.mean), std: result.std ? split(result.std) : null, timing: result.timing };
+  const denoised = split(result.mean);
+  if (options.texture === 'full-dose') {
+    slices.forEach((slice, b) => {
+      const dose = slice.doseLevel && slice.doseLevel > 0 ? slice.doseLevel : options.textureDose;
+      if (dose === undefined) {
+        throw new LowdoseError('E_USAGE', `full-dose texture needs the input's dose (slice ${slice.index}: unknown, and no default given)`);
+      }
+      restoreTexture(slice.image, denoised[b]!, { dose, clip: norm.clip }, denoised[b]);
+    });
+  }
+  return { denoised, std: result.std ? split(result.std) : null, timing: result.timing };
 }

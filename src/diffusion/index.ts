@@ -14,3 +14,4 @@ export * from './normalization.js';
 export * from './consistency.js';
 export * from './sample.js';
 export * from './denoise-slices.js';
+export * from './texture.js';

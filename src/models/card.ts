@@ -61,6 +61,11 @@ export interface GuidanceSettings {
   readonly default: number;
 }
 
+export interface TextureSettings {
+  /** Dose fraction in (0, 1]: what the model was mostly trained and evaluated at. */
+  readonly defaultDose: number;
+}
+
 export interface ModelCard {
   readonly format: typeof MODEL_CARD_FORMAT;
   readonly name: string;
@@ -81,6 +86,11 @@ export interface ModelCard {
   readonly tile: TileSpec;
   readonly sampler: SamplerDefaults;
   readonly guidance: GuidanceSettings;
+  /**
+   * Full-dose texture (`--texture full-dose`): `defaultDose` is the input dose fraction assumed when
+   * the input's own dose is not given (a warning then says so in report.json).
+   */
+  readonly texture?: TextureSettings;
   /** Free form: data, epochs, loss, hardware, code version… */
   readonly training: Readonly<Record<string, unknown>>;
   /** Free form: measured PSNR / SSIM / noise with the command that measured them. */
@@ -325,6 +335,10 @@ export function parseModelCard(value: Json, cardPath: string): ModelCard {
     if (typeof guidance.default === 'number' && guidance.default !== 1 && !hasMask) {
       p.add('guidance.default', `${guidance.default} needs an inputs.conditionMask (use 1 for a model without one)`);
     }
+  }
+  if (c.texture !== undefined) {
+    if (!isObject(c.texture)) p.add('texture', `expected { "defaultDose" }, got ${describe(c.texture)}`);
+    else num(p, c.texture, 'defaultDose', 'texture.defaultDose', (x) => x > 0 && x <= 1, 'a dose fraction in (0, 1]');
   }
   for (const key of ['training', 'quality'] as const) {
     if (!isObject(c[key])) p.add(key, `expected an object (may be empty), got ${describe(c[key])}`);

@@ -163,7 +163,8 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
   const folder = outputFolderName(series);
   const dir = path.join(context.outDir, folder);
   const markerPath = path.join(dir, COMPLETION_MARKER);
-  const warnings = series.warnings.map((w) => w.toJSON());
+  const seriesWarnings = series.warnings.map((w) => w.toJSON());
+  const warnings = [...seriesWarnings, ...denoiser.warnings];
   // Under this run's lock, a temporary of ours can only be what a killed run left.
   const leftovers =
     (await removeTemporaries(dir)) +
@@ -181,9 +182,10 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
       slicesTotal: series.slices.length,
     });
     // A marker from an older version has no warnings: the series as read now says what they are,
-    // and the marker what writing it repaired.
-    const written = (previous.warnings ?? []).filter((w) => w.code.startsWith('W_'));
-    return { ...previous, warnings: [...warnings, ...written], skipped: true };
+    // the marker what writing it repaired, and the settings' own (E_DOSE_UNKNOWN) those of the run
+    // that made the output.
+    const written = (previous.warnings ?? []).filter((w) => w.code.startsWith('W_') || w.code === 'E_DOSE_UNKNOWN');
+    return { ...previous, warnings: [...seriesWarnings, ...written], skipped: true };
   }
   // Redoing a finished series: until it is finished again, it is not (a run killed half way
   // through an --overwrite must not leave old and new slices under the old marker).
@@ -281,6 +283,7 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
     samples: denoiser.samples,
     guidance: denoiser.guidance,
     ...(denoiser.method === 'diffusion' ? { consistency: denoiser.consistency } : {}),
+    texture: denoiser.texture,
     msPerSlice: round(elapsed / count, 2),
     ...(denoiser.method === 'diffusion' ? { modelMsPerSlice: round(modelMs / count, 2) } : {}),
     ...(context.memory

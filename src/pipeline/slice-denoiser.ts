@@ -8,6 +8,7 @@ import {
   denoiseSlices,
   describeConsistency,
   resolveConsistency,
+  textureWeight,
   type ConsistencySettings,
   type SamplerName,
   type SliceInput,
@@ -18,7 +19,7 @@ import { LowdoseError } from '../errors.js';
 import { classicalDenoise, estimateSeriesNoise, type ClassicalMethod } from '../filters/index.js';
 import { loadModel, normalizationFor, type LoadedModel } from '../models/index.js';
 import { formatDeviceReport } from '../runtime/index.js';
-import type { DenoiseMethod, DenoiseOptions } from './types.js';
+import type { DenoiseMethod, DenoiseOptions, TextureReport } from './types.js';
 
 export interface SliceBatchResult {
   readonly denoised: Float32Array[];
@@ -42,6 +43,10 @@ export interface SliceDenoiser {
   readonly guidance: number | null;
   /** Measurement consistency (diffusion only); null = off. */
   readonly consistency: ConsistencySettings | null;
+  /** The output texture and, for 'full-dose', the dose it assumes. */
+  readonly texture: TextureReport;
+  /** Warnings about the settings, added to every series' report (E_DOSE_UNKNOWN). */
+  readonly warnings: ReadonlyArray<{ path: string | null; code: string; message: string }>;
   /** Whether slices need their two neighbours (2.5D models). */
   readonly neighbours: boolean;
   /** Readies the denoiser for one series; throws when it cannot handle it (units, size). */
@@ -67,6 +72,11 @@ export async function createSliceDenoiser(
 ): Promise<SliceDenoiser> {
   const method = options.method ?? 'diffusion';
   if (method === 'diffusion') return createDiffusionDenoiser(modality, options, log, limits);
+  if ((options.texture ?? 'smooth') !== 'smooth') {
+    // The share put back assumes the denoiser's output is the posterior mean of a model trained
+    // toward full dose (src/diffusion/texture.ts); a filter's output is not.
+    throw new LowdoseError('E_USAGE', `--texture ${options.texture} needs --method diffusion (the ${method} filter has no full-dose texture mode)`);
+  }
   return createClassicalDenoiser(method, options);
 }
 
@@ -98,6 +108,7 @@ async function createDiffusionDenoiser(
   const guidance = options.guidance ?? card.guidance.default;
   const consistency = resolveConsistency(card.sampler.consistency, options.consistency);
   const doseLevel = options.doseLevel ?? 0;
+  const { texture, warnings } = textureSettings(options.texture ?? 'smooth', doseLevel, card.texture?.defaultDose, card.name);
   const device = model.device.used;
   const deviceReport = formatDeviceReport(model.device);
   log(`model ${card.name} on ${deviceReport}`);
@@ -113,6 +124,10 @@ async function createDiffusionDenoiser(
     // Only when on, so that a run without it keeps today's DerivationDescription.
     ...(consistency ? [describeConsistency(consistency)] : []),
     doseLevel > 0 ? `dose ${doseLevel}` : 'dose unknown',
+    // Only when full-dose, so that a smooth run keeps today's DerivationDescription.
+    ...(texture.mode === 'full-dose'
+      ? [`texture full-dose (w ${round(texture.weight!, 4)} of the removed noise put back, for dose ${texture.dose}${texture.doseFrom === 'model card' ? ' assumed' : ''})`]
+      : []),
   ].join(', ');
   let shape: { rows: number; columns: number; pixelSpacing: [number, number] } | null = null;
   return {
@@ -127,6 +142,8 @@ async function createDiffusionDenoiser(
     samples,
     guidance,
     consistency,
+    texture,
+    warnings,
     neighbours: card.neighbours === 1,
     async prepare(series) {
       if (series.units !== norm.units) {
@@ -157,12 +174,43 @@ async function createDiffusionDenoiser(
           samples,
           consistency,
           pixelSpacing: shape.pixelSpacing,
+          texture: texture.mode,
+          ...(texture.dose !== undefined ? { textureDose: texture.dose } : {}),
         },
       );
       return { denoised: result.denoised, std: result.std, modelMs: model.stats.forwardMs - before };
     },
     release: () => model.release(),
   };
+}
+
+/**
+ * What full-dose texture will assume: the input's dose when given, else the model card's default
+ * (with an E_DOSE_UNKNOWN warning); no dose at all is a usage error.
+ */
+export function textureSettings(
+  mode: TextureReport['mode'],
+  doseLevel: number,
+  cardDefault: number | undefined,
+  modelName: string,
+): { texture: TextureReport; warnings: Array<{ path: string | null; code: string; message: string }> } {
+  if (mode === 'smooth') return { texture: { mode }, warnings: [] };
+  if (doseLevel > 0) return { texture: { mode, dose: doseLevel, doseFrom: 'input', weight: textureWeight(doseLevel) }, warnings: [] };
+  if (cardDefault === undefined) {
+    throw new LowdoseError('E_USAGE', `--texture ${mode} needs the input's dose (--dose): model ${modelName} has no texture.defaultDose`);
+  }
+  const message =
+    `the input's dose is unknown: full-dose texture assumes ${cardDefault} (model ${modelName}'s default) and puts back ` +
+    `${round(textureWeight(cardDefault), 3)} of the removed noise; give --dose for the right amount`;
+  return {
+    texture: { mode, dose: cardDefault, doseFrom: 'model card', weight: textureWeight(cardDefault) },
+    warnings: [{ path: null, code: 'E_DOSE_UNKNOWN', message }],
+  };
+}
+
+function round(value: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
 }
 
 /** Up to 16 evenly spaced slices of a series, read one at a time. */
@@ -191,6 +239,8 @@ function createClassicalDenoiser(method: ClassicalMethod, options: DenoiseOption
     samples: 1,
     guidance: null,
     consistency: null,
+    texture: { mode: 'smooth' },
+    warnings: [],
     neighbours: false,
     async prepare(series) {
       const modality = series.modality as 'CT' | 'PT';

@@ -3,6 +3,7 @@
  * and get back. `report.json` and `denoise --json` are `DenoiseReport` (docs/contract.md).
  */
 import type { PaddingFill } from '../padding.js';
+import type { Texture } from '../diffusion/texture.js';
 import type { DeviceRequest } from '../runtime/index.js';
 
 export type DenoiseMethod = 'diffusion' | 'gaussian' | 'bilateral' | 'nlm';
@@ -41,6 +42,11 @@ export interface DenoiseOptions {
   readonly memoryBudget?: number;
   /** Dose fraction of the input when known (0 or absent: unknown). */
   readonly doseLevel?: number;
+  /**
+   * 'smooth' (default): the model's output as it is. 'full-dose': the model's output with the
+   * full-dose share of the removed noise put back (src/diffusion/texture.ts); diffusion only.
+   */
+  readonly texture?: Texture;
   /** Paths of a reference (e.g. normal-dose) series; adds PSNR / SSIM / RMSE to the report. */
   readonly reference?: readonly string[];
   readonly overwrite?: boolean;
@@ -92,6 +98,11 @@ export interface SeriesReport {
   readonly guidance: number | null;
   /** The measurement-consistency settings used (diffusion only; null = off). */
   readonly consistency?: { readonly strength: number; readonly scaleMm: number; readonly threshold: number } | null;
+  /**
+   * The output texture; for 'full-dose' also the dose fraction it assumed, where that came from and
+   * the share w of the removed noise put back.
+   */
+  readonly texture?: TextureReport;
   readonly msPerSlice: number;
   /** Raw network time per slice (diffusion only), to see per-step overhead. */
   readonly modelMsPerSlice?: number;
@@ -104,6 +115,14 @@ export interface SeriesReport {
   readonly metrics?: SeriesMetrics;
   /** The input series' reading warnings (gaps, duplicates, E_SUV_UNAVAILABLE, E_SHARP_KERNEL, ...). */
   readonly warnings: Array<{ path: string | null; code: string; message: string }>;
+}
+
+export interface TextureReport {
+  readonly mode: Texture;
+  readonly dose?: number;
+  /** 'input': the input's dose (--dose); 'model card': the card's texture.defaultDose (a warning says so). */
+  readonly doseFrom?: 'input' | 'model card';
+  readonly weight?: number;
 }
 
 export interface DenoiseReport {

@@ -34,6 +34,7 @@ export function renderQaHtml(result: QaResult, config: QaConfig): string {
     ['steps', s.steps === null ? "model card's" : String(s.steps)],
     ['seed', String(s.seed)],
     ['samples', String(s.samples)],
+    ['texture', s.texture],
     ['phantoms', s.phantoms.join(', ')],
     ['doses', s.doses.map((d) => `${Math.round(d * 100)} %`).join(', ')],
     ['fixtures', s.fixtures],

@@ -26,7 +26,7 @@ export const QA_JSON_FILE = 'qa.json';
 /** The denoiser settings, as `denoise` takes them; `petModel` overrides `model` for PET fixtures. */
 export type QaDenoiseSettings = Pick<
   DenoiseOptions,
-  'method' | 'model' | 'device' | 'steps' | 'sampler' | 'seed' | 'samples' | 'guidance' | 'consistency' | 'batch' | 'threads' | 'memoryBudget'
+  'method' | 'model' | 'device' | 'steps' | 'sampler' | 'seed' | 'samples' | 'guidance' | 'consistency' | 'texture' | 'batch' | 'threads' | 'memoryBudget'
 > & { readonly petModel?: string };
 
 export interface QaOptions {
@@ -58,6 +58,7 @@ export interface QaResult {
     readonly samples: number;
     /** The `--consistency` strength asked for; null = each model card's default. */
     readonly consistency: number | null;
+    readonly texture: string;
     readonly phantoms: PhantomName[];
     readonly doses: number[];
     readonly fixtures: string;
@@ -166,6 +167,7 @@ export async function runQa(options: QaOptions): Promise<QaResult> {
       seed: settings.seed ?? 0,
       samples: settings.samples ?? 1,
       consistency: settings.consistency ?? null,
+      texture: settings.texture ?? 'smooth',
       phantoms,
       doses,
       fixtures: fixturesDir,
@@ -223,6 +225,8 @@ export function settingsTag(settings: QaDenoiseSettings, fingerprints: readonly 
     // Appended only when set, so that the folders of earlier runs keep their names.
     ...(settings.consistency !== undefined ? [['consistency', settings.consistency]] : []),
     fingerprints,
+    // Only when set, so that smooth runs keep the folders earlier versions made.
+    ...(settings.texture && settings.texture !== 'smooth' ? [['texture', settings.texture]] : []),
   ]);
   const hash = createHash('sha256').update(key).digest('hex').slice(0, 10);
   const model = method === 'diffusion' && settings.model ? `-${path.basename(settings.model).replace(/\.(json|onnx)$/, '').replace(/[^A-Za-z0-9_.-]+/g, '-')}` : '';

@@ -2,6 +2,7 @@
  * The JSON shapes of the HTTP API: what routes return and what the viewer reads. Type-only, so
  * the viewer bundle imports it without pulling in server code.
  */
+import type { Texture } from '../diffusion/texture.js';
 
 /** How a series came to be, from its headers and from denoise reports. */
 export type SeriesRole = 'original' | 'low-dose' | 'full-dose' | 'denoised' | 'uncertainty' | 'derived';
@@ -155,6 +156,10 @@ export interface JobOptions {
   readonly guidance?: number;
   /** Measurement-consistency strength, 0..1 (default: the model card's). */
   readonly consistency?: number;
+  /** 'smooth' (default) or 'full-dose' (diffusion only): see `denoise --texture`. */
+  readonly texture?: Texture;
+  /** Dose fraction of the input, (0, 1] (`denoise --dose`). */
+  readonly dose?: number;
   readonly batch?: number;
 }
 

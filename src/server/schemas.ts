@@ -3,6 +3,7 @@
  * They mirror ./api-types.ts; a field missing here is dropped from responses, so keep both in step.
  */
 import { ID_PATTERN } from './ids.js';
+import { TEXTURES } from '../diffusion/texture.js';
 
 const nullable = (type: string) => ({ type: [type, 'null'] });
 const numberOrNull = nullable('number');
@@ -190,6 +191,9 @@ export const jobOptions = {
     samples: { type: 'integer', minimum: 1, maximum: 64 },
     guidance: { type: 'number', minimum: 0, maximum: 20 },
     consistency: { type: 'number', minimum: 0, maximum: 1 },
+    texture: { type: 'string', enum: TEXTURES },
+    // The input's dose fraction (denoise --dose): the model's dose input and full-dose texture's d.
+    dose: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
     batch: { type: 'integer', minimum: 1, maximum: 256 },
   },
 } as const;

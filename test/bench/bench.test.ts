@@ -22,6 +22,7 @@ describe('lowdose bench', () => {
     expect(report.size).toEqual([32, 32]);
     expect(report.steps).toBe(20); // the card's default steps, always added: the headline configuration
     expect(report.batch).toBe(1);
+    expect(report.texture).toBe('smooth');
     expect(report.msPerSlice).toBeGreaterThan(0);
     expect((report.slicesPerSecond * report.msPerSlice) / 1000).toBeCloseTo(1, 2); // both rounded for the report
     expect(report.peakRssMb).toBeGreaterThan(10);
@@ -40,6 +41,14 @@ describe('lowdose bench', () => {
     const cuda = report.devices.find((d) => d.requested === 'cuda')!;
     expect(cuda.used === 'cuda' || /cuda/i.test(cuda.reason ?? '')).toBe(true);
     expect(report.devices.find((d) => d.requested === 'cpu')!.used).toBe('cpu');
+  });
+
+  it('times the full-dose texture post-step with the rest when asked, and rejects an unknown texture', async () => {
+    const report = await runBench({ models: [PER_PIXEL], size: 16, steps: [1], batches: [1], devices: ['cpu'], repeats: 1, texture: 'full-dose' });
+    expect(report.texture).toBe('full-dose');
+    expect(report.runs.every((r) => r.msPerSlice > 0)).toBe(true);
+    const bad = await runCli('bench', '--model', PER_PIXEL, '--texture', 'grainy');
+    expect([bad.code, bad.stderr]).toEqual([2, expect.stringMatching(/--texture must be one of smooth, full-dose/)]);
   });
 
   it('prints a table row per configuration', async () => {

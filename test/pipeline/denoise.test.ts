@@ -188,6 +188,52 @@ describe('lowdose denoise', () => {
     expect((await runCli('denoise', join(iec, 'dose25'), '-o', join(root, 'x'), '--consistency', '2')).code).toBe(2);
   });
 
+  it('full-dose texture moves the output toward the input by w(--dose) and records it in report.json and the DICOM', async () => {
+    const smooth = await denoisePaths([lowDoseDir], { outDir: join(root, 'texture-smooth'), model: MODEL, device: 'cpu', seed: 3, doseLevel: 0.25 });
+    const out = join(root, 'texture-full');
+    const { code, stdout } = await runCli('denoise', lowDoseDir, '-o', out, '--model', MODEL, '--seed', '3', '--texture', 'full-dose', '--dose', '0.25', '--json', '--no-progress');
+    expect(code).toBe(0);
+    const entry = (JSON.parse(stdout) as DenoiseReport).series[0]!;
+    expect(smooth.series[0]!.texture).toEqual({ mode: 'smooth' });
+    expect(entry.texture).toMatchObject({ mode: 'full-dose', dose: 0.25, doseFrom: 'input' });
+    expect(entry.texture!.weight).toBeCloseTo(1 / 3, 10);
+    expect(entry.warnings.map((w) => w.code)).not.toContain('E_DOSE_UNKNOWN');
+    expect(entry.settings).toMatch(/texture full-dose \(w 0\.3333 of the removed noise put back, for dose 0\.25\)/);
+    expect(smooth.series[0]!.settings).not.toMatch(/texture/);
+    const derived = dicomParser.parseDicom(new Uint8Array(readFileSync(entry.output.files[0]!)));
+    expect(derived.string('x00082111')).toContain('texture full-dose');
+
+    const input = await seriesValues(lowDoseDir);
+    const [smoothValues, textured] = [await seriesValues(smooth.series[0]!.output.dir), await seriesValues(entry.output.dir)];
+    let worst = 0;
+    textured.forEach((slice, i) =>
+      slice.forEach((v, j) => {
+        const expected = smoothValues[i]![j]! + (input[i]![j]! - smoothValues[i]![j]!) / 3;
+        worst = Math.max(worst, Math.abs(v - expected));
+      }),
+    );
+    // The derived series stores 0.1 HU steps.
+    expect(worst).toBeLessThan(0.11);
+  });
+
+  it("assumes the model card's dose when --dose is not given, with an E_DOSE_UNKNOWN warning", async () => {
+    const dir = join(root, 'card-with-texture');
+    mkdirSync(dir);
+    const card = JSON.parse(readFileSync(MODEL, 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(dir, 'bench-conv.json'), JSON.stringify({ ...card, texture: { defaultDose: 0.1 } }));
+    copyFileSync(MODEL.replace(/\.json$/, '.onnx'), join(dir, 'bench-conv.onnx'));
+    const { code, stdout } = await runCli('denoise', lowDoseDir, '-o', join(root, 'texture-card'), '--model', join(dir, 'bench-conv.json'), '--texture', 'full-dose', '--json', '--no-progress');
+    expect(code).toBe(0);
+    const entry = (JSON.parse(stdout) as DenoiseReport).series[0]!;
+    expect(entry.texture).toMatchObject({ mode: 'full-dose', dose: 0.1, doseFrom: 'model card' });
+    const warning = entry.warnings.find((w) => w.code === 'E_DOSE_UNKNOWN');
+    expect(warning?.message).toMatch(/assumes 0\.1 .*give --dose/);
+    // A model card without a default and no --dose: the series cannot get full-dose texture.
+    const none = await runCli('denoise', lowDoseDir, '-o', join(root, 'texture-none'), '--model', MODEL, '--texture', 'full-dose', '--json', '--no-progress');
+    expect(none.code).toBe(1);
+    expect(JSON.parse(none.stdout).errors[0]).toMatchObject({ code: 'E_USAGE', message: expect.stringMatching(/needs the input's dose \(--dose\)/) });
+  });
+
   it('exits 2 when there is nothing to denoise', async () => {
     const empty = join(root, 'empty');
     mkdirSync(empty);
@@ -200,5 +246,9 @@ describe('lowdose denoise', () => {
     expect((await runCli('denoise', lowDoseDir, '-o', join(root, 'x'), '--device', 'tpu')).code).toBe(2);
     expect((await runCli('denoise', lowDoseDir, '-o', join(root, 'x'), '--steps', '0')).code).toBe(2);
     expect((await runCli('denoise', lowDoseDir)).code).toBe(2);
+    const texture = await runCli('denoise', lowDoseDir, '-o', join(root, 'x'), '--texture', 'plastic');
+    expect([texture.code, texture.stderr]).toEqual([2, expect.stringMatching(/--texture must be one of smooth, full-dose/)]);
+    const filter = await runCli('denoise', lowDoseDir, '-o', join(root, 'x'), '--method', 'nlm', '--texture', 'full-dose');
+    expect([filter.code, filter.stderr]).toEqual([2, expect.stringMatching(/--texture full-dose needs --method diffusion/)]);
   });
 });

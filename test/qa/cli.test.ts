@@ -3,7 +3,7 @@
  * few seconds): the CONTRACT's JSON, qa.json and the HTML report, reuse of denoised outputs, and
  * exit codes 0 / 1 / 2.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -108,12 +108,25 @@ describe('lowdose qa', () => {
     expect(none.stderr).toMatch(/model bench-conv is for CT, not PT/);
   });
 
+  it('denoises with full-dose texture at each fixture dose, in its own folder, and says so in the settings', async () => {
+    const dir = join(root, 'texture');
+    const run = await runCli('qa', '--model', MODEL, '--texture', 'full-dose', '--phantoms', 'water', '--doses', '0.25', '-o', dir, '--json', '--no-progress');
+    const result = JSON.parse(run.stdout) as QaJson & { settings: { texture: string } };
+    expect(result.settings.texture).toBe('full-dose');
+    const reports = readdirSync(join(dir, 'denoised'), { recursive: true }).filter((f) => String(f).endsWith('report.json'));
+    expect(reports).toHaveLength(1);
+    const series = JSON.parse(readFileSync(join(dir, 'denoised', String(reports[0])), 'utf8')).series[0];
+    expect(series.texture).toMatchObject({ mode: 'full-dose', dose: 0.25, doseFrom: 'input' });
+    expect(readFileSync(result.report, 'utf8')).toContain('<tr><th>texture</th><td>full-dose</td></tr>');
+  });
+
   it.each([
     [['--phantoms', 'acr,catphan'], /unknown phantom "catphan"/],
     [['--doses', '0.5'], /fixture acr has no dose50 series/],
     [['--doses', '25'], /--doses must be fractions in \(0, 1\)/],
     [['--fixtures', '/nonexistent-fixtures'], /no fixture for phantom "acr"/],
     [['--method', 'magic'], /--method must be one of/],
+    [['--texture', 'full-dose'], /--texture full-dose needs --method diffusion/],
   ])('exits 2 for %j', async (args, message) => {
     const run = await runCli('qa', '--method', 'gaussian', '--phantoms', 'acr', '-o', join(root, 'bad'), ...args);
     expect(run.code).toBe(2);

@@ -51,6 +51,7 @@ describe('model cards', () => {
     card.schedule = { kind: 'quadratic', trainSteps: 1 };
     card.tile = { multipleOf: 8, overlap: 0, size: 20 };
     card.modalities = ['MR'];
+    card.texture = { defaultDose: 0 };
     delete card.inputs.timestep;
     try {
       parseModelCard(card, '/x/card.json');
@@ -59,7 +60,7 @@ describe('model cards', () => {
       expect((error as LowdoseError).code).toBe('E_MODEL');
       const message = (error as Error).message;
       expect(message).toMatch(/^\/x\/card\.json: invalid model card:/);
-      for (const field of ['format:', 'prediction:', 'schedule.kind:', 'schedule.trainSteps:', 'tile.size:', 'modalities:', 'inputs.timestep: required']) {
+      for (const field of ['format:', 'prediction:', 'schedule.kind:', 'schedule.trainSteps:', 'tile.size:', 'modalities:', 'inputs.timestep: required', 'texture.defaultDose:']) {
         expect(message).toContain(field);
       }
     }
@@ -87,6 +88,13 @@ describe('model cards', () => {
       const message = (error as Error).message;
       for (const field of ['strength', 'scaleMm', 'threshold', 'iterations', 'sigma: unknown field']) expect(message).toContain(`sampler.consistency.${field}`);
     }
+  });
+
+  it("reads the texture default dose, and the shipped CT model's is quarter dose", () => {
+    expect(parseModelCard({ ...structuredClone(perPixelCard), texture: { defaultDose: 0.25 } }, '/x/card.json').texture).toEqual({ defaultDose: 0.25 });
+    expect(parseModelCard(structuredClone(perPixelCard), '/x/card.json').texture).toBeUndefined();
+    const shipped = JSON.parse(readFileSync(path.resolve(FIXTURE_MODELS, '../../models/lowdose-ct.json'), 'utf8'));
+    expect(parseModelCard(shipped, '/x/lowdose-ct.json').texture).toEqual({ defaultDose: 0.25 });
   });
 
   it('checks shapes within the card: condition channels follow neighbours, CT+PT needs a modality input', () => {

@@ -154,11 +154,15 @@ describe('job queue', () => {
   const get = async (id: string): Promise<JobView> => (await app.inject({ url: `/api/jobs/${id}` })).json() as JobView;
 
   it('runs one job per device, queues the next, streams progress and ends the stream when the job ends', async () => {
-    const first = await submit({ series: [lowDoseId], options: { method: 'diffusion', model: 'tiny', steps: 4, seed: 7, consistency: 0.5 } });
+    const first = await submit({ series: [lowDoseId], options: { method: 'diffusion', model: 'tiny', steps: 4, seed: 7, consistency: 0.5, texture: 'full-dose', dose: 0.25 } });
     expect(first.status).toBe('running');
     const call = await driver.next();
     expect(call.paths).toEqual(study.lowDose.slices.map((s) => s.file));
     expect(call.options).toMatchObject({ method: 'diffusion', steps: 4, seed: 7, consistency: 0.5, model: path.join(root, 'models', 'tiny-file.json') });
+    // The API's dose is the pipeline's doseLevel (denoise --dose), which full-dose texture uses.
+    expect(call.options).toMatchObject({ texture: 'full-dose', doseLevel: 0.25 });
+    expect(call.options).not.toHaveProperty('dose');
+    expect(first.options).toMatchObject({ texture: 'full-dose', dose: 0.25 });
     expect(call.options.outDir).toBe(path.join(root, 'work', 'jobs', first.id));
     expect(first.options.model).toBe('tiny');
     // Job views show the options as asked, never a server path.
@@ -219,7 +223,7 @@ describe('job queue', () => {
   });
 
   it('refuses job options outside what the CLI accepts, and model paths', async () => {
-    for (const options of [{ steps: 0 }, { model: '../../etc/passwd' }, { model: '/abs/model.json' }, { device: 'tpu' }, { samples: 1000 }, { consistency: 1.5 }, { unknown: 1 }]) {
+    for (const options of [{ steps: 0 }, { model: '../../etc/passwd' }, { model: '/abs/model.json' }, { device: 'tpu' }, { samples: 1000 }, { consistency: 1.5 }, { unknown: 1 }, { texture: 'plastic' }, { dose: 0 }, { dose: 2 }]) {
       const response = await app.inject({ method: 'POST', url: '/api/jobs', payload: { series: [lowDoseId], options } });
       expect(response.statusCode, JSON.stringify(options)).toBe(400);
       expect(response.json().code).toBe('E_USAGE');

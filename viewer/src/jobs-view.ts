@@ -88,7 +88,7 @@ export class JobsView {
 
   private syncFields(): void {
     const diffusion = byId<HTMLSelectElement>('denoise-method').value === 'diffusion';
-    for (const id of ['denoise-model', 'denoise-steps', 'denoise-samples', 'denoise-device']) {
+    for (const id of ['denoise-model', 'denoise-steps', 'denoise-samples', 'denoise-device', 'denoise-texture', 'denoise-dose']) {
       byId<HTMLInputElement>(id).disabled = !diffusion;
     }
   }
@@ -104,6 +104,8 @@ export class JobsView {
         steps: int('denoise-steps'),
         samples: int('denoise-samples'),
         device: value('denoise-device') || undefined,
+        texture: value('denoise-texture') || undefined,
+        dose: value('denoise-dose') === '' ? undefined : Number(value('denoise-dose')),
       });
     }
     return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined && !Number.isNaN(v))) as JobOptions;

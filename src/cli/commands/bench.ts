@@ -4,10 +4,11 @@
  */
 import type { Command } from 'commander';
 import { formatBenchReport, runBench, type BenchOptions } from '../../bench/index.js';
-import { SAMPLER_NAMES, type SamplerName } from '../../diffusion/index.js';
+import { isTexture, SAMPLER_NAMES, TEXTURES, type SamplerName } from '../../diffusion/index.js';
 import { MEMORY_BUDGET_ENV, parseMemorySize } from '../../pipeline/memory-budget.js';
 import { isDeviceRequest, type DeviceRequest } from '../../runtime/index.js';
 import { parseSeed } from '../../util/random.js';
+import { TEXTURE_HELP } from '../denoiser-options.js';
 import type { CommandRegistrar } from '../main.js';
 import { createOutput, EXIT_OK, parseIntOption, parseNumberOption, usageError } from '../output.js';
 
@@ -19,6 +20,7 @@ interface BenchCliOptions {
   device: string;
   sampler?: string;
   consistency?: number;
+  texture: string;
   threads?: number;
   memoryBudget?: number;
   repeats: number;
@@ -37,6 +39,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--device <list>', 'comma-separated devices to try, each on its own: auto | cpu | webgpu | cuda', 'auto')
     .option('--sampler <name>', `${SAMPLER_NAMES.join(' | ')} (default: the model card's)`)
     .option('--consistency <strength>', "measurement-consistency strength, 0..1 (default: the model card's)", parseNumberOption('--consistency', 0, 1))
+    .option('--texture <mode>', `${TEXTURE_HELP} (bench slices are at dose 0.25)`, 'smooth')
     .option('--threads <n>', 'CPU threads for the model (default: onnxruntime\'s)', parseIntOption('--threads', 1, 256))
     .option('--repeats <n>', 'timed runs per configuration (median reported), after one warm-up run', parseIntOption('--repeats', 1, 100), 3)
     .option('--seed <s>', 'random seed', '0')
@@ -55,7 +58,9 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       if (opts.sampler !== undefined && !(SAMPLER_NAMES as readonly string[]).includes(opts.sampler)) {
         throw usageError(`--sampler must be one of ${SAMPLER_NAMES.join(', ')}, got "${opts.sampler}"`);
       }
+      if (!isTexture(opts.texture)) throw usageError(`--texture must be one of ${TEXTURES.join(', ')}, got "${opts.texture}"`);
       const options: BenchOptions = {
+        texture: opts.texture,
         steps: parseList('--steps', opts.steps, parseIntOption('--steps', 1, 1000)),
         batches: parseList('--batch', opts.batch, parseIntOption('--batch', 1, 256)),
         devices,

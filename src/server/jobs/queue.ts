@@ -165,12 +165,14 @@ export class JobQueue {
     job.startedAt = new Date();
     this.emit(job);
     const { spec } = job;
+    // The API's `dose` is the pipeline's doseLevel (as `denoise --dose`).
+    const { dose, ...options } = { ...spec.options, ...spec.runOptions };
     try {
       const report = await this.runner(
         spec.series.flatMap((s) => s.files),
         {
-          ...spec.options,
-          ...spec.runOptions,
+          ...options,
+          ...(dose !== undefined ? { doseLevel: dose } : {}),
           outDir: spec.outDir,
           ...(spec.reference ? { reference: spec.reference.files } : {}),
           signal: job.controller.signal,
