@@ -38,9 +38,10 @@ export type DenoiserSettings = Pick<
 
 /** --texture's help: which is the default and why (measured: docs/diffusion.md, "Texture"). */
 export const TEXTURE_HELP =
-  'output texture: smooth | full-dose. smooth (default) is the model as trained: the highest PSNR / SSIM, but less noise ' +
-  "than a full-dose scan, and coarser. full-dose puts back the share sqrt(d)/(1+sqrt(d)) of the removed noise (d = --dose, else the model card's default) " +
-  'so the noise SD is a full-dose scan\'s, for about 1 dB less PSNR; diffusion only';
+  'smooth | full-dose. smooth (default): the model as trained, with the better PSNR / SSIM, but less noise than a full-dose ' +
+  "scan and coarser texture. full-dose: puts back sqrt(d)/(1+sqrt(d)) of the removed noise (d = --dose, else the model card's " +
+  'default), for a full-dose noise SD at 0.7 to 1.3 dB less PSNR (with the shipped CT model its NPS still peaks low: ' +
+  'docs/diffusion.md, Texture). Diffusion only'
 
 export function addDenoiserOptions(command: Command): Command {
   return command
