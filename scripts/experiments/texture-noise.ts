@@ -1,0 +1,147 @@
+/**
+ * Noise magnitude and texture of patient images, measured where the anatomy is flat: square ROIs in
+ * homogeneous soft tissue (liver, spleen, muscle) picked on the full-dose slice, the same ROIs for
+ * every image of that slice (full dose, quarter dose, each denoiser's output).
+ *
+ * An ROI is flat when the full-dose slice smoothed by a Gaussian of 4 px (about 3 mm, where its
+ * noise is down to a few HU) stays within soft tissue ([-30, 200] HU, mean in [0, 150]) and, after
+ * the 2nd-order detrend of the NPS, varies by less than FLAT_SD_HU over the ROI. What anatomy is
+ * left in them is taken off the spectra by anatomyCorrected below. The noise SD of an
+ * image is then the square root of the mean detrended ROI variance (= the integral of its NPS), and
+ * the NPS is ICRU 87's over those ROIs; its peak is QA's (Gaussian-smoothed, parabola-refined).
+ */
+import { gaussianSmooth } from '../../src/filters/gaussian.js';
+import type { Image2D } from '../../src/image.js';
+import { noisePowerSpectrum, type NpsResult, type RoiCorner } from '../../src/metrics/index.js';
+import { detrendInPlace } from '../../src/metrics/detrend.js';
+import { smoothedPeak } from '../../src/qa/checks/nps.js';
+
+// 32 px (23 to 26 mm): larger ROIs find too few flat places in patient L192 (48 px: 0 to 4 ROIs).
+export const ROI = 32;
+export const STRIDE = 8;
+export const FLAT_SD_HU = 6;
+const SMOOTH_PX = 4;
+
+/** Flat soft-tissue ROIs of one full-dose slice. */
+export function flatRois(full: Image2D): RoiCorner[] {
+  const { rows, columns } = full;
+  const smooth = gaussianSmooth(full.data, rows, columns, SMOOTH_PX, SMOOTH_PX);
+  const out: RoiCorner[] = [];
+  const values = new Float64Array(ROI * ROI);
+  for (let row = 0; row + ROI <= rows; row += STRIDE) {
+    for (let col = 0; col + ROI <= columns; col += STRIDE) {
+      let ok = true;
+      let sum = 0;
+      for (let r = 0; r < ROI && ok; r++) {
+        for (let c = 0; c < ROI; c++) {
+          const v = smooth[(row + r) * columns + col + c]!;
+          if (v < -30 || v > 200) {
+            ok = false;
+            break;
+          }
+          values[r * ROI + c] = v;
+          sum += v;
+        }
+      }
+      if (!ok) continue;
+      const mean = sum / (ROI * ROI);
+      if (mean < 0 || mean > 150) continue;
+      detrendInPlace(values, ROI, ROI, 'poly2');
+      let ss = 0;
+      for (const v of values) ss += v * v;
+      if (Math.sqrt(ss / values.length) < FLAT_SD_HU) out.push({ row, col });
+    }
+  }
+  return out;
+}
+
+export interface NoiseSummary {
+  /** sqrt of the ROI-count-weighted mean detrended variance, HU. */
+  readonly sd: number;
+  readonly variance: number;
+  /** QA's NPS peak, cycles/mm. */
+  readonly peak: number;
+  readonly meanFrequency: number;
+  readonly rois: number;
+  /** The radial NPS pooled over slices (HU^2 mm^2). */
+  readonly frequency: number[];
+  readonly nps: number[];
+}
+
+/** NPS and noise SD of a stack, slice i over rois[i]. */
+export function noiseOf(images: readonly Image2D[], rois: readonly (readonly RoiCorner[])[]): NoiseSummary {
+  let count = 0;
+  let variance = 0;
+  let radial: Float64Array | null = null;
+  let frequency: Float64Array | null = null;
+  let meanFreq = 0;
+  let template: NpsResult | null = null;
+  images.forEach((img, i) => {
+    const corners = rois[i]!;
+    if (corners.length === 0) return;
+    const nps = noisePowerSpectrum(img, { roiSize: ROI, rois: corners, detrend: 'poly2' });
+    template ??= nps;
+    frequency ??= nps.radial.frequency;
+    radial ??= new Float64Array(nps.radial.nps.length);
+    for (let k = 0; k < radial.length; k++) radial[k]! += nps.roiCount * (Number.isNaN(nps.radial.nps[k]!) ? 0 : nps.radial.nps[k]!);
+    variance += nps.roiCount * nps.variance;
+    meanFreq += nps.roiCount * nps.meanFrequency;
+    count += nps.roiCount;
+  });
+  if (!template || !radial || !frequency) throw new Error('no flat ROI in any slice');
+  const pooled = Float64Array.from(radial, (v) => v / count);
+  return {
+    sd: Math.sqrt(variance / count),
+    variance: variance / count,
+    peak: peakOf(frequency, pooled),
+    meanFrequency: meanFreq / count,
+    rois: count,
+    frequency: [...frequency],
+    nps: [...pooled],
+  };
+}
+
+function peakOf(frequency: Float64Array, nps: Float64Array): number {
+  return smoothedPeak({ radial: { frequency, nps, count: new Uint32Array(nps.length) } } as unknown as NpsResult);
+}
+
+/** Above this share of the Nyquist frequency the flat ROIs' spectrum is noise alone (anatomy has no power there). */
+export const NOISE_ONLY_FROM = 0.6;
+
+/**
+ * Flat patient ROIs still hold some anatomy (liver parenchyma, small vessels), whose power sits at
+ * low frequencies and would pass for noise. The full-dose image is anatomy A plus noise n_f, and
+ * the quarter-minus-full difference is the extra noise n_e alone, with the same kernel and so the
+ * same NPS shape: kappa = var(n_f) / var(n_e) is the ratio of their NPS above NOISE_ONLY_FROM x
+ * Nyquist, A(f) = NPS_full(f) - kappa NPS_diff(f), and an image's noise NPS is its NPS minus A(f)
+ * (its SD from the variance minus that of A). This assumes the image keeps the low-frequency
+ * anatomy of the full dose, which every denoiser here does to within a few per cent of A.
+ */
+export function anatomyCorrected(full: NoiseSummary, diff: NoiseSummary): { ratio: number; apply: (x: NoiseSummary) => NoiseSummary } {
+  const nyquist = full.frequency[full.frequency.length - 1]!;
+  let a = 0;
+  let b = 0;
+  full.frequency.forEach((f, k) => {
+    if (f < NOISE_ONLY_FROM * nyquist) return;
+    a += full.nps[k]! || 0;
+    b += diff.nps[k]! || 0;
+  });
+  const kappa = a / b;
+  const anatomy = full.nps.map((v, k) => Math.max(0, (v || 0) - kappa * (diff.nps[k]! || 0)));
+  const anatomyVariance = Math.max(0, full.variance - kappa * diff.variance);
+  return {
+    ratio: kappa,
+    apply(x) {
+      const nps = x.nps.map((v, k) => (v || 0) - anatomy[k]!);
+      const variance = x.variance - anatomyVariance;
+      const frequency = Float64Array.from(x.frequency);
+      let moment = 0;
+      let total = 0;
+      nps.forEach((v, k) => {
+        moment += Math.max(0, v) * frequency[k]!;
+        total += Math.max(0, v);
+      });
+      return { ...x, variance, sd: Math.sqrt(Math.max(0, variance)), nps, peak: peakOf(frequency, Float64Array.from(nps)), meanFrequency: moment / total };
+    },
+  };
+}
