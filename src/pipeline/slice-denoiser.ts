@@ -108,7 +108,14 @@ async function createDiffusionDenoiser(
   const guidance = options.guidance ?? card.guidance.default;
   const consistency = resolveConsistency(card.sampler.consistency, options.consistency);
   const doseLevel = options.doseLevel ?? 0;
-  const { texture, warnings } = textureSettings(options.texture ?? 'smooth', doseLevel, card.texture?.defaultDose, card.name);
+  let textureChoice: ReturnType<typeof textureSettings>;
+  try {
+    textureChoice = textureSettings(options.texture ?? 'smooth', doseLevel, card.texture?.defaultDose, card.name);
+  } catch (error) {
+    await model.release();
+    throw error;
+  }
+  const { texture, warnings } = textureChoice;
   const device = model.device.used;
   const deviceReport = formatDeviceReport(model.device);
   log(`model ${card.name} on ${deviceReport}`);
