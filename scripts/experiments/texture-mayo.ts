@@ -33,12 +33,14 @@ const { values: args } = parseArgs({
 });
 
 const WINDOWS: Record<string, IntensityRange> = { wide: [-1000, 1000], abdomen: [-160, 240] };
-const SMOOTH: ModelRun = { label: 'model smooth (warm start 0.1, 1 step)', steps: 1 };
+/** The card's default sampler and steps (filled in once the model is open). */
+let SMOOTH: ModelRun = { label: 'model smooth', steps: 1 };
 /**
  * Route (c): the diffusion model's own stochasticity. The long chains run on the first case only
  * (DDPM, 20 steps: 4 minutes for its 7 slices on the 2-core machine).
  */
 const DIFFUSION_RUNS: Array<ModelRun & { firstCaseOnly?: boolean }> = [
+  { label: 'warm start 0.05, 4 steps, eta 1', name: 'warm-start', strength: 0.05, steps: 4, eta: 1 },
   { label: 'warm start 0.1, 4 steps, eta 1', name: 'warm-start', strength: 0.1, steps: 4, eta: 1 },
   { label: 'warm start 0.2, 4 steps, eta 1', name: 'warm-start', strength: 0.2, steps: 4, eta: 1 },
   { label: 'warm start 0.3, 1 step', name: 'warm-start', strength: 0.3, steps: 1 },
@@ -50,6 +52,11 @@ const WEIGHTS = [0.15, 0.25, textureWeight(DOSE), 0.4, 0.5];
 
 const model = await openModel({ model: args.model!, device: args.device!, threads: args.threads });
 const identity = modelIdentity(model);
+{
+  const s = model.card.sampler;
+  const detail = s.default === 'warm-start' ? `warm start ${s.strength ?? 0.2}, ${s.steps} step${s.steps > 1 ? 's' : ''}` : `${s.default}, ${s.steps} steps`;
+  SMOOTH = { label: `model smooth (default: ${detail})`, steps: s.steps };
+}
 const selected = args.cases?.split(',');
 const results: Array<Record<string, unknown>> = [];
 
@@ -68,7 +75,7 @@ for (const patient of PATIENTS) {
     add('quarter dose (input)', c.quarter);
     const diff = c.quarter.map((q, i) => ({ ...q, data: q.data.map((v, j) => v - c.full[i]!.data[j]!) }));
 
-    const smooth = (await cached(dir, `${identity.sha256} ${JSON.stringify(SMOOTH)}`, c.quarter, async () => ({ images: await runModel(model, c, SMOOTH) }))).images;
+    const smooth = (await cached(dir, `${identity.sha256} smooth ${SMOOTH.steps}`, c.quarter, async () => ({ images: await runModel(model, c, SMOOTH) }))).images;
     add(SMOOTH.label, smooth);
     for (const w of WEIGHTS) {
       const blended = smooth.map((d, i) => ({ ...d, data: blend(c.quarter[i]!.data, d.data, w) }));
@@ -131,7 +138,7 @@ for (const patient of PATIENTS) {
     printTable(c, rows);
     console.log(`  residual structure: ${JSON.stringify(structure)}; full-dose noise variance / extra noise variance ${correction.ratio.toFixed(3)}`);
     const plotted = ['full dose (reference)', SMOOTH.label, ...rows.filter((r) => r['theory']).map((r) => r['label'] as string), 'nlm (tuned on these slices)'];
-    const short = (label: string) => label.replace(' (tuned on these slices)', '').replace(' (reference)', '').replace(/ \(warm start.*\)$/, '').replace(/ w = .*\(full-dose texture\)/, ' (full-dose texture)');
+    const short = (label: string) => label.replace(' (tuned on these slices)', '').replace(' (reference)', '').replace(/ \(default.*\)$/, '').replace(/ w = .*\(full-dose texture\)/, ' (full-dose texture)');
     const quarterNps = curves['quarter dose (input)']!.nps;
     saveFigure(
       `texture-mayo-nps-${c.name}.png`,

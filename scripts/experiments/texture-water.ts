@@ -56,7 +56,13 @@ for (const dose of [0.25, 0.1]) {
     };
   });
   console.table(rows);
-  results.push({ dose, weight: round(textureWeight(dose), 4), rows });
+  // T(f) per output, on the NPS bins (for the write-up's numbers; the figure plots the same).
+  const transfer = Object.fromEntries(
+    Object.entries(nps)
+      .filter(([name]) => !name.startsWith('input'))
+      .map(([name, r]) => [name, [...r.radial.nps].map((v, k) => round(Math.sqrt(v / input.radial.nps[k]!), 3))]),
+  );
+  results.push({ dose, weight: round(textureWeight(dose), 4), rows, frequency: [...input.radial.frequency].map((f) => round(f, 4)), transfer });
   const curve = (r: NpsResult, f: (v: number, k: number) => number) =>
     [...r.radial.frequency].map((x, k) => [x, f(r.radial.nps[k]!, k)] as const).filter(([x, y]) => x > 0 && Number.isFinite(y));
   const pct = Math.round(dose * 100);

@@ -40,7 +40,7 @@ export type DenoiserSettings = Pick<
 export const TEXTURE_HELP =
   'smooth | full-dose. smooth (default): the model as trained, with the better PSNR / SSIM, but less noise than a full-dose ' +
   "scan and coarser texture. full-dose: puts back sqrt(d)/(1+sqrt(d)) of the removed noise (d = --dose, else the model card's " +
-  'default), for a full-dose noise SD at 0.7 to 1.3 dB less PSNR (with the shipped CT model its NPS still peaks low: ' +
+  'default), for a full-dose noise SD at 0.7 to 1.4 dB less PSNR (with the shipped CT model its NPS still peaks low: ' +
   'docs/diffusion.md, Texture). Diffusion only'
 
 export function addDenoiserOptions(command: Command): Command {
