@@ -107,7 +107,7 @@ export function checkCase(
   commands: ReadonlyArray<{ name: string; outcome: CommandOutcome }>,
   outputs: ReadonlyArray<{ path: string; bytes: number }>,
   inputBytes: number,
-  /** rows x columns x 2 of the written series (0 when unknown). */
+  /** The largest rows x columns x bytes per sample among the written DICOM files (0 when none). */
   pixelBytes: number,
   limits: CheckLimits,
 ): Failure[] {

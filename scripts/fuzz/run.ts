@@ -3,8 +3,8 @@
  *
  * A seeded mutation fuzzer of the lowdose CLI over the shared DICOM corpus (../shared/dicom): each
  * case is one corpus file mutated (./mutate.ts), then `info --stats --json` and `denoise --method
- * gaussian --json` run on it in a pool of worker processes (./pool.ts), and, when denoise wrote a
- * series, `info` on that output. Every case is checked against the contract's rules
+ * gaussian --json` run on it in a pool of worker processes (./pool.ts), and, when denoise wrote
+ * files, `info` on that output. Every case is checked against the contract's rules
  * (./check.ts). Case i of seed S is the same bytes on every machine: `--only i` replays it.
  * Exit 0 when no case failed, 1 otherwise, 2 for bad usage.
  */
@@ -164,14 +164,25 @@ function codesOf(outcome: CommandOutcome): string[] {
   return [...codes].sort();
 }
 
-/** rows x columns x 2 of the series `info --json` found in denoise's output. */
-function outputPixelBytes(outcome: CommandOutcome): number {
-  try {
-    const series = (JSON.parse(outcome.stdout) as { series?: Array<{ rows?: number; columns?: number }> }).series?.[0];
-    return series?.rows && series.columns ? series.rows * series.columns * 2 : 0;
-  } catch {
-    return 0;
+/**
+ * The largest pixel block (rows x columns x bytes per sample) among the DICOM files denoise
+ * wrote, read from their own headers; null when one of them cannot be parsed.
+ */
+function outputPixelBytes(outputs: ReadonlyArray<{ path: string }>): number | null {
+  let largest = 0;
+  for (const output of outputs) {
+    if (!output.path.endsWith('.dcm')) continue;
+    try {
+      const { dataSet } = parseDicomBytes(readFileSync(output.path), output.path);
+      const rows = dataSet.uint16('x00280010') ?? 0;
+      const columns = dataSet.uint16('x00280011') ?? 0;
+      const bits = dataSet.uint16('x00280100') ?? 16;
+      largest = Math.max(largest, rows * columns * Math.ceil(bits / 8));
+    } catch {
+      return null;
+    }
   }
+  return largest;
 }
 
 async function runCase(worker: FuzzWorker, corpus: readonly CorpusFile[], options: FuzzOptions, work: string, index: number): Promise<CaseResult> {
@@ -190,14 +201,13 @@ async function runCase(worker: FuzzWorker, corpus: readonly CorpusFile[], option
     const denoise = info.killed ? null : await worker.run(['denoise', input, '-o', outDir, '--method', 'gaussian', '--json', '--no-progress']);
     if (denoise) commands.push({ name: 'denoise', outcome: denoise });
     const outputs = filesUnder(outDir);
-    // What denoise wrote must itself be readable.
-    if (denoise?.code === 0) {
-      const series = outputs.filter((o) => o.path.endsWith('.dcm'));
-      if (series.length > 0) commands.push({ name: 'info-output', outcome: await worker.run(['info', path.dirname(series[0]!.path), '--json']) });
-    }
+    // What denoise wrote must itself be readable, also the slices of a series that failed half way.
+    const written = outputs.filter((o) => o.path.endsWith('.dcm'));
+    if (written.length > 0) commands.push({ name: 'info-output', outcome: await worker.run(['info', path.dirname(written[0]!.path), '--json']) });
     const infoOutput = commands.find((c) => c.name === 'info-output');
-    const pixelBytes = infoOutput ? outputPixelBytes(infoOutput.outcome) : 0;
-    const failures = checkCase(commands, outputs, bytes.length, pixelBytes, options.limits);
+    const pixelBytes = outputPixelBytes(outputs);
+    const failures = checkCase(commands, outputs, bytes.length, pixelBytes ?? 0, options.limits);
+    if (pixelBytes === null) failures.push({ kind: 'output-unreadable', command: 'denoise', detail: 'an output .dcm does not parse' });
     if (infoOutput && infoOutput.outcome.code !== 0 && !failures.some((f) => f.command === 'info-output')) {
       failures.push({ kind: 'output-unreadable', command: 'info-output', detail: `exit ${infoOutput.outcome.code}: ${codesOf(infoOutput.outcome).join(', ')}` });
     }
@@ -220,7 +230,7 @@ async function runCase(worker: FuzzWorker, corpus: readonly CorpusFile[], option
         peakRssMb: outcome.peakRssMb,
         codes: codesOf(outcome),
       })),
-      maxOutputRatio: outputs.reduce((m, o) => Math.max(m, o.bytes / Math.max(bytes.length, pixelBytes, 1)), 0),
+      maxOutputRatio: outputs.reduce((m, o) => Math.max(m, o.bytes / Math.max(bytes.length, pixelBytes ?? 0, 1)), 0),
       failures,
     };
   } finally {
