@@ -4,7 +4,7 @@
  * the input. Runs the same `denoiseSlices` call as `lowdose denoise`, so the last frame is what
  * denoise would write for this slice with the same seed and slice index.
  */
-import { denoiseSlices, type DenoiseTiming } from '../diffusion/index.js';
+import { denoiseSlices, type ConsistencySettings, type DenoiseTiming } from '../diffusion/index.js';
 import type { DiffusionModel, ModelBatch } from '../diffusion/model.js';
 import { fromModelSpace } from '../diffusion/normalization.js';
 import { resShiftEtas } from '../diffusion/resshift.js';
@@ -54,6 +54,9 @@ export interface ReverseOptions {
   readonly above?: Float32Array | null;
   /** Intensity range for SSIM. */
   readonly range: IntensityRange;
+  /** Measurement consistency (`resolveConsistency`), with the slice's PixelSpacing; x̂_0 frames show the corrected estimate. */
+  readonly consistency?: ConsistencySettings | null;
+  readonly pixelSpacing?: readonly [number, number];
 }
 
 /** ᾱ_t (or η_t) of a card's training schedule, for labels. */
@@ -104,6 +107,8 @@ export async function reverseProcess(
       steps: options.steps,
       seed: options.seed,
       ...(options.guidance !== undefined ? { guidance: options.guidance } : {}),
+      ...(options.consistency ? { consistency: options.consistency } : {}),
+      ...(options.pixelSpacing ? { pixelSpacing: options.pixelSpacing } : {}),
       onStep: (info) => {
         timesteps.push(info.timestep);
         predictions.push(info.predOriginalSample.slice(0, size));

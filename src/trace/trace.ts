@@ -8,7 +8,7 @@
  * sampler, since a network only knows the noise levels it was trained on.
  */
 import { readSliceImage, scanPaths, type Series } from '../dicom/index.js';
-import { createSampler, type SamplerName } from '../diffusion/index.js';
+import { createSampler, describeConsistency, resolveConsistency, type SamplerName } from '../diffusion/index.js';
 import { fillGaussian } from '../diffusion/gaussian.js';
 import { NoiseSchedule, type BetaScheduleConfig, type BetaScheduleKind, isResShiftSchedule } from '../diffusion/schedules.js';
 import { LowdoseError } from '../errors.js';
@@ -39,6 +39,8 @@ export interface TraceOptions {
   readonly steps?: number;
   readonly seed?: number;
   readonly guidance?: number;
+  /** Measurement-consistency strength; default: the card's. */
+  readonly consistency?: number;
   /** Dose fraction of the input, if known. */
   readonly dose?: number;
   readonly device?: DeviceRequest;
@@ -71,6 +73,8 @@ export interface TraceReport {
   readonly steps: number;
   readonly seed: number;
   readonly guidance: number;
+  /** The consistency strength used (0 = off). */
+  readonly consistency: number;
   readonly window: [number, number];
   /** Intensity range of the SSIM values. */
   readonly range: [number, number];
@@ -149,6 +153,7 @@ export async function traceSlice(options: TraceOptions): Promise<TraceResult> {
     const sampler = createSampler(card, { name: samplerName });
     const steps = options.steps ?? card.sampler.steps;
     const guidance = options.guidance ?? card.guidance.default;
+    const consistency = resolveConsistency(card.sampler.consistency, options.consistency);
     const neighbours = card.neighbours === 1
       ? {
           below: (await readSliceImage(series, Math.max(0, index - 1))).data,
@@ -165,6 +170,8 @@ export async function traceSlice(options: TraceOptions): Promise<TraceResult> {
       sliceIndex: index,
       guidance,
       range,
+      consistency,
+      pixelSpacing: image.pixelSpacing,
       ...neighbours,
       ...(options.dose !== undefined ? { doseLevel: options.dose } : {}),
     });
@@ -178,7 +185,7 @@ export async function traceSlice(options: TraceOptions): Promise<TraceResult> {
       window,
       title: [
         `lowdose trace  ${modality} slice ${index + 1}/${count}  ${shortName(file)}  window ${window.lo}..${window.hi} ${series.units}`,
-        `model ${card.name}  sampler ${sampler.name}  ${reverse.frames.length} steps  seed ${seed}  guidance ${guidance}  ssim vs input, range ${range[0]}..${fmt(range[1])}`,
+        `model ${card.name}  sampler ${sampler.name}  ${reverse.frames.length} steps  seed ${seed}  guidance ${guidance}${consistency ? `  ${describeConsistency(consistency)}` : ''}  ssim vs input, range ${range[0]}..${fmt(range[1])}`,
       ],
       forwardTitle: `forward q(x_t|x_0), ${schedule.config.kind} schedule, T=${schedule.trainSteps}`,
       forward: forward.map(
@@ -209,6 +216,7 @@ export async function traceSlice(options: TraceOptions): Promise<TraceResult> {
       steps: reverse.frames.length,
       seed,
       guidance,
+      consistency: consistency?.strength ?? 0,
       window: [window.lo, window.hi],
       range: [range[0], range[1]],
       forward: {

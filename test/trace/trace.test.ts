@@ -111,6 +111,15 @@ describe('lowdose trace', () => {
     expect(s[0]).toBeLessThan(0.05);
     expect(s[2]).toBeGreaterThan(s[1]!);
     expect(s[1]).toBeGreaterThan(s[0]!);
+    expect(report.consistency).toBe(0);
+
+    // With measurement consistency on: the oracle's x̂_0 is the input, the measurement itself, so the step keeps it.
+    const consistent = await runCli('trace', BODY_25, '-o', path.join(tmp, 'trace-c.png'), '--model', path.join(MODELS, 'oracle-epsilon-cosine.json'),
+      '--steps', '2', '--panel', '64', '--slice', '1', '--consistency', '1', '--json');
+    expect(consistent.code, consistent.stderr).toBe(0);
+    const withStep = JSON.parse(consistent.stdout) as TraceReport;
+    expect(withStep.consistency).toBe(1);
+    expect(withStep.reverse.output.ssim).toBeGreaterThan(0.999);
   });
 
   it('wraps long reverse processes into balanced rows', () => {

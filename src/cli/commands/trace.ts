@@ -21,6 +21,7 @@ interface TraceCliOptions {
   steps?: number;
   seed: string;
   guidance?: number;
+  consistency?: number;
   dose?: number;
   device: string;
   threads?: number;
@@ -44,6 +45,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--steps <n>', 'reverse-process steps (default: the model card\'s)', parseIntOption('--steps', 1, 1000))
     .option('--seed <s>', 'random seed (forward noise and sampler)', '0')
     .option('--guidance <g>', 'classifier-free guidance scale (default: the model card\'s)', parseNumberOption('--guidance', 0, 50))
+    .option('--consistency <strength>', "measurement-consistency strength, 0..1 (default: the model card's)", parseNumberOption('--consistency', 0, 1))
     .option('--dose <fraction>', 'dose of the input as a fraction of normal dose, if known', parseNumberOption('--dose', 0, 1))
     .option('--device <device>', 'auto | cpu | webgpu | cuda', 'auto')
     .option('--threads <n>', 'CPU threads for the model', parseIntOption('--threads', 1, 256))
@@ -75,6 +77,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
         ...(opts.sampler !== undefined ? { sampler: opts.sampler as SamplerName } : {}),
         ...(opts.steps !== undefined ? { steps: opts.steps } : {}),
         ...(opts.guidance !== undefined ? { guidance: opts.guidance } : {}),
+        ...(opts.consistency !== undefined ? { consistency: opts.consistency } : {}),
         ...(opts.dose !== undefined ? { dose: opts.dose } : {}),
         ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
         ...(opts.fractions !== undefined ? { fractions: parseFractions(opts.fractions) } : {}),
