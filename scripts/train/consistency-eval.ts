@@ -30,6 +30,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CLASSICAL_METHODS, type DenoiseMethod } from '../../src/choices.js';
 import type { Lesion } from '../../src/metrics/lesions.js';
 import { runMetrics } from '../../src/pipeline/metrics.js';
 import { loadQaConfig, runQa } from '../../src/qa/index.js';
@@ -67,7 +68,7 @@ const log = (m: string) => process.stderr.write(`${m}\n`);
 
 interface Setting {
   readonly label: string;
-  readonly method: 'diffusion' | 'gaussian' | 'bilateral' | 'nlm';
+  readonly method: DenoiseMethod;
   readonly consistency: { strength: number; scaleMm: number; threshold: number } | null;
 }
 
@@ -212,7 +213,7 @@ function grid(strengths: number[], scales: number[], thresholds: number[]): Sett
   return out;
 }
 
-const classical: Setting[] = (['gaussian', 'bilateral', 'nlm'] as const).map((method) => ({ label: method, method, consistency: null }));
+const classical: Setting[] = CLASSICAL_METHODS.map((method) => ({ label: method, method, consistency: null }));
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sd = (xs: number[]) => Math.sqrt(mean(xs.map((x) => (x - mean(xs)) ** 2)));
 const pct = (x: number) => (100 * x).toFixed(1);

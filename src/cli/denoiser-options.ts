@@ -3,28 +3,26 @@
  * one definition, one validation, one progress adapter.
  */
 import type { Command } from 'commander';
-import { isTexture, SAMPLER_NAMES, TEXTURES } from '../diffusion/index.js';
+import { DENOISE_METHODS, DEVICE_REQUESTS, SAMPLER_NAMES, TEXTURES, type DenoiseMethod, type DeviceRequest, type SamplerName, type Texture } from '../choices.js';
 import { MEMORY_BUDGET_ENV, parseMemorySize } from '../pipeline/memory-budget.js';
-import type { DenoiseMethod, DenoiseOptions, DenoiseProgress } from '../pipeline/types.js';
-import { isDeviceRequest, type DeviceRequest } from '../runtime/index.js';
+import type { DenoiseOptions, DenoiseProgress } from '../pipeline/types.js';
 import { parseSeed } from '../util/random.js';
-import { parseIntOption, parseNumberOption, usageError } from './output.js';
+import { choicesHelp, DEVICE_HELP, parseChoiceOption, parseIntOption, parseNumberOption, usageError } from './output.js';
 import type { Progress } from './progress.js';
 
-export const METHODS: readonly DenoiseMethod[] = ['diffusion', 'gaussian', 'bilateral', 'nlm'];
 
 /** What commander hands the action for the options added by addDenoiserOptions. */
 export interface DenoiserCliOptions {
-  method: string;
+  method: DenoiseMethod;
   model?: string;
-  device: string;
+  device: DeviceRequest;
   steps?: number;
-  sampler?: string;
+  sampler?: SamplerName;
   seed: string;
   samples: number;
   guidance?: number;
   consistency?: number;
-  texture: string;
+  texture: Texture;
   batch: number;
   threads?: number;
   memoryBudget?: number;
@@ -38,18 +36,18 @@ export type DenoiserSettings = Pick<
 
 /** --texture's help: which is the default and why (measured: docs/diffusion.md, "Texture"). */
 export const TEXTURE_HELP =
-  'smooth | full-dose. smooth (default): the model as trained, with the better PSNR / SSIM, but less noise than a full-dose ' +
+  `${choicesHelp(TEXTURES)}. smooth (default): the model as trained, with the better PSNR / SSIM, but less noise than a full-dose ` +
   "scan and coarser texture. full-dose: puts back sqrt(d)/(1+sqrt(d)) of the removed noise (d = --dose, else the model card's " +
   'default), for a full-dose noise SD at 0.7 to 1.4 dB less PSNR (with the shipped CT model its NPS still peaks low: ' +
   'docs/diffusion.md, Texture). Diffusion only'
 
 export function addDenoiserOptions(command: Command): Command {
   return command
-    .option('--method <name>', `denoiser: ${METHODS.join(' | ')}`, 'diffusion')
+    .option('--method <name>', `denoiser: ${choicesHelp(DENOISE_METHODS)}`, parseChoiceOption('--method', DENOISE_METHODS), 'diffusion')
     .option('--model <name|path>', 'model name in models/ or path to its .json / .onnx (default: lowdose-ct for CT, lowdose-pet for PET)')
-    .option('--device <device>', 'auto | cpu | webgpu | cuda (auto tries CUDA, then WebGPU, then CPU)', 'auto')
+    .option('--device <device>', DEVICE_HELP, parseChoiceOption('--device', DEVICE_REQUESTS), 'auto')
     .option('--steps <n>', "reverse-process steps (default: the model card's)", parseIntOption('--steps', 1, 1000))
-    .option('--sampler <name>', `${SAMPLER_NAMES.join(' | ')} (default: the model card's)`)
+    .option('--sampler <name>', `${choicesHelp(SAMPLER_NAMES)} (default: the model card's)`, parseChoiceOption('--sampler', SAMPLER_NAMES))
     .option('--seed <s>', 'random seed: the same seed gives the same output', '0')
     .option('--samples <k>', 'ensemble size; K > 1 gives the mean and an uncertainty (per-pixel std) series', parseIntOption('--samples', 1, 64), 1)
     .option('--guidance <g>', 'classifier-free guidance scale (1 = conditional only)', parseNumberOption('--guidance', 0, 50))
@@ -58,7 +56,7 @@ export function addDenoiserOptions(command: Command): Command {
       "measurement consistency, 0..1: keep the output's local means with the low-dose input's where they disagree beyond its noise (0 = off; default: the model card's)",
       parseNumberOption('--consistency', 0, 1),
     )
-    .option('--texture <mode>', TEXTURE_HELP, 'smooth')
+    .option('--texture <mode>', TEXTURE_HELP, parseChoiceOption('--texture', TEXTURES), 'smooth')
     .option('--batch <b>', 'slices per sampler run (the network sees batch x samples images, in calls that fit the memory budget)', parseIntOption('--batch', 1, 256), 1)
     .option('--threads <n>', "CPU threads for the model (default: onnxruntime's)", parseIntOption('--threads', 1, 256))
     .option(
@@ -69,18 +67,12 @@ export function addDenoiserOptions(command: Command): Command {
     .option('--no-progress', 'no progress bar');
 }
 
-/** Validates the shared options (usage errors exit 2) and returns them as pipeline options. */
+/** The shared options as pipeline options (commander has validated each; usage errors exit 2). */
 export function denoiserSettings(opts: DenoiserCliOptions): DenoiserSettings {
-  if (!(METHODS as readonly string[]).includes(opts.method)) throw usageError(`--method must be one of ${METHODS.join(', ')}, got "${opts.method}"`);
-  if (!isDeviceRequest(opts.device)) throw usageError(`--device must be auto, cpu, webgpu or cuda, got "${opts.device}"`);
-  if (!isTexture(opts.texture)) throw usageError(`--texture must be one of ${TEXTURES.join(', ')}, got "${opts.texture}"`);
   if (opts.texture !== 'smooth' && opts.method !== 'diffusion') throw usageError(`--texture ${opts.texture} needs --method diffusion`);
-  if (opts.sampler !== undefined && !(SAMPLER_NAMES as readonly string[]).includes(opts.sampler)) {
-    throw usageError(`--sampler must be one of ${SAMPLER_NAMES.join(', ')}, got "${opts.sampler}"`);
-  }
   return {
-    method: opts.method as DenoiseMethod,
-    device: opts.device as DeviceRequest,
+    method: opts.method,
+    device: opts.device,
     seed: parseSeed(opts.seed),
     samples: opts.samples,
     texture: opts.texture,

@@ -2,6 +2,8 @@
  * The CLI's two channels: machine output (JSON) on stdout and nothing else there; progress and
  * human messages on stderr.
  */
+import { AUTO_ORDER } from '../runtime/devices.js';
+import { DEVICE_REQUESTS, isOneOf } from '../choices.js';
 import { LowdoseError, toLowdoseError } from '../errors.js';
 import { EXIT_FAILED, EXIT_USAGE } from '../exit-codes.js';
 
@@ -46,7 +48,22 @@ export function exitCodeFor(error: unknown): number {
   return USAGE_CODES.has(e.code) ? EXIT_USAGE : EXIT_FAILED;
 }
 
+/** `a | b | c`: an option's choices for --help, from the one list of them (src/choices.ts). */
+export function choicesHelp(list: readonly string[]): string {
+  return list.join(' | ');
+}
+
+/** --help for a --device option. */
+export const DEVICE_HELP = `${choicesHelp(DEVICE_REQUESTS)} (auto tries ${AUTO_ORDER.join(', then ')})`;
+
 /** Parsers for option values; they throw usage errors with the option's name. */
+export function parseChoiceOption<const T extends readonly string[]>(name: string, list: T) {
+  return (text: string): T[number] => {
+    if (!isOneOf(list, text)) throw usageError(`${name} must be one of ${list.join(', ')}, got "${text}"`);
+    return text;
+  };
+}
+
 export function parseNumberOption(name: string, lo = -Infinity, hi = Infinity) {
   return (text: string): number => {
     const value = Number(text);

@@ -2,6 +2,7 @@
  * Builds the sampler a model card asks for (or the one the user picks instead), with the card's
  * training schedule and prediction type.
  */
+import { SAMPLER_NAMES } from '../choices.js';
 import { LowdoseError } from '../errors.js';
 import type { ConsistencyCardField } from './consistency.js';
 import { DdimSampler } from './ddim.js';
@@ -13,7 +14,7 @@ import { isResShiftSchedule, NoiseSchedule, type ScheduleConfig } from './schedu
 import type { TimestepSpacing } from './timesteps.js';
 import { WarmStartSampler } from './warm-start.js';
 
-export const SAMPLER_NAMES: readonly SamplerName[] = ['ddpm', 'ddim', 'warm-start', 'resshift'];
+export { SAMPLER_NAMES } from '../choices.js';
 
 /** Sampler settings as a model card's `sampler` section carries them (all optional here). */
 export interface SamplerSettings {

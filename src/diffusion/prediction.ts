@@ -9,9 +9,8 @@
  */
 import { LowdoseError } from '../errors.js';
 
-export type PredictionType = 'epsilon' | 'sample' | 'v';
-
-export const PREDICTION_TYPES: readonly PredictionType[] = ['epsilon', 'sample', 'v'];
+export const PREDICTION_TYPES = ['epsilon', 'sample', 'v'] as const;
+export type PredictionType = (typeof PREDICTION_TYPES)[number];
 
 /**
  * x̂_0 and ε̂ are linear in (x_t, model output) for every prediction type:

@@ -9,6 +9,7 @@
  * is its own stream and does not depend on which other images share the batch (or, in tests, a
  * function that fills the array).
  */
+import type { SamplerName } from '../choices.js';
 import { LowdoseError } from '../errors.js';
 import type { Rng } from '../util/random.js';
 import { fillGaussian } from './gaussian.js';
@@ -29,7 +30,7 @@ export interface StepBuffers {
   predOriginalSample?: Float32Array;
 }
 
-export type SamplerName = 'ddpm' | 'ddim' | 'warm-start' | 'resshift';
+export type { SamplerName };
 
 export interface Sampler {
   readonly name: SamplerName;

@@ -8,7 +8,8 @@
  */
 import { LowdoseError } from '../errors.js';
 
-export type BetaScheduleKind = 'linear' | 'cosine' | 'aggressive';
+export const BETA_SCHEDULE_KINDS = ['linear', 'cosine', 'aggressive'] as const;
+export type BetaScheduleKind = (typeof BETA_SCHEDULE_KINDS)[number];
 
 export interface BetaScheduleConfig {
   readonly kind: BetaScheduleKind;

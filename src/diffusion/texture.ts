@@ -19,14 +19,13 @@
  *
  * Pure functions over typed arrays; the sampler plumbing applies it per slice in denoiseSlices.
  */
+import { isOneOf, TEXTURES, type Texture } from '../choices.js';
 import { LowdoseError } from '../errors.js';
 
-/** Output texture: the denoiser's own (smooth) or full-dose noise restored. */
-export const TEXTURES = ['smooth', 'full-dose'] as const;
-export type Texture = (typeof TEXTURES)[number];
+export { TEXTURES, type Texture } from '../choices.js';
 
 export function isTexture(value: unknown): value is Texture {
-  return typeof value === 'string' && (TEXTURES as readonly string[]).includes(value);
+  return isOneOf(TEXTURES, value);
 }
 
 /** w(d) = (sqrt(d) - d) / (1 - d) = sqrt(d) / (1 + sqrt(d)): the share of x - D to put back for an input at dose fraction d. */

@@ -11,9 +11,8 @@
  */
 import { LowdoseError } from '../errors.js';
 
-export type TimestepSpacing = 'leading' | 'trailing' | 'linspace';
-
-export const TIMESTEP_SPACINGS: readonly TimestepSpacing[] = ['leading', 'trailing', 'linspace'];
+export const TIMESTEP_SPACINGS = ['leading', 'trailing', 'linspace'] as const;
+export type TimestepSpacing = (typeof TIMESTEP_SPACINGS)[number];
 
 export function roundHalfEven(x: number): number {
   const r = Math.round(x);

@@ -8,6 +8,7 @@
  * fixed in mm. The defaults were tuned for PSNR against the normal-dose image on real CT at 25 %
  * dose and real PET at 25 % counts (docs/filters.md, `npx tsx scripts/bench/filters.ts --tune`).
  */
+import { CLASSICAL_METHODS, type ClassicalMethod } from '../choices.js';
 import { LowdoseError } from '../errors.js';
 import type { Image2D } from '../image.js';
 import { bilateralFilter, BILATERAL_TRUNCATE } from './bilateral.js';
@@ -15,8 +16,7 @@ import { gaussianFilter, GAUSSIAN_TRUNCATE } from './gaussian.js';
 import { nlmFilter } from './nlm.js';
 import { estimateFilterNoise, type FilterModality, type NoiseLevel } from './noise.js';
 
-export type ClassicalMethod = 'gaussian' | 'bilateral' | 'nlm';
-export const CLASSICAL_METHODS: readonly ClassicalMethod[] = ['gaussian', 'bilateral', 'nlm'];
+export { CLASSICAL_METHODS, type ClassicalMethod } from '../choices.js';
 
 /**
  * Settings of the classical filters. Each method reads only its own fields (and `modality`,

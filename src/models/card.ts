@@ -8,8 +8,8 @@
 import { LowdoseError } from '../errors.js';
 import type { Normalization } from '../diffusion/normalization.js';
 import { PREDICTION_TYPES, type PredictionType } from '../diffusion/prediction.js';
-import type { SamplerName } from '../diffusion/sampler.js';
-import type { ScheduleConfig } from '../diffusion/schedules.js';
+import { SAMPLER_NAMES, type SamplerName } from '../choices.js';
+import { BETA_SCHEDULE_KINDS, type ScheduleConfig } from '../diffusion/schedules.js';
 import type { TileSpec } from '../diffusion/tiling.js';
 import { TIMESTEP_SPACINGS } from '../diffusion/timesteps.js';
 import type { SamplerSettings } from '../diffusion/create-sampler.js';
@@ -99,8 +99,7 @@ export interface ModelCard {
 
 const MODALITIES: readonly Modality[] = ['CT', 'PT'];
 const UNITS: Record<Modality, Normalization['units']> = { CT: 'HU', PT: 'SUVbw' };
-const SAMPLERS: readonly SamplerName[] = ['ddpm', 'ddim', 'warm-start', 'resshift'];
-const SCHEDULE_KINDS = ['linear', 'cosine', 'aggressive', 'resshift'] as const;
+const SCHEDULE_KINDS = [...BETA_SCHEDULE_KINDS, 'resshift'] as const;
 
 /** The normalization for one modality, or an E_MODEL error when the card has none for it. */
 export function normalizationFor(card: ModelCard, modality: Modality): Normalization {
@@ -310,7 +309,7 @@ export function parseModelCard(value: Json, cardPath: string): ModelCard {
   if (!isObject(sampler)) {
     p.add('sampler', `expected { "default", "steps", ... }, got ${describe(sampler)}`);
   } else {
-    oneOf(p, sampler, 'default', 'sampler.default', SAMPLERS);
+    oneOf(p, sampler, 'default', 'sampler.default', SAMPLER_NAMES);
     num(p, sampler, 'steps', 'sampler.steps', (x) => Number.isInteger(x) && x >= 1 && x <= trainSteps, `an integer in 1..${trainSteps}`);
     num(p, sampler, 'eta', 'sampler.eta', (x) => x >= 0 && x <= 1, 'a number in [0, 1]', true);
     num(p, sampler, 'strength', 'sampler.strength', (x) => x > 0 && x <= 1, 'a number in (0, 1]', true);

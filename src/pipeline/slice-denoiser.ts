@@ -99,7 +99,7 @@ async function createDiffusionDenoiser(
   }
   const norm = normalizationFor(card, modality);
   const sampler = createSampler(card, {
-    ...(options.sampler ? { name: options.sampler as SamplerName } : {}),
+    ...(options.sampler ? { name: options.sampler } : {}),
     ...(options.strength !== undefined ? { strength: options.strength } : {}),
   });
   const steps = options.steps ?? card.sampler.steps;

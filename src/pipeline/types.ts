@@ -2,11 +2,12 @@
  * The denoise pipeline's public shapes: what the CLI, the server's job queue and the demo pass in
  * and get back. `report.json` and `denoise --json` are `DenoiseReport` (docs/contract.md).
  */
+import type { DenoiseMethod, SamplerName } from '../choices.js';
 import type { PaddingFill } from '../padding.js';
 import type { Texture } from '../diffusion/texture.js';
 import type { DeviceRequest } from '../runtime/index.js';
 
-export type DenoiseMethod = 'diffusion' | 'gaussian' | 'bilateral' | 'nlm';
+export { DENOISE_METHODS, type DenoiseMethod } from '../choices.js';
 
 export interface DenoiseOptions {
   /** Output directory: one sub-folder per series, previews/, report.json. */
@@ -17,7 +18,7 @@ export interface DenoiseOptions {
   readonly device?: DeviceRequest;
   /** Reverse-process steps; default: the model card's. */
   readonly steps?: number;
-  readonly sampler?: string;
+  readonly sampler?: SamplerName;
   /** Warm-start strength (fraction of T re-run); default: the model card's. Not a CLI option. */
   readonly strength?: number;
   readonly seed?: number;

@@ -12,10 +12,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
-export type DeviceRequest = 'auto' | 'cpu' | 'webgpu' | 'cuda';
-export type Device = 'cpu' | 'webgpu' | 'cuda';
+import { DEVICE_REQUESTS, isOneOf, type Device, type DeviceRequest } from '../choices.js';
 
-export const DEVICE_REQUESTS: readonly DeviceRequest[] = ['auto', 'cpu', 'webgpu', 'cuda'];
+export { DEVICE_REQUESTS, DEVICES, type Device, type DeviceRequest } from '../choices.js';
+
 /** The order `auto` tries. */
 export const AUTO_ORDER: readonly Device[] = ['cuda', 'webgpu', 'cpu'];
 
@@ -32,7 +32,7 @@ export interface DeviceReport {
 }
 
 export function isDeviceRequest(value: string): value is DeviceRequest {
-  return (DEVICE_REQUESTS as readonly string[]).includes(value);
+  return isOneOf(DEVICE_REQUESTS, value);
 }
 
 /** The folder holding onnxruntime-node's native binding and provider libraries for this platform. */
@@ -84,6 +84,27 @@ export function webgpuUnavailableReason(): string | null {
   }
   if (cache.includes('libvulkan.so.1')) return null;
   return 'no Vulkan loader (libvulkan.so.1) on this system, which WebGPU needs on Linux (install the GPU driver\'s Vulkan support, e.g. libvulkan1)';
+}
+
+/** Why `device` cannot even be tried here, or null when it is worth trying. */
+export function deviceUnavailableReason(device: Device): string | null {
+  if (device === 'cuda') return cudaUnavailableReason();
+  if (device === 'webgpu') return webgpuUnavailableReason();
+  return null;
+}
+
+/** The devices a request tries, in order: `auto` is AUTO_ORDER, anything else itself. */
+export function devicesToTry(requested: DeviceRequest): readonly Device[] {
+  return requested === 'auto' ? AUTO_ORDER : [requested];
+}
+
+/**
+ * The device a request will run on unless creating its session fails there: the requested one, or
+ * for `auto` the first in AUTO_ORDER that can be tried. What the server queues a job on.
+ */
+export function expectedDevice(requested: DeviceRequest): Device {
+  if (requested !== 'auto') return requested;
+  return AUTO_ORDER.find((device) => deviceUnavailableReason(device) === null) ?? 'cpu';
 }
 
 /** The first line of an onnxruntime error, without its source-file prefix. */

@@ -10,9 +10,6 @@ export function shortId(kind: string, key: string): string {
   return createHash('sha256').update(`${kind}\0${key}`).digest('base64url').slice(0, 12);
 }
 
-/** What a route accepts as an id: exactly what `shortId` makes, so nothing else gets near a lookup. */
-export const ID_PATTERN = '^[A-Za-z0-9_-]{12}$';
-
 /** A short content revision from anything that changes when the data does (file sizes, mtimes). */
 export function revisionOf(parts: readonly (string | number)[]): string {
   const hash = createHash('sha256');

@@ -1,272 +1,263 @@
 /**
- * JSON schemas of the API (requests are validated against them, responses serialised by them).
- * They mirror ./api-types.ts; a field missing here is dropped from responses, so keep both in step.
+ * JSON schemas of the HTTP API, written with TypeBox: requests are validated against them,
+ * responses serialised by them, and ./api-types.ts derives the TypeScript types from them
+ * (`Static<typeof schema>`), so the routes, the types and the viewer's client cannot drift apart.
+ * Enumerations come from their one list (src/choices.ts, or the lists here for the server's own).
+ *
+ * Imports only typebox and src/choices.ts: the viewer type-checks against this file.
  */
-import { ID_PATTERN } from './ids.js';
-import { TEXTURES } from '../diffusion/texture.js';
+import { Type, type TSchema } from 'typebox';
+import { DENOISE_METHODS, DEVICE_REQUESTS, SAMPLER_NAMES, TEXTURES } from '../choices.js';
 
-const nullable = (type: string) => ({ type: [type, 'null'] });
-const numberOrNull = nullable('number');
-const stringOrNull = nullable('string');
+/** What a route accepts as an id: exactly what `shortId` (./ids.ts) makes, so nothing else gets near a lookup. */
+export const ID_PATTERN = '^[A-Za-z0-9_-]{12}$';
 
-export const idParam = { type: 'string', pattern: ID_PATTERN } as const;
+/** How a series came to be, from its headers and from denoise reports. */
+export const SERIES_ROLES = ['original', 'low-dose', 'full-dose', 'denoised', 'uncertainty', 'derived'] as const;
+export const JOB_STATUSES = ['queued', 'running', 'done', 'failed', 'cancelled'] as const;
+/** Element types of the binary slice format (`?dtype=`; auto: int16 when lossless). */
+export const SLICE_DTYPES = ['int16', 'float32'] as const;
 
-export const idParams = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: idParam },
-  additionalProperties: false,
-} as const;
+/** `{ type: 'string', enum }` typed as the list's union (TypeBox's Enum leaves out the `type` that fast-json-stringify wants). */
+function stringEnum<const T extends readonly string[]>(list: T, options: { default?: T[number] } = {}) {
+  return Type.Unsafe<T[number]>({ type: 'string', enum: [...list], ...options });
+}
 
-export const sliceParams = {
-  type: 'object',
-  required: ['id', 'index'],
-  properties: { id: idParam, index: { type: 'integer', minimum: 0, maximum: 100000 } },
-  additionalProperties: false,
-} as const;
+/** A value or null, as `anyOf` (objects and arrays). */
+function orNull<T extends TSchema>(schema: T) {
+  return Type.Union([schema, Type.Null()]);
+}
 
-export const apiError = {
-  type: 'object',
-  required: ['code', 'message'],
-  properties: { code: { type: 'string' }, message: { type: 'string' } },
-} as const;
+/** Scalars or null, as `{ type: [t, 'null'] }`: cheaper to serialise than anyOf. */
+const numberOrNull = Type.Unsafe<number | null>({ type: ['number', 'null'] });
+const integerOrNull = Type.Unsafe<number | null>({ type: ['integer', 'null'] });
+const stringOrNull = Type.Unsafe<string | null>({ type: ['string', 'null'] });
 
+const pair = Type.Unsafe<[number, number]>({ type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 2 });
+const triple = Type.Unsafe<[number, number, number]>({ type: 'array', items: { type: 'number' }, minItems: 3, maxItems: 3 });
+const strings = Type.Array(Type.String());
+
+export const idParam = Type.String({ pattern: ID_PATTERN });
+export const idParams = Type.Object({ id: idParam }, { additionalProperties: false });
+export const sliceParams = Type.Object({ id: idParam, index: Type.Integer({ minimum: 0, maximum: 100000 }) }, { additionalProperties: false });
+export const sliceQuery = Type.Object(
+  { v: Type.Optional(Type.String({ maxLength: 64 })), dtype: Type.Optional(stringEnum(['auto', ...SLICE_DTYPES], { default: 'auto' })) },
+  { additionalProperties: false },
+);
+
+/** A slice in the binary format of ./slice-encoding.ts (sent as is: fastify serialises no Buffer). */
+export const sliceBody = Type.Unsafe<Uint8Array>({});
+export const notModified = Type.Unsafe<undefined>({});
+
+export const apiError = Type.Object({ code: Type.String(), message: Type.String() });
 /** Error responses every route may give. */
 export const errorResponses = { '4xx': apiError, '5xx': apiError } as const;
 
-const triple = { type: 'array', items: { type: 'number' }, minItems: 3, maxItems: 3 };
-const pair = { type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 2 };
+export const healthResponse = Type.Object({ status: Type.String(), version: Type.String(), studies: Type.Integer(), viewer: Type.Boolean() });
 
-export const seriesSummary = {
-  type: 'object',
-  required: ['id', 'studyId', 'modality', 'description', 'seriesNumber', 'role', 'rows', 'columns', 'slices', 'units'],
-  properties: {
-    id: { type: 'string' },
-    studyId: { type: 'string' },
-    modality: { type: 'string' },
-    description: { type: 'string' },
-    seriesNumber: numberOrNull,
-    role: { type: 'string', enum: ['original', 'low-dose', 'full-dose', 'denoised', 'uncertainty', 'derived'] },
-    rows: { type: 'integer' },
-    columns: { type: 'integer' },
-    slices: { type: 'integer' },
-    units: { type: 'string' },
+export const seriesRole = stringEnum(SERIES_ROLES);
+
+export const seriesSummary = Type.Object({
+  id: Type.String(),
+  studyId: Type.String(),
+  modality: Type.String(),
+  description: Type.String(),
+  seriesNumber: numberOrNull,
+  role: seriesRole,
+  rows: Type.Integer(),
+  columns: Type.Integer(),
+  slices: Type.Integer(),
+  /** 'HU', 'SUVbw', 'BQML', ... */
+  units: Type.String(),
+});
+
+export const seriesDetail = Type.Object({
+  ...seriesSummary.properties,
+  /** Changes whenever the series' files do; slice URLs carry it (`?v=`) so they can be cached forever. */
+  rev: Type.String(),
+  /** [row, column, slice] spacing, mm. */
+  spacing: triple,
+  derivation: Type.String(),
+  /** The file's own VOI window [centre, width], when it has one. */
+  window: orNull(pair),
+  photometricInterpretation: Type.String(),
+  /** Each slice's position along the slice normal, mm (null when unknown). */
+  locations: Type.Array(numberOrNull),
+  transferSyntaxes: strings,
+  warnings: Type.Array(apiError),
+});
+
+export const scores = Type.Object({
+  /** dB; null when the two slices are identical within the range. */
+  psnr: numberOrNull,
+  ssim: Type.Number(),
+  rmse: Type.Number(),
+});
+
+export const reportFacts = Type.Object({
+  method: stringOrNull,
+  model: stringOrNull,
+  settings: stringOrNull,
+  device: stringOrNull,
+  steps: numberOrNull,
+  seed: numberOrNull,
+  samples: numberOrNull,
+  msPerSlice: numberOrNull,
+  /** The report's own series means against its reference, when it computed them. */
+  metrics: orNull(scores),
+});
+
+export const comparisonSummary = Type.Object({
+  id: Type.String(),
+  studyId: Type.String(),
+  modality: Type.String(),
+  description: Type.String(),
+  lowDose: Type.String(),
+  denoised: Type.String(),
+  reference: stringOrNull,
+  uncertainty: stringOrNull,
+  /** 'report': named by a report.json; 'headers': found from DICOM derivation headers. */
+  pairedBy: stringEnum(['report', 'headers']),
+});
+
+const indexList = Type.Array(Type.Integer());
+
+export const comparisonDetail = Type.Object({
+  ...comparisonSummary.properties,
+  /** For each low-dose slice, the index of the matching slice in each pane's series (-1: none). */
+  alignment: Type.Object({ denoised: indexList, reference: orNull(indexList), uncertainty: orNull(indexList) }),
+  report: orNull(reportFacts),
+});
+
+export const studySummary = Type.Object({
+  id: Type.String(),
+  description: Type.String(),
+  /** DICOM DA (YYYYMMDD) or ''. */
+  date: Type.String(),
+  modalities: strings,
+  series: Type.Array(seriesSummary),
+  comparisons: Type.Array(comparisonSummary),
+});
+
+export const studiesResponse = Type.Object({
+  studies: Type.Array(studySummary),
+  /** Files under the data folders that could not be read as images (details in the server log). */
+  unreadableFiles: Type.Integer(),
+});
+
+export const noisePair = Type.Object({
+  /** No-reference noise estimate (std, modality units); null when the slice has too little flat tissue. */
+  lowDose: numberOrNull,
+  denoised: numberOrNull,
+});
+
+export const sliceMetrics = Type.Object({
+  /** Index in the low-dose series. */
+  index: Type.Integer(),
+  /** Denoised against the reference (or against the low-dose source when there is no reference). */
+  denoised: orNull(scores),
+  /** Low-dose against the reference; null without a reference. */
+  lowDose: orNull(scores),
+  noise: noisePair,
+});
+
+export const comparisonMetrics = Type.Object({
+  comparisonId: Type.String(),
+  against: stringEnum(['reference', 'source']),
+  range: pair,
+  units: Type.String(),
+  slices: Type.Array(sliceMetrics),
+  mean: Type.Object({ denoised: orNull(scores), lowDose: orNull(scores), noise: noisePair }),
+});
+
+export const modelsResponse = Type.Object({
+  models: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      modalities: strings,
+      description: Type.String(),
+      defaultSteps: Type.Optional(Type.Integer()),
+    }),
+  ),
+  methods: Type.Array(stringEnum(DENOISE_METHODS)),
+  devices: Type.Array(stringEnum(DEVICE_REQUESTS)),
+});
+
+/** `lowdose denoise` options a job may set. */
+const jobOptionFields = {
+  method: Type.Optional(stringEnum(DENOISE_METHODS)),
+  // A name only (looked up in the model folders): a request cannot point the server at a path.
+  model: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' })),
+  device: Type.Optional(stringEnum(DEVICE_REQUESTS)),
+  steps: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  sampler: Type.Optional(stringEnum(SAMPLER_NAMES)),
+  seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 4294967295 })),
+  samples: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
+  guidance: Type.Optional(Type.Number({ minimum: 0, maximum: 20 })),
+  /** Measurement-consistency strength, 0..1 (default: the model card's). */
+  consistency: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+  /** 'smooth' (default) or 'full-dose' (diffusion only): see `denoise --texture`. */
+  texture: Type.Optional(stringEnum(TEXTURES)),
+  /** The input's dose fraction, (0, 1] (denoise --dose): the model's dose input and full-dose texture's d. */
+  dose: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
+  batch: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
+};
+
+/** Unknown options are refused (the app's ajv keeps additional properties to fail on them). */
+export const jobOptions = Type.Object(jobOptionFields, { additionalProperties: false });
+
+export const jobRequest = Type.Object(
+  {
+    series: Type.Array(idParam, { minItems: 1, maxItems: 64, uniqueItems: true }),
+    reference: Type.Optional(idParam),
+    options: Type.Optional(jobOptions),
   },
-} as const;
+  { additionalProperties: false },
+);
 
-export const seriesDetail = {
-  type: 'object',
-  required: [...seriesSummary.required, 'rev', 'spacing', 'derivation', 'window', 'photometricInterpretation', 'locations'],
-  properties: {
-    ...seriesSummary.properties,
-    rev: { type: 'string' },
-    spacing: triple,
-    derivation: { type: 'string' },
-    window: { anyOf: [pair, { type: 'null' }] },
-    photometricInterpretation: { type: 'string' },
-    locations: { type: 'array', items: numberOrNull },
-    transferSyntaxes: { type: 'array', items: { type: 'string' } },
-    warnings: { type: 'array', items: apiError },
-  },
-} as const;
+export const jobStatus = stringEnum(JOB_STATUSES);
 
-const scoresSchema = {
-  type: 'object',
-  required: ['psnr', 'ssim', 'rmse'],
-  properties: { psnr: numberOrNull, ssim: { type: 'number' }, rmse: { type: 'number' } },
-} as const;
-const scoresOrNull = { anyOf: [scoresSchema, { type: 'null' }] };
+export const jobProgress = Type.Object({
+  /** 0..1 over all slices of all series. */
+  fraction: Type.Number(),
+  seriesIndex: Type.Integer(),
+  seriesCount: Type.Integer(),
+  slicesDone: Type.Integer(),
+  slicesTotal: Type.Integer(),
+});
 
-const reportFacts = {
-  type: 'object',
-  properties: {
-    method: stringOrNull,
-    model: stringOrNull,
-    settings: stringOrNull,
-    device: stringOrNull,
-    steps: numberOrNull,
-    seed: numberOrNull,
-    samples: numberOrNull,
-    msPerSlice: numberOrNull,
-    metrics: scoresOrNull,
-  },
-} as const;
+export const jobView = Type.Object({
+  id: Type.String(),
+  status: jobStatus,
+  /** The device queue it waits in: one running job per device. */
+  device: Type.String(),
+  /** Input series ids. */
+  series: strings,
+  reference: stringOrNull,
+  options: Type.Object(jobOptionFields),
+  createdAt: Type.String(),
+  startedAt: stringOrNull,
+  finishedAt: stringOrNull,
+  /** 0 = next to run on its device; null when not queued. */
+  queuePosition: integerOrNull,
+  progress: orNull(jobProgress),
+  error: orNull(apiError),
+  result: orNull(
+    Type.Object({
+      /** Comparisons (low-dose vs denoised) the job produced. */
+      comparisons: strings,
+      errors: Type.Array(apiError),
+    }),
+  ),
+});
 
-export const comparisonSummary = {
-  type: 'object',
-  required: ['id', 'studyId', 'modality', 'description', 'lowDose', 'denoised', 'reference', 'uncertainty', 'pairedBy'],
-  properties: {
-    id: { type: 'string' },
-    studyId: { type: 'string' },
-    modality: { type: 'string' },
-    description: { type: 'string' },
-    lowDose: { type: 'string' },
-    denoised: { type: 'string' },
-    reference: stringOrNull,
-    uncertainty: stringOrNull,
-    pairedBy: { type: 'string', enum: ['report', 'headers'] },
-  },
-} as const;
+export const jobList = Type.Object({ jobs: Type.Array(jobView) });
 
-const indexList = { type: 'array', items: { type: 'integer' } };
-const indexListOrNull = { anyOf: [indexList, { type: 'null' }] };
-
-export const comparisonDetail = {
-  type: 'object',
-  required: [...comparisonSummary.required, 'alignment', 'report'],
-  properties: {
-    ...comparisonSummary.properties,
-    alignment: {
-      type: 'object',
-      required: ['denoised', 'reference', 'uncertainty'],
-      properties: { denoised: indexList, reference: indexListOrNull, uncertainty: indexListOrNull },
-    },
-    report: { anyOf: [reportFacts, { type: 'null' }] },
-  },
-} as const;
-
-export const studiesResponse = {
-  type: 'object',
-  required: ['studies', 'unreadableFiles'],
-  properties: {
-    studies: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['id', 'description', 'date', 'modalities', 'series', 'comparisons'],
-        properties: {
-          id: { type: 'string' },
-          description: { type: 'string' },
-          date: { type: 'string' },
-          modalities: { type: 'array', items: { type: 'string' } },
-          series: { type: 'array', items: seriesSummary },
-          comparisons: { type: 'array', items: comparisonSummary },
-        },
-      },
-    },
-    unreadableFiles: { type: 'integer' },
-  },
-} as const;
-
-const noisePair = {
-  type: 'object',
-  required: ['lowDose', 'denoised'],
-  properties: { lowDose: numberOrNull, denoised: numberOrNull },
-} as const;
-
-export const sliceMetrics = {
-  type: 'object',
-  required: ['index', 'denoised', 'lowDose', 'noise'],
-  properties: { index: { type: 'integer' }, denoised: scoresOrNull, lowDose: scoresOrNull, noise: noisePair },
-} as const;
-
-export const comparisonMetrics = {
-  type: 'object',
-  required: ['comparisonId', 'against', 'range', 'units', 'slices', 'mean'],
-  properties: {
-    comparisonId: { type: 'string' },
-    against: { type: 'string', enum: ['reference', 'source'] },
-    range: pair,
-    units: { type: 'string' },
-    slices: { type: 'array', items: sliceMetrics },
-    mean: {
-      type: 'object',
-      required: ['denoised', 'lowDose', 'noise'],
-      properties: { denoised: scoresOrNull, lowDose: scoresOrNull, noise: noisePair },
-    },
-  },
-} as const;
-
-export const jobOptions = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    method: { type: 'string', enum: ['diffusion', 'gaussian', 'bilateral', 'nlm'] },
-    // A name only (looked up in the model folders): a request cannot point the server at a path.
-    model: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' },
-    device: { type: 'string', enum: ['auto', 'cpu', 'webgpu', 'cuda'] },
-    steps: { type: 'integer', minimum: 1, maximum: 1000 },
-    sampler: { type: 'string', enum: ['ddpm', 'ddim', 'warm-start', 'resshift'] },
-    seed: { type: 'integer', minimum: 0, maximum: 4294967295 },
-    samples: { type: 'integer', minimum: 1, maximum: 64 },
-    guidance: { type: 'number', minimum: 0, maximum: 20 },
-    consistency: { type: 'number', minimum: 0, maximum: 1 },
-    texture: { type: 'string', enum: TEXTURES },
-    // The input's dose fraction (denoise --dose): the model's dose input and full-dose texture's d.
-    dose: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
-    batch: { type: 'integer', minimum: 1, maximum: 256 },
-  },
-} as const;
-
-export const jobRequest = {
-  type: 'object',
-  required: ['series'],
-  additionalProperties: false,
-  properties: {
-    series: { type: 'array', items: idParam, minItems: 1, maxItems: 64, uniqueItems: true },
-    reference: idParam,
-    options: jobOptions,
-  },
-} as const;
-
-export const jobView = {
-  type: 'object',
-  required: ['id', 'status', 'device', 'series', 'reference', 'options', 'createdAt', 'startedAt', 'finishedAt', 'queuePosition', 'progress', 'error', 'result'],
-  properties: {
-    id: { type: 'string' },
-    status: { type: 'string', enum: ['queued', 'running', 'done', 'failed', 'cancelled'] },
-    device: { type: 'string' },
-    series: { type: 'array', items: { type: 'string' } },
-    reference: stringOrNull,
-    options: { type: 'object', properties: jobOptions.properties },
-    createdAt: { type: 'string' },
-    startedAt: stringOrNull,
-    finishedAt: stringOrNull,
-    queuePosition: nullable('integer'),
-    progress: {
-      anyOf: [
-        {
-          type: 'object',
-          required: ['fraction', 'seriesIndex', 'seriesCount', 'slicesDone', 'slicesTotal'],
-          properties: {
-            fraction: { type: 'number' },
-            seriesIndex: { type: 'integer' },
-            seriesCount: { type: 'integer' },
-            slicesDone: { type: 'integer' },
-            slicesTotal: { type: 'integer' },
-          },
-        },
-        { type: 'null' },
-      ],
-    },
-    error: { anyOf: [apiError, { type: 'null' }] },
-    result: {
-      anyOf: [
-        {
-          type: 'object',
-          required: ['comparisons', 'errors'],
-          properties: { comparisons: { type: 'array', items: { type: 'string' } }, errors: { type: 'array', items: apiError } },
-        },
-        { type: 'null' },
-      ],
-    },
-  },
-} as const;
-
-export const uploadResponse = {
-  type: 'object',
-  required: ['uploadId', 'files', 'series', 'rejected'],
-  properties: {
-    uploadId: { type: 'string' },
-    files: { type: 'integer' },
-    series: { type: 'array', items: seriesSummary },
-    rejected: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['name', 'code', 'message'],
-        properties: { name: { type: 'string' }, code: { type: 'string' }, message: { type: 'string' } },
-      },
-    },
-  },
-} as const;
+export const uploadResponse = Type.Object({
+  uploadId: Type.String(),
+  /** Files kept. */
+  files: Type.Integer(),
+  series: Type.Array(seriesSummary),
+  /** Files refused, by the name the client sent. */
+  rejected: Type.Array(Type.Object({ name: Type.String(), code: Type.String(), message: Type.String() })),
+});

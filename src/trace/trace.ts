@@ -22,7 +22,8 @@ import { forwardProcess, fractionLabel, DEFAULT_FORWARD_FRACTIONS, type ForwardF
 import { renderTraceGrid, type GridLayout, type TracePanel } from './render.js';
 import { reverseProcess, type ReverseFrame } from './reverse.js';
 
-export const SCHEDULE_KINDS: readonly BetaScheduleKind[] = ['linear', 'cosine', 'aggressive'];
+/** The forward schedules `trace --schedule` draws. */
+export { BETA_SCHEDULE_KINDS as SCHEDULE_KINDS } from '../diffusion/schedules.js';
 /** Rng stream key of the forward frames' noise field (the reverse process uses denoise's own streams). */
 export const FORWARD_NOISE_STREAM = 0x464f5257;
 

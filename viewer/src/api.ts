@@ -5,6 +5,7 @@ import type {
   ComparisonMetrics,
   JobOptions,
   JobView,
+  ModelsResponse,
   SeriesDetail,
   SliceMetrics,
   StudiesResponse,
@@ -12,12 +13,6 @@ import type {
 } from '../../src/server/api-types.js';
 
 export type * from '../../src/server/api-types.js';
-
-export interface ModelsResponse {
-  readonly models: Array<{ name: string; modalities: string[]; description: string; defaultSteps?: number }>;
-  readonly methods: string[];
-  readonly devices: string[];
-}
 
 export class ApiRequestError extends Error {
   constructor(

@@ -3,7 +3,16 @@
  * progress bar), a denoise job with the CLI's options goes to POST /api/jobs, and its progress
  * arrives as server-sent events; when it is done the new comparison opens.
  */
+import { DENOISE_METHODS, DEVICE_REQUESTS, TEXTURES, type DenoiseMethod } from '../../src/choices.js';
 import { api, type JobOptions, type JobView, type UploadResponse } from './api.js';
+
+/** The method menu's labels; the menus list exactly the CLI's choices (src/choices.ts). */
+const METHOD_LABELS: Record<DenoiseMethod, string> = {
+  diffusion: 'Diffusion model',
+  gaussian: 'Gaussian filter',
+  bilateral: 'Bilateral filter',
+  nlm: 'Non-local means',
+};
 
 export interface JobsViewHooks {
   /** The series a new job denoises (the low-dose series on screen). */
@@ -43,7 +52,11 @@ export class JobsView {
       void this.start(this.readOptions());
     });
     byId('denoise-close').addEventListener('click', () => this.dialog.close());
-    byId<HTMLSelectElement>('denoise-method').addEventListener('change', () => this.syncFields());
+    const methods = byId<HTMLSelectElement>('denoise-method');
+    methods.replaceChildren(...DENOISE_METHODS.map((method) => new Option(METHOD_LABELS[method], method)));
+    methods.addEventListener('change', () => this.syncFields());
+    byId<HTMLSelectElement>('denoise-device').replaceChildren(...DEVICE_REQUESTS.map((device) => new Option(device, device)));
+    byId<HTMLSelectElement>('denoise-texture').replaceChildren(...TEXTURES.map((texture) => new Option(texture, texture)));
   }
 
   get busy(): boolean {

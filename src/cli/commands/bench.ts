@@ -4,13 +4,12 @@
  */
 import type { Command } from 'commander';
 import { formatBenchReport, runBench, type BenchOptions } from '../../bench/index.js';
-import { isTexture, SAMPLER_NAMES, TEXTURES, type SamplerName } from '../../diffusion/index.js';
+import { DEVICE_REQUESTS, SAMPLER_NAMES, TEXTURES, type SamplerName, type Texture } from '../../choices.js';
 import { MEMORY_BUDGET_ENV, parseMemorySize } from '../../pipeline/memory-budget.js';
-import { isDeviceRequest, type DeviceRequest } from '../../runtime/index.js';
 import { parseSeed } from '../../util/random.js';
 import { TEXTURE_HELP } from '../denoiser-options.js';
 import type { CommandRegistrar } from '../main.js';
-import { createOutput, EXIT_OK, parseIntOption, parseNumberOption, usageError } from '../output.js';
+import { choicesHelp, createOutput, DEVICE_HELP, EXIT_OK, parseChoiceOption, parseIntOption, parseNumberOption, usageError } from '../output.js';
 
 interface BenchCliOptions {
   model?: string[];
@@ -18,9 +17,9 @@ interface BenchCliOptions {
   steps: string;
   batch: string;
   device: string;
-  sampler?: string;
+  sampler?: SamplerName;
   consistency?: number;
-  texture: string;
+  texture: Texture;
   threads?: number;
   memoryBudget?: number;
   repeats: number;
@@ -36,10 +35,10 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--size <n>', 'image edge for every model (default: 512 for CT, 168 for PET)', parseIntOption('--size', 8, 4096))
     .option('--steps <list>', 'comma-separated step counts; the model card\'s default is always added', '1,2,4,8')
     .option('--batch <list>', 'comma-separated batch sizes (slices per call); 1 is always added', '1,2,4')
-    .option('--device <list>', 'comma-separated devices to try, each on its own: auto | cpu | webgpu | cuda', 'auto')
-    .option('--sampler <name>', `${SAMPLER_NAMES.join(' | ')} (default: the model card's)`)
+    .option('--device <list>', `comma-separated devices to try, each on its own: ${DEVICE_HELP}`, 'auto')
+    .option('--sampler <name>', `${choicesHelp(SAMPLER_NAMES)} (default: the model card's)`, parseChoiceOption('--sampler', SAMPLER_NAMES))
     .option('--consistency <strength>', "measurement-consistency strength, 0..1 (default: the model card's)", parseNumberOption('--consistency', 0, 1))
-    .option('--texture <mode>', `${TEXTURE_HELP} (bench slices are at dose 0.25)`, 'smooth')
+    .option('--texture <mode>', `${TEXTURE_HELP} (bench slices are at dose 0.25)`, parseChoiceOption('--texture', TEXTURES), 'smooth')
     .option('--threads <n>', 'CPU threads for the model (default: onnxruntime\'s)', parseIntOption('--threads', 1, 256))
     .option('--repeats <n>', 'timed runs per configuration (median reported), after one warm-up run', parseIntOption('--repeats', 1, 100), 3)
     .option('--seed <s>', 'random seed', '0')
@@ -51,14 +50,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--json', 'machine-readable result on stdout')
     .action(async (opts: BenchCliOptions) => {
       const out = createOutput(Boolean(opts.json));
-      const devices = parseList('--device', opts.device, (text) => {
-        if (!isDeviceRequest(text)) throw usageError(`--device must be auto, cpu, webgpu or cuda, got "${text}"`);
-        return text as DeviceRequest;
-      });
-      if (opts.sampler !== undefined && !(SAMPLER_NAMES as readonly string[]).includes(opts.sampler)) {
-        throw usageError(`--sampler must be one of ${SAMPLER_NAMES.join(', ')}, got "${opts.sampler}"`);
-      }
-      if (!isTexture(opts.texture)) throw usageError(`--texture must be one of ${TEXTURES.join(', ')}, got "${opts.texture}"`);
+      const devices = parseList('--device', opts.device, parseChoiceOption('--device', DEVICE_REQUESTS));
       const options: BenchOptions = {
         texture: opts.texture,
         steps: parseList('--steps', opts.steps, parseIntOption('--steps', 1, 1000)),
@@ -69,7 +61,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
         log: (message) => out.info(message),
         ...(opts.model ? { models: opts.model } : {}),
         ...(opts.size !== undefined ? { size: opts.size } : {}),
-        ...(opts.sampler !== undefined ? { sampler: opts.sampler as SamplerName } : {}),
+        ...(opts.sampler !== undefined ? { sampler: opts.sampler } : {}),
         ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
         ...(opts.consistency !== undefined ? { consistency: opts.consistency } : {}),
         ...(opts.memoryBudget !== undefined ? { memoryBudget: opts.memoryBudget } : {}),

@@ -4,9 +4,9 @@
  */
 import type { Command } from 'commander';
 import { formatDemoTable, runDemo } from '../../pipeline/demo.js';
-import type { DeviceRequest } from '../../runtime/index.js';
+import { DEVICE_REQUESTS, type DeviceRequest } from '../../choices.js';
 import type { CommandRegistrar } from '../main.js';
-import { createOutput, EXIT_OK, parseIntOption, parseNumberOption } from '../output.js';
+import { createOutput, DEVICE_HELP, EXIT_OK, parseChoiceOption, parseIntOption, parseNumberOption } from '../output.js';
 
 export const register: CommandRegistrar = (program: Command, setExitCode) => {
   program
@@ -16,17 +16,17 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--size <n>', 'phantom size in pixels', parseIntOption('--size', 64, 1024), 512)
     .option('--slices <n>', 'phantom slices', parseIntOption('--slices', 1, 64), 4)
     .option('--dose <fraction>', 'simulated dose', parseNumberOption('--dose', 0.01, 1), 0.25)
-    .option('--device <device>', 'auto | cpu | webgpu | cuda', 'auto')
+    .option('--device <device>', DEVICE_HELP, parseChoiceOption('--device', DEVICE_REQUESTS), 'auto')
     .option('--model <name|path>', 'model to denoise with (default: lowdose-ct)')
     .option('--json', 'machine-readable result on stdout')
-    .action(async (opts: { output: string; size: number; slices: number; dose: number; device: string; model?: string; json?: boolean }) => {
+    .action(async (opts: { output: string; size: number; slices: number; dose: number; device: DeviceRequest; model?: string; json?: boolean }) => {
       const out = createOutput(Boolean(opts.json));
       const result = await runDemo({
         outDir: opts.output,
         size: opts.size,
         slices: opts.slices,
         dose: opts.dose,
-        device: opts.device as DeviceRequest,
+        device: opts.device,
         ...(opts.model ? { model: opts.model } : {}),
         log: (m) => out.info(m),
       });

@@ -4,26 +4,26 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { SAMPLER_NAMES, type BetaScheduleKind, type SamplerName } from '../../diffusion/index.js';
-import { isDeviceRequest, type DeviceRequest } from '../../runtime/index.js';
+import { DEVICE_REQUESTS, SAMPLER_NAMES, type DeviceRequest, type SamplerName } from '../../choices.js';
+import type { BetaScheduleKind } from '../../diffusion/index.js';
 import { SCHEDULE_KINDS, traceSlice, type TraceOptions, type TraceReport } from '../../trace/index.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { parseSeed } from '../../util/random.js';
 import type { CommandRegistrar } from '../main.js';
-import { createOutput, EXIT_OK, parseIntOption, parseNumberOption, usageError } from '../output.js';
+import { choicesHelp, createOutput, DEVICE_HELP, EXIT_OK, parseChoiceOption, parseIntOption, parseNumberOption, usageError } from '../output.js';
 
 interface TraceCliOptions {
   output: string;
   slice?: number;
-  schedule?: string;
+  schedule?: BetaScheduleKind;
   model?: string;
-  sampler?: string;
+  sampler?: SamplerName;
   steps?: number;
   seed: string;
   guidance?: number;
   consistency?: number;
   dose?: number;
-  device: string;
+  device: DeviceRequest;
   threads?: number;
   fractions?: string;
   window?: string;
@@ -39,15 +39,15 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .argument('<path...>', 'a DICOM series: files or a folder (the first CT / PET series found is used)')
     .requiredOption('-o, --output <png>', 'the PNG to write')
     .option('--slice <n>', 'slice index in the series, 0-based (default: the middle one)', parseIntOption('--slice', 0, 100000))
-    .option('--schedule <kind>', `forward-process schedule: ${SCHEDULE_KINDS.join(' | ')} (default: the model's)`)
+    .option('--schedule <kind>', `forward-process schedule: ${choicesHelp(SCHEDULE_KINDS)} (default: the model's)`, parseChoiceOption('--schedule', SCHEDULE_KINDS))
     .option('--model <name|path>', 'model name in models/ or path to its .json / .onnx (default: lowdose-ct for CT, lowdose-pet for PET)')
-    .option('--sampler <name>', `reverse-process sampler: ${SAMPLER_NAMES.join(' | ')} (default: the model card's)`)
+    .option('--sampler <name>', `reverse-process sampler: ${choicesHelp(SAMPLER_NAMES)} (default: the model card's)`, parseChoiceOption('--sampler', SAMPLER_NAMES))
     .option('--steps <n>', 'reverse-process steps (default: the model card\'s)', parseIntOption('--steps', 1, 1000))
     .option('--seed <s>', 'random seed (forward noise and sampler)', '0')
     .option('--guidance <g>', 'classifier-free guidance scale (default: the model card\'s)', parseNumberOption('--guidance', 0, 50))
     .option('--consistency <strength>', "measurement-consistency strength, 0..1 (default: the model card's)", parseNumberOption('--consistency', 0, 1))
     .option('--dose <fraction>', 'dose of the input as a fraction of normal dose, if known', parseNumberOption('--dose', 0, 1))
-    .option('--device <device>', 'auto | cpu | webgpu | cuda', 'auto')
+    .option('--device <device>', DEVICE_HELP, parseChoiceOption('--device', DEVICE_REQUESTS), 'auto')
     .option('--threads <n>', 'CPU threads for the model', parseIntOption('--threads', 1, 256))
     .option('--fractions <list>', 'where along the chain to draw forward frames, fractions of T (default 0,0.125,0.25,0.5,0.75,1)')
     .option('--window <lo,hi>', 'display window in modality units (default: CT -1000,1000 HU; PET SUV 0,5)')
@@ -59,22 +59,15 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       if (!path.extname(opts.output) || path.extname(opts.output).toLowerCase() !== '.png') {
         throw usageError(`-o must name a .png file, got "${opts.output}"`);
       }
-      if (opts.schedule !== undefined && !(SCHEDULE_KINDS as readonly string[]).includes(opts.schedule)) {
-        throw usageError(`--schedule must be one of ${SCHEDULE_KINDS.join(', ')}, got "${opts.schedule}"`);
-      }
-      if (opts.sampler !== undefined && !(SAMPLER_NAMES as readonly string[]).includes(opts.sampler)) {
-        throw usageError(`--sampler must be one of ${SAMPLER_NAMES.join(', ')}, got "${opts.sampler}"`);
-      }
-      if (!isDeviceRequest(opts.device)) throw usageError(`--device must be auto, cpu, webgpu or cuda, got "${opts.device}"`);
       const options: TraceOptions = {
         paths,
         seed: parseSeed(opts.seed),
-        device: opts.device as DeviceRequest,
+        device: opts.device,
         log: (message) => out.info(message),
         ...(opts.slice !== undefined ? { slice: opts.slice } : {}),
-        ...(opts.schedule !== undefined ? { schedule: opts.schedule as BetaScheduleKind } : {}),
+        ...(opts.schedule !== undefined ? { schedule: opts.schedule } : {}),
         ...(opts.model !== undefined ? { model: opts.model } : {}),
-        ...(opts.sampler !== undefined ? { sampler: opts.sampler as SamplerName } : {}),
+        ...(opts.sampler !== undefined ? { sampler: opts.sampler } : {}),
         ...(opts.steps !== undefined ? { steps: opts.steps } : {}),
         ...(opts.guidance !== undefined ? { guidance: opts.guidance } : {}),
         ...(opts.consistency !== undefined ? { consistency: opts.consistency } : {}),

@@ -3,20 +3,14 @@
  * and reads them, GET /api/jobs/:id/events streams their progress as server-sent events, and
  * DELETE cancels.
  */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { defaultModelsDir, findInstalledModel } from '../../models/index.js';
 import { checkJobMemory } from '../../pipeline/memory-budget.js';
 import { isTerminal } from '../jobs/queue.js';
 import { queueDeviceFor } from '../jobs/device.js';
 import type { JobOptions, JobView } from '../api-types.js';
-import { errorResponses, idParams, jobRequest, jobView } from '../schemas.js';
+import { errorResponses, idParams, jobList, jobRequest, jobView } from '../schemas.js';
 import type { IndexedSeries } from '../data/pairing.js';
-
-interface JobBody {
-  series: string[];
-  reference?: string;
-  options?: JobOptions;
-}
 
 export interface JobsRouteOptions {
   /** Which device queue a job joins (default: ../jobs/device.ts). */
@@ -31,7 +25,7 @@ const HEARTBEAT_MS = 15_000;
 /** What the denoise pipeline denoises (other series of a job are skipped there). */
 const DENOISED_MODALITIES = new Set(['CT', 'PT']);
 
-const jobs: FastifyPluginAsync<JobsRouteOptions> = async (app, opts) => {
+const jobs: FastifyPluginAsyncTypebox<JobsRouteOptions> = async (app, opts) => {
   const queueDevice = opts.queueDevice ?? queueDeviceFor;
 
   /**
@@ -41,7 +35,7 @@ const jobs: FastifyPluginAsync<JobsRouteOptions> = async (app, opts) => {
   const resolveModel = async (name: string): Promise<string> =>
     (await findInstalledModel(name, [...app.config.modelDirs, defaultModelsDir()])).cardPath;
 
-  app.post<{ Body: JobBody }>(
+  app.post(
     '/api/jobs',
     { schema: { body: jobRequest, response: { 202: jobView, ...errorResponses } } },
     async (request, reply) => {
@@ -68,24 +62,24 @@ const jobs: FastifyPluginAsync<JobsRouteOptions> = async (app, opts) => {
     },
   );
 
-  app.get('/api/jobs', { schema: { response: { 200: { type: 'object', properties: { jobs: { type: 'array', items: jobView } } }, ...errorResponses } } }, async () => ({
+  app.get('/api/jobs', { schema: { response: { 200: jobList, ...errorResponses } } }, async () => ({
     jobs: app.jobs.list(),
   }));
 
-  app.get<{ Params: { id: string } }>(
+  app.get(
     '/api/jobs/:id',
     { schema: { params: idParams, response: { 200: jobView, ...errorResponses } } },
     async (request) => app.jobs.get(request.params.id),
   );
 
-  app.delete<{ Params: { id: string } }>(
+  app.delete(
     '/api/jobs/:id',
     { schema: { params: idParams, response: { 200: jobView, ...errorResponses } } },
     async (request) => app.jobs.cancel(request.params.id),
   );
 
   /** `event: job` with the JobView on every change; the stream ends when the job does. */
-  app.get<{ Params: { id: string } }>('/api/jobs/:id/events', { schema: { params: idParams, response: errorResponses } }, async (request, reply) => {
+  app.get('/api/jobs/:id/events', { schema: { params: idParams, response: errorResponses } }, async (request, reply) => {
     app.jobs.get(request.params.id); // 404 before the stream starts
     reply.hijack();
     const raw = reply.raw;

@@ -3,37 +3,25 @@
  * request that names the series' current revision (`?v=`) may be cached forever, any other is
  * revalidated with its ETag.
  */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { LowdoseError } from '../../errors.js';
-import { errorResponses, idParams, seriesDetail, sliceParams } from '../schemas.js';
-import { encodeSlice, type SliceDtype } from '../slice-encoding.js';
+import { errorResponses, idParams, notModified, seriesDetail, sliceBody, sliceParams, sliceQuery } from '../schemas.js';
+import { encodeSlice } from '../slice-encoding.js';
 
-interface SliceRequest {
-  Params: { id: string; index: number };
-  Querystring: { v?: string; dtype?: SliceDtype | 'auto' };
-}
-
-const series: FastifyPluginAsync = async (app) => {
-  app.get<{ Params: { id: string } }>(
+const series: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
     '/api/series/:id',
     { schema: { params: idParams, response: { 200: seriesDetail, ...errorResponses } } },
     async (request) => app.data.index.seriesDetail(request.params.id),
   );
 
-  app.get<SliceRequest>(
+  app.get(
     '/api/series/:id/slices/:index',
     {
       schema: {
         params: sliceParams,
-        querystring: {
-          type: 'object',
-          properties: {
-            v: { type: 'string', maxLength: 64 },
-            dtype: { type: 'string', enum: ['auto', 'int16', 'float32'], default: 'auto' },
-          },
-          additionalProperties: false,
-        },
-        response: errorResponses,
+        querystring: sliceQuery,
+        response: { 200: sliceBody, 304: notModified, ...errorResponses },
       },
     },
     async (request, reply) => {

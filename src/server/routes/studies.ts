@@ -1,8 +1,8 @@
 /** GET /api/studies: every study under the data folders, its series and comparisons. */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { errorResponses, studiesResponse } from '../schemas.js';
 
-const studies: FastifyPluginAsync = async (app) => {
+const studies: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/api/studies', { schema: { response: { 200: studiesResponse, ...errorResponses } } }, async () =>
     app.data.index.studies(),
   );

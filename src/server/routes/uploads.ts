@@ -16,7 +16,7 @@ import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import multipart from '@fastify/multipart';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { LowdoseError } from '../../errors.js';
 import type { UploadResponse } from '../api-types.js';
 import { withLogMessage } from '../http-errors.js';
@@ -63,7 +63,7 @@ function clientName(filename: string | undefined, n: number): string {
   return clean || `file ${n}`;
 }
 
-const uploads: FastifyPluginAsync = async (app) => {
+const uploads: FastifyPluginAsyncTypebox = async (app) => {
   const { limits, uploadDir } = app.config;
   await app.register(multipart, {
     limits: { fileSize: limits.fileBytes, files: limits.files, fields: 16, parts: limits.files + 16 },

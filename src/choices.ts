@@ -1,0 +1,35 @@
+/**
+ * The named choices of a denoise run, one list each: denoising methods, devices, samplers and textures. The
+ * types, `--help` texts and validation of the CLI, the model-card parser, the server's JSON schemas
+ * and the viewer's menus are all derived from these lists, so adding an entry here is the whole
+ * change. No imports: the viewer's bundle and type check read this file too.
+ */
+
+/** Classical baselines (src/filters). */
+export const CLASSICAL_METHODS = ['gaussian', 'bilateral', 'nlm'] as const;
+export type ClassicalMethod = (typeof CLASSICAL_METHODS)[number];
+
+/** `--method`: the diffusion model or a classical baseline. */
+export const DENOISE_METHODS = ['diffusion', ...CLASSICAL_METHODS] as const;
+export type DenoiseMethod = (typeof DENOISE_METHODS)[number];
+
+/** Execution providers that can run a model (src/runtime). */
+export const DEVICES = ['cpu', 'webgpu', 'cuda'] as const;
+export type Device = (typeof DEVICES)[number];
+
+/** `--device`: a device, or `auto` (the runtime picks: see AUTO_ORDER in src/runtime/devices.ts). */
+export const DEVICE_REQUESTS = ['auto', ...DEVICES] as const;
+export type DeviceRequest = (typeof DEVICE_REQUESTS)[number];
+
+/** `--sampler` and a model card's `sampler.default` (src/diffusion). */
+export const SAMPLER_NAMES = ['ddpm', 'ddim', 'warm-start', 'resshift'] as const;
+export type SamplerName = (typeof SAMPLER_NAMES)[number];
+
+/** `--texture`: the denoiser's own (smooth) output or full-dose noise restored (src/diffusion/texture.ts). */
+export const TEXTURES = ['smooth', 'full-dose'] as const;
+export type Texture = (typeof TEXTURES)[number];
+
+/** Whether `value` is one of `list` (narrowing an untrusted string to the list's type). */
+export function isOneOf<const T extends readonly string[]>(list: T, value: unknown): value is T[number] {
+  return typeof value === 'string' && (list as readonly string[]).includes(value);
+}
