@@ -8,11 +8,10 @@ import { performance } from 'node:perf_hooks';
 import ort from 'onnxruntime-node';
 import { LowdoseError } from '../errors.js';
 import {
-  AUTO_ORDER,
-  cudaUnavailableReason,
+  deviceUnavailableReason,
+  devicesToTry,
   explainDeviceFailure,
   shortReason,
-  webgpuUnavailableReason,
   type Device,
   type DeviceReport,
   type DeviceRequest,
@@ -83,10 +82,9 @@ export class OnnxSession {
     } catch (error) {
       throw new LowdoseError('E_NOT_FOUND', `cannot read model file ${modelPath}: ${shortReason(error)}`, { path: modelPath, cause: error });
     }
-    const candidates: readonly Device[] = requested === 'auto' ? AUTO_ORDER : [requested];
     const skipped: DeviceSkip[] = [];
-    for (const device of candidates) {
-      const unavailable = device === 'cuda' ? cudaUnavailableReason() : device === 'webgpu' ? webgpuUnavailableReason() : null;
+    for (const device of devicesToTry(requested)) {
+      const unavailable = deviceUnavailableReason(device);
       if (unavailable) {
         skipped.push({ device, reason: unavailable });
         continue;

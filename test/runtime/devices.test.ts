@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cudaUnavailableReason, explainDeviceFailure, formatDeviceReport, onnxruntimeBinaryDir, shortReason } from '../../src/runtime/devices.js';
+import { cudaUnavailableReason, expectedDevice, explainDeviceFailure, formatDeviceReport, onnxruntimeBinaryDir, shortReason } from '../../src/runtime/devices.js';
+import { queueDeviceFor } from '../../src/server/jobs/device.js';
 import { listBackends, OnnxSession } from '../../src/runtime/session.js';
 import { LowdoseError } from '../../src/errors.js';
 import { fixtureModel } from '../diffusion/helpers.js';
@@ -45,6 +46,20 @@ describe('device choice', () => {
     await session.run(feeds(1, 2, 2), { out: { data: out, dims: [1, 1, 2, 2] } });
     expect(out[0]).toBeCloseTo(0.5 * 2 + 0.25 * 4 + 0.125 * 0.5 + 1e-4 * 100, 5);
     await session.release();
+  });
+
+  it("queues a server job on the device the runtime then picks: one choice, made by the runtime", async () => {
+    const session = await OnnxSession.create(onnx, { device: 'auto' });
+    try {
+      expect(expectedDevice('auto')).toBe(session.device.used);
+      expect(queueDeviceFor({})).toBe(session.device.used);
+      expect(queueDeviceFor({ device: 'auto', method: 'diffusion' })).toBe(session.device.used);
+    } finally {
+      await session.release();
+    }
+    expect(queueDeviceFor({ device: 'cuda' })).toBe('cuda');
+    // The classical filters are CPU work whatever device was asked for.
+    expect(queueDeviceFor({ method: 'nlm', device: 'cuda' })).toBe('cpu');
   });
 
   it('asking for WebGPU either runs on it or fails cleanly with the reason', async () => {
