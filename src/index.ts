@@ -12,6 +12,22 @@
 export { ERROR_CODES, LowdoseError, isErrorCode, isLowdoseError, toLowdoseError, type ErrorCode } from './errors.js';
 export { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 
+// The named choices of a denoise run, one list each (types derived from them).
+export {
+  CLASSICAL_METHODS,
+  DENOISE_METHODS,
+  DEVICE_REQUESTS,
+  DEVICES,
+  SAMPLER_NAMES,
+  TEXTURES,
+  type ClassicalMethod,
+  type DenoiseMethod,
+  type Device,
+  type DeviceRequest,
+  type SamplerName,
+  type Texture,
+} from './choices.js';
+
 // In-memory images: row-major Float32Array in modality units with size and spacing.
 export { sliceOf, type Image2D, type PetDoseInfo, type Volume } from './image.js';
 export { DEFAULT_PADDING_FILL, fillPadding, restorePadding, type PaddingFill } from './padding.js';
@@ -67,17 +83,7 @@ export {
   type ModelFiles,
   type ResolvedModel,
 } from './models/index.js';
-export {
-  AUTO_ORDER,
-  DEVICE_REQUESTS,
-  formatDeviceReport,
-  isDeviceRequest,
-  listBackends,
-  type Device,
-  type DeviceReport,
-  type DeviceRequest,
-  type DeviceSkip,
-} from './runtime/index.js';
+export { AUTO_ORDER, expectedDevice, formatDeviceReport, isDeviceRequest, listBackends, type DeviceReport, type DeviceSkip } from './runtime/index.js';
 
 // The reverse process: samplers (one interface, diffusers-style), schedules, the sampling loop.
 export {
@@ -97,8 +103,9 @@ export {
   resolveConsistency,
   RESSHIFT_DEFAULTS,
   ResShiftSampler,
-  SAMPLER_NAMES,
+  restoreTexture,
   SCHEDULE_DEFAULTS,
+  textureWeight,
   spacedTimesteps,
   TiledModel,
   TIMESTEP_SPACINGS,
@@ -124,7 +131,6 @@ export {
   type ResShiftScheduleConfig,
   type Sampler,
   type SamplerChoice,
-  type SamplerName,
   type SamplerSettings,
   type ScheduleConfig,
   type SliceInput,
@@ -142,7 +148,7 @@ export * from './filters/index.js';
 export { runInfo, type InfoOptions, type InfoResult, type InfoSeries, type SliceStats } from './pipeline/info.js';
 export { denoisePaths, outputFolderName, REPORT_FILE } from './pipeline/denoise.js';
 export { createSliceDenoiser, DEFAULT_MODELS, type SliceBatchResult, type SliceDenoiser } from './pipeline/slice-denoiser.js';
-export type { DenoiseMethod, DenoiseOptions, DenoiseProgress, DenoiseReport, SeriesMetrics, SeriesReport } from './pipeline/types.js';
+export type { DenoiseOptions, DenoiseProgress, DenoiseReport, SeriesMetrics, SeriesReport, TextureReport } from './pipeline/types.js';
 export { runSimulate, type CtMode, type SimulatedSeries, type SimulateOptions, type SimulateResult } from './pipeline/simulate.js';
 export { runMetrics, type LesionReading, type LesionResult, type MetricsOptions, type MetricsResult } from './pipeline/metrics.js';
 export { parseLesions, readLesionsFile } from './pipeline/lesions-file.js';
