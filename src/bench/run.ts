@@ -47,7 +47,7 @@ export interface BenchOptions {
   readonly repeats?: number;
   readonly seed?: number;
   /** Where bare model names are looked up. */
-  readonly modelsDir?: string;
+  readonly modelsDir?: string | readonly string[];
   /** Memory budget in bytes (default: LOWDOSE_MEMORY_BUDGET, else half the machine's memory). */
   readonly memoryBudget?: number;
   readonly log?: (message: string) => void;

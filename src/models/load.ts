@@ -21,6 +21,11 @@ export function defaultModelsDir(): string {
   return packagePath('models');
 }
 
+/** Where bare model names are looked up, in order: the given folders, then the shipped models. */
+export function modelSearchPath(extraDirs: readonly string[] = []): string[] {
+  return [...extraDirs, defaultModelsDir()];
+}
+
 export interface ModelFiles {
   readonly cardPath: string;
   readonly onnxPath: string;
@@ -33,22 +38,25 @@ export interface ResolvedModel extends ModelFiles {
 /**
  * Where a model's card and ONNX file are, with the validated card: `nameOrPath` is a path to a
  * `.json` card or an `.onnx` file (its card is the `.json` of the same name), or a bare name looked
- * up in `modelsDir`. The card's `onnx` is relative to the card's folder.
+ * up as `<name>.json` in `modelDirs`, the first folder that has it winning (default: the shipped
+ * models). The card's `onnx` is relative to the card's folder.
  */
-export async function resolveModelFiles(nameOrPath: string, modelsDir = defaultModelsDir()): Promise<ResolvedModel> {
+export async function resolveModelFiles(nameOrPath: string, modelDirs: string | readonly string[] = modelSearchPath()): Promise<ResolvedModel> {
+  const dirs = typeof modelDirs === 'string' ? [modelDirs] : modelDirs;
   const isPath = nameOrPath.includes('/') || nameOrPath.includes(path.sep) || /\.(json|onnx)$/i.test(nameOrPath);
   let cardPath: string;
   let onnxPath: string | null = null;
   if (!isPath) {
-    cardPath = path.join(modelsDir, `${nameOrPath}.json`);
-    if (!existsSync(cardPath)) {
-      const available = await listModelNames(modelsDir);
+    const found = dirs.map((dir) => path.join(dir, `${nameOrPath}.json`)).find((file) => existsSync(file));
+    if (!found) {
+      const available = [...new Set((await Promise.all(dirs.map((dir) => listModelNames(dir)))).flat())].sort();
       throw new LowdoseError(
         'E_NOT_FOUND',
-        `no model named '${nameOrPath}' in ${modelsDir} (available: ${available.length > 0 ? available.join(', ') : 'none'}); pass a name or a path to a .json card or .onnx file`,
-        { path: cardPath },
+        `no model named '${nameOrPath}' in ${dirs.join(', ')} (available: ${available.length > 0 ? available.join(', ') : 'none'}); pass a name or a path to a .json card or .onnx file`,
+        { path: path.join(dirs[0] ?? '.', `${nameOrPath}.json`) },
       );
     }
+    cardPath = found;
   } else {
     const resolved = path.resolve(nameOrPath);
     if (!existsSync(resolved) || !statSync(resolved).isFile()) {
@@ -100,8 +108,8 @@ export async function listModelNames(modelsDir = defaultModelsDir()): Promise<st
 }
 
 export interface LoadModelOptions extends SessionOptions {
-  /** Where bare names are looked up (default: the package's models/ folder). */
-  modelsDir?: string;
+  /** Where bare names are looked up, in order (default: the package's models/ folder). */
+  modelsDir?: string | readonly string[];
   /** Most tiles per forward pass when the image is tiled (default: all tiles of a batch). */
   maxTileBatch?: number;
   /** Most input pixels per forward pass, images or tiles (src/pipeline/memory-budget.ts; default: no limit). */

@@ -53,7 +53,7 @@ export interface TraceOptions {
   readonly panel?: number;
   /** Most panels per row. */
   readonly maxColumns?: number;
-  readonly modelsDir?: string;
+  readonly modelsDir?: string | readonly string[];
   readonly log?: (message: string) => void;
 }
 

@@ -177,6 +177,20 @@ describe('finding models', () => {
     await model.release();
   });
 
+  it('looks bare names up in a list of folders, the first that has the card winning', async () => {
+    const empty = mkdtempSync(path.join(tmpdir(), 'lowdose-models-'));
+    const found = await resolveModelFiles('per-pixel', [empty, FIXTURE_MODELS, defaultModelsDir()]);
+    expect(found.cardPath).toBe(path.join(FIXTURE_MODELS, 'per-pixel.json'));
+    expect((await resolveModelFiles('lowdose-ct', [empty, FIXTURE_MODELS, defaultModelsDir()])).cardPath).toBe(path.join(defaultModelsDir(), 'lowdose-ct.json'));
+    // An earlier folder's card of the same file name hides the later one's.
+    writeFileSync(path.join(empty, 'lowdose-ct.json'), readFileSync(path.join(FIXTURE_MODELS, 'per-pixel.json')));
+    expect((await resolveModelFiles('lowdose-ct', [empty, defaultModelsDir()])).card.name).toBe('per-pixel');
+    await expect(resolveModelFiles('nope', [empty, FIXTURE_MODELS])).rejects.toMatchObject({
+      code: 'E_NOT_FOUND',
+      message: expect.stringContaining(`in ${empty}, ${FIXTURE_MODELS} (available: bench-conv,`),
+    });
+  });
+
   it('names the available models when a name is unknown', async () => {
     await expect(resolveModelFiles('nope', FIXTURE_MODELS)).rejects.toMatchObject({
       code: 'E_NOT_FOUND',

@@ -1,7 +1,8 @@
 /**
  * The server's view of its data folders: every series found under them (and the inputs their
  * denoise reports name), with ids, roles and comparisons. Built by scanning headers only; pixels
- * are read on demand. `refresh()` rebuilds it in the background and swaps it in whole, so a
+ * are read on demand. `refresh()` rescans every folder; `add(paths)` reads only new ones (an
+ * upload, a finished job's output) and keeps the rest. Either swaps the new index in whole, so a
  * request never sees half an index.
  */
 import { existsSync } from 'node:fs';
@@ -37,6 +38,16 @@ interface Snapshot {
   readonly unreadableFiles: number;
 }
 
+/** What the folders hold, before ids and pairing: the series read and the reports' links. */
+interface Contents {
+  /** By series key. */
+  readonly series: Map<string, Series>;
+  /** By report path. */
+  readonly reports: Map<string, ReportLink[]>;
+  /** Files that could not be read. */
+  unreadable: number;
+}
+
 export interface DataIndexLog {
   info(message: string): void;
   warn(message: string): void;
@@ -49,9 +60,13 @@ const EMPTY: Snapshot = { series: new Map(), roles: new Map(), comparisons: new 
 
 export class DataIndex {
   private snapshot: Snapshot = EMPTY;
+  private contents: Contents = { series: new Map(), reports: new Map(), unreadable: 0 };
+  /** Header facts and file revision per series, kept while the series object is unchanged. */
+  private indexed = new Map<string, IndexedSeries>();
   private readonly roots: string[];
-  private pending: Promise<void> | null = null;
-  private again = false;
+  /** Index updates run one at a time, in call order. */
+  private tail: Promise<void> = Promise.resolve();
+  private queuedRefresh: Promise<void> | null = null;
 
   constructor(
     roots: readonly string[],
@@ -62,25 +77,124 @@ export class DataIndex {
   }
 
   /**
-   * Rescans every root. Calls made while a scan runs share one follow-up scan, so the result
-   * always reflects files written before the call.
+   * Rescans every root (start-up, and POST /api/studies/refresh after files were copied in by
+   * hand). Calls made while a scan runs share one follow-up scan, so the result always reflects
+   * files written before the call.
    */
   refresh(): Promise<void> {
-    if (this.pending) {
-      this.again = true;
-      return this.pending;
-    }
-    this.pending = (async () => {
-      try {
-        do {
-          this.again = false;
-          this.snapshot = await buildSnapshot(this.roots, this.log, this.scan);
-        } while (this.again);
-      } finally {
-        this.pending = null;
+    if (this.queuedRefresh) return this.queuedRefresh;
+    const run = this.tail.then(async () => {
+      this.queuedRefresh = null;
+      const started = performance.now();
+      const contents: Contents = { series: new Map(), reports: new Map(), unreadable: 0 };
+      await this.read(contents, this.roots.filter((r) => existsSync(r)));
+      this.contents = contents;
+      await this.publish(started);
+    });
+    this.queuedRefresh = run;
+    this.tail = run.catch(() => {});
+    return run;
+  }
+
+  /**
+   * Adds what `paths` (new folders or files under the data folders: an upload, a job's output)
+   * hold, reading only them: the rest of the index is kept as it is. A series that already had
+   * files elsewhere is read again with all its files.
+   */
+  add(paths: readonly string[]): Promise<void> {
+    const run = this.tail.then(async () => {
+      const started = performance.now();
+      await this.read(this.contents, paths.filter((p) => existsSync(p)));
+      await this.publish(started);
+    });
+    this.tail = run.catch(() => {});
+    return run;
+  }
+
+  /** Reads `paths` into `contents`, with the inputs their reports name elsewhere in the data folders. */
+  private async read(contents: Contents, paths: readonly string[]): Promise<void> {
+    if (paths.length === 0) return;
+    // Only what really lies in the data folders: a symlink in them that points elsewhere is not followed.
+    const within = await realRoots(this.roots.filter((r) => existsSync(r)));
+    let refused = 0;
+    const merge = async (scan: ScanResult): Promise<void> => {
+      contents.unreadable += scan.errors.length;
+      refused += scan.outside;
+      const grown: string[] = [];
+      for (const s of scan.series) {
+        const known = contents.series.get(s.key);
+        if (known && known !== s) grown.push(...filesOf(known), ...filesOf(s));
+        else contents.series.set(s.key, s);
       }
-    })();
-    return this.pending;
+      if (grown.length > 0) {
+        const again = await this.scan([...new Set(grown)], { within });
+        for (const s of again.series) contents.series.set(s.key, s);
+      }
+    };
+    const scan = await this.scan(paths, { within });
+    await merge(scan);
+    const reportPaths = scan.skipped.filter((s) => path.basename(s.path) === 'report.json').map((s) => s.path);
+    for (const reportPath of reportPaths) contents.reports.set(reportPath, await readReportLinks(reportPath));
+
+    // A report's input series in another of the data folders (or another place in this one) than the
+    // report: add it. Inputs a report names outside the data folders are not served (give their
+    // folder with --data to compare against them).
+    const known = new Set([...contents.series.values()].map((s) => s.seriesInstanceUid));
+    const links = reportPaths.flatMap((p) => contents.reports.get(p) ?? []);
+    const outside = [...new Set(links.filter((l) => !known.has(l.inputUid)).flatMap((l) => l.inputFiles))].filter(existsSync);
+    if (outside.length > 0) {
+      const extra = await this.scan(outside, { within });
+      contents.unreadable += extra.errors.length;
+      refused += extra.outside;
+      for (const s of extra.series) if (!contents.series.has(s.key)) contents.series.set(s.key, s);
+    }
+    if (refused > 0) this.log.warn(`${refused} path(s) lead outside the data folders (symlinks, or report inputs elsewhere): not served`);
+  }
+
+  /** Ids, roles, comparisons and studies of the current contents, swapped in whole. */
+  private async publish(started: number): Promise<void> {
+    const contents = this.contents;
+    const indexed: IndexedSeries[] = [];
+    let unreadable = contents.unreadable;
+    for (const s of contents.series.values()) {
+      const cached = this.indexed.get(s.key);
+      if (cached && cached.series === s) {
+        indexed.push(cached);
+        continue;
+      }
+      try {
+        indexed.push({
+          id: shortId('series', s.key),
+          studyId: shortId('study', s.studyInstanceUid),
+          series: s,
+          facts: await readSeriesFacts(s),
+          rev: await revisionOfFiles(s),
+        });
+      } catch (error) {
+        unreadable += s.slices.length;
+        this.log.warn(`series ${shortId('series', s.key)} skipped: ${(error as Error).message}`);
+      }
+    }
+    this.indexed = new Map(indexed.map((s) => [s.series.key, s]));
+    const links = [...contents.reports.values()].flat();
+    const { roles, comparisons: drafts } = pairSeries(indexed, links);
+    const comparisons = new Map<string, IndexedComparison>();
+    for (const draft of drafts) {
+      const id = shortId('comparison', draft.denoised.series.key);
+      const alignment = alignPanes(draft);
+      if (alignment) comparisons.set(id, { ...draft, id, alignment });
+    }
+    this.snapshot = {
+      series: new Map(indexed.map((s) => [s.id, s])),
+      roles,
+      comparisons,
+      studies: studiesOf(indexed, roles, [...comparisons.values()]),
+      unreadableFiles: unreadable,
+    };
+    this.log.info(
+      `indexed ${indexed.length} series in ${this.snapshot.studies.length} studies, ${comparisons.size} comparisons, ` +
+        `${contents.reports.size} reports, ${unreadable} unreadable files (${Math.round(performance.now() - started)} ms)`,
+    );
   }
 
   studies(): StudiesResponse {
@@ -136,66 +250,8 @@ export class DataIndex {
   }
 }
 
-async function buildSnapshot(roots: readonly string[], log: DataIndexLog, scanPaths: ScanFunction): Promise<Snapshot> {
-  const started = performance.now();
-  const present = roots.filter((r) => existsSync(r));
-  // Only what really lies in the data folders: a symlink in them that points elsewhere is not followed.
-  const within = await realRoots(present);
-  const scan = await scanPaths(present, { within });
-  const series = [...scan.series];
-  const reportPaths = scan.skipped.filter((s) => path.basename(s.path) === 'report.json').map((s) => s.path);
-  const links: ReportLink[] = (await Promise.all(reportPaths.map(readReportLinks))).flat();
-
-  // A report's input series in another of the data folders (or another place in this one) than the
-  // report: add it. Inputs a report names outside the data folders are not served (give their
-  // folder with --data to compare against them).
-  const known = new Set(series.map((s) => s.seriesInstanceUid));
-  const outside = [...new Set(links.filter((l) => !known.has(l.inputUid)).flatMap((l) => l.inputFiles))].filter(existsSync);
-  let unreadable = scan.errors.length;
-  let refused = scan.outside;
-  if (outside.length > 0) {
-    const extra = await scanPaths(outside, { within });
-    const keys = new Set(series.map((s) => s.key));
-    for (const s of extra.series) if (!keys.has(s.key)) series.push(s);
-    unreadable += extra.errors.length;
-    refused += extra.outside;
-  }
-  if (refused > 0) log.warn(`${refused} path(s) lead outside the data folders (symlinks, or report inputs elsewhere): not served`);
-
-  const indexed: IndexedSeries[] = [];
-  for (const s of series) {
-    try {
-      indexed.push({
-        id: shortId('series', s.key),
-        studyId: shortId('study', s.studyInstanceUid),
-        series: s,
-        facts: await readSeriesFacts(s),
-        rev: await revisionOfFiles(s),
-      });
-    } catch (error) {
-      unreadable += s.slices.length;
-      log.warn(`series ${shortId('series', s.key)} skipped: ${(error as Error).message}`);
-    }
-  }
-  const { roles, comparisons: drafts } = pairSeries(indexed, links);
-  const comparisons = new Map<string, IndexedComparison>();
-  for (const draft of drafts) {
-    const id = shortId('comparison', draft.denoised.series.key);
-    const alignment = alignPanes(draft);
-    if (alignment) comparisons.set(id, { ...draft, id, alignment });
-  }
-  const snapshot: Snapshot = {
-    series: new Map(indexed.map((s) => [s.id, s])),
-    roles,
-    comparisons,
-    studies: studiesOf(indexed, roles, [...comparisons.values()]),
-    unreadableFiles: unreadable,
-  };
-  log.info(
-    `indexed ${indexed.length} series in ${snapshot.studies.length} studies, ${comparisons.size} comparisons, ` +
-      `${reportPaths.length} reports, ${unreadable} unreadable files (${Math.round(performance.now() - started)} ms)`,
-  );
-  return snapshot;
+function filesOf(series: Series): string[] {
+  return [...new Set(series.slices.map((slice) => slice.file))];
 }
 
 async function revisionOfFiles(series: Series): Promise<string> {

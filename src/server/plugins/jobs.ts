@@ -27,8 +27,8 @@ export default fp<JobsPluginOptions>(
     const budgeted: DenoiseRunner = (paths, options) => runner(paths, { ...options, memoryBudget: app.config.memoryBudget.bytes });
     const queue = new JobQueue(budgeted, {
       outDirFor: (id) => path.join(app.config.jobsDir, id),
-      completed: async (report) => {
-        await app.data.index.refresh();
+      completed: async (report, job) => {
+        await app.data.index.add([job.outDir]);
         return { comparisons: app.data.index.comparisonsForOutputs(report.series.map((s) => s.output.seriesInstanceUid)) };
       },
       cancelled: async ({ outDir }) => {

@@ -4,7 +4,7 @@
  * DELETE cancels.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { defaultModelsDir, findInstalledModel } from '../../models/index.js';
+import { findInstalledModel, modelSearchPath } from '../../models/index.js';
 import { checkJobMemory } from '../../pipeline/memory-budget.js';
 import { isTerminal } from '../jobs/queue.js';
 import { queueDeviceFor } from '../jobs/device.js';
@@ -33,7 +33,7 @@ const jobs: FastifyPluginAsyncTypebox<JobsRouteOptions> = async (app, opts) => {
    * card's path: a client's string never reaches the file system.
    */
   const resolveModel = async (name: string): Promise<string> =>
-    (await findInstalledModel(name, [...app.config.modelDirs, defaultModelsDir()])).cardPath;
+    (await findInstalledModel(name, modelSearchPath(app.config.modelDirs))).cardPath;
 
   app.post(
     '/api/jobs',

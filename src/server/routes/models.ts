@@ -4,12 +4,12 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DENOISE_METHODS, DEVICE_REQUESTS } from '../../choices.js';
-import { defaultModelsDir, installedModels } from '../../models/index.js';
+import { installedModels, modelSearchPath } from '../../models/index.js';
 import { errorResponses, modelsResponse } from '../schemas.js';
 
 const models: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/api/models', { schema: { response: { 200: modelsResponse, ...errorResponses } } }, async () => {
-    const installed = await installedModels([...app.config.modelDirs, defaultModelsDir()]);
+    const installed = await installedModels(modelSearchPath(app.config.modelDirs));
     return {
       models: installed.map(({ name, card }) => ({
         name,

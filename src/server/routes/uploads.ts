@@ -134,7 +134,7 @@ const uploads: FastifyPluginAsyncTypebox = async (app) => {
       );
     }
     if (rejected.length > 0) request.log.info({ uploadId, kept, refused: rejected.length }, `upload refused ${rejected.length} of ${count} file(s): ${codeCounts(rejected)}`);
-    await app.data.index.refresh();
+    await app.data.index.add([dir]);
     return { uploadId, files: kept, series: app.data.index.seriesUnder(dir), rejected };
   });
 };
