@@ -1,7 +1,7 @@
 /**
  * cornerstone image loaders for the lowdose API:
  *
- * - `lowdose:<url>`: one slice in the binary format of src/server/slice-encoding.ts. Int16 blocks
+ * - `lowdose:<url>`: one slice in the binary format of src/server/slice-codec.ts. Int16 blocks
  *   go to cornerstone as they are, with their rescale; float32 blocks are quantised onto an int16
  *   grid spanning the slice's range (cornerstone's lookup tables index by stored value).
  * - `lowdose-diff:<test imageId>|<reference imageId>`: test − reference, pixel by pixel, in the
@@ -9,6 +9,7 @@
  * - `lowdose-blank:<rows>x<columns>`: an empty slice where a pane has no slice matching this one.
  */
 import cornerstone, { type Image, type ImageLoadObject } from 'cornerstone-core';
+import { int16Pixels, unpackSlice } from '../../src/server/slice-codec.js';
 import type { SliceHeader } from './api.js';
 
 interface Decoded {
@@ -18,29 +19,10 @@ interface Decoded {
   readonly intercept: number;
 }
 
+/** A slice message as cornerstone wants it: int16 pixels with their rescale (float32 blocks quantised). */
 export function decodeSliceBytes(buffer: ArrayBuffer): Decoded {
-  const view = new DataView(buffer);
-  const n = view.getUint32(0, true);
-  const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 4, n))) as SliceHeader;
-  const count = header.rows * header.columns;
-  const offset = 4 + n;
-  if (header.dtype === 'int16') {
-    return { header, pixels: new Int16Array(buffer, offset, count), slope: header.rescale.slope, intercept: header.rescale.intercept };
-  }
-  const values = new Float32Array(buffer, offset, count);
-  return { header, ...quantise(values, header.min, header.max) };
-}
-
-/** Values onto int16 with value = stored × slope + intercept, spanning [min, max]. */
-export function quantise(values: ArrayLike<number>, min: number, max: number): { pixels: Int16Array; slope: number; intercept: number } {
-  const slope = max > min ? (max - min) / 65534 : 1;
-  const intercept = min + 32767 * slope;
-  const pixels = new Int16Array(values.length);
-  for (let i = 0; i < values.length; i++) {
-    const q = Math.round((values[i]! - intercept) / slope);
-    pixels[i] = q < -32767 ? -32767 : q > 32767 ? 32767 : q;
-  }
-  return { pixels, slope, intercept };
+  const { header, pixels } = unpackSlice(new Uint8Array(buffer));
+  return { header, ...int16Pixels(header, pixels) };
 }
 
 function makeImage(
