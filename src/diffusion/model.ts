@@ -4,6 +4,7 @@
  * (./tiling.ts, ./guidance.ts), and tests may pass any object of this shape.
  */
 import { LowdoseError } from '../errors.js';
+import type { ForwardStats } from '../runtime/session.js';
 
 /** One forward pass's inputs, all in model space. Arrays are read, never kept. */
 export interface ModelBatch {
@@ -30,13 +31,8 @@ export interface ModelBatch {
   readonly conditionId?: object;
 }
 
-/** Cumulative forward-pass counters, so callers can compare raw model time with their total. */
-export interface ForwardStats {
-  /** Number of network forward passes (`session.run` calls). */
-  calls: number;
-  /** Milliseconds spent inside them. */
-  forwardMs: number;
-}
+/** The runtime's counters (a session's `stats`); every model wrapper passes them through. */
+export type { ForwardStats };
 
 export interface DiffusionModel {
   /** Channels of the condition input: 1, or 3 with the slices below and above. */

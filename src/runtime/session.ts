@@ -47,8 +47,11 @@ export interface SessionOptions {
   threads?: number;
 }
 
-export interface ForwardCounters {
+/** Cumulative forward-pass counters, so callers can compare raw model time with their total. */
+export interface ForwardStats {
+  /** Number of network forward passes (`session.run` calls). */
   calls: number;
+  /** Milliseconds spent inside them. */
   forwardMs: number;
 }
 
@@ -58,7 +61,7 @@ const RUN_OPTIONS: ort.InferenceSession.RunOptions = { logSeverityLevel: 4 };
 
 export class OnnxSession {
   /** Cumulative forward passes and the milliseconds spent in them. */
-  readonly stats: ForwardCounters = { calls: 0, forwardMs: 0 };
+  readonly stats: ForwardStats = { calls: 0, forwardMs: 0 };
   readonly signature: GraphSignature;
   private readonly tensors = new WeakMap<object, { dims: string; tensor: ort.Tensor }>();
 

@@ -8,8 +8,9 @@
  * lost, later tasks get a fresh thread) and the task fails with the error it was given. The JS heap
  * of a thread can be capped: a task that exhausts it kills that thread, not the server.
  */
-import { Worker, type ResourceLimits } from 'node:worker_threads';
+import type { ResourceLimits, Worker } from 'node:worker_threads';
 import { LowdoseError } from '../errors.js';
+import { startModuleWorker } from '../util/worker.js';
 import type { TaskName, WorkerTasks } from './worker-tasks.js';
 
 type Pending = { resolve: (output: unknown) => void; reject: (error: Error) => void; timer: NodeJS.Timeout | null };
@@ -23,13 +24,7 @@ export interface ServerWorkerOptions {
 function startWorker(options: ServerWorkerOptions): Worker {
   const workerData = { lowPriority: Boolean(options.lowPriority) };
   const resourceLimits = options.resourceLimits ?? {};
-  // As TypeScript source (tests, tsx) the worker loads its entry through tsx, as src/simulate/pool.ts does.
-  if (import.meta.url.endsWith('.ts')) {
-    const url = new URL('./worker-entry.ts', import.meta.url).href;
-    const code = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url)}); })`;
-    return new Worker(code, { eval: true, workerData, resourceLimits });
-  }
-  return new Worker(new URL('./worker-entry.js', import.meta.url), { workerData, resourceLimits });
+  return startModuleWorker(import.meta.url, 'worker-entry', { workerData, resourceLimits });
 }
 
 export class ServerWorker {

@@ -4,10 +4,11 @@
  * takes, never its values: with 1 worker everything runs in the calling thread.
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { LowdoseError, type ErrorCode } from '../errors.js';
 import type { Volume } from '../image.js';
 import { sliceOf } from '../image.js';
+import { startModuleWorker } from '../util/worker.js';
 import { runSliceJob, type SliceInput, type SliceJob, type SliceOutput } from './slice-job.js';
 
 /** Default worker count: one per core. */
@@ -15,17 +16,9 @@ export function defaultWorkerCount(): number {
   return Math.max(1, availableParallelism());
 }
 
-/**
- * Starts the worker script. From compiled JavaScript that is worker.js beside this file; when this
- * module runs as TypeScript source (tests, `npx tsx`), the worker loads worker.ts through tsx.
- */
+/** The worker script (./worker.ts) beside this file. */
 function startWorker(): Worker {
-  if (import.meta.url.endsWith('.ts')) {
-    const url = new URL('./worker.ts', import.meta.url).href;
-    const code = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url)}); })`;
-    return new Worker(code, { eval: true });
-  }
-  return new Worker(new URL('./worker.js', import.meta.url));
+  return startModuleWorker(import.meta.url, 'worker');
 }
 
 interface Pending {
