@@ -5,14 +5,18 @@
  */
 import type { Command } from 'commander';
 import { denoisePaths } from '../../pipeline/denoise.js';
+import { denoiseDicomweb, type DicomwebDenoiseReport } from '../../pipeline/dicomweb.js';
+import { isDicomwebUrl, parseDicomwebBase } from '../../dicomweb/url.js';
+import { addDicomwebOptions, dicomwebClientOptions, type DicomwebCliOptions } from '../dicomweb-options.js';
 import type { DenoiseOptions, DenoiseReport } from '../../pipeline/types.js';
 import { addDenoiserOptions, denoiserSettings, progressListener, type DenoiserCliOptions } from '../denoiser-options.js';
 import type { CommandRegistrar } from '../main.js';
-import { createOutput, EXIT_FAILED, EXIT_OK, parseNumberOption } from '../output.js';
+import { createOutput, EXIT_FAILED, EXIT_OK, parseNumberOption, usageError } from '../output.js';
 import { createProgress } from '../progress.js';
 
-interface DenoiseCliOptions extends DenoiserCliOptions {
+interface DenoiseCliOptions extends DenoiserCliOptions, DicomwebCliOptions {
   output: string;
+  stow?: string;
   dose?: number;
   reference?: string[];
   overwrite?: boolean;
@@ -24,13 +28,15 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
   const command = program
     .command('denoise')
     .description('denoise every CT / PET series found; writes new DICOM series, PNG previews and report.json into <dir>')
-    .argument('<path...>', 'DICOM files or folders (searched recursively)')
+    .argument('<path...>', 'DICOM files or folders (searched recursively), or one DICOMweb study / series URL (http(s)://host/<prefix>/studies/<uid>[/series/<uid>])')
     .requiredOption('-o, --output <dir>', 'output directory');
   addDenoiserOptions(command)
     .option('--dose <fraction>', 'dose of the input as a fraction of normal dose, if known (e.g. 0.25)', parseNumberOption('--dose', 0, 1))
     .option('--reference <path...>', 'reference (normal-dose) series: adds PSNR / SSIM / RMSE to the report')
     .option('--overwrite', 'redo series that are already finished in <dir>')
     .option('--wait-lock', 'wait while another run writes the same output series (default: exit 2 at once)')
+    .option('--stow <dicomweb-base>', 'with a DICOMweb input: store the derived series (and uncertainty series) to this DICOMweb server with STOW-RS');
+  addDicomwebOptions(command)
     .option('--json', 'machine-readable report on stdout')
     .action(async (paths: string[], opts: DenoiseCliOptions) => {
       const out = createOutput(Boolean(opts.json));
@@ -45,9 +51,19 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
         log: (message) => out.info(message),
         onProgress: progressListener(progress),
       };
-      let report: DenoiseReport;
+      const urls = paths.filter(isDicomwebUrl);
+      if (urls.length > 0 && paths.length > 1) throw usageError('a DICOMweb URL is given alone: one study or series URL per run');
+      if (opts.stow !== undefined && urls.length === 0) throw usageError('--stow needs a DICOMweb URL as input');
+      let report: DenoiseReport | DicomwebDenoiseReport;
       try {
-        report = await denoisePaths(paths, options);
+        report =
+          urls.length > 0
+            ? await denoiseDicomweb(urls[0]!, {
+                ...options,
+                dicomweb: dicomwebClientOptions(opts, (message) => out.info(message)),
+                ...(opts.stow !== undefined ? { stow: parseDicomwebBase(opts.stow) } : {}),
+              })
+            : await denoisePaths(paths, options);
       } finally {
         progress.stop();
       }
@@ -57,8 +73,11 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     });
 };
 
-function humanReport(report: DenoiseReport): string {
+function humanReport(report: DenoiseReport | DicomwebDenoiseReport): string {
   const lines: string[] = [];
+  if ('dicomweb' in report) {
+    for (const p of report.dicomweb.pulled) lines.push(`pulled ${p.modality} ${p.seriesInstanceUid}: ${p.instances} instance(s) (${p.retrieved} retrieved now) from ${p.url}`);
+  }
   for (const s of report.series) {
     const m = s.metrics;
     const metrics = m
@@ -69,6 +88,9 @@ function humanReport(report: DenoiseReport): string {
         ` | ${s.method}${s.model ? ` ${s.model}` : ''} on ${s.device}, ${s.msPerSlice} ms/slice${metrics}`,
     );
     for (const w of s.warnings) lines.push(`  warning [${w.code}] ${w.message}`);
+  }
+  if ('dicomweb' in report) {
+    for (const s of report.dicomweb.stored) lines.push(`stored ${s.kind} series ${s.seriesInstanceUid}: ${s.instances} instance(s) -> ${s.url}`);
   }
   for (const e of report.errors) lines.push(`error ${e.code}: ${e.message}`);
   return lines.join('\n');

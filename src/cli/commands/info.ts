@@ -6,8 +6,11 @@
 import type { Command } from 'commander';
 import { transferSyntaxOf } from '../../dicom/index.js';
 import { runInfo, type InfoResult } from '../../pipeline/info.js';
+import { infoDicomweb, type DicomwebInfoResult } from '../../pipeline/dicomweb.js';
+import { isDicomwebUrl } from '../../dicomweb/url.js';
+import { addDicomwebOptions, dicomwebClientOptions, type DicomwebCliOptions } from '../dicomweb-options.js';
 import type { CommandRegistrar } from '../main.js';
-import { createOutput, EXIT_USAGE } from '../output.js';
+import { createOutput, EXIT_USAGE, usageError } from '../output.js';
 
 function formatNumber(value: number): string {
   return Number.isInteger(value) ? String(value) : value.toPrecision(5).replace(/\.?0+$/, '');
@@ -39,15 +42,32 @@ function humanReport(result: InfoResult): string {
   return lines.join('\n');
 }
 
+function humanRemote(result: DicomwebInfoResult): string {
+  return result.series
+    .map((s) => `${s.seriesInstanceUid}  ${s.modality || '?'}  ${s.instances ?? '?'} instance(s)${s.seriesNumber !== null ? `  #${s.seriesNumber}` : ''}${s.description ? `  "${s.description}"` : ''}\n  ${s.url}`)
+    .join('\n');
+}
+
 export const register: CommandRegistrar = (program: Command, setExitCode) => {
-  program
+  const command = program
     .command('info')
     .description('find DICOM series under the paths and print them, with every file that could not be read')
-    .argument('<path...>', 'DICOM files or directories (searched recursively)')
-    .option('--stats', 'add per-slice min / max / mean in modality units (HU, SUVbw or Bq/ml)')
+    .argument('<path...>', 'DICOM files or directories (searched recursively), or one DICOMweb study URL (lists its series with QIDO-RS)')
+    .option('--stats', 'add per-slice min / max / mean in modality units (HU, SUVbw or Bq/ml)');
+  addDicomwebOptions(command)
     .option('--json', 'machine-readable output on stdout')
-    .action(async (paths: string[], opts: { stats?: boolean; json?: boolean }) => {
+    .action(async (paths: string[], opts: DicomwebCliOptions & { stats?: boolean; json?: boolean }) => {
       const out = createOutput(Boolean(opts.json));
+      if (paths.some(isDicomwebUrl)) {
+        if (paths.length > 1) throw usageError('a DICOMweb URL is given alone: one study or series URL per run');
+        if (opts.stats) throw usageError('--stats reads pixel data: use it on files, not on a DICOMweb URL');
+        const { result, exitCode } = await infoDicomweb(paths[0]!, dicomwebClientOptions(opts, (m) => out.info(m)));
+        out.result(result);
+        out.print(humanRemote(result));
+        out.info(`${result.series.length} series in study ${result.studyInstanceUid}`);
+        setExitCode(exitCode);
+        return;
+      }
       const { result, exitCode } = await runInfo(paths, { stats: Boolean(opts.stats), progress: (m) => out.info(m) });
       if (exitCode === EXIT_USAGE && result.fileCount === 0) {
         const reason = result.errors.length > 0 ? result.errors.map((e) => e.message).join('; ') : 'no files found';

@@ -1,0 +1,181 @@
+/**
+ * Study-level DICOMweb operations: list a study's series (QIDO-RS), pull its instances into a
+ * folder (WADO-RS, a few instances at a time, resumable) and store a folder's series (STOW-RS).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { LowdoseError } from '../errors.js';
+import type { DicomJson, DicomwebClient } from './client.js';
+import type { DicomwebTarget } from './url.js';
+
+export interface RemoteSeries {
+  readonly studyInstanceUid: string;
+  readonly seriesInstanceUid: string;
+  readonly modality: string;
+  readonly description: string;
+  readonly seriesNumber: number | null;
+  readonly instances: number | null;
+  readonly url: string;
+}
+
+export interface PulledSeries {
+  readonly seriesInstanceUid: string;
+  readonly url: string;
+  readonly modality: string;
+  /** Instances the server listed and this run has on disk (retrieved now or by an earlier run). */
+  readonly instances: number;
+  readonly retrieved: number;
+  readonly dir: string;
+}
+
+export interface StoredSeries {
+  readonly kind: 'denoised' | 'uncertainty';
+  readonly studyInstanceUid: string;
+  readonly seriesInstanceUid: string;
+  readonly url: string;
+  readonly instances: number;
+}
+
+function first(dataset: DicomJson, tag: string): unknown {
+  return dataset[tag]?.Value?.[0];
+}
+
+function text(dataset: DicomJson, tag: string): string {
+  const value = first(dataset, tag);
+  if (value === undefined || value === null) return '';
+  if (typeof value === 'object' && 'Alphabetic' in (value as object)) return String((value as { Alphabetic: string }).Alphabetic);
+  return String(value);
+}
+
+const studyUrl = (target: Pick<DicomwebTarget, 'base' | 'studyInstanceUid'>): string => `${target.base}/studies/${target.studyInstanceUid}`;
+
+/** The series of the target (all of the study's, or the one named), from QIDO-RS. */
+export async function listSeries(client: DicomwebClient, target: DicomwebTarget): Promise<RemoteSeries[]> {
+  const query = target.seriesInstanceUid ? `?SeriesInstanceUID=${encodeURIComponent(target.seriesInstanceUid)}` : '';
+  const found = await client.qido(`${studyUrl(target)}/series${query}`);
+  if (found.length === 0) {
+    const what = target.seriesInstanceUid ? `series ${target.seriesInstanceUid} of study` : 'study';
+    throw new LowdoseError('E_NOT_FOUND', `${what} ${target.studyInstanceUid} is not on ${target.base}`);
+  }
+  return found.map((s) => {
+    const seriesInstanceUid = text(s, '0020000E');
+    const count = Number(first(s, '00201209'));
+    const number = Number(first(s, '00200011'));
+    return {
+      studyInstanceUid: target.studyInstanceUid,
+      seriesInstanceUid,
+      modality: text(s, '00080060'),
+      description: text(s, '0008103E'),
+      seriesNumber: Number.isFinite(number) ? number : null,
+      instances: Number.isFinite(count) ? count : null,
+      url: `${studyUrl(target)}/series/${seriesInstanceUid}`,
+    };
+  });
+}
+
+export interface PullOptions {
+  /** Instances retrieved at once (default 4). */
+  readonly concurrency?: number;
+  readonly log?: (message: string) => void;
+  readonly onInstance?: (done: number, total: number) => void;
+}
+
+/**
+ * Retrieves every instance of the series into `dir/<series hash>/<SOPInstanceUID>.dcm`, each
+ * written to a temporary name and renamed, so a file that exists is whole: a rerun after a
+ * failure retrieves only what is missing.
+ */
+export async function pullSeries(
+  client: DicomwebClient,
+  series: RemoteSeries,
+  dir: string,
+  options: PullOptions = {},
+): Promise<PulledSeries> {
+  const log = options.log ?? (() => {});
+  const instances = await client.qido(`${series.url}/instances`);
+  const uids = instances.map((i) => text(i, '00080018')).filter(Boolean);
+  const seriesDir = path.join(dir, createHash('sha256').update(series.seriesInstanceUid).digest('hex').slice(0, 16));
+  await mkdir(seriesDir, { recursive: true });
+  const missing = uids.filter((uid) => !existsSync(path.join(seriesDir, `${uid}.dcm`)));
+  if (missing.length < uids.length) log(`series ${series.seriesInstanceUid}: ${uids.length - missing.length} of ${uids.length} instance(s) already retrieved`);
+  let done = uids.length - missing.length;
+  const concurrency = Math.max(1, options.concurrency ?? 4);
+  for (let start = 0; start < missing.length; start += concurrency) {
+    await Promise.all(
+      missing.slice(start, start + concurrency).map(async (uid) => {
+        const bytes = await client.retrieveInstance(`${series.url}/instances/${uid}`);
+        const file = path.join(seriesDir, `${uid}.dcm`);
+        await writeFile(`${file}.part`, bytes);
+        await rename(`${file}.part`, file);
+        options.onInstance?.(++done, uids.length);
+      }),
+    );
+  }
+  return {
+    seriesInstanceUid: series.seriesInstanceUid,
+    url: series.url,
+    modality: series.modality,
+    instances: uids.length,
+    retrieved: missing.length,
+    dir: seriesDir,
+  };
+}
+
+export interface StowSeriesOptions {
+  /** Instances per STOW-RS request (default 16). */
+  readonly batch?: number;
+  readonly log?: (message: string) => void;
+}
+
+/**
+ * Stores the files of one series with STOW-RS, `batch` instances per request. Storing the same
+ * SOP Instance UIDs again is harmless, so a rerun after a failure completes the series; the
+ * error of a failed run says how many instances the server holds.
+ */
+export async function stowSeries(
+  client: DicomwebClient,
+  base: string,
+  files: readonly string[],
+  meta: { kind: StoredSeries['kind']; studyInstanceUid: string; seriesInstanceUid: string },
+  options: StowSeriesOptions = {},
+): Promise<StoredSeries> {
+  const url = `${base}/studies/${meta.studyInstanceUid}`;
+  const batch = Math.max(1, options.batch ?? 16);
+  let stored = 0;
+  for (let start = 0; start < files.length; start += batch) {
+    const chunk = files.slice(start, start + batch);
+    let result;
+    try {
+      result = await client.stow(url, await Promise.all(chunk.map((f) => readFile(f))));
+    } catch (error) {
+      const e = error instanceof LowdoseError ? error : new LowdoseError('E_IO', String(error));
+      throw new LowdoseError(
+        e.code,
+        `storing ${meta.kind} series ${meta.seriesInstanceUid} to ${url} failed after ${stored} of ${files.length} instance(s): ${e.message}; run again to complete it`,
+        { path: url, cause: error },
+      );
+    }
+    if (result.failed.length > 0) {
+      const reasons = [...new Set(result.failed.map((f) => (f.reason === null ? '?' : `0x${f.reason.toString(16)}`)))].join(', ');
+      throw new LowdoseError(
+        'E_IO',
+        `${url} refused ${result.failed.length} of ${chunk.length} instance(s) of ${meta.kind} series ${meta.seriesInstanceUid} (failure reason ${reasons}); ${stored + result.stored.length} of ${files.length} stored`,
+        { path: url },
+      );
+    }
+    stored += chunk.length;
+    options.log?.(`stored ${stored}/${files.length} instance(s) of ${meta.kind} series ${meta.seriesInstanceUid}`);
+  }
+  return { kind: meta.kind, studyInstanceUid: meta.studyInstanceUid, seriesInstanceUid: meta.seriesInstanceUid, url: `${url}/series/${meta.seriesInstanceUid}`, instances: stored };
+}
+
+/**
+ * Whether a series is one lowdose stored (its DerivationDescription names lowdose): a study URL
+ * denoises the study's originals, not the derived series an earlier `--stow` put next to them.
+ */
+export async function isLowdoseDerived(client: DicomwebClient, series: RemoteSeries): Promise<boolean> {
+  const [instance] = await client.qido(`${series.url}/instances?includefield=00082111&limit=1`);
+  return instance !== undefined && /\blowdose /.test(text(instance, '00082111'));
+}

@@ -1,0 +1,52 @@
+/**
+ * DICOMweb study / series URLs as `denoise` and `info` accept them:
+ * `http(s)://host[:port]/<prefix>/studies/<StudyInstanceUID>[/series/<SeriesInstanceUID>]`.
+ * The service base (what QIDO / WADO / STOW paths are appended to) is everything before `/studies/`.
+ */
+import { LowdoseError } from '../errors.js';
+
+export interface DicomwebTarget {
+  /** Service root without a trailing slash, e.g. http://pacs:8042/dicom-web */
+  readonly base: string;
+  readonly studyInstanceUid: string;
+  readonly seriesInstanceUid: string | null;
+}
+
+const UID = /^[0-9]+(\.[0-9]+)*$/;
+
+export function isDicomwebUrl(text: string): boolean {
+  return /^https?:\/\//i.test(text);
+}
+
+export function parseDicomwebUrl(text: string): DicomwebTarget {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new LowdoseError('E_USAGE', `not a URL: ${text}`);
+  }
+  if (url.username || url.password) {
+    throw new LowdoseError('E_USAGE', `credentials in the URL are not accepted (they would show in the process list); use --dicomweb-auth or $LOWDOSE_DICOMWEB_AUTH`);
+  }
+  const match = /^(.*?)\/studies\/([^/]+)(?:\/series\/([^/]+))?\/?$/.exec(url.pathname);
+  if (!match) {
+    throw new LowdoseError('E_USAGE', `${text} is not a DICOMweb study or series URL (…/studies/<StudyInstanceUID>[/series/<SeriesInstanceUID>])`);
+  }
+  const [, prefix, study, series] = match;
+  for (const uid of [study, series]) {
+    if (uid !== undefined && !UID.test(decodeURIComponent(uid))) throw new LowdoseError('E_USAGE', `${text}: "${uid}" is not a DICOM UID`);
+  }
+  return {
+    base: `${url.protocol}//${url.host}${prefix ?? ''}`,
+    studyInstanceUid: decodeURIComponent(study!),
+    seriesInstanceUid: series === undefined ? null : decodeURIComponent(series),
+  };
+}
+
+/** A DICOMweb service base given on its own (`--stow`, `serve --dicomweb`): no trailing slash. */
+export function parseDicomwebBase(text: string): string {
+  if (!isDicomwebUrl(text)) throw new LowdoseError('E_USAGE', `DICOMweb base must be an http(s) URL, got "${text}"`);
+  const url = new URL(text);
+  if (url.username || url.password) throw new LowdoseError('E_USAGE', 'credentials in the URL are not accepted; use --dicomweb-auth');
+  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
+}

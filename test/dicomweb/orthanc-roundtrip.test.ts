@@ -1,0 +1,215 @@
+/**
+ * DICOMweb round trip against a real Orthanc: `info <url>` lists the study, `denoise <url> --stow`
+ * pulls a real CT series (WADO-RS), denoises it and stores the derived series back (STOW-RS);
+ * faults (wrong password, missing study, a server failing mid-retrieve and mid-store) and reruns.
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DICOMWEB_AUTH_ENV } from '../../src/dicomweb/client.js';
+import { runCli } from '../helpers/cli.js';
+import { findOrthanc, startOrthanc, type RunningOrthanc } from './orthanc.js';
+
+const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
+const installed = findOrthanc();
+if (!installed) console.warn('skipping DICOMweb tests: Orthanc with its DICOMweb plugin is not installed (apt-get install orthanc orthanc-dicomweb)');
+
+interface Proxy {
+  readonly base: string;
+  /** Answers 500 to the requests for which it returns true (counted per method). */
+  fail: ((method: string, url: string, count: number) => boolean) | null;
+  close(): Promise<void>;
+}
+
+/** A forwarding proxy in front of Orthanc that can fail chosen requests, as a failing server would. */
+async function startProxy(target: string): Promise<Proxy> {
+  const counts = new Map<string, number>();
+  const proxy: Proxy = { base: '', fail: null, close: async () => {} };
+  const server = http.createServer((req, res) => {
+    const method = req.method ?? 'GET';
+    const count = (counts.get(method) ?? 0) + 1;
+    counts.set(method, count);
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      if (proxy.fail?.(method, req.url ?? '', count)) {
+        res.writeHead(500).end('injected failure');
+        return;
+      }
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host' && k !== 'content-length') headers[k] = v;
+      const upstream = await fetch(`${target}${req.url}`, { method, headers, ...(chunks.length ? { body: Buffer.concat(chunks) } : {}) });
+      const body = Buffer.from(await upstream.arrayBuffer());
+      res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/octet-stream' }).end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return Object.assign(proxy, {
+    base: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  });
+}
+
+interface DicomwebJsonReport {
+  series: Array<{ output: { seriesInstanceUid: string; files: string[] } }>;
+  errors: Array<{ code: string; message: string }>;
+  dicomweb: {
+    pulled: Array<{ seriesInstanceUid: string; instances: number; retrieved: number }>;
+    stored: Array<{ kind: string; seriesInstanceUid: string; studyInstanceUid: string; instances: number }>;
+  };
+}
+
+describe.skipIf(!installed)('DICOMweb against Orthanc', () => {
+  let dir: string;
+  let orthanc: RunningOrthanc;
+  let studyUid: string;
+  let sourceSeriesUid: string;
+  let studyUrl: string;
+  const savedTmp = process.env.TMPDIR;
+
+  /** Orthanc id and MD5 of the stored file of every instance of a series (by SeriesInstanceUID). */
+  async function seriesInstances(seriesUid: string): Promise<Map<string, { id: string; md5: string }>> {
+    const found = (await (
+      await orthanc.rest('/tools/find', { method: 'POST', body: Buffer.from(JSON.stringify({ Level: 'Instance', Query: { SeriesInstanceUID: seriesUid }, Expand: true })) })
+    ).json()) as Array<{ ID: string; MainDicomTags: { SOPInstanceUID: string } }>;
+    const result = new Map<string, { id: string; md5: string }>();
+    for (const instance of found) {
+      const bytes = Buffer.from(await (await orthanc.rest(`/instances/${instance.ID}/file`)).arrayBuffer());
+      result.set(instance.MainDicomTags.SOPInstanceUID, { id: instance.ID, md5: createHash('md5').update(bytes).digest('hex') });
+    }
+    return result;
+  }
+
+  async function studySeries(): Promise<string[]> {
+    const found = (await (
+      await orthanc.rest('/tools/find', { method: 'POST', body: Buffer.from(JSON.stringify({ Level: 'Series', Query: { StudyInstanceUID: studyUid }, Expand: true })) })
+    ).json()) as Array<{ MainDicomTags: { SeriesInstanceUID: string } }>;
+    return found.map((s) => s.MainDicomTags.SeriesInstanceUID).sort();
+  }
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'lowdose-orthanc-'));
+    process.env.TMPDIR = dir; // pulled instances go under the test's folder
+    orthanc = await startOrthanc(dir);
+    for (const file of readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort()) {
+      const response = await orthanc.rest('/instances', { method: 'POST', body: await readFile(path.join(CT_DIR, file)) });
+      expect(response.ok).toBe(true);
+    }
+    const studies = (await (await orthanc.rest('/studies?expand')).json()) as Array<{ MainDicomTags: { StudyInstanceUID: string }; Series: string[] }>;
+    studyUid = studies[0]!.MainDicomTags.StudyInstanceUID;
+    const series = (await (await orthanc.rest(`/series/${studies[0]!.Series[0]}`)).json()) as { MainDicomTags: { SeriesInstanceUID: string } };
+    sourceSeriesUid = series.MainDicomTags.SeriesInstanceUID;
+    studyUrl = `${orthanc.dicomweb}/studies/${studyUid}`;
+  });
+
+  afterAll(async () => {
+    delete process.env[DICOMWEB_AUTH_ENV];
+    if (savedTmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = savedTmp;
+    await orthanc?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('info <study url> lists the study series from QIDO-RS, with the password from the environment', async () => {
+    process.env[DICOMWEB_AUTH_ENV] = `basic:${orthanc.user}:${orthanc.password}`;
+    try {
+      const run = await runCli('info', studyUrl, '--json');
+      expect(run.code).toBe(0);
+      const result = JSON.parse(run.stdout) as { studyInstanceUid: string; series: Array<{ seriesInstanceUid: string; modality: string; instances: number }> };
+      expect(result.studyInstanceUid).toBe(studyUid);
+      expect(result.series).toEqual([expect.objectContaining({ seriesInstanceUid: sourceSeriesUid, modality: 'CT', instances: 3 })]);
+    } finally {
+      delete process.env[DICOMWEB_AUTH_ENV];
+    }
+  });
+
+  it('a wrong password is a clear usage error (exit 2), and so is a study that is not on the server', async () => {
+    const wrong = await runCli('info', studyUrl, '--dicomweb-auth', `basic:${orthanc.user}:wrong`, '--dicomweb-retries', '0');
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/HTTP 401.*refused the credentials/);
+    const missing = await runCli('denoise', `${orthanc.dicomweb}/studies/1.2.3.4.5.6.7`, '-o', path.join(dir, 'missing'), '--method', 'gaussian', '--dicomweb-auth', `basic:${orthanc.user}:${orthanc.password}`);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/study 1\.2\.3\.4\.5\.6\.7 is not on/);
+  });
+
+  it('denoise <study url> --stow stores a derived series in the same study, byte-equal to the local output, originals untouched', async () => {
+    const before = await seriesInstances(sourceSeriesUid);
+    expect(before.size).toBe(3);
+    const out = path.join(dir, 'out-direct');
+    const auth = `basic:${orthanc.user}:${orthanc.password}`;
+    const run = await runCli('denoise', studyUrl, '-o', out, '--method', 'gaussian', '--stow', orthanc.dicomweb, '--dicomweb-auth', auth, '--no-progress', '--json');
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout) as DicomwebJsonReport;
+    expect(report.errors).toEqual([]);
+    expect(report.dicomweb.pulled).toEqual([expect.objectContaining({ seriesInstanceUid: sourceSeriesUid, instances: 3, retrieved: 3 })]);
+    const derivedUid = report.series[0]!.output.seriesInstanceUid;
+    expect(report.dicomweb.stored).toEqual([{ kind: 'denoised', studyInstanceUid: studyUid, seriesInstanceUid: derivedUid, url: `${studyUrl}/series/${derivedUid}`, instances: 3 }]);
+    expect(JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8'))).toEqual(report);
+
+    expect(await studySeries()).toEqual([sourceSeriesUid, derivedUid].sort());
+    expect(await seriesInstances(sourceSeriesUid)).toEqual(before);
+    const stored = await seriesInstances(derivedUid);
+    expect(stored.size).toBe(3);
+    const localMd5 = await Promise.all(report.series[0]!.output.files.map(async (f) => createHash('md5').update(await readFile(f)).digest('hex')));
+    expect([...stored.values()].map((s) => s.md5).sort()).toEqual(localMd5.sort());
+    const tags = (await (await orthanc.rest(`/instances/${[...stored.values()][0]!.id}/simplified-tags`)).json()) as Record<string, string>;
+    expect(tags.ImageType).toMatch(/^DERIVED\\/);
+    expect(tags.StudyInstanceUID).toBe(studyUid);
+
+    // A second run on the study skips the derived series it stored, and stores nothing new.
+    const again = await runCli('denoise', studyUrl, '-o', out, '--method', 'gaussian', '--stow', orthanc.dicomweb, '--dicomweb-auth', auth, '--no-progress', '--json');
+    expect(again.code, again.stderr).toBe(0);
+    const second = JSON.parse(again.stdout) as DicomwebJsonReport;
+    expect(second.dicomweb.pulled.map((p) => p.seriesInstanceUid)).toEqual([sourceSeriesUid]);
+    expect(await studySeries()).toEqual([sourceSeriesUid, derivedUid].sort());
+    expect((await seriesInstances(derivedUid)).size).toBe(3);
+  });
+
+  it('a server failing mid-retrieve and then mid-store leaves no derived series; reruns complete the round trip', async () => {
+    const seriesBefore = await studySeries();
+    const proxy = await startProxy(orthanc.http);
+    try {
+      const url = `${proxy.base}/dicom-web/studies/${studyUid}/series/${sourceSeriesUid}`;
+      const out = path.join(dir, 'out-proxy');
+      const args = ['denoise', url, '-o', out, '--method', 'gaussian', '--stow', `${proxy.base}/dicom-web`, '--dicomweb-retries', '1', '--no-progress', '--json'];
+      process.env[DICOMWEB_AUTH_ENV] = `basic:${orthanc.user}:${orthanc.password}`;
+
+      // WADO-RS of the second instance onwards fails (with its retry): the run stops, nothing is stored.
+      let retrieves = 0;
+      proxy.fail = (method, requestUrl) => method === 'GET' && /\/instances\/[0-9.]+$/.test(requestUrl) && ++retrieves > 1;
+      const pullFail = await runCli(...args);
+      expect(pullFail.code).toBe(1);
+      expect(pullFail.stderr).toMatch(/HTTP 500/);
+      expect(await studySeries()).toEqual(seriesBefore);
+
+      // Retrieval works again but STOW-RS fails: the derived series is written locally, not stored.
+      proxy.fail = (method) => method === 'POST';
+      const storeFail = await runCli(...args);
+      expect(storeFail.code).toBe(1);
+      const failed = JSON.parse(storeFail.stdout) as DicomwebJsonReport;
+      expect(failed.dicomweb.pulled).toEqual([expect.objectContaining({ instances: 3, retrieved: 2 })]);
+      expect(failed.dicomweb.stored).toEqual([]);
+      expect(failed.errors).toEqual([expect.objectContaining({ code: 'E_IO', message: expect.stringMatching(/failed after 0 of 3 instance\(s\).*HTTP 500.*run again/) })]);
+      expect(await studySeries()).toEqual(seriesBefore);
+
+      // The server is back: the rerun retrieves nothing again, reuses the local output, stores it.
+      proxy.fail = null;
+      const rerun = await runCli(...args);
+      expect(rerun.code, rerun.stderr).toBe(0);
+      const done = JSON.parse(rerun.stdout) as DicomwebJsonReport;
+      expect(done.dicomweb.pulled).toEqual([expect.objectContaining({ instances: 3, retrieved: 0 })]);
+      const derivedUid = failed.series[0]!.output.seriesInstanceUid;
+      expect(done.dicomweb.stored).toEqual([expect.objectContaining({ seriesInstanceUid: derivedUid, instances: 3 })]);
+      expect(await studySeries()).toEqual([...seriesBefore, derivedUid].sort());
+      expect((await seriesInstances(derivedUid)).size).toBe(3);
+    } finally {
+      delete process.env[DICOMWEB_AUTH_ENV];
+      await proxy.close();
+    }
+  });
+});

@@ -1,0 +1,106 @@
+/**
+ * A real Orthanc (Debian's `orthanc` + `orthanc-dicomweb`) for the DICOMweb tests: a config
+ * written here (DICOMweb on, basic authentication on, DICOM port on), free loopback ports, a
+ * temporary storage folder; stopped by `stop()`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+
+const ORTHANC = '/usr/sbin/Orthanc';
+const PLUGIN_DIRS = ['/usr/share/orthanc/plugins', '/usr/lib/orthanc'];
+
+/** The DICOMweb plugin, or null (with Orthanc itself) when either is not installed. */
+export function findOrthanc(): { binary: string; plugin: string } | null {
+  if (!existsSync(ORTHANC)) return null;
+  for (const dir of PLUGIN_DIRS) {
+    if (!existsSync(dir)) continue;
+    const plugin = readdirSync(dir).find((f) => f.startsWith('libOrthancDicomWeb.so'));
+    if (plugin) return { binary: ORTHANC, plugin: path.join(dir, plugin) };
+  }
+  return null;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface RunningOrthanc {
+  readonly http: string;
+  readonly dicomweb: string;
+  readonly user: string;
+  readonly password: string;
+  readonly dicomPort: number;
+  /** GET/POST on Orthanc's own REST API, authenticated. */
+  rest(pathname: string, init?: { method?: string; body?: Buffer }): Promise<Response>;
+  stop(): Promise<void>;
+}
+
+export async function startOrthanc(dir: string): Promise<RunningOrthanc> {
+  const found = findOrthanc();
+  if (!found) throw new Error('Orthanc is not installed');
+  const [httpPort, dicomPort] = [await freePort(), await freePort()];
+  const storage = path.join(dir, 'storage');
+  await mkdir(storage, { recursive: true });
+  const user = 'radiologist';
+  const password = 'pacs-test-secret';
+  const config = {
+    Name: 'lowdose-test',
+    StorageDirectory: storage,
+    IndexDirectory: storage,
+    HttpPort: httpPort,
+    DicomPort: dicomPort,
+    DicomAet: 'LOWDOSETEST',
+    RemoteAccessAllowed: false,
+    AuthenticationEnabled: true,
+    RegisteredUsers: { [user]: password },
+    Plugins: [found.plugin],
+    DicomWeb: { Enable: true, Root: '/dicom-web/' },
+  };
+  const configFile = path.join(dir, 'orthanc.json');
+  await writeFile(configFile, JSON.stringify(config));
+  const child: ChildProcess = spawn(found.binary, [configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk) => (stderr = (stderr + String(chunk)).slice(-4000)));
+  const http = `http://127.0.0.1:${httpPort}`;
+  const authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+  const rest = (pathname: string, init: { method?: string; body?: Buffer } = {}) =>
+    fetch(`${http}${pathname}`, { method: init.method ?? 'GET', headers: { authorization }, ...(init.body ? { body: init.body } : {}) });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`Orthanc exited (${child.exitCode}): ${stderr}`);
+    try {
+      if ((await rest('/system')).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill();
+      throw new Error(`Orthanc did not answer within 30 s: ${stderr}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return {
+    http,
+    dicomweb: `${http}/dicom-web`,
+    user,
+    password,
+    dicomPort,
+    rest,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
