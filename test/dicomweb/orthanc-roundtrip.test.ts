@@ -3,10 +3,12 @@
  * pulls a real CT series (WADO-RS), denoises it and stores the derived series back (STOW-RS);
  * faults (wrong password, missing study, a server failing mid-retrieve and mid-store) and reruns.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +17,8 @@ import { runCli } from '../helpers/cli.js';
 import { findOrthanc, startOrthanc, type RunningOrthanc } from './orthanc.js';
 
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
+const PET_FILE = path.resolve('../shared/dicom/suyashkumar__dicom/testdata/1.dcm');
+const OPENSSL = '/usr/bin/openssl';
 const installed = findOrthanc();
 if (!installed) console.warn('skipping DICOMweb tests: Orthanc with its DICOMweb plugin is not installed (apt-get install orthanc orthanc-dicomweb)');
 
@@ -25,11 +29,14 @@ interface Proxy {
   close(): Promise<void>;
 }
 
-/** A forwarding proxy in front of Orthanc that can fail chosen requests, as a failing server would. */
-async function startProxy(target: string): Promise<Proxy> {
+/**
+ * A forwarding proxy in front of Orthanc that can fail chosen requests, as a failing server would;
+ * with `tls`, an https front end (Debian's Orthanc 1.10.1 exits on its first HTTPS request here).
+ */
+async function startProxy(target: string, tls?: { key: Buffer; cert: Buffer }): Promise<Proxy> {
   const counts = new Map<string, number>();
   const proxy: Proxy = { base: '', fail: null, close: async () => {} };
-  const server = http.createServer((req, res) => {
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const method = req.method ?? 'GET';
     const count = (counts.get(method) ?? 0) + 1;
     counts.set(method, count);
@@ -46,11 +53,12 @@ async function startProxy(target: string): Promise<Proxy> {
       const body = Buffer.from(await upstream.arrayBuffer());
       res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/octet-stream' }).end(body);
     });
-  });
+  };
+  const server = tls ? https.createServer(tls, handler) : http.createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
   return Object.assign(proxy, {
-    base: `http://127.0.0.1:${port}`,
+    base: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   });
 }
@@ -209,6 +217,42 @@ describe.skipIf(!installed)('DICOMweb against Orthanc', () => {
       expect((await seriesInstances(derivedUid)).size).toBe(3);
     } finally {
       delete process.env[DICOMWEB_AUTH_ENV];
+      await proxy.close();
+    }
+  });
+
+  it('a PET series URL round-trips: one derived PET instance stored in the source study, byte-equal to the local output', async () => {
+    const uploaded = (await (await orthanc.rest('/instances', { method: 'POST', body: await readFile(PET_FILE) })).json()) as { ID: string };
+    const tags = (await (await orthanc.rest(`/instances/${uploaded.ID}/simplified-tags`)).json()) as Record<string, string>;
+    const url = `${orthanc.dicomweb}/studies/${tags.StudyInstanceUID}/series/${tags.SeriesInstanceUID}`;
+    const out = path.join(dir, 'out-pet');
+    const run = await runCli('denoise', url, '-o', out, '--method', 'gaussian', '--stow', orthanc.dicomweb, '--dicomweb-auth', `basic:${orthanc.user}:${orthanc.password}`, '--no-progress', '--json');
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout) as DicomwebJsonReport;
+    const derivedUid = report.series[0]!.output.seriesInstanceUid;
+    expect(report.dicomweb.stored).toEqual([expect.objectContaining({ kind: 'denoised', studyInstanceUid: tags.StudyInstanceUID, seriesInstanceUid: derivedUid, instances: 1 })]);
+    const stored = [...(await seriesInstances(derivedUid)).values()];
+    expect(stored).toHaveLength(1);
+    expect(stored[0]!.md5).toBe(createHash('md5').update(await readFile(report.series[0]!.output.files[0]!)).digest('hex'));
+    const derived = (await (await orthanc.rest(`/instances/${stored[0]!.id}/simplified-tags`)).json()) as Record<string, string>;
+    expect([derived.Modality, derived.ImageType?.split('\\')[0]]).toEqual(['PT', 'DERIVED']);
+  });
+
+  it.skipIf(!existsSync(OPENSSL))('https with a self-signed certificate: refused without --dicomweb-ca (exit 2), read with it', async () => {
+    const key = path.join(dir, 'tls-key.pem');
+    const cert = path.join(dir, 'tls-cert.pem');
+    execFileSync(OPENSSL, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    const proxy = await startProxy(orthanc.http, { key: await readFile(key), cert: await readFile(cert) });
+    try {
+      const url = `${proxy.base}/dicom-web/studies/${studyUid}`;
+      const auth = `basic:${orthanc.user}:${orthanc.password}`;
+      const refused = await runCli('info', url, '--dicomweb-auth', auth);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/TLS certificate not trusted.*--dicomweb-ca/);
+      const trusted = await runCli('info', url, '--dicomweb-auth', auth, '--dicomweb-ca', cert, '--json');
+      expect(trusted.code, trusted.stderr).toBe(0);
+      expect((JSON.parse(trusted.stdout) as { series: Array<{ seriesInstanceUid: string }> }).series.map((s) => s.seriesInstanceUid)).toContain(sourceSeriesUid);
+    } finally {
       await proxy.close();
     }
   });
