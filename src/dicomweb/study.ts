@@ -102,15 +102,28 @@ export async function pullSeries(
   if (missing.length < uids.length) log(`series ${series.seriesInstanceUid}: ${uids.length - missing.length} of ${uids.length} instance(s) already retrieved`);
   let done = uids.length - missing.length;
   const concurrency = Math.max(1, options.concurrency ?? 4);
-  for (let start = 0; start < missing.length; start += concurrency) {
-    await Promise.all(
-      missing.slice(start, start + concurrency).map(async (uid) => {
-        const bytes = await client.retrieveInstance(`${series.url}/instances/${uid}`);
-        const file = path.join(seriesDir, `${uid}.dcm`);
-        await writeFile(`${file}.part`, bytes);
-        await rename(`${file}.part`, file);
-        options.onInstance?.(++done, uids.length);
-      }),
+  try {
+    for (let start = 0; start < missing.length; start += concurrency) {
+      // Settled, not Promise.all: the batch's other requests finish (and their files land) before a failure is reported.
+      const results = await Promise.allSettled(
+        missing.slice(start, start + concurrency).map(async (uid) => {
+          const bytes = await client.retrieveInstance(`${series.url}/instances/${uid}`);
+          const file = path.join(seriesDir, `${uid}.dcm`);
+          await writeFile(`${file}.part`, bytes);
+          await rename(`${file}.part`, file);
+          done += 1; // not inside `onInstance?.(...)`: optional chaining would skip it without a listener
+          options.onInstance?.(done, uids.length);
+        }),
+      );
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    }
+  } catch (error) {
+    const e = error instanceof LowdoseError ? error : new LowdoseError('E_IO', String(error));
+    throw new LowdoseError(
+      e.code,
+      `retrieving series ${series.seriesInstanceUid} failed with ${done} of ${uids.length} instance(s) on disk: ${e.message}; run again to retrieve the rest`,
+      { path: e.path ?? series.url, cause: error },
     );
   }
   return {

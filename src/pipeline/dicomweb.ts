@@ -66,9 +66,20 @@ export async function denoiseDicomweb(url: string, options: DicomwebDenoiseOptio
       else wanted.push(s);
     }
     if (wanted.length === 0) throw new LowdoseError('E_NOT_FOUND', `no CT or PET series in ${url}`);
-    for (const series of wanted) {
-      log(`retrieving ${series.modality} series ${series.seriesInstanceUid} (${series.instances ?? '?'} instance(s)) from ${series.url}`);
-      dicomweb.pulled.push(await pullSeries(client, series, pullDir, { log }));
+    try {
+      for (const series of wanted) {
+        log(`retrieving ${series.modality} series ${series.seriesInstanceUid} (${series.instances ?? '?'} instance(s)) from ${series.url}`);
+        dicomweb.pulled.push(await pullSeries(client, series, pullDir, { log }));
+      }
+    } catch (error) {
+      // A server failing mid-retrieve: nothing is denoised or stored; the report says so and what
+      // is on disk, and the instances retrieved so far stay for the rerun.
+      const e = toLowdoseError(error, 'E_IO');
+      if (e.code === 'E_USAGE' || e.code === 'E_NOT_FOUND') throw e;
+      log(e.message);
+      const result: DicomwebDenoiseReport = { series: [], errors: [{ ...e.toJSON(), path: e.path ?? url }], dicomweb };
+      await writeFileAtomic(path.join(path.resolve(options.outDir), REPORT_FILE), `${JSON.stringify(result, null, 2)}\n`);
+      return result;
     }
     const report = await denoisePaths(
       dicomweb.pulled.map((p) => p.dir),

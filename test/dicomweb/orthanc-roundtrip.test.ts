@@ -192,7 +192,11 @@ describe.skipIf(!installed)('DICOMweb against Orthanc', () => {
       proxy.fail = (method, requestUrl) => method === 'GET' && /\/instances\/[0-9.]+$/.test(requestUrl) && ++retrieves > 1;
       const pullFail = await runCli(...args);
       expect(pullFail.code).toBe(1);
-      expect(pullFail.stderr).toMatch(/HTTP 500/);
+      const pullReport = JSON.parse(pullFail.stdout) as DicomwebJsonReport;
+      expect(pullReport.series).toEqual([]);
+      expect(pullReport.dicomweb.stored).toEqual([]);
+      expect(pullReport.errors).toEqual([expect.objectContaining({ code: 'E_IO', message: expect.stringMatching(/failed with 1 of 3 instance\(s\) on disk.*HTTP 500.*run again/) })]);
+      expect(JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8'))).toEqual(pullReport);
       expect(await studySeries()).toEqual(seriesBefore);
 
       // Retrieval works again but STOW-RS fails: the derived series is written locally, not stored.
