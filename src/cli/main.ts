@@ -8,7 +8,7 @@ import { packageVersion } from '../util/package-root.js';
 import { commands } from './commands/index.js';
 import { EXIT_OK, EXIT_USAGE, exitCodeFor } from './output.js';
 
-export type CommandRegistrar = (program: Command, setExitCode: (code: number) => void) => void;
+export type { CommandRegistrar } from './command.js';
 
 
 export function buildProgram(setExitCode: (code: number) => void): Command {

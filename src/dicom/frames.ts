@@ -6,7 +6,7 @@
 import { LowdoseError } from '../errors.js';
 import { TAG } from './attributes.js';
 import { dicomParser, type Element, type Fragment } from './dicom-parser.js';
-import type { PixelModule } from './image-header.js';
+import type { PixelModule } from './types.js';
 import type { ParsedFile } from './parse.js';
 
 export function pixelDataElement(parsed: ParsedFile): Element {

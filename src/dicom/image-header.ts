@@ -5,7 +5,7 @@
  * bytes, so a batch can keep thousands of headers without keeping their pixel data.
  */
 import { LowdoseError } from '../errors.js';
-import type { Orientation, Vec3 } from './types.js';
+import type { Orientation, PixelModule, PixelPadding, Vec3 } from './types.js';
 import {
   elementOf,
   frameNumbers,
@@ -23,27 +23,7 @@ import type { ParsedFile } from './parse.js';
 /** Frames larger than this many pixels are refused before anything is allocated. */
 export const MAX_FRAME_PIXELS = 1 << 27;
 
-export interface PixelPadding {
-  /** Stored value marking padding (PixelPaddingValue), sign-correct for signed data. */
-  readonly value: number;
-  /** With PixelPaddingRangeLimit, every stored value between the two (inclusive) is padding. */
-  readonly rangeLimit: number | null;
-}
-
-export interface PixelModule {
-  readonly rows: number;
-  readonly columns: number;
-  readonly frames: number;
-  readonly samplesPerPixel: number;
-  readonly photometricInterpretation: string;
-  readonly planarConfiguration: number;
-  readonly bitsAllocated: number;
-  readonly bitsStored: number;
-  readonly highBit: number;
-  /** 0 unsigned, 1 two's complement. */
-  readonly pixelRepresentation: 0 | 1;
-  readonly padding: PixelPadding | null;
-}
+export type { PixelModule, PixelPadding } from './types.js';
 
 export interface FrameGeometry {
   readonly position: Vec3 | null;

@@ -66,3 +66,25 @@ export interface Series {
    */
   readonly photometricInterpretation?: string;
 }
+
+export interface PixelPadding {
+  /** Stored value marking padding (PixelPaddingValue), sign-correct for signed data. */
+  readonly value: number;
+  /** With PixelPaddingRangeLimit, every stored value between the two (inclusive) is padding. */
+  readonly rangeLimit: number | null;
+}
+
+export interface PixelModule {
+  readonly rows: number;
+  readonly columns: number;
+  readonly frames: number;
+  readonly samplesPerPixel: number;
+  readonly photometricInterpretation: string;
+  readonly planarConfiguration: number;
+  readonly bitsAllocated: number;
+  readonly bitsStored: number;
+  readonly highBit: number;
+  /** 0 unsigned, 1 two's complement. */
+  readonly pixelRepresentation: 0 | 1;
+  readonly padding: PixelPadding | null;
+}

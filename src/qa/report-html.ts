@@ -5,9 +5,8 @@
  */
 import type { QaConfig } from './config.js';
 import { formatThreshold, formatValue } from './format.js';
-import type { QaResult } from './run.js';
 import { escapeXml as esc, linePlot } from './svg.js';
-import type { CaseCurves, Curve } from './types.js';
+import type { CaseCurves, Curve, QaResult } from './types.js';
 import { writeFileAtomic } from '../util/fs.js';
 
 const COLORS = { low: '#d62728', denoised: '#1f77b4', full: '#2ca02c' } as const;

@@ -17,17 +17,13 @@ import { runChecks } from './checks/index.js';
 import { DEFAULT_FIXTURES_DIR, type QaConfig } from './config.js';
 import { checkSameGrid, doseFolder, fixtureSeriesDir, readFixtureInfo, readStack } from './fixtures.js';
 import { writeQaHtml } from './report-html.js';
-import { PHANTOM_NAMES, type CaseCurves, type PhantomName, type QaCheck, type SliceStack } from './types.js';
+import { PHANTOM_NAMES, type CaseCurves, type PhantomName, type QaCheck, type QaDenoiseSettings, type QaResult, type SliceStack } from './types.js';
 
 export const DEFAULT_DOSES: readonly number[] = [0.25, 0.1];
 export const QA_REPORT_FILE = 'qa-report.html';
 export const QA_JSON_FILE = 'qa.json';
 
-/** The denoiser settings, as `denoise` takes them; `petModel` overrides `model` for PET fixtures. */
-export type QaDenoiseSettings = Pick<
-  DenoiseOptions,
-  'method' | 'model' | 'device' | 'steps' | 'sampler' | 'seed' | 'samples' | 'guidance' | 'consistency' | 'texture' | 'batch' | 'threads' | 'memoryBudget'
-> & { readonly petModel?: string };
+export type { QaDenoiseSettings, QaResult } from './types.js';
 
 export interface QaOptions {
   readonly config: QaConfig;
@@ -43,33 +39,6 @@ export interface QaOptions {
   readonly onProgress?: (event: DenoiseProgress) => void;
 }
 
-export interface QaResult {
-  /** The CONTRACT shape: checks and whether all passed. */
-  readonly checks: QaCheck[];
-  readonly pass: boolean;
-  readonly summary: { readonly total: number; readonly passed: number; readonly failed: number };
-  readonly settings: {
-    readonly method: string;
-    readonly model: string | null;
-    readonly petModel: string | null;
-    readonly device: string | null;
-    readonly steps: number | null;
-    readonly seed: number;
-    readonly samples: number;
-    /** The `--consistency` strength asked for; null = each model card's default. */
-    readonly consistency: number | null;
-    readonly texture: string;
-    readonly phantoms: PhantomName[];
-    readonly doses: number[];
-    readonly fixtures: string;
-    readonly config: string;
-  };
-  readonly curves: { readonly nps: CaseCurves[]; readonly mtf: CaseCurves[] };
-  /** Fixture series that could not be denoised or read. */
-  readonly errors: Array<{ path: string | null; code: string; message: string }>;
-  readonly outDir: string;
-  readonly report: string;
-}
 
 /** Codes that mean the settings themselves are unusable: nothing could be denoised. */
 const USAGE_CODES = new Set(['E_USAGE', 'E_NOT_FOUND', 'E_MODEL', 'E_MODEL_MISMATCH', 'E_DEVICE_UNAVAILABLE']);

@@ -4,6 +4,7 @@
  * the HTML report plots.
  */
 import type { Image2D } from '../image.js';
+import type { DenoiseOptions } from '../pipeline/types.js';
 
 export type PhantomName = 'water' | 'acr' | 'body' | 'iec';
 export const PHANTOM_NAMES: readonly PhantomName[] = ['water', 'acr', 'body', 'iec'];
@@ -92,4 +93,38 @@ export interface FamilyResult {
   readonly checks: QaCheck[];
   readonly nps?: CaseCurves;
   readonly mtf?: CaseCurves;
+}
+
+/** The denoiser settings, as `denoise` takes them; `petModel` overrides `model` for PET fixtures. */
+export type QaDenoiseSettings = Pick<
+  DenoiseOptions,
+  'method' | 'model' | 'device' | 'steps' | 'sampler' | 'seed' | 'samples' | 'guidance' | 'consistency' | 'texture' | 'batch' | 'threads' | 'memoryBudget'
+> & { readonly petModel?: string };
+
+export interface QaResult {
+  /** The CONTRACT shape: checks and whether all passed. */
+  readonly checks: QaCheck[];
+  readonly pass: boolean;
+  readonly summary: { readonly total: number; readonly passed: number; readonly failed: number };
+  readonly settings: {
+    readonly method: string;
+    readonly model: string | null;
+    readonly petModel: string | null;
+    readonly device: string | null;
+    readonly steps: number | null;
+    readonly seed: number;
+    readonly samples: number;
+    /** The `--consistency` strength asked for; null = each model card's default. */
+    readonly consistency: number | null;
+    readonly texture: string;
+    readonly phantoms: PhantomName[];
+    readonly doses: number[];
+    readonly fixtures: string;
+    readonly config: string;
+  };
+  readonly curves: { readonly nps: CaseCurves[]; readonly mtf: CaseCurves[] };
+  /** Fixture series that could not be denoised or read. */
+  readonly errors: Array<{ path: string | null; code: string; message: string }>;
+  readonly outDir: string;
+  readonly report: string;
 }

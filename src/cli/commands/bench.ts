@@ -8,7 +8,7 @@ import { DEVICE_REQUESTS, SAMPLER_NAMES, TEXTURES, type SamplerName, type Textur
 import { MEMORY_BUDGET_ENV, parseMemorySize } from '../../pipeline/memory-budget.js';
 import { parseSeed } from '../../util/random.js';
 import { TEXTURE_HELP } from '../denoiser-options.js';
-import type { CommandRegistrar } from '../main.js';
+import type { CommandRegistrar } from '../command.js';
 import { choicesHelp, createOutput, DEVICE_HELP, EXIT_OK, parseChoiceOption, parseIntOption, parseNumberOption, usageError } from '../output.js';
 
 interface BenchCliOptions {

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { formatDemoTable, runDemo } from '../../pipeline/demo.js';
 import { DEVICE_REQUESTS, type DeviceRequest } from '../../choices.js';
-import type { CommandRegistrar } from '../main.js';
+import type { CommandRegistrar } from '../command.js';
 import { createOutput, DEVICE_HELP, EXIT_OK, parseChoiceOption, parseIntOption, parseNumberOption } from '../output.js';
 
 export const register: CommandRegistrar = (program: Command, setExitCode) => {

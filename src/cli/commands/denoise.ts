@@ -10,7 +10,7 @@ import { isDicomwebUrl, parseDicomwebBase } from '../../dicomweb/url.js';
 import { addDicomwebOptions, dicomwebClientOptions, type DicomwebCliOptions } from '../dicomweb-options.js';
 import type { DenoiseOptions, DenoiseReport } from '../../pipeline/types.js';
 import { addDenoiserOptions, denoiserSettings, progressListener, type DenoiserCliOptions } from '../denoiser-options.js';
-import type { CommandRegistrar } from '../main.js';
+import type { CommandRegistrar } from '../command.js';
 import { createOutput, EXIT_FAILED, EXIT_OK, parseNumberOption, usageError } from '../output.js';
 import { createProgress } from '../progress.js';
 

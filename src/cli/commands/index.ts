@@ -1,5 +1,5 @@
 /** Every CLI command, in the order `--help` lists them. Each module exports `register`. */
-import type { CommandRegistrar } from '../main.js';
+import type { CommandRegistrar } from '../command.js';
 import { register as bench } from './bench.js';
 import { register as demo } from './demo.js';
 import { register as denoise } from './denoise.js';

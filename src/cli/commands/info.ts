@@ -9,7 +9,7 @@ import { runInfo, type InfoResult } from '../../pipeline/info.js';
 import { infoDicomweb, type DicomwebInfoResult } from '../../pipeline/dicomweb.js';
 import { isDicomwebUrl } from '../../dicomweb/url.js';
 import { addDicomwebOptions, dicomwebClientOptions, type DicomwebCliOptions } from '../dicomweb-options.js';
-import type { CommandRegistrar } from '../main.js';
+import type { CommandRegistrar } from '../command.js';
 import { createOutput, EXIT_USAGE, usageError } from '../output.js';
 
 function formatNumber(value: number): string {

@@ -10,7 +10,7 @@ import type { IntensityRange } from '../../metrics/range.js';
 import type { Lesion } from '../../metrics/lesions.js';
 import { readLesionsFile } from '../../pipeline/lesions-file.js';
 import { runMetrics, type MetricsResult } from '../../pipeline/metrics.js';
-import type { CommandRegistrar } from '../main.js';
+import type { CommandRegistrar } from '../command.js';
 import { createOutput, usageError } from '../output.js';
 
 export function parseRange(text: string): IntensityRange {

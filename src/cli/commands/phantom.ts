@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { CONTRAST_PHASES, type ContrastPhase, phantomNames } from '../../phantoms/index.js';
 import { runPhantom, type PhantomSeriesOptions } from '../../pipeline/phantom.js';
 import { parseSeed } from '../../util/random.js';
-import type { CommandRegistrar } from '../main.js';
+import type { CommandRegistrar } from '../command.js';
 import { createOutput, EXIT_OK, parseIntOption, parseNumberOption, usageError } from '../output.js';
 
 interface CliOptions {

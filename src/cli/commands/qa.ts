@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { formatTable, jsonResult, loadQaConfig, PHANTOM_NAMES, runQa, type PhantomName, type QaDenoiseSettings } from '../../qa/index.js';
 import { addDenoiserOptions, denoiserSettings, progressListener, type DenoiserCliOptions } from '../denoiser-options.js';
-import type { CommandRegistrar } from '../main.js';
+import type { CommandRegistrar } from '../command.js';
 import { createOutput, EXIT_FAILED, EXIT_OK, usageError } from '../output.js';
 import { createProgress } from '../progress.js';
 

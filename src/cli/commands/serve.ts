@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { formatBytes, MEMORY_BUDGET_ENV, parseMemorySize } from '../../pipeline/memory-budget.js';
 import { buildApp, LOOPBACK_HOSTS } from '../../server/app.js';
 import { DEFAULT_HOST, DEFAULT_PORT, defaultDataDirs, defaultWorkDir } from '../../server/config.js';
-import type { CommandRegistrar } from '../main.js';
+import type { CommandRegistrar } from '../command.js';
 import { createOutput, EXIT_OK, parseIntOption } from '../output.js';
 
 interface ServeOptions {

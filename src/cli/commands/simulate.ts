@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { runSimulate, type CtMode } from '../../pipeline/simulate.js';
 import { BOWTIE_KINDS, CT_DEFAULTS, FILTER_WINDOWS, KERNEL_PRESETS, PET_DEFAULTS, type BowtieKind, type KernelSpec } from '../../simulate/index.js';
 import { parseSeed } from '../../util/random.js';
-import type { CommandRegistrar } from '../main.js';
+import type { CommandRegistrar } from '../command.js';
 import { createOutput, EXIT_USAGE, parseIntOption, parseNumberOption } from '../output.js';
 
 export const register: CommandRegistrar = (program: Command, setExitCode) => {

@@ -9,7 +9,7 @@ import type { BetaScheduleKind } from '../../diffusion/index.js';
 import { SCHEDULE_KINDS, traceSlice, type TraceOptions, type TraceReport } from '../../trace/index.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { parseSeed } from '../../util/random.js';
-import type { CommandRegistrar } from '../main.js';
+import type { CommandRegistrar } from '../command.js';
 import { choicesHelp, createOutput, DEVICE_HELP, EXIT_OK, parseChoiceOption, parseIntOption, parseNumberOption, usageError } from '../output.js';
 
 interface TraceCliOptions {

@@ -3,7 +3,7 @@
  * out (grayscale only), in the order of the image rows. Samples are the raw container values;
  * ../pixels.ts turns them into stored values (bits stored, sign).
  */
-import type { PixelModule } from '../image-header.js';
+import type { PixelModule } from '../types.js';
 
 export type SampleArray = Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array;
 
