@@ -46,6 +46,7 @@ const RECYCLE_AFTER = 400;
  * case often stays mapped (malloc keeps it), and every later command's peak would include it.
  */
 const RECYCLE_RSS_KB = 400 * 1024;
+const START_ATTEMPTS = 3;
 
 function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   try {
@@ -79,32 +80,54 @@ function resetPeak(pid: number): void {
 
 export class FuzzWorker {
   private child: ChildProcess | null = null;
-  private ready: Promise<void> | null = null;
   private commands = 0;
   private nextId = 1;
 
   constructor(private readonly limits: PoolLimits) {}
 
-  private start(): Promise<void> {
+  /** Starts a worker; a start that fails (the machine is short of memory, files are being replaced) is retried. */
+  private async start(): Promise<void> {
+    let last: Error | null = null;
+    for (let attempt = 0; attempt < START_ATTEMPTS; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 2000 * attempt));
+      try {
+        await this.startOnce();
+        return;
+      } catch (error) {
+        last = error as Error;
+      }
+    }
+    throw new Error(`a fuzz worker could not be started (${START_ATTEMPTS} attempts): ${last?.message}`);
+  }
+
+  private startOnce(): Promise<void> {
     const child = fork(WORKER, [], {
       execArgv: ['--import', 'tsx', '--expose-gc'],
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       env: { ...process.env, LOWDOSE_DEBUG: '' },
     });
-    // Anything the worker writes outside a command (tsx warnings) is dropped, but read so the pipe never fills.
-    child.stderr?.resume();
+    // Outside a command a worker writes nothing that matters (tsx warnings); the tail is kept for
+    // the error when it cannot start, and reading it keeps the pipe from filling.
+    let stderrTail = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderrTail = (stderrTail + chunk.toString()).slice(-2000);
+    });
     this.child = child;
     this.commands = 0;
-    this.ready = new Promise((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       const onMessage = (message: WorkerReply) => {
         if (message.id !== -1) return;
         child.off('message', onMessage);
+        child.off('exit', onExit);
         resolve();
       };
+      const onExit = (code: number | null) => {
+        this.child = null;
+        reject(new Error(`worker exited (${code}) before it was ready: ${stderrTail.trim().split('\n').slice(-3).join(' | ')}`));
+      };
       child.on('message', onMessage);
-      child.once('exit', (code) => reject(new Error(`fuzz worker exited (${code}) before it was ready`)));
+      child.once('exit', onExit);
     });
-    return this.ready;
   }
 
   async run(argv: string[]): Promise<CommandOutcome> {
@@ -113,7 +136,6 @@ export class FuzzWorker {
       this.stop();
       await this.start();
     }
-    await this.ready;
     const child = this.child!;
     const pid = child.pid!;
     const id = this.nextId++;

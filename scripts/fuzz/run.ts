@@ -6,6 +6,8 @@
  * gaussian --json` run on it in a pool of worker processes (./pool.ts), and, when denoise wrote
  * files, `info` on that output. Every case is checked against the contract's rules
  * (./check.ts). Case i of seed S is the same bytes on every machine: `--only i` replays it.
+ * `--report` keeps every case's measurements (rewritten every 100 cases), and `--resume <report>`
+ * continues an interrupted pass without running its finished cases again.
  * Exit 0 when no case failed, 1 otherwise, 2 for bad usage.
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -27,6 +29,8 @@ export interface FuzzOptions {
   readonly corpus: string;
   /** Run only these case indices (replay). */
   readonly only?: readonly number[];
+  /** Results of an earlier, interrupted pass with the same seed: their cases are not run again. */
+  readonly previous?: readonly CaseResult[];
   /** Save the input bytes of each failing case here. */
   readonly keep?: string;
   readonly limits: CheckLimits;
@@ -35,8 +39,8 @@ export interface FuzzOptions {
   readonly wallTimeoutMs: number;
   readonly killRssMb: number;
   readonly onProgress?: (done: number, total: number, failures: number) => void;
-  /** Called with the summary so far every `checkpointEvery` cases (a long pass keeps a partial report). */
-  readonly onCheckpoint?: (summary: FuzzSummary) => void;
+  /** Called with the summary and the results so far every `checkpointEvery` cases and at the end (a long pass keeps a partial report). */
+  readonly onCheckpoint?: (summary: FuzzSummary, results: readonly CaseResult[]) => void;
   readonly checkpointEvery?: number;
 }
 
@@ -61,6 +65,7 @@ export interface FuzzSummary {
   readonly seed: number;
   readonly cases: number;
   readonly failed: number;
+  /** Wall time of this process (a resumed pass counts only its own part). */
   readonly wallSeconds: number;
   readonly failures: Array<{ index: number; file: string; steps: string[]; failures: Failure[] }>;
   readonly failureKinds: Record<string, number>;
@@ -78,6 +83,8 @@ export interface FuzzSummary {
   /** Largest output file over max(input bytes, output pixel bytes). */
   readonly maxOutputRatio: number;
   readonly mutations: Record<string, number>;
+  /** Why the pass stopped before its last case (a worker that could not be started), if it did. */
+  readonly aborted?: string;
 }
 
 interface CorpusFile {
@@ -241,25 +248,36 @@ async function runCase(worker: FuzzWorker, corpus: readonly CorpusFile[], option
 export async function runFuzz(options: FuzzOptions): Promise<FuzzSummary> {
   const corpus = loadCorpus(options.corpus);
   if (corpus.length === 0) throw new Error(`no files under ${options.corpus}`);
-  const indices = options.only ? [...options.only] : Array.from({ length: options.count }, (_, i) => i);
+  const done = new Set((options.previous ?? []).map((r) => r.index));
+  const indices = (options.only ? [...options.only] : Array.from({ length: options.count }, (_, i) => i)).filter((i) => !done.has(i));
   const work = path.join(tmpdir(), `lowdose-fuzz-${process.pid}`);
   mkdirSync(work, { recursive: true });
   const started = performance.now();
-  const results: CaseResult[] = [];
+  const results: CaseResult[] = [...(options.previous ?? [])];
   let next = 0;
-  let failed = 0;
+  let failed = results.filter((r) => r.failures.length > 0).length;
+  let aborted: string | undefined;
+  const total = results.length + indices.length;
   const workers = Array.from({ length: Math.max(1, options.jobs) }, () => new FuzzWorker({ timeoutMs: options.timeoutMs, wallTimeoutMs: options.wallTimeoutMs, killRssMb: options.killRssMb }));
   try {
     await Promise.all(
       workers.map(async (worker) => {
-        while (next < indices.length) {
+        while (next < indices.length && aborted === undefined) {
           const index = indices[next++]!;
-          const result = await runCase(worker, corpus, options, work, index);
+          let result: CaseResult;
+          try {
+            result = await runCase(worker, corpus, options, work, index);
+          } catch (error) {
+            // Not a case's failure: the fuzzer itself cannot go on (no worker starts). Stop with
+            // what was measured, so a rerun with --resume can continue.
+            aborted = `case ${index}: ${(error as Error).message}`;
+            return;
+          }
           results.push(result);
           if (result.failures.length > 0) failed++;
-          options.onProgress?.(results.length, indices.length, failed);
+          options.onProgress?.(results.length, total, failed);
           if (options.onCheckpoint && results.length % (options.checkpointEvery ?? 100) === 0) {
-            options.onCheckpoint(summarise(options, [...results].sort((a, b) => a.index - b.index), (performance.now() - started) / 1000));
+            options.onCheckpoint(summarise(options, [...results].sort((a, b) => a.index - b.index), (performance.now() - started) / 1000), results);
           }
         }
       }),
@@ -269,7 +287,10 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzSummary> {
     rmSync(work, { recursive: true, force: true });
   }
   results.sort((a, b) => a.index - b.index);
-  return summarise(options, results, (performance.now() - started) / 1000);
+  const base = summarise(options, results, (performance.now() - started) / 1000);
+  const summary = aborted === undefined ? base : { ...base, aborted };
+  options.onCheckpoint?.(summary, results);
+  return summary;
 }
 
 function summarise(options: FuzzOptions, results: readonly CaseResult[], wallSeconds: number): FuzzSummary {
@@ -328,12 +349,20 @@ function parseArgs(argv: readonly string[]): FuzzOptions & { json: boolean; repo
     return v;
   };
   for (const key of args.keys()) {
-    if (!['count', 'seed', 'jobs', 'corpus', 'only', 'keep', 'json', 'report', 'timeout-ms', 'rss-limit-mb'].includes(key)) throw new Error(`unknown option --${key}`);
+    if (!['count', 'seed', 'jobs', 'corpus', 'only', 'keep', 'json', 'report', 'resume', 'timeout-ms', 'rss-limit-mb'].includes(key)) throw new Error(`unknown option --${key}`);
   }
   const only = args.get('only')?.split(',').map((s) => Number(s));
   if (only?.some((n) => !Number.isInteger(n) || n < 0)) throw new Error('--only takes case indices, e.g. --only 12,40');
   const report = args.get('report');
   const keep = args.get('keep');
+  const resume = args.get('resume');
+  let previous: CaseResult[] | undefined;
+  if (resume) {
+    const old = JSON.parse(readFileSync(resume, 'utf8')) as { seed?: number; caseResults?: CaseResult[] };
+    if (!Array.isArray(old.caseResults)) throw new Error(`--resume ${resume}: no caseResults (write it with --report)`);
+    if (old.seed !== int('seed', 1)) throw new Error(`--resume ${resume} is a pass of seed ${old.seed}, not ${int('seed', 1)}`);
+    previous = old.caseResults;
+  }
   return {
     count: int('count', 100),
     seed: int('seed', 1),
@@ -341,6 +370,7 @@ function parseArgs(argv: readonly string[]): FuzzOptions & { json: boolean; repo
     corpus: path.resolve(args.get('corpus') ?? path.join(REPO, '..', 'shared', 'dicom')),
     ...(only ? { only } : {}),
     ...(keep ? { keep: path.resolve(keep) } : {}),
+    ...(previous ? { previous } : {}),
     limits: { ...DEFAULT_LIMITS, rssMb: int('rss-limit-mb', DEFAULT_LIMITS.rssMb) },
     timeoutMs: int('timeout-ms', DEFAULT_LIMITS.caseMs),
     // Only a guard against a command that waits forever: a niced pass on a loaded machine gets
@@ -370,7 +400,7 @@ function human(summary: FuzzSummary): string {
 }
 
 const USAGE = `npm run fuzz -- [--count N] [--seed S] [--jobs J] [--only i,j,...] [--keep <dir>] [--report <file>]
-                     [--corpus <dir>] [--timeout-ms 10000] [--rss-limit-mb 1024] [--json]
+                     [--resume <report>] [--corpus <dir>] [--timeout-ms 10000] [--rss-limit-mb 1024] [--json]
 Mutates files of the corpus (default ../shared/dicom) and runs lowdose info and denoise --method
 gaussian on each; exit 0 when every case keeps the rules, 1 otherwise (docs/robustness.md).
 `;
@@ -388,9 +418,13 @@ async function cli(): Promise<number> {
     return 2;
   }
   let lastLine = 0;
+  // The report holds every case's measurements too, so an interrupted pass can be resumed exactly.
+  const writeReport = (summary: FuzzSummary, results: readonly CaseResult[]) => {
+    if (options.report) writeFileSync(options.report, `${JSON.stringify({ ...summary, caseResults: results })}\n`);
+  };
   const summary = await runFuzz({
     ...options,
-    ...(options.report ? { onCheckpoint: (partial: FuzzSummary) => writeFileSync(options.report!, `${JSON.stringify(partial, null, 2)}\n`) } : {}),
+    onCheckpoint: writeReport,
     onProgress: (done, total, failures) => {
       if (done === total || performance.now() - lastLine > 10_000) {
         lastLine = performance.now();
@@ -398,9 +432,9 @@ async function cli(): Promise<number> {
       }
     },
   });
-  if (options.report) writeFileSync(options.report, `${JSON.stringify(summary, null, 2)}\n`);
   process.stdout.write(options.json ? `${JSON.stringify(summary, null, 2)}\n` : `${human(summary)}\n`);
-  return summary.failed > 0 ? 1 : 0;
+  if (summary.aborted) process.stderr.write(`fuzz: stopped early: ${summary.aborted} (continue with --resume ${options.report ?? '<report>'})\n`);
+  return summary.failed > 0 || summary.aborted ? 1 : 0;
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -46,6 +46,8 @@ function crash(error: unknown): void {
 }
 process.on('uncaughtException', crash);
 process.on('unhandledRejection', crash);
+// The parent is gone (killed, crashed): nobody will read the results.
+process.on('disconnect', () => process.exit(0));
 
 process.on('message', (message: RunMessage) => {
   if (message.type !== 'run') return;
