@@ -39,6 +39,8 @@ export const ERROR_CODES = [
   'E_MODEL_MISMATCH',
   'E_DEVICE_UNAVAILABLE',
   'E_CANCELLED',
+  // the Redis server of `--redis` cannot be reached (src/queue/)
+  'E_QUEUE_UNAVAILABLE',
   'E_INTERNAL',
 ] as const;
 

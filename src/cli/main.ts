@@ -16,6 +16,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .description('Denoise low-dose CT and PET with a conditional diffusion model, and check that it did.')
     .version(packageVersion())
     .showHelpAfterError('(run with --help for usage)')
+    // Options after a command's name are that command's (`batch status <id> --redis` is status's).
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
   for (const register of commands) register(program, setExitCode);

@@ -98,10 +98,10 @@ export async function denoisePaths(paths: readonly string[], options: DenoiseOpt
       } finally {
         clearSliceCache();
       }
-      await writeReport(outDir, { series: reports, errors });
+      if (options.writeReport !== false) await writeReport(outDir, { series: reports, errors });
     }
     const report: DenoiseReport = { series: reports, errors };
-    await writeReport(outDir, report);
+    if (options.writeReport !== false) await writeReport(outDir, report);
     return report;
   } finally {
     for (const denoiser of denoisers.values()) await denoiser.release();
@@ -109,7 +109,7 @@ export async function denoisePaths(paths: readonly string[], options: DenoiseOpt
   }
 }
 
-async function writeReport(outDir: string, report: DenoiseReport): Promise<void> {
+export async function writeReport(outDir: string, report: DenoiseReport): Promise<void> {
   await writeFileAtomic(path.join(outDir, REPORT_FILE), `${JSON.stringify(report, null, 2)}\n`);
 }
 

@@ -62,6 +62,11 @@ export interface DenoiseOptions {
   readonly signal?: AbortSignal;
   /** Human messages (stderr in the CLI). */
   readonly log?: (message: string) => void;
+  /**
+   * Write `report.json` in outDir (default true). Queue jobs (src/queue/) run one series each into
+   * a folder they share, so they leave it to the batch, which writes one for all its series.
+   */
+  readonly writeReport?: boolean;
 }
 
 export interface DenoiseProgress {

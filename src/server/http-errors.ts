@@ -33,6 +33,7 @@ const STATUS: Record<ErrorCode, number> = {
   E_LOCKED: 409,
   E_CANCELLED: 409,
   E_DEVICE_UNAVAILABLE: 503,
+  E_QUEUE_UNAVAILABLE: 503,
   E_IO: 500,
   E_INTERNAL: 500,
 };

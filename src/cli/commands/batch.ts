@@ -1,0 +1,149 @@
+/**
+ * `lowdose batch <path...> -o <dir> --redis <url>`: one queue job per series for `lowdose worker`s
+ * to run; `--wait` follows the batch to its end and writes report.json. `batch status <id>` and
+ * `batch cancel <id>`. A thin layer over src/queue/batch.ts.
+ */
+import type { Command } from 'commander';
+import type { Queue } from 'bullmq';
+import { writeReport } from '../../pipeline/denoise.js';
+import { batchStatus, cancelBatch, openQueue, submitBatch } from '../../queue/batch.js';
+import { parseRedisUrl } from '../../queue/connection.js';
+import { batchReport, type BatchStatus, type SeriesJobData, type SeriesJobResult } from '../../queue/jobs.js';
+import { addDenoiserOptions, denoiserSettings, type DenoiserCliOptions } from '../denoiser-options.js';
+import type { CommandRegistrar } from '../command.js';
+import { createOutput, EXIT_FAILED, EXIT_OK, parseIntOption, parseNumberOption, usageError } from '../output.js';
+import { createBatchProgress } from '../batch-progress.js';
+
+interface BatchCliOptions extends DenoiserCliOptions {
+  output?: string;
+  redis?: string;
+  dose?: number;
+  overwrite?: boolean;
+  attempts: number;
+  backoff: number;
+  wait?: boolean;
+  json?: boolean;
+}
+
+const POLL_MS = 500;
+
+export const register: CommandRegistrar = (program: Command, setExitCode) => {
+  const command = program
+    .command('batch')
+    .description('queue one denoise job per CT / PET series for `lowdose worker`s; `batch status <id>`, `batch cancel <id>`')
+    .argument('<path...>', 'DICOM files or folders (searched recursively), on storage the workers share')
+    // Checked in the action, not by commander: it would also demand them of `batch status` / `cancel`.
+    .option('-o, --output <dir>', 'output directory, on storage the workers share (required)')
+    .option('--redis <url>', 'Redis server: redis://[user:password@]host[:port][/db], rediss:// for TLS (required)')
+    // `batch status <id> --redis ...`: options after a subcommand's name are the subcommand's.
+    .enablePositionalOptions();
+  addDenoiserOptions(command)
+    .option('--dose <fraction>', 'dose of the input as a fraction of normal dose, if known (e.g. 0.25)', parseNumberOption('--dose', 0, 1))
+    .option('--overwrite', 'redo series that are already finished in <dir>')
+    .option('--attempts <n>', 'runs per series before it fails for good', parseIntOption('--attempts', 1, 100), 3)
+    .option('--backoff <ms>', 'delay before the first retry, doubled for each later one', parseIntOption('--backoff', 0, 3_600_000), 2000)
+    .option('--wait', 'follow the batch to its end (progress on stderr), write report.json, exit 0 / 1 like denoise')
+    .option('--json', 'machine-readable result on stdout')
+    .action(async (paths: string[], opts: BatchCliOptions) => {
+      const out = createOutput(Boolean(opts.json));
+      if (opts.output === undefined) throw usageError('batch needs -o, --output <dir>');
+      if (opts.redis === undefined) throw usageError('batch needs --redis <url>');
+      const settings = denoiserSettings(opts);
+      const target = parseRedisUrl(opts.redis);
+      const queue = await openQueue(target);
+      try {
+        const { batch, errors } = await submitBatch(queue, paths, {
+          outDir: opts.output,
+          settings: {
+            ...settings,
+            ...(opts.dose !== undefined ? { doseLevel: opts.dose } : {}),
+            overwrite: Boolean(opts.overwrite),
+          },
+          attempts: opts.attempts,
+          backoffMs: opts.backoff,
+          log: (message) => out.info(message),
+        });
+        out.info(`batch ${batch.id}: ${batch.jobs.length} series queued`);
+        if (!opts.wait) {
+          out.result({ id: batch.id, outDir: batch.outDir, jobs: batch.jobs, errors });
+          out.print(batch.id);
+          setExitCode(EXIT_OK);
+          return;
+        }
+        const progress = createBatchProgress({ enabled: opts.progress });
+        let snapshot = await batchStatus(queue, batch.id);
+        try {
+          progress.update(snapshot.status);
+          while (!snapshot.status.finished) {
+            await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+            snapshot = await batchStatus(queue, batch.id);
+            progress.update(snapshot.status);
+          }
+        } finally {
+          progress.stop();
+        }
+        const report = batchReport(snapshot.results, snapshot.status, errors);
+        await writeReport(batch.outDir, report);
+        out.result({ id: batch.id, outDir: batch.outDir, jobs: batch.jobs, errors, status: snapshot.status, report });
+        out.print(humanStatus(snapshot.status));
+        setExitCode(report.errors.length > 0 || snapshot.status.series.done < snapshot.status.series.total ? EXIT_FAILED : EXIT_OK);
+      } finally {
+        await queue.close();
+      }
+    });
+
+  command
+    .command('status')
+    .description("a batch's state: series done / failed / running / waiting, slices, each job's error")
+    .argument('<id>', 'batch id (printed by lowdose batch)')
+    .requiredOption('--redis <url>', 'Redis server')
+    .option('--json', 'machine-readable status on stdout')
+    .exitOverride()
+    .action(async (id: string, opts: { redis: string; json?: boolean }) => {
+      const out = createOutput(Boolean(opts.json));
+      await withQueue(opts.redis, async (queue) => {
+        const { status } = await batchStatus(queue, id);
+        out.result(status);
+        out.print(humanStatus(status));
+        setExitCode(status.series.failed > 0 || status.series.cancelled > 0 ? EXIT_FAILED : EXIT_OK);
+      });
+    });
+
+  command
+    .command('cancel')
+    .description('cancel a batch: queued series are removed, running ones stop (E_CANCELLED), finished ones stay')
+    .argument('<id>', 'batch id')
+    .requiredOption('--redis <url>', 'Redis server')
+    .option('--json', 'machine-readable result on stdout')
+    .exitOverride()
+    .action(async (id: string, opts: { redis: string; json?: boolean }) => {
+      const out = createOutput(Boolean(opts.json));
+      await withQueue(opts.redis, async (queue) => {
+        const { removed } = await cancelBatch(queue, id);
+        out.result({ id, cancelled: true, removed });
+        out.print(`batch ${id} cancelled: ${removed} queued series removed; running ones stop within a second`);
+        setExitCode(EXIT_OK);
+      });
+    });
+};
+
+async function withQueue(url: string, use: (queue: Queue<SeriesJobData, SeriesJobResult>) => Promise<void>): Promise<void> {
+  const queue = await openQueue(parseRedisUrl(url));
+  try {
+    await use(queue);
+  } finally {
+    await queue.close();
+  }
+}
+
+function humanStatus(status: BatchStatus): string {
+  const s = status.series;
+  const lines = [
+    `batch ${status.id}${status.cancelled ? ' (cancelled)' : ''}: ${s.done}/${s.total} series done, ${s.failed} failed, ${s.running} running, ${s.waiting} waiting` +
+      `${s.cancelled ? `, ${s.cancelled} cancelled` : ''}; ${status.slices.done}/${status.slices.total} slices -> ${status.outDir}`,
+  ];
+  for (const job of status.jobs) {
+    if (job.error) lines.push(`  ${job.id} ${job.modality} ${job.seriesInstanceUid}: failed after ${job.attempts} attempt(s): ${job.error.message} [${job.error.code}]`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,63 @@
+/**
+ * `lowdose worker --redis <url>`: runs denoise jobs from the queue until SIGINT / SIGTERM, then
+ * finishes its running jobs and exits 0. A thin layer over src/queue/worker.ts.
+ */
+import type { Command } from 'commander';
+import { parseMemorySize } from '../../pipeline/memory-budget.js';
+import { parseRedisUrl, describeTarget } from '../../queue/connection.js';
+import { startWorker } from '../../queue/worker.js';
+import { isDeviceRequest, type DeviceRequest } from '../../runtime/index.js';
+import type { CommandRegistrar } from '../command.js';
+import { EXIT_OK, parseIntOption, usageError } from '../output.js';
+
+interface WorkerCliOptions {
+  redis: string;
+  concurrency: number;
+  device?: string;
+  threads?: number;
+  memoryBudget?: number;
+  stallTimeout: number;
+  json?: boolean;
+}
+
+export const register: CommandRegistrar = (program: Command, setExitCode) => {
+  program
+    .command('worker')
+    .description('run denoise jobs of `lowdose batch` (and `serve --redis`) from a Redis queue until stopped (SIGINT / SIGTERM)')
+    .requiredOption('--redis <url>', 'Redis server: redis://[user:password@]host[:port][/db], rediss:// for TLS')
+    .option('--concurrency <n>', 'jobs run at once by this worker', parseIntOption('--concurrency', 1, 64), 1)
+    .option('--device <device>', "auto | cpu | webgpu | cuda (default: the batch's)")
+    .option('--threads <n>', "CPU threads for the model (default: the batch's, else onnxruntime's)", parseIntOption('--threads', 1, 256))
+    .option('--memory-budget <size>', "memory a job may use on this machine, e.g. 8G (default: the batch's, else as for denoise)", (text: string) =>
+      parseMemorySize(text, '--memory-budget'),
+    )
+    .option(
+      '--stall-timeout <ms>',
+      "a job whose worker stops renewing its lock for this long is given to another worker (also how often that is checked)",
+      parseIntOption('--stall-timeout', 200, 3_600_000),
+      30_000,
+    )
+    .option('--json', 'one JSON line per job event on stdout (started, retrying, completed, failed)')
+    .action(async (opts: WorkerCliOptions) => {
+      if (opts.device !== undefined && !isDeviceRequest(opts.device)) throw usageError(`--device must be auto, cpu, webgpu or cuda, got "${opts.device}"`);
+      const target = parseRedisUrl(opts.redis);
+      const log = (message: string) => process.stderr.write(`${new Date().toISOString()} ${message}\n`);
+      const worker = await startWorker(target, {
+        concurrency: opts.concurrency,
+        stallTimeoutMs: opts.stallTimeout,
+        ...(opts.device !== undefined ? { device: opts.device as DeviceRequest } : {}),
+        ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+        ...(opts.memoryBudget !== undefined ? { memoryBudget: opts.memoryBudget } : {}),
+        log,
+        ...(opts.json ? { onEvent: (event) => process.stdout.write(`${JSON.stringify(event)}\n`) } : {}),
+      });
+      log(`worker ready on ${describeTarget(target)}, ${opts.concurrency} job(s) at a time (pid ${process.pid})`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      log('stopping: finishing the running job(s)');
+      await worker.close();
+      setExitCode(EXIT_OK);
+    });
+};

@@ -1,0 +1,209 @@
+/**
+ * The client side of a batch: submit one job per series, read the batch's state, cancel it.
+ * The batch record and its cancel flag live in Redis beside the queue (src/queue/jobs.ts).
+ */
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { Queue } from 'bullmq';
+import { scanPaths } from '../dicom/index.js';
+import { LowdoseError } from '../errors.js';
+import type { DenoiseReport } from '../pipeline/types.js';
+import { connectionOptions, whenReachable, type RedisTarget } from './connection.js';
+import {
+  QUEUE_NAME,
+  QUEUE_PREFIX,
+  batchKey,
+  cancelKey,
+  decodeFailure,
+  jobId,
+  type BatchRecord,
+  type BatchStatus,
+  type JobSettings,
+  type JobState,
+  type JobStatus,
+  type SeriesJobData,
+  type SeriesJobResult,
+} from './jobs.js';
+
+const DENOISABLE = new Set(['CT', 'PT']);
+
+export interface SubmitOptions {
+  readonly outDir: string;
+  readonly settings: JobSettings;
+  /** Runs per job before it fails for good (default 3). */
+  readonly attempts?: number;
+  /** First retry's delay, ms; doubled on each later one (default 2000). */
+  readonly backoffMs?: number;
+  readonly log?: (message: string) => void;
+}
+
+export interface Submitted {
+  readonly batch: BatchRecord;
+  /** Files that are not readable DICOM, as `denoise` reports them. */
+  readonly errors: DenoiseReport['errors'];
+}
+
+/** Opens the queue and checks that Redis answers (E_QUEUE_UNAVAILABLE otherwise). */
+export async function openQueue(target: RedisTarget): Promise<Queue<SeriesJobData, SeriesJobResult>> {
+  const queue = new Queue<SeriesJobData, SeriesJobResult>(QUEUE_NAME, { connection: connectionOptions(target), prefix: QUEUE_PREFIX });
+  // Without a listener an unreachable Redis is reported as an unhandled 'error' event.
+  queue.on('error', () => {});
+  try {
+    await whenReachable(queue.waitUntilReady(), target);
+  } catch (error) {
+    await queue.close().catch(() => {});
+    throw error;
+  }
+  return queue;
+}
+
+export function newBatchId(): string {
+  const stamp = new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  return `${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Scans the paths and queues one job per CT / PET series. */
+export async function submitBatch(queue: Queue<SeriesJobData, SeriesJobResult>, paths: readonly string[], options: SubmitOptions): Promise<Submitted> {
+  const log = options.log ?? (() => {});
+  const outDir = path.resolve(options.outDir);
+  const scan = await scanPaths(paths);
+  const series = scan.series.filter((s) => DENOISABLE.has(s.modality));
+  for (const s of scan.series) {
+    if (!DENOISABLE.has(s.modality)) log(`skipping ${s.modality} series ${s.seriesInstanceUid}: only CT and PET are denoised`);
+  }
+  if (series.length === 0) throw new LowdoseError('E_NOT_FOUND', `no CT or PET series found in ${paths.join(', ')}`);
+  const files = series.flatMap((s) => s.slices.map((slice) => path.resolve(slice.file)));
+  if (files.some((file) => file.startsWith(outDir + path.sep))) {
+    throw new LowdoseError('E_USAGE', `output directory ${outDir} contains input files; choose another -o`);
+  }
+  const id = newBatchId();
+  const attempts = options.attempts ?? 3;
+  const jobs = series.map((s, index) => ({
+    id: jobId(id, index),
+    seriesInstanceUid: s.seriesInstanceUid,
+    modality: s.modality,
+    slices: s.slices.length,
+    data: {
+      batchId: id,
+      index,
+      files: [...new Set(s.slices.map((slice) => path.resolve(slice.file)))],
+      seriesInstanceUid: s.seriesInstanceUid,
+      modality: s.modality,
+      slices: s.slices.length,
+      outDir,
+      settings: options.settings,
+    } satisfies SeriesJobData,
+  }));
+  const batch: BatchRecord = {
+    id,
+    createdAt: new Date().toISOString(),
+    outDir,
+    attempts,
+    jobs: jobs.map(({ id: jid, seriesInstanceUid, modality, slices }) => ({ id: jid, seriesInstanceUid, modality, slices })),
+  };
+  // The record first: a worker may take a job the moment it is added.
+  const client = await queue.client;
+  await client.set(batchKey(id), JSON.stringify(batch));
+  await queue.addBulk(
+    jobs.map((job) => ({
+      name: 'series',
+      data: job.data,
+      opts: {
+        jobId: job.id,
+        attempts,
+        backoff: { type: 'exponential', delay: options.backoffMs ?? 2000 },
+        removeOnComplete: false,
+        removeOnFail: false,
+      },
+    })),
+  );
+  return { batch, errors: scan.errors.map((e) => e.toJSON()) };
+}
+
+export async function readBatch(queue: Queue<SeriesJobData, SeriesJobResult>, id: string): Promise<BatchRecord> {
+  const client = await queue.client;
+  const text = await client.get(batchKey(id));
+  if (text === null) throw new LowdoseError('E_NOT_FOUND', `no batch ${id} on this Redis`);
+  return JSON.parse(text) as BatchRecord;
+}
+
+export interface BatchSnapshot {
+  readonly status: BatchStatus;
+  /** The return values of the completed jobs, in batch order. */
+  readonly results: SeriesJobResult[];
+}
+
+export async function batchStatus(queue: Queue<SeriesJobData, SeriesJobResult>, id: string): Promise<BatchSnapshot> {
+  const batch = await readBatch(queue, id);
+  const client = await queue.client;
+  const cancelled = (await client.get(cancelKey(id))) !== null;
+  const results: SeriesJobResult[] = [];
+  const jobs: JobStatus[] = [];
+  for (const entry of batch.jobs) {
+    const job = await queue.getJob(entry.id);
+    const raw = job ? await job.getState() : 'unknown';
+    // A job removed by `batch cancel` before it ran is gone from the queue.
+    const state: JobState =
+      raw === 'completed' || raw === 'failed' || raw === 'active' || raw === 'delayed'
+        ? raw
+        : raw === 'unknown'
+          ? 'cancelled'
+          : 'waiting';
+    const progress = job?.progress as { slicesDone?: number } | number | undefined;
+    const slicesDone =
+      state === 'completed' ? entry.slices : typeof progress === 'object' && progress !== null ? (progress.slicesDone ?? 0) : 0;
+    const result = state === 'completed' ? (job!.returnvalue as SeriesJobResult) : null;
+    if (result) results.push(result);
+    const failure = state === 'failed' && job ? decodeFailure(job.failedReason ?? '') : null;
+    jobs.push({
+      ...entry,
+      state,
+      attempts: job?.attemptsMade ?? 0,
+      slicesDone,
+      error: failure,
+      output: result?.output.dir ?? null,
+    });
+  }
+  const count = (state: JobState) => jobs.filter((j) => j.state === state).length;
+  const running = count('active');
+  const waiting = count('waiting') + count('delayed');
+  const status: BatchStatus = {
+    id,
+    createdAt: batch.createdAt,
+    outDir: batch.outDir,
+    cancelled,
+    finished: running === 0 && waiting === 0,
+    series: { total: jobs.length, done: count('completed'), failed: count('failed'), running, waiting, cancelled: count('cancelled') },
+    slices: { total: jobs.reduce((n, j) => n + j.slices, 0), done: jobs.reduce((n, j) => n + j.slicesDone, 0) },
+    jobs,
+  };
+  return { status, results };
+}
+
+/**
+ * Cancels a batch: sets its flag (running jobs see it within a second and stop between slice
+ * batches, failing with E_CANCELLED) and removes the jobs that have not started. Finished
+ * series stay.
+ */
+export async function cancelBatch(queue: Queue<SeriesJobData, SeriesJobResult>, id: string): Promise<{ removed: number }> {
+  const batch = await readBatch(queue, id);
+  const client = await queue.client;
+  await client.set(cancelKey(id), new Date().toISOString());
+  let removed = 0;
+  for (const entry of batch.jobs) {
+    const job = await queue.getJob(entry.id);
+    if (!job) continue;
+    const state = await job.getState();
+    if (state === 'waiting' || state === 'delayed' || state === 'prioritized' || state === 'waiting-children') {
+      try {
+        await job.remove();
+        removed++;
+      } catch {
+        // A worker took it meanwhile: it sees the flag and stops.
+      }
+    }
+  }
+  return { removed };
+}
+
+export { QUEUE_NAME, QUEUE_PREFIX };

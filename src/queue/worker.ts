@@ -1,0 +1,171 @@
+/**
+ * A queue worker: takes series jobs from Redis and runs each with the `denoise` pipeline
+ * (src/pipeline/denoise.ts) on the storage the batch's paths name.
+ *
+ * Failure handling is BullMQ's: a job that throws is retried with exponential back-off until its
+ * attempts are spent, then fails with its error kept; a worker that dies (kill -9, power) stops
+ * renewing its job's lock, and another worker's stalled-job check puts the job back in the queue
+ * after `stallTimeoutMs`. Rerunning is safe: the pipeline locks the output series folder (a dead
+ * worker's lock on this host is stale and taken over), removes what an interrupted run left, and
+ * skips a series that is already complete.
+ */
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { isErrorCode, LowdoseError, toLowdoseError } from '../errors.js';
+import { denoisePaths } from '../pipeline/denoise.js';
+import type { DenoiseOptions } from '../pipeline/types.js';
+import type { DeviceRequest } from '../runtime/index.js';
+import { connectionOptions, whenReachable, type RedisTarget } from './connection.js';
+import { QUEUE_NAME, QUEUE_PREFIX, cancelKey, encodeFailure, type SeriesJobData, type SeriesJobResult } from './jobs.js';
+
+export interface WorkerOptions {
+  /** Jobs this worker runs at once (default 1; on a GPU, one per GPU process is usual). */
+  readonly concurrency?: number;
+  readonly device?: DeviceRequest;
+  readonly threads?: number;
+  readonly memoryBudget?: number;
+  /**
+   * How long a job's lock lives without renewal, and how often stalled jobs are looked for, ms
+   * (default 30000): a dead worker's job is taken over after one to two of these.
+   */
+  readonly stallTimeoutMs?: number;
+  /** How often a running job checks its batch's cancel flag, ms (default 1000). */
+  readonly cancelPollMs?: number;
+  readonly log?: (message: string) => void;
+  /** Every job event, for `worker --json`. */
+  readonly onEvent?: (event: WorkerEvent) => void;
+}
+
+export interface WorkerEvent {
+  readonly event: 'started' | 'completed' | 'failed' | 'retrying';
+  readonly job: string;
+  readonly batch: string;
+  readonly seriesInstanceUid: string;
+  readonly attempt: number;
+  readonly attempts: number;
+  readonly seconds?: number;
+  readonly output?: string;
+  readonly error?: { readonly path: string | null; readonly code: string; readonly message: string };
+}
+
+export interface RunningWorker {
+  /** Stops taking jobs and waits for the running ones to end. */
+  close(): Promise<void>;
+}
+
+export async function startWorker(target: RedisTarget, options: WorkerOptions = {}): Promise<RunningWorker> {
+  const log = options.log ?? (() => {});
+  const emit = options.onEvent ?? (() => {});
+  const stall = options.stallTimeoutMs ?? 30_000;
+  const processor = (job: Job<SeriesJobData, SeriesJobResult>) => runJob(job, worker, options, emit);
+  const worker: Worker<SeriesJobData, SeriesJobResult> = new Worker<SeriesJobData, SeriesJobResult>(QUEUE_NAME, processor, {
+    connection: connectionOptions(target),
+    prefix: QUEUE_PREFIX,
+    concurrency: options.concurrency ?? 1,
+    lockDuration: stall,
+    stalledInterval: stall,
+    // One stall puts the job back; a second (it killed two workers) fails it.
+    maxStalledCount: 1,
+    autorun: false,
+  });
+  let lastError = '';
+  worker.on('error', (error) => {
+    // ioredis reports each failed reconnect; say it once until it changes.
+    if (error.message !== lastError) log(`queue: ${error.message}`);
+    lastError = error.message;
+  });
+  worker.on('failed', (job, error) => {
+    if (!job) return;
+    const attempts = job.opts.attempts ?? 1;
+    const final = error instanceof UnrecoverableError || job.attemptsMade >= attempts;
+    const failure = toFailure(error);
+    log(`job ${job.id} ${final ? 'failed' : `failed (attempt ${job.attemptsMade}/${attempts}, retried)`}: ${failure.message} [${failure.code}]`);
+    emit({ ...eventBase(job), event: final ? 'failed' : 'retrying', attempt: job.attemptsMade, error: failure });
+  });
+  try {
+    await whenReachable(worker.waitUntilReady(), target);
+  } catch (error) {
+    await worker.close(true).catch(() => {});
+    throw error;
+  }
+  void worker.run().catch((error: unknown) => log(`queue: ${error instanceof Error ? error.message : String(error)}`));
+  return {
+    close: async () => {
+      await worker.close();
+    },
+  };
+}
+
+function eventBase(job: Job<SeriesJobData, SeriesJobResult>) {
+  return {
+    job: job.id ?? '',
+    batch: job.data.batchId,
+    seriesInstanceUid: job.data.seriesInstanceUid,
+    attempt: job.attemptsMade + 1,
+    attempts: job.opts.attempts ?? 1,
+  };
+}
+
+function toFailure(error: Error): { path: string | null; code: string; message: string } {
+  const m = /^([\s\S]*) \[([A-Z_]+)\](?: \((.*)\))?$/.exec(error.message);
+  return m ? { message: m[1]!, code: m[2]!, path: m[3] ?? null } : { message: error.message, code: 'E_INTERNAL', path: null };
+}
+
+async function runJob(
+  job: Job<SeriesJobData, SeriesJobResult>,
+  worker: Worker<SeriesJobData, SeriesJobResult>,
+  options: WorkerOptions,
+  emit: (event: WorkerEvent) => void,
+): Promise<SeriesJobResult> {
+  const log = options.log ?? (() => {});
+  const data = job.data;
+  const client = await worker.client;
+  const cancelled = async () => (await client.get(cancelKey(data.batchId))) !== null;
+  if (await cancelled()) throw new UnrecoverableError(encodeFailure({ code: 'E_CANCELLED', message: `batch ${data.batchId} was cancelled` }));
+  const abort = new AbortController();
+  const poll = setInterval(() => {
+    cancelled().then(
+      (yes) => yes && abort.abort(),
+      () => {},
+    );
+  }, options.cancelPollMs ?? 1000);
+  const started = performance.now();
+  emit({ ...eventBase(job), event: 'started' });
+  log(`job ${job.id}: ${data.modality} series ${data.seriesInstanceUid}, ${data.slices} slices (attempt ${job.attemptsMade + 1}/${job.opts.attempts ?? 1})`);
+  const pipeline: DenoiseOptions = {
+    ...data.settings,
+    outDir: data.outDir,
+    ...(options.device !== undefined ? { device: options.device } : {}),
+    ...(options.threads !== undefined ? { threads: options.threads } : {}),
+    ...(options.memoryBudget !== undefined ? { memoryBudget: options.memoryBudget } : {}),
+    // The batch writes report.json for all its series; a job only its series' folder.
+    writeReport: false,
+    // Held by a live run (a job thought stalled that is still running): fail this attempt and
+    // retry after the back-off, when the other run has finished and the series is complete.
+    waitLock: false,
+    signal: abort.signal,
+    log,
+    onProgress: (event) => {
+      job.updateProgress({ slicesDone: event.slicesDone, slicesTotal: event.slicesTotal }).catch(() => {});
+    },
+  };
+  try {
+    const report = await denoisePaths(data.files, pipeline);
+    const series = report.series[0];
+    if (!series) {
+      const error = report.errors[0] ?? { code: 'E_INTERNAL', message: `series ${data.seriesInstanceUid} gave no output`, path: null };
+      throw new LowdoseError(isErrorCode(error.code) ? error.code : 'E_INTERNAL', error.message, error.path ? { path: error.path } : {});
+    }
+    const seconds = Math.round((performance.now() - started) / 10) / 100;
+    log(`job ${job.id}: done in ${seconds} s -> ${series.output.dir}${series.skipped ? ' (already complete)' : ''}`);
+    emit({ ...eventBase(job), event: 'completed', seconds, output: series.output.dir });
+    return series;
+  } catch (error) {
+    const e = toLowdoseError(error);
+    if (abort.signal.aborted || e.code === 'E_CANCELLED') {
+      throw new UnrecoverableError(encodeFailure({ code: 'E_CANCELLED', message: `batch ${data.batchId} was cancelled` }));
+    }
+    throw new Error(encodeFailure({ code: e.code, message: e.message, path: e.path ?? null }));
+  } finally {
+    clearInterval(poll);
+  }
+}
