@@ -13,11 +13,9 @@ export interface BatchProgress {
 export function createBatchProgress(options: { enabled?: boolean } = {}): BatchProgress {
   if (options.enabled === false) return { update() {}, stop() {} };
   const startedAt = Date.now();
-  let firstDone: number | null = null;
-  // Slices per second since the first slice was seen done (the queue's start-up is not counted).
+  // Slices per second since the batch was queued (waiting for a free worker counts: it is what the user waits).
   const figures = (status: BatchStatus) => {
     const done = status.slices.done;
-    if (firstDone === null && done > 0) firstDone = done;
     const seconds = Math.max(1e-3, (Date.now() - startedAt) / 1000);
     const rate = done / seconds;
     const eta = rate > 0 ? Math.round((status.slices.total - done) / rate) : null;
