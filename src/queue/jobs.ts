@@ -19,6 +19,8 @@ export const QUEUE_PREFIX = 'lowdose';
  */
 export type JobSettings = DenoiserSettings & {
   readonly doseLevel?: number;
+  /** Reference series' files (absolute, shared): adds metrics to the series' report. */
+  readonly reference?: string[];
   readonly overwrite?: boolean;
 };
 

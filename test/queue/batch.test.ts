@@ -6,7 +6,6 @@
  * a series whose files are gone fails after its attempts with its error kept while the others
  * finish; a cancelled batch runs nothing more.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -20,53 +19,19 @@ import { parseRedisUrl } from '../../src/queue/connection.js';
 import type { BatchStatus } from '../../src/queue/jobs.js';
 import { isTemporaryName } from '../../src/util/fs.js';
 import { runCli } from '../helpers/cli.js';
-import { hasRedis, REDIS_SERVER, startRedis, type TestRedis } from './redis-server.js';
+import { hasRedis, REDIS_SERVER, spawnWorker, startRedis, stopWorker, type TestRedis, type WorkerProcess } from './redis-server.js';
 
-const REPO = path.resolve(import.meta.dirname, '../..');
 const root = mkdtempSync(path.join(tmpdir(), 'lowdose-queue-'));
 const SMALL = 5;
 
 if (!hasRedis) console.warn(`skipping the queue tests: ${REDIS_SERVER} is not installed (apt-get install redis-server)`);
 
-interface WorkerProcess {
-  readonly child: ChildProcess;
-  readonly done: Promise<{ code: number | null; stdout: string; stderr: string }>;
-  events(): Array<{ event: string; job: string }>;
-}
-
 const workers: WorkerProcess[] = [];
-
-function startWorker(url: string, ...extra: string[]): WorkerProcess {
-  const script = "const { main } = await import('./src/cli/main.ts'); process.exitCode = await main(['node', 'lowdose', ...process.argv.slice(1)]);";
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, 'worker', '--redis', url, '--json', '--threads', '1', ...extra], {
-    cwd: REPO,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('close', (code) => resolve({ code, stdout, stderr })),
-  );
-  const worker: WorkerProcess = {
-    child,
-    done,
-    events: () =>
-      stdout
-        .split('\n')
-        .filter((line) => line.startsWith('{'))
-        .map((line) => JSON.parse(line) as { event: string; job: string }),
-  };
+const startWorker = (url: string, ...extra: string[]): WorkerProcess => {
+  const worker = spawnWorker(url, ...extra);
   workers.push(worker);
   return worker;
-}
-
-/** Ends a worker with SIGTERM: it finishes its job, exits 0. */
-async function stopWorker(worker: WorkerProcess): Promise<{ code: number | null; stderr: string }> {
-  if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGTERM');
-  return worker.done;
-}
+};
 
 async function until<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 60_000, everyMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
+const REPO = path.resolve(import.meta.dirname, '../..');
 export const REDIS_SERVER = '/usr/bin/redis-server';
 export const hasRedis = existsSync(REDIS_SERVER);
 
@@ -53,3 +54,42 @@ export async function startRedis(): Promise<TestRedis> {
     },
   };
 }
+
+export interface WorkerProcess {
+  readonly child: ChildProcess;
+  readonly done: Promise<{ code: number | null; stdout: string; stderr: string }>;
+  events(): Array<{ event: string; job: string }>;
+}
+
+/** A `lowdose worker --json --threads 1` child process (run from the sources with tsx). */
+export function spawnWorker(url: string, ...extra: string[]): WorkerProcess {
+  const script = "const { main } = await import('./src/cli/main.ts'); process.exitCode = await main(['node', 'lowdose', ...process.argv.slice(1)]);";
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, 'worker', '--redis', url, '--json', '--threads', '1', ...extra], {
+    cwd: REPO,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('close', (code) => resolve({ code, stdout, stderr })),
+  );
+  const worker: WorkerProcess = {
+    child,
+    done,
+    events: () =>
+      stdout
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { event: string; job: string }),
+  };
+  return worker;
+}
+
+/** Ends a worker with SIGTERM: it finishes its job, exits 0. */
+export async function stopWorker(worker: WorkerProcess): Promise<{ code: number | null; stderr: string }> {
+  if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGTERM');
+  return worker.done;
+}
+

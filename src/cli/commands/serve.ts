@@ -7,6 +7,9 @@ import type { Command } from 'commander';
 import { formatBytes, MEMORY_BUDGET_ENV, parseMemorySize } from '../../pipeline/memory-budget.js';
 import { buildApp, LOOPBACK_HOSTS } from '../../server/app.js';
 import { DEFAULT_HOST, DEFAULT_PORT, defaultDataDirs, defaultWorkDir } from '../../server/config.js';
+import { openQueue } from '../../queue/batch.js';
+import { describeTarget, parseRedisUrl } from '../../queue/connection.js';
+import { queueRunner } from '../../queue/runner.js';
 import type { CommandRegistrar } from '../command.js';
 import { createOutput, EXIT_OK, parseIntOption } from '../output.js';
 
@@ -17,6 +20,7 @@ interface ServeOptions {
   work?: string;
   models?: string[];
   memoryBudget?: number;
+  redis?: string;
   quiet?: boolean;
   json?: boolean;
 }
@@ -37,13 +41,20 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       `memory one denoise job may use, e.g. 8G; bigger jobs are refused with 400 (default: $${MEMORY_BUDGET_ENV}, else half of this machine's memory)`,
       (text: string) => parseMemorySize(text, '--memory-budget'),
     )
+    .option('--redis <url>', 'run denoise jobs on the `lowdose worker`s of this Redis queue (workers must see --work at the same path)')
     .option('--quiet', 'log warnings and errors only')
     .option('--json', 'print { "url" } on stdout once listening')
     .action(async (opts: ServeOptions) => {
       const out = createOutput(Boolean(opts.json));
       const data = opts.data ?? defaultDataDirs();
       const loopback = LOOPBACK_HOSTS.includes(opts.host.toLowerCase());
+      const target = opts.redis !== undefined ? parseRedisUrl(opts.redis) : null;
+      const queue = target ? await openQueue(target) : null;
+      let pooled = 0;
       const app = await buildApp({
+        // With a queue, the workers bound how many jobs run: the server does not hold them back
+        // one per device (each job is its own device queue here).
+        ...(queue ? { denoise: queueRunner(queue), queueDevice: () => `pool-${++pooled}` } : {}),
         data,
         ...(opts.work ? { workDir: opts.work } : {}),
         ...(opts.models ? { modelDirs: opts.models } : {}),
@@ -56,6 +67,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       const address = await app.listen({ host: opts.host, port: opts.port });
       const url = address.replace('://[::1]', '://localhost');
       out.info(`lowdose viewer at ${url}  (data: ${data.length} folder(s); memory budget per job ${formatBytes(app.config.memoryBudget.bytes)}; Ctrl-C stops)`);
+      if (target) out.info(`denoise jobs go to the workers on ${describeTarget(target)}`);
       if (!loopback) out.warn(`listening on ${opts.host}: anyone who can reach this address can see the images`);
       if (!app.config.viewerDir) out.warn('the viewer is not built (run `npm run build`); only the API is served');
       out.result({ url });
@@ -64,7 +76,10 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
           out.info('stopping…');
-          void app.close().then(() => resolve());
+          void app
+            .close()
+            .then(() => queue?.close())
+            .then(() => resolve());
         };
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
