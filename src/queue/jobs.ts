@@ -6,8 +6,7 @@
  * sees the same storage runs it with the `denoise` pipeline (src/pipeline/denoise.ts), which
  * writes atomically and locks the output series folder, so a job run twice leaves one copy.
  */
-import type { DenoiseReport, SeriesReport } from '../pipeline/types.js';
-import type { DenoiserSettings } from '../cli/denoiser-options.js';
+import type { DenoiseOptions, DenoiseReport, SeriesReport } from '../pipeline/types.js';
 
 export const QUEUE_NAME = 'denoise';
 /** Redis key prefix of the queue and of the batch records. */
@@ -17,7 +16,10 @@ export const QUEUE_PREFIX = 'lowdose';
  * The denoiser settings a batch gives all its jobs. A worker's own --device, --threads and
  * --memory-budget, where given, replace the batch's: they describe the machine, not the job.
  */
-export type JobSettings = DenoiserSettings & {
+export type JobSettings = Pick<
+  DenoiseOptions,
+  'method' | 'model' | 'device' | 'steps' | 'sampler' | 'seed' | 'samples' | 'guidance' | 'consistency' | 'texture' | 'batch' | 'threads' | 'memoryBudget'
+> & {
   readonly doseLevel?: number;
   /** Reference series' files (absolute, shared): adds metrics to the series' report. */
   readonly reference?: string[];
