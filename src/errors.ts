@@ -76,5 +76,5 @@ export function isLowdoseError(value: unknown): value is LowdoseError {
 export function toLowdoseError(value: unknown, fallback: ErrorCode = 'E_INTERNAL', path?: string): LowdoseError {
   if (value instanceof LowdoseError) return value;
   const message = value instanceof Error ? value.message : String(value);
-  return new LowdoseError(fallback, path ? `${path}: ${message}` : message, { path, cause: value });
+  return new LowdoseError(fallback, path ? `${path}: ${message}` : message, { ...(path !== undefined ? { path } : {}), cause: value });
 }

@@ -111,7 +111,7 @@ async function images(series: Series): Promise<Image2D[]> {
 
 async function simulate(dir: string, kernel: 'auto' | 'standard', scratch: string) {
   const outDir = path.join(scratch, kernel, path.relative(MAYO, dir).replace(/[\\/]/g, '_'));
-  const { result } = await runSimulate([dir], { dose: 0.25, outDir, seed: 0, kernel, workers, electronicNoise });
+  const { result } = await runSimulate([dir], { dose: 0.25, outDir, seed: 0, kernel, workers, ...(electronicNoise !== undefined ? { electronicNoise } : {}) });
   const s = result.series[0];
   if (!s) throw new Error(`simulate failed on ${dir}: ${JSON.stringify(result.errors)}`);
   const series = (await scanPaths([s.output.dir])).series[0]!;
@@ -177,9 +177,9 @@ try {
     if (figures) {
       const points = (nps: number[]) => pooled.real.frequency.map((f, k) => [f, nps[k]!] as const).filter(([f, v]) => f > 0 && Number.isFinite(v));
       const series: PlotSeries[] = [
-        { name: 'real: quarter - full', points: points(pooled.real.nps), color: PALETTE[0] },
-        { name: "simulated: lowdose simulate", points: points(pooled.simulated.nps), color: PALETTE[1] },
-        { name: 'before: standard kernel', points: points(pooled.before.nps), color: PALETTE[6] },
+        { name: 'real: quarter - full', points: points(pooled.real.nps), color: PALETTE[0]! },
+        { name: "simulated: lowdose simulate", points: points(pooled.simulated.nps), color: PALETTE[1]! },
+        { name: 'before: standard kernel', points: points(pooled.before.nps), color: PALETTE[6]! },
       ];
       saveFigure(
         `mayo-nps-${patient}-${kernel}.png`,

@@ -89,7 +89,8 @@ export function noiseOf(images: readonly Image2D[], rois: readonly (readonly Roi
     count += nps.roiCount;
   });
   if (!template || !radial || !frequency) throw new Error('no flat ROI in any slice');
-  const pooled = Float64Array.from(radial, (v) => v / count);
+  // (radial is assigned in the forEach above, which TypeScript does not follow.)
+  const pooled = Float64Array.from(radial as Float64Array, (v) => v / count);
   return {
     sd: Math.sqrt(variance / count),
     variance: variance / count,

@@ -50,7 +50,7 @@ export interface DerivedSeriesOptions {
   /** File names are `<prefix>0001.dcm`, ... in slice order. Default "IM". */
   readonly filePrefix?: string;
   /** Replace files of the same name in outDir. Default false: E_EXISTS. */
-  readonly overwrite?: boolean;
+  readonly overwrite?: boolean | undefined;
   /** Largest stored step for non-PET data in its units (0.1 HU). Default 0.1. */
   readonly resolution?: number;
   /** InstanceCreationDate/Time. Default now. */

@@ -46,7 +46,7 @@ export interface VolumeSeriesOptions {
   readonly derivationDescription?: string;
   /** File names `<prefix>0001.dcm`, ... Default "IM". */
   readonly filePrefix?: string;
-  readonly overwrite?: boolean;
+  readonly overwrite?: boolean | undefined;
   /** Largest stored step for CT, HU. Default 0.1. */
   readonly resolution?: number;
   /** CT display window [centre, width]. Default soft tissue [40, 400]. */

@@ -295,7 +295,7 @@ export class TiledModel implements DiffusionModel {
     const plan = planTiles(height, width, this.spec);
     const inverseWeight = new Float64Array(height * width);
     forEachTilePixel(plan, (i, j, p) => {
-      inverseWeight[p] += plan.rows.weights[i]! * plan.cols.weights[j]!;
+      inverseWeight[p] = inverseWeight[p]! + plan.rows.weights[i]! * plan.cols.weights[j]!;
     });
     for (let p = 0; p < inverseWeight.length; p++) inverseWeight[p] = 1 / inverseWeight[p]!;
     const total = batch * plan.tilesPerImage;
@@ -361,7 +361,7 @@ function accumulateTile(plan: TilePlan, tiles: Float32Array, offset: number, r: 
     const dst = base + (ro + i) * W + co;
     const src = offset + i * tw;
     const w = wr[i]!;
-    for (let j = 0; j < colsIn; j++) acc[dst + j] += w * wc[j]! * tiles[src + j]!;
+    for (let j = 0; j < colsIn; j++) acc[dst + j] = acc[dst + j]! + w * wc[j]! * tiles[src + j]!;
   }
 }
 

@@ -20,8 +20,8 @@ import { widthInPixels } from './spacing.js';
 
 export interface BilateralOptions {
   /** Spatial standard deviation in mm (per PixelSpacing axis); give this or `sigmaSpatialPx`. */
-  readonly sigmaSpatialMm?: number;
-  readonly sigmaSpatialPx?: number;
+  readonly sigmaSpatialMm?: number | undefined;
+  readonly sigmaSpatialPx?: number | undefined;
   /** Range standard deviation in image units (HU, SUV): differences well above it are edges. */
   readonly sigmaRange: number;
   /** Window radius in spatial sigmas (default 3). */

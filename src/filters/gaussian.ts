@@ -14,9 +14,9 @@ import { widthInPixels } from './spacing.js';
 
 export interface GaussianOptions {
   /** Standard deviation in mm (per PixelSpacing axis); give this or `sigmaPx`. */
-  readonly sigmaMm?: number;
+  readonly sigmaMm?: number | undefined;
   /** Standard deviation in pixels, both axes. */
-  readonly sigmaPx?: number;
+  readonly sigmaPx?: number | undefined;
   /** Kernel radius in standard deviations (default 4, scipy's). */
   readonly truncate?: number;
 }

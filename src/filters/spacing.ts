@@ -7,8 +7,8 @@ import { LowdoseError } from '../errors.js';
 
 /** A width in exactly one of millimetres (per PixelSpacing) or pixels. */
 export interface Width {
-  readonly mm?: number;
-  readonly px?: number;
+  readonly mm?: number | undefined;
+  readonly px?: number | undefined;
 }
 
 /** Per-axis width in pixels, [along rows (vertical), along columns (horizontal)]. */

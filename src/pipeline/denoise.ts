@@ -208,7 +208,6 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
         outDir: path.join(dir, 'uncertainty'),
         derivationDescription: `per-pixel standard deviation over ${denoiser.samples} samples; ${denoiser.derivationDescription}`,
         seriesDescriptionSuffix: ` ${denoiser.descriptionSuffix} uncertainty`,
-        seriesNumber: undefined,
         overwrite,
       })
     : null;

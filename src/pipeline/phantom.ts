@@ -50,8 +50,7 @@ export async function runPhantom(name: string, options: PhantomSeriesOptions): P
     studyDescription: `lowdose phantom ${name}`,
     origin,
     overwrite: options.overwrite,
-    uidSeed: options.uidSeed,
-    date: options.uidSeed === undefined ? undefined : FIXED_DATE,
+    ...(options.uidSeed === undefined ? {} : { uidSeed: options.uidSeed, date: FIXED_DATE }),
   });
   return {
     phantom: name,

@@ -158,7 +158,7 @@ async function createDiffusionDenoiser(
         throw new LowdoseError(
           why ? 'E_SUV_UNAVAILABLE' : 'E_MODEL',
           `model ${card.name} works in ${norm.units} but series ${series.seriesInstanceUid} is in ${series.units}${why ? `: ${why.message}` : ''}`,
-          { path: series.slices[0]?.file },
+          series.slices[0] ? { path: series.slices[0].file } : {},
         );
       }
       shape = { rows: series.rows, columns: series.columns, pixelSpacing: [series.spacing[0], series.spacing[1]] };

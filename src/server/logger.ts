@@ -5,6 +5,7 @@
  * logs DICOM attributes.
  */
 import type { FastifyServerOptions } from 'fastify';
+import { withoutUndefined } from '../util/defined.js';
 import { logMessageOf, redactForLog } from './http-errors.js';
 
 export interface LoggerSettings {
@@ -21,15 +22,16 @@ interface SerializableError {
   stack?: string;
 }
 
-export function loggerOptions(settings: LoggerSettings | boolean | undefined): FastifyServerOptions['logger'] {
+export function loggerOptions(settings: LoggerSettings | boolean | undefined): NonNullable<FastifyServerOptions['logger']> {
   if (settings === false || settings === undefined) return false;
   const { level = 'info', stream } = settings === true ? {} : settings;
   return {
     level,
     ...(stream ? { stream } : {}),
     serializers: {
-      req: (req: { method?: string; url?: string; id?: string }) => ({ id: req.id, method: req.method, url: req.url }),
-      res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
+      req: (req: { method?: string | undefined; url?: string | undefined; id?: string | undefined }) =>
+        withoutUndefined({ id: req.id, method: req.method, url: req.url }),
+      res: (res: { statusCode?: number | undefined }) => withoutUndefined({ statusCode: res.statusCode }),
       err: (err: SerializableError) => {
         // An error that quotes client input says so (withLogMessage): its message and the stack's
         // first line (the message again) stay out of the log.

@@ -99,7 +99,7 @@ describe('what a derived file copies', () => {
   });
 
   it('never copies a UN element over the UN limit, nor any attribute over the 64 KiB limit', async () => {
-    let bytes = bytesOf(CT_SMALL);
+    let bytes: Uint8Array = bytesOf(CT_SMALL);
     // StudyDescription as UN of 2 KB; ImageComments (LT) of 100 KB.
     bytes = withElement(bytes, 'x00081030', encodeElement('x00081030', 'UN', 'x'.repeat(2048)));
     bytes = withElement(bytes, 'x00204000', encodeElement('x00204000', 'UT', 'y'.repeat(MAX_COPIED_ELEMENT_BYTES + 1000)));

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { InstanceMetadata } from '@cornerstonejs/calculate-suv';
 import dicomParser, { type DataSet } from 'dicom-parser';
+import { withoutUndefined } from '../../src/util/defined.js';
 
 export const CORPUS = fileURLToPath(new URL('../../../shared/dicom/', import.meta.url));
 export const corpus = (relative: string) => join(CORPUS, relative);
@@ -51,8 +52,10 @@ export function petMetadata(ds: DataSet): InstanceMetadata {
     Units: ds.string('x00541001')!,
     RadionuclideHalfLife: drug.floatString('x00181075')!,
     RadionuclideTotalDose: drug.floatString('x00181074')!,
-    RadiopharmaceuticalStartTime: drug.string('x00181072'),
-    RadiopharmaceuticalStartDateTime: drug.string('x00181078'),
+    ...withoutUndefined({
+      RadiopharmaceuticalStartTime: drug.string('x00181072'),
+      RadiopharmaceuticalStartDateTime: drug.string('x00181078'),
+    }),
     DecayCorrection: ds.string('x00541102')!,
     PatientWeight: ds.floatString('x00101030')!,
     SeriesDate: ds.string('x00080021')!,

@@ -59,7 +59,8 @@ describe('SUVbw on real PET files', () => {
       // Pixels come out as (stored x slope + intercept) x factor.
       const suv = await readSlice(slice);
       const { values } = await decodeFrameStoredValues(corpusPath(file));
-      const brightest = values.reduce((m, v) => Math.max(m, v), -Infinity);
+      let brightest = -Infinity;
+      for (const v of values) brightest = Math.max(brightest, v);
       const i = values.indexOf(brightest);
       expect(suv[i]).toBeCloseTo((values[i]! * slice.rescaleSlope + slice.rescaleIntercept) * slice.unitsScale, 4);
       // A plausible SUV range for a whole-body FDG slice.

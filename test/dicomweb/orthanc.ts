@@ -74,7 +74,7 @@ export async function startOrthanc(dir: string): Promise<RunningOrthanc> {
   const http = `http://127.0.0.1:${httpPort}`;
   const authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
   const rest = (pathname: string, init: { method?: string; body?: Buffer } = {}) =>
-    fetch(`${http}${pathname}`, { method: init.method ?? 'GET', headers: { authorization }, ...(init.body ? { body: init.body } : {}) });
+    fetch(`${http}${pathname}`, { method: init.method ?? 'GET', headers: { authorization }, ...(init.body ? { body: new Uint8Array(init.body) } : {}) });
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`Orthanc exited (${child.exitCode}): ${stderr}`);

@@ -184,7 +184,7 @@ describe('slices in modality units', () => {
     // The card clips PET to [0, 100] SUV.
     for (const d of all.denoised) for (const v of d) expect(v >= 0 && v <= 100).toBe(true);
     // Changing a neighbour changes the result (the model sees all three channels).
-    const moved = await denoiseSlices(neighbours, [{ ...input[1]!, above: suv[1] }], options);
+    const moved = await denoiseSlices(neighbours, [{ ...input[1]!, above: suv[1]! }], options);
     expect(bytes(moved.denoised[0]!).equals(bytes(middle.denoised[0]!))).toBe(false);
   });
 

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The viewer in real headless Chromium (Debian's /usr/bin/chromium through playwright-core),
  * served by the real app on a 127.0.0.1 port, on a study written for the test: every pane draws

@@ -10,7 +10,7 @@ import { roi, roiValues, sameBytes } from './helpers.js';
 
 /** One 1 mm-pixel slice of patient `seed` at reference height `zRef` (mm from L1). */
 function sliceAt(seed: number, zRef: number, phase?: 'none' | 'arterial' | 'portal') {
-  const result = generateBody({ seed, phase, size: 192, fov: 420, slices: 1, spacing: 2, centreZ: zRef });
+  const result = generateBody({ seed, ...(phase ? { phase } : {}), size: 192, fov: 420, slices: 1, spacing: 2, centreZ: zRef });
   const frame = new BodyFrame(sampleBodyParams(seed, phase));
   /** ROI mean (radius mm) around a reference-anatomy point in this slice. */
   const at = (xr: number, yr: number, radius = 3) => roi(result.volume, 0, frame.x(xr), frame.y(yr), radius, result.origin).mean;

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { CONTRAST_PHASES, type ContrastPhase, phantomNames } from '../../phantoms/index.js';
 import { runPhantom, type PhantomSeriesOptions } from '../../pipeline/phantom.js';
 import { parseSeed } from '../../util/random.js';
+import { withoutUndefined } from '../../util/defined.js';
 import type { CommandRegistrar } from '../command.js';
 import { createOutput, EXIT_OK, parseIntOption, parseNumberOption, usageError } from '../output.js';
 
@@ -45,17 +46,19 @@ function toOptions(name: string, cli: CliOptions): PhantomSeriesOptions {
   }
   return {
     outDir: cli.output,
-    size: cli.size,
-    slices: cli.slices,
-    spacing: cli.spacing,
-    fov: cli.fov,
-    seed: cli.seed === undefined ? undefined : parseSeed(cli.seed),
-    module: cli.module as 1 | 2 | 3 | 4 | undefined,
-    phase: cli.phase as ContrastPhase | undefined,
-    centreZ: cli.centreZ,
-    ratio: cli.ratio,
-    uidSeed: cli.uidSeed,
-    overwrite: cli.overwrite,
+    ...withoutUndefined({
+      size: cli.size,
+      slices: cli.slices,
+      spacing: cli.spacing,
+      fov: cli.fov,
+      seed: cli.seed === undefined ? undefined : parseSeed(cli.seed),
+      module: cli.module as 1 | 2 | 3 | 4 | undefined,
+      phase: cli.phase as ContrastPhase | undefined,
+      centreZ: cli.centreZ,
+      ratio: cli.ratio,
+      uidSeed: cli.uidSeed,
+      overwrite: cli.overwrite,
+    }),
   };
 }
 

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { runSimulate, type CtMode } from '../../pipeline/simulate.js';
 import { BOWTIE_KINDS, CT_DEFAULTS, FILTER_WINDOWS, KERNEL_PRESETS, PET_DEFAULTS, type BowtieKind, type KernelSpec } from '../../simulate/index.js';
 import { parseSeed } from '../../util/random.js';
+import { withoutUndefined } from '../../util/defined.js';
 import type { CommandRegistrar } from '../command.js';
 import { createOutput, EXIT_USAGE, parseIntOption, parseNumberOption } from '../output.js';
 
@@ -48,15 +49,17 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
         seed: opts.seed as number,
         mode: opts.mode as CtMode,
         kernel: opts.kernel as KernelSpec | 'auto',
-        cutoff: opts.cutoff as number | undefined,
-        i0: opts.i0 as number | 'auto' | undefined,
-        electronicNoise: opts.electronicNoise as number | undefined,
         bowtie: opts.bowtie as BowtieKind,
-        iterations: opts.iterations as number | undefined,
-        subsets: opts.subsets as number | undefined,
-        postFilterMm: opts.postFilter as number | undefined,
         withReference: Boolean(opts.withReference),
-        workers: opts.workers as number | undefined,
+        ...withoutUndefined({
+          cutoff: opts.cutoff as number | undefined,
+          i0: opts.i0 as number | 'auto' | undefined,
+          electronicNoise: opts.electronicNoise as number | undefined,
+          iterations: opts.iterations as number | undefined,
+          subsets: opts.subsets as number | undefined,
+          postFilterMm: opts.postFilter as number | undefined,
+          workers: opts.workers as number | undefined,
+        }),
         overwrite: Boolean(opts.overwrite),
         waitLock: Boolean(opts.waitLock),
         progress: (m) => out.info(m),
