@@ -120,7 +120,7 @@ export function shortReason(error: unknown): string {
 /**
  * A device's failure as users should read it: WebGPU's "No supported adapters" means Vulkan found no
  * usable driver, which on an NVIDIA machine is most often the missing libglvnd (the ICD,
- * libGLX_nvidia.so.0, does not load without libGLdispatch; measured on the H100 machine, session 5).
+ * libGLX_nvidia.so.0, does not load without libGLdispatch; measured on the H100 machine, docs/history.md).
  */
 export function explainDeviceFailure(device: string, reason: string): string {
   if (device === 'webgpu' && /no supported adapters/i.test(reason)) {
