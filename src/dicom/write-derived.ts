@@ -53,6 +53,8 @@ export interface DerivedSeriesOptions {
   readonly overwrite?: boolean | undefined;
   /** Largest stored step for non-PET data in its units (0.1 HU). Default 0.1. */
   readonly resolution?: number;
+  /** RescaleType (0028,1054) to declare, e.g. 'US' (unspecified) for a map that is not in the source's units. */
+  readonly rescaleType?: string;
   /** InstanceCreationDate/Time. Default now. */
   readonly now?: Date;
 }
@@ -156,6 +158,7 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
       const rescale = chooseRescaleFor(source, slice, stored, entry.header, options.resolution ?? 0.1, padding ?? null);
       setPixels(dataset, source.rows, source.columns, stored, rescale);
       setPadding(dataset, entry.header, slice, stored, rescale);
+      if (options.rescaleType) setElement(dataset, 'RescaleType', [options.rescaleType]);
       const sopClassUid = getString(dataset, 'SOPClassUID')!;
       const target = targets[index]!;
       const bytes = encodePart10(target, fileMeta(sopClassUid, sopInstanceUid), dataset);

@@ -12,6 +12,9 @@ import { SeriesComparison, type SeriesScores } from '../metrics/compare.js';
 import { distanceFromSlice, lesionReach, lesionStats, type Lesion, type LesionStats, type PlacedImage } from '../metrics/lesions.js';
 import { CT_RANGE, type IntensityRange } from '../metrics/range.js';
 import { pairSlices } from '../metrics/slice-pairing.js';
+import { paddingUnion } from '../metrics/pixels.js';
+import { resolveSfrcOptions, sfrcSlice, type SfrcOptions } from '../metrics/sfrc.js';
+import { HallucinationRecorder, type HallucinationSummary } from './hallucination.js';
 
 export interface MetricsOptions {
   readonly reference: string;
@@ -20,6 +23,8 @@ export interface MetricsOptions {
   readonly range?: IntensityRange;
   /** Spheres in patient mm (`--lesions`): adds `lesions` to the result. */
   readonly lesions?: readonly Lesion[];
+  /** Also writes an sFRC hallucination map of test against reference into `dir` (src/metrics/sfrc.ts). */
+  readonly hallucination?: { readonly dir: string; readonly options?: SfrcOptions };
   readonly progress?: (message: string) => void;
 }
 
@@ -32,6 +37,8 @@ export interface MetricsResult extends SeriesScores {
   readonly errors: Array<{ path: string | null; code: string; message: string }>;
   /** Per lesion of `--lesions`, in the series' units (SUVbw for PET with SUV). */
   readonly lesions?: LesionResult[];
+  /** With `hallucination`: the sFRC map's summary (CONTRACT: patchSizeMm, patches, flagged[]). */
+  readonly hallucination?: HallucinationSummary;
 }
 
 /** What a series reads in one lesion (`lesionStats` without the bookkeeping). */
@@ -74,6 +81,16 @@ export async function runMetrics(options: MetricsOptions): Promise<{ result: Met
   try {
     const range = options.range ?? (await defaultSeriesRange(reference, progress));
     const comparison = new SeriesComparison(range);
+    const sfrc = options.hallucination ? resolveSfrcOptions(options.hallucination.options) : null;
+    const recorder =
+      options.hallucination && sfrc
+        ? new HallucinationRecorder(test, {
+            outDir: options.hallucination.dir,
+            sfrc,
+            against: 'reference',
+            description: `test series ${test.seriesInstanceUid} against reference ${reference.seriesInstanceUid}`,
+          })
+        : null;
     let failed = 0;
     for (const [n, [r, t]] of pairs.entries()) {
       if (n > 0 && n % 20 === 0) progress(`  ${n}/${pairs.length}`);
@@ -84,6 +101,21 @@ export async function runMetrics(options: MetricsOptions): Promise<{ result: Met
         continue;
       }
       comparison.add(r, referenceImage, testImage);
+      if (recorder && sfrc) {
+        const result = sfrcSlice(
+          {
+            rows: testImage.rows,
+            columns: testImage.columns,
+            test: testImage.data,
+            reference: referenceImage.data,
+            pixelSpacing: testImage.pixelSpacing,
+            units: reference.units,
+            padding: paddingUnion(referenceImage, testImage),
+          },
+          sfrc,
+        );
+        await recorder.add(t, result, [testImage.data, referenceImage.data]);
+      }
     }
     if (failed === pairs.length) {
       throw new LowdoseError('E_USAGE', `no slice pair could be read: ${errors.map((e) => e.message).join('; ')}`);
@@ -98,6 +130,7 @@ export async function runMetrics(options: MetricsOptions): Promise<{ result: Met
       test: { seriesInstanceUid: test.seriesInstanceUid, slices: test.slices.length },
       errors,
       ...(lesions ? { lesions } : {}),
+      ...(recorder ? { hallucination: recorder.summary() } : {}),
     };
     return { result, exitCode: errors.length > 0 ? EXIT_FAILED : EXIT_OK };
   } finally {

@@ -34,6 +34,8 @@ export interface PreviewPanel {
   readonly gray: Uint8Array;
   readonly rows: number;
   readonly columns: number;
+  /** Colour instead of `gray`: rows·columns·3 bytes, RGB. */
+  readonly rgb?: Uint8Array;
 }
 
 /** Lays panels of equal height side by side with a 4-pixel dark gap and encodes a PNG. */
@@ -47,14 +49,59 @@ export function encodePanels(panels: readonly PreviewPanel[]): Buffer {
   for (const panel of panels) {
     for (let r = 0; r < panel.rows; r++) {
       for (let c = 0; c < panel.columns; c++) {
-        const g = panel.gray[r * panel.columns + c]!;
+        const i = r * panel.columns + c;
         const o = (r * width + x0 + c) * 3;
-        png.data[o] = g;
-        png.data[o + 1] = g;
-        png.data[o + 2] = g;
+        if (panel.rgb) {
+          png.data[o] = panel.rgb[3 * i]!;
+          png.data[o + 1] = panel.rgb[3 * i + 1]!;
+          png.data[o + 2] = panel.rgb[3 * i + 2]!;
+        } else {
+          const g = panel.gray[i]!;
+          png.data[o] = g;
+          png.data[o + 1] = g;
+          png.data[o + 2] = g;
+        }
       }
     }
     x0 += panel.columns + gap;
   }
   return PNG.sync.write(png, { colorType: 2, inputColorType: 2, inputHasAlpha: false });
+}
+
+/** A square region of a slice to mark on a preview (a flagged patch). */
+export interface MarkedPatch {
+  readonly row: number;
+  readonly column: number;
+  readonly size: number;
+}
+
+/**
+ * Grey levels with the given patches tinted red (their union, 35 % opacity) and outlined: the
+ * PNG overlay of a hallucination map.
+ */
+export function markPatches(gray: Uint8Array, rows: number, columns: number, patches: readonly MarkedPatch[]): Uint8Array {
+  const rgb = new Uint8Array(rows * columns * 3);
+  for (let i = 0; i < gray.length; i++) rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] = gray[i]!;
+  const tinted = new Uint8Array(rows * columns);
+  const edge = new Uint8Array(rows * columns);
+  for (const p of patches) {
+    for (let y = p.row; y < Math.min(rows, p.row + p.size); y++) {
+      for (let x = p.column; x < Math.min(columns, p.column + p.size); x++) {
+        tinted[y * columns + x] = 1;
+        if (y === p.row || y === p.row + p.size - 1 || x === p.column || x === p.column + p.size - 1) edge[y * columns + x] = 1;
+      }
+    }
+  }
+  for (let i = 0; i < gray.length; i++) {
+    if (edge[i]) {
+      rgb[3 * i] = 255;
+      rgb[3 * i + 1] = 40;
+      rgb[3 * i + 2] = 40;
+    } else if (tinted[i]) {
+      rgb[3 * i] = Math.round(0.65 * gray[i]! + 0.35 * 255);
+      rgb[3 * i + 1] = Math.round(0.65 * gray[i]!);
+      rgb[3 * i + 2] = Math.round(0.65 * gray[i]!);
+    }
+  }
+  return rgb;
 }

@@ -9,9 +9,10 @@ import type { Command } from 'commander';
 import type { IntensityRange } from '../../metrics/range.js';
 import type { Lesion } from '../../metrics/lesions.js';
 import { readLesionsFile } from '../../pipeline/lesions-file.js';
+import { SFRC_DEFAULTS, type SfrcOptions } from '../../metrics/sfrc.js';
 import { runMetrics, type MetricsResult } from '../../pipeline/metrics.js';
 import type { CommandRegistrar } from '../command.js';
-import { createOutput, usageError } from '../output.js';
+import { createOutput, parseIntOption, parseNumberOption, usageError } from '../output.js';
 
 export function parseRange(text: string): IntensityRange {
   const parts = text.split(',').map((p) => p.trim());
@@ -46,11 +47,45 @@ function humanReport(result: MetricsResult): string {
       );
     }
   }
+  const h = result.hallucination;
+  if (h) {
+    lines.push(
+      '',
+      `sFRC hallucination map: ${h.flagged.length} of ${h.patches} patches flagged (${(100 * h.flaggedFraction).toFixed(1)} %; ` +
+        `${h.patchSize} px = ${h.patchSizeMm} mm, FRC < ${h.threshold} in ${h.band[0]}-${h.band[1]} cycles/mm) -> ${h.map.dir}`,
+    );
+    for (const f of [...h.flagged].sort((a, b) => a.score - b.score).slice(0, 10)) {
+      lines.push(`  slice ${f.slice}  x ${f.xMm.toFixed(1)} mm  y ${f.yMm.toFixed(1)} mm  score ${f.score.toFixed(3)} at ${f.frequency.toFixed(3)} cycles/mm`);
+    }
+    if (h.flagged.length > 10) lines.push(`  ... ${h.flagged.length - 10} more in --json`);
+  }
   if (result.errors.length > 0) {
     lines.push('', `${result.errors.length} file(s) could not be read:`);
     for (const e of result.errors) lines.push(`  [${e.code}] ${e.message}`);
   }
   return lines.join('\n');
+}
+
+interface MetricsCliOptions {
+  reference: string;
+  test: string;
+  range?: IntensityRange;
+  lesions?: string;
+  hallucination?: string;
+  patchSize?: number;
+  stride?: number;
+  band?: [number, number];
+  frcThreshold?: number;
+  noiseCompensation: boolean;
+  json?: boolean;
+}
+
+function parseBand(text: string): [number, number] {
+  const parts = text.split(',').map((p) => Number(p.trim()));
+  if (parts.length !== 2 || !parts.every(Number.isFinite) || !(parts[0]! >= 0) || !(parts[1]! > parts[0]!)) {
+    throw usageError(`--band must be "lo,hi" in cycles/mm with 0 <= lo < hi, got "${text}"`);
+  }
+  return [parts[0]!, parts[1]!];
 }
 
 export const register: CommandRegistrar = (program: Command, setExitCode) => {
@@ -61,9 +96,26 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .requiredOption('--test <path>', 'the series to score: its files or folder')
     .option('--range <lo,hi>', 'clip both to [lo, hi] for PSNR / SSIM (default CT -1000,1000 HU; PET 0,max of reference)', parseRange)
     .option('--lesions <file>', 'JSON { "lesions": [ { "name"?, "centre": [x, y, z], "radius" } ] } in patient mm: adds SUVmean / SUVmax / SUVpeak per lesion')
+    .option('--hallucination <dir>', 'also write an sFRC hallucination map (DICOM series + PNG overlays) of test against reference into <dir>')
+    .option('--patch-size <px>', `sFRC patch edge in pixels (default ${SFRC_DEFAULTS.patchSize})`, parseIntOption('--patch-size', 8, 512))
+    .option('--stride <px>', 'sFRC step between patches (default patch size / 2)', parseIntOption('--stride', 1, 512))
+    .option('--band <lo,hi>', `sFRC frequencies judged, cycles/mm (default ${SFRC_DEFAULTS.band.join(',')})`, parseBand)
+    .option('--frc-threshold <t>', `sFRC: flagged when the FRC falls below t in the band (default ${SFRC_DEFAULTS.threshold})`, parseNumberOption('--frc-threshold', 0, 1))
+    .option('--no-noise-compensation', "sFRC: the paper's plain FRC (no allowance for the images' noise)")
     .option('--json', 'machine-readable output on stdout')
-    .action(async (opts: { reference: string; test: string; range?: IntensityRange; lesions?: string; json?: boolean }) => {
+    .action(async (opts: MetricsCliOptions) => {
       const out = createOutput(Boolean(opts.json));
+      const sfrcOptions: SfrcOptions = {
+        ...(opts.patchSize !== undefined ? { patchSize: opts.patchSize } : {}),
+        ...(opts.stride !== undefined ? { stride: opts.stride } : {}),
+        ...(opts.band ? { band: opts.band } : {}),
+        ...(opts.frcThreshold !== undefined ? { threshold: opts.frcThreshold } : {}),
+        noiseCompensation: opts.noiseCompensation,
+      };
+      const given = ['patchSize', 'stride', 'band', 'frcThreshold'].filter((k) => (opts as unknown as Record<string, unknown>)[k] !== undefined);
+      if (!opts.hallucination && (given.length > 0 || !opts.noiseCompensation)) {
+        throw usageError('--patch-size, --stride, --band, --frc-threshold and --no-noise-compensation need --hallucination <dir>');
+      }
       // The file is checked before any image is read.
       const lesions: Lesion[] | undefined = opts.lesions !== undefined ? await readLesionsFile(opts.lesions) : undefined;
       const { result, exitCode } = await runMetrics({
@@ -71,6 +123,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
         test: opts.test,
         ...(opts.range ? { range: opts.range } : {}),
         ...(lesions ? { lesions } : {}),
+        ...(opts.hallucination ? { hallucination: { dir: opts.hallucination, options: sfrcOptions } } : {}),
         progress: (m) => out.info(m),
       });
       out.result(result);

@@ -1,0 +1,154 @@
+/**
+ * Writes what an sFRC hallucination map run finds (src/metrics/sfrc.ts), one slice at a time: the
+ * map as a derived DICOM series (each pixel the lowest FRC score of the judged patches over it, 1
+ * where none was judged), a PNG overlay for every slice with a flagged patch, and the JSON summary
+ * of ../shared/CONTRACT.md, `{ patchSizeMm, patches, flagged: [{ slice, xMm, yMm, sizeMm, score }] }`.
+ * Used by `metrics --hallucination` (test against reference) and `denoise --hallucination` (one
+ * half of the ensemble against the other).
+ */
+import path from 'node:path';
+import { patientPosition } from '../dicom/geometry.js';
+import type { Series } from '../dicom/index.js';
+import { createDerivedSeriesWriter, type DerivedSeriesWriter } from '../dicom/write-derived.js';
+import { sfrcScoreMap, type ResolvedSfrcOptions, type SfrcSliceResult } from '../metrics/sfrc.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { defaultWindow, encodePanels, markPatches, windowToGray } from './preview.js';
+
+export interface FlaggedPatch {
+  /** 0-based index of the slice in the series sorted by position. */
+  readonly slice: number;
+  /** Patient coordinates (mm) of the patch centre. */
+  readonly xMm: number;
+  readonly yMm: number;
+  readonly zMm: number;
+  readonly sizeMm: number;
+  /** The lowest FRC over the band (flagged below the threshold). */
+  readonly score: number;
+  /** Frequency (cycles/mm) of that lowest FRC. */
+  readonly frequency: number;
+  /** Patch origin in pixels. */
+  readonly row: number;
+  readonly column: number;
+}
+
+export interface HallucinationSummary {
+  readonly patchSizeMm: number;
+  /** Patches judged (mostly-air patches are not). */
+  readonly patches: number;
+  readonly flagged: FlaggedPatch[];
+  readonly flaggedFraction: number;
+  readonly skipped: number;
+  /** What the test was compared with: a reference series, or one half of the ensemble with the other. */
+  readonly against: 'reference' | 'samples';
+  readonly patchSize: number;
+  readonly stride: number;
+  readonly band: readonly [number, number];
+  readonly threshold: number;
+  readonly noiseCompensation: boolean;
+  readonly significance: number;
+  readonly map: { readonly seriesInstanceUid: string; readonly dir: string; readonly files: string[] };
+  readonly overlays: string[];
+}
+
+export interface HallucinationRecorderOptions {
+  /** Where `map/` (DICOM) and `overlays/` (PNG) go. */
+  readonly outDir: string;
+  readonly sfrc: ResolvedSfrcOptions;
+  readonly against: 'reference' | 'samples';
+  /** Goes into DerivationDescription: what was compared with what. */
+  readonly description: string;
+  readonly overwrite?: boolean;
+}
+
+export class HallucinationRecorder {
+  private readonly writer: DerivedSeriesWriter;
+  private readonly flagged: FlaggedPatch[] = [];
+  private readonly overlays: string[] = [];
+  private judged = 0;
+  private skipped = 0;
+  private readonly spacingMm: number;
+
+  constructor(
+    private readonly series: Series,
+    private readonly options: HallucinationRecorderOptions,
+  ) {
+    const o = options.sfrc;
+    this.spacingMm = (series.spacing[0] + series.spacing[1]) / 2;
+    this.writer = createDerivedSeriesWriter(series, {
+      outDir: path.join(options.outDir, 'map'),
+      derivationDescription:
+        `lowdose sFRC hallucination map: lowest FRC per pixel over ${o.patchSize}-pixel patches, stride ${o.stride}, ` +
+        `band ${o.band[0]}-${o.band[1]} cycles/mm, threshold ${o.threshold}, noise compensation ${o.noiseCompensation ? `on (z ${o.significance})` : 'off'}; ${options.description}`,
+      seriesDescriptionSuffix: ' sFRC map',
+      resolution: 0.001,
+      rescaleType: 'US',
+      overwrite: options.overwrite ?? true,
+    });
+  }
+
+  /**
+   * Records slice `index` of the series: writes its map, and an overlay PNG of `panels` (e.g. test
+   * and reference, in the series' units) with the flagged patches marked when it has any.
+   */
+  async add(index: number, result: SfrcSliceResult, panels: readonly Float32Array[]): Promise<void> {
+    const { rows, columns } = this.series;
+    const size = this.options.sfrc.patchSize;
+    this.judged += result.patches.length;
+    this.skipped += result.skipped;
+    await this.writer.writeSlice(index, sfrcScoreMap(result, rows, columns, size));
+    const marked = result.patches.filter((p) => p.flagged);
+    for (const p of marked) {
+      const centre = (size - 1) / 2;
+      const [x, y, z] = patientPosition(this.series, index, p.row + centre, p.column + centre);
+      this.flagged.push({
+        slice: index,
+        xMm: round(x, 2),
+        yMm: round(y, 2),
+        zMm: round(z, 2),
+        sizeMm: round(size * this.spacingMm, 2),
+        score: round(p.score, 4),
+        frequency: round(p.frequency, 4),
+        row: p.row,
+        column: p.column,
+      });
+    }
+    if (marked.length > 0 && panels.length > 0) {
+      const window = defaultWindow(this.series.units, panels[0]);
+      const patches = marked.map((p) => ({ row: p.row, column: p.column, size }));
+      const file = path.join(this.options.outDir, 'overlays', `slice-${String(index + 1).padStart(4, '0')}.png`);
+      const png = encodePanels(
+        panels.map((data) => {
+          const gray = windowToGray(data, window);
+          return { gray, rows, columns, rgb: markPatches(gray, rows, columns, patches) };
+        }),
+      );
+      await writeFileAtomic(file, png);
+      this.overlays.push(file);
+    }
+  }
+
+  summary(): HallucinationSummary {
+    const o = this.options.sfrc;
+    return {
+      patchSizeMm: round(o.patchSize * this.spacingMm, 2),
+      patches: this.judged,
+      flagged: [...this.flagged],
+      flaggedFraction: this.judged > 0 ? round(this.flagged.length / this.judged, 5) : 0,
+      skipped: this.skipped,
+      against: this.options.against,
+      patchSize: o.patchSize,
+      stride: o.stride,
+      band: [o.band[0], o.band[1]],
+      threshold: o.threshold,
+      noiseCompensation: o.noiseCompensation,
+      significance: o.significance,
+      map: { seriesInstanceUid: this.writer.seriesInstanceUid, dir: this.writer.dir, files: this.writer.files },
+      overlays: [...this.overlays],
+    };
+  }
+}
+
+function round(value: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
