@@ -19,7 +19,7 @@ export interface DenoiserCliOptions {
   steps?: number;
   sampler?: SamplerName;
   seed: string;
-  samples: number;
+  samples?: number;
   guidance?: number;
   consistency?: number;
   texture: Texture;
@@ -49,7 +49,7 @@ export function addDenoiserOptions(command: Command): Command {
     .option('--steps <n>', "reverse-process steps (default: the model card's)", parseIntOption('--steps', 1, 1000))
     .option('--sampler <name>', `${choicesHelp(SAMPLER_NAMES)} (default: the model card's)`, parseChoiceOption('--sampler', SAMPLER_NAMES))
     .option('--seed <s>', 'random seed: the same seed gives the same output', '0')
-    .option('--samples <k>', 'ensemble size; K > 1 gives the mean and an uncertainty (per-pixel std) series', parseIntOption('--samples', 1, 64), 1)
+    .option('--samples <k>', "ensemble size (default 1; with --uncertainty the model card's); K > 1 gives the mean and an uncertainty series", parseIntOption('--samples', 1, 64))
     .option('--guidance <g>', 'classifier-free guidance scale (1 = conditional only)', parseNumberOption('--guidance', 0, 50))
     .option(
       '--consistency <strength>',
@@ -74,7 +74,7 @@ export function denoiserSettings(opts: DenoiserCliOptions): DenoiserSettings {
     method: opts.method,
     device: opts.device,
     seed: parseSeed(opts.seed),
-    samples: opts.samples,
+    ...(opts.samples !== undefined ? { samples: opts.samples } : {}),
     texture: opts.texture,
     batch: opts.batch,
     ...(opts.model !== undefined ? { model: opts.model } : {}),

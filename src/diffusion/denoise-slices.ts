@@ -47,6 +47,8 @@ export interface DenoiseSlicesOptions {
   readonly texture?: Texture;
   /** The dose fraction full-dose texture assumes for slices whose doseLevel is unknown (0 or absent). */
   readonly textureDose?: number;
+  /** Also return every ensemble member per slice (`samples` in the result). */
+  readonly keepSamples?: boolean;
   readonly onStep?: (info: StepInfo) => void;
 }
 
@@ -55,6 +57,8 @@ export interface DenoiseSlicesResult {
   readonly denoised: Float32Array[];
   /** Per-pixel standard deviation over the ensemble, modality units; null when samples = 1. */
   readonly std: Float32Array[] | null;
+  /** Per slice its K members, modality units; only with `keepSamples` and samples > 1. */
+  readonly samples: Float32Array[][] | null;
   readonly timing: DenoiseTiming;
 }
 
@@ -102,6 +106,7 @@ export async function denoiseSlices(
     toOutput: (values) => {
       fromModelSpace(norm, values, values);
     },
+    ...(options.keepSamples ? { keepSamples: true } : {}),
     ...(options.onStep ? { onStep: options.onStep } : {}),
     ...(consistency && options.pixelSpacing ? { consistency: consistencyInPixels(consistency, options.pixelSpacing) } : {}),
   });
@@ -116,5 +121,9 @@ export async function denoiseSlices(
       restoreTexture(slice.image, denoised[b]!, { dose, clip: norm.clip }, denoised[b]);
     });
   }
-  return { denoised, std: result.std ? split(result.std) : null, timing: result.timing };
+  const K = options.samples ?? 1;
+  const members = result.samples
+    ? Array.from({ length: B }, (_, b) => Array.from({ length: K }, (_, k) => result.samples!.slice((b * K + k) * image, (b * K + k + 1) * image)))
+    : null;
+  return { denoised, std: result.std ? split(result.std) : null, samples: members, timing: result.timing };
 }

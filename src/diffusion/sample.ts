@@ -65,6 +65,8 @@ export interface DenoiseBatchOptions {
    * example modality units), in place. Default: identity.
    */
   toOutput?: (values: Float32Array) => void;
+  /** Also return every ensemble member (`samples` in the result), for sample-disagreement maps. */
+  keepSamples?: boolean;
   /** Called after every step (for `trace` and progress). */
   onStep?: (info: StepInfo) => void;
 }
@@ -84,6 +86,8 @@ export interface DenoiseBatchResult {
   mean: Float32Array;
   /** [B, H, W]: per-pixel standard deviation over the ensemble (population, ddof 0); null when samples = 1. */
   std: Float32Array | null;
+  /** [B·K, H, W]: every member (lane b·K + k), in output space; only with `keepSamples` and samples > 1. */
+  samples: Float32Array | null;
   timing: DenoiseTiming;
 }
 
@@ -179,6 +183,7 @@ export async function denoiseBatch(options: DenoiseBatchOptions): Promise<Denois
   return {
     mean,
     std,
+    samples: options.keepSamples && K > 1 ? result : null,
     timing: {
       totalMs: performance.now() - started,
       modelMs: statsAfter.forwardMs - statsBefore.forwardMs,

@@ -61,6 +61,26 @@ export interface GuidanceSettings {
   readonly default: number;
 }
 
+/** One ensemble size's calibration: sigma² = spreadScale² std² + noiseScale² boxmean((input − output)², noiseWindowMm). */
+export interface UncertaintyCalibrationEntry {
+  readonly samples: number;
+  readonly spreadScale: number;
+  readonly noiseScale: number;
+  readonly noiseWindowMm: number;
+}
+
+/** The card's `uncertainty` block, written by scripts/uncertainty/calibrate.ts --write-card. */
+export interface UncertaintySettings {
+  /** The ensemble size `--uncertainty` uses by default: the fewest samples that keep the rank correlation. */
+  readonly samples: number;
+  readonly calibration: readonly UncertaintyCalibrationEntry[];
+  /** sigma above which a pixel counts as uncertain in report summaries, in `units`. */
+  readonly threshold: number;
+  readonly units: string;
+  /** Free-form: method, calibration set, held-out numbers, command. */
+  readonly [key: string]: unknown;
+}
+
 export interface TextureSettings {
   /** Dose fraction in (0, 1]: what the model was mostly trained and evaluated at. */
   readonly defaultDose: number;
@@ -93,6 +113,8 @@ export interface ModelCard {
   readonly texture?: TextureSettings;
   /** Free form: data, epochs, loss, hardware, code version… */
   readonly training: Readonly<Record<string, unknown>>;
+  /** How to turn an ensemble's spread into a calibrated error SD (docs/uncertainty.md); absent = uncalibrated. */
+  readonly uncertainty?: UncertaintySettings;
   /** Free form: measured PSNR / SSIM / noise with the command that measured them. */
   readonly quality: Readonly<Record<string, unknown>>;
 }
@@ -175,6 +197,39 @@ function consistency(p: Problems, v: Json | undefined): void {
   num(p, v, 'scaleMm', `${field}.scaleMm`, (x) => x > 0 && x <= 100, 'a number of mm in (0, 100]', true);
   num(p, v, 'threshold', `${field}.threshold`, (x) => x >= 0 && x <= 100, 'a number in [0, 100]', true);
   num(p, v, 'iterations', `${field}.iterations`, (x) => Number.isInteger(x) && x >= 1 && x <= 100, 'an integer in 1..100', true);
+}
+
+/** `uncertainty`: { samples, calibration: [{ samples, spreadScale, noiseScale, noiseWindowMm }], threshold, units, ... }. */
+function uncertainty(p: Problems, v: Json | undefined): void {
+  if (v === undefined) return;
+  const field = 'uncertainty';
+  if (!isObject(v)) {
+    p.add(field, `expected { "samples", "calibration": [...], "threshold", "units" }, got ${describe(v)}`);
+    return;
+  }
+  const count = (x: number) => Number.isInteger(x) && x >= 2 && x <= 64;
+  num(p, v, 'samples', `${field}.samples`, count, 'an integer in 2..64');
+  num(p, v, 'threshold', `${field}.threshold`, (x) => x > 0, 'a positive number');
+  if (typeof v.units !== 'string' || v.units === '') p.add(`${field}.units`, `expected a units string, got ${describe(v.units)}`);
+  const entries = v.calibration;
+  if (!Array.isArray(entries) || entries.length === 0) {
+    p.add(`${field}.calibration`, `expected a non-empty list of { "samples", "spreadScale", "noiseScale", "noiseWindowMm" }, got ${describe(entries)}`);
+    return;
+  }
+  entries.forEach((e: Json, i) => {
+    const f = `${field}.calibration[${i}]`;
+    if (!isObject(e)) {
+      p.add(f, `expected { "samples", "spreadScale", "noiseScale", "noiseWindowMm" }, got ${describe(e)}`);
+      return;
+    }
+    num(p, e, 'samples', `${f}.samples`, count, 'an integer in 2..64');
+    num(p, e, 'spreadScale', `${f}.spreadScale`, (x) => x >= 0, 'a number >= 0');
+    num(p, e, 'noiseScale', `${f}.noiseScale`, (x) => x >= 0, 'a number >= 0');
+    num(p, e, 'noiseWindowMm', `${f}.noiseWindowMm`, (x) => x > 0 && x <= 200, 'a number of mm in (0, 200]');
+  });
+  if (typeof v.samples === 'number' && !entries.some((e: Json) => isObject(e) && e.samples === v.samples)) {
+    p.add(`${field}.samples`, `${v.samples} has no entry in uncertainty.calibration`);
+  }
 }
 
 function tensorSpec(p: Problems, v: Json, field: string, rank: number): void {
@@ -342,6 +397,7 @@ export function parseModelCard(value: Json, cardPath: string): ModelCard {
   for (const key of ['training', 'quality'] as const) {
     if (!isObject(c[key])) p.add(key, `expected an object (may be empty), got ${describe(c[key])}`);
   }
+  uncertainty(p, c.uncertainty);
 
   if (p.list.length === 0) checkShapes(p, c as unknown as ModelCard, channels);
   if (p.list.length > 0) {

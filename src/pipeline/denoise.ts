@@ -23,7 +23,11 @@ import { DEFAULT_PADDING_FILL, fillPadding, restorePadding, type PaddingFill } f
 import { acquireFolderLocks, releaseAll } from '../util/folder-lock.js';
 import { removeTemporaries, writeFileAtomic } from '../util/fs.js';
 import { checkJobMemory, resolveMemoryBudget, type MemoryPlan, type SeriesShape } from './memory-budget.js';
-import { createSliceDenoiser, type SliceDenoiser } from './slice-denoiser.js';
+import { resolveSfrcOptions, sfrcSlice, type SfrcSliceResult } from '../metrics/sfrc.js';
+import { calibratedSigma, removedNoiseVariance, windowRadius } from '../metrics/uncertainty.js';
+import { HallucinationRecorder } from './hallucination.js';
+import { createSliceDenoiser, type ResolvedUncertainty, type SliceDenoiser } from './slice-denoiser.js';
+import { UncertaintySummary } from './uncertainty-summary.js';
 import { ReferenceScorer, openReference, type ReferenceSet } from './reference.js';
 import { writePreview } from './preview-files.js';
 import type { DenoiseOptions, DenoiseReport, SeriesReport } from './types.js';
@@ -203,14 +207,29 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
     seriesDescriptionSuffix: ` ${denoiser.descriptionSuffix}`,
     overwrite,
   });
+  // With --uncertainty the series holds the calibrated sigma, else the raw ensemble spread.
+  const calibration = context.uncertainty ? denoiser.uncertainty : null;
   const uncertaintyWriter: DerivedSeriesWriter | null = denoiser.samples > 1
     ? createDerivedSeriesWriter(series, {
         outDir: path.join(dir, 'uncertainty'),
-        derivationDescription: `per-pixel standard deviation over ${denoiser.samples} samples; ${denoiser.derivationDescription}`,
+        derivationDescription: calibration
+          ? `calibrated uncertainty (error SD) = sqrt(${calibration.spreadScale}^2 std^2 + ${calibration.noiseScale}^2 boxmean((input-output)^2, ${calibration.noiseWindowMm} mm)), std over ${denoiser.samples} samples; ${denoiser.derivationDescription}`
+          : `per-pixel standard deviation over ${denoiser.samples} samples; ${denoiser.derivationDescription}`,
         seriesDescriptionSuffix: ` ${denoiser.descriptionSuffix} uncertainty`,
         overwrite,
       })
     : null;
+  const summary = calibration ? new UncertaintySummary(series, calibration.threshold, calibration.units) : null;
+  const sfrcOptions = context.hallucination ? resolveSfrcOptions() : null;
+  const hallucination =
+    sfrcOptions && denoiser.uncertainty
+      ? new HallucinationRecorder(series, {
+          outDir: path.join(dir, 'hallucination'),
+          sfrc: sfrcOptions,
+          against: 'samples',
+          description: `one half of a ${denoiser.samples}-sample ensemble against the other, kept where the calibrated SD > ${denoiser.uncertainty.threshold} ${denoiser.uncertainty.units}; ${denoiser.derivationDescription}`,
+        })
+      : null;
   const scorer = context.reference ? await ReferenceScorer.create(context.reference, series, context.log) : null;
   const previewIndex = Math.floor((count - 1) / 2);
   const previews: string[] = [];
@@ -238,11 +257,26 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
     );
     modelMs += result.modelMs;
     for (const [k, index] of indices.entries()) {
-      const { image: input } = inputs[k]!;
-      const output = restorePadding(result.denoised[k]!, input.data, input.padding);
+      const { image: input, filled } = inputs[k]!;
+      const raw = result.denoised[k]!;
+      const output = restorePadding(raw, input.data, input.padding);
       await writer.writeSlice(index, output, input.padding);
-      const std = result.std?.[k] && restorePadding(result.std[k], input.data, input.padding);
+      const spread = result.std?.[k];
+      // The calibration saw what the denoiser sees: the padding-filled input and the raw output.
+      const sigma = spread && denoiser.uncertainty ? calibratedSigmaOf(denoiser.uncertainty, spread, { ...input, data: filled }, raw) : null;
+      const map = calibration ? sigma : spread;
+      const std = map ? restorePadding(map, input.data, input.padding) : undefined;
       if (uncertaintyWriter && std) await uncertaintyWriter.writeSlice(index, std, input.padding);
+      if (summary && sigma) summary.add(index, sigma, input.data);
+      const members = result.samples?.[k];
+      if (hallucination && sfrcOptions && members && sigma && denoiser.uncertainty) {
+        const halves = ensembleHalves(members);
+        const found = sfrcSlice(
+          { rows: series.rows, columns: series.columns, test: halves[0], reference: halves[1], pixelSpacing: input.pixelSpacing, units: series.units, padding: input.padding ?? null },
+          sfrcOptions,
+        );
+        await hallucination.add(index, gateBySigma(found, sigma, series.columns, sfrcOptions.patchSize, denoiser.uncertainty.threshold), [output, input.data]);
+      }
       if (scorer) await scorer.add(index, input, output);
       if (index === previewIndex) {
         previews.push(
@@ -269,8 +303,18 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
     },
     output: { seriesInstanceUid: writer.seriesInstanceUid, dir, files: writer.files },
     ...(uncertaintyWriter
-      ? { uncertainty: { seriesInstanceUid: uncertaintyWriter.seriesInstanceUid, dir: uncertaintyWriter.dir, files: uncertaintyWriter.files } }
+      ? {
+          uncertainty: {
+            seriesInstanceUid: uncertaintyWriter.seriesInstanceUid,
+            dir: uncertaintyWriter.dir,
+            files: uncertaintyWriter.files,
+            ...(calibration && summary
+              ? { calibrated: true, calibration: { ...calibration }, summary: summary.seriesSummary(), slices: summary.perSlice() }
+              : { calibrated: false }),
+          },
+        }
       : {}),
+    ...(hallucination ? { hallucination: hallucination.summary() } : {}),
     previews,
     method: denoiser.method,
     model: denoiser.modelName,
@@ -294,6 +338,38 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
   };
   await writeFileAtomic(markerPath, `${JSON.stringify(report, null, 2)}\n`);
   return report;
+}
+
+/** The calibrated sigma map of one slice (src/metrics/uncertainty.ts). */
+function calibratedSigmaOf(u: ResolvedUncertainty, std: Float32Array, input: Image2D, output: Float32Array): Float32Array {
+  const noise = removedNoiseVariance(input.data, output, input.rows, input.columns, windowRadius(u.noiseWindowMm, input.pixelSpacing));
+  return calibratedSigma(std, noise, u);
+}
+
+/** The means of the first and the second half of an ensemble's members: two independent estimates. */
+function ensembleHalves(members: readonly Float32Array[]): [Float32Array, Float32Array] {
+  const half = Math.floor(members.length / 2);
+  const mean = (list: readonly Float32Array[]) => {
+    const out = new Float32Array(list[0]!.length);
+    for (const m of list) for (let i = 0; i < out.length; i++) out[i] += m[i]! / list.length;
+    return out;
+  };
+  return [mean(members.slice(0, half)), mean(members.slice(half, 2 * half))];
+}
+
+/**
+ * Keeps an sFRC flag only where the calibrated uncertainty agrees: the patch's mean sigma is above
+ * the threshold. Sample disagreement on structure alone may be a small wobble the error budget
+ * does not notice; a large sigma alone is noise, not invention.
+ */
+function gateBySigma(result: SfrcSliceResult, sigma: Float32Array, columns: number, size: number, threshold: number): SfrcSliceResult {
+  const patches = result.patches.map((p) => {
+    if (!p.flagged) return p;
+    let sum = 0;
+    for (let y = p.row; y < p.row + size; y++) for (let x = p.column; x < p.column + size; x++) sum += sigma[y * columns + x]!;
+    return sum / (size * size) > threshold ? p : { ...p, flagged: false };
+  });
+  return { ...result, patches };
 }
 
 function round(value: number, digits: number): number {

@@ -17,13 +17,15 @@ import { readSliceImage, type Series } from '../dicom/index.js';
 import type { Image2D } from '../image.js';
 import { LowdoseError } from '../errors.js';
 import { classicalDenoise, estimateSeriesNoise, type ClassicalMethod } from '../filters/index.js';
-import { loadModel, normalizationFor, type LoadedModel } from '../models/index.js';
+import { loadModel, normalizationFor, type LoadedModel, type ModelCard, type UncertaintyCalibrationEntry } from '../models/index.js';
 import { formatDeviceReport } from '../runtime/index.js';
 import type { DenoiseMethod, DenoiseOptions, TextureReport } from './types.js';
 
 export interface SliceBatchResult {
   readonly denoised: Float32Array[];
   readonly std: Float32Array[] | null;
+  /** Every ensemble member per slice, when the denoiser keeps them (`--hallucination`). */
+  readonly samples?: Float32Array[][] | null;
   /** Time inside the network (0 for filters). */
   readonly modelMs: number;
 }
@@ -49,10 +51,39 @@ export interface SliceDenoiser {
   readonly warnings: ReadonlyArray<{ path: string | null; code: string; message: string }>;
   /** Whether slices need their two neighbours (2.5D models). */
   readonly neighbours: boolean;
+  /** The card's calibration for this ensemble size, when `--uncertainty` / `--hallucination` asked for it. */
+  readonly uncertainty: ResolvedUncertainty | null;
   /** Readies the denoiser for one series; throws when it cannot handle it (units, size). */
   prepare(series: Series): Promise<void>;
   denoise(slices: readonly SliceInput[]): Promise<SliceBatchResult>;
   release(): Promise<void>;
+}
+
+/** What turns this run's ensemble spread into a calibrated SD (src/metrics/uncertainty.ts). */
+export interface ResolvedUncertainty extends UncertaintyCalibrationEntry {
+  /** sigma above which a pixel counts as uncertain in the report, in `units`. */
+  readonly threshold: number;
+  readonly units: string;
+}
+
+/**
+ * The card's calibration for `samples` members, or E_MODEL / E_USAGE saying why there is none:
+ * an uncalibrated spread is not an error estimate.
+ */
+export function resolveUncertainty(card: ModelCard, samples: number, threshold?: number): ResolvedUncertainty {
+  const block = card.uncertainty;
+  if (!block) {
+    throw new LowdoseError(
+      'E_MODEL',
+      `model ${card.name} has no uncertainty calibration (card block "uncertainty"); make one with npx tsx scripts/uncertainty/calibrate.ts --write-card`,
+    );
+  }
+  const entry = block.calibration.find((c) => c.samples === samples);
+  if (!entry) {
+    const known = block.calibration.map((c) => c.samples).join(', ');
+    throw new LowdoseError('E_USAGE', `model ${card.name} is calibrated for --samples ${known}, not ${samples}; leave --samples out for its default (${block.samples})`);
+  }
+  return { ...entry, threshold: threshold ?? block.threshold, units: block.units };
 }
 
 /** The shipped model for each modality, used when --model is not given. */
@@ -97,6 +128,14 @@ async function createDiffusionDenoiser(
     await model.release();
     throw new LowdoseError('E_MODEL', `model ${card.name} is for ${card.modalities.join(', ')}, not ${modality}`);
   }
+  const resolveUncertaintyOrRelease = (c: ModelCard, k: number, threshold?: number): ResolvedUncertainty => {
+    try {
+      return resolveUncertainty(c, k, threshold);
+    } catch (error) {
+      void model.release();
+      throw error;
+    }
+  };
   const norm = normalizationFor(card, modality);
   const sampler = createSampler(card, {
     ...(options.sampler ? { name: options.sampler } : {}),
@@ -104,7 +143,9 @@ async function createDiffusionDenoiser(
   });
   const steps = options.steps ?? card.sampler.steps;
   const seed = options.seed ?? 0;
-  const samples = options.samples ?? 1;
+  const wantsCalibration = Boolean(options.uncertainty || options.hallucination);
+  const samples = options.samples ?? (wantsCalibration ? (card.uncertainty?.samples ?? 1) : 1);
+  const uncertainty = wantsCalibration ? resolveUncertaintyOrRelease(card, samples, options.uncertaintyThreshold) : null;
   const guidance = options.guidance ?? card.guidance.default;
   const consistency = resolveConsistency(card.sampler.consistency, options.consistency);
   const doseLevel = options.doseLevel ?? 0;
@@ -152,6 +193,7 @@ async function createDiffusionDenoiser(
     texture,
     warnings,
     neighbours: card.neighbours === 1,
+    uncertainty,
     async prepare(series) {
       if (series.units !== norm.units) {
         const why = series.warnings.find((w) => w.code === 'E_SUV_UNAVAILABLE');
@@ -183,9 +225,10 @@ async function createDiffusionDenoiser(
           pixelSpacing: shape.pixelSpacing,
           texture: texture.mode,
           ...(texture.dose !== undefined ? { textureDose: texture.dose } : {}),
+          keepSamples: Boolean(options.hallucination),
         },
       );
-      return { denoised: result.denoised, std: result.std, modelMs: model.stats.forwardMs - before };
+      return { denoised: result.denoised, std: result.std, samples: result.samples, modelMs: model.stats.forwardMs - before };
     },
     release: () => model.release(),
   };
@@ -249,6 +292,7 @@ function createClassicalDenoiser(method: ClassicalMethod, options: DenoiseOption
     texture: { mode: 'smooth' },
     warnings: [],
     neighbours: false,
+    uncertainty: null,
     async prepare(series) {
       const modality = series.modality as 'CT' | 'PT';
       // One noise level per series, so every slice gets the same filter strength. The Gaussian's

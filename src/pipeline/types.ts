@@ -6,6 +6,8 @@ import type { DenoiseMethod, SamplerName } from '../choices.js';
 import type { PaddingFill } from '../padding.js';
 import type { Texture } from '../diffusion/texture.js';
 import type { DeviceRequest } from '../runtime/index.js';
+import type { HallucinationSummary } from './hallucination.js';
+import type { UncertaintySeriesSummary, UncertaintySliceSummary } from './uncertainty-summary.js';
 
 export { DENOISE_METHODS, type DenoiseMethod } from '../choices.js';
 
@@ -30,6 +32,18 @@ export interface DenoiseOptions {
    * `sampler.consistency`, else 0 (off).
    */
   readonly consistency?: number;
+  /**
+   * Write the calibrated uncertainty (the card's `uncertainty` block applied to the ensemble spread)
+   * as the uncertainty series, and summaries into the report; `samples` defaults to the card's.
+   */
+  readonly uncertainty?: boolean;
+  /** sigma above which a pixel counts as uncertain in the summaries; default: the card's. */
+  readonly uncertaintyThreshold?: number;
+  /**
+   * Reference-free hallucination map: sFRC between the two halves of the ensemble, kept where the
+   * calibrated uncertainty is also above the threshold (docs/uncertainty.md).
+   */
+  readonly hallucination?: boolean;
   /**
    * Slices per sampler run. The network sees batch x samples images per step, in forward calls
    * chunked to fit the memory budget.
@@ -90,8 +104,21 @@ export interface SeriesMetrics {
 export interface SeriesReport {
   readonly input: { readonly seriesInstanceUid: string; readonly key: string; readonly modality: string; readonly files: string[] };
   readonly output: { readonly seriesInstanceUid: string; readonly dir: string; readonly files: string[] };
-  /** The ensemble's per-pixel std series, when samples > 1. */
-  readonly uncertainty?: { readonly seriesInstanceUid: string; readonly dir: string; readonly files: string[] };
+  /**
+   * The ensemble's per-pixel std series, when samples > 1; with `--uncertainty` the calibrated
+   * error SD instead (`calibrated: true`), with its calibration and per-series / per-slice summaries.
+   */
+  readonly uncertainty?: {
+    readonly seriesInstanceUid: string;
+    readonly dir: string;
+    readonly files: string[];
+    readonly calibrated?: boolean;
+    readonly calibration?: { readonly samples: number; readonly spreadScale: number; readonly noiseScale: number; readonly noiseWindowMm: number; readonly threshold: number; readonly units: string };
+    readonly summary?: UncertaintySeriesSummary;
+    readonly slices?: UncertaintySliceSummary[];
+  };
+  /** `--hallucination`: the reference-free sFRC map of the ensemble's halves (docs/uncertainty.md). */
+  readonly hallucination?: HallucinationSummary;
   readonly previews: string[];
   readonly method: DenoiseMethod;
   readonly model: string | null;

@@ -59,7 +59,7 @@ describe('metrics --hallucination', () => {
     const h = JSON.parse(run.stdout).hallucination;
     expect(h.patchSize).toBe(32);
     expect(h.stride).toBe(16);
-    // Measured 0.6 % (docs/uncertainty.md); the quarter dose is faithful, only noisier.
+    // Measured 0.7 % (models/eval/sfrc-ct.md); the quarter dose is faithful, only noisier.
     expect(h.flaggedFraction).toBeLessThan(0.05);
   });
 

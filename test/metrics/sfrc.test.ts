@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { patientPosition } from '../../src/dicom/geometry.js';
 import { readSliceImage, scanPaths, type Series } from '../../src/dicom/index.js';
 import { createSampler } from '../../src/diffusion/create-sampler.js';
+import { gaussianSmooth } from '../../src/filters/gaussian.js';
 import { denoiseSlices } from '../../src/diffusion/denoise-slices.js';
 import type { Image2D } from '../../src/image.js';
 import { frcCurve, patchSpectra, ringGeometry } from '../../src/metrics/frc.js';
@@ -153,6 +154,28 @@ describe('sFRC on real quarter / full-dose CT pairs (Mayo L192, B30f)', () => {
     // Measured over all 7 slices: plain 12 %, compensated 0.2 % (docs/uncertainty.md).
     expect(counts.plain[0] / counts.plain[1]).toBeGreaterThan(0.05);
     expect(counts.compensated[0] / counts.compensated[1]).toBeLessThan(0.02);
+  });
+
+  it('without a reference: ensemble halves that differ by independent noise are not flagged, a structure only one half invented is', () => {
+    const pair = pairs[3]!;
+    const { rows, columns } = pair.full;
+    const rng = new Rng(11);
+    // Posterior samples: the anatomy plus independent, CT-like (correlated) noise of 8 HU.
+    const sample = () => {
+      const white = Float32Array.from({ length: rows * columns }, () => rng.normal());
+      const smooth = gaussianSmooth(white, rows, columns, 1, 1);
+      return pair.full.data.map((v, i) => v + 8 * 2 * Math.sqrt(Math.PI) * smooth[i]!);
+    };
+    const mean = (list: Float32Array[]) => list[0]!.map((_, i) => list.reduce((s, m) => s + m[i]!, 0) / list.length);
+    const a = mean([sample(), sample()]);
+    const b = mean([sample(), sample()]);
+    const options = resolveSfrcOptions();
+    const reference = { ...pair.full, data: b };
+    const agree = run(a, reference, options);
+    expect(agree.patches.filter((p) => p.flagged).length / agree.patches.length).toBeLessThanOrEqual(0.05);
+    const [row, column] = quietSpot(pair.full);
+    const invented = run(pasteDisc(a, pair.full, row, column, 4, 60), reference, options);
+    expect(invented.patches.some((p) => p.flagged && p.row <= row && row < p.row + 32 && p.column <= column && column < p.column + 32)).toBe(true);
   });
 
   it('skips patches that are mostly air', () => {

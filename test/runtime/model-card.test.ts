@@ -90,6 +90,34 @@ describe('model cards', () => {
     }
   });
 
+  it('reads the uncertainty block (a calibration per ensemble size) and names each bad field', () => {
+    const withUncertainty = (value: unknown) => {
+      const card = structuredClone(perPixelCard) as Record<string, any>;
+      card.uncertainty = value;
+      return card;
+    };
+    const good = {
+      samples: 4,
+      calibration: [
+        { samples: 2, spreadScale: 4.2, noiseScale: 0.4, noiseWindowMm: 24 },
+        { samples: 4, spreadScale: 3.6, noiseScale: 0.37, noiseWindowMm: 24 },
+      ],
+      threshold: 10,
+      units: 'HU',
+      command: 'npx tsx scripts/uncertainty/calibrate.ts --write-card',
+    };
+    expect(parseModelCard(withUncertainty(good), 'c.json').uncertainty?.calibration[1]?.spreadScale).toBe(3.6);
+    try {
+      parseModelCard(withUncertainty({ ...good, samples: 8, threshold: 0, calibration: [{ samples: 1, spreadScale: -1, noiseScale: 0.3 }] }), 'c.json');
+      throw new Error('accepted');
+    } catch (error) {
+      const message = (error as Error).message;
+      for (const field of ['uncertainty.threshold', 'uncertainty.calibration[0].samples', 'uncertainty.calibration[0].spreadScale', 'uncertainty.calibration[0].noiseWindowMm', 'uncertainty.samples: 8 has no entry']) {
+        expect(message).toContain(field);
+      }
+    }
+  });
+
   it("reads the texture default dose, and the shipped CT model's is quarter dose", () => {
     expect(parseModelCard({ ...structuredClone(perPixelCard), texture: { defaultDose: 0.25 } }, '/x/card.json').texture).toEqual({ defaultDose: 0.25 });
     expect(parseModelCard(structuredClone(perPixelCard), '/x/card.json').texture).toBeUndefined();

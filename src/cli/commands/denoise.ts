@@ -21,6 +21,9 @@ interface DenoiseCliOptions extends DenoiserCliOptions, DicomwebCliOptions {
   reference?: string[];
   overwrite?: boolean;
   waitLock?: boolean;
+  uncertainty?: boolean;
+  uncertaintyThreshold?: number;
+  hallucination?: boolean;
   json?: boolean;
 }
 
@@ -34,6 +37,9 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--dose <fraction>', 'dose of the input as a fraction of normal dose, if known (e.g. 0.25)', parseNumberOption('--dose', 0, 1))
     .option('--reference <path...>', 'reference (normal-dose) series: adds PSNR / SSIM / RMSE to the report')
     .option('--overwrite', 'redo series that are already finished in <dir>')
+    .option('--uncertainty', "write the calibrated error SD (the model card's calibration) as the uncertainty series, with summaries in report.json; --samples defaults to the card's")
+    .option('--uncertainty-threshold <sigma>', "SD above which a pixel counts as uncertain in the summaries (default: the card's, e.g. 10 HU)", parseNumberOption('--uncertainty-threshold', 0))
+    .option('--hallucination', 'reference-free hallucination map: patches where the ensemble halves disagree on structure and the calibrated SD is high (docs/uncertainty.md)')
     .option('--wait-lock', 'wait while another run writes the same output series (default: exit 2 at once)')
     .option('--stow <dicomweb-base>', 'with a DICOMweb input: store the derived series (and uncertainty series) to this DICOMweb server with STOW-RS');
   addDicomwebOptions(command)
@@ -41,8 +47,18 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .action(async (paths: string[], opts: DenoiseCliOptions) => {
       const out = createOutput(Boolean(opts.json));
       const progress = createProgress({ enabled: opts.progress });
+      const settings = denoiserSettings(opts);
+      if ((opts.uncertainty || opts.hallucination) && settings.method !== 'diffusion') {
+        throw usageError(`--uncertainty and --hallucination need the diffusion model's ensemble, not --method ${settings.method}`);
+      }
+      if (opts.uncertaintyThreshold !== undefined && !opts.uncertainty && !opts.hallucination) {
+        throw usageError('--uncertainty-threshold needs --uncertainty or --hallucination');
+      }
       const options: DenoiseOptions = {
-        ...denoiserSettings(opts),
+        ...settings,
+        ...(opts.uncertainty ? { uncertainty: true } : {}),
+        ...(opts.uncertaintyThreshold !== undefined ? { uncertaintyThreshold: opts.uncertaintyThreshold } : {}),
+        ...(opts.hallucination ? { hallucination: true } : {}),
         outDir: opts.output,
         ...(opts.dose !== undefined ? { doseLevel: opts.dose } : {}),
         ...(opts.reference !== undefined ? { reference: opts.reference } : {}),
@@ -87,6 +103,15 @@ function humanReport(report: DenoiseReport | DicomwebDenoiseReport): string {
       `${s.input.modality} ${s.input.seriesInstanceUid}${s.skipped ? ' (already done)' : ''}: ${s.output.files.length} slices -> ${s.output.dir}` +
         ` | ${s.method}${s.model ? ` ${s.model}` : ''} on ${s.device}, ${s.msPerSlice} ms/slice${metrics}`,
     );
+    const u = s.uncertainty?.summary;
+    if (u) {
+      lines.push(
+        `  uncertainty (calibrated, ${s.samples} samples): mean SD ${u.meanSigma} ${u.units}, ${(100 * u.fractionAbove).toFixed(1)} % of tissue above ${u.threshold} ${u.units}` +
+          (u.worst[0] ? `; worst patch slice ${u.worst[0].slice} at (${u.worst[0].xMm}, ${u.worst[0].yMm}) mm, SD ${u.worst[0].sigma}` : ''),
+      );
+    }
+    const h = s.hallucination;
+    if (h) lines.push(`  hallucination map: ${h.flagged.length} of ${h.patches} patches flagged (${(100 * h.flaggedFraction).toFixed(2)} %) -> ${h.map.dir}`);
     for (const w of s.warnings) lines.push(`  warning [${w.code}] ${w.message}`);
   }
   if ('dicomweb' in report) {

@@ -1,0 +1,172 @@
+/**
+ * Calibrated per-pixel uncertainty of a denoised slice, and the statistics that check it
+ * (docs/uncertainty.md).
+ *
+ * The predicted error variance of the output against the noise-free truth is
+ *
+ *   sigma² = spreadScale² · std² + noiseScale² · boxmean((input − output)², noiseWindowMm)
+ *
+ * with std the per-pixel standard deviation of a K-sample ensemble and the second term a local
+ * noise level of the input (what the denoiser removed, averaged over a window): a term that knows
+ * where the input was noisy, which a nearly deterministic sampler's spread does not. The scales
+ * are per model and per K, fitted by scripts/uncertainty/calibrate.ts and stored in the model
+ * card's `uncertainty` block.
+ */
+import { LowdoseError } from '../errors.js';
+import { patchIsTissue } from './sfrc.js';
+
+/** The calibration of one ensemble size (a card's `uncertainty.calibration[]` entry). */
+export interface UncertaintyCalibration {
+  readonly samples: number;
+  readonly spreadScale: number;
+  readonly noiseScale: number;
+}
+
+/**
+ * Mean of `values` over a (2·radius+1)² box around each pixel, the box clipped at the image
+ * border (summed-area table, float64).
+ */
+export function boxMean(values: ArrayLike<number>, rows: number, columns: number, radius: number): Float32Array {
+  if (values.length !== rows * columns) throw new LowdoseError('E_INTERNAL', `boxMean: ${values.length} values for ${rows}x${columns}`);
+  const w = columns + 1;
+  const table = new Float64Array((rows + 1) * w);
+  for (let r = 0; r < rows; r++) {
+    let run = 0;
+    for (let c = 0; c < columns; c++) {
+      run += values[r * columns + c]!;
+      table[(r + 1) * w + c + 1] = table[r * w + c + 1]! + run;
+    }
+  }
+  const out = new Float32Array(rows * columns);
+  for (let r = 0; r < rows; r++) {
+    const r0 = Math.max(0, r - radius);
+    const r1 = Math.min(rows, r + radius + 1);
+    for (let c = 0; c < columns; c++) {
+      const c0 = Math.max(0, c - radius);
+      const c1 = Math.min(columns, c + radius + 1);
+      const sum = table[r1 * w + c1]! - table[r0 * w + c1]! - table[r1 * w + c0]! + table[r0 * w + c0]!;
+      out[r * columns + c] = sum / ((r1 - r0) * (c1 - c0));
+    }
+  }
+  return out;
+}
+
+/** The box radius in pixels for a window of `windowMm` at the given [row, column] spacing. */
+export function windowRadius(windowMm: number, pixelSpacing: readonly [number, number]): number {
+  const spacing = Math.sqrt(pixelSpacing[0] * pixelSpacing[1]);
+  return Math.max(1, Math.round(windowMm / spacing / 2));
+}
+
+/** The local noise level of the input: boxmean((input − output)²). */
+export function removedNoiseVariance(
+  input: ArrayLike<number>,
+  output: ArrayLike<number>,
+  rows: number,
+  columns: number,
+  radius: number,
+): Float32Array {
+  const squared = new Float32Array(rows * columns);
+  for (let i = 0; i < squared.length; i++) {
+    const d = input[i]! - output[i]!;
+    squared[i] = d * d;
+  }
+  return boxMean(squared, rows, columns, radius);
+}
+
+/** sigma per pixel (module comment), in the image's units. */
+export function calibratedSigma(
+  std: ArrayLike<number>,
+  noiseVariance: ArrayLike<number>,
+  calibration: Pick<UncertaintyCalibration, 'spreadScale' | 'noiseScale'>,
+): Float32Array {
+  const a2 = calibration.spreadScale ** 2;
+  const c2 = calibration.noiseScale ** 2;
+  const out = new Float32Array(std.length);
+  for (let i = 0; i < out.length; i++) out[i] = Math.sqrt(a2 * std[i]! ** 2 + c2 * noiseVariance[i]!);
+  return out;
+}
+
+/** Spearman's rank correlation (ties get their mean rank); NaN for fewer than 3 pairs. */
+export function spearman(x: ArrayLike<number>, y: ArrayLike<number>): number {
+  if (x.length !== y.length) throw new LowdoseError('E_INTERNAL', `spearman: ${x.length} and ${y.length} values`);
+  if (x.length < 3) return Number.NaN;
+  const rx = ranks(x);
+  const ry = ranks(y);
+  let mx = 0;
+  let my = 0;
+  for (let i = 0; i < rx.length; i++) {
+    mx += rx[i]!;
+    my += ry[i]!;
+  }
+  mx /= rx.length;
+  my /= ry.length;
+  let sxy = 0;
+  let sxx = 0;
+  let syy = 0;
+  for (let i = 0; i < rx.length; i++) {
+    const a = rx[i]! - mx;
+    const b = ry[i]! - my;
+    sxy += a * b;
+    sxx += a * a;
+    syy += b * b;
+  }
+  return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : Number.NaN;
+}
+
+function ranks(values: ArrayLike<number>): Float64Array {
+  const order = Array.from({ length: values.length }, (_, i) => i).sort((a, b) => values[a]! - values[b]!);
+  const out = new Float64Array(values.length);
+  for (let i = 0; i < order.length; ) {
+    let j = i;
+    while (j + 1 < order.length && values[order[j + 1]!] === values[order[i]!]) j++;
+    const rank = (i + j) / 2 + 1;
+    for (let k = i; k <= j; k++) out[order[k]!] = rank;
+    i = j + 1;
+  }
+  return out;
+}
+
+/** A square block of a slice with the means of some per-pixel quantities over it. */
+export interface PatchMeans {
+  readonly row: number;
+  readonly column: number;
+  readonly means: number[];
+}
+
+/**
+ * Non-overlapping size x size blocks that hold tissue (sFRC's air rule on `reference`), with the
+ * mean of each of `maps` over the block.
+ */
+export function tissuePatchMeans(
+  maps: ReadonlyArray<ArrayLike<number>>,
+  reference: ArrayLike<number>,
+  rows: number,
+  columns: number,
+  size: number,
+  units: string,
+): PatchMeans[] {
+  let sliceMax = -Infinity;
+  if (units !== 'HU') for (let i = 0; i < reference.length; i++) if (reference[i]! > sliceMax) sliceMax = reference[i]!;
+  const out: PatchMeans[] = [];
+  for (let row = 0; row + size <= rows; row += size) {
+    for (let column = 0; column + size <= columns; column += size) {
+      if (!patchIsTissue(reference, columns, row, column, size, units, sliceMax)) continue;
+      const means = maps.map((map) => {
+        let sum = 0;
+        for (let y = row; y < row + size; y++) for (let x = column; x < column + size; x++) sum += map[y * columns + x]!;
+        return sum / (size * size);
+      });
+      out.push({ row, column, means });
+    }
+  }
+  return out;
+}
+
+/** Pixels of the tissue blocks of tissuePatchMeans, as a mask. */
+export function tissueMask(reference: ArrayLike<number>, rows: number, columns: number, size: number, units: string): Uint8Array {
+  const mask = new Uint8Array(rows * columns);
+  for (const p of tissuePatchMeans([], reference, rows, columns, size, units)) {
+    for (let y = p.row; y < p.row + size; y++) mask.fill(1, y * columns + p.column, y * columns + p.column + size);
+  }
+  return mask;
+}

@@ -1,0 +1,63 @@
+/** The calibrated-uncertainty math (src/metrics/uncertainty.ts). */
+import { describe, expect, it } from 'vitest';
+import { boxMean, calibratedSigma, removedNoiseVariance, spearman, tissueMask, tissuePatchMeans, windowRadius } from '../../src/metrics/uncertainty.js';
+import { Rng } from '../../src/util/random.js';
+
+describe('uncertainty statistics', () => {
+  it("Spearman's rank correlation: 1 for any increasing relation, -1 for a decreasing one, ties at their mean rank", () => {
+    const x = [1, 2, 3, 4, 5, 6];
+    expect(spearman(x, x.map((v) => v ** 3))).toBeCloseTo(1, 12);
+    expect(spearman(x, x.map((v) => -Math.exp(v)))).toBeCloseTo(-1, 12);
+    // scipy.stats.spearmanr([1, 2, 2, 3], [1, 3, 2, 4]) = 0.9486832980505138
+    expect(spearman([1, 2, 2, 3], [1, 3, 2, 4])).toBeCloseTo(0.9486832980505138, 12);
+    expect(spearman([1, 2], [2, 1])).toBeNaN();
+  });
+
+  it('box mean equals the brute-force mean over the window clipped at the border', () => {
+    const rng = new Rng(1);
+    const rows = 9;
+    const columns = 13;
+    const data = Float32Array.from({ length: rows * columns }, () => rng.normal());
+    const radius = 2;
+    const fast = boxMean(data, rows, columns, radius);
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < columns; c++) {
+        let sum = 0;
+        let n = 0;
+        for (let y = Math.max(0, r - radius); y <= Math.min(rows - 1, r + radius); y++) {
+          for (let x = Math.max(0, c - radius); x <= Math.min(columns - 1, c + radius); x++) {
+            sum += data[y * columns + x]!;
+            n++;
+          }
+        }
+        expect(fast[r * columns + c]).toBeCloseTo(sum / n, 5);
+      }
+    }
+  });
+
+  it('calibrated sigma is sqrt(a² std² + c² boxmean((input − output)²)), the window in mm', () => {
+    const input = Float32Array.from({ length: 100 }, (_, i) => (i % 2 === 0 ? 10 : -10));
+    const output = new Float32Array(100);
+    const std = new Float32Array(100).fill(2);
+    expect(windowRadius(12, [0.7, 0.7])).toBe(9);
+    const noise = removedNoiseVariance(input, output, 10, 10, 1);
+    expect(noise[55]).toBeCloseTo(100, 5);
+    const sigma = calibratedSigma(std, noise, { spreadScale: 3, noiseScale: 0.5 });
+    expect(sigma[55]).toBeCloseTo(Math.sqrt(9 * 4 + 0.25 * 100), 5);
+  });
+
+  it('counts only blocks that hold tissue (sFRC air rule) in patch means and masks', () => {
+    const rows = 32;
+    const columns = 32;
+    // Left half air, right half soft tissue.
+    const ct = Float32Array.from({ length: rows * columns }, (_, i) => (i % columns < 16 ? -1000 : 40));
+    const patches = tissuePatchMeans([ct], ct, rows, columns, 16, 'HU');
+    expect(patches.map((p) => [p.row, p.column])).toEqual([
+      [0, 16],
+      [16, 16],
+    ]);
+    expect(patches[0]!.means[0]).toBe(40);
+    const mask = tissueMask(ct, rows, columns, 16, 'HU');
+    expect(mask.reduce((n, v) => n + v, 0)).toBe(512);
+  });
+});
