@@ -40,6 +40,8 @@ export interface QaConfig {
     readonly psnr: Common & { readonly min: number | null; readonly minGainDb: number };
     /** Threshold = max(min, SSIM of the input + minGain). */
     readonly ssim: Common & { readonly min: number | null; readonly minGain: number };
+    /** Fraction of sFRC patches flagged against full dose. */
+    readonly hallucination: BoundedCheck;
     readonly 'suvmean-bias': BoundedCheck & { readonly minDiameterMm: number };
     readonly 'suvmax-recovery': BoundedCheck & { readonly minDiameterMm: number };
   };
@@ -62,6 +64,7 @@ const SCHEMA: Record<ConfiguredCheck, { fields: Record<string, FieldType>; bound
   'nps-peak-shift': { fields: { ...BOUNDS }, bounded: true },
   psnr: { fields: { min: 'number-or-null', minGainDb: 'number' }, bounded: false },
   ssim: { fields: { min: 'number-or-null', minGain: 'number' }, bounded: false },
+  hallucination: { fields: { ...BOUNDS }, bounded: true },
   'suvmean-bias': { fields: { ...BOUNDS, minDiameterMm: 'number' }, bounded: true },
   'suvmax-recovery': { fields: { ...BOUNDS, minDiameterMm: 'number' }, bounded: true },
 };

@@ -18,6 +18,7 @@ export type CheckKind =
   | 'nps-peak-shift'
   | 'psnr'
   | 'ssim'
+  | 'hallucination'
   | 'suvmean-bias'
   | 'suvmax-recovery'
   | 'denoise';

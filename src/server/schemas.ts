@@ -13,7 +13,7 @@ import { DENOISE_METHODS, DEVICE_REQUESTS, SAMPLER_NAMES, TEXTURES } from '../ch
 export const ID_PATTERN = '^[A-Za-z0-9_-]{12}$';
 
 /** How a series came to be, from its headers and from denoise reports. */
-export const SERIES_ROLES = ['original', 'low-dose', 'full-dose', 'denoised', 'uncertainty', 'derived'] as const;
+export const SERIES_ROLES = ['original', 'low-dose', 'full-dose', 'denoised', 'uncertainty', 'hallucination', 'derived'] as const;
 export const JOB_STATUSES = ['queued', 'running', 'done', 'failed', 'cancelled'] as const;
 /** Element types of the binary slice format (`?dtype=`; auto: int16 when lossless). */
 export const SLICE_DTYPES = ['int16', 'float32'] as const;
@@ -103,6 +103,10 @@ export const reportFacts = Type.Object({
   seed: numberOrNull,
   samples: numberOrNull,
   msPerSlice: numberOrNull,
+  /** sigma threshold of a calibrated uncertainty series (`denoise --uncertainty`), in its units. */
+  uncertaintyThreshold: numberOrNull,
+  /** FRC threshold of the report's hallucination map (`denoise --hallucination`). */
+  hallucinationThreshold: numberOrNull,
   /** The report's own series means against its reference, when it computed them. */
   metrics: orNull(scores),
 });
@@ -116,6 +120,8 @@ export const comparisonSummary = Type.Object({
   denoised: Type.String(),
   reference: stringOrNull,
   uncertainty: stringOrNull,
+  /** The sFRC hallucination map of the denoised series (`denoise --hallucination`, `metrics --hallucination`). */
+  hallucination: stringOrNull,
   /** 'report': named by a report.json; 'headers': found from DICOM derivation headers. */
   pairedBy: stringEnum(['report', 'headers']),
 });
@@ -125,7 +131,7 @@ const indexList = Type.Array(Type.Integer());
 export const comparisonDetail = Type.Object({
   ...comparisonSummary.properties,
   /** For each low-dose slice, the index of the matching slice in each pane's series (-1: none). */
-  alignment: Type.Object({ denoised: indexList, reference: orNull(indexList), uncertainty: orNull(indexList) }),
+  alignment: Type.Object({ denoised: indexList, reference: orNull(indexList), uncertainty: orNull(indexList), hallucination: orNull(indexList) }),
   report: orNull(reportFacts),
 });
 

@@ -258,6 +258,12 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
     await page.waitForSelector(`body[data-view="c:${comparison.id}"]`);
     expect(await paneKeys()).toEqual(['lowDose', 'denoised', 'reference', 'difference', 'uncertainty']);
     await expectRealPixels('uncertainty');
+    // O overlays the uncertainty above its threshold on the denoised pane, and takes it off again.
+    await page.keyboard.press('o');
+    await page.waitForSelector('.pane[data-pane="denoised"][data-overlay="uncertainty"][data-overlay-pixels]');
+    expect(await page.getAttribute('[data-toggle="overlay"]', 'aria-pressed')).toBe('true');
+    await page.keyboard.press('o');
+    await page.waitForSelector('.pane[data-pane="denoised"][data-overlay=""]');
   });
 
   it('reads SUVmean, SUVmax and SUVpeak in the ROI of a PET comparison', async () => {

@@ -3,9 +3,10 @@
  * the identity, a constant offset, Gaussian blurs, the full-dose scan itself, and erasing a rod.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cnrChecks, fidelityChecks, huChecks, mtfChecks, noiseChecks, npsChecks, pooledNoise } from '../../src/qa/checks/index.js';
+import { cnrChecks, fidelityChecks, hallucinationChecks, huChecks, mtfChecks, noiseChecks, npsChecks, pooledNoise } from '../../src/qa/checks/index.js';
 import { loadQaConfig, parseConfigObject, type QaCheck, type QaConfig, type SliceStack } from '../../src/qa/index.js';
 import { uniformRois } from '../../src/qa/regions.js';
+import { Rng } from '../../src/util/random.js';
 import { blur, caseOf, identity, loadFixture, mapStack, offset, type FixtureSet } from './helpers.js';
 
 let config: QaConfig;
@@ -173,5 +174,42 @@ describe('PSNR and SSIM against full dose', () => {
 
   it('run on water, acr and body only', () => {
     expect(fidelityChecks(caseOf(acr, identity), config).checks.map((c) => c.name)).toEqual(['acr/dose25/psnr', 'acr/dose25/ssim']);
+  });
+});
+
+describe('hallucination map', () => {
+  it('passes the faithful low-dose input itself, and fails the full-dose scan with discs pasted into it', () => {
+    const faithful = only(hallucinationChecks(caseOf(body, identity), config).checks);
+    expect(faithful.name).toBe('body/dose25/hallucination');
+    expect(faithful.pass).toBe(true);
+    expect(faithful.value).toBe(faithful.measured.input);
+    // Eight +300 HU discs of 12 mm radius per slice at seeded places in the body of the full-dose scan
+    // itself: invented lesions, nothing else changed. (On these 1.45 mm, 256-pixel slices a 32-pixel
+    // patch is 46 mm wide: a fake is flagged only where it dominates its patch; 4 to 8 mm discs
+    // of +150 HU stay under the 5 % threshold, docs/qa.md.) (Structure in most patches would become the slice's "typical"
+    // difference and hide itself: the map assumes a faithful majority, docs/uncertainty.md.)
+    const rng = new Rng(5);
+    const spotted = (stack: SliceStack): SliceStack =>
+      mapStack(stack, (s) => {
+        const out = s.data.slice();
+        const r = 12 / s.pixelSpacing[0];
+        for (let placed = 0; placed < 8; ) {
+          const cy = 20 + Math.floor(rng.uniform() * (s.rows - 40));
+          const cx = 20 + Math.floor(rng.uniform() * (s.columns - 40));
+          if (s.data[cy * s.columns + cx]! < -200) continue;
+          placed++;
+          for (let y = Math.floor(cy - r); y <= cy + r; y++) {
+            for (let x = Math.floor(cx - r); x <= cx + r; x++) if (Math.hypot(y - cy, x - cx) <= r) out[y * s.columns + x] += 300;
+          }
+        }
+        return out;
+      });
+    const invented = only(hallucinationChecks(caseOf(body, () => spotted(body.full)), config).checks);
+    expect(invented.pass).toBe(false);
+    expect(invented.value!).toBeGreaterThan(0.05);
+  });
+
+  it('is not run on the PET phantom', () => {
+    expect(hallucinationChecks({ ...caseOf(body, identity), phantom: 'iec' }, config).checks).toHaveLength(0);
   });
 });

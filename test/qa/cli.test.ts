@@ -81,7 +81,7 @@ describe('lowdose qa', () => {
     writeFileSync(
       config,
       JSON.stringify({
-        checks: { 'noise-reduction': { min: 0.2 }, 'cnr-ratio': off, 'mtf50-ratio': off, 'nps-peak-shift': off, psnr: off, ssim: off },
+        checks: { 'noise-reduction': { min: 0.2 }, 'cnr-ratio': off, 'mtf50-ratio': off, 'nps-peak-shift': off, psnr: off, ssim: off, hallucination: off },
       }),
     );
     const run = await runCli('qa', ...SUBSET, '--config', config, '--json');

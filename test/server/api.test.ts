@@ -67,6 +67,7 @@ describe('listing', () => {
       denoised: byRole.denoised,
       reference: byRole.original,
       uncertainty: null,
+      hallucination: null,
       pairedBy: 'report',
     });
     for (const id of [only!.id, comparison.id, ...only!.series.map((s) => s.id)]) expect(id).toMatch(/^[A-Za-z0-9_-]{12}$/);
@@ -92,7 +93,7 @@ describe('listing', () => {
 
   it('aligns every pane slice by slice and carries the report facts', async () => {
     const comparison = await firstComparison();
-    expect(comparison.alignment).toEqual({ denoised: [0, 1, 2, 3], reference: [0, 1, 2, 3], uncertainty: null });
+    expect(comparison.alignment).toEqual({ denoised: [0, 1, 2, 3], reference: [0, 1, 2, 3], uncertainty: null, hallucination: null });
     expect(comparison.report).toMatchObject({ method: 'nlm', device: 'cpu', samples: 1 });
   });
 

@@ -70,6 +70,7 @@ declare module 'cornerstone-core' {
     updateImage(element: HTMLElement): void;
     reset(element: HTMLElement): void;
     pixelToCanvas(element: HTMLElement, point: { x: number; y: number }): { x: number; y: number };
+    setToPixelCoordinateSystem(enabledElement: EnabledElement, context: CanvasRenderingContext2D, scale?: number): void;
     pageToPixel(element: HTMLElement, pageX: number, pageY: number): { x: number; y: number };
     imageCache: {
       setMaximumSizeBytes(bytes: number): void;

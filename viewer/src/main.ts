@@ -12,7 +12,7 @@ import { JobsView } from './jobs-view.js';
 import { MetricsView } from './metrics-view.js';
 import { PRESETS, registerColormaps } from './presets.js';
 import { installShortcuts, type Shortcut } from './shortcuts.js';
-import { ComparisonViewer, type PaneKey, type ToolMode, type View } from './viewer.js';
+import { ComparisonViewer, type OverlaySource, type PaneKey, type ToolMode, type View } from './viewer.js';
 
 cornerstoneTools.external.cornerstone = cornerstone;
 cornerstoneTools.external.cornerstoneMath = cornerstoneMath;
@@ -90,7 +90,31 @@ function renderPaneToggles(): void {
       button.addEventListener('click', () => viewer.togglePane(key));
       return button;
     }),
+    ...overlayToggle(),
   );
+}
+
+/** The overlay button, when the open view has something to overlay on the denoised pane. */
+function overlayToggle(): HTMLButtonElement[] {
+  const source = viewer.overlaySource;
+  if (!source) return [];
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = 'toggle';
+  button.dataset.toggle = 'overlay';
+  button.setAttribute('aria-pressed', String(viewer.overlayOn));
+  button.textContent = source.kind === 'hallucination' ? 'Hallucination map' : 'Uncertainty overlay';
+  button.title =
+    source.kind === 'hallucination'
+      ? `Overlay the patches the sFRC hallucination map flags (FRC < ${source.threshold}) on the denoised pane (key O)`
+      : `Overlay the pixels whose uncertainty is above ${source.threshold} on the denoised pane (key O)`;
+  button.addEventListener('click', () => toggleOverlay());
+  return [button];
+}
+
+function toggleOverlay(): void {
+  viewer.toggleOverlay();
+  document.querySelector('[data-toggle="overlay"]')?.setAttribute('aria-pressed', String(viewer.overlayOn));
 }
 
 function setMode(mode: ToolMode): void {
@@ -127,7 +151,7 @@ function toast(message: string, kind: 'info' | 'error' = 'info'): void {
 // ---- what is open ----------------------------------------------------------------------------
 
 function roleLabel(role: string): string {
-  return { original: 'original', 'low-dose': 'low-dose', 'full-dose': 'full-dose', denoised: 'denoised', uncertainty: 'uncertainty', derived: 'derived' }[role] ?? role;
+  return { original: 'original', 'low-dose': 'low-dose', 'full-dose': 'full-dose', denoised: 'denoised', uncertainty: 'uncertainty', hallucination: 'hallucination map', derived: 'derived' }[role] ?? role;
 }
 
 function formatDate(da: string): string {
@@ -143,7 +167,7 @@ function renderSelect(): void {
       group.append(new Option(`Compare: ${c.description}`, `c:${c.id}`));
     }
     for (const s of study.series) {
-      if (s.role === 'uncertainty') continue;
+      if (s.role === 'uncertainty' || s.role === 'hallucination') continue;
       group.append(new Option(`Series: ${s.description || s.modality} (${roleLabel(s.role)}, ${s.slices} slices)`, `s:${s.id}`));
     }
     select.append(group);
@@ -159,17 +183,30 @@ select.addEventListener('change', () => {
 async function loadView(target: { kind: 'c' | 's'; id: string }): Promise<View> {
   if (target.kind === 's') {
     const lowDose = await api.series(target.id);
-    return { comparison: null, lowDose, denoised: null, reference: null, uncertainty: null };
+    return { comparison: null, lowDose, denoised: null, reference: null, uncertainty: null, hallucination: null };
   }
   const comparison = await api.comparison(target.id);
   const fetchSeries = (id: string | null): Promise<SeriesDetail | null> => (id ? api.series(id) : Promise.resolve(null));
-  const [lowDose, denoised, reference, uncertainty] = await Promise.all([
+  const [lowDose, denoised, reference, uncertainty, hallucination] = await Promise.all([
     api.series(comparison.lowDose),
     fetchSeries(comparison.denoised),
     fetchSeries(comparison.reference),
     fetchSeries(comparison.uncertainty),
+    fetchSeries(comparison.hallucination),
   ]);
-  return { comparison, lowDose: lowDose!, denoised, reference, uncertainty };
+  return { comparison, lowDose: lowDose!, denoised, reference, uncertainty, hallucination };
+}
+
+/**
+ * The denoised pane's overlay: the hallucination map when there is one (flagged below its FRC
+ * threshold), else the uncertainty series above its threshold (the report's calibrated one, else
+ * 10 HU / 0.2 SUV, the shipped cards' thresholds).
+ */
+function overlaySourceOf(view: View): OverlaySource | null {
+  const facts = view.comparison?.report;
+  if (view.hallucination) return { kind: 'hallucination', threshold: facts?.hallucinationThreshold ?? 0.5 };
+  if (view.uncertainty) return { kind: 'uncertainty', threshold: facts?.uncertaintyThreshold ?? (view.lowDose.modality === 'PT' ? 0.2 : 10) };
+  return null;
 }
 
 async function openTarget(target: { kind: 'c' | 's'; id: string }, index: number | null): Promise<void> {
@@ -180,7 +217,7 @@ async function openTarget(target: { kind: 'c' | 's'; id: string }, index: number
     const start = index ?? Math.floor((view.lowDose.slices - 1) / 2);
     document.body.dataset.modality = view.lowDose.modality;
     $('denoise-button').toggleAttribute('disabled', false);
-    const shown = viewer.open(view, start);
+    const shown = viewer.open(view, start, overlaySourceOf(view));
     metrics.open(view.comparison, view.lowDose.units);
     showSeriesWarnings(view.lowDose.warnings);
     await shown;
@@ -272,6 +309,7 @@ const shortcuts: Shortcut[] = [
     description: `show / hide ${label.toLowerCase()}`,
     run: () => viewer.togglePane(key),
   })),
+  { keys: ['o'], label: 'O', description: 'overlay the hallucination map (or the uncertainty) on the denoised pane', run: () => toggleOverlay() },
   { keys: ['?'], label: '?', description: 'this help', run: () => toggleHelp() },
   { keys: ['Escape'], label: 'Esc', description: 'close help, back to window / level', run: () => (toggleHelp(false), setMode('window')) },
 ];

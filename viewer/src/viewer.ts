@@ -3,6 +3,8 @@
  * cornerstone element showing the slice matched to the same low-dose slice. Scroll, zoom, pan and
  * window / level move together (cornerstone-tools synchronizers for the viewport, this controller
  * for the slice), one ellipse ROI is shared by every pane, and neighbouring slices are prefetched.
+ * The denoised pane can carry an overlay: the sFRC hallucination map's flagged patches, else the
+ * pixels whose (calibrated) uncertainty is above its threshold.
  */
 import cornerstone, { type Image, type RenderedEventDetail, type Viewport } from 'cornerstone-core';
 import cornerstoneTools, { type Synchronizer } from 'cornerstone-tools';
@@ -22,6 +24,14 @@ export interface View {
   readonly denoised: SeriesDetail | null;
   readonly reference: SeriesDetail | null;
   readonly uncertainty: SeriesDetail | null;
+  readonly hallucination: SeriesDetail | null;
+}
+
+/** What the denoised pane's overlay shows, and from which value on. */
+export interface OverlaySource {
+  readonly kind: 'hallucination' | 'uncertainty';
+  /** Hallucination map: flagged below it (FRC). Uncertainty: shown above it (sigma, series units). */
+  readonly threshold: number;
 }
 
 interface Pane {
@@ -86,6 +96,9 @@ export class ComparisonViewer {
   private prefetcher: Prefetcher | null = null;
   private readonly cleanups: Array<() => void> = [];
   private firstShown: (() => void) | null = null;
+  private overlay: { source: OverlaySource; imageIds: string[]; on: boolean } | null = null;
+  private readonly overlayImages = new Map<string, Image>();
+  private overlayPicture: { imageId: string; canvas: HTMLCanvasElement; pixels: number } | null = null;
 
   constructor(
     private readonly container: HTMLElement,
@@ -125,8 +138,28 @@ export class ComparisonViewer {
     return this.panes.find((p) => p.key === key)?.visible ?? false;
   }
 
+  /** The overlay the denoised pane can show for this view, or null. */
+  get overlaySource(): OverlaySource | null {
+    return this.overlay?.source ?? null;
+  }
+
+  get overlayOn(): boolean {
+    return this.overlay?.on ?? false;
+  }
+
+  /** Shows or hides the overlay on the denoised pane. */
+  toggleOverlay(on?: boolean): void {
+    if (!this.overlay) return;
+    this.overlay.on = on ?? !this.overlay.on;
+    const pane = this.panes.find((p) => p.key === 'denoised');
+    if (pane) {
+      pane.root.dataset.overlay = this.overlay.on ? this.overlay.source.kind : '';
+      if (pane.initialised) cornerstone.updateImage(pane.element);
+    }
+  }
+
   /** Shows `view` at slice `index`; resolves when the first pane has drawn its slice. */
-  open(view: View, index: number): Promise<void> {
+  open(view: View, index: number, overlay: OverlaySource | null = null): Promise<void> {
     this.close();
     this.view = view;
     this.index = clamp(index, 0, view.lowDose.slices - 1);
@@ -135,6 +168,7 @@ export class ComparisonViewer {
     this.anatomyColormap = preset.colormap;
     this.invert = view.lowDose.photometricInterpretation === 'MONOCHROME1';
     this.panes = this.buildPanes(view);
+    this.overlay = this.overlayFor(view, overlay);
     for (const pane of this.panes) this.container.append(pane.root);
     this.container.dataset.panes = String(this.panes.filter((p) => p.visible).length);
     for (const pane of this.panes) this.enable(pane);
@@ -168,6 +202,9 @@ export class ComparisonViewer {
     this.panes = [];
     this.view = null;
     this.roi = null;
+    this.overlay = null;
+    this.overlayImages.clear();
+    this.overlayPicture = null;
   }
 
   /** Moves every pane to low-dose slice `index`. */
@@ -272,6 +309,43 @@ export class ComparisonViewer {
 
   private visibleStacks(): string[][] {
     return this.panes.filter((p) => p.visible).map((p) => p.imageIds);
+  }
+
+  private overlayFor(view: View, source: OverlaySource | null): ComparisonViewer['overlay'] {
+    if (!source || !view.denoised) return null;
+    const series = source.kind === 'hallucination' ? view.hallucination : view.uncertainty;
+    const map = source.kind === 'hallucination' ? view.comparison?.alignment.hallucination : view.comparison?.alignment.uncertainty;
+    if (!series || !map) return null;
+    const blank = blankImageId(view.lowDose.rows, view.lowDose.columns);
+    return { source, imageIds: map.map((j) => (j >= 0 ? sliceImageId(series.id, j, series.rev) : blank)), on: false };
+  }
+
+  /** Paints the overlay of the shown slice over the denoised pane, loading it first if need be. */
+  private drawOverlay(pane: Pane, detail: RenderedEventDetail): void {
+    const overlay = this.overlay;
+    if (!overlay?.on) return;
+    const imageId = overlay.imageIds[this.index];
+    if (!imageId) return;
+    const image = this.overlayImages.get(imageId);
+    if (!image) {
+      const index = this.index;
+      cornerstone.loadAndCacheImage(imageId).then(
+        (loaded) => {
+          this.overlayImages.set(imageId, loaded);
+          if (this.index === index && this.overlay === overlay && pane.initialised) cornerstone.updateImage(pane.element);
+        },
+        () => {},
+      );
+      return;
+    }
+    if (this.overlayPicture?.imageId !== imageId) this.overlayPicture = { imageId, ...overlayPicture(image, overlay.source) };
+    const context = detail.canvasContext;
+    context.save();
+    cornerstone.setToPixelCoordinateSystem(detail.enabledElement, context);
+    context.imageSmoothingEnabled = false;
+    context.drawImage(this.overlayPicture.canvas, 0, 0);
+    context.restore();
+    pane.root.dataset.overlayPixels = String(this.overlayPicture.pixels);
   }
 
   private buildPanes(view: View): Pane[] {
@@ -430,6 +504,7 @@ export class ComparisonViewer {
     // Read by the end-to-end test to check that zoom and pan follow across panes.
     pane.root.dataset.scale = viewport.scale.toFixed(4);
     pane.root.dataset.translation = `${viewport.translation.x.toFixed(1)},${viewport.translation.y.toFixed(1)}`;
+    if (pane.key === 'denoised') this.drawOverlay(pane, detail);
     if (!this.roi) {
       pane.info.roi.textContent = '';
       return;
@@ -506,6 +581,36 @@ export class ComparisonViewer {
     if (this.roi && (this.roi.rx < 1 || this.roi.ry < 1)) this.roi = null;
     this.redrawAll();
   }
+}
+
+/**
+ * The overlay as an image-sized RGBA canvas: flagged hallucination-map pixels (score below the
+ * threshold) in red; uncertainty above the threshold in orange, more opaque the higher it is.
+ */
+function overlayPicture(image: Image, source: OverlaySource): { canvas: HTMLCanvasElement; pixels: number } {
+  const canvas = document.createElement('canvas');
+  canvas.width = image.columns;
+  canvas.height = image.rows;
+  const context = canvas.getContext('2d')!;
+  const picture = context.createImageData(image.columns, image.rows);
+  const values = image.getPixelData();
+  const t = source.threshold;
+  let pixels = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]! * image.slope + image.intercept;
+    let alpha = 0;
+    if (source.kind === 'hallucination') alpha = v < t ? 120 : 0;
+    else if (v > t) alpha = 50 + Math.round(130 * Math.min(1, (v - t) / t));
+    if (alpha === 0) continue;
+    pixels++;
+    const o = 4 * i;
+    picture.data[o] = 255;
+    picture.data[o + 1] = source.kind === 'hallucination' ? 30 : 140;
+    picture.data[o + 2] = 30;
+    picture.data[o + 3] = alpha;
+  }
+  context.putImageData(picture, 0, 0);
+  return { canvas, pixels };
 }
 
 function clamp(value: number, lo: number, hi: number): number {

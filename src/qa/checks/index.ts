@@ -3,6 +3,7 @@ import type { QaConfig } from '../config.js';
 import type { FamilyResult, QaCase } from '../types.js';
 import { cnrChecks } from './cnr.js';
 import { fidelityChecks } from './fidelity.js';
+import { hallucinationChecks } from './hallucination.js';
 import { huChecks } from './hu.js';
 import { mtfChecks } from './mtf.js';
 import { noiseChecks } from './noise.js';
@@ -12,9 +13,9 @@ import { petChecks } from './pet.js';
 export type CheckFamily = (c: QaCase, config: QaConfig) => FamilyResult;
 
 /** In the order the table lists them. */
-export const CHECK_FAMILIES: readonly CheckFamily[] = [noiseChecks, huChecks, cnrChecks, mtfChecks, npsChecks, fidelityChecks, petChecks];
+export const CHECK_FAMILIES: readonly CheckFamily[] = [noiseChecks, huChecks, cnrChecks, mtfChecks, npsChecks, fidelityChecks, hallucinationChecks, petChecks];
 
-export { cnrChecks, fidelityChecks, huChecks, mtfChecks, noiseChecks, npsChecks, petChecks };
+export { cnrChecks, fidelityChecks, hallucinationChecks, huChecks, mtfChecks, noiseChecks, npsChecks, petChecks };
 export { pooledNoise } from './noise.js';
 export { npsOf, smoothedPeak } from './nps.js';
 export { rodCnr } from './cnr.js';

@@ -275,7 +275,7 @@ function alignPanes(draft: ComparisonDraft): IndexedComparison['alignment'] | nu
   };
   const denoised = align(draft.denoised);
   if (!denoised) return null;
-  return { denoised, reference: align(draft.reference), uncertainty: align(draft.uncertainty) };
+  return { denoised, reference: align(draft.reference), uncertainty: align(draft.uncertainty), hallucination: align(draft.hallucination) };
 }
 
 function summaryOf(s: IndexedSeries, roles: ReadonlyMap<string, SeriesRole>): SeriesSummary {
@@ -303,6 +303,7 @@ function comparisonSummary(c: IndexedComparison): ComparisonSummary {
     denoised: c.denoised.id,
     reference: c.reference?.id ?? null,
     uncertainty: c.uncertainty?.id ?? null,
+    hallucination: c.hallucination?.id ?? null,
     pairedBy: c.pairedBy,
   };
 }

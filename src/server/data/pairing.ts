@@ -23,6 +23,7 @@ export interface ComparisonDraft {
   readonly denoised: IndexedSeries;
   readonly reference: IndexedSeries | null;
   readonly uncertainty: IndexedSeries | null;
+  readonly hallucination: IndexedSeries | null;
   readonly pairedBy: 'report' | 'headers';
   readonly report: ReportFacts | null;
 }
@@ -36,6 +37,8 @@ export interface Pairing {
 export function roleFromHeaders(facts: SeriesFacts): SeriesRole {
   if (facts.imageType[0] !== 'DERIVED') return 'original';
   const how = facts.derivationDescription.toLowerCase();
+  // "lowdose sFRC hallucination map: ..." (before the denoised rule: it starts with "lowdose" too).
+  if (how.includes('hallucination map')) return 'hallucination';
   if (how.includes('simulate')) return how.includes('full-dose') || how.includes('full dose') ? 'full-dose' : 'low-dose';
   if (how.includes('uncertainty') || how.includes('standard deviation')) return 'uncertainty';
   // `lowdose denoise` writes "lowdose diffusion model ...", "lowdose gaussian filter: ...".
@@ -72,13 +75,24 @@ export function pairSeries(all: readonly IndexedSeries[], links: readonly Report
     if (!lowDose || !denoised || paired.has(denoised.id) || !comparable(lowDose.series, denoised.series)) continue;
     const uncertaintyCandidate = link.uncertaintyUid ? byUid.get(link.uncertaintyUid) : undefined;
     const uncertainty = uncertaintyCandidate && sameGrid(uncertaintyCandidate.series, lowDose.series) ? uncertaintyCandidate : null;
+    const mapCandidate = link.hallucinationUid ? byUid.get(link.hallucinationUid) : undefined;
+    const hallucination = mapCandidate && sameGrid(mapCandidate.series, lowDose.series) ? mapCandidate : null;
     const named = link.referenceUid ? byUid.get(link.referenceUid) : undefined;
     const reference =
       named && named !== lowDose && comparable(named.series, lowDose.series) ? named : referenceFor(lowDose, all, roles, sourceOf);
     roles.set(denoised.id, 'denoised');
     if (uncertainty) roles.set(uncertainty.id, 'uncertainty');
+    if (hallucination) roles.set(hallucination.id, 'hallucination');
     paired.add(denoised.id);
-    comparisons.push({ lowDose, denoised, reference, uncertainty, pairedBy: 'report', report: link.facts });
+    comparisons.push({
+      lowDose,
+      denoised,
+      reference,
+      uncertainty,
+      hallucination: hallucination ?? mapOf(denoised, lowDose, all, roles, sourceOf),
+      pairedBy: 'report',
+      report: link.facts,
+    });
   }
 
   for (const denoised of all) {
@@ -98,11 +112,29 @@ export function pairSeries(all: readonly IndexedSeries[], links: readonly Report
       denoised,
       reference: referenceFor(lowDose, all, roles, sourceOf),
       uncertainty,
+      hallucination: mapOf(denoised, lowDose, all, roles, sourceOf, siblings.length === 1),
       pairedBy: 'headers',
       report: null,
     });
   }
   return { roles, comparisons };
+}
+
+/**
+ * A hallucination map for a denoised series from headers: one derived from the denoised series
+ * itself (`metrics --hallucination --test <denoised>`), else, when the low-dose series has only
+ * this one denoised version, one derived from the low-dose series (`denoise --hallucination`).
+ */
+function mapOf(
+  denoised: IndexedSeries,
+  lowDose: IndexedSeries,
+  all: readonly IndexedSeries[],
+  roles: ReadonlyMap<string, SeriesRole>,
+  sourceOf: (s: IndexedSeries) => IndexedSeries | null,
+  onlyDenoised = false,
+): IndexedSeries | null {
+  const maps = all.filter((m) => roles.get(m.id) === 'hallucination' && sameGrid(m.series, lowDose.series));
+  return maps.find((m) => sourceOf(m) === denoised) ?? (onlyDenoised ? maps.find((m) => sourceOf(m) === lowDose) : undefined) ?? null;
 }
 
 function sameGrid(a: Series, b: Series): boolean {

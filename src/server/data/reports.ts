@@ -15,6 +15,7 @@ export interface ReportLink {
   readonly inputFiles: string[];
   readonly outputUid: string;
   readonly uncertaintyUid: string | null;
+  readonly hallucinationUid: string | null;
   /** The series the report's metrics were computed against. */
   readonly referenceUid: string | null;
   readonly facts: ReportFacts;
@@ -38,6 +39,9 @@ export async function readReportLinks(reportPath: string): Promise<ReportLink[]>
     const outputUid = str(output.seriesInstanceUid);
     if (!inputUid || !outputUid) continue;
     const uncertainty = isRecord(entry.uncertainty) ? str(entry.uncertainty.seriesInstanceUid) : null;
+    const calibration = isRecord(entry.uncertainty) && isRecord(entry.uncertainty.calibration) ? entry.uncertainty.calibration : null;
+    const hallucination = isRecord(entry.hallucination) ? entry.hallucination : null;
+    const hallucinationUid = hallucination && isRecord(hallucination.map) ? str(hallucination.map.seriesInstanceUid) : null;
     const metrics = isRecord(entry.metrics) ? entry.metrics : null;
     const reference = metrics && isRecord(metrics.reference) ? str(metrics.reference.seriesInstanceUid) : null;
     links.push({
@@ -48,6 +52,7 @@ export async function readReportLinks(reportPath: string): Promise<ReportLink[]>
         .map((f) => path.resolve(dir, f)),
       outputUid,
       uncertaintyUid: uncertainty,
+      hallucinationUid,
       referenceUid: reference,
       facts: {
         method: str(entry.method),
@@ -58,6 +63,8 @@ export async function readReportLinks(reportPath: string): Promise<ReportLink[]>
         seed: num(entry.seed),
         samples: num(entry.samples),
         msPerSlice: num(entry.msPerSlice),
+        uncertaintyThreshold: calibration ? num(calibration.threshold) : null,
+        hallucinationThreshold: hallucination ? num(hallucination.threshold) : null,
         metrics:
           metrics && typeof metrics.ssim === 'number' && typeof metrics.rmse === 'number'
             ? { psnr: num(metrics.psnr), ssim: metrics.ssim, rmse: metrics.rmse }
