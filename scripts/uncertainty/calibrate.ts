@@ -37,6 +37,7 @@ import { parseArgs } from 'node:util';
 import { readSliceImage, scanPaths, type Series } from '../../src/dicom/index.js';
 import type { Image2D } from '../../src/image.js';
 import { gaussianSmooth } from '../../src/filters/gaussian.js';
+import { DEFAULT_PADDING_FILL, fillPadding } from '../../src/padding.js';
 import { pairSlices } from '../../src/metrics/slice-pairing.js';
 import { simulateCtFromTruth } from '../../src/simulate/ct.js';
 import type { FilterWindow } from '../../src/simulate/filters.js';
@@ -234,7 +235,9 @@ async function collect(set: DataSet, K: number): Promise<Collected> {
     await denoiser.prepare(input);
     for (const [r, i] of pairSlices(reference, input).pairs) {
       if (i < 0) continue;
-      const low = await readSliceImage(input, i);
+      const read0 = await readSliceImage(input, i);
+      // As the denoise pipeline does: the denoiser sees padding filled with tissue-neutral values.
+      const low = { ...read0, data: fillPadding(read0.data, read0.padding, read0.rows, read0.columns, DEFAULT_PADDING_FILL) };
       const read = await readSliceImage(reference, r);
       const ref = set.kind === 'noise-free-scan' ? { ...read, data: noiseFreeScan(read, reference.slices[r]!.unitsScale, set.simulation!, r) } : read;
       const { rows, columns } = low;

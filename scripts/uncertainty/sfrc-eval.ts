@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { readSliceImage, scanPaths } from '../../src/dicom/index.js';
 import type { Image2D } from '../../src/image.js';
 import { pairSlices } from '../../src/metrics/slice-pairing.js';
+import { DEFAULT_PADDING_FILL, fillPadding } from '../../src/padding.js';
 import { resolveSfrcOptions, sfrcSlice, type ResolvedSfrcOptions, type SfrcSliceResult } from '../../src/metrics/sfrc.js';
 import { createSliceDenoiser } from '../../src/pipeline/slice-denoiser.js';
 import { Rng } from '../../src/util/random.js';
@@ -46,7 +47,8 @@ async function load(patient: string, kernel: string): Promise<Slice[]> {
     for (const [f, q] of pairSlices(full, quarter).pairs) {
       const fi = await readSliceImage(full, f);
       const qi = await readSliceImage(quarter, q);
-      const result = await denoiser.denoise([{ index: q, image: qi.data }]);
+      const filled = fillPadding(qi.data, qi.padding, qi.rows, qi.columns, DEFAULT_PADDING_FILL);
+      const result = await denoiser.denoise([{ index: q, image: filled }]);
       out.push({ full: fi, quarter: qi, denoised: result.denoised[0]! });
     }
   } finally {

@@ -69,12 +69,15 @@ describe('denoise --uncertainty', () => {
     expect(Math.abs(w.xMm)).toBeLessThan((input.columns * input.spacing[1]) / 2 + 20);
   });
 
-  it('refuses what it cannot calibrate: a filter, an uncalibrated ensemble size, a model without a calibration', async () => {
+  it('refuses what it cannot calibrate: a filter, full-dose texture, an uncalibrated ensemble size, a model without a calibration', async () => {
     const filter = await runCli('denoise', LOW, '-o', path.join(root, 'nlm'), '--method', 'nlm', '--uncertainty');
     expect(filter.code).toBe(2);
     expect(filter.stderr).toMatch(/--uncertainty and --hallucination need the diffusion model/);
     const threshold = await runCli('denoise', LOW, '-o', path.join(root, 't'), '--uncertainty-threshold', '5');
     expect(threshold.code).toBe(2);
+    const texture = await runCli('denoise', LOW, '-o', path.join(root, 'tex'), '--uncertainty', '--texture', 'full-dose', '--dose', '0.25');
+    expect(texture.code).toBe(2);
+    expect(texture.stderr).toMatch(/calibrated for --texture smooth/);
     const three = await denoise('three', '--uncertainty', '--samples', '3');
     expect(three.code).toBe(1);
     expect(three.report.errors[0].code).toBe('E_USAGE');

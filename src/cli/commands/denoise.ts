@@ -51,6 +51,10 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       if ((opts.uncertainty || opts.hallucination) && settings.method !== 'diffusion') {
         throw usageError(`--uncertainty and --hallucination need the diffusion model's ensemble, not --method ${settings.method}`);
       }
+      if ((opts.uncertainty || opts.hallucination) && settings.texture === 'full-dose') {
+        // The calibration measured the default (smooth) output: restored noise is error it never saw.
+        throw usageError('--uncertainty and --hallucination are calibrated for --texture smooth (the default), not full-dose');
+      }
       if (opts.uncertaintyThreshold !== undefined && !opts.uncertainty && !opts.hallucination) {
         throw usageError('--uncertainty-threshold needs --uncertainty or --hallucination');
       }
