@@ -78,7 +78,7 @@ function paste(image: Float32Array, ref: Image2D, row: number, column: number, r
   for (let y = Math.max(0, Math.floor(row - r - 2)); y < Math.min(ref.rows, row + r + 2); y++) {
     for (let x = Math.max(0, Math.floor(column - r - 2)); x < Math.min(ref.columns, column + r + 2); x++) {
       const w = Math.min(1, Math.max(0, r + 0.5 - Math.hypot(y - row, x - column)));
-      out[y * ref.columns + x] += hu * w;
+      out[y * ref.columns + x] = out[y * ref.columns + x]! + hu * w;
     }
   }
   return out;

@@ -118,10 +118,10 @@ export function patchSpectra(
     // spinavej: half from the floor ring, half from the ceil ring.
     for (const ring of [geometry.floor[k]!, geometry.ceil[k]!]) {
       if (ring >= n) continue;
-      cross[ring] += crossK / 2;
-      testPower[ring] += testK / 2;
-      referencePower[ring] += refK / 2;
-      differencePower[ring] += diffK / 2;
+      cross[ring] = cross[ring]! + crossK / 2;
+      testPower[ring] = testPower[ring]! + testK / 2;
+      referencePower[ring] = referencePower[ring]! + refK / 2;
+      differencePower[ring] = differencePower[ring]! + diffK / 2;
     }
   }
   return { cross, testPower, referencePower, differencePower };

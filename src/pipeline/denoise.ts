@@ -351,7 +351,7 @@ function ensembleHalves(members: readonly Float32Array[]): [Float32Array, Float3
   const half = Math.floor(members.length / 2);
   const mean = (list: readonly Float32Array[]) => {
     const out = new Float32Array(list[0]!.length);
-    for (const m of list) for (let i = 0; i < out.length; i++) out[i] += m[i]! / list.length;
+    for (const m of list) for (let i = 0; i < out.length; i++) out[i] = out[i]! + m[i]! / list.length;
     return out;
   };
   return [mean(members.slice(0, half)), mean(members.slice(half, 2 * half))];

@@ -199,7 +199,7 @@ describe('hallucination map', () => {
           if (s.data[cy * s.columns + cx]! < -200) continue;
           placed++;
           for (let y = Math.floor(cy - r); y <= cy + r; y++) {
-            for (let x = Math.floor(cx - r); x <= cx + r; x++) if (Math.hypot(y - cy, x - cx) <= r) out[y * s.columns + x] += 300;
+            for (let x = Math.floor(cx - r); x <= cx + r; x++) if (Math.hypot(y - cy, x - cx) <= r) out[y * s.columns + x] = out[y * s.columns + x]! + 300;
           }
         }
         return out;
