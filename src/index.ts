@@ -65,7 +65,23 @@ export { createDerivedSeriesWriter, type DerivedSeriesOptions, type DerivedSerie
 
 // Models: cards and ONNX graphs in a models folder, loaded on a device.
 export {
+  DEFAULT_MODELS,
   defaultModelsDir,
+  Denoiser,
+  denoiseSlices,
+  modelSearchPath,
+  textureSettings,
+  type DenoiseCall,
+  type DenoiserLoadOptions,
+  type DenoiserOptions,
+  type DenoiserResult,
+  type DenoiserSettings,
+  type DenoiseSlicesOptions,
+  type DenoiseSlicesResult,
+  type SettingsWarning,
+  type SliceInput,
+  type SliceShape,
+  type TextureReport,
   findInstalledModel,
   installedModels,
   listModelNames,
@@ -93,7 +109,6 @@ export {
   DdpmSampler,
   DEFAULT_WARM_START_STRENGTH,
   denoiseBatch,
-  denoiseSlices,
   describeConsistency,
   fromModelSpace,
   GuidedModel,
@@ -118,8 +133,6 @@ export {
   type DdpmOptions,
   type DenoiseBatchOptions,
   type DenoiseBatchResult,
-  type DenoiseSlicesOptions,
-  type DenoiseSlicesResult,
   type DenoiseTiming,
   type DiffusionModel,
   type ForwardStats,
@@ -133,7 +146,6 @@ export {
   type SamplerChoice,
   type SamplerSettings,
   type ScheduleConfig,
-  type SliceInput,
   type StepInfo,
   type StepOutput,
   type TileSpec,
@@ -147,8 +159,8 @@ export * from './filters/index.js';
 // Pipelines: what the CLI commands run, callable with the same options.
 export { runInfo, type InfoOptions, type InfoResult, type InfoSeries, type SliceStats } from './pipeline/info.js';
 export { denoisePaths, outputFolderName, REPORT_FILE } from './pipeline/denoise.js';
-export { createSliceDenoiser, DEFAULT_MODELS, type SliceBatchResult, type SliceDenoiser } from './pipeline/slice-denoiser.js';
-export type { DenoiseOptions, DenoiseProgress, DenoiseReport, SeriesMetrics, SeriesReport, TextureReport } from './pipeline/types.js';
+export { createSliceDenoiser, type SliceBatchResult, type SliceDenoiser } from './pipeline/slice-denoiser.js';
+export type { DenoiseOptions, DenoiseProgress, DenoiseReport, SeriesMetrics, SeriesReport } from './pipeline/types.js';
 export { runSimulate, type CtMode, type SimulatedSeries, type SimulateOptions, type SimulateResult } from './pipeline/simulate.js';
 export { runMetrics, type LesionReading, type LesionResult, type MetricsOptions, type MetricsResult } from './pipeline/metrics.js';
 export { parseLesions, readLesionsFile } from './pipeline/lesions-file.js';

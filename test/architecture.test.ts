@@ -70,8 +70,7 @@ describe('src/', () => {
   });
 
   it.each([
-    // diffusion/denoise-slices.ts still reads the model card (models/card.ts): moved with the Denoiser.
-    ['diffusion', ['pipeline', 'cli', 'server', 'qa', 'bench', 'trace', 'dicom']],
+    ['diffusion', ['models', 'pipeline', 'cli', 'server', 'qa', 'bench', 'trace', 'dicom']],
     ['runtime', ['diffusion', 'models', 'pipeline', 'cli', 'server', 'qa', 'bench', 'trace', 'dicom']],
     ['dicom', ['diffusion', 'models', 'pipeline', 'cli', 'server', 'qa', 'bench', 'trace', 'runtime']],
     ['metrics', ['diffusion', 'models', 'pipeline', 'cli', 'server', 'qa', 'bench', 'trace', 'runtime']],

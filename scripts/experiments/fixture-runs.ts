@@ -6,12 +6,13 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createSampler, denoiseSlices, type SamplerChoice } from '../../src/diffusion/index.js';
+import type { SamplerChoice } from '../../src/diffusion/index.js';
 import { CT_RANGE, psnr, ssim } from '../../src/metrics/index.js';
-import { loadModel, type LoadedModel } from '../../src/models/index.js';
+import { Denoiser } from '../../src/models/index.js';
 import { fixtureSeriesDir, readFixtureInfo, readStack } from '../../src/qa/fixtures.js';
 import type { PhantomName, SliceStack } from '../../src/qa/types.js';
 import type { DeviceRequest } from '../../src/runtime/index.js';
+import { withoutUndefined } from '../../src/util/defined.js';
 import { ROOT } from './figures.js';
 
 export const FIXTURES_DIR = `${ROOT}/fixtures`;
@@ -38,29 +39,31 @@ export function modelArgs(extra: Record<string, { type: 'string'; default?: stri
   return values as Record<string, string | undefined> & { model: string; device: string; seed: string };
 }
 
-export async function openModel(args: { model: string; device: string; threads?: string | undefined }): Promise<LoadedModel> {
-  const model = await loadModel(args.model, {
+/** The model as `lowdose denoise` would load it for CT (Denoiser.load); each run picks its settings with `denoiseStack`. */
+export async function openModel(args: { model: string; device: string; threads?: string | undefined }): Promise<Denoiser> {
+  const model = await Denoiser.load(args.model, {
+    modality: 'CT',
     device: args.device as DeviceRequest,
     ...(args.threads ? { threads: Number(args.threads) } : {}),
   });
   identities.set(model, identify(model));
-  console.error(`model ${model.card.name} ${identities.get(model)!.sha256} (${model.card.schedule.kind} schedule, ${model.card.prediction} prediction, sampler ${model.card.sampler.default} ${model.card.sampler.steps} steps) on ${model.device.used}`);
+  console.error(`model ${model.card.name} ${identities.get(model)!.sha256} (${model.card.schedule.kind} schedule, ${model.card.prediction} prediction, sampler ${model.card.sampler.default} ${model.card.sampler.steps} steps) on ${model.device}`);
   return model;
 }
 
 type ModelIdentity = { name: string; sha256: string; iterations: unknown };
-const identities = new WeakMap<LoadedModel, ModelIdentity>();
+const identities = new WeakMap<Denoiser, ModelIdentity>();
 
 /**
  * Which model made the numbers: name, training iterations (from the card it was loaded with) and
  * the ONNX file's SHA-256 prefix, taken when it was opened (models/ may be replaced while a script runs).
  */
-export function modelIdentity(model: LoadedModel): ModelIdentity {
+export function modelIdentity(model: Denoiser): ModelIdentity {
   return identities.get(model) ?? identify(model);
 }
 
-function identify(model: LoadedModel): ModelIdentity {
-  const sha256 = createHash('sha256').update(readFileSync(model.files.onnxPath)).digest('hex').slice(0, 16);
+function identify(model: Denoiser): ModelIdentity {
+  const sha256 = createHash('sha256').update(readFileSync(model.model.files.onnxPath)).digest('hex').slice(0, 16);
   return { name: model.card.name, sha256, iterations: (model.card.training as Record<string, unknown> | undefined)?.iterations ?? null };
 }
 
@@ -81,25 +84,15 @@ export interface StackRunOptions extends SamplerChoice {
 }
 
 /** Denoises every slice of a CT stack in one batch, slice i with noise stream i (as denoise does). */
-export async function denoiseStack(model: LoadedModel, stack: SliceStack, options: StackRunOptions): Promise<StackRun> {
-  const { steps, seed, guidance, samples, dose, ...choice } = options;
-  const sampler = createSampler(model.card, choice);
+export async function denoiseStack(model: Denoiser, stack: SliceStack, options: StackRunOptions): Promise<StackRun> {
+  const { steps, seed, guidance, samples, dose, name, ...samplerSettings } = options;
+  if (stack.units !== model.normalization.units) throw new Error(`model ${model.card.name} works in ${model.normalization.units}, the stack is in ${stack.units}`);
+  const run = model.with({ seed, samplerSettings, ...withoutUndefined({ sampler: name, steps, guidance, samples, doseLevel: dose }) });
   const first = stack.slices[0]!;
   const started = performance.now();
-  const result = await denoiseSlices(
-    model,
-    stack.slices.map((s, index) => ({ index, image: s.data, doseLevel: dose ?? 0 })),
-    {
-      rows: first.rows,
-      columns: first.columns,
-      modality: 'CT',
-      units: stack.units,
-      sampler,
-      steps: steps ?? model.card.sampler.steps,
-      seed,
-      ...(guidance !== undefined ? { guidance } : {}),
-      ...(samples !== undefined ? { samples } : {}),
-    },
+  const result = await run.denoise(
+    stack.slices.map((s, index) => ({ index, image: s.data })),
+    first,
   );
   const n = stack.slices.length;
   return { denoised: result.denoised, std: result.std, msPerSlice: (performance.now() - started) / n, modelMsPerSlice: result.timing.modelMs / n };

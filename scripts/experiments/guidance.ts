@@ -28,7 +28,7 @@ import { denoiseStack, modelIdentity, fixtureGeometry, modelArgs, openModel, rea
 
 const args = modelArgs({ scales: { type: 'string', default: '1,2,3,4,5,6,7,8' }, samples: { type: 'string', default: '4' } });
 const model = await openModel(args);
-if (!model.supportsConditionMask || model.card.guidance.conditionDropout <= 0) {
+if (!model.model.supportsConditionMask || model.card.guidance.conditionDropout <= 0) {
   console.error(`model ${model.card.name} was not trained with condition dropout (conditionDropout ${model.card.guidance.conditionDropout}): guidance other than 1 is meaningless`);
   process.exit(2);
 }

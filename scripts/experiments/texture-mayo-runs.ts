@@ -8,13 +8,13 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { createSampler, denoiseSlices, type SamplerChoice } from '../../src/diffusion/index.js';
+import type { SamplerChoice } from '../../src/diffusion/index.js';
 import { readSliceImage, scanPaths, type Series } from '../../src/dicom/index.js';
 import { classicalDenoise, type ClassicalMethod } from '../../src/filters/index.js';
 import { tuneParameter, type TunableParameter } from '../../src/filters/tune.js';
 import type { Image2D } from '../../src/image.js';
 import { CT_RANGE } from '../../src/metrics/index.js';
-import type { LoadedModel } from '../../src/models/index.js';
+import type { Denoiser } from '../../src/models/index.js';
 import { ROOT } from './figures.js';
 
 export const MAYO = path.resolve(ROOT, '../shared/ldct-mayo');
@@ -107,20 +107,12 @@ export interface ModelRun extends SamplerChoice {
 }
 
 /** The shipped model on every quarter-dose slice of a case, slice i with noise stream i (as `denoise` does). */
-export async function runModel(model: LoadedModel, c: MayoCase, run: ModelRun): Promise<Float32Array[]> {
-  const { label: _label, steps, seed, ...choice } = run;
-  const sampler = createSampler(model.card, choice);
+export async function runModel(model: Denoiser, c: MayoCase, run: ModelRun): Promise<Float32Array[]> {
+  const { label: _label, steps, seed, name, ...samplerSettings } = run;
+  const denoiser = model.with({ steps, seed: seed ?? 0, doseLevel: DOSE, samplerSettings, ...(name ? { sampler: name } : {}) });
   const out: Float32Array[] = [];
   for (const [index, img] of c.quarter.entries()) {
-    const result = await denoiseSlices(model, [{ index, image: img.data, doseLevel: DOSE }], {
-      rows: img.rows,
-      columns: img.columns,
-      modality: 'CT',
-      units: 'HU',
-      sampler,
-      steps,
-      seed: seed ?? 0,
-    });
+    const result = await denoiser.denoise([{ index, image: img.data }], img);
     out.push(result.denoised[0]!);
   }
   return out;

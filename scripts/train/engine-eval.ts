@@ -1,7 +1,7 @@
 /**
  * Measures a shipped model through the toolkit itself: loads models/<name>.json with the runtime
  * (card checked against the graph), denoises the exported held-out slices with the card's sampler
- * through `denoiseSlices` (the code `lowdose denoise` runs), and scores them with src/metrics
+ * through `Denoiser` (the code `lowdose denoise` runs; consistency off), and scores them with src/metrics
  * (CONTRACT-exact PSNR / SSIM / RMSE). Also reports wall time per slice on this CPU.
  *
  *   npx esbuild scripts/train/engine-eval.ts --bundle --platform=node --format=esm \
@@ -13,10 +13,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createSampler } from '../../src/diffusion/create-sampler.js';
-import { denoiseSlices } from '../../src/diffusion/denoise-slices.js';
 import { compareSlices } from '../../src/metrics/compare.js';
-import { loadModel } from '../../src/models/load.js';
+import { Denoiser } from '../../src/models/denoiser.js';
 import { doseKey as key, readF32 } from './cache-files.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -37,11 +35,18 @@ if (modality !== 'CT' && modality !== 'PT') {
   console.error('usage: node engine-eval.mjs <model> <CT|PT> [steps] [slicesPerVolume] [threads]');
   process.exit(2);
 }
-const model = await loadModel(path.join(REPO, 'models', `${name}.json`), { device: 'cpu', threads: Number(threadsArg) });
+const model = await Denoiser.load(path.join(REPO, 'models', `${name}.json`), {
+  modality,
+  device: 'cpu',
+  threads: Number(threadsArg),
+  // The network and its sampler alone, as the model card's tables report them (no measurement consistency).
+  consistency: 0,
+  ...(stepsArg ? { steps: Number(stepsArg) } : {}),
+});
 const card = model.card;
-const steps = stepsArg ? Number(stepsArg) : card.sampler.steps;
+const steps = model.steps;
 const split = (card.training as { split: { test: string[] } }).split;
-const result: Record<string, unknown> = { model: name, steps, sampler: card.sampler, device: model.device.used, threads: Number(threadsArg) };
+const result: Record<string, unknown> = { model: name, steps, sampler: card.sampler, device: model.device, threads: Number(threadsArg) };
 const perDose: Record<string, { input: number[][]; model: number[][]; ms: number[] }> = {};
 
 for (const vol of split.test) {
@@ -64,11 +69,8 @@ for (const vol of split.test) {
     for (const s of pick) {
       const lowSlice = toUnits(low.subarray(s * image, (s + 1) * image));
       const ref = { rows: meta.rows, columns: meta.columns, data: refAll.subarray(s * image, (s + 1) * image) };
-      const sampler = createSampler(card);
       const t0 = performance.now();
-      const out = await denoiseSlices(model, [{ index: meta.slices[s]!, image: lowSlice, doseLevel: d }], {
-        rows: meta.rows, columns: meta.columns, modality, sampler, steps, seed: 0,
-      });
+      const out = await model.denoise([{ index: meta.slices[s]!, image: lowSlice, doseLevel: d }], { rows: meta.rows, columns: meta.columns, pixelSpacing: [1, 1] });
       entry.ms.push(performance.now() - t0);
       const a = compareSlices(ref, { rows: meta.rows, columns: meta.columns, data: lowSlice }, range);
       const b = compareSlices(ref, { rows: meta.rows, columns: meta.columns, data: out.denoised[0]! }, range);
@@ -88,4 +90,4 @@ for (const [d, e] of Object.entries(perDose)) {
   };
 }
 console.log(JSON.stringify(result, null, 1));
-await model.session.release();
+await model.release();

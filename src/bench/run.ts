@@ -10,14 +10,17 @@
  * (getrusage), which also counts everything that ran before.
  */
 import { performance } from 'node:perf_hooks';
-import { createSampler, denoiseSlices, resolveConsistency, type SamplerName, type SliceInput, type Texture } from '../diffusion/index.js';
+import { resolveConsistency, type SamplerName, type Texture } from '../diffusion/index.js';
 import { LowdoseError, toLowdoseError } from '../errors.js';
-import { conditionChannels, loadModel, resolveModelFiles, type LoadedModel, type Modality, type ModelCard } from '../models/index.js';
+import { DEFAULT_MODELS, Denoiser, resolveModelFiles, type Modality, type ModelCard, type SliceInput } from '../models/index.js';
 import { memoryBudgetError, planDenoiseMemory, resolveMemoryBudget, type MemoryRequest } from '../pipeline/memory-budget.js';
-import { DEFAULT_MODELS } from '../pipeline/slice-denoiser.js';
 import type { Device, DeviceRequest, DeviceSkip } from '../runtime/index.js';
+import { withoutUndefined } from '../util/defined.js';
 import { machineInfo, type MachineInfo } from './machine.js';
 import { syntheticSlice, type SyntheticSlice } from './synthetic.js';
+
+/** The dose fraction the synthetic bench slices are taken at (the model's dose input, full-dose texture's d). */
+const BENCH_DOSE = 0.25;
 
 /** Default image edge per modality: a CT slice, and the PET training volumes' 168 x 168. */
 export const DEFAULT_BENCH_SIZES: Readonly<Record<Modality, number>> = { CT: 512, PT: 168 };
@@ -151,12 +154,16 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     }
     const steps = uniqueSorted([...stepsList, target.card.sampler.steps]);
     for (const requested of devices) {
-      let model: LoadedModel;
+      let denoiser: Denoiser;
       try {
-        model = await loadModel(target.path, {
+        // Bench slices are at dose 0.25 (what full-dose texture assumes, too).
+        denoiser = await Denoiser.load(target.path, {
+          modality: target.modality,
           device: requested,
-          ...(options.threads ? { threads: options.threads } : {}),
           maxForwardPixels: forwardLimits.get(target.path)!,
+          seed: options.seed ?? 0,
+          doseLevel: BENCH_DOSE,
+          ...withoutUndefined({ threads: options.threads, sampler: options.sampler, consistency: options.consistency, texture: options.texture }),
         });
       } catch (error) {
         const e = toLowdoseError(error);
@@ -165,14 +172,14 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
         log(`${target.name} on ${requested}: unavailable: ${e.message}`);
         continue;
       }
-      outcomes.push({ model: target.name, requested, used: model.device.used, skipped: model.device.skipped });
+      outcomes.push({ model: target.name, requested, used: denoiser.device, skipped: denoiser.model.device.skipped });
       try {
-        for (const run of await benchModel(model, target, input, { ...options, repeats, steps, batches: batchList, log })) {
+        for (const run of await benchModel(denoiser, target, input, { ...options, repeats, steps, batches: batchList, log })) {
           runs.push(run);
           if (!headline && run.batch === 1 && run.steps === target.card.sampler.steps) headline = run;
         }
       } finally {
-        await model.release();
+        await denoiser.release();
       }
     }
   }
@@ -266,36 +273,24 @@ interface ModelBenchOptions extends BenchOptions {
   readonly log: (message: string) => void;
 }
 
-async function benchModel(model: LoadedModel, target: Target, input: SyntheticSlice, options: ModelBenchOptions): Promise<BenchRun[]> {
-  const card = target.card;
-  const sampler = createSampler(card, options.sampler ? { name: options.sampler } : {});
-  const consistency = resolveConsistency(card.sampler.consistency, options.consistency);
-  const device = model.device.used;
+async function benchModel(denoiser: Denoiser, target: Target, input: SyntheticSlice, options: ModelBenchOptions): Promise<BenchRun[]> {
+  if (input.units !== denoiser.normalization.units) {
+    throw new LowdoseError('E_MODEL', `model ${target.name} works in ${denoiser.normalization.units}, the bench slice is in ${input.units}`);
+  }
+  const { sampler, consistency, device } = denoiser;
   const runs: BenchRun[] = [];
   const size = input.size;
-  const C = conditionChannels(card);
+  const shape = { rows: size, columns: size, pixelSpacing: input.pixelSpacing };
   for (const batch of options.batches) {
     const slices: SliceInput[] = Array.from({ length: batch }, (_, index) => ({
       index,
       image: input.image,
-      ...(C > 1 ? { below: input.image, above: input.image } : {}),
-      doseLevel: 0.25,
+      ...(denoiser.neighbours ? { below: input.image, above: input.image } : {}),
+      doseLevel: BENCH_DOSE,
     }));
     const once = async (steps: number, onStep?: () => void) => {
       const started = performance.now();
-      const result = await denoiseSlices(model, slices, {
-        rows: size,
-        columns: size,
-        modality: target.modality,
-        units: input.units,
-        sampler,
-        steps,
-        seed: options.seed ?? 0,
-        consistency,
-        pixelSpacing: input.pixelSpacing,
-        ...(options.texture ? { texture: options.texture } : {}),
-        ...(onStep ? { onStep } : {}),
-      });
+      const result = await denoiser.denoise(slices, shape, { steps, ...(onStep ? { onStep } : {}) });
       return { totalMs: performance.now() - started, modelMs: result.timing.modelMs, modelCalls: result.timing.modelCalls };
     };
     // Warm-up: session initialisation and onnxruntime's per-shape allocations stay out of the numbers.

@@ -13,5 +13,4 @@ export * from './tiling.js';
 export * from './normalization.js';
 export * from './consistency.js';
 export * from './sample.js';
-export * from './denoise-slices.js';
 export * from './texture.js';

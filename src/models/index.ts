@@ -2,3 +2,5 @@ export * from './card.js';
 export * from './onnx-model.js';
 export * from './load.js';
 export * from './installed.js';
+export * from './denoise-slices.js';
+export * from './denoiser.js';

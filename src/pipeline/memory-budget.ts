@@ -35,7 +35,7 @@ import { resolveConsistency } from '../diffusion/consistency.js';
 import { planTiles } from '../diffusion/tiling.js';
 import { LowdoseError } from '../errors.js';
 import { conditionChannels, resolveModelFiles, type ModelCard } from '../models/index.js';
-import { DEFAULT_MODELS } from './slice-denoiser.js';
+import { DEFAULT_MODELS } from '../models/denoiser.js';
 import type { DenoiseMethod, DenoiseOptions } from './types.js';
 
 /** The environment variable that sets the budget (bytes, or with a unit: "8G", "512M", "1.5GiB"). */

@@ -3,22 +3,13 @@
  * the model card, sampler and runtime) or a classical filter. The series loop in ./denoise.ts does
  * not care which.
  */
-import {
-  createSampler,
-  denoiseSlices,
-  describeConsistency,
-  resolveConsistency,
-  textureWeight,
-  type ConsistencySettings,
-  type SamplerName,
-  type SliceInput,
-} from '../diffusion/index.js';
+import type { ConsistencySettings } from '../diffusion/index.js';
 import { readSliceImage, type Series } from '../dicom/index.js';
 import type { Image2D } from '../image.js';
 import { LowdoseError } from '../errors.js';
 import { classicalDenoise, estimateSeriesNoise, type ClassicalMethod } from '../filters/index.js';
-import { loadModel, normalizationFor, type LoadedModel, type ModelCard, type UncertaintyCalibrationEntry } from '../models/index.js';
-import { formatDeviceReport } from '../runtime/index.js';
+import { Denoiser, type ResolvedUncertainty, type SliceInput } from '../models/index.js';
+import { withoutUndefined } from '../util/defined.js';
 import type { DenoiseMethod, DenoiseOptions, TextureReport } from './types.js';
 
 export interface SliceBatchResult {
@@ -59,35 +50,8 @@ export interface SliceDenoiser {
   release(): Promise<void>;
 }
 
-/** What turns this run's ensemble spread into a calibrated SD (src/metrics/uncertainty.ts). */
-export interface ResolvedUncertainty extends UncertaintyCalibrationEntry {
-  /** sigma above which a pixel counts as uncertain in the report, in `units`. */
-  readonly threshold: number;
-  readonly units: string;
-}
-
-/**
- * The card's calibration for `samples` members, or E_MODEL / E_USAGE saying why there is none:
- * an uncalibrated spread is not an error estimate.
- */
-export function resolveUncertainty(card: ModelCard, samples: number, threshold?: number): ResolvedUncertainty {
-  const block = card.uncertainty;
-  if (!block) {
-    throw new LowdoseError(
-      'E_MODEL',
-      `model ${card.name} has no uncertainty calibration (card block "uncertainty"); make one with npx tsx scripts/uncertainty/calibrate.ts --write-card`,
-    );
-  }
-  const entry = block.calibration.find((c) => c.samples === samples);
-  if (!entry) {
-    const known = block.calibration.map((c) => c.samples).join(', ');
-    throw new LowdoseError('E_USAGE', `model ${card.name} is calibrated for --samples ${known}, not ${samples}; leave --samples out for its default (${block.samples})`);
-  }
-  return { ...entry, threshold: threshold ?? block.threshold, units: block.units };
-}
-
-/** The shipped model for each modality, used when --model is not given. */
-export const DEFAULT_MODELS: Record<'CT' | 'PT', string> = { CT: 'lowdose-ct', PT: 'lowdose-pet' };
+/** Moved with the Denoiser (src/models/denoiser.ts); re-exported for the callers that import them from here. */
+export { DEFAULT_MODELS, resolveUncertainty, textureSettings, type ResolvedUncertainty } from '../models/denoiser.js';
 
 /** What the memory plan (./memory-budget.ts) imposes on the network. */
 export interface DenoiserLimits {
@@ -117,150 +81,55 @@ async function createDiffusionDenoiser(
   log: (message: string) => void,
   limits: DenoiserLimits,
 ): Promise<SliceDenoiser> {
-  const modelName = options.model ?? DEFAULT_MODELS[modality];
-  const model: LoadedModel = await loadModel(modelName, {
-    ...(options.device ? { device: options.device } : {}),
-    ...(options.threads ? { threads: options.threads } : {}),
-    ...(limits.maxForwardPixels !== undefined ? { maxForwardPixels: limits.maxForwardPixels } : {}),
+  const denoiser = await Denoiser.load(options.model, {
+    modality,
+    log,
+    ...withoutUndefined({
+      device: options.device,
+      threads: options.threads,
+      maxForwardPixels: limits.maxForwardPixels,
+      sampler: options.sampler,
+      steps: options.steps,
+      seed: options.seed,
+      samples: options.samples,
+      guidance: options.guidance,
+      consistency: options.consistency,
+      texture: options.texture,
+      doseLevel: options.doseLevel,
+      uncertainty: options.uncertainty,
+      hallucination: options.hallucination,
+      uncertaintyThreshold: options.uncertaintyThreshold,
+    }),
+    ...(options.strength !== undefined ? { samplerSettings: { strength: options.strength } } : {}),
   });
-  const card = model.card;
-  if (!card.modalities.includes(modality)) {
-    await model.release();
-    throw new LowdoseError('E_MODEL', `model ${card.name} is for ${card.modalities.join(', ')}, not ${modality}`);
-  }
-  const resolveUncertaintyOrRelease = (c: ModelCard, k: number, threshold?: number): ResolvedUncertainty => {
-    try {
-      return resolveUncertainty(c, k, threshold);
-    } catch (error) {
-      void model.release();
-      throw error;
-    }
-  };
-  const norm = normalizationFor(card, modality);
-  const sampler = createSampler(card, {
-    ...(options.sampler ? { name: options.sampler } : {}),
-    ...(options.strength !== undefined ? { strength: options.strength } : {}),
-  });
-  const steps = options.steps ?? card.sampler.steps;
-  const seed = options.seed ?? 0;
-  const wantsCalibration = Boolean(options.uncertainty || options.hallucination);
-  const samples = options.samples ?? (wantsCalibration ? (card.uncertainty?.samples ?? 1) : 1);
-  const uncertainty = wantsCalibration ? resolveUncertaintyOrRelease(card, samples, options.uncertaintyThreshold) : null;
-  const guidance = options.guidance ?? card.guidance.default;
-  const consistency = resolveConsistency(card.sampler.consistency, options.consistency);
-  const doseLevel = options.doseLevel ?? 0;
-  let textureChoice: ReturnType<typeof textureSettings>;
-  try {
-    textureChoice = textureSettings(options.texture ?? 'smooth', doseLevel, card.texture?.defaultDose, card.name);
-  } catch (error) {
-    await model.release();
-    throw error;
-  }
-  const { texture, warnings } = textureChoice;
-  const device = model.device.used;
-  const deviceReport = formatDeviceReport(model.device);
-  log(`model ${card.name} on ${deviceReport}`);
-  const samplerName = options.sampler ?? card.sampler.default;
-  const settings = [
-    `lowdose diffusion model ${card.name}${card.version ? ` v${card.version}` : ''}`,
-    `sampler ${samplerName}`,
-    ...(options.strength !== undefined ? [`strength ${options.strength}`] : []),
-    `steps ${steps}`,
-    `seed ${seed}`,
-    `samples ${samples}`,
-    `guidance ${guidance}`,
-    // Only when on, so that a run without it keeps today's DerivationDescription.
-    ...(consistency ? [describeConsistency(consistency)] : []),
-    doseLevel > 0 ? `dose ${doseLevel}` : 'dose unknown',
-    // Only when full-dose, so that a smooth run keeps today's DerivationDescription.
-    ...(texture.mode === 'full-dose'
-      ? [`texture full-dose (w ${round(texture.weight!, 4)} of the removed noise put back, for dose ${texture.dose}${texture.doseFrom === 'model card' ? ' assumed' : ''})`]
-      : []),
-  ].join(', ');
   let shape: { rows: number; columns: number; pixelSpacing: [number, number] } | null = null;
   return {
     method: 'diffusion',
-    modelName: card.name,
-    derivationDescription: settings,
+    modelName: denoiser.card.name,
+    derivationDescription: denoiser.description,
     descriptionSuffix: 'lowdose denoised',
-    device,
-    deviceReport,
-    steps,
-    seed,
-    samples,
-    guidance,
-    consistency,
-    texture,
-    warnings,
-    neighbours: card.neighbours === 1,
-    uncertainty,
+    device: denoiser.device,
+    deviceReport: denoiser.deviceReport,
+    steps: denoiser.steps,
+    seed: denoiser.seed,
+    samples: denoiser.samples,
+    guidance: denoiser.guidance,
+    consistency: denoiser.consistency,
+    texture: denoiser.texture,
+    warnings: denoiser.warnings,
+    neighbours: denoiser.neighbours,
+    uncertainty: denoiser.uncertainty,
     async prepare(series) {
-      if (series.units !== norm.units) {
-        const why = series.warnings.find((w) => w.code === 'E_SUV_UNAVAILABLE');
-        throw new LowdoseError(
-          why ? 'E_SUV_UNAVAILABLE' : 'E_MODEL',
-          `model ${card.name} works in ${norm.units} but series ${series.seriesInstanceUid} is in ${series.units}${why ? `: ${why.message}` : ''}`,
-          series.slices[0] ? { path: series.slices[0].file } : {},
-        );
-      }
+      denoiser.checkSeries(series);
       shape = { rows: series.rows, columns: series.columns, pixelSpacing: [series.spacing[0], series.spacing[1]] };
     },
     async denoise(slices) {
       if (!shape) throw new LowdoseError('E_INTERNAL', 'prepare(series) must be called before denoise');
-      const before = model.stats.forwardMs;
-      const result = await denoiseSlices(
-        model,
-        slices.map((s) => ({ ...s, doseLevel: s.doseLevel ?? doseLevel })),
-        {
-          rows: shape.rows,
-          columns: shape.columns,
-          modality,
-          units: norm.units,
-          sampler,
-          steps,
-          seed,
-          guidance,
-          samples,
-          consistency,
-          pixelSpacing: shape.pixelSpacing,
-          texture: texture.mode,
-          ...(texture.dose !== undefined ? { textureDose: texture.dose } : {}),
-          keepSamples: Boolean(options.hallucination),
-        },
-      );
-      return { denoised: result.denoised, std: result.std, samples: result.samples, modelMs: model.stats.forwardMs - before };
+      const result = await denoiser.denoise(slices, shape, { keepSamples: Boolean(options.hallucination) });
+      return { denoised: result.denoised, std: result.std, samples: result.samples, modelMs: result.modelMs };
     },
-    release: () => model.release(),
+    release: () => denoiser.release(),
   };
-}
-
-/**
- * What full-dose texture will assume: the input's dose when given, else the model card's default
- * (with an E_DOSE_UNKNOWN warning); no dose at all is a usage error.
- */
-export function textureSettings(
-  mode: TextureReport['mode'],
-  doseLevel: number,
-  cardDefault: number | undefined,
-  modelName: string,
-): { texture: TextureReport; warnings: Array<{ path: string | null; code: string; message: string }> } {
-  if (mode === 'smooth') return { texture: { mode }, warnings: [] };
-  if (doseLevel > 0) return { texture: { mode, dose: doseLevel, doseFrom: 'input', weight: textureWeight(doseLevel) }, warnings: [] };
-  if (cardDefault === undefined) {
-    throw new LowdoseError('E_USAGE', `--texture ${mode} needs the input's dose (--dose): model ${modelName} has no texture.defaultDose`);
-  }
-  const message =
-    `the input's dose is unknown: full-dose texture assumes ${cardDefault} (model ${modelName}'s default) and puts back ` +
-    `${round(textureWeight(cardDefault), 3)} of the removed noise; give --dose for the right amount`;
-  return {
-    texture: { mode, dose: cardDefault, doseFrom: 'model card', weight: textureWeight(cardDefault) },
-    warnings: [{ path: null, code: 'E_DOSE_UNKNOWN', message }],
-  };
-}
-
-function round(value: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(value * f) / f;
 }
 
 /** Up to 16 evenly spaced slices of a series, read one at a time. */

@@ -3,6 +3,7 @@
  * and get back. `report.json` and `denoise --json` are `DenoiseReport` (docs/contract.md).
  */
 import type { DenoiseMethod, SamplerName } from '../choices.js';
+import type { TextureReport } from '../models/denoiser.js';
 import type { PaddingFill } from '../padding.js';
 import type { Texture } from '../diffusion/texture.js';
 import type { DeviceRequest } from '../runtime/index.js';
@@ -150,13 +151,7 @@ export interface SeriesReport {
   readonly warnings: Array<{ path: string | null; code: string; message: string }>;
 }
 
-export interface TextureReport {
-  readonly mode: Texture;
-  readonly dose?: number;
-  /** 'input': the input's dose (--dose); 'model card': the card's texture.defaultDose (a warning says so). */
-  readonly doseFrom?: 'input' | 'model card';
-  readonly weight?: number;
-}
+export type { TextureReport } from '../models/denoiser.js';
 
 export interface DenoiseReport {
   readonly series: SeriesReport[];

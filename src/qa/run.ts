@@ -10,7 +10,7 @@ import path from 'node:path';
 import { LowdoseError, type ErrorCode } from '../errors.js';
 import { resolveModelFiles } from '../models/index.js';
 import { denoisePaths } from '../pipeline/denoise.js';
-import { DEFAULT_MODELS } from '../pipeline/slice-denoiser.js';
+import { DEFAULT_MODELS } from '../models/denoiser.js';
 import type { DenoiseOptions, DenoiseProgress, DenoiseReport } from '../pipeline/types.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { runChecks } from './checks/index.js';

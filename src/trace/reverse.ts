@@ -4,7 +4,7 @@
  * the input. Runs the same `denoiseSlices` call as `lowdose denoise`, so the last frame is what
  * denoise would write for this slice with the same seed and slice index.
  */
-import { denoiseSlices, type ConsistencySettings, type DenoiseTiming } from '../diffusion/index.js';
+import type { ConsistencySettings, DenoiseTiming } from '../diffusion/index.js';
 import type { DiffusionModel, ModelBatch } from '../diffusion/model.js';
 import { fromModelSpace } from '../diffusion/normalization.js';
 import { resShiftEtas } from '../diffusion/resshift.js';
@@ -13,6 +13,7 @@ import { NoiseSchedule, isResShiftSchedule } from '../diffusion/schedules.js';
 import { ssim } from '../metrics/ssim.js';
 import type { IntensityRange } from '../metrics/range.js';
 import { normalizationFor, type Modality, type ModelCard } from '../models/card.js';
+import { denoiseSlices } from '../models/denoise-slices.js';
 
 export interface ReverseFrame {
   /** 0-based sampler step. */

@@ -8,15 +8,15 @@
  * sampler, since a network only knows the noise levels it was trained on.
  */
 import { readSliceImage, scanPaths, type Series } from '../dicom/index.js';
-import { createSampler, describeConsistency, resolveConsistency, type SamplerName } from '../diffusion/index.js';
+import { describeConsistency, type SamplerName } from '../diffusion/index.js';
 import { fillGaussian } from '../diffusion/gaussian.js';
 import { NoiseSchedule, type BetaScheduleConfig, type BetaScheduleKind, isResShiftSchedule } from '../diffusion/schedules.js';
 import { LowdoseError } from '../errors.js';
 import { CT_RANGE, defaultRange, maxValue, type IntensityRange } from '../metrics/range.js';
-import { loadModel, normalizationFor, type Modality, type ModelCard } from '../models/index.js';
-import { DEFAULT_MODELS } from '../pipeline/slice-denoiser.js';
+import { Denoiser, type Modality, type ModelCard } from '../models/index.js';
 import { defaultWindow, type DisplayWindow } from '../pipeline/preview.js';
-import { formatDeviceReport, type DeviceRequest } from '../runtime/index.js';
+import type { DeviceRequest } from '../runtime/index.js';
+import { withoutUndefined } from '../util/defined.js';
 import { Rng } from '../util/random.js';
 import { forwardProcess, fractionLabel, DEFAULT_FORWARD_FRACTIONS, type ForwardFrame } from './forward.js';
 import { renderTraceGrid, type GridLayout, type TracePanel } from './render.js';
@@ -124,37 +124,34 @@ export async function traceSlice(options: TraceOptions): Promise<TraceResult> {
   if (!Number.isInteger(index) || index < 0 || index >= count) {
     throw new LowdoseError('E_USAGE', `--slice must be in 0..${count - 1} for series ${series.seriesInstanceUid}, got ${options.slice}`);
   }
-  const model = await loadModel(options.model ?? DEFAULT_MODELS[modality], {
-    ...(options.device ? { device: options.device } : {}),
-    ...(options.threads ? { threads: options.threads } : {}),
-    ...(options.modelsDir ? { modelsDir: options.modelsDir } : {}),
+  // The sampler, steps, guidance and consistency as `lowdose denoise` would resolve them.
+  const denoiser = await Denoiser.load(options.model, {
+    modality,
+    log,
+    ...withoutUndefined({
+      device: options.device,
+      threads: options.threads,
+      modelsDir: options.modelsDir,
+      sampler: options.sampler,
+      steps: options.steps,
+      seed: options.seed,
+      guidance: options.guidance,
+      consistency: options.consistency,
+    }),
   });
+  const { model, card, normalization: norm, sampler, steps, seed, guidance, consistency } = denoiser;
   try {
-    const card = model.card;
-    if (!card.modalities.includes(modality)) throw new LowdoseError('E_MODEL', `model ${card.name} is for ${card.modalities.join(', ')}, not ${modality}`);
-    const norm = normalizationFor(card, modality);
-    if (series.units !== norm.units) {
-      throw new LowdoseError('E_MODEL', `model ${card.name} works in ${norm.units}, series ${series.seriesInstanceUid} is in ${series.units}`, {
-        path: series.slices[index]!.file,
-      });
-    }
-    log(`model ${card.name} on ${formatDeviceReport(model.device)}`);
+    denoiser.checkSeries(series);
     const image = await readSliceImage(series, index);
     const { rows, columns, data: input } = image;
     const range = traceRange(modality, input);
     const window = options.window ?? traceWindow(modality, series.units, input);
-    const seed = options.seed ?? 0;
 
     const schedule = new NoiseSchedule(forwardSchedule(card, options.schedule));
     const noise = fillGaussian(new Rng(seed, index, FORWARD_NOISE_STREAM), new Float32Array(rows * columns));
     const fractions = options.fractions ?? DEFAULT_FORWARD_FRACTIONS;
     const forward = forwardProcess(input, { rows, columns, normalization: norm, schedule, noise, range, fractions });
 
-    const samplerName = options.sampler ?? card.sampler.default;
-    const sampler = createSampler(card, { name: samplerName });
-    const steps = options.steps ?? card.sampler.steps;
-    const guidance = options.guidance ?? card.guidance.default;
-    const consistency = resolveConsistency(card.sampler.consistency, options.consistency);
     const neighbours = card.neighbours === 1
       ? {
           below: (await readSliceImage(series, Math.max(0, index - 1))).data,
@@ -235,7 +232,7 @@ export async function traceSlice(options: TraceOptions): Promise<TraceResult> {
     };
     return { report, png, layout };
   } finally {
-    await model.release();
+    await denoiser.release();
   }
 }
 

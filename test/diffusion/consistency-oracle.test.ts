@@ -10,7 +10,7 @@ import { consistencyStep, type ConsistencyConfig } from '../../src/diffusion/con
 import { createSampler, type SamplerChoice } from '../../src/diffusion/create-sampler.js';
 import { DdimSampler } from '../../src/diffusion/ddim.js';
 import { DdpmSampler } from '../../src/diffusion/ddpm.js';
-import { denoiseSlices } from '../../src/diffusion/denoise-slices.js';
+import { denoiseSlices } from '../../src/models/denoise-slices.js';
 import { ResShiftSampler } from '../../src/diffusion/resshift.js';
 import { denoiseBatch } from '../../src/diffusion/sample.js';
 import { NoiseSchedule } from '../../src/diffusion/schedules.js';

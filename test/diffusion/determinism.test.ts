@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSampler } from '../../src/diffusion/create-sampler.js';
-import { denoiseSlices, type SliceInput } from '../../src/diffusion/denoise-slices.js';
+import { denoiseSlices, type SliceInput } from '../../src/models/denoise-slices.js';
 import { denoiseBatch } from '../../src/diffusion/sample.js';
 import { loadModel, type LoadedModel } from '../../src/models/load.js';
 import { concat, fixtureModel, phantom } from './helpers.js';

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSampler, type SamplerChoice } from '../../src/diffusion/create-sampler.js';
 import { denoiseBatch } from '../../src/diffusion/sample.js';
-import { denoiseSlices } from '../../src/diffusion/denoise-slices.js';
+import { denoiseSlices } from '../../src/models/denoise-slices.js';
 import { loadModel, type LoadedModel } from '../../src/models/load.js';
 import { concat, fixtureModel, phantom, relativeError } from './helpers.js';
 import { Rng } from '../../src/util/random.js';

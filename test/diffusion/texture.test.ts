@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createSampler } from '../../src/diffusion/create-sampler.js';
-import { denoiseSlices } from '../../src/diffusion/denoise-slices.js';
+import { denoiseSlices } from '../../src/models/denoise-slices.js';
 import { restoreTexture, textureWeight, isTexture } from '../../src/diffusion/texture.js';
 import { loadModel } from '../../src/models/load.js';
 import { fixtureModel } from './helpers.js';

@@ -8,7 +8,7 @@ import { patientPosition } from '../../src/dicom/geometry.js';
 import { readSliceImage, scanPaths, type Series } from '../../src/dicom/index.js';
 import { createSampler } from '../../src/diffusion/create-sampler.js';
 import { gaussianSmooth } from '../../src/filters/gaussian.js';
-import { denoiseSlices } from '../../src/diffusion/denoise-slices.js';
+import { denoiseSlices } from '../../src/models/denoise-slices.js';
 import type { Image2D } from '../../src/image.js';
 import { frcCurve, patchSpectra, ringGeometry } from '../../src/metrics/frc.js';
 import { loadModel } from '../../src/models/load.js';

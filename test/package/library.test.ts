@@ -110,7 +110,7 @@ describe('the npm package', () => {
     await writeFile(
       path.join(project, 'consumer.ts'),
       `import {
-  createSampler, denoisePaths, denoiseSlices, ERROR_CODES, generatePhantom, loadModel, LowdoseError, psnr, readSliceImage,
+  createSampler, denoisePaths, Denoiser, denoiseSlices, ERROR_CODES, generatePhantom, loadModel, LowdoseError, psnr, readSliceImage,
   runQa, runSimulate, SAMPLER_NAMES, scanPaths, ssim,
   type DenoiseReport, type ErrorCode, type Image2D, type ModelCard, type SamplerName, type Series,
 } from 'lowdose';
@@ -128,6 +128,10 @@ export async function example(paths: string[]): Promise<number> {
   });
   const denoised: Float32Array | undefined = result.denoised[0];
   await model.release();
+  const denoiser = await Denoiser.load(undefined, { modality: 'CT', steps: 2, texture: 'full-dose', doseLevel: 0.25 });
+  const whole: Image2D = await denoiser.denoiseImage(image);
+  await denoiser.release();
+  void whole;
   const report: DenoiseReport = await denoisePaths(paths, { outDir: 'out', method: 'gaussian' });
   const phantom = generatePhantom('water', { size: 64, slices: 1 });
   const code: ErrorCode = new LowdoseError('E_USAGE', 'x').code;
@@ -142,6 +146,8 @@ void denoisePaths([], { outDir: 'out', steps: 'four' });
 export const wrongSampler: SamplerName = 'euler';
 // @ts-expect-error not an error code
 export const wrongCode: ErrorCode = 'E_NOPE';
+// @ts-expect-error not a texture
+void Denoiser.load('lowdose-ct', { texture: 'grainy' });
 // @ts-expect-error psnr needs a range
 psnr({ rows: 1, columns: 1, data: new Float32Array(1) }, { rows: 1, columns: 1, data: new Float32Array(1) });
 `,

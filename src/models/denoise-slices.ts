@@ -3,14 +3,14 @@
  * space, stacks neighbours when the model wants them, runs the reverse process and maps the result
  * (and the ensemble spread) back. What the `denoise` pipeline calls once per batch of slices.
  */
+import { consistencyInPixels, type ConsistencySettings } from '../diffusion/consistency.js';
+import type { DiffusionModel } from '../diffusion/model.js';
+import { fromModelSpace, toModelSpace } from '../diffusion/normalization.js';
+import { denoiseBatch, type DenoiseTiming, type StepInfo } from '../diffusion/sample.js';
+import type { Sampler } from '../diffusion/sampler.js';
+import { restoreTexture, type Texture } from '../diffusion/texture.js';
 import { LowdoseError } from '../errors.js';
-import { conditionChannels, normalizationFor, type Modality, type ModelCard } from '../models/card.js';
-import { consistencyInPixels, type ConsistencySettings } from './consistency.js';
-import type { DiffusionModel } from './model.js';
-import { fromModelSpace, toModelSpace } from './normalization.js';
-import { denoiseBatch, type DenoiseTiming, type StepInfo } from './sample.js';
-import type { Sampler } from './sampler.js';
-import { restoreTexture, type Texture } from './texture.js';
+import { conditionChannels, normalizationFor, type Modality, type ModelCard } from './card.js';
 
 export interface SliceInput {
   /** Index of the slice in its series: the key of its noise stream (same seed + index = same noise). */

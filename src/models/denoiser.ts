@@ -1,0 +1,335 @@
+/**
+ * A model card turned into a ready denoiser: the one place that resolves a card and the caller's
+ * choices into the sampler, steps, seed, ensemble size, guidance, normalisation, measurement
+ * consistency, output texture, uncertainty calibration and device (what diffusers' `DiffusionPipeline.from_pretrained`
+ * does). `lowdose denoise`, the server's jobs, qa, bench, trace and the scripts all get their
+ * diffusion model through `Denoiser.load`; a choice left out is the card's default.
+ */
+import type { SamplerName, Texture } from '../choices.js';
+import { resolveConsistency, describeConsistency, type ConsistencySettings } from '../diffusion/consistency.js';
+import { createSampler, type SamplerSettings } from '../diffusion/create-sampler.js';
+import type { Normalization } from '../diffusion/normalization.js';
+import type { StepInfo } from '../diffusion/sample.js';
+import type { Sampler } from '../diffusion/sampler.js';
+import { textureWeight } from '../diffusion/texture.js';
+import type { Series } from '../dicom/types.js';
+import { LowdoseError } from '../errors.js';
+import type { Image2D } from '../image.js';
+import { DEFAULT_PADDING_FILL, fillPadding, restorePadding } from '../padding.js';
+import { formatDeviceReport, type Device, type DeviceRequest } from '../runtime/devices.js';
+import { normalizationFor, type Modality, type ModelCard, type UncertaintyCalibrationEntry } from './card.js';
+import { denoiseSlices, type DenoiseSlicesResult, type SliceInput } from './denoise-slices.js';
+import { loadModel, type LoadedModel } from './load.js';
+
+/** The shipped model for each modality: what a run without `--model` uses. */
+export const DEFAULT_MODELS: Readonly<Record<Modality, string>> = { CT: 'lowdose-ct', PT: 'lowdose-pet' };
+
+/** The output texture and, for 'full-dose', the dose it assumes, where that came from and the share w put back. */
+export interface TextureReport {
+  readonly mode: Texture;
+  readonly dose?: number;
+  /** 'input': the input's dose (--dose); 'model card': the card's texture.defaultDose (a warning says so). */
+  readonly doseFrom?: 'input' | 'model card';
+  readonly weight?: number;
+}
+
+/** What turns a run's ensemble spread into a calibrated SD (src/metrics/uncertainty.ts). */
+export interface ResolvedUncertainty extends UncertaintyCalibrationEntry {
+  /** sigma above which a pixel counts as uncertain in the report, in `units`. */
+  readonly threshold: number;
+  readonly units: string;
+}
+
+/** A warning about the settings themselves, reported with every series they denoise. */
+export interface SettingsWarning {
+  readonly path: string | null;
+  readonly code: string;
+  readonly message: string;
+}
+
+/** What running the model takes: where it is, on which device, within which memory. */
+export interface DenoiserLoadOptions {
+  /** The modality to denoise (its normalisation; the model must support it). Default: the card's first. */
+  readonly modality?: Modality;
+  readonly device?: DeviceRequest;
+  /** CPU threads for the model (default: onnxruntime's). */
+  readonly threads?: number;
+  /** Where bare model names are looked up (default: the shipped models). */
+  readonly modelsDir?: string | readonly string[];
+  /** Most input pixels per network call (the memory plan's limit, src/pipeline/memory-budget.ts). */
+  readonly maxForwardPixels?: number;
+  /** Says which model runs on which device (and why the others were passed over). */
+  readonly log?: (message: string) => void;
+}
+
+/** The choices of a denoise run; each defaults to the model card's. */
+export interface DenoiserSettings {
+  readonly sampler?: SamplerName;
+  /** Overrides of the card's sampler settings (η, warm-start strength, timestep spacing, ...). */
+  readonly samplerSettings?: Omit<SamplerSettings, 'consistency'>;
+  readonly steps?: number;
+  readonly seed?: number;
+  /** Ensemble size K: the mean of K samples and their per-pixel SD. */
+  readonly samples?: number;
+  readonly guidance?: number;
+  /** Measurement-consistency strength in [0, 1] (docs/diffusion.md). */
+  readonly consistency?: number;
+  readonly texture?: Texture;
+  /** The input's dose fraction, (0, 1]; 0 or absent: unknown. The model's dose input and full-dose texture's d. */
+  readonly doseLevel?: number;
+  /**
+   * Calibrate the ensemble spread with the card's `uncertainty` block (docs/uncertainty.md);
+   * `samples` then defaults to the card's calibrated ensemble size. `hallucination` needs it too.
+   */
+  readonly uncertainty?: boolean;
+  readonly hallucination?: boolean;
+  /** sigma above which a pixel counts as uncertain (default: the card's). */
+  readonly uncertaintyThreshold?: number;
+}
+
+export type DenoiserOptions = DenoiserLoadOptions & DenoiserSettings;
+
+/** Rows, columns and DICOM PixelSpacing [row, column] mm of the slices of one call. */
+export interface SliceShape {
+  readonly rows: number;
+  readonly columns: number;
+  readonly pixelSpacing: readonly [number, number];
+}
+
+export interface DenoiseCall {
+  /** Steps for this call only (bench times several step counts on one denoiser). */
+  readonly steps?: number;
+  readonly onStep?: (info: StepInfo) => void;
+  /** Also return every ensemble member per slice (`samples` in the result; the hallucination map's input). */
+  readonly keepSamples?: boolean;
+}
+
+export interface DenoiserResult extends DenoiseSlicesResult {
+  /** Milliseconds inside the network during this call. */
+  readonly modelMs: number;
+}
+
+export class Denoiser {
+  readonly card: ModelCard;
+  readonly modality: Modality;
+  readonly normalization: Normalization;
+  readonly sampler: Sampler;
+  readonly samplerName: SamplerName;
+  readonly steps: number;
+  readonly seed: number;
+  readonly samples: number;
+  readonly guidance: number;
+  /** Measurement consistency; null = off. */
+  readonly consistency: ConsistencySettings | null;
+  readonly texture: TextureReport;
+  readonly doseLevel: number;
+  /** Warnings about the settings (E_DOSE_UNKNOWN), for every series' report. */
+  readonly warnings: readonly SettingsWarning[];
+  /** Whether slices need their two neighbours (2.5D models). */
+  readonly neighbours: boolean;
+  /** The card's calibration for this ensemble size, when `uncertainty` / `hallucination` asked for it. */
+  readonly uncertainty: ResolvedUncertainty | null;
+  /** DerivationDescription: the model and every setting that shaped the output. */
+  readonly description: string;
+
+  /**
+   * Loads `model` (a name in the models folders or a path to its card / ONNX file; default the
+   * shipped model for `options.modality`) and resolves the settings against its card. Throws
+   * E_NOT_FOUND, E_MODEL (a bad card, or one for another modality), E_MODEL_MISMATCH,
+   * E_DEVICE_UNAVAILABLE or E_USAGE (settings the card cannot take); the model is released then.
+   */
+  static async load(model: string | null | undefined, options: DenoiserOptions = {}): Promise<Denoiser> {
+    const name = model ?? (options.modality ? DEFAULT_MODELS[options.modality] : undefined);
+    if (name === undefined) throw new LowdoseError('E_USAGE', 'Denoiser.load needs a model name or a modality (for its shipped model)');
+    const loaded = await loadModel(name, {
+      ...(options.device !== undefined ? { device: options.device } : {}),
+      ...(options.threads !== undefined ? { threads: options.threads } : {}),
+      ...(options.modelsDir !== undefined ? { modelsDir: options.modelsDir } : {}),
+      ...(options.maxForwardPixels !== undefined ? { maxForwardPixels: options.maxForwardPixels } : {}),
+    });
+    try {
+      const denoiser = new Denoiser(loaded, options.modality ?? loaded.card.modalities[0]!, options);
+      options.log?.(`model ${loaded.card.name} on ${denoiser.deviceReport}`);
+      return denoiser;
+    } catch (error) {
+      await loaded.release();
+      throw error;
+    }
+  }
+
+  private constructor(
+    /** The loaded network (tiled as the card says); shared by `with`. */
+    readonly model: LoadedModel,
+    modality: Modality,
+    private readonly settings: DenoiserSettings,
+  ) {
+    const card = model.card;
+    if (!card.modalities.includes(modality)) {
+      throw new LowdoseError('E_MODEL', `model ${card.name} is for ${card.modalities.join(', ')}, not ${modality}`);
+    }
+    this.card = card;
+    this.modality = modality;
+    this.normalization = normalizationFor(card, modality);
+    this.samplerName = settings.sampler ?? card.sampler.default;
+    this.sampler = createSampler(card, { ...settings.samplerSettings, ...(settings.sampler ? { name: settings.sampler } : {}) });
+    this.steps = settings.steps ?? card.sampler.steps;
+    this.seed = settings.seed ?? 0;
+    const wantsCalibration = Boolean(settings.uncertainty || settings.hallucination);
+    this.samples = settings.samples ?? (wantsCalibration ? (card.uncertainty?.samples ?? 1) : 1);
+    this.uncertainty = wantsCalibration ? resolveUncertainty(card, this.samples, settings.uncertaintyThreshold) : null;
+    this.guidance = settings.guidance ?? card.guidance.default;
+    this.consistency = resolveConsistency(card.sampler.consistency, settings.consistency);
+    this.doseLevel = settings.doseLevel ?? 0;
+    const { texture, warnings } = textureSettings(settings.texture ?? 'smooth', this.doseLevel, card.texture?.defaultDose, card.name);
+    this.texture = texture;
+    this.warnings = warnings;
+    this.neighbours = card.neighbours === 1;
+    this.description = this.describe();
+  }
+
+  /** The same loaded model with other settings (no new session): what experiments sweep. */
+  with(settings: DenoiserSettings): Denoiser {
+    return new Denoiser(this.model, this.modality, { ...this.settings, ...settings });
+  }
+
+  get device(): Device {
+    return this.model.device.used;
+  }
+
+  /** "cpu (cuda: <why not>; webgpu: <why not>)". */
+  get deviceReport(): string {
+    return formatDeviceReport(this.model.device);
+  }
+
+  /**
+   * Refuses a series in other units than the model's (E_SUV_UNAVAILABLE when PET could not be
+   * put in SUV, with the reason; E_MODEL otherwise).
+   */
+  checkSeries(series: Pick<Series, 'units' | 'seriesInstanceUid' | 'warnings' | 'slices'>): void {
+    if (series.units === this.normalization.units) return;
+    const why = series.warnings.find((w) => w.code === 'E_SUV_UNAVAILABLE');
+    const first = series.slices[0];
+    throw new LowdoseError(
+      why ? 'E_SUV_UNAVAILABLE' : 'E_MODEL',
+      `model ${this.card.name} works in ${this.normalization.units} but series ${series.seriesInstanceUid} is in ${series.units}${why ? `: ${why.message}` : ''}`,
+      first ? { path: first.file } : {},
+    );
+  }
+
+  /**
+   * Denoises slices of one series in modality units, in one sampler run: slice `index` draws its
+   * noise from its own stream, so a slice's result does not depend on its batch. Slices without a
+   * doseLevel get the run's.
+   */
+  async denoise(slices: readonly SliceInput[], shape: SliceShape, call: DenoiseCall = {}): Promise<DenoiserResult> {
+    const before = this.model.stats.forwardMs;
+    const result = await denoiseSlices(
+      this.model,
+      slices.map((s) => (s.doseLevel === undefined ? { ...s, doseLevel: this.doseLevel } : s)),
+      {
+        rows: shape.rows,
+        columns: shape.columns,
+        modality: this.modality,
+        units: this.normalization.units,
+        sampler: this.sampler,
+        steps: call.steps ?? this.steps,
+        seed: this.seed,
+        guidance: this.guidance,
+        samples: this.samples,
+        consistency: this.consistency,
+        pixelSpacing: shape.pixelSpacing,
+        texture: this.texture.mode,
+        ...(this.texture.dose !== undefined ? { textureDose: this.texture.dose } : {}),
+        ...(call.onStep ? { onStep: call.onStep } : {}),
+        ...(call.keepSamples ? { keepSamples: true } : {}),
+      },
+    );
+    return { ...result, modelMs: this.model.stats.forwardMs - before };
+  }
+
+  /**
+   * One image in modality units, as `lowdose denoise` treats each slice: padding (pixels outside
+   * the scanned field) filled with the nearest valid value first and given its input values back
+   * after. `index` picks the noise stream (the slice's index in its series).
+   */
+  async denoiseImage(image: Image2D, index = 0): Promise<Image2D> {
+    const filled = fillPadding(image.data, image.padding, image.rows, image.columns, DEFAULT_PADDING_FILL);
+    const result = await this.denoise([{ index, image: filled }], image);
+    const data = restorePadding(result.denoised[0]!, image.data, image.padding);
+    return { ...image, data };
+  }
+
+  release(): Promise<void> {
+    return this.model.release();
+  }
+
+  private describe(): string {
+    const card = this.card;
+    const texture = this.texture;
+    return [
+      `lowdose diffusion model ${card.name}${card.version ? ` v${card.version}` : ''}`,
+      `sampler ${this.samplerName}`,
+      ...(this.settings.samplerSettings?.strength !== undefined ? [`strength ${this.settings.samplerSettings.strength}`] : []),
+      `steps ${this.steps}`,
+      `seed ${this.seed}`,
+      `samples ${this.samples}`,
+      `guidance ${this.guidance}`,
+      // Only when on, so that a run without it keeps the DerivationDescription it always had.
+      ...(this.consistency ? [describeConsistency(this.consistency)] : []),
+      this.doseLevel > 0 ? `dose ${this.doseLevel}` : 'dose unknown',
+      // Only when full-dose, so that a smooth run keeps the DerivationDescription it always had.
+      ...(texture.mode === 'full-dose'
+        ? [`texture full-dose (w ${round(texture.weight!, 4)} of the removed noise put back, for dose ${texture.dose}${texture.doseFrom === 'model card' ? ' assumed' : ''})`]
+        : []),
+    ].join(', ');
+  }
+}
+
+/**
+ * The card's calibration for `samples` members, or E_MODEL / E_USAGE saying why there is none:
+ * an uncalibrated spread is not an error estimate.
+ */
+export function resolveUncertainty(card: ModelCard, samples: number, threshold?: number): ResolvedUncertainty {
+  const block = card.uncertainty;
+  if (!block) {
+    throw new LowdoseError(
+      'E_MODEL',
+      `model ${card.name} has no uncertainty calibration (card block "uncertainty"); make one with npx tsx scripts/uncertainty/calibrate.ts --write-card`,
+    );
+  }
+  const entry = block.calibration.find((c) => c.samples === samples);
+  if (!entry) {
+    const known = block.calibration.map((c) => c.samples).join(', ');
+    throw new LowdoseError('E_USAGE', `model ${card.name} is calibrated for --samples ${known}, not ${samples}; leave --samples out for its default (${block.samples})`);
+  }
+  return { ...entry, threshold: threshold ?? block.threshold, units: block.units };
+}
+
+/**
+ * What full-dose texture will assume: the input's dose when given, else the model card's default
+ * (with an E_DOSE_UNKNOWN warning); no dose at all is a usage error.
+ */
+export function textureSettings(
+  mode: Texture,
+  doseLevel: number,
+  cardDefault: number | undefined,
+  modelName: string,
+): { texture: TextureReport; warnings: SettingsWarning[] } {
+  if (mode === 'smooth') return { texture: { mode }, warnings: [] };
+  if (doseLevel > 0) return { texture: { mode, dose: doseLevel, doseFrom: 'input', weight: textureWeight(doseLevel) }, warnings: [] };
+  if (cardDefault === undefined) {
+    throw new LowdoseError('E_USAGE', `--texture ${mode} needs the input's dose (--dose): model ${modelName} has no texture.defaultDose`);
+  }
+  const message =
+    `the input's dose is unknown: full-dose texture assumes ${cardDefault} (model ${modelName}'s default) and puts back ` +
+    `${round(textureWeight(cardDefault), 3)} of the removed noise; give --dose for the right amount`;
+  return {
+    texture: { mode, dose: cardDefault, doseFrom: 'model card', weight: textureWeight(cardDefault) },
+    warnings: [{ path: null, code: 'E_DOSE_UNKNOWN', message }],
+  };
+}
+
+function round(value: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}

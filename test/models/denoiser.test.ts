@@ -1,0 +1,95 @@
+/**
+ * Denoiser.load: the one place a model card becomes a ready denoiser (sampler, steps, guidance,
+ * normalisation, consistency, texture, device), and what every caller gets from it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Series } from '../../src/dicom/index.js';
+import { LowdoseError } from '../../src/errors.js';
+import type { Image2D } from '../../src/image.js';
+import { DEFAULT_MODELS, Denoiser } from '../../src/models/denoiser.js';
+import { createSliceDenoiser } from '../../src/pipeline/slice-denoiser.js';
+import { Rng } from '../../src/util/random.js';
+import { FIXTURE_MODELS } from '../diffusion/helpers.js';
+
+const SIZE = 64;
+const rng = new Rng(7);
+/** Soft tissue with a dense disc and quarter-dose-like noise, its corners out of the scanned field. */
+const padding = Uint8Array.from({ length: SIZE * SIZE }, (_, i) => ((i % SIZE) - 31.5) ** 2 + (Math.floor(i / SIZE) - 31.5) ** 2 > 34 ** 2 ? 1 : 0);
+const image: Image2D = {
+  rows: SIZE,
+  columns: SIZE,
+  pixelSpacing: [0.7, 0.7],
+  padding,
+  data: Float32Array.from({ length: SIZE * SIZE }, (_, i) =>
+    padding[i] ? -3024 : ((i % SIZE) - 32) ** 2 + (Math.floor(i / SIZE) - 32) ** 2 < 150 ? 300 : 40 + 30 * rng.normal(),
+  ),
+};
+
+let ct: Denoiser;
+
+beforeAll(async () => {
+  ct = await Denoiser.load('lowdose-ct', { device: 'cpu', threads: 1 });
+});
+
+afterAll(async () => {
+  await ct.release();
+});
+
+describe('Denoiser.load', () => {
+  it("takes every setting it is not given from the model card, and the card's first modality", () => {
+    const card = ct.card;
+    expect(ct.modality).toBe('CT');
+    expect([ct.samplerName, ct.sampler.name, ct.steps, ct.guidance, ct.seed, ct.samples]).toEqual([
+      card.sampler.default,
+      card.sampler.default,
+      card.sampler.steps,
+      card.guidance.default,
+      0,
+      1,
+    ]);
+    expect(ct.texture).toEqual({ mode: 'smooth' });
+    expect(ct.device).toBe('cpu');
+    expect(ct.description).toBe(`lowdose diffusion model ${card.name}${card.version ? ` v${card.version}` : ''}, sampler ${card.sampler.default}, steps ${card.sampler.steps}, seed 0, samples 1, guidance ${card.guidance.default}, dose unknown`);
+  });
+
+  it('applies what it is given, and `with` changes settings on the same loaded network', () => {
+    const other = ct.with({ sampler: 'ddpm', steps: 3, seed: 9, samples: 2, texture: 'full-dose', doseLevel: 0.25 });
+    expect(other.model).toBe(ct.model);
+    expect([other.sampler.name, other.steps, other.seed, other.samples]).toEqual(['ddpm', 3, 9, 2]);
+    expect(other.texture).toMatchObject({ mode: 'full-dose', dose: 0.25, doseFrom: 'input' });
+    expect(other.description).toContain('texture full-dose');
+    expect(ct.steps).toBe(ct.card.sampler.steps);
+  });
+
+  it("loads the modality's shipped model when no name is given, and refuses a modality the card lacks", async () => {
+    expect(DEFAULT_MODELS).toEqual({ CT: 'lowdose-ct', PT: 'lowdose-pet' });
+    await expect(Denoiser.load(undefined)).rejects.toMatchObject({ code: 'E_USAGE' });
+    await expect(Denoiser.load('per-pixel', { modelsDir: FIXTURE_MODELS, modality: 'PT', device: 'cpu' })).rejects.toMatchObject({ code: 'E_MODEL' });
+  });
+
+  it('refuses a series in other units than the model works in', () => {
+    const pet = { units: 'BQML', seriesInstanceUid: '1.2.3', warnings: [], slices: [] } as unknown as Series;
+    expect(() => ct.checkSeries(pet)).toThrow(LowdoseError);
+    expect(() => ct.checkSeries({ ...pet, units: 'HU' })).not.toThrow();
+  });
+
+  it('denoises an image as `lowdose denoise` does a slice: padding filled for the model, given back after', async () => {
+    const out = await ct.denoiseImage(image);
+    // Padded pixels come back bit for bit.
+    for (let i = 0; i < padding.length; i++) if (padding[i]) expect(out.data[i]).toBe(image.data[i]);
+    // The rest is what the series pipeline's slice denoiser writes for slice 0 of a series.
+    const sliceDenoiser = await createSliceDenoiser('CT', { outDir: '', model: 'lowdose-ct', device: 'cpu', threads: 1 }, () => {});
+    try {
+      await sliceDenoiser.prepare({ units: 'HU', rows: SIZE, columns: SIZE, spacing: [0.7, 0.7, 3], warnings: [], slices: [] } as unknown as Series);
+      const { fillPadding } = await import('../../src/padding.js');
+      const pipeline = await sliceDenoiser.denoise([{ index: 0, image: fillPadding(image.data, padding, SIZE, SIZE) }]);
+      for (let i = 0; i < padding.length; i++) if (!padding[i]) expect(out.data[i]).toBe(pipeline.denoised[0]![i]);
+      expect(sliceDenoiser.derivationDescription).toBe(ct.description);
+    } finally {
+      await sliceDenoiser.release();
+    }
+    // And it did something: most of the image changed.
+    const changed = out.data.filter((v, i) => !padding[i] && v !== image.data[i]).length;
+    expect(changed).toBeGreaterThan(SIZE * SIZE * 0.5);
+  });
+});
