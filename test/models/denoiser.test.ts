@@ -61,6 +61,16 @@ describe('Denoiser.load', () => {
     expect(ct.steps).toBe(ct.card.sampler.steps);
   });
 
+  it("resolves the card's uncertainty calibration when asked: the ensemble size defaults to the calibrated one", () => {
+    const block = ct.card.uncertainty!;
+    const calibrated = ct.with({ uncertainty: true });
+    expect(calibrated.samples).toBe(block.samples);
+    expect(calibrated.uncertainty).toMatchObject({ samples: block.samples, threshold: block.threshold, units: block.units });
+    expect(ct.uncertainty).toBeNull();
+    const uncalibrated = Math.max(...block.calibration.map((c) => c.samples)) + 1;
+    expect(() => ct.with({ hallucination: true, samples: uncalibrated })).toThrow(/calibrated for --samples/);
+  });
+
   it("loads the modality's shipped model when no name is given, and refuses a modality the card lacks", async () => {
     expect(DEFAULT_MODELS).toEqual({ CT: 'lowdose-ct', PT: 'lowdose-pet' });
     await expect(Denoiser.load(undefined)).rejects.toMatchObject({ code: 'E_USAGE' });
