@@ -40,7 +40,7 @@ const { values: args } = parseArgs({
 
 const nullNetwork = args.model === 'none';
 const fixture = path.resolve(import.meta.dirname, '../../test/fixtures-models', `${nullNetwork ? 'bench-conv' : args.model}.json`);
-const loaded = await loadModel(existsSync(fixture) ? fixture : args.model!, {
+const loaded = await loadModel(existsSync(fixture) ? fixture : args.model, {
   device: args.device as DeviceRequest,
   ...(args.threads ? { threads: Number(args.threads) } : {}),
 });

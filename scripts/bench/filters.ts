@@ -21,6 +21,7 @@ import { insertCtNoise } from '../../src/simulate/ct.js';
 import { simulatePet } from '../../src/simulate/pet.js';
 import { Rng } from '../../src/util/random.js';
 import { readNiftiVolume } from '../train/nifti-volume.js';
+import { scalarText } from '../../src/util/text.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SHARED = path.resolve(here, '../../../shared');
@@ -79,7 +80,7 @@ function bench(): void {
 }
 
 function ctKernel(sidecar: Record<string, unknown>): 'sharp' | 'standard' {
-  const k = String(sidecar['ConvolutionKernel'] ?? 'STANDARD').toUpperCase();
+  const k = (scalarText(sidecar['ConvolutionKernel']) || 'STANDARD').toUpperCase();
   return k === 'D' || k === 'L' ? 'sharp' : 'standard';
 }
 

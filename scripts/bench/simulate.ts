@@ -39,6 +39,7 @@ import {
   simulateVolume,
 } from '../../src/simulate/index.js';
 import { readNiftiVolume } from '../train/nifti-volume.js';
+import { scalarText } from '../../src/util/text.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number) => {
@@ -224,7 +225,7 @@ if (json) {
   for (const row of realRows) {
     const f = (k: string) => (row[k] as number).toFixed(1);
     console.log(
-      `  ${row.scan} (${row.kernel}, ${row.sliceThicknessMm} mm): own ${f('imageNoiseHu')}, i0 ${(row.i0 as number).toExponential(1)}; ` +
+      `  ${scalarText(row.scan)} (${scalarText(row.kernel)}, ${scalarText(row.sliceThicknessMm)} mm): own ${f('imageNoiseHu')}, i0 ${(row.i0 as number).toExponential(1)}; ` +
         `50% ${f('noiseAt50')}, 25% ${f('noiseAt25')} (sigma/sqrt(d) ${((row.imageNoiseHu as number) * 2).toFixed(1)}), 10% ${f('noiseAt10')}; ` +
         `25% with i0 1e5: ${f('uncalibratedNoiseAt25')}`,
     );

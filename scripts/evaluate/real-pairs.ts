@@ -97,7 +97,7 @@ const modelRows = variantTexts.map((text) => {
   }
   const baseGiven = Object.keys(givenBase).filter((k) => !['card', 'data', 'out', 'variant', 'groups', 'cache', 'json', 'model', 'device', 'threads', 'progress'].includes(k));
   const words = [...baseGiven.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} ${String(givenBase[k])}`), ...tokens];
-  return { text, label: `${resolved.card.name}${words.length > 0 ? ` ${words.join(' ')}` : ' (card defaults)'}`, options: toDenoiseOptions({ ...base, ...given(parser) } as ModelCli, resolved.cardPath) };
+  return { text, label: `${resolved.card.name}${words.length > 0 ? ` ${words.join(' ')}` : ' (card defaults)'}`, options: toDenoiseOptions({ ...base, ...given(parser) }, resolved.cardPath) };
 });
 
 const wanted = cli.groups?.split(',').map((s) => s.trim());
@@ -120,10 +120,10 @@ const reference = row('reference', 'reference', 'full dose (reference)');
 for (const g of groups) {
   const key = groupKey(g);
   input.slices[key] = g.pairs.map((p, k) => scoreSlice(p.quarter.data, p.full, p.valid, rois[key]![k]!));
-  input.groups[key] = summarize(input.slices[key]!, rois[key]!);
+  input.groups[key] = summarize(input.slices[key], rois[key]!);
   input.settings[key] = 'untouched';
   reference.slices[key] = g.pairs.map((p, k) => scoreSlice(p.full.data, p.full, p.valid, rois[key]![k]!));
-  reference.groups[key] = summarize(reference.slices[key]!, rois[key]!);
+  reference.groups[key] = summarize(reference.slices[key], rois[key]!);
   reference.settings[key] = 'the full-dose slice itself';
 }
 
@@ -143,7 +143,7 @@ for (const spec of FILTERS) {
     r.groups[key] = { ...summary, psnr, ssim };
     r.slices[key] = t.slices;
     r.settings[key] = `${WINDOW_NAMES.map((w) => `${w} ${t.bestPsnr[w]} / ${t.bestSsim[w]}`).join(', ')} (noise SD ${t.noiseStd.toFixed(1)} HU)`;
-    r.tuning![key] = { parameter: spec.parameter, unit: spec.unit, noiseStd: t.noiseStd, bestPsnr: t.bestPsnr, bestSsim: t.bestSsim, scores: t.scores };
+    r.tuning[key] = { parameter: spec.parameter, unit: spec.unit, noiseStd: t.noiseStd, bestPsnr: t.bestPsnr, bestSsim: t.bestSsim, scores: t.scores };
   }
 }
 
@@ -167,7 +167,7 @@ for (const [k, m] of modelRows.entries()) {
         outputs.push(result.denoised[0]!);
       }
       r.slices[key] = g.pairs.map((p, i) => scoreSlice(outputs[i]!, p.full, p.valid, rois[key]![i]!));
-      r.groups[key] = summarize(r.slices[key]!, rois[key]!);
+      r.groups[key] = summarize(r.slices[key], rois[key]!);
       r.settings[key] = denoiser.derivationDescription;
       log(`${key}: ${m.label}: ${WINDOW_NAMES.map((w) => `${r.groups[key]!.psnr[w].toFixed(2)} dB`).join(' / ')}`);
     }

@@ -68,7 +68,7 @@ function radial(a: ReturnType<typeof addedNoise>): number[] {
       count[b]!++;
     }
   }
-  return Array.from(total, (v, b) => (count[b] ? (v / count[b]!) * a.rois.length : NaN));
+  return Array.from(total, (v, b) => (count[b] ? (v / count[b]) * a.rois.length : NaN));
 }
 
 const sumCurves = (list: number[][]) => list[0]!.map((_, i) => list.reduce((acc, c) => acc + c[i]!, 0));

@@ -30,7 +30,7 @@ for (const phantom of phantoms) {
   const low = await readFixture(phantom, 0.25);
   const full = await readFixture(phantom, 1);
   inputScores[phantom] = scoreStack(full, low.slices.map((s) => s.data));
-  console.error(`${phantom} 25 % input: PSNR ${inputScores[phantom]!.psnr.toFixed(2)} SSIM ${inputScores[phantom]!.ssim.toFixed(3)}`);
+  console.error(`${phantom} 25 % input: PSNR ${inputScores[phantom].psnr.toFixed(2)} SSIM ${inputScores[phantom].ssim.toFixed(3)}`);
   await denoiseStack(model, low, { steps: 1, seed, dose: 0.25 }); // warm-up
   for (const sampler of samplers) {
     for (const steps of stepsList) {

@@ -55,7 +55,12 @@ export async function loadCase(patient: string, kernel: string): Promise<MayoCas
   const padding = full.images.map((img) => {
     const mask = new Uint8Array(img.data.length);
     let any = false;
-    for (let i = 0; i < mask.length; i++) if (img.data[i]! < -1500) (mask[i] = 1), (any = true);
+    for (let i = 0; i < mask.length; i++) {
+      if (img.data[i]! < -1500) {
+        mask[i] = 1;
+        any = true;
+      }
+    }
     return any ? mask : null;
   });
   return { name: `${patient}-${kernel}`, patient, kernel, full: full.images, quarter: quarter.images, padding };

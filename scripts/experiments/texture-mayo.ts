@@ -50,7 +50,7 @@ const DIFFUSION_RUNS: Array<ModelRun & { firstCaseOnly?: boolean }> = [
 ];
 const WEIGHTS = [0.15, 0.25, textureWeight(DOSE), 0.4, 0.5];
 
-const model = await openModel({ model: args.model!, device: args.device!, threads: args.threads });
+const model = await openModel({ model: args.model, device: args.device, threads: args.threads });
 const identity = modelIdentity(model);
 {
   const s = model.card.sampler;
@@ -65,7 +65,7 @@ for (const patient of PATIENTS) {
     if (selected && !selected.includes(`${patient}-${kernel}`)) continue;
     const c = await loadCase(patient, kernel);
     console.error(`${c.name}: ${c.full.length} slices`);
-    const dir = cacheDir(args.cache!, c);
+    const dir = cacheDir(args.cache, c);
     const rois = c.full.map(flatRois);
     const rows: Array<Record<string, unknown>> = [];
     const sets = new Map<string, Image2D[]>();

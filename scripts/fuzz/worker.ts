@@ -33,12 +33,12 @@ process.stdout.write = ((chunk: string | Uint8Array) => {
   if (current === null) return realStdout(chunk);
   if (stdout.length < CAPTURE_LIMIT) stdout += String(chunk);
   return true;
-}) as typeof process.stdout.write;
+});
 process.stderr.write = ((chunk: string | Uint8Array) => {
   if (current === null) return realStderr(chunk);
   if (stderr.length < CAPTURE_LIMIT) stderr += String(chunk);
   return true;
-}) as typeof process.stderr.write;
+});
 
 function crash(error: unknown): void {
   const text = error instanceof Error ? (error.stack ?? error.message) : String(error);

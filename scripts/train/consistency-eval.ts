@@ -61,8 +61,6 @@ const PET_MODEL = path.resolve(REPO, opt('pet-model', 'models/lowdose-pet.json')
 const CT_MODEL = path.resolve(REPO, opt('ct-model', 'models/lowdose-ct.json'));
 const DOSES = [0.25, 0.1];
 const SPHERES = [10, 13, 17, 22, 28, 37];
-/** The committed fixtures' seeds (scripts/make-fixtures.ts): realisation 0. */
-const COMMITTED_SEED: Record<'iec' | 'acr', number> = { iec: 14, acr: 12 };
 
 const log = (m: string) => process.stderr.write(`${m}\n`);
 
@@ -141,7 +139,7 @@ async function petRun(setting: Setting, k: number): Promise<PetRow[]> {
   const outDir = path.join(CACHE, 'qa', `${setting.label.replace(/[^A-Za-z0-9.]+/g, '-')}-iec-${k}`);
   // Fresh each time: a rewritten card is a new model to qa, and its outputs must be the only ones here.
   rmSync(outDir, { recursive: true, force: true });
-  const qa = await runQa({ config: await loadQaConfig(), outDir, fixturesDir: fixtures, phantoms: ['iec'], doses: DOSES, denoise: denoiseSettings(setting) });
+  const qa = await runQa({ config: loadQaConfig(), outDir, fixturesDir: fixtures, phantoms: ['iec'], doses: DOSES, denoise: denoiseSettings(setting) });
   const rows: PetRow[] = [];
   for (const dose of DOSES) {
     const at = (c: QaCheck) => c.dose === dose && c.phantom === 'iec';
@@ -184,7 +182,7 @@ async function ctRun(setting: Setting, k: number): Promise<CtRow[]> {
   const phantoms = k === 0 ? (['acr', 'water', 'body'] as const) : (['acr'] as const);
   const outDir = path.join(CACHE, 'qa', `${setting.label.replace(/[^A-Za-z0-9.]+/g, '-')}-ct-${k}`);
   rmSync(outDir, { recursive: true, force: true });
-  const qa = await runQa({ config: await loadQaConfig(), outDir, fixturesDir: fixtures, phantoms: [...phantoms], doses: DOSES, denoise: denoiseSettings(setting) });
+  const qa = await runQa({ config: loadQaConfig(), outDir, fixturesDir: fixtures, phantoms: [...phantoms], doses: DOSES, denoise: denoiseSettings(setting) });
   return DOSES.map((dose) => {
     const at = (c: QaCheck) => c.dose === dose;
     const hu = qa.checks.filter((c) => at(c) && c.check === 'hu-error');

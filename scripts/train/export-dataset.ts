@@ -37,6 +37,7 @@ import { estimateCtI0 } from '../../src/simulate/calibrate.js';
 import { simulatePet } from '../../src/simulate/pet.js';
 import { doseKey as key, readF32 } from './cache-files.js';
 import { readNiftiVolume, writeNiftiSubset, type NiftiVolume } from './nifti-volume.js';
+import { scalarText } from '../../src/util/text.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 // Works both from scripts/train (source) and from .cache (bundled).
@@ -63,7 +64,7 @@ const CT_EVAL = [
 
 /** The simulator's reconstruction kernel closest to the scanner's (sidecar ConvolutionKernel). */
 function kernelFor(nv: NiftiVolume): 'sharp' | 'standard' {
-  const k = String(nv.sidecar['ConvolutionKernel'] ?? 'STANDARD').toUpperCase();
+  const k = (scalarText(nv.sidecar['ConvolutionKernel']) || 'STANDARD').toUpperCase();
   return k === 'D' || k === 'L' ? 'sharp' : 'standard';
 }
 

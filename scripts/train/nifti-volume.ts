@@ -13,6 +13,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import * as nifti from 'nifti-reader-js';
 import { LowdoseError } from '../../src/errors.js';
 import type { PetDoseInfo, Volume } from '../../src/image.js';
+import { scalarText } from '../../src/util/text.js';
 
 export interface Sidecar {
   readonly [key: string]: unknown;
@@ -47,8 +48,8 @@ export function readNiftiVolume(niiPath: string): NiftiVolume {
   const header = nifti.readHeader(data);
   if (!header) throw new LowdoseError('E_MALFORMED', 'unreadable NIfTI header', { path: niiPath });
   const raw = nifti.readImage(header, data);
-  const [, nx, ny, nz] = header.dims as number[];
-  const aff = header.affine as number[][];
+  const [, nx, ny, nz] = header.dims;
+  const aff = header.affine;
   const offDiagonal = Math.abs(aff[0]![1]!) + Math.abs(aff[1]![0]!) + Math.abs(aff[0]![2]!) + Math.abs(aff[1]![2]!);
   if (!(aff[0]![0]! < 0 && aff[1]![1]! < 0 && aff[2]![2]! > 0) || offDiagonal > 1e-3) {
     throw new LowdoseError('E_UNSUPPORTED_PIXELS', 'expected an axial RAS affine with negative x and y steps', { path: niiPath });
@@ -88,7 +89,7 @@ export function readNiftiVolume(niiPath: string): NiftiVolume {
     columns: nx!,
     slices,
     spacing,
-    description: String(sidecar['region'] ?? niiPath),
+    description: scalarText(sidecar['region']) || niiPath,
     ...(pet ? { pet } : {}),
   };
   return { volume, sidecar, suvFactor: isPet ? Number(sidecar.suv_bw_factor) : 1 };
@@ -104,10 +105,10 @@ export function writeNiftiSubset(source: string, target: string, slices: number[
   if (nifti.isCompressed(toArrayBuffer(bytes))) bytes = gunzipSync(bytes);
   const header = nifti.readHeader(toArrayBuffer(bytes));
   if (!header) throw new LowdoseError('E_MALFORMED', 'unreadable NIfTI header', { path: source });
-  const count = (header.dims as number[])[3]!;
+  const count = (header.dims)[3]!;
   const outside = slices.find((k) => !(Number.isInteger(k) && k >= 0 && k < count));
   if (outside !== undefined) throw new LowdoseError('E_USAGE', `slice ${outside} is not in 0..${count - 1}`, { path: source });
-  const [, nx, ny] = header.dims as number[];
+  const [, nx, ny] = header.dims;
   const slab = nx! * ny! * (header.numBitsPerVoxel / 8);
   const start = header.vox_offset;
   const out = Buffer.alloc(start + slices.length * slab);

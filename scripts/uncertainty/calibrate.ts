@@ -75,7 +75,7 @@ const { values: args } = parseArgs({
 
 const modality = args.modality === 'PT' ? 'PT' : 'CT';
 const modelName = args.model ?? (modality === 'CT' ? 'lowdose-ct' : 'lowdose-pet');
-const KS = args.samples!.split(',').map(Number);
+const KS = args.samples.split(',').map(Number);
 const SEED = Number(args.seed);
 const PATCH = 16;
 const WINDOWS_MM = [6, 12, 24];
@@ -464,8 +464,8 @@ async function main(): Promise<void> {
   const report = { model: modelName, modality, seed: SEED, calibratedOn: calibrationGroup, targetCoverage: TARGET_COVERAGE, patch: PATCH, fits, recommendedSamples: recommended.samples, rows, command };
   const suffix = `${modality === 'CT' ? 'ct' : 'pet'}${args['calibrate-on'] ? `-${calibrationGroup.toLowerCase().replace(/,/g, '-')}` : ''}`;
   // (the default fold writes uncertainty-ct.json / uncertainty-pet.json)
-  writeFileSync(path.join(args.out!, `uncertainty-${suffix}.json`), `${JSON.stringify(report, null, 2)}\n`);
-  writeFileSync(path.join(args.out!, `uncertainty-${suffix}.md`), markdown(report));
+  writeFileSync(path.join(args.out, `uncertainty-${suffix}.json`), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(path.join(args.out, `uncertainty-${suffix}.md`), markdown(report));
   console.log(markdown(report));
   if (args['write-card']) await writeCard(fits, recommended, rows, calibrationGroup, command);
 }

@@ -18,6 +18,7 @@ import { DEFAULT_PADDING_FILL, fillPadding } from '../../src/padding.js';
 import { resolveSfrcOptions, sfrcSlice, type ResolvedSfrcOptions, type SfrcSliceResult } from '../../src/metrics/sfrc.js';
 import { createSliceDenoiser } from '../../src/pipeline/slice-denoiser.js';
 import { Rng } from '../../src/util/random.js';
+import { scalarText } from '../../src/util/text.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(here, '../..');
@@ -168,13 +169,13 @@ async function main(): Promise<void> {
     '',
     '| pair | setting | full dose + own noise | quarter dose | lowdose-ct output |',
     '| --- | --- | --- | --- | --- |',
-    ...falsePositives.map((r) => `| ${r.set} | ${r.setting} | ${pct(r['full dose + own noise'] as never)} | ${pct(r['quarter dose'] as never)} | ${pct(r['lowdose-ct output'] as never)} |`),
+    ...falsePositives.map((r) => `| ${scalarText(r.set)} | ${scalarText(r.setting)} | ${pct(r['full dose + own noise'] as never)} | ${pct(r['quarter dose'] as never)} | ${pct(r['lowdose-ct output'] as never)} |`),
     '',
     `A disc (one-pixel soft rim) pasted into the model's output of a B30f slice, ${trials} random places each; caught = a patch over its centre newly flagged.`,
     '',
     '| setting | where | radius mm | contrast HU | caught |',
     '| --- | --- | --- | --- | --- |',
-    ...detection.map((d) => `| ${d.setting} | ${d.where} | ${d.radiusMm} | +${d.hu} | ${d.caught} / ${d.trials} |`),
+    ...detection.map((d) => `| ${scalarText(d.setting)} | ${scalarText(d.where)} | ${scalarText(d.radiusMm)} | +${scalarText(d.hu)} | ${scalarText(d.caught)} / ${scalarText(d.trials)} |`),
     '',
   ].join('\n');
   writeFileSync(path.join(REPO, 'models', 'eval', 'sfrc-ct.md'), md);

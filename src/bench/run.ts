@@ -237,7 +237,7 @@ function checkBenchMemory(targets: readonly Target[], batches: readonly number[]
 
 async function resolveTargets(options: BenchOptions): Promise<{ targets: Target[]; skippedModels: Array<{ model: string; reason: string }> }> {
   const explicit = options.models !== undefined && options.models.length > 0;
-  const names = explicit ? options.models! : [DEFAULT_MODELS.CT, DEFAULT_MODELS.PT];
+  const names = explicit ? options.models : [DEFAULT_MODELS.CT, DEFAULT_MODELS.PT];
   const targets: Target[] = [];
   const skippedModels: Array<{ model: string; reason: string }> = [];
   for (const name of names) {

@@ -126,7 +126,7 @@ export function getNumbers(ds: DataSet, tag: string, vr: NumericVr): number[] {
         SL: (i: number) => ds.int32(tag, i),
         FL: (i: number) => ds.float(tag, i),
         FD: (i: number) => ds.double(tag, i),
-      }[actualVr as Exclude<NumericVr, 'DS' | 'IS'>] ?? ((i: number) => ds.uint16(tag, i));
+      }[actualVr] ?? ((i: number) => ds.uint16(tag, i));
       const values: number[] = [];
       for (let i = 0; i < count; i++) values.push(read(i) ?? Number.NaN);
       return values;

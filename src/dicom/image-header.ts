@@ -150,7 +150,7 @@ export function readPixelModule(parsed: ParsedFile): PixelModule {
     bitsAllocated,
     bitsStored,
     highBit,
-    pixelRepresentation: pixelRepresentation as 0 | 1,
+    pixelRepresentation: pixelRepresentation,
     padding: readPadding(ds, pixelRepresentation === 1, bitsAllocated),
   };
   // Before anyone loops over the frames: the declared sizes must fit the bytes (frames.ts).

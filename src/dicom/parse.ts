@@ -372,7 +372,7 @@ function parserFailure(
   where: string,
   last?: Element,
 ): LowdoseError {
-  const inner = typeof error === 'object' && error !== null && 'exception' in error ? (error as { exception: unknown }).exception : error;
+  const inner = typeof error === 'object' && error !== null && 'exception' in error ? error.exception : error;
   const message = inner instanceof Error ? inner.message : String(inner);
   if (last !== undefined && last.dataOffset + last.length > size && !last.encapsulatedPixelData) {
     return overrun(last, size, path);

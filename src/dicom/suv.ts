@@ -3,7 +3,7 @@
  * acquisition start, Philips and GE private variants). When it cannot be computed the reason is
  * returned, and callers keep Bq/ml (or the stored units) with an E_SUV_UNAVAILABLE warning.
  */
-import { calculateSUVScalingFactors, type InstanceMetadata } from '@cornerstonejs/calculate-suv';
+import { calculateSUVScalingFactors } from '@cornerstonejs/calculate-suv';
 import type { PetAttributes } from './image-header.js';
 
 export type SuvOutcome = { readonly ok: true; readonly factors: number[] } | { readonly ok: false; readonly reason: string };
@@ -27,7 +27,7 @@ export function suvbwFactors(instances: readonly PetAttributes[]): SuvOutcome {
     // Sex and height only feed SUVlbm / SUVbsa, and the library refuses values such as 'O':
     // leave them out so that they cannot block SUVbw.
     const forSuvbw = instances.map(({ PatientSex: _sex, PatientSize: _size, ...rest }) => rest);
-    const results = calculateSUVScalingFactors(forSuvbw as unknown as InstanceMetadata[]);
+    const results = calculateSUVScalingFactors(forSuvbw);
     // Philips private factors can come through as strings.
     const factors = results.map((r) => Number(r.suvbw));
     const bad = factors.find((f) => !(Number.isFinite(f) && f > 0));

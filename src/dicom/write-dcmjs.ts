@@ -5,6 +5,7 @@
  * tags on the way back out (vendor PET scale factors live there).
  */
 import { createRequire } from 'node:module';
+import { scalarText } from '../util/text.js';
 
 /** One element: its VR and values, as dcmjs reads and writes them. */
 export interface DcmElement {
@@ -105,8 +106,8 @@ export function getFirst(dataset: DcmDataset, keyword: string): unknown {
 export function getString(dataset: DcmDataset, keyword: string): string | undefined {
   const value = getFirst(dataset, keyword);
   if (value === undefined || value === null) return undefined;
-  if (typeof value === 'object' && value !== null && 'Alphabetic' in value) return String((value as { Alphabetic: unknown }).Alphabetic);
-  return String(value).trim();
+  if (typeof value === 'object' && 'Alphabetic' in value) return scalarText(value.Alphabetic);
+  return scalarText(value).trim();
 }
 
 export function getNumber(dataset: DcmDataset, keyword: string): number | undefined {

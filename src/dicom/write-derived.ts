@@ -35,6 +35,7 @@ import {
   type Rescale,
   reusableRescale,
 } from './write-pixels.js';
+import { scalarText } from '../util/text.js';
 
 export interface DerivedSeriesOptions {
   /** Directory for the new files (created when missing). */
@@ -305,7 +306,7 @@ export function deriveDataset(sourceDataset: DcmDataset, context: DeriveContext)
   // derived file holds exactly the modules of the copied attributes.
   const kept = context.sourceSopClassUid !== undefined && KEPT_SOP_CLASSES.has(context.sourceSopClassUid);
   const sopClassUid = !multiFrame && kept
-    ? context.sourceSopClassUid!
+    ? context.sourceSopClassUid
     : (SINGLE_FRAME_SOP_CLASS[source.modality] ?? SOP_CLASS.secondaryCapture);
   setElement(dataset, 'SOPClassUID', [sopClassUid]);
   setElement(dataset, 'SOPInstanceUID', [context.sopInstanceUid]);
@@ -314,7 +315,7 @@ export function deriveDataset(sourceDataset: DcmDataset, context: DeriveContext)
   setElement(dataset, 'InstanceCreationDate', [context.created.date]);
   setElement(dataset, 'InstanceCreationTime', [context.created.time]);
 
-  const sourceImageType = (getValues(sourceDataset, 'ImageType') ?? []).map((v) => String(v ?? '').trim());
+  const sourceImageType = (getValues(sourceDataset, 'ImageType') ?? []).map((v) => scalarText(v).trim());
   setElement(dataset, 'ImageType', ['DERIVED', 'SECONDARY', ...sourceImageType.slice(2)]);
   setElement(dataset, 'DerivationDescription', [context.derivationDescription.slice(0, 1024)]);
   if (context.sourceSopClassUid) {

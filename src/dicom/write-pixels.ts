@@ -194,7 +194,7 @@ export function paddingKeepingRescale(
   const [min, max] = finiteRange(values);
   const signed = sourceSigned || stored < 0;
   const keeps = (rescale: Rescale) =>
-    Math.round((stored! * sourceSlope + sourceIntercept - rescale.intercept) / rescale.slope) === stored &&
+    Math.round((stored * sourceSlope + sourceIntercept - rescale.intercept) / rescale.slope) === stored &&
     fitsRescale(min, max, rescale);
   if (!several) {
     for (let step = niceStepAtLeast(resolution / 2); step < sourceSlope; step = niceStepAtLeast(step * 1.0001)) {

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { Agent, fetch, type Dispatcher } from 'undici';
 import { LowdoseError } from '../errors.js';
 import { boundaryOf, buildMultipart, parseMultipart } from './multipart.js';
+import { scalarText } from '../util/text.js';
 
 /** Environment variable read when --dicomweb-auth is not given (keeps a password out of `ps`). */
 export const DICOMWEB_AUTH_ENV = 'LOWDOSE_DICOMWEB_AUTH';
@@ -105,10 +106,10 @@ export class DicomwebClient {
     const { body, contentType } = buildMultipart(instances);
     const response = await this.request(url, { accept: 'application/dicom+json', method: 'POST', body, contentType, okStatus: [200, 202, 409] });
     const answer = response.body.length > 0 ? (JSON.parse(response.body.toString('utf8')) as DicomJson) : {};
-    const stored = sequence(answer['00081199']).map((item) => String(item['00081155']?.Value?.[0] ?? ''));
+    const stored = sequence(answer['00081199']).map((item) => scalarText(item['00081155']?.Value?.[0]));
     const failed = sequence(answer['00081198']).map((item) => ({
-      sopInstanceUid: String(item['00081155']?.Value?.[0] ?? ''),
-      reason: typeof item['00081197']?.Value?.[0] === 'number' ? (item['00081197'].Value[0] as number) : null,
+      sopInstanceUid: scalarText(item['00081155']?.Value?.[0]),
+      reason: typeof item['00081197']?.Value?.[0] === 'number' ? (item['00081197'].Value[0]) : null,
     }));
     return { stored, failed };
   }

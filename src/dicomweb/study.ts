@@ -9,6 +9,7 @@ import path from 'node:path';
 import { LowdoseError } from '../errors.js';
 import type { DicomJson, DicomwebClient } from './client.js';
 import type { DicomwebTarget } from './url.js';
+import { scalarText } from '../util/text.js';
 
 export interface RemoteSeries {
   readonly studyInstanceUid: string;
@@ -45,8 +46,8 @@ function first(dataset: DicomJson, tag: string): unknown {
 function text(dataset: DicomJson, tag: string): string {
   const value = first(dataset, tag);
   if (value === undefined || value === null) return '';
-  if (typeof value === 'object' && 'Alphabetic' in (value as object)) return String((value as { Alphabetic: string }).Alphabetic);
-  return String(value);
+  if (typeof value === 'object' && 'Alphabetic' in value) return scalarText(value.Alphabetic);
+  return scalarText(value);
 }
 
 const studyUrl = (target: Pick<DicomwebTarget, 'base' | 'studyInstanceUid'>): string => `${target.base}/studies/${target.studyInstanceUid}`;

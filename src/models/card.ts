@@ -178,7 +178,7 @@ function range(p: Problems, obj: Record<string, Json>, key: string, field: strin
 }
 
 /** `sampler.consistency`: a strength in [0, 1], or { strength, scaleMm?, threshold?, iterations? }. */
-function consistency(p: Problems, v: Json | undefined): void {
+function consistency(p: Problems, v: Json): void {
   if (v === undefined) return;
   const field = 'sampler.consistency';
   const strength = (x: number) => x >= 0 && x <= 1;
@@ -200,7 +200,7 @@ function consistency(p: Problems, v: Json | undefined): void {
 }
 
 /** `uncertainty`: { samples, calibration: [{ samples, spreadScale, noiseScale, noiseWindowMm }], threshold, units, ... }. */
-function uncertainty(p: Problems, v: Json | undefined): void {
+function uncertainty(p: Problems, v: Json): void {
   if (v === undefined) return;
   const field = 'uncertainty';
   if (!isObject(v)) {
@@ -304,10 +304,10 @@ export function parseModelCard(value: Json, cardPath: string): ModelCard {
   if (typeof c.onnx !== 'string' || !c.onnx.endsWith('.onnx')) p.add('onnx', `expected the .onnx file name, got ${describe(c.onnx)}`);
 
   const modalities = c.modalities;
-  if (!Array.isArray(modalities) || modalities.length === 0 || !modalities.every((m) => MODALITIES.includes(m)) || new Set(modalities).size !== modalities.length) {
+  if (!Array.isArray(modalities) || modalities.length === 0 || !modalities.every((m) => MODALITIES.includes(m as Modality)) || new Set(modalities).size !== modalities.length) {
     p.add('modalities', `expected ["CT"], ["PT"] or ["CT", "PT"], got ${describe(modalities)}`);
   }
-  const modalityList = Array.isArray(modalities) ? (modalities.filter((m) => MODALITIES.includes(m)) as Modality[]) : [];
+  const modalityList = Array.isArray(modalities) ? (modalities.filter((m) => MODALITIES.includes(m as Modality)) as Modality[]) : [];
 
   oneOf(p, c, 'neighbours', 'neighbours', [0, 1]);
   const channels = c.neighbours === 1 ? 3 : 1;

@@ -19,7 +19,7 @@ export interface Box3 {
 
 export interface Solid {
   readonly bounds: Box3;
-  sd(x: number, y: number, z: number): number;
+  readonly sd: (x: number, y: number, z: number) => number;
 }
 
 const EVERYWHERE = Infinity;

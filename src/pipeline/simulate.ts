@@ -35,6 +35,7 @@ import {
   type KernelSpec,
   type SliceJob,
 } from '../simulate/index.js';
+import { scalarText } from '../util/text.js';
 
 export type CtMode = 'insert' | 'truth';
 
@@ -258,7 +259,7 @@ function planPet(series: Series, options: SimulateOptions, seed: number, frameDu
 
 function describeJob(job: SliceJob, settings: Record<string, unknown>): string {
   const dose = job.kind === 'pet' ? job.options.countsFraction : job.options.dose;
-  const parts = Object.entries(settings).map(([k, v]) => `${k} ${v}`);
+  const parts = Object.entries(settings).map(([k, v]) => `${k} ${scalarText(v)}`);
   const what = job.kind === 'ct-insert' ? 'CT noise insertion' : job.kind === 'ct-truth' ? 'CT scan of noise-free input' : 'PET re-simulation (OSEM)';
   return `lowdose simulate: ${what}, dose ${dose}, seed ${job.options.seed}, ${parts.join(', ')}`.slice(0, 1024);
 }
@@ -355,7 +356,7 @@ async function simulateSeries(
     if (inFlight.size >= limit) await Promise.race(inFlight);
   }
   await Promise.all(inFlight);
-  if (failure !== null) throw failure;
+  if (failure !== null) throw failure instanceof Error ? failure : new Error(scalarText(failure));
   const ms = performance.now() - started;
   return {
     input: { seriesInstanceUid: series.seriesInstanceUid, key: series.key, modality: series.modality, files: [...new Set(series.slices.map((s) => s.file))] },
@@ -375,7 +376,7 @@ async function simulateSeries(
 /** Does the work of `lowdose simulate`; returns the JSON result and the exit code. */
 export async function runSimulate(paths: readonly string[], options: SimulateOptions): Promise<{ result: SimulateResult; exitCode: number }> {
   if (!(options.dose > 0 && options.dose <= 1)) throw new LowdoseError('E_USAGE', `--dose must be a fraction in (0, 1], got ${options.dose}`);
-  if (options.mode && options.mode !== 'insert' && options.mode !== 'truth') throw new LowdoseError('E_USAGE', `--mode must be insert or truth, got "${options.mode}"`);
+  if (options.mode && options.mode !== 'insert' && options.mode !== 'truth') throw new LowdoseError('E_USAGE', `--mode must be insert or truth, got "${String(options.mode)}"`);
   if (options.bowtie && !BOWTIE_KINDS.includes(options.bowtie)) throw new LowdoseError('E_USAGE', `--bowtie must be one of ${BOWTIE_KINDS.join(', ')}`);
   if (options.kernel !== 'auto') resolveKernel(options.kernel, options.cutoff);
   else if (options.cutoff !== undefined) resolveKernel(DEFAULT_KERNEL, options.cutoff);

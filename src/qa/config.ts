@@ -138,7 +138,7 @@ export function parseConfigObject(raw: unknown, source: string, base: QaConfig |
       if (min !== null && max !== null && min > max) fail(`checks.${name}: min ${min} is greater than max ${max}`);
     }
     if ('minDiameterMm' in fields && !((merged.minDiameterMm as number) >= 0)) {
-      fail(`checks.${name}.minDiameterMm must be >= 0, got ${merged.minDiameterMm}`);
+      fail(`checks.${name}.minDiameterMm must be >= 0, got ${JSON.stringify(merged.minDiameterMm)}`);
     }
     out[name] = merged;
   }

@@ -11,7 +11,7 @@ import { LowdoseError, type ErrorCode } from '../errors.js';
 import { resolveModelFiles } from '../models/index.js';
 import { denoisePaths } from '../pipeline/denoise.js';
 import { DEFAULT_MODELS } from '../models/denoiser.js';
-import type { DenoiseOptions, DenoiseProgress, DenoiseReport } from '../pipeline/types.js';
+import type { DenoiseProgress, DenoiseReport } from '../pipeline/types.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { runChecks } from './checks/index.js';
 import { DEFAULT_FIXTURES_DIR, type QaConfig } from './config.js';

@@ -152,7 +152,7 @@ export async function batchStatus(queue: Queue<SeriesJobData, SeriesJobResult>, 
     const progress = job?.progress as { slicesDone?: number } | number | undefined;
     const slicesDone =
       state === 'completed' ? entry.slices : typeof progress === 'object' && progress !== null ? (progress.slicesDone ?? 0) : 0;
-    const result = state === 'completed' ? (job!.returnvalue as SeriesJobResult) : null;
+    const result = state === 'completed' ? (job!.returnvalue) : null;
     if (result) results.push(result);
     const failure = state === 'failed' && job ? decodeFailure(job.failedReason ?? '') : null;
     jobs.push({

@@ -92,7 +92,7 @@ export interface BatchStatus {
 export function batchReport(results: readonly SeriesJobResult[], status: BatchStatus, scanErrors: DenoiseReport['errors'] = []): DenoiseReport {
   const errors = [...scanErrors];
   for (const job of status.jobs) {
-    if (job.error) errors.push({ path: job.error.path, code: job.error.code as DenoiseReport['errors'][number]['code'], message: job.error.message });
+    if (job.error) errors.push({ path: job.error.path, code: job.error.code, message: job.error.message });
   }
   return { series: [...results], errors };
 }

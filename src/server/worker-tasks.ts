@@ -53,13 +53,13 @@ export function scanFromTransfer(scan: ScanTransfer): ScanResult {
 export async function runTask<T extends TaskName>(task: T, input: WorkerTasks[T]['input']): Promise<WorkerTasks[T]['output']> {
   switch (task) {
     case 'score':
-      return scoreSlice(input as SliceScoreInput) as WorkerTasks[T]['output'];
+      return scoreSlice(input as SliceScoreInput);
     case 'checkFile':
       try {
         await readInstanceHeader((input as WorkerTasks['checkFile']['input']).path);
-        return null as WorkerTasks[T]['output'];
+        return null;
       } catch (error) {
-        return toTransfer(toLowdoseError(error, 'E_NOT_DICOM')) as WorkerTasks[T]['output'];
+        return toTransfer(toLowdoseError(error, 'E_NOT_DICOM'));
       }
     case 'scan': {
       const { paths, within } = input as WorkerTasks['scan']['input'];

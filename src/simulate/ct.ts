@@ -47,7 +47,7 @@ export const CT_DEFAULTS = Object.freeze({
   seed: 0,
   i0: 1e5,
   electronicNoise: 5,
-  bowtie: 'body' as BowtieKind,
+  bowtie: 'body',
   minCounts: 1,
   muWater: MU_WATER_CT_PER_MM,
 });

@@ -54,7 +54,7 @@ export class SimulationPool {
       try {
         return Promise.resolve(runSliceJob(job, input));
       } catch (error) {
-        return Promise.reject(error);
+        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
       }
     }
     return new Promise((resolve, reject) => {
@@ -133,8 +133,8 @@ export async function simulateVolume(volume: Volume, job: SliceJob, options: Vol
   }
   const total = volume.slices.length;
   const pool = new SimulationPool(Math.min(options.workers ?? defaultWorkerCount(), Math.max(1, total)));
-  const low: Float32Array[] = new Array(total);
-  const full: (Float32Array | null)[] = new Array(total);
+  const low = new Array<Float32Array>(total);
+  const full = new Array<Float32Array | null>(total);
   let done = 0;
   try {
     await Promise.all(
@@ -152,7 +152,7 @@ export async function simulateVolume(volume: Volume, job: SliceJob, options: Vol
   const dose = job.kind === 'pet' ? job.options.countsFraction : job.options.dose;
   const lowDose: Volume = { ...volume, slices: low, description: `${volume.description} simulated ${formatPercent(dose)} dose` };
   const fullDose: Volume | null = full.every((f) => f !== null)
-    ? { ...volume, slices: full as Float32Array[], description: `${volume.description} simulated full dose` }
+    ? { ...volume, slices: full, description: `${volume.description} simulated full dose` }
     : null;
   return { lowDose, fullDose };
 }

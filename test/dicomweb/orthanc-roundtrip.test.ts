@@ -42,7 +42,7 @@ async function startProxy(target: string, tls?: { key: Buffer; cert: Buffer }): 
     counts.set(method, count);
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', async () => {
+    const forward = async () => {
       if (proxy.fail?.(method, req.url ?? '', count)) {
         res.writeHead(500).end('injected failure');
         return;
@@ -52,7 +52,8 @@ async function startProxy(target: string, tls?: { key: Buffer; cert: Buffer }): 
       const upstream = await fetch(`${target}${req.url}`, { method, headers, ...(chunks.length ? { body: Buffer.concat(chunks) } : {}) });
       const body = Buffer.from(await upstream.arrayBuffer());
       res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/octet-stream' }).end(body);
-    });
+    };
+    req.on('end', () => void forward());
   };
   const server = tls ? https.createServer(tls, handler) : http.createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

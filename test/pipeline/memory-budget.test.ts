@@ -92,6 +92,7 @@ describe('lowdose denoise under a memory budget', () => {
     expect(planDenoiseMemory(SHAPE, request, budget).forwardBatch).toBe(5);
 
     const calls: number[] = [];
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- kept to be put back on the prototype after the test
     const original = OnnxDiffusionModel.prototype.predict;
     vi.spyOn(OnnxDiffusionModel.prototype, 'predict').mockImplementation(function (this: OnnxDiffusionModel, batch, out) {
       calls.push(batch.batch);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LowdoseError } from '../../src/errors.js';
-import { checkCardAgainstGraph, normalizationFor, parseModelCard, type ModelCard } from '../../src/models/card.js';
+import { checkCardAgainstGraph, normalizationFor, parseModelCard } from '../../src/models/card.js';
 import { defaultModelsDir, listModelNames, loadModel, resolveModelFiles } from '../../src/models/load.js';
 import { packageRoot } from '../../src/util/package-root.js';
 import { fromModelSpace, toModelSpace } from '../../src/diffusion/normalization.js';
@@ -235,7 +235,7 @@ describe('finding models', () => {
 });
 
 describe('normalization', () => {
-  const card = parseModelCard(JSON.parse(readFileSync(fixtureModel('per-pixel-neighbours'), 'utf8')), 'n.json') as ModelCard;
+  const card = parseModelCard(JSON.parse(readFileSync(fixtureModel('per-pixel-neighbours'), 'utf8')), 'n.json');
 
   it('maps HU linearly and SUV through log1p, and back', () => {
     const ct = normalizationFor(card, 'CT');

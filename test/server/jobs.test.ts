@@ -43,7 +43,7 @@ function steppedRunner(): { runner: DenoiseRunner; calls: RunnerCall[]; next: ()
   const waiting: Array<(call: RunnerCall) => void> = [];
   const runner: DenoiseRunner = (paths, options) =>
     new Promise<DenoiseReport>((resolve, reject) => {
-      options.signal?.addEventListener('abort', () => reject(options.signal!.reason));
+      options.signal?.addEventListener('abort', () => reject(options.signal!.reason as Error));
       // Like the pipeline, output appears in outDir as the run goes.
       mkdirSync(options.outDir, { recursive: true });
       writeFileSync(path.join(options.outDir, 'partial.dcm'), 'partial');

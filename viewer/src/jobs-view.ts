@@ -121,7 +121,7 @@ export class JobsView {
         dose: value('denoise-dose') === '' ? undefined : Number(value('denoise-dose')),
       });
     }
-    return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined && !Number.isNaN(v))) as JobOptions;
+    return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined && !Number.isNaN(v)));
   }
 
   async start(options: JobOptions): Promise<void> {

@@ -194,7 +194,7 @@ async function loadView(target: { kind: 'c' | 's'; id: string }): Promise<View> 
     fetchSeries(comparison.uncertainty),
     fetchSeries(comparison.hallucination),
   ]);
-  return { comparison, lowDose: lowDose!, denoised, reference, uncertainty, hallucination };
+  return { comparison, lowDose: lowDose, denoised, reference, uncertainty, hallucination };
 }
 
 /**

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { parseMemorySize } from '../../pipeline/memory-budget.js';
 import { parseRedisUrl, describeTarget } from '../../queue/connection.js';
 import { startWorker } from '../../queue/worker.js';
-import { isDeviceRequest, type DeviceRequest } from '../../runtime/index.js';
+import { isDeviceRequest } from '../../runtime/index.js';
 import type { CommandRegistrar } from '../command.js';
 import { EXIT_OK, parseIntOption, usageError } from '../output.js';
 
@@ -45,7 +45,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       const worker = await startWorker(target, {
         concurrency: opts.concurrency,
         stallTimeoutMs: opts.stallTimeout,
-        ...(opts.device !== undefined ? { device: opts.device as DeviceRequest } : {}),
+        ...(opts.device !== undefined ? { device: opts.device } : {}),
         ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
         ...(opts.memoryBudget !== undefined ? { memoryBudget: opts.memoryBudget } : {}),
         log,
