@@ -13,7 +13,7 @@ declare module 'cornerstone-core' {
     rotation: number;
     hflip: boolean;
     vflip: boolean;
-    colormap?: string | object;
+    colormap?: string | object | undefined;
   }
   export interface Image {
     imageId: string;

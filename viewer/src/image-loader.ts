@@ -39,7 +39,7 @@ function makeImage(
   let min = 32767;
   let max = -32768;
   for (let i = 0; i < pixels.length; i++) {
-    const v = pixels[i];
+    const v = pixels[i]!;
     if (v < min) min = v;
     if (v > max) max = v;
   }
@@ -102,7 +102,7 @@ function loadDifference(imageId: string): ImageLoadObject {
     // Two passes, no float copy: the largest |difference| first, then straight onto int16.
     let maxAbs = 0;
     for (let i = 0; i < a.length; i++) {
-      const d = a[i] * ta - b[i] * ra + tb;
+      const d = a[i]! * ta - b[i]! * ra + tb;
       const m = d < 0 ? -d : d;
       if (m > maxAbs) maxAbs = m;
     }
@@ -110,7 +110,7 @@ function loadDifference(imageId: string): ImageLoadObject {
     const slope = Math.max(maxAbs, 1e-6) / 32767;
     const intercept = 0;
     const pixels = new Int16Array(a.length);
-    for (let i = 0; i < a.length; i++) pixels[i] = Math.round((a[i] * ta - b[i] * ra + tb) / slope);
+    for (let i = 0; i < a.length; i++) pixels[i] = Math.round((a[i]! * ta - b[i]! * ra + tb) / slope);
     return makeImage(imageId, pixels, slope, intercept, test.rows, test.columns, [test.rowPixelSpacing, test.columnPixelSpacing], test.units ?? '');
   })();
   return { promise };

@@ -79,7 +79,7 @@ export class Prefetcher {
 
   private pump(): void {
     while (!this.stopped && this.inFlight < CONCURRENCY && this.next < this.order.length) {
-      const id = this.order[this.next++];
+      const id = this.order[this.next++]!;
       if (cornerstone.imageCache.getImageLoadObject(id)) continue;
       this.inFlight++;
       cornerstone

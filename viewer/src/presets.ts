@@ -51,7 +51,7 @@ export function initialPreset(modality: string, units: string, fileWindow: [numb
     return pet;
   }
   if (fileWindow && modality === 'CT') return { id: 'file', label: 'File window', key: '', center: fileWindow[0], width: fileWindow[1], modality: 'CT' };
-  return PRESETS[0];
+  return PRESETS[0]!;
 }
 
 /** Half-width of the difference window: a fraction of the anatomy window, so edits are visible. */

@@ -13,7 +13,7 @@ export function sliceValues(image: Image, location: number): SliceValues {
   return {
     rows: image.rows,
     columns: image.columns,
-    value: (i) => pixels[i] * image.slope + image.intercept,
+    value: (i) => pixels[i]! * image.slope + image.intercept,
     pixelSpacing: [image.rowPixelSpacing, image.columnPixelSpacing],
     location,
   };

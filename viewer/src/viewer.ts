@@ -361,7 +361,10 @@ export class ComparisonViewer {
     const uncertaintyIds = aligned(view.uncertainty, alignment?.uncertainty);
     const against = referenceIds ?? lowIds;
     const differenceIds = denoisedIds
-      ? denoisedIds.map((id, i) => (id === blank || against[i] === blank ? blank : differenceImageId(id, against[i])))
+      ? denoisedIds.map((id, i) => {
+          const other = against[i];
+          return id === blank || other === undefined || other === blank ? blank : differenceImageId(id, other);
+        })
       : null;
     const stacks: Array<[PaneKey, string[] | null, Pane['kind'], string]> = [
       ['lowDose', lowIds, 'anatomy', lowDose.units],
@@ -439,6 +442,7 @@ export class ComparisonViewer {
   private show(pane: Pane, index: number): void {
     const token = ++pane.token;
     const imageId = pane.imageIds[index];
+    if (imageId === undefined) return;
     cornerstone.loadAndCacheImage(imageId).then(
       (image) => {
         if (token !== pane.token || !this.view) return;
@@ -535,8 +539,8 @@ export class ComparisonViewer {
       // Without slice locations the peak sphere stays in this slice.
       if (here !== null && here !== undefined) {
         const near = locations.flatMap((z, j) => (j !== index && z !== null && Math.abs(z - here) <= 6 && pane.imageIds[j] ? [j] : []));
-        const images = await Promise.all(near.map((j) => cornerstone.loadAndCacheImage(pane.imageIds[j])));
-        neighbours = [current, ...images.flatMap((im, k) => (im.blank ? [] : [sliceValues(im, locations[near[k]]!)]))];
+        const images = await Promise.all(near.map((j) => cornerstone.loadAndCacheImage(pane.imageIds[j]!)));
+        neighbours = [current, ...images.flatMap((im, k) => (im.blank ? [] : [sliceValues(im, locations[near[k]!]!)]))];
       }
     } catch {
       // A neighbour that does not load: the peak over the slices that did.
@@ -597,7 +601,7 @@ function overlayPicture(image: Image, source: OverlaySource): { canvas: HTMLCanv
   const t = source.threshold;
   let pixels = 0;
   for (let i = 0; i < values.length; i++) {
-    const v = values[i] * image.slope + image.intercept;
+    const v = values[i]! * image.slope + image.intercept;
     let alpha = 0;
     if (source.kind === 'hallucination') alpha = v < t ? 120 : 0;
     else if (v > t) alpha = 50 + Math.round(130 * Math.min(1, (v - t) / t));
