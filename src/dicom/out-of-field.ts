@@ -16,6 +16,7 @@
  * rule fires it marks exactly the outside of the inscribed circle, and on GE slices that declare
  * PixelPaddingValue it marks exactly the declared padding (test/dicom/out-of-field.test.ts).
  */
+import { borderConnectedFill } from '../util/border-connected.js';
 import type { StoredValues } from './pixels.js';
 
 /** A slice minimum at or below this (HU) is a fill value, not a measurement (air is -1000 HU). */
@@ -37,34 +38,8 @@ export function outOfFieldMask(
   for (let i = 1; i < stored.length; i++) if (stored[i]! < min) min = stored[i]!;
   if (min * slope + intercept > OUT_OF_FIELD_MAX_HU) return null;
 
-  const mask = new Uint8Array(stored.length);
-  const queue = new Int32Array(stored.length);
-  let head = 0;
-  let tail = 0;
-  const seed = (i: number) => {
-    if (mask[i] || stored[i] !== min) return;
-    mask[i] = 1;
-    queue[tail++] = i;
-  };
-  for (let c = 0; c < columns; c++) {
-    seed(c);
-    seed((rows - 1) * columns + c);
-  }
-  for (let r = 0; r < rows; r++) {
-    seed(r * columns);
-    seed(r * columns + columns - 1);
-  }
-  if (tail === 0) return null;
-  while (head < tail) {
-    const i = queue[head++]!;
-    const r = Math.floor(i / columns);
-    const c = i - r * columns;
-    if (c > 0) seed(i - 1);
-    if (c < columns - 1) seed(i + 1);
-    if (r > 0) seed(i - columns);
-    if (r < rows - 1) seed(i + columns);
-  }
-  return mask;
+  const { mask, count } = borderConnectedFill(rows, columns, (i) => stored[i] === min);
+  return count === 0 ? null : mask;
 }
 
 /** 1 where either mask is 1; null when both are null. */

@@ -14,6 +14,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { readSlicePixels, scanPaths, type Series } from '../../../src/dicom/index.js';
 import type { Image2D } from '../../../src/image.js';
+import { borderConnectedFill } from '../../../src/util/border-connected.js';
 
 /** Which patient may be used for what: the split the model card reports under. */
 export const PATIENT_ROLES: Readonly<Record<string, 'validation' | 'training'>> = {
@@ -118,32 +119,9 @@ export function fieldMask(a: Image2D, b: Image2D, paddingA: Uint8Array | null = 
     if (a.data[i]! < minA) minA = a.data[i]!;
     if (b.data[i]! < minB) minB = b.data[i]!;
   }
-  const floor = (i: number) => a.data[i] === minA && b.data[i] === minB;
-  const valid = new Uint8Array(n).fill(1);
-  const stack: number[] = [];
-  const push = (i: number) => {
-    if (valid[i] && floor(i)) {
-      valid[i] = 0;
-      stack.push(i);
-    }
-  };
-  for (let c = 0; c < columns; c++) {
-    push(c);
-    push((rows - 1) * columns + c);
-  }
-  for (let r = 0; r < rows; r++) {
-    push(r * columns);
-    push(r * columns + columns - 1);
-  }
-  while (stack.length > 0) {
-    const i = stack.pop()!;
-    const r = Math.floor(i / columns);
-    const c = i - r * columns;
-    if (r > 0) push(i - columns);
-    if (r < rows - 1) push(i + columns);
-    if (c > 0) push(i - 1);
-    if (c < columns - 1) push(i + 1);
-  }
+  const fill = borderConnectedFill(rows, columns, (i) => a.data[i] === minA && b.data[i] === minB).mask;
+  const valid = new Uint8Array(n);
+  for (let i = 0; i < n; i++) valid[i] = fill[i] ? 0 : 1;
   for (let i = 0; i < n; i++) if (paddingA?.[i] || paddingB?.[i]) valid[i] = 0;
   return valid;
 }
