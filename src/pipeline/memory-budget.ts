@@ -232,7 +232,7 @@ function largest(max: number, ok: (n: number) => boolean): number {
  */
 export async function checkJobMemory(
   shapes: readonly SeriesShape[],
-  options: Pick<DenoiseOptions, 'method' | 'model' | 'batch' | 'samples' | 'guidance' | 'consistency'>,
+  options: Pick<DenoiseOptions, 'method' | 'model' | 'batch' | 'samples' | 'guidance' | 'consistency' | 'uncertainty' | 'hallucination'>,
   budget: MemoryBudget,
 ): Promise<Array<MemoryPlan | null>> {
   const method = options.method ?? 'diffusion';
@@ -253,7 +253,8 @@ export async function checkJobMemory(
       method,
       ...(card ? { card } : {}),
       batch: options.batch ?? 1,
-      samples: options.samples ?? 1,
+      // --uncertainty / --hallucination without --samples run the card's calibrated ensemble size.
+      samples: options.samples ?? ((options.uncertainty || options.hallucination) && card?.uncertainty ? card.uncertainty.samples : 1),
       guidance: options.guidance ?? card?.guidance.default ?? 1,
       consistency: card ? resolveConsistency(card.sampler.consistency, options.consistency) !== null : false,
     };

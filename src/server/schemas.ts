@@ -207,6 +207,15 @@ const jobOptionFields = {
   /** The input's dose fraction, (0, 1] (denoise --dose): the model's dose input and full-dose texture's d. */
   dose: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
   batch: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
+  /**
+   * `denoise --uncertainty`: the calibrated uncertainty series (diffusion only; the model card's
+   * `uncertainty` block; `samples` defaults to its K). The comparison's `uncertainty` names it.
+   */
+  uncertainty: Type.Optional(Type.Boolean()),
+  /** `denoise --uncertainty-threshold`: sigma in the card's units above which a pixel counts as uncertain. */
+  uncertaintyThreshold: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 10000 })),
+  /** `denoise --hallucination`: the reference-free hallucination map of the ensemble's halves (needs the card's calibration). */
+  hallucination: Type.Optional(Type.Boolean()),
 };
 
 /** Unknown options are refused (the app's ajv keeps additional properties to fail on them). */
@@ -252,6 +261,10 @@ export const jobView = Type.Object({
     Type.Object({
       /** Comparisons (low-dose vs denoised) the job produced. */
       comparisons: strings,
+      /** Per comparison (same order): its uncertainty series id (the ensemble spread, calibrated with `uncertainty`), or null. */
+      uncertainty: Type.Optional(Type.Array(stringOrNull)),
+      /** Per comparison (same order): its hallucination map series id (`hallucination`), or null. */
+      hallucination: Type.Optional(Type.Array(stringOrNull)),
       errors: Type.Array(apiError),
     }),
   ),

@@ -6,7 +6,7 @@
  * job run from the page. Skipped, with a message, only where /usr/bin/chromium is absent.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -117,7 +117,18 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
 
     const viewerDir = path.join(root, 'viewer');
     execFileSync(process.execPath, [path.join(REPO, 'scripts/build-viewer.mjs'), '--outdir', viewerDir], { stdio: 'pipe' });
-    app = await buildApp({ data: [data], workDir: path.join(root, 'work'), viewerDir, modelDirs: [TEST_MODELS] });
+    // The per-pixel test model with a calibration block and a noisy warm start (its ensemble then
+    // spreads), for a job with uncertainty from the Denoise dialog; a 1 HU threshold so the overlay has pixels.
+    const calibrated = path.join(root, 'models');
+    mkdirSync(calibrated);
+    const card = JSON.parse(readFileSync(path.join(TEST_MODELS, 'per-pixel.json'), 'utf8')) as { sampler: object };
+    const uncertainty = { samples: 2, calibration: [{ samples: 2, spreadScale: 3, noiseScale: 0.5, noiseWindowMm: 12 }], threshold: 1, units: 'HU' };
+    writeFileSync(
+      path.join(calibrated, 'calibrated.json'),
+      JSON.stringify({ ...card, name: 'calibrated', onnx: 'calibrated.onnx', sampler: { ...card.sampler, default: 'warm-start', steps: 2 }, uncertainty }),
+    );
+    copyFileSync(path.join(TEST_MODELS, 'per-pixel.onnx'), path.join(calibrated, 'calibrated.onnx'));
+    app = await buildApp({ data: [data], workDir: path.join(root, 'work'), viewerDir, modelDirs: [TEST_MODELS, calibrated] });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
     studies = (await app.inject({ url: '/api/studies' })).json() as StudiesResponse;
 
@@ -326,6 +337,29 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
     for (const key of await paneKeys()) await expectRealPixels(key);
     await expect.poll(() => page.textContent('[data-metrics="denoised"]'), POLL).toMatch(/^PSNR \d+\.\d dB · SSIM 0\.\d{3} {2}\(vs low-dose\)$/);
     expect(await page.textContent('[data-metrics="lowDose"]')).toMatch(/^noise σ \d+(\.\d+)? HU$/);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('denoises with calibrated uncertainty from the Denoise dialog and overlays it on the result with O', async () => {
+    const lowDose = await page.evaluate(() => document.body.dataset.view);
+    await page.click('#denoise-button');
+    await page.selectOption('#denoise-method', 'diffusion');
+    await page.selectOption('#denoise-model', 'calibrated');
+    expect(await page.inputValue('#denoise-samples')).toBe('1');
+    await page.check('#denoise-uncertainty');
+    // Ticking it leaves the ensemble size to the card's calibration.
+    expect(await page.inputValue('#denoise-samples')).toBe('');
+    const posted = page.waitForRequest((request) => request.url().endsWith('/api/jobs') && request.method() === 'POST');
+    await page.click('#denoise-start');
+    expect((await posted).postDataJSON()).toMatchObject({ options: { method: 'diffusion', model: 'calibrated', uncertainty: true } });
+    await page.waitForFunction((before) => document.body.dataset.view?.startsWith('c:') && document.body.dataset.view !== before, lowDose, { timeout: 30_000 });
+    expect(await paneKeys()).toEqual(['lowDose', 'denoised', 'difference', 'uncertainty']);
+    await expectRealPixels('uncertainty');
+    await page.keyboard.press('o');
+    await page.waitForSelector('.pane[data-pane="denoised"][data-overlay="uncertainty"][data-overlay-pixels]');
+    expect(Number(await page.getAttribute('.pane[data-pane="denoised"]', 'data-overlay-pixels'))).toBeGreaterThan(0);
+    await page.keyboard.press('o');
+    await page.waitForSelector('.pane[data-pane="denoised"][data-overlay=""]');
     expect(pageErrors).toEqual([]);
   });
 });

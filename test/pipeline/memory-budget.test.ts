@@ -13,6 +13,7 @@ import { OnnxDiffusionModel, resolveModelFiles } from '../../src/models/index.js
 import { denoisePaths } from '../../src/pipeline/denoise.js';
 import {
   activationBytesPerPixel,
+  checkJobMemory,
   defaultMemoryBudget,
   MAX_FORWARD_PIXELS,
   MEMORY_BUDGET_ENV,
@@ -56,6 +57,20 @@ describe('the memory estimate', () => {
     expect(small.bytes).toBeLessThanOrEqual(2 * GiB);
     // What cannot be chunked must fit: 192 images of sampler buffers do not fit 1 GiB.
     expect(at({ batch: 256, samples: 64 }, GiB).fits).toBe(false);
+  });
+
+  it('plans --uncertainty / --hallucination without --samples for the card\'s calibrated ensemble size, not one sample', async () => {
+    const { card } = await resolveModelFiles('lowdose-ct');
+    const K = card.uncertainty!.samples;
+    const budget = { bytes: 64 * GiB, source: 'option' as const };
+    const [plain] = await checkJobMemory([SHAPE], { model: 'lowdose-ct' }, budget);
+    const [calibrated] = await checkJobMemory([SHAPE], { model: 'lowdose-ct', uncertainty: true }, budget);
+    const [map] = await checkJobMemory([SHAPE], { model: 'lowdose-ct', hallucination: true }, budget);
+    const [explicit] = await checkJobMemory([SHAPE], { model: 'lowdose-ct', samples: K }, budget);
+    expect(plain!.forwardInputs).toBe(1);
+    expect(calibrated!.forwardInputs).toBe(K);
+    expect(calibrated).toEqual(explicit);
+    expect(map).toEqual(explicit);
   });
 
   it('reads sizes, the environment variable, and defaults to at most half of this machine', () => {

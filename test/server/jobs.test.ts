@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DenoiseOptions, DenoiseReport } from '../../src/pipeline/types.js';
-import type { ComparisonDetail, ComparisonMetrics, JobView, StudiesResponse } from '../../src/server/api-types.js';
+import type { ComparisonDetail, ComparisonMetrics, JobView, SeriesDetail, StudiesResponse } from '../../src/server/api-types.js';
 import { buildApp } from '../../src/server/app.js';
 import type { DenoiseRunner } from '../../src/server/jobs/queue.js';
 import { writeFixtureStudy, type FixtureStudy } from './fixture-study.js';
@@ -16,6 +16,17 @@ import { jobEvents } from './http.js';
 
 const POLL = { timeout: 15_000, interval: 20 };
 const MINIMAL_CARD = path.resolve(import.meta.dirname, '../fixtures-models/minimal.json');
+const PER_PIXEL_CARD = path.resolve(import.meta.dirname, '../fixtures-models/per-pixel.json');
+/** The per-pixel test model with an `uncertainty` block (as calibrate.ts writes one): K = 2, sigma = sqrt(3² std² + 0.5² noise). */
+const CALIBRATION = { samples: 2, spreadScale: 3, noiseScale: 0.5, noiseWindowMm: 12 };
+
+function writeCalibratedModel(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  const card = JSON.parse(readFileSync(PER_PIXEL_CARD, 'utf8')) as Record<string, unknown>;
+  const uncertainty = { samples: 2, calibration: [CALIBRATION], threshold: 10, units: 'HU' };
+  writeFileSync(path.join(dir, 'calibrated.json'), JSON.stringify({ ...card, name: 'calibrated', onnx: 'calibrated.onnx', uncertainty }));
+  copyFileSync(PER_PIXEL_CARD.replace(/\.json$/, '.onnx'), path.join(dir, 'calibrated.onnx'));
+}
 
 /**
  * A --models folder: a valid card named "tiny" in a file of another name (names are card names),
@@ -133,6 +144,7 @@ describe('job queue', () => {
     driver = steppedRunner();
     const models = path.join(root, 'models');
     writeModelFolder(models);
+    writeCalibratedModel(models);
     app = await buildApp({
       data: [path.join(root, 'data')],
       workDir: path.join(root, 'work'),
@@ -188,7 +200,7 @@ describe('job queue', () => {
     const events = await reader.rest();
     expect(events.map((e) => e.status)).toEqual(['done']);
     const last = events.at(-1)!;
-    expect(last.result).toEqual({ comparisons: [denoisedComparisonId], errors: [] });
+    expect(last.result).toEqual({ comparisons: [denoisedComparisonId], uncertainty: [null], hallucination: [null], errors: [] });
 
     // The queued job starts as soon as its device is free.
     const secondCall = await driver.next();
@@ -234,14 +246,14 @@ describe('job queue', () => {
 
   it('resolves model names only among installed cards, by card name, with errors that name no path or file content', async () => {
     const listed = (await app.inject({ url: '/api/models' })).json() as { models: Array<{ name: string }> };
-    expect(listed.models.map((m) => m.name)).toEqual(['tiny', 'lowdose-ct', 'lowdose-pet']);
+    expect(listed.models.map((m) => m.name)).toEqual(['calibrated', 'tiny', 'lowdose-ct', 'lowdose-pet']);
     for (const model of ['evil.json', 'evil', 'x.onnx', 'x', '../x', 'tiny-file', 'tiny.json', 'package.json', 'lowdose-ct.json']) {
       const response = await app.inject({ method: 'POST', url: '/api/jobs', payload: { series: [lowDoseId], options: { model } } });
       expect(response.statusCode, model).toBe(400);
       const body = response.json() as { code: string; message: string };
       expect(body.code).toBe('E_USAGE');
       // "../x" already fails the name pattern; the others are names that no installed card has.
-      if (!model.includes('/')) expect(body.message).toContain('installed: tiny, lowdose-ct, lowdose-pet');
+      if (!model.includes('/')) expect(body.message).toContain('installed: calibrated, tiny, lowdose-ct, lowdose-pet');
       for (const secret of [root, process.cwd(), 'SECRET', 'format']) expect(body.message, model).not.toContain(secret);
     }
     const shipped = await app.inject({ method: 'POST', url: '/api/jobs', payload: { series: [lowDoseId], options: { model: 'lowdose-ct', device: 'cuda' } } });
@@ -254,6 +266,33 @@ describe('job queue', () => {
     expect((await get(shipped.json().id)).error).toEqual({ code: 'E_MODEL', message: '<models 1>/tiny.onnx is broken' });
   });
 
+  it('passes uncertainty and hallucination to the pipeline, and refuses what the calibration does not describe before queueing', async () => {
+    const asked = { method: 'diffusion', model: 'calibrated', uncertainty: true, uncertaintyThreshold: 5, hallucination: true, device: 'webgpu' };
+    const job = await submit({ series: [lowDoseId], options: asked });
+    const call = await driver.next();
+    expect(call.options).toMatchObject({ uncertainty: true, uncertaintyThreshold: 5, hallucination: true });
+    expect(job.options).toMatchObject({ uncertainty: true, uncertaintyThreshold: 5, hallucination: true });
+    call.finish({ series: [], errors: [{ path: null, code: 'E_MODEL', message: 'stop here' }] });
+    await expect.poll(async () => (await get(job.id)).status, POLL).toBe('failed');
+
+    const refusals: Array<[object, string, RegExp]> = [
+      [{ method: 'nlm', uncertainty: true }, 'E_USAGE', /need the diffusion model's ensemble, not --method nlm/],
+      [{ model: 'calibrated', hallucination: true, texture: 'full-dose', dose: 0.25 }, 'E_USAGE', /calibrated for --texture smooth/],
+      [{ model: 'calibrated', uncertaintyThreshold: 5 }, 'E_USAGE', /needs --uncertainty or --hallucination/],
+      [{ model: 'calibrated', uncertainty: true, samples: 4 }, 'E_USAGE', /calibrated for --samples 2, not 4/],
+      [{ model: 'tiny', uncertainty: true }, 'E_MODEL', /model tiny has no uncertainty calibration/],
+      [{ model: 'calibrated', uncertainty: 'yes' }, 'E_USAGE', /uncertainty/],
+      [{ model: 'calibrated', uncertainty: true, uncertaintyThreshold: 0 }, 'E_USAGE', /uncertaintyThreshold/],
+    ];
+    const callsBefore = driver.calls.length;
+    for (const [options, code, message] of refusals) {
+      const response = await app.inject({ method: 'POST', url: '/api/jobs', payload: { series: [lowDoseId], options } });
+      expect(response.statusCode, JSON.stringify(options)).toBe(400);
+      expect(response.json(), JSON.stringify(options)).toMatchObject({ code, message: expect.stringMatching(message) });
+    }
+    expect(driver.calls.length, 'a refused job never reaches the runner').toBe(callsBefore);
+  });
+
   it('answers events for an unknown job with a JSON 404', async () => {
     const response = await app.inject({ url: '/api/jobs/AAAAAAAAAAAA/events' });
     expect(response.statusCode).toBe(404);
@@ -262,6 +301,41 @@ describe('job queue', () => {
 });
 
 describe('a real denoise job', () => {
+  it('with uncertainty and hallucination, names the calibrated uncertainty series its comparison overlays, and the map', async () => {
+    const models = path.join(root, 'models-real');
+    writeCalibratedModel(models);
+    const app = await buildApp({ data: [path.join(root, 'data')], workDir: path.join(root, 'work-uncertainty'), modelDirs: [models] });
+    try {
+      // The per-pixel test model is no denoiser; a warm start with noise gives its ensemble a real spread.
+      const options = { model: 'calibrated', sampler: 'warm-start', steps: 2, seed: 3, uncertainty: true, hallucination: true };
+      const response = await app.inject({ method: 'POST', url: '/api/jobs', payload: { series: [lowDoseId], options } });
+      expect(response.statusCode, response.body).toBe(202);
+      const job = response.json() as JobView;
+      const last = jobEvents((await app.inject({ url: `/api/jobs/${job.id}/events` })).body).at(-1)!;
+      expect(last.status, JSON.stringify(last.error)).toBe('done');
+      const { comparisons, uncertainty, hallucination } = last.result!;
+      expect(comparisons).toHaveLength(1);
+      expect(uncertainty).toHaveLength(1);
+      expect(uncertainty![0]).toEqual(expect.any(String));
+      expect(hallucination![0]).toEqual(expect.any(String));
+      const comparison = (await app.inject({ url: `/api/comparisons/${comparisons[0]!}` })).json() as ComparisonDetail;
+      expect(comparison).toMatchObject({ lowDose: lowDoseId, uncertainty: uncertainty![0], hallucination: hallucination![0] });
+      expect(comparison.alignment.uncertainty).toEqual([0, 1, 2]);
+      // The uncertainty series is the calibrated SD (the card's threshold travels with it), not the raw spread.
+      expect(comparison.report).toMatchObject({ samples: 2, uncertaintyThreshold: 10 });
+      const series = (await app.inject({ url: `/api/series/${uncertainty![0]!}` })).json() as SeriesDetail;
+      expect(series.role).toBe('uncertainty');
+      expect(series.derivation).toMatch(/^calibrated uncertainty \(error SD\) = sqrt\(3\^2 std\^2 \+ 0\.5\^2 boxmean/);
+      const report = JSON.parse(readFileSync(path.join(root, 'work-uncertainty', 'jobs', job.id, 'report.json'), 'utf8')) as {
+        series: Array<{ samples: number; uncertainty: { calibrated: boolean; calibration: typeof CALIBRATION } }>;
+      };
+      expect(report.series[0]!.samples).toBe(2);
+      expect(report.series[0]!.uncertainty).toMatchObject({ calibrated: true, calibration: CALIBRATION });
+    } finally {
+      await app.close();
+    }
+  });
+
   it('denoises the low-dose series with non-local means and opens as a new comparison against the reference', async () => {
     const app = await buildApp({ data: [path.join(root, 'data')], workDir: path.join(root, 'work-real') });
     try {

@@ -14,6 +14,9 @@ const METHOD_LABELS: Record<DenoiseMethod, string> = {
   nlm: 'Non-local means',
 };
 
+/** Checkboxes for `denoise --uncertainty` / `--hallucination` (diffusion only). */
+const CALIBRATED_OPTIONS = ['denoise-uncertainty', 'denoise-hallucination'];
+
 export interface JobsViewHooks {
   /** The series a new job denoises (the low-dose series on screen). */
   currentSeries(): { id: string; modality: string; description: string } | null;
@@ -57,6 +60,13 @@ export class JobsView {
     methods.addEventListener('change', () => this.syncFields());
     byId<HTMLSelectElement>('denoise-device').replaceChildren(...DEVICE_REQUESTS.map((device) => new Option(device, device)));
     byId<HTMLSelectElement>('denoise-texture').replaceChildren(...TEXTURES.map((texture) => new Option(texture, texture)));
+    for (const id of CALIBRATED_OPTIONS) {
+      // The calibration is per ensemble size: with either box ticked, samples default to the card's K.
+      byId<HTMLInputElement>(id).addEventListener('change', (event) => {
+        const samples = byId<HTMLInputElement>('denoise-samples');
+        if ((event.target as HTMLInputElement).checked && samples.value === '1') samples.value = '';
+      });
+    }
   }
 
   get busy(): boolean {
@@ -101,7 +111,7 @@ export class JobsView {
 
   private syncFields(): void {
     const diffusion = byId<HTMLSelectElement>('denoise-method').value === 'diffusion';
-    for (const id of ['denoise-model', 'denoise-steps', 'denoise-samples', 'denoise-device', 'denoise-texture', 'denoise-dose']) {
+    for (const id of ['denoise-model', 'denoise-steps', 'denoise-samples', 'denoise-device', 'denoise-texture', 'denoise-dose', ...CALIBRATED_OPTIONS]) {
       byId<HTMLInputElement>(id).disabled = !diffusion;
     }
   }
@@ -119,6 +129,8 @@ export class JobsView {
         device: value('denoise-device') || undefined,
         texture: value('denoise-texture') || undefined,
         dose: value('denoise-dose') === '' ? undefined : Number(value('denoise-dose')),
+        uncertainty: byId<HTMLInputElement>('denoise-uncertainty').checked || undefined,
+        hallucination: byId<HTMLInputElement>('denoise-hallucination').checked || undefined,
       });
     }
     return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined && !Number.isNaN(v)));

@@ -13,6 +13,8 @@ import { addDenoiserOptions, denoiserSettings, progressListener, type DenoiserCl
 import type { CommandRegistrar } from '../command.js';
 import { createOutput, EXIT_FAILED, EXIT_OK, parseNumberOption, usageError } from '../output.js';
 import { createProgress } from '../progress.js';
+import { checkUncertaintyOptions } from '../../pipeline/uncertainty-request.js';
+import { withoutUndefined } from '../../util/defined.js';
 
 interface DenoiseCliOptions extends DenoiserCliOptions, DicomwebCliOptions {
   output: string;
@@ -48,16 +50,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       const out = createOutput(Boolean(opts.json));
       const progress = createProgress({ enabled: opts.progress });
       const settings = denoiserSettings(opts);
-      if ((opts.uncertainty || opts.hallucination) && settings.method !== 'diffusion') {
-        throw usageError(`--uncertainty and --hallucination need the diffusion model's ensemble, not --method ${settings.method}`);
-      }
-      if ((opts.uncertainty || opts.hallucination) && settings.texture === 'full-dose') {
-        // The calibration measured the default (smooth) output: restored noise is error it never saw.
-        throw usageError('--uncertainty and --hallucination are calibrated for --texture smooth (the default), not full-dose');
-      }
-      if (opts.uncertaintyThreshold !== undefined && !opts.uncertainty && !opts.hallucination) {
-        throw usageError('--uncertainty-threshold needs --uncertainty or --hallucination');
-      }
+      checkUncertaintyOptions({ ...settings, ...withoutUndefined({ uncertainty: opts.uncertainty, hallucination: opts.hallucination, uncertaintyThreshold: opts.uncertaintyThreshold }) });
       const options: DenoiseOptions = {
         ...settings,
         ...(opts.uncertainty ? { uncertainty: true } : {}),

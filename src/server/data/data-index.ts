@@ -243,10 +243,15 @@ export class DataIndex {
 
   /** Comparisons whose denoised series has the given SeriesInstanceUID. */
   comparisonsForOutputs(seriesInstanceUids: readonly string[]): string[] {
+    return this.outputsOf(seriesInstanceUids).map((c) => c.id);
+  }
+
+  /** The comparisons of denoised series, with the ids of their uncertainty and hallucination series (a job's result). */
+  outputsOf(seriesInstanceUids: readonly string[]): Array<{ id: string; uncertainty: string | null; hallucination: string | null }> {
     const wanted = new Set(seriesInstanceUids);
     return [...this.snapshot.comparisons.values()]
       .filter((c) => wanted.has(c.denoised.series.seriesInstanceUid))
-      .map((c) => c.id);
+      .map((c) => ({ id: c.id, uncertainty: c.uncertainty?.id ?? null, hallucination: c.hallucination?.id ?? null }));
   }
 }
 

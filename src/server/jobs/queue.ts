@@ -31,7 +31,10 @@ export interface JobQueueHooks {
   /** Output dir for a new job. */
   outDirFor(jobId: string): string;
   /** After a successful run: make the outputs visible and say which comparisons they are. */
-  completed(report: DenoiseReport, job: { id: string; outDir: string }): Promise<{ comparisons: string[] }>;
+  completed(
+    report: DenoiseReport,
+    job: { id: string; outDir: string },
+  ): Promise<{ comparisons: string[]; uncertainty?: Array<string | null>; hallucination?: Array<string | null> }>;
   /** After a cancelled run: its partial output is of no use (the CLI keeps it to resume; a job does not). */
   cancelled?(job: { id: string; outDir: string }): Promise<void>;
   log?(message: string): void;
@@ -181,11 +184,11 @@ export class JobQueue {
         },
       );
       if (job.controller.signal.aborted) throw job.controller.signal.reason;
-      const { comparisons } = await this.hooks.completed(report, { id: job.id, outDir: spec.outDir });
+      const { comparisons, uncertainty, hallucination } = await this.hooks.completed(report, { id: job.id, outDir: spec.outDir });
       const errors = report.errors.map((e) => ({ code: e.code, message: e.message }));
       const ok = report.series.some((s) => !s.skipped) && comparisons.length > 0;
       this.finish(job, ok ? 'done' : 'failed', {
-        result: { comparisons, errors },
+        result: { comparisons, ...(uncertainty ? { uncertainty } : {}), ...(hallucination ? { hallucination } : {}), errors },
         ...(ok ? {} : { error: { code: errors[0]?.code ?? 'E_INTERNAL', message: errors[0]?.message ?? 'the job produced no denoised series' } }),
       });
     } catch (thrown) {

@@ -29,7 +29,12 @@ export default fp<JobsPluginOptions>(
       outDirFor: (id) => path.join(app.config.jobsDir, id),
       completed: async (report, job) => {
         await app.data.index.add([job.outDir]);
-        return { comparisons: app.data.index.comparisonsForOutputs(report.series.map((s) => s.output.seriesInstanceUid)) };
+        const outputs = app.data.index.outputsOf(report.series.map((s) => s.output.seriesInstanceUid));
+        return {
+          comparisons: outputs.map((c) => c.id),
+          uncertainty: outputs.map((c) => c.uncertainty),
+          hallucination: outputs.map((c) => c.hallucination),
+        };
       },
       cancelled: async ({ outDir }) => {
         if (path.dirname(outDir) === app.config.jobsDir) await rm(outDir, { recursive: true, force: true });

@@ -6,6 +6,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { findInstalledModel, modelSearchPath } from '../../models/index.js';
 import { checkJobMemory } from '../../pipeline/memory-budget.js';
+import { checkUncertaintyRequest } from '../../pipeline/uncertainty-request.js';
 import { isTerminal } from '../jobs/queue.js';
 import { queueDeviceFor } from '../jobs/device.js';
 import type { JobOptions, JobView } from '../api-types.js';
@@ -44,8 +45,13 @@ const jobs: FastifyPluginAsyncTypebox<JobsRouteOptions> = async (app, opts) => {
       const reference = request.body.reference ? index.series(request.body.reference) : null;
       const options: JobOptions = request.body.options ?? {};
       const model = options.model === undefined ? undefined : await resolveModel(options.model);
-      // Before the job is accepted: it must fit the memory budget (400 E_MEMORY_BUDGET otherwise).
       const denoised = series.filter((s) => DENOISED_MODALITIES.has(s.series.modality));
+      // Before the job is accepted: uncertainty / hallucination need a calibrated model (400
+      // E_USAGE / E_MODEL otherwise) and the job must fit the memory budget (400 E_MEMORY_BUDGET).
+      await checkUncertaintyRequest(
+        { ...options, ...(model ? { model } : {}) },
+        denoised.map((s) => s.series.modality as 'CT' | 'PT'),
+      );
       await checkJobMemory(
         denoised.map(({ series: s }) => ({ rows: s.rows, columns: s.columns, slices: s.slices.length, modality: s.modality })),
         { ...options, ...(model ? { model } : {}) },
