@@ -87,6 +87,12 @@ export async function startWorker(target: RedisTarget, options: WorkerOptions = 
     await worker.close(true).catch(() => {});
     throw error;
   }
+  // After an outage, say once that Redis answers again (ioredis emits 'ready' on each reconnect).
+  (await worker.client).on('ready', () => {
+    if (lastError === '') return;
+    log('queue: connected to Redis again');
+    lastError = '';
+  });
   void worker.run().catch((error: unknown) => log(`queue: ${error instanceof Error ? error.message : String(error)}`));
   return {
     close: async () => {

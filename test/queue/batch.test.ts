@@ -1,10 +1,12 @@
 /**
- * `lowdose batch` and `lowdose worker` on a real Redis (started here on a free loopback port):
- * workers are real child processes. Two workers share a batch and every series is done once, with
- * the pixels a plain `denoise` gives; a worker killed with SIGKILL mid-job has its job taken over
- * (BullMQ's stalled-job check, with a 1 s stall timeout) and the series completes with one copy;
- * a series whose files are gone fails after its attempts with its error kept while the others
- * finish; a cancelled batch runs nothing more.
+ * `lowdose batch` and `lowdose worker` on a real Redis (started here on a free loopback port, with
+ * the append-only file docs/scale-out.md asks for): workers are real child processes. Three
+ * single-thread workers share a batch of 12 series and every series is done exactly once, with the
+ * pixels a plain `denoise` with the same model, steps and seed gives; Redis killed and restarted
+ * mid-batch loses nothing and the batch completes, its workers and `batch --wait` reconnecting; a
+ * worker killed with SIGKILL mid-job has its job taken over (BullMQ's stalled-job check, with a 1 s
+ * stall timeout) and the series completes with one copy; a series whose files are gone fails after
+ * its attempts with its error kept while the others finish; a cancelled batch runs nothing more.
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,11 +20,13 @@ import { batchStatus, openQueue } from '../../src/queue/batch.js';
 import { parseRedisUrl } from '../../src/queue/connection.js';
 import type { BatchStatus } from '../../src/queue/jobs.js';
 import { isTemporaryName } from '../../src/util/fs.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, type CliRun } from '../helpers/cli.js';
 import { hasRedis, REDIS_SERVER, spawnWorker, startRedis, stopWorker, type TestRedis, type WorkerProcess } from './redis-server.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'lowdose-queue-'));
-const SMALL = 5;
+const SMALL = 12;
+/** The model's settings for the shared batches: one step keeps a series well under a second. */
+const MODEL = ['--steps', '1', '--seed', '7'];
 
 if (!hasRedis) console.warn(`skipping the queue tests: ${REDIS_SERVER} is not installed (apt-get install redis-server)`);
 
@@ -57,16 +61,45 @@ function temporariesUnder(dir: string): string[] {
 
 let redis: TestRedis;
 const inputs: string[] = [];
+/** A plain in-process `denoise` of the inputs with MODEL's settings, single-thread like the workers. */
+let plain: DenoiseReport;
+
+/** Every series in `out` is the plain denoise's, slice for slice and bit for bit, and nothing else is there. */
+async function expectSameAsPlain(out: string): Promise<void> {
+  const queued = (await scanPaths([out])).series;
+  expect(queued).toHaveLength(SMALL);
+  for (const series of plain.series) {
+    const folder = path.basename(series.output.dir);
+    const mine = queued.find((s) => path.basename(path.dirname(s.slices[0]!.file)) === folder);
+    expect(mine, folder).toBeDefined();
+    const theirs = (await scanPaths([series.output.dir])).series[0]!;
+    expect(mine!.slices).toHaveLength(theirs.slices.length);
+    for (let i = 0; i < theirs.slices.length; i++) {
+      expect((await readSliceImage(mine!, i)).data).toEqual((await readSliceImage(theirs, i)).data);
+    }
+  }
+  expect(temporariesUnder(out)).toEqual([]);
+  expect(readdirSync(out).filter((name) => name.endsWith('.lock'))).toEqual([]);
+}
+
+/** How many times each job id occurs among the workers' events of one kind. */
+function countsOf(event: string, from: readonly WorkerProcess[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const e of from.flatMap((w) => w.events()).filter((e) => e.event === event)) counts.set(e.job, (counts.get(e.job) ?? 0) + 1);
+  return counts;
+}
 
 describe.skipIf(!hasRedis)('lowdose batch and worker on Redis', () => {
   beforeAll(async () => {
-    redis = await startRedis();
+    redis = await startRedis({ persistent: true });
     for (let i = 0; i < SMALL; i++) {
       const dir = path.join(root, 'in', `s${i}`);
       await runPhantom('water', { outDir: dir, size: 64, slices: 3, seed: i + 1, uidSeed: `queue-${i}` });
       inputs.push(dir);
     }
-  });
+    plain = await denoisePaths(inputs, { outDir: path.join(root, 'plain'), steps: 1, seed: 7, threads: 1 });
+    expect(plain.series).toHaveLength(SMALL);
+  }, 60_000);
 
   afterAll(async () => {
     for (const worker of workers) {
@@ -76,35 +109,68 @@ describe.skipIf(!hasRedis)('lowdose batch and worker on Redis', () => {
     rmSync(root, { recursive: true, force: true });
   });
 
-  it('two workers share a batch: every series done exactly once, with the pixels of a plain denoise', async () => {
-    const a = startWorker(redis.url);
-    const b = startWorker(redis.url);
+  it('three single-thread workers share a batch of 12 series: each done exactly once, bit for bit as a plain denoise', async () => {
+    const three = [startWorker(redis.url), startWorker(redis.url), startWorker(redis.url)];
+    await Promise.all(three.map((w) => w.ready));
     const out = path.join(root, 'shared');
-    const run = await runCli('batch', ...inputs, '-o', out, '--redis', redis.url, '--method', 'gaussian', '--seed', '7', '--wait', '--json', '--no-progress');
+    const run = await runCli('batch', ...inputs, '-o', out, '--redis', redis.url, ...MODEL, '--wait', '--json', '--no-progress');
     expect(run.code, run.stderr).toBe(0);
     const result = JSON.parse(run.stdout) as { id: string; status: BatchStatus; report: DenoiseReport };
     expect(result.status.series).toEqual({ total: SMALL, done: SMALL, failed: 0, running: 0, waiting: 0, cancelled: 0 });
     expect(result.report.series).toHaveLength(SMALL);
     expect(result.report.errors).toEqual([]);
-    await Promise.all([stopWorker(a), stopWorker(b)]);
-    const completed = [...a.events(), ...b.events()].filter((e) => e.event === 'completed').map((e) => e.job);
-    expect(completed.sort()).toEqual(result.status.jobs.map((j) => j.id).sort());
-
-    const plain = path.join(root, 'plain');
-    const reference = await denoisePaths(inputs, { outDir: plain, method: 'gaussian', seed: 7 });
-    const queued = (await scanPaths([out])).series;
-    expect(queued).toHaveLength(SMALL);
-    for (const series of reference.series) {
-      const folder = path.basename(series.output.dir);
-      const mine = queued.find((s) => path.basename(path.dirname(s.slices[0]!.file)) === folder);
-      expect(mine, folder).toBeDefined();
-      const theirs = (await scanPaths([series.output.dir])).series[0]!;
-      expect(mine!.slices).toHaveLength(theirs.slices.length);
-      for (let i = 0; i < theirs.slices.length; i++) {
-        expect((await readSliceImage(mine!, i)).data).toEqual((await readSliceImage(theirs, i)).data);
-      }
+    await Promise.all(three.map((w) => stopWorker(w)));
+    const ids = result.status.jobs.map((j) => j.id).sort();
+    // Started once and completed once: no job ran twice, none was left out.
+    for (const event of ['started', 'completed']) {
+      const counts = countsOf(event, three);
+      expect([...counts.keys()].sort(), event).toEqual(ids);
+      expect([...counts.values()].every((n) => n === 1), event).toBe(true);
     }
-    expect(temporariesUnder(out)).toEqual([]);
+    // All three were waiting when the batch came: each took a share.
+    for (const worker of three) expect(worker.events().filter((e) => e.event === 'completed').length).toBeGreaterThan(0);
+    await expectSameAsPlain(out);
+  }, 120_000);
+
+  it('Redis killed and restarted mid-batch: workers and batch --wait reconnect, nothing is lost or done twice', async () => {
+    const pair = [startWorker(redis.url), startWorker(redis.url)];
+    await Promise.all(pair.map((w) => w.ready));
+    const out = path.join(root, 'restarted');
+    const queue = await openQueue(parseRedisUrl(redis.url));
+    let doneBefore: number;
+    let wait: Promise<CliRun> | undefined;
+    try {
+      const TYPES = ['waiting', 'active', 'delayed', 'completed', 'failed'] as const;
+      const batches = async () => new Set((await queue.getJobs([...TYPES])).map((job) => job.data.batchId));
+      const known = await batches();
+      wait = runCli('batch', ...inputs, '-o', out, '--redis', redis.url, ...MODEL, '--wait', '--json', '--no-progress');
+      const [id] = await until('the batch to be queued', async () => [...(await batches())].filter((b) => !known.has(b)), (ids) => ids.length > 0, 60_000, 20);
+      const before = await until('two series done', () => batchStatus(queue, id!), (s) => s.status.series.done >= 2, 60_000, 20);
+      await redis.crash();
+      doneBefore = before.status.series.done;
+      // Long enough for every worker to notice and for its running job to finish on disk.
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      await redis.restart();
+    } finally {
+      await queue.close();
+    }
+    const run = await wait!;
+    expect(run.code, run.stderr).toBe(0);
+    const result = JSON.parse(run.stdout) as { id: string; status: BatchStatus; report: DenoiseReport };
+    expect(doneBefore).toBeLessThan(SMALL);
+    expect(result.status.series).toEqual({ total: SMALL, done: SMALL, failed: 0, running: 0, waiting: 0, cancelled: 0 });
+    expect(result.report.series).toHaveLength(SMALL);
+    // The workers lived through it, and each job completed once.
+    for (const worker of pair) {
+      expect(worker.child.exitCode, worker.stderr()).toBeNull();
+      expect(worker.stderr()).toContain('queue: connected to Redis again');
+    }
+    const stopped = await Promise.all(pair.map((w) => stopWorker(w)));
+    expect(stopped.map((s) => s.code)).toEqual([0, 0]);
+    const completed = countsOf('completed', pair);
+    expect([...completed.keys()].sort()).toEqual(result.status.jobs.map((j) => j.id).sort());
+    expect([...completed.values()].every((n) => n === 1)).toBe(true);
+    await expectSameAsPlain(out);
   }, 120_000);
 
   it('a worker killed with SIGKILL mid-job has its job taken over; the series completes with one copy', async () => {

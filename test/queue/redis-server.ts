@@ -1,4 +1,8 @@
-/** A throw-away redis-server for tests: loopback, a free port, no persistence, a temporary folder. */
+/**
+ * A throw-away redis-server for tests: loopback, a free port, a temporary folder. Without
+ * persistence by default; `persistent` runs it with the append-only file docs/scale-out.md asks
+ * for, so `crash()` then `restart()` (same port, same folder) finds the queue again.
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -12,7 +16,16 @@ export const hasRedis = existsSync(REDIS_SERVER);
 export interface TestRedis {
   readonly url: string;
   readonly port: number;
+  /** Kills the server with SIGKILL (no shutdown save): what a crash or an OOM kill does. */
+  crash(): Promise<void>;
+  /** Starts the server again on the same port and folder; resolves once it accepts connections. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface TestRedisOptions {
+  /** appendonly yes, appendfsync everysec (docs/scale-out.md's setting); default: no persistence. */
+  readonly persistent?: boolean;
 }
 
 export async function freePort(): Promise<number> {
@@ -27,12 +40,19 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startRedis(): Promise<TestRedis> {
-  const port = await freePort();
-  const dir = mkdtempSync(path.join(tmpdir(), 'lowdose-redis-'));
-  const child: ChildProcess = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+interface Running {
+  readonly child: ChildProcess;
+  readonly exited: Promise<void>;
+}
+
+async function launch(port: number, dir: string, persistent: boolean): Promise<Running> {
+  const persistence = persistent ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no'];
+  const child: ChildProcess = spawn(
+    REDIS_SERVER,
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--maxmemory-policy', 'noeviction', '--dir', dir],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let output = '';
   await new Promise<void>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
@@ -43,13 +63,30 @@ export async function startRedis(): Promise<TestRedis> {
     child.stderr!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`redis-server exited (${code}) before it was ready:\n${output}`)));
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return { child, exited };
+}
+
+export async function startRedis(options: TestRedisOptions = {}): Promise<TestRedis> {
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(tmpdir(), 'lowdose-redis-'));
+  const persistent = options.persistent ?? false;
+  let running: Running | null = await launch(port, dir, persistent);
+  const end = async (signal: NodeJS.Signals) => {
+    if (!running) return;
+    running.child.kill(signal);
+    await running.exited;
+    running = null;
+  };
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    crash: () => end('SIGKILL'),
+    restart: async () => {
+      await end('SIGTERM');
+      running = await launch(port, dir, persistent);
+    },
     stop: async () => {
-      child.kill('SIGTERM');
-      await exited;
+      await end('SIGTERM');
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -58,7 +95,10 @@ export async function startRedis(): Promise<TestRedis> {
 export interface WorkerProcess {
   readonly child: ChildProcess;
   readonly done: Promise<{ code: number | null; stdout: string; stderr: string }>;
+  /** Resolves once the worker has connected and takes jobs; rejects if it exits first. */
+  readonly ready: Promise<void>;
   events(): Array<{ event: string; job: string }>;
+  stderr(): string;
 }
 
 /** A `lowdose worker --json --threads 1` child process (run from the sources with tsx). */
@@ -75,14 +115,25 @@ export function spawnWorker(url: string, ...extra: string[]): WorkerProcess {
   const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
     child.on('close', (code) => resolve({ code, stdout, stderr })),
   );
+  const ready = new Promise<void>((resolve, reject) => {
+    const onData = () => {
+      if (stderr.includes('worker ready on')) resolve();
+    };
+    child.stderr.on('data', onData);
+    void done.then(({ code }) => reject(new Error(`worker exited (${code}) before it was ready:\n${stderr}`)));
+  });
+  // A test that never awaits `ready` must not see an unhandled rejection when the worker ends.
+  ready.catch(() => {});
   const worker: WorkerProcess = {
     child,
     done,
+    ready,
     events: () =>
       stdout
         .split('\n')
         .filter((line) => line.startsWith('{'))
         .map((line) => JSON.parse(line) as { event: string; job: string }),
+    stderr: () => stderr,
   };
   return worker;
 }
