@@ -45,4 +45,9 @@ export interface SliceHeader {
   readonly min: number;
   readonly max: number;
   readonly photometricInterpretation: string;
+  /**
+   * Pixels that are not image (PixelPaddingValue, CT out-of-field fill: `Image2D.padding`) as runs
+   * over the row-major pixels, `[start, length, start, length, …]`; absent when there are none.
+   */
+  readonly padding?: number[];
 }

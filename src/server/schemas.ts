@@ -85,6 +85,19 @@ export const seriesDetail = Type.Object({
   locations: Type.Array(numberOrNull),
   transferSyntaxes: strings,
   warnings: Type.Array(apiError),
+  /** ImageOrientationPatient: row then column direction cosines (patient LPS), null when unknown. */
+  orientation: orNull(Type.Unsafe<[number, number, number, number, number, number]>({ type: 'array', items: { type: 'number' }, minItems: 6, maxItems: 6 })),
+  /** SliceThickness, mm (the reconstructed thickness; `spacing[2]` is the distance between slices). */
+  sliceThickness: numberOrNull,
+  /** DICOM DA (YYYYMMDD) or ''. */
+  studyDate: Type.String(),
+  studyDescription: Type.String(),
+  /**
+   * PatientName (DICOM PN, `^` between components) and PatientID, for the viewer's overlay only:
+   * the server writes them into no list, log line or error message.
+   */
+  patientName: Type.String(),
+  patientId: Type.String(),
 });
 
 export const scores = Type.Object({
@@ -276,7 +289,10 @@ export const uploadResponse = Type.Object({
   uploadId: Type.String(),
   /** Files kept. */
   files: Type.Integer(),
+  /** The series the kept files belong to, also those the server already had. */
   series: Type.Array(seriesSummary),
+  /** Ids of the series in `series` that the server held whole before this upload (nothing new in them). */
+  alreadyLoaded: strings,
   /** Files refused, by the name the client sent. */
   rejected: Type.Array(Type.Object({ name: Type.String(), code: Type.String(), message: Type.String() })),
 });

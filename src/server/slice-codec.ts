@@ -74,6 +74,37 @@ export function quantiseInt16(values: ArrayLike<number>, min: number, max: numbe
   return { pixels, slope, intercept };
 }
 
+/**
+ * A padding mask as runs `[start, length, …]` over the row-major pixels (a reconstruction circle
+ * is about one run per row), or undefined when nothing is marked.
+ */
+export function paddingRuns(mask: ArrayLike<number> | null | undefined): number[] | undefined {
+  if (!mask) return undefined;
+  const runs: number[] = [];
+  let i = 0;
+  while (i < mask.length) {
+    if (!mask[i]) {
+      i++;
+      continue;
+    }
+    const start = i;
+    while (i < mask.length && mask[i]) i++;
+    runs.push(start, i - start);
+  }
+  return runs.length > 0 ? runs : undefined;
+}
+
+/** The mask of `paddingRuns` again (1 = not image), or null when there are no runs. */
+export function paddingMaskOf(runs: readonly number[] | undefined, count: number): Uint8Array | null {
+  if (!runs || runs.length === 0) return null;
+  const mask = new Uint8Array(count);
+  for (let k = 0; k + 1 < runs.length; k += 2) {
+    const start = Math.max(0, runs[k]!);
+    mask.fill(1, start, Math.min(count, start + Math.max(0, runs[k + 1]!)));
+  }
+  return mask;
+}
+
 function swapBytes(bytes: Uint8Array, size: number): void {
   for (let i = 0; i + size <= bytes.length; i += size) bytes.subarray(i, i + size).reverse();
 }

@@ -7,7 +7,7 @@
 import type { SliceRef } from '../dicom/index.js';
 import type { Image2D } from '../image.js';
 import type { SliceHeader } from './api-types.js';
-import { packSlice, quantiseInt16, sliceValues, unpackSlice } from './slice-codec.js';
+import { packSlice, paddingRuns, quantiseInt16, sliceValues, unpackSlice } from './slice-codec.js';
 
 export type SliceDtype = SliceHeader['dtype'];
 
@@ -43,6 +43,7 @@ function pack(
   max: number,
   values: Int16Array | Float32Array,
 ): Buffer {
+  const padding = paddingRuns(image.padding);
   const header: SliceHeader = {
     rows: image.rows,
     columns: image.columns,
@@ -54,6 +55,7 @@ function pack(
     min,
     max,
     photometricInterpretation: context.photometricInterpretation,
+    ...(padding ? { padding } : {}),
   };
   const bytes = packSlice(header, values);
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

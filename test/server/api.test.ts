@@ -5,12 +5,14 @@
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSliceImage, scanPaths } from '../../src/dicom/index.js';
 import { compareSlices, CT_RANGE, estimateNoise, SOFT_TISSUE_HU } from '../../src/metrics/index.js';
 import type { ComparisonDetail, ComparisonMetrics, SeriesDetail, SliceMetrics, StudiesResponse } from '../../src/server/api-types.js';
 import { buildApp } from '../../src/server/app.js';
+import { paddingMaskOf } from '../../src/server/slice-codec.js';
 import { decodeSlice } from '../../src/server/slice-encoding.js';
 import { writeFixtureStudy, type FixtureStudy } from './fixture-study.js';
 
@@ -89,6 +91,19 @@ describe('listing', () => {
     expect(detail.locations[1]! - detail.locations[0]!).toBeCloseTo(detail.spacing[2], 3);
     expect(detail.derivation).toContain('lowdose simulate');
     expect(JSON.stringify(detail)).not.toContain(root);
+  });
+
+  it("carries the overlay facts: patient name and ID, study date and description, slice thickness, orientation", async () => {
+    const { studies } = await getJson<StudiesResponse>('/api/studies');
+    const full = studies[0]!.series.find((s) => s.role === 'original')!;
+    const detail = await getJson<SeriesDetail>(`/api/series/${full.id}`);
+    expect(detail).toMatchObject({ patientName: 'DOE^JANE', patientId: 'SECRET-ID-123', studyDescription: 'lowdose server test' });
+    expect(detail.studyDate).toMatch(/^\d{8}$/);
+    expect(detail.orientation).toEqual([1, 0, 0, 0, 1, 0]);
+    expect(detail.sliceThickness).toBeCloseTo(detail.spacing[2], 3);
+    // Only the series' own detail carries them: the study list does not.
+    expect(JSON.stringify(studies)).not.toContain('DOE');
+    expect(JSON.stringify(studies)).not.toContain('SECRET-ID-123');
   });
 
   it('aligns every pane slice by slice and carries the report facts', async () => {
@@ -170,6 +185,46 @@ describe('slice pixels', () => {
       const scan = await scanPaths([CT_3SLICE]);
       const expected = await readSliceImage(scan.series[0]!, 0);
       expect(Array.from(values)).toEqual(Array.from(expected.data));
+    } finally {
+      await realApp.close();
+    }
+  });
+
+  it('marks the out-of-field pixels of a real CT slice in the header, as runs that rebuild the reader mask', async () => {
+    const realApp = await buildApp({ data: [CT_3SLICE], workDir: path.join(root, 'work-real-padding') });
+    try {
+      const { studies } = (await realApp.inject({ url: '/api/studies' })).json() as StudiesResponse;
+      const series = studies[0]!.series[0]!;
+      const { header } = decodeSlice((await realApp.inject({ url: `/api/series/${series.id}/slices/1` })).rawPayload);
+      const expected = await readSliceImage((await scanPaths([CT_3SLICE])).series[0]!, 1);
+      const mask = paddingMaskOf(header.padding, header.rows * header.columns);
+      expect(expected.padding!.reduce((n, v) => n + v, 0)).toBeGreaterThan(10_000);
+      expect(Array.from(mask!)).toEqual(Array.from(expected.padding!));
+      // About one run per image row (the outside of the reconstruction circle).
+      expect(header.padding!.length / 2).toBeLessThan(2 * header.rows);
+    } finally {
+      await realApp.close();
+    }
+  });
+
+  it('compresses slices for a client that accepts brotli or gzip, to the same bytes', async () => {
+    const realApp = await buildApp({ data: [CT_3SLICE], workDir: path.join(root, 'work-real-compress') });
+    try {
+      const { studies } = (await realApp.inject({ url: '/api/studies' })).json() as StudiesResponse;
+      const url = `/api/series/${studies[0]!.series[0]!.id}/slices/0`;
+      const plain = await realApp.inject({ url, headers: { 'accept-encoding': 'identity' } });
+      expect(plain.headers['content-encoding']).toBeUndefined();
+      for (const [encoding, decode] of [
+        ['br', zlib.brotliDecompressSync],
+        ['gzip', zlib.gunzipSync],
+      ] as const) {
+        const response = await realApp.inject({ url, headers: { 'accept-encoding': `${encoding}` } });
+        expect(response.headers['content-encoding']).toBe(encoding);
+        expect(response.headers.vary).toContain('accept-encoding');
+        expect(decode(response.rawPayload).equals(plain.rawPayload)).toBe(true);
+        // A 512 x 512 CT slice with its out-of-field fill: well under two thirds of the bytes.
+        expect(response.rawPayload.length / plain.rawPayload.length).toBeLessThan(0.67);
+      }
     } finally {
       await realApp.close();
     }

@@ -41,12 +41,24 @@ describe('uploads', () => {
     const response = await app.inject({ method: 'POST', url: '/api/uploads', ...multipart(dicomFiles(study.fullDoseDir)) });
     expect(response.statusCode, response.body).toBe(200);
     const body = response.json() as UploadResponse;
-    expect(body).toMatchObject({ files: 3, rejected: [] });
+    expect(body).toMatchObject({ files: 3, rejected: [], alreadyLoaded: [] });
     expect(body.series).toEqual([expect.objectContaining({ modality: 'CT', slices: 3, rows: 32, role: 'original' })]);
     const stored = readdirSync(path.join(root, 'work', 'uploads', body.uploadId)).sort();
     expect(stored).toEqual(['00001.dcm', '00002.dcm', '00003.dcm']);
     const { studies } = (await app.inject({ url: '/api/studies' })).json() as StudiesResponse;
     expect(studies.flatMap((s) => s.series.map((x) => x.id))).toContain(body.series[0]!.id);
+  });
+
+  it('names a series uploaded again as already loaded and still returns it to open', async () => {
+    // The test above uploaded these files already; once more, and again.
+    const first = (await app.inject({ method: 'POST', url: '/api/uploads', ...multipart(dicomFiles(study.fullDoseDir)) })).json() as UploadResponse;
+    const again = await app.inject({ method: 'POST', url: '/api/uploads', ...multipart(dicomFiles(study.fullDoseDir)) });
+    expect(again.statusCode, again.body).toBe(200);
+    const body = again.json() as UploadResponse;
+    expect(body.files).toBe(3);
+    expect(body.series.map((s) => s.id)).toEqual([first.series[0]!.id]);
+    expect(body.alreadyLoaded).toEqual([first.series[0]!.id]);
+    expect(first.alreadyLoaded).toEqual([first.series[0]!.id]);
   });
 
   it('refuses a file that is not DICOM with E_NOT_DICOM naming it', async () => {

@@ -37,6 +37,8 @@ declare module 'cornerstone-core' {
     /** lowdose additions */
     units?: string;
     blank?: boolean;
+    /** 1 where the pixel is not image (padding, CT out-of-field fill), from the slice header. */
+    padding?: Uint8Array | null;
   }
   export interface ImageLoadObject {
     promise: Promise<Image>;

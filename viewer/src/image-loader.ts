@@ -5,12 +5,13 @@
  *   go to cornerstone as they are, with their rescale; float32 blocks are quantised onto an int16
  *   grid spanning the slice's range (cornerstone's lookup tables index by stored value).
  * - `lowdose-diff:<test imageId>|<reference imageId>`: test − reference, pixel by pixel, in the
- *   modality's units, from the two (cached) slices.
+ *   modality's units, from the two (cached) slices, zero where either is padding (./difference.ts).
  * - `lowdose-blank:<rows>x<columns>`: an empty slice where a pane has no slice matching this one.
  */
 import cornerstone, { type Image, type ImageLoadObject } from 'cornerstone-core';
-import { int16Pixels, unpackSlice } from '../../src/server/slice-codec.js';
+import { int16Pixels, paddingMaskOf, unpackSlice } from '../../src/server/slice-codec.js';
 import type { SliceHeader } from './api.js';
+import { differencePixels } from './difference.js';
 
 interface Decoded {
   readonly header: SliceHeader;
@@ -75,7 +76,7 @@ function loadSlice(imageId: string): ImageLoadObject {
     const response = await fetch(imageId.slice('lowdose:'.length), { signal: controller.signal });
     if (!response.ok) throw new Error(`${response.status} loading ${imageId}`);
     const { header, pixels, slope, intercept } = decodeSliceBytes(await response.arrayBuffer());
-    return makeImage(
+    const image = makeImage(
       imageId,
       pixels,
       slope,
@@ -86,6 +87,8 @@ function loadSlice(imageId: string): ImageLoadObject {
       header.units,
       header.photometricInterpretation === 'MONOCHROME1',
     );
+    image.padding = paddingMaskOf(header.padding, header.rows * header.columns);
+    return image;
   })();
   return { promise, cancelFn: () => controller.abort() };
 }
@@ -94,24 +97,13 @@ function loadDifference(imageId: string): ImageLoadObject {
   const [testId, referenceId] = imageId.slice('lowdose-diff:'.length).split('|') as [string, string];
   const promise = (async () => {
     const [test, reference] = await Promise.all([cornerstone.loadAndCacheImage(testId), cornerstone.loadAndCacheImage(referenceId)]);
-    const a = test.getPixelData();
-    const b = reference.getPixelData();
-    const ta = test.slope;
-    const tb = test.intercept - reference.intercept;
-    const ra = reference.slope;
-    // Two passes, no float copy: the largest |difference| first, then straight onto int16.
-    let maxAbs = 0;
-    for (let i = 0; i < a.length; i++) {
-      const d = a[i]! * ta - b[i]! * ra + tb;
-      const m = d < 0 ? -d : d;
-      if (m > maxAbs) maxAbs = m;
-    }
-    // Symmetric about zero so that zero is one stored value.
-    const slope = Math.max(maxAbs, 1e-6) / 32767;
-    const intercept = 0;
-    const pixels = new Int16Array(a.length);
-    for (let i = 0; i < a.length; i++) pixels[i] = Math.round((a[i]! * ta - b[i]! * ra + tb) / slope);
-    return makeImage(imageId, pixels, slope, intercept, test.rows, test.columns, [test.rowPixelSpacing, test.columnPixelSpacing], test.units ?? '');
+    const { pixels, slope, padding } = differencePixels(
+      { pixels: test.getPixelData(), slope: test.slope, intercept: test.intercept, padding: test.padding ?? null },
+      { pixels: reference.getPixelData(), slope: reference.slope, intercept: reference.intercept, padding: reference.padding ?? null },
+    );
+    const image = makeImage(imageId, pixels, slope, 0, test.rows, test.columns, [test.rowPixelSpacing, test.columnPixelSpacing], test.units ?? '');
+    image.padding = padding;
+    return image;
   })();
   return { promise };
 }

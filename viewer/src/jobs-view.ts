@@ -78,8 +78,7 @@ export class JobsView {
     try {
       const response = await api.upload(files, (fraction) => this.showBar(`Uploading ${files.length} file(s)…`, fraction, false));
       this.hideBar();
-      const refused = response.rejected.length > 0 ? `; ${response.rejected.length} refused (${response.rejected.map((r) => r.name).slice(0, 3).join(', ')}…)` : '';
-      this.hooks.toast(`Uploaded ${response.files} file(s): ${response.series.length} series${refused}`);
+      this.hooks.toast(uploadMessage(response));
       await this.hooks.uploaded(response);
     } catch (error) {
       this.hideBar();
@@ -200,6 +199,18 @@ export class JobsView {
   private hideBar(): void {
     this.bar.hidden = true;
   }
+}
+
+/** What an upload did, in words: new series, series the server already had (opened all the same), refusals. */
+export function uploadMessage(response: UploadResponse): string {
+  const known = new Set(response.alreadyLoaded);
+  const fresh = response.series.filter((s) => !known.has(s.id)).length;
+  const refused = response.rejected.length > 0 ? `; ${response.rejected.length} refused (${response.rejected.map((r) => r.name).slice(0, 3).join(', ')}${response.rejected.length > 3 ? ', …' : ''})` : '';
+  if (fresh === 0 && known.size > 0) {
+    const names = response.series.map((s) => s.description || s.modality).slice(0, 3).join(', ');
+    return `Already loaded: ${names}${known.size > 3 ? ', …' : ''} (${known.size} series, opened)${refused}`;
+  }
+  return `Uploaded ${response.files} file(s): ${fresh} new series${known.size > 0 ? `, ${known.size} already loaded` : ''}${refused}`;
 }
 
 function byId<T extends HTMLElement = HTMLElement>(id: string): T {

@@ -68,13 +68,14 @@ function renderPresets(): void {
   );
 }
 
-const PANE_LABELS: Record<PaneKey, [string, string]> = {
-  lowDose: ['Low-dose', 'L'],
-  denoised: ['Denoised', 'N'],
-  reference: ['Reference', 'E'],
-  difference: ['Difference', 'D'],
-  uncertainty: ['Uncertainty', 'U'],
-};
+/** Pane toggle keys; the buttons' labels come from the panes' own titles (their series' roles). */
+const PANE_KEYS: Record<PaneKey, string> = { lowDose: 'L', denoised: 'N', reference: 'E', difference: 'D', uncertainty: 'U' };
+const GENERIC_PANE_NAMES: Record<PaneKey, string> = { lowDose: 'first (source)', denoised: 'denoised', reference: 'reference', difference: 'difference', uncertainty: 'uncertainty' };
+
+/** "Difference (denoised − reference)" → "Difference": toolbar buttons stay short. */
+function shortTitle(title: string): string {
+  return title.replace(/\s*\(.*\)$/, '');
+}
 
 function renderPaneToggles(): void {
   const box = $('pane-toggles');
@@ -85,8 +86,9 @@ function renderPaneToggles(): void {
       button.className = 'toggle';
       button.dataset.toggle = key;
       button.setAttribute('aria-pressed', String(viewer.isVisible(key)));
-      button.textContent = PANE_LABELS[key][0];
-      button.title = `Show or hide the ${PANE_LABELS[key][0].toLowerCase()} pane (key ${PANE_LABELS[key][1]})`;
+      const title = viewer.paneTitle(key) ?? GENERIC_PANE_NAMES[key];
+      button.textContent = shortTitle(title);
+      button.title = `Show or hide the ${title} pane (key ${PANE_KEYS[key]})`;
       button.addEventListener('click', () => viewer.togglePane(key));
       return button;
     }),
@@ -177,6 +179,9 @@ function renderSelect(): void {
 
 select.addEventListener('change', () => {
   const [kind, id] = select.value.split(':') as ['c' | 's', string];
+  // Give the keys back to the viewer: a focused select would take the next arrow key as
+  // "open the next series" instead of "next slice".
+  select.blur();
   void openTarget({ kind, id }, null);
 });
 
@@ -217,6 +222,9 @@ async function openTarget(target: { kind: 'c' | 's'; id: string }, index: number
     const start = index ?? Math.floor((view.lowDose.slices - 1) / 2);
     document.body.dataset.modality = view.lowDose.modality;
     $('denoise-button').toggleAttribute('disabled', false);
+    // Before the viewer opens (and reports its first slice): nothing of the previous comparison's
+    // metrics may be painted on the new panes.
+    metrics.close();
     const shown = viewer.open(view, start, overlaySourceOf(view));
     metrics.open(view.comparison, view.lowDose.units);
     showSeriesWarnings(view.lowDose.warnings);
@@ -303,10 +311,10 @@ const shortcuts: Shortcut[] = [
   { keys: ['Delete', 'Backspace'], label: 'Del', description: 'remove the ROI', run: () => viewer.clearRoi() },
   { keys: ['f'], label: 'F', description: 'fit to window (reset zoom and pan)', run: () => viewer.fit() },
   { keys: ['i'], label: 'I', description: 'invert greyscale', run: () => viewer.toggleInvert() },
-  ...(Object.entries(PANE_LABELS) as Array<[PaneKey, [string, string]]>).map(([key, [label, letter]]) => ({
+  ...(Object.entries(PANE_KEYS) as Array<[PaneKey, string]>).map(([key, letter]) => ({
     keys: [letter.toLowerCase()],
     label: letter,
-    description: `show / hide ${label.toLowerCase()}`,
+    description: `show / hide the ${GENERIC_PANE_NAMES[key]} pane`,
     run: () => viewer.togglePane(key),
   })),
   { keys: ['o'], label: 'O', description: 'overlay the hallucination map (or the uncertainty) on the denoised pane', run: () => toggleOverlay() },

@@ -19,11 +19,19 @@ export class MetricsView {
     private readonly header: HTMLElement,
   ) {}
 
-  open(comparison: ComparisonDetail | null, units: string): void {
+  /** Forgets the open comparison: nothing in flight for it may paint on the panes that come next. */
+  close(): void {
     this.generation++;
+    this.comparison = null;
+    this.slices.clear();
+    this.pending = null;
+    window.clearTimeout(this.timer);
+  }
+
+  open(comparison: ComparisonDetail | null, units: string): void {
+    this.close();
     this.comparison = comparison;
     this.units = units === 'SUVbw' ? 'SUV' : units;
-    this.slices.clear();
     this.header.replaceChildren();
     if (!comparison) {
       this.header.textContent = 'Single series: denoise it to compare';

@@ -12,10 +12,11 @@ import type { ComparisonDetail, SeriesDetail } from './api.js';
 import { blankImageId, differenceImageId, sliceImageId } from './image-loader.js';
 import { Prefetcher } from './prefetch.js';
 import { DIFFERENCE_COLORMAP, differenceWidth, initialPreset, UNCERTAINTY_COLORMAP, type WindowPreset } from './presets.js';
+import { differenceWindowText, paneTitles, type PaneKey } from './pane-titles.js';
 import { drawEllipse, sliceValues, type Ellipse } from './roi.js';
 import { ellipseUptake, formatUptake, type SliceValues } from './uptake.js';
 
-export type PaneKey = 'lowDose' | 'denoised' | 'reference' | 'difference' | 'uncertainty';
+export type { PaneKey } from './pane-titles.js';
 export type ToolMode = 'window' | 'pan' | 'zoom' | 'roi';
 
 export interface View {
@@ -49,14 +50,6 @@ interface Pane {
   token: number;
   roiCache: { imageId: string; roi: Ellipse; text: string } | null;
 }
-
-const TITLES: Record<PaneKey, string> = {
-  lowDose: 'Low-dose',
-  denoised: 'Denoised',
-  reference: 'Reference',
-  difference: 'Difference',
-  uncertainty: 'Uncertainty (σ)',
-};
 
 const PANE_KEYS: readonly PaneKey[] = ['lowDose', 'denoised', 'reference', 'difference', 'uncertainty'];
 
@@ -132,6 +125,11 @@ export class ComparisonViewer {
 
   paneKeys(): PaneKey[] {
     return this.panes.map((p) => p.key);
+  }
+
+  /** The pane's title (from its series' role), or null when the view has no such pane. */
+  paneTitle(key: PaneKey): string | null {
+    return this.panes.find((p) => p.key === key)?.title ?? null;
   }
 
   isVisible(key: PaneKey): boolean {
@@ -373,10 +371,10 @@ export class ComparisonViewer {
       ['difference', differenceIds, 'difference', lowDose.units],
       ['uncertainty', uncertaintyIds, 'uncertainty', view.uncertainty?.units ?? lowDose.units],
     ];
-    const differenceTitle = referenceIds ? 'Difference (denoised − reference)' : 'Difference (denoised − low-dose)';
+    const titles = paneTitles({ source: lowDose, denoised: view.denoised, reference: view.reference, method: view.comparison?.report?.method ?? null });
     return stacks
       .filter((entry): entry is [PaneKey, string[], Pane['kind'], string] => entry[1] !== null)
-      .map(([key, imageIds, kind, units]) => this.createPane(key, key === 'difference' ? differenceTitle : TITLES[key], kind, units, imageIds));
+      .map(([key, imageIds, kind, units]) => this.createPane(key, titles[key], kind, units, imageIds));
   }
 
   private createPane(key: PaneKey, title: string, kind: Pane['kind'], units: string, imageIds: string[]): Pane {
@@ -502,9 +500,7 @@ export class ComparisonViewer {
     if (pane.kind === 'anatomy') this.voi = { windowCenter: viewport.voi.windowCenter, windowWidth: viewport.voi.windowWidth };
     const unit = pane.units === 'SUVbw' ? 'SUV' : pane.units;
     pane.info.window.textContent =
-      pane.kind === 'difference'
-        ? `±${fmt(viewport.voi.windowWidth / 2)} ${unit}`
-        : `W ${fmt(viewport.voi.windowWidth)} L ${fmt(viewport.voi.windowCenter)} ${unit}`;
+      pane.kind === 'difference' ? differenceWindowText(viewport.voi, unit, fmt) : `W ${fmt(viewport.voi.windowWidth)} L ${fmt(viewport.voi.windowCenter)} ${unit}`;
     // Read by the end-to-end test to check that zoom and pan follow across panes.
     pane.root.dataset.scale = viewport.scale.toFixed(4);
     pane.root.dataset.translation = `${viewport.translation.x.toFixed(1)},${viewport.translation.y.toFixed(1)}`;

@@ -99,21 +99,39 @@ export class DataIndex {
   /**
    * Adds what `paths` (new folders or files under the data folders: an upload, a job's output)
    * hold, reading only them: the rest of the index is kept as it is. A series that already had
-   * files elsewhere is read again with all its files.
+   * files elsewhere is read again with all its files. Resolves to the keys of the series `paths`
+   * hold, also those the index had before (an upload of files it already has).
    */
-  add(paths: readonly string[]): Promise<void> {
+  add(paths: readonly string[]): Promise<string[]> {
     const run = this.tail.then(async () => {
       const started = performance.now();
-      await this.read(this.contents, paths.filter((p) => existsSync(p)));
+      const keys = await this.read(this.contents, paths.filter((p) => existsSync(p)));
       await this.publish(started);
+      return keys;
     });
-    this.tail = run.catch(() => {});
+    this.tail = run.then(
+      () => {},
+      () => {},
+    );
     return run;
   }
 
-  /** Reads `paths` into `contents`, with the inputs their reports name elsewhere in the data folders. */
-  private async read(contents: Contents, paths: readonly string[]): Promise<void> {
-    if (paths.length === 0) return;
+  /** Slice count of every indexed series by key (`Series.key`). */
+  sliceCounts(): Map<string, number> {
+    return new Map([...this.indexed].map(([key, s]) => [key, s.series.slices.length]));
+  }
+
+  /** Summaries of the indexed series with these keys, in their order (keys not indexed are left out). */
+  summariesOf(keys: readonly string[]): SeriesSummary[] {
+    return keys.flatMap((key) => {
+      const s = this.indexed.get(key);
+      return s ? [summaryOf(s, this.snapshot.roles)] : [];
+    });
+  }
+
+  /** Reads `paths` into `contents`, with the inputs their reports name elsewhere in the data folders; the keys of the series `paths` hold. */
+  private async read(contents: Contents, paths: readonly string[]): Promise<string[]> {
+    if (paths.length === 0) return [];
     // Only what really lies in the data folders: a symlink in them that points elsewhere is not followed.
     const within = await realRoots(this.roots.filter((r) => existsSync(r)));
     let refused = 0;
@@ -149,6 +167,7 @@ export class DataIndex {
       for (const s of extra.series) if (!contents.series.has(s.key)) contents.series.set(s.key, s);
     }
     if (refused > 0) this.log.warn(`${refused} path(s) lead outside the data folders (symlinks, or report inputs elsewhere): not served`);
+    return scan.series.map((s) => s.key);
   }
 
   /** Ids, roles, comparisons and studies of the current contents, swapped in whole. */
@@ -225,6 +244,12 @@ export class DataIndex {
       locations: s.series.slices.map((slice) => slice.location),
       transferSyntaxes: s.series.transferSyntaxes,
       warnings: s.series.warnings.map((w) => ({ code: w.code, message: w.message })),
+      orientation: s.series.orientation,
+      sliceThickness: s.facts.sliceThickness,
+      studyDate: s.facts.studyDate,
+      studyDescription: s.facts.studyDescription,
+      patientName: s.facts.patientName,
+      patientId: s.facts.patientId,
     };
   }
 

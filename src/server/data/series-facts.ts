@@ -1,13 +1,17 @@
 /**
  * The few header facts the server needs beyond `Series` to pair series and label them: how a
  * series was made (ImageType, DerivationDescription, SourceImageSequence) and how to show it
- * (study description and date, default window). Read from the first slice's file only. Patient
- * name and ID are deliberately not read: the API never carries them.
+ * (study description and date, default window, slice thickness, and the patient's name and ID
+ * for the viewer's overlay). Read from the first slice's file only. The patient's name and ID go
+ * to `GET /api/series/:id` alone, never into a log line, a list or an error message.
  */
 import { getItems, getNumbers, getString, getStrings } from '../../dicom/attributes.js';
 import { readDicomFile, type Series } from '../../dicom/index.js';
 
 const TAGS = {
+  PatientName: 'x00100010',
+  PatientID: 'x00100020',
+  SliceThickness: 'x00180050',
   ImageType: 'x00080008',
   StudyDate: 'x00080020',
   StudyDescription: 'x00081030',
@@ -32,6 +36,11 @@ export interface SeriesFacts {
   readonly window: [number, number] | null;
   /** SOPInstanceUIDs the first slice was derived from (SourceImageSequence). */
   readonly sourceSopInstanceUids: string[];
+  /** PatientName as stored (PN, components joined by ^), '' when absent. */
+  readonly patientName: string;
+  readonly patientId: string;
+  /** SliceThickness (mm) of the first slice, null when absent. */
+  readonly sliceThickness: number | null;
 }
 
 export async function readSeriesFacts(series: Series): Promise<SeriesFacts> {
@@ -41,6 +50,7 @@ export async function readSeriesFacts(series: Series): Promise<SeriesFacts> {
   const centre = getNumbers(dataSet, TAGS.WindowCenter, 'DS')[0];
   const width = getNumbers(dataSet, TAGS.WindowWidth, 'DS')[0];
   const seriesNumber = getNumbers(dataSet, TAGS.SeriesNumber, 'IS')[0];
+  const thickness = getNumbers(dataSet, TAGS.SliceThickness, 'DS')[0];
   return {
     imageType: getStrings(dataSet, TAGS.ImageType).map((s) => s.toUpperCase()),
     derivationDescription: getString(dataSet, TAGS.DerivationDescription) ?? '',
@@ -55,6 +65,9 @@ export async function readSeriesFacts(series: Series): Promise<SeriesFacts> {
     sourceSopInstanceUids: getItems(dataSet, TAGS.SourceImageSequence)
       .map((item) => getString(item, TAGS.ReferencedSOPInstanceUID))
       .filter((uid): uid is string => uid !== undefined),
+    patientName: getString(dataSet, TAGS.PatientName) ?? '',
+    patientId: getString(dataSet, TAGS.PatientID) ?? '',
+    sliceThickness: thickness !== undefined && Number.isFinite(thickness) && thickness > 0 ? thickness : null,
   };
 }
 
@@ -68,5 +81,8 @@ function emptyFacts(): SeriesFacts {
     frameOfReferenceUid: '',
     window: null,
     sourceSopInstanceUids: [],
+    patientName: '',
+    patientId: '',
+    sliceThickness: null,
   };
 }

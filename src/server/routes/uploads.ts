@@ -134,8 +134,14 @@ const uploads: FastifyPluginAsyncTypebox = async (app) => {
       );
     }
     if (rejected.length > 0) request.log.info({ uploadId, kept, refused: rejected.length }, `upload refused ${rejected.length} of ${count} file(s): ${codeCounts(rejected)}`);
-    await app.data.index.add([dir]);
-    return { uploadId, files: kept, series: app.data.index.seriesUnder(dir), rejected };
+    const before = app.data.index.sliceCounts();
+    const keys = [...new Set(await app.data.index.add([dir]))];
+    const series = app.data.index.summariesOf(keys);
+    // Series the index already held whole (the same files uploaded again): named, so the viewer
+    // can say so and open them rather than report nothing new.
+    const after = app.data.index.sliceCounts();
+    const alreadyLoaded = app.data.index.summariesOf(keys.filter((key) => before.has(key) && before.get(key) === after.get(key))).map((s) => s.id);
+    return { uploadId, files: kept, series, alreadyLoaded, rejected };
   });
 };
 
