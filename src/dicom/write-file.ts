@@ -9,13 +9,13 @@ import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VER
 import { type DcmDataset, setElement, writePart10 } from './write-dcmjs.js';
 import { quantize, type Rescale } from './write-pixels.js';
 
-/** File meta for an explicit VR little endian file. */
-export function fileMeta(sopClassUid: string, sopInstanceUid: string): DcmDataset {
+/** File meta for a file in `transferSyntaxUid` (by default explicit VR little endian, what the writers write). */
+export function fileMeta(sopClassUid: string, sopInstanceUid: string, transferSyntaxUid: string = EXPLICIT_VR_LITTLE_ENDIAN): DcmDataset {
   const meta: DcmDataset = {};
   setElement(meta, 'FileMetaInformationVersion', [new Uint8Array([0, 1]).buffer], 'OB');
   setElement(meta, 'MediaStorageSOPClassUID', [sopClassUid]);
   setElement(meta, 'MediaStorageSOPInstanceUID', [sopInstanceUid]);
-  setElement(meta, 'TransferSyntaxUID', [EXPLICIT_VR_LITTLE_ENDIAN]);
+  setElement(meta, 'TransferSyntaxUID', [transferSyntaxUid]);
   setElement(meta, 'ImplementationClassUID', [IMPLEMENTATION_CLASS_UID]);
   setElement(meta, 'ImplementationVersionName', [IMPLEMENTATION_VERSION_NAME]);
   return meta;

@@ -2,7 +2,6 @@
  * Study-level DICOMweb operations: list a study's series (QIDO-RS), pull its instances into a
  * folder (WADO-RS, a few instances at a time, resumable) and store a folder's series (STOW-RS).
  */
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -10,6 +9,7 @@ import { LowdoseError } from '../errors.js';
 import type { DicomJson, DicomwebClient } from './client.js';
 import type { DicomwebTarget } from './url.js';
 import { scalarText } from '../util/text.js';
+import { seriesCacheDir } from '../util/pull-cache.js';
 
 export interface RemoteSeries {
   readonly studyInstanceUid: string;
@@ -97,7 +97,7 @@ export async function pullSeries(
   const log = options.log ?? (() => {});
   const instances = await client.qido(`${series.url}/instances`);
   const uids = instances.map((i) => text(i, '00080018')).filter(Boolean);
-  const seriesDir = path.join(dir, createHash('sha256').update(series.seriesInstanceUid).digest('hex').slice(0, 16));
+  const seriesDir = seriesCacheDir(dir, series.seriesInstanceUid);
   await mkdir(seriesDir, { recursive: true });
   const missing = uids.filter((uid) => !existsSync(path.join(seriesDir, `${uid}.dcm`)));
   if (missing.length < uids.length) log(`series ${series.seriesInstanceUid}: ${uids.length - missing.length} of ${uids.length} instance(s) already retrieved`);

@@ -8,9 +8,7 @@
  * a failure it stays, so a rerun retrieves only the missing instances, skips the series already
  * denoised (their completion markers in -o) and stores again what the failed run did not finish.
  */
-import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { DicomwebClient, type DicomwebClientOptions } from '../dicomweb/client.js';
 import { isLowdoseDerived, listSeries, pullSeries, stowSeries, type PulledSeries, type RemoteSeries, type StoredSeries } from '../dicomweb/study.js';
@@ -20,6 +18,7 @@ import { EXIT_OK } from '../exit-codes.js';
 import { denoisePaths, REPORT_FILE } from './denoise.js';
 import type { DenoiseOptions, DenoiseReport } from './types.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { pullCacheDir } from '../util/pull-cache.js';
 
 export interface DicomwebReport {
   readonly source: string;
@@ -48,8 +47,7 @@ export async function denoiseDicomweb(url: string, options: DicomwebDenoiseOptio
   const log = options.log ?? (() => {});
   const target = parseDicomwebUrl(url);
   const client = new DicomwebClient({ log, ...options.dicomweb });
-  const pullDir =
-    options.pullDir ?? path.join(os.tmpdir(), 'lowdose-dicomweb', createHash('sha256').update(url).digest('hex').slice(0, 16));
+  const pullDir = options.pullDir ?? pullCacheDir('dicomweb', url);
   const dicomweb: DicomwebReport = {
     source: url,
     studyInstanceUid: target.studyInstanceUid,

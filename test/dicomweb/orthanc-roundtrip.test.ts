@@ -14,7 +14,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DICOMWEB_AUTH_ENV } from '../../src/dicomweb/client.js';
 import { runCli } from '../helpers/cli.js';
-import { findOrthanc, startOrthanc, type RunningOrthanc } from './orthanc.js';
+import { findOrthanc, startOrthanc, type RunningOrthanc } from '../helpers/orthanc.js';
 
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
 const PET_FILE = path.resolve('../shared/dicom/suyashkumar__dicom/testdata/1.dcm');

@@ -8,17 +8,22 @@ import { denoisePaths } from '../../pipeline/denoise.js';
 import { denoiseDicomweb, type DicomwebDenoiseReport } from '../../pipeline/dicomweb.js';
 import { isDicomwebUrl, parseDicomwebBase } from '../../dicomweb/url.js';
 import { addDicomwebOptions, dicomwebClientOptions, type DicomwebCliOptions } from '../dicomweb-options.js';
+import { denoiseDimse, type DimseDenoiseReport } from '../../pipeline/dimse.js';
+import { isDimseUrl, parseDimsePeer } from '../../dimse/url.js';
+import { addDimseOptions, dimseClientOptions, type DimseCliOptions } from '../dimse-options.js';
 import type { DenoiseOptions, DenoiseReport } from '../../pipeline/types.js';
 import { addDenoiserOptions, denoiserSettings, progressListener, type DenoiserCliOptions } from '../denoiser-options.js';
 import type { CommandRegistrar } from '../command.js';
-import { createOutput, EXIT_FAILED, EXIT_OK, parseNumberOption, usageError } from '../output.js';
+import { createOutput, EXIT_FAILED, EXIT_OK, parseIntOption, parseNumberOption, usageError } from '../output.js';
 import { createProgress } from '../progress.js';
 import { checkUncertaintyOptions } from '../../pipeline/uncertainty-request.js';
 import { withoutUndefined } from '../../util/defined.js';
 
-interface DenoiseCliOptions extends DenoiserCliOptions, DicomwebCliOptions {
+interface DenoiseCliOptions extends DenoiserCliOptions, DicomwebCliOptions, DimseCliOptions {
   output: string;
   stow?: string;
+  store?: string;
+  movePort?: number;
   dose?: number;
   reference?: string[];
   overwrite?: boolean;
@@ -33,7 +38,10 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
   const command = program
     .command('denoise')
     .description('denoise every CT / PET series found; writes new DICOM series, PNG previews and report.json into <dir>')
-    .argument('<path...>', 'DICOM files or folders (searched recursively), or one DICOMweb study / series URL (http(s)://host/<prefix>/studies/<uid>[/series/<uid>])')
+    .argument(
+      '<path...>',
+      'DICOM files or folders (searched recursively), or one DICOMweb study / series URL (http(s)://host/<prefix>/studies/<uid>[/series/<uid>]), or one DIMSE study / series (dimse://<PACS AE title>@host:port/<StudyInstanceUID>[/<SeriesInstanceUID>])',
+    )
     .requiredOption('-o, --output <dir>', 'output directory');
   addDenoiserOptions(command)
     .option('--dose <fraction>', 'dose of the input as a fraction of normal dose, if known (e.g. 0.25)', parseNumberOption('--dose', 0, 1))
@@ -45,6 +53,9 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--wait-lock', 'wait while another run writes the same output series (default: exit 2 at once)')
     .option('--stow <dicomweb-base>', 'with a DICOMweb input: store the derived series (and uncertainty series) to this DICOMweb server with STOW-RS');
   addDicomwebOptions(command)
+    .option('--store <dimse-url>', 'with a dimse:// input: store the derived series (and uncertainty series) with C-STORE to this SCP, dimse://<AE title>@host:port (usually the PACS the study came from)')
+    .option('--move-port <port>', 'with a dimse:// input: fetch with C-MOVE to a storage SCP lowdose opens on this port, instead of C-GET (the PACS must know --calling-aet at this machine and port)', parseIntOption('--move-port', 1, 65535));
+  addDimseOptions(command)
     .option('--json', 'machine-readable report on stdout')
     .action(async (paths: string[], opts: DenoiseCliOptions) => {
       const out = createOutput(Boolean(opts.json));
@@ -65,9 +76,12 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
         onProgress: progressListener(progress),
       };
       const urls = paths.filter(isDicomwebUrl);
+      const dimseUrls = paths.filter(isDimseUrl);
       if (urls.length > 0 && paths.length > 1) throw usageError('a DICOMweb URL is given alone: one study or series URL per run');
-      if (opts.stow !== undefined && urls.length === 0) throw usageError('--stow needs a DICOMweb URL as input');
-      let report: DenoiseReport | DicomwebDenoiseReport;
+      if (dimseUrls.length > 0 && paths.length > 1) throw usageError('a dimse:// address is given alone: one study or series per run');
+      if (opts.stow !== undefined && urls.length === 0) throw usageError('--stow needs a DICOMweb URL as input (a dimse:// input stores with --store)');
+      if ((opts.store !== undefined || opts.movePort !== undefined) && dimseUrls.length === 0) throw usageError('--store and --move-port need a dimse:// input');
+      let report: DenoiseReport | DicomwebDenoiseReport | DimseDenoiseReport;
       try {
         report =
           urls.length > 0
@@ -76,7 +90,13 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
                 dicomweb: dicomwebClientOptions(opts, (message) => out.info(message)),
                 ...(opts.stow !== undefined ? { stow: parseDicomwebBase(opts.stow) } : {}),
               })
-            : await denoisePaths(paths, options);
+            : dimseUrls.length > 0
+              ? await denoiseDimse(dimseUrls[0]!, {
+                  ...options,
+                  dimse: { ...dimseClientOptions(opts), ...(opts.movePort !== undefined ? { movePort: opts.movePort } : {}) },
+                  ...(opts.store !== undefined ? { store: parseDimsePeer(opts.store) } : {}),
+                })
+              : await denoisePaths(paths, options);
       } finally {
         progress.stop();
       }
@@ -86,10 +106,11 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     });
 };
 
-function humanReport(report: DenoiseReport | DicomwebDenoiseReport): string {
+function humanReport(report: DenoiseReport | DicomwebDenoiseReport | DimseDenoiseReport): string {
   const lines: string[] = [];
-  if ('dicomweb' in report) {
-    for (const p of report.dicomweb.pulled) lines.push(`pulled ${p.modality} ${p.seriesInstanceUid}: ${p.instances} instance(s) (${p.retrieved} retrieved now) from ${p.url}`);
+  const remote = 'dicomweb' in report ? report.dicomweb : 'dimse' in report ? report.dimse : null;
+  if (remote) {
+    for (const p of remote.pulled) lines.push(`pulled ${p.modality} ${p.seriesInstanceUid}: ${p.instances} instance(s) (${p.retrieved} retrieved now) from ${p.url}`);
   }
   for (const s of report.series) {
     const m = s.metrics;
@@ -111,8 +132,8 @@ function humanReport(report: DenoiseReport | DicomwebDenoiseReport): string {
     if (h) lines.push(`  hallucination map: ${h.flagged.length} of ${h.patches} patches flagged (${(100 * h.flaggedFraction).toFixed(2)} %) -> ${h.map.dir}`);
     for (const w of s.warnings) lines.push(`  warning [${w.code}] ${w.message}`);
   }
-  if ('dicomweb' in report) {
-    for (const s of report.dicomweb.stored) lines.push(`stored ${s.kind} series ${s.seriesInstanceUid}: ${s.instances} instance(s) -> ${s.url}`);
+  if (remote) {
+    for (const s of remote.stored) lines.push(`stored ${s.kind} series ${s.seriesInstanceUid}: ${s.instances} instance(s) -> ${s.url}`);
   }
   for (const e of report.errors) lines.push(`error ${e.code}: ${e.message}`);
   return lines.join('\n');

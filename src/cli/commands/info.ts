@@ -9,6 +9,9 @@ import { runInfo, type InfoResult } from '../../pipeline/info.js';
 import { infoDicomweb, type DicomwebInfoResult } from '../../pipeline/dicomweb.js';
 import { isDicomwebUrl } from '../../dicomweb/url.js';
 import { addDicomwebOptions, dicomwebClientOptions, type DicomwebCliOptions } from '../dicomweb-options.js';
+import { infoDimse, type DimseInfoResult } from '../../pipeline/dimse.js';
+import { isDimseUrl } from '../../dimse/url.js';
+import { addDimseOptions, dimseClientOptions, type DimseCliOptions } from '../dimse-options.js';
 import type { CommandRegistrar } from '../command.js';
 import { createOutput, EXIT_USAGE, usageError } from '../output.js';
 
@@ -42,7 +45,12 @@ function humanReport(result: InfoResult): string {
   return lines.join('\n');
 }
 
-function humanRemote(result: DicomwebInfoResult): string {
+function humanRemote(result: DicomwebInfoResult | DimseInfoResult): string {
+  if ('studies' in result) {
+    return result.studies
+      .map((s) => `${s.studyInstanceUid}  ${s.studyDate || '?'}  ${s.patientId || '?'} ${s.patientName}  ${s.modalities.join('/') || '?'}  ${s.series ?? '?'} series, ${s.instances ?? '?'} instance(s)${s.description ? `  "${s.description}"` : ''}\n  ${s.url}`)
+      .join('\n');
+  }
   return result.series
     .map((s) => `${s.seriesInstanceUid}  ${s.modality || '?'}  ${s.instances ?? '?'} instance(s)${s.seriesNumber !== null ? `  #${s.seriesNumber}` : ''}${s.description ? `  "${s.description}"` : ''}\n  ${s.url}`)
     .join('\n');
@@ -52,12 +60,25 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
   const command = program
     .command('info')
     .description('find DICOM series under the paths and print them, with every file that could not be read')
-    .argument('<path...>', 'DICOM files or directories (searched recursively), or one DICOMweb study URL (lists its series with QIDO-RS)')
+    .argument(
+      '<path...>',
+      'DICOM files or directories (searched recursively), or one DICOMweb study URL (lists its series with QIDO-RS), or one dimse://<PACS AE title>@host:port[/<StudyInstanceUID>] (lists the studies, or the study\'s series, with C-FIND)',
+    )
     .option('--stats', 'add per-slice min / max / mean in modality units (HU, SUVbw or Bq/ml)');
-  addDicomwebOptions(command)
+  addDimseOptions(addDicomwebOptions(command))
     .option('--json', 'machine-readable output on stdout')
-    .action(async (paths: string[], opts: DicomwebCliOptions & { stats?: boolean; json?: boolean }) => {
+    .action(async (paths: string[], opts: DicomwebCliOptions & DimseCliOptions & { stats?: boolean; json?: boolean }) => {
       const out = createOutput(Boolean(opts.json));
+      if (paths.some(isDimseUrl)) {
+        if (paths.length > 1) throw usageError('a dimse:// address is given alone: one PACS or study per run');
+        if (opts.stats) throw usageError('--stats reads pixel data: use it on files, not on a dimse:// address');
+        const { result, exitCode } = await infoDimse(paths[0]!, dimseClientOptions(opts));
+        out.result(result);
+        out.print(humanRemote(result));
+        out.info('studies' in result ? `${result.studies.length} studies on ${result.source}` : `${result.series.length} series in study ${result.studyInstanceUid}`);
+        setExitCode(exitCode);
+        return;
+      }
       if (paths.some(isDicomwebUrl)) {
         if (paths.length > 1) throw usageError('a DICOMweb URL is given alone: one study or series URL per run');
         if (opts.stats) throw usageError('--stats reads pixel data: use it on files, not on a DICOMweb URL');

@@ -1,5 +1,5 @@
 /**
- * A real Orthanc (Debian's `orthanc` + `orthanc-dicomweb`) for the DICOMweb tests: a config
+ * A real Orthanc (Debian's `orthanc` + `orthanc-dicomweb`) for the DICOMweb and DIMSE tests: a config
  * written here (DICOMweb on, basic authentication on, DICOM port on), free loopback ports, a
  * temporary storage folder; stopped by `stop()`.
  */
@@ -45,7 +45,18 @@ export interface RunningOrthanc {
   stop(): Promise<void>;
 }
 
-export async function startOrthanc(dir: string): Promise<RunningOrthanc> {
+/** Orthanc's own AE title; with DicomCheckCalledAet on, an association calling another is rejected. */
+export const ORTHANC_AET = 'LOWDOSETEST';
+
+export interface OrthancOptions {
+  /**
+   * Known DICOM peers, `DicomModalities` of Orthanc's config: name -> AE title, host, port. Orthanc
+   * answers C-FIND / C-GET / C-MOVE only from these, and C-MOVE sends only to these.
+   */
+  readonly dicomModalities?: Record<string, { aet: string; host: string; port: number }>;
+}
+
+export async function startOrthanc(dir: string, options: OrthancOptions = {}): Promise<RunningOrthanc> {
   const found = findOrthanc();
   if (!found) throw new Error('Orthanc is not installed');
   const [httpPort, dicomPort] = [await freePort(), await freePort()];
@@ -59,7 +70,11 @@ export async function startOrthanc(dir: string): Promise<RunningOrthanc> {
     IndexDirectory: storage,
     HttpPort: httpPort,
     DicomPort: dicomPort,
-    DicomAet: 'LOWDOSETEST',
+    DicomAet: ORTHANC_AET,
+    DicomCheckCalledAet: true,
+    DicomModalities: Object.fromEntries(
+      Object.entries(options.dicomModalities ?? {}).map(([name, m]) => [name, { AET: m.aet, Host: m.host, Port: m.port, AllowGet: true, AllowMove: true, AllowFind: true, AllowStore: true }]),
+    ),
     RemoteAccessAllowed: false,
     AuthenticationEnabled: true,
     RegisteredUsers: { [user]: password },

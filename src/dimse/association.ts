@@ -1,0 +1,191 @@
+/**
+ * One DIMSE association through dcmjs-dimse, as a promise: open it, send the requests, take the
+ * C-STORE sub-operations of a C-GET, and settle when the association closes. Every way a PACS
+ * says no becomes a LowdoseError with a stable code: a rejected association, a refused
+ * presentation context and an abort before the first answer are E_USAGE (the PACS's configuration
+ * does not allow us; exit 2), a transient rejection, a timeout or a broken connection are E_IO.
+ */
+import { createRequire } from 'node:module';
+import type { Writable } from 'node:stream';
+import { LowdoseError } from '../errors.js';
+import { dimseUrl, type DimsePeer } from './url.js';
+
+export type DimseModule = typeof import('dcmjs-dimse');
+export type DimseRequest = InstanceType<DimseModule['requests']['Request']>;
+type DimseDataset = InstanceType<DimseModule['Dataset']>;
+type StoreRequest = InstanceType<DimseModule['requests']['CStoreRequest']>;
+type StoreResponse = InstanceType<DimseModule['responses']['CStoreResponse']>;
+
+const require = createRequire(import.meta.url);
+export const dimse = require('dcmjs-dimse') as DimseModule;
+// dcmjs-dimse logs every PDU on the console at info level, and the dcmjs it bundles warns about
+// the VRs of received datasets it decodes; our messages say what matters.
+dimse.log.setLevel('silent');
+(createRequire(require.resolve('dcmjs-dimse'))('dcmjs') as { log: { setLevel(level: string): void } }).log.setLevel('silent');
+
+export const STATUS_SUCCESS = 0x0000;
+const STATUS_PENDING = new Set([0xff00, 0xff01]);
+/** C-STORE warnings (PS3.4 B.2.3): coerced, elements discarded, not matching the SOP class. The instance is stored. */
+export const STORE_WARNINGS = new Set([0xb000, 0xb007, 0xb006]);
+/** C-STORE sub-operation answer when our side cannot keep a received instance: "out of resources". */
+const STATUS_OUT_OF_RESOURCES = 0xa700;
+
+export const isPending = (status: number): boolean => STATUS_PENDING.has(status);
+export const statusHex = (status: number): string => `0x${status.toString(16).padStart(4, '0')}`;
+
+export interface DimseClientOptions {
+  /** Our AE title, as the PACS knows this machine. */
+  readonly callingAet: string;
+  /** Connect, association and per-PDU timeout. */
+  readonly timeoutMs: number;
+}
+
+/** A received instance: its dataset bytes exactly as sent, in the negotiated transfer syntax. */
+export interface ReceivedInstance {
+  readonly sopClassUid: string;
+  readonly sopInstanceUid: string;
+  readonly seriesInstanceUid: string;
+  readonly transferSyntaxUid: string;
+  readonly dataset: Uint8Array;
+}
+
+/** What the instance sink does with a received instance; a rejection answers the sender with a failure status. */
+export type InstanceSink = (instance: ReceivedInstance) => Promise<void>;
+
+export interface AssociationOptions extends DimseClientOptions {
+  /** What the association is for, in messages: "C-FIND", "C-GET", "C-STORE". */
+  readonly purpose: string;
+  /** Receives the C-STORE sub-operations of a C-GET. */
+  readonly sink?: InstanceSink;
+}
+
+/** The parts of dcmjs-dimse's Network the typings do not show: its A-ABORT event, socket and store hook. */
+interface NetworkInternals {
+  on(event: 'abort', listener: (info: { source: number; reason: number }) => void): void;
+  socket?: { destroy(): void };
+  createDatasetFromStoreWritableStream(writable: Writable, context: { getAcceptedTransferSyntaxUid(): string | undefined }, callback: (dataset: DimseDataset) => void): void;
+}
+
+const REJECT_REASONS: Record<number, Record<number, string>> = {
+  1: { 1: 'no reason given', 2: 'application context not supported', 3: 'calling AE title not recognized', 7: 'called AE title not recognized' },
+  2: { 1: 'no reason given', 2: 'protocol version not supported' },
+  3: { 1: 'temporary congestion', 2: 'local limit exceeded' },
+};
+
+function rejection(peer: DimsePeer, callingAet: string, info: { result: number; source: number; reason: number }): LowdoseError {
+  const url = dimseUrl(peer);
+  const reason = REJECT_REASONS[info.source]?.[info.reason] ?? `source ${info.source}, reason ${info.reason}`;
+  const hint =
+    info.source === 1 && info.reason === 7
+      ? `; "${peer.aet}" (before the @) must be the PACS's own AE title`
+      : info.source === 1 && info.reason === 3
+        ? `; the PACS must list "${callingAet}" (--calling-aet) among its known peers`
+        : '';
+  // A transient rejection (busy PACS) is worth retrying later; a permanent one needs a configuration change.
+  return new LowdoseError(info.result === 2 ? 'E_IO' : 'E_USAGE', `${url} rejected the association from "${callingAet}": ${reason}${hint}`, { path: url });
+}
+
+function networkFailure(peer: DimsePeer, error: Error, timeoutMs: number): LowdoseError {
+  const url = dimseUrl(peer);
+  // dcmjs-dimse wraps socket errors in a new Error: the errno code survives in the message only.
+  const code = (error as Error & { code?: string }).code ?? /\b(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ECONNRESET|EHOSTUNREACH)\b/.exec(error.message)?.[1];
+  if (/timeout/i.test(error.message)) return new LowdoseError('E_IO', `${url}: no answer within ${timeoutMs / 1000} s (--dimse-timeout)`, { path: url, cause: error });
+  if (code === 'ECONNREFUSED') return new LowdoseError('E_IO', `${url}: connection refused (nothing listens on port ${peer.port} of ${peer.host})`, { path: url, cause: error });
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new LowdoseError('E_USAGE', `${url}: host ${peer.host} not found`, { path: url, cause: error });
+  return new LowdoseError('E_IO', `${url}: ${error.message.replace(/^\s*->\s*/, '')}`, { path: url, cause: error });
+}
+
+/** SOP Class / Instance UIDs of a C-STORE request, from its command set. */
+function storeIds(request: StoreRequest): { sopClassUid: string; sopInstanceUid: string } {
+  return { sopClassUid: request.getAffectedSopClassUid(), sopInstanceUid: request.getAffectedSopInstanceUid() };
+}
+
+/**
+ * Opens an association from `callingAet` to `peer`, sends `requests` (their own 'response'
+ * listeners read the answers) and resolves once it is released with a final answer to each.
+ */
+export function associate(peer: DimsePeer, requests: readonly DimseRequest[], options: AssociationOptions): Promise<void> {
+  const url = dimseUrl(peer);
+  return new Promise<void>((resolve, reject) => {
+    const client = new dimse.Client();
+    let failure: LowdoseError | null = null;
+    const fail = (error: LowdoseError) => {
+      failure ??= error;
+    };
+    const answered = new Set<DimseRequest>();
+    let anyAnswer = false;
+    const refused: DimseRequest[] = [];
+    for (const request of requests) {
+      request.on('response', (response: { getStatus(): number }) => {
+        anyAnswer = true;
+        if (!isPending(response.getStatus())) answered.add(request);
+      });
+      client.addRequest(request);
+    }
+    client.on('associationAccepted', (association: { getAcceptedPresentationContextFromRequest(r: DimseRequest): unknown }) => {
+      for (const request of requests) if (!association.getAcceptedPresentationContextFromRequest(request)) refused.push(request);
+    });
+    client.on('associationRejected', (info: { result: number; source: number; reason: number }) => fail(rejection(peer, options.callingAet, info)));
+    client.on('networkError', (error: Error) => fail(networkFailure(peer, error, options.timeoutMs)));
+
+    // Received datasets, in arrival order: the network decodes each (for dcmjs-dimse's own use)
+    // right before it raises the C-STORE request, and sub-operations on one association are sequential.
+    const raw: Array<{ bytes: Uint8Array; transferSyntaxUid: string }> = [];
+    client.on('cStoreRequest', (request: StoreRequest, callback: (response: StoreResponse) => void) => {
+      const received = raw.shift();
+      const response = dimse.responses.CStoreResponse.fromRequest(request);
+      const dataset = request.getDataset();
+      const seriesInstanceUid = dataset?.getElement('SeriesInstanceUID');
+      if (!options.sink || !received || typeof seriesInstanceUid !== 'string') {
+        response.setStatus(STATUS_OUT_OF_RESOURCES);
+        callback(response);
+        return;
+      }
+      options
+        .sink({ ...storeIds(request), seriesInstanceUid, transferSyntaxUid: received.transferSyntaxUid, dataset: received.bytes })
+        .then(
+          () => response.setStatus(STATUS_SUCCESS),
+          (error: unknown) => {
+            fail(error instanceof LowdoseError ? error : new LowdoseError('E_IO', String(error)));
+            response.setStatus(STATUS_OUT_OF_RESOURCES);
+          },
+        )
+        .finally(() => callback(response));
+    });
+
+    client.on('closed', () => {
+      if (failure) reject(failure);
+      else if (refused.length > 0) {
+        reject(new LowdoseError('E_USAGE', `${url} accepted the association from "${options.callingAet}" but not ${options.purpose} (no presentation context for it); the PACS must allow ${options.purpose} for that AE title${options.purpose === 'C-GET' ? ', or fetch with C-MOVE (--move-port)' : ''}`, { path: url }));
+      } else if (answered.size < requests.length) {
+        reject(new LowdoseError('E_IO', `${url}: the association ended before the PACS answered ${requests.length - answered.size} of ${requests.length} ${options.purpose} request(s)`, { path: url }));
+      } else resolve();
+    });
+
+    client.send(peer.host, peer.port, options.callingAet, peer.aet, {
+      connectTimeout: options.timeoutMs,
+      associationTimeout: options.timeoutMs,
+      pduTimeout: options.timeoutMs,
+      associationLingerTimeout: 0,
+    });
+    // send() creates the network synchronously. dcmjs-dimse's Client does not pass an A-ABORT on
+    // (Orthanc aborts a query from an AE title it does not know): without this the run would wait
+    // for the PDU timeout and then report a timeout instead of the refusal.
+    const network = (client as unknown as { network?: NetworkInternals }).network;
+    if (!network) return;
+    network.on('abort', () => {
+      fail(
+        anyAnswer
+          ? new LowdoseError('E_IO', `${url} aborted the association during ${options.purpose}`, { path: url })
+          : new LowdoseError('E_USAGE', `${url} aborted the association before answering ${options.purpose}: it does not allow ${options.purpose} from "${options.callingAet}" (--calling-aet; the PACS must list that AE title among its known peers)`, { path: url }),
+      );
+      network.socket?.destroy();
+    });
+    const decode = network.createDatasetFromStoreWritableStream.bind(network);
+    network.createDatasetFromStoreWritableStream = (writable, context, callback) => {
+      const bytes = (writable as Writable & { toBuffer(): Buffer }).toBuffer();
+      raw.push({ bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), transferSyntaxUid: context.getAcceptedTransferSyntaxUid() ?? '' });
+      decode(writable, context, callback);
+    };
+  });
+}

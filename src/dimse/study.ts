@@ -1,0 +1,359 @@
+/**
+ * Study-level DIMSE operations, study root: list studies, series and instances (C-FIND), pull a
+ * series into a folder (C-GET on the same association, or C-MOVE to our storage SCP; resumable,
+ * each file written whole) and store a folder's series (C-STORE, every response checked).
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { part10FromDataset, splitPart10 } from '../dicom/part10.js';
+import { writeBytesAtomic } from '../dicom/write-file.js';
+import { LowdoseError } from '../errors.js';
+import { scalarText } from '../util/text.js';
+import { seriesCacheDir } from '../util/pull-cache.js';
+import { associate, dimse, isPending, STATUS_SUCCESS, STORE_WARNINGS, statusHex, type DimseClientOptions, type DimseRequest, type InstanceSink } from './association.js';
+import { startStoreScp } from './store-scp.js';
+import { dimseUrl, type DimsePeer } from './url.js';
+
+type DimseDataset = InstanceType<(typeof dimse)['Dataset']>;
+interface Answer {
+  getStatus(): number;
+  hasDataset(): boolean;
+  getDataset(): DimseDataset | undefined;
+  getCommandDataset(): DimseDataset;
+}
+interface RetrieveAnswer extends Answer {
+  getCompleted(): number;
+  getFailures(): number;
+  getWarnings(): number;
+  getRemaining(): number;
+}
+
+export interface RemoteStudy {
+  readonly studyInstanceUid: string;
+  readonly patientId: string;
+  readonly patientName: string;
+  readonly studyDate: string;
+  readonly accessionNumber: string;
+  readonly description: string;
+  readonly modalities: string[];
+  readonly series: number | null;
+  readonly instances: number | null;
+  readonly url: string;
+}
+
+export interface RemoteSeries {
+  readonly studyInstanceUid: string;
+  readonly seriesInstanceUid: string;
+  readonly modality: string;
+  readonly description: string;
+  readonly seriesNumber: number | null;
+  readonly instances: number | null;
+  readonly url: string;
+}
+
+export interface RemoteInstance {
+  readonly sopInstanceUid: string;
+  readonly derivationDescription: string;
+}
+
+export interface PulledSeries {
+  readonly seriesInstanceUid: string;
+  readonly url: string;
+  readonly modality: string;
+  /** Instances the PACS listed and this run has on disk (retrieved now or by an earlier run). */
+  readonly instances: number;
+  readonly retrieved: number;
+  readonly dir: string;
+}
+
+export interface StoredSeries {
+  readonly kind: 'denoised' | 'uncertainty';
+  readonly studyInstanceUid: string;
+  readonly seriesInstanceUid: string;
+  readonly url: string;
+  readonly instances: number;
+}
+
+function text(dataset: DimseDataset | undefined, keyword: string): string {
+  const value = dataset?.getElement(keyword) as unknown;
+  if (value === undefined || value === null) return '';
+  const one = (v: unknown): string => (typeof v === 'object' && v !== null && 'Alphabetic' in v ? scalarText(v.Alphabetic) : scalarText(v));
+  return Array.isArray(value) ? value.map(one).join('\\') : one(value);
+}
+
+function count(dataset: DimseDataset | undefined, keyword: string): number | null {
+  const value = Number(text(dataset, keyword));
+  return text(dataset, keyword) !== '' && Number.isFinite(value) ? value : null;
+}
+
+/** Runs one C-FIND and returns its matches; a final status other than success is an E_IO error. */
+async function find(peer: DimsePeer, request: DimseRequest, options: DimseClientOptions): Promise<DimseDataset[]> {
+  const matches: DimseDataset[] = [];
+  let final: Answer | null = null;
+  request.on('response', (response: Answer) => {
+    if (isPending(response.getStatus())) {
+      const dataset = response.getDataset();
+      if (response.hasDataset() && dataset) matches.push(dataset);
+    } else final = response;
+  });
+  await associate(peer, [request], { ...options, purpose: 'C-FIND' });
+  const status = (final as Answer | null)?.getStatus();
+  if (status !== STATUS_SUCCESS) {
+    const comment = text((final as Answer | null)?.getCommandDataset(), 'ErrorComment');
+    throw new LowdoseError('E_IO', `${dimseUrl(peer)}: C-FIND failed with status ${statusHex(status ?? -1)}${comment ? ` (${comment})` : ''}`, { path: dimseUrl(peer) });
+  }
+  return matches;
+}
+
+/** The studies on the PACS (C-FIND at STUDY level, every study: the PACS may cap the answer). */
+export async function findStudies(peer: DimsePeer, options: DimseClientOptions): Promise<RemoteStudy[]> {
+  const request = dimse.requests.CFindRequest.createStudyFindRequest({
+    StudyInstanceUID: '',
+    PatientID: '',
+    PatientName: '',
+    StudyDate: '',
+    AccessionNumber: '',
+    StudyDescription: '',
+    ModalitiesInStudy: '',
+    NumberOfStudyRelatedSeries: '',
+    NumberOfStudyRelatedInstances: '',
+  });
+  const found = await find(peer, request, options);
+  return found
+    .map((s) => {
+      const studyInstanceUid = text(s, 'StudyInstanceUID');
+      return {
+        studyInstanceUid,
+        patientId: text(s, 'PatientID'),
+        patientName: text(s, 'PatientName'),
+        studyDate: text(s, 'StudyDate'),
+        accessionNumber: text(s, 'AccessionNumber'),
+        description: text(s, 'StudyDescription'),
+        modalities: text(s, 'ModalitiesInStudy').split('\\').filter(Boolean),
+        series: count(s, 'NumberOfStudyRelatedSeries'),
+        instances: count(s, 'NumberOfStudyRelatedInstances'),
+        url: dimseUrl(peer, studyInstanceUid),
+      };
+    })
+    .sort((a, b) => b.studyDate.localeCompare(a.studyDate) || a.studyInstanceUid.localeCompare(b.studyInstanceUid));
+}
+
+/** The series of a study (or the one named), from C-FIND at SERIES level; E_NOT_FOUND when none. */
+export async function findSeries(peer: DimsePeer, studyInstanceUid: string, seriesInstanceUid: string | null, options: DimseClientOptions): Promise<RemoteSeries[]> {
+  const request = dimse.requests.CFindRequest.createSeriesFindRequest({
+    StudyInstanceUID: studyInstanceUid,
+    SeriesInstanceUID: seriesInstanceUid ?? '',
+    Modality: '',
+    SeriesDescription: '',
+    SeriesNumber: '',
+    NumberOfSeriesRelatedInstances: '',
+  });
+  const found = await find(peer, request, options);
+  if (found.length === 0) {
+    const what = seriesInstanceUid ? `series ${seriesInstanceUid} of study` : 'study';
+    throw new LowdoseError('E_NOT_FOUND', `${what} ${studyInstanceUid} is not on ${dimseUrl(peer)}`, { path: dimseUrl(peer, studyInstanceUid, seriesInstanceUid ?? undefined) });
+  }
+  return found
+    .map((s) => {
+      const uid = text(s, 'SeriesInstanceUID');
+      return {
+        studyInstanceUid,
+        seriesInstanceUid: uid,
+        modality: text(s, 'Modality'),
+        description: text(s, 'SeriesDescription'),
+        seriesNumber: count(s, 'SeriesNumber'),
+        instances: count(s, 'NumberOfSeriesRelatedInstances'),
+        url: dimseUrl(peer, studyInstanceUid, uid),
+      };
+    })
+    .sort((a, b) => (a.seriesNumber ?? 0) - (b.seriesNumber ?? 0) || a.seriesInstanceUid.localeCompare(b.seriesInstanceUid));
+}
+
+/** The instances of a series (C-FIND at IMAGE level), with DerivationDescription to recognise our own output. */
+export async function findInstances(peer: DimsePeer, series: RemoteSeries, options: DimseClientOptions): Promise<RemoteInstance[]> {
+  const request = dimse.requests.CFindRequest.createImageFindRequest({
+    StudyInstanceUID: series.studyInstanceUid,
+    SeriesInstanceUID: series.seriesInstanceUid,
+    SOPInstanceUID: '',
+    DerivationDescription: '',
+  });
+  const found = await find(peer, request, options);
+  return found.map((i) => ({ sopInstanceUid: text(i, 'SOPInstanceUID'), derivationDescription: text(i, 'DerivationDescription') })).filter((i) => i.sopInstanceUid);
+}
+
+/** Whether lowdose wrote these instances (their DerivationDescription names it), as the DICOMweb path asks. */
+export function isLowdoseDerived(instances: readonly RemoteInstance[]): boolean {
+  return instances.some((i) => /\blowdose /.test(i.derivationDescription));
+}
+
+export interface PullOptions extends DimseClientOptions {
+  /** C-MOVE to our storage SCP on this port instead of C-GET. */
+  readonly movePort?: number;
+  readonly log?: (message: string) => void;
+}
+
+const instanceFile = (dir: string, sopInstanceUid: string) => path.join(dir, `${sopInstanceUid}.dcm`);
+
+/** Writes a received instance whole (temporary name, then rename) into its series' folder under `root`. */
+export function cacheSink(root: string): InstanceSink {
+  return async (instance) => {
+    if (!/^[0-9.]+$/.test(instance.sopInstanceUid)) throw new LowdoseError('E_MALFORMED', `received an instance with SOP Instance UID "${instance.sopInstanceUid}"`);
+    const dir = seriesCacheDir(root, instance.seriesInstanceUid);
+    await writeBytesAtomic(instanceFile(dir, instance.sopInstanceUid), part10FromDataset(instance.dataset, instance));
+  };
+}
+
+/**
+ * Retrieves the instances of `series` not yet under `root` (the whole series with one request
+ * when none are, else one per missing instance) with C-GET, or with C-MOVE to our SCP on
+ * `movePort`. Each arrives as a whole file, so a rerun after a failure fetches only what is missing.
+ */
+export async function pullSeries(peer: DimsePeer, series: RemoteSeries, listed: readonly RemoteInstance[], root: string, options: PullOptions): Promise<PulledSeries> {
+  const log = options.log ?? (() => {});
+  const dir = seriesCacheDir(root, series.seriesInstanceUid);
+  await mkdir(dir, { recursive: true });
+  const uids = listed.map((i) => i.sopInstanceUid);
+  const onDisk = () => uids.filter((uid) => existsSync(instanceFile(dir, uid))).length;
+  const missing = uids.filter((uid) => !existsSync(instanceFile(dir, uid)));
+  if (missing.length < uids.length) log(`series ${series.seriesInstanceUid}: ${uids.length - missing.length} of ${uids.length} instance(s) already retrieved`);
+  const verb = options.movePort === undefined ? 'C-GET' : 'C-MOVE';
+  const { CGetRequest, CMoveRequest } = dimse.requests;
+  const requests: DimseRequest[] =
+    missing.length === uids.length
+      ? [options.movePort === undefined ? CGetRequest.createSeriesGetRequest(series.studyInstanceUid, series.seriesInstanceUid) : CMoveRequest.createSeriesMoveRequest(options.callingAet, series.studyInstanceUid, series.seriesInstanceUid)]
+      : missing.map((uid) =>
+          options.movePort === undefined
+            ? CGetRequest.createImageGetRequest(series.studyInstanceUid, series.seriesInstanceUid, uid)
+            : CMoveRequest.createImageMoveRequest(options.callingAet, series.studyInstanceUid, series.seriesInstanceUid, uid),
+        );
+  const finals: RetrieveAnswer[] = [];
+  for (const request of requests) {
+    if (request instanceof CGetRequest) request.setAddStorageSopClassesToAssociation(true);
+    request.on('response', (response: RetrieveAnswer) => {
+      if (!isPending(response.getStatus())) finals.push(response);
+    });
+  }
+  const sink = cacheSink(root);
+  const failWith = (error: unknown): never => {
+    const e = error instanceof LowdoseError ? error : new LowdoseError('E_IO', String(error));
+    throw new LowdoseError(e.code, `retrieving series ${series.seriesInstanceUid} with ${verb} failed with ${onDisk()} of ${uids.length} instance(s) on disk: ${e.message}; run again to retrieve the rest`, {
+      path: e.path ?? series.url,
+      cause: error,
+    });
+  };
+  if (missing.length > 0) {
+    try {
+      if (options.movePort === undefined) {
+        await associate(peer, requests, { ...options, purpose: 'C-GET', sink });
+      } else {
+        const scp = await startStoreScp(options.movePort, options.callingAet, sink, options.timeoutMs);
+        try {
+          await associate(peer, requests, { ...options, purpose: 'C-MOVE' });
+        } finally {
+          await scp.close();
+        }
+        if (scp.failure) throw scp.failure;
+      }
+    } catch (error) {
+      if (error instanceof LowdoseError && error.code === 'E_USAGE') throw error;
+      failWith(error);
+    }
+    const failed = finals.filter((f) => f.getStatus() !== STATUS_SUCCESS);
+    if (failed.length > 0) {
+      const f = failed[0]!;
+      const comment = text(f.getCommandDataset(), 'ErrorComment');
+      failWith(
+        new LowdoseError(
+          'E_IO',
+          `the PACS answered ${statusHex(f.getStatus())}${comment ? ` (${comment})` : ''} with ${f.getCompleted()} sub-operation(s) completed, ${f.getFailures()} failed${verb === 'C-MOVE' ? ` (C-MOVE sends to "${options.callingAet}": the PACS must know that AE title at this machine's address, port ${options.movePort})` : ''}`,
+        ),
+      );
+    }
+  }
+  const have = onDisk();
+  if (have < uids.length) failWith(new LowdoseError('E_IO', `the PACS reported success but sent ${have - (uids.length - missing.length)} of ${missing.length} missing instance(s)`));
+  return { seriesInstanceUid: series.seriesInstanceUid, url: series.url, modality: series.modality, instances: uids.length, retrieved: missing.length, dir };
+}
+
+/**
+ * A dataset that goes on the wire as the bytes read from the file when the PACS accepted the
+ * file's transfer syntax; otherwise dcmjs-dimse transcodes it from the decoded elements.
+ */
+class FileDataset extends dimse.Dataset {
+  private readonly bytes: Buffer;
+  private readonly original: string;
+
+  constructor(bytes: Buffer, transferSyntaxUid: string) {
+    super(bytes, transferSyntaxUid);
+    this.bytes = bytes;
+    this.original = transferSyntaxUid;
+  }
+
+  override getDenaturalizedDataset(writeOptions?: Record<string, unknown>, nameMap?: Record<string, unknown>): Buffer {
+    return this.getTransferSyntaxUid() === this.original ? this.bytes : super.getDenaturalizedDataset(writeOptions, nameMap);
+  }
+}
+
+export interface StoreOptions extends DimseClientOptions {
+  /** Instances per association (default 32): what is held in memory at once. */
+  readonly batch?: number;
+  readonly log?: (message: string) => void;
+}
+
+/**
+ * Stores the files of one series with C-STORE, `batch` instances per association, and checks the
+ * status of every answer (warnings count as stored and are logged). Storing the same SOP
+ * Instance UIDs again adds nothing on a PACS that keeps the first copy, so a rerun completes a
+ * series a failed run stored in part.
+ */
+export async function storeSeries(
+  peer: DimsePeer,
+  files: readonly string[],
+  meta: { kind: StoredSeries['kind']; studyInstanceUid: string; seriesInstanceUid: string },
+  options: StoreOptions,
+): Promise<StoredSeries> {
+  const url = dimseUrl(peer, meta.studyInstanceUid, meta.seriesInstanceUid);
+  const batch = Math.max(1, options.batch ?? 32);
+  let stored = 0;
+  for (let start = 0; start < files.length; start += batch) {
+    const chunk = files.slice(start, start + batch);
+    const answers = new Map<DimseRequest, Answer>();
+    const requests: DimseRequest[] = [];
+    for (const file of chunk) {
+      const part10 = splitPart10(new Uint8Array(await readFile(file)), file);
+      const dataset = Buffer.from(part10.dataset.buffer, part10.dataset.byteOffset, part10.dataset.byteLength);
+      const request = new dimse.requests.CStoreRequest(new FileDataset(dataset, part10.transferSyntaxUid));
+      request.on('response', (response: Answer) => answers.set(request, response));
+      requests.push(request);
+    }
+    try {
+      await associate(peer, requests, { ...options, purpose: 'C-STORE' });
+    } catch (error) {
+      const e = error instanceof LowdoseError ? error : new LowdoseError('E_IO', String(error));
+      const accepted = stored + [...answers.values()].filter((a) => a.getStatus() === STATUS_SUCCESS || STORE_WARNINGS.has(a.getStatus())).length;
+      throw new LowdoseError(e.code, `storing ${meta.kind} series ${meta.seriesInstanceUid} to ${dimseUrl(peer)} failed after ${accepted} of ${files.length} instance(s): ${e.message}; run again to complete it`, {
+        path: url,
+        cause: error,
+      });
+    }
+    for (const [index, request] of requests.entries()) {
+      const status = answers.get(request)?.getStatus();
+      if (status === STATUS_SUCCESS) continue;
+      if (status !== undefined && STORE_WARNINGS.has(status)) {
+        options.log?.(`${dimseUrl(peer)} stored ${path.basename(chunk[index]!)} with warning ${statusHex(status)}`);
+        continue;
+      }
+      const comment = text(answers.get(request)?.getCommandDataset(), 'ErrorComment');
+      const accepted = stored + requests.filter((r) => { const s = answers.get(r)?.getStatus(); return s === STATUS_SUCCESS || (s !== undefined && STORE_WARNINGS.has(s)); }).length;
+      throw new LowdoseError(
+        'E_IO',
+        `${dimseUrl(peer)} refused ${path.basename(chunk[index]!)} of ${meta.kind} series ${meta.seriesInstanceUid} (C-STORE status ${statusHex(status ?? -1)}${comment ? `: ${comment}` : ''}); ${accepted} of ${files.length} stored`,
+        { path: url },
+      );
+    }
+    stored += chunk.length;
+    options.log?.(`stored ${stored}/${files.length} instance(s) of ${meta.kind} series ${meta.seriesInstanceUid}`);
+  }
+  return { kind: meta.kind, studyInstanceUid: meta.studyInstanceUid, seriesInstanceUid: meta.seriesInstanceUid, url, instances: stored };
+}

@@ -1,0 +1,174 @@
+/**
+ * DIMSE against a real Orthanc's DICOM port: `info dimse://...` lists studies and series (C-FIND),
+ * `denoise dimse://... --store` pulls a real CT series (C-GET, or C-MOVE to our storage SCP),
+ * denoises it and stores the derived series back (C-STORE); refusals (wrong called AE title,
+ * unknown calling AE title, a study that does not exist) and reruns.
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import dicomParser from 'dicom-parser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { findOrthanc, freePort, ORTHANC_AET, startOrthanc, type RunningOrthanc } from '../helpers/orthanc.js';
+
+const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
+const CALLING_AET = 'LOWDOSE';
+const installed = findOrthanc();
+if (!installed) console.warn('skipping DIMSE tests: Orthanc is not installed (apt-get install orthanc orthanc-dicomweb)');
+
+interface DimseJsonReport {
+  series: Array<{ output: { seriesInstanceUid: string; files: string[] } }>;
+  errors: Array<{ code: string; message: string }>;
+  dimse: {
+    callingAet: string;
+    retrieve: string;
+    pulled: Array<{ seriesInstanceUid: string; instances: number; retrieved: number }>;
+    store?: string;
+    stored: Array<{ kind: string; seriesInstanceUid: string; studyInstanceUid: string; url: string; instances: number }>;
+  };
+}
+
+/** MD5 of the PixelData value of a Part 10 file. */
+function pixelMd5(bytes: Uint8Array): string {
+  const element = dicomParser.parseDicom(bytes).elements.x7fe00010;
+  if (!element) throw new Error('no PixelData');
+  return createHash('md5').update(bytes.subarray(element.dataOffset, element.dataOffset + element.length)).digest('hex');
+}
+
+describe.skipIf(!installed)('DIMSE against Orthanc', () => {
+  let dir: string;
+  let orthanc: RunningOrthanc;
+  let movePort: number;
+  let pacs: string;
+  let studyUid: string;
+  let sourceSeriesUid: string;
+  /** Pixel data MD5s of `denoise <CT folder> --method gaussian`, the local reference. */
+  let plainPixels: string[];
+  const savedTmp = process.env.TMPDIR;
+
+  async function seriesInstances(seriesUid: string): Promise<Map<string, { id: string; md5: string; pixels: string }>> {
+    const found = (await (
+      await orthanc.rest('/tools/find', { method: 'POST', body: Buffer.from(JSON.stringify({ Level: 'Instance', Query: { SeriesInstanceUID: seriesUid }, Expand: true })) })
+    ).json()) as Array<{ ID: string; MainDicomTags: { SOPInstanceUID: string } }>;
+    const result = new Map<string, { id: string; md5: string; pixels: string }>();
+    for (const instance of found) {
+      const bytes = new Uint8Array(await (await orthanc.rest(`/instances/${instance.ID}/file`)).arrayBuffer());
+      result.set(instance.MainDicomTags.SOPInstanceUID, { id: instance.ID, md5: createHash('md5').update(bytes).digest('hex'), pixels: pixelMd5(bytes) });
+    }
+    return result;
+  }
+
+  async function studySeries(): Promise<string[]> {
+    const found = (await (
+      await orthanc.rest('/tools/find', { method: 'POST', body: Buffer.from(JSON.stringify({ Level: 'Series', Query: { StudyInstanceUID: studyUid }, Expand: true })) })
+    ).json()) as Array<{ MainDicomTags: { SeriesInstanceUID: string } }>;
+    return found.map((s) => s.MainDicomTags.SeriesInstanceUID).sort();
+  }
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'lowdose-dimse-'));
+    process.env.TMPDIR = dir; // pulled instances go under the test's folder
+    movePort = await freePort();
+    // The calling AE title is known to Orthanc (C-FIND / C-GET / C-MOVE allowed) at our storage SCP's port.
+    orthanc = await startOrthanc(dir, { dicomModalities: { lowdose: { aet: CALLING_AET, host: '127.0.0.1', port: movePort } } });
+    pacs = `dimse://${ORTHANC_AET}@127.0.0.1:${orthanc.dicomPort}`;
+    for (const file of readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort()) {
+      const response = await orthanc.rest('/instances', { method: 'POST', body: await readFile(path.join(CT_DIR, file)) });
+      expect(response.ok).toBe(true);
+    }
+    const studies = (await (await orthanc.rest('/studies?expand')).json()) as Array<{ MainDicomTags: { StudyInstanceUID: string }; Series: string[] }>;
+    studyUid = studies[0]!.MainDicomTags.StudyInstanceUID;
+    const series = (await (await orthanc.rest(`/series/${studies[0]!.Series[0]}`)).json()) as { MainDicomTags: { SeriesInstanceUID: string } };
+    sourceSeriesUid = series.MainDicomTags.SeriesInstanceUID;
+    const plain = await runCli('denoise', CT_DIR, '-o', path.join(dir, 'plain'), '--method', 'gaussian', '--no-progress', '--json');
+    expect(plain.code, plain.stderr).toBe(0);
+    const files = (JSON.parse(plain.stdout) as DimseJsonReport).series[0]!.output.files;
+    plainPixels = (await Promise.all(files.map(async (f) => pixelMd5(new Uint8Array(await readFile(f)))))).sort();
+  });
+
+  afterAll(async () => {
+    if (savedTmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = savedTmp;
+    await orthanc?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('info dimse://AET@host:port lists the studies and info .../<study> the series, with C-FIND', async () => {
+    const studies = await runCli('info', pacs, '--calling-aet', CALLING_AET, '--json');
+    expect(studies.code, studies.stderr).toBe(0);
+    expect((JSON.parse(studies.stdout) as { studies: unknown[] }).studies).toEqual([
+      expect.objectContaining({ studyInstanceUid: studyUid, modalities: ['CT'], series: 1, instances: 3, url: `${pacs}/${studyUid}` }),
+    ]);
+    const series = await runCli('info', `${pacs}/${studyUid}`, '--calling-aet', CALLING_AET, '--json');
+    expect(series.code, series.stderr).toBe(0);
+    expect(JSON.parse(series.stdout)).toEqual({
+      source: `${pacs}/${studyUid}`,
+      studyInstanceUid: studyUid,
+      series: [expect.objectContaining({ seriesInstanceUid: sourceSeriesUid, modality: 'CT', instances: 3, url: `${pacs}/${studyUid}/${sourceSeriesUid}` })],
+      errors: [],
+    });
+  });
+
+  it('a wrong called AE title, an unknown calling AE title and a missing study are clear usage errors (exit 2)', async () => {
+    const wrongCalled = await runCli('info', `dimse://NOTORTHANC@127.0.0.1:${orthanc.dicomPort}`, '--calling-aet', CALLING_AET);
+    expect(wrongCalled.code).toBe(2);
+    expect(wrongCalled.stderr).toMatch(/rejected the association from "LOWDOSE": called AE title not recognized.*\[E_USAGE\]/);
+    const unknownCalling = await runCli('info', pacs, '--calling-aet', 'STRANGER', '--dimse-timeout', '20');
+    expect(unknownCalling.code).toBe(2);
+    expect(unknownCalling.stderr).toMatch(/aborted the association before answering C-FIND: it does not allow C-FIND from "STRANGER".*\[E_USAGE\]/);
+    const missing = await runCli('denoise', `${pacs}/1.2.3.4.5.6.7`, '-o', path.join(dir, 'missing'), '--method', 'gaussian', '--calling-aet', CALLING_AET);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/study 1\.2\.3\.4\.5\.6\.7 is not on dimse:\/\/LOWDOSETEST@127\.0\.0\.1:\d+ \[E_NOT_FOUND\]/);
+  });
+
+  it('denoise dimse://.../<study> --store: C-GET, denoise, C-STORE a new series in the same study, pixels equal to a plain local denoise, originals untouched; a rerun adds nothing', async () => {
+    const before = await seriesInstances(sourceSeriesUid);
+    expect(before.size).toBe(3);
+    const out = path.join(dir, 'out-get');
+    const args = ['denoise', `${pacs}/${studyUid}`, '-o', out, '--method', 'gaussian', '--calling-aet', CALLING_AET, '--store', pacs, '--no-progress', '--json'];
+    const run = await runCli(...args);
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout) as DimseJsonReport;
+    expect(report.errors).toEqual([]);
+    expect(report.dimse).toMatchObject({ callingAet: CALLING_AET, retrieve: 'C-GET', store: pacs });
+    expect(report.dimse.pulled).toEqual([expect.objectContaining({ seriesInstanceUid: sourceSeriesUid, instances: 3, retrieved: 3 })]);
+    const derivedUid = report.series[0]!.output.seriesInstanceUid;
+    expect(report.dimse.stored).toEqual([{ kind: 'denoised', studyInstanceUid: studyUid, seriesInstanceUid: derivedUid, url: `${pacs}/${studyUid}/${derivedUid}`, instances: 3 }]);
+    expect(JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8'))).toEqual(report);
+
+    expect(await studySeries()).toEqual([sourceSeriesUid, derivedUid].sort());
+    expect(await seriesInstances(sourceSeriesUid)).toEqual(before);
+    const stored = await seriesInstances(derivedUid);
+    expect(stored.size).toBe(3);
+    expect([...stored.values()].map((s) => s.pixels).sort()).toEqual(plainPixels);
+    const tags = (await (await orthanc.rest(`/instances/${[...stored.values()][0]!.id}/simplified-tags`)).json()) as Record<string, string>;
+    expect(tags.ImageType).toMatch(/^DERIVED\\/);
+    expect(tags.StudyInstanceUID).toBe(studyUid);
+
+    // Again: the study's derived series is recognised (C-FIND of its DerivationDescription) and
+    // not denoised; the finished local series is stored again, which adds nothing on the PACS.
+    const again = await runCli(...args);
+    expect(again.code, again.stderr).toBe(0);
+    const second = JSON.parse(again.stdout) as DimseJsonReport;
+    expect(second.dimse.pulled.map((p) => p.seriesInstanceUid)).toEqual([sourceSeriesUid]);
+    expect(second.dimse.stored).toEqual([expect.objectContaining({ seriesInstanceUid: derivedUid, instances: 3 })]);
+    expect(await studySeries()).toEqual([sourceSeriesUid, derivedUid].sort());
+    expect(await seriesInstances(derivedUid)).toEqual(stored);
+  });
+
+  it('--move-port fetches a series with C-MOVE to our storage SCP, with the same pixels as C-GET', async () => {
+    const out = path.join(dir, 'out-move');
+    const run = await runCli('denoise', `${pacs}/${studyUid}/${sourceSeriesUid}`, '-o', out, '--method', 'gaussian', '--calling-aet', CALLING_AET, '--move-port', String(movePort), '--no-progress', '--json');
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout) as DimseJsonReport;
+    expect(report.errors).toEqual([]);
+    expect(report.dimse.retrieve).toBe('C-MOVE');
+    expect(report.dimse.pulled).toEqual([expect.objectContaining({ seriesInstanceUid: sourceSeriesUid, instances: 3, retrieved: 3 })]);
+    expect(report.dimse.stored).toEqual([]);
+    const pixels = await Promise.all(report.series[0]!.output.files.map(async (f) => pixelMd5(new Uint8Array(await readFile(f)))));
+    expect(pixels.sort()).toEqual(plainPixels);
+  });
+});
