@@ -15,19 +15,24 @@ const report = JSON.parse(readFileSync(file, 'utf8')) as BenchReport;
 const m = report.machine;
 // GPU times are a few ms: keep a decimal below 100 ms.
 const ms = (v: number): string => v.toFixed(v < 100 ? 1 : 0);
+// Reports from before the engine columns existed have none: print them only where every run has them.
+const engine = report.runs.every((r) => typeof r.engineMsPerSlice === 'number');
+const engineCells = (r: BenchReport['runs'][number]): string =>
+  engine ? ` ${r.engineMsPerSlice.toFixed(2)} | ${r.engineCpuMsPerSlice?.toFixed(2) ?? 'n/a'} |` : '';
 const lines = [
   `Machine: ${m.cpuModel}, ${m.cpus} CPUs (nproc), ${m.memoryMb} MB, ${m.platform}, node ${m.node}, onnxruntime-node ${m.onnxruntime}, ` +
     `${m.date.slice(0, 16).replace('T', ' ')} UTC, load average ${m.loadAverage} at start.`,
   '',
   `Headline (\`bench --json\`): ${report.model} on ${report.device}, ${report.size.join('x')}, ${report.steps} steps (${report.sampler}), batch ${report.batch}: ` +
-    `**${report.msPerSlice} ms/slice**, ${report.slicesPerSecond} slices/s, peak RSS ${report.peakRssMb} MB, total/model ${report.totalOverModel}.`,
+    `**${report.msPerSlice} ms/slice**, ${report.slicesPerSecond} slices/s, peak RSS ${report.peakRssMb} MB, total/model ${report.totalOverModel}` +
+    (engine ? `, engine ${report.engineMsPerSlice} ms/slice (${report.engineCpuMsPerSlice ?? 'n/a'} ms main-thread CPU).` : '.'),
   '',
-  '| model | device | size | batch | steps | ms/slice | slices/s | model ms/slice | total/model | peak RSS MB |',
-  '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  `| model | device | size | batch | steps | ms/slice | slices/s | model ms/slice | total/model |${engine ? ' engine ms/slice | engine CPU ms/slice |' : ''} peak RSS MB |`,
+  `| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |${engine ? ' ---: | ---: |' : ''} ---: |`,
   ...report.runs.map(
     (r) =>
       `| ${r.model} | ${r.device} | ${r.size.join('x')} | ${r.batch} | ${r.steps} | ${ms(r.msPerSlice)} | ${r.slicesPerSecond.toFixed(2)} | ` +
-      `${ms(r.modelMsPerSlice)} | ${r.totalOverModel?.toFixed(3) ?? 'n/a'} | ${r.peakRssMb.toFixed(0)} |`,
+      `${ms(r.modelMsPerSlice)} | ${r.totalOverModel?.toFixed(3) ?? 'n/a'} |${engineCells(r)} ${r.peakRssMb.toFixed(0)} |`,
   ),
   '',
   ...report.devices.map((d) => `- ${d.model}, \`--device ${d.requested}\`: ${d.used ? `ran on ${d.used}` : `unavailable: ${d.reason}`}`),

@@ -16,6 +16,7 @@ import { DEFAULT_MODELS, Denoiser, resolveModelFiles, type Modality, type ModelC
 import { memoryBudgetError, planDenoiseMemory, resolveMemoryBudget, type MemoryRequest } from '../pipeline/memory-budget.js';
 import type { Device, DeviceRequest, DeviceSkip } from '../runtime/index.js';
 import { withoutUndefined } from '../util/defined.js';
+import { threadCpuMs } from '../util/thread-cpu.js';
 import { machineInfo, type MachineInfo } from './machine.js';
 import { syntheticSlice, type SyntheticSlice } from './synthetic.js';
 
@@ -76,6 +77,17 @@ export interface BenchRun {
   readonly modelMsPerSlice: number;
   /** Wall time over forward time: the engine's overhead (issue 4's target: at most 1.15). */
   readonly totalOverModel: number | null;
+  /**
+   * Wall time outside the network's forward passes per slice (median over the repeats of each
+   * repeat's total minus its forward time): value mapping, noise, sampler steps, copies, GC.
+   */
+  readonly engineMsPerSlice: number;
+  /**
+   * CPU time of the main thread outside the forward passes per slice (mean over the repeats):
+   * the same work measured in CPU time, which other processes on a shared machine do not inflate
+   * the way they do wall time. Null where the system has no per-thread clock (non-Linux).
+   */
+  readonly engineCpuMsPerSlice: number | null;
   /** Network forward passes per batch (tiles run as one pass). */
   readonly modelCalls: number;
   readonly peakRssMb: number;
@@ -109,6 +121,8 @@ export interface BenchReport {
   readonly texture: Texture;
   readonly modelMsPerSlice: number;
   readonly totalOverModel: number | null;
+  readonly engineMsPerSlice: number;
+  readonly engineCpuMsPerSlice: number | null;
   readonly machine: MachineInfo;
   readonly threads: number | null;
   readonly devices: DeviceOutcome[];
@@ -202,6 +216,8 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     texture: options.texture ?? 'smooth',
     modelMsPerSlice: h.modelMsPerSlice,
     totalOverModel: h.totalOverModel,
+    engineMsPerSlice: h.engineMsPerSlice,
+    engineCpuMsPerSlice: h.engineCpuMsPerSlice,
     machine,
     threads: options.threads ?? null,
     devices: outcomes,
@@ -288,10 +304,21 @@ async function benchModel(denoiser: Denoiser, target: Target, input: SyntheticSl
       ...(denoiser.neighbours ? { below: input.image, above: input.image } : {}),
       doseLevel: BENCH_DOSE,
     }));
+    // The denoised slices go into arrays reused from call to call, as `denoise` does.
+    const outputs = Array.from({ length: batch }, () => new Float32Array(size * size));
+    const stats = denoiser.model.stats;
     const once = async (steps: number, onStep?: () => void) => {
+      const forwardCpu = stats.forwardCpuMs;
+      const cpu = threadCpuMs();
       const started = performance.now();
-      const result = await denoiser.denoise(slices, shape, { steps, ...(onStep ? { onStep } : {}) });
-      return { totalMs: performance.now() - started, modelMs: result.timing.modelMs, modelCalls: result.timing.modelCalls };
+      const result = await denoiser.denoise(slices, shape, { steps, outputs, ...(onStep ? { onStep } : {}) });
+      const totalMs = performance.now() - started;
+      const cpuEnded = threadCpuMs();
+      const engineCpuMs =
+        cpu !== null && cpuEnded !== null && forwardCpu !== undefined && stats.forwardCpuMs !== undefined
+          ? cpuEnded - cpu - (stats.forwardCpuMs - forwardCpu)
+          : null;
+      return { totalMs, modelMs: result.timing.modelMs, modelCalls: result.timing.modelCalls, engineCpuMs };
     };
     // Warm-up: session initialisation and onnxruntime's per-shape allocations stay out of the numbers.
     await once(options.steps[0]!);
@@ -305,6 +332,10 @@ async function benchModel(denoiser: Denoiser, target: Target, input: SyntheticSl
       }
       const sorted = [...timed].sort((a, b) => a.totalMs - b.totalMs);
       const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
+      const engineMs = medianOf(timed.map((t) => t.totalMs - t.modelMs));
+      // The mean, not the median: the kernel advances a running thread's CPU clock at scheduler
+      // ticks (src/util/thread-cpu.ts), so one reading is off by up to a tick, but not on average.
+      const engineCpu = timed.every((t) => t.engineCpuMs !== null) ? timed.reduce((sum, t) => sum + t.engineCpuMs!, 0) / timed.length : null;
       const msPerSlice = median.totalMs / batch;
       const run: BenchRun = {
         model: target.name,
@@ -321,13 +352,16 @@ async function benchModel(denoiser: Denoiser, target: Target, input: SyntheticSl
         slicesPerSecond: round(1000 / msPerSlice, 3),
         modelMsPerSlice: round(median.modelMs / batch, 2),
         totalOverModel: median.modelMs > 0 ? round(median.totalMs / median.modelMs, 3) : null,
+        engineMsPerSlice: round(engineMs / batch, 2),
+        engineCpuMsPerSlice: engineCpu === null ? null : round(engineCpu / batch, 2),
         modelCalls: median.modelCalls,
         peakRssMb: round(rss.peakBytes / 2 ** 20, 1),
         processPeakRssMb: round((process.resourceUsage().maxRSS * 1024) / 2 ** 20, 1),
       };
       options.log(
         `${run.model} ${run.device} ${size}x${size} batch ${batch} steps ${steps}: ${run.msPerSlice} ms/slice, ` +
-          `total/model ${run.totalOverModel ?? 'n/a'}, peak RSS ${run.peakRssMb} MB`,
+          `total/model ${run.totalOverModel ?? 'n/a'}, engine ${run.engineMsPerSlice} ms/slice ` +
+          `(${run.engineCpuMsPerSlice ?? 'n/a'} ms CPU), peak RSS ${run.peakRssMb} MB`,
       );
       runs.push(run);
     }
@@ -358,6 +392,12 @@ class RssSampler {
     this.sample();
     clearInterval(this.timer);
   }
+}
+
+/** Median (the lower middle value for an even count). */
+function medianOf(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
 }
 
 function uniqueSorted(values: readonly number[]): number[] {

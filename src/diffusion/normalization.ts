@@ -24,18 +24,17 @@ function clipBounds(n: Normalization): [number, number] {
   return n.clip ? [n.clip[0], n.clip[1]] : [-Infinity, Infinity];
 }
 
-/** Modality units → model space, from `values` into `out` (which may be `values`). */
+/**
+ * Modality units → model space, from `values` into `out` (which may be `values`). One loop per
+ * transform: a 512 x 512 slice is mapped at every call, and a loop that tests the transform per
+ * pixel ran at about half the speed.
+ */
 export function toModelSpace(n: Normalization, values: Float32Array, out: Float32Array = new Float32Array(values.length)): Float32Array {
   if (out.length !== values.length) throw new LowdoseError('E_INTERNAL', `toModelSpace: ${values.length} values into ${out.length}`);
   const [lo, hi] = clipBounds(n);
   const inv = 1 / n.scale;
-  const log = n.transform === 'log1p';
-  for (let i = 0; i < values.length; i++) {
-    let v = values[i]!;
-    v = v < lo ? lo : v > hi ? hi : v;
-    const y = (v - n.offset) * inv;
-    out[i] = log ? (y < 0 ? -Math.log1p(-y) : Math.log1p(y)) : y;
-  }
+  if (n.transform === 'log1p') toLog1p(values, out, lo, hi, n.offset, inv);
+  else toLinear(values, out, lo, hi, n.offset, inv);
   return out;
 }
 
@@ -43,12 +42,43 @@ export function toModelSpace(n: Normalization, values: Float32Array, out: Float3
 export function fromModelSpace(n: Normalization, values: Float32Array, out: Float32Array = new Float32Array(values.length)): Float32Array {
   if (out.length !== values.length) throw new LowdoseError('E_INTERNAL', `fromModelSpace: ${values.length} values into ${out.length}`);
   const [lo, hi] = clipBounds(n);
-  const log = n.transform === 'log1p';
-  for (let i = 0; i < values.length; i++) {
-    const m = values[i]!;
-    const y = log ? (m < 0 ? -Math.expm1(-m) : Math.expm1(m)) : m;
-    const v = y * n.scale + n.offset;
+  if (n.transform === 'log1p') fromLog1p(values, out, lo, hi, n.offset, n.scale);
+  else fromLinear(values, out, lo, hi, n.offset, n.scale);
+  return out;
+}
+
+function toLinear(values: Float32Array, out: Float32Array, lo: number, hi: number, offset: number, inv: number): void {
+  const count = values.length;
+  for (let i = 0; i < count; i++) {
+    let v = values[i]!;
+    v = v < lo ? lo : v > hi ? hi : v;
+    out[i] = (v - offset) * inv;
+  }
+}
+
+function toLog1p(values: Float32Array, out: Float32Array, lo: number, hi: number, offset: number, inv: number): void {
+  const count = values.length;
+  for (let i = 0; i < count; i++) {
+    let v = values[i]!;
+    v = v < lo ? lo : v > hi ? hi : v;
+    const y = (v - offset) * inv;
+    out[i] = y < 0 ? -Math.log1p(-y) : Math.log1p(y);
+  }
+}
+
+function fromLinear(values: Float32Array, out: Float32Array, lo: number, hi: number, offset: number, scale: number): void {
+  const count = values.length;
+  for (let i = 0; i < count; i++) {
+    const v = values[i]! * scale + offset;
     out[i] = v < lo ? lo : v > hi ? hi : v;
   }
-  return out;
+}
+
+function fromLog1p(values: Float32Array, out: Float32Array, lo: number, hi: number, offset: number, scale: number): void {
+  const count = values.length;
+  for (let i = 0; i < count; i++) {
+    const m = values[i]!;
+    const v = (m < 0 ? -Math.expm1(-m) : Math.expm1(m)) * scale + offset;
+    out[i] = v < lo ? lo : v > hi ? hi : v;
+  }
 }

@@ -15,6 +15,7 @@ import type { PredictionType } from './prediction.js';
 import {
   checkSameLength,
   fillNoise,
+  fillNoiseAffine,
   Scratch,
   TimestepIndex,
   type NoiseSource,
@@ -94,9 +95,8 @@ export class ResShiftSampler implements Sampler {
     checkSameLength('resshift initSample', out.length, lowDose);
     const t0 = this.timesteps.length > 0 ? this.timesteps[0]! : this.trainSteps - 1;
     const s = this.kappa * Math.sqrt(this.eta(t0));
-    fillNoise(noise, out);
-    for (let i = 0; i < out.length; i++) out[i] = lowDose[i]! + s * out[i]!;
-    return out;
+    // x_T = y + κ sqrt(η_T) z, in one pass (1·y is y exactly, so this is the two-pass result bit for bit).
+    return fillNoiseAffine(noise, lowDose, 1, s, out);
   }
 
   step(modelOutput: Float32Array, t: number, sample: Float32Array, noise?: NoiseSource, out: StepBuffers = {}): StepOutput {

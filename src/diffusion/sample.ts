@@ -8,8 +8,9 @@
  * index and its own inputs, never on the batch it shares (bit-identical on the CPU as long as the
  * network's output for one image does not depend on the others in the batch).
  *
- * Overhead: all buffers are allocated once per call; the per-step work outside the network is one
- * pass of elementwise arithmetic over the batch (plus the noise draw for stochastic samplers).
+ * Overhead: all buffers come from the caller's workspace (or are allocated once per call without
+ * one); the per-step work outside the network is one pass of elementwise arithmetic over the
+ * batch (plus the noise draw for stochastic samplers).
  */
 import { performance } from 'node:perf_hooks';
 import { LowdoseError } from '../errors.js';
@@ -18,6 +19,7 @@ import { checkConsistencyConfig, consistencyStep, type ConsistencyConfig } from 
 import { GuidedModel } from './guidance.js';
 import type { DiffusionModel } from './model.js';
 import type { Sampler } from './sampler.js';
+import { Workspace } from './workspace.js';
 
 export interface StepInfo {
   /** 0-based step number. */
@@ -69,6 +71,11 @@ export interface DenoiseBatchOptions {
   keepSamples?: boolean;
   /** Called after every step (for `trace` and progress). */
   onStep?: (info: StepInfo) => void;
+  /**
+   * Buffers to reuse (./workspace.ts), held by this call alone. The arrays of the result are then
+   * the workspace's, valid until its next call; without one every buffer is new.
+   */
+  workspace?: Workspace;
 }
 
 export interface DenoiseTiming {
@@ -111,9 +118,10 @@ export async function denoiseBatch(options: DenoiseBatchOptions): Promise<Denois
   const statsBefore = { ...options.model.stats };
 
   const L = B * K;
+  const ws = options.workspace ?? new Workspace();
   const rngs = Array.from({ length: L }, (_, lane) => new Rng(seed, sliceIndices[Math.floor(lane / K)]!, lane % K));
-  const condition = K === 1 ? options.condition : repeatLanes(options.condition, B, K, C * image);
-  const doseLevel = new Float32Array(L);
+  const condition = K === 1 ? options.condition : repeatLanes(options.condition, B, K, C * image, ws.get('laneCondition', L * C * image));
+  const doseLevel = ws.get('doseLevel', L);
   for (let lane = 0; lane < L; lane++) {
     const d = options.doseLevel;
     doseLevel[lane] = d === undefined ? 0 : typeof d === 'number' ? d : d[Math.floor(lane / K)]!;
@@ -122,28 +130,28 @@ export async function denoiseBatch(options: DenoiseBatchOptions): Promise<Denois
     batch: L,
     height: H,
     width: W,
-    sample: new Float32Array(L * image),
-    timestep: new Float32Array(L),
+    sample: ws.get('sample', L * image),
+    timestep: ws.get('timestep', L),
     condition,
     doseLevel,
-    conditionMask: new Float32Array(L).fill(1),
-    modality: new Float32Array(L).fill(options.modality ?? 0),
+    conditionMask: ws.get('conditionMask', L).fill(1),
+    modality: ws.get('modality', L).fill(options.modality ?? 0),
     // The condition stays the same for every step of this call.
     conditionId: {},
   };
-  const modelOut = new Float32Array(L * image);
-  const x0 = new Float32Array(L * image);
+  const modelOut = ws.get('modelOutput', L * image);
+  const x0 = ws.get('predOriginalSample', L * image);
 
   sampler.setTimesteps(options.steps);
   const consistency = options.consistency && options.consistency.strength > 0 ? options.consistency : null;
   if (consistency) checkConsistencyConfig(consistency);
   let lowDose: Float32Array | undefined;
   if (sampler.needsLowDose || consistency) {
-    const perSlice = options.lowDose ?? centreChannel(options.condition, B, C, image);
-    lowDose = K === 1 ? perSlice : repeatLanes(perSlice, B, K, image);
+    const perSlice = options.lowDose ?? (C === 1 ? options.condition : centreChannel(options.condition, B, C, image, ws.get('centreChannel', B * image)));
+    lowDose = K === 1 ? perSlice : repeatLanes(perSlice, B, K, image, ws.get('laneLowDose', L * image));
   }
   sampler.initSample(rngs, batch.sample, lowDose);
-  const corrected = consistency ? new Float32Array(image) : null;
+  const corrected = consistency ? ws.get('consistency', image) : null;
 
   const timesteps = sampler.timesteps;
   const stepBuffers = { prevSample: batch.sample, predOriginalSample: x0 };
@@ -175,8 +183,8 @@ export async function denoiseBatch(options: DenoiseBatchOptions): Promise<Denois
   if (K === 1) {
     mean = result;
   } else {
-    mean = new Float32Array(B * image);
-    std = new Float32Array(B * image);
+    mean = ws.get('mean', B * image);
+    std = ws.get('std', B * image);
     ensembleMeanStd(result, B, K, image, mean, std);
   }
   const statsAfter = options.model.stats;
@@ -193,9 +201,8 @@ export async function denoiseBatch(options: DenoiseBatchOptions): Promise<Denois
   };
 }
 
-/** [B, size] → [B·K, size], each slice repeated K times in a row. */
-function repeatLanes(values: Float32Array, B: number, K: number, size: number): Float32Array {
-  const out = new Float32Array(B * K * size);
+/** [B, size] → [B·K, size] into `out`, each slice repeated K times in a row. */
+function repeatLanes(values: Float32Array, B: number, K: number, size: number, out: Float32Array): Float32Array {
   for (let b = 0; b < B; b++) {
     const src = values.subarray(b * size, (b + 1) * size);
     for (let k = 0; k < K; k++) out.set(src, (b * K + k) * size);
@@ -204,9 +211,8 @@ function repeatLanes(values: Float32Array, B: number, K: number, size: number): 
 }
 
 /** [B, C, H, W] → [B, H, W]: channel ⌊C/2⌋, the slice itself when neighbours are stacked around it. */
-export function centreChannel(condition: Float32Array, B: number, C: number, image: number): Float32Array {
+export function centreChannel(condition: Float32Array, B: number, C: number, image: number, out: Float32Array = new Float32Array(B * image)): Float32Array {
   if (C === 1) return condition;
-  const out = new Float32Array(B * image);
   const centre = Math.floor(C / 2);
   for (let b = 0; b < B; b++) out.set(condition.subarray((b * C + centre) * image, (b * C + centre + 1) * image), b * image);
   return out;

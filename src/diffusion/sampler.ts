@@ -12,7 +12,7 @@
 import type { SamplerName } from '../choices.js';
 import { LowdoseError } from '../errors.js';
 import type { Rng } from '../util/random.js';
-import { fillGaussian } from './gaussian.js';
+import { fillGaussian, fillGaussianAffine } from './gaussian.js';
 
 /** One Rng for the whole array, one Rng per image (equal chunks), or a function that fills the array. */
 export type NoiseSource = Rng | readonly Rng[] | ((out: Float32Array) => void);
@@ -74,6 +74,31 @@ export function fillNoise(source: NoiseSource, out: Float32Array): Float32Array 
   }
   const size = out.length / rngs.length;
   for (let i = 0; i < rngs.length; i++) fillGaussian(rngs[i]!, out.subarray(i * size, (i + 1) * size));
+  return out;
+}
+
+/**
+ * out = a·base + s·z with z ~ N(0, 1) drawn as `fillNoise` would (rounded to float32 first): the
+ * forward process x_t = sqrt(ᾱ) x_0 + sqrt(1 - ᾱ) ε in one pass, bit for bit what `fillNoise` into
+ * `out` followed by NoiseSchedule.addNoise gives. `out` may be `base`.
+ */
+export function fillNoiseAffine(source: NoiseSource, base: Float32Array, a: number, s: number, out: Float32Array): Float32Array {
+  checkSameLength('fillNoiseAffine', out.length, base);
+  if (typeof source === 'function') {
+    const noise = new Float32Array(out.length);
+    source(noise);
+    for (let i = 0; i < out.length; i++) out[i] = a * base[i]! + s * noise[i]!;
+    return out;
+  }
+  if (!Array.isArray(source)) return fillGaussianAffine(source as Rng, base, a, s, out);
+  const rngs = source as readonly Rng[];
+  if (rngs.length === 0 || out.length % rngs.length !== 0) {
+    throw new LowdoseError('E_INTERNAL', `cannot split ${out.length} noise values among ${rngs.length} generators`);
+  }
+  const size = out.length / rngs.length;
+  for (let i = 0; i < rngs.length; i++) {
+    fillGaussianAffine(rngs[i]!, base.subarray(i * size, (i + 1) * size), a, s, out.subarray(i * size, (i + 1) * size));
+  }
   return out;
 }
 

@@ -11,7 +11,7 @@
  */
 import { LowdoseError } from '../errors.js';
 import { DdimSampler, type DdimOptions } from './ddim.js';
-import { fillNoise, type NoiseSource, type SamplerName } from './sampler.js';
+import { fillNoiseAffine, type NoiseSource, type SamplerName } from './sampler.js';
 import type { NoiseSchedule } from './schedules.js';
 import { truncatedTimesteps } from './timesteps.js';
 
@@ -64,7 +64,8 @@ export class WarmStartSampler extends DdimSampler {
       throw new LowdoseError('E_INTERNAL', `warm start: low-dose image has ${lowDose.length} values, sample ${out.length}`);
     }
     const t0 = this.timesteps.length > 0 ? this.timesteps[0]! : this.startT;
-    fillNoise(noise, out);
-    return this.noiseSchedule.addNoise(lowDose, out, t0, out);
+    // x_t0 = sqrt(ᾱ) x_low + sqrt(1 - ᾱ) z as NoiseSchedule.addNoise computes it, drawn and combined in one pass.
+    const alphaProd = this.noiseSchedule.alphaCumprod(t0);
+    return fillNoiseAffine(noise, lowDose, Math.sqrt(alphaProd), Math.sqrt(1 - alphaProd), out);
   }
 }

@@ -5,10 +5,11 @@
  */
 import { consistencyInPixels, type ConsistencySettings } from '../diffusion/consistency.js';
 import type { DiffusionModel } from '../diffusion/model.js';
-import { fromModelSpace, toModelSpace } from '../diffusion/normalization.js';
+import { fromModelSpace, toModelSpace, type Normalization } from '../diffusion/normalization.js';
 import { denoiseBatch, type DenoiseTiming, type StepInfo } from '../diffusion/sample.js';
 import type { Sampler } from '../diffusion/sampler.js';
 import { restoreTexture, type Texture } from '../diffusion/texture.js';
+import { Workspace } from '../diffusion/workspace.js';
 import { LowdoseError } from '../errors.js';
 import { conditionChannels, normalizationFor, type Modality, type ModelCard } from './card.js';
 
@@ -50,6 +51,17 @@ export interface DenoiseSlicesOptions {
   /** Also return every ensemble member per slice (`samples` in the result). */
   readonly keepSamples?: boolean;
   readonly onStep?: (info: StepInfo) => void;
+  /**
+   * Buffers kept between calls (the Denoiser's): the call borrows it, or a fresh one when another
+   * call holds it. The returned arrays are always the caller's own.
+   */
+  readonly workspace?: Workspace;
+  /**
+   * Where to write the denoised slices (one array of rows·columns per slice, not aliasing any
+   * input): a caller that reuses them saves allocating and collecting a new array per slice.
+   * Default: new arrays.
+   */
+  readonly outputs?: readonly Float32Array[];
 }
 
 export interface DenoiseSlicesResult {
@@ -72,11 +84,28 @@ export async function denoiseSlices(
   if (options.units !== undefined && options.units !== norm.units) {
     throw new LowdoseError('E_MODEL', `model ${card.name} expects ${options.modality} in ${norm.units}, the series is in ${options.units}`);
   }
+  const run = (workspace: Workspace) => denoiseWith(model, slices, options, norm, workspace);
+  return options.workspace ? options.workspace.run(run) : run(new Workspace());
+}
+
+async function denoiseWith(
+  model: DiffusionModel & { readonly card: ModelCard },
+  slices: readonly SliceInput[],
+  options: DenoiseSlicesOptions,
+  norm: Normalization,
+  workspace: Workspace,
+): Promise<DenoiseSlicesResult> {
+  const card = model.card;
   const { rows, columns } = options;
   const image = rows * columns;
   const C = conditionChannels(card);
   const B = slices.length;
-  const condition = new Float32Array(B * C * image);
+  const K = options.samples ?? 1;
+  const outputs = options.outputs;
+  if (outputs && (outputs.length !== B || outputs.some((o) => o.length !== image))) {
+    throw new LowdoseError('E_INTERNAL', `denoiseSlices: ${outputs.length} output arrays for ${B} slices of ${rows}x${columns}`);
+  }
+  const condition = workspace.get('sliceCondition', B * C * image);
   slices.forEach((slice, b) => {
     const stack = C === 1 ? [slice.image] : [slice.below ?? slice.image, slice.image, slice.above ?? slice.image];
     stack.forEach((values, c) => {
@@ -102,16 +131,26 @@ export async function denoiseSlices(
     modality: options.modality === 'PT' ? 1 : 0,
     seed: options.seed,
     guidance: options.guidance ?? card.guidance.default,
-    samples: options.samples ?? 1,
-    toOutput: (values) => {
-      fromModelSpace(norm, values, values);
-    },
+    samples: K,
+    // One sample per slice: mapped back below, straight into the arrays handed out. An ensemble's
+    // mean and SD are taken in modality units, so its members are mapped back first.
+    ...(K > 1 ? { toOutput: (values: Float32Array) => void fromModelSpace(norm, values, values) } : {}),
+    workspace,
     ...(options.keepSamples ? { keepSamples: true } : {}),
     ...(options.onStep ? { onStep: options.onStep } : {}),
     ...(consistency && options.pixelSpacing ? { consistency: consistencyInPixels(consistency, options.pixelSpacing) } : {}),
   });
   const split = (values: Float32Array) => Array.from({ length: B }, (_, b) => values.slice(b * image, (b + 1) * image));
-  const denoised = split(result.mean);
+  const lane = (values: Float32Array, b: number) => values.subarray(b * image, (b + 1) * image);
+  const denoised =
+    K > 1
+      ? outputs
+        ? outputs.map((out, b) => {
+            out.set(lane(result.mean, b));
+            return out;
+          })
+        : split(result.mean)
+      : Array.from({ length: B }, (_, b) => fromModelSpace(norm, lane(result.mean, b), outputs?.[b]));
   if (options.texture === 'full-dose') {
     slices.forEach((slice, b) => {
       const dose = slice.doseLevel && slice.doseLevel > 0 ? slice.doseLevel : options.textureDose;
@@ -121,7 +160,6 @@ export async function denoiseSlices(
       restoreTexture(slice.image, denoised[b]!, { dose, clip: norm.clip }, denoised[b]);
     });
   }
-  const K = options.samples ?? 1;
   const members = result.samples
     ? Array.from({ length: B }, (_, b) => Array.from({ length: K }, (_, k) => result.samples!.slice((b * K + k) * image, (b * K + k + 1) * image)))
     : null;

@@ -12,6 +12,7 @@ import type { Normalization } from '../diffusion/normalization.js';
 import type { StepInfo } from '../diffusion/sample.js';
 import type { Sampler } from '../diffusion/sampler.js';
 import { textureWeight } from '../diffusion/texture.js';
+import { Workspace } from '../diffusion/workspace.js';
 import type { Series } from '../dicom/types.js';
 import { LowdoseError } from '../errors.js';
 import type { Image2D } from '../image.js';
@@ -102,6 +103,8 @@ export interface DenoiseCall {
   readonly onStep?: (info: StepInfo) => void;
   /** Also return every ensemble member per slice (`samples` in the result; the hallucination map's input). */
   readonly keepSamples?: boolean;
+  /** Arrays to write the denoised slices into, one per slice (default: new ones); `denoised` returns them. */
+  readonly outputs?: readonly Float32Array[];
 }
 
 export interface DenoiserResult extends DenoiseSlicesResult {
@@ -131,6 +134,8 @@ export class Denoiser {
   readonly uncertainty: ResolvedUncertainty | null;
   /** DerivationDescription: the model and every setting that shaped the output. */
   readonly description: string;
+  /** The sampling buffers, kept from one call to the next (src/diffusion/workspace.ts). */
+  private readonly workspace = new Workspace();
 
   /**
    * Loads `model` (a name in the models folders or a path to its card / ONNX file; default the
@@ -242,6 +247,8 @@ export class Denoiser {
         ...(this.texture.dose !== undefined ? { textureDose: this.texture.dose } : {}),
         ...(call.onStep ? { onStep: call.onStep } : {}),
         ...(call.keepSamples ? { keepSamples: true } : {}),
+        workspace: this.workspace,
+        ...(call.outputs ? { outputs: call.outputs } : {}),
       },
     );
     return { ...result, modelMs: this.model.stats.forwardMs - before };

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import ort from 'onnxruntime-node';
 import { LowdoseError } from '../errors.js';
+import { threadCpuMs } from '../util/thread-cpu.js';
 import {
   deviceUnavailableReason,
   devicesToTry,
@@ -53,6 +54,12 @@ export interface ForwardStats {
   calls: number;
   /** Milliseconds spent inside them. */
   forwardMs: number;
+  /**
+   * CPU milliseconds of the calling thread inside them (onnxruntime runs a pass on the thread that
+   * calls it): what the engine subtracts from its own thread's CPU time to get the work outside the
+   * network. Absent where the system has no per-thread clock (src/util/thread-cpu.ts).
+   */
+  forwardCpuMs?: number;
 }
 
 type OrtSession = ort.InferenceSession;
@@ -61,7 +68,7 @@ const RUN_OPTIONS: ort.InferenceSession.RunOptions = { logSeverityLevel: 4 };
 
 export class OnnxSession {
   /** Cumulative forward passes and the milliseconds spent in them. */
-  readonly stats: ForwardStats = { calls: 0, forwardMs: 0 };
+  readonly stats: ForwardStats = threadCpuMs() === null ? { calls: 0, forwardMs: 0 } : { calls: 0, forwardMs: 0, forwardCpuMs: 0 };
   readonly signature: GraphSignature;
   private readonly tensors = new WeakMap<object, { dims: string; tensor: ort.Tensor }>();
 
@@ -119,6 +126,7 @@ export class OnnxSession {
     const fetches: Record<string, ort.Tensor> = {};
     for (const name in outputs) fetches[name] = this.tensorFor(outputs[name]!);
     const started = performance.now();
+    const cpuStarted = this.stats.forwardCpuMs === undefined ? null : threadCpuMs();
     let results: ort.InferenceSession.ReturnType;
     try {
       results = await this.session.run(ortFeeds, fetches, RUN_OPTIONS);
@@ -126,6 +134,8 @@ export class OnnxSession {
       throw new LowdoseError('E_MODEL', `${this.modelPath}: forward pass failed: ${shortReason(error)}`, { path: this.modelPath, cause: error });
     } finally {
       this.stats.forwardMs += performance.now() - started;
+      const cpuEnded = cpuStarted === null ? null : threadCpuMs();
+      if (cpuStarted !== null && cpuEnded !== null) this.stats.forwardCpuMs = (this.stats.forwardCpuMs ?? 0) + cpuEnded - cpuStarted;
       this.stats.calls++;
     }
     for (const name in outputs) {

@@ -36,6 +36,14 @@ export class Rng {
     this.s = deriveState(seed, streamKeys);
   }
 
+  /**
+   * The generator's four state words, live: for kernels that run xoshiro128** inline over a whole
+   * array (src/diffusion/gaussian.ts) and must write the state back so the stream continues.
+   */
+  stateWords(): Uint32Array {
+    return this.s;
+  }
+
   /** A new independent generator for a sub-stream (for example one per slice). */
   fork(...streamKeys: number[]): Rng {
     return new Rng(this.nextUint32(), ...streamKeys);

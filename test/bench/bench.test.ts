@@ -33,6 +33,10 @@ describe('lowdose bench', () => {
       expect(r.modelMsPerSlice).toBeLessThanOrEqual(r.msPerSlice);
       expect(r.totalOverModel).toBeGreaterThanOrEqual(1);
       expect(r.modelCalls).toBe(r.steps);
+      // The work outside the network, in wall time and (on Linux, which has a per-thread clock) main-thread CPU time.
+      expect(r.engineMsPerSlice).toBeGreaterThanOrEqual(0);
+      expect(r.engineMsPerSlice).toBeLessThanOrEqual(r.msPerSlice);
+      if (process.platform === 'linux') expect(r.engineCpuMsPerSlice).toBeGreaterThan(0);
       expect(r.processPeakRssMb).toBeGreaterThanOrEqual(r.peakRssMb - 1);
     }
     expect(report.machine.cpus).toBeGreaterThan(0);
