@@ -21,7 +21,11 @@ export const dimse = require('dcmjs-dimse') as DimseModule;
 // dcmjs-dimse logs every PDU on the console at info level, and the dcmjs it bundles warns about
 // the VRs of received datasets it decodes; our messages say what matters.
 dimse.log.setLevel('silent');
-(createRequire(require.resolve('dcmjs-dimse'))('dcmjs') as { log: { setLevel(level: string): void } }).log.setLevel('silent');
+const bundledDcmjs = createRequire(require.resolve('dcmjs-dimse'))('dcmjs') as {
+  log: { setLevel(level: string): void; getLogger(name: string): { setLevel(level: string): void } };
+};
+bundledDcmjs.log.setLevel('silent');
+bundledDcmjs.log.getLogger('validation.dcmjs').setLevel('silent');
 
 export const STATUS_SUCCESS = 0x0000;
 const STATUS_PENDING = new Set([0xff00, 0xff01]);

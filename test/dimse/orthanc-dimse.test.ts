@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import dicomParser from 'dicom-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dimse } from '../../src/dimse/association.js';
 import { runCli } from '../helpers/cli.js';
 import { findOrthanc, freePort, ORTHANC_AET, startOrthanc, type RunningOrthanc } from '../helpers/orthanc.js';
 
@@ -36,6 +37,38 @@ function pixelMd5(bytes: Uint8Array): string {
   const element = dicomParser.parseDicom(bytes).elements.x7fe00010;
   if (!element) throw new Error('no PixelData');
   return createHash('md5').update(bytes.subarray(element.dataOffset, element.dataOffset + element.length)).digest('hex');
+}
+
+/**
+ * A storage SCP that accepts the association and every uncompressed storage context, then answers
+ * each C-STORE with 0xA700 (out of resources), as a full PACS would.
+ */
+async function startRefusingScp(port: number): Promise<{ attempts: () => number; close: () => void }> {
+  const { PresentationContextResult, TransferSyntax } = dimse.constants;
+  let attempts = 0;
+  class Refusing extends dimse.Scp {
+    override associationRequested(association: Parameters<InstanceType<typeof dimse.Scp>['associationRequested']>[0]): void {
+      for (const { id } of association.getPresentationContexts() as Array<{ id: number }>) {
+        association.getPresentationContext(id).setResult(PresentationContextResult.Accept, TransferSyntax.ExplicitVRLittleEndian);
+      }
+      this.sendAssociationAccept();
+    }
+    override cStoreRequest(request: Parameters<InstanceType<typeof dimse.Scp>['cStoreRequest']>[0], callback: Parameters<InstanceType<typeof dimse.Scp>['cStoreRequest']>[1]): void {
+      attempts++;
+      const response = dimse.responses.CStoreResponse.fromRequest(request);
+      response.setStatus(0xa700);
+      callback(response);
+    }
+    override associationReleaseRequested(): void {
+      this.sendAssociationReleaseResponse();
+    }
+  }
+  const server = new dimse.Server(Refusing);
+  await new Promise<void>((resolve) => {
+    server.on('listening', () => resolve());
+    server.listen(port);
+  });
+  return { attempts: () => attempts, close: () => server.close() };
 }
 
 describe.skipIf(!installed)('DIMSE against Orthanc', () => {
@@ -170,5 +203,32 @@ describe.skipIf(!installed)('DIMSE against Orthanc', () => {
     expect(report.dimse.stored).toEqual([]);
     const pixels = await Promise.all(report.series[0]!.output.files.map(async (f) => pixelMd5(new Uint8Array(await readFile(f)))));
     expect(pixels.sort()).toEqual(plainPixels);
+  });
+
+  it('a C-STORE answered with a failure status is an error with its counts (exit 1); the rerun stores the series', async () => {
+    const refusingPort = await freePort();
+    const refusing = await startRefusingScp(refusingPort);
+    const out = path.join(dir, 'out-refused');
+    const series = `${pacs}/${studyUid}/${sourceSeriesUid}`;
+    const common = ['-o', out, '--method', 'gaussian', '--calling-aet', CALLING_AET, '--no-progress', '--json'];
+    let derivedUid: string;
+    try {
+      const failed = await runCli('denoise', series, ...common, '--store', `dimse://FULLPACS@127.0.0.1:${refusingPort}`);
+      expect(failed.code).toBe(1);
+      const report = JSON.parse(failed.stdout) as DimseJsonReport;
+      expect(report.dimse.stored).toEqual([]);
+      expect(report.errors).toEqual([expect.objectContaining({ code: 'E_IO', message: expect.stringMatching(/refused IM0001\.dcm .*C-STORE status 0xa700.*0 of 3 stored/) })]);
+      expect(refusing.attempts()).toBe(3); // every instance of the association was answered, and each answer read
+      derivedUid = report.series[0]!.output.seriesInstanceUid;
+    } finally {
+      refusing.close();
+    }
+    expect(await studySeries()).not.toContain(derivedUid);
+    const rerun = await runCli('denoise', series, ...common, '--store', pacs);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    const done = JSON.parse(rerun.stdout) as DimseJsonReport;
+    expect(done.dimse.pulled).toEqual([expect.objectContaining({ instances: 3, retrieved: 0 })]);
+    expect(done.dimse.stored).toEqual([expect.objectContaining({ seriesInstanceUid: derivedUid, instances: 3 })]);
+    expect((await seriesInstances(derivedUid)).size).toBe(3);
   });
 });
