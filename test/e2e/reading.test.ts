@@ -1,8 +1,8 @@
 /// <reference lib="dom" />
 /**
  * Reading in the viewer, in real headless Chromium (./harness.ts): what a radiologist does with a
- * comparison beyond the basics of ./viewer.test.ts, and the defects found trying it as one would
- * (each with its test): stale metrics, labels from the slot instead of the series, the difference
+ * comparison beyond the basics of ./viewer.test.ts (layouts, a small window, overlay text, reset,
+ * unlinked panes, trackpad scrolling), and the defects found trying it as one would (each with its test): stale metrics, labels from the slot instead of the series, the difference
  * pane's window label, uploading a series again, compressed slices, padding in the difference pane,
  * a focused list keeping the arrow keys.
  */
@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSliceImage, scanPaths } from '../../src/dicom/index.js';
+import type { SeriesDetail } from '../../src/server/api-types.js';
 import { createDerivedSeriesWriter } from '../../src/dicom/write-derived.js';
 import { writeVolumeSeries } from '../../src/dicom/write-volume.js';
 import { generateWater } from '../../src/phantoms/water.js';
@@ -73,6 +74,148 @@ describe.skipIf(!hasChromium)('reading in the viewer (headless Chromium)', () =>
 
   const bodyStudy = () => session.studies.studies.find((s) => s.description === 'lowdose server test')!;
   const paddedStudy = () => session.studies.studies.find((s) => s !== bodyStudy() && s.comparisons.length > 0)!;
+
+  it('changes the layout from the toolbar and the G key, the panes filling the window', async () => {
+    const { page } = session;
+    const comparison = bodyStudy().comparisons[0]!;
+    await page.goto(`${session.url}/#c=${comparison.id}&i=3`);
+    await page.waitForSelector(`body[data-view="c:${comparison.id}"]`);
+    const grid = () => page.getAttribute('#panes', 'data-grid');
+    await page.click('[data-layout="2x2"]');
+    await expect.poll(grid, POLL).toBe('2x2');
+    expect(await probes.paneKeys()).toEqual(['lowDose', 'denoised', 'reference', 'difference']);
+    // Four panes fill the window: their boxes cover the panes area but for the gaps.
+    const coverage = await page.evaluate(() => {
+      const area = (e: Element) => e.getBoundingClientRect().width * e.getBoundingClientRect().height;
+      const panes = Array.from(document.querySelectorAll('.pane:not([hidden])')).reduce((sum, e) => sum + area(e), 0);
+      return panes / area(document.getElementById('panes')!);
+    });
+    expect(coverage).toBeGreaterThan(0.97);
+    for (const key of await probes.paneKeys()) await probes.expectRealPixels(key);
+    // 1x1 shows one pane; a pane key chooses which.
+    await page.click('[data-layout="1x1"]');
+    await expect.poll(probes.paneKeys, POLL).toEqual(['lowDose']);
+    await page.keyboard.press('n');
+    await expect.poll(probes.paneKeys, POLL).toEqual(['denoised']);
+    await probes.expectRealPixels('denoised');
+    expect(await page.getAttribute('[data-toggle="lowDose"]', 'data-offscreen')).toBe('true');
+    // G: the next layout, 1x2.
+    await page.keyboard.press('g');
+    await expect.poll(probes.paneKeys, POLL).toEqual(['denoised', 'lowDose']);
+    expect(await page.getAttribute('[data-layout="1x2"]', 'aria-pressed')).toBe('true');
+    await page.click('[data-layout="row"]');
+    await expect.poll(grid, POLL).toBe('4x1');
+    await page.click('[data-layout="auto"]');
+    await page.keyboard.press('l');
+    await page.keyboard.press('l');
+  });
+
+  it('stays usable in a 1000 x 700 window', async () => {
+    const { page } = session;
+    await page.setViewportSize({ width: 1000, height: 700 });
+    try {
+      await page.click('[data-layout="auto"]');
+      await expect.poll(() => page.getAttribute('#panes', 'data-grid'), POLL).toBe('2x2');
+      const layout = await page.evaluate(() => ({
+        scrollWidth: document.documentElement.scrollWidth,
+        scrollHeight: document.documentElement.scrollHeight,
+        buttonsOutside: Array.from(document.querySelectorAll('button:not([hidden])')).filter((b) => {
+          const r = b.getBoundingClientRect();
+          return r.width > 0 && (r.right > window.innerWidth || r.bottom > window.innerHeight);
+        }).length,
+        smallestPane: Math.min(...Array.from(document.querySelectorAll('.pane:not([hidden]) .pane-image')).map((e) => Math.min(e.clientWidth, e.clientHeight))),
+      }));
+      expect(layout.scrollWidth).toBeLessThanOrEqual(1000);
+      expect(layout.scrollHeight).toBeLessThanOrEqual(700);
+      expect(layout.buttonsOutside).toBe(0);
+      expect(layout.smallestPane).toBeGreaterThan(180);
+      for (const key of await probes.paneKeys()) await probes.expectRealPixels(key);
+    } finally {
+      await page.setViewportSize({ width: 1600, height: 760 });
+    }
+  });
+
+  it('writes the overlay text: patient, study, series, slice with location and thickness, window, zoom, orientation, scale bar', async () => {
+    const { page, app } = session;
+    const comparison = bodyStudy().comparisons[0]!;
+    const low = (await app.inject({ url: `/api/series/${comparison.lowDose}` })).json() as SeriesDetail;
+    await page.keyboard.press('End');
+    await page.keyboard.press('ArrowUp');
+    await expect.poll(probes.paneIndices, POLL).toEqual(['6', '6', '6', '6']);
+    const corner = (key: string, c: string) => probes.paneText(key, `.ov-${c}`);
+    const location = low.locations[6]!;
+    const mm = (v: number) => (Math.sign(v) * Math.round(Math.abs(v) * 10) / 10).toFixed(1).replace('-', '−');
+    await expect.poll(() => corner('lowDose', 'bl'), POLL).toBe(`Im 7 / 8Loc ${mm(location)} mmThk ${mm(low.sliceThickness!)} mm`);
+    const date = `${low.studyDate.slice(0, 4)}-${low.studyDate.slice(4, 6)}-${low.studyDate.slice(6)}`;
+    expect(await corner('lowDose', 'tl')).toBe(`DOE, JANEID SECRET-ID-123${date}`);
+    expect(await corner('lowDose', 'tr')).toBe(low.description);
+    expect(await corner('difference', 'tr')).toBe('denoised − reference');
+    const scale = Number(await page.getAttribute('.pane[data-pane="lowDose"]', 'data-scale'));
+    const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2));
+    expect(await corner('lowDose', 'br')).toBe(`W ${fmt(low.window![1])} L ${fmt(low.window![0])} HUZoom ${scale.toFixed(2)}×`);
+    expect(await Promise.all(['left', 'right', 'top', 'bottom'].map((e) => corner('lowDose', e)))).toEqual(['R', 'L', 'A', 'P']);
+    const bar = await page.$eval('.pane[data-pane="lowDose"] .ov-scale', (e) => ({ mm: Number((e as HTMLElement).dataset.mm), px: Number((e as HTMLElement).dataset.px), text: e.textContent }));
+    expect(bar.px).toBeCloseTo((bar.mm * scale) / low.spacing[1], 0);
+    expect(bar.text).toBe(`${bar.mm} mm`);
+    // H hides the patient's name and ID, and shows them again.
+    await page.keyboard.press('h');
+    await expect.poll(() => corner('lowDose', 'tl'), POLL).toBe(date);
+    await page.keyboard.press('h');
+    await expect.poll(() => corner('lowDose', 'tl'), POLL).toContain('DOE, JANE');
+  });
+
+  it("resets zoom, pan and the window to the file's", async () => {
+    const { page } = session;
+    const state = () => page.$$eval('.pane:not([hidden])', (els) => els.map((e) => `${(e as HTMLElement).dataset.scale} ${e.querySelector('.pane-window')?.textContent}`));
+    const opened = await state();
+    await page.keyboard.press('2');
+    const low = await probes.centreOf('lowDose');
+    await page.mouse.move(low.x, low.y);
+    await page.mouse.down({ button: 'right' });
+    await page.mouse.move(low.x, low.y - 80, { steps: 5 });
+    await page.mouse.up({ button: 'right' });
+    await expect.poll(state, POLL).not.toEqual(opened);
+    await page.click('#reset-button');
+    await expect.poll(state, POLL).toEqual(opened);
+  });
+
+  it('unlinks a pane: it keeps its slice and window while the others move, and follows again when linked', async () => {
+    const { page } = session;
+    const windowOf = (key: string) => probes.paneText(key, '.pane-window');
+    await page.keyboard.press('Home');
+    await expect.poll(probes.paneIndices, POLL).toEqual(['0', '0', '0', '0']);
+    await page.click('.pane[data-pane="reference"] .pane-link');
+    expect(await page.getAttribute('.pane[data-pane="reference"] .pane-link', 'aria-pressed')).toBe('false');
+    const referenceWindow = await windowOf('reference');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('2');
+    await expect.poll(probes.paneIndices, POLL).toEqual(['2', '2', '0', '2']);
+    await expect.poll(() => windowOf('lowDose'), POLL).toBe('W 1500 L -600 HU');
+    expect(await windowOf('reference')).toBe(referenceWindow);
+    // The wheel over the unlinked pane moves it alone.
+    const centre = await probes.centreOf('reference');
+    await page.mouse.move(centre.x, centre.y);
+    await page.mouse.wheel(0, 120);
+    await expect.poll(probes.paneIndices, POLL).toEqual(['2', '2', '1', '2']);
+    await page.click('.pane[data-pane="reference"] .pane-link');
+    await expect.poll(probes.paneIndices, POLL).toEqual(['2', '2', '2', '2']);
+    await expect.poll(() => windowOf('reference'), POLL).toBe('W 1500 L -600 HU');
+    await page.keyboard.press('f');
+  });
+
+  it('scrolls by wheel distance: a trackpad flick of small events moves by its travel, not its event count', async () => {
+    const { page } = session;
+    await page.keyboard.press('Home');
+    await expect.poll(probes.paneIndices, POLL).toEqual(['0', '0', '0', '0']);
+    // Twenty 10 px events in one go (a trackpad): 200 px = the first slice and one more.
+    await page.$eval('.pane[data-pane="denoised"] .pane-image', (element) => {
+      for (let k = 0; k < 20; k++) element.dispatchEvent(new WheelEvent('wheel', { deltaY: 10, bubbles: true, cancelable: true }));
+    });
+    await expect.poll(probes.paneIndices, POLL).toEqual(['2', '2', '2', '2']);
+    await page.waitForTimeout(50);
+    expect(await probes.paneIndices()).toEqual(['2', '2', '2', '2']);
+  });
 
   it('opens a single series after a comparison without the comparison metrics', async () => {
     const { page } = session;

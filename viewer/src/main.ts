@@ -9,6 +9,7 @@ import Hammer from 'hammerjs';
 import { api, type SeriesDetail, type StudiesResponse } from './api.js';
 import { registerLoaders } from './image-loader.js';
 import { JobsView } from './jobs-view.js';
+import { LayoutBar } from './layout-bar.js';
 import { MetricsView } from './metrics-view.js';
 import { PRESETS, registerColormaps } from './presets.js';
 import { installShortcuts, type Shortcut } from './shortcuts.js';
@@ -86,6 +87,8 @@ function renderPaneToggles(): void {
       button.className = 'toggle';
       button.dataset.toggle = key;
       button.setAttribute('aria-pressed', String(viewer.isVisible(key)));
+      // Switched on, but the layout has no slot for it: the key brings it to the front.
+      button.dataset.offscreen = String(viewer.isVisible(key) && !viewer.isDisplayed(key));
       const title = viewer.paneTitle(key) ?? GENERIC_PANE_NAMES[key];
       button.textContent = shortTitle(title);
       button.title = `Show or hide the ${title} pane (key ${PANE_KEYS[key]})`;
@@ -129,7 +132,15 @@ function setMode(mode: ToolMode): void {
 for (const button of document.querySelectorAll<HTMLButtonElement>('[data-mode]')) {
   button.addEventListener('click', () => setMode(button.dataset.mode as ToolMode));
 }
-$('fit-button').addEventListener('click', () => viewer.fit());
+$('reset-button').addEventListener('click', () => viewer.reset());
+$('patient-button').addEventListener('click', () => togglePatient());
+const layouts = new LayoutBar($('layouts'), viewer);
+
+function togglePatient(show = !viewer.patientShown): void {
+  viewer.setShowPatient(show);
+  $('patient-button').setAttribute('aria-pressed', String(show));
+  localStorage.setItem('lowdose.patient', show ? 'shown' : 'hidden');
+}
 $('help-button').addEventListener('click', () => toggleHelp());
 $('help-close').addEventListener('click', () => toggleHelp(false));
 slider.addEventListener('input', () => viewer.setIndex(Number(slider.value)));
@@ -309,7 +320,9 @@ const shortcuts: Shortcut[] = [
   { keys: ['z'], label: 'Z', description: 'left drag zooms', run: () => setMode('zoom') },
   { keys: ['r'], label: 'R', description: 'left drag draws the ellipse ROI (mean ± SD in every pane)', run: () => setMode('roi') },
   { keys: ['Delete', 'Backspace'], label: 'Del', description: 'remove the ROI', run: () => viewer.clearRoi() },
-  { keys: ['f'], label: 'F', description: 'fit to window (reset zoom and pan)', run: () => viewer.fit() },
+  { keys: ['f'], label: 'F', description: "reset: fit to window, no pan, the file's window (double-click fits only)", run: () => viewer.reset() },
+  { keys: ['g'], label: 'G', description: 'next layout (Auto, 1×1, 1×2, 2×2, 3×2, Row)', run: () => layouts.next() },
+  { keys: ['h'], label: 'H', description: "show / hide the patient's name and ID", run: () => togglePatient() },
   { keys: ['i'], label: 'I', description: 'invert greyscale', run: () => viewer.toggleInvert() },
   ...(Object.entries(PANE_KEYS) as Array<[PaneKey, string]>).map(([key, letter]) => ({
     keys: [letter.toLowerCase()],
@@ -327,6 +340,7 @@ installShortcuts(shortcuts, help);
 
 renderPresets();
 setMode('window');
+togglePatient(localStorage.getItem('lowdose.patient') !== 'hidden');
 void (async () => {
   try {
     await refreshStudies();

@@ -2,19 +2,25 @@
  * The comparison panes: low-dose | denoised | reference | difference | uncertainty, each a
  * cornerstone element showing the slice matched to the same low-dose slice. Scroll, zoom, pan and
  * window / level move together (cornerstone-tools synchronizers for the viewport, this controller
- * for the slice), one ellipse ROI is shared by every pane, and neighbouring slices are prefetched.
- * The denoised pane can carry an overlay: the sFRC hallucination map's flagged patches, else the
- * pixels whose (calibrated) uncertainty is above its threshold.
+ * for the slice) for the panes that are linked; an unlinked pane keeps its own slice and view and
+ * answers only the mouse over it. The panes fill a grid (./layout.ts), each with the overlay text
+ * of a workstation (./overlay-text.ts). One ellipse ROI is shared by every pane, and neighbouring
+ * slices are prefetched. The denoised pane can carry an overlay: the sFRC hallucination map's
+ * flagged patches, else the pixels whose (calibrated) uncertainty is above its threshold.
  */
 import cornerstone, { type Image, type RenderedEventDetail, type Viewport } from 'cornerstone-core';
 import cornerstoneTools, { type Synchronizer } from 'cornerstone-tools';
 import type { ComparisonDetail, SeriesDetail } from './api.js';
 import { blankImageId, differenceImageId, sliceImageId } from './image-loader.js';
+import { gridFor, LAYOUTS, slotsOf, type Layout, type LayoutId } from './layout.js';
+import { orientationLabels, overlayText, scaleBar } from './overlay-text.js';
+import { PaneOverlay } from './pane-overlay.js';
 import { Prefetcher } from './prefetch.js';
 import { DIFFERENCE_COLORMAP, differenceWidth, initialPreset, UNCERTAINTY_COLORMAP, type WindowPreset } from './presets.js';
 import { differenceWindowText, paneTitles, type PaneKey } from './pane-titles.js';
 import { drawEllipse, sliceValues, type Ellipse } from './roi.js';
 import { ellipseUptake, formatUptake, type SliceValues } from './uptake.js';
+import { WheelAccumulator } from './wheel.js';
 
 export type { PaneKey } from './pane-titles.js';
 export type ToolMode = 'window' | 'pan' | 'zoom' | 'roi';
@@ -35,6 +41,16 @@ export interface OverlaySource {
   readonly threshold: number;
 }
 
+interface PaneSpec {
+  readonly key: PaneKey;
+  readonly imageIds: string[];
+  readonly kind: 'anatomy' | 'difference' | 'uncertainty';
+  readonly units: string;
+  readonly series: SeriesDetail;
+  readonly sliceMap: readonly number[] | null;
+  readonly description: string;
+}
+
 interface Pane {
   readonly key: PaneKey;
   readonly title: string;
@@ -42,10 +58,26 @@ interface Pane {
   readonly kind: 'anatomy' | 'difference' | 'uncertainty';
   readonly units: string;
   readonly imageIds: string[];
+  /** The series whose facts the overlay shows, and its slice for each low-dose slice (null: the same index). */
+  readonly series: SeriesDetail;
+  readonly sliceMap: readonly number[] | null;
+  readonly description: string;
   readonly root: HTMLElement;
   readonly element: HTMLElement;
-  readonly info: { slice: HTMLElement; window: HTMLElement; roi: HTMLElement; metrics: HTMLElement };
+  readonly info: { status: HTMLElement; roi: HTMLElement; metrics: HTMLElement; link: HTMLButtonElement };
+  readonly overlay: PaneOverlay;
+  readonly wheel: WheelAccumulator;
+  /** Switched on (toolbar, keys). */
   visible: boolean;
+  /** On screen: switched on and given a slot by the layout. */
+  displayed: boolean;
+  /** Follows the other linked panes (slice, window / level, zoom and pan). */
+  linked: boolean;
+  /** The low-dose slice an unlinked pane shows. */
+  ownIndex: number;
+  /** The low-dose slice on screen, once drawn. */
+  shownIndex: number | null;
+  synced: boolean;
   initialised: boolean;
   token: number;
   roiCache: { imageId: string; roi: Ellipse; text: string } | null;
@@ -67,7 +99,7 @@ function initTools(): void {
 export interface ViewerEvents {
   /** The shown slice changed (also when opened). */
   onIndex?(index: number, count: number): void;
-  /** The set of panes changed. */
+  /** The set of panes, their layout or links changed. */
   onPanesChanged?(keys: PaneKey[]): void;
   /** Prefetch progress: slices cached of those wanted around the current one. */
   onPrefetch?(cached: number, wanted: number): void;
@@ -92,13 +124,22 @@ export class ComparisonViewer {
   private overlay: { source: OverlaySource; imageIds: string[]; on: boolean } | null = null;
   private readonly overlayImages = new Map<string, Image>();
   private overlayPicture: { imageId: string; canvas: HTMLCanvasElement; pixels: number } | null = null;
+  private layout: Layout = LAYOUTS[0]!;
+  /** Pane order on screen; a pane switched on where the layout has no slot for it moves to the front. */
+  private order: PaneKey[] = [];
+  private showPatient = true;
+  private layoutFrame = 0;
 
   constructor(
     private readonly container: HTMLElement,
     private readonly events: ViewerEvents = {},
   ) {
     initTools();
-    window.addEventListener('resize', () => this.relayout());
+    // The grid depends on the panes' box (auto layout), which the window and the wrapping toolbar change.
+    new ResizeObserver(() => {
+      window.cancelAnimationFrame(this.layoutFrame);
+      this.layoutFrame = window.requestAnimationFrame(() => this.applyLayout());
+    }).observe(container);
   }
 
   /**
@@ -136,6 +177,35 @@ export class ComparisonViewer {
     return this.panes.find((p) => p.key === key)?.visible ?? false;
   }
 
+  /** Switched on and on screen (the layout may have no slot for a pane that is switched on). */
+  isDisplayed(key: PaneKey): boolean {
+    return this.panes.find((p) => p.key === key)?.displayed ?? false;
+  }
+
+  isLinked(key: PaneKey): boolean {
+    return this.panes.find((p) => p.key === key)?.linked ?? false;
+  }
+
+  get layoutId(): LayoutId {
+    return this.layout.id;
+  }
+
+  setLayout(layout: Layout): void {
+    this.layout = layout;
+    this.applyLayout();
+  }
+
+  get patientShown(): boolean {
+    return this.showPatient;
+  }
+
+  /** Shows or hides the patient's name and ID in every pane's overlay. */
+  setShowPatient(show: boolean): void {
+    this.showPatient = show;
+    this.container.dataset.patient = show ? 'shown' : 'hidden';
+    this.redrawAll();
+  }
+
   /** The overlay the denoised pane can show for this view, or null. */
   get overlaySource(): OverlaySource | null {
     return this.overlay?.source ?? null;
@@ -166,9 +236,9 @@ export class ComparisonViewer {
     this.anatomyColormap = preset.colormap;
     this.invert = view.lowDose.photometricInterpretation === 'MONOCHROME1';
     this.panes = this.buildPanes(view);
+    this.order = this.panes.map((p) => p.key);
     this.overlay = this.overlayFor(view, overlay);
     for (const pane of this.panes) this.container.append(pane.root);
-    this.container.dataset.panes = String(this.panes.filter((p) => p.visible).length);
     for (const pane of this.panes) this.enable(pane);
 
     // Panes join the synchronizers once they show an image (a synchronizer reads every member's viewport).
@@ -177,11 +247,11 @@ export class ComparisonViewer {
     this.setMode(this.mode);
 
     const bytesPerImage = view.lowDose.rows * view.lowDose.columns * 2;
-    this.prefetcher = new Prefetcher(this.visibleStacks(), Math.floor((700 * 1024 * 1024) / bytesPerImage), (cached, wanted) =>
-      this.events.onPrefetch?.(cached, wanted),
-    );
+    this.prefetcher = new Prefetcher([], Math.floor((700 * 1024 * 1024) / bytesPerImage), (cached, wanted) => this.events.onPrefetch?.(cached, wanted));
     const shown = new Promise<void>((resolve) => (this.firstShown = resolve));
-    this.setIndex(this.index, true);
+    // Shows every pane that gets a slot at this.index, and points the prefetcher there.
+    this.applyLayout(false);
+    this.events.onIndex?.(this.index, view.lowDose.slices);
     this.events.onPanesChanged?.(this.paneKeys());
     return shown;
   }
@@ -212,7 +282,7 @@ export class ComparisonViewer {
     if (next === this.index && !force) return;
     if (next !== this.index) this.direction = Math.sign(next - this.index);
     this.index = next;
-    for (const pane of this.panes) if (pane.visible) this.show(pane, next);
+    for (const pane of this.panes) if (pane.displayed && pane.linked) this.show(pane, next);
     this.prefetcher?.focus(next, this.direction);
     this.events.onIndex?.(next, this.view.lowDose.slices);
   }
@@ -221,11 +291,20 @@ export class ComparisonViewer {
     this.setIndex(this.index + delta);
   }
 
+  /** Moves an unlinked pane by `delta` slices (its own slice; the linked panes stay). */
+  private stepPane(pane: Pane, delta: number): void {
+    if (!this.view) return;
+    const next = clamp(pane.ownIndex + delta, 0, this.view.lowDose.slices - 1);
+    if (next === pane.ownIndex) return;
+    pane.ownIndex = next;
+    this.show(pane, next);
+  }
+
   applyPreset(preset: WindowPreset): void {
     this.voi = { windowCenter: preset.center, windowWidth: preset.width };
     this.anatomyColormap = preset.colormap;
     for (const pane of this.panes) {
-      if (pane.kind !== 'anatomy' || !pane.initialised) continue;
+      if (pane.kind !== 'anatomy' || !pane.initialised || !pane.linked) continue;
       const viewport = cornerstone.getViewport(pane.element);
       if (!viewport) continue;
       viewport.voi = { ...this.voi };
@@ -237,16 +316,88 @@ export class ComparisonViewer {
   toggleInvert(): void {
     this.invert = !this.invert;
     for (const pane of this.panes) {
-      if (pane.kind !== 'anatomy' || !pane.initialised) continue;
+      if (pane.kind !== 'anatomy' || !pane.initialised || !pane.linked) continue;
       const viewport = cornerstone.getViewport(pane.element)!;
       viewport.invert = this.invert;
       cornerstone.setViewport(pane.element, viewport);
     }
   }
 
-  /** Fits every pane to its box again (zoom 1, no pan). */
-  fit(): void {
-    for (const pane of this.panes) if (pane.visible && pane.initialised) cornerstone.fitToWindow(pane.element);
+  /** Fits the linked panes (or one pane) to their boxes again: zoom to fit, no pan. */
+  fit(only?: Pane): void {
+    for (const pane of only ? [only] : this.panes.filter((p) => p.linked)) if (pane.displayed && pane.initialised) cornerstone.fitToWindow(pane.element);
+  }
+
+  /**
+   * Back to how the view opened, for the linked panes: fitted, unpanned, the file's window (or the
+   * modality's preset), the file's greyscale sense; the difference and uncertainty panes their own
+   * default windows.
+   */
+  reset(): void {
+    const view = this.view;
+    if (!view) return;
+    const preset = initialPreset(view.lowDose.modality, view.lowDose.units, view.lowDose.window);
+    this.voi = { windowCenter: preset.center, windowWidth: preset.width };
+    this.anatomyColormap = preset.colormap;
+    this.invert = view.lowDose.photometricInterpretation === 'MONOCHROME1';
+    for (const pane of this.panes) {
+      if (!pane.linked || !pane.initialised) continue;
+      const image = cornerstone.getEnabledElement(pane.element).image;
+      if (!image) continue;
+      const viewport = cornerstone.getDefaultViewportForImage(pane.element, image);
+      this.applyDisplayDefaults(pane, image, viewport);
+      cornerstone.setViewport(pane.element, viewport);
+      cornerstone.fitToWindow(pane.element);
+    }
+  }
+
+  /**
+   * Links or unlinks a pane. Unlinked, it keeps its slice, window and zoom while the others move,
+   * and the wheel and mouse over it move it alone; linked again, it takes the others' slice and view.
+   */
+  setLinked(key: PaneKey, linked: boolean): void {
+    const pane = this.panes.find((p) => p.key === key);
+    if (!pane || pane.linked === linked) return;
+    pane.linked = linked;
+    pane.root.classList.toggle('unlinked', !linked);
+    pane.info.link.setAttribute('aria-pressed', String(linked));
+    pane.info.link.textContent = linked ? 'linked' : 'unlinked';
+    pane.info.link.title = linked ? 'Follows the other panes: click to unlink' : 'Moves on its own: click to link to the other panes again';
+    if (!linked) {
+      pane.ownIndex = this.index;
+      this.unsync(pane);
+    } else if (pane.initialised) {
+      const other = this.panes.find((p) => p !== pane && p.linked && p.initialised);
+      const viewport = cornerstone.getViewport(pane.element);
+      const reference = other ? cornerstone.getViewport(other.element) : undefined;
+      if (viewport && reference) {
+        viewport.scale = reference.scale;
+        viewport.translation = { ...reference.translation };
+        if (pane.kind === 'anatomy') {
+          viewport.voi = { ...this.voi };
+          viewport.colormap = this.anatomyColormap;
+          viewport.invert = this.invert;
+        }
+        cornerstone.setViewport(pane.element, viewport);
+      }
+      this.sync(pane);
+      if (pane.displayed) this.show(pane, this.index);
+    }
+    this.events.onPanesChanged?.(this.paneKeys());
+  }
+
+  private sync(pane: Pane): void {
+    if (pane.synced) return;
+    if (pane.kind === 'anatomy') this.wlSync?.add(pane.element);
+    this.panZoomSync?.add(pane.element);
+    pane.synced = true;
+  }
+
+  private unsync(pane: Pane): void {
+    if (!pane.synced) return;
+    if (pane.kind === 'anatomy') this.wlSync?.remove(pane.element);
+    this.panZoomSync?.remove(pane.element);
+    pane.synced = false;
   }
 
   setMode(mode: ToolMode): void {
@@ -265,21 +416,60 @@ export class ComparisonViewer {
     return this.mode;
   }
 
+  /**
+   * Switches a pane on or off (at least one stays on). A pane that is on but has no slot in the
+   * layout (1×1, 1×2) comes to the front instead, as does one switched on where the slots are full:
+   * so in 1×1 the pane keys choose which pane shows.
+   */
   togglePane(key: PaneKey, visible?: boolean): void {
     const pane = this.panes.find((p) => p.key === key);
     if (!pane) return;
+    if (visible === undefined && pane.visible && !pane.displayed) {
+      this.bringToFront(key);
+      return;
+    }
     const want = visible ?? !pane.visible;
     if (want === pane.visible) return;
-    // Keep at least one pane.
     if (!want && this.panes.filter((p) => p.visible).length === 1) return;
     pane.visible = want;
-    pane.root.hidden = !want;
-    this.container.dataset.panes = String(this.panes.filter((p) => p.visible).length);
+    this.applyLayout();
+    if (want && !pane.displayed) this.bringToFront(key);
+  }
+
+  private bringToFront(key: PaneKey): void {
+    this.order = [key, ...this.order.filter((k) => k !== key)];
+    this.applyLayout();
+  }
+
+  /**
+   * Gives the switched-on panes their slots and the grid its columns and rows, then shows what
+   * came on screen and points the prefetcher at what is on screen.
+   */
+  private applyLayout(notify = true): void {
+    if (this.panes.length === 0) return;
+    const on = this.order.map((key) => this.panes.find((p) => p.key === key)!).filter((p) => p.visible);
+    const shown = new Set(on.slice(0, slotsOf(this.layout, on.length)));
+    const arrived: Pane[] = [];
+    // The page's order is the screen's (tests and screen readers read it).
+    const ordered = this.order.map((key) => this.panes.find((p) => p.key === key)!);
+    if (ordered.some((pane, i) => this.container.children[i] !== pane.root)) this.container.append(...ordered.map((p) => p.root));
+    for (const pane of this.panes) {
+      const displayed = shown.has(pane);
+      if (displayed && !pane.displayed) arrived.push(pane);
+      pane.displayed = displayed;
+      pane.root.hidden = !displayed;
+    }
+    const { columns, rows } = gridFor(this.layout, shown.size, this.container.clientWidth, this.container.clientHeight);
+    this.container.style.gridTemplateColumns = `repeat(${columns}, minmax(0, 1fr))`;
+    this.container.style.gridTemplateRows = `repeat(${rows}, minmax(0, 1fr))`;
+    this.container.dataset.panes = String(shown.size);
+    this.container.dataset.layout = this.layout.id;
+    this.container.dataset.grid = `${columns}x${rows}`;
     this.relayout();
-    if (want) this.show(pane, this.index);
-    this.prefetcher?.setStacks(this.visibleStacks());
+    if (this.view) for (const pane of arrived) this.show(pane, pane.linked ? this.index : pane.ownIndex);
+    this.prefetcher?.setStacks(this.displayedStacks());
     this.prefetcher?.focus(this.index, this.direction);
-    this.events.onPanesChanged?.(this.paneKeys());
+    if (notify) this.events.onPanesChanged?.(this.paneKeys());
   }
 
   clearRoi(): void {
@@ -305,8 +495,8 @@ export class ComparisonViewer {
     pane.info.metrics.title = title;
   }
 
-  private visibleStacks(): string[][] {
-    return this.panes.filter((p) => p.visible).map((p) => p.imageIds);
+  private displayedStacks(): string[][] {
+    return this.panes.filter((p) => p.displayed).map((p) => p.imageIds);
   }
 
   private overlayFor(view: View, source: OverlaySource | null): ComparisonViewer['overlay'] {
@@ -364,45 +554,58 @@ export class ComparisonViewer {
           return id === blank || other === undefined || other === blank ? blank : differenceImageId(id, other);
         })
       : null;
-    const stacks: Array<[PaneKey, string[] | null, Pane['kind'], string]> = [
-      ['lowDose', lowIds, 'anatomy', lowDose.units],
-      ['denoised', denoisedIds, 'anatomy', lowDose.units],
-      ['reference', referenceIds, 'anatomy', lowDose.units],
-      ['difference', differenceIds, 'difference', lowDose.units],
-      ['uncertainty', uncertaintyIds, 'uncertainty', view.uncertainty?.units ?? lowDose.units],
-    ];
     const titles = paneTitles({ source: lowDose, denoised: view.denoised, reference: view.reference, method: view.comparison?.report?.method ?? null });
-    return stacks
-      .filter((entry): entry is [PaneKey, string[], Pane['kind'], string] => entry[1] !== null)
-      .map(([key, imageIds, kind, units]) => this.createPane(key, titles[key], kind, units, imageIds));
+    const differenceOf = referenceIds ? 'denoised − reference' : `denoised − ${titles.lowDose.toLowerCase()}`;
+    const specs: Array<PaneSpec | null> = [
+      { key: 'lowDose', imageIds: lowIds, kind: 'anatomy', units: lowDose.units, series: lowDose, sliceMap: null, description: lowDose.description },
+      denoisedIds && view.denoised
+        ? { key: 'denoised', imageIds: denoisedIds, kind: 'anatomy', units: lowDose.units, series: view.denoised, sliceMap: alignment?.denoised ?? null, description: view.denoised.description }
+        : null,
+      referenceIds && view.reference
+        ? { key: 'reference', imageIds: referenceIds, kind: 'anatomy', units: lowDose.units, series: view.reference, sliceMap: alignment?.reference ?? null, description: view.reference.description }
+        : null,
+      differenceIds ? { key: 'difference', imageIds: differenceIds, kind: 'difference', units: lowDose.units, series: lowDose, sliceMap: null, description: differenceOf } : null,
+      uncertaintyIds && view.uncertainty
+        ? { key: 'uncertainty', imageIds: uncertaintyIds, kind: 'uncertainty', units: view.uncertainty.units, series: view.uncertainty, sliceMap: alignment?.uncertainty ?? null, description: view.uncertainty.description }
+        : null,
+    ];
+    return specs.filter((spec): spec is PaneSpec => spec !== null).map((spec) => this.createPane(spec, titles[spec.key]));
   }
 
-  private createPane(key: PaneKey, title: string, kind: Pane['kind'], units: string, imageIds: string[]): Pane {
+  private createPane(spec: PaneSpec, title: string): Pane {
+    const { key } = spec;
     const root = document.createElement('section');
     root.className = 'pane';
     root.dataset.pane = key;
     root.innerHTML = `
-      <header class="pane-title"><span class="pane-name"></span><span class="pane-metrics" data-metrics="${key}"></span></header>
+      <header class="pane-title"><span class="pane-name"></span><button type="button" class="pane-link" aria-pressed="true">linked</button><span class="pane-metrics" data-metrics="${key}"></span></header>
       <div class="pane-image" tabindex="-1"></div>
-      <footer class="pane-info"><span class="pane-slice"></span><span class="pane-roi"></span><span class="pane-window"></span></footer>`;
+      <footer class="pane-info"><span class="pane-status"></span><span class="pane-roi"></span></footer>`;
     root.querySelector('.pane-name')!.textContent = title;
     const element = root.querySelector<HTMLElement>('.pane-image')!;
     element.addEventListener('contextmenu', (event) => event.preventDefault());
+    const link = root.querySelector<HTMLButtonElement>('.pane-link')!;
+    link.title = 'Follows the other panes: click to unlink';
+    link.addEventListener('click', () => this.setLinked(key, !this.isLinked(key)));
     return {
-      key,
+      ...spec,
       title,
-      kind,
-      units,
-      imageIds,
       root,
       element,
       info: {
-        slice: root.querySelector('.pane-slice')!,
-        window: root.querySelector('.pane-window')!,
+        status: root.querySelector('.pane-status')!,
         roi: root.querySelector('.pane-roi')!,
         metrics: root.querySelector('.pane-metrics')!,
+        link,
       },
+      overlay: new PaneOverlay(element),
+      wheel: new WheelAccumulator(),
       visible: true,
+      displayed: false,
+      linked: true,
+      ownIndex: 0,
+      shownIndex: null,
+      synced: false,
       initialised: false,
       token: 0,
       roiCache: null,
@@ -415,12 +618,15 @@ export class ComparisonViewer {
     const onRendered = (event: Event) => this.rendered(pane, (event as CustomEvent<RenderedEventDetail>).detail);
     const onWheel = (event: WheelEvent) => {
       event.preventDefault();
-      if (event.deltaY !== 0) this.step(event.deltaY > 0 ? 1 : -1);
+      const slices = pane.wheel.slices(event.deltaY, event.deltaMode, event.timeStamp);
+      if (slices === 0) return;
+      if (pane.linked) this.step(slices);
+      else this.stepPane(pane, slices);
     };
     const onDown = (event: MouseEvent) => this.roiDown(pane, event);
     const onMove = (event: MouseEvent) => this.roiMove(event);
     const onUp = () => this.roiUp();
-    const onDouble = () => this.fit();
+    const onDouble = () => this.fit(pane.linked ? undefined : pane);
     element.addEventListener(cornerstone.EVENTS.IMAGE_RENDERED, onRendered);
     element.addEventListener('wheel', onWheel, { passive: false });
     element.addEventListener('mousedown', onDown);
@@ -445,16 +651,15 @@ export class ComparisonViewer {
       (image) => {
         if (token !== pane.token || !this.view) return;
         const viewport = pane.initialised ? cornerstone.getViewport(pane.element) : this.initialViewport(pane, image);
+        pane.shownIndex = index;
         cornerstone.displayImage(pane.element, image, viewport);
-        if (!pane.initialised) {
-          if (pane.kind === 'anatomy') this.wlSync?.add(pane.element);
-          this.panZoomSync?.add(pane.element);
-        }
+        if (!pane.initialised && pane.linked) this.sync(pane);
         pane.initialised = true;
         pane.root.dataset.index = String(index);
         pane.root.dataset.imageId = imageId;
         pane.root.classList.toggle('no-slice', image.blank === true);
-        pane.info.slice.textContent = image.blank ? `no matching slice` : `${index + 1} / ${pane.imageIds.length}`;
+        pane.root.classList.remove('failed');
+        pane.info.status.textContent = '';
         if (this.firstShown) {
           this.firstShown();
           this.firstShown = null;
@@ -462,7 +667,7 @@ export class ComparisonViewer {
       },
       (error: unknown) => {
         if (token !== pane.token) return;
-        pane.info.slice.textContent = `slice ${index + 1}: ${error instanceof Error ? error.message : String(error)}`;
+        pane.info.status.textContent = `slice ${index + 1}: ${error instanceof Error ? error.message : String(error)}`;
         pane.root.classList.add('failed');
       },
     );
@@ -473,10 +678,16 @@ export class ComparisonViewer {
     // A pane opened after the others takes their zoom and pan.
     const shown = this.panes.find((p) => p !== pane && p.initialised && p.visible);
     const reference = shown ? cornerstone.getViewport(shown.element) : undefined;
-    if (reference) {
+    if (reference && pane.linked) {
       viewport.scale = reference.scale;
       viewport.translation = { ...reference.translation };
     }
+    this.applyDisplayDefaults(pane, image, viewport);
+    return viewport;
+  }
+
+  /** The window, colour map and greyscale sense a pane opens with. */
+  private applyDisplayDefaults(pane: Pane, image: Image, viewport: Viewport): void {
     if (pane.kind === 'anatomy') {
       viewport.voi = { ...this.voi };
       viewport.colormap = this.anatomyColormap;
@@ -492,15 +703,15 @@ export class ComparisonViewer {
       viewport.colormap = UNCERTAINTY_COLORMAP;
       viewport.invert = false;
     }
-    return viewport;
   }
 
   private rendered(pane: Pane, detail: RenderedEventDetail): void {
     const { viewport, image } = detail;
-    if (pane.kind === 'anatomy') this.voi = { windowCenter: viewport.voi.windowCenter, windowWidth: viewport.voi.windowWidth };
+    if (pane.kind === 'anatomy' && pane.linked) this.voi = { windowCenter: viewport.voi.windowCenter, windowWidth: viewport.voi.windowWidth };
     const unit = pane.units === 'SUVbw' ? 'SUV' : pane.units;
-    pane.info.window.textContent =
+    const windowText =
       pane.kind === 'difference' ? differenceWindowText(viewport.voi, unit, fmt) : `W ${fmt(viewport.voi.windowWidth)} L ${fmt(viewport.voi.windowCenter)} ${unit}`;
+    this.drawOverlayText(pane, image, viewport, windowText);
     // Read by the end-to-end test to check that zoom and pan follow across panes.
     pane.root.dataset.scale = viewport.scale.toFixed(4);
     pane.root.dataset.translation = `${viewport.translation.x.toFixed(1)},${viewport.translation.y.toFixed(1)}`;
@@ -544,17 +755,43 @@ export class ComparisonViewer {
     if (pane.roiCache?.imageId !== image.imageId || pane.roiCache.roi !== roi) return;
     const text = formatUptake(ellipseUptake(current, roi, neighbours), 'SUV', true);
     pane.roiCache = { imageId: image.imageId, roi, text };
-    if (pane.initialised && pane.visible) cornerstone.updateImage(pane.element);
+    if (pane.initialised && pane.displayed) cornerstone.updateImage(pane.element);
+  }
+
+  /** The pane's overlay text for the slice and view just drawn. */
+  private drawOverlayText(pane: Pane, image: Image, viewport: Viewport, windowText: string): void {
+    const index = pane.shownIndex ?? this.index;
+    const slice = image.blank ? -1 : (pane.sliceMap?.[index] ?? index);
+    const series = pane.series;
+    const text = overlayText(
+      {
+        patientName: series.patientName,
+        patientId: series.patientId,
+        studyDate: series.studyDate,
+        seriesDescription: pane.description,
+        sliceNumber: slice >= 0 ? slice + 1 : null,
+        sliceCount: series.slices,
+        location: slice >= 0 ? (series.locations[slice] ?? null) : null,
+        thickness: series.sliceThickness,
+        windowText,
+        zoom: viewport.scale,
+      },
+      this.showPatient,
+    );
+    const bar = image.blank ? null : scaleBar(viewport.scale / image.columnPixelSpacing, 0.3 * pane.element.clientWidth);
+    pane.overlay.update(text, orientationLabels(series.orientation), bar);
   }
 
   private redrawAll(): void {
-    for (const pane of this.panes) if (pane.visible && pane.initialised) cornerstone.updateImage(pane.element);
+    for (const pane of this.panes) if (pane.displayed && pane.initialised) cornerstone.updateImage(pane.element);
   }
 
+  /** Sizes the canvases to their panes' new boxes (also before the first image: it is fitted to them). */
   private relayout(): void {
     for (const pane of this.panes) {
-      if (!pane.visible || !pane.initialised) continue;
-      cornerstone.resize(pane.element, true);
+      // Fitted again: cornerstone's "keep the zoom relative to the box" drifts away from fitted
+      // when a pane's shape changes (2x2 to a row).
+      if (pane.displayed) cornerstone.resize(pane.element, true);
     }
   }
 
