@@ -73,7 +73,7 @@ export async function denoisePaths(paths: readonly string[], options: DenoiseOpt
 
   const locks = await acquireFolderLocks(
     candidates.map((s) => path.join(outDir, outputFolderName(s))),
-    { wait: Boolean(options.waitLock), log, ...(options.signal ? { signal: options.signal } : {}) },
+    { wait: Boolean(options.waitLock), log, ...(options.signal ? { signal: options.signal } : {}), ...(options.queueLock ? { queue: options.queueLock } : {}) },
   );
   const denoisers = new Map<string, SliceDenoiser>();
   const reports: SeriesReport[] = [];

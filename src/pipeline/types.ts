@@ -9,6 +9,7 @@ import type { Texture } from '../diffusion/texture.js';
 import type { DeviceRequest } from '../runtime/index.js';
 import type { HallucinationSummary } from './hallucination.js';
 import type { UncertaintySeriesSummary, UncertaintySliceSummary } from './uncertainty-summary.js';
+import type { QueueLockCheck } from '../util/folder-lock.js';
 
 export { DENOISE_METHODS, type DenoiseMethod } from '../choices.js';
 
@@ -68,6 +69,11 @@ export interface DenoiseOptions {
   readonly overwrite?: boolean;
   /** Wait for another run that is writing one of the output series folders (default: fail with E_LOCKED). */
   readonly waitLock?: boolean;
+  /**
+   * Set by `lowdose worker`: this run is a queue job, and a folder lock left on another host by a
+   * queue job whose worker lost its job lock is taken over (src/util/folder-lock.ts).
+   */
+  readonly queueLock?: QueueLockCheck;
   readonly threads?: number;
   /** What the denoiser sees in padded pixels (they are restored after); default nearest valid value. */
   readonly paddingFill?: PaddingFill;

@@ -6,8 +6,9 @@
  * attempts are spent, then fails with its error kept; a worker that dies (kill -9, power) stops
  * renewing its job's lock, and another worker's stalled-job check puts the job back in the queue
  * after `stallTimeoutMs`. Rerunning is safe: the pipeline locks the output series folder (a dead
- * worker's lock on this host is stale and taken over), removes what an interrupted run left, and
- * skips a series that is already complete.
+ * worker's lock is stale and taken over: on this host by its pid, on another when Redis no longer
+ * holds its job attempt's lock), removes what an interrupted run left, and skips a series that is
+ * already complete. A job found to have been given to another worker stops and frees its folder.
  */
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { isErrorCode, LowdoseError, toLowdoseError } from '../errors.js';
@@ -56,7 +57,9 @@ export async function startWorker(target: RedisTarget, options: WorkerOptions = 
   const log = options.log ?? (() => {});
   const emit = options.onEvent ?? (() => {});
   const stall = options.stallTimeoutMs ?? 30_000;
-  const processor = (job: Job<SeriesJobData, SeriesJobResult>) => runJob(job, worker, options, emit);
+  // Job id -> its attempts running here (two, briefly, when a job thought stalled came back here).
+  const running = new Map<string, Set<RunningJob>>();
+  const processor = (job: Job<SeriesJobData, SeriesJobResult>, token?: string) => runJob(job, token, worker, running, options, emit);
   const worker: Worker<SeriesJobData, SeriesJobResult> = new Worker<SeriesJobData, SeriesJobResult>(QUEUE_NAME, processor, {
     connection: connectionOptions(target),
     prefix: QUEUE_PREFIX,
@@ -72,6 +75,26 @@ export async function startWorker(target: RedisTarget, options: WorkerOptions = 
     // ioredis reports each failed reconnect; say it once until it changes.
     if (error.message !== lastError) log(`queue: ${error.message}`);
     lastError = error.message;
+  });
+  // A job whose lock could not be renewed and is now held under another token has been given to
+  // another worker (it was thought stalled): stop it, so that it stops writing its series folder
+  // and releases the folder's lock for the worker that has the job now. A lock that merely
+  // expired (Redis was out of reach, or this process starved) is left alone until that happens.
+  worker.on('lockRenewalFailed', (ids) => {
+    for (const id of ids) {
+      const attempts = running.get(id);
+      if (!attempts) continue;
+      worker.client
+        .then((client) => client.get(`${QUEUE_PREFIX}:${QUEUE_NAME}:${id}:lock`))
+        .then(
+          (holder) => {
+            for (const attempt of attempts) {
+              if (holder !== null && holder !== attempt.token) attempt.lose('the queue has given the job to another worker');
+            }
+          },
+          () => {},
+        );
+    }
   });
   worker.on('failed', (job, error) => {
     if (!job) return;
@@ -101,6 +124,12 @@ export async function startWorker(target: RedisTarget, options: WorkerOptions = 
   };
 }
 
+/** A job this worker is running: the token of its lock, and how to stop it. */
+interface RunningJob {
+  readonly token: string | undefined;
+  lose(why: string): void;
+}
+
 function eventBase(job: Job<SeriesJobData, SeriesJobResult>) {
   return {
     job: job.id ?? '',
@@ -118,7 +147,9 @@ function toFailure(error: Error): { path: string | null; code: string; message: 
 
 async function runJob(
   job: Job<SeriesJobData, SeriesJobResult>,
+  token: string | undefined,
   worker: Worker<SeriesJobData, SeriesJobResult>,
+  running: Map<string, Set<RunningJob>>,
   options: WorkerOptions,
   emit: (event: WorkerEvent) => void,
 ): Promise<SeriesJobResult> {
@@ -127,7 +158,22 @@ async function runJob(
   const client = await worker.client;
   const cancelled = async () => (await client.get(cancelKey(data.batchId))) !== null;
   if (await cancelled()) throw new UnrecoverableError(encodeFailure({ code: 'E_CANCELLED', message: `batch ${data.batchId} was cancelled` }));
+  const stall = options.stallTimeoutMs ?? 30_000;
   const abort = new AbortController();
+  // Why the job was taken from this worker, once it was (set from the lock events).
+  const lost: { why: string | null } = { why: null };
+  const tracked: RunningJob = {
+    token,
+    lose: (why) => {
+      if (lost.why !== null) return;
+      lost.why = why;
+      log(`job ${job.id}: stopping, ${why}`);
+      abort.abort();
+    },
+  };
+  const attempts = running.get(job.id ?? '') ?? new Set<RunningJob>();
+  attempts.add(tracked);
+  running.set(job.id ?? '', attempts);
   const poll = setInterval(() => {
     cancelled().then(
       (yes) => yes && abort.abort(),
@@ -148,6 +194,16 @@ async function runJob(
     // Held by a live run (a job thought stalled that is still running): fail this attempt and
     // retry after the back-off, when the other run has finished and the series is complete.
     waitLock: false,
+    // A folder lock left on another host by a queue job is judged by that job's lock in Redis.
+    ...(token !== undefined && job.id !== undefined
+      ? {
+          queueLock: {
+            job: { id: job.id, token },
+            holds: async (other) => (await client.get(`${QUEUE_PREFIX}:${QUEUE_NAME}:${other.id}:lock`)) === other.token,
+            graceMs: stall,
+          },
+        }
+      : {}),
     signal: abort.signal,
     log,
     onProgress: (event) => {
@@ -167,11 +223,17 @@ async function runJob(
     return series;
   } catch (error) {
     const e = toLowdoseError(error);
+    if (lost.why !== null) {
+      // The queue will not take this attempt's result (the job is not ours now); say why it ended.
+      throw new Error(encodeFailure({ code: 'E_CANCELLED', message: `job ${job.id} stopped: ${lost.why}` }));
+    }
     if (abort.signal.aborted || e.code === 'E_CANCELLED') {
       throw new UnrecoverableError(encodeFailure({ code: 'E_CANCELLED', message: `batch ${data.batchId} was cancelled` }));
     }
     throw new Error(encodeFailure({ code: e.code, message: e.message, path: e.path ?? null }));
   } finally {
     clearInterval(poll);
+    attempts.delete(tracked);
+    if (attempts.size === 0 && running.get(job.id ?? '') === attempts) running.delete(job.id ?? '');
   }
 }

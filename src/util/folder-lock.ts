@@ -6,8 +6,13 @@
  *
  * A lock whose owner is gone is stale and taken over: same host and the pid is not running, or it
  * runs but started at another time (the pid was reused). A lock from another host cannot be
- * checked, so it is respected and the error says which file to remove. Taking over is guarded by
- * a second O_EXCL file, so two runs that both find the same stale lock cannot both take it.
+ * checked through its pid. When it was taken by a queue job (`lowdose worker`), it names the job
+ * and its attempt's token, and the queue answers instead: once the queue no longer holds that
+ * attempt's job lock (its worker stopped renewing it: dead, or cut off from Redis, and a live
+ * worker that loses its job lock stops its job), and after a grace period that lets such a worker
+ * release the folder, the lock is stale. Any other lock from another host is respected and the
+ * error says which file to remove. Taking over is guarded by a second O_EXCL file, so two runs that
+ * both find the same stale lock cannot both take it.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -24,6 +29,27 @@ export interface LockOwner {
   /** The owner's process start time (Linux clock ticks since boot), null where unknown. */
   readonly processStart: number | null;
   readonly token: string;
+  /** The queue job attempt that took the lock, where a `lowdose worker` did. */
+  readonly job?: QueueJobRef;
+}
+
+/** A BullMQ job attempt: the job's id and the token its worker holds the job's lock with. */
+export interface QueueJobRef {
+  readonly id: string;
+  readonly token: string;
+}
+
+/** For runs that are queue jobs: who we are, and how to ask the queue about another lock's job. */
+export interface QueueLockCheck {
+  /** This run's job attempt, written into the lock file. */
+  readonly job: QueueJobRef;
+  /** Whether the queue still holds `job`'s lock for that attempt (its worker is alive and renewing). */
+  holds(job: QueueJobRef): Promise<boolean>;
+  /**
+   * How long a lock whose job attempt has lost its queue lock is left to its owner before it is
+   * taken over, ms: time for a worker that is alive to see the loss and release the folder.
+   */
+  readonly graceMs: number;
 }
 
 export interface FolderLock {
@@ -43,6 +69,8 @@ export interface LockOptions {
   readonly signal?: AbortSignal;
   /** Told once when a run starts waiting, and when it takes over a stale lock. */
   readonly log?: (message: string) => void;
+  /** Set by queue workers: other hosts' locks taken by queue jobs are judged by the queue. */
+  readonly queue?: QueueLockCheck;
 }
 
 /** `.<folder>.lock` in the folder's parent: locking does not create the folder. */
@@ -88,12 +116,14 @@ function parseOwner(text: string): LockOwner | null {
   try {
     const value = JSON.parse(text) as Partial<LockOwner>;
     if (typeof value.pid !== 'number' || typeof value.host !== 'string' || typeof value.token !== 'string') return null;
+    const job = value.job as Partial<QueueJobRef> | undefined;
     return {
       pid: value.pid,
       host: value.host,
       startedAt: typeof value.startedAt === 'string' ? value.startedAt : '?',
       processStart: typeof value.processStart === 'number' ? value.processStart : null,
       token: value.token,
+      ...(typeof job?.id === 'string' && typeof job.token === 'string' ? { job: { id: job.id, token: job.token } } : {}),
     };
   } catch {
     return null;
@@ -177,7 +207,7 @@ async function removeStale(file: string, staleToken: string | null, me: LockOwne
 }
 
 function describe(owner: LockOwner): string {
-  return `pid ${owner.pid} on ${owner.host}, started ${owner.startedAt}`;
+  return `pid ${owner.pid} on ${owner.host}, started ${owner.startedAt}${owner.job ? `, queue job ${owner.job.id}` : ''}`;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -207,16 +237,33 @@ export async function acquireFolderLock(dir: string, options: LockOptions = {}):
     startedAt: new Date().toISOString(),
     processStart: processStartTime(process.pid),
     token: randomBytes(12).toString('hex'),
+    ...(options.queue ? { job: options.queue.job } : {}),
   };
   const content = `${JSON.stringify(me)}\n`;
   let toldWaiting = false;
+  // Lock token -> when its job attempt was first seen without its queue lock.
+  const jobLockLost = new Map<string, number>();
   for (;;) {
     options.signal?.throwIfAborted?.();
     if (await createExclusive(file, content)) return heldLock(file, path.resolve(dir), me.token);
     const existing = await readExisting(file);
     if (existing.kind === 'gone') continue;
     if (existing.kind === 'owner') {
-      const stale = staleReason(existing.owner);
+      let stale = staleReason(existing.owner, me.host);
+      const job = existing.owner.job;
+      if (stale === null && options.queue && job && existing.owner.host !== me.host && !(await options.queue.holds(job))) {
+        const since = jobLockLost.get(existing.owner.token) ?? Date.now();
+        jobLockLost.set(existing.owner.token, since);
+        const left = since + options.queue.graceMs - Date.now();
+        if (left > 0) {
+          options.log?.(
+            `the lock of ${dir} belongs to queue job ${job.id} on ${existing.owner.host}, which no longer holds its job lock; taking it over in ${Math.ceil(left / 1000)} s unless it is released`,
+          );
+          await sleep(left, options.signal);
+          continue;
+        }
+        stale = `queue job ${job.id} on ${existing.owner.host} has not held its job lock for ${Math.round((Date.now() - since) / 1000)} s (its worker is gone or cut off)`;
+      }
       if (stale !== null) {
         options.log?.(`taking over the lock of ${dir}: ${stale}`);
         await removeStale(file, existing.owner.token, me);

@@ -8,7 +8,7 @@
  * stall timeout) and the series completes with one copy; a series whose files are gone fails after
  * its attempts with its error kept while the others finish; a cancelled batch runs nothing more.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +19,7 @@ import type { DenoiseReport } from '../../src/pipeline/types.js';
 import { batchStatus, openQueue } from '../../src/queue/batch.js';
 import { parseRedisUrl } from '../../src/queue/connection.js';
 import type { BatchStatus } from '../../src/queue/jobs.js';
+import { lockPathFor } from '../../src/util/folder-lock.js';
 import { isTemporaryName } from '../../src/util/fs.js';
 import { runCli, type CliRun } from '../helpers/cli.js';
 import { hasRedis, REDIS_SERVER, spawnWorker, startRedis, stopWorker, type TestRedis, type WorkerProcess } from './redis-server.js';
@@ -57,6 +58,13 @@ function temporariesUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile() && isTemporaryName(e.name))
     .map((e) => e.name);
+}
+
+/** A series long enough (16 slices of 192 x 192 through NLM) to act on it mid-job; written once. */
+let big: Promise<string> | undefined;
+function bigSeries(): Promise<string> {
+  big ??= runPhantom('water', { outDir: path.join(root, 'in-big'), size: 192, slices: 16, uidSeed: 'queue-big' }).then(() => path.join(root, 'in-big'));
+  return big;
 }
 
 let redis: TestRedis;
@@ -174,8 +182,7 @@ describe.skipIf(!hasRedis)('lowdose batch and worker on Redis', () => {
   }, 120_000);
 
   it('a worker killed with SIGKILL mid-job has its job taken over; the series completes with one copy', async () => {
-    const big = path.join(root, 'in-big');
-    await runPhantom('water', { outDir: big, size: 192, slices: 16, uidSeed: 'queue-big' });
+    const big = await bigSeries();
     const out = path.join(root, 'killed');
     const first = startWorker(redis.url, '--stall-timeout', '1000');
     const id = await submit(redis.url, [big], out, '--method', 'nlm', '--attempts', '2', '--backoff', '100');
@@ -203,6 +210,68 @@ describe.skipIf(!hasRedis)('lowdose batch and worker on Redis', () => {
       expect(readdirSync(out).filter((name) => name.endsWith('.lock'))).toEqual([]);
     } finally {
       await queue.close();
+    }
+  }, 180_000);
+
+  it("a folder lock left on another host by a queue job that lost its job lock is taken over; one whose job holds it is respected", async () => {
+    const out = path.join(root, 'foreign-locks');
+    mkdirSync(out, { recursive: true });
+    const folderOf = (input: string) => path.basename(plain.series.find((s) => s.input.files[0]!.startsWith(input + path.sep))!.output.dir);
+    const foreign = (job: { id: string; token: string }) =>
+      JSON.stringify({ pid: 4242, host: 'gone-host.example', startedAt: '2026-01-01T00:00:00.000Z', processStart: 1, token: `folder-${job.id}`, job });
+    // A worker on gone-host died writing series 0: its job attempt's lock is no longer in Redis.
+    writeFileSync(lockPathFor(path.join(out, folderOf(inputs[0]!))), foreign({ id: 'dead-job', token: 'dead-attempt' }));
+    // Series 1 is being written by a live job elsewhere: Redis holds that attempt's lock.
+    writeFileSync(lockPathFor(path.join(out, folderOf(inputs[1]!))), foreign({ id: 'live-job', token: 'live-attempt' }));
+    const queue = await openQueue(parseRedisUrl(redis.url));
+    const worker = startWorker(redis.url, '--stall-timeout', '1000');
+    try {
+      await (await queue.client).set('lowdose:denoise:live-job:lock', 'live-attempt', { PX: 120_000 });
+      await worker.ready;
+      const id = await submit(redis.url, [inputs[0]!, inputs[1]!], out, ...MODEL, '--attempts', '1');
+      const { status } = await until('the batch to finish', () => batchStatus(queue, id), (s) => s.status.finished, 60_000, 100);
+      expect(status.series).toMatchObject({ total: 2, done: 1, failed: 1 });
+      const failed = status.jobs.find((j) => j.state === 'failed')!;
+      expect(failed.seriesInstanceUid).toBe((await scanPaths([inputs[1]!])).series[0]!.seriesInstanceUid);
+      expect(failed.error?.code).toBe('E_LOCKED');
+      expect(failed.error?.message).toContain('queue job live-job');
+      expect(worker.stderr()).toContain('belongs to queue job dead-job on gone-host.example, which no longer holds its job lock');
+      expect((await scanPaths([path.join(out, folderOf(inputs[0]!))])).series[0]!.slices).toHaveLength(3);
+      expect(existsSync(lockPathFor(path.join(out, folderOf(inputs[0]!))))).toBe(false);
+    } finally {
+      await queue.close();
+      await stopWorker(worker);
+    }
+  }, 90_000);
+
+  it('a job the queue gives to another worker stops where it is and releases its folder; rerun, it completes', async () => {
+    const big = await bigSeries();
+    const out = path.join(root, 'given-away');
+    const worker = startWorker(redis.url, '--stall-timeout', '1000');
+    const id = await submit(redis.url, [big], out, '--method', 'nlm', '--attempts', '2', '--backoff', '100');
+    const queue = await openQueue(parseRedisUrl(redis.url));
+    const client = await queue.client;
+    try {
+      const job = await until('the job to be under way', async () => (await batchStatus(queue, id)).status.jobs[0]!, (j) => j.state === 'active' && j.slicesDone >= 1, 60_000, 20);
+      // What the stalled-job check does when it hands a job to another worker: a new lock token.
+      const lockKey = `lowdose:denoise:${job.id}:lock`;
+      await client.set(lockKey, 'another-worker', { PX: 600_000 });
+      await until('the worker to stop the job', async () => worker.stderr(), (text) => text.includes('stopping, the queue has given the job to another worker'), 30_000, 50);
+      const folderLocks = () => readdirSync(out).filter((name) => name.endsWith('.lock'));
+      await until('the folder lock to be released', async () => folderLocks(), (locks) => locks.length === 0, 30_000, 50);
+      expect((await batchStatus(queue, id)).status.jobs[0]!.state).toBe('active');
+      // The other worker "dies": its lock goes, the stalled-job check puts the job back, it runs to the end.
+      await client.del(lockKey);
+      const { status } = await until('the batch to finish', () => batchStatus(queue, id), (s) => s.status.finished, 90_000, 200);
+      expect(status.series).toMatchObject({ done: 1, failed: 0 });
+      const written = (await scanPaths([out])).series;
+      expect(written).toHaveLength(1);
+      expect(written[0]!.slices).toHaveLength(16);
+      expect(temporariesUnder(out)).toEqual([]);
+      expect(folderLocks()).toEqual([]);
+    } finally {
+      await queue.close();
+      await stopWorker(worker);
     }
   }, 180_000);
 

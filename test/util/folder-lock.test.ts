@@ -5,7 +5,7 @@ import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isLowdoseError } from '../../src/errors.js';
-import { acquireFolderLock, acquireFolderLocks, lockPathFor, processStartTime, staleReason } from '../../src/util/folder-lock.js';
+import { acquireFolderLock, acquireFolderLocks, lockPathFor, processStartTime, staleReason, type LockOptions } from '../../src/util/folder-lock.js';
 import { isTemporaryName, removeTemporaries, temporaryPathFor } from '../../src/util/fs.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'lowdose-lock-'));
@@ -17,9 +17,9 @@ function deadPid(): number {
   return Number(child.stdout);
 }
 
-async function lockError(dir: string): Promise<Error> {
+async function lockError(dir: string, options: LockOptions = {}): Promise<Error> {
   try {
-    await acquireFolderLock(dir);
+    await acquireFolderLock(dir, options);
   } catch (error) {
     return error as Error;
   }
@@ -73,6 +73,49 @@ describe('output folder lock', () => {
     const error = await lockError(dir);
     expect(isLowdoseError(error) && error.code).toBe('E_LOCKED');
     expect(error.message).toContain(`delete ${lockPathFor(dir)}`);
+  });
+
+  it("takes over another host's lock once the queue no longer holds its job's lock, after the grace period", async () => {
+    const dir = path.join(root, 'queue-dead');
+    const owner = { pid: 4242, host: 'elsewhere.example', startedAt: 'then', processStart: 1, token: 'x', job: { id: 'b-00001', token: 'old-attempt' } };
+    writeFileSync(lockPathFor(dir), JSON.stringify(owner));
+    const asked: string[] = [];
+    const logged: string[] = [];
+    const started = Date.now();
+    const lock = await acquireFolderLock(dir, {
+      log: (m) => logged.push(m),
+      queue: {
+        job: { id: 'b-00001', token: 'new-attempt' },
+        holds: async (job) => {
+          asked.push(`${job.id} ${job.token}`);
+          return false;
+        },
+        graceMs: 300,
+      },
+    });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+    expect(asked[0]).toBe('b-00001 old-attempt');
+    expect(logged[0]).toContain('belongs to queue job b-00001 on elsewhere.example, which no longer holds its job lock');
+    expect(logged[1]).toContain('taking over the lock');
+    // The new lock names this run's attempt, for the next worker to ask about.
+    expect(JSON.parse(readFileSync(lock.path, 'utf8'))).toMatchObject({ pid: process.pid, job: { id: 'b-00001', token: 'new-attempt' } });
+    await lock.release();
+  });
+
+  it("respects another host's lock while the queue holds its job's lock, and one without a job", async () => {
+    const dir = path.join(root, 'queue-live');
+    const owner = { pid: 4242, host: 'elsewhere.example', startedAt: 'then', processStart: 1, token: 'x', job: { id: 'b-00002', token: 'live' } };
+    writeFileSync(lockPathFor(dir), JSON.stringify(owner));
+    const queue = { job: { id: 'b-00003', token: 'me' }, holds: async () => true, graceMs: 0 };
+    const error = await lockError(dir, { queue });
+    expect(isLowdoseError(error) && error.code).toBe('E_LOCKED');
+    expect(error.message).toContain('queue job b-00002');
+    const { job: _job, ...plain } = owner;
+    writeFileSync(lockPathFor(dir), JSON.stringify(plain));
+    const asked: string[] = [];
+    const again = await lockError(dir, { queue: { ...queue, holds: async () => (asked.push('asked'), false) } });
+    expect(isLowdoseError(again) && again.code).toBe('E_LOCKED');
+    expect(asked).toEqual([]);
   });
 
   it('takes over an empty lock file only once it is old (a run killed while creating it)', async () => {
