@@ -12,6 +12,7 @@ import { JobsView } from './jobs-view.js';
 import { LayoutBar } from './layout-bar.js';
 import { MetricsView } from './metrics-view.js';
 import { PRESETS, registerColormaps } from './presets.js';
+import { Probe } from './probe.js';
 import { installShortcuts, type Shortcut } from './shortcuts.js';
 import { ComparisonViewer, type OverlaySource, type PaneKey, type ToolMode, type View } from './viewer.js';
 
@@ -48,6 +49,7 @@ const viewer = new ComparisonViewer($('panes'), {
   },
 });
 const metrics = new MetricsView(viewer, $('series-header'));
+new Probe($('panes'));
 
 let studies: StudiesResponse = { studies: [], unreadableFiles: 0 };
 let current: { kind: 'c' | 's'; id: string } | null = null;
