@@ -5,12 +5,16 @@
  * The predicted error variance of the output against the noise-free truth is
  *
  *   sigma² = spreadScale² · std² + noiseScale² · boxmean((input − output)², noiseWindowMm)
+ *            + noiseLevelScale² · inputNoise²
  *
- * with std the per-pixel standard deviation of a K-sample ensemble and the second term a local
- * noise level of the input (what the denoiser removed, averaged over a window): a term that knows
- * where the input was noisy, which a nearly deterministic sampler's spread does not. The scales
- * are per model and per K, fitted by scripts/uncertainty/calibrate.ts and stored in the model
- * card's `uncertainty` block.
+ * with std the per-pixel standard deviation of a K-sample ensemble, the second term a local noise
+ * level of the input (what the denoiser removed, averaged over a window) and the third the input
+ * series' noise level (inputNoise: its robust soft-tissue noise SD, estimateSeriesNoise, as the
+ * classical filters measure it): terms that know how noisy the input was, which a nearly
+ * deterministic sampler's spread does not. The series term moves every pixel's sigma alike, so it
+ * scales the interval with the dose without changing which patches rank as most uncertain within
+ * a series. The scales are per model and per K, fitted by scripts/uncertainty/calibrate.ts and
+ * stored in the model card's `uncertainty` block (noiseLevelScale absent: 0).
  */
 import { LowdoseError } from '../errors.js';
 import { patchIsTissue } from './sfrc.js';
@@ -20,6 +24,8 @@ export interface UncertaintyCalibration {
   readonly samples: number;
   readonly spreadScale: number;
   readonly noiseScale: number;
+  /** Weight of the input series' noise SD (absent: 0, the cards calibrated before it existed). */
+  readonly noiseLevelScale?: number;
 }
 
 /**
@@ -73,16 +79,18 @@ export function removedNoiseVariance(
   return boxMean(squared, rows, columns, radius);
 }
 
-/** sigma per pixel (module comment), in the image's units. */
+/** sigma per pixel (module comment), in the image's units; `inputNoise` is the series' noise SD. */
 export function calibratedSigma(
   std: ArrayLike<number>,
   noiseVariance: ArrayLike<number>,
-  calibration: Pick<UncertaintyCalibration, 'spreadScale' | 'noiseScale'>,
+  calibration: Pick<UncertaintyCalibration, 'spreadScale' | 'noiseScale' | 'noiseLevelScale'>,
+  inputNoise = 0,
 ): Float32Array {
   const a2 = calibration.spreadScale ** 2;
   const c2 = calibration.noiseScale ** 2;
+  const level = (calibration.noiseLevelScale ?? 0) ** 2 * inputNoise ** 2;
   const out = new Float32Array(std.length);
-  for (let i = 0; i < out.length; i++) out[i] = Math.sqrt(a2 * std[i]! ** 2 + c2 * noiseVariance[i]!);
+  for (let i = 0; i < out.length; i++) out[i] = Math.sqrt(a2 * std[i]! ** 2 + c2 * noiseVariance[i]! + level);
   return out;
 }
 

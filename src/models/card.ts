@@ -61,12 +61,18 @@ export interface GuidanceSettings {
   readonly default: number;
 }
 
-/** One ensemble size's calibration: sigma² = spreadScale² std² + noiseScale² boxmean((input − output)², noiseWindowMm). */
+/**
+ * One ensemble size's calibration: sigma² = spreadScale² std² + noiseScale² boxmean((input −
+ * output)², noiseWindowMm) + noiseLevelScale² · inputNoise² (the input series' noise SD,
+ * estimateSeriesNoise).
+ */
 export interface UncertaintyCalibrationEntry {
   readonly samples: number;
   readonly spreadScale: number;
   readonly noiseScale: number;
   readonly noiseWindowMm: number;
+  /** Absent: 0 (cards calibrated before the series noise term existed). */
+  readonly noiseLevelScale?: number;
 }
 
 /** The card's `uncertainty` block, written by scripts/uncertainty/calibrate.ts --write-card. */
@@ -226,6 +232,7 @@ function uncertainty(p: Problems, v: Json): void {
     num(p, e, 'spreadScale', `${f}.spreadScale`, (x) => x >= 0, 'a number >= 0');
     num(p, e, 'noiseScale', `${f}.noiseScale`, (x) => x >= 0, 'a number >= 0');
     num(p, e, 'noiseWindowMm', `${f}.noiseWindowMm`, (x) => x > 0 && x <= 200, 'a number of mm in (0, 200]');
+    num(p, e, 'noiseLevelScale', `${f}.noiseLevelScale`, (x) => x >= 0, 'a number >= 0', true);
   });
   if (typeof v.samples === 'number' && !entries.some((e: Json) => isObject(e) && e.samples === v.samples)) {
     p.add(`${field}.samples`, `${v.samples} has no entry in uncertainty.calibration`);

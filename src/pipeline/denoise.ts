@@ -213,7 +213,9 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
     ? createDerivedSeriesWriter(series, {
         outDir: path.join(dir, 'uncertainty'),
         derivationDescription: calibration
-          ? `calibrated uncertainty (error SD) = sqrt(${calibration.spreadScale}^2 std^2 + ${calibration.noiseScale}^2 boxmean((input-output)^2, ${calibration.noiseWindowMm} mm)), std over ${denoiser.samples} samples; ${denoiser.derivationDescription}`
+          ? `calibrated uncertainty (error SD) = sqrt(${calibration.spreadScale}^2 std^2 + ${calibration.noiseScale}^2 boxmean((input-output)^2, ${calibration.noiseWindowMm} mm)${
+              calibration.noiseLevelScale ? ` + ${calibration.noiseLevelScale}^2 ${round(denoiser.inputNoise ?? 0, 2)}^2 (the series' noise SD)` : ''
+            }), std over ${denoiser.samples} samples; ${denoiser.derivationDescription}`
           : `per-pixel standard deviation over ${denoiser.samples} samples; ${denoiser.derivationDescription}`,
         seriesDescriptionSuffix: ` ${denoiser.descriptionSuffix} uncertainty`,
         overwrite,
@@ -263,7 +265,7 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
       await writer.writeSlice(index, output, input.padding);
       const spread = result.std?.[k];
       // The calibration saw what the denoiser sees: the padding-filled input and the raw output.
-      const sigma = spread && denoiser.uncertainty ? calibratedSigmaOf(denoiser.uncertainty, spread, { ...input, data: filled }, raw) : null;
+      const sigma = spread && denoiser.uncertainty ? calibratedSigmaOf(denoiser.uncertainty, spread, { ...input, data: filled }, raw, denoiser.inputNoise) : null;
       const map = calibration ? sigma : spread;
       const std = map ? restorePadding(map, input.data, input.padding) : undefined;
       if (uncertaintyWriter && std) await uncertaintyWriter.writeSlice(index, std, input.padding);
@@ -309,7 +311,12 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
             dir: uncertaintyWriter.dir,
             files: uncertaintyWriter.files,
             ...(calibration && summary
-              ? { calibrated: true, calibration: { ...calibration }, summary: summary.seriesSummary(), slices: summary.perSlice() }
+              ? {
+                  calibrated: true,
+                  calibration: { ...calibration, ...(denoiser.inputNoise !== null ? { inputNoise: round(denoiser.inputNoise, 3) } : {}) },
+                  summary: summary.seriesSummary(),
+                  slices: summary.perSlice(),
+                }
               : { calibrated: false }),
           },
         }
@@ -341,9 +348,9 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
 }
 
 /** The calibrated sigma map of one slice (src/metrics/uncertainty.ts). */
-function calibratedSigmaOf(u: ResolvedUncertainty, std: Float32Array, input: Image2D, output: Float32Array): Float32Array {
+function calibratedSigmaOf(u: ResolvedUncertainty, std: Float32Array, input: Image2D, output: Float32Array, inputNoise: number | null): Float32Array {
   const noise = removedNoiseVariance(input.data, output, input.rows, input.columns, windowRadius(u.noiseWindowMm, input.pixelSpacing));
-  return calibratedSigma(std, noise, u);
+  return calibratedSigma(std, noise, u, inputNoise ?? 0);
 }
 
 /** The means of the first and the second half of an ensemble's members: two independent estimates. */

@@ -44,6 +44,11 @@ export interface SliceDenoiser {
   readonly neighbours: boolean;
   /** The card's calibration for this ensemble size, when `--uncertainty` / `--hallucination` asked for it. */
   readonly uncertainty: ResolvedUncertainty | null;
+  /**
+   * The prepared series' input noise SD (estimateSeriesNoise over up to 16 slices) when the
+   * calibration has a series noise term (noiseLevelScale > 0), else null.
+   */
+  readonly inputNoise: number | null;
   /** Readies the denoiser for one series; throws when it cannot handle it (units, size). */
   prepare(series: Series): Promise<void>;
   denoise(slices: readonly SliceInput[]): Promise<SliceBatchResult>;
@@ -103,6 +108,7 @@ async function createDiffusionDenoiser(
     ...(options.strength !== undefined ? { samplerSettings: { strength: options.strength } } : {}),
   });
   let shape: { rows: number; columns: number; pixelSpacing: [number, number] } | null = null;
+  let inputNoise: number | null = null;
   return {
     method: 'diffusion',
     modelName: denoiser.card.name,
@@ -119,9 +125,14 @@ async function createDiffusionDenoiser(
     warnings: denoiser.warnings,
     neighbours: denoiser.neighbours,
     uncertainty: denoiser.uncertainty,
+    get inputNoise() {
+      return inputNoise;
+    },
     async prepare(series) {
       denoiser.checkSeries(series);
       shape = { rows: series.rows, columns: series.columns, pixelSpacing: [series.spacing[0], series.spacing[1]] };
+      // What scripts/uncertainty/calibrate.ts measured the card's series term with.
+      inputNoise = denoiser.uncertainty?.noiseLevelScale ? estimateSeriesNoise(await sampleSlices(series), modality) : null;
     },
     async denoise(slices) {
       if (!shape) throw new LowdoseError('E_INTERNAL', 'prepare(series) must be called before denoise');
@@ -132,8 +143,8 @@ async function createDiffusionDenoiser(
   };
 }
 
-/** Up to 16 evenly spaced slices of a series, read one at a time. */
-async function sampleSlices(series: Series, count = 16): Promise<Image2D[]> {
+/** Up to 16 evenly spaced slices of a series, read one at a time (what estimateSeriesNoise is given). */
+export async function sampleSlices(series: Series, count = 16): Promise<Image2D[]> {
   const n = series.slices.length;
   const picks = [...new Set(Array.from({ length: Math.min(n, count) }, (_, k) => (n <= count ? k : Math.round((k * (n - 1)) / (count - 1)))))];
   const images: Image2D[] = [];
@@ -162,6 +173,7 @@ function createClassicalDenoiser(method: ClassicalMethod, options: DenoiseOption
     warnings: [],
     neighbours: false,
     uncertainty: null,
+    inputNoise: null,
     async prepare(series) {
       const modality = series.modality as 'CT' | 'PT';
       // One noise level per series, so every slice gets the same filter strength. The Gaussian's

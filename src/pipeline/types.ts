@@ -120,7 +120,18 @@ export interface SeriesReport {
     readonly dir: string;
     readonly files: string[];
     readonly calibrated?: boolean;
-    readonly calibration?: { readonly samples: number; readonly spreadScale: number; readonly noiseScale: number; readonly noiseWindowMm: number; readonly threshold: number; readonly units: string };
+    readonly calibration?: {
+      readonly samples: number;
+      readonly spreadScale: number;
+      readonly noiseScale: number;
+      readonly noiseWindowMm: number;
+      /** The series noise term's weight, when the card has one (docs/uncertainty.md). */
+      readonly noiseLevelScale?: number;
+      /** The input series' noise SD that term used (estimateSeriesNoise), in `units`; only with noiseLevelScale. */
+      readonly inputNoise?: number;
+      readonly threshold: number;
+      readonly units: string;
+    };
     readonly summary?: UncertaintySeriesSummary;
     readonly slices?: UncertaintySliceSummary[];
   };

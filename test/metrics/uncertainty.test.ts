@@ -46,6 +46,18 @@ describe('uncertainty statistics', () => {
     expect(sigma[55]).toBeCloseTo(Math.sqrt(9 * 4 + 0.25 * 100), 5);
   });
 
+  it("the series noise term adds noiseLevelScale² · inputNoise² to every pixel's variance; cards without it are unchanged", () => {
+    const std = new Float32Array(64).fill(2);
+    const noise = new Float32Array(64).fill(100);
+    const withLevel = calibratedSigma(std, noise, { spreadScale: 3, noiseScale: 0.5, noiseLevelScale: 0.2 }, 20);
+    expect(withLevel[7]).toBeCloseTo(Math.sqrt(9 * 4 + 0.25 * 100 + 0.04 * 400), 5);
+    // One value for the whole series: the ranking of pixels by sigma is the ranking without it.
+    const varied = Float32Array.from({ length: 64 }, (_, i) => (i * 37) % 11);
+    const order = (x: Float32Array) => Array.from(x.keys()).sort((a, b) => x[a]! - x[b]! || a - b);
+    expect(order(calibratedSigma(varied, noise, { spreadScale: 3, noiseScale: 0, noiseLevelScale: 0.2 }, 20))).toEqual(order(varied));
+    expect(calibratedSigma(std, noise, { spreadScale: 3, noiseScale: 0.5 }, 20)[7]).toBeCloseTo(Math.sqrt(9 * 4 + 0.25 * 100), 5);
+  });
+
   it('counts only blocks that hold tissue (sFRC air rule) in patch means and masks', () => {
     const rows = 32;
     const columns = 32;

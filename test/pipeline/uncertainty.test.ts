@@ -8,6 +8,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSliceImage, scanPaths } from '../../src/dicom/index.js';
 import { calibratedSigma, removedNoiseVariance, windowRadius } from '../../src/metrics/uncertainty.js';
+import { estimateSeriesNoise } from '../../src/filters/index.js';
+import { sampleSlices } from '../../src/pipeline/slice-denoiser.js';
 import type { ModelCard } from '../../src/models/card.js';
 import { runCli } from '../helpers/cli.js';
 
@@ -37,6 +39,7 @@ describe('denoise --uncertainty', () => {
     expect(a.samples).toBe(card.uncertainty!.samples);
     expect(a.uncertainty.calibrated).toBe(true);
     expect(a.uncertainty.calibration).toMatchObject({ samples: entry.samples, spreadScale: entry.spreadScale, noiseScale: entry.noiseScale, threshold: 10, units: 'HU' });
+    expect(a.uncertainty.calibration.noiseLevelScale).toBe(entry.noiseLevelScale);
     expect(b.uncertainty.calibrated).toBe(false);
 
     // Same seed, same ensemble: the calibrated map is the formula applied to the raw spread.
@@ -48,7 +51,12 @@ describe('denoise --uncertainty', () => {
     const std = await readSliceImage(stdSeries, 1);
     const output = await readSliceImage(outSeries, 0);
     const sigma = await readSliceImage(sigmaSeries, 1);
-    const expected = calibratedSigma(std.data, removedNoiseVariance(low.data, output.data, low.rows, low.columns, windowRadius(entry.noiseWindowMm, low.pixelSpacing)), entry);
+    const noise = removedNoiseVariance(low.data, output.data, low.rows, low.columns, windowRadius(entry.noiseWindowMm, low.pixelSpacing));
+    // The card's series term: the input series' noise SD, as the classical filters measure it (reported with the calibration).
+    const inputNoise = estimateSeriesNoise(await sampleSlices(input), 'CT');
+    expect(entry.noiseLevelScale).toBeGreaterThan(0);
+    expect(a.uncertainty.calibration.inputNoise).toBeCloseTo(inputNoise, 2);
+    const expected = calibratedSigma(std.data, noise, entry, inputNoise);
     let worst = 0;
     for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(expected[i]! - sigma.data[i]!));
     // The series store 0.1 HU steps (outputs, spreads and the map alike).

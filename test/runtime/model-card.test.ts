@@ -100,19 +100,21 @@ describe('model cards', () => {
       samples: 4,
       calibration: [
         { samples: 2, spreadScale: 4.2, noiseScale: 0.4, noiseWindowMm: 24 },
-        { samples: 4, spreadScale: 3.6, noiseScale: 0.37, noiseWindowMm: 24 },
+        { samples: 4, spreadScale: 3.6, noiseScale: 0.37, noiseWindowMm: 24, noiseLevelScale: 0.21 },
       ],
       threshold: 10,
       units: 'HU',
       command: 'npx tsx scripts/uncertainty/calibrate.ts --write-card',
     };
     expect(parseModelCard(withUncertainty(good), 'c.json').uncertainty?.calibration[1]?.spreadScale).toBe(3.6);
+    // The slice-level term is optional: cards calibrated before it have none.
+    expect(parseModelCard(withUncertainty(good), 'c.json').uncertainty?.calibration.map((c) => c.noiseLevelScale)).toEqual([undefined, 0.21]);
     try {
-      parseModelCard(withUncertainty({ ...good, samples: 8, threshold: 0, calibration: [{ samples: 1, spreadScale: -1, noiseScale: 0.3 }] }), 'c.json');
+      parseModelCard(withUncertainty({ ...good, samples: 8, threshold: 0, calibration: [{ samples: 1, spreadScale: -1, noiseScale: 0.3, noiseLevelScale: -0.1 }] }), 'c.json');
       throw new Error('accepted');
     } catch (error) {
       const message = (error as Error).message;
-      for (const field of ['uncertainty.threshold', 'uncertainty.calibration[0].samples', 'uncertainty.calibration[0].spreadScale', 'uncertainty.calibration[0].noiseWindowMm', 'uncertainty.samples: 8 has no entry']) {
+      for (const field of ['uncertainty.threshold', 'uncertainty.calibration[0].samples', 'uncertainty.calibration[0].spreadScale', 'uncertainty.calibration[0].noiseWindowMm', 'uncertainty.calibration[0].noiseLevelScale', 'uncertainty.samples: 8 has no entry']) {
         expect(message).toContain(field);
       }
     }
