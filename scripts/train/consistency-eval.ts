@@ -22,7 +22,10 @@
  *
  * Options: --realisations N (PET, default 6), --ct-realisations N (default 3), --strengths,
  * --scales (mm), --thresholds (lists for PET), --ct-strengths, --ct-scales, --ct-thresholds,
- * --pet-only, --ct-only, --threads N, --out <json> (default .cache/eval/consistency.json).
+ * --iterations (a list of van Cittert iteration counts; default: the step's own), --pet-only,
+ * --ct-only, --from K (PET: start at realisation K, e.g. to score realisations no setting was chosen
+ * on), --low-count <json> (a `lowCount` block added to every grid setting), --samples K / --steps N (the model rows' ensemble size and steps), --no-baselines (only the grid: no input, filter or consistency-off rows), --threads N,
+ * --out <json> (default .cache/eval/consistency.json).
  * Models: --pet-model / --ct-model (default: models/lowdose-pet.json, models/lowdose-ct.json; the
  * card's own `sampler.consistency` is replaced by each grid setting).
  */
@@ -48,14 +51,22 @@ const flag = (name: string) => args.includes(`--${name}`);
 const list = (text: string) => text.split(',').map(Number);
 
 const PET_REALISATIONS = Number(opt('realisations', '6'));
+/** The first realisation (0 = the committed fixture): realisations the grid was not chosen on can be scored alone. */
+const FIRST = Number(opt('from', '0'));
+/** `sampler.consistency.lowCount` added to every grid setting (JSON; docs/diffusion.md). */
+const LOW_COUNT = flag('low-count') ? (JSON.parse(opt('low-count', '{}')) as Record<string, number>) : undefined;
 const CT_REALISATIONS = Number(opt('ct-realisations', '3'));
 const STRENGTHS = list(opt('strengths', '0.25,0.5,0.75,1'));
 const SCALES = list(opt('scales', '3,4,6'));
 const THRESHOLDS = list(opt('thresholds', '0.5,1,2'));
+const ITERATIONS = flag('iterations') ? list(opt('iterations', '8')) : [undefined];
 const CT_STRENGTHS = list(opt('ct-strengths', '0.5,1'));
 const CT_SCALES = list(opt('ct-scales', '2,4,8'));
 const CT_THRESHOLDS = list(opt('ct-thresholds', '1,2'));
 const THREADS = Number(opt('threads', '2'));
+/** Ensemble size and steps for the model rows (default: the card's). */
+const SAMPLES = flag('samples') ? Number(opt('samples', '1')) : undefined;
+const STEPS = flag('steps') ? Number(opt('steps', '1')) : undefined;
 const OUT = path.resolve(REPO, opt('out', '.cache/eval/consistency.json'));
 const PET_MODEL = path.resolve(REPO, opt('pet-model', 'models/lowdose-pet.json'));
 const CT_MODEL = path.resolve(REPO, opt('ct-model', 'models/lowdose-ct.json'));
@@ -67,7 +78,7 @@ const log = (m: string) => process.stderr.write(`${m}\n`);
 interface Setting {
   readonly label: string;
   readonly method: DenoiseMethod;
-  readonly consistency: { strength: number; scaleMm: number; threshold: number } | null;
+  readonly consistency: { strength: number; scaleMm: number; threshold: number; iterations?: number; lowCount?: Record<string, number> } | null;
 }
 
 /** The fixtures folder of realisation `k` (0 = the committed one), made on first use. */
@@ -98,7 +109,14 @@ function cardWith(card: string, setting: Setting): string {
 
 function denoiseSettings(setting: Setting): QaDenoiseSettings {
   if (setting.method !== 'diffusion') return { method: setting.method, device: 'cpu', threads: THREADS };
-  return { model: cardWith(CT_MODEL, setting), petModel: cardWith(PET_MODEL, setting), device: 'cpu', threads: THREADS };
+  return {
+    model: cardWith(CT_MODEL, setting),
+    petModel: cardWith(PET_MODEL, setting),
+    device: 'cpu',
+    threads: THREADS,
+    ...(SAMPLES !== undefined ? { samples: SAMPLES } : {}),
+    ...(STEPS !== undefined ? { steps: STEPS } : {}),
+  };
 }
 
 /** The one series folder (holding .dcm files) under `dir`. */
@@ -198,13 +216,22 @@ async function ctRun(setting: Setting, k: number): Promise<CtRow[]> {
   });
 }
 
-function grid(strengths: number[], scales: number[], thresholds: number[]): Setting[] {
-  const out: Setting[] = [{ label: 'model, consistency off', method: 'diffusion', consistency: null }];
+function grid(strengths: number[], scales: number[], thresholds: number[], iterations: Array<number | undefined> = [undefined]): Setting[] {
+  const out: Setting[] = flag('no-baselines') ? [] : [{ label: 'model, consistency off', method: 'diffusion', consistency: null }];
   for (const scaleMm of scales) {
     for (const threshold of thresholds) {
       for (const strength of strengths) {
-        if (strength === 0) continue;
-        out.push({ label: `model, consistency ${strength} / ${scaleMm} mm / k ${threshold}`, method: 'diffusion', consistency: { strength, scaleMm, threshold } });
+        for (const it of iterations) {
+          if (strength === 0) continue;
+          out.push({
+            label:
+              `model, consistency ${strength} / ${scaleMm} mm / k ${threshold}${it === undefined ? '' : ` / ${it} it`}` +
+              `${SAMPLES === undefined ? '' : ` / ${SAMPLES} samples`}${STEPS === undefined ? '' : ` / ${STEPS} steps`}` +
+              `${LOW_COUNT ? ` / low count ${JSON.stringify(LOW_COUNT)}` : ''}`,
+            method: 'diffusion',
+            consistency: { strength, scaleMm, threshold, ...(it === undefined ? {} : { iterations: it }), ...(LOW_COUNT ? { lowCount: LOW_COUNT } : {}) },
+          });
+        }
       }
     }
   }
@@ -220,8 +247,9 @@ const petRows: PetRow[] = [];
 const ctRows: CtRow[] = [];
 const started = Date.now();
 if (!flag('ct-only')) {
-  const settings = [{ label: 'low-dose input', method: 'gaussian', consistency: null } as Setting, ...classical, ...grid(STRENGTHS, SCALES, THRESHOLDS)];
-  for (let k = 0; k < PET_REALISATIONS; k++) {
+  const baselines = flag('no-baselines') ? [] : [{ label: 'low-dose input', method: 'gaussian', consistency: null } as Setting, ...classical];
+  const settings = [...baselines, ...grid(STRENGTHS, SCALES, THRESHOLDS, ITERATIONS)];
+  for (let k = FIRST; k < FIRST + PET_REALISATIONS; k++) {
     for (const s of settings) {
       log(`PET realisation ${k}: ${s.label}`);
       petRows.push(...(await petRun(s, k)));

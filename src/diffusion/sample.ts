@@ -165,7 +165,7 @@ export async function denoiseBatch(options: DenoiseBatchOptions): Promise<Denois
       for (let lane = 0; lane < L; lane++) {
         const lo = lane * image;
         const laneX0 = x0.subarray(lo, lo + image);
-        consistencyStep(laneX0, lowDose.subarray(lo, lo + image), H, W, consistency, corrected);
+        consistencyStep(laneX0, lowDose.subarray(lo, lo + image), H, W, consistency, corrected, doseLevel[lane]);
         const laneSample = batch.sample.subarray(lo, lo + image);
         for (let p = 0; p < image; p++) {
           laneSample[p]! += weight * (corrected[p]! - laneX0[p]!);

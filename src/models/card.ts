@@ -183,7 +183,7 @@ function range(p: Problems, obj: Record<string, Json>, key: string, field: strin
   }
 }
 
-/** `sampler.consistency`: a strength in [0, 1], or { strength, scaleMm?, threshold?, iterations? }. */
+/** `sampler.consistency`: a strength in [0, 1], or { strength, scaleMm?, threshold?, iterations?, lowCount? }. */
 function consistency(p: Problems, v: Json): void {
   if (v === undefined) return;
   const field = 'sampler.consistency';
@@ -197,12 +197,25 @@ function consistency(p: Problems, v: Json): void {
     return;
   }
   for (const key of Object.keys(v)) {
-    if (!['strength', 'scaleMm', 'threshold', 'iterations'].includes(key)) p.add(`${field}.${key}`, 'unknown field (known: strength, scaleMm, threshold, iterations)');
+    if (!['strength', 'scaleMm', 'threshold', 'iterations', 'lowCount'].includes(key)) p.add(`${field}.${key}`, 'unknown field (known: strength, scaleMm, threshold, iterations, lowCount)');
   }
   num(p, v, 'strength', `${field}.strength`, strength, 'a number in [0, 1]');
   num(p, v, 'scaleMm', `${field}.scaleMm`, (x) => x > 0 && x <= 100, 'a number of mm in (0, 100]', true);
   num(p, v, 'threshold', `${field}.threshold`, (x) => x >= 0 && x <= 100, 'a number in [0, 100]', true);
   num(p, v, 'iterations', `${field}.iterations`, (x) => Number.isInteger(x) && x >= 1 && x <= 100, 'an integer in 1..100', true);
+  const low = v.lowCount;
+  if (low === undefined) return;
+  if (!isObject(low)) {
+    p.add(`${field}.lowCount`, `expected { "belowDose", "averageMm", "interiorMm", "passes" }, got ${describe(low)}`);
+    return;
+  }
+  for (const key of Object.keys(low)) {
+    if (!['belowDose', 'averageMm', 'interiorMm', 'passes'].includes(key)) p.add(`${field}.lowCount.${key}`, 'unknown field (known: belowDose, averageMm, interiorMm, passes)');
+  }
+  num(p, low, 'belowDose', `${field}.lowCount.belowDose`, (x) => x > 0 && x <= 1, 'a dose fraction in (0, 1]');
+  num(p, low, 'averageMm', `${field}.lowCount.averageMm`, (x) => x > 0 && x <= 100, 'a number of mm in (0, 100]');
+  num(p, low, 'interiorMm', `${field}.lowCount.interiorMm`, (x) => x >= 0 && x <= 100, 'a number of mm in [0, 100]');
+  num(p, low, 'passes', `${field}.lowCount.passes`, (x) => Number.isInteger(x) && x >= 1 && x <= 100, 'an integer in 1..100');
 }
 
 /** `uncertainty`: { samples, calibration: [{ samples, spreadScale, noiseScale, noiseWindowMm }], threshold, units, ... }. */

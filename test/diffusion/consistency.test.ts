@@ -7,9 +7,11 @@ import { describe, expect, it } from 'vitest';
 import {
   consistencyInPixels,
   consistencyStep,
+  describeConsistency,
   detectionGain,
   fitNoiseLevel,
   resolveConsistency,
+  usesLowCount,
   type ConsistencyConfig,
 } from '../../src/diffusion/consistency.js';
 import { gaussianSmooth } from '../../src/filters/gaussian.js';
@@ -195,5 +197,67 @@ describe('consistency settings', () => {
     expect(c.sigmaRows).toBe(2);
     expect(c.sigmaColumns).toBe(8);
     expect(() => consistencyInPixels({ strength: 1, scaleMm: 4, threshold: 1 }, [0, 1])).toThrow(expect.objectContaining({ code: 'E_USAGE' }));
+  });
+});
+
+describe('the low-count step (lowCount: region mean, below a declared dose)', () => {
+  const truth = discImage(4);
+  // A low-count measurement: Poisson-like noise of SD 0.6·sqrt(value), 1.5 px correlated like a
+  // reconstruction's, and an estimate that lost 20 % of the disc and kept lumps of that noise there.
+  const rng = new Rng(21);
+  const white = Float32Array.from({ length: N * N }, () => rng.normal());
+  const corr = gaussianSmooth(white, N, N, 1.5, 1.5);
+  const scale = 0.6 / Math.sqrt(corr.reduce((s, v) => s + v * v, 0) / corr.length);
+  const measurement = truth.map((v, i) => v + scale * corr[i]! * Math.sqrt(v));
+  const shrunk = discImage(3.2).map((v, i) => (v > 3 ? v + 0.5 * (measurement[i]! - truth[i]!) : v));
+  const lowCount = { belowDose: 0.16, averageSigmaRows: 2.5, averageSigmaColumns: 2.5, interiorSigmaRows: 2.5, interiorSigmaColumns: 2.5, passes: 3 };
+  const withLow: ConsistencyConfig = { ...config, lowCount };
+  const discMax = (image: Float32Array) => {
+    let max = -Infinity;
+    for (let y = 0; y < N; y++) for (let x = 0; x < N; x++) if ((x - N / 2) ** 2 + (y - N / 2) ** 2 <= (R - 2) ** 2) max = Math.max(max, image[y * N + x]!);
+    return max;
+  };
+
+  it('runs only for a declared dose below belowDose: unknown dose and 25 % get the band step bit for bit', () => {
+    const band = consistencyStep(shrunk, measurement, N, N, config);
+    expect(consistencyStep(shrunk, measurement, N, N, withLow, undefined, 0)).toEqual(band);
+    expect(consistencyStep(shrunk, measurement, N, N, withLow, undefined, 0.25)).toEqual(band);
+    expect(consistencyStep(shrunk, measurement, N, N, withLow, undefined, 0.16)).toEqual(band);
+    expect(consistencyStep(shrunk, measurement, N, N, withLow, undefined, 0.1)).not.toEqual(band);
+    expect(usesLowCount(withLow, 0.1)).toBe(true);
+    expect(usesLowCount(withLow, 0)).toBe(false);
+    expect(usesLowCount(config, 0.1)).toBe(false);
+  });
+
+  it("restores most of the disc's lost mean, keeps its maximum lower than the band step does and the background calmer", () => {
+    const band = consistencyStep(shrunk, measurement, N, N, config);
+    const low = consistencyStep(shrunk, measurement, N, N, withLow, undefined, 0.1);
+    const bias = (image: Float32Array) => regionMean(image, true) / regionMean(truth, true) - 1;
+    expect(bias(shrunk)).toBeLessThan(-0.18);
+    // Two thirds of the 20 % loss come back (a region average of the residual, the disc's edge
+    // partly outside the detected region); the band step restores it to within 4 %.
+    expect(Math.abs(bias(low))).toBeLessThan(0.07);
+    expect(Math.abs(bias(band))).toBeLessThan(0.04);
+    // The band step brings the measurement's lumps back into the disc; the region mean does not.
+    expect(discMax(band) - 4).toBeGreaterThan(discMax(low) - 4 + 0.3);
+    expect(backgroundSd(low)).toBeLessThanOrEqual(backgroundSd(band));
+  });
+
+  it('rejects low-count settings out of range with E_USAGE', () => {
+    const x = new Float32Array(16);
+    expect(() => consistencyStep(x, x, 4, 4, { ...config, lowCount: { ...lowCount, belowDose: 0 } })).toThrow(/belowDose/);
+    expect(() => consistencyStep(x, x, 4, 4, { ...config, lowCount: { ...lowCount, averageSigmaRows: 0 } })).toThrow(/averaging/);
+    expect(() => consistencyStep(x, x, 4, 4, { ...config, lowCount: { ...lowCount, interiorSigmaColumns: -1 } })).toThrow(/interior/);
+    expect(() => consistencyStep(x, x, 4, 4, { ...config, lowCount: { ...lowCount, passes: 1.5 } })).toThrow(expect.objectContaining({ code: 'E_USAGE' }));
+  });
+
+  it('the settings carry lowCount from the card, in mm, and turn it into pixels per axis', () => {
+    const card = { strength: 1, scaleMm: 4.5, threshold: 1, lowCount: { belowDose: 0.16, averageMm: 6, interiorMm: 6, passes: 3 } };
+    const settings = resolveConsistency(card, 0.5)!;
+    expect(settings).toEqual({ ...card, strength: 0.5 });
+    const c = consistencyInPixels(settings, [3, 2]);
+    expect(c.lowCount).toEqual({ belowDose: 0.16, averageSigmaRows: 2, averageSigmaColumns: 3, interiorSigmaRows: 2, interiorSigmaColumns: 3, passes: 3 });
+    expect(describeConsistency(settings)).toBe('consistency 0.5 (4.5 mm, 1 sd; below dose 0.16: region mean 6 mm x 3, interior 6 mm)');
+    expect(describeConsistency(resolveConsistency(1))).toBe('consistency 1 (4 mm, 1 sd)');
   });
 });
