@@ -21,6 +21,9 @@ export const ERROR_CODES = [
   // warnings of derived files: a source value written in a repaired form, or left out
   'W_VALUE_REPAIRED',
   'W_VALUE_DROPPED',
+  // a warning: a slice's geometry value (spacing, thickness, position, orientation) is present but
+  // unusable (not finite, not positive, degenerate) and is read as missing
+  'W_GEOMETRY_INVALID',
   // a derived file would lose or change the source's geometry: that series is not written
   'E_GEOMETRY_LOST',
   // a warning: full-dose texture assumed the model card's default dose for an input of unknown dose

@@ -8,22 +8,26 @@
  *
  * Enforces the rule of ./derived-attributes.ts: only the listed attributes, none above
  * MAX_COPIED_ELEMENT_BYTES, UN only when the dictionary knows the VR, and nested elements of a
- * copied sequence must be cleanly encoded. A corrupted VR whose length field matches the
- * dictionary's VR is repaired in the copy; anything else wrong drops that attribute (reported).
+ * copied sequence must be cleanly encoded; and the rule of ./vr-values.ts: every value fits the VR
+ * it is written with (binary values a whole number of values, floating point values finite), a
+ * VR that contradicts the dictionary is read as the dictionary's VR when the value fits it.
+ * Anything else wrong drops that attribute (reported).
  */
 import { COPIED_PRIVATE, COPIED_TAGS, MAX_COPIED_ELEMENT_BYTES, MAX_UN_ELEMENT_BYTES } from './derived-attributes.js';
 import type { DataSet, Element } from './dicom-parser.js';
 import type { ParsedFile } from './parse.js';
-import { dictionaryVr, type DcmDataset, setElement, writePart10 } from './write-dcmjs.js';
+import { dictionaryVr, type DcmDataset, readDatasetWithoutPixels, setElement, writePart10 } from './write-dcmjs.js';
 import type { ValueRepair } from './value-repair.js';
-
-const VALID_VRS = new Set(
-  'AE AS AT CS DA DS DT FL FD IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV'.split(' '),
-);
-/** VRs with a 4-byte length in explicit VR encoding (dicom-parser's own list, so offsets agree). */
-const LONG_LENGTH_VRS = new Set(['OB', 'OD', 'OL', 'OW', 'SQ', 'OF', 'UC', 'UR', 'UT', 'UN']);
-/** Explicit VRs this copy may write with a 4-byte length (PS3.5 7.1.2). */
-const WRITTEN_LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
+import {
+  chooseVr,
+  implicitValueProblem,
+  isBinaryVr,
+  PARSER_LONG_VRS,
+  printableVr,
+  STANDARD_LONG_VRS as WRITTEN_LONG_VRS,
+  VALID_VRS,
+  vrValueProblem,
+} from './vr-values.js';
 const UNDEFINED_LENGTH = 0xffffffff;
 
 const ENCODING_UID = {
@@ -39,6 +43,8 @@ export interface CopiedSource {
   readonly repairs: ValueRepair[];
   /** The source's MediaStorageSOPClassUID, when its meta has one. */
   readonly mediaStorageSopClassUid: string | undefined;
+  /** Top-level binary elements that are empty in the source (dcmjs reads them as one value 0). */
+  readonly emptyBinaryTags: readonly string[];
 }
 
 interface Piece {
@@ -57,6 +63,7 @@ export function copySourceAttributes(parsed: ParsedFile): CopiedSource {
   const bytes = dataSet.byteArray;
   const repairs: ValueRepair[] = [];
   const pieces: Piece[] = [];
+  const emptyBinaryTags: string[] = [];
   const privateVrs = copiedPrivateElements(dataSet);
 
   for (const key of Object.keys(dataSet.elements).sort()) {
@@ -69,7 +76,8 @@ export function copySourceAttributes(parsed: ParsedFile): CopiedSource {
     if (keyword === undefined && privateVr === undefined) continue;
     const dictionary = privateVr ?? dictionaryVr(tag);
     const name = `(${tag.slice(0, 4)},${tag.slice(4, 8)})`;
-    const dropped = (why: string) => repairs.push({ tag: name, vr: element.vr ?? dictionary ?? '??', action: 'dropped', detail: `dropped: ${why}` });
+    const dropped = (why: string) =>
+      repairs.push({ tag: name, vr: printableVr(element.vr ?? dictionary ?? '??'), action: 'dropped', detail: `dropped: ${why}` });
 
     if (element.length > MAX_COPIED_ELEMENT_BYTES && element.length !== UNDEFINED_LENGTH) {
       dropped(`${element.length} bytes, more than the ${MAX_COPIED_ELEMENT_BYTES} a copied attribute may hold`);
@@ -77,16 +85,16 @@ export function copySourceAttributes(parsed: ParsedFile): CopiedSource {
     }
     let vr: string | null = explicitVr ? (element.vr ?? null) : null;
     const value = bytes.slice(element.dataOffset, element.dataOffset + element.length);
-    if (vr !== null && !VALID_VRS.has(vr)) {
-      // dicom-parser read an unknown VR with a 2-byte length; the value is intact when the
-      // dictionary's VR has a 2-byte length too.
-      if (dictionary && VALID_VRS.has(dictionary) && !LONG_LENGTH_VRS.has(dictionary)) {
-        repairs.push({ tag: name, vr: dictionary, action: 'repaired', detail: `VR "${printable(vr)}" in the file read as ${dictionary}` });
-        vr = dictionary;
-      } else {
-        dropped(`VR "${printable(vr)}" is not a VR`);
+    if (vr !== null && vr !== 'UN' && vr !== 'SQ' && !element.hadUndefinedLength) {
+      // A corrupted VR (not a VR, or one the value does not fit: a PN read as UV) is read with
+      // the dictionary's VR when the value fits it (./vr-values.ts).
+      const choice = chooseVr(vr, dictionary, value, littleEndian);
+      if ('problem' in choice) {
+        dropped(choice.problem);
         continue;
       }
+      if (choice.repaired !== undefined) repairs.push({ tag: name, vr: choice.vr, action: 'repaired', detail: choice.repaired });
+      vr = choice.vr;
     }
     if (vr === 'UN') {
       if (!littleEndian || !dictionary || dictionary === 'SQ' || !VALID_VRS.has(dictionary) || element.hadUndefinedLength || element.length > MAX_UN_ELEMENT_BYTES) {
@@ -94,11 +102,25 @@ export function copySourceAttributes(parsed: ParsedFile): CopiedSource {
         continue;
       }
       // UN holds the value in implicit VR little endian encoding: the dictionary VR's bytes.
+      const problem = isBinaryVr(dictionary) ? vrValueProblem(dictionary, value, true) : null;
+      if (problem) {
+        dropped(`a UN element read as ${dictionary}: ${problem}`);
+        continue;
+      }
       vr = dictionary;
+    }
+    if (vr === null && !element.hadUndefinedLength) {
+      const problem = implicitValueProblem(dictionary, value, littleEndian);
+      if (problem) {
+        dropped(`${problem} (read as ${dictionary})`);
+        continue;
+      }
     }
     const isSequence = vr === 'SQ' || (vr === null && (element.items !== undefined || dictionary === 'SQ'));
     if (isSequence) {
-      const problem = repairNestedVrs(element, value, bytes);
+      const problem = repairNestedVrs(element, value, bytes, littleEndian, (nestedTag, detail) =>
+        repairs.push({ tag: name, vr: 'SQ', action: 'repaired', detail: `${detail} (nested element (${nestedTag.slice(1, 5).toUpperCase()},${nestedTag.slice(5).toUpperCase()}))` }),
+      );
       if (problem) {
         dropped(problem);
         continue;
@@ -110,6 +132,8 @@ export function copySourceAttributes(parsed: ParsedFile): CopiedSource {
       dropped(`${element.length} bytes do not fit a ${vr}`);
       continue;
     }
+    const writtenVr = vr ?? dictionary;
+    if (value.length === 0 && writtenVr !== undefined && isBinaryVr(writtenVr)) emptyBinaryTags.push(tag);
     pieces.push({
       tag,
       group,
@@ -139,7 +163,20 @@ export function copySourceAttributes(parsed: ParsedFile): CopiedSource {
     out.set(b, offset);
     offset += b.length;
   }
-  return { bytes: out, repairs, mediaStorageSopClassUid };
+  return { bytes: out, repairs, mediaStorageSopClassUid, emptyBinaryTags };
+}
+
+/**
+ * dcmjs's reading of the copied attributes (no pixel data), with the empty binary elements of the
+ * source empty again: dcmjs reads an empty FD or US as one value 0, which would then be written.
+ */
+export function readCopiedAttributes(copied: CopiedSource): DcmDataset {
+  const { dataset } = readDatasetWithoutPixels(copied.bytes);
+  for (const tag of copied.emptyBinaryTags) {
+    const element = dataset[tag];
+    if (element) dataset[tag] = { vr: element.vr, Value: [] };
+  }
+  return dataset;
 }
 
 /** Tag hex → VR of the private elements to copy: those of the listed blocks, and their creators. */
@@ -168,11 +205,18 @@ function copiedPrivateElements(dataSet: DataSet): Map<string, string> {
 }
 
 /**
- * Checks the elements nested in a copied sequence (explicit VR): each must lie inside its item,
- * carry a real VR (a corrupted one whose length field matches the dictionary VR is patched in the
- * copy `value`), and not be UN. Returns what is wrong, or null.
+ * Checks the elements nested in a copied sequence: each must lie inside its item, not be UN, and
+ * (./vr-values.ts) have a value that fits its VR; a corrupted VR is patched in the copy `value` to
+ * the dictionary's VR when the value fits that and its length field has the same size. Returns
+ * what is wrong, or null.
  */
-function repairNestedVrs(sequence: Element, value: Uint8Array, bytes: Uint8Array): string | null {
+function repairNestedVrs(
+  sequence: Element,
+  value: Uint8Array,
+  bytes: Uint8Array,
+  littleEndian: boolean,
+  onRepair: (tag: string, detail: string) => void,
+): string | null {
   const base = sequence.dataOffset;
   const end = sequence.dataOffset + sequence.length;
   const check = (element: Element, itemEnd: number): string | null => {
@@ -183,12 +227,25 @@ function repairNestedVrs(sequence: Element, value: Uint8Array, bytes: Uint8Array
     }
     const vr = element.vr;
     if (vr === 'UN') return `a nested UN element ${element.tag}`;
-    if (vr !== undefined && !VALID_VRS.has(vr)) {
+    const isSequence = vr === 'SQ' || element.items !== undefined;
+    if (!isSequence && element.length !== UNDEFINED_LENGTH) {
       const dictionary = dictionaryVr(element.tag.slice(1).toUpperCase());
-      if (!dictionary || LONG_LENGTH_VRS.has(dictionary) || !VALID_VRS.has(dictionary)) return `a nested element with VR "${printable(vr)}"`;
-      const at = element.dataOffset - 4 - base;
-      value[at] = dictionary.charCodeAt(0);
-      value[at + 1] = dictionary.charCodeAt(1);
+      const nestedValue = bytes.subarray(element.dataOffset, element.dataOffset + element.length);
+      if (vr === undefined) {
+        const problem = implicitValueProblem(dictionary, nestedValue, littleEndian);
+        if (problem) return `a nested element ${element.tag}: ${problem}`;
+      } else {
+        const choice = chooseVr(vr, dictionary, nestedValue, littleEndian);
+        if ('problem' in choice) return `a nested element ${element.tag}: ${choice.problem}`;
+        if (choice.vr !== vr) {
+          const at = element.dataOffset - (PARSER_LONG_VRS.has(vr) ? 8 : 4) - base;
+          value[at] = choice.vr.charCodeAt(0);
+          value[at + 1] = choice.vr.charCodeAt(1);
+          if (choice.repaired !== undefined) onRepair(element.tag, choice.repaired);
+        }
+      }
+    } else if (vr !== undefined && !VALID_VRS.has(vr)) {
+      return `a nested element with VR "${printableVr(vr)}"`;
     }
     for (const item of element.items ?? []) {
       const itemEnd = item.hadUndefinedLength ? end : Math.min(end, item.dataOffset + item.length);
@@ -228,8 +285,4 @@ function encodePiece(piece: Piece, explicitVr: boolean, littleEndian: boolean): 
   }
   out.set(piece.value, headerLength);
   return out;
-}
-
-function printable(vr: string): string {
-  return vr.replace(/[^\x20-\x7e]/g, '?');
 }

@@ -78,6 +78,12 @@ export interface ImageHeader extends PixelModule {
   readonly frameGeometry: FrameGeometry[];
   readonly pet: PetAttributes | null;
   readonly notes: string[];
+  /**
+   * Geometry values the file has but that cannot be used (a PixelSpacing of "1e309\1", a zero
+   * SliceThickness, a NaN in ImagePositionPatient, a degenerate ImageOrientationPatient), each
+   * read as missing; series building reports them (W_GEOMETRY_INVALID).
+   */
+  readonly geometryIssues: string[];
 }
 
 function malformed(path: string, message: string): LowdoseError {
@@ -173,20 +179,50 @@ function readPadding(ds: DataSet, signed: boolean, bitsAllocated: number): Pixel
   return { value, rangeLimit: limit === undefined || Number.isNaN(limit) ? null : limit };
 }
 
-function vec3(values: number[]): Vec3 | null {
-  return values.length >= 3 && values.slice(0, 3).every(Number.isFinite) ? [values[0]!, values[1]!, values[2]!] : null;
+/**
+ * THE RULE for geometry numbers: a value that is present but unusable (not finite, a spacing or
+ * thickness not positive, too few values, an orientation without two unit-length directions) is
+ * read as missing, never passed on (an infinite spacing once reached the filters and the JSON as
+ * null), and said: each reader below records why in `issues`.
+ */
+type Issues = Set<string>;
+
+const shown = (values: readonly number[]) => values.map((v) => String(v)).join('\\');
+
+function vec3(values: number[], name: string, issues: Issues): Vec3 | null {
+  if (values.length === 0) return null;
+  if (values.length >= 3 && values.slice(0, 3).every(Number.isFinite)) return [values[0]!, values[1]!, values[2]!];
+  issues.add(`${name} "${shown(values)}" is not three finite numbers`);
+  return null;
 }
 
-function orientation(values: number[]): Orientation | null {
-  if (values.length < 6 || !values.slice(0, 6).every(Number.isFinite)) return null;
+function orientation(values: number[], issues: Issues): Orientation | null {
+  if (values.length === 0) return null;
+  if (values.length < 6 || !values.slice(0, 6).every(Number.isFinite)) {
+    issues.add(`ImageOrientationPatient "${shown(values)}" is not six finite numbers`);
+    return null;
+  }
   const o = values.slice(0, 6) as Orientation;
   const rowNorm = Math.hypot(o[0], o[1], o[2]);
   const colNorm = Math.hypot(o[3], o[4], o[5]);
-  return rowNorm > 0.5 && colNorm > 0.5 ? o : null;
+  if (rowNorm > 0.5 && colNorm > 0.5) return o;
+  issues.add(`ImageOrientationPatient "${shown(values)}" has no row and column directions`);
+  return null;
 }
 
-function spacing(values: number[]): [number, number] | null {
-  return values.length >= 2 && values[0]! > 0 && values[1]! > 0 ? [values[0]!, values[1]!] : null;
+function spacing(values: number[], name: string, issues: Issues): [number, number] | null {
+  if (values.length === 0) return null;
+  const [row, column] = values;
+  if (values.length >= 2 && row! > 0 && column! > 0 && Number.isFinite(row) && Number.isFinite(column)) return [row!, column!];
+  issues.add(`${name} "${shown(values)}" is not two finite positive numbers`);
+  return null;
+}
+
+function positiveLength(value: number | undefined, name: string, issues: Issues): number | null {
+  if (value === undefined) return null;
+  if (value > 0 && Number.isFinite(value)) return value;
+  issues.add(`${name} "${value}" is not a finite positive number`);
+  return null;
 }
 
 /** Everything lowdose needs to know about an image file, validated. */
@@ -194,6 +230,7 @@ export function readImageHeader(parsed: ParsedFile): ImageHeader {
   const pixel = readPixelModule(parsed);
   const { dataSet: ds, path } = parsed;
   const notes = [...parsed.notes];
+  const issues: Issues = new Set();
   const multiFrameGroups = elementOf(ds, TAG.PerFrameFunctionalGroupsSequence) !== undefined;
 
   const frameGeometry: FrameGeometry[] = [];
@@ -208,16 +245,16 @@ export function readImageHeader(parsed: ParsedFile): ImageHeader {
       multiFrameGroups || frame === 0 || pixel.frames === 1
         ? frameNumbers(ds, frame, TAG.PlanePositionSequence, TAG.ImagePositionPatient, 'DS')
         : [];
-    const position = pixel.frames > 1 && !multiFrameGroups ? null : vec3(positionValues);
+    const position = pixel.frames > 1 && !multiFrameGroups ? null : vec3(positionValues, 'ImagePositionPatient', issues);
     const pixelSpacing =
-      spacing(frameNumbers(ds, frame, TAG.PixelMeasuresSequence, TAG.PixelSpacing, 'DS')) ??
-      spacing(getNumbers(ds, TAG.ImagerPixelSpacing, 'DS'));
+      spacing(frameNumbers(ds, frame, TAG.PixelMeasuresSequence, TAG.PixelSpacing, 'DS'), 'PixelSpacing', issues) ??
+      spacing(getNumbers(ds, TAG.ImagerPixelSpacing, 'DS'), 'ImagerPixelSpacing', issues);
     const thickness = frameNumbers(ds, frame, TAG.PixelMeasuresSequence, TAG.SliceThickness, 'DS')[0];
     frameGeometry.push({
       position,
-      orientation: orientation(frameNumbers(ds, frame, TAG.PlaneOrientationSequence, TAG.ImageOrientationPatient, 'DS')),
+      orientation: orientation(frameNumbers(ds, frame, TAG.PlaneOrientationSequence, TAG.ImageOrientationPatient, 'DS'), issues),
       pixelSpacing,
-      sliceThickness: thickness !== undefined && thickness > 0 ? thickness : null,
+      sliceThickness: positiveLength(thickness, 'SliceThickness', issues),
       rescaleSlope: slope ?? 1,
       rescaleIntercept: intercept ?? 0,
     });
@@ -238,13 +275,14 @@ export function readImageHeader(parsed: ParsedFile): ImageHeader {
     seriesDescription: getString(ds, TAG.SeriesDescription) ?? '',
     convolutionKernel: getStrings(ds, TAG.ConvolutionKernel).join('\\') || null,
     instanceNumber: instanceNumber !== undefined && Number.isFinite(instanceNumber) ? instanceNumber : null,
-    spacingBetweenSlices: spacingBetween !== undefined && spacingBetween > 0 ? spacingBetween : null,
+    spacingBetweenSlices: positiveLength(spacingBetween, 'SpacingBetweenSlices', issues),
     rescaleType: getString(ds, TAG.RescaleType) ?? null,
     units: getString(ds, TAG.Units)?.toUpperCase() ?? null,
     hasModalityLutSequence: getItems(ds, TAG.ModalityLUTSequence).length > 0,
     frameGeometry,
     pet: modality === 'PT' ? readPetAttributes(ds) : null,
     notes,
+    geometryIssues: [...issues],
   };
 }
 

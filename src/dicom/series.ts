@@ -105,7 +105,7 @@ export function buildSeries(headers: readonly ImageHeader[]): Series[] {
 function buildStack(key: string, stack: Stack, split: string | null): Series {
   const first = stack.candidates[0]!.header;
   const warnings: LowdoseError[] = [];
-  const warn = (code: 'E_INCONSISTENT_SERIES' | 'E_SUV_UNAVAILABLE' | 'E_SHARP_KERNEL', message: string) =>
+  const warn = (code: 'E_INCONSISTENT_SERIES' | 'E_SUV_UNAVAILABLE' | 'E_SHARP_KERNEL' | 'W_GEOMETRY_INVALID', message: string) =>
     warnings.push(new LowdoseError(code, message, { path: first.path }));
   if (split) warn('E_INCONSISTENT_SERIES', split);
 
@@ -172,6 +172,17 @@ function buildStack(key: string, stack: Stack, split: string | null): Series {
   sliceSpacing ??= first.spacingBetweenSlices ?? firstGeometry.sliceThickness ?? 1;
 
   const pixelSpacing = firstGeometry.pixelSpacing ?? [1, 1];
+  const unusable = [...new Map(located.map((s) => [s.candidate.header.path, s.candidate.header.geometryIssues])).entries()].filter(
+    ([, issues]) => issues.length > 0,
+  );
+  if (unusable.length > 0) {
+    const examples = unusable.slice(0, EXAMPLES).map(([file, issues]) => `${file}: ${issues.join('; ')}`);
+    const assumed = firstGeometry.pixelSpacing === null ? '; pixel spacing 1 x 1 mm assumed' : '';
+    warn(
+      'W_GEOMETRY_INVALID',
+      `${key}: ${unusable.length} file(s) have geometry values that cannot be used, read as missing${assumed}: ${examples.join(' | ')}`,
+    );
+  }
   const differentSpacing = located.find((s) => {
     const other = s.candidate.header.frameGeometry[s.candidate.frame]!.pixelSpacing ?? [1, 1];
     return Math.abs(other[0] - pixelSpacing[0]) > 1e-4 || Math.abs(other[1] - pixelSpacing[1]) > 1e-4;

@@ -9,8 +9,9 @@
  * times reformatted, numbers rewritten in fewer digits, free text cut to its maximum length,
  * padding trimmed, a UID over 64 characters replaced by a UID hashed from it, the same in every
  * file); a
- * value that cannot (a code cut short would be another code, "1A" is no number) is dropped, the
- * attribute kept empty. Each repair is reported (W_VALUE_REPAIRED, W_VALUE_DROPPED); the series is
+ * value that cannot (a code cut short would be another code, "1A" is no number, "1e309" no finite
+ * one) is dropped, the attribute kept empty: all of its values, since the others' meaning depends
+ * on their place (PixelSpacing "1e309\1" is not a spacing of 1). Each repair is reported (W_VALUE_REPAIRED, W_VALUE_DROPPED); the series is
  * never lost for a value.
  */
 import { hashedUid } from './uid.js';
@@ -74,6 +75,8 @@ function checkValue(vr: string, raw: string): Outcome {
     case 'DS': {
       if (value === '') return ok(value);
       if (!DS_PATTERN.test(value)) return drop('not a decimal number');
+      // "1e309" has the form of a number and none of its use (a spacing of Infinity).
+      if (!Number.isFinite(Number(value))) return drop('not a finite number');
       if (value.length <= 16) return ok(value);
       return fixed(formatDS(Number(value), 15).text, 'DS holds at most 16 characters');
     }
@@ -176,7 +179,7 @@ function repairStrings(tag: string, element: DcmElement): ValueRepair[] {
     values.push(outcome.value);
   }
   if (changed) {
-    element.Value = values;
+    element.Value = values.length === written.length ? values : [];
     delete element._rawValue;
   }
   return repairs;

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { LowdoseError } from '../errors.js';
 import { frameNumbers, functionalGroup, getNumbers, getStrings, TAG } from './attributes.js';
-import { copySourceAttributes } from './derived-source.js';
+import { copySourceAttributes, readCopiedAttributes } from './derived-source.js';
 import { readImageHeader, type FrameGeometry, type ImageHeader } from './image-header.js';
 import { parseDicomBytes, type ParsedFile } from './parse.js';
 import type { Series, SliceRef } from './types.js';
@@ -23,7 +23,6 @@ import {
   getString,
   getValues,
   keywordOf,
-  readDatasetWithoutPixels,
   setElement,
 } from './write-dcmjs.js';
 import { dicomDateTime, dsList, encodePart10, fileMeta, setPixels, sliceFileName, writeBytesAtomic } from './write-file.js';
@@ -451,7 +450,7 @@ class SourceDatasetCache {
     const copied = copySourceAttributes(parsed);
     let dataset: DcmDataset;
     try {
-      dataset = readDatasetWithoutPixels(copied.bytes).dataset;
+      dataset = readCopiedAttributes(copied);
     } catch (error) {
       throw new LowdoseError('E_MALFORMED', `${slice.file}: cannot re-read the attributes to copy: ${(error as Error).message}`, {
         path: slice.file,

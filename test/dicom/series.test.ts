@@ -114,6 +114,7 @@ function header(
     ],
     pet: null,
     notes: [],
+    geometryIssues: [],
   };
 }
 
