@@ -119,7 +119,7 @@ export function copySourceAttributes(parsed: ParsedFile): CopiedSource {
     const isSequence = vr === 'SQ' || (vr === null && (element.items !== undefined || dictionary === 'SQ'));
     if (isSequence) {
       const problem = repairNestedVrs(element, value, bytes, littleEndian, (nestedTag, detail) =>
-        repairs.push({ tag: name, vr: 'SQ', action: 'repaired', detail: `${detail} (nested element (${nestedTag.slice(1, 5).toUpperCase()},${nestedTag.slice(5).toUpperCase()}))` }),
+        repairs.push({ tag: name, vr: 'SQ', action: 'repaired', detail: `${detail} (nested element ${nestedTag})` }),
       );
       if (problem) {
         dropped(problem);
@@ -223,25 +223,25 @@ function repairNestedVrs(
     // dicom-parser lists an item's delimitation item among its elements.
     if (element.tag.startsWith('xfffe')) return null;
     if (element.length !== UNDEFINED_LENGTH && element.dataOffset + element.length > itemEnd) {
-      return `a nested element ${element.tag} runs past its item`;
+      return `a nested element ${tagName(element.tag)} runs past its item`;
     }
     const vr = element.vr;
-    if (vr === 'UN') return `a nested UN element ${element.tag}`;
+    if (vr === 'UN') return `a nested UN element ${tagName(element.tag)}`;
     const isSequence = vr === 'SQ' || element.items !== undefined;
     if (!isSequence && element.length !== UNDEFINED_LENGTH) {
       const dictionary = dictionaryVr(element.tag.slice(1).toUpperCase());
       const nestedValue = bytes.subarray(element.dataOffset, element.dataOffset + element.length);
       if (vr === undefined) {
         const problem = implicitValueProblem(dictionary, nestedValue, littleEndian);
-        if (problem) return `a nested element ${element.tag}: ${problem}`;
+        if (problem) return `a nested element ${tagName(element.tag)}: ${problem}`;
       } else {
         const choice = chooseVr(vr, dictionary, nestedValue, littleEndian);
-        if ('problem' in choice) return `a nested element ${element.tag}: ${choice.problem}`;
+        if ('problem' in choice) return `a nested element ${tagName(element.tag)}: ${choice.problem}`;
         if (choice.vr !== vr) {
           const at = element.dataOffset - (PARSER_LONG_VRS.has(vr) ? 8 : 4) - base;
           value[at] = choice.vr.charCodeAt(0);
           value[at + 1] = choice.vr.charCodeAt(1);
-          if (choice.repaired !== undefined) onRepair(element.tag, choice.repaired);
+          if (choice.repaired !== undefined) onRepair(tagName(element.tag), choice.repaired);
         }
       }
     } else if (vr !== undefined && !VALID_VRS.has(vr)) {
@@ -285,4 +285,10 @@ function encodePiece(piece: Piece, explicitVr: boolean, littleEndian: boolean): 
   }
   out.set(piece.value, headerLength);
   return out;
+}
+
+/** "x00181072" → "(0018,1072)". */
+function tagName(key: string): string {
+  const hex = key.slice(1).toUpperCase();
+  return `(${hex.slice(0, 4)},${hex.slice(4, 8)})`;
 }
