@@ -64,7 +64,7 @@ describe('unusable geometry values', () => {
       ds('x00200032', 'NaN\\0\\0'), // ImagePositionPatient
       ds('x00200037', '0\\0\\0\\0\\1\\0'), // ImageOrientationPatient
     ];
-    const bytes = mutations.reduce((b, m) => m(b), bytesOf(CT_SMALL));
+    const bytes = mutations.reduce<Uint8Array>((b, m) => m(b), bytesOf(CT_SMALL));
     const header = readImageHeader(parseDicomBytes(bytes, 'mutated.dcm'));
     const frame = header.frameGeometry[0]!;
     expect(frame.sliceThickness).toBeNull();
