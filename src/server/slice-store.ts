@@ -3,16 +3,22 @@
  * least-recently-used cache bounded by bytes: scrolling back and forth, and metrics after viewing,
  * do not decode the same file twice. In-flight reads are shared.
  */
-import { readSliceImage } from '../dicom/index.js';
+import { readSliceImage, type Series } from '../dicom/index.js';
 import type { Image2D } from '../image.js';
 import type { IndexedSeries } from './data/pairing.js';
+
+/** Decodes one slice: readSliceImage, or the same in a worker thread (the server's). */
+export type SliceReader = (series: Series, index: number) => Promise<Image2D>;
 
 export class SliceStore {
   private readonly cache = new Map<string, Promise<Image2D>>();
   private readonly sizes = new Map<string, number>();
   private bytes = 0;
 
-  constructor(private readonly maxBytes: number) {}
+  constructor(
+    private readonly maxBytes: number,
+    private readonly readSlice: SliceReader = readSliceImage,
+  ) {}
 
   read(entry: IndexedSeries, index: number): Promise<Image2D> {
     const key = `${entry.id}:${entry.rev}:${index}`;
@@ -23,7 +29,7 @@ export class SliceStore {
       this.cache.set(key, hit);
       return hit;
     }
-    const pending = readSliceImage(entry.series, index);
+    const pending = this.readSlice(entry.series, index);
     this.cache.set(key, pending);
     pending.then(
       (image) => {

@@ -1,12 +1,15 @@
 /**
  * What the server's worker threads do (./worker-pool.ts), as plain functions of transferable
  * inputs: score a comparison slice, check an uploaded file like `lowdose info` does, scan the data
- * folders. Everything that parses DICOM for the server runs here, never on its event loop: a
- * hostile upload (a header of a million elements, a corrupt length) then costs a worker thread its
- * time, not every other request its answer.
+ * folders, read a series' header facts, decode a slice for the viewer. Everything that parses
+ * DICOM for the server runs here, never on its event loop: a hostile upload (a header of a million
+ * elements, a corrupt length) or a slow codec then costs a worker thread its time, not every other
+ * request its answer.
  */
-import { readInstanceHeader, scanPaths, type ScanResult, type Series } from '../dicom/index.js';
+import { readInstanceHeader, readSliceImage, scanPaths, type ScanResult, type Series } from '../dicom/index.js';
 import { isErrorCode, LowdoseError, toLowdoseError } from '../errors.js';
+import type { Image2D } from '../image.js';
+import { readSeriesFacts, type SeriesFacts } from './data/series-facts.js';
 import { scoreSlice, type SliceScoreInput, type SliceScoreOutput } from './slice-scores.js';
 
 /** A LowdoseError as it crosses threads. */
@@ -29,6 +32,9 @@ export interface WorkerTasks {
   /** null: a usable DICOM image; else why not. */
   checkFile: { input: { path: string }; output: ErrorTransfer | null };
   scan: { input: { paths: string[]; within: string[] }; output: ScanTransfer };
+  seriesFacts: { input: { series: SeriesTransfer }; output: SeriesFacts };
+  /** Slice `index` of a series in modality units (what readSliceImage returns). */
+  readSlice: { input: { series: SeriesTransfer; index: number }; output: Image2D };
 }
 
 export type TaskName = keyof WorkerTasks;
@@ -40,6 +46,11 @@ export function toTransfer(error: LowdoseError): ErrorTransfer {
 export function fromTransfer(error: ErrorTransfer): LowdoseError {
   const code = isErrorCode(error.code) ? error.code : 'E_INTERNAL';
   return new LowdoseError(code, error.message, error.path === null ? {} : { path: error.path });
+}
+
+/** A series as it crosses threads; its warnings are not needed there and do not clone as errors. */
+export function seriesToTransfer(series: Series): SeriesTransfer {
+  return { ...series, warnings: [] };
 }
 
 export function scanFromTransfer(scan: ScanTransfer): ScanResult {
@@ -69,6 +80,14 @@ export async function runTask<T extends TaskName>(task: T, input: WorkerTasks[T]
         series: scan.series.map((s) => ({ ...s, warnings: s.warnings.map(toTransfer) })),
         errors: scan.errors.map(toTransfer),
       } as WorkerTasks[T]['output'];
+    }
+    case 'seriesFacts': {
+      const { series } = input as WorkerTasks['seriesFacts']['input'];
+      return await readSeriesFacts({ ...series, warnings: [] });
+    }
+    case 'readSlice': {
+      const { series, index } = input as WorkerTasks['readSlice']['input'];
+      return await readSliceImage({ ...series, warnings: [] }, index);
     }
     default:
       throw new LowdoseError('E_INTERNAL', `unknown worker task ${String(task)}`);

@@ -23,7 +23,7 @@ import type {
 import { revisionOf, shortId } from '../ids.js';
 import { pairSeries, type ComparisonDraft, type IndexedSeries } from './pairing.js';
 import { readReportLinks, type ReportLink } from './reports.js';
-import { readSeriesFacts } from './series-facts.js';
+import { readSeriesFacts, type SeriesFacts } from './series-facts.js';
 
 export interface IndexedComparison extends ComparisonDraft {
   readonly id: string;
@@ -56,6 +56,9 @@ export interface DataIndexLog {
 /** How the index reads folders: `scanPaths`, or the same in a worker thread (the server's). */
 export type ScanFunction = (paths: readonly string[], options: { within: readonly string[] }) => Promise<ScanResult>;
 
+/** How the index reads a series' header facts: `readSeriesFacts`, or the same in a worker thread. */
+export type FactsFunction = (series: Series) => Promise<SeriesFacts>;
+
 const EMPTY: Snapshot = { series: new Map(), roles: new Map(), comparisons: new Map(), studies: [], unreadableFiles: 0 };
 
 export class DataIndex {
@@ -72,6 +75,7 @@ export class DataIndex {
     roots: readonly string[],
     private readonly log: DataIndexLog = { info: () => {}, warn: () => {} },
     private readonly scan: ScanFunction = scanPaths,
+    private readonly readFacts: FactsFunction = readSeriesFacts,
   ) {
     this.roots = [...new Set(roots.map((r) => path.resolve(r)))];
   }
@@ -186,7 +190,7 @@ export class DataIndex {
           id: shortId('series', s.key),
           studyId: shortId('study', s.studyInstanceUid),
           series: s,
-          facts: await readSeriesFacts(s),
+          facts: await this.readFacts(s),
           rev: await revisionOfFiles(s),
         });
       } catch (error) {

@@ -10,7 +10,7 @@ import { DataIndex } from '../data/data-index.js';
 import { LowdoseError, toLowdoseError } from '../../errors.js';
 import { SliceStore } from '../slice-store.js';
 import { ServerWorker } from '../worker-pool.js';
-import { fromTransfer, scanFromTransfer } from '../worker-tasks.js';
+import { fromTransfer, scanFromTransfer, seriesToTransfer } from '../worker-tasks.js';
 
 export interface DataServices {
   readonly index: DataIndex;
@@ -37,16 +37,19 @@ export default fp(
     await mkdir(config.uploadDir, { recursive: true });
     await mkdir(config.jobsDir, { recursive: true });
     const log = app.log.child({ component: 'data-index' });
-    // DICOM is parsed off the event loop: uploads and folder scans in the files thread, whose JS
-    // heap is capped so a hostile file exhausts that thread, not the server.
+    // DICOM is parsed off the event loop: uploads, folder scans and series facts in the files
+    // thread, the viewer's slices in their own (a rescan does not hold up scrolling); their JS
+    // heaps are capped so a hostile file exhausts that thread, not the server.
     const files = new ServerWorker({ resourceLimits: { maxOldGenerationSizeMb: 2048 } });
+    const sliceWorker = new ServerWorker({ resourceLimits: { maxOldGenerationSizeMb: 2048 } });
     const metricsWorker = new ServerWorker({ lowPriority: true });
     const index = new DataIndex(
       [...config.dataDirs, config.workDir],
       { info: (m) => log.info(m), warn: (m) => log.warn(m) },
       async (paths, { within }) => scanFromTransfer(await files.run('scan', { paths: [...paths], within: [...within] })),
+      (series) => files.run('seriesFacts', { series: seriesToTransfer(series) }),
     );
-    const slices = new SliceStore(config.sliceCacheBytes);
+    const slices = new SliceStore(config.sliceCacheBytes, (series, index) => sliceWorker.run('readSlice', { series: seriesToTransfer(series), index }));
     const checkFile = async (path: string): Promise<LowdoseError | null> => {
       const tooSlow = () => new LowdoseError('E_MALFORMED', `${path}: reading its header took longer than ${UPLOAD_CHECK_MS / 1000} s`, { path });
       try {
@@ -67,7 +70,7 @@ export default fp(
     });
     await index.refresh();
     app.addHook('onClose', async () => {
-      await Promise.all([files.close(), metricsWorker.close()]);
+      await Promise.all([files.close(), sliceWorker.close(), metricsWorker.close()]);
       clearSliceCache();
     });
   },
