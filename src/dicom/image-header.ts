@@ -275,7 +275,13 @@ export function readImageHeader(parsed: ParsedFile): ImageHeader {
     seriesDescription: getString(ds, TAG.SeriesDescription) ?? '',
     convolutionKernel: getStrings(ds, TAG.ConvolutionKernel).join('\\') || null,
     instanceNumber: instanceNumber !== undefined && Number.isFinite(instanceNumber) ? instanceNumber : null,
-    spacingBetweenSlices: positiveLength(spacingBetween, 'SpacingBetweenSlices', issues),
+    // Some scanners (GE CT among them) write SpacingBetweenSlices negative for the direction of
+    // the stack; its magnitude is the spacing.
+    spacingBetweenSlices: positiveLength(
+      spacingBetween !== undefined && spacingBetween < 0 ? -spacingBetween : spacingBetween,
+      'SpacingBetweenSlices',
+      issues,
+    ),
     rescaleType: getString(ds, TAG.RescaleType) ?? null,
     units: getString(ds, TAG.Units)?.toUpperCase() ?? null,
     hasModalityLutSequence: getItems(ds, TAG.ModalityLUTSequence).length > 0,

@@ -60,7 +60,7 @@ describe('unusable geometry values', () => {
   it('reads non-finite, non-positive and degenerate values as missing and names each', () => {
     const mutations = [
       ds('x00180050', '0'), // SliceThickness
-      ds('x00180088', '-2.5'), // SpacingBetweenSlices
+      ds('x00180088', '0'), // SpacingBetweenSlices
       ds('x00200032', 'NaN\\0\\0'), // ImagePositionPatient
       ds('x00200037', '0\\0\\0\\0\\1\\0'), // ImageOrientationPatient
     ];
@@ -76,8 +76,14 @@ describe('unusable geometry values', () => {
       'ImagePositionPatient "NaN\\0\\0" is not three finite numbers',
       'ImageOrientationPatient "0\\0\\0\\0\\1\\0" has no row and column directions',
       'SliceThickness "0" is not a finite positive number',
-      'SpacingBetweenSlices "-2.5" is not a finite positive number',
+      'SpacingBetweenSlices "0" is not a finite positive number',
     ]);
+  });
+
+  it('reads a negative SpacingBetweenSlices (GE writes one for the stack direction) as its magnitude, without an issue', () => {
+    const header = readImageHeader(parseDicomBytes(ds('x00180088', '-2.511563')(bytesOf(CT_SMALL)), 'negative.dcm'));
+    expect(header.spacingBetweenSlices).toBe(2.511563);
+    expect(header.geometryIssues).toEqual([]);
   });
 
   it('an intact file has no geometry issues and its series no W_GEOMETRY_INVALID', async () => {
