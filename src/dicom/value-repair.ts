@@ -101,6 +101,15 @@ function checkValue(vr: string, raw: string): Outcome {
   }
 }
 
+/** Whether every value of `text` (backslash-separated) is valid for `vr` or repairable to it. */
+export function stringValueFits(vr: string, text: string): boolean {
+  const values = MULTI_VALUED_TEXT.has(vr) ? [text] : text.split('\\');
+  return values.every((value) => !('drop' in checkValue(vr, value)));
+}
+
+/** Text VRs whose value is one string, backslashes included (PS3.5 6.2). */
+const MULTI_VALUED_TEXT = new Set(['LT', 'ST', 'UT', 'UR']);
+
 /**
  * A UID links files together (study, frame of reference, source image), so it is changed only
  * when it cannot be written at all: over 64 characters. It then becomes a UID hashed from it,

@@ -9,6 +9,7 @@
  * never handed a value it would misread: a PN read as UV once made it throw ("Cannot convert 0 to
  * a BigInt"), a TM read as UV or a CS read as FD made it grow its write buffer past 2 GiB.
  */
+import { stringValueFits } from './value-repair.js';
 
 /** Bytes per value of the binary VRs. */
 const BINARY_VR_SIZE: Readonly<Record<string, number>> = {
@@ -98,6 +99,14 @@ export function chooseVr(fileVr: string, dictionary: string | undefined, value: 
   const fromDictionary = usableDictionary !== undefined && usableDictionary !== fileVr && framed(usableDictionary) ? usableDictionary : undefined;
   // A number VR on a text attribute (or the reverse) is a corrupted VR: the dictionary goes first.
   const contradicts = own !== undefined && fromDictionary !== undefined && isBinaryVr(own) !== isBinaryVr(fromDictionary);
+  // Two text VRs: the dictionary's when the value is none of the file's VR but is one of the
+  // dictionary's (ImageOrientationPatient's numbers under a VR corrupted to "DA").
+  if (own !== undefined && fromDictionary !== undefined && !isBinaryVr(own) && !isBinaryVr(fromDictionary)) {
+    const text = latin1(value).replace(/[\0 ]+$/, '');
+    if (!stringValueFits(own, text) && stringValueFits(fromDictionary, text)) {
+      return { vr: fromDictionary, repaired: `VR "${printableVr(fileVr)}" in the file read as ${fromDictionary}` };
+    }
+  }
   const order = contradicts ? [fromDictionary, own] : [own, fromDictionary];
   const problems: string[] = [];
   for (const vr of order) {
@@ -109,6 +118,12 @@ export function chooseVr(fileVr: string, dictionary: string | undefined, value: 
   }
   if (own === undefined && fromDictionary === undefined) return { problem: `VR "${printableVr(fileVr)}" cannot be written here` };
   return { problem: `VR "${printableVr(fileVr)}": ${problems.join('; ')}` };
+}
+
+function latin1(value: Uint8Array): string {
+  let out = '';
+  for (const b of value) out += String.fromCharCode(b);
+  return out;
 }
 
 export function printableVr(vr: string): string {

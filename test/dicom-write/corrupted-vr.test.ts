@@ -116,6 +116,13 @@ describe('binary values of copied attributes', () => {
     if (hasDcmdump) expect(dcmdump(file).stderr).toBe('');
   });
 
+  it('ImageOrientationPatient under a VR corrupted to DA is read as DS: the orientation is kept, not E_GEOMETRY_LOST (fuzz seed 23, case 2065)', async () => {
+    const path = temporaryFile(withVr(bytesOf(CT_SMALL), 'x00200037', 'DA'), 'orientation-da.dcm');
+    const { file, writer } = await deriveFirst(path);
+    expect((await onlySeries(file)).orientation).toEqual((await onlySeries(CT_SMALL)).orientation);
+    expect(writer.warnings.map((w) => w.message)).toContainEqual(expect.stringMatching(/^ImageOrientationPatient \(0020,0037\): VR "DA" in the file read as DS/));
+  });
+
   it('keeps a finite FD value exactly', async () => {
     const bytes = withElement(bytesOf(CT_SMALL), 'x00189345', encodeElement('x00189345', 'FD', float64(12.5)));
     const { file, writer } = await deriveFirst(temporaryFile(bytes, 'ctdi.dcm'));

@@ -100,3 +100,12 @@ describe('implicitValueProblem', () => {
     expect(implicitValueProblem(undefined, new Uint8Array(3), true)).toBeNull();
   });
 });
+
+describe('chooseVr between two text VRs', () => {
+  it('reads a value that is no value of the file VR but one of the dictionary VR with the dictionary VR (fuzz seed 23, case 2065)', () => {
+    expect(chooseVr('DA', 'DS', text('1\\0\\0\\0\\1\\0 '), true)).toEqual({ vr: 'DS', repaired: 'VR "DA" in the file read as DS' });
+    // A value that fits the file's VR keeps it (20240101 is a decimal number too).
+    expect(chooseVr('DS', 'DA', text('20240101'), true)).toEqual({ vr: 'DS' });
+    expect(chooseVr('LO', 'SH', text('anything'), true)).toEqual({ vr: 'LO' });
+  });
+});
