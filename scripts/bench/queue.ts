@@ -202,7 +202,8 @@ try {
   const roundTrips: number[] = [];
   for (let i = 0; i < noopJobs; i++) {
     const t0 = performance.now();
-    const job = await noopQueue.add('noop', { i }, { removeOnComplete: true });
+    // Kept once complete: waitUntilFinished reads the job's state, which a removed job no longer has.
+    const job = await noopQueue.add('noop', { i });
     await job.waitUntilFinished(events);
     roundTrips.push(performance.now() - t0);
   }
