@@ -44,11 +44,17 @@ export function fixtureSeriesDir(info: FixtureInfo, dose: number | 'truth'): str
   return dir;
 }
 
-/** Every slice of the one series in `dir`, in modality units (HU, SUVbw), sorted by z. */
-export async function readStack(dir: string): Promise<SliceStack> {
-  const { series } = await scanPaths([dir]);
+/**
+ * Every slice of the one series in `dir`, in modality units (HU, SUVbw), sorted by z. With
+ * `seriesInstanceUid` the folder may hold others (a denoised series keeps its ensemble's
+ * uncertainty series in a subfolder) and that one is read.
+ */
+export async function readStack(dir: string, seriesInstanceUid?: string): Promise<SliceStack> {
+  const { series: found } = await scanPaths([dir]);
+  const series = seriesInstanceUid === undefined ? found : found.filter((s) => s.seriesInstanceUid === seriesInstanceUid);
   if (series.length !== 1) {
-    throw new LowdoseError('E_INCONSISTENT_SERIES', `${dir} holds ${series.length} series; QA expects exactly one`, { path: dir });
+    const which = seriesInstanceUid === undefined ? '' : ` with SeriesInstanceUID ${seriesInstanceUid}`;
+    throw new LowdoseError('E_INCONSISTENT_SERIES', `${dir} holds ${series.length} series${which}; QA expects exactly one`, { path: dir });
   }
   const only = series[0]!;
   const slices: QaSlice[] = [];

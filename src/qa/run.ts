@@ -58,7 +58,7 @@ export async function runQa(options: QaOptions): Promise<QaResult> {
 
   const denoisedRoot = path.join(outDir, 'denoised', settingsTag(settings, await modelFingerprints(settings)));
   await mkdir(denoisedRoot, { recursive: true });
-  const outputs = new Map<string, string>();
+  const outputs = new Map<string, { readonly dir: string; readonly seriesInstanceUid: string }>();
   const errors: QaResult['errors'] = [];
   let producedAny = false;
   let firstUsageError: LowdoseError | null = null;
@@ -83,7 +83,7 @@ export async function runQa(options: QaOptions): Promise<QaResult> {
       for (const c of group) {
         const entry = report.series.find((s) => s.input.files.some((f) => isInside(f, c.lowDir)));
         if (entry) {
-          outputs.set(caseKey(c.info.phantom, dose), entry.output.dir);
+          outputs.set(caseKey(c.info.phantom, dose), { dir: entry.output.dir, seriesInstanceUid: entry.output.seriesInstanceUid });
           producedAny = true;
           continue;
         }
@@ -102,15 +102,16 @@ export async function runQa(options: QaOptions): Promise<QaResult> {
     const full = await readStack(fixtureSeriesDir(info, 1));
     checkSameGrid(truth, full, `${info.phantom} full dose`);
     for (const dose of doses) {
-      const denoisedDir = outputs.get(caseKey(info.phantom, dose));
-      if (!denoisedDir) {
+      const denoisedOutput = outputs.get(caseKey(info.phantom, dose));
+      if (!denoisedOutput) {
         const error = errors.find((e) => e.path === fixtureSeriesDir(info, dose));
         checks.push(denoiseFailure(info.phantom, dose, error ? `${error.message} [${error.code}]` : undefined));
         continue;
       }
       log(`checking ${info.phantom} at ${Math.round(dose * 100)} % dose`);
       const low = await readStack(fixtureSeriesDir(info, dose));
-      const denoised: SliceStack = await readStack(denoisedDir);
+      const denoisedDir = denoisedOutput.dir;
+      const denoised: SliceStack = await readStack(denoisedDir, denoisedOutput.seriesInstanceUid);
       checkSameGrid(truth, low, `${info.phantom} ${doseFolder(dose)}`);
       checkSameGrid(truth, denoised, `${info.phantom} ${doseFolder(dose)} denoised (${denoisedDir})`);
       const results = runChecks({ phantom: info.phantom, dose, geometry: info.geometry, truth, full, low, denoised }, options.config);

@@ -120,6 +120,18 @@ describe('lowdose qa', () => {
     expect(readFileSync(result.report, 'utf8')).toContain('<tr><th>texture</th><td>full-dose</td></tr>');
   });
 
+  it('checks the denoised series of an ensemble, not the uncertainty series written beside it', async () => {
+    const dir = join(root, 'ensemble');
+    const run = await runCli('qa', '--model', MODEL, '--samples', '2', '--phantoms', 'water', '--doses', '0.25', '-o', dir, '--json', '--no-progress');
+    expect(run.stderr).not.toMatch(/E_INCONSISTENT_SERIES/);
+    const result = JSON.parse(run.stdout) as QaJson;
+    expect(result.errors).toEqual([]);
+    const reports = readdirSync(join(dir, 'denoised'), { recursive: true }).filter((f) => String(f).endsWith('report.json'));
+    const series = JSON.parse(readFileSync(join(dir, 'denoised', String(reports[0])), 'utf8')).series[0];
+    expect(existsSync(series.uncertainty.dir)).toBe(true);
+    expect(result.checks.find((c) => c.name === 'water/dose25/noise-reduction')!.value).toEqual(expect.any(Number));
+  });
+
   it.each([
     [['--phantoms', 'acr,catphan'], /unknown phantom "catphan"/],
     [['--doses', '0.5'], /fixture acr has no dose50 series/],
