@@ -20,6 +20,13 @@ Models (every one takes x_t [B,1,H,W] and a timestep t [B] as float32, like a tr
   per-pixel-batch1-int64t          per-pixel exported with a fixed batch of 1 and an int64 timestep.
   minimal                          only x_t, t, cond (no dose level, no condition mask).
   bench-conv                       4 random 3x3 convolutions (16 channels), tile 256: for benchmarks.
+  latent-codec-encoder / -decoder  a lossless 2x "autoencoder": encoder 2 x SpaceToDepth(2) (4 latent
+                                   channels), decoder DepthToSpace(2) x 0.5; no cards of their own.
+  oracle-v-cosine-latent           oracle-v-cosine on that codec's latents (card space "latent"): the
+                                   samplers must recover the clean image through encode, latent
+                                   reverse process and decode.
+  per-pixel-latent                 per-pixel on the latents, with a condition mask (guidance) and an
+                                   uncertainty calibration block (--uncertainty).
 """
 import json
 import math
@@ -142,12 +149,14 @@ def std_inputs(cond_channels=1, size=None, dose=True, mask=True, modality=False)
 
 # ---- oracle models ------------------------------------------------------------------------------
 
-def oracle(prediction, schedule):
+def oracle(prediction, schedule, channels=1, suffix='', latent=None):
     """Exact model output for the clean image x0 = cond, computed in float64."""
     kind = schedule['kind']
-    name = f'oracle-{prediction}-{kind}'
-    inputs = [image_input('x_t'), vector_input('t'), image_input('cond')]
+    name = f'oracle-{prediction}-{kind}{suffix}'
+    inputs = [image_input('x_t', channels), vector_input('t'), image_input('cond', channels)]
     card = base_card(name, schedule, prediction, std_inputs(dose=False, mask=False))
+    if latent:
+        card = latent_card(card, latent)
     if prediction == 'sample':  # x0 itself: independent of the schedule (also serves resshift)
         if kind == 'resshift':
             card['sampler'] = {'default': 'resshift', 'steps': schedule['trainSteps']}
@@ -177,12 +186,59 @@ def oracle(prediction, schedule):
     nodes.append(helper.make_node('Cast', ['outd'], ['out'], to=TensorProto.FLOAT))
     inits = [const('alphas_cumprod', ab, np.float64), const('one', 1.0, np.float64),
              const('bshape', [-1, 1, 1, 1], np.int64)]
-    save(name, helper.make_graph(nodes, name, inputs, [image_input('out')], inits), card)
+    save(name, helper.make_graph(nodes, name, inputs, [image_input('out', channels)], inits), card)
+
+
+# ---- latent models ------------------------------------------------------------------------------
+
+LATENT = {'factor': 2, 'channels': 4,
+          'encoder': {'onnx': 'latent-codec-encoder.onnx', 'input': {'name': 'image', 'shape': ['B', 1, 'H', 'W']},
+                      'output': {'name': 'latent', 'shape': ['B', 4, 'h', 'w']}},
+          'decoder': {'onnx': 'latent-codec-decoder.onnx', 'input': {'name': 'latent', 'shape': ['B', 4, 'h', 'w']},
+                      'output': {'name': 'image', 'shape': ['B', 1, 'H', 'W']}},
+          'note': 'lossless test codec: encoder 2 x SpaceToDepth(2), decoder DepthToSpace(2) x 0.5'}
+
+
+def latent_codec():
+    """Encoder and decoder of LATENT: exact inverses (the factor 2 checks that the decoder runs)."""
+    enc = helper.make_graph(
+        [helper.make_node('SpaceToDepth', ['image'], ['s2d'], blocksize=2), helper.make_node('Mul', ['s2d', 'two'], ['latent'])],
+        'latent-codec-encoder', [image_input('image', 1)],
+        [helper.make_tensor_value_info('latent', TensorProto.FLOAT, ['B', 4, 'h', 'w'])], [const('two', 2.0)])
+    dec = helper.make_graph(
+        [helper.make_node('Mul', ['latent', 'half'], ['scaled']), helper.make_node('DepthToSpace', ['scaled'], ['image'], blocksize=2, mode='DCR')],
+        'latent-codec-decoder', [helper.make_tensor_value_info('latent', TensorProto.FLOAT, ['B', 4, 'h', 'w'])],
+        [image_input('image', 1)], [const('half', 0.5)])
+    for graph in (enc, dec):
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', OPSET)],
+                                  producer_name='lowdose make-test-models.py', producer_version='1')
+        model.ir_version = 8
+        onnx.checker.check_model(model)
+        with open(os.path.join(OUT, graph.name + '.onnx'), 'wb') as f:
+            f.write(model.SerializeToString())
+
+
+def latent_card(card, latent):
+    """A pixel card turned into a latent one: space, latent block, latent channels in and out."""
+    c = latent['channels']
+    card = dict(card)
+    card['space'] = 'latent'
+    card['latent'] = latent
+    card['inputs'] = {k: dict(v, shape=list(v['shape'])) for k, v in card['inputs'].items()}
+    for role in ('sample', 'condition'):
+        card['inputs'][role]['shape'][1] = c
+    card['output'] = dict(card['output'], shape=[card['output']['shape'][0], c] + card['output']['shape'][2:])
+    # Latent grid a multiple of 2: images are padded to a multiple of factor x 2 = 4 pixels.
+    card['tile'] = {'multipleOf': 2, 'overlap': 0}
+    keys = list(card.keys())
+    order = keys[:keys.index('onnx') + 1] + ['space', 'latent'] + [k for k in keys[keys.index('onnx') + 1:] if k not in ('space', 'latent')]
+    return {k: card[k] for k in order}
 
 
 # ---- per-pixel models ---------------------------------------------------------------------------
 
-def per_pixel(name, cond_channels=1, size=None, modality=False, batch='B', int64_timestep=False):
+def per_pixel(name, cond_channels=1, size=None, modality=False, batch='B', int64_timestep=False, latent=None):
+    ch = latent['channels'] if latent else 1
     nodes = [
         helper.make_node('Reshape', ['cond_mask', 'bshape'], ['mask4']),
         helper.make_node('Reshape', ['dose', 'bshape'], ['dose4']),
@@ -218,12 +274,12 @@ def per_pixel(name, cond_channels=1, size=None, modality=False, batch='B', int64
              const('bw', np.array([0.125, 0.25, 0.0625], dtype=np.float32).reshape(1, 3, 1, 1)),
              const('axis1', [1], np.int64), const('bshape', [-1, 1, 1, 1], np.int64)]
     t_type = TensorProto.INT64 if int64_timestep else TensorProto.FLOAT
-    inputs = [image_input('x_t', 1, size, batch), vector_input('t', batch, t_type),
-              image_input('cond', cond_channels, size, batch), vector_input('dose', batch), vector_input('cond_mask', batch)]
+    inputs = [image_input('x_t', ch, size, batch), vector_input('t', batch, t_type),
+              image_input('cond', cond_channels * ch, size, batch), vector_input('dose', batch), vector_input('cond_mask', batch)]
     if modality:
         inputs.append(vector_input('modality', batch))
     used = {i for n in nodes for i in n.input}
-    graph = helper.make_graph(nodes, name, inputs, [image_input('out', 1, size, batch)],
+    graph = helper.make_graph(nodes, name, inputs, [image_input('out', ch, size, batch)],
                               [i for i in inits if i.name in used])
     schedule = {'kind': 'linear', 'trainSteps': 1000, 'betaStart': 1e-4, 'betaEnd': 0.02}
     tile = {'size': size, 'multipleOf': 1, 'overlap': 8} if size else {'multipleOf': 1, 'overlap': 0}
@@ -236,6 +292,10 @@ def per_pixel(name, cond_channels=1, size=None, modality=False, batch='B', int64
                      neighbours=1 if cond_channels == 3 else 0,
                      modalities=('CT', 'PT') if modality else ('CT',), tile=tile,
                      guidance={'conditionDropout': 0.1, 'default': 1}, size=size)
+    if latent:
+        card = latent_card(card, latent)
+        card['uncertainty'] = {'samples': 3, 'calibration': [{'samples': 3, 'spreadScale': 1.5, 'noiseScale': 0.0, 'noiseWindowMm': 5}],
+                               'threshold': 10, 'units': 'HU', 'note': 'made-up numbers for the plumbing test'}
     save(name, graph, card)
 
 
@@ -302,6 +362,9 @@ def main():
     per_pixel('per-pixel-batch1-int64t', batch=1, int64_timestep=True)
     minimal()
     bench_conv()
+    latent_codec()
+    oracle('v', cosine, channels=4, suffix='-latent', latent=LATENT)
+    per_pixel('per-pixel-latent', latent=LATENT)
 
 
 if __name__ == '__main__':

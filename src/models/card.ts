@@ -87,6 +87,35 @@ export interface UncertaintySettings {
   readonly [key: string]: unknown;
 }
 
+/** 'pixel' (default): the network works on the image; 'latent': on an autoencoder's latent (`latent`). */
+export type ModelSpace = 'pixel' | 'latent';
+export const MODEL_SPACES: readonly ModelSpace[] = ['pixel', 'latent'];
+
+/** One half of a latent model's autoencoder: its ONNX file (relative to the card) and tensors. */
+export interface LatentCodecSpec {
+  readonly onnx: string;
+  /** Encoder: the image [B, 1, H, W] in model space; decoder: the latent [B, channels, h, w]. */
+  readonly input: TensorSpec;
+  /** Encoder: the latent; decoder: the image. */
+  readonly output: TensorSpec;
+}
+
+/**
+ * The card's `latent` block (space "latent", docs/latent.md): the image is encoded to a latent of
+ * `channels` x (H / factor) x (W / factor), the reverse process runs there (the network's sample,
+ * condition and output are latents; the condition is the encoded low-dose slice) and the decoder
+ * writes the image.
+ */
+export interface LatentSettings {
+  /** Downsampling factor of the encoder (a power of two). */
+  readonly factor: number;
+  readonly channels: number;
+  readonly encoder: LatentCodecSpec;
+  readonly decoder: LatentCodecSpec;
+  /** Free-form extras (scale, note). */
+  readonly [key: string]: unknown;
+}
+
 export interface TextureSettings {
   /** Dose fraction in (0, 1]: what the model was mostly trained and evaluated at. */
   readonly defaultDose: number;
@@ -100,6 +129,10 @@ export interface ModelCard {
   readonly modalities: readonly Modality[];
   /** The ONNX file, relative to the card's folder. */
   readonly onnx: string;
+  /** Where the network works; absent = 'pixel'. */
+  readonly space?: ModelSpace;
+  /** The autoencoder of a latent model (required with space 'latent', refused without it). */
+  readonly latent?: LatentSettings;
   readonly inputs: ModelInputs;
   /** [B, 1, H, W]. */
   readonly output: TensorSpec;
@@ -141,6 +174,11 @@ export function normalizationFor(card: ModelCard, modality: Modality): Normaliza
 
 export function conditionChannels(card: ModelCard): number {
   return 1 + 2 * card.neighbours;
+}
+
+/** The latent block of a latent model; null for a pixel-space one. */
+export function latentOf(card: ModelCard): LatentSettings | null {
+  return card.space === 'latent' && card.latent ? card.latent : null;
 }
 
 // ---- validation ---------------------------------------------------------------------------------
@@ -267,6 +305,27 @@ function tensorSpec(p: Problems, v: Json, field: string, rank: number): void {
   oneOf(p, v, 'dtype', `${field}.dtype`, field.endsWith('timestep') ? ['float32', 'int64'] : ['float32'], true);
 }
 
+/** `latent`: { factor, channels, encoder: { onnx, input, output }, decoder: { onnx, input, output }, ... }. */
+function latentBlock(p: Problems, v: Json): void {
+  const field = 'latent';
+  if (!isObject(v)) {
+    p.add(field, `expected { "factor", "channels", "encoder", "decoder" } for space "latent", got ${describe(v)}`);
+    return;
+  }
+  num(p, v, 'factor', `${field}.factor`, (x) => Number.isInteger(x) && x >= 2 && x <= 64 && (x & (x - 1)) === 0, 'a power of two in 2..64');
+  num(p, v, 'channels', `${field}.channels`, (x) => Number.isInteger(x) && x >= 1 && x <= 64, 'an integer in 1..64');
+  for (const part of ['encoder', 'decoder'] as const) {
+    const spec = v[part];
+    if (!isObject(spec)) {
+      p.add(`${field}.${part}`, `expected { "onnx", "input", "output" }, got ${describe(spec)}`);
+      continue;
+    }
+    if (typeof spec.onnx !== 'string' || !spec.onnx.endsWith('.onnx')) p.add(`${field}.${part}.onnx`, `expected the .onnx file name, got ${describe(spec.onnx)}`);
+    tensorSpec(p, spec.input, `${field}.${part}.input`, 4);
+    tensorSpec(p, spec.output, `${field}.${part}.output`, 4);
+  }
+}
+
 function normalization(p: Problems, v: Json, field: string, modality: Modality | null): void {
   if (!isObject(v)) {
     p.add(field, `expected { "units", "transform", "offset", "scale" }, got ${describe(v)}`);
@@ -331,6 +390,13 @@ export function parseModelCard(value: Json, cardPath: string): ModelCard {
 
   oneOf(p, c, 'neighbours', 'neighbours', [0, 1]);
   const channels = c.neighbours === 1 ? 3 : 1;
+  oneOf(p, c, 'space', 'space', MODEL_SPACES, true);
+  if (c.space === 'latent') {
+    latentBlock(p, c.latent);
+    if (c.neighbours === 1) p.add('neighbours', 'a latent model takes the slice alone (neighbours 0)');
+  } else if (c.latent !== undefined) {
+    p.add('latent', 'only a model with space "latent" has a latent block');
+  }
 
   const inputs = c.inputs;
   if (!isObject(inputs)) {
@@ -430,10 +496,31 @@ export function parseModelCard(value: Json, cardPath: string): ModelCard {
 function checkShapes(p: Problems, card: ModelCard, channels: number): void {
   const { sample, condition } = card.inputs;
   const output = card.output;
-  if (sample.shape[1] !== 1) p.add('inputs.sample.shape', `dimension 1 must be 1 (one image channel), got ${describe(sample.shape[1])}`);
-  if (output.shape[1] !== 1) p.add('output.shape', `dimension 1 must be 1, got ${describe(output.shape[1])}`);
-  if (condition.shape[1] !== channels) {
-    p.add('inputs.condition.shape', `dimension 1 must be ${channels} for neighbours ${card.neighbours}, got ${describe(condition.shape[1])}`);
+  const latent = latentOf(card);
+  if (latent) {
+    // The network's sample, condition (the encoded low-dose slice) and output are all latents.
+    for (const [field, spec] of [['inputs.sample', sample], ['inputs.condition', condition], ['output', output]] as const) {
+      if (spec.shape[1] !== latent.channels) p.add(`${field}.shape`, `dimension 1 must be latent.channels ${latent.channels}, got ${describe(spec.shape[1])}`);
+    }
+    const ends = [
+      ['latent.encoder.input', latent.encoder.input, 1],
+      ['latent.encoder.output', latent.encoder.output, latent.channels],
+      ['latent.decoder.input', latent.decoder.input, latent.channels],
+      ['latent.decoder.output', latent.decoder.output, 1],
+    ] as const;
+    for (const [field, spec, want] of ends) {
+      if (spec.shape[1] !== want) p.add(`${field}.shape`, `dimension 1 must be ${want}, got ${describe(spec.shape[1])}`);
+    }
+    if (typeof sample.shape[2] === 'number' || typeof sample.shape[3] === 'number') {
+      p.add('inputs.sample.shape', 'a latent model takes latents of any size (symbolic height and width)');
+    }
+    if (card.tile.size !== undefined) p.add('tile.size', 'a latent model runs on the whole latent (no tiles): leave tile.size out');
+  } else {
+    if (sample.shape[1] !== 1) p.add('inputs.sample.shape', `dimension 1 must be 1 (one image channel), got ${describe(sample.shape[1])}`);
+    if (output.shape[1] !== 1) p.add('output.shape', `dimension 1 must be 1, got ${describe(output.shape[1])}`);
+    if (condition.shape[1] !== channels) {
+      p.add('inputs.condition.shape', `dimension 1 must be ${channels} for neighbours ${card.neighbours}, got ${describe(condition.shape[1])}`);
+    }
   }
   const batch = sample.shape[0];
   for (const role of INPUT_ROLES) {
@@ -507,5 +594,47 @@ export function checkCardAgainstGraph(
   }
   if (problems.length > 0) {
     throw new LowdoseError('E_MODEL_MISMATCH', `model card ${card.name} does not match ${onnxPath}:\n  ${problems.join('\n  ')}`, { path: onnxPath });
+  }
+}
+
+/**
+ * Checks one half of a latent model's autoencoder against its graph: the card's input and output
+ * names exist, with the card's rank and fixed dimensions, and the graph has no other inputs.
+ * Throws E_MODEL_MISMATCH naming everything that differs.
+ */
+export function checkCodecAgainstGraph(
+  field: string,
+  spec: LatentCodecSpec,
+  graph: {
+    inputs: readonly { name: string; type: string | null; shape: readonly (number | string)[] | null }[];
+    outputs: readonly { name: string; type: string | null; shape: readonly (number | string)[] | null }[];
+  },
+  onnxPath: string,
+): void {
+  const problems: string[] = [];
+  const check = (role: 'input' | 'output', list: typeof graph.inputs) => {
+    const want = spec[role];
+    const actual = list.find((v) => v.name === want.name);
+    if (!actual) {
+      problems.push(`${field}.${role} names '${want.name}', which is not a graph ${role} (the graph's: ${list.map((v) => v.name).join(', ')})`);
+      return;
+    }
+    if (actual.type !== null && actual.type !== 'float32') problems.push(`${field}.${role} '${want.name}': the graph has ${actual.type}, expected float32`);
+    if (actual.shape === null) return;
+    if (actual.shape.length !== want.shape.length) {
+      problems.push(`${field}.${role} '${want.name}': the graph has rank ${actual.shape.length}, the card ${want.shape.length}`);
+      return;
+    }
+    actual.shape.forEach((dim, i) => {
+      if (typeof dim === 'number' && dim > 0 && dim !== want.shape[i]) {
+        problems.push(`${field}.${role} '${want.name}': dimension ${i} is ${dim} in the graph but ${describe(want.shape[i])} in the card`);
+      }
+    });
+  };
+  check('input', graph.inputs);
+  check('output', graph.outputs);
+  if (graph.inputs.length !== 1) problems.push(`${field}: the graph has ${graph.inputs.length} inputs (${graph.inputs.map((v) => v.name).join(', ')}), expected one`);
+  if (problems.length > 0) {
+    throw new LowdoseError('E_MODEL_MISMATCH', `model card ${field} does not match ${onnxPath}:\n  ${problems.join('\n  ')}`, { path: onnxPath });
   }
 }

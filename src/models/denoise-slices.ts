@@ -3,15 +3,17 @@
  * space, stacks neighbours when the model wants them, runs the reverse process and maps the result
  * (and the ensemble spread) back. What the `denoise` pipeline calls once per batch of slices.
  */
+import { performance } from 'node:perf_hooks';
 import { consistencyInPixels, type ConsistencySettings } from '../diffusion/consistency.js';
 import type { DiffusionModel } from '../diffusion/model.js';
 import { fromModelSpace, toModelSpace, type Normalization } from '../diffusion/normalization.js';
-import { denoiseBatch, type DenoiseTiming, type StepInfo } from '../diffusion/sample.js';
+import { denoiseBatch, ensembleMeanStd, type DenoiseBatchResult, type DenoiseTiming, type StepInfo } from '../diffusion/sample.js';
 import type { Sampler } from '../diffusion/sampler.js';
 import { restoreTexture, type Texture } from '../diffusion/texture.js';
 import { Workspace } from '../diffusion/workspace.js';
 import { LowdoseError } from '../errors.js';
-import { conditionChannels, normalizationFor, type Modality, type ModelCard } from './card.js';
+import { conditionChannels, latentOf, normalizationFor, type Modality, type ModelCard } from './card.js';
+import type { LatentCodec } from './latent.js';
 
 export interface SliceInput {
   /** Index of the slice in its series: the key of its noise stream (same seed + index = same noise). */
@@ -50,6 +52,7 @@ export interface DenoiseSlicesOptions {
   readonly textureDose?: number;
   /** Also return every ensemble member per slice (`samples` in the result). */
   readonly keepSamples?: boolean;
+  /** After every sampler step; for a latent model its arrays are latents (c·h rows of w, ./latent.ts), not images. */
   readonly onStep?: (info: StepInfo) => void;
   /**
    * Buffers kept between calls (the Denoiser's): the call borrows it, or a fresh one when another
@@ -74,8 +77,11 @@ export interface DenoiseSlicesResult {
   readonly timing: DenoiseTiming;
 }
 
+/** A model as denoiseSlices takes it: a latent model (card space "latent") comes with its codec. */
+export type CardModel = DiffusionModel & { readonly card: ModelCard; readonly codec?: LatentCodec | null };
+
 export async function denoiseSlices(
-  model: DiffusionModel & { readonly card: ModelCard },
+  model: CardModel,
   slices: readonly SliceInput[],
   options: DenoiseSlicesOptions,
 ): Promise<DenoiseSlicesResult> {
@@ -89,7 +95,7 @@ export async function denoiseSlices(
 }
 
 async function denoiseWith(
-  model: DiffusionModel & { readonly card: ModelCard },
+  model: CardModel,
   slices: readonly SliceInput[],
   options: DenoiseSlicesOptions,
   norm: Normalization,
@@ -119,31 +125,43 @@ async function denoiseWith(
   if (consistency && !options.pixelSpacing) {
     throw new LowdoseError('E_INTERNAL', 'denoiseSlices: measurement consistency needs the pixel spacing (its scale is in mm)');
   }
-  const result = await denoiseBatch({
-    model,
-    sampler: options.sampler,
-    steps: options.steps,
-    height: rows,
-    width: columns,
-    condition,
-    sliceIndices: slices.map((s) => s.index),
-    doseLevel: slices.map((s) => s.doseLevel ?? 0),
-    modality: options.modality === 'PT' ? 1 : 0,
-    seed: options.seed,
-    guidance: options.guidance ?? card.guidance.default,
-    samples: K,
-    // One sample per slice: mapped back below, straight into the arrays handed out. An ensemble's
-    // mean and SD are taken in modality units, so its members are mapped back first.
-    ...(K > 1 ? { toOutput: (values: Float32Array) => void fromModelSpace(norm, values, values) } : {}),
-    workspace,
-    ...(options.keepSamples ? { keepSamples: true } : {}),
-    ...(options.onStep ? { onStep: options.onStep } : {}),
-    ...(consistency && options.pixelSpacing ? { consistency: consistencyInPixels(consistency, options.pixelSpacing) } : {}),
-  });
+  const latent = latentOf(card);
+  let result: Pick<DenoiseBatchResult, 'mean' | 'std' | 'samples' | 'timing'>;
+  if (latent) {
+    if (!model.codec) throw new LowdoseError('E_INTERNAL', `model ${card.name} is a latent model but came without its encoder and decoder`);
+    if (consistency) {
+      throw new LowdoseError('E_USAGE', `measurement consistency works on the image, and ${card.name} samples a latent: use --consistency 0 with it`);
+    }
+    result = await denoiseLatent(model, model.codec, condition, slices, options, norm, workspace);
+  } else {
+    result = await denoiseBatch({
+      model,
+      sampler: options.sampler,
+      steps: options.steps,
+      height: rows,
+      width: columns,
+      condition,
+      sliceIndices: slices.map((s) => s.index),
+      doseLevel: slices.map((s) => s.doseLevel ?? 0),
+      modality: options.modality === 'PT' ? 1 : 0,
+      seed: options.seed,
+      guidance: options.guidance ?? card.guidance.default,
+      samples: K,
+      // One sample per slice: mapped back below, straight into the arrays handed out. An ensemble's
+      // mean and SD are taken in modality units, so its members are mapped back first.
+      ...(K > 1 ? { toOutput: (values: Float32Array) => void fromModelSpace(norm, values, values) } : {}),
+      workspace,
+      ...(options.keepSamples ? { keepSamples: true } : {}),
+      ...(options.onStep ? { onStep: options.onStep } : {}),
+      ...(consistency && options.pixelSpacing ? { consistency: consistencyInPixels(consistency, options.pixelSpacing) } : {}),
+    });
+  }
+  // In modality units already: an ensemble's mean, and everything a latent model returns.
+  const mapped = K > 1 || latent !== null;
   const split = (values: Float32Array) => Array.from({ length: B }, (_, b) => values.slice(b * image, (b + 1) * image));
   const lane = (values: Float32Array, b: number) => values.subarray(b * image, (b + 1) * image);
   const denoised =
-    K > 1
+    mapped
       ? outputs
         ? outputs.map((out, b) => {
             out.set(lane(result.mean, b));
@@ -164,4 +182,69 @@ async function denoiseWith(
     ? Array.from({ length: B }, (_, b) => Array.from({ length: K }, (_, k) => result.samples!.slice((b * K + k) * image, (b * K + k + 1) * image)))
     : null;
   return { denoised, std: result.std ? split(result.std) : null, samples: members, timing: result.timing };
+}
+
+/**
+ * The latent path (card space "latent"): encode the low-dose slices (the condition, and the warm
+ * start's starting point), run the same reverse process on the latents, decode every ensemble
+ * member and take mean and SD on the decoded images (modality units), so `samples` and uncertainty
+ * mean what they mean for a pixel model.
+ */
+async function denoiseLatent(
+  model: DiffusionModel & { readonly card: ModelCard },
+  codec: LatentCodec,
+  condition: Float32Array,
+  slices: readonly SliceInput[],
+  options: DenoiseSlicesOptions,
+  norm: Normalization,
+  workspace: Workspace,
+): Promise<Pick<DenoiseBatchResult, 'mean' | 'std' | 'samples' | 'timing'>> {
+  const started = performance.now();
+  const before = { ...codec.stats };
+  const { rows, columns } = options;
+  const image = rows * columns;
+  const B = slices.length;
+  const K = options.samples ?? 1;
+  const { latent, grid } = await codec.encode(condition, B, rows, columns);
+  const run = await denoiseBatch({
+    model,
+    sampler: options.sampler,
+    steps: options.steps,
+    // c latent channels of h x w as one image of c·h rows (OnnxDiffusionModel reshapes it back).
+    height: grid.channels * grid.rows,
+    width: grid.columns,
+    condition: latent,
+    sliceIndices: slices.map((s) => s.index),
+    doseLevel: slices.map((s) => s.doseLevel ?? 0),
+    modality: options.modality === 'PT' ? 1 : 0,
+    seed: options.seed,
+    guidance: options.guidance ?? model.card.guidance.default,
+    samples: K,
+    workspace,
+    // Every member back (K > 1): the ensemble statistics are taken on decoded images.
+    keepSamples: true,
+    ...(options.onStep ? { onStep: options.onStep } : {}),
+  });
+  const lanes = K === 1 ? run.mean : run.samples!;
+  const decoded = await codec.decode(lanes, B * K, grid, rows, columns);
+  fromModelSpace(norm, decoded, decoded);
+  let mean = decoded;
+  let std: Float32Array | null = null;
+  if (K > 1) {
+    mean = new Float32Array(B * image);
+    std = new Float32Array(B * image);
+    ensembleMeanStd(decoded, B, K, image, mean, std);
+  }
+  const after = codec.stats;
+  return {
+    mean,
+    std,
+    samples: options.keepSamples && K > 1 ? decoded : null,
+    timing: {
+      totalMs: performance.now() - started,
+      modelMs: run.timing.modelMs + after.forwardMs - before.forwardMs,
+      modelCalls: run.timing.modelCalls + after.calls - before.calls,
+      steps: run.timing.steps,
+    },
+  };
 }

@@ -18,7 +18,7 @@ import { LowdoseError } from '../errors.js';
 import type { Image2D } from '../image.js';
 import { DEFAULT_PADDING_FILL, fillPadding, restorePadding } from '../padding.js';
 import { formatDeviceReport, type Device, type DeviceRequest } from '../runtime/devices.js';
-import { normalizationFor, type Modality, type ModelCard, type UncertaintyCalibrationEntry } from './card.js';
+import { latentOf, normalizationFor, type Modality, type ModelCard, type UncertaintyCalibrationEntry } from './card.js';
 import { denoiseSlices, type DenoiseSlicesResult, type SliceInput } from './denoise-slices.js';
 import { loadModel, type LoadedModel } from './load.js';
 
@@ -184,6 +184,9 @@ export class Denoiser {
     this.uncertainty = wantsCalibration ? resolveUncertainty(card, this.samples, settings.uncertaintyThreshold) : null;
     this.guidance = settings.guidance ?? card.guidance.default;
     this.consistency = resolveConsistency(card.sampler.consistency, settings.consistency);
+    if (this.consistency && latentOf(card)) {
+      throw new LowdoseError('E_USAGE', `measurement consistency works on the image, and ${card.name} samples a latent (space "latent"): use --consistency 0 with it`);
+    }
     this.doseLevel = settings.doseLevel ?? 0;
     const { texture, warnings } = textureSettings(settings.texture ?? 'smooth', this.doseLevel, card.texture?.defaultDose, card.name);
     this.texture = texture;

@@ -13,7 +13,8 @@ import { TiledModel } from '../diffusion/tiling.js';
 import type { DeviceReport } from '../runtime/devices.js';
 import { OnnxSession, type SessionOptions } from '../runtime/session.js';
 import { packagePath } from '../util/package-root.js';
-import { checkCardAgainstGraph, conditionChannels, parseModelCard, type ModelCard } from './card.js';
+import { checkCardAgainstGraph, conditionChannels, latentOf, parseModelCard, type ModelCard } from './card.js';
+import { LatentCodec } from './latent.js';
 import { OnnxDiffusionModel } from './onnx-model.js';
 
 /** The shipped models' folder: `<package root>/models`. */
@@ -129,6 +130,8 @@ export class LoadedModel implements DiffusionModel {
     readonly files: ModelFiles,
     readonly session: OnnxSession,
     options: { maxTileBatch?: number; maxForwardPixels?: number } = {},
+    /** A latent model's autoencoder (card space "latent"); null for a pixel-space model. */
+    readonly codec: LatentCodec | null = null,
   ) {
     this.network = new OnnxDiffusionModel(session, card);
     // A graph with fixed height and width runs on exactly tile.size; any other takes tiles up to it.
@@ -149,16 +152,21 @@ export class LoadedModel implements DiffusionModel {
     return this.session.device;
   }
 
+  /** Forward passes of the network (and of a latent model's encoder and decoder). */
   get stats(): ForwardStats {
-    return this.session.stats;
+    if (!this.codec) return this.session.stats;
+    const c = this.codec.stats;
+    return { calls: this.session.stats.calls + c.calls, forwardMs: this.session.stats.forwardMs + c.forwardMs };
   }
 
   predict(batch: ModelBatch, out: Float32Array): Promise<void> {
-    return this.tiled.predict(batch, out);
+    // A latent is small (a 512 x 512 slice is 128 x 128 at 4x) and its rows are c channels stacked
+    // (./latent.ts): it goes to the network whole, never in tiles.
+    return this.codec ? this.network.predict(batch, out) : this.tiled.predict(batch, out);
   }
 
-  release(): Promise<void> {
-    return this.session.release();
+  async release(): Promise<void> {
+    await Promise.all([this.session.release(), ...(this.codec ? [this.codec.release()] : [])]);
   }
 }
 
@@ -175,14 +183,30 @@ export async function loadModel(nameOrPath: string, options: LoadModelOptions = 
   if (options.device !== undefined) sessionOptions.device = options.device;
   if (options.threads !== undefined) sessionOptions.threads = options.threads;
   const session = await OnnxSession.create(files.onnxPath, sessionOptions);
+  let codec: LatentCodec | null = null;
   try {
     checkCardAgainstGraph(card, session.signature, files.onnxPath);
+    const latent = latentOf(card);
+    if (latent) {
+      for (const part of [latent.encoder, latent.decoder]) {
+        const file = path.resolve(path.dirname(files.cardPath), part.onnx);
+        if (!existsSync(file)) throw new LowdoseError('E_NOT_FOUND', `${files.cardPath} names ${part.onnx}, but ${file} does not exist`, { path: file });
+      }
+      // The autoencoder runs where the network does (the device auto chose, not auto again).
+      codec = await LatentCodec.open(card, files.cardPath, latent, { ...sessionOptions, device: session.device.used });
+    }
   } catch (error) {
     await session.release();
     throw error;
   }
-  return new LoadedModel(card, files, session, {
-    ...(options.maxTileBatch === undefined ? {} : { maxTileBatch: options.maxTileBatch }),
-    ...(options.maxForwardPixels === undefined ? {} : { maxForwardPixels: options.maxForwardPixels }),
-  });
+  return new LoadedModel(
+    card,
+    files,
+    session,
+    {
+      ...(options.maxTileBatch === undefined ? {} : { maxTileBatch: options.maxTileBatch }),
+      ...(options.maxForwardPixels === undefined ? {} : { maxForwardPixels: options.maxForwardPixels }),
+    },
+    codec,
+  );
 }

@@ -4,8 +4,9 @@
  * ./load.ts for the model the pipeline uses.
  */
 import { checkModelBatch, type DiffusionModel, type ForwardStats, type ModelBatch } from '../diffusion/model.js';
+import { LowdoseError } from '../errors.js';
 import type { OnnxSession, TensorData } from '../runtime/session.js';
-import { conditionChannels, type ModelCard } from './card.js';
+import { conditionChannels, latentOf, type ModelCard } from './card.js';
 
 const VECTOR_ROLES = ['timestep', 'doseLevel', 'conditionMask', 'modality'] as const;
 
@@ -14,6 +15,12 @@ export class OnnxDiffusionModel implements DiffusionModel {
   readonly supportsConditionMask: boolean;
   /** Fixed batch size of the graph, or null when the batch dimension is free. */
   readonly fixedBatch: number | null;
+  /**
+   * Channels of the network's sample (1; a latent model's latent channels c). The sampler sees a
+   * c-channel latent of h x w as one image of height c·h (the same values in the same order), so
+   * every sampler, guidance and ensemble runs on latents unchanged; only the graph gets [B, c, h, w].
+   */
+  readonly sampleChannels: number;
   private int64Timestep: BigInt64Array | null = null;
   private chunk: { sample: Float32Array; condition: Float32Array; vectors: Record<string, Float32Array>; out: Float32Array; key: string } | null = null;
 
@@ -25,6 +32,7 @@ export class OnnxDiffusionModel implements DiffusionModel {
     this.supportsConditionMask = card.inputs.conditionMask !== undefined;
     const b = card.inputs.sample.shape[0];
     this.fixedBatch = typeof b === 'number' ? b : null;
+    this.sampleChannels = latentOf(card)?.channels ?? 1;
   }
 
   get stats(): ForwardStats {
@@ -42,11 +50,14 @@ export class OnnxDiffusionModel implements DiffusionModel {
   }
 
   private async run(batch: ModelBatch, out: Float32Array): Promise<void> {
-    const { batch: b, height: h, width: w } = batch;
+    const { batch: b, width: w } = batch;
+    const c = this.sampleChannels;
+    if (batch.height % c !== 0) throw new LowdoseError('E_INTERNAL', `latent batch of height ${batch.height} is not ${c} channels high`);
+    const h = batch.height / c;
     const inputs = this.card.inputs;
     const feeds: Record<string, TensorData> = {
-      [inputs.sample.name]: { data: batch.sample, dims: [b, 1, h, w] },
-      [inputs.condition.name]: { data: batch.condition, dims: [b, this.conditionChannels, h, w] },
+      [inputs.sample.name]: { data: batch.sample, dims: [b, c, h, w] },
+      [inputs.condition.name]: { data: batch.condition, dims: [b, this.conditionChannels * c, h, w] },
     };
     for (const role of VECTOR_ROLES) {
       const spec = inputs[role];
@@ -55,7 +66,7 @@ export class OnnxDiffusionModel implements DiffusionModel {
       if (role === 'timestep' && spec.dtype === 'int64') data = this.timestepAsInt64(batch.timestep);
       feeds[spec.name] = { data, dims: [b] };
     }
-    await this.session.run(feeds, { [this.card.output.name]: { data: out, dims: [b, 1, h, w] } });
+    await this.session.run(feeds, { [this.card.output.name]: { data: out, dims: [b, c, h, w] } });
   }
 
   private timestepAsInt64(t: Float32Array): BigInt64Array {

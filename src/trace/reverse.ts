@@ -4,6 +4,7 @@
  * the input. Runs the same `denoiseSlices` call as `lowdose denoise`, so the last frame is what
  * denoise would write for this slice with the same seed and slice index.
  */
+import { LowdoseError } from '../errors.js';
 import type { ConsistencySettings, DenoiseTiming } from '../diffusion/index.js';
 import type { DiffusionModel, ModelBatch } from '../diffusion/model.js';
 import { fromModelSpace } from '../diffusion/normalization.js';
@@ -75,6 +76,10 @@ export async function reverseProcess(
   input: Float32Array,
   options: ReverseOptions,
 ): Promise<ReverseTrace> {
+  if (model.card.space === 'latent') {
+    // Its x_t and x̂_0 are latents: a trace would have to decode every frame (not done yet).
+    throw new LowdoseError('E_USAGE', `trace shows the reverse process on the image; ${model.card.name} runs it on a latent (space "latent"), which trace does not decode yet`);
+  }
   const { rows, columns, range } = options;
   const size = rows * columns;
   const norm = normalizationFor(model.card, options.modality);
