@@ -8,7 +8,7 @@
 # checkpoints), it also continues each of those on the GPU beside the from-scratch runs.
 # With .device/real carried too (real quarter/full-dose CT pairs of the training patient, packed by
 # pack.sh train), the ct-real* runs continue or train CT on the simulated data plus those pairs.
-# PYTHON, CONFIG (default gpu), SHARDS (default nproc), WORKERS (sampler processes per run, default 3),
+# EXPORT_ONLY=1 stops after the export (scripts/device/latent.sh). PYTHON, CONFIG (default gpu), SHARDS (default nproc), WORKERS (sampler processes per run, default 3),
 # EXPORTS (export-dataset commands, default "ct-train pet-train"; add pet-lesions for the
 # pet-lesions run), ONLY (comma-separated run names to keep) and LOWDOSE_CACHE (default .cache) can be set; a
 # plumbing check here: PYTHON=/usr/bin/python3 LOWDOSE_CACHE=/tmp/c CONFIG=cpu-tiny bash scripts/device/train.sh 0.2
@@ -43,6 +43,8 @@ if [ $fail = 1 ]; then tail -n 5 "$KIT"/export-*.log; echo "export failed"; exit
 $NODE .device/export-dataset.mjs merge-shards || exit 1
 [ -d .device/real ] && { $PY scripts/device/real-pairs.py unpack .device/real "$C/train/CT" || exit 1; }
 du -sh "$C"/train/*/*
+# EXPORT_ONLY=1: the data and nothing else (scripts/device/latent.sh trains its own runs on it).
+[ -n "${EXPORT_ONLY:-}" ] && exit 0
 
 echo "$(stamp) training $MINUTES min each (config $CONFIG)"
 models=$C/device-models

@@ -52,10 +52,13 @@ class ResBlock(nn.Module):
 
 class CondUNet(nn.Module):
     def __init__(self, channels=(16, 32, 64), cond_channels: int = 1, emb_dim: int = 64,
-                 prediction: str = "sample", residual_from_condition: bool = True):
+                 prediction: str = "sample", residual_from_condition: bool = True, sample_channels: int = 1):
         super().__init__()
         self.channels = tuple(channels)
         self.cond_channels = cond_channels
+        # > 1 for a latent-space model (scripts/train/latent_train.py): sample, condition and output
+        # are autoencoder latents of this many channels.
+        self.sample_channels = sample_channels
         self.prediction = prediction
         # For clean-image prediction the output is condition + correction: the network only has to
         # learn the (small) noise to remove. Only meaningful when predicting the sample.
@@ -66,7 +69,7 @@ class CondUNet(nn.Module):
         self.dose_mlp = nn.Sequential(nn.Linear(4, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
         self.mask_emb = nn.Parameter(torch.zeros(emb_dim))
         c0 = channels[0]
-        self.inp = nn.Conv2d(1 + cond_channels, c0, 3, padding=1)
+        self.inp = nn.Conv2d(sample_channels + cond_channels, c0, 3, padding=1)
         self.enc = nn.ModuleList()
         self.down = nn.ModuleList()
         for i, c in enumerate(channels[:-1]):
@@ -78,7 +81,7 @@ class CondUNet(nn.Module):
         for i in reversed(range(len(channels) - 1)):
             self.up.append(nn.Conv2d(channels[i + 1], channels[i], 3, padding=1))
             self.dec.append(ResBlock(2 * channels[i], channels[i], emb_dim))
-        self.out = nn.Conv2d(c0, 1, 3, padding=1)
+        self.out = nn.Conv2d(c0, sample_channels, 3, padding=1)
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
 

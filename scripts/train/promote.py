@@ -35,6 +35,12 @@ def main():
     out_dir = os.path.join(REPO, "models")
     os.makedirs(out_dir, exist_ok=True)
     shutil.copyfile(os.path.join(src_dir, card["onnx"]), os.path.join(out_dir, f"{a.name}.onnx"))
+    if card.get("space") == "latent":
+        # A latent model's encoder and decoder travel with it, renamed after it (docs/latent.md).
+        for part in ("encoder", "decoder"):
+            target = f"{a.name}-{part}.onnx"
+            shutil.copyfile(os.path.join(src_dir, card["latent"][part]["onnx"]), os.path.join(out_dir, target))
+            card["latent"][part]["onnx"] = target
     ck = os.path.join(CACHE, "checkpoints")
     shutil.copyfile(os.path.join(ck, f"{src_name}.pt"), os.path.join(ck, f"{a.name}.pt"))
     card["name"] = a.name

@@ -82,6 +82,9 @@ def parse():
                     help="of the samples in the 0..--t-low-max band, the fraction whose x_t is made from the LOW-DOSE "
                          "image (sqrt(abar) x_low + sqrt(1 - abar) eps), as the warm-start sampler makes it; loss on x0 (v only)")
     ap.add_argument("--minutes", type=float, default=None, help="stop after this wall time (recorded)")
+    ap.add_argument("--cpu-seconds", type=float, default=None,
+                    help="stop after this much CPU time of this process (a budget that does not depend on what else the "
+                         "machine runs; docs/latent.md compares models at equal CPU time); the lr decay then follows it")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--name", default=None, help="model name (default lowdose-<ct|pet>)")
     ap.add_argument("--out", default=os.path.join(REPO, "models"))
@@ -173,6 +176,8 @@ def main():
         p = i / total
         if budget:
             p = max(p, (time.time() - t0) / budget)
+        if a.cpu_seconds:
+            p = max(p, (time.process_time() - c0) / a.cpu_seconds)
         return min(p, 1.0)
 
     def lr_at(i):
@@ -182,13 +187,15 @@ def main():
     p_drop_cond, p_unknown_dose = 0.1, 0.3
     # Warm samples' x0 loss is weighted like the v loss at the band's top (v error = x0 error / (1 - abar)).
     band_weight = 1.0 / (1.0 - float(sched.abar[a.t_low_max]))
-    t0 = time.time()
+    t0, c0 = time.time(), time.process_time()
     curve = []
     ema_params, model_params = list(ema.parameters()), list(model.parameters())
     loss_sum, loss_count = torch.zeros((), device=dev), 0
     done = 0
     for it in range(total):
         if budget and time.time() - t0 > budget:
+            break
+        if a.cpu_seconds and time.process_time() - c0 > a.cpu_seconds:
             break
         x0, xl, d = next(batches)
         B = x0.shape[0]
@@ -244,6 +251,7 @@ def main():
             el = time.time() - t0
             print(f"iter {done}/{total} loss {m:.5f} lr {lr_at(it):.2e} {el:.0f}s", flush=True)
     wall = time.time() - t0
+    cpu = time.process_time() - c0
 
     os.makedirs(a.out, exist_ok=True)
     ema = ema.cpu().eval()
@@ -251,10 +259,11 @@ def main():
     os.makedirs(os.path.dirname(ckpt), exist_ok=True)
     prior_iters = previous.get("iterations", 0) if previous else 0
     prior_wall = previous.get("wallSeconds", 0.0) if previous else 0.0
+    prior_cpu = previous.get("cpuSeconds", 0.0) if previous else 0.0
     torch.save({"state": ema.state_dict(), "channels": cfg["channels"], "prediction": a.prediction, "condChannels": cond_channels,
                 "schedule": a.schedule, "normalization": norm, "iterations": prior_iters + done,
-                "wallSeconds": prior_wall + wall, "history": (previous.get("history", []) if previous else []) + [
-                    {"iterations": done, "wallSeconds": round(wall, 1), "lossCurve": curve}]}, ckpt)
+                "wallSeconds": prior_wall + wall, "cpuSeconds": prior_cpu + cpu, "history": (previous.get("history", []) if previous else []) + [
+                    {"iterations": done, "wallSeconds": round(wall, 1), "cpuSeconds": round(cpu, 1), "lossCurve": curve}]}, ckpt)
     onnx_path = os.path.join(a.out, f"{name}.onnx")
     try:
         export_onnx(ema, onnx_path)
@@ -300,6 +309,7 @@ def main():
                                               "filter": "x + amount * (x - gaussian(x, sigma)) on the clean and low-dose patch alike"}}
                if a.sharpen > 0 else {}),
             "wallSeconds": round(prior_wall + wall, 1),
+            "cpuSeconds": round(prior_cpu + cpu, 1),
             "hardware": f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads (shared 2-core VM), torch {torch.__version__}"
                         if dev.type == "cpu" else f"{torch.cuda.get_device_name(0)}, torch {torch.__version__}",
             "lossCurve": curve[:: max(1, len(curve) // 20)] + ([curve[-1]] if curve else []),
@@ -322,7 +332,7 @@ def main():
     with open(card_path, "w") as f:
         json.dump(card, f, indent=2, allow_nan=False)
         f.write("\n")
-    print(f"wrote {onnx_path} ({os.path.getsize(onnx_path)} bytes) and {card_path}; {done} iters in {wall:.0f}s")
+    print(f"wrote {onnx_path} ({os.path.getsize(onnx_path)} bytes) and {card_path}; {done} iters in {wall:.0f}s ({cpu:.0f} s CPU)")
 
 
 def export_onnx(model, path):
