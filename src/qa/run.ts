@@ -211,7 +211,9 @@ async function modelFingerprints(settings: QaDenoiseSettings): Promise<string[]>
     names.map(async (name) => {
       try {
         const files = await resolveModelFiles(name);
-        const stamps = await Promise.all([files.cardPath, files.onnxPath].map(async (f) => {
+        // A latent model's encoder and decoder are part of its weights too.
+        const codec = files.card.latent ? [files.card.latent.encoder.onnx, files.card.latent.decoder.onnx].map((f) => path.resolve(path.dirname(files.cardPath), f)) : [];
+        const stamps = await Promise.all([files.cardPath, files.onnxPath, ...codec].map(async (f) => {
           const s = await stat(f);
           return `${f}:${s.size}:${s.mtimeMs}`;
         }));

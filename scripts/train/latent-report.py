@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Markdown tables of docs/latent.md from the JSON files of its measurements.
+
+  python3 scripts/train/latent-report.py docs/experiments/latent/eval-*.json [--qa .cache/latent-qa]
+
+Reads latent-eval.ts results (one or more files; models merged, the input row from the first) and,
+with --qa, the `lowdose qa --json` outputs named <tag>-<steps>.json in that folder.
+"""
+import glob
+import json
+import os
+import sys
+
+
+def mean(values):
+    values = [v for v in values if v is not None]
+    return sum(values) / len(values) if values else None
+
+
+def cell(groups, names, key, window="hu", digits=2):
+    picked = [groups[g] for g in names if g in groups]
+    if not picked:
+        return "-"
+    if key in ("psnr", "ssim"):
+        v = mean([p[key][window] for p in picked])
+        return f"{v:.{digits if key == 'psnr' else 4}f}"
+    if key == "noise":
+        return f"{mean([p['roiSd'] for p in picked]):.1f}"
+    if key == "bias":
+        return f"{mean([p['bias']['soft'] for p in picked]):+.1f}"
+    raise KeyError(key)
+
+
+def main():
+    args = sys.argv[1:]
+    qa_dir = None
+    if "--qa" in args:
+        i = args.index("--qa")
+        qa_dir = args[i + 1]
+        args = args[:i] + args[i + 2:]
+    results = [json.load(open(f)) for f in args]
+    models = {}
+    for r in results:
+        models.update(r["models"])
+    groups = list(results[0]["input"].keys())
+    sim = lambda dose: [g for g in groups if g.endswith(f" {dose} %") and "real" not in g]
+    cols = [("simulated test, 25 %", sim(25)), ("simulated test, 10 %", sim(10)),
+            ("sharp lung kernel L, 25 %", [g for g in groups if "kernelL 25 %" in g]),
+            ("L192 B30f, real 25 %", [g for g in groups if g.startswith("L192/B30f")]),
+            ("L192 D45f, real 25 %", [g for g in groups if g.startswith("L192/D45f")])]
+    print("| model, steps | " + " | ".join(c for c, _ in cols) + " | ms / slice |")
+    print("| --- | " + " | ".join("---" for _ in cols) + " | --- |")
+    print("| input | " + " | ".join(f"{cell(results[0]['input'], n, 'psnr')} / {cell(results[0]['input'], n, 'ssim')}" for _, n in cols) + " | |")
+    for name, m in models.items():
+        for steps, s in m["steps"].items():
+            g = s["groups"]
+            print(f"| {name}, {steps} | " + " | ".join(f"{cell(g, n, 'psnr')} / {cell(g, n, 'ssim')}" for _, n in cols) + f" | {s['msPerSliceMedian']} |")
+    print()
+    print("| model, steps | simulated 25 %: noise SD / bias (HU) | simulated 10 % | L192 B30f real | L192 D45f real |")
+    print("| --- | --- | --- | --- | --- |")
+    ncols = [cols[0], cols[1], cols[3], cols[4]]
+    print("| input | " + " | ".join(f"{cell(results[0]['input'], n, 'noise')} / {cell(results[0]['input'], n, 'bias')}" for _, n in ncols) + " |")
+    for name, m in models.items():
+        for steps, s in m["steps"].items():
+            g = s["groups"]
+            print(f"| {name}, {steps} | " + " | ".join(f"{cell(g, n, 'noise')} / {cell(g, n, 'bias')}" for _, n in ncols) + " |")
+    if qa_dir:
+        print()
+        print("| model, steps | ACR MTF50 ratio | worst ACR insert HU error | ACR noise reduction | water noise reduction | water NPS peak shift |")
+        print("| --- | --- | --- | --- | --- | --- |")
+        for f in sorted(glob.glob(os.path.join(qa_dir, "*-*.json"))):
+            try:
+                d = json.load(open(f))
+            except json.JSONDecodeError:
+                continue
+            c = {x["name"]: x for x in d["checks"]}
+            hu = [x["value"] for k, x in c.items() if k.startswith("acr/dose25/hu-error/")]
+            worst = max(hu, key=abs) if hu else None
+            get = lambda k: f"{c[k]['value']:.3f}" if k in c and c[k].get("value") is not None else "-"
+            nps = [k for k in c if k.startswith("water/dose25/nps")]
+            print(f"| {os.path.basename(f)[:-5]} | {get('acr/dose25/mtf50-ratio')} | {worst:+.1f} | {get('acr/dose25/noise-reduction')} | "
+                  f"{get('water/dose25/noise-reduction')} | {get(nps[0]) if nps else '-'} |")
+
+
+if __name__ == "__main__":
+    main()
