@@ -26,7 +26,7 @@ import { checkJobMemory, resolveMemoryBudget, type MemoryPlan, type SeriesShape 
 import { resolveSfrcOptions, sfrcSlice, type SfrcSliceResult } from '../metrics/sfrc.js';
 import { calibratedSigma, removedNoiseVariance, windowRadius } from '../metrics/uncertainty.js';
 import { HallucinationRecorder } from './hallucination.js';
-import { createSliceDenoiser, type ResolvedUncertainty, type SliceDenoiser } from './slice-denoiser.js';
+import { createSliceDenoiser, type ResolvedUncertainty, type SliceBatchResult, type SliceDenoiser } from './slice-denoiser.js';
 import { UncertaintySummary } from './uncertainty-summary.js';
 import { ReferenceScorer, openReference, type ReferenceSet } from './reference.js';
 import { writePreview } from './preview-files.js';
@@ -238,26 +238,16 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
 
   const batchSize = Math.max(1, context.batch ?? 1);
   const window = new SliceWindow(series, denoiser.neighbours, context.paddingFill ?? DEFAULT_PADDING_FILL);
-  const started = performance.now();
-  let modelMs = 0;
-  for (let first = 0; first < count; first += batchSize) {
-    context.signal?.throwIfAborted?.();
-    const indices = Array.from({ length: Math.min(batchSize, count - first) }, (_, k) => first + k);
-    const inputs = await Promise.all(indices.map((i) => window.get(i)));
-    const neighbours = denoiser.neighbours
-      ? await Promise.all(indices.map(async (i) => [await window.get(Math.max(0, i - 1)), await window.get(Math.min(count - 1, i + 1))] as const))
-      : null;
-    // The denoiser sees padding filled with tissue-neutral values; the outputs get the input's
-    // padding back bit for bit (docs/dicom-writing.md, "Padding and out-of-field pixels").
-    const result = await denoiser.denoise(
-      indices.map((index, k) => ({
-        index,
-        image: inputs[k]!.filled,
-        below: neighbours?.[k]?.[0].filled ?? null,
-        above: neighbours?.[k]?.[1].filled ?? null,
-      })),
-    );
-    modelMs += result.modelMs;
+  const batchIndices = (first: number) => Array.from({ length: Math.min(batchSize, count - first) }, (_, k) => first + k);
+  /** The slices a batch reads: its own and, for 2.5D models, the neighbours at either end. */
+  const reads = (indices: readonly number[]) =>
+    denoiser.neighbours ? [...new Set(indices.flatMap((i) => [Math.max(0, i - 1), i, Math.min(count - 1, i + 1)]))] : indices;
+  // Two sets of output arrays, used in turn: one batch's are written to disk while the next batch
+  // is denoised into the other set.
+  const outputSets = [0, 1].map(() => Array.from({ length: batchSize }, () => new Float32Array(series.rows * series.columns)));
+
+  /** Writes one denoised batch (and its uncertainty, metrics, preview) and reports progress. */
+  const finish = async (indices: readonly number[], inputs: readonly WindowSlice[], result: SliceBatchResult): Promise<void> => {
     for (const [k, index] of indices.entries()) {
       const { image: input, filled } = inputs[k]!;
       const raw = result.denoised[k]!;
@@ -286,14 +276,53 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
         );
       }
     }
-    window.release(first + indices.length - 1);
     context.onProgress?.({
       seriesIndex: context.seriesIndex,
       seriesCount: context.seriesCount,
       seriesKey: series.key,
-      slicesDone: first + indices.length,
+      slicesDone: indices[indices.length - 1]! + 1,
       slicesTotal: count,
     });
+  };
+
+  const started = performance.now();
+  let modelMs = 0;
+  // Pipelined: while a batch is in the network (onnxruntime holds this thread), the next batch's
+  // files are being read and the previous batch's files written by libuv's thread pool.
+  let writing: Promise<void> | null = null;
+  try {
+    for (let first = 0, turn = 0; first < count; first += batchSize, turn++) {
+      context.signal?.throwIfAborted?.();
+      const indices = batchIndices(first);
+      const inputs = await Promise.all(indices.map((i) => window.get(i)));
+      const neighbours = denoiser.neighbours
+        ? await Promise.all(indices.map(async (i) => [await window.get(Math.max(0, i - 1)), await window.get(Math.min(count - 1, i + 1))] as const))
+        : null;
+      if (first + batchSize < count) for (const i of reads(batchIndices(first + batchSize))) void window.get(i).catch(() => undefined);
+      // The denoiser sees padding filled with tissue-neutral values; the outputs get the input's
+      // padding back bit for bit (docs/dicom-writing.md, "Padding and out-of-field pixels").
+      const result = await denoiser.denoise(
+        indices.map((index, k) => ({
+          index,
+          image: inputs[k]!.filled,
+          below: neighbours?.[k]?.[0].filled ?? null,
+          above: neighbours?.[k]?.[1].filled ?? null,
+        })),
+        outputSets[turn % 2]!.slice(0, indices.length),
+      );
+      modelMs += result.modelMs;
+      // The previous batch must be written before this one starts (file order, progress order),
+      // and before the next batch's denoising reuses its output arrays.
+      await writing;
+      writing = finish(indices, inputs, result);
+      // Awaited next turn (or below); a failure meanwhile must not count as unhandled.
+      writing.catch(() => undefined);
+      window.release(first + indices.length - 1);
+    }
+    await writing;
+  } finally {
+    // A failed batch leaves the one being written to finish (or fail) before the series is given up.
+    await writing?.catch(() => undefined);
   }
   const elapsed = performance.now() - started;
   const report: SeriesReport = {

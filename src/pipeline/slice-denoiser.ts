@@ -51,7 +51,12 @@ export interface SliceDenoiser {
   readonly inputNoise: number | null;
   /** Readies the denoiser for one series; throws when it cannot handle it (units, size). */
   prepare(series: Series): Promise<void>;
-  denoise(slices: readonly SliceInput[]): Promise<SliceBatchResult>;
+  /**
+   * `outputs`, one array per slice, receive the denoised values when the denoiser can write into
+   * them (the diffusion model; filters return their own arrays): a caller that reuses them saves an
+   * allocation per slice.
+   */
+  denoise(slices: readonly SliceInput[], outputs?: readonly Float32Array[]): Promise<SliceBatchResult>;
   release(): Promise<void>;
 }
 
@@ -134,9 +139,9 @@ async function createDiffusionDenoiser(
       // What scripts/uncertainty/calibrate.ts measured the card's series term with.
       inputNoise = denoiser.uncertainty?.noiseLevelScale ? estimateSeriesNoise(await sampleSlices(series), modality) : null;
     },
-    async denoise(slices) {
+    async denoise(slices, outputs) {
       if (!shape) throw new LowdoseError('E_INTERNAL', 'prepare(series) must be called before denoise');
-      const result = await denoiser.denoise(slices, shape, { keepSamples: Boolean(options.hallucination) });
+      const result = await denoiser.denoise(slices, shape, { keepSamples: Boolean(options.hallucination), ...(outputs ? { outputs } : {}) });
       return { denoised: result.denoised, std: result.std, samples: result.samples, modelMs: result.modelMs };
     },
     release: () => denoiser.release(),
