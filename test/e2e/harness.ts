@@ -54,7 +54,7 @@ export async function startViewer(options: StartOptions): Promise<ViewerSession>
   });
   const page = browser.pages()[0] ?? (await browser.newPage());
   const pageErrors: string[] = [];
-  page.on('pageerror', (error) => pageErrors.push(error.message));
+  page.on('pageerror', (error) => pageErrors.push(error.stack ?? error.message));
   return {
     app,
     url,

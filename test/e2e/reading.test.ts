@@ -2,7 +2,7 @@
 /**
  * Reading in the viewer, in real headless Chromium (./harness.ts): what a radiologist does with a
  * comparison beyond the basics of ./viewer.test.ts (layouts, a small window, overlay text, reset,
- * unlinked panes, trackpad scrolling), and the defects found trying it as one would (each with its test): stale metrics, labels from the slot instead of the series, the difference
+ * unlinked panes, trackpad scrolling, flicker, cine), and the defects found trying it as one would (each with its test): stale metrics, labels from the slot instead of the series, the difference
  * pane's window label, uploading a series again, compressed slices, padding in the difference pane,
  * a focused list keeping the arrow keys.
  */
@@ -115,7 +115,7 @@ describe.skipIf(!hasChromium)('reading in the viewer (headless Chromium)', () =>
     await page.setViewportSize({ width: 1000, height: 700 });
     try {
       await page.click('[data-layout="auto"]');
-      await expect.poll(() => page.getAttribute('#panes', 'data-grid'), POLL).toBe('2x2');
+      await expect.poll(() => page.getAttribute('#panes', 'data-grid'), POLL).toMatch(/^(2x2|4x1)$/);
       const layout = await page.evaluate(() => ({
         scrollWidth: document.documentElement.scrollWidth,
         scrollHeight: document.documentElement.scrollHeight,
@@ -123,12 +123,15 @@ describe.skipIf(!hasChromium)('reading in the viewer (headless Chromium)', () =>
           const r = b.getBoundingClientRect();
           return r.width > 0 && (r.right > window.innerWidth || r.bottom > window.innerHeight);
         }).length,
+        toolbarHeight: document.querySelector('.toolbar')!.getBoundingClientRect().height,
         smallestPane: Math.min(...Array.from(document.querySelectorAll('.pane:not([hidden]) .pane-image')).map((e) => Math.min(e.clientWidth, e.clientHeight))),
       }));
       expect(layout.scrollWidth).toBeLessThanOrEqual(1000);
       expect(layout.scrollHeight).toBeLessThanOrEqual(700);
       expect(layout.buttonsOutside).toBe(0);
       expect(layout.smallestPane).toBeGreaterThan(180);
+      // The toolbar wraps onto two rows at most.
+      expect(layout.toolbarHeight).toBeLessThan(80);
       for (const key of await probes.paneKeys()) await probes.expectRealPixels(key);
     } finally {
       await page.setViewportSize({ width: 1600, height: 760 });
@@ -215,6 +218,85 @@ describe.skipIf(!hasChromium)('reading in the viewer (headless Chromium)', () =>
     await expect.poll(probes.paneIndices, POLL).toEqual(['2', '2', '2', '2']);
     await page.waitForTimeout(50);
     expect(await probes.paneIndices()).toEqual(['2', '2', '2', '2']);
+  });
+
+  it('flickers one viewport between low-dose, denoised and reference on T, and at a set rate on Y', async () => {
+    const { page } = session;
+    await page.keyboard.press('Home');
+    await page.keyboard.press('ArrowDown');
+    await expect.poll(probes.paneIndices, POLL).toEqual(['1', '1', '1', '1']);
+    const showing = () => page.getAttribute('#panes', 'data-flicker');
+    const before = await probes.paneKeys();
+    const hashOf = async (key: string) => {
+      await expect.poll(() => session.page.getAttribute(`.pane[data-pane="${key}"]`, 'data-index'), POLL).toBe('1');
+      await probes.expectRealPixels(key);
+      return (await probes.canvasStats(key)).hash;
+    };
+    await page.keyboard.press('t');
+    await expect.poll(showing, POLL).toBe('lowDose');
+    expect(await probes.paneKeys()).toEqual(['lowDose']);
+    expect(await page.getAttribute('[data-layout="1x1"]', 'aria-pressed')).toBe('true');
+    const first = await hashOf('lowDose');
+    const scale = await page.getAttribute('.pane[data-pane="lowDose"]', 'data-scale');
+    const seen: string[] = [];
+    for (const expected of ['denoised', 'reference', 'lowDose']) {
+      await page.keyboard.press('t');
+      await expect.poll(showing, POLL).toBe(expected);
+      expect(await probes.paneKeys()).toEqual([expected]);
+      // The same slice at the same zoom in the same box: only the image changes.
+      expect(await page.getAttribute(`.pane[data-pane="${expected}"]`, 'data-scale')).toBe(scale);
+      seen.push(String(await hashOf(expected)));
+    }
+    expect(new Set(seen).size).toBe(3);
+    expect(seen[2]).toBe(String(first));
+    // Y: on its own at the set rate, until Y again.
+    await page.fill('#flicker-hz', '10');
+    await page.press('#flicker-hz', 'Enter');
+    await page.evaluate(() => {
+      const panes = document.getElementById('panes')!;
+      const log: string[] = [];
+      (window as unknown as { flickerLog: string[] }).flickerLog = log;
+      new MutationObserver(() => log.push(panes.dataset.flicker ?? '')).observe(panes, { attributes: true, attributeFilter: ['data-flicker'] });
+    });
+    await page.keyboard.press('y');
+    expect(await page.getAttribute('#flicker-auto', 'aria-pressed')).toBe('true');
+    const log = () => page.evaluate(() => (window as unknown as { flickerLog: string[] }).flickerLog.filter(Boolean));
+    await expect.poll(async () => new Set(await log()).size, POLL).toBe(3);
+    await page.keyboard.press('y');
+    expect(await page.getAttribute('#flicker-auto', 'aria-pressed')).toBe('false');
+    // Esc leaves flicker: the layout and panes from before.
+    await page.keyboard.press('Escape');
+    await expect.poll(probes.paneKeys, POLL).toEqual(before);
+    expect(before).toHaveLength(4);
+    expect(await showing()).toBe('');
+  });
+
+  it('plays the slices as a cine at the chosen frame rate, looping, until stopped', async () => {
+    const { page } = session;
+    await page.fill('#cine-fps', '25');
+    await page.press('#cine-fps', 'Enter');
+    await page.evaluate(() => {
+      const seen: string[] = [];
+      (window as unknown as { cineSeen: string[] }).cineSeen = seen;
+      new MutationObserver(() => seen.push(document.body.dataset.index ?? '')).observe(document.body, { attributes: true, attributeFilter: ['data-index'] });
+    });
+    await page.keyboard.press('c');
+    expect(await page.getAttribute('#cine-button', 'aria-pressed')).toBe('true');
+    const seen = () => page.evaluate(() => (window as unknown as { cineSeen: string[] }).cineSeen.map(Number));
+    // Round the 8 slices and back to the start.
+    await expect.poll(async () => {
+      const s = await seen();
+      const end = s.indexOf(7);
+      return end >= 0 && s.indexOf(0, end) > end;
+    }, POLL).toBe(true);
+    await page.keyboard.press('c');
+    expect(await page.getAttribute('#cine-button', 'aria-pressed')).toBe('false');
+    const steps = await seen();
+    // One slice at a time, forward, wrapping from the last to the first.
+    for (let k = 1; k < steps.length; k++) expect([(steps[k - 1]! + 1) % 8]).toContain(steps[k]);
+    const stopped = await page.getAttribute('body', 'data-index');
+    await page.waitForTimeout(200);
+    expect(await page.getAttribute('body', 'data-index')).toBe(stopped);
   });
 
   it('opens a single series after a comparison without the comparison metrics', async () => {

@@ -8,8 +8,11 @@ import cornerstoneTools from 'cornerstone-tools';
 import Hammer from 'hammerjs';
 import { api, type SeriesDetail, type StudiesResponse } from './api.js';
 import { registerLoaders } from './image-loader.js';
+import { Cine } from './cine.js';
+import { Flicker } from './flicker.js';
 import { JobsView } from './jobs-view.js';
 import { LayoutBar } from './layout-bar.js';
+import { layoutById } from './layout.js';
 import { MetricsView } from './metrics-view.js';
 import { PRESETS, registerColormaps } from './presets.js';
 import { Probe } from './probe.js';
@@ -56,10 +59,11 @@ let current: { kind: 'c' | 's'; id: string } | null = null;
 
 // ---- toolbar ---------------------------------------------------------------------------------
 
-function renderPresets(): void {
+/** The window presets of the open modality (CT's five, PET's SUV window), so the toolbar stays one or two rows. */
+function renderPresets(modality = ''): void {
   const box = $('presets');
   box.replaceChildren(
-    ...PRESETS.map((preset) => {
+    ...PRESETS.filter((preset) => !modality || preset.modality === modality || (modality !== 'PT' && preset.modality === 'CT')).map((preset) => {
       const button = document.createElement('button');
       button.type = 'button';
       button.textContent = preset.label;
@@ -137,6 +141,40 @@ for (const button of document.querySelectorAll<HTMLButtonElement>('[data-mode]')
 $('reset-button').addEventListener('click', () => viewer.reset());
 $('patient-button').addEventListener('click', () => togglePatient());
 const layouts = new LayoutBar($('layouts'), viewer);
+
+// ---- cine and flicker --------------------------------------------------------------------------
+
+const cine = new Cine(viewer, (playing) => $('cine-button').setAttribute('aria-pressed', String(playing)));
+const flicker = new Flicker(
+  viewer,
+  (id) => layouts.choose(layoutById(id)!),
+  ({ on, auto, showing }) => {
+    $('flicker-button').setAttribute('aria-pressed', String(on));
+    $('flicker-auto').setAttribute('aria-pressed', String(auto));
+    $('panes').dataset.flicker = showing ?? '';
+  },
+);
+/** A number field hands the keys back to the viewer once set (else the arrows would change it). */
+function rateInput(id: string, apply: (value: number) => void): void {
+  const input = $<HTMLInputElement>(id);
+  input.addEventListener('change', () => {
+    apply(Number(input.value));
+    input.blur();
+  });
+}
+rateInput('cine-fps', (fps) => cine.setFps(fps));
+rateInput('flicker-hz', (hz) => flicker.setRate(hz));
+$('cine-button').addEventListener('click', () => cine.toggle());
+$('flicker-button').addEventListener('click', () => (flicker.on ? flicker.exit() : flickerStep()));
+$('flicker-auto').addEventListener('click', () => flickerAuto());
+
+function flickerStep(): void {
+  if (!flicker.step()) toast('Flicker needs two images of the slice: open a comparison');
+}
+
+function flickerAuto(): void {
+  if (!flicker.toggleAuto()) toast('Flicker needs two images of the slice: open a comparison');
+}
 
 function togglePatient(show = !viewer.patientShown): void {
   viewer.setShowPatient(show);
@@ -234,10 +272,13 @@ async function openTarget(target: { kind: 'c' | 's'; id: string }, index: number
     select.value = `${target.kind}:${target.id}`;
     const start = index ?? Math.floor((view.lowDose.slices - 1) / 2);
     document.body.dataset.modality = view.lowDose.modality;
+    renderPresets(view.lowDose.modality);
     $('denoise-button').toggleAttribute('disabled', false);
     // Before the viewer opens (and reports its first slice): nothing of the previous comparison's
-    // metrics may be painted on the new panes.
+    // metrics may be painted on the new panes, and no cine or flicker of its panes runs on.
     metrics.close();
+    cine.stop();
+    flicker.exit();
     const shown = viewer.open(view, start, overlaySourceOf(view));
     metrics.open(view.comparison, view.lowDose.units);
     showSeriesWarnings(view.lowDose.warnings);
@@ -325,6 +366,9 @@ const shortcuts: Shortcut[] = [
   { keys: ['f'], label: 'F', description: "reset: fit to window, no pan, the file's window (double-click fits only)", run: () => viewer.reset() },
   { keys: ['g'], label: 'G', description: 'next layout (Auto, 1×1, 1×2, 2×2, 3×2, Row)', run: () => layouts.next() },
   { keys: ['h'], label: 'H', description: "show / hide the patient's name and ID", run: () => togglePatient() },
+  { keys: ['c'], label: 'C', description: 'cine: play / stop the slices at the set frame rate', run: () => cine.toggle() },
+  { keys: ['t'], label: 'T', description: 'flicker: one viewport, next of low-dose / denoised / reference', run: () => flickerStep() },
+  { keys: ['y'], label: 'Y', description: 'flicker on its own at the set rate / stop', run: () => flickerAuto() },
   { keys: ['i'], label: 'I', description: 'invert greyscale', run: () => viewer.toggleInvert() },
   ...(Object.entries(PANE_KEYS) as Array<[PaneKey, string]>).map(([key, letter]) => ({
     keys: [letter.toLowerCase()],
@@ -334,7 +378,17 @@ const shortcuts: Shortcut[] = [
   })),
   { keys: ['o'], label: 'O', description: 'overlay the hallucination map (or the uncertainty) on the denoised pane', run: () => toggleOverlay() },
   { keys: ['?'], label: '?', description: 'this help', run: () => toggleHelp() },
-  { keys: ['Escape'], label: 'Esc', description: 'close help, back to window / level', run: () => (toggleHelp(false), setMode('window')) },
+  {
+    keys: ['Escape'],
+    label: 'Esc',
+    description: 'close help, stop cine, leave flicker, back to window / level',
+    run: () => {
+      toggleHelp(false);
+      setMode('window');
+      cine.stop();
+      flicker.exit();
+    },
+  },
 ];
 installShortcuts(shortcuts, help);
 

@@ -441,6 +441,30 @@ export class ComparisonViewer {
     this.applyLayout();
   }
 
+  /** Switches a pane on if need be and puts it first (in 1×1: the pane on screen). */
+  showFirst(key: PaneKey): void {
+    const pane = this.panes.find((p) => p.key === key);
+    if (!pane) return;
+    pane.visible = true;
+    this.bringToFront(key);
+  }
+
+  /** The anatomy panes (source, denoised, reference) that are switched on, in that order. */
+  anatomyKeys(): PaneKey[] {
+    return this.panes.filter((p) => p.kind === 'anatomy' && p.visible).map((p) => p.key);
+  }
+
+  paneOrder(): PaneKey[] {
+    return [...this.order];
+  }
+
+  /** Puts back an order from `paneOrder` (keys of panes this view lacks are ignored). */
+  restoreOrder(order: readonly PaneKey[]): void {
+    const known = order.filter((key) => this.order.includes(key));
+    this.order = [...known, ...this.order.filter((key) => !known.includes(key))];
+    this.applyLayout();
+  }
+
   /**
    * Gives the switched-on panes their slots and the grid its columns and rows, then shows what
    * came on screen and points the prefetcher at what is on screen.
@@ -789,9 +813,13 @@ export class ComparisonViewer {
   /** Sizes the canvases to their panes' new boxes (also before the first image: it is fitted to them). */
   private relayout(): void {
     for (const pane of this.panes) {
-      // Fitted again: cornerstone's "keep the zoom relative to the box" drifts away from fitted
-      // when a pane's shape changes (2x2 to a row).
-      if (pane.displayed) cornerstone.resize(pane.element, true);
+      if (!pane.displayed) continue;
+      // Only a pane whose box changed: a pane back in the same box (flicker in 1x1) keeps its
+      // zoom and pan. Fitted again: cornerstone's "keep the zoom relative to the box" drifts
+      // away from fitted when a pane's shape changes (2x2 to a row).
+      const canvas = pane.element.querySelector('canvas');
+      if (canvas && canvas.width === pane.element.clientWidth && canvas.height === pane.element.clientHeight) continue;
+      cornerstone.resize(pane.element, true);
     }
   }
 
