@@ -2,9 +2,9 @@
 /**
  * Measuring in the viewer, in real headless Chromium (./harness.ts): the pixel probe under the
  * cursor against the DICOM files' own values (HU of a real scanner CT, SUV of a PET comparison in
- * every pane).
+ * every pane); several ROIs and a length mirrored in every pane, their table and its CSV download.
  */
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -118,5 +118,85 @@ describe.skipIf(!hasChromium)('measuring in the viewer (headless Chromium)', () 
       const by = (key: string) => readings.find((r) => r.key === key)!.value!;
       expect(Math.abs(by('difference') - (by('denoised') - by('reference')))).toBeLessThan(0.01);
     }
+  });
+
+  it('mirrors an ellipse, a rectangle and a length in every pane, with a table, CNR and a CSV equal to it', async () => {
+    const { page } = session;
+    // Still on the PET comparison. Draws with the mouse over the source pane, from / to fractions of its box.
+    const box = (await page.locator('.pane[data-pane="lowDose"] .pane-image').boundingBox())!;
+    const at = (fx: number, fy: number) => ({ x: box.x + fx * box.width, y: box.y + fy * box.height });
+    const drag = async (from: readonly [number, number], to: readonly [number, number]) => {
+      const a = at(...from);
+      const b = at(...to);
+      await page.mouse.move(a.x, a.y);
+      await page.mouse.down();
+      await page.mouse.move(b.x, b.y, { steps: 6 });
+      await page.mouse.up();
+    };
+    await page.keyboard.press('r');
+    await drag([0.33, 0.39], [0.39, 0.45]); // R1: ellipse in the hot sphere
+    await page.keyboard.press('b');
+    await drag([0.55, 0.55], [0.65, 0.65]); // R2: rectangle in the warm background
+    await page.keyboard.press('m');
+    // L1: its end points' pixels from the probe, for the expected length.
+    const pixelAt = async (fx: number, fy: number) => {
+      await page.mouse.move(at(fx, fy).x, at(fx, fy).y);
+      await expect.poll(async () => (await probeReadings())[0]?.column, POLL).not.toBeNaN();
+      const [r] = await probeReadings();
+      return { column: r!.column, row: r!.row };
+    };
+    const p0 = await pixelAt(0.2, 0.7);
+    const p1 = await pixelAt(0.8, 0.7);
+    await drag([0.2, 0.7], [0.8, 0.7]);
+    await page.keyboard.press('Escape');
+
+    const tableRows = () =>
+      page.$$eval('#measurements tbody tr', (rows) => rows.map((tr) => [(tr as HTMLElement).dataset.measurement!, (tr as HTMLElement).dataset.pane!, ...Array.from(tr.children).map((td) => td.textContent ?? '')]));
+    const panes = await probes.paneKeys();
+    await expect.poll(async () => (await tableRows()).length, POLL).toBe(2 * panes.length + 1);
+    const rows = await tableRows();
+    for (const name of ['R1', 'R2']) expect(rows.filter((r) => r[0] === name).map((r) => r[1])).toEqual(panes);
+    const cnrText = await page.textContent('#measurements .measure-cnr');
+    expect(cnrText).toMatch(/^CNR R1 vs R2: /);
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#measure-csv')]);
+    expect(download.suggestedFilename()).toBe('lowdose-measurements.csv');
+    const csv = readFileSync((await download.path())!, 'utf8');
+    const [regions, cnrPart] = csv.trim().split('\n\n') as [string, string];
+    const [header, ...lines] = regions.split('\n');
+    expect(header).toBe('measurement,kind,pane,slice,units,mean,sd,min,max,pixels,area_mm2,length_mm');
+    const records = lines.map((line) => line.split(','));
+    expect(records.length).toBe(rows.length);
+    const fixed = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2));
+    for (const [k, record] of records.entries()) {
+      const row = rows[k]!;
+      const [name, kind, pane, , units, mean, sd, min, max, pixels, area, length] = record as string[] as [string, string, string, string, string, string, string, string, string, string, string, string];
+      expect([name, pane]).toEqual([row[0], row[1]]);
+      if (kind === 'length') {
+        // The length in mm: the pixels under its end points at the PET pixel spacing (within a pixel at each end).
+        const spacing = (await seriesIn('pet/low')).spacing[1];
+        expect(Number(length)).toBeCloseTo(Number(row[9]), 1);
+        expect(Math.abs(Number(length) - Math.hypot(p1.column - p0.column, p1.row - p0.row) * spacing)).toBeLessThan(2 * spacing);
+        continue;
+      }
+      expect(kind).toBe(name === 'R1' ? 'ellipse' : 'rectangle');
+      expect(units).toBe('SUV');
+      // What the table shows is the CSV's number at the table's precision.
+      expect(row.slice(4, 8)).toEqual([mean, sd, min, max].map((v) => fixed(Number(v))));
+      expect(row[8]).toBe(Number(area).toFixed(1));
+      expect(Number(pixels)).toBeGreaterThan(10);
+      expect(Number(min)).toBeLessThanOrEqual(Number(mean));
+      expect(Number(max)).toBeGreaterThanOrEqual(Number(mean));
+    }
+    // The hot sphere against the background: a clear contrast in every pane, the CSV's CNR what the page says.
+    const cnr = cnrPart.split('\n').slice(1).map((line) => line.split(','));
+    expect(cnr.map((c) => c[2])).toEqual(panes.filter((p) => records.some((r) => r[0] === 'R1' && r[2] === p)));
+    for (const c of cnr) expect(cnrText).toContain(Number(c[3]).toFixed(2));
+    const mean = (name: string, pane: string) => Number(records.find((r) => r[0] === name && r[2] === pane)![5]);
+    // The ellipse takes the sphere's edge too (partial volume): its mean well above the background's, not the 4:1 of the sphere's core.
+    expect(mean('R1', 'reference')).toBeGreaterThan(1.5 * mean('R2', 'reference'));
+    // Del removes them all.
+    await page.keyboard.press('Delete');
+    await expect.poll(async () => page.isHidden('#measurements'), POLL).toBe(true);
   });
 });

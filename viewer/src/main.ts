@@ -13,6 +13,7 @@ import { Flicker } from './flicker.js';
 import { JobsView } from './jobs-view.js';
 import { LayoutBar } from './layout-bar.js';
 import { layoutById } from './layout.js';
+import { MeasureLayer } from './measure-layer.js';
 import { MetricsView } from './metrics-view.js';
 import { PRESETS, registerColormaps } from './presets.js';
 import { Probe } from './probe.js';
@@ -44,6 +45,7 @@ const viewer = new ComparisonViewer($('panes'), {
     scheduleHash();
   },
   onPanesChanged: () => renderPaneToggles(),
+  onRoi: (roi) => measure.ellipseDrawn(roi),
   onPrefetch: (cached, wanted) => {
     const done = cached >= wanted;
     const label = $('cache-label');
@@ -53,6 +55,12 @@ const viewer = new ComparisonViewer($('panes'), {
 });
 const metrics = new MetricsView(viewer, $('series-header'));
 new Probe($('panes'));
+const measure = new MeasureLayer($('panes'), () => viewer.toolMode);
+function clearMeasurements(): void {
+  viewer.clearRoi();
+  measure.clear();
+}
+$('panes').addEventListener('lowdose-clear-measurements', clearMeasurements);
 
 let studies: StudiesResponse = { studies: [], unreadableFiles: 0 };
 let current: { kind: 'c' | 's'; id: string } | null = null;
@@ -279,6 +287,7 @@ async function openTarget(target: { kind: 'c' | 's'; id: string }, index: number
     metrics.close();
     cine.stop();
     flicker.exit();
+    measure.clear();
     const shown = viewer.open(view, start, overlaySourceOf(view));
     metrics.open(view.comparison, view.lowDose.units);
     showSeriesWarnings(view.lowDose.warnings);
@@ -362,7 +371,10 @@ const shortcuts: Shortcut[] = [
   { keys: ['p'], label: 'P', description: 'left drag pans', run: () => setMode('pan') },
   { keys: ['z'], label: 'Z', description: 'left drag zooms', run: () => setMode('zoom') },
   { keys: ['r'], label: 'R', description: 'left drag draws the ellipse ROI (mean ± SD in every pane)', run: () => setMode('roi') },
-  { keys: ['Delete', 'Backspace'], label: 'Del', description: 'remove the ROI', run: () => viewer.clearRoi() },
+  { keys: ['b'], label: 'B', description: 'left drag draws a rectangle ROI', run: () => setMode('rectangle') },
+  { keys: ['q'], label: 'Q', description: 'left drag draws a freehand ROI', run: () => setMode('freehand') },
+  { keys: ['m'], label: 'M', description: 'left drag measures a length (mm)', run: () => setMode('length') },
+  { keys: ['Delete', 'Backspace'], label: 'Del', description: 'remove every ROI and length', run: () => clearMeasurements() },
   { keys: ['f'], label: 'F', description: "reset: fit to window, no pan, the file's window (double-click fits only)", run: () => viewer.reset() },
   { keys: ['g'], label: 'G', description: 'next layout (Auto, 1×1, 1×2, 2×2, 3×2, Row)', run: () => layouts.next() },
   { keys: ['h'], label: 'H', description: "show / hide the patient's name and ID", run: () => togglePatient() },

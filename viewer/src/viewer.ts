@@ -21,9 +21,10 @@ import { differenceWindowText, paneTitles, type PaneKey } from './pane-titles.js
 import { drawEllipse, sliceValues, type Ellipse } from './roi.js';
 import { ellipseUptake, formatUptake, type SliceValues } from './uptake.js';
 import { WheelAccumulator } from './wheel.js';
+import type { MeasureMode } from './measure-layer.js';
 
 export type { PaneKey } from './pane-titles.js';
-export type ToolMode = 'window' | 'pan' | 'zoom' | 'roi';
+export type ToolMode = 'window' | 'pan' | 'zoom' | 'roi' | MeasureMode;
 
 export interface View {
   readonly comparison: ComparisonDetail | null;
@@ -103,6 +104,8 @@ export interface ViewerEvents {
   onPanesChanged?(keys: PaneKey[]): void;
   /** Prefetch progress: slices cached of those wanted around the current one. */
   onPrefetch?(cached: number, wanted: number): void;
+  /** The ellipse ROI was drawn (null: drawn too small, removed). */
+  onRoi?(roi: Ellipse | null): void;
 }
 
 export class ComparisonViewer {
@@ -845,6 +848,7 @@ export class ComparisonViewer {
     this.drawing = null;
     if (this.roi && (this.roi.rx < 1 || this.roi.ry < 1)) this.roi = null;
     this.redrawAll();
+    this.events.onRoi?.(this.roi);
   }
 }
 
