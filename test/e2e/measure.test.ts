@@ -2,7 +2,8 @@
 /**
  * Measuring in the viewer, in real headless Chromium (./harness.ts): the pixel probe under the
  * cursor against the DICOM files' own values (HU of a real scanner CT, SUV of a PET comparison in
- * every pane); several ROIs and a length mirrored in every pane, their table and its CSV download.
+ * every pane); several ROIs and a length mirrored in every pane, their table and its CSV download;
+ * the layout as a PNG figure.
  */
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -10,6 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSliceImage, scanPaths, type Series } from '../../src/dicom/index.js';
 import { denoisePaths } from '../../src/pipeline/denoise.js';
+import { PNG } from 'pngjs';
 import { hasChromium, paneProbes, POLL, REPO, startViewer, type ViewerSession } from './harness.js';
 
 const CT_3SLICE = path.resolve(REPO, '../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
@@ -198,5 +200,40 @@ describe.skipIf(!hasChromium)('measuring in the viewer (headless Chromium)', () 
     // Del removes them all.
     await page.keyboard.press('Delete');
     await expect.poll(async () => page.isHidden('#measurements'), POLL).toBe(true);
+  });
+
+  it('saves the layout as a PNG figure of the panes box, at screen and at twice the resolution', async () => {
+    const { page } = session;
+    const size = await page.evaluate(() => {
+      const r = document.getElementById('panes')!.getBoundingClientRect();
+      return { width: r.width, height: r.height };
+    });
+    for (const [button, scale, name] of [
+      ['#figure-button', 1, 'lowdose-figure.png'],
+      ['#figure2x-button', 2, 'lowdose-figure@2x.png'],
+    ] as const) {
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click(button)]);
+      expect(download.suggestedFilename()).toBe(name);
+      const png = PNG.sync.read(readFileSync((await download.path())!));
+      expect([png.width, png.height]).toEqual([Math.round(size.width * scale), Math.round(size.height * scale)]);
+      // The source pane's image lies where it is on screen: its pixel at the pane's centre is the canvas's.
+      const centre = await page.evaluate(() => {
+        const panes = document.getElementById('panes')!.getBoundingClientRect();
+        const canvas = document.querySelector<HTMLCanvasElement>('.pane[data-pane="reference"] canvas')!;
+        const r = canvas.getBoundingClientRect();
+        const d = canvas.getContext('2d')!.getImageData(Math.floor(canvas.width * 0.4), Math.floor(canvas.height * 0.42), 1, 1).data;
+        return { x: r.left - panes.left + 0.4 * r.width, y: r.top - panes.top + 0.42 * r.height, rgb: [d[0]!, d[1]!, d[2]!] };
+      });
+      const o = 4 * (Math.floor(centre.y * scale) * png.width + Math.floor(centre.x * scale));
+      const figure = [png.data[o]!, png.data[o + 1]!, png.data[o + 2]!];
+      for (let c = 0; c < 3; c++) expect(Math.abs(figure[c]! - centre.rgb[c]!), `channel ${c}`).toBeLessThanOrEqual(40);
+      expect(Math.max(...centre.rgb)).toBeGreaterThan(30);
+      // The labels are drawn: the title bar's row is not all background.
+      let lit = 0;
+      const titleRow = Math.round(8 * scale);
+      for (let x = 0; x < png.width; x++) if (png.data[4 * (titleRow * png.width + x)]! > 150) lit++;
+      expect(lit).toBeGreaterThan(20);
+    }
+    expect(await page.getAttribute('body', 'data-figure')).toBe(`${Math.round(size.width * 2)}x${Math.round(size.height * 2)}`);
   });
 });

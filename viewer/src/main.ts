@@ -12,6 +12,7 @@ import { Cine } from './cine.js';
 import { Flicker } from './flicker.js';
 import { JobsView } from './jobs-view.js';
 import { LayoutBar } from './layout-bar.js';
+import { saveFigure } from './figure.js';
 import { layoutById } from './layout.js';
 import { MeasureLayer } from './measure-layer.js';
 import { MetricsView } from './metrics-view.js';
@@ -61,6 +62,14 @@ function clearMeasurements(): void {
   measure.clear();
 }
 $('panes').addEventListener('lowdose-clear-measurements', clearMeasurements);
+for (const [id, scale] of [['figure-button', 1], ['figure2x-button', 2]] as const) {
+  $(id).addEventListener('click', () => {
+    saveFigure($('panes'), scale).then(
+      (size) => (document.body.dataset.figure = `${size.width}x${size.height}`),
+      (error: unknown) => toast(`No figure: ${(error as Error).message}`, 'error'),
+    );
+  });
+}
 
 let studies: StudiesResponse = { studies: [], unreadableFiles: 0 };
 let current: { kind: 'c' | 's'; id: string } | null = null;
