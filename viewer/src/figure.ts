@@ -70,11 +70,18 @@ function drawText(context: CanvasRenderingContext2D, element: HTMLElement, b: { 
   context.textBaseline = 'middle';
   context.shadowColor = 'rgba(0, 0, 0, 0.9)';
   context.shadowBlur = 2;
-  const text = element.textContent ?? '';
+  const padLeft = parseFloat(style.paddingLeft) || 0;
+  const padRight = parseFloat(style.paddingRight) || 0;
+  // Cut with an ellipsis as the page does (text-overflow), not clipped at the box's far side.
+  const room = b.width - padLeft - padRight;
+  let text = element.textContent ?? '';
+  if (context.measureText(text).width > room) {
+    while (text.length > 1 && context.measureText(`${text}…`).width > room) text = text.slice(0, -1);
+    text = `${text.trimEnd()}…`;
+  }
   const width = context.measureText(text).width;
   const align = style.textAlign === 'right' || style.textAlign === 'end' ? 'right' : style.textAlign === 'center' ? 'center' : 'left';
-  const padLeft = parseFloat(style.paddingLeft) || 0;
-  const x = align === 'right' ? b.x + b.width - width - (parseFloat(style.paddingRight) || 0) : align === 'center' ? b.x + (b.width - width) / 2 : b.x + padLeft;
+  const x = align === 'right' ? b.x + b.width - width - padRight : align === 'center' ? b.x + (b.width - width) / 2 : b.x + padLeft;
   context.fillText(text, x, b.y + b.height / 2);
   context.restore();
 }
