@@ -183,6 +183,11 @@ function buildStack(key: string, stack: Stack, split: string | null): Series {
       `${key}: ${unusable.length} file(s) have geometry values that cannot be used, read as missing${assumed}: ${examples.join(' | ')}`,
     );
   }
+  if (unusable.length === 0 && firstGeometry.pixelSpacing === null) {
+    // Without a pixel spacing every setting in mm (filter widths, ROI sizes, NPS frequencies)
+    // would silently act in pixels: say so rather than print millimetres nobody measured.
+    warn('W_GEOMETRY_INVALID', `${key}: no PixelSpacing; 1 x 1 mm assumed, so sizes and frequencies in mm are in pixels here`);
+  }
   const differentSpacing = located.find((s) => {
     const other = s.candidate.header.frameGeometry[s.candidate.frame]!.pixelSpacing ?? [1, 1];
     return Math.abs(other[0] - pixelSpacing[0]) > 1e-4 || Math.abs(other[1] - pixelSpacing[1]) > 1e-4;

@@ -25,6 +25,8 @@ const ds = (tag: string, value: string) => (bytes: Uint8Array) => withElement(by
 
 const CT1_J2KI = corpus('fo-dicom__fo-dicom/Tests/FO-DICOM.Tests/Test Data/CT1_J2KI');
 const CT_SMALL = corpus('pydicom__pydicom/src/pydicom/data/test_files/CT_small.dcm');
+/** A real CT slice (fo-dicom) that has no PixelSpacing at all. */
+const CT_ANKLE = corpus('fo-dicom__fo-dicom/Tests/FO-DICOM.Tests/Test Data/CT-MONO2-16-ankle');
 
 interface InfoSeries {
   spacing: Array<number | null>;
@@ -103,5 +105,13 @@ describe('unusable geometry values', () => {
     expect(warning?.message).toMatch(/SliceThickness "NaN" is not a finite positive number/);
     expect(warning?.message).not.toMatch(/assumed/);
     expect(series.spacing.slice(0, 2)).toEqual([0.661468, 0.661468]);
+  });
+
+  it('a CT with no PixelSpacing at all says that 1 x 1 mm is assumed (W_GEOMETRY_INVALID), not only an unusable one', async () => {
+    const cli = await runCli('info', CT_ANKLE, '--json');
+    const series = (JSON.parse(cli.stdout) as { series: InfoSeries[] }).series[0]!;
+    const warning = series.warnings.find((w) => w.code === 'W_GEOMETRY_INVALID');
+    expect(warning?.message).toMatch(/no PixelSpacing; 1 x 1 mm assumed/);
+    expect(series.spacing.slice(0, 2)).toEqual([1, 1]);
   });
 });
