@@ -8,16 +8,13 @@
  * a failure it stays, so a rerun retrieves only the missing instances, skips the series already
  * denoised (their completion markers in -o) and stores again what the failed run did not finish.
  */
-import { rm } from 'node:fs/promises';
-import path from 'node:path';
 import { DicomwebClient, type DicomwebClientOptions } from '../dicomweb/client.js';
 import { isLowdoseDerived, listSeries, pullSeries, stowSeries, type PulledSeries, type RemoteSeries, type StoredSeries } from '../dicomweb/study.js';
 import { parseDicomwebUrl } from '../dicomweb/url.js';
-import { LowdoseError, toLowdoseError } from '../errors.js';
+import { LowdoseError } from '../errors.js';
 import { EXIT_OK } from '../exit-codes.js';
-import { denoisePaths, REPORT_FILE } from './denoise.js';
+import { denoiseRemote, type DerivedPart } from './remote-denoise.js';
 import type { DenoiseOptions, DenoiseReport } from './types.js';
-import { writeFileAtomic } from '../util/fs.js';
 import { pullCacheDir } from '../util/pull-cache.js';
 
 export interface DicomwebReport {
@@ -55,6 +52,14 @@ export async function denoiseDicomweb(url: string, options: DicomwebDenoiseOptio
     ...(options.stow ? { stowBase: options.stow } : {}),
     stored: [],
   };
+  const stowTo = (base: string) => ({
+    where: base,
+    put: async (part: DerivedPart) => {
+      dicomweb.stored.push(
+        await stowSeries(client, base, part.files, { kind: part.kind, studyInstanceUid: target.studyInstanceUid, seriesInstanceUid: part.seriesInstanceUid }, { log }),
+      );
+    },
+  });
   try {
     const remote = await listSeries(client, target);
     const wanted: RemoteSeries[] = [];
@@ -64,50 +69,19 @@ export async function denoiseDicomweb(url: string, options: DicomwebDenoiseOptio
       else wanted.push(s);
     }
     if (wanted.length === 0) throw new LowdoseError('E_NOT_FOUND', `no CT or PET series in ${url}`);
-    try {
-      for (const series of wanted) {
-        log(`retrieving ${series.modality} series ${series.seriesInstanceUid} (${series.instances ?? '?'} instance(s)) from ${series.url}`);
-        dicomweb.pulled.push(await pullSeries(client, series, pullDir, { log }));
-      }
-    } catch (error) {
-      // A server failing mid-retrieve: nothing is denoised or stored; the report says so and what
-      // is on disk, and the instances retrieved so far stay for the rerun.
-      const e = toLowdoseError(error, 'E_IO');
-      if (e.code === 'E_USAGE' || e.code === 'E_NOT_FOUND') throw e;
-      log(e.message);
-      const result: DicomwebDenoiseReport = { series: [], errors: [{ ...e.toJSON(), path: e.path ?? url }], dicomweb };
-      await writeFileAtomic(path.join(path.resolve(options.outDir), REPORT_FILE), `${JSON.stringify(result, null, 2)}\n`);
-      return result;
-    }
-    const report = await denoisePaths(
-      dicomweb.pulled.map((p) => p.dir),
-      options,
-    );
-    const errors = [...report.errors];
-    if (options.stow) {
-      for (const series of report.series) {
-        const parts = [
-          { kind: 'denoised' as const, uid: series.output.seriesInstanceUid, files: series.output.files },
-          ...(series.uncertainty ? [{ kind: 'uncertainty' as const, uid: series.uncertainty.seriesInstanceUid, files: series.uncertainty.files }] : []),
-        ];
-        for (const part of parts) {
-          try {
-            const files = part.files.map((f) => path.resolve(f));
-            dicomweb.stored.push(
-              await stowSeries(client, options.stow, files, { kind: part.kind, studyInstanceUid: target.studyInstanceUid, seriesInstanceUid: part.uid }, { log }),
-            );
-          } catch (error) {
-            const e = toLowdoseError(error, 'E_IO');
-            log(e.message);
-            errors.push({ ...e.toJSON(), path: e.path ?? options.stow });
-          }
+    return await denoiseRemote(options, {
+      source: url,
+      pullDir,
+      pull: async () => {
+        for (const series of wanted) {
+          log(`retrieving ${series.modality} series ${series.seriesInstanceUid} (${series.instances ?? '?'} instance(s)) from ${series.url}`);
+          dicomweb.pulled.push(await pullSeries(client, series, pullDir, { log }));
         }
-      }
-    }
-    const result: DicomwebDenoiseReport = { series: report.series, errors, dicomweb };
-    await writeFileAtomic(path.join(path.resolve(options.outDir), REPORT_FILE), `${JSON.stringify(result, null, 2)}\n`);
-    if (errors.length === 0) await rm(pullDir, { recursive: true, force: true });
-    return result;
+        return dicomweb.pulled.map((p) => p.dir);
+      },
+      ...(options.stow !== undefined ? { store: stowTo(options.stow) } : {}),
+      report: (series, errors): DicomwebDenoiseReport => ({ series, errors, dicomweb }),
+    });
   } finally {
     await client.close();
   }

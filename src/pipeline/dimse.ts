@@ -9,16 +9,13 @@
  * succeeded; after a failure it stays, so a rerun retrieves only the missing instances, skips the
  * series already denoised (their completion markers in -o) and stores again what was not finished.
  */
-import path from 'node:path';
-import { rm } from 'node:fs/promises';
 import type { DimseClientOptions } from '../dimse/association.js';
 import { findInstances, findSeries, findStudies, isLowdoseDerived, pullSeries, storeSeries, type PulledSeries, type RemoteSeries, type RemoteStudy, type StoredSeries } from '../dimse/study.js';
 import { dimseUrl, parseDimseUrl, type DimsePeer } from '../dimse/url.js';
-import { LowdoseError, toLowdoseError } from '../errors.js';
+import { LowdoseError } from '../errors.js';
 import { EXIT_OK } from '../exit-codes.js';
-import { writeFileAtomic } from '../util/fs.js';
 import { pullCacheDir } from '../util/pull-cache.js';
-import { denoisePaths, REPORT_FILE } from './denoise.js';
+import { denoiseRemote, type DerivedPart } from './remote-denoise.js';
 import type { DenoiseOptions, DenoiseReport } from './types.js';
 
 export interface DimseReport {
@@ -80,48 +77,29 @@ export async function denoiseDimse(url: string, options: DimseDenoiseOptions): P
     else wanted.push({ series: s, instances });
   }
   if (wanted.length === 0) throw new LowdoseError('E_NOT_FOUND', `no CT or PET series in ${url}`);
-  try {
-    for (const { series, instances } of wanted) {
-      log(`retrieving ${series.modality} series ${series.seriesInstanceUid} (${instances.length} instance(s)) from ${series.url} with ${dimse.retrieve}`);
-      dimse.pulled.push(await pullSeries(target, series, instances, pullDir, { ...client, log }));
-    }
-  } catch (error) {
-    // The PACS failing mid-retrieve: nothing is denoised or stored; the report says so and what
-    // is on disk, and the instances retrieved so far stay for the rerun.
-    const e = toLowdoseError(error, 'E_IO');
-    if (e.code === 'E_USAGE' || e.code === 'E_NOT_FOUND') throw e;
-    log(e.message);
-    const result: DimseDenoiseReport = { series: [], errors: [{ ...e.toJSON(), path: e.path ?? url }], dimse };
-    await writeFileAtomic(path.join(path.resolve(options.outDir), REPORT_FILE), `${JSON.stringify(result, null, 2)}\n`);
-    return result;
-  }
-  const report = await denoisePaths(
-    dimse.pulled.map((p) => p.dir),
-    options,
-  );
-  const errors = [...report.errors];
-  if (options.store) {
-    for (const series of report.series) {
-      const parts = [
-        { kind: 'denoised' as const, uid: series.output.seriesInstanceUid, files: series.output.files },
-        ...(series.uncertainty ? [{ kind: 'uncertainty' as const, uid: series.uncertainty.seriesInstanceUid, files: series.uncertainty.files }] : []),
-      ];
-      for (const part of parts) {
-        try {
-          const files = part.files.map((f) => path.resolve(f));
-          dimse.stored.push(await storeSeries(options.store, files, { kind: part.kind, studyInstanceUid, seriesInstanceUid: part.uid }, { ...client, log }));
-        } catch (error) {
-          const e = toLowdoseError(error, 'E_IO');
-          log(e.message);
-          errors.push({ ...e.toJSON(), path: e.path ?? dimseUrl(options.store) });
-        }
+  const store = options.store;
+  return denoiseRemote(options, {
+    source: url,
+    pullDir,
+    pull: async () => {
+      for (const { series, instances } of wanted) {
+        log(`retrieving ${series.modality} series ${series.seriesInstanceUid} (${instances.length} instance(s)) from ${series.url} with ${dimse.retrieve}`);
+        dimse.pulled.push(await pullSeries(target, series, instances, pullDir, { ...client, log }));
       }
-    }
-  }
-  const result: DimseDenoiseReport = { series: report.series, errors, dimse };
-  await writeFileAtomic(path.join(path.resolve(options.outDir), REPORT_FILE), `${JSON.stringify(result, null, 2)}\n`);
-  if (errors.length === 0) await rm(pullDir, { recursive: true, force: true });
-  return result;
+      return dimse.pulled.map((p) => p.dir);
+    },
+    ...(store
+      ? {
+          store: {
+            where: dimseUrl(store),
+            put: async (part: DerivedPart) => {
+              dimse.stored.push(await storeSeries(store, part.files, { kind: part.kind, studyInstanceUid, seriesInstanceUid: part.seriesInstanceUid }, { ...client, log }));
+            },
+          },
+        }
+      : {}),
+    report: (series, errors): DimseDenoiseReport => ({ series, errors, dimse }),
+  });
 }
 
 export type DimseInfoResult =
