@@ -18,6 +18,7 @@ import configPlugin from './plugins/config.js';
 import dataPlugin from './plugins/data.js';
 import jobsPlugin from './plugins/jobs.js';
 import comparisonRoutes from './routes/comparisons.js';
+import exportRoutes from './routes/exports.js';
 import healthRoutes from './routes/health.js';
 import jobRoutes from './routes/jobs.js';
 import modelRoutes from './routes/models.js';
@@ -85,6 +86,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   await app.register(studyRoutes);
   await app.register(seriesRoutes);
   await app.register(comparisonRoutes);
+  await app.register(exportRoutes);
   await app.register(uploadRoutes);
   await app.register(modelRoutes);
   await app.register(jobRoutes, { ...(options.queueDevice ? { queueDevice: options.queueDevice } : {}) });

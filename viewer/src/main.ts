@@ -6,7 +6,7 @@ import cornerstone from 'cornerstone-core';
 import cornerstoneMath from 'cornerstone-math';
 import cornerstoneTools from 'cornerstone-tools';
 import Hammer from 'hammerjs';
-import { api, type SeriesDetail, type StudiesResponse } from './api.js';
+import { api, type ComparisonSummary, type SeriesDetail, type StudiesResponse } from './api.js';
 import { registerLoaders } from './image-loader.js';
 import { Cine } from './cine.js';
 import { Flicker } from './flicker.js';
@@ -15,11 +15,13 @@ import { LayoutBar } from './layout-bar.js';
 import { saveFigure } from './figure.js';
 import { layoutById } from './layout.js';
 import { MeasureLayer } from './measure-layer.js';
-import { MetricsView } from './metrics-view.js';
+import { MetricsPlot } from './metrics-plot.js';
+import { MetricsView, type MethodMetricsSource } from './metrics-view.js';
+import { isMethodPane, methodPaneKey } from './pane-titles.js';
 import { PRESETS, registerColormaps } from './presets.js';
 import { Probe } from './probe.js';
 import { installShortcuts, type Shortcut } from './shortcuts.js';
-import { ComparisonViewer, type OverlaySource, type PaneKey, type ToolMode, type View } from './viewer.js';
+import { ComparisonViewer, type MethodView, type OverlaySource, type PaneKey, type ToolMode, type View } from './viewer.js';
 
 cornerstoneTools.external.cornerstone = cornerstone;
 cornerstoneTools.external.cornerstoneMath = cornerstoneMath;
@@ -43,6 +45,7 @@ const viewer = new ComparisonViewer($('panes'), {
     sliceLabel.textContent = `${index + 1} / ${count}`;
     document.body.dataset.index = String(index);
     metrics.showSlice(index);
+    plot.setIndex(index);
     scheduleHash();
   },
   onPanesChanged: () => renderPaneToggles(),
@@ -54,7 +57,14 @@ const viewer = new ComparisonViewer($('panes'), {
     document.body.dataset.prefetch = done ? 'done' : 'loading';
   },
 });
-const metrics = new MetricsView(viewer, $('series-header'));
+const plot = new MetricsPlot($('metrics-plot'), (index) => viewer.setIndex(index), (shown) => {
+  $('plot-button').setAttribute('aria-pressed', String(shown));
+  localStorage.setItem('lowdose.plot', shown ? 'shown' : 'hidden');
+});
+const metrics = new MetricsView(viewer, $('series-header'), (all) =>
+  plot.setMethods(all.map(({ source, metrics: m }) => ({ key: source.key, label: viewer.paneTitle(source.key) ?? 'Denoised', metrics: m }))),
+);
+$('plot-button').addEventListener('click', () => plot.toggle());
 new Probe($('panes'));
 const measure = new MeasureLayer($('panes'), () => viewer.toolMode);
 function clearMeasurements(): void {
@@ -72,7 +82,16 @@ for (const [id, scale] of [['figure-button', 1], ['figure2x-button', 2]] as cons
 }
 
 let studies: StudiesResponse = { studies: [], unreadableFiles: 0 };
-let current: { kind: 'c' | 's'; id: string } | null = null;
+/**
+ * What is open: a comparison (`c`), a single series (`s`), or several methods of one low-dose
+ * series side by side (`m`, its id the comparison ids joined by commas, the first one's reference).
+ */
+type TargetKind = 'c' | 's' | 'm';
+interface Target {
+  readonly kind: TargetKind;
+  readonly id: string;
+}
+let current: Target | null = null;
 
 // ---- toolbar ---------------------------------------------------------------------------------
 
@@ -93,8 +112,16 @@ function renderPresets(modality = ''): void {
 }
 
 /** Pane toggle keys; the buttons' labels come from the panes' own titles (their series' roles). */
-const PANE_KEYS: Record<PaneKey, string> = { lowDose: 'L', denoised: 'N', reference: 'E', difference: 'D', uncertainty: 'U' };
-const GENERIC_PANE_NAMES: Record<PaneKey, string> = { lowDose: 'first (source)', denoised: 'denoised', reference: 'reference', difference: 'difference', uncertainty: 'uncertainty' };
+const PANE_KEYS = { lowDose: 'L', denoised: 'N', reference: 'E', difference: 'D', uncertainty: 'U' } as const;
+const GENERIC_PANE_NAMES = { lowDose: 'first (source)', denoised: 'denoised', reference: 'reference', difference: 'difference', uncertainty: 'uncertainty' } as const;
+function genericName(key: PaneKey): string {
+  return key in GENERIC_PANE_NAMES ? GENERIC_PANE_NAMES[key as keyof typeof GENERIC_PANE_NAMES] : `method ${key.slice('denoised-'.length)}`;
+}
+
+/** "Denoised (diffusion lowdose-ct, 8 steps)" → "diffusion lowdose-ct, 8 steps". */
+function methodOf(title: string): string {
+  return /^Denoised \((.*)\)$/.exec(title)?.[1] ?? title;
+}
 
 /** "Difference (denoised − reference)" → "Difference": toolbar buttons stay short. */
 function shortTitle(title: string): string {
@@ -112,9 +139,11 @@ function renderPaneToggles(): void {
       button.setAttribute('aria-pressed', String(viewer.isVisible(key)));
       // Switched on, but the layout has no slot for it: the key brings it to the front.
       button.dataset.offscreen = String(viewer.isVisible(key) && !viewer.isDisplayed(key));
-      const title = viewer.paneTitle(key) ?? GENERIC_PANE_NAMES[key];
-      button.textContent = shortTitle(title);
-      button.title = `Show or hide the ${title} pane (key ${PANE_KEYS[key]})`;
+      const title = viewer.paneTitle(key) ?? genericName(key);
+      const letter = key in PANE_KEYS ? PANE_KEYS[key as keyof typeof PANE_KEYS] : null;
+      // Several methods: the buttons name the method ("nlm"), not "Denoised" three times.
+      button.textContent = isMethodPane(key) && viewer.paneKeys().some((k) => k.startsWith('denoised-')) ? methodOf(title) : shortTitle(title);
+      button.title = `Show or hide the ${title} pane${letter ? ` (key ${letter})` : ''}`;
       button.addEventListener('click', () => viewer.togglePane(key));
       return button;
     }),
@@ -236,30 +265,90 @@ function renderSelect(): void {
     for (const c of study.comparisons) {
       group.append(new Option(`Compare: ${c.description}`, `c:${c.id}`));
     }
+    // Every denoised version of one low-dose series side by side.
+    for (const [lowDose, methods] of methodGroups(study.comparisons)) {
+      if (methods.length < 2) continue;
+      const source = study.series.find((s) => s.id === lowDose);
+      group.append(new Option(`Compare all ${methods.length} methods: ${source?.description || 'low-dose series'}`, `m:${methods.map((c) => c.id).join(',')}`));
+    }
     for (const s of study.series) {
       if (s.role === 'uncertainty' || s.role === 'hallucination') continue;
       group.append(new Option(`Series: ${s.description || s.modality} (${roleLabel(s.role)}, ${s.slices} slices)`, `s:${s.id}`));
     }
     select.append(group);
   }
-  if (current) select.value = `${current.kind}:${current.id}`;
+  if (current) showInSelect(current);
+}
+
+/** The comparisons of each low-dose series, in the studies' order. */
+function methodGroups(comparisons: readonly ComparisonSummary[]): Map<string, ComparisonSummary[]> {
+  const groups = new Map<string, ComparisonSummary[]>();
+  for (const c of comparisons) groups.set(c.lowDose, [...(groups.get(c.lowDose) ?? []), c]);
+  return groups;
+}
+
+/** Selects the target in the list, adding an entry for a set of methods the list does not have. */
+function showInSelect(target: Target): void {
+  const value = `${target.kind}:${target.id}`;
+  if (![...select.options].some((o) => o.value === value)) {
+    select.append(new Option(`Compare ${target.id.split(',').length} methods`, value));
+  }
+  select.value = value;
+}
+
+/**
+ * The methods picker: every comparison of the open low-dose series with a tick box; ticking
+ * several shows them side by side (the first ticked gives the reference), one opens that comparison.
+ */
+function renderMethodsPicker(): void {
+  const picker = $('methods-picker');
+  const list = $('methods-list');
+  const lowDose = viewer.currentView?.comparison?.lowDose ?? null;
+  const all = studies.studies.flatMap((s) => s.comparisons).filter((c) => c.lowDose === lowDose);
+  picker.hidden = all.length < 2;
+  const open = new Set(viewer.currentView?.methods.map((m) => m.comparison.id) ?? []);
+  $('methods-summary').textContent = `Methods ${open.size}/${all.length}`;
+  list.replaceChildren(
+    ...all.map((c) => {
+      const label = document.createElement('label');
+      const box = Object.assign(document.createElement('input'), { type: 'checkbox', checked: open.has(c.id), value: c.id });
+      box.dataset.comparison = c.id;
+      box.addEventListener('change', () => {
+        const ticked = [...list.querySelectorAll<HTMLInputElement>('input:checked')].map((b) => b.value);
+        if (ticked.length === 0) {
+          box.checked = true;
+          return;
+        }
+        // The methods already open keep their order; a newly ticked one comes last.
+        const order = [...(viewer.currentView?.methods.map((m) => m.comparison.id) ?? []).filter((id) => ticked.includes(id)), ...ticked.filter((id) => !open.has(id))];
+        void openTarget(order.length === 1 ? { kind: 'c', id: order[0]! } : { kind: 'm', id: order.join(',') }, viewer.currentIndex);
+      });
+      label.append(box, ` ${c.description}`);
+      return label;
+    }),
+  );
 }
 
 select.addEventListener('change', () => {
-  const [kind, id] = select.value.split(':') as ['c' | 's', string];
+  const [kind, id] = select.value.split(':') as [TargetKind, string];
   // Give the keys back to the viewer: a focused select would take the next arrow key as
   // "open the next series" instead of "next slice".
   select.blur();
   void openTarget({ kind, id }, null);
 });
 
-async function loadView(target: { kind: 'c' | 's'; id: string }): Promise<View> {
+async function loadView(target: Target): Promise<View> {
   if (target.kind === 's') {
     const lowDose = await api.series(target.id);
-    return { comparison: null, lowDose, denoised: null, reference: null, uncertainty: null, hallucination: null };
+    return { comparison: null, lowDose, denoised: null, reference: null, uncertainty: null, hallucination: null, methods: [] };
   }
-  const comparison = await api.comparison(target.id);
+  const ids = target.kind === 'm' ? target.id.split(',') : [target.id];
+  const [comparison, ...others] = await Promise.all(ids.map((id) => api.comparison(id)));
+  if (!comparison) throw new Error('no comparison named');
+  const stranger = others.find((c) => c.lowDose !== comparison.lowDose);
+  if (stranger) throw new Error(`${stranger.description} denoises another series than ${comparison.description}`);
   const fetchSeries = (id: string | null): Promise<SeriesDetail | null> => (id ? api.series(id) : Promise.resolve(null));
+  const otherSeries = Promise.all(others.map((c) => api.series(c.denoised)));
   const [lowDose, denoised, reference, uncertainty, hallucination] = await Promise.all([
     api.series(comparison.lowDose),
     fetchSeries(comparison.denoised),
@@ -267,7 +356,12 @@ async function loadView(target: { kind: 'c' | 's'; id: string }): Promise<View> 
     fetchSeries(comparison.uncertainty),
     fetchSeries(comparison.hallucination),
   ]);
-  return { comparison, lowDose: lowDose, denoised, reference, uncertainty, hallucination };
+  const more = await otherSeries;
+  const methods: MethodView[] = [
+    ...(denoised ? [{ comparison, denoised }] : []),
+    ...others.map((c, k) => ({ comparison: c, denoised: more[k]! })),
+  ];
+  return { comparison, lowDose: lowDose, denoised, reference, uncertainty, hallucination, methods };
 }
 
 /**
@@ -282,11 +376,11 @@ function overlaySourceOf(view: View): OverlaySource | null {
   return null;
 }
 
-async function openTarget(target: { kind: 'c' | 's'; id: string }, index: number | null): Promise<void> {
+async function openTarget(target: Target, index: number | null): Promise<void> {
   try {
     const view = await loadView(target);
     current = target;
-    select.value = `${target.kind}:${target.id}`;
+    showInSelect(target);
     const start = index ?? Math.floor((view.lowDose.slices - 1) / 2);
     document.body.dataset.modality = view.lowDose.modality;
     renderPresets(view.lowDose.modality);
@@ -297,8 +391,11 @@ async function openTarget(target: { kind: 'c' | 's'; id: string }, index: number
     cine.stop();
     flicker.exit();
     measure.clear();
+    plot.open(view.methods.map((m) => m.comparison.id), view.lowDose.slices, view.lowDose.units);
     const shown = viewer.open(view, start, overlaySourceOf(view));
-    metrics.open(view.comparison, view.lowDose.units);
+    const sources: MethodMetricsSource[] = view.methods.map((m, k) => ({ key: methodPaneKey(k), comparison: m.comparison }));
+    metrics.open(sources, view.lowDose.units);
+    renderMethodsPicker();
     showSeriesWarnings(view.lowDose.warnings);
     await shown;
     if (!document.body.dataset.firstSliceMs) document.body.dataset.firstSliceMs = String(Math.round(performance.now() - started));
@@ -332,12 +429,13 @@ function scheduleHash(): void {
   }, 250);
 }
 
-function targetFromHash(): { target: { kind: 'c' | 's'; id: string }; index: number | null } | null {
+function targetFromHash(): { target: Target; index: number | null } | null {
   const params = new URLSearchParams(location.hash.slice(1));
   const index = params.has('i') ? Number(params.get('i')) : null;
-  for (const kind of ['c', 's'] as const) {
+  for (const kind of ['c', 's', 'm'] as const) {
     const id = params.get(kind);
-    if (id && /^[A-Za-z0-9_-]{12}$/.test(id)) return { target: { kind, id }, index: Number.isInteger(index) ? index : null };
+    const pattern = kind === 'm' ? /^[A-Za-z0-9_-]{12}(,[A-Za-z0-9_-]{12}){1,11}$/ : /^[A-Za-z0-9_-]{12}$/;
+    if (id && pattern.test(id)) return { target: { kind, id }, index: Number.isInteger(index) ? index : null };
   }
   return null;
 }
@@ -391,7 +489,8 @@ const shortcuts: Shortcut[] = [
   { keys: ['t'], label: 'T', description: 'flicker: one viewport, next of low-dose / denoised / reference', run: () => flickerStep() },
   { keys: ['y'], label: 'Y', description: 'flicker on its own at the set rate / stop', run: () => flickerAuto() },
   { keys: ['i'], label: 'I', description: 'invert greyscale', run: () => viewer.toggleInvert() },
-  ...(Object.entries(PANE_KEYS) as Array<[PaneKey, string]>).map(([key, letter]) => ({
+  { keys: ['s'], label: 'S', description: 'per-slice plot of PSNR / SSIM / noise of every method (click: go to that slice)', run: () => plot.toggle() },
+  ...(Object.entries(PANE_KEYS) as Array<[keyof typeof PANE_KEYS, string]>).map(([key, letter]) => ({
     keys: [letter.toLowerCase()],
     label: letter,
     description: `show / hide the ${GENERIC_PANE_NAMES[key]} pane`,
@@ -417,6 +516,7 @@ installShortcuts(shortcuts, help);
 
 renderPresets();
 setMode('window');
+plot.toggle(localStorage.getItem('lowdose.plot') === 'shown');
 togglePatient(localStorage.getItem('lowdose.patient') !== 'hidden');
 void (async () => {
   try {

@@ -1,15 +1,24 @@
 /**
- * Image-quality numbers on the page: per-slice PSNR / SSIM beside the low-dose and denoised panes,
- * series means in the header. Per-slice numbers are fetched for the slice on screen (cached);
- * the series means are computed once by the server in the background.
+ * Image-quality numbers on the page: per-slice PSNR / SSIM beside the low-dose pane and every
+ * method's pane, series means in the header. Per-slice numbers are fetched for the slice on
+ * screen (cached); the series' numbers of every slice are computed once by the server in the
+ * background and then also feed the per-slice plot (./metrics-plot.ts).
  */
 import { api, type ComparisonDetail, type ComparisonMetrics, type Scores, type SliceMetrics } from './api.js';
+import { methodLabel, type PaneKey } from './pane-titles.js';
 import type { ComparisonViewer } from './viewer.js';
 
+/** One method of the open view: its pane and comparison. */
+export interface MethodMetricsSource {
+  readonly key: PaneKey;
+  readonly comparison: ComparisonDetail;
+}
+
 export class MetricsView {
-  private comparison: ComparisonDetail | null = null;
+  private methods: MethodMetricsSource[] = [];
   private units = '';
-  private readonly slices = new Map<number, SliceMetrics>();
+  /** By comparison id, then low-dose slice. */
+  private readonly slices = new Map<string, Map<number, SliceMetrics>>();
   private pending: number | null = null;
   private timer: number | undefined;
   private generation = 0;
@@ -17,40 +26,48 @@ export class MetricsView {
   constructor(
     private readonly viewer: ComparisonViewer,
     private readonly header: HTMLElement,
+    /** Every method's series metrics, once all are in (the plot draws them). */
+    private readonly onSeries: (series: ReadonlyArray<{ source: MethodMetricsSource; metrics: ComparisonMetrics }>) => void = () => {},
   ) {}
 
-  /** Forgets the open comparison: nothing in flight for it may paint on the panes that come next. */
+  /** Forgets the open view: nothing in flight for it may paint on the panes that come next. */
   close(): void {
     this.generation++;
-    this.comparison = null;
+    this.methods = [];
     this.slices.clear();
     this.pending = null;
     window.clearTimeout(this.timer);
   }
 
-  open(comparison: ComparisonDetail | null, units: string): void {
+  /** `methods`: the first is the view's own comparison; empty for a single series. */
+  open(methods: readonly MethodMetricsSource[], units: string): void {
     this.close();
-    this.comparison = comparison;
+    this.methods = [...methods];
     this.units = units === 'SUVbw' ? 'SUV' : units;
     this.header.replaceChildren();
-    if (!comparison) {
+    const first = methods[0];
+    if (!first) {
       this.header.textContent = 'Single series: denoise it to compare';
       return;
     }
-    const report = comparison.report;
-    const method = report?.method === 'diffusion' ? `${report.model ?? 'diffusion'}${report.steps ? `, ${report.steps} steps` : ''}${report.samples && report.samples > 1 ? `, ${report.samples} samples` : ''}` : (report?.method ?? 'denoised');
-    this.header.innerHTML = `<span class="muted">Series means (${comparison.reference ? 'vs reference' : 'vs low-dose'}, ${escape(method)}):</span> <span id="series-metrics" class="muted">computing…</span>`;
+    for (const m of methods) this.slices.set(m.comparison.id, new Map());
+    const what = methods.length > 1 ? `${methods.length} methods` : methodLabel(first.comparison.report);
+    this.header.innerHTML = `<span class="muted">Series means (${first.comparison.reference ? 'vs reference' : 'vs low-dose'}, ${escape(what)}):</span> <span id="series-metrics" class="muted">computing…</span>`;
     const generation = this.generation;
-    // The series means take the server a while (SSIM of every slice): ask once the slices are in.
+    // The series numbers take the server a while (SSIM of every slice of every method): ask once the slices are in.
     this.viewer
       .whenPrefetched()
-      .then(() => (generation === this.generation ? api.metrics(comparison.id) : null))
+      .then(() => (generation === this.generation ? Promise.all(methods.map((m) => api.metrics(m.comparison.id))) : null))
       .then(
-        (metrics) => {
-          if (!metrics || generation !== this.generation) return;
-          for (const slice of metrics.slices) this.slices.set(slice.index, slice);
-          this.renderSeries(metrics);
+        (all) => {
+          if (!all || generation !== this.generation) return;
+          for (const [k, metrics] of all.entries()) {
+            const cache = this.slices.get(methods[k]!.comparison.id)!;
+            for (const slice of metrics.slices) cache.set(slice.index, slice);
+          }
+          this.renderSeries(all);
           this.showSlice(this.viewer.currentIndex);
+          this.onSeries(all.map((metrics, k) => ({ source: methods[k]!, metrics })));
         },
         (error: Error) => {
           if (generation !== this.generation) return;
@@ -63,42 +80,49 @@ export class MetricsView {
 
   /** Called on every slice change; fetches lazily so fast scrolling does not queue requests. */
   showSlice(index: number): void {
-    if (!this.comparison) return;
+    if (this.methods.length === 0) return;
     // The slice on screen, also when it is cached: a fetch still in flight for the slice before
     // must not paint its numbers over this one's when it lands.
     this.pending = index;
     window.clearTimeout(this.timer);
-    const known = this.slices.get(index);
-    if (known) {
-      this.render(known);
-      return;
+    const missing = this.methods.filter((m) => !this.slices.get(m.comparison.id)?.has(index));
+    for (const [k, m] of this.methods.entries()) {
+      const known = this.slices.get(m.comparison.id)?.get(index);
+      if (known) this.render(m, k, known);
+      else {
+        this.viewer.setPaneMetrics(m.key, '…');
+        if (k === 0) this.viewer.setPaneMetrics('lowDose', '…');
+      }
     }
-    this.viewer.setPaneMetrics('denoised', '…');
-    this.viewer.setPaneMetrics('lowDose', '…');
+    if (missing.length === 0) return;
     const generation = this.generation;
-    const id = this.comparison.id;
     this.timer = window.setTimeout(() => {
-      api.sliceMetrics(id, index).then(
-        (metrics) => {
-          if (generation !== this.generation) return;
-          this.slices.set(index, metrics);
-          if (this.pending === index) this.render(metrics);
-        },
-        () => {
-          if (generation === this.generation && this.pending === index) this.viewer.setPaneMetrics('denoised', 'metrics unavailable');
-        },
-      );
+      for (const m of missing) {
+        const k = this.methods.indexOf(m);
+        api.sliceMetrics(m.comparison.id, index).then(
+          (metrics) => {
+            if (generation !== this.generation) return;
+            this.slices.get(m.comparison.id)?.set(index, metrics);
+            if (this.pending === index) this.render(m, k, metrics);
+          },
+          () => {
+            if (generation === this.generation && this.pending === index) this.viewer.setPaneMetrics(m.key, 'metrics unavailable');
+          },
+        );
+      }
     }, 60);
   }
 
-  private render(metrics: SliceMetrics): void {
-    const withReference = this.comparison?.reference !== null;
+  /** A method's pane line; the first method's slice also gives the low-dose pane its line. */
+  private render(source: MethodMetricsSource, k: number, metrics: SliceMetrics): void {
+    const withReference = source.comparison.reference !== null;
     const noise = (v: number | null) => (v === null ? '' : `noise σ ${formatValue(v)} ${this.units}`);
     this.viewer.setPaneMetrics(
-      'denoised',
+      source.key,
       scoresText(metrics.denoised) + (withReference ? '' : '  (vs low-dose)'),
       `${withReference ? 'Denoised vs reference' : 'Denoised vs low-dose'}; RMSE ${metrics.denoised ? formatValue(metrics.denoised.rmse) : '–'} ${this.units}; ${noise(metrics.noise.denoised)}`,
     );
+    if (k !== 0) return;
     if (withReference) {
       this.viewer.setPaneMetrics('lowDose', scoresText(metrics.lowDose), `Low-dose vs reference; ${noise(metrics.noise.lowDose)}`);
     } else {
@@ -106,19 +130,24 @@ export class MetricsView {
     }
   }
 
-  private renderSeries(metrics: ComparisonMetrics): void {
+  private renderSeries(all: readonly ComparisonMetrics[]): void {
     const target = this.header.querySelector<HTMLElement>('#series-metrics');
     if (!target) return;
     target.className = '';
     const part = (label: string, scores: Scores | null, testid: string) =>
       scores
-        ? `<span class="series-part" data-testid="${testid}"><b>${label}</b> PSNR <span data-testid="${testid}-psnr">${scores.psnr === null ? '∞' : scores.psnr.toFixed(2)}</span> dB · SSIM <span data-testid="${testid}-ssim">${scores.ssim.toFixed(3)}</span> · RMSE ${formatValue(scores.rmse)} ${escape(this.units)}</span>`
+        ? `<span class="series-part" data-testid="${testid}"><b>${escape(label)}</b> PSNR <span data-testid="${testid}-psnr">${scores.psnr === null ? '∞' : scores.psnr.toFixed(2)}</span> dB · SSIM <span data-testid="${testid}-ssim">${scores.ssim.toFixed(3)}</span> · RMSE ${formatValue(scores.rmse)} ${escape(this.units)}</span>`
         : '';
-    const noise = metrics.mean.noise;
+    const first = all[0]!;
+    const several = all.length > 1;
+    const noise = first.mean.noise;
     target.innerHTML = [
-      part('Denoised', metrics.mean.denoised, 'mean-denoised'),
-      part('Low-dose', metrics.mean.lowDose, 'mean-low-dose'),
-      noise.lowDose !== null && noise.denoised !== null
+      ...all.map((metrics, k) => {
+        const key = this.methods[k]!.key;
+        return part(several ? this.viewer.paneTitle(key) ?? 'Denoised' : 'Denoised', metrics.mean.denoised, key === 'denoised' ? 'mean-denoised' : `mean-${key}`);
+      }),
+      part('Low-dose', first.mean.lowDose, 'mean-low-dose'),
+      noise.lowDose !== null && noise.denoised !== null && !several
         ? `<span class="series-part"><b>Noise σ</b> ${formatValue(noise.lowDose)} → ${formatValue(noise.denoised)} ${escape(this.units)}</span>`
         : '',
     ].join('');

@@ -3,9 +3,34 @@
  * report.json and DICOM headers), never from the slot it sits in: a single full-dose series is
  * "Full-dose", the source of a job run on an original scan is "Original", not "Low-dose".
  */
-import type { SeriesDetail, SeriesRole } from './api.js';
+import type { ReportFacts, SeriesDetail, SeriesRole } from './api.js';
 
-export type PaneKey = 'lowDose' | 'denoised' | 'reference' | 'difference' | 'uncertainty';
+/** The panes every view may have; a multi-method hanging adds `denoised-2`, `denoised-3`, … */
+export type BasePaneKey = 'lowDose' | 'denoised' | 'reference' | 'difference' | 'uncertainty';
+export type MethodPaneKey = `denoised-${number}`;
+export type PaneKey = BasePaneKey | MethodPaneKey;
+
+/** The pane of method `k` (0-based) of a hanging: the first is `denoised`, as in a single comparison. */
+export function methodPaneKey(k: number): 'denoised' | MethodPaneKey {
+  return k === 0 ? 'denoised' : `denoised-${k + 1}`;
+}
+
+export function isMethodPane(key: string): key is 'denoised' | MethodPaneKey {
+  return key === 'denoised' || /^denoised-\d+$/.test(key);
+}
+
+/**
+ * A method as a reader tells methods apart: "nlm", "gaussian", "diffusion lowdose-ct, 8 steps, 4
+ * samples"; what the report names, else "denoised" (a series paired by its headers alone).
+ */
+export function methodLabel(report: Pick<ReportFacts, 'method' | 'model' | 'steps' | 'samples'> | null): string {
+  if (!report?.method) return 'denoised';
+  if (report.method !== 'diffusion') return report.method;
+  const parts = [report.model ? `diffusion ${report.model}` : 'diffusion'];
+  if (report.steps) parts.push(`${report.steps} steps`);
+  if (report.samples && report.samples > 1) parts.push(`${report.samples} samples`);
+  return parts.join(', ');
+}
 
 const ROLE_TITLES: Record<SeriesRole, string> = {
   'low-dose': 'Low-dose',
@@ -34,7 +59,7 @@ export interface TitleFacts {
  * Pane titles of a view: the first pane is the source series by its role; the reference pane says
  * it is the reference and what it is (full-dose, original); the difference pane says what minus what.
  */
-export function paneTitles(facts: TitleFacts): Record<PaneKey, string> {
+export function paneTitles(facts: TitleFacts): Record<BasePaneKey, string> {
   const source = roleTitle(facts.source.role);
   const reference = facts.reference ? (facts.reference.role === 'original' || facts.reference.role === 'derived' ? 'Reference' : `Reference (${roleTitle(facts.reference.role).toLowerCase()})`) : 'Reference';
   const denoised = facts.method ? `Denoised (${facts.method})` : 'Denoised';

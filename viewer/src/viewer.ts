@@ -17,7 +17,7 @@ import { orientationLabels, overlayText, scaleBar } from './overlay-text.js';
 import { PaneOverlay } from './pane-overlay.js';
 import { Prefetcher } from './prefetch.js';
 import { DIFFERENCE_COLORMAP, differenceWidth, initialPreset, UNCERTAINTY_COLORMAP, type WindowPreset } from './presets.js';
-import { differenceWindowText, paneTitles, type PaneKey } from './pane-titles.js';
+import { differenceWindowText, methodLabel, methodPaneKey, paneTitles, type PaneKey } from './pane-titles.js';
 import { drawEllipse, sliceValues, type Ellipse } from './roi.js';
 import { ellipseUptake, formatUptake, type SliceValues } from './uptake.js';
 import { WheelAccumulator } from './wheel.js';
@@ -26,13 +26,25 @@ import type { MeasureMode } from './measure-layer.js';
 export type { PaneKey } from './pane-titles.js';
 export type ToolMode = 'window' | 'pan' | 'zoom' | 'roi' | MeasureMode;
 
+/** One denoised version of the view's low-dose series: its comparison and series. */
+export interface MethodView {
+  readonly comparison: ComparisonDetail;
+  readonly denoised: SeriesDetail;
+}
+
 export interface View {
+  /** The first method's comparison (the one of a single comparison). */
   readonly comparison: ComparisonDetail | null;
   readonly lowDose: SeriesDetail;
   readonly denoised: SeriesDetail | null;
   readonly reference: SeriesDetail | null;
   readonly uncertainty: SeriesDetail | null;
   readonly hallucination: SeriesDetail | null;
+  /**
+   * Every denoised version shown side by side (a multi-method hanging), the first being
+   * `comparison` / `denoised`; empty for a single series.
+   */
+  readonly methods: readonly MethodView[];
 }
 
 /** What the denoised pane's overlay shows, and from which value on. */
@@ -85,6 +97,20 @@ interface Pane {
 }
 
 const PANE_KEYS: readonly PaneKey[] = ['lowDose', 'denoised', 'reference', 'difference', 'uncertainty'];
+
+/**
+ * The method panes' titles: "Denoised (nlm)" as for one comparison; in a hanging of several, the
+ * method with its settings, and a number where two read the same.
+ */
+function methodTitles(view: View, single: string): string[] {
+  if (view.methods.length <= 1) return [single];
+  const labels = view.methods.map((m) => methodLabel(m.comparison.report));
+  return labels.map((label, k) => {
+    const same = labels.filter((l) => l === label).length;
+    const nth = labels.slice(0, k + 1).filter((l) => l === label).length;
+    return same > 1 ? `Denoised (${label} #${nth})` : `Denoised (${label})`;
+  });
+}
 
 let toolsReady = false;
 
@@ -583,11 +609,23 @@ export class ComparisonViewer {
       : null;
     const titles = paneTitles({ source: lowDose, denoised: view.denoised, reference: view.reference, method: view.comparison?.report?.method ?? null });
     const differenceOf = referenceIds ? 'denoised − reference' : `denoised − ${titles.lowDose.toLowerCase()}`;
+    const methodNames = methodTitles(view, titles.denoised);
+    // The methods after the first, each aligned to the low-dose slices by its own comparison.
+    const moreMethods: PaneSpec[] = view.methods.slice(1).map((m, k) => ({
+      key: methodPaneKey(k + 1),
+      imageIds: aligned(m.denoised, m.comparison.alignment.denoised)!,
+      kind: 'anatomy',
+      units: lowDose.units,
+      series: m.denoised,
+      sliceMap: m.comparison.alignment.denoised,
+      description: m.denoised.description,
+    }));
     const specs: Array<PaneSpec | null> = [
       { key: 'lowDose', imageIds: lowIds, kind: 'anatomy', units: lowDose.units, series: lowDose, sliceMap: null, description: lowDose.description },
       denoisedIds && view.denoised
         ? { key: 'denoised', imageIds: denoisedIds, kind: 'anatomy', units: lowDose.units, series: view.denoised, sliceMap: alignment?.denoised ?? null, description: view.denoised.description }
         : null,
+      ...moreMethods,
       referenceIds && view.reference
         ? { key: 'reference', imageIds: referenceIds, kind: 'anatomy', units: lowDose.units, series: view.reference, sliceMap: alignment?.reference ?? null, description: view.reference.description }
         : null,
@@ -596,7 +634,12 @@ export class ComparisonViewer {
         ? { key: 'uncertainty', imageIds: uncertaintyIds, kind: 'uncertainty', units: view.uncertainty.units, series: view.uncertainty, sliceMap: alignment?.uncertainty ?? null, description: view.uncertainty.description }
         : null,
     ];
-    return specs.filter((spec): spec is PaneSpec => spec !== null).map((spec) => this.createPane(spec, titles[spec.key]));
+    const titleOf = (key: PaneKey): string => {
+      if (key === 'denoised') return methodNames[0]!;
+      if (key.startsWith('denoised-')) return methodNames[Number(key.slice('denoised-'.length)) - 1]!;
+      return titles[key as keyof typeof titles];
+    };
+    return specs.filter((spec): spec is PaneSpec => spec !== null).map((spec) => this.createPane(spec, titleOf(spec.key)));
   }
 
   private createPane(spec: PaneSpec, title: string): Pane {

@@ -1,0 +1,61 @@
+/**
+ * The per-slice metrics of one or more denoising methods of the same low-dose series as CSV (the
+ * viewer's "CSV" of the metrics plot, `GET /api/metrics.csv`): one row per slice for the low-dose
+ * series and one per method, with the numbers of `GET /api/comparisons/:id/metrics` unrounded.
+ */
+import type { ComparisonMetrics, Scores } from './api-types.js';
+
+export interface MethodMetrics {
+  readonly comparisonId: string;
+  /** The report's method (`nlm`, `gaussian`, `diffusion`, …), or '' when paired by headers. */
+  readonly method: string;
+  /** The denoised series' id and description. */
+  readonly seriesId: string;
+  readonly description: string;
+  readonly metrics: ComparisonMetrics;
+}
+
+export interface LowDoseFacts {
+  readonly seriesId: string;
+  readonly description: string;
+  /** Slice location (mm) of each low-dose slice, null where unknown. */
+  readonly locations: ReadonlyArray<number | null>;
+}
+
+export const METRICS_CSV_HEADER = 'index,location_mm,role,comparison,method,series,description,against,psnr_db,ssim,rmse,noise_sd,units';
+
+/**
+ * Rows by slice: the low-dose row first (its scores against the first method's reference, empty
+ * without one; its noise estimate), then each method in the order given. A slice a method has no
+ * match for has empty score cells.
+ */
+export function metricsCsv(lowDose: LowDoseFacts, methods: readonly MethodMetrics[]): string {
+  const lines = [METRICS_CSV_HEADER];
+  const first = methods[0];
+  for (let index = 0; index < lowDose.locations.length; index++) {
+    const location = lowDose.locations[index];
+    const at = location === null || location === undefined ? '' : String(location);
+    if (first) {
+      const slice = first.metrics.slices[index];
+      lines.push(row([index, at, 'low-dose', first.comparisonId, '', lowDose.seriesId, lowDose.description, first.metrics.against === 'reference' ? 'reference' : '', ...scoreCells(slice?.lowDose ?? null), cell(slice?.noise.lowDose ?? null), first.metrics.units]));
+    }
+    for (const m of methods) {
+      const slice = m.metrics.slices[index];
+      lines.push(row([index, at, 'denoised', m.comparisonId, m.method, m.seriesId, m.description, m.metrics.against, ...scoreCells(slice?.denoised ?? null), cell(slice?.noise.denoised ?? null), m.metrics.units]));
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+function scoreCells(scores: Scores | null): string[] {
+  return scores ? [cell(scores.psnr), cell(scores.ssim), cell(scores.rmse)] : ['', '', ''];
+}
+
+function cell(value: number | null): string {
+  return value === null || !Number.isFinite(value) ? '' : String(value);
+}
+
+/** RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled. */
+function row(fields: ReadonlyArray<string | number>): string {
+  return fields.map((f) => (typeof f === 'string' && /[",\r\n]/.test(f) ? `"${f.replace(/"/g, '""')}"` : String(f))).join(',');
+}

@@ -1,0 +1,104 @@
+/**
+ * Several denoised versions of one low-dose series through the HTTP API: the per-slice metrics
+ * CSV of one comparison and of several methods side by side, equal to the metrics route and to
+ * `lowdose metrics` on the same pair; requests naming comparisons of different sources are refused.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { denoisePaths } from '../../src/pipeline/denoise.js';
+import { runMetrics } from '../../src/pipeline/metrics.js';
+import type { ComparisonDetail, ComparisonMetrics, ComparisonSummary, StudiesResponse } from '../../src/server/api-types.js';
+import { buildApp } from '../../src/server/app.js';
+import { METRICS_CSV_HEADER } from '../../src/server/metrics-csv.js';
+import { writeFixtureStudy, type FixtureStudy } from './fixture-study.js';
+
+let root: string;
+let study: FixtureStudy;
+let app: FastifyInstance;
+let comparisons: ComparisonSummary[];
+
+beforeAll(async () => {
+  root = mkdtempSync(path.join(os.tmpdir(), 'lowdose-metrics-export-'));
+  const data = path.join(root, 'data');
+  // NLM (the fixture's own), and a Gaussian of the same low-dose series; a Gaussian of the full-dose series has another source.
+  study = await writeFixtureStudy(data, { size: 48, slices: 3 });
+  await denoisePaths([study.lowDoseDir], { outDir: path.join(data, 'gaussian'), method: 'gaussian', reference: [study.fullDoseDir] });
+  await denoisePaths([study.fullDoseDir], { outDir: path.join(data, 'full-gaussian'), method: 'gaussian' });
+  const viewerDir = path.join(root, 'viewer');
+  mkdirSync(viewerDir);
+  writeFileSync(path.join(viewerDir, 'index.html'), '<!doctype html><title>viewer</title>');
+  app = await buildApp({ data: [data], workDir: path.join(root, 'work'), viewerDir, logger: { level: 'silent' } });
+  comparisons = ((await app.inject({ url: '/api/studies' })).json() as StudiesResponse).studies.flatMap((s) => s.comparisons);
+});
+
+afterAll(async () => {
+  await app?.close();
+  if (root) rmSync(root, { recursive: true, force: true });
+});
+
+/** The comparisons of the simulated low-dose series (the NLM and the Gaussian). */
+const sameSource = () => comparisons.filter((c) => c.lowDose === comparisons.find((d) => comparisons.filter((e) => e.lowDose === d.lowDose).length === 2)!.lowDose);
+
+const parse = (csv: string) => {
+  const [header, ...lines] = csv.trim().split('\n');
+  return { header, rows: lines.map((line) => line.split(',')) };
+};
+
+describe('per-slice metrics CSV', () => {
+  it('lists the low-dose row and one row per method for every slice, with the metrics route numbers unrounded', async () => {
+    const methods = sameSource();
+    expect(methods.length).toBe(2);
+    const names = await Promise.all(methods.map(async (m) => ((await app.inject({ url: `/api/comparisons/${m.id}` })).json() as ComparisonDetail).report!.method!));
+    expect([...names].sort()).toEqual(['gaussian', 'nlm']);
+    const response = await app.inject({ url: `/api/metrics.csv?comparisons=${methods.map((m) => m.id).join(',')}` });
+    expect(response.statusCode, response.body).toBe(200);
+    expect(response.headers['content-type']).toMatch(/^text\/csv/);
+    expect(response.headers['content-disposition']).toBe('attachment; filename="lowdose-metrics.csv"');
+    const { header, rows } = parse(response.body);
+    expect(header).toBe(METRICS_CSV_HEADER);
+    expect(rows.length).toBe(study.lowDose.slices.length * 3);
+    for (const [k, method] of methods.entries()) {
+      const metrics = (await app.inject({ url: `/api/comparisons/${method.id}/metrics` })).json() as ComparisonMetrics;
+      expect(metrics.against).toBe('reference');
+      for (const slice of metrics.slices) {
+        const lowDose = rows[3 * slice.index]!;
+        const denoised = rows[3 * slice.index + 1 + k]!;
+        expect(lowDose.slice(0, 3)).toEqual([String(slice.index), String(study.lowDose.slices[slice.index]!.location), 'low-dose']);
+        expect(denoised.slice(0, 5)).toEqual([String(slice.index), lowDose[1], 'denoised', method.id, names[k]]);
+        expect(denoised.slice(8, 12).map(Number)).toEqual([slice.denoised!.psnr, slice.denoised!.ssim, slice.denoised!.rmse, slice.noise.denoised]);
+        if (k === 0) expect(lowDose.slice(8, 11).map(Number)).toEqual([slice.lowDose!.psnr, slice.lowDose!.ssim, slice.lowDose!.rmse]);
+      }
+      // The same pair through `lowdose metrics`: the same PSNR and SSIM per slice.
+      const cli = await runMetrics({ reference: study.fullDoseDir, test: path.join(root, 'data', names[k] === 'nlm' ? 'denoised' : 'gaussian') });
+      const column = (c: number) => rows.filter((r) => r[3] === method.id && r[2] === 'denoised').map((r) => Number(r[c]));
+      expect(column(8)).toEqual(cli.result.slices.map((s) => s.psnr));
+      expect(column(9)).toEqual(cli.result.slices.map((s) => s.ssim));
+    }
+  });
+
+  it('gives one comparison its own CSV, the several-method CSV of that one comparison', async () => {
+    const one = sameSource()[0]!;
+    const single = await app.inject({ url: `/api/comparisons/${one.id}/metrics.csv` });
+    const listed = await app.inject({ url: `/api/metrics.csv?comparisons=${one.id}` });
+    expect(single.statusCode).toBe(200);
+    expect(single.body).toBe(listed.body);
+    expect(parse(single.body).rows.length).toBe(2 * study.lowDose.slices.length);
+  });
+
+  it('refuses methods of different low-dose series, bad ids and unknown comparisons', async () => {
+    const bySource = new Map(comparisons.map((c) => [c.lowDose, c]));
+    expect(bySource.size).toBe(2);
+    const [a, b] = [...bySource.values()];
+    const mixed = await app.inject({ url: `/api/metrics.csv?comparisons=${a!.id},${b!.id}` });
+    expect(mixed.statusCode).toBe(400);
+    expect(mixed.json()).toMatchObject({ code: 'E_USAGE' });
+    expect(mixed.json().message).toMatch(/must share their low-dose series/);
+    expect((await app.inject({ url: '/api/metrics.csv?comparisons=../../etc' })).statusCode).toBe(400);
+    expect((await app.inject({ url: '/api/metrics.csv?comparisons=' })).statusCode).toBe(400);
+    expect((await app.inject({ url: '/api/metrics.csv?comparisons=AAAAAAAAAAAA' })).statusCode).toBe(404);
+    expect((await app.inject({ url: '/api/comparisons/AAAAAAAAAAAA/metrics.csv' })).statusCode).toBe(404);
+  });
+});
