@@ -46,12 +46,20 @@ const USAGE_CODES = new Set(['E_USAGE', 'E_NOT_FOUND', 'E_MODEL', 'E_MODEL_MISMA
 export async function runQa(options: QaOptions): Promise<QaResult> {
   const log = options.log ?? (() => {});
   const fixturesDir = path.resolve(options.fixturesDir ?? DEFAULT_FIXTURES_DIR);
-  const phantoms = [...(options.phantoms ?? PHANTOM_NAMES)];
   const doses = [...(options.doses ?? DEFAULT_DOSES)];
   const settings = options.denoise ?? {};
   const outDir = path.resolve(options.outDir);
   // Every fixture folder is checked before anything is denoised, so a typo costs nothing.
-  const fixtures = phantoms.map((phantom) => readFixtureInfo(fixturesDir, phantom));
+  const requested = (options.phantoms ?? PHANTOM_NAMES).map((phantom) => readFixtureInfo(fixturesDir, phantom));
+  // Phantoms asked for by name are always run (a model that cannot denoise one fails it); the
+  // default set keeps only the phantoms of a modality the chosen models serve, so that gating a
+  // CT-only model does not fail on the PET phantom it was never meant for.
+  const served = options.phantoms === undefined ? await servedModalities(settings) : null;
+  const fixtures = served ? requested.filter((info) => served.has(info.modality)) : requested;
+  const skipped = requested.filter((info) => !fixtures.includes(info));
+  if (skipped.length > 0) log(`not testing ${skipped.map((f) => `${f.phantom} (${f.modality})`).join(', ')}: no ${[...new Set(skipped.map((f) => f.modality))].join(' or ')} model chosen (name one with --pet-model or --phantoms)`);
+  if (fixtures.length === 0) throw new LowdoseError('E_USAGE', 'the chosen models serve none of the phantoms');
+  const phantoms = fixtures.map((info) => info.phantom);
   const cases = fixtures.flatMap((info) => doses.map((dose) => ({ info, dose, lowDir: fixtureSeriesDir(info, dose) })));
   for (const info of fixtures) fixtureSeriesDir(info, 1);
   for (const info of fixtures) fixtureSeriesDir(info, 'truth');
@@ -223,6 +231,25 @@ async function modelFingerprints(settings: QaDenoiseSettings): Promise<string[]>
       }
     }),
   );
+}
+
+/**
+ * The modalities the chosen denoisers serve (CT through `model`, PET through `petModel` or else
+ * `model`), or null for a classical filter, which serves both. A model that does not resolve is
+ * counted as serving its modality, so the pipeline reports it as it does today.
+ */
+async function servedModalities(settings: QaDenoiseSettings): Promise<Set<string> | null> {
+  if ((settings.method ?? 'diffusion') !== 'diffusion') return null;
+  const served = new Set<string>();
+  const pairs = [['CT', settings.model ?? DEFAULT_MODELS.CT], ['PT', settings.petModel ?? settings.model ?? DEFAULT_MODELS.PT]] as const;
+  for (const [modality, name] of pairs) {
+    try {
+      if ((await resolveModelFiles(name)).card.modalities.includes(modality)) served.add(modality);
+    } catch {
+      served.add(modality);
+    }
+  }
+  return served;
 }
 
 function withoutPetModel(settings: QaDenoiseSettings): Omit<QaDenoiseSettings, 'petModel' | 'model'> {

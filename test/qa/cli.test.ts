@@ -108,6 +108,15 @@ describe('lowdose qa', () => {
     expect(none.stderr).toMatch(/model bench-conv is for CT, not PT/);
   });
 
+  it('leaves the PET phantom out of the default set for a CT-only model, and says why', async () => {
+    const run = await runCli('qa', '--model', MODEL, '--doses', '0.25', '-o', join(root, 'ct-only'), '--json', '--no-progress');
+    const result = JSON.parse(run.stdout) as QaJson;
+    expect(result.errors).toEqual([]);
+    const phantoms = new Set(result.checks.map((c) => c.name.split('/')[0]));
+    expect([...phantoms].sort()).toEqual(['acr', 'body', 'water']);
+    expect(run.stderr).toMatch(/not testing iec \(PT\): no PT model chosen/);
+  });
+
   it('denoises with full-dose texture at each fixture dose, in its own folder, and says so in the settings', async () => {
     const dir = join(root, 'texture');
     const run = await runCli('qa', '--model', MODEL, '--texture', 'full-dose', '--phantoms', 'water', '--doses', '0.25', '-o', dir, '--json', '--no-progress');

@@ -29,7 +29,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
   const command = program
     .command('qa')
     .description('denoise the phantom fixtures and check image quality against thresholds; exit 0 all passed, 1 a check failed')
-    .option('--phantoms <list>', `comma-separated phantoms (${PHANTOM_NAMES.join(',')})`, PHANTOM_NAMES.join(','))
+    .option('--phantoms <list>', `comma-separated phantoms (${PHANTOM_NAMES.join(',')}; default: those whose modality the chosen models serve)`)
     .option('--doses <list>', 'comma-separated dose fractions of the fixtures to test', '0.25,0.1')
     .option('--fixtures <dir>', "fixture folder (default: the package's fixtures/)")
     .option('-o, --output <dir>', 'folder for denoised series, qa.json and qa-report.html (default: a new temporary folder)')
@@ -40,7 +40,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--json', 'machine-readable result on stdout')
     .action(async (opts: QaCliOptions) => {
       const out = createOutput(Boolean(opts.json));
-      const phantoms = parsePhantoms(opts.phantoms ?? PHANTOM_NAMES.join(','));
+      const phantoms = opts.phantoms !== undefined ? parsePhantoms(opts.phantoms) : undefined;
       const doses = parseDoses(opts.doses ?? '0.25,0.1');
       const config = loadQaConfig(opts.config);
       const outDir = path.resolve(opts.output ?? mkdtempSync(path.join(tmpdir(), 'lowdose-qa-')));
@@ -54,7 +54,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
         result = await runQa({
           config,
           outDir,
-          phantoms,
+          ...(phantoms !== undefined ? { phantoms } : {}),
           doses,
           denoise,
           overwrite: Boolean(opts.overwrite),
