@@ -92,6 +92,34 @@ describe.skipIf(!hasChromium)('measuring in the viewer (headless Chromium)', () 
     await expect.poll(async () => (await probeReadings())[0]?.text, POLL).toBe('');
   });
 
+  it('keeps every image box, and the image in it, where it was when the probe fills the pane footers', async () => {
+    const { page } = session;
+    const comparison = session.studies.studies.find((s) => s.modalities.includes('PT'))!.comparisons[0]!;
+    await page.mouse.move(5, 5);
+    // A fresh page (a hash change alone would not open it).
+    await page.goto('about:blank');
+    await page.goto(`${session.url}/#c=${comparison.id}`);
+    await page.waitForSelector(`body[data-view="c:${comparison.id}"]`);
+    for (const key of ['lowDose', 'denoised', 'reference']) await probes.expectRealPixels(key);
+    // Each pane's image box and its canvas, and whether a footer has text yet.
+    const boxes = () =>
+      page.$$eval('.pane:not([hidden])', (panes) =>
+        panes.map((pane) => {
+          const image = pane.querySelector<HTMLElement>('.pane-image')!;
+          const canvas = image.querySelector('canvas')!;
+          return { height: image.clientHeight, width: image.clientWidth, canvas: `${canvas.width}x${canvas.height}`, footer: (pane.querySelector('.pane-info')?.textContent ?? '').trim() };
+        }),
+      );
+    const before = await boxes();
+    expect(before.every((b) => b.footer === '')).toBe(true);
+    // The readouts (a late re-layout used to move the image off the box's centre: ROIs drawn at the box's coordinates missed).
+    await hover(0.5, 0.5);
+    await expect.poll(async () => (await boxes()).every((b) => b.footer !== ''), POLL).toBe(true);
+    const after = await boxes();
+    expect(after.map(({ width, height, canvas }) => ({ width, height, canvas }))).toEqual(before.map(({ width, height, canvas }) => ({ width, height, canvas })));
+    for (const b of after) expect(b.canvas).toBe(`${b.width}x${b.height}`);
+  });
+
   it('reads the SUV under the cursor at the same pixel in every pane of a PET comparison', async () => {
     const comparison = session.studies.studies.find((s) => s.modalities.includes('PT'))!.comparisons[0]!;
     await probes.openFromList(`c:${comparison.id}`);

@@ -158,6 +158,8 @@ export class ComparisonViewer {
   private order: PaneKey[] = [];
   private showPatient = true;
   private layoutFrame = 0;
+  private paneFrame = 0;
+  private readonly paneObserver: ResizeObserver;
 
   constructor(
     private readonly container: HTMLElement,
@@ -169,6 +171,11 @@ export class ComparisonViewer {
       window.cancelAnimationFrame(this.layoutFrame);
       this.layoutFrame = window.requestAnimationFrame(() => this.applyLayout());
     }).observe(container);
+    // A pane's image box can change inside an unchanged grid (its title or footer bar): its canvas follows.
+    this.paneObserver = new ResizeObserver(() => {
+      window.cancelAnimationFrame(this.paneFrame);
+      this.paneFrame = window.requestAnimationFrame(() => this.relayout());
+    });
   }
 
   /**
@@ -703,7 +710,9 @@ export class ComparisonViewer {
     window.addEventListener('mousemove', onMove);
     window.addEventListener('mouseup', onUp);
     element.addEventListener('dblclick', onDouble);
+    this.paneObserver.observe(element);
     this.cleanups.push(() => {
+      this.paneObserver.unobserve(element);
       element.removeEventListener(cornerstone.EVENTS.IMAGE_RENDERED, onRendered);
       element.removeEventListener('wheel', onWheel);
       element.removeEventListener('mousedown', onDown);
