@@ -225,6 +225,31 @@ describe.skipIf(!hasChromium)('measuring in the viewer (headless Chromium)', () 
     const mean = (name: string, pane: string) => Number(records.find((r) => r[0] === name && r[2] === pane)![5]);
     // The ellipse takes the sphere's edge too (partial volume): its mean well above the background's, not the 4:1 of the sphere's core.
     expect(mean('R1', 'reference')).toBeGreaterThan(1.5 * mean('R2', 'reference'));
+    // The API gives the anatomy panes' rows from the same shapes (image pixels, as the rows carry them): the same numbers.
+    const shapes = await page.$$eval('#measurements tbody tr', (trs) => [...new Map(trs.map((tr) => [(tr as HTMLElement).dataset.measurement!, JSON.parse((tr as HTMLElement).dataset.shape!)])).entries()]);
+    const comparison = session.studies.studies.find((s) => s.modalities.includes('PT'))!.comparisons[0]!;
+    const index = Number(await page.getAttribute('body', 'data-index'));
+    const response = await session.app.inject({
+      method: 'POST',
+      url: '/api/measurements.csv',
+      payload: { comparisons: [comparison.id], index, measurements: shapes.map(([name, shape]) => ({ name, shape })) },
+    });
+    expect(response.statusCode, response.body).toBe(200);
+    expect(response.headers['content-disposition']).toBe('attachment; filename="lowdose-measurements.csv"');
+    const [apiRegions, apiCnr] = response.body.trim().split('\n\n') as [string, string];
+    const [apiHeader, ...apiLines] = apiRegions.split('\n');
+    expect(apiHeader).toBe(header);
+    const anatomy = records.filter((r) => ['lowDose', 'denoised', 'reference'].includes(r[2]!));
+    const apiRecords = apiLines.map((line) => line.split(','));
+    expect(apiRecords.map((r) => r.slice(0, 5))).toEqual(anatomy.map((r) => r.slice(0, 5)));
+    for (const [k, r] of apiRecords.entries()) {
+      for (let c = 5; c < r.length; c++) {
+        // The page's values are the server's slices as sent (float32 SUV): equal within float precision.
+        if (r[c] === '') expect(anatomy[k]![c]).toBe('');
+        else expect(Number(r[c])).toBeCloseTo(Number(anatomy[k]![c]), 4);
+      }
+    }
+    expect(apiCnr.split('\n').slice(1).map((line) => line.split(',').slice(0, 3))).toEqual(cnr.filter((c) => ['lowDose', 'denoised', 'reference'].includes(c[2]!)).map((c) => c.slice(0, 3)));
     // Del removes them all.
     await page.keyboard.press('Delete');
     await expect.poll(async () => page.isHidden('#measurements'), POLL).toBe(true);

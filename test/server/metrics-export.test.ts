@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readSliceImage } from '../../src/dicom/index.js';
 import { denoisePaths } from '../../src/pipeline/denoise.js';
 import { runMetrics } from '../../src/pipeline/metrics.js';
 import type { ComparisonDetail, ComparisonMetrics, ComparisonSummary, StudiesResponse } from '../../src/server/api-types.js';
@@ -100,5 +101,44 @@ describe('per-slice metrics CSV', () => {
     expect((await app.inject({ url: '/api/metrics.csv?comparisons=' })).statusCode).toBe(400);
     expect((await app.inject({ url: '/api/metrics.csv?comparisons=AAAAAAAAAAAA' })).statusCode).toBe(404);
     expect((await app.inject({ url: '/api/comparisons/AAAAAAAAAAAA/metrics.csv' })).statusCode).toBe(404);
+  });
+});
+
+describe('measurement table CSV', () => {
+  it('measures a rectangle and a length on one series as the pixel values say, named R1 and L1', async () => {
+    const series = ((await app.inject({ url: '/api/studies' })).json() as StudiesResponse).studies[0]!.series.find((s) => s.role === 'low-dose')!;
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/measurements.csv',
+      payload: { series: series.id, index: 1, measurements: [{ shape: { kind: 'rectangle', from: { x: 10, y: 12 }, to: { x: 14, y: 15 } } }, { shape: { kind: 'length', from: { x: 0, y: 0 }, to: { x: 3, y: 4 } } }] },
+    });
+    expect(response.statusCode, response.body).toBe(200);
+    const { header, rows } = parse(response.body);
+    expect(header).toBe('measurement,kind,pane,slice,units,mean,sd,min,max,pixels,area_mm2,length_mm');
+    const image = await readSliceImage(study.lowDose, 1);
+    const values: number[] = [];
+    for (let y = 12; y < 15; y++) for (let x = 10; x < 14; x++) values.push(image.data[y * image.columns + x]!);
+    const mean = values.reduce((a, b) => a + b, 0) / values.length;
+    const [rectangle, length] = rows as [string[], string[]];
+    expect(rectangle.slice(0, 5)).toEqual(['R1', 'rectangle', 'lowDose', '2', 'HU']);
+    expect(Number(rectangle[5])).toBeCloseTo(mean, 6);
+    expect([Number(rectangle[7]), Number(rectangle[8]), Number(rectangle[9])]).toEqual([Math.min(...values), Math.max(...values), 12]);
+    expect(Number(rectangle[10])).toBeCloseTo(12 * image.pixelSpacing[0] * image.pixelSpacing[1], 6);
+    expect(length.slice(0, 3)).toEqual(['L1', 'length', 'lowDose']);
+    expect(Number(length[11])).toBeCloseTo(Math.hypot(3 * image.pixelSpacing[1], 4 * image.pixelSpacing[0]), 6);
+  });
+
+  it('refuses a body naming both or neither of comparisons and series, unknown shapes and slices past the end', async () => {
+    const c = sameSource()[0]!;
+    const post = (payload: object) => app.inject({ method: 'POST', url: '/api/measurements.csv', payload });
+    const rectangle = { shape: { kind: 'rectangle', from: { x: 1, y: 1 }, to: { x: 5, y: 5 } } };
+    expect((await post({ comparisons: [c.id], series: c.lowDose, index: 0, measurements: [rectangle] })).statusCode).toBe(400);
+    expect((await post({ index: 0, measurements: [rectangle] })).statusCode).toBe(400);
+    expect((await post({ comparisons: [c.id], index: 0, measurements: [{ shape: { kind: 'polygon', points: [] } }] })).statusCode).toBe(400);
+    expect((await post({ comparisons: ['../x'], index: 0, measurements: [rectangle] })).statusCode).toBe(400);
+    expect((await post({ comparisons: [c.id], index: 99, measurements: [rectangle] })).statusCode).toBe(404);
+    // The hanging's panes: source, each method, reference.
+    const ok = await post({ comparisons: sameSource().map((m) => m.id), index: 0, measurements: [rectangle] });
+    expect(parse(ok.body).rows.map((r) => r[2])).toEqual(['lowDose', 'denoised', 'denoised-2', 'reference']);
   });
 });

@@ -9,7 +9,7 @@
  */
 import cornerstone, { type Image, type RenderedEventDetail } from 'cornerstone-core';
 import { sliceValues } from './roi.js';
-import { contrastToNoise, lengthMm, regionStats, tableCsv, type Point, type Shape, type TableRow } from './roi-stats.js';
+import { lengthMm, measurementTable, tableCsv, type CnrRow, type Point, type Shape, type TablePane, type TableRow } from './roi-stats.js';
 import type { Ellipse } from './uptake.js';
 
 export type MeasureMode = 'rectangle' | 'freehand' | 'length';
@@ -186,46 +186,26 @@ export class MeasureLayer {
     });
   }
 
-  /** Rows for every measurement in every shown pane. */
-  private rows(): { rows: TableRow[]; titles: Map<string, string> } {
-    const rows: TableRow[] = [];
+  /** Rows for every measurement in every shown pane, and the CNR of R1 against R2 in each. */
+  private table(): { rows: TableRow[]; cnr: CnrRow[]; titles: Map<string, string> } {
     const titles = new Map<string, string>();
-    const panes = Array.from(this.container.querySelectorAll<HTMLElement>('.pane:not([hidden])'));
-    for (const m of this.list) {
-      if (this.drawing?.measurement === m) continue;
-      for (const pane of panes) {
-        const element = pane.querySelector<HTMLElement>('.pane-image');
-        const image = element ? imageOf(element) : null;
-        if (!image || image.blank) continue;
-        const key = pane.dataset.pane ?? '';
-        titles.set(key, pane.querySelector('.pane-name')?.textContent ?? key);
-        const slice = Number(pane.dataset.index ?? 0) + 1;
-        const units = image.units === 'SUVbw' ? 'SUV' : (image.units ?? '');
-        const spacing: [number, number] = [image.rowPixelSpacing, image.columnPixelSpacing];
-        const shape = m.shape;
-        if (shape.kind === 'length') {
-          rows.push({ measurement: m.name, kind: 'length', pane: key, slice, units: 'mm', stats: null, lengthMm: lengthMm(shape.from, shape.to, spacing) });
-          break; // the same length in every pane
-        }
-        rows.push({ measurement: m.name, kind: shape.kind, pane: key, slice, units, stats: regionStats(sliceValues(image, 0), shape), lengthMm: null });
-      }
+    const panes: TablePane[] = [];
+    for (const pane of this.container.querySelectorAll<HTMLElement>('.pane:not([hidden])')) {
+      const element = pane.querySelector<HTMLElement>('.pane-image');
+      const image = element ? imageOf(element) : null;
+      if (!image || image.blank) continue;
+      const key = pane.dataset.pane ?? '';
+      titles.set(key, pane.querySelector('.pane-name')?.textContent ?? key);
+      const units = image.units === 'SUVbw' ? 'SUV' : (image.units ?? '');
+      panes.push({ key, slice: Number(pane.dataset.index ?? 0) + 1, units, values: sliceValues(image, 0) });
     }
-    return { rows, titles };
+    const measurements = this.list.filter((m) => this.drawing?.measurement !== m);
+    return { ...measurementTable(panes, measurements), titles };
   }
 
   private renderTable(): void {
-    const { rows, titles } = this.rows();
+    const { rows, cnr, titles } = this.table();
     this.panel.hidden = rows.length === 0;
-    const regions = [...new Set(rows.filter((r) => r.stats).map((r) => r.measurement))];
-    const cnr: Array<{ pane: string; a: string; b: string; value: number | null }> = [];
-    if (regions.length >= 2) {
-      const [a, b] = regions as [string, string];
-      for (const pane of titles.keys()) {
-        const ra = rows.find((r) => r.measurement === a && r.pane === pane)?.stats;
-        const rb = rows.find((r) => r.measurement === b && r.pane === pane)?.stats;
-        if (ra && rb) cnr.push({ pane, a, b, value: contrastToNoise(ra, rb) });
-      }
-    }
     const csv = tableCsv(rows, cnr);
     if (csv === this.lastCsv && this.panel.childElementCount > 0) return;
     this.lastCsv = csv;
@@ -239,6 +219,9 @@ export class MeasureLayer {
       const tr = document.createElement('tr');
       tr.dataset.measurement = r.measurement;
       tr.dataset.pane = r.pane;
+      // The shape in image pixels: what `POST /api/measurements.csv` takes to give the same row.
+      const shape = this.list.find((m) => m.name === r.measurement)?.shape;
+      if (shape) tr.dataset.shape = JSON.stringify(shape);
       for (const text of cells) tr.append(Object.assign(document.createElement('td'), { textContent: text }));
       body.append(tr);
     }

@@ -10,14 +10,10 @@
  * space for a stack of parallel slices.
  */
 import { peakAmong, PEAK_RADIUS_MM, type Voxel } from '../../src/metrics/lesions.js';
+import { ellipsePixels, type Ellipse } from '../../src/metrics/roi-shapes.js';
 
-export interface Ellipse {
-  /** Centre and semi-axes in image pixels (x = column, y = row; (0, 0) is the first pixel's corner). */
-  readonly cx: number;
-  readonly cy: number;
-  readonly rx: number;
-  readonly ry: number;
-}
+export { ellipsePixels, type Ellipse };
+
 
 export interface SliceValues {
   readonly rows: number;
@@ -41,23 +37,6 @@ export interface Uptake {
   readonly peak: number | null;
 }
 
-/** The pixels whose centres lie inside the ellipse, as row-major indices. */
-export function ellipsePixels(rows: number, columns: number, roi: Ellipse): number[] {
-  if (roi.rx < 0.5 || roi.ry < 0.5) return [];
-  const out: number[] = [];
-  const x0 = Math.max(0, Math.floor(roi.cx - roi.rx));
-  const x1 = Math.min(columns - 1, Math.ceil(roi.cx + roi.rx));
-  const y0 = Math.max(0, Math.floor(roi.cy - roi.ry));
-  const y1 = Math.min(rows - 1, Math.ceil(roi.cy + roi.ry));
-  for (let y = y0; y <= y1; y++) {
-    const dy = (y + 0.5 - roi.cy) / roi.ry;
-    for (let x = x0; x <= x1; x++) {
-      const dx = (x + 0.5 - roi.cx) / roi.rx;
-      if (dx * dx + dy * dy <= 1) out.push(y * columns + x);
-    }
-  }
-  return out;
-}
 
 /**
  * Mean, SD and max in the ellipse on `slice`; with `neighbours` (the slices within 6 mm, `slice`
