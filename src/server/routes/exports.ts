@@ -10,7 +10,7 @@ import type { IndexedSeries } from '../data/pairing.js';
 import type { DataServices } from '../plugins/data.js';
 import { methodSet, parseComparisonIds } from '../method-set.js';
 import { metricsCsv } from '../metrics-csv.js';
-import { measurementTable, tableCsv, type Shape, type TablePane } from '../../metrics/roi-shapes.js';
+import { measurementTable, tableCsv, type TablePane } from '../../metrics/roi-shapes.js';
 import { LowdoseError } from '../../errors.js';
 import { errorResponses, idParam, idParams } from '../schemas.js';
 
@@ -50,7 +50,7 @@ const exportsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const panes = await tablePanes(app.data, comparisons ?? null, series ?? null, index);
       let regions = 0;
       let lengths = 0;
-      const named = measurements.map((m) => ({ name: m.name ?? (m.shape.kind === 'length' ? `L${++lengths}` : `R${++regions}`), shape: m.shape as Shape }));
+      const named = measurements.map((m) => ({ name: m.name ?? (m.shape.kind === 'length' ? `L${++lengths}` : `R${++regions}`), shape: m.shape }));
       const { rows, cnr } = measurementTable(panes, named);
       sendCsv(reply, tableCsv(rows, cnr), 'lowdose-measurements.csv');
     },
