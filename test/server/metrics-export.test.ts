@@ -9,7 +9,10 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSliceImage } from '../../src/dicom/index.js';
+import { PNG } from 'pngjs';
 import { denoisePaths } from '../../src/pipeline/denoise.js';
+import { windowToGray } from '../../src/pipeline/preview.js';
+import { figureLayout } from '../../src/server/figure-render.js';
 import { runMetrics } from '../../src/pipeline/metrics.js';
 import type { ComparisonDetail, ComparisonMetrics, ComparisonSummary, StudiesResponse } from '../../src/server/api-types.js';
 import { buildApp } from '../../src/server/app.js';
@@ -140,5 +143,45 @@ describe('measurement table CSV', () => {
     // The hanging's panes: source, each method, reference.
     const ok = await post({ comparisons: sameSource().map((m) => m.id), index: 0, measurements: [rectangle] });
     expect(parse(ok.body).rows.map((r) => r[2])).toEqual(['lowDose', 'denoised', 'denoised-2', 'reference']);
+  });
+});
+
+describe('figure PNG', () => {
+  it('draws the source, each method and the reference at one slice, each image windowed where the layout puts it', async () => {
+    const methods = sameSource();
+    const response = await app.inject({ url: `/api/figure.png?comparisons=${methods.map((m) => m.id).join(',')}&index=1&window=400&level=40` });
+    expect(response.statusCode, response.body).toBe(200);
+    expect(response.headers['content-type']).toBe('image/png');
+    const png = PNG.sync.read(response.rawPayload);
+    const image = await readSliceImage(study.lowDose, 1);
+    const panes = [image, null, null, null];
+    const layout = figureLayout(
+      panes.map(() => ({ title: '', metrics: '', footer: '', image })),
+      { window: { lo: -160, hi: 240 }, scale: 1 },
+    );
+    expect([png.width, png.height]).toEqual([layout.width, layout.height]);
+    // The source pane's pixels are the slice's values through W 400 / L 40, enlarged by whole pixels.
+    const { x, y, zoom } = layout.images[0]!;
+    for (const [row, column] of [[10, 10], [24, 30], [40, 17]] as const) {
+      const expected = windowToGray(new Float32Array([image.data[row * image.columns + column]!]), { lo: -160, hi: 240 })[0]!;
+      const o = 4 * ((y + row * zoom + 1) * png.width + x + column * zoom + 1);
+      expect([png.data[o], png.data[o + 1], png.data[o + 2]]).toEqual([expected, expected, expected]);
+    }
+    // Title bars written: bright text pixels in the first pane's bar.
+    let lit = 0;
+    for (let yy = 0; yy < y; yy++) for (let xx = 0; xx < layout.imageWidth; xx++) if (png.data[4 * (yy * png.width + xx)]! > 150) lit++;
+    expect(lit).toBeGreaterThan(30);
+    // Twice the size at scale 2.
+    const twice = PNG.sync.read((await app.inject({ url: `/api/figure.png?comparisons=${methods.map((m) => m.id).join(',')}&index=1&scale=2` })).rawPayload);
+    expect([twice.width, twice.height]).toEqual([2 * png.width, 2 * png.height]);
+  });
+
+  it('refuses a figure of nothing, of both, and of a slice past the end', async () => {
+    const c = sameSource()[0]!;
+    expect((await app.inject({ url: '/api/figure.png' })).statusCode).toBe(400);
+    expect((await app.inject({ url: `/api/figure.png?comparisons=${c.id}&series=${c.lowDose}` })).statusCode).toBe(400);
+    expect((await app.inject({ url: `/api/figure.png?series=${c.lowDose}&index=99` })).statusCode).toBe(404);
+    expect((await app.inject({ url: `/api/figure.png?series=${c.lowDose}&scale=3` })).statusCode).toBe(400);
+    expect((await app.inject({ url: `/api/figure.png?series=${c.lowDose}` })).statusCode).toBe(200);
   });
 });

@@ -6,6 +6,7 @@
  */
 import { api, type ComparisonDetail, type ComparisonMetrics, type Scores, type SliceMetrics } from './api.js';
 import { methodLabel, type PaneKey } from './pane-titles.js';
+import { scoresLine } from '../../src/server/pane-text.js';
 import type { ComparisonViewer } from './viewer.js';
 
 /** One method of the open view: its pane and comparison. */
@@ -154,9 +155,9 @@ export class MetricsView {
   }
 }
 
+/** The server figure's line (src/server/pane-text.ts), '–' when there are no scores. */
 export function scoresText(scores: Scores | null): string {
-  if (!scores) return '–';
-  return `PSNR ${scores.psnr === null ? '∞' : scores.psnr.toFixed(1)} dB · SSIM ${scores.ssim.toFixed(3)}`;
+  return scoresLine(scores) || '–';
 }
 
 /** Values in modality units at a sensible precision: 61.6 HU, 3.04 HU, 0.052 SUV. */

@@ -3,7 +3,10 @@
  * report.json and DICOM headers), never from the slot it sits in: a single full-dose series is
  * "Full-dose", the source of a job run on an original scan is "Original", not "Low-dose".
  */
-import type { ReportFacts, SeriesDetail, SeriesRole } from './api.js';
+import type { SeriesDetail } from './api.js';
+import { roleTitle } from '../../src/server/pane-labels.js';
+
+export { methodLabel, roleTitle } from '../../src/server/pane-labels.js';
 
 /** The panes every view may have; a multi-method hanging adds `denoised-2`, `denoised-3`, … */
 export type BasePaneKey = 'lowDose' | 'denoised' | 'reference' | 'difference' | 'uncertainty';
@@ -19,33 +22,6 @@ export function isMethodPane(key: string): key is 'denoised' | MethodPaneKey {
   return key === 'denoised' || /^denoised-\d+$/.test(key);
 }
 
-/**
- * A method as a reader tells methods apart: "nlm", "gaussian", "diffusion lowdose-ct, 8 steps, 4
- * samples"; what the report names, else "denoised" (a series paired by its headers alone).
- */
-export function methodLabel(report: Pick<ReportFacts, 'method' | 'model' | 'steps' | 'samples'> | null): string {
-  if (!report?.method) return 'denoised';
-  if (report.method !== 'diffusion') return report.method;
-  const parts = [report.model ? `diffusion ${report.model}` : 'diffusion'];
-  if (report.steps) parts.push(`${report.steps} steps`);
-  if (report.samples && report.samples > 1) parts.push(`${report.samples} samples`);
-  return parts.join(', ');
-}
-
-const ROLE_TITLES: Record<SeriesRole, string> = {
-  'low-dose': 'Low-dose',
-  'full-dose': 'Full-dose',
-  original: 'Original',
-  denoised: 'Denoised',
-  uncertainty: 'Uncertainty (σ)',
-  hallucination: 'Hallucination map',
-  derived: 'Derived',
-};
-
-/** The series' role as a title ("Low-dose", "Full-dose", "Original", …). */
-export function roleTitle(role: SeriesRole): string {
-  return ROLE_TITLES[role];
-}
 
 export interface TitleFacts {
   readonly source: Pick<SeriesDetail, 'role'>;

@@ -12,6 +12,9 @@ import { methodSet, parseComparisonIds } from '../method-set.js';
 import { metricsCsv } from '../metrics-csv.js';
 import { measurementTable, tableCsv, type TablePane } from '../../metrics/roi-shapes.js';
 import { LowdoseError } from '../../errors.js';
+import { renderFigure, type FigurePane } from '../figure-render.js';
+import { methodLabel, roleTitle } from '../pane-labels.js';
+import { scoresLine } from '../pane-text.js';
 import { errorResponses, idParam, idParams } from '../schemas.js';
 
 const csvBody = Type.Unsafe<string>({ type: 'string' });
@@ -36,7 +39,38 @@ const measurementsBody = Type.Object(
   { additionalProperties: false },
 );
 
+const pngBody = Type.Unsafe<Uint8Array>({});
+const figureQuery = Type.Object(
+  {
+    comparisons: Type.Optional(Type.String({ maxLength: 2000 })),
+    series: Type.Optional(idParam),
+    /** Low-dose slice, 0-based; default the middle one. */
+    index: Type.Optional(Type.Integer({ minimum: 0, maximum: 100000 })),
+    scale: Type.Optional(Type.Union([Type.Literal(1), Type.Literal(2)])),
+    window: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1e7 })),
+    level: Type.Optional(Type.Number({ minimum: -1e7, maximum: 1e7 })),
+  },
+  { additionalProperties: false },
+);
+
 const exportsRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  /**
+   * A hanging's anatomy panes at one slice as a PNG figure drawn by the server: the source, each
+   * method (with its per-slice PSNR / SSIM) and the reference, a window in the series' units.
+   */
+  app.get(
+    '/api/figure.png',
+    { schema: { querystring: figureQuery, response: { 200: pngBody, ...errorResponses } } },
+    async (request, reply) => {
+      const q = request.query;
+      if ((q.comparisons === undefined) === (q.series === undefined)) throw new LowdoseError('E_USAGE', 'name either ?comparisons=<id>,<id> (a hanging) or ?series=<id> (one series)');
+      const png = await figureOf(app.data, q.comparisons === undefined ? null : parseComparisonIds(q.comparisons), q.series ?? null, q);
+      reply.type('image/png');
+      reply.header('Content-Disposition', `attachment; filename="${q.scale === 2 ? 'lowdose-figure@2x.png' : 'lowdose-figure.png'}"`);
+      return reply.send(png);
+    },
+  );
+
   /**
    * The measurement table of ROIs and lengths (image pixels, x = column, y = row) on slice `index`
    * of a hanging's anatomy panes, as the viewer's "CSV" writes it.
@@ -76,6 +110,62 @@ const exportsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 };
+
+async function figureOf(data: DataServices, comparisonIds: readonly string[] | null, seriesId: string | null, q: { index?: number; scale?: 1 | 2; window?: number; level?: number }): Promise<Buffer> {
+  const set = comparisonIds ? methodSet(data.index, comparisonIds) : null;
+  const lowDose = set ? set.lowDose : data.index.series(seriesId!);
+  const count = lowDose.series.slices.length;
+  const index = q.index ?? Math.floor((count - 1) / 2);
+  if (index >= count) throw new LowdoseError('E_NOT_FOUND', `series ${lowDose.id} has no slice ${index} (${count} slices)`);
+  const detail = data.index.seriesDetail(lowDose.id);
+  // The window: asked for, else the file's (CT), else the viewer's opening preset.
+  const units = lowDose.series.units === 'SUVbw' ? 'SUV' : lowDose.series.units;
+  const fallback: [number, number] = lowDose.series.units === 'SUVbw' ? [2.5, 5] : lowDose.series.modality === 'CT' ? (detail.window ?? [40, 400]) : [0, 0];
+  const level = q.level ?? fallback[0];
+  let width = q.window ?? fallback[1];
+  const lowImage = await data.slices.read(lowDose, index);
+  let centre = level;
+  if (!(width > 0)) {
+    // No window known (PET in Bq/ml, MR, …): the slice's range.
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const v of lowImage.data) if (Number.isFinite(v)) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
+    width = hi > lo ? hi - lo : 1;
+    centre = q.level ?? (lo + hi) / 2;
+  }
+  const windowText = `W ${fmt(width)} L ${fmt(centre)} ${units}`;
+  const footer = (series: IndexedSeries, slice: number) => {
+    const location = series.series.slices[slice]?.location;
+    return `Im ${slice + 1}/${series.series.slices.length}${location === null || location === undefined ? '' : ` · Loc ${fmt(location)} mm`} · ${windowText}`;
+  };
+  const panes: FigurePane[] = [{ title: roleTitle(detail.role), metrics: '', footer: footer(lowDose, index), image: lowImage }];
+  if (set) {
+    const several = set.comparisons.length > 1;
+    const metrics = await Promise.all(set.comparisons.map((c) => data.metrics.slice(c, index)));
+    panes[0] = { ...panes[0]!, metrics: set.comparisons[0]!.reference ? scoresLine(metrics[0]!.lowDose) : '' };
+    for (const [k, c] of set.comparisons.entries()) {
+      const slice = c.alignment.denoised[index] ?? -1;
+      const label = methodLabel(c.report);
+      panes.push({
+        title: several || c.report?.method ? `Denoised (${label})` : 'Denoised',
+        metrics: scoresLine(metrics[k]!.denoised),
+        footer: slice >= 0 ? footer(c.denoised, slice) : 'no matching slice',
+        image: slice >= 0 ? await data.slices.read(c.denoised, slice) : null,
+      });
+    }
+    const first = set.comparisons[0]!;
+    if (first.reference) {
+      const slice = first.alignment.reference?.[index] ?? -1;
+      panes.push({ title: 'Reference', metrics: '', footer: slice >= 0 ? footer(first.reference, slice) : 'no matching slice', image: slice >= 0 ? await data.slices.read(first.reference, slice) : null });
+    }
+  }
+  return renderFigure(panes, { window: { lo: centre - width / 2, hi: centre + width / 2 }, scale: q.scale ?? 1 });
+}
+
+function fmt(value: number): string {
+  const a = Math.abs(value);
+  return a >= 100 ? value.toFixed(0) : a >= 10 ? value.toFixed(1) : value.toFixed(2);
+}
 
 /** The anatomy panes of a hanging at low-dose slice `index`, keyed as the viewer keys them. */
 async function tablePanes(data: DataServices, comparisonIds: readonly string[] | null, seriesId: string | null, index: number): Promise<TablePane[]> {

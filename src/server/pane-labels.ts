@@ -1,0 +1,34 @@
+/**
+ * What panes are called, from the series' own facts, for the viewer's panes and the server's
+ * figure alike: a series by its role ("Low-dose", "Original", "Full-dose"), a method by what its
+ * report says. Pure (type-only imports), so the viewer bundles it.
+ */
+import type { ReportFacts, SeriesRole } from './api-types.js';
+
+const ROLE_TITLES: Record<SeriesRole, string> = {
+  'low-dose': 'Low-dose',
+  'full-dose': 'Full-dose',
+  original: 'Original',
+  denoised: 'Denoised',
+  uncertainty: 'Uncertainty (σ)',
+  hallucination: 'Hallucination map',
+  derived: 'Derived',
+};
+
+/** The series' role as a title ("Low-dose", "Full-dose", "Original", …). */
+export function roleTitle(role: SeriesRole): string {
+  return ROLE_TITLES[role];
+}
+
+/**
+ * A method as a reader tells methods apart: "nlm", "gaussian", "diffusion lowdose-ct, 8 steps, 4
+ * samples"; what the report names, else "denoised" (a series paired by its headers alone).
+ */
+export function methodLabel(report: Pick<ReportFacts, 'method' | 'model' | 'steps' | 'samples'> | null): string {
+  if (!report?.method) return 'denoised';
+  if (report.method !== 'diffusion') return report.method;
+  const parts = [report.model ? `diffusion ${report.model}` : 'diffusion'];
+  if (report.steps) parts.push(`${report.steps} steps`);
+  if (report.samples && report.samples > 1) parts.push(`${report.samples} samples`);
+  return parts.join(', ');
+}
