@@ -28,7 +28,7 @@ export function methodLabel(report: Pick<ReportFacts, 'method' | 'model' | 'step
   if (!report?.method) return 'denoised';
   if (report.method !== 'diffusion') return report.method;
   const parts = [report.model ? `diffusion ${report.model}` : 'diffusion'];
-  if (report.steps) parts.push(`${report.steps} steps`);
+  if (report.steps) parts.push(`${report.steps} step${report.steps === 1 ? '' : 's'}`);
   if (report.samples && report.samples > 1) parts.push(`${report.samples} samples`);
   return parts.join(', ');
 }

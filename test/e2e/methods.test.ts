@@ -6,7 +6,7 @@
  * same pair), chosen from the list and the methods picker; the per-slice plot goes to the slice
  * clicked; its CSV is the API's.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,9 @@ import { writeFixtureStudy, type FixtureStudy } from '../server/fixture-study.js
 import { hasChromium, paneProbes, POLL, REPO, startViewer, type ViewerSession } from './harness.js';
 
 const TEST_MODELS = path.join(REPO, 'test/fixtures-models');
+/** LOWDOSE_UPDATE_SCREENSHOT=1 also writes docs/viewer.png, from a finer study and the shipped CT model. */
+const UPDATE_SCREENSHOT = process.env.LOWDOSE_UPDATE_SCREENSHOT === '1';
+const CLASSICAL = UPDATE_SCREENSHOT ? 'bilateral' : 'gaussian';
 
 if (!hasChromium) console.warn('viewer multi-method tests skipped: /usr/bin/chromium not found');
 
@@ -28,15 +31,19 @@ describe.skipIf(!hasChromium)('several methods side by side (headless Chromium)'
   let methods: ComparisonSummary[];
   /** `lowdose metrics` of each method's folder against the full-dose series, by method. */
   const cli = new Map<string, MetricsResult>();
-  const folders: Record<string, string> = { nlm: 'denoised', gaussian: 'gaussian', diffusion: 'diffusion' };
+  const folders: Record<string, string> = { nlm: 'denoised', [CLASSICAL]: 'gaussian', diffusion: 'diffusion' };
 
   beforeAll(async () => {
     root = mkdtempSync(path.join(os.tmpdir(), 'lowdose-e2e-methods-'));
     const data = path.join(root, 'data');
-    study = await writeFixtureStudy(data, { size: 64, slices: 6 }); // its NLM
-    await denoisePaths([study.lowDoseDir], { outDir: path.join(data, 'gaussian'), method: 'gaussian' });
-    // The per-pixel test model is no denoiser: a real diffusion run (sampler, report) for a third pane.
-    await denoisePaths([study.lowDoseDir], { outDir: path.join(data, 'diffusion'), model: path.join(TEST_MODELS, 'per-pixel.json'), steps: 2, sampler: 'warm-start', seed: 1 });
+    study = await writeFixtureStudy(data, { size: UPDATE_SCREENSHOT ? 256 : 64, slices: 6 }); // its NLM
+    // The CT Gaussian's default 0.5 mm barely touches a 256² slice: the screenshot shows the bilateral filter instead.
+    await denoisePaths([study.lowDoseDir], { outDir: path.join(data, 'gaussian'), method: CLASSICAL });
+    // The per-pixel test model is no denoiser, but a real diffusion run (sampler, report) for a third pane; the screenshot takes the shipped CT model.
+    await denoisePaths(
+      [study.lowDoseDir],
+      UPDATE_SCREENSHOT ? { outDir: path.join(data, 'diffusion'), model: 'lowdose-ct', seed: 1 } : { outDir: path.join(data, 'diffusion'), model: path.join(TEST_MODELS, 'per-pixel.json'), steps: 2, sampler: 'warm-start', seed: 1 },
+    );
     for (const [method, folder] of Object.entries(folders)) cli.set(method, (await runMetrics({ reference: study.fullDoseDir, test: path.join(data, folder) })).result);
     session = await startViewer({ data: [data], root, viewport: { width: 1600, height: 900 } });
     probes = paneProbes(session.page);
@@ -62,7 +69,7 @@ describe.skipIf(!hasChromium)('several methods side by side (headless Chromium)'
     await probes.openFromList(all);
     expect(await probes.paneKeys()).toEqual(['lowDose', ...methodKeys, 'reference', 'difference']);
     for (const key of ['lowDose', ...methodKeys, 'reference']) await probes.expectRealPixels(key);
-    expect(new Set(await Promise.all(methodKeys.map(methodOfPane)))).toEqual(new Set(['nlm', 'gaussian', 'diffusion']));
+    expect(new Set(await Promise.all(methodKeys.map(methodOfPane)))).toEqual(new Set(['nlm', CLASSICAL, 'diffusion']));
     expect(await page.evaluate(() => location.hash)).toMatch(new RegExp(`^#m=${methods.map((m) => m.id).join(',')}&i=2$`));
 
     const slice = 2;
@@ -110,6 +117,39 @@ describe.skipIf(!hasChromium)('several methods side by side (headless Chromium)'
       const psnr = rows.filter((r) => r[4] === method).map((r) => Number(r[8]));
       expect(psnr).toEqual(result.slices.map((s) => s.psnr));
     }
+  });
+
+  it('mirrors ROIs into every method pane, with a table row for each', async () => {
+    const { page } = session;
+    const box = (await page.locator('.pane[data-pane="lowDose"] .pane-image').boundingBox())!;
+    const size = Math.min(box.width, box.height);
+    const at = (fx: number, fy: number) => ({ x: box.x + box.width / 2 + (fx - 0.5) * size, y: box.y + box.height / 2 + (fy - 0.5) * size });
+    const drag = async (from: readonly [number, number], to: readonly [number, number]) => {
+      await page.mouse.move(at(...from).x, at(...from).y);
+      await page.mouse.down();
+      await page.mouse.move(at(...to).x, at(...to).y, { steps: 5 });
+      await page.mouse.up();
+    };
+    await page.keyboard.press('r');
+    await drag([0.3, 0.42], [0.42, 0.54]); // R1 in the liver
+    await page.keyboard.press('b');
+    await drag([0.55, 0.6], [0.65, 0.68]); // R2
+    await page.keyboard.press('Escape');
+    const panes = await probes.paneKeys();
+    await expect.poll(() => page.$$eval('#measurements tbody tr', (rows) => rows.map((r) => `${(r as HTMLElement).dataset.measurement}:${(r as HTMLElement).dataset.pane}`)), POLL).toEqual(
+      ['R1', 'R2'].flatMap((name) => panes.map((pane) => `${name}:${pane}`)),
+    );
+    // The methods smooth: each method's SD in R1 below the low-dose one.
+    const sd = (pane: string) => page.$eval(`#measurements tbody tr[data-measurement="R1"][data-pane="${pane}"]`, (tr) => Number(tr.children[3]!.textContent));
+    for (const key of methodKeys.slice(0, 1)) expect(await sd(key)).toBeLessThan(await sd('lowDose'));
+    // Folded to its header line, the table covers no pane.
+    await page.click('#measurements .measure-fold');
+    await expect.poll(() => page.isHidden('#measurements table'), POLL).toBe(true);
+    await page.mouse.move(5, 5);
+    const screenshot = path.join(root, 'viewer.png');
+    await page.screenshot({ path: screenshot });
+    if (UPDATE_SCREENSHOT) copyFileSync(screenshot, path.join(REPO, 'docs/viewer.png'));
+    await page.keyboard.press('Delete');
   });
 
   it('picks the methods with tick boxes: two of three, then one, recorded in the URL', async () => {

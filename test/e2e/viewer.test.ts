@@ -23,7 +23,6 @@ const CHROMIUM = '/usr/bin/chromium';
 const REPO = path.resolve(import.meta.dirname, '../..');
 const TEST_MODELS = path.join(REPO, 'test/fixtures-models');
 const hasChromium = existsSync(CHROMIUM);
-const UPDATE_SCREENSHOT = process.env.LOWDOSE_UPDATE_SCREENSHOT === '1';
 if (!hasChromium) {
   console.warn(`viewer end-to-end tests skipped: ${CHROMIUM} not found (Debian's chromium package; .ci/run installs it)`);
 }
@@ -86,8 +85,7 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
   beforeAll(async () => {
     root = mkdtempSync(path.join(os.tmpdir(), 'lowdose-e2e-'));
     const data = path.join(root, 'data');
-    // LOWDOSE_UPDATE_SCREENSHOT=1 also refreshes docs/viewer.png, from a finer study that looks better there.
-    study = await writeFixtureStudy(data, { size: UPDATE_SCREENSHOT ? 256 : 128, slices: 8 });
+    study = await writeFixtureStudy(data, { size: 128, slices: 8 });
     // A second denoising of the same series as a 2-sample ensemble, for the uncertainty pane. The
     // per-pixel test model is no denoiser: this only gives the viewer a real uncertainty series.
     await denoisePaths([study.lowDoseDir], {
@@ -260,7 +258,6 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
     await page.keyboard.press('Escape');
     await expect.poll(() => page.isVisible('#help'), POLL).toBe(false);
     await page.screenshot({ path: screenshot });
-    if (UPDATE_SCREENSHOT) copyFileSync(screenshot, path.join(REPO, 'docs/viewer.png'));
   });
 
   it('shows the ensemble uncertainty in its own pane', async () => {

@@ -40,7 +40,8 @@ export class MeasureLayer {
     Object.assign(this.panel.style, {
       position: 'fixed',
       right: '8px',
-      bottom: '40px',
+      // Above the metrics plot when it is open (styles.css sets the variable).
+      bottom: 'var(--measure-bottom, 40px)',
       maxHeight: '40vh',
       maxWidth: '60vw',
       overflow: 'auto',
@@ -230,7 +231,13 @@ export class MeasureLayer {
     head.style.display = 'flex';
     head.style.gap = '8px';
     head.style.alignItems = 'center';
-    const title = Object.assign(document.createElement('strong'), { textContent: 'Measurements' });
+    // The title folds the table away (to its header line), so it covers no pane while reading.
+    const title = Object.assign(document.createElement('button'), { type: 'button', className: 'measure-fold', textContent: 'Measurements', title: 'Fold or unfold the table' });
+    title.setAttribute('aria-expanded', String(!this.panel.hasAttribute('data-folded')));
+    title.addEventListener('click', () => {
+      this.panel.toggleAttribute('data-folded');
+      title.setAttribute('aria-expanded', String(!this.panel.hasAttribute('data-folded')));
+    });
     const cnrText = Object.assign(document.createElement('span'), {
       className: 'measure-cnr',
       textContent: cnr.length ? `CNR ${cnr[0]!.a} vs ${cnr[0]!.b}: ${cnr.map((c) => `${titles.get(c.pane) ?? c.pane} ${c.value === null ? 'n/a' : c.value.toFixed(2)}`).join(' · ')}` : '',
