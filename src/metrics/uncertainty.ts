@@ -139,11 +139,14 @@ export interface PatchMeans {
   readonly row: number;
   readonly column: number;
   readonly means: number[];
+  /** Pixels the means are over: the block's pixels that are not padding. */
+  readonly pixels: number;
 }
 
 /**
  * Non-overlapping size x size blocks that hold tissue (sFRC's air rule on `reference`), with the
- * mean of each of `maps` over the block.
+ * mean of each of `maps` over the block. Padding pixels (1 in `padding`: outside the scanned
+ * field, not image) are in no mean, and a block that is more than half padding is no tissue.
  */
 export function tissuePatchMeans(
   maps: ReadonlyArray<ArrayLike<number>>,
@@ -152,29 +155,44 @@ export function tissuePatchMeans(
   columns: number,
   size: number,
   units: string,
+  padding: ArrayLike<number> | null = null,
 ): PatchMeans[] {
   let sliceMax = -Infinity;
-  if (units !== 'HU') for (let i = 0; i < reference.length; i++) if (reference[i]! > sliceMax) sliceMax = reference[i]!;
+  if (units !== 'HU') for (let i = 0; i < reference.length; i++) if ((!padding || !padding[i]) && reference[i]! > sliceMax) sliceMax = reference[i]!;
   const out: PatchMeans[] = [];
   for (let row = 0; row + size <= rows; row += size) {
     for (let column = 0; column + size <= columns; column += size) {
-      if (!patchIsTissue(reference, columns, row, column, size, units, sliceMax)) continue;
-      const means = maps.map((map) => {
-        let sum = 0;
-        for (let y = row; y < row + size; y++) for (let x = column; x < column + size; x++) sum += map[y * columns + x]!;
-        return sum / (size * size);
-      });
-      out.push({ row, column, means });
+      if (!patchIsTissue(reference, columns, row, column, size, units, sliceMax, padding)) continue;
+      let pixels = 0;
+      const sums = maps.map(() => 0);
+      for (let y = row; y < row + size; y++) {
+        for (let x = column; x < column + size; x++) {
+          const p = y * columns + x;
+          if (padding && padding[p]) continue;
+          pixels++;
+          maps.forEach((map, j) => (sums[j] = sums[j]! + map[p]!));
+        }
+      }
+      out.push({ row, column, means: sums.map((sum) => sum / pixels), pixels });
     }
   }
   return out;
 }
 
-/** Pixels of the tissue blocks of tissuePatchMeans, as a mask. */
-export function tissueMask(reference: ArrayLike<number>, rows: number, columns: number, size: number, units: string): Uint8Array {
+/** Pixels of the tissue blocks of tissuePatchMeans, as a mask (padding pixels never in it). */
+export function tissueMask(
+  reference: ArrayLike<number>,
+  rows: number,
+  columns: number,
+  size: number,
+  units: string,
+  padding: ArrayLike<number> | null = null,
+): Uint8Array {
   const mask = new Uint8Array(rows * columns);
-  for (const p of tissuePatchMeans([], reference, rows, columns, size, units)) {
-    for (let y = p.row; y < p.row + size; y++) mask.fill(1, y * columns + p.column, y * columns + p.column + size);
+  for (const p of tissuePatchMeans([], reference, rows, columns, size, units, padding)) {
+    for (let y = p.row; y < p.row + size; y++) {
+      for (let x = p.column; x < p.column + size; x++) if (!padding || !padding[y * columns + x]) mask[y * columns + x] = 1;
+    }
   }
   return mask;
 }

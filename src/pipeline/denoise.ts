@@ -19,15 +19,15 @@ import { clearSliceCache, readSliceImage, scanPaths, type Series } from '../dico
 import { createDerivedSeriesWriter, type DerivedSeriesWriter } from '../dicom/write-derived.js';
 import { LowdoseError, toLowdoseError } from '../errors.js';
 import type { Image2D } from '../image.js';
-import { DEFAULT_PADDING_FILL, fillPadding, restorePadding, type PaddingFill } from '../padding.js';
+import { DEFAULT_PADDING_FILL, fillPadding, type PaddingFill } from '../padding.js';
 import { acquireFolderLocks, releaseAll } from '../util/folder-lock.js';
 import { removeTemporaries, writeFileAtomic } from '../util/fs.js';
 import { checkJobMemory, resolveMemoryBudget, type MemoryPlan, type SeriesShape } from './memory-budget.js';
 import { resolveSfrcOptions, sfrcSlice, type SfrcSliceResult } from '../metrics/sfrc.js';
-import { calibratedSigma, removedNoiseVariance, windowRadius } from '../metrics/uncertainty.js';
 import { HallucinationRecorder } from './hallucination.js';
-import { createSliceDenoiser, type ResolvedUncertainty, type SliceBatchResult, type SliceDenoiser } from './slice-denoiser.js';
+import { createSliceDenoiser, type SliceBatchResult, type SliceDenoiser } from './slice-denoiser.js';
 import { UncertaintySummary } from './uncertainty-summary.js';
+import { sliceOutputs } from './slice-outputs.js';
 import { ReferenceScorer, openReference, type ReferenceSet } from './reference.js';
 import { writePreview } from './preview-files.js';
 import type { DenoiseOptions, DenoiseReport, SeriesReport } from './types.js';
@@ -250,16 +250,10 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
   const finish = async (indices: readonly number[], inputs: readonly WindowSlice[], result: SliceBatchResult): Promise<void> => {
     for (const [k, index] of indices.entries()) {
       const { image: input, filled } = inputs[k]!;
-      const raw = result.denoised[k]!;
-      const output = restorePadding(raw, input.data, input.padding);
+      const { output, sigma, map: std } = sliceOutputs(result.denoised[k]!, result.std?.[k], input, filled, denoiser.uncertainty, calibration !== null, denoiser.inputNoise);
       await writer.writeSlice(index, output, input.padding);
-      const spread = result.std?.[k];
-      // The calibration saw what the denoiser sees: the padding-filled input and the raw output.
-      const sigma = spread && denoiser.uncertainty ? calibratedSigmaOf(denoiser.uncertainty, spread, { ...input, data: filled }, raw, denoiser.inputNoise) : null;
-      const map = calibration ? sigma : spread;
-      const std = map ? restorePadding(map, input.data, input.padding) : undefined;
       if (uncertaintyWriter && std) await uncertaintyWriter.writeSlice(index, std, input.padding);
-      if (summary && sigma) summary.add(index, sigma, input.data);
+      if (summary && sigma) summary.add(index, sigma, input.data, input.padding ?? null);
       const members = result.samples?.[k];
       if (hallucination && sfrcOptions && members && sigma && denoiser.uncertainty) {
         const halves = ensembleHalves(members);
@@ -267,12 +261,12 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
           { rows: series.rows, columns: series.columns, test: halves[0], reference: halves[1], pixelSpacing: input.pixelSpacing, units: series.units, padding: input.padding ?? null },
           sfrcOptions,
         );
-        await hallucination.add(index, gateBySigma(found, sigma, series.columns, sfrcOptions.patchSize, denoiser.uncertainty.threshold), [output, input.data]);
+        await hallucination.add(index, gateBySigma(found, sigma, input.padding, series.columns, sfrcOptions.patchSize, denoiser.uncertainty.threshold), [output, input.data]);
       }
       if (scorer) await scorer.add(index, input, output);
       if (index === previewIndex) {
         previews.push(
-          await writePreview(path.join(context.outDir, 'previews', `${folder}.png`), series, input.data, output, std ?? null),
+          await writePreview(path.join(context.outDir, 'previews', `${folder}.png`), series, input.data, output, std),
         );
       }
     }
@@ -376,12 +370,6 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
   return report;
 }
 
-/** The calibrated sigma map of one slice (src/metrics/uncertainty.ts). */
-function calibratedSigmaOf(u: ResolvedUncertainty, std: Float32Array, input: Image2D, output: Float32Array, inputNoise: number | null): Float32Array {
-  const noise = removedNoiseVariance(input.data, output, input.rows, input.columns, windowRadius(u.noiseWindowMm, input.pixelSpacing));
-  return calibratedSigma(std, noise, u, inputNoise ?? 0);
-}
-
 /** The means of the first and the second half of an ensemble's members: two independent estimates. */
 function ensembleHalves(members: readonly Float32Array[]): [Float32Array, Float32Array] {
   const half = Math.floor(members.length / 2);
@@ -398,12 +386,27 @@ function ensembleHalves(members: readonly Float32Array[]): [Float32Array, Float3
  * the threshold. Sample disagreement on structure alone may be a small wobble the error budget
  * does not notice; a large sigma alone is noise, not invention.
  */
-function gateBySigma(result: SfrcSliceResult, sigma: Float32Array, columns: number, size: number, threshold: number): SfrcSliceResult {
+function gateBySigma(
+  result: SfrcSliceResult,
+  sigma: Float32Array,
+  padding: Uint8Array | null | undefined,
+  columns: number,
+  size: number,
+  threshold: number,
+): SfrcSliceResult {
   const patches = result.patches.map((p) => {
     if (!p.flagged) return p;
+    // The patch's mean sigma over its image pixels (padding is not image).
     let sum = 0;
-    for (let y = p.row; y < p.row + size; y++) for (let x = p.column; x < p.column + size; x++) sum += sigma[y * columns + x]!;
-    return sum / (size * size) > threshold ? p : { ...p, flagged: false };
+    let count = 0;
+    for (let y = p.row; y < p.row + size; y++) {
+      for (let x = p.column; x < p.column + size; x++) {
+        if (padding?.[y * columns + x]) continue;
+        sum += sigma[y * columns + x]!;
+        count++;
+      }
+    }
+    return count > 0 && sum / count > threshold ? p : { ...p, flagged: false };
   });
   return { ...result, patches };
 }

@@ -52,22 +52,27 @@ export class UncertaintySummary {
     private readonly units: string,
   ) {}
 
-  /** Adds slice `index`: its calibrated sigma map and its input (which decides what is tissue). */
-  add(index: number, sigma: Float32Array, input: Float32Array): void {
+  /**
+   * Adds slice `index`: its calibrated sigma map and its input (which decides what is tissue);
+   * padding pixels (outside the scanned field) count nowhere.
+   */
+  add(index: number, sigma: Float32Array, input: Float32Array, padding: Uint8Array | null = null): void {
     const { rows, columns } = this.series;
-    const patches = tissuePatchMeans([sigma], input, rows, columns, SUMMARY_PATCH, this.series.units);
+    const patches = tissuePatchMeans([sigma], input, rows, columns, SUMMARY_PATCH, this.series.units, padding);
     let above = 0;
     let sum = 0;
+    let pixels = 0;
     for (const p of patches) {
       for (let y = p.row; y < p.row + SUMMARY_PATCH; y++) {
         for (let x = p.column; x < p.column + SUMMARY_PATCH; x++) {
+          if (padding?.[y * columns + x]) continue;
           const v = sigma[y * columns + x]!;
           sum += v;
+          pixels++;
           if (v > this.threshold) above++;
         }
       }
     }
-    const pixels = patches.length * SUMMARY_PATCH * SUMMARY_PATCH;
     const sizeMm = round((SUMMARY_PATCH * (this.series.spacing[0] + this.series.spacing[1])) / 2, 2);
     const centre = (SUMMARY_PATCH - 1) / 2;
     const ranked = [...patches].sort((a, b) => b.means[0]! - a.means[0]!).slice(0, WORST_PER_SERIES);

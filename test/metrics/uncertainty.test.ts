@@ -72,4 +72,33 @@ describe('uncertainty statistics', () => {
     const mask = tissueMask(ct, rows, columns, 16, 'HU');
     expect(mask.reduce((n, v) => n + v, 0)).toBe(512);
   });
+
+  it('leaves padding pixels out of every patch mean and mask, and a block mostly padding out altogether', () => {
+    const rows = 32;
+    const columns = 32;
+    // Soft tissue at 40 HU; padding (outside the field of view) holds -3024 in the image and 1e6 in a map.
+    const padding = Uint8Array.from({ length: rows * columns }, (_, i) => {
+      const [r, c] = [Math.floor(i / columns), i % columns];
+      return (r < 16 && c < 4) || (r >= 16 && c < 12) ? 1 : 0;
+    });
+    const ct = Float32Array.from(padding, (p) => (p ? -3024 : 40));
+    const map = Float32Array.from(padding, (p) => (p ? 1e6 : 5));
+    const patches = tissuePatchMeans([map, ct], ct, rows, columns, 16, 'HU', padding);
+    // Block (0, 0) is a quarter padding: kept, its means over its 192 image pixels; (16, 0) is 3/4 padding: no tissue.
+    expect(patches.map((p) => [p.row, p.column, p.pixels])).toEqual([
+      [0, 0, 192],
+      [0, 16, 256],
+      [16, 16, 256],
+    ]);
+    expect(patches.map((p) => p.means)).toEqual([
+      [5, 40],
+      [5, 40],
+      [5, 40],
+    ]);
+    const mask = tissueMask(ct, rows, columns, 16, 'HU', padding);
+    expect(mask.reduce((n, v) => n + v, 0)).toBe(192 + 512);
+    expect(mask.every((m, i) => !(m && padding[i]))).toBe(true);
+    // Without the mask the padding is read as image: the first block's mean is not the tissue's.
+    expect(tissuePatchMeans([map], ct, rows, columns, 16, 'HU')[0]!.means[0]).toBeGreaterThan(1000);
+  });
 });
