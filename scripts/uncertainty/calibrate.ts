@@ -17,11 +17,15 @@
  * their truth scanned without noise (the fixture's own simulation at 1e8 times the photons):
  * sigma_ref = 0, and the scanner's blur is in the reference, so no denoiser is blamed for it.
  *
- * Fit (on the calibration set only: by default Mayo patient L143; L192 and the phantoms are held
- * out): sigma² = a² std² + c² boxmean((input − output)², W): the window W and the ratio c²/a²
- * maximise the mean over the calibration series of each one's patch rank correlation, then the
- * overall scale makes the ±2 sigma coverage 95 % over all their pixels. The recommended K is the smallest whose calibration-set correlation
- * is within 0.02 of the best K's.
+ * Fit (on the calibration set only: by default the model's training side, Mayo patient L143 and
+ * the simulated volumes lidc-0001 and crlm-1004; L192, the test volumes and the phantoms are held
+ * out): sigma² = a² std² + c² boxmean((input − output)², W) + b² inputNoise²: the window W and the
+ * ratio c²/a² maximise the mean over the calibration series of each one's patch rank correlation,
+ * then b² and the common scale of a² and c² keep the worst calibration series' ±2 sigma coverage
+ * closest to --target-coverage (94 %, the centre of the 90 to 98 % band). The recommended K is the
+ * smallest whose calibration-set correlation is within 0.02 of the best K's. Padding pixels
+ * (outside the scanned field) are in no statistic. Every slice's images are kept in
+ * .cache/uncertainty/<model>/raw/ for scripts/uncertainty/terms.py, which tries other terms.
  *
  *   npx tsx scripts/uncertainty/calibrate.ts                       # CT: calibrate on Mayo L143, report L192 and the phantoms
  *   npx tsx scripts/uncertainty/calibrate.ts --calibrate-on water,acr,body   # calibrate on the phantoms instead
@@ -379,6 +383,7 @@ async function collect(set: DataSet): Promise<Map<number, Collected>> {
       const low = fillPadding(pair.low.data, pair.low.padding, rows, columns, DEFAULT_PADDING_FILL);
       const result = await denoiser.denoise([{ index: pair.index, image: low, doseLevel: 0 }], { rows, columns, pixelSpacing }, { keepSamples: true });
       const members = result.samples![0]!;
+      saveRaw(set, pair, low, members, units);
       for (const K of KS) {
         const { mean: output, std } = ensembleOf(members, K);
         const n = rows * columns;
@@ -391,7 +396,9 @@ async function collect(set: DataSet): Promise<Map<number, Collected>> {
         const noise = WINDOWS_MM.map((w) => removedNoiseVariance(low, output, rows, columns, windowRadius(w, pixelSpacing)));
         const maps = [std2, e2, pair.refVar, ...noise];
         const c = out.get(K)!;
-        for (const patch of tissuePatchMeans(maps, pair.reference, rows, columns, PATCH, units)) {
+        // Padding pixels (outside the scanned field; none in the data sets above) are in no statistic.
+        const padding = pair.low.padding ?? null;
+        for (const patch of tissuePatchMeans(maps, pair.reference, rows, columns, PATCH, units, padding)) {
           c.patches.std2.push(patch.means[0]!);
           c.patches.e2.push(patch.means[1]!);
           c.patches.ref.push(patch.means[2]!);
@@ -400,6 +407,7 @@ async function collect(set: DataSet): Promise<Map<number, Collected>> {
           for (let y = patch.row; y < patch.row + PATCH; y++) {
             for (let x = patch.column + ((y - patch.row) % 4); x < patch.column + PATCH; x += 4) {
               const p = y * columns + x;
+              if (padding?.[p]) continue;
               c.pixels.std2.push(std2[p]!);
               c.pixels.e2.push(e2[p]!);
               c.pixels.ref.push(pair.refVar[p]!);
@@ -413,6 +421,28 @@ async function collect(set: DataSet): Promise<Map<number, Collected>> {
     await denoiser.release();
   }
   return out;
+}
+
+/**
+ * Every slice's input (padding filled, as the model saw it), padding mask, ensemble members,
+ * reference and reference noise variance, kept in .cache/uncertainty/<model>/raw/<set>/ so that a
+ * new term of the calibration can be computed from the images without running the denoiser again
+ * (`--reuse` reads them).
+ */
+function rawDir(set: DataSet): string {
+  return path.join(REPO, '.cache', 'uncertainty', modelName, 'raw', `${set.name.replace(/[^A-Za-z0-9]+/g, '_')}-seed${SEED}-k${Math.max(...KS)}-s${SIMULATED_SLICES}`);
+}
+
+function saveRaw(set: DataSet, pair: SlicePair, low: Float32Array, members: readonly Float32Array[], units: string): void {
+  const dir = rawDir(set);
+  mkdirSync(dir, { recursive: true });
+  const { rows, columns, pixelSpacing } = pair.low;
+  const padding = pair.low.padding ? Float32Array.from(pair.low.padding) : new Float32Array(rows * columns);
+  const arrays = [low, padding, pair.reference, pair.refVar, ...members];
+  const body = new Float32Array(arrays.length * rows * columns);
+  arrays.forEach((a, j) => body.set(a, j * rows * columns));
+  writeFileSync(path.join(dir, `slice-${pair.index}.f32`), Buffer.from(body.buffer));
+  writeFileSync(path.join(dir, `slice-${pair.index}.json`), JSON.stringify({ index: pair.index, rows, columns, pixelSpacing, units, members: members.length, layout: ['input', 'padding', 'reference', 'refVar', 'members...'] }));
 }
 
 /**
