@@ -154,7 +154,8 @@ async function petRun(setting: Setting, k: number): Promise<PetRow[]> {
   const fixtures = fixturesFor('iec', k);
   const geometry = JSON.parse(readFileSync(path.join(fixtures, 'iec', 'fixture.json'), 'utf8')).geometry as { spheres: { diameter: number; centre: [number, number, number] }[] };
   const lesions: Lesion[] = geometry.spheres.map((s) => ({ name: String(s.diameter), centre: s.centre, radius: s.diameter / 2 }));
-  const outDir = path.join(CACHE, 'qa', `${setting.label.replace(/[^A-Za-z0-9.]+/g, '-')}-iec-${k}`);
+  // Per model card too: two runs with different --pet-model may share the machine.
+  const outDir = path.join(CACHE, 'qa', path.basename(PET_MODEL, '.json'), `${setting.label.replace(/[^A-Za-z0-9.]+/g, '-')}-iec-${k}`);
   // Fresh each time: a rewritten card is a new model to qa, and its outputs must be the only ones here.
   rmSync(outDir, { recursive: true, force: true });
   const qa = await runQa({ config: loadQaConfig(), outDir, fixturesDir: fixtures, phantoms: ['iec'], doses: DOSES, denoise: denoiseSettings(setting) });

@@ -10,6 +10,7 @@ Layout (one folder per volume, all arrays little-endian float32, slices in DICOM
                                     export-dataset.ts and docs/training.md)
   PET: low.f32, full.f32 [S, D, rows, cols]  reduced-count reconstructions at meta.doses and the
                                     full-count ones from the same events (the training target)
+  PET pet-lesions: lesion.f32 [S, rows, cols]  each pixel's coverage (0..1) by the inserted lesions
   .cache/eval/<MODALITY>/<volume>/  clean.f32 and low-<dose>.f32 [S, rows, cols] made by direct
                                     simulator calls at the evaluation doses (no scaling trick)
   CT real pairs (`scripts/train/export-real-pairs.ts`, meta kind 'ct-real-pair'): low.f32 [S, rows, cols],
@@ -118,11 +119,16 @@ class PatchSampler:
 
     Real pairs (meta kind 'ct-real-pair') give their own low-dose slice at their own dose; real_weight
     multiplies their slices' share of the draws (they are few: 11 slices against ~100 simulated).
+
+    lesion_masks: batch() also returns each patch's lesion coverage (lesion.f32 of the pet-lesions
+    export; zeros for volumes without one), flipped with the patch, for a lesion-weighted loss.
     """
 
     def __init__(self, volumes: list[dict], modality: str, norm: dict, patch: int, rng: np.random.Generator,
-                 dose_range=(0.05, 0.5), neighbours: bool = False, sharpen: float = 0.0, real_weight: float = 1.0):
+                 dose_range=(0.05, 0.5), neighbours: bool = False, sharpen: float = 0.0, real_weight: float = 1.0,
+                 lesion_masks: bool = False):
         self.v, self.mod, self.norm, self.p, self.rng = volumes, modality, norm, patch, rng
+        self.lesion_masks = lesion_masks
         self.sharpen = sharpen
         # 2.5-D: the condition is [below, slice, above], each with its own noise at the same dose.
         self.neighbours = neighbours
@@ -184,14 +190,16 @@ class PatchSampler:
             clean = vol["full"][s, j, r:r + self.p, c:c + self.p]
         x0 = to_model_units(clean, self.norm, f)
         xl = to_model_units(low, self.norm, f)
+        les = (vol["lesion"][s, r:r + self.p, c:c + self.p] if "lesion" in vol
+               else np.zeros((self.p, self.p), dtype=np.float32))
         # Flips and transposes of the image axes (the last two; xl may have a channel axis first).
         if rng.random() < 0.5:
-            x0, xl = x0[..., ::-1], xl[..., ::-1]
+            x0, xl, les = x0[..., ::-1], xl[..., ::-1], les[..., ::-1]
         if rng.random() < 0.5:
-            x0, xl = x0[..., ::-1, :], xl[..., ::-1, :]
+            x0, xl, les = x0[..., ::-1, :], xl[..., ::-1, :], les[..., ::-1, :]
         if rng.random() < 0.5:
-            x0, xl = np.swapaxes(x0, -1, -2), np.swapaxes(xl, -1, -2)
-        return np.ascontiguousarray(x0), np.ascontiguousarray(xl), d
+            x0, xl, les = np.swapaxes(x0, -1, -2), np.swapaxes(xl, -1, -2), np.swapaxes(les, -1, -2)
+        return np.ascontiguousarray(x0), np.ascontiguousarray(xl), d, np.ascontiguousarray(les)
 
     def batch(self, B: int):
         items = [self._one() for _ in range(B)]
@@ -199,6 +207,8 @@ class PatchSampler:
         xl = np.stack([i[1] for i in items])
         xl = torch.from_numpy(xl if xl.ndim == 4 else xl[:, None]).float()
         d = torch.tensor([i[2] for i in items], dtype=torch.float32)
+        if self.lesion_masks:
+            return x0, xl, d, torch.from_numpy(np.stack([i[3] for i in items])[:, None]).float()
         return x0, xl, d
 
 

@@ -30,13 +30,12 @@ import { fileURLToPath } from 'node:url';
 import { sliceOf, type Image2D, type Volume } from '../../src/image.js';
 import { CT_DEFAULTS, ctInsertionNoise, insertCtNoise, simulateCtFromTruth, type CtSimulationOptions } from '../../src/simulate/ct.js';
 import { generatePhantom } from '../../src/phantoms/index.js';
-import { renderSlice } from '../../src/phantoms/raster.js';
-import { sphere } from '../../src/phantoms/solids.js';
 import { Rng } from '../../src/util/random.js';
 import { estimateCtI0 } from '../../src/simulate/calibrate.js';
 import { simulatePet } from '../../src/simulate/pet.js';
 import { doseKey as key, readF32 } from './cache-files.js';
 import { readNiftiVolume, writeNiftiSubset, type NiftiVolume } from './nifti-volume.js';
+import { insertPetLesions } from './pet-lesions.js';
 import { scalarText } from '../../src/util/text.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -440,7 +439,7 @@ const PET_TRAIN_TO = 440;
 
 function petExport(
   kind: 'train' | 'eval', name: string, slices: number[], fractions: number[], seed: number, label = name,
-  edit?: (img: Image2D, sliceIndex: number, thicknessMm: number) => Image2D,
+  edit?: (img: Image2D, sliceIndex: number, thicknessMm: number) => { image: Image2D; lesion: Float32Array },
 ): void {
   const nv = readNiftiVolume(path.join(SHARED, 'pet', `${name}.nii.gz`));
   const v = nv.volume;
@@ -457,6 +456,8 @@ function petExport(
   if (kind === 'train') {
     open('low', [fractions.length, v.rows, v.columns]);
     open('full', [fractions.length, v.rows, v.columns]);
+    // The inserted lesions' partial-volume coverage (0..1): train.py --lesion-weight weights the loss there.
+    if (edit) open('lesion', [v.rows, v.columns]);
   } else {
     for (const d of fractions) {
       open(`low${key(d)}`, [v.rows, v.columns]);
@@ -464,7 +465,9 @@ function petExport(
     }
   }
   for (const [j, [at, k]] of located.entries()) {
-    const img = edit ? edit(sliceOf(v, at), k, v.spacing[2]) : sliceOf(v, at);
+    const edited = edit?.(sliceOf(v, at), k, v.spacing[2]);
+    const img = edited ? edited.image : sliceOf(v, at);
+    if (edited) writers.get('lesion')!.write(edited.lesion);
     clean.write(img.data);
     const pairs = fractions.map((d) => simulatePet(img, { countsFraction: d, seed, sliceIndex: k, sliceThicknessMm: v.spacing[2] }));
     if (kind === 'train') {
@@ -495,54 +498,12 @@ function petTrain(): void {
   petExport('train', PET_TRAIN.name, PET_TRAIN.slices, PET_TRAIN_FRACTIONS, 2000);
 }
 
-/**
- * PET training slices with synthetic hot lesions: the head-and-neck training patient has few small
- * hot structures, and the model trained on it shrank the IEC phantom's hot spheres (SUVmean -7 to
- * -22 % at 25 % counts). 1 to 3 spheres per slice (8 to 40 mm across, centre up to a radius off the
- * slice plane, so the cross-sections vary), 2 to 10 times the activity around them, placed inside
- * the body and rendered with partial volume (raster.ts) into the full-count image *before* the count
- * simulation, so the low-dose / reference pair stays physically paired. The IEC fixture itself is
- * never used: its spheres are 4:1 and 8:1 at fixed places.
- */
-export function insertPetLesions(img: Image2D, rng: Rng, thicknessMm: number): Image2D {
-  const { rows, columns, data } = img;
-  const [dy, dx] = img.pixelSpacing;
-  let sum = 0;
-  let n = 0;
-  for (const v of data) if (v > 0) { sum += v; n++; }
-  const floor = 0.3 * (n ? sum / n : 0);
-  const body: number[] = [];
-  for (let i = 0; i < data.length; i++) if (data[i]! > floor) body.push(i);
-  const out = Float32Array.from(data);
-  if (body.length === 0) return { ...img, data: out };
-  const count = 1 + Math.floor(rng.uniform() * 3);
-  for (let l = 0; l < count; l++) {
-    const at = body[Math.floor(rng.uniform() * body.length)]!;
-    const r = Math.floor(at / columns);
-    const c = at % columns;
-    const radius = 4 + 16 * rng.uniform();
-    const zOff = (rng.uniform() * 2 - 1) * 0.5 * radius;
-    // Activity around the centre (7x7 pixels), at least the body floor.
-    let local = 0;
-    let m = 0;
-    for (let rr = Math.max(0, r - 3); rr <= Math.min(rows - 1, r + 3); rr++) {
-      for (let cc = Math.max(0, c - 3); cc <= Math.min(columns - 1, c + 3); cc++) { local += data[rr * columns + cc]!; m++; }
-    }
-    const activity = Math.max(local / m, floor) * Math.exp(Math.log(2) + rng.uniform() * Math.log(5));
-    const cover = renderSlice(
-      { rows, columns, dx, dy, x0: 0, y0: 0 },
-      [{ solid: sphere([c * dx, r * dy, zOff], radius), fill: 1 }],
-      0,
-      { background: 0, thickness: thicknessMm, zSamples: 3 },
-    );
-    for (let i = 0; i < out.length; i++) if (cover[i]! > 0) out[i] = out[i]! * (1 - cover[i]!) + activity * cover[i]!;
-  }
-  return { ...img, data: out };
-}
-
 function petLesions(): void {
   petExport('train', PET_TRAIN.name, PET_TRAIN.slices, PET_TRAIN_FRACTIONS, 2001, 'pet-lesions',
-    (img, k, thickness) => insertPetLesions(img, new Rng(3000, k), thickness));
+    (img, k, thickness) => {
+      const lesion = new Float32Array(img.rows * img.columns);
+      return { image: insertPetLesions(img, new Rng(3000, k), thickness, lesion), lesion };
+    });
 }
 
 function petEval(): void {

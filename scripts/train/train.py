@@ -81,6 +81,12 @@ def parse():
     ap.add_argument("--warm-fraction", type=float, default=0.0,
                     help="of the samples in the 0..--t-low-max band, the fraction whose x_t is made from the LOW-DOSE "
                          "image (sqrt(abar) x_low + sqrt(1 - abar) eps), as the warm-start sampler makes it; loss on x0 (v only)")
+    ap.add_argument("--lesion-weight", type=float, default=0.0,
+                    help="PET: extra per-pixel loss weight on the inserted lesions (1 + this x coverage; lesion.f32 of "
+                         "`export-dataset pet-lesions`): the hot spheres are ~1 %% of the pixels and the network shrank them")
+    ap.add_argument("--lesion-mean-weight", type=float, default=0.0,
+                    help="PET: add this x the squared error of the coverage-weighted mean over each patch's lesions "
+                         "(the SUVmean error, model units), so a bias that the pixel MSE hardly sees is penalised")
     ap.add_argument("--minutes", type=float, default=None, help="stop after this wall time (recorded)")
     ap.add_argument("--cpu-seconds", type=float, default=None,
                     help="stop after this much CPU time of this process (a budget that does not depend on what else the "
@@ -125,6 +131,8 @@ def main():
     cfg = dict(CONFIGS[a.config])
     if a.warm_fraction > 0 and a.prediction != "v":
         raise SystemExit("--warm-fraction needs --prediction v")
+    if (a.lesion_weight > 0 or a.lesion_mean_weight > 0) and a.prediction != "sample":
+        raise SystemExit("--lesion-weight / --lesion-mean-weight compare clean images: they need --prediction sample")
     if a.iters:
         cfg["iters"] = a.iters
     if a.lr:
@@ -147,8 +155,12 @@ def main():
         split["train"] = split["train"] + a.extra_train.split(",")
 
     vols = volumes_in("train", a.modality, split["train"])
+    lesion_loss = a.lesion_weight > 0 or a.lesion_mean_weight > 0
+    if lesion_loss and not any("lesion" in v for v in vols):
+        raise SystemExit("--lesion-weight / --lesion-mean-weight need a volume with lesion masks (--extra-train pet-lesions, "
+                         "exported by export-dataset pet-lesions)")
     sampler = PatchSampler(vols, a.modality, norm, cfg["patch"], np.random.default_rng(a.seed),
-                           neighbours=a.neighbours, sharpen=a.sharpen, real_weight=a.real_weight)
+                           neighbours=a.neighbours, sharpen=a.sharpen, real_weight=a.real_weight, lesion_masks=lesion_loss)
     batches = sampled_batches(sampler, cfg["batch"], a.workers, a.seed)
     cond_channels = 3 if a.neighbours else 1
     sched = Schedule(a.schedule, 1000)
@@ -197,7 +209,7 @@ def main():
             break
         if a.cpu_seconds and time.process_time() - c0 > a.cpu_seconds:
             break
-        x0, xl, d = next(batches)
+        x0, xl, d, *lesion = next(batches)
         B = x0.shape[0]
         t = torch.randint(0, sched.T, (B,), generator=gen)
         u = torch.rand(B, generator=gen)
@@ -221,7 +233,15 @@ def main():
         x_t, xl, dose, mask, target, tt, x0d, from_low_d = (v.to(dev) for v in (x_t, xl, dose, mask, target, t.float(), x0, from_low))
         out = model(x_t, tt, xl, dose, mask)
         w = mask + (1 - mask) * a.uncond_weight
-        per_sample = torch.mean((out - target) ** 2, dim=(1, 2, 3))
+        if lesion_loss:
+            # Sample prediction: out and target are both the clean image, so these are errors in SUV / 4.
+            les = lesion[0].to(dev)
+            per_sample = torch.mean((1 + a.lesion_weight * les) * (out - target) ** 2, dim=(1, 2, 3))
+            cover = les.sum(dim=(1, 2, 3))
+            mean_err = ((out - target) * les).sum(dim=(1, 2, 3)) / cover.clamp_min(1.0)
+            per_sample = per_sample + a.lesion_mean_weight * torch.where(cover >= 1.0, mean_err ** 2, torch.zeros_like(cover))
+        else:
+            per_sample = torch.mean((out - target) ** 2, dim=(1, 2, 3))
         if a.warm_fraction > 0:
             ab = sched.ab(t).to(dev)[:, None, None, None]
             x0_pred = ab.sqrt() * x_t - (1 - ab).sqrt() * out
@@ -302,7 +322,9 @@ def main():
             "loss": f"MSE on the {a.prediction} target; t = {sched.T - 1} for a fraction {a.t_focus} of samples, "
                     + (f"uniform in 0..{a.t_low_max} for a fraction {a.t_low_fraction}, " if a.t_low_fraction > 0 else "")
                     + (f"of which {a.warm_fraction} with x_t made from the low-dose image (warm-start consistent, x0 loss x 1/(1 - abar_{a.t_low_max})), " if a.warm_fraction > 0 else "")
-                    + f"else uniform in 0..{sched.T - 1}; condition-dropped samples weighted {a.uncond_weight}",
+                    + f"else uniform in 0..{sched.T - 1}; condition-dropped samples weighted {a.uncond_weight}"
+                    + (f"; pixel weight 1 + {a.lesion_weight} x lesion coverage" if a.lesion_weight > 0 else "")
+                    + (f"; + {a.lesion_mean_weight} x squared error of the lesion-coverage-weighted mean" if a.lesion_mean_weight > 0 else ""),
             "unknownDoseFraction": p_unknown_dose,
             "doseRange": [0.05, 0.5],
             **({"sharperKernelAugmentation": {"fraction": a.sharpen, "amount": list(SHARPEN_AMOUNT), "sigmaPx": list(SHARPEN_SIGMA),
