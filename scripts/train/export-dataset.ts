@@ -46,7 +46,7 @@ const CACHE = process.env['LOWDOSE_CACHE'] ?? path.join(REPO, '.cache');
 
 export const CT_ANCHOR_DOSE = 0.05;
 export const CT_EVAL_DOSES = [0.25, 0.1];
-const ELECTRONIC_NOISE = 5; // the simulator's default (CT_DEFAULTS.electronicNoise)
+const ELECTRONIC_NOISE: number = CT_DEFAULTS.electronicNoise;
 const PADDING_BELOW_HU = -1500;
 
 /** Training and evaluation volumes and the slices used (every `stride`-th). */

@@ -26,6 +26,8 @@ import {
   DEFAULT_KERNEL,
   PET_DEFAULTS,
   estimateCtI0,
+  MAX_TCM_STRENGTH,
+  resolveBowtie,
   SimulationPool,
   defaultWorkerCount,
   describeKernel,
@@ -59,6 +61,10 @@ export interface SimulateOptions {
   readonly i0?: number | 'auto';
   readonly electronicNoise?: number;
   readonly bowtie?: BowtieKind;
+  /** CT bowtie strength replacing the named bowtie's (0..1; see src/simulate/bowtie.ts). */
+  readonly bowtieStrength?: number;
+  /** CT angular tube-current modulation strength (0 constant current .. 1; see src/simulate/tcm.ts). */
+  readonly tcm?: number;
   /** PET OSEM settings and post-filter. */
   readonly iterations?: number;
   readonly subsets?: number;
@@ -162,9 +168,11 @@ async function planCt(series: Series, options: SimulateOptions, seed: number, wa
   const mode = options.mode ?? 'insert';
   const bowtie = options.bowtie ?? CT_DEFAULTS.bowtie;
   const electronicNoise = options.electronicNoise ?? CT_DEFAULTS.electronicNoise;
+  const bowtieStrength = options.bowtieStrength ?? resolveBowtie(bowtie)?.strength ?? 0;
+  const tcm = options.tcm ?? CT_DEFAULTS.tcm;
   const { spec, source } = seriesKernel(series, options.kernel, mode === 'insert' ? warnings : []);
   const kernel = resolveKernel(spec, options.cutoff);
-  const settings: Record<string, unknown> = { mode, kernel: describeKernel(kernel), kernelSource: source, electronicNoise, bowtie };
+  const settings: Record<string, unknown> = { mode, kernel: describeKernel(kernel), kernelSource: source, electronicNoise, bowtie, bowtieStrength, tcm };
   let i0: number;
   let i0PerSlice: Float64Array | undefined;
   const requested = options.i0 ?? (mode === 'insert' ? 'auto' : CT_DEFAULTS.i0);
@@ -178,7 +186,7 @@ async function planCt(series: Series, options: SimulateOptions, seed: number, wa
     const noise: number[] = [];
     for (const index of calibrationSlices(series)) {
       try {
-        const e = estimateCtI0(await readImage(series, index), { seed, kernel, bowtie, sliceIndex: index });
+        const e = estimateCtI0(await readImage(series, index), { seed, kernel, bowtie, bowtieStrength, tcm, sliceIndex: index });
         calibrated.push({ index, i0: e.i0 });
         noise.push(e.imageNoise);
       } catch (error) {
@@ -199,7 +207,7 @@ async function planCt(series: Series, options: SimulateOptions, seed: number, wa
   }
   // With a per-slice profile, i0 is its median (each slice gets its own, see i0Range).
   settings.i0 = Math.round(i0);
-  const common = { dose: options.dose, seed, kernel, i0, electronicNoise, bowtie };
+  const common = { dose: options.dose, seed, kernel, i0, electronicNoise, bowtie, bowtieStrength, tcm };
   const job: SliceJob =
     mode === 'truth'
       ? { kind: 'ct-truth', options: { ...common, fullDose: Boolean(options.withReference) } }
@@ -378,6 +386,12 @@ export async function runSimulate(paths: readonly string[], options: SimulateOpt
   if (!(options.dose > 0 && options.dose <= 1)) throw new LowdoseError('E_USAGE', `--dose must be a fraction in (0, 1], got ${options.dose}`);
   if (options.mode && options.mode !== 'insert' && options.mode !== 'truth') throw new LowdoseError('E_USAGE', `--mode must be insert or truth, got "${String(options.mode)}"`);
   if (options.bowtie && !BOWTIE_KINDS.includes(options.bowtie)) throw new LowdoseError('E_USAGE', `--bowtie must be one of ${BOWTIE_KINDS.join(', ')}`);
+  if (options.bowtieStrength !== undefined && !(options.bowtieStrength >= 0 && options.bowtieStrength <= 1)) {
+    throw new LowdoseError('E_USAGE', `--bowtie-strength must be in [0, 1], got ${options.bowtieStrength}`);
+  }
+  if (options.tcm !== undefined && !(options.tcm >= 0 && options.tcm <= MAX_TCM_STRENGTH)) {
+    throw new LowdoseError('E_USAGE', `--tcm must be in [0, ${MAX_TCM_STRENGTH}], got ${options.tcm}`);
+  }
   if (options.kernel !== 'auto') resolveKernel(options.kernel, options.cutoff);
   else if (options.cutoff !== undefined) resolveKernel(DEFAULT_KERNEL, options.cutoff);
   const progress = options.progress ?? (() => {});

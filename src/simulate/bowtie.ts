@@ -15,17 +15,42 @@ export type BowtieKind = 'none' | 'body' | 'head';
 
 export const BOWTIE_KINDS: readonly BowtieKind[] = ['none', 'body', 'head'];
 
-const SHAPES: Record<Exclude<BowtieKind, 'none'>, { radius: number; strength: number }> = {
-  body: { radius: 160, strength: 0.5 },
-  head: { radius: 100, strength: 0.5 },
-};
+/** A bowtie's shape: the water cylinder it tops up (radius, mm) and how fully (strength, 0..1). */
+export interface BowtieShape {
+  readonly radius: number;
+  readonly strength: number;
+}
+
+export const BOWTIE_SHAPES: Readonly<Record<Exclude<BowtieKind, 'none'>, BowtieShape>> = Object.freeze({
+  body: Object.freeze({ radius: 160, strength: 0.5 }),
+  head: Object.freeze({ radius: 100, strength: 0.5 }),
+});
+
+/** A named bowtie or an explicit shape. */
+export type BowtieSpec = BowtieKind | BowtieShape;
+
+/** The shape of a bowtie spec (null for `none`), with `strength`, when given, replacing the named one's. */
+export function resolveBowtie(spec: BowtieSpec, strength?: number): BowtieShape | null {
+  let shape: BowtieShape | null;
+  if (typeof spec === 'string') {
+    if (spec === 'none') return null;
+    const named = BOWTIE_SHAPES[spec];
+    if (!named) throw new LowdoseError('E_USAGE', `unknown bowtie "${spec}": use one of ${BOWTIE_KINDS.join(', ')}`);
+    shape = named;
+  } else {
+    shape = spec;
+  }
+  const s = strength ?? shape.strength;
+  if (!(s >= 0 && s <= 1)) throw new LowdoseError('E_USAGE', `bowtie strength must be in [0, 1], got ${s}`);
+  if (!(shape.radius > 0)) throw new LowdoseError('E_USAGE', `bowtie radius must be > 0 mm, got ${shape.radius}`);
+  return { radius: shape.radius, strength: s };
+}
 
 /** Fraction of the central-ray flux that reaches each channel (1 at the centre of the fan). */
-export function bowtieTransmission(geometry: FanBeamGeometry, kind: BowtieKind): Float64Array {
+export function bowtieTransmission(geometry: FanBeamGeometry, spec: BowtieSpec, strengthOverride?: number): Float64Array {
   const out = new Float64Array(geometry.channels);
-  if (kind === 'none') return out.fill(1);
-  const shape = SHAPES[kind];
-  if (!shape) throw new LowdoseError('E_USAGE', `unknown bowtie "${kind}": use one of ${BOWTIE_KINDS.join(', ')}`);
+  const shape = resolveBowtie(spec, strengthOverride);
+  if (shape === null) return out.fill(1);
   const { radius, strength } = shape;
   for (let c = 0; c < geometry.channels; c++) {
     const offset = geometry.sourceToIsocenter * Math.sin(channelAngle(geometry, c));

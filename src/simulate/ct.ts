@@ -10,13 +10,14 @@ import { LowdoseError } from '../errors.js';
 import type { Image2D } from '../image.js';
 import { Rng } from '../util/random.js';
 import { MU_WATER_CT_PER_MM, huToMu, muToHu } from './attenuation.js';
-import { bowtieTransmission, type BowtieKind } from './bowtie.js';
+import { bowtieTransmission, type BowtieSpec } from './bowtie.js';
 import { resolveFanBeam, type FanBeamGeometry } from './ct-geometry.js';
-import { extraNoiseSinogram, noisyLineIntegrals, type CtNoiseModel } from './ct-noise.js';
+import { extraNoiseSinogram, incidentPhotons, noisyLineIntegrals, type CtNoiseModel } from './ct-noise.js';
 import { projectFanBeam } from './fan-projector.js';
-import { reconstructFanBeam, reconstructionRadius } from './fbp.js';
+import { rebinToParallel, reconstructParallel, reconstructionRadius, type ParallelSinogram } from './fbp.js';
 import { resolveKernel, type KernelSpec, type ReconKernel } from './filters.js';
 import type { PixelGrid } from './joseph.js';
+import { tubeCurrentModulation } from './tcm.js';
 
 export interface CtSimulationOptions {
   /** Dose as a fraction of the full (normal) dose, in (0, 1]. */
@@ -35,8 +36,16 @@ export interface CtSimulationOptions {
   readonly i0?: number;
   /** Electronic noise standard deviation in photons (default 5). */
   readonly electronicNoise?: number;
-  /** Bowtie filter (default `body`). */
-  readonly bowtie?: BowtieKind;
+  /** Bowtie filter (default `body`): a name or an explicit shape. */
+  readonly bowtie?: BowtieSpec;
+  /** Replaces the bowtie's strength (how fully it tops up its water cylinder, 0..1). */
+  readonly bowtieStrength?: number;
+  /**
+   * Angular tube-current modulation strength (./tcm.ts): the current of each view follows
+   * exp(strength x its largest line integral), at the same mean; 0 is a constant current, 0.5 (the
+   * default, as clinical body protocols modulate) the square-root rule.
+   */
+  readonly tcm?: number;
   /** Counts are clamped to at least this before the log (default 1). */
   readonly minCounts?: number;
   /** Water attenuation per mm at the effective energy (default 0.01929, ~70 keV). */
@@ -48,6 +57,7 @@ export const CT_DEFAULTS = Object.freeze({
   i0: 1e5,
   electronicNoise: 5,
   bowtie: 'body',
+  tcm: 0.5,
   minCounts: 1,
   muWater: MU_WATER_CT_PER_MM,
 });
@@ -74,6 +84,7 @@ interface ResolvedCt {
   readonly geometry: FanBeamGeometry;
   readonly kernel: ReconKernel;
   readonly noise: CtNoiseModel;
+  readonly tcm: number;
   readonly muWater: number;
 }
 
@@ -89,6 +100,8 @@ function resolveCtOptions(options: CtSimulationOptions): ResolvedCt {
   if (!(i0 > 0 && Number.isFinite(i0))) throw new LowdoseError('E_USAGE', `i0 must be a positive number, got ${i0}`);
   if (!(electronicNoise >= 0)) throw new LowdoseError('E_USAGE', `electronicNoise must be >= 0, got ${electronicNoise}`);
   if (!(minCounts > 0)) throw new LowdoseError('E_USAGE', `minCounts must be > 0, got ${minCounts}`);
+  const tcm = options.tcm ?? CT_DEFAULTS.tcm;
+  if (!(tcm >= 0 && tcm <= 1)) throw new LowdoseError('E_USAGE', `tube-current modulation strength must be in [0, 1], got ${tcm}`);
   return {
     dose,
     seed: options.seed ?? CT_DEFAULTS.seed,
@@ -99,10 +112,26 @@ function resolveCtOptions(options: CtSimulationOptions): ResolvedCt {
       i0,
       electronicNoise,
       minCounts,
-      bowtie: bowtieTransmission(geometry, options.bowtie ?? CT_DEFAULTS.bowtie),
+      bowtie: bowtieTransmission(geometry, options.bowtie ?? CT_DEFAULTS.bowtie, options.bowtieStrength),
     },
+    tcm,
     muWater: options.muWater ?? CT_DEFAULTS.muWater,
   };
+}
+
+/**
+ * The rays the reconstruction uses (parallel bins rebinned from the fan, ./fbp.ts) with each one's
+ * noise-free line integral and full-dose incident photons (bowtie and this patient's tube-current
+ * modulation, read from its own projections). Noise is drawn on these rays, so every bin carries
+ * the full noise of one measured ray (see ./ct-noise.ts).
+ */
+function scannedRays(o: ResolvedCt, grid: PixelGrid, fanLineIntegrals: Float32Array): { rays: ParallelSinogram; incident: Float32Array } {
+  const { views, channels } = o.geometry;
+  const model: CtNoiseModel =
+    o.tcm === 0 ? o.noise : { ...o.noise, tubeCurrent: tubeCurrentModulation(fanLineIntegrals, channels, o.tcm) };
+  const rays = rebinToParallel(fanLineIntegrals, o.geometry, grid);
+  const incident = rebinToParallel(incidentPhotons(model, views, channels), o.geometry, grid).data;
+  return { rays, incident };
 }
 
 function gridOf(image: Image2D): PixelGrid {
@@ -134,11 +163,11 @@ export interface CtTruthResult {
 export function simulateCtFromTruth(image: Image2D, options: CtSimulationOptions & { readonly fullDose?: boolean }): CtTruthResult {
   const o = resolveCtOptions(options);
   const grid = gridOf(image);
-  const lineIntegrals = projectFanBeam(grid, huToMu(image.data, o.muWater), o.geometry);
+  const { rays, incident } = scannedRays(o, grid, projectFanBeam(grid, huToMu(image.data, o.muWater), o.geometry));
   const rng = new Rng(o.seed, o.sliceIndex, STREAM_TRUTH);
-  const noisy = noisyLineIntegrals(lineIntegrals, o.geometry.channels, o.dose, o.noise, rng, options.fullDose !== false);
+  const noisy = noisyLineIntegrals(rays.data, incident, o.dose, o.noise, rng, options.fullDose !== false);
   const reconstruct = (sinogram: Float32Array) =>
-    withData(image, muToHu(reconstructFanBeam(sinogram, o.geometry, grid, o.kernel), o.muWater));
+    withData(image, muToHu(reconstructParallel({ ...rays, data: sinogram }, o.geometry, grid, o.kernel), o.muWater));
   const lowDose = reconstruct(noisy.low);
   const fullDose = noisy.full === null ? null : noisy.full === noisy.low ? lowDose : reconstruct(noisy.full);
   return { lowDose, fullDose };
@@ -153,10 +182,10 @@ export function ctInsertionNoise(image: Image2D, options: CtSimulationOptions): 
   const o = resolveCtOptions(options);
   const grid = gridOf(image);
   if (o.dose >= 1) return new Float32Array(image.data.length);
-  const lineIntegrals = varianceLineIntegrals(image, grid, o);
+  const { rays, incident } = scannedRays(o, grid, varianceLineIntegrals(image, grid, o));
   const rng = new Rng(o.seed, o.sliceIndex, STREAM_INSERT);
-  const noise = extraNoiseSinogram(lineIntegrals, o.geometry.channels, o.dose, o.noise, rng);
-  const mu = reconstructFanBeam(noise, o.geometry, grid, o.kernel);
+  const noise = extraNoiseSinogram(rays.data, incident, o.dose, o.noise, rng);
+  const mu = reconstructParallel({ ...rays, data: noise }, o.geometry, grid, o.kernel);
   const toHu = 1000 / o.muWater;
   for (let i = 0; i < mu.length; i++) mu[i]! *= toHu;
   return mu;

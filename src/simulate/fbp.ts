@@ -219,6 +219,11 @@ export function reconstructionRadius(geometry: FanBeamGeometry, grid: PixelGrid)
   return fbpPlan(geometry, grid).radius;
 }
 
+/** Filtered back-projection of rebinned parallel rays (rebinToParallel's output; filtered in place). */
+export function reconstructParallel(parallel: ParallelSinogram, geometry: FanBeamGeometry, grid: PixelGrid, kernel: ReconKernel): Float32Array {
+  return backprojectParallel(filterParallel(parallel, kernel), grid, fbpPlan(geometry, grid).radius);
+}
+
 /** Fan-beam FBP: line integrals (views x channels) to attenuation per mm on the grid. */
 export function reconstructFanBeam(
   fan: Float32Array,

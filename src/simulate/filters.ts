@@ -34,16 +34,16 @@ export interface ReconKernel {
  *
  * `siemens-b30f` and `siemens-d45f` were fitted to real noise: the radial NPS of quarter minus
  * full dose of the AAPM-Mayo pairs (Siemens SOMATOM Definition AS+, ../shared/ldct-mayo), over
- * windows and cutoffs, on the same slices (scripts/experiments/ct-kernel-fit.ts). D45f's noise
- * rises almost linearly up to ~0.6 cycles/mm and then falls steeply, which no window that tapers
- * from zero frequency (Hann, Shepp-Logan) reproduces; a Butterworth window of order 8 does.
+ * windows and cutoffs, on patient L143 (scripts/experiments/ct-kernel-fit.ts; L192 held out).
+ * D45f's noise rises almost linearly up to ~0.6 cycles/mm, which no window that tapers from zero
+ * frequency (Hann, Shepp-Logan) reproduces; a Butterworth window, flat and then falling, does.
  */
 export const KERNEL_PRESETS = Object.freeze({
   sharp: Object.freeze({ window: 'shepp-logan', cutoff: 0.7 }),
   standard: Object.freeze({ window: 'hann', cutoff: 0.55 }),
   smooth: Object.freeze({ window: 'hann', cutoff: 0.35 }),
-  'siemens-b30f': Object.freeze({ window: 'hann', cutoff: 0.5 }),
-  'siemens-d45f': Object.freeze({ window: 'butterworth', cutoff: 0.5, order: 8 }),
+  'siemens-b30f': Object.freeze({ window: 'hamming', cutoff: 0.4 }),
+  'siemens-d45f': Object.freeze({ window: 'butterworth', cutoff: 0.425, order: 4 }),
 } as const satisfies Record<string, ReconKernel>);
 
 export type KernelPreset = keyof typeof KERNEL_PRESETS;

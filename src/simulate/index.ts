@@ -4,8 +4,9 @@
  * volumes on worker threads. See docs/simulation.md.
  */
 export { MU_WATER_CT_PER_MM, MU_WATER_PET_PER_MM, huToMu, muToHu } from './attenuation.js';
-export { BOWTIE_KINDS, bowtieTransmission } from './bowtie.js';
-export type { BowtieKind } from './bowtie.js';
+export { BOWTIE_KINDS, BOWTIE_SHAPES, bowtieTransmission, resolveBowtie } from './bowtie.js';
+export type { BowtieKind, BowtieShape, BowtieSpec } from './bowtie.js';
+export { MAX_TCM_STRENGTH, tubeCurrentModulation } from './tcm.js';
 export { calibrateCtI0, estimateCtI0 } from './calibrate.js';
 export type { CircleRoi, CtI0Estimate } from './calibrate.js';
 export {
@@ -27,7 +28,7 @@ export type { FanBeamGeometry } from './ct-geometry.js';
 export { projectFanBeam } from './fan-projector.js';
 export { reconstructFanBeam } from './fbp.js';
 export { DEFAULT_BUTTERWORTH_ORDER, DEFAULT_KERNEL, FILTER_WINDOWS, KERNEL_PRESETS, describeKernel, resolveKernel, windowGain } from './filters.js';
-export { scannerKernel } from './scanner-kernels.js';
+export { MAYO_QUARTER_DOSE, scannerKernel } from './scanner-kernels.js';
 export type { ScannerKernelMatch } from './scanner-kernels.js';
 export type { FilterWindow, KernelPreset, KernelSpec, ReconKernel } from './filters.js';
 export { bodyOutline, bodyOutlineMuMap } from './mu-map.js';

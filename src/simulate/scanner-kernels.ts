@@ -41,6 +41,16 @@ const FAMILIES: ReadonlyArray<readonly [RegExp, KernelPreset]> = [
   [/^[A-Z][a-z]?(?:[5-9]\d)[a-z]?\d?$/, 'sharp'],
 ];
 
+/**
+ * The simulator dose (photon fraction) whose added noise equals that of the AAPM-Mayo "quarter
+ * dose" (25 % nominal, ../shared/ldct-mayo). The Mayo quarter-dose images carry about 1.2 times the
+ * extra noise variance that a quarter of the photons gives this model once --i0 auto has matched the
+ * full-dose image's noise ((1/0.22 - 1) / (1/0.25 - 1) = 1.18): fitted on patient L143 (both
+ * kernels, simulated / real SD 0.91 at 0.25), checked on the held-out L192 (docs/simulation.md).
+ * `--dose` stays the photon fraction; use this value to reproduce those real quarter-dose scans.
+ */
+export const MAYO_QUARTER_DOSE = 0.22;
+
 /** The simulator kernel for a ConvolutionKernel value (multi-valued: the first part that matches). */
 export function scannerKernel(value: string | null | undefined): ScannerKernelMatch | null {
   if (!value) return null;

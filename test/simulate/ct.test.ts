@@ -157,10 +157,14 @@ describe('CT dose simulation on a 20 cm water cylinder', () => {
     expect(standard.peakFrequency).toBeLessThan(0.45);
     expect(last / peak).toBeLessThan(0.8);
     expect(frequency[frequency.length - 1]).toBeGreaterThan(0.45);
-    // Kernels order the texture: smoother kernels move noise power to lower frequencies.
+    // Kernels order the texture: smoother kernels move noise power to lower frequencies. The sharp
+    // kernel's noise reaches 1.2 cycles/mm, far past these 0.98 mm pixels' Nyquist frequency
+    // (0.51), and aliases into a nearly flat spectrum: it keeps the most power at Nyquist relative
+    // to its peak, though its mean frequency is no longer above standard's.
     const sharp = spectrum('sharp');
     const smooth = spectrum('smooth');
-    expect(sharp.meanFrequency).toBeGreaterThan(standard.meanFrequency);
+    const edge = (r: typeof standard) => r.radial.nps[r.radial.nps.length - 1]! / Math.max(...Array.from(r.radial.nps).filter(Number.isFinite));
+    expect(edge(sharp)).toBeGreaterThan(edge(standard));
     expect(standard.meanFrequency).toBeGreaterThan(smooth.meanFrequency);
     expect(sharp.variance).toBeGreaterThan(standard.variance);
     expect(standard.variance).toBeGreaterThan(smooth.variance);

@@ -3,14 +3,15 @@
  * Definition AS+, ../shared/ldct-mayo). For one slice per reconstruction kernel, the real added
  * noise (quarter minus full dose) is measured from the files, and the simulator inserts 25 % dose
  * noise into the full-dose slice the way `lowdose simulate` does by default (kernel from the
- * series' ConvolutionKernel, i0 calibrated on the slice's own noise). Magnitude and NPS peak must
- * agree within 10 %.
+ * series' ConvolutionKernel, i0 calibrated on the slice's own noise, bowtie and tube-current
+ * modulation), at MAYO_QUARTER_DOSE, the simulator dose fitted to the Mayo "quarter dose".
+ * Magnitude and NPS peak must agree within 10 %.
  */
 import { describe, expect, test } from 'vitest';
 import path from 'node:path';
 import { readSliceImage, scanPaths } from '../../src/dicom/index.js';
 import { addedNoise } from '../../src/metrics/added-noise.js';
-import { estimateCtI0, insertCtNoise, scannerKernel } from '../../src/simulate/index.js';
+import { estimateCtI0, insertCtNoise, MAYO_QUARTER_DOSE, scannerKernel } from '../../src/simulate/index.js';
 
 const MAYO = path.resolve(import.meta.dirname, '../../../shared/ldct-mayo');
 
@@ -32,13 +33,13 @@ describe('CT noise insertion calibrated to real Siemens quarter-dose noise', () 
       expect(match).toMatchObject({ preset, basis: 'fitted' });
       const real = addedNoise(quarter, full);
       const { i0 } = estimateCtI0(full, { kernel: match!.preset, sliceIndex: index });
-      const simulated = addedNoise(insertCtNoise(full, { dose: 0.25, i0, kernel: match!.preset, sliceIndex: index }), full);
+      const simulated = addedNoise(insertCtNoise(full, { dose: MAYO_QUARTER_DOSE, i0, kernel: match!.preset, sliceIndex: index }), full);
       expect(real.rois.length).toBeGreaterThanOrEqual(40);
       expect(Math.abs(simulated.std / real.std - 1)).toBeLessThan(0.1);
       expect(Math.abs(simulated.peakFrequency / real.peakFrequency - 1)).toBeLessThan(0.1);
       // The kernel, not the magnitude, sets the texture: the wrong preset misses the real peak.
       const wrong = kernel === 'B30f' ? 'siemens-d45f' : 'siemens-b30f';
-      const other = addedNoise(insertCtNoise(full, { dose: 0.25, i0, kernel: wrong, sliceIndex: index }), full);
+      const other = addedNoise(insertCtNoise(full, { dose: MAYO_QUARTER_DOSE, i0, kernel: wrong, sliceIndex: index }), full);
       expect(Math.abs(other.peakFrequency / real.peakFrequency - 1)).toBeGreaterThan(0.3);
     },
     120_000,

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { runSimulate, type CtMode } from '../../pipeline/simulate.js';
-import { BOWTIE_KINDS, CT_DEFAULTS, FILTER_WINDOWS, KERNEL_PRESETS, PET_DEFAULTS, type BowtieKind, type KernelSpec } from '../../simulate/index.js';
+import { BOWTIE_KINDS, BOWTIE_SHAPES, CT_DEFAULTS, FILTER_WINDOWS, KERNEL_PRESETS, PET_DEFAULTS, type BowtieKind, type KernelSpec } from '../../simulate/index.js';
 import { parseSeed } from '../../util/random.js';
 import { withoutUndefined } from '../../util/defined.js';
 import type { CommandRegistrar } from '../command.js';
@@ -33,6 +33,16 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     )
     .option('--electronic-noise <photons>', `CT electronic noise std (default ${CT_DEFAULTS.electronicNoise})`, parseNumberOption('--electronic-noise', 0, 1e6))
     .option('--bowtie <kind>', `CT bowtie filter: ${BOWTIE_KINDS.join(', ')}`, CT_DEFAULTS.bowtie)
+    .option(
+      '--bowtie-strength <fraction>',
+      `CT bowtie strength: how fully it evens out the path through a centred water cylinder, 0..1 (default body ${BOWTIE_SHAPES.body.strength}, head ${BOWTIE_SHAPES.head.strength})`,
+      parseNumberOption('--bowtie-strength', 0, 1),
+    )
+    .option(
+      '--tcm <strength>',
+      `CT angular tube-current modulation: each view's current follows exp(strength x its largest line integral) at the same mean dose; 0 is a constant current, 0.5 the square-root rule (default ${CT_DEFAULTS.tcm})`,
+      parseNumberOption('--tcm', 0, 1),
+    )
     .option('--iterations <n>', `PET OSEM iterations (default ${PET_DEFAULTS.iterations})`, parseIntOption('--iterations', 1, 100))
     .option('--subsets <n>', `PET OSEM subsets (default ${PET_DEFAULTS.subsets})`, parseIntOption('--subsets', 1, 180))
     .option('--post-filter <mm>', `PET Gaussian post-filter FWHM, mm (default ${PET_DEFAULTS.postFilterFwhmMm})`, parseNumberOption('--post-filter', 0, 50))
@@ -55,6 +65,8 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
           cutoff: opts.cutoff as number | undefined,
           i0: opts.i0 as number | 'auto' | undefined,
           electronicNoise: opts.electronicNoise as number | undefined,
+          bowtieStrength: opts.bowtieStrength as number | undefined,
+          tcm: opts.tcm as number | undefined,
           iterations: opts.iterations as number | undefined,
           subsets: opts.subsets as number | undefined,
           postFilterMm: opts.postFilter as number | undefined,
