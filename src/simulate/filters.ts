@@ -29,8 +29,8 @@ export interface ReconKernel {
 /**
  * Named kernels, chosen by their noise texture (radial NPS peak / mean frequency with the default
  * geometry, measured in docs/simulation.md) to resemble clinical families: `sharp` a bone kernel
- * (NPS peak ~0.65 cycles/mm), `standard` a soft-tissue kernel (GE Standard, Siemens B30/Br40
- * class: peak ~0.26, mean ~0.31), `smooth` a low-noise soft kernel (peak ~0.16, mean ~0.20).
+ * (NPS mean ~0.6 cycles/mm), `standard` a soft-tissue kernel (GE Standard, Siemens B30/Br40
+ * class: peak ~0.22, mean ~0.32), `smooth` a low-noise soft kernel (peak ~0.19, mean ~0.21).
  *
  * `siemens-b30f` and `siemens-d45f` were fitted to real noise: the radial NPS of quarter minus
  * full dose of the AAPM-Mayo pairs (Siemens SOMATOM Definition AS+, ../shared/ldct-mayo), over
