@@ -1,6 +1,7 @@
 /**
- * Study-level DICOMweb operations: list a study's series (QIDO-RS), pull its instances into a
- * folder (WADO-RS, a few instances at a time, resumable) and store a folder's series (STOW-RS).
+ * Study-level DICOMweb operations: search a server's studies and list a study's series (QIDO-RS),
+ * pull a series' instances into a folder (WADO-RS, a few instances at a time, resumable) and
+ * store a folder's series (STOW-RS).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
@@ -48,6 +49,76 @@ function text(dataset: DicomJson, tag: string): string {
   if (value === undefined || value === null) return '';
   if (typeof value === 'object' && 'Alphabetic' in value) return scalarText(value.Alphabetic);
   return scalarText(value);
+}
+
+export interface RemoteStudy {
+  readonly studyInstanceUid: string;
+  /** DICOM PN, components separated by `^`. */
+  readonly patientName: string;
+  readonly patientId: string;
+  /** DICOM DA (YYYYMMDD) or ''. */
+  readonly date: string;
+  readonly description: string;
+  /** ModalitiesInStudy. */
+  readonly modalities: string[];
+  /** NumberOfStudyRelatedSeries, when the server says. */
+  readonly series: number | null;
+  /** NumberOfStudyRelatedInstances, when the server says. */
+  readonly instances: number | null;
+}
+
+export interface StudyQuery {
+  /** PatientID; `*` and `?` are QIDO-RS wildcards. */
+  readonly patientId?: string;
+  /** First and last StudyDate, DICOM DA (YYYYMMDD), inclusive; either may be left open. */
+  readonly from?: string;
+  readonly to?: string;
+  /** Most studies returned (default 100). */
+  readonly limit?: number;
+}
+
+const DA = /^\d{8}$/;
+/** Study attributes asked for on top of the required ones (PS3.18 Table 6.7.1-2a). */
+const STUDY_FIELDS = ['00081030', '00080061', '00201206', '00201208'];
+
+/** The QIDO-RS study search URL of a query (`<base>/studies?PatientID=...&StudyDate=from-to`). */
+export function studySearchUrl(base: string, query: StudyQuery): string {
+  for (const [name, value] of [['from', query.from], ['to', query.to]] as const) {
+    if (value !== undefined && !DA.test(value)) throw new LowdoseError('E_USAGE', `${name} must be a date as YYYYMMDD, got "${value}"`);
+  }
+  if (query.from !== undefined && query.to !== undefined && query.from > query.to) {
+    throw new LowdoseError('E_USAGE', `the date range is empty: from ${query.from} is after to ${query.to}`);
+  }
+  const params = new URLSearchParams();
+  if (query.patientId) params.set('PatientID', query.patientId);
+  if (query.from !== undefined || query.to !== undefined) {
+    params.set('StudyDate', query.from !== undefined && query.from === query.to ? query.from : `${query.from ?? ''}-${query.to ?? ''}`);
+  }
+  for (const field of STUDY_FIELDS) params.append('includefield', field);
+  params.set('limit', String(query.limit ?? 100));
+  return `${base}/studies?${params.toString()}`;
+}
+
+/** The studies on a DICOMweb server that match the query (QIDO-RS), newest first. */
+export async function searchStudies(client: DicomwebClient, base: string, query: StudyQuery = {}): Promise<RemoteStudy[]> {
+  const found = await client.qido(studySearchUrl(base, query));
+  const count = (dataset: DicomJson, tag: string): number | null => {
+    const value = Number(first(dataset, tag));
+    return first(dataset, tag) === undefined || !Number.isFinite(value) ? null : value;
+  };
+  return found
+    .map((s) => ({
+      studyInstanceUid: text(s, '0020000D'),
+      patientName: text(s, '00100010'),
+      patientId: text(s, '00100020'),
+      date: text(s, '00080020'),
+      description: text(s, '00081030'),
+      modalities: (s['00080061']?.Value ?? []).map((m) => scalarText(m)).filter(Boolean),
+      series: count(s, '00201206'),
+      instances: count(s, '00201208'),
+    }))
+    .filter((s) => s.studyInstanceUid !== '')
+    .sort((a, b) => b.date.localeCompare(a.date) || a.patientId.localeCompare(b.patientId));
 }
 
 const studyUrl = (target: Pick<DicomwebTarget, 'base' | 'studyInstanceUid'>): string => `${target.base}/studies/${target.studyInstanceUid}`;

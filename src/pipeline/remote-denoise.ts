@@ -22,6 +22,16 @@ export interface DerivedPart {
   readonly files: string[];
 }
 
+/** What of one denoised series goes back to the PACS: the derived series and its uncertainty series, if any. */
+export function derivedParts(series: DenoiseReport['series'][number]): DerivedPart[] {
+  return [
+    { kind: 'denoised', seriesInstanceUid: series.output.seriesInstanceUid, files: series.output.files.map((f) => path.resolve(f)) },
+    ...(series.uncertainty
+      ? [{ kind: 'uncertainty' as const, seriesInstanceUid: series.uncertainty.seriesInstanceUid, files: series.uncertainty.files.map((f) => path.resolve(f)) }]
+      : []),
+  ];
+}
+
 export interface RemoteSteps<R> {
   /** The source, named by errors that carry no path of their own. */
   readonly source: string;
@@ -54,13 +64,7 @@ export async function denoiseRemote<R>(options: DenoiseOptions, steps: RemoteSte
   const errors = [...report.errors];
   if (steps.store) {
     for (const series of report.series) {
-      const parts: DerivedPart[] = [
-        { kind: 'denoised', seriesInstanceUid: series.output.seriesInstanceUid, files: series.output.files.map((f) => path.resolve(f)) },
-        ...(series.uncertainty
-          ? [{ kind: 'uncertainty' as const, seriesInstanceUid: series.uncertainty.seriesInstanceUid, files: series.uncertainty.files.map((f) => path.resolve(f)) }]
-          : []),
-      ];
-      for (const part of parts) {
+      for (const part of derivedParts(series)) {
         try {
           await steps.store.put(part);
         } catch (error) {

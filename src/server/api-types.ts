@@ -29,6 +29,14 @@ export type JobRequest = Static<typeof S.jobRequest>;
 export type JobProgress = Static<typeof S.jobProgress>;
 export type JobView = Static<typeof S.jobView>;
 export type UploadResponse = Static<typeof S.uploadResponse>;
+export type StoredSeriesView = Static<typeof S.storedSeries>;
+export type PacsInfo = Static<typeof S.pacsInfo>;
+export type PacsStudyQuery = Static<typeof S.pacsStudyQuery>;
+export type PacsStudy = Static<typeof S.pacsStudy>;
+export type PacsStudies = Static<typeof S.pacsStudies>;
+export type PacsSeries = Static<typeof S.pacsSeries>;
+export type PacsSeriesList = Static<typeof S.pacsSeriesList>;
+export type PacsOpened = Static<typeof S.pacsOpened>;
 
 /** JSON header of the binary slice format (see docs/viewer.md). */
 export interface SliceHeader {

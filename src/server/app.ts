@@ -12,16 +12,19 @@ import type { JobOptions } from './api-types.js';
 import { resolveConfig, type ConfigInput } from './config.js';
 import { defaultModelsDir } from '../models/index.js';
 import { installErrorHandlers, serverPathRedactor } from './http-errors.js';
+import type { DicomwebClientOptions } from '../dicomweb/client.js';
 import type { DenoiseRunner } from './jobs/queue.js';
 import { loggerOptions, type LoggerSettings } from './logger.js';
 import configPlugin from './plugins/config.js';
 import dataPlugin from './plugins/data.js';
 import jobsPlugin from './plugins/jobs.js';
+import pacsPlugin from './plugins/pacs.js';
 import comparisonRoutes from './routes/comparisons.js';
 import exportRoutes from './routes/exports.js';
 import healthRoutes from './routes/health.js';
 import jobRoutes from './routes/jobs.js';
 import modelRoutes from './routes/models.js';
+import pacsRoutes from './routes/pacs.js';
 import seriesRoutes from './routes/series.js';
 import studyRoutes from './routes/studies.js';
 import uploadRoutes from './routes/uploads.js';
@@ -39,6 +42,11 @@ export interface BuildAppOptions extends ConfigInput {
    * pages from reaching a server on 127.0.0.1. Default: localhost, 127.0.0.1 and [::1]. null: any.
    */
   readonly allowedHosts?: readonly string[] | null;
+  /**
+   * `serve --dicomweb`: the DICOMweb server the viewer browses, opens series from and stores job
+   * results to; its credentials (`client.auth`) stay inside the server's client.
+   */
+  readonly dicomweb?: { readonly base: string; readonly client?: DicomwebClientOptions };
 }
 
 /** Compression levels for responses (docs/viewer.md has the bytes and milliseconds they cost). */
@@ -80,6 +88,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   });
   await app.register(configPlugin, { config });
   await app.register(dataPlugin);
+  await app.register(pacsPlugin, { dicomweb: options.dicomweb });
   await app.register(jobsPlugin, { runner: options.denoise ?? pipelineRunner });
 
   await app.register(healthRoutes);
@@ -89,6 +98,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   await app.register(exportRoutes);
   await app.register(uploadRoutes);
   await app.register(modelRoutes);
+  await app.register(pacsRoutes);
   await app.register(jobRoutes, { ...(options.queueDevice ? { queueDevice: options.queueDevice } : {}) });
   await app.register(viewerRoutes);
   await app.ready();

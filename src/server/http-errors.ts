@@ -76,6 +76,17 @@ export function withLogMessage<E extends Error>(error: E, logMessage: string): E
   return error;
 }
 
+/** Marks an error with the HTTP status it should have instead of its code's (a PACS that failed: 502). */
+export function withHttpStatus<E extends Error>(error: E, status: number): E {
+  Object.defineProperty(error, 'httpStatus', { value: status, enumerable: false });
+  return error;
+}
+
+function httpStatusOf(error: unknown): number | undefined {
+  const value = (error as { httpStatus?: unknown } | null)?.httpStatus;
+  return typeof value === 'number' ? value : undefined;
+}
+
 export function logMessageOf(error: unknown): string | undefined {
   const value = (error as { logMessage?: unknown } | null)?.logMessage;
   return typeof value === 'string' ? value : undefined;
@@ -94,7 +105,7 @@ export function installErrorHandlers(app: FastifyInstance, redact: PathRedactor)
 }
 
 export function toHttpError(error: unknown, redact: PathRedactor): { status: number; body: ApiError } {
-  if (isLowdoseError(error)) return { status: statusFor(error.code), body: { code: error.code, message: redact(error.message) } };
+  if (isLowdoseError(error)) return { status: httpStatusOf(error) ?? statusFor(error.code), body: { code: error.code, message: redact(error.message) } };
   const e = error as Partial<FastifyError> & { message?: string };
   if (e.validation) return { status: 400, body: { code: 'E_USAGE', message: e.message ?? 'invalid request' } };
   if (e.code === 'FST_REQ_FILE_TOO_LARGE' || e.code === 'FST_FILES_LIMIT' || e.code === 'FST_PARTS_LIMIT' || e.statusCode === 413) {

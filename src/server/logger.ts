@@ -1,6 +1,6 @@
 /**
  * Fastify's logger, configured so that no patient name or ID can reach the log: requests are
- * logged by method, URL (ids only, never paths) and status; error messages and stacks lose every
+ * logged by method, URL (ids and UIDs only, never paths or query strings) and status; error messages and stacks lose every
  * folder of every path they mention (folder names are often patient names). Nothing in the server
  * logs DICOM attributes.
  */
@@ -30,7 +30,8 @@ export function loggerOptions(settings: LoggerSettings | boolean | undefined): N
     ...(stream ? { stream } : {}),
     serializers: {
       req: (req: { method?: string | undefined; url?: string | undefined; id?: string | undefined }) =>
-        withoutUndefined({ id: req.id, method: req.method, url: req.url }),
+        // Without the query string: a PACS search's carries a patient ID (GET /api/pacs/studies?patientId=).
+        withoutUndefined({ id: req.id, method: req.method, url: req.url?.split('?')[0] }),
       res: (res: { statusCode?: number | undefined }) => withoutUndefined({ statusCode: res.statusCode }),
       err: (err: SerializableError) => {
         // An error that quotes client input says so (withLogMessage): its message and the stack's

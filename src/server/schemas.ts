@@ -15,6 +15,8 @@ export const ID_PATTERN = '^[A-Za-z0-9_-]{12}$';
 /** How a series came to be, from its headers and from denoise reports. */
 export const SERIES_ROLES = ['original', 'low-dose', 'full-dose', 'denoised', 'uncertainty', 'hallucination', 'derived'] as const;
 export const JOB_STATUSES = ['queued', 'running', 'done', 'failed', 'cancelled'] as const;
+/** What a running job is doing: denoising, or storing its result to the DICOMweb server. */
+export const JOB_STAGES = ['denoise', 'store'] as const;
 /** Element types of the binary slice format (`?dtype=`; auto: int16 when lossless). */
 export const SLICE_DTYPES = ['int16', 'float32'] as const;
 
@@ -98,6 +100,8 @@ export const seriesDetail = Type.Object({
    */
   patientName: Type.String(),
   patientId: Type.String(),
+  /** Opened from the `serve --dicomweb` server (pulled into the work folder): a job on it may store its result back (`store`). */
+  pacs: Type.Optional(Type.Boolean()),
 });
 
 export const scores = Type.Object({
@@ -239,11 +243,25 @@ export const jobRequest = Type.Object(
     series: Type.Array(idParam, { minItems: 1, maxItems: 64, uniqueItems: true }),
     reference: Type.Optional(idParam),
     options: Type.Optional(jobOptions),
+    /**
+     * Store the derived series (and uncertainty series) back to the `serve --dicomweb` server with
+     * STOW-RS when the job is done, into the source's study. Only for series opened from that server.
+     */
+    store: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
 
 export const jobStatus = stringEnum(JOB_STATUSES);
+
+/** A series stored to the DICOMweb server (src/dicomweb/study.ts StoredSeries). */
+export const storedSeries = Type.Object({
+  kind: stringEnum(['denoised', 'uncertainty']),
+  studyInstanceUid: Type.String(),
+  seriesInstanceUid: Type.String(),
+  url: Type.String(),
+  instances: Type.Integer(),
+});
 
 export const jobProgress = Type.Object({
   /** 0..1 over all slices of all series. */
@@ -252,6 +270,8 @@ export const jobProgress = Type.Object({
   seriesCount: Type.Integer(),
   slicesDone: Type.Integer(),
   slicesTotal: Type.Integer(),
+  /** 'store' while a job with `store` sends its result to the DICOMweb server (after the slices). */
+  stage: Type.Optional(stringEnum(JOB_STAGES)),
 });
 
 export const jobView = Type.Object({
@@ -263,6 +283,8 @@ export const jobView = Type.Object({
   series: strings,
   reference: stringOrNull,
   options: Type.Object(jobOptionFields),
+  /** Whether the result goes back to the DICOMweb server (the request's `store`). */
+  store: Type.Boolean(),
   createdAt: Type.String(),
   startedAt: stringOrNull,
   finishedAt: stringOrNull,
@@ -278,6 +300,8 @@ export const jobView = Type.Object({
       uncertainty: Type.Optional(Type.Array(stringOrNull)),
       /** Per comparison (same order): its hallucination map series id (`hallucination`), or null. */
       hallucination: Type.Optional(Type.Array(stringOrNull)),
+      /** With `store`: the series stored to the DICOMweb server (STOW-RS), as `denoise --stow` reports them. */
+      stored: Type.Optional(Type.Array(storedSeries)),
       errors: Type.Array(apiError),
     }),
   ),
@@ -295,4 +319,75 @@ export const uploadResponse = Type.Object({
   alreadyLoaded: strings,
   /** Files refused, by the name the client sent. */
   rejected: Type.Array(Type.Object({ name: Type.String(), code: Type.String(), message: Type.String() })),
+});
+
+// ---- the DICOMweb server of `serve --dicomweb` ---------------------------------------------------
+
+/** A DICOM UID as a route takes it (digits and dots, at most 64 characters). */
+export const uidParam = Type.String({ pattern: '^[0-9]+(\\.[0-9]+)*$', maxLength: 64 });
+export const pacsStudyParams = Type.Object({ study: uidParam }, { additionalProperties: false });
+export const pacsSeriesParams = Type.Object({ study: uidParam, series: uidParam }, { additionalProperties: false });
+
+/** DICOM DA. */
+const dicomDate = Type.String({ pattern: '^[0-9]{8}$' });
+
+export const pacsInfo = Type.Object({
+  /** The DICOMweb service base of `serve --dicomweb` (no credentials), or null when the server has none. */
+  server: stringOrNull,
+});
+
+export const pacsStudyQuery = Type.Object(
+  {
+    /** PatientID to match; `*` and `?` are wildcards. Empty: any. */
+    patientId: Type.Optional(Type.String({ maxLength: 64, pattern: '^[^\\\\\\x00-\\x1f]*$' })),
+    /** StudyDate range, DICOM DA (YYYYMMDD), inclusive; either end may be left out. */
+    from: Type.Optional(dicomDate),
+    to: Type.Optional(dicomDate),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+  },
+  { additionalProperties: false },
+);
+
+export const pacsStudy = Type.Object({
+  studyInstanceUid: Type.String(),
+  /** DICOM PN (`^` between components). */
+  patientName: Type.String(),
+  patientId: Type.String(),
+  /** DICOM DA (YYYYMMDD) or ''. */
+  date: Type.String(),
+  description: Type.String(),
+  modalities: strings,
+  /** Number of series and instances, when the server says. */
+  series: integerOrNull,
+  instances: integerOrNull,
+});
+
+export const pacsStudies = Type.Object({
+  server: Type.String(),
+  /** Newest first; at most `limit` (the server may cap it lower). */
+  studies: Type.Array(pacsStudy),
+  limit: Type.Integer(),
+});
+
+export const pacsSeries = Type.Object({
+  seriesInstanceUid: Type.String(),
+  modality: Type.String(),
+  description: Type.String(),
+  seriesNumber: numberOrNull,
+  instances: integerOrNull,
+  /** Whether a denoise job can run on it (CT and PET). */
+  denoisable: Type.Boolean(),
+});
+
+export const pacsSeriesList = Type.Object({
+  studyInstanceUid: Type.String(),
+  series: Type.Array(pacsSeries),
+});
+
+export const pacsOpened = Type.Object({
+  /** The opened series as the viewer's other routes know it (its `id` opens it). */
+  series: Type.Array(seriesSummary),
+  /** Instances the server listed, and how many this request retrieved (the others were already here). */
+  instances: Type.Integer(),
+  retrieved: Type.Integer(),
 });

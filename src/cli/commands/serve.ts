@@ -1,9 +1,12 @@
 /**
- * `lowdose serve [--host 127.0.0.1] [--port 8080] [--data <dir>...] [--work <dir>] [--models <dir>...]`:
- * the comparison viewer and its API (docs/viewer.md). The only place the server listens; it runs
+ * `lowdose serve [--host 127.0.0.1] [--port 8080] [--data <dir>...] [--work <dir>] [--models <dir>...]
+ * [--dicomweb <url> --dicomweb-auth ...]`: the comparison viewer and its API (docs/viewer.md), and
+ * with --dicomweb the studies of that DICOMweb server (docs/pacs.md). The only place the server listens; it runs
  * until SIGINT / SIGTERM, finishing running jobs' cancellation before it exits.
  */
 import type { Command } from 'commander';
+import { parseDicomwebBase } from '../../dicomweb/url.js';
+import { addDicomwebOptions, dicomwebClientOptions, type DicomwebCliOptions } from '../dicomweb-options.js';
 import { formatBytes, MEMORY_BUDGET_ENV, parseMemorySize } from '../../pipeline/memory-budget.js';
 import { buildApp, LOOPBACK_HOSTS } from '../../server/app.js';
 import { DEFAULT_HOST, DEFAULT_PORT, defaultDataDirs, defaultWorkDir } from '../../server/config.js';
@@ -11,9 +14,10 @@ import { openQueue } from '../../queue/batch.js';
 import { describeTarget, parseRedisUrl } from '../../queue/connection.js';
 import { queueRunner } from '../../queue/runner.js';
 import type { CommandRegistrar } from '../command.js';
-import { createOutput, EXIT_OK, parseIntOption } from '../output.js';
+import { createOutput, EXIT_OK, parseIntOption, usageError } from '../output.js';
 
-interface ServeOptions {
+interface ServeOptions extends DicomwebCliOptions {
+  dicomweb?: string;
   host: string;
   port: number;
   data?: string[];
@@ -28,7 +32,7 @@ interface ServeOptions {
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 export const register: CommandRegistrar = (program: Command, setExitCode) => {
-  program
+  const command = program
     .command('serve')
     .description('start the web viewer and API (default http://127.0.0.1:8080)')
     .option('--host <host>', 'address to listen on; anything but loopback exposes patient images to the network', DEFAULT_HOST)
@@ -44,46 +48,59 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--redis <url>', 'run denoise jobs on the `lowdose worker`s of this Redis queue (workers must see --work at the same path)')
     .option('--quiet', 'log warnings and errors only')
     .option('--json', 'print { "url" } on stdout once listening')
-    .action(async (opts: ServeOptions) => {
-      const out = createOutput(Boolean(opts.json));
-      const data = opts.data ?? defaultDataDirs();
-      const loopback = LOOPBACK_HOSTS.includes(opts.host.toLowerCase());
-      const target = opts.redis !== undefined ? parseRedisUrl(opts.redis) : null;
-      const queue = target ? await openQueue(target) : null;
-      let pooled = 0;
-      const app = await buildApp({
-        // With a queue, the workers bound how many jobs run: the server does not hold them back
-        // one per device (each job is its own device queue here).
-        ...(queue ? { denoise: queueRunner(queue), queueDevice: () => `pool-${++pooled}` } : {}),
-        data,
-        ...(opts.work ? { workDir: opts.work } : {}),
-        ...(opts.models ? { modelDirs: opts.models } : {}),
-        ...(opts.memoryBudget !== undefined ? { memoryBudget: opts.memoryBudget } : {}),
-        // Logs go to stderr: stdout is for --json.
-        logger: { level: opts.quiet ? 'warn' : 'info', stream: process.stderr },
-        // Listening beyond loopback means the user chose which names reach it.
-        allowedHosts: loopback ? LOOPBACK_HOSTS : null,
-      });
-      const address = await app.listen({ host: opts.host, port: opts.port });
-      const url = address.replace('://[::1]', '://localhost');
-      out.info(`lowdose viewer at ${url}  (data: ${data.length} folder(s); memory budget per job ${formatBytes(app.config.memoryBudget.bytes)}; Ctrl-C stops)`);
-      if (target) out.info(`denoise jobs go to the workers on ${describeTarget(target)}`);
-      if (!loopback) out.warn(`listening on ${opts.host}: anyone who can reach this address can see the images`);
-      if (!app.config.viewerDir) out.warn('the viewer is not built (run `npm run build`); only the API is served');
-      out.result({ url });
-      await new Promise<void>((resolve) => {
-        const stop = () => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          out.info('stopping…');
-          void app
-            .close()
-            .then(() => queue?.close())
-            .then(() => resolve());
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
-      setExitCode(EXIT_OK);
+    .option('--dicomweb <url>', 'DICOMweb server whose studies the viewer lists, opens and stores denoised series to (QIDO-RS / WADO-RS / STOW-RS); its credentials stay on this server');
+  addDicomwebOptions(command).action(async (opts: ServeOptions) => {
+    const out = createOutput(Boolean(opts.json));
+    const data = opts.data ?? defaultDataDirs();
+    const loopback = LOOPBACK_HOSTS.includes(opts.host.toLowerCase());
+    if (opts.dicomweb === undefined && (opts.dicomwebAuth !== undefined || opts.dicomwebCa !== undefined)) {
+      throw usageError('--dicomweb-auth and --dicomweb-ca go with --dicomweb <url>');
+    }
+    // Retry messages go to the server log like its other warnings (never the credentials).
+    const dicomweb = opts.dicomweb !== undefined ? { base: parseDicomwebBase(opts.dicomweb), client: dicomwebClientOptions(opts, () => {}) } : null;
+    const target = opts.redis !== undefined ? parseRedisUrl(opts.redis) : null;
+    const queue = target ? await openQueue(target) : null;
+    let pooled = 0;
+    const app = await buildApp({
+      // With a queue, the workers bound how many jobs run: the server does not hold them back
+      // one per device (each job is its own device queue here).
+      ...(queue ? { denoise: queueRunner(queue), queueDevice: () => `pool-${++pooled}` } : {}),
+      data,
+      ...(opts.work ? { workDir: opts.work } : {}),
+      ...(opts.models ? { modelDirs: opts.models } : {}),
+      ...(opts.memoryBudget !== undefined ? { memoryBudget: opts.memoryBudget } : {}),
+      ...(dicomweb ? { dicomweb } : {}),
+      // Logs go to stderr: stdout is for --json.
+      logger: { level: opts.quiet ? 'warn' : 'info', stream: process.stderr },
+      // Listening beyond loopback means the user chose which names reach it.
+      allowedHosts: loopback ? LOOPBACK_HOSTS : null,
     });
+    const address = await app.listen({ host: opts.host, port: opts.port });
+    const url = address.replace('://[::1]', '://localhost');
+    out.info(`lowdose viewer at ${url}  (data: ${data.length} folder(s); memory budget per job ${formatBytes(app.config.memoryBudget.bytes)}; Ctrl-C stops)`);
+    if (target) out.info(`denoise jobs go to the workers on ${describeTarget(target)}`);
+    if (dicomweb) out.info(`studies from the DICOMweb server ${dicomweb.base}`);
+    if (!loopback) out.warn(`listening on ${opts.host}: anyone who can reach this address can see the images`);
+    if (!app.config.viewerDir) out.warn('the viewer is not built (run `npm run build`); only the API is served');
+    out.result({ url });
+    if (app.pacs) {
+      // Told now rather than at the first search: a wrong password or an unreachable server.
+      const pacs = app.pacs;
+      void pacs.studies({ limit: 1 }).catch((error: unknown) => out.warn(`the DICOMweb server does not answer as expected: ${(error as Error).message}`));
+    }
+    await new Promise<void>((resolve) => {
+      const stop = () => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        out.info('stopping…');
+        void app
+          .close()
+          .then(() => queue?.close())
+          .then(() => resolve());
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+    setExitCode(EXIT_OK);
+  });
 };

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { LowdoseError, toLowdoseError } from '../../errors.js';
 import type { DenoiseOptions, DenoiseProgress, DenoiseReport } from '../../pipeline/types.js';
-import type { ApiError, JobOptions, JobProgress, JobStatus, JobView } from '../api-types.js';
+import type { ApiError, JobOptions, JobProgress, JobStatus, JobView, StoredSeriesView } from '../api-types.js';
 
 export type DenoiseRunner = (paths: string[], options: DenoiseOptions) => Promise<DenoiseReport>;
 
@@ -25,6 +25,19 @@ export interface JobSpec {
   /** Queue key: jobs on the same device run one at a time. */
   readonly device: string;
   readonly outDir: string;
+  /** Store the result back to the DICOMweb server once denoised (the `completed` hook does it). */
+  readonly store?: boolean;
+}
+
+/** What `completed` made of a finished run. */
+export interface CompletedResult {
+  readonly comparisons: string[];
+  readonly uncertainty?: Array<string | null>;
+  readonly hallucination?: Array<string | null>;
+  /** Series stored to the DICOMweb server (jobs with `store`). */
+  readonly stored?: StoredSeriesView[];
+  /** What went wrong after the run (storing back): the job fails with the first, its outputs kept. */
+  readonly errors?: ApiError[];
 }
 
 export interface JobQueueHooks {
@@ -33,8 +46,8 @@ export interface JobQueueHooks {
   /** After a successful run: make the outputs visible and say which comparisons they are. */
   completed(
     report: DenoiseReport,
-    job: { id: string; outDir: string },
-  ): Promise<{ comparisons: string[]; uncertainty?: Array<string | null>; hallucination?: Array<string | null> }>;
+    job: { id: string; outDir: string; store: boolean; stage: (stage: 'store') => void },
+  ): Promise<CompletedResult>;
   /** After a cancelled run: its partial output is of no use (the CLI keeps it to resume; a job does not). */
   cancelled?(job: { id: string; outDir: string }): Promise<void>;
   log?(message: string): void;
@@ -184,12 +197,16 @@ export class JobQueue {
         },
       );
       if (job.controller.signal.aborted) throw job.controller.signal.reason;
-      const { comparisons, uncertainty, hallucination } = await this.hooks.completed(report, { id: job.id, outDir: spec.outDir });
-      const errors = report.errors.map((e) => ({ code: e.code, message: e.message }));
-      const ok = report.series.some((s) => !s.skipped) && comparisons.length > 0;
+      const done = await this.hooks.completed(report, { id: job.id, outDir: spec.outDir, store: Boolean(spec.store), stage: (stage) => this.stage(job, stage) });
+      const { comparisons, uncertainty, hallucination, stored } = done;
+      const after = done.errors ?? [];
+      const errors = [...report.errors.map((e) => ({ code: e.code, message: e.message })), ...after];
+      const ok = report.series.some((s) => !s.skipped) && comparisons.length > 0 && after.length === 0;
+      // A failed store-back names its own error; the comparisons are kept (the denoised series is on this server).
+      const first = after[0] ?? errors[0];
       this.finish(job, ok ? 'done' : 'failed', {
-        result: { comparisons, ...(uncertainty ? { uncertainty } : {}), ...(hallucination ? { hallucination } : {}), errors },
-        ...(ok ? {} : { error: { code: errors[0]?.code ?? 'E_INTERNAL', message: errors[0]?.message ?? 'the job produced no denoised series' } }),
+        result: { comparisons, ...(uncertainty ? { uncertainty } : {}), ...(hallucination ? { hallucination } : {}), ...(stored ? { stored } : {}), errors },
+        ...(ok ? {} : { error: { code: first?.code ?? 'E_INTERNAL', message: first?.message ?? 'the job produced no denoised series' } }),
       });
     } catch (thrown) {
       const error = toLowdoseError(job.controller.signal.aborted ? (job.controller.signal.reason ?? thrown) : thrown);
@@ -212,7 +229,14 @@ export class JobQueue {
       seriesCount: event.seriesCount,
       slicesDone: event.slicesDone,
       slicesTotal: event.slicesTotal,
+      ...(job.spec.store ? { stage: 'denoise' as const } : {}),
     };
+    this.emit(job);
+  }
+
+  private stage(job: Job, stage: 'store'): void {
+    const p = job.progress ?? { fraction: 1, seriesIndex: 0, seriesCount: job.spec.series.length, slicesDone: 0, slicesTotal: 0 };
+    job.progress = { ...p, stage };
     this.emit(job);
   }
 
@@ -266,6 +290,7 @@ export class JobQueue {
       series: job.spec.series.map((s) => s.id),
       reference: job.spec.reference?.id ?? null,
       options: job.spec.options,
+      store: Boolean(job.spec.store),
       createdAt: job.createdAt.toISOString(),
       startedAt: job.startedAt?.toISOString() ?? null,
       finishedAt: job.finishedAt?.toISOString() ?? null,

@@ -7,6 +7,7 @@ import path from 'node:path';
 import fp from 'fastify-plugin';
 import { defaultModelsDir } from '../../models/index.js';
 import { redactForLog, serverPathRedactor } from '../http-errors.js';
+import { shortId } from '../ids.js';
 import { JobQueue, type DenoiseRunner } from '../jobs/queue.js';
 
 declare module 'fastify' {
@@ -30,11 +31,17 @@ export default fp<JobsPluginOptions>(
       completed: async (report, job) => {
         await app.data.index.add([job.outDir]);
         const outputs = app.data.index.outputsOf(report.series.map((s) => s.output.seriesInstanceUid));
-        return {
+        const result = {
           comparisons: outputs.map((c) => c.id),
           uncertainty: outputs.map((c) => c.uncertainty),
           hallucination: outputs.map((c) => c.hallucination),
         };
+        if (!job.store || !app.pacs) return result;
+        // Store-back (POST /api/jobs with `store`): into the study of the series the job denoised.
+        job.stage('store');
+        const studyOf = (s: (typeof report.series)[number]) => app.data.index.series(shortId('series', s.input.key)).series.studyInstanceUid;
+        const { stored, errors } = await app.pacs.storeReport(report.series, studyOf, (message) => log.info(`job ${job.id}: ${redactForLog(message)}`));
+        return { ...result, stored, errors };
       },
       cancelled: async ({ outDir }) => {
         if (path.dirname(outDir) === app.config.jobsDir) await rm(outDir, { recursive: true, force: true });
@@ -45,5 +52,5 @@ export default fp<JobsPluginOptions>(
     app.decorate('jobs', queue);
     app.addHook('onClose', async () => queue.close());
   },
-  { name: 'lowdose-jobs', dependencies: ['lowdose-config', 'lowdose-data'], fastify: '5.x' },
+  { name: 'lowdose-jobs', dependencies: ['lowdose-config', 'lowdose-data', 'lowdose-pacs'], fastify: '5.x' },
 );

@@ -4,6 +4,7 @@
  * DELETE cancels.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { LowdoseError } from '../../errors.js';
 import { findInstalledModel, modelSearchPath } from '../../models/index.js';
 import { checkJobMemory } from '../../pipeline/memory-budget.js';
 import { checkUncertaintyRequest } from '../../pipeline/uncertainty-request.js';
@@ -36,6 +37,16 @@ const jobs: FastifyPluginAsyncTypebox<JobsRouteOptions> = async (app, opts) => {
   const resolveModel = async (name: string): Promise<string> =>
     (await findInstalledModel(name, modelSearchPath(app.config.modelDirs))).cardPath;
 
+  /** Store-back goes only to the `--dicomweb` server, and only for series that came from it. */
+  const checkStoreBack = (series: readonly IndexedSeries[]): void => {
+    if (!app.pacs) throw new LowdoseError('E_USAGE', '"store" needs a DICOMweb server: start lowdose serve with --dicomweb <url>');
+    const pacs = app.pacs;
+    const foreign = series.filter((s) => !pacs.holds(filesOf(s)));
+    if (foreign.length > 0) {
+      throw new LowdoseError('E_USAGE', `"store" sends results back to ${pacs.base} only for series opened from it; series ${foreign.map((s) => s.id).join(', ')} did not come from it`);
+    }
+  };
+
   app.post(
     '/api/jobs',
     { schema: { body: jobRequest, response: { 202: jobView, ...errorResponses } } },
@@ -57,12 +68,14 @@ const jobs: FastifyPluginAsyncTypebox<JobsRouteOptions> = async (app, opts) => {
         { ...options, ...(model ? { model } : {}) },
         app.config.memoryBudget,
       );
+      if (request.body.store) checkStoreBack(series);
       const view = app.jobs.submit({
         series: series.map((s) => ({ id: s.id, files: filesOf(s) })),
         reference: reference ? { id: reference.id, files: filesOf(reference) } : null,
         options,
         ...(model ? { runOptions: { model } } : {}),
         device: queueDevice(options),
+        ...(request.body.store ? { store: true } : {}),
       });
       return reply.status(202).send(view);
     },

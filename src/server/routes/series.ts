@@ -12,7 +12,11 @@ const series: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/api/series/:id',
     { schema: { params: idParams, response: { 200: seriesDetail, ...errorResponses } } },
-    async (request) => app.data.index.seriesDetail(request.params.id),
+    async (request) => {
+      const detail = app.data.index.seriesDetail(request.params.id);
+      const files = app.data.index.series(request.params.id).series.slices.map((s) => s.file);
+      return app.pacs ? { ...detail, pacs: app.pacs.holds(files) } : detail;
+    },
   );
 
   app.get(

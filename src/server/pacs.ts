@@ -1,0 +1,140 @@
+/**
+ * The DICOMweb server behind `lowdose serve --dicomweb <url>`: the viewer's study search and
+ * series lists (QIDO-RS), opening a series (pulled with WADO-RS into `<work>/pacs/`, where the
+ * data index then reads it as any local series) and storing a job's derived series back
+ * (STOW-RS). Thin over src/dicomweb/: the same client, pull and store code as `denoise <url>`.
+ *
+ * The credentials live only inside the DicomwebClient (its Authorization header): nothing here
+ * keeps, returns or logs them. Query strings (a patient ID) are cut from every message that can
+ * reach the log.
+ */
+import path from 'node:path';
+import { DicomwebClient, type DicomwebClientOptions } from '../dicomweb/client.js';
+import { listSeries, pullSeries, searchStudies, stowSeries, type PulledSeries, type RemoteSeries, type RemoteStudy, type StoredSeries, type StudyQuery } from '../dicomweb/study.js';
+import { LowdoseError, toLowdoseError } from '../errors.js';
+import { derivedParts, type DerivedPart } from '../pipeline/remote-denoise.js';
+import type { DenoiseReport } from '../pipeline/types.js';
+import type { ApiError } from './api-types.js';
+import { withHttpStatus } from './http-errors.js';
+
+/** Cuts the query off every URL in a message: QIDO queries carry patient IDs and dates. */
+export function withoutQueries(text: string): string {
+  return text.replace(/(https?:\/\/[^\s?]*)\?[^\s:;,)]*/g, '$1?…');
+}
+
+/**
+ * The same error with no query string in its message (and no cause that could carry one); a
+ * network or server failure says which server, and answers 502 (the gateway's peer failed).
+ */
+function scrubbed(error: unknown, base: string): LowdoseError {
+  const e = toLowdoseError(error, 'E_IO');
+  const message = withoutQueries(e.message);
+  const options = e.path ? { path: withoutQueries(e.path) } : {};
+  if (e.code !== 'E_IO') return new LowdoseError(e.code, message, options);
+  const what = /HTTP \d{3}/.test(message) ? 'failed' : 'could not be reached';
+  return withHttpStatus(new LowdoseError('E_IO', `the DICOMweb server ${base} ${what}: ${message}`, options), 502);
+}
+
+export interface PacsServiceOptions {
+  /** The DICOMweb service base (no trailing slash). */
+  readonly base: string;
+  /** Authentication, CA, timeout, retries; its `auth` (or $LOWDOSE_DICOMWEB_AUTH) is used and forgotten. */
+  readonly client?: DicomwebClientOptions;
+  /** Where opened series are pulled to (under the server's work folder, so the index reads them). */
+  readonly pullDir: string;
+  readonly log?: (message: string) => void;
+}
+
+export class PacsService {
+  readonly base: string;
+  readonly pullDir: string;
+  private readonly client: DicomwebClient;
+  /** Pulls under way, by SeriesInstanceUID: a second open of the same series waits for the first. */
+  private readonly pulling = new Map<string, Promise<PulledSeries>>();
+
+  constructor(options: PacsServiceOptions) {
+    this.base = options.base;
+    this.pullDir = path.resolve(options.pullDir);
+    const log = options.log ?? (() => {});
+    this.client = new DicomwebClient({ ...options.client, log: (message) => log(withoutQueries(message)) });
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+
+  async studies(query: StudyQuery): Promise<RemoteStudy[]> {
+    try {
+      return await searchStudies(this.client, this.base, query);
+    } catch (error) {
+      throw scrubbed(error, this.base);
+    }
+  }
+
+  /** The series of a study (404 when the server does not have it). */
+  async series(studyInstanceUid: string): Promise<RemoteSeries[]> {
+    try {
+      return await listSeries(this.client, { base: this.base, studyInstanceUid, seriesInstanceUid: null });
+    } catch (error) {
+      throw scrubbed(error, this.base);
+    }
+  }
+
+  /**
+   * Retrieves one series into the pull folder (only the instances not there yet) and resolves to
+   * what was pulled; its folder is then read by the data index like an upload.
+   */
+  open(studyInstanceUid: string, seriesInstanceUid: string): Promise<PulledSeries> {
+    const running = this.pulling.get(seriesInstanceUid);
+    if (running) return running;
+    const pull = (async () => {
+      try {
+        const [series] = await listSeries(this.client, { base: this.base, studyInstanceUid, seriesInstanceUid });
+        return await pullSeries(this.client, series!, this.pullDir);
+      } catch (error) {
+        throw scrubbed(error, this.base);
+      }
+    })().finally(() => this.pulling.delete(seriesInstanceUid));
+    this.pulling.set(seriesInstanceUid, pull);
+    return pull;
+  }
+
+  /** Whether every file lies in the pull folder: a series opened from this server. */
+  holds(files: readonly string[]): boolean {
+    const root = this.pullDir + path.sep;
+    return files.length > 0 && files.every((f) => path.resolve(f).startsWith(root));
+  }
+
+  /** Stores one derived series into its study with STOW-RS (16 instances per request). */
+  async store(part: DerivedPart, studyInstanceUid: string, log?: (message: string) => void): Promise<StoredSeries> {
+    try {
+      return await stowSeries(this.client, this.base, part.files, { kind: part.kind, studyInstanceUid, seriesInstanceUid: part.seriesInstanceUid }, log ? { log } : {});
+    } catch (error) {
+      throw scrubbed(error, this.base);
+    }
+  }
+
+  /**
+   * Stores every derived series of a finished run (and its uncertainty series) into its source's
+   * study; a series that fails is an error and the others are still stored.
+   */
+  async storeReport(
+    series: DenoiseReport['series'],
+    studyOf: (series: DenoiseReport['series'][number]) => string,
+    log?: (message: string) => void,
+  ): Promise<{ stored: StoredSeries[]; errors: ApiError[] }> {
+    const stored: StoredSeries[] = [];
+    const errors: ApiError[] = [];
+    for (const s of series) {
+      for (const part of derivedParts(s)) {
+        try {
+          stored.push(await this.store(part, studyOf(s), log));
+        } catch (error) {
+          const e = toLowdoseError(error, 'E_IO');
+          errors.push({ code: e.code, message: e.message });
+        }
+      }
+    }
+    return { stored, errors };
+  }
+}

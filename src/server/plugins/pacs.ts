@@ -1,0 +1,39 @@
+/**
+ * `app.pacs`: the DICOMweb server of `serve --dicomweb` (../pacs.ts), or null without one. Its
+ * opened series are pulled into `<work>/pacs/`, which the data index reads as part of the work folder.
+ */
+import path from 'node:path';
+import fp from 'fastify-plugin';
+import type { DicomwebClientOptions } from '../../dicomweb/client.js';
+import { redactForLog } from '../http-errors.js';
+import { PacsService } from '../pacs.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    pacs: PacsService | null;
+  }
+}
+
+export interface PacsPluginOptions {
+  /** The DICOMweb service base and how to reach it; absent: no PACS. */
+  readonly dicomweb?: { readonly base: string; readonly client?: DicomwebClientOptions } | undefined;
+}
+
+export default fp<PacsPluginOptions>(
+  async (app, { dicomweb }) => {
+    if (!dicomweb) {
+      app.decorate('pacs', null);
+      return;
+    }
+    const log = app.log.child({ component: 'pacs' });
+    const pacs = new PacsService({
+      base: dicomweb.base,
+      ...(dicomweb.client ? { client: dicomweb.client } : {}),
+      pullDir: path.join(app.config.workDir, 'pacs'),
+      log: (message) => log.warn(redactForLog(message)),
+    });
+    app.decorate('pacs', pacs);
+    app.addHook('onClose', async () => pacs.close());
+  },
+  { name: 'lowdose-pacs', dependencies: ['lowdose-config'], fastify: '5.x' },
+);

@@ -1,0 +1,72 @@
+/**
+ * The DICOMweb server of `serve --dicomweb` seen from the viewer: GET /api/pacs says whether there
+ * is one, GET /api/pacs/studies searches its studies (patient ID, study date range), GET
+ * /api/pacs/studies/:study/series lists a study's series, and POST
+ * /api/pacs/studies/:study/series/:series/open pulls a series into the work folder and indexes it,
+ * so that it opens, compares and denoises as any local series. A job's store-back is the `store`
+ * field of POST /api/jobs (./jobs.ts).
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { LowdoseError } from '../../errors.js';
+import type { PacsService } from '../pacs.js';
+import { errorResponses, pacsInfo, pacsOpened, pacsSeriesList, pacsSeriesParams, pacsStudies, pacsStudyParams, pacsStudyQuery } from '../schemas.js';
+
+const DENOISABLE = new Set(['CT', 'PT']);
+const DEFAULT_LIMIT = 100;
+
+const pacs: FastifyPluginAsyncTypebox = async (app) => {
+  const server = (): PacsService => {
+    if (!app.pacs) throw new LowdoseError('E_NOT_FOUND', 'this server has no DICOMweb server to browse: start lowdose serve with --dicomweb <url>');
+    return app.pacs;
+  };
+
+  app.get('/api/pacs', { schema: { response: { 200: pacsInfo, ...errorResponses } } }, async () => ({ server: app.pacs?.base ?? null }));
+
+  app.get('/api/pacs/studies', { schema: { querystring: pacsStudyQuery, response: { 200: pacsStudies, ...errorResponses } } }, async (request) => {
+    const pacs = server();
+    const { patientId, from, to } = request.query;
+    const limit = request.query.limit ?? DEFAULT_LIMIT;
+    const studies = await pacs.studies({
+      ...(patientId ? { patientId } : {}),
+      ...(from !== undefined ? { from } : {}),
+      ...(to !== undefined ? { to } : {}),
+      limit,
+    });
+    return { server: pacs.base, studies, limit };
+  });
+
+  app.get(
+    '/api/pacs/studies/:study/series',
+    { schema: { params: pacsStudyParams, response: { 200: pacsSeriesList, ...errorResponses } } },
+    async (request) => {
+      const series = await server().series(request.params.study);
+      return {
+        studyInstanceUid: request.params.study,
+        series: series.map((s) => ({
+          seriesInstanceUid: s.seriesInstanceUid,
+          modality: s.modality,
+          description: s.description,
+          seriesNumber: s.seriesNumber,
+          instances: s.instances,
+          denoisable: DENOISABLE.has(s.modality),
+        })),
+      };
+    },
+  );
+
+  app.post(
+    '/api/pacs/studies/:study/series/:series/open',
+    { schema: { params: pacsSeriesParams, response: { 200: pacsOpened, ...errorResponses } } },
+    async (request) => {
+      const pulled = await server().open(request.params.study, request.params.series);
+      const keys = await app.data.index.add([pulled.dir]);
+      const series = app.data.index.summariesOf(keys);
+      if (series.length === 0) {
+        throw new LowdoseError('E_NOT_IMAGE', `series ${request.params.series} has no image the viewer can show (${pulled.instances} instance(s) retrieved)`);
+      }
+      return { series, instances: pulled.instances, retrieved: pulled.retrieved };
+    },
+  );
+};
+
+export default pacs;

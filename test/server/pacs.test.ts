@@ -1,0 +1,225 @@
+/**
+ * `serve --dicomweb` against a real Orthanc (test/helpers/orthanc.ts): the viewer's API lists and
+ * searches the server's studies, opens a series (pulled with WADO-RS, then served as any local
+ * series), runs a job whose result is stored back with STOW-RS, keeps the credentials out of
+ * every response and log line, and says clearly when the server refuses them or cannot be reached.
+ */
+import { readdirSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readSliceImage, scanPaths } from '../../src/dicom/index.js';
+import type { ApiError, JobView, PacsInfo, PacsOpened, PacsSeriesList, PacsStudies, SeriesDetail } from '../../src/server/api-types.js';
+import { buildApp } from '../../src/server/app.js';
+import { decodeSlice } from '../../src/server/slice-encoding.js';
+import { findOrthanc, freePort, startOrthanc, type RunningOrthanc } from '../helpers/orthanc.js';
+
+const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
+const PET_FILE = path.resolve('../shared/dicom/suyashkumar__dicom/testdata/1.dcm');
+const CT_STUDY = '1.2.392.200103.20080913.113635.0.2009.6.22.21.43.10.22941.1';
+const FIXTURE_SERIES = path.resolve('fixtures/water/dose25');
+const installed = findOrthanc();
+if (!installed) console.warn('skipping serve --dicomweb tests: Orthanc with its DICOMweb plugin is not installed (apt-get install orthanc orthanc-dicomweb)');
+
+describe.skipIf(!installed)('serve --dicomweb against Orthanc', () => {
+  let dir: string;
+  let orthanc: RunningOrthanc;
+  let app: FastifyInstance;
+  let log = '';
+  /** Every response body and header the API gave in this file, to look for the credentials in. */
+  const seen: string[] = [];
+
+  async function call(app: FastifyInstance, options: InjectOptions): Promise<LightMyRequestResponse> {
+    const response = await app.inject(options);
+    seen.push(response.body, JSON.stringify(response.headers));
+    return response;
+  }
+  const get = (url: string) => call(app, { url });
+
+  async function orthancSeries(studyUid: string): Promise<Array<{ ID: string; Instances: string[]; MainDicomTags: { SeriesInstanceUID: string } }>> {
+    const response = await orthanc.rest('/tools/find', { method: 'POST', body: Buffer.from(JSON.stringify({ Level: 'Series', Query: { StudyInstanceUID: studyUid }, Expand: true })) });
+    return (await response.json()) as Array<{ ID: string; Instances: string[]; MainDicomTags: { SeriesInstanceUID: string } }>;
+  }
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'lowdose-serve-pacs-'));
+    orthanc = await startOrthanc(dir);
+    for (const file of [...readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).map((f) => path.join(CT_DIR, f)), PET_FILE]) {
+      expect((await orthanc.rest('/instances', { method: 'POST', body: await readFile(file) })).ok).toBe(true);
+    }
+    app = await buildApp({
+      data: [FIXTURE_SERIES],
+      workDir: path.join(dir, 'work'),
+      viewerDir: null,
+      dicomweb: { base: orthanc.dicomweb, client: { auth: `basic:${orthanc.user}:${orthanc.password}`, retries: 0 } },
+      logger: { level: 'info', stream: { write: (line: string) => void (log += line) } },
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await app?.close();
+    await orthanc?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('lists the studies of the server: patient, date, description, modalities, number of series, newest first', async () => {
+    expect((await get('/api/pacs')).json<PacsInfo>()).toEqual({ server: orthanc.dicomweb });
+    const response = await get('/api/pacs/studies');
+    expect(response.statusCode).toBe(200);
+    const { server, studies } = response.json<PacsStudies>();
+    expect(server).toBe(orthanc.dicomweb);
+    expect(studies.map((s) => [s.patientId, s.patientName, s.date, s.description, s.modalities, s.series])).toEqual([
+      ['99000', 'JANCT000', '20030417', '', ['CT'], 1],
+      ['ACRIN-FLT-Breast_029', 'ACRIN-FLT-Breast_029', '19600614', 'PET-CT STUDY', ['PT'], 1],
+    ]);
+    expect(studies[0]!.studyInstanceUid).toBe(CT_STUDY);
+    expect(studies[0]!.instances).toBe(3);
+  });
+
+  it('searches by patient ID (wildcards too) and by a study date range', async () => {
+    const ids = async (query: string) => (await get(`/api/pacs/studies?${query}`)).json<PacsStudies>().studies.map((s) => s.patientId);
+    expect(await ids('patientId=99000')).toEqual(['99000']);
+    expect(await ids('patientId=ACRIN*')).toEqual(['ACRIN-FLT-Breast_029']);
+    expect(await ids('patientId=nobody')).toEqual([]);
+    expect(await ids('from=20000101&to=20101231')).toEqual(['99000']);
+    expect(await ids('to=19701231')).toEqual(['ACRIN-FLT-Breast_029']);
+    expect(await ids('from=20030417&to=20030417')).toEqual(['99000']);
+    expect(await ids('from=20200101')).toEqual([]);
+    expect(await ids('patientId=99000&from=19500101&to=19701231')).toEqual([]);
+    const empty = await get('/api/pacs/studies?from=20101231&to=20000101');
+    expect(empty.statusCode).toBe(400);
+    expect(empty.json<ApiError>().message).toMatch(/date range is empty/);
+    expect((await get('/api/pacs/studies?from=2003-04-17')).statusCode).toBe(400);
+  });
+
+  it('lists a study\'s series and opens one: retrieved into the work folder and served like a local series', async () => {
+    const list = (await get(`/api/pacs/studies/${CT_STUDY}/series`)).json<PacsSeriesList>();
+    expect(list.series).toHaveLength(1);
+    expect(list.series[0]).toMatchObject({ modality: 'CT', instances: 3, denoisable: true });
+    const seriesUid = list.series[0]!.seriesInstanceUid;
+
+    const opened = await call(app, { method: 'POST', url: `/api/pacs/studies/${CT_STUDY}/series/${seriesUid}/open` });
+    expect(opened.statusCode).toBe(200);
+    const body = opened.json<PacsOpened>();
+    expect(body).toMatchObject({ instances: 3, retrieved: 3 });
+    expect(body.series.map((s) => [s.modality, s.slices])).toEqual([['CT', 3]]);
+    const id = body.series[0]!.id;
+    const detail = (await get(`/api/series/${id}`)).json<SeriesDetail>();
+    expect(detail.pacs).toBe(true);
+    expect(detail.patientId).toBe('99000');
+
+    // The pixels the viewer gets are those of the original files.
+    const [local] = (await scanPaths([CT_DIR])).series;
+    for (const index of [0, 2]) {
+      const slice = await call(app, { url: `/api/series/${id}/slices/${index}?dtype=float32` });
+      expect(slice.statusCode).toBe(200);
+      expect(decodeSlice(slice.rawPayload).values).toEqual((await readSliceImage(local!, index)).data);
+    }
+    // Opening it again retrieves nothing.
+    expect((await call(app, { method: 'POST', url: `/api/pacs/studies/${CT_STUDY}/series/${seriesUid}/open` })).json<PacsOpened>()).toMatchObject({ instances: 3, retrieved: 0 });
+    // A series the server does not have.
+    const missing = await call(app, { method: 'POST', url: `/api/pacs/studies/${CT_STUDY}/series/1.2.3.4/open` });
+    expect(missing.statusCode).toBe(404);
+  });
+
+  it('runs a job with store-back: a new DERIVED series in the same study on the server, with as many instances', async () => {
+    const studies = (await get('/api/pacs/studies?patientId=99000')).json<PacsStudies>();
+    expect(studies.studies).toHaveLength(1);
+    const [source] = (await get(`/api/pacs/studies/${CT_STUDY}/series`)).json<PacsSeriesList>().series;
+    const opened = (await call(app, { method: 'POST', url: `/api/pacs/studies/${CT_STUDY}/series/${source!.seriesInstanceUid}/open` })).json<PacsOpened>();
+    const before = await orthancSeries(CT_STUDY);
+    const originals = new Map(await Promise.all(before[0]!.Instances.map(async (i) => [i, await (await orthanc.rest(`/instances/${i}/md5`)).text()] as const)));
+
+    const started = await call(app, { method: 'POST', url: '/api/jobs', payload: { series: [opened.series[0]!.id], options: { method: 'gaussian' }, store: true } });
+    expect(started.statusCode).toBe(202);
+    expect(started.json<JobView>().store).toBe(true);
+    const job = await app.jobs.settled(started.json<JobView>().id);
+    seen.push(JSON.stringify(job));
+    expect(job.error).toBeNull();
+    expect(job.status).toBe('done');
+    expect(job.progress?.stage).toBe('store');
+    expect(job.result!.comparisons).toHaveLength(1);
+    const stored = job.result!.stored!;
+    expect(stored.map((s) => [s.kind, s.studyInstanceUid, s.instances])).toEqual([['denoised', CT_STUDY, 3]]);
+
+    const after = await orthancSeries(CT_STUDY);
+    expect(after).toHaveLength(2);
+    const derived = after.find((s) => s.MainDicomTags.SeriesInstanceUID === stored[0]!.seriesInstanceUid)!;
+    expect(derived.Instances).toHaveLength(3);
+    const tags = (await (await orthanc.rest(`/instances/${derived.Instances[0]}/simplified-tags`)).json()) as { ImageType: string };
+    expect(tags.ImageType).toMatch(/^DERIVED/);
+    // The original instances are untouched.
+    for (const [instance, md5] of originals) expect(await (await orthanc.rest(`/instances/${instance}/md5`)).text()).toBe(md5);
+    // The comparison opens on this server, and the study list now counts two series.
+    expect((await get(`/api/comparisons/${job.result!.comparisons[0]}`)).statusCode).toBe(200);
+    expect((await get('/api/pacs/studies?patientId=99000')).json<PacsStudies>().studies[0]!.series).toBe(2);
+    // The derived series is denoisable on the list but a study URL would skip it; the list shows it.
+    expect((await get(`/api/pacs/studies/${CT_STUDY}/series`)).json<PacsSeriesList>().series).toHaveLength(2);
+  });
+
+  it('refuses store-back for a series that did not come from the DICOMweb server', async () => {
+    const [local] = app.data.index.seriesUnder(FIXTURE_SERIES);
+    expect((await get(`/api/series/${local!.id}`)).json<SeriesDetail>().pacs).toBe(false);
+    const refused = await call(app, { method: 'POST', url: '/api/jobs', payload: { series: [local!.id], options: { method: 'gaussian' }, store: true } });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json<ApiError>().message).toMatch(/only for series opened from it/);
+  });
+
+  it('never shows the credentials: no response body or header and no log line has them', async () => {
+    const secrets = [orthanc.password, Buffer.from(`${orthanc.user}:${orthanc.password}`).toString('base64'), 'Basic '];
+    expect(seen.length).toBeGreaterThan(20);
+    for (const text of [...seen, log]) for (const secret of secrets) expect(text).not.toContain(secret);
+    // Nor does the log carry a searched patient ID (query strings are not logged).
+    expect(log).toContain('/api/pacs/studies');
+    expect(log).not.toContain('99000');
+  });
+
+  it('says clearly when the server refuses the credentials or cannot be reached', async () => {
+    const wrong = await buildApp({
+      data: [FIXTURE_SERIES],
+      workDir: path.join(dir, 'work-wrong'),
+      viewerDir: null,
+      dicomweb: { base: orthanc.dicomweb, client: { auth: `basic:${orthanc.user}:not-the-password`, retries: 0 } },
+    });
+    const port = await freePort();
+    const gone = await buildApp({
+      data: [FIXTURE_SERIES],
+      workDir: path.join(dir, 'work-gone'),
+      viewerDir: null,
+      dicomweb: { base: `http://127.0.0.1:${port}/dicom-web`, client: { auth: `basic:${orthanc.user}:${orthanc.password}`, retries: 1, retryDelayMs: 10 } },
+    });
+    try {
+      const refused = await call(wrong, { url: '/api/pacs/studies?patientId=99000' });
+      expect(refused.statusCode).toBe(400);
+      expect(refused.json<ApiError>()).toMatchObject({ code: 'E_USAGE' });
+      expect(refused.json<ApiError>().message).toMatch(/HTTP 401 .*refused the credentials/);
+      expect(refused.body).not.toContain('not-the-password');
+      expect(refused.body).not.toContain('99000');
+      const unreachable = await call(gone, { url: `/api/pacs/studies/${CT_STUDY}/series` });
+      expect(unreachable.statusCode).toBe(502);
+      expect(unreachable.json<ApiError>().code).toBe('E_IO');
+      expect(unreachable.json<ApiError>().message).toMatch(new RegExp(`DICOMweb server http://127.0.0.1:${port}/dicom-web could not be reached: .*ECONNREFUSED`));
+    } finally {
+      await wrong.close();
+      await gone.close();
+    }
+  });
+
+  it('has no PACS routes to speak of without --dicomweb', async () => {
+    const plain = await buildApp({ data: [FIXTURE_SERIES], workDir: path.join(dir, 'work-plain'), viewerDir: null });
+    try {
+      expect((await plain.inject({ url: '/api/pacs' })).json<PacsInfo>()).toEqual({ server: null });
+      const none = await plain.inject({ url: '/api/pacs/studies' });
+      expect(none.statusCode).toBe(404);
+      expect(none.json<ApiError>().message).toMatch(/--dicomweb/);
+      const series = (await plain.inject({ url: '/api/studies' })).json<{ studies: Array<{ series: Array<{ id: string }> }> }>().studies[0]!.series[0]!;
+      const job = await plain.inject({ method: 'POST', url: '/api/jobs', payload: { series: [series.id], store: true } });
+      expect(job.statusCode).toBe(400);
+      expect(job.json<ApiError>().message).toMatch(/--dicomweb/);
+    } finally {
+      await plain.close();
+    }
+  });
+});
