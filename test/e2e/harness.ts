@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { expect } from 'vitest';
+import type { DicomwebClientOptions } from '../../src/dicomweb/client.js';
 import type { StudiesResponse } from '../../src/server/api-types.js';
 import { buildApp } from '../../src/server/app.js';
 
@@ -38,12 +39,20 @@ export interface StartOptions {
   readonly root: string;
   readonly modelDirs?: string[];
   readonly viewport?: { width: number; height: number };
+  /** `serve --dicomweb`: the DICOMweb server the viewer browses. */
+  readonly dicomweb?: { base: string; client?: DicomwebClientOptions };
 }
 
 export async function startViewer(options: StartOptions): Promise<ViewerSession> {
   const viewerDir = path.join(options.root, 'viewer');
   execFileSync(process.execPath, [path.join(REPO, 'scripts/build-viewer.mjs'), '--outdir', viewerDir], { stdio: 'pipe' });
-  const app = await buildApp({ data: options.data, workDir: path.join(options.root, 'work'), viewerDir, ...(options.modelDirs ? { modelDirs: options.modelDirs } : {}) });
+  const app = await buildApp({
+    data: options.data,
+    workDir: path.join(options.root, 'work'),
+    viewerDir,
+    ...(options.modelDirs ? { modelDirs: options.modelDirs } : {}),
+    ...(options.dicomweb ? { dicomweb: options.dicomweb } : {}),
+  });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   const studies = (await app.inject({ url: '/api/studies' })).json() as StudiesResponse;
   const browser = await chromium.launchPersistentContext(path.join(options.root, 'chromium-profile'), {

@@ -6,6 +6,11 @@ import type {
   JobOptions,
   JobView,
   ModelsResponse,
+  PacsInfo,
+  PacsOpened,
+  PacsSeriesList,
+  PacsStudies,
+  PacsStudyQuery,
   SeriesDetail,
   SliceMetrics,
   StudiesResponse,
@@ -46,12 +51,19 @@ export const api = {
   metrics: (id: string) => request<ComparisonMetrics>(`/api/comparisons/${id}/metrics`),
   sliceMetrics: (id: string, index: number) => request<SliceMetrics>(`/api/comparisons/${id}/metrics/slices/${index}`),
   models: () => request<ModelsResponse>('/api/models'),
-  startJob: (series: string[], options: JobOptions) =>
+  /** `store`: send the result back to the `serve --dicomweb` server (series opened from it only). */
+  startJob: (series: string[], options: JobOptions, store = false) =>
     request<JobView>('/api/jobs', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ series, options }),
+      body: JSON.stringify({ series, options, ...(store ? { store } : {}) }),
     }),
+  pacs: () => request<PacsInfo>('/api/pacs'),
+  pacsStudies: (query: PacsStudyQuery) =>
+    request<PacsStudies>(`/api/pacs/studies?${new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)])).toString()}`),
+  pacsSeries: (study: string) => request<PacsSeriesList>(`/api/pacs/studies/${encodeURIComponent(study)}/series`),
+  pacsOpen: (study: string, series: string) =>
+    request<PacsOpened>(`/api/pacs/studies/${encodeURIComponent(study)}/series/${encodeURIComponent(series)}/open`, { method: 'POST' }),
   cancelJob: (id: string) => request<JobView>(`/api/jobs/${id}`, { method: 'DELETE' }),
 
   /** Multipart upload with progress (fetch cannot report upload progress; XHR can). */

@@ -5,6 +5,7 @@
  */
 import { DENOISE_METHODS, DEVICE_REQUESTS, TEXTURES, type DenoiseMethod } from '../../src/choices.js';
 import { api, type JobOptions, type JobView, type UploadResponse } from './api.js';
+import { storedMessage } from './pacs-view.js';
 
 /** The method menu's labels; the menus list exactly the CLI's choices (src/choices.ts). */
 const METHOD_LABELS: Record<DenoiseMethod, string> = {
@@ -18,8 +19,8 @@ const METHOD_LABELS: Record<DenoiseMethod, string> = {
 const CALIBRATED_OPTIONS = ['denoise-uncertainty', 'denoise-hallucination'];
 
 export interface JobsViewHooks {
-  /** The series a new job denoises (the low-dose series on screen). */
-  currentSeries(): { id: string; modality: string; description: string } | null;
+  /** The series a new job denoises (the low-dose series on screen); `pacs`: opened from the DICOMweb server. */
+  currentSeries(): { id: string; modality: string; description: string; pacs: boolean } | null;
   uploaded(response: UploadResponse): Promise<void>;
   finished(comparisonId: string): Promise<void>;
   toast(message: string, kind?: 'info' | 'error'): void;
@@ -52,7 +53,7 @@ export class JobsView {
     this.form.addEventListener('submit', (event) => {
       event.preventDefault();
       this.dialog.close();
-      void this.start(this.readOptions());
+      void this.start(this.readOptions(), byId<HTMLInputElement>('denoise-store').checked);
     });
     byId('denoise-close').addEventListener('click', () => this.dialog.close());
     const methods = byId<HTMLSelectElement>('denoise-method');
@@ -93,6 +94,9 @@ export class JobsView {
       return;
     }
     byId('denoise-target').textContent = `${series.modality} · ${series.description || 'series'}`;
+    // Store-back is offered for a series that came from the PACS only (the server refuses others).
+    byId('denoise-store-label').hidden = !series.pacs;
+    if (!series.pacs) byId<HTMLInputElement>('denoise-store').checked = false;
     const modelSelect = byId<HTMLSelectElement>('denoise-model');
     try {
       const { models } = await api.models();
@@ -135,11 +139,11 @@ export class JobsView {
     return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined && !Number.isNaN(v)));
   }
 
-  async start(options: JobOptions): Promise<void> {
+  async start(options: JobOptions, store = false): Promise<void> {
     const series = this.hooks.currentSeries();
     if (!series) return;
     try {
-      const job = await api.startJob([series.id], options);
+      const job = await api.startJob([series.id], options, store && series.pacs);
       this.follow(job);
     } catch (error) {
       this.hooks.toast(`Could not start the job: ${(error as Error).message}`, 'error');
@@ -158,6 +162,8 @@ export class JobsView {
     const method = job.options.method ?? 'diffusion';
     if (job.status === 'queued') {
       this.showBar(`Denoise (${method}) queued on ${job.device}${job.queuePosition ? `, ${job.queuePosition} ahead` : ''}…`, 0, true);
+    } else if (job.status === 'running' && job.progress?.stage === 'store') {
+      this.showBar(`Storing the ${method} result in the PACS…`, 1, false);
     } else if (job.status === 'running') {
       const p = job.progress;
       const text = p ? `slice ${p.slicesDone} / ${p.slicesTotal}${p.seriesCount > 1 ? ` of series ${p.seriesIndex + 1} / ${p.seriesCount}` : ''}` : 'starting';
@@ -167,14 +173,16 @@ export class JobsView {
       this.stopWatching?.();
       this.stopWatching = null;
       this.hideBar();
+      const comparison = job.result?.comparisons[0];
       if (job.status === 'done') {
-        this.hooks.toast('Denoising finished');
-        const comparison = job.result?.comparisons[0];
+        this.hooks.toast(job.store ? `Denoising finished; ${storedMessage(job)}` : 'Denoising finished');
         if (comparison) void this.hooks.finished(comparison);
       } else if (job.status === 'cancelled') {
         this.hooks.toast('Denoising cancelled');
       } else {
-        this.hooks.toast(`Denoising failed: ${job.error?.message ?? 'unknown error'} [${job.error?.code ?? ''}]`, 'error');
+        // A failed store-back leaves the denoised series here: it opens, and the error says what the PACS did.
+        if (comparison) void this.hooks.finished(comparison);
+        this.hooks.toast(`${job.store && comparison ? 'Denoised, but storing in the PACS failed' : 'Denoising failed'}: ${job.error?.message ?? 'unknown error'} [${job.error?.code ?? ''}]`, 'error');
       }
     }
   }

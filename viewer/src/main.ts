@@ -11,6 +11,7 @@ import { registerLoaders } from './image-loader.js';
 import { Cine } from './cine.js';
 import { Flicker } from './flicker.js';
 import { JobsView } from './jobs-view.js';
+import { PacsView } from './pacs-view.js';
 import { LayoutBar } from './layout-bar.js';
 import { saveFigure } from './figure.js';
 import { layoutById } from './layout.js';
@@ -381,6 +382,7 @@ async function openTarget(target: Target, index: number | null): Promise<void> {
     const view = await loadView(target);
     current = target;
     showInSelect(target);
+    $('empty').hidden = true;
     const start = index ?? Math.floor((view.lowDose.slices - 1) / 2);
     document.body.dataset.modality = view.lowDose.modality;
     renderPresets(view.lowDose.modality);
@@ -450,7 +452,7 @@ async function refreshStudies(): Promise<void> {
 new JobsView({
   currentSeries: () => {
     const view = viewer.currentView;
-    return view ? { id: view.lowDose.id, modality: view.lowDose.modality, description: view.lowDose.description } : null;
+    return view ? { id: view.lowDose.id, modality: view.lowDose.modality, description: view.lowDose.description, pacs: view.lowDose.pacs === true } : null;
   },
   uploaded: async (response) => {
     await refreshStudies();
@@ -460,6 +462,16 @@ new JobsView({
   finished: async (comparisonId) => {
     await refreshStudies();
     await openTarget({ kind: 'c', id: comparisonId }, viewer.currentIndex);
+  },
+  toast,
+});
+
+// ---- PACS (serve --dicomweb) -----------------------------------------------------------------
+
+const pacs = new PacsView({
+  opened: async (seriesId) => {
+    await refreshStudies();
+    await openTarget({ kind: 's', id: seriesId }, null);
   },
   toast,
 });
@@ -519,6 +531,7 @@ setMode('window');
 plot.toggle(localStorage.getItem('lowdose.plot') === 'shown');
 togglePatient(localStorage.getItem('lowdose.patient') !== 'hidden');
 void (async () => {
+  const hasPacs = pacs.init();
   try {
     await refreshStudies();
   } catch (error) {
@@ -531,6 +544,11 @@ void (async () => {
   const target = fromHash?.target ?? (firstComparison ? { kind: 'c' as const, id: firstComparison.id } : firstSeries ? { kind: 's' as const, id: firstSeries.id } : null);
   if (!target) {
     $('empty').hidden = false;
+    // Nothing here yet, but a PACS to pick from.
+    if (await hasPacs) {
+      $('empty').querySelector('p')!.textContent = 'No local studies yet. Open a series from the PACS (PACS…), or upload DICOM files.';
+      await pacs.show();
+    }
     return;
   }
   await openTarget(target, fromHash?.index ?? null);

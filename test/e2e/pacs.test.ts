@@ -1,0 +1,136 @@
+/// <reference lib="dom" />
+/**
+ * The PACS browser in real headless Chromium (./harness.ts) against a real Orthanc
+ * (test/helpers/orthanc.ts): with nothing local, the viewer opens the DICOMweb server's study list;
+ * a patient-ID search, a study's series, Open (WADO-RS through the lowdose server) shows the real CT,
+ * and a denoise job with "Store the result in the PACS" ends in the comparison while Orthanc holds
+ * the new series. The page never sees the credentials.
+ */
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/server/app.js';
+import { findOrthanc, startOrthanc, type RunningOrthanc } from '../helpers/orthanc.js';
+import { hasChromium, paneProbes, POLL, REPO, startViewer, type ViewerSession } from './harness.js';
+
+const CT_DIR = path.resolve(REPO, '../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
+const PET_FILE = path.resolve(REPO, '../shared/dicom/suyashkumar__dicom/testdata/1.dcm');
+const CT_STUDY = '1.2.392.200103.20080913.113635.0.2009.6.22.21.43.10.22941.1';
+const installed = findOrthanc();
+if (!hasChromium || !installed) console.warn('viewer PACS test skipped: needs /usr/bin/chromium and Orthanc with its DICOMweb plugin');
+
+describe.skipIf(!hasChromium || !installed)('the PACS browser in the viewer (headless Chromium, Orthanc)', () => {
+  let root: string;
+  let orthanc: RunningOrthanc;
+  let session: ViewerSession;
+  /** Every response body the page received. */
+  const bodies: string[] = [];
+
+  beforeAll(async () => {
+    root = mkdtempSync(path.join(os.tmpdir(), 'lowdose-e2e-pacs-'));
+    orthanc = await startOrthanc(root);
+    for (const file of [...readdirSync(CT_DIR).map((f) => path.join(CT_DIR, f)), PET_FILE]) {
+      expect((await orthanc.rest('/instances', { method: 'POST', body: readFileSync(file) })).ok).toBe(true);
+    }
+    const empty = path.join(root, 'data');
+    mkdirSync(empty);
+    session = await startViewer({
+      data: [empty],
+      root,
+      dicomweb: { base: orthanc.dicomweb, client: { auth: `basic:${orthanc.user}:${orthanc.password}`, retries: 0 } },
+    });
+    session.page.on('response', (response) => {
+      if (response.url().includes('/api/')) void response.text().then((text) => bodies.push(text, JSON.stringify(response.headers())), () => {});
+    });
+  }, 90_000);
+
+  afterAll(async () => {
+    await session?.close();
+    await orthanc?.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('browses the study list, searches by patient ID, opens a series and denoises it with store-back to Orthanc', async () => {
+    const { page } = session;
+    const probes = paneProbes(page);
+    await page.goto(session.url);
+    // Nothing local: the PACS browser opens with the server's studies, newest first.
+    await page.waitForSelector('#pacs-dialog[open] #pacs-studies tbody tr');
+    expect(await page.isVisible('#pacs-button')).toBe(true);
+    const rows = () => page.$$eval('#pacs-studies tbody tr', (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent ?? '')));
+    expect(await rows()).toEqual([
+      ['JANCT000', '99000', '2003-04-17', '', 'CT', '1'],
+      ['ACRIN-FLT-Breast_029', 'ACRIN-FLT-Breast_029', '1960-06-14', 'PET-CT STUDY', 'PT', '1'],
+    ]);
+
+    await page.fill('#pacs-patient', '99000');
+    await page.click('#pacs-search-button');
+    await expect.poll(async () => (await rows()).length, POLL).toBe(1);
+    await page.fill('#pacs-patient', '');
+    await page.fill('#pacs-from', '1950-01-01');
+    await page.fill('#pacs-to', '1970-12-31');
+    await page.click('#pacs-search-button');
+    await expect.poll(async () => (await rows()).map((r) => r[1]), POLL).toEqual(['ACRIN-FLT-Breast_029']);
+    await page.fill('#pacs-from', '');
+    await page.fill('#pacs-to', '');
+    await page.fill('#pacs-patient', '99000');
+    await page.click('#pacs-search-button');
+    await expect.poll(async () => (await rows()).map((r) => r[1]), POLL).toEqual(['99000']);
+
+    await page.click(`#pacs-studies tr[data-study="${CT_STUDY}"]`);
+    await page.waitForSelector('#pacs-series:not([hidden]) tbody tr');
+    expect(await page.$$eval('#pacs-series tbody tr td', (tds) => tds.slice(1, 4).map((td) => td.textContent))).toEqual(['CT', expect.any(String), '3']);
+    await page.click('#pacs-series button[data-open]');
+    await page.waitForSelector('body[data-view^="s:"]', { timeout: 30_000 });
+    expect(await page.isVisible('#pacs-dialog')).toBe(false);
+    expect(await page.isVisible('#empty')).toBe(false);
+    await probes.expectRealPixels('lowDose');
+    expect(await page.textContent('#slice-label')).toMatch(/ \/ 3$/);
+
+    await page.click('#denoise-button');
+    await page.waitForSelector('#denoise-dialog[open]');
+    expect(await page.isVisible('#denoise-store')).toBe(true);
+    await page.selectOption('#denoise-method', 'gaussian');
+    await page.check('#denoise-store');
+    const posted = page.waitForRequest((request) => request.url().endsWith('/api/jobs') && request.method() === 'POST');
+    await page.click('#denoise-start');
+    expect((await posted).postDataJSON()).toMatchObject({ options: { method: 'gaussian' }, store: true });
+    await page.waitForSelector('body[data-view^="c:"]', { timeout: 30_000 });
+    await expect.poll(() => page.textContent('#toast'), POLL).toMatch(/stored 1 series \(3 images\) in the PACS/);
+    for (const key of await probes.paneKeys()) await probes.expectRealPixels(key);
+
+    // Orthanc now holds the derived series in the study, 3 instances.
+    const series = (await (
+      await orthanc.rest('/tools/find', { method: 'POST', body: Buffer.from(JSON.stringify({ Level: 'Series', Query: { StudyInstanceUID: CT_STUDY }, Expand: true })) })
+    ).json()) as Array<{ Instances: string[]; MainDicomTags: { SeriesDescription?: string } }>;
+    expect(series.map((s) => s.Instances.length).sort()).toEqual([3, 3]);
+
+    // The page never received the credentials.
+    expect(bodies.length).toBeGreaterThan(5);
+    for (const body of bodies) {
+      expect(body).not.toContain(orthanc.password);
+      expect(body).not.toContain(Buffer.from(`${orthanc.user}:${orthanc.password}`).toString('base64'));
+    }
+    expect(session.pageErrors).toEqual([]);
+  });
+
+  it('shows the server\'s refusal of a wrong password in the PACS browser', async () => {
+    const wrong = await buildApp({
+      data: [path.join(root, 'data')],
+      workDir: path.join(root, 'work-wrong'),
+      viewerDir: path.join(root, 'viewer'),
+      dicomweb: { base: orthanc.dicomweb, client: { auth: `basic:${orthanc.user}:not-the-password`, retries: 0 } },
+    });
+    try {
+      const url = await wrong.listen({ host: '127.0.0.1', port: 0 });
+      const { page } = session;
+      await page.goto(url);
+      await page.waitForSelector('#pacs-dialog[open] #pacs-error:not([hidden])');
+      expect(await page.textContent('#pacs-error')).toMatch(/HTTP 401 .*refused the credentials .*\[E_USAGE\]$/);
+      expect(await page.textContent('#pacs-error')).not.toContain('not-the-password');
+    } finally {
+      await wrong.close();
+    }
+  });
+});
