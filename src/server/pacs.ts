@@ -8,6 +8,7 @@
  * keeps, returns or logs them. Query strings (a patient ID) are cut from every message that can
  * reach the log.
  */
+import { existsSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { DicomwebClient, type DicomwebClientOptions } from '../dicomweb/client.js';
 import { listSeries, pullSeries, searchStudies, stowSeries, type PulledSeries, type RemoteSeries, type RemoteStudy, type StoredSeries, type StudyQuery } from '../dicomweb/study.js';
@@ -99,10 +100,13 @@ export class PacsService {
     return pull;
   }
 
-  /** Whether every file lies in the pull folder: a series opened from this server. */
+  /**
+   * Whether every file lies in the pull folder: a series opened from this server. The folder is
+   * compared as given and as its real path (a work folder under a symlink, e.g. macOS's /tmp).
+   */
   holds(files: readonly string[]): boolean {
-    const root = this.pullDir + path.sep;
-    return files.length > 0 && files.every((f) => path.resolve(f).startsWith(root));
+    const roots = [this.pullDir, existsSync(this.pullDir) ? realpathSync(this.pullDir) : this.pullDir].map((r) => r + path.sep);
+    return files.length > 0 && files.every((f) => roots.some((root) => path.resolve(f).startsWith(root)));
   }
 
   /** Stores one derived series into its study with STOW-RS (16 instances per request). */
