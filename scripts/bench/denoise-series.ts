@@ -14,6 +14,8 @@
  * thread's CPU time per slice and the part of it outside the network's forward passes (Linux; the
  * whole call: scan, model loading, reading, the engine, writing), and a SHA-256 of the denoised pixel values read back from
  * the written files, which must not change between runs or engine versions for the same seed.
+ * With the network on a worker thread (as `denoise` runs it) the main thread spends no CPU inside
+ * forward passes, and the worker's CPU outside them (copying tensors) is added to the outside part.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
@@ -23,7 +25,8 @@ import { parseArgs } from 'node:util';
 import { readSliceImage, scanPaths } from '../../src/dicom/index.js';
 import { writeVolumeSeries } from '../../src/dicom/write-volume.js';
 import { denoisePaths } from '../../src/pipeline/denoise.js';
-import { OnnxSession } from '../../src/runtime/session.js';
+import { OnnxSession, type ForwardSession } from '../../src/runtime/session.js';
+import { WorkerSession } from '../../src/runtime/worker-session.js';
 import { threadCpuMs } from '../../src/util/thread-cpu.js';
 import { readNiftiVolume } from '../train/nifti-volume.js';
 
@@ -53,15 +56,22 @@ if (!existsSync(seriesDir) || readdirSync(seriesDir).length === 0) {
   await writeVolumeSeries(volume, seriesDir, { uidSeed: `bench-${name}`, seriesDescription: `${name} (bench)` });
 }
 
-// Every session the runs open, to subtract the main thread's CPU time inside forward passes from its total.
-const sessions: OnnxSession[] = [];
+// Every session the runs open, to subtract the main thread's CPU time inside forward passes from its
+// total (a session on a worker thread: none) and add the worker's CPU outside them (its copies).
+const sessions: ForwardSession[] = [];
 const createSession = OnnxSession.create.bind(OnnxSession);
 OnnxSession.create = async (...args: Parameters<typeof OnnxSession.create>) => {
   const session = await createSession(...args);
   sessions.push(session);
   return session;
 };
-const forwardCpuMs = () => sessions.reduce((sum, s) => sum + (s.stats.forwardCpuMs ?? NaN), 0);
+const createWorkerSession = WorkerSession.create.bind(WorkerSession);
+WorkerSession.create = async (...args: Parameters<typeof WorkerSession.create>) => {
+  const session = await createWorkerSession(...args);
+  sessions.push(session);
+  return session;
+};
+const forwardCpuMs = () => sessions.reduce((sum, s) => sum + (s.stats.forwardCpuMs ?? NaN) - (s.stats.workerCpuMs ?? 0), 0);
 
 const runs: Array<{
   msPerSlice: number;

@@ -19,20 +19,25 @@ const ms = (v: number): string => v.toFixed(v < 100 ? 1 : 0);
 const engine = report.runs.every((r) => typeof r.engineMsPerSlice === 'number');
 const engineCells = (r: BenchReport['runs'][number]): string =>
   engine ? ` ${r.engineMsPerSlice.toFixed(2)} | ${r.engineCpuMsPerSlice?.toFixed(2) ?? 'n/a'} |` : '';
+// Likewise the pipelined columns (two batches in flight, the network on a worker thread).
+const pipelined = report.runs.every((r) => typeof r.networkIdleMsPerSlice === 'number');
+const pipelinedCells = (r: BenchReport['runs'][number]): string =>
+  pipelined ? ` ${ms(r.pipelinedMsPerSlice)} | ${r.networkIdleMsPerSlice.toFixed(2)} |` : '';
 const lines = [
   `Machine: ${m.cpuModel}, ${m.cpus} CPUs (nproc), ${m.memoryMb} MB, ${m.platform}, node ${m.node}, onnxruntime-node ${m.onnxruntime}, ` +
     `${m.date.slice(0, 16).replace('T', ' ')} UTC, load average ${m.loadAverage} at start.`,
   '',
   `Headline (\`bench --json\`): ${report.model} on ${report.device}, ${report.size.join('x')}, ${report.steps} steps (${report.sampler}), batch ${report.batch}: ` +
     `**${report.msPerSlice} ms/slice**, ${report.slicesPerSecond} slices/s, peak RSS ${report.peakRssMb} MB, total/model ${report.totalOverModel}` +
-    (engine ? `, engine ${report.engineMsPerSlice} ms/slice (${report.engineCpuMsPerSlice ?? 'n/a'} ms main-thread CPU).` : '.'),
+    (engine ? `, engine ${report.engineMsPerSlice} ms/slice (${report.engineCpuMsPerSlice ?? 'n/a'} ms CPU)` : '') +
+    (pipelined ? `; two batches in flight ${report.pipelinedMsPerSlice} ms/slice, network idle ${report.networkIdleMsPerSlice} ms/slice.` : '.'),
   '',
-  `| model | device | size | batch | steps | ms/slice | slices/s | model ms/slice | total/model |${engine ? ' engine ms/slice | engine CPU ms/slice |' : ''} peak RSS MB |`,
-  `| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |${engine ? ' ---: | ---: |' : ''} ---: |`,
+  `| model | device | size | batch | steps | ms/slice | slices/s | model ms/slice | total/model |${engine ? ' engine ms/slice | engine CPU ms/slice |' : ''}${pipelined ? ' pipelined ms/slice | network idle ms/slice |' : ''} peak RSS MB |`,
+  `| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |${engine ? ' ---: | ---: |' : ''}${pipelined ? ' ---: | ---: |' : ''} ---: |`,
   ...report.runs.map(
     (r) =>
       `| ${r.model} | ${r.device} | ${r.size.join('x')} | ${r.batch} | ${r.steps} | ${ms(r.msPerSlice)} | ${r.slicesPerSecond.toFixed(2)} | ` +
-      `${ms(r.modelMsPerSlice)} | ${r.totalOverModel?.toFixed(3) ?? 'n/a'} |${engineCells(r)} ${r.peakRssMb.toFixed(0)} |`,
+      `${ms(r.modelMsPerSlice)} | ${r.totalOverModel?.toFixed(3) ?? 'n/a'} |${engineCells(r)}${pipelinedCells(r)} ${r.peakRssMb.toFixed(0)} |`,
   ),
   '',
   ...report.devices.map((d) => `- ${d.model}, \`--device ${d.requested}\`: ${d.used ? `ran on ${d.used}` : `unavailable: ${d.reason}`}`),

@@ -14,7 +14,7 @@ export function formatBenchReport(report: BenchReport): string {
     for (const s of skipped) lines.push(`  ${s}`);
   }
   for (const s of report.skippedModels) lines.push(`${s.model}: skipped (${s.reason})`);
-  const header = ['model', 'device', 'size', 'sampler', 'batch', 'steps', 'ms/slice', 'slices/s', 'model ms/slice', 'total/model', 'engine ms/slice', 'engine CPU ms/slice', 'peak RSS MB'];
+  const header = ['model', 'device', 'size', 'sampler', 'batch', 'steps', 'ms/slice', 'slices/s', 'model ms/slice', 'total/model', 'engine ms/slice', 'engine CPU ms/slice', 'pipelined ms/slice', 'network idle ms/slice', 'peak RSS MB'];
   const rows = report.runs.map((r) => [
     r.model,
     r.device,
@@ -28,6 +28,8 @@ export function formatBenchReport(report: BenchReport): string {
     r.totalOverModel === null ? 'n/a' : r.totalOverModel.toFixed(3),
     r.engineMsPerSlice.toFixed(2),
     r.engineCpuMsPerSlice === null ? 'n/a' : r.engineCpuMsPerSlice.toFixed(2),
+    r.pipelinedMsPerSlice.toFixed(1),
+    r.networkIdleMsPerSlice.toFixed(2),
     r.peakRssMb.toFixed(0),
   ]);
   lines.push('', ...table(header, rows));
@@ -35,7 +37,8 @@ export function formatBenchReport(report: BenchReport): string {
     '',
     `headline (${report.model}, ${report.device}, ${report.size.join('x')}, ${report.steps} steps, batch ${report.batch}): ` +
       `${report.msPerSlice} ms/slice, ${report.slicesPerSecond} slices/s, engine ${report.engineMsPerSlice} ms/slice ` +
-      `(${report.engineCpuMsPerSlice ?? 'n/a'} ms CPU), peak RSS ${report.peakRssMb} MB`,
+      `(${report.engineCpuMsPerSlice ?? 'n/a'} ms CPU); two batches in flight (network on its ${report.networkThread} thread): ` +
+      `${report.pipelinedMsPerSlice} ms/slice, network idle ${report.networkIdleMsPerSlice} ms/slice; peak RSS ${report.peakRssMb} MB`,
   );
   return lines.join('\n');
 }

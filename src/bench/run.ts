@@ -5,15 +5,21 @@
  * synthetic phantom slice, after a warm-up run per batch shape, and records wall time, the time
  * inside the network's forward passes and the process's resident memory.
  *
+ * The network runs as `denoise` runs it (DENOISE_PIPELINE): on a worker thread. Each configuration
+ * is timed twice: one batch at a time (msPerSlice, engine time and CPU: the work of one call), and
+ * with two batches in flight as `denoise` keeps them (pipelinedMsPerSlice, networkIdleMsPerSlice:
+ * what of that work the network still waits for).
+ *
  * Peak memory: `peakRssMb` is the highest RSS sampled (every few ms and at every sampler step)
  * while the configuration ran; `processPeakRssMb` is the process's high-water mark so far
  * (getrusage), which also counts everything that ran before.
  */
 import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
 import { resolveConsistency, type SamplerName, type Texture } from '../diffusion/index.js';
 import { LowdoseError, toLowdoseError } from '../errors.js';
 import { DEFAULT_MODELS, Denoiser, resolveModelFiles, type Modality, type ModelCard, type SliceInput } from '../models/index.js';
-import { memoryBudgetError, planDenoiseMemory, resolveMemoryBudget, type MemoryRequest } from '../pipeline/memory-budget.js';
+import { DENOISE_PIPELINE, memoryBudgetError, planDenoiseMemory, resolveMemoryBudget, type MemoryRequest } from '../pipeline/memory-budget.js';
 import type { Device, DeviceRequest, DeviceSkip } from '../runtime/index.js';
 import { withoutUndefined } from '../util/defined.js';
 import { threadCpuMs } from '../util/thread-cpu.js';
@@ -88,6 +94,18 @@ export interface BenchRun {
    * the way they do wall time. Null where the system has no per-thread clock (non-Linux).
    */
   readonly engineCpuMsPerSlice: number | null;
+  /**
+   * `repeats` batches with two in flight, as `denoise` runs them (the next batch is mapped and
+   * noised and the previous one stepped and mapped back while the network runs): wall time per slice.
+   */
+  readonly pipelinedMsPerSlice: number;
+  /**
+   * The same run's time between the end of one forward pass and the start of the next, summed and
+   * divided by its slices: the engine's work the network still waits for once the pipeline runs
+   * (the first batch's preparation and the last one's mapping back, before the first pass and
+   * after the last, are in pipelinedMsPerSlice only).
+   */
+  readonly networkIdleMsPerSlice: number;
   /** Network forward passes per batch (tiles run as one pass). */
   readonly modelCalls: number;
   readonly peakRssMb: number;
@@ -123,6 +141,10 @@ export interface BenchReport {
   readonly totalOverModel: number | null;
   readonly engineMsPerSlice: number;
   readonly engineCpuMsPerSlice: number | null;
+  readonly pipelinedMsPerSlice: number;
+  readonly networkIdleMsPerSlice: number;
+  /** Where the network's forward passes ran: 'worker' (a worker thread, as `denoise` runs it) or 'main'. */
+  readonly networkThread: 'worker' | 'main';
   readonly machine: MachineInfo;
   readonly threads: number | null;
   readonly devices: DeviceOutcome[];
@@ -177,6 +199,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
           maxForwardPixels: forwardLimits.get(target.path)!,
           seed: options.seed ?? 0,
           doseLevel: BENCH_DOSE,
+          worker: DENOISE_PIPELINE.networkOnWorker,
           ...withoutUndefined({ threads: options.threads, sampler: options.sampler, consistency: options.consistency, texture: options.texture }),
         });
       } catch (error) {
@@ -218,6 +241,9 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     totalOverModel: h.totalOverModel,
     engineMsPerSlice: h.engineMsPerSlice,
     engineCpuMsPerSlice: h.engineCpuMsPerSlice,
+    pipelinedMsPerSlice: h.pipelinedMsPerSlice,
+    networkIdleMsPerSlice: h.networkIdleMsPerSlice,
+    networkThread: DENOISE_PIPELINE.networkOnWorker ? 'worker' : 'main',
     machine,
     threads: options.threads ?? null,
     devices: outcomes,
@@ -243,6 +269,7 @@ function checkBenchMemory(targets: readonly Target[], batches: readonly number[]
       samples: 1,
       guidance: target.card.guidance.default,
       consistency: resolveConsistency(target.card.sampler.consistency, options.consistency) !== null,
+      ...DENOISE_PIPELINE,
     };
     const plan = planDenoiseMemory(shape, request, budget.bytes);
     if (!plan.fits) throw memoryBudgetError(plan, budget, shape, request);
@@ -309,24 +336,54 @@ async function benchModel(denoiser: Denoiser, target: Target, input: SyntheticSl
     const stats = denoiser.model.stats;
     const once = async (steps: number, onStep?: () => void) => {
       const forwardCpu = stats.forwardCpuMs;
+      const workerCpu = stats.workerCpuMs ?? 0;
       const cpu = threadCpuMs();
       const started = performance.now();
       const result = await denoiser.denoise(slices, shape, { steps, outputs, ...(onStep ? { onStep } : {}) });
       const totalMs = performance.now() - started;
       const cpuEnded = threadCpuMs();
+      // This thread's CPU outside the forward passes, plus the network thread's outside them (its copies).
       const engineCpuMs =
         cpu !== null && cpuEnded !== null && forwardCpu !== undefined && stats.forwardCpuMs !== undefined
-          ? cpuEnded - cpu - (stats.forwardCpuMs - forwardCpu)
+          ? cpuEnded - cpu - (stats.forwardCpuMs - forwardCpu) + ((stats.workerCpuMs ?? 0) - workerCpu)
           : null;
       return { totalMs, modelMs: result.timing.modelMs, modelCalls: result.timing.modelCalls, engineCpuMs };
+    };
+    // Output arrays for the pipelined run: one set per batch alive at once, as `denoise` has.
+    const outputSets = Array.from({ length: DENOISE_PIPELINE.batchesInFlight + 1 }, () =>
+      Array.from({ length: batch }, () => new Float32Array(size * size)),
+    );
+    const session = denoiser.model.session;
+    const pipelined = async (steps: number, count: number, onStep?: () => void) => {
+      const passes: Array<[number, number]> = [];
+      session.onPass = (startedAt, endedAt) => passes.push([startedAt, endedAt]);
+      const started = performance.now();
+      const inFlight: Array<Promise<unknown>> = [];
+      try {
+        for (let r = 0; r < count; r++) {
+          const call = denoiser.denoise(slices, shape, { steps, outputs: outputSets[r % outputSets.length]!, ...(onStep ? { onStep } : {}) });
+          call.catch(() => undefined);
+          inFlight.push(call);
+          if (inFlight.length >= DENOISE_PIPELINE.batchesInFlight) await inFlight.shift();
+        }
+        await Promise.all(inFlight);
+      } finally {
+        session.onPass = null;
+      }
+      const totalMs = performance.now() - started;
+      let idleMs = 0;
+      for (let i = 1; i < passes.length; i++) idleMs += Math.max(0, passes[i]![0] - passes[i - 1]![1]);
+      return { totalMs, idleMs };
     };
     // Warm-up: session initialisation and onnxruntime's per-shape allocations stay out of the numbers.
     await once(options.steps[0]!);
     for (const steps of options.steps) {
       const rss = new RssSampler();
       const timed = [];
+      let flow: { totalMs: number; idleMs: number };
       try {
         for (let r = 0; r < options.repeats; r++) timed.push(await once(steps, rss.sample));
+        flow = await pipelined(steps, options.repeats, rss.sample);
       } finally {
         rss.stop();
       }
@@ -354,6 +411,8 @@ async function benchModel(denoiser: Denoiser, target: Target, input: SyntheticSl
         totalOverModel: median.modelMs > 0 ? round(median.totalMs / median.modelMs, 3) : null,
         engineMsPerSlice: round(engineMs / batch, 2),
         engineCpuMsPerSlice: engineCpu === null ? null : round(engineCpu / batch, 2),
+        pipelinedMsPerSlice: round(flow.totalMs / (options.repeats * batch), 2),
+        networkIdleMsPerSlice: round(flow.idleMs / (options.repeats * batch), 2),
         modelCalls: median.modelCalls,
         peakRssMb: round(rss.peakBytes / 2 ** 20, 1),
         processPeakRssMb: round((process.resourceUsage().maxRSS * 1024) / 2 ** 20, 1),
@@ -361,7 +420,8 @@ async function benchModel(denoiser: Denoiser, target: Target, input: SyntheticSl
       options.log(
         `${run.model} ${run.device} ${size}x${size} batch ${batch} steps ${steps}: ${run.msPerSlice} ms/slice, ` +
           `total/model ${run.totalOverModel ?? 'n/a'}, engine ${run.engineMsPerSlice} ms/slice ` +
-          `(${run.engineCpuMsPerSlice ?? 'n/a'} ms CPU), peak RSS ${run.peakRssMb} MB`,
+          `(${run.engineCpuMsPerSlice ?? 'n/a'} ms CPU); two batches in flight: ${run.pipelinedMsPerSlice} ms/slice, ` +
+          `network idle ${run.networkIdleMsPerSlice} ms/slice; peak RSS ${run.peakRssMb} MB`,
       );
       runs.push(run);
     }
@@ -370,27 +430,38 @@ async function benchModel(denoiser: Denoiser, target: Target, input: SyntheticSl
 }
 
 /**
- * Highest resident set size seen: sampled on a timer (which fires while onnxruntime runs on its
- * own threads) and whenever `sample` is called (after every sampler step, where the JS side holds
- * its buffers).
+ * Highest resident set size seen: sampled every few ms by a small worker thread (so that the
+ * sampling costs the engine's thread no CPU, and goes on while the network runs) and whenever
+ * `sample` is called (after every sampler step, where the JS side holds its buffers).
  */
 class RssSampler {
-  peakBytes = process.memoryUsage.rss();
-  private readonly timer: NodeJS.Timeout;
+  /** [peak bytes] written by the sampling thread, read here. */
+  private readonly shared = new Float64Array(new SharedArrayBuffer(8));
+  private readonly worker: Worker;
 
   constructor(intervalMs = 5) {
-    this.timer = setInterval(this.sample, intervalMs);
-    this.timer.unref();
+    this.shared[0] = process.memoryUsage.rss();
+    this.worker = new Worker(
+      `const { workerData } = require('node:worker_threads');
+       const peak = new Float64Array(workerData.buffer);
+       setInterval(() => { const rss = process.memoryUsage.rss(); if (rss > peak[0]) peak[0] = rss; }, workerData.intervalMs);`,
+      { eval: true, workerData: { buffer: this.shared.buffer, intervalMs } },
+    );
+    this.worker.unref();
+  }
+
+  get peakBytes(): number {
+    return this.shared[0]!;
   }
 
   readonly sample = (): void => {
     const rss = process.memoryUsage.rss();
-    if (rss > this.peakBytes) this.peakBytes = rss;
+    if (rss > this.shared[0]!) this.shared[0] = rss;
   };
 
   stop(): void {
     this.sample();
-    clearInterval(this.timer);
+    void this.worker.terminate();
   }
 }
 

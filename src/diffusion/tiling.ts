@@ -200,6 +200,12 @@ export class TiledModel implements DiffusionModel {
     return this.inner.stats;
   }
 
+  /** Whether a batch of this shape goes to the inner model as it is: one call, no tiles, none of this model's buffers. */
+  passesThrough(batch: Pick<ModelBatch, 'batch' | 'height' | 'width'>): boolean {
+    const state = this.stateFor(batch.batch, batch.height, batch.width);
+    return state.plan.trivial && state.chunk >= batch.batch;
+  }
+
   async predict(batch: ModelBatch, out: Float32Array): Promise<void> {
     const state = this.stateFor(batch.batch, batch.height, batch.width);
     const plan = state.plan;

@@ -61,6 +61,11 @@ export interface DenoiserLoadOptions {
   readonly maxForwardPixels?: number;
   /** Says which model runs on which device (and why the others were passed over). */
   readonly log?: (message: string) => void;
+  /**
+   * Run the network on a worker thread (src/runtime/worker-session.ts), so that this thread can
+   * work on other batches, files or requests during its forward passes; default false.
+   */
+  readonly worker?: boolean;
 }
 
 /** The choices of a denoise run; each defaults to the model card's. */
@@ -135,7 +140,7 @@ export class Denoiser {
   /** DerivationDescription: the model and every setting that shaped the output. */
   readonly description: string;
   /** The sampling buffers, kept from one call to the next (src/diffusion/workspace.ts). */
-  private readonly workspace = new Workspace();
+  private readonly workspace: Workspace;
 
   /**
    * Loads `model` (a name in the models folders or a path to its card / ONNX file; default the
@@ -151,6 +156,7 @@ export class Denoiser {
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
       ...(options.modelsDir !== undefined ? { modelsDir: options.modelsDir } : {}),
       ...(options.maxForwardPixels !== undefined ? { maxForwardPixels: options.maxForwardPixels } : {}),
+      ...(options.worker !== undefined ? { worker: options.worker } : {}),
     });
     try {
       const denoiser = new Denoiser(loaded, options.modality ?? loaded.card.modalities[0]!, options);
@@ -173,6 +179,7 @@ export class Denoiser {
       throw new LowdoseError('E_MODEL', `model ${card.name} is for ${card.modalities.join(', ')}, not ${modality}`);
     }
     this.card = card;
+    this.workspace = new Workspace(model.onWorker);
     this.modality = modality;
     this.normalization = normalizationFor(card, modality);
     this.samplerName = settings.sampler ?? card.sampler.default;

@@ -11,7 +11,8 @@ import { LowdoseError } from '../errors.js';
 import type { DiffusionModel, ForwardStats, ModelBatch } from '../diffusion/model.js';
 import { TiledModel } from '../diffusion/tiling.js';
 import type { DeviceReport } from '../runtime/devices.js';
-import { OnnxSession, type SessionOptions } from '../runtime/session.js';
+import { OnnxSession, type ForwardSession, type SessionOptions } from '../runtime/session.js';
+import { WorkerSession } from '../runtime/worker-session.js';
 import { packagePath } from '../util/package-root.js';
 import { checkCardAgainstGraph, conditionChannels, latentOf, parseModelCard, type ModelCard } from './card.js';
 import { LatentCodec } from './latent.js';
@@ -115,6 +116,12 @@ export interface LoadModelOptions extends SessionOptions {
   maxTileBatch?: number;
   /** Most input pixels per forward pass, images or tiles (src/pipeline/memory-budget.ts; default: no limit). */
   maxForwardPixels?: number;
+  /**
+   * Run the network's forward passes on a worker thread (src/runtime/worker-session.ts), leaving
+   * this thread free while they run; default false. A latent model (card space "latent") runs on
+   * this thread whatever this says.
+   */
+  worker?: boolean;
 }
 
 /** A loaded model: card, session and device, callable on images of any size. */
@@ -124,11 +131,13 @@ export class LoadedModel implements DiffusionModel {
   /** The network on exactly the sizes it is given (no tiling). */
   readonly network: OnnxDiffusionModel;
   private readonly tiled: TiledModel;
+  /** Settles when the last prediction asked for has. */
+  private queue: Promise<void> = Promise.resolve();
 
   constructor(
     readonly card: ModelCard,
     readonly files: ModelFiles,
-    readonly session: OnnxSession,
+    readonly session: ForwardSession,
     options: { maxTileBatch?: number; maxForwardPixels?: number } = {},
     /** A latent model's autoencoder (card space "latent"); null for a pixel-space model. */
     readonly codec: LatentCodec | null = null,
@@ -152,6 +161,11 @@ export class LoadedModel implements DiffusionModel {
     return this.session.device;
   }
 
+  /** Whether the network runs on a worker thread: arrays on SharedArrayBuffers then reach it without a copy. */
+  get onWorker(): boolean {
+    return this.session instanceof WorkerSession;
+  }
+
   /** Forward passes of the network (and of a latent model's encoder and decoder). */
   get stats(): ForwardStats {
     if (!this.codec) return this.session.stats;
@@ -159,10 +173,32 @@ export class LoadedModel implements DiffusionModel {
     return { calls: this.session.stats.calls + c.calls, forwardMs: this.session.stats.forwardMs + c.forwardMs };
   }
 
+  /**
+   * Predictions of concurrent sampling runs (`denoise` keeps two batches in flight) wait here for
+   * each other, in the order asked, so that the tiler's and the network's own buffers serve one
+   * call at a time while the runs' work outside the network goes on. A batch that goes to a worker
+   * thread's session as it is (untiled, unchunked; its arrays are the run's own or copied when
+   * sent) skips the wait: its pass is queued on the worker at once, and starts there the moment
+   * the one before ends, without waiting for this thread.
+   */
   predict(batch: ModelBatch, out: Float32Array): Promise<void> {
+    if (this.onWorker && !this.codec && this.tiled.passesThrough(batch) && this.network.passesThrough(batch)) {
+      return this.network.predict(batch, out);
+    }
     // A latent is small (a 512 x 512 slice is 128 x 128 at 4x) and its rows are c channels stacked
     // (./latent.ts): it goes to the network whole, never in tiles.
-    return this.codec ? this.network.predict(batch, out) : this.tiled.predict(batch, out);
+    const previous = this.queue;
+    let done!: () => void;
+    this.queue = new Promise<void>((resolve) => (done = resolve));
+    return previous.then(async () => {
+      try {
+        await (this.codec ? this.network.predict(batch, out) : this.tiled.predict(batch, out));
+      } finally {
+        // Before this caller resumes: the next prediction is sent to the network first, and this
+        // caller's sampler step and mapping run while it computes.
+        done();
+      }
+    });
   }
 
   async release(): Promise<void> {
@@ -182,7 +218,10 @@ export async function loadModel(nameOrPath: string, options: LoadModelOptions = 
   const sessionOptions: SessionOptions = {};
   if (options.device !== undefined) sessionOptions.device = options.device;
   if (options.threads !== undefined) sessionOptions.threads = options.threads;
-  const session = await OnnxSession.create(files.onnxPath, sessionOptions);
+  // A latent model's encoder and decoder run on this thread and take the sampler's arrays as they
+  // are, which onnxruntime refuses on shared memory: such a model keeps its network here too.
+  const onWorker = Boolean(options.worker) && !latentOf(card);
+  const session = onWorker ? await WorkerSession.create(files.onnxPath, sessionOptions) : await OnnxSession.create(files.onnxPath, sessionOptions);
   let codec: LatentCodec | null = null;
   try {
     checkCardAgainstGraph(card, session.signature, files.onnxPath);

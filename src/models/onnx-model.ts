@@ -5,7 +5,7 @@
  */
 import { checkModelBatch, type DiffusionModel, type ForwardStats, type ModelBatch } from '../diffusion/model.js';
 import { LowdoseError } from '../errors.js';
-import type { OnnxSession, TensorData } from '../runtime/session.js';
+import type { ForwardSession, TensorData } from '../runtime/session.js';
 import { conditionChannels, latentOf, type ModelCard } from './card.js';
 
 const VECTOR_ROLES = ['timestep', 'doseLevel', 'conditionMask', 'modality'] as const;
@@ -25,7 +25,7 @@ export class OnnxDiffusionModel implements DiffusionModel {
   private chunk: { sample: Float32Array; condition: Float32Array; vectors: Record<string, Float32Array>; out: Float32Array; key: string } | null = null;
 
   constructor(
-    readonly session: OnnxSession,
+    readonly session: ForwardSession,
     readonly card: ModelCard,
   ) {
     this.conditionChannels = conditionChannels(card);
@@ -37,6 +37,11 @@ export class OnnxDiffusionModel implements DiffusionModel {
 
   get stats(): ForwardStats {
     return this.session.stats;
+  }
+
+  /** Whether a batch goes to the session in one call (no fixed graph batch to fill in chunks). */
+  passesThrough(batch: Pick<ModelBatch, 'batch'>): boolean {
+    return this.fixedBatch === null || this.fixedBatch === batch.batch;
   }
 
   async predict(batch: ModelBatch, out: Float32Array): Promise<void> {

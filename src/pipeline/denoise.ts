@@ -22,7 +22,7 @@ import type { Image2D } from '../image.js';
 import { DEFAULT_PADDING_FILL, fillPadding, type PaddingFill } from '../padding.js';
 import { acquireFolderLocks, releaseAll } from '../util/folder-lock.js';
 import { removeTemporaries, writeFileAtomic } from '../util/fs.js';
-import { checkJobMemory, resolveMemoryBudget, type MemoryPlan, type SeriesShape } from './memory-budget.js';
+import { checkJobMemory, DENOISE_PIPELINE, resolveMemoryBudget, type MemoryPlan, type SeriesShape } from './memory-budget.js';
 import { resolveSfrcOptions, sfrcSlice, type SfrcSliceResult } from '../metrics/sfrc.js';
 import { HallucinationRecorder } from './hallucination.js';
 import { createSliceDenoiser, type SliceBatchResult, type SliceDenoiser } from './slice-denoiser.js';
@@ -242,9 +242,11 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
   /** The slices a batch reads: its own and, for 2.5D models, the neighbours at either end. */
   const reads = (indices: readonly number[]) =>
     denoiser.neighbours ? [...new Set(indices.flatMap((i) => [Math.max(0, i - 1), i, Math.min(count - 1, i + 1)]))] : indices;
-  // Two sets of output arrays, used in turn: one batch's are written to disk while the next batch
-  // is denoised into the other set.
-  const outputSets = [0, 1].map(() => Array.from({ length: batchSize }, () => new Float32Array(series.rows * series.columns)));
+  // Output arrays, one set per batch that can be alive at once, used in turn: one batch's are
+  // written to disk while the next is in the network and the one after is being prepared.
+  const outputSets = Array.from({ length: DENOISE_PIPELINE.batchesInFlight + 1 }, () =>
+    Array.from({ length: batchSize }, () => new Float32Array(series.rows * series.columns)),
+  );
 
   /** Writes one denoised batch (and its uncertainty, metrics, preview) and reports progress. */
   const finish = async (indices: readonly number[], inputs: readonly WindowSlice[], result: SliceBatchResult): Promise<void> => {
@@ -280,10 +282,27 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
   };
 
   const started = performance.now();
-  let modelMs = 0;
-  // Pipelined: while a batch is in the network (onnxruntime holds this thread), the next batch's
-  // files are being read and the previous batch's files written by libuv's thread pool.
-  let writing: Promise<void> | null = null;
+  const forwardBefore = denoiser.forwardMs;
+  // Pipelined: the network runs on its own thread (src/runtime/worker-session.ts). While batch k is
+  // in it, this thread has already mapped batch k + 1 into model space and drawn its noise (its
+  // sampling run waits for the network at its first forward pass), maps batch k - 1 back and
+  // writes its files, and libuv's thread pool reads the files of batch k + 2.
+  type InFlight = { indices: number[]; inputs: WindowSlice[]; result: Promise<SliceBatchResult> };
+  const inFlight: InFlight[] = [];
+  let writing = null as Promise<void> | null;
+  /** Waits for the oldest batch in flight and starts writing it once the one before is written. */
+  const retireOldest = async (): Promise<void> => {
+    const oldest = inFlight.shift()!;
+    const result = await oldest.result;
+    // Cancelled meanwhile: write nothing more (the files written so far are whole; no marker).
+    context.signal?.throwIfAborted?.();
+    // The previous batch must be written before this one starts (file order, progress order),
+    // and before a later batch's denoising reuses its output arrays.
+    await writing;
+    writing = finish(oldest.indices, oldest.inputs, result);
+    // Awaited next turn (or below); a failure meanwhile must not count as unhandled.
+    writing.catch(() => undefined);
+  };
   try {
     for (let first = 0, turn = 0; first < count; first += batchSize, turn++) {
       context.signal?.throwIfAborted?.();
@@ -295,29 +314,30 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
       if (first + batchSize < count) for (const i of reads(batchIndices(first + batchSize))) void window.get(i).catch(() => undefined);
       // The denoiser sees padding filled with tissue-neutral values; the outputs get the input's
       // padding back bit for bit (docs/dicom-writing.md, "Padding and out-of-field pixels").
-      const result = await denoiser.denoise(
+      const result = denoiser.denoise(
         indices.map((index, k) => ({
           index,
           image: inputs[k]!.filled,
           below: neighbours?.[k]?.[0].filled ?? null,
           above: neighbours?.[k]?.[1].filled ?? null,
         })),
-        outputSets[turn % 2]!.slice(0, indices.length),
+        outputSets[turn % outputSets.length]!.slice(0, indices.length),
       );
-      modelMs += result.modelMs;
-      // The previous batch must be written before this one starts (file order, progress order),
-      // and before the next batch's denoising reuses its output arrays.
-      await writing;
-      writing = finish(indices, inputs, result);
-      // Awaited next turn (or below); a failure meanwhile must not count as unhandled.
-      writing.catch(() => undefined);
+      // Awaited by retireOldest (or abandoned below); a failure meanwhile must not count as unhandled.
+      result.catch(() => undefined);
+      inFlight.push({ indices, inputs, result });
       window.release(first + indices.length - 1);
+      if (inFlight.length >= DENOISE_PIPELINE.batchesInFlight) await retireOldest();
     }
+    while (inFlight.length > 0) await retireOldest();
     await writing;
   } finally {
-    // A failed batch leaves the one being written to finish (or fail) before the series is given up.
+    // A failed or cancelled series lets the batches still in the sampler and the one being written
+    // finish (or fail) before it is given up: nothing is left writing into the folder afterwards.
+    await Promise.all(inFlight.map((batch) => batch.result.catch(() => undefined)));
     await writing?.catch(() => undefined);
   }
+  const modelMs = denoiser.forwardMs - forwardBefore;
   const elapsed = performance.now() - started;
   const report: SeriesReport = {
     input: {

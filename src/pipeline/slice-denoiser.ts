@@ -10,6 +10,7 @@ import { LowdoseError } from '../errors.js';
 import { classicalDenoise, estimateSeriesNoise, type ClassicalMethod } from '../filters/index.js';
 import { Denoiser, type ResolvedUncertainty, type SliceInput } from '../models/index.js';
 import { withoutUndefined } from '../util/defined.js';
+import { DENOISE_PIPELINE } from './memory-budget.js';
 import type { DenoiseMethod, DenoiseOptions, TextureReport } from './types.js';
 
 export interface SliceBatchResult {
@@ -57,6 +58,11 @@ export interface SliceDenoiser {
    * allocation per slice.
    */
   denoise(slices: readonly SliceInput[], outputs?: readonly Float32Array[]): Promise<SliceBatchResult>;
+  /**
+   * Milliseconds in the network so far, all calls together (0 for filters). With batches in
+   * flight together a call's own `modelMs` also counts the other's passes; differences of this do not.
+   */
+  readonly forwardMs: number;
   release(): Promise<void>;
 }
 
@@ -94,6 +100,8 @@ async function createDiffusionDenoiser(
   const denoiser = await Denoiser.load(options.model, {
     modality,
     log,
+    // The network on its own thread, so that this one prepares and writes other batches meanwhile.
+    worker: DENOISE_PIPELINE.networkOnWorker,
     ...withoutUndefined({
       device: options.device,
       threads: options.threads,
@@ -132,6 +140,9 @@ async function createDiffusionDenoiser(
     uncertainty: denoiser.uncertainty,
     get inputNoise() {
       return inputNoise;
+    },
+    get forwardMs() {
+      return denoiser.model.stats.forwardMs;
     },
     async prepare(series) {
       denoiser.checkSeries(series);
@@ -200,6 +211,7 @@ function createClassicalDenoiser(method: ClassicalMethod, options: DenoiseOption
       });
       return { denoised, std: null, modelMs: 0 };
     },
+    forwardMs: 0,
     release: async () => {},
   };
 }

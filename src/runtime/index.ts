@@ -1,2 +1,3 @@
 export * from './devices.js';
 export * from './session.js';
+export * from './worker-session.js';

@@ -60,17 +60,45 @@ export interface ForwardStats {
    * network. Absent where the system has no per-thread clock (src/util/thread-cpu.ts).
    */
   forwardCpuMs?: number;
+  /**
+   * A session on a worker thread (./worker-session.ts): CPU milliseconds of that thread outside the
+   * forward passes (copying inputs in and outputs out), work the engine adds to its own. Absent for a
+   * session on the calling thread.
+   */
+  workerCpuMs?: number;
+}
+
+/**
+ * What the model code needs of a session: its graph, its device, forward passes and their counters.
+ * `OnnxSession` runs passes on the calling thread; `WorkerSession` (./worker-session.ts) runs them
+ * on a worker thread so that the calling thread is free meanwhile.
+ */
+export interface ForwardSession {
+  readonly stats: ForwardStats;
+  readonly signature: GraphSignature;
+  readonly modelPath: string;
+  readonly device: DeviceReport;
+  run(feeds: Readonly<Record<string, TensorData>>, outputs: Readonly<Record<string, TensorData>>): Promise<void>;
+  release(): Promise<void>;
+  /** Called after every forward pass with when it started and ended (ms since the epoch, `passClock`): what `bench` times the gaps between passes with. */
+  onPass: ((startedAt: number, endedAt: number) => void) | null;
+}
+
+/** Milliseconds since the epoch with sub-millisecond resolution, on the same scale in every thread. */
+export function passClock(): number {
+  return performance.timeOrigin + performance.now();
 }
 
 type OrtSession = ort.InferenceSession;
 
 const RUN_OPTIONS: ort.InferenceSession.RunOptions = { logSeverityLevel: 4 };
 
-export class OnnxSession {
+export class OnnxSession implements ForwardSession {
   /** Cumulative forward passes and the milliseconds spent in them. */
   readonly stats: ForwardStats = threadCpuMs() === null ? { calls: 0, forwardMs: 0 } : { calls: 0, forwardMs: 0, forwardCpuMs: 0 };
   readonly signature: GraphSignature;
   private readonly tensors = new WeakMap<object, { dims: string; tensor: ort.Tensor }>();
+  onPass: ((startedAt: number, endedAt: number) => void) | null = null;
 
   private constructor(
     private readonly session: OrtSession,
@@ -126,6 +154,7 @@ export class OnnxSession {
     const fetches: Record<string, ort.Tensor> = {};
     for (const name in outputs) fetches[name] = this.tensorFor(outputs[name]!);
     const started = performance.now();
+    const startedAt = passClock();
     const cpuStarted = this.stats.forwardCpuMs === undefined ? null : threadCpuMs();
     let results: ort.InferenceSession.ReturnType;
     try {
@@ -137,6 +166,7 @@ export class OnnxSession {
       const cpuEnded = cpuStarted === null ? null : threadCpuMs();
       if (cpuStarted !== null && cpuEnded !== null) this.stats.forwardCpuMs = (this.stats.forwardCpuMs ?? 0) + cpuEnded - cpuStarted;
       this.stats.calls++;
+      this.onPass?.(startedAt, passClock());
     }
     for (const name in outputs) {
       // Providers that cannot write into the preallocated buffer return their own.

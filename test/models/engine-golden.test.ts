@@ -5,7 +5,8 @@
  * units. The networks are the per-pixel fixture graphs, whose outputs are elementwise and so the
  * same on every CPU; the engine around them (mapping, noise, steps, tiling, consistency, texture)
  * is what these hashes hold still. Every case runs twice on one Denoiser, so buffers reused from a
- * previous call must not leak into the next.
+ * previous call must not leak into the next; and again with the network on a worker thread and its
+ * two batches in flight together, as `lowdose denoise` runs it, which must give the same bytes.
  */
 import { createHash } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -79,8 +80,12 @@ function digest(arrays: readonly Float32Array[]): string {
   return hash.digest('hex').slice(0, 16);
 }
 
-async function outputs(c: Case): Promise<string> {
-  const denoiser = await Denoiser.load(fixtureModel(c.model), { device: 'cpu', threads: 1, ...c.options });
+/**
+ * `pipelined`: the network on a worker thread and both batches in the sampler at once (each
+ * prepares, steps and maps back while the other is in the network).
+ */
+async function outputs(c: Case, pipelined = false): Promise<string> {
+  const denoiser = await Denoiser.load(fixtureModel(c.model), { device: 'cpu', threads: 1, ...c.options, ...(pipelined ? { worker: true } : {}) });
   loaded.push(denoiser);
   const make = c.pet ? petSlice : ctSlice;
   const images = [make(1), make(2), make(3)];
@@ -93,8 +98,9 @@ async function outputs(c: Case): Promise<string> {
   // A batch of two and a batch of one, then the same again: the second round reuses the first's buffers.
   const rounds: string[] = [];
   for (let round = 0; round < 2; round++) {
-    const a = await denoiser.denoise(slices.slice(0, 2), shape);
-    const b = await denoiser.denoise(slices.slice(2), shape);
+    const [a, b] = pipelined
+      ? await Promise.all([denoiser.denoise(slices.slice(0, 2), shape), denoiser.denoise(slices.slice(2), shape)])
+      : [await denoiser.denoise(slices.slice(0, 2), shape), await denoiser.denoise(slices.slice(2), shape)];
     rounds.push(digest([...a.denoised, ...(a.std ?? []), ...b.denoised, ...(b.std ?? [])]));
   }
   expect(rounds[1]).toBe(rounds[0]);
@@ -132,5 +138,13 @@ describe('engine outputs stay bit-identical for the same seed', () => {
       if (process.env['LOWDOSE_PRINT_GOLDEN']) console.log(`GOLDEN ${c.name}: ${got}`);
       expect(got).toBe(c.hash);
     });
+    it(`${c.name}: the same with the network on a worker thread and two batches in flight`, async () => {
+      expect(await outputs(c, true)).toBe(c.hash);
+    });
   }
+
+  it('a graph of fixed batch 1 with an int64 timestep: the same on a worker thread with batches in flight as on this one', async () => {
+    const c: Case = { name: 'int64', model: 'per-pixel-batch1-int64t', options: { sampler: 'ddim', steps: 3 }, hash: '' };
+    expect(await outputs(c, true)).toBe(await outputs(c));
+  });
 });

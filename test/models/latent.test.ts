@@ -112,6 +112,20 @@ describe('latent models', () => {
     }
   });
 
+  it('keep the network on this thread when a worker thread is asked for (the codec takes the sampler arrays as they are), with the same output', async () => {
+    const here = await Denoiser.load(fixtureModel('per-pixel-latent'), { device: 'cpu', steps: 2, seed: 4 });
+    const asked = await Denoiser.load(fixtureModel('per-pixel-latent'), { device: 'cpu', steps: 2, seed: 4, worker: true });
+    try {
+      expect(asked.model.onWorker).toBe(false);
+      const a = await here.denoise([{ index: 0, image: slice }], shape);
+      const b = await asked.denoise([{ index: 0, image: slice }], shape);
+      expect(b.denoised[0]).toEqual(a.denoised[0]);
+    } finally {
+      await here.release();
+      await asked.release();
+    }
+  });
+
   it('refuse measurement consistency and trace, which work on the image, with E_USAGE', async () => {
     await expect(Denoiser.load(fixtureModel('per-pixel-latent'), { device: 'cpu', consistency: 0.5 })).rejects.toMatchObject({ code: 'E_USAGE' });
     const sampler = createSampler(perPixel.card, { name: 'ddim' });

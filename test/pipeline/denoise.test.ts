@@ -102,6 +102,39 @@ describe('lowdose denoise', () => {
     expect(third.series[0]!.output.seriesInstanceUid).not.toBe(first.series[0]!.output.seriesInstanceUid);
   });
 
+  it('cancelled mid-series (network on its thread, batches in flight) stops with E_CANCELLED leaving whole files only, no temporaries, no completion marker; a rerun finishes it', async () => {
+    const out = join(root, 'out-cancel');
+    const controller = new AbortController();
+    const cancelled = denoisePaths([lowDoseDir], {
+      outDir: out,
+      model: MODEL,
+      device: 'cpu',
+      batch: 1,
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.slicesDone >= 1) controller.abort();
+      },
+    });
+    await expect(cancelled).rejects.toMatchObject({ code: 'E_CANCELLED' });
+    const folder = readdirSync(out, { withFileTypes: true }).find((e) => e.isDirectory() && e.name !== 'previews')!;
+    const dir = join(out, folder.name);
+    const names = readdirSync(dir);
+    expect(names.filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    expect(names).not.toContain('.lowdose-complete.json');
+    const written = names.filter((n) => n.endsWith('.dcm'));
+    expect(written.length).toBeGreaterThanOrEqual(1);
+    expect(written.length).toBeLessThan(SLICES);
+    for (const name of written) {
+      const dataset = dicomParser.parseDicom(readFileSync(join(dir, name)));
+      const pixels = dataset.elements['x7fe00010']!;
+      expect(pixels.length).toBe(dataset.uint16('x00280010')! * dataset.uint16('x00280011')! * 2);
+    }
+    const rerun = await denoisePaths([lowDoseDir], { outDir: out, model: MODEL, device: 'cpu', batch: 1 });
+    expect(rerun.series[0]!.skipped).toBeUndefined();
+    expect(rerun.series[0]!.output.files).toHaveLength(SLICES);
+    expect(readdirSync(dir)).toContain('.lowdose-complete.json');
+  });
+
   it('writes an uncertainty series for an ensemble', async () => {
     const report = await denoisePaths([lowDoseDir], { outDir: join(root, 'out-ensemble'), model: MODEL, device: 'cpu', samples: 2 });
     const entry = report.series[0]!;

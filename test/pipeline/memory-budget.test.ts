@@ -15,11 +15,13 @@ import {
   activationBytesPerPixel,
   checkJobMemory,
   defaultMemoryBudget,
+  DENOISE_PIPELINE,
   MAX_FORWARD_PIXELS,
   MEMORY_BUDGET_ENV,
   parseMemorySize,
   planDenoiseMemory,
   resolveMemoryBudget,
+  WORKER_BYTES,
   type MemoryRequest,
 } from '../../src/pipeline/memory-budget.js';
 import { runCli } from '../helpers/cli.js';
@@ -57,6 +59,28 @@ describe('the memory estimate', () => {
     expect(small.bytes).toBeLessThanOrEqual(2 * GiB);
     // What cannot be chunked must fit: 192 images of sampler buffers do not fit 1 GiB.
     expect(at({ batch: 256, samples: 64 }, GiB).fits).toBe(false);
+  });
+
+  it("counts denoise's second batch in flight and the network's worker thread, and plans a job as denoise runs it", async () => {
+    const { card } = await resolveModelFiles('lowdose-ct');
+    const request: MemoryRequest = { method: 'diffusion', card, batch: 1, samples: 1, guidance: 1, consistency: false };
+    const shape = { ...SHAPE, slices: 140 };
+    const serial = planDenoiseMemory(shape, request, 64 * GiB);
+    const pipelined = planDenoiseMemory(shape, { ...request, ...DENOISE_PIPELINE }, 64 * GiB);
+    const P = 512 * 512;
+    expect(pipelined.batchesInFlight).toBe(2);
+    // Twice the sampler's buffers; C + 3 more images for the second batch; the worker's isolate,
+    // and its copies (C + 2 images, twice) of each forward call's inputs and outputs.
+    expect(pipelined.parts.sampler).toBe(2 * serial.parts.sampler);
+    expect(pipelined.parts.pipeline - serial.parts.pipeline).toBe(4 * P * 4);
+    expect(pipelined.parts.runtime - serial.parts.runtime).toBe(WORKER_BYTES);
+    expect(pipelined.parts.activations - serial.parts.activations).toBe(2 * 4 * 3 * P);
+    expect(pipelined.description).toMatch(/2 batches in flight/);
+    // A one-batch series has nothing to overlap.
+    expect(planDenoiseMemory({ ...shape, slices: 1 }, { ...request, ...DENOISE_PIPELINE }, 64 * GiB).batchesInFlight).toBe(1);
+    // denoise's admission check plans with what denoise runs.
+    const [plan] = await checkJobMemory([shape], { batch: 1 }, { bytes: 64 * GiB, source: 'option' });
+    expect(plan).toEqual(pipelined);
   });
 
   it('plans --uncertainty / --hallucination without --samples for the card\'s calibrated ensemble size, not one sample', async () => {
