@@ -22,7 +22,7 @@ const engineCells = (r: BenchReport['runs'][number]): string =>
 // Likewise the pipelined columns (two batches in flight, the network on a worker thread).
 const pipelined = report.runs.every((r) => typeof r.networkIdleMsPerSlice === 'number');
 const pipelinedCells = (r: BenchReport['runs'][number]): string =>
-  pipelined ? ` ${ms(r.pipelinedMsPerSlice)} | ${r.networkIdleMsPerSlice.toFixed(2)} |` : '';
+  pipelined ? ` ${ms(r.pipelinedMsPerSlice)} | ${r.networkIdleMsPerSlice.toFixed(2)} | ${r.networkThreadCpuMsPerSlice?.toFixed(2) ?? 'n/a'} |` : '';
 const lines = [
   `Machine: ${m.cpuModel}, ${m.cpus} CPUs (nproc), ${m.memoryMb} MB, ${m.platform}, node ${m.node}, onnxruntime-node ${m.onnxruntime}, ` +
     `${m.date.slice(0, 16).replace('T', ' ')} UTC, load average ${m.loadAverage} at start.`,
@@ -32,8 +32,8 @@ const lines = [
     (engine ? `, engine ${report.engineMsPerSlice} ms/slice (${report.engineCpuMsPerSlice ?? 'n/a'} ms CPU)` : '') +
     (pipelined ? `; two batches in flight ${report.pipelinedMsPerSlice} ms/slice, network idle ${report.networkIdleMsPerSlice} ms/slice.` : '.'),
   '',
-  `| model | device | size | batch | steps | ms/slice | slices/s | model ms/slice | total/model |${engine ? ' engine ms/slice | engine CPU ms/slice |' : ''}${pipelined ? ' pipelined ms/slice | network idle ms/slice |' : ''} peak RSS MB |`,
-  `| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |${engine ? ' ---: | ---: |' : ''}${pipelined ? ' ---: | ---: |' : ''} ---: |`,
+  `| model | device | size | batch | steps | ms/slice | slices/s | model ms/slice | total/model |${engine ? ' engine ms/slice | engine CPU ms/slice |' : ''}${pipelined ? ' pipelined ms/slice | network idle ms/slice | network thread CPU ms/slice |' : ''} peak RSS MB |`,
+  `| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |${engine ? ' ---: | ---: |' : ''}${pipelined ? ' ---: | ---: | ---: |' : ''} ---: |`,
   ...report.runs.map(
     (r) =>
       `| ${r.model} | ${r.device} | ${r.size.join('x')} | ${r.batch} | ${r.steps} | ${ms(r.msPerSlice)} | ${r.slicesPerSecond.toFixed(2)} | ` +

@@ -14,7 +14,7 @@ export function formatBenchReport(report: BenchReport): string {
     for (const s of skipped) lines.push(`  ${s}`);
   }
   for (const s of report.skippedModels) lines.push(`${s.model}: skipped (${s.reason})`);
-  const header = ['model', 'device', 'size', 'sampler', 'batch', 'steps', 'ms/slice', 'slices/s', 'model ms/slice', 'total/model', 'engine ms/slice', 'engine CPU ms/slice', 'pipelined ms/slice', 'network idle ms/slice', 'peak RSS MB'];
+  const header = ['model', 'device', 'size', 'sampler', 'batch', 'steps', 'ms/slice', 'slices/s', 'model ms/slice', 'total/model', 'engine ms/slice', 'engine CPU ms/slice', 'pipelined ms/slice', 'network idle ms/slice', 'network thread CPU ms/slice', 'peak RSS MB'];
   const rows = report.runs.map((r) => [
     r.model,
     r.device,
@@ -30,6 +30,7 @@ export function formatBenchReport(report: BenchReport): string {
     r.engineCpuMsPerSlice === null ? 'n/a' : r.engineCpuMsPerSlice.toFixed(2),
     r.pipelinedMsPerSlice.toFixed(1),
     r.networkIdleMsPerSlice.toFixed(2),
+    r.networkThreadCpuMsPerSlice === null ? 'n/a' : r.networkThreadCpuMsPerSlice.toFixed(2),
     r.peakRssMb.toFixed(0),
   ]);
   lines.push('', ...table(header, rows));

@@ -106,6 +106,13 @@ export interface BenchRun {
    * after the last, are in pipelinedMsPerSlice only).
    */
   readonly networkIdleMsPerSlice: number;
+  /**
+   * The same run's CPU time of the network's thread outside its forward passes, per slice (copying
+   * tensors in and out): the part of the engine's work that stays between passes whatever the
+   * load, which wall time (networkIdleMsPerSlice) on a shared machine does not show. Null when the
+   * network runs on the main thread or the system has no per-thread clock.
+   */
+  readonly networkThreadCpuMsPerSlice: number | null;
   /** Network forward passes per batch (tiles run as one pass). */
   readonly modelCalls: number;
   readonly peakRssMb: number;
@@ -143,6 +150,7 @@ export interface BenchReport {
   readonly engineCpuMsPerSlice: number | null;
   readonly pipelinedMsPerSlice: number;
   readonly networkIdleMsPerSlice: number;
+  readonly networkThreadCpuMsPerSlice: number | null;
   /** Where the network's forward passes ran: 'worker' (a worker thread, as `denoise` runs it) or 'main'. */
   readonly networkThread: 'worker' | 'main';
   readonly machine: MachineInfo;
@@ -243,6 +251,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     engineCpuMsPerSlice: h.engineCpuMsPerSlice,
     pipelinedMsPerSlice: h.pipelinedMsPerSlice,
     networkIdleMsPerSlice: h.networkIdleMsPerSlice,
+    networkThreadCpuMsPerSlice: h.networkThreadCpuMsPerSlice,
     networkThread: DENOISE_PIPELINE.networkOnWorker ? 'worker' : 'main',
     machine,
     threads: options.threads ?? null,
@@ -356,6 +365,7 @@ async function benchModel(denoiser: Denoiser, target: Target, input: SyntheticSl
     const session = denoiser.model.session;
     const pipelined = async (steps: number, count: number, onStep?: () => void) => {
       const passes: Array<[number, number]> = [];
+      const workerCpu = stats.workerCpuMs;
       session.onPass = (startedAt, endedAt) => passes.push([startedAt, endedAt]);
       const started = performance.now();
       const inFlight: Array<Promise<unknown>> = [];
@@ -373,14 +383,15 @@ async function benchModel(denoiser: Denoiser, target: Target, input: SyntheticSl
       const totalMs = performance.now() - started;
       let idleMs = 0;
       for (let i = 1; i < passes.length; i++) idleMs += Math.max(0, passes[i]![0] - passes[i - 1]![1]);
-      return { totalMs, idleMs };
+      const threadCpuMs = workerCpu === undefined || stats.workerCpuMs === undefined ? null : stats.workerCpuMs - workerCpu;
+      return { totalMs, idleMs, threadCpuMs };
     };
     // Warm-up: session initialisation and onnxruntime's per-shape allocations stay out of the numbers.
     await once(options.steps[0]!);
     for (const steps of options.steps) {
       const rss = new RssSampler();
       const timed = [];
-      let flow: { totalMs: number; idleMs: number };
+      let flow: { totalMs: number; idleMs: number; threadCpuMs: number | null };
       try {
         for (let r = 0; r < options.repeats; r++) timed.push(await once(steps, rss.sample));
         flow = await pipelined(steps, options.repeats, rss.sample);
@@ -413,6 +424,7 @@ async function benchModel(denoiser: Denoiser, target: Target, input: SyntheticSl
         engineCpuMsPerSlice: engineCpu === null ? null : round(engineCpu / batch, 2),
         pipelinedMsPerSlice: round(flow.totalMs / (options.repeats * batch), 2),
         networkIdleMsPerSlice: round(flow.idleMs / (options.repeats * batch), 2),
+        networkThreadCpuMsPerSlice: flow.threadCpuMs === null ? null : round(flow.threadCpuMs / (options.repeats * batch), 2),
         modelCalls: median.modelCalls,
         peakRssMb: round(rss.peakBytes / 2 ** 20, 1),
         processPeakRssMb: round((process.resourceUsage().maxRSS * 1024) / 2 ** 20, 1),
@@ -421,7 +433,7 @@ async function benchModel(denoiser: Denoiser, target: Target, input: SyntheticSl
         `${run.model} ${run.device} ${size}x${size} batch ${batch} steps ${steps}: ${run.msPerSlice} ms/slice, ` +
           `total/model ${run.totalOverModel ?? 'n/a'}, engine ${run.engineMsPerSlice} ms/slice ` +
           `(${run.engineCpuMsPerSlice ?? 'n/a'} ms CPU); two batches in flight: ${run.pipelinedMsPerSlice} ms/slice, ` +
-          `network idle ${run.networkIdleMsPerSlice} ms/slice; peak RSS ${run.peakRssMb} MB`,
+          `network idle ${run.networkIdleMsPerSlice} ms/slice (its thread's CPU outside passes ${run.networkThreadCpuMsPerSlice ?? 'n/a'} ms); peak RSS ${run.peakRssMb} MB`,
       );
       runs.push(run);
     }

@@ -37,8 +37,15 @@ describe('lowdose bench', () => {
       expect(r.engineMsPerSlice).toBeGreaterThanOrEqual(0);
       expect(r.engineMsPerSlice).toBeLessThanOrEqual(r.msPerSlice);
       if (process.platform === 'linux') expect(r.engineCpuMsPerSlice).toBeGreaterThan(0);
+      // Two batches in flight with the network on its worker thread, as denoise runs it: the
+      // network waited between passes for no more than the whole run took.
+      expect(r.pipelinedMsPerSlice).toBeGreaterThan(0);
+      expect(r.networkIdleMsPerSlice).toBeGreaterThanOrEqual(0);
+      expect(r.networkIdleMsPerSlice).toBeLessThanOrEqual(r.pipelinedMsPerSlice);
+      if (process.platform === 'linux') expect(r.networkThreadCpuMsPerSlice).toBeGreaterThanOrEqual(0);
       expect(r.processPeakRssMb).toBeGreaterThanOrEqual(r.peakRssMb - 1);
     }
+    expect(report.networkThread).toBe('worker');
     expect(report.machine.cpus).toBeGreaterThan(0);
     expect(report.machine.node).toBe(process.version);
     // Each requested device is accounted for: cuda either ran or says why not.
