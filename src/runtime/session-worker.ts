@@ -72,7 +72,9 @@ async function handle(request: WorkerRequest): Promise<WorkerReply> {
         id: request.id,
         forwardMs: session.stats.forwardMs - before.forwardMs,
         ...pass,
-        overheadCpuMs: cpuStarted !== null && cpuEnded !== null ? Math.max(0, cpuEnded - cpuStarted - forwardCpuMs) : 0,
+        // Not clamped at 0: single readings are off by up to a scheduler tick either way
+        // (src/util/thread-cpu.ts), their sum over many passes is not.
+        overheadCpuMs: cpuStarted !== null && cpuEnded !== null ? cpuEnded - cpuStarted - forwardCpuMs : 0,
         returned,
       };
     }
