@@ -149,16 +149,17 @@ export function imageGrid(rows: ReadonlyArray<{ title: string; cells: readonly G
   return canvas.encodePng({ gray: true });
 }
 
+/** `name` may name a subfolder of docs/experiments (e.g. lowband/texture-water-c1.json). */
 export function saveFigure(name: string, png: Buffer): string {
-  mkdirSync(FIGURES, { recursive: true });
   const file = path.join(FIGURES, name);
+  mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, png);
   console.error(`wrote ${path.relative(ROOT, file)} (${(png.length / 1024).toFixed(0)} KB)`);
   return file;
 }
 
 export function saveJson(name: string, value: unknown): void {
-  mkdirSync(FIGURES, { recursive: true });
+  mkdirSync(path.dirname(path.join(FIGURES, name)), { recursive: true });
   writeFileSync(path.join(FIGURES, name), `${JSON.stringify(value, null, 2)}\n`);
   console.error(`wrote docs/experiments/${name}`);
 }

@@ -12,6 +12,8 @@
  *
  * Run: npx tsx scripts/experiments/texture-water.ts   (about 3 minutes on the 2-core machine)
  * Writes docs/experiments/texture-water.json, texture-water-nps-dose<pct>.png, texture-water-transfer-dose<pct>.png.
+ * A candidate: --model <card.json> --prefix <name> (files <name>.json, <name>-*.png) --sweep no (the
+ * first table and T(f) only).
  */
 import { restoreTexture, textureWeight } from '../../src/diffusion/texture.js';
 import type { NpsResult } from '../../src/metrics/index.js';
@@ -21,7 +23,8 @@ import type { QaCase, SliceStack } from '../../src/qa/types.js';
 import { linePlot, saveFigure, saveJson } from './figures.js';
 import { denoiseStack, fixtureGeometry, modelArgs, modelIdentity, openModel, readFixture, round, scoreStack } from './fixture-runs.js';
 
-const args = modelArgs();
+const args = modelArgs({ prefix: { type: 'string', default: 'texture-water' }, sweep: { type: 'string', default: 'yes' } });
+const prefix = args.prefix!;
 const model = await openModel(args);
 const results: Array<Record<string, unknown>> = [];
 const truth = await readFixture('water', 'truth');
@@ -67,7 +70,7 @@ for (const dose of [0.25, 0.1]) {
     [...r.radial.frequency].map((x, k) => [x, f(r.radial.nps[k]!, k)] as const).filter(([x, y]) => x > 0 && Number.isFinite(y));
   const pct = Math.round(dose * 100);
   saveFigure(
-    `texture-water-nps-dose${pct}.png`,
+    `${prefix}-nps-dose${pct}.png`,
     linePlot({
       title: `Water phantom, ${pct} % dose: radial NPS (QA's ROIs)`,
       xLabel: 'spatial frequency (cycles/mm)',
@@ -76,7 +79,7 @@ for (const dose of [0.25, 0.1]) {
     }),
   );
   saveFigure(
-    `texture-water-transfer-dose${pct}.png`,
+    `${prefix}-transfer-dose${pct}.png`,
     linePlot({
       title: `Water phantom, ${pct} % dose: noise amplitude kept, sqrt(NPS_out / NPS_input)`,
       xLabel: 'spatial frequency (cycles/mm)',
@@ -106,7 +109,7 @@ const SWEEP: Array<Record<string, unknown>> = [
   { name: 'ddpm', steps: 20 },
 ];
 const sweep: Array<Record<string, unknown>> = [];
-for (const dose of [0.25, 0.1]) {
+for (const dose of args.sweep === 'no' ? [] : [0.25, 0.1]) {
   const low = await readFixture('water', dose);
   const c: QaCase = { phantom: 'water', dose, geometry: fixtureGeometry('water'), truth, full, low, denoised: low };
   const disc = uniformDisc(c)!;
@@ -130,4 +133,4 @@ for (const dose of [0.25, 0.1]) {
   }
 }
 await model.release();
-saveJson('texture-water.json', { command: 'npx tsx scripts/experiments/texture-water.ts', model: modelIdentity(model), results, sweep });
+saveJson(`${prefix}.json`, { command: `npx tsx scripts/experiments/texture-water.ts ${process.argv.slice(2).join(' ')}`.trim(), model: modelIdentity(model), results, sweep });

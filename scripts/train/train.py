@@ -22,6 +22,7 @@ import torch
 
 from data import CACHE, REPO, SHARPEN_AMOUNT, SHARPEN_SIGMA, PatchSampler, is_real_pair, volumes_in
 from diffusion import Schedule
+from losses import lowfreq_mse
 from model import CondUNet, count_params
 
 SPLITS = {
@@ -87,6 +88,10 @@ def parse():
     ap.add_argument("--lesion-mean-weight", type=float, default=0.0,
                     help="PET: add this x the squared error of the coverage-weighted mean over each patch's lesions "
                          "(the SUVmean error, model units), so a bias that the pixel MSE hardly sees is penalised")
+    ap.add_argument("--lowfreq-weight", type=float, default=0.0,
+                    help="add this times the MSE of the Gaussian-blurred error (the same error the loss uses: v, or x0 "
+                         "for warm samples): weights the slow noise a model leaves in (losses.py; docs/training.md)")
+    ap.add_argument("--lowfreq-sigma", type=float, default=2.0, help="the blur's sigma in pixels for --lowfreq-weight")
     ap.add_argument("--minutes", type=float, default=None, help="stop after this wall time (recorded)")
     ap.add_argument("--cpu-seconds", type=float, default=None,
                     help="stop after this much CPU time of this process (a budget that does not depend on what else the "
@@ -246,6 +251,12 @@ def main():
             ab = sched.ab(t).to(dev)[:, None, None, None]
             x0_pred = ab.sqrt() * x_t - (1 - ab).sqrt() * out
             per_sample = torch.where(from_low_d, band_weight * torch.mean((x0_pred - x0d) ** 2, dim=(1, 2, 3)), per_sample)
+        if a.lowfreq_weight > 0:
+            # The same error as above (so the two terms share their per-sample weights), low-passed.
+            err = out - target
+            if a.warm_fraction > 0:
+                err = torch.where(from_low_d[:, None, None, None], math.sqrt(band_weight) * (x0_pred - x0d), err)
+            per_sample = per_sample + a.lowfreq_weight * lowfreq_mse(err, a.lowfreq_sigma)
         loss = torch.sum(w * per_sample) / w.sum()
         for g in opt.param_groups:
             g["lr"] = lr_at(it)
@@ -324,7 +335,9 @@ def main():
                     + (f"of which {a.warm_fraction} with x_t made from the low-dose image (warm-start consistent, x0 loss x 1/(1 - abar_{a.t_low_max})), " if a.warm_fraction > 0 else "")
                     + f"else uniform in 0..{sched.T - 1}; condition-dropped samples weighted {a.uncond_weight}"
                     + (f"; pixel weight 1 + {a.lesion_weight} x lesion coverage" if a.lesion_weight > 0 else "")
-                    + (f"; + {a.lesion_mean_weight} x squared error of the lesion-coverage-weighted mean" if a.lesion_mean_weight > 0 else ""),
+                    + (f"; + {a.lesion_mean_weight} x squared error of the lesion-coverage-weighted mean" if a.lesion_mean_weight > 0 else "")
+                    + (f"; plus {a.lowfreq_weight} x MSE of the error blurred with a {a.lowfreq_sigma} px Gaussian (low-frequency term)"
+                       if a.lowfreq_weight > 0 else ""),
             "unknownDoseFraction": p_unknown_dose,
             "doseRange": [0.05, 0.5],
             **({"sharperKernelAugmentation": {"fraction": a.sharpen, "amount": list(SHARPEN_AMOUNT), "sigmaPx": list(SHARPEN_SIGMA),
