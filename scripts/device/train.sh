@@ -4,8 +4,9 @@
 # and leaves each run's checkpoint, ONNX file, card and log in $OUT/train-<run>.tar, + $OUT/train.log.
 #   run: bash scripts/device/train.sh [MINUTES=6]
 #   carry: .device/node.xz .device/export-dataset.mjs .device/sources      (bash scripts/device/pack.sh train)
-# With .device/resume/ carried too (lowdose-ct.pt, lowdose-pet.pt, lowdose-ct-wide.pt: CPU-trained
-# checkpoints), it also continues each of those on the GPU beside the from-scratch runs.
+# With .device/resume/ carried too (lowdose-ct.pt, lowdose-pet.pt, lowdose-ct-wide.pt,
+# lowdose-ct-lowband.pt: CPU-trained checkpoints), it also continues each of those on the GPU beside
+# the from-scratch runs.
 # With .device/real carried too (real quarter/full-dose CT pairs of the training patient, packed by
 # pack.sh train), the ct-real* runs continue or train CT on the simulated data plus those pairs.
 # EXPORT_ONLY=1 stops after the export (scripts/device/latent.sh). PYTHON, CONFIG (default gpu), SHARDS (default nproc), WORKERS (sampler processes per run, default 3),
@@ -64,6 +65,10 @@ if [ -n "$real" ]; then
   [ -f $R/lowdose-ct.pt ] && runs+=("ct-real|${ct_loss[*]} --channels 16,32,64 --lr 5e-4 --seed 1240 --resume $R/lowdose-ct.pt --extra-train $real --real-weight 4")
   [ -f $R/lowdose-ct.pt ] && runs+=("ct-real-heavy|${ct_loss[*]} --channels 16,32,64 --lr 5e-4 --seed 1241 --resume $R/lowdose-ct.pt --extra-train $real --real-weight 12")
   runs+=("ct-wide-real|${ct_loss[*]} --seed 1242 --extra-train $real --real-weight 4")
+  # The low-frequency loss term (train.py --lowfreq-weight; docs/training.md): continues the CPU
+  # fine-tune committed in docs/experiments/lowband/ (pack.sh copies it), else the shipped model.
+  lb=$R/lowdose-ct-lowband.pt; [ -f $lb ] || lb=$R/lowdose-ct.pt
+  [ -f $lb ] && runs+=("ct-lowband|${ct_loss[*]} --channels 16,32,64 --lr 5e-4 --seed 1252 --resume $lb --extra-train $real --real-weight 12 --lowfreq-weight 20 --lowfreq-sigma 2")
 fi
 [ -f $R/lowdose-pet.pt ] && [[ " $EXPORTS " == *" pet-lesions "* ]] && runs+=("pet-lesions|${pet_loss[*]} --channels 16,32,64 --lr 5e-4 --seed 1243 --resume $R/lowdose-pet.pt --extra-train pet-lesions")
 if [ -n "${ONLY:-}" ]; then   # e.g. ONLY=ct-gpu: one run alone on the GPU (its unshared speed)
