@@ -69,7 +69,14 @@ if [ -n "$real" ]; then
   # fine-tune committed in docs/experiments/lowband/ (pack.sh copies it), else the shipped model.
   lb=$R/lowdose-ct-lowband.pt; [ -f $lb ] || lb=$R/lowdose-ct.pt
   [ -f $lb ] && runs+=("ct-lowband|${ct_loss[*]} --channels 16,32,64 --lr 5e-4 --seed 1252 --resume $lb --extra-train $real --real-weight 12 --lowfreq-weight 20 --lowfreq-sigma 2")
+  # A fourth resolution level from scratch: the CPU low-band runs showed that noise slower than
+  # 0.05 cycles/mm (20-60 px periods) stays because the 3-level net's receptive field is 57 px
+  # (docs/training.md); one more level doubles it, within the 1.5 s / slice CPU limit.
+  runs+=("ct-deep-lowband|${ct_loss[*]} --channels 32,64,128,256 --seed 1253 --extra-train $real --real-weight 4 --lowfreq-weight 20 --lowfreq-sigma 2")
 fi
+# Lesion-aware PET loss (train.py --lesion-weight / --lesion-mean-weight; the pet-lesions export
+# writes each pixel's lesion coverage): the weights of the CPU candidate M (models/eval/pet-lesion-finetune.md).
+[ -f $R/lowdose-pet.pt ] && [[ " $EXPORTS " == *" pet-lesions "* ]] && runs+=("pet-lesion-loss|${pet_loss[*]} --channels 16,32,64 --lr 5e-4 --seed 1254 --resume $R/lowdose-pet.pt --extra-train pet-lesions --lesion-weight 5 --lesion-mean-weight 0.2")
 [ -f $R/lowdose-pet.pt ] && [[ " $EXPORTS " == *" pet-lesions "* ]] && runs+=("pet-lesions|${pet_loss[*]} --channels 16,32,64 --lr 5e-4 --seed 1243 --resume $R/lowdose-pet.pt --extra-train pet-lesions")
 if [ -n "${ONLY:-}" ]; then   # e.g. ONLY=ct-gpu: one run alone on the GPU (its unshared speed)
   kept=(); for r in "${runs[@]}"; do [[ ",$ONLY," == *",${r%%|*},"* ]] && kept+=("$r"); done; runs=("${kept[@]}")
