@@ -77,7 +77,7 @@ export async function denoiseDicomweb(url: string, options: DicomwebDenoiseOptio
           log(`retrieving ${series.modality} series ${series.seriesInstanceUid} (${series.instances ?? '?'} instance(s)) from ${series.url}`);
           dicomweb.pulled.push(await pullSeries(client, series, pullDir, { log }));
         }
-        return dicomweb.pulled.map((p) => p.dir);
+        return dicomweb.pulled;
       },
       ...(options.stow !== undefined ? { store: stowTo(options.stow) } : {}),
       report: (series, errors): DicomwebDenoiseReport => ({ series, errors, dicomweb }),

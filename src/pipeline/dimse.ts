@@ -86,7 +86,7 @@ export async function denoiseDimse(url: string, options: DimseDenoiseOptions): P
         log(`retrieving ${series.modality} series ${series.seriesInstanceUid} (${instances.length} instance(s)) from ${series.url} with ${dimse.retrieve}`);
         dimse.pulled.push(await pullSeries(target, series, instances, pullDir, { ...client, log }));
       }
-      return dimse.pulled.map((p) => p.dir);
+      return dimse.pulled;
     },
     ...(store
       ? {

@@ -32,12 +32,33 @@ export function derivedParts(series: DenoiseReport['series'][number]): DerivedPa
   ];
 }
 
+/** A series pulled into the pull folder: where its files are and where it came from. */
+export interface PulledFolder {
+  readonly dir: string;
+  /** The series' address on the server (DICOMweb URL or dimse:// address). */
+  readonly url: string;
+}
+
+/**
+ * The folder pipeline names an unreadable file by its path, here a file named after its SOP
+ * Instance UID in a hashed temporary folder: the message also names the instance and the series
+ * address it came from, so the PACS's copy can be found (the file stays for inspection: a run with
+ * errors keeps the pull folder).
+ */
+export function nameRemoteInstance(error: ReportError, pulled: readonly PulledFolder[]): ReportError {
+  if (error.path === null) return error;
+  const file = path.resolve(error.path);
+  const series = pulled.find((p) => path.dirname(file) === path.resolve(p.dir));
+  if (!series || !file.endsWith('.dcm')) return error;
+  return { ...error, message: `instance ${path.basename(file, '.dcm')} of ${series.url}: ${error.message}` };
+}
+
 export interface RemoteSteps<R> {
   /** The source, named by errors that carry no path of their own. */
   readonly source: string;
   readonly pullDir: string;
   /** Retrieves every wanted series; resolves to the folders they were pulled into. */
-  readonly pull: () => Promise<string[]>;
+  readonly pull: () => Promise<PulledFolder[]>;
   /** Stores one derived series back (absent: nothing is stored); `where` names the target in errors. */
   readonly store?: { readonly where: string; readonly put: (part: DerivedPart) => Promise<void> };
   /** The report: the folder report's fields plus the protocol's own section. */
@@ -47,9 +68,9 @@ export interface RemoteSteps<R> {
 export async function denoiseRemote<R>(options: DenoiseOptions, steps: RemoteSteps<R>): Promise<R> {
   const log = options.log ?? (() => {});
   const writeReport = (result: R) => writeFileAtomic(path.join(path.resolve(options.outDir), REPORT_FILE), `${JSON.stringify(result, null, 2)}\n`);
-  let dirs: string[];
+  let pulled: PulledFolder[];
   try {
-    dirs = await steps.pull();
+    pulled = await steps.pull();
   } catch (error) {
     // A server failing mid-retrieve: nothing is denoised or stored; the report says so and what
     // is on disk, and the instances retrieved so far stay for the rerun.
@@ -60,8 +81,11 @@ export async function denoiseRemote<R>(options: DenoiseOptions, steps: RemoteSte
     await writeReport(result);
     return result;
   }
-  const report = await denoisePaths(dirs, options);
-  const errors = [...report.errors];
+  const report = await denoisePaths(
+    pulled.map((p) => p.dir),
+    options,
+  );
+  const errors = report.errors.map((e) => nameRemoteInstance(e, pulled));
   if (steps.store) {
     for (const series of report.series) {
       for (const part of derivedParts(series)) {

@@ -7,13 +7,13 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import http from 'node:http';
-import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DICOMWEB_AUTH_ENV } from '../../src/dicomweb/client.js';
 import { runCli } from '../helpers/cli.js';
+import { startProxy } from '../helpers/http-proxy.js';
+import { copyAsOtherStudy } from '../helpers/mutate-dicom.js';
 import { findOrthanc, startOrthanc, type RunningOrthanc } from '../helpers/orthanc.js';
 
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
@@ -22,51 +22,9 @@ const OPENSSL = '/usr/bin/openssl';
 const installed = findOrthanc();
 if (!installed) console.warn('skipping DICOMweb tests: Orthanc with its DICOMweb plugin is not installed (apt-get install orthanc orthanc-dicomweb)');
 
-interface Proxy {
-  readonly base: string;
-  /** Answers 500 to the requests for which it returns true (counted per method). */
-  fail: ((method: string, url: string, count: number) => boolean) | null;
-  close(): Promise<void>;
-}
-
-/**
- * A forwarding proxy in front of Orthanc that can fail chosen requests, as a failing server would;
- * with `tls`, an https front end (Debian's Orthanc 1.10.1 exits on its first HTTPS request here).
- */
-async function startProxy(target: string, tls?: { key: Buffer; cert: Buffer }): Promise<Proxy> {
-  const counts = new Map<string, number>();
-  const proxy: Proxy = { base: '', fail: null, close: async () => {} };
-  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const method = req.method ?? 'GET';
-    const count = (counts.get(method) ?? 0) + 1;
-    counts.set(method, count);
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    const forward = async () => {
-      if (proxy.fail?.(method, req.url ?? '', count)) {
-        res.writeHead(500).end('injected failure');
-        return;
-      }
-      const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host' && k !== 'content-length') headers[k] = v;
-      const upstream = await fetch(`${target}${req.url}`, { method, headers, ...(chunks.length ? { body: Buffer.concat(chunks) } : {}) });
-      const body = Buffer.from(await upstream.arrayBuffer());
-      res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/octet-stream' }).end(body);
-    };
-    req.on('end', () => void forward());
-  };
-  const server = tls ? https.createServer(tls, handler) : http.createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  return Object.assign(proxy, {
-    base: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  });
-}
-
 interface DicomwebJsonReport {
   series: Array<{ output: { seriesInstanceUid: string; files: string[] } }>;
-  errors: Array<{ code: string; message: string }>;
+  errors: Array<{ code: string; message: string; path: string | null }>;
   dicomweb: {
     pulled: Array<{ seriesInstanceUid: string; instances: number; retrieved: number }>;
     stored: Array<{ kind: string; seriesInstanceUid: string; studyInstanceUid: string; instances: number }>;
@@ -224,6 +182,45 @@ describe.skipIf(!installed)('DICOMweb against Orthanc', () => {
       delete process.env[DICOMWEB_AUTH_ENV];
       await proxy.close();
     }
+  });
+
+  it('a series with an unreadable instance: the error names that instance, the other two are denoised and stored (exit 1)', async () => {
+    // The real CT series as another study, its second instance's PixelData cut to half: Orthanc
+    // stores it, lowdose cannot read its pixels.
+    const originals = await Promise.all(['01.dcm', '02.dcm', '03.dcm'].map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
+    const copies = copyAsOtherStudy(originals, new Set([1]));
+    const uploaded: Array<Record<string, string>> = [];
+    for (const bytes of copies) {
+      const response = await orthanc.rest('/instances', { method: 'POST', body: Buffer.from(bytes) });
+      expect(response.ok).toBe(true);
+      const { ID } = (await response.json()) as { ID: string };
+      uploaded.push((await (await orthanc.rest(`/instances/${ID}/simplified-tags`)).json()) as Record<string, string>);
+    }
+    const { StudyInstanceUID: study, SeriesInstanceUID: series } = uploaded[0]!;
+    const bad = uploaded[1]!.SOPInstanceUID!;
+    expect(study).not.toBe(studyUid);
+    const seriesUrl = `${orthanc.dicomweb}/studies/${study}/series/${series}`;
+    const out = path.join(dir, 'out-unreadable');
+    const run = await runCli('denoise', `${orthanc.dicomweb}/studies/${study}`, '-o', out, '--method', 'gaussian', '--stow', orthanc.dicomweb, '--dicomweb-auth', `basic:${orthanc.user}:${orthanc.password}`, '--no-progress', '--json');
+    expect(run.code, run.stderr).toBe(1);
+    const report = JSON.parse(run.stdout) as DicomwebJsonReport;
+    expect(report.dicomweb.pulled).toEqual([expect.objectContaining({ seriesInstanceUid: series, instances: 3, retrieved: 3 })]);
+    expect(report.errors).toEqual([
+      expect.objectContaining({
+        code: 'E_TRUNCATED',
+        path: expect.stringMatching(new RegExp(`/${bad.replace(/\./g, '\\.')}\\.dcm$`)),
+        message: expect.stringContaining(`instance ${bad} of ${seriesUrl}: `),
+      }),
+    ]);
+    expect(report.errors[0]!.message).toMatch(/pixel data holds 262144 bytes but 1 frame\(s\) of 512 x 512 x 16 bits need 524288/);
+    expect(existsSync(report.errors[0]!.path!)).toBe(true); // kept for inspection
+    expect(report.series).toHaveLength(1);
+    expect(report.series[0]!.output.files).toHaveLength(2);
+    const derivedUid = report.series[0]!.output.seriesInstanceUid;
+    expect(report.dicomweb.stored).toEqual([expect.objectContaining({ kind: 'denoised', studyInstanceUid: study, seriesInstanceUid: derivedUid, instances: 2 })]);
+    const stored = await seriesInstances(derivedUid);
+    const localMd5 = await Promise.all(report.series[0]!.output.files.map(async (f) => createHash('md5').update(await readFile(f)).digest('hex')));
+    expect([...stored.values()].map((s) => s.md5).sort()).toEqual(localMd5.sort());
   });
 
   it('a PET series URL round-trips: one derived PET instance stored in the source study, byte-equal to the local output', async () => {

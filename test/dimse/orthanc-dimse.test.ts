@@ -5,14 +5,16 @@
  * unknown calling AE title, a study that does not exist) and reruns.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import dicomParser from 'dicom-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dimse } from '../../src/dimse/association.js';
 import { runCli } from '../helpers/cli.js';
+import { copyAsOtherStudy } from '../helpers/mutate-dicom.js';
 import { findOrthanc, freePort, ORTHANC_AET, startOrthanc, type RunningOrthanc } from '../helpers/orthanc.js';
 
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
@@ -22,7 +24,7 @@ if (!installed) console.warn('skipping DIMSE tests: Orthanc is not installed (ap
 
 interface DimseJsonReport {
   series: Array<{ output: { seriesInstanceUid: string; files: string[] } }>;
-  errors: Array<{ code: string; message: string }>;
+  errors: Array<{ code: string; message: string; path: string | null }>;
   dimse: {
     callingAet: string;
     retrieve: string;
@@ -69,6 +71,68 @@ async function startRefusingScp(port: number): Promise<{ attempts: () => number;
     server.listen(port);
   });
   return { attempts: () => attempts, close: () => server.close() };
+}
+
+interface CuttingProxy {
+  readonly port: number;
+  /** Server-to-client bytes after which the next connection is cut (both sockets destroyed); null forwards everything. */
+  cutAfter: number | null;
+  /** Connections cut so far. */
+  cuts: number;
+  close(): Promise<void>;
+}
+
+/**
+ * A TCP proxy in front of Orthanc's DICOM port that can cut an association after a given number
+ * of bytes from the PACS, as a PACS killed or a network dropped mid-transfer would: deterministic,
+ * unlike killing the server at the right moment.
+ */
+async function startCuttingProxy(targetPort: number): Promise<CuttingProxy> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => {});
+      s.on('close', () => sockets.delete(s));
+    }
+    const limit = proxy.cutAfter;
+    let sent = 0;
+    client.on('data', (chunk: Buffer) => upstream.write(chunk));
+    upstream.on('data', (chunk: Buffer) => {
+      if (limit !== null && sent + chunk.length > limit) {
+        proxy.cuts++;
+        client.destroy();
+        upstream.destroy();
+        return;
+      }
+      sent += chunk.length;
+      client.write(chunk);
+    });
+    client.on('end', () => upstream.end());
+    upstream.on('end', () => client.end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const proxy: CuttingProxy = {
+    port: (server.address() as net.AddressInfo).port,
+    cutAfter: null,
+    cuts: 0,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+  return proxy;
+}
+
+/** Every file under `root`, relative, sorted. */
+function filesUnder(root: string): string[] {
+  if (!existsSync(root)) return [];
+  return readdirSync(root, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(root, path.join(e.parentPath, e.name)))
+    .sort();
 }
 
 describe.skipIf(!installed)('DIMSE against Orthanc', () => {
@@ -230,5 +294,77 @@ describe.skipIf(!installed)('DIMSE against Orthanc', () => {
     expect(done.dimse.pulled).toEqual([expect.objectContaining({ instances: 3, retrieved: 0 })]);
     expect(done.dimse.stored).toEqual([expect.objectContaining({ seriesInstanceUid: derivedUid, instances: 3 })]);
     expect((await seriesInstances(derivedUid)).size).toBe(3);
+  });
+
+  it('a connection cut after the first instance of a C-GET is an E_IO error with its counts (exit 1): nothing in -o but the report, nothing stored, the rerun retrieves the rest', async () => {
+    const proxy = await startCuttingProxy(orthanc.dicomPort);
+    try {
+      const source = `dimse://${ORTHANC_AET}@127.0.0.1:${proxy.port}/${studyUid}/${sourceSeriesUid}`;
+      const out = path.join(dir, 'out-cut');
+      const args = ['denoise', source, '-o', out, '--method', 'gaussian', '--calling-aet', CALLING_AET, '--store', pacs, '--dimse-timeout', '20', '--no-progress', '--json'];
+      const seriesBefore = await studySeries();
+      // Each CT instance is 526 474 bytes: the PACS waits for our answer to one C-STORE
+      // sub-operation before it sends the next, so 700 000 bytes cut the association in the second.
+      proxy.cutAfter = 700_000;
+      const failed = await runCli(...args);
+      expect(failed.code, failed.stderr).toBe(1);
+      expect(proxy.cuts).toBe(1);
+      const report = JSON.parse(failed.stdout) as DimseJsonReport;
+      expect(report.series).toEqual([]);
+      expect(report.dimse.stored).toEqual([]);
+      expect(report.errors).toEqual([
+        expect.objectContaining({ code: 'E_IO', message: expect.stringMatching(new RegExp(`retrieving series ${sourceSeriesUid.replace(/\./g, '\\.')} with C-GET failed with 1 of 3 instance\\(s\\) on disk: .*the association ended before the PACS answered 1 of 1 C-GET request\\(s\\); run again to retrieve the rest`)) }),
+      ]);
+      expect(filesUnder(out)).toEqual(['report.json']);
+      expect(await studySeries()).toEqual(seriesBefore);
+      // The one instance received is whole, under its final name; no temporary file is left.
+      const pulled = filesUnder(path.join(dir, 'lowdose-dimse'));
+      expect(pulled).toHaveLength(1);
+      expect(pulled[0]).toMatch(/\/[0-9.]+\.dcm$/);
+
+      proxy.cutAfter = null;
+      const rerun = await runCli(...args);
+      expect(rerun.code, rerun.stderr).toBe(0);
+      const done = JSON.parse(rerun.stdout) as DimseJsonReport;
+      expect(done.errors).toEqual([]);
+      expect(done.dimse.pulled).toEqual([expect.objectContaining({ seriesInstanceUid: sourceSeriesUid, instances: 3, retrieved: 2 })]);
+      const derivedUid = done.series[0]!.output.seriesInstanceUid;
+      expect(done.dimse.stored).toEqual([expect.objectContaining({ seriesInstanceUid: derivedUid, instances: 3 })]);
+      const stored = await seriesInstances(derivedUid);
+      expect([...stored.values()].map((s) => s.pixels).sort()).toEqual(plainPixels);
+      expect(filesUnder(path.join(dir, 'lowdose-dimse'))).toEqual([]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('a series with an unreadable instance, by C-GET: the error names that instance, the other two are denoised and stored (exit 1)', async () => {
+    const originals = await Promise.all(['01.dcm', '02.dcm', '03.dcm'].map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
+    const uploaded: Array<Record<string, string>> = [];
+    for (const bytes of copyAsOtherStudy(originals, new Set([1]))) {
+      const response = await orthanc.rest('/instances', { method: 'POST', body: Buffer.from(bytes) });
+      expect(response.ok).toBe(true);
+      const { ID } = (await response.json()) as { ID: string };
+      uploaded.push((await (await orthanc.rest(`/instances/${ID}/simplified-tags`)).json()) as Record<string, string>);
+    }
+    const { StudyInstanceUID: study, SeriesInstanceUID: series } = uploaded[0]!;
+    const bad = uploaded[1]!.SOPInstanceUID!;
+    const out = path.join(dir, 'out-unreadable');
+    const run = await runCli('denoise', `${pacs}/${study}`, '-o', out, '--method', 'gaussian', '--calling-aet', CALLING_AET, '--store', pacs, '--no-progress', '--json');
+    expect(run.code, run.stderr).toBe(1);
+    const report = JSON.parse(run.stdout) as DimseJsonReport;
+    expect(report.dimse.pulled).toEqual([expect.objectContaining({ seriesInstanceUid: series, instances: 3, retrieved: 3 })]);
+    expect(report.errors).toEqual([
+      expect.objectContaining({
+        code: 'E_TRUNCATED',
+        path: expect.stringMatching(new RegExp(`/${bad.replace(/\./g, '\\.')}\\.dcm$`)),
+        message: expect.stringContaining(`instance ${bad} of ${pacs}/${study}/${series}: `),
+      }),
+    ]);
+    expect(report.series[0]!.output.files).toHaveLength(2);
+    const derivedUid = report.series[0]!.output.seriesInstanceUid;
+    expect(report.dimse.stored).toEqual([expect.objectContaining({ kind: 'denoised', studyInstanceUid: study, seriesInstanceUid: derivedUid, instances: 2 })]);
+    const local = await Promise.all(report.series[0]!.output.files.map(async (f) => pixelMd5(new Uint8Array(await readFile(f)))));
+    expect([...(await seriesInstances(derivedUid)).values()].map((s) => s.pixels).sort()).toEqual(local.sort());
   });
 });

@@ -100,3 +100,40 @@ export function writeTemporary(bytes: Uint8Array, name = 'mutated.dcm', prefix =
   writeFileSync(path, bytes);
   return path;
 }
+
+/** Rewrites the last digit of a UID element's value in place (same length, so no offsets move): a new, still valid UID. */
+function bumpUid(bytes: Uint8Array, element: { dataOffset: number; length: number }): void {
+  let at = element.dataOffset + element.length - 1;
+  while (at >= element.dataOffset && (bytes[at] === 0 || bytes[at] === 0x20)) at--;
+  const digit = bytes[at]! - 0x30;
+  if (digit < 0 || digit > 9) throw new Error('UID does not end in a digit');
+  bytes[at] = 0x30 + ((digit + 5) % 10);
+}
+
+/**
+ * A copy of a real series as another study: Study, Series and SOP Instance UIDs each changed in
+ * their last digit (one bijection, so the instances stay distinct), and in the files listed in
+ * `truncate` the PixelData value cut to half its length (its length field, and the group length if any, say so too), a file a
+ * PACS stores but whose pixels cannot be read. Implicit or explicit VR little endian; PixelData
+ * must be the last element.
+ */
+export function copyAsOtherStudy(files: readonly Uint8Array[], truncate: ReadonlySet<number> = new Set()): Uint8Array[] {
+  return files.map((original, index) => {
+    const bytes = original.slice();
+    const ds = dicomParser.parseDicom(bytes);
+    for (const tag of ['x0020000d', 'x0020000e', 'x00080018', 'x00020003']) {
+      const element = ds.elements[tag];
+      if (!element) throw new Error(`no element ${tag}`);
+      bumpUid(bytes, element);
+    }
+    if (!truncate.has(index)) return bytes;
+    const pixels = ds.elements.x7fe00010;
+    if (!pixels || pixels.dataOffset + pixels.length !== bytes.length) throw new Error('PixelData is not the last element');
+    const half = Math.floor(pixels.length / 4) * 2;
+    const view = new DataView(bytes.buffer, bytes.byteOffset);
+    view.setUint32(pixels.dataOffset - 4, half, true);
+    const groupLength = ds.elements.x7fe00000;
+    if (groupLength) view.setUint32(groupLength.dataOffset, view.getUint32(groupLength.dataOffset, true) - (pixels.length - half), true);
+    return bytes.slice(0, pixels.dataOffset + half);
+  });
+}

@@ -17,6 +17,7 @@ import { buildApp } from '../../src/server/app.js';
 import { decodeSlice } from '../../src/server/slice-encoding.js';
 import { DICOMWEB_AUTH_ENV } from '../../src/dicomweb/client.js';
 import { runCli } from '../helpers/cli.js';
+import { startProxy } from '../helpers/http-proxy.js';
 import { findOrthanc, freePort, startOrthanc, type RunningOrthanc } from '../helpers/orthanc.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
@@ -161,6 +162,39 @@ describe.skipIf(!installed)('serve --dicomweb against Orthanc', () => {
     expect((await get('/api/pacs/studies?patientId=99000')).json<PacsStudies>().studies[0]!.series).toBe(2);
     // The derived series is denoisable on the list but a study URL would skip it; the list shows it.
     expect((await get(`/api/pacs/studies/${CT_STUDY}/series`)).json<PacsSeriesList>().series).toHaveLength(2);
+  });
+
+  it('a job whose store-back fails is failed with the STOW error, nothing stored, and its comparison still opens', async () => {
+    // The same Orthanc behind a proxy that answers every STOW-RS POST with HTTP 500.
+    const proxy = await startProxy(orthanc.http);
+    const failing = await buildApp({
+      data: [],
+      workDir: path.join(dir, 'work-stow-fails'),
+      viewerDir: null,
+      dicomweb: { base: `${proxy.base}/dicom-web`, client: { auth: `basic:${orthanc.user}:${orthanc.password}`, retries: 0 } },
+    });
+    try {
+      const [source] = (await call(failing, { url: `/api/pacs/studies/${CT_STUDY}/series` })).json<PacsSeriesList>().series;
+      const opened = (await call(failing, { method: 'POST', url: `/api/pacs/studies/${CT_STUDY}/series/${source!.seriesInstanceUid}/open` })).json<PacsOpened>();
+      const before = (await orthancSeries(CT_STUDY)).map((s) => s.MainDicomTags.SeriesInstanceUID).sort();
+      proxy.fail = (method) => method === 'POST';
+      const started = await call(failing, { method: 'POST', url: '/api/jobs', payload: { series: [opened.series[0]!.id], options: { method: 'gaussian' }, store: true } });
+      expect(started.statusCode).toBe(202);
+      const job = await failing.jobs.settled(started.json<JobView>().id);
+      seen.push(JSON.stringify(job));
+      expect(job.status).toBe('failed');
+      expect(job.progress?.stage).toBe('store');
+      expect(job.error).toMatchObject({ code: 'E_IO', message: expect.stringMatching(/storing denoised series [0-9.]+ .*failed after 0 of 3 instance\(s\).*HTTP 500.*run again/) });
+      expect(job.result!.stored).toEqual([]);
+      expect(job.result!.errors).toEqual([job.error]);
+      expect((await orthancSeries(CT_STUDY)).map((s) => s.MainDicomTags.SeriesInstanceUID).sort()).toEqual(before);
+      // The denoised series is on this server: its comparison opens.
+      expect(job.result!.comparisons).toHaveLength(1);
+      expect((await call(failing, { url: `/api/comparisons/${job.result!.comparisons[0]}` })).statusCode).toBe(200);
+    } finally {
+      await failing.close();
+      await proxy.close();
+    }
   });
 
   it('refuses store-back for a series that did not come from the DICOMweb server', async () => {

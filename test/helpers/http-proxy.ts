@@ -1,0 +1,49 @@
+/**
+ * An HTTP(S) forwarding proxy for the DICOMweb tests: in front of Orthanc it can answer chosen
+ * requests with HTTP 500, as a failing server would, and with `tls` it is an https front end
+ * (Debian's Orthanc 1.10.1 exits on its first HTTPS request here).
+ */
+import http from 'node:http';
+import https from 'node:https';
+
+export interface Proxy {
+  readonly base: string;
+  /** Answers 500 to the requests for which it returns true (counted per method). */
+  fail: ((method: string, url: string, count: number) => boolean) | null;
+  close(): Promise<void>;
+}
+
+/**
+ * A forwarding proxy in front of Orthanc that can fail chosen requests, as a failing server would;
+ * with `tls`, an https front end (Debian's Orthanc 1.10.1 exits on its first HTTPS request here).
+ */
+export async function startProxy(target: string, tls?: { key: Buffer; cert: Buffer }): Promise<Proxy> {
+  const counts = new Map<string, number>();
+  const proxy: Proxy = { base: '', fail: null, close: async () => {} };
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const method = req.method ?? 'GET';
+    const count = (counts.get(method) ?? 0) + 1;
+    counts.set(method, count);
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    const forward = async () => {
+      if (proxy.fail?.(method, req.url ?? '', count)) {
+        res.writeHead(500).end('injected failure');
+        return;
+      }
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host' && k !== 'content-length') headers[k] = v;
+      const upstream = await fetch(`${target}${req.url}`, { method, headers, ...(chunks.length ? { body: Buffer.concat(chunks) } : {}) });
+      const body = Buffer.from(await upstream.arrayBuffer());
+      res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/octet-stream' }).end(body);
+    };
+    req.on('end', () => void forward());
+  };
+  const server = tls ? https.createServer(tls, handler) : http.createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return Object.assign(proxy, {
+    base: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  });
+}
