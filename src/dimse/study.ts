@@ -263,12 +263,16 @@ export async function pullSeries(peer: DimsePeer, series: RemoteSeries, listed: 
     if (failed.length > 0) {
       const f = failed[0]!;
       const comment = text(f.getCommandDataset(), 'ErrorComment');
-      failWith(
-        new LowdoseError(
-          'E_IO',
-          `the PACS answered ${statusHex(f.getStatus())}${comment ? ` (${comment})` : ''} with ${f.getCompleted()} sub-operation(s) completed, ${f.getFailures()} failed${verb === 'C-MOVE' ? ` (C-MOVE sends to "${options.callingAet}": the PACS must know that AE title at this machine's address, port ${options.movePort})` : ''}`,
-        ),
-      );
+      // Instances that did arrive rule out a C-MOVE destination the PACS cannot reach: the
+      // transfer broke off (a PACS or network failure), and the configuration hint would mislead.
+      const arrived = onDisk() - (uids.length - missing.length);
+      const why =
+        arrived > 0
+          ? ` after ${arrived} instance(s) had arrived`
+          : verb === 'C-MOVE'
+            ? ` (C-MOVE sends to "${options.callingAet}": the PACS must know that AE title at this machine's address, port ${options.movePort})`
+            : '';
+      failWith(new LowdoseError('E_IO', `the PACS answered ${statusHex(f.getStatus())}${comment ? ` (${comment})` : ''} with ${f.getCompleted()} sub-operation(s) completed, ${f.getFailures()} failed${why}`));
     }
   }
   const have = onDisk();

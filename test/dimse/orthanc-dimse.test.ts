@@ -19,6 +19,8 @@ import { findOrthanc, freePort, ORTHANC_AET, startOrthanc, type RunningOrthanc }
 
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
 const CALLING_AET = 'LOWDOSE';
+/** A second AE title of ours, which Orthanc reaches through a cutting proxy for C-MOVE. */
+const CUT_AET = 'LOWDOSECUT';
 const installed = findOrthanc();
 if (!installed) console.warn('skipping DIMSE tests: Orthanc is not installed (apt-get install orthanc orthanc-dicomweb)');
 
@@ -75,7 +77,7 @@ async function startRefusingScp(port: number): Promise<{ attempts: () => number;
 
 interface CuttingProxy {
   readonly port: number;
-  /** Server-to-client bytes after which the next connection is cut (both sockets destroyed); null forwards everything. */
+  /** Bytes in the `from` direction after which the next connection is cut (both sockets destroyed); null forwards everything. */
   cutAfter: number | null;
   /** Connections cut so far. */
   cuts: number;
@@ -87,7 +89,7 @@ interface CuttingProxy {
  * of bytes from the PACS, as a PACS killed or a network dropped mid-transfer would: deterministic,
  * unlike killing the server at the right moment.
  */
-async function startCuttingProxy(targetPort: number): Promise<CuttingProxy> {
+async function startCuttingProxy(targetPort: number, from: 'server' | 'client' = 'server'): Promise<CuttingProxy> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const upstream = net.connect(targetPort, '127.0.0.1');
@@ -98,17 +100,19 @@ async function startCuttingProxy(targetPort: number): Promise<CuttingProxy> {
     }
     const limit = proxy.cutAfter;
     let sent = 0;
-    client.on('data', (chunk: Buffer) => upstream.write(chunk));
-    upstream.on('data', (chunk: Buffer) => {
-      if (limit !== null && sent + chunk.length > limit) {
-        proxy.cuts++;
-        client.destroy();
-        upstream.destroy();
-        return;
-      }
-      sent += chunk.length;
-      client.write(chunk);
-    });
+    const forward = (source: net.Socket, sink: net.Socket, counted: boolean) =>
+      source.on('data', (chunk: Buffer) => {
+        if (counted && limit !== null && sent + chunk.length > limit) {
+          proxy.cuts++;
+          client.destroy();
+          upstream.destroy();
+          return;
+        }
+        if (counted) sent += chunk.length;
+        sink.write(chunk);
+      });
+    forward(client, upstream, from === 'client');
+    forward(upstream, client, from === 'server');
     client.on('end', () => upstream.end());
     upstream.on('end', () => client.end());
   });
@@ -139,6 +143,9 @@ describe.skipIf(!installed)('DIMSE against Orthanc', () => {
   let dir: string;
   let orthanc: RunningOrthanc;
   let movePort: number;
+  /** C-MOVE to CUT_AET goes through this proxy to our storage SCP on cutMovePort. */
+  let moveProxy: CuttingProxy;
+  let cutMovePort: number;
   let pacs: string;
   let studyUid: string;
   let sourceSeriesUid: string;
@@ -170,7 +177,11 @@ describe.skipIf(!installed)('DIMSE against Orthanc', () => {
     process.env.TMPDIR = dir; // pulled instances go under the test's folder
     movePort = await freePort();
     // The calling AE title is known to Orthanc (C-FIND / C-GET / C-MOVE allowed) at our storage SCP's port.
-    orthanc = await startOrthanc(dir, { dicomModalities: { lowdose: { aet: CALLING_AET, host: '127.0.0.1', port: movePort } } });
+    cutMovePort = await freePort();
+    moveProxy = await startCuttingProxy(cutMovePort, 'client');
+    orthanc = await startOrthanc(dir, {
+      dicomModalities: { lowdose: { aet: CALLING_AET, host: '127.0.0.1', port: movePort }, cut: { aet: CUT_AET, host: '127.0.0.1', port: moveProxy.port } },
+    });
     pacs = `dimse://${ORTHANC_AET}@127.0.0.1:${orthanc.dicomPort}`;
     for (const file of readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort()) {
       const response = await orthanc.rest('/instances', { method: 'POST', body: await readFile(path.join(CT_DIR, file)) });
@@ -190,6 +201,7 @@ describe.skipIf(!installed)('DIMSE against Orthanc', () => {
     if (savedTmp === undefined) delete process.env.TMPDIR;
     else process.env.TMPDIR = savedTmp;
     await orthanc?.stop();
+    await moveProxy?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
@@ -366,5 +378,26 @@ describe.skipIf(!installed)('DIMSE against Orthanc', () => {
     expect(report.dimse.stored).toEqual([expect.objectContaining({ kind: 'denoised', studyInstanceUid: study, seriesInstanceUid: derivedUid, instances: 2 })]);
     const local = await Promise.all(report.series[0]!.output.files.map(async (f) => pixelMd5(new Uint8Array(await readFile(f)))));
     expect([...(await seriesInstances(derivedUid)).values()].map((s) => s.pixels).sort()).toEqual(local.sort());
+  });
+
+  it('a C-MOVE whose transfer to our storage SCP is cut after the first instance is an E_IO error (exit 1); the rerun moves the rest', async () => {
+    const source = `${pacs}/${studyUid}/${sourceSeriesUid}`;
+    const out = path.join(dir, 'out-move-cut');
+    const args = ['denoise', source, '-o', out, '--method', 'gaussian', '--calling-aet', CUT_AET, '--move-port', String(cutMovePort), '--dimse-timeout', '20', '--no-progress', '--json'];
+    moveProxy.cutAfter = 700_000; // inside the second 526 474-byte instance Orthanc sends to our SCP
+    const failed = await runCli(...args);
+    expect(failed.code, failed.stderr).toBe(1);
+    expect(moveProxy.cuts).toBe(1);
+    const report = JSON.parse(failed.stdout) as DimseJsonReport;
+    expect(report.series).toEqual([]);
+    expect(report.errors).toEqual([expect.objectContaining({ code: 'E_IO', message: expect.stringMatching(/with C-MOVE failed with 1 of 3 instance\(s\) on disk: the PACS answered 0x[0-9a-f]{4} .* after 1 instance\(s\) had arrived; run again to retrieve the rest/) })]);
+    expect(filesUnder(out)).toEqual(['report.json']);
+    moveProxy.cutAfter = null;
+    const rerun = await runCli(...args);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    const done = JSON.parse(rerun.stdout) as DimseJsonReport;
+    expect(done.dimse.pulled).toEqual([expect.objectContaining({ seriesInstanceUid: sourceSeriesUid, instances: 3, retrieved: 2 })]);
+    const pixels = await Promise.all(done.series[0]!.output.files.map(async (f) => pixelMd5(new Uint8Array(await readFile(f)))));
+    expect(pixels.sort()).toEqual(plainPixels);
   });
 });
