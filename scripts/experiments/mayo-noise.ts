@@ -6,9 +6,9 @@
  *
  * For each patient and kernel of ../shared/ldct-mayo (Siemens SOMATOM Definition AS+, 3 mm):
  *  - real added noise: quarter minus full dose of the same slice;
- *  - simulated added noise: `lowdose simulate --dose 0.21` (runSimulate, seed 0, the defaults:
+ *  - simulated added noise: `lowdose simulate --dose 0.22` (runSimulate, seed 0, the defaults:
  *    --mode insert, --kernel auto from ConvolutionKernel, --i0 auto, bowtie, --tcm) minus the same
- *    full-dose slice. 0.21 is MAYO_QUARTER_DOSE, the simulator dose whose added noise equals that of
+ *    full-dose slice. 0.22 is MAYO_QUARTER_DOSE, the simulator dose whose added noise equals that of
  *    the AAPM-Mayo "quarter dose" (fitted on L143; L192 is held out);
  *  - nominal: the same at --dose 0.25, to show what the photon calibration changes;
  *  - before: the simulator at commit 831bca6, from docs/experiments/mayo-noise-before.json.

@@ -3,7 +3,7 @@
  * Challenge) as training volumes for scripts/train/*.py, in data.py's layout:
  *   .cache/train/CT/mayo-<patient>-<kernel>/clean.f32   full-dose slices (HU) [S, 512, 512]
  *                                           low.f32     the same slices at quarter dose
- *                                           meta.json   kind 'ct-real-pair', dose 0.25
+ *                                           meta.json   kind 'ct-real-pair', dose 0.22 (MAYO_QUARTER_DOSE)
  * Only the training patient is exported (L143); L192 is the validation patient and is scored by
  * scripts/evaluate (never trained on). Padding (outside the scan field) is set to -1000 HU in both
  * images so the network never learns it as tissue, and recorded in `padding.u8`.
@@ -16,13 +16,17 @@ import { fileURLToPath } from 'node:url';
 import { scanPaths } from '../../src/dicom/scan.js';
 import { readSlicePixels } from '../../src/dicom/read-slice.js';
 import type { Series } from '../../src/dicom/types.js';
+import { MAYO_QUARTER_DOSE } from '../../src/simulate/index.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SHARED = process.env['LOWDOSE_SHARED'] ?? path.resolve(REPO, '../shared');
 const CACHE = process.env['LOWDOSE_CACHE'] ?? path.join(REPO, '.cache');
 export const REAL_TRAIN_PATIENTS = ['L143'];
 export const REAL_KERNELS = ['B30f', 'D45f'];
-const REAL_DOSE = 0.25;
+// The dose the network is told for these pairs: the simulator's photon fraction whose added noise
+// equals the Mayo quarter dose's (src/simulate/scanner-kernels.ts), so a real pair and a simulated
+// slice with the same noise carry the same dose label. The shipped lowdose-ct was trained with 0.25 here.
+const REAL_DOSE = MAYO_QUARTER_DOSE;
 const PADDING_HU = -1000;
 
 function arg(name: string, fallback: string): string {
