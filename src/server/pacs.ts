@@ -13,7 +13,7 @@ import path from 'node:path';
 import { DicomwebClient, type DicomwebClientOptions } from '../dicomweb/client.js';
 import { listSeries, pullSeries, searchStudies, stowSeries, type PulledSeries, type RemoteSeries, type RemoteStudy, type StoredSeries, type StudyQuery } from '../dicomweb/study.js';
 import { LowdoseError, toLowdoseError } from '../errors.js';
-import { derivedParts, type DerivedPart } from '../pipeline/remote-denoise.js';
+import { derivedParts, nameRemoteInstance, type DerivedPart } from '../pipeline/remote-denoise.js';
 import type { DenoiseReport } from '../pipeline/types.js';
 import type { ApiError } from './api-types.js';
 import { withHttpStatus } from './http-errors.js';
@@ -34,6 +34,18 @@ function scrubbed(error: unknown, base: string): LowdoseError {
   if (e.code !== 'E_IO') return new LowdoseError(e.code, message, options);
   const what = /HTTP \d{3}/.test(message) ? 'failed' : 'could not be reached';
   return withHttpStatus(new LowdoseError('E_IO', `the DICOMweb server ${base} ${what}: ${message}`, options), 502);
+}
+
+/**
+ * The instances of a pulled series that could not be read (the index leaves them out of the
+ * series), named as `denoise <url>` names them: by SOP Instance UID and series URL (the same
+ * nameRemoteInstance), so the PACS's copy can be found.
+ */
+export function unreadableInstances(pulled: PulledSeries, errors: readonly LowdoseError[]): ApiError[] {
+  return errors.map((e) => {
+    const named = nameRemoteInstance(e.toJSON(), [{ dir: pulled.dir, url: pulled.url }]);
+    return { code: named.code, message: named.message };
+  });
 }
 
 export interface PacsServiceOptions {

@@ -390,4 +390,6 @@ export const pacsOpened = Type.Object({
   /** Instances the server listed, and how many this request retrieved (the others were already here). */
   instances: Type.Integer(),
   retrieved: Type.Integer(),
+  /** Instances that could not be read (left out of the series), each named by SOP Instance UID and series URL. */
+  unreadable: Type.Array(Type.Object({ code: Type.String(), message: Type.String() })),
 });

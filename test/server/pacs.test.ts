@@ -18,6 +18,7 @@ import { decodeSlice } from '../../src/server/slice-encoding.js';
 import { DICOMWEB_AUTH_ENV } from '../../src/dicomweb/client.js';
 import { runCli } from '../helpers/cli.js';
 import { startProxy } from '../helpers/http-proxy.js';
+import { copyAsOtherStudy } from '../helpers/mutate-dicom.js';
 import { findOrthanc, freePort, startOrthanc, type RunningOrthanc } from '../helpers/orthanc.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
@@ -283,6 +284,43 @@ describe.skipIf(!installed)('serve --dicomweb against Orthanc', () => {
     // Credentials without a server to use them on are a usage error.
     expect((await runCli('serve', '--dicomweb-auth', 'basic:a:b', '--port', '0')).code).toBe(2);
   }, 60_000);
+
+  it('opening a series with an unreadable instance names it by SOP Instance UID and series URL, as denoise <url> does, and a job denoises the rest', async () => {
+    // The real CT series as another study, its second instance's PixelData cut to half: Orthanc
+    // stores it, lowdose cannot read its pixels.
+    const originals = await Promise.all(['01.dcm', '02.dcm', '03.dcm'].map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
+    const uploaded: Array<Record<string, string>> = [];
+    for (const bytes of copyAsOtherStudy(originals, new Set([1]))) {
+      const response = await orthanc.rest('/instances', { method: 'POST', body: Buffer.from(bytes) });
+      expect(response.ok).toBe(true);
+      const { ID } = (await response.json()) as { ID: string };
+      uploaded.push((await (await orthanc.rest(`/instances/${ID}/simplified-tags`)).json()) as Record<string, string>);
+    }
+    const { StudyInstanceUID: study, SeriesInstanceUID: series } = uploaded[0]!;
+    const bad = uploaded[1]!.SOPInstanceUID!;
+    expect(study).not.toBe(CT_STUDY);
+    const response = await call(app, { method: 'POST', url: `/api/pacs/studies/${study}/series/${series}/open` });
+    expect(response.statusCode).toBe(200);
+    const opened = response.json<PacsOpened>();
+    expect(opened).toMatchObject({ instances: 3, retrieved: 3 });
+    expect(opened.series.map((s) => s.slices)).toEqual([2]);
+    expect(opened.unreadable).toEqual([
+      { code: 'E_TRUNCATED', message: expect.stringContaining(`instance ${bad} of ${orthanc.dicomweb}/studies/${study}/series/${series}: `) },
+    ]);
+    expect(opened.unreadable[0]!.message).toMatch(/pixel data holds 262144 bytes but 1 frame\(s\) of 512 x 512 x 16 bits need 524288/);
+    // No server folder in it (the pull folder is under the work folder, shown as its label).
+    expect(opened.unreadable[0]!.message).not.toContain(dir);
+    // A readable series reports none.
+    const [source] = (await get(`/api/pacs/studies/${CT_STUDY}/series`)).json<PacsSeriesList>().series;
+    expect((await call(app, { method: 'POST', url: `/api/pacs/studies/${CT_STUDY}/series/${source!.seriesInstanceUid}/open` })).json<PacsOpened>().unreadable).toEqual([]);
+    // A job on the opened series denoises its two readable instances.
+    const started = await call(app, { method: 'POST', url: '/api/jobs', payload: { series: [opened.series[0]!.id], options: { method: 'gaussian' } } });
+    expect(started.statusCode).toBe(202);
+    const job = await app.jobs.settled(started.json<JobView>().id);
+    seen.push(JSON.stringify(job));
+    expect(job.status).toBe('done');
+    expect(job.progress).toMatchObject({ slicesDone: 2, slicesTotal: 2 });
+  });
 
   it('has no PACS routes to speak of without --dicomweb', async () => {
     const plain = await buildApp({ data: [FIXTURE_SERIES], workDir: path.join(dir, 'work-plain'), viewerDir: null });

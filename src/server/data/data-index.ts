@@ -107,11 +107,16 @@ export class DataIndex {
    * hold, also those the index had before (an upload of files it already has).
    */
   add(paths: readonly string[]): Promise<string[]> {
+    return this.addReading(paths).then((r) => r.keys);
+  }
+
+  /** As `add`, also with the files under `paths` that could not be read (and so are in no series). */
+  addReading(paths: readonly string[]): Promise<{ keys: string[]; errors: LowdoseError[] }> {
     const run = this.tail.then(async () => {
       const started = performance.now();
-      const keys = await this.read(this.contents, paths.filter((p) => existsSync(p)));
+      const read = await this.read(this.contents, paths.filter((p) => existsSync(p)));
       await this.publish(started);
-      return keys;
+      return read;
     });
     this.tail = run.then(
       () => {},
@@ -133,9 +138,12 @@ export class DataIndex {
     });
   }
 
-  /** Reads `paths` into `contents`, with the inputs their reports name elsewhere in the data folders; the keys of the series `paths` hold. */
-  private async read(contents: Contents, paths: readonly string[]): Promise<string[]> {
-    if (paths.length === 0) return [];
+  /**
+   * Reads `paths` into `contents`, with the inputs their reports name elsewhere in the data
+   * folders; the keys of the series `paths` hold and the files of `paths` that could not be read.
+   */
+  private async read(contents: Contents, paths: readonly string[]): Promise<{ keys: string[]; errors: LowdoseError[] }> {
+    if (paths.length === 0) return { keys: [], errors: [] };
     // Only what really lies in the data folders: a symlink in them that points elsewhere is not followed.
     const within = await realRoots(this.roots.filter((r) => existsSync(r)));
     let refused = 0;
@@ -171,7 +179,7 @@ export class DataIndex {
       for (const s of extra.series) if (!contents.series.has(s.key)) contents.series.set(s.key, s);
     }
     if (refused > 0) this.log.warn(`${refused} path(s) lead outside the data folders (symlinks, or report inputs elsewhere): not served`);
-    return scan.series.map((s) => s.key);
+    return { keys: scan.series.map((s) => s.key), errors: scan.errors };
   }
 
   /** Ids, roles, comparisons and studies of the current contents, swapped in whole. */

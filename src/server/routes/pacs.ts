@@ -8,7 +8,9 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { LowdoseError } from '../../errors.js';
-import type { PacsService } from '../pacs.js';
+import { defaultModelsDir } from '../../models/index.js';
+import { serverPathRedactor } from '../http-errors.js';
+import { unreadableInstances, type PacsService } from '../pacs.js';
 import { errorResponses, pacsInfo, pacsOpened, pacsSeriesList, pacsSeriesParams, pacsStudies, pacsStudyParams, pacsStudyQuery } from '../schemas.js';
 
 const DENOISABLE = new Set(['CT', 'PT']);
@@ -19,6 +21,8 @@ const pacs: FastifyPluginAsyncTypebox = async (app) => {
     if (!app.pacs) throw new LowdoseError('E_NOT_FOUND', 'this server has no DICOMweb server to browse: start lowdose serve with --dicomweb <url>');
     return app.pacs;
   };
+  // Messages name files in the pull folder (under the work folder): shown by label, as job errors are.
+  const redact = serverPathRedactor(app.config, defaultModelsDir());
 
   app.get('/api/pacs', { schema: { response: { 200: pacsInfo, ...errorResponses } } }, async () => ({ server: app.pacs?.base ?? null }));
 
@@ -59,12 +63,14 @@ const pacs: FastifyPluginAsyncTypebox = async (app) => {
     { schema: { params: pacsSeriesParams, response: { 200: pacsOpened, ...errorResponses } } },
     async (request) => {
       const pulled = await server().open(request.params.study, request.params.series);
-      const keys = await app.data.index.add([pulled.dir]);
+      const { keys, errors } = await app.data.index.addReading([pulled.dir]);
       const series = app.data.index.summariesOf(keys);
+      const unreadable = unreadableInstances(pulled, errors).map((e) => ({ ...e, message: redact(e.message) }));
       if (series.length === 0) {
-        throw new LowdoseError('E_NOT_IMAGE', `series ${request.params.series} has no image the viewer can show (${pulled.instances} instance(s) retrieved)`);
+        const why = unreadable.length > 0 ? `: ${unreadable.map((e) => e.message).join('; ')}` : '';
+        throw new LowdoseError('E_NOT_IMAGE', `series ${request.params.series} has no image the viewer can show (${pulled.instances} instance(s) retrieved)${why}`);
       }
-      return { series, instances: pulled.instances, retrieved: pulled.retrieved };
+      return { series, instances: pulled.instances, retrieved: pulled.retrieved, unreadable };
     },
   );
 };
