@@ -32,3 +32,12 @@ export function methodLabel(report: Pick<ReportFacts, 'method' | 'model' | 'step
   if (report.samples && report.samples > 1) parts.push(`${report.samples} samples`);
   return parts.join(', ');
 }
+
+/**
+ * The difference pane's window as text: "±100 HU" while it is centred on zero (the way it opens),
+ * else the same "W … L …" as the other panes, since "±" would misstate a window moved off zero.
+ */
+export function differenceWindowText(voi: { windowCenter: number; windowWidth: number }, unit: string, format: (v: number) => string): string {
+  const centred = Math.abs(voi.windowCenter) <= 1e-6 * Math.max(1, voi.windowWidth);
+  return centred ? `±${format(voi.windowWidth / 2)} ${unit}` : `W ${format(voi.windowWidth)} L ${format(voi.windowCenter)} ${unit}`;
+}

@@ -8,11 +8,13 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readSliceImage } from '../../src/dicom/index.js';
+import { readSliceImage, scanPaths } from '../../src/dicom/index.js';
 import { PNG } from 'pngjs';
 import { denoisePaths } from '../../src/pipeline/denoise.js';
 import { windowToGray } from '../../src/pipeline/preview.js';
-import { figureLayout } from '../../src/server/figure-render.js';
+import { figureLayout, renderFigure, type FigurePane } from '../../src/server/figure-render.js';
+import { differenceColours } from '../../src/server/difference-pane.js';
+import type { Image2D } from '../../src/image.js';
 import { runMetrics } from '../../src/pipeline/metrics.js';
 import type { ComparisonDetail, ComparisonMetrics, ComparisonSummary, StudiesResponse } from '../../src/server/api-types.js';
 import { buildApp } from '../../src/server/app.js';
@@ -147,14 +149,14 @@ describe('measurement table CSV', () => {
 });
 
 describe('figure PNG', () => {
-  it('draws the source, each method and the reference at one slice, each image windowed where the layout puts it', async () => {
+  it('draws the source, each method, the reference and the difference at one slice, each image windowed where the layout puts it', async () => {
     const methods = sameSource();
     const response = await app.inject({ url: `/api/figure.png?comparisons=${methods.map((m) => m.id).join(',')}&index=1&window=400&level=40` });
     expect(response.statusCode, response.body).toBe(200);
     expect(response.headers['content-type']).toBe('image/png');
     const png = PNG.sync.read(response.rawPayload);
     const image = await readSliceImage(study.lowDose, 1);
-    const panes = [image, null, null, null];
+    const panes = [image, null, null, null, null];
     const layout = figureLayout(
       panes.map(() => ({ title: '', metrics: '', footer: '', image })),
       { window: { lo: -160, hi: 240 }, scale: 1 },
@@ -184,4 +186,99 @@ describe('figure PNG', () => {
     expect((await app.inject({ url: `/api/figure.png?series=${c.lowDose}&scale=3` })).statusCode).toBe(400);
     expect((await app.inject({ url: `/api/figure.png?series=${c.lowDose}` })).statusCode).toBe(200);
   });
+
+  it('draws the difference pane as the viewer does: denoised − reference through the difference window and colour map', async () => {
+    const nlm = (await Promise.all(sameSource().map(async (m) => ({ m, d: (await app.inject({ url: `/api/comparisons/${m.id}` })).json() as ComparisonDetail })))).find((x) => x.d.report?.method === 'nlm')!.m;
+    const response = await app.inject({ url: `/api/figure.png?comparisons=${nlm.id}&index=1&differenceWindow=120&differenceLevel=10` });
+    expect(response.statusCode, response.body).toBe(200);
+    const png = PNG.sync.read(response.rawPayload);
+    const denoised = await readSliceImage((await scanPaths([study.denoisedDir!])).series[0]!, 1);
+    const reference = await readSliceImage(study.fullDose, 1);
+    // Source, denoised, reference, difference.
+    const layout = figureLayout([denoised, denoised, denoised, denoised].map((image) => ({ title: '', metrics: '', footer: '', image })), { window: { lo: -160, hi: 240 }, scale: 1 });
+    expect([png.width, png.height]).toEqual([layout.width, layout.height]);
+    const colours = differenceColours();
+    const { x, y, zoom } = layout.images[3]!;
+    let coloured = 0;
+    for (let row = 2; row < denoised.rows; row += 5) {
+      for (let column = 3; column < denoised.columns; column += 5) {
+        const i = row * denoised.columns + column;
+        const padded = denoised.padding?.[i] || reference.padding?.[i];
+        const d = padded ? 0 : denoised.data[i]! - reference.data[i]!;
+        // The grey level of W 120 L 10; where it falls on a rounding tie (x.5) the int16 grid of the
+        // viewer's difference code may land either side, so both neighbours of a tie are accepted.
+        const level = ((d - (10 - 60)) * 255) / 120;
+        const grey = (v: number) => windowToGray(new Float32Array([(v * 120) / 255 + 10 - 60]), { lo: 10 - 60, hi: 10 + 60 })[0]!;
+        const candidates = [...new Set([grey(level - 1e-3), grey(level + 1e-3)])].map((g) => colours[g]!);
+        const expected = candidates[0]!;
+        const o = 4 * ((y + row * zoom + 1) * png.width + x + column * zoom + 1);
+        expect(candidates, `pixel (${column}, ${row}), difference ${d}`).toContainEqual([png.data[o], png.data[o + 1], png.data[o + 2]]);
+        if (expected[0] !== expected[1] || expected[1] !== expected[2]) coloured++;
+      }
+    }
+    // A colour map, not grey: most sampled differences are off the window's centre.
+    expect(coloured).toBeGreaterThan(20);
+  });
+
+  it('draws ROI and length outlines given in the body at their image coordinates, on every pane', async () => {
+    const c = sameSource()[0]!;
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/figure.png',
+      payload: { comparisons: [c.id], index: 1, measurements: [{ shape: { kind: 'rectangle', from: { x: 10, y: 12 }, to: { x: 30, y: 36 } } }, { name: 'gap', shape: { kind: 'length', from: { x: 5, y: 40 }, to: { x: 40, y: 40 } } }] },
+    });
+    expect(response.statusCode, response.body).toBe(200);
+    const png = PNG.sync.read(response.rawPayload);
+    const image = await readSliceImage(study.lowDose, 1);
+    const layout = figureLayout([image, image, image, image].map((im) => ({ title: '', metrics: '', footer: '', image: im })), { window: { lo: 0, hi: 1 }, scale: 1 });
+    expect([png.width, png.height]).toEqual([layout.width, layout.height]);
+    const at = (px: number, py: number) => [png.data[4 * (py * png.width + px)], png.data[4 * (py * png.width + px) + 1], png.data[4 * (py * png.width + px) + 2]];
+    for (const { x, y, zoom } of layout.images) {
+      // The rectangle's top and left edges, mid-way along, and the length's line, in the viewer's colours.
+      expect(at(x + 20 * zoom, y + 12 * zoom)).toEqual([0x7f, 0xd3, 0xff]);
+      expect(at(x + 10 * zoom, y + 24 * zoom)).toEqual([0x7f, 0xd3, 0xff]);
+      expect(at(x + 20 * zoom, y + 40 * zoom)).toEqual([0x9b, 0xe2, 0x9b]);
+      // Inside the rectangle: the image, not outline.
+      expect(at(x + 20 * zoom, y + 24 * zoom)).not.toEqual([0x7f, 0xd3, 0xff]);
+    }
+    // Without measurements the POST draws the GET's figure.
+    const plain = await app.inject({ method: 'POST', url: '/api/figure.png', payload: { comparisons: [c.id], index: 1 } });
+    expect(plain.rawPayload.equals((await app.inject({ url: `/api/figure.png?comparisons=${c.id}&index=1` })).rawPayload)).toBe(true);
+  });
+
+  it('refuses a figure body naming both or neither source, unknown shapes and a bad difference window', async () => {
+    const c = sameSource()[0]!;
+    const post = (payload: object) => app.inject({ method: 'POST', url: '/api/figure.png', payload });
+    const both = await post({ comparisons: [c.id], series: c.lowDose });
+    expect(both.statusCode).toBe(400);
+    expect(both.json()).toMatchObject({ code: 'E_USAGE' });
+    expect((await post({ index: 0 })).statusCode).toBe(400);
+    expect((await post({ comparisons: [c.id], measurements: [{ shape: { kind: 'polygon', points: [] } }] })).statusCode).toBe(400);
+    expect((await app.inject({ url: `/api/figure.png?comparisons=${c.id}&differenceWindow=0` })).statusCode).toBe(400);
+  });
 });
+
+describe('figure rendering of panes of different matrices', () => {
+  const image = (rows: number, columns: number, value: number): Image2D => ({ data: new Float32Array(rows * columns).fill(value), rows, columns, pixelSpacing: [0.7, 0.7] });
+
+  it('enlarges each pane by its own whole factor and centres it in the common cell', () => {
+    const panes: FigurePane[] = [
+      { title: 'a', metrics: '', footer: '', image: image(64, 64, 100) },
+      { title: 'b', metrics: '', footer: '', image: image(128, 96, 200) },
+    ];
+    const options = { window: { lo: 0, hi: 255 }, scale: 1 } as const;
+    const layout = figureLayout(panes, options);
+    // 64 → ×8 = 512; 128 rows → ×4 = 512 by 384 columns, centred across the 512 px cell.
+    expect(layout.images.map((i) => i.zoom)).toEqual([8, 4]);
+    expect([layout.imageWidth, layout.imageHeight]).toEqual([512, 512]);
+    expect(layout.images[1]!.x - (512 + 2)).toBe(64);
+    const png = PNG.sync.read(renderFigure(panes, options));
+    const at = (x: number, y: number) => png.data[4 * (y * png.width + x)];
+    const second = layout.images[1]!;
+    expect(at(second.x, second.y)).toBe(200);
+    expect(at(second.x + 383, second.y + 511)).toBe(200);
+    expect(at(second.x - 1, second.y + 100)).toBe(0);
+    expect(at(layout.images[0]!.x + 511, layout.images[0]!.y + 511)).toBe(100);
+  });
+});
+

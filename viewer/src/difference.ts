@@ -1,53 +1,6 @@
 /**
- * The difference pane's pixels: test − reference in modality units, on an int16 grid symmetric
- * about zero, with the pixels that either slice marks as not image (padding, CT out-of-field
- * fill) set to zero: fill values differ between scanners and series (−3024 / −2048 / −2000 HU),
- * and their difference is no change in the patient, so it must not light up the map.
+ * The difference pane's pixels and colours for the viewer: the shared code of
+ * src/server/difference-pane.ts (the server's `/api/figure.png` draws the same pane with it), so
+ * the page and the API's figure agree pixel for pixel.
  */
-
-export interface StoredSlice {
-  readonly pixels: ArrayLike<number>;
-  readonly slope: number;
-  readonly intercept: number;
-  /** 1 where the pixel is not image, or null. */
-  readonly padding: ArrayLike<number> | null;
-}
-
-export interface DifferencePixels {
-  readonly pixels: Int16Array;
-  /** value = stored × slope (intercept 0: zero difference is stored 0). */
-  readonly slope: number;
-  /** 1 where either slice is padding (left at zero), or null when neither marks any. */
-  readonly padding: Uint8Array | null;
-}
-
-export function differencePixels(test: StoredSlice, reference: StoredSlice): DifferencePixels {
-  const a = test.pixels;
-  const b = reference.pixels;
-  if (a.length !== b.length) throw new RangeError(`difference of ${a.length} and ${b.length} pixels`);
-  const ta = test.slope;
-  const ra = reference.slope;
-  const offset = test.intercept - reference.intercept;
-  const pa = test.padding;
-  const pb = reference.padding;
-  const skip = (i: number): boolean => (pa !== null && pa[i] !== 0) || (pb !== null && pb[i] !== 0);
-  // Two passes, no float copy: the largest |difference| first, then straight onto int16.
-  let maxAbs = 0;
-  const padding = pa !== null || pb !== null ? new Uint8Array(a.length) : null;
-  for (let i = 0; i < a.length; i++) {
-    if (padding && skip(i)) {
-      padding[i] = 1;
-      continue;
-    }
-    const d = a[i]! * ta - b[i]! * ra + offset;
-    const m = d < 0 ? -d : d;
-    if (m > maxAbs) maxAbs = m;
-  }
-  const slope = Math.max(maxAbs, 1e-6) / 32767;
-  const pixels = new Int16Array(a.length);
-  for (let i = 0; i < a.length; i++) {
-    if (padding?.[i]) continue;
-    pixels[i] = Math.round((a[i]! * ta - b[i]! * ra + offset) / slope);
-  }
-  return { pixels, slope, padding };
-}
+export * from '../../src/server/difference-pane.js';

@@ -6,7 +6,7 @@
 import type { SeriesDetail } from './api.js';
 import { roleTitle } from '../../src/server/pane-labels.js';
 
-export { methodLabel, roleTitle } from '../../src/server/pane-labels.js';
+export { differenceWindowText, methodLabel, roleTitle } from '../../src/server/pane-labels.js';
 
 /** The panes every view may have; a multi-method hanging adds `denoised-2`, `denoised-3`, … */
 export type BasePaneKey = 'lowDose' | 'denoised' | 'reference' | 'difference' | 'uncertainty';
@@ -46,13 +46,4 @@ export function paneTitles(facts: TitleFacts): Record<BasePaneKey, string> {
     difference: facts.reference ? 'Difference (denoised − reference)' : `Difference (denoised − ${source.toLowerCase()})`,
     uncertainty: 'Uncertainty (σ)',
   };
-}
-
-/**
- * The difference pane's window as text: "±100 HU" while it is centred on zero (the way it opens),
- * else the same "W … L …" as the other panes, since "±" would misstate a window moved off zero.
- */
-export function differenceWindowText(voi: { windowCenter: number; windowWidth: number }, unit: string, format: (v: number) => string): string {
-  const centred = Math.abs(voi.windowCenter) <= 1e-6 * Math.max(1, voi.windowWidth);
-  return centred ? `±${format(voi.windowWidth / 2)} ${unit}` : `W ${format(voi.windowWidth)} L ${format(voi.windowCenter)} ${unit}`;
 }

@@ -1,5 +1,6 @@
 /** Display windows (centre / width in modality units) and the colour maps the panes use. */
 import cornerstone from 'cornerstone-core';
+import { differenceColours } from '../../src/server/difference-pane.js';
 
 export interface WindowPreset {
   readonly id: string;
@@ -24,21 +25,9 @@ export const PRESETS: readonly WindowPreset[] = [
 export const DIFFERENCE_COLORMAP = 'lowdoseDifference';
 export const UNCERTAINTY_COLORMAP = 'hotIron';
 
-/**
- * A diverging map that is black at zero, for a dark UI: negative differences run through blue to
- * cyan, positive through red to yellow, so "no change" recedes and changes stand out.
- */
+/** The difference map of src/server/difference-pane.ts (the server's figure draws the same colours). */
 export function registerColormaps(): void {
-  const colors: number[][] = [];
-  for (let i = 0; i < 256; i++) {
-    const t = (i - 127.5) / 127.5; // -1 .. 1
-    const m = Math.min(1, Math.abs(t));
-    const rgb =
-      t < 0
-        ? [0, Math.round(255 * Math.max(0, m * 1.6 - 0.6)), Math.round(255 * Math.min(1, m * 1.6))]
-        : [Math.round(255 * Math.min(1, m * 1.6)), Math.round(255 * Math.max(0, m * 1.6 - 0.6)), 0];
-    colors.push([...rgb, 255]);
-  }
+  const colors = differenceColours().map((rgb) => [...rgb, 255]);
   cornerstone.colors.getColormap(DIFFERENCE_COLORMAP, { name: 'lowdose difference', numOfColors: 256, colors });
 }
 
@@ -54,7 +43,4 @@ export function initialPreset(modality: string, units: string, fileWindow: [numb
   return PRESETS[0]!;
 }
 
-/** Half-width of the difference window: a fraction of the anatomy window, so edits are visible. */
-export function differenceWidth(modality: string): number {
-  return modality === 'PT' ? 2 : 200;
-}
+export { differenceWidth } from '../../src/server/difference-pane.js';

@@ -13,7 +13,10 @@ import { metricsCsv } from '../metrics-csv.js';
 import { measurementTable, tableCsv, type TablePane } from '../../metrics/roi-shapes.js';
 import { LowdoseError } from '../../errors.js';
 import { renderFigure, type FigurePane } from '../figure-render.js';
-import { methodLabel, roleTitle } from '../pane-labels.js';
+import { differenceColours, differencePixels, differenceWidth } from '../difference-pane.js';
+import { differenceWindowText, methodLabel, roleTitle } from '../pane-labels.js';
+import type { Shape } from '../../metrics/roi-shapes.js';
+import type { Image2D } from '../../image.js';
 import { scoresLine } from '../pane-text.js';
 import { errorResponses, idParam, idParams } from '../schemas.js';
 
@@ -49,6 +52,24 @@ const figureQuery = Type.Object(
     scale: Type.Optional(Type.Union([Type.Literal(1), Type.Literal(2)])),
     window: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1e7 })),
     level: Type.Optional(Type.Number({ minimum: -1e7, maximum: 1e7 })),
+    /** The difference pane's window (default centred on 0, the viewer's opening width). */
+    differenceWindow: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1e7 })),
+    differenceLevel: Type.Optional(Type.Number({ minimum: -1e7, maximum: 1e7 })),
+  },
+  { additionalProperties: false },
+);
+/** The figure with ROI / length outlines: the query's fields plus the measurements of `POST /api/measurements.csv`. */
+const figureBody = Type.Object(
+  {
+    comparisons: Type.Optional(Type.Array(idParam, { minItems: 1, maxItems: 12 })),
+    series: Type.Optional(idParam),
+    index: Type.Optional(Type.Integer({ minimum: 0, maximum: 100000 })),
+    scale: Type.Optional(Type.Union([Type.Literal(1), Type.Literal(2)])),
+    window: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1e7 })),
+    level: Type.Optional(Type.Number({ minimum: -1e7, maximum: 1e7 })),
+    differenceWindow: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1e7 })),
+    differenceLevel: Type.Optional(Type.Number({ minimum: -1e7, maximum: 1e7 })),
+    measurements: Type.Optional(Type.Array(Type.Object({ name: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,16}$' })), shape }, { additionalProperties: false }), { maxItems: 64 })),
   },
   { additionalProperties: false },
 );
@@ -64,9 +85,23 @@ const exportsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const q = request.query;
       if ((q.comparisons === undefined) === (q.series === undefined)) throw new LowdoseError('E_USAGE', 'name either ?comparisons=<id>,<id> (a hanging) or ?series=<id> (one series)');
-      const png = await figureOf(app.data, q.comparisons === undefined ? null : parseComparisonIds(q.comparisons), q.series ?? null, q);
+      const png = await figureOf(app.data, q.comparisons === undefined ? null : parseComparisonIds(q.comparisons), q.series ?? null, q, []);
       reply.type('image/png');
       reply.header('Content-Disposition', `attachment; filename="${q.scale === 2 ? 'lowdose-figure@2x.png' : 'lowdose-figure.png'}"`);
+      return reply.send(png);
+    },
+  );
+
+  /** The same figure with the ROI and length outlines of the body (the measurements route's shapes), on every pane. */
+  app.post(
+    '/api/figure.png',
+    { schema: { body: figureBody, response: { 200: pngBody, ...errorResponses } } },
+    async (request, reply) => {
+      const b = request.body;
+      if ((b.comparisons === undefined) === (b.series === undefined)) throw new LowdoseError('E_USAGE', 'name either "comparisons" (a hanging) or "series" (one series)');
+      const png = await figureOf(app.data, b.comparisons ?? null, b.series ?? null, b, namedShapes(b.measurements ?? []));
+      reply.type('image/png');
+      reply.header('Content-Disposition', `attachment; filename="${b.scale === 2 ? 'lowdose-figure@2x.png' : 'lowdose-figure.png'}"`);
       return reply.send(png);
     },
   );
@@ -82,10 +117,7 @@ const exportsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { comparisons, series, index, measurements } = request.body;
       if ((comparisons === undefined) === (series === undefined)) throw new LowdoseError('E_USAGE', 'name either "comparisons" (a hanging) or "series" (one series)');
       const panes = await tablePanes(app.data, comparisons ?? null, series ?? null, index);
-      let regions = 0;
-      let lengths = 0;
-      const named = measurements.map((m) => ({ name: m.name ?? (m.shape.kind === 'length' ? `L${++lengths}` : `R${++regions}`), shape: m.shape }));
-      const { rows, cnr } = measurementTable(panes, named);
+      const { rows, cnr } = measurementTable(panes, namedShapes(measurements));
       sendCsv(reply, tableCsv(rows, cnr), 'lowdose-measurements.csv');
     },
   );
@@ -111,7 +143,23 @@ const exportsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
 };
 
-async function figureOf(data: DataServices, comparisonIds: readonly string[] | null, seriesId: string | null, q: { index?: number; scale?: 1 | 2; window?: number; level?: number }): Promise<Buffer> {
+/** Measurements with their names: given, else R1, R2, … for regions and L1, … for lengths, as the viewer names them. */
+function namedShapes(measurements: ReadonlyArray<{ name?: string; shape: Shape }>): Array<{ name: string; shape: Shape }> {
+  let regions = 0;
+  let lengths = 0;
+  return measurements.map((m) => ({ name: m.name ?? (m.shape.kind === 'length' ? `L${++lengths}` : `R${++regions}`), shape: m.shape }));
+}
+
+interface FigureQuery {
+  index?: number;
+  scale?: 1 | 2;
+  window?: number;
+  level?: number;
+  differenceWindow?: number;
+  differenceLevel?: number;
+}
+
+async function figureOf(data: DataServices, comparisonIds: readonly string[] | null, seriesId: string | null, q: FigureQuery, shapes: Array<{ name: string; shape: Shape }>): Promise<Buffer> {
   const set = comparisonIds ? methodSet(data.index, comparisonIds) : null;
   const lowDose = set ? set.lowDose : data.index.series(seriesId!);
   const count = lowDose.series.slices.length;
@@ -158,8 +206,36 @@ async function figureOf(data: DataServices, comparisonIds: readonly string[] | n
       const slice = first.alignment.reference?.[index] ?? -1;
       panes.push({ title: 'Reference', metrics: '', footer: slice >= 0 ? footer(first.reference, slice) : 'no matching slice', image: slice >= 0 ? await data.slices.read(first.reference, slice) : null });
     }
+    // The difference pane, as the viewer hangs it: the first method minus the reference (else minus the source).
+    const denoisedImage = panes[1]!.image;
+    const against = first.reference ? panes[panes.length - 1]!.image : lowImage;
+    const dWidth = q.differenceWindow ?? differenceWidth(lowDose.series.modality);
+    const dLevel = q.differenceLevel ?? 0;
+    panes.push({
+      title: first.reference ? 'Difference (denoised − reference)' : `Difference (denoised − ${roleTitle(detail.role).toLowerCase()})`,
+      metrics: '',
+      footer: `Im ${index + 1}/${count} · ${differenceWindowText({ windowCenter: dLevel, windowWidth: dWidth }, units, fmt)}`,
+      image: denoisedImage && against ? differenceImage(denoisedImage, against, first.reference ? 'reference' : 'source') : null,
+      window: { lo: dLevel - dWidth / 2, hi: dLevel + dWidth / 2 },
+      colours: differenceColours(),
+    });
   }
-  return renderFigure(panes, { window: { lo: centre - width / 2, hi: centre + width / 2 }, scale: q.scale ?? 1 });
+  return renderFigure(panes, { window: { lo: centre - width / 2, hi: centre + width / 2 }, scale: q.scale ?? 1, shapes });
+}
+
+/**
+ * Denoised − reference in the series' units through the viewer's code (differencePixels): padding
+ * of either slice is zero difference, so it shows as "no change", not as saturated colour.
+ */
+function differenceImage(denoised: Image2D, against: Image2D, what: string): Image2D {
+  if (denoised.rows !== against.rows || denoised.columns !== against.columns) {
+    throw new LowdoseError('E_USAGE', `the difference pane needs one matrix: the denoised slice is ${denoised.columns}x${denoised.rows}, the ${what} ${against.columns}x${against.rows} (resample one to the other first)`);
+  }
+  const { pixels, slope, padding } = differencePixels(
+    { pixels: denoised.data, slope: 1, intercept: 0, padding: denoised.padding ?? null },
+    { pixels: against.data, slope: 1, intercept: 0, padding: against.padding ?? null },
+  );
+  return { ...denoised, data: Float32Array.from(pixels, (v) => v * slope), padding };
 }
 
 function fmt(value: number): string {
