@@ -1,7 +1,7 @@
 /**
  * A small built-in bitmap font (5 x 8 cells: 7 rows above the baseline, one descender row) for
  * labels in PNG figures, so drawing text needs no font files or native canvas. Covers printable
- * ASCII letters, digits and the punctuation labels use, plus α, ε and the combining macron and
+ * ASCII letters, digits and the punctuation labels use, plus − and ± (difference panes), α, ε and the combining macron and
  * circumflex (ᾱ, x̂). Unknown characters draw as '?'.
  */
 
@@ -102,6 +102,8 @@ const GLYPHS: Record<string, string> = {
   '~': '..... ..... .#... #.#.# ...#.',
   '#': '.#.#. .#.#. ##### .#.#. ##### .#.#. .#.#.',
   '·': '..... ..... ..... .##.. .##..',
+  '−': '..... ..... ..... ##### ..... ..... .....',
+  '±': '..#.. ..#.. ##### ..#.. ..#.. ..... #####',
   '×': '..... #...# .#.#. ..#.. .#.#. #...#',
   '→': '..... ..#.. ...#. ##### ...#. ..#..',
   '≤': '...#. ..#.. .#... ..#.. ...#. ..... #####',
