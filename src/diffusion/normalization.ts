@@ -48,19 +48,27 @@ export function fromModelSpace(n: Normalization, values: Float32Array, out: Floa
 }
 
 /**
- * Math.min/Math.max clip without branches, about 35 % faster over a slice than the comparisons; they
- * differ from them only in the sign of a zero equal to a zero bound (Math.max(-0, 0) is +0, the
- * comparison keeps -0), so a zero bound keeps the comparisons and the output stays bit for bit.
+ * The linear mappings clip with Math.min/Math.max, without branches: about 35 % faster over a slice
+ * than the comparisons. The results are the same bit for bit except in two cases, both kept exact:
+ * a zero equal to a zero bound (Math.max(-0, 0) is +0, the comparison keeps -0), so a zero bound
+ * keeps the comparisons; and a NaN (Math.max returns the canonical NaN, the comparison passes the
+ * value's own bits through), so a slice with a NaN or infinity (v - v not 0, summed along the way)
+ * is mapped again with the comparisons, which needs `values` intact: mapping in place keeps them.
  */
-function zeroBound(lo: number, hi: number): boolean {
-  return lo === 0 || hi === 0;
+function fastClip(values: Float32Array, out: Float32Array, lo: number, hi: number): boolean {
+  return lo !== 0 && hi !== 0 && out.buffer !== values.buffer;
 }
 
 function toLinear(values: Float32Array, out: Float32Array, lo: number, hi: number, offset: number, inv: number): void {
   const count = values.length;
-  if (!zeroBound(lo, hi)) {
-    for (let i = 0; i < count; i++) out[i] = (Math.min(Math.max(values[i]!, lo), hi) - offset) * inv;
-    return;
+  if (fastClip(values, out, lo, hi)) {
+    let finite = 0;
+    for (let i = 0; i < count; i++) {
+      const v = values[i]!;
+      finite += v - v;
+      out[i] = (Math.min(Math.max(v, lo), hi) - offset) * inv;
+    }
+    if (finite === 0) return;
   }
   for (let i = 0; i < count; i++) {
     let v = values[i]!;
@@ -81,9 +89,14 @@ function toLog1p(values: Float32Array, out: Float32Array, lo: number, hi: number
 
 function fromLinear(values: Float32Array, out: Float32Array, lo: number, hi: number, offset: number, scale: number): void {
   const count = values.length;
-  if (!zeroBound(lo, hi)) {
-    for (let i = 0; i < count; i++) out[i] = Math.min(Math.max(values[i]! * scale + offset, lo), hi);
-    return;
+  if (fastClip(values, out, lo, hi)) {
+    let finite = 0;
+    for (let i = 0; i < count; i++) {
+      const v = values[i]! * scale + offset;
+      finite += v - v;
+      out[i] = Math.min(Math.max(v, lo), hi);
+    }
+    if (finite === 0) return;
   }
   for (let i = 0; i < count; i++) {
     const v = values[i]! * scale + offset;
