@@ -2,7 +2,8 @@
  * DIMSE against a real Orthanc's DICOM port: `info dimse://...` lists studies and series (C-FIND),
  * `denoise dimse://... --store` pulls a real CT series (C-GET, or C-MOVE to our storage SCP),
  * denoises it and stores the derived series back (C-STORE); refusals (wrong called AE title,
- * unknown calling AE title, a study that does not exist) and reruns.
+ * unknown calling AE title, a study that does not exist), C-GET / C-MOVE / C-STORE associations cut
+ * mid-series by a TCP proxy, and the reruns that complete them.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
@@ -345,6 +346,51 @@ describe.skipIf(!installed)('DIMSE against Orthanc', () => {
       const stored = await seriesInstances(derivedUid);
       expect([...stored.values()].map((s) => s.pixels).sort()).toEqual(plainPixels);
       expect(filesUnder(path.join(dir, 'lowdose-dimse'))).toEqual([]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('a C-STORE association cut after the first instance is an E_IO error with its counts (exit 1); the rerun completes the derived series', async () => {
+    // The same Orthanc behind a proxy that counts the bytes we send it: 700 000 bytes cut the
+    // association inside the second 526 474-byte C-STORE (the source is fetched directly).
+    const proxy = await startCuttingProxy(orthanc.dicomPort, 'client');
+    try {
+      const target = `dimse://${ORTHANC_AET}@127.0.0.1:${proxy.port}`;
+      const out = path.join(dir, 'out-store-cut');
+      const args = ['denoise', `${pacs}/${studyUid}/${sourceSeriesUid}`, '-o', out, '--method', 'gaussian', '--calling-aet', CALLING_AET, '--store', target, '--dimse-timeout', '20', '--no-progress', '--json'];
+      const seriesBefore = await studySeries();
+      proxy.cutAfter = 700_000;
+      const failed = await runCli(...args);
+      expect(failed.code, failed.stderr).toBe(1);
+      expect(proxy.cuts).toBe(1);
+      const report = JSON.parse(failed.stdout) as DimseJsonReport;
+      const derivedUid = report.series[0]!.output.seriesInstanceUid;
+      expect(report.dimse.stored).toEqual([]);
+      expect(report.errors).toEqual([
+        {
+          code: 'E_IO',
+          path: `${target}/${studyUid}/${derivedUid}`,
+          message: expect.stringMatching(new RegExp(`^storing denoised series ${derivedUid.replace(/\./g, '\\.')} to ${target.replace(/\./g, '\\.')} failed after 1 of 3 instance\\(s\\): .*(ECONNRESET|EPIPE|ended).*; run again to complete it$`)),
+        },
+      ]);
+      expect(failed.stderr).toContain('failed after 1 of 3 instance(s)');
+      // C-STORE cannot be undone: the PACS keeps the one instance it confirmed (the count says so).
+      expect((await seriesInstances(derivedUid)).size).toBe(1);
+      // The local output is whole, for the rerun to store.
+      expect(report.series[0]!.output.files).toHaveLength(3);
+
+      proxy.cutAfter = null;
+      const rerun = await runCli(...args);
+      expect(rerun.code, rerun.stderr).toBe(0);
+      const done = JSON.parse(rerun.stdout) as DimseJsonReport;
+      expect(done.errors).toEqual([]);
+      expect(done.dimse.pulled).toEqual([expect.objectContaining({ instances: 3, retrieved: 0 })]);
+      expect(done.dimse.stored).toEqual([expect.objectContaining({ seriesInstanceUid: derivedUid, instances: 3 })]);
+      expect(await studySeries()).toEqual([...seriesBefore, derivedUid].sort());
+      const stored = await seriesInstances(derivedUid);
+      expect(stored.size).toBe(3);
+      expect([...stored.values()].map((s) => s.pixels).sort()).toEqual(plainPixels);
     } finally {
       await proxy.close();
     }
