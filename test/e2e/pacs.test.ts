@@ -4,13 +4,14 @@
  * (test/helpers/orthanc.ts): with nothing local, the viewer opens the DICOMweb server's study list;
  * a patient-ID search, a study's series, Open (WADO-RS through the lowdose server) shows the real CT,
  * and a denoise job with "Store the result in the PACS" ends in the comparison while Orthanc holds
- * the new series. The page never sees the credentials.
+ * the new series; an instance it cannot read is named in a toast. The page never sees the credentials.
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/server/app.js';
+import { copyAsOtherStudy } from '../helpers/mutate-dicom.js';
 import { findOrthanc, startOrthanc, type RunningOrthanc } from '../helpers/orthanc.js';
 import { hasChromium, paneProbes, POLL, REPO, startViewer, type ViewerSession } from './harness.js';
 
@@ -112,6 +113,30 @@ describe.skipIf(!hasChromium || !installed)('the PACS browser in the viewer (hea
       expect(body).not.toContain(orthanc.password);
       expect(body).not.toContain(Buffer.from(`${orthanc.user}:${orthanc.password}`).toString('base64'));
     }
+    expect(session.pageErrors).toEqual([]);
+  });
+
+  it('says which instance could not be read when an opened series has one (an error toast naming its SOP Instance UID)', async () => {
+    const { page } = session;
+    const originals = [1, 2, 3].map((n) => new Uint8Array(readFileSync(path.join(CT_DIR, `0${n}.dcm`))));
+    const uploaded: Array<Record<string, string>> = [];
+    for (const bytes of copyAsOtherStudy(originals, new Set([1]))) {
+      const response = await orthanc.rest('/instances', { method: 'POST', body: Buffer.from(bytes) });
+      expect(response.ok).toBe(true);
+      const { ID } = (await response.json()) as { ID: string };
+      uploaded.push((await (await orthanc.rest(`/instances/${ID}/simplified-tags`)).json()) as Record<string, string>);
+    }
+    const { StudyInstanceUID: study, SeriesInstanceUID: series } = uploaded[0]!;
+    const bad = uploaded[1]!.SOPInstanceUID!;
+    await page.click('#pacs-button');
+    await page.waitForSelector('#pacs-dialog[open]');
+    await page.fill('#pacs-patient', '99000');
+    await page.click('#pacs-search-button');
+    await page.click(`#pacs-studies tr[data-study="${study}"]`);
+    await page.waitForSelector('#pacs-series:not([hidden]) tbody tr');
+    await page.click('#pacs-series button[data-open]');
+    await expect.poll(() => page.textContent('#slice-label'), POLL).toMatch(/ \/ 2$/);
+    await expect.poll(() => page.textContent('#toast'), POLL).toContain(`1 of 3 image(s) could not be read and are left out: instance ${bad} of ${orthanc.dicomweb}/studies/${study}/series/${series}: `);
     expect(session.pageErrors).toEqual([]);
   });
 

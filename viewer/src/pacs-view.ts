@@ -160,6 +160,10 @@ export class PacsView {
       this.done(`Retrieved ${opened.retrieved} of ${opened.instances} image(s) (the rest were here already).`);
       this.dialog.close();
       await this.hooks.opened(first.id);
+      // Instances lowdose cannot read are left out of the series: say which (by SOP Instance UID).
+      if (opened.unreadable.length > 0) {
+        this.hooks.toast(`${opened.unreadable.length} of ${opened.instances} image(s) could not be read and are left out: ${opened.unreadable.map((e) => e.message).join('; ')}`, 'error');
+      }
     } catch (error) {
       if (generation === this.generation) this.fail(error);
     } finally {
