@@ -70,7 +70,8 @@ describe.skipIf(!hasChromium)('several methods side by side (headless Chromium)'
     expect(await probes.paneKeys()).toEqual(['lowDose', ...methodKeys, 'reference', 'difference']);
     for (const key of ['lowDose', ...methodKeys, 'reference']) await probes.expectRealPixels(key);
     expect(new Set(await Promise.all(methodKeys.map(methodOfPane)))).toEqual(new Set(['nlm', CLASSICAL, 'diffusion']));
-    expect(await page.evaluate(() => location.hash)).toMatch(new RegExp(`^#m=${methods.map((m) => m.id).join(',')}&i=2$`));
+    // The viewer writes the hash 250 ms after the last change (main.ts scheduleHash), later under load.
+    await expect.poll(() => page.evaluate(() => location.hash), POLL).toMatch(new RegExp(`^#m=${methods.map((m) => m.id).join(',')}&i=2$`));
 
     const slice = 2;
     for (const key of methodKeys) {
