@@ -13,8 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DICOMWEB_AUTH_ENV } from '../../src/dicomweb/client.js';
 import { runCli } from '../helpers/cli.js';
 import { startProxy } from '../helpers/http-proxy.js';
-import { copyAsOtherStudy } from '../helpers/mutate-dicom.js';
-import { findOrthanc, startOrthanc, type RunningOrthanc } from '../helpers/orthanc.js';
+import { findOrthanc, startOrthanc, uploadWithUnreadableInstance, type RunningOrthanc } from '../helpers/orthanc.js';
 
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
 const PET_FILE = path.resolve('../shared/dicom/suyashkumar__dicom/testdata/1.dcm');
@@ -188,16 +187,7 @@ describe.skipIf(!installed)('DICOMweb against Orthanc', () => {
     // The real CT series as another study, its second instance's PixelData cut to half: Orthanc
     // stores it, lowdose cannot read its pixels.
     const originals = await Promise.all(['01.dcm', '02.dcm', '03.dcm'].map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
-    const copies = copyAsOtherStudy(originals, new Set([1]));
-    const uploaded: Array<Record<string, string>> = [];
-    for (const bytes of copies) {
-      const response = await orthanc.rest('/instances', { method: 'POST', body: Buffer.from(bytes) });
-      expect(response.ok).toBe(true);
-      const { ID } = (await response.json()) as { ID: string };
-      uploaded.push((await (await orthanc.rest(`/instances/${ID}/simplified-tags`)).json()) as Record<string, string>);
-    }
-    const { StudyInstanceUID: study, SeriesInstanceUID: series } = uploaded[0]!;
-    const bad = uploaded[1]!.SOPInstanceUID!;
+    const { study, series, unreadableSop: bad } = await uploadWithUnreadableInstance(orthanc, originals);
     expect(study).not.toBe(studyUid);
     const seriesUrl = `${orthanc.dicomweb}/studies/${study}/series/${series}`;
     const out = path.join(dir, 'out-unreadable');

@@ -15,8 +15,7 @@ import dicomParser from 'dicom-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dimse } from '../../src/dimse/association.js';
 import { runCli } from '../helpers/cli.js';
-import { copyAsOtherStudy } from '../helpers/mutate-dicom.js';
-import { findOrthanc, freePort, ORTHANC_AET, startOrthanc, type RunningOrthanc } from '../helpers/orthanc.js';
+import { findOrthanc, freePort, ORTHANC_AET, startOrthanc, uploadWithUnreadableInstance, type RunningOrthanc } from '../helpers/orthanc.js';
 
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
 const CALLING_AET = 'LOWDOSE';
@@ -398,15 +397,7 @@ describe.skipIf(!installed)('DIMSE against Orthanc', () => {
 
   it('a series with an unreadable instance, by C-GET: the error names that instance, the other two are denoised and stored (exit 1)', async () => {
     const originals = await Promise.all(['01.dcm', '02.dcm', '03.dcm'].map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
-    const uploaded: Array<Record<string, string>> = [];
-    for (const bytes of copyAsOtherStudy(originals, new Set([1]))) {
-      const response = await orthanc.rest('/instances', { method: 'POST', body: Buffer.from(bytes) });
-      expect(response.ok).toBe(true);
-      const { ID } = (await response.json()) as { ID: string };
-      uploaded.push((await (await orthanc.rest(`/instances/${ID}/simplified-tags`)).json()) as Record<string, string>);
-    }
-    const { StudyInstanceUID: study, SeriesInstanceUID: series } = uploaded[0]!;
-    const bad = uploaded[1]!.SOPInstanceUID!;
+    const { study, series, unreadableSop: bad } = await uploadWithUnreadableInstance(orthanc, originals);
     const out = path.join(dir, 'out-unreadable');
     const run = await runCli('denoise', `${pacs}/${study}`, '-o', out, '--method', 'gaussian', '--calling-aet', CALLING_AET, '--store', pacs, '--no-progress', '--json');
     expect(run.code, run.stderr).toBe(1);

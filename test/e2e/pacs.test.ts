@@ -11,8 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/server/app.js';
-import { copyAsOtherStudy } from '../helpers/mutate-dicom.js';
-import { findOrthanc, startOrthanc, type RunningOrthanc } from '../helpers/orthanc.js';
+import { findOrthanc, startOrthanc, uploadWithUnreadableInstance, type RunningOrthanc } from '../helpers/orthanc.js';
 import { hasChromium, paneProbes, POLL, REPO, startViewer, type ViewerSession } from './harness.js';
 
 const CT_DIR = path.resolve(REPO, '../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
@@ -119,15 +118,7 @@ describe.skipIf(!hasChromium || !installed)('the PACS browser in the viewer (hea
   it('says which instance could not be read when an opened series has one (an error toast naming its SOP Instance UID)', async () => {
     const { page } = session;
     const originals = [1, 2, 3].map((n) => new Uint8Array(readFileSync(path.join(CT_DIR, `0${n}.dcm`))));
-    const uploaded: Array<Record<string, string>> = [];
-    for (const bytes of copyAsOtherStudy(originals, new Set([1]))) {
-      const response = await orthanc.rest('/instances', { method: 'POST', body: Buffer.from(bytes) });
-      expect(response.ok).toBe(true);
-      const { ID } = (await response.json()) as { ID: string };
-      uploaded.push((await (await orthanc.rest(`/instances/${ID}/simplified-tags`)).json()) as Record<string, string>);
-    }
-    const { StudyInstanceUID: study, SeriesInstanceUID: series } = uploaded[0]!;
-    const bad = uploaded[1]!.SOPInstanceUID!;
+    const { study, series, unreadableSop: bad } = await uploadWithUnreadableInstance(orthanc, originals);
     await page.click('#pacs-button');
     await page.waitForSelector('#pacs-dialog[open]');
     await page.fill('#pacs-patient', '99000');

@@ -8,6 +8,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { copyAsOtherStudy } from './mutate-dicom.js';
 
 const ORTHANC = '/usr/sbin/Orthanc';
 const PLUGIN_DIRS = ['/usr/share/orthanc/plugins', '/usr/lib/orthanc'];
@@ -118,4 +119,24 @@ export async function startOrthanc(dir: string, options: OrthancOptions = {}): P
       await exited;
     },
   };
+}
+
+/**
+ * Uploads the given instances (the real CT series) to Orthanc as a new study with instance
+ * `unreadable` cut to half its PixelData (copyAsOtherStudy): Orthanc stores it, lowdose cannot
+ * read its pixels. Returns the new study and series and the unreadable instance's SOP Instance UID.
+ */
+export async function uploadWithUnreadableInstance(
+  orthanc: RunningOrthanc,
+  originals: readonly Uint8Array[],
+  unreadable = 1,
+): Promise<{ study: string; series: string; unreadableSop: string }> {
+  const uploaded: Array<Record<string, string>> = [];
+  for (const bytes of copyAsOtherStudy(originals, new Set([unreadable]))) {
+    const response = await orthanc.rest('/instances', { method: 'POST', body: Buffer.from(bytes) });
+    if (!response.ok) throw new Error(`Orthanc refused an instance: HTTP ${response.status}`);
+    const { ID } = (await response.json()) as { ID: string };
+    uploaded.push((await (await orthanc.rest(`/instances/${ID}/simplified-tags`)).json()) as Record<string, string>);
+  }
+  return { study: uploaded[0]!['StudyInstanceUID']!, series: uploaded[0]!['SeriesInstanceUID']!, unreadableSop: uploaded[unreadable]!['SOPInstanceUID']! };
 }

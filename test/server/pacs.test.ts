@@ -18,8 +18,7 @@ import { decodeSlice } from '../../src/server/slice-encoding.js';
 import { DICOMWEB_AUTH_ENV } from '../../src/dicomweb/client.js';
 import { runCli } from '../helpers/cli.js';
 import { startProxy } from '../helpers/http-proxy.js';
-import { copyAsOtherStudy } from '../helpers/mutate-dicom.js';
-import { findOrthanc, freePort, startOrthanc, type RunningOrthanc } from '../helpers/orthanc.js';
+import { findOrthanc, freePort, startOrthanc, uploadWithUnreadableInstance, type RunningOrthanc } from '../helpers/orthanc.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
@@ -291,15 +290,7 @@ describe.skipIf(!installed)('serve --dicomweb against Orthanc', () => {
     // The real CT series as another study, its second instance's PixelData cut to half: Orthanc
     // stores it, lowdose cannot read its pixels.
     const originals = await Promise.all(['01.dcm', '02.dcm', '03.dcm'].map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
-    const uploaded: Array<Record<string, string>> = [];
-    for (const bytes of copyAsOtherStudy(originals, new Set([1]))) {
-      const response = await orthanc.rest('/instances', { method: 'POST', body: Buffer.from(bytes) });
-      expect(response.ok).toBe(true);
-      const { ID } = (await response.json()) as { ID: string };
-      uploaded.push((await (await orthanc.rest(`/instances/${ID}/simplified-tags`)).json()) as Record<string, string>);
-    }
-    const { StudyInstanceUID: study, SeriesInstanceUID: series } = uploaded[0]!;
-    const bad = uploaded[1]!.SOPInstanceUID!;
+    const { study, series, unreadableSop: bad } = await uploadWithUnreadableInstance(orthanc, originals);
     expect(study).not.toBe(CT_STUDY);
     const response = await call(app, { method: 'POST', url: `/api/pacs/studies/${study}/series/${series}/open` });
     expect(response.statusCode).toBe(200);

@@ -86,9 +86,7 @@ const exportsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const q = request.query;
       if ((q.comparisons === undefined) === (q.series === undefined)) throw new LowdoseError('E_USAGE', 'name either ?comparisons=<id>,<id> (a hanging) or ?series=<id> (one series)');
       const png = await figureOf(app.data, q.comparisons === undefined ? null : parseComparisonIds(q.comparisons), q.series ?? null, q, []);
-      reply.type('image/png');
-      reply.header('Content-Disposition', `attachment; filename="${q.scale === 2 ? 'lowdose-figure@2x.png' : 'lowdose-figure.png'}"`);
-      return reply.send(png);
+      return sendFigure(reply, png, q.scale);
     },
   );
 
@@ -100,9 +98,7 @@ const exportsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const b = request.body;
       if ((b.comparisons === undefined) === (b.series === undefined)) throw new LowdoseError('E_USAGE', 'name either "comparisons" (a hanging) or "series" (one series)');
       const png = await figureOf(app.data, b.comparisons ?? null, b.series ?? null, b, namedShapes(b.measurements ?? []));
-      reply.type('image/png');
-      reply.header('Content-Disposition', `attachment; filename="${b.scale === 2 ? 'lowdose-figure@2x.png' : 'lowdose-figure.png'}"`);
-      return reply.send(png);
+      return sendFigure(reply, png, b.scale);
     },
   );
 
@@ -276,6 +272,12 @@ function sendCsv(reply: { header(name: string, value: string): unknown; type(t: 
   reply.type('text/csv; charset=utf-8');
   reply.header('Content-Disposition', `attachment; filename="${name}"`);
   reply.send(body);
+}
+
+function sendFigure<R extends { header(name: string, value: string): unknown; type(t: string): unknown; send(body: Buffer): R }>(reply: R, png: Buffer, scale: number | undefined): R {
+  reply.type('image/png');
+  reply.header('Content-Disposition', `attachment; filename="${scale === 2 ? 'lowdose-figure@2x.png' : 'lowdose-figure.png'}"`);
+  return reply.send(png);
 }
 
 export default exportsRoutes;
