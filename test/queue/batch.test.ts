@@ -60,10 +60,14 @@ function temporariesUnder(dir: string): string[] {
     .map((e) => e.name);
 }
 
-/** A series long enough (16 slices of 192 x 192 through NLM) to act on it mid-job; written once. */
+/**
+ * A series long enough to act on it mid-job, written once: 64 slices of 192 x 192 through NLM take
+ * a few seconds on an idle machine (16 finished in 0.5 s, before the test could act).
+ */
+const BIG_SLICES = 64;
 let big: Promise<string> | undefined;
 function bigSeries(): Promise<string> {
-  big ??= runPhantom('water', { outDir: path.join(root, 'in-big'), size: 192, slices: 16, uidSeed: 'queue-big' }).then(() => path.join(root, 'in-big'));
+  big ??= runPhantom('water', { outDir: path.join(root, 'in-big'), size: 192, slices: BIG_SLICES, uidSeed: 'queue-big' }).then(() => path.join(root, 'in-big'));
   return big;
 }
 
@@ -195,7 +199,7 @@ describe.skipIf(!hasRedis)('lowdose batch and worker on Redis', () => {
         60_000,
         20,
       );
-      expect(midway.slicesDone).toBeLessThan(16);
+      expect(midway.slicesDone).toBeLessThan(BIG_SLICES);
       first.child.kill('SIGKILL');
       await first.done;
       const second = startWorker(redis.url, '--stall-timeout', '1000');
@@ -205,7 +209,7 @@ describe.skipIf(!hasRedis)('lowdose batch and worker on Redis', () => {
       expect(second.events().filter((e) => e.event === 'completed')).toHaveLength(1);
       const written = (await scanPaths([out])).series;
       expect(written).toHaveLength(1);
-      expect(written[0]!.slices).toHaveLength(16);
+      expect(written[0]!.slices).toHaveLength(BIG_SLICES);
       expect(temporariesUnder(out)).toEqual([]);
       expect(readdirSync(out).filter((name) => name.endsWith('.lock'))).toEqual([]);
     } finally {
@@ -266,7 +270,7 @@ describe.skipIf(!hasRedis)('lowdose batch and worker on Redis', () => {
       expect(status.series).toMatchObject({ done: 1, failed: 0 });
       const written = (await scanPaths([out])).series;
       expect(written).toHaveLength(1);
-      expect(written[0]!.slices).toHaveLength(16);
+      expect(written[0]!.slices).toHaveLength(BIG_SLICES);
       expect(temporariesUnder(out)).toEqual([]);
       expect(folderLocks()).toEqual([]);
     } finally {

@@ -139,7 +139,8 @@ describe('a session on a worker thread', () => {
   it('fails the waiting pass and every later one with E_INTERNAL when its thread dies', async () => {
     const session = await WorkerSession.create(onnx, { device: 'cpu' });
     const worker = (session as unknown as { worker: Worker }).worker;
-    const pass = session.run(feeds(1, 64, 64), { out: { data: new Float32Array(64 * 64), dims: [1, 1, 64, 64] } });
+    // A pass large enough to be still running when the thread is terminated (a 64 x 64 one could finish first).
+    const pass = session.run(feeds(1, 2048, 2048), { out: { data: new Float32Array(2048 * 2048), dims: [1, 1, 2048, 2048] } });
     await worker.terminate();
     await expect(pass).rejects.toMatchObject({ code: 'E_INTERNAL', message: expect.stringMatching(/worker thread exited/) });
     await expect(session.run(feeds(1, 2, 2), { out: { data: new Float32Array(4), dims: [1, 1, 2, 2] } })).rejects.toMatchObject({ code: 'E_INTERNAL' });
