@@ -20,8 +20,7 @@ import { defaultRange, maxValue } from '../../src/metrics/range.js';
 import { insertCtNoise } from '../../src/simulate/ct.js';
 import { simulatePet } from '../../src/simulate/pet.js';
 import { Rng } from '../../src/util/random.js';
-import { readNiftiVolume } from '../train/nifti-volume.js';
-import { scalarText } from '../../src/util/text.js';
+import { ctKernelOf, readNiftiVolume } from '../train/nifti-volume.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SHARED = path.resolve(here, '../../../shared');
@@ -79,11 +78,6 @@ function bench(): void {
   console.log(`${'nlm, 7x7 patch, 21x21 search, noise SD given'.padEnd(50)} ${min.toFixed(0).padStart(6)} / ${median.toFixed(0).padStart(6)} ms`);
 }
 
-function ctKernel(sidecar: Record<string, unknown>): 'sharp' | 'standard' {
-  const k = (scalarText(sidecar['ConvolutionKernel']) || 'STANDARD').toUpperCase();
-  return k === 'D' || k === 'L' ? 'sharp' : 'standard';
-}
-
 function ctPairs(dose: number): TuningPair[] {
   const pairs: TuningPair[] = [];
   for (const name of ['lidc-0001-chest', 'crlm-1004-abdomen', 'lidc-0314-chest']) {
@@ -91,7 +85,7 @@ function ctPairs(dose: number): TuningPair[] {
     for (const fraction of [0.3, 0.5, 0.7]) {
       const k = Math.floor(fraction * volume.slices.length);
       const reference = sliceOf(volume, k);
-      const lowDose = insertCtNoise(reference, { dose, seed: 11, sliceIndex: k, kernel: ctKernel(sidecar) });
+      const lowDose = insertCtNoise(reference, { dose, seed: 11, sliceIndex: k, kernel: ctKernelOf(sidecar) });
       pairs.push({ lowDose, reference });
     }
   }

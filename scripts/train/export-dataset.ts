@@ -32,11 +32,11 @@ import { CT_DEFAULTS, ctInsertionNoise, insertCtNoise, simulateCtFromTruth, type
 import { generatePhantom } from '../../src/phantoms/index.js';
 import { Rng } from '../../src/util/random.js';
 import { estimateCtI0 } from '../../src/simulate/calibrate.js';
+import type { KernelPreset } from '../../src/simulate/filters.js';
 import { simulatePet } from '../../src/simulate/pet.js';
 import { doseKey as key, readF32 } from './cache-files.js';
-import { readNiftiVolume, writeNiftiSubset, type NiftiVolume } from './nifti-volume.js';
+import { ctKernelOf, readNiftiVolume, writeNiftiSubset, type NiftiVolume } from './nifti-volume.js';
 import { insertPetLesions } from './pet-lesions.js';
-import { scalarText } from '../../src/util/text.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 // Works both from scripts/train (source) and from .cache (bundled).
@@ -60,12 +60,6 @@ const CT_EVAL = [
   { name: 'lungdx-a0001-chest-kernelL', stride: 4 },
   { name: 'crlm-1006-abdomen', stride: 4 },
 ];
-
-/** The simulator's reconstruction kernel closest to the scanner's (sidecar ConvolutionKernel). */
-function kernelFor(nv: NiftiVolume): 'sharp' | 'standard' {
-  const k = (scalarText(nv.sidecar['ConvolutionKernel']) || 'STANDARD').toUpperCase();
-  return k === 'D' || k === 'L' ? 'sharp' : 'standard';
-}
 
 /**
  * Written by `pack-sources` into a packed volume's sidecar: the original slice numbers the file
@@ -152,21 +146,21 @@ function calibratedI0(nv: NiftiVolume): number {
   if (cached !== undefined) return cached;
   const S = nv.volume.slices.length;
   const picks = [...new Set([Math.floor(S / 4), Math.floor(S / 2), Math.floor((3 * S) / 4)])];
-  const est = picks.map((k) => estimateCtI0(sliceOf(nv.volume, k), { seed: 0, kernel: kernelFor(nv), sliceIndex: k }).i0).sort((a, b) => a - b);
+  const est = picks.map((k) => estimateCtI0(sliceOf(nv.volume, k), { seed: 0, kernel: ctKernelOf(nv.sidecar), sliceIndex: k }).i0).sort((a, b) => a - b);
   const i0 = est[Math.floor(est.length / 2)]!;
-  progress(`calibrated i0 ${i0.toExponential(3)} from ${est.map((e) => e.toExponential(2)).join(', ')}`);
+  progress(`${nv.volume.description}: kernel ${ctKernelOf(nv.sidecar)}, calibrated i0 ${i0.toExponential(3)} from ${est.map((e) => e.toExponential(2)).join(', ')}`);
   i0Cache.set(key, i0);
   return i0;
 }
 
 /** What the noise insertion needs to know about the scan a volume comes from. */
 interface CtScan {
-  readonly kernel: 'sharp' | 'standard';
+  readonly kernel: KernelPreset;
   readonly i0: number;
 }
 
 function ctScan(nv: NiftiVolume): CtScan {
-  return { kernel: kernelFor(nv), i0: calibratedI0(nv) };
+  return { kernel: ctKernelOf(nv.sidecar), i0: calibratedI0(nv) };
 }
 
 function ctOptions(scan: CtScan, dose: number, seed: number, sliceIndex: number, electronicNoise = ELECTRONIC_NOISE): CtSimulationOptions {
@@ -215,7 +209,7 @@ function ctTrain(): void {
       i0: calibratedI0(nv),
       anchorDose: CT_ANCHOR_DOSE,
       electronicNoise: ELECTRONIC_NOISE,
-      kernel: kernelFor(nv),
+      kernel: ctKernelOf(nv.sidecar),
       arrays: { unit: { file: 'unit.f32', shape: [2, v.rows, v.columns], components: ['anchor', 'quantumUnit'] } },
     });
   }
@@ -288,7 +282,7 @@ function ctEval(): void {
     for (const d of CT_EVAL_DOSES) {
       arrays[`low${key(d)}`] = { file: `low${key(d)}.f32`, shape: [v.rows, v.columns] };
     }
-    writeMeta(dir, nv, name, slices, { kind: 'ct-eval', doses: CT_EVAL_DOSES, seed: 7, kernel: kernelFor(nv), i0: calibratedI0(nv), arrays });
+    writeMeta(dir, nv, name, slices, { kind: 'ct-eval', doses: CT_EVAL_DOSES, seed: 7, kernel: ctKernelOf(nv.sidecar), i0: calibratedI0(nv), arrays });
   }
 }
 

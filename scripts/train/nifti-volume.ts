@@ -13,6 +13,8 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import * as nifti from 'nifti-reader-js';
 import { LowdoseError } from '../../src/errors.js';
 import type { PetDoseInfo, Volume } from '../../src/image.js';
+import { scannerKernelPreset } from '../../src/simulate/scanner-kernels.js';
+import type { KernelPreset } from '../../src/simulate/filters.js';
 import { scalarText } from '../../src/util/text.js';
 
 export interface Sidecar {
@@ -25,6 +27,17 @@ export interface NiftiVolume {
   readonly sidecar: Sidecar;
   /** SUVbw = Bq/ml * suvFactor for PET (from the sidecar), 1 for CT. */
   readonly suvFactor: number;
+}
+
+/**
+ * The simulator kernel for a CT volume's scanner kernel (sidecar ConvolutionKernel), by the rule
+ * `lowdose simulate` uses: fitted or family presets (src/simulate/scanner-kernels.ts), `standard`
+ * when there is none or it is not recognised.
+ */
+export function ctKernelOf(sidecar: Sidecar): KernelPreset {
+  const value = sidecar['ConvolutionKernel'];
+  // A multi-valued kernel (["B30f", "2"]) as DICOM writes it: scannerKernel reads the first part it knows.
+  return scannerKernelPreset(Array.isArray(value) ? value.map(scalarText).join('\\') : scalarText(value));
 }
 
 function toArrayBuffer(buf: Buffer): ArrayBuffer {

@@ -47,9 +47,8 @@ import { pairSlices } from '../../src/metrics/slice-pairing.js';
 import { CT_PADDING_BELOW_HU, insertCtNoise, simulateCtFromTruth } from '../../src/simulate/ct.js';
 import { estimateCtI0 } from '../../src/simulate/calibrate.js';
 import { sliceOf } from '../../src/image.js';
-import { readNiftiVolume, type NiftiVolume } from '../train/nifti-volume.js';
-import { scalarText } from '../../src/util/text.js';
-import type { FilterWindow } from '../../src/simulate/filters.js';
+import { ctKernelOf, readNiftiVolume, type NiftiVolume } from '../train/nifti-volume.js';
+import type { FilterWindow, KernelPreset } from '../../src/simulate/filters.js';
 import { simulatePet } from '../../src/simulate/pet.js';
 import {
   boxMean,
@@ -281,7 +280,7 @@ interface SlicePair {
 }
 
 /** Full-dose photons matched to the volume's own noise, as scripts/train/export-dataset.ts calibratedI0. */
-function calibratedI0(nv: NiftiVolume, kernel: 'sharp' | 'standard'): number {
+function calibratedI0(nv: NiftiVolume, kernel: KernelPreset): number {
   const S = nv.volume.slices.length;
   const picks = [...new Set([Math.floor(S / 4), Math.floor(S / 2), Math.floor((3 * S) / 4)])];
   const est = picks.map((k) => estimateCtI0(sliceOf(nv.volume, k), { seed: 0, kernel, sliceIndex: k }).i0).sort((a, b) => a - b);
@@ -299,8 +298,7 @@ function referenceNoiseVariance(low: Image2D, reference: Float32Array, ratio: nu
 async function slicePairs(set: DataSet): Promise<{ pairs: SlicePair[]; units: string }> {
   if (set.kind === 'simulated') {
     const nv = readNiftiVolume(path.join(SHARED, 'ct', `${set.volume!}.nii.gz`));
-    const kernelName = (scalarText(nv.sidecar['ConvolutionKernel']) || 'STANDARD').toUpperCase();
-    const kernel = kernelName === 'D' || kernelName === 'L' ? 'sharp' : 'standard';
+    const kernel = ctKernelOf(nv.sidecar);
     const i0 = calibratedI0(nv, kernel);
     const S = nv.volume.slices.length;
     const picks = [...new Set(Array.from({ length: SIMULATED_SLICES }, (_, j) => Math.round(S * (0.2 + (0.6 * (j + 0.5)) / SIMULATED_SLICES))))];

@@ -28,7 +28,7 @@ export type { FanBeamGeometry } from './ct-geometry.js';
 export { projectFanBeam } from './fan-projector.js';
 export { reconstructFanBeam } from './fbp.js';
 export { DEFAULT_BUTTERWORTH_ORDER, DEFAULT_KERNEL, FILTER_WINDOWS, KERNEL_PRESETS, describeKernel, resolveKernel, windowGain } from './filters.js';
-export { MAYO_QUARTER_DOSE, scannerKernel } from './scanner-kernels.js';
+export { MAYO_QUARTER_DOSE, scannerKernel, scannerKernelPreset } from './scanner-kernels.js';
 export type { ScannerKernelMatch } from './scanner-kernels.js';
 export type { FilterWindow, KernelPreset, KernelSpec, ReconKernel } from './filters.js';
 export { bodyOutline, bodyOutlineMuMap } from './mu-map.js';

@@ -11,7 +11,7 @@
  *    kernel...), not checked against real low-dose scans of that kernel.
  * Anything else gets no answer: callers fall back to `standard` and say so.
  */
-import type { KernelPreset } from './filters.js';
+import { DEFAULT_KERNEL, type KernelPreset } from './filters.js';
 
 export interface ScannerKernelMatch {
   readonly preset: KernelPreset;
@@ -61,4 +61,13 @@ export function scannerKernel(value: string | null | undefined): ScannerKernelMa
     }
   }
   return null;
+}
+
+/**
+ * The preset to simulate a scan of this ConvolutionKernel with: the matching one, else the default
+ * (`standard`), as `lowdose simulate --kernel auto` does. For scripts that build data from volumes
+ * (training export, filter tuning), so every simulated scan picks its kernel by one rule.
+ */
+export function scannerKernelPreset(value: string | null | undefined): KernelPreset {
+  return scannerKernel(value)?.preset ?? DEFAULT_KERNEL;
 }
