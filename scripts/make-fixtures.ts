@@ -61,16 +61,18 @@ async function makeFixture(given: FixtureSpec): Promise<void> {
   });
   const doses: Record<string, string> = {};
   for (const [k, dose] of DOSES.entries()) {
+    const seed = spec.seed * 100 + k;
     const { result } = await runSimulate([phantom.dir], {
       dose,
       outDir: path.join(scratch, `sim-${dose}`),
-      seed: spec.seed * 100 + k,
+      seed,
       mode: 'truth',
       withReference: k === 0,
     });
     const simulated = result.series[0]!;
     await rename(simulated.output.dir, path.join(scratch, `dose${Math.round(dose * 100)}`));
-    doses[`dose${Math.round(dose * 100)}`] = JSON.stringify(simulated.settings);
+    // The seed too, so a test can remake the series and check the committed one is current.
+    doses[`dose${Math.round(dose * 100)}`] = JSON.stringify({ ...simulated.settings, seed, withReference: k === 0 });
     if (simulated.reference) await rename(simulated.reference.dir, path.join(scratch, 'dose100'));
     await rm(path.join(scratch, `sim-${dose}`), { recursive: true, force: true });
   }
