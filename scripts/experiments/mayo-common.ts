@@ -129,6 +129,38 @@ export function pool(list: readonly AddedNoise[], weights: ReadonlyArray<readonl
 }
 
 /**
+ * The attenuation slope within slices: the least-squares slope of log(ROI SD) on log(W) with an
+ * intercept per slice (slice fixed effects), so a slice-to-slice difference in noise level (the
+ * longitudinal tube-current modulation, or a per-slice i0 that misses it) does not enter, only how
+ * the noise follows attenuation inside a slice (angular modulation, bowtie, electronic noise).
+ */
+export function withinSliceSlope(list: readonly AddedNoise[], weights: ReadonlyArray<readonly number[]>): number {
+  let sxy = 0;
+  let sxx = 0;
+  let n = 0;
+  list.forEach((a, s) => {
+    const x: number[] = [];
+    const y: number[] = [];
+    a.rois.forEach((r, k) => {
+      const w = weights[s]?.[k];
+      if (w !== undefined && w > 0 && r.std > 0) {
+        x.push(Math.log(w));
+        y.push(Math.log(r.std));
+      }
+    });
+    if (x.length < 3) return;
+    const mx = x.reduce((p, q) => p + q, 0) / x.length;
+    const my = y.reduce((p, q) => p + q, 0) / y.length;
+    x.forEach((xi, k) => {
+      sxy += (xi - mx) * (y[k]! - my);
+      sxx += (xi - mx) ** 2;
+    });
+    n += x.length;
+  });
+  return n >= 3 && sxx > 0 ? sxy / sxx : NaN;
+}
+
+/**
  * W for each ROI of `noise`: the mean over the simulator's fan-beam views of exp(p), p the line
  * integral of the full-dose image along the ray through the ROI centre. Quantum noise variance at
  * a pixel is proportional to it (constant current, no bowtie), so it is the pixel's "local
