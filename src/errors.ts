@@ -18,6 +18,8 @@ export const ERROR_CODES = [
   'E_SUV_UNAVAILABLE',
   // a warning: the series is read, but its kernel is outside what denoisers are measured on
   'E_SHARP_KERNEL',
+  // a warning: the series' pixel spacing is far outside what the model was trained on
+  'E_PIXEL_SPACING',
   // warnings of derived files: a source value written in a repaired form, or left out
   'W_VALUE_REPAIRED',
   'W_VALUE_DROPPED',

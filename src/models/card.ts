@@ -121,6 +121,16 @@ export interface TextureSettings {
   readonly defaultDose: number;
 }
 
+/**
+ * The in-plane pixel spacings the model was trained, validated and tested on. A series far outside
+ * them gets an E_PIXEL_SPACING warning (./pixel-spacing.ts): a convolutional network sees noise
+ * grain and anatomy in pixels, so a series at another pixel size is an input it has not seen.
+ */
+export interface PixelSpacingRange {
+  readonly minMm: number;
+  readonly maxMm: number;
+}
+
 export interface ModelCard {
   readonly format: typeof MODEL_CARD_FORMAT;
   readonly name: string;
@@ -150,6 +160,8 @@ export interface ModelCard {
    * the input's own dose is not given (a warning then says so in report.json).
    */
   readonly texture?: TextureSettings;
+  /** Pixel spacings of the training data; absent = not known (no warning). */
+  readonly pixelSpacing?: PixelSpacingRange;
   /** Free form: data, epochs, loss, hardware, code version… */
   readonly training: Readonly<Record<string, unknown>>;
   /** How to turn an ensemble's spread into a calibrated error SD (docs/uncertainty.md); absent = uncalibrated. */
@@ -479,6 +491,14 @@ export function parseModelCard(value: Json, cardPath: string): ModelCard {
   if (c.texture !== undefined) {
     if (!isObject(c.texture)) p.add('texture', `expected { "defaultDose" }, got ${describe(c.texture)}`);
     else num(p, c.texture, 'defaultDose', 'texture.defaultDose', (x) => x > 0 && x <= 1, 'a dose fraction in (0, 1]');
+  }
+  if (c.pixelSpacing !== undefined) {
+    if (!isObject(c.pixelSpacing)) p.add('pixelSpacing', `expected { "minMm", "maxMm" }, got ${describe(c.pixelSpacing)}`);
+    else {
+      num(p, c.pixelSpacing, 'minMm', 'pixelSpacing.minMm', (x) => x > 0, 'a spacing in mm > 0');
+      const min = c.pixelSpacing.minMm;
+      num(p, c.pixelSpacing, 'maxMm', 'pixelSpacing.maxMm', (x) => x > 0 && (typeof min !== 'number' || x >= min), 'a spacing in mm >= minMm');
+    }
   }
   for (const key of ['training', 'quality'] as const) {
     if (!isObject(c[key])) p.add(key, `expected an object (may be empty), got ${describe(c[key])}`);

@@ -168,7 +168,7 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
   const dir = path.join(context.outDir, folder);
   const markerPath = path.join(dir, COMPLETION_MARKER);
   const seriesWarnings = series.warnings.map((w) => w.toJSON());
-  const warnings = [...seriesWarnings, ...denoiser.warnings];
+  const warnings = [...seriesWarnings, ...denoiser.warnings, ...denoiser.seriesWarnings(series)];
   // Under this run's lock, a temporary of ours can only be what a killed run left.
   const leftovers =
     (await removeTemporaries(dir)) +
@@ -186,9 +186,9 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
       slicesTotal: series.slices.length,
     });
     // A marker from an older version has no warnings: the series as read now says what they are,
-    // the marker what writing it repaired, and the settings' own (E_DOSE_UNKNOWN) those of the run
-    // that made the output.
-    const written = (previous.warnings ?? []).filter((w) => w.code.startsWith('W_') || w.code === 'E_DOSE_UNKNOWN');
+    // the marker what writing it repaired, and the settings' own (E_DOSE_UNKNOWN, E_PIXEL_SPACING)
+    // those of the run that made the output.
+    const written = (previous.warnings ?? []).filter((w) => w.code.startsWith('W_') || w.code === 'E_DOSE_UNKNOWN' || w.code === 'E_PIXEL_SPACING');
     return { ...previous, warnings: [...seriesWarnings, ...written], skipped: true };
   }
   // Redoing a finished series: until it is finished again, it is not (a run killed half way

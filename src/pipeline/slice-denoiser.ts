@@ -9,6 +9,7 @@ import type { Image2D } from '../image.js';
 import { LowdoseError } from '../errors.js';
 import { classicalDenoise, estimateSeriesNoise, type ClassicalMethod } from '../filters/index.js';
 import { Denoiser, type ResolvedUncertainty, type SliceInput } from '../models/index.js';
+import { pixelSpacingWarning } from '../models/pixel-spacing.js';
 import { withoutUndefined } from '../util/defined.js';
 import { DENOISE_PIPELINE } from './memory-budget.js';
 import type { DenoiseMethod, DenoiseOptions, TextureReport } from './types.js';
@@ -41,6 +42,8 @@ export interface SliceDenoiser {
   readonly texture: TextureReport;
   /** Warnings about the settings, added to every series' report (E_DOSE_UNKNOWN). */
   readonly warnings: ReadonlyArray<{ path: string | null; code: string; message: string }>;
+  /** Warnings about one series under these settings (E_PIXEL_SPACING: outside the model's training pixel sizes). */
+  seriesWarnings(series: Series): Array<{ path: string | null; code: string; message: string }>;
   /** Whether slices need their two neighbours (2.5D models). */
   readonly neighbours: boolean;
   /** The card's calibration for this ensemble size, when `--uncertainty` / `--hallucination` asked for it. */
@@ -136,6 +139,10 @@ async function createDiffusionDenoiser(
     consistency: denoiser.consistency,
     texture: denoiser.texture,
     warnings: denoiser.warnings,
+    seriesWarnings(series) {
+      const warning = pixelSpacingWarning(denoiser.card, series.key, [series.spacing[0], series.spacing[1]]);
+      return warning ? [warning] : [];
+    },
     neighbours: denoiser.neighbours,
     uncertainty: denoiser.uncertainty,
     get inputNoise() {
@@ -187,6 +194,7 @@ function createClassicalDenoiser(method: ClassicalMethod, options: DenoiseOption
     consistency: null,
     texture: { mode: 'smooth' },
     warnings: [],
+    seriesWarnings: () => [],
     neighbours: false,
     uncertainty: null,
     inputNoise: null,

@@ -17,7 +17,12 @@ import { writeFixtureStudy, type FixtureStudy } from '../server/fixture-study.js
 import { hasChromium, paneProbes, POLL, REPO, startViewer, type ViewerSession } from './harness.js';
 
 const TEST_MODELS = path.join(REPO, 'test/fixtures-models');
-/** LOWDOSE_UPDATE_SCREENSHOT=1 also writes docs/viewer.png, from a finer study and the shipped CT model. */
+/**
+ * LOWDOSE_UPDATE_SCREENSHOT=1 also writes docs/viewer.png, from the shipped CT model on a 512 x 512
+ * body phantom (0.84 mm pixels, within the model's training range) scanned with the CT physics at
+ * full and 25 % dose, as `lowdose demo` does. The fast study of the tests (64 x 64, white noise) is
+ * no picture of the methods: on white noise NLM beats the CT model (models/README.md).
+ */
 const UPDATE_SCREENSHOT = process.env.LOWDOSE_UPDATE_SCREENSHOT === '1';
 const CLASSICAL = UPDATE_SCREENSHOT ? 'bilateral' : 'gaussian';
 
@@ -36,8 +41,8 @@ describe.skipIf(!hasChromium)('several methods side by side (headless Chromium)'
   beforeAll(async () => {
     root = mkdtempSync(path.join(os.tmpdir(), 'lowdose-e2e-methods-'));
     const data = path.join(root, 'data');
-    study = await writeFixtureStudy(data, { size: UPDATE_SCREENSHOT ? 256 : 64, slices: 6 }); // its NLM
-    // The CT Gaussian's default 0.5 mm barely touches a 256² slice: the screenshot shows the bilateral filter instead.
+    study = await writeFixtureStudy(data, UPDATE_SCREENSHOT ? { size: 512, slices: 6, lowDose: 'physics' } : { size: 64, slices: 6 }); // its NLM
+    // The CT Gaussian's default 0.5 mm barely touches a 0.84 mm slice: the screenshot shows the bilateral filter instead.
     await denoisePaths([study.lowDoseDir], { outDir: path.join(data, 'gaussian'), method: CLASSICAL });
     // The per-pixel test model is no denoiser, but a real diffusion run (sampler, report) for a third pane; the screenshot takes the shipped CT model.
     await denoisePaths(
