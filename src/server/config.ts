@@ -25,6 +25,8 @@ export interface ServerConfig {
   readonly workDir: string;
   readonly uploadDir: string;
   readonly jobsDir: string;
+  /** Series opened from the `--dicomweb` server (`pacs/`): a cache for one server session, emptied when a server starts (docs/pacs.md). */
+  readonly pullDir: string;
   /** Folders of installed model cards a job may name (by card name), before the shipped models. */
   readonly modelDirs: string[];
   /** The built viewer (index.html and assets), or null when it is not built. */
@@ -83,6 +85,7 @@ export function resolveConfig(input: ConfigInput = {}): ServerConfig {
     workDir,
     uploadDir: path.join(workDir, 'uploads'),
     jobsDir: path.join(workDir, 'jobs'),
+    pullDir: path.join(workDir, 'pacs'),
     modelDirs: (input.modelDirs ?? []).map((d) => path.resolve(d)),
     viewerDir: viewerDir && existsSync(path.join(viewerDir, 'index.html')) ? viewerDir : null,
     limits: { ...DEFAULT_LIMITS, ...input.limits },

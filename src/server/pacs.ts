@@ -9,6 +9,7 @@
  * reach the log.
  */
 import { existsSync, realpathSync } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { DicomwebClient, type DicomwebClientOptions } from '../dicomweb/client.js';
 import { listSeries, pullSeries, searchStudies, stowSeries, type PulledSeries, type RemoteSeries, type RemoteStudy, type StoredSeries, type StudyQuery } from '../dicomweb/study.js';
@@ -48,6 +49,21 @@ export function unreadableInstances(pulled: PulledSeries, errors: readonly Lowdo
   });
 }
 
+/**
+ * Empties the pull folder: the series an earlier server session opened from a PACS. They are
+ * copies of what the PACS keeps, so a session starts without them (the folder would otherwise grow
+ * with every series ever opened); opening a series again retrieves it again. Run before the data
+ * index reads the work folder, so no series of it is listed. Returns how many series were removed.
+ */
+export async function clearPullFolder(pullDir: string): Promise<number> {
+  const entries = await readdir(pullDir, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [];
+    throw error;
+  });
+  await Promise.all(entries.map((e) => rm(path.join(pullDir, e.name), { recursive: true, force: true })));
+  return entries.filter((e) => e.isDirectory()).length;
+}
+
 export interface PacsServiceOptions {
   /** The DICOMweb service base (no trailing slash). */
   readonly base: string;
@@ -64,6 +80,8 @@ export class PacsService {
   private readonly client: DicomwebClient;
   /** Pulls under way, by SeriesInstanceUID: a second open of the same series waits for the first. */
   private readonly pulling = new Map<string, Promise<PulledSeries>>();
+  /** The unreadable instances of each opened series, by SeriesInstanceUID, for the jobs on it. */
+  private readonly unreadable = new Map<string, ApiError[]>();
 
   constructor(options: PacsServiceOptions) {
     this.base = options.base;
@@ -110,6 +128,16 @@ export class PacsService {
     })().finally(() => this.pulling.delete(seriesInstanceUid));
     this.pulling.set(seriesInstanceUid, pull);
     return pull;
+  }
+
+  /** Records what opening a series found unreadable (the latest open's list replaces an earlier one). */
+  noteUnreadable(seriesInstanceUid: string, errors: readonly ApiError[]): void {
+    this.unreadable.set(seriesInstanceUid, [...errors]);
+  }
+
+  /** The unreadable instances the latest open of this series found (none when it was not opened in this session). */
+  unreadableOf(seriesInstanceUid: string): ApiError[] {
+    return [...(this.unreadable.get(seriesInstanceUid) ?? [])];
   }
 
   /**

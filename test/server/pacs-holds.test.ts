@@ -1,10 +1,15 @@
-/** Which series may be stored back: only files in the PACS pull folder, reached by its path or its real path. */
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+/**
+ * Which series may be stored back: only files in the PACS pull folder, reached by its path or its
+ * real path. And the pull folder lasts one server session: a new server starts with it empty.
+ */
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PacsService, withoutQueries } from '../../src/server/pacs.js';
+import { buildApp } from '../../src/server/app.js';
+import { clearPullFolder, PacsService, withoutQueries } from '../../src/server/pacs.js';
 
+const REPO = path.resolve(import.meta.dirname, '../..');
 const root = mkdtempSync(path.join(os.tmpdir(), 'lowdose-pacs-holds-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -23,6 +28,37 @@ describe('PacsService.holds', () => {
     } finally {
       await pacs.close();
     }
+  });
+});
+
+describe('the pull folder', () => {
+  it('is emptied when a server starts, before the index reads the work folder; uploads and jobs stay', async () => {
+    const work = path.join(root, 'work-restart');
+    const body = path.join(REPO, 'fixtures/body');
+    // What an earlier session left: a pulled series, an upload and a job output (all real CT files).
+    cpSync(path.join(body, 'dose25'), path.join(work, 'pacs', 'series-a'), { recursive: true });
+    cpSync(path.join(body, 'dose10'), path.join(work, 'uploads', 'u1'), { recursive: true });
+    cpSync(path.join(body, 'dose100'), path.join(work, 'jobs', 'j1'), { recursive: true });
+    const empty = path.join(root, 'no-data');
+    mkdirSync(empty);
+    const app = await buildApp({ data: [empty], workDir: work, viewerDir: null });
+    try {
+      expect(readdirSync(path.join(work, 'pacs'))).toEqual([]);
+      const studies = (await app.inject({ url: '/api/studies' })).json<{ studies: Array<{ series: Array<{ description: string }> }> }>().studies;
+      const descriptions = studies.flatMap((s) => s.series.map((x) => x.description)).sort();
+      expect(descriptions).toEqual(['BODY phantom seed 13 arterial simulated 10% dose', 'BODY phantom seed 13 arterial simulated full dose']);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('clearPullFolder counts the series it removed and accepts a folder that does not exist', async () => {
+    const pull = path.join(root, 'pull-only');
+    mkdirSync(path.join(pull, 'a'), { recursive: true });
+    mkdirSync(path.join(pull, 'b'), { recursive: true });
+    expect(await clearPullFolder(pull)).toBe(2);
+    expect(existsSync(pull)).toBe(true);
+    expect(await clearPullFolder(path.join(root, 'never-made'))).toBe(0);
   });
 });
 

@@ -313,6 +313,8 @@ describe.skipIf(!installed)('serve --dicomweb against Orthanc', () => {
     seen.push(JSON.stringify(job));
     expect(job.status).toBe('done');
     expect(job.progress).toMatchObject({ slicesDone: 2, slicesTotal: 2 });
+    // Its result names the instance it did not denoise, as the open did (and `denoise <url>` does in its errors).
+    expect(job.result!.errors).toEqual(opened.unreadable);
   });
 
   it('has no PACS routes to speak of without --dicomweb', async () => {

@@ -27,6 +27,12 @@ export interface JobSpec {
   readonly outDir: string;
   /** Store the result back to the DICOMweb server once denoised (the `completed` hook does it). */
   readonly store?: boolean;
+  /**
+   * Files of the input series that could not be read when they came in (instances of a series
+   * opened from the PACS that the index left out): the job's `result.errors` lists them first, as
+   * `denoise <url>` lists them in its errors, so the job's result says what it did not denoise.
+   */
+  readonly inputErrors?: ApiError[];
 }
 
 /** What `completed` made of a finished run. */
@@ -200,7 +206,7 @@ export class JobQueue {
       const done = await this.hooks.completed(report, { id: job.id, outDir: spec.outDir, store: Boolean(spec.store), stage: (stage) => this.stage(job, stage) });
       const { comparisons, uncertainty, hallucination, stored } = done;
       const after = done.errors ?? [];
-      const errors = [...report.errors.map((e) => ({ code: e.code, message: e.message })), ...after];
+      const errors = [...(spec.inputErrors ?? []), ...report.errors.map((e) => ({ code: e.code, message: e.message })), ...after];
       const ok = report.series.some((s) => !s.skipped) && comparisons.length > 0 && after.length === 0;
       // A failed store-back names its own error; the comparisons are kept (the denoised series is on this server).
       const first = after[0] ?? errors[0];

@@ -2,7 +2,6 @@
  * `app.pacs`: the DICOMweb server of `serve --dicomweb` (../pacs.ts), or null without one. Its
  * opened series are pulled into `<work>/pacs/`, which the data index reads as part of the work folder.
  */
-import path from 'node:path';
 import fp from 'fastify-plugin';
 import type { DicomwebClientOptions } from '../../dicomweb/client.js';
 import { redactForLog } from '../http-errors.js';
@@ -29,7 +28,7 @@ export default fp<PacsPluginOptions>(
     const pacs = new PacsService({
       base: dicomweb.base,
       ...(dicomweb.client ? { client: dicomweb.client } : {}),
-      pullDir: path.join(app.config.workDir, 'pacs'),
+      pullDir: app.config.pullDir,
       log: (message) => log.warn(redactForLog(message)),
     });
     app.decorate('pacs', pacs);

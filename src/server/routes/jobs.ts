@@ -69,6 +69,9 @@ const jobs: FastifyPluginAsyncTypebox<JobsRouteOptions> = async (app, opts) => {
         app.config.memoryBudget,
       );
       if (request.body.store) checkStoreBack(series);
+      // Instances of a PACS series that could not be read are not in the job's files: the result names them.
+      const pacs = app.pacs;
+      const inputErrors = pacs ? series.filter((s) => pacs.holds(filesOf(s))).flatMap((s) => pacs.unreadableOf(s.series.seriesInstanceUid)) : [];
       const view = app.jobs.submit({
         series: series.map((s) => ({ id: s.id, files: filesOf(s) })),
         reference: reference ? { id: reference.id, files: filesOf(reference) } : null,
@@ -76,6 +79,7 @@ const jobs: FastifyPluginAsyncTypebox<JobsRouteOptions> = async (app, opts) => {
         ...(model ? { runOptions: { model } } : {}),
         device: queueDevice(options),
         ...(request.body.store ? { store: true } : {}),
+        ...(inputErrors.length > 0 ? { inputErrors } : {}),
       });
       return reply.status(202).send(view);
     },

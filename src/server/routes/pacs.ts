@@ -66,6 +66,7 @@ const pacs: FastifyPluginAsyncTypebox = async (app) => {
       const { keys, errors } = await app.data.index.addReading([pulled.dir]);
       const series = app.data.index.summariesOf(keys);
       const unreadable = unreadableInstances(pulled, errors).map((e) => ({ ...e, message: redact(e.message) }));
+      server().noteUnreadable(request.params.series, unreadable);
       if (series.length === 0) {
         const why = unreadable.length > 0 ? `: ${unreadable.map((e) => e.message).join('; ')}` : '';
         throw new LowdoseError('E_NOT_IMAGE', `series ${request.params.series} has no image the viewer can show (${pulled.instances} instance(s) retrieved)${why}`);
