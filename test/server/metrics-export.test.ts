@@ -14,6 +14,8 @@ import { denoisePaths } from '../../src/pipeline/denoise.js';
 import { windowToGray } from '../../src/pipeline/preview.js';
 import { figureLayout, renderFigure, type FigurePane } from '../../src/server/figure-render.js';
 import { differenceColours } from '../../src/server/difference-pane.js';
+import { uncertaintyColours, uncertaintyWindow } from '../../src/server/uncertainty-pane.js';
+import { fixtureModel } from '../diffusion/helpers.js';
 import type { Image2D } from '../../src/image.js';
 import { runMetrics } from '../../src/pipeline/metrics.js';
 import type { ComparisonDetail, ComparisonMetrics, ComparisonSummary, StudiesResponse } from '../../src/server/api-types.js';
@@ -282,3 +284,53 @@ describe('figure rendering of panes of different matrices', () => {
   });
 });
 
+
+describe('figure PNG with an uncertainty series', () => {
+  let uRoot: string;
+  let uApp: FastifyInstance;
+  let uncertaintyDir: string;
+  let comparison: ComparisonSummary;
+
+  beforeAll(async () => {
+    uRoot = mkdtempSync(path.join(os.tmpdir(), 'lowdose-figure-uncertainty-'));
+    const data = path.join(uRoot, 'data');
+    const small = await writeFixtureStudy(data, { size: 32, slices: 2, denoised: 'none' });
+    // An ensemble of 2 (the per-pixel test model): the per-pixel spread is written as the uncertainty series.
+    const report = await denoisePaths([small.lowDoseDir], { outDir: path.join(data, 'ensemble'), model: fixtureModel('per-pixel'), samples: 2, steps: 2, sampler: 'ddpm', seed: 3 });
+    uncertaintyDir = report.series[0]!.uncertainty!.dir;
+    uApp = await buildApp({ data: [data], workDir: path.join(uRoot, 'work'), viewerDir: null, logger: { level: 'silent' } });
+    comparison = ((await uApp.inject({ url: '/api/studies' })).json() as StudiesResponse).studies.flatMap((s) => s.comparisons)[0]!;
+  });
+
+  afterAll(async () => {
+    await uApp?.close();
+    if (uRoot) rmSync(uRoot, { recursive: true, force: true });
+  });
+
+  it('hangs the uncertainty pane last, as the viewer does: Hot Iron from 0 to the slice largest value', async () => {
+    expect(comparison.uncertainty).not.toBeNull();
+    const response = await uApp.inject({ url: `/api/figure.png?comparisons=${comparison.id}&index=1` });
+    expect(response.statusCode, response.body).toBe(200);
+    const png = PNG.sync.read(response.rawPayload);
+    const sigma = await readSliceImage((await scanPaths([uncertaintyDir])).series[0]!, 1);
+    // Source, denoised, reference, difference, uncertainty: five panes, three across.
+    const layout = figureLayout([0, 1, 2, 3, 4].map(() => ({ title: '', metrics: '', footer: '', image: sigma })), { window: { lo: 0, hi: 1 }, scale: 1 });
+    expect([png.width, png.height]).toEqual([layout.width, layout.height]);
+    const window = uncertaintyWindow(sigma.data);
+    expect(window.hi).toBeGreaterThan(0);
+    const grey = windowToGray(sigma.data, window);
+    const colours = uncertaintyColours();
+    const { x, y, zoom } = layout.images[4]!;
+    const seen = new Set<string>();
+    for (let row = 1; row < sigma.rows; row += 3) {
+      for (let column = 2; column < sigma.columns; column += 3) {
+        const o = 4 * ((y + row * zoom + 1) * png.width + x + column * zoom + 1);
+        const pixel = [png.data[o], png.data[o + 1], png.data[o + 2]];
+        expect(pixel, `pixel (${column}, ${row})`).toEqual(colours[grey[row * sigma.columns + column]!]);
+        seen.add(pixel.join(','));
+      }
+    }
+    // A spread of colours, not one flat pane.
+    expect(seen.size).toBeGreaterThan(10);
+  });
+});

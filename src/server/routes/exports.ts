@@ -13,6 +13,7 @@ import { metricsCsv } from '../metrics-csv.js';
 import { measurementTable, tableCsv, type TablePane } from '../../metrics/roi-shapes.js';
 import { LowdoseError } from '../../errors.js';
 import { renderFigure, type FigurePane } from '../figure-render.js';
+import { uncertaintyColours, uncertaintyWindow } from '../uncertainty-pane.js';
 import { differenceColours, differencePixels, differenceWidth } from '../difference-pane.js';
 import { differenceWindowText, methodLabel, roleTitle } from '../pane-labels.js';
 import type { Shape } from '../../metrics/roi-shapes.js';
@@ -215,6 +216,21 @@ async function figureOf(data: DataServices, comparisonIds: readonly string[] | n
       window: { lo: dLevel - dWidth / 2, hi: dLevel + dWidth / 2 },
       colours: differenceColours(),
     });
+    // The first method's uncertainty series, as the viewer hangs it last: Hot Iron from 0 to the slice's largest value.
+    if (first.uncertainty) {
+      const slice = first.alignment.uncertainty?.[index] ?? -1;
+      const image = slice >= 0 ? await data.slices.read(first.uncertainty, slice) : null;
+      const window = image ? uncertaintyWindow(image.data) : { lo: 0, hi: 1 };
+      const sigmaUnits = first.uncertainty.series.units === 'SUVbw' ? 'SUV' : first.uncertainty.series.units;
+      panes.push({
+        title: 'Uncertainty (σ)',
+        metrics: '',
+        footer: image ? `Im ${slice + 1}/${first.uncertainty.series.slices.length} · W ${fmt(window.hi)} L ${fmt(window.hi / 2)} ${sigmaUnits}` : 'no matching slice',
+        image,
+        window,
+        colours: uncertaintyColours(),
+      });
+    }
   }
   return renderFigure(panes, { window: { lo: centre - width / 2, hi: centre + width / 2 }, scale: q.scale ?? 1, shapes });
 }
