@@ -11,34 +11,10 @@ import type { DicomJson, DicomwebClient } from './client.js';
 import type { DicomwebTarget } from './url.js';
 import { scalarText } from '../util/text.js';
 import { seriesCacheDir } from '../util/pull-cache.js';
+import type { PulledSeries, RemoteSeries, StoredSeries } from '../util/remote-series.js';
 
-export interface RemoteSeries {
-  readonly studyInstanceUid: string;
-  readonly seriesInstanceUid: string;
-  readonly modality: string;
-  readonly description: string;
-  readonly seriesNumber: number | null;
-  readonly instances: number | null;
-  readonly url: string;
-}
-
-export interface PulledSeries {
-  readonly seriesInstanceUid: string;
-  readonly url: string;
-  readonly modality: string;
-  /** Instances the server listed and this run has on disk (retrieved now or by an earlier run). */
-  readonly instances: number;
-  readonly retrieved: number;
-  readonly dir: string;
-}
-
-export interface StoredSeries {
-  readonly kind: 'denoised' | 'uncertainty';
-  readonly studyInstanceUid: string;
-  readonly seriesInstanceUid: string;
-  readonly url: string;
-  readonly instances: number;
-}
+/** The shapes shared with the other protocol (src/util/remote-series.ts), where this module's importers find them. */
+export type { PulledSeries, RemoteSeries, StoredSeries } from '../util/remote-series.js';
 
 function first(dataset: DicomJson, tag: string): unknown {
   return dataset[tag]?.Value?.[0];

@@ -11,9 +11,13 @@ import { writeBytesAtomic } from '../dicom/write-file.js';
 import { LowdoseError } from '../errors.js';
 import { scalarText } from '../util/text.js';
 import { seriesCacheDir } from '../util/pull-cache.js';
+import type { PulledSeries, RemoteSeries, StoredSeries } from '../util/remote-series.js';
 import { associate, dimse, isPending, STATUS_SUCCESS, STORE_WARNINGS, statusHex, type DimseClientOptions, type DimseRequest, type InstanceSink } from './association.js';
 import { startStoreScp } from './store-scp.js';
 import { dimseUrl, type DimsePeer } from './url.js';
+
+/** The shapes shared with the other protocol (src/util/remote-series.ts), where this module's importers find them. */
+export type { PulledSeries, RemoteSeries, StoredSeries } from '../util/remote-series.js';
 
 type DimseDataset = InstanceType<(typeof dimse)['Dataset']>;
 interface Answer {
@@ -42,37 +46,9 @@ export interface RemoteStudy {
   readonly url: string;
 }
 
-export interface RemoteSeries {
-  readonly studyInstanceUid: string;
-  readonly seriesInstanceUid: string;
-  readonly modality: string;
-  readonly description: string;
-  readonly seriesNumber: number | null;
-  readonly instances: number | null;
-  readonly url: string;
-}
-
 export interface RemoteInstance {
   readonly sopInstanceUid: string;
   readonly derivationDescription: string;
-}
-
-export interface PulledSeries {
-  readonly seriesInstanceUid: string;
-  readonly url: string;
-  readonly modality: string;
-  /** Instances the PACS listed and this run has on disk (retrieved now or by an earlier run). */
-  readonly instances: number;
-  readonly retrieved: number;
-  readonly dir: string;
-}
-
-export interface StoredSeries {
-  readonly kind: 'denoised' | 'uncertainty';
-  readonly studyInstanceUid: string;
-  readonly seriesInstanceUid: string;
-  readonly url: string;
-  readonly instances: number;
 }
 
 function text(dataset: DimseDataset | undefined, keyword: string): string {
