@@ -398,7 +398,7 @@ async function openTarget(target: Target, index: number | null): Promise<void> {
     const sources: MethodMetricsSource[] = view.methods.map((m, k) => ({ key: methodPaneKey(k), comparison: m.comparison }));
     metrics.open(sources, view.lowDose.units);
     renderMethodsPicker();
-    showSeriesWarnings(view.lowDose.warnings);
+    showSeriesWarnings([...view.lowDose.warnings, ...runWarnings(view)]);
     await shown;
     if (!document.body.dataset.firstSliceMs) document.body.dataset.firstSliceMs = String(Math.round(performance.now() - started));
     document.body.dataset.view = `${target.kind}:${target.id}`;
@@ -408,7 +408,14 @@ async function openTarget(target: Target, index: number | null): Promise<void> {
   }
 }
 
-/** The low-dose series' reading warnings (E_SHARP_KERNEL, gaps, ...) in a bar above the panes. */
+/** The methods' run warnings (E_PIXEL_SPACING, E_DOSE_UNKNOWN) from their reports, each once. */
+function runWarnings(view: View): Array<{ code: string; message: string }> {
+  const seen = new Map<string, { code: string; message: string }>();
+  for (const w of view.methods.flatMap((m) => m.comparison.report?.warnings ?? [])) seen.set(`${w.code}\n${w.message}`, w);
+  return [...seen.values()];
+}
+
+/** The low-dose series' reading warnings (E_SHARP_KERNEL, gaps, ...) and the runs' own, in a bar above the panes. */
 function showSeriesWarnings(warnings: ReadonlyArray<{ code: string; message: string }>): void {
   const bar = $('series-warnings');
   bar.replaceChildren(

@@ -7,6 +7,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ReportFacts } from '../api-types.js';
 
+/** Report warnings that say something about the run (the model and its settings), which the input series' own warnings do not. */
+const RUN_WARNINGS = new Set(['E_PIXEL_SPACING', 'E_DOSE_UNKNOWN']);
+
 /** One series entry of a report: which series became which. */
 export interface ReportLink {
   readonly reportPath: string;
@@ -69,6 +72,10 @@ export async function readReportLinks(reportPath: string): Promise<ReportLink[]>
           metrics && typeof metrics.ssim === 'number' && typeof metrics.rmse === 'number'
             ? { psnr: num(metrics.psnr), ssim: metrics.ssim, rmse: metrics.rmse }
             : null,
+        warnings: (Array.isArray(entry.warnings) ? entry.warnings : []).flatMap((w) => {
+          if (!isRecord(w) || typeof w.code !== 'string' || !RUN_WARNINGS.has(w.code)) return [];
+          return [{ code: w.code, message: typeof w.message === 'string' ? w.message : '' }];
+        }),
       },
     });
   }

@@ -1,0 +1,46 @@
+/**
+ * What the server takes from a denoise report.json (src/server/data/reports.ts): among the report's
+ * warnings only those about the run itself (E_PIXEL_SPACING, E_DOSE_UNKNOWN) become the comparison's
+ * `report.warnings`, which the viewer's warning bar shows beside the low-dose series' own.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readReportLinks } from '../../src/server/data/reports.js';
+
+const root = mkdtempSync(path.join(os.tmpdir(), 'lowdose-reports-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const entry = (warnings?: unknown) => ({
+  input: { seriesInstanceUid: '1.2.3', files: ['in/1.dcm'] },
+  output: { seriesInstanceUid: '1.2.4' },
+  method: 'diffusion',
+  model: 'lowdose-ct',
+  ...(warnings === undefined ? {} : { warnings }),
+});
+
+describe('report warnings in the comparison facts', () => {
+  it('keeps the run warnings and leaves the reading and writing warnings to the series', async () => {
+    const file = path.join(root, 'report.json');
+    const warnings = [
+      { path: null, code: 'E_SHARP_KERNEL', message: 'kernel LUNG looks sharp' },
+      { path: null, code: 'E_PIXEL_SPACING', message: '1.2.3: pixel spacing 1.45 x 1.45 mm is outside the 0.70 to 0.84 mm ...' },
+      { path: 'in/1.dcm', code: 'W_VALUE_DROPPED', message: 'dropped' },
+      { path: null, code: 'E_DOSE_UNKNOWN', message: "the input's dose is unknown" },
+    ];
+    writeFileSync(file, JSON.stringify({ series: [entry(warnings)] }));
+    const [link] = await readReportLinks(file);
+    expect(link!.facts.warnings).toEqual([
+      { code: 'E_PIXEL_SPACING', message: '1.2.3: pixel spacing 1.45 x 1.45 mm is outside the 0.70 to 0.84 mm ...' },
+      { code: 'E_DOSE_UNKNOWN', message: "the input's dose is unknown" },
+    ]);
+  });
+
+  it('reads a report without warnings, or with malformed ones, as none', async () => {
+    const file = path.join(root, 'old.json');
+    writeFileSync(file, JSON.stringify({ series: [entry(), { ...entry([null, 3, { code: 7 }]), output: { seriesInstanceUid: '1.2.5' } }] }));
+    const links = await readReportLinks(file);
+    expect(links.map((l) => l.facts.warnings)).toEqual([[], []]);
+  });
+});
