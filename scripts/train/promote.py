@@ -51,6 +51,10 @@ def main():
     card["sampler"] = sampler
     if previous:
         card["training"] = with_stages(previous["training"], card["training"], src_name)
+        # The training pixel sizes behind E_PIXEL_SPACING (models/README.md): kept from the model this
+        # candidate continues; widen them here when a stage adds data at other pixel sizes.
+        if "pixelSpacing" in previous and "pixelSpacing" not in card:
+            card["pixelSpacing"] = previous["pixelSpacing"]
     card["training"]["trainedAs"] = src_name
     if a.reason:
         card["training"]["formulationChoice"] = a.reason
