@@ -1,4 +1,5 @@
-"""A learned error head for lowdose-ct's calibrated uncertainty (docs/uncertainty.md, "Learned error head").
+"""A learned error head for lowdose-ct's calibrated uncertainty (docs/uncertainty.md, "A learned error head"):
+tried and not shipped, since it does not generalise to the held-out phantoms.
 
 The card's formula (sigma^2 = a^2 std^2 + b^2 inputNoise^2) cannot tell a chest from an abdomen:
 the model's error relative to the input noise ranges 0.11 to 0.57 over the calibration series
@@ -13,14 +14,13 @@ calibrate.ts's refVar), on the calibration side only (Mayo L143, lidc-0001, crlm
 common scale then puts the worst calibration series' +-2 sigma coverage closest to 94 %
 (calibrate.ts's rule). Everything else is held out and measured exactly as calibrate.ts measures
 the card (16 x 16 tissue patches, coverage on every 4th pixel of them, the reference's noise taken
-out), before (the card) and after (the head).
+out): the card, the card's formula refitted on these runs by calibrate.ts's rule, and the head.
 
     npx tsx scripts/uncertainty/calibrate.ts --modality CT        # once: the denoiser runs, kept in .cache/uncertainty/
     nice -n 10 /usr/bin/python3 scripts/uncertainty/error-head.py # ~4 min on one quiet core; models/eval/uncertainty-ct-head.{md,json}
     ... --logo                                                   # also leave one calibration group out (3 more trainings)
     ... --card old-card.json                                     # the "card" column from another card (git show REV:models/lowdose-ct.json)
     ... --no-level --out models/eval/uncertainty-ct-head-nolevel # without the series noise SD among the inputs
-    ... --export models/lowdose-ct-uncertainty.onnx              # and the head as ONNX
 
 Held-out numbers are reported, never used to choose anything.
 """
@@ -47,7 +47,6 @@ parser.add_argument('--width', type=int, default=12, help='channels of the hidde
 parser.add_argument('--logo', action='store_true', help='also train leaving each calibration group out')
 parser.add_argument('--no-level', action='store_true', help='leave the input series noise SD out of the inputs')
 parser.add_argument('--card', help='the model card whose uncertainty block is the "card" column (default models/<model>.json)')
-parser.add_argument('--export', help='write the trained head (full calibration side) as ONNX here')
 parser.add_argument('--out', default=os.path.join(REPO, 'models', 'eval', 'uncertainty-ct-head'))
 args = parser.parse_args()
 torch.set_num_threads(1)
@@ -103,7 +102,7 @@ def load(setdir):
 
 
 def features(s, K, level):
-    """The head's four input planes, in model units (what src/uncertainty/error-head.ts builds)."""
+    """The head's four input planes, in model units: all `denoise --uncertainty` has without a reference."""
     members = s['members'][:K].astype(np.float64)
     mean = members.mean(0)
     std = np.sqrt(members.var(0))
@@ -320,17 +319,7 @@ def main():
     result['parameters'] = sum(p.numel() for p in head.parameters())
     json.dump(result, open(args.out + '.json', 'w'), indent=1)
     write_table(result, data, held)
-    if args.export:
-        export(head, result['after'], args.export)
     print(f'done ({time.time() - t0:.0f} s)')
-
-
-def export(head, after, path):
-    x = torch.zeros(1, 4, 64, 64)
-    torch.onnx.export(head, x, path, input_names=['features'], output_names=['logVariance'], opset_version=13,
-                      dynamic_axes={'features': {0: 'batch', 2: 'rows', 3: 'columns'}, 'logVariance': {0: 'batch', 2: 'rows', 3: 'columns'}})
-    scales = ', '.join(f'K={K} {after[K]["scale"]:.4f}' for K in KS)
-    print(f'{path}: scales {scales}')
 
 
 def write_table(result, data, held):
