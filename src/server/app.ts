@@ -72,6 +72,10 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
     bodyLimit: 64 * 1024,
     // Unknown fields are errors, not silently dropped: a mistyped job option must not be ignored.
     ajv: { customOptions: { removeAdditional: false } },
+    // The data plugin indexes every data folder before the server is ready; a folder of many
+    // studies (or a loaded machine) takes longer than fastify's default 10 s plugin limit, and the
+    // server must start anyway rather than fail with "Plugin did not start in time".
+    pluginTimeout: 0,
   });
 
   const redact = serverPathRedactor(config, defaultModelsDir());

@@ -53,6 +53,14 @@ async function firstComparison(): Promise<ComparisonDetail> {
   return getJson<ComparisonDetail>(`/api/comparisons/${studies[0]!.comparisons[0]!.id}`);
 }
 
+describe('start-up', () => {
+  it('waits for the first index of the data folders however long it takes (no plugin time limit)', () => {
+    // A folder of many studies takes longer to index than fastify's default 10 s plugin limit,
+    // which would stop the server with "Plugin did not start in time".
+    expect(app.initialConfig.pluginTimeout).toBe(0);
+  });
+});
+
 describe('listing', () => {
   it('lists the study with each series in its role and the denoised series paired by its report', async () => {
     const { studies, unreadableFiles } = await getJson<StudiesResponse>('/api/studies');
