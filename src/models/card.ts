@@ -233,7 +233,7 @@ function range(p: Problems, obj: Record<string, Json>, key: string, field: strin
   }
 }
 
-/** `sampler.consistency`: a strength in [0, 1], or { strength, scaleMm?, threshold?, iterations?, lowCount? }. */
+/** `sampler.consistency`: a strength in [0, 1], or { strength, scaleMm?, threshold?, iterations?, lowCount?, bilateral? }. */
 function consistency(p: Problems, v: Json): void {
   if (v === undefined) return;
   const field = 'sampler.consistency';
@@ -247,12 +247,23 @@ function consistency(p: Problems, v: Json): void {
     return;
   }
   for (const key of Object.keys(v)) {
-    if (!['strength', 'scaleMm', 'threshold', 'iterations', 'lowCount'].includes(key)) p.add(`${field}.${key}`, 'unknown field (known: strength, scaleMm, threshold, iterations, lowCount)');
+    if (!['strength', 'scaleMm', 'threshold', 'iterations', 'lowCount', 'bilateral'].includes(key)) {
+      p.add(`${field}.${key}`, 'unknown field (known: strength, scaleMm, threshold, iterations, lowCount, bilateral)');
+    }
   }
   num(p, v, 'strength', `${field}.strength`, strength, 'a number in [0, 1]');
   num(p, v, 'scaleMm', `${field}.scaleMm`, (x) => x > 0 && x <= 100, 'a number of mm in (0, 100]', true);
   num(p, v, 'threshold', `${field}.threshold`, (x) => x >= 0 && x <= 100, 'a number in [0, 100]', true);
   num(p, v, 'iterations', `${field}.iterations`, (x) => Number.isInteger(x) && x >= 1 && x <= 100, 'an integer in 1..100', true);
+  const bi = v.bilateral;
+  if (bi !== undefined) {
+    if (!isObject(bi)) p.add(`${field}.bilateral`, `expected { "spatialMm", "rangeFactor" }, got ${describe(bi)}`);
+    else {
+      for (const key of Object.keys(bi)) if (!['spatialMm', 'rangeFactor'].includes(key)) p.add(`${field}.bilateral.${key}`, 'unknown field (known: spatialMm, rangeFactor)');
+      num(p, bi, 'spatialMm', `${field}.bilateral.spatialMm`, (x) => x > 0 && x <= 100, 'a number of mm in (0, 100]');
+      num(p, bi, 'rangeFactor', `${field}.bilateral.rangeFactor`, (x) => x > 0 && x <= 100, 'a number in (0, 100]');
+    }
+  }
   const low = v.lowCount;
   if (low === undefined) return;
   if (!isObject(low)) {

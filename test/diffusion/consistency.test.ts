@@ -261,3 +261,46 @@ describe('the low-count step (lowCount: region mean, below a declared dose)', ()
     expect(describeConsistency(resolveConsistency(1))).toBe('consistency 1 (4 mm, 1 sd)');
   });
 });
+
+describe('the bilateral pre-smoothing of the estimate (bilateral)', () => {
+  const truth = discImage(4);
+  const measurement = noisy(truth, 0.3, 5, true);
+  // A network-like estimate: the disc 15 % low, and lumps of its own (correlated, 2 px) everywhere.
+  const rng = new Rng(33);
+  const lumps = gaussianSmooth(Float32Array.from({ length: N * N }, () => rng.normal()), N, N, 2, 2);
+  const lumpScale = 0.08 / Math.sqrt(lumps.reduce((s, v) => s + v * v, 0) / lumps.length);
+  const estimate = discImage(3.4).map((v, i) => v + lumpScale * lumps[i]! * Math.sqrt(v));
+  const withBilateral: ConsistencyConfig = { ...config, bilateral: { sigmaRows: 2.5, sigmaColumns: 2.5, rangeFactor: 4 } };
+
+  it("flattens the estimate's lumps in the background and keeps the disc's restored mean", () => {
+    const plain = consistencyStep(estimate, measurement, N, N, config);
+    const smoothed = consistencyStep(estimate, measurement, N, N, withBilateral);
+    expect(backgroundSd(smoothed)).toBeLessThan(0.7 * backgroundSd(plain));
+    const bias = (image: Float32Array) => regionMean(image, true) / regionMean(truth, true) - 1;
+    expect(bias(estimate)).toBeLessThan(-0.12);
+    expect(Math.abs(bias(smoothed))).toBeLessThan(0.04);
+    expect(Math.abs(bias(smoothed) - bias(plain))).toBeLessThan(0.01);
+  });
+
+  it('strength 0 leaves the estimate alone; a flat estimate (no noise to scale the range by) is not filtered', () => {
+    expect(consistencyStep(estimate, measurement, N, N, { ...withBilateral, strength: 0 })).toEqual(estimate);
+    const flat = new Float32Array(N * N).fill(2);
+    expect(consistencyStep(flat, flat, N, N, withBilateral)).toEqual(flat);
+  });
+
+  it('rejects a non-positive spatial sigma or range factor with E_USAGE', () => {
+    const x = new Float32Array(16);
+    expect(() => consistencyStep(x, x, 4, 4, { ...config, bilateral: { sigmaRows: 0, sigmaColumns: 1, rangeFactor: 4 } })).toThrow(/bilateral sigma/);
+    expect(() => consistencyStep(x, x, 4, 4, { ...config, bilateral: { sigmaRows: 1, sigmaColumns: 1, rangeFactor: 0 } })).toThrow(
+      expect.objectContaining({ code: 'E_USAGE' }),
+    );
+  });
+
+  it('the settings carry bilateral from the card, in mm, and turn it into pixels per axis', () => {
+    const card = { strength: 1, scaleMm: 4.5, threshold: 0.85, bilateral: { spatialMm: 6, rangeFactor: 6 } };
+    const settings = resolveConsistency(card)!;
+    expect(settings).toEqual(card);
+    expect(consistencyInPixels(settings, [3, 2]).bilateral).toEqual({ sigmaRows: 2, sigmaColumns: 3, rangeFactor: 6 });
+    expect(describeConsistency(settings)).toBe('consistency 1 (4.5 mm, 0.85 sd; estimate smoothed first: bilateral 6 mm, range 6 x its noise SD)');
+  });
+});

@@ -90,6 +90,24 @@ describe('model cards', () => {
     }
   });
 
+  it('sampler.consistency.bilateral is { spatialMm, rangeFactor }, each wrong field named', () => {
+    const withBilateral = (bilateral: unknown) => {
+      const card = structuredClone(perPixelCard) as Record<string, any>;
+      card.sampler.consistency = { strength: 1, scaleMm: 4.5, threshold: 0.85, bilateral };
+      return card;
+    };
+    const good = { spatialMm: 5, rangeFactor: 6 };
+    expect(parseModelCard(withBilateral(good), 'c.json').sampler.consistency).toEqual({ strength: 1, scaleMm: 4.5, threshold: 0.85, bilateral: good });
+    expect(() => parseModelCard(withBilateral(5), 'c.json')).toThrow(/sampler\.consistency\.bilateral: expected \{ "spatialMm"/);
+    try {
+      parseModelCard(withBilateral({ spatialMm: 0, rangeFactor: -1, range: 2 }), 'c.json');
+      throw new Error('accepted');
+    } catch (error) {
+      const message = (error as Error).message;
+      for (const field of ['spatialMm', 'rangeFactor', 'range: unknown field']) expect(message).toContain(`sampler.consistency.bilateral.${field}`);
+    }
+  });
+
   it('sampler.consistency.lowCount is { belowDose, averageMm, interiorMm, passes }, each wrong field named', () => {
     const withLowCount = (lowCount: unknown) => {
       const card = structuredClone(perPixelCard) as Record<string, any>;

@@ -1,0 +1,233 @@
+/**
+ * Settings of the measurement-consistency step per count level, tried offline on IEC phantom
+ * realisations (models/README.md, "PET: consistency per count level"). The network runs once per
+ * realisation and dose with consistency off (`lowdose-pet` samples 1 DDIM step, so its output is
+ * x̂₀; cached in .cache/eval/count-level/) and each setting is applied to x̂₀ with the shipped
+ * `consistencyStep`, told the dose as `lowdose qa` tells it, then scored with `lesionStats` and QA's
+ * pooled background SD, as scripts/experiments/consistency-variants.ts does (whose `base 4.5 mm`
+ * row reproduces `lowdose qa`'s numbers exactly).
+ *
+ *   npx tsx scripts/experiments/consistency-count-level.ts --realisations 0-4,20-39 [--threads 1] [--json out.json]
+ *   npx tsx scripts/experiments/consistency-count-level.ts --realisations 5-19 --main    # only the old and new defaults
+ *
+ * Realisation k is the committed fixture (k = 0) or .cache/eval/consistency/fixtures-iec-<100+k>
+ * (`npx tsx scripts/make-fixtures.ts iec --seed <100+k> --out <that dir>`).
+ *
+ * Besides the settings it prints two reference rows per dose:
+ * - `noise-free full count`: the mean of the full-count reconstructions of every realisation
+ *   listed (the phantom is the same in each; only the events differ), scored against each
+ *   realisation's own full-count image. It is what a perfect denoiser would return, and its SUVmax
+ *   bias is how much of the reference's SUVmax is the reference's own noise.
+ * - non-local means at several h factors (the toolkit's `classicalDenoise`), the curve the
+ *   model's background SD is compared with at equal SUVmean bias.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { consistencyInPixels, consistencyStep, type ConsistencySettings } from '../../src/diffusion/consistency.js';
+import { classicalDenoise } from '../../src/filters/denoise.js';
+import { lesionStats } from '../../src/metrics/lesions.js';
+import { Denoiser } from '../../src/models/denoiser.js';
+import { pooledNoise } from '../../src/qa/checks/noise.js';
+import { readStack } from '../../src/qa/fixtures.js';
+import { uniformRois } from '../../src/qa/regions.js';
+import type { QaCase, SliceStack } from '../../src/qa/types.js';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const CACHE = path.join(REPO, '.cache/eval/count-level');
+const args = process.argv.slice(2);
+const opt = (name: string, fallback: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1]! : fallback;
+};
+/** "0-4,20-39" -> [0..4, 20..39]. */
+const ranges = (text: string) =>
+  text.split(',').flatMap((part) => {
+    const [a, b] = part.split('-').map(Number);
+    return Array.from({ length: (b ?? a!) - a! + 1 }, (_, i) => a! + i);
+  });
+const REALISATIONS = ranges(opt('realisations', '0-4'));
+const THREADS = Number(opt('threads', '1'));
+const DOSES = [0.25, 0.1];
+const NLM_H = [0.5, 1, 1.5, 2, 3];
+
+const shipped = { strength: 1, scaleMm: 4.5, threshold: 1 } as const;
+const low = (belowDose: number, averageMm: number, interiorMm: number, passes: number) => ({ belowDose, averageMm, interiorMm, passes });
+/** Each row: the card's `sampler.consistency`. */
+const shippedNow = { strength: 1, scaleMm: 4.5, threshold: 0.85, bilateral: { spatialMm: 5, rangeFactor: 6 } } as const;
+const MAIN: Record<string, ConsistencySettings> = {
+  'default (4.5 mm, k 1)': shipped,
+  'new default (bilateral 5 mm / 6 SD, then 4.5 mm, k 0.85)': shippedNow,
+  'new default + lowCount 5 / 4 mm x3': { ...shippedNow, lowCount: low(0.16, 5, 4, 3) },
+};
+const SETTINGS: Record<string, ConsistencySettings> = args.includes('--main') ? MAIN : {
+  'default (4.5 mm, k 1)': shipped,
+  'lowCount 6 / 6 mm x3 (README candidate)': { ...shipped, lowCount: low(0.16, 6, 6, 3) },
+  'lowCount 6 / 5 mm x3': { ...shipped, lowCount: low(0.16, 6, 5, 3) },
+  'lowCount 6 / 4 mm x3': { ...shipped, lowCount: low(0.16, 6, 4, 3) },
+};
+
+type Custom = (x0: Float32Array, y: Float32Array, rows: number, columns: number, spacing: readonly [number, number], dose: number) => Float32Array;
+/** The network's output bilateral-filtered (edge-preserving: flattens its lumpy hot interiors), then a card's step. */
+function bilateralFirst(spatialMm: number, rangeFactor: number, settings: ConsistencySettings): Custom {
+  return (x0, y, rows, columns, spacing, dose) => {
+    const xb = classicalDenoise('bilateral', { rows, columns, pixelSpacing: spacing as [number, number], data: x0 }, { modality: 'PT', sigmaSpatialMm: spatialMm, rangeFactor }).data;
+    return consistencyStep(xb, y, rows, columns, consistencyInPixels(settings, spacing), undefined, dose);
+  };
+}
+const CUSTOM: Record<string, Custom> = {
+  'bilateral 4 mm rf 4, then default': bilateralFirst(4, 4, shipped),
+  'bilateral 4 mm rf 4, then k 0.75': bilateralFirst(4, 4, { ...shipped, threshold: 0.75 }),
+  'bilateral 4 mm rf 4, then k 0.85': bilateralFirst(4, 4, { ...shipped, threshold: 0.85 }),
+  'bilateral 5 mm rf 4, then k 0.75': bilateralFirst(5, 4, { ...shipped, threshold: 0.75 }),
+  'bilateral 5 mm rf 6, then k 0.75': bilateralFirst(5, 6, { ...shipped, threshold: 0.75 }),
+  'bilateral 4 mm rf 6, then k 0.75': bilateralFirst(4, 6, { ...shipped, threshold: 0.75 }),
+  'bilateral 5 mm rf 6, then k 0.85': bilateralFirst(5, 6, { ...shipped, threshold: 0.85 }),
+  'bilateral 4 mm rf 4, then k 0.75, lowCount 6 / 4 mm x3': bilateralFirst(4, 4, { ...shipped, threshold: 0.75, lowCount: low(0.16, 6, 4, 3) }),
+  'bilateral 4 mm rf 4, then k 0.75, lowCount 6 / 3 mm x3': bilateralFirst(4, 4, { ...shipped, threshold: 0.75, lowCount: low(0.16, 6, 3, 3) }),
+  'bilateral 4 mm rf 4, then k 0.75, lowCount 5 / 4 mm x3': bilateralFirst(4, 4, { ...shipped, threshold: 0.75, lowCount: low(0.16, 5, 4, 3) }),
+  'bilateral 5 mm rf 6, then k 0.75, lowCount 6 / 4 mm x3': bilateralFirst(5, 6, { ...shipped, threshold: 0.75, lowCount: low(0.16, 6, 4, 3) }),
+  'default, then bilateral 4 mm rf 4 (smoothing after the step)': (x0, y, rows, columns, spacing, dose) => {
+    const z = consistencyStep(x0, y, rows, columns, consistencyInPixels(shipped, spacing), undefined, dose);
+    return classicalDenoise('bilateral', { rows, columns, pixelSpacing: spacing as [number, number], data: z }, { modality: 'PT', sigmaSpatialMm: 4, rangeFactor: 4 }).data;
+  },
+};
+
+
+interface Sphere { diameter: number; centre: [number, number, number] }
+interface Scored { mean: Record<number, number>; max: Record<number, number>; peak: Record<number, number>; noise: number; inputNoise: number }
+
+function fixturesFor(k: number): string {
+  const dir = k === 0 ? path.join(REPO, 'fixtures') : path.join(REPO, '.cache/eval/consistency', `fixtures-iec-${100 + k}`);
+  if (!existsSync(path.join(dir, 'iec', 'fixture.json'))) throw new Error(`${dir}: make it with scripts/make-fixtures.ts iec --seed ${100 + k} --out ${dir}`);
+  return path.join(dir, 'iec');
+}
+
+const withData = (stack: SliceStack, data: readonly Float32Array[]): SliceStack => ({ ...stack, slices: stack.slices.map((s, i) => ({ ...s, data: data[i]! })) });
+
+function score(out: SliceStack, full: SliceStack, spheres: readonly Sphere[], rois: ReturnType<typeof uniformRois>, inputNoise: number): Scored {
+  const mean: Record<number, number> = {};
+  const max: Record<number, number> = {};
+  const peak: Record<number, number> = {};
+  for (const sp of spheres) {
+    const lesion = { centre: sp.centre, radius: sp.diameter / 2 };
+    const ref = lesionStats(full.slices, lesion);
+    const test = lesionStats(out.slices, lesion);
+    mean[sp.diameter] = test.mean / ref.mean - 1;
+    max[sp.diameter] = test.max / ref.max - 1;
+    peak[sp.diameter] = test.peak / ref.peak - 1;
+  }
+  return { mean, max, peak, noise: pooledNoise(out, rois), inputNoise };
+}
+
+mkdirSync(CACHE, { recursive: true });
+let denoiser: Denoiser | null = null;
+async function networkOutput(k: number, dose: number, lowStack: SliceStack): Promise<Float32Array[]> {
+  const file = path.join(CACHE, `x0-${k}-${dose}.f32`);
+  const n = lowStack.slices[0]!.data.length;
+  if (existsSync(file)) {
+    const all = new Float32Array(readFileSync(file).buffer.slice(0));
+    return lowStack.slices.map((_, i) => all.slice(i * n, (i + 1) * n));
+  }
+  denoiser ??= await Denoiser.load(path.join(REPO, 'models/lowdose-pet.json'), { modality: 'PT', device: 'cpu', threads: THREADS, consistency: 0 });
+  const first = lowStack.slices[0]!;
+  const x0 = (await denoiser.with({ doseLevel: dose }).denoise(lowStack.slices.map((s, i) => ({ index: i, image: s.data })), first)).denoised;
+  const all = new Float32Array(n * x0.length);
+  x0.forEach((x, i) => all.set(x, i * n));
+  writeFileSync(file, Buffer.from(all.buffer));
+  return x0;
+}
+
+const rows: Array<{ row: string; dose: number; k: number } & Scored> = [];
+const fulls: SliceStack[] = [];
+let spheres: Sphere[] = [];
+let geometry: unknown = null;
+for (const k of REALISATIONS) {
+  const dir = fixturesFor(k);
+  const fixture = JSON.parse(readFileSync(path.join(dir, 'fixture.json'), 'utf8')) as { geometry: { spheres: Sphere[] } };
+  spheres = fixture.geometry.spheres;
+  geometry = fixture.geometry;
+  const full = await readStack(path.join(dir, 'dose100'));
+  fulls.push(full);
+  for (const dose of DOSES) {
+    const lowStack = await readStack(path.join(dir, `dose${Math.round(dose * 100)}`));
+    const rois = uniformRois({ phantom: 'iec', geometry: fixture.geometry, low: lowStack } as unknown as QaCase);
+    const inputNoise = pooledNoise(lowStack, rois);
+    rows.push({ row: 'low-count input', dose, k, ...score(lowStack, full, spheres, rois, inputNoise) });
+    for (const h of NLM_H) {
+      const out = lowStack.slices.map((s) => classicalDenoise('nlm', { rows: s.rows, columns: s.columns, pixelSpacing: s.pixelSpacing, data: s.data }, { modality: 'PT', hFactor: h }).data);
+      rows.push({ row: `nlm h ${h} x noise SD`, dose, k, ...score(withData(lowStack, out), full, spheres, rois, inputNoise) });
+    }
+    const x0 = await networkOutput(k, dose, lowStack);
+    rows.push({ row: 'model, consistency off', dose, k, ...score(withData(lowStack, x0), full, spheres, rois, inputNoise) });
+    for (const [name, settings] of Object.entries(SETTINGS)) {
+      const out = lowStack.slices.map((s, i) => consistencyStep(x0[i]!, s.data, s.rows, s.columns, consistencyInPixels(settings, s.pixelSpacing), undefined, dose));
+      rows.push({ row: name, dose, k, ...score(withData(lowStack, out), full, spheres, rois, inputNoise) });
+    }
+    for (const [name, f] of Object.entries(args.includes('--main') ? {} : CUSTOM)) {
+      const out = lowStack.slices.map((s, i) => f(x0[i]!, s.data, s.rows, s.columns, s.pixelSpacing, dose));
+      rows.push({ row: name, dose, k, ...score(withData(lowStack, out), full, spheres, rois, inputNoise) });
+    }
+  }
+  process.stderr.write(`realisation ${k} done\n`);
+}
+// Assigned inside networkOutput, which TypeScript's narrowing does not follow.
+await (denoiser as Denoiser | null)?.release();
+
+// The noise-free full-count image: the mean of the realisations' full-count reconstructions.
+const mean = fulls[0]!.slices.map((s, i) => {
+  const m = new Float32Array(s.data.length);
+  for (const f of fulls) for (let j = 0; j < m.length; j++) m[j]! += f.slices[i]!.data[j]! / fulls.length;
+  return m;
+});
+REALISATIONS.forEach((k, idx) => {
+  const full = fulls[idx]!;
+  const rois = uniformRois({ phantom: 'iec', geometry, low: full } as unknown as QaCase);
+  for (const dose of DOSES) {
+    const inputNoise = rows.find((r) => r.row === 'low-count input' && r.k === k && r.dose === dose)!.inputNoise;
+    rows.push({ row: `noise-free full count (mean of ${fulls.length})`, dose, k, ...score(withData(full, mean), full, spheres, rois, inputNoise) });
+    rows.push({ row: 'full count itself', dose, k, ...score(full, full, spheres, rois, inputNoise) });
+  }
+});
+
+const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const sd = (xs: number[]) => Math.sqrt(avg(xs.map((x) => (x - avg(xs)) ** 2)));
+const pct = (x: number) => (100 * x).toFixed(1);
+const big = [17, 22, 28, 37];
+const names = [...new Set(rows.map((r) => r.row))];
+console.log(`<!-- generated by \`npx tsx scripts/experiments/consistency-count-level.ts ${args.join(' ')}\` -->`);
+for (const dose of DOSES) {
+  console.log(`\nIEC, ${dose * 100} % counts, realisations ${opt('realisations', '0-4')} (${REALISATIONS.length}), bias against the full-count reconstruction of the same events, % (mean; worst: of the means, SD of the worst sphere per realisation in brackets)\n`);
+  console.log('| row | background SD (reduction) | NLM\'s SD at the same worst SUVmean bias | SUVmean 10 / 13 / 17 / 22 / 28 / 37 mm | worst SUVmean >= 17 mm | SUVmax 10 / 13 / 17 / 22 / 28 / 37 mm | worst SUVmax >= 17 mm | SUVpeak 17 / 22 / 28 / 37 mm |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  // NLM's (worst |SUVmean bias|, background SD) over its h factors: the curve a row is compared with.
+  const curve = NLM_H.map((h) => {
+    const r = rows.filter((x) => x.row === `nlm h ${h} x noise SD` && x.dose === dose);
+    return { bias: Math.max(...big.map((d) => Math.abs(avg(r.map((x) => x.mean[d]!))))), sd: avg(r.map((x) => x.noise)) };
+  }).sort((a, b) => a.bias - b.bias);
+  /** NLM's background SD at worst bias `b`, linear between the h factors around it (null outside them). */
+  const nlmAt = (b: number): number | null => {
+    for (let i = 1; i < curve.length; i++) {
+      const lo = curve[i - 1]!;
+      const hi = curve[i]!;
+      if (b >= lo.bias && b <= hi.bias) return lo.sd + ((b - lo.bias) / (hi.bias - lo.bias || 1)) * (hi.sd - lo.sd);
+    }
+    return null;
+  };
+  for (const name of names) {
+    const r = rows.filter((x) => x.row === name && x.dose === dose);
+    const m = (d: number) => avg(r.map((x) => x.mean[d]!));
+    const mx = (d: number) => avg(r.map((x) => x.max[d]!));
+    const pk = (d: number) => avg(r.map((x) => x.peak[d]!));
+    const worst = (f: (d: number) => number) => big.map(f).reduce((a, b) => (Math.abs(b) > Math.abs(a) ? b : a));
+    const perWorst = (key: 'mean' | 'max') => sd(r.map((x) => Math.max(...big.map((d) => Math.abs(x[key][d]!)))));
+    const noise = avg(r.map((x) => x.noise));
+    const input = avg(r.map((x) => x.inputNoise));
+    console.log(
+      `| ${name} | ${noise.toFixed(3)} (${pct(1 - noise / input)} %) | ${nlmAt(Math.abs(worst(m)))?.toFixed(3) ?? '-'} | ${[10, 13, ...big].map((d) => pct(m(d))).join(' / ')} | ${pct(worst(m))} (${pct(perWorst('mean'))}) | ` +
+        `${[10, 13, ...big].map((d) => pct(mx(d))).join(' / ')} | ${pct(worst(mx))} (${pct(perWorst('max'))}) | ${big.map((d) => pct(pk(d))).join(' / ')} |`,
+    );
+  }
+}
+const json = opt('json', '');
+if (json) writeFileSync(json, JSON.stringify(rows));
