@@ -87,6 +87,8 @@ const CUSTOM: Record<string, Custom> = {
   'bilateral 4 mm rf 4, then k 0.75, lowCount 6 / 3 mm x3': bilateralFirst(4, 4, { ...shipped, threshold: 0.75, lowCount: low(0.16, 6, 3, 3) }),
   'bilateral 4 mm rf 4, then k 0.75, lowCount 5 / 4 mm x3': bilateralFirst(4, 4, { ...shipped, threshold: 0.75, lowCount: low(0.16, 5, 4, 3) }),
   'bilateral 5 mm rf 6, then k 0.75, lowCount 6 / 4 mm x3': bilateralFirst(5, 6, { ...shipped, threshold: 0.75, lowCount: low(0.16, 6, 4, 3) }),
+  'bilateral 5 mm rf 6, then k 0.8': bilateralFirst(5, 6, { ...shipped, threshold: 0.8 }),
+  'bilateral 3 mm rf 4, then k 0.9': bilateralFirst(3, 4, { ...shipped, threshold: 0.9 }),
   'default, then bilateral 4 mm rf 4 (smoothing after the step)': (x0, y, rows, columns, spacing, dose) => {
     const z = consistencyStep(x0, y, rows, columns, consistencyInPixels(shipped, spacing), undefined, dose);
     return classicalDenoise('bilateral', { rows, columns, pixelSpacing: spacing as [number, number], data: z }, { modality: 'PT', sigmaSpatialMm: 4, rangeFactor: 4 }).data;
