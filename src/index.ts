@@ -30,7 +30,7 @@ export {
 
 // In-memory images: row-major Float32Array in modality units with size and spacing.
 export { sliceOf, type Image2D, type PetDoseInfo, type Volume } from './image.js';
-export { DEFAULT_PADDING_FILL, fillPadding, restorePadding, type PaddingFill } from './padding.js';
+export { DEFAULT_PADDING_FILL, fillPadding, nonFinitePadding, restorePadding, type PaddingFill } from './padding.js';
 
 // DICOM in: find files, group them into series, read slices in modality units (HU, SUVbw, Bq/ml).
 export {
@@ -111,6 +111,7 @@ export {
   DdpmSampler,
   DEFAULT_WARM_START_STRENGTH,
   denoiseBatch,
+  denoiseBatchInto,
   describeConsistency,
   fromModelSpace,
   GuidedModel,

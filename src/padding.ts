@@ -74,6 +74,22 @@ export function fillPadding(
   return out;
 }
 
+/**
+ * The padding mask with every NaN or infinite pixel of `data` added: such a pixel (a NIfTI volume
+ * can hold them) is no measurement, so a denoiser treats it as it treats padding: filled for the
+ * network, given back unchanged after, and left out of every metric that honours the mask.
+ * Returns `padding` itself when every pixel is finite.
+ */
+export function nonFinitePadding(data: Float32Array, padding: Uint8Array | null | undefined): { padding: Uint8Array | null; nonFinite: number } {
+  let nonFinite = 0;
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) nonFinite++;
+  if (nonFinite === 0) return { padding: padding ?? null, nonFinite };
+  if (padding && padding.length !== data.length) throw new RangeError(`nonFinitePadding: ${data.length} values and ${padding.length} mask values`);
+  const mask = padding ? Uint8Array.from(padding) : new Uint8Array(data.length);
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) mask[i] = 1;
+  return { padding: mask, nonFinite };
+}
+
 /** Writes the input's values back into the padded pixels of `output` (in place); returns `output`. */
 export function restorePadding(
   output: Float32Array,

@@ -12,6 +12,7 @@ import {
   fillNoise,
   Scratch,
   TimestepIndex,
+  type LinearStep,
   type NoiseSource,
   type Sampler,
   type SamplerName,
@@ -71,14 +72,7 @@ export class DdimSampler implements Sampler {
     const prevSample = out.prevSample ?? new Float32Array(n);
     const x0 = out.predOriginalSample ?? new Float32Array(n);
     checkSameLength(`${this.name} step`, n, modelOutput, prevSample, x0);
-    const prevT = this.index.previous(t, this.name);
-    const alphaProd = this.schedule.alphaCumprod(t);
-    const alphaProdPrev = this.schedule.alphaCumprod(prevT);
-
-    const variance = ((1 - alphaProdPrev) / (1 - alphaProd)) * (1 - alphaProd / alphaProdPrev);
-    const sigma = this.eta * Math.sqrt(Math.max(variance, 0));
-    const cX0 = Math.sqrt(alphaProdPrev);
-    const cEps = Math.sqrt(Math.max(1 - alphaProdPrev - sigma * sigma, 0));
+    const { alphaProd, sigma, cX0, cEps } = this.coefficients(t);
     let z: Float32Array | undefined;
     if (sigma > 0) {
       if (!noise) throw new LowdoseError('E_INTERNAL', `${this.name} step with eta > 0 needs a noise source (an Rng)`);
@@ -97,6 +91,29 @@ export class DdimSampler implements Sampler {
       for (let i = 0; i < n; i++) prevSample[i] = cX0 * x0[i]! + cEps * eps[i]! + (z ? sigma * z[i]! : 0);
     }
     return { prevSample, predOriginalSample: x0 };
+  }
+
+  /**
+   * The step from the last timestep, when it is px·x_t + po·output with nothing else (no noise, no
+   * clip): the same px and po `step` uses, so px·x + po·o rounded to float32 is its prevSample bit for bit.
+   */
+  finalLinearStep(t: number): LinearStep | null {
+    if (this.index.previous(t, this.name) !== -1 || (this.options.clipSample ?? null) !== null) return null;
+    const { alphaProd, sigma, cX0, cEps } = this.coefficients(t);
+    if (sigma > 0) return null;
+    const c = predictionCoefficients(this.prediction, alphaProd);
+    return { px: cX0 * c.x0[0] + cEps * c.eps[0], po: cX0 * c.x0[1] + cEps * c.eps[1] };
+  }
+
+  private coefficients(t: number): { alphaProd: number; sigma: number; cX0: number; cEps: number } {
+    const prevT = this.index.previous(t, this.name);
+    const alphaProd = this.schedule.alphaCumprod(t);
+    const alphaProdPrev = this.schedule.alphaCumprod(prevT);
+    const variance = ((1 - alphaProdPrev) / (1 - alphaProd)) * (1 - alphaProd / alphaProdPrev);
+    const sigma = this.eta * Math.sqrt(Math.max(variance, 0));
+    const cX0 = Math.sqrt(alphaProdPrev);
+    const cEps = Math.sqrt(Math.max(1 - alphaProdPrev - sigma * sigma, 0));
+    return { alphaProd, sigma, cX0, cEps };
   }
 
   /** sqrt(ᾱ_t'): x_t' = sqrt(ᾱ_t') x̂_0 + sqrt(1 - ᾱ_t' - σ²) ε̂ + σ z. */

@@ -98,7 +98,38 @@ export interface DenoiseBatchResult {
   timing: DenoiseTiming;
 }
 
+/**
+ * Where the result of a run with one sample per slice goes, mapped out of model space
+ * (`denoiseBatchInto`): one array per slice.
+ */
+export interface LaneOutput {
+  /** One array of height·width per slice, not sharing memory with any input. */
+  readonly into: readonly Float32Array[];
+  /** Maps a finished lane (model space) into `out`. */
+  map(lane: Float32Array, out: Float32Array): void;
+  /**
+   * The same map of the result of a last linear step (Sampler.finalLinearStep), taken in the same
+   * pass: maps px·x + po·o, rounded to float32, into `out`; bit for bit `map` after the step.
+   */
+  mapStep(x: Float32Array, o: Float32Array, px: number, po: number, out: Float32Array): void;
+}
+
 export async function denoiseBatch(options: DenoiseBatchOptions): Promise<DenoiseBatchResult> {
+  return sampleBatch(options, null);
+}
+
+/**
+ * denoiseBatch with one sample per slice, its result mapped into `output.into` (one array per
+ * slice) instead of returned. When nothing watches the steps (no onStep, no consistency) and the
+ * sampler's last step is linear (DDIM and warm start without clipping), that step and the map are
+ * one pass over the slice: the same bits as denoiseBatch followed by the map, with two passes fewer.
+ */
+export async function denoiseBatchInto(options: DenoiseBatchOptions, output: LaneOutput): Promise<{ timing: DenoiseTiming }> {
+  const { timing } = await sampleBatch(options, output);
+  return { timing };
+}
+
+async function sampleBatch(options: DenoiseBatchOptions, output: LaneOutput | null): Promise<DenoiseBatchResult> {
   const started = performance.now();
   const { sampler, height: H, width: W, sliceIndices, seed } = options;
   const B = sliceIndices.length;
@@ -107,6 +138,9 @@ export async function denoiseBatch(options: DenoiseBatchOptions): Promise<Denois
   const image = H * W;
   if (!Number.isInteger(K) || K < 1) throw new LowdoseError('E_USAGE', `samples must be an integer >= 1, got ${K}`);
   if (B < 1) throw new LowdoseError('E_USAGE', 'denoiseBatch needs at least one slice');
+  if (output && (K !== 1 || options.toOutput || output.into.length !== B || output.into.some((o) => o.length !== H * W))) {
+    throw new LowdoseError('E_INTERNAL', `denoiseBatchInto: ${output.into.length} output arrays for ${B} slices of ${H}x${W}, ${K} samples each${options.toOutput ? ', and toOutput' : ''}`);
+  }
   if (options.condition.length !== B * C * image) {
     throw new LowdoseError('E_INTERNAL', `condition has ${options.condition.length} values, expected ${B}x${C}x${H}x${W}`);
   }
@@ -154,11 +188,22 @@ export async function denoiseBatch(options: DenoiseBatchOptions): Promise<Denois
   const corrected = consistency ? ws.get('consistency', image) : null;
 
   const timesteps = sampler.timesteps;
+  /** Whether the last step already wrote the result into `output`. */
+  let mapped = false;
   const stepBuffers = { prevSample: batch.sample, predOriginalSample: x0 };
   for (let i = 0; i < timesteps.length; i++) {
     const t = timesteps[i]!;
     batch.timestep.fill(t);
     await model.predict(batch, modelOut);
+    const fused = output && !consistency && !options.onStep ? (sampler.finalLinearStep?.(t) ?? null) : null;
+    if (output && fused) {
+      for (let lane = 0; lane < L; lane++) {
+        const lo = lane * image;
+        output.mapStep(batch.sample.subarray(lo, lo + image), modelOut.subarray(lo, lo + image), fused.px, fused.po, output.into[lane]!);
+      }
+      mapped = true;
+      continue;
+    }
     sampler.step(modelOut, t, batch.sample, rngs, stepBuffers);
     if (consistency && corrected && lowDose) {
       const weight = sampler.originalSampleWeight(t);
@@ -177,6 +222,7 @@ export async function denoiseBatch(options: DenoiseBatchOptions): Promise<Denois
   }
 
   const result = batch.sample;
+  if (output && !mapped) for (let lane = 0; lane < L; lane++) output.map(result.subarray(lane * image, (lane + 1) * image), output.into[lane]!);
   if (options.toOutput) options.toOutput(result);
   let mean: Float32Array;
   let std: Float32Array | null = null;

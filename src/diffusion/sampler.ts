@@ -56,6 +56,18 @@ export interface Sampler {
    * DDNM) takes the step from the corrected x̂_0 without running the sampler twice. 1 on the last step.
    */
   originalSampleWeight(timestep: number): number;
+  /**
+   * Optional: when the step from `timestep` is the last and is prevSample = px·x_t + po·output
+   * (rounded to float32) with nothing else, its px and po, so that a caller can take that step and
+   * map the result to its own space in one pass; null otherwise (and for samplers without it).
+   */
+  finalLinearStep?(timestep: number): LinearStep | null;
+}
+
+/** prevSample = px·sample + po·modelOutput, per element, rounded to float32. */
+export interface LinearStep {
+  readonly px: number;
+  readonly po: number;
 }
 
 /**

@@ -6,8 +6,8 @@
 import { performance } from 'node:perf_hooks';
 import { consistencyInPixels, type ConsistencySettings } from '../diffusion/consistency.js';
 import type { DiffusionModel } from '../diffusion/model.js';
-import { fromModelSpace, toModelSpace, type Normalization } from '../diffusion/normalization.js';
-import { denoiseBatch, ensembleMeanStd, type DenoiseBatchResult, type DenoiseTiming, type StepInfo } from '../diffusion/sample.js';
+import { fromModelSpace, fromModelSpaceOfStep, toModelSpaceChecked, type Normalization } from '../diffusion/normalization.js';
+import { denoiseBatch, denoiseBatchInto, ensembleMeanStd, type DenoiseBatchResult, type DenoiseTiming, type StepInfo } from '../diffusion/sample.js';
 import type { Sampler } from '../diffusion/sampler.js';
 import { restoreTexture, type Texture } from '../diffusion/texture.js';
 import { Workspace } from '../diffusion/workspace.js';
@@ -118,7 +118,9 @@ async function denoiseWith(
       if (values.length !== image) {
         throw new LowdoseError('E_INTERNAL', `slice ${slice.index}: ${values.length} values for ${rows}x${columns}`);
       }
-      toModelSpace(norm, values, condition.subarray((b * C + c) * image, (b * C + c + 1) * image));
+      if (!toModelSpaceChecked(norm, values, condition.subarray((b * C + c) * image, (b * C + c + 1) * image))) {
+        throw nonFiniteInput(slice.index, values, stack.length === 1 ? null : (['below', 'image', 'above'] as const)[c]!);
+      }
     });
   });
   const consistency = options.consistency ?? null;
@@ -127,6 +129,7 @@ async function denoiseWith(
   }
   const latent = latentOf(card);
   let result: Pick<DenoiseBatchResult, 'mean' | 'std' | 'samples' | 'timing'>;
+  let denoisedLanes: Float32Array[] | null = null;
   if (latent) {
     if (!model.codec) throw new LowdoseError('E_INTERNAL', `model ${card.name} is a latent model but came without its encoder and decoder`);
     if (consistency) {
@@ -134,7 +137,7 @@ async function denoiseWith(
     }
     result = await denoiseLatent(model, model.codec, condition, slices, options, norm, workspace);
   } else {
-    result = await denoiseBatch({
+    const batchOptions = {
       model,
       sampler: options.sampler,
       steps: options.steps,
@@ -147,28 +150,39 @@ async function denoiseWith(
       seed: options.seed,
       guidance: options.guidance ?? card.guidance.default,
       samples: K,
-      // One sample per slice: mapped back below, straight into the arrays handed out. An ensemble's
-      // mean and SD are taken in modality units, so its members are mapped back first.
-      ...(K > 1 ? { toOutput: (values: Float32Array) => void fromModelSpace(norm, values, values) } : {}),
       workspace,
       ...(options.keepSamples ? { keepSamples: true } : {}),
       ...(options.onStep ? { onStep: options.onStep } : {}),
       ...(consistency && options.pixelSpacing ? { consistency: consistencyInPixels(consistency, options.pixelSpacing) } : {}),
-    });
+    };
+    if (K === 1) {
+      // One sample per slice: mapped back straight into the arrays handed out, in the same pass as
+      // the last sampler step where the sampler allows (denoiseBatchInto).
+      const into = outputs ? [...outputs] : Array.from({ length: B }, () => new Float32Array(image));
+      const run = await denoiseBatchInto(batchOptions, {
+        into,
+        map: (lane, out) => void fromModelSpace(norm, lane, out),
+        mapStep: (x, o, px, po, out) => void fromModelSpaceOfStep(norm, x, o, px, po, out),
+      });
+      result = { mean: new Float32Array(0), std: null, samples: null, timing: run.timing };
+      denoisedLanes = into;
+    } else {
+      // An ensemble's mean and SD are taken in modality units, so its members are mapped back first.
+      result = await denoiseBatch({ ...batchOptions, toOutput: (values: Float32Array) => void fromModelSpace(norm, values, values) });
+    }
   }
-  // In modality units already: an ensemble's mean, and everything a latent model returns.
-  const mapped = K > 1 || latent !== null;
   const split = (values: Float32Array) => Array.from({ length: B }, (_, b) => values.slice(b * image, (b + 1) * image));
   const lane = (values: Float32Array, b: number) => values.subarray(b * image, (b + 1) * image);
+  // In modality units already: the slices of one sample each, an ensemble's mean, and everything a
+  // latent model returns.
   const denoised =
-    mapped
-      ? outputs
-        ? outputs.map((out, b) => {
-            out.set(lane(result.mean, b));
-            return out;
-          })
-        : split(result.mean)
-      : Array.from({ length: B }, (_, b) => fromModelSpace(norm, lane(result.mean, b), outputs?.[b]));
+    denoisedLanes ??
+    (outputs
+      ? outputs.map((out, b) => {
+          out.set(lane(result.mean, b));
+          return out;
+        })
+      : split(result.mean));
   if (options.texture === 'full-dose') {
     slices.forEach((slice, b) => {
       const dose = slice.doseLevel && slice.doseLevel > 0 ? slice.doseLevel : options.textureDose;
@@ -247,4 +261,19 @@ async function denoiseLatent(
       steps: run.timing.steps,
     },
   };
+}
+
+/**
+ * NaN or infinite pixels (a NIfTI volume can hold them) would reach the network and spread over
+ * its receptive field: refused here, before any work. Callers mark them as not image instead
+ * (Denoiser.denoiseImage does: filled for the network, given back unchanged).
+ */
+function nonFiniteInput(index: number, values: Float32Array, which: 'below' | 'image' | 'above' | null): LowdoseError {
+  let count = 0;
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) count++;
+  const what = which === null || which === 'image' ? `slice ${index}` : `the neighbour ${which} slice ${index}`;
+  return new LowdoseError(
+    'E_USAGE',
+    `${what} has ${count} NaN or infinite pixel${count === 1 ? '' : 's'}: mark them as padding first (nonFinitePadding and fillPadding; Denoiser.denoiseImage does both)`,
+  );
 }

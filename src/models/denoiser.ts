@@ -16,7 +16,7 @@ import { Workspace } from '../diffusion/workspace.js';
 import type { Series } from '../dicom/types.js';
 import { LowdoseError } from '../errors.js';
 import type { Image2D } from '../image.js';
-import { DEFAULT_PADDING_FILL, fillPadding, restorePadding } from '../padding.js';
+import { DEFAULT_PADDING_FILL, fillPadding, nonFinitePadding, restorePadding } from '../padding.js';
 import { formatDeviceReport, type Device, type DeviceRequest } from '../runtime/devices.js';
 import { latentOf, normalizationFor, type Modality, type ModelCard, type UncertaintyCalibrationEntry } from './card.js';
 import { denoiseSlices, type DenoiseSlicesResult, type SliceInput } from './denoise-slices.js';
@@ -267,13 +267,18 @@ export class Denoiser {
   /**
    * One image in modality units, as `lowdose denoise` treats each slice: padding (pixels outside
    * the scanned field) filled with the nearest valid value first and given its input values back
-   * after. `index` picks the noise stream (the slice's index in its series).
+   * after. NaN or infinite pixels (a NIfTI volume can hold them) are treated as padding too: the
+   * network never sees them, they come back unchanged, and the result's `padding` marks them, so
+   * metrics leave them out. An image with no finite pixel outside padding comes back as it is.
+   * `index` picks the noise stream (the slice's index in its series).
    */
   async denoiseImage(image: Image2D, index = 0): Promise<Image2D> {
-    const filled = fillPadding(image.data, image.padding, image.rows, image.columns, DEFAULT_PADDING_FILL);
+    const { padding } = nonFinitePadding(image.data, image.padding);
+    if (padding && padding.every((p) => p !== 0)) return { ...image, data: Float32Array.from(image.data), padding };
+    const filled = fillPadding(image.data, padding, image.rows, image.columns, DEFAULT_PADDING_FILL);
     const result = await this.denoise([{ index, image: filled }], image);
-    const data = restorePadding(result.denoised[0]!, image.data, image.padding);
-    return { ...image, data };
+    const data = restorePadding(result.denoised[0]!, image.data, padding);
+    return padding === (image.padding ?? null) ? { ...image, data } : { ...image, data, padding };
   }
 
   release(): Promise<void> {

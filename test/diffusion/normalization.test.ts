@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fromModelSpace, toModelSpace, type Normalization } from '../../src/diffusion/normalization.js';
+import { fromModelSpace, fromModelSpaceOfStep, toModelSpace, toModelSpaceChecked, type Normalization } from '../../src/diffusion/normalization.js';
+import { linearStep } from '../../src/diffusion/prediction.js';
 
 /** The mapping written with comparisons, as it was before the branch-free clip: the reference. */
 function referenceTo(n: Normalization, values: Float32Array): Float32Array {
@@ -52,5 +53,55 @@ describe('linear value mapping', () => {
         expect(bytes(fromModelSpace(n, back, back))).toEqual(bytes(referenceFrom(n, model)));
       });
     }
+  }
+});
+
+describe('the last sampler step and the mapping back in one pass', () => {
+  const cards: Normalization[] = [
+    { units: 'HU', transform: 'linear', offset: 0, scale: 1000, clip: [-1100, 3100] },
+    { units: 'SUVbw', transform: 'linear', offset: 0, scale: 4, clip: [0, 100] },
+    { units: 'HU', transform: 'linear', offset: -1000, scale: 1000 },
+    { units: 'SUVbw', transform: 'log1p', offset: 0, scale: 1, clip: [-1, 60] },
+  ];
+  // v-prediction's last step on a cosine schedule: x̂_0 = a·x_t - s·v.
+  const [px, po] = [0.9993, -0.0374];
+  for (const n of cards) {
+    for (const extra of [false, true]) {
+      it(`gives the bits of the step into an array and fromModelSpace from it (${n.transform}, clip ${String(n.clip)}, ${extra ? 'with' : 'without'} NaN and infinities)`, () => {
+        const x = awkward(extra).map((v) => v / 900);
+        const o = awkward(extra).map((v) => Math.sin(v) * 0.3);
+        if (extra) new Uint32Array(x.buffer)[5] = 0x7fc00001;
+        const prev = new Float32Array(x.length);
+        linearStep(x, o, px, po, px, po, new Float32Array(x.length), prev);
+        const expected = fromModelSpace(n, prev, new Float32Array(x.length));
+        const fused = fromModelSpaceOfStep(n, x, o, px, po, new Float32Array(x.length));
+        expect(bytes(fused)).toEqual(bytes(expected));
+      });
+    }
+  }
+
+  it('refuses an output that shares memory with its inputs', () => {
+    const x = new Float32Array(8);
+    expect(() => fromModelSpaceOfStep(cards[0]!, x, new Float32Array(8), 1, 0, x)).toThrow(/shares memory/);
+  });
+});
+
+describe('toModelSpaceChecked', () => {
+  for (const n of [
+    { units: 'HU', transform: 'linear', offset: 0, scale: 1000, clip: [-1100, 3100] },
+    { units: 'SUVbw', transform: 'linear', offset: 0, scale: 4, clip: [0, 100] },
+    { units: 'SUVbw', transform: 'log1p', offset: 0, scale: 1, clip: [-1, 60] },
+  ] satisfies Normalization[]) {
+    it(`says whether every value was finite, and maps as toModelSpace does (${n.transform}, clip ${String(n.clip)})`, () => {
+      for (const extra of [false, true]) {
+        const values = awkward(extra);
+        const out = new Float32Array(values.length);
+        expect(toModelSpaceChecked(n, values, out)).toBe(!extra);
+        expect(bytes(out)).toEqual(bytes(toModelSpace(n, values)));
+      }
+      const one = awkward(false);
+      one[4000] = NaN;
+      expect(toModelSpaceChecked(n, one, new Float32Array(one.length))).toBe(false);
+    });
   }
 });

@@ -102,4 +102,52 @@ describe('Denoiser.load', () => {
     const changed = out.data.filter((v, i) => !padding[i] && v !== image.data[i]).length;
     expect(changed).toBeGreaterThan(SIZE * SIZE * 0.5);
   });
+
+  it('treats NaN and infinite pixels as padding: filled for the network, given back unchanged, marked in the result', async () => {
+    const holes = [SIZE * 20 + 20, SIZE * 20 + 21, SIZE * 40 + 33, SIZE * 32 + 10];
+    const data = image.data.slice();
+    data[holes[0]!] = NaN;
+    data[holes[1]!] = NaN;
+    data[holes[2]!] = Infinity;
+    data[holes[3]!] = -Infinity;
+    const out = await ct.denoiseImage({ ...image, data });
+    // The same image with those pixels declared padding (any finite value there) gives the same bits elsewhere.
+    const marked = Uint8Array.from(padding);
+    for (const i of holes) marked[i] = 1;
+    const finite = image.data.slice();
+    for (const i of holes) finite[i] = 40;
+    const reference = await ct.denoiseImage({ ...image, data: finite, padding: marked });
+    expect(out.padding).toEqual(marked);
+    for (const i of holes) expect(Object.is(out.data[i], data[i])).toBe(true);
+    let same = 0;
+    for (let i = 0; i < data.length; i++) {
+      if (marked[i]) continue;
+      expect(Number.isFinite(out.data[i])).toBe(true);
+      if (out.data[i] === reference.data[i]) same++;
+    }
+    expect(same).toBe(data.length - marked.reduce((a, b) => a + b, 0));
+    // The caller's mask is not changed.
+    expect(image.padding).toEqual(padding);
+  });
+
+  it('gives an image without a finite pixel outside its padding back as it is', async () => {
+    const data = image.data.map((v, i) => (padding[i] ? v : NaN));
+    const calls = ct.model.stats.calls;
+    const out = await ct.denoiseImage({ ...image, data });
+    expect(Buffer.from(out.data.buffer)).toEqual(Buffer.from(data.buffer));
+    expect(out.padding?.every((p) => p === 1)).toBe(true);
+    expect(ct.model.stats.calls).toBe(calls);
+  });
+
+  it('refuses slices with NaN or infinite pixels before the network runs, naming the slice and the count', async () => {
+    const data = image.data.slice();
+    data[100] = NaN;
+    data[200] = NaN;
+    data[300] = -Infinity;
+    const calls = ct.model.stats.calls;
+    const error = await ct.denoise([{ index: 7, image: data }], image).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LowdoseError);
+    expect(error).toMatchObject({ code: 'E_USAGE', message: expect.stringMatching(/^slice 7 has 3 NaN or infinite pixels/) });
+    expect(ct.model.stats.calls).toBe(calls);
+  });
 });

@@ -39,6 +39,24 @@ async function onThisThread(f: Record<string, TensorData>, dims: number[]): Prom
   return out;
 }
 
+describe('a session on this thread', () => {
+  it("has onnxruntime write a pass's output into the caller's array on the CPU, which it does not copy again", async () => {
+    const session = await OnnxSession.create(onnx, { device: 'cpu', threads: 1 });
+    try {
+      const dims = [2, 1, 6, 5];
+      const poisoned = new Float32Array(60).fill(NaN);
+      const zeros = new Float32Array(60);
+      await session.run(feeds(2, 6, 5), { out: { data: poisoned, dims } });
+      await session.run(feeds(2, 6, 5), { out: { data: zeros, dims } });
+      expect(poisoned.every(Number.isFinite)).toBe(true);
+      expect(poisoned).toEqual(zeros);
+      expect(zeros.some((v) => v !== 0)).toBe(true);
+    } finally {
+      await session.release();
+    }
+  });
+});
+
 describe('a session on a worker thread', () => {
   it('runs the same passes as one on this thread, describes the same graph and counts passes, time and its own CPU', async () => {
     const session = await WorkerSession.create(onnx, { device: 'cpu', threads: 1 });
