@@ -343,12 +343,12 @@ async function benchModel(denoiser: Denoiser, target: Target, input: SyntheticSl
     // The denoised slices go into arrays reused from call to call, as `denoise` does.
     const outputs = Array.from({ length: batch }, () => new Float32Array(size * size));
     const stats = denoiser.model.stats;
-    const once = async (steps: number, onStep?: () => void) => {
+    const once = async (steps: number) => {
       const forwardCpu = stats.forwardCpuMs;
       const workerCpu = stats.workerCpuMs ?? 0;
       const cpu = threadCpuMs();
       const started = performance.now();
-      const result = await denoiser.denoise(slices, shape, { steps, outputs, ...(onStep ? { onStep } : {}) });
+      const result = await denoiser.denoise(slices, shape, { steps, outputs });
       const totalMs = performance.now() - started;
       const cpuEnded = threadCpuMs();
       // This thread's CPU outside the forward passes, plus the network thread's outside them (its copies).
@@ -363,7 +363,7 @@ async function benchModel(denoiser: Denoiser, target: Target, input: SyntheticSl
       Array.from({ length: batch }, () => new Float32Array(size * size)),
     );
     const session = denoiser.model.session;
-    const pipelined = async (steps: number, count: number, onStep?: () => void) => {
+    const pipelined = async (steps: number, count: number, afterCall: () => void) => {
       const passes: Array<[number, number]> = [];
       const workerCpu = stats.workerCpuMs;
       session.onPass = (startedAt, endedAt) => passes.push([startedAt, endedAt]);
@@ -371,7 +371,7 @@ async function benchModel(denoiser: Denoiser, target: Target, input: SyntheticSl
       const inFlight: Array<Promise<unknown>> = [];
       try {
         for (let r = 0; r < count; r++) {
-          const call = denoiser.denoise(slices, shape, { steps, outputs: outputSets[r % outputSets.length]!, ...(onStep ? { onStep } : {}) });
+          const call = denoiser.denoise(slices, shape, { steps, outputs: outputSets[r % outputSets.length]! }).then(afterCall);
           call.catch(() => undefined);
           inFlight.push(call);
           if (inFlight.length >= DENOISE_PIPELINE.batchesInFlight) await inFlight.shift();
@@ -393,7 +393,12 @@ async function benchModel(denoiser: Denoiser, target: Target, input: SyntheticSl
       const timed = [];
       let flow: { totalMs: number; idleMs: number; threadCpuMs: number | null };
       try {
-        for (let r = 0; r < options.repeats; r++) timed.push(await once(steps, rss.sample));
+        // RSS is sampled after each call, not from onStep: a call with onStep takes the sampler's
+        // unfused path (its last step and the mapping back in two passes), which `denoise` does not.
+        for (let r = 0; r < options.repeats; r++) {
+          timed.push(await once(steps));
+          rss.sample();
+        }
         flow = await pipelined(steps, options.repeats, rss.sample);
       } finally {
         rss.stop();

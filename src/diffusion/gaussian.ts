@@ -142,6 +142,69 @@ export function fillGaussianAffine(rng: Rng, base: Float32Array, a: number, s: n
   return out;
 }
 
+/**
+ * fillGaussianAffine whose base is made on the way from `values`: base[i] = (clip(values[i]) -
+ * offset)·inv, the clip branch-free (Math.min/Math.max), stored to `base`, and out[i] = a·base[i] +
+ * s·z_i. Bit for bit the linear toModelSpace into `base` (its branch-free path: both bounds
+ * non-zero, `values` finite) followed by fillGaussianAffine from it, in one pass instead of two.
+ * Returns whether every value was finite; when one was not, `base` and `out` are not what the
+ * two passes would give, and the caller must not use them (the sampler refuses such slices).
+ */
+export function fillGaussianAffineMapped(
+  rng: Rng,
+  values: Float32Array,
+  lo: number,
+  hi: number,
+  offset: number,
+  inv: number,
+  base: Float32Array,
+  a: number,
+  s: number,
+  out: Float32Array,
+): boolean {
+  const state = stateOf(rng);
+  let s0 = state[0]! | 0;
+  let s1 = state[1]! | 0;
+  let s2 = state[2]! | 0;
+  let s3 = state[3]! | 0;
+  const n = out.length;
+  let finite = 0;
+  for (let i = 0; i < n; i++) {
+    const v = values[i]!;
+    finite += v - v;
+    base[i] = (Math.min(Math.max(v, lo), hi) - offset) * inv;
+    const m = Math.imul(s1, 5);
+    const u = Math.imul((m << 7) | (m >>> 25), 9);
+    const t = s1 << 9;
+    s2 ^= s0;
+    s3 ^= s1;
+    s1 ^= s2;
+    s0 ^= s3;
+    s2 ^= t;
+    s3 = (s3 << 11) | (s3 >>> 21);
+    const iz = u & (LAYERS - 1);
+    const hz = u >> 7;
+    if (Math.abs(hz) < kn[iz]!) {
+      out[i] = a * base[i]! + s * Math.fround(hz * wn[iz]!);
+      continue;
+    }
+    state[0] = s0;
+    state[1] = s1;
+    state[2] = s2;
+    state[3] = s3;
+    out[i] = a * base[i]! + s * Math.fround(outsideRectangle(rng, hz, iz) ?? gaussian(rng));
+    s0 = state[0] | 0;
+    s1 = state[1] | 0;
+    s2 = state[2] | 0;
+    s3 = state[3] | 0;
+  }
+  state[0] = s0;
+  state[1] = s1;
+  state[2] = s2;
+  state[3] = s3;
+  return finite === 0;
+}
+
 /** The Rng's state seen as int32 words (the same memory): the inline generator works on int32. */
 function stateOf(rng: Rng): Int32Array {
   const words = rng.stateWords();

@@ -46,6 +46,17 @@ export function toModelSpaceChecked(n: Normalization, values: Float32Array, out:
   return n.transform === 'log1p' ? toLog1p(values, out, lo, hi, n.offset, inv) : toLinear(values, out, lo, hi, n.offset, inv);
 }
 
+/**
+ * The linear mapping into model space as branch-free clip bounds, offset and 1/scale, for kernels
+ * that map on the way (fillGaussianAffineMapped): null for log1p and for a clip bound of 0, whose
+ * mapping keeps the comparisons (see fastClip).
+ */
+export function branchFreeLinear(n: Normalization): { lo: number; hi: number; offset: number; inv: number } | null {
+  const [lo, hi] = clipBounds(n);
+  if (n.transform !== 'linear' || lo === 0 || hi === 0) return null;
+  return { lo, hi, offset: n.offset, inv: 1 / n.scale };
+}
+
 /** Model space → modality units, from `values` into `out` (which may be `values`). */
 export function fromModelSpace(n: Normalization, values: Float32Array, out: Float32Array = new Float32Array(values.length)): Float32Array {
   if (out.length !== values.length) throw new LowdoseError('E_INTERNAL', `fromModelSpace: ${values.length} values into ${out.length}`);

@@ -72,6 +72,12 @@ export interface DenoiseBatchOptions {
   /** Called after every step (for `trace` and progress). */
   onStep?: (info: StepInfo) => void;
   /**
+   * Where `condition` comes from when the caller leaves writing it to this call (one channel):
+   * slice by slice, before anything reads it, and with one sample per slice in the same pass as the
+   * sampler's start where that is affine in the low-dose image (Sampler.initAffine: warm start).
+   */
+  conditionSource?: ConditionSource;
+  /**
    * Buffers to reuse (./workspace.ts), held by this call alone. The arrays of the result are then
    * the workspace's, valid until its next call; without one every buffer is new.
    */
@@ -96,6 +102,17 @@ export interface DenoiseBatchResult {
   /** [B·K, H, W]: every member (lane b·K + k), in output space; only with `keepSamples` and samples > 1. */
   samples: Float32Array | null;
   timing: DenoiseTiming;
+}
+
+/** Writes the condition of a batch's slices (model space, one channel) for denoiseBatch. */
+export interface ConditionSource {
+  /** Writes slice b's condition into `out`. */
+  map(b: number, out: Float32Array): void;
+  /**
+   * The same, and out = a·condition + s·z with z drawn from `rng` as fillNoiseAffine draws it, in
+   * one pass: bit for bit `map` followed by fillNoiseAffine.
+   */
+  mapWithStart(b: number, condition: Float32Array, rng: Rng, a: number, s: number, out: Float32Array): void;
 }
 
 /**
@@ -147,6 +164,11 @@ async function sampleBatch(options: DenoiseBatchOptions, output: LaneOutput | nu
   if (options.lowDose && options.lowDose.length !== B * image) {
     throw new LowdoseError('E_INTERNAL', `lowDose has ${options.lowDose.length} values, expected ${B}x${H}x${W}`);
   }
+  const source = options.conditionSource ?? null;
+  if (source && C !== 1) throw new LowdoseError('E_INTERNAL', `denoiseBatch: a condition source writes one channel, the model takes ${C}`);
+  // The condition and the start in one pass (below), else the condition now, before anything reads it.
+  const startWithCondition = source !== null && K === 1 && options.lowDose === undefined && sampler.initAffine !== undefined;
+  if (source && !startWithCondition) for (let b = 0; b < B; b++) source.map(b, options.condition.subarray(b * image, (b + 1) * image));
   const guidance = options.guidance ?? 1;
   const model = guidance === 1 ? options.model : new GuidedModel(options.model, guidance);
   const statsBefore = { ...options.model.stats };
@@ -184,7 +206,15 @@ async function sampleBatch(options: DenoiseBatchOptions, output: LaneOutput | nu
     const perSlice = options.lowDose ?? (C === 1 ? options.condition : centreChannel(options.condition, B, C, image, ws.get('centreChannel', B * image)));
     lowDose = K === 1 ? perSlice : repeatLanes(perSlice, B, K, image, ws.get('laneLowDose', L * image));
   }
-  sampler.initSample(rngs, batch.sample, lowDose);
+  if (startWithCondition && source && sampler.initAffine) {
+    const { a, s } = sampler.initAffine();
+    for (let b = 0; b < B; b++) {
+      const lane = (values: Float32Array) => values.subarray(b * image, (b + 1) * image);
+      source.mapWithStart(b, lane(options.condition), rngs[b]!, a, s, lane(batch.sample));
+    }
+  } else {
+    sampler.initSample(rngs, batch.sample, lowDose);
+  }
   const corrected = consistency ? ws.get('consistency', image) : null;
 
   const timesteps = sampler.timesteps;

@@ -62,6 +62,12 @@ export interface Sampler {
    * map the result to its own space in one pass; null otherwise (and for samplers without it).
    */
   finalLinearStep?(timestep: number): LinearStep | null;
+  /**
+   * Optional: when initSample(noise, out, lowDose) is out = a·lowDose + s·z with z drawn per image
+   * as fillNoiseAffine draws it (warm start), a and s, so that a caller can make lowDose and the
+   * start in one pass.
+   */
+  initAffine?(): { a: number; s: number };
 }
 
 /** prevSample = px·sample + po·modelOutput, per element, rounded to float32. */

@@ -63,9 +63,15 @@ export class WarmStartSampler extends DdimSampler {
     if (lowDose.length !== out.length) {
       throw new LowdoseError('E_INTERNAL', `warm start: low-dose image has ${lowDose.length} values, sample ${out.length}`);
     }
-    const t0 = this.timesteps.length > 0 ? this.timesteps[0]! : this.startT;
     // x_t0 = sqrt(ᾱ) x_low + sqrt(1 - ᾱ) z as NoiseSchedule.addNoise computes it, drawn and combined in one pass.
+    const { a, s } = this.initAffine();
+    return fillNoiseAffine(noise, lowDose, a, s, out);
+  }
+
+  /** x_t0 = a·x_low + s·z: a = sqrt(ᾱ_t0), s = sqrt(1 - ᾱ_t0). */
+  initAffine(): { a: number; s: number } {
+    const t0 = this.timesteps.length > 0 ? this.timesteps[0]! : this.startT;
     const alphaProd = this.noiseSchedule.alphaCumprod(t0);
-    return fillNoiseAffine(noise, lowDose, Math.sqrt(alphaProd), Math.sqrt(1 - alphaProd), out);
+    return { a: Math.sqrt(alphaProd), s: Math.sqrt(1 - alphaProd) };
   }
 }

@@ -6,8 +6,9 @@
 import { performance } from 'node:perf_hooks';
 import { consistencyInPixels, type ConsistencySettings } from '../diffusion/consistency.js';
 import type { DiffusionModel } from '../diffusion/model.js';
-import { fromModelSpace, fromModelSpaceOfStep, toModelSpaceChecked, type Normalization } from '../diffusion/normalization.js';
-import { denoiseBatch, denoiseBatchInto, ensembleMeanStd, type DenoiseBatchResult, type DenoiseTiming, type StepInfo } from '../diffusion/sample.js';
+import { fillGaussianAffineMapped } from '../diffusion/gaussian.js';
+import { branchFreeLinear, fromModelSpace, fromModelSpaceOfStep, toModelSpaceChecked, type Normalization } from '../diffusion/normalization.js';
+import { denoiseBatch, denoiseBatchInto, ensembleMeanStd, type ConditionSource, type DenoiseBatchResult, type DenoiseTiming, type StepInfo } from '../diffusion/sample.js';
 import type { Sampler } from '../diffusion/sampler.js';
 import { restoreTexture, type Texture } from '../diffusion/texture.js';
 import { Workspace } from '../diffusion/workspace.js';
@@ -112,22 +113,38 @@ async function denoiseWith(
     throw new LowdoseError('E_INTERNAL', `denoiseSlices: ${outputs.length} output arrays for ${B} slices of ${rows}x${columns}`);
   }
   const condition = workspace.get('sliceCondition', B * C * image);
-  slices.forEach((slice, b) => {
-    const stack = C === 1 ? [slice.image] : [slice.below ?? slice.image, slice.image, slice.above ?? slice.image];
-    stack.forEach((values, c) => {
-      if (values.length !== image) {
-        throw new LowdoseError('E_INTERNAL', `slice ${slice.index}: ${values.length} values for ${rows}x${columns}`);
-      }
-      if (!toModelSpaceChecked(norm, values, condition.subarray((b * C + c) * image, (b * C + c + 1) * image))) {
-        throw nonFiniteInput(slice.index, values, stack.length === 1 ? null : (['below', 'image', 'above'] as const)[c]!);
-      }
+  for (const slice of slices) {
+    for (const values of [slice.image, slice.below, slice.above]) {
+      if (values && values.length !== image) throw new LowdoseError('E_INTERNAL', `slice ${slice.index}: ${values.length} values for ${rows}x${columns}`);
+    }
+  }
+  const latent = latentOf(card);
+  // One channel, one sample, a branch-free linear mapping: the sampler writes the condition itself,
+  // in the same pass as its start where it can (denoiseBatch's conditionSource; the same bits).
+  const linear = C === 1 && K === 1 && !latent ? branchFreeLinear(norm) : null;
+  const conditionSource: ConditionSource | null = linear && {
+    map: (b, out) => {
+      if (!toModelSpaceChecked(norm, slices[b]!.image, out)) throw nonFiniteInput(slices[b]!.index, slices[b]!.image, null);
+    },
+    mapWithStart: (b, cond, rng, a, s, out) => {
+      const values = slices[b]!.image;
+      if (!fillGaussianAffineMapped(rng, values, linear.lo, linear.hi, linear.offset, linear.inv, cond, a, s, out)) throw nonFiniteInput(slices[b]!.index, values, null);
+    },
+  };
+  if (!conditionSource) {
+    slices.forEach((slice, b) => {
+      const stack = C === 1 ? [slice.image] : [slice.below ?? slice.image, slice.image, slice.above ?? slice.image];
+      stack.forEach((values, c) => {
+        if (!toModelSpaceChecked(norm, values, condition.subarray((b * C + c) * image, (b * C + c + 1) * image))) {
+          throw nonFiniteInput(slice.index, values, stack.length === 1 ? null : (['below', 'image', 'above'] as const)[c]!);
+        }
+      });
     });
-  });
+  }
   const consistency = options.consistency ?? null;
   if (consistency && !options.pixelSpacing) {
     throw new LowdoseError('E_INTERNAL', 'denoiseSlices: measurement consistency needs the pixel spacing (its scale is in mm)');
   }
-  const latent = latentOf(card);
   let result: Pick<DenoiseBatchResult, 'mean' | 'std' | 'samples' | 'timing'>;
   let denoisedLanes: Float32Array[] | null = null;
   if (latent) {
@@ -151,6 +168,7 @@ async function denoiseWith(
       guidance: options.guidance ?? card.guidance.default,
       samples: K,
       workspace,
+      ...(conditionSource ? { conditionSource } : {}),
       ...(options.keepSamples ? { keepSamples: true } : {}),
       ...(options.onStep ? { onStep: options.onStep } : {}),
       ...(consistency && options.pixelSpacing ? { consistency: consistencyInPixels(consistency, options.pixelSpacing) } : {}),

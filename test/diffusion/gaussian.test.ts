@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fillGaussian, gaussian } from '../../src/diffusion/gaussian.js';
+import { fillGaussian, fillGaussianAffine, fillGaussianAffineMapped, gaussian } from '../../src/diffusion/gaussian.js';
+import { branchFreeLinear, toModelSpace, type Normalization } from '../../src/diffusion/normalization.js';
 import { Rng } from '../../src/util/random.js';
 
 /** Standard normal CDF (Abramowitz & Stegun 7.1.26 erf, |error| < 1.5e-7). */
@@ -59,5 +60,48 @@ describe('ziggurat normals', () => {
     const bulk = new Rng(12, 3);
     fillGaussian(bulk, new Float32Array(n));
     expect(bulk.nextUint32()).toBe(one.nextUint32());
+  });
+});
+
+describe('the warm start made while mapping into model space', () => {
+  const bytes = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+  const cards: Normalization[] = [
+    { units: 'HU', transform: 'linear', offset: 0, scale: 1000, clip: [-1100, 3100] },
+    { units: 'HU', transform: 'linear', offset: -1000, scale: 1000 },
+    { units: 'SUVbw', transform: 'linear', offset: 0.5, scale: 4, clip: [-2, 100] },
+  ];
+  for (const n of cards) {
+    it(`gives the bits of toModelSpace then fillGaussianAffine, and leaves the generator where they do (clip ${String(n.clip)})`, () => {
+      // 150,000 draws take the wedge and tail paths hundreds of times; values go beyond both bounds.
+      const values = Float32Array.from({ length: 150_000 }, (_, i) => -1500 + ((i * 7919) % 5200) + Math.sin(i) * 0.37);
+      values[1] = -0;
+      const map = branchFreeLinear(n)!;
+      const [a, s] = [Math.sqrt(0.81), Math.sqrt(0.19)];
+      const two = new Rng(21, 4, 0);
+      const base = toModelSpace(n, values, new Float32Array(values.length));
+      const expected = fillGaussianAffine(two, base, a, s, new Float32Array(values.length));
+      const one = new Rng(21, 4, 0);
+      const mappedBase = new Float32Array(values.length);
+      const out = new Float32Array(values.length);
+      expect(fillGaussianAffineMapped(one, values, map.lo, map.hi, map.offset, map.inv, mappedBase, a, s, out)).toBe(true);
+      expect(bytes(mappedBase)).toEqual(bytes(base));
+      expect(bytes(out)).toEqual(bytes(expected));
+      expect(one.nextUint32()).toBe(two.nextUint32());
+    });
+  }
+
+  it('says when a value was not finite', () => {
+    const map = branchFreeLinear(cards[0]!)!;
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      const values = new Float32Array(1000).fill(40);
+      values[500] = bad;
+      const ok = fillGaussianAffineMapped(new Rng(1), values, map.lo, map.hi, map.offset, map.inv, new Float32Array(1000), 0.9, 0.4, new Float32Array(1000));
+      expect(ok).toBe(false);
+    }
+  });
+
+  it('is not offered for mappings that keep the comparisons: log1p, and a clip bound of 0', () => {
+    expect(branchFreeLinear({ units: 'SUVbw', transform: 'log1p', offset: 0, scale: 1, clip: [-1, 60] })).toBeNull();
+    expect(branchFreeLinear({ units: 'SUVbw', transform: 'linear', offset: 0, scale: 4, clip: [0, 100] })).toBeNull();
   });
 });
