@@ -114,7 +114,7 @@ async function denoiseWith(
   }
   const condition = workspace.get('sliceCondition', B * C * image);
   for (const slice of slices) {
-    for (const values of [slice.image, slice.below, slice.above]) {
+    for (const values of C === 1 ? [slice.image] : [slice.image, slice.below, slice.above]) {
       if (values && values.length !== image) throw new LowdoseError('E_INTERNAL', `slice ${slice.index}: ${values.length} values for ${rows}x${columns}`);
     }
   }
