@@ -2,12 +2,17 @@
 """Markdown tables of docs/latent.md from the JSON files of its measurements.
 
   python3 scripts/train/latent-report.py docs/experiments/latent/eval-*.json [--qa .cache/latent-qa]
+  python3 scripts/train/latent-report.py --curve 40=curve-40.json 160=curve-160.json 400=eval-400.json
 
 Reads latent-eval.ts results (one or more files; models merged, the input row from the first) and,
 with --qa, the `lowdose qa --json` outputs named <tag>-<steps>.json in that folder.
+--curve: 1-step PSNR of each model (space pixel / latent) against its training CPU seconds, one file per
+budget, and where the last two budgets of a model are below the input, the budget at which a straight
+line in log(CPU seconds) through them would reach the input (an extrapolation, not a measurement).
 """
 import glob
 import json
+import math
 import os
 import sys
 
@@ -31,8 +36,57 @@ def cell(groups, names, key, window="hu", digits=2):
     raise KeyError(key)
 
 
+def curve(specs):
+    points = []
+    for spec in specs:
+        cpu, path = spec.split("=", 1)
+        points.append((float(cpu), json.load(open(path))))
+    points.sort(key=lambda p: p[0])
+    first = points[0][1]
+    groups = list(first["input"].keys())
+    cols = [("simulated test, 25 %", [g for g in groups if g.endswith(" 25 %") and "real" not in g]),
+            ("simulated test, 10 %", [g for g in groups if g.endswith(" 10 %") and "real" not in g]),
+            ("L192 B30f, real 25 %", [g for g in groups if g.startswith("L192/B30f")]),
+            ("L192 D45f, real 25 %", [g for g in groups if g.startswith("L192/D45f")])]
+    inp = [float(cell(first["input"], n, "psnr")) for _, n in cols]
+    print("| model | training CPU s | " + " | ".join(c for c, _ in cols) + " |")
+    print("| --- | --- | " + " | ".join("---" for _ in cols) + " |")
+    print("| input | | " + " | ".join(f"{v:.2f}" for v in inp) + " |")
+    series = {}
+    for cpu, r in points:
+        for name, m in r["models"].items():
+            if "(strength" in name:
+                continue
+            space = m.get("space", "pixel")
+            g = m["steps"]["1"]["groups"]
+            series.setdefault(space, []).append((cpu, [float(cell(g, n, "psnr")) for _, n in cols]))
+    for space, rows in series.items():
+        for cpu, vals in rows:
+            print(f"| {space} | {cpu:.0f} | " + " | ".join(f"{v:.2f}" for v in vals) + " |")
+    print()
+    for space, rows in series.items():
+        if len(rows) < 2:
+            continue
+        (c0, v0), (c1, v1) = rows[-2], rows[-1]
+        out = []
+        for (label, _), a, b, target in zip(cols, v0, v1, inp):
+            if b >= target:
+                out.append(f"{label}: above the input at {c1:.0f} s")
+                continue
+            slope = (b - a) / math.log10(c1 / c0)
+            if slope <= 0:
+                out.append(f"{label}: not rising ({slope:+.2f} dB per decade)")
+                continue
+            need = c1 * 10 ** ((target - b) / slope)
+            out.append(f"{label}: {slope:+.2f} dB per decade of CPU time, input reached near {need:,.0f} CPU s ({need / 3600:.1f} h)")
+        print(f"- {space}: " + "; ".join(out))
+
+
 def main():
     args = sys.argv[1:]
+    if args and args[0] == "--curve":
+        curve(args[1:])
+        return
     qa_dir = None
     if "--qa" in args:
         i = args.index("--qa")
