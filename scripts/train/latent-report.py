@@ -2,12 +2,12 @@
 """Markdown tables of docs/latent.md from the JSON files of its measurements.
 
   python3 scripts/train/latent-report.py docs/experiments/latent/eval-*.json [--qa .cache/latent-qa]
-  python3 scripts/train/latent-report.py --curve 40=curve-40.json 160=curve-160.json 400=eval-400.json
+  python3 scripts/train/latent-report.py --curve 40=curve-40.json 160=curve-160.json 400=eval-latent-s2d.json,eval-pixel.json
 
 Reads latent-eval.ts results (one or more files; models merged, the input row from the first) and,
 with --qa, the `lowdose qa --json` outputs named <tag>-<steps>.json in that folder.
 --curve: 1-step PSNR of each model (space pixel / latent) against its training CPU seconds, one file per
-budget, and where the last two budgets of a model are below the input, the budget at which a straight
+budget (comma-separated files of one budget are merged), and where the last two budgets of a model are below the input, the budget at which a straight
 line in log(CPU seconds) through them would reach the input (an extrapolation, not a measurement).
 """
 import glob
@@ -39,8 +39,15 @@ def cell(groups, names, key, window="hu", digits=2):
 def curve(specs):
     points = []
     for spec in specs:
-        cpu, path = spec.split("=", 1)
-        points.append((float(cpu), json.load(open(path))))
+        cpu, paths = spec.split("=", 1)
+        merged = None
+        for path in paths.split(","):  # several files of one budget: their models merged
+            r = json.load(open(path))
+            if merged is None:
+                merged = r
+            else:
+                merged["models"].update(r["models"])
+        points.append((float(cpu), merged))
     points.sort(key=lambda p: p[0])
     first = points[0][1]
     groups = list(first["input"].keys())
