@@ -20,7 +20,7 @@ from() { if [ "$K" = 1 ]; then echo "docs/experiments/latent/$1.pt"; else echo "
 mkdir -p "$OUT"
 [ -f .cache/checkpoints/lowdose-ct-s2d-f4.pt ] || $PY scripts/train/autoencoder.py unshuffle --factor 4 --name lowdose-ct-s2d-f4
 # Another seed per chunk: the patch sampler and the noise draws must not replay the previous chunk.
-SEED=$((2000 + K))
+SEED=${SEED:-$((2000 + K))}  # SEED=... when chunk 1 restarts from newer committed checkpoints
 # --minutes only as a safety net far beyond the CPU budget: the CPU seconds end each run.
 $PY scripts/train/train.py --modality CT --config cpu-small --prediction v --t-focus 0.1 --t-low-fraction 0.7 --t-low-max 100 \
   --warm-fraction 0.7 --sharpen 0.3 --extra-train mayo-L143-B30f,mayo-L143-D45f --real-weight 12 --threads 1 \
