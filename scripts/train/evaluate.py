@@ -26,7 +26,7 @@ from skimage.metrics import structural_similarity
 
 from data import CACHE, REPO, from_model_units, load_volume, to_model_units
 from diffusion import Schedule, sample
-from model import CondUNet
+from model import from_checkpoint
 
 DOSES = [0.25, 0.10]
 CLASSICAL = ["bilateral", "nlm"]
@@ -101,7 +101,7 @@ def load_eval(modality, name, stride):
 
 def model_fn(ckpt, norm):
     st = torch.load(ckpt)
-    model = CondUNet(st["channels"], cond_channels=st.get("condChannels", 1), prediction=st["prediction"]).eval()
+    model = from_checkpoint(st).eval()
     model.load_state_dict(st["state"])
     sched = Schedule(st["schedule"], 1000)
 

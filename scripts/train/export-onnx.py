@@ -10,7 +10,7 @@ import sys
 
 import torch
 
-from model import CondUNet
+from model import from_checkpoint
 from train import export_onnx
 
 
@@ -18,7 +18,7 @@ def main():
     if len(sys.argv) != 3:
         raise SystemExit(__doc__)
     st = torch.load(sys.argv[1], map_location="cpu")
-    model = CondUNet(st["channels"], cond_channels=st.get("condChannels", 1), prediction=st["prediction"]).eval()
+    model = from_checkpoint(st).eval()
     model.load_state_dict(st["state"])
     export_onnx(model, sys.argv[2])
     print(f"wrote {sys.argv[2]} from {sys.argv[1]} ({st['iterations']} iterations)")

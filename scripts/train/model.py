@@ -50,11 +50,41 @@ class ResBlock(nn.Module):
         return self.skip(x) + h
 
 
+class ContextBlock(nn.Module):
+    """A residual block of two dilated 3x3 convolutions (FiLM between them) for the bottleneck: it
+    widens the receptive field without another downsampling, so the tiling (`multipleOf`) stays.
+
+    The second convolution starts at exactly zero, so a network grown by these blocks computes
+    exactly what it computed before (x + 0): a trained network can be grown and continued
+    (train.py --context) without changing its output on the first step.
+    """
+
+    def __init__(self, ch: int, hidden: int, dilation: int, emb_dim: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(ch, hidden, 3, padding=dilation, dilation=dilation)
+        self.conv2 = nn.Conv2d(hidden, ch, 3, padding=dilation, dilation=dilation)
+        self.film = nn.Linear(emb_dim, 2 * hidden)
+        nn.init.zeros_(self.film.weight)
+        nn.init.zeros_(self.film.bias)
+        nn.init.zeros_(self.conv2.weight)
+        nn.init.zeros_(self.conv2.bias)
+
+    def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        h = F.silu(self.conv1(x))
+        scale, shift = self.film(emb)[:, :, None, None].chunk(2, dim=1)
+        h = h * (1 + scale) + shift
+        return x + self.conv2(F.silu(h))
+
+
 class CondUNet(nn.Module):
     def __init__(self, channels=(16, 32, 64), cond_channels: int = 1, emb_dim: int = 64,
-                 prediction: str = "sample", residual_from_condition: bool = True, sample_channels: int = 1):
+                 prediction: str = "sample", residual_from_condition: bool = True, sample_channels: int = 1,
+                 context: tuple = (), context_hidden: int = 32):
         super().__init__()
         self.channels = tuple(channels)
+        # Dilations of the ContextBlocks after the bottleneck block (empty: none, the original network).
+        self.context = tuple(int(d) for d in context)
+        self.context_hidden = context_hidden
         self.cond_channels = cond_channels
         # > 1 for a latent-space model (scripts/train/latent_train.py): sample, condition and output
         # are autoencoder latents of this many channels.
@@ -76,6 +106,7 @@ class CondUNet(nn.Module):
             self.enc.append(ResBlock(c, c, emb_dim))
             self.down.append(nn.Conv2d(c, channels[i + 1], 3, stride=2, padding=1))
         self.mid = ResBlock(channels[-1], channels[-1], emb_dim)
+        self.ctx = nn.ModuleList(ContextBlock(channels[-1], context_hidden, d, emb_dim) for d in self.context)
         self.up = nn.ModuleList()
         self.dec = nn.ModuleList()
         for i in reversed(range(len(channels) - 1)):
@@ -106,6 +137,8 @@ class CondUNet(nn.Module):
             skips.append(h)
             h = down(h)
         h = self.mid(h, emb)
+        for blk in self.ctx:
+            h = blk(h, emb)
         for up, blk in zip(self.up, self.dec):
             s = skips.pop()
             h = up(F.interpolate(h, scale_factor=2.0, mode="nearest"))
@@ -118,5 +151,62 @@ class CondUNet(nn.Module):
         return out
 
 
+def receptive_field(model: "CondUNet") -> int:
+    """Theoretical receptive field in input pixels (one side to the other) of an output pixel."""
+    levels = len(model.channels) - 1
+    rf, step = 3, 1  # inp
+    for lvl in range(levels):
+        rf += 2 * 2 * step  # encoder ResBlock: two 3x3
+        rf += 2 * step  # stride-2 3x3
+        step *= 2
+    rf += 2 * 2 * step  # mid
+    rf += sum(2 * 2 * d * step for d in model.context)
+    for lvl in reversed(range(levels)):
+        step //= 2
+        rf += 2 * step  # 3x3 after the (nearest) upsampling
+        rf += 2 * 2 * step  # decoder ResBlock
+    return rf + 2  # out
+
+
+def from_checkpoint(st: dict) -> "CondUNet":
+    """The network a train.py checkpoint describes (its weights not loaded)."""
+    return CondUNet(st["channels"], cond_channels=st.get("condChannels", 1), prediction=st["prediction"],
+                    context=tuple(st.get("context", ())), context_hidden=st.get("contextHidden", 32))
+
+
 def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+def _self_check():
+    """/usr/bin/python3 scripts/train/model.py: a grown network reproduces the original exactly, and
+    receptive_field() equals the extent of an output pixel's gradient (once the blocks are non-zero)."""
+    torch.manual_seed(0)
+    plain = CondUNet((16, 32, 64), prediction="v").eval()
+    for p in plain.parameters():  # trained-looking weights: nothing zero
+        p.data.add_(0.05 * torch.randn_like(p))
+    grown = CondUNet((16, 32, 64), prediction="v", context=(2, 4, 8)).eval()
+    missing, unexpected = grown.load_state_dict(plain.state_dict(), strict=False)
+    assert not unexpected and all(k.startswith("ctx.") for k in missing), (missing, unexpected)
+    args = (torch.randn(2, 1, 96, 80), torch.tensor([999.0, 30.0]), torch.randn(2, 1, 96, 80),
+            torch.tensor([0.25, 0.0]), torch.tensor([1.0, 0.0]))
+    with torch.no_grad():
+        assert torch.equal(grown(*args), plain(*args)), "grown network differs"
+    for net in (plain, grown):
+        for p in net.parameters():
+            if p.abs().max() == 0:
+                p.data.add_(0.05 * torch.randn_like(p))
+        S = 384
+        cond = torch.zeros(1, 1, S, S, requires_grad=True)
+        out = net(torch.zeros(1, 1, S, S), torch.tensor([50.0]), cond, torch.tensor([0.25]), torch.tensor([1.0]))
+        out[0, 0, S // 2, S // 2].backward()
+        cols = torch.nonzero(cond.grad[0, 0].abs().sum(dim=0)).flatten()
+        extent = int(cols.max() - cols.min() + 1)
+        # Nearest upsampling repeats a coarse pixel, so the extent may exceed the nominal field by a few pixels.
+        assert receptive_field(net) <= extent <= receptive_field(net) + 2 ** (len(net.channels) - 1), (receptive_field(net), extent)
+        print(f"context {list(net.context)}: receptive field {receptive_field(net)} px, gradient extent {extent} px")
+    print("model.py self-check passed")
+
+
+if __name__ == "__main__":
+    _self_check()

@@ -30,7 +30,10 @@ def main():
     onnx_path = os.path.join(os.path.dirname(card_path), card.get("onnx", os.path.basename(card_path)[:-5] + ".onnx"))
     tr = card["training"]
     cond = 3 if card.get("neighbours") else 1
-    net = CondUNet(tuple(tr["channels"]), cond_channels=cond, prediction=card["prediction"]).eval()
+    ctx = tr.get("context", {})
+    context, hidden = tuple(ctx.get("dilations", ())), ctx.get("hidden", 32)
+    net = CondUNet(tuple(tr["channels"]), cond_channels=cond, prediction=card["prediction"], context=context,
+                   context_hidden=hidden).eval()
     inits = {i.name: numpy_helper.to_array(i) for i in onnx.load(onnx_path).graph.initializer}
     state = net.state_dict()
     unnamed = {k: v for k, v in inits.items() if k not in state}
@@ -51,7 +54,7 @@ def main():
     check(net, onnx_path, cond)
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     torch.save({"state": net.state_dict(), "channels": tuple(tr["channels"]), "prediction": card["prediction"],
-                "condChannels": cond, "schedule": card["schedule"]["kind"], "normalization": card["normalization"],
+                "condChannels": cond, **({"context": list(context), "contextHidden": hidden} if context else {}), "schedule": card["schedule"]["kind"], "normalization": card["normalization"],
                 "iterations": tr["iterations"], "wallSeconds": tr.get("wallSeconds", 0.0),
                 "history": [{"iterations": tr["iterations"], "wallSeconds": tr.get("wallSeconds", 0.0),
                              "lossCurve": tr.get("lossCurve", []), "from": os.path.relpath(onnx_path)}]}, out)

@@ -9,6 +9,7 @@ Needs the exported data in .cache/train (scripts/train/export-dataset.ts). Fixed
 command on the same machine gives the same weights (CPU; CUDA convolutions are not bit-deterministic).
 """
 import argparse
+import copy
 import datetime
 import inspect
 import json
@@ -23,7 +24,7 @@ import torch
 from data import CACHE, REPO, SHARPEN_AMOUNT, SHARPEN_SIGMA, PatchSampler, is_real_pair, volumes_in
 from diffusion import Schedule
 from losses import lowfreq_mse
-from model import CondUNet, count_params
+from model import CondUNet, count_params, receptive_field
 
 SPLITS = {
     # Whole volumes only; both kernels of lungdx-a0001 (one patient) stay together in test.
@@ -72,6 +73,16 @@ def parse():
     ap.add_argument("--neighbours", action="store_true",
                     help="2.5-D: condition on the slices below and above too (CT; needs export-dataset ct-neighbours train)")
     ap.add_argument("--channels", default=None, help="override the config's UNet widths, e.g. 32,64,128")
+    ap.add_argument("--patch", type=int, default=None, help="override the config's patch size (px)")
+    ap.add_argument("--batch", type=int, default=None, help="override the config's batch size")
+    ap.add_argument("--context", default=None,
+                    help="dilations of zero-initialised ContextBlocks after the bottleneck (model.py), e.g. 2,4,8: widens "
+                         "the receptive field; with --resume from a network without them it grows that network, whose "
+                         "output it reproduces exactly at the start (checked)")
+    ap.add_argument("--context-hidden", type=int, default=32, help="hidden width of each ContextBlock")
+    ap.add_argument("--train-only", default=None,
+                    help="train only the parameters under these module names, comma-separated (e.g. ctx): the rest "
+                         "stay as resumed (a grown network keeps the trained one's weights and adds what it could not see)")
     ap.add_argument("--uncond-weight", type=float, default=0.1,
                     help="loss weight of condition-dropped samples (their x0 error is ~10x the conditional one and would dominate)")
     ap.add_argument("--t-focus", type=float, default=0.5,
@@ -144,6 +155,11 @@ def main():
         cfg["lr"] = a.lr
     if a.channels:
         cfg["channels"] = tuple(int(c) for c in a.channels.split(","))
+    if a.patch:
+        cfg["patch"] = a.patch
+    if a.batch:
+        cfg["batch"] = a.batch
+    context = tuple(int(d) for d in a.context.split(",")) if a.context else ()
     torch.manual_seed(a.seed)
     np.random.seed(a.seed)
     torch.set_num_threads(a.threads)
@@ -169,20 +185,39 @@ def main():
     batches = sampled_batches(sampler, cfg["batch"], a.workers, a.seed)
     cond_channels = 3 if a.neighbours else 1
     sched = Schedule(a.schedule, 1000)
-    model = CondUNet(cfg["channels"], cond_channels=cond_channels, prediction=a.prediction).to(dev)
-    ema = CondUNet(cfg["channels"], cond_channels=cond_channels, prediction=a.prediction).to(dev)
+    net_args = dict(cond_channels=cond_channels, prediction=a.prediction, context=context, context_hidden=a.context_hidden)
+    model = CondUNet(cfg["channels"], **net_args).to(dev)
+    ema = CondUNet(cfg["channels"], **net_args).to(dev)
     previous = None
+    grown = False
     if a.resume:
         previous = torch.load(a.resume, map_location="cpu", weights_only=False)
         if (previous["prediction"] != a.prediction or tuple(previous["channels"]) != tuple(cfg["channels"])
                 or previous.get("condChannels", 1) != cond_channels):
             raise SystemExit(f"{a.resume} is a {previous['prediction']} model with channels {previous['channels']} "
                              f"and {previous.get('condChannels', 1)} condition channels")
-        model.load_state_dict(previous["state"])
+        before = tuple(previous.get("context", ()))
+        if before == context and (not context or previous.get("contextHidden", 32) == a.context_hidden):
+            model.load_state_dict(previous["state"])
+        elif not before and context:
+            grow(model, previous, net_args, cfg["channels"])
+            grown = True
+        else:
+            raise SystemExit(f"{a.resume} has context {list(before)} (hidden {previous.get('contextHidden', 32)}); "
+                             f"asked for {list(context)} (hidden {a.context_hidden})")
     ema.load_state_dict(model.state_dict())
     for p in ema.parameters():
         p.requires_grad_(False)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=0.0)
+    trained = list(model.parameters())
+    if a.train_only:
+        keep = tuple(a.train_only.split(","))
+        for n, p in model.named_parameters():
+            p.requires_grad_(n.split(".")[0] in keep)
+        trained = [p for p in model.parameters() if p.requires_grad]
+        if not trained:
+            raise SystemExit(f"--train-only {a.train_only}: no parameter under those names")
+        print(f"training {sum(p.numel() for p in trained)} of {count_params(model)} parameters ({a.train_only})", flush=True)
+    opt = torch.optim.AdamW(trained, lr=cfg["lr"], weight_decay=0.0)
     total = cfg["iters"]
     warm = min(200, total // 10 + 1)
 
@@ -262,7 +297,7 @@ def main():
             g["lr"] = lr_at(it)
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(trained, 1.0)
         opt.step()
         with torch.no_grad():
             decay = min(0.999, (1 + it) / (10 + it))
@@ -292,6 +327,7 @@ def main():
     prior_wall = previous.get("wallSeconds", 0.0) if previous else 0.0
     prior_cpu = previous.get("cpuSeconds", 0.0) if previous else 0.0
     torch.save({"state": ema.state_dict(), "channels": cfg["channels"], "prediction": a.prediction, "condChannels": cond_channels,
+                **({"context": list(context), "contextHidden": a.context_hidden} if context else {}),
                 "schedule": a.schedule, "normalization": norm, "iterations": prior_iters + done,
                 "wallSeconds": prior_wall + wall, "cpuSeconds": prior_cpu + cpu, "history": (previous.get("history", []) if previous else []) + [
                     {"iterations": done, "wallSeconds": round(wall, 1), "cpuSeconds": round(cpu, 1), "lossCurve": curve}]}, ckpt)
@@ -356,6 +392,12 @@ def main():
             "lowDoseSource": "src/simulate (projection-domain noise insertion for CT, count reduction + OSEM for PET) via scripts/train/export-dataset.ts",
             "parameters": count_params(ema),
             "channels": list(cfg["channels"]),
+            "receptiveFieldPx": receptive_field(ema),
+            **({"context": {"dilations": list(context), "hidden": a.context_hidden,
+                            "block": "residual, two dilated 3x3 convolutions with FiLM between, after the bottleneck block; "
+                                     "second convolution zero-initialised (scripts/train/model.py ContextBlock)",
+                            **({"grownFrom": os.path.relpath(a.resume, REPO)} if grown else {})}} if context else {}),
+            **({"trainedOnly": a.train_only.split(",")} if a.train_only else {}),
             "date": datetime.date.today().isoformat(),
         },
         "quality": {"status": "not yet evaluated: run scripts/train/evaluate.py"},
@@ -368,6 +410,25 @@ def main():
         json.dump(card, f, indent=2, allow_nan=False)
         f.write("\n")
     print(f"wrote {onnx_path} ({os.path.getsize(onnx_path)} bytes) and {card_path}; {done} iters in {wall:.0f}s ({cpu:.0f} s CPU)")
+
+
+def grow(model, previous, net_args, channels):
+    """Loads a network without ContextBlocks into `model`, which has them: every other weight must be
+    there, and the grown network must give the original's output exactly (the blocks add x + 0)."""
+    missing, unexpected = model.load_state_dict(previous["state"], strict=False)
+    if unexpected or any(not k.startswith("ctx.") for k in missing):
+        raise SystemExit(f"cannot grow: missing {missing}, unexpected {unexpected}")
+    plain = CondUNet(channels, **{**net_args, "context": ()})
+    plain.load_state_dict(previous["state"])
+    g = torch.Generator().manual_seed(0)
+    C = net_args["cond_channels"]
+    args = (torch.randn(2, 1, 64, 48, generator=g), torch.tensor([999.0, 20.0]), torch.randn(2, C, 64, 48, generator=g),
+            torch.tensor([0.25, 0.0]), torch.tensor([1.0, 0.0]))
+    with torch.no_grad():
+        same = torch.equal(copy.deepcopy(model).cpu().eval()(*args), plain.eval()(*args))
+    if not same:
+        raise SystemExit("the grown network does not reproduce the original's output")
+    print(f"grown by context blocks {list(net_args['context'])}: output identical to the resumed network's", flush=True)
 
 
 def export_onnx(model, path):
