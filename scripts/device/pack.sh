@@ -43,6 +43,8 @@ if [ "$what" = train ] || [ "$what" = all ]; then
   done
   # The CPU fine-tune with the low-frequency loss (committed: ct-lowband in train.sh continues it).
   cp docs/experiments/lowband/lowdose-ct-lowband.pt .device/resume/
+  # The grown network's CPU run (committed: ct-grow in train.sh continues it).
+  cp docs/experiments/deep/lowdose-ct-deep-c2.pt .device/resume/
 fi
 
 if [ "$what" = bench ] || [ "$what" = all ]; then

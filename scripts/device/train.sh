@@ -73,6 +73,11 @@ if [ -n "$real" ]; then
   # 0.05 cycles/mm (20-60 px periods) stays because the 3-level net's receptive field is 57 px
   # (docs/training.md); one more level doubles it, within the 1.5 s / slice CPU limit.
   runs+=("ct-deep-lowband|${ct_loss[*]} --channels 32,64,128,256 --seed 1253 --extra-train $real --real-weight 4 --lowfreq-weight 20 --lowfreq-sigma 2")
+  # The shipped network grown by zero-initialised dilated context blocks (57 -> 281 px receptive
+  # field; train.py --context) and trained whole at 192 px patches: continues the CPU run committed
+  # in docs/experiments/deep/ (only its new blocks trained; pack.sh copies it), else grows the shipped model.
+  gr=$R/lowdose-ct-deep-c2.pt; [ -f $gr ] || gr=$R/lowdose-ct.pt
+  [ -f $gr ] && runs+=("ct-grow|${ct_loss[*]} --channels 16,32,64 --context 2,4,8 --patch 192 --lr 5e-4 --seed 1255 --resume $gr --extra-train $real --real-weight 12 --lowfreq-weight 20 --lowfreq-sigma 3")
 fi
 # Lesion-aware PET loss (train.py --lesion-weight / --lesion-mean-weight; the pet-lesions export
 # writes each pixel's lesion coverage): the weights of the CPU candidate M (models/eval/pet-lesion-finetune.md).
