@@ -805,11 +805,14 @@ export class ComparisonViewer {
       // PET in SUV: SUVmean ± SD, SUVmax and the PERCIST SUVpeak, which needs the slices within
       // 6 mm: shown as "…" until they are loaded (loadPeak), then filled in.
       const pet = pane.kind === 'anatomy' && pane.units === 'SUVbw';
-      const location = this.view?.lowDose.locations[this.index] ?? null;
+      // The slice of the image drawn, not this.index: while the next slice loads the pane still
+      // draws the previous one, and its SUVpeak sphere must reach around that slice, not the next.
+      const index = pane.shownIndex ?? this.index;
+      const location = this.view?.lowDose.locations[index] ?? null;
       const uptake = image.blank ? null : ellipseUptake(sliceValues(image, location ?? 0), this.roi, null);
       text = formatUptake(uptake, unit, pet, true);
       pane.roiCache = { imageId: image.imageId, roi: this.roi, text };
-      if (pet && uptake) void this.loadPeak(pane, image, this.roi, this.index);
+      if (pet && uptake) void this.loadPeak(pane, image, this.roi, index);
     }
     pane.info.roi.textContent = text;
     drawEllipse(pane.element, detail.canvasContext, this.roi, text, this.drawing !== null);
@@ -820,19 +823,19 @@ export class ComparisonViewer {
     const locations = this.view?.lowDose.locations ?? [];
     const here = locations[index];
     const current = sliceValues(image, here ?? 0);
-    let neighbours: SliceValues[] = [current];
-    try {
-      // Without slice locations the peak sphere stays in this slice.
-      if (here !== null && here !== undefined) {
-        const near = locations.flatMap((z, j) => (j !== index && z !== null && Math.abs(z - here) <= 6 && pane.imageIds[j] ? [j] : []));
-        const images = await Promise.all(near.map((j) => cornerstone.loadAndCacheImage(pane.imageIds[j]!)));
-        neighbours = [current, ...images.flatMap((im, k) => (im.blank ? [] : [sliceValues(im, locations[near[k]!]!)]))];
-      }
-    } catch {
-      // A neighbour that does not load: the peak over the slices that did.
+    let neighbours: SliceValues[] | null = [current];
+    // Without slice locations the peak sphere stays in this slice.
+    if (here !== null && here !== undefined) {
+      const near = locations.flatMap((z, j) => (j !== index && z !== null && Math.abs(z - here) <= 6 && pane.imageIds[j] ? [j] : []));
+      const loaded = await Promise.allSettled(near.map((j) => cornerstone.loadAndCacheImage(pane.imageIds[j]!)));
+      // A neighbour that does not load leaves the sphere incomplete: no SUVpeak ("n/a") rather than
+      // a number over part of the sphere that would read as the PERCIST SUVpeak.
+      neighbours = loaded.every((r) => r.status === 'fulfilled')
+        ? [current, ...loaded.flatMap((r, k) => (r.status === 'fulfilled' && !r.value.blank ? [sliceValues(r.value, locations[near[k]!]!)] : []))]
+        : null;
     }
     if (pane.roiCache?.imageId !== image.imageId || pane.roiCache.roi !== roi) return;
-    const text = formatUptake(ellipseUptake(current, roi, neighbours), 'SUV', true);
+    const text = formatUptake(ellipseUptake(current, roi, neighbours), 'SUV', true, false);
     pane.roiCache = { imageId: image.imageId, roi, text };
     if (pane.initialised && pane.displayed) cornerstone.updateImage(pane.element);
   }
