@@ -44,32 +44,27 @@ const measurementsBody = Type.Object(
 );
 
 const pngBody = Type.Unsafe<Uint8Array>({});
+/** What both figure routes take besides the comparisons: the slice, its scale and the windows. */
+const figureView = {
+  series: Type.Optional(idParam),
+  /** Low-dose slice, 0-based; default the middle one. */
+  index: Type.Optional(Type.Integer({ minimum: 0, maximum: 100000 })),
+  scale: Type.Optional(Type.Union([Type.Literal(1), Type.Literal(2)])),
+  window: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1e7 })),
+  level: Type.Optional(Type.Number({ minimum: -1e7, maximum: 1e7 })),
+  /** The difference pane's window (default centred on 0, the viewer's opening width). */
+  differenceWindow: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1e7 })),
+  differenceLevel: Type.Optional(Type.Number({ minimum: -1e7, maximum: 1e7 })),
+};
 const figureQuery = Type.Object(
-  {
-    comparisons: Type.Optional(Type.String({ maxLength: 2000 })),
-    series: Type.Optional(idParam),
-    /** Low-dose slice, 0-based; default the middle one. */
-    index: Type.Optional(Type.Integer({ minimum: 0, maximum: 100000 })),
-    scale: Type.Optional(Type.Union([Type.Literal(1), Type.Literal(2)])),
-    window: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1e7 })),
-    level: Type.Optional(Type.Number({ minimum: -1e7, maximum: 1e7 })),
-    /** The difference pane's window (default centred on 0, the viewer's opening width). */
-    differenceWindow: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1e7 })),
-    differenceLevel: Type.Optional(Type.Number({ minimum: -1e7, maximum: 1e7 })),
-  },
+  { comparisons: Type.Optional(Type.String({ maxLength: 2000 })), ...figureView },
   { additionalProperties: false },
 );
 /** The figure with ROI / length outlines: the query's fields plus the measurements of `POST /api/measurements.csv`. */
 const figureBody = Type.Object(
   {
     comparisons: Type.Optional(Type.Array(idParam, { minItems: 1, maxItems: 12 })),
-    series: Type.Optional(idParam),
-    index: Type.Optional(Type.Integer({ minimum: 0, maximum: 100000 })),
-    scale: Type.Optional(Type.Union([Type.Literal(1), Type.Literal(2)])),
-    window: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1e7 })),
-    level: Type.Optional(Type.Number({ minimum: -1e7, maximum: 1e7 })),
-    differenceWindow: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1e7 })),
-    differenceLevel: Type.Optional(Type.Number({ minimum: -1e7, maximum: 1e7 })),
+    ...figureView,
     measurements: Type.Optional(Type.Array(Type.Object({ name: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,16}$' })), shape }, { additionalProperties: false }), { maxItems: 64 })),
   },
   { additionalProperties: false },
