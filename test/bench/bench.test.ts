@@ -36,7 +36,8 @@ describe('lowdose bench', () => {
       // The work outside the network, in wall time and (on Linux, which has a per-thread clock) main-thread CPU time.
       expect(r.engineMsPerSlice).toBeGreaterThanOrEqual(0);
       expect(r.engineMsPerSlice).toBeLessThanOrEqual(r.msPerSlice);
-      if (process.platform === 'linux') expect(r.engineCpuMsPerSlice).toBeGreaterThan(0);
+      // Measured on Linux; at 32 x 32 one run's share can round to 0.00 ms (checked over all runs below).
+      if (process.platform === 'linux') expect(r.engineCpuMsPerSlice).toBeGreaterThanOrEqual(0);
       // Two batches in flight with the network on its worker thread, as denoise runs it: the
       // network waited between passes for no more than the whole run took.
       expect(r.pipelinedMsPerSlice).toBeGreaterThan(0);
@@ -47,6 +48,8 @@ describe('lowdose bench', () => {
     }
     expect(report.networkThread).toBe('worker');
     expect(report.machine.cpus).toBeGreaterThan(0);
+    // The engine's CPU clock reads something: the 20-step runs do measurable work outside the network.
+    if (process.platform === 'linux') expect(Math.max(...report.runs.map((r) => r.engineCpuMsPerSlice ?? 0))).toBeGreaterThan(0);
     expect(report.machine.node).toBe(process.version);
     // Each requested device is accounted for: cuda either ran or says why not.
     const cuda = report.devices.find((d) => d.requested === 'cuda')!;
