@@ -7,7 +7,8 @@
  *   full-count reconstruction of the same realisation, at 25 % and 10 % counts, and the background
  *   noise (QA's pooled SD in the background ROIs), for consistency off, a grid of strength x
  *   low-pass scale x threshold, and the classical filters;
- * - CT (`acr`, plus `water` and `body` for PSNR): each ACR insert's mean HU error and PSNR.
+ * - CT (`acr`, plus `water` and `body` for PSNR): each ACR insert's mean HU error against its nominal value
+ *   and against the low-dose input (what the denoiser adds, QA's `hu-error`), and PSNR.
  *
  * Each setting runs on several noise realisations of the phantoms (the committed fixtures, seed
  * 14 / 12, plus `scripts/make-fixtures.ts --seed` copies under .cache), and the tables give the mean
@@ -190,7 +191,10 @@ interface CtRow {
   dose: number;
   /** Insert name → denoised mean − nominal, HU. */
   huError: Record<string, number>;
+  /** Insert name → input mean − nominal, HU. */
   inputHuError: Record<string, number>;
+  /** Insert name → denoised mean − input mean, HU: what the denoiser adds (QA's default `hu-error`). */
+  addedHuError: Record<string, number>;
   /** PSNR of acr (every realisation) and of water and body (committed fixtures only), dB. */
   psnr: Record<string, number>;
   noiseReduction: number;
@@ -209,8 +213,9 @@ async function ctRun(setting: Setting, k: number): Promise<CtRow[]> {
       setting: setting.label,
       realisation: k,
       dose,
-      huError: Object.fromEntries(hu.map((c) => [c.name.split('/').pop()!, c.value as number])),
-      inputHuError: Object.fromEntries(hu.map((c) => [c.name.split('/').pop()!, c.measured.inputError as number])),
+      huError: Object.fromEntries(hu.map((c) => [c.name.split('/').pop()!, c.measured.denoised! - c.measured.nominal!])),
+      inputHuError: Object.fromEntries(hu.map((c) => [c.name.split('/').pop()!, c.measured.input! - c.measured.nominal!])),
+      addedHuError: Object.fromEntries(hu.map((c) => [c.name.split('/').pop()!, c.measured.denoised! - c.measured.input!])),
       psnr: Object.fromEntries(qa.checks.filter((c) => at(c) && c.check === 'psnr').map((c) => [c.phantom, c.value as number])),
       noiseReduction: qa.checks.find((c) => at(c) && c.phantom === 'acr' && c.check === 'noise-reduction')!.value as number,
     };
@@ -311,6 +316,18 @@ for (const dose of DOSES) {
     console.log(
       `| ${label} | ${errors.map((e) => e.toFixed(1)).join(' / ')} | ${Math.max(...errors.map(Math.abs)).toFixed(1)} | ${pct(mean(r.map((x) => x.noiseReduction)))} % | ` +
         `${mean(r.map((x) => x.psnr.acr!)).toFixed(2)} / ${committed?.psnr.water?.toFixed(2) ?? ''} / ${committed?.psnr.body?.toFixed(2) ?? ''} |`,
+    );
+  }
+  // What each denoiser adds (QA's `hu-error` with its default reference, the input): mean and SD over realisations.
+  console.log(`\nCT, ACR inserts, ${dose * 100} % dose: denoised minus low-dose input (what the denoiser adds), HU, mean (SD) over ${n} realisation(s)\n`);
+  console.log(`| method | ${inserts.join(' / ')} | worst mean | worst single realisation |`);
+  console.log('| --- | --- | --- | --- |');
+  for (const label of labels) {
+    const r = rows.filter((x) => x.setting === label);
+    const added = inserts.map((i) => r.map((x) => x.addedHuError[i]!));
+    const worstSingle = Math.max(...added.flat().map(Math.abs));
+    console.log(
+      `| ${label} | ${added.map((a) => `${mean(a).toFixed(1)} (${sd(a).toFixed(1)})`).join(' / ')} | ${Math.max(...added.map((a) => Math.abs(mean(a)))).toFixed(1)} | ${worstSingle.toFixed(1)} |`,
     );
   }
 }

@@ -48,7 +48,12 @@ export interface QaConfig {
 }
 
 export type ConfiguredCheck = keyof QaConfig['checks'];
-export type HuReference = 'nominal' | 'full-dose';
+/**
+ * What the HU error is measured against: `input`, the low-dose series itself (what the denoiser
+ * adds; the default, docs/qa.md), `nominal`, the insert's nominal HU (absolute accuracy of the whole
+ * chain, scanner included), or `full-dose`, the full-dose scan of the same phantom.
+ */
+export type HuReference = 'input' | 'nominal' | 'full-dose';
 
 type FieldType = 'number' | 'number-or-null' | 'boolean' | 'string' | readonly string[];
 
@@ -58,7 +63,7 @@ const BOUNDS: Record<string, FieldType> = { min: 'number-or-null', max: 'number-
 /** Every check's fields and their types; `bounded` checks need min and / or max. */
 const SCHEMA: Record<ConfiguredCheck, { fields: Record<string, FieldType>; bounded: boolean }> = {
   'noise-reduction': { fields: { ...BOUNDS }, bounded: true },
-  'hu-error': { fields: { ...BOUNDS, reference: ['nominal', 'full-dose'] }, bounded: true },
+  'hu-error': { fields: { ...BOUNDS, reference: ['input', 'nominal', 'full-dose'] }, bounded: true },
   'cnr-ratio': { fields: { ...BOUNDS, minDiameterMm: 'number' }, bounded: true },
   'mtf50-ratio': { fields: { ...BOUNDS }, bounded: true },
   'nps-peak-shift': { fields: { ...BOUNDS }, bounded: true },

@@ -58,23 +58,45 @@ describe('noise reduction', () => {
 });
 
 describe('HU accuracy', () => {
-  it('reads every ACR insert within 0.5 HU of nominal on the noise-free phantom after a Gaussian filter', () => {
-    const truthCase = caseOf(acr, blur(1), { input: acr.truth });
-    const checks = huChecks(truthCase, config).checks;
+  const nominal = () => parseConfigObject({ checks: { 'hu-error': { reference: 'nominal' } } }, 'test', config);
+
+  it('measures what the denoiser adds by default: 0 for an image that keeps the input, whatever the input itself reads', () => {
+    const checks = huChecks(caseOf(acr, identity), config).checks;
     expect(checks.map((c) => c.name.split('/').at(-1))).toEqual(['air', 'polyethylene', 'acrylic', 'bone', 'water']);
     for (const check of checks) {
-      expect(Math.abs(check.value!)).toBeLessThan(0.5);
+      expect(check.value).toBe(0);
       expect(check.pass).toBe(true);
       expect(check.threshold).toEqual([-5, 5]);
+      expect(check.measured.inputNominalError).toBeCloseTo(check.measured.input! - check.measured.nominal!, 9);
     }
+    expect(checks.some((c) => Math.abs(c.measured.inputNominalError!) > 0.1)).toBe(true);
+  });
+
+  it('passes an input whose CT numbers are 6 HU off when the denoiser keeps them, and fails it against nominal', () => {
+    // A miscalibrated scanner: the denoiser is not to blame, the absolute accuracy is.
+    const shifted = offset(6)(acr.low.get(0.25)!);
+    const keep = huChecks(caseOf(acr, identity, { input: shifted }), config).checks;
+    expect(keep.every((c) => c.pass && c.value === 0)).toBe(true);
+    const absolute = huChecks(caseOf(acr, identity, { input: shifted }), nominal()).checks;
+    expect(absolute.filter((c) => !c.pass).length).toBeGreaterThanOrEqual(3);
+    for (const check of absolute) expect(check.value).toBeCloseTo(check.measured.inputNominalError!, 9);
   });
 
   it('fails every insert when the denoiser shifts CT numbers by 10 HU', () => {
     const checks = huChecks(caseOf(acr, offset(10)), config).checks;
     expect(checks).toHaveLength(5);
     for (const check of checks) {
-      expect(check.value).toBeCloseTo(check.measured.inputError! + 10, 3);
+      expect(check.value).toBeCloseTo(10, 3);
+      expect(check.measured.nominalError).toBeCloseTo(check.measured.inputNominalError! + 10, 3);
       expect(check.pass).toBe(false);
+    }
+  });
+
+  it('reads every ACR insert within 0.5 HU of nominal on the noise-free phantom after a Gaussian filter (reference nominal)', () => {
+    const checks = huChecks(caseOf(acr, blur(1), { input: acr.truth }), nominal()).checks;
+    for (const check of checks) {
+      expect(Math.abs(check.value!)).toBeLessThan(0.5);
+      expect(check.pass).toBe(true);
     }
   });
 

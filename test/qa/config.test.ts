@@ -35,7 +35,7 @@ describe('QA config', () => {
       expect(check.why.length).toBeGreaterThan(40);
     }
     expect(config.checks['noise-reduction']).toMatchObject({ min: 0.4, max: null });
-    expect(config.checks['hu-error']).toMatchObject({ min: -5, max: 5, reference: 'nominal' });
+    expect(config.checks['hu-error']).toMatchObject({ min: -5, max: 5, reference: 'input' });
     expect(config.checks['mtf50-ratio']).toMatchObject({ min: 0.85, max: 1.15 });
     expect(config.checks['cnr-ratio']).toMatchObject({ min: 1 });
     expect(config.checks['suvmean-bias']).toMatchObject({ min: -0.05, max: 0.05, minDiameterMm: 17 });
@@ -56,7 +56,7 @@ describe('QA config', () => {
     [{ checks: { 'hu-eror': { max: 4 } } }, /unknown check "hu-eror"/],
     [{ checks: { 'hu-error': { maximum: 4 } } }, /checks\.hu-error: unknown field "maximum"/],
     [{ checks: { 'hu-error': { max: '5' } } }, /checks\.hu-error\.max must be a finite number or null, got "5"/],
-    [{ checks: { 'hu-error': { reference: 'truth' } } }, /reference must be one of nominal, full-dose/],
+    [{ checks: { 'hu-error': { reference: 'truth' } } }, /reference must be one of input, nominal, full-dose/],
     [{ checks: { 'mtf50-ratio': { min: 1.2, max: 1.1 } } }, /min 1\.2 is greater than max 1\.1/],
     [{ checks: { 'noise-reduction': { min: null } } }, /noise-reduction needs "min", "max" or both/],
     [{ checks: { 'cnr-ratio': { minDiameterMm: -1 } } }, /minDiameterMm must be >= 0/],
