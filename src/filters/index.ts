@@ -12,6 +12,8 @@ export type { BilateralOptions } from './bilateral.js';
 export { nlmFilter, NLM_PATCH_RADIUS, NLM_SEARCH_RADIUS } from './nlm.js';
 export type { NlmOptions } from './nlm.js';
 export { estimateFilterNoise, estimateSeriesNoise } from './noise.js';
+export { defaultSpatialSigmaMm, filterWidthWarning, MIN_NEIGHBOUR_WEIGHT } from './width-warning.js';
+export type { FilterWidthWarning } from './width-warning.js';
 export type { FilterModality, NoiseLevel } from './noise.js';
 export { tuneBilateralRange, tuneGaussianSigma, tuneInRanges, tuneNlmH, tuneParameter } from './tune.js';
 export type { TunableParameter, TuningOptions, TuningPair, TuningResult, TuningScore } from './tune.js';

@@ -35,6 +35,8 @@ import type { DenoiseOptions, DenoiseReport, SeriesReport } from './types.js';
 const COMPLETION_MARKER = '.lowdose-complete.json';
 export const REPORT_FILE = 'report.json';
 const DENOISABLE = new Set(['CT', 'PT']);
+/** Warnings about the run's settings on a series (not about reading it): a skipped series keeps them from its marker. */
+const SETTINGS_WARNINGS = new Set(['E_DOSE_UNKNOWN', 'E_PIXEL_SPACING', 'E_FILTER_WIDTH']);
 
 /** Folder name of a series' output: modality, series number-ish description, short hash of its key. */
 export function outputFolderName(series: Series): string {
@@ -186,9 +188,9 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
       slicesTotal: series.slices.length,
     });
     // A marker from an older version has no warnings: the series as read now says what they are,
-    // the marker what writing it repaired, and the settings' own (E_DOSE_UNKNOWN, E_PIXEL_SPACING)
+    // the marker what writing it repaired, and the settings' own (E_DOSE_UNKNOWN, E_PIXEL_SPACING, E_FILTER_WIDTH)
     // those of the run that made the output.
-    const written = (previous.warnings ?? []).filter((w) => w.code.startsWith('W_') || w.code === 'E_DOSE_UNKNOWN' || w.code === 'E_PIXEL_SPACING');
+    const written = (previous.warnings ?? []).filter((w) => w.code.startsWith('W_') || SETTINGS_WARNINGS.has(w.code));
     return { ...previous, warnings: [...seriesWarnings, ...written], skipped: true };
   }
   // Redoing a finished series: until it is finished again, it is not (a run killed half way

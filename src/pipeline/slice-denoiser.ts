@@ -7,7 +7,7 @@ import type { ConsistencySettings } from '../diffusion/index.js';
 import { readSliceImage, type Series } from '../dicom/index.js';
 import type { Image2D } from '../image.js';
 import { LowdoseError } from '../errors.js';
-import { classicalDenoise, estimateSeriesNoise, type ClassicalMethod } from '../filters/index.js';
+import { classicalDenoise, estimateSeriesNoise, filterWidthWarning, type ClassicalMethod } from '../filters/index.js';
 import { Denoiser, type ResolvedUncertainty, type SliceInput } from '../models/index.js';
 import { pixelSpacingWarning } from '../models/pixel-spacing.js';
 import { withoutUndefined } from '../util/defined.js';
@@ -42,7 +42,7 @@ export interface SliceDenoiser {
   readonly texture: TextureReport;
   /** Warnings about the settings, added to every series' report (E_DOSE_UNKNOWN). */
   readonly warnings: ReadonlyArray<{ path: string | null; code: string; message: string }>;
-  /** Warnings about one series under these settings (E_PIXEL_SPACING: outside the model's training pixel sizes). */
+  /** Warnings about one series under these settings (E_PIXEL_SPACING: outside the model's training pixel sizes; E_FILTER_WIDTH: a filter width under a pixel). */
   seriesWarnings(series: Series): Array<{ path: string | null; code: string; message: string }>;
   /** Whether slices need their two neighbours (2.5D models). */
   readonly neighbours: boolean;
@@ -194,7 +194,10 @@ function createClassicalDenoiser(method: ClassicalMethod, options: DenoiseOption
     consistency: null,
     texture: { mode: 'smooth' },
     warnings: [],
-    seriesWarnings: () => [],
+    seriesWarnings(series) {
+      const warning = filterWidthWarning(method, series.modality as 'CT' | 'PT', series.key, [series.spacing[0], series.spacing[1]]);
+      return warning ? [warning] : [];
+    },
     neighbours: false,
     uncertainty: null,
     inputNoise: null,
