@@ -35,7 +35,8 @@
  *
  * Writes models/eval/uncertainty-<ct|pet>[-<fold>].json and .md.
  */
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -450,7 +451,7 @@ function saveRaw(set: DataSet, pair: SlicePair, low: Float32Array, members: read
  */
 async function collectCached(set: DataSet): Promise<Map<number, Collected>> {
   const { onnxPath } = await resolveModelFiles(modelName);
-  const stamp = `${path.basename(onnxPath)}-${statSync(onnxPath).size}-${statSync(onnxPath).mtimeMs}`;
+  const stamp = `${path.basename(onnxPath)}-${statSync(onnxPath).size}-${statSync(onnxPath).mtimeMs}-${inputsStamp(set)}`;
   const dir = path.join(REPO, '.cache', 'uncertainty', modelName);
   const file = path.join(dir, `${set.name.replace(/[^A-Za-z0-9]+/g, '_')}-seed${SEED}-k${KS.join('_')}-s${SIMULATED_SLICES}-v2.json`);
   type Saved = { stamp: string; ratio: number | null; inputNoise?: number; collected: Array<[number, Collected]> };
@@ -474,6 +475,33 @@ async function collectCached(set: DataSet): Promise<Map<number, Collected>> {
   console.error(`${set.name}: input noise SD ${inputNoise.toFixed(2)}`);
   const withLevel = (c: Samples): Samples => ({ ...c, level: c.e2.map(() => inputNoise ** 2) });
   return new Map(saved.collected.map(([K, c]) => [K, { pixels: withLevel(c.pixels), patches: withLevel(c.patches) }]));
+}
+
+/**
+ * What a data set's images are made from, hashed: the input and reference files (names and
+ * contents) and the fixture's simulation settings, or for a simulated volume the volume file and
+ * the simulator's source (src/simulate/). A kept run whose inputs have changed since (fixtures remade,
+ * simulator changed) is measured again instead of reused.
+ */
+function inputsStamp(set: DataSet): string {
+  const hash = createHash('sha256');
+  const files = (dir: string) => {
+    for (const name of readdirSync(dir).sort()) {
+      const file = path.join(dir, name);
+      if (statSync(file).isFile()) hash.update(name).update(readFileSync(file));
+    }
+  };
+  if (set.kind === 'simulated') {
+    const volume = path.join(SHARED, 'ct', `${set.volume!}.nii.gz`);
+    hash.update(`${set.dose!};`).update(readFileSync(volume));
+    const simulator = path.join(REPO, 'src', 'simulate');
+    for (const source of readdirSync(simulator).filter((f) => f.endsWith('.ts')).sort()) hash.update(source).update(readFileSync(path.join(simulator, source)));
+  } else {
+    files(set.input!);
+    files(set.reference!);
+    if (set.simulation) hash.update(JSON.stringify(set.simulation));
+  }
+  return hash.digest('hex').slice(0, 16);
 }
 
 /**
