@@ -18,7 +18,7 @@
  * minutes each on the 2-core development machine under load):
  *   npx tsx scripts/train/consistency-eval.ts --pet-only --realisations 5 --strengths 0.5,1 --scales 3,4,6 --thresholds 0.5,1,2
  *   npx tsx scripts/train/consistency-eval.ts --pet-only --realisations 5 --strengths 0.75,1 --scales 4,4.5,5 --thresholds 0.75,1,1.25
- *   npx tsx scripts/train/consistency-eval.ts --ct-only --ct-realisations 3 --ct-strengths 1 --ct-scales 2,4,8 --ct-thresholds 1,2
+ *   npx tsx scripts/train/consistency-eval.ts --ct-only --ct-realisations 5 --ct-strengths 1 --ct-scales 2,4,8 --ct-thresholds 0,0.5,1
  * A retrained model: the same commands (with --pet-model / --ct-model for a card elsewhere).
  *
  * Options: --realisations N (PET, default 6), --ct-realisations N (default 3), --strengths,

@@ -6,7 +6,12 @@
  *
  *   npx esbuild scripts/train/engine-eval.ts --bundle --platform=node --format=esm \
  *     --packages=external --outfile=.cache/engine-eval.mjs
- *   node .cache/engine-eval.mjs <model name> <CT|PT> [steps=card] [slicesPerVolume=4] [threads=2]
+ *   node .cache/engine-eval.mjs <model name | card.json> <CT|PT> [steps=card] [slicesPerVolume=4] [threads=2] [consistency=0] [split=test]
+ *
+ * `consistency` is the strength of the card's measurement-consistency step (0, the default, as the
+ * card's tables: the network and sampler alone); its millimetres use each volume's pixel spacing.
+ * `split` is the card's `training.split` to score: `test` (the default) or `validation`, the one to
+ * choose a setting on.
  *
  * Prints one JSON object: per dose, input and model mean metrics, ms per slice.
  */
@@ -24,32 +29,36 @@ const CACHE = process.env['LOWDOSE_CACHE'] ?? path.join(REPO, '.cache');
 interface Meta {
   rows: number;
   columns: number;
+  /** Row, column and slice spacing, mm. */
+  spacing?: [number, number, number];
   slices: number[];
   suvFactor: number;
   doses: number[];
   arrays: Record<string, { file: string; shape: number[] }>;
 }
 
-const [name = 'lowdose-ct', modality = 'CT', stepsArg, perVolArg = '4', threadsArg = '2'] = process.argv.slice(2);
+const [name = 'lowdose-ct', modality = 'CT', stepsArg, perVolArg = '4', threadsArg = '2', consistencyArg = '0', splitArg = 'test'] = process.argv.slice(2);
 if (modality !== 'CT' && modality !== 'PT') {
-  console.error('usage: node engine-eval.mjs <model> <CT|PT> [steps] [slicesPerVolume] [threads]');
+  console.error('usage: node engine-eval.mjs <model | card.json> <CT|PT> [steps] [slicesPerVolume] [threads] [consistency] [split]');
   process.exit(2);
 }
-const model = await Denoiser.load(path.join(REPO, 'models', `${name}.json`), {
+const model = await Denoiser.load(name.endsWith('.json') ? path.resolve(name) : path.join(REPO, 'models', `${name}.json`), {
   modality,
   device: 'cpu',
   threads: Number(threadsArg),
-  // The network and its sampler alone, as the model card's tables report them (no measurement consistency).
-  consistency: 0,
+  // By default the network and its sampler alone, as the model card's tables report them (no measurement consistency).
+  consistency: Number(consistencyArg),
   ...(stepsArg ? { steps: Number(stepsArg) } : {}),
 });
 const card = model.card;
 const steps = model.steps;
-const split = (card.training as { split: { test: string[] } }).split;
-const result: Record<string, unknown> = { model: name, steps, sampler: card.sampler, device: model.device, threads: Number(threadsArg) };
+const split = (card.training as { split: Record<string, string[]> }).split;
+const volumes = split[splitArg];
+if (!volumes) throw new Error(`the card has no training.split.${splitArg}`);
+const result: Record<string, unknown> = { model: name, steps, sampler: card.sampler, consistency: Number(consistencyArg), split: splitArg, volumes, device: model.device, threads: Number(threadsArg) };
 const perDose: Record<string, { input: number[][]; model: number[][]; ms: number[] }> = {};
 
-for (const vol of split.test) {
+for (const vol of volumes) {
   const dir = path.join(CACHE, 'eval', modality, vol);
   const meta = JSON.parse(readFileSync(path.join(dir, 'meta.json'), 'utf8')) as Meta;
   const image = meta.rows * meta.columns;
@@ -70,7 +79,7 @@ for (const vol of split.test) {
       const lowSlice = toUnits(low.subarray(s * image, (s + 1) * image));
       const ref = { rows: meta.rows, columns: meta.columns, data: refAll.subarray(s * image, (s + 1) * image) };
       const t0 = performance.now();
-      const out = await model.denoise([{ index: meta.slices[s]!, image: lowSlice, doseLevel: d }], { rows: meta.rows, columns: meta.columns, pixelSpacing: [1, 1] });
+      const out = await model.denoise([{ index: meta.slices[s]!, image: lowSlice, doseLevel: d }], { rows: meta.rows, columns: meta.columns, pixelSpacing: meta.spacing ? [meta.spacing[0], meta.spacing[1]] : [1, 1] });
       entry.ms.push(performance.now() - t0);
       const a = compareSlices(ref, { rows: meta.rows, columns: meta.columns, data: lowSlice }, range);
       const b = compareSlices(ref, { rows: meta.rows, columns: meta.columns, data: out.denoised[0]! }, range);

@@ -61,6 +61,13 @@ describe('Denoiser.load', () => {
     expect(ct.steps).toBe(ct.card.sampler.steps);
   });
 
+  it("keeps the shipped CT card's measurement consistency off, and --consistency 1 takes its measured 8 mm, k 0 setting", () => {
+    // models/README.md, "CT: measurement consistency": the setting that keeps every ACR insert within 2 HU of its input.
+    expect(ct.consistency).toBeNull();
+    expect(ct.with({ consistency: 1 }).consistency).toEqual({ strength: 1, scaleMm: 8, threshold: 0 });
+    expect(ct.with({ consistency: 1 }).description).toContain('consistency 1 (8 mm, 0 sd)');
+  });
+
   it("resolves the card's uncertainty calibration when asked: the ensemble size defaults to the calibrated one", () => {
     const block = ct.card.uncertainty!;
     const calibrated = ct.with({ uncertainty: true });
