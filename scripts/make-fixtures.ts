@@ -6,6 +6,9 @@
  *   npx tsx scripts/make-fixtures.ts iec --out /tmp/iec-seed-21 --seed 21
  *       (one phantom into another fixtures folder, with another noise seed: a second noise
  *       realisation for `lowdose qa --fixtures`, as scripts/train/consistency-eval.mjs uses)
+ *   npx tsx scripts/make-fixtures.ts iec --out /tmp/iec-coarse --seed 101 --size 75
+ *       (another matrix over the same field of view: 75 px gives 4.67 mm pixels, a whole-body
+ *       scanner's, where the committed 128 px are 2.73 mm)
  *
  * Layout: fixtures/<phantom>/{truth,dose100,dose25,dose10}/IM000N.dcm and fixtures/<phantom>/fixture.json.
  * `truth` is the noise-free phantom; `dose100` its simulated full-dose scan (the QA reference);
@@ -29,6 +32,7 @@ function takeOption(name: string): string | undefined {
 }
 const FIXTURES = path.resolve(takeOption('out') ?? path.join(ROOT, 'fixtures'));
 const seedOverride = takeOption('seed');
+const sizeOverride = takeOption('size');
 const DOSES = [0.25, 0.1] as const;
 
 interface FixtureSpec {
@@ -48,7 +52,7 @@ const SPECS: readonly FixtureSpec[] = [
 ];
 
 async function makeFixture(given: FixtureSpec): Promise<void> {
-  const spec = seedOverride === undefined ? given : { ...given, seed: Number(seedOverride) };
+  const spec = { ...given, ...(seedOverride === undefined ? {} : { seed: Number(seedOverride) }), ...(sizeOverride === undefined ? {} : { size: Number(sizeOverride) }) };
   const dir = path.join(FIXTURES, spec.name);
   const scratch = path.join(FIXTURES, `.${spec.name}.tmp`);
   await rm(scratch, { recursive: true, force: true });

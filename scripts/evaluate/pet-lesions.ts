@@ -9,6 +9,7 @@
  *   npx tsx scripts/evaluate/pet-lesions.ts --doses 0.5,0.25,0.1,0.05 --realisations 2
  *   npx tsx scripts/evaluate/pet-lesions.ts --consistency '{"strength":1,"scaleMm":6,"threshold":1}'   # one more model row
  *   npx tsx scripts/evaluate/pet-lesions.ts --samples 4                 # one more row: the card's settings, mean of 4 samples
+ *   npx tsx scripts/evaluate/pet-lesions.ts --nlm-h 0.5,1,1.5,2,3       # NLM's curve: one row per h factor
  *
  * Per realisation (seed s = --seed + index): 2 lesions of each diameter (10, 13, 17, 22, 28, 37 mm)
  * are placed in uniform-ish tissue of ordinary uptake (pet-lesions/lesions.ts: liver, lung, muscle,
@@ -62,6 +63,7 @@ const CACHE = path.join(REPO, '.cache/eval/pet-lesions');
 const VARIANTS = all('consistency').map((text) => JSON.parse(text) as Record<string, number>);
 /** --samples K: one more row, the card's settings with a K-sample ensemble mean. */
 const SAMPLES = all('samples').map(Number);
+const NLM_H = opt('nlm-h', '') ? list(opt('nlm-h', '')) : [];
 
 const nv = readNiftiVolume(VOLUME);
 const volume = nv.volume;
@@ -175,6 +177,9 @@ for (let q = 0; q < REALISATIONS; q++) {
     score('gaussian (tuned)', `sigma ${sigmaPx} px`, sim.low.map((data) => classicalDenoise('gaussian', { ...shape, data }, { modality: 'PT', sigmaPx }).data));
     const hFactor = tuned(card.quality?.classicalFromValidation, dose).nlmHFactor;
     score('non-local means (tuned)', `h ${hFactor} x noise SD`, sim.low.map((data) => classicalDenoise('nlm', { ...shape, data }, { modality: 'PT', units: 'SUV', hFactor }).data));
+    for (const h of NLM_H) {
+      score(`non-local means h ${h}`, `h ${h} x noise SD`, sim.low.map((data) => classicalDenoise('nlm', { ...shape, data }, { modality: 'PT', units: 'SUV', hFactor: h }).data));
+    }
     for (const [m, row] of modelRows.entries()) {
       const d = denoisers[m]!.with({ doseLevel: dose });
       const result = await d.denoise(sim.low.map((image, j) => ({ index: indices[j]!, image })), shape);
@@ -199,15 +204,28 @@ const lines: string[] = [
 for (const dose of DOSES) {
   const meanLimit = dose >= 0.25 ? 0.05 : 0.1;
   lines.push('', `### ${dose * 100} % counts`, '');
-  lines.push(`| method | background SD | SUVmean ${DIAMETERS.join(' / ')} mm | SUVmax ${DIAMETERS.join(' / ')} mm | SUVpeak ${DIAMETERS.join(' / ')} mm | >= 17 mm: worst SUVmean / SUVmax (limits ${meanLimit * 100} / 10 %) |`);
-  lines.push('| --- | --- | --- | --- | --- | --- |');
-  for (const method of methods) {
+  const stats = (method: string) => {
     const of = rows.filter((r) => r.method === method && r.dose === dose);
     const summary = summarizeBySize(of.flatMap((r) => r.scores));
-    const verdict = targetVerdict(summary, meanLimit, 0.1);
-    const sd = of.reduce((a, r) => a + r.backgroundSd, 0) / of.length;
+    return { summary, verdict: targetVerdict(summary, meanLimit, 0.1), sd: of.reduce((a, r) => a + r.backgroundSd, 0) / of.length };
+  };
+  // NLM's (worst |SUVmean bias| >= 17 mm, background SD) over its h factors, sorted by bias.
+  const curve = NLM_H.map((h) => stats(`non-local means h ${h}`)).map((c) => ({ bias: Math.abs(c.verdict.worstMeanBias), sd: c.sd })).sort((a, b) => a.bias - b.bias);
+  const nlmAt = (b: number): string => {
+    for (let i = 1; i < curve.length; i++) {
+      const lo = curve[i - 1]!;
+      const hi = curve[i]!;
+      if (b >= lo.bias && b <= hi.bias) return (lo.sd + ((b - lo.bias) / (hi.bias - lo.bias || 1)) * (hi.sd - lo.sd)).toFixed(3);
+    }
+    return '-';
+  };
+  const nlmHead = curve.length ? " | NLM's background SD at the same worst SUVmean bias" : '';
+  lines.push(`| method | background SD${nlmHead} | SUVmean ${DIAMETERS.join(' / ')} mm | SUVmax ${DIAMETERS.join(' / ')} mm | SUVpeak ${DIAMETERS.join(' / ')} mm | >= 17 mm: worst SUVmean / SUVmax (limits ${meanLimit * 100} / 10 %) |`);
+  lines.push(`| --- | ---${curve.length ? ' | ---' : ''} | --- | --- | --- | --- |`);
+  for (const method of methods) {
+    const { summary, verdict, sd } = stats(method);
     lines.push(
-      `| ${method} | ${sd.toFixed(3)} | ${summary.map((s) => `${pct(s.meanBias)} (${pct(s.worstMeanBias)})`).join(' / ')} | ` +
+      `| ${method} | ${sd.toFixed(3)}${curve.length ? ` | ${nlmAt(Math.abs(verdict.worstMeanBias))}` : ''} | ${summary.map((s) => `${pct(s.meanBias)} (${pct(s.worstMeanBias)})`).join(' / ')} | ` +
         `${summary.map((s) => pct(s.maxBias)).join(' / ')} | ${summary.map((s) => pct(s.peakBias)).join(' / ')} | ` +
         `${pct(verdict.worstMeanBias)} ${verdict.meanMet ? 'met' : 'missed'} / ${pct(verdict.worstMaxBias)} ${verdict.maxMet ? 'met' : 'missed'} |`,
     );

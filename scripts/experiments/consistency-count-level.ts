@@ -8,10 +8,15 @@
  * row reproduces `lowdose qa`'s numbers exactly).
  *
  *   npx tsx scripts/experiments/consistency-count-level.ts --realisations 0-4,20-39 [--threads 1] [--json out.json]
- *   npx tsx scripts/experiments/consistency-count-level.ts --realisations 5-19 --main    # only the old and new defaults
+ *   npx tsx scripts/experiments/consistency-count-level.ts --realisations 0-4,20-39 --set low-count   # the lowCount grid
+ *   npx tsx scripts/experiments/consistency-count-level.ts --realisations 5-19 --main    # only the earlier and current defaults
+ *   npx tsx scripts/experiments/consistency-count-level.ts --realisations 0-4 --size 75 --main   # 4.67 mm pixels
  *
  * Realisation k is the committed fixture (k = 0) or .cache/eval/consistency/fixtures-iec-<100+k>
- * (`npx tsx scripts/make-fixtures.ts iec --seed <100+k> --out <that dir>`).
+ * (`npx tsx scripts/make-fixtures.ts iec --seed <100+k> --out <that dir>`). With `--size N` the
+ * phantom is rasterised on N x N pixels over the same 350 mm field instead of 128 x 128 (75: 4.67 mm
+ * pixels, sts-001's 4.69 mm): .cache/eval/consistency/fixtures-iec-<seed>-<N>px, seed 14 for k = 0
+ * (`npx tsx scripts/make-fixtures.ts iec --seed <seed> --size N --out <that dir>`).
  *
  * Besides the settings it prints two reference rows per dose:
  * - `noise-free full count`: the mean of the full-count reconstructions of every realisation
@@ -24,7 +29,14 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { consistencyInPixels, consistencyStep, type ConsistencySettings } from '../../src/diffusion/consistency.js';
+import {
+  consistencyInPixels,
+  consistencyStep,
+  describeConsistency,
+  resolveConsistency,
+  type ConsistencyCardField,
+  type ConsistencySettings,
+} from '../../src/diffusion/consistency.js';
 import { classicalDenoise } from '../../src/filters/denoise.js';
 import { lesionStats } from '../../src/metrics/lesions.js';
 import { Denoiser } from '../../src/models/denoiser.js';
@@ -49,23 +61,63 @@ const ranges = (text: string) =>
 const REALISATIONS = ranges(opt('realisations', '0-4'));
 const THREADS = Number(opt('threads', '1'));
 const DOSES = [0.25, 0.1];
-const NLM_H = [0.5, 1, 1.5, 2, 3];
+const SIZE = opt('size', '');
+/** NLM's h factors: the curve of its background SD against its SUVmean bias, dense enough to interpolate at the model's bias. */
+const NLM_H = [0.5, 0.75, 1, 1.25, 1.5, 1.75, 2, 2.5, 3];
 
 const shipped = { strength: 1, scaleMm: 4.5, threshold: 1 } as const;
 const low = (belowDose: number, averageMm: number, interiorMm: number, passes: number) => ({ belowDose, averageMm, interiorMm, passes });
 /** Each row: the card's `sampler.consistency`. */
 const shippedNow = { strength: 1, scaleMm: 4.5, threshold: 0.85, bilateral: { spatialMm: 5, rangeFactor: 6 } } as const;
+/** The card's own setting, whatever it is now (the row every table of the card's default comes from). */
+const cardRaw = JSON.parse(readFileSync(path.join(REPO, 'models/lowdose-pet.json'), 'utf8')) as { sampler: { consistency?: ConsistencyCardField } };
+const cardNow = resolveConsistency(cardRaw.sampler.consistency);
+if (!cardNow) throw new Error('models/lowdose-pet.json: consistency is off');
 const MAIN: Record<string, ConsistencySettings> = {
-  'default (4.5 mm, k 1)': shipped,
-  'new default (bilateral 5 mm / 6 SD, then 4.5 mm, k 0.85)': shippedNow,
-  'new default + lowCount 5 / 4 mm x3': { ...shippedNow, lowCount: low(0.16, 5, 4, 3) },
+  'earlier default (4.5 mm, k 1)': shipped,
+  'bilateral 5 mm / 6 SD, then 4.5 mm, k 0.85 (one setting at every dose)': shippedNow,
+  [`card now: ${describeConsistency(cardNow)}`]: cardNow,
 };
-const SETTINGS: Record<string, ConsistencySettings> = args.includes('--main') ? MAIN : {
-  'default (4.5 mm, k 1)': shipped,
-  'lowCount 6 / 6 mm x3 (README candidate)': { ...shipped, lowCount: low(0.16, 6, 6, 3) },
-  'lowCount 6 / 5 mm x3': { ...shipped, lowCount: low(0.16, 6, 5, 3) },
-  'lowCount 6 / 4 mm x3': { ...shipped, lowCount: low(0.16, 6, 4, 3) },
+/**
+ * `--set low-count`: the region-mean step below a declared dose of 0.16 (`--below-dose`) on top of
+ * the bilateral default, over its three knobs. 25 % counts are the same in every row (the step is
+ * not used there) unless `--below-dose` is above 0.25.
+ */
+const BELOW = Number(opt('below-dose', '0.16'));
+const LOW_COUNT: Record<string, ConsistencySettings> = { 'bilateral 5 mm / 6 SD, then 4.5 mm, k 0.85': shippedNow };
+for (const averageMm of [4, 5, 6]) {
+  for (const interiorMm of [3, 4, 5]) {
+    for (const passes of [2, 3, 5]) LOW_COUNT[`+ lowCount ${averageMm} / ${interiorMm} mm x${passes}`] = { ...shippedNow, lowCount: low(BELOW, averageMm, interiorMm, passes) };
+  }
+}
+/**
+ * `--set voxel`: what the step's scales and iterations do when pixels are coarse (run it with
+ * `--size 75`, sts-001's pixel size), each from the bilateral default.
+ */
+const VOXEL: Record<string, ConsistencySettings> = {
+  'bilateral 5 mm / 6 SD, then 4.5 mm, k 0.85': shippedNow,
+  'no bilateral, 4.5 mm, k 0.85': { strength: 1, scaleMm: 4.5, threshold: 0.85 },
+  'bilateral 3 mm / 6 SD, then 4.5 mm, k 0.85': { ...shippedNow, bilateral: { spatialMm: 3, rangeFactor: 6 } },
+  'bilateral, then 3.5 mm, k 0.85': { ...shippedNow, scaleMm: 3.5 },
+  'bilateral, then 3 mm, k 0.85': { ...shippedNow, scaleMm: 3 },
+  'bilateral, then 4.5 mm, k 0.85, 16 iterations': { ...shippedNow, iterations: 16 },
+  'bilateral, then 4.5 mm, k 0.85, 32 iterations': { ...shippedNow, iterations: 32 },
+  'bilateral, then 3.5 mm, k 0.85, 16 iterations': { ...shippedNow, scaleMm: 3.5, iterations: 16 },
 };
+const SET = args.includes('--main') ? 'main' : opt('set', 'explore');
+const SETTINGS: Record<string, ConsistencySettings> =
+  SET === 'main'
+    ? MAIN
+    : SET === 'low-count'
+      ? LOW_COUNT
+      : SET === 'voxel'
+        ? VOXEL
+      : {
+          'default (4.5 mm, k 1)': shipped,
+          'lowCount 6 / 6 mm x3 (README candidate)': { ...shipped, lowCount: low(0.16, 6, 6, 3) },
+          'lowCount 6 / 5 mm x3': { ...shipped, lowCount: low(0.16, 6, 5, 3) },
+          'lowCount 6 / 4 mm x3': { ...shipped, lowCount: low(0.16, 6, 4, 3) },
+        };
 
 type Custom = (x0: Float32Array, y: Float32Array, rows: number, columns: number, spacing: readonly [number, number], dose: number) => Float32Array;
 /** The network's output bilateral-filtered (edge-preserving: flattens its lumpy hot interiors), then a card's step. */
@@ -100,8 +152,13 @@ interface Sphere { diameter: number; centre: [number, number, number] }
 interface Scored { mean: Record<number, number>; max: Record<number, number>; peak: Record<number, number>; noise: number; inputNoise: number }
 
 function fixturesFor(k: number): string {
-  const dir = k === 0 ? path.join(REPO, 'fixtures') : path.join(REPO, '.cache/eval/consistency', `fixtures-iec-${100 + k}`);
-  if (!existsSync(path.join(dir, 'iec', 'fixture.json'))) throw new Error(`${dir}: make it with scripts/make-fixtures.ts iec --seed ${100 + k} --out ${dir}`);
+  const seed = k === 0 ? 14 : 100 + k;
+  const dir = SIZE
+    ? path.join(REPO, '.cache/eval/consistency', `fixtures-iec-${seed}-${SIZE}px`)
+    : k === 0
+      ? path.join(REPO, 'fixtures')
+      : path.join(REPO, '.cache/eval/consistency', `fixtures-iec-${seed}`);
+  if (!existsSync(path.join(dir, 'iec', 'fixture.json'))) throw new Error(`${dir}: make it with scripts/make-fixtures.ts iec --seed ${seed}${SIZE ? ` --size ${SIZE}` : ''} --out ${dir}`);
   return path.join(dir, 'iec');
 }
 
@@ -125,7 +182,7 @@ function score(out: SliceStack, full: SliceStack, spheres: readonly Sphere[], ro
 mkdirSync(CACHE, { recursive: true });
 let denoiser: Denoiser | null = null;
 async function networkOutput(k: number, dose: number, lowStack: SliceStack): Promise<Float32Array[]> {
-  const file = path.join(CACHE, `x0-${k}-${dose}.f32`);
+  const file = path.join(CACHE, `x0-${k}-${dose}${SIZE ? `-${SIZE}px` : ''}.f32`);
   const n = lowStack.slices[0]!.data.length;
   if (existsSync(file)) {
     const all = new Float32Array(readFileSync(file).buffer.slice(0));
@@ -166,7 +223,7 @@ for (const k of REALISATIONS) {
       const out = lowStack.slices.map((s, i) => consistencyStep(x0[i]!, s.data, s.rows, s.columns, consistencyInPixels(settings, s.pixelSpacing), undefined, dose));
       rows.push({ row: name, dose, k, ...score(withData(lowStack, out), full, spheres, rois, inputNoise) });
     }
-    for (const [name, f] of Object.entries(args.includes('--main') ? {} : CUSTOM)) {
+    for (const [name, f] of Object.entries(SET === 'explore' ? CUSTOM : {})) {
       const out = lowStack.slices.map((s, i) => f(x0[i]!, s.data, s.rows, s.columns, s.pixelSpacing, dose));
       rows.push({ row: name, dose, k, ...score(withData(lowStack, out), full, spheres, rois, inputNoise) });
     }
@@ -197,6 +254,7 @@ const sd = (xs: number[]) => Math.sqrt(avg(xs.map((x) => (x - avg(xs)) ** 2)));
 const pct = (x: number) => (100 * x).toFixed(1);
 const big = [17, 22, 28, 37];
 const names = [...new Set(rows.map((r) => r.row))];
+const rowTables: Array<() => void> = [];
 console.log(`<!-- generated by \`npx tsx scripts/experiments/consistency-count-level.ts ${args.join(' ')}\` -->`);
 for (const dose of DOSES) {
   console.log(`\nIEC, ${dose * 100} % counts, realisations ${opt('realisations', '0-4')} (${REALISATIONS.length}), bias against the full-count reconstruction of the same events, % (mean; worst: of the means, SD of the worst sphere per realisation in brackets)\n`);
@@ -216,6 +274,17 @@ for (const dose of DOSES) {
     }
     return null;
   };
+  rowTables.push(() => {
+    console.log(`\nNon-local means at ${dose * 100} % counts, the curve the NLM column interpolates on: h factor, worst |SUVmean bias| over 17 to 37 mm (%), background SD (SUV)\n`);
+    console.log(`| h x noise SD | ${NLM_H.join(' | ')} |`);
+    console.log(`| --- | ${NLM_H.map(() => '---').join(' | ')} |`);
+    const at = NLM_H.map((h) => {
+      const r = rows.filter((x) => x.row === `nlm h ${h} x noise SD` && x.dose === dose);
+      return { bias: Math.max(...big.map((d) => Math.abs(avg(r.map((x) => x.mean[d]!))))), sd: avg(r.map((x) => x.noise)) };
+    });
+    console.log(`| worst SUVmean bias | ${at.map((c) => pct(c.bias)).join(' | ')} |`);
+    console.log(`| background SD | ${at.map((c) => c.sd.toFixed(3)).join(' | ')} |`);
+  });
   for (const name of names) {
     const r = rows.filter((x) => x.row === name && x.dose === dose);
     const m = (d: number) => avg(r.map((x) => x.mean[d]!));
@@ -231,5 +300,6 @@ for (const dose of DOSES) {
     );
   }
 }
+for (const table of rowTables) table();
 const json = opt('json', '');
 if (json) writeFileSync(json, JSON.stringify(rows));
