@@ -209,8 +209,12 @@ for (const dose of DOSES) {
     const summary = summarizeBySize(of.flatMap((r) => r.scores));
     return { summary, verdict: targetVerdict(summary, meanLimit, 0.1), sd: of.reduce((a, r) => a + r.backgroundSd, 0) / of.length };
   };
-  // NLM's (worst |SUVmean bias| >= 17 mm, background SD) over its h factors, sorted by bias.
-  const curve = NLM_H.map((h) => stats(`non-local means h ${h}`)).map((c) => ({ bias: Math.abs(c.verdict.worstMeanBias), sd: c.sd })).sort((a, b) => a.bias - b.bias);
+  // NLM's (worst |SUVmean bias| >= 17 mm, background SD) over its h factors, sorted by bias. As h
+  // goes to 0 NLM's weights keep only the pixel's own patch, so the input is the curve's h = 0 end.
+  const curve = (NLM_H.length ? ['low-count input', ...NLM_H.map((h) => `non-local means h ${h}`)] : [])
+    .map(stats)
+    .map((c) => ({ bias: Math.abs(c.verdict.worstMeanBias), sd: c.sd }))
+    .sort((a, b) => a.bias - b.bias);
   const nlmAt = (b: number): string => {
     for (let i = 1; i < curve.length; i++) {
       const lo = curve[i - 1]!;

@@ -3,6 +3,8 @@
  * images where the truth is known, a measurement = truth + noise, and an "estimate" standing in
  * for a network's output that is right, or biased in one region.
  */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   consistencyInPixels,
@@ -15,6 +17,7 @@ import {
   type ConsistencyConfig,
 } from '../../src/diffusion/consistency.js';
 import { gaussianSmooth } from '../../src/filters/gaussian.js';
+import { parseModelCard } from '../../src/models/card.js';
 import { Rng } from '../../src/util/random.js';
 
 const N = 96;
@@ -302,5 +305,56 @@ describe('the bilateral pre-smoothing of the estimate (bilateral)', () => {
     expect(settings).toEqual(card);
     expect(consistencyInPixels(settings, [3, 2]).bilateral).toEqual({ sigmaRows: 2, sigmaColumns: 3, rangeFactor: 6 });
     expect(describeConsistency(settings)).toBe('consistency 1 (4.5 mm, 0.85 sd; estimate smoothed first: bilateral 6 mm, range 6 x its noise SD)');
+  });
+});
+
+describe("the shipped lowdose-pet card's consistency depends on the declared dose", () => {
+  const cardPath = fileURLToPath(new URL('../../models/lowdose-pet.json', import.meta.url));
+  const card = parseModelCard(JSON.parse(readFileSync(cardPath, 'utf8')) as Record<string, unknown>, cardPath);
+  const settings = resolveConsistency(card.sampler.consistency)!;
+  // The IEC fixture's pixels; the disc below is 24 px = 66 mm across, its noise 2.7 mm correlated.
+  const config = consistencyInPixels(settings, [2.734375, 2.734375]);
+  const truth = discImage(4);
+  const rng = new Rng(77);
+  const corr = gaussianSmooth(Float32Array.from({ length: N * N }, () => rng.normal()), N, N, 1, 1);
+  const unit = 1 / Math.sqrt(corr.reduce((s, v) => s + v * v, 0) / corr.length);
+  /** A measurement of Poisson-like noise `sd`·sqrt(value), and a network-like estimate that lost 22 % of the disc. */
+  const case_ = (sd: number) => {
+    const measurement = truth.map((v, i) => v + sd * unit * corr[i]! * Math.sqrt(v));
+    return { measurement, estimate: discImage(3.1) };
+  };
+
+  it('takes the region-mean step below a declared 16 %, the band step at 25 %, 50 % and an unknown dose', () => {
+    expect(settings.lowCount).toEqual({ belowDose: 0.16, averageMm: 6, interiorMm: 4, passes: 5 });
+    expect([0.05, 0.1, 0.15].map((d) => usesLowCount(config, d))).toEqual([true, true, true]);
+    expect([0, 0.16, 0.25, 0.5, 1].map((d) => usesLowCount(config, d))).toEqual([false, false, false, false, false]);
+    const { measurement, estimate } = case_(0.3);
+    const { lowCount: _, ...bandOnly } = config;
+    // 25 % and unknown: exactly the band step of the same card without lowCount.
+    const band = consistencyStep(estimate, measurement, N, N, bandOnly);
+    expect(consistencyStep(estimate, measurement, N, N, config, undefined, 0.25)).toEqual(band);
+    expect(consistencyStep(estimate, measurement, N, N, config, undefined, 0)).toEqual(band);
+    expect(consistencyStep(estimate, measurement, N, N, config, undefined, 0.1)).not.toEqual(band);
+  });
+
+  it('at a declared 10 % the disc gets its mean back with a lower maximum and a calmer background than the band step gives', () => {
+    const { measurement, estimate } = case_(0.6);
+    const { lowCount: _, ...bandOnly } = config;
+    const band = consistencyStep(estimate, measurement, N, N, bandOnly, undefined, 0.1);
+    const low = consistencyStep(estimate, measurement, N, N, config, undefined, 0.1);
+    // Against the measurement's own disc mean: what the step can restore (its noise moves the truth's by a few %).
+    const bias = (image: Float32Array) => regionMean(image, true) / regionMean(measurement, true) - 1;
+    const discMax = (image: Float32Array) => {
+      let max = -Infinity;
+      for (let y = 0; y < N; y++) for (let x = 0; x < N; x++) if ((x - N / 2) ** 2 + (y - N / 2) ** 2 <= (R - 2) ** 2) max = Math.max(max, image[y * N + x]!);
+      return max;
+    };
+    expect(bias(estimate)).toBeLessThan(-0.2);
+    // The region mean gets within 5 % of the measurement's disc mean (seeds 77 to 80: 0.8 to 4.0 %),
+    // the band step within 2 %; what the region mean buys is the maximum and the background.
+    expect(Math.abs(bias(low))).toBeLessThan(0.05);
+    expect(Math.abs(bias(band))).toBeLessThan(0.02);
+    expect(discMax(low)).toBeLessThan(discMax(band) - 0.3);
+    expect(backgroundSd(low)).toBeLessThanOrEqual(backgroundSd(band));
   });
 });
