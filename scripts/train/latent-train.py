@@ -205,6 +205,8 @@ def main():
             "realPairs": {"volumes": ["mayo-L143-B30f", "mayo-L143-D45f"], "weight": a.real_weight},
             "wallSeconds": round(sum(h["wallSeconds"] for h in history), 1),
             "cpuSeconds": round(sum(h["cpuSeconds"] for h in history), 1),
+            # Each resumed stage restarts the warm-up and the cosine decay: the stages say how the total was reached.
+            "stages": [{"iterations": h["iterations"], "cpuSeconds": h.get("cpuSeconds"), "wallSeconds": h["wallSeconds"]} for h in history],
             "autoencoder": {"checkpoint": os.path.relpath(a.autoencoder, REPO), "iterations": ae["iterations"],
                             "wallSeconds": ae["wallSeconds"], "cpuSeconds": ae.get("cpuSeconds"), "loss": ae["loss"],
                             "batch": ae["batch"], "patch": ae["patch"]},

@@ -27,6 +27,8 @@ def main():
     ap.add_argument("--strength", type=float, default=None)
     ap.add_argument("--reason", default=None, help="why this formulation / sampler (goes into the card)")
     ap.add_argument("--continues", default=None, help="card of the model this candidate continued (keeps its stages)")
+    ap.add_argument("--pixel-spacing-from", default=None,
+                    help="card whose pixelSpacing block to copy (a model trained on the same volumes, e.g. models/lowdose-ct.json)")
     a = ap.parse_args()
     card = json.load(open(a.card))
     previous = json.load(open(a.continues)) if a.continues else None
@@ -55,6 +57,8 @@ def main():
         # candidate continues; widen them here when a stage adds data at other pixel sizes.
         if "pixelSpacing" in previous and "pixelSpacing" not in card:
             card["pixelSpacing"] = previous["pixelSpacing"]
+    if a.pixel_spacing_from and "pixelSpacing" not in card:
+        card["pixelSpacing"] = json.load(open(a.pixel_spacing_from))["pixelSpacing"]
     card["training"]["trainedAs"] = src_name
     if a.reason:
         card["training"]["formulationChoice"] = a.reason
