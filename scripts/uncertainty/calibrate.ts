@@ -751,7 +751,8 @@ async function main(): Promise<void> {
   }
   const bestRho = Math.max(...fits.map((f) => f.calibrationSpearman));
   const recommended = fits.filter((f) => f.calibrationSpearman >= bestRho - 0.02).sort((a, b) => a.samples - b.samples)[0]!;
-  const command = `npx tsx scripts/uncertainty/calibrate.ts --modality ${modality}${args['calibrate-on'] ? ` --calibrate-on ${calibrationGroup}` : ''}${args['target-coverage'] !== '0.94' ? ` --target-coverage ${args['target-coverage']}` : ''}${args['write-card'] ? ' --write-card' : ''}`;
+  // Every option that changes the result is in the command (the card's record of how it was made).
+  const command = `npx tsx scripts/uncertainty/calibrate.ts --modality ${modality}${args.model ? ` --model ${args.model}` : ''}${args['simulated-slices'] !== '3' ? ` --simulated-slices ${args['simulated-slices']}` : ''}${args.samples !== '2,4,8' ? ` --samples ${args.samples}` : ''}${SEED !== 0 ? ` --seed ${SEED}` : ''}${args['calibrate-on'] ? ` --calibrate-on ${calibrationGroup}` : ''}${args['target-coverage'] !== '0.94' ? ` --target-coverage ${args['target-coverage']}` : ''}${args['write-card'] ? ' --write-card' : ''}`;
   const report = { model: modelName, modality, seed: SEED, calibratedOn: calibrationGroup, targetCoverage: TARGET_COVERAGE, patch: PATCH, fits, recommendedSamples: recommended.samples, rows, command };
   const suffix = `${modality === 'CT' ? 'ct' : 'pet'}${args['calibrate-on'] ? `-${calibrationGroup.toLowerCase().replace(/,/g, '-')}` : ''}${args['target-coverage'] !== '0.94' ? `-target${args['target-coverage']}` : ''}`;
   // (the default fold writes uncertainty-ct.json / uncertainty-pet.json)
