@@ -18,7 +18,7 @@ for m in latent-s2d pixel-budget; do
   tag=${m%-budget}
   npx tsx scripts/train/latent-eval.ts --card "$C/lowdose-ct-$m.json" --steps 1,2,4,8 --per-volume 2 --threads 1 \
     --out "$E/eval-$tag-$B.json" > "$C/eval-$tag.log" 2>&1
-  node bin/lowdose.js bench --model "$C/lowdose-ct-$m.json" --steps 1,2,4,8 --batch 1 --threads 1 --device cpu --repeats 2 --json \
+  node bin/lowdose.js bench --model "$C/lowdose-ct-$m.json" --steps 1,2,4,8 --batch 1 --threads 1 --device cpu --repeats 5 --json \
     > "$E/bench-cpu-${tag%-s2d}-$B.json" 2> "$C/bench-$tag.log"
 done
 Q=$C/qa

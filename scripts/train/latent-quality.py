@@ -10,19 +10,36 @@ speed and memory of both.
       --eval docs/experiments/latent/eval-latent-s2d-1240.json --pixel docs/experiments/latent/eval-pixel-1240.json \
       [--qa docs/experiments/latent/qa-1240.json] [--bench-latent bench.json --bench-pixel bench.json] [--cpu-seconds 1240]
 
---eval / --pixel: scripts/train/latent-eval.ts outputs (one model each; the input rows from --eval);
+--eval / --pixel: scripts/train/latent-eval.ts outputs at the card's sampler (the latent / the pixel model
+of each file is used, so one file holding both may be given twice; the input rows from --eval);
+--sweep-eval / --sweep-pixel: the same at 1, 2, 4, 8 steps (stored as quality.stepSweep);
 --qa: `lowdose qa --json` outputs merged by tag (<latent|pixel>-<steps>); --bench-*: `lowdose bench --json`.
 """
 import argparse
 import json
 
 
-def one_model(path):
+def one_model(path, space):
+    """The one model of that space ("latent" / "pixel") in a latent-eval.ts result."""
     r = json.load(open(path))
-    if len(r["models"]) != 1:
-        raise SystemExit(f"{path}: expected one model, found {list(r['models'])}")
-    (name, m), = r["models"].items()
+    found = [(n, m) for n, m in r["models"].items() if m.get("space", "pixel") == space]
+    if len(found) != 1:
+        raise SystemExit(f"{path}: expected one {space} model, found {list(r['models'])}")
+    (name, m), = found
     return r, name, m
+
+
+def per_steps(ev, latent, pixel):
+    steps = {}
+    for s, run in latent["steps"].items():
+        steps[s] = {}
+        for group, g in run["groups"].items():
+            row = {**summary(g), "input": summary(ev["input"][group])}
+            p = pixel["steps"].get(s, {}).get("groups", {}).get(group)
+            if p:
+                row["pixelSameBudget"] = summary(p)
+            steps[s][group] = row
+    return steps
 
 
 def summary(g):
@@ -51,24 +68,18 @@ def main():
     ap.add_argument("card")
     ap.add_argument("--eval", required=True)
     ap.add_argument("--pixel", required=True)
+    ap.add_argument("--sweep-eval", default=None, help="latent-eval.ts result of the latent model at several step counts (another strength)")
+    ap.add_argument("--sweep-pixel", default=None, help="the same for the pixel model")
     ap.add_argument("--qa", default=None)
     ap.add_argument("--bench-latent", default=None)
     ap.add_argument("--bench-pixel", default=None)
     ap.add_argument("--cpu-seconds", type=float, default=None, help="the training budget of both models")
     a = ap.parse_args()
     card = json.load(open(a.card))
-    ev, _, latent = one_model(a.eval)
-    _, pixel_name, pixel = one_model(a.pixel)
+    ev, _, latent = one_model(a.eval, "latent")
+    _, pixel_name, pixel = one_model(a.pixel, "pixel")
     default_steps = str(card["sampler"]["steps"])
-    steps = {}
-    for s, run in latent["steps"].items():
-        steps[s] = {}
-        for group, g in run["groups"].items():
-            row = {**summary(g), "input": summary(ev["input"][group])}
-            p = pixel["steps"].get(s, {}).get("groups", {}).get(group)
-            if p:
-                row["pixelSameBudget"] = summary(p)
-            steps[s][group] = row
+    steps = per_steps(ev, latent, pixel)
     at_default = steps[default_steps]
     below_input = [g for g, r in at_default.items() if r["psnr"] < r["input"]["psnr"]]
     below_pixel = [g for g, r in at_default.items() if "pixelSameBudget" in r and r["psnr"] < r["pixelSameBudget"]["psnr"]]
@@ -79,7 +90,7 @@ def main():
               + (f" ({', '.join(below_input)})" if below_input else "")
               + f" and below the pixel model of the same budget on {len(below_pixel)} of {len(at_default)}"
               + (f" ({', '.join(below_pixel)})" if below_pixel else "")
-              + "; the shipped lowdose-ct is better than both. What it offers is speed and memory (docs/latent.md).")
+              + ". What it offers is speed and memory (docs/latent.md).")
     quality = {
         "status": status,
         "evaluatedOn": list(at_default.keys()),
@@ -92,6 +103,11 @@ def main():
         "belowPixelSameBudget": below_pixel,
         "steps": steps,
     }
+    if a.sweep_eval and a.sweep_pixel:
+        sev, _, slat = one_model(a.sweep_eval, "latent")
+        _, _, spix = one_model(a.sweep_pixel, "pixel")
+        quality["stepSweep"] = {"strength": slat["sampler"].get("strength"), "command": sev["command"],
+                                "pixelCommand": json.load(open(a.sweep_pixel))["command"], "steps": per_steps(sev, slat, spix)}
     if a.qa:
         q = json.load(open(a.qa))
         quality["qa"] = {"command": q.get("command"), **{tag: qa_values(d) for tag, d in q.items() if tag != "command"}}

@@ -84,7 +84,11 @@ def curve(specs):
             if slope <= 0:
                 out.append(f"{label}: not rising ({slope:+.2f} dB per decade)")
                 continue
-            need = c1 * 10 ** ((target - b) / slope)
+            decades = (target - b) / slope
+            if decades > 2:  # a flat stretch: any crossing it implies is beyond what this line can say
+                out.append(f"{label}: {slope:+.2f} dB per decade of CPU time, flat: no crossing within 100 times {c1:.0f} s on this line")
+                continue
+            need = c1 * 10 ** decades
             out.append(f"{label}: {slope:+.2f} dB per decade of CPU time, input reached near {need:,.0f} CPU s ({need / 3600:.1f} h)")
         print(f"- {space}: " + "; ".join(out))
 
