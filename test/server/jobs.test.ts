@@ -246,14 +246,14 @@ describe('job queue', () => {
 
   it('resolves model names only among installed cards, by card name, with errors that name no path or file content', async () => {
     const listed = (await app.inject({ url: '/api/models' })).json() as { models: Array<{ name: string }> };
-    expect(listed.models.map((m) => m.name)).toEqual(['calibrated', 'tiny', 'lowdose-ct', 'lowdose-pet']);
+    expect(listed.models.map((m) => m.name)).toEqual(['calibrated', 'tiny', 'lowdose-ct-latent', 'lowdose-ct', 'lowdose-pet']);
     for (const model of ['evil.json', 'evil', 'x.onnx', 'x', '../x', 'tiny-file', 'tiny.json', 'package.json', 'lowdose-ct.json']) {
       const response = await app.inject({ method: 'POST', url: '/api/jobs', payload: { series: [lowDoseId], options: { model } } });
       expect(response.statusCode, model).toBe(400);
       const body = response.json() as { code: string; message: string };
       expect(body.code).toBe('E_USAGE');
       // "../x" already fails the name pattern; the others are names that no installed card has.
-      if (!model.includes('/')) expect(body.message).toContain('installed: calibrated, tiny, lowdose-ct, lowdose-pet');
+      if (!model.includes('/')) expect(body.message).toContain('installed: calibrated, tiny, lowdose-ct-latent, lowdose-ct, lowdose-pet');
       for (const secret of [root, process.cwd(), 'SECRET', 'format']) expect(body.message, model).not.toContain(secret);
     }
     const shipped = await app.inject({ method: 'POST', url: '/api/jobs', payload: { series: [lowDoseId], options: { model: 'lowdose-ct', device: 'cuda' } } });
