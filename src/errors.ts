@@ -20,6 +20,8 @@ export const ERROR_CODES = [
   'E_SHARP_KERNEL',
   // a warning: the series' pixel spacing is far outside what the model was trained on
   'E_PIXEL_SPACING',
+  // a warning: the model's card says it was measured below the untouched input on some of its evaluation sets
+  'E_MODEL_BELOW_INPUT',
   // a warning: a classical filter's default width is a small fraction of the series' pixel, so it does almost nothing
   'E_FILTER_WIDTH',
   // warnings of derived files: a source value written in a repaired form, or left out

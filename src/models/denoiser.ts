@@ -197,7 +197,8 @@ export class Denoiser {
     this.doseLevel = settings.doseLevel ?? 0;
     const { texture, warnings } = textureSettings(settings.texture ?? 'smooth', this.doseLevel, card.texture?.defaultDose, card.name);
     this.texture = texture;
-    this.warnings = warnings;
+    const belowInput = belowInputWarning(card);
+    this.warnings = belowInput ? [...warnings, belowInput] : warnings;
     this.neighbours = card.neighbours === 1;
     this.description = this.describe();
   }
@@ -348,6 +349,25 @@ export function textureSettings(
   return {
     texture: { mode, dose: cardDefault, doseFrom: 'model card', weight: textureWeight(cardDefault) },
     warnings: [{ path: null, code: 'E_DOSE_UNKNOWN', message }],
+  };
+}
+
+/**
+ * A model whose card says it was measured below the untouched input (`quality.belowInput`: the
+ * evaluation sets where its PSNR was lower than the input's) may still be worth running, for speed
+ * or research, but every report of it says so: a reader must not take its output for an
+ * improvement there.
+ */
+export function belowInputWarning(card: Pick<ModelCard, 'name' | 'quality'>): SettingsWarning | null {
+  const sets = card.quality['belowInput'];
+  if (!Array.isArray(sets) || sets.length === 0) return null;
+  const names = sets.filter((s): s is string => typeof s === 'string');
+  return {
+    path: null,
+    code: 'E_MODEL_BELOW_INPUT',
+    message:
+      `model ${card.name} was measured below the untouched input (PSNR) on ${names.length} of its evaluation sets (${names.join(', ')}); ` +
+      'its card\'s quality block and models/README.md have the numbers',
   };
 }
 

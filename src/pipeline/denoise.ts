@@ -36,7 +36,7 @@ const COMPLETION_MARKER = '.lowdose-complete.json';
 export const REPORT_FILE = 'report.json';
 const DENOISABLE = new Set(['CT', 'PT']);
 /** Warnings about the run's settings on a series (not about reading it): a skipped series keeps them from its marker. */
-const SETTINGS_WARNINGS = new Set(['E_DOSE_UNKNOWN', 'E_PIXEL_SPACING', 'E_FILTER_WIDTH']);
+const SETTINGS_WARNINGS = new Set(['E_DOSE_UNKNOWN', 'E_PIXEL_SPACING', 'E_FILTER_WIDTH', 'E_MODEL_BELOW_INPUT']);
 
 /** Folder name of a series' output: modality, series number-ish description, short hash of its key. */
 export function outputFolderName(series: Series): string {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { ReportFacts } from '../api-types.js';
 
 /** Report warnings that say something about the run (the model and its settings), which the input series' own warnings do not. */
-const RUN_WARNINGS = new Set(['E_PIXEL_SPACING', 'E_FILTER_WIDTH', 'E_DOSE_UNKNOWN']);
+const RUN_WARNINGS = new Set(['E_PIXEL_SPACING', 'E_FILTER_WIDTH', 'E_MODEL_BELOW_INPUT', 'E_DOSE_UNKNOWN']);
 
 /** One series entry of a report: which series became which. */
 export interface ReportLink {
