@@ -32,7 +32,9 @@
  *   channel widths c_l at level l (training.channels of the card; DEFAULT_CHANNELS when absent)
  *   holds ACTIVATION_TENSORS float32 tensors of sum_l c_l / 4^l channels at full resolution. For
  *   lowdose-ct ([16, 32, 64]) that is 896 bytes per pixel; measured 711 to 752
- *   (`npx tsx scripts/bench/forward-memory.ts --size 512 --batch 4`, docs/benchmarks.md).
+ *   (`npx tsx scripts/bench/forward-memory.ts --size 512 --batch 4`, docs/benchmarks.md). A latent
+ *   model's network runs on a grid its c latent channels smaller: lowdose-ct-latent ([32, 64, 128],
+ *   c 16) 112 bytes per slice pixel, measured 103 (same command with `--model lowdose-ct-latent`).
  * Classical filters: runtime + CLASSICAL_IMAGES_PER_SLICE images per slice of the batch.
  */
 import os from 'node:os';
@@ -40,7 +42,7 @@ import process from 'node:process';
 import { resolveConsistency } from '../diffusion/consistency.js';
 import { planTiles } from '../diffusion/tiling.js';
 import { LowdoseError } from '../errors.js';
-import { conditionChannels, resolveModelFiles, type ModelCard } from '../models/index.js';
+import { conditionChannels, latentOf, resolveModelFiles, type ModelCard } from '../models/index.js';
 import { DEFAULT_MODELS } from '../models/denoiser.js';
 import type { DenoiseMethod, DenoiseOptions } from './types.js';
 
@@ -146,13 +148,19 @@ export interface MemoryPlan {
   readonly description: string;
 }
 
-/** Activation bytes per input pixel of a forward call (see the module comment). */
+/**
+ * Activation bytes per input pixel of a forward call (see the module comment). A latent model's
+ * forward input is its c latent channels of h x w laid out as one c·h x w image, as many values as
+ * the slice has pixels, while the network's own tensors are h x w: so per counted pixel it holds
+ * 1/c of a pixel model's with the same channel widths.
+ */
 export function activationBytesPerPixel(card: ModelCard): number {
   const stated = (card.training as { channels?: unknown }).channels;
   const channels =
     Array.isArray(stated) && stated.length > 0 && stated.every((c) => typeof c === 'number' && c > 0) ? (stated as number[]) : DEFAULT_CHANNELS;
   const fullResolutionChannels = channels.reduce((sum, c, level) => sum + c / 4 ** level, 0);
-  return 4 * ACTIVATION_TENSORS * fullResolutionChannels;
+  const latent = latentOf(card);
+  return (4 * ACTIVATION_TENSORS * fullResolutionChannels) / (latent ? latent.channels : 1);
 }
 
 /** The estimate for one series and request against `budgetBytes` (pure; see the module comment). */

@@ -41,6 +41,14 @@ describe('the memory estimate', () => {
     expect(activationBytesPerPixel(card)).toBe(896);
   });
 
+  it('gives lowdose-ct-latent (channels 32, 64, 128 on a 16x smaller grid) 112 bytes per slice pixel, above the 103 measured, not 16 times that', async () => {
+    const { card } = await resolveModelFiles('lowdose-ct-latent');
+    expect(activationBytesPerPixel(card)).toBe((4 * 8 * (32 + 64 / 4 + 128 / 16)) / 16);
+    const pixel = (await resolveModelFiles('lowdose-ct')).card;
+    const at = (c: typeof card) => planDenoiseMemory(SHAPE, { method: 'diffusion', card: c, batch: 4, samples: 1, guidance: 1, consistency: false }, 64 * GiB);
+    expect(at(card).parts.activations).toBeLessThan(at(pixel).parts.activations / 4);
+  });
+
   it('grows with batch x samples and guidance, and caps the forward batch by the budget and MAX_FORWARD_PIXELS', async () => {
     const { card } = await resolveModelFiles('lowdose-ct');
     const request: MemoryRequest = { method: 'diffusion', card, batch: 1, samples: 1, guidance: 1, consistency: false };
