@@ -196,7 +196,7 @@ def main():
         "texture": {"defaultDose": 0.25},
         "training": {
             "config": "latent, cpu", "seed": a.seed, "iterations": iters, "batch": a.batch, "patch": a.patch,
-            "latentPatch": a.patch // f, "lr": a.lr, "optimizer": "AdamW, cosine decay over wall time, EMA 0.999",
+            "latentPatch": a.patch // f, "lr": a.lr, "optimizer": "AdamW, 100-iteration warm-up, cosine decay over the budget (the larger share of wall minutes or --cpu-seconds), restarted each stage, EMA 0.999",
             "loss": f"MSE on the v target in latent space; t = 999 for a fraction {a.t_focus}, uniform in 0..{a.t_low_max} for a fraction "
                     f"{a.t_low_fraction}, of which {a.warm_fraction} with x_t made from the encoded low-dose slice (x0 loss x 1/(1 - abar_{a.t_low_max})), "
                     f"else uniform in 0..999; condition-dropped samples weighted {a.uncond_weight}",
