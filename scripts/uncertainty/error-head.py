@@ -38,6 +38,8 @@ import torch.nn.functional as F
 from scipy.ndimage import uniform_filter
 from scipy.stats import spearmanr
 
+from raw_cache import CALIBRATION_GROUPS, CALIBRATION_SERIES, read_planes, slice_files, tissue_patches
+
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 parser = argparse.ArgumentParser()
 parser.add_argument('--model', default='lowdose-ct')
@@ -57,37 +59,17 @@ RAW = os.path.join(CACHE, 'raw')
 CARD = json.load(open(args.card or os.path.join(REPO, 'models', f'{args.model}.json')))
 KS = (2, 4, 8)
 TARGET = 0.94
-TRAIN_GROUPS = {
-    'L143': ['Mayo_L143_B30f', 'Mayo_L143_D45f'],
-    'lidc-0001': ['lidc_0001_chest_dose25', 'lidc_0001_chest_dose10'],
-    'crlm-1004': ['crlm_1004_abdomen_dose25', 'crlm_1004_abdomen_dose10'],
-}
-TRAIN = [s for group in TRAIN_GROUPS.values() for s in group]
+TRAIN_GROUPS = CALIBRATION_GROUPS
+TRAIN = CALIBRATION_SERIES
 UNIT = 1000.0  # model units: HU / 1000 (the card's normalization scale)
-
-
-def tissue_patches(reference, padding, size=16):
-    """sFRC's air rule in HU (src/metrics/sfrc.ts patchIsTissue); blocks with padding left out."""
-    rows, columns = reference.shape
-    out = []
-    for r in range(0, rows - size + 1, size):
-        for c in range(0, columns - size + 1, size):
-            b = reference[r:r + size, c:c + size]
-            if padding[r:r + size, c:c + size].any():
-                continue
-            if (b > -824).sum() > 0.1 * size * size and b.mean() > -874:
-                out.append((r, c))
-    return out
 
 
 def load(setdir):
     name = setdir.split('-seed')[0]
     level = float(re.search(r'"inputNoise":([0-9.eE+-]+)', open(glob.glob(os.path.join(CACHE, f'{name}-seed0-k2_4_8-s3-v2.json'))[0]).read()).group(1))
     slices = []
-    files = glob.glob(os.path.join(RAW, setdir, 'slice-*.json'))
-    for meta_file in sorted(files, key=lambda p: int(re.search(r'slice-(\d+)\.json$', p).group(1))):
-        meta = json.load(open(meta_file))
-        a = np.fromfile(meta_file[:-5] + '.f32', dtype=np.float32).reshape(-1, meta['rows'], meta['columns'])
+    for meta_file in slice_files(RAW, setdir):
+        meta, a = read_planes(meta_file)
         padding = a[1] > 0.5
         patches = tissue_patches(a[2], padding)
         mask = np.zeros(padding.shape, bool)

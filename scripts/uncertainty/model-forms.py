@@ -14,13 +14,14 @@ patches (sFRC's air rule), every 4th pixel of them for coverage, the reference's
 """
 import argparse
 import glob
-import json
 import os
 import re
 
 import numpy as np
 from scipy.ndimage import gaussian_filter, uniform_filter
 from scipy.stats import spearmanr
+
+from raw_cache import CALIBRATION_GROUPS, CALIBRATION_SERIES, load_series, tissue_patches
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 parser = argparse.ArgumentParser()
@@ -38,41 +39,13 @@ CACHE = os.path.join(REPO, '.cache', 'uncertainty', args.model)
 RAW = os.path.join(CACHE, 'raw')
 K = args.samples
 TARGET = args.target
-GROUPS = {
-    'L143': ['Mayo_L143_B30f', 'Mayo_L143_D45f'],
-    'lidc-0001': ['lidc_0001_chest_dose25', 'lidc_0001_chest_dose10'],
-    'crlm-1004': ['crlm_1004_abdomen_dose25', 'crlm_1004_abdomen_dose10'],
-}
-TRAIN = [s for g in GROUPS.values() for s in g]
+GROUPS = CALIBRATION_GROUPS
+TRAIN = CALIBRATION_SERIES
 WINDOWS = (6, 12, 24)
 
 
 def load(setdir):
-    out = []
-    for meta_file in sorted(glob.glob(os.path.join(RAW, setdir, 'slice-*.json')), key=lambda p: int(re.search(r'slice-(\d+)\.json$', p).group(1))):
-        meta = json.load(open(meta_file))
-        a = np.fromfile(meta_file[:-5] + '.f32', dtype=np.float32).reshape(-1, meta['rows'], meta['columns'])
-        out.append(dict(meta=meta, input=a[0].astype(np.float64), padding=a[1] > 0.5, reference=a[2].astype(np.float64),
-                        refVar=a[3].astype(np.float64), members=a[4:].astype(np.float64)))
-    return out
-
-
-def tissue_patches(reference, padding, units, size=16):
-    rows, columns = reference.shape
-    if units == 'HU':
-        pixel_floor, mean_floor = -824, -874
-    else:
-        top = reference[~padding].max()
-        pixel_floor, mean_floor = 200 / 2686 * top, 150 / 2686 * top
-    out = []
-    for r in range(0, rows - size + 1, size):
-        for c in range(0, columns - size + 1, size):
-            b = reference[r:r + size, c:c + size]
-            if padding[r:r + size, c:c + size].mean() > 0.5:
-                continue
-            if (b > pixel_floor).sum() > 0.1 * size * size and b.mean() > mean_floor:
-                out.append((r, c))
-    return out
+    return load_series(RAW, setdir)
 
 
 def box_mean(x, radius):
@@ -118,7 +91,7 @@ def collect(setdir):
             maps[f'hp{w}'] = box_mean(hp ** 2, r)
         # Lung (the input smoothed at 3 mm below -600 HU): where the sharp kernel's texture is lost.
         maps['lung'] = (gaussian_filter(s['input'], 3 / ps[0]) < -600).astype(float) * series['N'] ** 2
-        patches = tissue_patches(s['reference'], s['padding'], s['meta']['units'])
+        patches = tissue_patches(s['reference'], s['padding'], s['meta']['units'], max_padding_share=0.5)
         lattice = np.zeros(out.shape, bool)
         for r, c in patches:
             for y in range(r, r + 16):

@@ -28,7 +28,6 @@ Held-out numbers are printed for the record only: nothing here is chosen by them
 """
 import argparse
 import glob
-import json
 import os
 import re
 
@@ -36,6 +35,8 @@ import numpy as np
 from scipy.ndimage import gaussian_filter, uniform_filter
 from scipy.optimize import minimize
 from scipy.stats import spearmanr
+
+from raw_cache import CALIBRATION_GROUPS, CALIBRATION_SERIES, load_series, tissue_patches
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 parser = argparse.ArgumentParser()
@@ -47,43 +48,12 @@ CACHE = os.path.join(REPO, '.cache', 'uncertainty', args.model)
 RAW = os.path.join(CACHE, 'raw')
 K = args.samples
 TARGET = 0.94
-# calibrate.ts's calibration groups (the model's training side); everything else is held out.
-TRAIN_GROUPS = {
-    'L143': ['Mayo_L143_B30f', 'Mayo_L143_D45f'],
-    'lidc-0001': ['lidc_0001_chest_dose25', 'lidc_0001_chest_dose10'],
-    'crlm-1004': ['crlm_1004_abdomen_dose25', 'crlm_1004_abdomen_dose10'],
-}
-TRAIN = [s for group in TRAIN_GROUPS.values() for s in group]
+TRAIN_GROUPS = CALIBRATION_GROUPS
+TRAIN = CALIBRATION_SERIES
 
 
 def load(setdir):
-    slices = []
-    files = glob.glob(os.path.join(RAW, setdir, 'slice-*.json'))
-    for meta_file in sorted(files, key=lambda p: int(re.search(r'slice-(\d+)\.json$', p).group(1))):
-        meta = json.load(open(meta_file))
-        a = np.fromfile(meta_file[:-5] + '.f32', dtype=np.float32).reshape(-1, meta['rows'], meta['columns'])
-        slices.append(dict(meta=meta, input=a[0].astype(np.float64), padding=a[1] > 0.5, reference=a[2].astype(np.float64),
-                           refVar=a[3].astype(np.float64), members=a[4:].astype(np.float64)))
-    return slices
-
-
-def tissue_patches(reference, padding, units, size=16):
-    """sFRC's air rule (src/metrics/sfrc.ts patchIsTissue); blocks with padding are left out."""
-    rows, columns = reference.shape
-    if units == 'HU':
-        pixel_floor, mean_floor = -824, -874
-    else:
-        top = reference[~padding].max()
-        pixel_floor, mean_floor = 200 / 2686 * top, 150 / 2686 * top
-    out = []
-    for r in range(0, rows - size + 1, size):
-        for c in range(0, columns - size + 1, size):
-            b = reference[r:r + size, c:c + size]
-            if padding[r:r + size, c:c + size].any():
-                continue
-            if (b > pixel_floor).sum() > 0.1 * size * size and b.mean() > mean_floor:
-                out.append((r, c))
-    return out
+    return load_series(RAW, setdir)
 
 
 def box_mean(x, radius):

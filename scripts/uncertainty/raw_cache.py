@@ -1,0 +1,63 @@
+"""What the uncertainty scripts share: calibrate.ts's calibration groups and its raw cache.
+
+`npx tsx scripts/uncertainty/calibrate.ts` writes, per series, .cache/uncertainty/<model>/raw/<set>/
+slice-<k>.json + .f32: the input, its padding mask, the reference, the reference's noise variance and
+the K ensemble members, each rows x columns float32. terms.py, model-forms.py and error-head.py read
+it to study other forms of the calibration without rerunning the model.
+"""
+import glob
+import json
+import os
+import re
+
+import numpy as np
+
+# calibrate.ts's calibration groups (the model's training side); every other series is held out.
+CALIBRATION_GROUPS = {
+    'L143': ['Mayo_L143_B30f', 'Mayo_L143_D45f'],
+    'lidc-0001': ['lidc_0001_chest_dose25', 'lidc_0001_chest_dose10'],
+    'crlm-1004': ['crlm_1004_abdomen_dose25', 'crlm_1004_abdomen_dose10'],
+}
+CALIBRATION_SERIES = [s for group in CALIBRATION_GROUPS.values() for s in group]
+
+
+def slice_files(raw, setdir):
+    """The slice-<k>.json files of one cached series, in slice order."""
+    files = glob.glob(os.path.join(raw, setdir, 'slice-*.json'))
+    return sorted(files, key=lambda p: int(re.search(r'slice-(\d+)\.json$', p).group(1)))
+
+
+def read_planes(meta_file):
+    """(meta, planes): a slice's metadata and its float32 planes (input, padding, reference, refVar, members...)."""
+    meta = json.load(open(meta_file))
+    return meta, np.fromfile(meta_file[:-5] + '.f32', dtype=np.float32).reshape(-1, meta['rows'], meta['columns'])
+
+
+def load_series(raw, setdir):
+    """Every slice of one cached series as float64 planes with a boolean padding mask."""
+    out = []
+    for meta_file in slice_files(raw, setdir):
+        meta, a = read_planes(meta_file)
+        out.append(dict(meta=meta, input=a[0].astype(np.float64), padding=a[1] > 0.5, reference=a[2].astype(np.float64),
+                        refVar=a[3].astype(np.float64), members=a[4:].astype(np.float64)))
+    return out
+
+
+def tissue_patches(reference, padding, units='HU', size=16, max_padding_share=0.0):
+    """sFRC's air rule (src/metrics/sfrc.ts patchIsTissue) on a size-px grid; a block whose padding
+    share exceeds max_padding_share is left out (0: any padding)."""
+    rows, columns = reference.shape
+    if units == 'HU':
+        pixel_floor, mean_floor = -824, -874
+    else:
+        top = reference[~padding].max()
+        pixel_floor, mean_floor = 200 / 2686 * top, 150 / 2686 * top
+    out = []
+    for r in range(0, rows - size + 1, size):
+        for c in range(0, columns - size + 1, size):
+            b = reference[r:r + size, c:c + size]
+            if padding[r:r + size, c:c + size].mean() > max_padding_share:
+                continue
+            if (b > pixel_floor).sum() > 0.1 * size * size and b.mean() > mean_floor:
+                out.append((r, c))
+    return out
