@@ -55,6 +55,12 @@ export const ERROR_CODES = [
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
+/**
+ * Warnings about a run's model and settings on a series (not about reading it): a rerun that skips
+ * the series keeps them from its marker, and the viewer shows them as the run's.
+ */
+export const RUN_WARNING_CODES: ReadonlySet<string> = new Set<ErrorCode>(['E_PIXEL_SPACING', 'E_FILTER_WIDTH', 'E_MODEL_BELOW_INPUT', 'E_DOSE_UNKNOWN']);
+
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && (ERROR_CODES as readonly string[]).includes(value);
 }

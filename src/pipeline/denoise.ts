@@ -17,7 +17,7 @@ import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { clearSliceCache, readSliceImage, scanPaths, type Series } from '../dicom/index.js';
 import { createDerivedSeriesWriter, type DerivedSeriesWriter } from '../dicom/write-derived.js';
-import { LowdoseError, toLowdoseError } from '../errors.js';
+import { LowdoseError, RUN_WARNING_CODES, toLowdoseError } from '../errors.js';
 import type { Image2D } from '../image.js';
 import { DEFAULT_PADDING_FILL, fillPadding, type PaddingFill } from '../padding.js';
 import { acquireFolderLocks, releaseAll } from '../util/folder-lock.js';
@@ -35,8 +35,6 @@ import type { DenoiseOptions, DenoiseReport, SeriesReport } from './types.js';
 const COMPLETION_MARKER = '.lowdose-complete.json';
 export const REPORT_FILE = 'report.json';
 const DENOISABLE = new Set(['CT', 'PT']);
-/** Warnings about the run's settings on a series (not about reading it): a skipped series keeps them from its marker. */
-const SETTINGS_WARNINGS = new Set(['E_DOSE_UNKNOWN', 'E_PIXEL_SPACING', 'E_FILTER_WIDTH', 'E_MODEL_BELOW_INPUT']);
 
 /** Folder name of a series' output: modality, series number-ish description, short hash of its key. */
 export function outputFolderName(series: Series): string {
@@ -188,9 +186,9 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
       slicesTotal: series.slices.length,
     });
     // A marker from an older version has no warnings: the series as read now says what they are,
-    // the marker what writing it repaired, and the settings' own (E_DOSE_UNKNOWN, E_PIXEL_SPACING, E_FILTER_WIDTH)
-    // those of the run that made the output.
-    const written = (previous.warnings ?? []).filter((w) => w.code.startsWith('W_') || SETTINGS_WARNINGS.has(w.code));
+    // the marker what writing it repaired, and the settings' own (RUN_WARNING_CODES) those of the
+    // run that made the output.
+    const written = (previous.warnings ?? []).filter((w) => w.code.startsWith('W_') || RUN_WARNING_CODES.has(w.code));
     return { ...previous, warnings: [...seriesWarnings, ...written], skipped: true };
   }
   // Redoing a finished series: until it is finished again, it is not (a run killed half way

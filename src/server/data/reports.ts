@@ -5,10 +5,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { RUN_WARNING_CODES } from '../../errors.js';
 import type { ReportFacts } from '../api-types.js';
 
-/** Report warnings that say something about the run (the model and its settings), which the input series' own warnings do not. */
-const RUN_WARNINGS = new Set(['E_PIXEL_SPACING', 'E_FILTER_WIDTH', 'E_MODEL_BELOW_INPUT', 'E_DOSE_UNKNOWN']);
 
 /** One series entry of a report: which series became which. */
 export interface ReportLink {
@@ -73,7 +72,7 @@ export async function readReportLinks(reportPath: string): Promise<ReportLink[]>
             ? { psnr: num(metrics.psnr), ssim: metrics.ssim, rmse: metrics.rmse }
             : null,
         warnings: (Array.isArray(entry.warnings) ? entry.warnings : []).flatMap((w) => {
-          if (!isRecord(w) || typeof w.code !== 'string' || !RUN_WARNINGS.has(w.code)) return [];
+          if (!isRecord(w) || typeof w.code !== 'string' || !RUN_WARNING_CODES.has(w.code)) return [];
           return [{ code: w.code, message: typeof w.message === 'string' ? w.message : '' }];
         }),
       },
