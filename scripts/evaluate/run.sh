@@ -30,6 +30,7 @@ threads=${THREADS:-2}   # CPU threads for the models (THREADS=1 when something e
 
 npx tsx scripts/train/classical-eval.ts CT
 npx tsx scripts/train/classical-eval.ts PT
+npx tsx scripts/train/card-outputs.ts PT lowdose-pet "$threads"   # lowdose-pet at its card default (consistency on) for evaluate.py
 
 ct_configs=warm0.05:1,warm0.05:2,warm0.05:4,warm0.1:1,noise:1,noise:4
 pet_configs=noise:1,noise:2,noise:4,noise:8,noise:16,warm0.2:1

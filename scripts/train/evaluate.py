@@ -11,7 +11,10 @@ inside flat regions of the reference; bias = mean(image - reference) inside the 
 
 Methods: the low-dose input, a Gaussian filter whose sigma is tuned (best PSNR) on the validation
 volume at each dose, the toolkit's bilateral and non-local-means filters when their outputs exist
-(scripts/train/classical-eval.ts, strength tuned on the same validation volume), and the model with several samplers / step counts (seed 0). Writes
+(scripts/train/classical-eval.ts, strength tuned on the same validation volume), the shipped model
+at its card's default through the toolkit when its outputs exist (`card default`:
+scripts/train/card-outputs.ts, measurement consistency included), and the network with several
+samplers / step counts (seed 0; this sampler has no consistency step). Writes
 .cache/eval/<MOD>/results.json and, with --write-card, the `quality` block of models/<name>.json.
 """
 import argparse
@@ -30,6 +33,9 @@ from model import from_checkpoint
 
 DOSES = [0.25, 0.10]
 CLASSICAL = ["bilateral", "nlm"]
+# The shipped model at its card's default through the toolkit (scripts/train/card-outputs.ts): the
+# card's sampler with its measurement-consistency step, which the PyTorch sampler below lacks.
+CARD_DEFAULT = ("card", "card default")
 
 
 def flat_mask(ref: np.ndarray, modality: str) -> np.ndarray:
@@ -90,8 +96,8 @@ def load_eval(modality, name, stride):
         if f"nblow{k}" in vol:
             nb = vol[f"nblow{k}"][sel] * f
             res.setdefault("stack", {})[d] = np.stack([nb[:, 0], res["low"][d], nb[:, 1]], axis=1)
-        for method in CLASSICAL:
-            # Written by classical-eval.ts in the stored units, all exported slices.
+        for method in CLASSICAL + [CARD_DEFAULT[0]]:
+            # Written by classical-eval.ts / card-outputs.ts in the stored units, all exported slices.
             file = os.path.join(CACHE, "eval", modality, name, f"{method}{k}.f32")
             if os.path.exists(file):
                 arr = np.fromfile(file, dtype="<f4").reshape(vol["clean"].shape)
@@ -197,6 +203,9 @@ def main():
         for method in CLASSICAL:
             if all(method in v.get("classical", {}) for v in vols):
                 rows[f"{method}@{d}"] = score([v["classical"][method][d] for v in vols], vols, d, a.modality, with_masks)
+        card_file, card_label = CARD_DEFAULT
+        if all(card_file in v.get("classical", {}) for v in vols):
+            rows[f"{card_label}@{d}"] = score([v["classical"][card_file][d] for v in vols], vols, d, a.modality, with_masks)
         for c, mode, steps, strength in configs:
             rows[f"{c}@{d}"] = score([run(condition(v, d), d, mode, steps, strength) for v in vols], vols, d, a.modality, with_masks)
             print(label, c, d, {k: (None if x is None else round(x, 4)) for k, x in rows[f"{c}@{d}"].items()}, flush=True)
@@ -244,7 +253,9 @@ def main():
         card = json.load(open(card_path))
         card["quality"] = {"evaluatedOn": split["test"], "doses": DOSES, "sliceStride": a.stride, "seed": 0,
                            "metrics": "CONTRACT conventions (PSNR/SSIM clipped CT [-1000,1000] HU, PET [0, max ref]); noise = median 7x7 local std in flat regions; bias = mean(out - ref) there",
-                           "command": f"/usr/bin/python3 scripts/train/evaluate.py --modality {a.modality} --stride {a.stride} --configs {a.configs} --write-card (all of it: scripts/evaluate/run.sh)",
+                           "command": f"/usr/bin/python3 scripts/train/evaluate.py --modality {a.modality} --stride {a.stride} --configs {a.configs} --write-card"
+                                      + (f" (the `{CARD_DEFAULT[1]}` rows: npx tsx scripts/train/card-outputs.ts {a.modality} first)" if any(k.startswith(CARD_DEFAULT[1] + "@") for k in result["test"]) else "")
+                                      + " (all of it: scripts/evaluate/run.sh)",
                            "test": result["test"], "gaussianSigmaFromValidation": sigmas,
                            **({"classicalFromValidation": result["classicalFromValidation"]} if "classicalFromValidation" in result else {})}
         with open(card_path, "w") as f:
