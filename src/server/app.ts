@@ -19,7 +19,7 @@ import configPlugin from './plugins/config.js';
 import dataPlugin from './plugins/data.js';
 import jobsPlugin from './plugins/jobs.js';
 import pacsPlugin from './plugins/pacs.js';
-import { clearPullFolder } from './pacs.js';
+import { clearEndedPullSessions } from './pull-sessions.js';
 import comparisonRoutes from './routes/comparisons.js';
 import exportRoutes from './routes/exports.js';
 import healthRoutes from './routes/health.js';
@@ -92,9 +92,10 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
     zlibOptions: { level: GZIP_LEVEL },
   });
   await app.register(configPlugin, { config });
-  // Before the index reads the work folder: series pulled from a PACS by an earlier session go.
-  const cleared = await clearPullFolder(config.pullDir);
-  if (cleared > 0) app.log.info(`removed ${cleared} series an earlier session had opened from a PACS (<work>/pacs/)`);
+  // Before the index reads the work folder: series pulled from a PACS by servers that have ended
+  // go; those of servers still running on this work folder stay (./pull-sessions.ts).
+  const cleared = await clearEndedPullSessions(config.pullRoot);
+  if (cleared > 0) app.log.info(`removed the PACS pull folders of ${cleared} server session(s) that have ended (<work>/pacs/)`);
   await app.register(dataPlugin);
   await app.register(pacsPlugin, { dicomweb: options.dicomweb });
   await app.register(jobsPlugin, { runner: options.denoise ?? pipelineRunner });

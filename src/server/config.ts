@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { resolveMemoryBudget, type MemoryBudget } from '../pipeline/memory-budget.js';
 import { packagePath } from '../util/package-root.js';
+import { pullSessionName } from './pull-sessions.js';
 
 export interface UploadLimits {
   /** Largest single file, bytes. */
@@ -25,7 +26,13 @@ export interface ServerConfig {
   readonly workDir: string;
   readonly uploadDir: string;
   readonly jobsDir: string;
-  /** Series opened from the `--dicomweb` server (`pacs/`): a cache for one server session, emptied when a server starts (docs/pacs.md). */
+  /** Where every server on this work folder pulls PACS series to (`pacs/`), one folder per server session. */
+  readonly pullRoot: string;
+  /**
+   * This server's own pull folder (`pacs/<host>-<pid>-<random>/`): a cache for one server session,
+   * removed when the server closes, or by the next server to start once its process has ended
+   * (./pull-sessions.ts, docs/pacs.md).
+   */
   readonly pullDir: string;
   /** Folders of installed model cards a job may name (by card name), before the shipped models. */
   readonly modelDirs: string[];
@@ -85,7 +92,8 @@ export function resolveConfig(input: ConfigInput = {}): ServerConfig {
     workDir,
     uploadDir: path.join(workDir, 'uploads'),
     jobsDir: path.join(workDir, 'jobs'),
-    pullDir: path.join(workDir, 'pacs'),
+    pullRoot: path.join(workDir, 'pacs'),
+    pullDir: path.join(workDir, 'pacs', pullSessionName()),
     modelDirs: (input.modelDirs ?? []).map((d) => path.resolve(d)),
     viewerDir: viewerDir && existsSync(path.join(viewerDir, 'index.html')) ? viewerDir : null,
     limits: { ...DEFAULT_LIMITS, ...input.limits },

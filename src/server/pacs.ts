@@ -1,7 +1,7 @@
 /**
  * The DICOMweb server behind `lowdose serve --dicomweb <url>`: the viewer's study search and
- * series lists (QIDO-RS), opening a series (pulled with WADO-RS into `<work>/pacs/`, where the
- * data index then reads it as any local series) and storing a job's derived series back
+ * series lists (QIDO-RS), opening a series (pulled with WADO-RS into this server's own folder under
+ * `<work>/pacs/` (./pull-sessions.ts), where the data index then reads it as any local series) and storing a job's derived series back
  * (STOW-RS). Thin over src/dicomweb/: the same client, pull and store code as `denoise <url>`.
  *
  * The credentials live only inside the DicomwebClient (its Authorization header): nothing here
@@ -9,7 +9,7 @@
  * reach the log.
  */
 import { existsSync, realpathSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { DicomwebClient, type DicomwebClientOptions } from '../dicomweb/client.js';
 import { listSeries, pullSeries, searchStudies, stowSeries, type PulledSeries, type RemoteSeries, type RemoteStudy, type StoredSeries, type StudyQuery } from '../dicomweb/study.js';
@@ -49,27 +49,12 @@ export function unreadableInstances(pulled: PulledSeries, errors: readonly Lowdo
   });
 }
 
-/**
- * Empties the pull folder: the series an earlier server session opened from a PACS. They are
- * copies of what the PACS keeps, so a session starts without them (the folder would otherwise grow
- * with every series ever opened); opening a series again retrieves it again. Run before the data
- * index reads the work folder, so no series of it is listed. Returns how many series were removed.
- */
-export async function clearPullFolder(pullDir: string): Promise<number> {
-  const entries = await readdir(pullDir, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return [];
-    throw error;
-  });
-  await Promise.all(entries.map((e) => rm(path.join(pullDir, e.name), { recursive: true, force: true })));
-  return entries.filter((e) => e.isDirectory()).length;
-}
-
 export interface PacsServiceOptions {
   /** The DICOMweb service base (no trailing slash). */
   readonly base: string;
   /** Authentication, CA, timeout, retries; its `auth` (or $LOWDOSE_DICOMWEB_AUTH) is used and forgotten. */
   readonly client?: DicomwebClientOptions;
-  /** Where opened series are pulled to (under the server's work folder, so the index reads them). */
+  /** Where opened series are pulled to: this server's own folder, which the data index reads too. */
   readonly pullDir: string;
   readonly log?: (message: string) => void;
 }
@@ -90,8 +75,10 @@ export class PacsService {
     this.client = new DicomwebClient({ ...options.client, log: (message) => log(withoutQueries(message)) });
   }
 
+  /** Closes the client and removes the pull folder: its series are copies of what the PACS keeps. */
   async close(): Promise<void> {
     await this.client.close();
+    await rm(this.pullDir, { recursive: true, force: true });
   }
 
   async studies(query: StudyQuery): Promise<RemoteStudy[]> {

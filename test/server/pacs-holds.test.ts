@@ -1,13 +1,16 @@
 /**
  * Which series may be stored back: only files in the PACS pull folder, reached by its path or its
- * real path. And the pull folder lasts one server session: a new server starts with it empty.
+ * real path. And a pull folder lasts one server session: a starting server removes those of
+ * sessions that have ended and keeps those of servers still running on the same work folder.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/server/app.js';
-import { clearPullFolder, PacsService, withoutQueries } from '../../src/server/pacs.js';
+import { PacsService, withoutQueries } from '../../src/server/pacs.js';
+import { clearEndedPullSessions, hostTag, parsePullSessionName, processRuns, pullSessionName } from '../../src/server/pull-sessions.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const root = mkdtempSync(path.join(os.tmpdir(), 'lowdose-pacs-holds-'));
@@ -31,36 +34,60 @@ describe('PacsService.holds', () => {
   });
 });
 
-describe('the pull folder', () => {
-  it('is emptied when a server starts, before the index reads the work folder; uploads and jobs stay', async () => {
+describe('the pull folders', () => {
+  it('a starting server removes those of ended sessions, before the index reads the work folder, and keeps a running server\'s; uploads and jobs stay', async () => {
     const work = path.join(root, 'work-restart');
     const body = path.join(REPO, 'fixtures/body');
-    // What an earlier session left: a pulled series, an upload and a job output (all real CT files).
-    cpSync(path.join(body, 'dose25'), path.join(work, 'pacs', 'series-a'), { recursive: true });
+    // What servers on this work folder left: a series pulled by a session whose process has
+    // ended, one in the old one-folder layout, one pulled by a server that still runs (this
+    // process), an upload and a job output (all real CT files).
+    const ended = pullSessionName(await endedPid());
+    const running = pullSessionName();
+    cpSync(path.join(body, 'dose25'), path.join(work, 'pacs', ended, 'series-a'), { recursive: true });
+    cpSync(path.join(body, 'dose25'), path.join(work, 'pacs', 'series-old-layout'), { recursive: true });
+    cpSync(path.join(body, 'dose25'), path.join(work, 'pacs', running, 'series-b'), { recursive: true });
     cpSync(path.join(body, 'dose10'), path.join(work, 'uploads', 'u1'), { recursive: true });
     cpSync(path.join(body, 'dose100'), path.join(work, 'jobs', 'j1'), { recursive: true });
     const empty = path.join(root, 'no-data');
     mkdirSync(empty);
     const app = await buildApp({ data: [empty], workDir: work, viewerDir: null });
     try {
-      expect(readdirSync(path.join(work, 'pacs'))).toEqual([]);
+      expect(readdirSync(path.join(work, 'pacs'))).toEqual([running]);
+      // The running server's pulls are its own: this server does not list them.
       const studies = (await app.inject({ url: '/api/studies' })).json<{ studies: Array<{ series: Array<{ description: string }> }> }>().studies;
       const descriptions = studies.flatMap((s) => s.series.map((x) => x.description)).sort();
       expect(descriptions).toEqual(['BODY phantom seed 13 arterial simulated 10% dose', 'BODY phantom seed 13 arterial simulated full dose']);
     } finally {
       await app.close();
     }
+    expect(readdirSync(path.join(work, 'pacs'))).toEqual([running]);
   });
 
-  it('clearPullFolder counts the series it removed and accepts a folder that does not exist', async () => {
+  it('clearEndedPullSessions keeps folders of running processes and of other hosts, and accepts a root that does not exist', async () => {
     const pull = path.join(root, 'pull-only');
-    mkdirSync(path.join(pull, 'a'), { recursive: true });
-    mkdirSync(path.join(pull, 'b'), { recursive: true });
-    expect(await clearPullFolder(pull)).toBe(2);
-    expect(existsSync(pull)).toBe(true);
-    expect(await clearPullFolder(path.join(root, 'never-made'))).toBe(0);
+    const names = { live: pullSessionName(101, 'here'), dead: pullSessionName(102, 'here'), elsewhere: pullSessionName(102, 'there.example-org') };
+    for (const name of [...Object.values(names), 'legacy']) mkdirSync(path.join(pull, name), { recursive: true });
+    expect(await clearEndedPullSessions(pull, { host: 'here', runs: (pid) => pid === 101 })).toBe(2);
+    expect(readdirSync(pull).sort()).toEqual([names.live, names.elsewhere].sort());
+    expect(await clearEndedPullSessions(path.join(root, 'never-made'))).toBe(0);
+  });
+
+  it('a session folder names its host and process', () => {
+    const name = pullSessionName(4242, hostTag('ct-scanner 3/a'));
+    expect(name).toMatch(/^ct-scanner_3_a-4242-[0-9a-f]{8}$/);
+    expect(parsePullSessionName(name)).toEqual({ host: 'ct-scanner_3_a', pid: 4242 });
+    expect(parsePullSessionName('0bbbf58522bf4a77')).toBeNull();
+    expect(processRuns(process.pid)).toBe(true);
   });
 });
+
+/** The id of a process that has run and ended. */
+async function endedPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '']);
+  await new Promise((resolve) => child.once('exit', resolve));
+  expect(processRuns(child.pid!)).toBe(false);
+  return child.pid!;
+}
 
 describe('withoutQueries', () => {
   it('cuts the query (a patient ID) off every URL in a message and keeps the rest', () => {

@@ -5,7 +5,7 @@
  * every response and log line, and says clearly when the server refuses them or cannot be reached.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -315,6 +315,44 @@ describe.skipIf(!installed)('serve --dicomweb against Orthanc', () => {
     expect(job.progress).toMatchObject({ slicesDone: 2, slicesTotal: 2 });
     // Its result names the instance it did not denoise, as the open did (and `denoise <url>` does in its errors).
     expect(job.result!.errors).toEqual(opened.unreadable);
+  });
+
+  it('two servers on one work folder keep each other\'s opened series: the second starting and closing leaves the first\'s pulls, which it still denoises', async () => {
+    // The original CT series (the study also holds the series stored back by the job above).
+    const [original] = (await scanPaths([CT_DIR])).series;
+    const openOn = async (server: FastifyInstance) =>
+      (await call(server, { method: 'POST', url: `/api/pacs/studies/${CT_STUDY}/series/${original!.seriesInstanceUid}/open` })).json<PacsOpened>();
+    const first = await openOn(app);
+    const pulledByFirst = readdirSync(app.pacs!.pullDir, { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.dcm'))
+      .map((f) => path.join(app.pacs!.pullDir, f));
+    expect(pulledByFirst.length).toBeGreaterThanOrEqual(3);
+
+    const second = await buildApp({
+      data: [],
+      workDir: path.join(dir, 'work'),
+      viewerDir: null,
+      dicomweb: { base: orthanc.dicomweb, client: { auth: `basic:${orthanc.user}:${orthanc.password}`, retries: 0 } },
+    });
+    try {
+      expect(pulledByFirst.filter((f) => !existsSync(f))).toEqual([]);
+      // The second server pulls into a folder of its own and lists only its own pulls as PACS series.
+      expect(second.pacs!.pullDir).not.toBe(app.pacs!.pullDir);
+      expect(second.data.index.seriesUnder(app.pacs!.pullDir)).toEqual([]);
+      const again = await openOn(second);
+      expect(again).toMatchObject({ instances: 3, retrieved: 3 });
+      expect((await call(second, { url: `/api/series/${again.series[0]!.id}` })).json<SeriesDetail>().pacs).toBe(true);
+    } finally {
+      await second.close();
+    }
+    // Closing removes only the second server's own pulls.
+    expect(existsSync(second.pacs!.pullDir)).toBe(false);
+    expect(pulledByFirst.filter((f) => !existsSync(f))).toEqual([]);
+    const started = await call(app, { method: 'POST', url: '/api/jobs', payload: { series: [first.series[0]!.id], options: { method: 'gaussian' } } });
+    const job = await app.jobs.settled(started.json<JobView>().id);
+    seen.push(JSON.stringify(job));
+    expect(job.status).toBe('done');
+    expect(job.result!.errors).toEqual([]);
   });
 
   it('has no PACS routes to speak of without --dicomweb', async () => {

@@ -1,5 +1,6 @@
 /**
- * `app.data`: the index of studies and series under the data folders, the decoded-slice cache
+ * `app.data`: the index of studies and series under the data folders (and the work folder's
+ * uploads, job outputs and this server's PACS pulls), the decoded-slice cache
  * and the metrics computed from it. The first scan finishes before the server is ready.
  */
 import { mkdir } from 'node:fs/promises';
@@ -43,8 +44,10 @@ export default fp(
     const files = new ServerWorker({ resourceLimits: { maxOldGenerationSizeMb: 2048 } });
     const sliceWorker = new ServerWorker({ resourceLimits: { maxOldGenerationSizeMb: 2048 } });
     const metricsWorker = new ServerWorker({ lowPriority: true });
+    // The work folder's uploads, job outputs and this server's own PACS pulls: not the pull
+    // folders of other servers on the same work folder (./pull-sessions.ts).
     const index = new DataIndex(
-      [...config.dataDirs, config.workDir],
+      [...config.dataDirs, config.uploadDir, config.jobsDir, config.pullDir],
       { info: (m) => log.info(m), warn: (m) => log.warn(m) },
       async (paths, { within }) => scanFromTransfer(await files.run('scan', { paths: [...paths], within: [...within] })),
       (series) => files.run('seriesFacts', { series: seriesToTransfer(series) }),

@@ -1,6 +1,7 @@
 /**
  * `app.pacs`: the DICOMweb server of `serve --dicomweb` (../pacs.ts), or null without one. Its
- * opened series are pulled into `<work>/pacs/`, which the data index reads as part of the work folder.
+ * opened series are pulled into this server's own folder under `<work>/pacs/`, which the data
+ * index reads; closing the server removes it.
  */
 import fp from 'fastify-plugin';
 import type { DicomwebClientOptions } from '../../dicomweb/client.js';
