@@ -1,5 +1,6 @@
 /**
- * The named choices of a denoise run, one list each: denoising methods, devices, samplers and textures. The
+ * The named choices of a denoise run, one list each: denoising methods, devices, samplers, textures
+ * and the modalities it denoises. The
  * types, `--help` texts and validation of the CLI, the model-card parser, the server's JSON schemas
  * and the viewer's menus are all derived from these lists, so adding an entry here is the whole
  * change. No imports: the viewer's bundle and type check read this file too.
@@ -28,6 +29,10 @@ export type SamplerName = (typeof SAMPLER_NAMES)[number];
 /** `--texture`: the denoiser's own (smooth) output or full-dose noise restored (src/diffusion/texture.ts). */
 export const TEXTURES = ['smooth', 'full-dose'] as const;
 export type Texture = (typeof TEXTURES)[number];
+
+/** The modalities a denoise run denoises (series of any other are skipped, and said so). */
+export const DENOISED_MODALITIES = ['CT', 'PT'] as const;
+export type DenoisedModality = (typeof DENOISED_MODALITIES)[number];
 
 /** Whether `value` is one of `list` (narrowing an untrusted string to the list's type). */
 export function isOneOf<const T extends readonly string[]>(list: T, value: unknown): value is T[number] {

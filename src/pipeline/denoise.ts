@@ -31,10 +31,10 @@ import { sliceOutputs } from './slice-outputs.js';
 import { ReferenceScorer, openReference, type ReferenceSet } from './reference.js';
 import { writePreview } from './preview-files.js';
 import type { DenoiseOptions, DenoiseReport, SeriesReport } from './types.js';
+import { DENOISED_MODALITIES, isOneOf } from '../choices.js';
 
 const COMPLETION_MARKER = '.lowdose-complete.json';
 export const REPORT_FILE = 'report.json';
-const DENOISABLE = new Set(['CT', 'PT']);
 
 /** Folder name of a series' output: modality, series number-ish description, short hash of its key. */
 export function outputFolderName(series: Series): string {
@@ -52,9 +52,9 @@ export async function denoisePaths(paths: readonly string[], options: DenoiseOpt
   const outDir = path.resolve(options.outDir);
   const scan = await scanPaths(paths);
   const errors: DenoiseReport['errors'] = scan.errors.map((e) => e.toJSON());
-  const candidates = scan.series.filter((s) => DENOISABLE.has(s.modality));
+  const candidates = scan.series.filter((s) => isOneOf(DENOISED_MODALITIES, s.modality));
   for (const s of scan.series) {
-    if (!DENOISABLE.has(s.modality)) log(`skipping ${s.modality} series ${s.seriesInstanceUid}: only CT and PET are denoised`);
+    if (!isOneOf(DENOISED_MODALITIES, s.modality)) log(`skipping ${s.modality} series ${s.seriesInstanceUid}: only CT and PET are denoised`);
   }
   if (candidates.length === 0) {
     const why = scan.series.length > 0 ? ' (only other modalities)' : '';

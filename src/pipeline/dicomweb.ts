@@ -11,10 +11,9 @@
 import { DicomwebClient, type DicomwebClientOptions } from '../dicomweb/client.js';
 import { isLowdoseDerived, listSeries, pullSeries, stowSeries, type PulledSeries, type RemoteSeries, type StoredSeries } from '../dicomweb/study.js';
 import { parseDicomwebUrl } from '../dicomweb/url.js';
-import { LowdoseError } from '../errors.js';
 import { EXIT_OK } from '../exit-codes.js';
-import { denoiseRemote, type DerivedPart } from './remote-denoise.js';
-import type { DenoiseOptions, DenoiseReport } from './types.js';
+import { denoiseRemote, seriesToDenoise, type DerivedPart, type RemoteDenoiseOptions } from './remote-denoise.js';
+import type { DenoiseReport } from './types.js';
 import { pullCacheDir } from '../util/pull-cache.js';
 
 export interface DicomwebReport {
@@ -30,15 +29,11 @@ export interface DicomwebDenoiseReport extends DenoiseReport {
   readonly dicomweb: DicomwebReport;
 }
 
-export interface DicomwebDenoiseOptions extends DenoiseOptions {
+export interface DicomwebDenoiseOptions extends RemoteDenoiseOptions {
   readonly dicomweb?: DicomwebClientOptions;
   /** DICOMweb base to store the derived series to. */
   readonly stow?: string;
-  /** Where pulled instances are kept until the run succeeds (default: the OS temp folder). */
-  readonly pullDir?: string;
 }
-
-const DENOISABLE = new Set(['CT', 'PT']);
 
 export async function denoiseDicomweb(url: string, options: DicomwebDenoiseOptions): Promise<DicomwebDenoiseReport> {
   const log = options.log ?? (() => {});
@@ -61,14 +56,11 @@ export async function denoiseDicomweb(url: string, options: DicomwebDenoiseOptio
     },
   });
   try {
-    const remote = await listSeries(client, target);
-    const wanted: RemoteSeries[] = [];
-    for (const s of remote) {
-      if (!DENOISABLE.has(s.modality)) log(`skipping ${s.modality} series ${s.seriesInstanceUid}: only CT and PET are denoised`);
-      else if (!target.seriesInstanceUid && (await isLowdoseDerived(client, s))) log(`skipping series ${s.seriesInstanceUid}: lowdose derived it`);
-      else wanted.push(s);
-    }
-    if (wanted.length === 0) throw new LowdoseError('E_NOT_FOUND', `no CT or PET series in ${url}`);
+    const wanted = await seriesToDenoise(await listSeries(client, target), url, {
+      named: target.seriesInstanceUid !== null,
+      derived: (s) => isLowdoseDerived(client, s),
+      log,
+    });
     return await denoiseRemote(options, {
       source: url,
       pullDir,

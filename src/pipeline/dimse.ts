@@ -10,13 +10,13 @@
  * series already denoised (their completion markers in -o) and stores again what was not finished.
  */
 import type { DimseClientOptions } from '../dimse/association.js';
-import { findInstances, findSeries, findStudies, isLowdoseDerived, pullSeries, storeSeries, type PulledSeries, type RemoteSeries, type RemoteStudy, type StoredSeries } from '../dimse/study.js';
+import { findInstances, findSeries, findStudies, isLowdoseDerived, pullSeries, storeSeries, type PulledSeries, type RemoteInstance, type RemoteSeries, type RemoteStudy, type StoredSeries } from '../dimse/study.js';
 import { dimseUrl, parseDimseUrl, type DimsePeer } from '../dimse/url.js';
 import { LowdoseError } from '../errors.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { pullCacheDir } from '../util/pull-cache.js';
-import { denoiseRemote, type DerivedPart } from './remote-denoise.js';
-import type { DenoiseOptions, DenoiseReport } from './types.js';
+import { denoiseRemote, seriesToDenoise, type DerivedPart, type RemoteDenoiseOptions } from './remote-denoise.js';
+import type { DenoiseReport } from './types.js';
 
 export interface DimseReport {
   readonly source: string;
@@ -39,15 +39,11 @@ export interface DimseOptions extends DimseClientOptions {
   readonly movePort?: number;
 }
 
-export interface DimseDenoiseOptions extends DenoiseOptions {
+export interface DimseDenoiseOptions extends RemoteDenoiseOptions {
   readonly dimse: DimseOptions;
   /** The SCP to store the derived series to. */
   readonly store?: DimsePeer;
-  /** Where pulled instances are kept until the run succeeds (default: the OS temp folder). */
-  readonly pullDir?: string;
 }
-
-const DENOISABLE = new Set(['CT', 'PT']);
 
 export async function denoiseDimse(url: string, options: DimseDenoiseOptions): Promise<DimseDenoiseReport> {
   const log = options.log ?? (() => {});
@@ -65,18 +61,20 @@ export async function denoiseDimse(url: string, options: DimseDenoiseOptions): P
     ...(options.store ? { store: dimseUrl(options.store) } : {}),
     stored: [],
   };
-  const remote = await findSeries(target, studyInstanceUid, target.seriesInstanceUid, client);
-  const wanted: Array<{ series: RemoteSeries; instances: Awaited<ReturnType<typeof findInstances>> }> = [];
-  for (const s of remote) {
-    if (!DENOISABLE.has(s.modality) && !target.seriesInstanceUid) {
-      log(`skipping ${s.modality} series ${s.seriesInstanceUid}: only CT and PET are denoised`);
-      continue;
-    }
-    const instances = await findInstances(target, s, client);
-    if (!target.seriesInstanceUid && isLowdoseDerived(instances)) log(`skipping series ${s.seriesInstanceUid}: lowdose derived it`);
-    else wanted.push({ series: s, instances });
-  }
-  if (wanted.length === 0) throw new LowdoseError('E_NOT_FOUND', `no CT or PET series in ${url}`);
+  // C-FIND lists a series' instances once: for the derived check and for the retrieve.
+  const instancesOf = new Map<string, RemoteInstance[]>();
+  const listInstances = async (s: RemoteSeries): Promise<RemoteInstance[]> => {
+    const listed = instancesOf.get(s.seriesInstanceUid) ?? (await findInstances(target, s, client));
+    instancesOf.set(s.seriesInstanceUid, listed);
+    return listed;
+  };
+  const series = await seriesToDenoise(await findSeries(target, studyInstanceUid, target.seriesInstanceUid, client), url, {
+    named: target.seriesInstanceUid !== null,
+    derived: async (s) => isLowdoseDerived(await listInstances(s)),
+    log,
+  });
+  const wanted: Array<{ series: RemoteSeries; instances: RemoteInstance[] }> = [];
+  for (const s of series) wanted.push({ series: s, instances: await listInstances(s) });
   const store = options.store;
   return denoiseRemote(options, {
     source: url,

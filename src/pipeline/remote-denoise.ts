@@ -1,18 +1,46 @@
 /**
- * The flow both PACS routes share (pipeline/dicomweb.ts, pipeline/dimse.ts): pull a study into a
- * temporary folder, denoise it there with denoisePaths exactly as a folder would be, store the
- * derived series (and any uncertainty series) back, write `report.json`, and remove the pull
- * folder only once everything succeeded, so a rerun after a failure retrieves only what is missing
- * and stores again what was not finished. The protocols differ only in `pull` and `store`.
+ * The flow both PACS routes share (pipeline/dicomweb.ts, pipeline/dimse.ts): choose the study's
+ * series to denoise (seriesToDenoise), pull them into a temporary folder, denoise it there with
+ * denoisePaths exactly as a folder would be, store the derived series (and any uncertainty
+ * series) back, write `report.json`, and remove the pull folder only once everything succeeded,
+ * so a rerun after a failure retrieves only what is missing and stores again what was not
+ * finished. The protocols differ only in how they list, pull and store.
  */
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { toLowdoseError } from '../errors.js';
+import { DENOISED_MODALITIES, isOneOf } from '../choices.js';
+import { LowdoseError, toLowdoseError } from '../errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { denoisePaths, REPORT_FILE } from './denoise.js';
 import type { DenoiseOptions, DenoiseReport } from './types.js';
 
 type ReportError = DenoiseReport['errors'][number];
+
+/** A folder run's options plus where the pulled instances wait. */
+export interface RemoteDenoiseOptions extends DenoiseOptions {
+  /** Where pulled instances are kept until the run succeeds (default: the OS temp folder, util/pull-cache.ts). */
+  readonly pullDir?: string;
+}
+
+/**
+ * The series of a study that `denoise <URL>` pulls: CT and PET only and, unless the URL names the
+ * series, none that lowdose derived (a result stored back is not denoised again); each one left
+ * out is logged. Throws E_NOT_FOUND when none is left, before anything is retrieved.
+ */
+export async function seriesToDenoise<S extends { readonly modality: string; readonly seriesInstanceUid: string }>(
+  remote: readonly S[],
+  source: string,
+  options: { readonly named: boolean; readonly derived: (series: S) => Promise<boolean>; readonly log: (message: string) => void },
+): Promise<S[]> {
+  const wanted: S[] = [];
+  for (const s of remote) {
+    if (!isOneOf(DENOISED_MODALITIES, s.modality)) options.log(`skipping ${s.modality} series ${s.seriesInstanceUid}: only CT and PET are denoised`);
+    else if (!options.named && (await options.derived(s))) options.log(`skipping series ${s.seriesInstanceUid}: lowdose derived it`);
+    else wanted.push(s);
+  }
+  if (wanted.length === 0) throw new LowdoseError('E_NOT_FOUND', `no CT or PET series in ${source}`);
+  return wanted;
+}
 
 /** One derived series to store back. */
 export interface DerivedPart {

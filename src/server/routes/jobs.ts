@@ -13,6 +13,7 @@ import { queueDeviceFor } from '../jobs/device.js';
 import type { JobOptions, JobView } from '../api-types.js';
 import { errorResponses, idParams, jobList, jobRequest, jobView } from '../schemas.js';
 import type { IndexedSeries } from '../data/pairing.js';
+import { DENOISED_MODALITIES, isOneOf } from '../../choices.js';
 
 export interface JobsRouteOptions {
   /** Which device queue a job joins (default: ../jobs/device.ts). */
@@ -24,8 +25,6 @@ function filesOf(entry: IndexedSeries): string[] {
 }
 
 const HEARTBEAT_MS = 15_000;
-/** What the denoise pipeline denoises (other series of a job are skipped there). */
-const DENOISED_MODALITIES = new Set(['CT', 'PT']);
 
 const jobs: FastifyPluginAsyncTypebox<JobsRouteOptions> = async (app, opts) => {
   const queueDevice = opts.queueDevice ?? queueDeviceFor;
@@ -56,7 +55,7 @@ const jobs: FastifyPluginAsyncTypebox<JobsRouteOptions> = async (app, opts) => {
       const reference = request.body.reference ? index.series(request.body.reference) : null;
       const options: JobOptions = request.body.options ?? {};
       const model = options.model === undefined ? undefined : await resolveModel(options.model);
-      const denoised = series.filter((s) => DENOISED_MODALITIES.has(s.series.modality));
+      const denoised = series.filter((s) => isOneOf(DENOISED_MODALITIES, s.series.modality));
       // Before the job is accepted: uncertainty / hallucination need a calibrated model (400
       // E_USAGE / E_MODEL otherwise) and the job must fit the memory budget (400 E_MEMORY_BUDGET).
       await checkUncertaintyRequest(

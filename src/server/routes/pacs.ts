@@ -12,8 +12,8 @@ import { defaultModelsDir } from '../../models/index.js';
 import { serverPathRedactor } from '../http-errors.js';
 import { unreadableInstances, type PacsService } from '../pacs.js';
 import { errorResponses, pacsInfo, pacsOpened, pacsSeriesList, pacsSeriesParams, pacsStudies, pacsStudyParams, pacsStudyQuery } from '../schemas.js';
+import { DENOISED_MODALITIES, isOneOf } from '../../choices.js';
 
-const DENOISABLE = new Set(['CT', 'PT']);
 const DEFAULT_LIMIT = 100;
 
 const pacs: FastifyPluginAsyncTypebox = async (app) => {
@@ -52,7 +52,7 @@ const pacs: FastifyPluginAsyncTypebox = async (app) => {
           description: s.description,
           seriesNumber: s.seriesNumber,
           instances: s.instances,
-          denoisable: DENOISABLE.has(s.modality),
+          denoisable: isOneOf(DENOISED_MODALITIES, s.modality),
         })),
       };
     },
