@@ -7,6 +7,8 @@
  * independent posterior sample, and the Gaussian / bilateral / NLM filters tuned on the same slices.
  *
  * Run: npx tsx scripts/experiments/texture-mayo.ts [--cache /tmp/lowdose-texture-cache] [--diffusion all|none]
+ *   [--transfer docs/experiments/texture-transfer.json]  (adds the not-shipped re-injection shaped by
+ *   the model's noise transfer measured on water: ./texture-transfer-gain.ts)
  * Writes docs/experiments/texture-mayo.json, texture-mayo-nps-<case>.png and texture-mayo-transfer-<case>.png.
  */
 import os from 'node:os';
@@ -16,7 +18,8 @@ import { gaussianSmooth } from '../../src/filters/gaussian.js';
 import type { ClassicalMethod } from '../../src/filters/index.js';
 import type { Image2D } from '../../src/image.js';
 import { compareSlices, type IntensityRange } from '../../src/metrics/index.js';
-import { linePlot, saveFigure, saveJson } from './figures.js';
+import { linePlot, ROOT, saveFigure, saveJson } from './figures.js';
+import { readTransferTable, restoreByTransfer } from './texture-transfer-gain.js';
 import { modelIdentity, openModel, round } from './fixture-runs.js';
 import { cacheDir, cached, DOSE, KERNELS, loadCase, PATIENTS, runModel, tunedFilter, type MayoCase, type ModelRun } from './texture-mayo-runs.js';
 import { anatomyCorrected, flatRois, noiseOf, type NoiseSummary } from './texture-noise.js';
@@ -29,6 +32,7 @@ const { values: args } = parseArgs({
     model: { type: 'string', default: 'lowdose-ct' },
     device: { type: 'string', default: 'cpu' },
     threads: { type: 'string' },
+    transfer: { type: 'string' },
   },
 });
 
@@ -49,8 +53,10 @@ const DIFFUSION_RUNS: Array<ModelRun & { firstCaseOnly?: boolean }> = [
   { label: 'DDPM from noise, 20 steps', name: 'ddpm', steps: 20, firstCaseOnly: true },
 ];
 const WEIGHTS = [0.15, 0.25, textureWeight(DOSE), 0.4, 0.5];
+const TRANSFER_LABEL = 'model + re-injection by the measured transfer T(f)';
 
 const model = await openModel({ model: args.model, device: args.device, threads: args.threads });
+const transfer = (args.transfer ? readTransferTable(ROOT, args.transfer) : null) ?? undefined;
 const identity = modelIdentity(model);
 {
   const s = model.card.sampler;
@@ -81,6 +87,12 @@ for (const patient of PATIENTS) {
       const blended = smooth.map((d, i) => ({ ...d, data: blend(c.quarter[i]!.data, d.data, w) }));
       const theory = Math.abs(w - textureWeight(DOSE)) < 1e-9;
       add(`model + re-injection w = ${round(w, 3)}${theory ? ' (full-dose texture)' : ''}`, blended, { weight: round(w, 4), theory });
+    }
+    // The not-shipped candidate: re-injection shaped per frequency by the model's noise transfer
+    // measured on water (--transfer docs/experiments/texture-transfer.json).
+    if (transfer) {
+      const shaped = smooth.map((d, i) => ({ ...d, data: restoreByTransfer(c.quarter[i]!.data, d.data, { dose: DOSE, clip: [-1100, 3100], rows: d.rows, columns: d.columns, transfer }) }));
+      add(TRANSFER_LABEL, shaped);
     }
     // (a) an oracle independent posterior sample: D + sqrt(d) n_e' with n_e' the real extra noise
     // of another slice (same kernel and patient: the right NPS, variance d (1 - d) var(n_q)).
@@ -137,8 +149,8 @@ for (const patient of PATIENTS) {
     });
     printTable(c, rows);
     console.log(`  residual structure: ${JSON.stringify(structure)}; full-dose noise variance / extra noise variance ${correction.ratio.toFixed(3)}`);
-    const plotted = ['full dose (reference)', SMOOTH.label, ...rows.filter((r) => r['theory']).map((r) => r['label'] as string), 'nlm (tuned on these slices)'];
-    const short = (label: string) => label.replace(' (tuned on these slices)', '').replace(' (reference)', '').replace(/ \(default.*\)$/, '').replace(/ w = .*\(full-dose texture\)/, ' (full-dose texture)');
+    const plotted = ['full dose (reference)', SMOOTH.label, ...rows.filter((r) => r['theory']).map((r) => r['label'] as string), ...(sets.has(TRANSFER_LABEL) ? [TRANSFER_LABEL] : []), 'nlm (tuned on these slices)'];
+    const short = (label: string) => label.replace(' (tuned on these slices)', '').replace(' (reference)', '').replace(/ \(default.*\)$/, '').replace(/ w = .*\(full-dose texture\)/, ' w(d)').replace(' by the measured transfer T(f)', ' T(f)');
     const quarterNps = curves['quarter dose (input)']!.nps;
     saveFigure(
       `texture-mayo-nps-${c.name}.png`,
@@ -168,7 +180,7 @@ for (const patient of PATIENTS) {
 await model.release();
 
 saveJson('texture-mayo.json', {
-  command: 'npx tsx scripts/experiments/texture-mayo.ts',
+  command: `npx tsx scripts/experiments/texture-mayo.ts ${process.argv.slice(2).join(' ')}`.trim(),
   model: identity,
   dose: DOSE,
   theoryWeight: textureWeight(DOSE),

@@ -13,19 +13,25 @@
  * Run: npx tsx scripts/experiments/texture-water.ts   (about 3 minutes on the 2-core machine)
  * Writes docs/experiments/texture-water.json, texture-water-nps-dose<pct>.png, texture-water-transfer-dose<pct>.png.
  * A candidate: --model <card.json> --prefix <name> (files <name>.json, <name>-*.png) --sweep no (the
- * first table and T(f) only).
+ * first table and T(f) only). --transfer docs/experiments/texture-transfer.json adds the
+ * re-injection shaped by that measured noise transfer (./texture-transfer-gain.ts) to the first table.
  */
 import { restoreTexture, textureWeight } from '../../src/diffusion/texture.js';
 import type { NpsResult } from '../../src/metrics/index.js';
 import { npsOf, pooledNoise, smoothedPeak } from '../../src/qa/checks/index.js';
 import { uniformDisc, uniformRois } from '../../src/qa/regions.js';
 import type { QaCase, SliceStack } from '../../src/qa/types.js';
-import { linePlot, saveFigure, saveJson } from './figures.js';
+import { linePlot, ROOT, saveFigure, saveJson } from './figures.js';
+import { readTransferTable, restoreByTransfer } from './texture-transfer-gain.js';
 import { denoiseStack, fixtureGeometry, modelArgs, modelIdentity, openModel, readFixture, round, scoreStack } from './fixture-runs.js';
 
-const args = modelArgs({ prefix: { type: 'string', default: 'texture-water' }, sweep: { type: 'string', default: 'yes' } });
+const args = modelArgs({ prefix: { type: 'string', default: 'texture-water' }, sweep: { type: 'string', default: 'yes' }, transfer: { type: 'string' } });
 const prefix = args.prefix!;
 const model = await openModel(args);
+/** The not-shipped candidate: re-injection shaped by the model's transfer measured on water (--transfer <json>). */
+const measuredTransfer = (args.transfer ? readTransferTable(ROOT, args.transfer) : null) ?? undefined;
+const byTransfer = (slice: { data: Float32Array; rows: number; columns: number }, denoised: Float32Array, dose: number) =>
+  restoreByTransfer(slice.data, denoised, { dose, clip: [-1100, 3100], rows: slice.rows, columns: slice.columns, transfer: measuredTransfer });
 const results: Array<Record<string, unknown>> = [];
 const truth = await readFixture('water', 'truth');
 const full = await readFixture('water', 1);
@@ -38,6 +44,7 @@ for (const dose of [0.25, 0.1]) {
     [`input (${dose * 100} %)`]: low,
     'model smooth': stack(run.denoised),
     'model full-dose texture': stack(run.denoised.map((d, i) => restoreTexture(low.slices[i]!.data, d, { dose, clip: [-1100, 3100] }))),
+    ...(measuredTransfer ? { 'model, shaped by water T(f)': stack(run.denoised.map((d, i) => byTransfer(low.slices[i]!, d, dose))) } : {}),
   };
   const c: QaCase = { phantom: 'water', dose, geometry: fixtureGeometry('water'), truth, full, low, denoised: low };
   const disc = uniformDisc(c)!;
