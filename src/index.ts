@@ -192,6 +192,7 @@ export {
   calibrateCtI0,
   CT_DEFAULTS,
   estimateCtI0,
+  estimateVolumeCtI0,
   expectedNoiseStd,
   huToMu,
   insertCtNoise,

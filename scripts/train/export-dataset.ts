@@ -31,7 +31,7 @@ import { sliceOf, type Image2D, type Volume } from '../../src/image.js';
 import { CT_DEFAULTS, ctInsertionNoise, insertCtNoise, simulateCtFromTruth, type CtSimulationOptions } from '../../src/simulate/ct.js';
 import { generatePhantom } from '../../src/phantoms/index.js';
 import { Rng } from '../../src/util/random.js';
-import { estimateCtI0 } from '../../src/simulate/calibrate.js';
+import { estimateVolumeCtI0 } from '../../src/simulate/calibrate.js';
 import type { KernelPreset } from '../../src/simulate/filters.js';
 import { simulatePet } from '../../src/simulate/pet.js';
 import { doseKey as key, readF32 } from './cache-files.js';
@@ -133,9 +133,10 @@ function progress(msg: string): void {
 }
 
 /**
- * Full-dose photon count matched to the volume's own noise, as `lowdose simulate` does by default
- * (--i0 auto): the median of estimateCtI0 on the slices a quarter, half and three quarters in.
- * Without it a fixed i0 would give 2 to 10 times the intended noise variance at a nominal dose.
+ * Full-dose photon count matched to the volume's own noise (estimateVolumeCtI0: the median of
+ * estimateCtI0 on the slices a quarter, half and three quarters in); a packed subset keeps the i0
+ * it was packed with. Without it a fixed i0 would give 2 to 10 times the intended noise variance
+ * at a nominal dose.
  */
 const i0Cache = new Map<string, number>();
 function calibratedI0(nv: NiftiVolume): number {
@@ -144,10 +145,8 @@ function calibratedI0(nv: NiftiVolume): number {
   const key = nv.volume.description + nv.volume.slices.length;
   const cached = i0Cache.get(key);
   if (cached !== undefined) return cached;
-  const S = nv.volume.slices.length;
-  const picks = [...new Set([Math.floor(S / 4), Math.floor(S / 2), Math.floor((3 * S) / 4)])];
-  const est = picks.map((k) => estimateCtI0(sliceOf(nv.volume, k), { seed: 0, kernel: ctKernelOf(nv.sidecar), sliceIndex: k }).i0).sort((a, b) => a - b);
-  const i0 = est[Math.floor(est.length / 2)]!;
+  const { i0, slices } = estimateVolumeCtI0(nv.volume, { kernel: ctKernelOf(nv.sidecar) });
+  const est = slices.map((s) => s.i0).sort((a, b) => a - b);
   progress(`${nv.volume.description}: kernel ${ctKernelOf(nv.sidecar)}, calibrated i0 ${i0.toExponential(3)} from ${est.map((e) => e.toExponential(2)).join(', ')}`);
   i0Cache.set(key, i0);
   return i0;

@@ -46,10 +46,10 @@ import { gaussianSmooth } from '../../src/filters/gaussian.js';
 import { DEFAULT_PADDING_FILL, fillPadding } from '../../src/padding.js';
 import { pairSlices } from '../../src/metrics/slice-pairing.js';
 import { CT_PADDING_BELOW_HU, insertCtNoise, simulateCtFromTruth } from '../../src/simulate/ct.js';
-import { estimateCtI0 } from '../../src/simulate/calibrate.js';
+import { estimateVolumeCtI0 } from '../../src/simulate/calibrate.js';
 import { sliceOf } from '../../src/image.js';
-import { ctKernelOf, readNiftiVolume, type NiftiVolume } from '../train/nifti-volume.js';
-import type { FilterWindow, KernelPreset } from '../../src/simulate/filters.js';
+import { ctKernelOf, readNiftiVolume } from '../train/nifti-volume.js';
+import type { FilterWindow } from '../../src/simulate/filters.js';
 import { simulatePet } from '../../src/simulate/pet.js';
 import {
   boxMean,
@@ -280,14 +280,6 @@ interface SlicePair {
   readonly refVar: Float32Array;
 }
 
-/** Full-dose photons matched to the volume's own noise, as scripts/train/export-dataset.ts calibratedI0. */
-function calibratedI0(nv: NiftiVolume, kernel: KernelPreset): number {
-  const S = nv.volume.slices.length;
-  const picks = [...new Set([Math.floor(S / 4), Math.floor(S / 2), Math.floor((3 * S) / 4)])];
-  const est = picks.map((k) => estimateCtI0(sliceOf(nv.volume, k), { seed: 0, kernel, sliceIndex: k }).i0).sort((a, b) => a - b);
-  return est[Math.floor(est.length / 2)]!;
-}
-
 function referenceNoiseVariance(low: Image2D, reference: Float32Array, ratio: number): Float32Array {
   const { rows, columns } = low;
   const diff2 = new Float32Array(rows * columns);
@@ -300,7 +292,8 @@ async function slicePairs(set: DataSet): Promise<{ pairs: SlicePair[]; units: st
   if (set.kind === 'simulated') {
     const nv = readNiftiVolume(path.join(SHARED, 'ct', `${set.volume!}.nii.gz`));
     const kernel = ctKernelOf(nv.sidecar);
-    const i0 = calibratedI0(nv, kernel);
+    // Full-dose photons matched to the volume's own noise, as the training export's.
+    const { i0 } = estimateVolumeCtI0(nv.volume, { kernel });
     const S = nv.volume.slices.length;
     const picks = [...new Set(Array.from({ length: SIMULATED_SLICES }, (_, j) => Math.round(S * (0.2 + (0.6 * (j + 0.5)) / SIMULATED_SLICES))))];
     const raw = picks.map((k) => {

@@ -7,7 +7,7 @@ export { MU_WATER_CT_PER_MM, MU_WATER_PET_PER_MM, huToMu, muToHu } from './atten
 export { BOWTIE_KINDS, BOWTIE_SHAPES, bowtieTransmission, resolveBowtie } from './bowtie.js';
 export type { BowtieKind, BowtieShape, BowtieSpec } from './bowtie.js';
 export { MAX_TCM_STRENGTH, tubeCurrentModulation } from './tcm.js';
-export { calibrateCtI0, estimateCtI0 } from './calibrate.js';
+export { calibrateCtI0, estimateCtI0, estimateVolumeCtI0 } from './calibrate.js';
 export type { CircleRoi, CtI0Estimate } from './calibrate.js';
 export {
   CT_DEFAULTS,
