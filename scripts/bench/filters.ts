@@ -1,13 +1,15 @@
 /**
  * Speed and default strengths of the classical denoisers (src/filters).
  *
- *   npx tsx scripts/bench/filters.ts          time per 512x512 slice, one thread
- *   npx tsx scripts/bench/filters.ts --tune   mean PSNR / SSIM of a small grid of settings on real
- *                                             CT at 25 % dose and real PET at 25 % counts
+ *   npx tsx scripts/bench/filters.ts              time per 512x512 slice, one thread
+ *   npx tsx scripts/bench/filters.ts --tune       mean PSNR / SSIM of a small grid of settings on real
+ *                                                 CT at 25 % and 10 % dose and real PET at 25 % counts
+ *   npx tsx scripts/bench/filters.ts --tune ct    (or pet) one modality's grid only
  *
  * Tuning uses only volumes that the model card does not test on (scripts/train/export-dataset.ts:
  * CT training lidc-0001 and crlm-1004, validation lidc-0314; PET qin-hn-0139 training slices), with
- * low dose from the project's physics (insertCtNoise with the scanner-matched kernel, simulatePet).
+ * low dose from the project's physics: insertCtNoise with the scanner-matched kernel at the
+ * volume's calibrated full-dose i0 (estimateVolumeCtI0, as the training export), simulatePet.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +19,7 @@ import { classicalDenoise, type ClassicalDenoiseParams, type ClassicalMethod } f
 import { tuneParameter, type TunableParameter, type TuningPair } from '../../src/filters/tune.js';
 import { compareSlices } from '../../src/metrics/compare.js';
 import { defaultRange, maxValue } from '../../src/metrics/range.js';
+import { estimateVolumeCtI0 } from '../../src/simulate/calibrate.js';
 import { insertCtNoise } from '../../src/simulate/ct.js';
 import { simulatePet } from '../../src/simulate/pet.js';
 import { Rng } from '../../src/util/random.js';
@@ -82,10 +85,15 @@ function ctPairs(dose: number): TuningPair[] {
   const pairs: TuningPair[] = [];
   for (const name of ['lidc-0001-chest', 'crlm-1004-abdomen', 'lidc-0314-chest']) {
     const { volume, sidecar } = readNiftiVolume(path.join(SHARED, 'ct', `${name}.nii.gz`));
+    const kernel = ctKernelOf(sidecar);
+    // The dose is relative to the scan's own noise, as everywhere else in the toolkit (a fixed i0
+    // would give each volume another noise level at the same nominal dose).
+    const { i0 } = estimateVolumeCtI0(volume, { kernel });
+    console.log(`${name}: kernel ${kernel}, calibrated i0 ${i0.toExponential(3)}`);
     for (const fraction of [0.3, 0.5, 0.7]) {
       const k = Math.floor(fraction * volume.slices.length);
       const reference = sliceOf(volume, k);
-      const lowDose = insertCtNoise(reference, { dose, seed: 11, sliceIndex: k, kernel: ctKernelOf(sidecar) });
+      const lowDose = insertCtNoise(reference, { dose, seed: 11, sliceIndex: k, kernel, i0 });
       pairs.push({ lowDose, reference });
     }
   }
@@ -122,7 +130,12 @@ function inputScores(title: string, pairs: TuningPair[], modality: 'CT' | 'PT'):
   console.log(`${title} input: ${(psnr / pairs.length).toFixed(2)} dB / ${(ssim / pairs.length).toFixed(3)}`);
 }
 
-function tune(): void {
+function tune(which: 'ct' | 'pet' | 'both'): void {
+  if (which !== 'pet') tuneCt();
+  if (which !== 'ct') tunePet();
+}
+
+function tuneCt(): void {
   const ct = ctPairs(0.25);
   inputScores('CT 25 %', ct, 'CT');
   report('CT 25 %', 'gaussian', 'sigmaMm', ct, [0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.5], { modality: 'CT' });
@@ -139,7 +152,9 @@ function tune(): void {
   for (const [patchRadius, searchRadius] of [[2, 10], [2, 5], [2, 3]] as const) {
     report('CT 10 %', 'nlm', 'hFactor', ct10, [0.9, 1.2, 1.5], { modality: 'CT', patchRadius, searchRadius });
   }
+}
 
+function tunePet(): void {
   const pet = petPairs(0.25);
   inputScores('PET 25 %', pet, 'PT');
   report('PET 25 %', 'gaussian', 'sigmaMm', pet, [2, 3, 4, 4.5, 5, 6], { modality: 'PT' });
@@ -151,5 +166,10 @@ function tune(): void {
   }
 }
 
-if (process.argv.includes('--tune')) tune();
-else bench();
+const tuneAt = process.argv.indexOf('--tune');
+if (tuneAt < 0) bench();
+else {
+  const which = process.argv[tuneAt + 1] ?? 'both';
+  if (which !== 'ct' && which !== 'pet' && which !== 'both') throw new Error(`--tune takes ct, pet or nothing, not ${which}`);
+  tune(which);
+}

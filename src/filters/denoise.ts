@@ -6,7 +6,9 @@
  * Strengths of the edge-preserving filters scale with the noise SD of the input (given, or
  * estimated from the slice: ./noise.ts), so the defaults hold across doses; the Gaussian width is
  * fixed in mm. The defaults were tuned for PSNR against the normal-dose image on real CT at 25 %
- * dose and real PET at 25 % counts (docs/filters.md, `npx tsx scripts/bench/filters.ts --tune`).
+ * dose and real PET at 25 % counts (docs/filters.md, `npx tsx scripts/bench/filters.ts --tune`);
+ * the CT ones with noise at a fixed i0 of 1e5, noisier than these scans' calibrated 25 %, where
+ * lighter settings score best (docs/filters.md has both).
  */
 import { CLASSICAL_METHODS, type ClassicalMethod } from '../choices.js';
 import { LowdoseError } from '../errors.js';
@@ -58,9 +60,10 @@ export interface ClassicalDefaults {
 /**
  * Tuned for mean PSNR on volumes that the model card does not test on, at 25 % dose (CT) and 25 %
  * counts (PET), choosing among near-ties what also did best at 10 % dose; grids and scores are in
- * docs/filters.md. NLM does best with a small search window here (on CT, 7x7 beat 11x11 and 21x21
- * by 0.2 and 0.4 dB at 25 % dose, 0.1 and 0.5 dB at 10 %): distant patches in CT and PET are
- * rarely similar enough to help, and each adds some bias.
+ * docs/filters.md. NLM does best with a small search window here (on CT at the calibrated noise,
+ * each window at its best h, 7x7 beat 11x11 and 21x21 by 0.04 and 0.1 dB at 25 % dose, 0.1 and
+ * 0.4 dB at 10 %): distant patches in CT and PET are rarely similar enough to help, and each adds
+ * some bias.
  */
 export const CLASSICAL_DEFAULTS: Readonly<Record<FilterModality, ClassicalDefaults>> = Object.freeze({
   CT: Object.freeze({ sigmaMm: 0.5, sigmaSpatialMm: 1.0, rangeFactor: 3, hFactor: 1.5, patchRadius: 2, searchRadius: 3 }),
