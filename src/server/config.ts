@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { resolveMemoryBudget, type MemoryBudget } from '../pipeline/memory-budget.js';
 import { packagePath } from '../util/package-root.js';
-import { pullSessionName } from './pull-sessions.js';
+import { ownerTag } from '../util/owner-tag.js';
 
 export interface UploadLimits {
   /** Largest single file, bytes. */
@@ -29,7 +29,7 @@ export interface ServerConfig {
   /** Where every server on this work folder pulls PACS series to (`pacs/`), one folder per server session. */
   readonly pullRoot: string;
   /**
-   * This server's own pull folder (`pacs/<host>-<pid>-<random>/`): a cache for one server session,
+   * This server's own pull folder (`pacs/<host>-<pid>-<start>-<random>/`): a cache for one server session,
    * removed when the server closes, or by the next server to start once its process has ended
    * (./pull-sessions.ts, docs/pacs.md).
    */
@@ -93,7 +93,7 @@ export function resolveConfig(input: ConfigInput = {}): ServerConfig {
     uploadDir: path.join(workDir, 'uploads'),
     jobsDir: path.join(workDir, 'jobs'),
     pullRoot: path.join(workDir, 'pacs'),
-    pullDir: path.join(workDir, 'pacs', pullSessionName()),
+    pullDir: path.join(workDir, 'pacs', ownerTag()),
     modelDirs: (input.modelDirs ?? []).map((d) => path.resolve(d)),
     viewerDir: viewerDir && existsSync(path.join(viewerDir, 'index.html')) ? viewerDir : null,
     limits: { ...DEFAULT_LIMITS, ...input.limits },

@@ -101,8 +101,8 @@ function isRunning(pid: number): boolean {
   }
 }
 
-/** Why the lock's owner is known to be gone, or null when it may still be running. */
-export function staleReason(owner: LockOwner, host = hostname()): string | null {
+/** Why the lock's owner (or any process named by pid, host and start time) is known to be gone, or null when it may still be running. */
+export function staleReason(owner: Pick<LockOwner, 'pid' | 'host' | 'processStart'>, host = hostname()): string | null {
   if (owner.host !== host) return null;
   if (!isRunning(owner.pid)) return `process ${owner.pid} is no longer running`;
   if (owner.processStart !== null) {

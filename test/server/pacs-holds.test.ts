@@ -3,14 +3,16 @@
  * real path. And a pull folder lasts one server session: a starting server removes those of
  * sessions that have ended and keeps those of servers still running on the same work folder.
  */
-import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/server/app.js';
 import { PacsService, withoutQueries } from '../../src/server/pacs.js';
-import { clearEndedPullSessions, hostTag, parsePullSessionName, processRuns, pullSessionName } from '../../src/server/pull-sessions.js';
+import { clearEndedPullSessions } from '../../src/server/pull-sessions.js';
+import { processStartTime } from '../../src/util/folder-lock.js';
+import { hostTag, ownerTag } from '../../src/util/owner-tag.js';
+import { endedPid } from '../helpers/processes.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const root = mkdtempSync(path.join(os.tmpdir(), 'lowdose-pacs-holds-'));
@@ -41,8 +43,8 @@ describe('the pull folders', () => {
     // What servers on this work folder left: a series pulled by a session whose process has
     // ended, one in the old one-folder layout, one pulled by a server that still runs (this
     // process), an upload and a job output (all real CT files).
-    const ended = pullSessionName(await endedPid());
-    const running = pullSessionName();
+    const ended = ownerTag(await endedPid());
+    const running = ownerTag();
     cpSync(path.join(body, 'dose25'), path.join(work, 'pacs', ended, 'series-a'), { recursive: true });
     cpSync(path.join(body, 'dose25'), path.join(work, 'pacs', 'series-old-layout'), { recursive: true });
     cpSync(path.join(body, 'dose25'), path.join(work, 'pacs', running, 'series-b'), { recursive: true });
@@ -65,29 +67,20 @@ describe('the pull folders', () => {
 
   it('clearEndedPullSessions keeps folders of running processes and of other hosts, and accepts a root that does not exist', async () => {
     const pull = path.join(root, 'pull-only');
-    const names = { live: pullSessionName(101, 'here'), dead: pullSessionName(102, 'here'), elsewhere: pullSessionName(102, 'there.example-org') };
+    const dead = await endedPid();
+    const names = {
+      live: ownerTag(),
+      elsewhere: ownerTag(dead, 'there.example-org'),
+      dead: ownerTag(dead),
+      // This process's pid with another start time: the pid was reused, the session has ended.
+      reused: `${hostTag()}-${process.pid}-${processStartTime(process.pid)! + 1}-0123abcd`,
+    };
     for (const name of [...Object.values(names), 'legacy']) mkdirSync(path.join(pull, name), { recursive: true });
-    expect(await clearEndedPullSessions(pull, { host: 'here', runs: (pid) => pid === 101 })).toBe(2);
+    expect(await clearEndedPullSessions(pull)).toBe(3);
     expect(readdirSync(pull).sort()).toEqual([names.live, names.elsewhere].sort());
     expect(await clearEndedPullSessions(path.join(root, 'never-made'))).toBe(0);
   });
-
-  it('a session folder names its host and process', () => {
-    const name = pullSessionName(4242, hostTag('ct-scanner 3/a'));
-    expect(name).toMatch(/^ct-scanner_3_a-4242-[0-9a-f]{8}$/);
-    expect(parsePullSessionName(name)).toEqual({ host: 'ct-scanner_3_a', pid: 4242 });
-    expect(parsePullSessionName('0bbbf58522bf4a77')).toBeNull();
-    expect(processRuns(process.pid)).toBe(true);
-  });
 });
-
-/** The id of a process that has run and ended. */
-async function endedPid(): Promise<number> {
-  const child = spawn(process.execPath, ['-e', '']);
-  await new Promise((resolve) => child.once('exit', resolve));
-  expect(processRuns(child.pid!)).toBe(false);
-  return child.pid!;
-}
 
 describe('withoutQueries', () => {
   it('cuts the query (a patient ID) off every URL in a message and keeps the rest', () => {
