@@ -4,12 +4,13 @@
  * denoisePaths exactly as a folder would be, store the derived series (and any uncertainty
  * series) back, write `report.json`, and remove the pull folder only once everything succeeded,
  * so a rerun after a failure retrieves only what is missing and stores again what was not
- * finished. The protocols differ only in how they list, pull and store.
+ * finished; and not while another run of the same source still uses it (util/folder-claims.ts).
+ * The protocols differ only in how they list, pull and store.
  */
-import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { DENOISED_MODALITIES, isOneOf } from '../choices.js';
 import { LowdoseError, toLowdoseError } from '../errors.js';
+import { claimFolder } from '../util/folder-claims.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { denoisePaths, REPORT_FILE } from './denoise.js';
 import type { DenoiseOptions, DenoiseReport } from './types.js';
@@ -95,6 +96,20 @@ export interface RemoteSteps<R> {
 
 export async function denoiseRemote<R>(options: DenoiseOptions, steps: RemoteSteps<R>): Promise<R> {
   const log = options.log ?? (() => {});
+  // Another run of the same source pulls into the same folder: the last one to finish removes it.
+  const claim = await claimFolder(steps.pullDir);
+  let succeeded = false;
+  try {
+    const result = await pullDenoiseStore(options, steps, log);
+    succeeded = result.errors === 0;
+    return result.report;
+  } finally {
+    const removed = await claim.release({ remove: succeeded });
+    if (succeeded && !removed) log(`kept ${steps.pullDir} for another run of this source that is still using it`);
+  }
+}
+
+async function pullDenoiseStore<R>(options: DenoiseOptions, steps: RemoteSteps<R>, log: (message: string) => void): Promise<{ report: R; errors: number }> {
   const writeReport = (result: R) => writeFileAtomic(path.join(path.resolve(options.outDir), REPORT_FILE), `${JSON.stringify(result, null, 2)}\n`);
   let pulled: PulledFolder[];
   try {
@@ -107,7 +122,7 @@ export async function denoiseRemote<R>(options: DenoiseOptions, steps: RemoteSte
     log(e.message);
     const result = steps.report([], [{ ...e.toJSON(), path: e.path ?? steps.source }]);
     await writeReport(result);
-    return result;
+    return { report: result, errors: 1 };
   }
   const report = await denoisePaths(
     pulled.map((p) => p.dir),
@@ -129,6 +144,5 @@ export async function denoiseRemote<R>(options: DenoiseOptions, steps: RemoteSte
   }
   const result = steps.report(report.series, errors);
   await writeReport(result);
-  if (errors.length === 0) await rm(steps.pullDir, { recursive: true, force: true });
-  return result;
+  return { report: result, errors: errors.length };
 }
