@@ -11,6 +11,8 @@
  *   npx tsx scripts/experiments/consistency-count-level.ts --realisations 0-4,20-39 --set low-count   # the lowCount grid
  *   npx tsx scripts/experiments/consistency-count-level.ts --realisations 5-19 --main    # only the earlier and current defaults
  *   npx tsx scripts/experiments/consistency-count-level.ts --realisations 0-4 --size 75 --main   # 4.67 mm pixels
+ *   npx tsx scripts/experiments/consistency-count-level.ts --realisations 0-4,20-39 --set average   # averaging scale, region fits
+ *   npx tsx scripts/experiments/consistency-count-level.ts --realisations 5-19 --set average-chosen   # its choice on test
  *
  * Realisation k is the committed fixture (k = 0) or .cache/eval/consistency/fixtures-iec-<100+k>
  * (`npx tsx scripts/make-fixtures.ts iec --seed <100+k> --out <that dir>`). With `--size N` the
@@ -36,6 +38,7 @@ import {
   resolveConsistency,
   type ConsistencyCardField,
   type ConsistencySettings,
+  type LowCountSettings,
 } from '../../src/diffusion/consistency.js';
 import { classicalDenoise } from '../../src/filters/denoise.js';
 import { lesionStats } from '../../src/metrics/lesions.js';
@@ -104,6 +107,42 @@ const VOXEL: Record<string, ConsistencySettings> = {
   'bilateral, then 4.5 mm, k 0.85, 32 iterations': { ...shippedNow, iterations: 32 },
   'bilateral, then 3.5 mm, k 0.85, 16 iterations': { ...shippedNow, scaleMm: 3.5, iterations: 16 },
 };
+/**
+ * `--set average`: the region-mean step's averaging scale and passes around the card's 6 mm x5,
+ * and the one-constant-per-region fits (`fit` 'offset' / 'scale'): whether a smoother restore keeps
+ * SUVmean without the SUVmax overshoot on sts-001's coarser pixels (models/eval/consistency-pet-average.md).
+ */
+const lowWith = (averageMm: number, interiorMm: number, passes: number, extra: Partial<LowCountSettings> = {}): ConsistencySettings => ({
+  ...shippedNow,
+  lowCount: { ...low(BELOW, averageMm, interiorMm, passes), ...extra },
+});
+const AVERAGE: Record<string, ConsistencySettings> = {
+  'bilateral 5 mm / 6 SD, then 4.5 mm, k 0.85': shippedNow,
+  ...Object.fromEntries(
+    (
+      [
+        [6, 4, 5],
+        [7, 4, 5],
+        [8, 4, 5],
+        [9, 4, 5],
+        [10, 4, 5],
+        [7, 4, 8],
+        [8, 4, 8],
+        [8, 4, 3],
+        [8, 0, 5],
+        [8, 6, 5],
+      ] as const
+    ).map(([a, i, p]) => [`+ lowCount ${a} / ${i} mm x${p}`, lowWith(a, i, p)]),
+  ),
+  '+ lowCount region offset (gain >= 0.25), interior 4 mm': lowWith(6, 4, 5, { fit: 'offset', regionGain: 0.25 }),
+  '+ lowCount region scale (gain >= 0.25), interior 4 mm': lowWith(6, 4, 5, { fit: 'scale', regionGain: 0.25 }),
+};
+/** `--set average-chosen`: the row chosen on validation beside the one it would replace, for the test realisations. */
+const AVERAGE_CHOSEN: Record<string, ConsistencySettings> = {
+  'bilateral 5 mm / 6 SD, then 4.5 mm, k 0.85': shippedNow,
+  '+ lowCount 6 / 4 mm x5': lowWith(6, 4, 5),
+  '+ lowCount 7 / 4 mm x5': lowWith(7, 4, 5),
+};
 const SET = args.includes('--main') ? 'main' : opt('set', 'explore');
 const SETTINGS: Record<string, ConsistencySettings> =
   SET === 'main'
@@ -112,6 +151,10 @@ const SETTINGS: Record<string, ConsistencySettings> =
       ? LOW_COUNT
       : SET === 'voxel'
         ? VOXEL
+      : SET === 'average'
+        ? AVERAGE
+      : SET === 'average-chosen'
+        ? AVERAGE_CHOSEN
       : {
           'default (4.5 mm, k 1)': shipped,
           'lowCount 6 / 6 mm x3 (README candidate)': { ...shipped, lowCount: low(0.16, 6, 6, 3) },
