@@ -38,7 +38,6 @@ import {
   resolveConsistency,
   type ConsistencyCardField,
   type ConsistencySettings,
-  type LowCountSettings,
 } from '../../src/diffusion/consistency.js';
 import { classicalDenoise } from '../../src/filters/denoise.js';
 import { lesionStats } from '../../src/metrics/lesions.js';
@@ -108,14 +107,13 @@ const VOXEL: Record<string, ConsistencySettings> = {
   'bilateral, then 3.5 mm, k 0.85, 16 iterations': { ...shippedNow, scaleMm: 3.5, iterations: 16 },
 };
 /**
- * `--set average`: the region-mean step's averaging scale and passes around the card's 6 mm x5,
- * and the one-constant-per-region fits (`fit` 'offset' / 'scale'): whether a smoother restore keeps
- * SUVmean without the SUVmax overshoot on sts-001's coarser pixels (models/eval/consistency-pet-average.md).
+ * `--set average`: the region-mean step's averaging scale, passes and interior smoothing around
+ * 6 mm x5 (the card's until models/eval/consistency-pet-average.md chose 7 mm x5 here): whether a
+ * smoother restore keeps SUVmean without the SUVmax overshoot on sts-001's coarser pixels. (Two more
+ * rows, one G-weighted constant or factor per connected detected region, ran with commit 76d30c1's
+ * `lowCount.fit`, which lost and was removed.)
  */
-const lowWith = (averageMm: number, interiorMm: number, passes: number, extra: Partial<LowCountSettings> = {}): ConsistencySettings => ({
-  ...shippedNow,
-  lowCount: { ...low(BELOW, averageMm, interiorMm, passes), ...extra },
-});
+const lowWith = (averageMm: number, interiorMm: number, passes: number): ConsistencySettings => ({ ...shippedNow, lowCount: low(BELOW, averageMm, interiorMm, passes) });
 const AVERAGE: Record<string, ConsistencySettings> = {
   'bilateral 5 mm / 6 SD, then 4.5 mm, k 0.85': shippedNow,
   ...Object.fromEntries(
@@ -134,8 +132,6 @@ const AVERAGE: Record<string, ConsistencySettings> = {
       ] as const
     ).map(([a, i, p]) => [`+ lowCount ${a} / ${i} mm x${p}`, lowWith(a, i, p)]),
   ),
-  '+ lowCount region offset (gain >= 0.25), interior 4 mm': lowWith(6, 4, 5, { fit: 'offset', regionGain: 0.25 }),
-  '+ lowCount region scale (gain >= 0.25), interior 4 mm': lowWith(6, 4, 5, { fit: 'scale', regionGain: 0.25 }),
 };
 /** `--set average-chosen`: the row chosen on validation beside the one it would replace, for the test realisations. */
 const AVERAGE_CHOSEN: Record<string, ConsistencySettings> = {

@@ -100,21 +100,7 @@ export interface LowCountConfig {
   readonly interiorSigmaColumns: number;
   /** Correction passes, each from the residual left by the one before (1..100). */
   readonly passes: number;
-  /**
-   * How the residual is averaged (module comment, 4'): 'average' (absent: the default) the
-   * G-weighted local average of `averageSigma`, `passes` times; 'offset' one G-weighted constant per
-   * connected detected region, 'scale' one G-weighted factor on the estimate per region (both exact
-   * in one pass: `passes` and `averageSigma` unused).
-   */
-  readonly fit?: LowCountFit;
-  /** 'offset' / 'scale': a region is a connected set of pixels whose smoothed gain is at least this (0, 1]. */
-  readonly regionGain?: number;
 }
-
-export type LowCountFit = 'average' | 'offset' | 'scale';
-export const LOW_COUNT_FITS: readonly LowCountFit[] = ['average', 'offset', 'scale'];
-/** `regionGain` when a card leaves it out. */
-export const DEFAULT_REGION_GAIN = 0.25;
 
 export const DEFAULT_CONSISTENCY_ITERATIONS = 8;
 /** The low-pass is cut at 3 σ: the kernel keeps 99.7 % of its weight and costs 25 % fewer taps than 4 σ. */
@@ -147,8 +133,6 @@ export function checkConsistencyConfig(config: ConsistencyConfig): void {
       throw bad(`lowCount interior sigma must be >= 0, got ${low.interiorSigmaRows} x ${low.interiorSigmaColumns} px`);
     }
     if (!Number.isInteger(low.passes) || low.passes < 1 || low.passes > 100) throw bad(`lowCount.passes must be an integer in 1..100, got ${low.passes}`);
-    if (low.fit !== undefined && !LOW_COUNT_FITS.includes(low.fit)) throw bad(`lowCount.fit must be one of ${LOW_COUNT_FITS.join(', ')}, got ${String(low.fit)}`);
-    if (low.regionGain !== undefined && !(low.regionGain > 0 && low.regionGain <= 1)) throw bad(`lowCount.regionGain must be in (0, 1], got ${low.regionGain}`);
   }
   const bi = config.bilateral;
   if (bi) {
@@ -237,10 +221,6 @@ function regionMeanCorrection(z: Float32Array, measurement: Float32Array, gain: 
     const smooth = gaussianSmooth(z, rows, columns, low.interiorSigmaRows, low.interiorSigmaColumns, TRUNCATE);
     for (let i = 0; i < n; i++) z[i]! += gain[i]! * (smooth[i]! - z[i]!);
   }
-  if (low.fit === 'offset' || low.fit === 'scale') {
-    regionFit(z, measurement, gain, rows, columns, low.fit, low.regionGain ?? DEFAULT_REGION_GAIN);
-    return;
-  }
   const average = (values: ArrayLike<number>) => gaussianSmooth(values, rows, columns, low.averageSigmaRows, low.averageSigmaColumns, TRUNCATE);
   const norm = average(gain);
   const weighted = new Float32Array(n);
@@ -249,56 +229,6 @@ function regionMeanCorrection(z: Float32Array, measurement: Float32Array, gain: 
     const mean = average(weighted);
     // Where the region's weight is negligible so is gain: nothing to move there.
     for (let i = 0; i < n; i++) if (norm[i]! > 1e-6) z[i]! += gain[i]! * (mean[i]! / norm[i]!);
-  }
-}
-
-/**
- * `fit` 'offset' / 'scale' of step 4', in place on `z`: per connected region R (8-neighbours) of
- * pixels with gain G >= `regionGain`, the least-squares c of Σ_R G (y − z − c G b)² with b = 1
- * (offset) or b = z (scale), then z += c G b in R: the region's G-weighted sum of the residual
- * becomes zero in one pass, with a correction as smooth as G (and, for 'scale', shaped like the
- * estimate), so none of the measurement's texture comes in. Pixels outside every region keep z.
- */
-export function regionFit(z: Float32Array, measurement: Float32Array, gain: Float32Array, rows: number, columns: number, fit: 'offset' | 'scale', regionGain: number): void {
-  const n = rows * columns;
-  const label = new Int32Array(n).fill(-1);
-  const stack: number[] = [];
-  const members: number[] = [];
-  for (let seed = 0; seed < n; seed++) {
-    if (label[seed] !== -1 || !(gain[seed]! >= regionGain)) continue;
-    members.length = 0;
-    label[seed] = seed;
-    stack.push(seed);
-    while (stack.length > 0) {
-      const i = stack.pop()!;
-      members.push(i);
-      const y = Math.floor(i / columns);
-      const x = i - y * columns;
-      for (let dy = -1; dy <= 1; dy++) {
-        const yy = y + dy;
-        if (yy < 0 || yy >= rows) continue;
-        for (let dx = -1; dx <= 1; dx++) {
-          const xx = x + dx;
-          if (xx < 0 || xx >= columns) continue;
-          const j = yy * columns + xx;
-          if (label[j] === -1 && gain[j]! >= regionGain) {
-            label[j] = seed;
-            stack.push(j);
-          }
-        }
-      }
-    }
-    // Float64 sums: a region can hold most of a 512 x 512 slice.
-    let num = 0;
-    let den = 0;
-    for (const i of members) {
-      const b = fit === 'offset' ? gain[i]! : gain[i]! * z[i]!;
-      num += b * (measurement[i]! - z[i]!);
-      den += b * b;
-    }
-    if (!(den > 0)) continue;
-    const c = num / den;
-    for (const i of members) z[i]! += c * gain[i]! * (fit === 'offset' ? 1 : z[i]!);
   }
 }
 
@@ -403,8 +333,6 @@ export interface LowCountSettings {
   readonly averageMm: number;
   readonly interiorMm: number;
   readonly passes: number;
-  readonly fit?: LowCountFit;
-  readonly regionGain?: number;
 }
 
 /** The card field: a strength alone (scale and threshold at their defaults) or the full object. */
@@ -460,8 +388,6 @@ export function consistencyInPixels(settings: ConsistencySettings, pixelSpacing:
             interiorSigmaRows: settings.lowCount.interiorMm / dy,
             interiorSigmaColumns: settings.lowCount.interiorMm / dx,
             passes: settings.lowCount.passes,
-            ...(settings.lowCount.fit !== undefined ? { fit: settings.lowCount.fit } : {}),
-            ...(settings.lowCount.regionGain !== undefined ? { regionGain: settings.lowCount.regionGain } : {}),
           },
         }
       : {}),
@@ -477,9 +403,7 @@ export function consistencyInPixels(settings: ConsistencySettings, pixelSpacing:
 export function describeConsistency(settings: ConsistencySettings | null): string {
   if (!settings) return 'consistency off';
   const low = settings.lowCount;
-  const lowFit = (l: LowCountSettings) =>
-    l.fit === 'offset' || l.fit === 'scale' ? `region ${l.fit} (gain >= ${l.regionGain ?? DEFAULT_REGION_GAIN})` : `region mean ${l.averageMm} mm x ${l.passes}`;
-  const lowText = low ? `; below dose ${low.belowDose}: ${lowFit(low)}, interior ${low.interiorMm} mm` : '';
+  const lowText = low ? `; below dose ${low.belowDose}: region mean ${low.averageMm} mm x ${low.passes}, interior ${low.interiorMm} mm` : '';
   const bi = settings.bilateral;
   const biText = bi ? `; estimate smoothed first: bilateral ${bi.spatialMm} mm, range ${bi.rangeFactor} x its noise SD` : '';
   return `consistency ${settings.strength} (${settings.scaleMm} mm, ${settings.threshold} sd${lowText}${biText})`;

@@ -13,7 +13,6 @@ import { BETA_SCHEDULE_KINDS, type ScheduleConfig } from '../diffusion/schedules
 import type { TileSpec } from '../diffusion/tiling.js';
 import { TIMESTEP_SPACINGS } from '../diffusion/timesteps.js';
 import type { SamplerSettings } from '../diffusion/create-sampler.js';
-import { LOW_COUNT_FITS } from '../diffusion/consistency.js';
 
 export const MODEL_CARD_FORMAT = 'lowdose-model-card/1';
 
@@ -272,14 +271,8 @@ function consistency(p: Problems, v: Json): void {
     return;
   }
   for (const key of Object.keys(low)) {
-    if (!['belowDose', 'averageMm', 'interiorMm', 'passes', 'fit', 'regionGain'].includes(key)) {
-      p.add(`${field}.lowCount.${key}`, 'unknown field (known: belowDose, averageMm, interiorMm, passes, fit, regionGain)');
-    }
+    if (!['belowDose', 'averageMm', 'interiorMm', 'passes'].includes(key)) p.add(`${field}.lowCount.${key}`, 'unknown field (known: belowDose, averageMm, interiorMm, passes)');
   }
-  if (low.fit !== undefined && !(typeof low.fit === 'string' && (LOW_COUNT_FITS as readonly string[]).includes(low.fit))) {
-    p.add(`${field}.lowCount.fit`, `expected one of ${LOW_COUNT_FITS.map((f) => `"${f}"`).join(', ')}, got ${describe(low.fit)}`);
-  }
-  num(p, low, 'regionGain', `${field}.lowCount.regionGain`, (x) => x > 0 && x <= 1, 'a number in (0, 1]', true);
   num(p, low, 'belowDose', `${field}.lowCount.belowDose`, (x) => x > 0 && x <= 1, 'a dose fraction in (0, 1]');
   num(p, low, 'averageMm', `${field}.lowCount.averageMm`, (x) => x > 0 && x <= 100, 'a number of mm in (0, 100]');
   num(p, low, 'interiorMm', `${field}.lowCount.interiorMm`, (x) => x >= 0 && x <= 100, 'a number of mm in [0, 100]');
