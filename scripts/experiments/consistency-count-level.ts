@@ -110,8 +110,8 @@ const VOXEL: Record<string, ConsistencySettings> = {
  * `--set average`: the region-mean step's averaging scale, passes and interior smoothing around
  * 6 mm x5 (the card's until models/eval/consistency-pet-average.md chose 7 mm x5 here): whether a
  * smoother restore keeps SUVmean without the SUVmax overshoot on sts-001's coarser pixels. (Two more
- * rows, one G-weighted constant or factor per connected detected region, ran with commit 76d30c1's
- * `lowCount.fit`, which lost and was removed.)
+ * rows, one G-weighted constant or factor per connected detected region, ran with the `lowCount.fit`
+ * of the commit "Experiment: lowCount.fit 'offset' / 'scale'", which lost and was reverted.)
  */
 const lowWith = (averageMm: number, interiorMm: number, passes: number): ConsistencySettings => ({ ...shippedNow, lowCount: low(BELOW, averageMm, interiorMm, passes) });
 const AVERAGE: Record<string, ConsistencySettings> = {

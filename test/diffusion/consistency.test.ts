@@ -325,7 +325,7 @@ describe("the shipped lowdose-pet card's consistency depends on the declared dos
   };
 
   it('takes the region-mean step below a declared 16 %, the band step at 25 %, 50 % and an unknown dose', () => {
-    expect(settings.lowCount).toEqual({ belowDose: 0.16, averageMm: 6, interiorMm: 4, passes: 5 });
+    expect(settings.lowCount).toEqual({ belowDose: 0.16, averageMm: 7, interiorMm: 4, passes: 5 });
     expect([0.05, 0.1, 0.15].map((d) => usesLowCount(config, d))).toEqual([true, true, true]);
     expect([0, 0.16, 0.25, 0.5, 1].map((d) => usesLowCount(config, d))).toEqual([false, false, false, false, false]);
     const { measurement, estimate } = case_(0.3);
@@ -350,7 +350,7 @@ describe("the shipped lowdose-pet card's consistency depends on the declared dos
       return max;
     };
     expect(bias(estimate)).toBeLessThan(-0.2);
-    // The region mean gets within 5 % of the measurement's disc mean (seeds 77 to 80: 0.8 to 4.0 %),
+    // The region mean gets within 5 % of the measurement's disc mean (seeds 77 to 80: 1.0 to 4.3 %),
     // the band step within 2 %; what the region mean buys is the maximum and the background.
     expect(Math.abs(bias(low))).toBeLessThan(0.05);
     expect(Math.abs(bias(band))).toBeLessThan(0.02);
