@@ -9,6 +9,7 @@ import path from 'node:path';
 import { resolveMemoryBudget, type MemoryBudget } from '../pipeline/memory-budget.js';
 import { packagePath } from '../util/package-root.js';
 import { ownerTag } from '../util/owner-tag.js';
+import { privateTempDir } from '../util/private-temp.js';
 
 export interface UploadLimits {
   /** Largest single file, bytes. */
@@ -60,15 +61,18 @@ export function defaultDataDirs(cwd = process.cwd()): string[] {
   return dirs.filter((dir, i) => i > 0 || existsSync(dir));
 }
 
+/** The default work folder's name under the OS temp folder, one per user. */
+function defaultWorkDirName(): string {
+  try {
+    return `lowdose-serve-${os.userInfo().username.replace(/[^A-Za-z0-9_-]/g, '') || 'user'}`;
+  } catch {
+    return 'lowdose-serve-user';
+  }
+}
+
+/** The default work folder's path (for `--help`; `resolveConfig` creates it as a private folder). */
 export function defaultWorkDir(): string {
-  const user = (() => {
-    try {
-      return os.userInfo().username.replace(/[^A-Za-z0-9_-]/g, '') || 'user';
-    } catch {
-      return 'user';
-    }
-  })();
-  return path.join(os.tmpdir(), `lowdose-serve-${user}`);
+  return path.join(os.tmpdir(), defaultWorkDirName());
 }
 
 export interface ConfigInput {
@@ -83,7 +87,7 @@ export interface ConfigInput {
 }
 
 export function resolveConfig(input: ConfigInput = {}): ServerConfig {
-  const workDir = path.resolve(input.workDir ?? defaultWorkDir());
+  const workDir = input.workDir === undefined ? privateTempDir(defaultWorkDirName()) : path.resolve(input.workDir);
   const builtViewer = packagePath('viewer', 'dist');
   const viewerDir =
     input.viewerDir === null ? null : path.resolve(input.viewerDir ?? builtViewer);
