@@ -27,6 +27,8 @@ export {
 export type { FanBeamGeometry } from './ct-geometry.js';
 export { projectFanBeam } from './fan-projector.js';
 export { reconstructFanBeam } from './fbp.js';
+export { convertCtKernel, kernelConversionGain } from './kernel-conversion.js';
+export type { KernelConversionOptions } from './kernel-conversion.js';
 export { DEFAULT_BUTTERWORTH_ORDER, DEFAULT_KERNEL, FILTER_WINDOWS, KERNEL_PRESETS, describeKernel, resolveKernel, windowGain } from './filters.js';
 export { MAYO_QUARTER_DOSE, scannerKernel, scannerKernelPreset } from './scanner-kernels.js';
 export type { ScannerKernelMatch } from './scanner-kernels.js';
