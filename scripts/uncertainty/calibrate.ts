@@ -32,6 +32,7 @@
  *   npx tsx scripts/uncertainty/calibrate.ts --modality PT         # PET: IEC phantom, 25 % -> 10 %
  *   ... --write-card                                               # writes the card's `uncertainty` block
  *   npx tsx scripts/uncertainty/calibrate.ts --card-from models/eval/uncertainty-ct.json   # the block from a saved run
+ *   npx tsx scripts/uncertainty/calibrate.ts --rerender lidc-0001-chest:sharp   # + lidc-0001 re-rendered with the sharp kernel as a calibration group
  *
  * Writes models/eval/uncertainty-<ct|pet>[-<fold>].json and .md.
  */
@@ -49,7 +50,8 @@ import { CT_PADDING_BELOW_HU, insertCtNoise, simulateCtFromTruth } from '../../s
 import { estimateVolumeCtI0 } from '../../src/simulate/calibrate.js';
 import { sliceOf } from '../../src/image.js';
 import { ctKernelOf, readNiftiVolume } from '../train/nifti-volume.js';
-import type { FilterWindow } from '../../src/simulate/filters.js';
+import { KERNEL_PRESETS, type FilterWindow, type KernelPreset } from '../../src/simulate/filters.js';
+import { convertCtKernel } from '../../src/simulate/kernel-conversion.js';
 import { simulatePet } from '../../src/simulate/pet.js';
 import {
   boxMean,
@@ -85,6 +87,17 @@ const { values: args } = parseArgs({
     'target-coverage': { type: 'string', default: '0.94' },
     /** Reuse the denoiser runs kept in .cache/uncertainty/ (same model file, seed, K list). */
     reuse: { type: 'boolean', default: false },
+    /**
+     * Training-side volumes re-rendered with another kernel, as extra calibration groups:
+     * `lidc-0001-chest:sharp[,...]` (docs/uncertainty.md, "A sharp kernel on the calibration side").
+     */
+    rerender: { type: 'string' },
+    /**
+     * The re-rendered reference's noise: 'converted' (the original pair's insertion noise converted,
+     * over the ratio measured on it) or 'pair' (the re-rendered pair's own measured ratio, whose two
+     * noises differ in texture): the second is a sensitivity check.
+     */
+    'rerender-reference': { type: 'string', default: 'converted' },
   },
 });
 
@@ -127,6 +140,8 @@ interface DataSet {
   /** 'simulated': the volume's name in ../shared/ct and the dose fraction. */
   readonly volume?: string;
   readonly dose?: number;
+  /** 'simulated': the kernel the volume is re-rendered with (rerenderedPairs); absent = as scanned. */
+  readonly rerender?: KernelPreset;
 }
 
 function fixtureSimulation(phantom: string): Record<string, unknown> {
@@ -140,6 +155,22 @@ function fixtureSimulation(phantom: string): Record<string, unknown> {
  */
 const SIMULATED_TRAIN = ['lidc-0001-chest', 'crlm-1004-abdomen'];
 const SIMULATED_TEST = ['lungdx-a0001-chest-kernelB', 'lungdx-a0001-chest-kernelL', 'crlm-1006-abdomen'];
+/**
+ * --rerender: [volume, kernel] pairs. Only training-side volumes: a test volume re-rendered would be
+ * held-out anatomy on the calibration side (lungdx-a0001 is held out in both its kernels).
+ */
+const RERENDER: ReadonlyArray<readonly [string, KernelPreset]> = (args.rerender ?? '')
+  .split(',')
+  .filter(Boolean)
+  .map((item) => {
+    const [volume = '', kernel = ''] = item.split(':');
+    if (!SIMULATED_TRAIN.includes(volume)) throw new Error(`--rerender ${item}: only the calibration side's volumes (${SIMULATED_TRAIN.join(', ')})`);
+    if (!(kernel in KERNEL_PRESETS)) throw new Error(`--rerender ${item}: kernel must be one of ${Object.keys(KERNEL_PRESETS).join(', ')}`);
+    return [volume, kernel as KernelPreset] as const;
+  });
+if (!['converted', 'pair'].includes(args['rerender-reference'])) throw new Error(`--rerender-reference: converted or pair, got ${args['rerender-reference']}`);
+const PAIR_REFERENCE = args['rerender-reference'] === 'pair';
+const rerenderGroup = (volume: string, kernel: KernelPreset) => `${volume}-${kernel}${PAIR_REFERENCE ? '-pairref' : ''}`;
 /** Slices per simulated volume (evenly spaced over its middle 60 %): the CPU budget. */
 const SIMULATED_SLICES = Number(args['simulated-slices']);
 /** Doses of the simulated volumes: the model's evaluation doses (scripts/train/export-dataset.ts CT_EVAL_DOSES). */
@@ -160,6 +191,12 @@ function dataSets(): DataSet[] {
       for (const volume of [...SIMULATED_TRAIN, ...SIMULATED_TEST]) {
         for (const dose of SIMULATED_DOSES) {
           sets.push({ name: `${volume} dose${Math.round(dose * 100)}`, group: volume, kind: 'simulated', volume, dose });
+        }
+      }
+      for (const [volume, kernel] of RERENDER) {
+        for (const dose of SIMULATED_DOSES) {
+          const group = rerenderGroup(volume, kernel);
+          sets.push({ name: `${group} dose${Math.round(dose * 100)}`, group, kind: 'simulated', volume, dose, rerender: kernel });
         }
       }
     }
@@ -289,6 +326,7 @@ function referenceNoiseVariance(low: Image2D, reference: Float32Array, ratio: nu
 
 /** The slice pairs of a data set, with the reference noise worked out (measuring the noise ratio once). */
 async function slicePairs(set: DataSet): Promise<{ pairs: SlicePair[]; units: string }> {
+  if (set.kind === 'simulated' && set.rerender) return rerenderedPairs(set, set.rerender);
   if (set.kind === 'simulated') {
     const nv = readNiftiVolume(path.join(SHARED, 'ct', `${set.volume!}.nii.gz`));
     const kernel = ctKernelOf(nv.sidecar);
@@ -332,6 +370,60 @@ async function slicePairs(set: DataSet): Promise<{ pairs: SlicePair[]; units: st
     pairs: read.map(({ index, low, full, r }) => {
       const ref = set.kind === 'noise-free-scan' ? noiseFreeScan(full, reference.slices[r]!.unitsScale, set.simulation!, r) : full.data;
       return { index, low, reference: ref, refVar: set.kind === 'noisy' ? referenceNoiseVariance(low, ref, ratio!) : new Float32Array(ref.length) };
+    }),
+  };
+}
+
+/**
+ * A training-side volume as if its scan had been reconstructed with `kernel` (docs/uncertainty.md):
+ * the normal-dose slice converted from its own kernel (convertCtKernel: the ratio of the two FBP
+ * windows, capped), and its low dose by the project's insertion with the same photon count as the
+ * volume's own data set (estimateVolumeCtI0 with its own kernel: the photons belong to the scan,
+ * not to the kernel) and the same seed, the noise reconstructed with `kernel`. The reference's own noise is
+ * the original's, converted: per pixel boxmean((H (Q − F))²) / r, with Q − F the original kernel's
+ * insertion noise at this dose, H the same conversion and r = var(H (Q − F)) / var(H F) measured as
+ * for every simulated pair (measureNoiseRatio) on the original pair converted alike, so that both
+ * noises have one texture. (The re-rendered pair's own ratio would mix two textures: converted
+ * reference noise and `kernel` insertion noise; it is logged, and used only by
+ * `--rerender-reference pair`, a sensitivity check.)
+ */
+async function rerenderedPairs(set: DataSet, kernel: KernelPreset): Promise<{ pairs: SlicePair[]; units: string }> {
+  const nv = readNiftiVolume(path.join(SHARED, 'ct', `${set.volume!}.nii.gz`));
+  const own = ctKernelOf(nv.sidecar);
+  const { i0 } = estimateVolumeCtI0(nv.volume, { kernel: own });
+  const S = nv.volume.slices.length;
+  const picks = [...new Set(Array.from({ length: SIMULATED_SLICES }, (_, j) => Math.round(S * (0.2 + (0.6 * (j + 0.5)) / SIMULATED_SLICES))))];
+  const raw = picks.map((k) => {
+    const full = sliceOf(nv.volume, k);
+    const original = insertCtNoise(full, { dose: set.dose!, seed: 7, sliceIndex: k, kernel: own, electronicNoise: 5, i0 });
+    const converted = convertCtKernel(full, own, kernel);
+    const low = insertCtNoise(converted, { dose: set.dose!, seed: 7, sliceIndex: k, kernel, electronicNoise: 5, i0 });
+    const padding = Uint8Array.from(full.data, (v) => (v < CT_PADDING_BELOW_HU ? 1 : 0));
+    // H (Q − F) = H Q − H F: the conversion is linear.
+    const originalConverted = convertCtKernel(original, own, kernel);
+    const convertedNoise = originalConverted.data.map((v, p) => v - converted.data[p]!);
+    return { index: k, full, originalConverted, converted, convertedNoise, low: { ...low, padding } };
+  });
+  let ownRatio = noiseRatios.get(set.name);
+  if (ownRatio === undefined) {
+    const convertedRatio = measureNoiseRatio(raw.map((r) => ({ low: r.originalConverted, full: r.converted })), set.name);
+    const pairRatio = measureNoiseRatio(raw.map((r) => ({ low: r.low, full: r.converted })), set.name);
+    ownRatio = PAIR_REFERENCE ? pairRatio : convertedRatio;
+    noiseRatios.set(set.name, ownRatio);
+    const rms = (a: ArrayLike<number>, b?: ArrayLike<number>) => Math.sqrt(Array.from(a, (v, p) => (v - (b ? b[p]! : 0)) ** 2).reduce((x, y) => x + y, 0) / a.length);
+    console.error(
+      `${set.name}: reference noise ratio ${convertedRatio.toFixed(2)} on the original pair converted alike, ${pairRatio.toFixed(2)} on the re-rendered pair; using ${ownRatio.toFixed(2)}; ` +
+        `slice ${raw[0]!.index}: inserted ${kernel} noise RMS ${rms(raw[0]!.low.data, raw[0]!.converted.data).toFixed(1)} HU, ${own} insertion noise converted ${rms(raw[0]!.convertedNoise).toFixed(1)} HU, ` +
+        `normal-dose noise SD ${estimateSeriesNoise([raw[0]!.full], 'CT').toFixed(1)} -> ${estimateSeriesNoise([raw[0]!.converted], 'CT').toFixed(1)} HU`,
+    );
+  }
+  const ratio = ownRatio;
+  return {
+    units: 'HU',
+    pairs: raw.map((r) => {
+      const { rows, columns, pixelSpacing } = r.full;
+      const refVar = boxMean(r.convertedNoise.map((v) => v * v), rows, columns, windowRadius(REF_NOISE_WINDOW_MM, pixelSpacing)).map((v) => v / ratio);
+      return { index: r.index, low: r.low, reference: r.converted.data, refVar };
     }),
   };
 }
@@ -486,7 +578,7 @@ function inputsStamp(set: DataSet): string {
   };
   if (set.kind === 'simulated') {
     const volume = path.join(SHARED, 'ct', `${set.volume!}.nii.gz`);
-    hash.update(`${set.dose!};`).update(readFileSync(volume));
+    hash.update(`${set.dose!};${set.rerender ? `${set.rerender};${args['rerender-reference']}` : ''};`).update(readFileSync(volume));
     const simulator = path.join(REPO, 'src', 'simulate');
     for (const source of readdirSync(simulator).filter((f) => f.endsWith('.ts')).sort()) hash.update(source).update(readFileSync(path.join(simulator, source)));
   } else {
@@ -698,7 +790,11 @@ async function main(): Promise<void> {
   }
   const sets = dataSets();
   // The training side only: Mayo L143 (the model was trained on its pairs) and the simulated volumes the model was trained on.
-  const calibrationGroup = args['calibrate-on'] ?? (modality === 'CT' ? ['L143', ...(SIMULATED_SLICES > 0 ? SIMULATED_TRAIN : [])].join(',') : 'iec25');
+  const calibrationGroup =
+    args['calibrate-on'] ??
+    (modality === 'CT'
+      ? ['L143', ...(SIMULATED_SLICES > 0 ? [...SIMULATED_TRAIN, ...RERENDER.map(([v, k]) => rerenderGroup(v, k))] : [])].join(',')
+      : 'iec25');
   const calibrationGroups = new Set(calibrationGroup.split(','));
   for (const g of calibrationGroups) {
     if (!sets.some((s) => s.group === g)) throw new Error(`--calibrate-on ${g}: no such group (${[...new Set(sets.map((s) => s.group))].join(', ')})`);
@@ -745,9 +841,9 @@ async function main(): Promise<void> {
   const bestRho = Math.max(...fits.map((f) => f.calibrationSpearman));
   const recommended = fits.filter((f) => f.calibrationSpearman >= bestRho - 0.02).sort((a, b) => a.samples - b.samples)[0]!;
   // Every option that changes the result is in the command (the card's record of how it was made).
-  const command = `npx tsx scripts/uncertainty/calibrate.ts --modality ${modality}${args.model ? ` --model ${args.model}` : ''}${args['simulated-slices'] !== '3' ? ` --simulated-slices ${args['simulated-slices']}` : ''}${args.samples !== '2,4,8' ? ` --samples ${args.samples}` : ''}${SEED !== 0 ? ` --seed ${SEED}` : ''}${args['calibrate-on'] ? ` --calibrate-on ${calibrationGroup}` : ''}${args['target-coverage'] !== '0.94' ? ` --target-coverage ${args['target-coverage']}` : ''}${args['write-card'] ? ' --write-card' : ''}`;
+  const command = `npx tsx scripts/uncertainty/calibrate.ts --modality ${modality}${args.model ? ` --model ${args.model}` : ''}${args['simulated-slices'] !== '3' ? ` --simulated-slices ${args['simulated-slices']}` : ''}${args.samples !== '2,4,8' ? ` --samples ${args.samples}` : ''}${SEED !== 0 ? ` --seed ${SEED}` : ''}${args.rerender ? ` --rerender ${args.rerender}` : ''}${args.rerender && PAIR_REFERENCE ? ' --rerender-reference pair' : ''}${args['calibrate-on'] ? ` --calibrate-on ${calibrationGroup}` : ''}${args['target-coverage'] !== '0.94' ? ` --target-coverage ${args['target-coverage']}` : ''}${args['write-card'] ? ' --write-card' : ''}`;
   const report = { model: modelName, modality, seed: SEED, calibratedOn: calibrationGroup, targetCoverage: TARGET_COVERAGE, patch: PATCH, fits, recommendedSamples: recommended.samples, rows, command };
-  const suffix = `${modality === 'CT' ? 'ct' : 'pet'}${args['calibrate-on'] ? `-${calibrationGroup.toLowerCase().replace(/,/g, '-')}` : ''}${args['target-coverage'] !== '0.94' ? `-target${args['target-coverage']}` : ''}`;
+  const suffix = `${modality === 'CT' ? 'ct' : 'pet'}${args.rerender ? `-rerender-${args.rerender.toLowerCase().replace(/[,:]/g, '-')}${PAIR_REFERENCE ? '-pairref' : ''}` : ''}${args['calibrate-on'] ? `-${calibrationGroup.toLowerCase().replace(/,/g, '-')}` : ''}${args['target-coverage'] !== '0.94' ? `-target${args['target-coverage']}` : ''}`;
   // (the default fold writes uncertainty-ct.json / uncertainty-pet.json)
   writeFileSync(path.join(args.out, `uncertainty-${suffix}.json`), `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(path.join(args.out, `uncertainty-${suffix}.md`), markdown(report));
@@ -794,7 +890,7 @@ function markdown(r: { model: string; calibratedOn: string; fits: Fit[]; recomme
 /** Which kind of data a group is, for the summary. */
 function kindOf(group: string): string {
   if (/^L\d+$/.test(group)) return `Mayo ${group}`;
-  if (SIMULATED_TRAIN.includes(group) || SIMULATED_TEST.includes(group)) return 'simulated volumes';
+  if (SIMULATED_TRAIN.includes(group) || SIMULATED_TEST.includes(group) || RERENDER.some(([v, k]) => rerenderGroup(v, k) === group)) return 'simulated volumes';
   return 'phantoms';
 }
 

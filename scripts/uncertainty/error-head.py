@@ -38,7 +38,7 @@ import torch.nn.functional as F
 from scipy.ndimage import uniform_filter
 from scipy.stats import spearmanr
 
-from raw_cache import CALIBRATION_GROUPS, CALIBRATION_SERIES, read_planes, slice_files, tissue_patches
+from raw_cache import CALIBRATION_GROUPS, CALIBRATION_SERIES, is_rerendered, read_planes, slice_files, tissue_patches
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 parser = argparse.ArgumentParser()
@@ -277,7 +277,7 @@ def main():
     t0 = time.time()
     data = dict(load(setdir) for setdir in sorted(os.listdir(RAW)))
     print(f'{len(data)} series loaded ({time.time() - t0:.0f} s)', flush=True)
-    held = [n for n in data if n not in TRAIN]
+    held = [n for n in data if n not in TRAIN and not is_rerendered(n)]
     before = {K: {n: dict(coverage=coverage(s), spearman=rank(s)) for n, s in ((n, stats(d, card_variance(d, K))) for n, d in data.items())} for K in KS}
     refit = {}
     for K in KS:

@@ -21,6 +21,24 @@ CALIBRATION_GROUPS = {
 CALIBRATION_SERIES = [s for group in CALIBRATION_GROUPS.values() for s in group]
 
 
+def series_dir(name):
+    """A data set's name as calibrate.ts writes it in file names (every run of non-alphanumerics -> '_')."""
+    return re.sub(r'[^A-Za-z0-9]+', '_', name)
+
+
+def rerender_group(spec):
+    """calibrate.ts --rerender 'volume:kernel' (e.g. lidc-0001-chest:sharp): (the calibration group of its
+    source volume, its two series). Same patient, same group: leaving a group out leaves the patient out."""
+    volume, kernel = spec.split(':')
+    group = next(g for g, series in CALIBRATION_GROUPS.items() if series[0].startswith(series_dir(volume) + '_'))
+    return group, [series_dir(f'{volume}-{kernel} dose{d}') for d in (25, 10)]
+
+
+def is_rerendered(series):
+    """A series calibrate.ts --rerender made (a training volume in another kernel): never held out."""
+    return re.search(r'_(sharp|standard|smooth|siemens_b30f|siemens_d45f)(_pairref)?_dose\d+$', series) is not None
+
+
 def slice_files(raw, setdir):
     """The slice-<k>.json files of one cached series, in slice order."""
     files = glob.glob(os.path.join(raw, setdir, 'slice-*.json'))

@@ -36,7 +36,7 @@ from scipy.ndimage import gaussian_filter, uniform_filter
 from scipy.optimize import minimize
 from scipy.stats import spearmanr
 
-from raw_cache import CALIBRATION_GROUPS, CALIBRATION_SERIES, load_series, tissue_patches
+from raw_cache import CALIBRATION_GROUPS, CALIBRATION_SERIES, is_rerendered, load_series, tissue_patches
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 parser = argparse.ArgumentParser()
@@ -220,7 +220,7 @@ def nll_fit(names, train):
 
 
 def held_out_line(label, names, w, blend=0.0):
-    held = [s for s in DATA if s not in TRAIN]
+    held = [s for s in DATA if s not in TRAIN and not is_rerendered(s)]
     cov = {s: coverage(w, s, names, blend) for s in held}
     rho = {s: rank(w, s, names, blend) for s in held}
     train_cov = [coverage(w, s, names, blend) for s in TRAIN]
@@ -256,7 +256,7 @@ def main():
     what = {'rn6': 'local input noise: boxmean((input − output)², 6 mm)', 'rn12': 'the same, 12 mm', 'rdlp6': 'removed component low-passed at 1.5 mm, boxmean 6 mm',
             'g2_3': 'output gradient energy, 3 mm (edges)', 'g2_12': 'output gradient energy, 12 mm', 'g2N2': 'gradient energy × inputNoise²',
             'N2lung': 'inputNoise² where the output is lung (< −600 HU)', 'N2air': 'inputNoise² where the output is < −150 HU'}
-    held = [s for s in DATA if s not in TRAIN]
+    held = [s for s in DATA if s not in TRAIN and not is_rerendered(s)]
     for extra in what:
         names = ['std2', extra]
         m0 = np.median(np.concatenate([design(names, s)[0][:, 0] for s in TRAIN]))
