@@ -6,9 +6,8 @@
  * Strengths of the edge-preserving filters scale with the noise SD of the input (given, or
  * estimated from the slice: ./noise.ts), so the defaults hold across doses; the Gaussian width is
  * fixed in mm. The defaults were tuned for PSNR against the normal-dose image on real CT at 25 %
- * dose and real PET at 25 % counts (docs/filters.md, `npx tsx scripts/bench/filters.ts --tune`);
- * the CT ones with noise at a fixed i0 of 1e5, noisier than these scans' calibrated 25 %, where
- * lighter settings score best (docs/filters.md has both).
+ * and 10 % dose (noise inserted at each volume's calibrated i0) and real PET at 25 % counts
+ * (docs/filters.md, `npx tsx scripts/bench/filters.ts --tune`).
  */
 import { CLASSICAL_METHODS, type ClassicalMethod } from '../choices.js';
 import { LowdoseError } from '../errors.js';
@@ -58,15 +57,18 @@ export interface ClassicalDefaults {
 }
 
 /**
- * Tuned for mean PSNR on volumes that the model card does not test on, at 25 % dose (CT) and 25 %
- * counts (PET), choosing among near-ties what also did best at 10 % dose; grids and scores are in
- * docs/filters.md. NLM does best with a small search window here (on CT at the calibrated noise,
- * each window at its best h, 7x7 beat 11x11 and 21x21 by 0.04 and 0.1 dB at 25 % dose, 0.1 and
- * 0.4 dB at 10 %): distant patches in CT and PET are rarely similar enough to help, and each adds
- * some bias.
+ * Tuned for mean PSNR on volumes that the model card does not test on; grids and scores are in
+ * docs/filters.md. CT: each default has the best mean gain over the input across 25 % and 10 %
+ * dose (noise at each volume's calibrated i0), an interior optimum of its grid: Gaussian 0.35 mm
+ * (+0.95 / +1.80 dB; the earlier 0.5 mm scored 1.7 dB below its input at 25 %), bilateral 1 mm
+ * with range 2 x noise SD (+2.67 / +4.22 dB), NLM 3x3 patches, 7x7 search, h 1 x noise SD
+ * (+3.08 / +5.19 dB). Small patches suit noise this low against the [-1000, 1000] HU range (the
+ * IPOL 2011 table also takes 3x3 for low noise), and a small search window beat 11x11 and 21x21:
+ * distant patches in CT and PET are rarely similar enough to help, and each adds some bias. PET: 25 %
+ * counts, choosing among near-ties what also did best at 10 %.
  */
 export const CLASSICAL_DEFAULTS: Readonly<Record<FilterModality, ClassicalDefaults>> = Object.freeze({
-  CT: Object.freeze({ sigmaMm: 0.5, sigmaSpatialMm: 1.0, rangeFactor: 3, hFactor: 1.5, patchRadius: 2, searchRadius: 3 }),
+  CT: Object.freeze({ sigmaMm: 0.35, sigmaSpatialMm: 1.0, rangeFactor: 2, hFactor: 1, patchRadius: 1, searchRadius: 3 }),
   PT: Object.freeze({ sigmaMm: 4.5, sigmaSpatialMm: 5.0, rangeFactor: 6, hFactor: 1.6, patchRadius: 2, searchRadius: 3 }),
 });
 
@@ -76,7 +78,7 @@ export type ClassicalSettings = Readonly<Record<string, number | string>>;
 export interface ClassicalDenoiseResult {
   /** The filtered slice, same size and spacing as the input. */
   readonly data: Float32Array;
-  /** One line, e.g. "non-local means, 5x5 patches, 7x7 search, h 38 HU (1.5 x noise SD), noise SD 25.3 HU (estimated in soft tissue)". */
+  /** One line, e.g. "non-local means, 3x3 patches, 7x7 search, h 25.3 HU (1 x noise SD), noise SD 25.3 HU (estimated in soft tissue)". */
   readonly description: string;
   readonly settings: ClassicalSettings;
 }

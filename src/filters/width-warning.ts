@@ -1,7 +1,7 @@
 /**
  * Does a classical filter's default width act on this series' pixels at all?
  *
- * The CT defaults were tuned on 0.6 to 0.8 mm pixels (docs/filters.md): a 0.5 mm Gaussian or a
+ * The CT defaults were tuned on 0.7 to 0.8 mm pixels (docs/filters.md): a 0.35 mm Gaussian or a
  * 1 mm bilateral spatial sigma. On a coarser grid the same width in mm is a fraction of a pixel,
  * and below about 0.4 pixels a pixel's nearest neighbours weigh under 5 % of the centre: the
  * "filtered" series is nearly the input, and a comparison would credit the filter with nothing

@@ -42,7 +42,7 @@ describe.skipIf(!hasChromium)('several methods side by side (headless Chromium)'
     root = mkdtempSync(path.join(os.tmpdir(), 'lowdose-e2e-methods-'));
     const data = path.join(root, 'data');
     study = await writeFixtureStudy(data, UPDATE_SCREENSHOT ? { size: 512, slices: 6, lowDose: 'physics' } : { size: 64, slices: 6 }); // its NLM
-    // The CT Gaussian's default 0.5 mm barely touches a 0.84 mm slice: the screenshot shows the bilateral filter instead.
+    // The CT Gaussian's default 0.35 mm barely touches a 0.84 mm slice: the screenshot shows the bilateral filter instead.
     await denoisePaths([study.lowDoseDir], { outDir: path.join(data, 'gaussian'), method: CLASSICAL });
     // The per-pixel test model is no denoiser, but a real diffusion run (sampler, report) for a third pane; the screenshot takes the shipped CT model.
     await denoisePaths(

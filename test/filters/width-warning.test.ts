@@ -15,16 +15,19 @@ const root = mkdtempSync(path.join(os.tmpdir(), 'lowdose-filter-width-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe('filterWidthWarning', () => {
-  it('warns when the default sigma leaves a neighbour under 5 % of the weight: CT Gaussian (0.5 mm) from about 1.23 mm pixels, bilateral (1 mm) from 2.45 mm', () => {
-    expect(filterWidthWarning('gaussian', 'CT', 'S', [0.98, 0.98])).toBeNull();
-    expect(filterWidthWarning('gaussian', 'CT', 'S', [1.2, 1.2])).toBeNull();
-    const coarse = filterWidthWarning('gaussian', 'CT', 'S', [1.45, 1.45])!;
-    expect(coarse.code).toBe('E_FILTER_WIDTH');
-    expect(coarse.message).toMatch(/S: the gaussian filter's spatial sigma of 0\.5 mm is 0\.34 of a 1\.45 mm pixel, .* weigh 1\.5 %/);
+  it('warns when the default sigma leaves a neighbour under 5 % of the weight: CT Gaussian (0.35 mm) from about 0.86 mm pixels, bilateral (1 mm) from 2.45 mm', () => {
+    // The tuning volumes' pixels (0.70 to 0.80 mm) and the 0.84 mm e2e phantom: the Gaussian acts.
+    expect(filterWidthWarning('gaussian', 'CT', 'S', [0.7, 0.7])).toBeNull();
+    expect(filterWidthWarning('gaussian', 'CT', 'S', [0.84, 0.84])).toBeNull();
+    const common = filterWidthWarning('gaussian', 'CT', 'S', [0.98, 0.98])!;
+    expect(common.code).toBe('E_FILTER_WIDTH');
+    expect(common.message).toMatch(/S: the gaussian filter's spatial sigma of 0\.35 mm is 0\.36 of a 0\.98 mm pixel, .* weigh 2\.0 %/);
+    expect(filterWidthWarning('gaussian', 'CT', 'S', [1.45, 1.45])?.message).toMatch(/weigh < 0\.1 %/);
     expect(filterWidthWarning('bilateral', 'CT', 'S', [1.45, 1.45])).toBeNull();
-    expect(filterWidthWarning('bilateral', 'CT', 'S', [3.36, 3.36])?.code).toBe('E_FILTER_WIDTH');
+    expect(filterWidthWarning('bilateral', 'CT', 'S', [2.4, 2.4])).toBeNull();
+    expect(filterWidthWarning('bilateral', 'CT', 'S', [2.5, 2.5])?.code).toBe('E_FILTER_WIDTH');
     // The coarser axis decides.
-    expect(filterWidthWarning('gaussian', 'CT', 'S', [0.7, 1.45])?.code).toBe('E_FILTER_WIDTH');
+    expect(filterWidthWarning('gaussian', 'CT', 'S', [0.7, 0.98])?.code).toBe('E_FILTER_WIDTH');
   });
 
   it('stays quiet for NLM (windows in pixels) and for PET defaults on PET voxels', () => {
