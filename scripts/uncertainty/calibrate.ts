@@ -33,11 +33,26 @@
  *   ... --write-card                                               # writes the card's `uncertainty` block
  *   npx tsx scripts/uncertainty/calibrate.ts --card-from models/eval/uncertainty-ct.json   # the block from a saved run
  *   npx tsx scripts/uncertainty/calibrate.ts --rerender lidc-0001-chest:sharp   # + lidc-0001 re-rendered with the sharp kernel as a calibration group
+ *   npx tsx scripts/uncertainty/calibrate.ts --modality PT --dose-paths declared   # each series denoised as `lowdose denoise --dose <its dose>`
+ *   npx tsx scripts/uncertainty/calibrate.ts --modality PT --dose-paths unknown   # PET dose unknown only (PET's default is both ways)
+ *   ... --weights card                                             # no fit: the card's shipped weights, measured
  *
- * Writes models/eval/uncertainty-<ct|pet>[-<fold>].json and .md.
+ * Dose: by default every series is denoised with its dose unknown (`lowdose denoise` without
+ * `--dose`; CT's default). `--dose-paths declared` declares each series' own low-dose fraction (Mayo quarter dose 0.25,
+ * simulated volumes and phantoms their dose), as `lowdose denoise --dose <fraction>` does: the
+ * model's dose input and, for a card whose measurement consistency has a `lowCount` step (lowdose-pet
+ * below 16 %), that step too. The card's calibration is one set of weights for both paths, so both
+ * are to be measured (docs/uncertainty.md, "Dose unknown or declared"): PET's default is both.
+ *
+ * PET has one phantom: calibrated on IEC at 25 % and at 12.5 % counts (a second noise realisation,
+ * seed 1402, simulated from the fixture's truth into .cache/uncertainty/: below the card's
+ * low-count limit, so a declared-dose fit sees that step), held out at 10 % (the fixture's dose10).
+ *
+ * Writes models/eval/uncertainty-<ct|pet>[-<fold>][-dose-<paths>][-card-weights].json and .md.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -64,6 +79,8 @@ import {
 import { Denoiser, resolveModelFiles } from '../../src/models/index.js';
 import { estimateSeriesNoise } from '../../src/filters/index.js';
 import { sampleSlices } from '../../src/pipeline/slice-denoiser.js';
+import { runSimulate } from '../../src/pipeline/simulate.js';
+import { consistencyInPixels, usesLowCount } from '../../src/diffusion/consistency.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(here, '../..');
@@ -98,10 +115,37 @@ const { values: args } = parseArgs({
      * noises differ in texture): the second is a sensitivity check.
      */
     'rerender-reference': { type: 'string', default: 'converted' },
+    /**
+     * How each series is denoised: 'unknown' (no --dose), 'declared' (its own dose declared, as
+     * `lowdose denoise --dose <fraction>`), or 'unknown,declared': every series both ways, each way a
+     * series of its own in the same group (both calibrate, or both are held out). Default: PET both
+     * (a PET user who declares a dose below the card's low-count limit gets another denoiser: the
+     * card's weights must hold on both), CT unknown (its card has no dose-dependent step).
+     */
+    'dose-paths': { type: 'string' },
+    /**
+     * 'fit' (default): fit the weights on the calibration groups. 'card': no fit, measure the weights
+     * the model card ships (its `uncertainty.calibration`) on every series: how the shipped card does on
+     * a path it was not fitted on (--declare-dose).
+     */
+    weights: { type: 'string', default: 'fit' },
+    /** 'off': fit with b = 0 (no series noise term), the alternative a flatter σ map would cost (docs/uncertainty.md). */
+    'level-term': { type: 'string', default: 'on' },
   },
 });
+if (!['on', 'off'].includes(args['level-term'])) throw new Error(`--level-term: on or off, got ${args['level-term']}`);
+const LEVEL_TERM = args['level-term'] === 'on';
+if (!['fit', 'card'].includes(args.weights)) throw new Error(`--weights: fit or card, got ${args.weights}`);
+const CARD_WEIGHTS = args.weights === 'card';
+if (CARD_WEIGHTS && args['write-card']) throw new Error('--weights card measures the card as it is: nothing to write (leave out --write-card)');
 
 const modality = args.modality === 'PT' ? 'PT' : 'CT';
+const DEFAULT_DOSE_PATHS = modality === 'PT' ? 'unknown,declared' : 'unknown';
+const DOSE_PATHS_ARG = args['dose-paths'] ?? DEFAULT_DOSE_PATHS;
+const DOSE_PATHS = DOSE_PATHS_ARG.split(',');
+if (DOSE_PATHS.length === 0 || DOSE_PATHS.some((p) => p !== 'unknown' && p !== 'declared') || new Set(DOSE_PATHS).size !== DOSE_PATHS.length) {
+  throw new Error(`--dose-paths: unknown, declared or unknown,declared; got ${DOSE_PATHS_ARG}`);
+}
 const modelName = args.model ?? (modality === 'CT' ? 'lowdose-ct' : 'lowdose-pet');
 const KS = args.samples.split(',').map(Number);
 const SEED = Number(args.seed);
@@ -137,9 +181,14 @@ interface DataSet {
   readonly input?: string;
   readonly reference?: string;
   readonly simulation?: Record<string, unknown>;
-  /** 'simulated': the volume's name in ../shared/ct and the dose fraction. */
+  /** 'simulated': the volume's name in ../shared/ct. */
   readonly volume?: string;
-  readonly dose?: number;
+  /** The input's dose fraction (Mayo quarter dose 0.25): what `--dose-paths declared` declares. */
+  readonly dose: number;
+  /** Denoised with `dose` declared (else unknown). */
+  readonly declared: boolean;
+  /** PET 'iec dose12': the input is simulated from the fixture's truth (simulatedPetSeries) at this seed. */
+  readonly simulateSeed?: number;
   /** 'simulated': the kernel the volume is re-rendered with (rerenderedPairs); absent = as scanned. */
   readonly rerender?: KernelPreset;
 }
@@ -177,26 +226,35 @@ const SIMULATED_SLICES = Number(args['simulated-slices']);
 const SIMULATED_DOSES = [0.25, 0.1];
 
 function dataSets(): DataSet[] {
+  return baseDataSets().flatMap((set) => DOSE_PATHS.map((p) => (p === 'declared' ? { ...set, name: `${set.name} declared`, declared: true } : set)));
+}
+
+/** PET's low-count calibration series: dose and noise seed (make-fixtures' seeds are 1400 / 1401). */
+const PET_LOW_COUNT_CALIBRATION = { dose: 0.125, seed: 1402 } as const;
+
+type BaseDataSet = Omit<DataSet, 'declared'> & { readonly declared: false };
+
+function baseDataSets(): BaseDataSet[] {
   const phantoms = modality === 'PT' ? ['iec'] : ['water', 'acr', 'body'];
-  const sets: DataSet[] = [];
+  const sets: BaseDataSet[] = [];
   if (modality === 'CT') {
     for (const patient of ['L143', 'L192']) {
       for (const kernel of ['B30f', 'D45f']) {
         const base = path.join(SHARED, 'ldct-mayo', patient, kernel);
         // Quarter dose = full-dose projections + inserted noise: var(Q − F) = var(Q) − var(F).
-        sets.push({ name: `Mayo ${patient} ${kernel}`, group: patient, input: path.join(base, 'quarter'), reference: path.join(base, 'full'), kind: 'noisy' });
+        sets.push({ name: `Mayo ${patient} ${kernel}`, group: patient, input: path.join(base, 'quarter'), reference: path.join(base, 'full'), kind: 'noisy', dose: 0.25, declared: false });
       }
     }
     if (SIMULATED_SLICES > 0) {
       for (const volume of [...SIMULATED_TRAIN, ...SIMULATED_TEST]) {
         for (const dose of SIMULATED_DOSES) {
-          sets.push({ name: `${volume} dose${Math.round(dose * 100)}`, group: volume, kind: 'simulated', volume, dose });
+          sets.push({ name: `${volume} dose${Math.round(dose * 100)}`, group: volume, kind: 'simulated', volume, dose, declared: false });
         }
       }
       for (const [volume, kernel] of RERENDER) {
         for (const dose of SIMULATED_DOSES) {
           const group = rerenderGroup(volume, kernel);
-          sets.push({ name: `${group} dose${Math.round(dose * 100)}`, group, kind: 'simulated', volume, dose, rerender: kernel });
+          sets.push({ name: `${group} dose${Math.round(dose * 100)}`, group, kind: 'simulated', volume, dose, rerender: kernel, declared: false });
         }
       }
     }
@@ -213,8 +271,25 @@ function dataSets(): DataSet[] {
         reference: path.join(fx, 'truth'),
         kind: 'noise-free-scan',
         simulation: fixtureSimulation(phantom),
+        dose,
+        declared: false,
       });
     }
+  }
+  if (modality === 'PT') {
+    const { dose, seed } = PET_LOW_COUNT_CALIBRATION;
+    const tag = Math.floor(dose * 100);
+    sets.push({
+      name: `iec dose${tag}`,
+      group: `iec${tag}`,
+      input: path.join(REPO, '.cache', 'uncertainty', 'pet-series', `iec-dose${tag}-seed${seed}`),
+      reference: path.join(REPO, 'fixtures', 'iec', 'truth'),
+      kind: 'noise-free-scan',
+      simulation: fixtureSimulation('iec'),
+      dose,
+      declared: false,
+      simulateSeed: seed,
+    });
   }
   return sets;
 }
@@ -460,12 +535,17 @@ async function collect(set: DataSet): Promise<Map<number, Collected>> {
   const maxK = Math.max(...KS);
   const denoiser = await Denoiser.load(modelName, { modality, samples: maxK, seed: SEED, device: 'cpu', threads: Number(args.threads) });
   const out = new Map<number, Collected>(KS.map((K) => [K, { pixels: emptySamples(), patches: emptySamples() }]));
+  const doseLevel = declaredDose(set);
+  const first = pairs[0]?.low;
+  const lowCount = Boolean(first && denoiser.consistency && usesLowCount(consistencyInPixels(denoiser.consistency, first.pixelSpacing), doseLevel));
+  lowCountRun.set(set.name, lowCount);
+  console.error(`${set.name}: ${doseLevel > 0 ? `dose ${doseLevel} declared` : 'dose unknown'}${lowCount ? ', the card\'s low-count consistency step on' : ''}`);
   try {
     for (const pair of pairs) {
       const { rows, columns, pixelSpacing } = pair.low;
       // As the denoise pipeline does: the denoiser sees padding filled with tissue-neutral values.
       const low = fillPadding(pair.low.data, pair.low.padding, rows, columns, DEFAULT_PADDING_FILL);
-      const result = await denoiser.denoise([{ index: pair.index, image: low, doseLevel: 0 }], { rows, columns, pixelSpacing }, { keepSamples: true });
+      const result = await denoiser.denoise([{ index: pair.index, image: low, doseLevel }], { rows, columns, pixelSpacing }, { keepSamples: true });
       const members = result.samples![0]!;
       saveRaw(set, pair, low, members, units);
       for (const K of KS) {
@@ -507,6 +587,36 @@ async function collect(set: DataSet): Promise<Map<number, Collected>> {
   return out;
 }
 
+/** The dose a series is denoised with: its own with --declare-dose, else 0 (unknown). */
+function declaredDose(set: DataSet): number {
+  return set.declared ? set.dose : 0;
+}
+
+/** Per data set: whether its run took the card's low-count consistency step (kept with the cached run). */
+const lowCountRun = new Map<string, boolean>();
+
+/** The cache names' dose part: '' for dose unknown (the names runs were kept under before the flag). */
+function doseTag(set: DataSet): string {
+  return set.declared ? `-dose${set.dose}` : '';
+}
+
+/**
+ * A PET series simulated from the IEC fixture's truth as make-fixtures.ts makes its dose series
+ * (`lowdose simulate --mode truth`, the same settings), at another dose and noise seed; made once
+ * into .cache/uncertainty/pet-series/ (inputsStamp hashes its files like any other input).
+ */
+async function simulatedPetSeries(set: DataSet): Promise<void> {
+  if (set.simulateSeed === undefined || existsSync(set.input!)) return;
+  const scratch = `${set.input!}.tmp`;
+  await rm(scratch, { recursive: true, force: true });
+  const { result } = await runSimulate([set.reference!], { dose: set.dose, outDir: scratch, seed: set.simulateSeed, mode: 'truth' });
+  const made = result.series[0];
+  if (!made) throw new Error(`${set.name}: lowdose simulate made no series from ${set.reference!}`);
+  await rename(made.output.dir, set.input!);
+  await rm(scratch, { recursive: true, force: true });
+  console.error(`${set.name}: simulated into ${set.input!} (${JSON.stringify(made.settings)})`);
+}
+
 /**
  * Every slice's input (padding filled, as the model saw it), padding mask, ensemble members,
  * reference and reference noise variance, kept in .cache/uncertainty/<model>/raw/<set>/ so that a
@@ -514,7 +624,7 @@ async function collect(set: DataSet): Promise<Map<number, Collected>> {
  * (`--reuse` reads them).
  */
 function rawDir(set: DataSet): string {
-  return path.join(REPO, '.cache', 'uncertainty', modelName, 'raw', `${set.name.replace(/[^A-Za-z0-9]+/g, '_')}-seed${SEED}-k${Math.max(...KS)}-s${SIMULATED_SLICES}`);
+  return path.join(REPO, '.cache', 'uncertainty', modelName, 'raw', `${set.name.replace(/[^A-Za-z0-9]+/g, '_')}-seed${SEED}-k${Math.max(...KS)}-s${SIMULATED_SLICES}${doseTag(set)}`);
 }
 
 function saveRaw(set: DataSet, pair: SlicePair, low: Float32Array, members: readonly Float32Array[], units: string): void {
@@ -535,21 +645,25 @@ function saveRaw(set: DataSet, pair: SlicePair, low: Float32Array, members: read
  * not run them again.
  */
 async function collectCached(set: DataSet): Promise<Map<number, Collected>> {
-  const { onnxPath } = await resolveModelFiles(modelName);
-  const stamp = `${path.basename(onnxPath)}-${statSync(onnxPath).size}-${statSync(onnxPath).mtimeMs}-${inputsStamp(set)}`;
+  const { onnxPath, cardPath } = await resolveModelFiles(modelName);
+  const stamp = `${path.basename(onnxPath)}-${statSync(onnxPath).size}-${statSync(onnxPath).mtimeMs}-${inputsStamp(set)}-${samplingStamp(cardPath)}-dose${declaredDose(set)}`;
   const dir = path.join(REPO, '.cache', 'uncertainty', modelName);
-  const file = path.join(dir, `${set.name.replace(/[^A-Za-z0-9]+/g, '_')}-seed${SEED}-k${KS.join('_')}-s${SIMULATED_SLICES}-v2.json`);
-  type Saved = { stamp: string; ratio: number | null; inputNoise?: number; collected: Array<[number, Collected]> };
+  const file = path.join(dir, `${set.name.replace(/[^A-Za-z0-9]+/g, '_')}-seed${SEED}-k${KS.join('_')}-s${SIMULATED_SLICES}${doseTag(set)}-v3.json`);
+  type Saved = { stamp: string; ratio: number | null; inputNoise?: number; lowCount?: boolean; collected: Array<[number, Collected]> };
   let saved: Saved | null = null;
   if (args.reuse && existsSync(file)) {
     saved = JSON.parse(readFileSync(file, 'utf8')) as Saved;
     if (saved.stamp !== stamp) {
       console.error(`${file}: made with another model file; measuring again`);
       saved = null;
-    } else if (saved.ratio !== null) noiseRatios.set(set.name, saved.ratio);
+    } else {
+      if (saved.ratio !== null) noiseRatios.set(set.name, saved.ratio);
+      lowCountRun.set(set.name, saved.lowCount ?? false);
+    }
   }
   if (!saved) saved = { stamp, ratio: null, collected: [...(await collect(set))] };
   saved.ratio = noiseRatios.get(set.name) ?? null;
+  saved.lowCount = lowCountRun.get(set.name) ?? false;
   const fresh = saved.inputNoise === undefined;
   const inputNoise = saved.inputNoise ?? (await measureInputNoise(set));
   saved.inputNoise = inputNoise;
@@ -587,6 +701,17 @@ function inputsStamp(set: DataSet): string {
     if (set.simulation) hash.update(JSON.stringify(set.simulation));
   }
   return hash.digest('hex').slice(0, 16);
+}
+
+/**
+ * The card's blocks that shape the output besides the weights (sampler with its measurement
+ * consistency and low-count step, normalization, guidance, schedule, tiling, inputs): a kept run made
+ * with other settings (lowCount.averageMm changed, say) is measured again.
+ */
+function samplingStamp(cardPath: string): string {
+  const card = JSON.parse(readFileSync(cardPath, 'utf8')) as Record<string, unknown>;
+  const parts = ['inputs', 'neighbours', 'prediction', 'schedule', 'normalization', 'tile', 'sampler', 'guidance'].map((key) => [key, card[key] ?? null]);
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
 }
 
 /**
@@ -726,7 +851,7 @@ function fit(parts: readonly Collected[], K: number): Fit {
   const [a2, c2] = weights(best.ratio);
   let chosen = { b2: 0, s: 1, deviation: Infinity };
   // One calibration series has one noise level: it cannot tell a series term from the scale.
-  for (const b2 of parts.length > 1 ? LEVEL_WEIGHTS : [0]) {
+  for (const b2 of parts.length > 1 && LEVEL_TERM ? LEVEL_WEIGHTS : [0]) {
     const { s, deviation } = minimaxScale(parts.map((part) => criticalScales(part.pixels, best.w, a2, c2, b2)));
     if (deviation < chosen.deviation - 1e-9) chosen = { b2, s, deviation };
   }
@@ -745,6 +870,41 @@ function fit(parts: readonly Collected[], K: number): Fit {
   };
 }
 
+/**
+ * --weights card: the card's shipped entry for K as a Fit, with its calibration-set statistics
+ * measured on this run's calibration series (c²/a² and the window as the card has them).
+ */
+async function cardFit(parts: readonly Collected[], K: number): Promise<Fit> {
+  const { cardPath } = await resolveModelFiles(modelName);
+  const card = JSON.parse(readFileSync(cardPath, 'utf8')) as { uncertainty?: { calibration: Array<{ samples: number; spreadScale: number; noiseScale: number; noiseWindowMm: number; noiseLevelScale?: number }> } };
+  const entry = card.uncertainty?.calibration.find((e) => e.samples === K);
+  if (!entry) throw new Error(`--weights card: ${cardPath} has no uncertainty.calibration entry for K = ${K}`);
+  const w = WINDOWS_MM.indexOf(entry.noiseWindowMm);
+  if (w < 0) throw new Error(`--weights card: window ${entry.noiseWindowMm} mm is not one of ${WINDOWS_MM.join(', ')}`);
+  const k: Weights = { a2: entry.spreadScale ** 2, c2: entry.noiseScale ** 2, b2: (entry.noiseLevelScale ?? 0) ** 2 };
+  const c = merge([...parts]);
+  const perSeries = parts.map((part) => coverage(part.pixels, w, k));
+  return {
+    samples: K,
+    spreadScale: entry.spreadScale,
+    noiseScale: entry.noiseScale,
+    noiseLevelScale: entry.noiseLevelScale ?? 0,
+    windowMm: entry.noiseWindowMm,
+    ratio: k.a2 > 0 ? round(k.c2 / k.a2, 4) : Infinity,
+    calibrationSpearman: round(parts.reduce((sum, part) => sum + rankCorrelation(part.patches, w, k), 0) / parts.length, 4),
+    calibrationCoverage: round(coverage(c.pixels, w, k), 4),
+    calibrationCoverageRange: [round(Math.min(...perSeries), 4), round(Math.max(...perSeries), 4)],
+  };
+}
+
+async function cardCalibratedOn(): Promise<string> {
+  const { cardPath } = await resolveModelFiles(modelName);
+  const card = JSON.parse(readFileSync(cardPath, 'utf8')) as { uncertainty?: { calibratedOn?: string } };
+  const groups = card.uncertainty?.calibratedOn;
+  if (!groups) throw new Error(`--weights card: ${cardPath} has no uncertainty.calibratedOn`);
+  return groups;
+}
+
 /** The weights a fit's rounded card values give (what `lowdose denoise --uncertainty` will apply). */
 function weightsOf(f: Fit): Weights {
   return { a2: f.spreadScale ** 2, c2: f.noiseScale ** 2, b2: f.noiseLevelScale ** 2 };
@@ -758,6 +918,9 @@ function round(v: number, digits: number): number {
 interface Row {
   readonly set: string;
   readonly group: string;
+  /** The dose the series was denoised with (0: unknown) and whether the card's low-count consistency step ran. */
+  readonly declaredDose: number;
+  readonly lowCount: boolean;
   readonly samples: number;
   readonly heldOut: boolean;
   readonly patches: number;
@@ -790,11 +953,14 @@ async function main(): Promise<void> {
   }
   const sets = dataSets();
   // The training side only: Mayo L143 (the model was trained on its pairs) and the simulated volumes the model was trained on.
+  // --weights card: what the card was calibrated on is what is not held out.
+  const cardGroups = CARD_WEIGHTS ? await cardCalibratedOn() : undefined;
   const calibrationGroup =
     args['calibrate-on'] ??
+    cardGroups ??
     (modality === 'CT'
       ? ['L143', ...(SIMULATED_SLICES > 0 ? [...SIMULATED_TRAIN, ...RERENDER.map(([v, k]) => rerenderGroup(v, k))] : [])].join(',')
-      : 'iec25');
+      : `iec25,iec${Math.floor(PET_LOW_COUNT_CALIBRATION.dose * 100)}`);
   const calibrationGroups = new Set(calibrationGroup.split(','));
   for (const g of calibrationGroups) {
     if (!sets.some((s) => s.group === g)) throw new Error(`--calibrate-on ${g}: no such group (${[...new Set(sets.map((s) => s.group))].join(', ')})`);
@@ -803,13 +969,15 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const bySet = new Map<string, Map<number, Collected>>();
   for (const set of sets) {
+    await simulatedPetSeries(set);
     const t0 = performance.now();
     bySet.set(set.name, await collectCached(set));
     console.error(`${set.name}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
   for (const K of KS) {
     const collected = new Map([...bySet].map(([name, byK]) => [name, byK.get(K)!]));
-    const f = fit(sets.filter((s) => calibrationGroups.has(s.group)).map((s) => collected.get(s.name)!), K);
+    const calibrationParts = sets.filter((s) => calibrationGroups.has(s.group)).map((s) => collected.get(s.name)!);
+    const f = CARD_WEIGHTS ? await cardFit(calibrationParts, K) : fit(calibrationParts, K);
     fits.push(f);
     const w = WINDOWS_MM.indexOf(f.windowMm);
     const k = weightsOf(f);
@@ -819,6 +987,8 @@ async function main(): Promise<void> {
       rows.push({
         set: set.name,
         group: set.group,
+        declaredDose: declaredDose(set),
+        lowCount: lowCountRun.get(set.name) ?? false,
         samples: K,
         heldOut: !calibrationGroups.has(set.group),
         patches: c.patches.e2.length,
@@ -841,9 +1011,9 @@ async function main(): Promise<void> {
   const bestRho = Math.max(...fits.map((f) => f.calibrationSpearman));
   const recommended = fits.filter((f) => f.calibrationSpearman >= bestRho - 0.02).sort((a, b) => a.samples - b.samples)[0]!;
   // Every option that changes the result is in the command (the card's record of how it was made).
-  const command = `npx tsx scripts/uncertainty/calibrate.ts --modality ${modality}${args.model ? ` --model ${args.model}` : ''}${args['simulated-slices'] !== '3' ? ` --simulated-slices ${args['simulated-slices']}` : ''}${args.samples !== '2,4,8' ? ` --samples ${args.samples}` : ''}${SEED !== 0 ? ` --seed ${SEED}` : ''}${args.rerender ? ` --rerender ${args.rerender}` : ''}${args.rerender && PAIR_REFERENCE ? ' --rerender-reference pair' : ''}${args['calibrate-on'] ? ` --calibrate-on ${calibrationGroup}` : ''}${args['target-coverage'] !== '0.94' ? ` --target-coverage ${args['target-coverage']}` : ''}${args['write-card'] ? ' --write-card' : ''}`;
-  const report = { model: modelName, modality, seed: SEED, calibratedOn: calibrationGroup, targetCoverage: TARGET_COVERAGE, patch: PATCH, fits, recommendedSamples: recommended.samples, rows, command };
-  const suffix = `${modality === 'CT' ? 'ct' : 'pet'}${args.rerender ? `-rerender-${args.rerender.toLowerCase().replace(/[,:]/g, '-')}${PAIR_REFERENCE ? '-pairref' : ''}` : ''}${args['calibrate-on'] ? `-${calibrationGroup.toLowerCase().replace(/,/g, '-')}` : ''}${args['target-coverage'] !== '0.94' ? `-target${args['target-coverage']}` : ''}`;
+  const command = `npx tsx scripts/uncertainty/calibrate.ts --modality ${modality}${args.model ? ` --model ${args.model}` : ''}${args['simulated-slices'] !== '3' ? ` --simulated-slices ${args['simulated-slices']}` : ''}${args.samples !== '2,4,8' ? ` --samples ${args.samples}` : ''}${SEED !== 0 ? ` --seed ${SEED}` : ''}${args.rerender ? ` --rerender ${args.rerender}` : ''}${args.rerender && PAIR_REFERENCE ? ' --rerender-reference pair' : ''}${args['calibrate-on'] ? ` --calibrate-on ${calibrationGroup}` : ''}${args['target-coverage'] !== '0.94' ? ` --target-coverage ${args['target-coverage']}` : ''}${DOSE_PATHS_ARG !== DEFAULT_DOSE_PATHS ? ` --dose-paths ${DOSE_PATHS_ARG}` : ''}${CARD_WEIGHTS ? ' --weights card' : ''}${LEVEL_TERM ? '' : ' --level-term off'}${args['write-card'] ? ' --write-card' : ''}`;
+  const report = { model: modelName, modality, seed: SEED, dosePaths: DOSE_PATHS, weights: args.weights, calibratedOn: calibrationGroup, targetCoverage: TARGET_COVERAGE, patch: PATCH, fits, recommendedSamples: recommended.samples, rows, command };
+  const suffix = `${modality === 'CT' ? 'ct' : 'pet'}${args.rerender ? `-rerender-${args.rerender.toLowerCase().replace(/[,:]/g, '-')}${PAIR_REFERENCE ? '-pairref' : ''}` : ''}${args['calibrate-on'] ? `-${calibrationGroup.toLowerCase().replace(/,/g, '-')}` : ''}${args['target-coverage'] !== '0.94' ? `-target${args['target-coverage']}` : ''}${DOSE_PATHS_ARG === DEFAULT_DOSE_PATHS ? '' : `-dose-${DOSE_PATHS.join('-')}`}${CARD_WEIGHTS ? '-card-weights' : ''}${LEVEL_TERM ? '' : '-level-off'}`;
   // (the default fold writes uncertainty-ct.json / uncertainty-pet.json)
   writeFileSync(path.join(args.out, `uncertainty-${suffix}.json`), `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(path.join(args.out, `uncertainty-${suffix}.md`), markdown(report));
@@ -851,11 +1021,13 @@ async function main(): Promise<void> {
   if (args['write-card']) await writeCard(fits, recommended, rows, calibrationGroup, command);
 }
 
-function markdown(r: { model: string; calibratedOn: string; fits: Fit[]; recommendedSamples: number; rows: Row[]; command: string }): string {
+function markdown(r: { model: string; weights?: string; calibratedOn: string; fits: Fit[]; recommendedSamples: number; rows: Row[]; command: string }): string {
   const lines = [
     `# Calibrated uncertainty of ${r.model}`,
     '',
-    `Made by \`${r.command}\`. Calibrated on ${r.calibratedOn}; every other row is held out.`,
+    r.weights === 'card'
+      ? `Made by \`${r.command}\`. No fit: the weights the model card ships, measured; the card was calibrated on ${r.calibratedOn}, every other row is held out.`
+      : `Made by \`${r.command}\`. Calibrated on ${r.calibratedOn}; every other row is held out.`,
     '',
     'σ² = a² std² + c² boxmean((input − output)², window) + b² · inputNoise² (the input series\' noise SD, estimateSeriesNoise).',
     '',
@@ -876,11 +1048,11 @@ function markdown(r: { model: string; calibratedOn: string; fits: Fit[]; recomme
     '',
     'Spearman: per 16 x 16 tissue patch, predicted variance against mean(e²) − mean(σ_ref²); "total": predicted + σ_ref² against mean(e²); "ref only": σ_ref² alone against mean(e²).',
     '',
-    '| data set | K | held out | patches | Spearman before | Spearman after | total after | ref only | ±2σ coverage before | ±2σ coverage after | median σ | RMS error | RMS ref noise | input noise SD | var(Q−F)/var(F) |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| data set | K | dose | held out | patches | Spearman before | Spearman after | total after | ref only | ±2σ coverage before | ±2σ coverage after | median σ | RMS error | RMS ref noise | input noise SD | var(Q−F)/var(F) |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...r.rows.map(
       (x) =>
-        `| ${x.set} | ${x.samples} | ${x.heldOut ? 'yes' : 'no'} | ${x.patches} | ${x.before.spearman} | ${x.after.spearman} | ${x.after.spearmanTotal} | ${x.referenceOnlySpearman ?? '-'} | ${(100 * x.before.coverage).toFixed(1)} % | ${(100 * x.after.coverage).toFixed(1)} % | ${x.medianSigma} | ${x.rmsError} | ${x.rmsReferenceNoise} | ${x.inputNoise} | ${x.noiseRatio ?? '-'} |`,
+        `| ${x.set} | ${x.samples} | ${x.declaredDose ? `${x.declaredDose} declared${x.lowCount ? ', low-count step' : ''}` : 'unknown'} | ${x.heldOut ? 'yes' : 'no'} | ${x.patches} | ${x.before.spearman} | ${x.after.spearman} | ${x.after.spearmanTotal} | ${x.referenceOnlySpearman ?? '-'} | ${(100 * x.before.coverage).toFixed(1)} % | ${(100 * x.after.coverage).toFixed(1)} % | ${x.medianSigma} | ${x.rmsError} | ${x.rmsReferenceNoise} | ${x.inputNoise} | ${x.noiseRatio ?? '-'} |`,
     ),
     '',
   ];
@@ -898,8 +1070,10 @@ function summaryRows(rows: readonly Row[]): string[] {
   const out: string[] = [];
   for (const K of [...new Set(rows.map((r) => r.samples))]) {
     const held = rows.filter((r) => r.samples === K && r.heldOut);
-    for (const kind of [...new Set(held.map((r) => kindOf(r.group)))]) {
-      const these = held.filter((r) => kindOf(r.group) === kind);
+    // Dose declared or unknown: two paths through the denoiser, summarised apart.
+    const kindOfRow = (r: Row) => `${kindOf(r.group)}${r.declaredDose > 0 ? ', dose declared' : ''}`;
+    for (const kind of [...new Set(held.map(kindOfRow))]) {
+      const these = held.filter((r) => kindOfRow(r) === kind);
       const cov = these.map((r) => 100 * r.after.coverage);
       const outside = these.filter((r) => r.after.coverage < 0.9 || r.after.coverage > 0.98).map((r) => `${r.set} ${(100 * r.after.coverage).toFixed(1)} %`);
       const weak = these.filter((r) => r.after.spearman < 0.5).map((r) => `${r.set} ${r.after.spearman}`);
