@@ -10,23 +10,11 @@
  *
  *   npx tsx scripts/train/card-outputs.ts <CT|PT> [model name | card.json] [threads=1]
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Denoiser } from '../../src/models/denoiser.js';
-import { doseKey as key, readF32 } from './cache-files.js';
+import { CACHE, doseKey as key, readF32, readVolumeMeta, REPO } from './cache-files.js';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const CACHE = process.env['LOWDOSE_CACHE'] ?? path.join(REPO, '.cache');
-
-interface Meta {
-  rows: number;
-  columns: number;
-  spacing: [number, number, number];
-  slices: number[];
-  suvFactor: number;
-  doses: number[];
-}
 
 const [modality, nameArg, threadsArg = '1'] = process.argv.slice(2);
 if (modality !== 'CT' && modality !== 'PT') {
@@ -42,7 +30,7 @@ const model = await Denoiser.load(name.endsWith('.json') ? path.resolve(name) : 
 const split = (model.card.training as { split: { validation: string[]; test: string[] } }).split;
 for (const vol of [...split.validation, ...split.test]) {
   const dir = path.join(CACHE, 'eval', modality, vol);
-  const meta = JSON.parse(readFileSync(path.join(dir, 'meta.json'), 'utf8')) as Meta;
+  const meta = readVolumeMeta(dir);
   const n = meta.rows * meta.columns;
   // PET is stored in Bq/ml; the model works in SUVbw.
   const f = modality === 'PT' ? meta.suvFactor : 1;

@@ -13,24 +13,11 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { classicalDenoise } from '../../src/filters/denoise.js';
 import { tuneBilateralRange, tuneNlmH, type TuningPair } from '../../src/filters/tune.js';
 import type { Image2D } from '../../src/image.js';
-import { doseKey as key, readF32 } from './cache-files.js';
+import { CACHE, doseKey as key, readF32, readVolumeMeta, REPO, type VolumeMeta } from './cache-files.js';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const CACHE = process.env['LOWDOSE_CACHE'] ?? path.join(REPO, '.cache');
-
-interface Meta {
-  rows: number;
-  columns: number;
-  spacing: [number, number, number];
-  slices: number[];
-  suvFactor: number;
-  doses: number[];
-  arrays: Record<string, { file: string; shape: number[] }>;
-}
 
 const modality = process.argv[2];
 if (modality !== 'CT' && modality !== 'PT') {
@@ -50,14 +37,14 @@ const CANDIDATES: Record<'bilateral' | 'nlm', number[]> = {
 interface Volume {
   name: string;
   dir: string;
-  meta: Meta;
+  meta: VolumeMeta;
   low: Record<string, Image2D[]>;
   ref: Record<string, Image2D[]>;
 }
 
 function loadVolume(name: string): Volume {
   const dir = path.join(CACHE, 'eval', modality as string, name);
-  const meta = JSON.parse(readFileSync(path.join(dir, 'meta.json'), 'utf8')) as Meta;
+  const meta = readVolumeMeta(dir);
   const n = meta.rows * meta.columns;
   // PET is stored in Bq/ml; the filters and metrics work in SUVbw, as the card's evaluation does.
   const f = modality === 'PT' ? meta.suvFactor : 1;

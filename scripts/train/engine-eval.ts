@@ -15,27 +15,11 @@
  *
  * Prints one JSON object: per dose, input and model mean metrics, ms per slice.
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { compareSlices } from '../../src/metrics/compare.js';
 import { Denoiser } from '../../src/models/denoiser.js';
-import { doseKey as key, readF32 } from './cache-files.js';
+import { CACHE, doseKey as key, readF32, readVolumeMeta, REPO } from './cache-files.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const REPO = path.basename(here) === 'train' ? path.resolve(here, '../..') : path.resolve(here, '..');
-const CACHE = process.env['LOWDOSE_CACHE'] ?? path.join(REPO, '.cache');
-
-interface Meta {
-  rows: number;
-  columns: number;
-  /** Row, column and slice spacing, mm. */
-  spacing?: [number, number, number];
-  slices: number[];
-  suvFactor: number;
-  doses: number[];
-  arrays: Record<string, { file: string; shape: number[] }>;
-}
 
 const [name = 'lowdose-ct', modality = 'CT', stepsArg, perVolArg = '4', threadsArg = '2', consistencyArg = '0', splitArg = 'test'] = process.argv.slice(2);
 if (modality !== 'CT' && modality !== 'PT') {
@@ -60,7 +44,7 @@ const perDose: Record<string, { input: number[][]; model: number[][]; ms: number
 
 for (const vol of volumes) {
   const dir = path.join(CACHE, 'eval', modality, vol);
-  const meta = JSON.parse(readFileSync(path.join(dir, 'meta.json'), 'utf8')) as Meta;
+  const meta = readVolumeMeta(dir);
   const image = meta.rows * meta.columns;
   const f = modality === 'PT' ? meta.suvFactor : 1;
   const toUnits = (a: Float32Array) => (f === 1 ? a : a.map((v) => v * f));

@@ -12,17 +12,14 @@
  *     --out docs/experiments/latent-eval.json
  *   ... --strength 0.02      # another warm-start strength than the card's
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Image2D } from '../../src/image.js';
 import { Denoiser } from '../../src/models/denoiser.js';
 import { findGroups, loadGroup } from '../evaluate/real-pairs/data.js';
 import { placeRois, scoreSlice, summarize, type PlacedRoi, type SliceScore } from '../evaluate/real-pairs/score.js';
-import { doseKey, readF32 } from './cache-files.js';
+import { CACHE, doseKey, readF32, readVolumeMeta, REPO } from './cache-files.js';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const CACHE = process.env['LOWDOSE_CACHE'] ?? path.join(REPO, '.cache');
 const TEST = ['lungdx-a0001-chest-kernelB', 'lungdx-a0001-chest-kernelL', 'crlm-1006-abdomen'];
 const DOSES = [0.25, 0.1];
 
@@ -53,18 +50,11 @@ interface Case {
   readonly dose: number;
 }
 
-interface Meta {
-  rows: number;
-  columns: number;
-  slices: number[];
-  spacing: number[];
-}
-
 async function cases(perVolume: number, realGroups: readonly string[]): Promise<Case[]> {
   const out: Case[] = [];
   for (const vol of TEST) {
     const dir = path.join(CACHE, 'eval', 'CT', vol);
-    const meta = JSON.parse(readFileSync(path.join(dir, 'meta.json'), 'utf8')) as Meta;
+    const meta = readVolumeMeta(dir);
     const image = meta.rows * meta.columns;
     const clean = readF32(path.join(dir, 'clean.f32'));
     const S = meta.slices.length;
