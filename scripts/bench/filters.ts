@@ -3,9 +3,10 @@
  *
  *   npx tsx scripts/bench/filters.ts              time per 512x512 slice, one thread
  *   npx tsx scripts/bench/filters.ts --tune       mean PSNR / SSIM of a grid of settings on real CT at
- *                                                 25 % and 10 % dose and real PET at 25 % counts (CT: not ct-search)
+ *                                                 25 % and 10 % dose and real PET at 25 % counts (CT: not ct-nlm, ct-search)
  *   npx tsx scripts/bench/filters.ts --tune ct    (or pet) one modality's grid only; for CT the
- *                                                 Gaussian, bilateral and NLM with search windows up to 7x7
+ *                                                 Gaussian and bilateral
+ *   npx tsx scripts/bench/filters.ts --tune ct-nlm        CT NLM with search windows up to 7x7
  *   npx tsx scripts/bench/filters.ts --tune ct-search     CT NLM with 11x11 and 21x21 search windows
  *   npx tsx scripts/bench/filters.ts --tune ct-defaults   the CT defaults' gain over the input per volume
  *
@@ -138,11 +139,12 @@ function inputScores(title: string, pairs: TuningPair[], modality: 'CT' | 'PT'):
   console.log(`${title} input: ${(psnr / pairs.length).toFixed(2)} dB / ${(ssim / pairs.length).toFixed(3)}`);
 }
 
-type TuneWhich = 'ct' | 'ct-search' | 'ct-defaults' | 'pet' | 'both';
+type TuneWhich = 'ct' | 'ct-nlm' | 'ct-search' | 'ct-defaults' | 'pet' | 'both';
 
 function tune(which: TuneWhich): void {
   if (which === 'ct-defaults') return defaultsPerVolume(ctDoses());
   if (which === 'ct-search') return tuneCtSearch();
+  if (which === 'ct-nlm') return tuneCtNlm();
   if (which !== 'pet') tuneCt();
   if (which !== 'ct') tunePet();
 }
@@ -226,10 +228,14 @@ function tuneCt(): void {
   for (const sigmaSpatialMm of [0.5, 0.6, 0.7, 0.8, 1.0, 1.2]) {
     reportDoses(doses, 'bilateral', 'rangeFactor', [0.75, 1, 1.25, 1.5, 2, 2.5, 3], { modality: 'CT', sigmaSpatialMm });
   }
+}
+
+/** NLM on CT with search windows up to 7x7: patch sizes 1x1 to 7x7. */
+function tuneCtNlm(): void {
+  const doses = ctDoses();
   for (const [patchRadius, searchRadius] of [[2, 3], [1, 3], [3, 3], [0, 3], [2, 2], [1, 2]] as const) {
     reportDoses(doses, 'nlm', 'hFactor', [0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2, 1.5], { modality: 'CT', patchRadius, searchRadius });
   }
-  defaultsPerVolume(doses);
 }
 
 function tunePet(): void {
@@ -248,7 +254,7 @@ const tuneAt = process.argv.indexOf('--tune');
 if (tuneAt < 0) bench();
 else {
   const which = process.argv[tuneAt + 1] ?? 'both';
-  const known: readonly string[] = ['ct', 'ct-search', 'ct-defaults', 'pet', 'both'];
+  const known: readonly string[] = ['ct', 'ct-nlm', 'ct-search', 'ct-defaults', 'pet', 'both'];
   if (!known.includes(which)) throw new Error(`--tune takes ${known.join(', ')} or nothing, not ${which}`);
   tune(which as TuneWhich);
 }
