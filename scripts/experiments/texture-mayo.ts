@@ -15,13 +15,13 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { restoreTexture, textureWeight } from '../../src/diffusion/texture.js';
 import { gaussianSmooth } from '../../src/filters/gaussian.js';
-import type { ClassicalMethod } from '../../src/filters/index.js';
+import { CLASSICAL_DEFAULTS, type ClassicalMethod } from '../../src/filters/index.js';
 import type { Image2D } from '../../src/image.js';
 import { compareSlices, type IntensityRange } from '../../src/metrics/index.js';
 import { linePlot, ROOT, saveFigure, saveJson } from './figures.js';
 import { readTransferTable, restoreByTransfer } from './texture-transfer-gain.js';
 import { modelIdentity, openModel, round } from './fixture-runs.js';
-import { cacheDir, cached, DOSE, KERNELS, loadCase, PATIENTS, runModel, tunedFilter, type MayoCase, type ModelRun } from './texture-mayo-runs.js';
+import { cacheDir, cached, DOSE, FILTER_GRIDS, KERNELS, loadCase, PATIENTS, runModel, tunedFilter, type MayoCase, type ModelRun } from './texture-mayo-runs.js';
 import { anatomyCorrected, flatRois, noiseOf, type NoiseSummary } from './texture-noise.js';
 
 const { values: args } = parseArgs({
@@ -108,7 +108,9 @@ for (const patient of PATIENTS) {
       }
     }
     for (const method of ['gaussian', 'bilateral', 'nlm'] as ClassicalMethod[]) {
-      const { images, meta } = await cached(dir, `filter ${method} tuned v2`, c.quarter, async () => {
+      // The key holds the defaults and the grid: a filter's cached output is stale once either changes.
+      const key = `filter ${method} tuned ${JSON.stringify(CLASSICAL_DEFAULTS.CT)} ${JSON.stringify(FILTER_GRIDS[method])}`;
+      const { images, meta } = await cached(dir, key, c.quarter, async () => {
         const t = tunedFilter(c, method);
         return { images: t.images, meta: { parameter: t.parameter, value: t.value } };
       });
