@@ -97,7 +97,7 @@ export interface RemoteSteps<R> {
 export async function denoiseRemote<R>(options: DenoiseOptions, steps: RemoteSteps<R>): Promise<R> {
   const log = options.log ?? (() => {});
   // Another run of the same source pulls into the same folder: the last one to finish removes it.
-  const claim = await claimFolder(steps.pullDir);
+  const claim = await claimFolder(steps.pullDir, { log });
   let succeeded = false;
   try {
     const result = await pullDenoiseStore(options, steps, log);

@@ -5,12 +5,22 @@
  * folder scan skips it) and on release removes the folder only when no other claim is held by a
  * process that may still run (./owner-tag.ts): the last run to finish removes it. A run that was
  * killed leaves its claim behind; it no longer counts once its process has ended.
+ *
+ * Claiming and the release's "am I the last? then remove" are each done while holding the folder's
+ * lock (`.<folder>.lock` beside it, ./folder-lock.ts: O_EXCL, taken over when its holder's process
+ * is gone), so they cannot interleave across processes: without it, a run claiming between
+ * another's last check and its removal had its claim and its pulled files deleted under it. The
+ * lock is held for milliseconds (a mkdir; a readdir and the removal), never while pulling or
+ * denoising, so runs of one source still proceed side by side.
  */
 import { mkdir, readdir, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
+import { acquireFolderLock } from './folder-lock.js';
 import { ownerMayRun, ownerTag } from './owner-tag.js';
 
 const CLAIMS = '.claims';
+/** Poll interval while another run holds the lock: it is held for milliseconds. */
+const POLL_MS = 10;
 
 export interface FolderClaim {
   /**
@@ -20,23 +30,41 @@ export interface FolderClaim {
   release(options: { readonly remove: boolean }): Promise<boolean>;
 }
 
+export interface ClaimOptions {
+  /** Told when a lock left by a killed run is taken over. */
+  readonly log?: (message: string) => void;
+}
+
+/** Runs `step` while holding `dir`'s lock (waiting for another run's, taking over a dead run's). */
+async function underLock<T>(dir: string, options: ClaimOptions, step: () => Promise<T>): Promise<T> {
+  const lock = await acquireFolderLock(dir, { wait: true, pollMs: POLL_MS, quietWait: true, ...(options.log ? { log: options.log } : {}) });
+  try {
+    return await step();
+  } finally {
+    await lock.release();
+  }
+}
+
 /** Claims `dir` (created if missing) for this run. */
-export async function claimFolder(dir: string): Promise<FolderClaim> {
+export async function claimFolder(dir: string, options: ClaimOptions = {}): Promise<FolderClaim> {
   const claims = path.join(dir, CLAIMS);
   const mine = path.join(claims, ownerTag());
-  await mkdir(mine, { recursive: true });
+  await underLock(dir, options, () => mkdir(mine, { recursive: true }));
   return {
-    async release({ remove }) {
-      await rm(mine, { recursive: true, force: true });
-      if (!remove) {
-        // Nothing else in it (a run that failed before retrieving anything): leave no empty folder.
-        await rmdir(claims).then(() => rmdir(dir)).catch(() => {});
-        return false;
-      }
-      const others = await readdir(claims).catch(() => []);
-      if (others.some((name) => ownerMayRun(name))) return false;
-      await rm(dir, { recursive: true, force: true });
-      return true;
-    },
+    release: ({ remove }) =>
+      underLock(dir, options, async () => {
+        await rm(mine, { recursive: true, force: true });
+        if (!remove) {
+          // Nothing else in it (a run that failed before retrieving anything): leave no empty folder.
+          await rmdir(claims)
+            .then(() => rmdir(dir))
+            .catch(() => {});
+          return false;
+        }
+        const others = await readdir(claims).catch(() => []);
+        if (others.some((name) => ownerMayRun(name))) return false;
+        await rm(dir, { recursive: true, force: true });
+        return true;
+      }),
   };
 }

@@ -67,8 +67,10 @@ export interface LockOptions {
   /** Poll interval while waiting, ms (default 1000). */
   readonly pollMs?: number;
   readonly signal?: AbortSignal;
-  /** Told once when a run starts waiting, and when it takes over a stale lock. */
+  /** Told once when a run starts waiting (unless `quietWait`), and when it takes over a stale lock. */
   readonly log?: (message: string) => void;
+  /** Wait without telling `log`: for locks held only for milliseconds, where "waiting" would alarm for nothing. */
+  readonly quietWait?: boolean;
   /** Set by queue workers: other hosts' locks taken by queue jobs are judged by the queue. */
   readonly queue?: QueueLockCheck;
 }
@@ -284,7 +286,7 @@ export async function acquireFolderLock(dir: string, options: LockOptions = {}):
         { path: file },
       );
     }
-    if (!toldWaiting) {
+    if (!toldWaiting && !options.quietWait) {
       options.log?.(`waiting for another lowdose run to finish with ${dir}${existing.kind === 'owner' ? ` (${describe(existing.owner)})` : ''}`);
       toldWaiting = true;
     }
