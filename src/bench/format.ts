@@ -19,7 +19,7 @@ export function formatBenchReport(report: BenchReport): string {
     r.model,
     r.device,
     `${r.size[0]}x${r.size[1]}`,
-    r.consistency > 0 ? `${r.sampler} + consistency ${r.consistency}` : r.sampler,
+    [r.sampler, ...(r.consistency > 0 ? [`consistency ${r.consistency}`] : []), ...(r.orientations > 1 ? [`orientations ${r.orientations}`] : [])].join(' + '),
     String(r.batch),
     String(r.steps),
     r.msPerSlice.toFixed(1),

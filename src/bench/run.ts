@@ -50,6 +50,8 @@ export interface BenchOptions {
   readonly sampler?: SamplerName;
   /** Measurement-consistency strength; default: the card's. */
   readonly consistency?: number;
+  /** Flips and turns each prediction is averaged over (1, 2, 4 or 8); default: the card's. */
+  readonly orientations?: number;
   /** Output texture (default 'smooth'); 'full-dose' adds its per-slice post-step to the timed call. */
   readonly texture?: Texture;
   readonly threads?: number;
@@ -73,6 +75,8 @@ export interface BenchRun {
   readonly sampler: SamplerName;
   /** Measurement-consistency strength (0 = off). */
   readonly consistency: number;
+  /** Flips and turns each prediction was averaged over (1 = off). */
+  readonly orientations: number;
   readonly repeats: number;
   /** Median wall time per slice over the repeats, ms. */
   readonly msPerSlice: number;
@@ -208,7 +212,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
           seed: options.seed ?? 0,
           doseLevel: BENCH_DOSE,
           worker: DENOISE_PIPELINE.networkOnWorker,
-          ...withoutUndefined({ threads: options.threads, sampler: options.sampler, consistency: options.consistency, texture: options.texture }),
+          ...withoutUndefined({ threads: options.threads, sampler: options.sampler, consistency: options.consistency, orientations: options.orientations, texture: options.texture }),
         });
       } catch (error) {
         const e = toLowdoseError(error);
@@ -277,6 +281,7 @@ function checkBenchMemory(targets: readonly Target[], batches: readonly number[]
       batch,
       samples: 1,
       guidance: target.card.guidance.default,
+      orientations: options.orientations ?? target.card.sampler.orientations ?? 1,
       consistency: resolveConsistency(target.card.sampler.consistency, options.consistency) !== null,
       ...DENOISE_PIPELINE,
     };
@@ -419,6 +424,7 @@ async function benchModel(denoiser: Denoiser, target: Target, input: SyntheticSl
         steps,
         sampler: sampler.name,
         consistency: consistency?.strength ?? 0,
+        orientations: denoiser.orientations,
         repeats: options.repeats,
         msPerSlice: round(msPerSlice, 2),
         minMsPerSlice: round(sorted[0]!.totalMs / batch, 2),

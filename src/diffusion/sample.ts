@@ -17,6 +17,7 @@ import { LowdoseError } from '../errors.js';
 import { Rng } from '../util/random.js';
 import { checkConsistencyConfig, consistencyStep, type ConsistencyConfig } from './consistency.js';
 import { GuidedModel } from './guidance.js';
+import { OrientedEnsembleModel } from './orientations.js';
 import type { DiffusionModel } from './model.js';
 import type { Sampler } from './sampler.js';
 import { Workspace } from './workspace.js';
@@ -60,6 +61,11 @@ export interface DenoiseBatchOptions {
   seed: number;
   /** Classifier-free guidance scale (default 1: conditional only, one pass per step). */
   guidance?: number;
+  /**
+   * Geometric self-ensemble (./orientations.ts): each prediction averaged over this many of the
+   * slice's flips and turns (1, 2, 4 or 8; default 1, bit-identical to a run without it).
+   */
+  orientations?: number;
   /** Ensemble size K (default 1): K samples per slice, returned as mean and per-pixel std. */
   samples?: number;
   /**
@@ -89,7 +95,7 @@ export interface DenoiseTiming {
   totalMs: number;
   /** Time inside network forward passes, ms. */
   modelMs: number;
-  /** Network forward passes (guidance > 1 runs one doubled batch per step). */
+  /** Network forward passes (guidance > 1 runs one doubled batch per step; orientations K run K per step). */
   modelCalls: number;
   steps: number;
 }
@@ -170,7 +176,9 @@ async function sampleBatch(options: DenoiseBatchOptions, output: LaneOutput | nu
   const startWithCondition = source !== null && K === 1 && options.lowDose === undefined && sampler.initAffine !== undefined;
   if (source && !startWithCondition) for (let b = 0; b < B; b++) source.map(b, options.condition.subarray(b * image, (b + 1) * image));
   const guidance = options.guidance ?? 1;
-  const model = guidance === 1 ? options.model : new GuidedModel(options.model, guidance);
+  const guided = guidance === 1 ? options.model : new GuidedModel(options.model, guidance);
+  const orientations = options.orientations ?? 1;
+  const model = orientations === 1 ? guided : new OrientedEnsembleModel(guided, orientations);
   const statsBefore = { ...options.model.stats };
 
   const L = B * K;

@@ -12,6 +12,7 @@ import { SAMPLER_NAMES, type SamplerName } from '../choices.js';
 import { BETA_SCHEDULE_KINDS, type ScheduleConfig } from '../diffusion/schedules.js';
 import type { TileSpec } from '../diffusion/tiling.js';
 import { TIMESTEP_SPACINGS } from '../diffusion/timesteps.js';
+import { ORIENTATION_COUNTS } from '../diffusion/orientations.js';
 import type { SamplerSettings } from '../diffusion/create-sampler.js';
 
 export const MODEL_CARD_FORMAT = 'lowdose-model-card/1';
@@ -52,6 +53,8 @@ export interface SamplerDefaults extends SamplerSettings {
   readonly default: SamplerName;
   /** Steps for it. */
   readonly steps: number;
+  /** Geometric self-ensemble size by default (1, 2, 4 or 8; absent: 1), ../diffusion/orientations.ts. */
+  readonly orientations?: number;
 }
 
 export interface GuidanceSettings {
@@ -481,6 +484,7 @@ export function parseModelCard(value: Json, cardPath: string): ModelCard {
     oneOf(p, sampler, 'spacing', 'sampler.spacing', TIMESTEP_SPACINGS, true);
     range(p, sampler, 'clipSample', 'sampler.clipSample');
     consistency(p, sampler.consistency);
+    num(p, sampler, 'orientations', 'sampler.orientations', (x) => (ORIENTATION_COUNTS as readonly number[]).includes(x), '1, 2, 4 or 8', true);
     const resshiftSchedule = isObject(c.schedule) && c.schedule.kind === 'resshift';
     if ((sampler.default === 'resshift') !== resshiftSchedule && sampler.default !== undefined) {
       p.add('sampler.default', resshiftSchedule ? 'a resshift schedule needs the resshift sampler' : 'the resshift sampler needs schedule.kind "resshift"');

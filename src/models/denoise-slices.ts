@@ -40,6 +40,8 @@ export interface DenoiseSlicesOptions {
   /** Default: the card's guidance.default. */
   readonly guidance?: number;
   readonly samples?: number;
+  /** Geometric self-ensemble size (1, 2, 4 or 8; default 1): ../diffusion/orientations.ts. */
+  readonly orientations?: number;
   /** Measurement consistency (`resolveConsistency`); null or absent: off. Needs `pixelSpacing`. */
   readonly consistency?: ConsistencySettings | null;
   /** DICOM PixelSpacing [row spacing, column spacing], mm: turns the consistency scale into pixels. */
@@ -152,6 +154,9 @@ async function denoiseWith(
     if (consistency) {
       throw new LowdoseError('E_USAGE', `measurement consistency works on the image, and ${card.name} samples a latent: use --consistency 0 with it`);
     }
+    if ((options.orientations ?? 1) !== 1) {
+      throw new LowdoseError('E_USAGE', `orientations turn the image, and ${card.name} samples a latent (channels stacked as rows): use --orientations 1 with it`);
+    }
     result = await denoiseLatent(model, model.codec, condition, slices, options, norm, workspace);
   } else {
     const batchOptions = {
@@ -167,6 +172,7 @@ async function denoiseWith(
       seed: options.seed,
       guidance: options.guidance ?? card.guidance.default,
       samples: K,
+      ...(options.orientations !== undefined ? { orientations: options.orientations } : {}),
       workspace,
       ...(conditionSource ? { conditionSource } : {}),
       ...(options.keepSamples ? { keepSamples: true } : {}),

@@ -11,6 +11,7 @@ import { createSampler, type SamplerSettings } from '../diffusion/create-sampler
 import type { Normalization } from '../diffusion/normalization.js';
 import type { StepInfo } from '../diffusion/sample.js';
 import type { Sampler } from '../diffusion/sampler.js';
+import { checkOrientationCount } from '../diffusion/orientations.js';
 import { textureWeight } from '../diffusion/texture.js';
 import { Workspace } from '../diffusion/workspace.js';
 import type { Series } from '../dicom/types.js';
@@ -78,6 +79,8 @@ export interface DenoiserSettings {
   /** Ensemble size K: the mean of K samples and their per-pixel SD. */
   readonly samples?: number;
   readonly guidance?: number;
+  /** Geometric self-ensemble size, 1, 2, 4 or 8 (../diffusion/orientations.ts); default the card's, else 1. */
+  readonly orientations?: number;
   /** Measurement-consistency strength in [0, 1] (docs/diffusion.md). */
   readonly consistency?: number;
   readonly texture?: Texture;
@@ -127,6 +130,8 @@ export class Denoiser {
   readonly seed: number;
   readonly samples: number;
   readonly guidance: number;
+  /** Predictions averaged over this many flips and turns of each slice (1 = off). */
+  readonly orientations: number;
   /** Measurement consistency; null = off. */
   readonly consistency: ConsistencySettings | null;
   readonly texture: TextureReport;
@@ -190,6 +195,16 @@ export class Denoiser {
     this.samples = settings.samples ?? (wantsCalibration ? (card.uncertainty?.samples ?? 1) : 1);
     this.uncertainty = wantsCalibration ? resolveUncertainty(card, this.samples, settings.uncertaintyThreshold) : null;
     this.guidance = settings.guidance ?? card.guidance.default;
+    this.orientations = settings.orientations ?? card.sampler.orientations ?? 1;
+    checkOrientationCount(this.orientations);
+    if (this.orientations !== 1 && this.uncertainty && this.orientations !== (card.sampler.orientations ?? 1)) {
+      // The spread of the ensemble shrinks when each prediction is an average: the card's
+      // calibration (docs/uncertainty.md) holds only for the orientation count it was fitted with.
+      throw new LowdoseError('E_USAGE', `--uncertainty and --hallucination are calibrated for ${card.name} at orientations ${card.sampler.orientations ?? 1}; averaging ${this.orientations} orientations narrows the ensemble's spread, so its sigma would be too small: leave --orientations at the card's`);
+    }
+    if (this.orientations !== 1 && latentOf(card)) {
+      throw new LowdoseError('E_USAGE', `orientations turn the image, and ${card.name} samples a latent (space "latent"): use --orientations 1 with it`);
+    }
     this.consistency = resolveConsistency(card.sampler.consistency, settings.consistency);
     if (this.consistency && latentOf(card)) {
       throw new LowdoseError('E_USAGE', `measurement consistency works on the image, and ${card.name} samples a latent (space "latent"): use --consistency 0 with it`);
@@ -252,6 +267,7 @@ export class Denoiser {
         seed: this.seed,
         guidance: this.guidance,
         samples: this.samples,
+        orientations: this.orientations,
         consistency: this.consistency,
         pixelSpacing: shape.pixelSpacing,
         texture: this.texture.mode,
@@ -297,6 +313,8 @@ export class Denoiser {
       `seed ${this.seed}`,
       `samples ${this.samples}`,
       `guidance ${this.guidance}`,
+      // Only when on, so that a run without it keeps the DerivationDescription it always had.
+      ...(this.orientations !== 1 ? [`orientations ${this.orientations}`] : []),
       // Only when on, so that a run without it keeps the DerivationDescription it always had.
       ...(this.consistency ? [describeConsistency(this.consistency)] : []),
       this.doseLevel > 0 ? `dose ${this.doseLevel}` : 'dose unknown',

@@ -375,6 +375,7 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
     seed: denoiser.seed,
     samples: denoiser.samples,
     guidance: denoiser.guidance,
+    orientations: denoiser.orientations,
     ...(denoiser.method === 'diffusion' ? { consistency: denoiser.consistency } : {}),
     texture: denoiser.texture,
     msPerSlice: round(elapsed / count, 2),

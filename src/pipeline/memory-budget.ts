@@ -18,7 +18,7 @@
  * - sampler: lanes L = min(batch, slices) x samples; float32 buffers of P per lane: x_t, model
  *   output, x̂_0, noise scratch (4), plus the condition and low-dose copies per ensemble member
  *   (C + 1 when samples > 1), plus the doubled batch of classifier-free guidance (4 + 2C when
- *   guidance != 1), plus tiling's condition tiles and float64 accumulator (C x tile coverage + 2
+ *   guidance != 1), plus the turned copies of the orientation ensemble (2 + C when orientations > 1), plus tiling's condition tiles and float64 accumulator (C x tile coverage + 2
  *   per forward lane when the image is tiled);
  * - pipeline: per slice of the batch, C + 9 images (condition, mean, std, their copies, the slice
  *   window, the written values, the preview);
@@ -123,6 +123,8 @@ export interface MemoryRequest {
   readonly batch: number;
   readonly samples: number;
   readonly guidance: number;
+  /** Flips and turns each prediction is averaged over (default 1). */
+  readonly orientations?: number;
   readonly consistency: boolean;
   /** Batches in the sampler at once (default 1; `denoise`: DENOISE_PIPELINE.batchesInFlight). */
   readonly batchesInFlight?: number;
@@ -192,7 +194,8 @@ export function planDenoiseMemory(shape: SeriesShape, request: MemoryRequest, bu
   const plan = planTiles(shape.rows, shape.columns, { ...card.tile, fixed });
   const unitPixels = plan.rows.tile * plan.cols.tile;
   const coverage = (plan.tilesPerImage * unitPixels) / P;
-  const perLane = 4 + (K > 1 ? C + 1 : 0) + (G === 2 ? 4 + 2 * C : 0) + (plan.trivial ? 0 : G * (C * coverage + 2));
+  const oriented = (request.orientations ?? 1) > 1;
+  const perLane = 4 + (K > 1 ? C + 1 : 0) + (G === 2 ? 4 + 2 * C : 0) + (oriented ? 2 + C : 0) + (plan.trivial ? 0 : G * (C * coverage + 2));
   const inFlight = Math.max(1, Math.min(request.batchesInFlight ?? 1, Math.ceil(shape.slices / B)));
   const worker = request.networkOnWorker ?? false;
   const runtime = RUNTIME_BYTES + (worker ? WORKER_BYTES : 0);
@@ -270,7 +273,7 @@ function largest(max: number, ok: (n: number) => boolean): number {
  */
 export async function checkJobMemory(
   shapes: readonly SeriesShape[],
-  options: Pick<DenoiseOptions, 'method' | 'model' | 'batch' | 'samples' | 'guidance' | 'consistency' | 'uncertainty' | 'hallucination'>,
+  options: Pick<DenoiseOptions, 'method' | 'model' | 'batch' | 'samples' | 'guidance' | 'orientations' | 'consistency' | 'uncertainty' | 'hallucination'>,
   budget: MemoryBudget,
 ): Promise<Array<MemoryPlan | null>> {
   const method = options.method ?? 'diffusion';
@@ -294,6 +297,7 @@ export async function checkJobMemory(
       // --uncertainty / --hallucination without --samples run the card's calibrated ensemble size.
       samples: options.samples ?? ((options.uncertainty || options.hallucination) && card?.uncertainty ? card.uncertainty.samples : 1),
       guidance: options.guidance ?? card?.guidance.default ?? 1,
+      orientations: options.orientations ?? card?.sampler.orientations ?? 1,
       consistency: card ? resolveConsistency(card.sampler.consistency, options.consistency) !== null : false,
       // How denoise runs a diffusion model (src/pipeline/denoise.ts).
       ...(method === 'diffusion' ? DENOISE_PIPELINE : {}),

@@ -36,6 +36,8 @@ export interface SliceDenoiser {
   readonly seed: number;
   readonly samples: number;
   readonly guidance: number | null;
+  /** Flips and turns each prediction is averaged over; null for a filter. */
+  readonly orientations: number | null;
   /** Measurement consistency (diffusion only); null = off. */
   readonly consistency: ConsistencySettings | null;
   /** The output texture and, for 'full-dose', the dose it assumes. */
@@ -114,6 +116,7 @@ async function createDiffusionDenoiser(
       seed: options.seed,
       samples: options.samples,
       guidance: options.guidance,
+      orientations: options.orientations,
       consistency: options.consistency,
       texture: options.texture,
       doseLevel: options.doseLevel,
@@ -136,6 +139,7 @@ async function createDiffusionDenoiser(
     seed: denoiser.seed,
     samples: denoiser.samples,
     guidance: denoiser.guidance,
+    orientations: denoiser.orientations,
     consistency: denoiser.consistency,
     texture: denoiser.texture,
     warnings: denoiser.warnings,
@@ -191,6 +195,7 @@ function createClassicalDenoiser(method: ClassicalMethod, options: DenoiseOption
     seed: options.seed ?? 0,
     samples: 1,
     guidance: null,
+    orientations: null,
     consistency: null,
     texture: { mode: 'smooth' },
     warnings: [],

@@ -30,6 +30,11 @@ export interface DenoiseOptions {
   readonly samples?: number;
   readonly guidance?: number;
   /**
+   * Geometric self-ensemble: each prediction averaged over 1, 2, 4 or 8 flips and turns of the
+   * slice (docs/diffusion.md, "Orientations"); default: the model card's `sampler.orientations`, else 1.
+   */
+  readonly orientations?: number;
+  /**
    * Measurement-consistency strength in [0, 1] (docs/diffusion.md); default: the model card's
    * `sampler.consistency`, else 0 (off).
    */
@@ -147,6 +152,8 @@ export interface SeriesReport {
   readonly seed: number;
   readonly samples: number;
   readonly guidance: number | null;
+  /** Flips and turns each prediction was averaged over (diffusion only; null for a filter). */
+  readonly orientations?: number | null;
   /** The measurement-consistency settings used (diffusion only; null = off). */
   readonly consistency?: { readonly strength: number; readonly scaleMm: number; readonly threshold: number } | null;
   /**

@@ -145,6 +145,7 @@ export async function runQa(options: QaOptions): Promise<QaResult> {
       seed: settings.seed ?? 0,
       samples: settings.samples ?? 1,
       consistency: settings.consistency ?? null,
+      orientations: settings.orientations ?? null,
       texture: settings.texture ?? 'smooth',
       phantoms,
       doses,
@@ -205,6 +206,7 @@ export function settingsTag(settings: QaDenoiseSettings, fingerprints: readonly 
     fingerprints,
     // Only when set, so that smooth runs keep the folders earlier versions made.
     ...(settings.texture && settings.texture !== 'smooth' ? [['texture', settings.texture]] : []),
+    ...(settings.orientations !== undefined ? [['orientations', settings.orientations]] : []),
   ]);
   const hash = createHash('sha256').update(key).digest('hex').slice(0, 10);
   const model = method === 'diffusion' && settings.model ? `-${path.basename(settings.model).replace(/\.(json|onnx)$/, '').replace(/[^A-Za-z0-9_.-]+/g, '-')}` : '';

@@ -99,7 +99,7 @@ export interface FamilyResult {
 /** The denoiser settings, as `denoise` takes them; `petModel` overrides `model` for PET fixtures. */
 export type QaDenoiseSettings = Pick<
   DenoiseOptions,
-  'method' | 'model' | 'device' | 'steps' | 'sampler' | 'seed' | 'samples' | 'guidance' | 'consistency' | 'texture' | 'batch' | 'threads' | 'memoryBudget'
+  'method' | 'model' | 'device' | 'steps' | 'sampler' | 'seed' | 'samples' | 'guidance' | 'orientations' | 'consistency' | 'texture' | 'batch' | 'threads' | 'memoryBudget'
 > & { readonly petModel?: string };
 
 export interface QaResult {
@@ -117,6 +117,8 @@ export interface QaResult {
     readonly samples: number;
     /** The `--consistency` strength asked for; null = each model card's default. */
     readonly consistency: number | null;
+    /** The `--orientations` asked for; null = each model card's default. */
+    readonly orientations?: number | null;
     readonly texture: string;
     readonly phantoms: PhantomName[];
     readonly doses: number[];

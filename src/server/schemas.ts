@@ -219,6 +219,8 @@ const jobOptionFields = {
   seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 4294967295 })),
   samples: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
   guidance: Type.Optional(Type.Number({ minimum: 0, maximum: 20 })),
+  /** Geometric self-ensemble: predictions averaged over 1, 2, 4 or 8 flips and turns (default: the model card's). */
+  orientations: Type.Optional(Type.Union([Type.Literal(1), Type.Literal(2), Type.Literal(4), Type.Literal(8)])),
   /** Measurement-consistency strength, 0..1 (default: the model card's). */
   consistency: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
   /** 'smooth' (default) or 'full-dose' (diffusion only): see `denoise --texture`. */

@@ -78,6 +78,17 @@ describe('Denoiser.load', () => {
     expect(() => ct.with({ hallucination: true, samples: uncalibrated })).toThrow(/calibrated for --samples/);
   });
 
+  it('takes --orientations from the settings (default 1), names it in the description, and refuses it where it would mislead', () => {
+    expect(ct.orientations).toBe(1);
+    expect(ct.description).not.toContain('orientations');
+    const turned = ct.with({ orientations: 4 });
+    expect(turned.orientations).toBe(4);
+    expect(turned.description).toContain('orientations 4');
+    expect(() => ct.with({ orientations: 3 })).toThrow(/1, 2, 4 or 8/);
+    // The card's sigma was calibrated on single-view predictions: their average has a narrower spread.
+    expect(() => ct.with({ orientations: 2, uncertainty: true })).toThrow(/narrows the ensemble's spread/);
+  });
+
   it("loads the modality's shipped model when no name is given, and refuses a modality the card lacks", async () => {
     expect(DEFAULT_MODELS).toEqual({ CT: 'lowdose-ct', PT: 'lowdose-pet' });
     await expect(Denoiser.load(undefined)).rejects.toMatchObject({ code: 'E_USAGE' });

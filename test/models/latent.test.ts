@@ -126,8 +126,9 @@ describe('latent models', () => {
     }
   });
 
-  it('refuse measurement consistency and trace, which work on the image, with E_USAGE', async () => {
+  it('refuse measurement consistency, orientations and trace, which work on the image, with E_USAGE', async () => {
     await expect(Denoiser.load(fixtureModel('per-pixel-latent'), { device: 'cpu', consistency: 0.5 })).rejects.toMatchObject({ code: 'E_USAGE' });
+    await expect(Denoiser.load(fixtureModel('per-pixel-latent'), { device: 'cpu', orientations: 2 })).rejects.toMatchObject({ code: 'E_USAGE' });
     const sampler = createSampler(perPixel.card, { name: 'ddim' });
     await expect(reverseProcess(perPixel, slice, { rows: ROWS, columns: COLS, modality: 'CT', sampler, steps: 1, seed: 0, sliceIndex: 0, range: [-1000, 1000] })).rejects.toMatchObject({ code: 'E_USAGE' });
   });

@@ -69,6 +69,20 @@ describe('the memory estimate', () => {
     expect(at({ batch: 256, samples: 64 }, GiB).fits).toBe(false);
   });
 
+  it('counts the turned copies of --orientations (2 + C images per lane) and not more forward inputs per call', async () => {
+    const { card } = await resolveModelFiles('lowdose-ct');
+    const request: MemoryRequest = { method: 'diffusion', card, batch: 2, samples: 1, guidance: 1, consistency: false };
+    const plain = planDenoiseMemory(SHAPE, request, 64 * GiB);
+    const turned = planDenoiseMemory(SHAPE, { ...request, orientations: 8 }, 64 * GiB);
+    // lowdose-ct takes one condition channel: 3 images of 512 x 512 per lane, 2 lanes.
+    expect(turned.parts.sampler - plain.parts.sampler).toBe(4 * 512 * 512 * 2 * 3);
+    // The orientations run one after another: a forward call sees the batch, not 8 times it.
+    expect(turned.forwardInputs).toBe(plain.forwardInputs);
+    const [planned] = await checkJobMemory([SHAPE], { batch: 2, orientations: 8 }, { bytes: 64 * GiB, source: 'option' });
+    const [base] = await checkJobMemory([SHAPE], { batch: 2 }, { bytes: 64 * GiB, source: 'option' });
+    expect(planned!.parts.sampler).toBeGreaterThan(base!.parts.sampler);
+  });
+
   it("counts denoise's second batch in flight and the network's worker thread, and plans a job as denoise runs it", async () => {
     const { card } = await resolveModelFiles('lowdose-ct');
     const request: MemoryRequest = { method: 'diffusion', card, batch: 1, samples: 1, guidance: 1, consistency: false };

@@ -7,7 +7,7 @@ import { formatBenchReport, runBench, type BenchOptions } from '../../bench/inde
 import { DEVICE_REQUESTS, SAMPLER_NAMES, TEXTURES, type SamplerName, type Texture } from '../../choices.js';
 import { MEMORY_BUDGET_ENV, parseMemorySize } from '../../pipeline/memory-budget.js';
 import { parseSeed } from '../../util/random.js';
-import { TEXTURE_HELP } from '../denoiser-options.js';
+import { parseOrientations, TEXTURE_HELP } from '../denoiser-options.js';
 import type { CommandRegistrar } from '../command.js';
 import { choicesHelp, createOutput, DEVICE_HELP, EXIT_OK, parseChoiceOption, parseIntOption, parseNumberOption, usageError } from '../output.js';
 
@@ -19,6 +19,7 @@ interface BenchCliOptions {
   device: string;
   sampler?: SamplerName;
   consistency?: number;
+  orientations?: number;
   texture: Texture;
   threads?: number;
   memoryBudget?: number;
@@ -38,6 +39,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--device <list>', `comma-separated devices to try, each on its own: ${DEVICE_HELP}`, 'auto')
     .option('--sampler <name>', `${choicesHelp(SAMPLER_NAMES)} (default: the model card's)`, parseChoiceOption('--sampler', SAMPLER_NAMES))
     .option('--consistency <strength>', "measurement-consistency strength, 0..1 (default: the model card's)", parseNumberOption('--consistency', 0, 1))
+    .option('--orientations <k>', "average each prediction over k flips and turns, 1, 2, 4 or 8 (default: the model card's)", parseOrientations)
     .option('--texture <mode>', `${TEXTURE_HELP} (bench slices are at dose 0.25)`, parseChoiceOption('--texture', TEXTURES), 'smooth')
     .option('--threads <n>', 'CPU threads for the model (default: onnxruntime\'s)', parseIntOption('--threads', 1, 256))
     .option('--repeats <n>', 'timed runs per configuration (median reported), after one warm-up run', parseIntOption('--repeats', 1, 100), 3)
@@ -64,6 +66,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
         ...(opts.sampler !== undefined ? { sampler: opts.sampler } : {}),
         ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
         ...(opts.consistency !== undefined ? { consistency: opts.consistency } : {}),
+        ...(opts.orientations !== undefined ? { orientations: opts.orientations } : {}),
         ...(opts.memoryBudget !== undefined ? { memoryBudget: opts.memoryBudget } : {}),
       };
       const report = await runBench(options);
