@@ -7,7 +7,14 @@
 
 Needs the exported data in .cache/train (scripts/train/export-dataset.ts). Fixed seed: the same
 command on the same machine gives the same weights (CPU; CUDA convolutions are not bit-deterministic).
+
+Training in chunks (sessions): --chunk-iters N / --chunk-minutes M stop a run early without shaping
+its learning-rate schedule, and --resume <its checkpoint> continues the schedule, the optimizer and
+the random streams where it stopped (schedule.py; on CPU, with the same threads, the chunks give the
+weights of the run in one piece bit for bit: /usr/bin/python3 scripts/train/schedule.py).
 """
+from __future__ import annotations
+
 import argparse
 import copy
 import datetime
@@ -25,6 +32,7 @@ from data import CACHE, REPO, SHARPEN_AMOUNT, SHARPEN_SIGMA, PatchSampler, is_re
 from diffusion import Schedule
 from losses import lowfreq_mse
 from model import CondUNet, count_params, receptive_field
+import schedule as lr_schedule
 
 SPLITS = {
     # Whole volumes only; both kernels of lungdx-a0001 (one patient) stay together in test.
@@ -103,11 +111,24 @@ def parse():
                     help="add this times the MSE of the Gaussian-blurred error (the same error the loss uses: v, or x0 "
                          "for warm samples): weights the slow noise a model leaves in (losses.py; docs/training.md)")
     ap.add_argument("--lowfreq-sigma", type=float, default=2.0, help="the blur's sigma in pixels for --lowfreq-weight")
-    ap.add_argument("--minutes", type=float, default=None, help="stop after this wall time (recorded)")
+    ap.add_argument("--minutes", type=float, default=None,
+                    help="stop after this wall time, the lr decay following it (a plan: over every chunk of a continued "
+                         "schedule; to stop one chunk early, --chunk-minutes)")
     ap.add_argument("--cpu-seconds", type=float, default=None,
                     help="stop after this much CPU time of this process (a budget that does not depend on what else the "
                          "machine runs; docs/latent.md compares models at equal CPU time); the lr decay then follows it")
-    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--chunk-iters", type=int, default=None,
+                    help="stop this run after N iterations without shaping the lr schedule: the checkpoint keeps the "
+                         "unfinished schedule, and --resume <it> continues it (training in chunks across sessions)")
+    ap.add_argument("--chunk-minutes", type=float, default=None,
+                    help="stop this run after M minutes of wall time without shaping the lr schedule (as --chunk-iters)")
+    ap.add_argument("--lr-schedule", choices=["continue", "restart"], default=None,
+                    help="with --resume: continue the checkpoint's unfinished schedule (its plan, position, AdamW state "
+                         "and random streams; the default when it has one) or restart (warm-up and cosine decay over "
+                         "this run's plan from its EMA weights, a new optimizer: the default for a finished schedule or "
+                         "a checkpoint without schedule state)")
+    ap.add_argument("--log-every", type=int, default=100, help="print and record the loss and lr every N iterations")
+    ap.add_argument("--seed", type=int, default=None, help="random seed (default 1234; a continued schedule keeps its own streams)")
     ap.add_argument("--name", default=None, help="model name (default lowdose-<ct|pet>)")
     ap.add_argument("--out", default=os.path.join(REPO, "models"))
     ap.add_argument("--threads", type=int, default=2)
@@ -115,31 +136,75 @@ def parse():
                     help="patch-sampling worker processes (GPU runs: the CT sampler, ~40 ms per batch of 64 on one "
                          "core, is slower than a training step there); each has its own seeded generator, and batches "
                          "are taken from them in turn, so a run stays reproducible for a given count")
-    ap.add_argument("--resume", default=None, help="start from this checkpoint's (EMA) weights and add its iterations to the card")
+    ap.add_argument("--resume", default=None,
+                    help="start from this checkpoint and add its iterations to the card: continues its unfinished lr "
+                         "schedule, else starts a new one from its EMA weights (--lr-schedule)")
     return ap.parse_args()
 
 
 class _SampledBatches(torch.utils.data.IterableDataset):
-    def __init__(self, sampler: PatchSampler, batch: int, seed: int):
-        self.sampler, self.batch, self.seed = sampler, batch, seed
+    def __init__(self, sampler: PatchSampler, batch: int, states: list, first: int):
+        self.sampler, self.batch, self.states, self.first = sampler, batch, states, first
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
-        # Each worker (a forked copy of the sampler, volumes shared) draws from its own stream.
-        self.sampler.rng = np.random.default_rng([self.seed, info.id])
+        # Each worker (a forked copy of the sampler, volumes shared) draws from its own stream. The
+        # DataLoader reads worker 0 first, so worker i plays stream (first + i) mod n: a resumed run
+        # starts with the stream whose turn it was.
+        stream = (self.first + info.id) % info.num_workers
+        rng = np.random.default_rng()
+        rng.bit_generator.state = self.states[stream]
+        self.sampler.rng = rng
         while True:
-            yield self.sampler.batch(self.batch)
+            # With each batch, its stream's state after drawing it: what a checkpoint records.
+            yield self.sampler.batch(self.batch), stream, rng.bit_generator.state
 
 
-def sampled_batches(sampler: PatchSampler, batch: int, workers: int, seed: int):
-    """Endless (clean, low, dose) batches: drawn here (workers = 0, the sampler's own generator) or by
-    worker processes that the DataLoader reads in a fixed round-robin order."""
-    if workers == 0:
-        while True:
-            yield sampler.batch(batch)
-    loader = torch.utils.data.DataLoader(_SampledBatches(sampler, batch, seed), batch_size=None,
-                                         num_workers=workers, prefetch_factor=4, persistent_workers=True)
-    yield from loader
+class BatchStreams:
+    """Endless (clean, low, dose[, lesion]) batches: drawn here (workers = 0, the sampler's own
+    generator) or by worker processes that the DataLoader reads in a fixed round-robin order, each
+    with its own seeded stream, so a run is reproducible for a given worker count. state() is where
+    every stream stands after the batches taken so far (not those prefetched), which a resumed run
+    restores to draw exactly the batches the run in one piece would have drawn next."""
+
+    def __init__(self, sampler: PatchSampler, batch: int, workers: int, seed: int, saved: dict | None = None,
+                 reseed_at: int = 0):
+        self.sampler, self.workers = sampler, workers
+        if saved is not None and saved["workers"] == workers:
+            states, self.next = list(saved["states"]), saved["next"]
+        else:
+            # A new run: the streams of before (the sampler's own generator; worker i: [seed, i]). A run
+            # that continues with another worker count cannot continue the streams: new ones, keyed by
+            # the schedule position so that they differ from the first ones.
+            key = [seed] if reseed_at == 0 else [seed, reseed_at]
+            states = ([np.random.default_rng(seed if reseed_at == 0 else key).bit_generator.state] if workers == 0
+                      else [np.random.default_rng(key + [i]).bit_generator.state for i in range(workers)])
+            self.next = 0
+        self.states = states
+        if workers == 0:
+            sampler.rng = np.random.default_rng()
+            sampler.rng.bit_generator.state = states[0]
+        self.batch, self.it = batch, None
+
+    def __next__(self):
+        if self.workers == 0:
+            return self.sampler.batch(self.batch)
+        if self.it is None:
+            # Made at the first batch, as before the streams were resumable: starting the loader draws
+            # its base seed from torch's global generator, which must not shift the network's initial weights.
+            loader = torch.utils.data.DataLoader(_SampledBatches(self.sampler, self.batch, self.states, self.next),
+                                                 batch_size=None, num_workers=self.workers, prefetch_factor=4,
+                                                 persistent_workers=True)
+            self.it = iter(loader)
+        batch, stream, state = next(self.it)
+        assert stream == self.next, (stream, self.next)
+        self.states[stream] = state
+        self.next = (stream + 1) % self.workers
+        return batch
+
+    def state(self) -> dict:
+        states = [self.sampler.rng.bit_generator.state] if self.workers == 0 else list(self.states)
+        return {"workers": self.workers, "states": states, "next": self.next}
 
 
 def main():
@@ -160,8 +225,42 @@ def main():
     if a.batch:
         cfg["batch"] = a.batch
     context = tuple(int(d) for d in a.context.split(",")) if a.context else ()
-    torch.manual_seed(a.seed)
-    np.random.seed(a.seed)
+    seed = 1234 if a.seed is None else a.seed
+
+    # Resuming: continue the checkpoint's learning-rate schedule (with its optimizer state and random
+    # streams), or start a new one from its EMA weights (schedule.py decides, and says which).
+    previous = torch.load(a.resume, map_location="cpu", weights_only=False) if a.resume else None
+    mode, state = "new", None
+    if previous is not None:
+        plan = previous.get("lrSchedule")
+        state_file = lr_schedule.state_path(a.resume)
+        if plan is not None and not plan["finished"] and os.path.exists(state_file):
+            state = torch.load(state_file, map_location="cpu", weights_only=False)
+            if state.get("token") != plan.get("stateToken"):
+                state = None  # written by another run of the same name since
+        grows = not previous.get("context") and bool(context)
+        train_only_before = state["trainOnly"] if state else a.train_only
+        incompatible = ("--context grows the network (new parameters, no optimizer state for them)" if grows
+                        else f"--train-only {a.train_only or '(none: all)'} trains other parameters than its run "
+                             f"({train_only_before or 'all'})"
+                        if a.train_only != train_only_before else None)
+        plan_options = [flag for flag, value in (("--lr", a.lr), ("--iters", a.iters), ("--minutes", a.minutes),
+                                                 ("--cpu-seconds", a.cpu_seconds)) if value]
+        mode, why = lr_schedule.choose(a.lr_schedule, plan, state, state_file, plan_options, incompatible)
+        print(why, flush=True)
+    elif a.lr_schedule == "continue":
+        raise SystemExit("--lr-schedule continue needs --resume <checkpoint>")
+    if mode == "continue":
+        plan = {k: v for k, v in previous["lrSchedule"].items() if k not in ("stateFile", "stateToken")}
+        cfg["lr"], cfg["iters"] = plan["peakLr"], plan["plannedIterations"]
+        if a.seed is not None and a.seed != state["seed"]:
+            print(f"--seed {a.seed}: the schedule's random streams (seed {state['seed']}) continue where they stopped", flush=True)
+        seed = state["seed"]
+    else:
+        state = None
+        plan = lr_schedule.new_plan(cfg["lr"], cfg["iters"], a.minutes * 60 if a.minutes else None, a.cpu_seconds)
+    torch.manual_seed(seed)
+    np.random.seed(seed)
     torch.set_num_threads(a.threads)
     # Near-zero weights (zero-initialised output layers) produce denormals, which are ~100x slower on x86.
     torch.set_flush_denormal(True)
@@ -180,32 +279,47 @@ def main():
     if lesion_loss and not any("lesion" in v for v in vols):
         raise SystemExit("--lesion-weight / --lesion-mean-weight need a volume with lesion masks (--extra-train pet-lesions, "
                          "exported by export-dataset pet-lesions)")
-    sampler = PatchSampler(vols, a.modality, norm, cfg["patch"], np.random.default_rng(a.seed),
+    sampler = PatchSampler(vols, a.modality, norm, cfg["patch"], np.random.default_rng(seed),
                            neighbours=a.neighbours, sharpen=a.sharpen, real_weight=a.real_weight, lesion_masks=lesion_loss)
-    batches = sampled_batches(sampler, cfg["batch"], a.workers, a.seed)
+    # What shapes the training beyond the plan: recorded, and compared when a schedule is continued.
+    options = {**{k: getattr(a, k) for k in (
+        "modality", "config", "prediction", "schedule", "extra_train", "sharpen", "real_weight", "neighbours", "context",
+        "context_hidden", "train_only", "uncond_weight", "t_focus", "t_low_fraction", "t_low_max", "warm_fraction",
+        "lesion_weight", "lesion_mean_weight", "lowfreq_weight", "lowfreq_sigma", "workers", "threads")},
+        "patch": cfg["patch"], "batch": cfg["batch"]}
+    saved_streams = state["streams"] if state else None
+    if state:
+        changed = [f"{k} {state['options'].get(k)} -> {v}" for k, v in options.items()
+                   if k != "workers" and state["options"].get(k) != v]
+        if changed:
+            print(f"options changed since the checkpoint's run (the run in one piece would differ): {', '.join(changed)}", flush=True)
+        if saved_streams["workers"] != a.workers:
+            print(f"--workers {a.workers} (the checkpoint's run had {saved_streams['workers']}): the sampling streams "
+                  f"cannot continue; new ones, seeded by {seed} and iteration {plan['iterations']}", flush=True)
+    batches = BatchStreams(sampler, cfg["batch"], a.workers, seed, saved=saved_streams,
+                           reseed_at=plan["iterations"] if state else 0)
     cond_channels = 3 if a.neighbours else 1
     sched = Schedule(a.schedule, 1000)
     net_args = dict(cond_channels=cond_channels, prediction=a.prediction, context=context, context_hidden=a.context_hidden)
     model = CondUNet(cfg["channels"], **net_args).to(dev)
     ema = CondUNet(cfg["channels"], **net_args).to(dev)
-    previous = None
     grown = False
-    if a.resume:
-        previous = torch.load(a.resume, map_location="cpu", weights_only=False)
+    if previous is not None:
         if (previous["prediction"] != a.prediction or tuple(previous["channels"]) != tuple(cfg["channels"])
                 or previous.get("condChannels", 1) != cond_channels):
             raise SystemExit(f"{a.resume} is a {previous['prediction']} model with channels {previous['channels']} "
                              f"and {previous.get('condChannels', 1)} condition channels")
         before = tuple(previous.get("context", ()))
         if before == context and (not context or previous.get("contextHidden", 32) == a.context_hidden):
-            model.load_state_dict(previous["state"])
+            # Continued: the weights being trained as they were (the checkpoint's "state" is their EMA).
+            model.load_state_dict(state["model"] if state else previous["state"])
         elif not before and context:
             grow(model, previous, net_args, cfg["channels"])
             grown = True
         else:
             raise SystemExit(f"{a.resume} has context {list(before)} (hidden {previous.get('contextHidden', 32)}); "
                              f"asked for {list(context)} (hidden {a.context_hidden})")
-    ema.load_state_dict(model.state_dict())
+    ema.load_state_dict(previous["state"] if state else model.state_dict())
     for p in ema.parameters():
         p.requires_grad_(False)
     trained = list(model.parameters())
@@ -218,36 +332,39 @@ def main():
             raise SystemExit(f"--train-only {a.train_only}: no parameter under those names")
         print(f"training {sum(p.numel() for p in trained)} of {count_params(model)} parameters ({a.train_only})", flush=True)
     opt = torch.optim.AdamW(trained, lr=cfg["lr"], weight_decay=0.0)
-    total = cfg["iters"]
-    warm = min(200, total // 10 + 1)
+    if state:
+        opt.load_state_dict(state["optimizer"])
+    total = plan["plannedIterations"]
+    start = plan["iterations"]
 
-    budget = a.minutes * 60 if a.minutes else None
-
-    def progress(i):
-        # With --minutes the cosine decay follows wall time, so a time-boxed run still anneals.
-        p = i / total
-        if budget:
-            p = max(p, (time.time() - t0) / budget)
-        if a.cpu_seconds:
-            p = max(p, (time.process_time() - c0) / a.cpu_seconds)
-        return min(p, 1.0)
+    # Seconds spent in the schedule: its earlier chunks' and this run's. With --minutes (or
+    # --cpu-seconds) the cosine decay follows them, so a time-boxed run still anneals.
+    def elapsed():
+        return plan["wallSeconds"] + time.time() - t0, plan["cpuSeconds"] + time.process_time() - c0
 
     def lr_at(i):
-        return cfg["lr"] * min(1.0, (i + 1) / warm) * (0.5 * (1 + math.cos(math.pi * progress(i))) * 0.95 + 0.05)
+        return lr_schedule.lr_at(plan, i, *elapsed())
 
-    gen = torch.Generator().manual_seed(a.seed)
+    gen = torch.Generator().manual_seed(seed)
+    if state:
+        gen.set_state(state["torchGenerator"])
     p_drop_cond, p_unknown_dose = 0.1, 0.3
     # Warm samples' x0 loss is weighted like the v loss at the band's top (v error = x0 error / (1 - abar)).
     band_weight = 1.0 / (1.0 - float(sched.abar[a.t_low_max]))
     t0, c0 = time.time(), time.process_time()
-    curve = []
+    curve, lr_curve = [], []
     ema_params, model_params = list(ema.parameters()), list(model.parameters())
     loss_sum, loss_count = torch.zeros((), device=dev), 0
-    done = 0
-    for it in range(total):
-        if budget and time.time() - t0 > budget:
+    position = start
+    chunk_stop = None
+    for it in range(start, total):
+        if lr_schedule.exhausted(plan, it, *elapsed()):
             break
-        if a.cpu_seconds and time.process_time() - c0 > a.cpu_seconds:
+        if a.chunk_iters and it - start >= a.chunk_iters:
+            chunk_stop = f"--chunk-iters {a.chunk_iters}"
+            break
+        if a.chunk_minutes and time.time() - t0 > a.chunk_minutes * 60:
+            chunk_stop = f"--chunk-minutes {a.chunk_minutes:g}"
             break
         x0, xl, d, *lesion = next(batches)
         B = x0.shape[0]
@@ -293,8 +410,9 @@ def main():
                 err = torch.where(from_low_d[:, None, None, None], math.sqrt(band_weight) * (x0_pred - x0d), err)
             per_sample = per_sample + a.lowfreq_weight * lowfreq_mse(err, a.lowfreq_sigma)
         loss = torch.sum(w * per_sample) / w.sum()
+        lr = lr_at(it)
         for g in opt.param_groups:
-            g["lr"] = lr_at(it)
+            g["lr"] = lr
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trained, 1.0)
@@ -304,25 +422,36 @@ def main():
             # One fused call per operation instead of two small kernels per tensor (GPU: launch-bound).
             torch._foreach_mul_(ema_params, decay)
             torch._foreach_add_(ema_params, model_params, alpha=1 - decay)
-            # Summed on the device and read every 100 iterations: a .item() per step would make the
+            # Summed on the device and read every --log-every iterations: a .item() per step would make the
             # CPU wait for the GPU each iteration.
             loss_sum += loss.detach()
         loss_count += 1
-        done = it + 1
-        if done % 100 == 0 or done == total:
+        position = it + 1
+        if position % a.log_every == 0 or position == total:
             m = loss_sum.item() / loss_count
             loss_sum.zero_()
             loss_count = 0
-            curve.append([done, round(m, 6)])
+            curve.append([position, round(m, 6)])
+            lr_curve.append([position, lr])
             el = time.time() - t0
-            print(f"iter {done}/{total} loss {m:.5f} lr {lr_at(it):.2e} {el:.0f}s", flush=True)
+            print(f"iter {position}/{total} loss {m:.5f} lr {lr:.2e} {el:.0f}s", flush=True)
     wall = time.time() - t0
     cpu = time.process_time() - c0
+    done = position - start
+    # Finished when the plan ran out (iterations or its time budget), not when a chunk limit stopped it.
+    finished = chunk_stop is None
+    plan_after = lr_schedule.advanced(plan, position, plan["wallSeconds"] + wall, plan["cpuSeconds"] + cpu, finished)
 
     os.makedirs(a.out, exist_ok=True)
     ema = ema.cpu().eval()
     ckpt = os.path.join(CACHE, "checkpoints", f"{name}.pt")
     os.makedirs(os.path.dirname(ckpt), exist_ok=True)
+    # What --resume needs to continue the schedule exactly (schedule.py), beside the checkpoint; the
+    # token pairs the two files, so a state file left by another run of this name is not taken.
+    state_file, token = lr_schedule.state_path(ckpt), os.urandom(8).hex()
+    torch.save({"token": token, "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+                "optimizer": opt.state_dict(), "torchGenerator": gen.get_state(), "streams": batches.state(),
+                "seed": seed, "trainOnly": a.train_only, "options": options}, state_file)
     prior_iters = previous.get("iterations", 0) if previous else 0
     prior_wall = previous.get("wallSeconds", 0.0) if previous else 0.0
     prior_cpu = previous.get("cpuSeconds", 0.0) if previous else 0.0
@@ -330,7 +459,12 @@ def main():
                 **({"context": list(context), "contextHidden": a.context_hidden} if context else {}),
                 "schedule": a.schedule, "normalization": norm, "iterations": prior_iters + done,
                 "wallSeconds": prior_wall + wall, "cpuSeconds": prior_cpu + cpu, "history": (previous.get("history", []) if previous else []) + [
-                    {"iterations": done, "wallSeconds": round(wall, 1), "cpuSeconds": round(cpu, 1), "lossCurve": curve}]}, ckpt)
+                    {"iterations": done, "wallSeconds": round(wall, 1), "cpuSeconds": round(cpu, 1), "lossCurve": curve,
+                     "lrCurve": lr_curve, "lrSchedule": {"mode": mode, "from": start, "to": position, "plannedIterations": total}}],
+                # The plan and where it got; what continuing it needs besides is in the state file.
+                "lrSchedule": {**plan_after, "stateFile": os.path.basename(state_file), "stateToken": token}}, ckpt)
+    if chunk_stop:
+        print(f"stopped at iteration {position} of {total} ({chunk_stop}); the schedule continues with --resume {ckpt}", flush=True)
     onnx_path = os.path.join(a.out, f"{name}.onnx")
     try:
         export_onnx(ema, onnx_path)
@@ -362,7 +496,10 @@ def main():
         # The dose --texture full-dose assumes when the input's is not given (docs/diffusion.md, Texture).
         "texture": {"defaultDose": 0.25},
         "training": {
-            "config": a.config, "seed": a.seed, "iterations": prior_iters + done, "plannedIterations": total,
+            "config": a.config, "seed": seed, "iterations": prior_iters + done, "plannedIterations": total,
+            "lrSchedule": {"iterations": position, "finished": finished, **({"continuedFrom": start} if mode == "continue" else {}),
+                           **({"budgetMinutes": plan["budgetSeconds"] / 60} if plan["budgetSeconds"] else {}),
+                           **({"cpuBudgetSeconds": plan["cpuBudgetSeconds"]} if plan["cpuBudgetSeconds"] else {})},
             **({"resumedFrom": {"checkpoint": os.path.relpath(a.resume, REPO), "iterations": prior_iters,
                                 "wallSeconds": round(prior_wall, 1)}} if previous else {}),
             "batch": cfg["batch"], "patch": cfg["patch"], **({"samplerWorkers": a.workers} if a.workers else {}), "lr": cfg["lr"], "optimizer": "AdamW, cosine decay, EMA 0.999",
