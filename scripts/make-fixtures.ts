@@ -9,16 +9,24 @@
  *   npx tsx scripts/make-fixtures.ts iec --out /tmp/iec-coarse --seed 101 --size 75
  *       (another matrix over the same field of view: 75 px gives 4.67 mm pixels, a whole-body
  *       scanner's, where the committed 128 px are 2.73 mm)
+ *   npx tsx scripts/make-fixtures.ts acr iec --realisations 8
+ *       (only the further noise realisations of the committed fixtures that QA's bias checks
+ *       average over: fixtures/<phantom>/.realisations/r1 .. r7, each {dose100,dose25,dose10}
+ *       scanned from the committed truth series with its own seeds; the committed series are
+ *       realisation 0 and are left as they are. ACR: the module-1 slice only, the one hu-error
+ *       reads. docs/qa.md, "Expected bias over noise realisations")
  *
  * Layout: fixtures/<phantom>/{truth,dose100,dose25,dose10}/IM000N.dcm and fixtures/<phantom>/fixture.json.
  * `truth` is the noise-free phantom; `dose100` its simulated full-dose scan (the QA reference);
  * `dose25` / `dose10` the simulated reduced-dose scans of the same phantom, seeded.
  */
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { scanPaths } from '../src/dicom/index.js';
 import { runPhantom } from '../src/pipeline/phantom.js';
 import { runSimulate } from '../src/pipeline/simulate.js';
+import { REALISATIONS_DIR, REALISATIONS_FILE, realisationSeed } from '../src/qa/fixtures.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -33,6 +41,7 @@ function takeOption(name: string): string | undefined {
 const FIXTURES = path.resolve(takeOption('out') ?? path.join(ROOT, 'fixtures'));
 const seedOverride = takeOption('seed');
 const sizeOverride = takeOption('size');
+const realisationsOption = takeOption('realisations');
 const DOSES = [0.25, 0.1] as const;
 
 interface FixtureSpec {
@@ -63,23 +72,7 @@ async function makeFixture(given: FixtureSpec): Promise<void> {
     seed: spec.seed,
     uidSeed: `lowdose-fixture-${spec.name}`,
   });
-  const doses: Record<string, string> = {};
-  for (const [k, dose] of DOSES.entries()) {
-    const seed = spec.seed * 100 + k;
-    const { result } = await runSimulate([phantom.dir], {
-      dose,
-      outDir: path.join(scratch, `sim-${dose}`),
-      seed,
-      mode: 'truth',
-      withReference: k === 0,
-    });
-    const simulated = result.series[0]!;
-    await rename(simulated.output.dir, path.join(scratch, `dose${Math.round(dose * 100)}`));
-    // The seed too, so a test can remake the series and check the committed one is current.
-    doses[`dose${Math.round(dose * 100)}`] = JSON.stringify({ ...simulated.settings, seed, withReference: k === 0 });
-    if (simulated.reference) await rename(simulated.reference.dir, path.join(scratch, 'dose100'));
-    await rm(path.join(scratch, `sim-${dose}`), { recursive: true, force: true });
-  }
+  const doses = await scanDoses(phantom.dir, scratch, (k) => spec.seed * 100 + k);
   await writeFile(
     path.join(scratch, 'fixture.json'),
     `${JSON.stringify(
@@ -111,6 +104,89 @@ async function makeFixture(given: FixtureSpec): Promise<void> {
   process.stderr.write(`${path.relative(ROOT, dir) || dir}: seed ${spec.seed}, ${phantom.slices} slices of ${phantom.columns}x${phantom.rows}, truth + dose100 + ${DOSES.map((d) => `dose${d * 100}`).join(' + ')}\n`);
 }
 
+/**
+ * Scans the truth series in `truthDir` at every dose into `into`/dose25, dose10 and dose100 (the
+ * full-dose scan of the 25 % scan's photons), dose index k with seed `seedOf(k)`; returns each
+ * dose's settings as JSON, the seed included, so a test can remake the series.
+ */
+async function scanDoses(truthDir: string, into: string, seedOf: (k: number) => number): Promise<Record<string, string>> {
+  const doses: Record<string, string> = {};
+  for (const [k, dose] of DOSES.entries()) {
+    const seed = seedOf(k);
+    const { result } = await runSimulate([truthDir], {
+      dose,
+      outDir: path.join(into, `sim-${dose}`),
+      seed,
+      mode: 'truth',
+      withReference: k === 0,
+    });
+    const simulated = result.series[0]!;
+    await rename(simulated.output.dir, path.join(into, `dose${Math.round(dose * 100)}`));
+    doses[`dose${Math.round(dose * 100)}`] = JSON.stringify({ ...simulated.settings, seed, withReference: k === 0 });
+    if (simulated.reference) await rename(simulated.reference.dir, path.join(into, 'dose100'));
+    await rm(path.join(into, `sim-${dose}`), { recursive: true, force: true });
+  }
+  return doses;
+}
+
+/**
+ * Realisations 1 .. count-1 of a committed fixture: the same truth series scanned again with other
+ * noise seeds (realisationSeed), written to <fixture>/.realisations/r<k>/. The committed series are
+ * realisation 0 and stay untouched, so every number measured on them still holds. The ACR phantom
+ * keeps only its module-1 slice (the CT-number inserts that hu-error reads): a quarter of the bytes,
+ * and CT denoisers here work slice by slice (the shipped cards have no neighbour slices).
+ */
+async function makeRealisations(spec: FixtureSpec, count: number): Promise<void> {
+  const dir = path.join(FIXTURES, spec.name);
+  const info = JSON.parse(await readFile(path.join(dir, 'fixture.json'), 'utf8')) as { seed: number; geometry: { modules?: Array<{ module: number; z: [number, number] }> } };
+  const scratch = path.join(dir, `.${REALISATIONS_DIR}.tmp`);
+  await rm(scratch, { recursive: true, force: true });
+  let truthDir = path.join(dir, 'truth');
+  let slices = 'all';
+  if (spec.name === 'acr') {
+    const module1 = info.geometry.modules?.find((m) => m.module === 1);
+    if (!module1) throw new Error('ACR fixture.json has no module 1');
+    const { series } = await scanPaths([truthDir]);
+    const slice = series[0]?.slices.find((s) => s.position !== null && s.position[2] >= module1.z[0] && s.position[2] < module1.z[1]);
+    if (!slice) throw new Error('no ACR truth slice in module 1');
+    truthDir = path.join(scratch, 'truth-module1');
+    await mkdir(truthDir, { recursive: true });
+    await copyFile(slice.file, path.join(truthDir, path.basename(slice.file)));
+    slices = `module 1 only (z ${slice.position![2]} mm)`;
+  }
+  const realisations: Array<{ dir: string; simulation: Record<string, unknown> }> = [];
+  for (let r = 1; r < count; r++) {
+    const into = path.join(scratch, `r${r}`);
+    const doses = await scanDoses(truthDir, into, (k) => realisationSeed(info.seed, k, r));
+    realisations.push({ dir: `r${r}`, simulation: Object.fromEntries(Object.entries(doses).map(([k, v]) => [k, JSON.parse(v)])) });
+    process.stderr.write(`${spec.name} realisation ${r} of ${count - 1}\n`);
+  }
+  await rm(path.join(scratch, 'truth-module1'), { recursive: true, force: true });
+  await writeFile(
+    path.join(scratch, REALISATIONS_FILE),
+    `${JSON.stringify(
+      {
+        phantom: spec.name,
+        count,
+        purpose: 'further noise realisations for the expected bias of lowdose qa (realisation 0 is the committed fixture itself)',
+        slices,
+        realisations,
+        regenerate: `npx tsx scripts/make-fixtures.ts ${spec.name} --realisations ${count}`,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  await rm(path.join(dir, REALISATIONS_DIR), { recursive: true, force: true });
+  await rename(scratch, path.join(dir, REALISATIONS_DIR));
+}
+
 await mkdir(FIXTURES, { recursive: true });
 const only = args;
-for (const spec of SPECS) if (only.length === 0 || only.includes(spec.name)) await makeFixture(spec);
+if (realisationsOption !== undefined) {
+  const count = Number(realisationsOption);
+  if (!(Number.isInteger(count) && count >= 2)) throw new Error('--realisations needs an integer >= 2 (realisation 0 is the committed fixture)');
+  for (const spec of SPECS) if ((only.length === 0 ? ['acr', 'iec'] : only).includes(spec.name)) await makeRealisations(spec, count);
+} else {
+  for (const spec of SPECS) if (only.length === 0 || only.includes(spec.name)) await makeFixture(spec);
+}

@@ -17,6 +17,45 @@ export interface FixtureInfo {
   readonly geometry: Record<string, unknown>;
 }
 
+/**
+ * Further noise realisations of a fixture, for the expected bias of the bias checks:
+ * <fixture>/.realisations/r<k>/{dose100,dose25,dose10}/ (k >= 1; the committed series are
+ * realisation 0) and .realisations/realisations.json, made by `scripts/make-fixtures.ts <phantom>
+ * --realisations N`. The folder is hidden so that scanning fixtures/ (the viewer's default data)
+ * does not list them.
+ */
+export const REALISATIONS_DIR = '.realisations';
+export const REALISATIONS_FILE = 'realisations.json';
+
+/** Noise seed of dose index k (0: 25 %, 1: 10 %) of realisation r; r = 0 is the committed fixture's. */
+export function realisationSeed(fixtureSeed: number, k: number, r: number): number {
+  return fixtureSeed * 100 + k + 10_000 * r;
+}
+
+/** A realisation's folder: the fixture itself for 0, else .realisations/r<k>. */
+export interface FixtureRealisation {
+  readonly index: number;
+  readonly dir: string;
+}
+
+/**
+ * The fixture's realisations, 0 (the fixture) first, at most `limit` of them; only the fixture
+ * when it has no .realisations folder (a site's own fixtures, or a phantom without bias checks).
+ */
+export function fixtureRealisations(info: FixtureInfo, limit = Number.POSITIVE_INFINITY): FixtureRealisation[] {
+  const out: FixtureRealisation[] = [{ index: 0, dir: info.dir }];
+  const file = path.join(info.dir, REALISATIONS_DIR, REALISATIONS_FILE);
+  if (!existsSync(file)) return out;
+  const json = JSON.parse(readFileSync(file, 'utf8')) as { realisations?: Array<{ dir?: unknown }> };
+  if (!Array.isArray(json.realisations)) throw new LowdoseError('E_USAGE', `${file} lacks "realisations"`, { path: file });
+  for (const [k, r] of json.realisations.entries()) {
+    if (out.length >= limit) break;
+    if (typeof r.dir !== 'string' || !/^r\d+$/.test(r.dir)) throw new LowdoseError('E_USAGE', `${file}: realisations[${k}].dir must be "r<k>"`, { path: file });
+    out.push({ index: Number(r.dir.slice(1)), dir: path.join(info.dir, REALISATIONS_DIR, r.dir) });
+  }
+  return out;
+}
+
 /** Folder of a dose's series: 0.25 -> dose25; 1 -> dose100. */
 export function doseFolder(dose: number): string {
   return `dose${Math.round(dose * 100)}`;
@@ -35,9 +74,13 @@ export function readFixtureInfo(fixturesDir: string, phantom: PhantomName): Fixt
   return { phantom, dir, modality: json.modality, geometry: json.geometry };
 }
 
-/** The fixture's series folder for a dose ('truth' or a fraction); E_NOT_FOUND when absent. */
-export function fixtureSeriesDir(info: FixtureInfo, dose: number | 'truth'): string {
-  const dir = path.join(info.dir, dose === 'truth' ? 'truth' : doseFolder(dose));
+/**
+ * The fixture's series folder for a dose ('truth' or a fraction), of realisation `realisation`
+ * (default 0, the committed series; realisations share the truth); E_NOT_FOUND when absent.
+ */
+export function fixtureSeriesDir(info: FixtureInfo, dose: number | 'truth', realisation?: FixtureRealisation): string {
+  const base = realisation && dose !== 'truth' ? realisation.dir : info.dir;
+  const dir = path.join(base, dose === 'truth' ? 'truth' : doseFolder(dose));
   if (!existsSync(dir)) {
     throw new LowdoseError('E_NOT_FOUND', `fixture ${info.phantom} has no ${path.basename(dir)} series (${dir})`, { path: dir });
   }
@@ -118,4 +161,24 @@ export function checkSameGrid(a: SliceStack, b: SliceStack, what: string): void 
       );
     });
   if (!same) throw new LowdoseError('E_INCONSISTENT_SERIES', `${what}: slices differ in size, spacing or position from the fixture's`);
+}
+
+/**
+ * A realisation may hold some of the fixture's slices only (ACR: module 1): each of its slices must
+ * sit on one of the fixture's, with the same grid, so the fixture's ROIs land where they should.
+ */
+export function checkSubsetOfGrid(fixture: SliceStack, part: SliceStack, what: string): void {
+  const fits =
+    part.slices.length > 0 &&
+    part.slices.every((s) =>
+      fixture.slices.some(
+        (t) =>
+          s.rows === t.rows &&
+          s.columns === t.columns &&
+          Math.abs(s.pixelSpacing[0] - t.pixelSpacing[0]) < 1e-6 &&
+          Math.abs(s.pixelSpacing[1] - t.pixelSpacing[1]) < 1e-6 &&
+          s.position.every((v, k) => Math.abs(v - t.position[k]!) < 1e-3),
+      ),
+    );
+  if (!fits) throw new LowdoseError('E_INCONSISTENT_SERIES', `${what}: slices differ in size, spacing or position from the fixture's`);
 }

@@ -15,9 +15,9 @@ import type { DenoiseProgress, DenoiseReport } from '../pipeline/types.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { runChecks } from './checks/index.js';
 import { DEFAULT_FIXTURES_DIR, type QaConfig } from './config.js';
-import { checkSameGrid, doseFolder, fixtureSeriesDir, readFixtureInfo, readStack } from './fixtures.js';
+import { checkSameGrid, checkSubsetOfGrid, doseFolder, fixtureRealisations, fixtureSeriesDir, readFixtureInfo, readStack } from './fixtures.js';
 import { writeQaHtml } from './report-html.js';
-import { PHANTOM_NAMES, type CaseCurves, type PhantomName, type QaCheck, type QaDenoiseSettings, type QaResult, type SliceStack } from './types.js';
+import { PHANTOM_NAMES, type CaseCurves, type PhantomName, type QaCheck, type QaDenoiseSettings, type QaRealisation, type QaResult, type SliceStack } from './types.js';
 
 export const DEFAULT_DOSES: readonly number[] = [0.25, 0.1];
 export const QA_REPORT_FILE = 'qa-report.html';
@@ -35,6 +35,11 @@ export interface QaOptions {
   readonly denoise?: QaDenoiseSettings;
   /** Denoise again even when outputs for these settings are already in `outDir`. */
   readonly overwrite?: boolean;
+  /**
+   * Noise realisations per fixture to use, at most (default: every one it has; realisation 0 is
+   * the committed fixture). The bias checks average over them; 1 gives the single-draw gate.
+   */
+  readonly realisations?: number;
   readonly log?: (message: string) => void;
   readonly onProgress?: (event: DenoiseProgress) => void;
 }
@@ -60,8 +65,19 @@ export async function runQa(options: QaOptions): Promise<QaResult> {
   if (skipped.length > 0) log(`not testing ${skipped.map((f) => `${f.phantom} (${f.modality})`).join(', ')}: no ${[...new Set(skipped.map((f) => f.modality))].join(' or ')} model chosen (name one with --pet-model or --phantoms)`);
   if (fixtures.length === 0) throw new LowdoseError('E_USAGE', 'the chosen models serve none of the phantoms');
   const phantoms = fixtures.map((info) => info.phantom);
-  const cases = fixtures.flatMap((info) => doses.map((dose) => ({ info, dose, lowDir: fixtureSeriesDir(info, dose) })));
-  for (const info of fixtures) fixtureSeriesDir(info, 1);
+  if (options.realisations !== undefined && !(Number.isInteger(options.realisations) && options.realisations >= 1)) {
+    throw new LowdoseError('E_USAGE', `realisations must be an integer >= 1, got ${options.realisations}`);
+  }
+  const realisationsOfFixture = new Map(fixtures.map((info) => [info.phantom, fixtureRealisations(info, options.realisations)]));
+  const cases = fixtures.flatMap((info) =>
+    doses.map((dose) => ({
+      info,
+      dose,
+      lowDir: fixtureSeriesDir(info, dose),
+      realisations: realisationsOfFixture.get(info.phantom)!.map((r) => ({ realisation: r, lowDir: fixtureSeriesDir(info, dose, r) })),
+    })),
+  );
+  for (const info of fixtures) for (const r of realisationsOfFixture.get(info.phantom)!) fixtureSeriesDir(info, 1, r);
   for (const info of fixtures) fixtureSeriesDir(info, 'truth');
 
   const denoisedRoot = path.join(outDir, 'denoised', settingsTag(settings, await modelFingerprints(settings)));
@@ -75,9 +91,10 @@ export async function runQa(options: QaOptions): Promise<QaResult> {
       const group = cases.filter((c) => c.dose === dose && c.info.modality === modality);
       if (group.length === 0) continue;
       const model = modality === 'PT' ? (settings.petModel ?? settings.model) : settings.model;
-      log(`denoising ${group.map((c) => c.info.phantom).join(', ')} at ${Math.round(dose * 100)} % dose (${describe(settings, model)})`);
+      const counted = group.map((c) => (c.realisations.length > 1 ? `${c.info.phantom} (${c.realisations.length} noise realisations)` : c.info.phantom));
+      log(`denoising ${counted.join(', ')} at ${Math.round(dose * 100)} % dose (${describe(settings, model)})`);
       const report: DenoiseReport = await denoisePaths(
-        group.map((c) => c.lowDir),
+        group.flatMap((c) => c.realisations.map((r) => r.lowDir)),
         {
           ...withoutPetModel(settings),
           ...(model !== undefined ? { model } : {}),
@@ -89,15 +106,17 @@ export async function runQa(options: QaOptions): Promise<QaResult> {
         },
       );
       for (const c of group) {
-        const entry = report.series.find((s) => s.input.files.some((f) => isInside(f, c.lowDir)));
-        if (entry) {
-          outputs.set(caseKey(c.info.phantom, dose), { dir: entry.output.dir, seriesInstanceUid: entry.output.seriesInstanceUid });
-          producedAny = true;
-          continue;
+        for (const { realisation, lowDir } of c.realisations) {
+          const entry = report.series.find((s) => s.input.files.some((f) => isInside(f, lowDir)));
+          if (entry) {
+            outputs.set(caseKey(c.info.phantom, dose, realisation.index), { dir: entry.output.dir, seriesInstanceUid: entry.output.seriesInstanceUid });
+            producedAny = true;
+            continue;
+          }
+          const error = report.errors.find((e) => e.path !== null && isInside(e.path, lowDir)) ?? report.errors[0];
+          errors.push({ path: lowDir, code: error?.code ?? 'E_INTERNAL', message: error?.message ?? 'the denoiser wrote no output' });
+          if (error && USAGE_CODES.has(error.code) && !firstUsageError) firstUsageError = new LowdoseError(error.code as ErrorCode, error.message);
         }
-        const error = report.errors.find((e) => e.path !== null && isInside(e.path, c.lowDir)) ?? report.errors[0];
-        errors.push({ path: c.lowDir, code: error?.code ?? 'E_INTERNAL', message: error?.message ?? 'the denoiser wrote no output' });
-        if (error && USAGE_CODES.has(error.code) && !firstUsageError) firstUsageError = new LowdoseError(error.code as ErrorCode, error.message);
       }
     }
   }
@@ -109,20 +128,36 @@ export async function runQa(options: QaOptions): Promise<QaResult> {
     const truth = await readStack(fixtureSeriesDir(info, 'truth'));
     const full = await readStack(fixtureSeriesDir(info, 1));
     checkSameGrid(truth, full, `${info.phantom} full dose`);
+    const fixtureRealisationList = realisationsOfFixture.get(info.phantom)!;
     for (const dose of doses) {
-      const denoisedOutput = outputs.get(caseKey(info.phantom, dose));
-      if (!denoisedOutput) {
-        const error = errors.find((e) => e.path === fixtureSeriesDir(info, dose));
-        checks.push(denoiseFailure(info.phantom, dose, error ? `${error.message} [${error.code}]` : undefined));
+      // Every realisation must have been denoised: a gate does not quietly average over fewer.
+      const missing = fixtureRealisationList.find((r) => !outputs.has(caseKey(info.phantom, dose, r.index)));
+      if (missing) {
+        const error = errors.find((e) => e.path === fixtureSeriesDir(info, dose, missing));
+        const which = missing.index === 0 ? '' : ` (noise realisation ${missing.index})`;
+        checks.push(denoiseFailure(info.phantom, dose, error ? `${error.message} [${error.code}]${which}` : undefined));
         continue;
       }
       log(`checking ${info.phantom} at ${Math.round(dose * 100)} % dose`);
-      const low = await readStack(fixtureSeriesDir(info, dose));
-      const denoisedDir = denoisedOutput.dir;
-      const denoised: SliceStack = await readStack(denoisedDir, denoisedOutput.seriesInstanceUid);
-      checkSameGrid(truth, low, `${info.phantom} ${doseFolder(dose)}`);
-      checkSameGrid(truth, denoised, `${info.phantom} ${doseFolder(dose)} denoised (${denoisedDir})`);
-      const results = runChecks({ phantom: info.phantom, dose, geometry: info.geometry, truth, full, low, denoised }, options.config);
+      const stacks: QaRealisation[] = [];
+      for (const r of fixtureRealisationList) {
+        const out = outputs.get(caseKey(info.phantom, dose, r.index))!;
+        const low = await readStack(fixtureSeriesDir(info, dose, r));
+        const denoised: SliceStack = await readStack(out.dir, out.seriesInstanceUid);
+        const rFull = r.index === 0 ? full : await readStack(fixtureSeriesDir(info, 1, r));
+        const what = `${info.phantom} ${doseFolder(dose)}${r.index === 0 ? '' : ` realisation ${r.index}`}`;
+        // Realisation 0 is the whole fixture; the others may hold a subset of its slices (ACR: module 1).
+        const grid = r.index === 0 ? truth : rFull;
+        if (r.index !== 0) checkSubsetOfGrid(truth, rFull, `${what} full dose`);
+        checkSameGrid(grid, low, what);
+        checkSameGrid(grid, denoised, `${what} denoised (${out.dir})`);
+        stacks.push({ index: r.index, low, denoised, full: rFull });
+      }
+      const [first, ...rest] = stacks;
+      const results = runChecks(
+        { phantom: info.phantom, dose, geometry: info.geometry, truth, full, low: first!.low, denoised: first!.denoised, ...(rest.length > 0 ? { realisations: rest } : {}) },
+        options.config,
+      );
       for (const r of results) {
         checks.push(...r.checks);
         if (r.nps) curves.nps.push(r.nps);
@@ -147,6 +182,7 @@ export async function runQa(options: QaOptions): Promise<QaResult> {
       consistency: settings.consistency ?? null,
       orientations: settings.orientations ?? null,
       texture: settings.texture ?? 'smooth',
+      realisations: options.realisations ?? null,
       phantoms,
       doses,
       fixtures: fixturesDir,
@@ -264,8 +300,8 @@ function describe(settings: QaDenoiseSettings, model: string | undefined): strin
   return method === 'diffusion' ? `model ${model ?? 'shipped'}` : `${method} filter`;
 }
 
-function caseKey(phantom: PhantomName, dose: number): string {
-  return `${phantom}@${dose}`;
+function caseKey(phantom: PhantomName, dose: number, realisation: number): string {
+  return `${phantom}@${dose}#${realisation}`;
 }
 
 function isInside(file: string, dir: string): boolean {

@@ -73,6 +73,21 @@ export interface QaCase {
   readonly full: SliceStack;
   readonly low: SliceStack;
   readonly denoised: SliceStack;
+  /**
+   * Further noise realisations of the same phantom and dose (index 1, 2, ...), each with its own
+   * low-dose scan, denoised output and full-dose scan; the fields above are realisation 0. The
+   * bias checks average over all of them (docs/qa.md, "Expected bias over noise realisations");
+   * a realisation's stacks may hold only the slices its checks read (ACR: module 1).
+   */
+  readonly realisations?: readonly QaRealisation[];
+}
+
+/** One noise realisation of a case: the same truth scanned with other noise seeds. */
+export interface QaRealisation {
+  readonly index: number;
+  readonly low: SliceStack;
+  readonly denoised: SliceStack;
+  readonly full: SliceStack;
 }
 
 /** A sampled curve over spatial frequency (cycles/mm). */
@@ -120,6 +135,8 @@ export interface QaResult {
     /** The `--orientations` asked for; null = each model card's default. */
     readonly orientations?: number | null;
     readonly texture: string;
+    /** Noise realisations per fixture asked for (`--realisations`); null = all the fixtures have. */
+    readonly realisations: number | null;
     readonly phantoms: PhantomName[];
     readonly doses: number[];
     readonly fixtures: string;

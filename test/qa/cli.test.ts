@@ -8,8 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixtureRealisations, readFixtureInfo } from '../../src/qa/fixtures.js';
 import type { QaCheck } from '../../src/qa/index.js';
 import { runCli, type CliRun } from '../helpers/cli.js';
+import { FIXTURES } from './helpers.js';
 
 const MODEL = fileURLToPath(new URL('../fixtures-models/bench-conv.json', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'lowdose-qa-cli-'));
@@ -58,6 +60,31 @@ describe('lowdose qa', () => {
     expect(JSON.parse(readFileSync(join(out, 'qa.json'), 'utf8'))).toEqual(result);
   });
 
+  it('judges CT numbers on every noise realisation of the ACR fixture, and on the committed one alone with --realisations 1', async () => {
+    const all = JSON.parse(first.stdout) as QaJson & { settings: { realisations: number | null } };
+    expect(all.settings.realisations).toBeNull();
+    const count = fixtureRealisations(readFixtureInfo(FIXTURES, 'acr')).length;
+    for (const c of all.checks.filter((k) => k.check === 'hu-error')) {
+      expect(c.measured.realisations).toBe(count);
+      expect(c.measured.standardError).toEqual(expect.any(Number));
+      expect(Object.keys(c.measured).filter((k) => /^r\d+$/.test(k))).toHaveLength(count);
+    }
+    // Texture, noise and MTF stay on realisation 0, so they read the same either way.
+    const one = await runCli('qa', ...SUBSET, '--realisations', '1', '--json');
+    const single = JSON.parse(one.stdout) as QaJson & { settings: { realisations: number | null } };
+    expect(single.settings.realisations).toBe(1);
+    for (const c of single.checks) {
+      const same = all.checks.find((k) => k.name === c.name)!;
+      if (c.check === 'hu-error') {
+        expect(c.measured.realisations).toBe(1);
+        expect(c.measured.standardError).toBeNull();
+        expect(c.value).toBeCloseTo(same.measured.r0!, 9);
+      } else {
+        expect(c.value).toBe(same.value);
+      }
+    }
+  });
+
   it('writes a self-contained HTML report with the table and the NPS and MTF plots', () => {
     const html = readFileSync(join(out, 'qa-report.html'), 'utf8');
     expect(html).toContain('acr/dose25/hu-error/bone');
@@ -102,7 +129,9 @@ describe('lowdose qa', () => {
     const failed = result.checks.find((c) => c.name === 'iec/dose25/denoise')!;
     expect(failed).toMatchObject({ pass: false, value: 0, threshold: 1 });
     expect(failed.detail).toMatch(/model bench-conv is for CT, not PT \[E_MODEL\]/);
-    expect(result.errors).toHaveLength(1);
+    // One error per series it could not denoise: each of the IEC fixture's noise realisations.
+    expect(result.errors.length).toBe(fixtureRealisations(readFixtureInfo(FIXTURES, 'iec')).length);
+    expect(new Set((result.errors as Array<{ code: string }>).map((e) => e.code))).toEqual(new Set(['E_MODEL']));
     expect(result.checks.find((c) => c.name === 'water/dose25/noise-reduction')!.pass).toBe(false);
 
     const none = await runCli('qa', '--model', MODEL, '--phantoms', 'iec', '--doses', '0.25', '-o', join(root, 'conv'), '--json', '--no-progress');
@@ -151,6 +180,7 @@ describe('lowdose qa', () => {
     [['--fixtures', '/nonexistent-fixtures'], /no fixture for phantom "acr"/],
     [['--method', 'magic'], /--method must be one of/],
     [['--texture', 'full-dose'], /--texture full-dose needs --method diffusion/],
+    [['--realisations', '0'], /--realisations must be an integer >= 1/],
   ])('exits 2 for %j', async (args, message) => {
     const run = await runCli('qa', '--method', 'gaussian', '--phantoms', 'acr', '-o', join(root, 'bad'), ...args);
     expect(run.code).toBe(2);

@@ -21,6 +21,7 @@ interface QaCliOptions extends DenoiserCliOptions {
   output?: string;
   config?: string;
   petModel?: string;
+  realisations?: string;
   overwrite?: boolean;
   json?: boolean;
 }
@@ -34,7 +35,8 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--fixtures <dir>', "fixture folder (default: the package's fixtures/)")
     .option('-o, --output <dir>', 'folder for denoised series, qa.json and qa-report.html (default: a new temporary folder)')
     .option('--config <file>', 'thresholds JSON merged over the shipped qa/thresholds.json')
-    .option('--pet-model <name|path>', 'model for the PET fixture (default: --model when given, else lowdose-pet)');
+    .option('--pet-model <name|path>', 'model for the PET fixture (default: --model when given, else lowdose-pet)')
+    .option('--realisations <n>', 'noise realisations per fixture the bias checks average over (default: all the fixtures have; 1 = the committed series only)');
   addDenoiserOptions(command)
     .option('--overwrite', 'denoise again even when -o already holds outputs for these settings')
     .option('--json', 'machine-readable result on stdout')
@@ -42,6 +44,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       const out = createOutput(Boolean(opts.json));
       const phantoms = opts.phantoms !== undefined ? parsePhantoms(opts.phantoms) : undefined;
       const doses = parseDoses(opts.doses ?? '0.25,0.1');
+      const realisations = opts.realisations !== undefined ? parseRealisations(opts.realisations) : undefined;
       const config = loadQaConfig(opts.config);
       const outDir = path.resolve(opts.output ?? mkdtempSync(path.join(tmpdir(), 'lowdose-qa-')));
       const denoise: QaDenoiseSettings = {
@@ -56,6 +59,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
           outDir,
           ...(phantoms !== undefined ? { phantoms } : {}),
           doses,
+          ...(realisations !== undefined ? { realisations } : {}),
           denoise,
           overwrite: Boolean(opts.overwrite),
           ...(opts.fixtures !== undefined ? { fixturesDir: opts.fixtures } : {}),
@@ -80,6 +84,12 @@ function parsePhantoms(text: string): PhantomName[] {
     if (!(PHANTOM_NAMES as readonly string[]).includes(name)) throw usageError(`--phantoms: unknown phantom "${name}" (known: ${PHANTOM_NAMES.join(', ')})`);
   }
   return [...new Set(names)] as PhantomName[];
+}
+
+function parseRealisations(text: string): number {
+  const n = Number(text);
+  if (!(Number.isInteger(n) && n >= 1)) throw usageError(`--realisations must be an integer >= 1, got "${text}"`);
+  return n;
 }
 
 function parseDoses(text: string): number[] {

@@ -8,6 +8,9 @@
  * - SUVmax recovery: max SUV in the VOI over the true sphere SUV (the recovery coefficient RCmax
  *   of NEMA NU 2 / EARL). Noise inflates SUVmax at low counts, blur deflates it; the band says
  *   how far either may go.
+ * Both are expected values: the mean over the case's noise realisations (SUVmean bias paired per
+ * realisation with that realisation's full-count scan), with the standard error and each
+ * realisation's value in `measured` (docs/qa.md, "Expected bias over noise realisations").
  * The true SUV is the sphere's activity times the SUV per Bq/ml that the noise-free truth series
  * reads in the background. Sphere statistics are `lesionStats` (src/metrics/lesions.ts), the code
  * behind `lowdose metrics --lesions`; each check's `measured` also carries the PERCIST SUVpeak.
@@ -17,6 +20,7 @@ import type { IecGeometry, IecSphere } from '../../phantoms/index.js';
 import type { QaConfig } from '../config.js';
 import { circleAt } from '../fixtures.js';
 import { fmt, judge, ratio } from '../judge.js';
+import { describeRealisations, meanOf, realisationFields, realisationsOf, summarise } from '../realisations.js';
 import type { FamilyResult, QaCase, QaCheck, SliceStack } from '../types.js';
 
 const BACKGROUND_RADIUS_MM = 15;
@@ -27,15 +31,22 @@ export function petChecks(c: QaCase, config: QaConfig): FamilyResult {
   const recovery = config.checks['suvmax-recovery'];
   const g = c.geometry as unknown as IecGeometry;
   const suvPerBqml = truthSuvPerBqml(c.truth, g);
+  const realisations = realisationsOf(c);
   const checks: QaCheck[] = [];
   for (const sphere of [...g.spheres].sort((a, b) => b.diameter - a.diameter)) {
-    const denoised = sphereStats(c.denoised, sphere);
-    const input = sphereStats(c.low, sphere);
-    const full = sphereStats(c.full, sphere);
+    const per = realisations.map((r) => ({ denoised: sphereStats(r.denoised, sphere), input: sphereStats(r.low, sphere), full: sphereStats(r.full, sphere) }));
+    const avg = (pick: (p: (typeof per)[number]) => number) => meanOf(per.map(pick));
+    const denoisedMean = avg((p) => p.denoised.mean);
+    const fullMean = avg((p) => p.full.mean);
+    const voxels = per[0]!.full.voxels;
     const trueSuv = sphere.activityBqml * suvPerBqml;
     const subject = `${sphere.diameter} mm`;
     if (bias.enabled && sphere.diameter >= bias.minDiameterMm) {
-      const relative = (v: number) => (v - full.mean) / full.mean;
+      // Paired per realisation: each denoised mean against the full-count scan of that realisation.
+      const relative = (v: number, full: number) => (v - full) / full;
+      const values = per.map((p) => relative(p.denoised.mean, p.full.mean));
+      const summary = summarise(values);
+      const inputBias = meanOf(per.map((p) => relative(p.input.mean, p.full.mean)));
       checks.push(
         judge(
           {
@@ -45,24 +56,29 @@ export function petChecks(c: QaCase, config: QaConfig): FamilyResult {
             subject,
             unit: 'fraction',
             detail:
-              `SUVmean in the ${sphere.diameter} mm sphere (${full.voxels} voxels): denoised ${fmt(denoised.mean)}, input ${fmt(input.mean)} ` +
-              `(${fmt(100 * relative(input.mean), 2)} %), full dose ${fmt(full.mean)}, true ${fmt(trueSuv)}`,
+              `SUVmean in the ${sphere.diameter} mm sphere (${voxels} voxels): denoised ${fmt(denoisedMean)}, input ${fmt(avg((p) => p.input.mean))} ` +
+              `(${fmt(100 * (inputBias ?? NaN), 2)} %), full dose ${fmt(fullMean)}, true ${fmt(trueSuv)}; ` +
+              describeRealisations(summary, (v) => `${fmt(100 * v, 2)} %`),
             measured: {
-              denoised: denoised.mean,
-              input: input.mean,
-              full: full.mean,
+              denoised: denoisedMean,
+              input: avg((p) => p.input.mean),
+              full: fullMean,
               true: trueSuv,
-              denoisedPeak: denoised.peak,
-              inputPeak: input.peak,
-              fullPeak: full.peak,
+              denoisedPeak: avg((p) => p.denoised.peak),
+              inputPeak: avg((p) => p.input.peak),
+              fullPeak: avg((p) => p.full.peak),
+              inputBias,
+              ...realisationFields(realisations, values, summary),
             },
           },
-          relative(denoised.mean),
+          summary.mean,
           bias,
         ),
       );
     }
     if (recovery.enabled && sphere.diameter >= recovery.minDiameterMm) {
+      const values = per.map((p) => ratio(p.denoised.max, trueSuv));
+      const summary = summarise(values);
       checks.push(
         judge(
           {
@@ -72,11 +88,18 @@ export function petChecks(c: QaCase, config: QaConfig): FamilyResult {
             subject,
             unit: 'ratio',
             detail:
-              `SUVmax / true SUV ${fmt(trueSuv)} in the ${sphere.diameter} mm sphere: denoised ${fmt(ratio(denoised.max, trueSuv))}, ` +
-              `input ${fmt(ratio(input.max, trueSuv))}, full dose ${fmt(ratio(full.max, trueSuv))}`,
-            measured: { denoised: denoised.max, input: input.max, full: full.max, true: trueSuv },
+              `SUVmax / true SUV ${fmt(trueSuv)} in the ${sphere.diameter} mm sphere: denoised ${fmt(summary.mean)}, ` +
+              `input ${fmt(meanOf(per.map((p) => ratio(p.input.max, trueSuv))))}, full dose ${fmt(meanOf(per.map((p) => ratio(p.full.max, trueSuv))))}; ` +
+              describeRealisations(summary, (v) => fmt(v, 2)),
+            measured: {
+              denoised: avg((p) => p.denoised.max),
+              input: avg((p) => p.input.max),
+              full: avg((p) => p.full.max),
+              true: trueSuv,
+              ...realisationFields(realisations, values, summary),
+            },
           },
-          ratio(denoised.max, trueSuv),
+          summary.mean,
           recovery,
         ),
       );
