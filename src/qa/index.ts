@@ -3,13 +3,15 @@ export { CONFIGURED_CHECKS, DEFAULT_CONFIG_PATH, DEFAULT_FIXTURES_DIR, loadQaCon
 export type { Bounds, ConfiguredCheck, HuReference, QaConfig } from './config.js';
 export { CHECK_FAMILIES, runChecks } from './checks/index.js';
 export type { CheckFamily } from './checks/index.js';
-export { circleAt, doseFolder, pixelAt, readFixtureInfo, readStack, sliceIndexIn } from './fixtures.js';
-export type { FixtureInfo } from './fixtures.js';
+export { circleAt, doseFolder, fixtureRealisations, pixelAt, readFixtureInfo, readStack, sliceIndexIn } from './fixtures.js';
+export type { FixtureInfo, FixtureRealisation } from './fixtures.js';
 export { formatTable, formatThreshold, formatValue } from './format.js';
 export { judge } from './judge.js';
 export { renderQaHtml, writeQaHtml } from './report-html.js';
 export { DEFAULT_DOSES, jsonResult, QA_JSON_FILE, QA_REPORT_FILE, runQa, settingsTag } from './run.js';
 export type { QaDenoiseSettings, QaOptions, QaResult } from './run.js';
+export { realisationsOf, summarise } from './realisations.js';
+export type { RealisationSummary } from './realisations.js';
 export { linePlot } from './svg.js';
 export { PHANTOM_NAMES } from './types.js';
-export type { CaseCurves, CheckKind, Curve, FamilyResult, PhantomName, QaCase, QaCheck, QaSlice, SliceStack } from './types.js';
+export type { CaseCurves, CheckKind, Curve, FamilyResult, PhantomName, QaCase, QaCheck, QaRealisation, QaSlice, SliceStack } from './types.js';
