@@ -159,7 +159,9 @@ async function petRun(setting: Setting, k: number): Promise<PetRow[]> {
   const outDir = path.join(CACHE, 'qa', path.basename(PET_MODEL, '.json'), `${setting.label.replace(/[^A-Za-z0-9.]+/g, '-')}-iec-${k}`);
   // Fresh each time: a rewritten card is a new model to qa, and its outputs must be the only ones here.
   rmSync(outDir, { recursive: true, force: true });
-  const qa = await runQa({ config: loadQaConfig(), outDir, fixturesDir: fixtures, phantoms: ['iec'], doses: DOSES, denoise: denoiseSettings(setting) });
+  // One realisation per run: this script draws its own (k), so QA must not average the committed
+  // fixture's .realisations into k = 0.
+  const qa = await runQa({ config: loadQaConfig(), outDir, fixturesDir: fixtures, phantoms: ['iec'], doses: DOSES, realisations: 1, denoise: denoiseSettings(setting) });
   const rows: PetRow[] = [];
   for (const dose of DOSES) {
     const at = (c: QaCheck) => c.dose === dose && c.phantom === 'iec';
@@ -205,7 +207,7 @@ async function ctRun(setting: Setting, k: number): Promise<CtRow[]> {
   const phantoms = k === 0 ? (['acr', 'water', 'body'] as const) : (['acr'] as const);
   const outDir = path.join(CACHE, 'qa', `${setting.label.replace(/[^A-Za-z0-9.]+/g, '-')}-ct-${k}`);
   rmSync(outDir, { recursive: true, force: true });
-  const qa = await runQa({ config: loadQaConfig(), outDir, fixturesDir: fixtures, phantoms: [...phantoms], doses: DOSES, denoise: denoiseSettings(setting) });
+  const qa = await runQa({ config: loadQaConfig(), outDir, fixturesDir: fixtures, phantoms: [...phantoms], doses: DOSES, realisations: 1, denoise: denoiseSettings(setting) });
   return DOSES.map((dose) => {
     const at = (c: QaCheck) => c.dose === dose;
     const hu = qa.checks.filter((c) => at(c) && c.check === 'hu-error');

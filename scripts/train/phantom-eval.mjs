@@ -4,7 +4,11 @@
  * SUVmax recovery / noise in the `iec` spheres (PET), per method, measured by `lowdose qa` itself
  * (so the numbers are the ones a QA script gating a model would see).
  *
- *   node scripts/train/phantom-eval.mjs [--steps 1,2,4,8,16] [--threads 2] [--out .cache/eval/phantoms.json]
+ *   node scripts/train/phantom-eval.mjs [--steps 1,2,4,8,16] [--threads 2] [--realisations 1] [--out .cache/eval/phantoms.json]
+ *
+ * --realisations: the noise realisations QA averages its bias checks over (docs/qa.md, "Expected
+ * bias over noise realisations"); 1 (the default) is the committed series alone, on which the
+ * card's phantom tables were measured.
  *
  * Runs `lowdose qa --phantoms acr,iec --json` once per classical method and once per step count of
  * the shipped models (each with its card's sampler settings, measurement consistency included),
@@ -24,10 +28,11 @@ const opt = (name, fallback) => {
 };
 const steps = opt('steps', '1,2,4,8,16').split(',').map(Number);
 const threads = opt('threads', '2');
+const realisations = opt('realisations', '1');
 const outFile = path.resolve(REPO, opt('out', '.cache/eval/phantoms.json'));
 
 function qa(extra) {
-  const r = spawnSync(process.execPath, [path.join(REPO, 'bin/lowdose.js'), 'qa', '--phantoms', 'acr,iec', '--json', '--no-progress', '--threads', threads, '--device', 'cpu', ...extra], {
+  const r = spawnSync(process.execPath, [path.join(REPO, 'bin/lowdose.js'), 'qa', '--phantoms', 'acr,iec', '--json', '--no-progress', '--threads', threads, '--device', 'cpu', '--realisations', realisations, ...extra], {
     encoding: 'utf8',
     maxBuffer: 64 << 20,
   });
