@@ -36,6 +36,7 @@ export function renderQaHtml(result: QaResult, config: QaConfig): string {
     ['texture', s.texture],
     ['phantoms', s.phantoms.join(', ')],
     ['doses', s.doses.map((d) => `${Math.round(d * 100)} %`).join(', ')],
+    ['noise realisations', s.realisations === null ? 'all the fixtures have (bias checks: mean over them)' : String(s.realisations)],
     ['fixtures', s.fixtures],
     ['thresholds', s.config],
   ]

@@ -69,6 +69,7 @@ describe('lowdose qa', () => {
       expect(c.measured.standardError).toEqual(expect.any(Number));
       expect(Object.keys(c.measured).filter((k) => /^r\d+$/.test(k))).toHaveLength(count);
     }
+    expect(readFileSync(join(out, 'qa-report.html'), 'utf8')).toMatch(/noise realisations<\/th><td>all the fixtures have/);
     // Texture, noise and MTF stay on realisation 0, so they read the same either way.
     const one = await runCli('qa', ...SUBSET, '--realisations', '1', '--json');
     const single = JSON.parse(one.stdout) as QaJson & { settings: { realisations: number | null } };
