@@ -81,13 +81,15 @@ export interface StackRunOptions extends SamplerChoice {
   readonly samples?: number;
   /** Dose fraction of the input (the model's dose input). */
   readonly dose?: number;
+  /** Low-band denoising strength after the model (src/filters/low-band.ts); default the card's. */
+  readonly lowBand?: number;
 }
 
 /** Denoises every slice of a CT stack in one batch, slice i with noise stream i (as denoise does). */
 export async function denoiseStack(model: Denoiser, stack: SliceStack, options: StackRunOptions): Promise<StackRun> {
-  const { steps, seed, guidance, samples, dose, name, ...samplerSettings } = options;
+  const { steps, seed, guidance, samples, dose, lowBand, name, ...samplerSettings } = options;
   if (stack.units !== model.normalization.units) throw new Error(`model ${model.card.name} works in ${model.normalization.units}, the stack is in ${stack.units}`);
-  const run = model.with({ seed, samplerSettings, ...withoutUndefined({ sampler: name, steps, guidance, samples, doseLevel: dose }) });
+  const run = model.with({ seed, samplerSettings, ...withoutUndefined({ sampler: name, steps, guidance, samples, doseLevel: dose, lowBand }) });
   const first = stack.slices[0]!;
   const started = performance.now();
   const result = await run.denoise(

@@ -11,7 +11,8 @@
  *
  *   npx tsx scripts/experiments/texture-transfer.ts     (90 s; writes docs/experiments/texture-transfer.json)
  *   options: --model, --doses 0.05,0.1,0.25,0.5, --seeds 41,...,48, --size 320 (250 mm field:
- *   0.78 mm pixels, inside the CT card's training range; QA's fixtures have 0.98 mm), --slices 2, --kernel (simulate's, default the fixtures' standard), --out <json>
+ *   0.78 mm pixels, inside the CT card's training range; QA's fixtures have 0.98 mm), --slices 2, --kernel (simulate's, default the fixtures' standard), --out <json>,
+ *   --low-band <strength> (the transfer of the model followed by low-band denoising, src/filters/low-band.ts)
  *
  * The model runs with its card's default sampler at each dose (its dose input set to that dose).
  */
@@ -40,6 +41,7 @@ const { values: args } = parseArgs({
     slices: { type: 'string', default: '2' },
     kernel: { type: 'string' },
     out: { type: 'string', default: 'texture-transfer' },
+    'low-band': { type: 'string' },
   },
 });
 const doses = args.doses!.split(',').map(Number);
@@ -66,7 +68,7 @@ try {
         ...(args.kernel ? { kernel: args.kernel as never } : {}),
       });
       const low = await readStack(result.series[0]!.output.dir);
-      const run = await denoiseStack(model, low, { seed: 0, dose });
+      const run = await denoiseStack(model, low, { seed: 0, dose, ...(args['low-band'] !== undefined ? { lowBand: Number(args['low-band']) } : {}) });
       const out = { ...low, slices: low.slices.map((s, i) => ({ ...s, data: run.denoised[i]! })) };
       const c: QaCase = { phantom: 'water', dose, geometry: phantom.geometry as Record<string, unknown>, truth: low, full: low, low, denoised: out };
       const disc = uniformDisc(c)!;

@@ -15,6 +15,7 @@
  * A candidate: --model <card.json> --prefix <name> (files <name>.json, <name>-*.png) --sweep no (the
  * first table and T(f) only). --transfer docs/experiments/texture-transfer.json adds the
  * re-injection shaped by that measured noise transfer (./texture-transfer-gain.ts) to the first table.
+ * --low-band <strength>: the first table with low-band denoising after the model (src/filters/low-band.ts).
  */
 import { restoreTexture, textureWeight } from '../../src/diffusion/texture.js';
 import type { NpsResult } from '../../src/metrics/index.js';
@@ -25,7 +26,9 @@ import { linePlot, ROOT, saveFigure, saveJson } from './figures.js';
 import { readTransferTable, restoreByTransfer } from './texture-transfer-gain.js';
 import { denoiseStack, fixtureGeometry, modelArgs, modelIdentity, openModel, readFixture, round, scoreStack } from './fixture-runs.js';
 
-const args = modelArgs({ prefix: { type: 'string', default: 'texture-water' }, sweep: { type: 'string', default: 'yes' }, transfer: { type: 'string' } });
+const args = modelArgs({ prefix: { type: 'string', default: 'texture-water' }, sweep: { type: 'string', default: 'yes' }, transfer: { type: 'string' }, 'low-band': { type: 'string' } });
+/** Low-band denoising after the model for the first table (src/filters/low-band.ts); default the card's. */
+const lowBand = args['low-band'] !== undefined ? { lowBand: Number(args['low-band']) } : {};
 const prefix = args.prefix!;
 const model = await openModel(args);
 /** The not-shipped candidate: re-injection shaped by the model's transfer measured on water (--transfer <json>). */
@@ -37,7 +40,7 @@ const truth = await readFixture('water', 'truth');
 const full = await readFixture('water', 1);
 for (const dose of [0.25, 0.1]) {
   const low = await readFixture('water', dose);
-  const run = await denoiseStack(model, low, { seed: Number(args.seed), dose });
+  const run = await denoiseStack(model, low, { seed: Number(args.seed), dose, ...lowBand });
   const stack = (data: readonly Float32Array[]): SliceStack => ({ ...low, slices: low.slices.map((s, i) => ({ ...s, data: data[i]! })) });
   const sets: Record<string, SliceStack> = {
     'full dose': full,

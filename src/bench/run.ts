@@ -52,6 +52,8 @@ export interface BenchOptions {
   readonly consistency?: number;
   /** Flips and turns each prediction is averaged over (1, 2, 4 or 8); default: the card's. */
   readonly orientations?: number;
+  /** Low-band denoising strength for CT models (src/filters/low-band.ts); default: the card's. */
+  readonly lowBand?: number;
   /** Output texture (default 'smooth'); 'full-dose' adds its per-slice post-step to the timed call. */
   readonly texture?: Texture;
   readonly threads?: number;
@@ -77,6 +79,8 @@ export interface BenchRun {
   readonly consistency: number;
   /** Flips and turns each prediction was averaged over (1 = off). */
   readonly orientations: number;
+  /** Low-band denoising strength (0 = off). */
+  readonly lowBand: number;
   readonly repeats: number;
   /** Median wall time per slice over the repeats, ms. */
   readonly msPerSlice: number;
@@ -147,6 +151,8 @@ export interface BenchReport {
   readonly sampler: SamplerName;
   /** Measurement-consistency strength of the headline run (0 = off). */
   readonly consistency: number;
+  /** Low-band denoising strength of the headline run (0 = off). */
+  readonly lowBand: number;
   readonly texture: Texture;
   readonly modelMsPerSlice: number;
   readonly totalOverModel: number | null;
@@ -213,6 +219,8 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
           doseLevel: BENCH_DOSE,
           worker: DENOISE_PIPELINE.networkOnWorker,
           ...withoutUndefined({ threads: options.threads, sampler: options.sampler, consistency: options.consistency, orientations: options.orientations, texture: options.texture }),
+          // Low-band denoising is CT only: a PET model in the same bench keeps its card's (off).
+          ...(target.modality === 'CT' ? withoutUndefined({ lowBand: options.lowBand }) : {}),
         });
       } catch (error) {
         const e = toLowdoseError(error);
@@ -248,6 +256,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     batch: h.batch,
     sampler: h.sampler,
     consistency: h.consistency,
+    lowBand: h.lowBand,
     texture: options.texture ?? 'smooth',
     modelMsPerSlice: h.modelMsPerSlice,
     totalOverModel: h.totalOverModel,
@@ -334,7 +343,7 @@ async function benchModel(denoiser: Denoiser, target: Target, input: SyntheticSl
   if (input.units !== denoiser.normalization.units) {
     throw new LowdoseError('E_MODEL', `model ${target.name} works in ${denoiser.normalization.units}, the bench slice is in ${input.units}`);
   }
-  const { sampler, consistency, device } = denoiser;
+  const { sampler, consistency, lowBand, device } = denoiser;
   const runs: BenchRun[] = [];
   const size = input.size;
   const shape = { rows: size, columns: size, pixelSpacing: input.pixelSpacing };
@@ -425,6 +434,7 @@ async function benchModel(denoiser: Denoiser, target: Target, input: SyntheticSl
         sampler: sampler.name,
         consistency: consistency?.strength ?? 0,
         orientations: denoiser.orientations,
+        lowBand: lowBand?.strength ?? 0,
         repeats: options.repeats,
         msPerSlice: round(msPerSlice, 2),
         minMsPerSlice: round(sorted[0]!.totalMs / batch, 2),

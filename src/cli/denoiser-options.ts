@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { DENOISE_METHODS, DEVICE_REQUESTS, SAMPLER_NAMES, TEXTURES, type DenoiseMethod, type DeviceRequest, type SamplerName, type Texture } from '../choices.js';
 import { ORIENTATION_COUNTS } from '../diffusion/orientations.js';
+import { LOW_BAND_MAX_STRENGTH } from '../filters/low-band.js';
 import { MEMORY_BUDGET_ENV, parseMemorySize } from '../pipeline/memory-budget.js';
 import type { DenoiseOptions, DenoiseProgress } from '../pipeline/types.js';
 import { parseSeed } from '../util/random.js';
@@ -24,6 +25,7 @@ export interface DenoiserCliOptions {
   guidance?: number;
   orientations?: number;
   consistency?: number;
+  lowBand?: number;
   texture: Texture;
   batch: number;
   threads?: number;
@@ -33,7 +35,7 @@ export interface DenoiserCliOptions {
 
 export type DenoiserSettings = Pick<
   DenoiseOptions,
-  'method' | 'model' | 'device' | 'steps' | 'sampler' | 'seed' | 'samples' | 'guidance' | 'orientations' | 'consistency' | 'texture' | 'batch' | 'threads' | 'memoryBudget'
+  'method' | 'model' | 'device' | 'steps' | 'sampler' | 'seed' | 'samples' | 'guidance' | 'orientations' | 'consistency' | 'lowBand' | 'texture' | 'batch' | 'threads' | 'memoryBudget'
 >;
 
 /** --texture's help: which is the default and why (measured: docs/diffusion.md, "Texture"). */
@@ -42,6 +44,12 @@ export const TEXTURE_HELP =
   "scan and coarser texture. full-dose: puts back sqrt(d)/(1+sqrt(d)) of the removed noise (d = --dose, else the model card's " +
   'default), for a full-dose noise SD at 0.7 to 1.4 dB less PSNR (with the shipped CT model its NPS still peaks low: ' +
   'docs/diffusion.md, Texture). Diffusion only'
+
+/** --low-band's help (measured: docs/diffusion.md, "Low band"). */
+export const LOW_BAND_HELP =
+  'low-band denoising after the model, CT only: an edge-preserving filter on a 4x coarser grid removes the slow noise the ' +
+  "network leaves, strength in noise SDs of that band (0 = off; default: the model card's lowBand, off for lowdose-ct: " +
+  'it also flattens large 10 HU lesions, docs/diffusion.md, Low band). Diffusion only';
 
 export function addDenoiserOptions(command: Command): Command {
   return command
@@ -63,6 +71,7 @@ export function addDenoiserOptions(command: Command): Command {
       "measurement consistency, 0..1: keep the output's local means with the low-dose input's where they disagree beyond its noise (0 = off; default: the model card's)",
       parseNumberOption('--consistency', 0, 1),
     )
+    .option('--low-band <strength>', LOW_BAND_HELP, parseNumberOption('--low-band', 0, LOW_BAND_MAX_STRENGTH))
     .option('--texture <mode>', TEXTURE_HELP, parseChoiceOption('--texture', TEXTURES), 'smooth')
     .option('--batch <b>', 'slices per sampler run (the network sees batch x samples images, in calls that fit the memory budget)', parseIntOption('--batch', 1, 256), 1)
     .option('--threads <n>', "CPU threads for the model (default: onnxruntime's)", parseIntOption('--threads', 1, 256))
@@ -83,6 +92,7 @@ export function parseOrientations(text: string): number {
 /** The shared options as pipeline options (commander has validated each; usage errors exit 2). */
 export function denoiserSettings(opts: DenoiserCliOptions): DenoiserSettings {
   if (opts.texture !== 'smooth' && opts.method !== 'diffusion') throw usageError(`--texture ${opts.texture} needs --method diffusion`);
+  if (opts.lowBand !== undefined && opts.lowBand > 0 && opts.method !== 'diffusion') throw usageError('--low-band needs --method diffusion');
   return {
     method: opts.method,
     device: opts.device,
@@ -96,6 +106,7 @@ export function denoiserSettings(opts: DenoiserCliOptions): DenoiserSettings {
     ...(opts.guidance !== undefined ? { guidance: opts.guidance } : {}),
     ...(opts.orientations !== undefined ? { orientations: opts.orientations } : {}),
     ...(opts.consistency !== undefined ? { consistency: opts.consistency } : {}),
+    ...(opts.lowBand !== undefined ? { lowBand: opts.lowBand } : {}),
     ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
     ...(opts.memoryBudget !== undefined ? { memoryBudget: opts.memoryBudget } : {}),
   };

@@ -6,6 +6,7 @@
  * `checkCardAgainstGraph` checks it against the ONNX graph's declared inputs and outputs.
  */
 import { LowdoseError } from '../errors.js';
+import { LOW_BAND_FILTERS, LOW_BAND_MAX_STRENGTH, type LowBandFilter } from '../filters/low-band.js';
 import type { Normalization } from '../diffusion/normalization.js';
 import { PREDICTION_TYPES, type PredictionType } from '../diffusion/prediction.js';
 import { SAMPLER_NAMES, type SamplerName } from '../choices.js';
@@ -125,6 +126,16 @@ export interface TextureSettings {
 }
 
 /**
+ * Low-band denoising after the reverse process (src/filters/low-band.ts; `--low-band`): `strength`
+ * in units of the band's noise SD (0 = off), the coarse grid `factor` and the filter. CT only.
+ */
+export interface LowBandCardSettings {
+  readonly strength: number;
+  readonly factor?: number;
+  readonly filter?: LowBandFilter;
+}
+
+/**
  * The in-plane pixel spacings the model was trained, validated and tested on. A series far outside
  * them gets an E_PIXEL_SPACING warning (./pixel-spacing.ts): a convolutional network sees noise
  * grain and anatomy in pixels, so a series at another pixel size is an input it has not seen.
@@ -163,6 +174,8 @@ export interface ModelCard {
    * the input's own dose is not given (a warning then says so in report.json).
    */
   readonly texture?: TextureSettings;
+  /** Low-band denoising after the reverse process; absent = off. */
+  readonly lowBand?: LowBandCardSettings;
   /** Pixel spacings of the training data; absent = not known (no warning). */
   readonly pixelSpacing?: PixelSpacingRange;
   /** Free form: data, epochs, loss, hardware, code version… */
@@ -506,6 +519,14 @@ export function parseModelCard(value: Json, cardPath: string): ModelCard {
   if (c.texture !== undefined) {
     if (!isObject(c.texture)) p.add('texture', `expected { "defaultDose" }, got ${describe(c.texture)}`);
     else num(p, c.texture, 'defaultDose', 'texture.defaultDose', (x) => x > 0 && x <= 1, 'a dose fraction in (0, 1]');
+  }
+  if (c.lowBand !== undefined) {
+    if (!isObject(c.lowBand)) p.add('lowBand', `expected { "strength", "factor"?, "filter"? }, got ${describe(c.lowBand)}`);
+    else {
+      num(p, c.lowBand, 'strength', 'lowBand.strength', (x) => x >= 0 && x <= LOW_BAND_MAX_STRENGTH, `a number in [0, ${LOW_BAND_MAX_STRENGTH}]`);
+      num(p, c.lowBand, 'factor', 'lowBand.factor', (x) => Number.isInteger(x) && x >= 2 && x <= 16, 'an integer 2..16', true);
+      oneOf(p, c.lowBand, 'filter', 'lowBand.filter', LOW_BAND_FILTERS, true);
+    }
   }
   if (c.pixelSpacing !== undefined) {
     if (!isObject(c.pixelSpacing)) p.add('pixelSpacing', `expected { "minMm", "maxMm" }, got ${describe(c.pixelSpacing)}`);

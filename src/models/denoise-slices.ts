@@ -12,6 +12,7 @@ import { denoiseBatch, denoiseBatchInto, ensembleMeanStd, type ConditionSource, 
 import type { Sampler } from '../diffusion/sampler.js';
 import { restoreTexture, type Texture } from '../diffusion/texture.js';
 import { Workspace } from '../diffusion/workspace.js';
+import { smoothLowBand, type LowBandSettings } from '../filters/low-band.js';
 import { LowdoseError } from '../errors.js';
 import { conditionChannels, latentOf, normalizationFor, type Modality, type ModelCard } from './card.js';
 import type { LatentCodec } from './latent.js';
@@ -53,6 +54,11 @@ export interface DenoiseSlicesOptions {
   readonly texture?: Texture;
   /** The dose fraction full-dose texture assumes for slices whose doseLevel is unknown (0 or absent). */
   readonly textureDose?: number;
+  /**
+   * Low-band denoising of each denoised slice (../filters/low-band.ts), before full-dose texture
+   * (which then puts back a share of the input's noise on the cleaner low band); null or absent: off.
+   */
+  readonly lowBand?: LowBandSettings | null;
   /** Also return every ensemble member per slice (`samples` in the result). */
   readonly keepSamples?: boolean;
   /** After every sampler step; for a latent model its arrays are latents (c·h rows of w, ./latent.ts), not images. */
@@ -207,6 +213,10 @@ async function denoiseWith(
           return out;
         })
       : split(result.mean));
+  if (options.lowBand) {
+    const { strength, factor, filter } = options.lowBand;
+    for (const out of denoised) out.set(smoothLowBand(out, rows, columns, { strength, factor, filter }).data);
+  }
   if (options.texture === 'full-dose') {
     slices.forEach((slice, b) => {
       const dose = slice.doseLevel && slice.doseLevel > 0 ? slice.doseLevel : options.textureDose;

@@ -13,6 +13,7 @@ import type { StepInfo } from '../diffusion/sample.js';
 import type { Sampler } from '../diffusion/sampler.js';
 import { checkOrientationCount } from '../diffusion/orientations.js';
 import { textureWeight } from '../diffusion/texture.js';
+import { describeLowBand, resolveLowBand, type LowBandSettings } from '../filters/low-band.js';
 import { Workspace } from '../diffusion/workspace.js';
 import type { Series } from '../dicom/types.js';
 import { LowdoseError } from '../errors.js';
@@ -83,6 +84,8 @@ export interface DenoiserSettings {
   readonly orientations?: number;
   /** Measurement-consistency strength in [0, 1] (docs/diffusion.md). */
   readonly consistency?: number;
+  /** Low-band denoising strength in noise SDs, 0 = off (src/filters/low-band.ts); default: the card's `lowBand`. */
+  readonly lowBand?: number;
   readonly texture?: Texture;
   /** The input's dose fraction, (0, 1]; 0 or absent: unknown. The model's dose input and full-dose texture's d. */
   readonly doseLevel?: number;
@@ -134,6 +137,8 @@ export class Denoiser {
   readonly orientations: number;
   /** Measurement consistency; null = off. */
   readonly consistency: ConsistencySettings | null;
+  /** Low-band denoising after the reverse process; null = off. */
+  readonly lowBand: LowBandSettings | null;
   readonly texture: TextureReport;
   readonly doseLevel: number;
   /** Warnings about the settings (E_DOSE_UNKNOWN), for every series' report. */
@@ -209,6 +214,10 @@ export class Denoiser {
     if (this.consistency && latentOf(card)) {
       throw new LowdoseError('E_USAGE', `measurement consistency works on the image, and ${card.name} samples a latent (space "latent"): use --consistency 0 with it`);
     }
+    this.lowBand = resolveLowBand(card.lowBand, settings.lowBand);
+    if (this.lowBand && modality !== 'CT') {
+      throw new LowdoseError('E_USAGE', `low-band denoising measures its noise on CT soft tissue; it is not for ${modality}: use --low-band 0 with ${card.name}`);
+    }
     this.doseLevel = settings.doseLevel ?? 0;
     const { texture, warnings } = textureSettings(settings.texture ?? 'smooth', this.doseLevel, card.texture?.defaultDose, card.name);
     this.texture = texture;
@@ -270,6 +279,7 @@ export class Denoiser {
         orientations: this.orientations,
         consistency: this.consistency,
         pixelSpacing: shape.pixelSpacing,
+        lowBand: this.lowBand,
         texture: this.texture.mode,
         ...(this.texture.dose !== undefined ? { textureDose: this.texture.dose } : {}),
         ...(call.onStep ? { onStep: call.onStep } : {}),
@@ -317,6 +327,7 @@ export class Denoiser {
       ...(this.orientations !== 1 ? [`orientations ${this.orientations}`] : []),
       // Only when on, so that a run without it keeps the DerivationDescription it always had.
       ...(this.consistency ? [describeConsistency(this.consistency)] : []),
+      ...(this.lowBand ? [describeLowBand(this.lowBand)] : []),
       this.doseLevel > 0 ? `dose ${this.doseLevel}` : 'dose unknown',
       // Only when full-dose, so that a smooth run keeps the DerivationDescription it always had.
       ...(texture.mode === 'full-dose'

@@ -376,7 +376,7 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
     samples: denoiser.samples,
     guidance: denoiser.guidance,
     orientations: denoiser.orientations,
-    ...(denoiser.method === 'diffusion' ? { consistency: denoiser.consistency } : {}),
+    ...(denoiser.method === 'diffusion' ? { consistency: denoiser.consistency, lowBand: denoiser.lowBand } : {}),
     texture: denoiser.texture,
     msPerSlice: round(elapsed / count, 2),
     ...(denoiser.method === 'diffusion' ? { modelMsPerSlice: round(modelMs / count, 2) } : {}),

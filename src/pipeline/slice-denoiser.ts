@@ -7,7 +7,7 @@ import type { ConsistencySettings } from '../diffusion/index.js';
 import { readSliceImage, type Series } from '../dicom/index.js';
 import type { Image2D } from '../image.js';
 import { LowdoseError } from '../errors.js';
-import { classicalDenoise, estimateSeriesNoise, filterWidthWarning, type ClassicalMethod } from '../filters/index.js';
+import { classicalDenoise, estimateSeriesNoise, filterWidthWarning, type ClassicalMethod, type LowBandSettings } from '../filters/index.js';
 import { Denoiser, type ResolvedUncertainty, type SliceInput } from '../models/index.js';
 import { pixelSpacingWarning } from '../models/pixel-spacing.js';
 import { withoutUndefined } from '../util/defined.js';
@@ -40,6 +40,8 @@ export interface SliceDenoiser {
   readonly orientations: number | null;
   /** Measurement consistency (diffusion only); null = off. */
   readonly consistency: ConsistencySettings | null;
+  /** Low-band denoising after the reverse process (diffusion only); null = off. */
+  readonly lowBand: LowBandSettings | null;
   /** The output texture and, for 'full-dose', the dose it assumes. */
   readonly texture: TextureReport;
   /** Warnings about the settings, added to every series' report (E_DOSE_UNKNOWN). */
@@ -118,6 +120,7 @@ async function createDiffusionDenoiser(
       guidance: options.guidance,
       orientations: options.orientations,
       consistency: options.consistency,
+      lowBand: options.lowBand,
       texture: options.texture,
       doseLevel: options.doseLevel,
       uncertainty: options.uncertainty,
@@ -141,6 +144,7 @@ async function createDiffusionDenoiser(
     guidance: denoiser.guidance,
     orientations: denoiser.orientations,
     consistency: denoiser.consistency,
+    lowBand: denoiser.lowBand,
     texture: denoiser.texture,
     warnings: denoiser.warnings,
     seriesWarnings(series) {
@@ -197,6 +201,7 @@ function createClassicalDenoiser(method: ClassicalMethod, options: DenoiseOption
     guidance: null,
     orientations: null,
     consistency: null,
+    lowBand: null,
     texture: { mode: 'smooth' },
     warnings: [],
     seriesWarnings(series) {

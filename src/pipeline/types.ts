@@ -5,6 +5,7 @@
 import type { DenoiseMethod, SamplerName } from '../choices.js';
 import type { TextureReport } from '../models/denoiser.js';
 import type { PaddingFill } from '../padding.js';
+import type { LowBandSettings } from '../filters/low-band.js';
 import type { Texture } from '../diffusion/texture.js';
 import type { DeviceRequest } from '../runtime/index.js';
 import type { HallucinationSummary } from './hallucination.js';
@@ -39,6 +40,11 @@ export interface DenoiseOptions {
    * `sampler.consistency`, else 0 (off).
    */
   readonly consistency?: number;
+  /**
+   * Low-band denoising strength after the reverse process, in noise SDs of the band, 0 = off
+   * (src/filters/low-band.ts, CT only); default: the model card's `lowBand`, else off.
+   */
+  readonly lowBand?: number;
   /**
    * Write the calibrated uncertainty (the card's `uncertainty` block applied to the ensemble spread)
    * as the uncertainty series, and summaries into the report; `samples` defaults to the card's.
@@ -156,6 +162,8 @@ export interface SeriesReport {
   readonly orientations?: number | null;
   /** The measurement-consistency settings used (diffusion only; null = off). */
   readonly consistency?: { readonly strength: number; readonly scaleMm: number; readonly threshold: number } | null;
+  /** The low-band denoising used (diffusion only; null = off). */
+  readonly lowBand?: LowBandSettings | null;
   /**
    * The output texture; for 'full-dose' also the dose fraction it assumed, where that came from and
    * the share w of the removed noise put back.

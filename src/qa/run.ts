@@ -181,6 +181,7 @@ export async function runQa(options: QaOptions): Promise<QaResult> {
       samples: settings.samples ?? 1,
       consistency: settings.consistency ?? null,
       orientations: settings.orientations ?? null,
+      lowBand: settings.lowBand ?? null,
       texture: settings.texture ?? 'smooth',
       realisations: options.realisations ?? null,
       phantoms,
@@ -243,6 +244,7 @@ export function settingsTag(settings: QaDenoiseSettings, fingerprints: readonly 
     // Only when set, so that smooth runs keep the folders earlier versions made.
     ...(settings.texture && settings.texture !== 'smooth' ? [['texture', settings.texture]] : []),
     ...(settings.orientations !== undefined ? [['orientations', settings.orientations]] : []),
+    ...(settings.lowBand !== undefined ? [['lowBand', settings.lowBand]] : []),
   ]);
   const hash = createHash('sha256').update(key).digest('hex').slice(0, 10);
   const model = method === 'diffusion' && settings.model ? `-${path.basename(settings.model).replace(/\.(json|onnx)$/, '').replace(/[^A-Za-z0-9_.-]+/g, '-')}` : '';

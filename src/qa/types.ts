@@ -114,7 +114,7 @@ export interface FamilyResult {
 /** The denoiser settings, as `denoise` takes them; `petModel` overrides `model` for PET fixtures. */
 export type QaDenoiseSettings = Pick<
   DenoiseOptions,
-  'method' | 'model' | 'device' | 'steps' | 'sampler' | 'seed' | 'samples' | 'guidance' | 'orientations' | 'consistency' | 'texture' | 'batch' | 'threads' | 'memoryBudget'
+  'method' | 'model' | 'device' | 'steps' | 'sampler' | 'seed' | 'samples' | 'guidance' | 'orientations' | 'consistency' | 'lowBand' | 'texture' | 'batch' | 'threads' | 'memoryBudget'
 > & { readonly petModel?: string };
 
 export interface QaResult {
@@ -134,6 +134,8 @@ export interface QaResult {
     readonly consistency: number | null;
     /** The `--orientations` asked for; null = each model card's default. */
     readonly orientations?: number | null;
+    /** The `--low-band` strength asked for; null = each model card's default. */
+    readonly lowBand: number | null;
     readonly texture: string;
     /** Noise realisations per fixture asked for (`--realisations`); null = all the fixtures have. */
     readonly realisations: number | null;

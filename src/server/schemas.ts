@@ -8,6 +8,7 @@
  */
 import { Type, type TSchema } from 'typebox';
 import { DENOISE_METHODS, DEVICE_REQUESTS, SAMPLER_NAMES, TEXTURES } from '../choices.js';
+import { LOW_BAND_MAX_STRENGTH } from '../filters/low-band.js';
 
 /** What a route accepts as an id: exactly what `shortId` (./ids.ts) makes, so nothing else gets near a lookup. */
 export const ID_PATTERN = '^[A-Za-z0-9_-]{12}$';
@@ -223,6 +224,8 @@ const jobOptionFields = {
   orientations: Type.Optional(Type.Union([Type.Literal(1), Type.Literal(2), Type.Literal(4), Type.Literal(8)])),
   /** Measurement-consistency strength, 0..1 (default: the model card's). */
   consistency: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+  /** Low-band denoising strength after the model, in noise SDs of the band, 0 = off (default: the model card's). */
+  lowBand: Type.Optional(Type.Number({ minimum: 0, maximum: LOW_BAND_MAX_STRENGTH })),
   /** 'smooth' (default) or 'full-dose' (diffusion only): see `denoise --texture`. */
   texture: Type.Optional(stringEnum(TEXTURES)),
   /** The input's dose fraction, (0, 1] (denoise --dose): the model's dose input and full-dose texture's d. */

@@ -101,6 +101,19 @@ describe('Denoiser.load', () => {
     expect(() => ct.checkSeries({ ...pet, units: 'HU' })).not.toThrow();
   });
 
+  it("keeps the shipped CT card's low-band denoising off; --low-band runs it after the model on CT only, padding still given back", async () => {
+    // docs/diffusion.md, "Low band": not the default, it flattens large 10 HU lesions.
+    expect(ct.lowBand).toBeNull();
+    const on = ct.with({ lowBand: 1 });
+    expect(on.lowBand).toEqual({ strength: 1, factor: 4, filter: 'nlm' });
+    expect(on.description).toContain('low band nlm x4, strength 1');
+    // A 64 px slice is a 16-cell grid: large enough for the step to change the image.
+    const [plain, banded] = [await ct.denoiseImage(image), await on.denoiseImage(image)];
+    expect(banded.data.some((v, i) => !padding[i] && v !== plain.data[i])).toBe(true);
+    for (let i = 0; i < padding.length; i++) if (padding[i]) expect(banded.data[i]).toBe(image.data[i]);
+    await expect(Denoiser.load('lowdose-pet', { device: 'cpu', threads: 1, lowBand: 1 })).rejects.toMatchObject({ code: 'E_USAGE', message: expect.stringContaining('--low-band 0') });
+  });
+
   it('denoises an image as `lowdose denoise` does a slice: padding filled for the model, given back after', async () => {
     const out = await ct.denoiseImage(image);
     // Padded pixels come back bit for bit.

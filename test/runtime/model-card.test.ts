@@ -163,6 +163,14 @@ describe('model cards', () => {
     expect(parseModelCard(shipped, '/x/lowdose-ct.json').texture).toEqual({ defaultDose: 0.25 });
   });
 
+  it('reads a lowBand block and refuses a negative strength, a non-integer grid or an unknown filter', () => {
+    const withBlock = (lowBand: unknown) => ({ ...structuredClone(perPixelCard), lowBand }) as never;
+    expect(parseModelCard(withBlock({ strength: 1, factor: 8, filter: 'bilateral' }), '/x/card.json').lowBand).toEqual({ strength: 1, factor: 8, filter: 'bilateral' });
+    expect(() => parseModelCard(withBlock({ strength: -1 }), 'c.json')).toThrow(/lowBand.strength/);
+    expect(() => parseModelCard(withBlock({ strength: 1, factor: 2.5 }), 'c.json')).toThrow(/lowBand.factor/);
+    expect(() => parseModelCard(withBlock({ strength: 1, filter: 'median' }), 'c.json')).toThrow(/lowBand.filter/);
+  });
+
   it('checks shapes within the card: condition channels follow neighbours, CT+PT needs a modality input', () => {
     const threeChannels = structuredClone(perPixelCard) as Record<string, any>;
     threeChannels.inputs.condition.shape = ['B', 3, 'H', 'W'];

@@ -7,7 +7,8 @@ import { formatBenchReport, runBench, type BenchOptions } from '../../bench/inde
 import { DEVICE_REQUESTS, SAMPLER_NAMES, TEXTURES, type SamplerName, type Texture } from '../../choices.js';
 import { MEMORY_BUDGET_ENV, parseMemorySize } from '../../pipeline/memory-budget.js';
 import { parseSeed } from '../../util/random.js';
-import { parseOrientations, TEXTURE_HELP } from '../denoiser-options.js';
+import { LOW_BAND_HELP, parseOrientations, TEXTURE_HELP } from '../denoiser-options.js';
+import { LOW_BAND_MAX_STRENGTH } from '../../filters/low-band.js';
 import type { CommandRegistrar } from '../command.js';
 import { choicesHelp, createOutput, DEVICE_HELP, EXIT_OK, parseChoiceOption, parseIntOption, parseNumberOption, usageError } from '../output.js';
 
@@ -20,6 +21,7 @@ interface BenchCliOptions {
   sampler?: SamplerName;
   consistency?: number;
   orientations?: number;
+  lowBand?: number;
   texture: Texture;
   threads?: number;
   memoryBudget?: number;
@@ -40,6 +42,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--sampler <name>', `${choicesHelp(SAMPLER_NAMES)} (default: the model card's)`, parseChoiceOption('--sampler', SAMPLER_NAMES))
     .option('--consistency <strength>', "measurement-consistency strength, 0..1 (default: the model card's)", parseNumberOption('--consistency', 0, 1))
     .option('--orientations <k>', "average each prediction over k flips and turns, 1, 2, 4 or 8 (default: the model card's)", parseOrientations)
+    .option('--low-band <strength>', LOW_BAND_HELP, parseNumberOption('--low-band', 0, LOW_BAND_MAX_STRENGTH))
     .option('--texture <mode>', `${TEXTURE_HELP} (bench slices are at dose 0.25)`, parseChoiceOption('--texture', TEXTURES), 'smooth')
     .option('--threads <n>', 'CPU threads for the model (default: onnxruntime\'s)', parseIntOption('--threads', 1, 256))
     .option('--repeats <n>', 'timed runs per configuration (median reported), after one warm-up run', parseIntOption('--repeats', 1, 100), 3)
@@ -67,6 +70,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
         ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
         ...(opts.consistency !== undefined ? { consistency: opts.consistency } : {}),
         ...(opts.orientations !== undefined ? { orientations: opts.orientations } : {}),
+        ...(opts.lowBand !== undefined ? { lowBand: opts.lowBand } : {}),
         ...(opts.memoryBudget !== undefined ? { memoryBudget: opts.memoryBudget } : {}),
       };
       const report = await runBench(options);
