@@ -2,9 +2,16 @@
 import { fmt } from './judge.js';
 import type { QaCheck } from './types.js';
 
-/** Fractions are shown in percent: "-12.3 %" reads faster than "-0.123". */
+/**
+ * Fractions are shown in percent: "-12.3 %" reads faster than "-0.123". A mean over noise
+ * realisations carries its standard error: "-5.18 ± 1.21 %".
+ */
 export function formatValue(check: QaCheck): string {
-  return withUnit(check.value, check.unit);
+  const se = check.measured.standardError;
+  if (check.value === null || typeof se !== 'number' || !Number.isFinite(se)) return withUnit(check.value, check.unit);
+  if (check.unit === 'fraction') return `${fmt(100 * check.value)} ± ${fmt(100 * se, 2)} %`;
+  if (check.unit === 'ratio' || check.unit === '' || check.unit.startsWith('fraction of')) return `${fmt(check.value, 4)} ± ${fmt(se, 2)}`;
+  return `${fmt(check.value, 4)} ± ${fmt(se, 2)} ${check.unit}`;
 }
 
 export function formatThreshold(check: QaCheck): string {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { NpsResult } from '../../src/metrics/index.js';
 import { smoothedPeak } from '../../src/qa/checks/index.js';
-import { formatTable, formatThreshold, judge, linePlot } from '../../src/qa/index.js';
+import { formatTable, formatThreshold, formatValue, judge, linePlot } from '../../src/qa/index.js';
 import { slug } from '../../src/qa/judge.js';
 import { ticks } from '../../src/qa/svg.js';
 
@@ -51,6 +51,16 @@ describe('text and plots', () => {
     expect(table).toMatch(/acr\/dose25\/hu-error\/bone\s+6\.200 HU\s+\|x\| <= 5\.000 HU\s+FAIL/);
     expect(table).toMatch(/acr\/dose25\/noise-reduction\s+50\.0 %\s+>= 40\.0 %\s+PASS/);
     expect(table.trimEnd().split('\n').at(-1)).toBe('FAIL: 1 of 2 checks failed');
+  });
+
+  it('shows a mean over noise realisations with its standard error', () => {
+    const measured = { realisations: 8, standardError: 0.0121 };
+    const bias = judge({ ...spec, check: 'suvmean-bias', unit: 'fraction', measured }, -0.0518, { min: -0.05, max: 0.05 });
+    expect(formatValue(bias)).toBe('-5.18 ± 1.2 %');
+    const hu = judge({ ...spec, check: 'hu-error', unit: 'HU', measured: { standardError: 0.43 } }, 1.306, { min: -5, max: 5 });
+    expect(formatValue(hu)).toBe('1.306 ± 0.43 HU');
+    const rc = judge({ ...spec, check: 'suvmax-recovery', unit: 'ratio', measured: { standardError: null } }, 1.394, { min: 0.85, max: 1.4 });
+    expect(formatValue(rc)).toBe('1.394');
   });
 
   it('draws an SVG line plot with escaped text and round ticks', () => {
