@@ -4,12 +4,13 @@
  * store a folder's series (STOW-RS).
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LowdoseError } from '../errors.js';
 import type { DicomJson, DicomwebClient } from './client.js';
 import type { DicomwebTarget } from './url.js';
 import { scalarText } from '../util/text.js';
+import { writeFileAtomic } from '../util/fs.js';
 import { seriesCacheDir } from '../util/pull-cache.js';
 import type { PulledSeries, RemoteSeries, StoredSeries } from '../util/remote-series.js';
 
@@ -133,7 +134,11 @@ export interface PullOptions {
 /**
  * Retrieves every instance of the series into `dir/<series hash>/<SOPInstanceUID>.dcm`, each
  * written to a temporary name and renamed, so a file that exists is whole: a rerun after a
- * failure retrieves only what is missing.
+ * failure retrieves only what is missing. The temporary name is this write's own (hidden, random:
+ * util/fs.ts), because two runs of one study pull into one folder side by side
+ * (util/folder-claims.ts) and may write the same instance at once: with one shared name the
+ * second truncated the first's file, which the first then renamed into place half written, and
+ * the second's rename failed.
  */
 export async function pullSeries(
   client: DicomwebClient,
@@ -156,9 +161,7 @@ export async function pullSeries(
       const results = await Promise.allSettled(
         missing.slice(start, start + concurrency).map(async (uid) => {
           const bytes = await client.retrieveInstance(`${series.url}/instances/${uid}`);
-          const file = path.join(seriesDir, `${uid}.dcm`);
-          await writeFile(`${file}.part`, bytes);
-          await rename(`${file}.part`, file);
+          await writeFileAtomic(path.join(seriesDir, `${uid}.dcm`), bytes);
           done += 1; // not inside `onInstance?.(...)`: optional chaining would skip it without a listener
           options.onInstance?.(done, uids.length);
         }),

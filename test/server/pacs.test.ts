@@ -355,6 +355,38 @@ describe.skipIf(!installed)('serve --dicomweb against Orthanc', () => {
     expect(job.result!.errors).toEqual([]);
   });
 
+  it('two requests opening one series at once share one pull: both answer the same series and each instance is retrieved once', async () => {
+    const [original] = (await scanPaths([CT_DIR])).series;
+    const proxy = await startProxy(orthanc.dicomweb);
+    const retrieved: string[] = [];
+    proxy.fail = (method, url) => {
+      if (method === 'GET' && /\/instances\/[0-9.]+$/.test(url)) retrieved.push(url);
+      return false;
+    };
+    const server = await buildApp({
+      data: [],
+      workDir: path.join(dir, 'work-concurrent'),
+      viewerDir: null,
+      dicomweb: { base: proxy.base, client: { auth: `basic:${orthanc.user}:${orthanc.password}`, retries: 0 } },
+    });
+    try {
+      const url = `/api/pacs/studies/${CT_STUDY}/series/${original!.seriesInstanceUid}/open`;
+      const answers = await Promise.all([call(server, { method: 'POST', url }), call(server, { method: 'POST', url })]);
+      expect(answers.map((a) => a.statusCode)).toEqual([200, 200]);
+      const [a, b] = answers.map((a) => a.json<PacsOpened>());
+      expect(a!.series.map((s) => [s.id, s.slices])).toEqual(b!.series.map((s) => [s.id, s.slices]));
+      expect(a!.series.map((s) => s.slices)).toEqual([3]);
+      expect(retrieved).toHaveLength(3);
+      expect(new Set(retrieved).size).toBe(3);
+      // Only whole instance files in the pull folder: no temporary of a write is left.
+      const files = readdirSync(server.pacs!.pullDir, { recursive: true, encoding: 'utf8' }).filter((f) => f.includes(path.sep));
+      expect(files.map((f) => path.basename(f)).sort()).toEqual(retrieved.map((u) => `${u.slice(u.lastIndexOf('/') + 1)}.dcm`).sort());
+    } finally {
+      await server.close();
+      await proxy.close();
+    }
+  });
+
   it('has no PACS routes to speak of without --dicomweb', async () => {
     const plain = await buildApp({ data: [FIXTURE_SERIES], workDir: path.join(dir, 'work-plain'), viewerDir: null });
     try {
