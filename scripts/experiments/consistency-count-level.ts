@@ -139,6 +139,27 @@ const AVERAGE_CHOSEN: Record<string, ConsistencySettings> = {
   '+ lowCount 6 / 4 mm x5': lowWith(6, 4, 5),
   '+ lowCount 7 / 4 mm x5': lowWith(7, 4, 5),
 };
+/**
+ * `--set pilot`: the card's setting, then the measured-pixel average weighted by the estimate's
+ * patches (`pilot`, src/diffusion/consistency.ts) over patch, search window, h and mix;
+ * models/eval/consistency-pet-pilot.md.
+ */
+const PILOT: Record<string, ConsistencySettings> = { [`card now: ${describeConsistency(cardNow)}`]: cardNow };
+/** `--pilot "patchMm,searchMm,h,mix[,one|max[,exp|bisquare[,outside]]];..."`: the rows of `--set pilot` (default: the grid below). */
+const pilotRows = opt('pilot', '')
+  ? opt('pilot', '').split(';').map((row) => row.split(','))
+  : [4, 8].flatMap((p) => [25, 40].flatMap((s) => [0.5, 1, 2].flatMap((h) => [1, 0.5].map((m) => [p, s, h, m].map(String)))));
+/** `--pilot-from D`: every row's `fromDose` (the card's lowCount dose, 0.16, keeps 10 % as the card has it). */
+const PILOT_FROM = opt('pilot-from', '') ? { fromDose: Number(opt('pilot-from', '')) } : {};
+for (const [patchMm, searchMm, h, mix, self, kernelText, outside] of pilotRows) {
+  const selfWeight = self === 'one' ? 'one' : 'max';
+  const kernel = kernelText === 'bisquare' ? 'bisquare' : 'exp';
+  const outsideDetected = outside === 'outside';
+  PILOT[`+ pilot patch ${patchMm} / search ${searchMm} mm, h ${h}, mix ${mix}, self ${selfWeight}, ${kernel}${outsideDetected ? ', outside detected' : ''}`] = {
+    ...cardNow,
+    pilot: { patchMm: Number(patchMm), searchMm: Number(searchMm), h: Number(h), mix: Number(mix), selfWeight, kernel, outsideDetected, ...PILOT_FROM },
+  };
+}
 const SET = args.includes('--main') ? 'main' : opt('set', 'explore');
 const SETTINGS: Record<string, ConsistencySettings> =
   SET === 'main'
@@ -151,6 +172,8 @@ const SETTINGS: Record<string, ConsistencySettings> =
         ? AVERAGE
       : SET === 'average-chosen'
         ? AVERAGE_CHOSEN
+      : SET === 'pilot'
+        ? PILOT
       : {
           'default (4.5 mm, k 1)': shipped,
           'lowCount 6 / 6 mm x3 (README candidate)': { ...shipped, lowCount: low(0.16, 6, 6, 3) },

@@ -26,6 +26,7 @@ export interface DenoiserCliOptions {
   orientations?: number;
   consistency?: number;
   lowBand?: number;
+  consistencyPilot?: number;
   texture: Texture;
   batch: number;
   threads?: number;
@@ -35,7 +36,7 @@ export interface DenoiserCliOptions {
 
 export type DenoiserSettings = Pick<
   DenoiseOptions,
-  'method' | 'model' | 'device' | 'steps' | 'sampler' | 'seed' | 'samples' | 'guidance' | 'orientations' | 'consistency' | 'lowBand' | 'texture' | 'batch' | 'threads' | 'memoryBudget'
+  'method' | 'model' | 'device' | 'steps' | 'sampler' | 'seed' | 'samples' | 'guidance' | 'orientations' | 'consistency' | 'consistencyPilot' | 'lowBand' | 'texture' | 'batch' | 'threads' | 'memoryBudget'
 >;
 
 /** --texture's help: which is the default and why (measured: docs/diffusion.md, "Texture"). */
@@ -72,6 +73,11 @@ export function addDenoiserOptions(command: Command): Command {
       parseNumberOption('--consistency', 0, 1),
     )
     .option('--low-band <strength>', LOW_BAND_HELP, parseNumberOption('--low-band', 0, LOW_BAND_MAX_STRENGTH))
+    .option(
+      '--consistency-pilot <h>',
+      "the consistency step's pilot average: each pixel a weighted mean of measured low-dose pixels, weights from the estimate's patches; h in noise SDs (0 = off; default: the model card's)",
+      parseNumberOption('--consistency-pilot', 0, 100),
+    )
     .option('--texture <mode>', TEXTURE_HELP, parseChoiceOption('--texture', TEXTURES), 'smooth')
     .option('--batch <b>', 'slices per sampler run (the network sees batch x samples images, in calls that fit the memory budget)', parseIntOption('--batch', 1, 256), 1)
     .option('--threads <n>', "CPU threads for the model (default: onnxruntime's)", parseIntOption('--threads', 1, 256))
@@ -93,6 +99,9 @@ export function parseOrientations(text: string): number {
 export function denoiserSettings(opts: DenoiserCliOptions): DenoiserSettings {
   if (opts.texture !== 'smooth' && opts.method !== 'diffusion') throw usageError(`--texture ${opts.texture} needs --method diffusion`);
   if (opts.lowBand !== undefined && opts.lowBand > 0 && opts.method !== 'diffusion') throw usageError('--low-band needs --method diffusion');
+  if (opts.consistency === 0 && opts.consistencyPilot !== undefined && opts.consistencyPilot > 0) {
+    throw usageError('--consistency-pilot is part of the consistency step: it needs --consistency above 0');
+  }
   return {
     method: opts.method,
     device: opts.device,
@@ -107,6 +116,7 @@ export function denoiserSettings(opts: DenoiserCliOptions): DenoiserSettings {
     ...(opts.orientations !== undefined ? { orientations: opts.orientations } : {}),
     ...(opts.consistency !== undefined ? { consistency: opts.consistency } : {}),
     ...(opts.lowBand !== undefined ? { lowBand: opts.lowBand } : {}),
+    ...(opts.consistencyPilot !== undefined ? { consistencyPilot: opts.consistencyPilot } : {}),
     ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
     ...(opts.memoryBudget !== undefined ? { memoryBudget: opts.memoryBudget } : {}),
   };

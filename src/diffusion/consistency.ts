@@ -54,12 +54,26 @@
  * background SD by a fifth at no cost in SUVmean (models/README.md, "PET: consistency per count
  * level"); the step then corrects means from the smoothed estimate.
  *
+ * Measured-pixel average with the estimate as pilot (`pilot`): after step 4 (or 4'), z is replaced
+ * by (1 − mix)·z + mix·P, where P is non-local means of the *measurement* y with the weights of
+ * z's patches (BM3D's second stage, NLM with a pilot similarity): P_i = Σ_j w_ij y_j / Σ_j w_ij
+ * over a search window, w_ij = exp(−d²(T(z)_i, T(z)_j) / h²), d² the mean squared difference of
+ * the two patches of T(z). The weights sum to one and come from the noise-poor estimate, so P is a
+ * convex combination of measured pixels: a region the pilot separates from its surround keeps the
+ * measurement's mean (a lesion the network shrank gets its measured counts back), the background
+ * averages over every similar pixel in the window (lower SD), and a lesion's noise peaks are
+ * averaged within the lesion. T stabilises the variance so that h is in noise SDs at every
+ * activity: the pixel noise of y is fitted as Var(y − z) = a + b·max(z, 0) (`fitNoiseLevel`,
+ * trimmed), and T(μ) = 2·sqrt(a + b·max(μ, 0)) / b (Anscombe-like; b = 0: μ / sqrt(a)), so CT's
+ * uniform noise and PET's Poisson-like noise take the same h.
+ *
  * Pure functions over Float32Arrays; ./sample.ts applies `consistencyStep` to every lane after
  * every sampler step, with the lane's declared dose.
  */
 import { LowdoseError } from '../errors.js';
 import { bilateralFilter } from '../filters/bilateral.js';
 import { gaussianSmooth } from '../filters/gaussian.js';
+import { guidedNlm } from '../filters/nlm.js';
 import { estimateFilterNoise } from '../filters/noise.js';
 
 /** What the step needs, in pixels (./denoise-slices.ts converts the card's millimetres). */
@@ -77,6 +91,28 @@ export interface ConsistencyConfig {
   readonly lowCount?: LowCountConfig;
   /** Edge-preserving smoothing of the estimate before the step (module comment). */
   readonly bilateral?: BilateralConfig;
+  /** The measured-pixel average weighted by the estimate's patches, after the step (module comment). */
+  readonly pilot?: PilotConfig;
+}
+
+/** `ConsistencyConfig.pilot`, in pixels. */
+export interface PilotConfig {
+  /** Patch half-width, pixels (0: single pixels). */
+  readonly patchRadius: number;
+  /** Search window half-width, pixels. */
+  readonly searchRadius: number;
+  /** h in noise standard deviations of the measurement (module comment). */
+  readonly h: number;
+  /** Weight of the average against the estimate, (0, 1]. */
+  readonly mix: number;
+  /** The centre pixel's weight (NlmOptions.selfWeight; default 'max'). */
+  readonly selfWeight?: 'one' | 'max';
+  /** The weight kernel (NlmOptions.kernel; default 'exp'). */
+  readonly kernel?: 'exp' | 'bisquare';
+  /** Keep the step's estimate where it detected a disagreement: the average enters with weight (1 − G), G the smoothed gain. */
+  readonly outsideDetected?: boolean;
+  /** Slices with a declared dose below it skip the average (absent: every slice; unknown dose always gets it). */
+  readonly fromDose?: number;
 }
 
 /** `ConsistencyConfig.bilateral`, in pixels. */
@@ -141,11 +177,25 @@ export function checkConsistencyConfig(config: ConsistencyConfig): void {
     }
     if (!(bi.rangeFactor > 0) || !Number.isFinite(bi.rangeFactor)) throw bad(`bilateral.rangeFactor must be positive, got ${bi.rangeFactor}`);
   }
+  const pilot = config.pilot;
+  if (pilot) {
+    if (!Number.isInteger(pilot.patchRadius) || pilot.patchRadius < 0 || pilot.patchRadius > 10) throw bad(`pilot patch radius must be an integer in 0..10 px, got ${pilot.patchRadius}`);
+    if (!Number.isInteger(pilot.searchRadius) || pilot.searchRadius < 1 || pilot.searchRadius > 30) throw bad(`pilot search radius must be an integer in 1..30 px, got ${pilot.searchRadius}`);
+    if (!(pilot.h > 0) || !Number.isFinite(pilot.h)) throw bad(`pilot.h must be positive, got ${pilot.h}`);
+    if (!(pilot.mix > 0 && pilot.mix <= 1)) throw bad(`pilot.mix must be in (0, 1], got ${pilot.mix}`);
+    if (pilot.fromDose !== undefined && !(pilot.fromDose > 0 && pilot.fromDose <= 1)) throw bad(`pilot.fromDose must be in (0, 1], got ${pilot.fromDose}`);
+  }
 }
 
 /** Whether a slice of declared dose `doseLevel` (0 = unknown) gets the low-count step of `config`. */
 export function usesLowCount(config: ConsistencyConfig, doseLevel: number): boolean {
   return config.lowCount !== undefined && doseLevel > 0 && doseLevel < config.lowCount.belowDose;
+}
+
+/** Whether a slice of declared dose `doseLevel` (0 = unknown) gets the pilot average of `config`. */
+export function usesPilot(config: ConsistencyConfig, doseLevel: number): boolean {
+  const from = config.pilot?.fromDose;
+  return config.pilot !== undefined && (from === undefined || doseLevel <= 0 || doseLevel >= from);
 }
 
 /**
@@ -189,6 +239,7 @@ export function consistencyStep(
       for (let i = 0; i < n; i++) z[i]! += smoothGain[i]! * r[i]!;
     }
   }
+  if (config.pilot && usesPilot(config, doseLevel)) pilotAverage(z, measurement, rows, columns, config.pilot, config.pilot.outsideDetected ? smoothGain : undefined);
   const s = config.strength;
   for (let i = 0; i < n; i++) out[i] = estimate[i]! + s * (z[i]! - estimate[i]!);
   return out;
@@ -230,6 +281,40 @@ function regionMeanCorrection(z: Float32Array, measurement: Float32Array, gain: 
     // Where the region's weight is negligible so is gain: nothing to move there.
     for (let i = 0; i < n; i++) if (norm[i]! > 1e-6) z[i]! += gain[i]! * (mean[i]! / norm[i]!);
   }
+}
+
+/**
+ * The measured-pixel average (module comment), in place on `z`: z += mix·(P − z), P the guided
+ * non-local means of `measurement` with the weights of the variance-stabilised z. A measurement
+ * with no measurable noise around z (a + b·z = 0) leaves z alone.
+ */
+export function pilotAverage(z: Float32Array, measurement: Float32Array, rows: number, columns: number, pilot: PilotConfig, detected?: Float32Array): void {
+  const n = z.length;
+  const residual = new Float32Array(n);
+  for (let i = 0; i < n; i++) residual[i] = measurement[i]! - z[i]!;
+  const { a, b } = fitNoiseLevel(residual, z);
+  const guide = new Float32Array(n);
+  if (b > 0) {
+    for (let i = 0; i < n; i++) guide[i] = (2 * Math.sqrt(a + b * Math.max(z[i]!, 0))) / b;
+  } else if (a > 0) {
+    const scale = 1 / Math.sqrt(a);
+    for (let i = 0; i < n; i++) guide[i] = z[i]! * scale;
+  } else {
+    return;
+  }
+  const average = guidedNlm({ rows, columns, data: guide, pixelSpacing: [1, 1] }, measurement, {
+    h: pilot.h,
+    noiseStd: 0,
+    patchRadius: pilot.patchRadius,
+    searchRadius: pilot.searchRadius,
+    selfWeight: pilot.selfWeight ?? 'max',
+    kernel: pilot.kernel ?? 'exp',
+  });
+  if (detected) {
+    for (let i = 0; i < n; i++) z[i]! += pilot.mix * (1 - Math.min(Math.max(detected[i]!, 0), 1)) * (average[i]! - z[i]!);
+    return;
+  }
+  for (let i = 0; i < n; i++) z[i]! += pilot.mix * (average[i]! - z[i]!);
 }
 
 /**
@@ -317,6 +402,28 @@ export interface ConsistencySettings {
   readonly lowCount?: LowCountSettings;
   /** Bilateral smoothing of the estimate before the step (module comment); absent: none. */
   readonly bilateral?: BilateralSettings;
+  /** The measured-pixel average weighted by the estimate's patches (module comment); absent: none. */
+  readonly pilot?: PilotSettings;
+}
+
+/** `ConsistencySettings.pilot` as a card gives it. */
+export interface PilotSettings {
+  /** Patch half-width, mm (rounded to whole pixels at the mean pixel spacing). */
+  readonly patchMm: number;
+  /** Search window half-width, mm (rounded likewise, at least 1 pixel, at most 30). */
+  readonly searchMm: number;
+  /** h in noise standard deviations of the measurement. */
+  readonly h: number;
+  /** Weight of the average against the estimate, (0, 1]. */
+  readonly mix: number;
+  /** The centre pixel's weight: 'max' (default), the best match's; 'one', NLM's classical 1. */
+  readonly selfWeight?: 'one' | 'max';
+  /** The weight kernel: 'exp' (default) or 'bisquare' (compact; NlmOptions.kernel). */
+  readonly kernel?: 'exp' | 'bisquare';
+  /** Only outside the regions the step detected (weight 1 − G); default false. */
+  readonly outsideDetected?: boolean;
+  /** Slices with a declared dose below it skip the average (absent: every slice; unknown dose always gets it). */
+  readonly fromDose?: number;
 }
 
 /** `ConsistencySettings.bilateral` as a card gives it. */
@@ -345,20 +452,29 @@ export type ConsistencyCardField =
       readonly iterations?: number;
       readonly lowCount?: LowCountSettings;
       readonly bilateral?: BilateralSettings;
+      readonly pilot?: PilotSettings;
     };
 
 export const CONSISTENCY_DEFAULTS = { scaleMm: 4, threshold: 1 } as const;
+/** The pilot average's windows when `--consistency-pilot` turns it on for a card that has none. */
+export const PILOT_DEFAULTS = { patchMm: 4, searchMm: 25, mix: 1 } as const;
 
 /**
  * The settings a run uses: the card's `consistency` with `strength` (the `--consistency` option)
  * overriding the card's strength and keeping its scale and threshold. Null when off (strength 0
- * or nothing set).
+ * or nothing set). `pilotH` (the `--consistency-pilot` option): 0 removes the card's pilot
+ * average, above 0 sets its h (the card's windows, else PILOT_DEFAULTS).
  */
-export function resolveConsistency(card: ConsistencyCardField | undefined, strength?: number): ConsistencySettings | null {
+export function resolveConsistency(card: ConsistencyCardField | undefined, strength?: number, pilotH?: number): ConsistencySettings | null {
   const fromCard = card === undefined ? null : typeof card === 'number' ? { strength: card } : card;
   const s = strength ?? fromCard?.strength ?? 0;
   if (!(s >= 0 && s <= 1)) throw new LowdoseError('E_USAGE', `consistency strength must be in [0, 1], got ${s}`);
-  if (s === 0) return null;
+  if (pilotH !== undefined && !(pilotH >= 0 && pilotH <= 100)) throw new LowdoseError('E_USAGE', `consistency pilot h must be in [0, 100], got ${pilotH}`);
+  if (s === 0) {
+    if (pilotH !== undefined && pilotH > 0) throw new LowdoseError('E_USAGE', 'the pilot average is part of the consistency step: it needs a consistency strength above 0');
+    return null;
+  }
+  const pilot = pilotH === undefined ? fromCard?.pilot : pilotH === 0 ? undefined : { ...PILOT_DEFAULTS, ...fromCard?.pilot, h: pilotH };
   return {
     strength: s,
     scaleMm: fromCard?.scaleMm ?? CONSISTENCY_DEFAULTS.scaleMm,
@@ -366,6 +482,7 @@ export function resolveConsistency(card: ConsistencyCardField | undefined, stren
     ...(fromCard?.iterations !== undefined ? { iterations: fromCard.iterations } : {}),
     ...(fromCard?.lowCount !== undefined ? { lowCount: fromCard.lowCount } : {}),
     ...(fromCard?.bilateral !== undefined ? { bilateral: fromCard.bilateral } : {}),
+    ...(pilot !== undefined ? { pilot } : {}),
   };
 }
 
@@ -394,9 +511,24 @@ export function consistencyInPixels(settings: ConsistencySettings, pixelSpacing:
     ...(settings.bilateral
       ? { bilateral: { sigmaRows: settings.bilateral.spatialMm / dy, sigmaColumns: settings.bilateral.spatialMm / dx, rangeFactor: settings.bilateral.rangeFactor } }
       : {}),
+    ...(settings.pilot ? { pilot: pilotInPixels(settings.pilot, (dy + dx) / 2) } : {}),
   };
   checkConsistencyConfig(config);
   return config;
+}
+
+/** Square windows in whole pixels at the mean spacing `mm` (the NLM core's windows are square). */
+function pilotInPixels(pilot: PilotSettings, mm: number): PilotConfig {
+  return {
+    patchRadius: Math.min(10, Math.round(pilot.patchMm / mm)),
+    searchRadius: Math.min(30, Math.max(1, Math.round(pilot.searchMm / mm))),
+    h: pilot.h,
+    mix: pilot.mix,
+    ...(pilot.selfWeight !== undefined ? { selfWeight: pilot.selfWeight } : {}),
+    ...(pilot.fromDose !== undefined ? { fromDose: pilot.fromDose } : {}),
+    ...(pilot.kernel !== undefined ? { kernel: pilot.kernel } : {}),
+    ...(pilot.outsideDetected !== undefined ? { outsideDetected: pilot.outsideDetected } : {}),
+  };
 }
 
 /** One line for DerivationDescription and reports. */
@@ -406,5 +538,10 @@ export function describeConsistency(settings: ConsistencySettings | null): strin
   const lowText = low ? `; below dose ${low.belowDose}: region mean ${low.averageMm} mm x ${low.passes}, interior ${low.interiorMm} mm` : '';
   const bi = settings.bilateral;
   const biText = bi ? `; estimate smoothed first: bilateral ${bi.spatialMm} mm, range ${bi.rangeFactor} x its noise SD` : '';
-  return `consistency ${settings.strength} (${settings.scaleMm} mm, ${settings.threshold} sd${lowText}${biText})`;
+  const pi = settings.pilot;
+  const piText = pi
+    ? `; then${pi.fromDose !== undefined ? ` from dose ${pi.fromDose}` : ''} ${pi.mix === 1 ? '' : `${pi.mix} x `}the measurement averaged with the estimate's patch weights: ` +
+      `patch ${pi.patchMm} mm, search ${pi.searchMm} mm, h ${pi.h} sd${pi.selfWeight === 'one' ? ', centre weight 1' : ''}`
+    : '';
+  return `consistency ${settings.strength} (${settings.scaleMm} mm, ${settings.threshold} sd${lowText}${biText}${piText})`;
 }

@@ -9,7 +9,7 @@ export { gaussianFilter, gaussianSmooth, GAUSSIAN_TRUNCATE } from './gaussian.js
 export type { GaussianOptions } from './gaussian.js';
 export { bilateralFilter, BILATERAL_TRUNCATE } from './bilateral.js';
 export type { BilateralOptions } from './bilateral.js';
-export { nlmFilter, NLM_PATCH_RADIUS, NLM_SEARCH_RADIUS } from './nlm.js';
+export { guidedNlm, nlmFilter, NLM_PATCH_RADIUS, NLM_SEARCH_RADIUS } from './nlm.js';
 export type { NlmOptions } from './nlm.js';
 export { smoothLowBand, resolveLowBand, describeLowBand, LOW_BAND_FILTERS, LOW_BAND_DEFAULT_FACTOR, LOW_BAND_MAX_STRENGTH } from './low-band.js';
 export type { LowBandFilter, LowBandOptions, LowBandResult, LowBandSettings } from './low-band.js';

@@ -249,7 +249,7 @@ function range(p: Problems, obj: Record<string, Json>, key: string, field: strin
   }
 }
 
-/** `sampler.consistency`: a strength in [0, 1], or { strength, scaleMm?, threshold?, iterations?, lowCount?, bilateral? }. */
+/** `sampler.consistency`: a strength in [0, 1], or { strength, scaleMm?, threshold?, iterations?, lowCount?, bilateral?, pilot? }. */
 function consistency(p: Problems, v: Json): void {
   if (v === undefined) return;
   const field = 'sampler.consistency';
@@ -263,8 +263,8 @@ function consistency(p: Problems, v: Json): void {
     return;
   }
   for (const key of Object.keys(v)) {
-    if (!['strength', 'scaleMm', 'threshold', 'iterations', 'lowCount', 'bilateral'].includes(key)) {
-      p.add(`${field}.${key}`, 'unknown field (known: strength, scaleMm, threshold, iterations, lowCount, bilateral)');
+    if (!['strength', 'scaleMm', 'threshold', 'iterations', 'lowCount', 'bilateral', 'pilot'].includes(key)) {
+      p.add(`${field}.${key}`, 'unknown field (known: strength, scaleMm, threshold, iterations, lowCount, bilateral, pilot)');
     }
   }
   num(p, v, 'strength', `${field}.strength`, strength, 'a number in [0, 1]');
@@ -278,6 +278,27 @@ function consistency(p: Problems, v: Json): void {
       for (const key of Object.keys(bi)) if (!['spatialMm', 'rangeFactor'].includes(key)) p.add(`${field}.bilateral.${key}`, 'unknown field (known: spatialMm, rangeFactor)');
       num(p, bi, 'spatialMm', `${field}.bilateral.spatialMm`, (x) => x > 0 && x <= 100, 'a number of mm in (0, 100]');
       num(p, bi, 'rangeFactor', `${field}.bilateral.rangeFactor`, (x) => x > 0 && x <= 100, 'a number in (0, 100]');
+    }
+  }
+  const pilot = v.pilot;
+  if (pilot !== undefined) {
+    if (!isObject(pilot)) p.add(`${field}.pilot`, `expected { "patchMm", "searchMm", "h", "mix" }, got ${describe(pilot)}`);
+    else {
+      for (const key of Object.keys(pilot)) {
+        if (!['patchMm', 'searchMm', 'h', 'mix', 'selfWeight', 'fromDose', 'kernel', 'outsideDetected'].includes(key)) {
+          p.add(`${field}.pilot.${key}`, 'unknown field (known: patchMm, searchMm, h, mix, selfWeight, fromDose, kernel, outsideDetected)');
+        }
+      }
+      if (pilot.selfWeight !== undefined && pilot.selfWeight !== 'one' && pilot.selfWeight !== 'max') {
+        p.add(`${field}.pilot.selfWeight`, `expected "one" or "max", got ${describe(pilot.selfWeight)}`);
+      }
+      if (pilot.kernel !== undefined && pilot.kernel !== 'exp' && pilot.kernel !== 'bisquare') p.add(`${field}.pilot.kernel`, `expected "exp" or "bisquare", got ${describe(pilot.kernel)}`);
+      if (pilot.outsideDetected !== undefined && typeof pilot.outsideDetected !== 'boolean') p.add(`${field}.pilot.outsideDetected`, `expected true or false, got ${describe(pilot.outsideDetected)}`);
+      num(p, pilot, 'patchMm', `${field}.pilot.patchMm`, (x) => x >= 0 && x <= 100, 'a number of mm in [0, 100]');
+      num(p, pilot, 'searchMm', `${field}.pilot.searchMm`, (x) => x > 0 && x <= 300, 'a number of mm in (0, 300]');
+      num(p, pilot, 'h', `${field}.pilot.h`, (x) => x > 0 && x <= 100, 'a number in (0, 100]');
+      num(p, pilot, 'mix', `${field}.pilot.mix`, (x) => x > 0 && x <= 1, 'a number in (0, 1]');
+      num(p, pilot, 'fromDose', `${field}.pilot.fromDose`, (x) => x > 0 && x <= 1, 'a dose fraction in (0, 1]', true);
     }
   }
   const low = v.lowCount;

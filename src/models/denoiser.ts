@@ -86,6 +86,8 @@ export interface DenoiserSettings {
   readonly consistency?: number;
   /** Low-band denoising strength in noise SDs, 0 = off (src/filters/low-band.ts); default: the card's `lowBand`. */
   readonly lowBand?: number;
+  /** The consistency step's pilot average: h in noise SDs, 0 = off (`resolveConsistency`); default: the card's. */
+  readonly consistencyPilot?: number;
   readonly texture?: Texture;
   /** The input's dose fraction, (0, 1]; 0 or absent: unknown. The model's dose input and full-dose texture's d. */
   readonly doseLevel?: number;
@@ -210,7 +212,7 @@ export class Denoiser {
     if (this.orientations !== 1 && latentOf(card)) {
       throw new LowdoseError('E_USAGE', `orientations turn the image, and ${card.name} samples a latent (space "latent"): use --orientations 1 with it`);
     }
-    this.consistency = resolveConsistency(card.sampler.consistency, settings.consistency);
+    this.consistency = resolveConsistency(card.sampler.consistency, settings.consistency, settings.consistencyPilot);
     if (this.consistency && latentOf(card)) {
       throw new LowdoseError('E_USAGE', `measurement consistency works on the image, and ${card.name} samples a latent (space "latent"): use --consistency 0 with it`);
     }

@@ -121,6 +121,7 @@ async function createDiffusionDenoiser(
       orientations: options.orientations,
       consistency: options.consistency,
       lowBand: options.lowBand,
+      consistencyPilot: options.consistencyPilot,
       texture: options.texture,
       doseLevel: options.doseLevel,
       uncertainty: options.uncertainty,

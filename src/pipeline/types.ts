@@ -46,6 +46,11 @@ export interface DenoiseOptions {
    */
   readonly lowBand?: number;
   /**
+   * The consistency step's pilot average (measured pixels weighted by the estimate's patches):
+   * h in noise SDs, 0 = off; default: the model card's (docs/diffusion.md).
+   */
+  readonly consistencyPilot?: number;
+  /**
    * Write the calibrated uncertainty (the card's `uncertainty` block applied to the ensemble spread)
    * as the uncertainty series, and summaries into the report; `samples` defaults to the card's.
    */

@@ -240,6 +240,7 @@ export function settingsTag(settings: QaDenoiseSettings, fingerprints: readonly 
     settings.guidance ?? null,
     // Appended only when set, so that the folders of earlier runs keep their names.
     ...(settings.consistency !== undefined ? [['consistency', settings.consistency]] : []),
+    ...(settings.consistencyPilot !== undefined ? [['consistencyPilot', settings.consistencyPilot]] : []),
     fingerprints,
     // Only when set, so that smooth runs keep the folders earlier versions made.
     ...(settings.texture && settings.texture !== 'smooth' ? [['texture', settings.texture]] : []),

@@ -114,7 +114,7 @@ export interface FamilyResult {
 /** The denoiser settings, as `denoise` takes them; `petModel` overrides `model` for PET fixtures. */
 export type QaDenoiseSettings = Pick<
   DenoiseOptions,
-  'method' | 'model' | 'device' | 'steps' | 'sampler' | 'seed' | 'samples' | 'guidance' | 'orientations' | 'consistency' | 'lowBand' | 'texture' | 'batch' | 'threads' | 'memoryBudget'
+  'method' | 'model' | 'device' | 'steps' | 'sampler' | 'seed' | 'samples' | 'guidance' | 'orientations' | 'consistency' | 'consistencyPilot' | 'lowBand' | 'texture' | 'batch' | 'threads' | 'memoryBudget'
 > & { readonly petModel?: string };
 
 export interface QaResult {

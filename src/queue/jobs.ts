@@ -18,7 +18,7 @@ export const QUEUE_PREFIX = 'lowdose';
  */
 export type JobSettings = Pick<
   DenoiseOptions,
-  'method' | 'model' | 'device' | 'steps' | 'sampler' | 'seed' | 'samples' | 'guidance' | 'orientations' | 'consistency' | 'lowBand' | 'texture' | 'batch' | 'threads' | 'memoryBudget'
+  'method' | 'model' | 'device' | 'steps' | 'sampler' | 'seed' | 'samples' | 'guidance' | 'orientations' | 'consistency' | 'consistencyPilot' | 'lowBand' | 'texture' | 'batch' | 'threads' | 'memoryBudget'
 > & {
   readonly doseLevel?: number;
   /** Reference series' files (absolute, shared): adds metrics to the series' report. */

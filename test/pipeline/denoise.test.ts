@@ -221,6 +221,23 @@ describe('lowdose denoise', () => {
     expect((await runCli('denoise', join(iec, 'dose25'), '-o', join(root, 'x'), '--consistency', '2')).code).toBe(2);
   });
 
+  it('--consistency-pilot sets the pilot average of the consistency step from the CLI (0 removes it) and the report says so', async () => {
+    const iec = fileURLToPath(new URL('../../fixtures/iec/', import.meta.url));
+    const run = async (h: string) => {
+      const { code, stdout } = await runCli('denoise', join(iec, 'dose25'), '-o', join(root, `out-iec-pilot-${h}`), '--dose', '0.25', '--consistency-pilot', h, '--json', '--no-progress');
+      expect(code).toBe(0);
+      return (JSON.parse(stdout) as DenoiseReport).series[0]!;
+    };
+    const on = await run('1.5');
+    expect(on.consistency).toMatchObject({ strength: 1, pilot: { h: 1.5 } });
+    expect(on.settings).toMatch(/the measurement averaged with the estimate's patch weights: patch \d+(\.\d+)? mm, search \d+(\.\d+)? mm, h 1\.5 sd/);
+    const off = await run('0');
+    expect(off.consistency).not.toHaveProperty('pilot');
+    expect(off.settings).not.toMatch(/patch weights/);
+    const noStep = await runCli('denoise', join(iec, 'dose25'), '-o', join(root, 'x-pilot'), '--consistency', '0', '--consistency-pilot', '1', '--json');
+    expect(noStep.code).toBe(2);
+  });
+
   it('full-dose texture moves the output toward the input by w(--dose) and records it in report.json and the DICOM', async () => {
     const smooth = await denoisePaths([lowDoseDir], { outDir: join(root, 'texture-smooth'), model: MODEL, device: 'cpu', seed: 3, doseLevel: 0.25 });
     const out = join(root, 'texture-full');
