@@ -64,8 +64,9 @@
  * averages over every similar pixel in the window (lower SD), and a lesion's noise peaks are
  * averaged within the lesion. T stabilises the variance so that h is in noise SDs at every
  * activity: the pixel noise of y is fitted as Var(y − z) = a + b·max(z, 0) (`fitNoiseLevel`,
- * trimmed), and T(μ) = 2·sqrt(a + b·max(μ, 0)) / b (Anscombe-like; b = 0: μ / sqrt(a)), so CT's
- * uniform noise and PET's Poisson-like noise take the same h.
+ * trimmed), and T(μ) = 2·sqrt(a + b·μ) / b for μ >= 0, continued linearly with its slope at 0
+ * below (Anscombe-like; b = 0: μ / sqrt(a)), so CT's uniform noise and PET's Poisson-like noise
+ * take the same h and T stays strictly increasing over negative model values.
  *
  * Pure functions over Float32Arrays; ./sample.ts applies `consistencyStep` to every lane after
  * every sampler step, with the lane's declared dose.
@@ -295,7 +296,15 @@ export function pilotAverage(z: Float32Array, measurement: Float32Array, rows: n
   const { a, b } = fitNoiseLevel(residual, z);
   const guide = new Float32Array(n);
   if (b > 0) {
-    for (let i = 0; i < n; i++) guide[i] = (2 * Math.sqrt(a + b * Math.max(z[i]!, 0))) / b;
+    // Below 0 (CT's air and fat in model units; PET's rare negative pixels) T continues with its
+    // slope at 0, so that it stays strictly increasing: clamping there would make air, fat and
+    // water-below-0 one value and average them together.
+    const t0 = (2 * Math.sqrt(a)) / b;
+    const slope0 = 1 / Math.sqrt(Math.max(a, 1e-12 * b * b));
+    for (let i = 0; i < n; i++) {
+      const m = z[i]!;
+      guide[i] = m >= 0 ? (2 * Math.sqrt(a + b * m)) / b : t0 + m * slope0;
+    }
   } else if (a > 0) {
     const scale = 1 / Math.sqrt(a);
     for (let i = 0; i < n; i++) guide[i] = z[i]! * scale;

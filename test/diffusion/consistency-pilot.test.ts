@@ -135,6 +135,27 @@ describe('the pilot average of the consistency step', () => {
     expect(sd(out, disc)).toBeLessThan(0.85 * sd(measurement, disc));
   });
 
+  it('negative model values (CT air and fat) stay apart: the transform keeps increasing below 0', () => {
+    // Three bands at -1 (air), -0.1 (fat) and 0.05 (water) in model units, noise growing with the
+    // value above 0 (so the fit finds b > 0, the branch that once clamped everything below 0 together).
+    const truth = Float32Array.from({ length: N * N }, (_, i) => {
+      const x = i % N;
+      return x < 32 ? -1 : x < 64 ? -0.1 : 0.05;
+    });
+    const rng = new Rng(5);
+    const y = truth.map((v) => v + Math.sqrt(0.0004 + 0.02 * Math.max(v, 0)) * rng.normal());
+    const z = Float32Array.from(truth);
+    pilotAverage(z, y, N, N, pilot);
+    const band = (x0: number, x1: number) => {
+      const at: number[] = [];
+      for (let r = 0; r < N; r++) for (let x = x0; x < x1; x++) at.push(r * N + x);
+      return at;
+    };
+    expect(mean(z, band(4, 28))).toBeCloseTo(-1, 2);
+    expect(mean(z, band(36, 60))).toBeCloseTo(-0.1, 2);
+    expect(mean(z, band(68, 92))).toBeCloseTo(0.05, 2);
+  });
+
   it('restores a disc the estimate shrank even without the band step: the weights, not the estimate, carry the mean', () => {
     const z = Float32Array.from(shrunk);
     pilotAverage(z, measurement, N, N, pilot);
