@@ -7,6 +7,7 @@
  * file is read back before it is written: a file that would lose the source's geometry is an
  * error (E_GEOMETRY_LOST), never a silent output.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { LowdoseError } from '../errors.js';
@@ -15,7 +16,7 @@ import { copySourceAttributes, readCopiedAttributes } from './derived-source.js'
 import { readImageHeader, type FrameGeometry, type ImageHeader } from './image-header.js';
 import { parseDicomBytes, type ParsedFile } from './parse.js';
 import type { Series, SliceRef } from './types.js';
-import { SOP_CLASS, newUid } from './uid.js';
+import { SOP_CLASS, hashedUid, newUid } from './uid.js';
 import { repairedUid, repairValues, type ValueRepair } from './value-repair.js';
 import {
   type DcmDataset,
@@ -45,8 +46,17 @@ export interface DerivedSeriesOptions {
   readonly seriesDescriptionSuffix?: string;
   /** Default: the source SeriesNumber + 1000 (1000 when the source has none). */
   readonly seriesNumber?: number;
-  /** Default: a new random UID. */
+  /** Default: a new random UID (with `uidSeed`, one hashed from it). */
   readonly seriesInstanceUid?: string;
+  /**
+   * Derive the UIDs instead of drawing random ones, for an output that must be the same bytes
+   * when made again from the same inputs (`lowdose simulate`): the series UID is hashed from this
+   * seed, each instance's from the series UID, the source instance it was made from (SOP Instance
+   * UID, frame) and its stored pixels and rescale. The seed must name everything that makes the
+   * series (source, settings, random seed, role): one seed, one series. The pixels in the instance
+   * UID mean two writes that differ in pixels never share a UID, even under one seed.
+   */
+  readonly uidSeed?: string;
   /** File names are `<prefix>0001.dcm`, ... in slice order. Default "IM". */
   readonly filePrefix?: string;
   /** Replace files of the same name in outDir. Default false: E_EXISTS. */
@@ -55,8 +65,11 @@ export interface DerivedSeriesOptions {
   readonly resolution?: number;
   /** RescaleType (0028,1054) to declare, e.g. 'US' (unspecified) for a map that is not in the source's units. */
   readonly rescaleType?: string;
-  /** InstanceCreationDate/Time. Default now. */
-  readonly now?: Date;
+  /**
+   * InstanceCreationDate/Time (Type 3, SOP Common). Default now; null leaves them out, so the
+   * file does not depend on the clock (a reproducible output).
+   */
+  readonly now?: Date | null;
 }
 
 export interface DerivedSeriesWriter {
@@ -99,7 +112,8 @@ const MULTI_FRAME_SOP_CLASSES = new Set<string>([
 
 export function createDerivedSeriesWriter(source: Series, options: DerivedSeriesOptions): DerivedSeriesWriter {
   const dir = path.resolve(options.outDir);
-  const seriesInstanceUid = options.seriesInstanceUid ?? newUid();
+  const uidSeed = options.uidSeed;
+  const seriesInstanceUid = options.seriesInstanceUid ?? (uidSeed === undefined ? newUid() : hashedUid(uidSeed, 'series'));
   const prefix = options.filePrefix ?? 'IM';
   const count = source.slices.length;
   const targets = source.slices.map((_, index) => path.join(dir, sliceFileName(prefix, index, count)));
@@ -112,7 +126,7 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
 
   const written = new Map<number, string>();
   const cache = new SourceDatasetCache();
-  const created = dicomDateTime(options.now ?? new Date());
+  const created = options.now === null ? null : dicomDateTime(options.now ?? new Date());
   const repairs = new RepairLog();
 
   return {
@@ -136,7 +150,10 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
       const entry = cache.get(slice);
       if (entry.fresh) repairs.add(slice.file, entry.repairs);
       const sourceDataset = entry.dataset;
-      const sopInstanceUid = newUid();
+      const stored = storedValuesFor(slice, pixels);
+      const rescale = chooseRescaleFor(source, slice, stored, entry.header, options.resolution ?? 0.1, padding ?? null);
+      const sopInstanceUid =
+        uidSeed === undefined ? newUid() : hashedUid(uidSeed, 'instance', seriesInstanceUid, slice.sopInstanceUid, slice.frame, index, pixelDigest(stored, rescale));
       const dataset = deriveDataset(sourceDataset, {
         source,
         slice,
@@ -154,8 +171,6 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
           MULTI_FRAME_SOP_CLASSES.has(entry.header.sopClassUid),
         frame: frameValues(entry.parsed, entry.header, slice.frame),
       });
-      const stored = storedValuesFor(slice, pixels);
-      const rescale = chooseRescaleFor(source, slice, stored, entry.header, options.resolution ?? 0.1, padding ?? null);
       setPixels(dataset, source.rows, source.columns, stored, rescale);
       setPadding(dataset, entry.header, slice, stored, rescale);
       if (options.rescaleType) setElement(dataset, 'RescaleType', [options.rescaleType]);
@@ -190,6 +205,14 @@ function realPathOrSelf(file: string): string {
   } catch {
     return path.resolve(file);
   }
+}
+
+/** What fixes a derived file's pixel data: the values to store and the rescale they are stored with. */
+function pixelDigest(values: Float32Array, rescale: Rescale): string {
+  return createHash('sha256')
+    .update(Buffer.from(values.buffer, values.byteOffset, values.byteLength))
+    .update(`${rescale.slopeText}\\${rescale.interceptText}\\${rescale.signed ? 1 : 0}`)
+    .digest('hex');
 }
 
 /** Values to store: the modality-LUT output units. PET in SUV goes back to activity (or counts). */
@@ -251,7 +274,8 @@ interface DeriveContext {
   readonly derivationDescription: string;
   readonly seriesDescriptionSuffix: string;
   readonly seriesNumber: number | undefined;
-  readonly created: { date: string; time: string };
+  /** InstanceCreationDate/Time; null: left out. */
+  readonly created: { date: string; time: string } | null;
   readonly sourceSopClassUid: string | undefined;
   /** The source holds several frames (or is an enhanced object): the output is single-frame. */
   readonly multiFrame: boolean;
@@ -311,8 +335,10 @@ export function deriveDataset(sourceDataset: DcmDataset, context: DeriveContext)
   setElement(dataset, 'SOPInstanceUID', [context.sopInstanceUid]);
   setElement(dataset, 'SeriesInstanceUID', [context.seriesInstanceUid]);
   if (!getString(dataset, 'StudyInstanceUID')) setElement(dataset, 'StudyInstanceUID', [repairedUid(source.studyInstanceUid)]);
-  setElement(dataset, 'InstanceCreationDate', [context.created.date]);
-  setElement(dataset, 'InstanceCreationTime', [context.created.time]);
+  if (context.created) {
+    setElement(dataset, 'InstanceCreationDate', [context.created.date]);
+    setElement(dataset, 'InstanceCreationTime', [context.created.time]);
+  }
 
   const sourceImageType = (getValues(sourceDataset, 'ImageType') ?? []).map((v) => scalarText(v).trim());
   setElement(dataset, 'ImageType', ['DERIVED', 'SECONDARY', ...sourceImageType.slice(2)]);

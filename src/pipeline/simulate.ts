@@ -37,6 +37,7 @@ import {
   type KernelSpec,
   type SliceJob,
 } from '../simulate/index.js';
+import { packageVersion } from '../util/package-root.js';
 import { scalarText } from '../util/text.js';
 
 export type CtMode = 'insert' | 'truth';
@@ -287,6 +288,32 @@ function outputDirs(series: Series, options: SimulateOptions): { dose: string; r
   };
 }
 
+/**
+ * What a simulated series is made from, as the seed its UIDs are hashed from (write-derived.ts
+ * `uidSeed`): the source series, which output (the reduced-dose copy or the matched full-dose
+ * reconstruction), the simulation's exact settings (dose, seed, kernel, photon counts per slice,
+ * OSEM, ...) and lowdose's version. The same run again gives the same UIDs, so the same bytes (a
+ * regenerated study can be checked, and a PACS given it twice keeps one copy); another seed,
+ * dose or setting gives another series. Each instance's UID also hashes its source instance and
+ * its pixels (write-derived.ts). `fullDose` (whether a reference is also written) is left out: it
+ * does not change the reduced-dose series.
+ */
+function simulationIdentity(series: Series, plan: SeriesPlan, output: 'reduced-dose' | 'full-dose'): string {
+  const options: Record<string, unknown> = { ...plan.job.options };
+  delete options.fullDose;
+  return JSON.stringify([
+    'lowdose simulate',
+    packageVersion(),
+    series.seriesInstanceUid,
+    series.key,
+    output,
+    plan.job.kind,
+    options,
+    plan.settings,
+    plan.i0PerSlice ? Array.from(plan.i0PerSlice) : null,
+  ]);
+}
+
 /** Simulates one series slice by slice through the pool, writing each slice as it finishes. */
 async function simulateSeries(
   series: Series,
@@ -309,11 +336,15 @@ async function simulateSeries(
   const dirs = outputDirs(series, options);
   // Under this run's lock, a temporary of ours can only be what a killed run left.
   for (const dir of [dirs.dose, dirs.reference]) if (dir) await removeTemporaries(dir);
+  // Reproducible files: UIDs hashed from what made the series, no InstanceCreationDate/Time (Type
+  // 3; every other date is the source's), so the same run writes the same bytes.
   const writer = createDerivedSeriesWriter(series, {
     outDir: dirs.dose,
     derivationDescription: derivation,
     seriesDescriptionSuffix: ` simulated ${percent} dose`,
     overwrite: options.overwrite,
+    uidSeed: simulationIdentity(series, plan, 'reduced-dose'),
+    now: null,
   });
   const reference: DerivedSeriesWriter | null = dirs.reference
     ? createDerivedSeriesWriter(series, {
@@ -322,6 +353,8 @@ async function simulateSeries(
         seriesDescriptionSuffix: ' simulated full dose',
         filePrefix: 'REF',
         overwrite: options.overwrite,
+        uidSeed: simulationIdentity(series, plan, 'full-dose'),
+        now: null,
       })
     : null;
 

@@ -118,6 +118,31 @@ describe('derived CT series from an implicit VR source (ct-3slice)', () => {
     ).toThrow(expect.objectContaining({ code: 'E_EXISTS' }));
   });
 
+  it('with a uidSeed derives the UIDs: the same seed and pixels give the same UIDs and bytes, other pixels other instance UIDs, and now: null leaves out the creation time', async () => {
+    const write = async (name: string, seed: string, offset: number) => {
+      const writer = createDerivedSeriesWriter(source, { outDir: tmp(name), derivationDescription: 'lowdose test', uidSeed: seed, now: null });
+      for (let k = 0; k < source.slices.length; k++) await writer.writeSlice(k, Float32Array.from(await readSlice(source.slices[k]!), (x) => x + offset));
+      clearSliceCache();
+      return { writer, sops: writer.files.map((f) => parse(f).string('x00080018')!) };
+    };
+    const a = await write('seeded-a', 'seed one', 0.5);
+    const b = await write('seeded-b', 'seed one', 0.5);
+    const shifted = await write('seeded-shifted', 'seed one', 1.5);
+    const other = await write('seeded-other', 'seed two', 0.5);
+    expect(b.writer.seriesInstanceUid).toBe(a.writer.seriesInstanceUid);
+    expect(b.sops).toEqual(a.sops);
+    expect(b.writer.files.map(sha256)).toEqual(a.writer.files.map(sha256));
+    // Same seed, other pixels: the series UID is the seed's, every instance UID is new.
+    expect(shifted.writer.seriesInstanceUid).toBe(a.writer.seriesInstanceUid);
+    expect(shifted.sops.filter((u) => a.sops.includes(u))).toEqual([]);
+    expect(other.writer.seriesInstanceUid).not.toBe(a.writer.seriesInstanceUid);
+    expect(other.sops.filter((u) => a.sops.includes(u))).toEqual([]);
+    for (const uid of [...a.sops, a.writer.seriesInstanceUid]) expect(isValidUid(uid), uid).toBe(true);
+    expect(new Set(a.sops).size).toBe(a.sops.length);
+    expect(parse(a.writer.files[0]!).string('x00080012')).toBeUndefined();
+    expect(parse(result.writer.files[0]!).string('x00080012')).toMatch(/^\d{8}$/);
+  });
+
   it('rejects a slice of the wrong size', async () => {
     const writer = createDerivedSeriesWriter(source, { outDir: tmp('wrong-size'), derivationDescription: 'x' });
     await expect(writer.writeSlice(0, new Float32Array(10))).rejects.toMatchObject({ code: 'E_INTERNAL' });
