@@ -146,19 +146,20 @@ const AVERAGE_CHOSEN: Record<string, ConsistencySettings> = {
  * models/eval/consistency-pet-pilot.md.
  */
 const PILOT: Record<string, ConsistencySettings> = { [`card now: ${describeConsistency(cardNow)}`]: cardNow };
-/** `--pilot "patchMm,searchMm,h,mix[,one|max[,exp|bisquare[,outside]]];..."`: the rows of `--set pilot` (default: the grid below). */
+/** `--pilot "patchMm,searchMm,h,mix[,one|max[,exp|bisquare[,outside|all[,band]]]];..."`: the rows of `--set pilot` (default: the grid below). */
 const pilotRows = opt('pilot', '')
   ? opt('pilot', '').split(';').map((row) => row.split(','))
   : [4, 8].flatMap((p) => [25, 40].flatMap((s) => [0.5, 1, 2].flatMap((h) => [1, 0.5].map((m) => [p, s, h, m].map(String)))));
 /** `--pilot-from D`: every row's `fromDose` (the card's lowCount dose, 0.16, keeps 10 % as the card has it). */
 const PILOT_FROM = opt('pilot-from', '') ? { fromDose: Number(opt('pilot-from', '')) } : {};
-for (const [patchMm, searchMm, h, mix, self, kernelText, outside] of pilotRows) {
+for (const [patchMm, searchMm, h, mix, self, kernelText, outside, guideText] of pilotRows) {
   const selfWeight = self === 'one' ? 'one' : 'max';
   const kernel = kernelText === 'bisquare' ? 'bisquare' : 'exp';
   const outsideDetected = outside === 'outside';
-  PILOT[`+ pilot patch ${patchMm} / search ${searchMm} mm, h ${h}, mix ${mix}, self ${selfWeight}, ${kernel}${outsideDetected ? ', outside detected' : ''}`] = {
+  const guide = guideText === 'band' ? 'estimate+band' : 'estimate';
+  PILOT[`+ pilot patch ${patchMm} / search ${searchMm} mm, h ${h}, mix ${mix}, self ${selfWeight}, ${kernel}${outsideDetected ? ', outside detected' : ''}${guide === 'estimate' ? '' : ', guide estimate + band'}`] = {
     ...cardNow,
-    pilot: { patchMm: Number(patchMm), searchMm: Number(searchMm), h: Number(h), mix: Number(mix), selfWeight, kernel, outsideDetected, ...PILOT_FROM },
+    pilot: { patchMm: Number(patchMm), searchMm: Number(searchMm), h: Number(h), mix: Number(mix), selfWeight, kernel, outsideDetected, guide, ...PILOT_FROM },
   };
 }
 const SET = args.includes('--main') ? 'main' : opt('set', 'explore');

@@ -112,6 +112,13 @@ export interface PilotConfig {
   readonly kernel?: 'exp' | 'bisquare';
   /** Keep the step's estimate where it detected a disagreement: the average enters with weight (1 − G), G the smoothed gain. */
   readonly outsideDetected?: boolean;
+  /**
+   * What the weights compare: 'estimate' (default) z itself; 'estimate+band', z plus the low band
+   * of the residual, L(y − z) with the step's low-pass, so that a faint region the estimate lost
+   * but the measurement's low band shows is told apart from its surround (a pre-filtered
+   * similarity, at the price of the low band's noise in the weights).
+   */
+  readonly guide?: 'estimate' | 'estimate+band';
   /** Slices with a declared dose below it skip the average (absent: every slice; unknown dose always gets it). */
   readonly fromDose?: number;
 }
@@ -240,7 +247,15 @@ export function consistencyStep(
       for (let i = 0; i < n; i++) z[i]! += smoothGain[i]! * r[i]!;
     }
   }
-  if (config.pilot && usesPilot(config, doseLevel)) pilotAverage(z, measurement, rows, columns, config.pilot, config.pilot.outsideDetected ? smoothGain : undefined);
+  if (config.pilot && usesPilot(config, doseLevel)) {
+    let guideBase: Float32Array | undefined;
+    if (config.pilot.guide === 'estimate+band') {
+      for (let i = 0; i < n; i++) residual[i] = measurement[i]! - z[i]!;
+      const band = low(residual);
+      guideBase = Float32Array.from(z, (v, i) => v + band[i]!);
+    }
+    pilotAverage(z, measurement, rows, columns, config.pilot, config.pilot.outsideDetected ? smoothGain : undefined, guideBase);
+  }
   const s = config.strength;
   for (let i = 0; i < n; i++) out[i] = estimate[i]! + s * (z[i]! - estimate[i]!);
   return out;
@@ -289,7 +304,16 @@ function regionMeanCorrection(z: Float32Array, measurement: Float32Array, gain: 
  * non-local means of `measurement` with the weights of the variance-stabilised z. A measurement
  * with no measurable noise around z (a + b·z = 0) leaves z alone.
  */
-export function pilotAverage(z: Float32Array, measurement: Float32Array, rows: number, columns: number, pilot: PilotConfig, detected?: Float32Array): void {
+export function pilotAverage(
+  z: Float32Array,
+  measurement: Float32Array,
+  rows: number,
+  columns: number,
+  pilot: PilotConfig,
+  detected?: Float32Array,
+  /** The image whose patches give the weights (default: z itself). */
+  guideBase: Float32Array = z,
+): void {
   const n = z.length;
   const residual = new Float32Array(n);
   for (let i = 0; i < n; i++) residual[i] = measurement[i]! - z[i]!;
@@ -302,12 +326,12 @@ export function pilotAverage(z: Float32Array, measurement: Float32Array, rows: n
     const t0 = (2 * Math.sqrt(a)) / b;
     const slope0 = 1 / Math.sqrt(Math.max(a, 1e-12 * b * b));
     for (let i = 0; i < n; i++) {
-      const m = z[i]!;
+      const m = guideBase[i]!;
       guide[i] = m >= 0 ? (2 * Math.sqrt(a + b * m)) / b : t0 + m * slope0;
     }
   } else if (a > 0) {
     const scale = 1 / Math.sqrt(a);
-    for (let i = 0; i < n; i++) guide[i] = z[i]! * scale;
+    for (let i = 0; i < n; i++) guide[i] = guideBase[i]! * scale;
   } else {
     return;
   }
@@ -431,6 +455,8 @@ export interface PilotSettings {
   readonly kernel?: 'exp' | 'bisquare';
   /** Only outside the regions the step detected (weight 1 − G); default false. */
   readonly outsideDetected?: boolean;
+  /** What the weights compare: 'estimate' (default) or 'estimate+band' (PilotConfig.guide). */
+  readonly guide?: 'estimate' | 'estimate+band';
   /** Slices with a declared dose below it skip the average (absent: every slice; unknown dose always gets it). */
   readonly fromDose?: number;
 }
@@ -537,6 +563,7 @@ function pilotInPixels(pilot: PilotSettings, mm: number): PilotConfig {
     ...(pilot.fromDose !== undefined ? { fromDose: pilot.fromDose } : {}),
     ...(pilot.kernel !== undefined ? { kernel: pilot.kernel } : {}),
     ...(pilot.outsideDetected !== undefined ? { outsideDetected: pilot.outsideDetected } : {}),
+    ...(pilot.guide !== undefined ? { guide: pilot.guide } : {}),
   };
 }
 

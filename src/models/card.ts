@@ -285,14 +285,15 @@ function consistency(p: Problems, v: Json): void {
     if (!isObject(pilot)) p.add(`${field}.pilot`, `expected { "patchMm", "searchMm", "h", "mix" }, got ${describe(pilot)}`);
     else {
       for (const key of Object.keys(pilot)) {
-        if (!['patchMm', 'searchMm', 'h', 'mix', 'selfWeight', 'fromDose', 'kernel', 'outsideDetected'].includes(key)) {
-          p.add(`${field}.pilot.${key}`, 'unknown field (known: patchMm, searchMm, h, mix, selfWeight, fromDose, kernel, outsideDetected)');
+        if (!['patchMm', 'searchMm', 'h', 'mix', 'selfWeight', 'fromDose', 'kernel', 'outsideDetected', 'guide'].includes(key)) {
+          p.add(`${field}.pilot.${key}`, 'unknown field (known: patchMm, searchMm, h, mix, selfWeight, fromDose, kernel, outsideDetected, guide)');
         }
       }
       if (pilot.selfWeight !== undefined && pilot.selfWeight !== 'one' && pilot.selfWeight !== 'max') {
         p.add(`${field}.pilot.selfWeight`, `expected "one" or "max", got ${describe(pilot.selfWeight)}`);
       }
       if (pilot.kernel !== undefined && pilot.kernel !== 'exp' && pilot.kernel !== 'bisquare') p.add(`${field}.pilot.kernel`, `expected "exp" or "bisquare", got ${describe(pilot.kernel)}`);
+      if (pilot.guide !== undefined && pilot.guide !== 'estimate' && pilot.guide !== 'estimate+band') p.add(`${field}.pilot.guide`, `expected "estimate" or "estimate+band", got ${describe(pilot.guide)}`);
       if (pilot.outsideDetected !== undefined && typeof pilot.outsideDetected !== 'boolean') p.add(`${field}.pilot.outsideDetected`, `expected true or false, got ${describe(pilot.outsideDetected)}`);
       num(p, pilot, 'patchMm', `${field}.pilot.patchMm`, (x) => x >= 0 && x <= 100, 'a number of mm in [0, 100]');
       num(p, pilot, 'searchMm', `${field}.pilot.searchMm`, (x) => x > 0 && x <= 300, 'a number of mm in (0, 300]');
