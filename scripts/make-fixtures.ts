@@ -13,8 +13,8 @@
  *       (only the further noise realisations of the committed fixtures that QA's bias checks
  *       average over: fixtures/<phantom>/.realisations/r1 .. r7, each {dose100,dose25,dose10}
  *       scanned from the committed truth series with its own seeds; the committed series are
- *       realisation 0 and are left as they are. ACR: the module-1 slice only, the one hu-error
- *       reads. docs/qa.md, "Expected bias over noise realisations")
+ *       realisation 0 and are left as they are. ACR: the module-1 and module-2 slices only, the
+ *       ones hu-error and contrast-retention read. docs/qa.md, "Expected bias over noise realisations")
  *
  * Layout: fixtures/<phantom>/{truth,dose100,dose25,dose10}/IM000N.dcm and fixtures/<phantom>/fixture.json.
  * `truth` is the noise-free phantom; `dose100` its simulated full-dose scan (the QA reference);
@@ -133,8 +133,9 @@ async function scanDoses(truthDir: string, into: string, seedOf: (k: number) => 
  * Realisations 1 .. count-1 of a committed fixture: the same truth series scanned again with other
  * noise seeds (realisationSeed), written to <fixture>/.realisations/r<k>/. The committed series are
  * realisation 0 and stay untouched, so every number measured on them still holds. The ACR phantom
- * keeps only its module-1 slice (the CT-number inserts that hu-error reads): a quarter of the bytes,
- * and CT denoisers here work slice by slice (the shipped cards have no neighbour slices).
+ * keeps only its module-1 and module-2 slices (the CT-number inserts that hu-error reads, the
+ * low-contrast rods that contrast-retention reads): half the bytes, and CT denoisers here work
+ * slice by slice (the shipped cards have no neighbour slices).
  */
 async function makeRealisations(spec: FixtureSpec, count: number): Promise<void> {
   const dir = path.join(FIXTURES, spec.name);
@@ -144,15 +145,22 @@ async function makeRealisations(spec: FixtureSpec, count: number): Promise<void>
   let truthDir = path.join(dir, 'truth');
   let slices = 'all';
   if (spec.name === 'acr') {
-    const module1 = info.geometry.modules?.find((m) => m.module === 1);
-    if (!module1) throw new Error('ACR fixture.json has no module 1');
+    // Modules 1 (CT-number inserts, hu-error) and 2 (low-contrast rods, contrast-retention): the
+    // first two slices of the stack, so each is pixel for pixel what it is inside the 4-slice
+    // stack (the noise of slice i is seeded by i).
     const { series } = await scanPaths([truthDir]);
-    const slice = series[0]?.slices.find((s) => s.position !== null && s.position[2] >= module1.z[0] && s.position[2] < module1.z[1]);
-    if (!slice) throw new Error('no ACR truth slice in module 1');
-    truthDir = path.join(scratch, 'truth-module1');
+    const kept: Array<{ file: string; z: number }> = [];
+    for (const module of [1, 2]) {
+      const range = info.geometry.modules?.find((m) => m.module === module)?.z;
+      if (!range) throw new Error(`ACR fixture.json has no module ${module}`);
+      const slice = series[0]?.slices.find((s) => s.position !== null && s.position[2] >= range[0] && s.position[2] < range[1]);
+      if (!slice) throw new Error(`no ACR truth slice in module ${module}`);
+      kept.push({ file: slice.file, z: slice.position![2] });
+    }
+    truthDir = path.join(scratch, 'truth-modules');
     await mkdir(truthDir, { recursive: true });
-    await copyFile(slice.file, path.join(truthDir, path.basename(slice.file)));
-    slices = `module 1 only (z ${slice.position![2]} mm)`;
+    for (const k of kept) await copyFile(k.file, path.join(truthDir, path.basename(k.file)));
+    slices = `modules 1 and 2 only (z ${kept.map((k) => k.z).join(' and ')} mm)`;
   }
   const realisations: Array<{ dir: string; simulation: Record<string, unknown> }> = [];
   for (let r = 1; r < count; r++) {
@@ -161,7 +169,7 @@ async function makeRealisations(spec: FixtureSpec, count: number): Promise<void>
     realisations.push({ dir: `r${r}`, simulation: Object.fromEntries(Object.entries(doses).map(([k, v]) => [k, JSON.parse(v)])) });
     process.stderr.write(`${spec.name} realisation ${r} of ${count - 1}\n`);
   }
-  await rm(path.join(scratch, 'truth-module1'), { recursive: true, force: true });
+  await rm(path.join(scratch, 'truth-modules'), { recursive: true, force: true });
   await writeFile(
     path.join(scratch, REALISATIONS_FILE),
     `${JSON.stringify(

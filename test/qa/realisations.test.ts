@@ -40,12 +40,11 @@ const keepInput = (low: SliceStack) => low;
 const byKind = (checks: QaCheck[], kind: string) => checks.filter((c) => c.check === kind);
 
 describe('QA bias checks over noise realisations', () => {
-  it('the committed fixtures have 8 realisations of the ACR and IEC phantoms, ACR with its module-1 slice only', () => {
+  it('the committed fixtures have 8 realisations of the ACR and IEC phantoms, ACR with its module-1 and module-2 slices only', () => {
     for (const dose of DOSES) {
       expect(acrReal.get(dose)!.map((r) => r.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
       expect(iecReal.get(dose)!).toHaveLength(8);
-      expect(acrReal.get(dose)![1]!.low.slices).toHaveLength(1);
-      expect(acrReal.get(dose)![1]!.low.slices[0]!.position[2]).toBe(-60);
+      expect(acrReal.get(dose)![1]!.low.slices.map((s) => s.position[2])).toEqual([-60, -20]);
       expect(iecReal.get(dose)![1]!.low.slices).toHaveLength(4);
     }
   });
@@ -152,10 +151,10 @@ describe('committed noise realisations', () => {
     const r1 = fixtureRealisations(info)[1]!;
     const recorded = file.realisations[0]!.simulation.dose10;
     const committed = await readStack(fixtureSeriesDir(info, 0.1, r1));
-    // ACR realisations hold the module-1 slice: simulate that truth slice alone (same pixels as in the stack).
+    // ACR realisations hold the module-1 and module-2 slices: simulate those truth slices alone (same pixels as in the stack).
     const truthStack = await readStack(fixtureSeriesDir(info, 'truth'));
     const truthDir = fixtureSeriesDir(info, 'truth');
-    const truthFiles = phantom === 'acr' ? [path.join(truthDir, 'IM0001.dcm')] : [truthDir];
+    const truthFiles = phantom === 'acr' ? [path.join(truthDir, 'IM0001.dcm'), path.join(truthDir, 'IM0002.dcm')] : [truthDir];
     expect(truthStack.slices[0]!.position[2]).toBe(committed.slices[0]!.position[2]);
     const { result } = await runSimulate(truthFiles, { dose: 0.1, outDir: path.join(scratch, phantom), seed: recorded.seed, mode: 'truth', workers: 1 });
     const remade = await readStack(result.series[0]!.output.dir);
