@@ -34,6 +34,8 @@ export interface QaConfig {
     readonly 'noise-reduction': BoundedCheck;
     readonly 'hu-error': BoundedCheck & { readonly reference: HuReference };
     readonly 'cnr-ratio': BoundedCheck & { readonly minDiameterMm: number };
+    /** Expected fraction of the module-2 rods' contrast the output keeps of its input's (over noise realisations). */
+    readonly 'contrast-retention': BoundedCheck & { readonly minDiameterMm: number };
     readonly 'mtf50-ratio': BoundedCheck;
     readonly 'nps-peak-shift': BoundedCheck;
     /** Threshold = max(min, PSNR of the input + minGainDb). */
@@ -65,6 +67,7 @@ const SCHEMA: Record<ConfiguredCheck, { fields: Record<string, FieldType>; bound
   'noise-reduction': { fields: { ...BOUNDS }, bounded: true },
   'hu-error': { fields: { ...BOUNDS, reference: ['input', 'nominal', 'full-dose'] }, bounded: true },
   'cnr-ratio': { fields: { ...BOUNDS, minDiameterMm: 'number' }, bounded: true },
+  'contrast-retention': { fields: { ...BOUNDS, minDiameterMm: 'number' }, bounded: true },
   'mtf50-ratio': { fields: { ...BOUNDS }, bounded: true },
   'nps-peak-shift': { fields: { ...BOUNDS }, bounded: true },
   psnr: { fields: { min: 'number-or-null', minGainDb: 'number' }, bounded: false },

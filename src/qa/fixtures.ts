@@ -164,7 +164,7 @@ export function checkSameGrid(a: SliceStack, b: SliceStack, what: string): void 
 }
 
 /**
- * A realisation may hold some of the fixture's slices only (ACR: module 1): each of its slices must
+ * A realisation may hold some of the fixture's slices only (ACR: modules 1 and 2): each of its slices must
  * sit on one of the fixture's, with the same grid, so the fixture's ROIs land where they should.
  */
 export function checkSubsetOfGrid(fixture: SliceStack, part: SliceStack, what: string): void {

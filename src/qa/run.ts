@@ -146,7 +146,7 @@ export async function runQa(options: QaOptions): Promise<QaResult> {
         const denoised: SliceStack = await readStack(out.dir, out.seriesInstanceUid);
         const rFull = r.index === 0 ? full : await readStack(fixtureSeriesDir(info, 1, r));
         const what = `${info.phantom} ${doseFolder(dose)}${r.index === 0 ? '' : ` realisation ${r.index}`}`;
-        // Realisation 0 is the whole fixture; the others may hold a subset of its slices (ACR: module 1).
+        // Realisation 0 is the whole fixture; the others may hold a subset of its slices (ACR: modules 1 and 2).
         const grid = r.index === 0 ? truth : rFull;
         if (r.index !== 0) checkSubsetOfGrid(truth, rFull, `${what} full dose`);
         checkSameGrid(grid, low, what);

@@ -14,6 +14,7 @@ export type CheckKind =
   | 'noise-reduction'
   | 'hu-error'
   | 'cnr-ratio'
+  | 'contrast-retention'
   | 'mtf50-ratio'
   | 'nps-peak-shift'
   | 'psnr'
@@ -77,7 +78,7 @@ export interface QaCase {
    * Further noise realisations of the same phantom and dose (index 1, 2, ...), each with its own
    * low-dose scan, denoised output and full-dose scan; the fields above are realisation 0. The
    * bias checks average over all of them (docs/qa.md, "Expected bias over noise realisations");
-   * a realisation's stacks may hold only the slices its checks read (ACR: module 1).
+   * a realisation's stacks may hold only the slices its checks read (ACR: modules 1 and 2).
    */
   readonly realisations?: readonly QaRealisation[];
 }

@@ -60,11 +60,13 @@ describe('lowdose qa', () => {
     expect(JSON.parse(readFileSync(join(out, 'qa.json'), 'utf8'))).toEqual(result);
   });
 
-  it('judges CT numbers on every noise realisation of the ACR fixture, and on the committed one alone with --realisations 1', async () => {
+  it('judges CT numbers and rod contrast on every noise realisation of the ACR fixture, and on the committed one alone with --realisations 1', async () => {
     const all = JSON.parse(first.stdout) as QaJson & { settings: { realisations: number | null } };
     expect(all.settings.realisations).toBeNull();
     const count = fixtureRealisations(readFixtureInfo(FIXTURES, 'acr')).length;
-    for (const c of all.checks.filter((k) => k.check === 'hu-error')) {
+    const averaged = (kind: string) => kind === 'hu-error' || kind === 'contrast-retention';
+    expect(all.checks.filter((k) => k.check === 'contrast-retention').map((k) => k.name)).toEqual(['acr/dose25/contrast-retention/25mm']);
+    for (const c of all.checks.filter((k) => averaged(k.check))) {
       expect(c.measured.realisations).toBe(count);
       expect(c.measured.standardError).toEqual(expect.any(Number));
       expect(Object.keys(c.measured).filter((k) => /^r\d+$/.test(k))).toHaveLength(count);
@@ -76,7 +78,7 @@ describe('lowdose qa', () => {
     expect(single.settings.realisations).toBe(1);
     for (const c of single.checks) {
       const same = all.checks.find((k) => k.name === c.name)!;
-      if (c.check === 'hu-error') {
+      if (averaged(c.check)) {
         expect(c.measured.realisations).toBe(1);
         expect(c.measured.standardError).toBeNull();
         expect(c.value).toBeCloseTo(same.measured.r0!, 9);
@@ -112,7 +114,7 @@ describe('lowdose qa', () => {
     writeFileSync(
       config,
       JSON.stringify({
-        checks: { 'noise-reduction': { min: 0.2 }, 'cnr-ratio': off, 'mtf50-ratio': off, 'nps-peak-shift': off, psnr: off, ssim: off, hallucination: off },
+        checks: { 'noise-reduction': { min: 0.2 }, 'cnr-ratio': off, 'contrast-retention': off, 'mtf50-ratio': off, 'nps-peak-shift': off, psnr: off, ssim: off, hallucination: off },
       }),
     );
     const run = await runCli('qa', ...SUBSET, '--config', config, '--json');

@@ -39,7 +39,7 @@ export function huChecks(c: QaCase, config: QaConfig): FamilyResult {
   const realisations = realisationsOf(c);
   const checks: QaCheck[] = [];
   for (const insert of g.inserts.filter((i) => i.module === 1 && i.kind === 'hu')) {
-    // A realisation may hold only the module-1 slice, so each stack finds its own.
+    // A realisation may hold only some of the fixture's slices, so each stack finds its own.
     const meanOf = (stack: SliceStack) => {
       const slice = stack.slices[moduleSlice(stack, g, 1)]!;
       return roiStats(slice, circleAt(slice, insert.centre, insert.radius * HU_ROI_FRACTION)).mean;
