@@ -64,6 +64,15 @@ describe('QA contrast retention of the ACR low-contrast rods', () => {
     expect(only(cnrChecks(c, config).checks).pass).toBe(true);
   });
 
+  it('does not count a slow offset across the slice as contrast (the background ring is local)', () => {
+    // +1 HU per 10 mm along x, about 4 HU across the rod and its ring: contrast against one distant
+    // background ROI would move by the ramp's difference between the two places.
+    const ramp = (low: SliceStack) => mapStack(low, (s) => s.data.map((v, i) => v + 0.1 * (s.position[0] + (i % s.columns) * s.pixelSpacing[1])));
+    const check = only(contrastChecks(caseOfRealisations(acr, real.get(0.25)!, 0.25, ramp), config).checks);
+    expect(check.value!).toBeCloseTo(1, 2);
+    expect(check.pass).toBe(true);
+  });
+
   it('fails a strong Gaussian blur and passes a light one (25 and 6 mm rods)', () => {
     const both = parseConfigObject({ checks: { 'contrast-retention': { minDiameterMm: 6 } } }, 'test', config);
     const light = contrastChecks(caseOfRealisations(acr, real.get(0.25)!, 0.25, (low) => blur(0.5)(low)), both).checks;
