@@ -1,6 +1,7 @@
 /** The ACR fixture with its committed noise realisations, as QA cases for hand-made "denoisers". */
 import { gaussianFilter } from '../../src/filters/index.js';
-import { fixtureRealisations, fixtureSeriesDir, readFixtureInfo, readStack } from '../../src/qa/fixtures.js';
+import { fixtureSeriesDir, readFixtureInfo, readRealisationScans, readStack, type RealisationScans } from '../../src/qa/fixtures.js';
+import { caseOfRealisations } from '../../src/qa/realisations.js';
 import { DEFAULT_FIXTURES_DIR } from '../../src/qa/config.js';
 import type { QaCase, SliceStack } from '../../src/qa/types.js';
 
@@ -8,33 +9,19 @@ export interface AcrRealisations {
   readonly geometry: Record<string, unknown>;
   readonly truth: SliceStack;
   /** Per dose: realisation 0 first, each with its low-dose and full-dose scans. */
-  readonly byDose: Map<number, Array<{ index: number; low: SliceStack; full: SliceStack }>>;
+  readonly byDose: Map<number, RealisationScans[]>;
 }
 
 export async function loadAcr(doses: readonly number[]): Promise<AcrRealisations> {
   const info = readFixtureInfo(DEFAULT_FIXTURES_DIR, 'acr');
-  const byDose = new Map<number, Array<{ index: number; low: SliceStack; full: SliceStack }>>();
-  for (const dose of doses) {
-    const list = [];
-    for (const r of fixtureRealisations(info)) list.push({ index: r.index, low: await readStack(fixtureSeriesDir(info, dose, r)), full: await readStack(fixtureSeriesDir(info, 1, r)) });
-    byDose.set(dose, list);
-  }
+  const byDose = new Map<number, RealisationScans[]>();
+  for (const dose of doses) byDose.set(dose, await readRealisationScans(info, dose));
   return { geometry: info.geometry, truth: await readStack(fixtureSeriesDir(info, 'truth')), byDose };
 }
 
 /** A QA case whose output of each realisation is `step(its input, its full-dose scan)`. */
 export function caseFor(acr: AcrRealisations, dose: number, step: (low: SliceStack, full: SliceStack) => SliceStack): QaCase {
-  const [first, ...rest] = acr.byDose.get(dose)!;
-  return {
-    phantom: 'acr',
-    dose,
-    geometry: acr.geometry,
-    truth: acr.truth,
-    full: first!.full,
-    low: first!.low,
-    denoised: step(first!.low, first!.full),
-    realisations: rest.map((r) => ({ index: r.index, low: r.low, full: r.full, denoised: step(r.low, r.full) })),
-  };
+  return caseOfRealisations({ phantom: 'acr', geometry: acr.geometry, truth: acr.truth }, acr.byDose.get(dose)!, dose, step);
 }
 
 export function blurStack(stack: SliceStack, sigmaMm: number): SliceStack {

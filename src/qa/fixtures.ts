@@ -182,3 +182,19 @@ export function checkSubsetOfGrid(fixture: SliceStack, part: SliceStack, what: s
     );
   if (!fits) throw new LowdoseError('E_INCONSISTENT_SERIES', `${what}: slices differ in size, spacing or position from the fixture's`);
 }
+
+/** One noise realisation of a fixture at one dose: its low-dose scan and its full-dose reference. */
+export interface RealisationScans {
+  readonly index: number;
+  readonly low: SliceStack;
+  readonly full: SliceStack;
+}
+
+/** Every committed noise realisation of a fixture at `dose`, realisation 0 (the fixture itself) first. */
+export async function readRealisationScans(info: FixtureInfo, dose: number): Promise<RealisationScans[]> {
+  const out: RealisationScans[] = [];
+  for (const r of fixtureRealisations(info)) {
+    out.push({ index: r.index, low: await readStack(fixtureSeriesDir(info, dose, r)), full: await readStack(fixtureSeriesDir(info, 1, r)) });
+  }
+  return out;
+}

@@ -3,7 +3,33 @@
  * noise realisation of a case and the check value is their mean, with its standard error and each
  * realisation's value in `measured` (docs/qa.md, "Expected bias over noise realisations").
  */
-import type { QaCase, QaRealisation } from './types.js';
+import type { RealisationScans } from './fixtures.js';
+import type { QaCase, QaRealisation, SliceStack } from './types.js';
+
+/**
+ * A case over realisations (realisation 0 first) whose "denoised" series of each is
+ * `denoise(its input, its full-dose scan)`: how tests and experiments judge hand-made denoisers
+ * the way `lowdose qa` judges a real one over the fixtures' realisations.
+ */
+export function caseOfRealisations(
+  base: Pick<QaCase, 'phantom' | 'geometry' | 'truth'>,
+  realisations: readonly RealisationScans[],
+  dose: number,
+  denoise: (low: SliceStack, full: SliceStack) => SliceStack,
+): QaCase {
+  const [first, ...rest] = realisations;
+  if (!first) throw new RangeError('caseOfRealisations: no realisation');
+  return {
+    phantom: base.phantom,
+    dose,
+    geometry: base.geometry,
+    truth: base.truth,
+    full: first.full,
+    low: first.low,
+    denoised: denoise(first.low, first.full),
+    realisations: rest.map((r) => ({ index: r.index, low: r.low, full: r.full, denoised: denoise(r.low, r.full) })),
+  };
+}
 
 /** Realisation 0 (the case's own stacks) followed by the case's further realisations. */
 export function realisationsOf(c: QaCase): QaRealisation[] {

@@ -1,7 +1,8 @@
 /** Fixture stacks and hand-made "denoisers" for the QA check tests. */
 import { fileURLToPath } from 'node:url';
 import { gaussianFilter } from '../../src/filters/index.js';
-import { fixtureRealisations, fixtureSeriesDir, readFixtureInfo, readStack } from '../../src/qa/fixtures.js';
+import { fixtureSeriesDir, readFixtureInfo, readRealisationScans, readStack, type RealisationScans } from '../../src/qa/fixtures.js';
+import { caseOfRealisations } from '../../src/qa/realisations.js';
 import type { PhantomName, QaCase, QaSlice, SliceStack } from '../../src/qa/index.js';
 
 export const FIXTURES = fileURLToPath(new URL('../../fixtures', import.meta.url));
@@ -28,44 +29,15 @@ export async function loadFixture(phantom: PhantomName, doses: readonly number[]
 }
 
 /** One noise realisation of a fixture at one dose: its low-dose and full-dose scans. */
-export interface RealisationStacks {
-  readonly index: number;
-  readonly low: SliceStack;
-  readonly full: SliceStack;
-}
+export type RealisationStacks = RealisationScans;
 
 /** Every committed noise realisation of `phantom` at `dose`, realisation 0 (the fixture) first. */
-export async function loadRealisations(phantom: PhantomName, dose: number): Promise<RealisationStacks[]> {
-  const info = readFixtureInfo(FIXTURES, phantom);
-  const out: RealisationStacks[] = [];
-  for (const r of fixtureRealisations(info)) {
-    out.push({ index: r.index, low: await readStack(fixtureSeriesDir(info, dose, r)), full: await readStack(fixtureSeriesDir(info, 1, r)) });
-  }
-  return out;
+export function loadRealisations(phantom: PhantomName, dose: number): Promise<RealisationStacks[]> {
+  return readRealisationScans(readFixtureInfo(FIXTURES, phantom), dose);
 }
 
-/**
- * A case over several realisations: each one's "denoised" series is `denoise(its input, its full-dose
- * scan)`, as `lowdose qa` builds it from the fixtures' realisations.
- */
-export function caseOfRealisations(
-  f: FixtureSet,
-  realisations: readonly RealisationStacks[],
-  dose: number,
-  denoise: (low: SliceStack, full: SliceStack) => SliceStack,
-): QaCase {
-  const [first, ...rest] = realisations;
-  return {
-    phantom: f.phantom,
-    dose,
-    geometry: f.geometry,
-    truth: f.truth,
-    full: first!.full,
-    low: first!.low,
-    denoised: denoise(first!.low, first!.full),
-    realisations: rest.map((r) => ({ index: r.index, low: r.low, full: r.full, denoised: denoise(r.low, r.full) })),
-  };
-}
+/** A case over several realisations, as `lowdose qa` builds it (src/qa/realisations.ts). */
+export { caseOfRealisations };
 
 /** A case whose "denoised" series is `denoise(input)`; the input defaults to the fixture's low-dose scan. */
 export function caseOf(f: FixtureSet, denoise: (s: SliceStack) => SliceStack, options: { dose?: number; input?: SliceStack } = {}): QaCase {
