@@ -10,6 +10,7 @@
  *   npx tsx scripts/evaluate/pet-lesions.ts --consistency '{"strength":1,"scaleMm":6,"threshold":1}'   # one more model row
  *   npx tsx scripts/evaluate/pet-lesions.ts --samples 4                 # one more row: the card's settings, mean of 4 samples
  *   npx tsx scripts/evaluate/pet-lesions.ts --nlm-h 0.5,1,1.5,2,3       # NLM's curve: one row per h factor
+ *   npx tsx scripts/evaluate/pet-lesions.ts --noise-realisations 8 --rows input,nlm,card   # expectations over 8 noise draws
  *
  * Per realisation (seed s = --seed + index): 2 lesions of each diameter (10, 13, 17, 22, 28, 37 mm)
  * are placed in uniform-ish tissue of ordinary uptake (pet-lesions/lesions.ts: liver, lung, muscle,
@@ -18,7 +19,15 @@
  * and every slice a lesion or its SUVpeak sphere reaches is simulated with the toolkit's PET physics
  * (`simulatePet`, the code behind `lowdose simulate`: attenuated projection, Poisson counts at the
  * fraction, OSEM 3 x 12, 4 mm post-filter; the full-count image from the same events plus the rest).
- * Simulations are cached in .cache/eval/pet-lesions/ (about 1 s per slice and dose on 2 cores).
+ * Simulations are cached in .cache/eval/pet-lesions/ (about 0.3 to 1 s per slice and dose on 2 cores).
+ *
+ * --noise-realisations N simulates each placement N times with distinct Poisson seeds (draw 0: the
+ * placement's seed, the events of the single-draw tables; draw n: seed x 1000 + n,
+ * pet-lesions/draws.ts), each draw scored against the full-count reconstruction of its own events.
+ * The report then adds, per method and dose, the expected bias per lesion size with its standard
+ * error over lesions (each lesion's draws averaged first; placements and noise both in it, and
+ * apart: pet-lesions/expected.ts). --rows picks the standard rows (default all:
+ * input,gaussian,nlm,card,off); --consistency, --samples and --nlm-h rows are always added.
  *
  * Rows: the low-count input; Gaussian and NLM with the settings the card's evaluation tuned on the
  * validation volume per dose (`quality.gaussianSigmaFromValidation`, `classicalFromValidation`;
@@ -31,13 +40,13 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { classicalDenoise } from '../../src/filters/denoise.js';
-import type { Image2D } from '../../src/image.js';
 import { Denoiser } from '../../src/models/denoiser.js';
-import { simulatePet } from '../../src/simulate/pet.js';
 import { Rng } from '../../src/util/random.js';
 import { readNiftiVolume } from '../train/nifti-volume.js';
 import { insertLesions, placeLesions, slicesNeeded, type PlacedLesion, type VolumeGrid } from './pet-lesions/lesions.js';
-import { backgroundSd, placeStack, scoreLesions, summarizeBySize, targetVerdict, type LesionScore } from './pet-lesions/score.js';
+import { backgroundSds, placeStack, scoreLesions, summarizeBySize, targetVerdict, type LesionScore } from './pet-lesions/score.js';
+import { noiseSeed, simulateDraw, type SimulatedDraw } from './pet-lesions/draws.js';
+import { expectedBackgroundSd, expectedBySize, expectedVerdict, type Expectation, type ExpectedLimit } from './pet-lesions/expected.js';
 import { PEAK_RADIUS_MM } from '../../src/metrics/lesions.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -64,6 +73,12 @@ const VARIANTS = all('consistency').map((text) => JSON.parse(text) as Record<str
 /** --samples K: one more row, the card's settings with a K-sample ensemble mean. */
 const SAMPLES = all('samples').map(Number);
 const NLM_H = opt('nlm-h', '') ? list(opt('nlm-h', '')) : [];
+/** --noise-realisations N: noise draws per placement (distinct Poisson seeds, pet-lesions/draws.ts). */
+const NOISE = Number(opt('noise-realisations', '1'));
+const STANDARD_ROWS = ['input', 'gaussian', 'nlm', 'card', 'off'] as const;
+const ROWS = new Set(opt('rows', STANDARD_ROWS.join(',')).split(','));
+for (const r of ROWS) if (!(STANDARD_ROWS as readonly string[]).includes(r)) throw new Error(`--rows: ${r} is not one of ${STANDARD_ROWS.join(', ')}`);
+if (!Number.isInteger(NOISE) || NOISE < 1) throw new Error(`--noise-realisations: a whole number >= 1, got ${opt('noise-realisations', '1')}`);
 
 const nv = readNiftiVolume(VOLUME);
 const volume = nv.volume;
@@ -96,14 +111,8 @@ function cardWith(consistency: unknown, label: string): string {
   return file;
 }
 
-interface Simulated {
-  readonly indices: number[];
-  readonly low: Float32Array[];
-  readonly ref: Float32Array[];
-}
-
-/** Low-count and full-count reconstructions (SUV) of `indices`, from the cache when there. */
-function simulate(withLesions: readonly Float32Array[], indices: number[], dose: number, seed: number, key: string): Simulated {
+/** Low-count and full-count reconstructions (SUV) of `indices` for Poisson seed `seed`, from the cache when there. */
+function simulate(withLesions: readonly Float32Array[], indices: number[], dose: number, seed: number, key: string): SimulatedDraw {
   const file = path.join(CACHE, `sim-${key}-seed${seed}-dose${dose}.f32`);
   const n = grid.rows * grid.columns;
   if (existsSync(file)) {
@@ -113,36 +122,35 @@ function simulate(withLesions: readonly Float32Array[], indices: number[], dose:
       return { indices, low: indices.map((_, j) => at(j)), ref: indices.map((_, j) => at(indices.length + j)) };
     }
   }
-  const low: Float32Array[] = [];
-  const ref: Float32Array[] = [];
   const started = Date.now();
-  for (const [j, k] of indices.entries()) {
-    const image: Image2D = { rows: grid.rows, columns: grid.columns, pixelSpacing: [grid.dy, grid.dx], data: withLesions[k]! };
-    const r = simulatePet(image, { countsFraction: dose, seed, sliceIndex: k, sliceThicknessMm: grid.dz });
-    low.push(r.lowDose.data.map((v) => v * nv.suvFactor));
-    ref.push(r.fullDose!.data.map((v) => v * nv.suvFactor));
-    if (j % 20 === 19) log(`  simulated ${j + 1}/${indices.length} slices at ${dose * 100} % (${((Date.now() - started) / 1000).toFixed(0)} s)`);
-  }
+  const sim = simulateDraw(withLesions, grid, indices, dose, seed, nv.suvFactor, (done) => {
+    if (done % 20 === 0) log(`  simulated ${done}/${indices.length} slices at ${dose * 100} %, seed ${seed} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  });
   mkdirSync(CACHE, { recursive: true });
   const out = new Float32Array(2 * indices.length * n);
-  [...low, ...ref].forEach((s, j) => out.set(s, j * n));
+  [...sim.low, ...sim.ref].forEach((slice, j) => out.set(slice, j * n));
   writeFileSync(file, Buffer.from(out.buffer));
-  return { indices, low, ref };
+  return sim;
 }
 
 interface Row {
   readonly method: string;
   readonly realisation: number;
+  /** Noise draw of the placement (0: the placement's own seed) and its Poisson seed. */
+  readonly draw: number;
+  readonly noiseSeed: number;
   readonly dose: number;
   readonly settings: string;
   readonly scores: LesionScore[];
   /** SD of the voxels 5 to 10 mm outside each lesion's surface, mean over lesions, SUV. */
   readonly backgroundSd: number;
+  /** The same per lesion, in the order of `scores`. */
+  readonly backgroundSds: number[];
 }
 
 const modelRows: Array<{ method: string; card: string; samples?: number }> = [
-  { method: `${card.name} (card: ${JSON.stringify(card.sampler.consistency ?? 'consistency off')})`, card: CARD },
-  { method: `${card.name}, consistency off`, card: cardWith(null, 'off') },
+  ...(ROWS.has('card') ? [{ method: `${card.name} (card: ${JSON.stringify(card.sampler.consistency ?? 'consistency off')})`, card: CARD }] : []),
+  ...(ROWS.has('off') ? [{ method: `${card.name}, consistency off`, card: cardWith(null, 'off') }] : []),
   ...VARIANTS.map((c) => ({ method: `${card.name}, consistency ${JSON.stringify(c)}`, card: cardWith(c, JSON.stringify(c)) })),
   ...SAMPLES.map((k) => ({ method: `${card.name} (card), mean of ${k} samples`, card: CARD, samples: k })),
 ];
@@ -165,27 +173,46 @@ for (let q = 0; q < REALISATIONS; q++) {
   // The cache is keyed by what was simulated: the volume, the lesions and the slices.
   const key = `${path.basename(VOLUME, '.nii.gz')}-${createHash('sha256').update(JSON.stringify({ lesions, indices })).digest('hex').slice(0, 12)}`;
   for (const dose of DOSES) {
-    const sim = simulate(withLesions, indices, dose, seed, key);
-    const reference = placeStack(grid, indices, sim.ref);
-    const score = (method: string, settings: string, data: Float32Array[]) => {
-      const test = placeStack(grid, indices, data);
-      rows.push({ method, realisation: q, dose, settings, scores: scoreLesions(reference, test, lesions), backgroundSd: backgroundSd(test, lesions) });
-    };
-    score('low-count input', 'untouched', sim.low);
-    const shape = { rows: grid.rows, columns: grid.columns, pixelSpacing: [grid.dy, grid.dx] as [number, number] };
-    const sigmaPx = tuned(card.quality?.gaussianSigmaFromValidation, dose);
-    score('gaussian (tuned)', `sigma ${sigmaPx} px`, sim.low.map((data) => classicalDenoise('gaussian', { ...shape, data }, { modality: 'PT', sigmaPx }).data));
-    const hFactor = tuned(card.quality?.classicalFromValidation, dose).nlmHFactor;
-    score('non-local means (tuned)', `h ${hFactor} x noise SD`, sim.low.map((data) => classicalDenoise('nlm', { ...shape, data }, { modality: 'PT', units: 'SUV', hFactor }).data));
-    for (const h of NLM_H) {
-      score(`non-local means h ${h}`, `h ${h} x noise SD`, sim.low.map((data) => classicalDenoise('nlm', { ...shape, data }, { modality: 'PT', units: 'SUV', hFactor: h }).data));
+    for (let draw = 0; draw < NOISE; draw++) {
+      const drawSeed = noiseSeed(seed, draw);
+      const sim = simulate(withLesions, indices, dose, drawSeed, key);
+      // Each draw is scored against the full-count reconstruction of its own events.
+      const reference = placeStack(grid, indices, sim.ref);
+      const score = (method: string, settings: string, data: Float32Array[]) => {
+        const test = placeStack(grid, indices, data);
+        const sds = backgroundSds(test, lesions);
+        rows.push({
+          method,
+          realisation: q,
+          draw,
+          noiseSeed: drawSeed,
+          dose,
+          settings,
+          scores: scoreLesions(reference, test, lesions),
+          backgroundSd: sds.reduce((a, b) => a + b, 0) / sds.length,
+          backgroundSds: sds,
+        });
+      };
+      if (ROWS.has('input')) score('low-count input', 'untouched', sim.low);
+      const shape = { rows: grid.rows, columns: grid.columns, pixelSpacing: [grid.dy, grid.dx] as [number, number] };
+      if (ROWS.has('gaussian')) {
+        const sigmaPx = tuned(card.quality?.gaussianSigmaFromValidation, dose);
+        score('gaussian (tuned)', `sigma ${sigmaPx} px`, sim.low.map((data) => classicalDenoise('gaussian', { ...shape, data }, { modality: 'PT', sigmaPx }).data));
+      }
+      if (ROWS.has('nlm')) {
+        const hFactor = tuned(card.quality?.classicalFromValidation, dose).nlmHFactor;
+        score('non-local means (tuned)', `h ${hFactor} x noise SD`, sim.low.map((data) => classicalDenoise('nlm', { ...shape, data }, { modality: 'PT', units: 'SUV', hFactor }).data));
+      }
+      for (const h of NLM_H) {
+        score(`non-local means h ${h}`, `h ${h} x noise SD`, sim.low.map((data) => classicalDenoise('nlm', { ...shape, data }, { modality: 'PT', units: 'SUV', hFactor: h }).data));
+      }
+      for (const [m, row] of modelRows.entries()) {
+        const d = denoisers[m]!.with({ doseLevel: dose });
+        const result = await d.denoise(sim.low.map((image, j) => ({ index: indices[j]!, image })), shape);
+        score(row.method, d.description, result.denoised);
+      }
+      log(`  ${dose * 100} %, draw ${draw + 1}/${NOISE} (seed ${drawSeed}) done (${((Date.now() - started) / 60000).toFixed(1)} min)`);
     }
-    for (const [m, row] of modelRows.entries()) {
-      const d = denoisers[m]!.with({ doseLevel: dose });
-      const result = await d.denoise(sim.low.map((image, j) => ({ index: indices[j]!, image })), shape);
-      score(row.method, d.description, result.denoised);
-    }
-    log(`  ${dose * 100} % done (${((Date.now() - started) / 60000).toFixed(1)} min)`);
   }
 }
 await Promise.all(denoisers.map((d) => d.release()));
@@ -199,19 +226,21 @@ const lines: string[] = [
   '',
   `Lesions inserted into ${path.basename(VOLUME)} (the held-out test volume), ${REALISATIONS} placement(s) x ${PER_SIZE} lesion(s) per diameter at 2 to 10 x the local background; ` +
     'bias of each statistic against the full-count reconstruction of the same events, %, mean over the lesions of a size (worst single lesion in brackets); ' +
-    'background SD: voxels 5 to 10 mm outside each lesion, mean over lesions, SUV.',
+    'background SD: voxels 5 to 10 mm outside each lesion, mean over lesions, SUV.' +
+    (NOISE > 1 ? ` The first tables are noise draw 0 alone (each placement's own seed: the events a single-draw run scores); "Expected over ${NOISE} noise draws" below averages every draw.` : ''),
 ];
+const limitsAt = (dose: number) => ({ meanLimit: dose >= 0.25 ? 0.05 : 0.1, maxLimit: 0.1 });
 for (const dose of DOSES) {
-  const meanLimit = dose >= 0.25 ? 0.05 : 0.1;
-  lines.push('', `### ${dose * 100} % counts`, '');
+  const { meanLimit } = limitsAt(dose);
+  lines.push('', `### ${dose * 100} % counts${NOISE > 1 ? ', noise draw 0' : ''}`, '');
   const stats = (method: string) => {
-    const of = rows.filter((r) => r.method === method && r.dose === dose);
+    const of = rows.filter((r) => r.method === method && r.dose === dose && r.draw === 0);
     const summary = summarizeBySize(of.flatMap((r) => r.scores));
     return { summary, verdict: targetVerdict(summary, meanLimit, 0.1), sd: of.reduce((a, r) => a + r.backgroundSd, 0) / of.length };
   };
   // NLM's (worst |SUVmean bias| >= 17 mm, background SD) over its h factors, sorted by bias. As h
   // goes to 0 NLM's weights keep only the pixel's own patch, so the input is the curve's h = 0 end.
-  const curve = (NLM_H.length ? ['low-count input', ...NLM_H.map((h) => `non-local means h ${h}`)] : [])
+  const curve = (NLM_H.length ? [...(ROWS.has('input') ? ['low-count input'] : []), ...NLM_H.map((h) => `non-local means h ${h}`)] : [])
     .map(stats)
     .map((c) => ({ bias: Math.abs(c.verdict.worstMeanBias), sd: c.sd }))
     .sort((a, b) => a.bias - b.bias);
@@ -235,8 +264,56 @@ for (const dose of DOSES) {
     );
   }
 }
+
+// ---- Expectations over noise draws (--noise-realisations N > 1) ------------------------------
+const ci = (e: Expectation) => `${pct(e.mean)} ± ${e.se === null ? '-' : (100 * e.se).toFixed(1)}`;
+const expected: Array<{ method: string; dose: number; bySize: ReturnType<typeof expectedBySize>; backgroundSd: Expectation; verdict: ReturnType<typeof expectedVerdict> | null }> = [];
+if (NOISE > 1) {
+  lines.push(
+    '',
+    `## Expected over ${NOISE} noise draws`,
+    '',
+    `Each of the ${REALISATIONS} placement(s) simulated ${NOISE} times (Poisson seed of draw n: the placement's seed for n = 0, seed x 1000 + n otherwise), ` +
+      'every draw scored against the full-count reconstruction of its own events. Bias %, mean ± standard error: each lesion\'s bias is averaged over its draws, ' +
+      'the mean is over the lesions of a size (equal draws per lesion: the mean of every per-draw score) and the standard error is the SD of those lesion means / sqrt(lesions), ' +
+      'which holds both the placement-to-placement spread and the noise left after averaging the draws. ' +
+      '"noise SD" is one lesion\'s SUVmean SD between draws (pooled); "noise-only SE" = noise SD / sqrt(lesions x draws), the standard error for these very lesions; ' +
+      '"between-lesion SD" the spread of the lesions\' own expected SUVmean bias, which only more placements average down. Background SD in SUV.',
+  );
+  for (const dose of DOSES) {
+    const { meanLimit, maxLimit } = limitsAt(dose);
+    lines.push('', `### ${dose * 100} % counts, expected over ${NOISE} noise draws`, '');
+    lines.push(`| method | | ${DIAMETERS.map((d) => `${d} mm`).join(' | ')} |`, `| --- | --- |${DIAMETERS.map(() => ' --- |').join('')}`);
+    const verdicts: string[] = [];
+    for (const method of methods) {
+      const draws = rows.filter((r) => r.method === method && r.dose === dose).map((r) => ({ placement: r.realisation, draw: r.draw, scores: r.scores, backgroundSds: r.backgroundSds }));
+      const bySize = expectedBySize(draws);
+      const bg = expectedBackgroundSd(draws);
+      const verdict = bySize.some((x) => x.diameterMm >= 17) ? expectedVerdict(bySize, meanLimit, maxLimit) : null;
+      expected.push({ method, dose, bySize, backgroundSd: bg, verdict });
+      const cells = (f: (s: (typeof bySize)[number]) => string) => DIAMETERS.map((d) => { const s = bySize.find((x) => x.diameterMm === d); return s ? f(s) : '-'; }).join(' | ');
+      const n = bySize[0]!.mean;
+      lines.push(
+        `| ${method} | SUVmean (${n.lesions} lesions x ${n.samples / n.lesions} draws) | ${cells((s) => ci(s.mean))} |`,
+        `| | SUVmean noise SD / noise-only SE / between-lesion SD | ${cells((s) => [s.mean.noiseSd, s.mean.noiseSe, s.mean.betweenSd].map((v) => (v === null ? '-' : (100 * v).toFixed(1))).join(' / '))} |`,
+        `| | SUVmax | ${cells((s) => ci(s.max))} |`,
+        `| | SUVpeak | ${cells((s) => ci(s.peak))} |`,
+        `| | background SD | ${cells((s) => `${s.backgroundSd.mean.toFixed(3)} ± ${s.backgroundSd.se === null ? '-' : s.backgroundSd.se.toFixed(3)}`)} |`,
+      );
+      const says = (v: ExpectedLimit, limit: number) =>
+        `${pct(v.worst)} ± ${v.worstSe === null ? '-' : (100 * v.worstSe).toFixed(1)} (${v.worstDiameterMm} mm): ${v.met ? 'met' : 'missed'}${v.decided ? '' : ` (not beyond 2 SE: ${v.closeCalls.map((d) => `${d} mm`).join(', ')} within 2 SE of the ${limit * 100} % limit)`}`;
+      verdicts.push(
+        `- ${method}: background SD ${bg.mean.toFixed(3)} ± ${bg.se === null ? '-' : bg.se.toFixed(3)} SUV${verdict ? `; >= 17 mm worst expected SUVmean ${says(verdict.mean, meanLimit)}; SUVmax ${says(verdict.max, maxLimit)}` : ''}`,
+      );
+    }
+    lines.push('', `Limits for 17 mm and up: |SUVmean| <= ${meanLimit * 100} %, |SUVmax| <= ${maxLimit * 100} %.`, '', ...verdicts);
+  }
+}
 mkdirSync(path.dirname(OUT), { recursive: true });
-writeFileSync(`${OUT}.json`, `${JSON.stringify({ command, volume: path.basename(VOLUME), card: path.relative(REPO, CARD), doses: DOSES, placements, rows }, null, 1)}\n`);
+writeFileSync(
+  `${OUT}.json`,
+  `${JSON.stringify({ command, volume: path.basename(VOLUME), card: path.relative(REPO, CARD), doses: DOSES, noiseRealisations: NOISE, placements, rows, ...(NOISE > 1 ? { expected } : {}) }, null, 1)}\n`,
+);
 writeFileSync(`${OUT}.md`, `${lines.join('\n')}\n`);
 console.log(lines.join('\n'));
 log(`wrote ${path.relative(REPO, OUT)}.json and .md (${((Date.now() - started) / 60000).toFixed(1)} min)`);

@@ -18,7 +18,7 @@
  *
  * sts: lesions placed as scripts/evaluate/pet-lesions.ts places them (placement seed p, 1 lesion
  * per diameter by default, `--per-size`), Poisson seed p * 1000 + n for noise realisation n
- * (n = 0 uses p itself, the events pet-lesions.ts scores). Only validation placements belong here:
+ * (n = 0 uses p itself; `noiseSeed`, the seeds of pet-lesions.ts --noise-realisations). Only validation placements belong here:
  * pet-lesions.ts's test placements are seeds 1-3. iec: the phantom of fixtures/iec (128 x 128, 4
  * slices, 3 mm, 180 s frame), realisation k scanned with the seeds consistency-count-level.ts's
  * fixtures use (k = 0: 1400 / 1401 at 25 / 10 %; k >= 1: (100 + k) * 100 + dose index); the 10 %
@@ -42,6 +42,7 @@ import { Rng } from '../../src/util/random.js';
 import { readNiftiVolume } from '../train/nifti-volume.js';
 import { insertLesions, placeLesions, slicesNeeded, type VolumeGrid } from '../evaluate/pet-lesions/lesions.js';
 import { asLesion } from '../evaluate/pet-lesions/score.js';
+import { noiseSeed } from '../evaluate/pet-lesions/draws.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const args = process.argv.slice(2);
@@ -124,7 +125,7 @@ function stsScenes(): Scene[] {
       sliceThicknessMm: grid.dz,
       frameDurationS: 120,
       suvFactor: nv.suvFactor,
-      seed: (n) => (n === 0 ? p : p * 1000 + n),
+      seed: (n) => noiseSeed(p, n),
       noise: Number(opt('noise', '4')),
     };
   });

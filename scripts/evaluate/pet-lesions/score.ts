@@ -93,13 +93,12 @@ export function targetVerdict(summary: readonly SizeSummary[], meanLimit: number
 }
 
 /**
- * The noise a reader sees around the lesions: per lesion the SD of the voxels whose centres lie
- * 5 to 10 mm outside its surface (tissue that placement required to be uniform), then the mean over
- * lesions. Axial stacks as `placeStack` makes them.
+ * The noise a reader sees around each lesion: the SD of the voxels whose centres lie 5 to 10 mm
+ * outside its surface (tissue that placement required to be uniform), one value per lesion. Axial
+ * stacks as `placeStack` makes them.
  */
-export function backgroundSd(stack: readonly PlacedImage[], lesions: readonly PlacedLesion[]): number {
-  let total = 0;
-  for (const l of lesions) {
+export function backgroundSds(stack: readonly PlacedImage[], lesions: readonly PlacedLesion[]): number[] {
+  return lesions.map((l) => {
     const inner = l.diameterMm / 2 + 5;
     const outer = l.diameterMm / 2 + 10;
     let n = 0;
@@ -122,7 +121,12 @@ export function backgroundSd(stack: readonly PlacedImage[], lesions: readonly Pl
         }
       }
     }
-    total += Math.sqrt(Math.max(s2 / n - (s / n) ** 2, 0));
-  }
-  return total / lesions.length;
+    return Math.sqrt(Math.max(s2 / n - (s / n) ** 2, 0));
+  });
+}
+
+/** `backgroundSds`' mean over the lesions: the background SD of one series. */
+export function backgroundSd(stack: readonly PlacedImage[], lesions: readonly PlacedLesion[]): number {
+  const sds = backgroundSds(stack, lesions);
+  return sds.reduce((a, b) => a + b, 0) / sds.length;
 }
