@@ -10,11 +10,13 @@
  *       (another matrix over the same field of view: 75 px gives 4.67 mm pixels, a whole-body
  *       scanner's, where the committed 128 px are 2.73 mm)
  *   npx tsx scripts/make-fixtures.ts acr iec --realisations 8
+ *   npx tsx scripts/make-fixtures.ts lcd --realisations 6
  *       (only the further noise realisations of the committed fixtures that QA's bias checks
  *       average over: fixtures/<phantom>/.realisations/r1 .. r7, each {dose100,dose25,dose10}
  *       scanned from the committed truth series with its own seeds; the committed series are
  *       realisation 0 and are left as they are. ACR: the module-1 and module-2 slices only, the
- *       ones hu-error and contrast-retention read. docs/qa.md, "Expected bias over noise realisations")
+ *       ones hu-error and contrast-retention read. docs/qa.md, "Expected bias over noise realisations".
+ *       lcd: both slices, the samples of detectability-ratio's observer; docs/qa.md, "Low-contrast detectability")
  *
  * Layout: fixtures/<phantom>/{truth,dose100,dose25,dose10}/IM000N.dcm and fixtures/<phantom>/fixture.json.
  * `truth` is the noise-free phantom; `dose100` its simulated full-dose scan (the QA reference);
@@ -45,7 +47,7 @@ const realisationsOption = takeOption('realisations');
 const DOSES = [0.25, 0.1] as const;
 
 interface FixtureSpec {
-  readonly name: 'water' | 'acr' | 'body' | 'iec';
+  readonly name: 'water' | 'acr' | 'body' | 'iec' | 'lcd';
   readonly size: number;
   readonly slices: number;
   readonly seed: number;
@@ -58,6 +60,7 @@ const SPECS: readonly FixtureSpec[] = [
   { name: 'acr', size: 256, slices: 4, seed: 12, why: 'HU inserts, low-contrast CNR, uniformity, MTF (one slice per module)' },
   { name: 'body', size: 256, slices: 4, seed: 13, why: 'anatomy: PSNR / SSIM against full dose' },
   { name: 'iec', size: 128, slices: 4, seed: 14, why: 'PET sphere SUVmean bias and SUVmax recovery' },
+  { name: 'lcd', size: 256, slices: 2, seed: 15, why: 'low-contrast detectability: a model observer on disks present in one slice and absent in the other' },
 ];
 
 async function makeFixture(given: FixtureSpec): Promise<void> {
@@ -194,7 +197,7 @@ const only = args;
 if (realisationsOption !== undefined) {
   const count = Number(realisationsOption);
   if (!(Number.isInteger(count) && count >= 2)) throw new Error('--realisations needs an integer >= 2 (realisation 0 is the committed fixture)');
-  for (const spec of SPECS) if ((only.length === 0 ? ['acr', 'iec'] : only).includes(spec.name)) await makeRealisations(spec, count);
+  for (const spec of SPECS) if ((only.length === 0 ? ['acr', 'iec', 'lcd'] : only).includes(spec.name)) await makeRealisations(spec, count);
 } else {
   for (const spec of SPECS) if (only.length === 0 || only.includes(spec.name)) await makeFixture(spec);
 }

@@ -30,3 +30,5 @@ export { bandRings, patchIsTissue, resolveSfrcOptions, SFRC_DEFAULTS, sfrcScoreM
 export type { ResolvedSfrcOptions, SfrcOptions, SfrcPatch, SfrcSliceInput, SfrcSliceResult } from './sfrc.js';
 export { boxMean, calibratedSigma, removedNoiseVariance, spearman, tissueMask, tissuePatchMeans, windowRadius } from './uncertainty.js';
 export type { UncertaintyCalibration } from './uncertainty.js';
+export { channelResponses, dPrimeOfScores, dPrimeRatio, hotellingDPrime, laguerre, laguerreGaussChannels } from './detectability.js';
+export type { DPrimeEstimate, DPrimeRatio, LgChannelOptions, ObserverSample, PixelGrid, RoiChannels } from './detectability.js';

@@ -7,6 +7,7 @@ import { ACR_DEFAULTS, type AcrGeometry, type AcrOptions, acrGeometry, generateA
 import { BODY_DEFAULTS, type BodyGeometry, type BodyOptions, generateBody } from './body/index.js';
 import type { PhantomOptions, PhantomResult } from './grid.js';
 import { IEC_DEFAULTS, type IecGeometry, type IecOptions, generateIec, iecGeometry } from './iec.js';
+import { LCD_DEFAULTS, type LcdGeometry, type LcdOptions, generateLcd, lcdGeometry } from './lcd.js';
 import { WATER_DEFAULTS, type WaterGeometry, type WaterOptions, generateWater, waterGeometry } from './water.js';
 
 export type { AcrGeometry, AcrInsert, AcrModule, AcrOptions, AcrRoi } from './acr.js';
@@ -17,16 +18,20 @@ export type { PhantomOptions, PhantomResult } from './grid.js';
 export { mmToPixel, pixelToMm, sliceZ } from './grid.js';
 export type { IecGeometry, IecOptions, IecSphere } from './iec.js';
 export { F18_HALF_LIFE_S, IEC_MU_511, generateIec, iecAttenuation, iecGeometry } from './iec.js';
+export type { LcdDisk, LcdDiskKind, LcdGeometry, LcdOptions, LcdPlace } from './lcd.js';
+export { LCD_DISK_KINDS, LCD_ROI_RADIUS_MM, generateLcd, lcdGeometry } from './lcd.js';
 export type { WaterGeometry, WaterOptions } from './water.js';
 export { generateWater, waterGeometry } from './water.js';
 
-export type PhantomName = 'water' | 'acr' | 'body' | 'iec';
+export type PhantomName = 'water' | 'acr' | 'body' | 'iec' | 'lcd';
 
 /** Options any phantom accepts; each ignores the extras that are not its own. */
 export type AnyPhantomOptions = Partial<PhantomOptions> &
   Partial<Pick<AcrOptions, 'module'>> &
   Partial<Pick<BodyOptions, 'phase' | 'centreZ' | 'zSamples'>> &
   Partial<Pick<IecOptions, 'ratio' | 'backgroundBqml' | 'patientWeightKg' | 'uptakeMinutes'>>;
+
+export type AnyGeometry = WaterGeometry | AcrGeometry | BodyGeometry | IecGeometry | LcdGeometry;
 
 export interface PhantomDefinition {
   readonly name: PhantomName;
@@ -35,7 +40,7 @@ export interface PhantomDefinition {
   readonly defaults: PhantomOptions;
   /** Names of the options beyond the common ones. */
   readonly extraOptions: readonly string[];
-  generate(options?: AnyPhantomOptions): PhantomResult<WaterGeometry | AcrGeometry | BodyGeometry | IecGeometry>;
+  generate(options?: AnyPhantomOptions): PhantomResult<AnyGeometry>;
 }
 
 export const PHANTOMS: Readonly<Record<PhantomName, PhantomDefinition>> = {
@@ -62,6 +67,14 @@ export const PHANTOMS: Readonly<Record<PhantomName, PhantomDefinition>> = {
     defaults: BODY_DEFAULTS,
     extraOptions: ['phase', 'centreZ', 'zSamples'],
     generate: (options = {}) => generateBody(pick<BodyOptions>(options, ['phase', 'centreZ', 'zSamples'])),
+  },
+  lcd: {
+    name: 'lcd',
+    modality: 'CT',
+    summary: '20 cm water cylinder with 10 mm +10 HU and 15 mm +5 HU disks, each place signal-present on one slice of a pair: low-contrast detectability (model observer)',
+    defaults: LCD_DEFAULTS,
+    extraOptions: [],
+    generate: (options = {}) => generateLcd(pick<LcdOptions>(options)),
   },
   iec: {
     name: 'iec',
@@ -99,13 +112,14 @@ export function getPhantom(name: string): PhantomDefinition {
   return definition;
 }
 
-export function generatePhantom(name: string, options: AnyPhantomOptions = {}): PhantomResult<WaterGeometry | AcrGeometry | BodyGeometry | IecGeometry> {
+export function generatePhantom(name: string, options: AnyPhantomOptions = {}): PhantomResult<AnyGeometry> {
   return getPhantom(name).generate(options);
 }
 
 /** Geometry without rendering, for ROI placement (body geometry needs its seed: generate it). */
-export function phantomGeometry(name: 'water' | 'acr' | 'iec', options: AnyPhantomOptions = {}): WaterGeometry | AcrGeometry | IecGeometry {
+export function phantomGeometry(name: 'water' | 'acr' | 'iec' | 'lcd', options: AnyPhantomOptions = {}): WaterGeometry | AcrGeometry | IecGeometry | LcdGeometry {
   if (name === 'water') return waterGeometry(pick<WaterOptions>(options));
+  if (name === 'lcd') return lcdGeometry(pick<LcdOptions>(options));
   if (name === 'acr') return acrGeometry();
   return iecGeometry(pick<IecOptions>(options, PHANTOMS.iec.extraOptions));
 }

@@ -36,6 +36,8 @@ export interface QaConfig {
     readonly 'cnr-ratio': BoundedCheck & { readonly minDiameterMm: number };
     /** Expected fraction of the module-2 rods' contrast the output keeps of its input's (over noise realisations). */
     readonly 'contrast-retention': BoundedCheck & { readonly minDiameterMm: number };
+    /** d'(denoised) / d'(input) of a channelized Hotelling observer on the lcd phantom's disks. */
+    readonly 'detectability-ratio': BoundedCheck;
     readonly 'mtf50-ratio': BoundedCheck;
     readonly 'nps-peak-shift': BoundedCheck;
     /** Threshold = max(min, PSNR of the input + minGainDb). */
@@ -68,6 +70,7 @@ const SCHEMA: Record<ConfiguredCheck, { fields: Record<string, FieldType>; bound
   'hu-error': { fields: { ...BOUNDS, reference: ['input', 'nominal', 'full-dose'] }, bounded: true },
   'cnr-ratio': { fields: { ...BOUNDS, minDiameterMm: 'number' }, bounded: true },
   'contrast-retention': { fields: { ...BOUNDS, minDiameterMm: 'number' }, bounded: true },
+  'detectability-ratio': { fields: { ...BOUNDS }, bounded: true },
   'mtf50-ratio': { fields: { ...BOUNDS }, bounded: true },
   'nps-peak-shift': { fields: { ...BOUNDS }, bounded: true },
   psnr: { fields: { min: 'number-or-null', minGainDb: 'number' }, bounded: false },

@@ -1,10 +1,12 @@
 /**
  * `<out>/qa-report.html`: one self-contained page (inline CSS and SVG, no scripts, no external
  * assets) with the verdict, the settings, the check table, the NPS and MTF curves of low dose,
- * denoised and full dose for each phantom and dose, and the thresholds with their reasons.
+ * denoised and full dose for each phantom and dose, the model observer's d' on the lcd phantom, and
+ * the thresholds with their reasons.
  */
 import type { QaConfig } from './config.js';
 import { formatThreshold, formatValue } from './format.js';
+import { fmt } from './judge.js';
 import { escapeXml as esc, linePlot } from './svg.js';
 import type { CaseCurves, Curve, QaResult } from './types.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -90,6 +92,7 @@ ${rows}
 <h2>Modulation transfer functions</h2>
 <p>MTF of the ACR module-4 edge rod (circular-edge method) up to the Nyquist frequency.</p>
 <div class="plots">${result.curves.mtf.map(mtfPlot).join('\n') || '<p>No MTF (no ACR fixture in this run).</p>'}</div>
+${detectabilitySection(result)}
 <h2>Thresholds</h2>
 <table>
 <tr><th>check</th><th>state</th><th>bounds</th><th>why</th></tr>
@@ -98,6 +101,35 @@ ${thresholds}
 </body>
 </html>
 `;
+}
+
+/**
+ * The lcd phantom's observer results side by side: d' of input, denoised and full dose per disk
+ * kind and dose, with the disk contrast each keeps, so a reader sees whether a ratio came from
+ * contrast or from noise.
+ */
+function detectabilitySection(result: QaResult): string {
+  const checks = result.checks.filter((c) => c.check === 'detectability-ratio');
+  if (checks.length === 0) return '';
+  const m = (c: QaResult['checks'][number], key: string, digits = 3) => fmt(c.measured[key] ?? null, digits);
+  const rows = checks
+    .map((c) => {
+      const disk = c.name.split('/').at(-1) ?? '';
+      return (
+        `<tr class="${c.pass ? 'pass' : 'fail'}"><td>${Math.round(c.dose * 100)} %</td><td>${esc(disk)}</td>` +
+        `<td class="num">${m(c, 'input')} ± ${m(c, 'inputStandardError', 2)}</td><td class="num">${m(c, 'denoised')} ± ${m(c, 'denoisedStandardError', 2)}</td>` +
+        `<td class="num">${m(c, 'full')} ± ${m(c, 'fullStandardError', 2)}</td><td class="num">${esc(formatValue(c))}</td>` +
+        `<td class="num">${m(c, 'contrastInput')} / ${m(c, 'contrastDenoised')} / ${m(c, 'contrastFull')} HU (nominal ${m(c, 'contrastNominal')})</td>` +
+        `<td class="num">${m(c, 'present')} / ${m(c, 'absent')}</td></tr>`
+      );
+    })
+    .join('\n');
+  return `<h2>Low-contrast detectability</h2>
+<p>Channelized Hotelling observer (${fmt(checks[0]!.measured.channels ?? null)} Laguerre–Gauss channels), signal and background known exactly, on the lcd phantom's disks; d' cross-validated by noise realisation, ± its jackknife standard error. The check is d'(denoised) / d'(input). The disk contrast (central 0.8 of the radius, minus the same places without the disk) shows whether the output kept the signal or only lowered the noise.</p>
+<table>
+<tr><th>dose</th><th>disk</th><th>d' input</th><th>d' denoised</th><th>d' full dose</th><th>ratio</th><th>contrast input / denoised / full</th><th>ROIs present / absent</th></tr>
+${rows}
+</table>`;
 }
 
 function caseTitle(c: CaseCurves): string {

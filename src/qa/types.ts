@@ -6,8 +6,8 @@
 import type { Image2D } from '../image.js';
 import type { DenoiseOptions } from '../pipeline/types.js';
 
-export type PhantomName = 'water' | 'acr' | 'body' | 'iec';
-export const PHANTOM_NAMES: readonly PhantomName[] = ['water', 'acr', 'body', 'iec'];
+export type PhantomName = 'water' | 'acr' | 'body' | 'iec' | 'lcd';
+export const PHANTOM_NAMES: readonly PhantomName[] = ['water', 'acr', 'body', 'iec', 'lcd'];
 
 /** Every kind of check; also the keys of `checks` in a QA config. */
 export type CheckKind =
@@ -15,6 +15,7 @@ export type CheckKind =
   | 'hu-error'
   | 'cnr-ratio'
   | 'contrast-retention'
+  | 'detectability-ratio'
   | 'mtf50-ratio'
   | 'nps-peak-shift'
   | 'psnr'
