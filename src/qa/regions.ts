@@ -50,8 +50,9 @@ export function uniformRois(c: QaCase): UniformRoi[] {
       return stack.slices.flatMap((_, slice) => g.backgroundRois.map((centre) => ({ slice, centre, radius: IEC_BACKGROUND_RADIUS_MM })));
     }
     case 'body':
-    // The lcd phantom's water holds disks on every other place: its check is detectability-ratio alone.
+      return [];
     case 'lcd':
+      // Its water holds disks at half the places on every slice: its check is detectability-ratio alone.
       return [];
   }
 }

@@ -23,7 +23,7 @@ export function renderQaHtml(result: QaResult, config: QaConfig): string {
   const rows = result.checks
     .map(
       (c) =>
-        `<tr class="${c.pass ? 'pass' : 'fail'}"><td><code>${esc(c.name)}</code></td><td class="num">${esc(formatValue(c))}</td>` +
+        `<tr class="${c.pass ? 'pass' : 'fail'}"><td><code>${esc(c.name)}</code></td><td class="num">${esc(formatValue(c))} ${c.pass ? 'PASS' : 'FAIL'}</td>` +
         `<td class="num">${esc(formatThreshold(c))}</td><td>${c.pass ? 'PASS' : 'FAIL'}</td><td class="detail">${esc(c.detail)}</td></tr>`,
     )
     .join('\n');
@@ -116,16 +116,16 @@ function detectabilitySection(result: QaResult): string {
     .map((c) => {
       const disk = c.name.split('/').at(-1) ?? '';
       return (
-        `<tr class="${c.pass ? 'pass' : 'fail'}"><td>${Math.round(c.dose * 100)} %</td><td>${esc(disk)}</td>` +
+        `<tr><td>${Math.round(c.dose * 100)} %</td><td>${esc(disk)}</td>` +
         `<td class="num">${m(c, 'input')} ± ${m(c, 'inputStandardError', 2)}</td><td class="num">${m(c, 'denoised')} ± ${m(c, 'denoisedStandardError', 2)}</td>` +
-        `<td class="num">${m(c, 'full')} ± ${m(c, 'fullStandardError', 2)}</td><td class="num">${esc(formatValue(c))}</td>` +
+        `<td class="num">${m(c, 'full')} ± ${m(c, 'fullStandardError', 2)}</td><td class="num">${esc(formatValue(c))} ${c.pass ? 'PASS' : 'FAIL'}</td>` +
         `<td class="num">${m(c, 'contrastInput')} / ${m(c, 'contrastDenoised')} / ${m(c, 'contrastFull')} HU (nominal ${m(c, 'contrastNominal')})</td>` +
         `<td class="num">${m(c, 'present')} / ${m(c, 'absent')}</td></tr>`
       );
     })
     .join('\n');
   return `<h2>Low-contrast detectability</h2>
-<p>Channelized Hotelling observer (${fmt(checks[0]!.measured.channels ?? null)} Laguerre–Gauss channels), signal and background known exactly, on the lcd phantom's disks; d' cross-validated by noise realisation, ± its jackknife standard error. The check is d'(denoised) / d'(input). The disk contrast (central 0.8 of the radius, minus the same places without the disk) shows whether the output kept the signal or only lowered the noise.</p>
+<p>Channelized Hotelling observer (${String(checks[0]!.measured.channels ?? '?')} Laguerre–Gauss channels), signal and background known exactly, on the lcd phantom's disks; d' cross-validated by noise realisation, ± its jackknife standard error. The check is d'(denoised) / d'(input). The disk contrast (central 0.8 of the radius, minus the same places without the disk) shows whether the output kept the signal or only lowered the noise.</p>
 <table>
 <tr><th>dose</th><th>disk</th><th>d' input</th><th>d' denoised</th><th>d' full dose</th><th>ratio</th><th>contrast input / denoised / full</th><th>ROIs present / absent</th></tr>
 ${rows}

@@ -1,6 +1,6 @@
 /** CT `water` and `acr` phantoms: nominal HU where the exported geometry says, sizes, determinism. */
 import { describe, expect, it } from 'vitest';
-import { ACR_HU, acrGeometry, generateAcr, generateWater, getPhantom, phantomNames } from '../../src/phantoms/index.js';
+import { ACR_HU, acrGeometry, generateAcr, generateLcd, generateWater, getPhantom, phantomNames } from '../../src/phantoms/index.js';
 import { roi, sameBytes, valueAt } from './helpers.js';
 
 describe('water phantom', () => {
@@ -115,9 +115,51 @@ describe('ACR phantom', () => {
   });
 });
 
+describe('lcd phantom', () => {
+  const { volume, geometry, origin } = generateLcd({ size: 256, slices: 2 });
+  const pixel = volume.spacing[0];
+  /** Mean of the pixels whose centres lie within `radius` mm of (x, y) on slice k. */
+  const discMean = (k: number, x: number, y: number, radius: number) => {
+    let sum = 0;
+    let n = 0;
+    for (let r = 0; r < volume.rows; r++) {
+      for (let c = 0; c < volume.columns; c++) {
+        const px = origin[0] + c * pixel;
+        const py = origin[1] + r * pixel;
+        if (Math.hypot(px - x, py - y) > radius) continue;
+        sum += volume.slices[k]![r * volume.columns + c]!;
+        n++;
+      }
+    }
+    return sum / n;
+  };
+
+  it('has 37 places, each with one disk kind, signal-present on exactly one slice of the pair', () => {
+    expect(geometry.places).toHaveLength(37);
+    expect(geometry.kinds.map((k) => k.name)).toEqual(['10 mm +10 HU', '15 mm +5 HU']);
+    expect(geometry.places.filter((p) => p.kind === 0)).toHaveLength(19);
+    geometry.places.forEach((_, index) => expect(geometry.disks.filter((d) => d.place === index)).toHaveLength(1));
+    // Half the disks on each slice.
+    expect(Math.abs(geometry.disks.filter((d) => d.z[1] <= 0).length - geometry.disks.filter((d) => d.z[0] >= 0).length)).toBeLessThanOrEqual(1);
+  });
+
+  it('renders each disk at its nominal contrast on its slice and nothing on the other; each ROI holds no other disk and stays in the water', () => {
+    for (const d of geometry.disks) {
+      const k = d.z[1] <= 0 ? 0 : 1;
+      expect(discMean(k, d.centre[0], d.centre[1], d.diameter / 2 - 1)).toBeCloseTo(d.contrastHu, 3);
+      expect(discMean(1 - k, d.centre[0], d.centre[1], d.diameter / 2 + 1)).toBeCloseTo(0, 6);
+      for (const other of geometry.disks) {
+        if (other === d) continue;
+        expect(Math.hypot(other.centre[0] - d.centre[0], other.centre[1] - d.centre[1]) - other.diameter / 2).toBeGreaterThan(geometry.roiRadius + 2);
+      }
+      expect(Math.hypot(d.centre[0], d.centre[1]) + geometry.roiRadius).toBeLessThanOrEqual(geometry.waterRadius - 10 + 1e-3);
+    }
+  });
+});
+
 describe('phantom registry', () => {
-  it('knows water, acr, body and iec, and refuses other names with E_USAGE', () => {
-    expect(phantomNames().sort()).toEqual(['acr', 'body', 'iec', 'water']);
+  it('knows water, acr, body, iec and lcd, and refuses other names with E_USAGE', () => {
+    expect(phantomNames().sort()).toEqual(['acr', 'body', 'iec', 'lcd', 'water']);
     expect(getPhantom('iec').modality).toBe('PT');
     expect(() => getPhantom('catphan')).toThrow(expect.objectContaining({ code: 'E_USAGE' }));
   });

@@ -148,7 +148,7 @@ describe('lowdose qa', () => {
     const result = JSON.parse(run.stdout) as QaJson;
     expect(result.errors).toEqual([]);
     const phantoms = new Set(result.checks.map((c) => c.name.split('/')[0]));
-    expect([...phantoms].sort()).toEqual(['acr', 'body', 'water']);
+    expect([...phantoms].sort()).toEqual(['acr', 'body', 'lcd', 'water']);
     expect(run.stderr).toMatch(/not testing iec \(PT\): no PT model chosen/);
   });
 

@@ -65,7 +65,7 @@ function toOptions(name: string, cli: CliOptions): PhantomSeriesOptions {
 export const register: CommandRegistrar = (program: Command, setExitCode) => {
   program
     .command('phantom')
-    .description('write a phantom series as DICOM (CT: water, acr, body; PET: iec)')
+    .description('write a phantom series as DICOM (CT: water, acr, body, lcd; PET: iec)')
     .argument('<name>', `phantom: ${phantomNames().join(', ')}`)
     .requiredOption('-o, --output <dir>', 'directory for the DICOM files (created if missing)')
     .option('--size <n>', 'rows = columns (default 512 for CT, 128 for iec)', parseIntOption('--size', 16, 2048))

@@ -16,7 +16,11 @@ import { fmt, judge } from '../judge.js';
 import { realisationsOf } from '../realisations.js';
 import type { FamilyResult, QaCase, QaCheck, QaRealisation, QaSlice, SliceStack } from '../types.js';
 
-/** Ten channels, the number the CT CHO literature uses for disks (Yu et al., Med Phys 40(4):041908, 2013). */
+/**
+ * Ten channels: enough for a rotationally symmetric disk and its surround (in white noise they
+ * keep 96 % of the ideal observer's d'^2 for both disk kinds at a = R), few enough for a 10 x 10
+ * covariance from about 110 samples per class.
+ */
 export const LCD_CHANNELS = 10;
 /**
  * Channel width a as a multiple of the disk radius. a = R puts the first channel's half maximum at
