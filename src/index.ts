@@ -193,6 +193,7 @@ export {
   CT_DEFAULTS,
   estimateCtI0,
   estimateVolumeCtI0,
+  expectedCtFromTruth,
   expectedNoiseStd,
   huToMu,
   insertCtNoise,

@@ -121,3 +121,94 @@ export function extraNoiseSinogram(
   }
   return noise;
 }
+
+/**
+ * The expected measurement of every ray at this dose, E[log(d I / max(N, m))] with
+ * N = Poisson(d I exp(-p)) + sigma_e Z as `noisyLineIntegrals` draws it (d = 1: the full-dose
+ * scan's), without drawing. The log of noisy counts overestimates p by
+ * beta(lambda) = log(lambda) - E[log max(N, m)] ~ (lambda + sigma_e^2) / (2 lambda^2) for lambda
+ * = d I exp(-p) expected counts: the low-count bias that grows behind dense paths and at low dose.
+ * FBP is linear, so reconstructing these gives the simulator's expected image, which is how its
+ * dose dependence in expectation is measured without Monte Carlo noise (docs/simulation.md,
+ * "Contrast in expectation"). Rays without incident photons keep their line integral.
+ */
+export function expectedLineIntegrals(lineIntegrals: Float32Array, incident: Float32Array, dose: number, model: DetectorModel): Float32Array {
+  const bias = logCountBias(model);
+  const out = new Float32Array(lineIntegrals.length);
+  for (let k = 0; k < lineIntegrals.length; k++) {
+    const i = incident[k]!;
+    const p = lineIntegrals[k]!;
+    out[k] = i > 0 ? p + bias(dose * i * Math.exp(-p)) : p;
+  }
+  return out;
+}
+
+/** Below this many expected counts beta is summed over the Poisson law; above it a moment series is exact to ~1e-9. */
+const EXACT_BELOW_COUNTS = 1000;
+/** Tabulated from this many expected counts (fewer: the clamp alone, beta = log(lambda) - E[log max(sigma_e Z, m)]). */
+const TABLE_FROM_COUNTS = 1e-4;
+const TABLE_STEPS_PER_DECADE = 64;
+
+/**
+ * beta(lambda) = log(lambda) - E[log max(Poisson(lambda) + sigma_e Z, m)] for this detector.
+ * Large lambda: the moment series log(lambda) - E[log X] = mu2 / (2 lambda^2) - mu3 / (3 lambda^3) +
+ * mu4 / (4 lambda^4) with the central moments of X = Poisson + Normal (mu2 = lambda + sigma_e^2,
+ * mu3 = lambda, mu4 = lambda + 3 mu2^2). Small lambda: the Poisson sum of g(k) = E_Z[log max(k +
+ * sigma_e Z, m)], tabulated on a log grid of lambda and interpolated (64 steps per decade: an
+ * interpolation error well under 1e-5 of beta).
+ */
+function logCountBias(model: DetectorModel): (lambda: number) => number {
+  const { electronicNoise: sigma, minCounts: m } = model;
+  const kMax = Math.ceil(EXACT_BELOW_COUNTS + 12 * Math.sqrt(EXACT_BELOW_COUNTS) + 20);
+  const g = new Float64Array(kMax + 1);
+  for (let k = 0; k <= kMax; k++) g[k] = expectedLogClamped(k, sigma, m);
+  const logFactorial = new Float64Array(kMax + 2);
+  for (let k = 1; k <= kMax + 1; k++) logFactorial[k] = logFactorial[k - 1]! + Math.log(k);
+  const exact = (lambda: number): number => {
+    const spread = 12 * Math.sqrt(lambda) + 20;
+    const k0 = Math.max(0, Math.floor(lambda - spread));
+    const k1 = Math.min(kMax, Math.ceil(lambda + spread));
+    const logLambda = Math.log(lambda);
+    let sum = 0;
+    for (let k = k0; k <= k1; k++) sum += Math.exp(k * logLambda - lambda - logFactorial[k]!) * g[k]!;
+    return logLambda - sum;
+  };
+  const lnStep = Math.LN10 / TABLE_STEPS_PER_DECADE;
+  const lnFrom = Math.log(TABLE_FROM_COUNTS);
+  const size = Math.ceil((Math.log(EXACT_BELOW_COUNTS) - lnFrom) / lnStep) + 2;
+  const table = new Float64Array(size);
+  for (let j = 0; j < size; j++) table[j] = exact(Math.exp(lnFrom + j * lnStep));
+  const starved = g[0]!;
+  return (lambda) => {
+    if (lambda >= EXACT_BELOW_COUNTS) {
+      const mu2 = lambda + sigma * sigma;
+      return mu2 / (2 * lambda * lambda) - 1 / (3 * lambda * lambda) + (lambda + 3 * mu2 * mu2) / (4 * lambda ** 4);
+    }
+    if (lambda < TABLE_FROM_COUNTS) return Math.log(lambda) - starved;
+    const x = (Math.log(lambda) - lnFrom) / lnStep;
+    const j = Math.min(Math.floor(x), size - 2);
+    return table[j]! + (x - j) * (table[j + 1]! - table[j]!);
+  };
+}
+
+/**
+ * E_Z[log max(k + sigma Z, m)], Z standard normal. Far above the clamp, the even-moment series of
+ * log(k + sigma Z); near it, Simpson's rule over z in [-8, 8] (the kink at k + sigma z = m costs
+ * under 1e-6 with 1601 points).
+ */
+function expectedLogClamped(k: number, sigma: number, m: number): number {
+  if (sigma === 0) return Math.log(Math.max(k, m));
+  if (k > m + 10 * sigma) {
+    const r = (sigma * sigma) / (k * k);
+    return Math.log(k) - r / 2 - (3 * r * r) / 4 - (5 * r * r * r) / 2;
+  }
+  const n = 1600;
+  const h = 16 / n;
+  let sum = 0;
+  for (let j = 0; j <= n; j++) {
+    const z = -8 + j * h;
+    const w = j === 0 || j === n ? 1 : j % 2 === 1 ? 4 : 2;
+    sum += w * Math.exp(-0.5 * z * z) * Math.log(Math.max(k + sigma * z, m));
+  }
+  return (sum * h) / 3 / Math.sqrt(2 * Math.PI);
+}

@@ -12,7 +12,7 @@ import { Rng } from '../util/random.js';
 import { MU_WATER_CT_PER_MM, huToMu, muToHu } from './attenuation.js';
 import { bowtieTransmission, type BowtieSpec } from './bowtie.js';
 import { resolveFanBeam, type FanBeamGeometry } from './ct-geometry.js';
-import { extraNoiseSinogram, incidentPhotons, noisyLineIntegrals, type CtNoiseModel } from './ct-noise.js';
+import { expectedLineIntegrals, extraNoiseSinogram, incidentPhotons, noisyLineIntegrals, type CtNoiseModel } from './ct-noise.js';
 import { projectFanBeam } from './fan-projector.js';
 import { rebinToParallel, reconstructParallel, reconstructionRadius, type ParallelSinogram } from './fbp.js';
 import { resolveKernel, type KernelSpec, type ReconKernel } from './filters.js';
@@ -171,6 +171,22 @@ export function simulateCtFromTruth(image: Image2D, options: CtSimulationOptions
   const lowDose = reconstruct(noisy.low);
   const fullDose = noisy.full === null ? null : noisy.full === noisy.low ? lowDose : reconstruct(noisy.full);
   return { lowDose, fullDose };
+}
+
+/**
+ * The mean over noise of `simulateCtFromTruth`'s low-dose image at these options (dose 1: of its
+ * full-dose image), computed without drawing: each ray's expected measurement E[log(d I / max(N, m))]
+ * (`expectedLineIntegrals`), reconstructed (FBP is linear, so the mean passes through it). It
+ * differs from a noise-free reconstruction only by the log of noisy counts' low-count bias, so it
+ * shows what the simulated dose does to HU and contrast in expectation, free of the Monte Carlo
+ * noise that hides a 6 HU contrast in a few realisations (docs/simulation.md, "Contrast in expectation").
+ */
+export function expectedCtFromTruth(image: Image2D, options: CtSimulationOptions): Image2D {
+  const o = resolveCtOptions(options);
+  const grid = gridOf(image);
+  const { rays, incident } = scannedRays(o, grid, projectFanBeam(grid, huToMu(image.data, o.muWater), o.geometry));
+  const expected = expectedLineIntegrals(rays.data, incident, o.dose, o.noise);
+  return withData(image, muToHu(reconstructParallel({ ...rays, data: expected }, o.geometry, grid, o.kernel), o.muWater));
 }
 
 /**

@@ -14,6 +14,7 @@ export {
   CT_PADDING_BELOW_HU,
   ctInsertionNoise,
   ctReconstructionRadius,
+  expectedCtFromTruth,
   insertCtNoise,
   simulateCtFromTruth,
 } from './ct.js';
