@@ -91,7 +91,7 @@ describe('CT simulator: low-contrast fidelity', () => {
   });
 
   /**
-   * Expected contrast change against the noise-free scan, upper bounds per dose: about 1.4 times
+   * Expected contrast change against the noise-free scan, upper bounds per dose: 1.35 to 1.6 times
    * what this test measured on this 128 x 128 grid (6 HU: +0.31, +0.83, +1.80 %; 100 HU: +0.13,
    * +0.37, +0.90 % at 25, 10 and 5 %) and within what the 256 x 256 fixture grid gives (6 HU: +0.36,
    * +0.98, +2.16 %; scripts/experiments/ct-contrast-fidelity.ts). A 6 HU rod gains relatively more

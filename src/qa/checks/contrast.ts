@@ -13,8 +13,9 @@
  * output with its own input cancels the ROI noise the output keeps of its input, which is most of
  * a single contrast measurement's noise (several HU against a 6 HU contrast at 10 % dose): the
  * identity reads exactly 1 with no spread. For the 25 mm rod the ROI sits 2.5 mm inside the edge, where
- * the scanner's own blur barely reaches, so E[C(x)] is close to C_nominal (full dose reads 6.1 HU
- * of 6) and the value is about E[C(D(x))] / E[C(x)].
+ * the scanner's own blur barely reaches, so E[C(x)] is close to C_nominal (the simulator's
+ * expectation: 5.99 HU of 6 at full dose, 6.01 at 25 %, 6.04 at 10 %; docs/simulation.md,
+ * "Contrast in expectation") and the value is about E[C(D(x))] / E[C(x)].
  * For the 2 to 6 mm rods the blur lowers E[C(x)] below nominal and the value understates a
  * relative loss; docs/qa.md says which sizes are gated and why.
  */
