@@ -152,6 +152,14 @@ describe('lowdose qa', () => {
     expect(run.stderr).toMatch(/not testing iec \(PT\): no PT model chosen/);
   });
 
+  it('leaves the lcd phantom out of a default single-draw run (--realisations 1), whose observer it cannot train, and says why', async () => {
+    const run = await runCli('qa', '--method', 'gaussian', '--doses', '0.25', '--realisations', '1', '-o', join(root, 'single'), '--json', '--no-progress');
+    const result = JSON.parse(run.stdout) as QaJson;
+    expect(result.errors).toEqual([]);
+    expect([...new Set(result.checks.map((c) => c.name.split('/')[0]))].sort()).toEqual(['acr', 'body', 'iec', 'water']);
+    expect(run.stderr).toMatch(/not testing lcd: its detectability observer needs at least 2 noise realisations/);
+  });
+
   it('denoises with full-dose texture at each fixture dose, in its own folder, and says so in the settings', async () => {
     const dir = join(root, 'texture');
     const run = await runCli('qa', '--model', MODEL, '--texture', 'full-dose', '--phantoms', 'water', '--doses', '0.25', '-o', dir, '--json', '--no-progress');

@@ -95,6 +95,15 @@ describe('QA detectability of the lcd phantom disks (channelized Hotelling obser
     expect(small!.measured.contrastKept!).toBeLessThan(0.8);
   });
 
+  it('is unmeasured (null, a failure) on one noise realisation, and says why', () => {
+    const checks = detectabilityChecks(caseOfRealisations(lcd, real.get(0.25)!.slice(0, 1), 0.25, (low) => low), config).checks;
+    for (const check of checks) {
+      expect(check.value).toBeNull();
+      expect(check.pass).toBe(false);
+      expect(check.detail).toMatch(/needs at least 2/);
+    }
+  });
+
   it('the HTML report lists each d\' with its standard error, the ratio with its verdict, and the disk contrasts', () => {
     const checks = run(0.1, (low) => eraseDisks(0.5)(low));
     const result: QaResult = {

@@ -52,6 +52,10 @@ export function detectabilityChecks(c: QaCase, config: QaConfig): FamilyResult {
     const contrastKept = contrastInput === null || contrastDenoised === null ? null : 1 + (contrastDenoised - contrastInput) / kind.contrastHu;
     const dIn = ratio.denominator.dPrime;
     const dOut = ratio.numerator.dPrime;
+    const unmeasured =
+      realisations.length < 2
+        ? `not measurable on ${realisations.length} noise realisation: the template of each realisation is trained on the others, so it needs at least 2 (run without --realisations 1). `
+        : '';
     checks.push(
       judge(
         {
@@ -61,6 +65,7 @@ export function detectabilityChecks(c: QaCase, config: QaConfig): FamilyResult {
           subject: kind.name,
           unit: 'ratio',
           detail:
+            unmeasured +
             `channelized Hotelling d' of ${kind.name} disks (${LCD_CHANNELS} Laguerre-Gauss channels, a = ${fmt(task.channels.widthMm)} mm, ` +
             `${ratio.numerator.present} signal-present / ${ratio.numerator.absent} signal-absent ROIs over ${realisations.length} noise realisations, cross-validated by realisation): ` +
             `denoised ${fmt(dOut)}, input ${fmt(dIn)}, full dose ${fmt(fullEstimate.dPrime)}; ratio standard error ${fmt(ratio.standardError, 2)}; ` +
