@@ -17,7 +17,7 @@
 import { type PhantomOptions, type PhantomResult, planeGrid, sliceCentres, validateOptions, volumeOrigin } from './grid.js';
 import { type Layer, renderSlice } from './raster.js';
 import { cylinder } from './solids.js';
-import { HU, WATER_DEFAULTS } from './water.js';
+import { HU, WATER_DEFAULTS, waterLayers } from './water.js';
 
 export type LcdOptions = PhantomOptions;
 
@@ -146,12 +146,8 @@ export function generateLcd(options: Partial<LcdOptions> = {}): PhantomResult<Lc
   const o = { ...LCD_DEFAULTS, ...options };
   validateOptions('lcd', o);
   const geometry = lcdGeometry(o);
-  const r = geometry.waterRadius;
-  const t = geometry.wallThickness;
-  const [z0, z1] = geometry.waterZ;
   const layers: Layer[] = [
-    { solid: cylinder(0, 0, r + t, z0 - t, z1 + t), fill: HU.acrylic },
-    { solid: cylinder(0, 0, r, z0, z1), fill: HU.water },
+    ...waterLayers(geometry),
     ...geometry.disks.map((d): Layer => ({ solid: cylinder(d.centre[0], d.centre[1], d.diameter / 2, d.z[0], d.z[1]), fill: d.contrastHu, mode: 'add' })),
   ];
   const grid = planeGrid(o);

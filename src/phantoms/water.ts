@@ -52,17 +52,22 @@ export function waterGeometry(options: Partial<WaterOptions> = {}): WaterGeometr
   };
 }
 
+/** The acrylic shell and its water, in air: the layers of every phantom built on this cylinder (water, lcd). */
+export function waterLayers(geometry: Pick<WaterGeometry, 'waterRadius' | 'wallThickness' | 'waterZ'>): Layer[] {
+  const r = geometry.waterRadius;
+  const t = geometry.wallThickness;
+  const [z0, z1] = geometry.waterZ;
+  return [
+    { solid: cylinder(0, 0, r + t, z0 - t, z1 + t), fill: HU.acrylic },
+    { solid: cylinder(0, 0, r, z0, z1), fill: HU.water },
+  ];
+}
+
 export function generateWater(options: Partial<WaterOptions> = {}): PhantomResult<WaterGeometry> {
   const o = { ...WATER_DEFAULTS, ...options };
   validateOptions('water', o);
   const geometry = waterGeometry(o);
-  const r = geometry.waterRadius;
-  const t = o.wallThickness;
-  const [z0, z1] = geometry.waterZ;
-  const layers: Layer[] = [
-    { solid: cylinder(0, 0, r + t, z0 - t, z1 + t), fill: HU.acrylic },
-    { solid: cylinder(0, 0, r, z0, z1), fill: HU.water },
-  ];
+  const layers = waterLayers(geometry);
   const grid = planeGrid(o);
   const slices = sliceCentres(o.slices, o.spacing).map((z) =>
     renderSlice(grid, layers, z, { background: HU.air, thickness: o.spacing, zSamples: 3 }),
