@@ -30,7 +30,7 @@ import torch
 
 from data import CACHE, REPO, SHARPEN_AMOUNT, SHARPEN_SIGMA, PatchSampler, is_real_pair, volumes_in
 from diffusion import Schedule
-from losses import lowfreq_mse
+from losses import SSIM_WINDOWS, lowfreq_mse, ssim_loss
 from model import CondUNet, count_params, receptive_field
 import schedule as lr_schedule
 
@@ -111,6 +111,12 @@ def parse():
                     help="add this times the MSE of the Gaussian-blurred error (the same error the loss uses: v, or x0 "
                          "for warm samples): weights the slow noise a model leaves in (losses.py; docs/training.md)")
     ap.add_argument("--lowfreq-sigma", type=float, default=2.0, help="the blur's sigma in pixels for --lowfreq-weight")
+    ap.add_argument("--ssim-weight", type=float, default=0.0,
+                    help="CT: add this times 1 - SSIM (the CONTRACT's: HU clipped to --ssim-window, data range its width, "
+                         "Gaussian sigma 1.5) of the predicted clean image against the target, on the warm-start samples "
+                         "with the condition (what the default sampler runs; needs --warm-fraction; losses.py, docs/training.md)")
+    ap.add_argument("--ssim-window", choices=sorted(SSIM_WINDOWS), default="both",
+                    help="the --ssim-weight window: hu [-1000, 1000], abdomen [-160, 240] HU, or both (mean of the two)")
     ap.add_argument("--minutes", type=float, default=None,
                     help="stop after this wall time, the lr decay following it (a plan: over every chunk of a continued "
                          "schedule; to stop one chunk early, --chunk-minutes)")
@@ -212,6 +218,8 @@ def main():
     cfg = dict(CONFIGS[a.config])
     if a.warm_fraction > 0 and a.prediction != "v":
         raise SystemExit("--warm-fraction needs --prediction v")
+    if a.ssim_weight > 0 and (a.modality != "CT" or a.warm_fraction <= 0):
+        raise SystemExit("--ssim-weight scores the warm-start samples' clean image in HU: it needs --modality CT and --warm-fraction")
     if (a.lesion_weight > 0 or a.lesion_mean_weight > 0) and a.prediction != "sample":
         raise SystemExit("--lesion-weight / --lesion-mean-weight compare clean images: they need --prediction sample")
     if a.iters:
@@ -285,7 +293,8 @@ def main():
     options = {**{k: getattr(a, k) for k in (
         "modality", "config", "prediction", "schedule", "extra_train", "sharpen", "real_weight", "neighbours", "context",
         "context_hidden", "train_only", "uncond_weight", "t_focus", "t_low_fraction", "t_low_max", "warm_fraction",
-        "lesion_weight", "lesion_mean_weight", "lowfreq_weight", "lowfreq_sigma", "workers", "threads")},
+        "lesion_weight", "lesion_mean_weight", "lowfreq_weight", "lowfreq_sigma", "ssim_weight", "ssim_window", "workers",
+        "threads")},
         "patch": cfg["patch"], "batch": cfg["batch"]}
     saved_streams = state["streams"] if state else None
     if state:
@@ -409,6 +418,13 @@ def main():
             if a.warm_fraction > 0:
                 err = torch.where(from_low_d[:, None, None, None], math.sqrt(band_weight) * (x0_pred - x0d), err)
             per_sample = per_sample + a.lowfreq_weight * lowfreq_mse(err, a.lowfreq_sigma)
+        if a.ssim_weight > 0:
+            # The clean image the warm-start sampler returns, scored as the metrics score it (HU, the
+            # CONTRACT's SSIM); only where it is that sampler's input and the condition is given.
+            hu = lambda m: m * norm["scale"] + norm["offset"]
+            scored = from_low_d & (mask > 0)
+            term = ssim_loss(hu(x0_pred), hu(x0d), a.ssim_window)
+            per_sample = per_sample + a.ssim_weight * torch.where(scored, term, torch.zeros_like(term))
         loss = torch.sum(w * per_sample) / w.sum()
         lr = lr_at(it)
         for g in opt.param_groups:
@@ -510,7 +526,10 @@ def main():
                     + (f"; pixel weight 1 + {a.lesion_weight} x lesion coverage" if a.lesion_weight > 0 else "")
                     + (f"; + {a.lesion_mean_weight} x squared error of the lesion-coverage-weighted mean" if a.lesion_mean_weight > 0 else "")
                     + (f"; plus {a.lowfreq_weight} x MSE of the error blurred with a {a.lowfreq_sigma} px Gaussian (low-frequency term)"
-                       if a.lowfreq_weight > 0 else ""),
+                       if a.lowfreq_weight > 0 else "")
+                    + (f"; plus {a.ssim_weight} x (1 - SSIM) of the predicted clean image in HU, window {a.ssim_window} "
+                       f"({', '.join(f'[{lo:g}, {hi:g}]' for lo, hi in SSIM_WINDOWS[a.ssim_window])}), on the conditioned "
+                       "warm-start samples" if a.ssim_weight > 0 else ""),
             "unknownDoseFraction": p_unknown_dose,
             "doseRange": [0.05, 0.5],
             **({"sharperKernelAugmentation": {"fraction": a.sharpen, "amount": list(SHARPEN_AMOUNT), "sigmaPx": list(SHARPEN_SIGMA),
