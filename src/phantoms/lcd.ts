@@ -34,8 +34,10 @@ export interface LcdDiskKind {
 
 /**
  * 10 mm at +10 HU: Catphan CTP515's 1 % supra-slice target size and contrast, the lesion size a
- * smoothing denoiser loses first (the shipped CT model keeps 0.62 of this disk's contrast at 10 %
- * dose, docs/diffusion.md). 15 mm at +5 HU: fainter and larger (Catphan's 0.5 % row), the size
+ * smoothing denoiser loses first (at 10 % dose the shipped CT model keeps 0.62 of its contrast
+ * against nominal where docs/diffusion.md's low-band experiment paints it into the noisy scan and
+ * measures the disk's inner 70 %, and 0.74 to 0.80 of its input's over this phantom's disks,
+ * docs/qa.md). 15 mm at +5 HU: fainter and larger (Catphan's 0.5 % row), the size
  * between the ACR phantom's 6 mm and 25 mm rods. Both are a few times the noise SD over their area
  * at these doses, so their d' is well above 1 at 10 % dose and below about 10 at full dose.
  */
