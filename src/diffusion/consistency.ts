@@ -439,26 +439,16 @@ export interface ConsistencySettings {
   readonly pilot?: PilotSettings;
 }
 
-/** `ConsistencySettings.pilot` as a card gives it. */
-export interface PilotSettings {
-  /** Patch half-width, mm (rounded to whole pixels at the mean pixel spacing). */
+/**
+ * `ConsistencySettings.pilot` as a card gives it: `PilotConfig` with the patch and search
+ * half-widths in mm (rounded to whole pixels at the mean pixel spacing; the search window at least
+ * 1 pixel, at most 30).
+ */
+export interface PilotSettings extends Omit<PilotConfig, 'patchRadius' | 'searchRadius'> {
+  /** Patch half-width, mm. */
   readonly patchMm: number;
-  /** Search window half-width, mm (rounded likewise, at least 1 pixel, at most 30). */
+  /** Search window half-width, mm. */
   readonly searchMm: number;
-  /** h in noise standard deviations of the measurement. */
-  readonly h: number;
-  /** Weight of the average against the estimate, (0, 1]. */
-  readonly mix: number;
-  /** The centre pixel's weight: 'max' (default), the best match's; 'one', NLM's classical 1. */
-  readonly selfWeight?: 'one' | 'max';
-  /** The weight kernel: 'exp' (default) or 'bisquare' (compact; NlmOptions.kernel). */
-  readonly kernel?: 'exp' | 'bisquare';
-  /** Only outside the regions the step detected (weight 1 − G); default false. */
-  readonly outsideDetected?: boolean;
-  /** What the weights compare: 'estimate' (default) or 'estimate+band' (PilotConfig.guide). */
-  readonly guide?: 'estimate' | 'estimate+band';
-  /** Slices with a declared dose below it skip the average (absent: every slice; unknown dose always gets it). */
-  readonly fromDose?: number;
 }
 
 /** `ConsistencySettings.bilateral` as a card gives it. */
