@@ -8,7 +8,9 @@ the validation choice) and its checkpoint to .cache/checkpoints/<name>.pt for ev
 
 --continues names the card of the model the candidate was resumed from (train.py --resume): its
 `stages` list is kept and this run appended as the next stage, so the shipped card lists every
-stage that made the weights; iterations and wall time become the totals.
+stage that made the weights; iterations and wall time become the totals. When the candidate was
+resumed from another candidate that was never shipped, name that one (and any before it, oldest
+first) with --via: each becomes a stage of its own between the shipped model's and this run's.
 """
 import argparse
 import json
@@ -27,11 +29,20 @@ def main():
     ap.add_argument("--strength", type=float, default=None)
     ap.add_argument("--reason", default=None, help="why this formulation / sampler (goes into the card)")
     ap.add_argument("--continues", default=None, help="card of the model this candidate continued (keeps its stages)")
+    ap.add_argument("--via", action="append", default=[],
+                    help="card of an unshipped candidate between --continues and this one (repeatable, oldest first)")
     ap.add_argument("--pixel-spacing-from", default=None,
                     help="card whose pixelSpacing block to copy (a model trained on the same volumes, e.g. models/lowdose-ct.json)")
     a = ap.parse_args()
     card = json.load(open(a.card))
     previous = json.load(open(a.continues)) if a.continues else None
+    if a.via and not previous:
+        raise SystemExit("--via needs --continues: the shipped model the chain starts from")
+    for via_card in a.via:
+        via = json.load(open(via_card))
+        chained = with_stages(previous["training"], via["training"], via["name"])
+        chained["trainedAs"] = via["name"]
+        previous = {**previous, "training": chained}
     src_name = card["name"]
     src_dir = os.path.dirname(os.path.abspath(a.card))
     out_dir = os.path.join(REPO, "models")
@@ -50,6 +61,10 @@ def main():
     sampler = {"default": a.sampler, "steps": a.steps, "eta": 0.0, "spacing": "trailing"}
     if a.sampler == "warm-start":
         sampler["strength"] = a.strength
+    if previous and "consistency" in previous.get("sampler", {}):
+        # The measurement-consistency defaults (strength, scale, threshold) are a sampler choice
+        # measured on the phantoms (models/eval/consistency-*.md); they carry over until re-chosen.
+        sampler["consistency"] = previous["sampler"]["consistency"]
     card["sampler"] = sampler
     if previous:
         card["training"] = with_stages(previous["training"], card["training"], src_name)
