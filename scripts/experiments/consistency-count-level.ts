@@ -47,21 +47,13 @@ import { pooledNoise } from '../../src/qa/checks/noise.js';
 import { readStack } from '../../src/qa/fixtures.js';
 import { uniformRois } from '../../src/qa/regions.js';
 import type { QaCase, SliceStack } from '../../src/qa/types.js';
+import { indexRanges, optionReader } from './cli-args.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CACHE = path.join(REPO, '.cache/eval/count-level');
 const args = process.argv.slice(2);
-const opt = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1]! : fallback;
-};
-/** "0-4,20-39" -> [0..4, 20..39]. */
-const ranges = (text: string) =>
-  text.split(',').flatMap((part) => {
-    const [a, b] = part.split('-').map(Number);
-    return Array.from({ length: (b ?? a!) - a! + 1 }, (_, i) => a! + i);
-  });
-const REALISATIONS = ranges(opt('realisations', '0-4'));
+const opt = optionReader(args);
+const REALISATIONS = indexRanges(opt('realisations', '0-4'));
 const THREADS = Number(opt('threads', '1'));
 const DOSES = [0.25, 0.1];
 const SIZE = opt('size', '');

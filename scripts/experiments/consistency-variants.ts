@@ -29,13 +29,11 @@ import { pooledNoise } from '../../src/qa/checks/noise.js';
 import { readStack } from '../../src/qa/fixtures.js';
 import { uniformRois } from '../../src/qa/regions.js';
 import type { QaCase, SliceStack } from '../../src/qa/types.js';
+import { optionReader } from './cli-args.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const args = process.argv.slice(2);
-const opt = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1]! : fallback;
-};
+const opt = optionReader(args);
 const REALISATIONS = Number(opt('realisations', '5'));
 const THREADS = Number(opt('threads', '1'));
 const DOSES = [0.25, 0.1];

@@ -43,19 +43,12 @@ import { readNiftiVolume } from '../train/nifti-volume.js';
 import { insertLesions, placeLesions, slicesNeeded, type VolumeGrid } from '../evaluate/pet-lesions/lesions.js';
 import { asLesion } from '../evaluate/pet-lesions/score.js';
 import { noiseSeed } from '../evaluate/pet-lesions/draws.js';
+import { indexRanges, optionReader } from './cli-args.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const args = process.argv.slice(2);
 const target = args[0];
-const opt = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1]! : fallback;
-};
-const ranges = (text: string) =>
-  text.split(',').flatMap((part) => {
-    const [a, b] = part.split('-').map(Number);
-    return Array.from({ length: (b ?? a!) - a! + 1 }, (_, i) => a! + i);
-  });
+const opt = optionReader(args);
 const log = (m: string) => process.stderr.write(`${m}\n`);
 if (target !== 'sts' && target !== 'iec') {
   log('usage: pet-input-bias.ts sts|iec [--placements 11,12] [--noise N] [--realisations 0-4,20-39] [--doses 0.25,0.1] [--variant base] [--model] [--json out.json]');
@@ -137,7 +130,7 @@ function iecScenes(): Scene[] {
   const lesions = phantom.geometry.spheres.map((s) => ({ name: `${s.diameter} mm`, centre: s.centre, radius: s.diameter / 2 }));
   const background = phantom.geometry.backgroundBqml;
   // One scene whose "noise realisations" are the fixture realisations listed.
-  const realisations = ranges(opt('realisations', '0-4,20-39'));
+  const realisations = indexRanges(opt('realisations', '0-4,20-39'));
   if (realisations.some((k) => k >= 5 && k <= 19)) throw new Error('IEC realisations 5-19 are the test realisations');
   return [
     {

@@ -37,12 +37,10 @@ import { findGroups, groupKey, loadGroup, type PairGroup } from '../evaluate/rea
 import { WINDOW_NAMES, WINDOWS, type WindowName } from '../evaluate/real-pairs/score.js';
 import { ROOT } from './figures.js';
 import { MAYO, round, varianceRatio } from './mayo-common.js';
+import { optionReader } from './cli-args.js';
 
 const args = process.argv.slice(2);
-const opt = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1]! : fallback;
-};
+const opt = optionReader(args);
 const OUT = path.resolve(ROOT, opt('out', 'docs/experiments/ssim/ssim-ceiling.json'));
 const GROUP_FILTER = opt('groups', '').split(',').filter(Boolean);
 const DOSE = Number(opt('dose', String(MAYO_QUARTER_DOSE)));
