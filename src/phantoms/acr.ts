@@ -11,7 +11,7 @@
  * Everything is exported as data (`acrGeometry`) so metrics and QA can place ROIs without guessing.
  */
 import { LowdoseError } from '../errors.js';
-import { type PhantomOptions, type PhantomResult, planeGrid, sliceCentres, validateOptions, volumeOrigin } from './grid.js';
+import { type PhantomOptions, type PhantomResult, phantomVolume, planeGrid, sliceCentres, validateOptions, volumeOrigin } from './grid.js';
 import { type Layer, renderSlice } from './raster.js';
 import { boxPrism, cylinder } from './solids.js';
 
@@ -286,15 +286,7 @@ export function generateAcr(options: Partial<AcrOptions> = {}): PhantomResult<Ac
     renderSlice(grid, layers, z, { background: ACR_HU.air }),
   );
   return {
-    volume: {
-      modality: 'CT',
-      units: 'HU',
-      rows: o.size,
-      columns: o.size,
-      slices: images,
-      spacing: [grid.dy, grid.dx, o.spacing],
-      description: module ? `ACR phantom module ${module}` : 'ACR phantom',
-    },
+    volume: phantomVolume(grid, o, images, { modality: 'CT', units: 'HU', description: module ? `ACR phantom module ${module}` : 'ACR phantom' }),
     geometry,
     origin: volumeOrigin(grid, o.slices, o.spacing, centre),
   };

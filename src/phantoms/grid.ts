@@ -37,6 +37,19 @@ export function volumeOrigin(grid: PlaneGrid, slices: number, spacing: number, z
   return [grid.x0, grid.y0, zCentre - ((slices - 1) / 2) * spacing];
 }
 
+/**
+ * The volume a phantom renders: square slices of `options.size` on `grid`, `options.spacing` apart.
+ * `fields` says what it holds (modality, units, description; `pet` for PT).
+ */
+export function phantomVolume(
+  grid: PlaneGrid,
+  options: Pick<PhantomOptions, 'size' | 'spacing'>,
+  slices: Float32Array[],
+  fields: Pick<Volume, 'modality' | 'units' | 'description' | 'pet'>,
+): Volume {
+  return { ...fields, rows: options.size, columns: options.size, slices, spacing: [grid.dy, grid.dx, options.spacing] };
+}
+
 /** Slice centres along z, mm, inferior to superior, centred on `centre`. */
 export function sliceCentres(slices: number, spacing: number, centre = 0): number[] {
   return Array.from({ length: slices }, (_, k) => centre + (k - (slices - 1) / 2) * spacing);

@@ -8,7 +8,7 @@
  */
 import { LowdoseError } from '../errors.js';
 import type { PetDoseInfo } from '../image.js';
-import { type PhantomOptions, type PhantomResult, planeGrid, sliceCentres, validateOptions, volumeOrigin } from './grid.js';
+import { type PhantomOptions, type PhantomResult, phantomVolume, planeGrid, sliceCentres, validateOptions, volumeOrigin } from './grid.js';
 import { type Layer, renderSlice } from './raster.js';
 import { cylinder, prism, type Solid, sphere, union } from './solids.js';
 
@@ -202,16 +202,7 @@ export function generateIec(options: Partial<IecOptions> = {}): PhantomResult<Ie
     renderSlice(grid, layers, z, { background: 0, thickness: o.spacing, zSamples: Z_SAMPLES }),
   );
   return {
-    volume: {
-      modality: 'PT',
-      units: 'BQML',
-      rows: o.size,
-      columns: o.size,
-      slices,
-      spacing: [grid.dy, grid.dx, o.spacing],
-      description: `IEC body phantom ${o.ratio}:1`,
-      pet: geometry.pet,
-    },
+    volume: phantomVolume(grid, o, slices, { modality: 'PT', units: 'BQML', description: `IEC body phantom ${o.ratio}:1`, pet: geometry.pet }),
     geometry,
     origin: volumeOrigin(grid, o.slices, o.spacing),
   };

@@ -14,7 +14,7 @@
  * is 25 - 7.5 = 17.5 mm away. Each disk is a cylinder exactly as thick as its slice, so it is
  * wholly in its slice and absent from the next one.
  */
-import { type PhantomOptions, type PhantomResult, planeGrid, sliceCentres, validateOptions, volumeOrigin } from './grid.js';
+import { type PhantomOptions, type PhantomResult, phantomVolume, planeGrid, sliceCentres, validateOptions, volumeOrigin } from './grid.js';
 import { type Layer, renderSlice } from './raster.js';
 import { cylinder } from './solids.js';
 import { HU, WATER_DEFAULTS, waterLayers } from './water.js';
@@ -155,15 +155,7 @@ export function generateLcd(options: Partial<LcdOptions> = {}): PhantomResult<Lc
   const grid = planeGrid(o);
   const slices = sliceCentres(o.slices, o.spacing).map((z) => renderSlice(grid, layers, z, { background: HU.air, thickness: o.spacing, zSamples: 3 }));
   return {
-    volume: {
-      modality: 'CT',
-      units: 'HU',
-      rows: o.size,
-      columns: o.size,
-      slices,
-      spacing: [grid.dy, grid.dx, o.spacing],
-      description: 'LCD phantom: 20 cm water with low-contrast disks',
-    },
+    volume: phantomVolume(grid, o, slices, { modality: 'CT', units: 'HU', description: 'LCD phantom: 20 cm water with low-contrast disks' }),
     geometry,
     origin: volumeOrigin(grid, o.slices, o.spacing),
   };

@@ -3,7 +3,7 @@
  * construction, so whatever structure a reconstruction shows in it is noise or artefact: the
  * phantom for noise, NPS and uniformity.
  */
-import { type PhantomOptions, type PhantomResult, planeGrid, sliceCentres, validateOptions, volumeOrigin } from './grid.js';
+import { type PhantomOptions, type PhantomResult, phantomVolume, planeGrid, sliceCentres, validateOptions, volumeOrigin } from './grid.js';
 import { type Layer, renderSlice } from './raster.js';
 import { cylinder } from './solids.js';
 
@@ -73,15 +73,7 @@ export function generateWater(options: Partial<WaterOptions> = {}): PhantomResul
     renderSlice(grid, layers, z, { background: HU.air, thickness: o.spacing, zSamples: 3 }),
   );
   return {
-    volume: {
-      modality: 'CT',
-      units: 'HU',
-      rows: o.size,
-      columns: o.size,
-      slices,
-      spacing: [grid.dy, grid.dx, o.spacing],
-      description: `WATER phantom ${o.diameter / 10} cm`,
-    },
+    volume: phantomVolume(grid, o, slices, { modality: 'CT', units: 'HU', description: `WATER phantom ${o.diameter / 10} cm` }),
     geometry,
     origin: volumeOrigin(grid, o.slices, o.spacing),
   };

@@ -5,7 +5,7 @@
  * noise (that is the simulator's job).
  */
 import { LowdoseError } from '../../errors.js';
-import { type PhantomOptions, type PhantomResult, sliceCentres, validateOptions } from '../grid.js';
+import { type PhantomOptions, type PhantomResult, phantomVolume, sliceCentres, validateOptions } from '../grid.js';
 import { centredGrid, renderSlice } from '../raster.js';
 import { type BodyLesion, buildAnatomy } from './anatomy.js';
 import { type BodyParams, CONTRAST_PHASES, type ContrastPhase, sampleBodyParams } from './params.js';
@@ -58,15 +58,11 @@ export function generateBody(options: Partial<BodyOptions> = {}): PhantomResult<
     renderSlice(grid, anatomy.layers, z, { background: -1000, thickness: o.spacing, zSamples: o.zSamples ?? 2 }),
   );
   return {
-    volume: {
+    volume: phantomVolume(grid, o, slices, {
       modality: 'CT',
       units: 'HU',
-      rows: o.size,
-      columns: o.size,
-      slices,
-      spacing: [grid.dy, grid.dx, o.spacing],
       description: `BODY phantom seed ${seed} ${params.phase === 'none' ? 'non-contrast' : params.phase}`,
-    },
+    }),
     geometry: {
       phantom: 'body',
       seed,
