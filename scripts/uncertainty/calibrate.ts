@@ -933,6 +933,8 @@ interface Row {
   readonly noiseRatio: number | null;
   /** Median predicted sigma (after calibration) and median |error| over tissue pixels, image units. */
   readonly medianSigma: number;
+  /** Median raw ensemble spread (the K members' std, before calibration) over tissue pixels, image units (absent in older reports). */
+  readonly medianSpread?: number;
   readonly rmsError: number;
   readonly rmsReferenceNoise: number;
   /** The input series' noise SD (estimateSeriesNoise), the card's series term. */
@@ -1003,6 +1005,7 @@ async function main(): Promise<void> {
         inputNoise: round(Math.sqrt(c.pixels.level[0] ?? 0), 2),
         noiseRatio: noiseRatios.has(set.name) ? round(noiseRatios.get(set.name)!, 3) : null,
         medianSigma: round(median(sigmas), 2),
+        medianSpread: round(median(c.pixels.std2.map(Math.sqrt)), 2),
         rmsError: round(Math.sqrt(c.pixels.e2.reduce((s, v) => s + v, 0) / c.pixels.e2.length), 2),
         rmsReferenceNoise: round(Math.sqrt(c.pixels.ref.reduce((s, v) => s + v, 0) / c.pixels.ref.length), 2),
       });
@@ -1048,11 +1051,11 @@ function markdown(r: { model: string; weights?: string; calibratedOn: string; fi
     '',
     'Spearman: per 16 x 16 tissue patch, predicted variance against mean(e²) − mean(σ_ref²); "total": predicted + σ_ref² against mean(e²); "ref only": σ_ref² alone against mean(e²).',
     '',
-    '| data set | K | dose | held out | patches | Spearman before | Spearman after | total after | ref only | ±2σ coverage before | ±2σ coverage after | median σ | RMS error | RMS ref noise | input noise SD | var(Q−F)/var(F) |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| data set | K | dose | held out | patches | Spearman before | Spearman after | total after | ref only | ±2σ coverage before | ±2σ coverage after | median σ | median spread | RMS error | RMS ref noise | input noise SD | var(Q−F)/var(F) |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...r.rows.map(
       (x) =>
-        `| ${x.set} | ${x.samples} | ${x.declaredDose ? `${x.declaredDose} declared${x.lowCount ? ', low-count step' : ''}` : 'unknown'} | ${x.heldOut ? 'yes' : 'no'} | ${x.patches} | ${x.before.spearman} | ${x.after.spearman} | ${x.after.spearmanTotal} | ${x.referenceOnlySpearman ?? '-'} | ${(100 * x.before.coverage).toFixed(1)} % | ${(100 * x.after.coverage).toFixed(1)} % | ${x.medianSigma} | ${x.rmsError} | ${x.rmsReferenceNoise} | ${x.inputNoise} | ${x.noiseRatio ?? '-'} |`,
+        `| ${x.set} | ${x.samples} | ${x.declaredDose ? `${x.declaredDose} declared${x.lowCount ? ', low-count step' : ''}` : 'unknown'} | ${x.heldOut ? 'yes' : 'no'} | ${x.patches} | ${x.before.spearman} | ${x.after.spearman} | ${x.after.spearmanTotal} | ${x.referenceOnlySpearman ?? '-'} | ${(100 * x.before.coverage).toFixed(1)} % | ${(100 * x.after.coverage).toFixed(1)} % | ${x.medianSigma} | ${x.medianSpread ?? '-'} | ${x.rmsError} | ${x.rmsReferenceNoise} | ${x.inputNoise} | ${x.noiseRatio ?? '-'} |`,
     ),
     '',
   ];

@@ -7,10 +7,12 @@
  * A catch is a patch over the disc's centre that is flagged with the disc and was not without it.
  *
  *   npx tsx scripts/uncertainty/sfrc-eval.ts            # writes models/eval/sfrc-ct.{json,md}
+ *   npx tsx scripts/uncertainty/sfrc-eval.ts --threads 1   # the model on one CPU thread (default: onnxruntime's)
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { readSliceImage, scanPaths } from '../../src/dicom/index.js';
 import type { Image2D } from '../../src/image.js';
 import { pairSlices } from '../../src/metrics/slice-pairing.js';
@@ -23,6 +25,11 @@ import { scalarText } from '../../src/util/text.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(here, '../..');
 const MAYO = path.resolve(REPO, '..', 'shared', 'ldct-mayo');
+
+const { values: args } = parseArgs({ options: { threads: { type: 'string' } } });
+// On a shared machine the model's thread count is the caller's to limit; the flags do not depend on it.
+const THREADS = args.threads === undefined ? undefined : Number(args.threads);
+if (THREADS !== undefined && !(Number.isInteger(THREADS) && THREADS > 0)) throw new Error(`--threads: a positive integer, got ${args.threads}`);
 
 interface Slice {
   readonly full: Image2D;
@@ -41,7 +48,7 @@ async function load(patient: string, kernel: string): Promise<Slice[]> {
   const base = path.join(MAYO, patient, kernel);
   const full = (await scanPaths([path.join(base, 'full')])).series[0]!;
   const quarter = (await scanPaths([path.join(base, 'quarter')])).series[0]!;
-  const denoiser = await createSliceDenoiser('CT', { outDir: '', device: 'cpu', seed: 0 }, () => {});
+  const denoiser = await createSliceDenoiser('CT', { outDir: '', device: 'cpu', seed: 0, ...(THREADS !== undefined ? { threads: THREADS } : {}) }, () => {});
   await denoiser.prepare(quarter);
   const out: Slice[] = [];
   try {
