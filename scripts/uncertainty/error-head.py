@@ -25,10 +25,8 @@ out): the card, the card's formula refitted on these runs by calibrate.ts's rule
 Held-out numbers are reported, never used to choose anything.
 """
 import argparse
-import glob
 import json
 import os
-import re
 import time
 
 import numpy as np
@@ -38,7 +36,7 @@ import torch.nn.functional as F
 from scipy.ndimage import uniform_filter
 from scipy.stats import spearmanr
 
-from raw_cache import CALIBRATION_GROUPS, CALIBRATION_SERIES, is_rerendered, read_planes, slice_files, tissue_patches
+from raw_cache import CALIBRATION_GROUPS, CALIBRATION_SERIES, is_rerendered, read_planes, saved_value, slice_files, tissue_patches
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 parser = argparse.ArgumentParser()
@@ -66,7 +64,7 @@ UNIT = 1000.0  # model units: HU / 1000 (the card's normalization scale)
 
 def load(setdir):
     name = setdir.split('-seed')[0]
-    level = float(re.search(r'"inputNoise":([0-9.eE+-]+)', open(glob.glob(os.path.join(CACHE, f'{name}-seed0-k2_4_8-s3-v2.json'))[0]).read()).group(1))
+    level = saved_value(CACHE, name, 'inputNoise')
     slices = []
     for meta_file in slice_files(RAW, setdir):
         meta, a = read_planes(meta_file)

@@ -15,7 +15,6 @@ patches (sFRC's air rule), every 4th pixel of them for coverage, the reference's
         --out models/eval/uncertainty-ct-forms-rerender-sharp.md               # + lidc-0001 in the sharp kernel, in lidc-0001's group
 """
 import argparse
-import glob
 import os
 import re
 
@@ -23,7 +22,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter, uniform_filter
 from scipy.stats import spearmanr
 
-from raw_cache import CALIBRATION_GROUPS, is_rerendered, load_series, rerender_group, tissue_patches
+from raw_cache import CALIBRATION_GROUPS, is_rerendered, load_series, rerender_group, saved_value, tissue_patches
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 parser = argparse.ArgumentParser()
@@ -65,9 +64,7 @@ def window_radius(mm, spacing):
 
 
 def saved(name, key):
-    files = glob.glob(os.path.join(CACHE, f'{name}-seed0-k2_4_8-s3-v2.json'))
-    m = re.search(rf'"{key}":([0-9.eE+-]+|null)', open(files[0]).read())
-    return None if m.group(1) == 'null' else float(m.group(1))
+    return saved_value(CACHE, name, key)
 
 
 def input_noise(name):

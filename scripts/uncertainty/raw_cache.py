@@ -39,6 +39,20 @@ def is_rerendered(series):
     return re.search(r'_(sharp|standard|smooth|siemens_b30f|siemens_d45f)(_pairref)?_dose\d+$', series) is not None
 
 
+# calibrate.ts's run file version (its cache key ends -v3.json since the dose went into the key): bump both together.
+RUN_FILE_VERSION = 'v3'
+
+
+def saved_value(cache, name, key):
+    """A number calibrate.ts saved in a series' run file (.cache/uncertainty/<model>/<set>-seed0-k2_4_8-s3-v3.json,
+    CT's dose-unknown path), e.g. 'inputNoise'; None where it saved null."""
+    file = os.path.join(cache, f'{name}-seed0-k2_4_8-s3-{RUN_FILE_VERSION}.json')
+    if not os.path.exists(file):
+        raise FileNotFoundError(f'{file}: run `npx tsx scripts/uncertainty/calibrate.ts --modality CT` first')
+    m = re.search(rf'"{key}":([0-9.eE+-]+|null)', open(file).read())
+    return None if m.group(1) == 'null' else float(m.group(1))
+
+
 def slice_files(raw, setdir):
     """The slice-<k>.json files of one cached series, in slice order."""
     files = glob.glob(os.path.join(raw, setdir, 'slice-*.json'))

@@ -2,7 +2,7 @@
 
 Reads the images scripts/uncertainty/calibrate.ts keeps of its denoiser runs (.cache/uncertainty/
 <model>/raw/: per slice the padding-filled input, padding, reference, reference noise variance and
-the 8 ensemble members; the input series' noise SD from its .cache/uncertainty/<model>/*-v2.json),
+the 8 ensemble members; the input series' noise SD from its .cache/uncertainty/<model>/*-v3.json),
 and tries, with the calibration's own statistics (16 x 16 tissue patches by sFRC's air rule, every
 4th pixel of them for coverage, the reference's noise taken out as calibrate.ts does):
 
@@ -27,16 +27,14 @@ correlation is weakest (lungdx kernel L at 25 %) sits: per tissue class of the r
 Held-out numbers are printed for the record only: nothing here is chosen by them.
 """
 import argparse
-import glob
 import os
-import re
 
 import numpy as np
 from scipy.ndimage import gaussian_filter, uniform_filter
 from scipy.optimize import minimize
 from scipy.stats import spearmanr
 
-from raw_cache import CALIBRATION_GROUPS, CALIBRATION_SERIES, is_rerendered, load_series, tissue_patches
+from raw_cache import CALIBRATION_GROUPS, CALIBRATION_SERIES, is_rerendered, load_series, saved_value, tissue_patches
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 parser = argparse.ArgumentParser()
@@ -90,9 +88,7 @@ def local_std_mode(image, value_range=(-150, 250), window=7):
 
 
 def input_noise(name):
-    files = glob.glob(os.path.join(CACHE, f'{name}-seed0-k2_4_8-s3-v2.json'))
-    text = open(files[0]).read()
-    return float(re.search(r'"inputNoise":([0-9.eE+-]+)', text).group(1))
+    return saved_value(CACHE, name, 'inputNoise')
 
 
 def collect(setdir):
