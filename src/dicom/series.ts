@@ -208,7 +208,7 @@ function buildStack(key: string, stack: Stack, split: string | null): Series {
     warn(
       'E_SHARP_KERNEL',
       `${key}: reconstruction kernel ${sharp.kernel} looks sharp (${sharp.why}); denoising removes such a kernel's own ` +
-        'texture with the dose noise: on a sharp lung kernel the shipped CT model scored below the tuned bilateral filter at 25 % dose (models/README.md)',
+        'texture with the dose noise: on a sharp lung kernel the shipped CT model is only level with a tuned bilateral filter at 25 % dose (models/README.md)',
     );
   }
 
