@@ -2,13 +2,14 @@
  * Texture experiment on the real AAPM-Mayo quarter / full-dose pairs (../shared/ldct-mayo): noise
  * SD and NPS peak in flat soft tissue, and PSNR / SSIM against the full dose in [-1000, 1000] and
  * [-160, 240] HU, for the full and quarter dose, the shipped model (smooth), the model with
- * full-dose texture (re-injection, src/diffusion/texture.ts) at several weights, stochastic
+ * full-dose texture as shipped (re-injection shaped per frequency by the noise transfer in the model's
+ * card, src/diffusion/texture.ts) and by single weights (the theory's w(d) among them), stochastic
  * diffusion sampling (more steps, eta = 1, stronger warm starts, DDPM from noise), an oracle
  * independent posterior sample, and the Gaussian / bilateral / NLM filters tuned on the same slices.
  *
  * Run: npx tsx scripts/experiments/texture-mayo.ts [--cache /tmp/lowdose-texture-cache] [--diffusion all|none]
- *   [--transfer docs/experiments/texture-transfer.json]  (adds the not-shipped re-injection shaped by
- *   the model's noise transfer measured on water: ./texture-transfer-gain.ts)
+ *   [--transfer docs/experiments/texture-transfer.json]  (shapes the per-frequency row by that measured
+ *   table instead of the card's `texture.transfer`: ./texture-transfer-gain.ts)
  * Writes docs/experiments/texture-mayo.json, texture-mayo-nps-<case>.png and texture-mayo-transfer-<case>.png.
  */
 import os from 'node:os';
@@ -53,10 +54,11 @@ const DIFFUSION_RUNS: Array<ModelRun & { firstCaseOnly?: boolean }> = [
   { label: 'DDPM from noise, 20 steps', name: 'ddpm', steps: 20, firstCaseOnly: true },
 ];
 const WEIGHTS = [0.15, 0.25, textureWeight(DOSE), 0.4, 0.5];
-const TRANSFER_LABEL = 'model + re-injection by the measured transfer T(f)';
+const TRANSFER_LABEL = 'model + re-injection by the measured transfer T(f) (full-dose texture)';
 
 const model = await openModel({ model: args.model, device: args.device, threads: args.threads });
-const transfer = (args.transfer ? readTransferTable(ROOT, args.transfer) : null) ?? undefined;
+/** The card's measured noise transfer (what `--texture full-dose` applies), or --transfer's table. */
+const transfer = (args.transfer ? readTransferTable(ROOT, args.transfer) : null) ?? model.card.texture?.transfer;
 const identity = modelIdentity(model);
 {
   const s = model.card.sampler;
@@ -86,10 +88,10 @@ for (const patient of PATIENTS) {
     for (const w of WEIGHTS) {
       const blended = smooth.map((d, i) => ({ ...d, data: blend(c.quarter[i]!.data, d.data, w) }));
       const theory = Math.abs(w - textureWeight(DOSE)) < 1e-9;
-      add(`model + re-injection w = ${round(w, 3)}${theory ? ' (full-dose texture)' : ''}`, blended, { weight: round(w, 4), theory });
+      add(`model + re-injection w = ${round(w, 3)}${theory ? ' (single weight w(d))' : ''}`, blended, { weight: round(w, 4), theory });
     }
-    // The not-shipped candidate: re-injection shaped per frequency by the model's noise transfer
-    // measured on water (--transfer docs/experiments/texture-transfer.json).
+    // Full-dose texture as shipped: re-injection shaped per frequency by the model's noise transfer
+    // measured on water (the card's texture.transfer, or --transfer's table).
     if (transfer) {
       const shaped = smooth.map((d, i) => ({ ...d, data: restoreByTransfer(c.quarter[i]!.data, d.data, { dose: DOSE, clip: [-1100, 3100], rows: d.rows, columns: d.columns, transfer }) }));
       add(TRANSFER_LABEL, shaped);
@@ -152,7 +154,7 @@ for (const patient of PATIENTS) {
     printTable(c, rows);
     console.log(`  residual structure: ${JSON.stringify(structure)}; full-dose noise variance / extra noise variance ${correction.ratio.toFixed(3)}`);
     const plotted = ['full dose (reference)', SMOOTH.label, ...rows.filter((r) => r['theory']).map((r) => r['label'] as string), ...(sets.has(TRANSFER_LABEL) ? [TRANSFER_LABEL] : []), 'nlm (tuned on these slices)'];
-    const short = (label: string) => label.replace(' (tuned on these slices)', '').replace(' (reference)', '').replace(/ \(default.*\)$/, '').replace(/ w = .*\(full-dose texture\)/, ' w(d)').replace(' by the measured transfer T(f)', ' T(f)');
+    const short = (label: string) => label.replace(' (tuned on these slices)', '').replace(' (reference)', '').replace(/ \(default.*\)$/, '').replace(/ w = .*\(single weight w\(d\)\)/, ' w(d)').replace(' by the measured transfer T(f) (full-dose texture)', ' T(f)');
     const quarterNps = curves['quarter dose (input)']!.nps;
     saveFigure(
       `texture-mayo-nps-${c.name}.png`,

@@ -60,7 +60,7 @@ for (const patient of PATIENTS) {
     });
     const frequency = Array.from({ length: bins }, (_, b) => round(b / SIZE, 5));
     const T = frequency.map((_, b) => (b === 0 ? null : round(1 - re[b]! / ee[b]!, 3)));
-    const card = cardT ? frequency.map((f) => round(interpolate(table!.frequenciesCyclesPerPixel, cardT, f), 3)) : null;
+    const card = cardT ? frequency.map((f) => round(interpolate(table!.cyclesPerPixel, cardT, f), 3)) : null;
     results.push({ case: c.name, pixelSpacing: c.full[0]!.pixelSpacing, tiles, frequencyCyclesPerPixel: frequency, T, waterT: card });
     console.log(`${c.name} (${tiles} tiles of ${SIZE} px): f c/px: T real / water`);
     console.log(frequency.map((f, b) => (b % 2 === 1 ? `${f.toFixed(3)}: ${T[b]!.toFixed(2)} / ${card ? card[b]!.toFixed(2) : '-'}` : '')).filter(Boolean).join('  '));
@@ -77,7 +77,7 @@ saveFigure(
     yRange: [0, 1.2],
     hLines: [{ y: Math.sqrt(DOSE), label: 'sqrt(d) = 0.5' }],
     series: [
-      ...(table && cardT ? [{ name: 'water (texture-transfer.json)', points: curve(table.frequenciesCyclesPerPixel, [...cardT]) }] : []),
+      ...(table && cardT ? [{ name: 'water (texture-transfer.json)', points: curve(table.cyclesPerPixel, [...cardT]) }] : []),
       ...results.map((r) => ({ name: `${r['case'] as string}, 1 - S_re/S_ee`, points: curve(r['frequencyCyclesPerPixel'] as number[], r['T'] as Array<number | null>) })),
     ],
   }),

@@ -1,7 +1,8 @@
 /**
  * Texture experiment on the water phantom fixture (the QA gate's NPS phantom): the radial NPS of the
- * full dose, the low-dose input, the shipped model's smooth output and its full-dose-texture output
- * (src/diffusion/texture.ts), with QA's own measurement (npsOf: 64 px ROIs in the water disc,
+ * full dose, the low-dose input, the shipped model's smooth output, its full-dose-texture output as
+ * `--texture full-dose` makes it (src/diffusion/texture.ts: shaped per frequency by the card's
+ * texture.transfer when it has one) and the single weight w(d) for comparison, with QA's own measurement (npsOf: 64 px ROIs in the water disc,
  * 2nd-order detrend; smoothedPeak; pooled ROI noise SD), and the noise transfer per frequency,
  * T(f) = sqrt(NPS_out(f) / NPS_input(f)): what share of the input's noise amplitude an output keeps
  * at each frequency. Full dose is sqrt(d) everywhere (same kernel); re-injection reaches it only
@@ -13,8 +14,8 @@
  * Run: npx tsx scripts/experiments/texture-water.ts   (about 3 minutes on the 2-core machine)
  * Writes docs/experiments/texture-water.json, texture-water-nps-dose<pct>.png, texture-water-transfer-dose<pct>.png.
  * A candidate: --model <card.json> --prefix <name> (files <name>.json, <name>-*.png) --sweep no (the
- * first table and T(f) only). --transfer docs/experiments/texture-transfer.json adds the
- * re-injection shaped by that measured noise transfer (./texture-transfer-gain.ts) to the first table.
+ * first table and T(f) only). --transfer <json> adds the re-injection shaped by another measured
+ * noise transfer (texture-transfer.ts's JSON, ./texture-transfer-gain.ts) to the first table.
  * --low-band <strength>: the first table with low-band denoising after the model (src/filters/low-band.ts).
  */
 import { restoreTexture, textureWeight } from '../../src/diffusion/texture.js';
@@ -31,10 +32,14 @@ const args = modelArgs({ prefix: { type: 'string', default: 'texture-water' }, s
 const lowBand = args['low-band'] !== undefined ? { lowBand: Number(args['low-band']) } : {};
 const prefix = args.prefix!;
 const model = await openModel(args);
-/** The not-shipped candidate: re-injection shaped by the model's transfer measured on water (--transfer <json>). */
+/** A candidate: re-injection shaped by another transfer measured on water (--transfer <json>). */
 const measuredTransfer = (args.transfer ? readTransferTable(ROOT, args.transfer) : null) ?? undefined;
 const byTransfer = (slice: { data: Float32Array; rows: number; columns: number }, denoised: Float32Array, dose: number) =>
   restoreByTransfer(slice.data, denoised, { dose, clip: [-1100, 3100], rows: slice.rows, columns: slice.columns, transfer: measuredTransfer });
+/** `--texture full-dose` as shipped: the card's transfer when it has one, else the single weight. */
+const shipped = (slice: { data: Float32Array; rows: number; columns: number }, denoised: Float32Array, dose: number) =>
+  restoreTexture(slice.data, denoised, { dose, clip: [-1100, 3100], rows: slice.rows, columns: slice.columns, transfer: model.card.texture?.transfer });
+const singleWeight = (slice: { data: Float32Array }, denoised: Float32Array, dose: number) => restoreTexture(slice.data, denoised, { dose, clip: [-1100, 3100] });
 const results: Array<Record<string, unknown>> = [];
 const truth = await readFixture('water', 'truth');
 const full = await readFixture('water', 1);
@@ -46,7 +51,8 @@ for (const dose of [0.25, 0.1]) {
     'full dose': full,
     [`input (${dose * 100} %)`]: low,
     'model smooth': stack(run.denoised),
-    'model full-dose texture': stack(run.denoised.map((d, i) => restoreTexture(low.slices[i]!.data, d, { dose, clip: [-1100, 3100] }))),
+    'model full-dose texture': stack(run.denoised.map((d, i) => shipped(low.slices[i]!, d, dose))),
+    ...(model.card.texture?.transfer ? { 'model, single weight w(d)': stack(run.denoised.map((d, i) => singleWeight(low.slices[i]!, d, dose))) } : {}),
     ...(measuredTransfer ? { 'model, shaped by water T(f)': stack(run.denoised.map((d, i) => byTransfer(low.slices[i]!, d, dose))) } : {}),
   };
   const c: QaCase = { phantom: 'water', dose, geometry: fixtureGeometry('water'), truth, full, low, denoised: low };
@@ -130,7 +136,7 @@ for (const dose of args.sweep === 'no' ? [] : [0.25, 0.1]) {
     const run = await denoiseStack(model, low, { seed: Number(args.seed), dose, ...setting });
     const row: Record<string, unknown> = { dose, setting };
     for (const texture of ['smooth', 'full-dose'] as const) {
-      const data = texture === 'smooth' ? run.denoised : run.denoised.map((d, i) => restoreTexture(low.slices[i]!.data, d, { dose, clip: [-1100, 3100] }));
+      const data = texture === 'smooth' ? run.denoised : run.denoised.map((d, i) => shipped(low.slices[i]!, d, dose));
       const s: SliceStack = { ...low, slices: low.slices.map((x, i) => ({ ...x, data: data[i]! })) };
       row[texture] = {
         noiseVsFull: round(pooledNoise(s, rois) / fullSd - 1, 3),

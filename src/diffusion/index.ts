@@ -14,3 +14,4 @@ export * from './normalization.js';
 export * from './consistency.js';
 export * from './sample.js';
 export * from './texture.js';
+export { applyRadialGain, textureGain, transferAtDose, transferTexture, type NoiseTransferTable } from './texture-transfer.js';

@@ -17,12 +17,23 @@
  * d = 0.25, where an independent posterior sample costs 3 dB). docs/diffusion.md ("Texture") has
  * the derivation and the measurements on real quarter-dose CT that chose it.
  *
+ * A model that keeps more than d of the noise at some frequencies (the shipped CT model does:
+ * 0.26 to 0.90 of it at 25 % dose) overshoots the full-dose noise with one weight. When its card
+ * carries the noise transfer T(f) measured on water (`texture.transfer`), the share put back is
+ * shaped per frequency instead (./texture-transfer.ts): G(f) = (sqrt(d) - T) / (1 - T) where
+ * T < sqrt(d), 0 elsewhere.
+ *
  * Pure functions over typed arrays; the sampler plumbing applies it per slice in denoiseSlices.
  */
 import { isOneOf, TEXTURES, type Texture } from '../choices.js';
 import { LowdoseError } from '../errors.js';
+import { transferTexture, type NoiseTransferTable } from './texture-transfer.js';
 
 export { TEXTURES, type Texture } from '../choices.js';
+
+/** How full-dose texture puts noise back: G(f) from the card's measured transfer, or the single weight w(d). */
+export const TEXTURE_METHODS = ['per-frequency', 'single-weight'] as const;
+export type TextureMethod = (typeof TEXTURE_METHODS)[number];
 
 export function isTexture(value: unknown): value is Texture {
   return isOneOf(TEXTURES, value);
@@ -45,13 +56,24 @@ export interface RestoreTextureOptions {
    * the clip) are not pulled into the output.
    */
   readonly clip?: readonly [number, number] | undefined;
-  /** Pixels (value 1) left exactly as denoised: padding and out-of-field pixels. */
+  /**
+   * Pixels (value 1) left exactly as denoised: padding and out-of-field pixels. With a transfer they
+   * also add nothing to the residual that is filtered.
+   */
   readonly keep?: Uint8Array | null | undefined;
+  /**
+   * The model's measured noise transfer (its card's `texture.transfer`): the share put back is
+   * shaped per frequency. Absent: the single weight w(d). Needs `rows` and `columns`.
+   */
+  readonly transfer?: NoiseTransferTable | null | undefined;
+  readonly rows?: number | undefined;
+  readonly columns?: number | undefined;
 }
 
 /**
- * out = denoised + w(d) (clip(input) - denoised), pixel by pixel; `out` may be `denoised` itself.
- * Both images in the same (modality) units.
+ * Without a transfer: out = denoised + w(d) (clip(input) - denoised), pixel by pixel. With one:
+ * out = denoised + F^-1[G(f) F[clip(input) - denoised]]. `out` may be `denoised` itself; both
+ * images in the same (modality) units; kept pixels are `denoised`'s, bit for bit.
  */
 export function restoreTexture(
   input: ArrayLike<number>,
@@ -68,6 +90,17 @@ export function restoreTexture(
   const w = textureWeight(options.dose);
   const lo = options.clip?.[0] ?? -Infinity;
   const hi = options.clip?.[1] ?? Infinity;
+  if (options.transfer) {
+    const { rows, columns } = options;
+    if (rows === undefined || columns === undefined || rows * columns !== n) {
+      throw new LowdoseError('E_INTERNAL', `restoreTexture: a noise transfer needs the image's rows and columns (${rows} x ${columns} for ${n} pixels)`);
+    }
+    const residual = new Float64Array(n);
+    for (let i = 0; i < n; i++) residual[i] = keep && keep[i] ? 0 : Math.min(hi, Math.max(lo, input[i]!)) - denoised[i]!;
+    const added = transferTexture(residual, rows, columns, options.transfer, options.dose);
+    for (let i = 0; i < n; i++) out[i] = keep && keep[i] ? denoised[i]! : denoised[i]! + added[i]!;
+    return out;
+  }
   for (let i = 0; i < n; i++) {
     const d = denoised[i]!;
     if (keep && keep[i]) {

@@ -123,6 +123,26 @@ export interface LatentSettings {
 export interface TextureSettings {
   /** Dose fraction in (0, 1]: what the model was mostly trained and evaluated at. */
   readonly defaultDose: number;
+  /**
+   * The model's noise transfer T(f) measured on flat water: with it `--texture full-dose` puts back
+   * a share of the removed noise shaped per frequency (src/diffusion/texture-transfer.ts); without
+   * it, the single weight w(d).
+   */
+  readonly transfer?: TextureTransferSettings;
+}
+
+/** `texture.transfer`: T[dose][frequency], the share of the input's noise amplitude the model keeps. */
+export interface TextureTransferSettings {
+  /** What it was measured on (phantom, pixel size, kernel, seeds, model hash). */
+  readonly measuredOn: string;
+  /** The command that measured it. */
+  readonly command: string;
+  /** Radial frequencies, cycles per pixel, ascending, in [0, 0.5]. */
+  readonly cyclesPerPixel: readonly number[];
+  /** Input dose fractions, ascending, in (0, 1]. */
+  readonly doses: readonly number[];
+  /** kept[dose][frequency], each >= 0. */
+  readonly kept: readonly (readonly number[])[];
 }
 
 /**
@@ -315,6 +335,42 @@ function consistency(p: Problems, v: Json): void {
   num(p, low, 'averageMm', `${field}.lowCount.averageMm`, (x) => x > 0 && x <= 100, 'a number of mm in (0, 100]');
   num(p, low, 'interiorMm', `${field}.lowCount.interiorMm`, (x) => x >= 0 && x <= 100, 'a number of mm in [0, 100]');
   num(p, low, 'passes', `${field}.lowCount.passes`, (x) => Number.isInteger(x) && x >= 1 && x <= 100, 'an integer in 1..100');
+}
+
+/** `texture.transfer`: { measuredOn, command, cyclesPerPixel: [...], doses: [...], kept: [[...], ...] }. */
+function textureTransfer(p: Problems, v: Json): void {
+  if (v === undefined) return;
+  const field = 'texture.transfer';
+  if (!isObject(v)) {
+    p.add(field, `expected { "measuredOn", "command", "cyclesPerPixel", "doses", "kept" }, got ${describe(v)}`);
+    return;
+  }
+  for (const key of Object.keys(v)) {
+    if (!['measuredOn', 'command', 'cyclesPerPixel', 'doses', 'kept'].includes(key)) p.add(`${field}.${key}`, 'unknown field (known: measuredOn, command, cyclesPerPixel, doses, kept)');
+  }
+  for (const key of ['measuredOn', 'command'] as const) {
+    if (typeof v[key] !== 'string' || v[key] === '') p.add(`${field}.${key}`, `expected a non-empty string, got ${describe(v[key])}`);
+  }
+  const finite = (x: Json): x is number => typeof x === 'number' && Number.isFinite(x);
+  const ascending = (list: Json, field: string, inRange: (x: number) => boolean, expect: string): number => {
+    if (!Array.isArray(list) || list.length === 0 || !list.every((x) => finite(x) && inRange(x)) || !list.every((x, i) => i === 0 || x > list[i - 1])) {
+      p.add(field, `expected a non-empty ascending list of ${expect}, got ${describe(list)}`);
+      return -1;
+    }
+    return list.length;
+  };
+  const frequencies = ascending(v.cyclesPerPixel, `${field}.cyclesPerPixel`, (x) => x >= 0 && x <= 0.5, 'frequencies in cycles/pixel in [0, 0.5]');
+  const doses = ascending(v.doses, `${field}.doses`, (x) => x > 0 && x <= 1, 'dose fractions in (0, 1]');
+  const kept = v.kept;
+  if (!Array.isArray(kept) || (doses >= 0 && kept.length !== doses)) {
+    p.add(`${field}.kept`, `expected one list per dose (${doses >= 0 ? doses : '?'}), got ${describe(kept)}`);
+    return;
+  }
+  kept.forEach((row: Json, i) => {
+    if (!Array.isArray(row) || (frequencies >= 0 && row.length !== frequencies) || !row.every((x) => finite(x) && x >= 0)) {
+      p.add(`${field}.kept[${i}]`, `expected ${frequencies >= 0 ? frequencies : 'one per frequency'} numbers >= 0, got ${describe(row)}`);
+    }
+  });
 }
 
 /** `uncertainty`: { samples, calibration: [{ samples, spreadScale, noiseScale, noiseWindowMm }], threshold, units, ... }. */
@@ -539,8 +595,11 @@ export function parseModelCard(value: Json, cardPath: string): ModelCard {
     }
   }
   if (c.texture !== undefined) {
-    if (!isObject(c.texture)) p.add('texture', `expected { "defaultDose" }, got ${describe(c.texture)}`);
-    else num(p, c.texture, 'defaultDose', 'texture.defaultDose', (x) => x > 0 && x <= 1, 'a dose fraction in (0, 1]');
+    if (!isObject(c.texture)) p.add('texture', `expected { "defaultDose", "transfer"? }, got ${describe(c.texture)}`);
+    else {
+      num(p, c.texture, 'defaultDose', 'texture.defaultDose', (x) => x > 0 && x <= 1, 'a dose fraction in (0, 1]');
+      textureTransfer(p, c.texture.transfer);
+    }
   }
   if (c.lowBand !== undefined) {
     if (!isObject(c.lowBand)) p.add('lowBand', `expected { "strength", "factor"?, "filter"? }, got ${describe(c.lowBand)}`);

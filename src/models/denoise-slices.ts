@@ -27,6 +27,11 @@ export interface SliceInput {
   readonly above?: Float32Array | null;
   /** Dose fraction of this slice's acquisition, (0, 1]; 0 or absent = unknown. */
   readonly doseLevel?: number;
+  /**
+   * Pixels (value 1) the caller filled before the model and puts back after it (padding,
+   * out-of-field): full-dose texture leaves them as denoised and takes no residual from them.
+   */
+  readonly padding?: Uint8Array | null;
 }
 
 export interface DenoiseSlicesOptions {
@@ -49,7 +54,8 @@ export interface DenoiseSlicesOptions {
   readonly pixelSpacing?: readonly [number, number];
   /**
    * 'full-dose' puts back the share of the removed noise that gives full-dose noise (./texture.ts),
-   * slice by slice after sampling (on the ensemble mean when samples > 1); default 'smooth'.
+   * slice by slice after sampling (on the ensemble mean when samples > 1); default 'smooth'. Shaped
+   * per frequency when the card carries the model's noise transfer (`texture.transfer`).
    */
   readonly texture?: Texture;
   /** The dose fraction full-dose texture assumes for slices whose doseLevel is unknown (0 or absent). */
@@ -218,12 +224,13 @@ async function denoiseWith(
     for (const out of denoised) out.set(smoothLowBand(out, rows, columns, { strength, factor, filter }).data);
   }
   if (options.texture === 'full-dose') {
+    const transfer = card.texture?.transfer ?? null;
     slices.forEach((slice, b) => {
       const dose = slice.doseLevel && slice.doseLevel > 0 ? slice.doseLevel : options.textureDose;
       if (dose === undefined) {
         throw new LowdoseError('E_USAGE', `full-dose texture needs the input's dose (slice ${slice.index}: unknown, and no default given)`);
       }
-      restoreTexture(slice.image, denoised[b]!, { dose, clip: norm.clip }, denoised[b]);
+      restoreTexture(slice.image, denoised[b]!, { dose, clip: norm.clip, keep: slice.padding, transfer, rows, columns }, denoised[b]);
     });
   }
   const members = result.samples

@@ -12,7 +12,7 @@ import type { Normalization } from '../diffusion/normalization.js';
 import type { StepInfo } from '../diffusion/sample.js';
 import type { Sampler } from '../diffusion/sampler.js';
 import { checkOrientationCount } from '../diffusion/orientations.js';
-import { textureWeight } from '../diffusion/texture.js';
+import { textureWeight, type TextureMethod } from '../diffusion/texture.js';
 import { describeLowBand, resolveLowBand, type LowBandSettings } from '../filters/low-band.js';
 import { Workspace } from '../diffusion/workspace.js';
 import type { Series } from '../dicom/types.js';
@@ -27,13 +27,19 @@ import { loadModel, type LoadedModel } from './load.js';
 /** The shipped model for each modality: what a run without `--model` uses. */
 export const DEFAULT_MODELS: Readonly<Record<Modality, string>> = { CT: 'lowdose-ct', PT: 'lowdose-pet' };
 
-/** The output texture and, for 'full-dose', the dose it assumes, where that came from and the share w put back. */
+/**
+ * The output texture and, for 'full-dose', the dose it assumes, where that came from, how the noise
+ * is put back and the single weight w(d) for that dose.
+ */
 export interface TextureReport {
   readonly mode: Texture;
   readonly dose?: number;
   /** 'input': the input's dose (--dose); 'model card': the card's texture.defaultDose (a warning says so). */
   readonly doseFrom?: 'input' | 'model card';
+  /** The single weight w(d): the share put back by 'single-weight' (with 'per-frequency', what it replaces). */
   readonly weight?: number;
+  /** 'per-frequency': G(f) from the card's measured noise transfer (texture.transfer); 'single-weight': w(d) at every frequency. */
+  readonly method?: TextureMethod;
 }
 
 /** What turns a run's ensemble spread into a calibrated SD (src/metrics/uncertainty.ts). */
@@ -221,7 +227,7 @@ export class Denoiser {
       throw new LowdoseError('E_USAGE', `low-band denoising measures its noise on CT soft tissue; it is not for ${modality}: use --low-band 0 with ${card.name}`);
     }
     this.doseLevel = settings.doseLevel ?? 0;
-    const { texture, warnings } = textureSettings(settings.texture ?? 'smooth', this.doseLevel, card.texture?.defaultDose, card.name);
+    const { texture, warnings } = textureSettings(settings.texture ?? 'smooth', this.doseLevel, card.texture?.defaultDose, card.name, card.texture?.transfer !== undefined);
     this.texture = texture;
     const belowInput = belowInputWarning(card);
     this.warnings = belowInput ? [...warnings, belowInput] : warnings;
@@ -305,7 +311,7 @@ export class Denoiser {
     const { padding } = nonFinitePadding(image.data, image.padding);
     if (padding && padding.every((p) => p !== 0)) return { ...image, data: Float32Array.from(image.data), padding };
     const filled = fillPadding(image.data, padding, image.rows, image.columns, DEFAULT_PADDING_FILL);
-    const result = await this.denoise([{ index, image: filled }], image);
+    const result = await this.denoise([{ index, image: filled, padding }], image);
     const data = restorePadding(result.denoised[0]!, image.data, padding);
     return padding === (image.padding ?? null) ? { ...image, data } : { ...image, data, padding };
   }
@@ -333,7 +339,11 @@ export class Denoiser {
       this.doseLevel > 0 ? `dose ${this.doseLevel}` : 'dose unknown',
       // Only when full-dose, so that a smooth run keeps the DerivationDescription it always had.
       ...(texture.mode === 'full-dose'
-        ? [`texture full-dose (w ${round(texture.weight!, 4)} of the removed noise put back, for dose ${texture.dose}${texture.doseFrom === 'model card' ? ' assumed' : ''})`]
+        ? [
+            texture.method === 'per-frequency'
+              ? `texture full-dose (share of the removed noise put back per frequency from the model's measured noise transfer, for dose ${texture.dose}${texture.doseFrom === 'model card' ? ' assumed' : ''})`
+              : `texture full-dose (w ${round(texture.weight!, 4)} of the removed noise put back, for dose ${texture.dose}${texture.doseFrom === 'model card' ? ' assumed' : ''})`,
+          ]
         : []),
     ].join(', ');
   }
@@ -368,17 +378,20 @@ export function textureSettings(
   doseLevel: number,
   cardDefault: number | undefined,
   modelName: string,
+  perFrequency = false,
 ): { texture: TextureReport; warnings: SettingsWarning[] } {
   if (mode === 'smooth') return { texture: { mode }, warnings: [] };
-  if (doseLevel > 0) return { texture: { mode, dose: doseLevel, doseFrom: 'input', weight: textureWeight(doseLevel) }, warnings: [] };
+  const method: TextureMethod = perFrequency ? 'per-frequency' : 'single-weight';
+  if (doseLevel > 0) return { texture: { mode, dose: doseLevel, doseFrom: 'input', weight: textureWeight(doseLevel), method }, warnings: [] };
   if (cardDefault === undefined) {
     throw new LowdoseError('E_USAGE', `--texture ${mode} needs the input's dose (--dose): model ${modelName} has no texture.defaultDose`);
   }
+  const share = perFrequency ? "the model's measured share of the removed noise for that dose" : `${round(textureWeight(cardDefault), 3)} of the removed noise`;
   const message =
     `the input's dose is unknown: full-dose texture assumes ${cardDefault} (model ${modelName}'s default) and puts back ` +
-    `${round(textureWeight(cardDefault), 3)} of the removed noise; give --dose for the right amount`;
+    `${share}; give --dose for the right amount`;
   return {
-    texture: { mode, dose: cardDefault, doseFrom: 'model card', weight: textureWeight(cardDefault) },
+    texture: { mode, dose: cardDefault, doseFrom: 'model card', weight: textureWeight(cardDefault), method },
     warnings: [{ path: null, code: 'E_DOSE_UNKNOWN', message }],
   };
 }

@@ -318,6 +318,7 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
         indices.map((index, k) => ({
           index,
           image: inputs[k]!.filled,
+          padding: inputs[k]!.image.padding ?? null,
           below: neighbours?.[k]?.[0].filled ?? null,
           above: neighbours?.[k]?.[1].filled ?? null,
         })),

@@ -56,8 +56,9 @@ describe('Denoiser.load', () => {
     const other = ct.with({ sampler: 'ddpm', steps: 3, seed: 9, samples: 2, texture: 'full-dose', doseLevel: 0.25 });
     expect(other.model).toBe(ct.model);
     expect([other.sampler.name, other.steps, other.seed, other.samples]).toEqual(['ddpm', 3, 9, 2]);
-    expect(other.texture).toMatchObject({ mode: 'full-dose', dose: 0.25, doseFrom: 'input' });
-    expect(other.description).toContain('texture full-dose');
+    // The shipped CT card carries its measured noise transfer: the share put back is shaped per frequency.
+    expect(other.texture).toMatchObject({ mode: 'full-dose', dose: 0.25, doseFrom: 'input', method: 'per-frequency' });
+    expect(other.description).toContain('texture full-dose (share of the removed noise put back per frequency');
     expect(ct.steps).toBe(ct.card.sampler.steps);
   });
 

@@ -245,7 +245,8 @@ describe('lowdose denoise', () => {
     expect(code).toBe(0);
     const entry = (JSON.parse(stdout) as DenoiseReport).series[0]!;
     expect(smooth.series[0]!.texture).toEqual({ mode: 'smooth' });
-    expect(entry.texture).toMatchObject({ mode: 'full-dose', dose: 0.25, doseFrom: 'input' });
+    // A card without a measured noise transfer (texture.transfer) keeps the single weight.
+    expect(entry.texture).toMatchObject({ mode: 'full-dose', dose: 0.25, doseFrom: 'input', method: 'single-weight' });
     expect(entry.texture!.weight).toBeCloseTo(1 / 3, 10);
     expect(entry.warnings.map((w) => w.code)).not.toContain('E_DOSE_UNKNOWN');
     expect(entry.settings).toMatch(/texture full-dose \(w 0\.3333 of the removed noise put back, for dose 0\.25\)/);

@@ -160,7 +160,36 @@ describe('model cards', () => {
     expect(parseModelCard({ ...structuredClone(perPixelCard), texture: { defaultDose: 0.25 } }, '/x/card.json').texture).toEqual({ defaultDose: 0.25 });
     expect(parseModelCard(structuredClone(perPixelCard), '/x/card.json').texture).toBeUndefined();
     const shipped = JSON.parse(readFileSync(path.resolve(FIXTURE_MODELS, '../../models/lowdose-ct.json'), 'utf8'));
-    expect(parseModelCard(shipped, '/x/lowdose-ct.json').texture).toEqual({ defaultDose: 0.25 });
+    expect(parseModelCard(shipped, '/x/lowdose-ct.json').texture?.defaultDose).toBe(0.25);
+  });
+
+  it("carries the shipped CT model's noise transfer as texture-transfer.ts measured it; the PET and latent cards have none", () => {
+    const read = (file: string) => JSON.parse(readFileSync(path.resolve(FIXTURE_MODELS, '../..', file), 'utf8'));
+    const transfer = parseModelCard(read('models/lowdose-ct.json'), '/x/lowdose-ct.json').texture?.transfer;
+    const measured = read('docs/experiments/texture-transfer.json');
+    expect(transfer).toMatchObject({ cyclesPerPixel: measured.transfer.frequenciesCyclesPerPixel, doses: measured.transfer.doses, kept: measured.transfer.T, command: measured.command });
+    expect(transfer?.measuredOn).toContain(measured.model.sha256);
+    for (const other of ['models/lowdose-pet.json', 'models/lowdose-ct-latent.json']) expect(read(other).texture.transfer).toBeUndefined();
+  });
+
+  it('reads a texture.transfer block and refuses a malformed one, naming each problem', () => {
+    const good = { measuredOn: 'water', command: 'npx tsx x.ts', cyclesPerPixel: [0, 0.25, 0.5], doses: [0.1, 0.25], kept: [[0.9, 0.3, 0.1], [0.9, 0.4, 0.3]] };
+    const withTransfer = (transfer: unknown) => ({ ...structuredClone(perPixelCard), texture: { defaultDose: 0.25, transfer } }) as never;
+    expect(parseModelCard(withTransfer(good), '/x/card.json').texture?.transfer).toEqual(good);
+    const refused: Array<[unknown, RegExp]> = [
+      ['table', /texture\.transfer: expected \{/],
+      [{ ...good, measuredOn: '' }, /texture\.transfer\.measuredOn/],
+      [{ ...good, command: 3 }, /texture\.transfer\.command/],
+      [{ ...good, cyclesPerPixel: [0, 0.5, 0.25] }, /texture\.transfer\.cyclesPerPixel: expected a non-empty ascending list/],
+      [{ ...good, cyclesPerPixel: [0, 0.25, 0.9] }, /texture\.transfer\.cyclesPerPixel/],
+      [{ ...good, doses: [0.25, 0.1] }, /texture\.transfer\.doses/],
+      [{ ...good, doses: [0, 0.25] }, /texture\.transfer\.doses/],
+      [{ ...good, kept: [[0.9, 0.3, 0.1]] }, /texture\.transfer\.kept: expected one list per dose \(2\)/],
+      [{ ...good, kept: [[0.9, 0.3], [0.9, 0.4, 0.3]] }, /texture\.transfer\.kept\[0\]: expected 3 numbers/],
+      [{ ...good, kept: [[0.9, -0.3, 0.1], [0.9, 0.4, null]] }, /kept\[0\].*kept\[1\]/s],
+      [{ ...good, T: [] }, /texture\.transfer\.T: unknown field/],
+    ];
+    for (const [transfer, message] of refused) expect(() => parseModelCard(withTransfer(transfer), 'c.json')).toThrow(message);
   });
 
   it('reads a lowBand block and refuses a negative strength, a non-integer grid or an unknown filter', () => {
