@@ -54,7 +54,7 @@ const DIFFUSION_RUNS: Array<ModelRun & { firstCaseOnly?: boolean }> = [
   { label: 'DDPM from noise, 20 steps', name: 'ddpm', steps: 20, firstCaseOnly: true },
 ];
 const WEIGHTS = [0.15, 0.25, textureWeight(DOSE), 0.4, 0.5];
-const TRANSFER_LABEL = 'model + re-injection by the measured transfer T(f) (full-dose texture)';
+const TRANSFER_LABEL = 'model + full-dose texture (per frequency, T(f))';
 
 const model = await openModel({ model: args.model, device: args.device, threads: args.threads });
 /** The card's measured noise transfer (what `--texture full-dose` applies), or --transfer's table. */
@@ -154,7 +154,7 @@ for (const patient of PATIENTS) {
     printTable(c, rows);
     console.log(`  residual structure: ${JSON.stringify(structure)}; full-dose noise variance / extra noise variance ${correction.ratio.toFixed(3)}`);
     const plotted = ['full dose (reference)', SMOOTH.label, ...rows.filter((r) => r['theory']).map((r) => r['label'] as string), ...(sets.has(TRANSFER_LABEL) ? [TRANSFER_LABEL] : []), 'nlm (tuned on these slices)'];
-    const short = (label: string) => label.replace(' (tuned on these slices)', '').replace(' (reference)', '').replace(/ \(default.*\)$/, '').replace(/ w = .*\(single weight w\(d\)\)/, ' w(d)').replace(' by the measured transfer T(f) (full-dose texture)', ' T(f)');
+    const short = (label: string) => label.replace(' (tuned on these slices)', '').replace(' (reference)', '').replace(/ \(default.*\)$/, '').replace(/ w = .*\(single weight w\(d\)\)/, ' w(d)').replace(' full-dose texture (per frequency, T(f))', ' T(f)');
     const quarterNps = curves['quarter dose (input)']!.nps;
     saveFigure(
       `texture-mayo-nps-${c.name}.png`,
