@@ -102,6 +102,13 @@ if [ -n "$real" ]; then
   # in docs/experiments/deep/ (only its new blocks trained; pack.sh copies it), else grows the shipped model.
   gr=$R/lowdose-ct-deep-c2.pt; [ -f $gr ] || gr=$R/lowdose-ct.pt
   [ -f $gr ] && finetune ct-grow "${ct_loss[*]} --channels 16,32,64 --context 2,4,8 --patch 192 --lr 5e-4 --seed 1255 --resume $gr --extra-train $real --real-weight 12 --lowfreq-weight 20 --lowfreq-sigma 3"
+  # The SSIM loss term (docs/training.md, "SSIM loss term"): the CPU stages 9 and 10 that made the
+  # shipped model ran at batch 8 and 16 of 96 px; ct-ssim continues it at the GPU config's batch
+  # (64 of 128 px), whose larger batches may move the one L192 column the CPU runs could not (B30f
+  # in [-1000, 1000] HU, +0.0056 of the +0.01 SSIM target). ct-wide-ssim trains the 32-64-128 network
+  # from scratch with the same loss and data.
+  [ -f $R/lowdose-ct.pt ] && finetune ct-ssim "${ct_loss[*]} --channels 16,32,64 --lr 2e-4 --seed 1260 --resume $R/lowdose-ct.pt --extra-train $real --real-weight 12 --ssim-weight 1 --ssim-window both"
+  scratch ct-wide-ssim "${ct_loss[*]} --seed 1261 --extra-train $real --real-weight 12 --ssim-weight 1 --ssim-window both"
 fi
 # Lesion-aware PET loss (train.py --lesion-weight / --lesion-mean-weight; the pet-lesions export
 # writes each pixel's lesion coverage): the weights of the CPU candidate M (models/eval/pet-lesion-finetune.md).
