@@ -74,7 +74,7 @@ for kit in "train:.device/node.xz .device/export-dataset.mjs .device/sources .de
   name=${kit%%:*}
   paths=${kit#*:}
   # shellcheck disable=SC2086
-  kit_bytes=$(du -cb $paths 2>/dev/null | tail -n 1 | cut -f1)
+  kit_bytes=$(du -cb $paths 2>/dev/null | tail -n 1 | cut -f1 || true)
   slim=$(bash scripts/device/slim.sh size "$name")
   mib=$(( (slim + kit_bytes) / 1048576 ))
   echo "$name call carries ~$(( (tree + kit_bytes) / 1048576 )) MiB with the whole tree, ~${mib} MiB of 64 after 'bash scripts/device/slim.sh $name' ($paths)"

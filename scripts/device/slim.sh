@@ -19,8 +19,9 @@ case "$what" in
   # for the module type.
   bench) keep=(scripts/device bin models package.json .gitignore) ;;
   restore)
+    missing=$(git ls-files --deleted | wc -l | tr -d ' ')
     git ls-files -z --deleted | xargs -0 -r git checkout --
-    echo "restored $(git ls-files --deleted | wc -l | tr -d ' ') missing files (0 expected); git status:"
+    echo "restored $missing files; still missing: $(git ls-files --deleted | wc -l | tr -d ' '); git status:"
     git status --short | head -n 20
     exit 0 ;;
   *) echo "usage: slim.sh train|bench|restore" >&2; exit 2 ;;
@@ -31,7 +32,7 @@ is_kept() { # <tracked path>: read by the kit's script?
   return 1
 }
 if [ $dry = 1 ]; then
-  while IFS= read -r -d '' f; do is_kept "$f" && printf '%s\0' "$f"; done < <(git ls-files -z) |
+  while IFS= read -r -d '' f; do if is_kept "$f"; then printf '%s\0' "$f"; fi; done < <(git ls-files -z) |
     xargs -0 -r du -cb 2>/dev/null | awk '/\ttotal$/ {s += $1} END {print s + 0}'
   exit 0
 fi
@@ -45,7 +46,6 @@ removed=0
 while IFS= read -r -d '' f; do
   if is_kept "$f"; then kept=$((kept + 1)); else rm -f -- "$f"; removed=$((removed + 1)); fi
 done < <(git ls-files -z)
-find . -path ./.git -prune -o -path ./node_modules -prune -o -path ./.device -prune -o -type d -empty -print -delete >/dev/null 2>&1 || true
 echo "kept $kept tracked files, removed $removed from the working tree (bash scripts/device/slim.sh restore puts them back)"
-tree=$( { git ls-files -z; git ls-files -z --others --exclude-standard; } | xargs -0 -r du -cb 2>/dev/null | awk '/\ttotal$/ {s += $1} END {print s + 0}')
+tree=$( { git ls-files -z; git ls-files -z --others --exclude-standard; } | { xargs -0 -r du -cb 2>/dev/null || true; } | awk '/\ttotal$/ {s += $1} END {print s + 0}')
 echo "the tree that travels now: $((tree / 1048576)) MiB, beside the kit's paths (bash scripts/device/pack.sh sizes)"
