@@ -1,7 +1,7 @@
 /**
- * Measures a CT model's noise transfer T(f) once, on flat simulated water, for the candidate
- * full-dose texture shaped per frequency (./texture-transfer-gain.ts; not shipped: docs/diffusion.md,
- * "Texture").
+ * Measures a CT model's noise transfer T(f) once, on flat simulated water, for full-dose texture
+ * shaped per frequency (src/diffusion/texture-transfer.ts; the model card carries the table as
+ * `texture.transfer`: docs/diffusion.md, "Texture").
  *
  * T(f) = sqrt(NPS_out(f) / NPS_in(f)): the share of the input's noise amplitude the model keeps at
  * radial frequency f, with the NPS pooled over QA's 64 px ROIs in the water column (npsOf, 2nd-order
