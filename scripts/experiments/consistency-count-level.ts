@@ -1,6 +1,6 @@
 /**
  * Settings of the measurement-consistency step per count level, tried offline on IEC phantom
- * realisations (models/README.md, "PET: consistency per count level"). The network runs once per
+ * realisations (models/README.md, "PET: measurement consistency"). The network runs once per
  * realisation and dose with consistency off (`lowdose-pet` samples 1 DDIM step, so its output is
  * x̂₀; cached in .cache/eval/count-level/) and each setting is applied to x̂₀ with the shipped
  * `consistencyStep`, told the dose as `lowdose qa` tells it, then scored with `lesionStats` and QA's

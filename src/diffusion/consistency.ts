@@ -43,7 +43,7 @@
  *       (a normalised convolution), which moves the region's mean to the measurement's without
  *       taking in the measurement's texture.
  * The rest (1 to 3, 5) is the same. Measured and chosen in models/README.md ("PET: measurement
- * consistency at low counts").
+ * consistency"; `models/eval/consistency-pet-count-level.md`, `consistency-pet-average.md`).
  *
  * Edge-preserving smoothing of the estimate first (`bilateral`): before step 1, x̂₀ is replaced by
  * a bilateral filter of itself (spatial σ in pixels per axis, range σ = `rangeFactor` × x̂₀'s own
@@ -51,8 +51,8 @@
  * mean, so any units work). A 1-step x̂₀ of `lowdose-pet` is lumpy in uniform regions (its own
  * error, not the measurement's noise): the lumps stay in the background where the step leaves x̂₀
  * alone, and in a hot lesion they lift SUVmax. Flattening them before the step lowers the
- * background SD by a fifth at no cost in SUVmean (models/README.md, "PET: consistency per count
- * level"); the step then corrects means from the smoothed estimate.
+ * background SD by a fifth at no cost in SUVmean (models/README.md, "PET: measurement
+ * consistency"); the step then corrects means from the smoothed estimate.
  *
  * Measured-pixel average with the estimate as pilot (`pilot`): after step 4 (or 4'), z is replaced
  * by (1 − mix)·z + mix·P, where P is non-local means of the *measurement* y with the weights of
