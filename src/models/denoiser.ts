@@ -338,13 +338,7 @@ export class Denoiser {
       ...(this.lowBand ? [describeLowBand(this.lowBand)] : []),
       this.doseLevel > 0 ? `dose ${this.doseLevel}` : 'dose unknown',
       // Only when full-dose, so that a smooth run keeps the DerivationDescription it always had.
-      ...(texture.mode === 'full-dose'
-        ? [
-            texture.method === 'per-frequency'
-              ? `texture full-dose (share of the removed noise put back per frequency from the model's measured noise transfer, for dose ${texture.dose}${texture.doseFrom === 'model card' ? ' assumed' : ''})`
-              : `texture full-dose (w ${round(texture.weight!, 4)} of the removed noise put back, for dose ${texture.dose}${texture.doseFrom === 'model card' ? ' assumed' : ''})`,
-          ]
-        : []),
+      ...(texture.mode === 'full-dose' ? [describeTexture(texture)] : []),
     ].join(', ');
   }
 }
@@ -367,6 +361,15 @@ export function resolveUncertainty(card: ModelCard, samples: number, threshold?:
     throw new LowdoseError('E_USAGE', `model ${card.name} is calibrated for --samples ${known}, not ${samples}; leave --samples out for its default (${block.samples})`);
   }
   return { ...entry, threshold: threshold ?? block.threshold, units: block.units };
+}
+
+/** The DerivationDescription part of a full-dose texture: how much noise was put back, for which dose. */
+function describeTexture(texture: TextureReport): string {
+  const share =
+    texture.method === 'per-frequency'
+      ? "share of the removed noise put back per frequency from the model's measured noise transfer"
+      : `w ${round(texture.weight!, 4)} of the removed noise put back`;
+  return `texture full-dose (${share}, for dose ${texture.dose}${texture.doseFrom === 'model card' ? ' assumed' : ''})`;
 }
 
 /**
