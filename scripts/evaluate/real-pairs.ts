@@ -28,7 +28,7 @@ import type { DenoiseOptions } from '../../src/pipeline/types.js';
 import { findGroups, groupKey, loadGroup, PATIENT_ROLES, type PairGroup } from './real-pairs/data.js';
 import { FILTERS, tunedFilter } from './real-pairs/filters.js';
 import { FORMAT, keyOf, margins, renderMarkdown, roleOf, type GroupInfo, type MethodRow, type RealPairsResult } from './real-pairs/report.js';
-import { placeRois, scoreSlice, summarize, WINDOW_NAMES, WINDOWS, type PlacedRoi, type WindowName } from './real-pairs/score.js';
+import { placeRois, scoreSlice, scoringMasks, summarize, WINDOW_NAMES, WINDOW_REGIONS, WINDOWS, type PlacedRoi, type ScoringMasks, type WindowName } from './real-pairs/score.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SHIPPED_CARD = path.join(REPO, 'models', 'lowdose-ct.json');
@@ -108,6 +108,7 @@ log(`reading ${ids.length} patient/kernel groups from ${dataDir}`);
 const groups: PairGroup[] = [];
 for (const id of ids) groups.push(await loadGroup(dataDir, id));
 const rois: Record<string, PlacedRoi[][]> = Object.fromEntries(groups.map((g) => [groupKey(g), g.pairs.map((p) => placeRois(p.full, p.valid))]));
+const masks: Record<string, ScoringMasks[]> = Object.fromEntries(groups.map((g) => [groupKey(g), g.pairs.map((p) => scoringMasks(p.full, p.valid))]));
 
 const rows: MethodRow[] = [];
 const row = (id: string, kind: MethodRow['kind'], label: string): MethodRow & { tuning?: NonNullable<MethodRow['tuning']> } => {
@@ -119,10 +120,10 @@ const input = row('input', 'input', 'quarter-dose input');
 const reference = row('reference', 'reference', 'full dose (reference)');
 for (const g of groups) {
   const key = groupKey(g);
-  input.slices[key] = g.pairs.map((p, k) => scoreSlice(p.quarter.data, p.full, p.valid, rois[key]![k]!));
+  input.slices[key] = g.pairs.map((p, k) => scoreSlice(p.quarter.data, p.full, masks[key]![k]!, rois[key]![k]!));
   input.groups[key] = summarize(input.slices[key], rois[key]!);
   input.settings[key] = 'untouched';
-  reference.slices[key] = g.pairs.map((p, k) => scoreSlice(p.full.data, p.full, p.valid, rois[key]![k]!));
+  reference.slices[key] = g.pairs.map((p, k) => scoreSlice(p.full.data, p.full, masks[key]![k]!, rois[key]![k]!));
   reference.groups[key] = summarize(reference.slices[key], rois[key]!);
   reference.settings[key] = 'the full-dose slice itself';
 }
@@ -134,7 +135,7 @@ for (const spec of FILTERS) {
   for (const g of groups) {
     const key = groupKey(g);
     log(`${key}: ${spec.method}`);
-    const t = tunedFilter(g, rois[key]!, spec, cacheDir, log);
+    const t = tunedFilter(g, rois[key]!, masks[key]!, spec, cacheDir, log);
     if (t.cached) log(`  ${spec.method}: from the cache`);
     const summary = summarize(t.slices, rois[key]!);
     const at = (w: WindowName, value: number) => t.scores[w].find((s) => s.value === value)!;
@@ -166,7 +167,7 @@ for (const [k, m] of modelRows.entries()) {
         count++;
         outputs.push(result.denoised[0]!);
       }
-      r.slices[key] = g.pairs.map((p, i) => scoreSlice(outputs[i]!, p.full, p.valid, rois[key]![i]!));
+      r.slices[key] = g.pairs.map((p, i) => scoreSlice(outputs[i]!, p.full, masks[key]![i]!, rois[key]![i]!));
       r.groups[key] = summarize(r.slices[key], rois[key]!);
       r.settings[key] = denoiser.derivationDescription;
       log(`${key}: ${m.label}: ${WINDOW_NAMES.map((w) => `${r.groups[key]!.psnr[w].toFixed(2)} dB`).join(' / ')}`);
@@ -199,6 +200,7 @@ const result: RealPairsResult = {
   },
   split: Object.fromEntries(Object.entries(PATIENT_ROLES)),
   windows: Object.fromEntries(WINDOW_NAMES.map((w) => [w, WINDOWS[w]])) as RealPairsResult['windows'],
+  windowRegions: WINDOW_REGIONS,
   groups: groupInfos,
   methods: rows,
   margins: margins(rows, groupInfos),

@@ -34,7 +34,7 @@ import { addedNoise } from '../../src/metrics/added-noise.js';
 import { compareSlices } from '../../src/metrics/compare.js';
 import { MAYO_QUARTER_DOSE } from '../../src/simulate/index.js';
 import { findGroups, groupKey, loadGroup, type PairGroup } from '../evaluate/real-pairs/data.js';
-import { WINDOW_NAMES, WINDOWS, type WindowName } from '../evaluate/real-pairs/score.js';
+import { scoringMasks, WINDOW_NAMES, WINDOW_REGIONS, WINDOWS, type ScoringMasks, type WindowName } from '../evaluate/real-pairs/score.js';
 import { ROOT } from './figures.js';
 import { MAYO, round, varianceRatio } from './mayo-common.js';
 import { optionReader } from './cli-args.js';
@@ -61,10 +61,10 @@ function nlmWith(full: Image2D, factor: number): Image2D {
 type Scores = Record<WindowName, number>;
 const mean = (v: readonly number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 
-function ssimOf(output: Float32Array, reference: Image2D, valid: Uint8Array): Scores {
+function ssimOf(output: Float32Array, reference: Image2D, masks: ScoringMasks): Scores {
   const test = { ...reference, data: output };
   const out = {} as Scores;
-  for (const w of WINDOW_NAMES) out[w] = compareSlices(reference, test, WINDOWS[w], valid).ssim;
+  for (const w of WINDOW_NAMES) out[w] = compareSlices(reference, test, WINDOWS[w], masks[WINDOW_REGIONS[w]]).ssim;
   return out;
 }
 
@@ -72,7 +72,9 @@ function measureGroup(group: PairGroup) {
   const pairs = group.pairs;
   const extra = pairs.map((p) => p.quarter.data.map((v, k) => v - p.full.data[k]!));
   const spectralKappas = pairs.map((p) => varianceRatio(p.full, addedNoise(p.quarter, p.full)).kappa);
-  const real = pairs.map((p) => ssimOf(p.quarter.data, p.full, p.valid));
+  // The patient outline from the real full-dose slice, for the synthetic references too.
+  const masks = pairs.map((p) => scoringMasks(p.full, p.valid));
+  const real = pairs.map((p, i) => ssimOf(p.quarter.data, p.full, masks[i]!));
   const rows: Record<string, { input: Scores[]; truth: Scores[]; oracle: Scores[] }> = {};
   for (const [name, proxy] of Object.entries(TRUTH_PROXIES)) {
     const acc = { input: [] as Scores[], truth: [] as Scores[], oracle: [] as Scores[] };
@@ -93,9 +95,9 @@ function measureGroup(group: PairGroup) {
       }
       // Both extra-noise fields are zero outside the field; the mask is the pair's own.
       const ref: Image2D = { ...p.full, data: reference };
-      acc.input.push(ssimOf(input, ref, p.valid));
-      acc.truth.push(ssimOf(anatomy, ref, p.valid));
-      acc.oracle.push(ssimOf(oracle, ref, p.valid));
+      acc.input.push(ssimOf(input, ref, masks[i]!));
+      acc.truth.push(ssimOf(anatomy, ref, masks[i]!));
+      acc.oracle.push(ssimOf(oracle, ref, masks[i]!));
     });
     rows[name] = acc;
   }

@@ -17,7 +17,7 @@ import path from 'node:path';
 import type { Image2D } from '../../src/image.js';
 import { Denoiser } from '../../src/models/denoiser.js';
 import { findGroups, loadGroup } from '../evaluate/real-pairs/data.js';
-import { placeRois, scoreSlice, summarize, type PlacedRoi, type SliceScore } from '../evaluate/real-pairs/score.js';
+import { placeRois, scoreSlice, scoringMasks, summarize, type PlacedRoi, type SliceScore } from '../evaluate/real-pairs/score.js';
 import { CACHE, doseKey, readF32, readVolumeMeta, REPO } from './cache-files.js';
 
 const TEST = ['lungdx-a0001-chest-kernelB', 'lungdx-a0001-chest-kernelL', 'crlm-1006-abdomen'];
@@ -90,7 +90,7 @@ const result: Record<string, unknown> = {
   models: {},
 };
 const inputScores = new Map<string, SliceScore[]>();
-for (const c of all) inputScores.set(c.group, [...(inputScores.get(c.group) ?? []), scoreSlice(c.input, c.reference, c.valid, c.rois)]);
+for (const c of all) inputScores.set(c.group, [...(inputScores.get(c.group) ?? []), scoreSlice(c.input, c.reference, scoringMasks(c.reference, c.valid), c.rois)]);
 result['input'] = Object.fromEntries(groups.map((g) => [g, summarize(inputScores.get(g)!, all.filter((c) => c.group === g).map((c) => c.rois))]));
 
 for (const card of a.cards) {
@@ -104,7 +104,7 @@ for (const card of a.cards) {
       const t0 = performance.now();
       const out = await denoiser.denoise([{ index: c.index, image: c.input, doseLevel: c.dose }], { rows: c.reference.rows, columns: c.reference.columns, pixelSpacing: c.reference.pixelSpacing });
       ms.push(performance.now() - t0);
-      scores.set(c.group, [...(scores.get(c.group) ?? []), scoreSlice(out.denoised[0]!, c.reference, c.valid, c.rois)]);
+      scores.set(c.group, [...(scores.get(c.group) ?? []), scoreSlice(out.denoised[0]!, c.reference, scoringMasks(c.reference, c.valid), c.rois)]);
     }
     ms.sort((x, y) => x - y);
     perSteps[String(steps)] = {

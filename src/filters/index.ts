@@ -18,4 +18,4 @@ export { defaultSpatialSigmaMm, filterWidthWarning, MIN_NEIGHBOUR_WEIGHT } from 
 export type { FilterWidthWarning } from './width-warning.js';
 export type { FilterModality, NoiseLevel } from './noise.js';
 export { tuneBilateralRange, tuneGaussianSigma, tuneInRanges, tuneNlmH, tuneParameter } from './tune.js';
-export type { TunableParameter, TuningOptions, TuningPair, TuningResult, TuningScore } from './tune.js';
+export type { RegionWindow, TunableParameter, TuningOptions, TuningPair, TuningResult, TuningScore } from './tune.js';

@@ -17,6 +17,14 @@ export interface TuningPair {
   readonly reference: Image2D;
   /** Pixels the scores count (non-zero); default all. Leaves padding / out-of-field pixels out. */
   readonly valid?: ValidMask;
+  /** Named pixel sets a scoring window may count instead of `valid` (e.g. `patient`: the patient outline). */
+  readonly regions?: Readonly<Record<string, ValidMask>>;
+}
+
+/** A metric range scored in one of each pair's named `regions` rather than in its `valid` pixels. */
+export interface RegionWindow {
+  readonly range: IntensityRange;
+  readonly region: string;
 }
 
 export interface TuningOptions {
@@ -60,16 +68,19 @@ export function tuneParameter(
 /**
  * tuneParameter in several metric ranges at once (e.g. CT [-1000, 1000] HU and an abdomen window
  * [-160, 240]): each candidate filters every pair once and is scored in every range. One result
- * per range, in order; `options.range` is ignored.
+ * per range, in order; `options.range` is ignored. A range given as a `RegionWindow` counts the
+ * pixels of that region of each pair (which every pair must have) instead of its `valid` ones.
  */
 export function tuneInRanges(
   method: ClassicalMethod,
   parameter: TunableParameter,
   pairs: readonly TuningPair[],
   candidates: readonly number[],
-  ranges: readonly IntensityRange[],
+  windows: readonly (IntensityRange | RegionWindow)[],
   options: TuningOptions = {},
 ): TuningResult[] {
+  const ranges = windows.map((w) => ('region' in w ? w.range : w));
+  const regions = windows.map((w) => ('region' in w ? w.region : null));
   if (pairs.length === 0) throw new LowdoseError('E_USAGE', 'tuning needs at least one low-dose / reference pair');
   if (candidates.length === 0) throw new LowdoseError('E_USAGE', `no candidate values for ${parameter}`);
   if (ranges.length === 0) throw new LowdoseError('E_USAGE', 'tuning needs at least one metric range');
@@ -80,10 +91,16 @@ export function tuneInRanges(
     // Unlike the metrics report (which drops identical slices from its mean), an exact match is
     // the best a candidate can do, so +Infinity stays in the mean and wins.
     const sums = ranges.map(() => ({ psnr: 0, ssim: 0, rmse: 0 }));
-    for (const { lowDose, reference, valid } of pairs) {
+    for (const { lowDose, reference, valid, regions: pairRegions } of pairs) {
       const { data } = classicalDenoise(method, lowDose, { ...base, [parameter]: value });
       ranges.forEach((range, k) => {
-        const s = compareSlices(reference, { rows: lowDose.rows, columns: lowDose.columns, data }, range, valid);
+        const region = regions[k];
+        let counted = valid;
+        if (region !== null && region !== undefined) {
+          counted = pairRegions?.[region];
+          if (!counted) throw new LowdoseError('E_USAGE', `a tuning pair has no region "${region}"`);
+        }
+        const s = compareSlices(reference, { rows: lowDose.rows, columns: lowDose.columns, data }, range, counted);
         sums[k]!.psnr += s.psnr;
         sums[k]!.ssim += s.ssim;
         sums[k]!.rmse += s.rmse;

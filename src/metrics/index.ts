@@ -12,6 +12,8 @@ export { estimateNoise, SOFT_TISSUE_HU } from './noise-estimate.js';
 export type { NoiseEstimate, NoiseEstimateOptions } from './noise-estimate.js';
 export { noiseDifference, noisePowerSpectrum, tileRois } from './nps.js';
 export type { NpsOptions, NpsResult, RadialNps, RoiCorner } from './nps.js';
+export { largestComponent, patientOutline } from './patient-outline.js';
+export type { PatientOutlineOptions } from './patient-outline.js';
 export { paddingUnion } from './pixels.js';
 export type { Pixels, ValidMask } from './pixels.js';
 export { psnr } from './psnr.js';

@@ -7,6 +7,7 @@
  */
 import { MU_WATER_PET_PER_MM } from './attenuation.js';
 import { gaussianBlur } from './gaussian.js';
+import { borderConnectedFill } from '../util/border-connected.js';
 
 export interface BodyOutlineOptions {
   /** Threshold as a fraction of the 99th percentile of positive activity (default 0.02). */
@@ -30,34 +31,8 @@ export function bodyOutline(activity: Float32Array, rows: number, columns: numbe
 
 /** Everything not reachable from the border through background pixels is inside. */
 function fillHoles(mask: Uint8Array, rows: number, columns: number): Uint8Array {
-  const outside = new Uint8Array(mask.length);
-  const stack: number[] = [];
-  const push = (i: number) => {
-    if (mask[i] === 0 && outside[i] === 0) {
-      outside[i] = 1;
-      stack.push(i);
-    }
-  };
-  for (let j = 0; j < columns; j++) {
-    push(j);
-    push((rows - 1) * columns + j);
-  }
-  for (let i = 0; i < rows; i++) {
-    push(i * columns);
-    push(i * columns + columns - 1);
-  }
-  while (stack.length > 0) {
-    const p = stack.pop()!;
-    const r = Math.floor(p / columns);
-    const c = p - r * columns;
-    if (r > 0) push(p - columns);
-    if (r < rows - 1) push(p + columns);
-    if (c > 0) push(p - 1);
-    if (c < columns - 1) push(p + 1);
-  }
-  const filled = new Uint8Array(mask.length);
-  for (let i = 0; i < mask.length; i++) filled[i] = outside[i] ? 0 : 1;
-  return filled;
+  const outside = borderConnectedFill(rows, columns, (i) => mask[i] === 0).mask;
+  return Uint8Array.from(outside, (o) => (o ? 0 : 1));
 }
 
 /** Uniform water attenuation (per mm) inside the body outline of an activity image. */

@@ -4,7 +4,7 @@ import dicomParser from 'dicom-parser';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { findGroups, loadGroup, type PairGroup, type RealPair } from '../../scripts/evaluate/real-pairs/data.js';
 import { margins, renderMarkdown, type GroupInfo, type MethodRow, type RealPairsResult } from '../../scripts/evaluate/real-pairs/report.js';
-import { placeRois, scoreSlice, summarize, type SliceScore } from '../../scripts/evaluate/real-pairs/score.js';
+import { placeRois, scoreSlice, scoringMasks, summarize, type SliceScore } from '../../scripts/evaluate/real-pairs/score.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const DATA = path.resolve(REPO, '../shared/ldct-mayo');
@@ -48,7 +48,8 @@ describe.runIf(existsSync(DATA))('real quarter-dose pairs (ldct-mayo)', () => {
   it("scores the input's PSNR as a direct computation over the in-field pixels, and SSIM as scikit-image", () => {
     const q = rawHu(path.join(DATA, 'L192/D45f/quarter/000.IMA'));
     const f = rawHu(path.join(DATA, 'L192/D45f/full/000.IMA'));
-    const score = scoreSlice(pair.quarter.data, pair.full, pair.valid, []);
+    const masks = scoringMasks(pair.full, pair.valid);
+    const score = scoreSlice(pair.quarter.data, pair.full, masks, []);
     for (const [window, [lo, hi]] of [['hu', [-1000, 1000]], ['abdomen', [-160, 240]]] as const) {
       let sum = 0;
       let n = 0;
@@ -61,6 +62,17 @@ describe.runIf(existsSync(DATA))('real quarter-dose pairs (ldct-mayo)', () => {
       expect(n).toBe(512 * 512 - 257);
       expect(score.psnr[window]).toBeCloseTo(10 * Math.log10(((hi - lo) * (hi - lo)) / (sum / n)), 10);
     }
+    // The patient windows: the same PSNR over the patient outline's pixels only.
+    let sum = 0;
+    let n = 0;
+    for (let i = 0; i < q.length; i++) {
+      if (!masks.patient[i]) continue;
+      const d = Math.max(-1000, Math.min(1000, q[i]!)) - Math.max(-1000, Math.min(1000, f[i]!));
+      sum += d * d;
+      n++;
+    }
+    expect(score.psnr.huPatient).toBeCloseTo(10 * Math.log10((2000 * 2000) / (sum / n)), 10);
+    expect(score.psnr.huPatient).toBeLessThan(score.psnr.hu);
     // pydicom + scikit-image 0.19.3 (structural_similarity(full, quarter, gaussian_weights=True, sigma=1.5,
     // use_sample_covariance=False, data_range=R, full=True), map cropped by 5 px, mean at the mask);
     // the PSNR from the same script: 34.15989133476381 / 23.70393971927647 dB.
@@ -77,11 +89,29 @@ describe.runIf(existsSync(DATA))('real quarter-dose pairs (ldct-mayo)', () => {
       if (r.tissue === 'soft') expect(r.referenceMean).toBeGreaterThan(0);
       else expect(r.referenceMean).toBeLessThan(-50);
     }
-    const self = scoreSlice(pair.full.data, pair.full, pair.valid, rois);
+    const masks = scoringMasks(pair.full, pair.valid);
+    const self = scoreSlice(pair.full.data, pair.full, masks, rois);
     expect(self.roiBias.every((b) => Math.abs(b) < 1e-9)).toBe(true);
-    const input = scoreSlice(pair.quarter.data, pair.full, pair.valid, rois);
+    const input = scoreSlice(pair.quarter.data, pair.full, masks, rois);
     // Quarter dose is noisier than full dose in the same ROIs.
     expect(input.roiSd[0]!).toBeGreaterThan(self.roiSd[0]!);
+  });
+
+  it("outlines the patient as scipy does (smoothed > -500 HU, largest component, holes filled), inside the field", () => {
+    // pydicom + scipy: gaussian_filter(full HU, 2 mm / 0.703125 mm, mode='nearest', truncate=4) > -500,
+    // ndimage.label, the largest label, binary_fill_holes: 124,389 pixels, 33,386 of them below
+    // -500 HU (lungs and gas, filled).
+    const { patient } = scoringMasks(pair.full, pair.valid);
+    let inside = 0;
+    let filled = 0;
+    for (let i = 0; i < patient.length; i++) {
+      if (!patient[i]) continue;
+      inside++;
+      if (pair.full.data[i]! < -500) filled++;
+      expect(pair.valid[i]).toBe(1);
+    }
+    expect(Math.abs(inside - 124389)).toBeLessThanOrEqual(60);
+    expect(Math.abs(filled - 33386)).toBeLessThanOrEqual(60);
   });
 
   it('the committed table covers every patient and kernel folder, with the split in its header', () => {
@@ -103,8 +133,8 @@ describe.runIf(existsSync(DATA))('real quarter-dose pairs (ldct-mayo)', () => {
 
 describe('real-pair margins and targets', () => {
   const score = (psnr: number, ssim: number): SliceScore => ({
-    psnr: { hu: psnr, abdomen: psnr - 12 },
-    ssim: { hu: ssim, abdomen: ssim - 0.1 },
+    psnr: { hu: psnr, abdomen: psnr - 12, huPatient: psnr - 3, abdomenPatient: psnr - 13 },
+    ssim: { hu: ssim, abdomen: ssim - 0.1, huPatient: ssim - 0.02, abdomenPatient: ssim - 0.12 },
     noiseEstimate: 10,
     roiSd: [10],
     roiBias: [0],

@@ -77,4 +77,22 @@ describe('tuners', () => {
     expect(() => tuneInRanges('gaussian', 'sigmaMm', pairs, [1], [], { params })).toThrow(/metric range/);
     expect(() => tuneParameter('gaussian', 'sigmaMm', [], [1], { params: { modality: 'PT' } })).toThrow(/at least one/);
   });
+
+  it('tuneInRanges scores a region window on that region of each pair, as if it were the valid mask', () => {
+    const size = 48;
+    const truth = piecewisePhantom(size);
+    const valid = new Uint8Array(size * size).fill(1);
+    const centre = Uint8Array.from({ length: size * size }, (_, i) => (Math.hypot((i % size) - 24, Math.floor(i / size) - 24) < 16 ? 1 : 0));
+    const noisy = (k: number) => image(size, size, addNoise(truth, 30, 70 + k), [0.8, 0.8]);
+    const reference = image(size, size, truth, [0.8, 0.8]);
+    const params = { modality: 'CT' as const, noiseStd: 30 };
+    const withRegion: TuningPair[] = [0, 1].map((k) => ({ lowDose: noisy(k), reference, valid, regions: { patient: centre } }));
+    const asValid: TuningPair[] = [0, 1].map((k) => ({ lowDose: noisy(k), reference, valid: centre }));
+    const [field, inRegion] = tuneInRanges('gaussian', 'sigmaMm', withRegion, [0.5, 1, 2], [[-1000, 1000], { range: [-1000, 1000], region: 'patient' }], { params });
+    const [expected] = tuneInRanges('gaussian', 'sigmaMm', asValid, [0.5, 1, 2], [[-1000, 1000]], { params });
+    expect(inRegion!.range).toEqual([-1000, 1000]);
+    expect(inRegion!.scores).toEqual(expected!.scores);
+    expect(field!.scores[0]!.psnr).not.toBeCloseTo(inRegion!.scores[0]!.psnr, 3);
+    expect(() => tuneInRanges('gaussian', 'sigmaMm', asValid, [1], [{ range: [-1000, 1000], region: 'patient' }], { params })).toThrow(/no region "patient"/);
+  });
 });

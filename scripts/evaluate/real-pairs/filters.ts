@@ -24,7 +24,7 @@ import { classicalDenoise, type ClassicalMethod } from '../../../src/filters/den
 import { estimateSeriesNoise } from '../../../src/filters/noise.js';
 import { tuneInRanges, type TunableParameter, type TuningPair, type TuningScore } from '../../../src/filters/tune.js';
 import type { PairGroup } from './data.js';
-import { scoreSlice, WINDOW_NAMES, WINDOWS, type PlacedRoi, type SliceScore, type WindowName } from './score.js';
+import { scoreSlice, WINDOW_NAMES, WINDOW_REGIONS, WINDOWS, type PlacedRoi, type ScoringMasks, type SliceScore, type WindowName } from './score.js';
 
 export interface FilterSpec {
   readonly method: ClassicalMethod;
@@ -87,7 +87,7 @@ function codeHash(): string {
 
 function groupHash(group: PairGroup, rois: readonly (readonly PlacedRoi[])[], spec: FilterSpec): string {
   const h = createHash('sha256');
-  h.update(JSON.stringify({ CACHE_VERSION, method: spec.method, parameter: spec.parameter, grid: spec.grid, windows: WINDOWS, MAX_EXTENSIONS, EXTENSION_FACTOR, rois }));
+  h.update(JSON.stringify({ CACHE_VERSION, method: spec.method, parameter: spec.parameter, grid: spec.grid, windows: WINDOWS, regions: WINDOW_REGIONS, MAX_EXTENSIONS, EXTENSION_FACTOR, rois }));
   h.update(codeHash());
   for (const p of group.pairs) {
     h.update(new Uint8Array(p.quarter.data.buffer, p.quarter.data.byteOffset, p.quarter.data.byteLength));
@@ -102,6 +102,7 @@ function groupHash(group: PairGroup, rois: readonly (readonly PlacedRoi[])[], sp
 export function tunedFilter(
   group: PairGroup,
   rois: readonly (readonly PlacedRoi[])[],
+  masks: readonly ScoringMasks[],
   spec: FilterSpec,
   cacheDir: string | null,
   log: (m: string) => void,
@@ -111,8 +112,8 @@ export function tunedFilter(
   const t0 = performance.now();
   const noiseStd = estimateSeriesNoise(group.pairs.map((p) => p.quarter), 'CT');
   const params = { modality: 'CT' as const, noiseStd };
-  const pairs: TuningPair[] = group.pairs.map((p) => ({ lowDose: p.quarter, reference: p.full, valid: p.valid }));
-  const ranges = WINDOW_NAMES.map((w) => WINDOWS[w]);
+  const pairs: TuningPair[] = group.pairs.map((p, k) => ({ lowDose: p.quarter, reference: p.full, valid: masks[k]!.field, regions: { patient: masks[k]!.patient } }));
+  const ranges = WINDOW_NAMES.map((w) => (WINDOW_REGIONS[w] === 'patient' ? { range: WINDOWS[w], region: 'patient' } : WINDOWS[w]));
   const scores = Object.fromEntries(WINDOW_NAMES.map((w) => [w, [] as TuningScore[]])) as Record<WindowName, TuningScore[]>;
   const run = (values: number[]) => {
     const results = tuneInRanges(spec.method, spec.parameter, pairs, values, ranges, { params });
@@ -155,7 +156,7 @@ export function tunedFilter(
   }
   const slices = group.pairs.map((p, k) => {
     const out = classicalDenoise(spec.method, p.quarter, { ...params, [spec.parameter]: bestPsnr.hu }).data;
-    return scoreSlice(out, p.full, p.valid, rois[k]!);
+    return scoreSlice(out, p.full, masks[k]!, rois[k]!);
   });
   const result: TunedFilter = { method: spec.method, parameter: spec.parameter, noiseStd, scores, bestPsnr, bestSsim, slices };
   log(`  ${spec.method}: ${scores.hu.length} settings tuned in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
