@@ -61,13 +61,12 @@ import type { Image2D } from '../../src/image.js';
 import { gaussianSmooth } from '../../src/filters/gaussian.js';
 import { DEFAULT_PADDING_FILL, fillPadding } from '../../src/padding.js';
 import { pairSlices } from '../../src/metrics/slice-pairing.js';
-import { CT_PADDING_BELOW_HU, insertCtNoise, simulateCtFromTruth } from '../../src/simulate/ct.js';
+import { CT_PADDING_BELOW_HU, insertCtNoise } from '../../src/simulate/ct.js';
 import { estimateVolumeCtI0 } from '../../src/simulate/calibrate.js';
 import { sliceOf } from '../../src/image.js';
 import { ctKernelOf, readNiftiVolume } from '../train/nifti-volume.js';
-import { KERNEL_PRESETS, type FilterWindow, type KernelPreset } from '../../src/simulate/filters.js';
+import { KERNEL_PRESETS, type KernelPreset } from '../../src/simulate/filters.js';
 import { convertCtKernel } from '../../src/simulate/kernel-conversion.js';
-import { simulatePet } from '../../src/simulate/pet.js';
 import {
   boxMean,
   removedNoiseVariance,
@@ -81,6 +80,7 @@ import { estimateSeriesNoise } from '../../src/filters/index.js';
 import { sampleSlices } from '../../src/pipeline/slice-denoiser.js';
 import { runSimulate } from '../../src/pipeline/simulate.js';
 import { consistencyInPixels, usesLowCount } from '../../src/diffusion/consistency.js';
+import { noiseFreeScan } from './noise-free-scan.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(here, '../..');
@@ -294,35 +294,6 @@ function baseDataSets(): BaseDataSet[] {
   return sets;
 }
 
-/** The noise-free scan of a truth slice, with the fixture's kernel (CT) or reconstruction (PET). */
-function noiseFreeScan(truth: Image2D, unitsScale: number, simulation: Record<string, unknown>, sliceIndex: number): Float32Array {
-  if (modality === 'CT') {
-    const [window, , cutoff] = String(simulation['kernel']).split(' ');
-    const result = simulateCtFromTruth(truth, {
-      dose: 1,
-      // 1e8 times the fixtures' photons: 1e-4 of their noise SD.
-      i0: Number(simulation['i0'] ?? 1e5) * 1e8,
-      electronicNoise: 0,
-      kernel: { window: window as FilterWindow, cutoff: Number(cutoff) },
-      seed: 0,
-      sliceIndex,
-      fullDose: false,
-    });
-    return result.lowDose.data;
-  }
-  // PET: the simulator works in Bq/ml; 1e8 times the counts.
-  const activity = { ...truth, data: truth.data.map((v) => v / unitsScale) };
-  const result = simulatePet(activity, {
-    countsFraction: 1,
-    frameDurationS: Number(simulation['frameDurationS'] ?? 180) * 1e8,
-    sliceThicknessMm: Number(simulation['sliceThicknessMm'] ?? 3),
-    postFilterFwhmMm: Number(simulation['postFilterFwhmMm'] ?? 4),
-    seed: 0,
-    sliceIndex,
-  });
-  return result.lowDose.data.map((v) => v * unitsScale);
-}
-
 /**
  * var(Q − F) / var(F) of a low / full-dose pair, measured: quantum noise alone would make it
  * 1/d − 1 (3 at a quarter of the photons); electronic noise and the vendor's insertion make it
@@ -443,7 +414,7 @@ async function slicePairs(set: DataSet): Promise<{ pairs: SlicePair[]; units: st
   return {
     units: reference.units,
     pairs: read.map(({ index, low, full, r }) => {
-      const ref = set.kind === 'noise-free-scan' ? noiseFreeScan(full, reference.slices[r]!.unitsScale, set.simulation!, r) : full.data;
+      const ref = set.kind === 'noise-free-scan' ? noiseFreeScan(modality, full, reference.slices[r]!.unitsScale, set.simulation!, r) : full.data;
       return { index, low, reference: ref, refVar: set.kind === 'noisy' ? referenceNoiseVariance(low, ref, ratio!) : new Float32Array(ref.length) };
     }),
   };
