@@ -13,6 +13,7 @@
  *   npx tsx scripts/experiments/consistency-count-level.ts --realisations 0-4 --size 75 --main   # 4.67 mm pixels
  *   npx tsx scripts/experiments/consistency-count-level.ts --realisations 0-4,20-39 --set average   # averaging scale, region fits
  *   npx tsx scripts/experiments/consistency-count-level.ts --realisations 5-19 --set average-chosen   # its choice on test
+ *   npx tsx scripts/experiments/consistency-count-level.ts --realisations 0-4,20-39 --set low-count-threshold   # the region mean's own k
  *
  * Realisation k is the committed fixture (k = 0) or .cache/eval/consistency/fixtures-iec-<100+k>
  * (`npx tsx scripts/make-fixtures.ts iec --seed <100+k> --out <that dir>`). With `--size N` the
@@ -133,6 +134,19 @@ const AVERAGE_CHOSEN: Record<string, ConsistencySettings> = {
   '+ lowCount 7 / 4 mm x5': lowWith(7, 4, 5),
 };
 /**
+ * `--set low-count-threshold`: the card's region mean with its own detection threshold
+ * (`lowCount.threshold`; absent, the band step's k 0.85 also decides what the region mean corrects),
+ * at the card's 7 mm averaging and at 6 and 8 mm: whether detecting fainter disagreements at low
+ * counts takes the lesions' SUVmean back (it does not: the detected region then takes in background,
+ * whose residual dilutes the lesion's average), or a stricter k that keeps the region to the lesion.
+ */
+const LOW_COUNT_THRESHOLD: Record<string, ConsistencySettings> = { [`card now: ${describeConsistency(cardNow)}`]: cardNow };
+for (const averageMm of [6, 7, 8]) {
+  for (const threshold of averageMm === 6 ? [1, 1.2, 1.5, 2] : [0.7, 0.55, 0.4, 0.25, 0, 1, 1.2, 1.5, 2]) {
+    LOW_COUNT_THRESHOLD[`+ lowCount ${averageMm} / 4 mm x5, k ${threshold}`] = { ...shippedNow, lowCount: { ...low(BELOW, averageMm, 4, 5), threshold } };
+  }
+}
+/**
  * `--set pilot`: the card's setting, then the measured-pixel average weighted by the estimate's
  * patches (`pilot`, src/diffusion/consistency.ts) over patch, search window, h and mix;
  * models/eval/consistency-pet-pilot.md.
@@ -168,6 +182,8 @@ const SETTINGS: Record<string, ConsistencySettings> =
         ? AVERAGE_CHOSEN
       : SET === 'pilot'
         ? PILOT
+      : SET === 'low-count-threshold'
+        ? LOW_COUNT_THRESHOLD
       : {
           'default (4.5 mm, k 1)': shipped,
           'lowCount 6 / 6 mm x3 (README candidate)': { ...shipped, lowCount: low(0.16, 6, 6, 3) },

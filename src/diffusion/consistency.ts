@@ -144,6 +144,12 @@ export interface LowCountConfig {
   readonly interiorSigmaColumns: number;
   /** Correction passes, each from the residual left by the one before (1..100). */
   readonly passes: number;
+  /**
+   * k of the detection gain at these doses (absent: the step's `threshold`). At low counts k σ is
+   * large in activity units, so a faint lesion the network flattened can stay below it and keep
+   * its loss; a lower k here detects it, at the price of more background taken for disagreement.
+   */
+  readonly threshold?: number;
 }
 
 export const DEFAULT_CONSISTENCY_ITERATIONS = 8;
@@ -177,6 +183,7 @@ export function checkConsistencyConfig(config: ConsistencyConfig): void {
       throw bad(`lowCount interior sigma must be >= 0, got ${low.interiorSigmaRows} x ${low.interiorSigmaColumns} px`);
     }
     if (!Number.isInteger(low.passes) || low.passes < 1 || low.passes > 100) throw bad(`lowCount.passes must be an integer in 1..100, got ${low.passes}`);
+    if (low.threshold !== undefined && !(low.threshold >= 0 && Number.isFinite(low.threshold))) throw bad(`lowCount.threshold must be >= 0, got ${low.threshold}`);
   }
   const bi = config.bilateral;
   if (bi) {
@@ -233,12 +240,13 @@ export function consistencyStep(
   const start = config.bilateral ? smoothEstimate(estimate, rows, columns, config.bilateral) : estimate;
   const residual = new Float32Array(n);
   for (let i = 0; i < n; i++) residual[i] = measurement[i]! - start[i]!;
-  const gain = detectionGain(low(residual), low(start), config.threshold);
+  const lowCount = config.lowCount && usesLowCount(config, doseLevel) ? config.lowCount : undefined;
+  const gain = detectionGain(low(residual), low(start), lowCount?.threshold ?? config.threshold);
   const smoothGain = low(gain);
 
   const z = Float32Array.from(start);
-  if (config.lowCount && usesLowCount(config, doseLevel)) {
-    regionMeanCorrection(z, measurement, smoothGain, rows, columns, config.lowCount);
+  if (lowCount) {
+    regionMeanCorrection(z, measurement, smoothGain, rows, columns, lowCount);
   } else {
     const iterations = config.iterations ?? DEFAULT_CONSISTENCY_ITERATIONS;
     for (let it = 0; it < iterations; it++) {
@@ -465,6 +473,8 @@ export interface LowCountSettings {
   readonly averageMm: number;
   readonly interiorMm: number;
   readonly passes: number;
+  /** k at these doses (absent: the step's threshold). */
+  readonly threshold?: number;
 }
 
 /** The card field: a strength alone (scale and threshold at their defaults) or the full object. */
@@ -530,6 +540,7 @@ export function consistencyInPixels(settings: ConsistencySettings, pixelSpacing:
             interiorSigmaRows: settings.lowCount.interiorMm / dy,
             interiorSigmaColumns: settings.lowCount.interiorMm / dx,
             passes: settings.lowCount.passes,
+            ...(settings.lowCount.threshold !== undefined ? { threshold: settings.lowCount.threshold } : {}),
           },
         }
       : {}),
@@ -561,7 +572,9 @@ function pilotInPixels(pilot: PilotSettings, mm: number): PilotConfig {
 export function describeConsistency(settings: ConsistencySettings | null): string {
   if (!settings) return 'consistency off';
   const low = settings.lowCount;
-  const lowText = low ? `; below dose ${low.belowDose}: region mean ${low.averageMm} mm x ${low.passes}, interior ${low.interiorMm} mm` : '';
+  const lowText = low
+    ? `; below dose ${low.belowDose}: region mean ${low.averageMm} mm x ${low.passes}, interior ${low.interiorMm} mm${low.threshold !== undefined ? `, ${low.threshold} sd` : ''}`
+    : '';
   const bi = settings.bilateral;
   const biText = bi ? `; estimate smoothed first: bilateral ${bi.spatialMm} mm, range ${bi.rangeFactor} x its noise SD` : '';
   const pi = settings.pilot;

@@ -329,12 +329,13 @@ function consistency(p: Problems, v: Json): void {
     return;
   }
   for (const key of Object.keys(low)) {
-    if (!['belowDose', 'averageMm', 'interiorMm', 'passes'].includes(key)) p.add(`${field}.lowCount.${key}`, 'unknown field (known: belowDose, averageMm, interiorMm, passes)');
+    if (!['belowDose', 'averageMm', 'interiorMm', 'passes', 'threshold'].includes(key)) p.add(`${field}.lowCount.${key}`, 'unknown field (known: belowDose, averageMm, interiorMm, passes, threshold)');
   }
   num(p, low, 'belowDose', `${field}.lowCount.belowDose`, (x) => x > 0 && x <= 1, 'a dose fraction in (0, 1]');
   num(p, low, 'averageMm', `${field}.lowCount.averageMm`, (x) => x > 0 && x <= 100, 'a number of mm in (0, 100]');
   num(p, low, 'interiorMm', `${field}.lowCount.interiorMm`, (x) => x >= 0 && x <= 100, 'a number of mm in [0, 100]');
   num(p, low, 'passes', `${field}.lowCount.passes`, (x) => Number.isInteger(x) && x >= 1 && x <= 100, 'an integer in 1..100');
+  num(p, low, 'threshold', `${field}.lowCount.threshold`, (x) => x >= 0 && x <= 100, 'a number in [0, 100]', true);
 }
 
 /** `texture.transfer`: { measuredOn, command, cyclesPerPixel: [...], doses: [...], kept: [[...], ...] }. */

@@ -246,6 +246,27 @@ describe('the low-count step (lowCount: region mean, below a declared dose)', ()
     expect(backgroundSd(low)).toBeLessThanOrEqual(backgroundSd(band));
   });
 
+  it("lowCount.threshold sets the detection's k at low counts only; absent, the band step's k decides", () => {
+    const same = consistencyStep(shrunk, measurement, N, N, { ...config, lowCount: { ...lowCount, threshold: config.threshold } }, undefined, 0.1);
+    expect(same).toEqual(consistencyStep(shrunk, measurement, N, N, withLow, undefined, 0.1));
+    // Nothing reaches a k of 100 noise SDs: the region mean then leaves the estimate as it is.
+    const none = consistencyStep(shrunk, measurement, N, N, { ...config, lowCount: { ...lowCount, threshold: 100 } }, undefined, 0.1);
+    expect(none).toEqual(shrunk);
+    // A lower k detects more of the lost disc than the band step's k: more of its mean comes back.
+    const bias = (image: Float32Array) => Math.abs(regionMean(image, true) / regionMean(truth, true) - 1);
+    const lower = consistencyStep(shrunk, measurement, N, N, { ...config, lowCount: { ...lowCount, threshold: 0 } }, undefined, 0.1);
+    expect(bias(lower)).toBeLessThan(bias(consistencyStep(shrunk, measurement, N, N, withLow, undefined, 0.1)));
+    // At 25 % the band step runs with its own k, whatever lowCount.threshold says.
+    const band = consistencyStep(shrunk, measurement, N, N, config, undefined, 0.25);
+    expect(consistencyStep(shrunk, measurement, N, N, { ...config, lowCount: { ...lowCount, threshold: 0 } }, undefined, 0.25)).toEqual(band);
+    const x = new Float32Array(16);
+    expect(() => consistencyStep(x, x, 4, 4, { ...config, lowCount: { ...lowCount, threshold: -1 } }, undefined, 0.1)).toThrow(/lowCount.threshold/);
+    const card = { strength: 1, scaleMm: 4.5, threshold: 0.85, lowCount: { belowDose: 0.16, averageMm: 6, interiorMm: 6, passes: 3, threshold: 0.4 } };
+    const settings = resolveConsistency(card)!;
+    expect(consistencyInPixels(settings, [3, 2]).lowCount?.threshold).toBe(0.4);
+    expect(describeConsistency(settings)).toBe('consistency 1 (4.5 mm, 0.85 sd; below dose 0.16: region mean 6 mm x 3, interior 6 mm, 0.4 sd)');
+  });
+
   it('rejects low-count settings out of range with E_USAGE', () => {
     const x = new Float32Array(16);
     expect(() => consistencyStep(x, x, 4, 4, { ...config, lowCount: { ...lowCount, belowDose: 0 } })).toThrow(/belowDose/);

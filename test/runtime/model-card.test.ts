@@ -108,7 +108,7 @@ describe('model cards', () => {
     }
   });
 
-  it('sampler.consistency.lowCount is { belowDose, averageMm, interiorMm, passes }, each wrong field named', () => {
+  it('sampler.consistency.lowCount is { belowDose, averageMm, interiorMm, passes, threshold? }, each wrong field named', () => {
     const withLowCount = (lowCount: unknown) => {
       const card = structuredClone(perPixelCard) as Record<string, any>;
       card.sampler.consistency = { strength: 1, scaleMm: 4.5, threshold: 1, lowCount };
@@ -116,13 +116,14 @@ describe('model cards', () => {
     };
     const good = { belowDose: 0.16, averageMm: 6, interiorMm: 6, passes: 3 };
     expect(parseModelCard(withLowCount(good), 'c.json').sampler.consistency).toEqual({ strength: 1, scaleMm: 4.5, threshold: 1, lowCount: good });
+    expect(parseModelCard(withLowCount({ ...good, threshold: 0.4 }), 'c.json').sampler.consistency).toEqual({ strength: 1, scaleMm: 4.5, threshold: 1, lowCount: { ...good, threshold: 0.4 } });
     expect(() => parseModelCard(withLowCount(0.16), 'c.json')).toThrow(/sampler\.consistency\.lowCount: expected \{ "belowDose"/);
     try {
-      parseModelCard(withLowCount({ belowDose: 0, averageMm: -1, interiorMm: 101, passes: 0, mode: 'x' }), 'c.json');
+      parseModelCard(withLowCount({ belowDose: 0, averageMm: -1, interiorMm: 101, passes: 0, threshold: -1, mode: 'x' }), 'c.json');
       throw new Error('accepted');
     } catch (error) {
       const message = (error as Error).message;
-      for (const field of ['belowDose', 'averageMm', 'interiorMm', 'passes', 'mode: unknown field']) expect(message).toContain(`sampler.consistency.lowCount.${field}`);
+      for (const field of ['belowDose', 'averageMm', 'interiorMm', 'passes', 'threshold', 'mode: unknown field']) expect(message).toContain(`sampler.consistency.lowCount.${field}`);
     }
   });
 
