@@ -13,8 +13,9 @@
  * noise from R − 1 realisations (the `half` column: the same with half of them, to see the trend).
  * Beside it, two maps computable from one realisation, scored on each realisation and averaged:
  * the ensemble spread (the card's σ ranks patches as its std² does: a per-series term does not
- * reorder them) and the noise the model removed in the patch, mean((in − out)²), a local noise
- * level.
+ * reorder them), the noise the model removed in the patch, mean((in − out)²), a local noise
+ * level, and the output's edge energy in the patch, mean(|∇out|²) (central differences, HU per
+ * pixel): where the error follows structure (insert edges, anatomy), not the noise level.
  *
  *   npx tsx scripts/uncertainty/oracle-ranking.ts [--phantoms water,acr,body] [--realisations 8] [--threads 1] [--out <file.json>]
  */
@@ -54,6 +55,20 @@ async function oneSeries(dir: string): Promise<Series> {
 
 const mean = (v: readonly number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 
+/** |∇x|² by central differences (one-sided at the border), per pixel. */
+function gradientEnergy(x: Float32Array, rows: number, columns: number): Float32Array {
+  const out = new Float32Array(rows * columns);
+  for (let y = 0; y < rows; y++) {
+    for (let c = 0; c < columns; c++) {
+      const i = y * columns + c;
+      const gx = (x[y * columns + Math.min(columns - 1, c + 1)]! - x[y * columns + Math.max(0, c - 1)]!) / (c > 0 && c < columns - 1 ? 2 : 1);
+      const gy = (x[Math.min(rows - 1, y + 1) * columns + c]! - x[Math.max(0, y - 1) * columns + c]!) / (y > 0 && y < rows - 1 ? 2 : 1);
+      out[i] = gx * gx + gy * gy;
+    }
+  }
+  return out;
+}
+
 /** Mean Spearman over realisations of (leave-one-out mean of the others' patch e², this one's). */
 function oracleSpearman(e2: readonly number[][], use: number): { mean: number; min: number } {
   const rhos = e2.map((own, r) => {
@@ -83,6 +98,7 @@ try {
       const rms: number[] = [];
       const spreadRho: number[] = [];
       const removedRho: number[] = [];
+      const edgeRho: number[] = [];
       for (let r = 0; r < R; r++) {
         // Realisation 0 is the committed fixture's own seed; the others are new draws.
         const seed = r === 0 ? baseSeed : 50_000 + 100 * baseSeed + r;
@@ -92,6 +108,7 @@ try {
         const patches: number[] = [];
         const spreadPatches: number[] = [];
         const removedPatches: number[] = [];
+        const edgePatches: number[] = [];
         let sum = 0;
         let count = 0;
         for (const [t, i] of pairSlices(truth, input).pairs) {
@@ -107,10 +124,12 @@ try {
           const err2 = Float32Array.from(output, (v, p) => (v - reference[p]!) ** 2);
           const std2 = Float32Array.from(output, (m, p) => mean(members.map((x) => (x[p]! - m) ** 2)));
           const removed2 = Float32Array.from(output, (v, p) => (filled[p]! - v) ** 2);
-          for (const patch of tissuePatchMeans([err2, std2, removed2], reference, rows, columns, PATCH, 'HU', low.padding ?? null)) {
+          const edge2 = gradientEnergy(output, rows, columns);
+          for (const patch of tissuePatchMeans([err2, std2, removed2, edge2], reference, rows, columns, PATCH, 'HU', low.padding ?? null)) {
             patches.push(patch.means[0]!);
             spreadPatches.push(patch.means[1]!);
             removedPatches.push(patch.means[2]!);
+            edgePatches.push(patch.means[3]!);
             sum += patch.means[0]! * patch.pixels;
             count += patch.pixels;
           }
@@ -119,6 +138,7 @@ try {
         rms.push(Math.sqrt(sum / count));
         spreadRho.push(spearman(spreadPatches, patches));
         removedRho.push(spearman(removedPatches, patches));
+        edgeRho.push(spearman(edgePatches, patches));
         rmSync(outDir, { recursive: true, force: true });
       }
       if (new Set(e2.map((p) => p.length)).size !== 1) throw new Error(`${phantom} ${dose}: realisations have different tissue patches`);
@@ -139,6 +159,7 @@ try {
         oracleSpearmanHalf: Number(half.mean.toFixed(3)),
         spreadSpearman: Number(mean(spreadRho).toFixed(3)),
         removedNoiseSpearman: Number(mean(removedRho).toFixed(3)),
+        edgeSpearman: Number(mean(edgeRho).toFixed(3)),
       };
       console.error(JSON.stringify(row));
       results.push(row);
