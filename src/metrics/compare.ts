@@ -32,6 +32,8 @@ export interface SlicePair {
   readonly index: number;
   readonly reference: Pixels;
   readonly test: Pixels;
+  /** Which pixels count (`compareSlices`' `valid`); absent: every pixel that is not padding. */
+  readonly valid?: ValidMask;
 }
 
 /**
@@ -71,8 +73,9 @@ export class SeriesComparison {
     this.range = range;
   }
 
-  add(index: number, reference: Pixels, test: Pixels): SliceScores {
-    const { psnr, ssim, rmse } = compareSlices(reference, test, this.range);
+  /** `valid` as for `compareSlices`: absent, every pixel that is not padding counts. */
+  add(index: number, reference: Pixels, test: Pixels, valid?: ValidMask): SliceScores {
+    const { psnr, ssim, rmse } = compareSlices(reference, test, this.range, valid);
     const scores: SliceScores = { index, psnr: Number.isFinite(psnr) ? psnr : null, ssim, rmse };
     this.scores.push(scores);
     return scores;
@@ -95,7 +98,7 @@ export class SeriesComparison {
 
 export function compareSeries(pairs: Iterable<SlicePair>, range: IntensityRange): SeriesScores {
   const comparison = new SeriesComparison(range);
-  for (const pair of pairs) comparison.add(pair.index, pair.reference, pair.test);
+  for (const pair of pairs) comparison.add(pair.index, pair.reference, pair.test, pair.valid);
   return comparison.result();
 }
 

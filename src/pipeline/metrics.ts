@@ -3,6 +3,8 @@
  * reference and a test series (docs/contract.md). Slices are matched by
  * ImagePositionPatient, else by order (src/metrics/slice-pairing.ts). With lesions (`--lesions`),
  * also SUVmean / SUVmax / SUVpeak per lesion in both series and their ratio (src/metrics/lesions.ts).
+ * With `region: 'patient'`, PSNR / SSIM / RMSE count only the pixels inside the patient outline of
+ * each reference slice (docs/metrics.md, "Inside the patient").
  */
 import { LowdoseError, toLowdoseError } from '../errors.js';
 import type { Image2D } from '../image.js';
@@ -11,14 +13,27 @@ import { EXIT_FAILED, EXIT_OK } from '../exit-codes.js';
 import { SeriesComparison, type SeriesScores } from '../metrics/compare.js';
 import { distanceFromSlice, lesionReach, lesionStats, type Lesion, type LesionStats, type PlacedImage } from '../metrics/lesions.js';
 import { CT_RANGE, type IntensityRange } from '../metrics/range.js';
+import { patientOutline } from '../metrics/patient-outline.js';
 import { pairSlices } from '../metrics/slice-pairing.js';
 import { paddingUnion } from '../metrics/pixels.js';
 import { resolveSfrcOptions, sfrcSlice, type SfrcOptions } from '../metrics/sfrc.js';
+import { bodyOutline } from '../simulate/mu-map.js';
 import { HallucinationRecorder, type HallucinationSummary } from './hallucination.js';
+
+/**
+ * Which pixels PSNR / SSIM / RMSE count. `field`: every pixel of the scanned field (not padding,
+ * not outside the reconstruction circle). `patient`: those of them inside the patient outline of
+ * the reference slice, so that the air around the body (a third to a half of an abdomen CT field,
+ * where every method scores near perfect) does not dilute differences in the body.
+ */
+export type MetricsRegion = 'field' | 'patient';
+export const METRICS_REGIONS: readonly MetricsRegion[] = ['field', 'patient'];
 
 export interface MetricsOptions {
   readonly reference: string;
   readonly test: string;
+  /** Default `field`. */
+  readonly region?: MetricsRegion;
   /** Default: CT [-1000, 1000] HU, PET [0, max of the reference series]. */
   readonly range?: IntensityRange;
   /** Spheres in patient mm (`--lesions`): adds `lesions` to the result. */
@@ -30,6 +45,8 @@ export interface MetricsOptions {
 
 /** The CONTRACT shape plus what was compared and how. */
 export interface MetricsResult extends SeriesScores {
+  /** The pixels PSNR / SSIM / RMSE counted (`MetricsRegion`). */
+  readonly region: MetricsRegion;
   readonly units: string;
   readonly matchedBy: 'position' | 'order';
   readonly reference: { readonly seriesInstanceUid: string; readonly slices: number };
@@ -71,6 +88,10 @@ export async function runMetrics(options: MetricsOptions): Promise<{ result: Met
   const reference = await singleSeries(options.reference, '--reference', errors);
   const test = await singleSeries(options.test, '--test', errors);
   checkComparable(reference, test);
+  const region = options.region ?? 'field';
+  if (region === 'patient' && reference.modality !== 'CT' && reference.modality !== 'PT') {
+    throw new LowdoseError('E_USAGE', `--region patient needs CT or PET; the reference is ${reference.modality || 'of unknown modality'}`);
+  }
   const pairing = pairSlices(reference, test);
   for (const [r, t] of pairing.pairs) {
     if (t < 0) progress(`reference slice ${r} has no test slice at its position; skipped`);
@@ -92,6 +113,7 @@ export async function runMetrics(options: MetricsOptions): Promise<{ result: Met
           })
         : null;
     let failed = 0;
+    let outside = 0;
     for (const [n, [r, t]] of pairs.entries()) {
       if (n > 0 && n % 20 === 0) progress(`  ${n}/${pairs.length}`);
       const referenceImage = await readOrReport(reference, r, errors);
@@ -100,7 +122,13 @@ export async function runMetrics(options: MetricsOptions): Promise<{ result: Met
         failed++;
         continue;
       }
-      comparison.add(r, referenceImage, testImage);
+      const valid = region === 'patient' ? patientRegion(referenceImage, reference.modality) : undefined;
+      if (valid && !valid.some((v, i) => v && !referenceImage.padding?.[i] && !testImage.padding?.[i])) {
+        progress(`reference slice ${r} shows no patient; skipped`);
+        outside++;
+        continue;
+      }
+      comparison.add(r, referenceImage, testImage, valid);
       if (recorder && sfrc) {
         const result = sfrcSlice(
           {
@@ -120,10 +148,14 @@ export async function runMetrics(options: MetricsOptions): Promise<{ result: Met
     if (failed === pairs.length) {
       throw new LowdoseError('E_USAGE', `no slice pair could be read: ${errors.map((e) => e.message).join('; ')}`);
     }
+    if (outside > 0 && failed + outside === pairs.length) {
+      throw new LowdoseError('E_USAGE', 'no reference slice shows a patient outline to score with --region patient');
+    }
     const scores = comparison.result();
     const lesions = options.lesions && options.lesions.length > 0 ? await measureLesions(reference, test, options.lesions, progress) : null;
     const result: MetricsResult = {
       ...scores,
+      region,
       units: reference.units,
       matchedBy: pairing.matchedBy,
       reference: { seriesInstanceUid: reference.seriesInstanceUid, slices: reference.slices.length },
@@ -136,6 +168,16 @@ export async function runMetrics(options: MetricsOptions): Promise<{ result: Met
   } finally {
     clearSliceCache();
   }
+}
+
+/**
+ * The patient outline of a reference slice (1 inside): CT, `patientOutline` (above -500 HU after
+ * a 2 mm Gaussian, holes filled); PET, `bodyOutline` (above 2 % of the 99th percentile of the
+ * smoothed activity, holes filled), a fraction of the image's own percentile, so SUV and Bq/ml
+ * give the same outline. Padding is left out later by `compareSlices`.
+ */
+function patientRegion(image: Image2D, modality: string): Uint8Array {
+  return modality === 'CT' ? patientOutline(image) : bodyOutline(image.data, image.rows, image.columns);
 }
 
 /** SUVmean / SUVmax / SUVpeak of every lesion in both series, and test over reference. */

@@ -1,20 +1,25 @@
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { parseRange } from '../../src/cli/commands/metrics.js';
+import { parseRange, parseRegion } from '../../src/cli/commands/metrics.js';
 import { main } from '../../src/cli/main.js';
 import { readSliceImage, scanPaths } from '../../src/dicom/index.js';
 import { writeVolumeSeries } from '../../src/dicom/write-volume.js';
 import type { Volume } from '../../src/image.js';
-import { compareSeries } from '../../src/metrics/compare.js';
-import { maxValue } from '../../src/metrics/range.js';
+import { compareSeries, compareSlices } from '../../src/metrics/compare.js';
+import { patientOutline } from '../../src/metrics/patient-outline.js';
+import { CT_RANGE, maxValue } from '../../src/metrics/range.js';
 import { runMetrics } from '../../src/pipeline/metrics.js';
 import { loadQaConfig, runQa } from '../../src/qa/index.js';
+import { bodyOutline } from '../../src/simulate/mu-map.js';
+import { borderConnectedFill } from '../../src/util/border-connected.js';
 import { Rng } from '../../src/util/random.js';
 import { piecewiseBody } from './synthetic.js';
 
 const CT_3SLICE = path.resolve(import.meta.dirname, '../../../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
+const MAYO_L192_B30F = path.resolve(import.meta.dirname, '../../../shared/ldct-mayo/L192/B30f');
+const IEC = path.resolve(import.meta.dirname, '../../fixtures/iec');
 
 let root: string;
 const size = 48;
@@ -66,13 +71,39 @@ async function write(volume: Volume, name: string, origin?: [number, number, num
 
 /** The scores computed straight from the slices as read back, for comparison with the command. */
 async function expectedScores(referenceDir: string, testDir: string, range: [number, number], testOffset = 0) {
+  return compareSeries(await readPairs(referenceDir, testDir, testOffset), range);
+}
+
+/** The slice pairs of two series as read back, test slice t against reference slice t + testOffset. */
+async function readPairs(referenceDir: string, testDir: string, testOffset = 0) {
   const [reference] = (await scanPaths([referenceDir])).series;
   const [test] = (await scanPaths([testDir])).series;
   const pairs = [];
   for (let t = 0; t < test!.slices.length; t++) {
     pairs.push({ index: t + testOffset, reference: await readSliceImage(reference!, t + testOffset), test: await readSliceImage(test!, t) });
   }
-  return compareSeries(pairs, range);
+  return pairs;
+}
+
+/** Runs the CLI, returning its exit code, stdout and stderr. */
+async function runCli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    out.push(String(chunk));
+    return true;
+  });
+  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    err.push(String(chunk));
+    return true;
+  });
+  try {
+    const code = await main(['node', 'lowdose', 'metrics', ...args]);
+    return { code, stdout: out.join(''), stderr: err.join('') };
+  } finally {
+    stdout.mockRestore();
+    stderr.mockRestore();
+  }
 }
 
 beforeAll(async () => {
@@ -233,9 +264,113 @@ describe('lowdose metrics', () => {
     expect(await main(args)).toBe(2);
   });
 
+  it('refuses an unknown --region with exit 2 (E_USAGE) before reading any image', async () => {
+    const ref = path.join(root, 'ref');
+    const run = await runCli('--reference', ref, '--test', ref, '--region', 'body');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/--region must be field or patient, got "body".*E_USAGE/);
+    expect(parseRegion('field')).toBe('field');
+    expect(parseRegion('patient')).toBe('patient');
+    for (const bad of ['', 'Patient', 'body', 'field,patient']) expect(() => parseRegion(bad)).toThrow(/--region/);
+  });
+
+  it('--region patient refuses a series whose reference shows no patient (exit 2)', async () => {
+    const air: Volume = { ...ctVolume(0, 1), slices: [0, 1, 2].map(() => new Float32Array(size * size).fill(-1000)) };
+    const reference = await write(air, 'air');
+    await expect(runMetrics({ reference, test: reference, region: 'patient' })).rejects.toMatchObject({ code: 'E_USAGE' });
+    const run = await runCli('--reference', reference, '--test', reference, '--region', 'patient');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/no reference slice shows a patient outline/);
+  });
+
+  it('--region patient on PET scores inside the IEC phantom and leaves out the air around it', async () => {
+    const reference = path.join(IEC, 'dose100');
+    const test = path.join(IEC, 'dose25');
+    const field = (await runMetrics({ reference, test })).result;
+    const { result, exitCode } = await runMetrics({ reference, test, region: 'patient' });
+    expect(exitCode).toBe(0);
+    expect(result.region).toBe('patient');
+    expect(result.units).toBe('SUVbw');
+    expect(result.range).toEqual(field.range);
+    const pairs = await readPairs(reference, test);
+    const outlines = pairs.map((p) => bodyOutline(p.reference.data, p.reference.rows, p.reference.columns));
+    // The body outline of the reference slice in SUV, scored with compareSlices directly.
+    const expected = compareSeries(
+      pairs.map((p, k) => ({ ...p, valid: outlines[k]! })),
+      field.range,
+    );
+    expect(result.slices).toEqual(expected.slices);
+    expect(result.mean).toEqual(expected.mean);
+    // The outline holds the whole phantom (the noise-free truth > 0, its cold lung insert filled)
+    // and nothing more than 3 pixels (8 mm) outside it: the air around the phantom is left out.
+    const [truth] = (await scanPaths([path.join(IEC, 'truth')])).series;
+    for (const [k, outline] of outlines.entries()) {
+      const { rows, columns, data } = await readSliceImage(truth!, k);
+      const phantom = borderConnectedFill(rows, columns, (i) => !(data[i]! > 0)).mask.map((outside) => (outside ? 0 : 1));
+      let inPhantom = 0;
+      for (let i = 0; i < phantom.length; i++) {
+        if (phantom[i]) {
+          inPhantom++;
+          expect(outline[i], `slice ${k} pixel ${i} of the phantom`).toBe(1);
+        }
+        if (!outline[i]) continue;
+        const r = Math.floor(i / columns);
+        const c = i % columns;
+        let near = false;
+        for (let dr = -3; dr <= 3 && !near; dr++) for (let dc = -3; dc <= 3 && !near; dc++) near = phantom[(r + dr) * columns + c + dc] === 1;
+        expect(near, `slice ${k} pixel ${i} of the outline lies more than 3 pixels from the phantom`).toBe(true);
+      }
+      expect(inPhantom).toBeLessThan(0.6 * rows * columns);
+    }
+    expect(result.mean.psnr!).not.toBeCloseTo(field.mean.psnr!, 1);
+  });
+
   it('parses --range', () => {
     expect(parseRange('-1000,1000')).toEqual([-1000, 1000]);
     expect(parseRange(' 0 , 7.5 ')).toEqual([0, 7.5]);
     for (const bad of ['5', '5,5', '10,0', 'a,b', ',3', '1,2,3']) expect(() => parseRange(bad)).toThrow(/--range/);
+  });
+});
+
+describe.runIf(existsSync(MAYO_L192_B30F))('lowdose metrics --region on a real quarter-dose pair (ldct-mayo L192 B30f)', () => {
+  const reference = path.join(MAYO_L192_B30F, 'full');
+  const test = path.join(MAYO_L192_B30F, 'quarter');
+
+  it('keeps the default over the field: the numbers it gave before --region existed, with region "field"', async () => {
+    const { result } = await runMetrics({ reference, test });
+    expect(result.region).toBe('field');
+    expect(result).toEqual((await runMetrics({ reference, test, region: 'field' })).result);
+    const expected = compareSeries(await readPairs(reference, test), CT_RANGE);
+    expect(result.slices).toEqual(expected.slices);
+    expect(result.mean).toEqual(expected.mean);
+    // `node bin/lowdose.js metrics --reference .../L192/B30f/full --test .../quarter --json` before --region.
+    expect(result.mean.psnr).toBeCloseTo(40.31943375414237, 10);
+    expect(result.mean.ssim).toBeCloseTo(0.9378012100724096, 12);
+  });
+
+  it('--region patient scores only the pixels inside the full-dose patient outline, so the quarter-dose PSNR is lower', async () => {
+    const run = await runCli('--reference', reference, '--test', test, '--region', 'patient', '--json');
+    expect(run.code).toBe(0);
+    const json = JSON.parse(run.stdout);
+    expect(json.region).toBe('patient');
+    const field = JSON.parse((await runCli('--reference', reference, '--test', test, '--json')).stdout);
+    expect(field.region).toBe('field');
+    const pairs = await readPairs(reference, test);
+    expect(json.slices).toHaveLength(pairs.length);
+    for (const [k, p] of pairs.entries()) {
+      const outline = patientOutline(p.reference);
+      // The outline is a proper part of the field: the air around the patient is left out.
+      const inside = outline.reduce((n, v) => n + v, 0);
+      expect(inside).toBeGreaterThan(0.3 * outline.length);
+      expect(inside).toBeLessThan(0.8 * outline.length);
+      const direct = compareSlices(p.reference, p.test, CT_RANGE, outline);
+      expect(json.slices[k]).toEqual({ index: p.index, psnr: direct.psnr, ssim: direct.ssim, rmse: direct.rmse });
+      expect(json.slices[k].psnr).toBeLessThan(field.slices[k].psnr);
+    }
+    expect(json.mean.psnr).toBeLessThan(field.mean.psnr - 1);
+    expect(json.mean.ssim).toBeLessThan(field.mean.ssim);
+    expect(json.mean.rmse).toBeGreaterThan(field.mean.rmse);
+    const human = await runCli('--reference', reference, '--test', test, '--region', 'patient');
+    expect(human.stdout).toMatch(/inside the patient outline of the reference/);
   });
 });

@@ -1,6 +1,7 @@
 /**
- * `lowdose metrics --reference <path> --test <path> [--range lo,hi] [--lesions <file>] [--json]`:
- * PSNR, SSIM and RMSE per slice and their means between two series (docs/contract.md), and
+ * `lowdose metrics --reference <path> --test <path> [--range lo,hi] [--region field|patient] [--lesions <file>] [--json]`:
+ * PSNR, SSIM and RMSE per slice and their means between two series (docs/contract.md), over the
+ * field or inside the patient, and
  * with `--lesions` SUVmean / SUVmax / SUVpeak per lesion and their recovery. The work is
  * src/pipeline/metrics.ts (`runMetrics`); this file registers the command, parses `--range` and
  * prints the result.
@@ -10,7 +11,7 @@ import type { IntensityRange } from '../../metrics/range.js';
 import type { Lesion } from '../../metrics/lesions.js';
 import { readLesionsFile } from '../../pipeline/lesions-file.js';
 import { SFRC_DEFAULTS, type SfrcOptions } from '../../metrics/sfrc.js';
-import { runMetrics, type MetricsResult } from '../../pipeline/metrics.js';
+import { METRICS_REGIONS, runMetrics, type MetricsRegion, type MetricsResult } from '../../pipeline/metrics.js';
 import type { CommandRegistrar } from '../command.js';
 import { createOutput, parseIntOption, parseNumberOption, usageError } from '../output.js';
 
@@ -23,13 +24,20 @@ export function parseRange(text: string): IntensityRange {
   return [numbers[0]!, numbers[1]!];
 }
 
+export function parseRegion(text: string): MetricsRegion {
+  const region = METRICS_REGIONS.find((r) => r === text);
+  if (!region) throw usageError(`--region must be ${METRICS_REGIONS.join(' or ')}, got "${text}"`);
+  return region;
+}
+
 function format(value: number | null, digits: number): string {
   return value === null ? 'inf' : value.toFixed(digits);
 }
 
 function humanReport(result: MetricsResult): string {
   const lines = [
-    `range [${result.range[0]}, ${result.range[1]}] ${result.units}, ${result.slices.length} slice pair(s) matched by ${result.matchedBy}`,
+    `range [${result.range[0]}, ${result.range[1]}] ${result.units}, ${result.slices.length} slice pair(s) matched by ${result.matchedBy}` +
+      (result.region === 'patient' ? ', inside the patient outline of the reference' : ''),
     'slice   PSNR dB     SSIM      RMSE',
   ];
   for (const s of result.slices) {
@@ -70,6 +78,7 @@ interface MetricsCliOptions {
   reference: string;
   test: string;
   range?: IntensityRange;
+  region?: MetricsRegion;
   lesions?: string;
   hallucination?: string;
   patchSize?: number;
@@ -95,6 +104,13 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .requiredOption('--reference <path>', 'the reference (normal-dose) series: its files or folder')
     .requiredOption('--test <path>', 'the series to score: its files or folder')
     .option('--range <lo,hi>', 'clip both to [lo, hi] for PSNR / SSIM (default CT -1000,1000 HU; PET 0,max of reference)', parseRange)
+    .option(
+      '--region <field|patient>',
+      'pixels PSNR / SSIM / RMSE count: field (default: every pixel of the scanned field) or patient (only those inside the ' +
+        "reference slice's patient outline, lungs and gas included: the air around the body, a third to a half of a CT field " +
+        'where every method scores near perfect, no longer dilutes differences in the body)',
+      parseRegion,
+    )
     .option('--lesions <file>', 'JSON { "lesions": [ { "name"?, "centre": [x, y, z], "radius" } ] } in patient mm: adds SUVmean / SUVmax / SUVpeak per lesion')
     .option('--hallucination <dir>', 'also write an sFRC hallucination map (DICOM series + PNG overlays) of test against reference into <dir>')
     .option('--patch-size <px>', `sFRC patch edge in pixels (default ${SFRC_DEFAULTS.patchSize})`, parseIntOption('--patch-size', 8, 512))
@@ -122,6 +138,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
         reference: opts.reference,
         test: opts.test,
         ...(opts.range ? { range: opts.range } : {}),
+        ...(opts.region ? { region: opts.region } : {}),
         ...(lesions ? { lesions } : {}),
         ...(opts.hallucination ? { hallucination: { dir: opts.hallucination, options: sfrcOptions } } : {}),
         progress: (m) => out.info(m),
