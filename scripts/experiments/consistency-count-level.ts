@@ -14,6 +14,7 @@
  *   npx tsx scripts/experiments/consistency-count-level.ts --realisations 0-4,20-39 --set average   # averaging scale, region fits
  *   npx tsx scripts/experiments/consistency-count-level.ts --realisations 5-19 --set average-chosen   # its choice on test
  *   npx tsx scripts/experiments/consistency-count-level.ts --realisations 0-4,20-39 --set low-count-threshold   # the region mean's own k
+ *   npx tsx scripts/experiments/consistency-count-level.ts --realisations 0-4,20-39 --main --card <candidate card>   # another network
  *
  * Realisation k is the committed fixture (k = 0) or .cache/eval/consistency/fixtures-iec-<100+k>
  * (`npx tsx scripts/make-fixtures.ts iec --seed <100+k> --out <that dir>`). With `--size N` the
@@ -51,9 +52,12 @@ import type { QaCase, SliceStack } from '../../src/qa/types.js';
 import { indexRanges, optionReader } from './cli-args.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const CACHE = path.join(REPO, '.cache/eval/count-level');
 const args = process.argv.slice(2);
 const opt = optionReader(args);
+/** `--card <file>`: a candidate PET card (its network's outputs cached apart from the shipped one's). */
+const CARD = path.resolve(opt('card', path.join(REPO, 'models/lowdose-pet.json')));
+const SHIPPED = CARD === path.join(REPO, 'models/lowdose-pet.json');
+const CACHE = path.join(REPO, '.cache/eval/count-level', ...(SHIPPED ? [] : [path.basename(CARD, '.json')]));
 const REALISATIONS = indexRanges(opt('realisations', '0-4'));
 const THREADS = Number(opt('threads', '1'));
 const DOSES = [0.25, 0.1];
@@ -66,9 +70,9 @@ const low = (belowDose: number, averageMm: number, interiorMm: number, passes: n
 /** Each row: the card's `sampler.consistency`. */
 const shippedNow = { strength: 1, scaleMm: 4.5, threshold: 0.85, bilateral: { spatialMm: 5, rangeFactor: 6 } } as const;
 /** The card's own setting, whatever it is now (the row every table of the card's default comes from). */
-const cardRaw = JSON.parse(readFileSync(path.join(REPO, 'models/lowdose-pet.json'), 'utf8')) as { sampler: { consistency?: ConsistencyCardField } };
+const cardRaw = JSON.parse(readFileSync(CARD, 'utf8')) as { sampler: { consistency?: ConsistencyCardField } };
 const cardNow = resolveConsistency(cardRaw.sampler.consistency);
-if (!cardNow) throw new Error('models/lowdose-pet.json: consistency is off');
+if (!cardNow) throw new Error(`${CARD}: consistency is off`);
 const MAIN: Record<string, ConsistencySettings> = {
   'earlier default (4.5 mm, k 1)': shipped,
   'bilateral 5 mm / 6 SD, then 4.5 mm, k 0.85 (one setting at every dose)': shippedNow,
@@ -147,6 +151,14 @@ for (const averageMm of [6, 7, 8]) {
   }
 }
 /**
+ * `--set band-k`: the card's setting with the band step's k raised (25 % counts and an unknown dose;
+ * 10 % keeps the region mean, whose detection uses the same k unless `lowCount.threshold` is set):
+ * for a network whose own output is smoother (models/eval/pet-independent-target.md), whether a
+ * stricter detection keeps its lower background.
+ */
+const BAND_K: Record<string, ConsistencySettings> = { [`card now: ${describeConsistency(cardNow)}`]: cardNow };
+for (const threshold of [1, 1.2, 1.5, 2]) BAND_K[`card, band k ${threshold} (region mean k 0.85)`] = { ...cardNow, threshold, ...(cardNow.lowCount ? { lowCount: { ...cardNow.lowCount, threshold: cardNow.threshold } } : {}) };
+/**
  * `--set pilot`: the card's setting, then the measured-pixel average weighted by the estimate's
  * patches (`pilot`, src/diffusion/consistency.ts) over patch, search window, h and mix;
  * models/eval/consistency-pet-pilot.md.
@@ -184,6 +196,8 @@ const SETTINGS: Record<string, ConsistencySettings> =
         ? PILOT
       : SET === 'low-count-threshold'
         ? LOW_COUNT_THRESHOLD
+      : SET === 'band-k'
+        ? BAND_K
       : {
           'default (4.5 mm, k 1)': shipped,
           'lowCount 6 / 6 mm x3 (README candidate)': { ...shipped, lowCount: low(0.16, 6, 6, 3) },
@@ -264,7 +278,7 @@ async function networkOutput(k: number, dose: number, lowStack: SliceStack): Pro
     const all = new Float32Array(readFileSync(file).buffer.slice(0));
     return lowStack.slices.map((_, i) => all.slice(i * n, (i + 1) * n));
   }
-  denoiser ??= await Denoiser.load(path.join(REPO, 'models/lowdose-pet.json'), { modality: 'PT', device: 'cpu', threads: THREADS, consistency: 0 });
+  denoiser ??= await Denoiser.load(CARD, { modality: 'PT', device: 'cpu', threads: THREADS, consistency: 0 });
   const first = lowStack.slices[0]!;
   const x0 = (await denoiser.with({ doseLevel: dose }).denoise(lowStack.slices.map((s, i) => ({ index: i, image: s.data })), first)).denoised;
   const all = new Float32Array(n * x0.length);

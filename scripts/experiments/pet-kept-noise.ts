@@ -12,7 +12,7 @@
  * network output's deviations on the input's.
  *
  *   npx tsx scripts/experiments/consistency-count-level.ts --realisations 0-4,20-39   # first: fixtures and cached outputs
- *   npx tsx scripts/experiments/pet-kept-noise.ts --realisations 0-4,20-39
+ *   npx tsx scripts/experiments/pet-kept-noise.ts --realisations 0-4,20-39 [--card <candidate card>]
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -26,6 +26,8 @@ import { indexRanges, optionReader } from './cli-args.js';
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const opt = optionReader(process.argv.slice(2));
 const REALISATIONS = indexRanges(opt('realisations', '0-4,20-39'));
+/** `--card <file>`: the network outputs consistency-count-level.ts cached for a candidate card. */
+const CARD_TAG = opt('card', '') ? path.basename(opt('card', ''), '.json') : '';
 const dirOf = (k: number) => (k === 0 ? path.join(REPO, 'fixtures') : path.join(REPO, '.cache/eval/consistency', `fixtures-iec-${100 + k}`));
 
 for (const dose of [0.25, 0.1]) {
@@ -35,7 +37,7 @@ for (const dose of [0.25, 0.1]) {
   let mask: Uint8Array[] = [];
   for (const k of REALISATIONS) {
     const dir = path.join(dirOf(k), 'iec');
-    const cache = path.join(REPO, '.cache/eval/count-level', `x0-${k}-${dose}.f32`);
+    const cache = path.join(REPO, '.cache/eval/count-level', CARD_TAG, `x0-${k}-${dose}.f32`);
     if (!existsSync(cache)) throw new Error(`${cache}: run consistency-count-level.ts for realisation ${k} first`);
     const low = await readStack(path.join(dir, `dose${Math.round(dose * 100)}`));
     const ref = await readStack(path.join(dir, 'dose100'));

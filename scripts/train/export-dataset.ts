@@ -6,7 +6,7 @@
  * Build and run (Node 20 cannot run TypeScript directly):
  *   npx esbuild scripts/train/export-dataset.ts --bundle --platform=node --format=esm \
  *     --packages=external --outfile=.cache/export-dataset.mjs
- *   node .cache/export-dataset.mjs ct-train | ct-eval | ct-check | pet-train | pet-eval | ct-phantoms | pet-lesions
+ *   node .cache/export-dataset.mjs ct-train | ct-eval | ct-check | pet-train | pet-eval | ct-phantoms | pet-lesions | pet-train-independent
  *   node .cache/export-dataset.mjs ct-neighbours train | eval     # 2.5-D: adds the slices below / above
  *
  * CT training data, two noise components per slice. Insertion noise at dose d has per-ray variance
@@ -433,6 +433,8 @@ const PET_TRAIN_TO = 440;
 function petExport(
   kind: 'train' | 'eval', name: string, slices: number[], fractions: number[], seed: number, label = name,
   edit?: (img: Image2D, sliceIndex: number, thicknessMm: number) => { image: Image2D; lesion: Float32Array },
+  /** Train target from independent events: a full-count scan of its own seed, not the input's events plus the rest. */
+  independentTarget = false,
 ): void {
   const nv = readNiftiVolume(path.join(SHARED, 'pet', `${name}.nii.gz`));
   const v = nv.volume;
@@ -462,10 +464,12 @@ function petExport(
     const img = edited ? edited.image : sliceOf(v, at);
     if (edited) writers.get('lesion')!.write(edited.lesion);
     clean.write(img.data);
-    const pairs = fractions.map((d) => simulatePet(img, { countsFraction: d, seed, sliceIndex: k, sliceThicknessMm: v.spacing[2] }));
+    const pairs = fractions.map((d) => simulatePet(img, { countsFraction: d, seed, sliceIndex: k, sliceThicknessMm: v.spacing[2], fullDose: !independentTarget }));
     if (kind === 'train') {
       for (const p of pairs) writers.get('low')!.write(p.lowDose.data);
-      for (const p of pairs) writers.get('full')!.write(p.fullDose!.data);
+      // The same independent full-count scan is every fraction's target (its own Poisson draw).
+      const independent = independentTarget ? simulatePet(img, { countsFraction: 1, seed: seed + 7919, sliceIndex: k, sliceThicknessMm: v.spacing[2], fullDose: false }).lowDose.data : null;
+      for (const p of pairs) writers.get('full')!.write(independent ?? p.fullDose!.data);
     } else {
       fractions.forEach((d, i) => {
         writers.get(`low${key(d)}`)!.write(pairs[i]!.lowDose.data);
@@ -489,6 +493,16 @@ const PET_TRAIN = { name: 'qin-hn-0139-pet', slices: range(0, PET_TRAIN_TO, 3) }
 
 function petTrain(): void {
   petExport('train', PET_TRAIN.name, PET_TRAIN.slices, PET_TRAIN_FRACTIONS, 2000);
+}
+
+/**
+ * `pet-train-independent`: the PET training slices with each target a full-count scan of
+ * independent events (the input's are not in it), so that a least-squares network is not taught to
+ * keep the share of the input's noise the same-events target carries (models/README.md). Same
+ * folder name as pet-train: export it under another LOWDOSE_CACHE.
+ */
+function petTrainIndependent(): void {
+  petExport('train', PET_TRAIN.name, PET_TRAIN.slices, PET_TRAIN_FRACTIONS, 2000, PET_TRAIN.name, undefined, true);
 }
 
 function petLesions(): void {
@@ -561,7 +575,7 @@ function mergeShards(): void {
 
 const commands: Record<string, () => void> = {
   'ct-train': ctTrain, 'ct-eval': ctEval, 'ct-check': ctCheck, 'pet-train': petTrain, 'pet-eval': petEval,
-  'ct-phantoms': ctPhantoms, 'pet-lesions': petLesions, 'ct-neighbours': ctNeighbours, 'pack-sources': packSources, 'merge-shards': mergeShards,
+  'ct-phantoms': ctPhantoms, 'pet-lesions': petLesions, 'pet-train-independent': petTrainIndependent, 'ct-neighbours': ctNeighbours, 'pack-sources': packSources, 'merge-shards': mergeShards,
 };
 const cmd = process.argv[2] ?? '';
 const run = commands[cmd];
