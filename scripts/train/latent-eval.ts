@@ -17,7 +17,7 @@ import path from 'node:path';
 import type { Image2D } from '../../src/image.js';
 import { Denoiser } from '../../src/models/denoiser.js';
 import { findGroups, loadGroup } from '../evaluate/real-pairs/data.js';
-import { placeRois, scoreSlice, scoringMasks, summarize, type PlacedRoi, type SliceScore } from '../evaluate/real-pairs/score.js';
+import { placeRois, scoreSlice, scoringMasks, summarize, type PlacedRoi, type ScoringMasks, type SliceScore } from '../evaluate/real-pairs/score.js';
 import { CACHE, doseKey, readF32, readVolumeMeta, REPO } from './cache-files.js';
 
 const TEST = ['lungdx-a0001-chest-kernelB', 'lungdx-a0001-chest-kernelL', 'crlm-1006-abdomen'];
@@ -45,7 +45,8 @@ interface Case {
   readonly index: number;
   readonly input: Float32Array;
   readonly reference: Image2D;
-  readonly valid: Uint8Array;
+  /** The field and the patient outline in it, computed once per slice (scoreSlice's masks). */
+  readonly masks: ScoringMasks;
   readonly rois: readonly PlacedRoi[];
   readonly dose: number;
 }
@@ -65,7 +66,7 @@ async function cases(perVolume: number, realGroups: readonly string[]): Promise<
         const reference: Image2D = { rows: meta.rows, columns: meta.columns, data: clean.subarray(s * image, (s + 1) * image), pixelSpacing: [meta.spacing[0]!, meta.spacing[1]!] };
         // The exported volumes have no out-of-field fill inside the slice: every pixel counts.
         const valid = new Uint8Array(image).fill(1);
-        out.push({ group: `${vol} ${Math.round(d * 100)} %`, index: meta.slices[s]!, input: low.subarray(s * image, (s + 1) * image), reference, valid, rois: placeRois(reference, valid), dose: d });
+        out.push({ group: `${vol} ${Math.round(d * 100)} %`, index: meta.slices[s]!, input: low.subarray(s * image, (s + 1) * image), reference, masks: scoringMasks(reference, valid), rois: placeRois(reference, valid), dose: d });
       }
     }
   }
@@ -73,7 +74,7 @@ async function cases(perVolume: number, realGroups: readonly string[]): Promise<
   for (const id of findGroups(root).filter((g) => realGroups.includes(`${g.patient}/${g.kernel}`))) {
     const group = await loadGroup(root, id);
     for (const pair of group.pairs) {
-      out.push({ group: `${id.patient}/${id.kernel} real 25 %`, index: pair.index, input: pair.quarter.data, reference: pair.full, valid: pair.valid, rois: placeRois(pair.full, pair.valid), dose: 0.25 });
+      out.push({ group: `${id.patient}/${id.kernel} real 25 %`, index: pair.index, input: pair.quarter.data, reference: pair.full, masks: scoringMasks(pair.full, pair.valid), rois: placeRois(pair.full, pair.valid), dose: 0.25 });
     }
   }
   return out;
@@ -90,7 +91,7 @@ const result: Record<string, unknown> = {
   models: {},
 };
 const inputScores = new Map<string, SliceScore[]>();
-for (const c of all) inputScores.set(c.group, [...(inputScores.get(c.group) ?? []), scoreSlice(c.input, c.reference, scoringMasks(c.reference, c.valid), c.rois)]);
+for (const c of all) inputScores.set(c.group, [...(inputScores.get(c.group) ?? []), scoreSlice(c.input, c.reference, c.masks, c.rois)]);
 result['input'] = Object.fromEntries(groups.map((g) => [g, summarize(inputScores.get(g)!, all.filter((c) => c.group === g).map((c) => c.rois))]));
 
 for (const card of a.cards) {
@@ -104,7 +105,7 @@ for (const card of a.cards) {
       const t0 = performance.now();
       const out = await denoiser.denoise([{ index: c.index, image: c.input, doseLevel: c.dose }], { rows: c.reference.rows, columns: c.reference.columns, pixelSpacing: c.reference.pixelSpacing });
       ms.push(performance.now() - t0);
-      scores.set(c.group, [...(scores.get(c.group) ?? []), scoreSlice(out.denoised[0]!, c.reference, scoringMasks(c.reference, c.valid), c.rois)]);
+      scores.set(c.group, [...(scores.get(c.group) ?? []), scoreSlice(out.denoised[0]!, c.reference, c.masks, c.rois)]);
     }
     ms.sort((x, y) => x - y);
     perSteps[String(steps)] = {

@@ -27,7 +27,7 @@ import { parseArgs } from 'node:util';
 import { readSliceImage, scanPaths, type Series } from '../../src/dicom/index.js';
 import { pairSlices } from '../../src/metrics/slice-pairing.js';
 import { spearman, tissuePatchMeans } from '../../src/metrics/uncertainty.js';
-import { Denoiser } from '../../src/models/index.js';
+import { Denoiser, resolveModelFiles } from '../../src/models/index.js';
 import { DEFAULT_PADDING_FILL, fillPadding } from '../../src/padding.js';
 import { runSimulate } from '../../src/pipeline/simulate.js';
 import { noiseFreeScan } from './noise-free-scan.js';
@@ -79,9 +79,8 @@ function oracleSpearman(e2: readonly number[][], use: number): { mean: number; m
   return { mean: mean(rhos), min: Math.min(...rhos) };
 }
 
-const denoiser = await Denoiser.load('lowdose-ct', { modality: 'CT', seed: Number(args.seed), device: 'cpu', threads: Number(args.threads) });
-const K = denoiser.card.uncertainty?.samples ?? 4;
-await denoiser.release();
+// The card's ensemble size, read from the card (no session needed for it).
+const K = (await resolveModelFiles('lowdose-ct')).card.uncertainty?.samples ?? 4;
 const model = await Denoiser.load('lowdose-ct', { modality: 'CT', samples: K, seed: Number(args.seed), device: 'cpu', threads: Number(args.threads) });
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'oracle-ranking-'));
 const results: Record<string, unknown>[] = [];
