@@ -1,5 +1,6 @@
 /** Check values and thresholds as text, shared by the terminal table and the HTML report. */
 import { fmt } from './judge.js';
+import { FIRM_MARGIN_SE } from './margin.js';
 import type { QaCheck } from './types.js';
 
 /**
@@ -31,18 +32,39 @@ function withUnit(value: number | null, unit: string): string {
   return `${fmt(value, 4)} ${unit}`;
 }
 
-/** The terminal table: check, value, threshold, PASS / FAIL, then a summary line. */
+/**
+ * PASS or FAIL, and for a verdict that another set of noise realisations could flip (`firm`
+ * false, src/qa/margin.ts) how close to the limit it is: "FAIL (not firm: 0.4 SE outside the limit)".
+ */
+export function formatVerdict(check: QaCheck): string {
+  const verdict = check.pass ? 'PASS' : 'FAIL';
+  if (check.firm !== false) return verdict;
+  const margin = check.measured.limitMarginSe;
+  if (typeof margin !== 'number') return `${verdict} (not firm)`;
+  // Rounded to 0.1 but capped below the rule's 2, so that a margin of 1.96 does not read "2.0 SE" beside "not firm".
+  const distance = Math.min(Math.round(Math.abs(margin) * 10) / 10, FIRM_MARGIN_SE - 0.1).toFixed(1);
+  return `${verdict} (not firm: ${distance} SE ${margin >= 0 ? 'inside' : 'outside'} the limit)`;
+}
+
+/**
+ * The verdict line: "FAIL: 3 of 18 checks failed, 2 of them not firm; 1 pass not firm" or
+ * "PASS: all 18 checks passed". Not-firm counts appear only when there are some.
+ */
+export function formatSummary(checks: readonly QaCheck[]): string {
+  const failed = checks.filter((c) => !c.pass);
+  const failedNotFirm = failed.filter((c) => c.firm === false).length;
+  const passedNotFirm = checks.filter((c) => c.pass && c.firm === false).length;
+  const passes = passedNotFirm === 0 ? '' : `${passedNotFirm} ${passedNotFirm === 1 ? 'pass' : 'passes'} not firm`;
+  if (failed.length === 0) return `PASS: all ${checks.length} checks passed${passes ? `, ${passes}` : ''}`;
+  const fails = failedNotFirm === 0 ? '' : `, ${failedNotFirm} of them not firm`;
+  return `FAIL: ${failed.length} of ${checks.length} checks failed${fails}${passes ? `; ${passes}` : ''}`;
+}
+
+/** The terminal table: check, value, threshold, PASS / FAIL (and whether it is firm), then a summary line. */
 export function formatTable(checks: readonly QaCheck[]): string {
-  const rows = checks.map((c) => [c.name, formatValue(c), formatThreshold(c), c.pass ? 'PASS' : 'FAIL']);
+  const rows = checks.map((c) => [c.name, formatValue(c), formatThreshold(c), formatVerdict(c)]);
   const header = ['check', 'value', 'threshold', 'result'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: readonly string[]) => cells.map((cell, i) => (i === 1 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd();
-  const failed = checks.filter((c) => !c.pass).length;
-  return [
-    line(header),
-    line(widths.map((w) => '-'.repeat(w))),
-    ...rows.map(line),
-    '',
-    failed === 0 ? `PASS: all ${checks.length} checks passed` : `FAIL: ${failed} of ${checks.length} checks failed`,
-  ].join('\n');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line), '', formatSummary(checks)].join('\n');
 }

@@ -3,6 +3,7 @@
  * (null or not finite) fails: a QA gate must not pass what it could not see.
  */
 import type { Bounds } from './config.js';
+import { isFirm, limitMarginSe } from './margin.js';
 import type { CheckKind, Comparison, PhantomName, QaCheck } from './types.js';
 
 export interface CheckSpec {
@@ -39,6 +40,12 @@ export function judge(spec: CheckSpec, value: number | null, bounds: Bounds): Qa
   }
   const measurable = value !== null && Number.isFinite(value);
   const pass = measurable && (min === null || value >= min) && (max === null || value <= max);
+  // A check with a standard error (a mean over realisations, the observer's jackknife) also says
+  // how far from its nearest limit it lies and whether the verdict is firm (./margin.ts); the key
+  // is present exactly where `standardError` is, and null where that is.
+  const measured = spec.measured ?? {};
+  const se = 'standardError' in measured ? (measured.standardError ?? null) : undefined;
+  const margin = se === undefined ? null : limitMarginSe(measurable ? value : null, bounds, se);
   return {
     name: checkName(spec.phantom, spec.dose, spec.check, spec.subject),
     value: measurable ? value : null,
@@ -50,7 +57,8 @@ export function judge(spec: CheckSpec, value: number | null, bounds: Bounds): Qa
     dose: spec.dose,
     unit: spec.unit,
     detail: spec.detail,
-    measured: spec.measured ?? {},
+    measured: se === undefined ? measured : { ...measured, limitMarginSe: margin },
+    firm: se === undefined ? null : isFirm(measurable ? value : null, se, margin),
   };
 }
 

@@ -175,7 +175,13 @@ export async function runQa(options: QaOptions): Promise<QaResult> {
   const result: QaResult = {
     checks,
     pass: checks.length > 0 && passed === checks.length,
-    summary: { total: checks.length, passed, failed: checks.length - passed },
+    summary: {
+      total: checks.length,
+      passed,
+      failed: checks.length - passed,
+      passedNotFirm: checks.filter((c) => c.pass && c.firm === false).length,
+      failedNotFirm: checks.filter((c) => !c.pass && c.firm === false).length,
+    },
     settings: {
       method: settings.method ?? 'diffusion',
       model: (settings.method ?? 'diffusion') === 'diffusion' ? (settings.model ?? DEFAULT_MODELS.CT) : null,
@@ -223,6 +229,7 @@ function denoiseFailure(phantom: PhantomName, dose: number, message: string | un
     unit: 'fraction of series denoised',
     detail: `the low-dose series could not be denoised, so none of its checks ran: ${message ?? 'unknown error'}`,
     measured: {},
+    firm: null,
   };
 }
 

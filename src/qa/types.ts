@@ -46,6 +46,12 @@ export interface QaCheck {
   readonly detail: string;
   /** The numbers behind the value (input, denoised, full dose, ...), for scripts and the report. */
   readonly measured: Readonly<Record<string, number | null>>;
+  /**
+   * Whether the verdict stands whatever the noise realisations: the value lies at least 2 standard
+   * errors from the nearest limit (`measured.limitMarginSe`, src/qa/margin.ts). null for a check
+   * with no standard error. `pass` is the verdict either way.
+   */
+  readonly firm: boolean | null;
 }
 
 /** One slice of a fixture series with where it is (ImagePositionPatient of its first pixel). */
@@ -123,7 +129,14 @@ export interface QaResult {
   /** The CONTRACT shape: checks and whether all passed. */
   readonly checks: QaCheck[];
   readonly pass: boolean;
-  readonly summary: { readonly total: number; readonly passed: number; readonly failed: number };
+  readonly summary: {
+    readonly total: number;
+    readonly passed: number;
+    readonly failed: number;
+    /** Of the passed / failed checks, those whose `firm` is false (within 2 SE of a limit). */
+    readonly passedNotFirm: number;
+    readonly failedNotFirm: number;
+  };
   readonly settings: {
     readonly method: string;
     readonly model: string | null;

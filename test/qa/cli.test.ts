@@ -30,7 +30,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 interface QaJson {
   checks: QaCheck[];
   pass: boolean;
-  summary: { total: number; passed: number; failed: number };
+  summary: { total: number; passed: number; failed: number; passedNotFirm: number; failedNotFirm: number };
   errors: unknown[];
   report: string;
 }
@@ -81,11 +81,31 @@ describe('lowdose qa', () => {
       if (averaged(c.check)) {
         expect(c.measured.realisations).toBe(1);
         expect(c.measured.standardError).toBeNull();
+        expect(c.measured.limitMarginSe).toBeNull();
+        expect(c.firm).toBeNull();
         expect(c.value).toBeCloseTo(same.measured.r0!, 9);
       } else {
         expect(c.value).toBe(same.value);
       }
     }
+  });
+
+  it('says of each mean over realisations how many standard errors it lies from its nearest limit, and counts the verdicts that are not firm', () => {
+    const result = JSON.parse(first.stdout) as QaJson;
+    for (const c of result.checks) {
+      if (!('standardError' in c.measured)) {
+        expect('limitMarginSe' in c.measured).toBe(false);
+        expect(c.firm).toBeNull();
+        continue;
+      }
+      const [lo, hi] = c.op === 'in' ? (c.threshold as [number, number]) : c.op === '>=' ? [c.threshold as number, Infinity] : [-Infinity, c.threshold as number];
+      const margin = Math.min(c.value! - lo, hi - c.value!) / c.measured.standardError!;
+      expect(c.measured.limitMarginSe).toBeCloseTo(margin, 9);
+      expect(Math.sign(margin) >= 0).toBe(c.pass);
+      expect(c.firm).toBe(Math.abs(margin) >= 2);
+    }
+    expect(result.summary.failedNotFirm).toBe(result.checks.filter((c) => !c.pass && c.firm === false).length);
+    expect(result.summary.passedNotFirm).toBe(result.checks.filter((c) => c.pass && c.firm === false).length);
   });
 
   it('writes a self-contained HTML report with the table and the NPS and MTF plots', () => {
