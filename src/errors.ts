@@ -22,6 +22,8 @@ export const ERROR_CODES = [
   'E_PIXEL_SPACING',
   // a warning: the model's card says it was measured below the untouched input on some of its evaluation sets
   'E_MODEL_BELOW_INPUT',
+  // a warning: the model's card lists its measured lesion SUV bias (quality.lesionRecovery): every PET series it denoises says so
+  'E_LESION_BIAS',
   // a warning: a classical filter's default width is a small fraction of the series' pixel, so it does almost nothing
   'E_FILTER_WIDTH',
   // warnings of derived files: a source value written in a repaired form, or left out
@@ -59,7 +61,7 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
  * Warnings about a run's model and settings on a series (not about reading it): a rerun that skips
  * the series keeps them from its marker, and the viewer shows them as the run's.
  */
-export const RUN_WARNING_CODES: ReadonlySet<string> = new Set<ErrorCode>(['E_PIXEL_SPACING', 'E_FILTER_WIDTH', 'E_MODEL_BELOW_INPUT', 'E_DOSE_UNKNOWN']);
+export const RUN_WARNING_CODES: ReadonlySet<string> = new Set<ErrorCode>(['E_PIXEL_SPACING', 'E_FILTER_WIDTH', 'E_MODEL_BELOW_INPUT', 'E_LESION_BIAS', 'E_DOSE_UNKNOWN']);
 
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && (ERROR_CODES as readonly string[]).includes(value);

@@ -81,6 +81,7 @@ import { sampleSlices } from '../../src/pipeline/slice-denoiser.js';
 import { runSimulate } from '../../src/pipeline/simulate.js';
 import { consistencyInPixels, usesLowCount } from '../../src/diffusion/consistency.js';
 import { noiseFreeScan } from './noise-free-scan.js';
+import { withCardBlock } from '../models/card-text.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(here, '../..');
@@ -1059,40 +1060,6 @@ function summaryRows(rows: readonly Row[]): string[] {
   return out;
 }
 
-/**
- * The card's text with one top-level block replaced (or appended), the rest byte for byte: the
- * cards are written by Python (scripts/train/evaluate.py), whose floats (1.0) JSON.stringify would
- * rewrite (1) all over the file.
- */
-function withTopLevelBlock(text: string, key: string, value: unknown): string {
-  let body = text.trimEnd();
-  if (!body.endsWith('}')) throw new Error('the card does not end with "}"');
-  const start = body.indexOf(`\n  "${key}": `);
-  if (start >= 0) {
-    const open = start + `\n  "${key}": `.length;
-    let depth = 0;
-    let end = open;
-    let inString = false;
-    for (; end < body.length; end++) {
-      const ch = body[end]!;
-      if (inString) {
-        if (ch === '\\') end++;
-        else if (ch === '"') inString = false;
-      } else if (ch === '"') inString = true;
-      else if (ch === '{' || ch === '[') depth++;
-      else if (ch === '}' || ch === ']') {
-        depth--;
-        if (depth === 0) break;
-      }
-    }
-    // Drop the block with the comma before it.
-    const comma = body.lastIndexOf(',', start);
-    body = body.slice(0, comma) + body.slice(end + 1);
-  }
-  const block = JSON.stringify(value, null, 2).replace(/\n/g, '\n  ');
-  return `${body.slice(0, -1).trimEnd()},\n  "${key}": ${block}\n}\n`;
-}
-
 async function writeCard(fits: Fit[], recommended: Fit, rows: Row[], group: string, command: string): Promise<void> {
   const { cardPath } = await resolveModelFiles(modelName);
   const card = JSON.parse(readFileSync(cardPath, 'utf8')) as Record<string, unknown>;
@@ -1108,7 +1075,7 @@ async function writeCard(fits: Fit[], recommended: Fit, rows: Row[], group: stri
     heldOut: heldOut.map((r) => ({ set: r.set, spearman: r.after.spearman, coverage: r.after.coverage })),
     command: `${command.replace(' --write-card', '')} --write-card`,
   };
-  writeFileSync(cardPath, withTopLevelBlock(readFileSync(cardPath, 'utf8'), 'uncertainty', card['uncertainty']));
+  writeFileSync(cardPath, withCardBlock(readFileSync(cardPath, 'utf8'), ['uncertainty'], card['uncertainty']));
   console.error(`wrote the uncertainty block into ${cardPath}`);
 }
 

@@ -91,6 +91,53 @@ export interface UncertaintySettings {
   readonly [key: string]: unknown;
 }
 
+/**
+ * `quality.lesionRecovery`: what the model was measured to do to lesion SUVs, per count level,
+ * evaluation source and lesion diameter, against the full-count reconstruction. Written from the
+ * committed evaluation files by scripts/evaluate/lesion-recovery-card.ts; a PET run with such a
+ * card says so in every series' report (E_LESION_BIAS, ./lesion-bias.ts).
+ */
+export interface LesionRecovery {
+  /** What the bias is measured against: "denoised / full-count - 1, in %". */
+  readonly reference: string;
+  /** Whether the model was told the input's dose in these measurements. */
+  readonly doseDeclared: boolean;
+  /** The command that wrote this block. */
+  readonly command: string;
+  readonly sets: readonly LesionRecoverySet[];
+}
+
+/** One source (phantom, inserted lesions) at one count level. */
+export interface LesionRecoverySet {
+  /** "IEC phantom", "sts-001 inserted lesions". */
+  readonly source: string;
+  /** The count level as a fraction of full counts (0.25 = 25 %). */
+  readonly dose: number;
+  /** What each size's bias is a mean over ("8 noise realisations of one sphere"). */
+  readonly averagedOver: string;
+  /** The committed evaluation file the numbers come from, and the command that wrote it. */
+  readonly file: string;
+  readonly command: string;
+  readonly bySize: readonly LesionRecoveryBySize[];
+}
+
+export interface LesionRecoveryBySize {
+  readonly diameterMm: number;
+  /** Lesions of this size in the mean. */
+  readonly lesions: number;
+  readonly suvmeanBiasPercent: number;
+  readonly suvmaxBiasPercent: number;
+  /** Standard errors, where the source gives them. */
+  readonly suvmeanSePercent?: number;
+  readonly suvmaxSePercent?: number;
+}
+
+/** The card's `quality.lesionRecovery` (validated by parseModelCard), or null when it has none. */
+export function lesionRecoveryOf(card: Pick<ModelCard, 'quality'>): LesionRecovery | null {
+  const v = card.quality['lesionRecovery'];
+  return v === undefined ? null : (v as LesionRecovery);
+}
+
 /** 'pixel' (default): the network works on the image; 'latent': on an autoencoder's latent (`latent`). */
 export type ModelSpace = 'pixel' | 'latent';
 export const MODEL_SPACES: readonly ModelSpace[] = ['pixel', 'latent'];
@@ -374,6 +421,54 @@ function textureTransfer(p: Problems, v: Json): void {
   });
 }
 
+/** `quality.lesionRecovery` (LesionRecovery): optional; every number the warning quotes must be there. */
+function lesionRecovery(p: Problems, v: Json): void {
+  if (v === undefined) return;
+  const field = 'quality.lesionRecovery';
+  if (!isObject(v)) {
+    p.add(field, `expected { "reference", "doseDeclared", "command", "sets": [...] }, got ${describe(v)}`);
+    return;
+  }
+  const text = (obj: Record<string, Json>, key: string, f: string) => {
+    if (typeof obj[key] !== 'string' || obj[key] === '') p.add(f, `expected a non-empty string, got ${describe(obj[key])}`);
+  };
+  text(v, 'reference', `${field}.reference`);
+  text(v, 'command', `${field}.command`);
+  if (typeof v.doseDeclared !== 'boolean') p.add(`${field}.doseDeclared`, `expected true or false, got ${describe(v.doseDeclared)}`);
+  const sets = v.sets;
+  if (!Array.isArray(sets) || sets.length === 0) {
+    p.add(`${field}.sets`, `expected a non-empty list of { "source", "dose", "averagedOver", "file", "command", "bySize" }, got ${describe(sets)}`);
+    return;
+  }
+  sets.forEach((set: Json, i) => {
+    const f = `${field}.sets[${i}]`;
+    if (!isObject(set)) {
+      p.add(f, `expected { "source", "dose", "averagedOver", "file", "command", "bySize" }, got ${describe(set)}`);
+      return;
+    }
+    for (const key of ['source', 'averagedOver', 'file', 'command']) text(set, key, `${f}.${key}`);
+    num(p, set, 'dose', `${f}.dose`, (x) => x > 0 && x <= 1, 'a count fraction in (0, 1]');
+    const sizes = set.bySize;
+    if (!Array.isArray(sizes) || sizes.length === 0) {
+      p.add(`${f}.bySize`, `expected a non-empty list of { "diameterMm", "lesions", "suvmeanBiasPercent", "suvmaxBiasPercent" }, got ${describe(sizes)}`);
+      return;
+    }
+    sizes.forEach((size: Json, j) => {
+      const g = `${f}.bySize[${j}]`;
+      if (!isObject(size)) {
+        p.add(g, `expected { "diameterMm", "lesions", "suvmeanBiasPercent", "suvmaxBiasPercent" }, got ${describe(size)}`);
+        return;
+      }
+      num(p, size, 'diameterMm', `${g}.diameterMm`, (x) => x > 0, 'a diameter in mm > 0');
+      num(p, size, 'lesions', `${g}.lesions`, (x) => Number.isInteger(x) && x >= 1, 'an integer >= 1');
+      num(p, size, 'suvmeanBiasPercent', `${g}.suvmeanBiasPercent`, () => true, 'a number (%)');
+      num(p, size, 'suvmaxBiasPercent', `${g}.suvmaxBiasPercent`, () => true, 'a number (%)');
+      num(p, size, 'suvmeanSePercent', `${g}.suvmeanSePercent`, (x) => x >= 0, 'a number >= 0 (%)', true);
+      num(p, size, 'suvmaxSePercent', `${g}.suvmaxSePercent`, (x) => x >= 0, 'a number >= 0 (%)', true);
+    });
+  });
+}
+
 /** `uncertainty`: { samples, calibration: [{ samples, spreadScale, noiseScale, noiseWindowMm }], threshold, units, ... }. */
 function uncertainty(p: Problems, v: Json): void {
   if (v === undefined) return;
@@ -621,6 +716,7 @@ export function parseModelCard(value: Json, cardPath: string): ModelCard {
   for (const key of ['training', 'quality'] as const) {
     if (!isObject(c[key])) p.add(key, `expected an object (may be empty), got ${describe(c[key])}`);
   }
+  if (isObject(c.quality)) lesionRecovery(p, c.quality.lesionRecovery);
   uncertainty(p, c.uncertainty);
 
   if (p.list.length === 0) checkShapes(p, c as unknown as ModelCard, channels);

@@ -23,6 +23,7 @@ import { formatDeviceReport, type Device, type DeviceRequest } from '../runtime/
 import { latentOf, normalizationFor, type Modality, type ModelCard, type UncertaintyCalibrationEntry } from './card.js';
 import { denoiseSlices, type DenoiseSlicesResult, type SliceInput } from './denoise-slices.js';
 import { loadModel, type LoadedModel } from './load.js';
+import { lesionBiasWarning } from './lesion-bias.js';
 
 /** The shipped model for each modality: what a run without `--model` uses. */
 export const DEFAULT_MODELS: Readonly<Record<Modality, string>> = { CT: 'lowdose-ct', PT: 'lowdose-pet' };
@@ -230,7 +231,9 @@ export class Denoiser {
     const { texture, warnings } = textureSettings(settings.texture ?? 'smooth', this.doseLevel, card.texture?.defaultDose, card.name, card.texture?.transfer !== undefined);
     this.texture = texture;
     const belowInput = belowInputWarning(card);
-    this.warnings = belowInput ? [...warnings, belowInput] : warnings;
+    // Card-driven, like E_MODEL_BELOW_INPUT: PET only, quoted at this run's declared dose.
+    const lesionBias = lesionBiasWarning(card, modality, this.doseLevel);
+    this.warnings = [...warnings, ...(belowInput ? [belowInput] : []), ...(lesionBias ? [lesionBias] : [])];
     this.neighbours = card.neighbours === 1;
     this.description = this.describe();
   }

@@ -4,3 +4,4 @@ export * from './load.js';
 export * from './installed.js';
 export * from './denoise-slices.js';
 export * from './denoiser.js';
+export * from './lesion-bias.js';

@@ -1,6 +1,6 @@
 /**
  * What the server takes from a denoise report.json (src/server/data/reports.ts): among the report's
- * warnings only those about the run itself (E_PIXEL_SPACING, E_DOSE_UNKNOWN) become the comparison's
+ * warnings only those about the run itself (E_PIXEL_SPACING, E_LESION_BIAS, E_DOSE_UNKNOWN) become the comparison's
  * `report.warnings`, which the viewer's warning bar shows beside the low-dose series' own.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,12 +27,14 @@ describe('report warnings in the comparison facts', () => {
       { path: null, code: 'E_SHARP_KERNEL', message: 'kernel LUNG looks sharp' },
       { path: null, code: 'E_PIXEL_SPACING', message: '1.2.3: pixel spacing 1.45 x 1.45 mm is outside the 0.70 to 0.84 mm ...' },
       { path: 'in/1.dcm', code: 'W_VALUE_DROPPED', message: 'dropped' },
+      { path: null, code: 'E_LESION_BIAS', message: 'lesion SUVs read on this series carry ...' },
       { path: null, code: 'E_DOSE_UNKNOWN', message: "the input's dose is unknown" },
     ];
     writeFileSync(file, JSON.stringify({ series: [entry(warnings)] }));
     const [link] = await readReportLinks(file);
     expect(link!.facts.warnings).toEqual([
       { code: 'E_PIXEL_SPACING', message: '1.2.3: pixel spacing 1.45 x 1.45 mm is outside the 0.70 to 0.84 mm ...' },
+      { code: 'E_LESION_BIAS', message: 'lesion SUVs read on this series carry ...' },
       { code: 'E_DOSE_UNKNOWN', message: "the input's dose is unknown" },
     ]);
   });

@@ -21,6 +21,7 @@ import { differenceWindowText, methodLabel, methodPaneKey, paneTitles, type Pane
 import { drawEllipse, sliceValues, type Ellipse } from './roi.js';
 import { ellipseUptake, formatUptake, type SliceValues } from './uptake.js';
 import { WheelAccumulator } from './wheel.js';
+import { lesionCaveat, type LesionCaveat } from './lesion-caveat.js';
 import type { MeasureMode } from './measure-layer.js';
 
 export type { PaneKey } from './pane-titles.js';
@@ -62,6 +63,8 @@ interface PaneSpec {
   readonly series: SeriesDetail;
   readonly sliceMap: readonly number[] | null;
   readonly description: string;
+  /** A denoised PET pane's lesion SUV caveat (its run's E_LESION_BIAS), shown under an ROI readout. */
+  readonly caveat?: LesionCaveat | null;
 }
 
 interface Pane {
@@ -77,7 +80,8 @@ interface Pane {
   readonly description: string;
   readonly root: HTMLElement;
   readonly element: HTMLElement;
-  readonly info: { status: HTMLElement; roi: HTMLElement; metrics: HTMLElement; link: HTMLButtonElement };
+  readonly info: { status: HTMLElement; roi: HTMLElement; caveat: HTMLElement; metrics: HTMLElement; link: HTMLButtonElement };
+  readonly caveat?: LesionCaveat | null;
   readonly overlay: PaneOverlay;
   readonly wheel: WheelAccumulator;
   /** Switched on (toolbar, keys). */
@@ -626,11 +630,21 @@ export class ComparisonViewer {
       series: m.denoised,
       sliceMap: m.comparison.alignment.denoised,
       description: m.denoised.description,
+      caveat: lesionCaveat(m.comparison.report?.warnings),
     }));
     const specs: Array<PaneSpec | null> = [
       { key: 'lowDose', imageIds: lowIds, kind: 'anatomy', units: lowDose.units, series: lowDose, sliceMap: null, description: lowDose.description },
       denoisedIds && view.denoised
-        ? { key: 'denoised', imageIds: denoisedIds, kind: 'anatomy', units: lowDose.units, series: view.denoised, sliceMap: alignment?.denoised ?? null, description: view.denoised.description }
+        ? {
+            key: 'denoised',
+            imageIds: denoisedIds,
+            kind: 'anatomy',
+            units: lowDose.units,
+            series: view.denoised,
+            sliceMap: alignment?.denoised ?? null,
+            description: view.denoised.description,
+            caveat: lesionCaveat(view.comparison?.report?.warnings),
+          }
         : null,
       ...moreMethods,
       referenceIds && view.reference
@@ -657,7 +671,7 @@ export class ComparisonViewer {
     root.innerHTML = `
       <header class="pane-title"><span class="pane-name"></span><button type="button" class="pane-link" aria-pressed="true">linked</button><span class="pane-metrics" data-metrics="${key}"></span></header>
       <div class="pane-image" tabindex="-1"></div>
-      <footer class="pane-info"><span class="pane-status"></span><span class="pane-roi"></span></footer>`;
+      <footer class="pane-info"><span class="pane-status"></span><span class="pane-roi"></span><span class="pane-caveat" hidden></span></footer>`;
     root.querySelector('.pane-name')!.textContent = title;
     const element = root.querySelector<HTMLElement>('.pane-image')!;
     element.addEventListener('contextmenu', (event) => event.preventDefault());
@@ -672,6 +686,7 @@ export class ComparisonViewer {
       info: {
         status: root.querySelector('.pane-status')!,
         roi: root.querySelector('.pane-roi')!,
+        caveat: root.querySelector('.pane-caveat')!,
         metrics: root.querySelector('.pane-metrics')!,
         link,
       },
@@ -797,6 +812,7 @@ export class ComparisonViewer {
     if (pane.key === 'denoised') this.drawOverlay(pane, detail);
     if (!this.roi) {
       pane.info.roi.textContent = '';
+      pane.info.caveat.hidden = true;
       return;
     }
     let text = '';
@@ -815,6 +831,11 @@ export class ComparisonViewer {
       if (pet && uptake) void this.loadPeak(pane, image, this.roi, index);
     }
     pane.info.roi.textContent = text;
+    // Under a PET readout of a denoised pane whose run measured lesion SUV bias: how far to trust it.
+    const caveat = text && pane.units === 'SUVbw' ? (pane.caveat ?? null) : null;
+    pane.info.caveat.hidden = caveat === null;
+    pane.info.caveat.textContent = caveat?.line ?? '';
+    pane.info.caveat.title = caveat?.message ?? '';
     drawEllipse(pane.element, detail.canvasContext, this.roi, text, this.drawing !== null);
   }
 

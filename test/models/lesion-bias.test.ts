@@ -1,0 +1,91 @@
+/**
+ * E_LESION_BIAS: a PET card's measured lesion SUV bias (`quality.lesionRecovery`), generated from
+ * the committed evaluation files, and the warning that quotes it at the input's count level
+ * (src/models/lesion-bias.ts).
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { lesionRecoveryOf, parseModelCard, type LesionRecovery } from '../../src/models/card.js';
+import { LESION_BIAS_MIN_DIAMETER_MM, lesionBiasAt, lesionBiasWarning } from '../../src/models/lesion-bias.js';
+import { IEC_FILE, lesionRecoveryFromEvals, STS_FILES } from '../../scripts/evaluate/lesion-recovery.js';
+
+const REPO = path.resolve(import.meta.dirname, '../..');
+const readJson = (file: string) => JSON.parse(readFileSync(path.join(REPO, file), 'utf8'));
+const rawCard = (name: string) => readJson(`models/${name}.json`) as Record<string, unknown> & { quality: Record<string, unknown> };
+const card = (name: string) => parseModelCard(rawCard(name), `/x/${name}.json`);
+const pet = card('lowdose-pet');
+const recovery = lesionRecoveryOf(pet)!;
+
+/** The card's worst |bias| at one level over sizes >= 17 mm, found here without the module's code. */
+function worstFromCard(level: number, key: 'suvmeanBiasPercent' | 'suvmaxBiasPercent'): number {
+  const values = recovery.sets.filter((s) => s.dose === level).flatMap((s) => s.bySize.filter((b) => b.diameterMm >= 17).map((b) => b[key]));
+  return values.reduce((w, v) => (Math.abs(v) > Math.abs(w) ? v : w), 0);
+}
+const shown = (percent: number) => `${percent > 0 ? '+' : ''}${percent.toFixed(1)} %`;
+
+function withRecovery(value: unknown): Record<string, unknown> {
+  const raw = rawCard('lowdose-pet');
+  return { ...raw, quality: { ...raw.quality, lesionRecovery: value } };
+}
+
+describe('quality.lesionRecovery on the card', () => {
+  it('is on the shipped PET card, with both count levels and both sources, and on no CT card', () => {
+    expect(recovery.doseDeclared).toBe(true);
+    expect(new Set(recovery.sets.map((s) => s.dose))).toEqual(new Set([0.25, 0.1]));
+    expect(new Set(recovery.sets.map((s) => s.source))).toEqual(new Set(['IEC phantom', 'sts-001 inserted lesions']));
+    for (const set of recovery.sets) expect(set.bySize.some((b) => b.diameterMm >= LESION_BIAS_MIN_DIAMETER_MM)).toBe(true);
+    expect(lesionRecoveryOf(card('lowdose-ct'))).toBeNull();
+  });
+
+  it('is exactly what scripts/evaluate/lesion-recovery-card.ts builds from the committed evaluation files', () => {
+    const built = lesionRecoveryFromEvals(rawCard('lowdose-pet') as never, readJson(IEC_FILE), STS_FILES.map(readJson));
+    expect(built).toEqual(recovery);
+  });
+
+  it('refuses an evaluation file scored with other consistency settings than the card has', () => {
+    const raw = rawCard('lowdose-pet') as unknown as { name: string; sampler: { consistency: Record<string, unknown> } };
+    const changed = { ...raw, sampler: { ...raw.sampler, consistency: { ...raw.sampler.consistency, threshold: 1 } } };
+    expect(() => lesionRecoveryFromEvals(changed, readJson(IEC_FILE), STS_FILES.map(readJson))).toThrow(/no expected row/);
+  });
+
+  it('refuses a malformed block with E_MODEL naming the field', () => {
+    const good = rawCard('lowdose-pet').quality['lesionRecovery'] as LesionRecovery;
+    const badSize = { ...good, sets: [{ ...good.sets[0]!, bySize: [{ diameterMm: 17, lesions: 1, suvmeanBiasPercent: -3 }] }] };
+    expect(() => parseModelCard(withRecovery(badSize), '/x/bad.json')).toThrow(/quality\.lesionRecovery\.sets\[0\]\.bySize\[0\]\.suvmaxBiasPercent/);
+    expect(() => parseModelCard(withRecovery({ ...good, sets: [{ ...good.sets[0]!, dose: 0 }] }), '/x/bad.json')).toThrow(/sets\[0\]\.dose: expected a count fraction/);
+    expect(() => parseModelCard(withRecovery({ ...good, sets: [] }), '/x/bad.json')).toThrow(/lesionRecovery\.sets/);
+    expect(() => parseModelCard(withRecovery('yes'), '/x/bad.json')).toThrow(expect.objectContaining({ code: 'E_MODEL' }));
+  });
+});
+
+describe('lesionBiasWarning', () => {
+  it("quotes the card's worst SUVmean and SUVmax of lesions >= 17 mm at the declared count level", () => {
+    for (const dose of [0.25, 0.1]) {
+      const warning = lesionBiasWarning(pet, 'PT', dose)!;
+      expect(warning.code).toBe('E_LESION_BIAS');
+      expect(warning.message).toContain(`at ${dose * 100} % counts (the nearest measured level at or below the declared ${dose * 100} %)`);
+      expect(warning.message).toContain(`worst SUVmean ${shown(worstFromCard(dose, 'suvmeanBiasPercent'))}`);
+      expect(warning.message).toContain(`worst SUVmax ${shown(worstFromCard(dose, 'suvmaxBiasPercent'))}`);
+      expect(warning.message).toMatch(/smaller lesions lose more: SUVmean -\d+\.\d % \(sts-001 inserted lesions, 10 mm\)/);
+      expect(warning.message).toContain('models/README.md');
+    }
+  });
+
+  it('takes the nearest measured level at or below the declared dose, and the lowest below or without one', () => {
+    expect(lesionBiasAt(recovery, 0.5)).toMatchObject({ level: 0.25, picked: 'at or below' });
+    expect(lesionBiasAt(recovery, 0.2)).toMatchObject({ level: 0.1, picked: 'at or below' });
+    expect(lesionBiasAt(recovery, 0.05)).toMatchObject({ level: 0.1, picked: 'below every measured level' });
+    expect(lesionBiasWarning(pet, 'PT', 0.05)!.message).toContain('the declared 5 % is below every measured one');
+    const unknown = lesionBiasWarning(pet, 'PT', 0)!;
+    expect(lesionBiasAt(recovery, 0)).toMatchObject({ level: 0.1, picked: 'dose unknown' });
+    expect(unknown.message).toContain('at 10 % counts (the lowest measured level: the count level is unknown (no --dose)');
+    expect(unknown.message).toContain(`worst SUVmean ${shown(worstFromCard(0.1, 'suvmeanBiasPercent'))}`);
+  });
+
+  it('says nothing for CT, nor for a card without the measurements', () => {
+    expect(lesionBiasWarning(pet, 'CT', 0.25)).toBeNull();
+    expect(lesionBiasWarning(card('lowdose-ct'), 'CT', 0.25)).toBeNull();
+    expect(lesionBiasWarning({ name: 'x', quality: {} }, 'PT', 0.25)).toBeNull();
+  });
+});
