@@ -107,11 +107,18 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
       convolutionKernel: 'LUNG',
     });
 
-    // A PET study: the IEC fixture at 25 % counts, smoothed, against its full-count scan.
+    // A PET study: the IEC fixture at 25 % counts, denoised by the shipped PET model (its card's
+    // measured lesion bias gives the run an E_LESION_BIAS warning), against its full-count scan.
     const iec = path.join(REPO, 'fixtures/iec');
     cpSync(path.join(iec, 'dose25'), path.join(data, 'pet', 'low'), { recursive: true });
     cpSync(path.join(iec, 'dose100'), path.join(data, 'pet', 'full'), { recursive: true });
-    await denoisePaths([path.join(data, 'pet', 'low')], { outDir: path.join(data, 'pet', 'denoised'), method: 'gaussian', reference: [path.join(data, 'pet', 'full')] });
+    await denoisePaths([path.join(data, 'pet', 'low')], {
+      outDir: path.join(data, 'pet', 'denoised'),
+      device: 'cpu',
+      threads: 1,
+      doseLevel: 0.25,
+      reference: [path.join(data, 'pet', 'full')],
+    });
 
     const viewerDir = path.join(root, 'viewer');
     execFileSync(process.execPath, [path.join(REPO, 'scripts/build-viewer.mjs'), '--outdir', viewerDir], { stdio: 'pipe' });
@@ -302,15 +309,21 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
     // The readouts of one moment (a pane re-rendering between two reads may show SUVpeak "…" again).
     let shown: string[] = [];
     await expect.poll(async () => (shown = await readouts()).length === 3 && shown.every((t) => pattern.test(t)), POLL).toBe(true);
-    const [low, smoothed, full] = shown.map((t) => t.match(pattern)!.slice(1).map(Number) as [number, number, number]);
+    const [low, denoised, full] = shown.map((t) => t.match(pattern)!.slice(1).map(Number) as [number, number, number]);
     // A hot sphere (4:1 over a background of SUV 1): the 1 cm3 peak sits between the mean and the single-voxel max.
-    for (const [mean, max, peak] of [low!, smoothed!, full!]) {
+    for (const [mean, max, peak] of [low!, denoised!, full!]) {
       expect(mean).toBeGreaterThan(2);
       expect(peak).toBeGreaterThanOrEqual(mean);
       expect(peak).toBeLessThanOrEqual(max);
     }
-    // Smoothing lowers the noise-inflated SUVmax of the 25 % scan.
-    expect(smoothed![1]).toBeLessThan(low![1]);
+    // Denoising lowers the noise-inflated SUVmax of the 25 % scan.
+    expect(denoised![1]).toBeLessThan(low![1]);
+    // Under the denoised pane's readout, one line of the model's measured lesion bias at 25 % counts; none under the others.
+    const caveat = page.locator('.pane[data-pane="denoised"] .pane-caveat');
+    expect(await caveat.isVisible()).toBe(true);
+    expect(await caveat.textContent()).toMatch(/^lesion bias ≥17 mm at 25 %: SUVmean -\d+\.\d %, SUVmax [+-]\d+\.\d %$/);
+    expect(await page.textContent('#series-warnings [data-code="E_LESION_BIAS"]')).toMatch(/lesion SUVs read on this series carry model lowdose-pet's measured bias/);
+    expect(await page.isHidden('.pane[data-pane="lowDose"] .pane-caveat')).toBe(true);
     await page.keyboard.press('Escape');
   });
 

@@ -13,13 +13,13 @@ const CARD = path.resolve(import.meta.dirname, '../../models/lowdose-pet.json');
 const pet = parseModelCard(JSON.parse(readFileSync(CARD, 'utf8')), CARD);
 
 describe('lesionCaveat', () => {
-  it("shortens the warning to its count level and worst biases, keeping the whole message for the tooltip", () => {
+  it("shortens the warning to its count level and worst biases", () => {
     for (const dose of [0.25, 0.1, 0]) {
       const warning = lesionBiasWarning(pet, 'PT', dose)!;
       const caveat = lesionCaveat([{ code: 'E_DOSE_UNKNOWN', message: 'x' }, warning])!;
       const worstMean = /worst SUVmean (\S+ %)/.exec(warning.message)![1];
       const worstMax = /worst SUVmax (\S+ %)/.exec(warning.message)![1];
-      expect(caveat.line).toBe(`lesion bias ≥17 mm at ${dose === 0.25 ? 25 : 10} % counts: SUVmean ${worstMean}, SUVmax ${worstMax}`);
+      expect(caveat.line).toBe(`lesion bias ≥17 mm at ${dose === 0.25 ? 25 : 10} %: SUVmean ${worstMean}, SUVmax ${worstMax}`);
       expect(caveat.message).toBe(warning.message);
     }
   });

@@ -671,9 +671,14 @@ export class ComparisonViewer {
     root.innerHTML = `
       <header class="pane-title"><span class="pane-name"></span><button type="button" class="pane-link" aria-pressed="true">linked</button><span class="pane-metrics" data-metrics="${key}"></span></header>
       <div class="pane-image" tabindex="-1"></div>
-      <footer class="pane-info"><span class="pane-status"></span><span class="pane-roi"></span><span class="pane-caveat" hidden></span></footer>`;
+      <footer class="pane-info"><span class="pane-status"></span><span class="pane-roi"></span></footer>`;
     root.querySelector('.pane-name')!.textContent = title;
     const element = root.querySelector<HTMLElement>('.pane-image')!;
+    // The lesion caveat: a line along the image's foot (the footer keeps its one fixed-height line).
+    const caveat = document.createElement('div');
+    caveat.className = 'pane-caveat';
+    caveat.hidden = true;
+    element.append(caveat);
     element.addEventListener('contextmenu', (event) => event.preventDefault());
     const link = root.querySelector<HTMLButtonElement>('.pane-link')!;
     link.title = 'Follows the other panes: click to unlink';
@@ -686,7 +691,7 @@ export class ComparisonViewer {
       info: {
         status: root.querySelector('.pane-status')!,
         roi: root.querySelector('.pane-roi')!,
-        caveat: root.querySelector('.pane-caveat')!,
+        caveat,
         metrics: root.querySelector('.pane-metrics')!,
         link,
       },
@@ -812,7 +817,7 @@ export class ComparisonViewer {
     if (pane.key === 'denoised') this.drawOverlay(pane, detail);
     if (!this.roi) {
       pane.info.roi.textContent = '';
-      pane.info.caveat.hidden = true;
+      this.showCaveat(pane, null);
       return;
     }
     let text = '';
@@ -832,11 +837,15 @@ export class ComparisonViewer {
     }
     pane.info.roi.textContent = text;
     // Under a PET readout of a denoised pane whose run measured lesion SUV bias: how far to trust it.
-    const caveat = text && pane.units === 'SUVbw' ? (pane.caveat ?? null) : null;
+    this.showCaveat(pane, text && pane.units === 'SUVbw' ? (pane.caveat ?? null) : null);
+    drawEllipse(pane.element, detail.canvasContext, this.roi, text, this.drawing !== null);
+  }
+
+  /** Shows (or hides, null) the pane's lesion caveat line; the overlay's bottom texts move up above it. */
+  private showCaveat(pane: Pane, caveat: LesionCaveat | null): void {
     pane.info.caveat.hidden = caveat === null;
     pane.info.caveat.textContent = caveat?.line ?? '';
-    pane.info.caveat.title = caveat?.message ?? '';
-    drawEllipse(pane.element, detail.canvasContext, this.roi, text, this.drawing !== null);
+    pane.root.classList.toggle('caveat-shown', caveat !== null);
   }
 
   /** Loads the pane's slices within 6 mm of slice `index` and writes the readout with SUVpeak. */
