@@ -24,7 +24,7 @@ export function renderQaHtml(result: QaResult, config: QaConfig): string {
   const rows = result.checks
     .map(
       (c) =>
-        `<tr class="${c.pass ? 'pass' : 'fail'}${c.firm === false ? ' not-firm' : ''}"><td><code>${esc(c.name)}</code></td><td class="num">${esc(formatValue(c))} ${c.pass ? 'PASS' : 'FAIL'}</td>` +
+        `<tr class="${c.pass ? 'pass' : 'fail'}${c.firm === false ? ' not-firm' : ''}"><td><code>${esc(c.name)}</code></td><td class="num">${esc(formatValue(c))}</td>` +
         `<td class="num">${esc(formatThreshold(c))}</td><td>${esc(formatVerdict(c))}</td><td class="detail">${esc(c.detail)}</td></tr>`,
     )
     .join('\n');

@@ -134,5 +134,7 @@ describe('not-firm verdicts in the HTML report', () => {
     expect(html).toMatch(/<tr class="fail not-firm">.*<td>FAIL \(not firm: 0\.4 SE outside the limit\)<\/td>/);
     expect(html).toMatch(/<tr class="pass"><td><code>iec\/dose10\/suvmean-bias\/17mm<\/code>.*<td>PASS<\/td>/);
     expect(html).toContain('<p>FAIL: 1 of 2 checks failed, 1 of them not firm.');
+    // The verdict has its own column; the value cell holds the value alone.
+    expect(html).not.toMatch(/<td class="num">[^<]*(PASS|FAIL)<\/td>/);
   });
 });
