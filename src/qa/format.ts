@@ -1,6 +1,6 @@
 /** Check values and thresholds as text, shared by the terminal table and the HTML report. */
 import { fmt } from './judge.js';
-import { FIRM_MARGIN_SE } from './margin.js';
+import { FIRM_MARGIN_SE, notFirmCounts } from './margin.js';
 import type { QaCheck } from './types.js';
 
 /**
@@ -52,8 +52,7 @@ export function formatVerdict(check: QaCheck): string {
  */
 export function formatSummary(checks: readonly QaCheck[]): string {
   const failed = checks.filter((c) => !c.pass);
-  const failedNotFirm = failed.filter((c) => c.firm === false).length;
-  const passedNotFirm = checks.filter((c) => c.pass && c.firm === false).length;
+  const { passedNotFirm, failedNotFirm } = notFirmCounts(checks);
   const passes = passedNotFirm === 0 ? '' : `${passedNotFirm} ${passedNotFirm === 1 ? 'pass' : 'passes'} not firm`;
   if (failed.length === 0) return `PASS: all ${checks.length} checks passed${passes ? `, ${passes}` : ''}`;
   const fails = failedNotFirm === 0 ? '' : `, ${failedNotFirm} of them not firm`;

@@ -48,3 +48,15 @@ export function isFirm(value: number | null, standardError: number | null, margi
   if (standardError === 0) return true;
   return margin === null ? null : Math.abs(margin) >= FIRM_MARGIN_SE;
 }
+
+/** How many passes and failures are not firm (`QaResult.summary`, and the verdict line that prints it). */
+export function notFirmCounts(checks: ReadonlyArray<{ readonly pass: boolean; readonly firm: boolean | null }>): { passedNotFirm: number; failedNotFirm: number } {
+  let passedNotFirm = 0;
+  let failedNotFirm = 0;
+  for (const c of checks) {
+    if (c.firm !== false) continue;
+    if (c.pass) passedNotFirm++;
+    else failedNotFirm++;
+  }
+  return { passedNotFirm, failedNotFirm };
+}

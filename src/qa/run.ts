@@ -16,6 +16,7 @@ import { writeFileAtomic } from '../util/fs.js';
 import { runChecks } from './checks/index.js';
 import { DEFAULT_FIXTURES_DIR, type QaConfig } from './config.js';
 import { checkSameGrid, checkSubsetOfGrid, doseFolder, fixtureRealisations, fixtureSeriesDir, readFixtureInfo, readStack } from './fixtures.js';
+import { notFirmCounts } from './margin.js';
 import { writeQaHtml } from './report-html.js';
 import { PHANTOM_NAMES, type CaseCurves, type PhantomName, type QaCheck, type QaDenoiseSettings, type QaRealisation, type QaResult, type SliceStack } from './types.js';
 
@@ -179,8 +180,7 @@ export async function runQa(options: QaOptions): Promise<QaResult> {
       total: checks.length,
       passed,
       failed: checks.length - passed,
-      passedNotFirm: checks.filter((c) => c.pass && c.firm === false).length,
-      failedNotFirm: checks.filter((c) => !c.pass && c.firm === false).length,
+      ...notFirmCounts(checks),
     },
     settings: {
       method: settings.method ?? 'diffusion',
