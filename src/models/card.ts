@@ -100,7 +100,10 @@ export interface UncertaintySettings {
 export interface LesionRecovery {
   /** What the bias is measured against: "denoised / full-count - 1, in %". */
   readonly reference: string;
-  /** Whether the model was told the input's dose in these measurements. */
+  /**
+   * Whether the model was told the input's dose in the measurements of the sets that do not say
+   * (each set's own `doseDeclared`; cards written before it have one path only).
+   */
   readonly doseDeclared: boolean;
   /** The command that wrote this block. */
   readonly command: string;
@@ -113,6 +116,11 @@ export interface LesionRecoverySet {
   readonly source: string;
   /** The count level as a fraction of full counts (0.25 = 25 %). */
   readonly dose: number;
+  /**
+   * Whether the model was told the dose in this set's measurements (false: the path of a run
+   * without --dose); absent = the block's `doseDeclared`.
+   */
+  readonly doseDeclared?: boolean;
   /** What each size's bias is a mean over ("8 noise realisations of one sphere"). */
   readonly averagedOver: string;
   /** The committed evaluation file the numbers come from, and the command that wrote it. */
@@ -448,6 +456,7 @@ function lesionRecovery(p: Problems, v: Json): void {
     }
     for (const key of ['source', 'averagedOver', 'file', 'command']) text(set, key, `${f}.${key}`);
     num(p, set, 'dose', `${f}.dose`, (x) => x > 0 && x <= 1, 'a count fraction in (0, 1]');
+    if (set.doseDeclared !== undefined && typeof set.doseDeclared !== 'boolean') p.add(`${f}.doseDeclared`, `expected true or false, got ${describe(set.doseDeclared)}`);
     const sizes = set.bySize;
     if (!Array.isArray(sizes) || sizes.length === 0) {
       p.add(`${f}.bySize`, `expected a non-empty list of { "diameterMm", "lesions", "suvmeanBiasPercent", "suvmaxBiasPercent" }, got ${describe(sizes)}`);

@@ -23,7 +23,7 @@ import { formatDeviceReport, type Device, type DeviceRequest } from '../runtime/
 import { latentOf, normalizationFor, type Modality, type ModelCard, type UncertaintyCalibrationEntry } from './card.js';
 import { denoiseSlices, type DenoiseSlicesResult, type SliceInput } from './denoise-slices.js';
 import { loadModel, type LoadedModel } from './load.js';
-import { lesionBiasWarning } from './lesion-bias.js';
+import { lesionBiasWarning, type LesionBiasAtLevel } from './lesion-bias.js';
 
 /** The shipped model for each modality: what a run without `--model` uses. */
 export const DEFAULT_MODELS: Readonly<Record<Modality, string>> = { CT: 'lowdose-ct', PT: 'lowdose-pet' };
@@ -55,6 +55,8 @@ export interface SettingsWarning {
   readonly path: string | null;
   readonly code: string;
   readonly message: string;
+  /** E_LESION_BIAS only: what its message quotes, as data (./lesion-bias.ts). */
+  readonly lesionBias?: LesionBiasAtLevel;
 }
 
 /** What running the model takes: where it is, on which device, within which memory. */

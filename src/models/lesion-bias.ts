@@ -7,14 +7,23 @@
  * those measurements (`quality.lesionRecovery`) makes every report of a PET run with it quote the
  * worst of them at the input's count level: the nearest measured level at or below the declared
  * dose (fewer counts lose more), the lowest measured level when the dose is unknown.
+ *
+ * A run without a declared dose takes another path through the model (the network's unknown-dose
+ * condition, no dose-gated consistency step), so the warning quotes the sets measured on the path
+ * the run took (each set's `doseDeclared`); a card with none on that path falls back to the other
+ * and says so. The warning carries the quoted numbers as data too (`lesionBias`), so that readers
+ * (the viewer's caveat) need not parse the message.
  */
-import { lesionRecoveryOf, type LesionRecovery, type ModelCard, type Modality } from './card.js';
+import { LESION_BIAS_PICKS, type LesionBiasPick } from '../choices.js';
+import { lesionRecoveryOf, type LesionRecovery, type LesionRecoverySet, type ModelCard, type Modality } from './card.js';
 
 /** A SettingsWarning (./denoiser.ts, which imports this module: declared here, not imported). */
 export interface LesionBiasWarning {
   readonly path: null;
   readonly code: 'E_LESION_BIAS';
   readonly message: string;
+  /** What the message quotes, as data (docs/contract.md, "E_LESION_BIAS"). */
+  readonly lesionBias: LesionBiasAtLevel;
 }
 
 /** The lesion size the PET targets and QA's SUV checks start at; smaller ones are reported apart. */
@@ -31,26 +40,44 @@ export interface LesionBiasAtLevel {
   /** The measured count level quoted (fraction of full counts). */
   readonly level: number;
   /** How it was picked: at or below the declared dose, below every measured level, or the dose unknown. */
-  readonly picked: 'at or below' | 'below every measured level' | 'dose unknown';
-  /** The largest |bias| of lesions >= LESION_BIAS_MIN_DIAMETER_MM at that level, over every source. */
+  readonly picked: LesionBiasPick;
+  /** The smallest diameter `suvmean` and `suvmax` cover (LESION_BIAS_MIN_DIAMETER_MM). */
+  readonly minDiameterMm: number;
+  /** The largest |bias| of lesions >= minDiameterMm at that level, over every source. */
   readonly suvmean: MeasuredBias;
   readonly suvmax: MeasuredBias;
   /** The largest |SUVmean bias| of the smaller lesions at that level; null when none were measured. */
   readonly smallerSuvmean: MeasuredBias | null;
+  /**
+   * Whether the quoted measurements were made with the dose declared to the model. It differs from
+   * the run's own path (declared unless `picked` is 'dose unknown') only when the card has no
+   * measurements on that path.
+   */
+  readonly doseDeclared: boolean;
+}
+
+/** Whether `set` was measured with the dose declared (a set that does not say: the block's `doseDeclared`). */
+export function setDoseDeclared(recovery: Pick<LesionRecovery, 'doseDeclared'>, set: Pick<LesionRecoverySet, 'doseDeclared'>): boolean {
+  return set.doseDeclared ?? recovery.doseDeclared;
 }
 
 /**
  * The worst measured biases at the level that applies to an input of `doseLevel` (0 = unknown), or
- * null when the card has no sizes of 17 mm and up there.
+ * null when the card has no sizes of 17 mm and up there. Only the sets measured on the run's path
+ * (dose declared or not) count, unless the card has none on it.
  */
 export function lesionBiasAt(recovery: LesionRecovery, doseLevel: number): LesionBiasAtLevel | null {
-  const levels = [...new Set(recovery.sets.map((s) => s.dose))].sort((a, b) => a - b);
+  const runDeclared = doseLevel > 0;
+  const onPath = recovery.sets.filter((s) => setDoseDeclared(recovery, s) === runDeclared);
+  const sets = onPath.length > 0 ? onPath : recovery.sets;
+  const doseDeclared = onPath.length > 0 ? runDeclared : !runDeclared;
+  const levels = [...new Set(sets.map((s) => s.dose))].sort((a, b) => a - b);
   const lowest = levels[0];
   if (lowest === undefined) return null;
   const atOrBelow = doseLevel > 0 ? levels.filter((l) => l <= doseLevel + 1e-9).at(-1) : undefined;
   const level = atOrBelow ?? lowest;
   const picked = doseLevel <= 0 ? 'dose unknown' : atOrBelow === undefined ? 'below every measured level' : 'at or below';
-  const rows = recovery.sets
+  const rows = sets
     .filter((s) => s.dose === level)
     .flatMap((s) => s.bySize.map((size) => ({ ...size, source: s.source })));
   const worst = (sizes: typeof rows, key: 'suvmeanBiasPercent' | 'suvmaxBiasPercent'): MeasuredBias | null =>
@@ -62,7 +89,8 @@ export function lesionBiasAt(recovery: LesionRecovery, doseLevel: number): Lesio
   const suvmean = worst(large, 'suvmeanBiasPercent');
   const suvmax = worst(large, 'suvmaxBiasPercent');
   if (!suvmean || !suvmax) return null;
-  return { level, picked, suvmean, suvmax, smallerSuvmean: worst(rows.filter((r) => r.diameterMm < LESION_BIAS_MIN_DIAMETER_MM), 'suvmeanBiasPercent') };
+  const smallerSuvmean = worst(rows.filter((r) => r.diameterMm < LESION_BIAS_MIN_DIAMETER_MM), 'suvmeanBiasPercent');
+  return { level, picked, minDiameterMm: LESION_BIAS_MIN_DIAMETER_MM, suvmean, suvmax, smallerSuvmean, doseDeclared };
 }
 
 /** The warning for a run of `card` on `modality` at `doseLevel` (0 = unknown); null for CT and for cards without the measurements. */
@@ -72,22 +100,59 @@ export function lesionBiasWarning(card: Pick<ModelCard, 'name' | 'quality'>, mod
   if (!recovery) return null;
   const at = lesionBiasAt(recovery, doseLevel);
   if (!at) return null;
-  const why =
+  const level =
     at.picked === 'dose unknown'
-      ? 'the lowest measured level: the count level is unknown (no --dose); it was measured with the dose declared only, and an undeclared dose runs another consistency step at low counts'
+      ? 'the lowest measured level: the count level is unknown (no --dose)'
       : at.picked === 'below every measured level'
         ? `the lowest measured level; the declared ${pct(doseLevel)} is below every measured one`
         : `the nearest measured level at or below the declared ${pct(doseLevel)}`;
+  const runDeclared = at.picked !== 'dose unknown';
+  const measuredOn =
+    at.doseDeclared === runDeclared
+      ? runDeclared
+        ? 'measured with the dose declared, as here'
+        : 'measured without the dose declared, as here'
+      : at.doseDeclared
+        ? 'measured with the dose declared only, and an undeclared dose runs the network on its unknown-dose condition and without the low-count consistency step'
+        : 'measured without the dose declared only, and a declared dose runs the network on that dose and, at low counts, the low-count consistency step';
+  const why = `${level}; ${measuredOn}`;
   const measured = (b: MeasuredBias) => `${signed(b.percent)} (${b.source}, ${b.diameterMm} mm)`;
   const smaller = at.smallerSuvmean ? `: SUVmean ${measured(at.smallerSuvmean)}` : '';
   return {
     path: null,
     code: 'E_LESION_BIAS',
+    lesionBias: at,
     message:
       `lesion SUVs read on this series carry model ${card.name}'s measured bias at ${pct(at.level)} counts (${why}): ` +
-      `lesions >= ${LESION_BIAS_MIN_DIAMETER_MM} mm worst SUVmean ${measured(at.suvmean)}, worst SUVmax ${measured(at.suvmax)} against the full-count reconstruction; ` +
+      `lesions >= ${at.minDiameterMm} mm worst SUVmean ${measured(at.suvmean)}, worst SUVmax ${measured(at.suvmax)} against the full-count reconstruction; ` +
       `smaller lesions lose more${smaller}; models/README.md ("PET: lesions inserted into the held-out real volume") and the card's quality.lesionRecovery have every size and source`,
   };
+}
+
+/**
+ * A warning's `lesionBias` as read back from a report (JSON written by this or another version),
+ * or null when it is absent or not of this shape: reports written before the field have only the
+ * message.
+ */
+export function readLesionBias(value: unknown): LesionBiasAtLevel | null {
+  if (!isRecord(value)) return null;
+  const measured = (v: unknown): MeasuredBias | null =>
+    isRecord(v) && finite(v.percent) && typeof v.source === 'string' && finite(v.diameterMm) ? { percent: v.percent, source: v.source, diameterMm: v.diameterMm } : null;
+  const picked = LESION_BIAS_PICKS.find((p) => p === value.picked);
+  const suvmean = measured(value.suvmean);
+  const suvmax = measured(value.suvmax);
+  const smallerSuvmean = value.smallerSuvmean === null ? null : measured(value.smallerSuvmean);
+  if (!finite(value.level) || !picked || !finite(value.minDiameterMm) || !suvmean || !suvmax || typeof value.doseDeclared !== 'boolean') return null;
+  if (value.smallerSuvmean !== null && smallerSuvmean === null) return null;
+  return { level: value.level, picked, minDiameterMm: value.minDiameterMm, suvmean, suvmax, smallerSuvmean, doseDeclared: value.doseDeclared };
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function finite(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v);
 }
 
 /** 0.25 -> "25 %", 0.125 -> "12.5 %". */

@@ -4,6 +4,7 @@
  */
 import type { DenoiseMethod, SamplerName } from '../choices.js';
 import type { TextureReport } from '../models/denoiser.js';
+import type { LesionBiasAtLevel } from '../models/lesion-bias.js';
 import type { PaddingFill } from '../padding.js';
 import type { LowBandSettings } from '../filters/low-band.js';
 import type { Texture } from '../diffusion/texture.js';
@@ -184,8 +185,11 @@ export interface SeriesReport {
   readonly memory?: { readonly estimateBytes: number; readonly budgetBytes: number; readonly forwardBatch: number };
   readonly skipped?: boolean;
   readonly metrics?: SeriesMetrics;
-  /** The input series' reading warnings (gaps, duplicates, E_SUV_UNAVAILABLE, E_SHARP_KERNEL, ...). */
-  readonly warnings: Array<{ path: string | null; code: string; message: string }>;
+  /**
+   * The input series' reading warnings (gaps, duplicates, E_SUV_UNAVAILABLE, E_SHARP_KERNEL, ...),
+   * the run's own (E_LESION_BIAS with its numbers as `lesionBias`, ...) and the writer's.
+   */
+  readonly warnings: Array<{ path: string | null; code: string; message: string; lesionBias?: LesionBiasAtLevel }>;
 }
 
 export type { TextureReport } from '../models/denoiser.js';

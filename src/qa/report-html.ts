@@ -39,6 +39,8 @@ export function renderQaHtml(result: QaResult, config: QaConfig): string {
     ['texture', s.texture],
     ['phantoms', s.phantoms.join(', ')],
     ['doses', s.doses.map((d) => `${Math.round(d * 100)} %`).join(', ')],
+    // Absent in a qa.json written before the flag: those runs declared it.
+    ['dose told to the denoiser', s.doseDeclared === false ? 'no (--dose-unknown: the path of a denoise without --dose)' : 'yes'],
     ['noise realisations', s.realisations === null ? 'all the fixtures have (bias checks: mean over them)' : String(s.realisations)],
     ['fixtures', s.fixtures],
     ['thresholds', s.config],

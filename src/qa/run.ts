@@ -41,6 +41,12 @@ export interface QaOptions {
    * the committed fixture). The bias checks average over them; 1 gives the single-draw gate.
    */
   readonly realisations?: number;
+  /**
+   * Whether the denoiser is told each fixture's dose (default true). False runs the path of a
+   * `denoise` without --dose: the network gets the unknown-dose condition and dose-gated steps (a
+   * card's low-count consistency) do not run; the checks still judge each fixture at its own dose.
+   */
+  readonly declareDose?: boolean;
   readonly log?: (message: string) => void;
   readonly onProgress?: (event: DenoiseProgress) => void;
 }
@@ -54,6 +60,7 @@ export async function runQa(options: QaOptions): Promise<QaResult> {
   const fixturesDir = path.resolve(options.fixturesDir ?? DEFAULT_FIXTURES_DIR);
   const doses = [...(options.doses ?? DEFAULT_DOSES)];
   const settings = options.denoise ?? {};
+  const declareDose = options.declareDose ?? true;
   const outDir = path.resolve(options.outDir);
   // Every fixture folder is checked before anything is denoised, so a typo costs nothing.
   const requested = (options.phantoms ?? PHANTOM_NAMES).map((phantom) => readFixtureInfo(fixturesDir, phantom));
@@ -86,7 +93,7 @@ export async function runQa(options: QaOptions): Promise<QaResult> {
   for (const info of fixtures) for (const r of realisationsOfFixture.get(info.phantom)!) fixtureSeriesDir(info, 1, r);
   for (const info of fixtures) fixtureSeriesDir(info, 'truth');
 
-  const denoisedRoot = path.join(outDir, 'denoised', settingsTag(settings, await modelFingerprints(settings)));
+  const denoisedRoot = path.join(outDir, 'denoised', settingsTag(settings, await modelFingerprints(settings), declareDose));
   await mkdir(denoisedRoot, { recursive: true });
   const outputs = new Map<string, { readonly dir: string; readonly seriesInstanceUid: string }>();
   const errors: QaResult['errors'] = [];
@@ -98,14 +105,14 @@ export async function runQa(options: QaOptions): Promise<QaResult> {
       if (group.length === 0) continue;
       const model = modality === 'PT' ? (settings.petModel ?? settings.model) : settings.model;
       const counted = group.map((c) => (c.realisations.length > 1 ? `${c.info.phantom} (${c.realisations.length} noise realisations)` : c.info.phantom));
-      log(`denoising ${counted.join(', ')} at ${Math.round(dose * 100)} % dose (${describe(settings, model)})`);
+      log(`denoising ${counted.join(', ')} at ${Math.round(dose * 100)} % dose (${describe(settings, model)}${declareDose ? '' : ', the dose not declared'})`);
       const report: DenoiseReport = await denoisePaths(
         group.flatMap((c) => c.realisations.map((r) => r.lowDir)),
         {
           ...withoutPetModel(settings),
           ...(model !== undefined ? { model } : {}),
           outDir: path.join(denoisedRoot, `${modality.toLowerCase()}-${doseFolder(dose)}`),
-          doseLevel: dose,
+          ...(declareDose ? { doseLevel: dose } : {}),
           overwrite: Boolean(options.overwrite),
           log,
           ...(options.onProgress ? { onProgress: options.onProgress } : {}),
@@ -195,6 +202,7 @@ export async function runQa(options: QaOptions): Promise<QaResult> {
       lowBand: settings.lowBand ?? null,
       texture: settings.texture ?? 'smooth',
       realisations: options.realisations ?? null,
+      doseDeclared: declareDose,
       phantoms,
       doses,
       fixtures: fixturesDir,
@@ -238,7 +246,7 @@ function denoiseFailure(phantom: PhantomName, dose: number, message: string | un
  * the model files themselves (`fingerprints`), so that a retrained model is never served from an
  * earlier run's outputs.
  */
-export function settingsTag(settings: QaDenoiseSettings, fingerprints: readonly string[] = []): string {
+export function settingsTag(settings: QaDenoiseSettings, fingerprints: readonly string[] = [], declareDose = true): string {
   const method = settings.method ?? 'diffusion';
   const key = JSON.stringify([
     method,
@@ -258,6 +266,8 @@ export function settingsTag(settings: QaDenoiseSettings, fingerprints: readonly 
     ...(settings.texture && settings.texture !== 'smooth' ? [['texture', settings.texture]] : []),
     ...(settings.orientations !== undefined ? [['orientations', settings.orientations]] : []),
     ...(settings.lowBand !== undefined ? [['lowBand', settings.lowBand]] : []),
+    // Only when off: the outputs of a run that declared the dose keep their folders.
+    ...(declareDose ? [] : [['doseDeclared', false]]),
   ]);
   const hash = createHash('sha256').update(key).digest('hex').slice(0, 10);
   const model = method === 'diffusion' && settings.model ? `-${path.basename(settings.model).replace(/\.(json|onnx)$/, '').replace(/[^A-Za-z0-9_.-]+/g, '-')}` : '';

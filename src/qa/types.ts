@@ -154,6 +154,8 @@ export interface QaResult {
     readonly texture: string;
     /** Noise realisations per fixture asked for (`--realisations`); null = all the fixtures have. */
     readonly realisations: number | null;
+    /** Whether the denoiser was told each fixture's dose (false: `--dose-unknown`, the path of a denoise without --dose). */
+    readonly doseDeclared: boolean;
     readonly phantoms: PhantomName[];
     readonly doses: number[];
     readonly fixtures: string;

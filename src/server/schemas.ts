@@ -7,7 +7,7 @@
  * Imports only typebox and src/choices.ts: the viewer type-checks against this file.
  */
 import { Type, type TSchema } from 'typebox';
-import { DENOISE_METHODS, DEVICE_REQUESTS, SAMPLER_NAMES, TEXTURES } from '../choices.js';
+import { DENOISE_METHODS, DEVICE_REQUESTS, LESION_BIAS_PICKS, SAMPLER_NAMES, TEXTURES } from '../choices.js';
 import { LOW_BAND_MAX_STRENGTH } from '../filters/low-band.js';
 
 /** What a route accepts as an id: exactly what `shortId` (./ids.ts) makes, so nothing else gets near a lookup. */
@@ -112,6 +112,20 @@ export const scores = Type.Object({
   rmse: Type.Number(),
 });
 
+/** One measured lesion bias of E_LESION_BIAS (src/models/lesion-bias.ts, MeasuredBias). */
+export const measuredBias = Type.Object({ percent: Type.Number(), source: Type.String(), diameterMm: Type.Number() });
+
+/** E_LESION_BIAS's numbers (LesionBiasAtLevel): the count level quoted, how it was picked, the worst biases. */
+export const lesionBias = Type.Object({
+  level: Type.Number(),
+  picked: stringEnum(LESION_BIAS_PICKS),
+  minDiameterMm: Type.Number(),
+  suvmean: measuredBias,
+  suvmax: measuredBias,
+  smallerSuvmean: orNull(measuredBias),
+  doseDeclared: Type.Boolean(),
+});
+
 export const reportFacts = Type.Object({
   method: stringOrNull,
   model: stringOrNull,
@@ -128,7 +142,7 @@ export const reportFacts = Type.Object({
   /** The report's own series means against its reference, when it computed them. */
   metrics: orNull(scores),
   /** Warnings about the run itself (E_PIXEL_SPACING, E_FILTER_WIDTH, E_MODEL_BELOW_INPUT, E_LESION_BIAS, E_DOSE_UNKNOWN), not the input's reading warnings or the writer's. */
-  warnings: Type.Array(Type.Object({ code: Type.String(), message: Type.String() })),
+  warnings: Type.Array(Type.Object({ code: Type.String(), message: Type.String(), lesionBias: Type.Optional(lesionBias) })),
 });
 
 export const comparisonSummary = Type.Object({

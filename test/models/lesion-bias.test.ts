@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { lesionRecoveryOf, parseModelCard, type LesionRecovery } from '../../src/models/card.js';
-import { LESION_BIAS_MIN_DIAMETER_MM, lesionBiasAt, lesionBiasWarning } from '../../src/models/lesion-bias.js';
+import { LESION_BIAS_MIN_DIAMETER_MM, lesionBiasAt, lesionBiasWarning, readLesionBias } from '../../src/models/lesion-bias.js';
 import { IEC_FILE, lesionRecoveryFromEvals, STS_FILES } from '../../scripts/evaluate/lesion-recovery.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
@@ -55,6 +55,7 @@ describe('quality.lesionRecovery on the card', () => {
     expect(() => parseModelCard(withRecovery(badSize), '/x/bad.json')).toThrow(/quality\.lesionRecovery\.sets\[0\]\.bySize\[0\]\.suvmaxBiasPercent/);
     expect(() => parseModelCard(withRecovery({ ...good, sets: [{ ...good.sets[0]!, dose: 0 }] }), '/x/bad.json')).toThrow(/sets\[0\]\.dose: expected a count fraction/);
     expect(() => parseModelCard(withRecovery({ ...good, sets: [] }), '/x/bad.json')).toThrow(/lesionRecovery\.sets/);
+    expect(() => parseModelCard(withRecovery({ ...good, sets: [{ ...good.sets[0]!, doseDeclared: 'no' }] }), '/x/bad.json')).toThrow(/sets\[0\]\.doseDeclared: expected true or false/);
     expect(() => parseModelCard(withRecovery('yes'), '/x/bad.json')).toThrow(expect.objectContaining({ code: 'E_MODEL' }));
   });
 });
@@ -64,7 +65,7 @@ describe('lesionBiasWarning', () => {
     for (const dose of [0.25, 0.1]) {
       const warning = lesionBiasWarning(pet, 'PT', dose)!;
       expect(warning.code).toBe('E_LESION_BIAS');
-      expect(warning.message).toContain(`at ${dose * 100} % counts (the nearest measured level at or below the declared ${dose * 100} %)`);
+      expect(warning.message).toContain(`at ${dose * 100} % counts (the nearest measured level at or below the declared ${dose * 100} %; measured with the dose declared, as here)`);
       expect(warning.message).toContain(`worst SUVmean ${shown(worstFromCard(dose, 'suvmeanBiasPercent'))}`);
       expect(warning.message).toContain(`worst SUVmax ${shown(worstFromCard(dose, 'suvmaxBiasPercent'))}`);
       expect(warning.message).toMatch(/smaller lesions lose more: SUVmean -\d+\.\d % \(sts-001 inserted lesions, 10 mm\)/);
@@ -81,6 +82,54 @@ describe('lesionBiasWarning', () => {
     expect(lesionBiasAt(recovery, 0)).toMatchObject({ level: 0.1, picked: 'dose unknown' });
     expect(unknown.message).toContain('at 10 % counts (the lowest measured level: the count level is unknown (no --dose)');
     expect(unknown.message).toContain(`worst SUVmean ${shown(worstFromCard(0.1, 'suvmeanBiasPercent'))}`);
+  });
+
+  it('carries the numbers it quotes as data, which read back from JSON unchanged', () => {
+    for (const dose of [0.25, 0.1, 0.05, 0]) {
+      const warning = lesionBiasWarning(pet, 'PT', dose)!;
+      expect(warning.lesionBias).toEqual(lesionBiasAt(recovery, dose));
+      expect(warning.lesionBias.minDiameterMm).toBe(LESION_BIAS_MIN_DIAMETER_MM);
+      expect(warning.message).toContain(`worst SUVmean ${shown(warning.lesionBias.suvmean.percent)} (${warning.lesionBias.suvmean.source}, ${warning.lesionBias.suvmean.diameterMm} mm)`);
+      expect(readLesionBias(JSON.parse(JSON.stringify(warning.lesionBias)))).toEqual(warning.lesionBias);
+    }
+  });
+
+  it('reads no numbers out of a malformed or missing field', () => {
+    const good = lesionBiasAt(recovery, 0.25)!;
+    expect(readLesionBias(undefined)).toBeNull();
+    expect(readLesionBias({ ...good, picked: 'nearest' })).toBeNull();
+    expect(readLesionBias({ ...good, suvmax: { percent: '12', source: 'x', diameterMm: 37 } })).toBeNull();
+    expect(readLesionBias({ ...good, smallerSuvmean: { percent: 1 } })).toBeNull();
+    expect(readLesionBias({ ...good, doseDeclared: undefined })).toBeNull();
+    expect(readLesionBias({ ...good, smallerSuvmean: null })).toEqual({ ...good, smallerSuvmean: null });
+  });
+
+  it('quotes the sets measured on the path the run took: declared dose or not', () => {
+    const size = (diameterMm: number, suvmeanBiasPercent: number, suvmaxBiasPercent: number) => ({ diameterMm, lesions: 6, suvmeanBiasPercent, suvmaxBiasPercent });
+    const set = (dose: number, doseDeclared: boolean | undefined, mean: number) => ({
+      source: 'sts-001 inserted lesions',
+      dose,
+      ...(doseDeclared === undefined ? {} : { doseDeclared }),
+      averagedOver: 'x',
+      file: 'f.json',
+      command: 'c',
+      bySize: [size(10, 2 * mean, 0), size(17, mean, 5)],
+    });
+    const both: LesionRecovery = { reference: 'r', doseDeclared: true, command: 'c', sets: [set(0.25, true, -4), set(0.1, true, -9), set(0.25, false, -3), set(0.1, false, -2)] };
+    expect(lesionBiasAt(both, 0.25)).toMatchObject({ level: 0.25, doseDeclared: true, suvmean: { percent: -4 } });
+    expect(lesionBiasAt(both, 0.1)).toMatchObject({ level: 0.1, doseDeclared: true, suvmean: { percent: -9 } });
+    // Unknown dose: the lowest level measured without the dose declared, never a declared set.
+    expect(lesionBiasAt(both, 0)).toMatchObject({ level: 0.1, picked: 'dose unknown', doseDeclared: false, suvmean: { percent: -2 }, smallerSuvmean: { percent: -4 } });
+    const named = { name: 'm', quality: { lesionRecovery: both } };
+    expect(lesionBiasWarning(named, 'PT', 0)!.message).toContain('(the lowest measured level: the count level is unknown (no --dose); measured without the dose declared, as here)');
+    expect(lesionBiasWarning(named, 'PT', 0.25)!.message).toContain('(the nearest measured level at or below the declared 25 %; measured with the dose declared, as here)');
+    // A card measured on one path only (sets that do not say: the block's doseDeclared) quotes it on the other and says so.
+    const declaredOnly: LesionRecovery = { ...both, sets: [set(0.25, undefined, -4), set(0.1, undefined, -9)] };
+    expect(lesionBiasAt(declaredOnly, 0)).toMatchObject({ level: 0.1, picked: 'dose unknown', doseDeclared: true, suvmean: { percent: -9 } });
+    expect(lesionBiasWarning({ name: 'm', quality: { lesionRecovery: declaredOnly } }, 'PT', 0)!.message).toContain('measured with the dose declared only');
+    const unknownOnly: LesionRecovery = { ...both, sets: [set(0.25, false, -3), set(0.1, false, -2)] };
+    expect(lesionBiasAt(unknownOnly, 0.25)).toMatchObject({ level: 0.25, picked: 'at or below', doseDeclared: false, suvmean: { percent: -3 } });
+    expect(lesionBiasWarning({ name: 'm', quality: { lesionRecovery: unknownOnly } }, 'PT', 0.25)!.message).toContain('measured without the dose declared only');
   });
 
   it('says nothing for CT, nor for a card without the measurements', () => {

@@ -33,17 +33,25 @@ describe('E_LESION_BIAS in the denoise report', () => {
     expect(warning).toBeDefined();
     const at10 = recovery.sets.filter((s) => s.dose === 0.1).flatMap((s) => s.bySize.filter((b) => b.diameterMm >= 17));
     const worstMean = at10.reduce((w, b) => (Math.abs(b.suvmeanBiasPercent) > Math.abs(w) ? b.suvmeanBiasPercent : w), 0);
-    expect(warning.message).toContain('at 10 % counts (the nearest measured level at or below the declared 10 %)');
+    expect(warning.message).toContain('at 10 % counts (the nearest measured level at or below the declared 10 %; measured with the dose declared, as here)');
     expect(warning.message).toContain(`worst SUVmean ${worstMean.toFixed(1)} %`);
-    // The rerun skips the finished series and keeps the run's warning from its marker.
+    // The same numbers as data, in the report.json on disk too.
+    expect(warning.lesionBias).toMatchObject({ level: 0.1, picked: 'at or below', minDiameterMm: 17, doseDeclared: true, suvmean: { percent: worstMean } });
+    const onDisk = JSON.parse(readFileSync(join(root, 'pet-declared', 'report.json'), 'utf8')) as DenoiseReport;
+    expect(lesionWarning(onDisk)).toEqual(warning);
+    // The rerun skips the finished series and keeps the run's warning from its marker, numbers and all.
     const again = await run('pet-declared', [PET_DIR], { doseLevel: 0.1 });
     expect(again.series[0]!.skipped).toBe(true);
-    expect(lesionWarning(again)?.message).toBe(warning.message);
+    expect(lesionWarning(again)).toEqual(warning);
   });
 
   it('says the count level is unknown when no dose is declared', async () => {
     const report = await run('pet-unknown', [PET_DIR], {});
-    expect(lesionWarning(report)!.message).toMatch(/at 10 % counts \(the lowest measured level: the count level is unknown \(no --dose\)/);
+    const warning = lesionWarning(report)!;
+    expect(warning.message).toMatch(/at 10 % counts \(the lowest measured level: the count level is unknown \(no --dose\)/);
+    // Quoted from the sets measured without the dose declared when the card has them.
+    const measuredUnknown = recovery.sets.some((s) => s.doseDeclared === false);
+    expect(warning.lesionBias).toMatchObject({ level: 0.1, picked: 'dose unknown', doseDeclared: !measuredUnknown });
   });
 
   it('does not warn for a classical filter on PET, nor for CT even when its card carries the block', async () => {

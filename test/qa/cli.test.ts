@@ -192,6 +192,23 @@ describe('lowdose qa', () => {
     expect(readFileSync(result.report, 'utf8')).toContain('<tr><th>texture</th><td>full-dose</td></tr>');
   });
 
+  it('denoises without telling the model the dose with --dose-unknown, in its own folder, and says so in the settings', async () => {
+    const dir = join(root, 'dose-unknown');
+    const args = ['--pet-model', 'lowdose-pet', '--phantoms', 'iec', '--doses', '0.1', '--realisations', '1', '--threads', '1', '-o', dir, '--json', '--no-progress'];
+    const unknown = JSON.parse((await runCli('qa', ...args, '--dose-unknown')).stdout) as QaJson & { settings: { doseDeclared: boolean } };
+    expect(readFileSync(unknown.report, 'utf8')).toContain('<tr><th>dose told to the denoiser</th><td>no (--dose-unknown');
+    const declared = JSON.parse((await runCli('qa', ...args)).stdout) as QaJson & { settings: { doseDeclared: boolean } };
+    expect([unknown.settings.doseDeclared, declared.settings.doseDeclared]).toEqual([false, true]);
+    // Two settings folders: neither run reuses the other's outputs.
+    expect(readdirSync(join(dir, 'denoised'))).toHaveLength(2);
+    const reports = readdirSync(join(dir, 'denoised'), { recursive: true }).filter((f) => String(f).endsWith('report.json'));
+    const picked = reports.map((f) => JSON.parse(readFileSync(join(dir, 'denoised', String(f)), 'utf8')).series[0].warnings.find((w: { code: string }) => w.code === 'E_LESION_BIAS').lesionBias.picked);
+    expect(picked.sort()).toEqual(['at or below', 'dose unknown']);
+    // The checks still judge the 10 % fixture; the low-count step and the dose condition change its output.
+    const value = (r: QaJson) => r.checks.find((c) => c.name === 'iec/dose10/suvmean-bias/17mm')!.value;
+    expect(value(unknown)).not.toBe(value(declared));
+  });
+
   it('checks the denoised series of an ensemble, not the uncertainty series written beside it', async () => {
     const dir = join(root, 'ensemble');
     const run = await runCli('qa', '--model', MODEL, '--samples', '2', '--phantoms', 'water', '--doses', '0.25', '-o', dir, '--json', '--no-progress');

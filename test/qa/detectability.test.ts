@@ -110,7 +110,7 @@ describe('QA detectability of the lcd phantom disks (channelized Hotelling obser
       checks,
       pass: false,
       summary: { total: checks.length, passed: 0, failed: checks.length, passedNotFirm: 0, failedNotFirm: checks.filter((c) => c.firm === false).length },
-      settings: { method: 'test', model: null, petModel: null, device: null, steps: null, seed: 0, samples: 1, consistency: null, lowBand: null, texture: 'smooth', realisations: null, phantoms: ['lcd'], doses: [0.1], fixtures: '', config: '' },
+      settings: { method: 'test', model: null, petModel: null, device: null, steps: null, seed: 0, samples: 1, consistency: null, lowBand: null, texture: 'smooth', realisations: null, doseDeclared: true, phantoms: ['lcd'], doses: [0.1], fixtures: '', config: '' },
       curves: { nps: [], mtf: [] },
       errors: [],
       outDir: '',

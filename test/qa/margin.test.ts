@@ -124,7 +124,7 @@ describe('not-firm verdicts in the HTML report', () => {
       checks,
       pass: false,
       summary: { total: 2, passed: 1, failed: 1, passedNotFirm: 0, failedNotFirm: 1 },
-      settings: { method: 'gaussian', model: null, petModel: null, device: null, steps: null, seed: 0, samples: 1, consistency: null, lowBand: null, texture: 'smooth', realisations: null, phantoms: ['iec'], doses: [0.1], fixtures: 'fixtures', config: 'default' },
+      settings: { method: 'gaussian', model: null, petModel: null, device: null, steps: null, seed: 0, samples: 1, consistency: null, lowBand: null, texture: 'smooth', realisations: null, doseDeclared: true, phantoms: ['iec'], doses: [0.1], fixtures: 'fixtures', config: 'default' },
       curves: { nps: [], mtf: [] },
       errors: [],
       outDir: '.',

@@ -120,6 +120,35 @@ describe('listing', () => {
     expect(comparison.report).toMatchObject({ method: 'nlm', device: 'cpu', samples: 1 });
   });
 
+  it("serves an E_LESION_BIAS warning's numbers (lesionBias) in the comparison's report facts", async () => {
+    const other = mkdtempSync(path.join(os.tmpdir(), 'lowdose-api-lesion-'));
+    try {
+      const fixture = await writeFixtureStudy(other, { size: 32, slices: 2 });
+      const lesionBias = {
+        level: 0.25,
+        picked: 'at or below',
+        minDiameterMm: 17,
+        suvmean: { percent: -5.78, source: 'sts-001 inserted lesions', diameterMm: 17 },
+        suvmax: { percent: 12.52, source: 'sts-001 inserted lesions', diameterMm: 37 },
+        smallerSuvmean: { percent: -15.46, source: 'sts-001 inserted lesions', diameterMm: 10 },
+        doseDeclared: true,
+      };
+      const warning = { path: null, code: 'E_LESION_BIAS', message: 'lesion SUVs read on this series carry ...', lesionBias };
+      const file = path.join(fixture.denoisedDir!, 'report.json');
+      writeFileSync(file, JSON.stringify({ ...fixture.report, series: fixture.report!.series.map((s) => ({ ...s, warnings: [...s.warnings, warning] })) }));
+      const lesionApp = await buildApp({ data: [other], workDir: path.join(other, 'work') });
+      try {
+        const { studies } = (await lesionApp.inject({ url: '/api/studies' })).json() as StudiesResponse;
+        const detail = (await lesionApp.inject({ url: `/api/comparisons/${studies[0]!.comparisons[0]!.id}` })).json() as ComparisonDetail;
+        expect(detail.report?.warnings).toEqual([{ code: 'E_LESION_BIAS', message: warning.message, lesionBias }]);
+      } finally {
+        await lesionApp.close();
+      }
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
+  });
+
   it('pairs a denoised series from its DICOM derivation headers when there is no report', async () => {
     const other = mkdtempSync(path.join(os.tmpdir(), 'lowdose-api-headers-'));
     try {

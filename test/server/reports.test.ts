@@ -39,6 +39,23 @@ describe('report warnings in the comparison facts', () => {
     ]);
   });
 
+  it("passes E_LESION_BIAS's numbers (lesionBias) on, and drops a malformed field but keeps the warning", async () => {
+    const lesionBias = {
+      level: 0.1,
+      picked: 'dose unknown',
+      minDiameterMm: 17,
+      suvmean: { percent: -5.7, source: 'IEC phantom', diameterMm: 17 },
+      suvmax: { percent: 9.9, source: 'sts-001 inserted lesions', diameterMm: 22 },
+      smallerSuvmean: null,
+      doseDeclared: false,
+    };
+    const file = path.join(root, 'lesion.json');
+    const warnings = [{ path: null, code: 'E_LESION_BIAS', message: 'm', lesionBias }];
+    writeFileSync(file, JSON.stringify({ series: [entry(warnings), { ...entry([{ ...warnings[0], lesionBias: { ...lesionBias, level: '10 %' } }]), output: { seriesInstanceUid: '1.2.5' } }] }));
+    const links = await readReportLinks(file);
+    expect(links.map((l) => l.facts.warnings)).toEqual([[{ code: 'E_LESION_BIAS', message: 'm', lesionBias }], [{ code: 'E_LESION_BIAS', message: 'm' }]]);
+  });
+
   it('reads a report without warnings, or with malformed ones, as none', async () => {
     const file = path.join(root, 'old.json');
     writeFileSync(file, JSON.stringify({ series: [entry(), { ...entry([null, 3, { code: 7 }]), output: { seriesInstanceUid: '1.2.5' } }] }));

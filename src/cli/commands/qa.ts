@@ -22,6 +22,7 @@ interface QaCliOptions extends DenoiserCliOptions {
   config?: string;
   petModel?: string;
   realisations?: string;
+  doseUnknown?: boolean;
   overwrite?: boolean;
   json?: boolean;
 }
@@ -36,7 +37,8 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('-o, --output <dir>', 'folder for denoised series, qa.json and qa-report.html (default: a new temporary folder)')
     .option('--config <file>', 'thresholds JSON merged over the shipped qa/thresholds.json')
     .option('--pet-model <name|path>', 'model for the PET fixture (default: --model when given, else lowdose-pet)')
-    .option('--realisations <n>', 'noise realisations per fixture the bias checks average over (default: all the fixtures have; 1 = the committed series only)');
+    .option('--realisations <n>', 'noise realisations per fixture the bias checks average over (default: all the fixtures have; 1 = the committed series only)')
+    .option('--dose-unknown', "do not tell the denoiser the fixtures' dose: the path of a denoise without --dose (unknown-dose condition, no dose-gated consistency step); checks still judge each fixture at its dose");
   addDenoiserOptions(command)
     .option('--overwrite', 'denoise again even when -o already holds outputs for these settings')
     .option('--json', 'machine-readable result on stdout')
@@ -60,6 +62,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
           ...(phantoms !== undefined ? { phantoms } : {}),
           doses,
           ...(realisations !== undefined ? { realisations } : {}),
+          ...(opts.doseUnknown ? { declareDose: false } : {}),
           denoise,
           overwrite: Boolean(opts.overwrite),
           ...(opts.fixtures !== undefined ? { fixturesDir: opts.fixtures } : {}),

@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { RUN_WARNING_CODES } from '../../errors.js';
+import { readLesionBias } from '../../models/lesion-bias.js';
 import type { ReportFacts } from '../api-types.js';
 
 
@@ -73,7 +74,8 @@ export async function readReportLinks(reportPath: string): Promise<ReportLink[]>
             : null,
         warnings: (Array.isArray(entry.warnings) ? entry.warnings : []).flatMap((w) => {
           if (!isRecord(w) || typeof w.code !== 'string' || !RUN_WARNING_CODES.has(w.code)) return [];
-          return [{ code: w.code, message: typeof w.message === 'string' ? w.message : '' }];
+          const lesionBias = w.code === 'E_LESION_BIAS' ? readLesionBias(w.lesionBias) : null;
+          return [{ code: w.code, message: typeof w.message === 'string' ? w.message : '', ...(lesionBias ? { lesionBias } : {}) }];
         }),
       },
     });
