@@ -41,10 +41,12 @@ export type DenoiserSettings = Pick<
 
 /** --texture's help: which is the default and why (measured: docs/diffusion.md, "Texture"). */
 export const TEXTURE_HELP =
-  `${choicesHelp(TEXTURES)}. smooth (default): the model as trained, with the better PSNR / SSIM, but less noise than a full-dose ` +
-  "scan and coarser texture. full-dose: puts back sqrt(d)/(1+sqrt(d)) of the removed noise (d = --dose, else the model card's " +
-  'default), for a full-dose noise SD at 0.7 to 1.4 dB less PSNR (with the shipped CT model its NPS still peaks low: ' +
-  'docs/diffusion.md, Texture). Diffusion only'
+  `${choicesHelp(TEXTURES)}. smooth (default): the model as trained, with the best PSNR / SSIM; on real quarter-dose scans ` +
+  'its noise is 10 to 24 % below a full-dose scan\'s and sits at lower frequencies (a coarser grain). full-dose: puts back ' +
+  "part of the removed noise, shaped per frequency by the card's measured noise transfer (without one, the share " +
+  "sqrt(d)/(1+sqrt(d))), d = --dose, else the model card's default: noise 18 to 29 % above a full-dose scan's on real " +
+  'quarter-dose scans for 0.6 to 1.5 dB less PSNR, and with the shipped CT model its NPS still peaks low on smooth kernels ' +
+  '(docs/diffusion.md, Texture; models/README.md, "The noise alone"). Diffusion only'
 
 /** --low-band's help (measured: docs/diffusion.md, "Low band"). */
 export const LOW_BAND_HELP =
