@@ -85,16 +85,95 @@ describe('applyRadialGain', () => {
     const f = Array.from({ length: 200 }, (_, k) => (k / 199) * 0.75);
     const filtered = applyRadialGain(image, N, N, f, f.map((x) => Math.exp(-2 * Math.PI ** 2 * S ** 2 * x * x)));
     const blurred = gaussianSmooth(image, N, N, S, S);
-    // Away from the edges (zero padding there, mirrored edges in gaussianSmooth).
+    // Edges included: both mirror the image about its edges (half-sample symmetric).
     let err = 0;
     let ref = 0;
-    for (let r = 16; r < N - 16; r++) {
-      for (let c = 16; c < N - 16; c++) {
-        err += (filtered[r * N + c]! - blurred[r * N + c]!) ** 2;
-        ref += blurred[r * N + c]! ** 2;
+    let edgeErr = 0;
+    let edgeRef = 0;
+    for (let r = 0; r < N; r++) {
+      for (let c = 0; c < N; c++) {
+        const e = (filtered[r * N + c]! - blurred[r * N + c]!) ** 2;
+        const b = blurred[r * N + c]! ** 2;
+        err += e;
+        ref += b;
+        if (Math.min(r, c, N - 1 - r, N - 1 - c) < 4) {
+          edgeErr += e;
+          edgeRef += b;
+        }
       }
     }
     expect(Math.sqrt(err / ref)).toBeLessThan(0.02);
+    expect(Math.sqrt(edgeErr / edgeRef)).toBeLessThan(0.02);
+  });
+});
+
+describe('applyRadialGain at the edges, with the shipped CT card gain', () => {
+  const cardPath = new URL('../../models/lowdose-ct.json', import.meta.url);
+  const shipped = parseModelCard(JSON.parse(readFileSync(cardPath, 'utf8')), cardPath.pathname).texture!.transfer!;
+  const gainAt = (d: number) => textureGain(transferAtDose(shipped, d), d);
+  /** SD of `values` by distance to the nearest edge: the outer `band` pixels, and beyond 32 pixels. */
+  function edgeAndInteriorSd(values: Float64Array, rows: number, columns: number, band: number) {
+    const sums = [0, 0, 0, 0];
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < columns; c++) {
+        const d = Math.min(r, c, rows - 1 - r, columns - 1 - c);
+        const k = d < band ? 0 : d >= 32 ? 2 : -1;
+        if (k < 0) continue;
+        sums[k]! += values[r * columns + c]! ** 2;
+        sums[k + 1]! += 1;
+      }
+    }
+    return { edge: Math.sqrt(sums[0]! / sums[1]!), interior: Math.sqrt(sums[2]! / sums[3]!) };
+  }
+
+  it('puts nothing from a patch of noise at one edge onto the opposite edge (no circular wrap, 512 pixels wide)', () => {
+    const rows = 64;
+    const columns = 512;
+    const rng = new Rng(21, 1);
+    const residual = new Float64Array(rows * columns);
+    for (let r = 0; r < rows; r++) for (let c = 0; c < 16; c++) residual[r * columns + c] = 30 * rng.normal();
+    for (const d of [0.25, 0.1]) {
+      const added = applyRadialGain(residual, rows, columns, shipped.cyclesPerPixel, gainAt(d));
+      let nearPatch = 0;
+      let opposite = 0;
+      for (let r = 0; r < rows; r++) {
+        for (let c = 0; c < 16; c++) nearPatch = Math.max(nearPatch, Math.abs(added[r * columns + c]!));
+        for (let c = columns - 32; c < columns; c++) opposite = Math.max(opposite, Math.abs(added[r * columns + c]!));
+      }
+      expect(nearPatch).toBeGreaterThan(10);
+      // The kernel at 480 pixels; a wrapping filter puts the patch's own filtered noise (tens of HU) there.
+      expect(opposite).toBeLessThan(1e-3);
+    }
+  });
+
+  it('adds nothing for a constant residual, edges and corners included (zero padding would add a step there)', () => {
+    const added = applyRadialGain(new Float64Array(96 * 80).fill(10), 96, 80, shipped.cyclesPerPixel, gainAt(0.25));
+    for (const v of added) expect(Math.abs(v)).toBeLessThan(1e-9);
+  });
+
+  it('keeps the added noise SD in the outer 16 pixels within 4 % of the interior, on white and on residual-like noise', () => {
+    const size = 256;
+    for (const d of [0.25, 0.1]) {
+      const kept = transferAtDose(shipped, d);
+      for (const shape of ['white', 'residual'] as const) {
+        let edge = 0;
+        let interior = 0;
+        for (let seed = 0; seed < 3; seed++) {
+          const rng = new Rng(30 + seed, 1);
+          const noise = Float64Array.from({ length: size * size }, () => rng.normal());
+          if (shape === 'residual') {
+            // In flat water x - D is FBP-like noise times 1 - T(f): shaped on twice the size, the middle kept (no edge there).
+            const big = Float64Array.from({ length: 4 * size * size }, () => rng.normal());
+            const shaped = applyRadialGain(big, 2 * size, 2 * size, shipped.cyclesPerPixel, shipped.cyclesPerPixel.map((f, k) => f * Math.exp(-((f / 0.2) ** 2)) * (1 - kept[k]!)));
+            for (let r = 0; r < size; r++) noise.set(shaped.subarray((r + size / 2) * 2 * size + size / 2, (r + size / 2) * 2 * size + size / 2 + size), r * size);
+          }
+          const sd = edgeAndInteriorSd(applyRadialGain(noise, size, size, shipped.cyclesPerPixel, gainAt(d)), size, size, 16);
+          edge += sd.edge ** 2;
+          interior += sd.interior ** 2;
+        }
+        expect(Math.abs(Math.sqrt(edge / interior) - 1)).toBeLessThan(0.04);
+      }
+    }
   });
 });
 
