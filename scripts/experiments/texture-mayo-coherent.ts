@@ -31,7 +31,9 @@
  * or --rois soft-tissue (default), 64 px tiles wholly in soft tissue (the 4 px-smoothed full dose
  * in [-150, 250] HU; --tile for another size), with finer frequency bins and the organs' edges in
  * them. --detrend mean (default) or poly2 (QA's and ICRU 87's protocol); --window hann tapers each
- * ROI (Welch). The NPS peak is QA's (src/qa/checks/nps.ts, smoothedPeak), in cycles/mm.
+ * ROI (Welch). The NPS peak is QA's (src/metrics/nps.ts, smoothedRadialPeak), in cycles/mm. The
+ * measure itself is the toolkit's (src/metrics/noise-transfer.ts, `lowdose metrics --noise`); this
+ * script adds the two checks.
  *
  *   npx tsx scripts/experiments/texture-mayo-coherent.ts --rois flat --detrend poly2 [--cache /tmp/lowdose-texture-cache] [--threads 1]
  *   npx tsx scripts/experiments/texture-mayo-coherent.ts --detrend poly2
@@ -44,15 +46,11 @@ import { restoreTexture, textureWeight } from '../../src/diffusion/texture.js';
 import { gaussianSmooth } from '../../src/filters/gaussian.js';
 import { CLASSICAL_DEFAULTS, type ClassicalMethod } from '../../src/filters/index.js';
 import type { Image2D } from '../../src/image.js';
-import { detrendInPlace } from '../../src/metrics/detrend.js';
-import type { NpsResult } from '../../src/metrics/index.js';
-import { tileRois } from '../../src/metrics/nps.js';
-import { smoothedPeak } from '../../src/qa/checks/nps.js';
-import { fft2d } from '../../src/util/fft.js';
+import { hann2d, NoiseTransfer, radialBin, roiSpectrum } from '../../src/metrics/noise-transfer.js';
+import { flatRois, FLAT_ROI_SIZE, softTissueTiles } from '../../src/metrics/soft-tissue-rois.js';
 import { linePlot, saveFigure, saveJson } from './figures.js';
 import { modelIdentity, openModel, round } from './fixture-runs.js';
 import { cacheDir, cached, DOSE, FILTER_GRIDS, KERNELS, loadCase, PATIENTS, runModel, tunedFilter, type ModelRun } from './texture-mayo-runs.js';
-import { anatomyCorrected, flatRois, noiseOf, ROI } from './texture-noise.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -74,7 +72,7 @@ const DETREND = args.detrend;
  */
 const FLAT = args.rois === 'flat';
 if (!FLAT && args.rois !== 'soft-tissue') throw new Error(`--rois soft-tissue|flat, got ${args.rois}`);
-const SIZE = FLAT ? ROI : Number(args.tile);
+const SIZE = FLAT ? FLAT_ROI_SIZE : Number(args.tile);
 if (!(SIZE >= 16 && (SIZE & (SIZE - 1)) === 0)) throw new Error(`--tile: a power of two >= 16, got ${args.tile}`);
 const BINS = SIZE / 2 + 1;
 const SUFFIX = `${FLAT ? '-flat' : args.tile === '64' ? '' : `-${args.tile}px`}${DETREND === 'mean' ? '' : `-${DETREND}`}${args.window === 'hann' ? '-hann' : ''}`;
@@ -134,62 +132,54 @@ for (const patient of PATIENTS) {
     const extra = c.quarter.map((q, i) => Float32Array.from(q.data, (v, j) => v - c.full[i]!.data[j]!));
     const second = c.full.map((f, i) => ({ ...f, data: Float32Array.from(f.data, (v, j) => v + extra[(i + 1) % extra.length]![j]!) }));
     const smoothSecond = (await cached(dir, `${identity.sha256} smooth ${SMOOTH.steps} on full + next slice's extra noise`, c.quarter, async () => ({ images: await runModel(model, { ...c, quarter: second }, SMOOTH) }))).images;
-    const directDiff = new Float64Array(BINS);
-    const directEe = new Float64Array(BINS);
-
-    // Pooled spectra: S_ee (annulus sums) and, per output, Re<R E*>.
-    const ee = new Float64Array(BINS);
-    const count = new Float64Array(BINS);
-    const re = new Map<string, Float64Array>([...outputs.keys()].map((k) => [k, new Float64Array(BINS)]));
+    // T, kappa and the noise-only spectra: src/metrics/noise-transfer.ts, every output at once.
+    const labels = [...outputs.keys()];
+    const measure = new NoiseTransfer(c.full[0]!.rows, c.full[0]!.columns, labels.length, {
+      pixelSpacing: c.full[0]!.pixelSpacing,
+      rois: FLAT ? 'flat' : 'soft-tissue',
+      tileSize: SIZE,
+      detrend: DETREND,
+      window: HANN ? 'hann' : 'none',
+    });
     let tiles = 0;
     c.full.forEach((full, slice) => {
-      const quarter = c.quarter[slice]!;
-      for (const { row, col } of FLAT ? flatRois(full) : softTissueTiles(full)) {
-        tiles++;
-        const e = tile(full, row, col, (k) => quarter.data[k]! - full.data[k]!);
-        const next = extra[(slice + 1) % extra.length]!;
-        const e2 = tile(full, row, col, (k) => next[k]!);
-        const d = tile(full, row, col, (k) => smooth[slice]!.data[k]! - smoothSecond[slice]!.data[k]!);
-        const r = new Map([...outputs].map(([label, images]) => [label, tile(full, row, col, (k) => quarter.data[k]! - images[slice]!.data[k]!)]));
-        for (let q = 0; q < SIZE * SIZE; q++) {
-          const b = radialBin(q);
-          if (b < 0) continue;
-          count[b]!++;
-          ee[b]! += e.re[q]! ** 2 + e.im[q]! ** 2;
-          for (const [label, spectrum] of r) re.get(label)![b]! += spectrum.re[q]! * e.re[q]! + spectrum.im[q]! * e.im[q]!;
-          directDiff[b]! += d.re[q]! ** 2 + d.im[q]! ** 2;
-          directEe[b]! += e.re[q]! ** 2 + e.im[q]! ** 2 + e2.re[q]! ** 2 + e2.im[q]! ** 2;
-        }
-      }
+      tiles += measure.add({ input: c.quarter[slice]!.data, reference: full.data, outputs: labels.map((label) => outputs.get(label)![slice]!.data) });
     });
-    // kappa = var(n_f) / var(n_e), as texture-mayo.ts has it: from the flat ROIs' spectra above
-    // 0.6 x Nyquist (in these larger tiles the full dose's high frequencies still hold edges of
-    // vessels and organs, which on B30f would double it).
-    const rois = c.full.map(flatRois);
-    const diff = c.quarter.map((q, i) => ({ ...q, data: q.data.map((v, j) => v - c.full[i]!.data[j]!) }));
-    const kappa = anatomyCorrected(noiseOf(c.full, rois), noiseOf(diff, rois)).ratio;
-    const spacing = c.full[0]!.pixelSpacing[1];
-    const frequency = Float64Array.from({ length: BINS }, (_, b) => b / SIZE / spacing);
-    // |FFT|^2 dx dy / N^2 per 2-D sample (ICRU 87's NPS, HU^2 mm^2), averaged over the annulus.
-    const norm = (c.full[0]!.pixelSpacing[0] * spacing) / (SIZE * SIZE);
-    const meanNps = (annulus: (b: number) => number) => Float64Array.from({ length: BINS }, (_, b) => (b === 0 || count[b] === 0 ? NaN : (norm * annulus(b)) / count[b]!));
-    const fullNps = meanNps((b) => kappa * ee[b]!);
-    const fullPeak = peakOf(frequency, fullNps);
-    const fullVariance = sumOver((b) => kappa * ee[b]!);
+    const noise = measure.result();
+    const { kappa, frequency } = noise;
+    const fullNps = noise.reference.nps;
+    const fullPeak = noise.reference.peakCyclesPerMm;
     const fullMax = Math.max(...[...fullNps].filter(Number.isFinite));
-    const rows = [...outputs.keys()].map((label) => {
-      const T = Float64Array.from({ length: BINS }, (_, b) => (b === 0 ? NaN : 1 - re.get(label)![b]! / ee[b]!));
-      const nps = meanNps((b) => T[b]! ** 2 * (1 + kappa) * ee[b]!);
-      const peak = peakOf(frequency, nps);
-      const variance = sumOver((b) => T[b]! ** 2 * (1 + kappa) * ee[b]!);
+    const rows = labels.map((label, i) => {
+      const { transfer: T, nps, peakCyclesPerMm: peak, sdRatio } = noise.outputs[i]!;
       return {
         label,
-        sdVsFull: round(Math.sqrt(variance / fullVariance) - 1, 3),
+        sdVsFull: round(sdRatio - 1, 3),
         peakCyclesPerMm: round(peak, 3),
         peakVsFull: round(peak / fullPeak - 1, 3),
         T: [...T].map((t) => (Number.isNaN(t) ? null : round(t, 3))),
         nps: [...nps].map((v) => (Number.isNaN(v) ? null : round(v, 2))),
       };
+    });
+
+    // The direct check over the same ROIs: T_direct(f)^2 = NPS[O(x_q) - O(x')] / (S_ee + S_e'e').
+    const directDiff = new Float64Array(BINS);
+    const directEe = new Float64Array(BINS);
+    c.full.forEach((full, slice) => {
+      const quarter = c.quarter[slice]!;
+      const next = extra[(slice + 1) % extra.length]!;
+      for (const { row, col } of FLAT ? flatRois(full) : softTissueTiles(full, SIZE)) {
+        const spectrum = (value: (k: number) => number) => roiSpectrum(full.columns, row, col, SIZE, value, DETREND, HANN);
+        const e = spectrum((k) => quarter.data[k]! - full.data[k]!);
+        const e2 = spectrum((k) => next[k]!);
+        const d = spectrum((k) => smooth[slice]!.data[k]! - smoothSecond[slice]!.data[k]!);
+        for (let q = 0; q < SIZE * SIZE; q++) {
+          const b = radialBin(q, SIZE);
+          if (b < 0) continue;
+          directDiff[b]! += d.re[q]! ** 2 + d.im[q]! ** 2;
+          directEe[b]! += e.re[q]! ** 2 + e.im[q]! ** 2 + e2.re[q]! ** 2 + e2.im[q]! ** 2;
+        }
+      }
     });
     const checkT = rows.find((r) => r.label === CHECK_LABEL)!.T;
     const smoothT = rows.find((r) => r.label === 'model smooth')!.T;
@@ -227,12 +217,6 @@ for (const patient of PATIENTS) {
         ],
       }),
     );
-
-    function sumOver(annulus: (b: number) => number): number {
-      let total = 0;
-      for (let b = 1; b < BINS; b++) total += annulus(b);
-      return total;
-    }
   }
 }
 await model.release();
@@ -258,46 +242,4 @@ function short(label: string): string {
 
 function curve(frequency: Float64Array, nps: Float64Array) {
   return [...frequency].map((f, b) => [f, nps[b]!] as const).filter(([f, v]) => f > 0 && Number.isFinite(v));
-}
-
-function peakOf(frequency: Float64Array, nps: Float64Array): number {
-  return smoothedPeak({ radial: { frequency, nps, count: new Uint32Array(nps.length) } } as unknown as NpsResult);
-}
-
-/** 64 px tiles wholly in soft tissue: the 4 px-smoothed full dose in [-150, 250] HU over the tile. */
-function softTissueTiles(full: Image2D) {
-  const smooth = gaussianSmooth(full.data, full.rows, full.columns, 4, 4);
-  const mask = Uint8Array.from(smooth, (v) => (v >= -150 && v <= 250 ? 1 : 0));
-  return tileRois(full.rows, full.columns, SIZE, { mask, stride: SIZE / 2 });
-}
-
-/** The mean-detrended tile at (row, col) of value(k), k the pixel index in the slice, and its FFT. */
-function tile(img: Image2D, row: number, col: number, value: (k: number) => number) {
-  const real = new Float64Array(SIZE * SIZE);
-  const imag = new Float64Array(SIZE * SIZE);
-  for (let i = 0; i < SIZE; i++) for (let j = 0; j < SIZE; j++) real[i * SIZE + j] = value((row + i) * img.columns + col + j);
-  detrendInPlace(real, SIZE, SIZE, DETREND);
-  if (HANN) for (let q = 0; q < SIZE * SIZE; q++) real[q]! *= HANN[q]!;
-  fft2d(real, imag, SIZE, SIZE);
-  return { re: real, im: imag };
-}
-
-function radialBin(q: number): number {
-  const i = Math.floor(q / SIZE);
-  const j = q % SIZE;
-  const fy = i <= SIZE / 2 ? i : i - SIZE;
-  const fx = j <= SIZE / 2 ? j : j - SIZE;
-  const b = Math.round(Math.hypot(fx, fy));
-  return b <= SIZE / 2 ? b : -1;
-}
-
-/** A separable Hann taper, scaled so that its mean square is 1 (spectra keep their power). */
-function hann2d(n: number): Float64Array {
-  const w = Float64Array.from({ length: n }, (_, i) => 0.5 - 0.5 * Math.cos((2 * Math.PI * (i + 0.5)) / n));
-  const out = new Float64Array(n * n);
-  let ss = 0;
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) ss += (out[i * n + j] = w[i]! * w[j]!) ** 2;
-  const scale = 1 / Math.sqrt(ss / (n * n));
-  for (let q = 0; q < n * n; q++) out[q]! *= scale;
-  return out;
 }

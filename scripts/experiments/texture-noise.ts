@@ -3,57 +3,22 @@
  * homogeneous soft tissue (liver, spleen, muscle) picked on the full-dose slice, the same ROIs for
  * every image of that slice (full dose, quarter dose, each denoiser's output).
  *
- * An ROI is flat when the full-dose slice smoothed by a Gaussian of 4 px (about 3 mm, where its
- * noise is down to a few HU) stays within soft tissue ([-30, 200] HU, mean in [0, 150]) and, after
+ * The ROIs are src/metrics/soft-tissue-rois.ts's flatRois: the full-dose slice smoothed by a
+ * Gaussian of 4 px stays within soft tissue ([-30, 200] HU, mean in [0, 150]) and, after
  * the 2nd-order detrend of the NPS, varies by less than FLAT_SD_HU over the ROI. What anatomy is
  * left in them is taken off the spectra by anatomyCorrected below. The noise SD of an
  * image is then the square root of the mean detrended ROI variance (= the integral of its NPS), and
  * the NPS is ICRU 87's over those ROIs; its peak is QA's (Gaussian-smoothed, parabola-refined).
  */
-import { gaussianSmooth } from '../../src/filters/gaussian.js';
 import type { Image2D } from '../../src/image.js';
-import { noisePowerSpectrum, type NpsResult, type RoiCorner } from '../../src/metrics/index.js';
-import { detrendInPlace } from '../../src/metrics/detrend.js';
-import { smoothedPeak } from '../../src/qa/checks/nps.js';
+import { noisePowerSpectrum, smoothedRadialPeak, type NpsResult, type RoiCorner } from '../../src/metrics/index.js';
+import { noiseOnlyRatio } from '../../src/metrics/noise-transfer.js';
+import { FLAT_ROI_SIZE } from '../../src/metrics/soft-tissue-rois.js';
 
-// 32 px (23 to 26 mm): larger ROIs find too few flat places in patient L192 (48 px: 0 to 4 ROIs).
-export const ROI = 32;
-export const STRIDE = 8;
-export const FLAT_SD_HU = 6;
-const SMOOTH_PX = 4;
-
-/** Flat soft-tissue ROIs of one full-dose slice. */
-export function flatRois(full: Image2D): RoiCorner[] {
-  const { rows, columns } = full;
-  const smooth = gaussianSmooth(full.data, rows, columns, SMOOTH_PX, SMOOTH_PX);
-  const out: RoiCorner[] = [];
-  const values = new Float64Array(ROI * ROI);
-  for (let row = 0; row + ROI <= rows; row += STRIDE) {
-    for (let col = 0; col + ROI <= columns; col += STRIDE) {
-      let ok = true;
-      let sum = 0;
-      for (let r = 0; r < ROI && ok; r++) {
-        for (let c = 0; c < ROI; c++) {
-          const v = smooth[(row + r) * columns + col + c]!;
-          if (v < -30 || v > 200) {
-            ok = false;
-            break;
-          }
-          values[r * ROI + c] = v;
-          sum += v;
-        }
-      }
-      if (!ok) continue;
-      const mean = sum / (ROI * ROI);
-      if (mean < 0 || mean > 150) continue;
-      detrendInPlace(values, ROI, ROI, 'poly2');
-      let ss = 0;
-      for (const v of values) ss += v * v;
-      if (Math.sqrt(ss / values.length) < FLAT_SD_HU) out.push({ row, col });
-    }
-  }
-  return out;
-}
+export { flatRois, FLAT_ROI_STRIDE as STRIDE, FLAT_SD_HU } from '../../src/metrics/soft-tissue-rois.js';
+export { NOISE_ONLY_FROM } from '../../src/metrics/noise-transfer.js';
+/** The flat ROIs' edge (src/metrics/soft-tissue-rois.ts). */
+export const ROI = FLAT_ROI_SIZE;
 
 export interface NoiseSummary {
   /** sqrt of the ROI-count-weighted mean detrended variance, HU. */
@@ -103,11 +68,8 @@ export function noiseOf(images: readonly Image2D[], rois: readonly (readonly Roi
 }
 
 function peakOf(frequency: Float64Array, nps: Float64Array): number {
-  return smoothedPeak({ radial: { frequency, nps, count: new Uint32Array(nps.length) } } as unknown as NpsResult);
+  return smoothedRadialPeak(frequency, nps);
 }
-
-/** Above this share of the Nyquist frequency the flat ROIs' spectrum is noise alone (anatomy has no power there). */
-export const NOISE_ONLY_FROM = 0.6;
 
 /**
  * Flat patient ROIs still hold some anatomy (liver parenchyma, small vessels), whose power sits at
@@ -119,15 +81,7 @@ export const NOISE_ONLY_FROM = 0.6;
  * anatomy of the full dose, which every denoiser here does to within a few per cent of A.
  */
 export function anatomyCorrected(full: NoiseSummary, diff: NoiseSummary): { ratio: number; apply: (x: NoiseSummary) => NoiseSummary } {
-  const nyquist = full.frequency[full.frequency.length - 1]!;
-  let a = 0;
-  let b = 0;
-  full.frequency.forEach((f, k) => {
-    if (f < NOISE_ONLY_FROM * nyquist) return;
-    a += full.nps[k]! || 0;
-    b += diff.nps[k]! || 0;
-  });
-  const kappa = a / b;
+  const kappa = noiseOnlyRatio(full.frequency, full.nps, diff.nps);
   const anatomy = full.nps.map((v, k) => Math.max(0, (v || 0) - kappa * (diff.nps[k]! || 0)));
   const anatomyVariance = Math.max(0, full.variance - kappa * diff.variance);
   return {

@@ -228,3 +228,43 @@ function summedArea(mask: Uint8Array, rows: number, columns: number): Float64Arr
   }
   return sat;
 }
+
+/**
+ * Gaussian width, in bins, of the smoothing before the peak is taken: a standard-kernel NPS is a
+ * broad plateau whose raw maximum jumps between bins with the noise realisation (why 3 bins:
+ * src/qa/checks/nps.ts).
+ */
+const PEAK_SMOOTHING_BINS = 3;
+
+/**
+ * Peak frequency of a radial NPS smoothed by a Gaussian of 3 bins (the zero bin excluded, NaN
+ * bins skipped), refined by a parabola through the top three bins: QA's `nps-peak-shift` peak.
+ * `frequency` must be equally spaced from 0. NaN when no bin above zero has a value.
+ */
+export function smoothedRadialPeak(frequency: Float64Array, values: Float64Array): number {
+  const n = values.length;
+  const smooth = new Float64Array(n).fill(NaN);
+  const reach = Math.ceil(3 * PEAK_SMOOTHING_BINS);
+  for (let k = 1; k < n; k++) {
+    let sum = 0;
+    let weights = 0;
+    for (let j = Math.max(1, k - reach); j <= Math.min(n - 1, k + reach); j++) {
+      const v = values[j]!;
+      if (Number.isNaN(v)) continue;
+      const w = Math.exp(-0.5 * ((j - k) / PEAK_SMOOTHING_BINS) ** 2);
+      sum += w * v;
+      weights += w;
+    }
+    if (weights > 0) smooth[k] = sum / weights;
+  }
+  let best = -1;
+  for (let k = 1; k < n; k++) if (!Number.isNaN(smooth[k]!) && (best < 0 || smooth[k]! > smooth[best]!)) best = k;
+  if (best < 0) return NaN;
+  const step = frequency[1]! - frequency[0]!;
+  if (best > 1 && best < n - 1 && !Number.isNaN(smooth[best - 1]!) && !Number.isNaN(smooth[best + 1]!)) {
+    const [a, b, d] = [smooth[best - 1]!, smooth[best]!, smooth[best + 1]!];
+    const curvature = a - 2 * b + d;
+    if (curvature < 0) return frequency[best]! + (0.5 * (a - d) / curvature) * step;
+  }
+  return frequency[best]!;
+}

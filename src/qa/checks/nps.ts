@@ -15,7 +15,7 @@
  * less (-5.0 to +7.1 %) but pull the peak of a bump at 0.15 cycles/mm by 0.7 bin towards zero
  * frequency, where the window is cut off; 3 bins keep it within 0.05 bin (test/qa/report.test.ts).
  */
-import { noisePowerSpectrum, roiMask, tileRois, type NpsResult } from '../../metrics/index.js';
+import { noisePowerSpectrum, roiMask, smoothedRadialPeak, tileRois, type NpsResult } from '../../metrics/index.js';
 import type { QaConfig } from '../config.js';
 import { pixelAt } from '../fixtures.js';
 import { fmt, judge } from '../judge.js';
@@ -24,7 +24,6 @@ import type { Curve, FamilyResult, QaCase, SliceStack } from '../types.js';
 
 const NPS_ROI = 64;
 const NPS_STRIDE = 16;
-const SMOOTHING_BINS = 3;
 
 export function npsChecks(c: QaCase, config: QaConfig): FamilyResult {
   const settings = config.checks['nps-peak-shift'];
@@ -74,34 +73,12 @@ export function npsOf(stack: SliceStack, disc: UniformDisc): NpsResult {
   return noisePowerSpectrum(images, { roiSize: NPS_ROI, rois, detrend: 'poly2' });
 }
 
-/** Peak frequency of the Gaussian-smoothed radial NPS (the zero bin excluded), parabola-refined. */
+/**
+ * Peak frequency of the Gaussian-smoothed radial NPS (the zero bin excluded), parabola-refined:
+ * `smoothedRadialPeak` of src/metrics/nps.ts, which the real-pair noise measure shares.
+ */
 export function smoothedPeak(nps: NpsResult): number {
-  const { frequency, nps: values } = nps.radial;
-  const n = values.length;
-  const smooth = new Float64Array(n).fill(NaN);
-  const reach = Math.ceil(3 * SMOOTHING_BINS);
-  for (let k = 1; k < n; k++) {
-    let sum = 0;
-    let weights = 0;
-    for (let j = Math.max(1, k - reach); j <= Math.min(n - 1, k + reach); j++) {
-      const v = values[j]!;
-      if (Number.isNaN(v)) continue;
-      const w = Math.exp(-0.5 * ((j - k) / SMOOTHING_BINS) ** 2);
-      sum += w * v;
-      weights += w;
-    }
-    if (weights > 0) smooth[k] = sum / weights;
-  }
-  let best = -1;
-  for (let k = 1; k < n; k++) if (!Number.isNaN(smooth[k]!) && (best < 0 || smooth[k]! > smooth[best]!)) best = k;
-  if (best < 0) return NaN;
-  const step = frequency[1]! - frequency[0]!;
-  if (best > 1 && best < n - 1 && !Number.isNaN(smooth[best - 1]!) && !Number.isNaN(smooth[best + 1]!)) {
-    const [a, b, d] = [smooth[best - 1]!, smooth[best]!, smooth[best + 1]!];
-    const curvature = a - 2 * b + d;
-    if (curvature < 0) return frequency[best]! + (0.5 * (a - d) / curvature) * step;
-  }
-  return frequency[best]!;
+  return smoothedRadialPeak(nps.radial.frequency, nps.radial.nps);
 }
 
 function curve(nps: NpsResult): Curve {
