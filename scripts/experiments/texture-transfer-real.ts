@@ -17,11 +17,9 @@
  * Writes docs/experiments/texture-transfer-real.json and texture-transfer-real.png.
  */
 import { parseArgs } from 'node:util';
-import { gaussianSmooth } from '../../src/filters/gaussian.js';
 import type { Image2D } from '../../src/image.js';
-import { detrendInPlace } from '../../src/metrics/detrend.js';
-import { tileRois } from '../../src/metrics/nps.js';
-import { fft2d } from '../../src/util/fft.js';
+import { radialBin, roiSpectrum } from '../../src/metrics/noise-transfer.js';
+import { softTissueTiles } from '../../src/metrics/soft-tissue-rois.js';
 import { linePlot, ROOT, saveFigure, saveJson } from './figures.js';
 import { interpolate, readTransferTable, transferAtDose } from './texture-transfer-gain.js';
 import { modelIdentity, openModel, round } from './fixture-runs.js';
@@ -45,13 +43,13 @@ for (const patient of PATIENTS) {
     const ee = new Float64Array(bins);
     let tiles = 0;
     c.full.forEach((full, s) => {
-      const rois = softTissueTiles(full);
+      const rois = softTissueTiles(full, SIZE);
       tiles += rois.length;
       for (const { row, col } of rois) {
         const r = tile(c.quarter[s]!, row, col, (q, k) => q - smooth[s]!.data[k]!);
         const e = tile(c.quarter[s]!, row, col, (q, k) => q - full.data[k]!);
         for (let q = 0; q < SIZE * SIZE; q++) {
-          const b = radialBin(q);
+          const b = radialBin(q, SIZE);
           if (b < 0) continue;
           re[b]! += r.re[q]! * e.re[q]! + r.im[q]! * e.im[q]!;
           ee[b]! += e.re[q]! * e.re[q]! + e.im[q]! * e.im[q]!;
@@ -84,33 +82,7 @@ saveFigure(
 );
 saveJson('texture-transfer-real.json', { command: 'npx tsx scripts/experiments/texture-transfer-real.ts', model: identity, dose: DOSE, results });
 
-/** 64 px tiles wholly in soft tissue: the 4 px-smoothed full dose in [-150, 250] HU over the tile. */
-function softTissueTiles(full: Image2D) {
-  const smooth = gaussianSmooth(full.data, full.rows, full.columns, 4, 4);
-  const mask = Uint8Array.from(smooth, (v) => (v >= -150 && v <= 250 ? 1 : 0));
-  return tileRois(full.rows, full.columns, SIZE, { mask, stride: SIZE / 2 });
-}
-
+/** The mean-detrended tile at (row, col) of value(v, k), v the pixel of `img`, k its index, and its FFT. */
 function tile(img: Image2D, row: number, col: number, value: (v: number, k: number) => number) {
-  const re = new Float64Array(SIZE * SIZE);
-  const im = new Float64Array(SIZE * SIZE);
-  for (let i = 0; i < SIZE; i++) {
-    for (let j = 0; j < SIZE; j++) {
-      const k = (row + i) * img.columns + col + j;
-      re[i * SIZE + j] = value(img.data[k]!, k);
-    }
-  }
-  detrendInPlace(re, SIZE, SIZE, 'mean');
-  fft2d(re, im, SIZE, SIZE);
-  return { re, im };
+  return roiSpectrum(img.columns, row, col, SIZE, (k) => value(img.data[k]!, k), 'mean');
 }
-
-function radialBin(q: number): number {
-  const i = Math.floor(q / SIZE);
-  const j = q % SIZE;
-  const fy = i <= SIZE / 2 ? i : i - SIZE;
-  const fx = j <= SIZE / 2 ? j : j - SIZE;
-  const b = Math.round(Math.hypot(fx, fy));
-  return b <= SIZE / 2 ? b : -1;
-}
-

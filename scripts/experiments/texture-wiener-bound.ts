@@ -18,11 +18,8 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { gaussianSmooth } from '../../src/filters/gaussian.js';
-import type { Image2D } from '../../src/image.js';
-import { detrendInPlace } from '../../src/metrics/detrend.js';
-import { tileRois } from '../../src/metrics/nps.js';
-import { fft2d } from '../../src/util/fft.js';
+import { radialBin, roiSpectrum } from '../../src/metrics/noise-transfer.js';
+import { softTissueTiles } from '../../src/metrics/soft-tissue-rois.js';
 import { ROOT, saveJson } from './figures.js';
 import { round } from './fixture-runs.js';
 import { KERNELS, loadCase, PATIENTS } from './texture-mayo-runs.js';
@@ -44,11 +41,11 @@ for (const patient of PATIENTS) {
     const ee = new Float64Array(BINS);
     c.full.forEach((full, slice) => {
       const quarter = c.quarter[slice]!;
-      for (const { row, col } of softTissueTiles(full)) {
-        const f = tile(full, row, col, (k) => full.data[k]!);
-        const e = tile(full, row, col, (k) => quarter.data[k]! - full.data[k]!);
+      for (const { row, col } of softTissueTiles(full, SIZE)) {
+        const f = roiSpectrum(full.columns, row, col, SIZE, (k) => full.data[k]!, 'mean');
+        const e = roiSpectrum(full.columns, row, col, SIZE, (k) => quarter.data[k]! - full.data[k]!, 'mean');
         for (let q = 0; q < SIZE * SIZE; q++) {
-          const b = radialBin(q);
+          const b = radialBin(q, SIZE);
           if (b < 0) continue;
           ff[b]! += f.re[q]! ** 2 + f.im[q]! ** 2;
           ee[b]! += e.re[q]! ** 2 + e.im[q]! ** 2;
@@ -79,28 +76,3 @@ for (const patient of PATIENTS) {
   }
 }
 saveJson('texture-wiener-bound.json', { command: 'npx tsx scripts/experiments/texture-wiener-bound.ts', tileSize: SIZE, results });
-
-/** 64 px tiles wholly in soft tissue: the 4 px-smoothed full dose in [-150, 250] HU over the tile. */
-function softTissueTiles(full: Image2D) {
-  const smooth = gaussianSmooth(full.data, full.rows, full.columns, 4, 4);
-  const mask = Uint8Array.from(smooth, (v) => (v >= -150 && v <= 250 ? 1 : 0));
-  return tileRois(full.rows, full.columns, SIZE, { mask, stride: SIZE / 2 });
-}
-
-function tile(img: Image2D, row: number, col: number, value: (k: number) => number) {
-  const real = new Float64Array(SIZE * SIZE);
-  const imag = new Float64Array(SIZE * SIZE);
-  for (let i = 0; i < SIZE; i++) for (let j = 0; j < SIZE; j++) real[i * SIZE + j] = value((row + i) * img.columns + col + j);
-  detrendInPlace(real, SIZE, SIZE, 'mean');
-  fft2d(real, imag, SIZE, SIZE);
-  return { re: real, im: imag };
-}
-
-function radialBin(q: number): number {
-  const i = Math.floor(q / SIZE);
-  const j = q % SIZE;
-  const fy = i <= SIZE / 2 ? i : i - SIZE;
-  const fx = j <= SIZE / 2 ? j : j - SIZE;
-  const b = Math.round(Math.hypot(fx, fy));
-  return b <= SIZE / 2 ? b : -1;
-}
