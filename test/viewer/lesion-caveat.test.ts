@@ -40,7 +40,7 @@ describe('lesionCaveat', () => {
 
   it('reads the numbers out of the message of a report written before the field', () => {
     const { lesionBias: _numbers, ...old } = lesionBiasWarning(pet, 'PT', 0.25)!;
-    const worstMean = /worst SUVmean (\S+ %)/.exec(old.message)![1];
+    const worstMean = /worst SUVmean (\S+ %)/.exec(old.message)![1]!;
     expect(lesionCaveat([old])!.line).toMatch(new RegExp(`^lesion bias ≥17 mm at 25 %: SUVmean ${worstMean.replace('+', '\\+')}, SUVmax `));
   });
 
