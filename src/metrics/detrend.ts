@@ -4,7 +4,8 @@
  * streak-free shading do not leak into the lowest NPS frequencies).
  */
 
-export type Detrend = 'mean' | 'poly2';
+export const DETRENDS = ['poly2', 'mean'] as const;
+export type Detrend = (typeof DETRENDS)[number];
 
 /** Subtracts the mean or the least-squares 2nd-order polynomial surface, in place. */
 export function detrendInPlace(values: Float64Array, rows: number, columns: number, method: Detrend): void {

@@ -12,7 +12,7 @@ export { estimateNoise, SOFT_TISSUE_HU } from './noise-estimate.js';
 export type { NoiseEstimate, NoiseEstimateOptions } from './noise-estimate.js';
 export { noiseDifference, noisePowerSpectrum, smoothedRadialPeak, tileRois } from './nps.js';
 export type { NpsOptions, NpsResult, RadialNps, RoiCorner } from './nps.js';
-export { hann2d, NOISE_ONLY_FROM, NOISE_ROI_KINDS, noiseOnlyRatio, NoiseTransfer, radialBin, roiSpectrum } from './noise-transfer.js';
+export { hann2d, NOISE_ONLY_FROM, NOISE_ROI_KINDS, NOISE_WINDOWS, noiseOnlyRatio, NoiseTransfer, radialBin, roiSpectrum } from './noise-transfer.js';
 export type { NoiseRoiKind, NoiseTransferOptions, NoiseTransferResult, NoiseTransferSlice, NoiseWindow, OutputNoise } from './noise-transfer.js';
 export { FLAT_ROI_SIZE, FLAT_ROI_STRIDE, FLAT_SD_HU, flatRois, softTissueTiles } from './soft-tissue-rois.js';
 export { largestComponent, patientOutline } from './patient-outline.js';

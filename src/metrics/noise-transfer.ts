@@ -36,9 +36,10 @@ import { noisePowerSpectrum, smoothedRadialPeak, type RoiCorner } from './nps.js
 import { flatRois, FLAT_ROI_SIZE, softTissueTiles } from './soft-tissue-rois.js';
 
 /** `flat`: FLAT_ROI_SIZE px flat soft-tissue ROIs; `soft-tissue`: larger tiles wholly in soft tissue, organ edges included. */
-export type NoiseRoiKind = 'flat' | 'soft-tissue';
-export const NOISE_ROI_KINDS: readonly NoiseRoiKind[] = ['flat', 'soft-tissue'];
-export type NoiseWindow = 'none' | 'hann';
+export type NoiseRoiKind = (typeof NOISE_ROI_KINDS)[number];
+export const NOISE_ROI_KINDS = ['soft-tissue', 'flat'] as const;
+export const NOISE_WINDOWS = ['none', 'hann'] as const;
+export type NoiseWindow = (typeof NOISE_WINDOWS)[number];
 
 /** Above this share of the Nyquist frequency the flat ROIs' spectra hold noise alone (anatomy has no power there). */
 export const NOISE_ONLY_FROM = 0.6;

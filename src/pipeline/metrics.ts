@@ -4,7 +4,9 @@
  * ImagePositionPatient, else by order (src/metrics/slice-pairing.ts). With lesions (`--lesions`),
  * also SUVmean / SUVmax / SUVpeak per lesion in both series and their ratio (src/metrics/lesions.ts).
  * With `region: 'patient'`, PSNR / SSIM / RMSE count only the pixels inside the patient outline of
- * each reference slice (docs/metrics.md, "Inside the patient").
+ * each reference slice (docs/metrics.md, "Inside the patient"). With `noise` (`--noise --input`),
+ * also the test's noise without anatomy, against the low-dose input it was made from
+ * (src/metrics/noise-transfer.ts; docs/metrics.md, "Noise without anatomy").
  */
 import { LowdoseError, toLowdoseError } from '../errors.js';
 import type { Image2D } from '../image.js';
@@ -17,6 +19,8 @@ import { patientOutline } from '../metrics/patient-outline.js';
 import { pairSlices } from '../metrics/slice-pairing.js';
 import { paddingUnion } from '../metrics/pixels.js';
 import { resolveSfrcOptions, sfrcSlice, type SfrcOptions } from '../metrics/sfrc.js';
+import type { Detrend } from '../metrics/detrend.js';
+import { NoiseTransfer, type NoiseRoiKind, type NoiseTransferResult, type NoiseWindow } from '../metrics/noise-transfer.js';
 import { bodyOutline } from '../simulate/mu-map.js';
 import { HallucinationRecorder, type HallucinationSummary } from './hallucination.js';
 
@@ -40,6 +44,8 @@ export interface MetricsOptions {
   readonly lesions?: readonly Lesion[];
   /** Also writes an sFRC hallucination map of test against reference into `dir` (src/metrics/sfrc.ts). */
   readonly hallucination?: { readonly dir: string; readonly options?: SfrcOptions };
+  /** Also the test's noise without anatomy (`--noise`), from the low-dose series `input` the test was made from. */
+  readonly noise?: NoiseOptions;
   readonly progress?: (message: string) => void;
 }
 
@@ -56,6 +62,47 @@ export interface MetricsResult extends SeriesScores {
   readonly lesions?: LesionResult[];
   /** With `hallucination`: the sFRC map's summary (CONTRACT: patchSizeMm, patches, flagged[]). */
   readonly hallucination?: HallucinationSummary;
+  /** With `noise`: the test's noise without anatomy against the full dose's (docs/contract.md). */
+  readonly noise?: NoiseReport;
+}
+
+export interface NoiseOptions {
+  /** The low-dose series the test was made from (`--input`). */
+  readonly input: string;
+  /** Default `soft-tissue` (64 px tiles). */
+  readonly rois?: NoiseRoiKind;
+  /** Default `poly2`. */
+  readonly detrend?: Detrend;
+  /** Default `none`. */
+  readonly window?: NoiseWindow;
+}
+
+/** `NoiseTransferResult` for JSON: one output (the test), NaN as null. */
+export interface NoiseReport {
+  /** How the noise was told from the anatomy: the cross-spectrum with the extra noise input - reference. */
+  readonly method: 'extra-noise-cross-spectrum';
+  readonly input: { readonly seriesInstanceUid: string; readonly slices: number };
+  /** Slice positions measured (all three series read). */
+  readonly slices: number;
+  readonly roi: { readonly kind: NoiseRoiKind; readonly size: number; readonly count: number; readonly kappaCount: number };
+  readonly detrend: Detrend;
+  readonly window: NoiseWindow;
+  /** var(full-dose noise) / var(extra noise). */
+  readonly kappa: number;
+  /** sqrt(kappa / (1 + kappa)): the transfer a full-dose scan has at every frequency. */
+  readonly fullDoseTransfer: number;
+  /** Noise SD of the test over the full dose's (noise that follows the input's only: a lower bound). */
+  readonly sdRatio: number;
+  /** Noise SDs in the series' units over the ROIs' bins. */
+  readonly sd: { readonly test: number; readonly reference: number };
+  readonly peakCyclesPerMm: { readonly test: number | null; readonly reference: number | null };
+  /** test / reference - 1 of the NPS peaks. */
+  readonly peakShift: number | null;
+  readonly frequencyCyclesPerMm: number[];
+  /** T per bin (null at zero frequency). */
+  readonly transfer: Array<number | null>;
+  /** Noise-only NPS per bin, units^2 mm^2 (null at zero frequency). */
+  readonly nps: { readonly test: Array<number | null>; readonly reference: Array<number | null> };
 }
 
 /** What a series reads in one lesion (`lesionStats` without the bookkeeping). */
@@ -88,6 +135,7 @@ export async function runMetrics(options: MetricsOptions): Promise<{ result: Met
   const reference = await singleSeries(options.reference, '--reference', errors);
   const test = await singleSeries(options.test, '--test', errors);
   checkComparable(reference, test);
+  const noiseInput = options.noise ? await noiseInputSeries(reference, options.noise.input, errors) : null;
   const region = options.region ?? 'field';
   if (region === 'patient' && reference.modality !== 'CT' && reference.modality !== 'PT') {
     throw new LowdoseError('E_USAGE', `--region patient needs CT or PET; the reference is ${reference.modality || 'of unknown modality'}`);
@@ -98,6 +146,7 @@ export async function runMetrics(options: MetricsOptions): Promise<{ result: Met
   }
   const pairs = pairing.pairs.filter(([, t]) => t >= 0);
   progress(`comparing ${pairs.length} slice pair(s), matched by ${pairing.matchedBy}`);
+  const inputOf = noiseInput ? inputSlices(reference, test, noiseInput, pairing.matchedBy, pairs) : null;
 
   try {
     const range = options.range ?? (await defaultSeriesRange(reference, progress));
@@ -112,6 +161,8 @@ export async function runMetrics(options: MetricsOptions): Promise<{ result: Met
             description: `test series ${test.seriesInstanceUid} against reference ${reference.seriesInstanceUid}`,
           })
         : null;
+    let noise: NoiseTransfer | null = null;
+    let noiseSpacing: readonly [number, number] | null = null;
     let failed = 0;
     let outside = 0;
     for (const [n, [r, t]] of pairs.entries()) {
@@ -121,6 +172,19 @@ export async function runMetrics(options: MetricsOptions): Promise<{ result: Met
       if (!referenceImage || !testImage) {
         failed++;
         continue;
+      }
+      if (noiseInput && inputOf) {
+        const inputImage = await readOrReport(noiseInput, inputOf.get(r)!, errors);
+        if (inputImage) {
+          noiseSpacing ??= referenceImage.pixelSpacing;
+          for (const image of [referenceImage, testImage, inputImage]) {
+            if (image.pixelSpacing[0] !== noiseSpacing[0] || image.pixelSpacing[1] !== noiseSpacing[1]) {
+              throw new LowdoseError('E_USAGE', '--noise needs one pixel spacing across the reference, test and input slices');
+            }
+          }
+          noise ??= new NoiseTransfer(referenceImage.rows, referenceImage.columns, 1, { pixelSpacing: noiseSpacing, ...noiseSettings(options.noise!) });
+          noise.add({ input: inputImage.data, reference: referenceImage.data, outputs: [testImage.data] });
+        }
       }
       const valid = region === 'patient' ? patientRegion(referenceImage, reference.modality) : undefined;
       if (valid && !valid.some((v, i) => v && !referenceImage.padding?.[i] && !testImage.padding?.[i])) {
@@ -153,6 +217,7 @@ export async function runMetrics(options: MetricsOptions): Promise<{ result: Met
     }
     const scores = comparison.result();
     const lesions = options.lesions && options.lesions.length > 0 ? await measureLesions(reference, test, options.lesions, progress) : null;
+    const noiseReport = noiseInput ? noiseReportOf(noise, noiseInput) : null;
     const result: MetricsResult = {
       ...scores,
       region,
@@ -163,11 +228,95 @@ export async function runMetrics(options: MetricsOptions): Promise<{ result: Met
       errors,
       ...(lesions ? { lesions } : {}),
       ...(recorder ? { hallucination: recorder.summary() } : {}),
+      ...(noiseReport ? { noise: noiseReport } : {}),
     };
     return { result, exitCode: errors.length > 0 ? EXIT_FAILED : EXIT_OK };
   } finally {
     clearSliceCache();
   }
+}
+
+function noiseSettings(options: NoiseOptions) {
+  return {
+    ...(options.rois ? { rois: options.rois } : {}),
+    ...(options.detrend ? { detrend: options.detrend } : {}),
+    ...(options.window ? { window: options.window } : {}),
+  };
+}
+
+/**
+ * The low-dose series of `--noise`: one CT series on the reference's grid. The measure assumes
+ * the low dose is the full dose plus extra noise that is additive and independent of the anatomy
+ * and of the full dose's noise (CT noise insertion, a dose-split acquisition); PET count thinning's
+ * noise scales with the activity, so other modalities are refused.
+ */
+async function noiseInputSeries(reference: Series, path: string, errors: MetricsResult['errors']): Promise<Series> {
+  if (reference.modality !== 'CT') {
+    throw new LowdoseError(
+      'E_USAGE',
+      `--noise needs CT: it assumes the low dose is the full dose plus additive extra noise independent of the anatomy ` +
+        `(CT noise insertion or a dose-split acquisition), which ${reference.modality || 'this modality'} does not give (PET count thinning's noise scales with the activity)`,
+    );
+  }
+  const input = await singleSeries(path, '--input', errors);
+  checkComparable(reference, input, 'input');
+  return input;
+}
+
+/**
+ * The input slice at each scored reference slice's position. The three series must be one
+ * acquisition's slices, matched by ImagePositionPatient: order is not enough to trust that the
+ * input's extra noise is the reference's.
+ */
+function inputSlices(reference: Series, test: Series, input: Series, testMatchedBy: 'position' | 'order', pairs: ReadonlyArray<[number, number]>): Map<number, number> {
+  const inputPairing = pairSlices(reference, input);
+  if (testMatchedBy !== 'position' || inputPairing.matchedBy !== 'position') {
+    const which = [testMatchedBy !== 'position' ? 'test' : null, inputPairing.matchedBy !== 'position' ? 'input' : null].filter(Boolean).join(' and ');
+    throw new LowdoseError('E_USAGE', `--noise needs the reference, test and input slices matched by position (ImagePositionPatient); the ${which} slices are not`);
+  }
+  const map = new Map<number, number>();
+  for (const [r] of pairs) {
+    const i = inputPairing.pairs[r]![1];
+    if (i < 0) {
+      throw new LowdoseError('E_USAGE', `--noise: reference slice ${r} (${reference.slices[r]!.file}) has no input slice at its position; the input must be the same acquisition at a lower dose`);
+    }
+    map.set(r, i);
+  }
+  return map;
+}
+
+function noiseReportOf(noise: NoiseTransfer | null, input: Series): NoiseReport {
+  if (!noise) throw new LowdoseError('E_USAGE', '--noise: no slice position could be read in all three series');
+  let result: NoiseTransferResult;
+  try {
+    result = noise.result();
+  } catch (error) {
+    throw new LowdoseError('E_USAGE', `--noise: ${(error as Error).message}`);
+  }
+  if (!(result.kappa > 0 && Number.isFinite(result.kappa))) {
+    throw new LowdoseError('E_USAGE', `--noise: the input holds no extra noise over the reference (kappa ${result.kappa}); give the low-dose series the test was made from`);
+  }
+  const test = result.outputs[0]!;
+  const finite = (v: number) => (Number.isFinite(v) ? v : null);
+  const list = (values: Float64Array) => [...values].map(finite);
+  const peakShift = test.peakCyclesPerMm / result.reference.peakCyclesPerMm - 1;
+  return {
+    method: 'extra-noise-cross-spectrum',
+    input: { seriesInstanceUid: input.seriesInstanceUid, slices: input.slices.length },
+    slices: result.slices,
+    roi: { kind: result.rois, size: result.roiSize, count: result.roiCount, kappaCount: result.kappaRoiCount },
+    detrend: result.detrend,
+    window: result.window,
+    kappa: result.kappa,
+    fullDoseTransfer: result.fullDoseTransfer,
+    sdRatio: test.sdRatio,
+    sd: { test: test.sd, reference: result.reference.sd },
+    peakCyclesPerMm: { test: finite(test.peakCyclesPerMm), reference: finite(result.reference.peakCyclesPerMm) },
+    peakShift: finite(peakShift),
+    frequencyCyclesPerMm: [...result.frequency],
+    transfer: list(test.transfer),
+    nps: { test: list(test.nps), reference: list(result.reference.nps) },
+  };
 }
 
 /**
@@ -250,21 +399,21 @@ async function singleSeries(path: string, option: string, errors: MetricsResult[
   return scan.series[0]!;
 }
 
-function checkComparable(reference: Series, test: Series): void {
+function checkComparable(reference: Series, test: Series, label = 'test'): void {
   if (reference.rows !== test.rows || reference.columns !== test.columns) {
     throw new LowdoseError(
       'E_USAGE',
-      `reference slices are ${reference.columns} x ${reference.rows} but test slices are ${test.columns} x ${test.rows}; metrics need the same grid`,
+      `reference slices are ${reference.columns} x ${reference.rows} but ${label} slices are ${test.columns} x ${test.rows}; metrics need the same grid`,
     );
   }
   if (reference.rows < 11 || reference.columns < 11) {
     throw new LowdoseError('E_USAGE', `slices of ${reference.columns} x ${reference.rows} are smaller than SSIM's 11 x 11 window`);
   }
   if (reference.modality !== test.modality) {
-    throw new LowdoseError('E_USAGE', `reference is ${reference.modality || 'of unknown modality'} but test is ${test.modality || 'of unknown modality'}`);
+    throw new LowdoseError('E_USAGE', `reference is ${reference.modality || 'of unknown modality'} but ${label} is ${test.modality || 'of unknown modality'}`);
   }
   if (reference.units !== test.units) {
-    throw new LowdoseError('E_USAGE', `reference is in ${reference.units} but test is in ${test.units}; metrics need the same units`);
+    throw new LowdoseError('E_USAGE', `reference is in ${reference.units} but ${label} is in ${test.units}; metrics need the same units`);
   }
 }
 

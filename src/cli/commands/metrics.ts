@@ -1,8 +1,9 @@
 /**
- * `lowdose metrics --reference <path> --test <path> [--range lo,hi] [--region field|patient] [--lesions <file>] [--json]`:
+ * `lowdose metrics --reference <path> --test <path> [--range lo,hi] [--region field|patient] [--lesions <file>] [--noise --input <path>] [--json]`:
  * PSNR, SSIM and RMSE per slice and their means between two series (docs/contract.md), over the
  * field or inside the patient, and
- * with `--lesions` SUVmean / SUVmax / SUVpeak per lesion and their recovery. The work is
+ * with `--lesions` SUVmean / SUVmax / SUVpeak per lesion and their recovery, with `--noise` the
+ * test's noise without anatomy against the full dose's (src/metrics/noise-transfer.ts). The work is
  * src/pipeline/metrics.ts (`runMetrics`); this file registers the command, parses `--range` and
  * prints the result.
  */
@@ -11,9 +12,11 @@ import type { IntensityRange } from '../../metrics/range.js';
 import type { Lesion } from '../../metrics/lesions.js';
 import { readLesionsFile } from '../../pipeline/lesions-file.js';
 import { SFRC_DEFAULTS, type SfrcOptions } from '../../metrics/sfrc.js';
-import { METRICS_REGIONS, runMetrics, type MetricsRegion, type MetricsResult } from '../../pipeline/metrics.js';
+import { DETRENDS, type Detrend } from '../../metrics/detrend.js';
+import { NOISE_ROI_KINDS, NOISE_WINDOWS, type NoiseRoiKind, type NoiseWindow } from '../../metrics/noise-transfer.js';
+import { METRICS_REGIONS, runMetrics, type MetricsRegion, type MetricsResult, type NoiseReport } from '../../pipeline/metrics.js';
 import type { CommandRegistrar } from '../command.js';
-import { createOutput, parseIntOption, parseNumberOption, usageError } from '../output.js';
+import { createOutput, parseChoiceOption, parseIntOption, parseNumberOption, usageError } from '../output.js';
 
 export function parseRange(text: string): IntensityRange {
   const parts = text.split(',').map((p) => p.trim());
@@ -67,11 +70,30 @@ function humanReport(result: MetricsResult): string {
     }
     if (h.flagged.length > 10) lines.push(`  ... ${h.flagged.length - 10} more in --json`);
   }
+  if (result.noise) lines.push('', ...noiseLines(result.noise, result.units));
   if (result.errors.length > 0) {
     lines.push('', `${result.errors.length} file(s) could not be read:`);
     for (const e of result.errors) lines.push(`  [${e.code}] ${e.message}`);
   }
   return lines.join('\n');
+}
+
+function noiseLines(n: NoiseReport, units: string): string[] {
+  const peak = (v: number | null) => (v === null ? 'n/a' : v.toFixed(3));
+  const percent = (v: number | null) => (v === null ? 'n/a' : `${v >= 0 ? '+' : ''}${(100 * v).toFixed(1)} %`);
+  const lines = [
+    `noise without anatomy (cross-spectrum with the extra noise input - reference; ${n.roi.count} ${n.roi.kind} ROIs of ${n.roi.size} px in ${n.slices} slice(s), ${n.detrend} detrend):`,
+    `  kappa (full-dose / extra noise variance) ${n.kappa.toFixed(4)}: a full-dose scan keeps T = ${n.fullDoseTransfer.toFixed(3)} of the input's noise at every frequency`,
+    `  noise SD test / full dose ${n.sdRatio.toFixed(3)} (${n.sd.test.toFixed(2)} against ${n.sd.reference.toFixed(2)} ${units}; the test's noise that follows its input's, a lower bound)`,
+    `  NPS peak test ${peak(n.peakCyclesPerMm.test)} cycles/mm, full dose ${peak(n.peakCyclesPerMm.reference)} (${percent(n.peakShift)})`,
+    '  cycles/mm      T   NPS test   NPS full',
+  ];
+  n.frequencyCyclesPerMm.forEach((f, b) => {
+    const t = n.transfer[b];
+    if (b === 0 || t === null || t === undefined) return;
+    lines.push(`  ${f.toFixed(3).padStart(9)}  ${t.toFixed(3).padStart(5)}  ${(n.nps.test[b] ?? NaN).toFixed(1).padStart(9)}  ${(n.nps.reference[b] ?? NaN).toFixed(1).padStart(9)}`);
+  });
+  return lines;
 }
 
 interface MetricsCliOptions {
@@ -86,6 +108,11 @@ interface MetricsCliOptions {
   band?: [number, number];
   frcThreshold?: number;
   noiseCompensation: boolean;
+  noise?: boolean;
+  input?: string;
+  noiseRois?: NoiseRoiKind;
+  noiseDetrend?: Detrend;
+  noiseWindow?: NoiseWindow;
   json?: boolean;
 }
 
@@ -118,6 +145,16 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--band <lo,hi>', `sFRC frequencies judged, cycles/mm (default ${SFRC_DEFAULTS.band.join(',')})`, parseBand)
     .option('--frc-threshold <t>', `sFRC: flagged when the FRC falls below t in the band (default ${SFRC_DEFAULTS.threshold})`, parseNumberOption('--frc-threshold', 0, 1))
     .option('--no-noise-compensation', "sFRC: the paper's plain FRC (no allowance for the images' noise)")
+    .option(
+      '--noise',
+      "CT: also the test's noise without anatomy against the full dose's (needs --input): the share T of its input's noise it keeps per " +
+        "frequency, its noise SD and NPS peak against the reference's, from the cross-spectrum with the extra noise input - reference " +
+        '(reference and input one acquisition at two doses; docs/metrics.md, "Noise without anatomy")',
+    )
+    .option('--input <path>', 'with --noise: the low-dose series the test was made from (the same slices as the reference, matched by position)')
+    .option('--noise-rois <soft-tissue|flat>', 'with --noise: 64 px tiles wholly in soft tissue (default) or 32 px flat soft-tissue ROIs', parseChoiceOption('--noise-rois', NOISE_ROI_KINDS))
+    .option('--noise-detrend <poly2|mean>', 'with --noise: trend taken off each ROI (default poly2, as QA and ICRU 87)', parseChoiceOption('--noise-detrend', DETRENDS))
+    .option('--noise-window <none|hann>', 'with --noise: hann tapers each ROI (Welch), which reads the lowest frequencies closer (default none)', parseChoiceOption('--noise-window', NOISE_WINDOWS))
     .option('--json', 'machine-readable output on stdout')
     .action(async (opts: MetricsCliOptions) => {
       const out = createOutput(Boolean(opts.json));
@@ -132,6 +169,11 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       if (!opts.hallucination && (given.length > 0 || !opts.noiseCompensation)) {
         throw usageError('--patch-size, --stride, --band, --frc-threshold and --no-noise-compensation need --hallucination <dir>');
       }
+      const noiseGiven = ['input', 'noiseRois', 'noiseDetrend', 'noiseWindow'].filter((k) => (opts as unknown as Record<string, unknown>)[k] !== undefined);
+      if (opts.noise && opts.input === undefined) {
+        throw usageError('--noise needs --input <low dose>: the series the test was made from, whose extra noise over the reference it measures against');
+      }
+      if (!opts.noise && noiseGiven.length > 0) throw usageError('--input, --noise-rois, --noise-detrend and --noise-window need --noise');
       // The file is checked before any image is read.
       const lesions: Lesion[] | undefined = opts.lesions !== undefined ? await readLesionsFile(opts.lesions) : undefined;
       const { result, exitCode } = await runMetrics({
@@ -141,6 +183,16 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
         ...(opts.region ? { region: opts.region } : {}),
         ...(lesions ? { lesions } : {}),
         ...(opts.hallucination ? { hallucination: { dir: opts.hallucination, options: sfrcOptions } } : {}),
+        ...(opts.noise && opts.input !== undefined
+          ? {
+              noise: {
+                input: opts.input,
+                ...(opts.noiseRois ? { rois: opts.noiseRois } : {}),
+                ...(opts.noiseDetrend ? { detrend: opts.noiseDetrend } : {}),
+                ...(opts.noiseWindow ? { window: opts.noiseWindow } : {}),
+              },
+            }
+          : {}),
         progress: (m) => out.info(m),
       });
       out.result(result);
