@@ -169,7 +169,7 @@ export { denoisePaths, outputFolderName, REPORT_FILE } from './pipeline/denoise.
 export { createSliceDenoiser, type SliceBatchResult, type SliceDenoiser } from './pipeline/slice-denoiser.js';
 export type { DenoiseOptions, DenoiseProgress, DenoiseReport, SeriesMetrics, SeriesReport } from './pipeline/types.js';
 export { runSimulate, type CtMode, type SimulatedSeries, type SimulateOptions, type SimulateResult } from './pipeline/simulate.js';
-export { runMetrics, type LesionReading, type LesionResult, type MetricsOptions, type MetricsRegion, type MetricsResult } from './pipeline/metrics.js';
+export { runMetrics, type LesionReading, type LesionResult, type MetricsNoiseOptions, type MetricsNoiseReport, type MetricsOptions, type MetricsRegion, type MetricsResult } from './pipeline/metrics.js';
 export { parseLesions, readLesionsFile } from './pipeline/lesions-file.js';
 export { runPhantom, type PhantomSeriesOptions, type PhantomSeriesResult } from './pipeline/phantom.js';
 export { runDemo, type DemoOptions, type DemoResult, type DemoRow } from './pipeline/demo.js';

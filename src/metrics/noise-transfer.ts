@@ -36,8 +36,8 @@ import { noisePowerSpectrum, smoothedRadialPeak, type RoiCorner } from './nps.js
 import { flatRois, FLAT_ROI_SIZE, softTissueTiles } from './soft-tissue-rois.js';
 
 /** `flat`: FLAT_ROI_SIZE px flat soft-tissue ROIs; `soft-tissue`: larger tiles wholly in soft tissue, organ edges included. */
-export type NoiseRoiKind = (typeof NOISE_ROI_KINDS)[number];
 export const NOISE_ROI_KINDS = ['soft-tissue', 'flat'] as const;
+export type NoiseRoiKind = (typeof NOISE_ROI_KINDS)[number];
 export const NOISE_WINDOWS = ['none', 'hann'] as const;
 export type NoiseWindow = (typeof NOISE_WINDOWS)[number];
 
@@ -171,7 +171,7 @@ export class NoiseTransfer {
   }
 
   /** The detrended (and tapered) ROI of `value(k)`, k the pixel index in the slice, and its FFT. */
-  spectrum(row: number, col: number, value: (k: number) => number): { re: Float64Array; im: Float64Array } {
+  private spectrum(row: number, col: number, value: (k: number) => number): { re: Float64Array; im: Float64Array } {
     return roiSpectrum(this.columns, row, col, this.size, value, this.detrend, this.window);
   }
 

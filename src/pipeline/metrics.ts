@@ -45,7 +45,7 @@ export interface MetricsOptions {
   /** Also writes an sFRC hallucination map of test against reference into `dir` (src/metrics/sfrc.ts). */
   readonly hallucination?: { readonly dir: string; readonly options?: SfrcOptions };
   /** Also the test's noise without anatomy (`--noise`), from the low-dose series `input` the test was made from. */
-  readonly noise?: NoiseOptions;
+  readonly noise?: MetricsNoiseOptions;
   readonly progress?: (message: string) => void;
 }
 
@@ -63,10 +63,10 @@ export interface MetricsResult extends SeriesScores {
   /** With `hallucination`: the sFRC map's summary (CONTRACT: patchSizeMm, patches, flagged[]). */
   readonly hallucination?: HallucinationSummary;
   /** With `noise`: the test's noise without anatomy against the full dose's (docs/contract.md). */
-  readonly noise?: NoiseReport;
+  readonly noise?: MetricsNoiseReport;
 }
 
-export interface NoiseOptions {
+export interface MetricsNoiseOptions {
   /** The low-dose series the test was made from (`--input`). */
   readonly input: string;
   /** Default `soft-tissue` (64 px tiles). */
@@ -78,7 +78,7 @@ export interface NoiseOptions {
 }
 
 /** `NoiseTransferResult` for JSON: one output (the test), NaN as null. */
-export interface NoiseReport {
+export interface MetricsNoiseReport {
   /** How the noise was told from the anatomy: the cross-spectrum with the extra noise input - reference. */
   readonly method: 'extra-noise-cross-spectrum';
   readonly input: { readonly seriesInstanceUid: string; readonly slices: number };
@@ -236,7 +236,7 @@ export async function runMetrics(options: MetricsOptions): Promise<{ result: Met
   }
 }
 
-function noiseSettings(options: NoiseOptions) {
+function noiseSettings(options: MetricsNoiseOptions) {
   return {
     ...(options.rois ? { rois: options.rois } : {}),
     ...(options.detrend ? { detrend: options.detrend } : {}),
@@ -285,7 +285,7 @@ function inputSlices(reference: Series, test: Series, input: Series, testMatched
   return map;
 }
 
-function noiseReportOf(noise: NoiseTransfer | null, input: Series): NoiseReport {
+function noiseReportOf(noise: NoiseTransfer | null, input: Series): MetricsNoiseReport {
   if (!noise) throw new LowdoseError('E_USAGE', '--noise: no slice position could be read in all three series');
   let result: NoiseTransferResult;
   try {

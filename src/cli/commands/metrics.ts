@@ -14,7 +14,7 @@ import { readLesionsFile } from '../../pipeline/lesions-file.js';
 import { SFRC_DEFAULTS, type SfrcOptions } from '../../metrics/sfrc.js';
 import { DETRENDS, type Detrend } from '../../metrics/detrend.js';
 import { NOISE_ROI_KINDS, NOISE_WINDOWS, type NoiseRoiKind, type NoiseWindow } from '../../metrics/noise-transfer.js';
-import { METRICS_REGIONS, runMetrics, type MetricsRegion, type MetricsResult, type NoiseReport } from '../../pipeline/metrics.js';
+import { METRICS_REGIONS, runMetrics, type MetricsRegion, type MetricsResult, type MetricsNoiseReport } from '../../pipeline/metrics.js';
 import type { CommandRegistrar } from '../command.js';
 import { createOutput, parseChoiceOption, parseIntOption, parseNumberOption, usageError } from '../output.js';
 
@@ -78,7 +78,7 @@ function humanReport(result: MetricsResult): string {
   return lines.join('\n');
 }
 
-function noiseLines(n: NoiseReport, units: string): string[] {
+function noiseLines(n: MetricsNoiseReport, units: string): string[] {
   const peak = (v: number | null) => (v === null ? 'n/a' : v.toFixed(3));
   const percent = (v: number | null) => (v === null ? 'n/a' : `${v >= 0 ? '+' : ''}${(100 * v).toFixed(1)} %`);
   const lines = [
