@@ -28,25 +28,11 @@ import { insertCtNoise } from '../../src/simulate/ct.js';
 import { simulatePet } from '../../src/simulate/pet.js';
 import { Rng } from '../../src/util/random.js';
 import { ctKernelOf, readNiftiVolume } from '../train/nifti-volume.js';
+import { timeMs } from './timing.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SHARED = path.resolve(here, '../../../shared');
 
-/**
- * Fastest and median of `repeats` timed runs after a warm-up (JIT). On a shared machine the
- * fastest run is the best estimate of the filter's own cost; the median shows the contention.
- */
-function timeMs(repeats: number, fn: () => unknown): { min: number; median: number } {
-  fn();
-  const times: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const start = process.hrtime.bigint();
-    fn();
-    times.push(Number(process.hrtime.bigint() - start) / 1e6);
-  }
-  times.sort((a, b) => a - b);
-  return { min: times[0]!, median: times[Math.floor(times.length / 2)]! };
-}
 
 /** A 512x512 CT-like slice with 25 HU white noise: speed does not depend on content except via NLM/bilateral weights. */
 function benchSlice(): Image2D {

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { restoreTexture } from '../../src/diffusion/texture.js';
 import { parseModelCard } from '../../src/models/card.js';
 import { Rng } from '../../src/util/random.js';
+import { timeMs } from './timing.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const cardPath = path.resolve(here, '../../models/lowdose-ct.json');
@@ -32,17 +33,6 @@ for (let r = 0; r < size; r++) {
   }
 }
 
-function timeMs(fn: () => unknown): { min: number; median: number } {
-  fn(); // warm-up (JIT, FFT plans)
-  const times: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const start = process.hrtime.bigint();
-    fn();
-    times.push(Number(process.hrtime.bigint() - start) / 1e6);
-  }
-  times.sort((a, b) => a - b);
-  return { min: times[0]!, median: times[Math.floor(times.length / 2)]! };
-}
 
 console.log(`node ${process.version}, ${size}x${size} slice, ${repeats} runs each`);
 const out = new Float32Array(size * size);
@@ -52,6 +42,6 @@ const cases: [string, () => unknown][] = [
   ['single weight, 25 % dose', () => restoreTexture(input, denoised, { dose: 0.25, clip: [-1100, 3100] }, out)],
 ];
 for (const [name, fn] of cases) {
-  const { min, median } = timeMs(fn);
+  const { min, median } = timeMs(repeats, fn);
   console.log(`${name.padEnd(28)} fastest ${min.toFixed(1).padStart(6)} ms   median ${median.toFixed(1).padStart(6)} ms`);
 }
