@@ -4,18 +4,20 @@
  * rest of the card byte for byte. Regenerate the files first when the card changes:
  *
  *   node bin/lowdose.js qa --phantoms iec --threads 1 --json -o <dir> > models/eval/qa-iec.json
- *   (models/eval/pet-lesions-expected.md: the two pet-lesions.ts --noise-realisations 12 commands)
+ *   node bin/lowdose.js qa --phantoms iec --threads 1 --json -o <dir> --dose-unknown > models/eval/qa-iec-dose-unknown.json
+ *   (models/eval/pet-lesions-expected.md: the two pet-lesions.ts --noise-realisations 12 commands,
+ *   and the same with --dose-unknown --out models/eval/pet-lesions-expected-unknown/dose{25,10})
  *   npx tsx scripts/evaluate/lesion-recovery-card.ts [card.json]   # default models/lowdose-pet.json
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { withCardBlock } from '../models/card-text.js';
-import { IEC_FILE, lesionRecoveryFromEvals, STS_FILES } from './lesion-recovery.js';
+import { lesionRecoveryFromEvals, readEvals } from './lesion-recovery.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const cardPath = path.resolve(process.argv[2] ?? path.join(REPO, 'models', 'lowdose-pet.json'));
 const read = (file: string) => JSON.parse(readFileSync(path.join(REPO, file), 'utf8'));
 const text = readFileSync(cardPath, 'utf8');
-const block = lesionRecoveryFromEvals(JSON.parse(text), read(IEC_FILE), STS_FILES.map(read));
+const block = lesionRecoveryFromEvals(JSON.parse(text), readEvals(read));
 writeFileSync(cardPath, withCardBlock(text, ['quality', 'lesionRecovery'], block));
 console.error(`wrote quality.lesionRecovery (${block.sets.length} sets) into ${cardPath}`);

@@ -10,14 +10,39 @@
  *   (models/eval/pet-lesions-expected/dose{25,10}.json): its `expected` rows of the card, mean and
  *   standard error over the lesions of each size, each lesion's draws averaged first.
  *
+ * Both on the two paths a run can take: the dose declared to the model (`qa`, `pet-lesions.ts`
+ * as they run by default) and not declared (`qa --dose-unknown`, `pet-lesions.ts --dose-unknown`:
+ * models/eval/qa-iec-dose-unknown.json, models/eval/pet-lesions-expected-unknown/dose{25,10}.json);
+ * each set says which (`doseDeclared`), and a run quotes the sets of its own path.
+ *
  * Each file is checked to be of the card's current settings (QA: the shipped model at its card
- * defaults; pet-lesions: the card's consistency block) before a number is taken from it.
+ * defaults; pet-lesions: the card's consistency block) and of its path before a number is taken
+ * from it.
  */
 import type { LesionRecovery, LesionRecoveryBySize, LesionRecoverySet } from '../../src/models/card.js';
 
-export const IEC_FILE = 'models/eval/qa-iec.json';
-export const IEC_COMMAND = 'node bin/lowdose.js qa --phantoms iec --threads 1 --json -o <dir> > models/eval/qa-iec.json';
-export const STS_FILES = ['models/eval/pet-lesions-expected/dose25.json', 'models/eval/pet-lesions-expected/dose10.json'] as const;
+/** An evaluation file, the command that wrote it and whether it told the model the dose. */
+export interface EvalFile {
+  readonly file: string;
+  readonly command?: string;
+  readonly doseDeclared: boolean;
+}
+
+export const IEC_FILES: readonly EvalFile[] = [
+  { file: 'models/eval/qa-iec.json', command: 'node bin/lowdose.js qa --phantoms iec --threads 1 --json -o <dir> > models/eval/qa-iec.json', doseDeclared: true },
+  {
+    file: 'models/eval/qa-iec-dose-unknown.json',
+    command: 'node bin/lowdose.js qa --phantoms iec --threads 1 --json -o .cache/qa-iec-dose-unknown --dose-unknown > models/eval/qa-iec-dose-unknown.json',
+    doseDeclared: false,
+  },
+];
+/** The pet-lesions.ts reports (each records its own command). */
+export const STS_FILES: readonly EvalFile[] = [
+  { file: 'models/eval/pet-lesions-expected/dose25.json', doseDeclared: true },
+  { file: 'models/eval/pet-lesions-expected/dose10.json', doseDeclared: true },
+  { file: 'models/eval/pet-lesions-expected-unknown/dose25.json', doseDeclared: false },
+  { file: 'models/eval/pet-lesions-expected-unknown/dose10.json', doseDeclared: false },
+];
 export const CARD_COMMAND = 'npx tsx scripts/evaluate/lesion-recovery-card.ts';
 
 interface QaCheck {
@@ -28,7 +53,7 @@ interface QaCheck {
   readonly value: number;
   readonly measured: Record<string, number | null>;
 }
-interface QaReport {
+export interface QaReport {
   readonly checks: readonly QaCheck[];
   readonly settings: Record<string, unknown>;
 }
@@ -37,32 +62,53 @@ interface ExpectedStat {
   readonly se: number;
   readonly lesions: number;
 }
-interface PetLesionsReport {
+export interface PetLesionsReport {
   readonly command: string;
   readonly card: string;
+  /** Absent in reports written before --dose-unknown: those told the model the dose. */
+  readonly doseDeclared?: boolean;
   readonly noiseRealisations: number;
   readonly placements: readonly unknown[];
   readonly expected: ReadonlyArray<{ method: string; dose: number; bySize: ReadonlyArray<{ diameterMm: number; mean: ExpectedStat; max: ExpectedStat }> }>;
 }
 
-/** The block for a card (its `sampler.consistency`, to check the files against) from the parsed files. */
-export function lesionRecoveryFromEvals(
-  card: { name: string; sampler: { consistency?: unknown } },
-  iec: QaReport,
-  stsReports: readonly PetLesionsReport[],
-): LesionRecovery {
+/** Every evaluation file, parsed by `read` (a path relative to the repository -> its JSON). */
+export function readEvals(read: (file: string) => unknown): { iec: Array<EvalFile & { report: QaReport }>; sts: Array<EvalFile & { report: PetLesionsReport }> } {
   return {
-    reference: 'bias = denoised / full-count reconstruction - 1, in %: SUVmean and SUVmax of each lesion or sphere (`lesionStats`, as `lowdose metrics --lesions`), the mean over lesions of one size',
-    doseDeclared: true,
-    command: CARD_COMMAND,
-    sets: [...iecSets(card.name, iec), ...stsReports.flatMap((r) => stsSets(card, r))],
+    iec: IEC_FILES.map((f) => ({ ...f, report: read(f.file) as QaReport })),
+    sts: STS_FILES.map((f) => ({ ...f, report: read(f.file) as PetLesionsReport })),
   };
 }
 
-function iecSets(cardName: string, report: QaReport): LesionRecoverySet[] {
+/**
+ * The block for a card (its `sampler.consistency`, to check the files against) from the parsed
+ * files: the sets measured with the dose declared first, then those without.
+ */
+export function lesionRecoveryFromEvals(
+  card: { name: string; sampler: { consistency?: unknown } },
+  evals: ReturnType<typeof readEvals>,
+): LesionRecovery {
+  const sets = [true, false].flatMap((declared) => [
+    ...evals.iec.filter((e) => e.doseDeclared === declared).flatMap((e) => iecSets(card.name, e)),
+    ...evals.sts.filter((e) => e.doseDeclared === declared).flatMap((e) => stsSets(card, e)),
+  ]);
+  return {
+    reference: 'bias = denoised / full-count reconstruction - 1, in %: SUVmean and SUVmax of each lesion or sphere (`lesionStats`, as `lowdose metrics --lesions`), the mean over lesions of one size',
+    // Every set says its own path; this is the path of a set that would not (the card reader's default).
+    doseDeclared: true,
+    command: CARD_COMMAND,
+    sets,
+  };
+}
+
+function iecSets(cardName: string, source: EvalFile & { report: QaReport }): LesionRecoverySet[] {
+  const { report, file } = source;
   const s = report.settings;
   const atDefaults = s['method'] === 'diffusion' && s['petModel'] === cardName && s['steps'] === null && s['consistency'] === null && s['samples'] === 1 && s['texture'] === 'smooth';
-  if (!atDefaults) throw new Error(`${IEC_FILE}: not a QA run of ${cardName} at its card's defaults (settings ${JSON.stringify(s)})`);
+  if (!atDefaults) throw new Error(`${file}: not a QA run of ${cardName} at its card's defaults (settings ${JSON.stringify(s)})`);
+  // A qa.json written before --dose-unknown has no doseDeclared: it declared the dose.
+  const declared = s['doseDeclared'] ?? true;
+  if (declared !== source.doseDeclared) throw new Error(`${file}: a QA run ${declared ? 'with' : 'without'} the dose declared, expected ${source.doseDeclared ? 'with' : 'without'}`);
   const doses = [...new Set(report.checks.filter((c) => c.phantom === 'iec').map((c) => c.dose))];
   return doses.map((dose) => {
     const of = (check: string) => report.checks.filter((c) => c.phantom === 'iec' && c.dose === dose && c.check === check);
@@ -70,14 +116,14 @@ function iecSets(cardName: string, report: QaReport): LesionRecoverySet[] {
     const maxes = new Map(of('suvmax-recovery').map((c) => [diameter(c), c]));
     const means = of('suvmean-bias');
     const realisations = new Set(means.map((c) => c.measured['realisations']));
-    if (realisations.size !== 1) throw new Error(`${IEC_FILE}: the checks at ${dose} average different numbers of realisations`);
+    if (realisations.size !== 1) throw new Error(`${file}: the checks at ${dose} average different numbers of realisations`);
     const bySize = means
       .map((mean): LesionRecoveryBySize => {
         const d = diameter(mean);
         const max = maxes.get(d);
         const denoisedMax = max?.measured['denoised'];
         const fullMax = max?.measured['full'];
-        if (typeof denoisedMax !== 'number' || typeof fullMax !== 'number') throw new Error(`${IEC_FILE}: no SUVmax of the ${d} mm sphere at ${dose}`);
+        if (typeof denoisedMax !== 'number' || typeof fullMax !== 'number') throw new Error(`${file}: no SUVmax of the ${d} mm sphere at ${dose}`);
         const se = mean.measured['standardError'];
         return {
           diameterMm: d,
@@ -91,16 +137,20 @@ function iecSets(cardName: string, report: QaReport): LesionRecoverySet[] {
     return {
       source: 'IEC phantom',
       dose,
+      doseDeclared: source.doseDeclared,
       averagedOver: `${[...realisations][0]} noise realisations of each sphere (fixtures/iec); SUVmax: mean denoised over mean full-count`,
-      file: IEC_FILE,
-      command: IEC_COMMAND,
+      file,
+      command: source.command!,
       bySize,
     };
   });
 }
 
-function stsSets(card: { name: string; sampler: { consistency?: unknown } }, report: PetLesionsReport): LesionRecoverySet[] {
-  const file = STS_FILES.find((f) => report.command.includes(f.replace(/\.json$/, ''))) ?? 'models/eval/pet-lesions-expected';
+function stsSets(card: { name: string; sampler: { consistency?: unknown } }, source: EvalFile & { report: PetLesionsReport }): LesionRecoverySet[] {
+  const { report, file } = source;
+  if (!report.command.includes(`--out ${file.replace(/\.json$/, '')}`)) throw new Error(`${file}: written by "${report.command}", not into this file`);
+  const declared = report.doseDeclared ?? true;
+  if (declared !== source.doseDeclared) throw new Error(`${file}: scored ${declared ? 'with' : 'without'} the dose declared, expected ${source.doseDeclared ? 'with' : 'without'}`);
   if (report.card !== `models/${card.name}.json`) throw new Error(`${file}: scored ${report.card}, not models/${card.name}.json`);
   const row = `${card.name} (card: ${JSON.stringify(card.sampler.consistency)})`;
   const rows = report.expected.filter((e) => e.method === row);
@@ -108,6 +158,7 @@ function stsSets(card: { name: string; sampler: { consistency?: unknown } }, rep
   return rows.map((e) => ({
     source: 'sts-001 inserted lesions',
     dose: e.dose,
+    doseDeclared: source.doseDeclared,
     averagedOver: `${report.noiseRealisations} noise draws of each lesion, ${report.placements.length} test placements`,
     file,
     command: report.command,

@@ -11,6 +11,7 @@
  *   npx tsx scripts/evaluate/pet-lesions.ts --samples 4                 # one more row: the card's settings, mean of 4 samples
  *   npx tsx scripts/evaluate/pet-lesions.ts --nlm-h 0.5,1,1.5,2,3       # NLM's curve: one row per h factor
  *   npx tsx scripts/evaluate/pet-lesions.ts --noise-realisations 8 --rows input,nlm,card   # expectations over 8 noise draws
+ *   npx tsx scripts/evaluate/pet-lesions.ts --dose-unknown        # the model rows without the dose declared
  *
  * Per realisation (seed s = --seed + index): 2 lesions of each diameter (10, 13, 17, 22, 28, 37 mm)
  * are placed in uniform-ish tissue of ordinary uptake (pet-lesions/lesions.ts: liver, lung, muscle,
@@ -33,7 +34,9 @@
  * validation volume per dose (`quality.gaussianSigmaFromValidation`, `classicalFromValidation`;
  * 50 % takes the 25 % setting, 5 % the 10 % one); the model with its card (consistency as the card
  * says), with consistency off, one row per --consistency and per --samples. The model is told the dose, as
- * `lowdose qa` tells it.
+ * `lowdose qa` tells it; with --dose-unknown it is not (as `lowdose denoise` without --dose and
+ * `lowdose qa --dose-unknown` run it: the network's unknown-dose condition, no dose-gated consistency
+ * step). The input and filter rows do not depend on it.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -75,6 +78,8 @@ const SAMPLES = all('samples').map(Number);
 const NLM_H = opt('nlm-h', '') ? list(opt('nlm-h', '')) : [];
 /** --noise-realisations N: noise draws per placement (distinct Poisson seeds, pet-lesions/draws.ts). */
 const NOISE = Number(opt('noise-realisations', '1'));
+/** --dose-unknown: the model rows are not told the dose (the path of a denoise run without --dose). */
+const DOSE_DECLARED = !args.includes('--dose-unknown');
 const STANDARD_ROWS = ['input', 'gaussian', 'nlm', 'card', 'off'] as const;
 const ROWS = new Set(opt('rows', STANDARD_ROWS.join(',')).split(','));
 for (const r of ROWS) if (!(STANDARD_ROWS as readonly string[]).includes(r)) throw new Error(`--rows: ${r} is not one of ${STANDARD_ROWS.join(', ')}`);
@@ -207,7 +212,7 @@ for (let q = 0; q < REALISATIONS; q++) {
         score(`non-local means h ${h}`, `h ${h} x noise SD`, sim.low.map((data) => classicalDenoise('nlm', { ...shape, data }, { modality: 'PT', units: 'SUV', hFactor: h }).data));
       }
       for (const [m, row] of modelRows.entries()) {
-        const d = denoisers[m]!.with({ doseLevel: dose });
+        const d = denoisers[m]!.with({ doseLevel: DOSE_DECLARED ? dose : 0 });
         const result = await d.denoise(sim.low.map((image, j) => ({ index: indices[j]!, image })), shape);
         score(row.method, d.description, result.denoised);
       }
@@ -227,6 +232,7 @@ const lines: string[] = [
   `Lesions inserted into ${path.basename(VOLUME)} (the held-out test volume), ${REALISATIONS} placement(s) x ${PER_SIZE} lesion(s) per diameter at 2 to 10 x the local background; ` +
     'bias of each statistic against the full-count reconstruction of the same events, %, mean over the lesions of a size (worst single lesion in brackets); ' +
     'background SD: voxels 5 to 10 mm outside each lesion, mean over lesions, SUV.' +
+    (DOSE_DECLARED ? ' The model is told the dose.' : ' The model is not told the dose (--dose-unknown: its unknown-dose condition, no dose-gated consistency step).') +
     (NOISE > 1 ? ` The first tables are noise draw 0 alone (each placement's own seed: the events a single-draw run scores); "Expected over ${NOISE} noise draws" below averages every draw.` : ''),
 ];
 const limitsAt = (dose: number) => ({ meanLimit: dose >= 0.25 ? 0.05 : 0.1, maxLimit: 0.1 });
@@ -312,7 +318,7 @@ if (NOISE > 1) {
 mkdirSync(path.dirname(OUT), { recursive: true });
 writeFileSync(
   `${OUT}.json`,
-  `${JSON.stringify({ command, volume: path.basename(VOLUME), card: path.relative(REPO, CARD), doses: DOSES, noiseRealisations: NOISE, placements, rows, ...(NOISE > 1 ? { expected } : {}) }, null, 1)}\n`,
+  `${JSON.stringify({ command, volume: path.basename(VOLUME), card: path.relative(REPO, CARD), doseDeclared: DOSE_DECLARED, doses: DOSES, noiseRealisations: NOISE, placements, rows, ...(NOISE > 1 ? { expected } : {}) }, null, 1)}\n`,
 );
 writeFileSync(`${OUT}.md`, `${lines.join('\n')}\n`);
 console.log(lines.join('\n'));

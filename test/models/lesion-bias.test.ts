@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { lesionRecoveryOf, parseModelCard, type LesionRecovery } from '../../src/models/card.js';
-import { LESION_BIAS_MIN_DIAMETER_MM, lesionBiasAt, lesionBiasWarning, readLesionBias } from '../../src/models/lesion-bias.js';
-import { IEC_FILE, lesionRecoveryFromEvals, STS_FILES } from '../../scripts/evaluate/lesion-recovery.js';
+import { LESION_BIAS_MIN_DIAMETER_MM, lesionBiasAt, lesionBiasWarning, readLesionBias, setDoseDeclared } from '../../src/models/lesion-bias.js';
+import { lesionRecoveryFromEvals, readEvals } from '../../scripts/evaluate/lesion-recovery.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const readJson = (file: string) => JSON.parse(readFileSync(path.join(REPO, file), 'utf8'));
@@ -17,9 +17,9 @@ const card = (name: string) => parseModelCard(rawCard(name), `/x/${name}.json`);
 const pet = card('lowdose-pet');
 const recovery = lesionRecoveryOf(pet)!;
 
-/** The card's worst |bias| at one level over sizes >= 17 mm, found here without the module's code. */
-function worstFromCard(level: number, key: 'suvmeanBiasPercent' | 'suvmaxBiasPercent'): number {
-  const values = recovery.sets.filter((s) => s.dose === level).flatMap((s) => s.bySize.filter((b) => b.diameterMm >= 17).map((b) => b[key]));
+/** The card's worst |bias| at one level over sizes >= 17 mm measured on one path (default: the dose declared), found here without the module's code. */
+function worstFromCard(level: number, key: 'suvmeanBiasPercent' | 'suvmaxBiasPercent', declared = true): number {
+  const values = recovery.sets.filter((s) => s.dose === level && (s.doseDeclared ?? recovery.doseDeclared) === declared).flatMap((s) => s.bySize.filter((b) => b.diameterMm >= 17).map((b) => b[key]));
   return values.reduce((w, v) => (Math.abs(v) > Math.abs(w) ? v : w), 0);
 }
 const shown = (percent: number) => `${percent > 0 ? '+' : ''}${percent.toFixed(1)} %`;
@@ -30,23 +30,32 @@ function withRecovery(value: unknown): Record<string, unknown> {
 }
 
 describe('quality.lesionRecovery on the card', () => {
-  it('is on the shipped PET card, with both count levels and both sources, and on no CT card', () => {
+  it('is on the shipped PET card, with both count levels and both sources on both paths (dose declared or not), and on no CT card', () => {
     expect(recovery.doseDeclared).toBe(true);
-    expect(new Set(recovery.sets.map((s) => s.dose))).toEqual(new Set([0.25, 0.1]));
-    expect(new Set(recovery.sets.map((s) => s.source))).toEqual(new Set(['IEC phantom', 'sts-001 inserted lesions']));
+    const keys = recovery.sets.map((s) => `${s.source} ${s.dose} ${setDoseDeclared(recovery, s)}`);
+    expect(new Set(keys)).toEqual(new Set(['IEC phantom', 'sts-001 inserted lesions'].flatMap((source) => [0.25, 0.1].flatMap((dose) => [true, false].map((d) => `${source} ${dose} ${d}`)))));
+    expect(keys).toHaveLength(8);
     for (const set of recovery.sets) expect(set.bySize.some((b) => b.diameterMm >= LESION_BIAS_MIN_DIAMETER_MM)).toBe(true);
     expect(lesionRecoveryOf(card('lowdose-ct'))).toBeNull();
   });
 
   it('is exactly what scripts/evaluate/lesion-recovery-card.ts builds from the committed evaluation files', () => {
-    const built = lesionRecoveryFromEvals(rawCard('lowdose-pet') as never, readJson(IEC_FILE), STS_FILES.map(readJson));
+    const built = lesionRecoveryFromEvals(rawCard('lowdose-pet') as never, readEvals(readJson));
     expect(built).toEqual(recovery);
   });
 
   it('refuses an evaluation file scored with other consistency settings than the card has', () => {
     const raw = rawCard('lowdose-pet') as unknown as { name: string; sampler: { consistency: Record<string, unknown> } };
     const changed = { ...raw, sampler: { ...raw.sampler, consistency: { ...raw.sampler.consistency, threshold: 1 } } };
-    expect(() => lesionRecoveryFromEvals(changed, readJson(IEC_FILE), STS_FILES.map(readJson))).toThrow(/no expected row/);
+    expect(() => lesionRecoveryFromEvals(changed, readEvals(readJson))).toThrow(/no expected row/);
+  });
+
+  it('refuses an evaluation file of the other path (dose declared or not) than its place says', () => {
+    const evals = readEvals(readJson);
+    const swapped = { ...evals, iec: evals.iec.map((e) => ({ ...e, doseDeclared: !e.doseDeclared })) };
+    expect(() => lesionRecoveryFromEvals(rawCard('lowdose-pet') as never, swapped)).toThrow(/qa-iec-dose-unknown\.json: a QA run without the dose declared, expected with/);
+    const sts = { ...evals, sts: evals.sts.map((e) => ({ ...e, doseDeclared: !e.doseDeclared })) };
+    expect(() => lesionRecoveryFromEvals(rawCard('lowdose-pet') as never, sts)).toThrow(/pet-lesions-expected-unknown\/dose25\.json: scored without the dose declared, expected with/);
   });
 
   it('refuses a malformed block with E_MODEL naming the field', () => {
@@ -79,9 +88,11 @@ describe('lesionBiasWarning', () => {
     expect(lesionBiasAt(recovery, 0.05)).toMatchObject({ level: 0.1, picked: 'below every measured level' });
     expect(lesionBiasWarning(pet, 'PT', 0.05)!.message).toContain('the declared 5 % is below every measured one');
     const unknown = lesionBiasWarning(pet, 'PT', 0)!;
-    expect(lesionBiasAt(recovery, 0)).toMatchObject({ level: 0.1, picked: 'dose unknown' });
+    expect(lesionBiasAt(recovery, 0)).toMatchObject({ level: 0.1, picked: 'dose unknown', doseDeclared: false });
     expect(unknown.message).toContain('at 10 % counts (the lowest measured level: the count level is unknown (no --dose)');
-    expect(unknown.message).toContain(`worst SUVmean ${shown(worstFromCard(0.1, 'suvmeanBiasPercent'))}`);
+    expect(unknown.message).toContain(`worst SUVmean ${shown(worstFromCard(0.1, 'suvmeanBiasPercent', false))}`);
+    expect(unknown.message).toContain(`worst SUVmax ${shown(worstFromCard(0.1, 'suvmaxBiasPercent', false))}`);
+    expect(unknown.message).toContain('measured without the dose declared, as here');
   });
 
   it('carries the numbers it quotes as data, which read back from JSON unchanged', () => {

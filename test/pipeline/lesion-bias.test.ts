@@ -1,7 +1,8 @@
 /**
  * E_LESION_BIAS in the denoise report: every PET series denoised with a card that carries its
- * measured lesion SUV bias says so, at the run's count level; CT series and classical filters do
- * not; a rerun that skips a finished series keeps it (RUN_WARNING_CODES).
+ * measured lesion SUV bias says so, at the run's count level and from the measurements of the run's
+ * path (dose declared or not); CT series and classical filters do not; a rerun that skips a
+ * finished series keeps it (RUN_WARNING_CODES).
  */
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,9 +50,11 @@ describe('E_LESION_BIAS in the denoise report', () => {
     const report = await run('pet-unknown', [PET_DIR], {});
     const warning = lesionWarning(report)!;
     expect(warning.message).toMatch(/at 10 % counts \(the lowest measured level: the count level is unknown \(no --dose\)/);
-    // Quoted from the sets measured without the dose declared when the card has them.
-    const measuredUnknown = recovery.sets.some((s) => s.doseDeclared === false);
-    expect(warning.lesionBias).toMatchObject({ level: 0.1, picked: 'dose unknown', doseDeclared: !measuredUnknown });
+    // Quoted from the card's sets measured without the dose declared, the path this run took.
+    const unknown10 = recovery.sets.filter((s) => s.dose === 0.1 && s.doseDeclared === false).flatMap((s) => s.bySize.filter((b) => b.diameterMm >= 17));
+    const worstMax = unknown10.reduce((w, b) => (Math.abs(b.suvmaxBiasPercent) > Math.abs(w) ? b.suvmaxBiasPercent : w), 0);
+    expect(warning.lesionBias).toMatchObject({ level: 0.1, picked: 'dose unknown', doseDeclared: false, suvmax: { percent: worstMax } });
+    expect(warning.message).toContain('measured without the dose declared, as here');
   });
 
   it('does not warn for a classical filter on PET, nor for CT even when its card carries the block', async () => {
