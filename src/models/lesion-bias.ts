@@ -118,6 +118,13 @@ export function lesionBiasWarning(card: Pick<ModelCard, 'name' | 'quality'>, mod
   const why = `${level}; ${measuredOn}`;
   const measured = (b: MeasuredBias) => `${signed(b.percent)} (${b.source}, ${b.diameterMm} mm)`;
   const smaller = at.smallerSuvmean ? `: SUVmean ${measured(at.smallerSuvmean)}` : '';
+  // Without --dose the low-count consistency step cannot run, and at low counts that is what keeps
+  // SUVmax near the full-count image's: say what declaring the count level was measured to give.
+  const declared = !runDeclared && !at.doseDeclared ? lesionBiasAt(recovery, at.level) : null;
+  const advice =
+    declared && declared.doseDeclared && declared.level === at.level
+      ? `. Declaring the count level (--dose) when it is known runs the low-count step: measured with --dose ${at.level}, worst SUVmean ${signed(declared.suvmean.percent)}, worst SUVmax ${signed(declared.suvmax.percent)}`
+      : '';
   return {
     path: null,
     code: 'E_LESION_BIAS',
@@ -125,7 +132,7 @@ export function lesionBiasWarning(card: Pick<ModelCard, 'name' | 'quality'>, mod
     message:
       `lesion SUVs read on this series carry model ${card.name}'s measured bias at ${pct(at.level)} counts (${why}): ` +
       `lesions >= ${at.minDiameterMm} mm worst SUVmean ${measured(at.suvmean)}, worst SUVmax ${measured(at.suvmax)} against the full-count reconstruction; ` +
-      `smaller lesions lose more${smaller}; models/README.md ("PET: lesions inserted into the held-out real volume") and the card's quality.lesionRecovery have every size and source`,
+      `smaller lesions lose more${smaller}; models/README.md ("PET: lesions inserted into the held-out real volume") and the card's quality.lesionRecovery have every size and source${advice}`,
   };
 }
 

@@ -134,10 +134,14 @@ describe('lesionBiasWarning', () => {
     const named = { name: 'm', quality: { lesionRecovery: both } };
     expect(lesionBiasWarning(named, 'PT', 0)!.message).toContain('(the lowest measured level: the count level is unknown (no --dose); measured without the dose declared, as here)');
     expect(lesionBiasWarning(named, 'PT', 0.25)!.message).toContain('(the nearest measured level at or below the declared 25 %; measured with the dose declared, as here)');
+    // Without --dose it also says what declaring the count level was measured to give at that level; with --dose it does not.
+    expect(lesionBiasWarning(named, 'PT', 0)!.message).toMatch(/Declaring the count level \(--dose\) when it is known .*measured with --dose 0\.1, worst SUVmean -9\.0 %, worst SUVmax \+5\.0 %$/);
+    expect(lesionBiasWarning(named, 'PT', 0.1)!.message).not.toContain('Declaring the count level');
     // A card measured on one path only (sets that do not say: the block's doseDeclared) quotes it on the other and says so.
     const declaredOnly: LesionRecovery = { ...both, sets: [set(0.25, undefined, -4), set(0.1, undefined, -9)] };
     expect(lesionBiasAt(declaredOnly, 0)).toMatchObject({ level: 0.1, picked: 'dose unknown', doseDeclared: true, suvmean: { percent: -9 } });
     expect(lesionBiasWarning({ name: 'm', quality: { lesionRecovery: declaredOnly } }, 'PT', 0)!.message).toContain('measured with the dose declared only');
+    expect(lesionBiasWarning({ name: 'm', quality: { lesionRecovery: declaredOnly } }, 'PT', 0)!.message).not.toContain('Declaring the count level');
     const unknownOnly: LesionRecovery = { ...both, sets: [set(0.25, false, -3), set(0.1, false, -2)] };
     expect(lesionBiasAt(unknownOnly, 0.25)).toMatchObject({ level: 0.25, picked: 'at or below', doseDeclared: false, suvmean: { percent: -3 } });
     expect(lesionBiasWarning({ name: 'm', quality: { lesionRecovery: unknownOnly } }, 'PT', 0.25)!.message).toContain('measured without the dose declared only');
