@@ -107,6 +107,41 @@ def sharpen_kernel(img: np.ndarray, amount: float, sigma: float) -> np.ndarray:
     return img + amount * (img - gaussian_blur(img, sigma))
 
 
+# Faint compact structure inserted into CT training patches (--faint-disks): radius in pixels
+# (about 3 to 12 mm at the training volumes' 0.7 to 0.8 mm pixels), |contrast| in HU, log-uniform.
+# Why: a network with a wide receptive field learns that slow, faint variations are noise, because
+# the training anatomy has few faint compact lesions, and flattens QA's 15 mm -5 HU disk with the
+# slow noise (docs/training.md, "Growing stage 10, longer"). Disks of both signs at 3 to 20 HU teach
+# the prior that such structure exists; they avoid QA's exact sizes and contrasts only by chance,
+# which is why QA's lcd disks are not in the training data and these are random.
+FAINT_DISK_RADIUS_PX = (4.0, 16.0)
+FAINT_DISK_CONTRAST_HU = (3.0, 20.0)
+
+
+def insert_faint_disks(clean: np.ndarray, low: np.ndarray, rng: np.random.Generator):
+    """1 to 3 soft-edged disks added to a CT patch pair in HU, the same to both (the pair's noise
+    low - clean stays exact: at 3 to 20 HU the noise's own change is negligible). Centres in soft
+    tissue (clean in [-150, 250] HU) only; a patch without soft tissue is returned unchanged."""
+    R, C = clean.shape[-2:]
+    yy, xx = np.mgrid[0:R, 0:C].astype(np.float32)
+    added = np.zeros((R, C), dtype=np.float32)
+    centre_slice = clean if clean.ndim == 2 else clean[0]
+    for _ in range(int(rng.integers(1, 4))):
+        for _try in range(10):
+            cy, cx = rng.uniform(0, R), rng.uniform(0, C)
+            if -150 <= centre_slice[int(cy), int(cx)] <= 250:
+                break
+        else:
+            continue
+        radius = rng.uniform(*FAINT_DISK_RADIUS_PX)
+        contrast = math.exp(rng.uniform(math.log(FAINT_DISK_CONTRAST_HU[0]), math.log(FAINT_DISK_CONTRAST_HU[1])))
+        contrast *= 1.0 if rng.random() < 0.5 else -1.0
+        # A 1 px linear edge: a reconstruction's blur, not a hard step.
+        profile = np.clip(radius - np.hypot(yy - cy, xx - cx) + 0.5, 0.0, 1.0)
+        added += np.float32(contrast) * profile
+    return clean + added, low + added
+
+
 class PatchSampler:
     """Random patches: (clean, low, dose) in model units, with random flips / transposes.
 
@@ -120,14 +155,20 @@ class PatchSampler:
     Real pairs (meta kind 'ct-real-pair') give their own low-dose slice at their own dose; real_weight
     multiplies their slices' share of the draws (they are few: 11 slices against ~100 simulated).
 
+    faint_disks > 0 (CT): that fraction of patches gets 1 to 3 faint soft-edged disks added to clean
+    and low-dose alike (insert_faint_disks).
+
     lesion_masks: batch() also returns each patch's lesion coverage (lesion.f32 of the pet-lesions
     export; zeros for volumes without one), flipped with the patch, for a lesion-weighted loss.
     """
 
     def __init__(self, volumes: list[dict], modality: str, norm: dict, patch: int, rng: np.random.Generator,
                  dose_range=(0.05, 0.5), neighbours: bool = False, sharpen: float = 0.0, real_weight: float = 1.0,
-                 lesion_masks: bool = False):
+                 lesion_masks: bool = False, faint_disks: float = 0.0):
         self.v, self.mod, self.norm, self.p, self.rng = volumes, modality, norm, patch, rng
+        if faint_disks > 0 and modality != "CT":
+            raise SystemExit("--faint-disks is for CT")
+        self.faint_disks = faint_disks
         self.lesion_masks = lesion_masks
         self.sharpen = sharpen
         # 2.5-D: the condition is [below, slice, above], each with its own noise at the same dose.
@@ -188,6 +229,9 @@ class PatchSampler:
             d = doses[j]
             low = vol["low"][s, j, r:r + self.p, c:c + self.p]
             clean = vol["full"][s, j, r:r + self.p, c:c + self.p]
+        # (rng drawn only when enabled, so runs without it sample exactly as before)
+        if self.faint_disks > 0 and rng.random() < self.faint_disks:
+            clean, low = insert_faint_disks(clean, low, rng)
         x0 = to_model_units(clean, self.norm, f)
         xl = to_model_units(low, self.norm, f)
         les = (vol["lesion"][s, r:r + self.p, c:c + self.p] if "lesion" in vol
@@ -224,3 +268,28 @@ def volumes_in(kind: str, modality: str, names: list[str]) -> list[dict]:
             raise FileNotFoundError(f"{folder}/meta.json missing: run scripts/train/export-dataset first")
         out.append(load_volume(folder))
     return out
+
+
+if __name__ == "__main__":
+    # Self-check of insert_faint_disks: the pair's noise is untouched, disks sit in soft tissue only
+    # and have the drawn contrasts' size.
+    rng = np.random.default_rng(5)
+    clean = np.full((96, 96), 40.0, dtype=np.float32)
+    clean[:, :30] = -1000.0  # air on the left
+    low = clean + rng.normal(0, 30, clean.shape).astype(np.float32)
+    seen = 0
+    for _ in range(200):
+        c2, l2 = insert_faint_disks(clean, low, rng)
+        assert np.allclose(l2 - c2, low - clean, atol=1e-4), "the pair's noise changed"
+        added = c2 - clean
+        peak = float(np.abs(added).max())
+        assert peak <= 3 * FAINT_DISK_CONTRAST_HU[1] + 1e-3, peak
+        if peak > 0:
+            seen += 1
+            ys, xs = np.nonzero(np.abs(added) > 0.5 * FAINT_DISK_CONTRAST_HU[0])
+            assert xs.min() >= 30 - FAINT_DISK_RADIUS_PX[1] - 1, "a disk centred in air"
+    assert seen == 200, seen
+    empty = np.full((64, 64), -1000.0, dtype=np.float32)
+    c3, l3 = insert_faint_disks(empty, empty.copy(), rng)
+    assert np.array_equal(c3, empty), "a patch without soft tissue got a disk"
+    print("data.py insert_faint_disks: ok")

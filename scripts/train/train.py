@@ -28,7 +28,7 @@ import time
 import numpy as np
 import torch
 
-from data import CACHE, REPO, SHARPEN_AMOUNT, SHARPEN_SIGMA, PatchSampler, is_real_pair, volumes_in
+from data import CACHE, FAINT_DISK_CONTRAST_HU, FAINT_DISK_RADIUS_PX, REPO, SHARPEN_AMOUNT, SHARPEN_SIGMA, PatchSampler, is_real_pair, volumes_in
 from diffusion import Schedule
 from losses import SSIM_WINDOWS, lowfreq_mse, ssim_loss
 from model import CondUNet, count_params, receptive_field
@@ -76,6 +76,9 @@ def parse():
                     help="extra training volumes in .cache/train/<MODALITY>/, comma-separated (e.g. body-phantoms from export-dataset ct-phantoms)")
     ap.add_argument("--sharpen", type=float, default=0.0,
                     help="CT: fraction of patches re-rendered as a sharper reconstruction kernel (clean and low-dose alike; data.py)")
+    ap.add_argument("--faint-disks", type=float, default=0.0,
+                    help="CT: fraction of patches that get 1 to 3 faint (3-20 HU) soft-edged disks added to clean and "
+                         "low-dose alike, so a wide receptive field learns that slow faint structure exists (data.py)")
     ap.add_argument("--real-weight", type=float, default=1.0,
                     help="draw the slices of real-pair volumes (--extra-train mayo-L143-B30f,...) this many times as often")
     ap.add_argument("--neighbours", action="store_true",
@@ -288,14 +291,17 @@ def main():
         raise SystemExit("--lesion-weight / --lesion-mean-weight need a volume with lesion masks (--extra-train pet-lesions, "
                          "exported by export-dataset pet-lesions)")
     sampler = PatchSampler(vols, a.modality, norm, cfg["patch"], np.random.default_rng(seed),
-                           neighbours=a.neighbours, sharpen=a.sharpen, real_weight=a.real_weight, lesion_masks=lesion_loss)
+                           neighbours=a.neighbours, sharpen=a.sharpen, real_weight=a.real_weight, lesion_masks=lesion_loss,
+                           faint_disks=a.faint_disks)
     # What shapes the training beyond the plan: recorded, and compared when a schedule is continued.
     options = {**{k: getattr(a, k) for k in (
         "modality", "config", "prediction", "schedule", "extra_train", "sharpen", "real_weight", "neighbours", "context",
         "context_hidden", "train_only", "uncond_weight", "t_focus", "t_low_fraction", "t_low_max", "warm_fraction",
         "lesion_weight", "lesion_mean_weight", "lowfreq_weight", "lowfreq_sigma", "ssim_weight", "ssim_window", "workers",
         "threads")},
-        "patch": cfg["patch"], "batch": cfg["batch"]}
+        "patch": cfg["patch"], "batch": cfg["batch"],
+        # Recorded only when on, so checkpoints from before the option compare equal without it.
+        **({"faint_disks": a.faint_disks} if a.faint_disks > 0 else {})}
     saved_streams = state["streams"] if state else None
     if state:
         changed = [f"{k} {state['options'].get(k)} -> {v}" for k, v in options.items()
@@ -535,6 +541,10 @@ def main():
             **({"sharperKernelAugmentation": {"fraction": a.sharpen, "amount": list(SHARPEN_AMOUNT), "sigmaPx": list(SHARPEN_SIGMA),
                                               "filter": "x + amount * (x - gaussian(x, sigma)) on the clean and low-dose patch alike"}}
                if a.sharpen > 0 else {}),
+            **({"faintDiskAugmentation": {"fraction": a.faint_disks, "radiusPx": list(FAINT_DISK_RADIUS_PX),
+                                          "contrastHu": list(FAINT_DISK_CONTRAST_HU),
+                                          "what": "1 to 3 soft-edged disks centred in soft tissue, added to the clean and low-dose patch alike"}}
+               if a.faint_disks > 0 else {}),
             "wallSeconds": round(prior_wall + wall, 1),
             "cpuSeconds": round(prior_cpu + cpu, 1),
             "hardware": f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads (shared 2-core VM), torch {torch.__version__}"
