@@ -102,10 +102,6 @@ if [ -n "$real" ]; then
   # in docs/experiments/deep/ (only its new blocks trained; pack.sh copies it), else grows the shipped model.
   gr=$R/lowdose-ct-deep-c2.pt; [ -f $gr ] || gr=$R/lowdose-ct.pt
   [ -f $gr ] && finetune ct-grow "${ct_loss[*]} --channels 16,32,64 --context 2,4,8 --patch 192 --lr 5e-4 --seed 1255 --resume $gr --extra-train $real --real-weight 12 --lowfreq-weight 20 --lowfreq-sigma 3"
-  # The same with faint disks in half the patches (train.py --faint-disks): the CPU grown network
-  # lost QA's 15 mm -5 HU disk as it learned to remove slow noise; the disks teach it that slow,
-  # faint structure exists. Judge it on QA's lcd and hu-error beside the real pairs.
-  [ -f $gr ] && finetune ct-grow-disks "${ct_loss[*]} --channels 16,32,64 --context 2,4,8 --patch 192 --lr 5e-4 --seed 1256 --resume $gr --extra-train $real --real-weight 12 --lowfreq-weight 20 --lowfreq-sigma 3 --faint-disks 0.5"
   # The SSIM loss term (docs/training.md, "SSIM loss term"): the CPU stages 9 and 10 that made the
   # shipped model ran at batch 8 and 16 of 96 px; ct-ssim continues it at the GPU config's batch
   # (64 of 128 px), whose larger batches may move the one L192 column the CPU runs could not (B30f
