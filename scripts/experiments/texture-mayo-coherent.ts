@@ -150,6 +150,10 @@ for (const patient of PATIENTS) {
     const fullNps = noise.reference.nps;
     const fullPeak = noise.reference.peakCyclesPerMm;
     const fullMax = Math.max(...[...fullNps].filter(Number.isFinite));
+    // The checks are judged where the noise has power (full-dose NPS at least a tenth of its
+    // maximum; above that band B30f has almost none and T is a ratio of small numbers), the lowest
+    // bin apart: the detrend takes most of its power, so it is the least certain.
+    const powered = (b: number) => b >= 2 && fullNps[b]! >= 0.1 * fullMax;
     const rows = labels.map((label, i) => {
       const { transfer: T, nps, peakCyclesPerMm: peak, sdRatio } = noise.outputs[i]!;
       return {
@@ -162,7 +166,7 @@ for (const patient of PATIENTS) {
       };
     });
 
-    // The direct check over the same ROIs: T_direct(f)^2 = NPS[O(x_q) - O(x')] / (S_ee + S_e'e').
+    // The direct check over the same ROIs.
     const directDiff = new Float64Array(BINS);
     const directEe = new Float64Array(BINS);
     c.full.forEach((full, slice) => {
@@ -184,12 +188,9 @@ for (const patient of PATIENTS) {
     const checkT = rows.find((r) => r.label === CHECK_LABEL)!.T;
     const smoothT = rows.find((r) => r.label === 'model smooth')!.T;
     const directT = Array.from({ length: BINS }, (_, b) => (b === 0 ? null : round(Math.sqrt(directDiff[b]! / directEe[b]!), 3)));
-    const directVsCoherent = Math.max(...directT.map((t, b) => (t !== null && b >= 2 && fullNps[b]! >= 0.1 * fullMax ? Math.abs(t - smoothT[b]!) : 0)));
+    const directVsCoherent = Math.max(...directT.map((t, b) => (t !== null && powered(b) ? Math.abs(t - smoothT[b]!) : 0)));
     const checkDeviation = checkT.map((t, b) => (t === null ? 0 : t - Math.exp(-2 * Math.PI ** 2 * CHECK_SIGMA_PX ** 2 * (b / SIZE) ** 2)));
-    // Judged where the noise has power (full-dose NPS at least a tenth of its maximum; above that
-    // band B30f has almost none and T is a ratio of small numbers), the lowest bin apart: the
-    // detrend takes most of its power, so it is the least certain.
-    const checkError = Math.max(...checkDeviation.map((d, b) => (b >= 2 && fullNps[b]! >= 0.1 * fullMax ? Math.abs(d) : 0)));
+    const checkError = Math.max(...checkDeviation.map((d, b) => (powered(b) ? Math.abs(d) : 0)));
     const checkLowest = checkDeviation[1]!;
     results.push({
       case: c.name,
