@@ -42,7 +42,7 @@ export function isOneOf<const T extends readonly string[]>(list: T, value: unkno
 /**
  * How E_LESION_BIAS picked the count level it quotes (src/models/lesion-bias.ts): the nearest
  * measured level at or below the declared dose, the lowest when the declared dose is below every
- * measured one, the lowest when the dose is unknown.
+ * measured one, every measured level (the worst over them) when the dose is unknown.
  */
 export const LESION_BIAS_PICKS = ['at or below', 'below every measured level', 'dose unknown'] as const;
 export type LesionBiasPick = (typeof LESION_BIAS_PICKS)[number];

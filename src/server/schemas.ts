@@ -113,11 +113,19 @@ export const scores = Type.Object({
 });
 
 /** One measured lesion bias of E_LESION_BIAS (src/models/lesion-bias.ts, MeasuredBias). */
-export const measuredBias = Type.Object({ percent: Type.Number(), source: Type.String(), diameterMm: Type.Number() });
+export const measuredBias = Type.Object({
+  percent: Type.Number(),
+  source: Type.String(),
+  diameterMm: Type.Number(),
+  /** The count level it was measured at (absent in reports written before the field: the warning's `level`). */
+  level: Type.Optional(Type.Number()),
+});
 
 /** E_LESION_BIAS's numbers (LesionBiasAtLevel): the count level quoted, how it was picked, the worst biases. */
 export const lesionBias = Type.Object({
   level: Type.Number(),
+  /** The measured levels the worst values were taken over (absent in reports written before the field: `[level]`). */
+  levels: Type.Optional(Type.Array(Type.Number())),
   picked: stringEnum(LESION_BIAS_PICKS),
   minDiameterMm: Type.Number(),
   suvmean: measuredBias,

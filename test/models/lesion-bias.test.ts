@@ -82,16 +82,19 @@ describe('lesionBiasWarning', () => {
     }
   });
 
-  it('takes the nearest measured level at or below the declared dose, and the lowest below or without one', () => {
+  it('takes the nearest measured level at or below the declared dose, the lowest below one, and every level without one', () => {
     expect(lesionBiasAt(recovery, 0.5)).toMatchObject({ level: 0.25, picked: 'at or below' });
     expect(lesionBiasAt(recovery, 0.2)).toMatchObject({ level: 0.1, picked: 'at or below' });
     expect(lesionBiasAt(recovery, 0.05)).toMatchObject({ level: 0.1, picked: 'below every measured level' });
     expect(lesionBiasWarning(pet, 'PT', 0.05)!.message).toContain('the declared 5 % is below every measured one');
     const unknown = lesionBiasWarning(pet, 'PT', 0)!;
-    expect(lesionBiasAt(recovery, 0)).toMatchObject({ level: 0.1, picked: 'dose unknown', doseDeclared: false });
-    expect(unknown.message).toContain('at 10 % counts (the lowest measured level: the count level is unknown (no --dose)');
-    expect(unknown.message).toContain(`worst SUVmean ${shown(worstFromCard(0.1, 'suvmeanBiasPercent', false))}`);
-    expect(unknown.message).toContain(`worst SUVmax ${shown(worstFromCard(0.1, 'suvmaxBiasPercent', false))}`);
+    expect(lesionBiasAt(recovery, 0)).toMatchObject({ level: 0.1, levels: [0.1, 0.25], picked: 'dose unknown', doseDeclared: false });
+    expect(unknown.message).toContain('at 10 % and 25 % counts (the worst over the measured levels, each with the level it was measured at: the count level is unknown (no --dose)');
+    // On the shipped card the worst of both levels is at 10 % for each quantity.
+    const worstOfLevels = (key: 'suvmeanBiasPercent' | 'suvmaxBiasPercent') =>
+      [0.25, 0.1].map((l) => worstFromCard(l, key, false)).reduce((w, v) => (Math.abs(v) > Math.abs(w) ? v : w));
+    expect(unknown.message).toContain(`worst SUVmean ${shown(worstOfLevels('suvmeanBiasPercent'))} (10 %, `);
+    expect(unknown.message).toContain(`worst SUVmax ${shown(worstOfLevels('suvmaxBiasPercent'))} (10 %, `);
     expect(unknown.message).toContain('measured without the dose declared, as here');
   });
 
@@ -100,7 +103,8 @@ describe('lesionBiasWarning', () => {
       const warning = lesionBiasWarning(pet, 'PT', dose)!;
       expect(warning.lesionBias).toEqual(lesionBiasAt(recovery, dose));
       expect(warning.lesionBias.minDiameterMm).toBe(LESION_BIAS_MIN_DIAMETER_MM);
-      expect(warning.message).toContain(`worst SUVmean ${shown(warning.lesionBias.suvmean.percent)} (${warning.lesionBias.suvmean.source}, ${warning.lesionBias.suvmean.diameterMm} mm)`);
+      const level = dose > 0 ? '' : `${(warning.lesionBias.suvmean.level ?? NaN) * 100} %, `;
+      expect(warning.message).toContain(`worst SUVmean ${shown(warning.lesionBias.suvmean.percent)} (${level}${warning.lesionBias.suvmean.source}, ${warning.lesionBias.suvmean.diameterMm} mm)`);
       expect(readLesionBias(JSON.parse(JSON.stringify(warning.lesionBias)))).toEqual(warning.lesionBias);
     }
   });
@@ -113,6 +117,45 @@ describe('lesionBiasWarning', () => {
     expect(readLesionBias({ ...good, smallerSuvmean: { percent: 1 } })).toBeNull();
     expect(readLesionBias({ ...good, doseDeclared: undefined })).toBeNull();
     expect(readLesionBias({ ...good, smallerSuvmean: null })).toEqual({ ...good, smallerSuvmean: null });
+    expect(readLesionBias({ ...good, levels: [] })).toBeNull();
+    expect(readLesionBias({ ...good, suvmean: { ...good.suvmean, level: '25 %' } })).toBeNull();
+    // A report written before `levels` and the per-quantity `level`: read without them.
+    const { levels: _levels, ...before } = good;
+    const strip = ({ level: _level, ...m }: { level?: number; percent: number; source: string; diameterMm: number }) => m;
+    const old = { ...before, suvmean: strip(good.suvmean), suvmax: strip(good.suvmax), smallerSuvmean: good.smallerSuvmean && strip(good.smallerSuvmean) };
+    expect(readLesionBias(old)).toEqual(old);
+  });
+
+  it('quotes, without a dose, the worst of every measured level for each number, and the level it comes from', () => {
+    const size = (diameterMm: number, suvmeanBiasPercent: number, suvmaxBiasPercent: number) => ({ diameterMm, lesions: 6, suvmeanBiasPercent, suvmaxBiasPercent });
+    const set = (source: string, dose: number, bySize: ReturnType<typeof size>[]) => ({ source, dose, doseDeclared: false, averagedOver: 'x', file: 'f.json', command: 'c', bySize });
+    // SUVmax and the small lesions worst at 25 %, SUVmean at 10 %: the lowest level alone hides two of them.
+    const levels: LesionRecovery = {
+      reference: 'r',
+      doseDeclared: false,
+      command: 'c',
+      sets: [
+        set('a', 0.25, [size(10, -20, 0), size(17, -3, 30), size(37, -1, 2)]),
+        set('b', 0.1, [size(10, -12, 0), size(22, -8, 10), size(37, -2, -15)]),
+      ],
+    };
+    expect(lesionBiasAt(levels, 0)).toEqual({
+      level: 0.1,
+      levels: [0.1, 0.25],
+      picked: 'dose unknown',
+      minDiameterMm: 17,
+      suvmean: { percent: -8, source: 'b', diameterMm: 22, level: 0.1 },
+      suvmax: { percent: 30, source: 'a', diameterMm: 17, level: 0.25 },
+      smallerSuvmean: { percent: -20, source: 'a', diameterMm: 10, level: 0.25 },
+      doseDeclared: false,
+    });
+    const message = lesionBiasWarning({ name: 'm', quality: { lesionRecovery: levels } }, 'PT', 0)!.message;
+    expect(message).toContain('at 10 % and 25 % counts (the worst over the measured levels, each with the level it was measured at: the count level is unknown (no --dose)');
+    expect(message).toContain('worst SUVmean -8.0 % (10 %, b, 22 mm), worst SUVmax +30.0 % (25 %, a, 17 mm)');
+    expect(message).toContain('smaller lesions lose more: SUVmean -20.0 % (25 %, a, 10 mm)');
+    // A declared dose still quotes its one level, without levels in the message.
+    expect(lesionBiasAt(levels, 0.1)).toMatchObject({ level: 0.1, levels: [0.1], suvmax: { percent: -15, level: 0.1 } });
+    expect(lesionBiasWarning({ name: 'm', quality: { lesionRecovery: levels } }, 'PT', 0.1)!.message).toContain('worst SUVmax -15.0 % (b, 37 mm)');
   });
 
   it('quotes the sets measured on the path the run took: declared dose or not', () => {
@@ -129,17 +172,17 @@ describe('lesionBiasWarning', () => {
     const both: LesionRecovery = { reference: 'r', doseDeclared: true, command: 'c', sets: [set(0.25, true, -4), set(0.1, true, -9), set(0.25, false, -3), set(0.1, false, -2)] };
     expect(lesionBiasAt(both, 0.25)).toMatchObject({ level: 0.25, doseDeclared: true, suvmean: { percent: -4 } });
     expect(lesionBiasAt(both, 0.1)).toMatchObject({ level: 0.1, doseDeclared: true, suvmean: { percent: -9 } });
-    // Unknown dose: the lowest level measured without the dose declared, never a declared set.
-    expect(lesionBiasAt(both, 0)).toMatchObject({ level: 0.1, picked: 'dose unknown', doseDeclared: false, suvmean: { percent: -2 }, smallerSuvmean: { percent: -4 } });
+    // Unknown dose: the worst over the levels measured without the dose declared, never a declared set.
+    expect(lesionBiasAt(both, 0)).toMatchObject({ level: 0.1, picked: 'dose unknown', doseDeclared: false, suvmean: { percent: -3, level: 0.25 }, smallerSuvmean: { percent: -6, level: 0.25 } });
     const named = { name: 'm', quality: { lesionRecovery: both } };
-    expect(lesionBiasWarning(named, 'PT', 0)!.message).toContain('(the lowest measured level: the count level is unknown (no --dose); measured without the dose declared, as here)');
+    expect(lesionBiasWarning(named, 'PT', 0)!.message).toContain('(the worst over the measured levels, each with the level it was measured at: the count level is unknown (no --dose); measured without the dose declared, as here)');
     expect(lesionBiasWarning(named, 'PT', 0.25)!.message).toContain('(the nearest measured level at or below the declared 25 %; measured with the dose declared, as here)');
     // Without --dose it also says what declaring the count level was measured to give at that level; with --dose it does not.
     expect(lesionBiasWarning(named, 'PT', 0)!.message).toMatch(/Declaring the count level \(--dose\) when it is known .*measured with --dose 0\.1, worst SUVmean -9\.0 %, worst SUVmax \+5\.0 %$/);
     expect(lesionBiasWarning(named, 'PT', 0.1)!.message).not.toContain('Declaring the count level');
     // A card measured on one path only (sets that do not say: the block's doseDeclared) quotes it on the other and says so.
     const declaredOnly: LesionRecovery = { ...both, sets: [set(0.25, undefined, -4), set(0.1, undefined, -9)] };
-    expect(lesionBiasAt(declaredOnly, 0)).toMatchObject({ level: 0.1, picked: 'dose unknown', doseDeclared: true, suvmean: { percent: -9 } });
+    expect(lesionBiasAt(declaredOnly, 0)).toMatchObject({ level: 0.1, levels: [0.1, 0.25], picked: 'dose unknown', doseDeclared: true, suvmean: { percent: -9, level: 0.1 } });
     expect(lesionBiasWarning({ name: 'm', quality: { lesionRecovery: declaredOnly } }, 'PT', 0)!.message).toContain('measured with the dose declared only');
     expect(lesionBiasWarning({ name: 'm', quality: { lesionRecovery: declaredOnly } }, 'PT', 0)!.message).not.toContain('Declaring the count level');
     const unknownOnly: LesionRecovery = { ...both, sets: [set(0.25, false, -3), set(0.1, false, -2)] };

@@ -124,14 +124,16 @@ describe('listing', () => {
     const other = mkdtempSync(path.join(os.tmpdir(), 'lowdose-api-lesion-'));
     try {
       const fixture = await writeFixtureStudy(other, { size: 32, slices: 2 });
+      // As written since the per-quantity levels: a dose-unknown run's worst over both measured levels.
       const lesionBias = {
-        level: 0.25,
-        picked: 'at or below',
+        level: 0.1,
+        levels: [0.1, 0.25],
+        picked: 'dose unknown',
         minDiameterMm: 17,
-        suvmean: { percent: -5.78, source: 'sts-001 inserted lesions', diameterMm: 17 },
-        suvmax: { percent: 12.52, source: 'sts-001 inserted lesions', diameterMm: 37 },
-        smallerSuvmean: { percent: -15.46, source: 'sts-001 inserted lesions', diameterMm: 10 },
-        doseDeclared: true,
+        suvmean: { percent: -5.9, source: 'sts-001 inserted lesions', diameterMm: 17, level: 0.1 },
+        suvmax: { percent: 12.52, source: 'sts-001 inserted lesions', diameterMm: 37, level: 0.25 },
+        smallerSuvmean: { percent: -15.46, source: 'sts-001 inserted lesions', diameterMm: 10, level: 0.25 },
+        doseDeclared: false,
       };
       const warning = { path: null, code: 'E_LESION_BIAS', message: 'lesion SUVs read on this series carry ...', lesionBias };
       const file = path.join(fixture.denoisedDir!, 'report.json');

@@ -40,6 +40,7 @@ describe('report warnings in the comparison facts', () => {
   });
 
   it("passes E_LESION_BIAS's numbers (lesionBias) on, and drops a malformed field but keeps the warning", async () => {
+    // As written before `levels` and the per-quantity `level` (the test below has them).
     const lesionBias = {
       level: 0.1,
       picked: 'dose unknown',
@@ -54,6 +55,22 @@ describe('report warnings in the comparison facts', () => {
     writeFileSync(file, JSON.stringify({ series: [entry(warnings), { ...entry([{ ...warnings[0], lesionBias: { ...lesionBias, level: '10 %' } }]), output: { seriesInstanceUid: '1.2.5' } }] }));
     const links = await readReportLinks(file);
     expect(links.map((l) => l.facts.warnings)).toEqual([[{ code: 'E_LESION_BIAS', message: 'm', lesionBias }], [{ code: 'E_LESION_BIAS', message: 'm' }]]);
+  });
+
+  it("passes the count level of each of E_LESION_BIAS's numbers on (levels, level)", async () => {
+    const lesionBias = {
+      level: 0.1,
+      levels: [0.1, 0.25],
+      picked: 'dose unknown',
+      minDiameterMm: 17,
+      suvmean: { percent: -5.9, source: 'sts-001 inserted lesions', diameterMm: 17, level: 0.1 },
+      suvmax: { percent: 30, source: 'IEC phantom', diameterMm: 22, level: 0.25 },
+      smallerSuvmean: null,
+      doseDeclared: false,
+    };
+    const file = path.join(root, 'lesion-levels.json');
+    writeFileSync(file, JSON.stringify({ series: [entry([{ path: null, code: 'E_LESION_BIAS', message: 'm', lesionBias }])] }));
+    expect((await readReportLinks(file)).map((l) => l.facts.warnings)).toEqual([[{ code: 'E_LESION_BIAS', message: 'm', lesionBias }]]);
   });
 
   it('reads a report without warnings, or with malformed ones, as none', async () => {

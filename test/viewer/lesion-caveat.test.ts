@@ -24,7 +24,10 @@ describe('lesionCaveat', () => {
       const caveat = lesionCaveat([{ code: 'E_DOSE_UNKNOWN', message: 'x' }, warning])!;
       const worstMean = /worst SUVmean (\S+ %)/.exec(warning.message)![1];
       const worstMax = /worst SUVmax (\S+ %)/.exec(warning.message)![1];
-      expect(caveat.line).toBe(`lesion bias ≥17 mm at ${dose === 0.25 ? 25 : 10} %${dose === 0 ? unknownPath : ''}: SUVmean ${worstMean}, SUVmax ${worstMax}`);
+      // Without a dose: the worst over both measured levels, each with the level it comes from.
+      const levelOf = (m: { level?: number }) => (dose === 0 ? ` (${(m.level ?? NaN) * 100} %)` : '');
+      const at = dose === 0 ? '10 % and 25 %' : `${dose === 0.25 ? 25 : 10} %`;
+      expect(caveat.line).toBe(`lesion bias ≥17 mm at ${at}${dose === 0 ? unknownPath : ''}: SUVmean ${worstMean}${levelOf(warning.lesionBias.suvmean)}, SUVmax ${worstMax}${levelOf(warning.lesionBias.suvmax)}`);
       expect(caveat.message).toBe(warning.message);
       // The numbers, not the words: a message in another wording changes nothing.
       expect(lesionCaveat([{ ...warning, message: 'reworded' }])!.line).toBe(caveat.line);
@@ -35,7 +38,18 @@ describe('lesionCaveat', () => {
     const recovery = lesionRecoveryOf(pet)!;
     const declaredOnly = { ...recovery, sets: recovery.sets.filter((s) => (s.doseDeclared ?? recovery.doseDeclared)) };
     const lesionBias = lesionBiasAt(declaredOnly, 0)!;
-    expect(lesionCaveat([{ code: 'E_LESION_BIAS', message: 'm', lesionBias }])!.line).toMatch(/^lesion bias ≥17 mm at 10 %, dose unknown, measured with dose declared: SUVmean -\d+\.\d %, SUVmax [+-]\d+\.\d %$/);
+    expect(lesionCaveat([{ code: 'E_LESION_BIAS', message: 'm', lesionBias }])!.line).toMatch(
+      /^lesion bias ≥17 mm at 10 % and 25 %, dose unknown, measured with dose declared: SUVmean -\d+\.\d % \((10|25) %\), SUVmax [+-]\d+\.\d % \((10|25) %\)$/,
+    );
+  });
+
+  it('names the level of each number when they come from different levels, and one level for a report written before `levels`', () => {
+    const measured = (percent: number, level?: number) => ({ percent, source: 's', diameterMm: 17, ...(level === undefined ? {} : { level }) });
+    const base = { level: 0.1, picked: 'dose unknown' as const, minDiameterMm: 17, smallerSuvmean: null, doseDeclared: false };
+    const lesionBias = { ...base, levels: [0.1, 0.25], suvmean: measured(-8, 0.1), suvmax: measured(30, 0.25) };
+    expect(lesionCaveat([{ code: 'E_LESION_BIAS', message: 'm', lesionBias }])!.line).toBe('lesion bias ≥17 mm at 10 % and 25 %, dose unknown: SUVmean -8.0 % (10 %), SUVmax +30.0 % (25 %)');
+    const before = { ...base, suvmean: measured(-8), suvmax: measured(30) };
+    expect(lesionCaveat([{ code: 'E_LESION_BIAS', message: 'm', lesionBias: before }])!.line).toBe('lesion bias ≥17 mm at 10 %, dose unknown: SUVmean -8.0 %, SUVmax +30.0 %');
   });
 
   it('reads the numbers out of the message of a report written before the field', () => {

@@ -1,7 +1,8 @@
 /**
  * The one-line lesion SUV caveat under a denoised PET pane's ROI readout, from the run's
  * E_LESION_BIAS warning (src/models/lesion-bias.ts writes it): the count level quoted and the worst
- * SUVmean / SUVmax bias measured there. The whole message is in the warning bar above the panes.
+ * SUVmean / SUVmax bias measured there (the dose unknown: the worst over the measured levels, each
+ * with its level). The whole message is in the warning bar above the panes.
  *
  * The numbers come from the warning's `lesionBias` field. Reports written before that field (and
  * a rerun's skipped series, which keep the warnings their first run wrote) have the message only:
@@ -13,7 +14,11 @@ type RunWarning = ReportFacts['warnings'][number];
 type LesionBias = NonNullable<RunWarning['lesionBias']>;
 
 export interface LesionCaveat {
-  /** "lesion bias ≥17 mm at 10 %: SUVmean -10.6 %, SUVmax -9.2 %" (the count level, the worst at 17 mm and up). */
+  /**
+   * "lesion bias ≥17 mm at 10 %: SUVmean -10.6 %, SUVmax -9.2 %" (the count level, the worst at 17 mm
+   * and up); without a dose "... at 10 % and 25 %, dose unknown: SUVmean -5.9 % (10 %), ..." (the worst
+   * over the measured levels, each with its own).
+   */
   readonly line: string;
   readonly message: string;
 }
@@ -34,9 +39,14 @@ export function lesionCaveat(warnings: ReadonlyArray<Pick<RunWarning, 'code' | '
 
 function lineOf(b: LesionBias): string {
   const runDeclared = b.picked !== 'dose unknown';
+  // With the dose unknown the numbers are the worst over every measured level (`levels`), each
+  // from its own level; reports written before `levels` quoted one level for all.
+  const levels = b.levels ?? [b.level];
+  const perLevel = levels.length > 1;
   // Where the count level came from, and (rarely) that the measurements took the other path.
-  const level = `${pct(b.level)}${runDeclared ? '' : ', dose unknown'}${b.doseDeclared === runDeclared ? '' : b.doseDeclared ? ', measured with dose declared' : ', measured without dose'}`;
-  return `lesion bias ≥${b.minDiameterMm} mm at ${level}: SUVmean ${signed(b.suvmean.percent)}, SUVmax ${signed(b.suvmax.percent)}`;
+  const level = `${levels.map(pct).join(' and ')}${runDeclared ? '' : ', dose unknown'}${b.doseDeclared === runDeclared ? '' : b.doseDeclared ? ', measured with dose declared' : ', measured without dose'}`;
+  const value = (m: LesionBias['suvmean']) => `${signed(m.percent)}${perLevel ? ` (${pct(m.level ?? b.level)})` : ''}`;
+  return `lesion bias ≥${b.minDiameterMm} mm at ${level}: SUVmean ${value(b.suvmean)}, SUVmax ${value(b.suvmax)}`;
 }
 
 /** 0.25 -> "25 %" (as the message writes it). */
