@@ -18,6 +18,9 @@
 #                             input, Gaussian / bilateral / NLM tuned on those slices, the model at its
 #                             default, 2 steps and with the dose given (scripts/evaluate/real-pairs.ts;
 #                             2.3 CPU minutes the first time, 33 s once the filters are cached in .cache/)
+#   ssim-regions.json / .md   where the model's SSIM margin over the best filter comes from on L192, by
+#                             region (air, table, skin band, soft tissue, lung, bone), from ct-real.json's
+#                             tuned settings (scripts/experiments/ssim-regions.ts; about 30 s)
 # Needs the exported evaluation data in .cache/eval (docs/training.md, step 1), Debian's
 # python3-torch / python3-skimage / python3-scipy, and a built CLI (npm run build).
 # About 30 minutes on 2 CPU cores.
@@ -49,4 +52,5 @@ node .cache/engine-eval.mjs lowdose-ct CT "" 4 "$threads" > "$out/engine-ct.json
 node .cache/engine-eval.mjs lowdose-pet PT "" 4 "$threads" > "$out/engine-pet.json"
 
 npx tsx scripts/evaluate/real-pairs.ts --threads "$threads" --variant "" --variant "--steps 2" --variant "--dose 0.25"
+npx tsx scripts/experiments/ssim-regions.ts --threads "$threads"
 echo "wrote $out/"

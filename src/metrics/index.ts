@@ -27,7 +27,7 @@ export { roiMask, roiMaskFor, roiStats } from './roi.js';
 export type { Roi, RoiStats, RoiUnits, SpacedPixels } from './roi.js';
 export { pairSlices } from './slice-pairing.js';
 export type { SlicePairing } from './slice-pairing.js';
-export { gaussianKernel, ssim } from './ssim.js';
+export { gaussianKernel, ssim, ssimMap } from './ssim.js';
 export type { SsimOptions } from './ssim.js';
 export { frcCurve, patchSpectra, ringGeometry } from './frc.js';
 export type { RingGeometry, RingSpectra } from './frc.js';

@@ -34,6 +34,11 @@ export interface SsimOptions {
    * (normalised convolution). `ssim()` takes them from the images' own `padding`.
    */
   readonly padding?: ArrayLike<number> | null;
+  /**
+   * When given (rows x columns), receives the SSIM of each pixel the mean counts, at its index;
+   * the other entries are left as they are. `ssimMap` fills one.
+   */
+  readonly map?: Float64Array;
 }
 
 /** scipy.ndimage's normalised 1-D Gaussian kernel for `sigma` and `truncate`. */
@@ -65,6 +70,18 @@ export function ssim(reference: Pixels, test: Pixels, range: IntensityRange, opt
   );
 }
 
+/**
+ * The SSIM map behind `ssim(reference, test, range, options)`: each counted pixel's SSIM (the value
+ * `ssim` averages), NaN where the mean does not count (the border crop, padding, outside `valid`).
+ * The mean of its finite entries in index order is `ssim`'s value exactly, so a region's share of
+ * the mean can be read off it.
+ */
+export function ssimMap(reference: Pixels, test: Pixels, range: IntensityRange, options: Omit<SsimOptions, 'map'> = {}): Float64Array {
+  const map = new Float64Array(reference.rows * reference.columns).fill(NaN);
+  ssim(reference, test, range, { ...options, map });
+  return map;
+}
+
 /** Mean SSIM of two rows x columns images already clipped to a range of width `dataRange`. */
 export function ssimOfClipped(
   rows: number,
@@ -75,7 +92,8 @@ export function ssimOfClipped(
   options: SsimOptions = {},
 ): number {
   if (options.padding) return ssimWithoutPadding(rows, columns, x, y, dataRange, options, options.padding);
-  const { sigma = 1.5, k1 = 0.01, k2 = 0.03, valid = null } = options;
+  const { sigma = 1.5, k1 = 0.01, k2 = 0.03, valid = null, map = null } = options;
+  if (map && map.length !== rows * columns) throw new RangeError(`SSIM map needs ${rows * columns} entries, got ${map.length}`);
   const kernel = gaussianKernel(sigma);
   const taps = kernel.length;
   if (rows < taps || columns < taps) {
@@ -159,7 +177,9 @@ export function ssimOfClipped(
       const vx = mxx[c]! - ux * ux;
       const vy = myy[c]! - uy * uy;
       const vxy = mxy[c]! - ux * uy;
-      total += ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2));
+      const value = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2));
+      total += value;
+      if (map) map[centreRow + c] = value;
     }
   }
   if (counted === 0) throw new RangeError('SSIM: no valid pixel in the border-cropped region');
@@ -180,7 +200,8 @@ function ssimWithoutPadding(
   options: SsimOptions,
   padding: ArrayLike<number>,
 ): number {
-  const { sigma = 1.5, k1 = 0.01, k2 = 0.03 } = options;
+  const { sigma = 1.5, k1 = 0.01, k2 = 0.03, map = null } = options;
+  if (map && map.length !== rows * columns) throw new RangeError(`SSIM map needs ${rows * columns} entries, got ${map.length}`);
   const counted = countedPixels(options.valid, padding)!;
   const kernel = gaussianKernel(sigma);
   const taps = kernel.length;
@@ -268,7 +289,9 @@ function ssimWithoutPadding(
       const vx = mxx[c]! * inv - ux * ux;
       const vy = myy[c]! * inv - uy * uy;
       const vxy = mxy[c]! * inv - ux * uy;
-      total += ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2));
+      const value = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2));
+      total += value;
+      if (map) map[centreRow + c] = value;
       count++;
     }
   }
