@@ -17,7 +17,8 @@
  */
 import path from 'node:path';
 import { readSliceImage, scanPaths } from '../../src/dicom/index.js';
-import { addedNoise, smoothedPeak } from '../../src/metrics/added-noise.js';
+import { addedNoise } from '../../src/metrics/added-noise.js';
+import { smoothedRadialPeak } from '../../src/metrics/nps.js';
 import {
   bowtieTransmission,
   huToMu,
@@ -88,7 +89,7 @@ function describe(curve: number[]): { peak: number; mean: number } {
     s += v;
     sw += v * b * BIN;
   });
-  const peak = smoothedPeak(Float64Array.from(curve, (_, b) => b * BIN), Float64Array.from(curve));
+  const peak = smoothedRadialPeak(Float64Array.from(curve, (_, b) => b * BIN), Float64Array.from(curve));
   return { peak, mean: sw / s };
 }
 const label = (k: ReconKernel) => `${k.window}${k.order ? ` order ${k.order}` : ''} cutoff ${k.cutoff.toFixed(2)}`;

@@ -6,8 +6,8 @@
 import path from 'node:path';
 import { readSliceImage, scanPaths, type Series } from '../../src/dicom/index.js';
 import type { Image2D } from '../../src/image.js';
-import { smoothedPeak, type AddedNoise } from '../../src/metrics/added-noise.js';
-import { noisePowerSpectrum } from '../../src/metrics/nps.js';
+import type { AddedNoise } from '../../src/metrics/added-noise.js';
+import { noisePowerSpectrum, smoothedRadialPeak } from '../../src/metrics/nps.js';
 import { centralChannel, fanAngleStep, viewAngle } from '../../src/simulate/ct-geometry.js';
 import { huToMu, projectFanBeam, resolveFanBeam } from '../../src/simulate/index.js';
 import { ROOT } from './figures.js';
@@ -120,7 +120,7 @@ export function pool(list: readonly AddedNoise[], weights: ReadonlyArray<readonl
     std: Math.sqrt(variance / rois),
     centreStd: rms(centre),
     peripheryStd: rms(periphery),
-    peakFrequency: smoothedPeak(frequency, nps),
+    peakFrequency: smoothedRadialPeak(frequency, nps),
     meanFrequency: weighted / sum,
     rois,
     attenuationSlope: slope(logW, logSd),

@@ -27,6 +27,7 @@ import path from 'node:path';
 import { scanPaths } from '../../src/dicom/index.js';
 import { addedNoise, type AddedNoise } from '../../src/metrics/added-noise.js';
 import { estimateNoise, SOFT_TISSUE_HU } from '../../src/metrics/noise-estimate.js';
+import { smoothedRadialPeak } from '../../src/metrics/nps.js';
 import { runSimulate } from '../../src/pipeline/simulate.js';
 import { MAYO_QUARTER_DOSE } from '../../src/simulate/index.js';
 import { PALETTE, ROOT, linePlot, saveFigure, saveJson, type Series as PlotSeries } from './figures.js';
@@ -47,7 +48,7 @@ interface BeforeGroup {
   patient: string;
   kernel: string;
   simulated: { std: number; peakFrequency: number; meanFrequency: number; centreStd: number | null; peripheryStd: number | null };
-  radialNps: { frequency: number[]; simulated: number[] };
+  radialNps: { frequency: number[]; simulated: (number | null)[] };
 }
 const before = JSON.parse(readFileSync(path.join(ROOT, 'docs/experiments/mayo-noise-before.json'), 'utf8')) as { groups: BeforeGroup[] };
 
@@ -104,7 +105,9 @@ try {
       real: rounded(pooled.real.measured),
       simulated: rounded(pooled.simulated.measured),
       nominal: rounded(pooled.nominal.measured),
-      before: old.simulated,
+      // Its peak read again from its stored curve with today's estimate (smoothedRadialPeak; the
+      // file's own came from a [1 2 1] / 4 smoothing), so that the column compares like with like.
+      before: { ...old.simulated, peakFrequency: round(smoothedRadialPeak(Float64Array.from(old.radialNps.frequency), Float64Array.from(old.radialNps.simulated, (v) => v ?? NaN)), 3) },
       ratio: ratio(pooled.simulated.measured, pooled.real.measured),
       ratioNominal: ratio(pooled.nominal.measured, pooled.real.measured),
       // Quarter / full noise variance of the real pairs (mayo-common.ts varianceRatio), ROI-weighted.
@@ -129,7 +132,7 @@ try {
     const s = group.simulated;
     console.log(
       `${patient} ${kernel}: SD real ${r.std} sim ${s.std} (nominal 0.25 ${group.nominal.std}, before ${old.simulated.std}); ` +
-        `NPS peak ${r.peakFrequency} / ${s.peakFrequency} (before ${old.simulated.peakFrequency}); mean ${r.meanFrequency} / ${s.meanFrequency}; ` +
+        `NPS peak ${r.peakFrequency} / ${s.peakFrequency} (before ${group.before.peakFrequency}); mean ${r.meanFrequency} / ${s.meanFrequency}; ` +
         `centre ${r.centreStd} / ${s.centreStd}, periphery ${r.peripheryStd} / ${s.peripheryStd}; slope ${r.attenuationSlope} / ${s.attenuationSlope}; ` +
         `simulated / real SD ${group.ratio.std}, peak ${group.ratio.peakFrequency}; real variance ratio ${group.realVarianceRatio}`,
     );

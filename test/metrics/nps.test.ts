@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Image2D } from '../../src/image.js';
 import { detrendInPlace } from '../../src/metrics/detrend.js';
-import { noiseDifference, noisePowerSpectrum, tileRois } from '../../src/metrics/nps.js';
+import { noiseDifference, noisePowerSpectrum, smoothedRadialPeak, tileRois } from '../../src/metrics/nps.js';
 import { roiMask } from '../../src/metrics/roi.js';
 import { Rng } from '../../src/util/random.js';
 import { addNoise, piecewiseBody } from './synthetic.js';
@@ -147,5 +147,44 @@ describe('noise power spectrum', () => {
     }
     // Rows 24..64 step 8 fit (6 positions: 24,32,40,48,56,64), columns 32..48 step 8 (3).
     expect(rois.length).toBe(18);
+  });
+});
+
+/**
+ * The one NPS peak estimate (QA's nps-peak-shift and addedNoise): pinned on an FBP-shaped curve,
+ * f times a Hamming window squared that reaches zero at 0.488 cycles/mm, on 33 bins of 0.019
+ * cycles/mm (64-pixel ROIs of 0.82 mm pixels, as on the Mayo scans). Its true peak is 0.157.
+ */
+describe('smoothedRadialPeak', () => {
+  const step = 0.019;
+  const frequency = Float64Array.from({ length: 33 }, (_, k) => k * step);
+  const cutoff = 0.488;
+  const fbp = Float64Array.from(frequency, (f) => (f < cutoff ? f * (0.54 + 0.46 * Math.cos((Math.PI * f) / cutoff)) ** 2 : 0));
+
+  it('reads the FBP-shaped curve a quarter bin above its true peak (the 3-bin smoothing leans to the slower-falling side)', () => {
+    const peak = smoothedRadialPeak(frequency, fbp);
+    expect(peak).toBeCloseTo(0.1617, 4);
+    expect(peak - 0.157).toBeGreaterThan(0);
+    expect(peak - 0.157).toBeLessThan(0.35 * step);
+  });
+
+  it('scatters under a fifth of a bin with 5 % noise per bin (seeded draws)', () => {
+    const rng = new Rng(7);
+    const peaks = Array.from({ length: 400 }, () => smoothedRadialPeak(frequency, fbp.map((v) => v * (1 + 0.05 * rng.normal()))));
+    const mean = peaks.reduce((a, p) => a + p, 0) / peaks.length;
+    const sd = Math.sqrt(peaks.reduce((a, p) => a + (p - mean) ** 2, 0) / (peaks.length - 1));
+    expect(sd).toBeLessThan(step / 5);
+    expect(Math.abs(mean - 0.1617)).toBeLessThan(step / 10);
+  });
+
+  it('ignores the zero bin, skips NaN bins, ends at the last bin of a rising curve, and is NaN with nothing to read', () => {
+    const withDc = fbp.slice();
+    withDc[0] = 100;
+    expect(smoothedRadialPeak(frequency, withDc)).toBe(smoothedRadialPeak(frequency, fbp));
+    const gap = fbp.slice();
+    gap[12] = NaN;
+    expect(Math.abs(smoothedRadialPeak(frequency, gap) - 0.1617)).toBeLessThan(step / 5);
+    expect(smoothedRadialPeak(frequency, frequency.map((f) => f))).toBe(frequency[32]);
+    expect(smoothedRadialPeak(frequency, new Float64Array(33).fill(NaN))).toBeNaN();
   });
 });
