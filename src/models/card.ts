@@ -430,6 +430,33 @@ function textureTransfer(p: Problems, v: Json): void {
 }
 
 /** `quality.lesionRecovery` (LesionRecovery): optional; every number the warning quotes must be there. */
+/**
+ * `training.qaGate`, written by scripts/train/promote.py from the QA gate (scripts/train/qa-gate.ts,
+ * docs/training.md "Promotion rule"): the checks the shipped model lost against the model it
+ * replaced, and why it was shipped anyway. A loss without a reason is refused: the rule lets a
+ * lost check through only with one.
+ */
+function qaGate(p: Problems, v: Json): void {
+  if (v === undefined) return;
+  const field = 'training.qaGate';
+  if (!isObject(v)) {
+    p.add(field, `expected { "baseline", "command", "lost": [...], "lostNotFirm": [...], "gained": [...], "reason"? }, got ${describe(v)}`);
+    return;
+  }
+  for (const key of ['lost', 'lostNotFirm', 'gained']) {
+    const list = v[key];
+    if (!Array.isArray(list) || list.some((name) => typeof name !== 'string' || name === '')) p.add(`${field}.${key}`, `expected a list of check names, got ${describe(list)}`);
+  }
+  for (const key of ['baseline', 'command']) {
+    if (typeof v[key] !== 'string' || v[key] === '') p.add(`${field}.${key}`, `expected a non-empty string, got ${describe(v[key])}`);
+  }
+  if (v.reason !== undefined && (typeof v.reason !== 'string' || v.reason.trim() === '')) p.add(`${field}.reason`, `expected a non-empty string, got ${describe(v.reason)}`);
+  if (Array.isArray(v.lost) && v.lost.length > 0 && v.reason === undefined) p.add(`${field}.reason`, `${v.lost.length} lost check(s) need the reason they were accepted (promote.py --accept-qa-loss)`);
+  for (const key of Object.keys(v)) {
+    if (!['baseline', 'command', 'lost', 'lostNotFirm', 'gained', 'reason'].includes(key)) p.add(`${field}.${key}`, 'unknown field (known: baseline, command, lost, lostNotFirm, gained, reason)');
+  }
+}
+
 function lesionRecovery(p: Problems, v: Json): void {
   if (v === undefined) return;
   const field = 'quality.lesionRecovery';
@@ -726,6 +753,7 @@ export function parseModelCard(value: Json, cardPath: string): ModelCard {
     if (!isObject(c[key])) p.add(key, `expected an object (may be empty), got ${describe(c[key])}`);
   }
   if (isObject(c.quality)) lesionRecovery(p, c.quality.lesionRecovery);
+  if (isObject(c.training)) qaGate(p, c.training.qaGate);
   uncertainty(p, c.uncertainty);
 
   if (p.list.length === 0) checkShapes(p, c as unknown as ModelCard, channels);

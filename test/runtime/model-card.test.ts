@@ -201,6 +201,17 @@ describe('model cards', () => {
     expect(() => parseModelCard(withBlock({ strength: 1, filter: 'median' }), 'c.json')).toThrow(/lowBand.filter/);
   });
 
+  it('reads the QA gate of a promotion (training.qaGate) and refuses a lost check without a reason', () => {
+    const withGate = (qaGate: unknown) => ({ ...structuredClone(perPixelCard), training: { qaGate } }) as never;
+    const gate = { baseline: 'models/eval/qa-ct.json', command: 'npx tsx scripts/train/qa-gate.ts --model c.json', lost: [], lostNotFirm: [], gained: ['acr/dose10/hu-error/bone'] };
+    expect(parseModelCard(withGate(gate), 'c.json').training.qaGate).toEqual(gate);
+    const accepted = { ...gate, lost: ['lcd/dose10/detectability-ratio/15mm-5-hu'], reason: 'the 15 mm disk is within its noise; the PSNR gain outweighs it' };
+    expect(parseModelCard(withGate(accepted), 'c.json').training.qaGate).toEqual(accepted);
+    expect(() => parseModelCard(withGate({ ...gate, lost: ['lcd/dose10/detectability-ratio/15mm-5-hu'] }), 'c.json')).toThrow(/training.qaGate.reason: 1 lost check/);
+    expect(() => parseModelCard(withGate({ ...gate, lost: 'acr' }), 'c.json')).toThrow(/training.qaGate.lost: expected a list/);
+    expect(() => parseModelCard(withGate({ ...gate, verdict: 'ok' }), 'c.json')).toThrow(/training.qaGate.verdict: unknown field/);
+  });
+
   it('checks shapes within the card: condition channels follow neighbours, CT+PT needs a modality input', () => {
     const threeChannels = structuredClone(perPixelCard) as Record<string, any>;
     threeChannels.inputs.condition.shape = ['B', 3, 'H', 'W'];

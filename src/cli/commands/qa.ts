@@ -80,7 +80,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     });
 };
 
-function parsePhantoms(text: string): PhantomName[] {
+export function parsePhantoms(text: string): PhantomName[] {
   const names = text.split(',').map((s) => s.trim()).filter(Boolean);
   if (names.length === 0) throw usageError('--phantoms needs at least one phantom');
   for (const name of names) {
@@ -89,13 +89,13 @@ function parsePhantoms(text: string): PhantomName[] {
   return [...new Set(names)] as PhantomName[];
 }
 
-function parseRealisations(text: string): number {
+export function parseRealisations(text: string): number {
   const n = Number(text);
   if (!(Number.isInteger(n) && n >= 1)) throw usageError(`--realisations must be an integer >= 1, got "${text}"`);
   return n;
 }
 
-function parseDoses(text: string): number[] {
+export function parseDoses(text: string): number[] {
   const doses = text.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
   if (doses.length === 0 || doses.some((d) => !Number.isFinite(d) || d <= 0 || d >= 1)) {
     throw usageError(`--doses must be fractions in (0, 1) separated by commas, e.g. 0.25,0.1; got "${text}"`);

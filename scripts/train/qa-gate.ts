@@ -1,0 +1,171 @@
+/**
+ * The QA part of the promotion rule (docs/training.md, "Promotion rule": no QA check lost): runs
+ * `lowdose qa` (src/qa/run.ts, the code the CLI runs) on a candidate model and on a baseline with
+ * the same phantoms, doses, seed, noise realisations, thresholds and denoiser options, and
+ * compares them check by check (scripts/train/qa-compare.ts).
+ *
+ *   npx tsx scripts/train/qa-gate.ts --model docs/experiments/ssim/lowdose-ct-ssim3hu.json --threads 1
+ *     [--baseline models/lowdose-ct.json | --baseline-json models/eval/qa-ct.json]
+ *     [--phantoms water,acr,body,lcd] [--doses 0.25,0.1] [--realisations n] [--dose-unknown]
+ *     [--fixtures dir] [--config thresholds.json] [-o dir] [--json comparison.json]
+ *     [any denoiser option of `lowdose qa`: --device, --steps, --seed, --samples, ...]
+ *
+ * The baseline is by default the shipped model of the candidate's modality (models/lowdose-ct.json
+ * for CT, models/lowdose-pet.json for PET), and the phantoms those of that modality (CT: water, acr,
+ * body, lcd; PET: iec). `--baseline-json` takes a committed QA result of the baseline instead of
+ * running it; it is used only when its settings (and each check's threshold) match the candidate's
+ * run and its model is the baseline's, and refused otherwise (exit 2). Its model files are not
+ * fingerprinted in the JSON, so it is trusted to describe the baseline as it is now. Options that a
+ * QA result does not record (--sampler, --guidance, --consistency-pilot) cannot be checked against
+ * it and are refused with --baseline-json.
+ *
+ * The rule, stated once in qa-compare.ts: a check the baseline passes and the candidate fails is
+ * lost and fails the gate, even when the change is within the check's noise (the table says so);
+ * only when QA itself calls both verdicts not firm (within 2 standard errors of the limit,
+ * src/qa/margin.ts) is the loss listed as not firm and not counted.
+ *
+ * Prints a table (check, baseline value and verdict, candidate value and verdict, change) and the
+ * lost / gained lists. Exit 0: nothing lost; 1: a check lost; 2: bad usage, or the two results not
+ * comparable. `--json <file>` writes the comparison (`-` for stdout). The QA runs (qa.json, the
+ * report and the denoised series) go to <out>/baseline and <out>/candidate; a rerun into the same
+ * -o reuses the denoised series, as `lowdose qa` does.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Command } from 'commander';
+import { parseDoses, parsePhantoms, parseRealisations } from '../../src/cli/commands/qa.js';
+import { addDenoiserOptions, denoiserSettings, type DenoiserCliOptions } from '../../src/cli/denoiser-options.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../../src/exit-codes.js';
+import { DEFAULT_MODELS } from '../../src/models/denoiser.js';
+import { resolveModelFiles } from '../../src/models/load.js';
+import { DEFAULT_FIXTURES_DIR, jsonResult, loadQaConfig, readFixtureInfo, runQa, type PhantomName, type QaDenoiseSettings } from '../../src/qa/index.js';
+import { compareQa, formatComparison, parseQaJson, QaGateMismatch, type QaJson } from './qa-compare.js';
+
+interface GateCliOptions extends DenoiserCliOptions {
+  baseline?: string;
+  baselineJson?: string;
+  phantoms?: string;
+  doses: string;
+  realisations?: string;
+  doseUnknown?: boolean;
+  fixtures?: string;
+  config?: string;
+  output?: string;
+  json?: string;
+}
+
+/** The phantoms a model of each modality is gated on (docs/qa.md: the CT fixtures, and the PET one). */
+const GATE_PHANTOMS: Readonly<Record<'CT' | 'PT', readonly PhantomName[]>> = { CT: ['water', 'acr', 'body', 'lcd'], PT: ['iec'] };
+
+const log = (message: string) => process.stderr.write(`${message}\n`);
+
+class UsageError extends Error {}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const program = new Command('qa-gate')
+    .description('compare `lowdose qa` of a candidate model with a baseline, check by check; exit 1 when a check the baseline passes is lost')
+    .option('--baseline <name|path>', "the baseline model (default: the shipped model of the candidate's modality)")
+    .option('--baseline-json <file>', "a committed QA result of the baseline (e.g. models/eval/qa-ct.json), used instead of running it when its settings match")
+    .option('--phantoms <list>', "comma-separated phantoms (default: CT water,acr,body,lcd; PET iec; by the candidate card's modalities)")
+    .option('--doses <list>', 'comma-separated dose fractions', '0.25,0.1')
+    .option('--realisations <n>', 'noise realisations per fixture (default: all the fixtures have)')
+    .option('--dose-unknown', "do not tell the denoiser the fixtures' dose (qa --dose-unknown)")
+    .option('--fixtures <dir>', "fixture folder (default: the package's fixtures/)")
+    .option('--config <file>', 'thresholds JSON merged over the shipped qa/thresholds.json')
+    .option('-o, --output <dir>', 'folder for the two QA runs (default: a new temporary folder)')
+    .option('--json <file>', 'write the comparison as JSON to <file> (- for stdout)');
+  addDenoiserOptions(program);
+  program.exitOverride();
+  program.parse([...argv], { from: 'user' });
+  const opts = program.opts<GateCliOptions>();
+
+  if (opts.model === undefined) throw new UsageError('--model <candidate card> is required');
+  if (opts.method !== 'diffusion') throw new UsageError('the gate compares models: --method must be diffusion');
+  const candidate = await resolveModelFiles(opts.model);
+  const modalities = candidate.card.modalities.filter((m): m is 'CT' | 'PT' => m === 'CT' || m === 'PT');
+  if (modalities.length === 0) throw new UsageError(`${candidate.cardPath}: the card serves neither CT nor PT`);
+  const phantoms = opts.phantoms !== undefined ? parsePhantoms(opts.phantoms) : modalities.flatMap((m) => GATE_PHANTOMS[m]);
+  const doses = parseDoses(opts.doses);
+  const realisations = opts.realisations !== undefined ? parseRealisations(opts.realisations) : undefined;
+  const fixturesDir = path.resolve(opts.fixtures ?? DEFAULT_FIXTURES_DIR);
+  const isPet = (phantom: PhantomName) => readFixtureInfo(fixturesDir, phantom).modality === 'PT';
+  const shared = denoiserSettings(opts);
+  const { model: _candidateModel, ...common } = shared;
+  // The baseline: --baseline for every modality, else each modality's shipped model.
+  const baselineCt = (await resolveModelFiles(opts.baseline ?? DEFAULT_MODELS.CT)).cardPath;
+  const baselinePt = (await resolveModelFiles(opts.baseline ?? DEFAULT_MODELS.PT)).cardPath;
+  const candidateSettings: QaDenoiseSettings = { ...common, model: candidate.cardPath, petModel: candidate.cardPath };
+  const baselineSettings: QaDenoiseSettings = { ...common, model: baselineCt, petModel: baselinePt };
+
+  const config = loadQaConfig(opts.config);
+  const outDir = path.resolve(opts.output ?? mkdtempSync(path.join(tmpdir(), 'lowdose-qa-gate-')));
+  const run = (which: 'baseline' | 'candidate', denoise: QaDenoiseSettings) =>
+    runQa({
+      config,
+      outDir: path.join(outDir, which),
+      phantoms,
+      doses,
+      ...(realisations !== undefined ? { realisations } : {}),
+      ...(opts.doseUnknown ? { declareDose: false } : {}),
+      denoise,
+      fixturesDir,
+      log: (message) => log(`[${which}] ${message}`),
+    }).then(jsonResult);
+
+  let baseline: QaJson;
+  if (opts.baselineJson !== undefined) {
+    const unrecorded = (['sampler', 'guidance', 'consistencyPilot'] as const).filter((key) => shared[key] !== undefined);
+    if (unrecorded.length > 0) throw new UsageError(`--baseline-json: a QA result does not record ${unrecorded.join(', ')}, so it cannot be checked against them; run the baseline instead (leave out --baseline-json)`);
+    baseline = parseQaJson(readFileSync(opts.baselineJson, 'utf8'), opts.baselineJson);
+    await checkBaselineModels(baseline, opts.baselineJson, phantoms.map(isPet), baselineCt, baselinePt);
+    log(`baseline: ${opts.baselineJson} (${baseline.summary.passed} of ${baseline.summary.total} passed)`);
+  } else {
+    baseline = await run('baseline', baselineSettings);
+  }
+  const candidateResult = await run('candidate', candidateSettings);
+  const comparison = compareQa(baseline, candidateResult);
+  process.stdout.write(`${formatComparison(comparison)}\n`);
+  log(`QA runs: ${outDir}`);
+  if (opts.json !== undefined) {
+    const document = {
+      command: `npx tsx scripts/train/qa-gate.ts ${argv.join(' ')}`,
+      // What the baseline is: the committed result, else the baseline model card(s) run.
+      baselineSource: opts.baselineJson !== undefined ? path.resolve(opts.baselineJson) : [...new Set(phantoms.map((p) => (isPet(p) ? baselinePt : baselineCt)))].join(' + '),
+      candidateCard: candidate.cardPath,
+      ...comparison,
+    };
+    const text = `${JSON.stringify(document, null, 2)}\n`;
+    if (opts.json === '-') process.stdout.write(text);
+    else writeFileSync(opts.json, text);
+  }
+  return comparison.pass ? EXIT_OK : EXIT_FAILED;
+}
+
+/**
+ * A committed baseline must be of the baseline model: its CT model (when it has CT phantoms) and
+ * PET model (when it has the PET one) must resolve to the baseline's cards.
+ */
+async function checkBaselineModels(baseline: QaJson, source: string, petPhantoms: readonly boolean[], ct: string, pt: string): Promise<void> {
+  const wanted: Array<[string | null, string, string]> = [];
+  if (petPhantoms.some((pet) => !pet)) wanted.push([baseline.settings.model, ct, 'model']);
+  if (petPhantoms.some((pet) => pet)) wanted.push([baseline.settings.petModel ?? baseline.settings.model, pt, 'petModel']);
+  for (const [name, card, key] of wanted) {
+    const resolved = name === null ? null : (await resolveModelFiles(name).catch(() => null))?.cardPath ?? null;
+    if (resolved !== card) throw new QaGateMismatch([`${source}: settings.${key} is ${JSON.stringify(name)}, not the baseline ${card}`]);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    const code = (error as { code?: string }).code;
+    // commander's own --help / --version exits are not errors.
+    if (code === 'commander.helpDisplayed' || code === 'commander.version') return;
+    const usage = error instanceof UsageError || error instanceof QaGateMismatch || (typeof code === 'string' && (code.startsWith('commander.') || code === 'E_USAGE' || code === 'E_NOT_FOUND' || code === 'E_MODEL'));
+    if (!(typeof code === 'string' && code.startsWith('commander.'))) log(`qa-gate: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = usage ? EXIT_USAGE : EXIT_FAILED;
+  },
+);

@@ -1,0 +1,181 @@
+/**
+ * The QA promotion gate (scripts/train/qa-gate.ts): the check-by-check comparison of two QA
+ * results (lost, gained, unchanged; a loss QA calls not firm on both sides not counted; results
+ * measured differently refused), and the script itself on the shipped CT model against itself.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { judge, type QaCheck } from '../../src/qa/index.js';
+import { compareQa, formatComparison, parseQaJson, QaGateMismatch, settingsDifferences, type QaJson } from '../../scripts/train/qa-compare.js';
+
+const REPO = path.resolve(import.meta.dirname, '..', '..');
+
+const settings: QaJson['settings'] = {
+  method: 'diffusion',
+  model: 'lowdose-ct',
+  petModel: 'lowdose-pet',
+  device: 'auto',
+  steps: null,
+  seed: 0,
+  samples: 1,
+  consistency: null,
+  orientations: null,
+  lowBand: null,
+  texture: 'smooth',
+  realisations: null,
+  doseDeclared: true,
+  phantoms: ['water', 'acr'],
+  doses: [0.25, 0.1],
+  fixtures: '/work/a/fixtures',
+  config: '/work/a/qa/thresholds.json',
+};
+
+/** A `hu-error` check on the ACR bone insert: ±5 HU, with a standard error when given. */
+function huError(value: number, standardError?: number, dose = 0.1): QaCheck {
+  const measured = standardError === undefined ? {} : { realisations: 8, standardError };
+  return judge({ check: 'hu-error', phantom: 'acr', dose, subject: 'bone', unit: 'HU', detail: '', measured }, value, { min: -5, max: 5 });
+}
+
+function noiseReduction(value: number, dose = 0.25): QaCheck {
+  return judge({ check: 'noise-reduction', phantom: 'water', dose, unit: 'fraction', detail: '' }, value, { min: 0.4, max: null });
+}
+
+function result(checks: QaCheck[], overrides: Partial<QaJson['settings']> = {}): QaJson {
+  const passed = checks.filter((c) => c.pass).length;
+  return {
+    checks,
+    pass: passed === checks.length,
+    summary: { total: checks.length, passed, failed: checks.length - passed, passedNotFirm: 0, failedNotFirm: 0 },
+    settings: { ...settings, ...overrides },
+    errors: [],
+    outDir: '/tmp/qa',
+    report: '/tmp/qa/qa-report.html',
+  };
+}
+
+describe('compareQa', () => {
+  it('lists a check the baseline passes and the candidate fails as lost, and fails the gate', () => {
+    const comparison = compareQa(result([noiseReduction(0.69), huError(1, 0.5)]), result([noiseReduction(0.35), huError(1.2, 0.5)]));
+    expect(comparison.lost).toEqual(['water/dose25/noise-reduction']);
+    expect(comparison.gained).toEqual([]);
+    expect(comparison.pass).toBe(false);
+    expect(comparison.rows.map((r) => r.change)).toEqual(['lost', 'passed']);
+  });
+
+  it('lists a check the baseline fails and the candidate passes as gained, which passes the gate', () => {
+    const comparison = compareQa(result([noiseReduction(0.3), huError(-6, 0.2)]), result([noiseReduction(0.5), huError(-6.1, 0.2)]));
+    expect(comparison.gained).toEqual(['water/dose25/noise-reduction']);
+    expect(comparison.rows.map((r) => r.change)).toEqual(['gained', 'failed']);
+    expect(comparison.pass).toBe(true);
+  });
+
+  it('passes a candidate whose every verdict is the baseline\'s', () => {
+    const checks = [noiseReduction(0.69), huError(2, 0.5)];
+    const comparison = compareQa(result(checks), result(checks));
+    expect(comparison).toMatchObject({ pass: true, lost: [], lostNotFirm: [], gained: [] });
+  });
+
+  it('does not count a loss where QA calls both verdicts not firm', () => {
+    // 4.8 ± 0.5 HU passes 0.4 SE inside the limit, 5.2 ± 0.5 fails 0.4 SE outside: both not firm.
+    const comparison = compareQa(result([huError(4.8, 0.5)]), result([huError(5.2, 0.5)]));
+    expect(comparison.lostNotFirm).toEqual(['acr/dose10/hu-error/bone']);
+    expect(comparison.lost).toEqual([]);
+    expect(comparison.pass).toBe(true);
+    expect(comparison.rows[0]!.withinNoise).toBe(true);
+  });
+
+  it('counts a loss within the noise when the baseline pass was firm', () => {
+    // 3.9 ± 0.5 is a firm pass (2.2 SE inside); 5.2 ± 0.5 a not-firm failure; the change is within 2 combined SE.
+    const comparison = compareQa(result([huError(3.9, 0.5)]), result([huError(5.2, 0.5)]));
+    expect(comparison.lost).toEqual(['acr/dose10/hu-error/bone']);
+    expect(comparison.rows[0]!.withinNoise).toBe(true);
+    expect(formatComparison(comparison)).toMatch(/LOST, within noise/);
+  });
+
+  it('counts a loss on a check without a standard error, which QA cannot call not firm', () => {
+    const comparison = compareQa(result([noiseReduction(0.401)]), result([noiseReduction(0.399)]));
+    expect(comparison.lost).toEqual(['water/dose25/noise-reduction']);
+    expect(comparison.rows[0]!.withinNoise).toBeNull();
+  });
+
+  it('counts a passed check the candidate lacks as lost, and a check only the candidate has as new', () => {
+    const comparison = compareQa(result([noiseReduction(0.69), huError(1, 0.5)]), result([huError(1, 0.5), noiseReduction(0.6, 0.1)]));
+    expect(comparison.lost).toEqual(['water/dose25/noise-reduction']);
+    expect(comparison.rows.find((r) => r.name === 'water/dose10/noise-reduction')).toMatchObject({ change: 'new', baseline: null });
+  });
+
+  it('matches checks by name, whatever their order', () => {
+    const comparison = compareQa(result([noiseReduction(0.69), huError(1, 0.5)]), result([huError(6, 0.5), noiseReduction(0.69)]));
+    expect(comparison.lost).toEqual(['acr/dose10/hu-error/bone']);
+  });
+
+  it('refuses results measured with other settings', () => {
+    const baseline = result([noiseReduction(0.69)]);
+    expect(() => compareQa(baseline, result([noiseReduction(0.69)], { seed: 1 }))).toThrow(QaGateMismatch);
+    expect(() => compareQa(baseline, result([noiseReduction(0.69)], { realisations: 1 }))).toThrow(/settings.realisations/);
+    expect(() => compareQa(baseline, result([noiseReduction(0.69)], { phantoms: ['water'] }))).toThrow(/settings.phantoms/);
+    expect(() => compareQa(baseline, result([noiseReduction(0.69)], { doseDeclared: false }))).toThrow(/settings.doseDeclared/);
+    expect(() => compareQa(baseline, result([noiseReduction(0.69)], { config: '/elsewhere/strict.json' }))).toThrow(/settings.config/);
+  });
+
+  it('refuses a check judged against another threshold', () => {
+    const stricter = judge({ check: 'noise-reduction', phantom: 'water', dose: 0.25, unit: 'fraction', detail: '' }, 0.69, { min: 0.5, max: null });
+    expect(() => compareQa(result([noiseReduction(0.69)]), result([stricter]))).toThrow(/threshold baseline 0.4, candidate 0.5/);
+  });
+
+  it('compares the models themselves: other model names, phantom order and the package paths of another checkout do not count as other settings', () => {
+    const other = { model: '/tmp/candidate.json', petModel: '/tmp/candidate.json', phantoms: ['acr', 'water'] as QaJson['settings']['phantoms'], fixtures: '/work/b/fixtures', config: '/work/b/qa/thresholds.json' };
+    expect(settingsDifferences(settings, { ...settings, ...other })).toEqual([]);
+  });
+});
+
+describe('parseQaJson', () => {
+  it('reads the committed CT QA result', () => {
+    const file = path.join(REPO, 'models', 'eval', 'qa-ct.json');
+    const parsed = parseQaJson(readFileSync(file, 'utf8'), file);
+    expect(parsed.checks.length).toBe(parsed.summary.total);
+  });
+
+  it('refuses a file that is not a QA result', () => {
+    expect(() => parseQaJson('{"checks": 3}', 'x.json')).toThrow(/not a lowdose qa result/);
+  });
+});
+
+describe('scripts/train/qa-gate.ts', () => {
+  it('finds nothing lost when the shipped CT model is compared with itself (water, 25 % dose, one realisation)', async () => {
+    const out = mkdtempSync(path.join(os.tmpdir(), 'lowdose-qa-gate-'));
+    try {
+      const { stdout } = await promisify(execFile)(
+        path.join(REPO, 'node_modules', '.bin', 'tsx'),
+        ['scripts/train/qa-gate.ts', '--model', 'models/lowdose-ct.json', '--phantoms', 'water', '--doses', '0.25', '--realisations', '1', '--threads', '1', '--no-progress', '-o', out, '--json', path.join(out, 'gate.json')],
+        { cwd: REPO, maxBuffer: 1 << 24 },
+      );
+      expect(stdout).toMatch(/QA GATE PASS: no check lost/);
+      const gate = JSON.parse(readFileSync(path.join(out, 'gate.json'), 'utf8')) as { pass: boolean; lost: string[]; gained: string[]; rows: Array<{ change: string }> };
+      expect(gate).toMatchObject({ pass: true, lost: [], gained: [] });
+      expect(gate.rows.length).toBeGreaterThan(0);
+      expect(gate.rows.every((r) => r.change === 'passed' || r.change === 'failed')).toBe(true);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a committed baseline measured with other settings (exit 2)', async () => {
+    const out = mkdtempSync(path.join(os.tmpdir(), 'lowdose-qa-gate-'));
+    try {
+      // models/eval/qa-ct.json is water, acr, body and lcd with every realisation: not this run.
+      const run = promisify(execFile)(
+        path.join(REPO, 'node_modules', '.bin', 'tsx'),
+        ['scripts/train/qa-gate.ts', '--model', 'models/lowdose-ct.json', '--baseline-json', 'models/eval/qa-ct.json', '--phantoms', 'water', '--doses', '0.25', '--realisations', '1', '--threads', '1', '--no-progress', '-o', out],
+        { cwd: REPO, maxBuffer: 1 << 24 },
+      );
+      await expect(run).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/settings\.realisations[\s\S]*settings\.phantoms/) });
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
