@@ -15,6 +15,7 @@
  *   npx tsx scripts/experiments/consistency-count-level.ts --realisations 5-19 --set average-chosen   # its choice on test
  *   npx tsx scripts/experiments/consistency-count-level.ts --realisations 0-4,20-39 --set low-count-threshold   # the region mean's own k
  *   npx tsx scripts/experiments/consistency-count-level.ts --realisations 0-4,20-39 --main --card <candidate card>   # another network
+ *   npx tsx scripts/experiments/consistency-count-level.ts --realisations 0-4,20-39 --set large-regions   # region mean in large regions
  *
  * Realisation k is the committed fixture (k = 0) or .cache/eval/consistency/fixtures-iec-<100+k>
  * (`npx tsx scripts/make-fixtures.ts iec --seed <100+k> --out <that dir>`). With `--size N` the
@@ -180,6 +181,18 @@ for (const [patchMm, searchMm, h, mix, self, kernelText, outside, guideText] of 
     pilot: { patchMm: Number(patchMm), searchMm: Number(searchMm), h: Number(h), mix: Number(mix), selfWeight, kernel, outsideDetected, guide, ...PILOT_FROM },
   };
 }
+/**
+ * `--set large-regions`: the card's setting plus the region mean inside large detected regions
+ * where the band step runs (`largeRegions`: 25 % counts and an unknown dose), over the radius that
+ * measures a region's size and the level where the blend starts, the averaging the card's
+ * low-count one (models/eval/consistency-pet-large-regions.md; its rule was written first).
+ */
+const LARGE_REGIONS: Record<string, ConsistencySettings> = { [`card now: ${describeConsistency(cardNow)}`]: cardNow };
+for (const radiusMm of [4, 6, 8]) {
+  for (const level of [0, 0.15, 0.3, 0.5]) {
+    LARGE_REGIONS[`+ largeRegions ${radiusMm} mm from ${level}`] = { ...cardNow, largeRegions: { radiusMm, level, averageMm: 7, interiorMm: 4, passes: 5 } };
+  }
+}
 const SET = args.includes('--main') ? 'main' : opt('set', 'explore');
 const SETTINGS: Record<string, ConsistencySettings> =
   SET === 'main'
@@ -198,6 +211,8 @@ const SETTINGS: Record<string, ConsistencySettings> =
         ? LOW_COUNT_THRESHOLD
       : SET === 'band-k'
         ? BAND_K
+      : SET === 'large-regions'
+        ? LARGE_REGIONS
       : {
           'default (4.5 mm, k 1)': shipped,
           'lowCount 6 / 6 mm x3 (README candidate)': { ...shipped, lowCount: low(0.16, 6, 6, 3) },

@@ -45,6 +45,13 @@
  * The rest (1 to 3, 5) is the same. Measured and chosen in models/README.md ("PET: measurement
  * consistency"; `models/eval/consistency-pet-count-level.md`, `consistency-pet-average.md`).
  *
+ * Large regions at every dose (`largeRegions`, where step 4 runs): the band step's noise lift of
+ * SUVmax grows with a lesion's size (more pixels, more chances for a noise peak), while the region
+ * mean's averaging costs a small lesion its peak. So where step 4 runs, z is blended towards step
+ * 4' (its own averaging) with weight w = clamp((L_R(G) − level) / (1 − level), 0, 1), L_R a
+ * Gaussian of `radius` pixels: L_R(G) at a region's centre is 1 − exp(−a² / 2R²) for a disc of
+ * radius a, so w is up only deep inside regions well wider than R. The dose is not needed.
+ *
  * Edge-preserving smoothing of the estimate first (`bilateral`): before step 1, x̂₀ is replaced by
  * a bilateral filter of itself (spatial σ in pixels per axis, range σ = `rangeFactor` × x̂₀'s own
  * noise SD, `estimateFilterNoise` in PET mode, which picks its tissue relative to the image's own
@@ -90,6 +97,8 @@ export interface ConsistencyConfig {
   readonly iterations?: number;
   /** The region-mean correction for slices whose declared dose is below `belowDose` (module comment). */
   readonly lowCount?: LowCountConfig;
+  /** The region-mean correction inside large detected regions where the band step runs (module comment). */
+  readonly largeRegions?: LargeRegionConfig;
   /** Edge-preserving smoothing of the estimate before the step (module comment). */
   readonly bilateral?: BilateralConfig;
   /** The measured-pixel average weighted by the estimate's patches, after the step (module comment). */
@@ -152,6 +161,23 @@ export interface LowCountConfig {
   readonly threshold?: number;
 }
 
+/** `ConsistencyConfig.largeRegions`, in pixels. */
+export interface LargeRegionConfig {
+  /** Standard deviation of L_R, the detection gain's smoothing that measures a region's size, pixels. */
+  readonly radiusRows: number;
+  readonly radiusColumns: number;
+  /** L_R(G) at which the blend starts, [0, 1): w = clamp((L_R(G) − level) / (1 − level), 0, 1). */
+  readonly level: number;
+  /** Step 4' as below a low count: averaging and interior σ in pixels, passes. */
+  readonly averageSigmaRows: number;
+  readonly averageSigmaColumns: number;
+  readonly interiorSigmaRows: number;
+  readonly interiorSigmaColumns: number;
+  readonly passes: number;
+  /** Only for slices whose dose is not declared (the band step alone where it is; module comment). */
+  readonly onlyUnknownDose?: boolean;
+}
+
 export const DEFAULT_CONSISTENCY_ITERATIONS = 8;
 /** The low-pass is cut at 3 σ: the kernel keeps 99.7 % of its weight and costs 25 % fewer taps than 4 σ. */
 const TRUNCATE = 3;
@@ -176,14 +202,16 @@ export function checkConsistencyConfig(config: ConsistencyConfig): void {
   const low = config.lowCount;
   if (low) {
     if (!(low.belowDose > 0 && low.belowDose <= 1)) throw bad(`lowCount.belowDose must be in (0, 1], got ${low.belowDose}`);
-    if (!(low.averageSigmaRows > 0 && low.averageSigmaColumns > 0) || !Number.isFinite(low.averageSigmaRows + low.averageSigmaColumns)) {
-      throw bad(`lowCount averaging sigma must be positive, got ${low.averageSigmaRows} x ${low.averageSigmaColumns} px`);
-    }
-    if (!(low.interiorSigmaRows >= 0 && low.interiorSigmaColumns >= 0) || !Number.isFinite(low.interiorSigmaRows + low.interiorSigmaColumns)) {
-      throw bad(`lowCount interior sigma must be >= 0, got ${low.interiorSigmaRows} x ${low.interiorSigmaColumns} px`);
-    }
-    if (!Number.isInteger(low.passes) || low.passes < 1 || low.passes > 100) throw bad(`lowCount.passes must be an integer in 1..100, got ${low.passes}`);
+    checkRegionMean(low, 'lowCount', bad);
     if (low.threshold !== undefined && !(low.threshold >= 0 && Number.isFinite(low.threshold))) throw bad(`lowCount.threshold must be >= 0, got ${low.threshold}`);
+  }
+  const large = config.largeRegions;
+  if (large) {
+    if (!(large.radiusRows > 0 && large.radiusColumns > 0) || !Number.isFinite(large.radiusRows + large.radiusColumns)) {
+      throw bad(`largeRegions radius must be positive, got ${large.radiusRows} x ${large.radiusColumns} px`);
+    }
+    if (!(large.level >= 0 && large.level < 1)) throw bad(`largeRegions.level must be in [0, 1), got ${large.level}`);
+    checkRegionMean(large, 'largeRegions', bad);
   }
   const bi = config.bilateral;
   if (bi) {
@@ -202,9 +230,27 @@ export function checkConsistencyConfig(config: ConsistencyConfig): void {
   }
 }
 
+/** The averaging of step 4' (shared by `lowCount` and `largeRegions`). */
+type RegionMeanConfig = Pick<LowCountConfig, 'averageSigmaRows' | 'averageSigmaColumns' | 'interiorSigmaRows' | 'interiorSigmaColumns' | 'passes'>;
+
+function checkRegionMean(region: RegionMeanConfig, name: string, bad: (what: string) => LowdoseError): void {
+  if (!(region.averageSigmaRows > 0 && region.averageSigmaColumns > 0) || !Number.isFinite(region.averageSigmaRows + region.averageSigmaColumns)) {
+    throw bad(`${name} averaging sigma must be positive, got ${region.averageSigmaRows} x ${region.averageSigmaColumns} px`);
+  }
+  if (!(region.interiorSigmaRows >= 0 && region.interiorSigmaColumns >= 0) || !Number.isFinite(region.interiorSigmaRows + region.interiorSigmaColumns)) {
+    throw bad(`${name} interior sigma must be >= 0, got ${region.interiorSigmaRows} x ${region.interiorSigmaColumns} px`);
+  }
+  if (!Number.isInteger(region.passes) || region.passes < 1 || region.passes > 100) throw bad(`${name}.passes must be an integer in 1..100, got ${region.passes}`);
+}
+
 /** Whether a slice of declared dose `doseLevel` (0 = unknown) gets the low-count step of `config`. */
 export function usesLowCount(config: ConsistencyConfig, doseLevel: number): boolean {
   return config.lowCount !== undefined && doseLevel > 0 && doseLevel < config.lowCount.belowDose;
+}
+
+/** Whether a slice of declared dose `doseLevel` (0 = unknown) that takes the band step gets the large-region blend. */
+export function usesLargeRegions(config: ConsistencyConfig, doseLevel: number): boolean {
+  return config.largeRegions !== undefined && !usesLowCount(config, doseLevel) && (!config.largeRegions.onlyUnknownDose || !(doseLevel > 0));
 }
 
 /** Whether a slice of declared dose `doseLevel` (0 = unknown) gets the pilot average of `config`. */
@@ -254,6 +300,7 @@ export function consistencyStep(
       const r = low(residual);
       for (let i = 0; i < n; i++) z[i]! += smoothGain[i]! * r[i]!;
     }
+    if (config.largeRegions && usesLargeRegions(config, doseLevel)) blendLargeRegions(z, start, measurement, smoothGain, rows, columns, config.largeRegions);
   }
   if (config.pilot && usesPilot(config, doseLevel)) {
     let guideBase: Float32Array | undefined;
@@ -290,7 +337,7 @@ function smoothEstimate(estimate: Float32Array, rows: number, columns: number, b
  * Step 4' (module comment), in place on `z`: smooth it inside the detected region (weight `gain`),
  * then `passes` times add gain ⊙ L₂(gain ⊙ (y − z)) / L₂(gain), where L₂(gain) is not negligible.
  */
-function regionMeanCorrection(z: Float32Array, measurement: Float32Array, gain: Float32Array, rows: number, columns: number, low: LowCountConfig): void {
+function regionMeanCorrection(z: Float32Array, measurement: Float32Array, gain: Float32Array, rows: number, columns: number, low: RegionMeanConfig): void {
   const n = z.length;
   if (low.interiorSigmaRows > 0 && low.interiorSigmaColumns > 0) {
     const smooth = gaussianSmooth(z, rows, columns, low.interiorSigmaRows, low.interiorSigmaColumns, TRUNCATE);
@@ -304,6 +351,21 @@ function regionMeanCorrection(z: Float32Array, measurement: Float32Array, gain: 
     const mean = average(weighted);
     // Where the region's weight is negligible so is gain: nothing to move there.
     for (let i = 0; i < n; i++) if (norm[i]! > 1e-6) z[i]! += gain[i]! * (mean[i]! / norm[i]!);
+  }
+}
+
+/**
+ * The large-region blend (module comment), in place on the band step's result `z`: step 4' from
+ * `start`, mixed in with weight w from the gain smoothed over the region radius.
+ */
+function blendLargeRegions(z: Float32Array, start: Float32Array, measurement: Float32Array, gain: Float32Array, rows: number, columns: number, large: LargeRegionConfig): void {
+  const size = gaussianSmooth(gain, rows, columns, large.radiusRows, large.radiusColumns, TRUNCATE);
+  const region = Float32Array.from(start);
+  regionMeanCorrection(region, measurement, gain, rows, columns, large);
+  const span = 1 - large.level;
+  for (let i = 0; i < z.length; i++) {
+    const w = Math.min(1, Math.max(0, (size[i]! - large.level) / span));
+    if (w > 0) z[i]! += w * (region[i]! - z[i]!);
   }
 }
 
@@ -441,10 +503,25 @@ export interface ConsistencySettings {
   readonly iterations?: number;
   /** The region-mean step below a declared dose (module comment); absent: the same step at every dose. */
   readonly lowCount?: LowCountSettings;
+  /** The region mean inside large detected regions where the band step runs (module comment); absent: none. */
+  readonly largeRegions?: LargeRegionSettings;
   /** Bilateral smoothing of the estimate before the step (module comment); absent: none. */
   readonly bilateral?: BilateralSettings;
   /** The measured-pixel average weighted by the estimate's patches (module comment); absent: none. */
   readonly pilot?: PilotSettings;
+}
+
+/** `ConsistencySettings.largeRegions` in millimetres, as a card gives it. */
+export interface LargeRegionSettings {
+  /** Standard deviation of the gain's smoothing that measures a region's size, mm. */
+  readonly radiusMm: number;
+  /** Where the blend starts, [0, 1). */
+  readonly level: number;
+  readonly averageMm: number;
+  readonly interiorMm: number;
+  readonly passes: number;
+  /** Only without a declared dose (absent: wherever the band step runs). */
+  readonly onlyUnknownDose?: boolean;
 }
 
 /**
@@ -486,6 +563,7 @@ export type ConsistencyCardField =
       readonly threshold?: number;
       readonly iterations?: number;
       readonly lowCount?: LowCountSettings;
+      readonly largeRegions?: LargeRegionSettings;
       readonly bilateral?: BilateralSettings;
       readonly pilot?: PilotSettings;
     };
@@ -516,6 +594,7 @@ export function resolveConsistency(card: ConsistencyCardField | undefined, stren
     threshold: fromCard?.threshold ?? CONSISTENCY_DEFAULTS.threshold,
     ...(fromCard?.iterations !== undefined ? { iterations: fromCard.iterations } : {}),
     ...(fromCard?.lowCount !== undefined ? { lowCount: fromCard.lowCount } : {}),
+    ...(fromCard?.largeRegions !== undefined ? { largeRegions: fromCard.largeRegions } : {}),
     ...(fromCard?.bilateral !== undefined ? { bilateral: fromCard.bilateral } : {}),
     ...(pilot !== undefined ? { pilot } : {}),
   };
@@ -541,6 +620,21 @@ export function consistencyInPixels(settings: ConsistencySettings, pixelSpacing:
             interiorSigmaColumns: settings.lowCount.interiorMm / dx,
             passes: settings.lowCount.passes,
             ...(settings.lowCount.threshold !== undefined ? { threshold: settings.lowCount.threshold } : {}),
+          },
+        }
+      : {}),
+    ...(settings.largeRegions
+      ? {
+          largeRegions: {
+            radiusRows: settings.largeRegions.radiusMm / dy,
+            radiusColumns: settings.largeRegions.radiusMm / dx,
+            level: settings.largeRegions.level,
+            averageSigmaRows: settings.largeRegions.averageMm / dy,
+            averageSigmaColumns: settings.largeRegions.averageMm / dx,
+            interiorSigmaRows: settings.largeRegions.interiorMm / dy,
+            interiorSigmaColumns: settings.largeRegions.interiorMm / dx,
+            passes: settings.largeRegions.passes,
+            ...(settings.largeRegions.onlyUnknownDose !== undefined ? { onlyUnknownDose: settings.largeRegions.onlyUnknownDose } : {}),
           },
         }
       : {}),
@@ -575,6 +669,10 @@ export function describeConsistency(settings: ConsistencySettings | null): strin
   const lowText = low
     ? `; below dose ${low.belowDose}: region mean ${low.averageMm} mm x ${low.passes}, interior ${low.interiorMm} mm${low.threshold !== undefined ? `, ${low.threshold} sd` : ''}`
     : '';
+  const large = settings.largeRegions;
+  const largeText = large
+    ? `; ${large.onlyUnknownDose ? 'dose unknown: ' : ''}inside regions wider than ${large.radiusMm} mm (from ${large.level}): region mean ${large.averageMm} mm x ${large.passes}, interior ${large.interiorMm} mm`
+    : '';
   const bi = settings.bilateral;
   const biText = bi ? `; estimate smoothed first: bilateral ${bi.spatialMm} mm, range ${bi.rangeFactor} x its noise SD` : '';
   const pi = settings.pilot;
@@ -582,5 +680,5 @@ export function describeConsistency(settings: ConsistencySettings | null): strin
     ? `; then${pi.fromDose !== undefined ? ` from dose ${pi.fromDose}` : ''} ${pi.mix === 1 ? '' : `${pi.mix} x `}the measurement averaged with the estimate's patch weights: ` +
       `patch ${pi.patchMm} mm, search ${pi.searchMm} mm, h ${pi.h} sd${pi.selfWeight === 'one' ? ', centre weight 1' : ''}`
     : '';
-  return `consistency ${settings.strength} (${settings.scaleMm} mm, ${settings.threshold} sd${lowText}${biText}${piText})`;
+  return `consistency ${settings.strength} (${settings.scaleMm} mm, ${settings.threshold} sd${lowText}${largeText}${biText}${piText})`;
 }

@@ -324,7 +324,7 @@ function range(p: Problems, obj: Record<string, Json>, key: string, field: strin
   }
 }
 
-/** `sampler.consistency`: a strength in [0, 1], or { strength, scaleMm?, threshold?, iterations?, lowCount?, bilateral?, pilot? }. */
+/** `sampler.consistency`: a strength in [0, 1], or { strength, scaleMm?, threshold?, iterations?, lowCount?, largeRegions?, bilateral?, pilot? }. */
 function consistency(p: Problems, v: Json): void {
   if (v === undefined) return;
   const field = 'sampler.consistency';
@@ -338,8 +338,8 @@ function consistency(p: Problems, v: Json): void {
     return;
   }
   for (const key of Object.keys(v)) {
-    if (!['strength', 'scaleMm', 'threshold', 'iterations', 'lowCount', 'bilateral', 'pilot'].includes(key)) {
-      p.add(`${field}.${key}`, 'unknown field (known: strength, scaleMm, threshold, iterations, lowCount, bilateral, pilot)');
+    if (!['strength', 'scaleMm', 'threshold', 'iterations', 'lowCount', 'largeRegions', 'bilateral', 'pilot'].includes(key)) {
+      p.add(`${field}.${key}`, 'unknown field (known: strength, scaleMm, threshold, iterations, lowCount, largeRegions, bilateral, pilot)');
     }
   }
   num(p, v, 'strength', `${field}.strength`, strength, 'a number in [0, 1]');
@@ -375,6 +375,23 @@ function consistency(p: Problems, v: Json): void {
       num(p, pilot, 'h', `${field}.pilot.h`, (x) => x > 0 && x <= 100, 'a number in (0, 100]');
       num(p, pilot, 'mix', `${field}.pilot.mix`, (x) => x > 0 && x <= 1, 'a number in (0, 1]');
       num(p, pilot, 'fromDose', `${field}.pilot.fromDose`, (x) => x > 0 && x <= 1, 'a dose fraction in (0, 1]', true);
+    }
+  }
+  const large = v.largeRegions;
+  if (large !== undefined) {
+    if (!isObject(large)) p.add(`${field}.largeRegions`, `expected { "radiusMm", "level", "averageMm", "interiorMm", "passes" }, got ${describe(large)}`);
+    else {
+      for (const key of Object.keys(large)) {
+        if (!['radiusMm', 'level', 'averageMm', 'interiorMm', 'passes', 'onlyUnknownDose'].includes(key)) {
+          p.add(`${field}.largeRegions.${key}`, 'unknown field (known: radiusMm, level, averageMm, interiorMm, passes, onlyUnknownDose)');
+        }
+      }
+      num(p, large, 'radiusMm', `${field}.largeRegions.radiusMm`, (x) => x > 0 && x <= 100, 'a number of mm in (0, 100]');
+      num(p, large, 'level', `${field}.largeRegions.level`, (x) => x >= 0 && x < 1, 'a number in [0, 1)');
+      num(p, large, 'averageMm', `${field}.largeRegions.averageMm`, (x) => x > 0 && x <= 100, 'a number of mm in (0, 100]');
+      num(p, large, 'interiorMm', `${field}.largeRegions.interiorMm`, (x) => x >= 0 && x <= 100, 'a number of mm in [0, 100]');
+      num(p, large, 'passes', `${field}.largeRegions.passes`, (x) => Number.isInteger(x) && x >= 1 && x <= 100, 'an integer in 1..100');
+      if (large.onlyUnknownDose !== undefined && typeof large.onlyUnknownDose !== 'boolean') p.add(`${field}.largeRegions.onlyUnknownDose`, `expected true or false, got ${describe(large.onlyUnknownDose)}`);
     }
   }
   const low = v.lowCount;

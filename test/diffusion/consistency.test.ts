@@ -13,6 +13,7 @@ import {
   detectionGain,
   fitNoiseLevel,
   resolveConsistency,
+  usesLargeRegions,
   usesLowCount,
   type ConsistencyConfig,
 } from '../../src/diffusion/consistency.js';
@@ -283,6 +284,79 @@ describe('the low-count step (lowCount: region mean, below a declared dose)', ()
     expect(c.lowCount).toEqual({ belowDose: 0.16, averageSigmaRows: 2, averageSigmaColumns: 3, interiorSigmaRows: 2, interiorSigmaColumns: 3, passes: 3 });
     expect(describeConsistency(settings)).toBe('consistency 0.5 (4.5 mm, 1 sd; below dose 0.16: region mean 6 mm x 3, interior 6 mm)');
     expect(describeConsistency(resolveConsistency(1))).toBe('consistency 1 (4 mm, 1 sd)');
+  });
+});
+
+describe('the region mean inside large detected regions (largeRegions, where the band step runs)', () => {
+  // Two hot discs on a background of 1: a large one (radius R = 12 px) and a small one (radius 3
+  // px), both 20 % low in the estimate with lumps of the measurement's correlated noise kept in
+  // them, as a network's output at moderate counts.
+  const small = { x: 16, y: 16, r: 3 };
+  const inSmall = (x: number, y: number) => (x - small.x) ** 2 + (y - small.y) ** 2 <= small.r ** 2;
+  const truth = discImage(4).map((v, i) => (inSmall(i % N, Math.floor(i / N)) ? 4 : v));
+  const rng = new Rng(47);
+  const corr = gaussianSmooth(Float32Array.from({ length: N * N }, () => rng.normal()), N, N, 1.5, 1.5);
+  const scale = 0.25 / Math.sqrt(corr.reduce((s, v) => s + v * v, 0) / corr.length);
+  const measurement = truth.map((v, i) => v + scale * corr[i]! * Math.sqrt(v));
+  const estimate = truth.map((v, i) => (v > 3 ? 0.8 * v + 0.5 * (measurement[i]! - truth[i]!) : v));
+  const large = { radiusRows: 4, radiusColumns: 4, level: 0.3, averageSigmaRows: 5, averageSigmaColumns: 5, interiorSigmaRows: 2.5, interiorSigmaColumns: 2.5, passes: 3 };
+  const withLarge: ConsistencyConfig = { ...config, largeRegions: large };
+  const smallPixels = Array.from({ length: N * N }, (_, i) => i).filter((i) => (i % N - small.x) ** 2 + (Math.floor(i / N) - small.y) ** 2 <= (small.r + 6) ** 2);
+
+  it("blends towards the region mean's result inside the large disc and leaves the small disc bit for bit", () => {
+    const band = consistencyStep(estimate, measurement, N, N, config);
+    const blended = consistencyStep(estimate, measurement, N, N, withLarge);
+    // The region mean alone: the low-count step with the same averaging, at a declared 10 %.
+    const region = consistencyStep(estimate, measurement, N, N, { ...config, lowCount: { belowDose: 0.16, ...large } }, undefined, 0.1);
+    const bias = (image: Float32Array) => regionMean(image, true) / regionMean(truth, true) - 1;
+    expect(bias(estimate)).toBeLessThan(-0.15);
+    expect(Math.abs(bias(blended))).toBeLessThan(0.04);
+    // Within 5 px of the large disc's centre the result is a convex blend of the band step's and
+    // the region mean's (the blend weight, read back per pixel).
+    const weights: number[] = [];
+    for (let y = 0; y < N; y++) {
+      for (let x = 0; x < N; x++) {
+        const i = y * N + x;
+        if ((x - N / 2) ** 2 + (y - N / 2) ** 2 > 25 || Math.abs(region[i]! - band[i]!) < 1e-3) continue;
+        weights.push((blended[i]! - band[i]!) / (region[i]! - band[i]!));
+      }
+    }
+    expect(weights.length).toBeGreaterThan(60);
+    for (const w of weights) {
+      expect(w).toBeGreaterThan(-1e-3);
+      expect(w).toBeLessThan(1 + 1e-3);
+    }
+    // 0.41 on average here: the detection gain itself is partial inside the disc (lumps of noise).
+    expect(weights.reduce((a, b) => a + b, 0) / weights.length).toBeGreaterThan(0.3);
+    // A disc of radius 3 px smoothed over 4 px reads at most 1 - exp(-9/32) = 0.25 < 0.3: no blend.
+    for (const i of smallPixels) expect(blended[i]).toBe(band[i]);
+  });
+
+  it('needs no dose (unknown and 25 % alike), gives way to the low-count step below its dose, and with onlyUnknownDose runs without a declared dose only', () => {
+    const band = consistencyStep(estimate, measurement, N, N, config);
+    expect(consistencyStep(estimate, measurement, N, N, withLarge, undefined, 0)).toEqual(consistencyStep(estimate, measurement, N, N, withLarge, undefined, 0.25));
+    const unknownOnly: ConsistencyConfig = { ...config, largeRegions: { ...large, onlyUnknownDose: true } };
+    expect(consistencyStep(estimate, measurement, N, N, unknownOnly, undefined, 0.25)).toEqual(band);
+    expect(consistencyStep(estimate, measurement, N, N, unknownOnly, undefined, 0)).toEqual(consistencyStep(estimate, measurement, N, N, withLarge, undefined, 0));
+    expect(usesLargeRegions(unknownOnly, 0)).toBe(true);
+    expect(usesLargeRegions(unknownOnly, 0.5)).toBe(false);
+    const lowCount = { belowDose: 0.16, averageSigmaRows: 2.5, averageSigmaColumns: 2.5, interiorSigmaRows: 2.5, interiorSigmaColumns: 2.5, passes: 3 };
+    expect(consistencyStep(estimate, measurement, N, N, { ...withLarge, lowCount }, undefined, 0.1)).toEqual(consistencyStep(estimate, measurement, N, N, { ...config, lowCount }, undefined, 0.1));
+  });
+
+  it('refuses a level outside [0, 1) or a non-positive radius, and carries the card\'s millimetres into pixels', () => {
+    const x = new Float32Array(16);
+    expect(() => consistencyStep(x, x, 4, 4, { ...config, largeRegions: { ...large, level: 1 } })).toThrow(/largeRegions.level/);
+    expect(() => consistencyStep(x, x, 4, 4, { ...config, largeRegions: { ...large, radiusRows: 0 } })).toThrow(/largeRegions radius/);
+    expect(() => consistencyStep(x, x, 4, 4, { ...config, largeRegions: { ...large, passes: 0 } })).toThrow(/largeRegions.passes/);
+    const card = { strength: 1, scaleMm: 4.5, threshold: 0.85, largeRegions: { radiusMm: 6, level: 0.3, averageMm: 7, interiorMm: 4, passes: 5 } };
+    const settings = resolveConsistency(card)!;
+    expect(settings.largeRegions).toEqual(card.largeRegions);
+    expect(consistencyInPixels(settings, [3, 2]).largeRegions).toEqual({ radiusRows: 2, radiusColumns: 3, level: 0.3, averageSigmaRows: 7 / 3, averageSigmaColumns: 3.5, interiorSigmaRows: 4 / 3, interiorSigmaColumns: 2, passes: 5 });
+    expect(describeConsistency(settings)).toBe('consistency 1 (4.5 mm, 0.85 sd; inside regions wider than 6 mm (from 0.3): region mean 7 mm x 5, interior 4 mm)');
+    const unknownOnly = resolveConsistency({ ...card, largeRegions: { ...card.largeRegions, onlyUnknownDose: true } })!;
+    expect(consistencyInPixels(unknownOnly, [3, 2]).largeRegions?.onlyUnknownDose).toBe(true);
+    expect(describeConsistency(unknownOnly)).toContain('; dose unknown: inside regions wider than 6 mm');
   });
 });
 

@@ -90,6 +90,24 @@ describe('model cards', () => {
     }
   });
 
+  it('sampler.consistency.largeRegions is { radiusMm, level, averageMm, interiorMm, passes, onlyUnknownDose? }, each wrong field named', () => {
+    const withLarge = (largeRegions: unknown) => {
+      const card = structuredClone(perPixelCard) as Record<string, any>;
+      card.sampler.consistency = { strength: 1, scaleMm: 4.5, threshold: 0.85, largeRegions };
+      return card;
+    };
+    const good = { radiusMm: 4, level: 0, averageMm: 7, interiorMm: 4, passes: 5, onlyUnknownDose: true };
+    expect(parseModelCard(withLarge(good), 'c.json').sampler.consistency).toEqual({ strength: 1, scaleMm: 4.5, threshold: 0.85, largeRegions: good });
+    expect(() => parseModelCard(withLarge(4), 'c.json')).toThrow(/sampler\.consistency\.largeRegions: expected \{ "radiusMm"/);
+    try {
+      parseModelCard(withLarge({ radiusMm: 0, level: 1, averageMm: 7, interiorMm: -1, passes: 0.5, onlyUnknownDose: 'yes', size: 2 }), 'c.json');
+      throw new Error('accepted');
+    } catch (error) {
+      const message = (error as Error).message;
+      for (const field of ['radiusMm', 'level', 'interiorMm', 'passes', 'onlyUnknownDose', 'size: unknown field']) expect(message).toContain(`sampler.consistency.largeRegions.${field}`);
+    }
+  });
+
   it('sampler.consistency.bilateral is { spatialMm, rangeFactor }, each wrong field named', () => {
     const withBilateral = (bilateral: unknown) => {
       const card = structuredClone(perPixelCard) as Record<string, any>;
