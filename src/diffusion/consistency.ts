@@ -50,7 +50,11 @@
  * mean's averaging costs a small lesion its peak. So where step 4 runs, z is blended towards step
  * 4' (its own averaging) with weight w = clamp((L_R(G) − level) / (1 − level), 0, 1), L_R a
  * Gaussian of `radius` pixels: L_R(G) at a region's centre is 1 − exp(−a² / 2R²) for a disc of
- * radius a, so w is up only deep inside regions well wider than R. The dose is not needed.
+ * radius a, so w is up only deep inside regions well wider than R. The dose is not needed, and
+ * with `onlyUnknownDose` the blend runs only without one: `lowdose-pet` uses it that way (R 3 mm,
+ * level 0: w is the detection itself), since without a declared dose the low-count step cannot run
+ * and the band step alone left lesions' SUVmax up to +45 % high at 10 % counts; for a declared
+ * 25 % it cost faint lesions SUVmean (models/eval/consistency-pet-large-regions.md).
  *
  * Edge-preserving smoothing of the estimate first (`bilateral`): before step 1, x̂₀ is replaced by
  * a bilateral filter of itself (spatial σ in pixels per axis, range σ = `rangeFactor` × x̂₀'s own
@@ -671,7 +675,7 @@ export function describeConsistency(settings: ConsistencySettings | null): strin
     : '';
   const large = settings.largeRegions;
   const largeText = large
-    ? `; ${large.onlyUnknownDose ? 'dose unknown: ' : ''}inside regions wider than ${large.radiusMm} mm (from ${large.level}): region mean ${large.averageMm} mm x ${large.passes}, interior ${large.interiorMm} mm`
+    ? `; large regions${large.onlyUnknownDose ? ' (dose unknown)' : ''}: region mean ${large.averageMm} mm x ${large.passes}, interior ${large.interiorMm} mm, weight the detection smoothed ${large.radiusMm} mm above ${large.level}`
     : '';
   const bi = settings.bilateral;
   const biText = bi ? `; estimate smoothed first: bilateral ${bi.spatialMm} mm, range ${bi.rangeFactor} x its noise SD` : '';

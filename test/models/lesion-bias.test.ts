@@ -90,11 +90,13 @@ describe('lesionBiasWarning', () => {
     const unknown = lesionBiasWarning(pet, 'PT', 0)!;
     expect(lesionBiasAt(recovery, 0)).toMatchObject({ level: 0.1, levels: [0.1, 0.25], picked: 'dose unknown', doseDeclared: false });
     expect(unknown.message).toContain('at 10 % and 25 % counts (the worst over the measured levels, each with the level it was measured at: the count level is unknown (no --dose)');
-    // On the shipped card the worst of both levels is at 10 % for each quantity.
+    // Each quantity's worst over both levels, quoted with the level it comes from (on the shipped
+    // card SUVmean's at 25 %, SUVmax's at 10 %).
     const worstOfLevels = (key: 'suvmeanBiasPercent' | 'suvmaxBiasPercent') =>
-      [0.25, 0.1].map((l) => worstFromCard(l, key, false)).reduce((w, v) => (Math.abs(v) > Math.abs(w) ? v : w));
-    expect(unknown.message).toContain(`worst SUVmean ${shown(worstOfLevels('suvmeanBiasPercent'))} (10 %, `);
-    expect(unknown.message).toContain(`worst SUVmax ${shown(worstOfLevels('suvmaxBiasPercent'))} (10 %, `);
+      [0.25, 0.1].map((level) => ({ level, value: worstFromCard(level, key, false) })).reduce((w, v) => (Math.abs(v.value) > Math.abs(w.value) ? v : w));
+    const quoted = (worst: { level: number; value: number }) => `${shown(worst.value)} (${Math.round(worst.level * 100)} %, `;
+    expect(unknown.message).toContain(`worst SUVmean ${quoted(worstOfLevels('suvmeanBiasPercent'))}`);
+    expect(unknown.message).toContain(`worst SUVmax ${quoted(worstOfLevels('suvmaxBiasPercent'))}`);
     expect(unknown.message).toContain('measured without the dose declared, as here');
   });
 

@@ -211,7 +211,7 @@ describe('lowdose denoise', () => {
     const on = await bias(1);
     expect(off.entry.consistency).toBeNull();
     expect(on.entry.consistency).toMatchObject({ strength: 1 });
-    expect(on.entry.settings).toMatch(/consistency 1 \(\d+(\.\d+)? mm, \d+(\.\d+)? sd(; below dose [^;)]+)?(; estimate smoothed first: bilateral [^)]+)?\)/);
+    expect(on.entry.settings).toMatch(/consistency 1 \(\d+(\.\d+)? mm, \d+(\.\d+)? sd(; below dose [^;)]+)?(; large regions \(dose unknown\)[^;)]+)?(; estimate smoothed first: bilateral [^)]+)?\)/);
     const derived = dicomParser.parseDicom(new Uint8Array(readFileSync(on.entry.output.files[0]!)));
     expect(derived.string('x00082111')).toContain('consistency 1');
     // The shipped model alone loses a fifth of the 17 mm sphere's mean (models/eval/phantoms.md);

@@ -16,7 +16,7 @@ type LesionBias = NonNullable<RunWarning['lesionBias']>;
 export interface LesionCaveat {
   /**
    * "lesion bias ≥17 mm at 10 %: SUVmean -10.6 %, SUVmax -9.2 %" (the count level, the worst at 17 mm
-   * and up); without a dose "... at 10 % and 25 %, dose unknown: SUVmean -5.9 % (10 %), ..." (the worst
+   * and up); without a dose "... at 10 % and 25 %, dose unknown: SUVmean -9.8 % (25 %), ..." (the worst
    * over the measured levels, each with its own).
    */
   readonly line: string;
