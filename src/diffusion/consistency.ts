@@ -618,11 +618,7 @@ export function consistencyInPixels(settings: ConsistencySettings, pixelSpacing:
       ? {
           lowCount: {
             belowDose: settings.lowCount.belowDose,
-            averageSigmaRows: settings.lowCount.averageMm / dy,
-            averageSigmaColumns: settings.lowCount.averageMm / dx,
-            interiorSigmaRows: settings.lowCount.interiorMm / dy,
-            interiorSigmaColumns: settings.lowCount.interiorMm / dx,
-            passes: settings.lowCount.passes,
+            ...regionMeanInPixels(settings.lowCount, dy, dx),
             ...(settings.lowCount.threshold !== undefined ? { threshold: settings.lowCount.threshold } : {}),
           },
         }
@@ -633,11 +629,7 @@ export function consistencyInPixels(settings: ConsistencySettings, pixelSpacing:
             radiusRows: settings.largeRegions.radiusMm / dy,
             radiusColumns: settings.largeRegions.radiusMm / dx,
             level: settings.largeRegions.level,
-            averageSigmaRows: settings.largeRegions.averageMm / dy,
-            averageSigmaColumns: settings.largeRegions.averageMm / dx,
-            interiorSigmaRows: settings.largeRegions.interiorMm / dy,
-            interiorSigmaColumns: settings.largeRegions.interiorMm / dx,
-            passes: settings.largeRegions.passes,
+            ...regionMeanInPixels(settings.largeRegions, dy, dx),
             ...(settings.largeRegions.onlyUnknownDose !== undefined ? { onlyUnknownDose: settings.largeRegions.onlyUnknownDose } : {}),
           },
         }
@@ -649,6 +641,17 @@ export function consistencyInPixels(settings: ConsistencySettings, pixelSpacing:
   };
   checkConsistencyConfig(config);
   return config;
+}
+
+/** Step 4''s averaging as a card gives it (mm) in pixels for row / column spacings dy / dx. */
+function regionMeanInPixels(region: { averageMm: number; interiorMm: number; passes: number }, dy: number, dx: number): RegionMeanConfig {
+  return {
+    averageSigmaRows: region.averageMm / dy,
+    averageSigmaColumns: region.averageMm / dx,
+    interiorSigmaRows: region.interiorMm / dy,
+    interiorSigmaColumns: region.interiorMm / dx,
+    passes: region.passes,
+  };
 }
 
 /** Square windows in whole pixels at the mean spacing `mm` (the NLM core's windows are square). */

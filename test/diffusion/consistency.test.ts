@@ -53,6 +53,13 @@ function regionMean(image: Float32Array, inside: boolean): number {
   return sum / n;
 }
 
+/** The maximum over the disc's inner part (radius R − 2). */
+function discMax(image: Float32Array): number {
+  let max = -Infinity;
+  for (let y = 0; y < N; y++) for (let x = 0; x < N; x++) if ((x - N / 2) ** 2 + (y - N / 2) ** 2 <= (R - 2) ** 2) max = Math.max(max, image[y * N + x]!);
+  return max;
+}
+
 function backgroundSd(image: Float32Array): number {
   const m = regionMean(image, false);
   let ss = 0;
@@ -216,11 +223,6 @@ describe('the low-count step (lowCount: region mean, below a declared dose)', ()
   const shrunk = discImage(3.2).map((v, i) => (v > 3 ? v + 0.5 * (measurement[i]! - truth[i]!) : v));
   const lowCount = { belowDose: 0.16, averageSigmaRows: 2.5, averageSigmaColumns: 2.5, interiorSigmaRows: 2.5, interiorSigmaColumns: 2.5, passes: 3 };
   const withLow: ConsistencyConfig = { ...config, lowCount };
-  const discMax = (image: Float32Array) => {
-    let max = -Infinity;
-    for (let y = 0; y < N; y++) for (let x = 0; x < N; x++) if ((x - N / 2) ** 2 + (y - N / 2) ** 2 <= (R - 2) ** 2) max = Math.max(max, image[y * N + x]!);
-    return max;
-  };
 
   it('runs only for a declared dose below belowDose: unknown dose and 25 % get the band step bit for bit', () => {
     const band = consistencyStep(shrunk, measurement, N, N, config);
@@ -441,11 +443,6 @@ describe("the shipped lowdose-pet card's consistency depends on the declared dos
     const low = consistencyStep(estimate, measurement, N, N, config, undefined, 0.1);
     // Against the measurement's own disc mean: what the step can restore (its noise moves the truth's by a few %).
     const bias = (image: Float32Array) => regionMean(image, true) / regionMean(measurement, true) - 1;
-    const discMax = (image: Float32Array) => {
-      let max = -Infinity;
-      for (let y = 0; y < N; y++) for (let x = 0; x < N; x++) if ((x - N / 2) ** 2 + (y - N / 2) ** 2 <= (R - 2) ** 2) max = Math.max(max, image[y * N + x]!);
-      return max;
-    };
     expect(bias(estimate)).toBeLessThan(-0.2);
     // The region mean gets within 5 % of the measurement's disc mean (seeds 77 to 80: 1.0 to 4.3 %),
     // the band step within 2 %; what the region mean buys is the maximum and the background.
@@ -462,11 +459,6 @@ describe("the shipped lowdose-pet card's consistency depends on the declared dos
     const unknown = consistencyStep(estimate, measurement, N, N, config, undefined, 0);
     const low = consistencyStep(estimate, measurement, N, N, config, undefined, 0.1);
     const bias = (image: Float32Array) => regionMean(image, true) / regionMean(measurement, true) - 1;
-    const discMax = (image: Float32Array) => {
-      let max = -Infinity;
-      for (let y = 0; y < N; y++) for (let x = 0; x < N; x++) if ((x - N / 2) ** 2 + (y - N / 2) ** 2 <= (R - 2) ** 2) max = Math.max(max, image[y * N + x]!);
-      return max;
-    };
     // Seed 77: the band step's maximum 6.90, the region mean's 5.91, the dose-unknown blend's 6.08;
     // the means 1.3 / 4.3 / 2.0 % off the measurement's.
     expect(discMax(unknown)).toBeLessThan(discMax(band) - 0.5);
