@@ -11,6 +11,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { modelFingerprint } from '../../src/models/fingerprint.js';
 import { withCardBlock } from '../models/card-text.js';
 import { lesionRecoveryFromEvals, readEvals } from './lesion-recovery.js';
 
@@ -18,6 +19,6 @@ const REPO = path.resolve(import.meta.dirname, '../..');
 const cardPath = path.resolve(process.argv[2] ?? path.join(REPO, 'models', 'lowdose-pet.json'));
 const read = (file: string) => JSON.parse(readFileSync(path.join(REPO, file), 'utf8'));
 const text = readFileSync(cardPath, 'utf8');
-const block = lesionRecoveryFromEvals(JSON.parse(text), readEvals(read));
+const block = lesionRecoveryFromEvals(JSON.parse(text), readEvals(read), await modelFingerprint(cardPath));
 writeFileSync(cardPath, withCardBlock(text, ['quality', 'lesionRecovery'], block));
 console.error(`wrote quality.lesionRecovery (${block.sets.length} sets) into ${cardPath}`);

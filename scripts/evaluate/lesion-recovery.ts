@@ -16,10 +16,12 @@
  * each set says which (`doseDeclared`), and a run quotes the sets of its own path.
  *
  * Each file is checked to be of the card's current settings (QA: the shipped model at its card
- * defaults; pet-lesions: the card's consistency block) and of its path before a number is taken
- * from it.
+ * defaults, and where the QA result records the model files' fingerprint, the card's files as they
+ * are now (src/models/fingerprint.ts); pet-lesions: the card's consistency block) and of its path
+ * before a number is taken from it.
  */
 import type { LesionRecovery, LesionRecoveryBySize, LesionRecoverySet } from '../../src/models/card.js';
+import { fingerprintDifferences, type ModelFingerprint } from '../../src/models/fingerprint.js';
 
 /** An evaluation file, the command that wrote it and whether it told the model the dose. */
 export interface EvalFile {
@@ -82,14 +84,16 @@ export function readEvals(read: (file: string) => unknown): { iec: Array<EvalFil
 
 /**
  * The block for a card (its `sampler.consistency`, to check the files against) from the parsed
- * files: the sets measured with the dose declared first, then those without.
+ * files: the sets measured with the dose declared first, then those without. `fingerprint` is the
+ * card's files' fingerprint now (`modelFingerprint(cardPath)`), to check the QA results against.
  */
 export function lesionRecoveryFromEvals(
   card: { name: string; sampler: { consistency?: unknown } },
   evals: ReturnType<typeof readEvals>,
+  fingerprint: ModelFingerprint,
 ): LesionRecovery {
   const sets = [true, false].flatMap((declared) => [
-    ...evals.iec.filter((e) => e.doseDeclared === declared).flatMap((e) => iecSets(card.name, e)),
+    ...evals.iec.filter((e) => e.doseDeclared === declared).flatMap((e) => iecSets(card.name, fingerprint, e)),
     ...evals.sts.filter((e) => e.doseDeclared === declared).flatMap((e) => stsSets(card, e)),
   ]);
   return {
@@ -101,11 +105,15 @@ export function lesionRecoveryFromEvals(
   };
 }
 
-function iecSets(cardName: string, source: EvalFile & { report: QaReport }): LesionRecoverySet[] {
+function iecSets(cardName: string, fingerprint: ModelFingerprint, source: EvalFile & { report: QaReport }): LesionRecoverySet[] {
   const { report, file } = source;
   const s = report.settings;
   const atDefaults = s['method'] === 'diffusion' && s['petModel'] === cardName && s['steps'] === null && s['consistency'] === null && s['samples'] === 1 && s['texture'] === 'smooth';
   if (!atDefaults) throw new Error(`${file}: not a QA run of ${cardName} at its card's defaults (settings ${JSON.stringify(s)})`);
+  // A result written before QA recorded the fingerprint has none, and is taken on trust.
+  const recorded = (s['modelFingerprint'] as { petModel?: ModelFingerprint } | null | undefined)?.petModel;
+  const changed = recorded ? fingerprintDifferences(recorded, fingerprint) : [];
+  if (changed.length > 0) throw new Error(`${file}: a QA run of other files than ${cardName}'s now (${changed.join('; ')}); regenerate it: ${source.command ?? 'lowdose qa'}`);
   // A qa.json written before --dose-unknown has no doseDeclared: it declared the dose.
   const declared = s['doseDeclared'] ?? true;
   if (declared !== source.doseDeclared) throw new Error(`${file}: a QA run ${declared ? 'with' : 'without'} the dose declared, expected ${source.doseDeclared ? 'with' : 'without'}`);

@@ -21,9 +21,10 @@
  * Independently of the rule, each changed check says whether the two values differ by less than
  * 2 combined standard errors (`withinNoise`), for the reader; it changes no verdict.
  */
+import { fingerprintDifferences, type ModelFingerprint } from '../../src/models/fingerprint.js';
 import { formatValue, formatVerdict } from '../../src/qa/format.js';
 import { FIRM_MARGIN_SE } from '../../src/qa/margin.js';
-import type { QaCheck, QaResult } from '../../src/qa/types.js';
+import type { QaCheck, QaModelFingerprints, QaResult } from '../../src/qa/types.js';
 
 /** What `qa --json` prints and qa.json holds (src/qa/run.ts `jsonResult`). */
 export type QaJson = Omit<QaResult, 'curves'>;
@@ -72,6 +73,35 @@ function sameSource(a: string, b: string, packaged: string): boolean {
   if (a === b) return true;
   const own = (p: string) => p.replace(/\\/g, '/').replace(/\/+$/, '').endsWith(`/${packaged}`);
   return own(a) && own(b);
+}
+
+/**
+ * A committed baseline result against the baseline model files as they are now: for each of its
+ * models (`model` for the CT phantoms, `petModel` for the PET one) that the gate uses, the
+ * recorded fingerprint (settings.modelFingerprint, src/models/fingerprint.ts) must equal the
+ * current one, or the result was measured with other files (retrained weights, a changed card
+ * setting) and says nothing about the baseline now: `differences` lists how, and the gate refuses.
+ * A result without a fingerprint (written before QA recorded it) cannot be checked: its models
+ * are listed in `unfingerprinted`, and the gate uses it on trust and says so.
+ */
+export function baselineFingerprintCheck(
+  baseline: QaJson,
+  source: string,
+  current: Readonly<Partial<Record<keyof QaModelFingerprints, ModelFingerprint>>>,
+): { differences: string[]; unfingerprinted: string[] } {
+  const differences: string[] = [];
+  const unfingerprinted: string[] = [];
+  for (const key of ['model', 'petModel'] as const) {
+    const now = current[key];
+    if (!now) continue;
+    const recorded = baseline.settings.modelFingerprint?.[key];
+    if (!recorded || typeof recorded.sha256 !== 'string') {
+      unfingerprinted.push(key);
+      continue;
+    }
+    differences.push(...fingerprintDifferences(recorded, now).map((d) => `${source}: settings.modelFingerprint.${key} is not of the baseline's files now: ${d}`));
+  }
+  return { differences, unfingerprinted };
 }
 
 /** One side of a compared check. */

@@ -14,8 +14,10 @@
  * for CT, models/lowdose-pet.json for PET), and the phantoms those of that modality (CT: water, acr,
  * body, lcd; PET: iec). `--baseline-json` takes a committed QA result of the baseline instead of
  * running it; it is used only when its settings (and each check's threshold) match the candidate's
- * run and its model is the baseline's, and refused otherwise (exit 2). Its model files are not
- * fingerprinted in the JSON, so it is trusted to describe the baseline as it is now. Options that a
+ * run and its model is the baseline's, and refused otherwise (exit 2). A result that records its
+ * model files' fingerprint (settings.modelFingerprint, src/models/fingerprint.ts) is refused too
+ * (exit 2) when the baseline's card or ONNX files have changed since; one without it (written
+ * before QA recorded it) is used on trust, and the gate says it is not fingerprinted. Options that a
  * QA result does not record (--sampler, --guidance, --consistency-pilot) cannot be checked against
  * it and are refused with --baseline-json.
  *
@@ -38,9 +40,10 @@ import { parseDoses, parsePhantoms, parseRealisations } from '../../src/cli/comm
 import { addDenoiserOptions, denoiserSettings, type DenoiserCliOptions } from '../../src/cli/denoiser-options.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../../src/exit-codes.js';
 import { DEFAULT_MODELS } from '../../src/models/denoiser.js';
+import { modelFingerprint } from '../../src/models/fingerprint.js';
 import { resolveModelFiles } from '../../src/models/load.js';
 import { DEFAULT_FIXTURES_DIR, jsonResult, loadQaConfig, readFixtureInfo, runQa, type PhantomName, type QaDenoiseSettings } from '../../src/qa/index.js';
-import { compareQa, formatComparison, parseQaJson, QaGateMismatch, type QaJson } from './qa-compare.js';
+import { baselineFingerprintCheck, compareQa, formatComparison, parseQaJson, QaGateMismatch, type QaJson } from './qa-compare.js';
 
 interface GateCliOptions extends DenoiserCliOptions {
   baseline?: string;
@@ -143,17 +146,22 @@ async function main(argv: readonly string[]): Promise<number> {
 }
 
 /**
- * A committed baseline must be of the baseline model: its CT model (when it has CT phantoms) and
- * PET model (when it has the PET one) must resolve to the baseline's cards.
+ * A committed baseline must be of the baseline model as it is now: its CT model (when it has CT
+ * phantoms) and PET model (when it has the PET one) must resolve to the baseline's cards, and where
+ * the result records their fingerprint, it must be that of the cards' files now.
  */
 async function checkBaselineModels(baseline: QaJson, source: string, petPhantoms: readonly boolean[], ct: string, pt: string): Promise<void> {
-  const wanted: Array<[string | null, string, string]> = [];
+  const wanted: Array<[string | null, string, 'model' | 'petModel']> = [];
   if (petPhantoms.some((pet) => !pet)) wanted.push([baseline.settings.model, ct, 'model']);
   if (petPhantoms.some((pet) => pet)) wanted.push([baseline.settings.petModel ?? baseline.settings.model, pt, 'petModel']);
   for (const [name, card, key] of wanted) {
     const resolved = name === null ? null : (await resolveModelFiles(name).catch(() => null))?.cardPath ?? null;
     if (resolved !== card) throw new QaGateMismatch([`${source}: settings.${key} is ${JSON.stringify(name)}, not the baseline ${card}`]);
   }
+  const current = Object.fromEntries(await Promise.all(wanted.map(async ([, card, key]) => [key, await modelFingerprint(card)] as const)));
+  const { differences, unfingerprinted } = baselineFingerprintCheck(baseline, source, current);
+  if (differences.length > 0) throw new QaGateMismatch([...differences, `regenerate ${source} with the baseline as it is now, or leave out --baseline-json to run it`]);
+  for (const key of unfingerprinted) log(`${source}: settings.modelFingerprint.${key} absent (a result written before QA recorded it): not fingerprinted, trusted to be of ${key === 'model' ? ct : pt} as it is now`);
 }
 
 main(process.argv.slice(2)).then(

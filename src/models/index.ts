@@ -5,3 +5,4 @@ export * from './installed.js';
 export * from './denoise-slices.js';
 export * from './denoiser.js';
 export * from './lesion-bias.js';
+export * from './fingerprint.js';

@@ -44,6 +44,8 @@ export function renderQaHtml(result: QaResult, config: QaConfig): string {
     ['noise realisations', s.realisations === null ? 'all the fixtures have (bias checks: mean over them)' : String(s.realisations)],
     ['fixtures', s.fixtures],
     ['thresholds', s.config],
+    // The fingerprint qa.json records in full (settings.modelFingerprint), shortened.
+    ['model files (sha256)', modelFilesText(s.modelFingerprint)],
   ]
     .map(([k, v]) => `<tr><th>${esc(k!)}</th><td>${esc(v!)}</td></tr>`)
     .join('\n');
@@ -181,4 +183,10 @@ function normalise(curve: Curve): number[] {
     area += ((curve.value[i]! + curve.value[i - 1]!) / 2) * (curve.frequency[i]! - curve.frequency[i - 1]!);
   }
   return curve.value.map((v) => (area > 0 ? v / area : NaN));
+}
+
+function modelFilesText(fingerprints: QaResult['settings']['modelFingerprint']): string {
+  const parts = [['CT', fingerprints?.model], ['PET', fingerprints?.petModel]] as const;
+  const known = parts.filter(([, f]) => f !== undefined).map(([which, f]) => `${which} ${f!.sha256.slice(0, 12)}`);
+  return known.length > 0 ? known.join(', ') : '-';
 }

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { LowdoseError, type ErrorCode } from '../errors.js';
-import { resolveModelFiles } from '../models/index.js';
+import { modelFingerprint, resolveModelFiles } from '../models/index.js';
 import { denoisePaths } from '../pipeline/denoise.js';
 import { DEFAULT_MODELS } from '../models/denoiser.js';
 import type { DenoiseProgress, DenoiseReport } from '../pipeline/types.js';
@@ -18,7 +18,7 @@ import { DEFAULT_FIXTURES_DIR, type QaConfig } from './config.js';
 import { checkSameGrid, checkSubsetOfGrid, doseFolder, fixtureRealisations, fixtureSeriesDir, readFixtureInfo, readStack } from './fixtures.js';
 import { notFirmCounts } from './margin.js';
 import { writeQaHtml } from './report-html.js';
-import { PHANTOM_NAMES, type CaseCurves, type PhantomName, type QaCheck, type QaDenoiseSettings, type QaRealisation, type QaResult, type SliceStack } from './types.js';
+import { PHANTOM_NAMES, type CaseCurves, type PhantomName, type QaCheck, type QaDenoiseSettings, type QaModelFingerprints, type QaRealisation, type QaResult, type SliceStack } from './types.js';
 
 export const DEFAULT_DOSES: readonly number[] = [0.25, 0.1];
 export const QA_REPORT_FILE = 'qa-report.html';
@@ -93,6 +93,8 @@ export async function runQa(options: QaOptions): Promise<QaResult> {
   for (const info of fixtures) for (const r of realisationsOfFixture.get(info.phantom)!) fixtureSeriesDir(info, 1, r);
   for (const info of fixtures) fixtureSeriesDir(info, 'truth');
 
+  // Hashed once, before anything is denoised: what the result records is the files this run read.
+  const fingerprints = await modelFingerprintsOf(settings, fixtures.map((info) => info.modality));
   const denoisedRoot = path.join(outDir, 'denoised', settingsTag(settings, await modelFingerprints(settings), declareDose));
   await mkdir(denoisedRoot, { recursive: true });
   const outputs = new Map<string, { readonly dir: string; readonly seriesInstanceUid: string }>();
@@ -207,6 +209,7 @@ export async function runQa(options: QaOptions): Promise<QaResult> {
       doses,
       fixtures: fixturesDir,
       config: options.config.source,
+      modelFingerprint: fingerprints,
     },
     curves,
     errors,
@@ -294,6 +297,24 @@ async function modelFingerprints(settings: QaDenoiseSettings): Promise<string[]>
       }
     }),
   );
+}
+
+/**
+ * settings.modelFingerprint: the CT model's when a CT phantom runs, the PET model's when the PET one
+ * does; null for a classical filter. A model that does not resolve is left out (the pipeline reports it).
+ */
+async function modelFingerprintsOf(settings: QaDenoiseSettings, modalities: readonly string[]): Promise<QaModelFingerprints | null> {
+  if ((settings.method ?? 'diffusion') !== 'diffusion') return null;
+  const of = async (name: string) => {
+    try {
+      return await modelFingerprint((await resolveModelFiles(name)).cardPath);
+    } catch {
+      return undefined;
+    }
+  };
+  const ct = modalities.some((m) => m !== 'PT') ? await of(settings.model ?? DEFAULT_MODELS.CT) : undefined;
+  const pet = modalities.includes('PT') ? await of(settings.petModel ?? settings.model ?? DEFAULT_MODELS.PT) : undefined;
+  return { ...(ct ? { model: ct } : {}), ...(pet ? { petModel: pet } : {}) };
 }
 
 /**

@@ -4,6 +4,7 @@
  * the HTML report plots.
  */
 import type { Image2D } from '../image.js';
+import type { ModelFingerprint } from '../models/fingerprint.js';
 import type { DenoiseOptions } from '../pipeline/types.js';
 
 export type PhantomName = 'water' | 'acr' | 'body' | 'iec' | 'lcd';
@@ -125,6 +126,12 @@ export type QaDenoiseSettings = Pick<
   'method' | 'model' | 'device' | 'steps' | 'sampler' | 'seed' | 'samples' | 'guidance' | 'orientations' | 'consistency' | 'consistencyPilot' | 'lowBand' | 'texture' | 'batch' | 'threads' | 'memoryBudget'
 > & { readonly petModel?: string };
 
+/** settings.modelFingerprint: the fingerprint of each model that denoised a phantom. */
+export interface QaModelFingerprints {
+  readonly model?: ModelFingerprint;
+  readonly petModel?: ModelFingerprint;
+}
+
 export interface QaResult {
   /** The CONTRACT shape: checks and whether all passed. */
   readonly checks: QaCheck[];
@@ -160,6 +167,12 @@ export interface QaResult {
     readonly doses: number[];
     readonly fixtures: string;
     readonly config: string;
+    /**
+     * The model files the run used, hashed when it started (src/models/fingerprint.ts): `model` when
+     * a CT phantom ran, `petModel` when the PET one did; null for a classical filter. Absent in
+     * results written before it was recorded.
+     */
+    readonly modelFingerprint?: QaModelFingerprints | null;
   };
   readonly curves: { readonly nps: CaseCurves[]; readonly mtf: CaseCurves[] };
   /** Fixture series that could not be denoised or read. */

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { lesionRecoveryOf, parseModelCard, type LesionRecovery } from '../../src/models/card.js';
 import { LESION_BIAS_MIN_DIAMETER_MM, lesionBiasAt, lesionBiasWarning, readLesionBias, setDoseDeclared } from '../../src/models/lesion-bias.js';
+import { modelFingerprint } from '../../src/models/fingerprint.js';
 import { lesionRecoveryFromEvals, readEvals } from '../../scripts/evaluate/lesion-recovery.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
@@ -16,6 +17,8 @@ const rawCard = (name: string) => readJson(`models/${name}.json`) as Record<stri
 const card = (name: string) => parseModelCard(rawCard(name), `/x/${name}.json`);
 const pet = card('lowdose-pet');
 const recovery = lesionRecoveryOf(pet)!;
+/** The PET card's files' fingerprint now, which the committed QA results must record. */
+const petFingerprint = await modelFingerprint(path.join(REPO, 'models', 'lowdose-pet.json'));
 
 /** The card's worst |bias| at one level over sizes >= 17 mm measured on one path (default: the dose declared), found here without the module's code. */
 function worstFromCard(level: number, key: 'suvmeanBiasPercent' | 'suvmaxBiasPercent', declared = true): number {
@@ -40,22 +43,32 @@ describe('quality.lesionRecovery on the card', () => {
   });
 
   it('is exactly what scripts/evaluate/lesion-recovery-card.ts builds from the committed evaluation files', () => {
-    const built = lesionRecoveryFromEvals(rawCard('lowdose-pet') as never, readEvals(readJson));
+    const built = lesionRecoveryFromEvals(rawCard('lowdose-pet') as never, readEvals(readJson), petFingerprint);
     expect(built).toEqual(recovery);
   });
 
   it('refuses an evaluation file scored with other consistency settings than the card has', () => {
     const raw = rawCard('lowdose-pet') as unknown as { name: string; sampler: { consistency: Record<string, unknown> } };
     const changed = { ...raw, sampler: { ...raw.sampler, consistency: { ...raw.sampler.consistency, threshold: 1 } } };
-    expect(() => lesionRecoveryFromEvals(changed, readEvals(readJson))).toThrow(/no expected row/);
+    expect(() => lesionRecoveryFromEvals(changed, readEvals(readJson), petFingerprint)).toThrow(/no expected row/);
+  });
+
+  it('refuses a QA result whose recorded model fingerprint is not of the card\'s files now, and takes one without a fingerprint on trust', () => {
+    const evals = readEvals(readJson);
+    expect(evals.iec.every((e) => (e.report.settings['modelFingerprint'] as { petModel?: unknown } | undefined)?.petModel !== undefined)).toBe(true);
+    const otherWeights = { ...petFingerprint, sha256: '0'.repeat(64), onnx: { 'lowdose-pet.onnx': '1'.repeat(64) } };
+    const stale = { ...evals, iec: evals.iec.map((e) => ({ ...e, report: { ...e.report, settings: { ...e.report.settings, modelFingerprint: { petModel: otherWeights } } } })) };
+    expect(() => lesionRecoveryFromEvals(rawCard('lowdose-pet') as never, stale, petFingerprint)).toThrow(/qa-iec\.json: a QA run of other files than lowdose-pet's now \(lowdose-pet\.onnx: recorded 111111111111/);
+    const unfingerprinted = { ...evals, iec: evals.iec.map((e) => ({ ...e, report: { ...e.report, settings: { ...e.report.settings, modelFingerprint: undefined } } })) };
+    expect(lesionRecoveryFromEvals(rawCard('lowdose-pet') as never, unfingerprinted, petFingerprint)).toEqual(recovery);
   });
 
   it('refuses an evaluation file of the other path (dose declared or not) than its place says', () => {
     const evals = readEvals(readJson);
     const swapped = { ...evals, iec: evals.iec.map((e) => ({ ...e, doseDeclared: !e.doseDeclared })) };
-    expect(() => lesionRecoveryFromEvals(rawCard('lowdose-pet') as never, swapped)).toThrow(/qa-iec-dose-unknown\.json: a QA run without the dose declared, expected with/);
+    expect(() => lesionRecoveryFromEvals(rawCard('lowdose-pet') as never, swapped, petFingerprint)).toThrow(/qa-iec-dose-unknown\.json: a QA run without the dose declared, expected with/);
     const sts = { ...evals, sts: evals.sts.map((e) => ({ ...e, doseDeclared: !e.doseDeclared })) };
-    expect(() => lesionRecoveryFromEvals(rawCard('lowdose-pet') as never, sts)).toThrow(/pet-lesions-expected-unknown\/dose25\.json: scored without the dose declared, expected with/);
+    expect(() => lesionRecoveryFromEvals(rawCard('lowdose-pet') as never, sts, petFingerprint)).toThrow(/pet-lesions-expected-unknown\/dose25\.json: scored without the dose declared, expected with/);
   });
 
   it('refuses a malformed block with E_MODEL naming the field', () => {

@@ -4,15 +4,19 @@
  * measured differently refused), and the script itself on the shipped CT model against itself.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { judge, type QaCheck } from '../../src/qa/index.js';
-import { compareQa, formatComparison, parseQaJson, QaGateMismatch, settingsDifferences, type QaJson } from '../../scripts/train/qa-compare.js';
+import type { ModelFingerprint } from '../../src/models/fingerprint.js';
+import { baselineFingerprintCheck, compareQa, formatComparison, parseQaJson, QaGateMismatch, settingsDifferences, type QaJson } from '../../scripts/train/qa-compare.js';
 
 const REPO = path.resolve(import.meta.dirname, '..', '..');
+const TSX = path.join(REPO, 'node_modules', '.bin', 'tsx');
+const sha256 = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex');
 
 const settings: QaJson['settings'] = {
   method: 'diffusion',
@@ -133,6 +137,24 @@ describe('compareQa', () => {
   });
 });
 
+describe('baselineFingerprintCheck', () => {
+  const fingerprint = (onnx: string): ModelFingerprint => ({ sha256: sha256(onnx), card: 'c'.repeat(64), onnx: { 'lowdose-ct.onnx': onnx } });
+  const now = { model: fingerprint('a'.repeat(64)) };
+
+  it('accepts a baseline recorded with the files the baseline card has now', () => {
+    expect(baselineFingerprintCheck(result([], { modelFingerprint: now }), 'b.json', now)).toEqual({ differences: [], unfingerprinted: [] });
+  });
+
+  it('lists each file that differs from what the baseline recorded', () => {
+    const check = baselineFingerprintCheck(result([], { modelFingerprint: { model: fingerprint('b'.repeat(64)) } }), 'b.json', now);
+    expect(check.differences).toEqual([expect.stringMatching(/^b\.json: settings\.modelFingerprint\.model is not of the baseline's files now: lowdose-ct\.onnx: recorded bbbbbbbbbbbb, now aaaaaaaaaaaa$/)]);
+  });
+
+  it('names the models of a baseline written before QA recorded fingerprints, and refuses nothing', () => {
+    expect(baselineFingerprintCheck(result([]), 'b.json', now)).toEqual({ differences: [], unfingerprinted: ['model'] });
+  });
+});
+
 describe('parseQaJson', () => {
   it('reads the committed CT QA result', () => {
     const file = path.join(REPO, 'models', 'eval', 'qa-ct.json');
@@ -146,7 +168,7 @@ describe('parseQaJson', () => {
 });
 
 describe('scripts/train/qa-gate.ts', () => {
-  it('finds nothing lost when the shipped CT model is compared with itself (water, 25 % dose, one realisation)', async () => {
+  it('finds nothing lost when the shipped CT model is compared with itself (water, 25 % dose, one realisation), and its fingerprinted result is accepted as --baseline-json only while the files match', async () => {
     const out = mkdtempSync(path.join(os.tmpdir(), 'lowdose-qa-gate-'));
     try {
       const { stdout } = await promisify(execFile)(
@@ -159,6 +181,36 @@ describe('scripts/train/qa-gate.ts', () => {
       expect(gate).toMatchObject({ pass: true, lost: [], gained: [] });
       expect(gate.rows.length).toBeGreaterThan(0);
       expect(gate.rows.every((r) => r.change === 'passed' || r.change === 'failed')).toBe(true);
+
+      // The baseline's qa.json records the files it ran: each part equal to an independent sha256.
+      const baselineJson = path.join(out, 'baseline', 'qa.json');
+      const baseline = JSON.parse(readFileSync(baselineJson, 'utf8')) as QaJson;
+      const recorded = baseline.settings.modelFingerprint!;
+      expect(Object.keys(recorded)).toEqual(['model']);
+      expect(recorded.model!.onnx).toEqual({ 'lowdose-ct.onnx': sha256(readFileSync(path.join(REPO, 'models', 'lowdose-ct.onnx'))) });
+      const { training: _t, quality: _q, ...cardSettings } = JSON.parse(readFileSync(path.join(REPO, 'models', 'lowdose-ct.json'), 'utf8')) as Record<string, unknown>;
+      expect(recorded.model!.card).toBe(sha256(JSON.stringify(cardSettings)));
+
+      // Reused as --baseline-json (the denoised series of the run above reused): matching, it is accepted.
+      const gateWith = (file: string) =>
+        promisify(execFile)(TSX, ['scripts/train/qa-gate.ts', '--model', 'models/lowdose-ct.json', '--baseline-json', file, '--phantoms', 'water', '--doses', '0.25', '--realisations', '1', '--threads', '1', '--no-progress', '-o', out], { cwd: REPO, maxBuffer: 1 << 24 });
+      const matching = await gateWith(baselineJson);
+      expect(matching.stdout).toMatch(/QA GATE PASS/);
+      expect(matching.stderr).not.toMatch(/not fingerprinted/);
+
+      // Recorded with other weights: refused before the candidate runs (exit 2).
+      const stale = path.join(out, 'stale.json');
+      const otherWeights = { ...recorded.model!, sha256: '0'.repeat(64), onnx: { 'lowdose-ct.onnx': '1'.repeat(64) } };
+      writeFileSync(stale, JSON.stringify({ ...baseline, settings: { ...baseline.settings, modelFingerprint: { model: otherWeights } } }));
+      await expect(gateWith(stale)).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/modelFingerprint\.model is not of the baseline's files now: lowdose-ct\.onnx: recorded 111111111111/) });
+
+      // Without a fingerprint (an older result): used, and the gate says it is not fingerprinted.
+      const older = path.join(out, 'older.json');
+      const { modelFingerprint: _fp, ...olderSettings } = baseline.settings;
+      writeFileSync(older, JSON.stringify({ ...baseline, settings: olderSettings }));
+      const trusted = await gateWith(older);
+      expect(trusted.stdout).toMatch(/QA GATE PASS/);
+      expect(trusted.stderr).toMatch(/settings\.modelFingerprint\.model absent .*not fingerprinted/);
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
