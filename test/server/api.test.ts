@@ -15,6 +15,7 @@ import { buildApp } from '../../src/server/app.js';
 import { paddingMaskOf } from '../../src/server/slice-codec.js';
 import { decodeSlice } from '../../src/server/slice-encoding.js';
 import { writeFixtureStudy, type FixtureStudy } from './fixture-study.js';
+import { doseUnknownLesionBias } from '../helpers/lesion-bias.js';
 
 const CT_3SLICE = path.resolve(import.meta.dirname, '../../../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
 
@@ -125,16 +126,10 @@ describe('listing', () => {
     try {
       const fixture = await writeFixtureStudy(other, { size: 32, slices: 2 });
       // As written since the per-quantity levels: a dose-unknown run's worst over both measured levels.
-      const lesionBias = {
-        level: 0.1,
-        levels: [0.1, 0.25],
-        picked: 'dose unknown',
-        minDiameterMm: 17,
-        suvmean: { percent: -5.9, source: 'sts-001 inserted lesions', diameterMm: 17, level: 0.1 },
-        suvmax: { percent: 12.52, source: 'sts-001 inserted lesions', diameterMm: 37, level: 0.25 },
-        smallerSuvmean: { percent: -15.46, source: 'sts-001 inserted lesions', diameterMm: 10, level: 0.25 },
-        doseDeclared: false,
-      };
+      const lesionBias = doseUnknownLesionBias(
+        { percent: 12.52, source: 'sts-001 inserted lesions', diameterMm: 37 },
+        { percent: -15.46, source: 'sts-001 inserted lesions', diameterMm: 10 },
+      );
       const warning = { path: null, code: 'E_LESION_BIAS', message: 'lesion SUVs read on this series carry ...', lesionBias };
       const file = path.join(fixture.denoisedDir!, 'report.json');
       writeFileSync(file, JSON.stringify({ ...fixture.report, series: fixture.report!.series.map((s) => ({ ...s, warnings: [...s.warnings, warning] })) }));

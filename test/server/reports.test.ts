@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readReportLinks } from '../../src/server/data/reports.js';
+import { doseUnknownLesionBias } from '../helpers/lesion-bias.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'lowdose-reports-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -58,16 +59,7 @@ describe('report warnings in the comparison facts', () => {
   });
 
   it("passes the count level of each of E_LESION_BIAS's numbers on (levels, level)", async () => {
-    const lesionBias = {
-      level: 0.1,
-      levels: [0.1, 0.25],
-      picked: 'dose unknown',
-      minDiameterMm: 17,
-      suvmean: { percent: -5.9, source: 'sts-001 inserted lesions', diameterMm: 17, level: 0.1 },
-      suvmax: { percent: 30, source: 'IEC phantom', diameterMm: 22, level: 0.25 },
-      smallerSuvmean: null,
-      doseDeclared: false,
-    };
+    const lesionBias = doseUnknownLesionBias({ percent: 30, source: 'IEC phantom', diameterMm: 22 }, null);
     const file = path.join(root, 'lesion-levels.json');
     writeFileSync(file, JSON.stringify({ series: [entry([{ path: null, code: 'E_LESION_BIAS', message: 'm', lesionBias }])] }));
     expect((await readReportLinks(file)).map((l) => l.facts.warnings)).toEqual([[{ code: 'E_LESION_BIAS', message: 'm', lesionBias }]]);
