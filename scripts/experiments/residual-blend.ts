@@ -14,13 +14,11 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Command } from 'commander';
-import { addDenoiserOptions, denoiserSettings } from '../../src/cli/denoiser-options.js';
 import { gaussianFilter } from '../../src/filters/gaussian.js';
 import type { Image2D } from '../../src/image.js';
 import { createSliceDenoiser } from '../../src/pipeline/slice-denoiser.js';
-import type { DenoiseOptions } from '../../src/pipeline/types.js';
 import { findGroups, groupKey, loadGroup } from '../evaluate/real-pairs/data.js';
+import { cardDefaultOptions, denoiseGroup } from '../evaluate/real-pairs/model.js';
 import { placeRois, scoreSlice, scoringMasks, WINDOW_NAMES, type WindowName } from '../evaluate/real-pairs/score.js';
 import { optionReader } from './cli-args.js';
 import { ROOT } from './figures.js';
@@ -43,9 +41,7 @@ const BLENDS: Record<string, Blend> = { 'model (w 0)': (_q, d) => d };
 for (const w of [0.05, 0.1, 0.15, 0.2, 0.3]) BLENDS[`all frequencies, w ${w}`] = allFrequencies(w);
 for (const s of [0.7, 1.5]) for (const w of [0.1, 0.2, 0.3]) BLENDS[`above a ${s} px Gaussian, w ${w}`] = aboveGaussian(s, w);
 
-const cli = addDenoiserOptions(new Command()).parse(['--threads', THREADS], { from: 'user' });
-const options: DenoiseOptions = { ...denoiserSettings({ ...(cli.opts() as Parameters<typeof denoiserSettings>[0]), model: CARD }), outDir: '' };
-const denoiser = await createSliceDenoiser('CT', options, () => {});
+const denoiser = await createSliceDenoiser('CT', cardDefaultOptions(CARD, Number(THREADS)), () => {});
 
 type Scores = Record<WindowName, number>;
 const results: Record<string, Record<string, { psnr: Scores; ssim: Scores }>> = {};
@@ -53,10 +49,10 @@ try {
   for (const id of findGroups(DATA)) {
     const group = await loadGroup(DATA, id);
     const key = groupKey(group);
-    await denoiser.prepare(group.quarterSeries);
+    const outputs = await denoiseGroup(denoiser, group);
     const sums: Record<string, { psnr: Scores; ssim: Scores }> = {};
-    for (const pair of group.pairs) {
-      const denoised = (await denoiser.denoise([{ index: pair.index, image: pair.quarter.data }])).denoised[0]!;
+    for (const [k, pair] of group.pairs.entries()) {
+      const denoised = outputs[k]!;
       const masks = scoringMasks(pair.full, pair.valid);
       const rois = placeRois(pair.full, pair.valid);
       for (const [name, blend] of Object.entries(BLENDS)) {

@@ -1,0 +1,61 @@
+/**
+ * The model card's real quarter-dose numbers (models/eval/ct-real.json, the issue's headline CT
+ * result) are what the shipped card gives today: its model row is re-run on every pair and
+ * compared slice by slice. A change to the sampler, the normalisation or the metrics that moves
+ * them fails here; the fix is to re-run the command the file records and re-read what quotes it.
+ * The filter rows (tuned on the same slices, minutes of CPU) are not re-run.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createSliceDenoiser } from '../../src/pipeline/slice-denoiser.js';
+import { findGroups, groupKey, loadGroup } from '../../scripts/evaluate/real-pairs/data.js';
+import { cardDefaultOptions, denoiseGroup } from '../../scripts/evaluate/real-pairs/model.js';
+import type { RealPairsResult } from '../../scripts/evaluate/real-pairs/report.js';
+import { placeRois, scoreSlice, scoringMasks } from '../../scripts/evaluate/real-pairs/score.js';
+
+const REPO = path.resolve(import.meta.dirname, '../..');
+const DATA = path.resolve(REPO, '../shared/ldct-mayo');
+const COMMITTED = path.join(REPO, 'models/eval/ct-real.json');
+
+/** The file keeps six significant digits; another CPU's kernels move the last bits of the output. */
+const close = (a: number, b: number) => Math.abs(a - b) <= 1e-4 * Math.max(1, Math.abs(a), Math.abs(b));
+
+function moved(before: unknown, now: unknown, at: string, out: string[]): string[] {
+  if (typeof before === 'number' && typeof now === 'number') {
+    if (!close(before, now)) out.push(`${at}: ${before} -> ${now}`);
+  } else if (Array.isArray(before) && Array.isArray(now)) {
+    if (before.length !== now.length) out.push(`${at}: ${before.length} -> ${now.length} entries`);
+    else before.forEach((v, i) => moved(v, now[i], `${at}[${i}]`, out));
+  } else if (before !== null && now !== null && typeof before === 'object' && typeof now === 'object') {
+    for (const k of new Set([...Object.keys(before), ...Object.keys(now)])) moved((before as Record<string, unknown>)[k], (now as Record<string, unknown>)[k], `${at}.${k}`, out);
+  } else if (before !== now) {
+    out.push(`${at}: ${JSON.stringify(before)} -> ${JSON.stringify(now)}`);
+  }
+  return out;
+}
+
+describe.runIf(existsSync(DATA))('committed real-pair results', () => {
+  it("models/eval/ct-real.json's model row is what the shipped card gives today, slice by slice", async () => {
+    const committed = JSON.parse(readFileSync(COMMITTED, 'utf8')) as RealPairsResult;
+    const card = path.join(REPO, committed.card.path);
+    const onnx = path.join(path.dirname(card), (JSON.parse(readFileSync(card, 'utf8')) as { onnx: string }).onnx);
+    expect(createHash('sha256').update(readFileSync(onnx)).digest('hex'), 'ct-real.json was measured with another network: re-run it').toBe(committed.card.onnxSha256);
+    const row = committed.methods.find((m) => m.id === 'model')!;
+    const denoiser = await createSliceDenoiser('CT', cardDefaultOptions(card, 1), () => {});
+    const changes: string[] = [];
+    try {
+      for (const id of findGroups(DATA)) {
+        const group = await loadGroup(DATA, id);
+        const key = groupKey(group);
+        const outputs = await denoiseGroup(denoiser, group);
+        const now = group.pairs.map((p, k) => scoreSlice(outputs[k]!, p.full, scoringMasks(p.full, p.valid), placeRois(p.full, p.valid)));
+        moved(row.slices[key], JSON.parse(JSON.stringify(now)), key, changes);
+      }
+    } finally {
+      await denoiser.release();
+    }
+    expect(changes, 'models/eval/ct-real.json no longer matches the shipped card').toEqual([]);
+  }, 300_000);
+});
