@@ -107,4 +107,16 @@ describe('estimateSeriesNoise', () => {
     expect(median).toBeGreaterThan(27);
     expect(median).toBeLessThan(33);
   });
+
+  it('reads white noise of one known SD in every slice within 3 %: CT over soft tissue, PET inside the body in SUV', () => {
+    const ct = [0, 1, 2, 3, 4].map((k) => image(size, size, addNoise(truth, 20, 200 + k), [0.75, 0.75]));
+    expect(Math.abs(estimateSeriesNoise(ct, 'CT') / 20 - 1)).toBeLessThan(0.03);
+    // A PET body of 2 SUV in a 0 SUV field, noise SD 0.3 SUV inside it (air after OSEM is quiet).
+    const body = Float32Array.from({ length: size * size }, (_, i) => (Math.hypot((i % size) - size / 2, Math.floor(i / size) - size / 2) < 0.4 * size ? 2 : 0));
+    const pet = [0, 1, 2].map((k) => {
+      const noise = addNoise(new Float32Array(size * size), 0.3, 300 + k);
+      return image(size, size, body.map((v, i) => (v > 0 ? v + noise[i]! : 0)), [4, 4]);
+    });
+    expect(Math.abs(estimateSeriesNoise(pet, 'PT') / 0.3 - 1)).toBeLessThan(0.03);
+  });
 });

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { gaussianSmooth } from '../../src/filters/gaussian.js';
 import { NoiseTransfer, type NoiseTransferOptions, type NoiseTransferSlice } from '../../src/metrics/noise-transfer.js';
+import { smoothedRadialPeak } from '../../src/metrics/nps.js';
 import { fft2d } from '../../src/util/fft.js';
 import { Rng } from '../../src/util/random.js';
 
@@ -98,6 +99,35 @@ function analyticSdRatio(roiSize: number): number {
   return Math.sqrt(((1 + KAPPA) / KAPPA) * (filtered / total));
 }
 
+/**
+ * The NPS (HU² mm²) the full dose's noise has by construction, averaged over each radial bin of a
+ * roiSize tile as the measure bins it: kappa EXTRA_SD² dx dy |H(f)|² / mean |H|² over the slice's
+ * own frequency grid (colouredNoise scales each slice to its SD exactly).
+ */
+function analyticFullNps(roiSize: number): Float64Array {
+  let meanSquare = 0;
+  for (let i = 0; i < SIZE; i++) {
+    for (let j = 0; j < SIZE; j++) {
+      const fy = (i <= SIZE / 2 ? i : i - SIZE) / SIZE;
+      const fx = (j <= SIZE / 2 ? j : j - SIZE) / SIZE;
+      meanSquare += noiseShape(Math.hypot(fx, fy)) ** 2 / (SIZE * SIZE);
+    }
+  }
+  const sum = new Float64Array(roiSize / 2 + 1);
+  const count = new Float64Array(roiSize / 2 + 1);
+  for (let i = 0; i < roiSize; i++) {
+    for (let j = 0; j < roiSize; j++) {
+      const fy = (i <= roiSize / 2 ? i : i - roiSize) / roiSize;
+      const fx = (j <= roiSize / 2 ? j : j - roiSize) / roiSize;
+      const b = Math.round(Math.hypot(fx, fy) * roiSize);
+      if (b > roiSize / 2) continue;
+      sum[b]! += (KAPPA * EXTRA_SD ** 2 * SPACING[0] * SPACING[1] * noiseShape(Math.hypot(fx, fy)) ** 2) / meanSquare;
+      count[b]!++;
+    }
+  }
+  return sum.map((v, b) => v / count[b]!);
+}
+
 describe('NoiseTransfer: the noise of an output without anatomy, from paired low / full dose', () => {
   const data = pairs(7);
   const own = (() => {
@@ -124,6 +154,35 @@ describe('NoiseTransfer: the noise of an output without anatomy, from paired low
     // tile): bins 2 to 4 (periods of 16 to 32 px) read up to 0.08 low, the higher ones within 0.03.
     for (const b of bins) expect(Math.abs(transfer[b]! - gaussianT(b, 64))).toBeLessThan(b <= 4 ? 0.08 : 0.03);
     expect(Math.abs(sdRatio / analyticSdRatio(64) - 1)).toBeLessThan(0.04);
+  });
+
+  it("reads the full dose's noise SD in HU and its NPS in HU² mm² as the spectrum made them, and the test's SD as the filter leaves it", () => {
+    const r = pooled();
+    // n_f has SD EXTRA_SD sqrt(KAPPA) = 10 HU in every slice; the detrend takes under 1 % of it.
+    expect(Math.abs(r.reference.sd / (EXTRA_SD * Math.sqrt(KAPPA)) - 1)).toBeLessThan(0.01);
+    expect(Math.abs(r.outputs[0]!.sd / (EXTRA_SD * Math.sqrt(KAPPA) * analyticSdRatio(64)) - 1)).toBeLessThan(0.04);
+    const analytic = analyticFullNps(64);
+    // Bin 2 and below hold what the 2nd-order detrend and the tile's edges take or leak.
+    const bins = poweredBins(r.reference.nps).filter((b) => b >= 3);
+    const ratios = bins.map((b) => r.reference.nps[b]! / analytic[b]!);
+    for (const ratio of ratios) expect(Math.abs(ratio - 1)).toBeLessThan(0.07);
+    expect(Math.abs(ratios.reduce((a, v) => a + v, 0) / ratios.length - 1)).toBeLessThan(0.02);
+  });
+
+  it('reads the NPS peak where the same 3-bin smoothing of the true spectrum puts it, which is not the true peak of a spectrum that rises fast and falls slowly', () => {
+    // |H|² peaks at 0.095 cycles/pixel: 0.1357 cycles/mm.
+    const truePeak = 0.095 / SPACING[1];
+    for (const [rois, size, tolerance, offset] of [
+      ['soft-tissue', 64, 0.01, 0.21],
+      ['flat', 32, 0.05, -0.4],
+    ] as const) {
+      const r = rois === 'soft-tissue' ? pooled() : measure(data, (p) => [p.low], { rois });
+      expect(r.roiSize).toBe(size);
+      const smoothedTruth = smoothedRadialPeak(r.frequency, analyticFullNps(size));
+      expect(Math.abs(r.reference.peakCyclesPerMm / smoothedTruth - 1)).toBeLessThan(tolerance);
+      // What that smoothing does to this spectrum (docs/metrics.md): 64 px tiles read it 21 % high, 32 px ROIs 40 % low.
+      expect(smoothedTruth / truePeak - 1).toBeCloseTo(offset, 1);
+    }
   });
 
   it('with a Hann taper (Welch) reads the lowest bins too within 0.03', () => {

@@ -202,6 +202,56 @@ describe('sFRC building blocks', () => {
     expect(result.patches.every((p) => p.score === 1 && !p.flagged)).toBe(true);
   });
 
+  it('reads 1/2 in every ring for two images that share a white signal, each with independent noise of its power (FRC = S / (S + N))', () => {
+    const rng = new Rng(11);
+    const rows = 256;
+    const columns = 256;
+    const signal = Float64Array.from({ length: rows * columns }, () => rng.normal());
+    const test = signal.map((v) => v + rng.normal());
+    const reference = signal.map((v) => v + rng.normal());
+    const geometry = ringGeometry(32);
+    // Ring sums pooled over the slice's 64 non-overlapping patches, then one FRC curve.
+    const pooled = { cross: new Float64Array(16), testPower: new Float64Array(16), referencePower: new Float64Array(16), differencePower: new Float64Array(16) };
+    for (const row of patchOrigins(rows, 32, 32)) {
+      for (const column of patchOrigins(columns, 32, 32)) {
+        const s = patchSpectra(test, reference, columns, row, column, geometry);
+        for (let r = 0; r < 16; r++) {
+          pooled.cross[r]! += s.cross[r]!;
+          pooled.testPower[r]! += s.testPower[r]!;
+          pooled.referencePower[r]! += s.referencePower[r]!;
+          pooled.differencePower[r]! += s.differencePower[r]!;
+        }
+      }
+    }
+    const frc = frcCurve(pooled);
+    const judged = [...frc.slice(2, 15)];
+    for (const value of judged) expect(Math.abs(value - 0.5)).toBeLessThan(0.06);
+    expect(Math.abs(judged.reduce((a, v) => a + v, 0) / judged.length - 0.5)).toBeLessThan(0.015);
+  });
+
+  it('scores a noise-free patch whose structure the test holds (1 + c) times as sqrt((1 + c) / (1 + c + c^2)) in every ring, flagged below the threshold', () => {
+    const rng = new Rng(5);
+    const rows = 128;
+    const columns = 128;
+    const reference = Float32Array.from({ length: rows * columns }, () => 40 + 20 * rng.normal());
+    const c = 4;
+    // The patch at (32, 48) holds the reference's structure 5 times (its mean too, which the patch's mean removal takes).
+    const test = reference.map((v, k) => {
+      const [y, x] = [Math.floor(k / columns), k % columns];
+      return y >= 32 && y < 64 && x >= 48 && x < 80 ? (1 + c) * v : v;
+    });
+    const result = run(test, { rows, columns, data: reference, pixelSpacing: [0.7, 0.7] });
+    const patch = result.patches.find((p) => p.row === 32 && p.column === 48)!;
+    // The other patches that miss the block agree exactly: the typical difference power N is 0.
+    const expected = Math.sqrt((1 + c) / (1 + c + c * c));
+    expect(patch.score).toBeCloseTo(expected, 6);
+    expect(patch.flagged).toBe(expected < 0.5);
+    expect(patch.flagged).toBe(true);
+    // The paper's plain FRC sees two perfectly correlated patches (float32 pixels: 1e-6).
+    const plain = run(test, { rows, columns, data: reference, pixelSpacing: [0.7, 0.7] }, resolveSfrcOptions({ noiseCompensation: false }));
+    expect(plain.patches.find((p) => p.row === 32 && p.column === 48)!.score).toBeCloseTo(1, 6);
+  });
+
   it('rings partition the spectrum as sFRC does (each bin half to its floor ring, half to its ceil ring)', () => {
     const g = ringGeometry(32);
     expect(g.rings).toBe(16);
