@@ -14,27 +14,14 @@ import { findGroups, groupKey, loadGroup } from '../../scripts/evaluate/real-pai
 import { cardDefaultOptions, denoiseGroup } from '../../scripts/evaluate/real-pairs/model.js';
 import type { RealPairsResult } from '../../scripts/evaluate/real-pairs/report.js';
 import { placeRois, scoreSlice, scoringMasks } from '../../scripts/evaluate/real-pairs/score.js';
+import { jsonDifferences } from '../helpers/json-differences.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const DATA = path.resolve(REPO, '../shared/ldct-mayo');
 const COMMITTED = path.join(REPO, 'models/eval/ct-real.json');
 
 /** The file keeps six significant digits; another CPU's kernels move the last bits of the output. */
-const close = (a: number, b: number) => Math.abs(a - b) <= 1e-4 * Math.max(1, Math.abs(a), Math.abs(b));
-
-function moved(before: unknown, now: unknown, at: string, out: string[]): string[] {
-  if (typeof before === 'number' && typeof now === 'number') {
-    if (!close(before, now)) out.push(`${at}: ${before} -> ${now}`);
-  } else if (Array.isArray(before) && Array.isArray(now)) {
-    if (before.length !== now.length) out.push(`${at}: ${before.length} -> ${now.length} entries`);
-    else before.forEach((v, i) => moved(v, now[i], `${at}[${i}]`, out));
-  } else if (before !== null && now !== null && typeof before === 'object' && typeof now === 'object') {
-    for (const k of new Set([...Object.keys(before), ...Object.keys(now)])) moved((before as Record<string, unknown>)[k], (now as Record<string, unknown>)[k], `${at}.${k}`, out);
-  } else if (before !== now) {
-    out.push(`${at}: ${JSON.stringify(before)} -> ${JSON.stringify(now)}`);
-  }
-  return out;
-}
+const TOLERANCE = 1e-4;
 
 describe.runIf(existsSync(DATA))('committed real-pair results', () => {
   it("models/eval/ct-real.json's model row is what the shipped card gives today, slice by slice", async () => {
@@ -51,7 +38,7 @@ describe.runIf(existsSync(DATA))('committed real-pair results', () => {
         const key = groupKey(group);
         const outputs = await denoiseGroup(denoiser, group);
         const now = group.pairs.map((p, k) => scoreSlice(outputs[k]!, p.full, scoringMasks(p.full, p.valid), placeRois(p.full, p.valid)));
-        moved(row.slices[key], JSON.parse(JSON.stringify(now)), key, changes);
+        jsonDifferences(row.slices[key], JSON.parse(JSON.stringify(now)), key, TOLERANCE, changes);
       }
     } finally {
       await denoiser.release();

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { closeTo, jsonDifferences } from '../helpers/json-differences.js';
 import { jsonResult, loadQaConfig, runQa, type QaCheck, type QaOptions, type QaResult } from '../../src/qa/index.js';
 
 const EVAL = fileURLToPath(new URL('../../models/eval', import.meta.url));
@@ -26,24 +27,7 @@ type QaJson = ReturnType<typeof jsonResult>;
  * machine): a code change that matters moves a check value by far more than 1e-4 of its size.
  */
 const TOLERANCE = 1e-4;
-const close = (a: number, b: number) => Math.abs(a - b) <= TOLERANCE * Math.max(1, Math.abs(a), Math.abs(b));
-
-/** The paths where two JSON values differ beyond TOLERANCE (numbers) or at all (the rest). */
-function differences(a: unknown, b: unknown, at: string, out: string[]): string[] {
-  if (typeof a === 'number' && typeof b === 'number') {
-    if (!close(a, b)) out.push(`${at}: ${a} -> ${b}`);
-  } else if (Array.isArray(a) && Array.isArray(b)) {
-    if (a.length !== b.length) out.push(`${at}: ${a.length} -> ${b.length} entries`);
-    else a.forEach((v, i) => differences(v, b[i], `${at}[${i}]`, out));
-  } else if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object') {
-    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-    for (const k of keys) differences((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${at}.${k}`, out);
-  } else if (a !== b) {
-    // A pass verdict may only differ where the value sits within the tolerance of its threshold.
-    out.push(`${at}: ${JSON.stringify(a)} -> ${JSON.stringify(b)}`);
-  }
-  return out;
-}
+const close = (a: number, b: number) => closeTo(a, b, TOLERANCE);
 
 /** Whether a check's value lies within TOLERANCE of one of its limits. */
 function nearLimit(check: QaCheck): boolean {
@@ -90,7 +74,7 @@ describe('committed QA results', () => {
       const moved = now.checks.flatMap((check, i) => {
         const before = committed.checks[i]!;
         // `detail` is the measured numbers in words, compared above as numbers.
-        const changes = differences({ ...before, detail: null }, { ...check, detail: null }, check.name, []);
+        const changes = jsonDifferences({ ...before, detail: null }, { ...check, detail: null }, check.name, TOLERANCE);
         // A verdict flip within the tolerance of a limit is the machine, not the code.
         return changes.filter((c) => !(c.startsWith(`${check.name}.pass:`) && nearLimit(check)));
       });
