@@ -3,7 +3,7 @@
  * (Writing lives in ./write*.ts.)
  */
 export type { Orientation, Series, SliceRef, Units, Vec3 } from './types.js';
-export { scanPaths, findFiles, readInstanceHeader, realRoots, type ScanResult, type ScanOptions, type SkippedFile } from './scan.js';
+export { scanPaths, scanProblems, findFiles, readInstanceHeader, realRoots, type ScanResult, type ScanOptions, type SkippedFile } from './scan.js';
 export {
   readSlice,
   readSlicePixels,

@@ -175,3 +175,20 @@ export async function scanPaths(paths: readonly string[], options: ScanOptions =
     outside,
   };
 }
+
+/**
+ * Why a scan gave nothing to work on, for the error that says so: ": <first unreadable file's
+ * reason> (and N more ...); M file(s) skipped: <first reason>", or '' when every file was read.
+ * Without it a missing folder or a truncated file read as a bare "no series found".
+ */
+export function scanProblems(scan: Pick<ScanResult, 'errors' | 'skipped'>): string {
+  const parts: string[] = [];
+  const [error] = scan.errors;
+  if (error) {
+    const more = scan.errors.length - 1;
+    parts.push(`${error.message}${more > 0 ? ` (and ${more} more file(s) that could not be read)` : ''}`);
+  }
+  const [skipped] = scan.skipped;
+  if (skipped) parts.push(`${scan.skipped.length} file(s) skipped: ${skipped.message}${scan.skipped.length > 1 ? ', ...' : ''}`);
+  return parts.length > 0 ? `: ${parts.join('; ')}` : '';
+}

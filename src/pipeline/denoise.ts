@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { clearSliceCache, readSliceImage, scanPaths, type Series } from '../dicom/index.js';
+import { clearSliceCache, readSliceImage, scanPaths, scanProblems, type Series } from '../dicom/index.js';
 import { createDerivedSeriesWriter, type DerivedSeriesWriter } from '../dicom/write-derived.js';
 import { LowdoseError, RUN_WARNING_CODES, toLowdoseError } from '../errors.js';
 import type { Image2D } from '../image.js';
@@ -57,7 +57,7 @@ export async function denoisePaths(paths: readonly string[], options: DenoiseOpt
     if (!isOneOf(DENOISED_MODALITIES, s.modality)) log(`skipping ${s.modality} series ${s.seriesInstanceUid}: only CT and PET are denoised`);
   }
   if (candidates.length === 0) {
-    const why = scan.series.length > 0 ? ' (only other modalities)' : '';
+    const why = (scan.series.length > 0 ? ' (only other modalities)' : '') + scanProblems(scan);
     throw new LowdoseError('E_NOT_FOUND', `no CT or PET series found in ${paths.join(', ')}${why}`);
   }
   const inputFiles = new Set(candidates.flatMap((s) => s.slices.map((slice) => path.resolve(slice.file))));

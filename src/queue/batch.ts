@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Queue } from 'bullmq';
-import { scanPaths } from '../dicom/index.js';
+import { scanPaths, scanProblems } from '../dicom/index.js';
 import { LowdoseError } from '../errors.js';
 import type { DenoiseReport } from '../pipeline/types.js';
 import { connectionOptions, whenReachable, type RedisTarget } from './connection.js';
@@ -71,7 +71,7 @@ export async function submitBatch(queue: Queue<SeriesJobData, SeriesJobResult>, 
   for (const s of scan.series) {
     if (!DENOISABLE.has(s.modality)) log(`skipping ${s.modality} series ${s.seriesInstanceUid}: only CT and PET are denoised`);
   }
-  if (series.length === 0) throw new LowdoseError('E_NOT_FOUND', `no CT or PET series found in ${paths.join(', ')}`);
+  if (series.length === 0) throw new LowdoseError('E_NOT_FOUND', `no CT or PET series found in ${paths.join(', ')}${scanProblems(scan)}`);
   const files = series.flatMap((s) => s.slices.map((slice) => path.resolve(slice.file)));
   if (files.some((file) => file.startsWith(outDir + path.sep))) {
     throw new LowdoseError('E_USAGE', `output directory ${outDir} contains input files; choose another -o`);

@@ -7,7 +7,7 @@
  * value mapping; the reverse process always uses the model's own training schedule and the chosen
  * sampler, since a network only knows the noise levels it was trained on.
  */
-import { readSliceImage, scanPaths, type Series } from '../dicom/index.js';
+import { readSliceImage, scanPaths, scanProblems, type Series } from '../dicom/index.js';
 import { describeConsistency, type SamplerName } from '../diffusion/index.js';
 import { fillGaussian } from '../diffusion/gaussian.js';
 import { NoiseSchedule, type BetaScheduleConfig, type BetaScheduleKind, isResShiftSchedule } from '../diffusion/schedules.js';
@@ -240,8 +240,7 @@ async function pickSeries(paths: readonly string[], log: (message: string) => vo
   const scan = await scanPaths(paths);
   const candidates = scan.series.filter((s) => s.modality === 'CT' || s.modality === 'PT');
   if (candidates.length === 0) {
-    const why = scan.errors.length > 0 ? ` (${scan.errors.length} files could not be read: ${scan.errors[0]!.message})` : '';
-    throw new LowdoseError('E_NOT_FOUND', `no CT or PET series found in ${paths.join(', ')}${why}`);
+    throw new LowdoseError('E_NOT_FOUND', `no CT or PET series found in ${paths.join(', ')}${scanProblems(scan)}`);
   }
   const series = candidates[0]!;
   if (candidates.length > 1) {

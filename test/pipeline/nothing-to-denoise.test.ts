@@ -1,0 +1,50 @@
+/**
+ * When `denoise`, `batch` or `trace` find no CT / PET series, the error says why: the named folder
+ * does not exist, the file is truncated, the file is not an image. Real files from ../shared/dicom.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { submitBatch } from '../../src/queue/batch.js';
+import { corpusPath } from '../dicom/helpers/corpus.js';
+import { runCli } from '../helpers/cli.js';
+
+const root = mkdtempSync(join(tmpdir(), 'lowdose-nothing-'));
+const TRUNCATED = corpusPath('pydicom__pydicom/src/pydicom/data/test_files/MR_truncated.dcm');
+const RT_DOSE = corpusPath('pydicom__pydicom/src/pydicom/data/test_files/rtdose.dcm');
+const missing = join(root, 'no-such-study');
+
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('nothing to denoise: the error says why', () => {
+  it('denoise names a folder that does not exist (exit 2)', async () => {
+    const { code, stderr } = await runCli('denoise', missing, '-o', join(root, 'out'), '--method', 'gaussian', '--no-progress');
+    expect(code).toBe(2);
+    expect(stderr).toContain(`no CT or PET series found in ${missing}: ${missing}: no such file or directory [E_NOT_FOUND]`);
+  });
+
+  it("denoise gives a truncated file's reason (exit 2)", async () => {
+    const { code, stderr } = await runCli('denoise', TRUNCATED, '-o', join(root, 'out'), '--method', 'gaussian', '--no-progress');
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/no CT or PET series found in .*MR_truncated\.dcm: .*MR_truncated\.dcm: truncated: element \(7FE0,0010\)/);
+  });
+
+  it('denoise says a non-image DICOM was skipped and what it is (exit 2)', async () => {
+    const { code, stderr } = await runCli('denoise', RT_DOSE, '-o', join(root, 'out'), '--method', 'gaussian', '--no-progress');
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/no CT or PET series found in .*rtdose\.dcm: 1 file\(s\) skipped: .*radiotherapy object/);
+  });
+
+  it('trace says a non-image DICOM was skipped and what it is (exit 2)', async () => {
+    const { code, stderr } = await runCli('trace', RT_DOSE, '-o', join(root, 'trace.png'));
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/no CT or PET series found in .*rtdose\.dcm: 1 file\(s\) skipped: .*radiotherapy object/);
+  });
+
+  it('batch names a truncated file before it touches the queue', async () => {
+    const queue = {} as Parameters<typeof submitBatch>[0]; // never used: the scan fails first
+    const options = { outDir: join(root, 'batch'), settings: {} } as Parameters<typeof submitBatch>[2];
+    await expect(submitBatch(queue, [TRUNCATED], options)).rejects.toThrow(/MR_truncated\.dcm: truncated/);
+  });
+});
