@@ -21,7 +21,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { addDenoiserOptions, denoiserSettings, type DenoiserCliOptions } from '../../src/cli/denoiser-options.js';
-import { parseNumberOption } from '../../src/cli/output.js';
+import { parseDoseOption, parseNumberOption } from '../../src/cli/output.js';
 import { resolveModelFiles } from '../../src/models/load.js';
 import { createSliceDenoiser } from '../../src/pipeline/slice-denoiser.js';
 import type { DenoiseOptions } from '../../src/pipeline/types.js';
@@ -38,7 +38,7 @@ const log = (m: string) => process.stderr.write(`${m}\n`);
 function addModelOptions(command: Command): Command {
   return addDenoiserOptions(command)
     .option('--strength <s>', "warm-start strength, fraction of T re-run (default: the card's)", parseNumberOption('--strength', 0, 1))
-    .option('--dose <fraction>', 'tell the model the dose (0.25 for these pairs); default unknown, as `lowdose denoise`', parseNumberOption('--dose', 0, 1));
+    .option('--dose <fraction>', 'tell the model the dose (0.25 for these pairs); default unknown, as `lowdose denoise`', parseDoseOption('--dose'));
 }
 
 type ModelCli = DenoiserCliOptions & { strength?: number; dose?: number };

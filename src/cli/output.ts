@@ -64,9 +64,29 @@ export function parseChoiceOption<const T extends readonly string[]>(name: strin
   };
 }
 
+/** Number(text), but NaN for a blank value: Number('') is 0, which would pass for a real 0. */
+function numberOf(text: string): number {
+  return text.trim() === '' ? NaN : Number(text);
+}
+
+/**
+ * A dose (or count) fraction in (0, 1]. 0 is refused: the model's dose input reads 0 as "unknown",
+ * so `--dose 0` would silently run as if no dose were given (leave --dose out for that).
+ */
+export function parseDoseOption(name: string, optional = true) {
+  return (text: string): number => {
+    const value = numberOf(text);
+    if (!(Number.isFinite(value) && value > 0 && value <= 1)) {
+      const hint = optional ? ' (leave it out when the dose is unknown)' : '';
+      throw usageError(`${name} must be a fraction in (0, 1]${hint}, got "${text}"`);
+    }
+    return value;
+  };
+}
+
 export function parseNumberOption(name: string, lo = -Infinity, hi = Infinity) {
   return (text: string): number => {
-    const value = Number(text);
+    const value = numberOf(text);
     if (!Number.isFinite(value) || value < lo || value > hi) {
       throw usageError(`${name} must be a number in [${lo}, ${hi}], got "${text}"`);
     }
@@ -76,7 +96,7 @@ export function parseNumberOption(name: string, lo = -Infinity, hi = Infinity) {
 
 export function parseIntOption(name: string, lo = -Infinity, hi = Infinity) {
   return (text: string): number => {
-    const value = Number(text);
+    const value = numberOf(text);
     if (!Number.isInteger(value) || value < lo || value > hi) {
       throw usageError(`${name} must be an integer in [${lo}, ${hi}], got "${text}"`);
     }

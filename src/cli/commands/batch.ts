@@ -11,7 +11,7 @@ import { parseRedisUrl } from '../../queue/connection.js';
 import { batchReport, type BatchStatus, type SeriesJobData, type SeriesJobResult } from '../../queue/jobs.js';
 import { addDenoiserOptions, denoiserSettings, type DenoiserCliOptions } from '../denoiser-options.js';
 import type { CommandRegistrar } from '../command.js';
-import { createOutput, EXIT_FAILED, EXIT_OK, parseIntOption, parseNumberOption, usageError } from '../output.js';
+import { createOutput, EXIT_FAILED, EXIT_OK, parseDoseOption, parseIntOption, usageError } from '../output.js';
 import { createBatchProgress } from '../batch-progress.js';
 
 interface BatchCliOptions extends DenoiserCliOptions {
@@ -38,7 +38,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     // `batch status <id> --redis ...`: options after a subcommand's name are the subcommand's.
     .enablePositionalOptions();
   addDenoiserOptions(command)
-    .option('--dose <fraction>', 'dose of the input as a fraction of normal dose, if known (e.g. 0.25)', parseNumberOption('--dose', 0, 1))
+    .option('--dose <fraction>', 'dose of the input as a fraction of normal dose, if known (e.g. 0.25)', parseDoseOption('--dose'))
     .option('--overwrite', 'redo series that are already finished in <dir>')
     .option('--attempts <n>', 'runs per series before it fails for good', parseIntOption('--attempts', 1, 100), 3)
     .option('--backoff <ms>', 'delay before the first retry, doubled for each later one', parseIntOption('--backoff', 0, 3_600_000), 2000)

@@ -14,7 +14,7 @@ import { addDimseOptions, dimseClientOptions, type DimseCliOptions } from '../di
 import type { DenoiseOptions, DenoiseReport } from '../../pipeline/types.js';
 import { addDenoiserOptions, denoiserSettings, progressListener, type DenoiserCliOptions } from '../denoiser-options.js';
 import type { CommandRegistrar } from '../command.js';
-import { createOutput, EXIT_FAILED, EXIT_OK, parseIntOption, parseNumberOption, usageError } from '../output.js';
+import { createOutput, EXIT_FAILED, EXIT_OK, parseDoseOption, parseIntOption, parseNumberOption, usageError } from '../output.js';
 import { createProgress } from '../progress.js';
 import { checkUncertaintyOptions } from '../../pipeline/uncertainty-request.js';
 import { withoutUndefined } from '../../util/defined.js';
@@ -44,7 +44,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     )
     .requiredOption('-o, --output <dir>', 'output directory');
   addDenoiserOptions(command)
-    .option('--dose <fraction>', 'dose of the input as a fraction of normal dose, if known (e.g. 0.25): the model and its consistency step use it; PET lesion SUVs are measured nearest the full-count image with it declared (models/README.md, "Without --dose")', parseNumberOption('--dose', 0, 1))
+    .option('--dose <fraction>', 'dose of the input as a fraction of normal dose, if known (e.g. 0.25): the model and its consistency step use it; PET lesion SUVs are measured nearest the full-count image with it declared (models/README.md, "Without --dose")', parseDoseOption('--dose'))
     .option('--reference <path...>', 'reference (normal-dose) series: adds PSNR / SSIM / RMSE to the report')
     .option('--overwrite', 'redo series that are already finished in <dir>')
     .option('--uncertainty', "write the calibrated error SD (the model card's calibration) as the uncertainty series, with summaries in report.json; --samples defaults to the card's")

@@ -9,14 +9,14 @@ import { BOWTIE_KINDS, BOWTIE_SHAPES, CT_DEFAULTS, FILTER_WINDOWS, KERNEL_PRESET
 import { parseSeed } from '../../util/random.js';
 import { withoutUndefined } from '../../util/defined.js';
 import type { CommandRegistrar } from '../command.js';
-import { createOutput, EXIT_USAGE, parseIntOption, parseNumberOption } from '../output.js';
+import { createOutput, EXIT_USAGE, parseDoseOption, parseIntOption, parseNumberOption } from '../output.js';
 
 export const register: CommandRegistrar = (program: Command, setExitCode) => {
   program
     .command('simulate')
     .description('write a simulated reduced-dose copy of each normal-dose CT / PET series (same seed, same noise)')
     .argument('<path...>', 'DICOM files or directories (searched recursively)')
-    .requiredOption('--dose <fraction>', 'dose (CT) or counts (PET) as a fraction of the original, in (0, 1]', parseNumberOption('--dose', 0, 1))
+    .requiredOption('--dose <fraction>', 'dose (CT) or counts (PET) as a fraction of the original, in (0, 1]', parseDoseOption('--dose', false))
     .requiredOption('-o, --out <dir>', 'output directory (one sub-directory per series)')
     .option('--seed <n>', 'noise seed (integer, or any text hashed to one)', (v) => parseSeed(v), 0)
     .option('--mode <mode>', 'CT: insert (real normal-dose input) or truth (noise-free phantom input)', 'insert')

@@ -10,7 +10,7 @@ import { SCHEDULE_KINDS, traceSlice, type TraceOptions, type TraceReport } from 
 import { writeFileAtomic } from '../../util/fs.js';
 import { parseSeed } from '../../util/random.js';
 import type { CommandRegistrar } from '../command.js';
-import { choicesHelp, createOutput, DEVICE_HELP, EXIT_OK, parseChoiceOption, parseIntOption, parseNumberOption, usageError } from '../output.js';
+import { choicesHelp, createOutput, DEVICE_HELP, EXIT_OK, parseChoiceOption, parseDoseOption, parseIntOption, parseNumberOption, usageError } from '../output.js';
 
 interface TraceCliOptions {
   output: string;
@@ -46,7 +46,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--seed <s>', 'random seed (forward noise and sampler)', '0')
     .option('--guidance <g>', 'classifier-free guidance scale (default: the model card\'s)', parseNumberOption('--guidance', 0, 50))
     .option('--consistency <strength>', "measurement-consistency strength, 0..1 (default: the model card's)", parseNumberOption('--consistency', 0, 1))
-    .option('--dose <fraction>', 'dose of the input as a fraction of normal dose, if known', parseNumberOption('--dose', 0, 1))
+    .option('--dose <fraction>', 'dose of the input as a fraction of normal dose, if known', parseDoseOption('--dose'))
     .option('--device <device>', DEVICE_HELP, parseChoiceOption('--device', DEVICE_REQUESTS), 'auto')
     .option('--threads <n>', 'CPU threads for the model', parseIntOption('--threads', 1, 256))
     .option('--fractions <list>', 'where along the chain to draw forward frames, fractions of T (default 0,0.125,0.25,0.5,0.75,1)')
