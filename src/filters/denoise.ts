@@ -30,6 +30,11 @@ export interface ClassicalDenoiseParams {
   readonly units?: string;
   /** Noise SD of the input in image units; default: estimated from the slice. */
   readonly noiseStd?: number;
+  /**
+   * Where `noiseStd` came from, for the description: 'given' (default), or 'series' when it was
+   * estimated once for the whole series (`estimateSeriesNoise`, as `denoise` does).
+   */
+  readonly noiseFrom?: 'given' | 'series';
   /** gaussian: standard deviation. */
   readonly sigmaMm?: number;
   readonly sigmaPx?: number;
@@ -84,6 +89,30 @@ export interface ClassicalDenoiseResult {
 }
 
 export function classicalDenoise(method: ClassicalMethod, image: Image2D, params: ClassicalDenoiseParams = {}): ClassicalDenoiseResult {
+  const plan = classicalPlan(method, params, (modality) => noiseOf(image, modality, params.noiseStd, params.noiseFrom));
+  return { data: plan.filter(image), description: plan.description, settings: plan.settings };
+}
+
+/**
+ * What `classicalDenoise` with these params will report (description and settings) before any
+ * slice is filtered, so that a derived series' DerivationDescription can be written from its
+ * first file on. Bilateral (without `sigmaRange`) and NLM need `noiseStd`: without an image there
+ * is nothing to estimate it from.
+ */
+export function describeClassical(method: ClassicalMethod, params: ClassicalDenoiseParams): Omit<ClassicalDenoiseResult, 'data'> {
+  const { description, settings } = classicalPlan(method, params, () => {
+    if (params.noiseStd === undefined) throw new LowdoseError('E_USAGE', `describing ${method} without an image needs noiseStd`);
+    return givenNoise(params.noiseStd, params.noiseFrom);
+  });
+  return { description, settings };
+}
+
+interface ClassicalPlan extends Omit<ClassicalDenoiseResult, 'data'> {
+  filter(image: Image2D): Float32Array;
+}
+
+/** The settings of one classical run and the filter that applies them; `noise` is asked only when a strength needs it. */
+function classicalPlan(method: ClassicalMethod, params: ClassicalDenoiseParams, noiseFor: (modality: FilterModality) => NoiseLevel): ClassicalPlan {
   const modality = params.modality ?? 'CT';
   if (modality !== 'CT' && modality !== 'PT') throw new LowdoseError('E_USAGE', `classical filters know modality CT or PT, got ${String(modality)}`);
   const defaults = CLASSICAL_DEFAULTS[modality];
@@ -92,9 +121,8 @@ export function classicalDenoise(method: ClassicalMethod, image: Image2D, params
   switch (method) {
     case 'gaussian': {
       const width = widthParams(params.sigmaMm, params.sigmaPx, defaults.sigmaMm);
-      const out = gaussianFilter(image, { sigmaMm: width.mm, sigmaPx: width.px, truncate: GAUSSIAN_TRUNCATE });
       return {
-        data: out.data,
+        filter: (image) => gaussianFilter(image, { sigmaMm: width.mm, sigmaPx: width.px, truncate: GAUSSIAN_TRUNCATE }).data,
         description: `Gaussian filter, sigma ${width.text}, truncated at ${GAUSSIAN_TRUNCATE} sigma`,
         settings: { method, modality, ...width.settings('sigma'), truncate: GAUSSIAN_TRUNCATE },
       };
@@ -107,14 +135,14 @@ export function classicalDenoise(method: ClassicalMethod, image: Image2D, params
       let derived = '';
       let noise: NoiseLevel | null = null;
       if (sigmaRange === undefined) {
-        noise = noiseOf(image, modality, params.noiseStd);
+        noise = noiseFor(modality);
         sigmaRange = rangeFactor * noise.std;
         derived = ` (${fmt(rangeFactor)} x noise SD ${fmt(noise.std)}${u}, ${noiseSource(noise)})`;
       }
       checkPositive(sigmaRange, 'sigmaRange');
-      const out = bilateralFilter(image, { sigmaSpatialMm: width.mm, sigmaSpatialPx: width.px, sigmaRange, truncate: BILATERAL_TRUNCATE });
+      const range = sigmaRange;
       return {
-        data: out.data,
+        filter: (image) => bilateralFilter(image, { sigmaSpatialMm: width.mm, sigmaSpatialPx: width.px, sigmaRange: range, truncate: BILATERAL_TRUNCATE }).data,
         description: `bilateral filter, spatial sigma ${width.text}, range sigma ${fmt(sigmaRange)}${u}${derived}`,
         settings: {
           method,
@@ -132,15 +160,14 @@ export function classicalDenoise(method: ClassicalMethod, image: Image2D, params
       const hFactor = params.hFactor ?? defaults.hFactor;
       checkPositive(hFactor, 'hFactor');
       // The noise SD is needed even with an explicit h: patch distances are corrected by 2 sigma^2.
-      const noise = noiseOf(image, modality, params.noiseStd);
+      const noise = noiseFor(modality);
       const h = params.h ?? hFactor * noise.std;
       checkPositive(h, 'h');
-      const out = nlmFilter(image, { h, noiseStd: noise.std, patchRadius, searchRadius });
       const patch = 2 * patchRadius + 1;
       const search = 2 * searchRadius + 1;
       const strength = params.h === undefined ? `${fmt(hFactor)} x noise SD` : 'given';
       return {
-        data: out.data,
+        filter: (image) => nlmFilter(image, { h, noiseStd: noise.std, patchRadius, searchRadius }).data,
         description:
           `non-local means, ${patch}x${patch} patches, ${search}x${search} search, h ${fmt(h)}${u} (${strength}), ` +
           `noise SD ${fmt(noise.std)}${u} (${noiseSource(noise)})`,
@@ -161,14 +188,24 @@ export function classicalDenoise(method: ClassicalMethod, image: Image2D, params
   }
 }
 
-function noiseOf(image: Image2D, modality: FilterModality, given: number | undefined): NoiseLevel {
-  if (given === undefined) return estimateFilterNoise(image, modality);
-  if (!(given >= 0) || !Number.isFinite(given)) throw new LowdoseError('E_USAGE', `noiseStd must be a finite number >= 0, got ${given}`);
-  return { std: given, from: 'given' };
+function noiseOf(image: Image2D, modality: FilterModality, given: number | undefined, from: 'given' | 'series' = 'given'): NoiseLevel {
+  return given === undefined ? estimateFilterNoise(image, modality) : givenNoise(given, from);
 }
 
+function givenNoise(given: number, from: 'given' | 'series' = 'given'): NoiseLevel {
+  if (!(given >= 0) || !Number.isFinite(given)) throw new LowdoseError('E_USAGE', `noiseStd must be a finite number >= 0, got ${given}`);
+  return { std: given, from };
+}
+
+const NOISE_SOURCES: Record<NoiseLevel['from'], string> = {
+  given: 'given',
+  series: 'estimated on the series',
+  'soft tissue': 'estimated in soft tissue',
+  'whole image': 'estimated on the whole slice',
+};
+
 function noiseSource(noise: NoiseLevel): string {
-  return noise.from === 'given' ? 'given' : noise.from === 'soft tissue' ? 'estimated in soft tissue' : 'estimated on the whole slice';
+  return NOISE_SOURCES[noise.from];
 }
 
 interface WidthChoice {

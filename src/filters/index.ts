@@ -3,7 +3,7 @@
  * and the model card compares against. Pure functions over Image2D in modality units. See
  * docs/filters.md.
  */
-export { classicalDenoise, CLASSICAL_DEFAULTS, CLASSICAL_METHODS } from './denoise.js';
+export { classicalDenoise, CLASSICAL_DEFAULTS, CLASSICAL_METHODS, describeClassical } from './denoise.js';
 export type { ClassicalDefaults, ClassicalDenoiseParams, ClassicalDenoiseResult, ClassicalMethod, ClassicalSettings } from './denoise.js';
 export { gaussianFilter, gaussianSmooth, GAUSSIAN_TRUNCATE } from './gaussian.js';
 export type { GaussianOptions } from './gaussian.js';

@@ -20,8 +20,8 @@ export type FilterModality = 'CT' | 'PT';
 export interface NoiseLevel {
   /** Noise standard deviation, image units. */
   readonly std: number;
-  /** Which pixels it came from, for the settings description. */
-  readonly from: 'soft tissue' | 'whole image' | 'given';
+  /** Which pixels it came from, for the settings description ('series': `estimateSeriesNoise`). */
+  readonly from: 'soft tissue' | 'whole image' | 'given' | 'series';
 }
 
 export function estimateFilterNoise(image: Image2D, modality: FilterModality): NoiseLevel {

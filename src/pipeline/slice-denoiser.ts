@@ -7,7 +7,7 @@ import type { ConsistencySettings } from '../diffusion/index.js';
 import { readSliceImage, type Series } from '../dicom/index.js';
 import type { Image2D } from '../image.js';
 import { LowdoseError } from '../errors.js';
-import { classicalDenoise, estimateSeriesNoise, filterWidthWarning, type ClassicalMethod, type LowBandSettings } from '../filters/index.js';
+import { classicalDenoise, describeClassical, estimateSeriesNoise, filterWidthWarning, type ClassicalDenoiseParams, type ClassicalMethod, type LowBandSettings } from '../filters/index.js';
 import { Denoiser, type ResolvedUncertainty, type SliceInput } from '../models/index.js';
 import { pixelSpacingWarning } from '../models/pixel-spacing.js';
 import { withoutUndefined } from '../util/defined.js';
@@ -185,7 +185,7 @@ export async function sampleSlices(series: Series, count = 16): Promise<Image2D[
 }
 
 function createClassicalDenoiser(method: ClassicalMethod, options: DenoiseOptions): SliceDenoiser {
-  let current: { series: Series; modality: 'CT' | 'PT'; noiseStd: number | undefined } | null = null;
+  let current: { series: Series; params: ClassicalDenoiseParams } | null = null;
   let description = '';
   return {
     method,
@@ -217,20 +217,18 @@ function createClassicalDenoiser(method: ClassicalMethod, options: DenoiseOption
       // One noise level per series, so every slice gets the same filter strength. The Gaussian's
       // width is in mm and needs none: a slice without measurable noise must not fail it.
       const noiseStd = method === 'gaussian' ? undefined : estimateSeriesNoise(await sampleSlices(series), modality);
-      current = { series, modality, noiseStd };
+      const params: ClassicalDenoiseParams = { modality, units: series.units, ...(noiseStd === undefined ? {} : { noiseStd, noiseFrom: 'series' as const }) };
+      current = { series, params };
+      // Known before the first slice: the derived series' writer takes it when it is created.
+      description = `lowdose ${method} filter: ${describeClassical(method, params).description}`;
     },
     async denoise(slices) {
       if (!current) throw new LowdoseError('E_INTERNAL', 'prepare(series) must be called before denoise');
-      const { series, modality, noiseStd } = current;
-      const denoised = slices.map((slice) => {
-        const result = classicalDenoise(
-          method,
-          { rows: series.rows, columns: series.columns, data: slice.image, pixelSpacing: [series.spacing[0], series.spacing[1]] },
-          { modality, units: series.units, ...(noiseStd === undefined ? {} : { noiseStd }) },
-        );
-        description = `lowdose ${method} filter: ${result.description}`;
-        return result.data;
-      });
+      const { series, params } = current;
+      const denoised = slices.map(
+        (slice) =>
+          classicalDenoise(method, { rows: series.rows, columns: series.columns, data: slice.image, pixelSpacing: [series.spacing[0], series.spacing[1]] }, params).data,
+      );
       return { denoised, std: null, modelMs: 0 };
     },
     forwardMs: 0,
