@@ -122,6 +122,14 @@ describe('lowdose trace', () => {
     expect(withStep.reverse.output.ssim).toBeGreaterThan(0.999);
   });
 
+  it('numbers the slice on its human output as the PNG header does (1-based, with the 0-based --slice)', async () => {
+    const out = path.join(tmp, 'trace-first.png');
+    const run = await runCli('trace', BODY_25, '-o', out, '--model', path.join(MODELS, 'oracle-epsilon-cosine.json'), '--steps', '1', '--panel', '64', '--slice', '0');
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain(`${out}: `);
+    expect(run.stdout).toMatch(/ px, slice 1 of 4 \(--slice 0\)/);
+  });
+
   it('wraps long reverse processes into balanced rows', () => {
     const base = { rows: 512, columns: 512, forwardFrames: 6 };
     expect(traceGridLayout({ ...base, reverseFrames: 9 })).toMatchObject({ factor: 2, gridColumns: 9, reverseChunks: 1 });

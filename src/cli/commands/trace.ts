@@ -106,7 +106,7 @@ function humanSummary(report: TraceReport, file: string): string {
   const f = report.forward.frames.map((x) => `${x.label}: ᾱ ${x.alphaBar.toFixed(3)} ssim ${x.ssim.toFixed(3)}`).join(', ');
   const r = report.reverse.frames.map((x) => `t=${x.timestep}: x̂0 ssim ${x.ssimPrediction.toFixed(3)}`).join(', ');
   return [
-    `${file}: ${report.grid.width}x${report.grid.height} px, slice ${report.input.slice} of ${report.input.slices}`,
+    `${file}: ${report.grid.width}x${report.grid.height} px, slice ${report.input.slice + 1} of ${report.input.slices} (--slice ${report.input.slice})`,
     `forward (${report.forward.schedule.kind}): ${f}`,
     `reverse (${report.model}, ${report.sampler}, ${report.steps} steps): ${r}; output ssim ${report.reverse.output.ssim.toFixed(3)}`,
   ].join('\n');
