@@ -62,6 +62,7 @@ export {
 // DICOM out: a volume as a new series, or a derived series of an existing one.
 export { writeVolumeSeries, type VolumeSeriesOptions, type WrittenSeries } from './dicom/write-volume.js';
 export { createDerivedSeriesWriter, type DerivedSeriesOptions, type DerivedSeriesWriter } from './dicom/write-derived.js';
+export type { ProcessingEquipment } from './dicom/contributing-equipment.js';
 
 // Models: cards and ONNX graphs in a models folder, loaded on a device.
 export {

@@ -104,6 +104,20 @@ export function baselineFingerprintCheck(
   return { differences, unfingerprinted };
 }
 
+/**
+ * A note for the reader, never a refusal: the two results were measured with lowdose at
+ * different git commits (settings.toolkit.commit, recorded where QA ran from a checkout), so a
+ * change may come from the code as well as from the model. Null when either result lacks a commit
+ * (an installed package, a result written before QA recorded it) or the commits are equal.
+ */
+export function toolkitCommitNote(baseline: QaJson['settings'], candidate: QaJson['settings']): string | null {
+  const b = baseline.toolkit;
+  const c = candidate.toolkit;
+  if (typeof b?.commit !== 'string' || typeof c?.commit !== 'string' || b.commit === c.commit) return null;
+  const side = (t: NonNullable<QaJson['settings']['toolkit']>) => `${t.commit}${t.dirty ? ' (dirty)' : ''}`;
+  return `note: the baseline was measured with lowdose at commit ${side(b)}, the candidate at ${side(c)}; differences may come from the code too`;
+}
+
 /** One side of a compared check. */
 export interface GateSide {
   readonly value: number | null;

@@ -19,7 +19,9 @@
  * (exit 2) when the baseline's card or ONNX files have changed since; one without it (written
  * before QA recorded it) is used on trust, and the gate says it is not fingerprinted. Options that a
  * QA result does not record (--sampler, --guidance, --consistency-pilot) cannot be checked against
- * it and are refused with --baseline-json.
+ * it and are refused with --baseline-json. When both results record the lowdose git commit they
+ * ran at (settings.toolkit.commit) and the commits differ, the gate says so on stderr in one line
+ * and goes on: the code may explain part of a difference, but it is not a reason to refuse.
  *
  * The rule, stated once in qa-compare.ts: a check the baseline passes and the candidate fails is
  * lost and fails the gate, even when the change is within the check's noise (the table says so);
@@ -43,7 +45,7 @@ import { DEFAULT_MODELS } from '../../src/models/denoiser.js';
 import { modelFingerprint } from '../../src/models/fingerprint.js';
 import { resolveModelFiles } from '../../src/models/load.js';
 import { DEFAULT_FIXTURES_DIR, jsonResult, loadQaConfig, readFixtureInfo, runQa, type PhantomName, type QaDenoiseSettings } from '../../src/qa/index.js';
-import { baselineFingerprintCheck, compareQa, formatComparison, parseQaJson, QaGateMismatch, type QaJson } from './qa-compare.js';
+import { baselineFingerprintCheck, compareQa, formatComparison, parseQaJson, QaGateMismatch, toolkitCommitNote, type QaJson } from './qa-compare.js';
 
 interface GateCliOptions extends DenoiserCliOptions {
   baseline?: string;
@@ -128,6 +130,9 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const candidateResult = await run('candidate', candidateSettings);
   const comparison = compareQa(baseline, candidateResult);
+  // A committed baseline may predate the code the candidate ran with: said, not refused.
+  const commitNote = toolkitCommitNote(baseline.settings, candidateResult.settings);
+  if (commitNote) log(commitNote);
   process.stdout.write(`${formatComparison(comparison)}\n`);
   log(`QA runs: ${outDir}`);
   if (opts.json !== undefined) {

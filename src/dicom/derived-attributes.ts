@@ -22,7 +22,9 @@ export const MAX_UN_ELEMENT_BYTES = 1024;
 
 /** Standard attributes copied from the source, by the module they belong to (PS3.3). */
 const COPIED_BY_MODULE: Readonly<Record<string, readonly string[]>> = {
-  'SOP Common': ['SpecificCharacterSet', 'TimezoneOffsetFromUTC'],
+  // The equipment that already contributed to the source (a converter, a de-identifier): the
+  // derived file lists lowdose after them (./contributing-equipment.ts).
+  'SOP Common': ['SpecificCharacterSet', 'TimezoneOffsetFromUTC', 'ContributingEquipmentSequence'],
   Patient: [
     'PatientName',
     'PatientID',

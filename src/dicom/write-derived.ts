@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { LowdoseError } from '../errors.js';
 import { frameNumbers, functionalGroup, getNumbers, getStrings, TAG } from './attributes.js';
+import { appendContributingEquipment, DEFAULT_PROCESSING_EQUIPMENT, processingEquipmentItem, type ProcessingEquipment } from './contributing-equipment.js';
 import { copySourceAttributes, readCopiedAttributes } from './derived-source.js';
 import { readImageHeader, type FrameGeometry, type ImageHeader } from './image-header.js';
 import { parseDicomBytes, type ParsedFile } from './parse.js';
@@ -40,8 +41,14 @@ import { scalarText } from '../util/text.js';
 export interface DerivedSeriesOptions {
   /** Directory for the new files (created when missing). */
   readonly outDir: string;
-  /** DerivationDescription: what made the pixels (model, settings). */
+  /** DerivationDescription: what made the pixels (model, settings). Also the ContributionDescription of lowdose's Contributing Equipment item. */
   readonly derivationDescription: string;
+  /**
+   * What made the series, for the item lowdose appends to the Contributing Equipment Sequence
+   * (./contributing-equipment.ts): the model or method name and extra SoftwareVersions (the
+   * model's fingerprint). Default: model name "lowdose", the toolkit version only.
+   */
+  readonly equipment?: ProcessingEquipment;
   /** Appended to the source SeriesDescription. Default " lowdose". */
   readonly seriesDescriptionSuffix?: string;
   /** Default: the source SeriesNumber + 1000 (1000 when the source has none). */
@@ -67,7 +74,8 @@ export interface DerivedSeriesOptions {
   readonly rescaleType?: string;
   /**
    * InstanceCreationDate/Time (Type 3, SOP Common). Default now; null leaves them out, so the
-   * file does not depend on the clock (a reproducible output).
+   * file does not depend on the clock (a reproducible output). The same instant is lowdose's
+   * ContributionDateTime, left out with null too.
    */
   readonly now?: Date | null;
 }
@@ -126,7 +134,10 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
 
   const written = new Map<number, string>();
   const cache = new SourceDatasetCache();
-  const created = options.now === null ? null : dicomDateTime(options.now ?? new Date());
+  const now = options.now === null ? null : (options.now ?? new Date());
+  const created = now === null ? null : dicomDateTime(now);
+  // One item for every file of the series: the same software, model and time.
+  const contribution = processingEquipmentItem(options.equipment ?? DEFAULT_PROCESSING_EQUIPMENT, options.derivationDescription, now);
   const repairs = new RepairLog();
 
   return {
@@ -161,6 +172,7 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
         sopInstanceUid,
         seriesInstanceUid,
         derivationDescription: options.derivationDescription,
+        contribution,
         seriesDescriptionSuffix: options.seriesDescriptionSuffix ?? ' lowdose',
         seriesNumber: options.seriesNumber,
         created,
@@ -272,6 +284,8 @@ interface DeriveContext {
   readonly sopInstanceUid: string;
   readonly seriesInstanceUid: string;
   readonly derivationDescription: string;
+  /** lowdose's Contributing Equipment item, appended after the source's; absent: none added. */
+  readonly contribution?: DcmDataset;
   readonly seriesDescriptionSuffix: string;
   readonly seriesNumber: number | undefined;
   /** InstanceCreationDate/Time; null: left out. */
@@ -343,6 +357,7 @@ export function deriveDataset(sourceDataset: DcmDataset, context: DeriveContext)
   const sourceImageType = (getValues(sourceDataset, 'ImageType') ?? []).map((v) => scalarText(v).trim());
   setElement(dataset, 'ImageType', ['DERIVED', 'SECONDARY', ...sourceImageType.slice(2)]);
   setElement(dataset, 'DerivationDescription', [context.derivationDescription.slice(0, 1024)]);
+  if (context.contribution) appendContributingEquipment(dataset, context.contribution);
   if (context.sourceSopClassUid) {
     const reference: DcmDataset = {};
     setElement(reference, 'ReferencedSOPClassUID', [repairedUid(context.sourceSopClassUid)]);

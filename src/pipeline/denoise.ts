@@ -22,6 +22,7 @@ import type { Image2D } from '../image.js';
 import { DEFAULT_PADDING_FILL, fillPadding, type PaddingFill } from '../padding.js';
 import { acquireFolderLocks, releaseAll } from '../util/folder-lock.js';
 import { removeTemporaries, writeFileAtomic } from '../util/fs.js';
+import { toolkitIdentity } from '../util/toolkit.js';
 import { checkJobMemory, DENOISE_PIPELINE, resolveMemoryBudget, type MemoryPlan, type SeriesShape } from './memory-budget.js';
 import { resolveSfrcOptions, sfrcSlice, type SfrcSliceResult } from '../metrics/sfrc.js';
 import { HallucinationRecorder } from './hallucination.js';
@@ -102,9 +103,9 @@ export async function denoisePaths(paths: readonly string[], options: DenoiseOpt
       } finally {
         clearSliceCache();
       }
-      if (options.writeReport !== false) await writeReport(outDir, { series: reports, errors });
+      if (options.writeReport !== false) await writeReport(outDir, { toolkit: toolkitIdentity(), series: reports, errors });
     }
-    const report: DenoiseReport = { series: reports, errors };
+    const report: DenoiseReport = { toolkit: toolkitIdentity(), series: reports, errors };
     if (options.writeReport !== false) await writeReport(outDir, report);
     return report;
   } finally {
@@ -204,6 +205,7 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
   const writer = createDerivedSeriesWriter(series, {
     outDir: dir,
     derivationDescription: denoiser.derivationDescription,
+    equipment: denoiser.equipment,
     seriesDescriptionSuffix: ` ${denoiser.descriptionSuffix}`,
     overwrite,
   });
@@ -217,6 +219,7 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
               calibration.noiseLevelScale ? ` + ${calibration.noiseLevelScale}^2 ${round(denoiser.inputNoise ?? 0, 2)}^2 (the series' noise SD)` : ''
             }), std over ${denoiser.samples} samples; ${denoiser.derivationDescription}`
           : `per-pixel standard deviation over ${denoiser.samples} samples; ${denoiser.derivationDescription}`,
+        equipment: denoiser.equipment,
         seriesDescriptionSuffix: ` ${denoiser.descriptionSuffix} uncertainty`,
         overwrite,
       })
@@ -229,6 +232,7 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
           outDir: path.join(dir, 'hallucination'),
           sfrc: sfrcOptions,
           against: 'samples',
+          equipment: denoiser.equipment,
           description: `one half of a ${denoiser.samples}-sample ensemble against the other, kept where the calibrated SD > ${denoiser.uncertainty.threshold} ${denoiser.uncertainty.units}; ${denoiser.derivationDescription}`,
         })
       : null;
@@ -369,6 +373,8 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
     previews,
     method: denoiser.method,
     model: denoiser.modelName,
+    modelFingerprint: denoiser.modelFingerprint,
+    toolkit: toolkitIdentity(),
     settings: denoiser.derivationDescription,
     device: denoiser.device,
     ...(denoiser.deviceReport ? { deviceReport: denoiser.deviceReport } : {}),

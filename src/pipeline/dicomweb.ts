@@ -15,6 +15,7 @@ import { EXIT_OK } from '../exit-codes.js';
 import { denoiseRemote, seriesToDenoise, type DerivedPart, type RemoteDenoiseOptions } from './remote-denoise.js';
 import type { DenoiseReport } from './types.js';
 import { pullCacheDir } from '../util/pull-cache.js';
+import { toolkitIdentity } from '../util/toolkit.js';
 
 export interface DicomwebReport {
   readonly source: string;
@@ -72,7 +73,7 @@ export async function denoiseDicomweb(url: string, options: DicomwebDenoiseOptio
         return dicomweb.pulled;
       },
       ...(options.stow !== undefined ? { store: stowTo(options.stow) } : {}),
-      report: (series, errors): DicomwebDenoiseReport => ({ series, errors, dicomweb }),
+      report: (series, errors): DicomwebDenoiseReport => ({ toolkit: toolkitIdentity(), series, errors, dicomweb }),
     });
   } finally {
     await client.close();

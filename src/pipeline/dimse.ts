@@ -17,6 +17,7 @@ import { EXIT_OK } from '../exit-codes.js';
 import { pullCacheDir } from '../util/pull-cache.js';
 import { denoiseRemote, seriesToDenoise, type DerivedPart, type RemoteDenoiseOptions } from './remote-denoise.js';
 import type { DenoiseReport } from './types.js';
+import { toolkitIdentity } from '../util/toolkit.js';
 
 export interface DimseReport {
   readonly source: string;
@@ -96,7 +97,7 @@ export async function denoiseDimse(url: string, options: DimseDenoiseOptions): P
           },
         }
       : {}),
-    report: (series, errors): DimseDenoiseReport => ({ series, errors, dimse }),
+    report: (series, errors): DimseDenoiseReport => ({ toolkit: toolkitIdentity(), series, errors, dimse }),
   });
 }
 

@@ -9,6 +9,7 @@
 import path from 'node:path';
 import { patientPosition } from '../dicom/geometry.js';
 import type { Series } from '../dicom/index.js';
+import type { ProcessingEquipment } from '../dicom/contributing-equipment.js';
 import { createDerivedSeriesWriter, type DerivedSeriesWriter } from '../dicom/write-derived.js';
 import { sfrcScoreMap, type ResolvedSfrcOptions, type SfrcSliceResult } from '../metrics/sfrc.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -57,6 +58,11 @@ export interface HallucinationRecorderOptions {
   readonly against: 'reference' | 'samples';
   /** Goes into DerivationDescription: what was compared with what. */
   readonly description: string;
+  /**
+   * The Contributing Equipment item's model and versions: the denoiser's for an ensemble map
+   * (`denoise --hallucination`); default `sfrc` (`metrics --hallucination`, two given series).
+   */
+  readonly equipment?: ProcessingEquipment;
   readonly overwrite?: boolean;
 }
 
@@ -80,6 +86,7 @@ export class HallucinationRecorder {
         `lowdose sFRC hallucination map: lowest FRC per pixel over ${o.patchSize}-pixel patches, stride ${o.stride}, ` +
         `band ${o.band[0]}-${o.band[1]} cycles/mm, threshold ${o.threshold}, noise compensation ${o.noiseCompensation ? `on (z ${o.significance})` : 'off'}; ${options.description}`,
       seriesDescriptionSuffix: ' sFRC map',
+      equipment: options.equipment ?? { modelName: 'sfrc' },
       resolution: 0.001,
       rescaleType: 'US',
       overwrite: options.overwrite ?? true,

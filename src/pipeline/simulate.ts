@@ -15,6 +15,7 @@ import {
   scanPaths,
   type Series,
 } from '../dicom/index.js';
+import type { ProcessingEquipment } from '../dicom/contributing-equipment.js';
 import { createDerivedSeriesWriter, type DerivedSeriesWriter } from '../dicom/write-derived.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 import type { Image2D } from '../image.js';
@@ -314,6 +315,9 @@ function simulationIdentity(series: Series, plan: SeriesPlan, output: 'reduced-d
   ]);
 }
 
+/** What a simulated series' Contributing Equipment item names as the model: the simulation itself. */
+const SIMULATION_EQUIPMENT: ProcessingEquipment = { modelName: 'simulate' };
+
 /** Simulates one series slice by slice through the pool, writing each slice as it finishes. */
 async function simulateSeries(
   series: Series,
@@ -341,6 +345,8 @@ async function simulateSeries(
   const writer = createDerivedSeriesWriter(series, {
     outDir: dirs.dose,
     derivationDescription: derivation,
+    // No ContributionDateTime either (now: null); the item's SoftwareVersions is the version the UIDs hash.
+    equipment: SIMULATION_EQUIPMENT,
     seriesDescriptionSuffix: ` simulated ${percent} dose`,
     overwrite: options.overwrite,
     uidSeed: simulationIdentity(series, plan, 'reduced-dose'),
@@ -350,6 +356,7 @@ async function simulateSeries(
     ? createDerivedSeriesWriter(series, {
         outDir: dirs.reference,
         derivationDescription: `${derivation}; matched full-dose reconstruction`,
+        equipment: SIMULATION_EQUIPMENT,
         seriesDescriptionSuffix: ' simulated full dose',
         filePrefix: 'REF',
         overwrite: options.overwrite,

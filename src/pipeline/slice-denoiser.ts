@@ -8,7 +8,8 @@ import { readSliceImage, type Series } from '../dicom/index.js';
 import type { Image2D } from '../image.js';
 import { LowdoseError } from '../errors.js';
 import { classicalDenoise, describeClassical, estimateSeriesNoise, filterWidthWarning, type ClassicalDenoiseParams, type ClassicalMethod, type LowBandSettings } from '../filters/index.js';
-import { Denoiser, type ResolvedUncertainty, type SliceInput } from '../models/index.js';
+import { modelFingerprintVersion, type ProcessingEquipment } from '../dicom/contributing-equipment.js';
+import { Denoiser, modelFingerprint, type ModelFingerprint, type ResolvedUncertainty, type SliceInput } from '../models/index.js';
 import { pixelSpacingWarning } from '../models/pixel-spacing.js';
 import { withoutUndefined } from '../util/defined.js';
 import { DENOISE_PIPELINE } from './memory-budget.js';
@@ -26,6 +27,10 @@ export interface SliceBatchResult {
 export interface SliceDenoiser {
   readonly method: DenoiseMethod;
   readonly modelName: string | null;
+  /** The model files that ran, hashed when the model was loaded (src/models/fingerprint.ts); null for a filter. */
+  readonly modelFingerprint: ModelFingerprint | null;
+  /** What the derived series' Contributing Equipment item names: the model (with its fingerprint) or the filter. */
+  readonly equipment: ProcessingEquipment;
   /** Goes into DerivationDescription and the report. */
   readonly derivationDescription: string;
   /** Appended to SeriesDescription. */
@@ -132,9 +137,18 @@ async function createDiffusionDenoiser(
   });
   let shape: { rows: number; columns: number; pixelSpacing: [number, number] } | null = null;
   let inputNoise: number | null = null;
+  let fingerprint: ModelFingerprint;
+  try {
+    fingerprint = await modelFingerprint(denoiser.model.files.cardPath);
+  } catch (error) {
+    await denoiser.release();
+    throw error;
+  }
   return {
     method: 'diffusion',
     modelName: denoiser.card.name,
+    modelFingerprint: fingerprint,
+    equipment: { modelName: denoiser.card.name, softwareVersions: [modelFingerprintVersion(fingerprint.sha256)] },
     derivationDescription: denoiser.description,
     descriptionSuffix: 'lowdose denoised',
     device: denoiser.device,
@@ -190,6 +204,8 @@ function createClassicalDenoiser(method: ClassicalMethod, options: DenoiseOption
   return {
     method,
     modelName: null,
+    modelFingerprint: null,
+    equipment: { modelName: `${method} filter` },
     get derivationDescription() {
       return description || `lowdose ${method} filter`;
     },

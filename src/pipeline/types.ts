@@ -4,6 +4,8 @@
  */
 import type { DenoiseMethod, SamplerName } from '../choices.js';
 import type { TextureReport } from '../models/denoiser.js';
+import type { ModelFingerprint } from '../models/fingerprint.js';
+import type { ToolkitIdentity } from '../util/toolkit.js';
 import type { LesionBiasAtLevel } from '../models/lesion-bias.js';
 import type { PaddingFill } from '../padding.js';
 import type { LowBandSettings } from '../filters/low-band.js';
@@ -157,6 +159,14 @@ export interface SeriesReport {
   readonly previews: string[];
   readonly method: DenoiseMethod;
   readonly model: string | null;
+  /**
+   * The model files that made this series, hashed when the model was loaded
+   * (src/models/fingerprint.ts, the shape of qa's settings.modelFingerprint); null for a filter.
+   * Absent in a report (or a skipped series' completion marker) written before it was recorded.
+   */
+  readonly modelFingerprint?: ModelFingerprint | null;
+  /** The lowdose that made this series (a skipped series keeps its first run's). Absent where older. */
+  readonly toolkit?: ToolkitIdentity;
   readonly settings: string;
   readonly device: string;
   readonly deviceReport?: string;
@@ -195,6 +205,8 @@ export interface SeriesReport {
 export type { TextureReport } from '../models/denoiser.js';
 
 export interface DenoiseReport {
+  /** The lowdose that wrote this report (absent in reports written before it was recorded). */
+  readonly toolkit?: ToolkitIdentity;
   readonly series: SeriesReport[];
   readonly errors: Array<{ path: string | null; code: string; message: string }>;
 }

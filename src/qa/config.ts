@@ -5,6 +5,7 @@
  * validated strictly: in a QA gate a misspelt key that silently falls back to a default is worse
  * than a refusal, so unknown keys, wrong types and empty bounds are errors (exit 2).
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { LowdoseError } from '../errors.js';
@@ -30,6 +31,10 @@ export type BoundedCheck = Common & Bounds;
 export interface QaConfig {
   /** The file the user gave, or the shipped defaults' path. */
   readonly source: string;
+  /** sha256 of the bytes of `source` as read (absent for a config not read from a file: parseConfigObject). */
+  readonly sha256?: string;
+  /** With a user's file merged over the shipped defaults: sha256 of qa/thresholds.json as read. */
+  readonly defaultsSha256?: string;
   readonly checks: {
     readonly 'noise-reduction': BoundedCheck;
     readonly 'hu-error': BoundedCheck & { readonly reference: HuReference };
@@ -88,10 +93,12 @@ const TOP_LEVEL = new Set(['$comment', 'description', 'version', 'checks']);
  * the offending key; E_NOT_FOUND when a file is missing.
  */
 export function loadQaConfig(file?: string): QaConfig {
-  const defaults = parseConfigObject(readJson(DEFAULT_CONFIG_PATH), DEFAULT_CONFIG_PATH, null);
+  const shipped = readJson(DEFAULT_CONFIG_PATH);
+  const defaults: QaConfig = { ...parseConfigObject(shipped.value, DEFAULT_CONFIG_PATH, null), sha256: shipped.sha256 };
   if (file === undefined) return defaults;
   const resolved = path.resolve(file);
-  return parseConfigObject(readJson(resolved), resolved, defaults);
+  const own = readJson(resolved);
+  return { ...parseConfigObject(own.value, resolved, defaults), sha256: own.sha256, defaultsSha256: shipped.sha256 };
 }
 
 /**
@@ -171,17 +178,19 @@ function typeProblem(value: unknown, type: FieldType): string | null {
   return 'has an unknown type';
 }
 
-function readJson(file: string): unknown {
-  let text: string;
+/** A JSON file's parsed value and the sha256 of the bytes it was parsed from (what a QA result records). */
+function readJson(file: string): { value: unknown; sha256: string } {
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new LowdoseError('E_NOT_FOUND', `QA config ${file} does not exist`, { path: file });
     throw new LowdoseError('E_USAGE', `QA config ${file} cannot be read: ${(error as Error).message}`, { path: file });
   }
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
   try {
-    return JSON.parse(text) as unknown;
+    return { value: JSON.parse(bytes.toString('utf8')) as unknown, sha256 };
   } catch (error) {
     throw new LowdoseError('E_USAGE', `QA config ${file} is not valid JSON: ${(error as Error).message}`, { path: file });
   }

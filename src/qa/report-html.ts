@@ -43,7 +43,9 @@ export function renderQaHtml(result: QaResult, config: QaConfig): string {
     ['dose told to the denoiser', s.doseDeclared === false ? 'no (--dose-unknown: the path of a denoise without --dose)' : 'yes'],
     ['noise realisations', s.realisations === null ? 'all the fixtures have (bias checks: mean over them)' : String(s.realisations)],
     ['fixtures', s.fixtures],
-    ['thresholds', s.config],
+    ['thresholds', s.thresholdsSha256 ? `${s.config} (sha256 ${s.thresholdsSha256.slice(0, 12)})` : s.config],
+    // Absent in a qa.json written before it was recorded.
+    ['lowdose', s.toolkit ? toolkitText(s.toolkit) : '-'],
     // The fingerprint qa.json records in full (settings.modelFingerprint), shortened.
     ['model files (sha256)', modelFilesText(s.modelFingerprint)],
   ]
@@ -183,6 +185,11 @@ function normalise(curve: Curve): number[] {
     area += ((curve.value[i]! + curve.value[i - 1]!) / 2) * (curve.frequency[i]! - curve.frequency[i - 1]!);
   }
   return curve.value.map((v) => (area > 0 ? v / area : NaN));
+}
+
+function toolkitText(toolkit: NonNullable<QaResult['settings']['toolkit']>): string {
+  if (!toolkit.commit) return toolkit.version;
+  return `${toolkit.version}, commit ${toolkit.commit.slice(0, 12)}${toolkit.dirty ? ' with uncommitted changes' : ''}`;
 }
 
 function modelFilesText(fingerprints: QaResult['settings']['modelFingerprint']): string {

@@ -13,12 +13,13 @@ import { denoisePaths } from '../pipeline/denoise.js';
 import { DEFAULT_MODELS } from '../models/denoiser.js';
 import type { DenoiseProgress, DenoiseReport } from '../pipeline/types.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { toolkitCheckout, toolkitIdentity } from '../util/toolkit.js';
 import { runChecks } from './checks/index.js';
 import { DEFAULT_FIXTURES_DIR, type QaConfig } from './config.js';
 import { checkSameGrid, checkSubsetOfGrid, doseFolder, fixtureRealisations, fixtureSeriesDir, readFixtureInfo, readStack } from './fixtures.js';
 import { notFirmCounts } from './margin.js';
 import { writeQaHtml } from './report-html.js';
-import { PHANTOM_NAMES, type CaseCurves, type PhantomName, type QaCheck, type QaDenoiseSettings, type QaModelFingerprints, type QaRealisation, type QaResult, type SliceStack } from './types.js';
+import { PHANTOM_NAMES, type CaseCurves, type PhantomName, type QaCheck, type QaDenoiseSettings, type QaModelFingerprints, type QaRealisation, type QaToolkit, type QaResult, type SliceStack } from './types.js';
 
 export const DEFAULT_DOSES: readonly number[] = [0.25, 0.1];
 export const QA_REPORT_FILE = 'qa-report.html';
@@ -95,6 +96,8 @@ export async function runQa(options: QaOptions): Promise<QaResult> {
 
   // Hashed once, before anything is denoised: what the result records is the files this run read.
   const fingerprints = await modelFingerprintsOf(settings, fixtures.map((info) => info.modality));
+  // Likewise the code: the checkout as it is when the run starts.
+  const toolkit = qaToolkit();
   const denoisedRoot = path.join(outDir, 'denoised', settingsTag(settings, await modelFingerprints(settings), declareDose));
   await mkdir(denoisedRoot, { recursive: true });
   const outputs = new Map<string, { readonly dir: string; readonly seriesInstanceUid: string }>();
@@ -210,6 +213,9 @@ export async function runQa(options: QaOptions): Promise<QaResult> {
       fixtures: fixturesDir,
       config: options.config.source,
       modelFingerprint: fingerprints,
+      toolkit,
+      ...(options.config.sha256 !== undefined ? { thresholdsSha256: options.config.sha256 } : {}),
+      ...(options.config.defaultsSha256 !== undefined ? { defaultThresholdsSha256: options.config.defaultsSha256 } : {}),
     },
     curves,
     errors,
@@ -242,6 +248,12 @@ function denoiseFailure(phantom: PhantomName, dose: number, message: string | un
     measured: {},
     firm: null,
   };
+}
+
+/** settings.toolkit: the version, with the commit and whether it was dirty when run from a git checkout. */
+function qaToolkit(): QaToolkit {
+  const checkout = toolkitCheckout();
+  return { version: toolkitIdentity().version, ...(checkout ? { commit: checkout.commit, dirty: checkout.dirty } : {}) };
 }
 
 /**

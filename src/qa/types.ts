@@ -126,6 +126,13 @@ export type QaDenoiseSettings = Pick<
   'method' | 'model' | 'device' | 'steps' | 'sampler' | 'seed' | 'samples' | 'guidance' | 'orientations' | 'consistency' | 'consistencyPilot' | 'lowBand' | 'texture' | 'batch' | 'threads' | 'memoryBudget'
 > & { readonly petModel?: string };
 
+/** settings.toolkit: the version, and `commit` with `dirty` only when run from a git checkout of lowdose. */
+export interface QaToolkit {
+  readonly version: string;
+  readonly commit?: string;
+  readonly dirty?: boolean;
+}
+
 /** settings.modelFingerprint: the fingerprint of each model that denoised a phantom. */
 export interface QaModelFingerprints {
   readonly model?: ModelFingerprint;
@@ -173,6 +180,19 @@ export interface QaResult {
      * results written before it was recorded.
      */
     readonly modelFingerprint?: QaModelFingerprints | null;
+    /**
+     * The lowdose that ran: its version, and where the package root is a git checkout (and git
+     * answers) the commit and whether tracked files differed from it (src/util/toolkit.ts).
+     * Absent in results written before it was recorded.
+     */
+    readonly toolkit?: QaToolkit;
+    /**
+     * sha256 of the bytes of the thresholds file QA read (`config`); absent for a config not read
+     * from a file (a library caller's parseConfigObject) and in results written before it.
+     */
+    readonly thresholdsSha256?: string;
+    /** With `--config` merged over the shipped defaults: sha256 of the qa/thresholds.json read with it. */
+    readonly defaultThresholdsSha256?: string;
   };
   readonly curves: { readonly nps: CaseCurves[]; readonly mtf: CaseCurves[] };
   /** Fixture series that could not be denoised or read. */

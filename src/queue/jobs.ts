@@ -7,6 +7,7 @@
  * writes atomically and locks the output series folder, so a job run twice leaves one copy.
  */
 import type { DenoiseOptions, DenoiseReport, SeriesReport } from '../pipeline/types.js';
+import { toolkitIdentity } from '../util/toolkit.js';
 
 export const QUEUE_NAME = 'denoise';
 /** Redis key prefix of the queue and of the batch records. */
@@ -94,7 +95,7 @@ export function batchReport(results: readonly SeriesJobResult[], status: BatchSt
   for (const job of status.jobs) {
     if (job.error) errors.push({ path: job.error.path, code: job.error.code, message: job.error.message });
   }
-  return { series: [...results], errors };
+  return { toolkit: toolkitIdentity(), series: [...results], errors };
 }
 
 export const batchKey = (id: string): string => `${QUEUE_PREFIX}:batch:${id}`;

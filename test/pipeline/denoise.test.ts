@@ -14,7 +14,9 @@ import dicomParser from 'dicom-parser';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readSliceImage, scanPaths } from '../../src/dicom/index.js';
 import { estimateNoise, SOFT_TISSUE_HU } from '../../src/metrics/index.js';
+import { modelFingerprint } from '../../src/models/fingerprint.js';
 import { denoisePaths } from '../../src/pipeline/denoise.js';
+import { packageVersion } from '../../src/util/package-root.js';
 import type { DenoiseReport } from '../../src/pipeline/types.js';
 import type { IecGeometry } from '../../src/phantoms/index.js';
 import { sphereStats } from '../../src/qa/checks/pet.js';
@@ -77,6 +79,21 @@ describe('lowdose denoise', () => {
     expect(derived.string('x00100020')).toBe(source.string('x00100020'));
     expect(derived.string('x00200032')).toBe(source.string('x00200032'));
     expect(derived.string('x00082111')).toContain('bench-conv');
+
+    // Which software and which model files made it: in the report and in each file's Contributing Equipment item.
+    const fingerprint = await modelFingerprint(MODEL);
+    const toolkit = { name: 'lowdose', version: packageVersion() };
+    expect(report.toolkit).toEqual(toolkit);
+    expect(entry.toolkit).toEqual(toolkit);
+    expect(entry.modelFingerprint).toEqual(fingerprint);
+    const equipment = derived.elements.x0018a001!.items!.map((i) => i.dataSet!);
+    expect(equipment).toHaveLength(1);
+    expect(equipment[0]!.string('x00080070')).toBe('lowdose');
+    expect(equipment[0]!.string('x00081090')).toBe('bench-conv');
+    const versions = equipment[0]!.elements.x00181020!;
+    expect(Buffer.from(derived.byteArray.slice(versions.dataOffset, versions.dataOffset + versions.length)).toString('latin1').trim())
+      .toBe(`lowdose ${packageVersion()}\\model sha256:${fingerprint.sha256.slice(0, 16)}`);
+    expect(derived.string('x00080070')).toBe(source.string('x00080070'));
     const uids = entry.output.files.map((f) => dicomParser.parseDicom(new Uint8Array(readFileSync(f))).string('x00080018'));
     expect(new Set(uids).size).toBe(SLICES);
   });

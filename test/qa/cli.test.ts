@@ -3,13 +3,15 @@
  * few seconds): the CONTRACT's JSON, qa.json and the HTML report, reuse of denoised outputs, and
  * exit codes 0 / 1 / 2.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureRealisations, readFixtureInfo } from '../../src/qa/fixtures.js';
-import type { QaCheck } from '../../src/qa/index.js';
+import { DEFAULT_CONFIG_PATH, type QaCheck, type QaResult } from '../../src/qa/index.js';
+import { toolkitCheckout, toolkitIdentity } from '../../src/util/toolkit.js';
 import { runCli, type CliRun } from '../helpers/cli.js';
 import { FIXTURES } from './helpers.js';
 
@@ -21,6 +23,7 @@ const out = join(root, 'out');
 // texture, so it neither fails the NPS check nor passes a 20 % noise-reduction gate.
 const SUBSET = ['--method', 'bilateral', '--phantoms', 'acr,water', '--doses', '0.25', '-o', out, '--no-progress'];
 let first: CliRun;
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 beforeAll(async () => {
   first = await runCli('qa', ...SUBSET, '--json');
@@ -142,6 +145,25 @@ describe('lowdose qa', () => {
     const result = JSON.parse(run.stdout) as QaJson;
     expect(result.pass).toBe(true);
     expect(result.checks.map((c) => c.check).sort()).toEqual(['hu-error', 'hu-error', 'hu-error', 'hu-error', 'hu-error', 'noise-reduction', 'noise-reduction']);
+    // The thresholds as read: the script's file, and the shipped file it was merged over.
+    const recorded = (JSON.parse(run.stdout) as { settings: QaResult['settings'] }).settings;
+    expect(recorded.config).toBe(config);
+    expect(recorded.thresholdsSha256).toBe(sha256(readFileSync(config)));
+    expect(recorded.defaultThresholdsSha256).toBe(sha256(readFileSync(DEFAULT_CONFIG_PATH)));
+  });
+
+  it('records the lowdose that ran (the version, and the commit and whether tracked files differed where it runs from a git checkout) and the sha256 of the thresholds file', () => {
+    const { settings } = JSON.parse(first.stdout) as { settings: QaResult['settings'] };
+    const checkout = toolkitCheckout();
+    expect(settings.toolkit).toEqual({ version: toolkitIdentity().version, ...(checkout ? { commit: checkout.commit, dirty: expect.any(Boolean) } : {}) });
+    expect(settings.config).toBe(DEFAULT_CONFIG_PATH);
+    expect(settings.thresholdsSha256).toBe(sha256(readFileSync(DEFAULT_CONFIG_PATH)));
+    expect(settings.defaultThresholdsSha256).toBeUndefined();
+    // The HTML report's settings say the same, shortened.
+    const html = readFileSync(join(out, 'qa-report.html'), 'utf8');
+    expect(html).toContain(`<tr><th>lowdose</th><td>${toolkitIdentity().version}${checkout ? `, commit ${checkout.commit.slice(0, 12)}` : '</td>'}`);
+    // (The --config run above wrote the last report into the same folder: its own file's hash.)
+    expect(html).toMatch(/<tr><th>thresholds<\/th><td>[^<]+ \(sha256 [0-9a-f]{12}\)<\/td><\/tr>/);
   });
 
   it('fails a case it could not denoise, and refuses (exit 2) when it could denoise none', async () => {

@@ -1,5 +1,6 @@
 /** QA config: the shipped defaults, merging a script's partial file, and strict validation (exit 2). */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -49,6 +50,19 @@ describe('QA config', () => {
     expect(config.checks['nps-peak-shift'].enabled).toBe(false);
     expect(config.checks['noise-reduction']).toMatchObject({ min: null, max: 0.9 });
     expect(config.checks['hu-error']).toEqual(loadQaConfig().checks['hu-error']);
+  });
+
+  it('records the sha256 of the bytes it read: the shipped file alone, or a partial file and the shipped one under it', () => {
+    const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+    const defaults = loadQaConfig();
+    expect(defaults.sha256).toBe(sha(DEFAULT_CONFIG_PATH));
+    expect(defaults.defaultsSha256).toBeUndefined();
+    const file = writeConfig('hashed.json', { checks: { 'mtf50-ratio': { max: 1.3 } } });
+    const merged = loadQaConfig(file);
+    expect(merged.sha256).toBe(sha(file));
+    expect(merged.defaultsSha256).toBe(sha(DEFAULT_CONFIG_PATH));
+    // A config built in memory was read from no file: nothing to hash.
+    expect(parseConfigObject({ checks: { 'mtf50-ratio': { max: 1.3 } } }, 'inline', defaults).sha256).toBeUndefined();
   });
 
   it.each([

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { judge, type QaCheck } from '../../src/qa/index.js';
 import type { ModelFingerprint } from '../../src/models/fingerprint.js';
-import { baselineFingerprintCheck, compareQa, formatComparison, parseQaJson, QaGateMismatch, settingsDifferences, type QaJson } from '../../scripts/train/qa-compare.js';
+import { baselineFingerprintCheck, compareQa, formatComparison, parseQaJson, QaGateMismatch, settingsDifferences, toolkitCommitNote, type QaJson } from '../../scripts/train/qa-compare.js';
 
 const REPO = path.resolve(import.meta.dirname, '..', '..');
 const TSX = path.join(REPO, 'node_modules', '.bin', 'tsx');
@@ -155,6 +155,27 @@ describe('baselineFingerprintCheck', () => {
   });
 });
 
+describe('toolkitCommitNote', () => {
+  const at = (commit: string, dirty = false) => ({ toolkit: { version: '0.1.0', commit, dirty } });
+
+  it('names both commits in one line when the two results were measured at different ones', () => {
+    const note = toolkitCommitNote(result([], at('a'.repeat(40))).settings, result([], at('b'.repeat(40), true)).settings);
+    expect(note).toBe(`note: the baseline was measured with lowdose at commit ${'a'.repeat(40)}, the candidate at ${'b'.repeat(40)} (dirty); differences may come from the code too`);
+    expect(note).not.toContain('\n');
+  });
+
+  it('says nothing when the commits are equal or either result lacks one (an installed package, an older result)', () => {
+    expect(toolkitCommitNote(result([], at('a'.repeat(40))).settings, result([], at('a'.repeat(40))).settings)).toBeNull();
+    expect(toolkitCommitNote(result([]).settings, result([], at('b'.repeat(40))).settings)).toBeNull();
+    expect(toolkitCommitNote(result([], { toolkit: { version: '0.1.0' } }).settings, result([], at('b'.repeat(40))).settings)).toBeNull();
+  });
+
+  it('is a note, not a refusal: results at different commits still compare', () => {
+    const comparison = compareQa(result([noiseReduction(0.5)], at('a'.repeat(40))), result([noiseReduction(0.5)], at('b'.repeat(40))));
+    expect(comparison.pass).toBe(true);
+  });
+});
+
 describe('parseQaJson', () => {
   it('reads the committed CT QA result', () => {
     const file = path.join(REPO, 'models', 'eval', 'qa-ct.json');
@@ -197,6 +218,19 @@ describe('scripts/train/qa-gate.ts', () => {
       const matching = await gateWith(baselineJson);
       expect(matching.stdout).toMatch(/QA GATE PASS/);
       expect(matching.stderr).not.toMatch(/not fingerprinted/);
+      expect(matching.stderr).not.toMatch(/^note: /m);
+
+      // Measured at another lowdose commit (where this checkout records one): a one-line note, not a refusal.
+      if (baseline.settings.toolkit?.commit) {
+        const elsewhere = path.join(out, 'elsewhere.json');
+        writeFileSync(elsewhere, JSON.stringify({ ...baseline, settings: { ...baseline.settings, toolkit: { ...baseline.settings.toolkit, commit: 'f'.repeat(40) } } }));
+        const noted = await gateWith(elsewhere);
+        expect(noted.stdout).toMatch(/QA GATE PASS/);
+        const dirty = (d: boolean | undefined) => (d ? ' (dirty)' : '');
+        const { commit, dirty: wasDirty } = baseline.settings.toolkit;
+        expect(noted.stderr).toContain(`note: the baseline was measured with lowdose at commit ${'f'.repeat(40)}${dirty(wasDirty)}, the candidate at ${commit}`);
+        expect(noted.stderr.split('\n').filter((line) => line.startsWith('note: '))).toHaveLength(1);
+      }
 
       // Recorded with other weights: refused before the candidate runs (exit 2).
       const stale = path.join(out, 'stale.json');
