@@ -21,6 +21,8 @@ export async function openReference(paths: readonly string[], log: (message: str
   return { series: scan.series, errors: scan.errors.map((e) => e.toJSON()) };
 }
 
+const hasPositions = (series: Series) => series.slices.every((slice) => slice.position !== null);
+
 /** The reference series that shares the most slice positions with `input` (same grid and units). */
 function matchReference(reference: ReferenceSet, input: Series): { series: Series; inputToReference: Map<number, number> } | null {
   let best: { series: Series; inputToReference: Map<number, number> } | null = null;
@@ -29,7 +31,12 @@ function matchReference(reference: ReferenceSet, input: Series): { series: Serie
     if (candidate.rows !== input.rows || candidate.columns !== input.columns) continue;
     let pairs: Array<[number, number]>;
     try {
-      pairs = pairSlices(candidate, input).pairs;
+      const pairing = pairSlices(candidate, input);
+      // Pairing by order is pairSlices' last resort. Between two series that both say where their
+      // slices are and share none of those places (another patient, another part of the body), it
+      // would score unrelated slices against each other.
+      if (pairing.matchedBy === 'order' && hasPositions(candidate) && hasPositions(input)) continue;
+      pairs = pairing.pairs;
     } catch {
       continue;
     }

@@ -1,0 +1,40 @@
+/**
+ * `denoise --reference` scores a series only against a reference slice at the same place: a
+ * reference of another patient (real AAPM-Mayo scans: L143's full dose for L192's quarter dose,
+ * 7 slices each, no slice position in common) gives no metrics instead of pairing slices by order;
+ * the right patient's full dose, among other series in the folder, still gives them.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { DenoiseReport } from '../../src/pipeline/types.js';
+import { runCli } from '../helpers/cli.js';
+
+const MAYO = fileURLToPath(new URL('../../../shared/ldct-mayo/', import.meta.url));
+const quarter = join(MAYO, 'L192/B30f/quarter');
+const root = mkdtempSync(join(tmpdir(), 'lowdose-reference-match-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+async function denoiseAgainst(name: string, reference: string) {
+  const run = await runCli('denoise', quarter, '-o', join(root, name), '--method', 'gaussian', '--reference', reference, '--json', '--no-progress');
+  expect(run.code, run.stderr).toBe(0);
+  return { report: JSON.parse(run.stdout) as DenoiseReport, stderr: run.stderr };
+}
+
+describe('denoise --reference pairs slices by position', () => {
+  it("another patient's scan with as many slices but none at the same place gives no metrics", async () => {
+    const { report, stderr } = await denoiseAgainst('other-patient', join(MAYO, 'L143/B30f/full'));
+    expect(report.series).toHaveLength(1);
+    expect(report.series[0]!.metrics).toBeUndefined();
+    expect(stderr).toMatch(/no reference series matches .*slice positions\); no metrics/);
+  });
+
+  it("the same patient's full dose gives metrics for every slice", async () => {
+    const { report } = await denoiseAgainst('same-patient', join(MAYO, 'L192/B30f/full'));
+    const metrics = report.series[0]!.metrics!;
+    expect(metrics.reference.files).toBe(7);
+    expect(metrics.input.psnr).toBeGreaterThan(38); // quarter against full dose of the same slices: about 40 dB
+  });
+});
