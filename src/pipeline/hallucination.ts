@@ -122,7 +122,7 @@ export class HallucinationRecorder {
     if (marked.length > 0 && panels.length > 0) {
       const window = defaultWindow(this.series.units, panels[0]);
       const patches = marked.map((p) => ({ row: p.row, column: p.column, size }));
-      const file = path.join(this.options.outDir, 'overlays', `slice-${String(index + 1).padStart(4, '0')}.png`);
+      const file = path.resolve(this.options.outDir, 'overlays', `slice-${String(index + 1).padStart(4, '0')}.png`);
       const png = encodePanels(
         panels.map((data) => {
           const gray = windowToGray(data, window);

@@ -63,6 +63,20 @@ describe('metrics --hallucination', () => {
     expect(h.flaggedFraction).toBeLessThan(0.05);
   });
 
+  it('names the overlays with absolute paths, as the map, when --hallucination is a relative folder', async () => {
+    const relative = path.relative(process.cwd(), path.join(root, 'relative'));
+    expect(path.isAbsolute(relative)).toBe(false);
+    const run = await runCli(
+      'metrics', '--reference', path.join(MAYO, 'full'), '--test', path.join(MAYO, 'quarter'),
+      '--hallucination', relative, '--no-noise-compensation', '--patch-size', '64', '--stride', '64', '--json',
+    );
+    expect(run.code).toBe(0);
+    const h = JSON.parse(run.stdout).hallucination;
+    expect(h.overlays.length).toBeGreaterThan(0);
+    expect(path.isAbsolute(h.map.dir)).toBe(true);
+    for (const file of h.overlays) expect(file).toBe(path.resolve(relative, 'overlays', path.basename(file)));
+  });
+
   it('refuses sFRC options without --hallucination, and a band with no ring (exit 2)', async () => {
     const a = await runCli('metrics', '--reference', path.join(MAYO, 'full'), '--test', path.join(MAYO, 'quarter'), '--patch-size', '32');
     expect(a.code).toBe(2);
