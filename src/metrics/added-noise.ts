@@ -49,16 +49,11 @@ export interface AddedNoise {
   readonly std: number;
   readonly nps: NpsResult;
   /**
-   * Peak of the radial NPS, cycles/mm: QA's `smoothedRadialPeak` (./nps.ts: Gaussian smoothing of 3
-   * bins, zero bin excluded, parabola through the top three). A kernel's NPS is a broad plateau
-   * whose raw arg-max (nps.peakFrequency) jumps by several bins between two realisations of the
-   * same noise. It used a [1 2 1] / 4 smoothing of its own (about 0.7 bin wide) until both were
-   * made one: on FBP-shaped curves (f times a Hamming or Hann window squared, 33 bins, 2 to 10 %
-   * noise per bin, 2000 seeded draws) the 3-bin Gaussian scatters 3 to 5 times less (SD 0.001 to
-   * 0.007 against 0.005 to 0.023 cycles/mm) for a bias of a quarter to half a bin (0.005 to 0.009
-   * cycles/mm) towards the slower-falling side, so its RMS error is the same at 2 % noise per bin
-   * and smaller above; and QA chose the 3-bin width on 11 water-phantom realisations
-   * (src/qa/checks/nps.ts). test/metrics/nps.test.ts pins it on such a curve.
+   * Peak of the radial NPS, cycles/mm: QA's `smoothedRadialPeak` (./nps.ts: a local cubic fit
+   * around the maximum, zero bin excluded), the toolkit's one NPS peak estimate. A kernel's NPS is
+   * a broad plateau whose raw arg-max (nps.peakFrequency) jumps by several bins between two
+   * realisations of the same noise. The estimate was chosen on a known-answer suite of FBP-like and
+   * denoised spectra (docs/metrics.md, "Which NPS peak estimator"); test/metrics/nps.test.ts pins it.
    */
   readonly peakFrequency: number;
   /** nps.meanFrequency, repeated for symmetry with peakFrequency. */

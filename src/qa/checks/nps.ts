@@ -7,13 +7,12 @@
  * The NPS follows ICRU 87 (noisePowerSpectrum in src/metrics): 64 x 64 ROIs at a 16-pixel stride
  * wholly inside the uniform disc, 2nd-order detrend per ROI. A standard-kernel NPS is a broad
  * plateau (0.16 to 0.42 cycles/mm within about 80 % of its maximum on the water fixture), so its
- * raw maximum jumps between bins with the noise realisation; the peak is therefore taken on the
- * radial NPS smoothed by a Gaussian of 3 bins and refined by a parabola through the top three bins.
- * Over 11 noise realisations of the water fixture (make-fixtures --seed 11, 21-30) the 25 % and
- * 10 % inputs, same kernel as the full-dose scan, then read -6.7 to +10.8 % from it; with 1.5 bins
- * they read -10.6 to +23.9 %, one of them outside the check's own ±20 % band. 4.5 bins scatter
- * less (-5.0 to +7.1 %) but pull the peak of a bump at 0.15 cycles/mm by 0.7 bin towards zero
- * frequency, where the window is cut off; 3 bins keep it within 0.05 bin (test/qa/report.test.ts).
+ * raw maximum jumps between bins with the noise realisation; the peak is the toolkit's one estimate,
+ * `smoothedRadialPeak` (a local cubic fit around the maximum, chosen on a known-answer suite:
+ * docs/metrics.md, "Which NPS peak estimator"). Over 11 noise realisations of the water fixture
+ * (make-fixtures --seed 11, 21-30) the 25 % and 10 % inputs, same kernel as the full-dose scan,
+ * read -8.3 to +9.6 % from it (the 3-bin Gaussian used before: -6.7 to +10.8 %;
+ * docs/experiments/nps-peak-water.json).
  */
 import { noisePowerSpectrum, roiMask, smoothedRadialPeak, tileRois, type NpsResult } from '../../metrics/index.js';
 import type { QaConfig } from '../config.js';

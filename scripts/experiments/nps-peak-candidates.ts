@@ -1,0 +1,173 @@
+/**
+ * The candidate NPS peak estimators of scripts/experiments/nps-peak-estimators.ts (docs/metrics.md,
+ * "Which NPS peak estimator"): each maps a radial NPS (frequency from 0, equally spaced; values, NaN
+ * for empty bins; bin 0 ignored) to its peak frequency.
+ */
+
+export type Estimator = (frequency: Float64Array, values: Float64Array) => number;
+
+/** Gaussian smoothing of `sigma` bins over bins 1..n-1 (NaN skipped, weights renormalised), as smoothedRadialPeak did. */
+export function gaussianSmoothed(values: Float64Array, sigma: number): Float64Array {
+  const n = values.length;
+  const out = new Float64Array(n).fill(NaN);
+  if (sigma <= 0) {
+    for (let k = 1; k < n; k++) out[k] = values[k]!;
+    return out;
+  }
+  const reach = Math.ceil(3 * sigma);
+  for (let k = 1; k < n; k++) {
+    let sum = 0;
+    let weights = 0;
+    for (let j = Math.max(1, k - reach); j <= Math.min(n - 1, k + reach); j++) {
+      const v = values[j]!;
+      if (Number.isNaN(v)) continue;
+      const w = Math.exp(-0.5 * ((j - k) / sigma) ** 2);
+      sum += w * v;
+      weights += w;
+    }
+    if (weights > 0) out[k] = sum / weights;
+  }
+  return out;
+}
+
+/** Bin of the largest value above bin 0, -1 if none. */
+export function argmaxBin(values: Float64Array): number {
+  let best = -1;
+  for (let k = 1; k < values.length; k++) if (!Number.isNaN(values[k]!) && (best < 0 || values[k]! > values[best]!)) best = k;
+  return best;
+}
+
+/** Parabola through the top bin and its neighbours, in bins (the top bin itself at an end or where not concave). */
+function parabolaVertex(smooth: Float64Array, best: number): number {
+  const n = smooth.length;
+  if (best > 1 && best < n - 1 && !Number.isNaN(smooth[best - 1]!) && !Number.isNaN(smooth[best + 1]!)) {
+    const [a, b, d] = [smooth[best - 1]!, smooth[best]!, smooth[best + 1]!];
+    const curvature = a - 2 * b + d;
+    if (curvature < 0) return best + (0.5 * (a - d)) / curvature;
+  }
+  return best;
+}
+
+/** Gaussian of `sigmaOf(n)` bins, then the parabola through the top three bins. */
+function gaussianPeak(sigmaOf: (bins: number, values: Float64Array) => number): Estimator {
+  return (frequency, values) => {
+    const smooth = gaussianSmoothed(values, sigmaOf(values.length, values));
+    const best = argmaxBin(smooth);
+    if (best < 0) return NaN;
+    return parabolaVertex(smooth, best) * (frequency[1]! - frequency[0]!);
+  };
+}
+
+/** Least-squares polynomial of `degree` through (x, y); coefficients from the constant up (null when singular). */
+function polyFit(x: readonly number[], y: readonly number[], degree: number): number[] | null {
+  const m = degree + 1;
+  const a = Array.from({ length: m }, () => new Float64Array(m + 1));
+  for (let i = 0; i < x.length; i++) {
+    const powers = Array.from({ length: 2 * m }, (_, p) => x[i]! ** p);
+    for (let r = 0; r < m; r++) {
+      for (let c = 0; c < m; c++) a[r]![c]! += powers[r + c]!;
+      a[r]![m]! += powers[r]! * y[i]!;
+    }
+  }
+  // Gauss-Jordan with partial pivoting.
+  for (let c = 0; c < m; c++) {
+    let pivot = c;
+    for (let r = c + 1; r < m; r++) if (Math.abs(a[r]![c]!) > Math.abs(a[pivot]![c]!)) pivot = r;
+    if (Math.abs(a[pivot]![c]!) < 1e-300) return null;
+    [a[c], a[pivot]] = [a[pivot]!, a[c]!];
+    for (let r = 0; r < m; r++) {
+      if (r === c) continue;
+      const factor = a[r]![c]! / a[c]![c]!;
+      for (let k = c; k <= m; k++) a[r]![k]! -= factor * a[c]![k]!;
+    }
+  }
+  return a.map((row, r) => row[m]! / row[r]!);
+}
+
+/** The maximum of polynomial p on [lo, hi]: an interior critical point with p'' < 0, else the larger end. */
+function polyMaxOn(p: number[], lo: number, hi: number): number {
+  const value = (x: number) => p.reduce((acc, c, i) => acc + c * x ** i, 0);
+  const candidates = [lo, hi];
+  if (p.length === 3 && p[2]! < 0) candidates.push(-p[1]! / (2 * p[2]!));
+  if (p.length === 4) {
+    // p' = p1 + 2 p2 x + 3 p3 x^2.
+    const [, b1, b2, b3] = p as [number, number, number, number];
+    const [qa, qb, qc] = [3 * b3, 2 * b2, b1];
+    if (Math.abs(qa) < 1e-300) {
+      if (qb < 0) candidates.push(-qc / qb);
+    } else {
+      const disc = qb * qb - 4 * qa * qc;
+      if (disc >= 0) for (const sign of [-1, 1]) candidates.push((-qb + sign * Math.sqrt(disc)) / (2 * qa));
+    }
+  }
+  let best = lo;
+  for (const x of candidates) if (x >= lo && x <= hi && value(x) > value(best)) best = x;
+  return best;
+}
+
+/**
+ * A local polynomial least-squares fit around the maximum: start at the arg-max of the curve
+ * smoothed by a 2-bin Gaussian, fit `degree` over [c - h, c + h] (shifted inside bins 1..n-1, NaN skipped), move c
+ * to the fit's maximum and refit until it stays (at most 6 times). `halfWidthOf(c)` gives h.
+ * `logf` fits log S against log f (a log-normal-like peak).
+ */
+function localFitPeak(degree: number, halfWidthOf: (centre: number, bins: number) => number, logf = false): Estimator {
+  return (frequency, values) => {
+    const n = values.length;
+    const step = frequency[1]! - frequency[0]!;
+    const start = argmaxBin(gaussianSmoothed(values, 2));
+    if (start < 0) return NaN;
+    let centre = start;
+    let vertex = start;
+    for (let iteration = 0; iteration < 6; iteration++) {
+      const h = halfWidthOf(centre, n);
+      // 2h + 1 bins, shifted inwards at either end so a peak near bin 1 still gets a full window.
+      const hi = Math.min(n - 1, Math.max(1, centre - h) + 2 * h);
+      const lo = Math.max(1, hi - 2 * h);
+      const x: number[] = [];
+      const y: number[] = [];
+      for (let k = lo; k <= hi; k++) {
+        const v = values[k]!;
+        if (Number.isNaN(v) || (logf && !(v > 0))) continue;
+        // Centred on the window for conditioning.
+        x.push(logf ? Math.log(k / centre) : k - centre);
+        y.push(logf ? Math.log(v) : v);
+      }
+      if (x.length < degree + 2) break;
+      const p = polyFit(x, y, degree);
+      if (!p) break;
+      const xLo = logf ? Math.log(lo / centre) : lo - centre;
+      const xHi = logf ? Math.log(hi / centre) : hi - centre;
+      const at = polyMaxOn(p, xLo, xHi);
+      vertex = logf ? centre * Math.exp(at) : centre + at;
+      const next = Math.min(n - 1, Math.max(1, Math.round(vertex)));
+      if (next === centre) break;
+      centre = next;
+    }
+    return vertex * step;
+  };
+}
+
+export const CANDIDATES: Record<string, Estimator> = {
+  'gauss-3': gaussianPeak(() => 3),
+  'gauss-2': gaussianPeak(() => 2),
+  'gauss-1.5': gaussianPeak(() => 1.5),
+  'gauss-1': gaussianPeak(() => 1),
+  'raw arg-max + parabola': gaussianPeak(() => 0),
+  // A width in cycles/pixel: a share of Nyquist (the last bin is Nyquist).
+  'gauss 0.03 Nyquist': gaussianPeak((n) => 0.03 * (n - 1)),
+  'gauss 0.06 Nyquist': gaussianPeak((n) => 0.06 * (n - 1)),
+  'gauss 0.1 Nyquist': gaussianPeak((n) => 0.1 * (n - 1)),
+  // A width that scales with the peak's own bin (located by a 2-bin Gaussian).
+  'gauss 0.25 x peak bin (>= 1)': gaussianPeak((_, v) => Math.max(1, 0.25 * argmaxBin(gaussianSmoothed(v, 2)))),
+  'quadratic fit +-2 bins': localFitPeak(2, () => 2),
+  'quadratic fit +-3 bins': localFitPeak(2, () => 3),
+  'quadratic fit +-4 bins': localFitPeak(2, () => 4),
+  'quadratic fit +-max(2, 0.5 x peak bin)': localFitPeak(2, (c) => Math.max(2, Math.round(0.5 * c))),
+  'cubic fit +-3 bins': localFitPeak(3, () => 3),
+  'cubic fit +-4 bins': localFitPeak(3, () => 4),
+  'cubic fit +-5 bins': localFitPeak(3, () => 5),
+  'cubic fit +-max(3, 0.6 x peak bin)': localFitPeak(3, (c) => Math.max(3, Math.round(0.6 * c))),
+  'quadratic in log f, +-3 bins': localFitPeak(2, () => 3, true),
+};
+
