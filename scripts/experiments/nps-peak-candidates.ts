@@ -3,6 +3,7 @@
  * "Which NPS peak estimator"): each maps a radial NPS (frequency from 0, equally spaced; values, NaN
  * for empty bins; bin 0 ignored) to its peak frequency.
  */
+import { polynomialFit } from '../../src/util/polynomial.js';
 
 export type Estimator = (frequency: Float64Array, values: Float64Array) => number;
 
@@ -58,32 +59,6 @@ function gaussianPeak(sigmaOf: (bins: number, values: Float64Array) => number): 
   };
 }
 
-/** Least-squares polynomial of `degree` through (x, y); coefficients from the constant up (null when singular). */
-function polyFit(x: readonly number[], y: readonly number[], degree: number): number[] | null {
-  const m = degree + 1;
-  const a = Array.from({ length: m }, () => new Float64Array(m + 1));
-  for (let i = 0; i < x.length; i++) {
-    const powers = Array.from({ length: 2 * m }, (_, p) => x[i]! ** p);
-    for (let r = 0; r < m; r++) {
-      for (let c = 0; c < m; c++) a[r]![c]! += powers[r + c]!;
-      a[r]![m]! += powers[r]! * y[i]!;
-    }
-  }
-  // Gauss-Jordan with partial pivoting.
-  for (let c = 0; c < m; c++) {
-    let pivot = c;
-    for (let r = c + 1; r < m; r++) if (Math.abs(a[r]![c]!) > Math.abs(a[pivot]![c]!)) pivot = r;
-    if (Math.abs(a[pivot]![c]!) < 1e-300) return null;
-    [a[c], a[pivot]] = [a[pivot]!, a[c]!];
-    for (let r = 0; r < m; r++) {
-      if (r === c) continue;
-      const factor = a[r]![c]! / a[c]![c]!;
-      for (let k = c; k <= m; k++) a[r]![k]! -= factor * a[c]![k]!;
-    }
-  }
-  return a.map((row, r) => row[m]! / row[r]!);
-}
-
 /** The maximum of polynomial p on [lo, hi]: an interior critical point with p'' < 0, else the larger end. */
 function polyMaxOn(p: number[], lo: number, hi: number): number {
   const value = (x: number) => p.reduce((acc, c, i) => acc + c * x ** i, 0);
@@ -134,7 +109,7 @@ function localFitPeak(degree: number, halfWidthOf: (centre: number, bins: number
         y.push(logf ? Math.log(v) : v);
       }
       if (x.length < degree + 2) break;
-      const p = polyFit(x, y, degree);
+      const p = polynomialFit(x, y, degree);
       if (!p) break;
       const xLo = logf ? Math.log(lo / centre) : lo - centre;
       const xHi = logf ? Math.log(hi / centre) : hi - centre;
