@@ -5,7 +5,7 @@
  * both are scored against the full-dose scan.
  */
 import path from 'node:path';
-import { rm } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { readSliceImage, scanPaths, type Series } from '../dicom/index.js';
 import { LowdoseError } from '../errors.js';
 import { estimateNoise, SOFT_TISSUE_HU } from '../metrics/index.js';
@@ -48,13 +48,44 @@ export interface DemoResult {
   readonly reports: SeriesReport[];
 }
 
+/** The top-level entries a demo writes into its output folder (`denoised-<method>` per classical method). */
+const isDemoEntry = (name: string) => name === 'phantom' || name === 'scans' || name === 'denoised' || name.startsWith('denoised-');
+
+/**
+ * Empties `outDir` of an earlier demo's output. Anything else there (a file as `-o`, a folder
+ * holding other entries: `-o .`, `-o ~`) is refused with E_EXISTS: `-o` must never delete data
+ * the demo did not write, and it used to remove whatever path it was given.
+ */
+async function clearPreviousDemo(outDir: string): Promise<void> {
+  let entries: string[];
+  try {
+    if (!(await stat(outDir)).isDirectory()) {
+      throw new LowdoseError('E_EXISTS', `${outDir} is a file; the demo writes a folder there: choose another -o`, { path: outDir });
+    }
+    entries = await readdir(outDir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  const foreign = entries.filter((name) => !isDemoEntry(name));
+  if (foreign.length > 0) {
+    const shown = foreign.slice(0, 3).join(', ') + (foreign.length > 3 ? `, ... (${foreign.length} entries)` : '');
+    throw new LowdoseError(
+      'E_EXISTS',
+      `${outDir} holds ${shown}, which the demo did not write; it replaces its output folder on each run, so give it a new or empty folder (-o)`,
+      { path: outDir },
+    );
+  }
+  for (const name of entries) await rm(path.join(outDir, name), { recursive: true, force: true });
+}
+
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const log = options.log ?? (() => {});
   const outDir = path.resolve(options.outDir);
   const dose = options.dose ?? 0.25;
   const seed = options.seed ?? 1;
-  // Each run starts clean: the demo's outputs are derived data, never user data.
-  await rm(outDir, { recursive: true, force: true });
+  // Each run starts clean, but removes only what an earlier demo wrote there.
+  await clearPreviousDemo(outDir);
 
   log(`1/3 writing a body phantom (${options.slices ?? 4} slices of ${options.size ?? 512}x${options.size ?? 512})`);
   const phantom = await runPhantom('body', {

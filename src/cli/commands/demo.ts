@@ -12,7 +12,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
   program
     .command('demo')
     .description('the main job on built-in data: phantom, simulated low-dose CT, denoised, scored against full dose')
-    .option('-o, --output <dir>', 'where the demo writes its study (replaced on each run)', 'demo-output')
+    .option('-o, --output <dir>', "where the demo writes its study (an earlier demo's output there is replaced on each run; a file or a folder holding anything else is refused)", 'demo-output')
     .option('--size <n>', 'phantom size in pixels', parseIntOption('--size', 64, 1024), 512)
     .option('--slices <n>', 'phantom slices', parseIntOption('--slices', 1, 64), 4)
     .option('--dose <fraction>', 'simulated dose', parseNumberOption('--dose', 0.01, 1), 0.25)
