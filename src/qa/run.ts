@@ -5,14 +5,14 @@
  * `<out>/denoised/<settings>/` and a rerun into the same folder reuses them (`overwrite` redoes).
  */
 import { createHash } from 'node:crypto';
-import { mkdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { LowdoseError, type ErrorCode } from '../errors.js';
 import { modelFingerprint, resolveModelFiles } from '../models/index.js';
 import { denoisePaths } from '../pipeline/denoise.js';
 import { DEFAULT_MODELS } from '../models/denoiser.js';
 import type { DenoiseProgress, DenoiseReport } from '../pipeline/types.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { makeOutputFolder, writeFileAtomic } from '../util/fs.js';
 import { toolkitCheckout, toolkitIdentity } from '../util/toolkit.js';
 import { runChecks } from './checks/index.js';
 import { DEFAULT_FIXTURES_DIR, type QaConfig } from './config.js';
@@ -99,7 +99,7 @@ export async function runQa(options: QaOptions): Promise<QaResult> {
   // Likewise the code: the checkout as it is when the run starts.
   const toolkit = qaToolkit();
   const denoisedRoot = path.join(outDir, 'denoised', settingsTag(settings, await modelFingerprints(settings), declareDose));
-  await mkdir(denoisedRoot, { recursive: true });
+  await makeOutputFolder(denoisedRoot);
   const outputs = new Map<string, { readonly dir: string; readonly seriesInstanceUid: string }>();
   const errors: QaResult['errors'] = [];
   let producedAny = false;

@@ -16,10 +16,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { link, mkdir, open, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, open, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { LowdoseError } from '../errors.js';
+import { makeOutputFolder } from './fs.js';
 
 export interface LockOwner {
   readonly pid: number;
@@ -232,7 +233,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  */
 export async function acquireFolderLock(dir: string, options: LockOptions = {}): Promise<FolderLock> {
   const file = lockPathFor(dir);
-  await mkdir(path.dirname(file), { recursive: true });
+  await makeOutputFolder(path.dirname(file));
   const me: LockOwner = {
     pid: process.pid,
     host: hostname(),

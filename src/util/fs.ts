@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { LowdoseError } from '../errors.js';
 
 /**
  * Temporary sibling name: same directory (so rename is atomic), hidden, never a final name.
@@ -47,5 +48,18 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
   } catch (error) {
     await rm(tmp, { force: true });
     throw error;
+  }
+}
+
+/**
+ * `mkdir -p` of an output folder. A file in the way (`-o` naming a file) or a folder it may not
+ * write is E_IO naming the folder, as the series writers say it (src/dicom/write-derived.ts), not
+ * E_INTERNAL: it is no bug.
+ */
+export async function makeOutputFolder(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    throw new LowdoseError('E_IO', `${dir}: cannot create output directory: ${(error as Error).message}`, { path: dir });
   }
 }

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { DEVICE_REQUESTS, SAMPLER_NAMES, type DeviceRequest, type SamplerName } from '../../choices.js';
 import type { BetaScheduleKind } from '../../diffusion/index.js';
 import { SCHEDULE_KINDS, traceSlice, type TraceOptions, type TraceReport } from '../../trace/index.js';
-import { writeFileAtomic } from '../../util/fs.js';
+import { makeOutputFolder, writeFileAtomic } from '../../util/fs.js';
 import { parseSeed } from '../../util/random.js';
 import type { CommandRegistrar } from '../command.js';
 import { choicesHelp, createOutput, DEVICE_HELP, EXIT_OK, parseChoiceOption, parseDoseOption, parseIntOption, parseNumberOption, usageError } from '../output.js';
@@ -79,6 +79,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
         ...(opts.columns !== undefined ? { maxColumns: opts.columns } : {}),
       };
       const result = await traceSlice(options);
+      await makeOutputFolder(path.dirname(path.resolve(opts.output)));
       await writeFileAtomic(opts.output, result.png);
       out.result({ ...result.report, png: path.resolve(opts.output) });
       out.print(humanSummary(result.report, opts.output));
