@@ -27,6 +27,9 @@ const hasPositions = (series: Series) => series.slices.every((slice) => slice.po
 function matchReference(reference: ReferenceSet, input: Series): { series: Series; inputToReference: Map<number, number> } | null {
   let best: { series: Series; inputToReference: Map<number, number> } | null = null;
   for (const candidate of reference.series) {
+    // The input itself, when --reference names the study folder that holds it: it would score
+    // the input against itself (PSNR infinite, SSIM 1) and win every tie with the real reference.
+    if (candidate.seriesInstanceUid === input.seriesInstanceUid) continue;
     if (candidate.modality !== input.modality || candidate.units !== input.units) continue;
     if (candidate.rows !== input.rows || candidate.columns !== input.columns) continue;
     let pairs: Array<[number, number]>;

@@ -2,9 +2,10 @@
  * `denoise --reference` scores a series only against a reference slice at the same place: a
  * reference of another patient (real AAPM-Mayo scans: L143's full dose for L192's quarter dose,
  * 7 slices each, no slice position in common) gives no metrics instead of pairing slices by order;
- * the right patient's full dose, among other series in the folder, still gives them.
+ * the right patient's full dose still gives them, also from a study folder that holds the input
+ * series itself, which is never taken as its own reference.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,5 +37,18 @@ describe.runIf(existsSync(MAYO))('denoise --reference pairs slices by position',
     const metrics = report.series[0]!.metrics!;
     expect(metrics.reference.files).toBe(7);
     expect(metrics.input?.psnr).toBeGreaterThan(38); // quarter against full dose of the same slices: about 40 dB
+  });
+
+  it('a --reference folder holding the input series too scores against the full dose, not the input itself', async () => {
+    // Named so that the input's folder is found first, as 'low' / 'normal' would be.
+    const study = join(root, 'study');
+    mkdirSync(study);
+    symlinkSync(quarter, join(study, 'a-low'));
+    symlinkSync(join(MAYO, 'L192/B30f/full'), join(study, 'b-normal'));
+    const { report } = await denoiseAgainst('study', study);
+    const metrics = report.series[0]!.metrics!;
+    expect(metrics.input?.psnr).not.toBeNull(); // null: the input scored against itself (infinite PSNR)
+    expect(metrics.input?.ssim).toBeLessThan(1);
+    expect(metrics.reference.seriesInstanceUid).not.toBe(report.series[0]!.input.seriesInstanceUid);
   });
 });
