@@ -72,6 +72,23 @@ export const seriesSummary = Type.Object({
   slices: Type.Integer(),
   /** 'HU', 'SUVbw', 'BQML', ... */
   units: Type.String(),
+  /**
+   * Which software and which model made the series: the last lowdose item of its Contributing
+   * Equipment Sequence (0018,A001); null for a series without one (written before lowdose recorded
+   * it, or by other software).
+   */
+  provenance: orNull(
+    Type.Object({
+      /** ManufacturerModelName: the model card's name (`lowdose-ct`) or the method (`gaussian filter`, `simulate`). */
+      model: Type.String(),
+      /** The lowdose version that made it (SoftwareVersions `lowdose <version>`). */
+      toolkitVersion: stringOrNull,
+      /** The first hex digits of the model files' sha256 fingerprint (16 as lowdose writes it); null when no model ran. */
+      modelSha256: stringOrNull,
+      /** ContributionDateTime as ISO 8601 with the file's UTC offset, null when absent (`simulate` writes none). */
+      contributionDateTime: stringOrNull,
+    }),
+  ),
 });
 
 export const seriesDetail = Type.Object({

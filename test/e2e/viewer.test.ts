@@ -17,6 +17,7 @@ import { generateWater } from '../../src/phantoms/water.js';
 import { denoisePaths } from '../../src/pipeline/denoise.js';
 import type { ComparisonMetrics, SliceMetrics, StudiesResponse } from '../../src/server/api-types.js';
 import { buildApp } from '../../src/server/app.js';
+import { packageVersion } from '../../src/util/package-root.js';
 import { writeFixtureStudy, type FixtureStudy } from '../server/fixture-study.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -170,6 +171,12 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
     // The panes show different images, not one image four times.
     const hashes = await Promise.all((await paneKeys()).map(async (k) => (await canvasStats(k)).hash));
     expect(new Set(hashes).size).toBe(4);
+    // Which software made the denoised series, under its description top right, with the derivation in the tooltip; none on the source.
+    const provenance = page.locator('.pane[data-pane="denoised"] .ov-provenance');
+    expect(await provenance.textContent()).toBe(`nlm filter · lowdose ${packageVersion()}`);
+    expect(await provenance.isVisible()).toBe(true);
+    expect(await provenance.getAttribute('title')).toMatch(/\nlowdose nlm filter/);
+    expect(await page.isHidden('.pane[data-pane="lowDose"] .ov-provenance')).toBe(true);
   });
 
   it('scrolls every pane together from the wheel over one pane, the keyboard and the slider', async () => {

@@ -1,9 +1,11 @@
 /**
  * The overlay text of ./overlay-text.ts on a pane: four corners, the orientation letters on the
  * edges and the scale bar, as HTML over the image (selectable, readable by tests and screen
- * readers). The pane calls `update` after each render; unchanged text is not touched.
+ * readers). The pane calls `update` after each render; unchanged text is not touched. A method
+ * pane's provenance line (./provenance.ts) sits under the series description, set once.
  */
 import type { OrientationLabels, OverlayText } from './overlay-text.js';
+import type { ProvenanceText } from './provenance.js';
 
 type Corner = 'tl' | 'tr' | 'bl' | 'br';
 type Edge = 'top' | 'bottom' | 'left' | 'right';
@@ -15,6 +17,9 @@ export class PaneOverlay {
   private readonly bar: HTMLElement;
   private readonly barLine: HTMLElement;
   private readonly barLabel: HTMLElement;
+  /** The top-right corner's per-render lines, and the provenance line after them. */
+  private readonly topRight: HTMLElement;
+  private readonly provenance: HTMLElement;
   private last = '';
 
   constructor(host: HTMLElement) {
@@ -28,8 +33,19 @@ export class PaneOverlay {
     this.barLine = element('div', 'ov-scale-line');
     this.barLabel = element('div', 'ov-scale-label');
     this.bar.append(this.barLabel, this.barLine);
+    this.topRight = element('div', 'ov-tr-lines');
+    this.provenance = element('div', 'ov-provenance');
+    this.provenance.hidden = true;
+    this.corners.tr.append(this.topRight, this.provenance);
     this.root.append(...Object.values(this.corners), ...Object.values(this.edges), this.bar);
     host.append(this.root);
+  }
+
+  /** Shows which software and model made the pane's series (null: nothing), the whole story in its tooltip. */
+  setProvenance(text: ProvenanceText | null): void {
+    this.provenance.hidden = text === null;
+    this.provenance.textContent = text?.line ?? '';
+    this.provenance.title = text?.title ?? '';
   }
 
   update(text: OverlayText, labels: OrientationLabels | null, bar: { mm: number; px: number } | null): void {
@@ -37,7 +53,7 @@ export class PaneOverlay {
     if (key === this.last) return;
     this.last = key;
     lines(this.corners.tl, text.topLeft);
-    lines(this.corners.tr, text.topRight);
+    lines(this.topRight, text.topRight);
     lines(this.corners.bl, text.bottomLeft, ['pane-slice']);
     lines(this.corners.br, text.bottomRight, ['pane-window', 'pane-zoom']);
     for (const edge of ['top', 'bottom', 'left', 'right'] as const) this.edges[edge].textContent = labels?.[edge] ?? '';

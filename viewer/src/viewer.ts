@@ -22,6 +22,7 @@ import { drawEllipse, sliceValues, type Ellipse } from './roi.js';
 import { ellipseUptake, formatUptake, type SliceValues } from './uptake.js';
 import { WheelAccumulator } from './wheel.js';
 import { lesionCaveat, type LesionCaveat } from './lesion-caveat.js';
+import { provenanceText, type ProvenanceText } from './provenance.js';
 import type { MeasureMode } from './measure-layer.js';
 
 export type { PaneKey } from './pane-titles.js';
@@ -65,6 +66,8 @@ interface PaneSpec {
   readonly description: string;
   /** A denoised PET pane's lesion SUV caveat (its run's E_LESION_BIAS), shown under an ROI readout. */
   readonly caveat?: LesionCaveat | null;
+  /** A method pane's provenance line (which model and lowdose version made its series), under the series description top right. */
+  readonly provenance?: ProvenanceText | null;
 }
 
 interface Pane {
@@ -82,6 +85,7 @@ interface Pane {
   readonly element: HTMLElement;
   readonly info: { status: HTMLElement; roi: HTMLElement; caveat: HTMLElement; metrics: HTMLElement; link: HTMLButtonElement };
   readonly caveat?: LesionCaveat | null;
+  readonly provenance?: ProvenanceText | null;
   readonly overlay: PaneOverlay;
   readonly wheel: WheelAccumulator;
   /** Switched on (toolbar, keys). */
@@ -631,6 +635,7 @@ export class ComparisonViewer {
       sliceMap: m.comparison.alignment.denoised,
       description: m.denoised.description,
       caveat: lesionCaveat(m.comparison.report?.warnings),
+      provenance: provenanceText(m.denoised),
     }));
     const specs: Array<PaneSpec | null> = [
       { key: 'lowDose', imageIds: lowIds, kind: 'anatomy', units: lowDose.units, series: lowDose, sliceMap: null, description: lowDose.description },
@@ -644,6 +649,7 @@ export class ComparisonViewer {
             sliceMap: alignment?.denoised ?? null,
             description: view.denoised.description,
             caveat: lesionCaveat(view.comparison?.report?.warnings),
+            provenance: provenanceText(view.denoised),
           }
         : null,
       ...moreMethods,
@@ -683,6 +689,8 @@ export class ComparisonViewer {
     const link = root.querySelector<HTMLButtonElement>('.pane-link')!;
     link.title = 'Follows the other panes: click to unlink';
     link.addEventListener('click', () => this.setLinked(key, !this.isLinked(key)));
+    const overlay = new PaneOverlay(element);
+    overlay.setProvenance(spec.provenance ?? null);
     return {
       ...spec,
       title,
@@ -695,7 +703,7 @@ export class ComparisonViewer {
         metrics: root.querySelector('.pane-metrics')!,
         link,
       },
-      overlay: new PaneOverlay(element),
+      overlay,
       wheel: new WheelAccumulator(),
       visible: true,
       displayed: false,

@@ -332,6 +332,7 @@ function summaryOf(s: IndexedSeries, roles: ReadonlyMap<string, SeriesRole>): Se
     columns: s.series.columns,
     slices: s.series.slices.length,
     units: s.series.units,
+    provenance: s.facts.provenance,
   };
 }
 

@@ -2,11 +2,13 @@
  * The few header facts the server needs beyond `Series` to pair series and label them: how a
  * series was made (ImageType, DerivationDescription, SourceImageSequence) and how to show it
  * (study description and date, default window, slice thickness, and the patient's name and ID
- * for the viewer's overlay). Read from the first slice's file only. The patient's name and ID go
+ * for the viewer's overlay), and which software and model made it (the lowdose item of its
+ * Contributing Equipment Sequence). Read from the first slice's file only. The patient's name and ID go
  * to `GET /api/series/:id` alone, never into a log line, a list or an error message.
  */
 import { getItems, getNumbers, getString, getStrings } from '../../dicom/attributes.js';
 import { readDicomFile, type Series } from '../../dicom/index.js';
+import { lowdoseContribution, type LowdoseContribution } from '../../dicom/read-contributing-equipment.js';
 
 const TAGS = {
   PatientName: 'x00100010',
@@ -41,6 +43,8 @@ export interface SeriesFacts {
   readonly patientId: string;
   /** SliceThickness (mm) of the first slice, null when absent. */
   readonly sliceThickness: number | null;
+  /** Which lowdose model or method and version made the series; null for a series without that item. */
+  readonly provenance: LowdoseContribution | null;
 }
 
 export async function readSeriesFacts(series: Series): Promise<SeriesFacts> {
@@ -68,6 +72,7 @@ export async function readSeriesFacts(series: Series): Promise<SeriesFacts> {
     patientName: getString(dataSet, TAGS.PatientName) ?? '',
     patientId: getString(dataSet, TAGS.PatientID) ?? '',
     sliceThickness: thickness !== undefined && Number.isFinite(thickness) && thickness > 0 ? thickness : null,
+    provenance: lowdoseContribution(dataSet),
   };
 }
 
@@ -84,5 +89,6 @@ function emptyFacts(): SeriesFacts {
     patientName: '',
     patientId: '',
     sliceThickness: null,
+    provenance: null,
   };
 }
