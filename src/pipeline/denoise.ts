@@ -164,6 +164,17 @@ interface SeriesContext extends Omit<DenoiseOptions, 'reference'> {
   readonly memory: MemoryPlan | null;
 }
 
+/**
+ * Whether a finished series' marker was made with what this run asks for: the same method and
+ * model, and for the model the same settings (steps, seed, samples, dose, ...: its description).
+ * A filter's description holds the series' noise estimate, known only once it is prepared; the
+ * same filter on the same series estimates the same.
+ */
+function madeAsAsked(previous: SeriesReport, denoiser: SliceDenoiser): boolean {
+  if (previous.method !== denoiser.method || previous.model !== denoiser.modelName) return false;
+  return denoiser.method !== 'diffusion' || previous.settings === denoiser.derivationDescription;
+}
+
 async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: SeriesContext): Promise<SeriesReport> {
   const folder = outputFolderName(series);
   const dir = path.join(context.outDir, folder);
@@ -178,6 +189,15 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
   if (leftovers > 0) context.log(`removed ${leftovers} temporary file(s) an interrupted run left in ${dir}`);
   if (!context.overwrite && existsSync(markerPath)) {
     const previous = JSON.parse(await readFile(markerPath, 'utf8')) as SeriesReport;
+    if (!madeAsAsked(previous, denoiser)) {
+      // Skipping would hand back another method's or setting's output as this run's result.
+      throw new LowdoseError(
+        'E_EXISTS',
+        `${dir} holds this series finished with other settings (${previous.settings}); this run asks for ` +
+          `${denoiser.method === 'diffusion' ? `(${denoiser.derivationDescription})` : denoiser.method}: give another -o, or --overwrite to replace it`,
+        { path: dir },
+      );
+    }
     context.log(`${series.modality} series ${series.seriesInstanceUid}: already done in ${dir} (use --overwrite to redo)`);
     context.onProgress?.({
       seriesIndex: context.seriesIndex,
