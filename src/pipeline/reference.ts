@@ -23,13 +23,21 @@ export async function openReference(paths: readonly string[], log: (message: str
 
 const hasPositions = (series: Series) => series.slices.every((slice) => slice.position !== null);
 
-/** The reference series that shares the most slice positions with `input` (same grid and units). */
+/**
+ * The reference series that shares the most slice positions with `input` (same grid and units).
+ * The input series itself comes last: when --reference names the study folder that holds it, it
+ * would otherwise win the tie with the real reference and score the input against itself (PSNR
+ * infinite, SSIM 1); named alone, it is still the reference (what the denoiser changed).
+ */
 function matchReference(reference: ReferenceSet, input: Series): { series: Series; inputToReference: Map<number, number> } | null {
+  const others = reference.series.filter((candidate) => candidate.seriesInstanceUid !== input.seriesInstanceUid);
+  const itself = reference.series.filter((candidate) => candidate.seriesInstanceUid === input.seriesInstanceUid);
+  return bestMatch(others, input) ?? bestMatch(itself, input);
+}
+
+function bestMatch(candidates: readonly Series[], input: Series): { series: Series; inputToReference: Map<number, number> } | null {
   let best: { series: Series; inputToReference: Map<number, number> } | null = null;
-  for (const candidate of reference.series) {
-    // The input itself, when --reference names the study folder that holds it: it would score
-    // the input against itself (PSNR infinite, SSIM 1) and win every tie with the real reference.
-    if (candidate.seriesInstanceUid === input.seriesInstanceUid) continue;
+  for (const candidate of candidates) {
     if (candidate.modality !== input.modality || candidate.units !== input.units) continue;
     if (candidate.rows !== input.rows || candidate.columns !== input.columns) continue;
     let pairs: Array<[number, number]>;

@@ -3,7 +3,7 @@
  * reference of another patient (real AAPM-Mayo scans: L143's full dose for L192's quarter dose,
  * 7 slices each, no slice position in common) gives no metrics instead of pairing slices by order;
  * the right patient's full dose still gives them, also from a study folder that holds the input
- * series itself, which is never taken as its own reference.
+ * series itself, which is its own reference only when named alone.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,5 +50,12 @@ describe.runIf(existsSync(MAYO))('denoise --reference pairs slices by position',
     expect(metrics.input?.psnr).not.toBeNull(); // null: the input scored against itself (infinite PSNR)
     expect(metrics.input?.ssim).toBeLessThan(1);
     expect(metrics.reference.seriesInstanceUid).not.toBe(report.series[0]!.input.seriesInstanceUid);
+  });
+
+  it('the input series named alone as --reference is still its reference (what the denoiser changed)', async () => {
+    const { report } = await denoiseAgainst('itself', quarter);
+    const metrics = report.series[0]!.metrics!;
+    expect(metrics.reference.seriesInstanceUid).toBe(report.series[0]!.input.seriesInstanceUid);
+    expect(metrics.input?.ssim).toBe(1);
   });
 });
