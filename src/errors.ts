@@ -63,6 +63,13 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
  */
 export const RUN_WARNING_CODES: ReadonlySet<string> = new Set<ErrorCode>(['E_PIXEL_SPACING', 'E_FILTER_WIDTH', 'E_MODEL_BELOW_INPUT', 'E_LESION_BIAS', 'E_DOSE_UNKNOWN']);
 
+/**
+ * Codes that mean the settings themselves are unusable (a model or device that is not there, a card
+ * that does not fit): when every series of a run fails with one of them, nothing could be done with
+ * what was given, and the run exits 2 as bad usage rather than 1 as a partial failure.
+ */
+export const SETTINGS_ERROR_CODES: ReadonlySet<string> = new Set<ErrorCode>(['E_USAGE', 'E_NOT_FOUND', 'E_MODEL', 'E_MODEL_MISMATCH', 'E_DEVICE_UNAVAILABLE']);
+
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && (ERROR_CODES as readonly string[]).includes(value);
 }

@@ -4,8 +4,8 @@
  */
 import { AUTO_ORDER } from '../runtime/devices.js';
 import { DEVICE_REQUESTS, isOneOf } from '../choices.js';
-import { LowdoseError, toLowdoseError } from '../errors.js';
-import { EXIT_FAILED, EXIT_USAGE } from '../exit-codes.js';
+import { LowdoseError, SETTINGS_ERROR_CODES, toLowdoseError } from '../errors.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 
 /** The CLI exits with the library's codes; commands take them from here with the rest of their output. */
 export { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
@@ -46,6 +46,16 @@ const USAGE_CODES = new Set(['E_USAGE', 'E_NOT_FOUND', 'E_EXISTS', 'E_LOCKED', '
 export function exitCodeFor(error: unknown): number {
   const e = toLowdoseError(error);
   return USAGE_CODES.has(e.code) ? EXIT_USAGE : EXIT_FAILED;
+}
+
+/**
+ * The exit code of a run that reports per-series errors: 0 without errors; 2 when nothing was
+ * produced and every error says the settings are unusable (`--model` not found, a device that
+ * cannot run, a card that does not fit): nothing done, as for bad usage; else 1.
+ */
+export function exitCodeForRun(produced: number, errors: ReadonlyArray<{ readonly code: string }>): number {
+  if (errors.length === 0) return EXIT_OK;
+  return produced === 0 && errors.every((e) => SETTINGS_ERROR_CODES.has(e.code)) ? EXIT_USAGE : EXIT_FAILED;
 }
 
 /** `a | b | c`: an option's choices for --help, from the one list of them (src/choices.ts). */

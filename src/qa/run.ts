@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { LowdoseError, type ErrorCode } from '../errors.js';
+import { LowdoseError, SETTINGS_ERROR_CODES, type ErrorCode } from '../errors.js';
 import { modelFingerprint, resolveModelFiles } from '../models/index.js';
 import { denoisePaths } from '../pipeline/denoise.js';
 import { DEFAULT_MODELS } from '../models/denoiser.js';
@@ -53,8 +53,6 @@ export interface QaOptions {
 }
 
 
-/** Codes that mean the settings themselves are unusable: nothing could be denoised. */
-const USAGE_CODES = new Set(['E_USAGE', 'E_NOT_FOUND', 'E_MODEL', 'E_MODEL_MISMATCH', 'E_DEVICE_UNAVAILABLE']);
 
 export async function runQa(options: QaOptions): Promise<QaResult> {
   const log = options.log ?? (() => {});
@@ -133,7 +131,7 @@ export async function runQa(options: QaOptions): Promise<QaResult> {
           }
           const error = report.errors.find((e) => e.path !== null && isInside(e.path, lowDir)) ?? report.errors[0];
           errors.push({ path: lowDir, code: error?.code ?? 'E_INTERNAL', message: error?.message ?? 'the denoiser wrote no output' });
-          if (error && USAGE_CODES.has(error.code) && !firstUsageError) firstUsageError = new LowdoseError(error.code as ErrorCode, error.message);
+          if (error && SETTINGS_ERROR_CODES.has(error.code) && !firstUsageError) firstUsageError = new LowdoseError(error.code as ErrorCode, error.message);
         }
       }
     }

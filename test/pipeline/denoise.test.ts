@@ -298,8 +298,17 @@ describe('lowdose denoise', () => {
     expect(warning?.message).toMatch(/assumes 0\.1 .*give --dose/);
     // A model card without a default and no --dose: the series cannot get full-dose texture.
     const none = await runCli('denoise', lowDoseDir, '-o', join(root, 'texture-none'), '--model', MODEL, '--texture', 'full-dose', '--json', '--no-progress');
-    expect(none.code).toBe(1);
+    // Nothing could be denoised with these settings: bad usage, exit 2.
+    expect(none.code).toBe(2);
     expect(JSON.parse(none.stdout).errors[0]).toMatchObject({ code: 'E_USAGE', message: expect.stringMatching(/needs the input's dose \(--dose\)/) });
+  });
+
+  it('exits 2 when the settings leave nothing it can denoise: a model that is not there', async () => {
+    const { code, stdout } = await runCli('denoise', lowDoseDir, '-o', join(root, 'no-such-model'), '--model', 'no-such-model', '--json', '--no-progress');
+    expect(code).toBe(2);
+    const report = JSON.parse(stdout) as DenoiseReport;
+    expect(report.series).toEqual([]);
+    expect(report.errors[0]).toMatchObject({ code: 'E_NOT_FOUND', message: expect.stringMatching(/no model named 'no-such-model'/) });
   });
 
   it('exits 2 when there is nothing to denoise', async () => {

@@ -38,9 +38,9 @@ describe('a series without measurable noise', () => {
     for (const s of stats) expect([s.min, s.max]).toEqual([40, 40]);
   });
 
-  it('is a series error for non-local means, which sets its strength from the noise', async () => {
+  it('is a series error for non-local means, which sets its strength from the noise (the only series: nothing done, exit 2)', async () => {
     const { code, stdout } = await runCli('denoise', input, '-o', join(root, 'out-nlm'), '--method', 'nlm', '--json', '--no-progress');
-    expect(code).toBe(1);
+    expect(code).toBe(2);
     const report = JSON.parse(stdout) as DenoiseReport;
     expect(report.errors[0]!.message).toContain('cannot estimate the noise');
   });

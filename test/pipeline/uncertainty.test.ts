@@ -25,7 +25,8 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 async function denoise(name: string, ...args: string[]) {
   const run = await runCli('denoise', LOW, '-o', path.join(root, name), '--device', 'cpu', '--seed', '3', '--no-progress', '--json', ...args);
-  return { ...run, report: run.code === 0 || run.code === 1 ? JSON.parse(run.stdout || '{"series":[],"errors":[]}') : null };
+  // A run that denoised nothing because of its settings exits 2 with its report; a usage error refused before any series, with none.
+  return { ...run, report: run.stdout ? JSON.parse(run.stdout) : run.code === 0 || run.code === 1 ? { series: [], errors: [] } : null };
 }
 
 describe('denoise --uncertainty', () => {
@@ -87,11 +88,11 @@ describe('denoise --uncertainty', () => {
     expect(texture.code).toBe(2);
     expect(texture.stderr).toMatch(/calibrated for --texture smooth/);
     const three = await denoise('three', '--uncertainty', '--samples', '3');
-    expect(three.code).toBe(1);
+    expect(three.code).toBe(2);
     expect(three.report.errors[0].code).toBe('E_USAGE');
     expect(three.report.errors[0].message).toMatch(/calibrated for --samples 2, 4, 8, not 3/);
     const uncalibrated = await denoise('per-pixel', '--uncertainty', '--model', path.join(REPO, 'test/fixtures-models/per-pixel.json'), '--samples', '2');
-    expect(uncalibrated.code).toBe(1);
+    expect(uncalibrated.code).toBe(2);
     expect(uncalibrated.report.errors[0].code).toBe('E_MODEL');
     expect(uncalibrated.report.errors[0].message).toMatch(/no uncertainty calibration/);
   });

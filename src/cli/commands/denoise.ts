@@ -14,7 +14,7 @@ import { addDimseOptions, dimseClientOptions, type DimseCliOptions } from '../di
 import type { DenoiseOptions, DenoiseReport } from '../../pipeline/types.js';
 import { addDenoiserOptions, denoiserSettings, progressListener, type DenoiserCliOptions } from '../denoiser-options.js';
 import type { CommandRegistrar } from '../command.js';
-import { createOutput, EXIT_FAILED, EXIT_OK, parseDoseOption, parseIntOption, parseNumberOption, usageError } from '../output.js';
+import { createOutput, exitCodeForRun, parseDoseOption, parseIntOption, parseNumberOption, usageError } from '../output.js';
 import { createProgress } from '../progress.js';
 import { checkUncertaintyOptions } from '../../pipeline/uncertainty-request.js';
 import { withoutUndefined } from '../../util/defined.js';
@@ -102,7 +102,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       }
       out.result(report);
       out.print(humanReport(report));
-      setExitCode(report.errors.length > 0 ? EXIT_FAILED : EXIT_OK);
+      setExitCode(exitCodeForRun(report.series.length, report.errors));
     });
 };
 
