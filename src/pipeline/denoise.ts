@@ -33,6 +33,7 @@ import { ReferenceScorer, openReference, type ReferenceSet } from './reference.j
 import { writePreview } from './preview-files.js';
 import type { DenoiseOptions, DenoiseReport, SeriesReport } from './types.js';
 import { DENOISED_MODALITIES, isOneOf } from '../choices.js';
+import { notDenoisedMessage } from './not-denoised.js';
 
 const COMPLETION_MARKER = '.lowdose-complete.json';
 export const REPORT_FILE = 'report.json';
@@ -55,7 +56,7 @@ export async function denoisePaths(paths: readonly string[], options: DenoiseOpt
   const errors: DenoiseReport['errors'] = scan.errors.map((e) => e.toJSON());
   const candidates = scan.series.filter((s) => isOneOf(DENOISED_MODALITIES, s.modality));
   for (const s of scan.series) {
-    if (!isOneOf(DENOISED_MODALITIES, s.modality)) log(`skipping ${s.modality} series ${s.seriesInstanceUid}: only CT and PET are denoised`);
+    if (!isOneOf(DENOISED_MODALITIES, s.modality)) log(notDenoisedMessage(s));
   }
   if (candidates.length === 0) {
     const why = (scan.series.length > 0 ? ' (only other modalities)' : '') + scanProblems(scan);

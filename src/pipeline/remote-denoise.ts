@@ -9,6 +9,7 @@
  */
 import path from 'node:path';
 import { DENOISED_MODALITIES, isOneOf } from '../choices.js';
+import { notDenoisedMessage } from './not-denoised.js';
 import { LowdoseError, toLowdoseError } from '../errors.js';
 import { claimFolder } from '../util/folder-claims.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -35,7 +36,7 @@ export async function seriesToDenoise<S extends { readonly modality: string; rea
 ): Promise<S[]> {
   const wanted: S[] = [];
   for (const s of remote) {
-    if (!isOneOf(DENOISED_MODALITIES, s.modality)) options.log(`skipping ${s.modality} series ${s.seriesInstanceUid}: only CT and PET are denoised`);
+    if (!isOneOf(DENOISED_MODALITIES, s.modality)) options.log(notDenoisedMessage(s));
     else if (!options.named && (await options.derived(s))) options.log(`skipping series ${s.seriesInstanceUid}: lowdose derived it`);
     else wanted.push(s);
   }

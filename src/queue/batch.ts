@@ -2,6 +2,8 @@
  * The client side of a batch: submit one job per series, read the batch's state, cancel it.
  * The batch record and its cancel flag live in Redis beside the queue (src/queue/jobs.ts).
  */
+import { DENOISED_MODALITIES, isOneOf } from '../choices.js';
+import { notDenoisedMessage } from '../pipeline/not-denoised.js';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Queue } from 'bullmq';
@@ -25,7 +27,6 @@ import {
   type SeriesJobResult,
 } from './jobs.js';
 
-const DENOISABLE = new Set(['CT', 'PT']);
 
 export interface SubmitOptions {
   readonly outDir: string;
@@ -67,9 +68,9 @@ export async function submitBatch(queue: Queue<SeriesJobData, SeriesJobResult>, 
   const log = options.log ?? (() => {});
   const outDir = path.resolve(options.outDir);
   const scan = await scanPaths(paths);
-  const series = scan.series.filter((s) => DENOISABLE.has(s.modality));
+  const series = scan.series.filter((s) => isOneOf(DENOISED_MODALITIES, s.modality));
   for (const s of scan.series) {
-    if (!DENOISABLE.has(s.modality)) log(`skipping ${s.modality} series ${s.seriesInstanceUid}: only CT and PET are denoised`);
+    if (!isOneOf(DENOISED_MODALITIES, s.modality)) log(notDenoisedMessage(s));
   }
   if (series.length === 0) throw new LowdoseError('E_NOT_FOUND', `no CT or PET series found in ${paths.join(', ')}${scanProblems(scan)}`);
   const files = series.flatMap((s) => s.slices.map((slice) => path.resolve(slice.file)));
