@@ -9,6 +9,12 @@ export interface SlicePairing {
   readonly matchedBy: 'position' | 'order';
   /** [reference index, test index] in each series' sorted order. */
   readonly pairs: Array<[number, number]>;
+  /**
+   * Whether both series carry slice positions. Paired by order although they do, no position of
+   * one lies at a position of the other: another patient or another part of the body is likelier
+   * than a shifted frame of reference.
+   */
+  readonly bothPositioned: boolean;
 }
 
 /**
@@ -18,7 +24,8 @@ export interface SlicePairing {
  */
 export function pairSlices(reference: Series, test: Series): SlicePairing {
   const hasPositions = (s: Series) => s.slices.every((slice) => slice.position !== null);
-  if (hasPositions(reference) && hasPositions(test)) {
+  const bothPositioned = hasPositions(reference) && hasPositions(test);
+  if (bothPositioned) {
     const spacing = Math.min(reference.spacing[2], test.spacing[2]);
     const tolerance = Math.max(0.01, 0.25 * (spacing > 0 ? spacing : 1));
     const pairs: Array<[number, number]> = reference.slices.map((slice, r) => {
@@ -35,7 +42,7 @@ export function pairSlices(reference: Series, test: Series): SlicePairing {
       });
       return [r, best];
     });
-    if (pairs.some(([, t]) => t >= 0)) return { matchedBy: 'position', pairs };
+    if (pairs.some(([, t]) => t >= 0)) return { matchedBy: 'position', pairs, bothPositioned };
   }
   if (reference.slices.length !== test.slices.length) {
     throw new LowdoseError(
@@ -43,5 +50,5 @@ export function pairSlices(reference: Series, test: Series): SlicePairing {
       `cannot match slices: no slice positions in common and the reference has ${reference.slices.length} slices but the test ${test.slices.length}`,
     );
   }
-  return { matchedBy: 'order', pairs: reference.slices.map((_, i) => [i, i]) };
+  return { matchedBy: 'order', pairs: reference.slices.map((_, i) => [i, i]), bothPositioned };
 }

@@ -146,6 +146,9 @@ export async function runMetrics(options: MetricsOptions): Promise<{ result: Met
   }
   const pairs = pairing.pairs.filter(([, t]) => t >= 0);
   progress(`comparing ${pairs.length} slice pair(s), matched by ${pairing.matchedBy}`);
+  if (pairing.matchedBy === 'order' && pairing.bothPositioned) {
+    progress('warning: no test slice lies at a reference slice position although both series carry positions; slices were paired by order: check that both are the same scan');
+  }
   const inputOf = noiseInput ? inputSlices(reference, test, noiseInput, pairing.matchedBy, pairs) : null;
 
   try {

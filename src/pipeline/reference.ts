@@ -21,8 +21,6 @@ export async function openReference(paths: readonly string[], log: (message: str
   return { series: scan.series, errors: scan.errors.map((e) => e.toJSON()) };
 }
 
-const hasPositions = (series: Series) => series.slices.every((slice) => slice.position !== null);
-
 /**
  * The reference series that shares the most slice positions with `input` (same grid and units).
  * The input series itself comes last: when --reference names the study folder that holds it, it
@@ -46,7 +44,7 @@ function bestMatch(candidates: readonly Series[], input: Series): { series: Seri
       // Pairing by order is pairSlices' last resort. Between two series that both say where their
       // slices are and share none of those places (another patient, another part of the body), it
       // would score unrelated slices against each other.
-      if (pairing.matchedBy === 'order' && hasPositions(candidate) && hasPositions(input)) continue;
+      if (pairing.matchedBy === 'order' && pairing.bothPositioned) continue;
       pairs = pairing.pairs;
     } catch {
       continue;

@@ -59,3 +59,15 @@ describe.runIf(existsSync(MAYO))('denoise --reference pairs slices by position',
     expect(metrics.input?.ssim).toBe(1);
   });
 });
+
+describe.runIf(existsSync(MAYO))('metrics between series that share no slice position', () => {
+  it("pairs them by order as the contract says, and warns that they may be different scans (another patient's full dose)", async () => {
+    const run = await runCli('metrics', '--reference', join(MAYO, 'L143/B30f/full'), '--test', quarter, '--json');
+    expect(run.code, run.stderr).toBe(0);
+    expect((JSON.parse(run.stdout) as { matchedBy: string }).matchedBy).toBe('order');
+    expect(run.stderr).toMatch(/warning: no test slice lies at a reference slice position .*paired by order/);
+    const same = await runCli('metrics', '--reference', join(MAYO, 'L192/B30f/full'), '--test', quarter, '--json');
+    expect(same.code, same.stderr).toBe(0);
+    expect(same.stderr).not.toMatch(/warning: no test slice/);
+  });
+});
