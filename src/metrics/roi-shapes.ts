@@ -14,6 +14,12 @@ export interface PixelValues {
   readonly value: (index: number) => number;
   /** [row spacing, column spacing], mm. */
   readonly pixelSpacing: readonly [number, number];
+  /**
+   * Nonzero where the pixel is not image (outside the scanned field, `Pixels.padding`): left out
+   * of every statistic, as src/metrics leaves it out, so an ROI over the field's edge does not
+   * average in the padding value (-3024 HU, say).
+   */
+  readonly padding?: ArrayLike<number> | null;
 }
 
 export interface Ellipse {
@@ -96,8 +102,9 @@ function inside(polygon: readonly Point[], x: number, y: number): boolean {
   return result;
 }
 
+/** Mean, sample SD, min, max, count and area in mm² of the image pixels (not padding) whose centres lie in the shape; null when none. */
 export function regionStats(slice: PixelValues, shape: Shape): RegionStats | null {
-  const pixels = shapePixels(slice.rows, slice.columns, shape);
+  const pixels = imagePixels(shapePixels(slice.rows, slice.columns, shape), slice.padding);
   if (pixels.length === 0) return null;
   let sum = 0;
   let min = Infinity;
@@ -114,6 +121,11 @@ export function regionStats(slice: PixelValues, shape: Shape): RegionStats | nul
   for (const i of pixels) squares += (slice.value(i) - mean) ** 2;
   const sd = n > 1 ? Math.sqrt(squares / (n - 1)) : 0;
   return { mean, sd, min, max, pixels: n, areaMm2: n * slice.pixelSpacing[0] * slice.pixelSpacing[1] };
+}
+
+/** `pixels` less those that `padding` marks. */
+export function imagePixels(pixels: number[], padding: ArrayLike<number> | null | undefined): number[] {
+  return padding ? pixels.filter((i) => !padding[i]) : pixels;
 }
 
 /** Length of a line in mm, from the pixel spacing ([row, column] mm). */

@@ -16,6 +16,7 @@ export function sliceValues(image: Image, location: number): SliceValues {
     value: (i) => pixels[i]! * image.slope + image.intercept,
     pixelSpacing: [image.rowPixelSpacing, image.columnPixelSpacing],
     location,
+    padding: image.padding ?? null,
   };
 }
 

@@ -10,7 +10,7 @@
  * space for a stack of parallel slices.
  */
 import { peakAmong, PEAK_RADIUS_MM, type Voxel } from '../../src/metrics/lesions.js';
-import { ellipsePixels, type Ellipse } from '../../src/metrics/roi-shapes.js';
+import { ellipsePixels, imagePixels, regionStats, type Ellipse } from '../../src/metrics/roi-shapes.js';
 
 export { ellipsePixels, type Ellipse };
 
@@ -24,6 +24,8 @@ export interface SliceValues {
   readonly pixelSpacing: readonly [number, number];
   /** Position along the slice normal, mm. */
   readonly location: number;
+  /** Nonzero where the pixel is padding (not image): left out of every number, as in src/metrics. */
+  readonly padding?: ArrayLike<number> | null;
 }
 
 export interface Uptake {
@@ -40,23 +42,15 @@ export interface Uptake {
 
 /**
  * Mean, SD and max in the ellipse on `slice`; with `neighbours` (the slices within 6 mm, `slice`
- * itself may be among them or not) also SUVpeak over candidate centres in the ellipse.
+ * itself may be among them or not) also SUVpeak over candidate centres in the ellipse. Padded
+ * pixels count nowhere, neither as ROI pixels nor in the peak sphere. Mean and SD are
+ * `regionStats`', so the pane footer and the measurement table agree on the same ellipse.
  */
 export function ellipseUptake(slice: SliceValues, roi: Ellipse, neighbours: readonly SliceValues[] | null): Uptake | null {
-  const inside = ellipsePixels(slice.rows, slice.columns, roi);
-  if (inside.length === 0) return null;
-  let sum = 0;
-  let squares = 0;
-  let max = -Infinity;
-  for (const i of inside) {
-    const v = slice.value(i);
-    sum += v;
-    squares += v * v;
-    if (v > max) max = v;
-  }
-  const n = inside.length;
-  const mean = sum / n;
-  const std = n > 1 ? Math.sqrt(Math.max(0, (squares - n * mean * mean) / (n - 1))) : 0;
+  const stats = regionStats(slice, { kind: 'ellipse', ellipse: roi });
+  if (!stats) return null;
+  const { mean, sd: std, max } = stats;
+  const inside = imagePixels(ellipsePixels(slice.rows, slice.columns, roi), slice.padding);
   const [dr, dc] = slice.pixelSpacing;
   let peak: number | null = null;
   if (neighbours) {
@@ -70,11 +64,13 @@ export function ellipseUptake(slice: SliceValues, roi: Ellipse, neighbours: read
     const c1 = Math.min(slice.columns - 1, Math.ceil(roi.cx + roi.rx + PEAK_RADIUS_MM / dc) + 1);
     for (const s of stack) {
       if (Math.abs(s.location - slice.location) > PEAK_RADIUS_MM) continue;
-      for (let r = r0; r <= r1; r++) for (let c = c0; c <= c1; c++) reach.push(voxel(s, r * s.columns + c));
+      for (let r = r0; r <= r1; r++) {
+        for (let c = c0; c <= c1; c++) if (!s.padding?.[r * s.columns + c]) reach.push(voxel(s, r * s.columns + c));
+      }
     }
     peak = peakAmong(candidates, reach).peak;
   }
-  return { mean, std, max, count: n, areaMm2: n * dr * dc, peak };
+  return { mean, std, max, count: stats.pixels, areaMm2: stats.areaMm2, peak };
 }
 
 function voxel(s: SliceValues, index: number): Voxel {

@@ -257,7 +257,7 @@ async function tablePanes(data: DataServices, comparisonIds: readonly string[] |
   const units = lowDose.series.units === 'SUVbw' ? 'SUV' : lowDose.series.units;
   const pane = async (key: string, entry: IndexedSeries | null, slice: number | undefined): Promise<TablePane> => {
     const image = entry && slice !== undefined && slice >= 0 ? await data.slices.read(entry, slice) : null;
-    const values = image && { rows: image.rows, columns: image.columns, value: (i: number) => image.data[i]!, pixelSpacing: image.pixelSpacing };
+    const values = image && { rows: image.rows, columns: image.columns, value: (i: number) => image.data[i]!, pixelSpacing: image.pixelSpacing, padding: image.padding ?? null };
     return { key, slice: index + 1, units, values };
   };
   const panes = [await pane('lowDose', lowDose, index)];

@@ -1,0 +1,149 @@
+/**
+ * Every number the viewer's ROI tools show, against a phantom whose answer is known without the
+ * code under test: HU and SD of a region of known values, area in mm² from anisotropic pixel
+ * spacing, CNR of two regions of known contrast and noise, SUVmean / SUVmax / SUVpeak in a uniform
+ * hot ball and the PERCIST 1 cm³ sphere's voxel count, and padded pixels (outside the scanned
+ * field) left out as src/metrics leaves them out.
+ */
+import { describe, expect, it } from 'vitest';
+import { PEAK_RADIUS_MM } from '../../src/metrics/lesions.js';
+import { contrastToNoise, measurementTable, regionStats, tableCsv, type PixelValues } from '../../viewer/src/roi-stats.js';
+import { ellipseUptake, type SliceValues } from '../../viewer/src/uptake.js';
+
+/** Rows 0.7 mm apart, columns 0.5 mm apart: an area or length that swaps them is wrong. */
+const CT_SPACING: [number, number] = [0.7, 0.5];
+const ROWS = 64;
+const COLUMNS = 80;
+
+/**
+ * A CT slice: air (-1000 HU) with a block of soft tissue at rows 10–29, columns 10–19 whose
+ * values alternate 30 / 50 HU in a checkerboard (mean 40, every deviation ±10), and a block of
+ * 100 HU at rows 40–49, columns 10–19.
+ */
+function ctValue(index: number): number {
+  const r = Math.floor(index / COLUMNS);
+  const c = index % COLUMNS;
+  if (r >= 10 && r < 30 && c >= 10 && c < 20) return (r + c) % 2 === 0 ? 30 : 50;
+  if (r >= 40 && r < 50 && c >= 10 && c < 20) return 100;
+  return -1000;
+}
+const ct: PixelValues = { rows: ROWS, columns: COLUMNS, value: ctValue, pixelSpacing: CT_SPACING };
+
+describe('ROI readouts against a CT phantom of known HU', () => {
+  it('reads the checkerboard block as 40 HU with SD 10·√(n/(n−1)), min 30, max 50 and 200 pixels of 0.35 mm²', () => {
+    // The rectangle's corners are pixel corners: it holds exactly the 20 × 10 pixels of the block.
+    const s = regionStats(ct, { kind: 'rectangle', from: { x: 10, y: 10 }, to: { x: 20, y: 30 } })!;
+    expect(s.pixels).toBe(200);
+    expect(s.mean).toBeCloseTo(40, 12);
+    // Sample SD (n − 1): 200 deviations of ±10.
+    expect(s.sd).toBeCloseTo(10 * Math.sqrt(200 / 199), 12);
+    expect([s.min, s.max]).toEqual([30, 50]);
+    // 20 rows × 0.7 mm by 10 columns × 0.5 mm = 14 mm × 5 mm.
+    expect(s.areaMm2).toBeCloseTo(70, 12);
+  });
+
+  it('gives an ellipse the area π·a·b of its semi-axes in mm, within its boundary pixels', () => {
+    // Semi-axes 30 columns × 0.5 mm = 15 mm and 20 rows × 0.7 mm = 14 mm.
+    const s = regionStats(ct, { kind: 'ellipse', ellipse: { cx: 40, cy: 32, rx: 30, ry: 20 } })!;
+    const exact = Math.PI * 15 * 14;
+    expect(Math.abs(s.areaMm2 - exact) / exact).toBeLessThan(0.01);
+    // The ellipse readout in the pane footer counts the same pixels.
+    const u = ellipseUptake({ ...ct, location: 0 }, { cx: 40, cy: 32, rx: 30, ry: 20 }, null)!;
+    expect(u.count).toBe(s.pixels);
+    expect(u.areaMm2).toBeCloseTo(s.areaMm2, 12);
+    expect(u.mean).toBeCloseTo(s.mean, 9);
+    expect(u.std).toBeCloseTo(s.sd, 9);
+  });
+
+  it('reads the pane footer ellipse over the checkerboard block as 40 ± 10·√(n/(n−1)) HU', () => {
+    // Centred on the block (rows 10–29, columns 10–19): its mirror image across column 15 swaps
+    // every 30 for a 50, so it holds as many of each.
+    const u = ellipseUptake({ ...ct, location: 0 }, { cx: 15, cy: 20, rx: 4.5, ry: 9 }, null)!;
+    expect(u.count).toBeGreaterThan(50);
+    expect(u.mean).toBeCloseTo(40, 12);
+    expect(u.std).toBeCloseTo(10 * Math.sqrt(u.count / (u.count - 1)), 9);
+    expect(u.max).toBe(50);
+  });
+
+  it('gives CNR |100 − 40| / SD of the checkerboard, in the table and its CSV', () => {
+    const a = { kind: 'rectangle' as const, from: { x: 10, y: 40 }, to: { x: 20, y: 50 } };
+    const b = { kind: 'rectangle' as const, from: { x: 10, y: 10 }, to: { x: 20, y: 30 } };
+    const expected = 60 / (10 * Math.sqrt(200 / 199));
+    expect(contrastToNoise(regionStats(ct, a)!, regionStats(ct, b)!)).toBeCloseTo(expected, 12);
+    const { rows, cnr } = measurementTable([{ key: 'lowDose', slice: 1, units: 'HU', values: ct }], [
+      { name: 'R1', shape: a },
+      { name: 'R2', shape: b },
+      { name: 'L1', shape: { kind: 'length', from: { x: 0, y: 0 }, to: { x: 10, y: 20 } } },
+    ]);
+    expect(cnr[0]!.value).toBeCloseTo(expected, 12);
+    const csv = tableCsv(rows, cnr).split('\n');
+    // R1: 100 HU, SD 0, 100 pixels = 35 mm²; L1: 10 columns × 0.5 mm by 20 rows × 0.7 mm.
+    expect(csv[1]).toBe('R1,rectangle,lowDose,1,HU,100,0,100,100,100,35,');
+    expect(csv[2]!.split(',').slice(5, 11).map(Number)).toEqual([40, 10 * Math.sqrt(200 / 199), 30, 50, 200, 70].map((v) => Number(String(v))));
+    expect(Number(csv[3]!.split(',')[11])).toBeCloseTo(Math.hypot(5, 14), 12);
+    expect(Number(csv.at(-2)!.split(',')[3])).toBeCloseTo(expected, 12);
+  });
+
+  it('leaves padded pixels (outside the scanned field) out of mean, SD, min, max and area, as src/metrics does', () => {
+    // Columns 15 and up of the checkerboard block are padding, stored as -3024 HU.
+    const padding = Uint8Array.from({ length: ROWS * COLUMNS }, (_, i) => (i % COLUMNS >= 15 ? 1 : 0));
+    const padded: PixelValues = { ...ct, value: (i) => (padding[i] ? -3024 : ctValue(i)), padding };
+    const rect = { kind: 'rectangle' as const, from: { x: 10, y: 10 }, to: { x: 20, y: 30 } };
+    const s = regionStats(padded, rect)!;
+    // What is left: 20 rows × 5 columns of the checkerboard.
+    expect(s.pixels).toBe(100);
+    expect(s.mean).toBeCloseTo(40, 12);
+    expect(s.sd).toBeCloseTo(10 * Math.sqrt(100 / 99), 12);
+    expect([s.min, s.max]).toEqual([30, 50]);
+    expect(s.areaMm2).toBeCloseTo(35, 12);
+    const u = ellipseUptake({ ...padded, location: 0 }, { cx: 15, cy: 20, rx: 5, ry: 10 }, null)!;
+    expect(u.mean).toBeGreaterThanOrEqual(30);
+    expect(u.max).toBe(50);
+    // An ROI wholly in padding has no statistics.
+    expect(regionStats(padded, { kind: 'rectangle', from: { x: 30, y: 10 }, to: { x: 40, y: 20 } })).toBeNull();
+    expect(ellipseUptake({ ...padded, location: 0 }, { cx: 35, cy: 15, rx: 3, ry: 3 }, null)).toBeNull();
+  });
+});
+
+describe('PET ROI readouts against a phantom of known SUV', () => {
+  /** 2 mm voxels in every direction (slices 2 mm apart), 41 × 41 × 11. */
+  const N = 41;
+  function stack(value: (r: number, c: number, k: number) => number, padding?: (r: number, c: number, k: number) => boolean): SliceValues[] {
+    return Array.from({ length: 11 }, (_, k) => ({
+      rows: N,
+      columns: N,
+      value: (i: number) => value(Math.floor(i / N), i % N, k),
+      pixelSpacing: [2, 2] as const,
+      location: 2 * k,
+      ...(padding ? { padding: Uint8Array.from({ length: N * N }, (_, i) => (padding(Math.floor(i / N), i % N, k) ? 1 : 0)) } : {}),
+    }));
+  }
+
+  it('reads SUVmean 5, SD 0, SUVmax 5 and SUVpeak 5 inside a uniform ball of SUV 5 on a background of 1', () => {
+    // Ball of radius 30 mm around voxel (20, 20, 5): a 6 mm sphere round any pixel of the ROI stays in it.
+    const slices = stack((r, c, k) => (Math.hypot(2 * (r - 20), 2 * (c - 20), 2 * (k - 5)) <= 30 ? 5 : 1));
+    const u = ellipseUptake(slices[5]!, { cx: 20.5, cy: 20.5, rx: 5, ry: 5 }, slices)!;
+    expect([u.mean, u.std, u.max, u.peak]).toEqual([5, 0, 5, 5]);
+  });
+
+  it('takes SUVpeak as the mean of the 123 voxels of 2 mm within 6 mm: PERCIST’s 1 cm³ sphere', () => {
+    // Lattice points with i² + j² + k² ≤ 9 (radius 6 mm in 2 mm steps): 123 voxels, 984 mm³.
+    expect(PEAK_RADIUS_MM).toBe(6);
+    // Background SUV 1; one voxel 123 above it: every sphere holding it averages 1 + 123 / 123 = 2.
+    const slices = stack((r, c, k) => (r === 20 && c === 20 && k === 5 ? 124 : 1));
+    const u = ellipseUptake(slices[5]!, { cx: 20.5, cy: 20.5, rx: 3, ry: 3 }, slices)!;
+    expect(u.peak).toBeCloseTo(2, 12);
+    expect(u.max).toBe(124);
+  });
+
+  it('leaves padded voxels out of the SUVpeak sphere, as lesionStats does', () => {
+    // Uniform SUV 2, with the columns from 22 on padding stored as 0: the sphere's mean stays 2.
+    const slices = stack(
+      (_r, c) => (c >= 22 ? 0 : 2),
+      (_r, c) => c >= 22,
+    );
+    const u = ellipseUptake(slices[5]!, { cx: 20.5, cy: 20.5, rx: 3, ry: 3 }, slices)!;
+    expect([u.mean, u.std, u.max]).toEqual([2, 0, 2]);
+    expect(u.peak).toBe(2);
+  });
+});
