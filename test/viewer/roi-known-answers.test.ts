@@ -3,12 +3,13 @@
  * code under test: HU and SD of a region of known values, area in mm² from anisotropic pixel
  * spacing, CNR of two regions of known contrast and noise, SUVmean / SUVmax / SUVpeak in a uniform
  * hot ball and the PERCIST 1 cm³ sphere's voxel count, and padded pixels (outside the scanned
- * field) left out as src/metrics leaves them out.
+ * field) left out as src/metrics leaves them out; a reference pane's sphere over its own slices,
+ * and a series without slice positions labelled as the 2-D disc it then is.
  */
 import { describe, expect, it } from 'vitest';
 import { PEAK_RADIUS_MM } from '../../src/metrics/lesions.js';
 import { contrastToNoise, measurementTable, regionStats, tableCsv, type PixelValues } from '../../viewer/src/roi-stats.js';
-import { ellipseUptake, type SliceValues } from '../../viewer/src/uptake.js';
+import { ellipseUptake, formatUptake, sphereSlices, type SliceValues } from '../../viewer/src/uptake.js';
 
 /** Rows 0.7 mm apart, columns 0.5 mm apart: an area or length that swaps them is wrong. */
 const CT_SPACING: [number, number] = [0.7, 0.5];
@@ -145,5 +146,47 @@ describe('PET ROI readouts against a phantom of known SUV', () => {
     const u = ellipseUptake(slices[5]!, { cx: 20.5, cy: 20.5, rx: 3, ry: 3 }, slices)!;
     expect([u.mean, u.std, u.max]).toEqual([2, 0, 2]);
     expect(u.peak).toBe(2);
+  });
+
+  it('takes a reference pane\'s SUVpeak sphere over the reference\'s own slices, not the low-dose ones', () => {
+    // Low-dose slices 4 mm apart (z = 0, 4, …, 20); the reference 2 mm apart (z = 0, 2, …, 20), each
+    // low-dose slice shown against the reference slice at its z. On low-dose slice 2 (z = 8) the
+    // reference pane shows its slice 4; its sphere holds reference slices 1–7 (z = 2 … 14), among
+    // them slice 3 (z = 6), which no low-dose slice matches. One voxel 123 above a background of 1
+    // there: 1 + 123 / 123 = 2. Chosen by the low-dose locations (slices 2, 4, 6) it would read 1.
+    const reference = stack((r, c, k) => (r === 20 && c === 20 && k === 3 ? 124 : 1));
+    const referenceLocations = reference.map((s) => s.location);
+    const sliceMap = [0, 2, 4, 6, 8, 10];
+    const sphere = sphereSlices(referenceLocations, sliceMap, 2)!;
+    expect(sphere.slice).toBe(4);
+    expect(sphere.location).toBe(8);
+    expect(sphere.near.map((n) => n.slice)).toEqual([1, 2, 3, 5, 6, 7]);
+    const u = ellipseUptake(reference[sphere.slice]!, { cx: 20.5, cy: 20.5, rx: 3, ry: 3 }, sphere.near.map((n) => reference[n.slice]!))!;
+    expect(u.peak).toBeCloseTo(2, 12);
+    expect(u.peakIn2D).toBe(false);
+  });
+
+  it('reads each slice\'s own location when the reference sits at other positions than the low-dose', () => {
+    // Reference at z = 1, 3, 5, …: the sphere around its slice 3 (z = 7) holds z = 1 … 13.
+    const sphere = sphereSlices([1, 3, 5, 7, 9, 11, 13, 15], [0, 1, 3], 2)!;
+    expect([sphere.slice, sphere.location]).toEqual([3, 7]);
+    expect(sphere.near).toEqual([1, 3, 5, 9, 11, 13].map((z) => ({ slice: (z - 1) / 2, location: z })));
+    // A low-dose slice the pane has no slice for (blank) has no sphere.
+    expect(sphereSlices([1, 3], [-1, 0], 0)).toBeNull();
+  });
+
+  it('labels SUVpeak as a 2-D disc when the series has no slice positions', () => {
+    // No location: the 6 mm "sphere" is the 29 pixels of 2 mm within 6 mm on the slice (i² + j² ≤ 9),
+    // one of them 29 above a background of 1: 1 + 29 / 29 = 2. The hotter slice beside it is out.
+    const slices = stack((r, c, k) => (k === 4 ? 50 : r === 20 && c === 20 && k === 5 ? 30 : 1)).map((s) => ({ ...s, location: null }));
+    const sphere = sphereSlices(slices.map((s) => s.location), null, 5)!;
+    expect(sphere).toEqual({ slice: 5, location: null, near: [] });
+    const u = ellipseUptake(slices[5]!, { cx: 20.5, cy: 20.5, rx: 3, ry: 3 }, slices)!;
+    expect(u.peak).toBeCloseTo(2, 12);
+    expect(u.peakIn2D).toBe(true);
+    expect(formatUptake(u, 'SUV', true)).toMatch(/ · SUVmax 30\.00 · SUVpeak \(2-D, no slice positions\) 2\.00$/);
+    const located = ellipseUptake({ ...slices[5]!, location: 10 }, { cx: 20.5, cy: 20.5, rx: 3, ry: 3 }, [])!;
+    expect(located.peakIn2D).toBe(false);
+    expect(formatUptake(located, 'SUV', true)).toMatch(/ · SUVpeak \d/);
   });
 });

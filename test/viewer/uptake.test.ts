@@ -14,7 +14,7 @@ function value(r: number, c: number, k: number): number {
   if (r === 24 && c === 26 && k === 3) return 20;
   return Math.hypot(c * 2 - 48, r * 2 - 48, k * STEP - 9) <= 15 ? 4 : 1;
 }
-const slices: SliceValues[] = Array.from({ length: 7 }, (_, k) => ({
+const slices = Array.from({ length: 7 }, (_, k): SliceValues & { location: number } => ({
   rows: N,
   columns: N,
   value: (i) => value(Math.floor(i / N), i % N, k),

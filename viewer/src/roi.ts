@@ -7,8 +7,8 @@ import type { Ellipse, SliceValues } from './uptake.js';
 
 export type { Ellipse } from './uptake.js';
 
-/** A cornerstone image as ./uptake.ts reads it; `location` = the slice's position along the normal, mm. */
-export function sliceValues(image: Image, location: number): SliceValues {
+/** A cornerstone image as ./uptake.ts reads it; `location` = the slice's position along the normal, mm (null: none). */
+export function sliceValues(image: Image, location: number | null): SliceValues {
   const pixels = image.getPixelData();
   return {
     rows: image.rows,

@@ -22,8 +22,8 @@ export interface SliceValues {
   readonly value: (index: number) => number;
   /** [row spacing, column spacing], mm. */
   readonly pixelSpacing: readonly [number, number];
-  /** Position along the slice normal, mm. */
-  readonly location: number;
+  /** Position along the slice normal, mm; null where the series has none (the SUVpeak sphere is then a disc on this slice). */
+  readonly location: number | null;
   /** Nonzero where the pixel is padding (not image): left out of every number, as in src/metrics. */
   readonly padding?: ArrayLike<number> | null;
 }
@@ -37,6 +37,36 @@ export interface Uptake {
   readonly areaMm2: number;
   /** PERCIST SUVpeak (null when not asked for). */
   readonly peak: number | null;
+  /**
+   * The slice had no position along the normal, so `peak` is over a 6 mm disc on this slice alone,
+   * not PERCIST's 1 cm³ sphere: shown as "SUVpeak (2-D, no slice positions)".
+   */
+  readonly peakIn2D: boolean;
+}
+
+/** Where a pane's SUVpeak sphere reaches: slices of the pane's own series, by its own slice locations. */
+export interface SphereSlices {
+  /** The pane's own slice shown for the low-dose slice, and its location (null: none, a 2-D peak). */
+  readonly slice: number;
+  readonly location: number | null;
+  /** The other slices of the same series within 6 mm of it, with their locations. */
+  readonly near: ReadonlyArray<{ readonly slice: number; readonly location: number }>;
+}
+
+/**
+ * The slices the SUVpeak sphere of a pane reaches around low-dose slice `index`: the pane's own
+ * slice (`sliceMap[index]`, or `index` for the low-dose pane) and every slice of the pane's own
+ * series whose own location lies within 6 mm of it. A reference series may have other positions or
+ * spacing than the low-dose one, so the low-dose locations would pick the wrong slices. Null where
+ * the pane shows no slice there (blank).
+ */
+export function sphereSlices(locations: ReadonlyArray<number | null>, sliceMap: readonly number[] | null, index: number): SphereSlices | null {
+  const slice = sliceMap ? (sliceMap[index] ?? -1) : index;
+  if (slice < 0 || slice >= locations.length) return null;
+  const location = locations[slice] ?? null;
+  if (location === null) return { slice, location, near: [] };
+  const near = locations.flatMap((z, k) => (k !== slice && z !== null && Math.abs(z - location) <= PEAK_RADIUS_MM ? [{ slice: k, location: z }] : []));
+  return { slice, location, near };
 }
 
 
@@ -56,34 +86,39 @@ export function ellipseUptake(slice: SliceValues, roi: Ellipse, neighbours: read
   if (neighbours) {
     const candidates: Voxel[] = inside.map((i) => voxel(slice, i));
     const reach: Voxel[] = [];
-    const stack = neighbours.includes(slice) ? neighbours : [slice, ...neighbours];
+    // Without a position the sphere cannot reach any other slice: a disc on this one (peakIn2D).
+    const stack = slice.location === null ? [slice] : neighbours.includes(slice) ? neighbours : [slice, ...neighbours];
     // The ellipse's bounding box grown by the peak radius, on every slice within it.
     const r0 = Math.max(0, Math.floor(roi.cy - roi.ry - PEAK_RADIUS_MM / dr) - 1);
     const r1 = Math.min(slice.rows - 1, Math.ceil(roi.cy + roi.ry + PEAK_RADIUS_MM / dr) + 1);
     const c0 = Math.max(0, Math.floor(roi.cx - roi.rx - PEAK_RADIUS_MM / dc) - 1);
     const c1 = Math.min(slice.columns - 1, Math.ceil(roi.cx + roi.rx + PEAK_RADIUS_MM / dc) + 1);
     for (const s of stack) {
-      if (Math.abs(s.location - slice.location) > PEAK_RADIUS_MM) continue;
+      if (s !== slice && (s.location === null || Math.abs(s.location - (slice.location ?? 0)) > PEAK_RADIUS_MM)) continue;
       for (let r = r0; r <= r1; r++) {
         for (let c = c0; c <= c1; c++) if (!s.padding?.[r * s.columns + c]) reach.push(voxel(s, r * s.columns + c));
       }
     }
     peak = peakAmong(candidates, reach).peak;
   }
-  return { mean, std, max, count: stats.pixels, areaMm2: stats.areaMm2, peak };
+  return { mean, std, max, count: stats.pixels, areaMm2: stats.areaMm2, peak, peakIn2D: peak !== null && slice.location === null };
 }
 
 function voxel(s: SliceValues, index: number): Voxel {
   const r = Math.floor(index / s.columns);
   const c = index - r * s.columns;
-  return { x: c * s.pixelSpacing[1], y: r * s.pixelSpacing[0], z: s.location, value: s.value(index) };
+  return { x: c * s.pixelSpacing[1], y: r * s.pixelSpacing[0], z: s.location ?? 0, value: s.value(index) };
 }
 
-/** "SUVmean 2.31 ± 0.40 · SUVmax 3.95 · SUVpeak 3.12" for PET (peak "…" while its slices load), else "mean 41.2 ± 12.0 HU". */
+/**
+ * "SUVmean 2.31 ± 0.40 · SUVmax 3.95 · SUVpeak 3.12" for PET (peak "…" while its slices load;
+ * "SUVpeak (2-D, no slice positions) 3.40" where it is a disc on one slice), else "mean 41.2 ± 12.0 HU".
+ */
 export function formatUptake(u: Uptake | null, units: string, pet: boolean, peakPending = false): string {
   if (!u) return '';
   const digits = Math.abs(u.mean) < 10 && Math.abs(u.std) < 10 ? 2 : 1;
   if (!pet) return `mean ${u.mean.toFixed(digits)} ± ${u.std.toFixed(digits)} ${units}`.trim();
   const peak = u.peak !== null ? u.peak.toFixed(2) : peakPending ? '…' : 'n/a';
-  return `SUVmean ${u.mean.toFixed(2)} ± ${u.std.toFixed(2)} · SUVmax ${u.max.toFixed(2)} · SUVpeak ${peak}`;
+  const label = u.peakIn2D ? 'SUVpeak (2-D, no slice positions)' : 'SUVpeak';
+  return `SUVmean ${u.mean.toFixed(2)} ± ${u.std.toFixed(2)} · SUVmax ${u.max.toFixed(2)} · ${label} ${peak}`;
 }

@@ -19,7 +19,7 @@ import { Prefetcher } from './prefetch.js';
 import { DIFFERENCE_COLORMAP, differenceWidth, initialPreset, UNCERTAINTY_COLORMAP, type WindowPreset } from './presets.js';
 import { differenceWindowText, methodLabel, methodPaneKey, paneTitles, type PaneKey } from './pane-titles.js';
 import { drawEllipse, sliceValues, type Ellipse } from './roi.js';
-import { ellipseUptake, formatUptake, type SliceValues } from './uptake.js';
+import { ellipseUptake, formatUptake, sphereSlices, type SliceValues } from './uptake.js';
 import { WheelAccumulator } from './wheel.js';
 import { lesionCaveat, type LesionCaveat } from './lesion-caveat.js';
 import { provenanceText, type ProvenanceText } from './provenance.js';
@@ -837,8 +837,8 @@ export class ComparisonViewer {
       // The slice of the image drawn, not this.index: while the next slice loads the pane still
       // draws the previous one, and its SUVpeak sphere must reach around that slice, not the next.
       const index = pane.shownIndex ?? this.index;
-      const location = this.view?.lowDose.locations[index] ?? null;
-      const uptake = image.blank ? null : ellipseUptake(sliceValues(image, location ?? 0), this.roi, null);
+      const location = sphereSlices(pane.series.locations, pane.sliceMap, index)?.location ?? null;
+      const uptake = image.blank ? null : ellipseUptake(sliceValues(image, location), this.roi, null);
       text = formatUptake(uptake, unit, pet, true);
       pane.roiCache = { imageId: image.imageId, roi: this.roi, text };
       if (pet && uptake) void this.loadPeak(pane, image, this.roi, index);
@@ -856,20 +856,23 @@ export class ComparisonViewer {
     pane.root.classList.toggle('caveat-shown', caveat !== null);
   }
 
-  /** Loads the pane's slices within 6 mm of slice `index` and writes the readout with SUVpeak. */
+  /**
+   * Loads the slices of the pane's own series within 6 mm of its slice for low-dose slice `index`,
+   * by that series' own locations (a reference may have other positions or spacing than the
+   * low-dose series), and writes the readout with SUVpeak.
+   */
   private async loadPeak(pane: Pane, image: Image, roi: Ellipse, index: number): Promise<void> {
-    const locations = this.view?.lowDose.locations ?? [];
-    const here = locations[index];
-    const current = sliceValues(image, here ?? 0);
-    let neighbours: SliceValues[] | null = [current];
-    // Without slice locations the peak sphere stays in this slice.
-    if (here !== null && here !== undefined) {
-      const near = locations.flatMap((z, j) => (j !== index && z !== null && Math.abs(z - here) <= 6 && pane.imageIds[j] ? [j] : []));
-      const loaded = await Promise.allSettled(near.map((j) => cornerstone.loadAndCacheImage(pane.imageIds[j]!)));
+    const series = pane.series;
+    const sphere = sphereSlices(series.locations, pane.sliceMap, index);
+    // Without slice locations the peak is a disc on this slice, labelled as such (formatUptake).
+    const current = sliceValues(image, sphere?.location ?? null);
+    let neighbours: SliceValues[] | null = sphere ? [current] : null;
+    if (sphere && sphere.near.length > 0) {
+      const loaded = await Promise.allSettled(sphere.near.map((n) => cornerstone.loadAndCacheImage(sliceImageId(series.id, n.slice, series.rev))));
       // A neighbour that does not load leaves the sphere incomplete: no SUVpeak ("n/a") rather than
       // a number over part of the sphere that would read as the PERCIST SUVpeak.
       neighbours = loaded.every((r) => r.status === 'fulfilled')
-        ? [current, ...loaded.flatMap((r, k) => (r.status === 'fulfilled' && !r.value.blank ? [sliceValues(r.value, locations[near[k]!]!)] : []))]
+        ? [current, ...loaded.flatMap((r, k) => (r.status === 'fulfilled' && !r.value.blank ? [sliceValues(r.value, sphere.near[k]!.location)] : []))]
         : null;
     }
     if (pane.roiCache?.imageId !== image.imageId || pane.roiCache.roi !== roi) return;
