@@ -3,39 +3,17 @@
  * "Which NPS peak estimator"): each maps a radial NPS (frequency from 0, equally spaced; values, NaN
  * for empty bins; bin 0 ignored) to its peak frequency.
  */
+import { argmaxAboveZero, gaussianSmoothedAboveZero } from '../../src/metrics/nps.js';
 import { polynomialFit } from '../../src/util/polynomial.js';
 
 export type Estimator = (frequency: Float64Array, values: Float64Array) => number;
 
 /** Gaussian smoothing of `sigma` bins over bins 1..n-1 (NaN skipped, weights renormalised), as smoothedRadialPeak did. */
 export function gaussianSmoothed(values: Float64Array, sigma: number): Float64Array {
-  const n = values.length;
-  const out = new Float64Array(n).fill(NaN);
-  if (sigma <= 0) {
-    for (let k = 1; k < n; k++) out[k] = values[k]!;
-    return out;
-  }
-  const reach = Math.ceil(3 * sigma);
-  for (let k = 1; k < n; k++) {
-    let sum = 0;
-    let weights = 0;
-    for (let j = Math.max(1, k - reach); j <= Math.min(n - 1, k + reach); j++) {
-      const v = values[j]!;
-      if (Number.isNaN(v)) continue;
-      const w = Math.exp(-0.5 * ((j - k) / sigma) ** 2);
-      sum += w * v;
-      weights += w;
-    }
-    if (weights > 0) out[k] = sum / weights;
-  }
+  if (sigma > 0) return gaussianSmoothedAboveZero(values, sigma);
+  const out = new Float64Array(values.length).fill(NaN);
+  for (let k = 1; k < values.length; k++) out[k] = values[k]!;
   return out;
-}
-
-/** Bin of the largest value above bin 0, -1 if none. */
-export function argmaxBin(values: Float64Array): number {
-  let best = -1;
-  for (let k = 1; k < values.length; k++) if (!Number.isNaN(values[k]!) && (best < 0 || values[k]! > values[best]!)) best = k;
-  return best;
 }
 
 /** Parabola through the top bin and its neighbours, in bins (the top bin itself at an end or where not concave). */
@@ -53,7 +31,7 @@ function parabolaVertex(smooth: Float64Array, best: number): number {
 function gaussianPeak(sigmaOf: (bins: number, values: Float64Array) => number): Estimator {
   return (frequency, values) => {
     const smooth = gaussianSmoothed(values, sigmaOf(values.length, values));
-    const best = argmaxBin(smooth);
+    const best = argmaxAboveZero(smooth);
     if (best < 0) return NaN;
     return parabolaVertex(smooth, best) * (frequency[1]! - frequency[0]!);
   };
@@ -90,7 +68,7 @@ function localFitPeak(degree: number, halfWidthOf: (centre: number, bins: number
   return (frequency, values) => {
     const n = values.length;
     const step = frequency[1]! - frequency[0]!;
-    const start = argmaxBin(gaussianSmoothed(values, 2));
+    const start = argmaxAboveZero(gaussianSmoothed(values, 2));
     if (start < 0) return NaN;
     let centre = start;
     let vertex = start;
@@ -134,7 +112,7 @@ export const CANDIDATES: Record<string, Estimator> = {
   'gauss 0.06 Nyquist': gaussianPeak((n) => 0.06 * (n - 1)),
   'gauss 0.1 Nyquist': gaussianPeak((n) => 0.1 * (n - 1)),
   // A width that scales with the peak's own bin (located by a 2-bin Gaussian).
-  'gauss 0.25 x peak bin (>= 1)': gaussianPeak((_, v) => Math.max(1, 0.25 * argmaxBin(gaussianSmoothed(v, 2)))),
+  'gauss 0.25 x peak bin (>= 1)': gaussianPeak((_, v) => Math.max(1, 0.25 * argmaxAboveZero(gaussianSmoothed(v, 2)))),
   'quadratic fit +-2 bins': localFitPeak(2, () => 2),
   'quadratic fit +-3 bins': localFitPeak(2, () => 3),
   'quadratic fit +-4 bins': localFitPeak(2, () => 4),

@@ -284,7 +284,7 @@ export function smoothedRadialPeak(frequency: Float64Array, values: Float64Array
 }
 
 /** Gaussian smoothing of `sigma` bins over bins 1..n-1, NaN bins skipped and the weights renormalised (bin 0 NaN). */
-function gaussianSmoothedAboveZero(values: Float64Array, sigma: number): Float64Array {
+export function gaussianSmoothedAboveZero(values: Float64Array, sigma: number): Float64Array {
   const n = values.length;
   const smooth = new Float64Array(n).fill(NaN);
   const reach = Math.ceil(3 * sigma);
@@ -304,7 +304,7 @@ function gaussianSmoothedAboveZero(values: Float64Array, sigma: number): Float64
 }
 
 /** Bin of the largest value above bin 0, -1 if none. */
-function argmaxAboveZero(values: Float64Array): number {
+export function argmaxAboveZero(values: Float64Array): number {
   let best = -1;
   for (let k = 1; k < values.length; k++) if (!Number.isNaN(values[k]!) && (best < 0 || values[k]! > values[best]!)) best = k;
   return best;
