@@ -200,6 +200,36 @@ class VoxelGrid {
   }
 }
 
+/**
+ * Where a stack of slices ends along its normal, mm: the outermost slice centres, half a slice
+ * spacing (the gap to the next slice in) further out, the extent those slices' voxels stand for.
+ * `locations` are the whole series' slice positions along the normal (nulls are skipped); one
+ * slice has no spacing, so its edges are its centre. Null with no position at all.
+ */
+export interface StackEdges {
+  readonly low: number;
+  readonly high: number;
+}
+
+export function stackEdges(locations: ReadonlyArray<number | null>): StackEdges | null {
+  const z = locations.filter((v): v is number => v !== null).sort((a, b) => a - b);
+  if (z.length === 0) return null;
+  const first = z[0]!;
+  const last = z[z.length - 1]!;
+  const lowGap = z.length > 1 ? z[1]! - first : 0;
+  const highGap = z.length > 1 ? last - z[z.length - 2]! : 0;
+  return { low: first - lowGap / 2, high: last + highGap / 2 };
+}
+
+/**
+ * Whether a sphere of `radius` centred at `location` (along the normal) reaches past the stack's
+ * edges, so that the slices that would hold its far side were never scanned: its mean is then over
+ * the part inside the volume only. 1 µm of slack keeps a sphere that just meets the edge uncut.
+ */
+export function sphereCutByEdges(edges: StackEdges, location: number, radius: number = PEAK_RADIUS_MM): boolean {
+  return location - radius < edges.low - 1e-3 || location + radius > edges.high + 1e-3;
+}
+
 /** How far a slice stack must reach around a lesion for `lesionStats`: the lesion plus the peak sphere. */
 export function lesionReach(lesion: Lesion): number {
   return lesion.radius + PEAK_RADIUS_MM;

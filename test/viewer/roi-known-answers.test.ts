@@ -4,7 +4,8 @@
  * spacing, CNR of two regions of known contrast and noise, SUVmean / SUVmax / SUVpeak in a uniform
  * hot ball and the PERCIST 1 cm³ sphere's voxel count, and padded pixels (outside the scanned
  * field) left out as src/metrics leaves them out; a reference pane's sphere over its own slices,
- * and a series without slice positions labelled as the 2-D disc it then is.
+ * a series without slice positions labelled as the 2-D disc it then is, and a sphere that the
+ * volume's first or last slice cuts labelled as cut.
  */
 import { describe, expect, it } from 'vitest';
 import { PEAK_RADIUS_MM } from '../../src/metrics/lesions.js';
@@ -180,7 +181,7 @@ describe('PET ROI readouts against a phantom of known SUV', () => {
     // one of them 29 above a background of 1: 1 + 29 / 29 = 2. The hotter slice beside it is out.
     const slices = stack((r, c, k) => (k === 4 ? 50 : r === 20 && c === 20 && k === 5 ? 30 : 1)).map((s) => ({ ...s, location: null }));
     const sphere = sphereSlices(slices.map((s) => s.location), null, 5)!;
-    expect(sphere).toEqual({ slice: 5, location: null, near: [] });
+    expect(sphere).toEqual({ slice: 5, location: null, near: [], edges: null });
     const u = ellipseUptake(slices[5]!, { cx: 20.5, cy: 20.5, rx: 3, ry: 3 }, slices)!;
     expect(u.peak).toBeCloseTo(2, 12);
     expect(u.peakIn2D).toBe(true);
@@ -188,5 +189,39 @@ describe('PET ROI readouts against a phantom of known SUV', () => {
     const located = ellipseUptake({ ...slices[5]!, location: 10 }, { cx: 20.5, cy: 20.5, rx: 3, ry: 3 }, [])!;
     expect(located.peakIn2D).toBe(false);
     expect(formatUptake(located, 'SUV', true)).toMatch(/ · SUVpeak \d/);
+  });
+
+  it('labels SUVpeak as cut where its sphere reaches past the first slice, keeping the mean over the voxels that exist', () => {
+    // Slices z = 0, 2, …, 20: the volume ends 1 mm (half the spacing) outside z = 0 and z = 20.
+    // One voxel 123 above a background of 1 on the first slice: the sphere round it holds only the
+    // lattice points with k ≥ 0, 29 + 25 + 21 + 1 = 76 of PERCIST's 123, and reads 1 + 123/76.
+    const hotAt = (slice: number) => stack((r, c, k) => (r === 20 && c === 20 && k === slice ? 124 : 1));
+    const readout = (slices: SliceValues[], index: number) => {
+      const sphere = sphereSlices(slices.map((s) => s.location), null, index)!;
+      expect(sphere.edges).toEqual({ low: -1, high: 21 });
+      const near = sphere.near.map((n) => slices[n.slice]!);
+      return ellipseUptake(slices[index]!, { cx: 20.5, cy: 20.5, rx: 3, ry: 3 }, [slices[index]!, ...near], sphere.edges)!;
+    };
+    const first = readout(hotAt(0), 0);
+    expect(first.peakVoxels).toBe(76);
+    expect(first.peak).toBeCloseTo(1 + 123 / 76, 12);
+    expect(first.peakTruncated).toBe(true);
+    expect(formatUptake(first, 'SUV', true)).toMatch(/ · SUVpeak \(sphere cut by the volume's edge\) 2\.62$/);
+    // z = 4: the sphere reaches z = −2, past the edge at −1, and misses the one lattice point there: 122.
+    const third = readout(hotAt(2), 2);
+    expect([third.peakVoxels, third.peakTruncated]).toEqual([122, true]);
+    expect(third.peak).toBeCloseTo(1 + 123 / 122, 12);
+    // z = 6 reaches z = 0, inside the volume: the whole sphere, uncut, as on a middle slice.
+    const fourth = readout(hotAt(3), 3);
+    expect([fourth.peakVoxels, fourth.peakTruncated]).toEqual([123, false]);
+    const middle = readout(hotAt(5), 5);
+    expect([middle.peakVoxels, middle.peakTruncated]).toEqual([123, false]);
+    expect(middle.peak).toBeCloseTo(2, 12);
+    expect(formatUptake(middle, 'SUV', true)).toMatch(/ · SUVpeak 2\.00$/);
+    // The last slice is cut the same way; without edges nothing is flagged.
+    const last = readout(hotAt(10), 10);
+    expect([last.peakVoxels, last.peakTruncated]).toEqual([76, true]);
+    const slices = hotAt(0);
+    expect(ellipseUptake(slices[0]!, { cx: 20.5, cy: 20.5, rx: 3, ry: 3 }, slices)!.peakTruncated).toBe(false);
   });
 });

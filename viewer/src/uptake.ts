@@ -9,10 +9,10 @@
  * slice's location along the normal. Distances are what matter, and they are the same in patient
  * space for a stack of parallel slices.
  */
-import { peakAmong, PEAK_RADIUS_MM, type Voxel } from '../../src/metrics/lesions.js';
+import { peakAmong, PEAK_RADIUS_MM, sphereCutByEdges, stackEdges, type StackEdges, type Voxel } from '../../src/metrics/lesions.js';
 import { ellipsePixels, imagePixels, regionStats, type Ellipse } from '../../src/metrics/roi-shapes.js';
 
-export { ellipsePixels, type Ellipse };
+export { ellipsePixels, type Ellipse, type StackEdges };
 
 
 export interface SliceValues {
@@ -42,6 +42,14 @@ export interface Uptake {
    * not PERCIST's 1 cm³ sphere: shown as "SUVpeak (2-D, no slice positions)".
    */
   readonly peakIn2D: boolean;
+  /** Voxels in the sphere that gave `peak` (null with no peak): 123 for PERCIST's sphere on 2 mm voxels. */
+  readonly peakVoxels: number | null;
+  /**
+   * The sphere around the peak reaches more than half a slice spacing past the series' first or last
+   * slice centre: `peak` is the mean of the voxels that exist, fewer than the whole sphere's, shown
+   * as "SUVpeak (sphere cut by the volume's edge)".
+   */
+  readonly peakTruncated: boolean;
 }
 
 /** Where a pane's SUVpeak sphere reaches: slices of the pane's own series, by its own slice locations. */
@@ -51,6 +59,8 @@ export interface SphereSlices {
   readonly location: number | null;
   /** The other slices of the same series within 6 mm of it, with their locations. */
   readonly near: ReadonlyArray<{ readonly slice: number; readonly location: number }>;
+  /** Where the pane's own series ends along the normal (`stackEdges` of its locations; null: none). */
+  readonly edges: StackEdges | null;
 }
 
 /**
@@ -64,9 +74,10 @@ export function sphereSlices(locations: ReadonlyArray<number | null>, sliceMap: 
   const slice = sliceMap ? (sliceMap[index] ?? -1) : index;
   if (slice < 0 || slice >= locations.length) return null;
   const location = locations[slice] ?? null;
-  if (location === null) return { slice, location, near: [] };
+  const edges = stackEdges(locations);
+  if (location === null) return { slice, location, near: [], edges };
   const near = locations.flatMap((z, k) => (k !== slice && z !== null && Math.abs(z - location) <= PEAK_RADIUS_MM ? [{ slice: k, location: z }] : []));
-  return { slice, location, near };
+  return { slice, location, near, edges };
 }
 
 
@@ -74,15 +85,19 @@ export function sphereSlices(locations: ReadonlyArray<number | null>, sliceMap: 
  * Mean, SD and max in the ellipse on `slice`; with `neighbours` (the slices within 6 mm, `slice`
  * itself may be among them or not) also SUVpeak over candidate centres in the ellipse. Padded
  * pixels count nowhere, neither as ROI pixels nor in the peak sphere. Mean and SD are
- * `regionStats`', so the pane footer and the measurement table agree on the same ellipse.
+ * `regionStats`', so the pane footer and the measurement table agree on the same ellipse. With the
+ * series' `edges` (`SphereSlices.edges`) a peak sphere that reaches past them is flagged
+ * `peakTruncated`; its value stays the mean over the voxels that exist.
  */
-export function ellipseUptake(slice: SliceValues, roi: Ellipse, neighbours: readonly SliceValues[] | null): Uptake | null {
+export function ellipseUptake(slice: SliceValues, roi: Ellipse, neighbours: readonly SliceValues[] | null, edges: StackEdges | null = null): Uptake | null {
   const stats = regionStats(slice, { kind: 'ellipse', ellipse: roi });
   if (!stats) return null;
   const { mean, sd: std, max } = stats;
   const inside = imagePixels(ellipsePixels(slice.rows, slice.columns, roi), slice.padding);
   const [dr, dc] = slice.pixelSpacing;
   let peak: number | null = null;
+  let peakVoxels: number | null = null;
+  let peakTruncated = false;
   if (neighbours) {
     const candidates: Voxel[] = inside.map((i) => voxel(slice, i));
     const reach: Voxel[] = [];
@@ -99,9 +114,14 @@ export function ellipseUptake(slice: SliceValues, roi: Ellipse, neighbours: read
         for (let c = c0; c <= c1; c++) if (!s.padding?.[r * s.columns + c]) reach.push(voxel(s, r * s.columns + c));
       }
     }
-    peak = peakAmong(candidates, reach).peak;
+    const best = peakAmong(candidates, reach);
+    peak = best.peak;
+    peakVoxels = best.voxels;
+    // The candidates all lie on this slice, but the test is on the peak's own centre all the same.
+    peakTruncated = slice.location !== null && edges !== null && sphereCutByEdges(edges, best.centre[2]);
   }
-  return { mean, std, max, count: stats.pixels, areaMm2: stats.areaMm2, peak, peakIn2D: peak !== null && slice.location === null };
+  const peakIn2D = peak !== null && slice.location === null;
+  return { mean, std, max, count: stats.pixels, areaMm2: stats.areaMm2, peak, peakIn2D, peakVoxels, peakTruncated };
 }
 
 function voxel(s: SliceValues, index: number): Voxel {
@@ -112,13 +132,14 @@ function voxel(s: SliceValues, index: number): Voxel {
 
 /**
  * "SUVmean 2.31 ± 0.40 · SUVmax 3.95 · SUVpeak 3.12" for PET (peak "…" while its slices load;
- * "SUVpeak (2-D, no slice positions) 3.40" where it is a disc on one slice), else "mean 41.2 ± 12.0 HU".
+ * "SUVpeak (2-D, no slice positions) 3.40" where it is a disc on one slice, "SUVpeak (sphere cut by the
+ * volume's edge) 3.40" where the sphere reaches past the first or last slice), else "mean 41.2 ± 12.0 HU".
  */
 export function formatUptake(u: Uptake | null, units: string, pet: boolean, peakPending = false): string {
   if (!u) return '';
   const digits = Math.abs(u.mean) < 10 && Math.abs(u.std) < 10 ? 2 : 1;
   if (!pet) return `mean ${u.mean.toFixed(digits)} ± ${u.std.toFixed(digits)} ${units}`.trim();
   const peak = u.peak !== null ? u.peak.toFixed(2) : peakPending ? '…' : 'n/a';
-  const label = u.peakIn2D ? 'SUVpeak (2-D, no slice positions)' : 'SUVpeak';
+  const label = u.peakIn2D ? 'SUVpeak (2-D, no slice positions)' : u.peakTruncated ? "SUVpeak (sphere cut by the volume's edge)" : 'SUVpeak';
   return `SUVmean ${u.mean.toFixed(2)} ± ${u.std.toFixed(2)} · SUVmax ${u.max.toFixed(2)} · ${label} ${peak}`;
 }

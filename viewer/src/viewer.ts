@@ -876,7 +876,8 @@ export class ComparisonViewer {
         : null;
     }
     if (pane.roiCache?.imageId !== image.imageId || pane.roiCache.roi !== roi) return;
-    const text = formatUptake(ellipseUptake(current, roi, neighbours), 'SUV', true, false);
+    // The series' edges: a sphere that reaches past its first or last slice is labelled as cut.
+    const text = formatUptake(ellipseUptake(current, roi, neighbours, sphere?.edges ?? null), 'SUV', true, false);
     pane.roiCache = { imageId: image.imageId, roi, text };
     if (pane.initialised && pane.displayed) cornerstone.updateImage(pane.element);
   }
