@@ -3,10 +3,10 @@
  * ./commands/<name>.ts and exports `register(program)`; its action returns the exit code.
  */
 import { Command, CommanderError } from 'commander';
-import { toLowdoseError } from '../errors.js';
+import { LowdoseError, toLowdoseError } from '../errors.js';
 import { packageVersion } from '../util/package-root.js';
 import { commands } from './commands/index.js';
-import { EXIT_OK, EXIT_USAGE, exitCodeFor } from './output.js';
+import { EXIT_OK, EXIT_USAGE, exitCodeFor, resetJsonResultWritten, wasJsonResultWritten } from './output.js';
 
 export type { CommandRegistrar } from './command.js';
 
@@ -35,17 +35,35 @@ export async function main(argv: string[]): Promise<number> {
     program.outputHelp();
     return EXIT_USAGE;
   }
+  resetJsonResultWritten();
   try {
     await program.parseAsync(argv);
     return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
-      // --help and --version end here with exitCode 0; every other commander error is bad usage.
-      return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+      // --help and --version end here with exitCode 0; every other commander error is bad usage
+      // (commander has already said why on stderr).
+      if (error.exitCode === 0) return EXIT_OK;
+      printJsonError(argv, new LowdoseError('E_USAGE', error.message.replace(/^error: /, '')));
+      return EXIT_USAGE;
     }
     const e = toLowdoseError(error);
     process.stderr.write(`lowdose: ${e.message} [${e.code}]\n`);
     if (process.env.LOWDOSE_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+    printJsonError(argv, e);
     return exitCodeFor(e);
   }
+}
+
+/**
+ * Under --json a thrown error is machine output too (docs/contract.md "Every command"): stdout gets
+ * `{ "errors": [{ "path", "code", "message" }] }`, the shape every command's errors take, unless
+ * the command already printed its result. --json is looked for in argv because a usage error can
+ * come before commander has parsed the options.
+ */
+function printJsonError(argv: readonly string[], error: LowdoseError): void {
+  const end = argv.indexOf('--');
+  const args = argv.slice(2, end < 0 ? undefined : end);
+  if (!args.includes('--json') || wasJsonResultWritten()) return;
+  process.stdout.write(`${JSON.stringify({ errors: [error.toJSON()] }, null, 2)}\n`);
 }

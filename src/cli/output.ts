@@ -4,11 +4,11 @@
  */
 import { AUTO_ORDER } from '../runtime/devices.js';
 import { DEVICE_REQUESTS, isOneOf } from '../choices.js';
-import { LowdoseError, SETTINGS_ERROR_CODES, toLowdoseError } from '../errors.js';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
+import { LowdoseError, toLowdoseError } from '../errors.js';
+import { EXIT_FAILED, EXIT_USAGE } from '../exit-codes.js';
 
 /** The CLI exits with the library's codes; commands take them from here with the rest of their output. */
-export { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
+export { EXIT_FAILED, EXIT_OK, EXIT_USAGE, exitCodeForRun } from '../exit-codes.js';
 
 export interface Output {
   readonly json: boolean;
@@ -21,6 +21,21 @@ export interface Output {
   result(value: unknown): void;
 }
 
+/**
+ * Whether a command has written its JSON result in this process: src/cli/main.ts prints a thrown
+ * error's `{ "errors": [...] }` under --json only when nothing was printed before it, so stdout
+ * never holds two JSON documents.
+ */
+let jsonResultWritten = false;
+
+export function resetJsonResultWritten(): void {
+  jsonResultWritten = false;
+}
+
+export function wasJsonResultWritten(): boolean {
+  return jsonResultWritten;
+}
+
 export function createOutput(json: boolean): Output {
   return {
     json,
@@ -30,7 +45,9 @@ export function createOutput(json: boolean): Output {
       if (!json) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
     },
     result: (value) => {
-      if (json) process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+      if (!json) return;
+      process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+      jsonResultWritten = true;
     },
   };
 }
@@ -46,16 +63,6 @@ const USAGE_CODES = new Set(['E_USAGE', 'E_NOT_FOUND', 'E_EXISTS', 'E_LOCKED', '
 export function exitCodeFor(error: unknown): number {
   const e = toLowdoseError(error);
   return USAGE_CODES.has(e.code) ? EXIT_USAGE : EXIT_FAILED;
-}
-
-/**
- * The exit code of a run that reports per-series errors: 0 without errors; 2 when nothing was
- * produced and every error says the settings are unusable (`--model` not found, a device that
- * cannot run, a card that does not fit): nothing done, as for bad usage; else 1.
- */
-export function exitCodeForRun(produced: number, errors: ReadonlyArray<{ readonly code: string }>): number {
-  if (errors.length === 0) return EXIT_OK;
-  return produced === 0 && errors.every((e) => SETTINGS_ERROR_CODES.has(e.code)) ? EXIT_USAGE : EXIT_FAILED;
 }
 
 /** `a | b | c`: an option's choices for --help, from the one list of them (src/choices.ts). */

@@ -11,7 +11,7 @@
 import { LowdoseError, toLowdoseError } from '../errors.js';
 import type { Image2D } from '../image.js';
 import { clearSliceCache, readSliceImage, scanPaths, type Series } from '../dicom/index.js';
-import { EXIT_FAILED, EXIT_OK } from '../exit-codes.js';
+import { exitCodeForRun } from '../exit-codes.js';
 import { SeriesComparison, type SeriesScores } from '../metrics/compare.js';
 import { distanceFromSlice, lesionReach, lesionStats, type Lesion, type LesionStats, type PlacedImage } from '../metrics/lesions.js';
 import { CT_RANGE, type IntensityRange } from '../metrics/range.js';
@@ -233,7 +233,7 @@ export async function runMetrics(options: MetricsOptions): Promise<{ result: Met
       ...(recorder ? { hallucination: recorder.summary() } : {}),
       ...(noiseReport ? { noise: noiseReport } : {}),
     };
-    return { result, exitCode: errors.length > 0 ? EXIT_FAILED : EXIT_OK };
+    return { result, exitCode: exitCodeForRun(pairs.length - failed - outside, errors) };
   } finally {
     clearSliceCache();
   }

@@ -17,7 +17,7 @@ import {
 } from '../dicom/index.js';
 import type { ProcessingEquipment } from '../dicom/contributing-equipment.js';
 import { createDerivedSeriesWriter, type DerivedSeriesWriter } from '../dicom/write-derived.js';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
+import { EXIT_USAGE, exitCodeForRun } from '../exit-codes.js';
 import type { Image2D } from '../image.js';
 import { acquireFolderLocks, releaseAll } from '../util/folder-lock.js';
 import { removeTemporaries } from '../util/fs.js';
@@ -467,6 +467,5 @@ export async function runSimulate(paths: readonly string[], options: SimulateOpt
     clearSliceCache();
     await releaseAll(locks);
   }
-  const exitCode = result.errors.length > 0 ? EXIT_FAILED : EXIT_OK;
-  return { result, exitCode };
+  return { result, exitCode: exitCodeForRun(result.series.length, result.errors) };
 }

@@ -11,7 +11,7 @@ import { parseRedisUrl } from '../../queue/connection.js';
 import { batchReport, type BatchStatus, type SeriesJobData, type SeriesJobResult } from '../../queue/jobs.js';
 import { addDenoiserOptions, denoiserSettings, type DenoiserCliOptions } from '../denoiser-options.js';
 import type { CommandRegistrar } from '../command.js';
-import { createOutput, EXIT_FAILED, EXIT_OK, parseDoseOption, parseIntOption, usageError } from '../output.js';
+import { createOutput, EXIT_FAILED, EXIT_OK, exitCodeForRun, parseDoseOption, parseIntOption, usageError } from '../output.js';
 import { createBatchProgress } from '../batch-progress.js';
 
 interface BatchCliOptions extends DenoiserCliOptions {
@@ -86,7 +86,10 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
         await writeReport(batch.outDir, report);
         out.result({ id: batch.id, outDir: batch.outDir, jobs: batch.jobs, errors, status: snapshot.status, report });
         out.print(humanStatus(snapshot.status));
-        setExitCode(report.errors.length > 0 || snapshot.status.series.done < snapshot.status.series.total ? EXIT_FAILED : EXIT_OK);
+        // As denoise: 2 when no series was denoised and every error is a settings error (a --model
+        // no worker could find); a series left undone without an error (cancelled) still fails the batch.
+        const code = exitCodeForRun(report.series.length, report.errors);
+        setExitCode(code === EXIT_OK && snapshot.status.series.done < snapshot.status.series.total ? EXIT_FAILED : code);
       } finally {
         await queue.close();
       }
