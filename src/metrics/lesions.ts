@@ -45,6 +45,11 @@ export interface LesionStats {
   readonly peakCentre: Vec3;
   /** Voxels in the peak sphere there. */
   readonly peakVoxels: number;
+  /**
+   * The peak sphere reaches past the series' first or last slice (`sphereCutByEdges`), so `peak` is
+   * the mean of the voxels that exist, fewer than the whole sphere's; null where no edges were given.
+   */
+  readonly peakSphereCut: boolean | null;
 }
 
 /** PERCIST's 1 cm³ sphere is 1.2 cm across. */
@@ -66,6 +71,15 @@ export interface Peak {
   readonly centre: Vec3;
   /** Voxels in that sphere. */
   readonly voxels: number;
+}
+
+/** Where `point` lies along the normal of slices of `orientation` (absent: axial), mm: a slice's location is that of its position. */
+export function alongNormal(orientation: PlacedImage['orientation'], point: Vec3): number {
+  const [rx, ry, rz, cx, cy, cz] = orientation ?? AXIAL;
+  const nx = ry * cz - rz * cy;
+  const ny = rz * cx - rx * cz;
+  const nz = rx * cy - ry * cx;
+  return (point[0] * nx + point[1] * ny + point[2] * nz) / Math.hypot(nx, ny, nz);
 }
 
 /** Distance of `point` from the plane of `slice`, mm. */
@@ -115,9 +129,11 @@ function voxelsWithin(slices: readonly PlacedImage[], centre: Vec3, radius: numb
 
 /**
  * SUVmean, SUVmax and SUVpeak of `lesion` in `slices` (any subset of a series that covers the
- * lesion and 6 mm around it). Throws a RangeError when no voxel centre lies in the lesion.
+ * lesion and 6 mm around it). `edges`, the whole series' `stackEdges` by `alongNormal`, flags a
+ * peak sphere that the volume cuts (the subset alone cannot tell where the series ends). Throws a
+ * RangeError when no voxel centre lies in the lesion.
  */
-export function lesionStats(slices: readonly PlacedImage[], lesion: Lesion): LesionStats {
+export function lesionStats(slices: readonly PlacedImage[], lesion: Lesion, edges: StackEdges | null = null): LesionStats {
   if (!(lesion.radius > 0)) throw new RangeError(`lesion radius must be positive, got ${lesion.radius}`);
   const voi = voxelsWithin(slices, lesion.centre, lesion.radius);
   if (voi.length === 0) {
@@ -130,7 +146,8 @@ export function lesionStats(slices: readonly PlacedImage[], lesion: Lesion): Les
     if (v.value > max) max = v.value;
   }
   const best = peakAmong(voi, voxelsWithin(slices, lesion.centre, lesion.radius + PEAK_RADIUS_MM));
-  return { voxels: voi.length, mean: sum / voi.length, max, peak: best.peak, peakCentre: best.centre, peakVoxels: best.voxels };
+  const peakSphereCut = edges ? sphereCutByEdges(edges, alongNormal(slices[0]!.orientation, best.centre)) : null;
+  return { voxels: voi.length, mean: sum / voi.length, max, peak: best.peak, peakCentre: best.centre, peakVoxels: best.voxels, peakSphereCut };
 }
 
 /**

@@ -13,7 +13,7 @@ import type { Image2D } from '../image.js';
 import { clearSliceCache, readSliceImage, scanPaths, type Series } from '../dicom/index.js';
 import { exitCodeForRun } from '../exit-codes.js';
 import { SeriesComparison, type SeriesScores } from '../metrics/compare.js';
-import { distanceFromSlice, lesionReach, lesionStats, type Lesion, type LesionStats, type PlacedImage } from '../metrics/lesions.js';
+import { alongNormal, distanceFromSlice, lesionReach, lesionStats, stackEdges, type Lesion, type LesionStats, type PlacedImage, type StackEdges } from '../metrics/lesions.js';
 import { CT_RANGE, type IntensityRange } from '../metrics/range.js';
 import { patientOutline } from '../metrics/patient-outline.js';
 import { pairSlices } from '../metrics/slice-pairing.js';
@@ -113,6 +113,11 @@ export interface LesionReading {
   readonly peak: number;
   /** Centre of the 1.2 cm sphere that gave SUVpeak, patient mm. */
   readonly peakCentre: readonly [number, number, number];
+  /**
+   * That sphere reaches more than half a slice spacing past the series' first or last slice: `peak`
+   * is the mean over the voxels that exist, not the whole 1 cm³ sphere.
+   */
+  readonly peakSphereCut: boolean;
 }
 
 export interface LesionResult {
@@ -337,20 +342,22 @@ async function measureLesions(reference: Series, test: Series, lesions: readonly
   progress(`measuring ${lesions.length} lesion(s)`);
   const referenceSlices = await slicesNear(reference, lesions, '--reference');
   const testSlices = await slicesNear(test, lesions, '--test');
+  const referenceEdges = seriesEdges(reference);
+  const testEdges = seriesEdges(test);
   const ratio = (t: number, r: number) => (r === 0 ? null : t / r);
   return lesions.map((lesion, i) => {
     const name = lesion.name ?? `lesion ${i + 1}`;
-    const measure = (slices: PlacedImage[], option: string): LesionReading => {
+    const measure = (slices: PlacedImage[], edges: StackEdges | null, option: string): LesionReading => {
       let stats: LesionStats;
       try {
-        stats = lesionStats(slices, lesion);
+        stats = lesionStats(slices, lesion, edges);
       } catch (error) {
         throw new LowdoseError('E_USAGE', `${option}: ${name} lies outside the series: ${(error as Error).message}`);
       }
-      return { voxels: stats.voxels, mean: stats.mean, max: stats.max, peak: stats.peak, peakCentre: stats.peakCentre };
+      return { voxels: stats.voxels, mean: stats.mean, max: stats.max, peak: stats.peak, peakCentre: stats.peakCentre, peakSphereCut: stats.peakSphereCut === true };
     };
-    const r = measure(referenceSlices, '--reference');
-    const t = measure(testSlices, '--test');
+    const r = measure(referenceSlices, referenceEdges, '--reference');
+    const t = measure(testSlices, testEdges, '--test');
     return {
       name,
       centre: lesion.centre,
@@ -360,6 +367,11 @@ async function measureLesions(reference: Series, test: Series, lesions: readonly
       recovery: { mean: ratio(t.mean, r.mean), max: ratio(t.max, r.max), peak: ratio(t.peak, r.peak) },
     };
   });
+}
+
+/** Where `series` ends along its normal (every slice has a position: `slicesNear` has checked). */
+function seriesEdges(series: Series): StackEdges | null {
+  return stackEdges(series.slices.map((s) => (s.position ? alongNormal(series.orientation, s.position) : null)));
 }
 
 /** The slices of `series` that a lesion or its peak sphere reaches, placed in patient space. */

@@ -80,6 +80,9 @@ describe('metrics --lesions on PET DICOM of known activity', () => {
     ] as const) {
       const s = lesion[side];
       expect(s.voxels).toBe(voxels);
+      // Every candidate centre is a lesion voxel (slices at z = 0, ±4, …, ±16, lesion within 15 mm of
+      // z = 0): |z| ≤ 12, so the 6 mm sphere reaches at most ±18, the volume's edge: never cut.
+      expect(s.peakSphereCut).toBe(false);
       // Stored as 16-bit integers with a rescale slope: within 1e-4 of the value written.
       for (const key of ['mean', 'max', 'peak'] as const) expect(Math.abs(s[key] / (factor * expected) - 1)).toBeLessThan(1e-4);
     }

@@ -4,7 +4,7 @@
  * `--lesions` file format.
  */
 import { describe, expect, it } from 'vitest';
-import { distanceFromSlice, lesionStats, PEAK_RADIUS_MM, type PlacedImage, type Vec3 } from '../../src/metrics/lesions.js';
+import { alongNormal, distanceFromSlice, lesionStats, PEAK_RADIUS_MM, stackEdges, type PlacedImage, type Vec3 } from '../../src/metrics/lesions.js';
 import { parseLesions } from '../../src/pipeline/lesions-file.js';
 import { Rng } from '../../src/util/random.js';
 
@@ -104,6 +104,37 @@ describe('lesionStats', () => {
       expect(s.voxels / axial.voxels).toBeLessThan(1.1);
     }
     expect(distanceFromSlice(stack(hotSphere, [1, 0, 0, 0, 0, -1], [-39, -39, 39])[0]!, centre)).toBeCloseTo(-7 - -39, 10);
+  });
+
+  it('flags a peak sphere that the first or last slice cuts, keeping the mean over the voxels that exist', () => {
+    // Slices 2 mm apart; one voxel 123 above a background of 1 and a 1 mm lesion round it. On the
+    // first slice the sphere holds the 2 mm lattice points with k ≥ 0 only: 29 + 25 + 21 + 1 = 76 of
+    // PERCIST's 123, reading 1 + 123/76. On a middle slice: all 123, 1 + 123/123 = 2, not flagged.
+    // Axial and coronal (the stack along y): the edges are along each series' own normal.
+    for (const orientation of [
+      [1, 0, 0, 0, 1, 0],
+      [1, 0, 0, 0, 0, -1],
+    ] as const) {
+      const read = (k: number) => {
+        // The centre of row 20, column 20 of slice k (well inside the slice in-plane).
+        const [px, py, pz] = stack(() => 0, orientation)[k]!.position;
+        const [rx, ry, rz, cx, cy, cz] = orientation;
+        const at: Vec3 = [px + 20 * SPACING * (rx + cx), py + 20 * SPACING * (ry + cy), pz + 20 * SPACING * (rz + cz)];
+        const slices = stack((p) => (dist(p, at) < 1e-6 ? 124 : 1), orientation);
+        const edges = stackEdges(slices.map((s) => alongNormal(s.orientation, s.position)));
+        return lesionStats(slices, { centre: at, radius: 1 }, edges);
+      };
+      const first = read(0);
+      expect([first.voxels, first.max, first.peakVoxels, first.peakSphereCut]).toEqual([1, 124, 76, true]);
+      expect(first.peak).toBeCloseTo(1 + 123 / 76, 12);
+      const last = read(SIZE - 1);
+      expect([last.peakVoxels, last.peakSphereCut]).toEqual([76, true]);
+      const middle = read(SIZE / 2);
+      expect([middle.peakVoxels, middle.peakSphereCut]).toEqual([123, false]);
+      expect(middle.peak).toBeCloseTo(2, 12);
+    }
+    // Without the series' edges nothing is claimed either way.
+    expect(lesionStats(stack(hotSphere), { centre, radius: 14 }).peakSphereCut).toBeNull();
   });
 
   it('leaves padded voxels out, and refuses a lesion that no voxel centre falls in', () => {

@@ -14,7 +14,7 @@ import { readLesionsFile } from '../../pipeline/lesions-file.js';
 import { SFRC_DEFAULTS, type SfrcOptions } from '../../metrics/sfrc.js';
 import { DETRENDS, type Detrend } from '../../metrics/detrend.js';
 import { NOISE_ROI_KINDS, NOISE_WINDOWS, type NoiseRoiKind, type NoiseWindow } from '../../metrics/noise-transfer.js';
-import { METRICS_REGIONS, runMetrics, type MetricsRegion, type MetricsResult, type MetricsNoiseReport } from '../../pipeline/metrics.js';
+import { METRICS_REGIONS, runMetrics, type LesionResult, type MetricsRegion, type MetricsResult, type MetricsNoiseReport } from '../../pipeline/metrics.js';
 import type { CommandRegistrar } from '../command.js';
 import { createOutput, parseChoiceOption, parseIntOption, parseNumberOption, usageError } from '../output.js';
 
@@ -52,9 +52,11 @@ function humanReport(result: MetricsResult): string {
     const u = result.units === 'SUVbw' ? 'SUV' : result.units;
     lines.push('', `lesion${' '.repeat(14)}voxels   ${u}mean ref -> test (ratio)   ${u}max ref -> test (ratio)   ${u}peak ref -> test (ratio)`);
     const cell = (r: number, t: number, ratio: number | null) => `${r.toFixed(3)} -> ${t.toFixed(3)} (${ratio === null ? 'n/a' : ratio.toFixed(3)})`.padEnd(30);
+    // A peak sphere past the first or last slice is a mean over fewer voxels: said, not hidden.
+    const cutNote = (l: LesionResult) => (l.reference.peakSphereCut || l.test.peakSphereCut ? "peak sphere cut by the volume's edge" : '');
     for (const l of result.lesions) {
       lines.push(
-        `${l.name.slice(0, 18).padEnd(18)}  ${String(l.reference.voxels).padStart(6)}   ${cell(l.reference.mean, l.test.mean, l.recovery.mean)}${cell(l.reference.max, l.test.max, l.recovery.max)}${cell(l.reference.peak, l.test.peak, l.recovery.peak)}`.trimEnd(),
+        `${l.name.slice(0, 18).padEnd(18)}  ${String(l.reference.voxels).padStart(6)}   ${cell(l.reference.mean, l.test.mean, l.recovery.mean)}${cell(l.reference.max, l.test.max, l.recovery.max)}${cell(l.reference.peak, l.test.peak, l.recovery.peak)}${cutNote(l)}`.trimEnd(),
       );
     }
   }
