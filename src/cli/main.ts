@@ -65,5 +65,7 @@ function printJsonError(argv: readonly string[], error: LowdoseError): void {
   const end = argv.indexOf('--');
   const args = argv.slice(2, end < 0 ? undefined : end);
   if (!args.includes('--json') || wasJsonResultWritten()) return;
-  process.stdout.write(`${JSON.stringify({ errors: [error.toJSON()] }, null, 2)}\n`);
+  // One line: whole-stdout JSON for the commands that print one document, and still one line of
+  // `worker --json`'s line-per-event stream.
+  process.stdout.write(`${JSON.stringify({ errors: [error.toJSON()] })}\n`);
 }

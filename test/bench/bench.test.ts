@@ -91,6 +91,7 @@ describe('lowdose bench', () => {
   it('rejects bad lists as usage errors', async () => {
     const run = await runCli('bench', '--model', PER_PIXEL, '--steps', '1,x', '--json');
     expect(run.code).toBe(2);
-    expect(run.stdout).toBe('');
+    // --json: the thrown usage error is the machine output (docs/contract.md "Every command")
+    expect(JSON.parse(run.stdout)).toEqual({ errors: [expect.objectContaining({ code: 'E_USAGE' })] });
   });
 });

@@ -36,6 +36,8 @@ describe('--json: a thrown error is machine output on stdout', () => {
   it('trace --model no-such-model prints { errors: [E_NOT_FOUND] } and exits 2', async () => {
     const run = await runCli('trace', BODY_25, '-o', path.join(tmp, 'trace.png'), '--model', 'no-such-model', '--device', 'cpu', '--json');
     expect(run.code).toBe(2);
+    // one line, so that it is also one line of worker --json's line-per-event stream
+    expect(run.stdout.trimEnd().split('\n')).toHaveLength(1);
     const errors = errorsOf(run.stdout);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({ path: expect.stringMatching(/no-such-model/) as unknown, code: 'E_NOT_FOUND' });

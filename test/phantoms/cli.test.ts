@@ -39,7 +39,8 @@ describe('lowdose phantom', () => {
     const dir = join(tmp('bad'), 'out');
     const unknown = await cli('phantom', 'catphan', '-o', dir, '--json');
     expect(unknown.code).toBe(2);
-    expect(unknown.stdout).toBe('');
+    // --json: the thrown usage error is the machine output (docs/contract.md "Every command")
+    expect(JSON.parse(unknown.stdout)).toEqual({ errors: [expect.objectContaining({ code: 'E_USAGE' })] });
     expect(unknown.stderr).toContain('unknown phantom');
     expect((await cli('phantom', 'water', '-o', dir, '--ratio', '8')).code).toBe(2);
     expect((await cli('phantom', 'body', '-o', dir, '--phase', 'delayed')).code).toBe(2);

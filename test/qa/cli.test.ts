@@ -181,7 +181,8 @@ describe('lowdose qa', () => {
 
     const none = await runCli('qa', '--model', MODEL, '--phantoms', 'iec', '--doses', '0.25', '-o', join(root, 'conv'), '--json', '--no-progress');
     expect(none.code).toBe(2);
-    expect(none.stdout).toBe('');
+    // --json: the thrown error is the machine output (docs/contract.md "Every command")
+    expect(JSON.parse(none.stdout)).toEqual({ errors: [expect.objectContaining({ code: 'E_MODEL' })] });
     expect(none.stderr).toMatch(/model bench-conv is for CT, not PT/);
   });
 

@@ -93,7 +93,8 @@ describe('QA config', () => {
     const bad = writeConfig('typo.json', { checks: { 'mtf50-ratio': { mn: 0.9 } } });
     const run = await runCli('qa', '--config', bad, '--method', 'gaussian', '-o', join(dir, 'out'), '--json');
     expect(run.code).toBe(2);
-    expect(run.stdout).toBe('');
+    // --json: the thrown usage error is the machine output (docs/contract.md "Every command")
+    expect(JSON.parse(run.stdout)).toEqual({ errors: [expect.objectContaining({ code: 'E_USAGE' })] });
     expect(run.stderr).toMatch(/checks\.mtf50-ratio: unknown field "mn"/);
     const missing = await runCli('qa', '--config', join(dir, 'nope.json'), '--method', 'gaussian');
     expect(missing.code).toBe(2);
