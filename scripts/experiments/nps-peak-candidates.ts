@@ -4,7 +4,7 @@
  * for empty bins; bin 0 ignored) to its peak frequency.
  */
 import { argmaxAboveZero, gaussianSmoothedAboveZero } from '../../src/metrics/nps.js';
-import { polynomialFit } from '../../src/util/polynomial.js';
+import { polynomialFit, polynomialMaximum } from '../../src/util/polynomial.js';
 
 export type Estimator = (frequency: Float64Array, values: Float64Array) => number;
 
@@ -37,26 +37,6 @@ function gaussianPeak(sigmaOf: (bins: number, values: Float64Array) => number): 
   };
 }
 
-/** The maximum of polynomial p on [lo, hi]: an interior critical point with p'' < 0, else the larger end. */
-function polyMaxOn(p: number[], lo: number, hi: number): number {
-  const value = (x: number) => p.reduce((acc, c, i) => acc + c * x ** i, 0);
-  const candidates = [lo, hi];
-  if (p.length === 3 && p[2]! < 0) candidates.push(-p[1]! / (2 * p[2]!));
-  if (p.length === 4) {
-    // p' = p1 + 2 p2 x + 3 p3 x^2.
-    const [, b1, b2, b3] = p as [number, number, number, number];
-    const [qa, qb, qc] = [3 * b3, 2 * b2, b1];
-    if (Math.abs(qa) < 1e-300) {
-      if (qb < 0) candidates.push(-qc / qb);
-    } else {
-      const disc = qb * qb - 4 * qa * qc;
-      if (disc >= 0) for (const sign of [-1, 1]) candidates.push((-qb + sign * Math.sqrt(disc)) / (2 * qa));
-    }
-  }
-  let best = lo;
-  for (const x of candidates) if (x >= lo && x <= hi && value(x) > value(best)) best = x;
-  return best;
-}
 
 /**
  * A local polynomial least-squares fit around the maximum: start at the arg-max of the curve
@@ -91,7 +71,7 @@ function localFitPeak(degree: number, halfWidthOf: (centre: number, bins: number
       if (!p) break;
       const xLo = logf ? Math.log(lo / centre) : lo - centre;
       const xHi = logf ? Math.log(hi / centre) : hi - centre;
-      const at = polyMaxOn(p, xLo, xHi);
+      const at = polynomialMaximum(p, xLo, xHi);
       vertex = logf ? centre * Math.exp(at) : centre + at;
       const next = Math.min(n - 1, Math.max(1, Math.round(vertex)));
       if (next === centre) break;

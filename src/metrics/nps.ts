@@ -9,7 +9,7 @@
  * NPS averages the 2-D NPS over annuli; its peak and mean frequency summarise the noise texture
  * (FBP noise peaks at mid frequencies, smoothed / iterative noise at lower ones).
  */
-import { polynomialFit } from '../util/polynomial.js';
+import { polynomialFit, polynomialMaximum } from '../util/polynomial.js';
 import type { Image2D } from '../image.js';
 import { fft2d } from '../util/fft.js';
 import { detrendInPlace, type Detrend } from './detrend.js';
@@ -275,7 +275,7 @@ export function smoothedRadialPeak(frequency: Float64Array, values: Float64Array
     if (x.length < PEAK_FIT_DEGREE + 2) break;
     const p = polynomialFit(x, y, PEAK_FIT_DEGREE);
     if (!p) break;
-    vertex = centre + cubicMaximum(p, lo - centre, hi - centre);
+    vertex = centre + polynomialMaximum(p, lo - centre, hi - centre);
     const next = Math.min(n - 1, Math.max(1, Math.round(vertex)));
     if (next === centre) break;
     centre = next;
@@ -310,19 +310,3 @@ export function argmaxAboveZero(values: Float64Array): number {
   return best;
 }
 
-/** Where the cubic p (constant first) is largest on [lo, hi]: a critical point inside, or an end. */
-function cubicMaximum(p: readonly number[], lo: number, hi: number): number {
-  const value = (x: number) => p.reduce((acc, c, i) => acc + c * x ** i, 0);
-  const candidates = [lo, hi];
-  // p' = p1 + 2 p2 x + 3 p3 x^2.
-  const [qa, qb, qc] = [3 * p[3]!, 2 * p[2]!, p[1]!];
-  if (Math.abs(qa) < 1e-300) {
-    if (qb < 0) candidates.push(-qc / qb);
-  } else {
-    const disc = qb * qb - 4 * qa * qc;
-    if (disc >= 0) for (const sign of [-1, 1]) candidates.push((-qb + sign * Math.sqrt(disc)) / (2 * qa));
-  }
-  let best = lo;
-  for (const x of candidates) if (x >= lo && x <= hi && value(x) > value(best)) best = x;
-  return best;
-}

@@ -1,4 +1,4 @@
-/** Small least-squares polynomial fits (NPS peak location). */
+/** Small least-squares polynomial fits and their maxima (NPS peak location). */
 
 /** Least-squares polynomial of `degree` through (x, y) by the normal equations; coefficients from the constant up, null when singular. */
 export function polynomialFit(x: readonly number[], y: readonly number[], degree: number): number[] | null {
@@ -24,4 +24,25 @@ export function polynomialFit(x: readonly number[], y: readonly number[], degree
     }
   }
   return a.map((row, r) => row[m]! / row[r]!);
+}
+
+/**
+ * Where the polynomial p (constant first, degree at most 3) is largest on [lo, hi]: a critical point
+ * inside, or an end.
+ */
+export function polynomialMaximum(p: readonly number[], lo: number, hi: number): number {
+  if (p.length > 4) throw new Error(`polynomialMaximum: degree ${p.length - 1} above 3`);
+  const value = (x: number) => p.reduce((acc, c, i) => acc + c * x ** i, 0);
+  const candidates = [lo, hi];
+  // p' = p1 + 2 p2 x + 3 p3 x^2.
+  const [qa, qb, qc] = [3 * (p[3] ?? 0), 2 * (p[2] ?? 0), p[1] ?? 0];
+  if (Math.abs(qa) < 1e-300) {
+    if (qb < 0) candidates.push(-qc / qb);
+  } else {
+    const disc = qb * qb - 4 * qa * qc;
+    if (disc >= 0) for (const sign of [-1, 1]) candidates.push((-qb + sign * Math.sqrt(disc)) / (2 * qa));
+  }
+  let best = lo;
+  for (const x of candidates) if (x >= lo && x <= hi && value(x) > value(best)) best = x;
+  return best;
 }
