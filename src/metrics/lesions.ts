@@ -46,10 +46,13 @@ export interface LesionStats {
   /** Voxels in the peak sphere there. */
   readonly peakVoxels: number;
   /**
-   * The peak sphere reaches past the series' first or last slice (`sphereCutByEdges`), so `peak` is
-   * the mean of the voxels that exist, fewer than the whole sphere's; null where no edges were given.
+   * The peak sphere lost voxels to the volume's edges (past the first or last slice, or outside the
+   * rows or columns) or to padding (`sphereCut`), so `peak` is the mean of the voxels that exist,
+   * fewer than the whole sphere's; null where no edges were given and nothing was lost in-plane.
    */
   readonly peakSphereCut: boolean | null;
+  /** How many voxels of the whole sphere those are (`SphereCut.outside`): `peakVoxels` + this = the whole sphere's. */
+  readonly peakSphereOutside: number;
 }
 
 /** PERCIST's 1 cm³ sphere is 1.2 cm across. */
@@ -129,8 +132,9 @@ function voxelsWithin(slices: readonly PlacedImage[], centre: Vec3, radius: numb
 
 /**
  * SUVmean, SUVmax and SUVpeak of `lesion` in `slices` (any subset of a series that covers the
- * lesion and 6 mm around it). `edges`, the whole series' `stackEdges` by `alongNormal`, flags a
- * peak sphere that the volume cuts (the subset alone cannot tell where the series ends). Throws a
+ * lesion and 6 mm around it). `edges`, the whole series' `stackEdges` by `alongNormal`, say where
+ * the series ends (the subset alone cannot tell), so that `sphereCut` can flag a peak sphere cut
+ * by the first or last slice; the sides and padding it flags from the slices themselves. Throws a
  * RangeError when no voxel centre lies in the lesion.
  */
 export function lesionStats(slices: readonly PlacedImage[], lesion: Lesion, edges: StackEdges | null = null): LesionStats {
@@ -146,8 +150,14 @@ export function lesionStats(slices: readonly PlacedImage[], lesion: Lesion, edge
     if (v.value > max) max = v.value;
   }
   const best = peakAmong(voi, voxelsWithin(slices, lesion.centre, lesion.radius + PEAK_RADIUS_MM));
-  const peakSphereCut = edges ? sphereCutByEdges(edges, alongNormal(slices[0]!.orientation, best.centre)) : null;
-  return { voxels: voi.length, mean: sum / voi.length, max, peak: best.peak, peakCentre: best.centre, peakVoxels: best.voxels, peakSphereCut };
+  const location = alongNormal(slices[0]!.orientation, best.centre);
+  const reached = slices.filter((s) => distanceFromSlice(s, best.centre) <= PEAK_RADIUS_MM + 1e-3);
+  const cut = sphereCut(
+    reached.map((s) => placedSpherePlane(s, best.centre)),
+    location,
+    edges,
+  );
+  return { voxels: voi.length, mean: sum / voi.length, max, peak: best.peak, peakCentre: best.centre, peakVoxels: best.voxels, peakSphereCut: cut.cut, peakSphereOutside: cut.outside };
 }
 
 /**
@@ -218,14 +228,17 @@ class VoxelGrid {
 }
 
 /**
- * Where a stack of slices ends along its normal, mm: the outermost slice centres, half a slice
- * spacing (the gap to the next slice in) further out, the extent those slices' voxels stand for.
- * `locations` are the whole series' slice positions along the normal (nulls are skipped); one
- * slice has no spacing, so its edges are its centre. Null with no position at all.
+ * Where a stack of slices ends along its normal, mm: the outermost slice centres (`first`, `last`)
+ * and, half a slice spacing (the gap to the next slice in) further out, the extent those slices'
+ * voxels stand for (`low`, `high`). `locations` are the whole series' slice positions along the
+ * normal (nulls are skipped); one slice has no spacing, so its edges are its centre. Null with no
+ * position at all.
  */
 export interface StackEdges {
   readonly low: number;
   readonly high: number;
+  readonly first: number;
+  readonly last: number;
 }
 
 export function stackEdges(locations: ReadonlyArray<number | null>): StackEdges | null {
@@ -235,16 +248,111 @@ export function stackEdges(locations: ReadonlyArray<number | null>): StackEdges 
   const last = z[z.length - 1]!;
   const lowGap = z.length > 1 ? z[1]! - first : 0;
   const highGap = z.length > 1 ? last - z[z.length - 2]! : 0;
-  return { low: first - lowGap / 2, high: last + highGap / 2 };
+  return { low: first - lowGap / 2, high: last + highGap / 2, first, last };
+}
+
+/** `stackEdges` of slices placed in patient space, along their own normal (the first slice's orientation). */
+export function placedStackEdges(slices: readonly PlacedImage[]): StackEdges | null {
+  return stackEdges(slices.map((s) => alongNormal(s.orientation, s.position)));
+}
+
+/** One slice plane of a series that a peak sphere may reach, as `sphereCut` sees it. */
+export interface SpherePlane {
+  /** Where the plane lies along the normal, mm (the axis of `StackEdges`). */
+  readonly location: number;
+  /** The sphere centre projected onto this plane, in (fractional) pixel coordinates. */
+  readonly row: number;
+  readonly column: number;
+  readonly rows: number;
+  readonly columns: number;
+  /** [row spacing, column spacing], mm. */
+  readonly pixelSpacing: readonly [number, number];
+  /** Nonzero where the pixel is padding, outside the scanned field (Image2D.padding). */
+  readonly padding?: ArrayLike<number> | null;
+}
+
+export interface SphereCut {
+  /**
+   * Voxel centres within the radius on the series' grid continued past its first and last slice
+   * (by the spacing there) and past its rows and columns: what the whole sphere would hold.
+   */
+  readonly voxels: number;
+  /** Of those, the ones that are not image: past the first or last slice, outside the rows or columns, or padded. */
+  readonly outside: number;
+  /**
+   * Whether the sphere lost voxels to the volume's edges in any of the three directions or to the
+   * scanned field's (`outside` > 0; a single slice, which has no spacing to continue by, always
+   * is). Null where no `edges` were given and nothing was lost in-plane: the slices given cannot
+   * tell where the series ends.
+   */
+  readonly cut: boolean | null;
 }
 
 /**
- * Whether a sphere of `radius` centred at `location` (along the normal) reaches past the stack's
- * edges, so that the slices that would hold its far side were never scanned: its mean is then over
- * the part inside the volume only. 1 µm of slack keeps a sphere that just meets the edge uncut.
+ * The one test of whether a SUVpeak sphere was cut, for `lowdose metrics --lesions`, `lowdose qa`
+ * and the viewer: the grid points whose centres lie within `radius` of the sphere's centre (at
+ * `location` along the normal; the planes carry where it falls in-plane) that are not image. A
+ * sphere may reach past the volume's geometric edge without losing a voxel centre; it is cut when
+ * its mean, voxels counted whole as `peakAmong` counts them, is over fewer voxels than the whole
+ * sphere's. `planes` must hold every slice of the series within `radius` of `location`; the slices
+ * past the stack's ends are continued by the spacing at that end, on the grid of the end slice.
  */
-export function sphereCutByEdges(edges: StackEdges, location: number, radius: number = PEAK_RADIUS_MM): boolean {
-  return location - radius < edges.low - 1e-3 || location + radius > edges.high + 1e-3;
+export function sphereCut(planes: readonly SpherePlane[], location: number, edges: StackEdges | null, radius: number = PEAK_RADIUS_MM): SphereCut {
+  // A hair of slack so that a grid point at exactly the radius counts as `peakAmong` counts it.
+  const r2 = radius * radius + 1e-6;
+  let voxels = 0;
+  let outside = 0;
+  const disc = (plane: SpherePlane, planeLocation: number, past: boolean) => {
+    const dz = planeLocation - location;
+    const rest = r2 - dz * dz;
+    if (rest < 0) return;
+    const [dr, dc] = plane.pixelSpacing;
+    const reach = Math.sqrt(rest);
+    for (let r = Math.ceil(plane.row - reach / dr); r <= Math.floor(plane.row + reach / dr); r++) {
+      for (let c = Math.ceil(plane.column - reach / dc); c <= Math.floor(plane.column + reach / dc); c++) {
+        if (((r - plane.row) * dr) ** 2 + ((c - plane.column) * dc) ** 2 > rest) continue;
+        voxels++;
+        if (past || r < 0 || c < 0 || r >= plane.rows || c >= plane.columns || plane.padding?.[r * plane.columns + c]) outside++;
+      }
+    }
+  };
+  for (const plane of planes) disc(plane, plane.location, false);
+  let singleSliceCut = false;
+  if (edges && planes.length > 0) {
+    const ends = [
+      { at: edges.first, step: 2 * (edges.low - edges.first) },
+      { at: edges.last, step: 2 * (edges.high - edges.last) },
+    ];
+    for (const end of ends) {
+      if (Math.abs(end.at - location) > radius + 1e-3) continue;
+      if (end.step === 0) {
+        singleSliceCut = radius > 0;
+        continue;
+      }
+      // The end slice is within the radius, so it is among `planes`: its grid continues past it.
+      const grid = planes.reduce((a, b) => (Math.abs(b.location - end.at) < Math.abs(a.location - end.at) ? b : a));
+      for (let k = 1; Math.abs(end.at + k * end.step - location) <= radius + 1e-3; k++) disc(grid, end.at + k * end.step, true);
+    }
+  }
+  const cut = outside > 0 || singleSliceCut ? true : edges ? false : null;
+  return { voxels, outside, cut };
+}
+
+/** `SpherePlane` of a slice placed in patient space for a sphere centred at `centre` (patient mm). */
+export function placedSpherePlane(slice: PlacedImage, centre: Vec3): SpherePlane {
+  const [rx, ry, rz, cx, cy, cz] = slice.orientation ?? AXIAL;
+  const [dr, dc] = slice.pixelSpacing;
+  const [px, py, pz] = slice.position;
+  const o = [centre[0] - px, centre[1] - py, centre[2] - pz] as const;
+  return {
+    location: alongNormal(slice.orientation, slice.position),
+    row: (o[0] * cx + o[1] * cy + o[2] * cz) / dr,
+    column: (o[0] * rx + o[1] * ry + o[2] * rz) / dc,
+    rows: slice.rows,
+    columns: slice.columns,
+    pixelSpacing: slice.pixelSpacing,
+    padding: slice.padding ?? null,
+  };
 }
 
 /** How far a slice stack must reach around a lesion for `lesionStats`: the lesion plus the peak sphere. */

@@ -114,8 +114,9 @@ export interface LesionReading {
   /** Centre of the 1.2 cm sphere that gave SUVpeak, patient mm. */
   readonly peakCentre: readonly [number, number, number];
   /**
-   * That sphere reaches more than half a slice spacing past the series' first or last slice: `peak`
-   * is the mean over the voxels that exist, not the whole 1 cm³ sphere.
+   * That sphere lost voxels past the series' first or last slice, outside the image's rows or
+   * columns, or to padding (outside the scanned field; `sphereCut` in src/metrics/lesions.ts):
+   * `peak` is the mean over the voxels that exist, not the whole 1 cm³ sphere.
    */
   readonly peakSphereCut: boolean;
 }

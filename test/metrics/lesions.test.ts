@@ -4,7 +4,7 @@
  * `--lesions` file format.
  */
 import { describe, expect, it } from 'vitest';
-import { alongNormal, distanceFromSlice, lesionStats, PEAK_RADIUS_MM, stackEdges, type PlacedImage, type Vec3 } from '../../src/metrics/lesions.js';
+import { alongNormal, distanceFromSlice, lesionStats, PEAK_RADIUS_MM, placedStackEdges, stackEdges, type PlacedImage, type Vec3 } from '../../src/metrics/lesions.js';
 import { parseLesions } from '../../src/pipeline/lesions-file.js';
 import { Rng } from '../../src/util/random.js';
 
@@ -125,7 +125,7 @@ describe('lesionStats', () => {
         return lesionStats(slices, { centre: at, radius: 1 }, edges);
       };
       const first = read(0);
-      expect([first.voxels, first.max, first.peakVoxels, first.peakSphereCut]).toEqual([1, 124, 76, true]);
+      expect([first.voxels, first.max, first.peakVoxels, first.peakSphereCut, first.peakSphereOutside]).toEqual([1, 124, 76, true, 47]);
       expect(first.peak).toBeCloseTo(1 + 123 / 76, 12);
       const last = read(SIZE - 1);
       expect([last.peakVoxels, last.peakSphereCut]).toEqual([76, true]);
@@ -133,8 +133,39 @@ describe('lesionStats', () => {
       expect([middle.peakVoxels, middle.peakSphereCut]).toEqual([123, false]);
       expect(middle.peak).toBeCloseTo(2, 12);
     }
-    // Without the series' edges nothing is claimed either way.
+    // Without the series' edges nothing is claimed either way about the first and last slice.
     expect(lesionStats(stack(hotSphere), { centre, radius: 14 }).peakSphereCut).toBeNull();
+  });
+
+  it('flags a peak sphere that the image\'s sides or the scanned field cut, counting the voxels it lost', () => {
+    // One voxel 123 above a background of 1 at row r, column c of slice k, a 1 mm lesion round it.
+    const read = (r: number, c: number, k: number, pad?: (row: number, column: number) => boolean, withEdges = true) => {
+      const origin = stack(() => 0)[k]!.position;
+      const at: Vec3 = [origin[0] + c * SPACING, origin[1] + r * SPACING, origin[2]];
+      const slices = stack((p) => (dist(p, at) < 1e-6 ? 124 : 1)).map((s) =>
+        pad ? { ...s, padding: Uint8Array.from({ length: SIZE * SIZE }, (_, i) => (pad(Math.floor(i / SIZE), i % SIZE) ? 1 : 0)) } : s,
+      );
+      return lesionStats(slices, { centre: at, radius: 1 }, withEdges ? placedStackEdges(slices) : null);
+    };
+    // The corner voxel of the first slice: the sphere keeps the lattice points with i, j, k ≥ 0 of
+    // i² + j² + k² ≤ 9, 29 of PERCIST's 123 (2 mm voxels), reading 1 + 123/29; 94 lie outside.
+    const corner = read(0, 0, 0);
+    expect([corner.peakVoxels, corner.peakSphereOutside, corner.peakSphereCut]).toEqual([29, 94, true]);
+    expect(corner.peak).toBeCloseTo(1 + 123 / 29, 12);
+    // Row 0, column 0 of a middle slice: only the sides cut it, i, j ≥ 0: 47 kept, 76 outside. The
+    // sides are the slices' own, so this holds without the series' edges too.
+    const side = read(0, 0, SIZE / 2);
+    expect([side.peakVoxels, side.peakSphereOutside, side.peakSphereCut]).toEqual([47, 76, true]);
+    expect(read(0, 0, SIZE / 2, undefined, false).peakSphereCut).toBe(true);
+    // The last row and column: the same 47 on the far sides.
+    expect([read(SIZE - 1, SIZE - 1, SIZE / 2).peakVoxels, read(SIZE - 1, SIZE - 1, SIZE / 2).peakSphereCut]).toEqual([47, true]);
+    // Padding from column 23 on, the hot voxel at column 20: the sphere's j = 3 plane (1 voxel) is
+    // outside the scanned field, 122 kept; at column 19, 6 mm from it, all 123 and not cut.
+    const padded = read(20, 20, SIZE / 2, (_row, column) => column >= 23);
+    expect([padded.peakVoxels, padded.peakSphereOutside, padded.peakSphereCut]).toEqual([122, 1, true]);
+    expect(padded.peak).toBeCloseTo(1 + 123 / 122, 12);
+    const inside = read(20, 19, SIZE / 2, (_row, column) => column >= 23);
+    expect([inside.peakVoxels, inside.peakSphereOutside, inside.peakSphereCut]).toEqual([123, 0, false]);
   });
 
   it('leaves padded voxels out, and refuses a lesion that no voxel centre falls in', () => {

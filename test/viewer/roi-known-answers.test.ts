@@ -5,7 +5,7 @@
  * hot ball and the PERCIST 1 cm³ sphere's voxel count, and padded pixels (outside the scanned
  * field) left out as src/metrics leaves them out; a reference pane's sphere over its own slices,
  * a series without slice positions labelled as the 2-D disc it then is, and a sphere that the
- * volume's first or last slice cuts labelled as cut.
+ * volume's first or last slice, the image's sides or padding cut labelled as cut.
  */
 import { describe, expect, it } from 'vitest';
 import { PEAK_RADIUS_MM } from '../../src/metrics/lesions.js';
@@ -147,6 +147,24 @@ describe('PET ROI readouts against a phantom of known SUV', () => {
     const u = ellipseUptake(slices[5]!, { cx: 20.5, cy: 20.5, rx: 3, ry: 3 }, slices)!;
     expect([u.mean, u.std, u.max]).toEqual([2, 0, 2]);
     expect(u.peak).toBe(2);
+    // Its sphere lost the padded voxels, so the readout says it is cut.
+    expect(u.peakTruncated).toBe(true);
+  });
+
+  it('labels SUVpeak as cut where its sphere reaches past the image\'s corner: 29 of the 123 voxels', () => {
+    // One voxel 123 above a background of 1 at row 0, column 0 of the first slice: the sphere keeps the
+    // lattice points with i, j, k ≥ 0 of i² + j² + k² ≤ 9, 29 voxels, and reads 1 + 123/29.
+    const slices = stack((r, c, k) => (r === 0 && c === 0 && k === 0 ? 124 : 1));
+    const sphere = sphereSlices(slices.map((s) => s.location), null, 0)!;
+    const u = ellipseUptake(slices[0]!, { cx: 0.5, cy: 0.5, rx: 1, ry: 1 }, [slices[0]!, ...sphere.near.map((n) => slices[n.slice]!)], sphere.edges)!;
+    expect([u.peakVoxels, u.peakTruncated]).toEqual([29, true]);
+    expect(u.peak).toBeCloseTo(1 + 123 / 29, 12);
+    expect(formatUptake(u, 'SUV', true)).toMatch(/ · SUVpeak \(sphere cut by the volume's edge\) 5\.24$/);
+    // The same corner on a middle slice: only the image's sides cut it, 47 voxels; with no series
+    // edges given the sides are still the slice's own.
+    const middle = stack((r, c, k) => (r === 0 && c === 0 && k === 5 ? 124 : 1));
+    const m = ellipseUptake(middle[5]!, { cx: 0.5, cy: 0.5, rx: 1, ry: 1 }, middle)!;
+    expect([m.peakVoxels, m.peakTruncated]).toEqual([47, true]);
   });
 
   it('takes a reference pane\'s SUVpeak sphere over the reference\'s own slices, not the low-dose ones', () => {
@@ -198,7 +216,7 @@ describe('PET ROI readouts against a phantom of known SUV', () => {
     const hotAt = (slice: number) => stack((r, c, k) => (r === 20 && c === 20 && k === slice ? 124 : 1));
     const readout = (slices: SliceValues[], index: number) => {
       const sphere = sphereSlices(slices.map((s) => s.location), null, index)!;
-      expect(sphere.edges).toEqual({ low: -1, high: 21 });
+      expect(sphere.edges).toEqual({ low: -1, high: 21, first: 0, last: 20 });
       const near = sphere.near.map((n) => slices[n.slice]!);
       return ellipseUptake(slices[index]!, { cx: 20.5, cy: 20.5, rx: 3, ry: 3 }, [slices[index]!, ...near], sphere.edges)!;
     };

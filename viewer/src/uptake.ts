@@ -9,7 +9,7 @@
  * slice's location along the normal. Distances are what matter, and they are the same in patient
  * space for a stack of parallel slices.
  */
-import { peakAmong, PEAK_RADIUS_MM, sphereCutByEdges, stackEdges, type StackEdges, type Voxel } from '../../src/metrics/lesions.js';
+import { peakAmong, PEAK_RADIUS_MM, sphereCut, stackEdges, type StackEdges, type Voxel } from '../../src/metrics/lesions.js';
 import { ellipsePixels, imagePixels, regionStats, type Ellipse } from '../../src/metrics/roi-shapes.js';
 
 export { ellipsePixels, type Ellipse, type StackEdges };
@@ -45,9 +45,10 @@ export interface Uptake {
   /** Voxels in the sphere that gave `peak` (null with no peak): 123 for PERCIST's sphere on 2 mm voxels. */
   readonly peakVoxels: number | null;
   /**
-   * The sphere around the peak reaches more than half a slice spacing past the series' first or last
-   * slice centre: `peak` is the mean of the voxels that exist, fewer than the whole sphere's, shown
-   * as "SUVpeak (sphere cut by the volume's edge)".
+   * The sphere around the peak lost voxels past the series' first or last slice, outside the image's
+   * rows or columns, or to padding (`sphereCut`, the test `metrics --lesions` and QA use): `peak` is
+   * the mean of the voxels that exist, fewer than the whole sphere's, shown as "SUVpeak (sphere cut
+   * by the volume's edge)".
    */
   readonly peakTruncated: boolean;
 }
@@ -85,9 +86,10 @@ export function sphereSlices(locations: ReadonlyArray<number | null>, sliceMap: 
  * Mean, SD and max in the ellipse on `slice`; with `neighbours` (the slices within 6 mm, `slice`
  * itself may be among them or not) also SUVpeak over candidate centres in the ellipse. Padded
  * pixels count nowhere, neither as ROI pixels nor in the peak sphere. Mean and SD are
- * `regionStats`', so the pane footer and the measurement table agree on the same ellipse. With the
- * series' `edges` (`SphereSlices.edges`) a peak sphere that reaches past them is flagged
- * `peakTruncated`; its value stays the mean over the voxels that exist.
+ * `regionStats`', so the pane footer and the measurement table agree on the same ellipse. A peak
+ * sphere that loses voxels to the image's sides or padding, or with the series' `edges`
+ * (`SphereSlices.edges`) past its first or last slice, is flagged `peakTruncated`; its value stays
+ * the mean over the voxels that exist.
  */
 export function ellipseUptake(slice: SliceValues, roi: Ellipse, neighbours: readonly SliceValues[] | null, edges: StackEdges | null = null): Uptake | null {
   const stats = regionStats(slice, { kind: 'ellipse', ellipse: roi });
@@ -117,8 +119,14 @@ export function ellipseUptake(slice: SliceValues, roi: Ellipse, neighbours: read
     const best = peakAmong(candidates, reach);
     peak = best.peak;
     peakVoxels = best.voxels;
-    // The candidates all lie on this slice, but the test is on the peak's own centre all the same.
-    peakTruncated = slice.location !== null && edges !== null && sphereCutByEdges(edges, best.centre[2]);
+    if (slice.location !== null) {
+      // The candidates all lie on this slice, but the test is on the peak's own centre all the same.
+      const [x, y, z] = best.centre;
+      const planes = stack.flatMap((s) =>
+        s.location === null ? [] : [{ location: s.location, row: y / s.pixelSpacing[0], column: x / s.pixelSpacing[1], rows: s.rows, columns: s.columns, pixelSpacing: s.pixelSpacing, padding: s.padding ?? null }],
+      );
+      peakTruncated = sphereCut(planes, z, edges).cut === true;
+    }
   }
   const peakIn2D = peak !== null && slice.location === null;
   return { mean, std, max, count: stats.pixels, areaMm2: stats.areaMm2, peak, peakIn2D, peakVoxels, peakTruncated };
@@ -133,7 +141,8 @@ function voxel(s: SliceValues, index: number): Voxel {
 /**
  * "SUVmean 2.31 ± 0.40 · SUVmax 3.95 · SUVpeak 3.12" for PET (peak "…" while its slices load;
  * "SUVpeak (2-D, no slice positions) 3.40" where it is a disc on one slice, "SUVpeak (sphere cut by the
- * volume's edge) 3.40" where the sphere reaches past the first or last slice), else "mean 41.2 ± 12.0 HU".
+ * volume's edge) 3.40" where the sphere lost voxels past the first or last slice, the image's sides or
+ * the scanned field), else "mean 41.2 ± 12.0 HU".
  */
 export function formatUptake(u: Uptake | null, units: string, pet: boolean, peakPending = false): string {
   if (!u) return '';

@@ -52,7 +52,7 @@ function humanReport(result: MetricsResult): string {
     const u = result.units === 'SUVbw' ? 'SUV' : result.units;
     lines.push('', `lesion${' '.repeat(14)}voxels   ${u}mean ref -> test (ratio)   ${u}max ref -> test (ratio)   ${u}peak ref -> test (ratio)`);
     const cell = (r: number, t: number, ratio: number | null) => `${r.toFixed(3)} -> ${t.toFixed(3)} (${ratio === null ? 'n/a' : ratio.toFixed(3)})`.padEnd(30);
-    // A peak sphere past the first or last slice is a mean over fewer voxels: said, not hidden.
+    // A peak sphere cut by the first or last slice, the image's sides or padding is a mean over fewer voxels: said, not hidden.
     const cutNote = (l: LesionResult) => (l.reference.peakSphereCut || l.test.peakSphereCut ? "peak sphere cut by the volume's edge" : '');
     for (const l of result.lesions) {
       lines.push(
