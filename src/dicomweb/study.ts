@@ -12,7 +12,7 @@ import type { DicomwebTarget } from './url.js';
 import { scalarText } from '../util/text.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { seriesCacheDir } from '../util/pull-cache.js';
-import type { PulledSeries, RemoteSeries, StoredSeries } from '../util/remote-series.js';
+import { isDenoiseOutput, type PulledSeries, type RemoteSeries, type StoredSeries } from '../util/remote-series.js';
 
 /** The shapes shared with the other protocol (src/util/remote-series.ts), where this module's importers find them. */
 export type { PulledSeries, RemoteSeries, StoredSeries } from '../util/remote-series.js';
@@ -236,10 +236,11 @@ export async function stowSeries(
 }
 
 /**
- * Whether a series is one lowdose stored (its DerivationDescription names lowdose): a study URL
- * denoises the study's originals, not the derived series an earlier `--stow` put next to them.
+ * Whether a series is one lowdose stored (isDenoiseOutput: its DerivationDescription, else its
+ * SeriesDescription): a study URL denoises the study's originals, not the derived series an
+ * earlier `--stow` put next to them.
  */
 export async function isLowdoseDerived(client: DicomwebClient, series: RemoteSeries): Promise<boolean> {
   const [instance] = await client.qido(`${series.url}/instances?includefield=00082111&limit=1`);
-  return instance !== undefined && /\blowdose /.test(text(instance, '00082111'));
+  return instance !== undefined && isDenoiseOutput(series, text(instance, '00082111'));
 }

@@ -11,7 +11,7 @@ import { writeBytesAtomic } from '../dicom/write-file.js';
 import { LowdoseError } from '../errors.js';
 import { scalarText } from '../util/text.js';
 import { seriesCacheDir } from '../util/pull-cache.js';
-import type { PulledSeries, RemoteSeries, StoredSeries } from '../util/remote-series.js';
+import { isDenoiseOutput, type PulledSeries, type RemoteSeries, type StoredSeries } from '../util/remote-series.js';
 import { associate, dimse, isPending, STATUS_SUCCESS, STORE_WARNINGS, statusHex, type DimseClientOptions, type DimseRequest, type InstanceSink } from './association.js';
 import { startStoreScp } from './store-scp.js';
 import { dimseUrl, type DimsePeer } from './url.js';
@@ -158,9 +158,9 @@ export async function findInstances(peer: DimsePeer, series: RemoteSeries, optio
   return found.map((i) => ({ sopInstanceUid: text(i, 'SOPInstanceUID'), derivationDescription: text(i, 'DerivationDescription') })).filter((i) => i.sopInstanceUid);
 }
 
-/** Whether lowdose wrote these instances (their DerivationDescription names it), as the DICOMweb path asks. */
-export function isLowdoseDerived(instances: readonly RemoteInstance[]): boolean {
-  return instances.some((i) => /\blowdose /.test(i.derivationDescription));
+/** Whether `lowdose denoise` wrote this series (isDenoiseOutput), as the DICOMweb path asks. */
+export function isLowdoseDerived(series: RemoteSeries, instances: readonly RemoteInstance[]): boolean {
+  return isDenoiseOutput(series, instances.map((i) => i.derivationDescription).find((d) => d.trim() !== '') ?? '');
 }
 
 export interface PullOptions extends DimseClientOptions {

@@ -71,7 +71,7 @@ export async function denoiseDimse(url: string, options: DimseDenoiseOptions): P
   };
   const series = await seriesToDenoise(await findSeries(target, studyInstanceUid, target.seriesInstanceUid, client), url, {
     named: target.seriesInstanceUid !== null,
-    derived: async (s) => isLowdoseDerived(await listInstances(s)),
+    derived: async (s) => isLowdoseDerived(s, await listInstances(s)),
     log,
   });
   const wanted: Array<{ series: RemoteSeries; instances: RemoteInstance[] }> = [];

@@ -4,6 +4,7 @@
  * C-STORE). One set of shapes, so `denoise <url>`, `denoise dimse://...` and `serve --dicomweb`
  * report pulls and stores alike (src/dicomweb/study.ts, src/dimse/study.ts).
  */
+import { CLASSICAL_METHODS } from '../choices.js';
 
 export interface RemoteSeries {
   readonly studyInstanceUid: string;
@@ -32,4 +33,24 @@ export interface StoredSeries {
   readonly seriesInstanceUid: string;
   readonly url: string;
   readonly instances: number;
+}
+
+// The SeriesDescription suffixes `denoise` writes (pipeline/slice-denoiser.ts: "lowdose denoised"
+// for the diffusion model, "lowdose <filter>" for a classical filter; pipeline/denoise.ts adds
+// " uncertainty" for the uncertainty series). The input's description is cut to make room, so a
+// derived series' description always ends with one of them.
+const DENOISE_SUFFIX = new RegExp(`(^|\\s)lowdose (denoised|${CLASSICAL_METHODS.join('|')})( uncertainty)?$`);
+
+/**
+ * Whether a series on a PACS is one that `lowdose denoise` wrote and stored back (a denoised or
+ * uncertainty series), which a study URL must not denoise again. Its DerivationDescription names
+ * lowdose; `lowdose simulate:` marks a simulated reduced-dose series, an input to denoise, not an
+ * output. A PACS may leave a long value out of its query answers (Orthanc answers nothing for one
+ * over 256 characters, which a diffusion run with consistency writes), so without a
+ * DerivationDescription the SeriesDescription's suffix decides.
+ */
+export function isDenoiseOutput(series: Pick<RemoteSeries, 'description'>, derivationDescription: string): boolean {
+  const derivation = derivationDescription.trim();
+  if (derivation !== '') return /\blowdose /.test(derivation) && !derivation.startsWith('lowdose simulate:');
+  return DENOISE_SUFFIX.test(series.description.trim());
 }

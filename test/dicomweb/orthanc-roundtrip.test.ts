@@ -9,6 +9,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import dicomParser from 'dicom-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DICOMWEB_AUTH_ENV } from '../../src/dicomweb/client.js';
 import { runCli } from '../helpers/cli.js';
@@ -17,6 +18,8 @@ import { findOrthanc, startOrthanc, uploadWithUnreadableInstance, type RunningOr
 
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
 const PET_FILE = path.resolve('../shared/dicom/suyashkumar__dicom/testdata/1.dcm');
+/** Another real PET slice (TCIA ACRIN-FLT-Breast), in a study of its own. */
+const PET_FILE_2 = path.resolve('../shared/dicom/suyashkumar__dicom/testdata/2.dcm');
 const OPENSSL = '/usr/bin/openssl';
 const installed = findOrthanc();
 if (!installed) console.warn('skipping DICOMweb tests: Orthanc with its DICOMweb plugin is not installed (apt-get install orthanc orthanc-dicomweb)');
@@ -228,6 +231,36 @@ describe.skipIf(!installed)('DICOMweb against Orthanc', () => {
     expect(stored[0]!.md5).toBe(createHash('md5').update(await readFile(report.series[0]!.output.files[0]!)).digest('hex'));
     const derived = (await (await orthanc.rest(`/instances/${stored[0]!.id}/simplified-tags`)).json()) as Record<string, string>;
     expect([derived.Modality, derived.ImageType?.split('\\')[0]]).toEqual(['PT', 'DERIVED']);
+  });
+
+  it('a study URL run again skips the PET series lowdose stored even though Orthanc leaves its 366-character DerivationDescription out of QIDO-RS', async () => {
+    const uploaded = (await (await orthanc.rest('/instances', { method: 'POST', body: await readFile(PET_FILE_2) })).json()) as { ID: string };
+    const tags = (await (await orthanc.rest(`/instances/${uploaded.ID}/simplified-tags`)).json()) as Record<string, string>;
+    const url = `${orthanc.dicomweb}/studies/${tags.StudyInstanceUID}`;
+    const out = path.join(dir, 'out-pet-study');
+    const auth = `basic:${orthanc.user}:${orthanc.password}`;
+    // The diffusion model with its default consistency step writes a DerivationDescription over
+    // Orthanc's 256-character limit for query answers.
+    const args = ['denoise', url, '-o', out, '--threads', '1', '--stow', orthanc.dicomweb, '--dicomweb-auth', auth, '--no-progress', '--json'];
+    const first = await runCli(...args);
+    expect(first.code, first.stderr).toBe(0);
+    const derivedUid = (JSON.parse(first.stdout) as DicomwebJsonReport).series[0]!.output.seriesInstanceUid;
+    const derived = [...(await seriesInstances(derivedUid)).values()];
+    expect(derived).toHaveLength(1);
+    // What Orthanc stored (its REST and QIDO-RS answers leave the long value out, so read the file).
+    const storedFile = Buffer.from(await (await orthanc.rest(`/instances/${derived[0]!.id}/file`)).arrayBuffer());
+    expect(dicomParser.parseDicom(new Uint8Array(storedFile)).string('x00082111')?.length).toBeGreaterThan(256);
+
+    const again = await runCli(...args);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain(`skipping series ${derivedUid}: lowdose derived it`);
+    const second = JSON.parse(again.stdout) as DicomwebJsonReport;
+    expect(second.dicomweb.pulled.map((p) => p.seriesInstanceUid)).toEqual([tags.SeriesInstanceUID]);
+    expect(second.dicomweb.stored.map((s) => s.seriesInstanceUid)).toEqual([derivedUid]);
+    const found = (await (
+      await orthanc.rest('/tools/find', { method: 'POST', body: Buffer.from(JSON.stringify({ Level: 'Series', Query: { StudyInstanceUID: tags.StudyInstanceUID } })) })
+    ).json()) as string[];
+    expect(found).toHaveLength(2);
   });
 
   it.skipIf(!existsSync(OPENSSL))('https with a self-signed certificate: refused without --dicomweb-ca (exit 2), read with it', async () => {

@@ -18,6 +18,8 @@ import { runCli } from '../helpers/cli.js';
 import { findOrthanc, freePort, ORTHANC_AET, startOrthanc, uploadWithUnreadableInstance, type RunningOrthanc } from '../helpers/orthanc.js';
 
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
+/** A real PET slice (TCIA ACRIN-FLT-Breast), in a study of its own. */
+const PET_FILE = path.resolve('../shared/dicom/suyashkumar__dicom/testdata/2.dcm');
 const CALLING_AET = 'LOWDOSE';
 /** A second AE title of ours, which Orthanc reaches through a cutting proxy for C-MOVE. */
 const CUT_AET = 'LOWDOSECUT';
@@ -436,5 +438,31 @@ describe.skipIf(!installed)('DIMSE against Orthanc', () => {
     expect(done.dimse.pulled).toEqual([expect.objectContaining({ seriesInstanceUid: sourceSeriesUid, instances: 3, retrieved: 2 })]);
     const pixels = await Promise.all(done.series[0]!.output.files.map(async (f) => pixelMd5(new Uint8Array(await readFile(f)))));
     expect(pixels.sort()).toEqual(plainPixels);
+  });
+
+  it('a study run again skips the PET series lowdose stored even though Orthanc leaves its 366-character DerivationDescription out of C-FIND', async () => {
+    const uploaded = (await (await orthanc.rest('/instances', { method: 'POST', body: await readFile(PET_FILE) })).json()) as { ID: string };
+    const tags = (await (await orthanc.rest(`/instances/${uploaded.ID}/simplified-tags`)).json()) as Record<string, string>;
+    // The diffusion model with its default consistency step writes a DerivationDescription over
+    // Orthanc's 256-character limit for query answers.
+    const args = ['denoise', `${pacs}/${tags.StudyInstanceUID}`, '-o', path.join(dir, 'out-pet-study'), '--threads', '1', '--calling-aet', CALLING_AET, '--store', pacs, '--no-progress', '--json'];
+    const first = await runCli(...args);
+    expect(first.code, first.stderr).toBe(0);
+    const derivedUid = (JSON.parse(first.stdout) as DimseJsonReport).series[0]!.output.seriesInstanceUid;
+    const derived = [...(await seriesInstances(derivedUid)).values()];
+    expect(derived).toHaveLength(1);
+    const storedFile = new Uint8Array(await (await orthanc.rest(`/instances/${derived[0]!.id}/file`)).arrayBuffer());
+    expect(dicomParser.parseDicom(storedFile).string('x00082111')?.length).toBeGreaterThan(256);
+
+    const again = await runCli(...args);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain(`skipping series ${derivedUid}: lowdose derived it`);
+    const second = JSON.parse(again.stdout) as DimseJsonReport;
+    expect(second.dimse.pulled.map((p) => p.seriesInstanceUid)).toEqual([tags.SeriesInstanceUID]);
+    expect(second.dimse.stored.map((s) => s.seriesInstanceUid)).toEqual([derivedUid]);
+    const found = (await (
+      await orthanc.rest('/tools/find', { method: 'POST', body: Buffer.from(JSON.stringify({ Level: 'Series', Query: { StudyInstanceUID: tags.StudyInstanceUID } })) })
+    ).json()) as string[];
+    expect(found).toHaveLength(2);
   });
 });

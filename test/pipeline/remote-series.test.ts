@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { seriesToDenoise } from '../../src/pipeline/remote-denoise.js';
+import { isDenoiseOutput } from '../../src/util/remote-series.js';
 
 const study = [
   { seriesInstanceUid: '1.1', modality: 'CT' },
@@ -44,5 +45,35 @@ describe('seriesToDenoise', () => {
     const only = seriesToDenoise([study[1]!], 'http://pacs/dicom-web/studies/1/series/1.2', { named: true, derived: async () => false, log: () => {} });
     await expect(only).rejects.toMatchObject({ code: 'E_NOT_FOUND', message: 'no CT or PET series in http://pacs/dicom-web/studies/1/series/1.2' });
     await expect(seriesToDenoise([], 'dimse://PACS@host:104/1', { named: false, derived: async () => false, log: () => {} })).rejects.toMatchObject({ code: 'E_NOT_FOUND' });
+  });
+});
+
+// DerivationDescriptions as lowdose writes them (a PET diffusion run with its default consistency,
+// 366 characters, and a `simulate` run), copied from real output files.
+const PET_DIFFUSION =
+  'lowdose diffusion model lowdose-pet, sampler ddim, steps 1, seed 0, samples 1, guidance 1, consistency 1 (4.5 mm, 0.85 sd; below dose 0.16: region mean 7 mm x 5, interior 4 mm; large regions (dose unknown): region mean 7 mm x 5, interior 4 mm, weight the detection smoothed 3 mm above 0; estimate smoothed first: bilateral 5 mm, range 6 x its noise SD), dose unknown';
+const SIMULATED = 'lowdose simulate: CT noise insertion, dose 0.25, seed 1, mode insert';
+
+describe('isDenoiseOutput', () => {
+  it('recognises a denoised or uncertainty series by a DerivationDescription naming lowdose', () => {
+    expect(PET_DIFFUSION.length).toBeGreaterThan(256);
+    expect(isDenoiseOutput({ description: 'PET lowdose denoised' }, PET_DIFFUSION)).toBe(true);
+    expect(isDenoiseOutput({ description: '' }, 'per-pixel standard deviation over 4 samples; lowdose diffusion model lowdose-ct')).toBe(true);
+    expect(isDenoiseOutput({ description: 'Abdomen lowdose denoised' }, 'Lossy compression with JPEG baseline, IRP 10:1')).toBe(false);
+  });
+
+  it('denoises a simulated reduced-dose series: lowdose simulate made it as an input, not as an output', () => {
+    expect(isDenoiseOutput({ description: 'Abdomen simulated 25% dose' }, SIMULATED)).toBe(false);
+  });
+
+  it('without a DerivationDescription in the answer (Orthanc leaves out values over 256 characters), the SeriesDescription suffix lowdose writes decides', () => {
+    expect(isDenoiseOutput({ description: 'PET  7S 6IT 6 POST lowdose denoised' }, '')).toBe(true);
+    expect(isDenoiseOutput({ description: 'lowdose gaussian' }, '')).toBe(true);
+    expect(isDenoiseOutput({ description: 'Thorax lowdose nlm uncertainty' }, '')).toBe(true);
+    // A site's own low-dose protocol names are originals.
+    expect(isDenoiseOutput({ description: 'Thorax lowdose 1.0 B30f' }, '')).toBe(false);
+    expect(isDenoiseOutput({ description: 'LUNG LOWDOSE DENOISED' }, '')).toBe(false);
+    expect(isDenoiseOutput({ description: '' }, '')).toBe(false);
+    expect(isDenoiseOutput({ description: 'simulated 25% dose' }, '')).toBe(false);
   });
 });
