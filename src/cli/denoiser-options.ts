@@ -54,7 +54,17 @@ export const LOW_BAND_HELP =
   "network leaves, strength in noise SDs of that band (0 = off; default: the model card's lowBand, off for lowdose-ct: " +
   'it also flattens large 10 HU lesions, docs/diffusion.md, Low band). Diffusion only';
 
-export function addDenoiserOptions(command: Command): Command {
+/**
+ * --samples' help per command: only denoise has --uncertainty (the card's K); batch writes the
+ * ensemble's spread as an uncertainty series too; qa checks the mean.
+ */
+export const SAMPLES_HELP = {
+  denoise: "ensemble size (default 1; with --uncertainty the model card's); K > 1 gives the mean and an uncertainty series",
+  batch: 'ensemble size (default 1); K > 1 gives the mean and an uncertainty series (the ensemble spread)',
+  qa: 'ensemble size (default 1); K > 1: the checks judge the mean of K samples',
+} as const;
+
+export function addDenoiserOptions(command: Command, samplesHelp: string = SAMPLES_HELP.denoise): Command {
   return command
     .option('--method <name>', `denoiser: ${choicesHelp(DENOISE_METHODS)}`, parseChoiceOption('--method', DENOISE_METHODS), 'diffusion')
     .option('--model <name|path>', 'model name in models/ or path to its .json / .onnx (default: lowdose-ct for CT, lowdose-pet for PET)')
@@ -62,7 +72,7 @@ export function addDenoiserOptions(command: Command): Command {
     .option('--steps <n>', "reverse-process steps (default: the model card's)", parseIntOption('--steps', 1, 1000))
     .option('--sampler <name>', `${choicesHelp(SAMPLER_NAMES)} (default: the model card's)`, parseChoiceOption('--sampler', SAMPLER_NAMES))
     .option('--seed <s>', 'random seed: the same seed gives the same output', '0')
-    .option('--samples <k>', "ensemble size (default 1; with --uncertainty the model card's); K > 1 gives the mean and an uncertainty series", parseIntOption('--samples', 1, 64))
+    .option('--samples <k>', samplesHelp, parseIntOption('--samples', 1, 64))
     .option('--guidance <g>', 'classifier-free guidance scale (1 = conditional only)', parseNumberOption('--guidance', 0, 50))
     .option(
       '--orientations <k>',

@@ -9,7 +9,7 @@ import { writeReport } from '../../pipeline/denoise.js';
 import { batchStatus, cancelBatch, openQueue, submitBatch } from '../../queue/batch.js';
 import { parseRedisUrl } from '../../queue/connection.js';
 import { batchReport, type BatchStatus, type SeriesJobData, type SeriesJobResult } from '../../queue/jobs.js';
-import { addDenoiserOptions, denoiserSettings, type DenoiserCliOptions } from '../denoiser-options.js';
+import { addDenoiserOptions, SAMPLES_HELP, denoiserSettings, type DenoiserCliOptions } from '../denoiser-options.js';
 import type { CommandRegistrar } from '../command.js';
 import { createOutput, EXIT_FAILED, EXIT_OK, exitCodeForRun, parseDoseOption, parseIntOption, usageError } from '../output.js';
 import { createBatchProgress } from '../batch-progress.js';
@@ -37,7 +37,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--redis <url>', 'Redis server: redis://[user:password@]host[:port][/db], rediss:// for TLS (required)')
     // `batch status <id> --redis ...`: options after a subcommand's name are the subcommand's.
     .enablePositionalOptions();
-  addDenoiserOptions(command)
+  addDenoiserOptions(command, SAMPLES_HELP.batch)
     .option('--dose <fraction>', 'dose of the input as a fraction of normal dose, if known (e.g. 0.25)', parseDoseOption('--dose'))
     .option('--overwrite', 'redo series that are already finished in <dir>')
     .option('--attempts <n>', 'runs per series before it fails for good', parseIntOption('--attempts', 1, 100), 3)

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { formatTable, jsonResult, loadQaConfig, PHANTOM_NAMES, runQa, type PhantomName, type QaDenoiseSettings } from '../../qa/index.js';
-import { addDenoiserOptions, denoiserSettings, progressListener, type DenoiserCliOptions } from '../denoiser-options.js';
+import { addDenoiserOptions, SAMPLES_HELP, denoiserSettings, progressListener, type DenoiserCliOptions } from '../denoiser-options.js';
 import type { CommandRegistrar } from '../command.js';
 import { createOutput, EXIT_FAILED, EXIT_OK, usageError } from '../output.js';
 import { createProgress } from '../progress.js';
@@ -39,7 +39,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--pet-model <name|path>', 'model for the PET fixture (default: --model when given, else lowdose-pet)')
     .option('--realisations <n>', 'noise realisations per fixture the bias checks average over (default: all the fixtures have; 1 = the committed series only)')
     .option('--dose-unknown', "do not tell the denoiser the fixtures' dose: the path of a denoise without --dose (unknown-dose condition, no dose-gated consistency step); checks still judge each fixture at its dose");
-  addDenoiserOptions(command)
+  addDenoiserOptions(command, SAMPLES_HELP.qa)
     .option('--overwrite', 'denoise again even when -o already holds outputs for these settings')
     .option('--json', 'machine-readable result on stdout')
     .action(async (opts: QaCliOptions) => {
