@@ -5,6 +5,8 @@
  */
 import type { Command } from 'commander';
 import type { Queue } from 'bullmq';
+import { isDicomwebUrl } from '../../dicomweb/url.js';
+import { isDimseUrl } from '../../dimse/url.js';
 import { writeReport } from '../../pipeline/denoise.js';
 import { batchStatus, cancelBatch, openQueue, submitBatch } from '../../queue/batch.js';
 import { parseRedisUrl } from '../../queue/connection.js';
@@ -48,6 +50,10 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       const out = createOutput(Boolean(opts.json));
       if (opts.output === undefined) throw usageError('batch needs -o, --output <dir>');
       if (opts.redis === undefined) throw usageError('batch needs --redis <url>');
+      // Workers read a job's files from shared storage; a PACS address is no file (it would be
+      // reported as "no such file or directory").
+      const remote = paths.find((p) => isDicomwebUrl(p) || isDimseUrl(p));
+      if (remote !== undefined) throw usageError(`batch queues DICOM files on storage the workers share, not a PACS address (${remote}): use lowdose denoise <url> with --stow / --store`);
       const settings = denoiserSettings(opts);
       const target = parseRedisUrl(opts.redis);
       const queue = await openQueue(target);
