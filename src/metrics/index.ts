@@ -6,7 +6,7 @@ export type { Insert, InsertAccuracy, UniformNoise } from './contrast.js';
 export type { Detrend } from './detrend.js';
 export { crossing, edgeMtf, mtfFromSamples, rodMtf } from './mtf.js';
 export type { EdgeMtfResult, EdgeRegion, MtfOptions, MtfResult, RodMtfResult } from './mtf.js';
-export { distanceFromSlice, lesionReach, lesionStats, PEAK_RADIUS_MM } from './lesions.js';
+export { distanceFromSlice, lesionReach, lesionStats, PEAK_RADIUS_MM, placedStackEdges, sphereCut } from './lesions.js';
 export type { Lesion, LesionStats, PlacedImage } from './lesions.js';
 export { estimateNoise, SOFT_TISSUE_HU } from './noise-estimate.js';
 export type { NoiseEstimate, NoiseEstimateOptions } from './noise-estimate.js';

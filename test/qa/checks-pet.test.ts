@@ -1,6 +1,8 @@
 /** PET sphere checks on the IEC fixture: SUVmean bias against full dose, SUVmax recovery against truth. */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { noiseChecks, petChecks } from '../../src/qa/checks/index.js';
+import { sphereStats } from '../../src/qa/checks/pet.js';
+import type { IecGeometry } from '../../src/phantoms/index.js';
 import { loadQaConfig, type QaCheck, type QaConfig } from '../../src/qa/index.js';
 import { blur, caseOf, identity, loadFixture, scale, type FixtureSet } from './helpers.js';
 
@@ -52,6 +54,22 @@ describe('PET sphere checks', () => {
     for (const c of small) {
       expect(c.value!).toBeLessThan(c.check === 'suvmean-bias' ? -0.05 : 0.85);
       expect(c.pass).toBe(false);
+    }
+  });
+
+  it('says that the fixture (4 slices of 3 mm) cuts every SUVpeak sphere: 32 or 23 of its 33 voxels', () => {
+    // Slices at z = -4.5, -1.5, 1.5, 4.5, 2.734375 mm pixels. The whole sphere on that grid, centred on a
+    // voxel: 13 voxels in its own plane (i² + j² ≤ 4), 9 at ±3 mm (i² + j² ≤ 2), 1 at ±6 mm: 33. Centred
+    // on an inner slice it loses the one at 6 mm past the stack (32), on an outer one 9 + 1 (23).
+    for (const sphere of (iec.geometry as unknown as IecGeometry).spheres) {
+      const s = sphereStats(iec.full, sphere);
+      expect(s.peakSphereCut).toBe(true);
+      expect(s.peakVoxels + s.peakSphereOutside).toBe(33);
+      expect([32, 23]).toContain(s.peakVoxels);
+    }
+    for (const c of byKind(petChecks(caseOf(iec, identity, { dose: 0.1 }), config).checks, 'suvmean-bias')) {
+      expect(c.measured.peakSphereCut).toBe(1);
+      expect(c.detail).toMatch(/; SUVpeak sphere cut by the volume's edge in 3 of 3 readings \((32|23)( to 32)? of 33 voxels\)$/);
     }
   });
 

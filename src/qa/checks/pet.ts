@@ -13,9 +13,11 @@
  * realisation's value in `measured` (docs/qa.md, "Expected bias over noise realisations").
  * The true SUV is the sphere's activity times the SUV per Bq/ml that the noise-free truth series
  * reads in the background. Sphere statistics are `lesionStats` (src/metrics/lesions.ts), the code
- * behind `lowdose metrics --lesions`; each check's `measured` also carries the PERCIST SUVpeak.
+ * behind `lowdose metrics --lesions`; each check's `measured` also carries the PERCIST SUVpeak, and
+ * how many of its 1 cm³ spheres the volume cut (`sphereCut`): the fixture's 4 slices of 3 mm cut
+ * every one, so these are means over the voxels that exist, not full PERCIST SUVpeaks.
  */
-import { lesionStats, roiStats, type LesionStats } from '../../metrics/index.js';
+import { lesionStats, placedStackEdges, roiStats, type LesionStats } from '../../metrics/index.js';
 import type { IecGeometry, IecSphere } from '../../phantoms/index.js';
 import type { QaConfig } from '../config.js';
 import { circleAt } from '../fixtures.js';
@@ -39,6 +41,7 @@ export function petChecks(c: QaCase, config: QaConfig): FamilyResult {
     const denoisedMean = avg((p) => p.denoised.mean);
     const fullMean = avg((p) => p.full.mean);
     const voxels = per[0]!.full.voxels;
+    const peaks = per.flatMap((p) => [p.denoised, p.input, p.full]);
     const trueSuv = sphere.activityBqml * suvPerBqml;
     const subject = `${sphere.diameter} mm`;
     if (bias.enabled && sphere.diameter >= bias.minDiameterMm) {
@@ -58,7 +61,8 @@ export function petChecks(c: QaCase, config: QaConfig): FamilyResult {
             detail:
               `SUVmean in the ${sphere.diameter} mm sphere (${voxels} voxels): denoised ${fmt(denoisedMean)}, input ${fmt(avg((p) => p.input.mean))} ` +
               `(${fmt(100 * (inputBias ?? NaN), 2)} %), full dose ${fmt(fullMean)}, true ${fmt(trueSuv)}; ` +
-              describeRealisations(summary, (v) => `${fmt(100 * v, 2)} %`),
+              describeRealisations(summary, (v) => `${fmt(100 * v, 2)} %`) +
+              describeCutPeaks(peaks),
             measured: {
               denoised: denoisedMean,
               input: avg((p) => p.input.mean),
@@ -67,6 +71,8 @@ export function petChecks(c: QaCase, config: QaConfig): FamilyResult {
               denoisedPeak: avg((p) => p.denoised.peak),
               inputPeak: avg((p) => p.input.peak),
               fullPeak: avg((p) => p.full.peak),
+              // The share of those peaks' spheres (each series, each realisation) the volume cut: 0 none, 1 all.
+              peakSphereCut: meanOf(peaks.map((s) => (s.peakSphereCut ? 1 : 0))),
               inputBias,
               ...realisationFields(realisations, values, summary),
             },
@@ -108,9 +114,23 @@ export function petChecks(c: QaCase, config: QaConfig): FamilyResult {
   return { checks };
 }
 
-/** SUVmean / SUVmax / SUVpeak of an IEC sphere: its nominal diameter as the VOI. */
+/**
+ * SUVmean / SUVmax / SUVpeak of an IEC sphere: its nominal diameter as the VOI. The stack is the
+ * whole series, so its ends tell `lesionStats` whether the SUVpeak sphere was cut.
+ */
 export function sphereStats(stack: SliceStack, sphere: IecSphere): LesionStats {
-  return lesionStats(stack.slices, { name: `${sphere.diameter} mm`, centre: sphere.centre, radius: sphere.diameter / 2 });
+  return lesionStats(stack.slices, { name: `${sphere.diameter} mm`, centre: sphere.centre, radius: sphere.diameter / 2 }, placedStackEdges(stack.slices));
+}
+
+/** "; SUVpeak sphere cut by the volume's edge in 24 of 24 readings (38 to 40 of 59 voxels)", or nothing where none was cut. */
+function describeCutPeaks(peaks: readonly LesionStats[]): string {
+  const cut = peaks.filter((s) => s.peakSphereCut);
+  if (cut.length === 0) return '';
+  const kept = cut.map((s) => s.peakVoxels);
+  const whole = [...new Set(cut.map((s) => s.peakVoxels + s.peakSphereOutside))];
+  const lo = Math.min(...kept);
+  const hi = Math.max(...kept);
+  return `; SUVpeak sphere cut by the volume's edge in ${cut.length} of ${peaks.length} readings (${lo === hi ? lo : `${lo} to ${hi}`} of ${whole.join(' or ')} voxels)`;
 }
 
 /** SUV per Bq/ml: the truth's mean background value over the background activity. */
