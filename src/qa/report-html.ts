@@ -9,13 +9,23 @@ import { formatSummary, formatThreshold, formatValue, formatVerdict } from './fo
 import { FIRM_MARGIN_SE } from './margin.js';
 import { fmt } from './judge.js';
 import { escapeXml as esc, linePlot } from './svg.js';
-import type { CaseCurves, Curve, QaResult } from './types.js';
+import type { CaseCurves, Curve, PhantomName, QaResult } from './types.js';
 import { writeFileAtomic } from '../util/fs.js';
 
 const COLORS = { low: '#d62728', denoised: '#1f77b4', full: '#2ca02c' } as const;
 
 export async function writeQaHtml(result: QaResult, config: QaConfig, file: string): Promise<void> {
   await writeFileAtomic(file, renderQaHtml(result, config));
+}
+
+/**
+ * Why a curve section is empty: its check measures the curves, so a check turned off in the
+ * thresholds draws none even when its phantom ran (the NPS is the water phantom's alone).
+ */
+function noCurves(what: string, check: 'nps-peak-shift' | 'mtf50-ratio', phantom: PhantomName, result: QaResult, config: QaConfig): string {
+  if (!config.checks[check].enabled) return `<p>No ${what}: the <code>${check}</code> check that measures it is off in the thresholds.</p>`;
+  if (!result.settings.phantoms.includes(phantom)) return `<p>No ${what} (no ${phantom} fixture in this run).</p>`;
+  return `<p>No ${what} measured.</p>`;
 }
 
 export function renderQaHtml(result: QaResult, config: QaConfig): string {
@@ -97,10 +107,10 @@ ${rows}
 <p>A value that is a mean over noise realisations (or carries another standard error) is shown ± its standard error (SE). A verdict is <em>not firm</em> when the value lies less than ${FIRM_MARGIN_SE} SE from the nearest limit: the two-sided 95 % interval of a mean reaches across the limit, so another set of realisations could give the other verdict. Pass or fail is unchanged; more realisations (the SE falls as 1/√n) make it firm.</p>
 <h2>Noise power spectra</h2>
 <p>Radial NPS (ICRU 87) in the uniform region: absolute, and normalised to unit area so that texture can be compared whatever the noise level.</p>
-<div class="plots">${result.curves.nps.map(npsPlots).join('\n') || '<p>No NPS (no water or ACR fixture in this run).</p>'}</div>
+<div class="plots">${result.curves.nps.map(npsPlots).join('\n') || noCurves('NPS', 'nps-peak-shift', 'water', result, config)}</div>
 <h2>Modulation transfer functions</h2>
 <p>MTF of the ACR module-4 edge rod (circular-edge method) up to the Nyquist frequency.</p>
-<div class="plots">${result.curves.mtf.map(mtfPlot).join('\n') || '<p>No MTF (no ACR fixture in this run).</p>'}</div>
+<div class="plots">${result.curves.mtf.map(mtfPlot).join('\n') || noCurves('MTF', 'mtf50-ratio', 'acr', result, config)}</div>
 ${detectabilitySection(result)}
 <h2>Thresholds</h2>
 <table>

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { NpsResult } from '../../src/metrics/index.js';
 import { smoothedPeak } from '../../src/qa/checks/index.js';
-import { formatTable, formatThreshold, formatValue, judge, linePlot } from '../../src/qa/index.js';
+import { formatTable, formatThreshold, formatValue, judge, linePlot, loadQaConfig, parseConfigObject, renderQaHtml, type QaResult } from '../../src/qa/index.js';
 import { slug } from '../../src/qa/judge.js';
 import { ticks } from '../../src/qa/svg.js';
 
@@ -81,5 +81,33 @@ describe('text and plots', () => {
     expect(svg.match(/<polyline/g)).toHaveLength(1);
     expect(ticks(0, 0.51)).toEqual([0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6]);
     expect(ticks(0, 4300)).toEqual([0, 1000, 2000, 3000, 4000, 5000]);
+  });
+});
+
+describe('the HTML report when a curve section is empty', () => {
+  const result = (phantoms: QaResult['settings']['phantoms']): QaResult => ({
+    checks: [],
+    pass: true,
+    summary: { total: 0, passed: 0, failed: 0, passedNotFirm: 0, failedNotFirm: 0 },
+    settings: { method: 'gaussian', model: null, petModel: null, device: null, steps: null, seed: 0, samples: 1, consistency: null, lowBand: null, texture: 'smooth', realisations: null, doseDeclared: true, phantoms, doses: [0.25], fixtures: 'fixtures', config: 'site.json' },
+    curves: { nps: [], mtf: [] },
+    errors: [],
+    outDir: '.',
+    report: 'qa-report.html',
+  });
+
+  it('says the check is off when a site config turns off the check that measures the curves, not that its phantom did not run', () => {
+    const defaults = loadQaConfig();
+    const off = parseConfigObject({ version: 1, checks: { 'nps-peak-shift': { enabled: false }, 'mtf50-ratio': { enabled: false } } }, 'site.json', defaults);
+    const html = renderQaHtml(result(['water', 'acr']), off);
+    expect(html).toContain('No NPS: the <code>nps-peak-shift</code> check that measures it is off in the thresholds.');
+    expect(html).toContain('No MTF: the <code>mtf50-ratio</code> check that measures it is off in the thresholds.');
+    expect(html).not.toContain('no water');
+  });
+
+  it('names the water phantom alone as the source of the NPS when only ACR ran', () => {
+    const html = renderQaHtml(result(['acr']), loadQaConfig());
+    expect(html).toContain('No NPS (no water fixture in this run).');
+    expect(html).not.toContain('No NPS (no water or ACR fixture');
   });
 });
