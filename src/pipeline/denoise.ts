@@ -308,6 +308,10 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
 
   const started = performance.now();
   const forwardBefore = denoiser.forwardMs;
+  // A progress display starts its clock at the series' first event: without this one it would
+  // start after the first batch and count that batch's slices as taking no time (a one-batch
+  // series showed 1000 slices/s).
+  context.onProgress?.({ seriesIndex: context.seriesIndex, seriesCount: context.seriesCount, seriesKey: series.key, slicesDone: 0, slicesTotal: count });
   // Pipelined: the network runs on its own thread (src/runtime/worker-session.ts). While batch k is
   // in it, this thread has already mapped batch k + 1 into model space and drawn its noise (its
   // sampling run waits for the network at its first forward pass), maps batch k - 1 back and

@@ -108,6 +108,14 @@ describe('lowdose denoise', () => {
     expect(a.some((slice, i) => slice.some((v, j) => v !== c[i]![j]))).toBe(true);
   });
 
+  it('reports progress from 0 slices at the start of a series, so a display times the first batch too', async () => {
+    const events: Array<[number, number]> = [];
+    await denoisePaths([lowDoseDir], { outDir: join(root, 'out-progress'), model: MODEL, device: 'cpu', batch: 2, onProgress: (p) => events.push([p.slicesDone, p.slicesTotal]) });
+    expect(events[0]).toEqual([0, SLICES]);
+    expect(events.at(-1)).toEqual([SLICES, SLICES]);
+    expect(events.map(([done]) => done)).toEqual([...events.map(([done]) => done)].sort((a, b) => a - b));
+  });
+
   it('skips a finished series on rerun and redoes it with --overwrite', async () => {
     const out = join(root, 'out-rerun');
     const first = await denoisePaths([lowDoseDir], { outDir: out, model: MODEL, device: 'cpu' });
