@@ -45,7 +45,7 @@ import { DEFAULT_MODELS } from '../../src/models/denoiser.js';
 import { modelFingerprint } from '../../src/models/fingerprint.js';
 import { resolveModelFiles } from '../../src/models/load.js';
 import { DEFAULT_FIXTURES_DIR, jsonResult, loadQaConfig, readFixtureInfo, runQa, type PhantomName, type QaDenoiseSettings } from '../../src/qa/index.js';
-import { baselineFingerprintCheck, compareQa, formatComparison, parseQaJson, QaGateMismatch, toolkitCommitNote, type QaJson } from './qa-compare.js';
+import { baselineFingerprintCheck, compareQa, formatComparison, parseQaJson, QaGateMismatch, settingsDifferences, toolkitCommitNote, type QaJson } from './qa-compare.js';
 
 interface GateCliOptions extends DenoiserCliOptions {
   baseline?: string;
@@ -122,7 +122,12 @@ async function main(argv: readonly string[]): Promise<number> {
   if (opts.baselineJson !== undefined) {
     const unrecorded = (['sampler', 'guidance', 'consistencyPilot'] as const).filter((key) => shared[key] !== undefined);
     if (unrecorded.length > 0) throw new UsageError(`--baseline-json: a QA result does not record ${unrecorded.join(', ')}, so it cannot be checked against them; run the baseline instead (leave out --baseline-json)`);
-    baseline = parseQaJson(readFileSync(opts.baselineJson, 'utf8'), opts.baselineJson);
+    baseline = readBaselineJson(opts.baselineJson);
+    // What the run will cover is known now: a result of other phantoms, doses or realisations is
+    // refused before the candidate runs (its model checks would read a phantom it lacks as unrecorded).
+    const runShape = { ...baseline.settings, phantoms, doses, realisations: realisations ?? null, doseDeclared: !opts.doseUnknown };
+    const shapeDifferences = settingsDifferences(baseline.settings, runShape);
+    if (shapeDifferences.length > 0) throw new QaGateMismatch(shapeDifferences);
     await checkBaselineModels(baseline, opts.baselineJson, phantoms.map(isPet), baselineCt, baselinePt);
     log(`baseline: ${opts.baselineJson} (${baseline.summary.passed} of ${baseline.summary.total} passed)`);
   } else {
@@ -148,6 +153,25 @@ async function main(argv: readonly string[]): Promise<number> {
     else writeFileSync(opts.json, text);
   }
   return comparison.pass ? EXIT_OK : EXIT_FAILED;
+}
+
+/**
+ * The committed result --baseline-json names. One that cannot be read or is not a QA result is bad
+ * usage (exit 2), not a lost check: exit 1 means a loss, and promote.py reads it so.
+ */
+function readBaselineJson(file: string): QaJson {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(`--baseline-json ${file}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+  }
+  try {
+    return parseQaJson(text, file);
+  } catch (error) {
+    throw new UsageError(error instanceof SyntaxError ? `--baseline-json ${file} is not valid JSON: ${error.message}` : `--baseline-json ${(error as Error).message}`);
+  }
 }
 
 /**

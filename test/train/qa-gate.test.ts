@@ -250,7 +250,25 @@ describe('scripts/train/qa-gate.ts', () => {
     }
   });
 
-  it('refuses a committed baseline measured with other settings (exit 2)', async () => {
+  it('calls a --baseline-json that is missing, not JSON or not a QA result bad usage (exit 2), not a lost check (exit 1)', async () => {
+    const out = mkdtempSync(path.join(os.tmpdir(), 'lowdose-qa-gate-'));
+    try {
+      const gateWith = (file: string) =>
+        promisify(execFile)(TSX, ['scripts/train/qa-gate.ts', '--model', 'models/lowdose-ct.json', '--baseline-json', file, '--phantoms', 'water', '--doses', '0.25', '--realisations', '1', '--threads', '1', '--no-progress', '-o', out], { cwd: REPO, maxBuffer: 1 << 24 });
+      const missing = path.join(out, 'missing.json');
+      await expect(gateWith(missing)).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining(`qa-gate: --baseline-json ${missing}: no such file`) });
+      const truncated = path.join(out, 'truncated.json');
+      writeFileSync(truncated, '{ "checks": [');
+      await expect(gateWith(truncated)).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining(`qa-gate: --baseline-json ${truncated} is not valid JSON`) });
+      const other = path.join(out, 'other.json');
+      writeFileSync(other, '{ "series": [] }');
+      await expect(gateWith(other)).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining(`${other}: not a lowdose qa result`) });
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a committed baseline of other phantoms, doses or realisations (exit 2) before the candidate runs, with no note on fingerprints', async () => {
     const out = mkdtempSync(path.join(os.tmpdir(), 'lowdose-qa-gate-'));
     try {
       // models/eval/qa-ct.json is water, acr, body and lcd with every realisation: not this run.
@@ -260,6 +278,13 @@ describe('scripts/train/qa-gate.ts', () => {
         { cwd: REPO, maxBuffer: 1 << 24 },
       );
       await expect(run).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/settings\.realisations[\s\S]*settings\.phantoms/) });
+      const error = (await run.catch((e: unknown) => e)) as { stderr: string };
+      expect(error.stderr).not.toContain('[candidate]');
+      // A PET candidate against the CT result: its PET fingerprint is absent because no PET phantom ran, not because the result is old.
+      const pet = promisify(execFile)(TSX, ['scripts/train/qa-gate.ts', '--model', 'models/lowdose-pet.json', '--baseline-json', 'models/eval/qa-ct.json', '--threads', '1', '--no-progress', '-o', out], { cwd: REPO, maxBuffer: 1 << 24 });
+      await expect(pet).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/settings\.phantoms: baseline acr,body,lcd,water, candidate iec/) });
+      const petError = (await pet.catch((e: unknown) => e)) as { stderr: string };
+      expect(petError.stderr).not.toMatch(/not fingerprinted|\[candidate\]/);
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
