@@ -63,6 +63,9 @@ function count(dataset: DimseDataset | undefined, keyword: string): number | nul
   return text(dataset, keyword) !== '' && Number.isFinite(value) ? value : null;
 }
 
+/** C-FIND's "matching terminated due to cancel". */
+const STATUS_CANCEL = 0xfe00;
+
 /** Runs one C-FIND and returns its matches; a final status other than success is an E_IO error. */
 async function find(peer: DimsePeer, request: DimseRequest, options: DimseClientOptions): Promise<DimseDataset[]> {
   const matches: DimseDataset[] = [];
@@ -77,7 +80,10 @@ async function find(peer: DimsePeer, request: DimseRequest, options: DimseClient
   const status = (final as Answer | null)?.getStatus();
   if (status !== STATUS_SUCCESS) {
     const comment = text((final as Answer | null)?.getCommandDataset(), 'ErrorComment');
-    throw new LowdoseError('E_IO', `${dimseUrl(peer)}: C-FIND failed with status ${statusHex(status ?? -1)}${comment ? ` (${comment})` : ''}`, { path: dimseUrl(peer) });
+    // 0xFE00 (matching terminated, cancel) is what a PACS that caps its answers sends once the cap
+    // is reached (Orthanc: LimitFindInstances / LimitFindResults): the list is incomplete.
+    const capped = status === STATUS_CANCEL ? `: the PACS stopped after ${matches.length} match(es), so it caps how many results one C-FIND returns (Orthanc: LimitFindInstances, LimitFindResults); raise that cap` : '';
+    throw new LowdoseError('E_IO', `${dimseUrl(peer)}: C-FIND failed with status ${statusHex(status ?? -1)}${comment ? ` (${comment})` : ''}${capped}`, { path: dimseUrl(peer) });
   }
   return matches;
 }

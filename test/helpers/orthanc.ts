@@ -55,6 +55,8 @@ export interface OrthancOptions {
    * answers C-FIND / C-GET / C-MOVE only from these, and C-MOVE sends only to these.
    */
   readonly dicomModalities?: Record<string, { aet: string; host: string; port: number }>;
+  /** More settings of Orthanc's config (e.g. `LimitFindInstances`), over the defaults here. */
+  readonly config?: Record<string, unknown>;
 }
 
 export async function startOrthanc(dir: string, options: OrthancOptions = {}): Promise<RunningOrthanc> {
@@ -81,6 +83,7 @@ export async function startOrthanc(dir: string, options: OrthancOptions = {}): P
     RegisteredUsers: { [user]: password },
     Plugins: [found.plugin],
     DicomWeb: { Enable: true, Root: '/dicom-web/' },
+    ...options.config,
   };
   const configFile = path.join(dir, 'orthanc.json');
   await writeFile(configFile, JSON.stringify(config));
