@@ -27,6 +27,9 @@ describe('a run whose every series failed on its settings exits 2, as denoise do
     const report = JSON.parse(run.stdout) as { series: unknown[]; errors: Array<{ code: string }> };
     expect(report.series).toEqual([]);
     expect(report.errors.map((e) => e.code)).toEqual(['E_USAGE']);
+    // The series was found: stderr says the options were refused, not that there was no series.
+    expect(run.stderr).toContain('nothing simulated: the options do not suit the series');
+    expect(run.stderr).not.toContain('no CT or PET series found');
   });
 });
 

@@ -76,7 +76,11 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
         waitLock: Boolean(opts.waitLock),
         progress: (m) => out.info(m),
       });
-      if (exitCode === EXIT_USAGE) out.info('lowdose simulate: no CT or PET series found');
+      if (exitCode === EXIT_USAGE) {
+        // Exit 2 also when series were found but the options suit none of them (--mode truth --i0 auto).
+        const refused = result.errors.some((e) => e.code === 'E_USAGE');
+        out.info(refused ? 'lowdose simulate: nothing simulated: the options do not suit the series (errors above)' : 'lowdose simulate: no CT or PET series found');
+      }
       out.result(result);
       const lines = result.series.map(
         (s) =>
