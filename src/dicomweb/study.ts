@@ -132,6 +132,30 @@ export interface PullOptions {
 }
 
 /**
+ * The SOP Instance UIDs of a series from QIDO-RS. A server may cap one answer (QIDO-RS lets it
+ * return fewer matches than there are, with a Warning header; `limit`): while fewer than the
+ * series' NumberOfSeriesRelatedInstances have come, the next page is asked for with `offset`, so
+ * a long series is not pulled and denoised in part without a word.
+ */
+async function listInstanceUids(client: DicomwebClient, series: RemoteSeries, log: (message: string) => void): Promise<string[]> {
+  const uids = new Set<string>();
+  for (;;) {
+    const page = await client.qido(`${series.url}/instances${uids.size > 0 ? `?offset=${uids.size}` : ''}`);
+    const before = uids.size;
+    for (const instance of page) {
+      const uid = text(instance, '00080018');
+      if (uid) uids.add(uid);
+    }
+    // No count to reach, all counted, or a server that ignores `offset` (nothing new): done.
+    if (series.instances === null || uids.size >= series.instances || uids.size === before) break;
+  }
+  if (series.instances !== null && uids.size < series.instances) {
+    log(`series ${series.seriesInstanceUid}: the server lists ${uids.size} of its ${series.instances} instance(s); pulling those`);
+  }
+  return [...uids];
+}
+
+/**
  * Retrieves every instance of the series into `dir/<series hash>/<SOPInstanceUID>.dcm`, each
  * written to a temporary name and renamed, so a file that exists is whole: a rerun after a
  * failure retrieves only what is missing. The temporary name is this write's own (hidden, random:
@@ -147,8 +171,7 @@ export async function pullSeries(
   options: PullOptions = {},
 ): Promise<PulledSeries> {
   const log = options.log ?? (() => {});
-  const instances = await client.qido(`${series.url}/instances`);
-  const uids = instances.map((i) => text(i, '00080018')).filter(Boolean);
+  const uids = await listInstanceUids(client, series, log);
   const seriesDir = seriesCacheDir(dir, series.seriesInstanceUid);
   await mkdir(seriesDir, { recursive: true });
   const missing = uids.filter((uid) => !existsSync(path.join(seriesDir, `${uid}.dcm`)));

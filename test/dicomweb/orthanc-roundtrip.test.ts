@@ -233,6 +233,23 @@ describe.skipIf(!installed)('DICOMweb against Orthanc', () => {
     expect([derived.Modality, derived.ImageType?.split('\\')[0]]).toEqual(['PT', 'DERIVED']);
   });
 
+  it('a server that caps QIDO-RS answers at 2 instances: the series is listed page by page with offset and all 3 are pulled and denoised', async () => {
+    const proxy = await startProxy(orthanc.http);
+    // As a server with a result cap answers: at most 2 matches per instance query (Orthanc's
+    // DICOMweb plugin honours limit and offset).
+    proxy.rewrite = (method, url) => (method === 'GET' && /\/instances(\?|$)/.test(url) ? `${url}${url.includes('?') ? '&' : '?'}limit=2` : url);
+    try {
+      const url = `${proxy.base}/dicom-web/studies/${studyUid}/series/${sourceSeriesUid}`;
+      const run = await runCli('denoise', url, '-o', path.join(dir, 'out-capped'), '--method', 'gaussian', '--dicomweb-auth', `basic:${orthanc.user}:${orthanc.password}`, '--no-progress', '--json');
+      expect(run.code, run.stderr).toBe(0);
+      const report = JSON.parse(run.stdout) as DicomwebJsonReport;
+      expect(report.dicomweb.pulled).toEqual([expect.objectContaining({ seriesInstanceUid: sourceSeriesUid, instances: 3, retrieved: 3 })]);
+      expect(report.series[0]!.output.files).toHaveLength(3);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('a study URL run again skips the PET series lowdose stored even though Orthanc leaves its 366-character DerivationDescription out of QIDO-RS', async () => {
     const uploaded = (await (await orthanc.rest('/instances', { method: 'POST', body: await readFile(PET_FILE_2) })).json()) as { ID: string };
     const tags = (await (await orthanc.rest(`/instances/${uploaded.ID}/simplified-tags`)).json()) as Record<string, string>;

@@ -10,6 +10,8 @@ export interface Proxy {
   readonly base: string;
   /** Answers 500 to the requests for which it returns true (counted per method). */
   fail: ((method: string, url: string, count: number) => boolean) | null;
+  /** Changes a request's URL (path and query) before it is forwarded, e.g. to cap QIDO-RS answers with `limit`. */
+  rewrite: ((method: string, url: string) => string) | null;
   close(): Promise<void>;
 }
 
@@ -19,7 +21,7 @@ export interface Proxy {
  */
 export async function startProxy(target: string, tls?: { key: Buffer; cert: Buffer }): Promise<Proxy> {
   const counts = new Map<string, number>();
-  const proxy: Proxy = { base: '', fail: null, close: async () => {} };
+  const proxy: Proxy = { base: '', fail: null, rewrite: null, close: async () => {} };
   const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const method = req.method ?? 'GET';
     const count = (counts.get(method) ?? 0) + 1;
@@ -33,7 +35,8 @@ export async function startProxy(target: string, tls?: { key: Buffer; cert: Buff
       }
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host' && k !== 'content-length') headers[k] = v;
-      const upstream = await fetch(`${target}${req.url}`, { method, headers, ...(chunks.length ? { body: Buffer.concat(chunks) } : {}) });
+      const url = proxy.rewrite ? proxy.rewrite(method, req.url ?? '') : req.url;
+      const upstream = await fetch(`${target}${url}`, { method, headers, ...(chunks.length ? { body: Buffer.concat(chunks) } : {}) });
       const body = Buffer.from(await upstream.arrayBuffer());
       res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/octet-stream' }).end(body);
     };
