@@ -146,9 +146,15 @@ export interface TableRow {
   readonly units: string;
   readonly stats: RegionStats | null;
   readonly lengthMm: number | null;
+  /**
+   * Why the region has no numbers in this pane although it has a slice: its series lies on a grid
+   * the shape cannot be placed on (`TablePane.place`); null otherwise.
+   */
+  readonly note?: string | null;
 }
 
-export const CSV_COLUMNS = ['measurement', 'kind', 'pane', 'slice', 'units', 'mean', 'sd', 'min', 'max', 'pixels', 'area_mm2', 'length_mm'] as const;
+/** `note` came last, after the others (columns are only ever added at the end). */
+export const CSV_COLUMNS = ['measurement', 'kind', 'pane', 'slice', 'units', 'mean', 'sd', 'min', 'max', 'pixels', 'area_mm2', 'length_mm', 'note'] as const;
 
 /** The table as CSV (RFC 4180 quoting), numbers at full precision so a spreadsheet recomputes what the page shows. */
 export function tableCsv(rows: readonly TableRow[], cnr: ReadonlyArray<{ pane: string; a: string; b: string; value: number | null }>): string {
@@ -156,7 +162,7 @@ export function tableCsv(rows: readonly TableRow[], cnr: ReadonlyArray<{ pane: s
   for (const r of rows) {
     const s = r.stats;
     lines.push(
-      [r.measurement, r.kind, r.pane, r.slice, r.units, s?.mean, s?.sd, s?.min, s?.max, s?.pixels, s?.areaMm2, r.lengthMm ?? undefined].map(csvCell).join(','),
+      [r.measurement, r.kind, r.pane, r.slice, r.units, s?.mean, s?.sd, s?.min, s?.max, s?.pixels, s?.areaMm2, r.lengthMm ?? undefined, r.note ?? undefined].map(csvCell).join(','),
     );
   }
   if (cnr.length > 0) {
@@ -178,6 +184,13 @@ export interface TablePane {
   readonly slice: number;
   readonly units: string;
   readonly values: PixelValues | null;
+  /**
+   * Where this pane measures a shape drawn in the first pane's pixels: on its own grid through
+   * patient coordinates (./grid-mapping.ts, so a reference of another pixel spacing or field of
+   * view is measured over the same anatomy), or null with the reason it cannot. Absent: the same
+   * image pixels.
+   */
+  readonly place?: (shape: Shape) => { readonly shape: Shape; readonly note: null } | { readonly shape: null; readonly note: string };
 }
 
 export interface CnrRow {
@@ -190,7 +203,8 @@ export interface CnrRow {
 /**
  * The measurement table: a row per region and pane (a pane without a slice is left out), a length
  * once (the same in every pane, from the first pane's pixel spacing), and the CNR of the first
- * region against the second in each pane that has both.
+ * region against the second in each pane that has both. Each pane with `place` measures the shapes
+ * where that puts them, or says why it cannot (`note`).
  */
 export function measurementTable(panes: readonly TablePane[], measurements: ReadonlyArray<{ name: string; shape: Shape }>): { rows: TableRow[]; cnr: CnrRow[] } {
   const rows: TableRow[] = [];
@@ -202,7 +216,17 @@ export function measurementTable(panes: readonly TablePane[], measurements: Read
         rows.push({ measurement: m.name, kind: 'length', pane: pane.key, slice: pane.slice, units: 'mm', stats: null, lengthMm: lengthMm(shape.from, shape.to, pane.values.pixelSpacing) });
         break;
       }
-      rows.push({ measurement: m.name, kind: shape.kind, pane: pane.key, slice: pane.slice, units: pane.units, stats: regionStats(pane.values, shape), lengthMm: null });
+      const placed = pane.place ? pane.place(shape) : { shape, note: null };
+      rows.push({
+        measurement: m.name,
+        kind: shape.kind,
+        pane: pane.key,
+        slice: pane.slice,
+        units: pane.units,
+        stats: placed.shape ? regionStats(pane.values, placed.shape) : null,
+        lengthMm: null,
+        note: placed.note,
+      });
     }
   }
   const regions = [...new Set(rows.filter((r) => r.stats).map((r) => r.measurement))];

@@ -27,6 +27,8 @@ export interface FigurePane {
   readonly window?: DisplayWindow;
   /** 256 colours indexed by the windowed grey level (the difference map); none: grey. */
   readonly colours?: ReadonlyArray<readonly [number, number, number]>;
+  /** This pane's outlines when not the figure's `shapes` (moved onto a reference of another grid; none where they have no place). */
+  readonly shapes?: ReadonlyArray<{ readonly name: string; readonly shape: Shape }>;
 }
 
 export interface FigureOptions {
@@ -104,7 +106,7 @@ export function renderFigure(panes: readonly FigurePane[], options: FigureOption
     const height = layout.imageHeight;
     if (image) {
       drawImage(canvas, windowToGray(image.data, pane.window ?? options.window), pane.colours ?? null, image.rows, image.columns, zoom, imageX, imageY);
-      for (const { name, shape } of options.shapes ?? []) drawShape(canvas, shape, name, imageX, imageY, zoom, image, s);
+      for (const { name, shape } of pane.shapes ?? options.shapes ?? []) drawShape(canvas, shape, name, imageX, imageY, zoom, image, s);
     }
     // Title bar: the name on the left, the metrics on the right (the name cut first).
     canvas.fillRect(x, y - bar, width, bar, COLORS.background);

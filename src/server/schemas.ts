@@ -103,6 +103,12 @@ export const seriesDetail = Type.Object({
   photometricInterpretation: Type.String(),
   /** Each slice's position along the slice normal, mm (null when unknown). */
   locations: Type.Array(numberOrNull),
+  /**
+   * Each slice's ImagePositionPatient (its first pixel's centre, patient LPS mm; null when
+   * unknown): with `orientation` and `spacing`, where the slice lies in the patient, so the viewer
+   * places an ROI over the same anatomy in a pane of another grid (src/metrics/grid-mapping.ts).
+   */
+  positions: Type.Array(orNull(triple)),
   transferSyntaxes: strings,
   warnings: Type.Array(apiError),
   /** ImageOrientationPatient: row then column direction cosines (patient LPS), null when unknown. */

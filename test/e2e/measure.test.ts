@@ -13,6 +13,7 @@ import { readSliceImage, scanPaths, type Series } from '../../src/dicom/index.js
 import { denoisePaths } from '../../src/pipeline/denoise.js';
 import { PNG } from 'pngjs';
 import { hasChromium, paneProbes, POLL, REPO, startViewer, type ViewerSession } from './harness.js';
+import { INSERT_A, LOW_GRID, lowDoseEllipse, writeResampledReferenceStudy } from '../server/resampled-reference.js';
 
 const CT_3SLICE = path.resolve(REPO, '../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
 
@@ -33,6 +34,8 @@ describe.skipIf(!hasChromium)('measuring in the viewer (headless Chromium)', () 
     cpSync(path.join(iec, 'dose25'), path.join(data, 'pet', 'low'), { recursive: true });
     cpSync(path.join(iec, 'dose100'), path.join(data, 'pet', 'full'), { recursive: true });
     await denoisePaths([path.join(data, 'pet', 'low')], { outDir: path.join(data, 'pet', 'denoised'), method: 'gaussian', reference: [path.join(data, 'pet', 'full')] });
+    // CT whose reference has 0.9 mm pixels and 4 mm slices against the low-dose 0.7 mm and 2 mm.
+    await writeResampledReferenceStudy(path.join(data, 'grid'));
     session = await startViewer({ data: [data], root });
     probes = paneProbes(session.page);
   });
@@ -68,7 +71,7 @@ describe.skipIf(!hasChromium)('measuring in the viewer (headless Chromium)', () 
 
   it('reads the HU under the cursor of a real CT, equal to the DICOM value of that pixel', async () => {
     const { page } = session;
-    const ct = session.studies.studies.find((s) => s.modalities.includes('CT'))!.series[0]!;
+    const ct = session.studies.studies.find((s) => s.modalities.includes('CT') && s.description !== 'resampled reference')!.series[0]!;
     await page.goto(`${session.url}/#s=${ct.id}&i=1`);
     await page.waitForSelector(`body[data-view="s:${ct.id}"]`);
     await probes.expectRealPixels('lowDose');
@@ -194,7 +197,7 @@ describe.skipIf(!hasChromium)('measuring in the viewer (headless Chromium)', () 
     const csv = readFileSync((await download.path())!, 'utf8');
     const [regions, cnrPart] = csv.trim().split('\n\n') as [string, string];
     const [header, ...lines] = regions.split('\n');
-    expect(header).toBe('measurement,kind,pane,slice,units,mean,sd,min,max,pixels,area_mm2,length_mm');
+    expect(header).toBe('measurement,kind,pane,slice,units,mean,sd,min,max,pixels,area_mm2,length_mm,note');
     const records = lines.map((line) => line.split(','));
     expect(records.length).toBe(rows.length);
     const fixed = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2));
@@ -288,5 +291,54 @@ describe.skipIf(!hasChromium)('measuring in the viewer (headless Chromium)', () 
       expect(lit).toBeGreaterThan(20);
     }
     expect(await page.getAttribute('body', 'data-figure')).toBe(`${Math.round(size.width * 2)}x${Math.round(size.height * 2)}`);
+  });
+  it('measures an ROI over the same anatomy in a reference of other pixel and slice spacing, and says where it cannot', async () => {
+    const { page } = session;
+    const comparison = session.studies.studies.find((s) => s.description === 'resampled reference')!.comparisons[0]!;
+    await page.goto('about:blank');
+    // Low-dose slice 3 (z = 4 mm), where the reference has a slice.
+    await page.goto(`${session.url}/#c=${comparison.id}&i=2`);
+    await page.waitForSelector(`body[data-view="c:${comparison.id}"]`);
+    for (const key of ['lowDose', 'reference']) await probes.expectRealPixels(key);
+    // Screen point of a low-dose image pixel (the square image fitted to its box, centred), checked with the probe.
+    const box = (await page.locator('.pane[data-pane="lowDose"] .pane-image').boundingBox())!;
+    const scale = Math.min(box.width, box.height) / LOW_GRID.size;
+    const screen = (x: number, y: number) => ({ x: box.x + box.width / 2 + (x - LOW_GRID.size / 2) * scale, y: box.y + box.height / 2 + (y - LOW_GRID.size / 2) * scale });
+    const roi = lowDoseEllipse(INSERT_A.x, INSERT_A.y, 5);
+    const centre = screen(roi.cx, roi.cy);
+    await page.mouse.move(centre.x, centre.y);
+    await expect.poll(async () => (await probeReadings())[0]?.column, POLL).toBe(Math.floor(roi.cx));
+    expect((await probeReadings())[0]!.row).toBe(Math.floor(roi.cy));
+    // The probe reads the reference at the same place of the patient: its own pixel of insert A's centre (0.9 mm pixels from the same first pixel).
+    await expect.poll(async () => (await probeReadings()).find((r) => r.key === 'reference')?.value ?? null, POLL).toBeCloseTo(INSERT_A.hu(4), 0);
+    const onReference = (await probeReadings()).find((r) => r.key === 'reference')!;
+    // Within the pixel that a screen pixel of cursor placement may move it (the low-dose one is 0.7 mm).
+    expect(Math.abs(onReference.column + 0.5 - (0.5 + (INSERT_A.x - LOW_GRID.origin[0]) / 0.9))).toBeLessThan(1);
+    expect(Math.abs(onReference.row + 0.5 - (0.5 + (INSERT_A.y - LOW_GRID.origin[1]) / 0.9))).toBeLessThan(1);
+    expect(onReference.column).not.toBe((await probeReadings())[0]!.column);
+    await page.keyboard.press('r');
+    const a = screen(roi.cx - roi.rx, roi.cy - roi.ry);
+    const b = screen(roi.cx + roi.rx, roi.cy + roi.ry);
+    await page.mouse.move(a.x, a.y);
+    await page.mouse.down();
+    await page.mouse.move(b.x, b.y, { steps: 6 });
+    await page.mouse.up();
+    const readout = (key: string) => probes.paneText(key, '.pane-roi');
+    const meanOf = (text: string) => Number(/^mean (-?[\d.]+) ±/.exec(text)?.[1] ?? NaN);
+    // Insert A is 100 + 10·z HU: 140 at z = 4 in both panes (the same pixel indices in the reference lie in the body's 40 HU).
+    await expect.poll(async () => meanOf(await readout('reference')), POLL).toBeCloseTo(INSERT_A.hu(4), 0);
+    expect(meanOf(await readout('lowDose'))).toBeCloseTo(INSERT_A.hu(4), 0);
+    await expect.poll(async () => page.$$eval('#measurements tbody tr[data-pane="reference"]', (trs) => trs.map((tr) => tr.children[2]?.textContent)), POLL).toEqual(['140']);
+    // The difference is pixel by pixel: against a reference on another grid there is none.
+    expect(await page.$eval('.pane[data-pane="difference"]', (e) => e.classList.contains('no-slice'))).toBe(true);
+    // z = 2 mm lies between the reference's 0 and 4 mm slices: its nearest slice shows, and no number for it.
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('k');
+    await expect.poll(async () => readout('reference'), POLL).toBe("not measured: this series' nearest slice is 2.0 mm away");
+    expect(meanOf(await readout('lowDose'))).toBeCloseTo(INSERT_A.hu(2), 0);
+    await expect
+      .poll(async () => page.$$eval('#measurements tbody tr[data-pane="reference"]', (trs) => trs.map((tr) => (tr as HTMLElement).dataset.note)), POLL)
+      .toEqual(["not measured: this series' nearest slice is 2.0 mm away"]);
+    await page.keyboard.press('Delete');
   });
 });

@@ -121,7 +121,7 @@ describe('measurement table CSV', () => {
     });
     expect(response.statusCode, response.body).toBe(200);
     const { header, rows } = parse(response.body);
-    expect(header).toBe('measurement,kind,pane,slice,units,mean,sd,min,max,pixels,area_mm2,length_mm');
+    expect(header).toBe('measurement,kind,pane,slice,units,mean,sd,min,max,pixels,area_mm2,length_mm,note');
     const image = await readSliceImage(study.lowDose, 1);
     const values: number[] = [];
     for (let y = 12; y < 15; y++) for (let x = 10; x < 14; x++) values.push(image.data[y * image.columns + x]!);

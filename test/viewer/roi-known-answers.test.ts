@@ -80,7 +80,7 @@ describe('ROI readouts against a CT phantom of known HU', () => {
     expect(cnr[0]!.value).toBeCloseTo(expected, 12);
     const csv = tableCsv(rows, cnr).split('\n');
     // R1: 100 HU, SD 0, 100 pixels = 35 mm²; L1: 10 columns × 0.5 mm by 20 rows × 0.7 mm.
-    expect(csv[1]).toBe('R1,rectangle,lowDose,1,HU,100,0,100,100,100,35,');
+    expect(csv[1]).toBe('R1,rectangle,lowDose,1,HU,100,0,100,100,100,35,,');
     expect(csv[2]!.split(',').slice(5, 11).map(Number)).toEqual([40, 10 * Math.sqrt(200 / 199), 30, 50, 200, 70].map((v) => Number(String(v))));
     expect(Number(csv[3]!.split(',')[11])).toBeCloseTo(Math.hypot(5, 14), 12);
     expect(Number(csv.at(-2)!.split(',')[3])).toBeCloseTo(expected, 12);

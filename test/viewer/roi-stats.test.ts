@@ -47,7 +47,7 @@ describe('ROI statistics for the measurement table', () => {
       [{ pane: 'lowDose', a: 'R1', b: 'R2', value: 3 }],
     );
     expect(csv).toBe(
-      'measurement,kind,pane,slice,units,mean,sd,min,max,pixels,area_mm2,length_mm\nR1,ellipse,lowDose,2,SUV,1.5,0.25,1,2,4,8,\nL1,length,lowDose,2,mm,,,,,,,12.5\n\ncnr_of,against,pane,cnr\nR1,R2,lowDose,3\n',
+      'measurement,kind,pane,slice,units,mean,sd,min,max,pixels,area_mm2,length_mm,note\nR1,ellipse,lowDose,2,SUV,1.5,0.25,1,2,4,8,,\nL1,length,lowDose,2,mm,,,,,,,12.5,\n\ncnr_of,against,pane,cnr\nR1,R2,lowDose,3\n',
     );
     expect(csvCell('a,"b"')).toBe('"a,""b"""');
   });

@@ -66,8 +66,12 @@ const metrics = new MetricsView(viewer, $('series-header'), (all) =>
   plot.setMethods(all.map(({ source, metrics: m }) => ({ key: source.key, label: viewer.paneTitle(source.key) ?? 'Denoised', metrics: m }))),
 );
 $('plot-button').addEventListener('click', () => plot.toggle());
-new Probe($('panes'));
-const measure = new MeasureLayer($('panes'), () => viewer.toolMode);
+new Probe($('panes'), (element) => viewer.placementOf(element));
+const measure = new MeasureLayer(
+  $('panes'),
+  () => viewer.toolMode,
+  (element) => viewer.placementOf(element),
+);
 function clearMeasurements(): void {
   viewer.clearRoi();
   measure.clear();

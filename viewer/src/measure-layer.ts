@@ -1,7 +1,9 @@
 /**
  * Several measurements drawn once and mirrored in every pane: ellipse ROIs (drawn with the
  * viewer's ROI tool, R, which keeps its own readout in the pane footers), rectangles (B), freehand
- * outlines (Q) and lengths (M), each at the same image pixels in every pane. A table (fixed at the
+ * outlines (Q) and lengths (M), each over the same anatomy in every pane: kept in the low-dose
+ * series' image pixels and moved onto each pane's own grid through patient coordinates
+ * (./pane-geometry.ts), or left out of a pane where they cannot be placed. A table (fixed at the
  * bottom right while there are measurements) lists mean, SD, min, max and area in mm² of each ROI
  * in each shown pane, read from that pane's own slice in its units, each length in mm, and the CNR
  * of the first ROI against the second; "CSV" downloads the same numbers. The numbers are
@@ -11,6 +13,7 @@ import cornerstone, { type Image, type RenderedEventDetail } from 'cornerstone-c
 import { sliceValues } from './roi.js';
 import { lengthMm, measurementTable, tableCsv, type CnrRow, type Point, type Shape, type TablePane, type TableRow } from './roi-stats.js';
 import type { Ellipse } from './uptake.js';
+import { placeShape, placeWithNote, shapeToFrame, type PanePlacement } from './pane-geometry.js';
 
 export type MeasureMode = 'rectangle' | 'freehand' | 'length';
 
@@ -21,7 +24,8 @@ interface Measurement {
 
 export class MeasureLayer {
   private readonly list: Measurement[] = [];
-  private drawing: { measurement: Measurement; element: HTMLElement; start: Point } | null = null;
+  /** `start` in the pane's pixels; the measurement's shape is kept in low-dose pixels. */
+  private drawing: { measurement: Measurement; element: HTMLElement; start: Point; placement: PanePlacement | null } | null = null;
   private count = 0;
   private frame = 0;
   /** The viewer's current ellipse (it draws that one itself). */
@@ -32,6 +36,8 @@ export class MeasureLayer {
   constructor(
     private readonly container: HTMLElement,
     private readonly mode: () => string,
+    /** Where the pane of an image element measures shapes kept in low-dose pixels (null: the same pixels). */
+    private readonly placementOf: (element: HTMLElement) => PanePlacement | null = () => null,
   ) {
     this.panel = document.createElement('section');
     this.panel.id = 'measurements';
@@ -91,16 +97,23 @@ export class MeasureLayer {
     event.preventDefault();
     event.stopPropagation();
     const start = cornerstone.pageToPixel(element, event.pageX, event.pageY);
-    const shape: Shape = mode === 'freehand' ? { kind: 'freehand', points: [start] } : { kind: mode, from: start, to: start };
+    const drawn: Shape = mode === 'freehand' ? { kind: 'freehand', points: [start] } : { kind: mode, from: start, to: start };
+    const placement = this.placementOf(element);
+    const shape = placement ? shapeToFrame(drawn, placement) : drawn;
+    // A pane whose grid does not map onto the low-dose one (another orientation, no geometry) takes no measurement.
+    if (!shape) return;
     const name = mode === 'length' ? `L${this.list.filter((m) => m.shape.kind === 'length').length + 1}` : this.nextName();
-    this.drawing = { measurement: { name, shape }, element, start };
+    this.drawing = { measurement: { name, shape }, element, start, placement };
     this.list.push(this.drawing.measurement);
   }
 
   private move(event: MouseEvent): void {
     const drawing = this.drawing;
     if (!drawing) return;
-    const point = cornerstone.pageToPixel(drawing.element, event.pageX, event.pageY);
+    // In low-dose pixels, where the measurement's shape is kept.
+    const onPane = cornerstone.pageToPixel(drawing.element, event.pageX, event.pageY);
+    const moved = drawing.placement ? shapeToFrame({ kind: 'length', from: onPane, to: onPane }, drawing.placement) : null;
+    const point = moved?.kind === 'length' ? moved.to : onPane;
     const shape = drawing.measurement.shape;
     drawing.measurement.shape = shape.kind === 'freehand' ? { kind: 'freehand', points: [...shape.points, point] } : { ...(shape as Extract<Shape, { from: Point }>), to: point };
     this.redraw();
@@ -139,10 +152,13 @@ export class MeasureLayer {
     context.setTransform(1, 0, 0, 1, 0, 0);
     context.lineWidth = 1.5;
     context.font = '12px system-ui, sans-serif';
+    const placement = this.placementOf(element);
     for (const m of this.list) {
-      const shape = m.shape;
       // The viewer draws its current ellipse with its readout.
-      if (shape.kind === 'ellipse' && shape.ellipse === this.currentEllipse) continue;
+      if (m.shape.kind === 'ellipse' && m.shape.ellipse === this.currentEllipse) continue;
+      // On this pane's grid; not drawn where it cannot be placed (the table says why).
+      const shape = placement ? placeShape(m.shape, placement).shape : m.shape;
+      if (!shape) continue;
       const active = this.drawing?.measurement === m;
       context.strokeStyle = active ? '#ffd54a' : shape.kind === 'length' ? '#9be29b' : '#7fd3ff';
       const at = (p: Point) => cornerstone.pixelToCanvas(element, p);
@@ -198,7 +214,14 @@ export class MeasureLayer {
       const key = pane.dataset.pane ?? '';
       titles.set(key, pane.querySelector('.pane-name')?.textContent ?? key);
       const units = image.units === 'SUVbw' ? 'SUV' : (image.units ?? '');
-      panes.push({ key, slice: Number(pane.dataset.index ?? 0) + 1, units, values: sliceValues(image, 0) });
+      const placement = element ? this.placementOf(element) : null;
+      panes.push({
+        key,
+        slice: Number(pane.dataset.index ?? 0) + 1,
+        units,
+        values: sliceValues(image, 0),
+        ...(placement ? { place: placeWithNote(placement.frame, placement.grid, placement.toleranceMm) } : {}),
+      });
     }
     const measurements = this.list.filter((m) => this.drawing?.measurement !== m);
     return { ...measurementTable(panes, measurements), titles };
@@ -223,7 +246,13 @@ export class MeasureLayer {
       // The shape in image pixels: what `POST /api/measurements.csv` takes to give the same row.
       const shape = this.list.find((m) => m.name === r.measurement)?.shape;
       if (shape) tr.dataset.shape = JSON.stringify(shape);
+      if (r.note) {
+        // Not measured in this pane (its grid cannot hold the shape): the reason across the number cells.
+        cells.splice(2, 5);
+        tr.dataset.note = r.note;
+      }
       for (const text of cells) tr.append(Object.assign(document.createElement('td'), { textContent: text }));
+      if (r.note) tr.children[2]!.before(Object.assign(document.createElement('td'), { className: 'measure-note', colSpan: 5, textContent: r.note }));
       body.append(tr);
     }
     table.append(body);

@@ -1,5 +1,7 @@
 /**
- * The pixel probe: the value under the cursor, read in every pane at the same image pixel from
+ * The pixel probe: the value under the cursor, read in every pane at the same place of the patient
+ * (the same image pixel where the panes share a grid; through patient coordinates, ./pane-geometry.ts,
+ * in a reference of another pixel spacing or field of view; `–` where it has no place) from
  * that pane's own slice (HU for CT, SUV for PET in SUV, the difference or the SD in the difference
  * and uncertainty panes), written in each pane's footer. It listens on the panes' container
  * (capture phase, so cornerstone's non-bubbling render events reach it too): scrolling under a
@@ -8,6 +10,7 @@
  * half a step of their int16 grid).
  */
 import cornerstone, { type Image } from 'cornerstone-core';
+import { pointInPane, pointToFrame, type PanePlacement } from './pane-geometry.js';
 
 export interface ProbeReading {
   readonly column: number;
@@ -38,7 +41,11 @@ export class Probe {
   private at: { pageX: number; pageY: number; element: HTMLElement } | null = null;
   private frame = 0;
 
-  constructor(private readonly container: HTMLElement) {
+  constructor(
+    private readonly container: HTMLElement,
+    /** Where the pane of an image element lies against the low-dose slice (null: the same pixels). */
+    private readonly placementOf: (element: HTMLElement) => PanePlacement | null = () => null,
+  ) {
     container.addEventListener('mousemove', (event) => {
       const element = (event.target as HTMLElement).closest<HTMLElement>('.pane-image');
       this.at = element ? { pageX: event.pageX, pageY: event.pageY, element } : null;
@@ -63,13 +70,29 @@ export class Probe {
     const at = this.at?.element.isConnected ? this.at : null;
     const source = at ? imageOf(at.element) : null;
     const point = at && source ? cornerstone.pageToPixel(at.element, at.pageX, at.pageY) : null;
+    const sourcePlacement = at && point ? this.placementOf(at.element) : null;
+    // The point in low-dose pixels, from which every other pane takes it onto its own grid.
+    const framePoint = point && sourcePlacement ? pointToFrame(point, sourcePlacement) : point;
     for (const pane of this.container.querySelectorAll<HTMLElement>('.pane')) {
       const element = pane.querySelector<HTMLElement>('.pane-image');
       const footer = pane.querySelector<HTMLElement>('.pane-info');
       if (!element || !footer) continue;
       const box = footer.querySelector<HTMLElement>('.pane-probe') ?? footer.appendChild(probeBox());
       const image = point && !pane.hidden ? imageOf(element) : null;
-      const reading = image && point ? probeImage(image, point.x, point.y) : null;
+      const placement = image && framePoint && element !== at?.element ? this.placementOf(element) : null;
+      const placed = placement && framePoint ? pointInPane(framePoint, placement) : null;
+      if (placed && !placed.point) {
+        // Another orientation, no geometry, another section: no value here rather than another place's.
+        box.textContent = '–';
+        box.title = placed.reason;
+        delete box.dataset.value;
+        delete box.dataset.column;
+        delete box.dataset.row;
+        continue;
+      }
+      box.title = PROBE_TITLE;
+      const here = placed?.point ?? (element === at?.element ? point : framePoint);
+      const reading = image && here ? probeImage(image, here.x, here.y) : null;
       if (!reading || !image) {
         box.textContent = '';
         delete box.dataset.value;
@@ -88,11 +111,13 @@ export class Probe {
   }
 }
 
+const PROBE_TITLE = 'Value under the cursor: (column, row) of the image, value in the pane’s units';
+
 function probeBox(): HTMLElement {
   const box = document.createElement('span');
   box.className = 'pane-probe';
   box.style.color = '#ffd54a';
-  box.title = 'Value under the cursor: (column, row) of the image, value in the pane’s units';
+  box.title = PROBE_TITLE;
   return box;
 }
 

@@ -24,6 +24,8 @@ import { WheelAccumulator } from './wheel.js';
 import { lesionCaveat, type LesionCaveat } from './lesion-caveat.js';
 import { provenanceText, type ProvenanceText } from './provenance.js';
 import type { MeasureMode } from './measure-layer.js';
+import { pairAlongNormal, placeShape, shapeToFrame, sliceGrid, unmatchedText, type PanePlacement } from './pane-geometry.js';
+import { gridMapping } from '../../src/metrics/grid-mapping.js';
 
 export type { PaneKey } from './pane-titles.js';
 export type ToolMode = 'window' | 'pan' | 'zoom' | 'roi' | MeasureMode;
@@ -63,6 +65,11 @@ interface PaneSpec {
   readonly units: string;
   readonly series: SeriesDetail;
   readonly sliceMap: readonly number[] | null;
+  /**
+   * How far (mm) the pane's slice may lie from the low-dose slice along the normal and still be
+   * measured as that section (its pairing's tolerance; absent: the server paired them).
+   */
+  readonly planeToleranceMm?: number | undefined;
   readonly description: string;
   /** A denoised PET pane's lesion SUV caveat (its run's E_LESION_BIAS), shown under an ROI readout. */
   readonly caveat?: LesionCaveat | null;
@@ -80,6 +87,7 @@ interface Pane {
   /** The series whose facts the overlay shows, and its slice for each low-dose slice (null: the same index). */
   readonly series: SeriesDetail;
   readonly sliceMap: readonly number[] | null;
+  readonly planeToleranceMm?: number | undefined;
   readonly description: string;
   readonly root: HTMLElement;
   readonly element: HTMLElement;
@@ -101,7 +109,8 @@ interface Pane {
   synced: boolean;
   initialised: boolean;
   token: number;
-  roiCache: { imageId: string; roi: Ellipse; text: string } | null;
+  /** The readout of `roi` on `imageId` for low-dose slice `index` (one reference slice may stand for two low-dose slices, at other distances). */
+  roiCache: { imageId: string; roi: Ellipse; index: number; text: string } | null;
 }
 
 const PANE_KEYS: readonly PaneKey[] = ['lowDose', 'denoised', 'reference', 'difference', 'uncertainty'];
@@ -604,6 +613,42 @@ export class ComparisonViewer {
     pane.root.dataset.overlayPixels = String(this.overlayPicture.pixels);
   }
 
+  /**
+   * The reference slice the difference pane subtracts for each low-dose slice: the paired one
+   * where it is the same section (within the pairing's tolerance) on the denoised slice's very grid,
+   * else -1; the server's pairing when there is no pairing by position.
+   */
+  private differenceReference(view: View, denoisedMap: readonly number[] | null, reference: { map: readonly number[] | null; planeToleranceMm?: number | undefined; offsetMm: readonly number[] | null }): number[] | null {
+    if (!reference.map) return null;
+    if (!reference.offsetMm || !view.denoised || !view.reference || !denoisedMap) return [...reference.map];
+    const tolerance = reference.planeToleranceMm ?? Infinity;
+    return reference.map.map((j, i) => {
+      const d = denoisedMap[i] ?? -1;
+      if (j < 0 || d < 0 || !(Math.abs(reference.offsetMm![i]!) <= tolerance)) return -1;
+      const mapping = gridMapping(sliceGrid(view.denoised!, d), sliceGrid(view.reference!, j));
+      return mapping.kind === 'mapped' && mapping.identity ? j : -1;
+    });
+  }
+
+  /**
+   * Where a pane measures the shapes kept in low-dose pixels: the low-dose slice it stands for
+   * (its own while unlinked) and its own slice of its series; null without a slice.
+   */
+  placement(pane: Pane): PanePlacement | null {
+    const view = this.view;
+    if (!view) return null;
+    const index = pane.shownIndex ?? (pane.linked ? this.index : pane.ownIndex);
+    const slice = pane.sliceMap ? (pane.sliceMap[index] ?? -1) : index;
+    if (slice < 0) return null;
+    return { frame: sliceGrid(view.lowDose, index), grid: sliceGrid(pane.series, slice), toleranceMm: pane.planeToleranceMm ?? Infinity };
+  }
+
+  /** The placement of the pane whose image element this is (the measurement layer's shapes). */
+  placementOf(element: HTMLElement): PanePlacement | null {
+    const pane = this.panes.find((p) => p.element === element);
+    return pane ? this.placement(pane) : null;
+  }
+
   private buildPanes(view: View): Pane[] {
     const { lowDose } = view;
     const count = lowDose.slices;
@@ -612,10 +657,22 @@ export class ComparisonViewer {
     const aligned = (series: SeriesDetail | null, map: number[] | null | undefined): string[] | null =>
       series && map ? map.map((j) => (j >= 0 ? sliceImageId(series.id, j, series.rev) : blank)) : null;
     const alignment = view.comparison?.alignment;
-    const denoisedIds = aligned(view.denoised, alignment?.denoised);
-    const referenceIds = aligned(view.reference, alignment?.reference);
-    const uncertaintyIds = aligned(view.uncertainty, alignment?.uncertainty);
-    const against = referenceIds ?? lowIds;
+    // Each pane's slice is the one at the low-dose slice's position along the normal (a reference
+    // of another field of view or slice spacing included), else the server's pairing.
+    const paired = (series: SeriesDetail | null, map: number[] | null | undefined) => {
+      const pairing = series ? pairAlongNormal(lowDose, series) : null;
+      return { map: pairing?.nearest ?? map ?? null, planeToleranceMm: pairing?.toleranceMm, offsetMm: pairing?.offsetMm ?? null };
+    };
+    const denoisedPaired = paired(view.denoised, alignment?.denoised);
+    const referencePaired = paired(view.reference, alignment?.reference);
+    const uncertaintyPaired = paired(view.uncertainty, alignment?.uncertainty);
+    const denoisedIds = aligned(view.denoised, denoisedPaired.map);
+    const referenceIds = aligned(view.reference, referencePaired.map);
+    const uncertaintyIds = aligned(view.uncertainty, uncertaintyPaired.map);
+    // The difference is pixel by pixel: only against a reference slice of the same section on the
+    // denoised slice's own grid (a reference of other spacing or field of view has no difference pane image).
+    const differenceAgainst = referenceIds ? this.differenceReference(view, denoisedPaired.map, referencePaired) : null;
+    const against = differenceAgainst ? aligned(view.reference, differenceAgainst)! : lowIds;
     const differenceIds = denoisedIds
       ? denoisedIds.map((id, i) => {
           const other = against[i];
@@ -626,17 +683,21 @@ export class ComparisonViewer {
     const differenceOf = referenceIds ? 'denoised − reference' : `denoised − ${titles.lowDose.toLowerCase()}`;
     const methodNames = methodTitles(view, titles.denoised);
     // The methods after the first, each aligned to the low-dose slices by its own comparison.
-    const moreMethods: PaneSpec[] = view.methods.slice(1).map((m, k) => ({
+    const moreMethods: PaneSpec[] = view.methods.slice(1).map((m, k) => {
+      const methodPaired = paired(m.denoised, m.comparison.alignment.denoised);
+      return {
       key: methodPaneKey(k + 1),
-      imageIds: aligned(m.denoised, m.comparison.alignment.denoised)!,
+      imageIds: aligned(m.denoised, methodPaired.map)!,
       kind: 'anatomy',
       units: lowDose.units,
       series: m.denoised,
-      sliceMap: m.comparison.alignment.denoised,
+      sliceMap: methodPaired.map,
+      planeToleranceMm: methodPaired.planeToleranceMm,
       description: m.denoised.description,
       caveat: lesionCaveat(m.comparison.report?.warnings),
       provenance: provenanceText(m.denoised),
-    }));
+    };
+    });
     const specs: Array<PaneSpec | null> = [
       { key: 'lowDose', imageIds: lowIds, kind: 'anatomy', units: lowDose.units, series: lowDose, sliceMap: null, description: lowDose.description },
       denoisedIds && view.denoised
@@ -646,7 +707,8 @@ export class ComparisonViewer {
             kind: 'anatomy',
             units: lowDose.units,
             series: view.denoised,
-            sliceMap: alignment?.denoised ?? null,
+            sliceMap: denoisedPaired.map,
+            planeToleranceMm: denoisedPaired.planeToleranceMm,
             description: view.denoised.description,
             caveat: lesionCaveat(view.comparison?.report?.warnings),
             provenance: provenanceText(view.denoised),
@@ -654,11 +716,29 @@ export class ComparisonViewer {
         : null,
       ...moreMethods,
       referenceIds && view.reference
-        ? { key: 'reference', imageIds: referenceIds, kind: 'anatomy', units: lowDose.units, series: view.reference, sliceMap: alignment?.reference ?? null, description: view.reference.description }
+        ? {
+            key: 'reference',
+            imageIds: referenceIds,
+            kind: 'anatomy',
+            units: lowDose.units,
+            series: view.reference,
+            sliceMap: referencePaired.map,
+            planeToleranceMm: referencePaired.planeToleranceMm,
+            description: view.reference.description,
+          }
         : null,
       differenceIds ? { key: 'difference', imageIds: differenceIds, kind: 'difference', units: lowDose.units, series: lowDose, sliceMap: null, description: differenceOf } : null,
       uncertaintyIds && view.uncertainty
-        ? { key: 'uncertainty', imageIds: uncertaintyIds, kind: 'uncertainty', units: view.uncertainty.units, series: view.uncertainty, sliceMap: alignment?.uncertainty ?? null, description: view.uncertainty.description }
+        ? {
+            key: 'uncertainty',
+            imageIds: uncertaintyIds,
+            kind: 'uncertainty',
+            units: view.uncertainty.units,
+            series: view.uncertainty,
+            sliceMap: uncertaintyPaired.map,
+            planeToleranceMm: uncertaintyPaired.planeToleranceMm,
+            description: view.uncertainty.description,
+          }
         : null,
     ];
     const titleOf = (key: PaneKey): string => {
@@ -828,25 +908,36 @@ export class ComparisonViewer {
       this.showCaveat(pane, null);
       return;
     }
+    // The ROI is kept in low-dose pixels; each pane measures and draws it over the same anatomy
+    // on its own grid, or says why it cannot (another orientation, outside its field of view, …).
+    const shownIndex = pane.shownIndex ?? this.index;
+    const placement = image.blank ? null : this.placement(pane);
+    const placed = placement ? placeShape({ kind: 'ellipse', ellipse: this.roi }, placement) : null;
+    const ellipse = placed?.shape?.kind === 'ellipse' ? placed.shape.ellipse : null;
     let text = '';
-    if (pane.roiCache && pane.roiCache.imageId === image.imageId && pane.roiCache.roi === this.roi) text = pane.roiCache.text;
-    else {
+    if (pane.roiCache && pane.roiCache.imageId === image.imageId && pane.roiCache.roi === this.roi && pane.roiCache.index === shownIndex) text = pane.roiCache.text;
+    else if (placed && !placed.shape) {
+      text = unmatchedText(placed);
+      pane.roiCache = { imageId: image.imageId, roi: this.roi, index: shownIndex, text };
+    } else {
       // PET in SUV: SUVmean ± SD, SUVmax and the PERCIST SUVpeak, which needs the slices within
       // 6 mm: shown as "…" until they are loaded (loadPeak), then filled in.
       const pet = pane.kind === 'anatomy' && pane.units === 'SUVbw';
       // The slice of the image drawn, not this.index: while the next slice loads the pane still
       // draws the previous one, and its SUVpeak sphere must reach around that slice, not the next.
-      const index = pane.shownIndex ?? this.index;
+      const index = shownIndex;
       const location = sphereSlices(pane.series.locations, pane.sliceMap, index)?.location ?? null;
-      const uptake = image.blank ? null : ellipseUptake(sliceValues(image, location), this.roi, null);
+      const uptake = image.blank || !ellipse ? null : ellipseUptake(sliceValues(image, location), ellipse, null);
       text = formatUptake(uptake, unit, pet, true);
-      pane.roiCache = { imageId: image.imageId, roi: this.roi, text };
-      if (pet && uptake) void this.loadPeak(pane, image, this.roi, index);
+      pane.roiCache = { imageId: image.imageId, roi: this.roi, index, text };
+      if (pet && uptake && ellipse) void this.loadPeak(pane, image, this.roi, ellipse, index);
     }
     pane.info.roi.textContent = text;
+    pane.root.classList.toggle('roi-unmatched', placed !== null && !placed.shape);
     // Under a PET readout of a denoised pane whose run measured lesion SUV bias: how far to trust it.
-    this.showCaveat(pane, text && pane.units === 'SUVbw' ? (pane.caveat ?? null) : null);
-    drawEllipse(pane.element, detail.canvasContext, this.roi, text, this.drawing !== null);
+    this.showCaveat(pane, text && ellipse && pane.units === 'SUVbw' ? (pane.caveat ?? null) : null);
+    // No outline where the ROI cannot be placed: an outline at the same pixels would mark other anatomy.
+    if (ellipse || (!placed && image.blank)) drawEllipse(pane.element, detail.canvasContext, ellipse ?? this.roi, text, this.drawing !== null);
   }
 
   /** Shows (or hides, null) the pane's lesion caveat line; the overlay's bottom texts move up above it. */
@@ -861,7 +952,7 @@ export class ComparisonViewer {
    * by that series' own locations (a reference may have other positions or spacing than the
    * low-dose series), and writes the readout with SUVpeak.
    */
-  private async loadPeak(pane: Pane, image: Image, roi: Ellipse, index: number): Promise<void> {
+  private async loadPeak(pane: Pane, image: Image, roi: Ellipse, ellipse: Ellipse, index: number): Promise<void> {
     const series = pane.series;
     const sphere = sphereSlices(series.locations, pane.sliceMap, index);
     // Without slice locations the peak is a disc on this slice, labelled as such (formatUptake).
@@ -875,10 +966,11 @@ export class ComparisonViewer {
         ? [current, ...loaded.flatMap((r, k) => (r.status === 'fulfilled' && !r.value.blank ? [sliceValues(r.value, sphere.near[k]!.location)] : []))]
         : null;
     }
-    if (pane.roiCache?.imageId !== image.imageId || pane.roiCache.roi !== roi) return;
+    if (pane.roiCache?.imageId !== image.imageId || pane.roiCache.roi !== roi || pane.roiCache.index !== index) return;
     // The series' edges: a sphere that reaches past its first or last slice is labelled as cut.
-    const text = formatUptake(ellipseUptake(current, roi, neighbours, sphere?.edges ?? null), 'SUV', true, false);
-    pane.roiCache = { imageId: image.imageId, roi, text };
+    // `ellipse`: the ROI on this pane's grid; `roi` (the low-dose pixels) keys the readout's cache.
+    const text = formatUptake(ellipseUptake(current, ellipse, neighbours, sphere?.edges ?? null), 'SUV', true, false);
+    pane.roiCache = { imageId: image.imageId, roi, index, text };
     if (pane.initialised && pane.displayed) cornerstone.updateImage(pane.element);
   }
 
@@ -928,16 +1020,28 @@ export class ComparisonViewer {
     event.preventDefault();
     event.stopPropagation();
     const point = cornerstone.pageToPixel(pane.element, event.pageX, event.pageY);
+    const roi = this.roiInLowDose(pane, { cx: point.x, cy: point.y, rx: 0, ry: 0 });
+    // A pane whose grid does not map onto the low-dose one (another orientation, no geometry) takes no ROI.
+    if (!roi) return;
     this.drawing = { x: point.x, y: point.y, pane };
-    this.roi = { cx: point.x, cy: point.y, rx: 0, ry: 0 };
+    this.roi = roi;
   }
 
   private roiMove(event: MouseEvent): void {
     if (!this.drawing) return;
     const point = cornerstone.pageToPixel(this.drawing.pane.element, event.pageX, event.pageY);
     const { x, y } = this.drawing;
-    this.roi = { cx: (x + point.x) / 2, cy: (y + point.y) / 2, rx: Math.abs(point.x - x) / 2, ry: Math.abs(point.y - y) / 2 };
+    const drawn = { cx: (x + point.x) / 2, cy: (y + point.y) / 2, rx: Math.abs(point.x - x) / 2, ry: Math.abs(point.y - y) / 2 };
+    this.roi = this.roiInLowDose(this.drawing.pane, drawn) ?? this.roi;
     this.redrawAll();
+  }
+
+  /** An ellipse drawn in a pane's pixels, in the low-dose pixels the ROI is kept in (null: the grids do not map). */
+  private roiInLowDose(pane: Pane, ellipse: Ellipse): Ellipse | null {
+    const placement = this.placement(pane);
+    if (!placement) return pane.sliceMap ? null : ellipse;
+    const shape = shapeToFrame({ kind: 'ellipse', ellipse }, placement);
+    return shape?.kind === 'ellipse' ? shape.ellipse : null;
   }
 
   private roiUp(): void {

@@ -254,6 +254,7 @@ export class DataIndex {
       window: s.facts.window,
       photometricInterpretation: s.series.photometricInterpretation ?? 'MONOCHROME2',
       locations: s.series.slices.map((slice) => slice.location),
+      positions: s.series.slices.map((slice) => slice.position),
       transferSyntaxes: s.series.transferSyntaxes,
       warnings: s.series.warnings.map((w) => ({ code: w.code, message: w.message })),
       orientation: s.series.orientation,

@@ -17,6 +17,7 @@ import { uncertaintyColours, uncertaintyWindow } from '../uncertainty-pane.js';
 import { differenceColours, differencePixels, differenceWidth } from '../difference-pane.js';
 import { differenceWindowText, methodLabel, roleTitle } from '../pane-labels.js';
 import type { Shape } from '../../metrics/roi-shapes.js';
+import { gridMapping, placeWithNote, shapeInPane, slicesAlongNormal, type SliceGrid, type StackGeometry } from '../../metrics/grid-mapping.js';
 import type { Image2D } from '../../image.js';
 import { scoresLine } from '../pane-text.js';
 import { errorResponses, idParam, idParams } from '../schemas.js';
@@ -194,13 +195,27 @@ async function figureOf(data: DataServices, comparisonIds: readonly string[] | n
       });
     }
     const first = set.comparisons[0]!;
+    // Whether the reference slice is the denoised slice's section on its very grid: only then is a pixel-by-pixel difference one.
+    let sameGridReference = true;
     if (first.reference) {
-      const slice = first.alignment.reference?.[index] ?? -1;
-      panes.push({ title: 'Reference', metrics: '', footer: slice >= 0 ? footer(first.reference, slice) : 'no matching slice', image: slice >= 0 ? await data.slices.read(first.reference, slice) : null });
+      // The viewer's pairing: by position along the normal, else the server's.
+      const pairing = slicesAlongNormal(stackOf(lowDose), stackOf(first.reference));
+      const slice = (pairing ? pairing.nearest[index] : first.alignment.reference?.[index]) ?? -1;
+      const denoisedSlice = first.alignment.denoised[index] ?? -1;
+      if (slice >= 0 && denoisedSlice >= 0) {
+        const mapping = gridMapping(sliceGrid(first.denoised, denoisedSlice), sliceGrid(first.reference, slice));
+        sameGridReference = mapping.kind === 'mapped' && mapping.identity && (!pairing || Math.abs(pairing.offsetMm[index]!) <= pairing.toleranceMm);
+      }
+      const frame = sliceGrid(lowDose, index);
+      const placed = slice >= 0 ? shapes.flatMap((m) => {
+        const p = shapeInPane(m.shape, frame, sliceGrid(first.reference!, slice), pairing?.toleranceMm ?? Infinity);
+        return p.shape ? [{ name: m.name, shape: p.shape }] : [];
+      }) : [];
+      panes.push({ title: 'Reference', metrics: '', footer: slice >= 0 ? footer(first.reference, slice) : 'no matching slice', image: slice >= 0 ? await data.slices.read(first.reference, slice) : null, shapes: placed });
     }
     // The difference pane, as the viewer hangs it: the first method minus the reference (else minus the source).
     const denoisedImage = panes[1]!.image;
-    const against = first.reference ? panes[panes.length - 1]!.image : lowImage;
+    const against = first.reference ? (sameGridReference ? panes[panes.length - 1]!.image : null) : lowImage;
     const dWidth = q.differenceWindow ?? differenceWidth(lowDose.series.modality);
     const dLevel = q.differenceLevel ?? 0;
     panes.push({
@@ -250,24 +265,42 @@ function fmt(value: number): string {
   return a >= 100 ? value.toFixed(0) : a >= 10 ? value.toFixed(1) : value.toFixed(2);
 }
 
-/** The anatomy panes of a hanging at low-dose slice `index`, keyed as the viewer keys them. */
+/**
+ * The anatomy panes of a hanging at low-dose slice `index`, keyed as the viewer keys them, and the
+ * low-dose slice's grid (the shapes' frame). Each pane's slice is the one at the same position
+ * along the slice normal and its grid places the shapes over the same anatomy
+ * (src/metrics/grid-mapping.ts), as the viewer does; without slice geometry, the server's pairing.
+ */
 async function tablePanes(data: DataServices, comparisonIds: readonly string[] | null, seriesId: string | null, index: number): Promise<TablePane[]> {
   const lowDose = seriesId ? data.index.series(seriesId) : methodSet(data.index, comparisonIds!).lowDose;
   if (index >= lowDose.series.slices.length) throw new LowdoseError('E_NOT_FOUND', `series ${lowDose.id} has no slice ${index} (${lowDose.series.slices.length} slices)`);
   const units = lowDose.series.units === 'SUVbw' ? 'SUV' : lowDose.series.units;
-  const pane = async (key: string, entry: IndexedSeries | null, slice: number | undefined): Promise<TablePane> => {
+  const frame = sliceGrid(lowDose, index);
+  const pane = async (key: string, entry: IndexedSeries | null, alignment: readonly number[] | null | undefined): Promise<TablePane> => {
+    const pairing = entry && entry !== lowDose ? slicesAlongNormal(stackOf(lowDose), stackOf(entry)) : null;
+    const slice = entry === lowDose ? index : pairing ? pairing.nearest[index] : alignment?.[index];
     const image = entry && slice !== undefined && slice >= 0 ? await data.slices.read(entry, slice) : null;
     const values = image && { rows: image.rows, columns: image.columns, value: (i: number) => image.data[i]!, pixelSpacing: image.pixelSpacing, padding: image.padding ?? null };
-    return { key, slice: index + 1, units, values };
+    const place = entry && slice !== undefined && slice >= 0 ? placeWithNote(frame, sliceGrid(entry, slice), pairing?.toleranceMm ?? Infinity) : undefined;
+    return { key, slice: index + 1, units, values, ...(place ? { place } : {}) };
   };
-  const panes = [await pane('lowDose', lowDose, index)];
+  const panes = [await pane('lowDose', lowDose, null)];
   if (comparisonIds) {
     const { comparisons } = methodSet(data.index, comparisonIds);
-    for (const [k, c] of comparisons.entries()) panes.push(await pane(k === 0 ? 'denoised' : `denoised-${k + 1}`, c.denoised, c.alignment.denoised[index]));
+    for (const [k, c] of comparisons.entries()) panes.push(await pane(k === 0 ? 'denoised' : `denoised-${k + 1}`, c.denoised, c.alignment.denoised));
     const first = comparisons[0]!;
-    if (first.reference) panes.push(await pane('reference', first.reference, first.alignment.reference?.[index]));
+    if (first.reference) panes.push(await pane('reference', first.reference, first.alignment.reference));
   }
   return panes;
+}
+
+function stackOf(entry: IndexedSeries): StackGeometry {
+  return { orientation: entry.series.orientation, positions: entry.series.slices.map((s) => s.position) };
+}
+
+function sliceGrid(entry: IndexedSeries, slice: number): SliceGrid {
+  const s = entry.series;
+  return { rows: s.rows, columns: s.columns, pixelSpacing: [s.spacing[0], s.spacing[1]], orientation: s.orientation, position: s.slices[slice]?.position ?? null };
 }
 
 async function csvOf(data: DataServices, comparisons: readonly IndexedComparison[]): Promise<string> {
