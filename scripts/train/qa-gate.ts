@@ -138,7 +138,8 @@ async function main(argv: readonly string[]): Promise<number> {
   // A committed baseline may predate the code the candidate ran with: said, not refused.
   const commitNote = toolkitCommitNote(baseline.settings, candidateResult.settings);
   if (commitNote) log(commitNote);
-  process.stdout.write(`${formatComparison(comparison)}\n`);
+  // With --json - stdout carries the comparison JSON alone, so the table goes to stderr.
+  (opts.json === '-' ? process.stderr : process.stdout).write(`${formatComparison(comparison)}\n`);
   log(`QA runs: ${outDir}`);
   if (opts.json !== undefined) {
     const document = {

@@ -213,12 +213,17 @@ describe('scripts/train/qa-gate.ts', () => {
       expect(recorded.model!.card).toBe(sha256(JSON.stringify(cardSettings)));
 
       // Reused as --baseline-json (the denoised series of the run above reused): matching, it is accepted.
-      const gateWith = (file: string) =>
-        promisify(execFile)(TSX, ['scripts/train/qa-gate.ts', '--model', 'models/lowdose-ct.json', '--baseline-json', file, '--phantoms', 'water', '--doses', '0.25', '--realisations', '1', '--threads', '1', '--no-progress', '-o', out], { cwd: REPO, maxBuffer: 1 << 24 });
+      const gateWith = (file: string, ...extra: string[]) =>
+        promisify(execFile)(TSX, ['scripts/train/qa-gate.ts', '--model', 'models/lowdose-ct.json', '--baseline-json', file, '--phantoms', 'water', '--doses', '0.25', '--realisations', '1', '--threads', '1', '--no-progress', '-o', out, ...extra], { cwd: REPO, maxBuffer: 1 << 24 });
       const matching = await gateWith(baselineJson);
       expect(matching.stdout).toMatch(/QA GATE PASS/);
       expect(matching.stderr).not.toMatch(/not fingerprinted/);
       expect(matching.stderr).not.toMatch(/^note: /m);
+
+      // --json -: stdout is the comparison JSON alone, the table goes to stderr.
+      const piped = await gateWith(baselineJson, '--json', '-');
+      expect(JSON.parse(piped.stdout)).toMatchObject({ pass: true, lost: [] });
+      expect(piped.stderr).toMatch(/QA GATE PASS/);
 
       // Measured at another lowdose commit (where this checkout records one): a one-line note, not a refusal.
       if (baseline.settings.toolkit?.commit) {
