@@ -144,7 +144,7 @@ export function parseConfigObject(raw: unknown, source: string, base: QaConfig |
         fail(`checks.${name}.${key} is missing`);
       }
       const problem = typeProblem(value, type);
-      if (problem) fail(`checks.${name}.${key} ${problem}, got ${JSON.stringify(value)}`);
+      if (problem) fail(`checks.${name}.${key} ${problem}, got ${shown(value)}`);
       merged[key] = value;
     }
     merged.enabled ??= true;
@@ -194,6 +194,11 @@ function readJson(file: string): { value: unknown; sha256: string } {
   } catch (error) {
     throw new LowdoseError('E_USAGE', `QA config ${file} is not valid JSON: ${(error as Error).message}`, { path: file });
   }
+}
+
+/** A config value as the message shows it: JSON, but a number that JSON cannot hold (1e999 parses to Infinity) by its name, not as null. */
+function shown(value: unknown): string {
+  return typeof value === 'number' && !Number.isFinite(value) ? String(value) : JSON.stringify(value);
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -78,6 +78,7 @@ describe('QA config', () => {
     [{ version: 2 }, /version must be 1/],
     [[1, 2], /must be a JSON object/],
     ['{ "checks": ', /is not valid JSON/],
+    ['{ "checks": { "noise-reduction": { "min": 1e999 } } }', /noise-reduction\.min must be a finite number or null, got Infinity/],
   ])('rejects %j', (content, message) => {
     const error = rejection(content);
     expect(error.code).toBe('E_USAGE');
