@@ -18,6 +18,13 @@ export async function writeQaHtml(result: QaResult, config: QaConfig, file: stri
   await writeFileAtomic(file, renderQaHtml(result, config));
 }
 
+/** --realisations is a limit: a fixture with fewer uses all it has (each check's measured.realisations says how many). */
+function realisationsSetting(asked: number | null): string {
+  if (asked === null) return 'all the fixtures have (bias checks: mean over them)';
+  if (asked === 1) return '1: the committed series alone';
+  return `at most ${asked} per fixture (bias checks: mean over them)`;
+}
+
 /**
  * Why a curve section is empty: its check measures the curves, so a check turned off in the
  * thresholds draws none even when its phantom ran (the NPS is the water phantom's alone).
@@ -51,7 +58,7 @@ export function renderQaHtml(result: QaResult, config: QaConfig): string {
     ['doses', s.doses.map((d) => `${Math.round(d * 100)} %`).join(', ')],
     // Absent in a qa.json written before the flag: those runs declared it.
     ['dose told to the denoiser', s.doseDeclared === false ? 'no (--dose-unknown: the path of a denoise without --dose)' : 'yes'],
-    ['noise realisations', s.realisations === null ? 'all the fixtures have (bias checks: mean over them)' : String(s.realisations)],
+    ['noise realisations', realisationsSetting(s.realisations)],
     ['fixtures', s.fixtures],
     ['thresholds', s.thresholdsSha256 ? `${s.config} (sha256 ${s.thresholdsSha256.slice(0, 12)})` : s.config],
     // Absent in a qa.json written before it was recorded.

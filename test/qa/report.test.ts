@@ -111,3 +111,22 @@ describe('the HTML report when a curve section is empty', () => {
     expect(html).not.toContain('No NPS (no water or ACR fixture');
   });
 });
+
+describe('the HTML report\'s settings', () => {
+  it('shows --realisations as the limit it is: a fixture with fewer noise realisations uses all it has', () => {
+    const result = (realisations: number | null): QaResult => ({
+      checks: [],
+      pass: true,
+      summary: { total: 0, passed: 0, failed: 0, passedNotFirm: 0, failedNotFirm: 0 },
+      settings: { method: 'gaussian', model: null, petModel: null, device: null, steps: null, seed: 0, samples: 1, consistency: null, lowBand: null, texture: 'smooth', realisations, doseDeclared: true, phantoms: ['acr'], doses: [0.25], fixtures: 'fixtures', config: 'default' },
+      curves: { nps: [], mtf: [] },
+      errors: [],
+      outDir: '.',
+      report: 'qa-report.html',
+    });
+    const config = loadQaConfig();
+    expect(renderQaHtml(result(99), config)).toContain('<tr><th>noise realisations</th><td>at most 99 per fixture (bias checks: mean over them)</td></tr>');
+    expect(renderQaHtml(result(1), config)).toContain('<td>1: the committed series alone</td>');
+    expect(renderQaHtml(result(null), config)).toContain('<td>all the fixtures have (bias checks: mean over them)</td>');
+  });
+});
