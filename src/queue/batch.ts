@@ -10,7 +10,7 @@ import { Queue } from 'bullmq';
 import { scanPaths, scanProblems } from '../dicom/index.js';
 import { LowdoseError } from '../errors.js';
 import type { DenoiseReport } from '../pipeline/types.js';
-import { connectionOptions, whenReachable, type RedisTarget } from './connection.js';
+import { closeUnready, connectionOptions, whenReachable, type RedisTarget } from './connection.js';
 import {
   QUEUE_NAME,
   QUEUE_PREFIX,
@@ -50,9 +50,9 @@ export async function openQueue(target: RedisTarget): Promise<Queue<SeriesJobDat
   // Without a listener an unreachable Redis is reported as an unhandled 'error' event.
   queue.on('error', () => {});
   try {
-    await whenReachable(queue.waitUntilReady(), target);
+    await whenReachable(queue.waitUntilReady(), target, queue);
   } catch (error) {
-    await queue.close().catch(() => {});
+    await closeUnready(queue);
     throw error;
   }
   return queue;

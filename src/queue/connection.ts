@@ -3,6 +3,7 @@
  * rediss:// for TLS. Commands fail with E_QUEUE_UNAVAILABLE (exit 2, nothing done) when the
  * server does not answer, instead of ioredis's default of retrying for ever.
  */
+import { EventEmitter } from 'node:events';
 import type { ConnectionOptions } from 'bullmq';
 import { LowdoseError } from '../errors.js';
 
@@ -61,14 +62,34 @@ export function connectionOptions(target: RedisTarget): ConnectionOptions {
   };
 }
 
-/** Waits for `ready` (a BullMQ queue or worker) or fails with E_QUEUE_UNAVAILABLE after `ms`. */
-export async function whenReachable(ready: Promise<unknown>, target: RedisTarget, ms = 10_000): Promise<void> {
+/**
+ * Redis's answers to a wrong or missing password or user (ioredis passes them on as 'error'
+ * events while it keeps retrying): WRONGPASS, NOAUTH, and Redis's "ERR AUTH <password> called
+ * without any password configured" for a password given to a server that has none.
+ */
+const CREDENTIALS_REFUSED = /^(WRONGPASS|NOAUTH)\b|^ERR AUTH\b|^ERR invalid password/;
+
+/** What emits the connection's errors: a BullMQ queue or worker. */
+export interface ErrorSource {
+  on(event: 'error', listener: (error: Error) => void): unknown;
+}
+
+/**
+ * Waits for `ready` (a BullMQ queue or worker) or fails with E_QUEUE_UNAVAILABLE after `ms`. A
+ * Redis that answers but refuses the credentials of `--redis` (seen on `errors`) fails at once
+ * with E_USAGE saying so, not after `ms` as if it had not answered.
+ */
+export async function whenReachable(ready: Promise<unknown>, target: RedisTarget, errors?: ErrorSource, ms = 10_000): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
       () => reject(new LowdoseError('E_QUEUE_UNAVAILABLE', `no answer from Redis at ${describeTarget(target)} within ${ms / 1000} s`)),
       ms,
     );
+    errors?.on('error', (error) => {
+      if (!CREDENTIALS_REFUSED.test(error.message)) return;
+      reject(new LowdoseError('E_USAGE', `Redis at ${describeTarget(target)} refused the credentials of --redis: ${error.message}`, { cause: error }));
+    });
   });
   try {
     await Promise.race([ready, timeout]);
@@ -79,4 +100,25 @@ export async function whenReachable(ready: Promise<unknown>, target: RedisTarget
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Closes a BullMQ queue or worker whose connection never became ready. A connection's close()
+ * drops its listeners, and the connection then re-emits its failed start-up (a refused AUTH) as
+ * an 'error' with no listener left: an uncaught exception that ends the process with a stack trace
+ * instead of our message. So each connection is closed here first, then given a no-op listener
+ * (its close() drops the others synchronously while it has not connected), and then the queue or
+ * worker, whose own close() finds them closed. The connections are BullMQ's non-public
+ * `connection` and (a worker's) `blockingConnection`; the wrong-password test fails if they move.
+ */
+export async function closeUnready(closable: { close(force?: boolean): Promise<void> }, force = false): Promise<void> {
+  const ignore = (): void => {};
+  for (const name of ['blockingConnection', 'connection']) {
+    const connection = (closable as unknown as Record<string, unknown>)[name];
+    if (!(connection instanceof EventEmitter) || !('close' in connection) || typeof connection.close !== 'function') continue;
+    const closing = (connection.close as (force: boolean) => Promise<void>).call(connection, force);
+    connection.on('error', ignore);
+    await closing.catch(ignore);
+  }
+  await closable.close(force).catch(ignore);
 }

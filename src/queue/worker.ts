@@ -15,7 +15,7 @@ import { isErrorCode, LowdoseError, toLowdoseError } from '../errors.js';
 import { denoisePaths } from '../pipeline/denoise.js';
 import type { DenoiseOptions } from '../pipeline/types.js';
 import type { DeviceRequest } from '../runtime/index.js';
-import { connectionOptions, whenReachable, type RedisTarget } from './connection.js';
+import { closeUnready, connectionOptions, whenReachable, type RedisTarget } from './connection.js';
 import { QUEUE_NAME, QUEUE_PREFIX, cancelKey, encodeFailure, type SeriesJobData, type SeriesJobResult } from './jobs.js';
 
 export interface WorkerOptions {
@@ -105,9 +105,9 @@ export async function startWorker(target: RedisTarget, options: WorkerOptions = 
     emit({ ...eventBase(job), event: final ? 'failed' : 'retrying', attempt: job.attemptsMade, error: failure });
   });
   try {
-    await whenReachable(worker.waitUntilReady(), target);
+    await whenReachable(worker.waitUntilReady(), target, worker);
   } catch (error) {
-    await worker.close(true).catch(() => {});
+    await closeUnready(worker, true);
     throw error;
   }
   // After an outage, say once that Redis answers again (ioredis emits 'ready' on each reconnect).

@@ -26,6 +26,8 @@ export interface TestRedis {
 export interface TestRedisOptions {
   /** appendonly yes, appendfsync everysec (docs/scale-out.md's setting); default: no persistence. */
   readonly persistent?: boolean;
+  /** requirepass: clients must give this password. */
+  readonly password?: string;
 }
 
 export async function freePort(): Promise<number> {
@@ -45,11 +47,12 @@ interface Running {
   readonly exited: Promise<void>;
 }
 
-async function launch(port: number, dir: string, persistent: boolean): Promise<Running> {
+async function launch(port: number, dir: string, persistent: boolean, password?: string): Promise<Running> {
   const persistence = persistent ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no'];
+  const auth = password !== undefined ? ['--requirepass', password] : [];
   const child: ChildProcess = spawn(
     REDIS_SERVER,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--maxmemory-policy', 'noeviction', '--dir', dir],
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--maxmemory-policy', 'noeviction', '--dir', dir, ...auth],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -70,7 +73,7 @@ export async function startRedis(options: TestRedisOptions = {}): Promise<TestRe
   const port = await freePort();
   const dir = mkdtempSync(path.join(tmpdir(), 'lowdose-redis-'));
   const persistent = options.persistent ?? false;
-  let running: Running | null = await launch(port, dir, persistent);
+  let running: Running | null = await launch(port, dir, persistent, options.password);
   const end = async (signal: NodeJS.Signals) => {
     if (!running) return;
     running.child.kill(signal);
@@ -83,7 +86,7 @@ export async function startRedis(options: TestRedisOptions = {}): Promise<TestRe
     crash: () => end('SIGKILL'),
     restart: async () => {
       await end('SIGTERM');
-      running = await launch(port, dir, persistent);
+      running = await launch(port, dir, persistent, options.password);
     },
     stop: async () => {
       await end('SIGTERM');
