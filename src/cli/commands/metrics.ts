@@ -37,6 +37,14 @@ function format(value: number | null, digits: number): string {
   return value === null ? 'inf' : value.toFixed(digits);
 }
 
+/**
+ * A value in the series' units: 3 decimals, but 4 significant digits below 0.1, where 3 decimals
+ * would print a PET series in PROPCPS (GE, values about 1e-4) as all zeros.
+ */
+function unitValue(v: number): string {
+  return v !== 0 && Math.abs(v) < 0.1 ? v.toPrecision(4) : v.toFixed(3);
+}
+
 function humanReport(result: MetricsResult): string {
   const lines = [
     `range [${result.range[0]}, ${result.range[1]}] ${result.units}, ${result.slices.length} slice pair(s) matched by ${result.matchedBy}` +
@@ -44,14 +52,14 @@ function humanReport(result: MetricsResult): string {
     'slice   PSNR dB     SSIM      RMSE',
   ];
   for (const s of result.slices) {
-    lines.push(`${String(s.index).padStart(5)}  ${format(s.psnr, 3).padStart(8)}  ${s.ssim.toFixed(5)}  ${s.rmse.toFixed(3).padStart(8)}`);
+    lines.push(`${String(s.index).padStart(5)}  ${format(s.psnr, 3).padStart(8)}  ${s.ssim.toFixed(5)}  ${unitValue(s.rmse).padStart(8)}`);
   }
   const m = result.mean;
-  lines.push(` mean  ${format(m.psnr, 3).padStart(8)}  ${m.ssim.toFixed(5)}  ${m.rmse.toFixed(3).padStart(8)}`);
+  lines.push(` mean  ${format(m.psnr, 3).padStart(8)}  ${m.ssim.toFixed(5)}  ${unitValue(m.rmse).padStart(8)}`);
   if (result.lesions) {
     const u = result.units === 'SUVbw' ? 'SUV' : result.units;
     lines.push('', `lesion${' '.repeat(14)}voxels   ${u}mean ref -> test (ratio)   ${u}max ref -> test (ratio)   ${u}peak ref -> test (ratio)`);
-    const cell = (r: number, t: number, ratio: number | null) => `${r.toFixed(3)} -> ${t.toFixed(3)} (${ratio === null ? 'n/a' : ratio.toFixed(3)})`.padEnd(30);
+    const cell = (r: number, t: number, ratio: number | null) => `${unitValue(r)} -> ${unitValue(t)} (${ratio === null ? 'n/a' : ratio.toFixed(3)})`.padEnd(29) + ' ';
     // A peak sphere cut by the first or last slice, the image's sides or padding is a mean over fewer voxels: said, not hidden.
     const cutNote = (l: LesionResult) => (l.reference.peakSphereCut || l.test.peakSphereCut ? "peak sphere cut by the volume's edge" : '');
     for (const l of result.lesions) {
