@@ -316,6 +316,23 @@ describe.skipIf(!hasChromium)('measuring in the viewer (headless Chromium)', () 
     expect(Math.abs(onReference.column + 0.5 - (0.5 + (INSERT_A.x - LOW_GRID.origin[0]) / 0.9))).toBeLessThan(1);
     expect(Math.abs(onReference.row + 0.5 - (0.5 + (INSERT_A.y - LOW_GRID.origin[1]) / 0.9))).toBeLessThan(1);
     expect(onReference.column).not.toBe((await probeReadings())[0]!.column);
+    // The reference is shown at the same millimetres per screen pixel, the same place at the same point of its box.
+    const scaleOf = async (key: string) => Number(await page.getAttribute(`.pane[data-pane="${key}"]`, 'data-scale'));
+    expect((await scaleOf('reference')) / (await scaleOf('lowDose'))).toBeCloseTo(0.9 / 0.7, 3);
+    // Settled: the panes do not keep redrawing each other (a view through the mapping and back is the same view).
+    const settled = await scaleOf('lowDose');
+    await page.waitForTimeout(300);
+    expect(await scaleOf('lowDose')).toBe(settled);
+    const referenceBox = (await page.locator('.pane[data-pane="reference"] .pane-image').boundingBox())!;
+    await page.mouse.move(referenceBox.x + (centre.x - box.x), referenceBox.y + (centre.y - box.y));
+    await expect.poll(async () => (await probeReadings()).find((r) => r.key === 'reference')?.column, POLL).toBe(onReference.column);
+    expect((await probeReadings()).find((r) => r.key === 'reference')!.row).toBe(onReference.row);
+    expect((await probeReadings())[0]!.column).toBe(Math.floor(roi.cx));
+    // Fit (F) keeps that: the source pane fitted, the reference following it, not fitted on its own.
+    await page.keyboard.press('f');
+    await expect.poll(async () => (await scaleOf('reference')) / (await scaleOf('lowDose')), POLL).toBeCloseTo(0.9 / 0.7, 3);
+    expect(await scaleOf('lowDose')).toBeCloseTo(settled, 3);
+    await page.mouse.move(centre.x, centre.y);
     await page.keyboard.press('r');
     const a = screen(roi.cx - roi.rx, roi.cy - roi.ry);
     const b = screen(roi.cx + roi.rx, roi.cy + roi.ry);

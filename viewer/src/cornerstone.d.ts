@@ -95,6 +95,8 @@ declare module 'cornerstone-tools' {
     addTarget(element: HTMLElement): void;
     remove(element: HTMLElement): void;
     destroy(): void;
+    /** Sets a target's viewport without its render firing the synchroniser again (what the built-in handlers call). */
+    setViewport(element: HTMLElement, viewport: import('cornerstone-core').Viewport): void;
     enabled: boolean;
   }
   interface CornerstoneTools {

@@ -24,7 +24,7 @@ import { WheelAccumulator } from './wheel.js';
 import { lesionCaveat, type LesionCaveat } from './lesion-caveat.js';
 import { provenanceText, type ProvenanceText } from './provenance.js';
 import type { MeasureMode } from './measure-layer.js';
-import { pairAlongNormal, placeShape, shapeToFrame, sliceGrid, unmatchedText, type PanePlacement } from './pane-geometry.js';
+import { followView, pairAlongNormal, placeShape, shapeToFrame, sliceGrid, unmatchedText, type PanePlacement } from './pane-geometry.js';
 import { gridMapping } from '../../src/metrics/grid-mapping.js';
 
 export type { PaneKey } from './pane-titles.js';
@@ -296,7 +296,12 @@ export class ComparisonViewer {
 
     // Panes join the synchronizers once they show an image (a synchronizer reads every member's viewport).
     this.wlSync = new cornerstoneTools.Synchronizer('cornerstoneimagerendered', cornerstoneTools.wwwcSynchronizer);
-    this.panZoomSync = new cornerstoneTools.Synchronizer('cornerstoneimagerendered', cornerstoneTools.panZoomSynchronizer);
+    // Pan and zoom through patient coordinates: a pane of another pixel spacing or field of view
+    // shows the same anatomy the same size at the same place (cornerstone-tools' own synchroniser
+    // copies image pixels).
+    this.panZoomSync = new cornerstoneTools.Synchronizer('cornerstoneimagerendered', (synchronizer: Synchronizer, source: HTMLElement, target: HTMLElement) =>
+      this.syncPanZoom(synchronizer, source, target),
+    );
     this.setMode(this.mode);
 
     const bytesPerImage = view.lowDose.rows * view.lowDose.columns * 2;
@@ -379,6 +384,28 @@ export class ComparisonViewer {
   /** Fits the linked panes (or one pane) to their boxes again: zoom to fit, no pan. */
   fit(only?: Pane): void {
     for (const pane of only ? [only] : this.panes.filter((p) => p.linked)) if (pane.displayed && pane.initialised) cornerstone.fitToWindow(pane.element);
+    if (!only) this.followAnchor();
+  }
+
+  /**
+   * Gives every other linked pane the zoom and pan that follow the source pane's (else the first
+   * linked one's): each pane fitted on its own would show a reference of another pixel spacing at
+   * another size, and which one's view the synchroniser then spread would depend on drawing order.
+   */
+  private followAnchor(): void {
+    const linked = this.panes.filter((p) => p.linked && p.displayed && p.initialised);
+    const anchor = linked.find((p) => p.key === 'lowDose') ?? linked[0];
+    const view = anchor ? cornerstone.getViewport(anchor.element) : undefined;
+    if (!anchor || !view) return;
+    for (const pane of linked) {
+      if (pane === anchor) continue;
+      const next = this.viewFollowing(anchor, view, pane, pane.shownIndex);
+      const viewport = cornerstone.getViewport(pane.element);
+      if (!next || !viewport) continue;
+      viewport.scale = next.scale;
+      viewport.translation = { ...next.translation };
+      cornerstone.setViewport(pane.element, viewport);
+    }
   }
 
   /**
@@ -402,6 +429,7 @@ export class ComparisonViewer {
       cornerstone.setViewport(pane.element, viewport);
       cornerstone.fitToWindow(pane.element);
     }
+    this.followAnchor();
   }
 
   /**
@@ -423,9 +451,10 @@ export class ComparisonViewer {
       const other = this.panes.find((p) => p !== pane && p.linked && p.initialised);
       const viewport = cornerstone.getViewport(pane.element);
       const reference = other ? cornerstone.getViewport(other.element) : undefined;
-      if (viewport && reference) {
-        viewport.scale = reference.scale;
-        viewport.translation = { ...reference.translation };
+      if (other && viewport && reference) {
+        const next = this.viewFollowing(other, reference, pane, this.index) ?? reference;
+        viewport.scale = next.scale;
+        viewport.translation = { ...next.translation };
         if (pane.kind === 'anatomy') {
           viewport.voi = { ...this.voi };
           viewport.colormap = this.anatomyColormap;
@@ -634,13 +663,53 @@ export class ComparisonViewer {
    * Where a pane measures the shapes kept in low-dose pixels: the low-dose slice it stands for
    * (its own while unlinked) and its own slice of its series; null without a slice.
    */
-  placement(pane: Pane): PanePlacement | null {
+  placement(pane: Pane, at?: number): PanePlacement | null {
     const view = this.view;
     if (!view) return null;
-    const index = pane.shownIndex ?? (pane.linked ? this.index : pane.ownIndex);
+    const index = at ?? pane.shownIndex ?? (pane.linked ? this.index : pane.ownIndex);
     const slice = pane.sliceMap ? (pane.sliceMap[index] ?? -1) : index;
     if (slice < 0) return null;
     return { frame: sliceGrid(view.lowDose, index), grid: sliceGrid(pane.series, slice), toleranceMm: pane.planeToleranceMm ?? Infinity };
+  }
+
+  /** cornerstone-tools' pan / zoom synchroniser, with each target's view from `followView`. */
+  private syncPanZoom(synchronizer: Synchronizer, source: HTMLElement, target: HTMLElement): void {
+    if (source === target) return;
+    const from = this.panes.find((p) => p.element === source);
+    const to = this.panes.find((p) => p.element === target);
+    const sourceViewport = cornerstone.getViewport(source);
+    const targetViewport = cornerstone.getViewport(target);
+    if (!from || !to || !sourceViewport || !targetViewport) return;
+    const next = this.viewFollowing(from, sourceViewport, to, to.shownIndex);
+    if (!next) return;
+    // A round trip through the mapping is exact only to rounding: "the same" within it, or the panes would redraw each other for ever.
+    const same =
+      Math.abs(next.scale - targetViewport.scale) <= 1e-9 * next.scale &&
+      Math.abs(next.translation.x - targetViewport.translation.x) <= 1e-6 &&
+      Math.abs(next.translation.y - targetViewport.translation.y) <= 1e-6;
+    if (same) return;
+    targetViewport.scale = next.scale;
+    targetViewport.translation = { x: next.translation.x, y: next.translation.y };
+    synchronizer.setViewport(target, targetViewport);
+  }
+
+  /** Pane `to`'s zoom and pan that follow `view` of pane `from` (at `to`'s low-dose slice `index`); null without images. */
+  private viewFollowing(from: Pane, view: Viewport, to: Pane, index: number | null, toImage?: Image): { scale: number; translation: { x: number; y: number } } | null {
+    const sourceImage = imageOfElement(from.element);
+    const targetImage = toImage ?? imageOfElement(to.element);
+    if (!sourceImage || !targetImage) return null;
+    // A blank slot (no slice there) is a low-dose-sized image: it stands on the low-dose grid, so a
+    // view passed through it comes back unchanged.
+    const sourcePlacement = sourceImage.blank ? this.lowDosePlacement(from.shownIndex) : this.placement(from);
+    const targetPlacement = targetImage.blank ? this.lowDosePlacement(index) : this.placement(to, index ?? undefined);
+    return followView(view, { rows: sourceImage.rows, columns: sourceImage.columns, placement: sourcePlacement }, { rows: targetImage.rows, columns: targetImage.columns, placement: targetPlacement });
+  }
+
+  /** The low-dose slice's own grid as a placement (the identity), for a pane's blank slot. */
+  private lowDosePlacement(index: number | null): PanePlacement | null {
+    if (!this.view) return null;
+    const grid = sliceGrid(this.view.lowDose, index ?? this.index);
+    return { frame: grid, grid, toleranceMm: Infinity };
   }
 
   /** The placement of the pane whose image element this is (the measurement layer's shapes). */
@@ -837,7 +906,7 @@ export class ComparisonViewer {
     cornerstone.loadAndCacheImage(imageId).then(
       (image) => {
         if (token !== pane.token || !this.view) return;
-        const viewport = pane.initialised ? cornerstone.getViewport(pane.element) : this.initialViewport(pane, image);
+        const viewport = pane.initialised ? this.followingViewport(pane, image, index) : this.initialViewport(pane, image, index);
         pane.shownIndex = index;
         cornerstone.displayImage(pane.element, image, viewport);
         if (!pane.initialised && pane.linked) this.sync(pane);
@@ -860,16 +929,35 @@ export class ComparisonViewer {
     );
   }
 
-  private initialViewport(pane: Pane, image: Image): Viewport {
+  private initialViewport(pane: Pane, image: Image, index: number): Viewport {
     const viewport = cornerstone.getDefaultViewportForImage(pane.element, image);
-    // A pane opened after the others takes their zoom and pan.
+    // A pane opened after the others takes their zoom and pan (the same anatomy at the same place, ./pane-geometry.ts).
     const shown = this.panes.find((p) => p !== pane && p.initialised && p.visible);
     const reference = shown ? cornerstone.getViewport(shown.element) : undefined;
-    if (reference && pane.linked) {
-      viewport.scale = reference.scale;
-      viewport.translation = { ...reference.translation };
+    if (shown && reference && pane.linked) {
+      const next = this.viewFollowing(shown, reference, pane, index, image) ?? reference;
+      viewport.scale = next.scale;
+      viewport.translation = { ...next.translation };
     }
     this.applyDisplayDefaults(pane, image, viewport);
+    return viewport;
+  }
+
+  /**
+   * A linked pane's viewport for its next image: its own, with the zoom and pan that follow the
+   * source pane's (or another linked one's) for that image's grid, so a pane whose slice changes
+   * grid (a blank slot, another series' slice) does not push a view of the old grid to the others.
+   */
+  private followingViewport(pane: Pane, image: Image, index: number): Viewport {
+    const viewport = cornerstone.getViewport(pane.element)!;
+    if (!pane.linked) return viewport;
+    const anchor = [this.panes.find((p) => p.key === 'lowDose'), ...this.panes].find((p) => p && p !== pane && p.linked && p.initialised && p.displayed);
+    const anchorViewport = anchor ? cornerstone.getViewport(anchor.element) : undefined;
+    const next = anchor && anchorViewport ? this.viewFollowing(anchor, anchorViewport, pane, index, image) : null;
+    if (next) {
+      viewport.scale = next.scale;
+      viewport.translation = { ...next.translation };
+    }
     return viewport;
   }
 
@@ -1093,3 +1181,11 @@ function fmt(value: number): string {
 }
 
 export { PANE_KEYS };
+
+function imageOfElement(element: HTMLElement): Image | null {
+  try {
+    return cornerstone.getEnabledElement(element).image ?? null;
+  } catch {
+    return null;
+  }
+}
