@@ -6,7 +6,8 @@ import type { Command } from 'commander';
 import { parseMemorySize } from '../../pipeline/memory-budget.js';
 import { parseRedisUrl, describeTarget } from '../../queue/connection.js';
 import { startWorker } from '../../queue/worker.js';
-import { isDeviceRequest } from '../../runtime/index.js';
+import { LowdoseError } from '../../errors.js';
+import { deviceUnavailableReason, isDeviceRequest } from '../../runtime/index.js';
 import type { CommandRegistrar } from '../command.js';
 import { EXIT_OK, parseIntOption, usageError } from '../output.js';
 
@@ -40,6 +41,10 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--json', 'one JSON line per job event on stdout (started, retrying, completed, failed)')
     .action(async (opts: WorkerCliOptions) => {
       if (opts.device !== undefined && !isDeviceRequest(opts.device)) throw usageError(`--device must be auto, cpu, webgpu or cuda, got "${opts.device}"`);
+      // A worker that cannot even try its device would take every job it is offered and fail it
+      // (E_DEVICE_UNAVAILABLE): series that another worker could have denoised.
+      const unavailable = opts.device === 'cuda' || opts.device === 'webgpu' ? deviceUnavailableReason(opts.device) : null;
+      if (unavailable !== null) throw new LowdoseError('E_DEVICE_UNAVAILABLE', `--device ${opts.device} cannot run on this machine: ${unavailable}; a worker with it would fail every job it takes`);
       const target = parseRedisUrl(opts.redis);
       const log = (message: string) => process.stderr.write(`${new Date().toISOString()} ${message}\n`);
       const worker = await startWorker(target, {
