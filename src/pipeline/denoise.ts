@@ -257,7 +257,8 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
           description: `one half of a ${denoiser.samples}-sample ensemble against the other, kept where the calibrated SD > ${denoiser.uncertainty.threshold} ${denoiser.uncertainty.units}; ${denoiser.derivationDescription}`,
         })
       : null;
-  const scorer = context.reference ? await ReferenceScorer.create(context.reference, series, context.log) : null;
+  const referenceMatch = context.reference ? await ReferenceScorer.create(context.reference, series, context.log) : null;
+  const scorer = referenceMatch?.scorer ?? null;
   const previewIndex = Math.floor((count - 1) / 2);
   const previews: string[] = [];
 
@@ -416,6 +417,7 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
       ? { memory: { estimateBytes: context.memory.bytes, budgetBytes: context.memory.budgetBytes, forwardBatch: context.memory.forwardBatch } }
       : {}),
     ...(scorer ? { metrics: scorer.result() } : {}),
+    ...(referenceMatch?.unscored ? { unscoredReference: referenceMatch.unscored } : {}),
     // Reading warnings, then what writing repaired or dropped (the uncertainty series copies the same sources).
     warnings: [...warnings, ...writer.warnings.map((w) => w.toJSON())],
   };

@@ -16,7 +16,7 @@ import { SeriesComparison, type SeriesScores } from '../metrics/compare.js';
 import { alongNormal, distanceFromSlice, lesionReach, lesionStats, stackEdges, type Lesion, type LesionStats, type PlacedImage, type StackEdges } from '../metrics/lesions.js';
 import { CT_RANGE, type IntensityRange } from '../metrics/range.js';
 import { patientOutline } from '../metrics/patient-outline.js';
-import { pairSlices } from '../metrics/slice-pairing.js';
+import { pairSlices, pixelGridMismatch } from '../metrics/slice-pairing.js';
 import { paddingUnion } from '../metrics/pixels.js';
 import { resolveSfrcOptions, sfrcSlice, type SfrcOptions } from '../metrics/sfrc.js';
 import type { Detrend } from '../metrics/detrend.js';
@@ -151,6 +151,7 @@ export async function runMetrics(options: MetricsOptions): Promise<{ result: Met
     if (t < 0) progress(`reference slice ${r} has no test slice at its position; skipped`);
   }
   const pairs = pairing.pairs.filter(([, t]) => t >= 0);
+  checkSameGrid(reference, test, pairs, 'test', pairing.matchedBy);
   progress(`comparing ${pairs.length} slice pair(s), matched by ${pairing.matchedBy}`);
   if (pairing.matchedBy === 'order' && pairing.bothPositioned) {
     progress('warning: no test slice lies at a reference slice position although both series carry positions; slices were paired by order: check that both are the same scan');
@@ -283,6 +284,7 @@ function inputSlices(reference: Series, test: Series, input: Series, testMatched
     const which = [testMatchedBy !== 'position' ? 'test' : null, inputPairing.matchedBy !== 'position' ? 'input' : null].filter(Boolean).join(' and ');
     throw new LowdoseError('E_USAGE', `--noise needs the reference, test and input slices matched by position (ImagePositionPatient); the ${which} slices are not`);
   }
+  checkSameGrid(reference, input, inputPairing.pairs.filter(([, i]) => i >= 0), 'input');
   const map = new Map<number, number>();
   for (const [r] of pairs) {
     const i = inputPairing.pairs[r]![1];
@@ -430,6 +432,18 @@ function checkComparable(reference: Series, test: Series, label = 'test'): void 
   }
   if (reference.units !== test.units) {
     throw new LowdoseError('E_USAGE', `reference is in ${reference.units} but ${label} is in ${test.units}; metrics need the same units`);
+  }
+}
+
+/** Pixel-by-pixel scores need one pixel grid (pixelGridMismatch); checked on the first pair. */
+function checkSameGrid(reference: Series, other: Series, pairs: ReadonlyArray<readonly [number, number]>, label: string, matchedBy: 'position' | 'order' = 'position'): void {
+  const first = pairs[0];
+  const mismatch = first ? pixelGridMismatch(reference, other, first, matchedBy) : null;
+  if (mismatch) {
+    throw new LowdoseError(
+      'E_USAGE',
+      `the reference and ${label} slices are not on one pixel grid (${mismatch}): pixel-by-pixel metrics would compare other places of the patient; resample one series onto the other's grid first`,
+    );
   }
 }
 

@@ -5,8 +5,8 @@
  */
 import { readSliceImage, scanPaths, type Series } from '../dicom/index.js';
 import { LowdoseError } from '../errors.js';
-import { SeriesComparison, defaultRange, maxValue, pairSlices, type IntensityRange, type Pixels } from '../metrics/index.js';
-import type { SeriesMetrics } from './types.js';
+import { SeriesComparison, defaultRange, maxValue, pairSlices, pixelGridMismatch, type IntensityRange, type Pixels } from '../metrics/index.js';
+import type { SeriesMetrics, UnscoredReference } from './types.js';
 
 export interface ReferenceSet {
   readonly series: Series[];
@@ -21,24 +21,37 @@ export async function openReference(paths: readonly string[], log: (message: str
   return { series: scan.series, errors: scan.errors.map((e) => e.toJSON()) };
 }
 
+interface Candidate {
+  readonly series: Series;
+  readonly inputToReference: Map<number, number>;
+  /** Null when the candidate lies on the input's pixel grid. */
+  readonly offGrid: string | null;
+}
+
 /**
- * The reference series that shares the most slice positions with `input` (same grid and units).
- * The input series itself comes last: when --reference names the study folder that holds it, it
+ * The reference series that shares the most slice positions with `input` (same matrix and
+ * units), preferring one on the input's pixel grid: only that one is scored pixel by pixel. The
+ * input series itself comes last: when --reference names the study folder that holds it, it
  * would otherwise win the tie with the real reference and score the input against itself (PSNR
  * infinite, SSIM 1); named alone, it is still the reference (what the denoiser changed).
  */
-function matchReference(reference: ReferenceSet, input: Series): { series: Series; inputToReference: Map<number, number> } | null {
+function matchReference(reference: ReferenceSet, input: Series): Candidate | null {
   const others = reference.series.filter((candidate) => candidate.seriesInstanceUid !== input.seriesInstanceUid);
   const itself = reference.series.filter((candidate) => candidate.seriesInstanceUid === input.seriesInstanceUid);
-  return bestMatch(others, input) ?? bestMatch(itself, input);
+  const fromOthers = candidates(others, input);
+  const fromItself = candidates(itself, input);
+  const best = (pool: Candidate[]) => pool.reduce<Candidate | null>((b, c) => (!b || c.inputToReference.size > b.inputToReference.size ? c : b), null);
+  const onGrid = (pool: Candidate[]) => best(pool.filter((c) => c.offGrid === null));
+  return onGrid(fromOthers) ?? onGrid(fromItself) ?? best([...fromOthers, ...fromItself]);
 }
 
-function bestMatch(candidates: readonly Series[], input: Series): { series: Series; inputToReference: Map<number, number> } | null {
-  let best: { series: Series; inputToReference: Map<number, number> } | null = null;
-  for (const candidate of candidates) {
+function candidates(series: readonly Series[], input: Series): Candidate[] {
+  const out: Candidate[] = [];
+  for (const candidate of series) {
     if (candidate.modality !== input.modality || candidate.units !== input.units) continue;
     if (candidate.rows !== input.rows || candidate.columns !== input.columns) continue;
     let pairs: Array<[number, number]>;
+    let matchedBy: 'position' | 'order';
     try {
       const pairing = pairSlices(candidate, input);
       // Pairing by order is pairSlices' last resort. Between two series that both say where their
@@ -46,14 +59,27 @@ function bestMatch(candidates: readonly Series[], input: Series): { series: Seri
       // would score unrelated slices against each other.
       if (pairing.matchedBy === 'order' && pairing.bothPositioned) continue;
       pairs = pairing.pairs;
+      matchedBy = pairing.matchedBy;
     } catch {
       continue;
     }
     const map = new Map<number, number>();
     for (const [r, t] of pairs) if (t >= 0) map.set(t, r);
-    if (map.size > 0 && (!best || map.size > best.inputToReference.size)) best = { series: candidate, inputToReference: map };
+    const first = pairs.find(([, t]) => t >= 0);
+    if (!first) continue;
+    // Scored pixel by pixel, a reference on another pixel grid (spacing, origin, orientation)
+    // would compare other places of the patient: such a one is linked for the viewer, not scored.
+    out.push({ series: candidate, inputToReference: map, offGrid: pixelGridMismatch(candidate, input, first, matchedBy) });
   }
-  return best;
+  return out;
+}
+
+/** What `denoise --reference` found for one input series. */
+export interface ReferenceMatch {
+  /** Scores the output against a reference on the input's pixel grid; null when there is none. */
+  readonly scorer: ReferenceScorer | null;
+  /** The reference at the input's slice positions on another pixel grid, when that is all there is. */
+  readonly unscored: UnscoredReference | null;
 }
 
 export class ReferenceScorer {
@@ -69,12 +95,23 @@ export class ReferenceScorer {
     this.input = new SeriesComparison(range);
   }
 
-  /** A scorer for `input`, or null (with a message) when the reference has no matching series. */
-  static async create(reference: ReferenceSet, input: Series, log: (message: string) => void): Promise<ReferenceScorer | null> {
+  /**
+   * A scorer for `input` against the reference series at its slice positions and on its pixel
+   * grid; when the only such series lies on another grid, no scorer but that series as
+   * `unscored`; neither (with a message) when nothing matches.
+   */
+  static async create(reference: ReferenceSet, input: Series, log: (message: string) => void): Promise<ReferenceMatch> {
     const match = matchReference(reference, input);
     if (!match) {
       log(`no reference series matches ${input.seriesInstanceUid} (modality, size, units and slice positions); no metrics`);
-      return null;
+      return { scorer: null, unscored: null };
+    }
+    if (match.offGrid !== null) {
+      log(
+        `reference series ${match.series.seriesInstanceUid} lies at the slice positions of ${input.seriesInstanceUid} but on another pixel grid (${match.offGrid}); ` +
+          "no metrics (pixel-by-pixel scores would compare other places of the patient: resample the reference onto the input's grid); linked as unscoredReference",
+      );
+      return { scorer: null, unscored: { seriesInstanceUid: match.series.seriesInstanceUid, files: match.series.slices.length, reason: match.offGrid } };
     }
     let range: IntensityRange;
     if (input.modality === 'CT') {
@@ -88,7 +125,7 @@ export class ReferenceScorer {
       range = defaultRange(input.modality, max);
     }
     log(`reference series ${match.series.seriesInstanceUid}: ${match.inputToReference.size} matching slices, range [${range[0]}, ${range[1]}]`);
-    return new ReferenceScorer(match.series, match.inputToReference, range);
+    return { scorer: new ReferenceScorer(match.series, match.inputToReference, range), unscored: null };
   }
 
   /**

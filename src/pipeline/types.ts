@@ -196,10 +196,24 @@ export interface SeriesReport {
   readonly skipped?: boolean;
   readonly metrics?: SeriesMetrics;
   /**
+   * `--reference`: the reference series at the input's slice positions but on another pixel grid
+   * (another pixel spacing, in-plane origin or orientation), linked for the viewer and not scored
+   * (`metrics` absent): pixel-by-pixel scores would compare other places of the patient.
+   */
+  readonly unscoredReference?: UnscoredReference;
+  /**
    * The input series' reading warnings (gaps, duplicates, E_SUV_UNAVAILABLE, E_SHARP_KERNEL, ...),
    * the run's own (E_LESION_BIAS with its numbers as `lesionBias`, ...) and the writer's.
    */
   readonly warnings: Array<{ path: string | null; code: string; message: string; lesionBias?: LesionBiasAtLevel }>;
+}
+
+/** A reference series at the input's slice positions but on another pixel grid: shown, not scored. */
+export interface UnscoredReference {
+  readonly seriesInstanceUid: string;
+  readonly files: number;
+  /** Why it is not scored pixel by pixel (src/metrics/slice-pairing.ts pixelGridMismatch). */
+  readonly reason: string;
 }
 
 export type { TextureReport } from '../models/denoiser.js';

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { parseRange, parseRegion } from '../../src/cli/commands/metrics.js';
 import { main } from '../../src/cli/main.js';
 import { readSliceImage, scanPaths } from '../../src/dicom/index.js';
-import { writeVolumeSeries } from '../../src/dicom/write-volume.js';
+import { centredOrigin, writeVolumeSeries } from '../../src/dicom/write-volume.js';
 import type { Volume } from '../../src/image.js';
 import { compareSeries, compareSlices } from '../../src/metrics/compare.js';
 import { patientOutline } from '../../src/metrics/patient-outline.js';
@@ -154,9 +154,44 @@ describe('lowdose metrics', () => {
   it('falls back to matching by order when no positions coincide', async () => {
     const reference = path.join(root, 'ref');
     const test = await write(ctVolume(5, 4), 'shifted', [0, 0, 500]);
-    const { result } = await runMetrics({ reference, test });
+    const messages: string[] = [];
+    const { result } = await runMetrics({ reference, test, progress: (m) => messages.push(m) });
     expect(result.matchedBy).toBe('order');
+    // Both carry positions and none coincide: paired by order as the contract says, with a warning.
+    expect(messages.join('\n')).toMatch(/warning: no test slice lies at a reference slice position .*paired by order/);
     expect(result.slices.map((s) => s.index)).toEqual([0, 1, 2]);
+  });
+
+  describe('pixel by pixel only on one pixel grid', () => {
+    // The reference's first pixel: write() centres a volume on the origin.
+    const referenceOrigin = (): [number, number, number] => centredOrigin(ctVolume(0, 1));
+
+    it('refuses a test series at the same slice positions and first pixel but with 0.9 mm pixels instead of 0.8 (exit 2)', async () => {
+      const coarse: Volume = { ...ctVolume(5, 5), spacing: [0.9, 0.9, spacing[2]] };
+      const test = await write(coarse, 'coarse-pixels', referenceOrigin());
+      await expect(runMetrics({ reference: path.join(root, 'ref'), test })).rejects.toMatchObject({
+        code: 'E_USAGE',
+        message: expect.stringMatching(/not on one pixel grid \(pixel spacing 0\.800 x 0\.800 mm against 0\.900 x 0\.900 mm\)/),
+      });
+      const run = await runCli('--reference', path.join(root, 'ref'), '--test', test, '--json');
+      expect(run.code).toBe(2);
+    });
+
+    it('refuses a test series shifted by half a pixel in-plane, which still pairs by position', async () => {
+      const [x, y, z] = referenceOrigin();
+      const test = await write(ctVolume(5, 6), 'half-pixel', [x + 0.4, y, z]);
+      await expect(runMetrics({ reference: path.join(root, 'ref'), test })).rejects.toMatchObject({
+        message: expect.stringMatching(/in-plane origins \(ImagePositionPatient\) differ by 0\.50 pixels/),
+      });
+    });
+
+    it('scores a test series whose first pixel lies 0.05 pixel from the reference one', async () => {
+      const [x, y, z] = referenceOrigin();
+      const test = await write(ctVolume(5, 7), 'rounding-shift', [x + 0.04, y, z]);
+      const { result, exitCode } = await runMetrics({ reference: path.join(root, 'ref'), test });
+      expect(exitCode).toBe(0);
+      expect(result.matchedBy).toBe('position');
+    });
   });
 
   it('uses [0, max of the reference] for PET in SUV', async () => {

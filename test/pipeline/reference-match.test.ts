@@ -61,11 +61,12 @@ describe.runIf(existsSync(MAYO))('denoise --reference pairs slices by position',
 });
 
 describe.runIf(existsSync(MAYO))('metrics between series that share no slice position', () => {
-  it("pairs them by order as the contract says, and warns that they may be different scans (another patient's full dose)", async () => {
+  it("refuses another patient's full dose on another pixel grid (0.82 against 0.70 mm pixels): pixel by pixel it would compare other places", async () => {
     const run = await runCli('metrics', '--reference', join(MAYO, 'L143/B30f/full'), '--test', quarter, '--json');
-    expect(run.code, run.stderr).toBe(0);
-    expect((JSON.parse(run.stdout) as { matchedBy: string }).matchedBy).toBe('order');
-    expect(run.stderr).toMatch(/warning: no test slice lies at a reference slice position .*paired by order/);
+    expect(run.code, run.stderr).toBe(2);
+    const errors = (JSON.parse(run.stdout) as { errors: Array<{ code: string; message: string }> }).errors;
+    expect(errors[0]!.code).toBe('E_USAGE');
+    expect(errors[0]!.message).toMatch(/not on one pixel grid \(pixel spacing 0\.820 x 0\.820 mm against 0\.703 x 0\.703 mm\)/);
     const same = await runCli('metrics', '--reference', join(MAYO, 'L192/B30f/full'), '--test', quarter, '--json');
     expect(same.code, same.stderr).toBe(0);
     expect(same.stderr).not.toMatch(/warning: no test slice/);

@@ -6,7 +6,7 @@
  * slices the reference row says how far its nearest slice is instead of a number. The series
  * detail carries each slice's ImagePositionPatient.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -60,6 +60,17 @@ const measure = async (index: number) => {
 };
 
 describe('measurements on a reference of another pixel grid', () => {
+  it('denoise --reference links the 0.9 mm reference for the viewer and scores nothing against it', () => {
+    const report = JSON.parse(readFileSync(path.join(root, 'data', 'denoised', 'report.json'), 'utf8')) as {
+      series: Array<{ metrics?: unknown; unscoredReference?: { seriesInstanceUid: string; files: number; reason: string } }>;
+    };
+    expect(report.series).toHaveLength(1);
+    // Pixel by pixel, 0.7 mm pixels against 0.9 mm ones from the same first pixel compare other places.
+    expect(report.series[0]!.metrics).toBeUndefined();
+    expect(report.series[0]!.unscoredReference).toMatchObject({ files: REFERENCE_GRID.slices, reason: 'pixel spacing 0.900 x 0.900 mm against 0.700 x 0.700 mm' });
+    expect(comparison.reference).not.toBeNull();
+  });
+
   it('lists every slice position in the series detail', async () => {
     const low = (await app.inject({ url: `/api/series/${comparison.lowDose}` })).json() as SeriesDetail;
     expect(low.positions).toHaveLength(LOW_GRID.slices);

@@ -3,7 +3,8 @@
  * phantom would: one phantom defined in patient millimetres, sampled on the low-dose grid (96²
  * pixels of 0.7 mm, slices at z = 0, 2, …, 10 mm) and on the reference grid (96² pixels of 0.9 mm,
  * so a larger field of view from the same first pixel, slices at z = 0, 4, 8 mm), then the
- * low-dose series denoised (Gaussian) with `--reference`. `denoise --reference` and the server take
+ * low-dose series denoised (Gaussian) with `--reference` (which links it as `unscoredReference`:
+ * another pixel grid is not scored). `denoise --reference` and the server take
  * as reference only a series of the same matrix with slices at the same ImagePositionPatient, so
  * the matrix and the first pixel are one and the pixel spacing and slice spacing differ. Insert
  * A's value depends on z, so a reference slice at another position reads another value.

@@ -19,7 +19,7 @@ export interface ReportLink {
   readonly outputUid: string;
   readonly uncertaintyUid: string | null;
   readonly hallucinationUid: string | null;
-  /** The series the report's metrics were computed against. */
+  /** The series the report's metrics were computed against, else its unscoredReference (another pixel grid). */
   readonly referenceUid: string | null;
   readonly facts: ReportFacts;
 }
@@ -46,7 +46,9 @@ export async function readReportLinks(reportPath: string): Promise<ReportLink[]>
     const hallucination = isRecord(entry.hallucination) ? entry.hallucination : null;
     const hallucinationUid = hallucination && isRecord(hallucination.map) ? str(hallucination.map.seriesInstanceUid) : null;
     const metrics = isRecord(entry.metrics) ? entry.metrics : null;
-    const reference = metrics && isRecord(metrics.reference) ? str(metrics.reference.seriesInstanceUid) : null;
+    // The scored reference, else one at the same slice positions on another pixel grid (shown, not scored).
+    const unscored = isRecord(entry.unscoredReference) ? str(entry.unscoredReference.seriesInstanceUid) : null;
+    const reference = (metrics && isRecord(metrics.reference) ? str(metrics.reference.seriesInstanceUid) : null) ?? unscored;
     links.push({
       reportPath,
       inputUid,
