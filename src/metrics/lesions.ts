@@ -141,7 +141,7 @@ export function lesionStats(slices: readonly PlacedImage[], lesion: Lesion, edge
   if (!(lesion.radius > 0)) throw new RangeError(`lesion radius must be positive, got ${lesion.radius}`);
   const voi = voxelsWithin(slices, lesion.centre, lesion.radius);
   if (voi.length === 0) {
-    throw new RangeError(`no voxel centre lies in the lesion${lesion.name ? ` ${lesion.name}` : ''} (radius ${lesion.radius} mm at ${lesion.centre.join(', ')})`);
+    throw new RangeError(`no voxel centre lies in the lesion${lesion.name ? ` "${lesion.name}"` : ''} (radius ${lesion.radius} mm at ${lesion.centre.join(', ')})`);
   }
   let sum = 0;
   let max = -Infinity;

@@ -174,6 +174,8 @@ describe('lesionStats', () => {
     const s = lesionStats(slices, { centre, radius: 16 });
     expect(s.max).toBe(1);
     expect(() => lesionStats(stack(hotSphere), { centre: [500, 0, 0], radius: 5 })).toThrow(RangeError);
+    // A lesions file's default name is 'lesion 1': the message quotes it instead of reading 'the lesion lesion 1'.
+    expect(() => lesionStats(stack(hotSphere), { name: 'lesion 1', centre: [500, 0, 0], radius: 5 })).toThrow(/no voxel centre lies in the lesion "lesion 1" \(radius 5 mm/);
     expect(() => lesionStats(stack(hotSphere), { centre, radius: 0 })).toThrow(/radius/);
   });
 });
