@@ -181,21 +181,30 @@ export async function batchStatus(queue: Queue<SeriesJobData, SeriesJobResult>, 
   return { status, results };
 }
 
+/** Queue states of a job that has not ended: `batch cancel` still has something to stop. */
+const UNFINISHED_STATES = new Set(['waiting', 'delayed', 'prioritized', 'waiting-children', 'active']);
+/** Of those, the states of a job no worker has taken yet: `batch cancel` removes it. */
+const QUEUED_STATES = new Set(['waiting', 'delayed', 'prioritized', 'waiting-children']);
+
 /**
  * Cancels a batch: sets its flag (running jobs see it within a second and stop between slice
  * batches, failing with E_CANCELLED) and removes the jobs that have not started. Finished
- * series stay.
+ * series stay. A batch with no job left queued or running is left as it is (`cancelled: false`):
+ * flagging it would make a finished batch read as cancelled.
  */
-export async function cancelBatch(queue: Queue<SeriesJobData, SeriesJobResult>, id: string): Promise<{ removed: number }> {
+export async function cancelBatch(queue: Queue<SeriesJobData, SeriesJobResult>, id: string): Promise<{ cancelled: boolean; removed: number }> {
   const batch = await readBatch(queue, id);
   const client = await queue.client;
-  await client.set(cancelKey(id), new Date().toISOString());
-  let removed = 0;
+  const jobs = [];
   for (const entry of batch.jobs) {
     const job = await queue.getJob(entry.id);
-    if (!job) continue;
-    const state = await job.getState();
-    if (state === 'waiting' || state === 'delayed' || state === 'prioritized' || state === 'waiting-children') {
+    if (job) jobs.push({ job, state: await job.getState() });
+  }
+  if (!jobs.some(({ state }) => UNFINISHED_STATES.has(state))) return { cancelled: false, removed: 0 };
+  await client.set(cancelKey(id), new Date().toISOString());
+  let removed = 0;
+  for (const { job, state } of jobs) {
+    if (QUEUED_STATES.has(state)) {
       try {
         await job.remove();
         removed++;
@@ -204,7 +213,7 @@ export async function cancelBatch(queue: Queue<SeriesJobData, SeriesJobResult>, 
       }
     }
   }
-  return { removed };
+  return { cancelled: true, removed };
 }
 
 export { QUEUE_NAME, QUEUE_PREFIX };

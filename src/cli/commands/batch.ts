@@ -128,8 +128,15 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .action(async (id: string, opts: { redis: string; json?: boolean }) => {
       const out = createOutput(Boolean(opts.json));
       await withQueue(opts.redis, async (queue) => {
-        const { removed } = await cancelBatch(queue, id);
-        out.result({ id, cancelled: true, removed });
+        const { cancelled, removed } = await cancelBatch(queue, id);
+        if (!cancelled) {
+          const { status } = await batchStatus(queue, id);
+          const s = status.series;
+          throw usageError(
+            `batch ${id} has no queued or running series (${s.done} done, ${s.failed} failed, ${s.cancelled} cancelled): nothing left to cancel`,
+          );
+        }
+        out.result({ id, cancelled, removed });
         out.print(`batch ${id} cancelled: ${removed} queued series removed; running ones stop within a second`);
         setExitCode(EXIT_OK);
       });
