@@ -210,6 +210,26 @@ export async function pullSeries(
   };
 }
 
+/**
+ * Checks that `base` answers as a DICOMweb service before any work is done for it (`--stow`): one
+ * QIDO-RS studies query with limit=1, through the same client (authentication, CA, timeout and
+ * retries of a transient failure). A base that cannot be reached, answers an error, or answers
+ * something other than a JSON array of datasets (not a DICOMweb service) is E_USAGE: otherwise it
+ * would only be found once every series had been denoised.
+ */
+export async function checkStowDestination(client: DicomwebClient, base: string): Promise<void> {
+  let answer: unknown;
+  try {
+    answer = await client.qido(`${base}/studies?limit=1`);
+  } catch (error) {
+    const reason = error instanceof SyntaxError ? 'its QIDO-RS studies query did not answer JSON' : (error as Error).message;
+    throw new LowdoseError('E_USAGE', `--stow ${base} is not a usable DICOMweb base: ${reason}; nothing was done`, { path: base, cause: error });
+  }
+  if (!Array.isArray(answer) || answer.some((item) => typeof item !== 'object' || item === null || Array.isArray(item))) {
+    throw new LowdoseError('E_USAGE', `--stow ${base} is not a usable DICOMweb base: its QIDO-RS studies query did not answer a list of DICOM JSON datasets; nothing was done`, { path: base });
+  }
+}
+
 export interface StowSeriesOptions {
   /** Instances per STOW-RS request (default 16). */
   readonly batch?: number;

@@ -9,7 +9,7 @@
  * denoised (their completion markers in -o) and stores again what the failed run did not finish.
  */
 import { DicomwebClient, type DicomwebClientOptions } from '../dicomweb/client.js';
-import { isLowdoseDerived, listSeries, pullSeries, stowSeries, type PulledSeries, type RemoteSeries, type StoredSeries } from '../dicomweb/study.js';
+import { checkStowDestination, isLowdoseDerived, listSeries, pullSeries, stowSeries, type PulledSeries, type RemoteSeries, type StoredSeries } from '../dicomweb/study.js';
 import { parseDicomwebUrl } from '../dicomweb/url.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { denoiseRemote, seriesToDenoise, type DerivedPart, type RemoteDenoiseOptions } from './remote-denoise.js';
@@ -57,6 +57,8 @@ export async function denoiseDicomweb(url: string, options: DicomwebDenoiseOptio
     },
   });
   try {
+    // A wrong --stow base would otherwise fail only after every series was denoised.
+    if (options.stow !== undefined) await checkStowDestination(client, options.stow);
     const wanted = await seriesToDenoise(await listSeries(client, target), url, {
       named: target.seriesInstanceUid !== null,
       derived: (s) => isLowdoseDerived(client, s),
