@@ -83,6 +83,7 @@ export function pixelGridMismatch(reference: Series, test: Series, pair: readonl
   });
   const from = grid(test, t);
   const to = grid(reference, r);
+  if (from.rows !== to.rows || from.columns !== to.columns) return `matrix ${to.columns} x ${to.rows} against ${from.columns} x ${from.rows}`;
   const spacingText = `pixel spacing ${to.pixelSpacing.map((v) => v.toFixed(3)).join(' x ')} mm against ${from.pixelSpacing.map((v) => v.toFixed(3)).join(' x ')} mm`;
   const corners = [
     { x: 0, y: 0 },

@@ -71,6 +71,12 @@ describe('measurements on a reference of another pixel grid', () => {
     expect(comparison.reference).not.toBeNull();
   });
 
+  it('scores no slice against it in the metrics API (pixel by pixel it would compare other places)', async () => {
+    const slice = (await app.inject({ url: `/api/comparisons/${comparison.id}/metrics/slices/0` })).json() as { denoised: unknown; lowDose: unknown };
+    expect(slice.denoised).toBeNull();
+    expect(slice.lowDose).toBeNull();
+  });
+
   it('lists every slice position in the series detail', async () => {
     const low = (await app.inject({ url: `/api/series/${comparison.lowDose}` })).json() as SeriesDetail;
     expect(low.positions).toHaveLength(LOW_GRID.slices);
