@@ -278,14 +278,21 @@ function seriesDir(outDir: string, series: Series, suffix = ''): string {
   return path.join(outDir, `${series.modality}_${series.key.replace(/[^0-9A-Za-z.]+/g, '_')}${suffix}`);
 }
 
-/** The folders a series' simulation writes: the reduced-dose copy and, when asked for, the full-dose reconstruction. */
+/**
+ * The folders a series' simulation writes: the reduced-dose copy and, when asked for, the matched
+ * full-dose reconstruction (drawn from the same photons, so it depends on the dose and seed too).
+ * Their names carry the CT mode, the dose and the seed, so runs with other such settings into one
+ * `-o` sit side by side; the same settings again find their own folders (E_EXISTS / --overwrite).
+ */
 function outputDirs(series: Series, options: SimulateOptions): { dose: string; reference: string | null } {
   const percent = `${Math.round(options.dose * 1000) / 10}%`;
+  const mode = options.mode ?? 'insert';
   // CT noise insertion has no reconstruction of its own to write.
-  const reconstructs = series.modality === 'PT' || (options.mode ?? 'insert') === 'truth';
+  const reconstructs = series.modality === 'PT' || mode === 'truth';
+  const run = `${series.modality === 'CT' ? `_${mode}` : ''}_dose${percent.replace('%', 'pct')}_seed${options.seed ?? 0}`;
   return {
-    dose: seriesDir(options.outDir, series, `_dose${percent.replace('%', 'pct')}`),
-    reference: options.withReference && reconstructs ? seriesDir(options.outDir, series, '_fulldose') : null,
+    dose: seriesDir(options.outDir, series, run),
+    reference: options.withReference && reconstructs ? seriesDir(options.outDir, series, `${run}_fulldose`) : null,
   };
 }
 

@@ -1,0 +1,60 @@
+/**
+ * `simulate` names its output folders after the run's CT mode, dose and seed: runs with another
+ * seed, dose or mode into one `-o` sit side by side (each its own series), while the same settings
+ * again find their own folder and are refused with E_EXISTS unless `--overwrite`.
+ */
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { writeVolumeSeries } from '../../src/dicom/write-volume.js';
+import { generateWater } from '../../src/phantoms/water.js';
+import { runSimulate, type SimulateOptions } from '../../src/pipeline/simulate.js';
+import { runCli } from '../helpers/cli.js';
+
+const root = mkdtempSync(path.join(tmpdir(), 'lowdose-simulate-names-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('simulate output folder names', () => {
+  test('runs with another seed, dose or mode into one -o coexist; the same settings again are E_EXISTS unless --overwrite', async () => {
+    const input = path.join(root, 'water');
+    await writeVolumeSeries(generateWater({ size: 64, slices: 1, fov: 250 }).volume, input, { uidSeed: 'simulate-names' });
+    const out = path.join(root, 'out');
+    const run = (options: Partial<SimulateOptions>) => runSimulate([input], { dose: 0.25, outDir: out, seed: 1, workers: 1, i0: 100000, ...options });
+
+    const runs = [await run({}), await run({ seed: 2 }), await run({ dose: 0.1, seed: 2 }), await run({ mode: 'truth', seed: 2, withReference: true })];
+    for (const { exitCode, result } of runs) {
+      expect(exitCode).toBe(0);
+      expect(result.errors).toEqual([]);
+    }
+    const outputs = runs.map(({ result }) => path.basename(result.series[0]!.output.dir));
+    expect(new Set(outputs).size).toBe(4);
+    expect(new Set(runs.map(({ result }) => result.series[0]!.output.seriesInstanceUid)).size).toBe(4);
+    const reference = runs[3]!.result.series[0]!.reference!;
+    expect(path.basename(reference.dir)).toBe(`${outputs[3]}_fulldose`);
+    expect(readdirSync(out).sort()).toEqual([...outputs, path.basename(reference.dir)].sort());
+    expect(outputs[0]).toMatch(/_insert_dose25pct_seed1$/);
+    expect(outputs[1]).toMatch(/_insert_dose25pct_seed2$/);
+
+    // The same settings again: the folder is its own; refused, then replaced with --overwrite.
+    await expect(run({ seed: 2 })).rejects.toMatchObject({ code: 'E_EXISTS' });
+    const again = await run({ seed: 2, overwrite: true });
+    expect(again.exitCode).toBe(0);
+    expect(again.result.series[0]!.output.dir).toBe(runs[1]!.result.series[0]!.output.dir);
+  });
+
+  test('the CLI: --seed 2 after --seed 1 into the same -o exits 0; --seed 1 again exits 2 with E_EXISTS', async () => {
+    const input = path.join(root, 'water-cli');
+    await writeVolumeSeries(generateWater({ size: 64, slices: 1, fov: 250 }).volume, input, { uidSeed: 'simulate-names-cli' });
+    const out = path.join(root, 'out-cli');
+    const simulate = (seed: string) => runCli('simulate', input, '--dose', '0.25', '-o', out, '--seed', seed, '--i0', '100000', '--workers', '1', '--json');
+    const first = await simulate('1');
+    expect(first.code, first.stderr).toBe(0);
+    const second = await simulate('2');
+    expect(second.code, second.stderr).toBe(0);
+    expect(readdirSync(out)).toHaveLength(2);
+    const repeat = await simulate('1');
+    expect(repeat.code).toBe(2);
+    expect(repeat.stderr).toMatch(/already exists.*--overwrite.*\[E_EXISTS\]/);
+  });
+});
