@@ -288,6 +288,26 @@ export interface StoreOptions extends DimseClientOptions {
 }
 
 /**
+ * Checks that `peer` answers before any work is done for it (`--store`): one C-ECHO association
+ * with the run's calling AE title and timeout. A peer that cannot be reached, rejects the
+ * association (wrong called AE title, unknown calling one) or does not answer the echo with
+ * success is E_USAGE: otherwise it would only be found once every series had been denoised.
+ */
+export async function checkStoreDestination(peer: DimsePeer, options: DimseClientOptions): Promise<void> {
+  const request = new dimse.requests.CEchoRequest();
+  let status: number | undefined;
+  request.on('response', (response: Answer) => (status = response.getStatus()));
+  const unusable = (reason: string, cause?: unknown) =>
+    new LowdoseError('E_USAGE', `--store ${dimseUrl(peer)} is not a usable C-STORE destination: ${reason}; nothing was done`, { path: dimseUrl(peer), cause });
+  try {
+    await associate(peer, [request], { ...options, purpose: 'C-ECHO' });
+  } catch (error) {
+    throw unusable(error instanceof Error ? error.message : String(error), error);
+  }
+  if (status !== STATUS_SUCCESS) throw unusable(`it answered C-ECHO with status ${status === undefined ? 'none' : statusHex(status)}`);
+}
+
+/**
  * Stores the files of one series with C-STORE, `batch` instances per association, and checks the
  * status of every answer (warnings count as stored and are logged). Storing the same SOP
  * Instance UIDs again adds nothing on a PACS that keeps the first copy, so a rerun completes a

@@ -10,7 +10,7 @@
  * series already denoised (their completion markers in -o) and stores again what was not finished.
  */
 import type { DimseClientOptions } from '../dimse/association.js';
-import { findInstances, findSeries, findStudies, isLowdoseDerived, pullSeries, storeSeries, type PulledSeries, type RemoteInstance, type RemoteSeries, type RemoteStudy, type StoredSeries } from '../dimse/study.js';
+import { checkStoreDestination, findInstances, findSeries, findStudies, isLowdoseDerived, pullSeries, storeSeries, type PulledSeries, type RemoteInstance, type RemoteSeries, type RemoteStudy, type StoredSeries } from '../dimse/study.js';
 import { dimseUrl, parseDimseUrl, type DimsePeer } from '../dimse/url.js';
 import { LowdoseError } from '../errors.js';
 import { EXIT_OK } from '../exit-codes.js';
@@ -62,6 +62,8 @@ export async function denoiseDimse(url: string, options: DimseDenoiseOptions): P
     ...(options.store ? { store: dimseUrl(options.store) } : {}),
     stored: [],
   };
+  // A wrong --store peer would otherwise fail only after every series was denoised.
+  if (options.store) await checkStoreDestination(options.store, client);
   // C-FIND lists a series' instances once: for the derived check and for the retrieve.
   const instancesOf = new Map<string, RemoteInstance[]>();
   const listInstances = async (s: RemoteSeries): Promise<RemoteInstance[]> => {

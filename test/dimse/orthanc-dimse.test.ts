@@ -47,7 +47,7 @@ function pixelMd5(bytes: Uint8Array): string {
 
 /**
  * A storage SCP that accepts the association and every uncompressed storage context, then answers
- * each C-STORE with 0xA700 (out of resources), as a full PACS would.
+ * each C-STORE with 0xA700 (out of resources), as a full PACS would (C-ECHO it answers with success).
  */
 async function startRefusingScp(port: number): Promise<{ attempts: () => number; close: () => void }> {
   const { PresentationContextResult, TransferSyntax } = dimse.constants;
@@ -63,6 +63,12 @@ async function startRefusingScp(port: number): Promise<{ attempts: () => number;
       attempts++;
       const response = dimse.responses.CStoreResponse.fromRequest(request);
       response.setStatus(0xa700);
+      callback(response);
+    }
+    // A full PACS still answers C-ECHO (denoise --store checks the peer with one first).
+    override cEchoRequest(request: Parameters<InstanceType<typeof dimse.Scp>['cEchoRequest']>[0], callback: Parameters<InstanceType<typeof dimse.Scp>['cEchoRequest']>[1]): void {
+      const response = dimse.responses.CEchoResponse.fromRequest(request);
+      response.setStatus(0x0000);
       callback(response);
     }
     override associationReleaseRequested(): void {
@@ -281,6 +287,24 @@ describe.skipIf(!installed)('DIMSE against Orthanc', () => {
     expect(report.dimse.stored).toEqual([]);
     const pixels = await Promise.all(report.series[0]!.output.files.map(async (f) => pixelMd5(new Uint8Array(await readFile(f)))));
     expect(pixels.sort()).toEqual(plainPixels);
+  });
+
+  it('a --store peer that is not listening or rejects the association exits 2 with E_USAGE before anything is retrieved or denoised', async () => {
+    const series = `${pacs}/${studyUid}/${sourceSeriesUid}`;
+    const closedPort = await freePort();
+    for (const [store, reason] of [
+      [`dimse://${ORTHANC_AET}@127.0.0.1:${closedPort}`, /connection refused/],
+      [`dimse://NOTORTHANC@127.0.0.1:${orthanc.dicomPort}`, /called AE title not recognized/],
+    ] as const) {
+      const out = path.join(dir, `out-store-check-${store.includes('NOTORTHANC') ? 'aet' : 'closed'}`);
+      const run = await runCli('denoise', series, '-o', out, '--method', 'gaussian', '--calling-aet', CALLING_AET, '--store', store, '--dimse-timeout', '20', '--no-progress', '--json');
+      expect(run.code, run.stderr).toBe(2);
+      const { errors } = JSON.parse(run.stdout) as { errors: Array<{ code: string; message: string }> };
+      expect(errors).toEqual([expect.objectContaining({ code: 'E_USAGE', message: expect.stringMatching(reason) })]);
+      expect(errors[0]!.message).toContain(`--store ${store} is not a usable C-STORE destination`);
+      expect(run.stderr).not.toContain('retrieving');
+      expect(existsSync(out)).toBe(false);
+    }
   });
 
   it('a C-STORE answered with a failure status is an error with its counts (exit 1); the rerun stores the series', async () => {
