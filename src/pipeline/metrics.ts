@@ -127,8 +127,14 @@ export interface LesionResult {
   readonly radius: number;
   readonly reference: LesionReading;
   readonly test: LesionReading;
-  /** test / reference for each (the recovery ratio; null where the reference reads 0). */
+  /**
+   * test / reference for each (the recovery ratio): null where the reference reads 0, and for HU,
+   * whose zero is water's by definition, so that a ratio of two HU values means nothing (2.39 on an
+   * insert near 0 HU): read `difference` there.
+   */
   readonly recovery: { readonly mean: number | null; readonly max: number | null; readonly peak: number | null };
+  /** test − reference for each, in the series' units: what a CT insert's comparison reads. */
+  readonly difference: { readonly mean: number; readonly max: number; readonly peak: number };
 }
 
 /**
@@ -347,7 +353,8 @@ async function measureLesions(reference: Series, test: Series, lesions: readonly
   const testSlices = await slicesNear(test, lesions, '--test');
   const referenceEdges = seriesEdges(reference);
   const testEdges = seriesEdges(test);
-  const ratio = (t: number, r: number) => (r === 0 ? null : t / r);
+  // HU is an interval scale (0 is water by definition): a ratio of two HU values is not a recovery.
+  const ratio = (t: number, r: number) => (r === 0 || reference.units === 'HU' ? null : t / r);
   return lesions.map((lesion, i) => {
     const name = lesion.name ?? `lesion ${i + 1}`;
     const measure = (slices: PlacedImage[], edges: StackEdges | null, option: string): LesionReading => {
@@ -368,6 +375,7 @@ async function measureLesions(reference: Series, test: Series, lesions: readonly
       reference: r,
       test: t,
       recovery: { mean: ratio(t.mean, r.mean), max: ratio(t.max, r.max), peak: ratio(t.peak, r.peak) },
+      difference: { mean: t.mean - r.mean, max: t.max - r.max, peak: t.peak - r.peak },
     };
   });
 }

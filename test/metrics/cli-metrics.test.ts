@@ -255,6 +255,20 @@ describe('lowdose metrics', () => {
     expect(await run('--reference', root, '--test', ref)).toBe(2);
   });
 
+  it('--lesions on CT gives the difference in HU and no recovery ratio (0 HU is water: a ratio of HU means nothing)', async () => {
+    const file = path.join(root, 'ct-lesions.json');
+    writeFileSync(file, JSON.stringify({ lesions: [{ name: 'centre', centre: [0, 0, 0], radius: 6 }] }));
+    const { result } = await runMetrics({ reference: path.join(root, 'ref'), test: path.join(root, 'noisy'), lesions: [{ name: 'centre', centre: [0, 0, 0], radius: 6 }] });
+    const lesion = result.lesions![0]!;
+    expect(lesion.recovery).toEqual({ mean: null, max: null, peak: null });
+    for (const key of ['mean', 'max', 'peak'] as const) expect(lesion.difference[key]).toBeCloseTo(lesion.test[key] - lesion.reference[key], 12);
+    const run = await runCli('--reference', path.join(root, 'ref'), '--test', path.join(root, 'noisy'), '--lesions', file);
+    expect(run.code).toBe(0);
+    const d = lesion.difference.mean;
+    expect(run.stdout).toMatch(/HUmean ref -> test \(diff\)/);
+    expect(run.stdout).toContain(`(${d >= 0 ? '+' : ''}${Math.abs(d) < 0.1 ? d.toPrecision(4) : d.toFixed(3)})`);
+  });
+
   it('--lesions adds SUVmean / SUVmax / SUVpeak per lesion and their recovery, the numbers qa reports for the same spheres', async () => {
     const iec = path.resolve(import.meta.dirname, '../../fixtures/iec');
     const geometry = JSON.parse(readFileSync(path.join(iec, 'fixture.json'), 'utf8')).geometry as { spheres: { diameter: number; centre: number[] }[] };
@@ -273,9 +287,10 @@ describe('lowdose metrics', () => {
     expect(Object.keys(json)).toEqual(expect.arrayContaining(['slices', 'mean', 'range', 'lesions']));
     expect(json.lesions.map((l: { name: string }) => l.name)).toEqual(geometry.spheres.map((s) => `${s.diameter}mm`));
     const big = json.lesions.find((l: { name: string }) => l.name === '37mm');
-    expect(Object.keys(big).sort()).toEqual(['centre', 'name', 'radius', 'recovery', 'reference', 'test']);
+    expect(Object.keys(big).sort()).toEqual(['centre', 'difference', 'name', 'radius', 'recovery', 'reference', 'test']);
     expect(Object.keys(big.test).sort()).toEqual(['max', 'mean', 'peak', 'peakCentre', 'peakSphereCut', 'voxels']);
     expect(big.recovery.mean).toBeCloseTo(big.test.mean / big.reference.mean, 12);
+    expect(big.difference.mean).toBeCloseTo(big.test.mean - big.reference.mean, 12);
     // SUVmax >= SUVpeak, and the 37 mm sphere's peak (a 12 mm sphere inside it) >= its mean.
     for (const l of json.lesions) expect(l.test.max).toBeGreaterThanOrEqual(l.test.peak);
     expect(big.reference.peak).toBeGreaterThan(big.reference.mean);

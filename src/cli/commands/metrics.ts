@@ -58,8 +58,13 @@ function humanReport(result: MetricsResult): string {
   lines.push(` mean  ${format(m.psnr, 3).padStart(8)}  ${m.ssim.toFixed(5)}  ${unitValue(m.rmse).padStart(8)}`);
   if (result.lesions) {
     const u = result.units === 'SUVbw' ? 'SUV' : result.units;
-    lines.push('', `lesion${' '.repeat(14)}voxels   ${u}mean ref -> test (ratio)   ${u}max ref -> test (ratio)   ${u}peak ref -> test (ratio)`);
-    const cell = (r: number, t: number, ratio: number | null) => `${unitValue(r)} -> ${unitValue(t)} (${ratio === null ? 'n/a' : ratio.toFixed(3)})`.padEnd(29) + ' ';
+    // HU has no meaningful ratio (0 is water): CT lines show test - reference instead.
+    const byDifference = result.units === 'HU';
+    const what = byDifference ? 'diff' : 'ratio';
+    lines.push('', `lesion${' '.repeat(14)}voxels   ${u}mean ref -> test (${what})   ${u}max ref -> test (${what})   ${u}peak ref -> test (${what})`);
+    const signed = (v: number) => `${v >= 0 ? '+' : ''}${unitValue(v)}`;
+    const cell = (r: number, t: number, ratio: number | null) =>
+      `${unitValue(r)} -> ${unitValue(t)} (${byDifference ? signed(t - r) : ratio === null ? 'n/a' : ratio.toFixed(3)})`.padEnd(29) + ' ';
     // A peak sphere cut by the first or last slice, the image's sides or padding is a mean over fewer voxels: said, not hidden.
     const cutNote = (l: LesionResult) => (l.reference.peakSphereCut || l.test.peakSphereCut ? "peak sphere cut by the volume's edge" : '');
     for (const l of result.lesions) {
