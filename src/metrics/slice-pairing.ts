@@ -85,6 +85,7 @@ export function pixelGridMismatch(reference: Series, test: Series, pair: readonl
   const to = grid(reference, r);
   if (from.rows !== to.rows || from.columns !== to.columns) return `matrix ${to.columns} x ${to.rows} against ${from.columns} x ${from.rows}`;
   const spacingText = `pixel spacing ${to.pixelSpacing.map((v) => v.toFixed(3)).join(' x ')} mm against ${from.pixelSpacing.map((v) => v.toFixed(3)).join(' x ')} mm`;
+  // A map between the two grids is affine, so its largest displacement is at a corner of the image.
   const corners = [
     { x: 0, y: 0 },
     { x: from.columns, y: 0 },
@@ -96,15 +97,21 @@ export function pixelGridMismatch(reference: Series, test: Series, pair: readonl
   const mapping = matchedBy === 'order' ? ({ kind: 'unmatched', reason: 'no-geometry' } as const) : gridMapping(from, to);
   if (mapping.kind === 'unmatched') {
     if (mapping.reason === 'orientation') return 'the slices are oriented differently (ImageOrientationPatient)';
-    // One side without geometry: only the spacing can be compared.
-    const drift = Math.max(...corners.map((p) => Math.max(Math.abs(p.x * (from.pixelSpacing[1] / to.pixelSpacing[1] - 1)), Math.abs(p.y * (from.pixelSpacing[0] / to.pixelSpacing[0] - 1)))));
-    return drift > SAME_GRID_TOLERANCE_PX ? spacingText : null;
+    // One side without geometry: only the spacing can be compared, by the drift it makes at the far corner.
+    const driftX = from.columns * Math.abs(from.pixelSpacing[1] / to.pixelSpacing[1] - 1);
+    const driftY = from.rows * Math.abs(from.pixelSpacing[0] / to.pixelSpacing[0] - 1);
+    return Math.max(driftX, driftY) > SAME_GRID_TOLERANCE_PX ? spacingText : null;
   }
-  const worst = Math.max(...corners.map((p) => Math.hypot(mapPoint(mapping.affine, p).x - p.x, mapPoint(mapping.affine, p).y - p.y)));
+  const { affine } = mapping;
+  const worst = Math.max(
+    ...corners.map((p) => {
+      const q = mapPoint(affine, p);
+      return Math.hypot(q.x - p.x, q.y - p.y);
+    }),
+  );
   if (worst <= SAME_GRID_TOLERANCE_PX) return null;
-  const sameSpacing = corners.every((p) => Math.abs(p.x * (mapping.affine.a - 1)) <= SAME_GRID_TOLERANCE_PX && Math.abs(p.y * (mapping.affine.e - 1)) <= SAME_GRID_TOLERANCE_PX);
-  const flipped = mapping.affine.a < 0 || mapping.affine.e < 0 || Math.abs(mapping.affine.b) > 0.5;
-  if (flipped) return 'the slices are flipped or turned against each other (ImageOrientationPatient)';
+  if (affine.a < 0 || affine.e < 0 || Math.abs(affine.b) > 0.5) return 'the slices are flipped or turned against each other (ImageOrientationPatient)';
+  const sameSpacing = from.columns * Math.abs(affine.a - 1) <= SAME_GRID_TOLERANCE_PX && from.rows * Math.abs(affine.e - 1) <= SAME_GRID_TOLERANCE_PX;
   if (!sameSpacing) return spacingText;
   return `the in-plane origins (ImagePositionPatient) differ by ${worst.toFixed(2)} pixels`;
 }
