@@ -100,10 +100,37 @@ export async function searchStudies(client: DicomwebClient, base: string, query:
 
 const studyUrl = (target: Pick<DicomwebTarget, 'base' | 'studyInstanceUid'>): string => `${target.base}/studies/${target.studyInstanceUid}`;
 
-/** The series of the target (all of the study's, or the one named), from QIDO-RS. */
+/**
+ * Every match of a QIDO-RS query, asked for page by page. A server may cap one answer (QIDO-RS
+ * lets it return fewer matches than there are, with a Warning header; `limit`; Orthanc's
+ * LimitFindResults / LimitFindInstances): the next page is asked for with `offset` until `expected`
+ * matches have come (when the caller knows how many: NumberOfSeriesRelatedInstances), a page
+ * brings nothing new (empty: the end; or the same matches again: a server that ignores `offset`).
+ * Matches are told apart by the UID under `uidTag`; one without it is dropped.
+ */
+async function qidoAll(client: DicomwebClient, url: string, uidTag: string, expected: number | null): Promise<DicomJson[]> {
+  const found = new Map<string, DicomJson>();
+  const join = url.includes('?') ? '&' : '?';
+  for (;;) {
+    const page = await client.qido(found.size > 0 ? `${url}${join}offset=${found.size}` : url);
+    const before = found.size;
+    for (const match of page) {
+      const uid = text(match, uidTag);
+      if (uid && !found.has(uid)) found.set(uid, match);
+    }
+    if (found.size === before || (expected !== null && found.size >= expected)) break;
+  }
+  return [...found.values()];
+}
+
+/**
+ * The series of the target (all of the study's, or the one named), from QIDO-RS, page by page
+ * (qidoAll): with one request, a server that caps its answers left series out of a study URL's
+ * run without a word.
+ */
 export async function listSeries(client: DicomwebClient, target: DicomwebTarget): Promise<RemoteSeries[]> {
   const query = target.seriesInstanceUid ? `?SeriesInstanceUID=${encodeURIComponent(target.seriesInstanceUid)}` : '';
-  const found = await client.qido(`${studyUrl(target)}/series${query}`);
+  const found = await qidoAll(client, `${studyUrl(target)}/series${query}`, '0020000E', target.seriesInstanceUid ? 1 : null);
   if (found.length === 0) {
     const what = target.seriesInstanceUid ? `series ${target.seriesInstanceUid} of study` : 'study';
     throw new LowdoseError('E_NOT_FOUND', `${what} ${target.studyInstanceUid} is not on ${target.base}`);
@@ -132,27 +159,16 @@ export interface PullOptions {
 }
 
 /**
- * The SOP Instance UIDs of a series from QIDO-RS. A server may cap one answer (QIDO-RS lets it
- * return fewer matches than there are, with a Warning header; `limit`): while fewer than the
- * series' NumberOfSeriesRelatedInstances have come, the next page is asked for with `offset`, so
- * a long series is not pulled and denoised in part without a word.
+ * The SOP Instance UIDs of a series from QIDO-RS, page by page (qidoAll) until the series'
+ * NumberOfSeriesRelatedInstances have come, so a long series is not pulled and denoised in part
+ * without a word; a shortfall that remains is logged.
  */
 async function listInstanceUids(client: DicomwebClient, series: RemoteSeries, log: (message: string) => void): Promise<string[]> {
-  const uids = new Set<string>();
-  for (;;) {
-    const page = await client.qido(`${series.url}/instances${uids.size > 0 ? `?offset=${uids.size}` : ''}`);
-    const before = uids.size;
-    for (const instance of page) {
-      const uid = text(instance, '00080018');
-      if (uid) uids.add(uid);
-    }
-    // No count to reach, all counted, or a server that ignores `offset` (nothing new): done.
-    if (series.instances === null || uids.size >= series.instances || uids.size === before) break;
+  const uids = (await qidoAll(client, `${series.url}/instances`, '00080018', series.instances)).map((instance) => text(instance, '00080018'));
+  if (series.instances !== null && uids.length < series.instances) {
+    log(`series ${series.seriesInstanceUid}: the server lists ${uids.length} of its ${series.instances} instance(s); pulling those`);
   }
-  if (series.instances !== null && uids.size < series.instances) {
-    log(`series ${series.seriesInstanceUid}: the server lists ${uids.size} of its ${series.instances} instance(s); pulling those`);
-  }
-  return [...uids];
+  return uids;
 }
 
 /**

@@ -15,6 +15,7 @@ import { DICOMWEB_AUTH_ENV } from '../../src/dicomweb/client.js';
 import { runCli } from '../helpers/cli.js';
 import { startProxy } from '../helpers/http-proxy.js';
 import { findOrthanc, startOrthanc, uploadWithUnreadableInstance, type RunningOrthanc } from '../helpers/orthanc.js';
+import { copyAsOtherSeries, copyAsOtherStudy } from '../helpers/mutate-dicom.js';
 
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
 const PET_FILE = path.resolve('../shared/dicom/suyashkumar__dicom/testdata/1.dcm');
@@ -245,6 +246,38 @@ describe.skipIf(!installed)('DICOMweb against Orthanc', () => {
       const report = JSON.parse(run.stdout) as DicomwebJsonReport;
       expect(report.dicomweb.pulled).toEqual([expect.objectContaining({ seriesInstanceUid: sourceSeriesUid, instances: 3, retrieved: 3 })]);
       expect(report.series[0]!.output.files).toHaveLength(3);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('a server that caps QIDO-RS answers at 1 series: a study URL lists its series page by page with offset and denoises both', async () => {
+    // A study of two CT series (copies of the real one, UIDs shifted so no other test's study is touched).
+    const originals = await Promise.all(readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort().map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
+    const first = copyAsOtherStudy(originals, new Set(), 3);
+    const uploaded: Array<Record<string, string>> = [];
+    for (const bytes of [...first, ...copyAsOtherSeries(first, 1)]) {
+      const response = await orthanc.rest('/instances', { method: 'POST', body: Buffer.from(bytes) });
+      expect(response.ok).toBe(true);
+      uploaded.push((await (await orthanc.rest(`/instances/${((await response.json()) as { ID: string }).ID}/simplified-tags`)).json()) as Record<string, string>);
+    }
+    const study = uploaded[0]!['StudyInstanceUID']!;
+    const seriesUids = [...new Set(uploaded.map((t) => t['SeriesInstanceUID']!))].sort();
+    expect(seriesUids).toHaveLength(2);
+    const proxy = await startProxy(orthanc.http);
+    // As a server with a result cap answers: at most 1 match per series query.
+    proxy.rewrite = (method, url) => (method === 'GET' && /\/series(\?|$)/.test(url) ? `${url}${url.includes('?') ? '&' : '?'}limit=1` : url);
+    try {
+      const url = `${proxy.base}/dicom-web/studies/${study}`;
+      const auth = `basic:${orthanc.user}:${orthanc.password}`;
+      const info = await runCli('info', url, '--dicomweb-auth', auth, '--json');
+      expect(info.code, info.stderr).toBe(0);
+      expect((JSON.parse(info.stdout) as { series: Array<{ seriesInstanceUid: string }> }).series.map((s) => s.seriesInstanceUid).sort()).toEqual(seriesUids);
+      const run = await runCli('denoise', url, '-o', path.join(dir, 'out-series-capped'), '--method', 'gaussian', '--dicomweb-auth', auth, '--no-progress', '--json');
+      expect(run.code, run.stderr).toBe(0);
+      const report = JSON.parse(run.stdout) as DicomwebJsonReport;
+      expect(report.dicomweb.pulled.map((p) => [p.seriesInstanceUid, p.instances]).sort()).toEqual(seriesUids.map((uid) => [uid, 3]));
+      expect(report.series.map((s) => s.output.files.length)).toEqual([3, 3]);
     } finally {
       await proxy.close();
     }

@@ -102,29 +102,46 @@ export function writeTemporary(bytes: Uint8Array, name = 'mutated.dcm', prefix =
 }
 
 /** Rewrites the last digit of a UID element's value in place (same length, so no offsets move): a new, still valid UID. */
-function bumpUid(bytes: Uint8Array, element: { dataOffset: number; length: number }): void {
+function bumpUid(bytes: Uint8Array, element: { dataOffset: number; length: number }, shift = 5): void {
   let at = element.dataOffset + element.length - 1;
   while (at >= element.dataOffset && (bytes[at] === 0 || bytes[at] === 0x20)) at--;
   const digit = bytes[at]! - 0x30;
   if (digit < 0 || digit > 9) throw new Error('UID does not end in a digit');
-  bytes[at] = 0x30 + ((digit + 5) % 10);
+  bytes[at] = 0x30 + ((digit + shift) % 10);
+}
+
+/**
+ * A copy of a real series as another series of the same study: Series and SOP Instance UIDs each
+ * changed in their last digit by `shift` (1 to 9), the Study Instance UID kept.
+ */
+export function copyAsOtherSeries(files: readonly Uint8Array[], shift: number): Uint8Array[] {
+  return files.map((original) => {
+    const bytes = original.slice();
+    const ds = dicomParser.parseDicom(bytes);
+    for (const tag of ['x0020000e', 'x00080018', 'x00020003']) {
+      const element = ds.elements[tag];
+      if (!element) throw new Error(`no element ${tag}`);
+      bumpUid(bytes, element, shift);
+    }
+    return bytes;
+  });
 }
 
 /**
  * A copy of a real series as another study: Study, Series and SOP Instance UIDs each changed in
- * their last digit (one bijection, so the instances stay distinct), and in the files listed in
+ * their last digit by `shift` (default 5; one bijection, so the instances stay distinct), and in the files listed in
  * `truncate` the PixelData value cut to half its length (its length field, and the group length if any, say so too), a file a
  * PACS stores but whose pixels cannot be read. Implicit or explicit VR little endian; PixelData
  * must be the last element.
  */
-export function copyAsOtherStudy(files: readonly Uint8Array[], truncate: ReadonlySet<number> = new Set()): Uint8Array[] {
+export function copyAsOtherStudy(files: readonly Uint8Array[], truncate: ReadonlySet<number> = new Set(), shift = 5): Uint8Array[] {
   return files.map((original, index) => {
     const bytes = original.slice();
     const ds = dicomParser.parseDicom(bytes);
     for (const tag of ['x0020000d', 'x0020000e', 'x00080018', 'x00020003']) {
       const element = ds.elements[tag];
       if (!element) throw new Error(`no element ${tag}`);
-      bumpUid(bytes, element);
+      bumpUid(bytes, element, shift);
     }
     if (!truncate.has(index)) return bytes;
     const pixels = ds.elements.x7fe00010;
