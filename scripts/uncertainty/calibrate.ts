@@ -132,6 +132,12 @@ const { values: args } = parseArgs({
     weights: { type: 'string', default: 'fit' },
     /** 'off': fit with b = 0 (no series noise term), the alternative a flatter σ map would cost (docs/uncertainty.md). */
     'level-term': { type: 'string', default: 'on' },
+    /**
+     * Only these data sets (comma-separated names as in the report's `set` column, e.g.
+     * 'Mayo L192 B30f'): with --weights card, re-measures those rows of a committed report without
+     * re-running all 22 series (test/uncertainty/committed-calibration-ct.test.ts).
+     */
+    sets: { type: 'string' },
   },
 });
 if (!['on', 'off'].includes(args['level-term'])) throw new Error(`--level-term: on or off, got ${args['level-term']}`);
@@ -139,6 +145,9 @@ const LEVEL_TERM = args['level-term'] === 'on';
 if (!['fit', 'card'].includes(args.weights)) throw new Error(`--weights: fit or card, got ${args.weights}`);
 const CARD_WEIGHTS = args.weights === 'card';
 if (CARD_WEIGHTS && args['write-card']) throw new Error('--weights card measures the card as it is: nothing to write (leave out --write-card)');
+// A fit needs every calibration series; the card's weights can be measured on any one.
+if (args.sets !== undefined && !CARD_WEIGHTS) throw new Error('--sets measures some series with the card\'s weights: add --weights card');
+const ONLY_SETS = args.sets?.split(',').map((name) => name.trim());
 
 const modality = args.modality === 'PT' ? 'PT' : 'CT';
 const DEFAULT_DOSE_PATHS = modality === 'PT' ? 'unknown,declared' : 'unknown';
@@ -794,11 +803,12 @@ interface Fit extends UncertaintyCalibration {
   readonly windowMm: number;
   readonly ratio: number;
   readonly noiseLevelScale: number;
-  readonly calibrationSpearman: number;
+  /** Null (with the two below) when no calibration series was measured (--sets). */
+  readonly calibrationSpearman: number | null;
   /** Over all calibration pixels pooled. */
-  readonly calibrationCoverage: number;
+  readonly calibrationCoverage: number | null;
   /** The lowest and highest coverage of one calibration series. */
-  readonly calibrationCoverageRange: [number, number];
+  readonly calibrationCoverageRange: [number, number] | null;
 }
 
 /**
@@ -854,15 +864,19 @@ async function cardFit(parts: readonly Collected[], K: number): Promise<Fit> {
   const w = WINDOWS_MM.indexOf(entry.noiseWindowMm);
   if (w < 0) throw new Error(`--weights card: window ${entry.noiseWindowMm} mm is not one of ${WINDOWS_MM.join(', ')}`);
   const k: Weights = { a2: entry.spreadScale ** 2, c2: entry.noiseScale ** 2, b2: (entry.noiseLevelScale ?? 0) ** 2 };
-  const c = merge([...parts]);
-  const perSeries = parts.map((part) => coverage(part.pixels, w, k));
-  return {
+  const weightsOnly = {
     samples: K,
     spreadScale: entry.spreadScale,
     noiseScale: entry.noiseScale,
     noiseLevelScale: entry.noiseLevelScale ?? 0,
     windowMm: entry.noiseWindowMm,
     ratio: k.a2 > 0 ? round(k.c2 / k.a2, 4) : Infinity,
+  };
+  if (parts.length === 0) return { ...weightsOnly, calibrationSpearman: null, calibrationCoverage: null, calibrationCoverageRange: null };
+  const c = merge([...parts]);
+  const perSeries = parts.map((part) => coverage(part.pixels, w, k));
+  return {
+    ...weightsOnly,
     calibrationSpearman: round(parts.reduce((sum, part) => sum + rankCorrelation(part.patches, w, k), 0) / parts.length, 4),
     calibrationCoverage: round(coverage(c.pixels, w, k), 4),
     calibrationCoverageRange: [round(Math.min(...perSeries), 4), round(Math.max(...perSeries), 4)],
@@ -925,7 +939,11 @@ async function main(): Promise<void> {
     await writeCard(saved.fits, recommended, saved.rows, saved.calibratedOn, saved.command);
     return;
   }
-  const sets = dataSets();
+  const allSets = dataSets();
+  for (const name of ONLY_SETS ?? []) {
+    if (!allSets.some((s) => s.name === name)) throw new Error(`--sets ${name}: no such data set (${allSets.map((s) => s.name).join(', ')})`);
+  }
+  const sets = ONLY_SETS ? allSets.filter((s) => ONLY_SETS.includes(s.name)) : allSets;
   // The training side only: Mayo L143 (the model was trained on its pairs) and the simulated volumes the model was trained on.
   // --weights card: what the card was calibrated on is what is not held out.
   const cardGroups = CARD_WEIGHTS ? await cardCalibratedOn() : undefined;
@@ -937,7 +955,7 @@ async function main(): Promise<void> {
       : `iec25,iec${Math.floor(PET_LOW_COUNT_CALIBRATION.dose * 100)}`);
   const calibrationGroups = new Set(calibrationGroup.split(','));
   for (const g of calibrationGroups) {
-    if (!sets.some((s) => s.group === g)) throw new Error(`--calibrate-on ${g}: no such group (${[...new Set(sets.map((s) => s.group))].join(', ')})`);
+    if (!allSets.some((s) => s.group === g)) throw new Error(`--calibrate-on ${g}: no such group (${[...new Set(sets.map((s) => s.group))].join(', ')})`);
   }
   const fits: Fit[] = [];
   const rows: Row[] = [];
@@ -983,12 +1001,13 @@ async function main(): Promise<void> {
       });
     }
   }
-  const bestRho = Math.max(...fits.map((f) => f.calibrationSpearman));
-  const recommended = fits.filter((f) => f.calibrationSpearman >= bestRho - 0.02).sort((a, b) => a.samples - b.samples)[0]!;
+  // --sets without a calibration series: no correlation to choose K by (recommendedSamples null).
+  const bestRho = Math.max(...fits.map((f) => f.calibrationSpearman ?? -Infinity));
+  const recommended = fits.filter((f) => (f.calibrationSpearman ?? -Infinity) >= bestRho - 0.02).sort((a, b) => a.samples - b.samples)[0]!;
   // Every option that changes the result is in the command (the card's record of how it was made).
-  const command = `npx tsx scripts/uncertainty/calibrate.ts --modality ${modality}${args.model ? ` --model ${args.model}` : ''}${args['simulated-slices'] !== '3' ? ` --simulated-slices ${args['simulated-slices']}` : ''}${args.samples !== '2,4,8' ? ` --samples ${args.samples}` : ''}${SEED !== 0 ? ` --seed ${SEED}` : ''}${args.rerender ? ` --rerender ${args.rerender}` : ''}${args.rerender && PAIR_REFERENCE ? ' --rerender-reference pair' : ''}${args['calibrate-on'] ? ` --calibrate-on ${calibrationGroup}` : ''}${args['target-coverage'] !== '0.94' ? ` --target-coverage ${args['target-coverage']}` : ''}${DOSE_PATHS_ARG !== DEFAULT_DOSE_PATHS ? ` --dose-paths ${DOSE_PATHS_ARG}` : ''}${CARD_WEIGHTS ? ' --weights card' : ''}${LEVEL_TERM ? '' : ' --level-term off'}${args['write-card'] ? ' --write-card' : ''}`;
-  const report = { model: modelName, modality, seed: SEED, dosePaths: DOSE_PATHS, weights: args.weights, calibratedOn: calibrationGroup, targetCoverage: TARGET_COVERAGE, patch: PATCH, fits, recommendedSamples: recommended.samples, rows, command };
-  const suffix = `${modality === 'CT' ? 'ct' : 'pet'}${args.rerender ? `-rerender-${args.rerender.toLowerCase().replace(/[,:]/g, '-')}${PAIR_REFERENCE ? '-pairref' : ''}` : ''}${args['calibrate-on'] ? `-${calibrationGroup.toLowerCase().replace(/,/g, '-')}` : ''}${args['target-coverage'] !== '0.94' ? `-target${args['target-coverage']}` : ''}${DOSE_PATHS_ARG === DEFAULT_DOSE_PATHS ? '' : `-dose-${DOSE_PATHS.join('-')}`}${CARD_WEIGHTS ? '-card-weights' : ''}${LEVEL_TERM ? '' : '-level-off'}`;
+  const command = `npx tsx scripts/uncertainty/calibrate.ts --modality ${modality}${args.model ? ` --model ${args.model}` : ''}${args['simulated-slices'] !== '3' ? ` --simulated-slices ${args['simulated-slices']}` : ''}${args.samples !== '2,4,8' ? ` --samples ${args.samples}` : ''}${SEED !== 0 ? ` --seed ${SEED}` : ''}${args.rerender ? ` --rerender ${args.rerender}` : ''}${args.rerender && PAIR_REFERENCE ? ' --rerender-reference pair' : ''}${args['calibrate-on'] ? ` --calibrate-on ${calibrationGroup}` : ''}${args['target-coverage'] !== '0.94' ? ` --target-coverage ${args['target-coverage']}` : ''}${DOSE_PATHS_ARG !== DEFAULT_DOSE_PATHS ? ` --dose-paths ${DOSE_PATHS_ARG}` : ''}${CARD_WEIGHTS ? ' --weights card' : ''}${LEVEL_TERM ? '' : ' --level-term off'}${ONLY_SETS ? ` --sets '${ONLY_SETS.join(',')}'` : ''}${args['write-card'] ? ' --write-card' : ''}`;
+  const report = { model: modelName, modality, seed: SEED, dosePaths: DOSE_PATHS, weights: args.weights, calibratedOn: calibrationGroup, targetCoverage: TARGET_COVERAGE, patch: PATCH, fits, recommendedSamples: bestRho === -Infinity ? null : recommended.samples, rows, command };
+  const suffix = `${modality === 'CT' ? 'ct' : 'pet'}${args.rerender ? `-rerender-${args.rerender.toLowerCase().replace(/[,:]/g, '-')}${PAIR_REFERENCE ? '-pairref' : ''}` : ''}${args['calibrate-on'] ? `-${calibrationGroup.toLowerCase().replace(/,/g, '-')}` : ''}${args['target-coverage'] !== '0.94' ? `-target${args['target-coverage']}` : ''}${DOSE_PATHS_ARG === DEFAULT_DOSE_PATHS ? '' : `-dose-${DOSE_PATHS.join('-')}`}${CARD_WEIGHTS ? '-card-weights' : ''}${LEVEL_TERM ? '' : '-level-off'}${ONLY_SETS ? '-sets' : ''}`;
   // (the default fold writes uncertainty-ct.json / uncertainty-pet.json)
   writeFileSync(path.join(args.out, `uncertainty-${suffix}.json`), `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(path.join(args.out, `uncertainty-${suffix}.md`), markdown(report));
@@ -996,7 +1015,7 @@ async function main(): Promise<void> {
   if (args['write-card']) await writeCard(fits, recommended, rows, calibrationGroup, command);
 }
 
-function markdown(r: { model: string; weights?: string; calibratedOn: string; fits: Fit[]; recommendedSamples: number; rows: Row[]; command: string }): string {
+function markdown(r: { model: string; weights?: string; calibratedOn: string; fits: Fit[]; recommendedSamples: number | null; rows: Row[]; command: string }): string {
   const lines = [
     `# Calibrated uncertainty of ${r.model}`,
     '',
@@ -1010,10 +1029,12 @@ function markdown(r: { model: string; weights?: string; calibratedOn: string; fi
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
     ...r.fits.map(
       (f) =>
-        `| ${f.samples} | ${f.windowMm} | ${f.ratio} | ${f.spreadScale} | ${f.noiseScale} | ${f.noiseLevelScale} | ${f.calibrationSpearman} | ${f.calibrationCoverage}; ${f.calibrationCoverageRange[0]} to ${f.calibrationCoverageRange[1]} |`,
+        `| ${f.samples} | ${f.windowMm} | ${f.ratio} | ${f.spreadScale} | ${f.noiseScale} | ${f.noiseLevelScale} | ${f.calibrationSpearman ?? '-'} | ${f.calibrationCoverageRange ? `${f.calibrationCoverage}; ${f.calibrationCoverageRange[0]} to ${f.calibrationCoverageRange[1]}` : '- (no calibration series measured)'} |`,
     ),
     '',
-    `Recommended K (fewest samples within 0.02 of the best calibration-set correlation): ${r.recommendedSamples}.`,
+    r.recommendedSamples === null
+      ? 'Recommended K: none (no calibration series among the measured ones).'
+      : `Recommended K (fewest samples within 0.02 of the best calibration-set correlation): ${r.recommendedSamples}.`,
     '',
     'Held out, per kind of data: ±2σ coverage range (target 90 to 98 %) and lowest patch Spearman (target ≥ 0.5), with the series that miss.',
     '',
