@@ -153,6 +153,33 @@ describe('evaluation tables quoted by the docs', () => {
     expect(read('models/eval/phantoms.md')).toBe(phantomTables(rows));
   });
 
+  it("README's CT table (PSNR dB / SSIM at 25 % and 10 % dose) rounds models/eval/ct.json's test rows", () => {
+    const result = JSON.parse(read('models/eval/ct.json')) as EvaluateResult;
+    const table = markdownTables(read('README.md')).find((t) => t.header.startsWith('CT, PSNR dB / SSIM'));
+    expect(table, 'README.md has no "CT, PSNR dB / SSIM" table').toBeDefined();
+    // Each README row names its method in words; the JSON's key for it.
+    const keyOf = (label: string) =>
+      [
+        ['low-dose input', 'input'],
+        ['Gaussian', 'gaussian'],
+        ['bilateral', 'bilateral'],
+        ['non-local means', 'nlm'],
+        ['`--steps 2`', 'warm0.05:2'],
+        ['default (warm start 0.05, 1 step)', 'warm0.05:1'],
+      ].find(([words]) => label.includes(words!))?.[1];
+    const differences: string[] = [];
+    for (const [label, ...cells] of table!.rows) {
+      const key = keyOf(label!);
+      expect(key, `README CT table row "${label}" names no method of ct.json`).toBeDefined();
+      result.doses.forEach((dose, i) => {
+        const row = result.test[`${key}@${dose}`]!;
+        const expected = `${fixed(row.psnr, 2)} / ${fixed(row.ssim, 3)}`;
+        if (cells[i] !== expected) differences.push(`${label} at ${dose}: README ${cells[i]}, ct.json ${expected}`);
+      });
+    }
+    expect(differences).toEqual([]);
+  });
+
   it('a doc table with the header of a models/eval/*.md table copies one of them row for row', () => {
     const evalTables = readdirSync(EVAL)
       .filter((f) => f.endsWith('.md'))
