@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { LowdoseError } from '../errors.js';
-import { frameNumbers, functionalGroup, getNumbers, getStrings, TAG } from './attributes.js';
+import { frameNumbers, functionalGroup, getNumber, getNumbers, getStrings, TAG } from './attributes.js';
 import { appendContributingEquipment, DEFAULT_PROCESSING_EQUIPMENT, processingEquipmentItem, type ProcessingEquipment } from './contributing-equipment.js';
 import { copySourceAttributes, readCopiedAttributes } from './derived-source.js';
 import { readImageHeader, type FrameGeometry, type ImageHeader } from './image-header.js';
@@ -21,7 +21,6 @@ import { SOP_CLASS, hashedUid, newUid } from './uid.js';
 import { repairedUid, repairValues, type ValueRepair } from './value-repair.js';
 import {
   type DcmDataset,
-  getNumber,
   getString,
   getValues,
   keywordOf,
@@ -174,7 +173,7 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
         derivationDescription: options.derivationDescription,
         contribution,
         seriesDescriptionSuffix: options.seriesDescriptionSuffix ?? ' lowdose',
-        seriesNumber: options.seriesNumber,
+        seriesNumber: options.seriesNumber ?? derivedSeriesNumber(entry.parsed),
         created,
         sourceSopClassUid: entry.header.sopClassUid || entry.mediaStorageSopClassUid,
         multiFrame:
@@ -287,7 +286,8 @@ interface DeriveContext {
   /** lowdose's Contributing Equipment item, appended after the source's; absent: none added. */
   readonly contribution?: DcmDataset;
   readonly seriesDescriptionSuffix: string;
-  readonly seriesNumber: number | undefined;
+  /** The derived series' SeriesNumber (`derivedSeriesNumber` unless the caller names one). */
+  readonly seriesNumber: number;
   /** InstanceCreationDate/Time; null: left out. */
   readonly created: { date: string; time: string } | null;
   readonly sourceSopClassUid: string | undefined;
@@ -295,6 +295,20 @@ interface DeriveContext {
   readonly multiFrame: boolean;
   /** A multi-frame source's per-frame attributes, as the reader sees them. */
   readonly frame: FrameValues;
+}
+
+/** Largest value of an IS (PS3.5: a signed 32-bit integer). */
+const MAX_IS = 2 ** 31 - 1;
+
+/**
+ * The source's SeriesNumber + 1000, so that a derived series sits apart from, and next to, its
+ * source in a viewer's list; 1000 when the source has none, or one that is not an integer or would
+ * not fit an IS. Read from the parsed source file: SeriesNumber is not among the copied
+ * attributes (./derived-attributes.ts), so the copied dataset never holds it.
+ */
+export function derivedSeriesNumber(parsed: ParsedFile): number {
+  const source = getNumber(parsed.dataSet, TAG.SeriesNumber, 'IS');
+  return source !== undefined && Number.isInteger(source) && source + 1000 <= MAX_IS && source + 1000 >= -MAX_IS ? source + 1000 : 1000;
 }
 
 /** What a single-frame output needs from a multi-frame source's functional groups. */
@@ -369,8 +383,7 @@ export function deriveDataset(sourceDataset: DcmDataset, context: DeriveContext)
   const suffix = context.seriesDescriptionSuffix;
   const description = (getString(sourceDataset, 'SeriesDescription') ?? source.seriesDescription ?? '').trim();
   setElement(dataset, 'SeriesDescription', [`${description.slice(0, Math.max(0, 64 - suffix.length))}${suffix}`.trim()]);
-  const sourceSeriesNumber = getNumber(sourceDataset, 'SeriesNumber');
-  setElement(dataset, 'SeriesNumber', [String(context.seriesNumber ?? (sourceSeriesNumber ?? 0) + 1000)]);
+  setElement(dataset, 'SeriesNumber', [String(context.seriesNumber)]);
   setElement(dataset, 'InstanceNumber', [String(context.index + 1)]);
 
   // A multi-frame source keeps frame geometry in functional groups; a single-frame output needs it
