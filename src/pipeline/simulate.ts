@@ -281,7 +281,8 @@ function seriesDir(outDir: string, series: Series, suffix = ''): string {
 /**
  * The folders a series' simulation writes: the reduced-dose copy and, when asked for, the matched
  * full-dose reconstruction (drawn from the same photons, so it depends on the dose and seed too).
- * Their names carry the CT mode, the dose and the seed, so runs with other such settings into one
+ * Their names carry the CT mode, the dose, the seed and every other setting that changes this
+ * modality's pixels and is not its default (runSettingsName), so runs with other settings into one
  * `-o` sit side by side; the same settings again find their own folders (E_EXISTS / --overwrite).
  */
 function outputDirs(series: Series, options: SimulateOptions): { dose: string; reference: string | null } {
@@ -289,11 +290,43 @@ function outputDirs(series: Series, options: SimulateOptions): { dose: string; r
   const mode = options.mode ?? 'insert';
   // CT noise insertion has no reconstruction of its own to write.
   const reconstructs = series.modality === 'PT' || mode === 'truth';
-  const run = `${series.modality === 'CT' ? `_${mode}` : ''}_dose${percent.replace('%', 'pct')}_seed${options.seed ?? 0}`;
+  const run = `${series.modality === 'CT' ? `_${mode}` : ''}_dose${percent.replace('%', 'pct')}_seed${options.seed ?? 0}${runSettingsName(series.modality, options)}`;
   return {
     dose: seriesDir(options.outDir, series, run),
     reference: options.withReference && reconstructs ? seriesDir(options.outDir, series, `${run}_fulldose`) : null,
   };
+}
+
+/**
+ * The part of an output folder's name for the settings other than mode, dose and seed that change
+ * the simulated pixels of this modality: `_<setting>-<value>` for each one given and not its
+ * default (CT: kernel, cutoff, i0, electronic noise, bowtie, bowtie strength, tcm; PET: OSEM
+ * iterations and subsets, post-filter), empty for a default run. Settings of the other modality,
+ * `--workers` and `--with-reference` change nothing in the series, so they are not named.
+ */
+export function runSettingsName(modality: string, options: SimulateOptions): string {
+  const parts: Array<[string, string | number | undefined]> = [];
+  const isDefault = (value: unknown, fallback: unknown) => value === undefined || value === fallback;
+  if (modality === 'CT') {
+    const mode = options.mode ?? 'insert';
+    const bowtie = options.bowtie ?? CT_DEFAULTS.bowtie;
+    const kernel = options.kernel;
+    if (!isDefault(kernel, 'auto')) parts.push(['kernel', typeof kernel === 'string' ? kernel : describeKernel(resolveKernel(kernel))]);
+    parts.push(['cutoff', options.cutoff]);
+    if (!isDefault(options.i0, mode === 'insert' ? 'auto' : CT_DEFAULTS.i0)) parts.push(['i0', options.i0]);
+    if (!isDefault(options.electronicNoise, CT_DEFAULTS.electronicNoise)) parts.push(['enoise', options.electronicNoise]);
+    if (!isDefault(bowtie, CT_DEFAULTS.bowtie)) parts.push(['bowtie', bowtie]);
+    if (!isDefault(options.bowtieStrength, resolveBowtie(bowtie)?.strength ?? 0)) parts.push(['bowtiestrength', options.bowtieStrength]);
+    if (!isDefault(options.tcm, CT_DEFAULTS.tcm)) parts.push(['tcm', options.tcm]);
+  } else if (modality === 'PT') {
+    if (!isDefault(options.iterations, PET_DEFAULTS.iterations)) parts.push(['iterations', options.iterations]);
+    if (!isDefault(options.subsets, PET_DEFAULTS.subsets)) parts.push(['subsets', options.subsets]);
+    if (!isDefault(options.postFilterMm, PET_DEFAULTS.postFilterFwhmMm)) parts.push(['postfilter', `${options.postFilterMm}mm`]);
+  }
+  return parts
+    .filter((part): part is [string, string | number] => part[1] !== undefined)
+    .map(([name, value]) => `_${name}-${String(value).replace(/[^0-9A-Za-z.-]+/g, '-')}`)
+    .join('');
 }
 
 /**

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { writeVolumeSeries } from '../../src/dicom/write-volume.js';
 import { generateWater } from '../../src/phantoms/water.js';
-import { runSimulate, type SimulateOptions } from '../../src/pipeline/simulate.js';
+import { runSettingsName, runSimulate, type SimulateOptions } from '../../src/pipeline/simulate.js';
 import { runCli } from '../helpers/cli.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'lowdose-simulate-names-'));
@@ -33,14 +33,51 @@ describe('simulate output folder names', () => {
     const reference = runs[3]!.result.series[0]!.reference!;
     expect(path.basename(reference.dir)).toBe(`${outputs[3]}_fulldose`);
     expect(readdirSync(out).sort()).toEqual([...outputs, path.basename(reference.dir)].sort());
-    expect(outputs[0]).toMatch(/_insert_dose25pct_seed1$/);
-    expect(outputs[1]).toMatch(/_insert_dose25pct_seed2$/);
+    // --i0 is not insertion's default (auto), so it is named too.
+    expect(outputs[0]).toMatch(/_insert_dose25pct_seed1_i0-100000$/);
+    expect(outputs[1]).toMatch(/_insert_dose25pct_seed2_i0-100000$/);
 
     // The same settings again: the folder is its own; refused, then replaced with --overwrite.
     await expect(run({ seed: 2 })).rejects.toMatchObject({ code: 'E_EXISTS' });
     const again = await run({ seed: 2, overwrite: true });
     expect(again.exitCode).toBe(0);
     expect(again.result.series[0]!.output.dir).toBe(runs[1]!.result.series[0]!.output.dir);
+  });
+
+  test('runs differing only in --kernel, --i0, --tcm, --bowtie or --electronic-noise coexist; a default given explicitly is the default run', async () => {
+    const input = path.join(root, 'water-settings');
+    await writeVolumeSeries(generateWater({ size: 64, slices: 1, fov: 250 }).volume, input, { uidSeed: 'simulate-names-settings' });
+    const out = path.join(root, 'out-settings');
+    const run = (options: Partial<SimulateOptions>) => runSimulate([input], { dose: 0.25, outDir: out, seed: 1, workers: 1, mode: 'truth', ...options });
+    const variants: Array<Partial<SimulateOptions>> = [{}, { kernel: 'sharp' }, { i0: 50000 }, { tcm: 0 }, { bowtie: 'head' }, { electronicNoise: 10 }, { kernel: 'sharp', cutoff: 0.5 }];
+    const runs = [];
+    for (const variant of variants) runs.push(await run(variant));
+    for (const { exitCode, result } of runs) {
+      expect(exitCode).toBe(0);
+      expect(result.errors).toEqual([]);
+    }
+    const outputs = runs.map(({ result }) => path.basename(result.series[0]!.output.dir));
+    expect(new Set(outputs).size).toBe(variants.length);
+    expect(readdirSync(out).sort()).toEqual([...outputs].sort());
+    expect(outputs[0]).toMatch(/_truth_dose25pct_seed1$/);
+    expect(outputs.slice(1).map((name) => name.slice(outputs[0]!.length))).toEqual([
+      '_kernel-sharp',
+      '_i0-50000',
+      '_tcm-0',
+      '_bowtie-head',
+      '_enoise-10',
+      '_kernel-sharp_cutoff-0.5',
+    ]);
+    // Each default named explicitly is the default run again: its folder, so E_EXISTS.
+    await expect(run({ i0: 100000, tcm: 0.5, bowtie: 'body', electronicNoise: 5, kernel: 'auto' })).rejects.toMatchObject({ code: 'E_EXISTS' });
+  });
+
+  test('PET folder names carry non-default OSEM settings and no CT setting', () => {
+    const base = { dose: 0.25, outDir: 'out' } as const;
+    expect(runSettingsName('PT', { ...base, kernel: 'sharp', i0: 5000, tcm: 0 })).toBe('');
+    expect(runSettingsName('PT', { ...base, iterations: 3, subsets: 12, postFilterMm: 4 })).toBe('');
+    expect(runSettingsName('PT', { ...base, iterations: 4, subsets: 8, postFilterMm: 6 })).toBe('_iterations-4_subsets-8_postfilter-6mm');
+    expect(runSettingsName('CT', { ...base, iterations: 4 })).toBe('');
   });
 
   test('the CLI: --seed 2 after --seed 1 into the same -o exits 0; --seed 1 again exits 2 with E_EXISTS', async () => {
