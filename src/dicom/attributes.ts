@@ -33,6 +33,7 @@ export const TAG = {
   RadionuclideHalfLife: 'x00181075',
   StudyInstanceUID: 'x0020000d',
   SeriesInstanceUID: 'x0020000e',
+  FrameOfReferenceUID: 'x00200052',
   SeriesNumber: 'x00200011',
   InstanceNumber: 'x00200013',
   ImagePositionPatient: 'x00200032',

@@ -64,6 +64,8 @@ export interface ImageHeader extends PixelModule {
   readonly sopInstanceUid: string;
   readonly studyInstanceUid: string;
   readonly seriesInstanceUid: string;
+  /** FrameOfReferenceUID (0020,0052), '' when absent: positions of two series compare only within one frame. */
+  readonly frameOfReferenceUid: string;
   readonly modality: string;
   readonly seriesDescription: string;
   /** ConvolutionKernel (0018,1210) as stored (multiple values keep their backslashes), or null. */
@@ -271,6 +273,7 @@ export function readImageHeader(parsed: ParsedFile): ImageHeader {
     sopInstanceUid: getString(ds, TAG.SOPInstanceUID) ?? '',
     studyInstanceUid: getString(ds, TAG.StudyInstanceUID) ?? '',
     seriesInstanceUid: getString(ds, TAG.SeriesInstanceUID) ?? '',
+    frameOfReferenceUid: getString(ds, TAG.FrameOfReferenceUID) ?? '',
     modality,
     seriesDescription: getString(ds, TAG.SeriesDescription) ?? '',
     convolutionKernel: getStrings(ds, TAG.ConvolutionKernel).join('\\') || null,

@@ -53,6 +53,12 @@ function sameOrientation(a: Orientation | null, b: Orientation | null): boolean 
   return a.every((v, i) => Math.abs(v - b[i]!) < ORIENTATION_TOLERANCE);
 }
 
+/** The FrameOfReferenceUID every header carries, else null (absent on one, or two frames in one stack). */
+function sharedFrameOfReference(headers: readonly ImageHeader[]): string | null {
+  const uid = headers[0]?.frameOfReferenceUid ?? '';
+  return uid !== '' && headers.every((h) => h.frameOfReferenceUid === uid) ? uid : null;
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((x, y) => x - y);
   const mid = sorted.length >> 1;
@@ -245,6 +251,7 @@ function buildStack(key: string, stack: Stack, split: string | null): Series {
     key,
     seriesInstanceUid: first.seriesInstanceUid,
     studyInstanceUid: first.studyInstanceUid,
+    frameOfReferenceUid: sharedFrameOfReference(located.map((s) => s.candidate.header)),
     modality: first.modality,
     seriesDescription: first.seriesDescription,
     convolutionKernel: first.convolutionKernel,

@@ -45,6 +45,11 @@ export interface Series {
   readonly key: string;
   readonly seriesInstanceUid: string;
   readonly studyInstanceUid: string;
+  /**
+   * FrameOfReferenceUID (0020,0052) shared by every slice, or null when absent or when the slices
+   * disagree. Two series' ImagePositionPatient are one coordinate system only within one frame.
+   */
+  readonly frameOfReferenceUid?: string | null;
   readonly modality: string;
   readonly seriesDescription: string;
   /** ConvolutionKernel (0018,1210) of the first slice, when stored. */

@@ -220,9 +220,9 @@ export interface StackGeometry {
 /**
  * For each slice of `from`, the slice of `to` nearest along `from`'s normal whose slab (half its
  * slice spacing either side) holds that plane: by patient position along the normal only, so a
- * reference of another field of view (whose ImagePositionPatient differs across the plane, where
- * src/metrics/slice-pairing.ts finds no coincidence and pairs by order) or of other slice spacing
- * pairs with the section it shows. Null when either stack lacks positions or orientation, or
+ * reference of another field of view (whose ImagePositionPatient differs across the plane, which
+ * src/metrics/slice-pairing.ts pairs the same way only within one FrameOfReferenceUID) or of other
+ * slice spacing pairs with the section it shows. Null when either stack lacks positions or orientation, or
  * their planes are not parallel: then the caller keeps the server's pairing.
  */
 export function slicesAlongNormal(from: StackGeometry, to: StackGeometry): StackPairing | null {

@@ -2,7 +2,8 @@
  * Which slice of one series lies where a slice of another does: the pairing that metrics, the
  * denoise reference and the server's comparisons all score by.
  */
-import type { Series } from '../dicom/index.js';
+import type { Series, Vec3 } from '../dicom/index.js';
+import { sliceNormal } from '../dicom/series.js';
 import { LowdoseError } from '../errors.js';
 import { gridMapping, mapPoint, type SliceGrid } from './grid-mapping.js';
 
@@ -16,12 +17,25 @@ export interface SlicePairing {
    * than a shifted frame of reference.
    */
   readonly bothPositioned: boolean;
+  /**
+   * How positions were compared when matchedBy is 'position': 'normal' along the common slice
+   * normal (one FrameOfReferenceUID, parallel planes: a reference of another field of view pairs
+   * with the sections it shows), else '3d' (the whole ImagePositionPatient). Absent when paired by order.
+   */
+  readonly along?: 'normal' | '3d';
 }
 
 /**
- * Pairs each reference slice with the test slice at the same ImagePositionPatient (within a
- * quarter of the slice spacing); when either series lacks positions or none coincide, pairs by
- * sorted order, which needs equal slice counts. Reference slices without a partner get -1.
+ * Pairs each reference slice with the test slice at the same position (within a quarter of the
+ * slice spacing); when either series lacks positions or none coincide, pairs by sorted order,
+ * which needs equal slice counts. Reference slices without a partner get -1.
+ *
+ * Within one frame of reference (both series name the same FrameOfReferenceUID) and parallel
+ * slice planes, the position compared is the one along the slice normal: a reference
+ * reconstructed with another field of view or in-plane origin then pairs with the sections it
+ * shows (pixelGridMismatch says that its pixels lie elsewhere). Otherwise the whole
+ * ImagePositionPatient is compared: another patient's scan (another frame) whose table positions
+ * happen to coincide along the normal must not be paired with this one.
  */
 export function pairSlices(reference: Series, test: Series): SlicePairing {
   const hasPositions = (s: Series) => s.slices.every((slice) => slice.position !== null);
@@ -29,13 +43,15 @@ export function pairSlices(reference: Series, test: Series): SlicePairing {
   if (bothPositioned) {
     const spacing = Math.min(reference.spacing[2], test.spacing[2]);
     const tolerance = Math.max(0.01, 0.25 * (spacing > 0 ? spacing : 1));
+    const normal = commonNormal(reference, test);
+    const distance: (p: Vec3, q: Vec3) => number = normal
+      ? (p, q) => Math.abs((p[0] - q[0]) * normal[0] + (p[1] - q[1]) * normal[1] + (p[2] - q[2]) * normal[2])
+      : (p, q) => Math.hypot(p[0] - q[0], p[1] - q[1], p[2] - q[2]);
     const pairs: Array<[number, number]> = reference.slices.map((slice, r) => {
       let best = -1;
       let bestDistance = tolerance;
       test.slices.forEach((candidate, t) => {
-        const [x, y, z] = slice.position!;
-        const [u, v, w] = candidate.position!;
-        const d = Math.hypot(x - u, y - v, z - w);
+        const d = distance(slice.position!, candidate.position!);
         if (d <= bestDistance) {
           best = t;
           bestDistance = d;
@@ -43,7 +59,7 @@ export function pairSlices(reference: Series, test: Series): SlicePairing {
       });
       return [r, best];
     });
-    if (pairs.some(([, t]) => t >= 0)) return { matchedBy: 'position', pairs, bothPositioned };
+    if (pairs.some(([, t]) => t >= 0)) return { matchedBy: 'position', pairs, bothPositioned, along: normal ? 'normal' : '3d' };
   }
   if (reference.slices.length !== test.slices.length) {
     throw new LowdoseError(
@@ -52,6 +68,22 @@ export function pairSlices(reference: Series, test: Series): SlicePairing {
     );
   }
   return { matchedBy: 'order', pairs: reference.slices.map((_, i) => [i, i]), bothPositioned };
+}
+
+/** Normals this close to parallel (|cos| within 1e-3 of 1, about 2.6°) are one slice direction. */
+const PARALLEL_TOLERANCE = 1e-3;
+
+/**
+ * The reference's unit slice normal when both series lie in one frame of reference (the same
+ * non-empty FrameOfReferenceUID) and their planes are parallel (either way round); else null.
+ */
+function commonNormal(reference: Series, test: Series): Vec3 | null {
+  const frame = reference.frameOfReferenceUid;
+  if (!frame || frame !== test.frameOfReferenceUid) return null;
+  if (!reference.orientation || !test.orientation) return null;
+  const n = sliceNormal(reference.orientation);
+  const m = sliceNormal(test.orientation);
+  return Math.abs(Math.abs(n[0] * m[0] + n[1] * m[1] + n[2] * m[2]) - 1) <= PARALLEL_TOLERANCE ? n : null;
 }
 
 /**
@@ -65,9 +97,10 @@ export const SAME_GRID_TOLERANCE_PX = 0.1;
  * grid, or null when they do: pixel-by-pixel scores (PSNR, SSIM, RMSE, the noise transfer) compare
  * pixel i of one with pixel i of the other, which is the same place of the patient only when
  * PixelSpacing, ImageOrientationPatient and the in-plane origin agree. Slice pairing alone does
- * not say so: it matches ImagePositionPatient within a quarter of the slice spacing, so a reference
- * resampled to 0.9 mm pixels from the same origin, or one shifted by half a pixel, paired by
- * position and was scored as if aligned (PSNR 11.6 dB on the Mayo L192 series). Checked through patient
+ * not say so: it matches ImagePositionPatient within a quarter of the slice spacing (only along the
+ * normal within one frame of reference), so a reference resampled to 0.9 mm pixels from the same
+ * origin, or one shifted by half a pixel, paired by position and was scored as if aligned (PSNR
+ * 11.6 dB on the Mayo L192 series). Checked through patient
  * coordinates (gridMapping): every pixel of one lies within SAME_GRID_TOLERANCE_PX of the same
  * pixel of the other. Where one side has no geometry, or the pair was matched by order, only the
  * pixel spacing is checked.

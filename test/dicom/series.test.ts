@@ -94,6 +94,7 @@ function header(
     sopInstanceUid: options.sop ?? `sop-${path}`,
     studyInstanceUid: 'study',
     seriesInstanceUid: options.uid ?? 'series',
+    frameOfReferenceUid: 'frame',
     modality: options.modality ?? 'CT',
     seriesDescription: '',
     convolutionKernel: options.kernel ?? null,
