@@ -28,6 +28,47 @@ interface BatchCliOptions extends DenoiserCliOptions {
 }
 
 const POLL_MS = 500;
+/** The shell's exit status of a process ended by SIGINT / SIGTERM (128 + the signal's number), which an unfinished `--wait` keeps. */
+const EXIT_SIGINT = 130;
+const EXIT_SIGTERM = 143;
+
+/**
+ * SIGINT / SIGTERM while `batch --wait` follows a batch: the first one is recorded and ends the
+ * current sleep, so the wait reads the batch once more and reports it (a batch that finished
+ * before the signal was noticed is reported as finished, report.json and all, not lost with the
+ * process); a second one ends the process at once, for a Redis that no longer answers.
+ */
+function interruptOnSignal(): { readonly signal: NodeJS.Signals | null; sleep(ms: number): Promise<void>; dispose(): void } {
+  let signal: NodeJS.Signals | null = null;
+  let wake: (() => void) | null = null;
+  const onSignal = (received: NodeJS.Signals) => {
+    if (signal !== null) process.exit(received === 'SIGTERM' ? EXIT_SIGTERM : EXIT_SIGINT);
+    signal = received;
+    wake?.();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    get signal() {
+      return signal;
+    },
+    sleep: (ms) =>
+      new Promise<void>((resolve) => {
+        if (signal !== null) return resolve();
+        const timer = setTimeout(done, ms);
+        function done() {
+          clearTimeout(timer);
+          wake = null;
+          resolve();
+        }
+        wake = done;
+      }),
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
 
 export const register: CommandRegistrar = (program: Command, setExitCode) => {
   const command = program
@@ -69,24 +110,41 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
           backoffMs: opts.backoff,
           log: (message) => out.info(message),
         });
+        // Listening before the batch id is shown: an interrupt from then on is this wait's to handle.
+        const interrupt = opts.wait ? interruptOnSignal() : null;
         out.info(`batch ${batch.id}: ${batch.jobs.length} series queued`);
-        if (!opts.wait) {
+        if (!interrupt) {
           out.result({ id: batch.id, outDir: batch.outDir, jobs: batch.jobs, errors });
           out.print(batch.id);
           setExitCode(EXIT_OK);
           return;
         }
         const progress = createBatchProgress({ enabled: opts.progress });
-        let snapshot = await batchStatus(queue, batch.id);
+        let snapshot;
         try {
+          snapshot = await batchStatus(queue, batch.id);
           progress.update(snapshot.status);
-          while (!snapshot.status.finished) {
-            await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+          while (!snapshot.status.finished && interrupt.signal === null) {
+            await interrupt.sleep(POLL_MS);
+            // Read again after an interrupt too: a batch that finished meanwhile is reported as finished.
             snapshot = await batchStatus(queue, batch.id);
             progress.update(snapshot.status);
           }
         } finally {
           progress.stop();
+          interrupt.dispose();
+        }
+        if (!snapshot.status.finished) {
+          // SIGINT / SIGTERM stops the waiting, not the batch: its jobs are in Redis and the workers go on.
+          const s = snapshot.status.series;
+          out.info(
+            `stopped waiting (${interrupt.signal}): batch ${batch.id} goes on (${s.done}/${s.total} series done, ${s.failed} failed, ${s.running} running, ${s.waiting} waiting); ` +
+              `lowdose batch status ${batch.id} follows it, lowdose batch cancel ${batch.id} stops it`,
+          );
+          out.result({ id: batch.id, outDir: batch.outDir, jobs: batch.jobs, errors, status: snapshot.status, interrupted: interrupt.signal });
+          out.print(humanStatus(snapshot.status));
+          setExitCode(interrupt.signal === 'SIGTERM' ? EXIT_SIGTERM : EXIT_SIGINT);
+          return;
         }
         const report = batchReport(snapshot.results, snapshot.status, errors);
         await writeReport(batch.outDir, report);
