@@ -29,7 +29,7 @@ import { HallucinationRecorder } from './hallucination.js';
 import { createSliceDenoiser, type SliceBatchResult, type SliceDenoiser } from './slice-denoiser.js';
 import { UncertaintySummary } from './uncertainty-summary.js';
 import { sliceOutputs } from './slice-outputs.js';
-import { ReferenceScorer, openReference, type ReferenceSet } from './reference.js';
+import { ReferenceScorer, openReference, scoreFinishedSeries, type ReferenceSet } from './reference.js';
 import { writePreview } from './preview-files.js';
 import type { DenoiseOptions, DenoiseReport, SeriesReport } from './types.js';
 import { DENOISED_MODALITIES, isOneOf } from '../choices.js';
@@ -211,7 +211,12 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
     // the marker what writing it repaired, and the settings' own (RUN_WARNING_CODES) those of the
     // run that made the output.
     const written = (previous.warnings ?? []).filter((w) => w.code.startsWith('W_') || RUN_WARNING_CODES.has(w.code));
-    return { ...previous, warnings: [...seriesWarnings, ...written], skipped: true };
+    if (!context.reference) return { ...previous, warnings: [...seriesWarnings, ...written], skipped: true };
+    // This run's --reference scores the finished files: the first run's scores were against
+    // another reference, or none.
+    const { metrics: _metrics, unscoredReference: _unscored, ...made } = previous;
+    const scored = await scoreFinishedSeries(context.reference, series, previous.output?.files ?? [], context.log);
+    return { ...made, ...scored, warnings: [...seriesWarnings, ...written], skipped: true };
   }
   // Redoing a finished series: until it is finished again, it is not (a run killed half way
   // through an --overwrite must not leave old and new slices under the old marker).

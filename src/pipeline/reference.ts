@@ -153,3 +153,42 @@ export class ReferenceScorer {
     };
   }
 }
+
+/**
+ * The `metrics` / `unscoredReference` of a series finished by an earlier run, scored now against
+ * this run's reference from the files that run wrote (`outputFiles`, slice order). A rerun that
+ * skips a finished series would otherwise hand back the first run's scores: none when it had no
+ * `--reference`, or scores against another reference. The stored output differs from the float
+ * one a fresh run scores by its quantisation (at most half a rescale step).
+ */
+export async function scoreFinishedSeries(
+  reference: ReferenceSet,
+  input: Series,
+  outputFiles: readonly string[],
+  log: (message: string) => void,
+): Promise<{ metrics?: SeriesMetrics; unscoredReference?: UnscoredReference }> {
+  const { scorer, unscored } = await ReferenceScorer.create(reference, input, log);
+  if (!scorer) return unscored ? { unscoredReference: unscored } : {};
+  if (outputFiles.length !== input.slices.length) {
+    throw new LowdoseError('E_IO', `the finished output of ${input.seriesInstanceUid} lists ${outputFiles.length} files for ${input.slices.length} slices: --overwrite to redo it`);
+  }
+  const { series, errors } = await scanPaths([...outputFiles]);
+  const output = series.length === 1 ? series[0]! : null;
+  if (!output || errors.length > 0 || output.slices.length !== outputFiles.length) {
+    const why = errors[0]?.message ?? `${series.length} series in ${outputFiles.length} files`;
+    throw new LowdoseError(
+      'E_IO',
+      `cannot read the finished output of ${input.seriesInstanceUid} back to score it (${why}): --overwrite to redo it`,
+      outputFiles[0] ? { path: outputFiles[0] } : {},
+    );
+  }
+  // Output file k holds input slice k; the reader sorts the output's slices by geometry.
+  const fileIndex = new Map(outputFiles.map((file, k) => [file, k]));
+  for (let k = 0; k < output.slices.length; k++) {
+    const index = fileIndex.get(output.slices[k]!.file);
+    if (index === undefined) continue;
+    const denoised = await readSliceImage(output, k);
+    await scorer.add(index, await readSliceImage(input, index), denoised.data);
+  }
+  return { metrics: scorer.result() };
+}
