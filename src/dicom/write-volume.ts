@@ -41,6 +41,11 @@ export interface VolumeSeriesOptions {
   readonly date?: Date;
   /** ImagePositionPatient of the first voxel of slice 0. Default: the volume centred on the origin. */
   readonly origin?: readonly [number, number, number];
+  /**
+   * ImageOrientationPatient. Default axial [1, 0, 0, 0, 1, 0]. Slices still step along +z from
+   * `origin`, so give one whose normal is ±z (an axial grid mirrored or turned by quarter turns).
+   */
+  readonly orientation?: readonly [number, number, number, number, number, number];
   /** Default ORIGINAL\PRIMARY\AXIAL; a simulated copy might say DERIVED\SECONDARY\AXIAL. */
   readonly imageType?: readonly string[];
   readonly derivationDescription?: string;
@@ -193,7 +198,7 @@ function commonDataset(
   setElement(d, 'StudyID', [options.studyId ?? '1']);
   setElement(d, 'SeriesNumber', [String(options.seriesNumber ?? 1)]);
   setElement(d, 'AcquisitionNumber', ['1']);
-  setElement(d, 'ImageOrientationPatient', ['1', '0', '0', '0', '1', '0']);
+  setElement(d, 'ImageOrientationPatient', options.orientation ? dsList([...options.orientation]) : ['1', '0', '0', '0', '1', '0']);
   setElement(d, 'FrameOfReferenceUID', [uids.frameOfReferenceUid]);
   setElement(d, 'PositionReferenceIndicator', []);
   setElement(d, 'PixelSpacing', dsList([volume.spacing[0], volume.spacing[1]]));

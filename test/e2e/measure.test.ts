@@ -13,7 +13,7 @@ import { readSliceImage, scanPaths, type Series } from '../../src/dicom/index.js
 import { denoisePaths } from '../../src/pipeline/denoise.js';
 import { PNG } from 'pngjs';
 import { hasChromium, paneProbes, POLL, REPO, startViewer, type ViewerSession } from './harness.js';
-import { INSERT_A, LOW_GRID, lowDoseEllipse, writeResampledReferenceStudy } from '../server/resampled-reference.js';
+import { INSERT_A, LOW_GRID, lowDoseEllipse, writeResampledReferenceStudy, writeTurnedReferenceStudy } from '../server/resampled-reference.js';
 
 const CT_3SLICE = path.resolve(REPO, '../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
 
@@ -36,6 +36,8 @@ describe.skipIf(!hasChromium)('measuring in the viewer (headless Chromium)', () 
     await denoisePaths([path.join(data, 'pet', 'low')], { outDir: path.join(data, 'pet', 'denoised'), method: 'gaussian', reference: [path.join(data, 'pet', 'full')] });
     // CT whose reference has 0.9 mm pixels and 4 mm slices against the low-dose 0.7 mm and 2 mm.
     await writeResampledReferenceStudy(path.join(data, 'grid'));
+    // CT whose reference stores the same field turned a quarter (rows run posterior).
+    await writeTurnedReferenceStudy(path.join(data, 'turned'));
     session = await startViewer({ data: [data], root });
     probes = paneProbes(session.page);
   });
@@ -71,7 +73,7 @@ describe.skipIf(!hasChromium)('measuring in the viewer (headless Chromium)', () 
 
   it('reads the HU under the cursor of a real CT, equal to the DICOM value of that pixel', async () => {
     const { page } = session;
-    const ct = session.studies.studies.find((s) => s.modalities.includes('CT') && s.description !== 'resampled reference')!.series[0]!;
+    const ct = session.studies.studies.find((s) => s.modalities.includes('CT') && !['resampled reference', 'turned reference'].includes(s.description))!.series[0]!;
     await page.goto(`${session.url}/#s=${ct.id}&i=1`);
     await page.waitForSelector(`body[data-view="s:${ct.id}"]`);
     await probes.expectRealPixels('lowDose');
@@ -358,4 +360,41 @@ describe.skipIf(!hasChromium)('measuring in the viewer (headless Chromium)', () 
       .toEqual(["not measured: this series' nearest slice is 2.0 mm away"]);
     await page.keyboard.press('Delete');
   });
+
+  it('turns a pane whose reference is stored turned a quarter, so the same anatomy lies at the same point of its box, with the edge letters of the low-dose pane', async () => {
+    const { page } = session;
+    const comparison = session.studies.studies.find((s) => s.description === 'turned reference')!.comparisons[0]!;
+    await page.goto('about:blank');
+    await page.goto(`${session.url}/#c=${comparison.id}&i=2`);
+    await page.waitForSelector(`body[data-view="c:${comparison.id}"]`);
+    for (const key of ['lowDose', 'reference']) await probes.expectRealPixels(key);
+    await expect.poll(() => page.getAttribute('.pane[data-pane="reference"]', 'data-turn'), POLL).toBe('90,false,false');
+    expect(await page.getAttribute('.pane[data-pane="lowDose"]', 'data-turn')).toBe('0,false,false');
+    for (const edge of ['top', 'right', 'bottom', 'left']) {
+      expect(await probes.paneText('reference', `.ov-${edge}`), edge).toBe(await probes.paneText('lowDose', `.ov-${edge}`));
+    }
+    expect(await probes.paneText('reference', '.ov-right')).toBe('L');
+    const box = (await page.locator('.pane[data-pane="lowDose"] .pane-image').boundingBox())!;
+    const scale = Math.min(box.width, box.height) / LOW_GRID.size;
+    const roi = lowDoseEllipse(INSERT_A.x, INSERT_A.y, 5);
+    const centre = { x: box.x + box.width / 2 + (roi.cx - LOW_GRID.size / 2) * scale, y: box.y + box.height / 2 + (roi.cy - LOW_GRID.size / 2) * scale };
+    await page.mouse.move(centre.x, centre.y);
+    await expect.poll(async () => (await probeReadings())[0]?.column, POLL).toBe(Math.floor(roi.cx));
+    // Insert A (140 HU at z = 4 mm) at the reference's own pixel of that place: its column runs along y, its row along −x.
+    await expect.poll(async () => (await probeReadings()).find((r) => r.key === 'reference')?.value ?? null, POLL).toBeCloseTo(INSERT_A.hu(4), 0);
+    const onReference = (await probeReadings()).find((r) => r.key === 'reference')!;
+    const onLowDose = (await probeReadings())[0]!;
+    expect(onReference.column).toBe(onLowDose.row);
+    expect(onReference.row).toBe(LOW_GRID.size - 1 - onLowDose.column);
+    // The same point of the reference pane's box shows that same pixel: the pane is turned, not only re-centred.
+    const referenceBox = (await page.locator('.pane[data-pane="reference"] .pane-image').boundingBox())!;
+    await page.mouse.move(referenceBox.x + (centre.x - box.x), referenceBox.y + (centre.y - box.y));
+    await expect.poll(async () => (await probeReadings()).find((r) => r.key === 'reference')?.column, POLL).toBe(onReference.column);
+    expect((await probeReadings()).find((r) => r.key === 'reference')!.row).toBe(onReference.row);
+    expect((await probeReadings())[0]!.column).toBe(Math.floor(roi.cx));
+    // Fit (F) keeps the turn.
+    await page.keyboard.press('f');
+    await expect.poll(() => page.getAttribute('.pane[data-pane="reference"]', 'data-turn'), POLL).toBe('90,false,false');
+  });
 });
+

@@ -69,3 +69,32 @@ export async function writeResampledReferenceStudy(data: string): Promise<{ lowD
   await denoisePaths([lowDir], { outDir: denoisedDir, method: 'gaussian', reference: [referenceDir] });
   return { lowDir, referenceDir, denoisedDir };
 }
+
+/**
+ * The low-dose grid stored turned a quarter: rows run posterior (+y), columns to the patient's
+ * right (−x), the first pixel at the low-dose field's top right corner, so it covers the same
+ * field. Shown unturned its anatomy lies on its side; the viewer turns the pane back.
+ */
+export const TURNED_ORIENTATION = [0, 1, 0, -1, 0, 0] as const;
+export const TURNED_ORIGIN = [LOW_GRID.origin[0] + (LOW_GRID.size - 1) * LOW_GRID.pixelMm, LOW_GRID.origin[1], 0] as const;
+
+/** The phantom on LOW_GRID (low dose) and on its quarter-turned copy (the reference, one frame of reference), the low dose denoised with `--reference`. */
+export async function writeTurnedReferenceStudy(data: string): Promise<{ lowDir: string; referenceDir: string; denoisedDir: string }> {
+  const lowDir = path.join(data, 'low');
+  const referenceDir = path.join(data, 'reference');
+  const denoisedDir = path.join(data, 'denoised');
+  const shared = { studyInstanceUid: '2.25.7002001', frameOfReferenceUid: '2.25.7002002', studyDescription: 'turned reference', patientName: 'PHANTOM^TURNED' };
+  await writeVolumeSeries(sampled(LOW_GRID, 'low dose'), lowDir, { ...shared, uidSeed: 'turned-low', origin: LOW_GRID.origin, seriesNumber: 1 });
+  const { size, pixelMm } = LOW_GRID;
+  const turned = Array.from({ length: LOW_GRID.slices }, (_, k) => {
+    const z = k * LOW_GRID.sliceMm;
+    const data = new Float32Array(size * size);
+    // Pixel (column c, row r) lies at origin + c·pixel·row direction + r·pixel·column direction.
+    for (let r = 0; r < size; r++) for (let c = 0; c < size; c++) data[r * size + c] = phantomHu(TURNED_ORIGIN[0] - r * pixelMm, TURNED_ORIGIN[1] + c * pixelMm, z);
+    return data;
+  });
+  const volume: Volume = { modality: 'CT', units: 'HU', rows: size, columns: size, slices: turned, spacing: [pixelMm, pixelMm, LOW_GRID.sliceMm], description: 'reference turned' };
+  await writeVolumeSeries(volume, referenceDir, { ...shared, uidSeed: 'turned-reference', origin: TURNED_ORIGIN, orientation: TURNED_ORIENTATION, seriesNumber: 2 });
+  await denoisePaths([lowDir], { outDir: denoisedDir, method: 'gaussian', reference: [referenceDir] });
+  return { lowDir, referenceDir, denoisedDir };
+}

@@ -5,8 +5,8 @@
  * and slices paired along the normal from the series facts the API gives.
  */
 import { describe, expect, it } from 'vitest';
-import type { SliceGrid } from '../../src/metrics/grid-mapping.js';
-import { followView, pairAlongNormal, pointInPane, pointToFrame, shapeToFrame, sliceGrid, type PanePlacement } from '../../viewer/src/pane-geometry.js';
+import { gridMapping, mapPoint, type SliceGrid } from '../../src/metrics/grid-mapping.js';
+import { displayedOrientation, followView, turnMatrix, pairAlongNormal, pointInPane, pointToFrame, shapeToFrame, sliceGrid, type PanePlacement, type PaneView } from '../../viewer/src/pane-geometry.js';
 import type { SeriesDetail } from '../../viewer/src/api.js';
 
 const LOW: SliceGrid = { rows: 96, columns: 96, pixelSpacing: [0.7, 0.7], orientation: [1, 0, 0, 0, 1, 0], position: [-33.25, -33.25, 4] };
@@ -34,6 +34,60 @@ describe('zoom and pan through patient coordinates', () => {
     const coronal = { ...REFERENCE, orientation: [1, 0, 0, 0, 0, -1] } as SliceGrid;
     expect(followView(view, { rows: 96, columns: 96, placement: own(LOW) }, { rows: 96, columns: 96, placement: own(coronal) })).toEqual(view);
     expect(followView(view, { rows: 96, columns: 96, placement: null }, { rows: 96, columns: 96, placement: own(REFERENCE) })).toEqual(view);
+  });
+});
+
+/** Where cornerstone draws image point p, from the canvas centre: scale·(translation + R·F·(p − size / 2)) (square pixels). */
+function screenOf(view: PaneView, size: number, p: { x: number; y: number }): { x: number; y: number } {
+  const m = turnMatrix(view);
+  const q = { x: p.x - size / 2, y: p.y - size / 2 };
+  return { x: view.scale * (view.translation.x + m[0] * q.x + m[1] * q.y), y: view.scale * (view.translation.y + m[2] * q.x + m[3] * q.y) };
+}
+
+describe('panes on a mirrored or quarter-turned grid', () => {
+  // The low-dose field, stored mirrored left-right (rows run from the patient's left to right) and
+  // turned a quarter (rows run posterior, columns right to left): the first pixel at the other corner.
+  const MIRRORED: SliceGrid = { ...LOW, orientation: [-1, 0, 0, 0, 1, 0], position: [-33.25 + 95 * 0.7, -33.25, 4] };
+  const TURNED: SliceGrid = { ...LOW, pixelSpacing: [0.9, 0.9], orientation: [0, 1, 0, -1, 0, 0], position: [30, -30, 4] };
+  const view = { scale: 2, translation: { x: -10, y: 6 } };
+  const points = [
+    { x: 0, y: 0 },
+    { x: 96, y: 0 },
+    { x: 20, y: 70 },
+    { x: 48, y: 48 },
+  ];
+
+  for (const [name, grid, expected] of [
+    ['mirrored', MIRRORED, { rotation: 0, hflip: true, vflip: false }],
+    // Its rows run posterior, the low-dose columns' way: turned 90° clockwise they run down.
+    ['turned a quarter', TURNED, { rotation: 90, hflip: false, vflip: false }],
+  ] as const) {
+    it(`flips or turns a pane ${name} against the low-dose grid so that every patient point lies at the same screen point`, () => {
+      const next = followView(view, { rows: 96, columns: 96, placement: own(LOW) }, { rows: 96, columns: 96, placement: own(grid) });
+      expect({ rotation: next.rotation, hflip: next.hflip, vflip: next.vflip }).toEqual(expected);
+      const mapping = gridMapping(LOW, grid);
+      if (mapping.kind !== 'mapped') throw new Error('unmapped');
+      for (const p of points) {
+        const there = screenOf(next, 96, mapPoint(mapping.affine, p));
+        const here = screenOf(view, 96, p);
+        expect(there.x).toBeCloseTo(here.x, 9);
+        expect(there.y).toBeCloseTo(here.y, 9);
+      }
+      // And back: the low-dose pane gets its own view, unturned.
+      const back = followView(next, { rows: 96, columns: 96, placement: own(grid) }, { rows: 96, columns: 96, placement: own(LOW) });
+      expect(back.scale).toBeCloseTo(2, 12);
+      expect(back.translation.x).toBeCloseTo(-10, 9);
+      expect(back.translation.y).toBeCloseTo(6, 9);
+      expect({ rotation: back.rotation, hflip: back.hflip, vflip: back.vflip }).toEqual({ rotation: 0, hflip: false, vflip: false });
+      // The turned pane's edges name what the low-dose pane's do.
+      expect(displayedOrientation(grid.orientation, next)).toEqual([1, 0, 0, 0, 1, 0]);
+    });
+  }
+
+  it('leaves panes of one orientation unturned', () => {
+    const next = followView(view, { rows: 96, columns: 96, placement: own(LOW) }, { rows: 96, columns: 96, placement: own(REFERENCE) });
+    expect({ rotation: next.rotation, hflip: next.hflip, vflip: next.vflip }).toEqual({ rotation: 0, hflip: false, vflip: false });
+    expect(displayedOrientation(LOW.orientation, next)).toEqual([1, 0, 0, 0, 1, 0]);
   });
 });
 

@@ -5,7 +5,7 @@
  * field of view is read over the same anatomy.
  */
 import type { SeriesDetail } from './api.js';
-import { gridMapping, invertAffine, mapPoint, mapShape, placeWithNote, shapeInPane, slicesAlongNormal, unmatchedText, type PaneShape, type SliceGrid, type StackGeometry, type StackPairing } from '../../src/metrics/grid-mapping.js';
+import { gridMapping, invertAffine, mapPoint, mapShape, placeWithNote, shapeInPane, slicesAlongNormal, unmatchedText, type PaneShape, type PixelAffine, type SliceGrid, type StackGeometry, type StackPairing } from '../../src/metrics/grid-mapping.js';
 import type { Point, Shape } from '../../src/metrics/roi-shapes.js';
 
 export { placeWithNote, unmatchedText, type PaneShape, type SliceGrid };
@@ -55,8 +55,20 @@ export function pointInPane(point: Point, placement: PanePlacement): { point: Po
   return placed.shape?.kind === 'length' ? { point: placed.shape.from, reason: null } : { point: null, reason: placed.shape ? '' : unmatchedText(placed) };
 }
 
-/** A pane's zoom and pan as cornerstone keeps them: screen pixels per image pixel (of the smaller spacing), and the image's shift in image pixels. */
-export interface PaneView {
+/**
+ * How cornerstone turns a pane's image on screen: flipped first (hflip mirrors left-right, vflip
+ * top-bottom), then turned `rotation` degrees clockwise. A pane on a grid mirrored or turned by
+ * quarter turns against the low-dose one gets the turn that shows its anatomy the way the
+ * low-dose pane shows it.
+ */
+export interface PaneTurn {
+  readonly rotation: number;
+  readonly hflip: boolean;
+  readonly vflip: boolean;
+}
+
+/** A pane's zoom and pan as cornerstone keeps them: screen pixels per image pixel (of the smaller spacing), and the image's shift in image pixels; its turn when known. */
+export interface PaneView extends Partial<PaneTurn> {
   readonly scale: number;
   readonly translation: { readonly x: number; readonly y: number };
 }
@@ -68,14 +80,57 @@ export interface ViewPane {
   readonly placement: PanePlacement | null;
 }
 
+/** A 2 x 2 matrix [[m00, m01], [m10, m11]] acting on (x, y) image or screen displacements (y down). */
+type Matrix2 = readonly [number, number, number, number];
+
+/** Screen displacement from an image displacement under a turn (scale aside): R(rotation) · F. */
+export function turnMatrix(turn: Partial<PaneTurn>): Matrix2 {
+  const angle = ((turn.rotation ?? 0) * Math.PI) / 180;
+  const c = Math.cos(angle);
+  const s = Math.sin(angle);
+  const h = turn.hflip ? -1 : 1;
+  const v = turn.vflip ? -1 : 1;
+  return [c * h, -s * v, s * h, c * v];
+}
+
+/** The turn whose matrix is the signed permutation `m` (a quarter turn, or one mirrored: hflip then a turn). */
+function turnOf(m: Matrix2): PaneTurn {
+  const det = m[0] * m[3] - m[1] * m[2];
+  // Mirrored: m = R · diag(−1, 1), so R = m · diag(−1, 1).
+  const [r00, r10] = det < 0 ? [-m[0], -m[2]] : [m[0], m[2]];
+  const rotation = (Math.round((Math.atan2(r10, r00) * 180) / Math.PI / 90) * 90 + 360) % 360;
+  return { rotation, hflip: det < 0, vflip: false };
+}
+
+function multiply(p: Matrix2, q: Matrix2): Matrix2 {
+  return [p[0] * q[0] + p[1] * q[2], p[0] * q[1] + p[1] * q[3], p[2] * q[0] + p[3] * q[2], p[2] * q[1] + p[3] * q[3]];
+}
+
+function apply(m: Matrix2, p: Point): Point {
+  return { x: m[0] * p.x + m[1] * p.y, y: m[2] * p.x + m[3] * p.y };
+}
+
+/** A rotation-and-flip matrix's inverse (its transpose). */
+function transpose(m: Matrix2): Matrix2 {
+  return [m[0], m[2], m[1], m[3]];
+}
+
+/** The signed permutation of a grid map's linear part (each entry −1, 0 or 1): which way each pixel axis goes. */
+function axesOf(t: PixelAffine): Matrix2 {
+  const sign = (v: number, other: number) => (Math.abs(v) > Math.abs(other) ? Math.sign(v) : 0);
+  return [sign(t.a, t.b), sign(t.b, t.a), sign(t.d, t.e), sign(t.e, t.d)];
+}
+
 /**
- * The zoom and pan that show, in `to`, the same patient place at the canvas centre and the same
- * millimetres per screen pixel as `view` shows in `from`: panes of another pixel spacing or field
- * of view then show the same anatomy the same size in the same place. cornerstone draws image
- * point p at canvas centre + scale·(translation + p − size / 2) (scaled up along the coarser pixel
- * axis), so the canvas centre shows p = size / 2 − translation and a millimetre is
+ * The zoom, pan and turn that show, in `to`, the same patient place at the canvas centre, the same
+ * millimetres per screen pixel and the anatomy the same way up as `view` shows in `from`: panes of
+ * another pixel spacing or field of view then show the same anatomy the same size in the same
+ * place, and a pane whose grid is mirrored or turned by quarter turns against `from`'s is flipped
+ * or turned back. cornerstone draws image point p at canvas centre + scale·(translation +
+ * R·F·(p − size / 2)) (R the turn, F the flips; scaled up along the coarser pixel axis), so the
+ * canvas centre shows p = size / 2 − (R·F)⁻¹·translation and a millimetre is
  * scale / (smaller pixel spacing) screen pixels. Where the grids do not map, the view as it is (the
- * same image pixels, as cornerstone-tools' pan / zoom synchroniser copies them).
+ * same image pixels, as cornerstone-tools' pan / zoom synchroniser copies them), with no turn.
  */
 export function followView(view: PaneView, from: ViewPane, to: ViewPane): PaneView {
   const copy = { scale: view.scale, translation: { x: view.translation.x, y: view.translation.y } };
@@ -83,9 +138,29 @@ export function followView(view: PaneView, from: ViewPane, to: ViewPane): PaneVi
   const out = gridMapping(from.placement.frame, from.placement.grid);
   const into = gridMapping(to.placement.frame, to.placement.grid);
   if (out.kind !== 'mapped' || into.kind !== 'mapped') return copy;
-  if (out.identity && into.identity) return copy;
-  const centre = { x: from.columns / 2 - view.translation.x, y: from.rows / 2 - view.translation.y };
+  const turned = (view.rotation ?? 0) % 360 !== 0 || view.hflip === true || view.vflip === true;
+  if (out.identity && into.identity && !turned) return copy;
+  // Screen ← `to` pixels = screen ← `from` pixels · `from` ← low-dose · low-dose ← `to` (axes only: the scale is apart).
+  const fromTurn = turnMatrix(view);
+  const toTurnMatrix = multiply(multiply(fromTurn, axesOf(out.affine)), transpose(axesOf(into.affine)));
+  const toTurn = turnOf(toTurnMatrix);
+  const shift = apply(transpose(fromTurn), view.translation);
+  const centre = { x: from.columns / 2 - shift.x, y: from.rows / 2 - shift.y };
   const there = mapPoint(into.affine, mapPoint(invertAffine(out.affine), centre));
+  const translation = apply(turnMatrix(toTurn), { x: to.columns / 2 - there.x, y: to.rows / 2 - there.y });
   const finest = (p: PanePlacement) => Math.min(p.grid.pixelSpacing[0], p.grid.pixelSpacing[1]);
-  return { scale: (view.scale * finest(to.placement)) / finest(from.placement), translation: { x: to.columns / 2 - there.x, y: to.rows / 2 - there.y } };
+  return { scale: (view.scale * finest(to.placement)) / finest(from.placement), translation, ...toTurn };
+}
+
+/**
+ * ImageOrientationPatient as the pane shows it under `turn`: the patient directions of screen
+ * right and screen down (what the edge letters name), from the series' row and column directions.
+ */
+export function displayedOrientation(orientation: readonly number[] | null, turn: Partial<PaneTurn>): number[] | null {
+  if (!orientation || orientation.length !== 6) return orientation ? [...orientation] : null;
+  const m = turnMatrix(turn);
+  // Screen right e_x is image displacement (R·F)ᵀ·e_x = (m00, m01); screen down (m10, m11).
+  const along = (u: number, v: number) => [0, 1, 2].map((k) => u * orientation[k]! + v * orientation[k + 3]!);
+  const clean = (values: number[]) => values.map((x) => (Math.abs(x) < 1e-12 ? 0 : x));
+  return [...clean(along(m[0], m[1])), ...clean(along(m[2], m[3]))];
 }

@@ -24,7 +24,7 @@ import { WheelAccumulator } from './wheel.js';
 import { lesionCaveat, type LesionCaveat } from './lesion-caveat.js';
 import { provenanceText, type ProvenanceText } from './provenance.js';
 import type { MeasureMode } from './measure-layer.js';
-import { followView, pairAlongNormal, placeShape, shapeToFrame, sliceGrid, unmatchedText, type PanePlacement } from './pane-geometry.js';
+import { displayedOrientation, followView, pairAlongNormal, placeShape, shapeToFrame, sliceGrid, unmatchedText, type PanePlacement, type PaneView } from './pane-geometry.js';
 import { gridMapping } from '../../src/metrics/grid-mapping.js';
 
 export type { PaneKey } from './pane-titles.js';
@@ -402,8 +402,7 @@ export class ComparisonViewer {
       const next = this.viewFollowing(anchor, view, pane, pane.shownIndex);
       const viewport = cornerstone.getViewport(pane.element);
       if (!next || !viewport) continue;
-      viewport.scale = next.scale;
-      viewport.translation = { ...next.translation };
+      applyView(viewport, next);
       cornerstone.setViewport(pane.element, viewport);
     }
   }
@@ -452,9 +451,8 @@ export class ComparisonViewer {
       const viewport = cornerstone.getViewport(pane.element);
       const reference = other ? cornerstone.getViewport(other.element) : undefined;
       if (other && viewport && reference) {
-        const next = this.viewFollowing(other, reference, pane, this.index) ?? reference;
-        viewport.scale = next.scale;
-        viewport.translation = { ...next.translation };
+        const next = this.viewFollowing(other, reference, pane, this.index) ?? { scale: reference.scale, translation: reference.translation };
+        applyView(viewport, next);
         if (pane.kind === 'anatomy') {
           viewport.voi = { ...this.voi };
           viewport.colormap = this.anatomyColormap;
@@ -686,15 +684,15 @@ export class ComparisonViewer {
     const same =
       Math.abs(next.scale - targetViewport.scale) <= 1e-9 * next.scale &&
       Math.abs(next.translation.x - targetViewport.translation.x) <= 1e-6 &&
-      Math.abs(next.translation.y - targetViewport.translation.y) <= 1e-6;
+      Math.abs(next.translation.y - targetViewport.translation.y) <= 1e-6 &&
+      (next.rotation === undefined || (next.rotation === (targetViewport.rotation ?? 0) && next.hflip === targetViewport.hflip && next.vflip === targetViewport.vflip));
     if (same) return;
-    targetViewport.scale = next.scale;
-    targetViewport.translation = { x: next.translation.x, y: next.translation.y };
+    applyView(targetViewport, next);
     synchronizer.setViewport(target, targetViewport);
   }
 
   /** Pane `to`'s zoom and pan that follow `view` of pane `from` (at `to`'s low-dose slice `index`); null without images. */
-  private viewFollowing(from: Pane, view: Viewport, to: Pane, index: number | null, toImage?: Image): { scale: number; translation: { x: number; y: number } } | null {
+  private viewFollowing(from: Pane, view: Viewport, to: Pane, index: number | null, toImage?: Image): PaneView | null {
     const sourceImage = imageOfElement(from.element);
     const targetImage = toImage ?? imageOfElement(to.element);
     if (!sourceImage || !targetImage) return null;
@@ -935,9 +933,8 @@ export class ComparisonViewer {
     const shown = this.panes.find((p) => p !== pane && p.initialised && p.visible);
     const reference = shown ? cornerstone.getViewport(shown.element) : undefined;
     if (shown && reference && pane.linked) {
-      const next = this.viewFollowing(shown, reference, pane, index, image) ?? reference;
-      viewport.scale = next.scale;
-      viewport.translation = { ...next.translation };
+      const next = this.viewFollowing(shown, reference, pane, index, image) ?? { scale: reference.scale, translation: reference.translation };
+      applyView(viewport, next);
     }
     this.applyDisplayDefaults(pane, image, viewport);
     return viewport;
@@ -955,8 +952,7 @@ export class ComparisonViewer {
     const anchorViewport = anchor ? cornerstone.getViewport(anchor.element) : undefined;
     const next = anchor && anchorViewport ? this.viewFollowing(anchor, anchorViewport, pane, index, image) : null;
     if (next) {
-      viewport.scale = next.scale;
-      viewport.translation = { ...next.translation };
+      applyView(viewport, next);
     }
     return viewport;
   }
@@ -990,6 +986,7 @@ export class ComparisonViewer {
     // Read by the end-to-end test to check that zoom and pan follow across panes.
     pane.root.dataset.scale = viewport.scale.toFixed(4);
     pane.root.dataset.translation = `${viewport.translation.x.toFixed(1)},${viewport.translation.y.toFixed(1)}`;
+    pane.root.dataset.turn = `${viewport.rotation ?? 0},${viewport.hflip === true},${viewport.vflip === true}`;
     if (pane.key === 'denoised') this.drawOverlay(pane, detail);
     if (!this.roi) {
       pane.info.roi.textContent = '';
@@ -1083,7 +1080,8 @@ export class ComparisonViewer {
       this.showPatient,
     );
     const bar = image.blank ? null : scaleBar(viewport.scale / image.columnPixelSpacing, 0.3 * pane.element.clientWidth);
-    pane.overlay.update(text, orientationLabels(series.orientation), bar);
+    // The edge letters of the anatomy as shown: a pane flipped or turned to match the low-dose one names its turned edges.
+    pane.overlay.update(text, orientationLabels(displayedOrientation(series.orientation, viewport)), bar);
   }
 
   private redrawAll(): void {
@@ -1181,6 +1179,17 @@ function fmt(value: number): string {
 }
 
 export { PANE_KEYS };
+
+/** Gives a viewport the zoom and pan of `view`, and its turn when it has one (a pane on a mirrored or quarter-turned grid, ./pane-geometry.ts). */
+function applyView(viewport: Viewport, view: PaneView): void {
+  viewport.scale = view.scale;
+  viewport.translation = { x: view.translation.x, y: view.translation.y };
+  if (view.rotation !== undefined) {
+    viewport.rotation = view.rotation;
+    viewport.hflip = view.hflip ?? false;
+    viewport.vflip = view.vflip ?? false;
+  }
+}
 
 function imageOfElement(element: HTMLElement): Image | null {
   try {

@@ -1,0 +1,72 @@
+/**
+ * A reference that stores the low-dose field turned a quarter (./resampled-reference.ts,
+ * writeTurnedReferenceStudy: rows run posterior, the first pixel at the other corner, one frame of
+ * reference). Its ImagePositionPatient lies 66.5 mm from the low-dose one's in-plane, so only the
+ * pairing along the slice normal finds its slices: `denoise --reference` links it as
+ * unscoredReference, and the server measures ROIs over the same anatomy in it.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scanPaths } from '../../src/dicom/index.js';
+import type { ComparisonDetail, StudiesResponse } from '../../src/server/api-types.js';
+import { buildApp } from '../../src/server/app.js';
+import { INSERT_A, INSERT_B, LOW_GRID, lowDoseEllipse, TURNED_ORIENTATION, writeTurnedReferenceStudy } from './resampled-reference.js';
+
+let root: string;
+let app: FastifyInstance;
+let comparison: ComparisonDetail;
+let dirs: Awaited<ReturnType<typeof writeTurnedReferenceStudy>>;
+
+beforeAll(async () => {
+  root = mkdtempSync(path.join(os.tmpdir(), 'lowdose-turned-reference-'));
+  const data = path.join(root, 'data');
+  dirs = await writeTurnedReferenceStudy(data);
+  const viewerDir = path.join(root, 'viewer');
+  mkdirSync(viewerDir);
+  writeFileSync(path.join(viewerDir, 'index.html'), '<!doctype html><title>viewer</title>');
+  app = await buildApp({ data: [data], workDir: path.join(root, 'work'), viewerDir, logger: { level: 'silent' } });
+  const summary = ((await app.inject({ url: '/api/studies' })).json() as StudiesResponse).studies.flatMap((s) => s.comparisons)[0]!;
+  comparison = (await app.inject({ url: `/api/comparisons/${summary.id}` })).json() as ComparisonDetail;
+}, 120_000);
+
+afterAll(async () => {
+  await app?.close();
+  if (root) rmSync(root, { recursive: true, force: true });
+});
+
+describe('a reference stored turned a quarter', () => {
+  it('is written with the turned orientation and linked by denoise --reference as unscoredReference, flipped or turned', async () => {
+    const [reference] = (await scanPaths([dirs.referenceDir])).series;
+    expect(reference!.orientation).toEqual([...TURNED_ORIENTATION]);
+    const report = JSON.parse(readFileSync(path.join(dirs.denoisedDir, 'report.json'), 'utf8')) as {
+      series: Array<{ metrics?: unknown; unscoredReference?: { files: number; reason: string } }>;
+    };
+    expect(report.series[0]!.metrics).toBeUndefined();
+    expect(report.series[0]!.unscoredReference).toMatchObject({ files: LOW_GRID.slices, reason: 'the slices are flipped or turned against each other (ImageOrientationPatient)' });
+    expect(comparison.reference).not.toBeNull();
+    expect(comparison.alignment.reference).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it('reads insert A as 100 + 10·z HU and insert B as 300 HU in the reference pane, over the same area as in the low-dose pane', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/measurements.csv',
+      payload: {
+        comparisons: [comparison.id],
+        index: 2,
+        measurements: [{ shape: { kind: 'ellipse', ellipse: lowDoseEllipse(INSERT_A.x, INSERT_A.y, 5) } }, { shape: { kind: 'ellipse', ellipse: lowDoseEllipse(INSERT_B.x, INSERT_B.y, 4) } }],
+      },
+    });
+    expect(response.statusCode, response.body).toBe(200);
+    const rows = response.body.trim().split('\n\n')[0]!.split('\n').slice(1).map((line) => line.split(','));
+    const at = (name: string, pane: string) => rows.find((r) => r[0] === name && r[2] === pane)!;
+    for (const pane of ['lowDose', 'reference']) {
+      expect(Number(at('R1', pane)[5]), pane).toBeCloseTo(INSERT_A.hu(4), 1);
+      expect(Number(at('R2', pane)[5]), pane).toBeCloseTo(INSERT_B.hu, 1);
+    }
+    expect(at('R1', 'reference')[9]).toBe(at('R1', 'lowDose')[9]);
+  });
+});
