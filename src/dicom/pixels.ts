@@ -61,7 +61,7 @@ export function paddingMask(stored: StoredValues, pixel: PixelModule): Uint8Arra
 }
 
 /** Padding attributes are read as 16 / 32-bit integers; bring them to BitsStored's width and sign. */
-function toStoredDomain(value: number, pixel: PixelModule): number {
+export function toStoredDomain(value: number, pixel: PixelModule): number {
   if (pixel.bitsStored >= 32) return value;
   const mask = 2 ** pixel.bitsStored - 1;
   const bits = value & mask;

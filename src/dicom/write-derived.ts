@@ -15,6 +15,7 @@ import { frameNumbers, functionalGroup, getNumber, getNumbers, getStrings, TAG }
 import { appendContributingEquipment, DEFAULT_PROCESSING_EQUIPMENT, processingEquipmentItem, type ProcessingEquipment } from './contributing-equipment.js';
 import { copySourceAttributes, readCopiedAttributes } from './derived-source.js';
 import { readImageHeader, type FrameGeometry, type ImageHeader } from './image-header.js';
+import { toStoredDomain } from './pixels.js';
 import { parseDicomBytes, type ParsedFile } from './parse.js';
 import type { Series, SliceRef } from './types.js';
 import { SOP_CLASS, hashedUid, newUid } from './uid.js';
@@ -183,7 +184,7 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
         frame: frameValues(entry.parsed, entry.header, slice.frame),
       });
       setPixels(dataset, source.rows, source.columns, stored, rescale);
-      setPadding(dataset, entry.header, slice, stored, rescale);
+      setPadding(dataset, entry.header, slice, stored, rescale, padding ?? null);
       if (options.rescaleType) setElement(dataset, 'RescaleType', [options.rescaleType]);
       const sopClassUid = getString(dataset, 'SOPClassUID')!;
       const target = targets[index]!;
@@ -261,8 +262,19 @@ function chooseRescaleFor(
  * single PixelPaddingValue and its modality value falls exactly on the new stored grid, the same
  * value is declared in the new encoding.
  */
-function setPadding(dataset: DcmDataset, header: ImageHeader, slice: SliceRef, values: Float32Array, rescale: Rescale): void {
-  if (header.padding === null || header.padding.rangeLimit !== null) return;
+function setPadding(
+  dataset: DcmDataset,
+  header: ImageHeader,
+  slice: SliceRef,
+  values: Float32Array,
+  rescale: Rescale,
+  paddingMask: Uint8Array | null,
+): void {
+  if (header.padding === null) return;
+  if (header.padding.rangeLimit !== null) {
+    setPaddingRange(dataset, header, slice, values, rescale, paddingMask);
+    return;
+  }
   // The reader's padding value is already sign-correct for signed pixels.
   const padding = header.padding.value;
   // `values` are modality-LUT output (PET already divided back from SUV), like the padding's value.
@@ -274,6 +286,41 @@ function setPadding(dataset: DcmDataset, header: ImageHeader, slice: SliceRef, v
   const target = Math.fround(modalityValue);
   if (!values.some((v) => v === target)) return;
   setElement(dataset, 'PixelPaddingValue', [stored], rescale.signed ? 'SS' : 'US');
+}
+
+/**
+ * A source padding range (PixelPaddingValue with PixelPaddingRangeLimit) is declared again, with
+ * the same stored numbers, when the slice is written with the source's own rescale (the only one
+ * that keeps several padding values: `paddingKeepingRescale`), at least one pixel lies in the
+ * range, and every pixel in it is padding: an image pixel the denoiser moved into the range would
+ * be hidden by viewers and left out by metrics.
+ */
+function setPaddingRange(
+  dataset: DcmDataset,
+  header: ImageHeader,
+  slice: SliceRef,
+  values: Float32Array,
+  rescale: Rescale,
+  paddingMask: Uint8Array | null,
+): void {
+  const padding = header.padding!;
+  if (paddingMask === null || rescale.slope !== slice.rescaleSlope || rescale.intercept !== slice.rescaleIntercept) return;
+  const value = toStoredDomain(padding.value, header);
+  const limit = toStoredDomain(padding.rangeLimit!, header);
+  const [lo, hi] = [Math.min(value, limit), Math.max(value, limit)];
+  const [min, max] = rescale.signed ? [-32768, 32767] : [0, 65535];
+  if (lo < min || hi > max) return;
+  let any = false;
+  for (let i = 0; i < values.length; i++) {
+    const stored = Math.round((values[i]! - rescale.intercept) / rescale.slope);
+    if (stored < lo || stored > hi) continue;
+    if (!paddingMask[i]) return;
+    any = true;
+  }
+  if (!any) return;
+  const vr = rescale.signed ? 'SS' : 'US';
+  setElement(dataset, 'PixelPaddingValue', [value], vr);
+  setElement(dataset, 'PixelPaddingRangeLimit', [limit], vr);
 }
 
 interface DeriveContext {
