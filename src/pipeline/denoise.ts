@@ -35,7 +35,7 @@ import type { DenoiseOptions, DenoiseReport, SeriesReport } from './types.js';
 import { DENOISED_MODALITIES, isOneOf } from '../choices.js';
 import { notDenoisedMessage } from './not-denoised.js';
 
-const COMPLETION_MARKER = '.lowdose-complete.json';
+export const COMPLETION_MARKER = '.lowdose-complete.json';
 export const REPORT_FILE = 'report.json';
 
 /** Folder name of a series' output: modality, series number-ish description, short hash of its key. */

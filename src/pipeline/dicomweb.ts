@@ -12,7 +12,7 @@ import { DicomwebClient, type DicomwebClientOptions } from '../dicomweb/client.j
 import { checkStowDestination, isLowdoseDerived, listSeries, pullSeries, stowSeries, type PulledSeries, type RemoteSeries, type StoredSeries } from '../dicomweb/study.js';
 import { parseDicomwebUrl } from '../dicomweb/url.js';
 import { EXIT_OK } from '../exit-codes.js';
-import { denoiseRemote, seriesToDenoise, type DerivedPart, type RemoteDenoiseOptions } from './remote-denoise.js';
+import { denoiseRemote, refuseOverwriteOfStoredOutput, seriesFound, seriesToDenoise, type DerivedPart, type RemoteDenoiseOptions } from './remote-denoise.js';
 import type { DenoiseReport } from './types.js';
 import { pullCacheDir } from '../util/pull-cache.js';
 import { toolkitIdentity } from '../util/toolkit.js';
@@ -64,6 +64,14 @@ export async function denoiseDicomweb(url: string, options: DicomwebDenoiseOptio
       derived: (s) => isLowdoseDerived(client, s),
       log,
     });
+    if (options.overwrite && options.stow !== undefined) {
+      const stowTarget = { ...target, base: options.stow };
+      await refuseOverwriteOfStoredOutput(options.outDir, wanted, {
+        option: '--stow',
+        where: options.stow,
+        holds: (seriesInstanceUid) => seriesFound(() => listSeries(client, { ...stowTarget, seriesInstanceUid })),
+      }, log);
+    }
     return await denoiseRemote(options, {
       source: url,
       pullDir,

@@ -15,7 +15,7 @@ import { dimseUrl, parseDimseUrl, type DimsePeer } from '../dimse/url.js';
 import { LowdoseError } from '../errors.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { pullCacheDir } from '../util/pull-cache.js';
-import { denoiseRemote, seriesToDenoise, type DerivedPart, type RemoteDenoiseOptions } from './remote-denoise.js';
+import { denoiseRemote, refuseOverwriteOfStoredOutput, seriesFound, seriesToDenoise, type DerivedPart, type RemoteDenoiseOptions } from './remote-denoise.js';
 import type { DenoiseReport } from './types.js';
 import { toolkitIdentity } from '../util/toolkit.js';
 
@@ -79,6 +79,13 @@ export async function denoiseDimse(url: string, options: DimseDenoiseOptions): P
   const wanted: Array<{ series: RemoteSeries; instances: RemoteInstance[] }> = [];
   for (const s of series) wanted.push({ series: s, instances: await listInstances(s) });
   const store = options.store;
+  if (options.overwrite && store) {
+    await refuseOverwriteOfStoredOutput(options.outDir, series, {
+      option: '--store',
+      where: dimseUrl(store),
+      holds: (seriesInstanceUid) => seriesFound(() => findSeries(store, studyInstanceUid, seriesInstanceUid, client)),
+    }, log);
+  }
   return denoiseRemote(options, {
     source: url,
     pullDir,

@@ -7,13 +7,15 @@
  * finished; and not while another run of the same source still uses it (util/folder-claims.ts).
  * The protocols differ only in how they list, pull and store.
  */
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DENOISED_MODALITIES, isOneOf } from '../choices.js';
 import { notDenoisedMessage } from './not-denoised.js';
 import { LowdoseError, toLowdoseError } from '../errors.js';
 import { claimFolder } from '../util/folder-claims.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { denoisePaths, REPORT_FILE } from './denoise.js';
+import { COMPLETION_MARKER, denoisePaths, REPORT_FILE } from './denoise.js';
 import type { DenoiseOptions, DenoiseReport } from './types.js';
 
 type ReportError = DenoiseReport['errors'][number];
@@ -42,6 +44,106 @@ export async function seriesToDenoise<S extends { readonly modality: string; rea
   }
   if (wanted.length === 0) throw new LowdoseError('E_NOT_FOUND', `no CT or PET series in ${source}`);
   return wanted;
+}
+
+/** A derived series an earlier run wrote into -o: what it was made from and its UID. */
+interface EarlierOutput {
+  readonly source: string;
+  readonly derived: string;
+  readonly kind: 'denoised' | 'uncertainty';
+}
+
+/**
+ * The derived series (denoised and uncertainty) earlier runs wrote into `outDir`, from the
+ * completion markers of its series folders and from its report.json (which also names a series
+ * an interrupted --overwrite run left without a marker). Unreadable files are passed over.
+ */
+async function earlierOutputs(outDir: string): Promise<EarlierOutput[]> {
+  const reports = [path.join(outDir, REPORT_FILE)];
+  const entries = await readdir(outDir, { withFileTypes: true }).catch(() => []);
+  for (const entry of entries) {
+    if (entry.isDirectory()) reports.push(path.join(outDir, entry.name, COMPLETION_MARKER));
+  }
+  const found = new Map<string, EarlierOutput>();
+  for (const file of reports) {
+    if (!existsSync(file)) continue;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(await readFile(file, 'utf8'));
+    } catch {
+      continue;
+    }
+    const record = parsed as Partial<DenoiseReport & DenoiseReport['series'][number]>;
+    // report.json holds a run's series; a completion marker is one series' report.
+    const series = Array.isArray(record.series) ? record.series : [record as DenoiseReport['series'][number]];
+    for (const s of series) {
+      const source = s?.input?.seriesInstanceUid;
+      if (typeof source !== 'string') continue;
+      for (const [kind, uid] of [['denoised', s.output?.seriesInstanceUid], ['uncertainty', s.uncertainty?.seriesInstanceUid]] as const) {
+        if (typeof uid === 'string' && uid !== '' && !found.has(uid)) found.set(uid, { source, derived: uid, kind });
+      }
+    }
+  }
+  return [...found.values()];
+}
+
+/** Whether a series query finds the series: true when it answers, false when it says E_NOT_FOUND; other errors are thrown. */
+export async function seriesFound(query: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await query();
+    return true;
+  } catch (error) {
+    if (error instanceof LowdoseError && error.code === 'E_NOT_FOUND') return false;
+    throw error;
+  }
+}
+
+/** The store destination as the --overwrite check asks it: does it hold this series of the study? */
+export interface StoreHoldings {
+  /** --stow / --store, as named in messages. */
+  readonly option: string;
+  readonly where: string;
+  readonly holds: (seriesInstanceUid: string) => Promise<boolean>;
+}
+
+/**
+ * `--overwrite` with `--stow` / `--store`: a series redone has new Series and SOP Instance UIDs
+ * (DICOM gives new pixel data a new SOP Instance UID, and a PACS that is sent a UID it holds keeps
+ * the first copy or replaces it as it is configured: Orthanc keeps it by default), and DICOMweb and
+ * DIMSE have no way to delete a series. So when the destination still holds a derived series that
+ * an earlier run into -o made from one of the series to denoise, storing the redone one would put a
+ * second derived series of the same source next to it: the run stops before any work (E_EXISTS)
+ * and says what to do. A destination that cannot answer the query (a C-STORE-only SCP) is logged
+ * and the run goes on.
+ */
+export async function refuseOverwriteOfStoredOutput(
+  outDir: string,
+  sources: readonly { readonly seriesInstanceUid: string }[],
+  destination: StoreHoldings,
+  log: (message: string) => void,
+): Promise<void> {
+  const wanted = new Set(sources.map((s) => s.seriesInstanceUid));
+  const earlier = (await earlierOutputs(path.resolve(outDir))).filter((o) => wanted.has(o.source));
+  const held: EarlierOutput[] = [];
+  for (const output of earlier) {
+    try {
+      if (await destination.holds(output.derived)) held.push(output);
+    } catch (error) {
+      log(
+        `cannot tell whether ${destination.where} still holds ${output.kind} series ${output.derived} (made from series ${output.source} by an earlier run into ${outDir}): ` +
+          `${toLowdoseError(error, 'E_IO').message}; if it does, it will hold a second derived series of that source`,
+      );
+    }
+  }
+  if (held.length === 0) return;
+  const list = held.map((o) => `${o.kind} series ${o.derived} (from series ${o.source})`).join(', ');
+  throw new LowdoseError(
+    'E_EXISTS',
+    `--overwrite with ${destination.option}: ${destination.where} still holds ${list}, stored from ${outDir} by an earlier run. The redone series get new UIDs and ` +
+      `lowdose cannot delete a series from a PACS, so it would hold two derived series of the same source. Delete ${held.length === 1 ? 'that series' : 'those series'} on the PACS ` +
+      `and run again; or run without --overwrite (the earlier result is stored again) or into another -o (a second derived series, on purpose); nothing was done`,
+    { path: destination.where },
+  );
 }
 
 /** One derived series to store back. */

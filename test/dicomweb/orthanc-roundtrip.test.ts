@@ -283,6 +283,49 @@ describe.skipIf(!installed)('DICOMweb against Orthanc', () => {
     }
   });
 
+  it('--overwrite with --stow while the server still holds the earlier run\'s derived series: exit 2 E_EXISTS before any work; once it is deleted, the redone series is stored', async () => {
+    const originals = await Promise.all(readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort().map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
+    let study = '';
+    for (const bytes of copyAsOtherStudy(originals, new Set(), 7)) {
+      const response = await orthanc.rest('/instances', { method: 'POST', body: Buffer.from(bytes) });
+      expect(response.ok).toBe(true);
+      study = ((await (await orthanc.rest(`/instances/${((await response.json()) as { ID: string }).ID}/simplified-tags`)).json()) as Record<string, string>)['StudyInstanceUID']!;
+    }
+    const seriesOf = async () =>
+      (await (await orthanc.rest('/tools/find', { method: 'POST', body: Buffer.from(JSON.stringify({ Level: 'Series', Query: { StudyInstanceUID: study }, Expand: true })) })).json()) as Array<{
+        ID: string;
+        MainDicomTags: { SeriesInstanceUID: string };
+      }>;
+    const out = path.join(dir, 'out-overwrite');
+    const args = ['denoise', `${orthanc.dicomweb}/studies/${study}`, '-o', out, '--method', 'gaussian', '--stow', orthanc.dicomweb, '--dicomweb-auth', `basic:${orthanc.user}:${orthanc.password}`, '--no-progress', '--json'];
+    const first = await runCli(...args);
+    expect(first.code, first.stderr).toBe(0);
+    const earlier = (JSON.parse(first.stdout) as DicomwebJsonReport).series[0]!.output.seriesInstanceUid;
+    expect(await seriesOf()).toHaveLength(2);
+
+    const refused = await runCli(...args, '--overwrite');
+    expect(refused.code, refused.stderr).toBe(2);
+    const { errors } = JSON.parse(refused.stdout) as DicomwebJsonReport;
+    expect(errors.map((e) => e.code)).toEqual(['E_EXISTS']);
+    expect(errors[0]!.message).toContain(`--overwrite with --stow: ${orthanc.dicomweb} still holds denoised series ${earlier}`);
+    expect(errors[0]!.message).toMatch(/cannot delete a series from a PACS.*nothing was done/);
+    expect(refused.stderr).not.toContain('retrieving');
+    expect((await seriesOf()).map((s) => s.MainDicomTags.SeriesInstanceUID)).toContain(earlier);
+    expect(await seriesOf()).toHaveLength(2);
+
+    // Deleted on the PACS (Orthanc's REST API: DICOMweb has no delete), the redo is stored: one derived series again.
+    const earlierId = (await seriesOf()).find((s) => s.MainDicomTags.SeriesInstanceUID === earlier)!.ID;
+    expect((await orthanc.rest(`/series/${earlierId}`, { method: 'DELETE' })).ok).toBe(true);
+    const redone = await runCli(...args, '--overwrite');
+    expect(redone.code, redone.stderr).toBe(0);
+    const report = JSON.parse(redone.stdout) as DicomwebJsonReport;
+    const redoneUid = report.series[0]!.output.seriesInstanceUid;
+    expect(redoneUid).not.toBe(earlier);
+    expect(report.dicomweb.stored.map((s) => [s.seriesInstanceUid, s.instances])).toEqual([[redoneUid, 3]]);
+    expect((await seriesOf()).map((s) => s.MainDicomTags.SeriesInstanceUID)).toContain(redoneUid);
+    expect(await seriesOf()).toHaveLength(2);
+  });
+
   it('a study URL run again skips the PET series lowdose stored even though Orthanc leaves its 366-character DerivationDescription out of QIDO-RS', async () => {
     const uploaded = (await (await orthanc.rest('/instances', { method: 'POST', body: await readFile(PET_FILE_2) })).json()) as { ID: string };
     const tags = (await (await orthanc.rest(`/instances/${uploaded.ID}/simplified-tags`)).json()) as Record<string, string>;

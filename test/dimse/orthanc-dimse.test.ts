@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dimse } from '../../src/dimse/association.js';
 import { runCli } from '../helpers/cli.js';
 import { findOrthanc, freePort, ORTHANC_AET, startOrthanc, uploadWithUnreadableInstance, type RunningOrthanc } from '../helpers/orthanc.js';
+import { copyAsOtherStudy } from '../helpers/mutate-dicom.js';
 
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
 /** A real PET slice (TCIA ACRIN-FLT-Breast), in a study of its own. */
@@ -462,6 +463,45 @@ describe.skipIf(!installed)('DIMSE against Orthanc', () => {
     expect(done.dimse.pulled).toEqual([expect.objectContaining({ seriesInstanceUid: sourceSeriesUid, instances: 3, retrieved: 2 })]);
     const pixels = await Promise.all(done.series[0]!.output.files.map(async (f) => pixelMd5(new Uint8Array(await readFile(f)))));
     expect(pixels.sort()).toEqual(plainPixels);
+  });
+
+  it('--overwrite with --store while the PACS still holds the earlier run\'s derived series: exit 2 E_EXISTS before any work (C-FIND of that series); once it is deleted, the redone series is stored', async () => {
+    const originals = await Promise.all(readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort().map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
+    let study = '';
+    for (const bytes of copyAsOtherStudy(originals, new Set(), 7)) {
+      const response = await orthanc.rest('/instances', { method: 'POST', body: Buffer.from(bytes) });
+      expect(response.ok).toBe(true);
+      study = ((await (await orthanc.rest(`/instances/${((await response.json()) as { ID: string }).ID}/simplified-tags`)).json()) as Record<string, string>)['StudyInstanceUID']!;
+    }
+    const seriesOf = async () =>
+      (await (await orthanc.rest('/tools/find', { method: 'POST', body: Buffer.from(JSON.stringify({ Level: 'Series', Query: { StudyInstanceUID: study }, Expand: true })) })).json()) as Array<{
+        ID: string;
+        MainDicomTags: { SeriesInstanceUID: string };
+      }>;
+    const args = ['denoise', `${pacs}/${study}`, '-o', path.join(dir, 'out-overwrite'), '--method', 'gaussian', '--calling-aet', CALLING_AET, '--store', pacs, '--no-progress', '--json'];
+    const first = await runCli(...args);
+    expect(first.code, first.stderr).toBe(0);
+    const earlier = (JSON.parse(first.stdout) as DimseJsonReport).series[0]!.output.seriesInstanceUid;
+    expect(await seriesOf()).toHaveLength(2);
+
+    const refused = await runCli(...args, '--overwrite');
+    expect(refused.code, refused.stderr).toBe(2);
+    const { errors } = JSON.parse(refused.stdout) as DimseJsonReport;
+    expect(errors.map((e) => e.code)).toEqual(['E_EXISTS']);
+    expect(errors[0]!.message).toContain(`--overwrite with --store: ${pacs} still holds denoised series ${earlier}`);
+    expect(refused.stderr).not.toContain('retrieving');
+    expect(await seriesOf()).toHaveLength(2);
+
+    const earlierId = (await seriesOf()).find((s) => s.MainDicomTags.SeriesInstanceUID === earlier)!.ID;
+    expect((await orthanc.rest(`/series/${earlierId}`, { method: 'DELETE' })).ok).toBe(true);
+    const redone = await runCli(...args, '--overwrite');
+    expect(redone.code, redone.stderr).toBe(0);
+    const report = JSON.parse(redone.stdout) as DimseJsonReport;
+    const redoneUid = report.series[0]!.output.seriesInstanceUid;
+    expect(redoneUid).not.toBe(earlier);
+    expect(report.dimse.stored.map((s) => [s.seriesInstanceUid, s.instances])).toEqual([[redoneUid, 3]]);
+    expect((await seriesOf()).map((s) => s.MainDicomTags.SeriesInstanceUID)).toContain(redoneUid);
+    expect(await seriesOf()).toHaveLength(2);
   });
 
   it('a study run again skips the PET series lowdose stored even though Orthanc leaves its 366-character DerivationDescription out of C-FIND', async () => {
