@@ -8,9 +8,10 @@
  * error (E_GEOMETRY_LOST), never a silent output.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { LowdoseError } from '../errors.js';
+import { makeOutputFolderSync } from '../util/fs.js';
 import { frameNumbers, functionalGroup, getNumber, getNumbers, getStrings, TAG } from './attributes.js';
 import { appendContributingEquipment, DEFAULT_PROCESSING_EQUIPMENT, processingEquipmentItem, type ProcessingEquipment } from './contributing-equipment.js';
 import { copySourceAttributes, readCopiedAttributes } from './derived-source.js';
@@ -126,11 +127,7 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
   const count = source.slices.length;
   const targets = source.slices.map((_, index) => path.join(dir, sliceFileName(prefix, index, count)));
   checkTargets(source, targets, options.overwrite ?? false);
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (error) {
-    throw new LowdoseError('E_IO', `${dir}: cannot create output directory: ${(error as Error).message}`, { path: dir });
-  }
+  makeOutputFolderSync(dir);
 
   const written = new Map<number, string>();
   const cache = new SourceDatasetCache();

@@ -3,9 +3,10 @@
  * explicit VR little endian file per slice with everything a viewer, a PACS and an SUV calculator
  * need, and nothing copied from anywhere.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { LowdoseError } from '../errors.js';
+import { makeOutputFolderSync } from '../util/fs.js';
 import type { PetDoseInfo, Volume } from '../image.js';
 import { SOP_CLASS, hashedUid, newUid } from './uid.js';
 import { type DcmDataset, personName, setElement } from './write-dcmjs.js';
@@ -89,11 +90,7 @@ export async function writeVolumeSeries(volume: Volume, outDir: string, options:
     const existing = targets.find((t) => existsSync(t));
     if (existing) throw new LowdoseError('E_EXISTS', `${existing} already exists (use --overwrite to replace it)`, { path: existing });
   }
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (error) {
-    throw new LowdoseError('E_IO', `${dir}: cannot create output directory: ${(error as Error).message}`, { path: dir });
-  }
+  makeOutputFolderSync(dir);
 
   const uid = (role: string, ...more: (string | number)[]) =>
     options.uidSeed === undefined ? newUid() : hashedUid(options.uidSeed, role, ...more);

@@ -4,13 +4,13 @@
  * store a folder's series (STOW-RS).
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LowdoseError } from '../errors.js';
 import type { DicomJson, DicomwebClient } from './client.js';
 import type { DicomwebTarget } from './url.js';
 import { scalarText } from '../util/text.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { makeOutputFolder, writeFileAtomic } from '../util/fs.js';
 import { seriesCacheDir } from '../util/pull-cache.js';
 import { isDenoiseOutput, type PulledSeries, type RemoteSeries, type StoredSeries } from '../util/remote-series.js';
 
@@ -189,7 +189,7 @@ export async function pullSeries(
   const log = options.log ?? (() => {});
   const uids = await listInstanceUids(client, series, log);
   const seriesDir = seriesCacheDir(dir, series.seriesInstanceUid);
-  await mkdir(seriesDir, { recursive: true });
+  await makeOutputFolder(seriesDir);
   const missing = uids.filter((uid) => !existsSync(path.join(seriesDir, `${uid}.dcm`)));
   if (missing.length < uids.length) log(`series ${series.seriesInstanceUid}: ${uids.length - missing.length} of ${uids.length} instance(s) already retrieved`);
   let done = uids.length - missing.length;

@@ -4,11 +4,12 @@
  * each file written whole) and store a folder's series (C-STORE, every response checked).
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { part10FromDataset, splitPart10 } from '../dicom/part10.js';
 import { writeBytesAtomic } from '../dicom/write-file.js';
 import { LowdoseError } from '../errors.js';
+import { makeOutputFolder } from '../util/fs.js';
 import { scalarText } from '../util/text.js';
 import { seriesCacheDir } from '../util/pull-cache.js';
 import { isDenoiseOutput, type PulledSeries, type RemoteSeries, type StoredSeries } from '../util/remote-series.js';
@@ -194,7 +195,7 @@ export function cacheSink(root: string): InstanceSink {
 export async function pullSeries(peer: DimsePeer, series: RemoteSeries, listed: readonly RemoteInstance[], root: string, options: PullOptions): Promise<PulledSeries> {
   const log = options.log ?? (() => {});
   const dir = seriesCacheDir(root, series.seriesInstanceUid);
-  await mkdir(dir, { recursive: true });
+  await makeOutputFolder(dir);
   const uids = listed.map((i) => i.sopInstanceUid);
   const onDisk = () => uids.filter((uid) => existsSync(instanceFile(dir, uid))).length;
   const missing = uids.filter((uid) => !existsSync(instanceFile(dir, uid)));

@@ -13,9 +13,10 @@
  * lock is held for milliseconds (a mkdir; a readdir and the removal), never while pulling or
  * denoising, so runs of one source still proceed side by side.
  */
-import { mkdir, readdir, rm, rmdir } from 'node:fs/promises';
+import { readdir, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { acquireFolderLock } from './folder-lock.js';
+import { makeOutputFolder } from './fs.js';
 import { ownerMayRun, ownerTag } from './owner-tag.js';
 
 const CLAIMS = '.claims';
@@ -49,7 +50,7 @@ async function underLock<T>(dir: string, options: ClaimOptions, step: () => Prom
 export async function claimFolder(dir: string, options: ClaimOptions = {}): Promise<FolderClaim> {
   const claims = path.join(dir, CLAIMS);
   const mine = path.join(claims, ownerTag());
-  await underLock(dir, options, () => mkdir(mine, { recursive: true }));
+  await underLock(dir, options, () => makeOutputFolder(mine));
   return {
     release: ({ remove }) =>
       underLock(dir, options, async () => {

@@ -1,7 +1,8 @@
 /** File-system edges shared by every writer: atomic writes so an interrupted run leaves no half files. */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { mkdirSync, statSync, type Stats } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { LowdoseError } from '../errors.js';
 
 /**
@@ -40,7 +41,7 @@ export async function removeTemporaries(dir: string, finalName?: string): Promis
 
 /** Writes `data` to a temporary name beside `path`, then renames it into place. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  await makeDirectories(dirname(path));
   const tmp = temporaryPathFor(path);
   try {
     await writeFile(tmp, data);
@@ -52,14 +53,109 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
 }
 
 /**
- * `mkdir -p` of an output folder. A file in the way (`-o` naming a file) or a folder it may not
- * write is E_IO naming the folder, as the series writers say it (src/dicom/write-derived.ts), not
+ * `mkdir -p` that always returns. Node's `mkdir(dir, { recursive: true })` never settles (async) or
+ * spins at full CPU (sync) when a parent exists but answers ENOENT for a new child, as /proc and
+ * /sys do and a dangling symbolic link does: it reads ENOENT as "the parent is missing", finds the
+ * parent exists and tries the child again, for ever (Node 18 to 22). Here the missing ancestors
+ * are found by walking up with stat, then each is made on its own, top down, so any refusal is an
+ * error at once. Returns nothing; throws the system error (code, path) of the step that failed.
+ */
+export async function makeDirectories(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let at = resolve(dir); ; at = dirname(at)) {
+    const found = await stat(at).then(
+      (stats) => stats,
+      (error: NodeJS.ErrnoException) => (error.code === 'ENOENT' && dirname(at) !== at ? null : Promise.reject(error)),
+    );
+    if (found) {
+      if (!found.isDirectory()) throw notADirectory(at);
+      break;
+    }
+    missing.push(at);
+  }
+  for (const at of missing.reverse()) {
+    try {
+      await mkdir(at);
+    } catch (error) {
+      // Made by another run meanwhile: fine when it is a folder.
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw explainMkdirError(error, at);
+      const made = await stat(at).catch(() => null);
+      if (!made?.isDirectory()) throw notADirectory(at);
+    }
+  }
+}
+
+/** makeDirectories for the synchronous writers (the DICOM series writers). */
+export function makeDirectoriesSync(dir: string): void {
+  const missing: string[] = [];
+  for (let at = resolve(dir); ; at = dirname(at)) {
+    let found: Stats | null;
+    try {
+      found = statSync(at);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(at) === at) throw error;
+      found = null;
+    }
+    if (found) {
+      if (!found.isDirectory()) throw notADirectory(at);
+      break;
+    }
+    missing.push(at);
+  }
+  for (const at of missing.reverse()) {
+    try {
+      mkdirSync(at);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw explainMkdirError(error, at);
+      let made: Stats | null = null;
+      try {
+        made = statSync(at);
+      } catch {
+        made = null;
+      }
+      if (!made?.isDirectory()) throw notADirectory(at);
+    }
+  }
+}
+
+function notADirectory(at: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`ENOTDIR: ${at} exists and is not a folder (a file, or a link to nothing)`), { code: 'ENOTDIR', path: at });
+}
+
+/** ENOENT from mkdir with the parent in place means the parent takes no new folders (/proc, /sys): say so. */
+function explainMkdirError(error: unknown, at: string): unknown {
+  const e = error as NodeJS.ErrnoException;
+  if (e.code !== 'ENOENT') return error;
+  return Object.assign(new Error(`ENOENT: ${dirname(at)} exists but no folder can be created in it (a virtual file system such as /proc or /sys)`), {
+    code: 'ENOENT',
+    path: at,
+  });
+}
+
+/** The E_IO a writer throws when its output folder cannot be made: no bug, so not E_INTERNAL. */
+export function outputFolderError(dir: string, error: unknown): LowdoseError {
+  return new LowdoseError('E_IO', `${dir}: cannot create output directory: ${(error as Error).message}`, { path: dir });
+}
+
+/**
+ * `mkdir -p` of an output folder (makeDirectories, so it never hangs). A file in the way (`-o`
+ * naming a file), a folder it may not write or a parent that takes no folders (`-o /proc/x`) is
+ * E_IO naming the folder, as the series writers say it (src/dicom/write-derived.ts), not
  * E_INTERNAL: it is no bug.
  */
 export async function makeOutputFolder(dir: string): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true });
+    await makeDirectories(dir);
   } catch (error) {
-    throw new LowdoseError('E_IO', `${dir}: cannot create output directory: ${(error as Error).message}`, { path: dir });
+    throw outputFolderError(dir, error);
+  }
+}
+
+/** makeOutputFolder for the synchronous writers. */
+export function makeOutputFolderSync(dir: string): void {
+  try {
+    makeDirectoriesSync(dir);
+  } catch (error) {
+    throw outputFolderError(dir, error);
   }
 }

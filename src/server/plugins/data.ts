@@ -3,12 +3,12 @@
  * uploads, job outputs and this server's PACS pulls), the decoded-slice cache
  * and the metrics computed from it. The first scan finishes before the server is ready.
  */
-import { mkdir } from 'node:fs/promises';
 import fp from 'fastify-plugin';
 import { clearSliceCache } from '../../dicom/index.js';
 import { ComparisonMetricsService } from '../comparison-metrics.js';
 import { DataIndex } from '../data/data-index.js';
 import { LowdoseError, toLowdoseError } from '../../errors.js';
+import { makeOutputFolder } from '../../util/fs.js';
 import { SliceStore } from '../slice-store.js';
 import { ServerWorker } from '../worker-pool.js';
 import { fromTransfer, scanFromTransfer, seriesToTransfer } from '../worker-tasks.js';
@@ -35,8 +35,8 @@ declare module 'fastify' {
 export default fp(
   async (app) => {
     const { config } = app;
-    await mkdir(config.uploadDir, { recursive: true });
-    await mkdir(config.jobsDir, { recursive: true });
+    await makeOutputFolder(config.uploadDir);
+    await makeOutputFolder(config.jobsDir);
     const log = app.log.child({ component: 'data-index' });
     // DICOM is parsed off the event loop: uploads, folder scans and series facts in the files
     // thread, the viewer's slices in their own (a rescan does not hold up scrolling); their JS

@@ -11,13 +11,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import multipart from '@fastify/multipart';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { LowdoseError } from '../../errors.js';
+import { makeOutputFolder } from '../../util/fs.js';
 import type { UploadResponse } from '../api-types.js';
 import { withLogMessage } from '../http-errors.js';
 import { errorResponses, uploadResponse } from '../schemas.js';
@@ -75,7 +76,7 @@ const uploads: FastifyPluginAsyncTypebox = async (app) => {
     }
     const uploadId = randomBytes(9).toString('base64url');
     const dir = path.join(uploadDir, uploadId);
-    await mkdir(dir, { recursive: true });
+    await makeOutputFolder(dir);
     const rejected: Array<{ name: string; code: string; message: string }> = [];
     let count = 0;
     let kept = 0;
