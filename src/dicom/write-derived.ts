@@ -17,6 +17,7 @@ import { appendContributingEquipment, DEFAULT_PROCESSING_EQUIPMENT, processingEq
 import { copySourceAttributes, readCopiedAttributes } from './derived-source.js';
 import { readImageHeader, type FrameGeometry, type ImageHeader } from './image-header.js';
 import { toStoredDomain } from './pixels.js';
+import type { DecoderName, TransferSyntax } from './transfer-syntax.js';
 import { parseDicomBytes, type ParsedFile } from './parse.js';
 import type { Series, SliceRef } from './types.js';
 import { SOP_CLASS, hashedUid, newUid } from './uid.js';
@@ -180,6 +181,7 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
           MULTI_FRAME_SOP_CLASSES.has(entry.header.sopClassUid),
         frame: frameValues(entry.parsed, entry.header, slice.frame),
       });
+      markLossyCompression(dataset, entry.parsed.transferSyntax);
       setPixels(dataset, source.rows, source.columns, stored, rescale);
       setPadding(dataset, entry.header, slice, stored, rescale, padding ?? null);
       if (options.rescaleType) setElement(dataset, 'RescaleType', [options.rescaleType]);
@@ -339,6 +341,28 @@ interface DeriveContext {
   readonly multiFrame: boolean;
   /** A multi-frame source's per-frame attributes, as the reader sees them. */
   readonly frame: FrameValues;
+}
+
+/** LossyImageCompressionMethod's defined terms (PS3.3 C.7.6.1.1.5.1) by codec. */
+const LOSSY_COMPRESSION_METHOD: Partial<Record<DecoderName, string>> = {
+  'jpeg-dct': 'ISO_10918_1',
+  'jpeg-ls': 'ISO_14495_1',
+  jpeg2000: 'ISO_15444_1',
+  htj2k: 'ISO_15444_15',
+};
+
+/**
+ * A source stored in a lossy transfer syntax that does not say so itself keeps the fact in its
+ * derived files (PS3.3 C.7.6.1.1.5: once an image was lossy compressed, images made from it say
+ * LossyImageCompression 01), which are stored uncompressed and would otherwise read as never
+ * compressed. A source that declares 00 (a reversible codestream in a syntax that allows both, as
+ * JPEG 2000 or JPEG-LS near-lossless with NEAR 0 do) is left as it says.
+ */
+function markLossyCompression(dataset: DcmDataset, syntax: TransferSyntax): void {
+  if (!syntax.lossy || getString(dataset, 'LossyImageCompression') !== undefined) return;
+  setElement(dataset, 'LossyImageCompression', ['01']);
+  const method = syntax.decoder === null ? undefined : LOSSY_COMPRESSION_METHOD[syntax.decoder];
+  if (method && !getValues(dataset, 'LossyImageCompressionMethod')?.length) setElement(dataset, 'LossyImageCompressionMethod', [method]);
 }
 
 /** Largest value of an IS (PS3.5: a signed 32-bit integer). */
