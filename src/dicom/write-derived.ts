@@ -35,6 +35,7 @@ import {
   chooseProportionalRescale,
   finiteRange,
   paddingKeepingRescale,
+  quantize,
   type Rescale,
   reusableRescale,
 } from './write-pixels.js';
@@ -99,6 +100,12 @@ export interface DerivedSeriesWriter {
    * pixels' stored values, and so the source's PixelPaddingValue, where a 16-bit rescale can.
    */
   writeSlice(index: number, pixels: Float32Array, padding?: Uint8Array | null): Promise<string>;
+  /**
+   * `pixels` as a reader gets them back from written slice `index`: stored with the rescale that
+   * slice was written with, in `source.units`. What is reported of a slice (a summary of the
+   * uncertainty series) then holds for the file too, ties at a threshold included.
+   */
+  asWritten(index: number, pixels: Float32Array): Float32Array;
 }
 
 const SINGLE_FRAME_SOP_CLASS: Record<string, string> = {
@@ -131,6 +138,7 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
   makeOutputFolderSync(dir);
 
   const written = new Map<number, string>();
+  const rescales = new Map<number, Rescale>();
   const cache = new SourceDatasetCache();
   const now = options.now === null ? null : (options.now ?? new Date());
   const created = now === null ? null : dicomDateTime(now);
@@ -161,6 +169,7 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
       const sourceDataset = entry.dataset;
       const stored = storedValuesFor(slice, pixels);
       const rescale = chooseRescaleFor(source, slice, stored, entry.header, options.resolution ?? 0.1, padding ?? null);
+      rescales.set(index, rescale);
       const sopInstanceUid =
         uidSeed === undefined ? newUid() : hashedUid(uidSeed, 'instance', seriesInstanceUid, slice.sopInstanceUid, slice.frame, index, pixelDigest(stored, rescale));
       const dataset = deriveDataset(sourceDataset, {
@@ -192,6 +201,14 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
       await writeBytesAtomic(target, bytes);
       written.set(index, target);
       return target;
+    },
+    asWritten(index: number, pixels: Float32Array): Float32Array {
+      const slice = source.slices[index];
+      const rescale = rescales.get(index);
+      if (!slice || !rescale) throw new LowdoseError('E_INTERNAL', `slice ${index} of ${source.seriesInstanceUid} has not been written`);
+      const stored = quantize(storedValuesFor(slice, pixels), rescale);
+      const scale = slice.unitsScale > 0 ? slice.unitsScale : 1;
+      return Float32Array.from(stored, (q) => (q * rescale.slope + rescale.intercept) * scale);
     },
   };
 }

@@ -286,7 +286,12 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
       const { output, sigma, map: std } = sliceOutputs(result.denoised[k]!, result.std?.[k], input, filled, denoiser.uncertainty, calibration !== null, denoiser.inputNoise);
       await writer.writeSlice(index, output, input.padding);
       if (uncertaintyWriter && std) await uncertaintyWriter.writeSlice(index, std, input.padding);
-      if (summary && sigma) summary.add(index, sigma, input.data, input.padding ?? null);
+      // The summary counts sigma as the uncertainty series holds it (that series is sigma when
+      // there is a summary): a pixel 0.01 HU above the threshold is stored on it, and read back
+      // it is not above.
+      if (summary && sigma) {
+        summary.add(index, uncertaintyWriter ? uncertaintyWriter.asWritten(index, sigma) : sigma, input.data, input.padding ?? null);
+      }
       const members = result.samples?.[k];
       if (hallucination && sfrcOptions && members && sigma && denoiser.uncertainty) {
         const halves = ensembleHalves(members);
