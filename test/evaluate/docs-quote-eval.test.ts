@@ -148,6 +148,18 @@ describe('evaluation tables quoted by the docs', () => {
     });
   }
 
+  for (const [card, result] of [
+    ['lowdose-ct', 'ct'],
+    ['lowdose-pet', 'pet'],
+  ] as const) {
+    it(`models/${card}.json's quality block carries models/eval/${result}.json's test rows and filter settings`, () => {
+      // evaluate.py --write-card writes both in one run; a card edited or re-evaluated alone would quote other numbers.
+      const quality = (JSON.parse(read(`models/${card}.json`)) as { quality: Record<string, unknown> }).quality;
+      const evaluated = JSON.parse(read(`models/eval/${result}.json`)) as Record<string, unknown>;
+      for (const key of ['test', 'doses', 'gaussianSigmaFromValidation', 'classicalFromValidation']) expect(quality[key], `quality.${key}`).toEqual(evaluated[key]);
+    });
+  }
+
   it("models/eval/phantoms.md is phantom-eval.mjs's rendering of models/eval/phantoms.json", () => {
     const { rows } = JSON.parse(read('models/eval/phantoms.json')) as { rows: PhantomRow[] };
     expect(read('models/eval/phantoms.md')).toBe(phantomTables(rows));
