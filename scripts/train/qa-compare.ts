@@ -65,13 +65,18 @@ export function settingsDifferences(baseline: QaJson['settings'], candidate: QaJ
 
 /**
  * Two paths name the same source when they are equal, or when both are the package's own (they
- * end in `packaged`, e.g. `fixtures` or `qa/thresholds.json`): a committed result holds the
- * absolute path of the checkout that made it. What the files held then is checked through the
- * thresholds of each check; the fixtures' content is taken on trust.
+ * are or end in `packaged`, e.g. `fixtures` or `qa/thresholds.json`): a committed result holds
+ * the path relative to the checkout it ran in (`fixtures`; one written before results recorded
+ * relative paths, the absolute path of that checkout), a run here the path in this checkout. What
+ * the files held then is checked through the thresholds of each check; the fixtures' content is
+ * taken on trust.
  */
 function sameSource(a: string, b: string, packaged: string): boolean {
   if (a === b) return true;
-  const own = (p: string) => p.replace(/\\/g, '/').replace(/\/+$/, '').endsWith(`/${packaged}`);
+  const own = (p: string) => {
+    const normalised = p.replace(/\\/g, '/').replace(/\/+$/, '').replace(/^(\.\/)+/, '');
+    return normalised === packaged || normalised.endsWith(`/${packaged}`);
+  };
   return own(a) && own(b);
 }
 

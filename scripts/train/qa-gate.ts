@@ -30,7 +30,9 @@
  *
  * Prints a table (check, baseline value and verdict, candidate value and verdict, change) and the
  * lost / gained lists. Exit 0: nothing lost; 1: a check lost; 2: bad usage, or the two results not
- * comparable. `--json <file>` writes the comparison (`-` for stdout). The QA runs (qa.json, the
+ * comparable. `--json <file>` writes the comparison (`-` for stdout), its paths (`baselineSource`,
+ * `candidateCard`, the models and `settings`) relative to the working directory where they lie inside it,
+ * as qa.json records them (src/util/recorded-path.ts), so a committed comparison names no checkout. The QA runs (qa.json, the
  * report and the denoised series) go to <out>/baseline and <out>/candidate; a rerun into the same
  * -o reuses the denoised series, as `lowdose qa` does.
  */
@@ -45,6 +47,7 @@ import { DEFAULT_MODELS } from '../../src/models/denoiser.js';
 import { modelFingerprint } from '../../src/models/fingerprint.js';
 import { resolveModelFiles } from '../../src/models/load.js';
 import { DEFAULT_FIXTURES_DIR, jsonResult, loadQaConfig, readFixtureInfo, runQa, type PhantomName, type QaDenoiseSettings } from '../../src/qa/index.js';
+import { recordedPath } from '../../src/util/recorded-path.js';
 import { baselineFingerprintCheck, compareQa, formatComparison, parseQaJson, QaGateMismatch, settingsDifferences, toolkitCommitNote, type QaJson } from './qa-compare.js';
 
 interface GateCliOptions extends DenoiserCliOptions {
@@ -145,8 +148,10 @@ async function main(argv: readonly string[]): Promise<number> {
     const document = {
       command: `npx tsx scripts/train/qa-gate.ts ${argv.join(' ')}`,
       // What the baseline is: the committed result, else the baseline model card(s) run.
-      baselineSource: opts.baselineJson !== undefined ? path.resolve(opts.baselineJson) : [...new Set(phantoms.map((p) => (isPet(p) ? baselinePt : baselineCt)))].join(' + '),
-      candidateCard: candidate.cardPath,
+      // Paths as qa.json records them (relative to the working directory inside it): a committed comparison names no checkout.
+      baselineSource:
+        opts.baselineJson !== undefined ? recordedPath(opts.baselineJson) : [...new Set(phantoms.map((p) => recordedPath(isPet(p) ? baselinePt : baselineCt)))].join(' + '),
+      candidateCard: recordedPath(candidate.cardPath),
       ...comparison,
     };
     const text = `${JSON.stringify(document, null, 2)}\n`;

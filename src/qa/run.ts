@@ -13,6 +13,7 @@ import { denoisePaths } from '../pipeline/denoise.js';
 import { DEFAULT_MODELS } from '../models/denoiser.js';
 import type { DenoiseProgress, DenoiseReport } from '../pipeline/types.js';
 import { makeOutputFolder, writeFileAtomic } from '../util/fs.js';
+import { recordedModel, recordedPath } from '../util/recorded-path.js';
 import { toolkitCheckout, toolkitIdentity } from '../util/toolkit.js';
 import { runChecks } from './checks/index.js';
 import { DEFAULT_FIXTURES_DIR, type QaConfig } from './config.js';
@@ -225,10 +226,27 @@ export async function runQa(options: QaOptions): Promise<QaResult> {
   return result;
 }
 
-/** What `qa --json` prints and qa.json holds: the result without the plot data. */
-export function jsonResult(result: QaResult): Omit<QaResult, 'curves'> {
+/**
+ * What `qa --json` prints and qa.json holds: the result without the plot data, with its paths
+ * (settings.fixtures, settings.config, a model given as a path, outDir, report) relative to the
+ * working directory `cwd` where they lie inside it (recordedPath), so a result committed from the
+ * repository root names no machine's checkout; the returned QaResult keeps them absolute.
+ */
+export function jsonResult(result: QaResult, cwd: string = process.cwd()): Omit<QaResult, 'curves'> {
   const { curves: _curves, ...rest } = result;
-  return rest;
+  const { settings } = rest;
+  return {
+    ...rest,
+    settings: {
+      ...settings,
+      model: settings.model === null ? null : recordedModel(settings.model, cwd),
+      petModel: settings.petModel === null ? null : recordedModel(settings.petModel, cwd),
+      fixtures: recordedPath(settings.fixtures, cwd),
+      config: recordedPath(settings.config, cwd),
+    },
+    outDir: recordedPath(rest.outDir, cwd),
+    report: recordedPath(rest.report, cwd),
+  };
 }
 
 function denoiseFailure(phantom: PhantomName, dose: number, message: string | undefined): QaCheck {

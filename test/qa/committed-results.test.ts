@@ -8,7 +8,7 @@
  * is to regenerate the file with the command in docs/qa.md (`node bin/lowdose.js qa ... --json`)
  * and re-read what quotes it, not to edit the numbers.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -82,4 +82,24 @@ describe('committed QA results', () => {
       expect(now.summary).toEqual(committed.summary);
     }, 180_000);
   }
+});
+
+/** Every string in `value` that is an absolute path (POSIX, or a Windows drive), with where it is. */
+function absolutePaths(value: unknown, at = ''): string[] {
+  if (typeof value === 'string') return /^(\/|[A-Za-z]:[\\/])/.test(value) ? [`${at}: ${value}`] : [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => absolutePaths(v, `${at}[${i}]`));
+  if (value !== null && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => absolutePaths(v, at ? `${at}.${k}` : k));
+  return [];
+}
+
+describe('committed QA results name no machine', () => {
+  // The QA results and QA gate comparisons under models/eval/, as `lowdose qa --json` and
+  // scripts/train/qa-gate.ts --json write them from the repository root: paths relative to it.
+  const files = readdirSync(EVAL, { recursive: true, encoding: 'utf8' }).filter((f) => /(^|\/)qa(-gate)?-[^/]*\.json$/.test(f));
+  it('finds the committed results', () => {
+    expect(files).toEqual(expect.arrayContaining(['qa-ct.json', 'qa-iec.json', 'qa-ct-dose-unknown.json', 'qa-iec-dose-unknown.json']));
+  });
+  it.each(files)('models/eval/%s holds no absolute path', (file) => {
+    expect(absolutePaths(JSON.parse(readFileSync(path.join(EVAL, file), 'utf8')))).toEqual([]);
+  });
 });

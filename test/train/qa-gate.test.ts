@@ -135,6 +135,13 @@ describe('compareQa', () => {
     const other = { model: '/tmp/candidate.json', petModel: '/tmp/candidate.json', phantoms: ['acr', 'water'] as QaJson['settings']['phantoms'], fixtures: '/work/b/fixtures', config: '/work/b/qa/thresholds.json' };
     expect(settingsDifferences(settings, { ...settings, ...other })).toEqual([]);
   });
+
+  it('takes the package paths a result records relative to its checkout (fixtures, qa/thresholds.json) for this checkout\'s', () => {
+    const relative = { fixtures: 'fixtures', config: 'qa/thresholds.json' };
+    expect(settingsDifferences({ ...settings, ...relative }, settings)).toEqual([]);
+    expect(settingsDifferences(settings, { ...settings, fixtures: './fixtures/' })).toEqual([]);
+    expect(settingsDifferences({ ...settings, ...relative }, { ...settings, config: 'strict.json' })).toEqual(['settings.config: baseline qa/thresholds.json, candidate strict.json']);
+  });
 });
 
 describe('baselineFingerprintCheck', () => {
@@ -200,6 +207,8 @@ describe('scripts/train/qa-gate.ts', () => {
       expect(stdout).toMatch(/QA GATE PASS: no check lost/);
       const gate = JSON.parse(readFileSync(path.join(out, 'gate.json'), 'utf8')) as { pass: boolean; lost: string[]; gained: string[]; rows: Array<{ change: string }> };
       expect(gate).toMatchObject({ pass: true, lost: [], gained: [] });
+      // Paths relative to the working directory (the repository root), as qa.json records them: no checkout named.
+      expect(gate).toMatchObject({ baselineSource: 'models/lowdose-ct.json', candidateCard: 'models/lowdose-ct.json', settings: { model: 'models/lowdose-ct.json', fixtures: 'fixtures', config: 'qa/thresholds.json' } });
       expect(gate.rows.length).toBeGreaterThan(0);
       expect(gate.rows.every((r) => r.change === 'passed' || r.change === 'failed')).toBe(true);
 
