@@ -54,16 +54,21 @@ export async function denoisePaths(paths: readonly string[], options: DenoiseOpt
   const outDir = path.resolve(options.outDir);
   const scan = await scanPaths(paths);
   const errors: DenoiseReport['errors'] = scan.errors.map((e) => e.toJSON());
-  const candidates = scan.series.filter((s) => isOneOf(DENOISED_MODALITIES, s.modality));
+  // An -o inside an input folder holds this command's own earlier output: not input. (Its rerun
+  // found the finished series there and refused them as input files inside -o.)
+  const ownOutput = (s: Series) => outputInsideInput(paths, outDir) && s.slices.every((slice) => isInside(path.resolve(slice.file), outDir));
+  const candidates: Series[] = [];
   for (const s of scan.series) {
-    if (!isOneOf(DENOISED_MODALITIES, s.modality)) log(notDenoisedMessage(s));
+    if (ownOutput(s)) log(`leaving out series ${s.seriesInstanceUid} in the output folder ${outDir}: not an input`);
+    else if (!isOneOf(DENOISED_MODALITIES, s.modality)) log(notDenoisedMessage(s));
+    else candidates.push(s);
   }
   if (candidates.length === 0) {
     const why = (scan.series.length > 0 ? ' (only other modalities)' : '') + scanProblems(scan);
     throw new LowdoseError('E_NOT_FOUND', `no CT or PET series found in ${paths.join(', ')}${why}`);
   }
   const inputFiles = new Set(candidates.flatMap((s) => s.slices.map((slice) => path.resolve(slice.file))));
-  if ([...inputFiles].some((file) => file.startsWith(outDir + path.sep))) {
+  if ([...inputFiles].some((file) => isInside(file, outDir))) {
     throw new LowdoseError('E_USAGE', `output directory ${outDir} contains input files; choose another -o`);
   }
 
@@ -113,6 +118,16 @@ export async function denoisePaths(paths: readonly string[], options: DenoiseOpt
     for (const denoiser of denoisers.values()) await denoiser.release();
     await releaseAll(locks);
   }
+}
+
+/** Whether `file` lies below `dir` (both absolute). */
+function isInside(file: string, dir: string): boolean {
+  return file.startsWith(dir + path.sep);
+}
+
+/** Whether the output folder lies strictly inside one of the input folders. */
+function outputInsideInput(paths: readonly string[], outDir: string): boolean {
+  return paths.some((p) => isInside(outDir, path.resolve(p)));
 }
 
 export async function writeReport(outDir: string, report: DenoiseReport): Promise<void> {
