@@ -4,7 +4,7 @@
  * each file written whole) and store a folder's series (C-STORE, every response checked).
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { part10FromDataset, splitPart10 } from '../dicom/part10.js';
 import { writeBytesAtomic } from '../dicom/write-file.js';
@@ -67,8 +67,13 @@ function count(dataset: DimseDataset | undefined, keyword: string): number | nul
 /** C-FIND's "matching terminated due to cancel". */
 const STATUS_CANCEL = 0xfe00;
 
-/** Runs one C-FIND and returns its matches; a final status other than success is an E_IO error. */
-async function find(peer: DimsePeer, request: DimseRequest, options: DimseClientOptions): Promise<DimseDataset[]> {
+/**
+ * Runs one C-FIND: its matches, and whether the PACS stopped it at its cap. 0xFE00 (matching
+ * terminated, cancel) is what a PACS that caps its answers sends once the cap is reached (Orthanc:
+ * LimitFindInstances / LimitFindResults): the matches are the first ones only. Any other final
+ * status than success is an E_IO error.
+ */
+async function findUpToCap(peer: DimsePeer, request: DimseRequest, options: DimseClientOptions): Promise<{ matches: DimseDataset[]; capped: boolean }> {
   const matches: DimseDataset[] = [];
   let final: Answer | null = null;
   request.on('response', (response: Answer) => {
@@ -79,12 +84,23 @@ async function find(peer: DimsePeer, request: DimseRequest, options: DimseClient
   });
   await associate(peer, [request], { ...options, purpose: 'C-FIND' });
   const status = (final as Answer | null)?.getStatus();
+  if (status === STATUS_CANCEL) return { matches, capped: true };
   if (status !== STATUS_SUCCESS) {
     const comment = text((final as Answer | null)?.getCommandDataset(), 'ErrorComment');
-    // 0xFE00 (matching terminated, cancel) is what a PACS that caps its answers sends once the cap
-    // is reached (Orthanc: LimitFindInstances / LimitFindResults): the list is incomplete.
-    const capped = status === STATUS_CANCEL ? `: the PACS stopped after ${matches.length} match(es), so it caps how many results one C-FIND returns (Orthanc: LimitFindInstances, LimitFindResults); raise that cap` : '';
-    throw new LowdoseError('E_IO', `${dimseUrl(peer)}: C-FIND failed with status ${statusHex(status ?? -1)}${comment ? ` (${comment})` : ''}${capped}`, { path: dimseUrl(peer) });
+    throw new LowdoseError('E_IO', `${dimseUrl(peer)}: C-FIND failed with status ${statusHex(status ?? -1)}${comment ? ` (${comment})` : ''}`, { path: dimseUrl(peer) });
+  }
+  return { matches, capped: false };
+}
+
+/** Runs one C-FIND and returns its matches; a list the PACS cut at its cap, or a final status other than success, is an E_IO error. */
+async function find(peer: DimsePeer, request: DimseRequest, options: DimseClientOptions): Promise<DimseDataset[]> {
+  const { matches, capped } = await findUpToCap(peer, request, options);
+  if (capped) {
+    throw new LowdoseError(
+      'E_IO',
+      `${dimseUrl(peer)}: C-FIND failed with status ${statusHex(STATUS_CANCEL)}: the PACS stopped after ${matches.length} match(es), so it caps how many results one C-FIND returns (Orthanc: LimitFindInstances, LimitFindResults); raise that cap`,
+      { path: dimseUrl(peer) },
+    );
   }
   return matches;
 }
@@ -153,16 +169,31 @@ export async function findSeries(peer: DimsePeer, studyInstanceUid: string, seri
     .sort((a, b) => (a.seriesNumber ?? 0) - (b.seriesNumber ?? 0) || a.seriesInstanceUid.localeCompare(b.seriesInstanceUid));
 }
 
-/** The instances of a series (C-FIND at IMAGE level), with DerivationDescription to recognise our own output. */
-export async function findInstances(peer: DimsePeer, series: RemoteSeries, options: DimseClientOptions): Promise<RemoteInstance[]> {
+/** A series' instances as C-FIND at IMAGE level listed them. */
+export interface InstanceList {
+  readonly instances: RemoteInstance[];
+  /**
+   * False when the list may lack instances: the PACS stopped the C-FIND at its cap, or listed fewer
+   * than the series' NumberOfSeriesRelatedInstances. pullSeries then retrieves the whole series.
+   */
+  readonly complete: boolean;
+}
+
+/**
+ * The instances of a series (C-FIND at IMAGE level), with DerivationDescription to recognise our
+ * own output. A PACS that caps C-FIND answers may list only the first ones: that list is kept
+ * (enough for the derived check) and marked incomplete, and the series is retrieved whole.
+ */
+export async function findInstances(peer: DimsePeer, series: RemoteSeries, options: DimseClientOptions): Promise<InstanceList> {
   const request = dimse.requests.CFindRequest.createImageFindRequest({
     StudyInstanceUID: series.studyInstanceUid,
     SeriesInstanceUID: series.seriesInstanceUid,
     SOPInstanceUID: '',
     DerivationDescription: '',
   });
-  const found = await find(peer, request, options);
-  return found.map((i) => ({ sopInstanceUid: text(i, 'SOPInstanceUID'), derivationDescription: text(i, 'DerivationDescription') })).filter((i) => i.sopInstanceUid);
+  const { matches, capped } = await findUpToCap(peer, request, options);
+  const instances = matches.map((i) => ({ sopInstanceUid: text(i, 'SOPInstanceUID'), derivationDescription: text(i, 'DerivationDescription') })).filter((i) => i.sopInstanceUid);
+  return { instances, complete: !capped && (series.instances === null || instances.length >= series.instances) };
 }
 
 /** Whether `lowdose denoise` wrote this series (isDenoiseOutput), as the DICOMweb path asks. */
@@ -187,37 +218,80 @@ export function cacheSink(root: string): InstanceSink {
   };
 }
 
+type RetrieveVerb = 'C-GET' | 'C-MOVE';
+
 /**
- * Retrieves the instances of `series` not yet under `root` (the whole series with one request
- * when none are, else one per missing instance) with C-GET, or with C-MOVE to our SCP on
- * `movePort`. Each arrives as a whole file, so a rerun after a failure fetches only what is missing.
+ * Sends the retrieve requests on one association (C-GET), or with our storage SCP on `movePort`
+ * listening (C-MOVE), every received instance written whole under `root` (cacheSink). Resolves to
+ * the final answers; a failed association or a failure of the SCP is thrown as it came.
  */
-export async function pullSeries(peer: DimsePeer, series: RemoteSeries, listed: readonly RemoteInstance[], root: string, options: PullOptions): Promise<PulledSeries> {
-  const log = options.log ?? (() => {});
-  const dir = seriesCacheDir(root, series.seriesInstanceUid);
-  await makeOutputFolder(dir);
-  const uids = listed.map((i) => i.sopInstanceUid);
-  const onDisk = () => uids.filter((uid) => existsSync(instanceFile(dir, uid))).length;
-  const missing = uids.filter((uid) => !existsSync(instanceFile(dir, uid)));
-  if (missing.length < uids.length) log(`series ${series.seriesInstanceUid}: ${uids.length - missing.length} of ${uids.length} instance(s) already retrieved`);
-  const verb = options.movePort === undefined ? 'C-GET' : 'C-MOVE';
-  const { CGetRequest, CMoveRequest } = dimse.requests;
-  const requests: DimseRequest[] =
-    missing.length === uids.length
-      ? [options.movePort === undefined ? CGetRequest.createSeriesGetRequest(series.studyInstanceUid, series.seriesInstanceUid) : CMoveRequest.createSeriesMoveRequest(options.callingAet, series.studyInstanceUid, series.seriesInstanceUid)]
-      : missing.map((uid) =>
-          options.movePort === undefined
-            ? CGetRequest.createImageGetRequest(series.studyInstanceUid, series.seriesInstanceUid, uid)
-            : CMoveRequest.createImageMoveRequest(options.callingAet, series.studyInstanceUid, series.seriesInstanceUid, uid),
-        );
+async function retrieve(peer: DimsePeer, requests: DimseRequest[], root: string, options: PullOptions): Promise<RetrieveAnswer[]> {
   const finals: RetrieveAnswer[] = [];
   for (const request of requests) {
-    if (request instanceof CGetRequest) request.setAddStorageSopClassesToAssociation(true);
+    if (request instanceof dimse.requests.CGetRequest) request.setAddStorageSopClassesToAssociation(true);
     request.on('response', (response: RetrieveAnswer) => {
       if (!isPending(response.getStatus())) finals.push(response);
     });
   }
   const sink = cacheSink(root);
+  if (options.movePort === undefined) {
+    await associate(peer, requests, { ...options, purpose: 'C-GET', sink });
+  } else {
+    const scp = await startStoreScp(options.movePort, options.callingAet, sink, options.timeoutMs);
+    try {
+      await associate(peer, requests, { ...options, purpose: 'C-MOVE' });
+    } finally {
+      await scp.close();
+    }
+    if (scp.failure) throw scp.failure;
+  }
+  return finals;
+}
+
+const seriesRequest = (series: RemoteSeries, options: PullOptions): DimseRequest =>
+  options.movePort === undefined
+    ? dimse.requests.CGetRequest.createSeriesGetRequest(series.studyInstanceUid, series.seriesInstanceUid)
+    : dimse.requests.CMoveRequest.createSeriesMoveRequest(options.callingAet, series.studyInstanceUid, series.seriesInstanceUid);
+
+/** The E_IO message of a final retrieve answer other than success. */
+function failedRetrieve(f: RetrieveAnswer, arrived: number, verb: RetrieveVerb, options: PullOptions): LowdoseError {
+  const comment = text(f.getCommandDataset(), 'ErrorComment');
+  // Instances that did arrive rule out a C-MOVE destination the PACS cannot reach: the
+  // transfer broke off (a PACS or network failure), and the configuration hint would mislead.
+  const why =
+    arrived > 0
+      ? ` after ${arrived} instance(s) had arrived`
+      : verb === 'C-MOVE'
+        ? ` (C-MOVE sends to "${options.callingAet}": the PACS must know that AE title at this machine's address, port ${options.movePort})`
+        : '';
+  return new LowdoseError('E_IO', `the PACS answered ${statusHex(f.getStatus())}${comment ? ` (${comment})` : ''} with ${f.getCompleted()} sub-operation(s) completed, ${f.getFailures()} failed${why}`);
+}
+
+/**
+ * Retrieves the instances of `series` not yet under `root` (the whole series with one request
+ * when none are, else one per missing instance) with C-GET, or with C-MOVE to our SCP on
+ * `movePort`. Each arrives as a whole file, so a rerun after a failure fetches only what is missing.
+ * A list that may lack instances (a PACS capping C-FIND) is retrieved whole instead (pullWholeSeries).
+ */
+export async function pullSeries(peer: DimsePeer, series: RemoteSeries, listed: InstanceList, root: string, options: PullOptions): Promise<PulledSeries> {
+  const log = options.log ?? (() => {});
+  const dir = seriesCacheDir(root, series.seriesInstanceUid);
+  await makeOutputFolder(dir);
+  const verb: RetrieveVerb = options.movePort === undefined ? 'C-GET' : 'C-MOVE';
+  if (!listed.complete) return pullWholeSeries(peer, series, listed, dir, verb, root, options);
+  const uids = listed.instances.map((i) => i.sopInstanceUid);
+  const onDisk = () => uids.filter((uid) => existsSync(instanceFile(dir, uid))).length;
+  const missing = uids.filter((uid) => !existsSync(instanceFile(dir, uid)));
+  if (missing.length < uids.length) log(`series ${series.seriesInstanceUid}: ${uids.length - missing.length} of ${uids.length} instance(s) already retrieved`);
+  const { CGetRequest, CMoveRequest } = dimse.requests;
+  const requests: DimseRequest[] =
+    missing.length === uids.length
+      ? [seriesRequest(series, options)]
+      : missing.map((uid) =>
+          options.movePort === undefined
+            ? CGetRequest.createImageGetRequest(series.studyInstanceUid, series.seriesInstanceUid, uid)
+            : CMoveRequest.createImageMoveRequest(options.callingAet, series.studyInstanceUid, series.seriesInstanceUid, uid),
+        );
   const failWith = (error: unknown): never => {
     const e = error instanceof LowdoseError ? error : new LowdoseError('E_IO', String(error));
     throw new LowdoseError(e.code, `retrieving series ${series.seriesInstanceUid} with ${verb} failed with ${onDisk()} of ${uids.length} instance(s) on disk: ${e.message}; run again to retrieve the rest`, {
@@ -226,41 +300,71 @@ export async function pullSeries(peer: DimsePeer, series: RemoteSeries, listed: 
     });
   };
   if (missing.length > 0) {
+    let finals: RetrieveAnswer[] = [];
     try {
-      if (options.movePort === undefined) {
-        await associate(peer, requests, { ...options, purpose: 'C-GET', sink });
-      } else {
-        const scp = await startStoreScp(options.movePort, options.callingAet, sink, options.timeoutMs);
-        try {
-          await associate(peer, requests, { ...options, purpose: 'C-MOVE' });
-        } finally {
-          await scp.close();
-        }
-        if (scp.failure) throw scp.failure;
-      }
+      finals = await retrieve(peer, requests, root, options);
     } catch (error) {
       if (error instanceof LowdoseError && error.code === 'E_USAGE') throw error;
       failWith(error);
     }
-    const failed = finals.filter((f) => f.getStatus() !== STATUS_SUCCESS);
-    if (failed.length > 0) {
-      const f = failed[0]!;
-      const comment = text(f.getCommandDataset(), 'ErrorComment');
-      // Instances that did arrive rule out a C-MOVE destination the PACS cannot reach: the
-      // transfer broke off (a PACS or network failure), and the configuration hint would mislead.
-      const arrived = onDisk() - (uids.length - missing.length);
-      const why =
-        arrived > 0
-          ? ` after ${arrived} instance(s) had arrived`
-          : verb === 'C-MOVE'
-            ? ` (C-MOVE sends to "${options.callingAet}": the PACS must know that AE title at this machine's address, port ${options.movePort})`
-            : '';
-      failWith(new LowdoseError('E_IO', `the PACS answered ${statusHex(f.getStatus())}${comment ? ` (${comment})` : ''} with ${f.getCompleted()} sub-operation(s) completed, ${f.getFailures()} failed${why}`));
-    }
+    const failed = finals.find((f) => f.getStatus() !== STATUS_SUCCESS);
+    if (failed) failWith(failedRetrieve(failed, onDisk() - (uids.length - missing.length), verb, options));
   }
   const have = onDisk();
   if (have < uids.length) failWith(new LowdoseError('E_IO', `the PACS reported success but sent ${have - (uids.length - missing.length)} of ${missing.length} missing instance(s)`));
   return { seriesInstanceUid: series.seriesInstanceUid, url: series.url, modality: series.modality, instances: uids.length, retrieved: missing.length, dir };
+}
+
+/** The SOP Instance UIDs of the instance files under a series' pull folder. */
+async function instancesOnDisk(dir: string): Promise<Set<string>> {
+  return new Set((await readdir(dir)).filter((f) => f.endsWith('.dcm') && !f.startsWith('.')).map((f) => f.slice(0, -'.dcm'.length)));
+}
+
+/**
+ * A series whose C-FIND list may lack instances (the PACS capped the C-FIND, or listed fewer than
+ * its NumberOfSeriesRelatedInstances): the instances cannot be named one by one, so the series is
+ * retrieved whole with one series-level C-GET / C-MOVE, as a PACS answers it whatever its C-FIND
+ * cap, and what arrived is checked: a final status of success, and at least the series'
+ * NumberOfSeriesRelatedInstances instances on disk (without that count, at least the listed ones).
+ * Instances already on disk from a failed run come again (their files are rewritten whole).
+ */
+async function pullWholeSeries(peer: DimsePeer, series: RemoteSeries, listed: InstanceList, dir: string, verb: RetrieveVerb, root: string, options: PullOptions): Promise<PulledSeries> {
+  const log = options.log ?? (() => {});
+  const before = await instancesOnDisk(dir);
+  const expected = series.instances ?? listed.instances.length;
+  log(
+    `series ${series.seriesInstanceUid}: the PACS listed ${listed.instances.length} of its ${series.instances ?? '?'} instance(s) (it caps C-FIND answers); ` +
+      `retrieving the whole series with one ${verb} and checking the count`,
+  );
+  const failWith = async (error: unknown): Promise<never> => {
+    const e = error instanceof LowdoseError ? error : new LowdoseError('E_IO', String(error));
+    const have = (await instancesOnDisk(dir)).size;
+    throw new LowdoseError(e.code, `retrieving series ${series.seriesInstanceUid} whole with ${verb} failed with ${have} of ${series.instances ?? '?'} instance(s) on disk: ${e.message}; run again`, {
+      path: e.path ?? series.url,
+      cause: error,
+    });
+  };
+  let finals: RetrieveAnswer[] = [];
+  try {
+    finals = await retrieve(peer, [seriesRequest(series, options)], root, options);
+  } catch (error) {
+    if (error instanceof LowdoseError && error.code === 'E_USAGE') throw error;
+    await failWith(error);
+  }
+  const after = await instancesOnDisk(dir);
+  const failed = finals.find((f) => f.getStatus() !== STATUS_SUCCESS);
+  if (failed) await failWith(failedRetrieve(failed, after.size - before.size, verb, options));
+  const missingListed = listed.instances.filter((i) => !after.has(i.sopInstanceUid)).length;
+  if (after.size < expected || missingListed > 0) {
+    await failWith(
+      new LowdoseError(
+        'E_IO',
+        `the PACS reported success but ${after.size} instance(s) are on disk where the series has ${series.instances ?? '?'}` +
+          `${missingListed > 0 ? ` and ${missingListed} of those its C-FIND listed did not come` : ''}`,
+      ),
+    );
+  }
+  return { seriesInstanceUid: series.seriesInstanceUid, url: series.url, modality: series.modality, instances: after.size, retrieved: after.size - before.size, dir };
 }
 
 /**

@@ -10,7 +10,7 @@
  * series already denoised (their completion markers in -o) and stores again what was not finished.
  */
 import type { DimseClientOptions } from '../dimse/association.js';
-import { checkStoreDestination, findInstances, findSeries, findStudies, isLowdoseDerived, pullSeries, storeSeries, type PulledSeries, type RemoteInstance, type RemoteSeries, type RemoteStudy, type StoredSeries } from '../dimse/study.js';
+import { checkStoreDestination, findInstances, findSeries, findStudies, isLowdoseDerived, pullSeries, storeSeries, type InstanceList, type PulledSeries, type RemoteSeries, type RemoteStudy, type StoredSeries } from '../dimse/study.js';
 import { dimseUrl, parseDimseUrl, type DimsePeer } from '../dimse/url.js';
 import { LowdoseError } from '../errors.js';
 import { EXIT_OK } from '../exit-codes.js';
@@ -65,18 +65,18 @@ export async function denoiseDimse(url: string, options: DimseDenoiseOptions): P
   // A wrong --store peer would otherwise fail only after every series was denoised.
   if (options.store) await checkStoreDestination(options.store, client);
   // C-FIND lists a series' instances once: for the derived check and for the retrieve.
-  const instancesOf = new Map<string, RemoteInstance[]>();
-  const listInstances = async (s: RemoteSeries): Promise<RemoteInstance[]> => {
+  const instancesOf = new Map<string, InstanceList>();
+  const listInstances = async (s: RemoteSeries): Promise<InstanceList> => {
     const listed = instancesOf.get(s.seriesInstanceUid) ?? (await findInstances(target, s, client));
     instancesOf.set(s.seriesInstanceUid, listed);
     return listed;
   };
   const series = await seriesToDenoise(await findSeries(target, studyInstanceUid, target.seriesInstanceUid, client), url, {
     named: target.seriesInstanceUid !== null,
-    derived: async (s) => isLowdoseDerived(s, await listInstances(s)),
+    derived: async (s) => isLowdoseDerived(s, (await listInstances(s)).instances),
     log,
   });
-  const wanted: Array<{ series: RemoteSeries; instances: RemoteInstance[] }> = [];
+  const wanted: Array<{ series: RemoteSeries; instances: InstanceList }> = [];
   for (const s of series) wanted.push({ series: s, instances: await listInstances(s) });
   const store = options.store;
   if (options.overwrite && store) {
@@ -91,7 +91,7 @@ export async function denoiseDimse(url: string, options: DimseDenoiseOptions): P
     pullDir,
     pull: async () => {
       for (const { series, instances } of wanted) {
-        log(`retrieving ${series.modality} series ${series.seriesInstanceUid} (${instances.length} instance(s)) from ${series.url} with ${dimse.retrieve}`);
+        log(`retrieving ${series.modality} series ${series.seriesInstanceUid} (${instances.complete ? instances.instances.length : (series.instances ?? '?')} instance(s)) from ${series.url} with ${dimse.retrieve}`);
         dimse.pulled.push(await pullSeries(target, series, instances, pullDir, { ...client, log }));
       }
       return dimse.pulled;

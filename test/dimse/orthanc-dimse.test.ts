@@ -8,7 +8,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import dicomParser from 'dicom-parser';
@@ -17,6 +16,7 @@ import { dimse } from '../../src/dimse/association.js';
 import { runCli } from '../helpers/cli.js';
 import { findOrthanc, freePort, ORTHANC_AET, startOrthanc, uploadWithUnreadableInstance, type RunningOrthanc } from '../helpers/orthanc.js';
 import { copyAsOtherStudy } from '../helpers/mutate-dicom.js';
+import { startCuttingProxy, type CuttingProxy } from '../helpers/cutting-proxy.js';
 
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
 /** A real PET slice (TCIA ACRIN-FLT-Breast), in a study of its own. */
@@ -82,61 +82,6 @@ async function startRefusingScp(port: number): Promise<{ attempts: () => number;
     server.listen(port);
   });
   return { attempts: () => attempts, close: () => server.close() };
-}
-
-interface CuttingProxy {
-  readonly port: number;
-  /** Bytes in the `from` direction after which the next connection is cut (both sockets destroyed); null forwards everything. */
-  cutAfter: number | null;
-  /** Connections cut so far. */
-  cuts: number;
-  close(): Promise<void>;
-}
-
-/**
- * A TCP proxy in front of Orthanc's DICOM port that can cut an association after a given number
- * of bytes from the PACS, as a PACS killed or a network dropped mid-transfer would: deterministic,
- * unlike killing the server at the right moment.
- */
-async function startCuttingProxy(targetPort: number, from: 'server' | 'client' = 'server'): Promise<CuttingProxy> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(targetPort, '127.0.0.1');
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('error', () => {});
-      s.on('close', () => sockets.delete(s));
-    }
-    const limit = proxy.cutAfter;
-    let sent = 0;
-    const forward = (source: net.Socket, sink: net.Socket, counted: boolean) =>
-      source.on('data', (chunk: Buffer) => {
-        if (counted && limit !== null && sent + chunk.length > limit) {
-          proxy.cuts++;
-          client.destroy();
-          upstream.destroy();
-          return;
-        }
-        if (counted) sent += chunk.length;
-        sink.write(chunk);
-      });
-    forward(client, upstream, from === 'client');
-    forward(upstream, client, from === 'server');
-    client.on('end', () => upstream.end());
-    upstream.on('end', () => client.end());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const proxy: CuttingProxy = {
-    port: (server.address() as net.AddressInfo).port,
-    cutAfter: null,
-    cuts: 0,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
-  return proxy;
 }
 
 /** Every file under `root`, relative, sorted. */

@@ -1,15 +1,26 @@
 /**
  * A PACS that caps how many matches one C-FIND returns (Orthanc's LimitFindInstances) ends the
- * IMAGE-level C-FIND of a longer series with status 0xFE00: `denoise dimse://...` must say that the
- * list was cut by the PACS's cap, not only "C-FIND failed with status 0xfe00", and retrieve nothing.
+ * IMAGE-level C-FIND of a longer series with status 0xFE00 after the first matches: `denoise
+ * dimse://...` retrieves such a series whole (one series-level C-GET / C-MOVE, which the cap does
+ * not touch) and checks the count against NumberOfSeriesRelatedInstances.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { findOrthanc, ORTHANC_AET, startOrthanc, type RunningOrthanc } from '../helpers/orthanc.js';
+import dicomParser from 'dicom-parser';
+import { createHash } from 'node:crypto';
+import { startCuttingProxy } from '../helpers/cutting-proxy.js';
+import { findOrthanc, freePort, ORTHANC_AET, startOrthanc, type RunningOrthanc } from '../helpers/orthanc.js';
+
+/** MD5 of a file's PixelData value. */
+async function pixelMd5(file: string): Promise<string> {
+  const bytes = new Uint8Array(await readFile(file));
+  const element = dicomParser.parseDicom(bytes).elements.x7fe00010!;
+  return createHash('md5').update(bytes.subarray(element.dataOffset, element.dataOffset + element.length)).digest('hex');
+}
 
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
 const installed = findOrthanc();
@@ -18,13 +29,15 @@ describe.skipIf(!installed)('DIMSE against an Orthanc that caps C-FIND answers',
   let dir: string;
   let orthanc: RunningOrthanc;
   let studyUid: string;
+  let movePort: number;
   const savedTmp = process.env.TMPDIR;
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'lowdose-find-cap-'));
+    movePort = await freePort();
     process.env.TMPDIR = dir;
     orthanc = await startOrthanc(dir, {
-      dicomModalities: { lowdose: { aet: 'LOWDOSE', host: '127.0.0.1', port: 1 } },
+      dicomModalities: { lowdose: { aet: 'LOWDOSE', host: '127.0.0.1', port: movePort } },
       config: { LimitFindInstances: 2 },
     });
     for (const file of readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort()) {
@@ -41,15 +54,52 @@ describe.skipIf(!installed)('DIMSE against an Orthanc that caps C-FIND answers',
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('a 3-instance series behind LimitFindInstances 2: exit 1, E_IO naming the cap, nothing retrieved', async () => {
+  it('a 3-instance series behind LimitFindInstances 2: retrieved whole with one series-level C-GET, all 3 denoised, exit 0', async () => {
     const pacs = `dimse://${ORTHANC_AET}@127.0.0.1:${orthanc.dicomPort}`;
     const out = path.join(dir, 'out');
     const run = await runCli('denoise', `${pacs}/${studyUid}`, '-o', out, '--method', 'gaussian', '--no-progress', '--json');
-    expect(run.code).toBe(1);
-    const { errors } = JSON.parse(run.stdout) as { errors: Array<{ code: string; message: string }> };
-    expect(errors).toHaveLength(1);
-    expect(errors[0]!.code).toBe('E_IO');
-    expect(errors[0]!.message).toMatch(/C-FIND failed with status 0xfe00: the PACS stopped after 2 match\(es\), so it caps how many results one C-FIND returns \(Orthanc: LimitFindInstances/);
-    expect(existsSync(path.join(dir, 'lowdose-dimse')) ? readdirSync(path.join(dir, 'lowdose-dimse')) : []).toEqual([]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/the PACS listed 2 of its 3 instance\(s\) \(it caps C-FIND answers\); retrieving the whole series with one C-GET/);
+    const report = JSON.parse(run.stdout) as { errors: unknown[]; series: Array<{ output: { files: string[] } }>; dimse: { pulled: Array<{ instances: number; retrieved: number }> } };
+    expect(report.errors).toEqual([]);
+    expect(report.dimse.pulled).toEqual([expect.objectContaining({ instances: 3, retrieved: 3 })]);
+    expect(report.series[0]!.output.files).toHaveLength(3);
+    // The same pixels as the same files denoised from a folder.
+    const plain = await runCli('denoise', CT_DIR, '-o', path.join(dir, 'plain'), '--method', 'gaussian', '--no-progress', '--json');
+    const plainFiles = (JSON.parse(plain.stdout) as { series: Array<{ output: { files: string[] } }> }).series[0]!.output.files;
+    expect(await Promise.all(report.series[0]!.output.files.map(pixelMd5))).toEqual(await Promise.all(plainFiles.map(pixelMd5)));
+  });
+
+  it('a whole-series C-GET cut after the first instance: exit 1 with the count on disk; the rerun retrieves the series whole again and completes', async () => {
+    const proxy = await startCuttingProxy(orthanc.dicomPort);
+    try {
+      const source = `dimse://${ORTHANC_AET}@127.0.0.1:${proxy.port}/${studyUid}`;
+      const args = ['denoise', source, '-o', path.join(dir, 'out-cut'), '--method', 'gaussian', '--dimse-timeout', '20', '--no-progress', '--json'];
+      // Each CT instance is 526 474 bytes and the PACS sends the next only after our answer to the previous one.
+      proxy.cutAfter = 700_000;
+      const failed = await runCli(...args);
+      expect(failed.code, failed.stderr).toBe(1);
+      expect(proxy.cuts).toBe(1);
+      const { errors } = JSON.parse(failed.stdout) as { errors: Array<{ code: string; message: string }> };
+      expect(errors).toEqual([expect.objectContaining({ code: 'E_IO', message: expect.stringMatching(/retrieving series \S+ whole with C-GET failed with 1 of 3 instance\(s\) on disk: .*; run again$/) })]);
+      proxy.cutAfter = null;
+      const rerun = await runCli(...args);
+      expect(rerun.code, rerun.stderr).toBe(0);
+      const report = JSON.parse(rerun.stdout) as { series: Array<{ output: { files: string[] } }>; dimse: { pulled: Array<{ instances: number; retrieved: number }> } };
+      expect(report.dimse.pulled).toEqual([expect.objectContaining({ instances: 3, retrieved: 2 })]);
+      expect(report.series[0]!.output.files).toHaveLength(3);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('the same with --move-port: one series-level C-MOVE to our storage SCP', async () => {
+    const pacs = `dimse://${ORTHANC_AET}@127.0.0.1:${orthanc.dicomPort}`;
+    const run = await runCli('denoise', `${pacs}/${studyUid}`, '-o', path.join(dir, 'out-move'), '--method', 'gaussian', '--move-port', String(movePort), '--no-progress', '--json');
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/listed 2 of its 3 instance\(s\).*one C-MOVE/);
+    const report = JSON.parse(run.stdout) as { series: Array<{ output: { files: string[] } }>; dimse: { pulled: Array<{ instances: number }> } };
+    expect(report.dimse.pulled).toEqual([expect.objectContaining({ instances: 3 })]);
+    expect(report.series[0]!.output.files).toHaveLength(3);
   });
 });
