@@ -25,7 +25,7 @@ export type { IntensityRange } from './range.js';
 export { rmse } from './rmse.js';
 export { roiMask, roiMaskFor, roiStats } from './roi.js';
 export type { Roi, RoiStats, RoiUnits, SpacedPixels } from './roi.js';
-export { pairSlices, pixelGridMismatch, SAME_GRID_TOLERANCE_PX } from './slice-pairing.js';
+export { pairingGridMismatch, pairSlices, pixelGridMismatch, SAME_GRID_TOLERANCE_PX } from './slice-pairing.js';
 export type { SlicePairing } from './slice-pairing.js';
 export { gaussianKernel, ssim, ssimMap } from './ssim.js';
 export type { SsimOptions } from './ssim.js';

@@ -148,3 +148,15 @@ export function pixelGridMismatch(reference: Series, test: Series, pair: readonl
   if (!sameSpacing) return spacingText;
   return `the in-plane origins (ImagePositionPatient) differ by ${worst.toFixed(2)} pixels`;
 }
+
+/**
+ * Whether the slices `pairing` paired lie on one pixel grid: pixelGridMismatch on the first
+ * reference slice with a partner, under the pairing's own matchedBy (paired by order, the pixel
+ * spacing alone). The one rule by which `lowdose metrics`, `denoise --reference` and the server's
+ * metrics API decide to score a reference pixel by pixel, so a pair one of them scores the others
+ * score too. Null when they do (or when nothing was paired).
+ */
+export function pairingGridMismatch(reference: Series, test: Series, pairing: Pick<SlicePairing, 'pairs' | 'matchedBy'>): string | null {
+  const first = pairing.pairs.find(([, t]) => t >= 0);
+  return first ? pixelGridMismatch(reference, test, first, pairing.matchedBy) : null;
+}

@@ -16,7 +16,7 @@ import { SeriesComparison, type SeriesScores } from '../metrics/compare.js';
 import { alongNormal, distanceFromSlice, lesionReach, lesionStats, stackEdges, type Lesion, type LesionStats, type PlacedImage, type StackEdges } from '../metrics/lesions.js';
 import { CT_RANGE, type IntensityRange } from '../metrics/range.js';
 import { patientOutline } from '../metrics/patient-outline.js';
-import { pairSlices, pixelGridMismatch } from '../metrics/slice-pairing.js';
+import { pairingGridMismatch, pairSlices } from '../metrics/slice-pairing.js';
 import { paddingUnion } from '../metrics/pixels.js';
 import { resolveSfrcOptions, sfrcSlice, type SfrcOptions } from '../metrics/sfrc.js';
 import type { Detrend } from '../metrics/detrend.js';
@@ -443,10 +443,9 @@ function checkComparable(reference: Series, test: Series, label = 'test'): void 
   }
 }
 
-/** Pixel-by-pixel scores need one pixel grid (pixelGridMismatch); checked on the first pair. */
-function checkSameGrid(reference: Series, other: Series, pairs: ReadonlyArray<readonly [number, number]>, label: string, matchedBy: 'position' | 'order' = 'position'): void {
-  const first = pairs[0];
-  const mismatch = first ? pixelGridMismatch(reference, other, first, matchedBy) : null;
+/** Pixel-by-pixel scores need one pixel grid (pairingGridMismatch, the server's rule too); checked on the first pair. */
+function checkSameGrid(reference: Series, other: Series, pairs: Array<[number, number]>, label: string, matchedBy: 'position' | 'order' = 'position'): void {
+  const mismatch = pairingGridMismatch(reference, other, { pairs, matchedBy });
   if (mismatch) {
     throw new LowdoseError(
       'E_USAGE',

@@ -5,7 +5,7 @@
  */
 import { readSliceImage, scanPaths, type Series } from '../dicom/index.js';
 import { LowdoseError } from '../errors.js';
-import { SeriesComparison, defaultRange, maxValue, pairSlices, pixelGridMismatch, type IntensityRange, type Pixels } from '../metrics/index.js';
+import { SeriesComparison, defaultRange, maxValue, pairingGridMismatch, pairSlices, type IntensityRange, type Pixels } from '../metrics/index.js';
 import type { SeriesMetrics, UnscoredReference } from './types.js';
 
 export interface ReferenceSet {
@@ -50,26 +50,22 @@ function candidates(series: readonly Series[], input: Series): Candidate[] {
   for (const candidate of series) {
     if (candidate.modality !== input.modality || candidate.units !== input.units) continue;
     if (candidate.rows !== input.rows || candidate.columns !== input.columns) continue;
-    let pairs: Array<[number, number]>;
-    let matchedBy: 'position' | 'order';
+    let pairing: ReturnType<typeof pairSlices>;
     try {
-      const pairing = pairSlices(candidate, input);
+      pairing = pairSlices(candidate, input);
       // Pairing by order is pairSlices' last resort. Between two series that both say where their
       // slices are and share none of those places (another patient, another part of the body), it
       // would score unrelated slices against each other.
       if (pairing.matchedBy === 'order' && pairing.bothPositioned) continue;
-      pairs = pairing.pairs;
-      matchedBy = pairing.matchedBy;
     } catch {
       continue;
     }
     const map = new Map<number, number>();
-    for (const [r, t] of pairs) if (t >= 0) map.set(t, r);
-    const first = pairs.find(([, t]) => t >= 0);
-    if (!first) continue;
+    for (const [r, t] of pairing.pairs) if (t >= 0) map.set(t, r);
+    if (map.size === 0) continue;
     // Scored pixel by pixel, a reference on another pixel grid (spacing, origin, orientation)
     // would compare other places of the patient: such a one is linked for the viewer, not scored.
-    out.push({ series: candidate, inputToReference: map, offGrid: pixelGridMismatch(candidate, input, first, matchedBy) });
+    out.push({ series: candidate, inputToReference: map, offGrid: pairingGridMismatch(candidate, input, pairing) });
   }
   return out;
 }

@@ -6,7 +6,7 @@
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Image2D } from '../image.js';
-import { CT_RANGE, pixelGridMismatch, type IntensityRange } from '../metrics/index.js';
+import { CT_RANGE, type IntensityRange } from '../metrics/index.js';
 import type { ComparisonMetrics, Scores, SliceMetrics } from './api-types.js';
 import type { IndexedComparison } from './data/data-index.js';
 import type { IndexedSeries } from './data/pairing.js';
@@ -84,8 +84,9 @@ export class ComparisonMetricsService {
     if (c.reference && c.alignment.reference) {
       const referenceIndex = c.alignment.reference[index] ?? -1;
       // Scored pixel by pixel, a reference on another pixel grid (shown through patient
-      // coordinates, `unscoredReference` in its denoise report) would compare other places: no scores.
-      const onGrid = referenceIndex >= 0 && pixelGridMismatch(c.reference.series, c.lowDose.series, [referenceIndex, index]) === null;
+      // coordinates, `unscoredReference` in its denoise report) would compare other places: no
+      // scores. The check is the CLI's (`lowdose metrics`): the same pairs are scored or not.
+      const onGrid = referenceIndex >= 0 && c.referenceGridMismatch === null;
       reference = onGrid ? await this.store.read(c.reference, referenceIndex) : null;
     }
     const output = await this.score({ modality: c.lowDose.series.modality, range, lowDose, denoised, reference });

@@ -39,7 +39,7 @@ export interface Grid {
 export const LOW_GRID: Grid = { size: 96, pixelMm: 0.7, origin: [-33.25, -33.25, 0], slices: 6, sliceMm: 2 };
 export const REFERENCE_GRID: Grid = { size: 96, pixelMm: 0.9, origin: [-33.25, -33.25, 0], slices: 3, sliceMm: 4 };
 
-function sampled(grid: Grid, description: string): Volume {
+export function sampled(grid: Grid, description: string): Volume {
   const slices = Array.from({ length: grid.slices }, (_, k) => {
     const z = grid.origin[2] + k * grid.sliceMm;
     const data = new Float32Array(grid.size * grid.size);

@@ -10,7 +10,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { realRoots, scanPaths, type ScanResult, type Series } from '../../dicom/index.js';
 import { LowdoseError } from '../../errors.js';
-import { pairSlices } from '../../metrics/slice-pairing.js';
+import { pairingGridMismatch, pairSlices } from '../../metrics/slice-pairing.js';
 import type {
   ComparisonDetail,
   ComparisonSummary,
@@ -28,6 +28,12 @@ import { readSeriesFacts, type SeriesFacts } from './series-facts.js';
 export interface IndexedComparison extends ComparisonDraft {
   readonly id: string;
   readonly alignment: ComparisonDetail['alignment'];
+  /**
+   * Why the reference is not scored pixel by pixel (pairingGridMismatch: the rule of `lowdose
+   * metrics` and `denoise --reference`, so paired by order only the pixel spacing counts); null
+   * when it is, or there is no reference.
+   */
+  readonly referenceGridMismatch: string | null;
 }
 
 interface Snapshot {
@@ -213,7 +219,7 @@ export class DataIndex {
     for (const draft of drafts) {
       const id = shortId('comparison', draft.denoised.series.key);
       const alignment = alignPanes(draft);
-      if (alignment) comparisons.set(id, { ...draft, id, alignment });
+      if (alignment) comparisons.set(id, { ...draft, id, alignment, referenceGridMismatch: referenceGridMismatch(draft) });
     }
     this.snapshot = {
       series: new Map(indexed.map((s) => [s.id, s])),
@@ -319,6 +325,16 @@ function alignPanes(draft: ComparisonDraft): IndexedComparison['alignment'] | nu
   const denoised = align(draft.denoised);
   if (!denoised) return null;
   return { denoised, reference: align(draft.reference), uncertainty: align(draft.uncertainty), hallucination: align(draft.hallucination) };
+}
+
+/** The reference's grid check as the CLI makes it: the reference paired against the low-dose series (pairSlices), then pairingGridMismatch. */
+function referenceGridMismatch(draft: ComparisonDraft): string | null {
+  if (!draft.reference) return null;
+  try {
+    return pairingGridMismatch(draft.reference.series, draft.lowDose.series, pairSlices(draft.reference.series, draft.lowDose.series));
+  } catch (error) {
+    return (error as Error).message;
+  }
 }
 
 function summaryOf(s: IndexedSeries, roles: ReadonlyMap<string, SeriesRole>): SeriesSummary {
