@@ -5,7 +5,7 @@
 #                                       # dist/ and the Vulkan loader .deb (~50 MB)
 # The device machine has python3 + PyTorch but no Node.js, cannot download anything, and a call
 # carries at most 64 MiB, so everything is xz-compressed; the device scripts unpack it. Last, it
-# prints what each call would carry (`pack.sh sizes` only that) and fails over 64 MiB.
+# prints what each call would carry (`pack.sh sizes` only that, after node.xz) and fails over 64 MiB.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 what=${1:-all}
