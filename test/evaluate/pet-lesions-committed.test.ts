@@ -17,7 +17,7 @@ import { Denoiser } from '../../src/models/denoiser.js';
 import { Rng } from '../../src/util/random.js';
 import { simulateDraw } from '../../scripts/evaluate/pet-lesions/draws.js';
 import { insertLesions, placeLesions, slicesNeeded, type PlacedLesion, type VolumeGrid } from '../../scripts/evaluate/pet-lesions/lesions.js';
-import { placeStack, scoreLesions, type LesionScore } from '../../scripts/evaluate/pet-lesions/score.js';
+import { placeStack, scoreLesions, volumeEdges, type LesionScore } from '../../scripts/evaluate/pet-lesions/score.js';
 import { readNiftiVolume } from '../../scripts/train/nifti-volume.js';
 import { jsonDifferences } from '../helpers/json-differences.js';
 
@@ -91,7 +91,7 @@ describe.runIf(existsSync(VOLUME))('committed PET lesion results', () => {
           const row = committed.rows.find((r) => r.realisation === placement.realisation && r.dose === dose && r.method.startsWith(now.method))!;
           const at = `${now.method} at ${dose}`;
           if (row.settings !== now.settings) changes.push(`${at}: settings ${row.settings} -> ${now.settings}`);
-          const scores = scoreLesions(reference, placeStack(grid, indices, now.data), chosen);
+          const scores = scoreLesions(reference, placeStack(grid, indices, now.data), chosen, volumeEdges(grid));
           const before = row.scores.filter((s) => DIAMETERS_CHECKED.includes(s.diameterMm));
           jsonDifferences(before, JSON.parse(JSON.stringify(scores)), at, TOLERANCE, changes);
         }

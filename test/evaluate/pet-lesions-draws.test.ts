@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { noiseSeed, simulateDraw, DRAWS_PER_SEED } from '../../scripts/evaluate/pet-lesions/draws.js';
 import { expectation, expectedBackgroundSd, expectedBySize, expectedVerdict, type DrawScores, type ExpectedSize } from '../../scripts/evaluate/pet-lesions/expected.js';
 import { insertLesions, slicesNeeded, type PlacedLesion, type VolumeGrid } from '../../scripts/evaluate/pet-lesions/lesions.js';
-import { backgroundSds, placeStack, scoreLesions } from '../../scripts/evaluate/pet-lesions/score.js';
+import { backgroundSds, placeStack, scoreLesions, volumeEdges } from '../../scripts/evaluate/pet-lesions/score.js';
 
 /** sts-001's voxel size on a small grid: a body cylinder of 1 SUV (5 kBq/ml). */
 const grid: VolumeGrid = { rows: 40, columns: 40, slices: 12, dy: 4.6875, dx: 4.6875, dz: 3.27 };
@@ -88,7 +88,7 @@ describe('noise draws of a lesion placement', () => {
     const drawScores: DrawScores[] = simulated.flatMap(({ lesions, indices, draws }, p) =>
       draws.map((sim, d) => {
         const test = placeStack(grid, indices, sim.low);
-        return { placement: p, draw: d, scores: scoreLesions(placeStack(grid, indices, sim.ref), test, lesions), backgroundSds: backgroundSds(test, lesions) };
+        return { placement: p, draw: d, scores: scoreLesions(placeStack(grid, indices, sim.ref), test, lesions, volumeEdges(grid)), backgroundSds: backgroundSds(test, lesions) };
       }),
     );
     const bySize = expectedBySize(drawScores);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { insertLesions, placeLesions, sphereCoverage, slicesNeeded, type PlacedLesion, type VolumeGrid } from '../../scripts/evaluate/pet-lesions/lesions.js';
-import { backgroundSd, placeStack, scoreLesions, summarizeBySize, targetVerdict } from '../../scripts/evaluate/pet-lesions/score.js';
+import { backgroundSd, placeStack, scoreLesions, summarizeBySize, targetVerdict, volumeEdges } from '../../scripts/evaluate/pet-lesions/score.js';
 import { lesionStats } from '../../src/metrics/lesions.js';
 import { Rng } from '../../src/util/random.js';
 
@@ -120,15 +120,29 @@ describe('lesion evaluation plumbing', () => {
   });
 
   it('scores zero bias against itself and +10 % for every statistic of an image scaled by 1.1', () => {
-    for (const s of scoreLesions(stack, stack, lesions)) {
+    for (const s of scoreLesions(stack, stack, lesions, volumeEdges(grid))) {
       expect([s.meanBias, s.maxBias, s.peakBias]).toEqual([0, 0, 0]);
     }
     const scaled = placeStack(grid, indices, indices.map((k) => inserted[k]!.map((v) => 1.1 * v)));
-    for (const s of scoreLesions(stack, scaled, lesions)) {
+    for (const s of scoreLesions(stack, scaled, lesions, volumeEdges(grid))) {
       expect(s.meanBias).toBeCloseTo(0.1, 5);
       expect(s.maxBias).toBeCloseTo(0.1, 5);
       expect(s.peakBias).toBeCloseTo(0.1, 5);
     }
+  });
+
+  it("flags a SUVpeak sphere cut by the volume's first or last slice, though the stack scored holds only the slices near the lesions", () => {
+    const atEnds = [lesion(13, [110.2, 112.4, 0], background, 3), lesion(13, [60.1, 62.3, (grid.slices - 1) * grid.dz], background, 3)];
+    const all = [...lesions, ...atEnds];
+    const withEnds = insertLesions(volume, grid, all);
+    const near = slicesNeeded(grid, all, 6 + grid.dz);
+    const placed = placeStack(grid, near, near.map((k) => withEnds[k]!));
+    expect(near.length).toBeLessThan(grid.slices);
+    const scores = scoreLesions(placed, placed, all, volumeEdges(grid));
+    expect(scores.map((s) => s.peakSphereCut ?? false)).toEqual([false, false, true, true]);
+    // The lesions clear of the ends score as before: the flag is absent, not false.
+    expect(scores.slice(0, 2).every((s) => !('peakSphereCut' in s))).toBe(true);
+    expect(volumeEdges(grid)).toMatchObject({ first: 0, last: (grid.slices - 1) * grid.dz });
   });
 
   it('reads the background SD of uniform tissue as 0 and of alternating +-0.1 SUV as 0.1', () => {

@@ -4,7 +4,7 @@
  * measured by `lesionStats`, the code behind `lowdose metrics --lesions` and QA's PET checks; then
  * the per-size summary the model card prints.
  */
-import { lesionStats, type Lesion, type PlacedImage } from '../../../src/metrics/lesions.js';
+import { lesionStats, stackEdges, type Lesion, type PlacedImage, type StackEdges } from '../../../src/metrics/lesions.js';
 import type { PlacedLesion, VolumeGrid } from './lesions.js';
 
 /** Slices `indices` of a stack (one Float32Array each, SUV) placed in the volume frame of lesions.ts. */
@@ -17,6 +17,15 @@ export function placeStack(grid: VolumeGrid, indices: readonly number[], data: r
     data: data[j]!,
     position: [0, 0, k * grid.dz] as const,
   }));
+}
+
+/**
+ * Where the whole volume ends along z, in placeStack's frame (slice k at k·dz): what lesionStats
+ * needs to flag a SUVpeak sphere cut by the first or last slice (`sphereCut`), which the few
+ * slices of a placeStack stack cannot tell.
+ */
+export function volumeEdges(grid: VolumeGrid): StackEdges {
+  return stackEdges(Array.from({ length: grid.slices }, (_, k) => k * grid.dz))!;
 }
 
 export function asLesion(l: PlacedLesion): Lesion {
@@ -33,12 +42,25 @@ export interface LesionScore {
   readonly peakBias: number;
   /** The reference's own values, SUV. */
   readonly reference: { readonly mean: number; readonly max: number; readonly peak: number };
+  /**
+   * Present (true) when the test's or the reference's SUVpeak sphere lost voxels past the volume's
+   * first or last slice or outside its rows or columns (lesionStats' `peakSphereCut`), so
+   * `peakBias` compares means over fewer voxels than a whole sphere's; absent otherwise. Lesion
+   * placement keeps every centre at least its radius + 10 mm from the first and last slice, so a
+   * placed lesion's sphere (at most its radius + 6 mm from the centre) is never cut there.
+   */
+  readonly peakSphereCut?: true;
 }
 
-export function scoreLesions(reference: readonly PlacedImage[], test: readonly PlacedImage[], lesions: readonly PlacedLesion[]): LesionScore[] {
+/**
+ * Each lesion's statistics in `test` against `reference` (stacks of some of the volume's slices,
+ * placeStack); `edges` are the whole volume's (volumeEdges), so that a sphere cut at the first or
+ * last slice is flagged.
+ */
+export function scoreLesions(reference: readonly PlacedImage[], test: readonly PlacedImage[], lesions: readonly PlacedLesion[], edges: StackEdges): LesionScore[] {
   return lesions.map((l) => {
-    const ref = lesionStats(reference, asLesion(l));
-    const out = lesionStats(test, asLesion(l));
+    const ref = lesionStats(reference, asLesion(l), edges);
+    const out = lesionStats(test, asLesion(l), edges);
     return {
       lesion: l.name,
       diameterMm: l.diameterMm,
@@ -47,6 +69,7 @@ export function scoreLesions(reference: readonly PlacedImage[], test: readonly P
       maxBias: out.max / ref.max - 1,
       peakBias: out.peak / ref.peak - 1,
       reference: { mean: ref.mean, max: ref.max, peak: ref.peak },
+      ...(ref.peakSphereCut === true || out.peakSphereCut === true ? { peakSphereCut: true as const } : {}),
     };
   });
 }
