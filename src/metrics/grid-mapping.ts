@@ -211,21 +211,36 @@ export interface StackPairing {
   readonly toleranceMm: number;
 }
 
-/** The stack's slices: each one's ImagePositionPatient (null: unknown) and the series' orientation. */
+/** The stack's slices: each one's ImagePositionPatient (null: unknown), the series' orientation and its frame of reference. */
 export interface StackGeometry {
   readonly orientation: Orientation | null;
   readonly positions: ReadonlyArray<Vec3 | null>;
+  /** FrameOfReferenceUID; null or absent when unknown (then no pairing along the normal). */
+  readonly frameOfReferenceUid?: string | null;
+}
+
+/**
+ * Whether two series' ImagePositionPatient are one coordinate system: both name the same
+ * non-empty FrameOfReferenceUID. Positions of two frames (another patient, another scan) may
+ * coincide along the slice normal by chance, so slices are paired along the normal only within one
+ * frame: the rule of src/metrics/slice-pairing.ts pairSlices, and of slicesAlongNormal, which the
+ * viewer and the server's exports pair by.
+ */
+export function sameFrameOfReference(a: string | null | undefined, b: string | null | undefined): boolean {
+  return !!a && a === b;
 }
 
 /**
  * For each slice of `from`, the slice of `to` nearest along `from`'s normal whose slab (half its
  * slice spacing either side) holds that plane: by patient position along the normal only, so a
  * reference of another field of view (whose ImagePositionPatient differs across the plane, which
- * src/metrics/slice-pairing.ts pairs the same way only within one FrameOfReferenceUID) or of other
- * slice spacing pairs with the section it shows. Null when either stack lacks positions or orientation, or
- * their planes are not parallel: then the caller keeps the server's pairing.
+ * src/metrics/slice-pairing.ts pairs the same way) or of other slice spacing pairs with the section
+ * it shows. Null when the two do not share a frame of reference (sameFrameOfReference, as
+ * pairSlices), either stack lacks positions or orientation, or their planes are not parallel: then
+ * the caller keeps the server's pairing (pairSlices: across frames the whole position).
  */
 export function slicesAlongNormal(from: StackGeometry, to: StackGeometry): StackPairing | null {
+  if (!sameFrameOfReference(from.frameOfReferenceUid, to.frameOfReferenceUid)) return null;
   if (!from.orientation || !to.orientation) return null;
   if (from.positions.length === 0 || to.positions.length === 0) return null;
   if (from.positions.some((p) => p === null) || to.positions.some((p) => p === null)) return null;

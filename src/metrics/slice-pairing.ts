@@ -5,7 +5,7 @@
 import type { Series, Vec3 } from '../dicom/index.js';
 import { sliceNormal } from '../dicom/series.js';
 import { LowdoseError } from '../errors.js';
-import { gridMapping, mapPoint, type SliceGrid } from './grid-mapping.js';
+import { gridMapping, mapPoint, sameFrameOfReference, type SliceGrid } from './grid-mapping.js';
 
 export interface SlicePairing {
   readonly matchedBy: 'position' | 'order';
@@ -78,8 +78,7 @@ const PARALLEL_TOLERANCE = 1e-3;
  * non-empty FrameOfReferenceUID) and their planes are parallel (either way round); else null.
  */
 function commonNormal(reference: Series, test: Series): Vec3 | null {
-  const frame = reference.frameOfReferenceUid;
-  if (!frame || frame !== test.frameOfReferenceUid) return null;
+  if (!sameFrameOfReference(reference.frameOfReferenceUid, test.frameOfReferenceUid)) return null;
   if (!reference.orientation || !test.orientation) return null;
   const n = sliceNormal(reference.orientation);
   const m = sliceNormal(test.orientation);

@@ -109,6 +109,12 @@ export const seriesDetail = Type.Object({
    * places an ROI over the same anatomy in a pane of another grid (src/metrics/grid-mapping.ts).
    */
   positions: Type.Array(orNull(triple)),
+  /**
+   * FrameOfReferenceUID shared by the slices (null when absent or mixed): positions of two series
+   * are compared along the slice normal only within one frame (src/metrics/grid-mapping.ts
+   * sameFrameOfReference, the rule of pairSlices).
+   */
+  frameOfReferenceUid: Type.Optional(orNull(Type.String())),
   transferSyntaxes: strings,
   warnings: Type.Array(apiError),
   /** ImageOrientationPatient: row then column direction cosines (patient LPS), null when unknown. */

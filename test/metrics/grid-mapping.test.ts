@@ -162,7 +162,8 @@ describe('panes whose grids cannot be matched say why instead of giving a number
 });
 
 describe('slices paired along the slice normal', () => {
-  const stack = (z: readonly number[], xy: [number, number], orientation: Orientation = AXIAL) => ({ orientation, positions: z.map((v): Vec3 => [xy[0], xy[1], v]) });
+  const FRAME = '2.25.7004001';
+  const stack = (z: readonly number[], xy: [number, number], orientation: Orientation = AXIAL, frameOfReferenceUid: string | null = FRAME) => ({ orientation, positions: z.map((v): Vec3 => [xy[0], xy[1], v]), frameOfReferenceUid });
 
   it('pairs 1 mm low-dose slices with a 2 mm reference of another field of view by position, the odd ones 1 mm off', () => {
     const low = stack([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [-100, -100]);
@@ -177,7 +178,15 @@ describe('slices paired along the slice normal', () => {
     const low = stack([0, 3, 6, 9, 12], [0, 0]);
     expect(slicesAlongNormal(low, stack([6, 9], [5, 5]))!.nearest).toEqual([-1, -1, 0, 1, -1]);
     expect(slicesAlongNormal(low, stack([0, 3], [0, 0], [1, 0, 0, 0, 0, -1]))).toBeNull();
-    expect(slicesAlongNormal(low, { orientation: AXIAL, positions: [null, null] })).toBeNull();
+    expect(slicesAlongNormal(low, { orientation: AXIAL, positions: [null, null], frameOfReferenceUid: FRAME })).toBeNull();
+  });
+
+  it('pairs nothing along the normal with a stack of another frame of reference or of none, as pairSlices', () => {
+    const low = stack([0, 3, 6, 9, 12], [0, 0]);
+    // Another patient's scan whose table positions coincide along the normal: not one coordinate system.
+    expect(slicesAlongNormal(low, stack([6, 9], [5, 5], AXIAL, '2.25.7004002'))).toBeNull();
+    expect(slicesAlongNormal(low, stack([6, 9], [5, 5], AXIAL, null))).toBeNull();
+    expect(slicesAlongNormal(stack([0, 3], [0, 0], AXIAL, null), stack([0, 3], [0, 0], AXIAL, null))).toBeNull();
   });
 
   it('pairs a reference shifted by 1.4 mm of its 3 mm slices with the slab that holds each plane, 1.4 mm off', () => {

@@ -107,12 +107,14 @@ describe('shapes and points between a pane and the low-dose pixels', () => {
   });
 
   it('reads grids and slice pairs from the series facts of the API', () => {
-    const series = (id: string, spacing: number, z: number[]) =>
-      ({ id, rows: 96, columns: 96, spacing: [spacing, spacing, 2], orientation: [1, 0, 0, 0, 1, 0], positions: z.map((v) => [-33.25, -33.25, v]) }) as unknown as SeriesDetail;
+    const series = (id: string, spacing: number, z: number[], frameOfReferenceUid = '2.25.7004001') =>
+      ({ id, rows: 96, columns: 96, spacing: [spacing, spacing, 2], orientation: [1, 0, 0, 0, 1, 0], positions: z.map((v) => [-33.25, -33.25, v]), frameOfReferenceUid }) as unknown as SeriesDetail;
     const low = series('low', 0.7, [0, 2, 4, 6]);
     const reference = series('ref', 0.9, [0, 4]);
     expect(sliceGrid(reference, 1)).toEqual({ rows: 96, columns: 96, pixelSpacing: [0.9, 0.9], orientation: [1, 0, 0, 0, 1, 0], position: [-33.25, -33.25, 4] });
     expect(pairAlongNormal(low, reference)!.nearest).toEqual([0, 0, 1, 1]);
+    // A series of another frame of reference: the server's pairing (pairSlices, whole positions) stays.
+    expect(pairAlongNormal(low, series('other', 0.9, [0, 4], '2.25.7004002'))).toBeNull();
     // One series is its own pairing: none needed.
     expect(pairAlongNormal(low, low)).toBeNull();
   });

@@ -11,8 +11,8 @@ import type { Point, Shape } from '../../src/metrics/roi-shapes.js';
 export { placeWithNote, unmatchedText, type PaneShape, type SliceGrid };
 
 export function stackOf(series: SeriesDetail): StackGeometry {
-  // A server older than `positions` sends none: no geometry, so the server's pairing stays.
-  return { orientation: series.orientation, positions: series.positions ?? [] };
+  // A server older than `positions` / `frameOfReferenceUid` sends none: no pairing along the normal, so the server's pairing stays.
+  return { orientation: series.orientation, positions: series.positions ?? [], frameOfReferenceUid: series.frameOfReferenceUid ?? null };
 }
 
 export function sliceGrid(series: SeriesDetail, slice: number): SliceGrid {

@@ -261,6 +261,7 @@ export class DataIndex {
       photometricInterpretation: s.series.photometricInterpretation ?? 'MONOCHROME2',
       locations: s.series.slices.map((slice) => slice.location),
       positions: s.series.slices.map((slice) => slice.position),
+      frameOfReferenceUid: s.series.frameOfReferenceUid ?? null,
       transferSyntaxes: s.series.transferSyntaxes,
       warnings: s.series.warnings.map((w) => ({ code: w.code, message: w.message })),
       orientation: s.series.orientation,

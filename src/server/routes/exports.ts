@@ -295,7 +295,7 @@ async function tablePanes(data: DataServices, comparisonIds: readonly string[] |
 }
 
 function stackOf(entry: IndexedSeries): StackGeometry {
-  return { orientation: entry.series.orientation, positions: entry.series.slices.map((s) => s.position) };
+  return { orientation: entry.series.orientation, positions: entry.series.slices.map((s) => s.position), frameOfReferenceUid: entry.series.frameOfReferenceUid ?? null };
 }
 
 function sliceGrid(entry: IndexedSeries, slice: number): SliceGrid {
