@@ -5,12 +5,15 @@
  * phantoms.json) and its markdown tables (ct.md by scripts/train/report.py, phantoms.md by
  * scripts/train/phantom-eval.mjs); the model card and the docs copy those tables. A re-measurement
  * that rewrote only the JSON, or a doc table not re-copied after one, would leave a number that no
- * command gives any more. The fix is to re-run the command (or re-copy the table), never to edit a
- * number by hand.
+ * command gives any more. The same holds for the cards' `quality` blocks (evaluate.py --write-card)
+ * and for the real quarter-dose margins that README and the card's status quote from
+ * models/eval/ct-real.json (scripts/evaluate/real-pairs.ts). The fix is to re-run the command (or
+ * re-copy the table, re-word the summary), never to edit a number by hand.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { RealPairsResult } from '../../scripts/evaluate/real-pairs/report.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const EVAL = path.join(REPO, 'models/eval');
@@ -190,6 +193,39 @@ describe('evaluation tables quoted by the docs', () => {
       });
     }
     expect(differences).toEqual([]);
+  });
+
+  it("README and the model card quote the real quarter-dose margins of models/eval/ct-real.json", () => {
+    const result = JSON.parse(read('models/eval/ct-real.json')) as RealPairsResult;
+    const byGroup = result.margins['model']!;
+    const windows = ['hu', 'abdomen'] as const;
+    const margin = (group: string, window: (typeof windows)[number]) => byGroup[group]![window];
+    const groups = Object.keys(byGroup);
+    const range = (values: number[]) => [Math.min(...values), Math.max(...values)] as const;
+    // Over the input: every patient and kernel; L192 (validation) alone in the card's status.
+    const [inputLow, inputHigh] = range(groups.flatMap((g) => windows.map((w) => margin(g, w).psnrOverInput)));
+    const [l192InputLow, l192InputHigh] = range(['L192/B30f', 'L192/D45f'].flatMap((g) => windows.map((w) => margin(g, w).psnrOverInput)));
+    const l192 = (kernel: string, w: (typeof windows)[number]) => margin(`L192/${kernel}`, w);
+    const [filterLow, filterHigh] = range(['B30f', 'D45f'].flatMap((k) => windows.map((w) => l192(k, w).psnrOverBestFilter)));
+    const [ssimLow, ssimHigh] = range(['B30f', 'D45f'].flatMap((k) => windows.map((w) => l192(k, w).ssimOverBestFilter)));
+    const db = (v: number) => v.toFixed(2);
+    const ssim = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(4)}`;
+    const flat = (file: string) => read(file).replace(/\s+/g, ' ');
+    const quotes: Record<string, string[]> = {
+      'README.md': [
+        `is above the input for every patient and kernel (+${inputLow.toFixed(1)} to +${inputHigh.toFixed(1)} dB)`,
+        `${db(filterLow)} to ${db(filterHigh)} dB above the best filter tuned on those same slices`,
+        `${ssim(ssimLow)} to ${ssim(ssimHigh)} above the best filter's`,
+      ],
+      'models/README.md': [
+        `it is ${db(l192('B30f', 'hu').psnrOverBestFilter)} dB (smooth B30f kernel) and ${db(l192('D45f', 'hu').psnrOverBestFilter)} dB (sharp D45f) above the best`,
+        `(${db(l192('B30f', 'abdomen').psnrOverBestFilter)} / ${db(l192('D45f', 'abdomen').psnrOverBestFilter)} dB in the abdomen window [-160, 240] HU), and ${l192InputLow.toFixed(1)} to ${l192InputHigh.toFixed(1)} dB above the untouched input`,
+        `Its SSIM margin over the best filter is ${ssim(l192('B30f', 'hu').ssimOverBestFilter)} (B30f) and ${ssim(l192('D45f', 'hu').ssimOverBestFilter)} (D45f) in [-1000, 1000] HU, ${ssim(l192('B30f', 'abdomen').ssimOverBestFilter)} and ${ssim(l192('D45f', 'abdomen').ssimOverBestFilter)} in the abdomen window`,
+        `never below the input (+${inputLow.toFixed(1)} to +${inputHigh.toFixed(1)} dB)`,
+      ],
+    };
+    const missing = Object.entries(quotes).flatMap(([file, phrases]) => phrases.filter((p) => !flat(file).includes(p)).map((p) => `${file}: "${p}"`));
+    expect(missing).toEqual([]);
   });
 
   it('a doc table with the header of a models/eval/*.md table copies one of them row for row', () => {
