@@ -138,17 +138,39 @@ export async function findStudies(peer: DimsePeer, options: DimseClientOptions):
     .sort((a, b) => b.studyDate.localeCompare(a.studyDate) || a.studyInstanceUid.localeCompare(b.studyInstanceUid));
 }
 
-/** The series of a study (or the one named), from C-FIND at SERIES level; E_NOT_FOUND when none. */
-export async function findSeries(peer: DimsePeer, studyInstanceUid: string, seriesInstanceUid: string | null, options: DimseClientOptions): Promise<RemoteSeries[]> {
-  const request = dimse.requests.CFindRequest.createSeriesFindRequest({
-    StudyInstanceUID: studyInstanceUid,
-    SeriesInstanceUID: seriesInstanceUid ?? '',
-    Modality: '',
-    SeriesDescription: '',
-    SeriesNumber: '',
-    NumberOfSeriesRelatedInstances: '',
-  });
-  const found = await find(peer, request, options);
+/** When the PACS caps a study's SERIES-level C-FIND: ask again for each of these modalities alone. */
+export interface NarrowByModality {
+  readonly modalities: readonly string[];
+  readonly log: (message: string) => void;
+}
+
+/**
+ * The series of a study (or the one named), from C-FIND at SERIES level; E_NOT_FOUND when none.
+ * A PACS that caps C-FIND answers (0xFE00) leaves series out: with `narrow`, the study is asked
+ * again once per modality (Modality matching, a narrower query that may stay under the cap), and
+ * the answer lists only those modalities' series; a query the PACS still caps is an E_IO error.
+ */
+export async function findSeries(peer: DimsePeer, studyInstanceUid: string, seriesInstanceUid: string | null, options: DimseClientOptions, narrow?: NarrowByModality): Promise<RemoteSeries[]> {
+  const query = (modality: string) =>
+    dimse.requests.CFindRequest.createSeriesFindRequest({
+      StudyInstanceUID: studyInstanceUid,
+      SeriesInstanceUID: seriesInstanceUid ?? '',
+      Modality: modality,
+      SeriesDescription: '',
+      SeriesNumber: '',
+      NumberOfSeriesRelatedInstances: '',
+    });
+  let found: DimseDataset[];
+  const all = narrow && seriesInstanceUid === null ? await findUpToCap(peer, query(''), options) : { matches: await find(peer, query(''), options), capped: false };
+  if (!all.capped) found = all.matches;
+  else {
+    narrow!.log(`${dimseUrl(peer, studyInstanceUid)}: the PACS stopped the series list after ${all.matches.length} match(es) (it caps C-FIND answers); asking for the ${narrow!.modalities.join(' and ')} series alone`);
+    found = [];
+    for (const modality of narrow!.modalities) found.push(...(await find(peer, query(modality), options)));
+    if (found.length === 0) {
+      throw new LowdoseError('E_NOT_FOUND', `no ${narrow!.modalities.join(' or ')} series in study ${studyInstanceUid} on ${dimseUrl(peer)}`, { path: dimseUrl(peer, studyInstanceUid) });
+    }
+  }
   if (found.length === 0) {
     const what = seriesInstanceUid ? `series ${seriesInstanceUid} of study` : 'study';
     throw new LowdoseError('E_NOT_FOUND', `${what} ${studyInstanceUid} is not on ${dimseUrl(peer)}`, { path: dimseUrl(peer, studyInstanceUid, seriesInstanceUid ?? undefined) });

@@ -9,6 +9,7 @@
  * succeeded; after a failure it stays, so a rerun retrieves only the missing instances, skips the
  * series already denoised (their completion markers in -o) and stores again what was not finished.
  */
+import { DENOISED_MODALITIES } from '../choices.js';
 import type { DimseClientOptions } from '../dimse/association.js';
 import { checkStoreDestination, findInstances, findSeries, findStudies, isLowdoseDerived, pullSeries, storeSeries, type InstanceList, type PulledSeries, type RemoteSeries, type RemoteStudy, type StoredSeries } from '../dimse/study.js';
 import { dimseUrl, parseDimseUrl, type DimsePeer } from '../dimse/url.js';
@@ -71,7 +72,8 @@ export async function denoiseDimse(url: string, options: DimseDenoiseOptions): P
     instancesOf.set(s.seriesInstanceUid, listed);
     return listed;
   };
-  const series = await seriesToDenoise(await findSeries(target, studyInstanceUid, target.seriesInstanceUid, client), url, {
+  const listed = await findSeries(target, studyInstanceUid, target.seriesInstanceUid, client, { modalities: DENOISED_MODALITIES, log });
+  const series = await seriesToDenoise(listed, url, {
     named: target.seriesInstanceUid !== null,
     derived: async (s) => isLowdoseDerived(s, (await listInstances(s)).instances),
     log,

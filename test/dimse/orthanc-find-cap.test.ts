@@ -13,7 +13,17 @@ import { runCli } from '../helpers/cli.js';
 import dicomParser from 'dicom-parser';
 import { createHash } from 'node:crypto';
 import { startCuttingProxy } from '../helpers/cutting-proxy.js';
+import { copyAsOtherSeries, copyAsOtherStudy } from '../helpers/mutate-dicom.js';
 import { findOrthanc, freePort, ORTHANC_AET, startOrthanc, type RunningOrthanc } from '../helpers/orthanc.js';
+
+/** The file with its 2-character Modality value replaced in place (same length). */
+function withModality(bytes: Uint8Array, modality: string): Uint8Array {
+  const copy = bytes.slice();
+  const element = dicomParser.parseDicom(copy).elements.x00080060!;
+  if (element.length !== modality.length) throw new Error('Modality of another length');
+  copy.set(Buffer.from(modality, 'latin1'), element.dataOffset);
+  return copy;
+}
 
 /** MD5 of a file's PixelData value. */
 async function pixelMd5(file: string): Promise<string> {
@@ -38,7 +48,7 @@ describe.skipIf(!installed)('DIMSE against an Orthanc that caps C-FIND answers',
     process.env.TMPDIR = dir;
     orthanc = await startOrthanc(dir, {
       dicomModalities: { lowdose: { aet: 'LOWDOSE', host: '127.0.0.1', port: movePort } },
-      config: { LimitFindInstances: 2 },
+      config: { LimitFindInstances: 2, LimitFindResults: 1 },
     });
     for (const file of readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort()) {
       expect((await orthanc.rest('/instances', { method: 'POST', body: await readFile(path.join(CT_DIR, file)) })).ok).toBe(true);
@@ -91,6 +101,30 @@ describe.skipIf(!installed)('DIMSE against an Orthanc that caps C-FIND answers',
     } finally {
       await proxy.close();
     }
+  });
+
+  it('a study whose SERIES-level C-FIND the PACS caps (LimitFindResults 1, a CT and an OT series): asked again per modality, the CT series is denoised; info still says the list is capped', async () => {
+    const originals = await Promise.all(readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort().map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
+    const ct = copyAsOtherStudy(originals, new Set(), 3);
+    const other = copyAsOtherSeries(ct, 1).map((bytes) => withModality(bytes, 'OT'));
+    const tags: Array<Record<string, string>> = [];
+    for (const bytes of [...ct, ...other]) {
+      const response = await orthanc.rest('/instances', { method: 'POST', body: Buffer.from(bytes) });
+      expect(response.ok).toBe(true);
+      tags.push((await (await orthanc.rest(`/instances/${((await response.json()) as { ID: string }).ID}/simplified-tags`)).json()) as Record<string, string>);
+    }
+    const study = tags[0]!['StudyInstanceUID']!;
+    const pacs = `dimse://${ORTHANC_AET}@127.0.0.1:${orthanc.dicomPort}`;
+    const run = await runCli('denoise', `${pacs}/${study}`, '-o', path.join(dir, 'out-series-cap'), '--method', 'gaussian', '--no-progress', '--json');
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain('the PACS stopped the series list after 1 match(es) (it caps C-FIND answers); asking for the CT and PT series alone');
+    const report = JSON.parse(run.stdout) as { series: Array<{ output: { files: string[] } }>; dimse: { pulled: Array<{ seriesInstanceUid: string; instances: number }> } };
+    expect(report.dimse.pulled).toEqual([expect.objectContaining({ seriesInstanceUid: tags[0]!['SeriesInstanceUID'], instances: 3 })]);
+    expect(report.series[0]!.output.files).toHaveLength(3);
+
+    const info = await runCli('info', `${pacs}/${study}`, '--json');
+    expect(info.code).toBe(1);
+    expect(info.stderr).toMatch(/C-FIND failed with status 0xfe00: the PACS stopped after 1 match\(es\)/);
   });
 
   it('the same with --move-port: one series-level C-MOVE to our storage SCP', async () => {
