@@ -13,6 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scanPaths } from '../../src/dicom/index.js';
 import type { ComparisonDetail, StudiesResponse } from '../../src/server/api-types.js';
 import { buildApp } from '../../src/server/app.js';
+import { figureLayout } from '../../src/server/figure-render.js';
+import { PNG } from 'pngjs';
 import { INSERT_A, INSERT_B, LOW_GRID, lowDoseEllipse, TURNED_ORIENTATION, writeTurnedReferenceStudy } from './resampled-reference.js';
 
 let root: string;
@@ -68,5 +70,35 @@ describe('a reference stored turned a quarter', () => {
       expect(Number(at('R2', pane)[5]), pane).toBeCloseTo(INSERT_B.hu, 1);
     }
     expect(at('R1', 'reference')[9]).toBe(at('R1', 'lowDose')[9]);
+  });
+
+  it('is drawn in the figure turned back as the viewer shows it: the same picture and outline as the low-dose pane', async () => {
+    const ellipse = lowDoseEllipse(INSERT_B.x, INSERT_B.y, 4);
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/figure.png',
+      payload: { comparisons: [comparison.id], index: 2, window: 400, level: 100, measurements: [{ shape: { kind: 'ellipse', ellipse } }] },
+    });
+    expect(response.statusCode, response.body).toBe(200);
+    const png = PNG.sync.read(response.rawPayload);
+    // Low-dose, denoised, reference, and the difference pane without an image (another grid).
+    const image = { rows: 96, columns: 96, data: new Float32Array(96 * 96), pixelSpacing: [0.7, 0.7] as [number, number] };
+    const pane = (withImage: boolean) => ({ title: '', metrics: '', footer: '', image: withImage ? image : null });
+    const layout = figureLayout([pane(true), pane(true), pane(true), pane(false)], { window: { lo: 0, hi: 1 }, scale: 1 });
+    const box = (k: number) => {
+      const { x, y, zoom } = layout.images[k]!;
+      const pixels: number[] = [];
+      for (let r = 0; r < 96 * zoom; r++) for (let c = 0; c < 96 * zoom; c++) pixels.push(...png.data.subarray(4 * ((y + r) * png.width + x + c), 4 * ((y + r) * png.width + x + c) + 3));
+      return pixels;
+    };
+    const low = box(0);
+    const reference = box(2);
+    // The phantom is sampled at the same patient points in both (the reference a quarter turn of the low-dose grid).
+    const differing = low.filter((v, i) => v !== reference[i]).length;
+    expect(differing).toBe(0);
+    // The outline is there (light blue) in both.
+    const outlined = (pixels: number[]) => pixels.some((_, i) => i % 3 === 0 && pixels[i] === 0x7f && pixels[i + 1] === 0xd3 && pixels[i + 2] === 0xff);
+    expect(outlined(low)).toBe(true);
+    expect(outlined(reference)).toBe(true);
   });
 });

@@ -13,6 +13,7 @@ import { metricsCsv } from '../metrics-csv.js';
 import { measurementTable, tableCsv, type TablePane } from '../../metrics/roi-shapes.js';
 import { LowdoseError } from '../../errors.js';
 import { renderFigure, type FigurePane } from '../figure-render.js';
+import { turnedLikeFrame } from '../turned-pane.js';
 import { uncertaintyColours, uncertaintyWindow } from '../uncertainty-pane.js';
 import { differenceColours, differencePixels, differenceWidth } from '../difference-pane.js';
 import { differenceWindowText, methodLabel, roleTitle } from '../pane-labels.js';
@@ -207,11 +208,15 @@ async function figureOf(data: DataServices, comparisonIds: readonly string[] | n
         sameGridReference = mapping.kind === 'mapped' && mapping.identity && (!pairing || Math.abs(pairing.offsetMm[index]!) <= pairing.toleranceMm);
       }
       const frame = sliceGrid(lowDose, index);
-      const placed = slice >= 0 ? shapes.flatMap((m) => {
-        const p = shapeInPane(m.shape, frame, sliceGrid(first.reference!, slice), pairing?.toleranceMm ?? Infinity);
+      const grid = slice >= 0 ? sliceGrid(first.reference, slice) : null;
+      const placed = grid ? shapes.flatMap((m) => {
+        const p = shapeInPane(m.shape, frame, grid, pairing?.toleranceMm ?? Infinity);
         return p.shape ? [{ name: m.name, shape: p.shape }] : [];
       }) : [];
-      panes.push({ title: 'Reference', metrics: '', footer: slice >= 0 ? footer(first.reference, slice) : 'no matching slice', image: slice >= 0 ? await data.slices.read(first.reference, slice) : null, shapes: placed });
+      const image = grid ? await data.slices.read(first.reference, slice) : null;
+      // A reference mirrored or turned against the low-dose grid is drawn turned back, with its outlines, as the viewer shows it.
+      const shown = image && grid ? turnedLikeFrame(image, placed, frame, grid) : { image, shapes: placed };
+      panes.push({ title: 'Reference', metrics: '', footer: slice >= 0 ? footer(first.reference, slice) : 'no matching slice', image: shown.image, shapes: shown.shapes });
     }
     // The difference pane, as the viewer hangs it: the first method minus the reference (else minus the source).
     const denoisedImage = panes[1]!.image;
