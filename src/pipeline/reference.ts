@@ -29,8 +29,8 @@ interface Candidate {
 }
 
 /**
- * The reference series that shares the most slice positions with `input` (same matrix and
- * units), preferring one on the input's pixel grid: only that one is scored pixel by pixel. The
+ * The reference series that shares the most slice positions with `input` (same modality and
+ * units; any matrix), preferring one on the input's pixel grid: only that one is scored pixel by pixel. The
  * input series itself comes last: when --reference names the study folder that holds it, it
  * would otherwise win the tie with the real reference and score the input against itself (PSNR
  * infinite, SSIM 1); named alone, it is still the reference (what the denoiser changed).
@@ -48,8 +48,9 @@ function matchReference(reference: ReferenceSet, input: Series): Candidate | nul
 function candidates(series: readonly Series[], input: Series): Candidate[] {
   const out: Candidate[] = [];
   for (const candidate of series) {
+    // Another matrix (a cropped or wider field of view) is kept: at the input's slice positions it is
+    // linked as unscoredReference (pixelGridMismatch names the matrix), which the viewer shows.
     if (candidate.modality !== input.modality || candidate.units !== input.units) continue;
-    if (candidate.rows !== input.rows || candidate.columns !== input.columns) continue;
     let pairing: ReturnType<typeof pairSlices>;
     try {
       pairing = pairSlices(candidate, input);
@@ -99,7 +100,7 @@ export class ReferenceScorer {
   static async create(reference: ReferenceSet, input: Series, log: (message: string) => void): Promise<ReferenceMatch> {
     const match = matchReference(reference, input);
     if (!match) {
-      log(`no reference series matches ${input.seriesInstanceUid} (modality, size, units and slice positions); no metrics`);
+      log(`no reference series matches ${input.seriesInstanceUid} (modality, units and slice positions); no metrics`);
       return { scorer: null, unscored: null };
     }
     if (match.offGrid !== null) {

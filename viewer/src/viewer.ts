@@ -652,8 +652,10 @@ export class ComparisonViewer {
     return reference.map.map((j, i) => {
       const d = denoisedMap[i] ?? -1;
       if (j < 0 || d < 0 || !(Math.abs(reference.offsetMm![i]!) <= tolerance)) return -1;
+      // One pixel grid: the same pixels in the patient and the same matrix (a crop from the same first pixel maps as identity).
+      const sameMatrix = view.denoised!.rows === view.reference!.rows && view.denoised!.columns === view.reference!.columns;
       const mapping = gridMapping(sliceGrid(view.denoised!, d), sliceGrid(view.reference!, j));
-      return mapping.kind === 'mapped' && mapping.identity ? j : -1;
+      return sameMatrix && mapping.kind === 'mapped' && mapping.identity ? j : -1;
     });
   }
 

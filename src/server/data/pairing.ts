@@ -46,6 +46,11 @@ export function roleFromHeaders(facts: SeriesFacts): SeriesRole {
   return 'derived';
 }
 
+/** Same modality and units: one quantity, so the panes share a window and ROI readouts compare. */
+export function sameQuantity(a: Series, b: Series): boolean {
+  return a.modality === b.modality && a.units === b.units;
+}
+
 /** Same modality, grid and units: the panes can be compared pixel for pixel. */
 export function comparable(a: Series, b: Series): boolean {
   return a.modality === b.modality && a.rows === b.rows && a.columns === b.columns && a.units === b.units;
@@ -78,8 +83,10 @@ export function pairSeries(all: readonly IndexedSeries[], links: readonly Report
     const mapCandidate = link.hallucinationUid ? byUid.get(link.hallucinationUid) : undefined;
     const hallucination = mapCandidate && sameGrid(mapCandidate.series, lowDose.series) ? mapCandidate : null;
     const named = link.referenceUid ? byUid.get(link.referenceUid) : undefined;
+    // A report's reference may lie on another matrix (a cropped field of view, linked as
+    // unscoredReference): the viewer shows it and places ROIs through patient coordinates.
     const reference =
-      named && named !== lowDose && comparable(named.series, lowDose.series) ? named : referenceFor(lowDose, all, roles, sourceOf);
+      named && named !== lowDose && sameQuantity(named.series, lowDose.series) ? named : referenceFor(lowDose, all, roles, sourceOf);
     roles.set(denoised.id, 'denoised');
     if (uncertainty) roles.set(uncertainty.id, 'uncertainty');
     if (hallucination) roles.set(hallucination.id, 'hallucination');

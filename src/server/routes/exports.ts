@@ -205,7 +205,8 @@ async function figureOf(data: DataServices, comparisonIds: readonly string[] | n
       const denoisedSlice = first.alignment.denoised[index] ?? -1;
       if (slice >= 0 && denoisedSlice >= 0) {
         const mapping = gridMapping(sliceGrid(first.denoised, denoisedSlice), sliceGrid(first.reference, slice));
-        sameGridReference = mapping.kind === 'mapped' && mapping.identity && (!pairing || Math.abs(pairing.offsetMm[index]!) <= pairing.toleranceMm);
+        const sameMatrix = first.denoised.series.rows === first.reference.series.rows && first.denoised.series.columns === first.reference.series.columns;
+        sameGridReference = sameMatrix && mapping.kind === 'mapped' && mapping.identity && (!pairing || Math.abs(pairing.offsetMm[index]!) <= pairing.toleranceMm);
       }
       const frame = sliceGrid(lowDose, index);
       const grid = slice >= 0 ? sliceGrid(first.reference, slice) : null;
