@@ -31,6 +31,11 @@ describe('overlay text', () => {
     expect(text.bottomLeft).toEqual(['no matching slice']);
   });
 
+  it('says why a pane has no image where that is known', () => {
+    const text = overlayText({ ...facts, location: null, thickness: null, sliceNumber: null, noSliceText: 'no difference: the reference lies on another pixel grid' }, true);
+    expect(text.bottomLeft).toEqual(['no difference: the reference lies on another pixel grid']);
+  });
+
   it('formats DICOM person names', () => {
     expect(formatPersonName('DOE^JANE^Q^Dr^PhD')).toBe('DOE, Dr JANE Q PhD');
     expect(formatPersonName('ANONYMOUS')).toBe('ANONYMOUS');

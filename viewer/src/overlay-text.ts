@@ -13,6 +13,8 @@ export interface OverlayFacts {
   readonly seriesDescription: string;
   /** 1-based slice number in the pane's own series, or null where it has no matching slice. */
   readonly sliceNumber: number | null;
+  /** Said instead of 'no matching slice' where more is known (the difference pane against a reference on another grid). */
+  readonly noSliceText?: string | null;
   readonly sliceCount: number;
   /** Position along the slice normal, mm. */
   readonly location: number | null;
@@ -37,7 +39,7 @@ export function overlayText(facts: OverlayFacts, showPatient: boolean): OverlayT
     topLeft: [...(showPatient ? [formatPersonName(facts.patientName), facts.patientId ? `ID ${facts.patientId}` : ''] : []), date].filter(Boolean),
     topRight: [facts.seriesDescription].filter(Boolean),
     bottomLeft: [
-      facts.sliceNumber === null ? 'no matching slice' : `Im ${facts.sliceNumber} / ${facts.sliceCount}`,
+      facts.sliceNumber === null ? (facts.noSliceText ?? 'no matching slice') : `Im ${facts.sliceNumber} / ${facts.sliceCount}`,
       facts.location === null ? '' : `Loc ${formatMm(facts.location)} mm`,
       facts.thickness === null ? '' : `Thk ${formatMm(facts.thickness)} mm`,
     ].filter(Boolean),

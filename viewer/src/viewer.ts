@@ -75,6 +75,8 @@ interface PaneSpec {
   readonly caveat?: LesionCaveat | null;
   /** A method pane's provenance line (which model and lowdose version made its series), under the series description top right. */
   readonly provenance?: ProvenanceText | null;
+  /** Per low-dose slice, what the overlay says where the pane has no image, when more than 'no matching slice' is known. */
+  readonly blankText?: ReadonlyArray<string | null> | null;
 }
 
 interface Pane {
@@ -94,6 +96,7 @@ interface Pane {
   readonly info: { status: HTMLElement; roi: HTMLElement; caveat: HTMLElement; metrics: HTMLElement; link: HTMLButtonElement };
   readonly caveat?: LesionCaveat | null;
   readonly provenance?: ProvenanceText | null;
+  readonly blankText?: ReadonlyArray<string | null> | null;
   readonly overlay: PaneOverlay;
   readonly wheel: WheelAccumulator;
   /** Switched on (toolbar, keys). */
@@ -742,6 +745,16 @@ export class ComparisonViewer {
     // denoised slice's own grid (a reference of other spacing or field of view has no difference pane image).
     const differenceAgainst = referenceIds ? this.differenceReference(view, denoisedPaired.map, referencePaired) : null;
     const against = differenceAgainst ? aligned(view.reference, differenceAgainst)! : lowIds;
+    // Where the reference has a slice but not of this section on the denoised slice's grid, the difference pane says why it is empty.
+    const differenceBlankText = differenceAgainst
+      ? differenceAgainst.map((j, i) => {
+          if (j >= 0 || (referencePaired.map?.[i] ?? -1) < 0 || (denoisedPaired.map?.[i] ?? -1) < 0) return null;
+          const offset = referencePaired.offsetMm?.[i];
+          return offset !== undefined && Math.abs(offset) > (referencePaired.planeToleranceMm ?? Infinity)
+            ? `no difference: the nearest reference slice is ${Math.abs(offset).toFixed(1)} mm away`
+            : 'no difference: the reference lies on another pixel grid';
+        })
+      : null;
     const differenceIds = denoisedIds
       ? denoisedIds.map((id, i) => {
           const other = against[i];
@@ -796,7 +809,7 @@ export class ComparisonViewer {
             description: view.reference.description,
           }
         : null,
-      differenceIds ? { key: 'difference', imageIds: differenceIds, kind: 'difference', units: lowDose.units, series: lowDose, sliceMap: null, description: differenceOf } : null,
+      differenceIds ? { key: 'difference', imageIds: differenceIds, kind: 'difference', units: lowDose.units, series: lowDose, sliceMap: null, description: differenceOf, blankText: differenceBlankText } : null,
       uncertaintyIds && view.uncertainty
         ? {
             key: 'uncertainty',
@@ -1073,6 +1086,7 @@ export class ComparisonViewer {
         studyDate: series.studyDate,
         seriesDescription: pane.description,
         sliceNumber: slice >= 0 ? slice + 1 : null,
+        noSliceText: pane.blankText?.[index] ?? null,
         sliceCount: series.slices,
         location: slice >= 0 ? (series.locations[slice] ?? null) : null,
         thickness: series.sliceThickness,

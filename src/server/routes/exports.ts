@@ -198,6 +198,8 @@ async function figureOf(data: DataServices, comparisonIds: readonly string[] | n
     const first = set.comparisons[0]!;
     // Whether the reference slice is the denoised slice's section on its very grid: only then is a pixel-by-pixel difference one.
     let sameGridReference = true;
+    // Why the difference pane is empty although the reference has a slice there (the viewer's footer says the same).
+    let differenceNote: string | null = null;
     if (first.reference) {
       // The viewer's pairing: by position along the normal, else the server's.
       const pairing = slicesAlongNormal(stackOf(lowDose), stackOf(first.reference));
@@ -206,7 +208,11 @@ async function figureOf(data: DataServices, comparisonIds: readonly string[] | n
       if (slice >= 0 && denoisedSlice >= 0) {
         const mapping = gridMapping(sliceGrid(first.denoised, denoisedSlice), sliceGrid(first.reference, slice));
         const sameMatrix = first.denoised.series.rows === first.reference.series.rows && first.denoised.series.columns === first.reference.series.columns;
-        sameGridReference = sameMatrix && mapping.kind === 'mapped' && mapping.identity && (!pairing || Math.abs(pairing.offsetMm[index]!) <= pairing.toleranceMm);
+        const offPlane = pairing !== null && !(Math.abs(pairing.offsetMm[index]!) <= pairing.toleranceMm);
+        sameGridReference = sameMatrix && mapping.kind === 'mapped' && mapping.identity && !offPlane;
+        if (!sameGridReference) {
+          differenceNote = offPlane ? `no difference: the nearest reference slice is ${Math.abs(pairing.offsetMm[index]!).toFixed(1)} mm away` : 'no difference: the reference lies on another pixel grid';
+        }
       }
       const frame = sliceGrid(lowDose, index);
       const grid = slice >= 0 ? sliceGrid(first.reference, slice) : null;
@@ -227,7 +233,7 @@ async function figureOf(data: DataServices, comparisonIds: readonly string[] | n
     panes.push({
       title: first.reference ? 'Difference (denoised − reference)' : `Difference (denoised − ${roleTitle(detail.role).toLowerCase()})`,
       metrics: '',
-      footer: `Im ${index + 1}/${count} · ${differenceWindowText({ windowCenter: dLevel, windowWidth: dWidth }, units, fmt)}`,
+      footer: differenceNote ?? `Im ${index + 1}/${count} · ${differenceWindowText({ windowCenter: dLevel, windowWidth: dWidth }, units, fmt)}`,
       image: denoisedImage && against ? differenceImage(denoisedImage, against, first.reference ? 'reference' : 'source') : null,
       window: { lo: dLevel - dWidth / 2, hi: dLevel + dWidth / 2 },
       colours: differenceColours(),
