@@ -6,11 +6,12 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureRealisations, readFixtureInfo } from '../../src/qa/fixtures.js';
 import { DEFAULT_CONFIG_PATH, type QaCheck, type QaResult } from '../../src/qa/index.js';
+import { recordedPath } from '../../src/util/recorded-path.js';
 import { toolkitCheckout, toolkitIdentity } from '../../src/util/toolkit.js';
 import { runCli, type CliRun } from '../helpers/cli.js';
 import { FIXTURES } from './helpers.js';
@@ -156,7 +157,9 @@ describe('lowdose qa', () => {
     const { settings } = JSON.parse(first.stdout) as { settings: QaResult['settings'] };
     const checkout = toolkitCheckout();
     expect(settings.toolkit).toEqual({ version: toolkitIdentity().version, ...(checkout ? { commit: checkout.commit, dirty: expect.any(Boolean) } : {}) });
-    expect(settings.config).toBe(DEFAULT_CONFIG_PATH);
+    // The shipped file, recorded relative to the working directory it lies in (the repository root: qa/thresholds.json).
+    expect(settings.config).toBe(recordedPath(DEFAULT_CONFIG_PATH));
+    expect(resolve(settings.config)).toBe(DEFAULT_CONFIG_PATH);
     expect(settings.thresholdsSha256).toBe(sha256(readFileSync(DEFAULT_CONFIG_PATH)));
     expect(settings.defaultThresholdsSha256).toBeUndefined();
     // The HTML report's settings say the same, shortened.
