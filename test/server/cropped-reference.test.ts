@@ -5,16 +5,16 @@
  * same anatomy in it through patient coordinates, the figure draws it (no difference image).
  * Before, `denoise --reference` considered only references of the input's matrix and linked none.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeVolumeSeries } from '../../src/dicom/write-volume.js';
 import { denoisePaths } from '../../src/pipeline/denoise.js';
-import type { ComparisonDetail, StudiesResponse } from '../../src/server/api-types.js';
-import { buildApp } from '../../src/server/app.js';
+import type { ComparisonDetail } from '../../src/server/api-types.js';
 import { INSERT_A, INSERT_B, LOW_GRID, lowDoseEllipse, sampled, type Grid } from './resampled-reference.js';
+import { firstComparison } from '../helpers/server-app.js';
 
 const CROPPED: Grid = { ...LOW_GRID, size: 64, origin: [LOW_GRID.origin[0] + 16 * LOW_GRID.pixelMm, LOW_GRID.origin[1] + 16 * LOW_GRID.pixelMm, 0] };
 
@@ -33,12 +33,7 @@ beforeAll(async () => {
   await writeVolumeSeries(sampled(LOW_GRID, 'low dose'), lowDir, { ...shared, uidSeed: 'crop-low', origin: LOW_GRID.origin, seriesNumber: 1 });
   await writeVolumeSeries(sampled(CROPPED, 'reference 64 px'), referenceDir, { ...shared, uidSeed: 'crop-reference', origin: CROPPED.origin, seriesNumber: 2 });
   await denoisePaths([lowDir], { outDir: denoisedDir, method: 'gaussian', reference: [referenceDir] });
-  const viewerDir = path.join(root, 'viewer');
-  mkdirSync(viewerDir);
-  writeFileSync(path.join(viewerDir, 'index.html'), '<!doctype html><title>viewer</title>');
-  app = await buildApp({ data: [data], workDir: path.join(root, 'work'), viewerDir, logger: { level: 'silent' } });
-  const summary = ((await app.inject({ url: '/api/studies' })).json() as StudiesResponse).studies.flatMap((s) => s.comparisons)[0]!;
-  comparison = (await app.inject({ url: `/api/comparisons/${summary.id}` })).json() as ComparisonDetail;
+  ({ app, comparison } = await firstComparison(root, data));
 }, 120_000);
 
 afterAll(async () => {

@@ -3,7 +3,7 @@
  * CSV of one comparison and of several methods side by side, equal to the metrics route and to
  * `lowdose metrics` on the same pair; requests naming comparisons of different sources are refused.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -20,6 +20,7 @@ import type { Image2D } from '../../src/image.js';
 import { runMetrics } from '../../src/pipeline/metrics.js';
 import type { ComparisonDetail, ComparisonMetrics, ComparisonSummary, StudiesResponse } from '../../src/server/api-types.js';
 import { buildApp } from '../../src/server/app.js';
+import { listedComparisons, serverOver } from '../helpers/server-app.js';
 import { METRICS_CSV_HEADER } from '../../src/server/metrics-csv.js';
 import { writeFixtureStudy, type FixtureStudy } from './fixture-study.js';
 
@@ -35,11 +36,8 @@ beforeAll(async () => {
   study = await writeFixtureStudy(data, { size: 48, slices: 3 });
   await denoisePaths([study.lowDoseDir], { outDir: path.join(data, 'gaussian'), method: 'gaussian', reference: [study.fullDoseDir] });
   await denoisePaths([study.fullDoseDir], { outDir: path.join(data, 'full-gaussian'), method: 'gaussian' });
-  const viewerDir = path.join(root, 'viewer');
-  mkdirSync(viewerDir);
-  writeFileSync(path.join(viewerDir, 'index.html'), '<!doctype html><title>viewer</title>');
-  app = await buildApp({ data: [data], workDir: path.join(root, 'work'), viewerDir, logger: { level: 'silent' } });
-  comparisons = ((await app.inject({ url: '/api/studies' })).json() as StudiesResponse).studies.flatMap((s) => s.comparisons);
+  app = await serverOver(root, data);
+  comparisons = await listedComparisons(app);
 });
 
 afterAll(async () => {
@@ -299,7 +297,7 @@ describe('figure PNG with an uncertainty series', () => {
     const report = await denoisePaths([small.lowDoseDir], { outDir: path.join(data, 'ensemble'), model: fixtureModel('per-pixel'), samples: 2, steps: 2, sampler: 'ddpm', seed: 3 });
     uncertaintyDir = report.series[0]!.uncertainty!.dir;
     uApp = await buildApp({ data: [data], workDir: path.join(uRoot, 'work'), viewerDir: null, logger: { level: 'silent' } });
-    comparison = ((await uApp.inject({ url: '/api/studies' })).json() as StudiesResponse).studies.flatMap((s) => s.comparisons)[0]!;
+    comparison = (await listedComparisons(uApp))[0]!;
   });
 
   afterAll(async () => {

@@ -5,7 +5,7 @@
  * checked (pairingGridMismatch, one rule for both). The server used to run the full grid check
  * through patient coordinates on such pairs and scored nothing.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -14,9 +14,9 @@ import { scanPaths } from '../../src/dicom/index.js';
 import { writeVolumeSeries } from '../../src/dicom/write-volume.js';
 import { denoisePaths } from '../../src/pipeline/denoise.js';
 import { runMetrics } from '../../src/pipeline/metrics.js';
-import type { ComparisonDetail, SliceMetrics, StudiesResponse } from '../../src/server/api-types.js';
-import { buildApp } from '../../src/server/app.js';
+import type { ComparisonDetail, SliceMetrics } from '../../src/server/api-types.js';
 import { LOW_GRID, sampled } from './resampled-reference.js';
+import { firstComparison } from '../helpers/server-app.js';
 
 let root: string;
 let app: FastifyInstance;
@@ -43,12 +43,7 @@ beforeAll(async () => {
   const report = JSON.parse(readFileSync(reportPath, 'utf8')) as { series: Array<Record<string, unknown>> };
   report.series[0]!.unscoredReference = { seriesInstanceUid: referenceSeries!.seriesInstanceUid, files: LOW_GRID.slices, reason: 'linked by hand' };
   writeFileSync(reportPath, JSON.stringify(report));
-  const viewerDir = path.join(root, 'viewer');
-  mkdirSync(viewerDir);
-  writeFileSync(path.join(viewerDir, 'index.html'), '<!doctype html><title>viewer</title>');
-  app = await buildApp({ data: [data], workDir: path.join(root, 'work'), viewerDir, logger: { level: 'silent' } });
-  const summary = ((await app.inject({ url: '/api/studies' })).json() as StudiesResponse).studies.flatMap((s) => s.comparisons)[0]!;
-  comparison = (await app.inject({ url: `/api/comparisons/${summary.id}` })).json() as ComparisonDetail;
+  ({ app, comparison } = await firstComparison(root, data));
 }, 120_000);
 
 afterAll(async () => {

@@ -6,16 +6,16 @@
  * slices the reference row says how far its nearest slice is instead of a number. The series
  * detail carries each slice's ImagePositionPatient.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ComparisonDetail, SeriesDetail, StudiesResponse } from '../../src/server/api-types.js';
-import { buildApp } from '../../src/server/app.js';
+import type { ComparisonDetail, SeriesDetail } from '../../src/server/api-types.js';
 import { figureLayout } from '../../src/server/figure-render.js';
 import { PNG } from 'pngjs';
 import { INSERT_A, INSERT_B, LOW_GRID, lowDoseEllipse, phantomHu, REFERENCE_GRID, writeResampledReferenceStudy } from './resampled-reference.js';
+import { firstComparison } from '../helpers/server-app.js';
 
 let root: string;
 let app: FastifyInstance;
@@ -25,12 +25,7 @@ beforeAll(async () => {
   root = mkdtempSync(path.join(os.tmpdir(), 'lowdose-reference-grid-'));
   const data = path.join(root, 'data');
   await writeResampledReferenceStudy(data);
-  const viewerDir = path.join(root, 'viewer');
-  mkdirSync(viewerDir);
-  writeFileSync(path.join(viewerDir, 'index.html'), '<!doctype html><title>viewer</title>');
-  app = await buildApp({ data: [data], workDir: path.join(root, 'work'), viewerDir, logger: { level: 'silent' } });
-  const summary = ((await app.inject({ url: '/api/studies' })).json() as StudiesResponse).studies.flatMap((s) => s.comparisons)[0]!;
-  comparison = (await app.inject({ url: `/api/comparisons/${summary.id}` })).json() as ComparisonDetail;
+  ({ app, comparison } = await firstComparison(root, data));
 }, 120_000);
 
 afterAll(async () => {

@@ -5,17 +5,17 @@
  * pairing along the slice normal finds its slices: `denoise --reference` links it as
  * unscoredReference, and the server measures ROIs over the same anatomy in it.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scanPaths } from '../../src/dicom/index.js';
-import type { ComparisonDetail, StudiesResponse } from '../../src/server/api-types.js';
-import { buildApp } from '../../src/server/app.js';
+import type { ComparisonDetail } from '../../src/server/api-types.js';
 import { figureLayout } from '../../src/server/figure-render.js';
 import { PNG } from 'pngjs';
 import { INSERT_A, INSERT_B, LOW_GRID, lowDoseEllipse, TURNED_ORIENTATION, writeTurnedReferenceStudy } from './resampled-reference.js';
+import { firstComparison } from '../helpers/server-app.js';
 
 let root: string;
 let app: FastifyInstance;
@@ -26,12 +26,7 @@ beforeAll(async () => {
   root = mkdtempSync(path.join(os.tmpdir(), 'lowdose-turned-reference-'));
   const data = path.join(root, 'data');
   dirs = await writeTurnedReferenceStudy(data);
-  const viewerDir = path.join(root, 'viewer');
-  mkdirSync(viewerDir);
-  writeFileSync(path.join(viewerDir, 'index.html'), '<!doctype html><title>viewer</title>');
-  app = await buildApp({ data: [data], workDir: path.join(root, 'work'), viewerDir, logger: { level: 'silent' } });
-  const summary = ((await app.inject({ url: '/api/studies' })).json() as StudiesResponse).studies.flatMap((s) => s.comparisons)[0]!;
-  comparison = (await app.inject({ url: `/api/comparisons/${summary.id}` })).json() as ComparisonDetail;
+  ({ app, comparison } = await firstComparison(root, data));
 }, 120_000);
 
 afterAll(async () => {
