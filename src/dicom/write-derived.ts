@@ -20,6 +20,7 @@ import { toStoredDomain } from './pixels.js';
 import type { DecoderName, TransferSyntax } from './transfer-syntax.js';
 import { parseDicomBytes, type ParsedFile } from './parse.js';
 import type { Series, SliceRef } from './types.js';
+import { type2AttributesOf } from './type2-attributes.js';
 import { SOP_CLASS, hashedUid, newUid } from './uid.js';
 import { repairedUid, repairValues, type ValueRepair } from './value-repair.js';
 import {
@@ -28,6 +29,7 @@ import {
   getValues,
   keywordOf,
   setElement,
+  tagOf,
 } from './write-dcmjs.js';
 import { dicomDateTime, dsList, encodePart10, fileMeta, setPixels, sliceFileName, writeBytesAtomic } from './write-file.js';
 import {
@@ -487,13 +489,21 @@ export function deriveDataset(sourceDataset: DcmDataset, context: DeriveContext)
       setElement(dataset, 'WindowWidth', dsList(frame.windowWidth));
       if (frame.windowExplanation.length > 0) setElement(dataset, 'WindowCenterWidthExplanation', frame.windowExplanation);
     }
-    if (source.modality === 'CT') {
-      // Type 2 in the CT Image module; enhanced CT keeps them in functional groups.
-      if (!getValues(dataset, 'KVP')) setElement(dataset, 'KVP', []);
-      if (!getValues(dataset, 'AcquisitionNumber')) setElement(dataset, 'AcquisitionNumber', []);
-    }
   }
+  addMissingType2(dataset, sopClassUid);
   return dataset;
+}
+
+/**
+ * Each Type 2 attribute of the written IOD's modules (./type2-attributes.ts) that the source did
+ * not have (enhanced CT keeps KVP in functional groups; anonymisers drop StudyID, PatientSex, ...)
+ * is added empty, so that the derived file is a valid instance of its IOD. A present attribute,
+ * empty or not, is never touched.
+ */
+function addMissingType2(dataset: DcmDataset, sopClassUid: string): void {
+  for (const { keyword } of type2AttributesOf(sopClassUid)) {
+    if (dataset[tagOf(keyword)] === undefined) setElement(dataset, keyword, []);
+  }
 }
 
 /** Reads the output back with our own reader: the geometry the source had must still be there. */
