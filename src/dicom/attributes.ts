@@ -12,6 +12,7 @@ export const TAG = {
   ImageType: 'x00080008',
   Modality: 'x00080060',
   SeriesDescription: 'x0008103e',
+  DerivationDescription: 'x00082111',
   SeriesDate: 'x00080021',
   SeriesTime: 'x00080031',
   AcquisitionDate: 'x00080022',

@@ -68,6 +68,8 @@ export interface ImageHeader extends PixelModule {
   readonly frameOfReferenceUid: string;
   readonly modality: string;
   readonly seriesDescription: string;
+  /** DerivationDescription (0008,2111), '' when absent: lowdose names itself there in what it derives. */
+  readonly derivationDescription: string;
   /** ConvolutionKernel (0018,1210) as stored (multiple values keep their backslashes), or null. */
   readonly convolutionKernel: string | null;
   readonly instanceNumber: number | null;
@@ -276,6 +278,7 @@ export function readImageHeader(parsed: ParsedFile): ImageHeader {
     frameOfReferenceUid: getString(ds, TAG.FrameOfReferenceUID) ?? '',
     modality,
     seriesDescription: getString(ds, TAG.SeriesDescription) ?? '',
+    derivationDescription: getString(ds, TAG.DerivationDescription) ?? '',
     convolutionKernel: getStrings(ds, TAG.ConvolutionKernel).join('\\') || null,
     instanceNumber: instanceNumber !== undefined && Number.isFinite(instanceNumber) ? instanceNumber : null,
     // Some scanners (GE CT among them) write SpacingBetweenSlices negative for the direction of

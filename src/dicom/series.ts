@@ -254,6 +254,7 @@ function buildStack(key: string, stack: Stack, split: string | null): Series {
     frameOfReferenceUid: sharedFrameOfReference(located.map((s) => s.candidate.header)),
     modality: first.modality,
     seriesDescription: first.seriesDescription,
+    derivationDescription: located.map((s) => s.candidate.header.derivationDescription).find((d) => d.trim() !== '') ?? '',
     convolutionKernel: first.convolutionKernel,
     rows: stack.rows,
     columns: stack.columns,

@@ -52,6 +52,8 @@ export interface Series {
   readonly frameOfReferenceUid?: string | null;
   readonly modality: string;
   readonly seriesDescription: string;
+  /** DerivationDescription (0008,2111) of the first slice that has one, '' when none has. */
+  readonly derivationDescription?: string;
   /** ConvolutionKernel (0018,1210) of the first slice, when stored. */
   readonly convolutionKernel?: string | null;
   readonly rows: number;

@@ -32,8 +32,7 @@ import { sliceOutputs } from './slice-outputs.js';
 import { ReferenceScorer, openReference, scoreFinishedSeries, type ReferenceSet } from './reference.js';
 import { writePreview } from './preview-files.js';
 import type { DenoiseOptions, DenoiseReport, SeriesReport } from './types.js';
-import { DENOISED_MODALITIES, isOneOf } from '../choices.js';
-import { notDenoisedMessage } from './not-denoised.js';
+import { seriesToDenoiseIn } from './not-denoised.js';
 
 export const COMPLETION_MARKER = '.lowdose-complete.json';
 export const REPORT_FILE = 'report.json';
@@ -57,16 +56,18 @@ export async function denoisePaths(paths: readonly string[], options: DenoiseOpt
   // An -o inside an input folder holds this command's own earlier output: not input. (Its rerun
   // found the finished series there and refused them as input files inside -o.)
   const ownOutput = (s: Series) => outputInsideInput(paths, outDir) && s.slices.every((slice) => isInside(path.resolve(slice.file), outDir));
-  const candidates: Series[] = [];
+  const inputs: Series[] = [];
   for (const s of scan.series) {
     if (ownOutput(s)) log(`leaving out series ${s.seriesInstanceUid} in the output folder ${outDir}: not an input`);
-    else if (!isOneOf(DENOISED_MODALITIES, s.modality)) log(notDenoisedMessage(s));
-    else candidates.push(s);
+    else inputs.push(s);
   }
+  const { wanted: candidates, skipped } = seriesToDenoiseIn(inputs, { includeDerived: Boolean(options.includeDerived), log });
   if (candidates.length === 0) {
-    const why = (scan.series.length > 0 ? ' (only other modalities)' : '') + scanProblems(scan);
+    const derived = skipped.some((s) => s.reason === 'derived');
+    const why = (derived ? ' (only series lowdose derived: --include-derived denoises them)' : scan.series.length > 0 ? ' (only other modalities)' : '') + scanProblems(scan);
     throw new LowdoseError('E_NOT_FOUND', `no CT or PET series found in ${paths.join(', ')}${why}`);
   }
+  const skippedField = skipped.length > 0 ? { skipped } : {};
   const inputFiles = new Set(candidates.flatMap((s) => s.slices.map((slice) => path.resolve(slice.file))));
   if ([...inputFiles].some((file) => isInside(file, outDir))) {
     throw new LowdoseError('E_USAGE', `output directory ${outDir} contains input files; choose another -o`);
@@ -109,9 +110,9 @@ export async function denoisePaths(paths: readonly string[], options: DenoiseOpt
       } finally {
         clearSliceCache();
       }
-      if (options.writeReport !== false) await writeReport(outDir, { toolkit: toolkitIdentity(), series: reports, errors });
+      if (options.writeReport !== false) await writeReport(outDir, { toolkit: toolkitIdentity(), series: reports, errors, ...skippedField });
     }
-    const report: DenoiseReport = { toolkit: toolkitIdentity(), series: reports, errors };
+    const report: DenoiseReport = { toolkit: toolkitIdentity(), series: reports, errors, ...skippedField };
     if (options.writeReport !== false) await writeReport(outDir, report);
     return report;
   } finally {

@@ -227,9 +227,10 @@ async function pullDenoiseStore<R>(options: DenoiseOptions, steps: RemoteSteps<R
     await writeReport(result);
     return { report: result, errors: 1 };
   }
+  // seriesToDenoise chose what was pulled (a series the URL names is denoised even if lowdose derived it).
   const report = await denoisePaths(
     pulled.map((p) => p.dir),
-    options,
+    { ...options, includeDerived: true },
   );
   const errors = report.errors.map((e) => nameRemoteInstance(e, pulled));
   if (steps.store) {

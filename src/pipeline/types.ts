@@ -8,6 +8,7 @@ import type { ModelFingerprint } from '../models/fingerprint.js';
 import type { ToolkitIdentity } from '../util/toolkit.js';
 import type { LesionBiasAtLevel } from '../models/lesion-bias.js';
 import type { PaddingFill } from '../padding.js';
+import type { SkippedSeries } from './not-denoised.js';
 import type { LowBandSettings } from '../filters/low-band.js';
 import type { Texture } from '../diffusion/texture.js';
 import type { DeviceRequest } from '../runtime/index.js';
@@ -86,6 +87,8 @@ export interface DenoiseOptions {
   /** Paths of a reference (e.g. normal-dose) series; adds PSNR / SSIM / RMSE to the report. */
   readonly reference?: readonly string[];
   readonly overwrite?: boolean;
+  /** Denoise series lowdose derived too (its denoised and uncertainty series), which are skipped by default. */
+  readonly includeDerived?: boolean;
   /** Wait for another run that is writing one of the output series folders (default: fail with E_LOCKED). */
   readonly waitLock?: boolean;
   /**
@@ -223,4 +226,6 @@ export interface DenoiseReport {
   readonly toolkit?: ToolkitIdentity;
   readonly series: SeriesReport[];
   readonly errors: Array<{ path: string | null; code: string; message: string }>;
+  /** Series of the input left out (not CT or PET, or derived by lowdose); absent when none was. */
+  readonly skipped?: SkippedSeries[];
 }

@@ -2,8 +2,7 @@
  * The client side of a batch: submit one job per series, read the batch's state, cancel it.
  * The batch record and its cancel flag live in Redis beside the queue (src/queue/jobs.ts).
  */
-import { DENOISED_MODALITIES, isOneOf } from '../choices.js';
-import { notDenoisedMessage } from '../pipeline/not-denoised.js';
+import { seriesToDenoiseIn } from '../pipeline/not-denoised.js';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Queue } from 'bullmq';
@@ -35,6 +34,8 @@ export interface SubmitOptions {
   readonly attempts?: number;
   /** First retry's delay, ms; doubled on each later one (default 2000). */
   readonly backoffMs?: number;
+  /** Queue series lowdose derived too (skipped by default, as `denoise` skips them). */
+  readonly includeDerived?: boolean;
   readonly log?: (message: string) => void;
 }
 
@@ -68,10 +69,7 @@ export async function submitBatch(queue: Queue<SeriesJobData, SeriesJobResult>, 
   const log = options.log ?? (() => {});
   const outDir = path.resolve(options.outDir);
   const scan = await scanPaths(paths);
-  const series = scan.series.filter((s) => isOneOf(DENOISED_MODALITIES, s.modality));
-  for (const s of scan.series) {
-    if (!isOneOf(DENOISED_MODALITIES, s.modality)) log(notDenoisedMessage(s));
-  }
+  const { wanted: series } = seriesToDenoiseIn(scan.series, { includeDerived: Boolean(options.includeDerived), log });
   if (series.length === 0) throw new LowdoseError('E_NOT_FOUND', `no CT or PET series found in ${paths.join(', ')}${scanProblems(scan)}`);
   const files = series.flatMap((s) => s.slices.map((slice) => path.resolve(slice.file)));
   if (files.some((file) => file.startsWith(outDir + path.sep))) {

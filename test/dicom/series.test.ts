@@ -97,6 +97,7 @@ function header(
     frameOfReferenceUid: 'frame',
     modality: options.modality ?? 'CT',
     seriesDescription: '',
+    derivationDescription: '',
     convolutionKernel: options.kernel ?? null,
     instanceNumber: options.instance ?? null,
     spacingBetweenSlices: null,

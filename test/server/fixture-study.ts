@@ -89,7 +89,7 @@ async function whiteNoiseStudy(root: string, options: FixtureOptions): Promise<{
   const rng = new Rng(11);
   const low = createDerivedSeriesWriter(fullDose, {
     outDir: lowDoseDir,
-    derivationDescription: `lowdose simulate (test fixture): white Gaussian noise, SD ${sigma} HU, seed 11, not the CT physics`,
+    derivationDescription: `lowdose simulate: white Gaussian noise, SD ${sigma} HU, seed 11, not the CT physics (test fixture)`,
     seriesDescriptionSuffix: ` + white noise ${sigma} HU`,
     seriesNumber: 2,
   });

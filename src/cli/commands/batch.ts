@@ -21,6 +21,7 @@ interface BatchCliOptions extends DenoiserCliOptions {
   redis?: string;
   dose?: number;
   overwrite?: boolean;
+  includeDerived?: boolean;
   attempts: number;
   backoff: number;
   wait?: boolean;
@@ -83,6 +84,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
   addDenoiserOptions(command, SAMPLES_HELP.batch)
     .option('--dose <fraction>', 'dose of the input as a fraction of normal dose, if known (e.g. 0.25)', parseDoseOption('--dose'))
     .option('--overwrite', 'redo series that are already finished in <dir>')
+    .option('--include-derived', 'queue series lowdose derived (denoised or uncertainty series) too; they are skipped by default')
     .option('--attempts <n>', 'runs per series before it fails for good', parseIntOption('--attempts', 1, 100), 3)
     .option('--backoff <ms>', 'delay before the first retry, doubled for each later one', parseIntOption('--backoff', 0, 3_600_000), 2000)
     .option('--wait', 'follow the batch to its end (progress on stderr), write report.json, exit 0 / 1 like denoise')
@@ -108,6 +110,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
           },
           attempts: opts.attempts,
           backoffMs: opts.backoff,
+          includeDerived: Boolean(opts.includeDerived),
           log: (message) => out.info(message),
         });
         // Listening before the batch id is shown: an interrupt from then on is this wait's to handle.

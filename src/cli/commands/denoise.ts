@@ -27,6 +27,7 @@ interface DenoiseCliOptions extends DenoiserCliOptions, DicomwebCliOptions, Dims
   dose?: number;
   reference?: string[];
   overwrite?: boolean;
+  includeDerived?: boolean;
   waitLock?: boolean;
   uncertainty?: boolean;
   uncertaintyThreshold?: number;
@@ -47,6 +48,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--dose <fraction>', 'dose of the input as a fraction of normal dose, if known (e.g. 0.25): the model and its consistency step use it; PET lesion SUVs are measured nearest the full-count image with it declared (models/README.md, "Without --dose")', parseDoseOption('--dose'))
     .option('--reference <path...>', 'reference (normal-dose) series: adds PSNR / SSIM / RMSE to the report')
     .option('--overwrite', 'redo series that are already finished in <dir>')
+    .option('--include-derived', 'denoise series lowdose derived (denoised or uncertainty series, e.g. an earlier -o under a walked folder) too; they are skipped by default')
     .option('--uncertainty', "write the calibrated error SD (the model card's calibration) as the uncertainty series, with summaries in report.json; --samples defaults to the card's")
     .option('--uncertainty-threshold <sigma>', "SD above which a pixel counts as uncertain in the summaries (default: the card's, e.g. 10 HU)", parseNumberOption('--uncertainty-threshold', 0))
     .option('--hallucination', 'reference-free hallucination map: patches where the ensemble halves disagree on structure and the calibrated SD is high (docs/uncertainty.md)')
@@ -71,6 +73,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
         ...(opts.dose !== undefined ? { doseLevel: opts.dose } : {}),
         ...(opts.reference !== undefined ? { reference: opts.reference } : {}),
         overwrite: Boolean(opts.overwrite),
+        ...(opts.includeDerived ? { includeDerived: true } : {}),
         waitLock: Boolean(opts.waitLock),
         log: (message) => out.info(message),
         onProgress: progressListener(progress),
