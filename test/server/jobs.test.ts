@@ -120,6 +120,7 @@ function sseReader(response: Response): { next(): Promise<JobView>; rest(): Prom
 let root: string;
 let study: FixtureStudy;
 let lowDoseId: string;
+let denoisedId: string;
 let denoisedComparisonId: string;
 
 beforeAll(async () => {
@@ -129,6 +130,7 @@ beforeAll(async () => {
   const { studies } = (await probe.inject({ url: '/api/studies' })).json() as StudiesResponse;
   await probe.close();
   lowDoseId = studies[0]!.series.find((s) => s.role === 'low-dose')!.id;
+  denoisedId = studies[0]!.series.find((s) => s.role === 'denoised')!.id;
   denoisedComparisonId = studies[0]!.comparisons[0]!.id;
 });
 
@@ -331,6 +333,20 @@ describe('a real denoise job', () => {
       };
       expect(report.series[0]!.samples).toBe(2);
       expect(report.series[0]!.uncertainty).toMatchObject({ calibrated: true, calibration: CALIBRATION });
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('denoises a series the user picked although lowdose derived it (as a worker or a series URL does; a folder walk skips it)', async () => {
+    const app = await buildApp({ data: [path.join(root, 'data')], workDir: path.join(root, 'work-derived') });
+    try {
+      const response = await app.inject({ method: 'POST', url: '/api/jobs', payload: { series: [denoisedId], options: { method: 'gaussian' } } });
+      expect(response.statusCode, response.body).toBe(202);
+      const job = response.json() as JobView;
+      const last = jobEvents((await app.inject({ url: `/api/jobs/${job.id}/events` })).body).at(-1)!;
+      expect(last.status, JSON.stringify(last.error)).toBe('done');
+      expect(last.result!.comparisons).toHaveLength(1);
     } finally {
       await app.close();
     }

@@ -196,6 +196,9 @@ export class JobQueue {
           ...options,
           ...(dose !== undefined ? { doseLevel: dose } : {}),
           outDir: spec.outDir,
+          // The user picked these series: a derived one is denoised again, as by a worker or a series URL
+          // (only a folder walk skips lowdose's own outputs).
+          includeDerived: true,
           ...(spec.reference ? { reference: spec.reference.files } : {}),
           signal: job.controller.signal,
           onProgress: (event) => this.progress(job, event),
