@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DICOMWEB_AUTH_ENV } from '../../src/dicomweb/client.js';
 import { runCli } from '../helpers/cli.js';
 import { startProxy } from '../helpers/http-proxy.js';
-import { findOrthanc, startOrthanc, uploadWithUnreadableInstance, type RunningOrthanc } from '../helpers/orthanc.js';
+import { findOrthanc, seriesInStudy, startOrthanc, uploadAsOtherStudy, uploadWithUnreadableInstance, type RunningOrthanc } from '../helpers/orthanc.js';
 import { copyAsOtherSeries, copyAsOtherStudy } from '../helpers/mutate-dicom.js';
 
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
@@ -285,17 +285,8 @@ describe.skipIf(!installed)('DICOMweb against Orthanc', () => {
 
   it('--overwrite with --stow while the server still holds the earlier run\'s derived series: exit 2 E_EXISTS before any work; once it is deleted, the redone series is stored', async () => {
     const originals = await Promise.all(readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort().map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
-    let study = '';
-    for (const bytes of copyAsOtherStudy(originals, new Set(), 7)) {
-      const response = await orthanc.rest('/instances', { method: 'POST', body: Buffer.from(bytes) });
-      expect(response.ok).toBe(true);
-      study = ((await (await orthanc.rest(`/instances/${((await response.json()) as { ID: string }).ID}/simplified-tags`)).json()) as Record<string, string>)['StudyInstanceUID']!;
-    }
-    const seriesOf = async () =>
-      (await (await orthanc.rest('/tools/find', { method: 'POST', body: Buffer.from(JSON.stringify({ Level: 'Series', Query: { StudyInstanceUID: study }, Expand: true })) })).json()) as Array<{
-        ID: string;
-        MainDicomTags: { SeriesInstanceUID: string };
-      }>;
+    const study = (await uploadAsOtherStudy(orthanc, originals, new Set(), 7))[0]!['StudyInstanceUID']!;
+    const seriesOf = () => seriesInStudy(orthanc, study);
     const out = path.join(dir, 'out-overwrite');
     const args = ['denoise', `${orthanc.dicomweb}/studies/${study}`, '-o', out, '--method', 'gaussian', '--stow', orthanc.dicomweb, '--dicomweb-auth', `basic:${orthanc.user}:${orthanc.password}`, '--no-progress', '--json'];
     const first = await runCli(...args);

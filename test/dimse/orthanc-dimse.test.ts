@@ -14,8 +14,7 @@ import dicomParser from 'dicom-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dimse } from '../../src/dimse/association.js';
 import { runCli } from '../helpers/cli.js';
-import { findOrthanc, freePort, ORTHANC_AET, startOrthanc, uploadWithUnreadableInstance, type RunningOrthanc } from '../helpers/orthanc.js';
-import { copyAsOtherStudy } from '../helpers/mutate-dicom.js';
+import { findOrthanc, freePort, ORTHANC_AET, seriesInStudy, startOrthanc, uploadAsOtherStudy, uploadWithUnreadableInstance, type RunningOrthanc } from '../helpers/orthanc.js';
 import { startCuttingProxy, type CuttingProxy } from '../helpers/cutting-proxy.js';
 
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
@@ -412,17 +411,8 @@ describe.skipIf(!installed)('DIMSE against Orthanc', () => {
 
   it('--overwrite with --store while the PACS still holds the earlier run\'s derived series: exit 2 E_EXISTS before any work (C-FIND of that series); once it is deleted, the redone series is stored', async () => {
     const originals = await Promise.all(readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort().map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
-    let study = '';
-    for (const bytes of copyAsOtherStudy(originals, new Set(), 7)) {
-      const response = await orthanc.rest('/instances', { method: 'POST', body: Buffer.from(bytes) });
-      expect(response.ok).toBe(true);
-      study = ((await (await orthanc.rest(`/instances/${((await response.json()) as { ID: string }).ID}/simplified-tags`)).json()) as Record<string, string>)['StudyInstanceUID']!;
-    }
-    const seriesOf = async () =>
-      (await (await orthanc.rest('/tools/find', { method: 'POST', body: Buffer.from(JSON.stringify({ Level: 'Series', Query: { StudyInstanceUID: study }, Expand: true })) })).json()) as Array<{
-        ID: string;
-        MainDicomTags: { SeriesInstanceUID: string };
-      }>;
+    const study = (await uploadAsOtherStudy(orthanc, originals, new Set(), 7))[0]!['StudyInstanceUID']!;
+    const seriesOf = () => seriesInStudy(orthanc, study);
     const args = ['denoise', `${pacs}/${study}`, '-o', path.join(dir, 'out-overwrite'), '--method', 'gaussian', '--calling-aet', CALLING_AET, '--store', pacs, '--no-progress', '--json'];
     const first = await runCli(...args);
     expect(first.code, first.stderr).toBe(0);

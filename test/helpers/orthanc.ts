@@ -125,21 +125,42 @@ export async function startOrthanc(dir: string, options: OrthancOptions = {}): P
 }
 
 /**
- * Uploads the given instances (the real CT series) to Orthanc as a new study with instance
- * `unreadable` cut to half its PixelData (copyAsOtherStudy): Orthanc stores it, lowdose cannot
- * read its pixels. Returns the new study and series and the unreadable instance's SOP Instance UID.
+ * Uploads the given instances (the real CT series) to Orthanc as a new study (copyAsOtherStudy:
+ * new UIDs from `shift`, the instances in `truncate` cut to half their PixelData). Returns each
+ * stored instance's tags, in upload order.
+ */
+export async function uploadAsOtherStudy(
+  orthanc: RunningOrthanc,
+  originals: readonly Uint8Array[],
+  truncate: ReadonlySet<number> = new Set(),
+  shift?: number,
+): Promise<Array<Record<string, string>>> {
+  const uploaded: Array<Record<string, string>> = [];
+  for (const bytes of copyAsOtherStudy(originals, truncate, shift)) {
+    const response = await orthanc.rest('/instances', { method: 'POST', body: Buffer.from(bytes) });
+    if (!response.ok) throw new Error(`Orthanc refused an instance: HTTP ${response.status}`);
+    const { ID } = (await response.json()) as { ID: string };
+    uploaded.push((await (await orthanc.rest(`/instances/${ID}/simplified-tags`)).json()) as Record<string, string>);
+  }
+  return uploaded;
+}
+
+/**
+ * As uploadAsOtherStudy, with instance `unreadable` cut to half its PixelData: Orthanc stores it,
+ * lowdose cannot read its pixels. Returns the new study and series and the unreadable instance's
+ * SOP Instance UID.
  */
 export async function uploadWithUnreadableInstance(
   orthanc: RunningOrthanc,
   originals: readonly Uint8Array[],
   unreadable = 1,
 ): Promise<{ study: string; series: string; unreadableSop: string }> {
-  const uploaded: Array<Record<string, string>> = [];
-  for (const bytes of copyAsOtherStudy(originals, new Set([unreadable]))) {
-    const response = await orthanc.rest('/instances', { method: 'POST', body: Buffer.from(bytes) });
-    if (!response.ok) throw new Error(`Orthanc refused an instance: HTTP ${response.status}`);
-    const { ID } = (await response.json()) as { ID: string };
-    uploaded.push((await (await orthanc.rest(`/instances/${ID}/simplified-tags`)).json()) as Record<string, string>);
-  }
+  const uploaded = await uploadAsOtherStudy(orthanc, originals, new Set([unreadable]));
   return { study: uploaded[0]!['StudyInstanceUID']!, series: uploaded[0]!['SeriesInstanceUID']!, unreadableSop: uploaded[unreadable]!['SOPInstanceUID']! };
+}
+
+/** The series Orthanc holds in a study (its REST find, expanded). */
+export async function seriesInStudy(orthanc: RunningOrthanc, study: string): Promise<Array<{ ID: string; MainDicomTags: { SeriesInstanceUID: string } }>> {
+  const response = await orthanc.rest('/tools/find', { method: 'POST', body: Buffer.from(JSON.stringify({ Level: 'Series', Query: { StudyInstanceUID: study }, Expand: true })) });
+  return (await response.json()) as Array<{ ID: string; MainDicomTags: { SeriesInstanceUID: string } }>;
 }

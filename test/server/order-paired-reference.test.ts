@@ -5,18 +5,17 @@
  * checked (pairingGridMismatch, one rule for both). The server used to run the full grid check
  * through patient coordinates on such pairs and scored nothing.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scanPaths } from '../../src/dicom/index.js';
 import { writeVolumeSeries } from '../../src/dicom/write-volume.js';
 import { denoisePaths } from '../../src/pipeline/denoise.js';
 import { runMetrics } from '../../src/pipeline/metrics.js';
 import type { ComparisonDetail, SliceMetrics } from '../../src/server/api-types.js';
 import { LOW_GRID, sampled } from './resampled-reference.js';
-import { firstComparison } from '../helpers/server-app.js';
+import { firstComparison, linkReferenceByHand } from '../helpers/server-app.js';
 
 let root: string;
 let app: FastifyInstance;
@@ -38,11 +37,7 @@ beforeAll(async () => {
   await writeVolumeSeries(brighter, referenceDir, { uidSeed: 'order-reference', frameOfReferenceUid: '2.25.7003002', origin: shifted, seriesNumber: 2 });
   await denoisePaths([lowDir], { outDir: denoisedDir, method: 'gaussian' });
   // The report links the reference as a report of `denoise --reference` of a series paired by order would (the CLI scores such a pair).
-  const [referenceSeries] = (await scanPaths([referenceDir])).series;
-  const reportPath = path.join(denoisedDir, 'report.json');
-  const report = JSON.parse(readFileSync(reportPath, 'utf8')) as { series: Array<Record<string, unknown>> };
-  report.series[0]!.unscoredReference = { seriesInstanceUid: referenceSeries!.seriesInstanceUid, files: LOW_GRID.slices, reason: 'linked by hand' };
-  writeFileSync(reportPath, JSON.stringify(report));
+  await linkReferenceByHand(denoisedDir, referenceDir, LOW_GRID.slices);
   ({ app, comparison } = await firstComparison(root, data));
 }, 120_000);
 

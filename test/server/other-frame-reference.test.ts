@@ -6,17 +6,16 @@
  * (slicesAlongNormal checks the frame as pairSlices does) instead of reading that series' slice
  * at the same place along the normal.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scanPaths } from '../../src/dicom/index.js';
 import { writeVolumeSeries } from '../../src/dicom/write-volume.js';
 import { denoisePaths } from '../../src/pipeline/denoise.js';
 import type { ComparisonDetail, SeriesDetail } from '../../src/server/api-types.js';
 import { INSERT_B, LOW_GRID, lowDoseEllipse, sampled } from './resampled-reference.js';
-import { firstComparison } from '../helpers/server-app.js';
+import { firstComparison, linkReferenceByHand } from '../helpers/server-app.js';
 
 let root: string;
 let app: FastifyInstance;
@@ -34,11 +33,7 @@ beforeAll(async () => {
   await writeVolumeSeries(every2, referenceDir, { uidSeed: 'frame-reference', frameOfReferenceUid: '2.25.7005002', origin: shifted, seriesNumber: 2 });
   await denoisePaths([lowDir], { outDir: denoisedDir, method: 'gaussian' });
   // Linked by the report (as a hand-edited or older report may): the server shows what it links.
-  const [referenceSeries] = (await scanPaths([referenceDir])).series;
-  const reportPath = path.join(denoisedDir, 'report.json');
-  const report = JSON.parse(readFileSync(reportPath, 'utf8')) as { series: Array<Record<string, unknown>> };
-  report.series[0]!.unscoredReference = { seriesInstanceUid: referenceSeries!.seriesInstanceUid, files: 3, reason: 'linked by hand' };
-  writeFileSync(reportPath, JSON.stringify(report));
+  await linkReferenceByHand(denoisedDir, referenceDir, 3);
   ({ app, comparison } = await firstComparison(root, data));
 }, 120_000);
 
