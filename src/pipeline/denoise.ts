@@ -32,7 +32,7 @@ import { sliceOutputs } from './slice-outputs.js';
 import { ReferenceScorer, openReference, scoreFinishedSeries, type ReferenceSet } from './reference.js';
 import { writePreview } from './preview-files.js';
 import type { DenoiseOptions, DenoiseReport, SeriesReport } from './types.js';
-import { seriesToDenoiseIn } from './not-denoised.js';
+import { NothingToDenoiseError, nothingToDenoiseScan, seriesToDenoiseIn } from './not-denoised.js';
 
 export const COMPLETION_MARKER = '.lowdose-complete.json';
 export const REPORT_FILE = 'report.json';
@@ -65,7 +65,7 @@ export async function denoisePaths(paths: readonly string[], options: DenoiseOpt
   if (candidates.length === 0) {
     const derived = skipped.some((s) => s.reason === 'derived');
     const why = (derived ? ' (only series lowdose derived: --include-derived denoises them)' : scan.series.length > 0 ? ' (only other modalities)' : '') + scanProblems(scan);
-    throw new LowdoseError('E_NOT_FOUND', `no CT or PET series found in ${paths.join(', ')}${why}`);
+    throw new NothingToDenoiseError(`no CT or PET series found in ${paths.join(', ')}${why}`, nothingToDenoiseScan(scan, skipped));
   }
   const skippedField = skipped.length > 0 ? { skipped } : {};
   const inputFiles = new Set(candidates.flatMap((s) => s.slices.map((slice) => path.resolve(slice.file))));

@@ -5,8 +5,9 @@
  * the line still reads. A UID split into several series (by image size or orientation: keys
  * `uid#1`, `uid#2`, ...) is named by its key, so that each part's line says which part it is.
  */
-import type { Series } from '../dicom/index.js';
+import type { ScanResult, Series } from '../dicom/index.js';
 import { DENOISED_MODALITIES, isOneOf } from '../choices.js';
+import { LowdoseError } from '../errors.js';
 import { isDenoiseOutput } from '../util/remote-series.js';
 
 type Named = Pick<Series, 'modality' | 'seriesInstanceUid'> & { readonly key?: string };
@@ -56,4 +57,40 @@ export function seriesToDenoiseIn<S extends Series>(
     else wanted.push(s);
   }
   return { wanted, skipped };
+}
+
+/**
+ * What a run of files or folders found when it left nothing to denoise, as data: the files it could
+ * not read and the files holding no image (info --json's `errors` and `skipped`), and the series it
+ * left out (report.json's `skipped`). The message says the same in words; this lets a script tell an
+ * empty folder (fileCount 0) from corrupt files from series of another modality.
+ */
+export interface NothingToDenoiseScan {
+  readonly fileCount: number;
+  readonly errors: ReadonlyArray<ReturnType<LowdoseError['toJSON']>>;
+  readonly skipped: ReadonlyArray<{ readonly path: string; readonly code: string; readonly message: string }>;
+  readonly skippedSeries: readonly SkippedSeries[];
+}
+
+export function nothingToDenoiseScan(scan: Pick<ScanResult, 'fileCount' | 'errors' | 'skipped'>, skippedSeries: readonly SkippedSeries[]): NothingToDenoiseScan {
+  return {
+    fileCount: scan.fileCount,
+    errors: scan.errors.map((e) => e.toJSON()),
+    skipped: scan.skipped.map((s) => ({ path: s.path, code: s.code, message: s.message })),
+    skippedSeries,
+  };
+}
+
+/** E_NOT_FOUND for a run with nothing to denoise; its JSON (`errors[]` entry) adds `scan`. */
+export class NothingToDenoiseError extends LowdoseError {
+  readonly scan: NothingToDenoiseScan;
+
+  constructor(message: string, scan: NothingToDenoiseScan) {
+    super('E_NOT_FOUND', message);
+    this.scan = scan;
+  }
+
+  override toJSON(): ReturnType<LowdoseError['toJSON']> & { scan: NothingToDenoiseScan } {
+    return { ...super.toJSON(), scan: this.scan };
+  }
 }

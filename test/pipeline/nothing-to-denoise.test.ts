@@ -2,7 +2,7 @@
  * When `denoise`, `batch` or `trace` find no CT / PET series, the error says why: the named folder
  * does not exist, the file is truncated, the file is not an image. Real files from ../shared/dicom.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,8 @@ import { runCli } from '../helpers/cli.js';
 const root = mkdtempSync(join(tmpdir(), 'lowdose-nothing-'));
 const TRUNCATED = corpusPath('pydicom__pydicom/src/pydicom/data/test_files/MR_truncated.dcm');
 const RT_DOSE = corpusPath('pydicom__pydicom/src/pydicom/data/test_files/rtdose.dcm');
+const RT_PLAN_TRUNCATED = corpusPath('pydicom__pydicom/src/pydicom/data/test_files/rtplan_truncated.dcm');
+const MR = corpusPath('pydicom__pydicom/src/pydicom/data/test_files/MR_small.dcm');
 const missing = join(root, 'no-such-study');
 
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -46,5 +48,57 @@ describe('nothing to denoise: the error says why', () => {
     const queue = {} as Parameters<typeof submitBatch>[0]; // never used: the scan fails first
     const options = { outDir: join(root, 'batch'), settings: {} } as Parameters<typeof submitBatch>[2];
     await expect(submitBatch(queue, [TRUNCATED], options)).rejects.toThrow(/MR_truncated\.dcm: truncated/);
+  });
+});
+
+/** The one `errors[]` entry `denoise --json` prints when it stops with nothing to denoise. */
+async function nothingToDenoiseJson(...paths: string[]) {
+  const { code, stdout } = await runCli('denoise', ...paths, '-o', join(root, 'out-json'), '--method', 'gaussian', '--no-progress', '--json');
+  const printed = JSON.parse(stdout) as { errors: Array<Record<string, unknown>> };
+  expect(printed.errors).toHaveLength(1);
+  return { code, error: printed.errors[0]! };
+}
+
+describe('denoise --json with nothing to denoise says what it found, file by file', () => {
+  it('lists every unreadable file with its code when all files are corrupt (exit 2)', async () => {
+    const { code, error } = await nothingToDenoiseJson(TRUNCATED, RT_PLAN_TRUNCATED);
+    expect(code).toBe(2);
+    expect(error).toMatchObject({ path: null, code: 'E_NOT_FOUND' });
+    expect(error.scan).toEqual({
+      fileCount: 2,
+      errors: [
+        { path: TRUNCATED, code: 'E_TRUNCATED', message: expect.stringContaining('truncated') },
+        { path: RT_PLAN_TRUNCATED, code: 'E_TRUNCATED', message: expect.stringContaining('truncated') },
+      ],
+      skipped: [],
+      skippedSeries: [],
+    });
+  });
+
+  it('says an empty folder held no files at all (exit 2)', async () => {
+    const empty = join(root, 'empty-study');
+    mkdirSync(empty, { recursive: true });
+    const { code, error } = await nothingToDenoiseJson(empty);
+    expect(code).toBe(2);
+    expect(error).toMatchObject({ code: 'E_NOT_FOUND', scan: { fileCount: 0, errors: [], skipped: [], skippedSeries: [] } });
+  });
+
+  it('lists series of other modalities and non-image files apart from unreadable ones (exit 2)', async () => {
+    const { code, error } = await nothingToDenoiseJson(MR, RT_DOSE);
+    expect(code).toBe(2);
+    expect(error.scan).toEqual({
+      fileCount: 2,
+      errors: [],
+      skipped: [{ path: RT_DOSE, code: 'E_NOT_IMAGE', message: expect.stringContaining('not an image') }],
+      skippedSeries: [
+        {
+          key: expect.any(String),
+          seriesInstanceUid: expect.any(String),
+          modality: 'MR',
+          reason: 'modality',
+          message: expect.stringContaining('only CT and PET are denoised'),
+        },
+      ],
+    });
   });
 });
