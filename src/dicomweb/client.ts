@@ -146,6 +146,12 @@ export class DicomwebClient {
   }
 }
 
+/** The HTTP status a request of this client failed with (its error's cause), or null when it got no answer. */
+export function httpStatusOf(error: unknown): number | null {
+  const cause = error instanceof LowdoseError ? error.cause : error;
+  return cause instanceof HttpStatusError ? cause.status : null;
+}
+
 function sequence(element: { Value?: unknown[] } | undefined): DicomJson[] {
   return (element?.Value ?? []) as DicomJson[];
 }
@@ -157,8 +163,8 @@ function classify(error: unknown, url: string): LowdoseError {
     if (error.status === 401 || error.status === 403) {
       return new LowdoseError('E_USAGE', `${error.message}: the server refused the credentials (--dicomweb-auth or $${DICOMWEB_AUTH_ENV})`, { path: url });
     }
-    if (error.status === 404) return new LowdoseError('E_NOT_FOUND', `${error.message}: not on the server`, { path: url });
-    return new LowdoseError('E_IO', error.message, { path: url });
+    if (error.status === 404) return new LowdoseError('E_NOT_FOUND', `${error.message}: not on the server`, { path: url, cause: error });
+    return new LowdoseError('E_IO', error.message, { path: url, cause: error });
   }
   const e = error as Error & { cause?: { code?: string; message?: string } };
   if (e.name === 'TimeoutError') return new LowdoseError('E_IO', `${url}: no answer within the timeout`, { path: url, cause: error });

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LowdoseError } from '../errors.js';
-import type { DicomJson, DicomwebClient } from './client.js';
+import { httpStatusOf, type DicomJson, type DicomwebClient } from './client.js';
 import type { DicomwebTarget } from './url.js';
 import { scalarText } from '../util/text.js';
 import { makeOutputFolder, writeFileAtomic } from '../util/fs.js';
@@ -101,41 +101,81 @@ export async function searchStudies(client: DicomwebClient, base: string, query:
 const studyUrl = (target: Pick<DicomwebTarget, 'base' | 'studyInstanceUid'>): string => `${target.base}/studies/${target.studyInstanceUid}`;
 
 /**
+ * Why a paged QIDO-RS listing may lack matches the server holds: it answered HTTP 400 to the page
+ * asked for with `offset` (`refused`: some servers do not implement the parameter), or answered it
+ * with matches already listed (`ignored`). Null: every page asked for was answered.
+ */
+export type UnpagedReason = 'refused' | 'ignored';
+
+/** In words, for a log line or the viewer: what the server did with `offset`. */
+export function unpagedInWords(reason: UnpagedReason): string {
+  return reason === 'refused' ? 'the server refused to page its answer (HTTP 400 to the offset parameter)' : 'the server ignored the offset parameter (it answered the next page with the same matches)';
+}
+
+interface QidoListing {
+  readonly matches: DicomJson[];
+  readonly unpaged: UnpagedReason | null;
+}
+
+/**
  * Every match of a QIDO-RS query, asked for page by page. A server may cap one answer (QIDO-RS
  * lets it return fewer matches than there are, with a Warning header; `limit`; Orthanc's
  * LimitFindResults / LimitFindInstances): the next page is asked for with `offset` until `expected`
- * matches have come (when the caller knows how many: NumberOfSeriesRelatedInstances), a page
- * brings nothing new (empty: the end; or the same matches again: a server that ignores `offset`).
- * Matches are told apart by the UID under `uidTag`; one without it is dropped.
+ * matches have come (when the caller knows how many: NumberOfSeriesRelatedInstances, or as many as
+ * it wants), or a page brings nothing new (empty: the end). A server that will not page (`offset`
+ * answered with 400, or ignored) leaves the listing with what its first pages brought, said in
+ * `unpaged`: the caller decides whether that list is known complete (a count to compare with) or
+ * must be reported as possibly capped. Matches are told apart by the UID under `uidTag`; one
+ * without it is dropped.
  */
-async function qidoAll(client: DicomwebClient, url: string, uidTag: string, expected: number | null): Promise<DicomJson[]> {
+async function qidoAll(client: DicomwebClient, url: string, uidTag: string, expected: number | null): Promise<QidoListing> {
   const found = new Map<string, DicomJson>();
   const join = url.includes('?') ? '&' : '?';
   for (;;) {
-    const page = await client.qido(found.size > 0 ? `${url}${join}offset=${found.size}` : url);
+    let page: DicomJson[];
+    try {
+      page = await client.qido(found.size > 0 ? `${url}${join}offset=${found.size}` : url);
+    } catch (error) {
+      if (found.size > 0 && httpStatusOf(error) === 400) return { matches: [...found.values()], unpaged: 'refused' };
+      throw error;
+    }
     const before = found.size;
     for (const match of page) {
       const uid = text(match, uidTag);
       if (uid && !found.has(uid)) found.set(uid, match);
     }
-    if (found.size === before || (expected !== null && found.size >= expected)) break;
+    if (expected !== null && found.size >= expected) break;
+    if (found.size === before) return { matches: [...found.values()], unpaged: page.length > 0 && before > 0 ? 'ignored' : null };
   }
-  return [...found.values()];
+  return { matches: [...found.values()], unpaged: null };
+}
+
+/** A study's series as QIDO-RS lists them, and whether that list may lack some. */
+export interface SeriesListing {
+  readonly series: RemoteSeries[];
+  /**
+   * Null when the list is known to be whole (every page was answered, or the server would not page
+   * and the study's NumberOfStudyRelatedSeries equals what it listed); else, in words, why it may
+   * lack series ("the server lists 1 of the study's 2 series: ...").
+   */
+  readonly incomplete: string | null;
 }
 
 /**
  * The series of the target (all of the study's, or the one named), from QIDO-RS, page by page
  * (qidoAll): with one request, a server that caps its answers left series out of a study URL's
- * run without a word.
+ * run without a word. A server that will not page (offset answered with 400, or ignored) does
+ * not fail the listing: what it listed is compared with the study's NumberOfStudyRelatedSeries
+ * (one more QIDO-RS studies query), and a shortfall, or no count to compare with, is `incomplete`.
  */
-export async function listSeries(client: DicomwebClient, target: DicomwebTarget): Promise<RemoteSeries[]> {
+export async function listStudySeries(client: DicomwebClient, target: DicomwebTarget): Promise<SeriesListing> {
   const query = target.seriesInstanceUid ? `?SeriesInstanceUID=${encodeURIComponent(target.seriesInstanceUid)}` : '';
-  const found = await qidoAll(client, `${studyUrl(target)}/series${query}`, '0020000E', target.seriesInstanceUid ? 1 : null);
+  const { matches: found, unpaged } = await qidoAll(client, `${studyUrl(target)}/series${query}`, '0020000E', target.seriesInstanceUid ? 1 : null);
   if (found.length === 0) {
     const what = target.seriesInstanceUid ? `series ${target.seriesInstanceUid} of study` : 'study';
     throw new LowdoseError('E_NOT_FOUND', `${what} ${target.studyInstanceUid} is not on ${target.base}`);
   }
-  return found.map((s) => {
+  const series = found.map((s) => {
     const seriesInstanceUid = text(s, '0020000E');
     const count = Number(first(s, '00201209'));
     const number = Number(first(s, '00200011'));
@@ -149,6 +189,25 @@ export async function listSeries(client: DicomwebClient, target: DicomwebTarget)
       url: `${studyUrl(target)}/series/${seriesInstanceUid}`,
     };
   });
+  if (unpaged === null) return { series, incomplete: null };
+  const total = await studySeriesCount(client, target);
+  if (total !== null && total <= series.length) return { series, incomplete: null };
+  const listed = total === null ? `the server lists ${series.length} series of study ${target.studyInstanceUid} and does not say how many it holds` : `the server lists ${series.length} of the ${total} series of study ${target.studyInstanceUid}`;
+  return { series, incomplete: `${listed}: ${unpagedInWords(unpaged)}, so a capped answer cannot be completed` };
+}
+
+/** The study's NumberOfStudyRelatedSeries (QIDO-RS studies query), or null when the server does not say. */
+async function studySeriesCount(client: DicomwebClient, target: DicomwebTarget): Promise<number | null> {
+  const [study] = await client.qido(`${target.base}/studies?StudyInstanceUID=${encodeURIComponent(target.studyInstanceUid)}&includefield=00201206`);
+  const value = study === undefined ? undefined : first(study, '00201206');
+  return value === undefined || !Number.isFinite(Number(value)) ? null : Number(value);
+}
+
+/** As listStudySeries, with a list that may lack series logged (a CLI run goes on with what was listed). */
+export async function listSeries(client: DicomwebClient, target: DicomwebTarget, log?: (message: string) => void): Promise<RemoteSeries[]> {
+  const { series, incomplete } = await listStudySeries(client, target);
+  if (incomplete !== null) log?.(`${incomplete}; going on with the ${series.length} listed`);
+  return series;
 }
 
 export interface PullOptions {
@@ -164,7 +223,7 @@ export interface PullOptions {
  * without a word; a shortfall that remains is logged.
  */
 async function listInstanceUids(client: DicomwebClient, series: RemoteSeries, log: (message: string) => void): Promise<string[]> {
-  const uids = (await qidoAll(client, `${series.url}/instances`, '00080018', series.instances)).map((instance) => text(instance, '00080018'));
+  const uids = (await qidoAll(client, `${series.url}/instances`, '00080018', series.instances)).matches.map((instance) => text(instance, '00080018'));
   if (series.instances !== null && uids.length < series.instances) {
     log(`series ${series.seriesInstanceUid}: the server lists ${uids.length} of its ${series.instances} instance(s); pulling those`);
   }

@@ -9,7 +9,7 @@
  * denoised (their completion markers in -o) and stores again what the failed run did not finish.
  */
 import { DicomwebClient, type DicomwebClientOptions } from '../dicomweb/client.js';
-import { checkStowDestination, isLowdoseDerived, listSeries, pullSeries, stowSeries, type PulledSeries, type RemoteSeries, type StoredSeries } from '../dicomweb/study.js';
+import { checkStowDestination, isLowdoseDerived, listSeries, listStudySeries, pullSeries, stowSeries, type PulledSeries, type RemoteSeries, type StoredSeries } from '../dicomweb/study.js';
 import { parseDicomwebUrl } from '../dicomweb/url.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { denoiseRemote, refuseOverwriteOfStoredOutput, seriesFound, seriesToDenoise, type DerivedPart, type RemoteDenoiseOptions } from './remote-denoise.js';
@@ -24,6 +24,8 @@ export interface DicomwebReport {
   /** Where the derived series were stored (absent without --stow). */
   readonly stowBase?: string;
   readonly stored: StoredSeries[];
+  /** Why the study's series list may lack series (a server that caps answers and will not page); absent when it is whole. */
+  incompleteSeriesList?: string;
 }
 
 export interface DicomwebDenoiseReport extends DenoiseReport {
@@ -59,7 +61,12 @@ export async function denoiseDicomweb(url: string, options: DicomwebDenoiseOptio
   try {
     // A wrong --stow base would otherwise fail only after every series was denoised.
     if (options.stow !== undefined) await checkStowDestination(client, options.stow);
-    const wanted = await seriesToDenoise(await listSeries(client, target), url, {
+    const listing = await listStudySeries(client, target);
+    if (listing.incomplete !== null) {
+      log(`${listing.incomplete}; denoising from the ${listing.series.length} listed`);
+      dicomweb.incompleteSeriesList = listing.incomplete;
+    }
+    const wanted = await seriesToDenoise(listing.series, url, {
       named: target.seriesInstanceUid !== null,
       derived: (s) => isLowdoseDerived(client, s),
       log,
@@ -94,16 +101,18 @@ export interface DicomwebInfoResult {
   readonly source: string;
   readonly studyInstanceUid: string;
   readonly series: RemoteSeries[];
+  /** Why the list may lack series (a server that caps answers and will not page); absent when it is whole. */
+  readonly incompleteSeriesList?: string;
   readonly errors: Array<{ path: string | null; code: string; message: string }>;
 }
 
-/** `lowdose info <URL>`: the study's series as QIDO-RS lists them. */
+/** `lowdose info <URL>`: the study's series as QIDO-RS lists them (and why that list may lack some). */
 export async function infoDicomweb(url: string, clientOptions: DicomwebClientOptions = {}): Promise<{ result: DicomwebInfoResult; exitCode: number }> {
   const target = parseDicomwebUrl(url);
   const client = new DicomwebClient(clientOptions);
   try {
-    const series = await listSeries(client, target);
-    return { result: { source: url, studyInstanceUid: target.studyInstanceUid, series, errors: [] }, exitCode: EXIT_OK };
+    const { series, incomplete } = await listStudySeries(client, target);
+    return { result: { source: url, studyInstanceUid: target.studyInstanceUid, series, ...(incomplete !== null ? { incompleteSeriesList: incomplete } : {}), errors: [] }, exitCode: EXIT_OK };
   } finally {
     await client.close();
   }

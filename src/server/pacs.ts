@@ -12,7 +12,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { DicomwebClient, type DicomwebClientOptions } from '../dicomweb/client.js';
-import { listSeries, pullSeries, searchStudies, stowSeries, type PulledSeries, type RemoteSeries, type RemoteStudy, type StoredSeries, type StudyQuery } from '../dicomweb/study.js';
+import { listSeries, listStudySeries, pullSeries, searchStudies, stowSeries, type PulledSeries, type RemoteStudy, type SeriesListing, type StoredSeries, type StudyQuery } from '../dicomweb/study.js';
 import { LowdoseError, toLowdoseError } from '../errors.js';
 import { derivedParts, nameRemoteInstance, type DerivedPart } from '../pipeline/remote-denoise.js';
 import type { DenoiseReport } from '../pipeline/types.js';
@@ -89,10 +89,11 @@ export class PacsService {
     }
   }
 
-  /** The series of a study (404 when the server does not have it). */
-  async series(studyInstanceUid: string): Promise<RemoteSeries[]> {
+  /** The series of a study, and why that list may lack some (404 when the server does not have the study). */
+  async series(studyInstanceUid: string): Promise<SeriesListing> {
     try {
-      return await listSeries(this.client, { base: this.base, studyInstanceUid, seriesInstanceUid: null });
+      const listing = await listStudySeries(this.client, { base: this.base, studyInstanceUid, seriesInstanceUid: null });
+      return listing.incomplete === null ? listing : { ...listing, incomplete: withoutQueries(listing.incomplete) };
     } catch (error) {
       throw scrubbed(error, this.base);
     }

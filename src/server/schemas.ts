@@ -440,6 +440,13 @@ export const pacsSeries = Type.Object({
 export const pacsSeriesList = Type.Object({
   studyInstanceUid: Type.String(),
   series: Type.Array(pacsSeries),
+  /**
+   * True when the list may lack series of the study: the server caps its answers and would not
+   * page them (offset refused or ignored), and the study's series count is larger or unknown.
+   */
+  truncated: Type.Boolean(),
+  /** Why, in words (what the viewer shows); null when `truncated` is false. */
+  truncation: stringOrNull,
 });
 
 export const pacsOpened = Type.Object({

@@ -283,6 +283,45 @@ describe.skipIf(!installed)('DICOMweb against Orthanc', () => {
     }
   });
 
+  it('a server that caps QIDO-RS answers at 1 series and refuses offset (HTTP 400): info and denoise list what it gives, say the list lacks 1 of the 2 series, exit 0', async () => {
+    const originals = await Promise.all(readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort().map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
+    // A study of two CT series: the real one under new UIDs, and a copy of it as a second series.
+    const study = (await uploadAsOtherStudy(orthanc, originals, new Set(), 11))[0]!['StudyInstanceUID']!;
+    for (const bytes of copyAsOtherSeries(copyAsOtherStudy(originals, new Set(), 11), 1)) expect((await orthanc.rest('/instances', { method: 'POST', body: Buffer.from(bytes) })).ok).toBe(true);
+    expect(await seriesInStudy(orthanc, study)).toHaveLength(2);
+    const proxy = await startProxy(orthanc.http);
+    const seriesQuery = (url: string) => /\/series(\?|$)/.test(url);
+    proxy.fail = (method, url) => (method === 'GET' && /[?&]offset=/.test(url) ? 400 : false);
+    const auth = `basic:${orthanc.user}:${orthanc.password}`;
+    const url = `${proxy.base}/dicom-web/studies/${study}`;
+    try {
+      // Uncapped, the answer without offset is whole and the study's count says so: no word.
+      const whole = await runCli('info', url, '--dicomweb-auth', auth, '--json');
+      expect(whole.code, whole.stderr).toBe(0);
+      const wholeResult = JSON.parse(whole.stdout) as { series: unknown[]; incompleteSeriesList?: string };
+      expect(wholeResult.series).toHaveLength(2);
+      expect(wholeResult.incompleteSeriesList).toBeUndefined();
+      expect(whole.stderr).not.toMatch(/may lack/);
+
+      proxy.rewrite = (method, url) => (method === 'GET' && seriesQuery(url) ? `${url}${url.includes('?') ? '&' : '?'}limit=1` : url);
+      const info = await runCli('info', url, '--dicomweb-auth', auth, '--json');
+      expect(info.code, info.stderr).toBe(0);
+      const listed = JSON.parse(info.stdout) as { series: unknown[]; incompleteSeriesList?: string };
+      expect(listed.series).toHaveLength(1);
+      expect(listed.incompleteSeriesList).toBe(`the server lists 1 of the 2 series of study ${study}: the server refused to page its answer (HTTP 400 to the offset parameter), so a capped answer cannot be completed`);
+      expect(info.stderr).toContain('warning: the list may lack series: the server lists 1 of the 2 series');
+
+      const run = await runCli('denoise', url, '-o', path.join(dir, 'out-offset-refused'), '--method', 'gaussian', '--dicomweb-auth', auth, '--no-progress', '--json');
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr).toContain('the server lists 1 of the 2 series');
+      const report = JSON.parse(run.stdout) as DicomwebJsonReport & { dicomweb: { incompleteSeriesList?: string } };
+      expect(report.dicomweb.pulled).toHaveLength(1);
+      expect(report.dicomweb.incompleteSeriesList).toBe(listed.incompleteSeriesList);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('--overwrite with --stow while the server still holds the earlier run\'s derived series: exit 2 E_EXISTS before any work; once it is deleted, the redone series is stored', async () => {
     const originals = await Promise.all(readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort().map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
     const study = (await uploadAsOtherStudy(orthanc, originals, new Set(), 7))[0]!['StudyInstanceUID']!;

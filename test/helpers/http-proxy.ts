@@ -8,8 +8,11 @@ import https from 'node:https';
 
 export interface Proxy {
   readonly base: string;
-  /** Answers 500 to the requests for which it returns true (counted per method). */
-  fail: ((method: string, url: string, count: number) => boolean) | null;
+  /**
+   * Answers the requests for which it returns true with 500 (counted per method), or with the
+   * status it returns (e.g. 400, as a server that does not implement a query parameter).
+   */
+  fail: ((method: string, url: string, count: number) => boolean | number) | null;
   /** Changes a request's URL (path and query) before it is forwarded, e.g. to cap QIDO-RS answers with `limit`. */
   rewrite: ((method: string, url: string) => string) | null;
   close(): Promise<void>;
@@ -29,8 +32,9 @@ export async function startProxy(target: string, tls?: { key: Buffer; cert: Buff
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     const forward = async () => {
-      if (proxy.fail?.(method, req.url ?? '', count)) {
-        res.writeHead(500).end('injected failure');
+      const failure = proxy.fail?.(method, req.url ?? '', count) ?? false;
+      if (failure !== false) {
+        res.writeHead(failure === true ? 500 : failure).end('injected failure');
         return;
       }
       const headers: Record<string, string> = {};

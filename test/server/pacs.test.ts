@@ -18,7 +18,8 @@ import { decodeSlice } from '../../src/server/slice-encoding.js';
 import { DICOMWEB_AUTH_ENV } from '../../src/dicomweb/client.js';
 import { runCli } from '../helpers/cli.js';
 import { startProxy } from '../helpers/http-proxy.js';
-import { findOrthanc, freePort, startOrthanc, uploadWithUnreadableInstance, type RunningOrthanc } from '../helpers/orthanc.js';
+import { findOrthanc, freePort, startOrthanc, uploadAsOtherStudy, uploadWithUnreadableInstance, type RunningOrthanc } from '../helpers/orthanc.js';
+import { copyAsOtherSeries, copyAsOtherStudy } from '../helpers/mutate-dicom.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
@@ -381,6 +382,38 @@ describe.skipIf(!installed)('serve --dicomweb against Orthanc', () => {
       // Only whole instance files in the pull folder: no temporary of a write is left.
       const files = readdirSync(server.pacs!.pullDir, { recursive: true, encoding: 'utf8' }).filter((f) => f.includes(path.sep));
       expect(files.map((f) => path.basename(f)).sort()).toEqual(retrieved.map((u) => `${u.slice(u.lastIndexOf('/') + 1)}.dcm`).sort());
+    } finally {
+      await server.close();
+      await proxy.close();
+    }
+  });
+
+  it('a server that refuses offset (HTTP 400): the series list is what it answers, marked truncated with the count it lacks when it caps the answer', async () => {
+    const originals = await Promise.all(readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort().map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
+    const study = (await uploadAsOtherStudy(orthanc, originals, new Set(), 21))[0]!['StudyInstanceUID']!;
+    for (const bytes of copyAsOtherSeries(copyAsOtherStudy(originals, new Set(), 21), 1)) expect((await orthanc.rest('/instances', { method: 'POST', body: Buffer.from(bytes) })).ok).toBe(true);
+    const proxy = await startProxy(orthanc.http);
+    proxy.fail = (method, url) => (method === 'GET' && /[?&]offset=/.test(url) ? 400 : false);
+    const server = await buildApp({
+      data: [],
+      workDir: path.join(dir, 'work-offset-refused'),
+      viewerDir: null,
+      dicomweb: { base: `${proxy.base}/dicom-web`, client: { auth: `basic:${orthanc.user}:${orthanc.password}`, retries: 0 } },
+    });
+    try {
+      const whole = await call(server, { url: `/api/pacs/studies/${study}/series` });
+      expect(whole.statusCode).toBe(200);
+      expect(whole.json<PacsSeriesList>()).toMatchObject({ truncated: false, truncation: null });
+      expect(whole.json<PacsSeriesList>().series).toHaveLength(2);
+
+      // Capped at 1 series per answer.
+      proxy.rewrite = (method, url) => (method === 'GET' && /\/series(\?|$)/.test(url) ? `${url}${url.includes('?') ? '&' : '?'}limit=1` : url);
+      const capped = await call(server, { url: `/api/pacs/studies/${study}/series` });
+      expect(capped.statusCode).toBe(200);
+      const list = capped.json<PacsSeriesList>();
+      expect(list.series).toHaveLength(1);
+      expect(list.truncated).toBe(true);
+      expect(list.truncation).toBe(`the server lists 1 of the 2 series of study ${study}: the server refused to page its answer (HTTP 400 to the offset parameter), so a capped answer cannot be completed`);
     } finally {
       await server.close();
       await proxy.close();

@@ -118,11 +118,13 @@ export class PacsView {
     const generation = ++this.generation;
     this.busy('Listing the series…');
     try {
-      const { series } = await api.pacsSeries(study.studyInstanceUid);
+      const { series, truncation } = await api.pacsSeries(study.studyInstanceUid);
       if (generation !== this.generation) return;
       this.renderSeries(study, series);
       this.seriesTable.hidden = false;
-      this.done(`${displayName(study.patientName) || study.patientId} · ${displayDate(study.date)}: ${series.length} series. Open one to view and denoise it.`);
+      // A list that may lack series says so where the user reads the count (truncation is absent from an older server's answer).
+      const incomplete = truncation ? ` The list may be incomplete: ${truncation}.` : '';
+      this.done(`${displayName(study.patientName) || study.patientId} · ${displayDate(study.date)}: ${series.length} series.${incomplete} Open one to view and denoise it.`);
     } catch (error) {
       if (generation === this.generation) this.fail(error);
     }

@@ -86,6 +86,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
         out.result(result);
         out.print(humanRemote(result));
         out.info(`${result.series.length} series in study ${result.studyInstanceUid}`);
+        if (result.incompleteSeriesList !== undefined) out.warn(`the list may lack series: ${result.incompleteSeriesList}`);
         setExitCode(exitCode);
         return;
       }

@@ -43,9 +43,11 @@ const pacs: FastifyPluginAsyncTypebox = async (app) => {
     '/api/pacs/studies/:study/series',
     { schema: { params: pacsStudyParams, response: { 200: pacsSeriesList, ...errorResponses } } },
     async (request) => {
-      const series = await server().series(request.params.study);
+      const { series, incomplete } = await server().series(request.params.study);
       return {
         studyInstanceUid: request.params.study,
+        truncated: incomplete !== null,
+        truncation: incomplete,
         series: series.map((s) => ({
           seriesInstanceUid: s.seriesInstanceUid,
           modality: s.modality,
