@@ -20,7 +20,7 @@ import { toStoredDomain } from './pixels.js';
 import type { DecoderName, TransferSyntax } from './transfer-syntax.js';
 import { parseDicomBytes, type ParsedFile } from './parse.js';
 import type { Series, SliceRef } from './types.js';
-import { type2AttributesOf } from './type2-attributes.js';
+import { requiredType2Attributes } from './type2-attributes.js';
 import { SOP_CLASS, hashedUid, newUid } from './uid.js';
 import { repairedUid, repairValues, type ValueRepair } from './value-repair.js';
 import {
@@ -497,11 +497,12 @@ export function deriveDataset(sourceDataset: DcmDataset, context: DeriveContext)
 /**
  * Each Type 2 attribute of the written IOD's modules (./type2-attributes.ts) that the source did
  * not have (enhanced CT keeps KVP in functional groups; anonymisers drop StudyID, PatientSex, ...)
- * is added empty, so that the derived file is a valid instance of its IOD. A present attribute,
- * empty or not, is never touched.
+ * is added empty, so that the derived file is a valid instance of its IOD; so is each Type 2C one
+ * whose condition holds (PatientPosition of a CT or MR image without a Patient Orientation Code
+ * Sequence, ...). A present attribute, empty or not, is never touched.
  */
 function addMissingType2(dataset: DcmDataset, sopClassUid: string): void {
-  for (const { keyword } of type2AttributesOf(sopClassUid)) {
+  for (const { keyword } of requiredType2Attributes(dataset, sopClassUid)) {
     if (dataset[tagOf(keyword)] === undefined) setElement(dataset, keyword, []);
   }
 }

@@ -10,9 +10,11 @@ import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { clearSliceCache, readSlice, scanPaths } from '../../src/dicom/index.js';
-import { TYPE2_ATTRIBUTES, type2AttributesOf } from '../../src/dicom/type2-attributes.js';
+import { readDicomFile } from '../../src/dicom/parse.js';
+import { requiredType2Attributes, TYPE2_ATTRIBUTES, type2AttributesOf } from '../../src/dicom/type2-attributes.js';
 import { COPIED_KEYWORDS } from '../../src/dicom/derived-attributes.js';
-import { tagOf } from '../../src/dicom/write-dcmjs.js';
+import { SOP_CLASS } from '../../src/dicom/uid.js';
+import { setElement, tagOf, type DcmDataset } from '../../src/dicom/write-dcmjs.js';
 import { createDerivedSeriesWriter } from '../../src/dicom/write-derived.js';
 import { corpus, type DataSet, DCMDUMP, hasDcmdump, parse, temporaryDirectory } from './helpers.js';
 
@@ -100,7 +102,8 @@ describe('Type 2 attributes of a derived file', () => {
   for (const { name, path, absent, fromFrames = [], repaired = [] } of CASES) {
     it(`are all present, source values kept, missing ones empty: ${name}`, async () => {
       const { sources, derived, sopClassUid } = await derive(corpus(path));
-      const attributes = type2AttributesOf(sopClassUid);
+      // The unconditional ones; 2C ones have their own tests below.
+      const attributes = type2AttributesOf(sopClassUid).filter((a) => !a.requiredWhen);
       expect(attributes.length).toBeGreaterThanOrEqual(11);
       expect(attributes.filter((a) => element(sources[0]!, a.keyword) === undefined).map((a) => a.keyword)).toEqual(absent);
       derived.forEach((file, k) => {
@@ -131,5 +134,84 @@ describe('Type 2 attributes of a derived file', () => {
         expect(result.stdout).toMatch(line);
       }
     }
+  });
+
+  it('a CT source without PatientPosition (2C: CT, no Patient Orientation Code Sequence) gives derived files with it present and empty', async () => {
+    const path = corpus('qurit__rt-utils/tests/oriented_data');
+    const { sources, derived, sopClassUid } = await derive(path);
+    expect(sopClassUid).toBe(SOP_CLASS.ctImage);
+    expect(sources.map((s) => element(s, 'PatientPosition'))).toEqual(sources.map(() => undefined));
+    expect(derived).toHaveLength(3);
+    for (const file of derived) {
+      // The toolkit's own parser and dicom-parser read the same zero-length element.
+      const ours = (await readDicomFile(file)).dataSet.elements.x00185100;
+      expect(ours, file).toBeDefined();
+      expect(ours!.length).toBe(0);
+      expect(element(parse(file), 'PatientPosition')!.length).toBe(0);
+      expect(element(parse(file), 'PatientOrientationCodeSequence')).toBeUndefined();
+    }
+  });
+
+  it('2C attributes whose condition does not hold are not added: a PET source (Series Type IMAGE) gets no ReprojectionMethod, its PatientPosition stays', async () => {
+    const { sources, derived } = await derive(corpus('fo-dicom__fo-dicom/Tests/FO-DICOM.Tests/Test Data/GH184.dcm'));
+    expect(valueOf(sources[0]!, 'SeriesType')).toBe('STATIC\\IMAGE');
+    const ds = parse(derived[0]!);
+    expect(element(ds, 'ReprojectionMethod')).toBeUndefined();
+    expect(valueOf(ds, 'PatientPosition')).toBe(valueOf(sources[0]!, 'PatientPosition'));
+  });
+
+  it('an MR Image written from an enhanced MR source carries the MR Image module\'s Type 2 attributes, empty where the source has them only per frame', async () => {
+    const { sources, derived, sopClassUid } = await derive(corpus('pydicom__pydicom-data/data_store/data/emri_small.dcm'));
+    expect(sopClassUid).toBe(SOP_CLASS.mrImage);
+    const mrType2 = ['ScanOptions', 'MRAcquisitionType', 'EchoTime', 'EchoTrainLength'];
+    const absent = mrType2.filter((k) => element(sources[0]!, k) === undefined);
+    expect(absent).toEqual(['ScanOptions', 'EchoTime', 'EchoTrainLength']);
+    for (const file of derived) {
+      const ds = parse(file);
+      for (const keyword of absent) expect(element(ds, keyword)?.length, `${keyword} in ${file}`).toBe(0);
+      expect(valueOf(ds, 'MRAcquisitionType')).toBe(valueOf(sources[0]!, 'MRAcquisitionType'));
+      // No Scanning Sequence (Type 1, per frame in the source): whether it is echo planar is unknown.
+      expect(element(ds, 'RepetitionTime')).toBeUndefined();
+    }
+  });
+
+  describe('2C conditions, judged on the copied source values', () => {
+    const dataset = (values: Record<string, unknown[]>): DcmDataset => {
+      const ds: DcmDataset = {};
+      for (const [keyword, v] of Object.entries(values)) setElement(ds, keyword, v);
+      return ds;
+    };
+    const required = (values: Record<string, unknown[]>, sop: string = SOP_CLASS.mrImage) =>
+      requiredType2Attributes(dataset(values), sop)
+        .filter((a) => a.requiredWhen)
+        .map((a) => a.keyword);
+
+    it('PatientPosition: CT and MR without Patient Orientation Code Sequence only', () => {
+      expect(required({}, SOP_CLASS.ctImage)).toEqual(['PatientPosition']);
+      expect(required({ PatientOrientationCodeSequence: [] }, SOP_CLASS.ctImage)).toEqual([]);
+      expect(required({}, SOP_CLASS.petImage)).toEqual([]);
+      expect(required({}, SOP_CLASS.secondaryCapture)).toEqual([]);
+    });
+
+    it('RepetitionTime: except echo planar without segmented k-space; unknown without a Scanning Sequence', () => {
+      expect(required({ ScanningSequence: ['SE'], SequenceVariant: ['NONE'] })).toEqual(['PatientPosition', 'RepetitionTime']);
+      expect(required({ ScanningSequence: ['EP'], SequenceVariant: ['NONE'] })).toEqual(['PatientPosition']);
+      expect(required({ ScanningSequence: ['EP'], SequenceVariant: ['SK'] })).toEqual(['PatientPosition', 'RepetitionTime']);
+      expect(required({})).toEqual(['PatientPosition']);
+    });
+
+    it('InversionTime with IR, TriggerTime with cardiac or peripheral pulse gating', () => {
+      expect(required({ ScanningSequence: ['GR', 'IR'], SequenceVariant: ['SK'] })).toEqual(['PatientPosition', 'RepetitionTime', 'InversionTime']);
+      expect(required({ ScanningSequence: ['GR'], SequenceVariant: ['SP'], ScanOptions: ['FS', 'CG'] })).toEqual([
+        'PatientPosition',
+        'RepetitionTime',
+        'TriggerTime',
+      ]);
+    });
+
+    it('ReprojectionMethod: PET with Series Type Value 2 REPROJECTION', () => {
+      expect(required({ SeriesType: ['STATIC', 'REPROJECTION'] }, SOP_CLASS.petImage)).toEqual(['ReprojectionMethod']);
+      expect(required({ SeriesType: ['STATIC', 'IMAGE'] }, SOP_CLASS.petImage)).toEqual([]);
+    });
   });
 });
