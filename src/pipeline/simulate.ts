@@ -34,6 +34,7 @@ import {
   describeKernel,
   resolveKernel,
   scannerKernel,
+  scannerKernelPreset,
   type BowtieKind,
   type KernelSpec,
   type SliceJob,
@@ -172,7 +173,7 @@ async function planCt(series: Series, options: SimulateOptions, seed: number, wa
   const electronicNoise = options.electronicNoise ?? CT_DEFAULTS.electronicNoise;
   const bowtieStrength = options.bowtieStrength ?? resolveBowtie(bowtie)?.strength ?? 0;
   const tcm = options.tcm ?? CT_DEFAULTS.tcm;
-  const { spec, source } = seriesKernel(series, options.kernel, mode === 'insert' ? warnings : []);
+  const { spec, source } = seriesKernel(series, options.kernel, options.cutoff, mode === 'insert' ? warnings : []);
   const kernel = resolveKernel(spec, options.cutoff);
   const settings: Record<string, unknown> = { mode, kernel: describeKernel(kernel), kernelSource: source, electronicNoise, bowtie, bowtieStrength, tcm };
   let i0: number;
@@ -218,19 +219,33 @@ async function planCt(series: Series, options: SimulateOptions, seed: number, wa
 }
 
 /**
- * The kernel to simulate with and why: the one asked for, or with 'auto' the preset matching the
- * series' ConvolutionKernel (`standard` when it is not recognised, with a warning for noise
- * insertion, whose noise should look like the scan's; a noise-free phantom has no kernel to match).
+ * Whether a requested kernel (after `--cutoff`) is the filter `auto` picks for a series of this
+ * ConvolutionKernel: then it gives the same pixels, so it is the auto run (its folder name,
+ * settings, DerivationDescription and UIDs), as a default given explicitly is.
  */
-function seriesKernel(series: Series, requested: KernelSpec | 'auto' | undefined, warnings: string[]): { spec: KernelSpec; source: string } {
-  if (requested !== undefined && requested !== 'auto') return { spec: requested, source: 'requested' };
+function isAutoKernel(requested: KernelSpec | 'auto' | undefined, convolutionKernel: string | null | undefined, cutoff: number | undefined): boolean {
+  if (requested === undefined || requested === 'auto') return true;
+  const auto = scannerKernelPreset(convolutionKernel);
+  return describeKernel(resolveKernel(requested, cutoff)) === describeKernel(resolveKernel(auto, cutoff));
+}
+
+/**
+ * The kernel to simulate with and why: the one asked for, or with 'auto' (or a kernel that resolves
+ * to the same filter: isAutoKernel) the preset matching the series' ConvolutionKernel (`standard`
+ * when it is not recognised, with a warning for noise insertion under 'auto', whose noise should
+ * look like the scan's; a noise-free phantom has no kernel to match, and a kernel asked for by
+ * name was chosen).
+ */
+function seriesKernel(series: Series, requested: KernelSpec | 'auto' | undefined, cutoff: number | undefined, warnings: string[]): { spec: KernelSpec; source: string } {
+  const named = requested !== undefined && requested !== 'auto';
+  if (named && !isAutoKernel(requested, series.convolutionKernel, cutoff)) return { spec: requested, source: 'requested' };
   const match = scannerKernel(series.convolutionKernel);
   if (match) {
     const how = match.basis === 'fitted' ? 'fitted to real low-dose noise of this kernel' : 'same kernel family';
     return { spec: match.preset, source: `ConvolutionKernel ${match.convolutionKernel}: ${match.preset} (${how})` };
   }
   const stored = series.convolutionKernel ? `ConvolutionKernel "${series.convolutionKernel}" is not one the simulator knows` : 'no ConvolutionKernel';
-  warnings.push(`${stored}; simulating with the standard kernel, so the noise texture may not match this scan (choose --kernel)`);
+  if (!named) warnings.push(`${stored}; simulating with the standard kernel, so the noise texture may not match this scan (choose --kernel)`);
   return { spec: DEFAULT_KERNEL, source: `${stored}: standard` };
 }
 
@@ -290,7 +305,7 @@ function outputDirs(series: Series, options: SimulateOptions): { dose: string; r
   const mode = options.mode ?? 'insert';
   // CT noise insertion has no reconstruction of its own to write.
   const reconstructs = series.modality === 'PT' || mode === 'truth';
-  const run = `${series.modality === 'CT' ? `_${mode}` : ''}_dose${percent.replace('%', 'pct')}_seed${options.seed ?? 0}${runSettingsName(series.modality, options)}`;
+  const run = `${series.modality === 'CT' ? `_${mode}` : ''}_dose${percent.replace('%', 'pct')}_seed${options.seed ?? 0}${runSettingsName(series.modality, options, series.convolutionKernel)}`;
   return {
     dose: seriesDir(options.outDir, series, run),
     reference: options.withReference && reconstructs ? seriesDir(options.outDir, series, `${run}_fulldose`) : null,
@@ -301,18 +316,25 @@ function outputDirs(series: Series, options: SimulateOptions): { dose: string; r
  * The part of an output folder's name for the settings other than mode, dose and seed that change
  * the simulated pixels of this modality: `_<setting>-<value>` for each one given and not its
  * default (CT: kernel, cutoff, i0, electronic noise, bowtie, bowtie strength, tcm; PET: OSEM
- * iterations and subsets, post-filter), empty for a default run. Settings of the other modality,
- * `--workers` and `--with-reference` change nothing in the series, so they are not named.
+ * iterations and subsets, post-filter), empty for a default run. The kernel's default is the one
+ * `auto` picks for the series' ConvolutionKernel (`standard` for none): a kernel and cutoff that
+ * resolve to it name nothing, a cutoff its kernel's own cutoff names nothing. Settings of the
+ * other modality, `--workers` and `--with-reference` change nothing in the series, so they are
+ * not named.
  */
-export function runSettingsName(modality: string, options: SimulateOptions): string {
+export function runSettingsName(modality: string, options: SimulateOptions, convolutionKernel?: string | null): string {
   const parts: Array<[string, string | number | undefined]> = [];
   const isDefault = (value: unknown, fallback: unknown) => value === undefined || value === fallback;
   if (modality === 'CT') {
     const mode = options.mode ?? 'insert';
     const bowtie = options.bowtie ?? CT_DEFAULTS.bowtie;
     const kernel = options.kernel;
-    if (!isDefault(kernel, 'auto')) parts.push(['kernel', typeof kernel === 'string' ? kernel : describeKernel(resolveKernel(kernel))]);
-    parts.push(['cutoff', options.cutoff]);
+    const auto = describeKernel(resolveKernel(scannerKernelPreset(convolutionKernel)));
+    const chosen = kernel === undefined || kernel === 'auto' ? scannerKernelPreset(convolutionKernel) : kernel;
+    if (describeKernel(resolveKernel(chosen, options.cutoff)) !== auto) {
+      if (describeKernel(resolveKernel(chosen)) !== auto) parts.push(['kernel', typeof chosen === 'string' ? chosen : describeKernel(resolveKernel(chosen))]);
+      if (options.cutoff !== resolveKernel(chosen).cutoff) parts.push(['cutoff', options.cutoff]);
+    }
     if (!isDefault(options.i0, mode === 'insert' ? 'auto' : CT_DEFAULTS.i0)) parts.push(['i0', options.i0]);
     if (!isDefault(options.electronicNoise, CT_DEFAULTS.electronicNoise)) parts.push(['enoise', options.electronicNoise]);
     if (!isDefault(bowtie, CT_DEFAULTS.bowtie)) parts.push(['bowtie', bowtie]);

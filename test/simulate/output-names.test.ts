@@ -3,7 +3,7 @@
  * seed, dose or mode into one `-o` sit side by side (each its own series), while the same settings
  * again find their own folder and are refused with E_EXISTS unless `--overwrite`.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -70,6 +70,46 @@ describe('simulate output folder names', () => {
     ]);
     // Each default named explicitly is the default run again: its folder, so E_EXISTS.
     await expect(run({ i0: 100000, tcm: 0.5, bowtie: 'body', electronicNoise: 5, kernel: 'auto' })).rejects.toMatchObject({ code: 'E_EXISTS' });
+  });
+
+  test.each([
+    { case: 'no ConvolutionKernel (auto: standard)', convolutionKernel: undefined, same: 'standard', other: 'sharp' },
+    { case: 'ConvolutionKernel B30f (auto: siemens-b30f)', convolutionKernel: 'B30f', same: 'siemens-b30f', other: 'standard' },
+  ])('a --kernel that resolves to what auto picks writes the auto run: same folder name, UIDs and bytes ($case)', async ({ convolutionKernel, same, other }) => {
+    const name = `water-kernel-${same}`;
+    const input = path.join(root, name);
+    await writeVolumeSeries(generateWater({ size: 64, slices: 2, fov: 250 }).volume, input, { uidSeed: name, ...(convolutionKernel ? { convolutionKernel } : {}) });
+    const run = async (out: string, kernel?: string) => {
+      const args = ['simulate', input, '-o', path.join(root, `${name}-${out}`), '--dose', '0.25', '--seed', '3', '--workers', '1', '--mode', 'truth', '--json'];
+      const { code, stdout } = await runCli(...args, ...(kernel ? ['--kernel', kernel] : []));
+      expect(code).toBe(0);
+      return (JSON.parse(stdout) as { series: Array<{ output: { seriesInstanceUid: string; dir: string; files: string[] } }> }).series[0]!.output;
+    };
+    const auto = await run('auto');
+    const explicitAuto = await run('explicit-auto', 'auto');
+    const resolved = await run('resolved', same);
+    const sharper = await run('other', other);
+    for (const output of [explicitAuto, resolved]) {
+      expect(path.basename(output.dir)).toBe(path.basename(auto.dir));
+      expect(output.seriesInstanceUid).toBe(auto.seriesInstanceUid);
+      expect(output.files.map((file) => readFileSync(file))).toEqual(auto.files.map((file) => readFileSync(file)));
+    }
+    expect(path.basename(sharper.dir)).toBe(`${path.basename(auto.dir)}_kernel-${other}`);
+    expect(sharper.seriesInstanceUid).not.toBe(auto.seriesInstanceUid);
+  });
+
+  test("CT folder names leave out a kernel or cutoff that is the series' auto kernel's", () => {
+    const base = { dose: 0.25, outDir: 'out' } as const;
+    expect(runSettingsName('CT', { ...base, kernel: 'standard' })).toBe('');
+    expect(runSettingsName('CT', { ...base, cutoff: 0.55 })).toBe('');
+    expect(runSettingsName('CT', { ...base, kernel: 'hann', cutoff: 0.55 })).toBe('');
+    expect(runSettingsName('CT', { ...base, kernel: 'siemens-b30f' }, 'B30f')).toBe('');
+    expect(runSettingsName('CT', { ...base, kernel: 'standard' }, 'B30f')).toBe('_kernel-standard');
+    expect(runSettingsName('CT', { ...base, kernel: 'sharp', cutoff: 0.7 })).toBe('_kernel-sharp');
+    expect(runSettingsName('CT', { ...base, kernel: 'sharp', cutoff: 0.5 })).toBe('_kernel-sharp_cutoff-0.5');
+    expect(runSettingsName('CT', { ...base, cutoff: 0.5 }, 'B30f')).toBe('_cutoff-0.5');
+    expect(runSettingsName('CT', { ...base, cutoff: 0.5 })).toBe('_cutoff-0.5');
+    expect(runSettingsName('CT', { ...base, kernel: 'auto', cutoff: 0.4 }, 'B30f')).toBe('');
   });
 
   test('PET folder names carry non-default OSEM settings and no CT setting', () => {
