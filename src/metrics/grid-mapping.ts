@@ -103,6 +103,23 @@ export function gridMapping(from: SliceGrid, to: SliceGrid): GridMapping {
   return { kind: 'mapped', affine, identity, planeOffsetMm: -dot(shift, normal) };
 }
 
+/** How two series' slices were paired (src/metrics/slice-pairing.ts pairSlices): at one position, or by sorted order. */
+export type MatchedBy = 'position' | 'order';
+
+/**
+ * A paired slice's grid as its pairing lets it be compared with its partner's. Paired by order
+ * (the two series' positions do not coincide: pairSlices' fallback, another frame of reference
+ * among them) ImagePositionPatient and ImageOrientationPatient are not trusted to share a
+ * coordinate system with the partner's, so both are left out: gridMapping then takes two grids of
+ * one matrix and pixel spacing as one, pixel i of one being pixel i of the other, which is what
+ * pixel-by-pixel scoring compares (pixelGridMismatch checks only the spacing then). The one rule
+ * by which the scores, the viewer's panes (ROIs, zoom and pan) and the server's exports place a
+ * partner slice's pixels; paired by position, the grid as it is (through patient coordinates).
+ */
+export function gridAsPaired(grid: SliceGrid, matchedBy: MatchedBy): SliceGrid {
+  return matchedBy === 'order' ? { ...grid, position: null, orientation: null } : grid;
+}
+
 export function mapPoint(t: PixelAffine, p: Point): Point {
   return { x: t.a * p.x + t.b * p.y + t.c, y: t.d * p.x + t.e * p.y + t.f };
 }

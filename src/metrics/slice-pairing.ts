@@ -5,10 +5,10 @@
 import type { Series, Vec3 } from '../dicom/index.js';
 import { sliceNormal } from '../dicom/series.js';
 import { LowdoseError } from '../errors.js';
-import { gridMapping, mapPoint, sameFrameOfReference, type SliceGrid } from './grid-mapping.js';
+import { gridAsPaired, gridMapping, mapPoint, sameFrameOfReference, type MatchedBy, type SliceGrid } from './grid-mapping.js';
 
 export interface SlicePairing {
-  readonly matchedBy: 'position' | 'order';
+  readonly matchedBy: MatchedBy;
   /** [reference index, test index] in each series' sorted order. */
   readonly pairs: Array<[number, number]>;
   /**
@@ -125,8 +125,9 @@ export function pixelGridMismatch(reference: Series, test: Series, pair: readonl
     { x: from.columns, y: from.rows },
   ];
   // Paired by order the two series' positions are not trusted to share a frame (the contract's
-  // fallback for series whose positions do not coincide): only the pixel spacing is compared.
-  const mapping = matchedBy === 'order' ? ({ kind: 'unmatched', reason: 'no-geometry' } as const) : gridMapping(from, to);
+  // fallback for series whose positions do not coincide): gridAsPaired leaves the geometry out, so
+  // one matrix and spacing are one grid and otherwise only the pixel spacing is compared.
+  const mapping = gridMapping(gridAsPaired(from, matchedBy), gridAsPaired(to, matchedBy));
   if (mapping.kind === 'unmatched') {
     if (mapping.reason === 'orientation') return 'the slices are oriented differently (ImageOrientationPatient)';
     // One side without geometry: only the spacing can be compared, by the drift it makes at the far corner.

@@ -198,11 +198,23 @@ export const comparisonSummary = Type.Object({
 });
 
 const indexList = Type.Array(Type.Integer());
+const matchedByOrNull = Type.Unsafe<'position' | 'order' | null>({ type: ['string', 'null'], enum: ['position', 'order', null] });
 
 export const comparisonDetail = Type.Object({
   ...comparisonSummary.properties,
   /** For each low-dose slice, the index of the matching slice in each pane's series (-1: none). */
-  alignment: Type.Object({ denoised: indexList, reference: orNull(indexList), uncertainty: orNull(indexList), hallucination: orNull(indexList) }),
+  alignment: Type.Object({
+    denoised: indexList,
+    reference: orNull(indexList),
+    uncertainty: orNull(indexList),
+    hallucination: orNull(indexList),
+    /**
+     * How each pane's slices were paired (pairSlices): 'position' or 'order' (positions that do not
+     * coincide, another frame of reference among them: then pixel i is pixel i, as the scores compare
+     * them); null where the pane has no series. Added later: absent from older servers.
+     */
+    matchedBy: Type.Optional(Type.Object({ denoised: matchedByOrNull, reference: matchedByOrNull, uncertainty: matchedByOrNull, hallucination: matchedByOrNull })),
+  }),
   report: orNull(reportFacts),
 });
 

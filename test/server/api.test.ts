@@ -117,7 +117,13 @@ describe('listing', () => {
 
   it('aligns every pane slice by slice and carries the report facts', async () => {
     const comparison = await firstComparison();
-    expect(comparison.alignment).toEqual({ denoised: [0, 1, 2, 3], reference: [0, 1, 2, 3], uncertainty: null, hallucination: null });
+    expect(comparison.alignment).toEqual({
+      denoised: [0, 1, 2, 3],
+      reference: [0, 1, 2, 3],
+      uncertainty: null,
+      hallucination: null,
+      matchedBy: { denoised: 'position', reference: 'position', uncertainty: null, hallucination: null },
+    });
     expect(comparison.report).toMatchObject({ method: 'nlm', device: 'cpu', samples: 1 });
   });
 

@@ -3,7 +3,8 @@
  * names another FrameOfReferenceUID and another in-plane origin) is scored by the server's
  * metrics API exactly as `lowdose metrics` scores it: paired by order only the pixel spacing is
  * checked (pairingGridMismatch, one rule for both). The server used to run the full grid check
- * through patient coordinates on such pairs and scored nothing.
+ * through patient coordinates on such pairs and scored nothing. An ROI on its pane reads the
+ * pixels scored (gridAsPaired: pixel i is pixel i), not those its other frame's positions name.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -14,7 +15,8 @@ import { writeVolumeSeries } from '../../src/dicom/write-volume.js';
 import { denoisePaths } from '../../src/pipeline/denoise.js';
 import { runMetrics } from '../../src/pipeline/metrics.js';
 import type { ComparisonDetail, SliceMetrics } from '../../src/server/api-types.js';
-import { LOW_GRID, sampled } from './resampled-reference.js';
+import type { Ellipse } from '../../src/metrics/roi-shapes.js';
+import { INSERT_B, LOW_GRID, lowDoseEllipse, phantomHu, sampled } from './resampled-reference.js';
 import { firstComparison, linkReferenceByHand } from '../helpers/server-app.js';
 
 let root: string;
@@ -49,6 +51,7 @@ afterAll(async () => {
 describe('a reference paired by order', () => {
   it('is scored by the metrics API with the scores lowdose metrics gives the same pair', async () => {
     expect(comparison.alignment.reference).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(comparison.alignment.matchedBy?.reference).toBe('order');
     const { result } = await runMetrics({ reference: referenceDir, test: lowDir });
     expect(result.slices).toHaveLength(LOW_GRID.slices);
     for (const [k, cli] of result.slices.entries()) {
@@ -58,5 +61,38 @@ describe('a reference paired by order', () => {
       expect(server.lowDose!.ssim).toBeCloseTo(cli.ssim, 6);
       expect(server.lowDose!.rmse).toBeCloseTo(cli.rmse, 6);
     }
+  });
+});
+
+/** Mean, sample SD and count of the reference's values (the phantom + 10 HU at the low-dose pixel centres: its pixels as stored) whose centres lie in `roi`, counted here from the phantom. */
+function expectedReferenceStats(roi: Ellipse, z: number): { mean: number; sd: number; pixels: number } {
+  const values: number[] = [];
+  for (let r = 0; r < LOW_GRID.size; r++) {
+    for (let c = 0; c < LOW_GRID.size; c++) {
+      if (((c + 0.5 - roi.cx) / roi.rx) ** 2 + ((r + 0.5 - roi.cy) / roi.ry) ** 2 > 1) continue;
+      values.push(phantomHu(LOW_GRID.origin[0] + c * LOW_GRID.pixelMm, LOW_GRID.origin[1] + r * LOW_GRID.pixelMm, z) + 10);
+    }
+  }
+  const mean = values.reduce((a, v) => a + v, 0) / values.length;
+  const sd = Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1));
+  return { mean, sd, pixels: values.length };
+}
+
+describe('an ROI on the pane of a reference paired by order', () => {
+  it('reads the reference pixels the scores compare: the ROI at the same pixel indices, not moved by the other frame\'s positions', async () => {
+    // Across insert B's edge: half insert (300 HU), half body (40 HU), so a region moved by the 5 / 3 mm origin reads other values.
+    const roi = lowDoseEllipse(INSERT_B.x + 5, INSERT_B.y, 4);
+    const response = await app.inject({ method: 'POST', url: '/api/measurements.csv', payload: { comparisons: [comparison.id], index: 2, measurements: [{ shape: { kind: 'ellipse', ellipse: roi } }] } });
+    expect(response.statusCode, response.body).toBe(200);
+    const rows = response.body.trim().split('\n').slice(1).map((line) => line.split(','));
+    const reference = rows.find((r) => r[2] === 'reference')!;
+    const expected = expectedReferenceStats(roi, LOW_GRID.origin[2] + 2 * LOW_GRID.sliceMm);
+    expect(Number(reference[9])).toBe(expected.pixels);
+    expect(Number(reference[5])).toBeCloseTo(expected.mean, 6);
+    expect(Number(reference[6])).toBeCloseTo(expected.sd, 6);
+    // The low-dose pane reads the same pixels 10 HU darker.
+    const lowDose = rows.find((r) => r[2] === 'lowDose')!;
+    expect(Number(lowDose[9])).toBe(expected.pixels);
+    expect(Number(lowDose[5])).toBeCloseTo(expected.mean - 10, 6);
   });
 });

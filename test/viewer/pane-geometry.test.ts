@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { gridMapping, mapPoint, type SliceGrid } from '../../src/metrics/grid-mapping.js';
-import { displayedOrientation, followView, turnMatrix, pairAlongNormal, pointInPane, pointToFrame, shapeToFrame, sliceGrid, type PanePlacement, type PaneView } from '../../viewer/src/pane-geometry.js';
+import { displayedOrientation, followView, turnMatrix, pairAlongNormal, panePlacement, placeShape, pointInPane, pointToFrame, shapeToFrame, sliceGrid, type PanePlacement, type PaneView } from '../../viewer/src/pane-geometry.js';
 import type { SeriesDetail } from '../../viewer/src/api.js';
 
 const LOW: SliceGrid = { rows: 96, columns: 96, pixelSpacing: [0.7, 0.7], orientation: [1, 0, 0, 0, 1, 0], position: [-33.25, -33.25, 4] };
@@ -117,5 +117,21 @@ describe('shapes and points between a pane and the low-dose pixels', () => {
     expect(pairAlongNormal(low, series('other', 0.9, [0, 4], '2.25.7004002'))).toBeNull();
     // One series is its own pairing: none needed.
     expect(pairAlongNormal(low, low)).toBeNull();
+  });
+
+  it('places shapes pixel for pixel in a pane the server paired by order, as the scores compare it, whatever its other frame\'s positions say', () => {
+    const low = { id: 'low', rows: 96, columns: 96, spacing: [0.7, 0.7, 2], orientation: [1, 0, 0, 0, 1, 0], positions: [[-33.25, -33.25, 0]], frameOfReferenceUid: '2.25.1' } as unknown as SeriesDetail;
+    const other = { ...low, id: 'other', positions: [[-28.25, -30.25, 0]], frameOfReferenceUid: '2.25.2' } as unknown as SeriesDetail;
+    const ellipse = { kind: 'ellipse' as const, ellipse: { cx: 40, cy: 50, rx: 6, ry: 4 } };
+    const byOrder = panePlacement(low, 0, other, 0, Infinity, 'order');
+    expect(placeShape(ellipse, byOrder)).toEqual({ shape: ellipse, reason: null });
+    expect(shapeToFrame(ellipse, byOrder)).toEqual(ellipse);
+    const view = { scale: 2, translation: { x: -10, y: 6 } };
+    expect(followView(view, { rows: 96, columns: 96, placement: panePlacement(low, 0, low, 0, Infinity, 'position') }, { rows: 96, columns: 96, placement: byOrder })).toEqual(view);
+    // Paired by position, through patient coordinates: 5 / 3 mm are 7.14 / 4.29 pixels.
+    const placed = placeShape(ellipse, panePlacement(low, 0, other, 0, Infinity, 'position'));
+    expect(placed.shape).toMatchObject({ kind: 'ellipse', ellipse: { cx: expect.closeTo(40 - 5 / 0.7, 9), cy: expect.closeTo(50 - 3 / 0.7, 9) } });
+    // Another matrix or pixel spacing paired by order has no pixel-for-pixel partner: not measured (and not scored).
+    expect(placeShape(ellipse, panePlacement(low, 0, { ...other, spacing: [0.9, 0.9, 2] } as SeriesDetail, 0, Infinity, 'order')).reason).toBe('no-geometry');
   });
 });

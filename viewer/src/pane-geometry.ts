@@ -5,10 +5,10 @@
  * field of view is read over the same anatomy.
  */
 import type { SeriesDetail } from './api.js';
-import { gridMapping, invertAffine, mapPoint, mapShape, placeWithNote, shapeInPane, slicesAlongNormal, unmatchedText, type PaneShape, type PixelAffine, type SliceGrid, type StackGeometry, type StackPairing } from '../../src/metrics/grid-mapping.js';
+import { gridAsPaired, gridMapping, invertAffine, mapPoint, mapShape, placeWithNote, shapeInPane, slicesAlongNormal, unmatchedText, type MatchedBy, type PaneShape, type PixelAffine, type SliceGrid, type StackGeometry, type StackPairing } from '../../src/metrics/grid-mapping.js';
 import type { Point, Shape } from '../../src/metrics/roi-shapes.js';
 
-export { placeWithNote, unmatchedText, type PaneShape, type SliceGrid };
+export { placeWithNote, unmatchedText, type MatchedBy, type PaneShape, type SliceGrid };
 
 export function stackOf(series: SeriesDetail): StackGeometry {
   // A server older than `positions` / `frameOfReferenceUid` sends none: no pairing along the normal, so the server's pairing stays.
@@ -30,6 +30,15 @@ export interface PanePlacement {
   readonly grid: SliceGrid;
   /** How far the pane's plane may lie from the low-dose slice's and still be that section, mm. */
   readonly toleranceMm: number;
+}
+
+/**
+ * The placement of a pane's slice `slice` of `series` beside low-dose slice `index`: both grids as
+ * their pairing compares them (gridAsPaired, the scores' rule): paired by order, pixel for pixel
+ * whatever the two series' positions say, so an ROI reads the reference pixels that are scored.
+ */
+export function panePlacement(lowDose: SeriesDetail, index: number, series: SeriesDetail, slice: number, toleranceMm: number, matchedBy: MatchedBy): PanePlacement {
+  return { frame: gridAsPaired(sliceGrid(lowDose, index), matchedBy), grid: gridAsPaired(sliceGrid(series, slice), matchedBy), toleranceMm };
 }
 
 export function placeShape(shape: Shape, placement: PanePlacement): PaneShape {

@@ -24,7 +24,7 @@ import { WheelAccumulator } from './wheel.js';
 import { lesionCaveat, type LesionCaveat } from './lesion-caveat.js';
 import { provenanceText, type ProvenanceText } from './provenance.js';
 import type { MeasureMode } from './measure-layer.js';
-import { displayedOrientation, followView, pairAlongNormal, placeShape, shapeToFrame, sliceGrid, unmatchedText, type PanePlacement, type PaneView } from './pane-geometry.js';
+import { displayedOrientation, followView, pairAlongNormal, panePlacement, placeShape, shapeToFrame, sliceGrid, unmatchedText, type MatchedBy, type PanePlacement, type PaneView } from './pane-geometry.js';
 import { gridMapping } from '../../src/metrics/grid-mapping.js';
 
 export type { PaneKey } from './pane-titles.js';
@@ -70,6 +70,8 @@ interface PaneSpec {
    * measured as that section (its pairing's tolerance; absent: the server paired them).
    */
   readonly planeToleranceMm?: number | undefined;
+  /** How its slices were paired with the low-dose ones (absent: by position); by order, its pixels are the low-dose pixels, as scored. */
+  readonly matchedBy?: MatchedBy | undefined;
   readonly description: string;
   /** A denoised PET pane's lesion SUV caveat (its run's E_LESION_BIAS), shown under an ROI readout. */
   readonly caveat?: LesionCaveat | null;
@@ -90,6 +92,7 @@ interface Pane {
   readonly series: SeriesDetail;
   readonly sliceMap: readonly number[] | null;
   readonly planeToleranceMm?: number | undefined;
+  readonly matchedBy?: MatchedBy | undefined;
   readonly description: string;
   readonly root: HTMLElement;
   readonly element: HTMLElement;
@@ -672,7 +675,7 @@ export class ComparisonViewer {
     const index = at ?? pane.shownIndex ?? (pane.linked ? this.index : pane.ownIndex);
     const slice = pane.sliceMap ? (pane.sliceMap[index] ?? -1) : index;
     if (slice < 0) return null;
-    return { frame: sliceGrid(view.lowDose, index), grid: sliceGrid(pane.series, slice), toleranceMm: pane.planeToleranceMm ?? Infinity };
+    return panePlacement(view.lowDose, index, pane.series, slice, pane.planeToleranceMm ?? Infinity, pane.matchedBy ?? 'position');
   }
 
   /** cornerstone-tools' pan / zoom synchroniser, with each target's view from `followView`. */
@@ -731,13 +734,14 @@ export class ComparisonViewer {
     const alignment = view.comparison?.alignment;
     // Each pane's slice is the one at the low-dose slice's position along the normal (a reference
     // of another field of view or slice spacing included), else the server's pairing.
-    const paired = (series: SeriesDetail | null, map: number[] | null | undefined) => {
+    // Paired by the server by order (positions that do not coincide), a pane's pixels are the low-dose pixels, as the scores take them.
+    const paired = (series: SeriesDetail | null, map: number[] | null | undefined, matchedBy: MatchedBy | null | undefined) => {
       const pairing = series ? pairAlongNormal(lowDose, series) : null;
-      return { map: pairing?.nearest ?? map ?? null, planeToleranceMm: pairing?.toleranceMm, offsetMm: pairing?.offsetMm ?? null };
+      return { map: pairing?.nearest ?? map ?? null, planeToleranceMm: pairing?.toleranceMm, offsetMm: pairing?.offsetMm ?? null, matchedBy: pairing ? ('position' as const) : (matchedBy ?? undefined) };
     };
-    const denoisedPaired = paired(view.denoised, alignment?.denoised);
-    const referencePaired = paired(view.reference, alignment?.reference);
-    const uncertaintyPaired = paired(view.uncertainty, alignment?.uncertainty);
+    const denoisedPaired = paired(view.denoised, alignment?.denoised, alignment?.matchedBy?.denoised);
+    const referencePaired = paired(view.reference, alignment?.reference, alignment?.matchedBy?.reference);
+    const uncertaintyPaired = paired(view.uncertainty, alignment?.uncertainty, alignment?.matchedBy?.uncertainty);
     const denoisedIds = aligned(view.denoised, denoisedPaired.map);
     const referenceIds = aligned(view.reference, referencePaired.map);
     const uncertaintyIds = aligned(view.uncertainty, uncertaintyPaired.map);
@@ -766,7 +770,7 @@ export class ComparisonViewer {
     const methodNames = methodTitles(view, titles.denoised);
     // The methods after the first, each aligned to the low-dose slices by its own comparison.
     const moreMethods: PaneSpec[] = view.methods.slice(1).map((m, k) => {
-      const methodPaired = paired(m.denoised, m.comparison.alignment.denoised);
+      const methodPaired = paired(m.denoised, m.comparison.alignment.denoised, m.comparison.alignment.matchedBy?.denoised);
       return {
       key: methodPaneKey(k + 1),
       imageIds: aligned(m.denoised, methodPaired.map)!,
@@ -774,7 +778,7 @@ export class ComparisonViewer {
       units: lowDose.units,
       series: m.denoised,
       sliceMap: methodPaired.map,
-      planeToleranceMm: methodPaired.planeToleranceMm,
+      planeToleranceMm: methodPaired.planeToleranceMm, matchedBy: methodPaired.matchedBy,
       description: m.denoised.description,
       caveat: lesionCaveat(m.comparison.report?.warnings),
       provenance: provenanceText(m.denoised),
@@ -790,7 +794,7 @@ export class ComparisonViewer {
             units: lowDose.units,
             series: view.denoised,
             sliceMap: denoisedPaired.map,
-            planeToleranceMm: denoisedPaired.planeToleranceMm,
+            planeToleranceMm: denoisedPaired.planeToleranceMm, matchedBy: denoisedPaired.matchedBy,
             description: view.denoised.description,
             caveat: lesionCaveat(view.comparison?.report?.warnings),
             provenance: provenanceText(view.denoised),
@@ -805,7 +809,7 @@ export class ComparisonViewer {
             units: lowDose.units,
             series: view.reference,
             sliceMap: referencePaired.map,
-            planeToleranceMm: referencePaired.planeToleranceMm,
+            planeToleranceMm: referencePaired.planeToleranceMm, matchedBy: referencePaired.matchedBy,
             description: view.reference.description,
           }
         : null,
@@ -818,7 +822,7 @@ export class ComparisonViewer {
             units: view.uncertainty.units,
             series: view.uncertainty,
             sliceMap: uncertaintyPaired.map,
-            planeToleranceMm: uncertaintyPaired.planeToleranceMm,
+            planeToleranceMm: uncertaintyPaired.planeToleranceMm, matchedBy: uncertaintyPaired.matchedBy,
             description: view.uncertainty.description,
           }
         : null,

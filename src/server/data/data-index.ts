@@ -10,7 +10,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { realRoots, scanPaths, type ScanResult, type Series } from '../../dicom/index.js';
 import { LowdoseError } from '../../errors.js';
-import { pairingGridMismatch, pairSlices } from '../../metrics/slice-pairing.js';
+import { pairingGridMismatch, pairSlices, type SlicePairing } from '../../metrics/slice-pairing.js';
 import type {
   ComparisonDetail,
   ComparisonSummary,
@@ -313,19 +313,27 @@ async function revisionOfFiles(series: Series): Promise<string> {
   return revisionOf(parts);
 }
 
-/** Slice matching of every pane against the low-dose series; null when the denoised one cannot be matched. */
+/** Slice matching of every pane against the low-dose series, and how each was matched; null when the denoised one cannot be matched. */
 function alignPanes(draft: ComparisonDraft): IndexedComparison['alignment'] | null {
-  const align = (other: IndexedSeries | null): number[] | null => {
+  const align = (other: IndexedSeries | null): SlicePairing | null => {
     if (!other) return null;
     try {
-      return pairSlices(draft.lowDose.series, other.series).pairs.map(([, t]) => t);
+      return pairSlices(draft.lowDose.series, other.series);
     } catch {
       return null;
     }
   };
   const denoised = align(draft.denoised);
   if (!denoised) return null;
-  return { denoised, reference: align(draft.reference), uncertainty: align(draft.uncertainty), hallucination: align(draft.hallucination) };
+  const [reference, uncertainty, hallucination] = [align(draft.reference), align(draft.uncertainty), align(draft.hallucination)];
+  const indices = (p: SlicePairing | null) => p?.pairs.map(([, t]) => t) ?? null;
+  return {
+    denoised: indices(denoised)!,
+    reference: indices(reference),
+    uncertainty: indices(uncertainty),
+    hallucination: indices(hallucination),
+    matchedBy: { denoised: denoised.matchedBy, reference: reference?.matchedBy ?? null, uncertainty: uncertainty?.matchedBy ?? null, hallucination: hallucination?.matchedBy ?? null },
+  };
 }
 
 /** The reference's grid check as the CLI makes it: the reference paired against the low-dose series (pairSlices), then pairingGridMismatch. */

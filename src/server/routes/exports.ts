@@ -18,7 +18,7 @@ import { uncertaintyColours, uncertaintyWindow } from '../uncertainty-pane.js';
 import { differenceColours, differencePixels, differenceWidth } from '../difference-pane.js';
 import { differenceWindowText, methodLabel, roleTitle } from '../pane-labels.js';
 import type { Shape } from '../../metrics/roi-shapes.js';
-import { gridMapping, placeWithNote, shapeInPane, slicesAlongNormal, type SliceGrid, type StackGeometry } from '../../metrics/grid-mapping.js';
+import { gridAsPaired, gridMapping, placeWithNote, shapeInPane, slicesAlongNormal, type MatchedBy, type SliceGrid, type StackGeometry } from '../../metrics/grid-mapping.js';
 import type { Image2D } from '../../image.js';
 import { scoresLine } from '../pane-text.js';
 import { errorResponses, idParam, idParams } from '../schemas.js';
@@ -214,8 +214,10 @@ async function figureOf(data: DataServices, comparisonIds: readonly string[] | n
           differenceNote = offPlane ? `no difference: the nearest reference slice is ${Math.abs(pairing.offsetMm[index]!).toFixed(1)} mm away` : 'no difference: the reference lies on another pixel grid';
         }
       }
-      const frame = sliceGrid(lowDose, index);
-      const grid = slice >= 0 ? sliceGrid(first.reference, slice) : null;
+      // Paired by order (none along the normal), pixel for pixel as the scores (gridAsPaired).
+      const by = pairing ? 'position' : (first.alignment.matchedBy?.reference ?? 'position');
+      const frame = gridAsPaired(sliceGrid(lowDose, index), by);
+      const grid = slice >= 0 ? gridAsPaired(sliceGrid(first.reference, slice), by) : null;
       const placed = grid ? shapes.flatMap((m) => {
         const p = shapeInPane(m.shape, frame, grid, pairing?.toleranceMm ?? Infinity);
         return p.shape ? [{ name: m.name, shape: p.shape }] : [];
@@ -288,20 +290,22 @@ async function tablePanes(data: DataServices, comparisonIds: readonly string[] |
   if (index >= lowDose.series.slices.length) throw new LowdoseError('E_NOT_FOUND', `series ${lowDose.id} has no slice ${index} (${lowDose.series.slices.length} slices)`);
   const units = lowDose.series.units === 'SUVbw' ? 'SUV' : lowDose.series.units;
   const frame = sliceGrid(lowDose, index);
-  const pane = async (key: string, entry: IndexedSeries | null, alignment: readonly number[] | null | undefined): Promise<TablePane> => {
+  const pane = async (key: string, entry: IndexedSeries | null, alignment: readonly number[] | null | undefined, matchedBy: MatchedBy | null | undefined): Promise<TablePane> => {
     const pairing = entry && entry !== lowDose ? slicesAlongNormal(stackOf(lowDose), stackOf(entry)) : null;
     const slice = entry === lowDose ? index : pairing ? pairing.nearest[index] : alignment?.[index];
     const image = entry && slice !== undefined && slice >= 0 ? await data.slices.read(entry, slice) : null;
     const values = image && { rows: image.rows, columns: image.columns, value: (i: number) => image.data[i]!, pixelSpacing: image.pixelSpacing, padding: image.padding ?? null };
-    const place = entry && slice !== undefined && slice >= 0 ? placeWithNote(frame, sliceGrid(entry, slice), pairing?.toleranceMm ?? Infinity) : undefined;
+    // Paired by order (the server's pairing, none along the normal), pixel for pixel as the scores (gridAsPaired).
+    const by = pairing ? 'position' : (matchedBy ?? 'position');
+    const place = entry && slice !== undefined && slice >= 0 ? placeWithNote(gridAsPaired(frame, by), gridAsPaired(sliceGrid(entry, slice), by), pairing?.toleranceMm ?? Infinity) : undefined;
     return { key, slice: index + 1, units, values, ...(place ? { place } : {}) };
   };
-  const panes = [await pane('lowDose', lowDose, null)];
+  const panes = [await pane('lowDose', lowDose, null, null)];
   if (comparisonIds) {
     const { comparisons } = methodSet(data.index, comparisonIds);
-    for (const [k, c] of comparisons.entries()) panes.push(await pane(k === 0 ? 'denoised' : `denoised-${k + 1}`, c.denoised, c.alignment.denoised));
+    for (const [k, c] of comparisons.entries()) panes.push(await pane(k === 0 ? 'denoised' : `denoised-${k + 1}`, c.denoised, c.alignment.denoised, c.alignment.matchedBy?.denoised));
     const first = comparisons[0]!;
-    if (first.reference) panes.push(await pane('reference', first.reference, first.alignment.reference));
+    if (first.reference) panes.push(await pane('reference', first.reference, first.alignment.reference, first.alignment.matchedBy?.reference));
   }
   return panes;
 }
