@@ -54,6 +54,19 @@ export interface StudyQuery {
   readonly limit?: number;
 }
 
+/** A study search's answer, and whether more studies match than it lists. */
+export interface StudySearch {
+  /** At most `limit`, newest first. */
+  readonly studies: RemoteStudy[];
+  /**
+   * True when the list may lack matching studies: more match than `limit`, or the server caps its
+   * answers and would not page them (offset refused or ignored).
+   */
+  readonly truncated: boolean;
+  /** Why, in words, ending with what to do (narrow the search); null when `truncated` is false. */
+  readonly truncation: string | null;
+}
+
 const DA = /^\d{8}$/;
 /** Study attributes asked for on top of the required ones (PS3.18 Table 6.7.1-2a). */
 const STUDY_FIELDS = ['00081030', '00080061', '00201206', '00201208'];
@@ -76,14 +89,22 @@ export function studySearchUrl(base: string, query: StudyQuery): string {
   return `${base}/studies?${params.toString()}`;
 }
 
-/** The studies on a DICOMweb server that match the query (QIDO-RS), newest first. */
-export async function searchStudies(client: DicomwebClient, base: string, query: StudyQuery = {}): Promise<RemoteStudy[]> {
-  const found = await client.qido(studySearchUrl(base, query));
+/**
+ * The studies on a DICOMweb server that match the query (QIDO-RS), at most `limit`, newest first,
+ * and whether more match. Not every match: a search for any patient matches every study of a
+ * clinical archive, which no one reads through; the user narrows the search instead, so the answer
+ * must say when there is more. One match beyond `limit` is asked for to know that, page by page
+ * (qidoAll) so a server that caps one answer below `limit` does not cut the list without a word.
+ * The server's order is its own: beyond `limit`, the ones listed are not necessarily the newest.
+ */
+export async function searchStudies(client: DicomwebClient, base: string, query: StudyQuery = {}): Promise<StudySearch> {
+  const limit = query.limit ?? 100;
+  const { matches: found, unpaged } = await qidoAll(client, studySearchUrl(base, { ...query, limit: limit + 1 }), '0020000D', limit + 1);
   const count = (dataset: DicomJson, tag: string): number | null => {
     const value = Number(first(dataset, tag));
     return first(dataset, tag) === undefined || !Number.isFinite(value) ? null : value;
   };
-  return found
+  const studies = found
     .map((s) => ({
       studyInstanceUid: text(s, '0020000D'),
       patientName: text(s, '00100010'),
@@ -96,6 +117,14 @@ export async function searchStudies(client: DicomwebClient, base: string, query:
     }))
     .filter((s) => s.studyInstanceUid !== '')
     .sort((a, b) => b.date.localeCompare(a.date) || a.patientId.localeCompare(b.patientId));
+  if (studies.length > limit) {
+    const truncation = `more than ${limit} studies match: these are ${limit} of them, newest first, not necessarily the newest ${limit} on the server; narrow the search`;
+    return { studies: studies.slice(0, limit), truncated: true, truncation };
+  }
+  if (unpaged !== null) {
+    return { studies, truncated: true, truncation: `${unpagedInWords(unpaged)}: it may hold more matching studies than the ${studies.length} it listed; narrow the search` };
+  }
+  return { studies, truncated: false, truncation: null };
 }
 
 const studyUrl = (target: Pick<DicomwebTarget, 'base' | 'studyInstanceUid'>): string => `${target.base}/studies/${target.studyInstanceUid}`;

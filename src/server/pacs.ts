@@ -12,7 +12,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { DicomwebClient, type DicomwebClientOptions } from '../dicomweb/client.js';
-import { listSeries, listStudySeries, pullSeries, searchStudies, stowSeries, type PulledSeries, type RemoteStudy, type SeriesListing, type StoredSeries, type StudyQuery } from '../dicomweb/study.js';
+import { listSeries, listStudySeries, pullSeries, searchStudies, stowSeries, type PulledSeries, type SeriesListing, type StoredSeries, type StudyQuery, type StudySearch } from '../dicomweb/study.js';
 import { LowdoseError, toLowdoseError } from '../errors.js';
 import { derivedParts, nameRemoteInstance, type DerivedPart } from '../pipeline/remote-denoise.js';
 import type { DenoiseReport } from '../pipeline/types.js';
@@ -81,7 +81,7 @@ export class PacsService {
     await rm(this.pullDir, { recursive: true, force: true });
   }
 
-  async studies(query: StudyQuery): Promise<RemoteStudy[]> {
+  async studies(query: StudyQuery): Promise<StudySearch> {
     try {
       return await searchStudies(this.client, this.base, query);
     } catch (error) {

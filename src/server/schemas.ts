@@ -434,9 +434,17 @@ export const pacsStudy = Type.Object({
 
 export const pacsStudies = Type.Object({
   server: Type.String(),
-  /** Newest first; at most `limit` (the server may cap it lower). */
+  /** Newest first; at most `limit`. */
   studies: Type.Array(pacsStudy),
   limit: Type.Integer(),
+  /**
+   * True when more studies may match than are listed: more than `limit` match (then the listed ones
+   * are not necessarily the newest on the server), or the server caps its answers and would not
+   * page them (offset refused or ignored). The search is then to be narrowed.
+   */
+  truncated: Type.Boolean(),
+  /** Why, in words (what the viewer shows); null when `truncated` is false. */
+  truncation: stringOrNull,
 });
 
 export const pacsSeries = Type.Object({

@@ -420,6 +420,51 @@ describe.skipIf(!installed)('serve --dicomweb against Orthanc', () => {
     }
   });
 
+  it('the study search lists at most `limit` and says when more match; through a server that caps each answer at 1 study it pages up to `limit`, and says so when the server refuses offset', async () => {
+    const originals = await Promise.all(readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort().map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
+    await uploadAsOtherStudy(orthanc, originals, new Set(), 31);
+    const total = ((await (await orthanc.rest('/studies')).json()) as string[]).length;
+    expect(total).toBeGreaterThanOrEqual(3);
+    const search = async (app: FastifyInstance, query: string) => {
+      const response = await call(app, { url: `/api/pacs/studies?${query}` });
+      expect(response.statusCode).toBe(200);
+      return response.json<PacsStudies>();
+    };
+    const all = await search(app, 'limit=100');
+    expect([all.studies.length, all.truncated, all.truncation]).toEqual([total, false, null]);
+    const two = await search(app, 'limit=2');
+    expect(two.studies).toHaveLength(2);
+    expect(two.truncated).toBe(true);
+    expect(two.truncation).toBe('more than 2 studies match: these are 2 of them, newest first, not necessarily the newest 2 on the server; narrow the search');
+    // Exactly `limit` matches: all of them, no word of more.
+    expect(await search(app, `limit=${total}`)).toMatchObject({ truncated: false, truncation: null });
+
+    // The same Orthanc capping every studies answer at 1 match.
+    const proxy = await startProxy(orthanc.http);
+    proxy.rewrite = (method, url) => (method === 'GET' && /\/studies\?/.test(url) ? url.replace(/limit=\d+/, 'limit=1') : url);
+    const capped = await buildApp({
+      data: [],
+      workDir: path.join(dir, 'work-capped-search'),
+      viewerDir: null,
+      dicomweb: { base: `${proxy.base}/dicom-web`, client: { auth: `basic:${orthanc.user}:${orthanc.password}`, retries: 0 } },
+    });
+    try {
+      const paged = await search(capped, 'limit=100');
+      expect(paged.studies.map((s) => s.studyInstanceUid)).toEqual(all.studies.map((s) => s.studyInstanceUid));
+      expect(paged.truncated).toBe(false);
+      expect(await search(capped, 'limit=2')).toMatchObject({ truncated: true, truncation: expect.stringMatching(/^more than 2 studies match/) });
+
+      proxy.fail = (method, url) => (method === 'GET' && /[?&]offset=/.test(url) ? 400 : false);
+      const refused = await search(capped, 'limit=100');
+      expect(refused.studies).toHaveLength(1);
+      expect(refused.truncated).toBe(true);
+      expect(refused.truncation).toBe('the server refused to page its answer (HTTP 400 to the offset parameter): it may hold more matching studies than the 1 it listed; narrow the search');
+    } finally {
+      await capped.close();
+      await proxy.close();
+    }
+  });
+
   it('has no PACS routes to speak of without --dicomweb', async () => {
     const plain = await buildApp({ data: [FIXTURE_SERIES], workDir: path.join(dir, 'work-plain'), viewerDir: null });
     try {

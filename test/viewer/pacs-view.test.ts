@@ -1,7 +1,7 @@
 /** The PACS browser's pure parts: names, dates and the search form as the API's query; a store-back job's message. */
 import { describe, expect, it } from 'vitest';
 import type { JobView } from '../../src/server/api-types.js';
-import { displayDate, displayName, storedMessage, studyQuery } from '../../viewer/src/pacs-view.js';
+import { displayDate, displayName, storedMessage, studiesMessage, studyQuery } from '../../viewer/src/pacs-view.js';
 
 describe('PACS browser text', () => {
   it('shows a DICOM person name as "Family, Given Middle" and a DA as YYYY-MM-DD', () => {
@@ -17,6 +17,15 @@ describe('PACS browser text', () => {
     expect(studyQuery('  99000 ', '2000-01-01', '2010-12-31')).toEqual({ patientId: '99000', from: '20000101', to: '20101231' });
     expect(studyQuery('', '', '2010-12-31')).toEqual({ to: '20101231' });
     expect(studyQuery(' ', '', '')).toEqual({});
+  });
+
+  it('says when the study list is not every match, with the server\'s reason, and not when it is', () => {
+    const more = 'more than 2 studies match: these are 2 of them, newest first, not necessarily the newest 2 on the server; narrow the search';
+    expect(studiesMessage(2, more)).toBe(`2 studies; not every match is listed: ${more}. Click one for its series.`);
+    // Exactly `limit` studies and no more: all of them, nothing to narrow.
+    expect(studiesMessage(2, null)).toBe('2 studies. Click one for its series.');
+    expect(studiesMessage(1, null)).toBe('1 study. Click one for its series.');
+    expect(studiesMessage(0, null)).toBe('No study matches.');
   });
 
   it('counts the series and images a store-back job stored', () => {

@@ -35,6 +35,18 @@ export function studyQuery(patientId: string, from: string, to: string): PacsStu
   };
 }
 
+/**
+ * The study search's status line: how many studies, and, when the server's answer says more may
+ * match (`truncation`), that the list is not all of them and why, so no one takes a missing prior
+ * study for one that does not exist. A full page without `truncation` is all there is (the server
+ * asked for one study more than `limit` to know).
+ */
+export function studiesMessage(count: number, truncation: string | null): string {
+  if (count === 0 && truncation === null) return 'No study matches.';
+  const studies = `${count} ${count === 1 ? 'study' : 'studies'}`;
+  return truncation === null ? `${studies}. Click one for its series.` : `${studies}; not every match is listed: ${truncation}. Click one for its series.`;
+}
+
 /** What a store-back job stored, in words ("stored 1 series (3 images) in the PACS"). */
 export function storedMessage(job: JobView): string {
   const stored = job.result?.stored ?? [];
@@ -86,10 +98,10 @@ export class PacsView {
     this.busy('Searching…');
     this.seriesTable.hidden = true;
     try {
-      const { studies, limit } = await api.pacsStudies(query);
+      const { studies, truncation } = await api.pacsStudies(query);
       if (generation !== this.generation) return;
       this.renderStudies(studies);
-      this.done(studies.length === 0 ? 'No study matches.' : `${studies.length} ${studies.length === 1 ? 'study' : 'studies'}${studies.length >= limit ? ` (the first ${limit}: narrow the search)` : ''}. Click one for its series.`);
+      this.done(studiesMessage(studies.length, truncation));
     } catch (error) {
       if (generation === this.generation) this.fail(error);
     }

@@ -30,13 +30,13 @@ const pacs: FastifyPluginAsyncTypebox = async (app) => {
     const pacs = server();
     const { patientId, from, to } = request.query;
     const limit = request.query.limit ?? DEFAULT_LIMIT;
-    const studies = await pacs.studies({
+    const { studies, truncated, truncation } = await pacs.studies({
       ...(patientId ? { patientId } : {}),
       ...(from !== undefined ? { from } : {}),
       ...(to !== undefined ? { to } : {}),
       limit,
     });
-    return { server: pacs.base, studies, limit };
+    return { server: pacs.base, studies, limit, truncated, truncation };
   });
 
   app.get(
