@@ -52,6 +52,7 @@ export const TAG = {
   PixelRepresentation: 'x00280103',
   PixelPaddingValue: 'x00280120',
   PixelPaddingRangeLimit: 'x00280121',
+  LossyImageCompression: 'x00282110',
   RescaleIntercept: 'x00281052',
   RescaleSlope: 'x00281053',
   RescaleType: 'x00281054',

@@ -5,6 +5,7 @@
  */
 import { LowdoseError } from '../errors.js';
 import type { Image2D } from '../image.js';
+import { getString, TAG } from './attributes.js';
 import { decodeParsedFrame } from './decode.js';
 import { readPixelModule, type PixelModule } from './image-header.js';
 import { applyModalityLut } from './modality.js';
@@ -55,13 +56,24 @@ export async function readSlicePixels(slice: SliceRef, units?: Units): Promise<S
   const { parsed, pixel } = await openFile(slice.file);
   const stored = await decodeParsedFrame(parsed, pixel, slice.frame);
   const outOfField =
-    units === 'HU' ? outOfFieldMask(stored, pixel.rows, pixel.columns, slice.rescaleSlope, slice.rescaleIntercept) : null;
+    units === 'HU'
+      ? outOfFieldMask(stored, pixel.rows, pixel.columns, slice.rescaleSlope, slice.rescaleIntercept, { lossy: lossyCompressed(parsed) })
+      : null;
   return {
     rows: pixel.rows,
     columns: pixel.columns,
     data: applyModalityLut(stored, slice.rescaleSlope, slice.rescaleIntercept, slice.unitsScale),
     padding: unionMasks(paddingMask(stored, pixel), outOfField),
   };
+}
+
+/**
+ * Whether the stored values went through a lossy codec: a lossy transfer syntax, or
+ * LossyImageCompression 01 (PS3.3 C.7.6.1.1.5: once lossy compressed, e.g. a derived file lowdose
+ * wrote from a lossy source, stored uncompressed but with the codec's values).
+ */
+function lossyCompressed(parsed: ParsedFile): boolean {
+  return parsed.transferSyntax.lossy || getString(parsed.dataSet, TAG.LossyImageCompression) === '01';
 }
 
 /** One slice's pixels in the series' units (modality LUT, then × unitsScale). */

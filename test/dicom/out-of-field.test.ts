@@ -1,6 +1,7 @@
 /**
  * Out-of-field fill of CT slices without a matching PixelPaddingValue (src/dicom/out-of-field.ts),
- * checked on the real slices of ../shared/dicom and ../shared/ldct-mayo.
+ * checked on the real slices of ../shared/dicom and ../shared/ldct-mayo, and on lossy-compressed
+ * copies of corpus slices against their lossless twins.
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -107,5 +108,84 @@ describe('out-of-field detection in CT', () => {
     // Only an island at the minimum: no mask.
     const island = Int32Array.from(stored, (v, i) => (i === 12 ? v : 0));
     expect(outOfFieldMask(island, 5, 5, 1, -1024)).toBeNull();
+  });
+
+  it('marks, in lossy mode, every pixel at or below -1500 HU joined to the border, whatever its value', () => {
+    // 5x5, intercept -1024: a fill of -2000 stored that a codec moved by up to a few hundred.
+    const stored = Int32Array.from([
+      -2315, -1998, 0, 0, 0,
+      -1661, 0, 0, 0, 0,
+      0, 0, -2000, 0, 0, // an island inside: not out of field
+      0, 0, 0, 0, -400, // -1424 HU: above the bound, not fill
+      0, 0, 0, 0, -2003,
+    ]);
+    expect(Array.from(outOfFieldMask(stored, 5, 5, 1, -1024, { lossy: true })!)).toEqual([
+      1, 1, 0, 0, 0,
+      1, 0, 0, 0, 0,
+      0, 0, 0, 0, 0,
+      0, 0, 0, 0, 0,
+      0, 0, 0, 0, 1,
+    ]);
+    // The exact-value rule sees only the minimum's one pixel.
+    expect(outOfFieldMask(stored, 5, 5, 1, -1024)!.reduce((a, b) => a + b, 0)).toBe(1);
+    // Nothing at or below -1500 HU: no mask, lossy or not.
+    expect(outOfFieldMask(Int32Array.from(stored, (v) => Math.max(v, -400)), 5, 5, 1, -1024, { lossy: true })).toBeNull();
+  });
+});
+
+/** Lossy-compressed slices and the same slice stored losslessly (the lossless twin's mask is the truth). */
+const TEST_IMAGES = 'cornerstonejs__cornerstone3D/packages/dicomImageLoader/testImages/';
+const LOSSY_TWINS: readonly (readonly [string, string])[] = [
+  // JPEG 2000 at ratio 69, PixelPaddingValue -2000: 2 284 of the 55 772 fill pixels still hold it.
+  ['fo-dicom__fo-dicom/Tests/FO-DICOM.Tests/Test Data/CT1_J2KI', `${TEST_IMAGES}CT1_J2KR`],
+  // GE declaring -32768 and filling -2000, in JPEG 2000, JPEG-LS near-lossless and four JPEG processes.
+  ...[
+    'JPEG2000TransferSyntax_1.2.840.10008.1.2.4.91',
+    'JPEGLSLossyTransferSyntax_1.2.840.10008.1.2.4.81',
+    'JPEGProcess1TransferSyntax_1.2.840.10008.1.2.4.50',
+    'JPEGProcess2_4TransferSyntax_1.2.840.10008.1.2.4.51',
+    'JPEGProcess6_8TransferSyntax_1.2.840.10008.1.2.4.53',
+    'JPEGProcess10_12TransferSyntax_1.2.840.10008.1.2.4.55',
+  ].map((syntax) => [`${TEST_IMAGES}CTImage.dcm_${syntax}.dcm`, `${TEST_IMAGES}CTImage.dcm`] as const),
+];
+
+async function sliceMask(file: string): Promise<Uint8Array> {
+  const { image } = await onlySlice(at(file));
+  return image.padding ?? new Uint8Array(image.rows * image.columns);
+}
+
+function compare(mask: Uint8Array, truth: Uint8Array): { marked: number; extra: number[]; missed: number } {
+  const extra: number[] = [];
+  let marked = 0;
+  let missed = 0;
+  for (let i = 0; i < mask.length; i++) {
+    marked += mask[i]!;
+    if (mask[i] && !truth[i]) extra.push(i);
+    if (!mask[i] && truth[i]) missed++;
+  }
+  return { marked, extra, missed };
+}
+
+describe('out-of-field detection in lossy-compressed CT', () => {
+  it.each(LOSSY_TWINS)('marks exactly the fill of the lossless twin in %s', async (lossy, twin) => {
+    const truth = await sliceMask(twin);
+    expect(truth.reduce((a, b) => a + b, 0)).toBe(55_772);
+    const { marked, extra, missed } = compare(await sliceMask(lossy), truth);
+    expect({ marked, extra: extra.length, missed }).toEqual({ marked: 55_772, extra: 0, missed: 0 });
+  });
+
+  it('marks the fill of 693_J2KI (JPEG 2000 at ratio 339, fill moved by up to 2080) up to the circle edge', async () => {
+    const truth = await sliceMask('pydicom__pydicom-data/data_store/data/693_UNCR.dcm');
+    const { marked, extra, missed } = compare(await sliceMask('pydicom__pydicom/src/pydicom/data/test_files/693_J2KI.dcm'), truth);
+    // Before: the 494 pixels still at PixelPaddingValue -2000. Now all but 24; the 931 extra are
+    // the codec's undershoot on the reconstruction circle itself (radius 255.5 px).
+    expect(marked).toBe(56_679);
+    expect(missed).toBe(24);
+    expect(extra).toHaveLength(931);
+    for (const i of extra) {
+      const r = Math.hypot(Math.floor(i / 512) - 255.5, (i % 512) - 255.5);
+      expect(r).toBeGreaterThan(254.5);
+      expect(r).toBeLessThan(257);
+    }
   });
 });
