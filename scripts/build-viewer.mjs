@@ -5,10 +5,11 @@
  * Run by `npm run build` (and so by `npm ci`); `--watch` rebuilds on change, `--outdir <dir>`
  * writes elsewhere.
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { makeDirectories } from '../dist/util/fs.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const viewer = path.join(root, 'viewer');
@@ -50,7 +51,7 @@ const options = {
 };
 
 await rm(dist, { recursive: true, force: true });
-await mkdir(dist, { recursive: true });
+await makeDirectories(dist);
 if (watch) {
   const context = await esbuild.context(options);
   await context.watch();

@@ -22,13 +22,14 @@
  * `truth` is the noise-free phantom; `dose100` its simulated full-dose scan (the QA reference);
  * `dose25` / `dose10` the simulated reduced-dose scans of the same phantom, seeded.
  */
-import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { scanPaths } from '../src/dicom/index.js';
 import { runPhantom } from '../src/pipeline/phantom.js';
 import { runSimulate } from '../src/pipeline/simulate.js';
 import { REALISATIONS_DIR, REALISATIONS_FILE, realisationSeed } from '../src/qa/fixtures.js';
+import { makeDirectories } from '../src/util/fs.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -161,7 +162,7 @@ async function makeRealisations(spec: FixtureSpec, count: number): Promise<void>
       kept.push({ file: slice.file, z: slice.position![2] });
     }
     truthDir = path.join(scratch, 'truth-modules');
-    await mkdir(truthDir, { recursive: true });
+    await makeDirectories(truthDir);
     for (const k of kept) await copyFile(k.file, path.join(truthDir, path.basename(k.file)));
     slices = `modules 1 and 2 only (z ${kept.map((k) => k.z).join(' and ')} mm)`;
   }
@@ -192,7 +193,7 @@ async function makeRealisations(spec: FixtureSpec, count: number): Promise<void>
   await rename(scratch, path.join(dir, REALISATIONS_DIR));
 }
 
-await mkdir(FIXTURES, { recursive: true });
+await makeDirectories(FIXTURES);
 const only = args;
 if (realisationsOption !== undefined) {
   const count = Number(realisationsOption);

@@ -39,7 +39,7 @@
  * step). The input and filter rows do not depend on it.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { classicalDenoise } from '../../src/filters/denoise.js';
@@ -51,6 +51,7 @@ import { backgroundSds, placeStack, scoreLesions, summarizeBySize, targetVerdict
 import { noiseSeed, simulateDraw, type SimulatedDraw } from './pet-lesions/draws.js';
 import { expectedBackgroundSd, expectedBySize, expectedVerdict, type Expectation, type ExpectedLimit } from './pet-lesions/expected.js';
 import { PEAK_RADIUS_MM } from '../../src/metrics/lesions.js';
+import { makeDirectoriesSync } from '../../src/util/fs.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const args = process.argv.slice(2);
@@ -112,7 +113,7 @@ function cardWith(consistency: unknown, label: string): string {
   if (consistency === null) delete raw.sampler.consistency;
   else raw.sampler.consistency = consistency;
   const dir = path.join(CACHE, 'cards', label.replace(/[^A-Za-z0-9.]+/g, '-'));
-  mkdirSync(dir, { recursive: true });
+  makeDirectoriesSync(dir);
   const file = path.join(dir, path.basename(CARD));
   writeFileSync(file, `${JSON.stringify(raw, null, 1)}\n`);
   return file;
@@ -133,7 +134,7 @@ function simulate(withLesions: readonly Float32Array[], indices: number[], dose:
   const sim = simulateDraw(withLesions, grid, indices, dose, seed, nv.suvFactor, (done) => {
     if (done % 20 === 0) log(`  simulated ${done}/${indices.length} slices at ${dose * 100} %, seed ${seed} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
   });
-  mkdirSync(CACHE, { recursive: true });
+  makeDirectoriesSync(CACHE);
   const out = new Float32Array(2 * indices.length * n);
   [...sim.low, ...sim.ref].forEach((slice, j) => out.set(slice, j * n));
   writeFileSync(file, Buffer.from(out.buffer));
@@ -321,7 +322,7 @@ if (NOISE > 1) {
     lines.push('', `Limits for 17 mm and up: |SUVmean| <= ${meanLimit * 100} %, |SUVmax| <= ${maxLimit * 100} %.`, '', ...verdicts);
   }
 }
-mkdirSync(path.dirname(OUT), { recursive: true });
+makeDirectoriesSync(path.dirname(OUT));
 writeFileSync(
   `${OUT}.json`,
   `${JSON.stringify({ command, volume: path.basename(VOLUME), card: path.relative(REPO, CARD), doseDeclared: DOSE_DECLARED, doses: DOSES, noiseRealisations: NOISE, placements, rows, ...(NOISE > 1 ? { expected } : {}) }, null, 1)}\n`,

@@ -16,7 +16,7 @@
  * .cache/real-pairs/ (docs/training.md, "Real quarter-dose evaluation").
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
@@ -29,6 +29,7 @@ import { findGroups, groupKey, loadGroup, PATIENT_ROLES, type PairGroup } from '
 import { FILTERS, tunedFilter } from './real-pairs/filters.js';
 import { FORMAT, keyOf, margins, renderMarkdown, roleOf, type GroupInfo, type MethodRow, type RealPairsResult } from './real-pairs/report.js';
 import { placeRois, scoreSlice, scoringMasks, summarize, WINDOW_NAMES, WINDOW_REGIONS, WINDOWS, type PlacedRoi, type ScoringMasks, type WindowName } from './real-pairs/score.js';
+import { makeDirectoriesSync } from '../../src/util/fs.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SHIPPED_CARD = path.join(REPO, 'models', 'lowdose-ct.json');
@@ -211,7 +212,7 @@ const result: RealPairsResult = {
 };
 // The table is rendered from the JSON as written, so the two always agree.
 const json = JSON.stringify(result, roundNumbers, 1) + '\n';
-mkdirSync(path.dirname(outPrefix), { recursive: true });
+makeDirectoriesSync(path.dirname(outPrefix));
 writeFileSync(`${outPrefix}.json`, json);
 writeFileSync(`${outPrefix}.md`, renderMarkdown(JSON.parse(json) as RealPairsResult));
 log(`wrote ${rel(outPrefix)}.json and .md`);

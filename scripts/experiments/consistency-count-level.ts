@@ -31,7 +31,7 @@
  * - non-local means at several h factors (the toolkit's `classicalDenoise`), the curve the
  *   model's background SD is compared with at equal SUVmean bias.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -51,6 +51,7 @@ import { readStack } from '../../src/qa/fixtures.js';
 import { uniformRois } from '../../src/qa/regions.js';
 import type { QaCase, SliceStack } from '../../src/qa/types.js';
 import { indexRanges, optionReader } from './cli-args.js';
+import { makeDirectoriesSync } from '../../src/util/fs.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const args = process.argv.slice(2);
@@ -284,7 +285,7 @@ function score(out: SliceStack, full: SliceStack, spheres: readonly Sphere[], ro
   return { mean, max, peak, noise: pooledNoise(out, rois), inputNoise, psnr: psnrOfClipped(ref, test, range) };
 }
 
-mkdirSync(CACHE, { recursive: true });
+makeDirectoriesSync(CACHE);
 let denoiser: Denoiser | null = null;
 async function networkOutput(k: number, dose: number, lowStack: SliceStack): Promise<Float32Array[]> {
   const file = path.join(CACHE, `x0-${k}-${dose}${SIZE ? `-${SIZE}px` : ''}.f32`);

@@ -3,11 +3,12 @@
  * small PNGs, drawn with the toolkit's own canvas and bitmap font (src/trace), so no plotting
  * library or browser is needed.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { windowToGray, type DisplayWindow } from '../../src/pipeline/preview.js';
 import { COLORS, downsample, RgbCanvas, type Rgb } from '../../src/trace/canvas.js';
 import { LINE_HEIGHT, textWidth } from '../../src/trace/font.js';
+import { makeDirectoriesSync } from '../../src/util/fs.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const FIGURES = path.join(ROOT, 'docs/experiments');
@@ -152,14 +153,14 @@ export function imageGrid(rows: ReadonlyArray<{ title: string; cells: readonly G
 /** `name` may name a subfolder of docs/experiments (e.g. lowband/texture-water-c1.json). */
 export function saveFigure(name: string, png: Buffer): string {
   const file = path.join(FIGURES, name);
-  mkdirSync(path.dirname(file), { recursive: true });
+  makeDirectoriesSync(path.dirname(file));
   writeFileSync(file, png);
   console.error(`wrote ${path.relative(ROOT, file)} (${(png.length / 1024).toFixed(0)} KB)`);
   return file;
 }
 
 export function saveJson(name: string, value: unknown): void {
-  mkdirSync(path.dirname(path.join(FIGURES, name)), { recursive: true });
+  makeDirectoriesSync(path.dirname(path.join(FIGURES, name)));
   writeFileSync(path.join(FIGURES, name), `${JSON.stringify(value, null, 2)}\n`);
   console.error(`wrote docs/experiments/${name}`);
 }

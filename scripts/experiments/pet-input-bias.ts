@@ -30,7 +30,7 @@
  * (no scatter + randoms background), counts4 (4 x the counts: the 25 % scan then has the base
  * full-count statistics). Writes the summary to stdout (markdown) and --json <file>.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Image2D } from '../../src/image.js';
@@ -44,6 +44,7 @@ import { insertLesions, placeLesions, slicesNeeded, type VolumeGrid } from '../e
 import { asLesion } from '../evaluate/pet-lesions/score.js';
 import { noiseSeed } from '../evaluate/pet-lesions/draws.js';
 import { indexRanges, optionReader } from './cli-args.js';
+import { makeDirectoriesSync } from '../../src/util/fs.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const args = process.argv.slice(2);
@@ -193,7 +194,7 @@ const models = WITH_MODEL
       raw.onnx = path.resolve(path.dirname(CARD), raw.onnx);
       delete raw.sampler.consistency;
       const dir = path.join(REPO, '.cache/eval/pet-input-bias');
-      mkdirSync(dir, { recursive: true });
+      makeDirectoriesSync(dir);
       const off = path.join(dir, 'lowdose-pet-consistency-off.json');
       writeFileSync(off, JSON.stringify(raw));
       return {

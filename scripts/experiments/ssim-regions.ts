@@ -21,7 +21,7 @@
  * the regions, and where the model's SSIM map is below and above the filter's.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { addDenoiserOptions, denoiserSettings, type DenoiserCliOptions } from '../../src/cli/denoiser-options.js';
@@ -36,6 +36,7 @@ import { scoringMasks, WINDOW_LABELS, WINDOW_NAMES, WINDOW_REGIONS, WINDOWS, typ
 import { optionReader } from './cli-args.js';
 import { imageGrid, ROOT, saveFigure } from './figures.js';
 import { contributions, DEFAULT_REGION_OPTIONS, REGION_LABELS, regionLabels, REGIONS, signedContributions, splitByRegion, type Region } from './ssim-regions-common.js';
+import { makeDirectoriesSync } from '../../src/util/fs.js';
 
 const args = process.argv.slice(2);
 const opt = optionReader(args);
@@ -231,7 +232,7 @@ const output = {
   regionOptions: REGION_OPTIONS,
   results,
 };
-mkdirSync(path.dirname(OUT), { recursive: true });
+makeDirectoriesSync(path.dirname(OUT));
 writeFileSync(`${OUT}.json`, `${JSON.stringify(output, null, 1)}\n`);
 writeFileSync(`${OUT}.md`, renderMarkdown(output));
 log(`wrote ${path.relative(ROOT, OUT)}.json and .md`);

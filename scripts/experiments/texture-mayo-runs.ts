@@ -6,7 +6,7 @@
  * settings and the model file's hash, so the analysis (./texture-mayo.ts) can be rerun cheaply.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { SamplerChoice } from '../../src/diffusion/index.js';
 import { readSliceImage, scanPaths, type Series } from '../../src/dicom/index.js';
@@ -16,6 +16,7 @@ import type { Image2D } from '../../src/image.js';
 import { CT_RANGE } from '../../src/metrics/index.js';
 import type { Denoiser } from '../../src/models/index.js';
 import { ROOT } from './figures.js';
+import { makeDirectoriesSync } from '../../src/util/fs.js';
 
 export const MAYO = path.resolve(ROOT, '../shared/ldct-mayo');
 export const PATIENTS = ['L143', 'L192'] as const;
@@ -68,7 +69,7 @@ export async function loadCase(patient: string, kernel: string): Promise<MayoCas
 
 export function cacheDir(cache: string, c: MayoCase): string {
   const dir = path.join(cache, c.name);
-  mkdirSync(dir, { recursive: true });
+  makeDirectoriesSync(dir);
   return dir;
 }
 

@@ -10,7 +10,7 @@
  * continues an interrupted pass without running its finished cases again.
  * Exit 0 when no case failed, 1 otherwise, 2 for bad usage.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,7 @@ import { Rng } from '../../src/util/random.js';
 import { checkCase, type CheckLimits, type Failure } from './check.js';
 import { asCt, mutate } from './mutate.js';
 import { FuzzWorker, type CommandOutcome } from './pool.js';
+import { makeDirectoriesSync } from '../../src/util/fs.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -197,7 +198,7 @@ async function runCase(worker: FuzzWorker, corpus: readonly CorpusFile[], option
   const dir = path.join(work, `case-${index}`);
   const input = path.join(dir, 'in', 'case.dcm');
   const outDir = path.join(dir, 'out');
-  mkdirSync(path.dirname(input), { recursive: true });
+  makeDirectoriesSync(path.dirname(input));
   writeFileSync(input, bytes);
   try {
     const commands: Array<{ name: string; outcome: CommandOutcome }> = [];
@@ -219,7 +220,7 @@ async function runCase(worker: FuzzWorker, corpus: readonly CorpusFile[], option
       failures.push({ kind: 'output-unreadable', command: 'info-output', detail: `exit ${infoOutput.outcome.code}: ${codesOf(infoOutput.outcome).join(', ')}` });
     }
     if (failures.length > 0 && options.keep) {
-      mkdirSync(options.keep, { recursive: true });
+      makeDirectoriesSync(options.keep);
       const base = path.join(options.keep, `seed${options.seed}-case${index}`);
       writeFileSync(`${base}.dcm`, bytes);
       writeFileSync(`${base}.json`, `${JSON.stringify({ index, seed: options.seed, file: path.relative(options.corpus, file.path), steps, failures }, null, 2)}\n`);
@@ -251,7 +252,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzSummary> {
   const done = new Set((options.previous ?? []).map((r) => r.index));
   const indices = (options.only ? [...options.only] : Array.from({ length: options.count }, (_, i) => i)).filter((i) => !done.has(i));
   const work = path.join(tmpdir(), `lowdose-fuzz-${process.pid}`);
-  mkdirSync(work, { recursive: true });
+  makeDirectoriesSync(work);
   const started = performance.now();
   const results: CaseResult[] = [...(options.previous ?? [])];
   let next = 0;

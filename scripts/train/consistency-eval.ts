@@ -31,7 +31,7 @@
  * card's own `sampler.consistency` is replaced by each grid setting).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CLASSICAL_METHODS, type DenoiseMethod } from '../../src/choices.js';
@@ -40,6 +40,7 @@ import { runMetrics } from '../../src/pipeline/metrics.js';
 import { loadQaConfig, runQa } from '../../src/qa/index.js';
 import type { QaDenoiseSettings } from '../../src/qa/run.js';
 import type { QaCheck } from '../../src/qa/types.js';
+import { makeDirectoriesSync } from '../../src/util/fs.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CACHE = path.join(REPO, '.cache/eval/consistency');
@@ -102,7 +103,7 @@ function cardWith(card: string, setting: Setting): string {
   if (setting.consistency) raw.sampler.consistency = setting.consistency;
   else delete raw.sampler.consistency;
   const dir = path.join(CACHE, 'cards', setting.label.replace(/[^A-Za-z0-9.]+/g, '-'));
-  mkdirSync(dir, { recursive: true });
+  makeDirectoriesSync(dir);
   const file = path.join(dir, path.basename(card));
   writeFileSync(file, `${JSON.stringify(raw, null, 1)}\n`);
   return file;
@@ -274,7 +275,7 @@ if (!flag('pet-only')) {
   }
 }
 const command = `npx tsx scripts/train/consistency-eval.ts ${args.join(' ')}`.trim();
-mkdirSync(path.dirname(OUT), { recursive: true });
+makeDirectoriesSync(path.dirname(OUT));
 writeFileSync(OUT, `${JSON.stringify({ command, petModel: path.relative(REPO, PET_MODEL), ctModel: path.relative(REPO, CT_MODEL), petRows, ctRows }, null, 1)}\n`);
 
 // Tables: mean over realisations; "worst" = the largest |mean bias| over the spheres of 17 mm and up.

@@ -24,7 +24,7 @@
  *   node export-dataset.mjs merge-shards                # joins the blocks into the usual layout
  * A packed volume gives exactly the data of the full one: the same slices, seeds and calibrated i0.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sliceOf, type Image2D, type Volume } from '../../src/image.js';
@@ -37,6 +37,7 @@ import { simulatePet } from '../../src/simulate/pet.js';
 import { doseKey as key, readF32 } from './cache-files.js';
 import { ctKernelOf, readNiftiVolume, writeNiftiSubset, type NiftiVolume } from './nifti-volume.js';
 import { insertPetLesions } from './pet-lesions.js';
+import { makeDirectoriesSync } from '../../src/util/fs.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 // Works both from scripts/train (source) and from .cache (bundled).
@@ -190,7 +191,7 @@ function ctTrain(): void {
     const v = nv.volume;
     const slices = shardOf(locate(nv, pickSlices(sourceSliceCount(nv), stride)));
     const dir = outputDir(path.join(CACHE, 'train', 'CT', name));
-    mkdirSync(dir, { recursive: true });
+    makeDirectoriesSync(dir);
     const clean = new F32Writer(path.join(dir, 'clean.f32'));
     const unit = new F32Writer(path.join(dir, 'unit.f32'));
     for (const [j, [at, k]] of slices.entries()) {
@@ -229,7 +230,7 @@ const CT_PHANTOM_TRAIN = { name: 'body-phantoms', slicesEach: 6, spacing: 5, vol
 function ctPhantoms(): void {
   const scan: CtScan = { kernel: 'standard', i0: CT_DEFAULTS.i0 };
   const dir = outputDir(path.join(CACHE, 'train', 'CT', CT_PHANTOM_TRAIN.name));
-  mkdirSync(dir, { recursive: true });
+  makeDirectoriesSync(dir);
   const clean = new F32Writer(path.join(dir, 'clean.f32'));
   const unit = new F32Writer(path.join(dir, 'unit.f32'));
   const jobs = CT_PHANTOM_TRAIN.volumes.flatMap((spec, v) => Array.from({ length: CT_PHANTOM_TRAIN.slicesEach }, (_, j) => ({ spec, v, j })));
@@ -266,7 +267,7 @@ function ctEval(): void {
     const v = nv.volume;
     const slices = pickSlices(v.slices.length, stride);
     const dir = path.join(CACHE, 'eval', 'CT', name);
-    mkdirSync(dir, { recursive: true });
+    makeDirectoriesSync(dir);
     const clean = new F32Writer(path.join(dir, 'clean.f32'));
     const lows = CT_EVAL_DOSES.map((d) => new F32Writer(path.join(dir, `low${key(d)}.f32`)));
     for (const [j, k] of slices.entries()) {
@@ -404,7 +405,7 @@ function ctCheck(): void {
     }
   }
   const out = path.join(CACHE, 'ct-noise-check.json');
-  mkdirSync(CACHE, { recursive: true });
+  makeDirectoriesSync(CACHE);
   writeFileSync(out, JSON.stringify(rows, null, 2) + '\n');
   console.log(JSON.stringify(rows));
 }
@@ -439,7 +440,7 @@ function petExport(
   const nv = readNiftiVolume(path.join(SHARED, 'pet', `${name}.nii.gz`));
   const v = nv.volume;
   const dir = outputDir(path.join(CACHE, kind, 'PT', label));
-  mkdirSync(dir, { recursive: true });
+  makeDirectoriesSync(dir);
   const located = shardOf(locate(nv, slices));
   const clean = new F32Writer(path.join(dir, 'clean.f32'));
   const arrays: Record<string, { file: string; shape: number[] }> = {};
@@ -524,7 +525,7 @@ function packVolume(folder: 'ct' | 'pet', name: string, slices: number[], target
   const source = path.join(SHARED, folder, `${name}.nii.gz`);
   const nv = readNiftiVolume(source);
   const dir = path.join(targetDir, folder);
-  mkdirSync(dir, { recursive: true });
+  makeDirectoriesSync(dir);
   writeNiftiSubset(source, path.join(dir, `${name}.nii.gz`), slices);
   const subset: PackedSubset = { slices, sliceCount: nv.volume.slices.length, ...(i0 !== undefined ? { i0 } : {}) };
   writeFileSync(path.join(dir, `${name}.json`), JSON.stringify({ ...nv.sidecar, lowdoseSubset: subset }, null, 1) + '\n');
@@ -559,7 +560,7 @@ function mergeShards(): void {
       const metas = shards.map((s) => JSON.parse(readFileSync(path.join(root, s, 'meta.json'), 'utf8')) as Record<string, unknown>);
       const files = ['clean.f32', ...Object.values(metas[0]!['arrays'] as Record<string, { file: string }>).map((a) => a.file)];
       const dir = path.join(root, volume);
-      mkdirSync(dir, { recursive: true });
+      makeDirectoriesSync(dir);
       for (const file of files) {
         const fd = openSync(path.join(dir, file), 'w');
         for (const s of shards) writeSync(fd, readFileSync(path.join(root, s, file)));

@@ -10,13 +10,14 @@
  *
  *   npx tsx scripts/train/export-real-pairs.ts [--patients L143] [--out .cache/train/CT]
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { scanPaths } from '../../src/dicom/scan.js';
 import { readSlicePixels } from '../../src/dicom/read-slice.js';
 import type { Series } from '../../src/dicom/types.js';
 import { MAYO_QUARTER_DOSE } from '../../src/simulate/index.js';
+import { makeDirectoriesSync } from '../../src/util/fs.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SHARED = process.env['LOWDOSE_SHARED'] ?? path.resolve(REPO, '../shared');
@@ -71,7 +72,7 @@ async function exportPair(patient: string, kernel: string, outRoot: string): Pro
   }
   const name = `mayo-${patient}-${kernel}`;
   const dir = path.join(outRoot, name);
-  mkdirSync(dir, { recursive: true });
+  makeDirectoriesSync(dir);
   writeFileSync(path.join(dir, 'clean.f32'), Buffer.from(clean.buffer));
   writeFileSync(path.join(dir, 'low.f32'), Buffer.from(low.buffer));
   writeFileSync(path.join(dir, 'padding.u8'), Buffer.from(padding.buffer));

@@ -16,9 +16,10 @@
  * raw rows as JSON).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { makeDirectoriesSync } from '../../dist/util/fs.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const args = process.argv.slice(2);
@@ -91,7 +92,7 @@ for (const n of steps) {
 // The card's default with the measurement-consistency step off: what the network alone does.
 process.stderr.write('qa --consistency 0\n');
 rows.push(...summarise('model, card steps, consistency off', qa(['--consistency', '0'])));
-mkdirSync(path.dirname(outFile), { recursive: true });
+makeDirectoriesSync(path.dirname(outFile));
 const command = `node scripts/train/phantom-eval.mjs --steps ${steps.join(',')} --threads ${threads}`;
 writeFileSync(outFile, JSON.stringify({ command, rows }, null, 1) + '\n');
 

@@ -51,7 +51,7 @@
  * Writes models/eval/uncertainty-<ct|pet>[-<fold>][-dose-<paths>][-card-weights].json and .md.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -82,6 +82,7 @@ import { runSimulate } from '../../src/pipeline/simulate.js';
 import { consistencyInPixels, usesLowCount } from '../../src/diffusion/consistency.js';
 import { noiseFreeScan } from './noise-free-scan.js';
 import { withCardBlock } from '../models/card-text.js';
+import { makeDirectoriesSync } from '../../src/util/fs.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(here, '../..');
@@ -610,7 +611,7 @@ function rawDir(set: DataSet): string {
 
 function saveRaw(set: DataSet, pair: SlicePair, low: Float32Array, members: readonly Float32Array[], units: string): void {
   const dir = rawDir(set);
-  mkdirSync(dir, { recursive: true });
+  makeDirectoriesSync(dir);
   const { rows, columns, pixelSpacing } = pair.low;
   const padding = pair.low.padding ? Float32Array.from(pair.low.padding) : new Float32Array(rows * columns);
   const arrays = [low, padding, pair.reference, pair.refVar, ...members];
@@ -649,7 +650,7 @@ async function collectCached(set: DataSet): Promise<Map<number, Collected>> {
   const inputNoise = saved.inputNoise ?? (await measureInputNoise(set));
   saved.inputNoise = inputNoise;
   if (fresh) {
-    mkdirSync(dir, { recursive: true });
+    makeDirectoriesSync(dir);
     writeFileSync(file, JSON.stringify(saved));
   }
   console.error(`${set.name}: input noise SD ${inputNoise.toFixed(2)}`);

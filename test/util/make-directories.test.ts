@@ -1,9 +1,10 @@
 /**
  * makeDirectories / makeDirectoriesSync (src/util/fs.ts): `mkdir -p` that makes every missing
  * folder, accepts folders that exist, and refuses at once, with the system error's code, what
- * cannot be a folder: a file on the way, or a parent that takes no new folders (/proc).
+ * cannot be a folder: a file on the way, or a parent that takes no new folders (/proc). The
+ * scripts under scripts/ make their cache and output folders with it too.
  */
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -49,5 +50,37 @@ describe('makeOutputFolder', () => {
     const dir = path.join(root, 'concurrent', 'x', 'y');
     await Promise.all(Array.from({ length: 8 }, () => makeOutputFolder(dir)));
     expect(statSync(dir).isDirectory()).toBe(true);
+  });
+});
+
+/** Every script file under scripts/ (TypeScript and plain JavaScript), relative to the repository. */
+function scriptFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return scriptFiles(full);
+    return /\.(ts|mts|js|mjs)$/.test(entry.name) ? [full] : [];
+  });
+}
+
+/** The argument text of each `mkdir(` / `mkdirSync(` call in `text`, with the line it starts on. */
+function mkdirCalls(text: string): Array<{ line: number; args: string }> {
+  return [...text.matchAll(/\bmkdir(?:Sync)?\s*\(/g)].map((m) => {
+    const start = m.index + m[0].length;
+    let depth = 1;
+    let end = start;
+    for (; end < text.length && depth > 0; end++) depth += text[end] === '(' ? 1 : text[end] === ')' ? -1 : 0;
+    return { line: text.slice(0, m.index).split('\n').length, args: text.slice(start, end - 1) };
+  });
+}
+
+describe('scripts/', () => {
+  it("make their folders with makeDirectories, never Node's recursive mkdir, which never returns for a folder under /proc", () => {
+    const repo = path.resolve(import.meta.dirname, '../..');
+    const recursive = scriptFiles(path.join(repo, 'scripts')).flatMap((file) =>
+      mkdirCalls(readFileSync(file, 'utf8'))
+        .filter(({ args }) => /recursive\s*:\s*true/.test(args))
+        .map(({ line }) => `${path.relative(repo, file)}:${line}`),
+    );
+    expect(recursive).toEqual([]);
   });
 });

@@ -17,7 +17,7 @@
  * only runs the model.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { classicalDenoise, type ClassicalMethod } from '../../../src/filters/denoise.js';
@@ -25,6 +25,7 @@ import { estimateSeriesNoise } from '../../../src/filters/noise.js';
 import { tuneInRanges, type TunableParameter, type TuningPair, type TuningScore } from '../../../src/filters/tune.js';
 import type { PairGroup } from './data.js';
 import { scoreSlice, WINDOW_NAMES, WINDOW_REGIONS, WINDOWS, type PlacedRoi, type ScoringMasks, type SliceScore, type WindowName } from './score.js';
+import { makeDirectoriesSync } from '../../../src/util/fs.js';
 
 export interface FilterSpec {
   readonly method: ClassicalMethod;
@@ -161,7 +162,7 @@ export function tunedFilter(
   const result: TunedFilter = { method: spec.method, parameter: spec.parameter, noiseStd, scores, bestPsnr, bestSsim, slices };
   log(`  ${spec.method}: ${scores.hu.length} settings tuned in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   if (file) {
-    mkdirSync(path.dirname(file), { recursive: true });
+    makeDirectoriesSync(path.dirname(file));
     writeFileSync(file, JSON.stringify(result) + '\n');
   }
   return result;
