@@ -12,7 +12,7 @@ import type { DicomwebTarget } from './url.js';
 import { scalarText } from '../util/text.js';
 import { makeOutputFolder, writeFileAtomic } from '../util/fs.js';
 import { seriesCacheDir } from '../util/pull-cache.js';
-import { isDenoiseOutput, type PulledSeries, type RemoteSeries, type StoredSeries } from '../util/remote-series.js';
+import { isDenoiseOutput, studyDateMatch, type PulledSeries, type RemoteSeries, type StoredSeries, type StudyKeys } from '../util/remote-series.js';
 
 /** The shapes shared with the other protocol (src/util/remote-series.ts), where this module's importers find them. */
 export type { PulledSeries, RemoteSeries, StoredSeries } from '../util/remote-series.js';
@@ -44,12 +44,7 @@ export interface RemoteStudy {
   readonly instances: number | null;
 }
 
-export interface StudyQuery {
-  /** PatientID; `*` and `?` are QIDO-RS wildcards. */
-  readonly patientId?: string;
-  /** First and last StudyDate, DICOM DA (YYYYMMDD), inclusive; either may be left open. */
-  readonly from?: string;
-  readonly to?: string;
+export interface StudyQuery extends StudyKeys {
   /** Most studies returned (default 100). */
   readonly limit?: number;
 }
@@ -67,23 +62,15 @@ export interface StudySearch {
   readonly truncation: string | null;
 }
 
-const DA = /^\d{8}$/;
 /** Study attributes asked for on top of the required ones (PS3.18 Table 6.7.1-2a). */
 const STUDY_FIELDS = ['00081030', '00080061', '00201206', '00201208'];
 
 /** The QIDO-RS study search URL of a query (`<base>/studies?PatientID=...&StudyDate=from-to`). */
 export function studySearchUrl(base: string, query: StudyQuery): string {
-  for (const [name, value] of [['from', query.from], ['to', query.to]] as const) {
-    if (value !== undefined && !DA.test(value)) throw new LowdoseError('E_USAGE', `${name} must be a date as YYYYMMDD, got "${value}"`);
-  }
-  if (query.from !== undefined && query.to !== undefined && query.from > query.to) {
-    throw new LowdoseError('E_USAGE', `the date range is empty: from ${query.from} is after to ${query.to}`);
-  }
+  const studyDate = studyDateMatch(query);
   const params = new URLSearchParams();
   if (query.patientId) params.set('PatientID', query.patientId);
-  if (query.from !== undefined || query.to !== undefined) {
-    params.set('StudyDate', query.from !== undefined && query.from === query.to ? query.from : `${query.from ?? ''}-${query.to ?? ''}`);
-  }
+  if (studyDate !== null) params.set('StudyDate', studyDate);
   for (const field of STUDY_FIELDS) params.append('includefield', field);
   params.set('limit', String(query.limit ?? 100));
   return `${base}/studies?${params.toString()}`;

@@ -12,7 +12,7 @@ import { LowdoseError } from '../errors.js';
 import { makeOutputFolder } from '../util/fs.js';
 import { scalarText } from '../util/text.js';
 import { seriesCacheDir } from '../util/pull-cache.js';
-import { isDenoiseOutput, type PulledSeries, type RemoteSeries, type StoredSeries } from '../util/remote-series.js';
+import { isDenoiseOutput, studyDateMatch, type PulledSeries, type RemoteSeries, type StoredSeries, type StudyKeys } from '../util/remote-series.js';
 import { associate, dimse, isPending, STATUS_SUCCESS, STORE_WARNINGS, statusHex, type DimseClientOptions, type DimseRequest, type InstanceSink } from './association.js';
 import { startStoreScp } from './store-scp.js';
 import { dimseUrl, type DimsePeer } from './url.js';
@@ -105,20 +105,36 @@ async function find(peer: DimsePeer, request: DimseRequest, options: DimseClient
   return matches;
 }
 
-/** The studies on the PACS (C-FIND at STUDY level, every study: the PACS may cap the answer). */
-export async function findStudies(peer: DimsePeer, options: DimseClientOptions): Promise<RemoteStudy[]> {
+/**
+ * The studies on the PACS that match the keys (C-FIND at STUDY level; no keys: every study). A PACS
+ * that caps C-FIND answers (0xFE00) stops the list at its cap, and unlike a study's series list no
+ * narrower query is sure to bring the rest: lowdose can split by no key every study has a value
+ * for (StudyDate and PatientID may be empty, which a range or wildcard does not match, and UIDs
+ * take no wildcards), so a split could leave studies out without a word. A capped answer is an
+ * E_IO error that names the cap and says how to stay under it (narrower keys, one study's address).
+ */
+export async function findStudies(peer: DimsePeer, options: DimseClientOptions, keys: StudyKeys = {}): Promise<RemoteStudy[]> {
+  const studyDate = studyDateMatch(keys);
   const request = dimse.requests.CFindRequest.createStudyFindRequest({
     StudyInstanceUID: '',
-    PatientID: '',
+    PatientID: keys.patientId ?? '',
     PatientName: '',
-    StudyDate: '',
+    StudyDate: studyDate ?? '',
     AccessionNumber: '',
     StudyDescription: '',
     ModalitiesInStudy: '',
     NumberOfStudyRelatedSeries: '',
     NumberOfStudyRelatedInstances: '',
   });
-  const found = await find(peer, request, options);
+  const { matches: found, capped } = await findUpToCap(peer, request, options);
+  if (capped) {
+    const narrowed = keys.patientId !== undefined || studyDate !== null;
+    throw new LowdoseError(
+      'E_IO',
+      `${dimseUrl(peer)}: the PACS caps STUDY-level C-FIND answers: it stopped the study list after ${found.length} match(es) (status ${statusHex(STATUS_CANCEL)}; Orthanc: LimitFindResults), so the list would lack studies; narrow it${narrowed ? ' further' : ''} with --patient-id / --from / --to, give a study's address (dimse://.../<StudyInstanceUID>), or raise that cap`,
+      { path: dimseUrl(peer) },
+    );
+  }
   return found
     .map((s) => {
       const studyInstanceUid = text(s, 'StudyInstanceUID');

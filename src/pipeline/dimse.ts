@@ -16,6 +16,7 @@ import { dimseUrl, parseDimseUrl, type DimsePeer } from '../dimse/url.js';
 import { LowdoseError } from '../errors.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { pullCacheDir } from '../util/pull-cache.js';
+import type { StudyKeys } from '../util/remote-series.js';
 import { denoiseRemote, refuseOverwriteOfStoredOutput, seriesFound, seriesToDenoise, type DerivedPart, type RemoteDenoiseOptions } from './remote-denoise.js';
 import type { DenoiseReport } from './types.js';
 import { toolkitIdentity } from '../util/toolkit.js';
@@ -116,11 +117,17 @@ export type DimseInfoResult =
   | { readonly source: string; readonly studies: RemoteStudy[]; readonly errors: [] }
   | { readonly source: string; readonly studyInstanceUid: string; readonly series: RemoteSeries[]; readonly errors: [] };
 
-/** `lowdose info dimse://...`: the PACS's studies, or a study's series, as C-FIND lists them. */
-export async function infoDimse(url: string, client: DimseClientOptions): Promise<{ result: DimseInfoResult; exitCode: number }> {
+/**
+ * `lowdose info dimse://...`: the PACS's studies (those matching `keys`), or a study's series, as
+ * C-FIND lists them. Keys narrow a study list only: with a study address they are E_USAGE.
+ */
+export async function infoDimse(url: string, client: DimseClientOptions, keys: StudyKeys = {}): Promise<{ result: DimseInfoResult; exitCode: number }> {
   const target = parseDimseUrl(url);
   if (target.studyInstanceUid === null) {
-    return { result: { source: url, studies: await findStudies(target, client), errors: [] }, exitCode: EXIT_OK };
+    return { result: { source: url, studies: await findStudies(target, client, keys), errors: [] }, exitCode: EXIT_OK };
+  }
+  if (keys.patientId !== undefined || keys.from !== undefined || keys.to !== undefined) {
+    throw new LowdoseError('E_USAGE', '--patient-id, --from and --to narrow the study list of a PACS address (dimse://<AET>@host:port): this address names a study');
   }
   const series = await findSeries(target, target.studyInstanceUid, target.seriesInstanceUid, client);
   return { result: { source: url, studyInstanceUid: target.studyInstanceUid, series, errors: [] }, exitCode: EXIT_OK };

@@ -5,6 +5,33 @@
  * report pulls and stores alike (src/dicomweb/study.ts, src/dimse/study.ts).
  */
 import { CLASSICAL_METHODS } from '../choices.js';
+import { LowdoseError } from '../errors.js';
+
+/** What a study search matches on, over either protocol (QIDO-RS or C-FIND at STUDY level). */
+export interface StudyKeys {
+  /** PatientID; `*` and `?` are wildcards. */
+  readonly patientId?: string;
+  /** First and last StudyDate, DICOM DA (YYYYMMDD), inclusive; either may be left open. */
+  readonly from?: string;
+  readonly to?: string;
+}
+
+const DA = /^\d{8}$/;
+
+/**
+ * The StudyDate matching value of a search's date range (DICOM range matching: `from-to`, open at
+ * either end; one day as that date), or null for any date. A date that is not YYYYMMDD, or a range
+ * whose start is after its end, is E_USAGE.
+ */
+export function studyDateMatch(keys: StudyKeys): string | null {
+  const { from, to } = keys;
+  for (const [name, value] of [['from', from], ['to', to]] as const) {
+    if (value !== undefined && !DA.test(value)) throw new LowdoseError('E_USAGE', `${name} must be a date as YYYYMMDD, got "${value}"`);
+  }
+  if (from !== undefined && to !== undefined && from > to) throw new LowdoseError('E_USAGE', `the date range is empty: from ${from} is after to ${to}`);
+  if (from === undefined && to === undefined) return null;
+  return from !== undefined && from === to ? from : `${from ?? ''}-${to ?? ''}`;
+}
 
 export interface RemoteSeries {
   readonly studyInstanceUid: string;

@@ -16,14 +16,16 @@ import { startCuttingProxy } from '../helpers/cutting-proxy.js';
 import { copyAsOtherSeries, copyAsOtherStudy } from '../helpers/mutate-dicom.js';
 import { findOrthanc, freePort, ORTHANC_AET, startOrthanc, type RunningOrthanc } from '../helpers/orthanc.js';
 
-/** The file with its 2-character Modality value replaced in place (same length). */
-function withModality(bytes: Uint8Array, modality: string): Uint8Array {
+/** The file with one text element's value replaced in place by one of the same length. */
+function withText(bytes: Uint8Array, tag: string, value: string): Uint8Array {
   const copy = bytes.slice();
-  const element = dicomParser.parseDicom(copy).elements.x00080060!;
-  if (element.length !== modality.length) throw new Error('Modality of another length');
-  copy.set(Buffer.from(modality, 'latin1'), element.dataOffset);
+  const element = dicomParser.parseDicom(copy).elements[tag]!;
+  if (element.length !== value.length) throw new Error(`${tag}: a value of another length`);
+  copy.set(Buffer.from(value, 'latin1'), element.dataOffset);
   return copy;
 }
+
+const withModality = (bytes: Uint8Array, modality: string): Uint8Array => withText(bytes, 'x00080060', modality);
 
 /** MD5 of a file's PixelData value. */
 async function pixelMd5(file: string): Promise<string> {
@@ -125,6 +127,37 @@ describe.skipIf(!installed)('DIMSE against an Orthanc that caps C-FIND answers',
     const info = await runCli('info', `${pacs}/${study}`, '--json');
     expect(info.code).toBe(1);
     expect(info.stderr).toMatch(/C-FIND failed with status 0xfe00: the PACS stopped after 1 match\(es\)/);
+  });
+
+  it('a PACS that caps its STUDY-level C-FIND (LimitFindResults 1, two studies): info exits 1 naming the cap and how to narrow; --patient-id narrows the list under the cap, exit 0', async () => {
+    // A second study, of another patient (PatientID 99000 -> 99017, padded to the same even length).
+    const originals = await Promise.all(readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort().map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
+    for (const bytes of copyAsOtherStudy(originals, new Set(), 17).map((b) => withText(b, 'x00100020', '99017 '))) {
+      expect((await orthanc.rest('/instances', { method: 'POST', body: Buffer.from(bytes) })).ok).toBe(true);
+    }
+    const pacs = `dimse://${ORTHANC_AET}@127.0.0.1:${orthanc.dicomPort}`;
+    const all = await runCli('info', pacs, '--json');
+    expect(all.code).toBe(1);
+    expect(all.stderr).toContain(`${pacs}: the PACS caps STUDY-level C-FIND answers: it stopped the study list after 1 match(es) (status 0xfe00; Orthanc: LimitFindResults), so the list would lack studies; narrow it with --patient-id / --from / --to, give a study's address (dimse://.../<StudyInstanceUID>), or raise that cap`);
+
+    const one = await runCli('info', pacs, '--patient-id', '99017', '--json');
+    expect(one.code, one.stderr).toBe(0);
+    const { studies } = JSON.parse(one.stdout) as { studies: Array<{ patientId: string; studyInstanceUid: string }> };
+    expect(studies.map((s) => s.patientId)).toEqual(['99017']);
+    // The date keys reach the PACS as DICOM range matching: the study's own day, then a range before it.
+    const day = await runCli('info', pacs, '--patient-id', '99017', '--from', '20030417', '--to', '20030417', '--json');
+    expect((JSON.parse(day.stdout) as { studies: unknown[] }).studies).toHaveLength(1);
+    const before = await runCli('info', pacs, '--patient-id', '99017', '--to', '20030416', '--json');
+    expect(before.code, before.stderr).toBe(0);
+    expect((JSON.parse(before.stdout) as { studies: unknown[] }).studies).toEqual([]);
+
+    const wildcard = await runCli('info', pacs, '--patient-id', '990*');
+    expect(wildcard.code).toBe(1);
+    expect(wildcard.stderr).toContain('narrow it further with --patient-id / --from / --to');
+    // The keys narrow a study list: with a study address, or a folder, they are a usage error.
+    expect((await runCli('info', `${pacs}/${studies[0]!.studyInstanceUid}`, '--patient-id', '99017')).code).toBe(2);
+    expect((await runCli('info', CT_DIR, '--from', '20030417')).code).toBe(2);
+    expect((await runCli('info', pacs, '--from', '2003-04-17')).code).toBe(2);
   });
 
   it('the same with --move-port: one series-level C-MOVE to our storage SCP', async () => {

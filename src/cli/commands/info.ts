@@ -13,6 +13,7 @@ import { infoDimse, type DimseInfoResult } from '../../pipeline/dimse.js';
 import { isDimseUrl } from '../../dimse/url.js';
 import { addDimseOptions, dimseClientOptions, type DimseCliOptions } from '../dimse-options.js';
 import type { CommandRegistrar } from '../command.js';
+import type { StudyKeys } from '../../util/remote-series.js';
 import { createOutput, EXIT_USAGE, usageError } from '../output.js';
 
 function formatNumber(value: number): string {
@@ -64,15 +65,20 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       '<path...>',
       'DICOM files or directories (searched recursively), or one DICOMweb study URL (lists its series with QIDO-RS), or one dimse://<PACS AE title>@host:port[/<StudyInstanceUID>] (lists the studies, or the study\'s series, with C-FIND)',
     )
-    .option('--stats', 'add per-slice min / max / mean in modality units (HU, SUVbw or Bq/ml)');
+    .option('--stats', 'add per-slice min / max / mean in modality units (HU, SUVbw or Bq/ml)')
+    .option('--patient-id <id>', 'for a dimse:// PACS address: list only the studies of this PatientID (* and ? are wildcards)')
+    .option('--from <YYYYMMDD>', 'for a dimse:// PACS address: list only the studies from this StudyDate on')
+    .option('--to <YYYYMMDD>', 'for a dimse:// PACS address: list only the studies up to this StudyDate');
   addDimseOptions(addDicomwebOptions(command))
     .option('--json', 'machine-readable output on stdout')
-    .action(async (paths: string[], opts: DicomwebCliOptions & DimseCliOptions & { stats?: boolean; json?: boolean }) => {
+    .action(async (paths: string[], opts: DicomwebCliOptions & DimseCliOptions & StudyKeys & { stats?: boolean; json?: boolean }) => {
       const out = createOutput(Boolean(opts.json));
+      const keys: StudyKeys = { ...(opts.patientId !== undefined ? { patientId: opts.patientId } : {}), ...(opts.from !== undefined ? { from: opts.from } : {}), ...(opts.to !== undefined ? { to: opts.to } : {}) };
+      if (Object.keys(keys).length > 0 && !paths.some(isDimseUrl)) throw usageError('--patient-id, --from and --to narrow the study list of a dimse:// PACS address');
       if (paths.some(isDimseUrl)) {
         if (paths.length > 1) throw usageError('a dimse:// address is given alone: one PACS or study per run');
         if (opts.stats) throw usageError('--stats reads pixel data: use it on files, not on a dimse:// address');
-        const { result, exitCode } = await infoDimse(paths[0]!, dimseClientOptions(opts));
+        const { result, exitCode } = await infoDimse(paths[0]!, dimseClientOptions(opts), keys);
         out.result(result);
         out.print(humanRemote(result));
         out.info('studies' in result ? `${result.studies.length} studies on ${result.source}` : `${result.series.length} series in study ${result.studyInstanceUid}`);
