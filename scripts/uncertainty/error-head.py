@@ -19,7 +19,7 @@ out): the card, the card's formula refitted on these runs by calibrate.ts's rule
     npx tsx scripts/uncertainty/calibrate.ts --modality CT        # once: the denoiser runs, kept in .cache/uncertainty/
     nice -n 10 /usr/bin/python3 scripts/uncertainty/error-head.py # ~4 min on one quiet core; models/eval/uncertainty-ct-head.{md,json}
     ... --logo                                                   # also leave one calibration group out (3 more trainings)
-    ... --card old-card.json                                     # the "card" column from another card (git show REV:models/lowdose-ct.json)
+    ... --card-rev REV                                           # the "card" column from another card: git show REV:models/lowdose-ct.json
     ... --no-level --out models/eval/uncertainty-ct-head-nolevel # without the series noise SD among the inputs
 
 Held-out numbers are reported, never used to choose anything.
@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from scipy.ndimage import uniform_filter
 from scipy.stats import spearmanr
 
+from card_source import load_card
 from raw_cache import CALIBRATION_GROUPS, CALIBRATION_SERIES, is_rerendered, read_planes, saved_value, slice_files, tissue_patches
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
@@ -46,7 +47,9 @@ parser.add_argument('--seed', type=int, default=0)
 parser.add_argument('--width', type=int, default=12, help='channels of the hidden layers')
 parser.add_argument('--logo', action='store_true', help='also train leaving each calibration group out')
 parser.add_argument('--no-level', action='store_true', help='leave the input series noise SD out of the inputs')
-parser.add_argument('--card', help='the model card whose uncertainty block is the "card" column (default models/<model>.json)')
+parser.add_argument('--card', help='the model card whose uncertainty block is the "card" column (default models/<model>.json); '
+                    'outside the repository it must be a committed version, recorded as --card-rev')
+parser.add_argument('--card-rev', help='the "card" column from models/<model>.json as committed at this revision')
 parser.add_argument('--out', default=os.path.join(REPO, 'models', 'eval', 'uncertainty-ct-head'))
 args = parser.parse_args()
 torch.set_num_threads(1)
@@ -54,7 +57,9 @@ torch.manual_seed(args.seed)
 RNG = np.random.default_rng(args.seed)
 CACHE = os.path.join(REPO, '.cache', 'uncertainty', args.model)
 RAW = os.path.join(CACHE, 'raw')
-CARD = json.load(open(args.card or os.path.join(REPO, 'models', f'{args.model}.json')))
+# Resolved before any work: the recorded command names the card so that it reruns (card_source.py).
+CARD_BYTES, CARD_FLAGS = load_card(args.model, args.card, args.card_rev)
+CARD = json.loads(CARD_BYTES)
 KS = (2, 4, 8)
 TARGET = 0.94
 TRAIN_GROUPS = CALIBRATION_GROUPS
@@ -283,7 +288,7 @@ def main():
         refit[K] = dict(spreadScale=float(np.sqrt(w[0])), noiseLevelScale=float(np.sqrt(w[1])),
                         series={n: dict(coverage=coverage(s), spearman=rank(s)) for n, s in ((n, stats(d, card_variance(d, K, w))) for n, d in data.items())})
         print(f'card refit K={K}: a={refit[K]["spreadScale"]:.4f} b={refit[K]["noiseLevelScale"]:.5f}', flush=True)
-    flags = (' --logo' if args.logo else '') + (' --no-level' if args.no_level else '') + (f' --card {args.card}' if args.card else '')
+    flags = (' --logo' if args.logo else '') + (' --no-level' if args.no_level else '') + CARD_FLAGS
     result = dict(refit=refit, command='nice -n 10 /usr/bin/python3 scripts/uncertainty/error-head.py' + flags, iterations=args.iterations,
                   width=args.width, level=not args.no_level, seed=args.seed, train=TRAIN, before=before)
     if args.logo:
