@@ -63,6 +63,8 @@ describe.skipIf(!hasChromium || !installed)('the PACS browser in the viewer (hea
       ['JANCT000', '99000', '2003-04-17', '', 'CT', '1'],
       ['ACRIN-FLT-Breast_029', 'ACRIN-FLT-Breast_029', '1960-06-14', 'PET-CT STUDY', 'PT', '1'],
     ]);
+    // Every match is listed: the status line says no more than the count.
+    await expect.poll(() => page.textContent('#pacs-status'), POLL).toBe('2 studies. Click one for its series.');
 
     await page.fill('#pacs-patient', '99000');
     await page.click('#pacs-search-button');
