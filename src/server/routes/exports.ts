@@ -13,7 +13,7 @@ import { metricsCsv } from '../metrics-csv.js';
 import { measurementTable, tableCsv, type TablePane } from '../../metrics/roi-shapes.js';
 import { LowdoseError } from '../../errors.js';
 import { renderFigure, type FigurePane } from '../figure-render.js';
-import { turnedLikeFrame } from '../turned-pane.js';
+import { paneOnFrame } from '../pane-on-frame.js';
 import { uncertaintyColours, uncertaintyWindow } from '../uncertainty-pane.js';
 import { differenceColours, differencePixels, differenceWidth } from '../difference-pane.js';
 import { differenceWindowText, methodLabel, roleTitle } from '../pane-labels.js';
@@ -218,14 +218,17 @@ async function figureOf(data: DataServices, comparisonIds: readonly string[] | n
       const by = pairing ? 'position' : (first.alignment.matchedBy?.reference ?? 'position');
       const frame = gridAsPaired(sliceGrid(lowDose, index), by);
       const grid = slice >= 0 ? gridAsPaired(sliceGrid(first.reference, slice), by) : null;
+      // Each outline where the viewer draws it on this pane (in its pixels), or none where it has no place there.
       const placed = grid ? shapes.flatMap((m) => {
         const p = shapeInPane(m.shape, frame, grid, pairing?.toleranceMm ?? Infinity);
-        return p.shape ? [{ name: m.name, shape: p.shape }] : [];
+        return p.shape ? [{ name: m.name, shape: p.shape, drawn: m.shape }] : [];
       }) : [];
       const image = grid ? await data.slices.read(first.reference, slice) : null;
-      // A reference mirrored or turned against the low-dose grid is drawn turned back, with its outlines, as the viewer shows it.
-      const shown = image && grid ? turnedLikeFrame(image, placed, frame, grid) : { image, shapes: placed };
-      panes.push({ title: 'Reference', metrics: '', footer: slice >= 0 ? footer(first.reference, slice) : 'no matching slice', image: shown.image, shapes: shown.shapes });
+      // A reference of another field of view, pixel spacing or turn is drawn on the low-dose grid, as
+      // the viewer shows it (the same anatomy at the same place and size), its outlines as drawn.
+      const shown = image && grid ? paneOnFrame(image, frame, grid) : { image, moved: false };
+      const outlines = placed.map((p) => ({ name: p.name, shape: shown.moved ? p.drawn : p.shape }));
+      panes.push({ title: 'Reference', metrics: '', footer: slice >= 0 ? footer(first.reference, slice) : 'no matching slice', image: shown.image, shapes: outlines });
     }
     // The difference pane, as the viewer hangs it: the first method minus the reference (else minus the source).
     const denoisedImage = panes[1]!.image;
