@@ -2,7 +2,7 @@
  * The client side of a batch: submit one job per series, read the batch's state, cancel it.
  * The batch record and its cancel flag live in Redis beside the queue (src/queue/jobs.ts).
  */
-import { seriesToDenoiseIn } from '../pipeline/not-denoised.js';
+import { NothingToDenoiseError, nothingToDenoiseScan, seriesToDenoiseIn } from '../pipeline/not-denoised.js';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Queue } from 'bullmq';
@@ -69,8 +69,8 @@ export async function submitBatch(queue: Queue<SeriesJobData, SeriesJobResult>, 
   const log = options.log ?? (() => {});
   const outDir = path.resolve(options.outDir);
   const scan = await scanPaths(paths);
-  const { wanted: series } = seriesToDenoiseIn(scan.series, { includeDerived: Boolean(options.includeDerived), log });
-  if (series.length === 0) throw new LowdoseError('E_NOT_FOUND', `no CT or PET series found in ${paths.join(', ')}${scanProblems(scan)}`);
+  const { wanted: series, skipped } = seriesToDenoiseIn(scan.series, { includeDerived: Boolean(options.includeDerived), log });
+  if (series.length === 0) throw new NothingToDenoiseError(`no CT or PET series found in ${paths.join(', ')}${scanProblems(scan)}`, nothingToDenoiseScan(scan, skipped));
   const files = series.flatMap((s) => s.slices.map((slice) => path.resolve(slice.file)));
   if (files.some((file) => file.startsWith(outDir + path.sep))) {
     throw new LowdoseError('E_USAGE', `output directory ${outDir} contains input files; choose another -o`);

@@ -49,6 +49,24 @@ describe('nothing to denoise: the error says why', () => {
     const options = { outDir: join(root, 'batch'), settings: {} } as Parameters<typeof submitBatch>[2];
     await expect(submitBatch(queue, [TRUNCATED], options)).rejects.toThrow(/MR_truncated\.dcm: truncated/);
   });
+
+  it("batch's error carries denoise's per-file and per-series reasons as data (its --json errors[] entry)", async () => {
+    const queue = {} as Parameters<typeof submitBatch>[0]; // never used: the scan fails first
+    const options = { outDir: join(root, 'batch'), settings: {} } as Parameters<typeof submitBatch>[2];
+    const error = await submitBatch(queue, [TRUNCATED, MR], options).then(
+      () => null,
+      (e: { toJSON(): Record<string, unknown> }) => e.toJSON(),
+    );
+    expect(error).toMatchObject({
+      code: 'E_NOT_FOUND',
+      scan: {
+        fileCount: 2,
+        errors: [{ path: TRUNCATED, code: 'E_TRUNCATED' }],
+        skipped: [],
+        skippedSeries: [{ modality: 'MR', reason: 'modality' }],
+      },
+    });
+  });
 });
 
 /** The one `errors[]` entry `denoise --json` prints when it stops with nothing to denoise. */
