@@ -16,6 +16,8 @@ import { denoisePaths } from '../../src/pipeline/denoise.js';
 import { runMetrics } from '../../src/pipeline/metrics.js';
 import type { ComparisonDetail, SliceMetrics } from '../../src/server/api-types.js';
 import type { Ellipse } from '../../src/metrics/roi-shapes.js';
+import { figureLayout } from '../../src/server/figure-render.js';
+import { PNG } from 'pngjs';
 import { INSERT_B, LOW_GRID, lowDoseEllipse, phantomHu, sampled } from './resampled-reference.js';
 import { firstComparison, linkReferenceByHand } from '../helpers/server-app.js';
 
@@ -94,5 +96,25 @@ describe('an ROI on the pane of a reference paired by order', () => {
     const lowDose = rows.find((r) => r[2] === 'lowDose')!;
     expect(Number(lowDose[9])).toBe(expected.pixels);
     expect(Number(lowDose[5])).toBeCloseTo(expected.mean - 10, 6);
+  });
+});
+
+describe('the figure of a reference paired by order', () => {
+  it('has a difference image, as the viewer subtracts such a reference pixel by pixel', async () => {
+    const response = await app.inject({ url: `/api/figure.png?comparisons=${comparison.id}&index=2` });
+    expect(response.statusCode, response.body).toBe(200);
+    const png = PNG.sync.read(response.rawPayload);
+    const image = { rows: LOW_GRID.size, columns: LOW_GRID.size, data: new Float32Array(LOW_GRID.size ** 2), pixelSpacing: [LOW_GRID.pixelMm, LOW_GRID.pixelMm] as [number, number] };
+    const pane = { title: '', metrics: '', footer: '', image };
+    const { x, y, zoom } = figureLayout([pane, pane, pane, pane], { window: { lo: 0, hi: 1 }, scale: 1 }).images[3]!;
+    // Denoised − reference is about −10 HU over the body: coloured (blue) pixels, where a pane without an image is black.
+    let coloured = 0;
+    for (let r = 0; r < LOW_GRID.size * zoom; r++) {
+      for (let c = 0; c < LOW_GRID.size * zoom; c++) {
+        const o = 4 * ((y + r) * png.width + x + c);
+        if (png.data[o + 2]! > 0 && png.data[o + 2]! > png.data[o]!) coloured++;
+      }
+    }
+    expect(coloured).toBeGreaterThan(1000);
   });
 });

@@ -205,8 +205,10 @@ async function figureOf(data: DataServices, comparisonIds: readonly string[] | n
       const pairing = slicesAlongNormal(stackOf(lowDose), stackOf(first.reference));
       const slice = (pairing ? pairing.nearest[index] : first.alignment.reference?.[index]) ?? -1;
       const denoisedSlice = first.alignment.denoised[index] ?? -1;
+      // Paired by order (none along the normal), pixel for pixel as the scores and the viewer's difference take it (gridAsPaired).
+      const by = pairing ? 'position' : (first.alignment.matchedBy?.reference ?? 'position');
       if (slice >= 0 && denoisedSlice >= 0) {
-        const mapping = gridMapping(sliceGrid(first.denoised, denoisedSlice), sliceGrid(first.reference, slice));
+        const mapping = gridMapping(gridAsPaired(sliceGrid(first.denoised, denoisedSlice), by), gridAsPaired(sliceGrid(first.reference, slice), by));
         const sameMatrix = first.denoised.series.rows === first.reference.series.rows && first.denoised.series.columns === first.reference.series.columns;
         const offPlane = pairing !== null && !(Math.abs(pairing.offsetMm[index]!) <= pairing.toleranceMm);
         sameGridReference = sameMatrix && mapping.kind === 'mapped' && mapping.identity && !offPlane;
@@ -214,8 +216,6 @@ async function figureOf(data: DataServices, comparisonIds: readonly string[] | n
           differenceNote = offPlane ? `no difference: the nearest reference slice is ${Math.abs(pairing.offsetMm[index]!).toFixed(1)} mm away` : 'no difference: the reference lies on another pixel grid';
         }
       }
-      // Paired by order (none along the normal), pixel for pixel as the scores (gridAsPaired).
-      const by = pairing ? 'position' : (first.alignment.matchedBy?.reference ?? 'position');
       const frame = gridAsPaired(sliceGrid(lowDose, index), by);
       const grid = slice >= 0 ? gridAsPaired(sliceGrid(first.reference, slice), by) : null;
       // Each outline where the viewer draws it on this pane (in its pixels), or none where it has no place there.
