@@ -4,14 +4,16 @@
  * single-thread workers share a batch of 12 series and every series is done exactly once, with the
  * pixels a plain `denoise` with the same model, steps and seed gives; Redis killed and restarted
  * mid-batch loses nothing and the batch completes, its workers and `batch --wait` reconnecting; a
- * worker killed with SIGKILL mid-job has its job taken over (BullMQ's stalled-job check, with a 1 s
+ * worker killed with SIGKILL mid-job has its job taken over (BullMQ's stalled-job check, with a 5 s
  * stall timeout) and the series completes with one copy; a series whose files are gone fails after
  * its attempts with its error kept while the others finish; a cancelled batch runs nothing more.
+ * The waits are on what Redis and the workers report, bounded by generous deadlines, never on
+ * sleeps: CI runs these on two loaded cores.
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readSliceImage, scanPaths } from '../../src/dicom/index.js';
 import { denoisePaths } from '../../src/pipeline/denoise.js';
 import { runPhantom } from '../../src/pipeline/phantom.js';
@@ -30,6 +32,29 @@ const SMALL = 12;
 const MODEL = ['--steps', '1', '--seed', '7'];
 
 if (!hasRedis) console.warn(`skipping the queue tests: ${REDIS_SERVER} is not installed (apt-get install redis-server)`);
+
+/**
+ * The --stall-timeout of the workers whose jobs must change hands: BullMQ's job lock lives this
+ * long without renewal, and its stalled-job check runs this often. A live worker renews its lock
+ * between slices; one that cannot for a whole stall timeout loses its job as a dead one does, and
+ * a job that stalls twice fails ("job stalled more than allowable limit", maxStalledCount 1). At
+ * 1 s that happened on CI at load 14 on two cores: the worker that had taken a killed worker's job
+ * was merely slow and the job failed (a 2.5 s SIGSTOP of that worker does the same every time).
+ */
+const STALL_MS = 5000;
+/**
+ * A dead worker's job is back in the queue by then: its lock lapses at most STALL_MS after its
+ * last renewal; the stalled-job check marks the active jobs on one run and puts back those still
+ * unlocked on the next, STALL_MS later; one more STALL_MS as a run is skipped while another
+ * worker's run of the last STALL_MS holds the check key.
+ */
+const TAKEOVER_MS = 3 * STALL_MS;
+/**
+ * Deadline for one step of real work (workers starting under tsx, a 64-slice NLM series) on a
+ * loaded machine; tests that take several such steps get a multiple of it (at load 22 the
+ * three-worker test ran past its former 120 s).
+ */
+const SLOW_MS = 120_000;
 
 const workers: WorkerProcess[] = [];
 const startWorker = (url: string, ...extra: string[]): WorkerProcess => {
@@ -113,10 +138,16 @@ describe.skipIf(!hasRedis)('lowdose batch and worker on Redis', () => {
     expect(plain.series).toHaveLength(SMALL);
   }, 60_000);
 
-  afterAll(async () => {
-    for (const worker of workers) {
+  // A test that fails midway leaves its workers running, and they would take the next tests' jobs
+  // (on CI a failed takeover test's worker made the next two fail): end them after each test.
+  afterEach(async () => {
+    for (const worker of workers.splice(0)) {
       if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGKILL');
+      await worker.done;
     }
+  });
+
+  afterAll(async () => {
     await redis?.stop();
     rmSync(root, { recursive: true, force: true });
   });
@@ -142,7 +173,7 @@ describe.skipIf(!hasRedis)('lowdose batch and worker on Redis', () => {
     // All three were waiting when the batch came: each took a share.
     for (const worker of three) expect(worker.events().filter((e) => e.event === 'completed').length).toBeGreaterThan(0);
     await expectSameAsPlain(out);
-  }, 120_000);
+  }, 3 * SLOW_MS);
 
   it('Redis killed and restarted mid-batch: workers and batch --wait reconnect, nothing is lost or done twice', async () => {
     const pair = [startWorker(redis.url), startWorker(redis.url)];
@@ -156,12 +187,13 @@ describe.skipIf(!hasRedis)('lowdose batch and worker on Redis', () => {
       const batches = async () => new Set((await queue.getJobs([...TYPES])).map((job) => job.data.batchId));
       const known = await batches();
       wait = runCli('batch', ...inputs, '-o', out, '--redis', redis.url, ...MODEL, '--wait', '--json', '--no-progress');
-      const [id] = await until('the batch to be queued', async () => [...(await batches())].filter((b) => !known.has(b)), (ids) => ids.length > 0, 60_000, 20);
-      const before = await until('two series done', () => batchStatus(queue, id!), (s) => s.status.series.done >= 2, 60_000, 20);
+      const [id] = await until('the batch to be queued', async () => [...(await batches())].filter((b) => !known.has(b)), (ids) => ids.length > 0, SLOW_MS, 20);
+      const before = await until('two series done', () => batchStatus(queue, id!), (s) => s.status.series.done >= 2, SLOW_MS, 20);
+      const logged = pair.map((w) => w.stderr().length);
       await redis.crash();
       doneBefore = before.status.series.done;
-      // Long enough for every worker to notice and for its running job to finish on disk.
-      await new Promise((resolve) => setTimeout(resolve, 2000));
+      // Restarted once every worker has seen Redis gone (the reconnect they log below needs that).
+      await until('both workers to see Redis gone', async () => pair.map((w, i) => w.stderr().slice(logged[i])), (texts) => texts.every((t) => t.includes(' queue: ')), SLOW_MS, 50);
       await redis.restart();
     } finally {
       await queue.close();
@@ -183,12 +215,13 @@ describe.skipIf(!hasRedis)('lowdose batch and worker on Redis', () => {
     expect([...completed.keys()].sort()).toEqual(result.status.jobs.map((j) => j.id).sort());
     expect([...completed.values()].every((n) => n === 1)).toBe(true);
     await expectSameAsPlain(out);
-  }, 120_000);
+  }, 3 * SLOW_MS);
 
   it('a worker killed with SIGKILL mid-job has its job taken over; the series completes with one copy', async () => {
     const big = await bigSeries();
     const out = path.join(root, 'killed');
-    const first = startWorker(redis.url, '--stall-timeout', '1000');
+    const first = startWorker(redis.url, '--stall-timeout', String(STALL_MS));
+    await first.ready;
     const id = await submit(redis.url, [big], out, '--method', 'nlm', '--attempts', '2', '--backoff', '100');
     const queue = await openQueue(parseRedisUrl(redis.url));
     try {
@@ -196,16 +229,24 @@ describe.skipIf(!hasRedis)('lowdose batch and worker on Redis', () => {
         'the job to be half-way',
         async () => (await batchStatus(queue, id)).status.jobs[0]!,
         (job) => job.state === 'active' && job.slicesDone >= 1,
-        60_000,
+        SLOW_MS,
         20,
       );
       expect(midway.slicesDone).toBeLessThan(BIG_SLICES);
       first.child.kill('SIGKILL');
       await first.done;
-      const second = startWorker(redis.url, '--stall-timeout', '1000');
-      const { status } = await until('the batch to finish', () => batchStatus(queue, id), (s) => s.status.finished, 90_000, 200);
-      expect(status.series.done).toBe(1);
+      const second = startWorker(redis.url, '--stall-timeout', String(STALL_MS));
+      await second.ready;
+      const started = (w: WorkerProcess) => w.events().filter((e) => e.event === 'started');
+      await until('the second worker to take the job over', async () => started(second), (events) => events.length > 0, TAKEOVER_MS + SLOW_MS, 50);
+      const { status } = await until('the batch to finish', () => batchStatus(queue, id), (s) => s.status.finished, SLOW_MS, 200);
+      expect(status.series.done, `${JSON.stringify(status.jobs)}\n${second.stderr()}`).toBe(1);
+      // Stalled once, when the first worker died: the second kept its lock to the end.
+      expect((await queue.getJob(midway.id))?.stalledCounter).toBe(1);
       await stopWorker(second);
+      expect(started(first)).toHaveLength(1);
+      expect(first.events().filter((e) => e.event === 'completed')).toEqual([]);
+      expect(started(second)).toHaveLength(1);
       expect(second.events().filter((e) => e.event === 'completed')).toHaveLength(1);
       const written = (await scanPaths([out])).series;
       expect(written).toHaveLength(1);
@@ -215,7 +256,7 @@ describe.skipIf(!hasRedis)('lowdose batch and worker on Redis', () => {
     } finally {
       await queue.close();
     }
-  }, 180_000);
+  }, 2 * SLOW_MS + TAKEOVER_MS + 60_000);
 
   it("a folder lock left on another host by a queue job that lost its job lock is taken over; one whose job holds it is respected", async () => {
     const out = path.join(root, 'foreign-locks');
@@ -228,13 +269,15 @@ describe.skipIf(!hasRedis)('lowdose batch and worker on Redis', () => {
     // Series 1 is being written by a live job elsewhere: Redis holds that attempt's lock.
     writeFileSync(lockPathFor(path.join(out, folderOf(inputs[1]!))), foreign({ id: 'live-job', token: 'live-attempt' }));
     const queue = await openQueue(parseRedisUrl(redis.url));
-    const worker = startWorker(redis.url, '--stall-timeout', '1000');
+    const worker = startWorker(redis.url, '--stall-timeout', String(STALL_MS));
     try {
-      await (await queue.client).set('lowdose:denoise:live-job:lock', 'live-attempt', { PX: 120_000 });
+      // Held for longer than the test can run: it must still be held when series 1's job looks.
+      await (await queue.client).set('lowdose:denoise:live-job:lock', 'live-attempt', { PX: 3 * SLOW_MS });
       await worker.ready;
       const id = await submit(redis.url, [inputs[0]!, inputs[1]!], out, ...MODEL, '--attempts', '1');
-      const { status } = await until('the batch to finish', () => batchStatus(queue, id), (s) => s.status.finished, 60_000, 100);
-      expect(status.series).toMatchObject({ total: 2, done: 1, failed: 1 });
+      // Series 0's folder is taken over after one more stall timeout (the grace for a live owner).
+      const { status } = await until('the batch to finish', () => batchStatus(queue, id), (s) => s.status.finished, STALL_MS + SLOW_MS, 100);
+      expect(status.series, JSON.stringify(status.jobs)).toMatchObject({ total: 2, done: 1, failed: 1 });
       const failed = status.jobs.find((j) => j.state === 'failed')!;
       expect(failed.seriesInstanceUid).toBe((await scanPaths([inputs[1]!])).series[0]!.seriesInstanceUid);
       expect(failed.error?.code).toBe('E_LOCKED');
@@ -246,28 +289,45 @@ describe.skipIf(!hasRedis)('lowdose batch and worker on Redis', () => {
       await queue.close();
       await stopWorker(worker);
     }
-  }, 90_000);
+  }, 2 * SLOW_MS);
 
   it('a job the queue gives to another worker stops where it is and releases its folder; rerun, it completes', async () => {
     const big = await bigSeries();
     const out = path.join(root, 'given-away');
-    const worker = startWorker(redis.url, '--stall-timeout', '1000');
+    const worker = startWorker(redis.url, '--stall-timeout', String(STALL_MS));
+    await worker.ready;
     const id = await submit(redis.url, [big], out, '--method', 'nlm', '--attempts', '2', '--backoff', '100');
     const queue = await openQueue(parseRedisUrl(redis.url));
     const client = await queue.client;
     try {
-      const job = await until('the job to be under way', async () => (await batchStatus(queue, id)).status.jobs[0]!, (j) => j.state === 'active' && j.slicesDone >= 1, 60_000, 20);
+      const job = await until('the job to be under way', async () => (await batchStatus(queue, id)).status.jobs[0]!, (j) => j.state === 'active' && j.slicesDone >= 1, SLOW_MS, 20);
       // What the stalled-job check does when it hands a job to another worker: a new lock token.
       const lockKey = `lowdose:denoise:${job.id}:lock`;
-      await client.set(lockKey, 'another-worker', { PX: 600_000 });
-      await until('the worker to stop the job', async () => worker.stderr(), (text) => text.includes('stopping, the queue has given the job to another worker'), 30_000, 50);
+      // The worker sees the other token when it next renews its lock (BullMQ renews every STALL_MS
+      // / 4 to STALL_MS / 2), and the whole series can take less than that on a fast machine. So
+      // it is frozen while the lock changes hands, until a renewal is overdue: the first thing it
+      // does on waking, with most of the series still to do.
+      worker.child.kill('SIGSTOP');
+      try {
+        await client.set(lockKey, 'another-worker', { PX: 3 * SLOW_MS });
+        await new Promise((resolve) => setTimeout(resolve, STALL_MS / 2 + 500));
+      } finally {
+        worker.child.kill('SIGCONT');
+      }
+      await until('the worker to stop the job', async () => worker.stderr(), (text) => text.includes('stopping, the queue has given the job to another worker'), SLOW_MS, 50);
       const folderLocks = () => readdirSync(out).filter((name) => name.endsWith('.lock'));
-      await until('the folder lock to be released', async () => folderLocks(), (locks) => locks.length === 0, 30_000, 50);
-      expect((await batchStatus(queue, id)).status.jobs[0]!.state).toBe('active');
+      await until('the folder lock to be released', async () => folderLocks(), (locks) => locks.length === 0, SLOW_MS, 50);
+      const stopped = (await batchStatus(queue, id)).status.jobs[0]!;
+      expect(stopped.state).toBe('active');
+      // Stopped where it was, not at the end of its series.
+      expect(stopped.slicesDone).toBeLessThan(BIG_SLICES);
       // The other worker "dies": its lock goes, the stalled-job check puts the job back, it runs to the end.
       await client.del(lockKey);
-      const { status } = await until('the batch to finish', () => batchStatus(queue, id), (s) => s.status.finished, 90_000, 200);
-      expect(status.series).toMatchObject({ done: 1, failed: 0 });
+      const { status } = await until('the batch to finish', () => batchStatus(queue, id), (s) => s.status.finished, TAKEOVER_MS + SLOW_MS, 200);
+      expect(status.series, `${JSON.stringify(status.jobs)}\n${worker.stderr()}`).toMatchObject({ done: 1, failed: 0 });
+      // Stalled once, when its lock was deleted: the rerun kept its lock to the end.
+      expect((await queue.getJob(job.id))?.stalledCounter).toBe(1);
+      expect(worker.events().filter((e) => e.event === 'completed')).toHaveLength(1);
       const written = (await scanPaths([out])).series;
       expect(written).toHaveLength(1);
       expect(written[0]!.slices).toHaveLength(BIG_SLICES);
@@ -277,7 +337,7 @@ describe.skipIf(!hasRedis)('lowdose batch and worker on Redis', () => {
       await queue.close();
       await stopWorker(worker);
     }
-  }, 180_000);
+  }, 3 * SLOW_MS + TAKEOVER_MS);
 
   it('a series whose files are gone fails after its attempts with its error kept; the others finish', async () => {
     const broken = path.join(root, 'in-broken');
