@@ -10,7 +10,7 @@ without and with `--dose 0.25`, and with `--consistency 0` (the network alone). 
   - the share of pixels below zero (the input has none), and the lowest value over the maximum.
 Single slices: the model sees no neighbouring slices (it runs per slice anyway).
 
-  /usr/bin/python3 scripts/experiments/pet-real-slices.py [--out models/eval/pet-real-slices.md]
+  /usr/bin/python3 scripts/experiments/pet-real-slices.py [--out models/eval/pet-real-slices.md] [--model <candidate card>]
 
 Needs `npx tsc -p tsconfig.json` (node bin/lowdose.js) and dcmtk's dcmdjpeg for compressed files.
 """
@@ -45,7 +45,9 @@ def one_output(folder):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--out', default=os.path.join(REPO, 'models', 'eval', 'pet-real-slices.md'))
+    parser.add_argument('--model', default=None, help='a candidate card (default: the shipped lowdose-pet)')
     args = parser.parse_args()
+    model = ['--model', args.model] if args.model else []
     with open(os.path.join(SHARED, 'REFERENCE.tsv')) as f:
         pet = [row['path'] for row in csv.DictReader(f, delimiter='\t') if row['modality'] == 'PT']
     rows = []
@@ -56,7 +58,7 @@ def main():
             src = os.path.join(scratch, name, 'in')
             os.makedirs(src)
             shutil.copy(os.path.join(SHARED, rel), src)
-            code, err = run('denoise', src, '-o', os.path.join(scratch, name, 'full-dn'), '--threads', '1')
+            code, err = run('denoise', src, '-o', os.path.join(scratch, name, 'full-dn'), '--threads', '1', *model)
             if code != 0:
                 skipped.append((rel, err.strip().splitlines()[-1] if err.strip() else f'exit {code}'))
                 continue
@@ -82,7 +84,7 @@ def main():
                 measure(f'25 % input, seed {seed}', values(glob.glob(os.path.join(low_dir, '*.dcm'))[0], scratch))
                 for label, extra in (('dose unknown', []), ('--dose 0.25', ['--dose', '0.25']), ('--dose 0.25 --consistency 0 (the network alone)', ['--dose', '0.25', '--consistency', '0'])):
                     out = os.path.join(scratch, name, f'dn{seed}-{len(extra)}')
-                    code, err = run('denoise', low_dir, '-o', out, '--threads', '1', *extra)
+                    code, err = run('denoise', low_dir, '-o', out, '--threads', '1', *model, *extra)
                     if code != 0:
                         raise SystemExit(f'denoise {rel}: {err}')
                     measure(f'25 %, seed {seed}, {label}', values(one_output(out), scratch))

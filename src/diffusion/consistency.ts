@@ -107,6 +107,26 @@ export interface ConsistencyConfig {
   readonly bilateral?: BilateralConfig;
   /** The measured-pixel average weighted by the estimate's patches, after the step (module comment). */
   readonly pilot?: PilotConfig;
+  /** The measurement's mean restored at large scales where the band step runs (module comment). */
+  readonly largeScale?: LargeScaleConfig;
+  /** Values below 0 set to 0, their counts taken from the positive pixels around them (module comment). */
+  readonly nonNegative?: NonNegativeConfig;
+}
+
+/** `ConsistencyConfig.largeScale`, in pixels. */
+export interface LargeScaleConfig {
+  /** Standard deviation of the Gaussian L_S along rows and columns, pixels. */
+  readonly sigmaRows: number;
+  readonly sigmaColumns: number;
+  /** z += L_S(y − z) this many times (1..10). */
+  readonly passes: number;
+}
+
+/** `ConsistencyConfig.nonNegative`, in pixels. */
+export interface NonNegativeConfig {
+  /** Standard deviation of the Gaussian over which a negative pixel's counts are taken back, pixels. */
+  readonly spreadRows: number;
+  readonly spreadColumns: number;
 }
 
 /** `ConsistencyConfig.pilot`, in pixels. */
@@ -232,6 +252,17 @@ export function checkConsistencyConfig(config: ConsistencyConfig): void {
     if (!(pilot.mix > 0 && pilot.mix <= 1)) throw bad(`pilot.mix must be in (0, 1], got ${pilot.mix}`);
     if (pilot.fromDose !== undefined && !(pilot.fromDose > 0 && pilot.fromDose <= 1)) throw bad(`pilot.fromDose must be in (0, 1], got ${pilot.fromDose}`);
   }
+  const wide = config.largeScale;
+  if (wide) {
+    if (!(wide.sigmaRows > 0 && wide.sigmaColumns > 0) || !Number.isFinite(wide.sigmaRows + wide.sigmaColumns)) {
+      throw bad(`largeScale sigma must be positive, got ${wide.sigmaRows} x ${wide.sigmaColumns} px`);
+    }
+    if (!Number.isInteger(wide.passes) || wide.passes < 1 || wide.passes > 10) throw bad(`largeScale.passes must be an integer in 1..10, got ${wide.passes}`);
+  }
+  const nonNegative = config.nonNegative;
+  if (nonNegative && (!(nonNegative.spreadRows > 0 && nonNegative.spreadColumns > 0) || !Number.isFinite(nonNegative.spreadRows + nonNegative.spreadColumns))) {
+    throw bad(`nonNegative spread must be positive, got ${nonNegative.spreadRows} x ${nonNegative.spreadColumns} px`);
+  }
 }
 
 /** The averaging of step 4' (shared by `lowCount` and `largeRegions`). */
@@ -305,6 +336,7 @@ export function consistencyStep(
       for (let i = 0; i < n; i++) z[i]! += smoothGain[i]! * r[i]!;
     }
     if (config.largeRegions && usesLargeRegions(config, doseLevel)) blendLargeRegions(z, start, measurement, smoothGain, rows, columns, config.largeRegions);
+    if (config.largeScale) restoreLargeScale(z, measurement, rows, columns, config.largeScale);
   }
   if (config.pilot && usesPilot(config, doseLevel)) {
     let guideBase: Float32Array | undefined;
@@ -317,7 +349,47 @@ export function consistencyStep(
   }
   const s = config.strength;
   for (let i = 0; i < n; i++) out[i] = estimate[i]! + s * (z[i]! - estimate[i]!);
+  if (config.nonNegative) nonNegativeKeepingCounts(out, rows, columns, config.nonNegative);
   return out;
+}
+
+/** z += L_S(y − z), `passes` times, in place (module comment, "Large scales"). */
+export function restoreLargeScale(z: Float32Array, measurement: Float32Array, rows: number, columns: number, wide: LargeScaleConfig): void {
+  const n = z.length;
+  const residual = new Float32Array(n);
+  for (let pass = 0; pass < wide.passes; pass++) {
+    for (let i = 0; i < n; i++) residual[i] = measurement[i]! - z[i]!;
+    const low = gaussianSmooth(residual, rows, columns, wide.sigmaRows, wide.sigmaColumns, TRUNCATE);
+    for (let i = 0; i < n; i++) z[i]! += low[i]!;
+  }
+}
+
+/**
+ * Values below 0 set to 0, in place, and the counts that adds taken back from the positive pixels
+ * around each one in proportion to their value (module comment, "Non-negative"): with
+ * z⁺ = max(z, 0) and e = z⁺ − z the counts added, pixel i gives z⁺_i · L(e / L(z⁺))_i, L a
+ * normalised Gaussian of `spread`. Each negative pixel j hands its e_j to its neighbours i in the
+ * shares L(i − j) z⁺_i / L(z⁺)_j, which sum to one, so the total stays what it was wherever the
+ * kernel is not cut by the image's edge; no pixel gives more than it holds (the share is capped
+ * at 1, which keeps a few counts where a negative pixel has almost no positive neighbours).
+ */
+export function nonNegativeKeepingCounts(z: Float32Array, rows: number, columns: number, spread: NonNegativeConfig): void {
+  const n = z.length;
+  let any = false;
+  for (let i = 0; i < n; i++) {
+    if (z[i]! < 0) {
+      any = true;
+      break;
+    }
+  }
+  if (!any) return;
+  const L = (values: ArrayLike<number>) => gaussianSmooth(values, rows, columns, spread.spreadRows, spread.spreadColumns, TRUNCATE);
+  const positive = Float32Array.from(z, (v) => (v > 0 ? v : 0));
+  const around = L(positive);
+  const owed = new Float32Array(n);
+  for (let i = 0; i < n; i++) if (z[i]! < 0 && around[i]! > 0) owed[i] = -z[i]! / around[i]!;
+  const share = L(owed);
+  for (let i = 0; i < n; i++) z[i] = positive[i]! * (1 - Math.min(share[i]!, 1));
 }
 
 /**
@@ -513,6 +585,23 @@ export interface ConsistencySettings {
   readonly bilateral?: BilateralSettings;
   /** The measured-pixel average weighted by the estimate's patches (module comment); absent: none. */
   readonly pilot?: PilotSettings;
+  /** The measurement's mean restored at large scales where the band step runs (module comment); absent: none. */
+  readonly largeScale?: LargeScaleSettings;
+  /** Values below 0 set to 0 keeping the counts (module comment); absent: left as they are. */
+  readonly nonNegative?: NonNegativeSettings;
+}
+
+/** `ConsistencySettings.largeScale` in millimetres, as a card gives it. */
+export interface LargeScaleSettings {
+  /** Standard deviation of the Gaussian L_S, mm. */
+  readonly scaleMm: number;
+  readonly passes: number;
+}
+
+/** `ConsistencySettings.nonNegative` in millimetres, as a card gives it. */
+export interface NonNegativeSettings {
+  /** Standard deviation of the Gaussian over which a negative pixel's counts are taken back, mm. */
+  readonly spreadMm: number;
 }
 
 /** `ConsistencySettings.largeRegions` in millimetres, as a card gives it. */
@@ -570,6 +659,8 @@ export type ConsistencyCardField =
       readonly largeRegions?: LargeRegionSettings;
       readonly bilateral?: BilateralSettings;
       readonly pilot?: PilotSettings;
+      readonly largeScale?: LargeScaleSettings;
+      readonly nonNegative?: NonNegativeSettings;
     };
 
 export const CONSISTENCY_DEFAULTS = { scaleMm: 4, threshold: 1 } as const;
@@ -601,6 +692,8 @@ export function resolveConsistency(card: ConsistencyCardField | undefined, stren
     ...(fromCard?.largeRegions !== undefined ? { largeRegions: fromCard.largeRegions } : {}),
     ...(fromCard?.bilateral !== undefined ? { bilateral: fromCard.bilateral } : {}),
     ...(pilot !== undefined ? { pilot } : {}),
+    ...(fromCard?.largeScale !== undefined ? { largeScale: fromCard.largeScale } : {}),
+    ...(fromCard?.nonNegative !== undefined ? { nonNegative: fromCard.nonNegative } : {}),
   };
 }
 
@@ -638,6 +731,8 @@ export function consistencyInPixels(settings: ConsistencySettings, pixelSpacing:
       ? { bilateral: { sigmaRows: settings.bilateral.spatialMm / dy, sigmaColumns: settings.bilateral.spatialMm / dx, rangeFactor: settings.bilateral.rangeFactor } }
       : {}),
     ...(settings.pilot ? { pilot: pilotInPixels(settings.pilot, (dy + dx) / 2) } : {}),
+    ...(settings.largeScale ? { largeScale: { sigmaRows: settings.largeScale.scaleMm / dy, sigmaColumns: settings.largeScale.scaleMm / dx, passes: settings.largeScale.passes } } : {}),
+    ...(settings.nonNegative ? { nonNegative: { spreadRows: settings.nonNegative.spreadMm / dy, spreadColumns: settings.nonNegative.spreadMm / dx } } : {}),
   };
   checkConsistencyConfig(config);
   return config;
@@ -687,5 +782,9 @@ export function describeConsistency(settings: ConsistencySettings | null): strin
     ? `; then${pi.fromDose !== undefined ? ` from dose ${pi.fromDose}` : ''} ${pi.mix === 1 ? '' : `${pi.mix} x `}the measurement averaged with the estimate's patch weights: ` +
       `patch ${pi.patchMm} mm, search ${pi.searchMm} mm, h ${pi.h} sd${pi.selfWeight === 'one' ? ', centre weight 1' : ''}`
     : '';
-  return `consistency ${settings.strength} (${settings.scaleMm} mm, ${settings.threshold} sd${lowText}${largeText}${biText}${piText})`;
+  const wide = settings.largeScale;
+  const wideText = wide ? `; where the band step runs, the mean restored from ${wide.scaleMm} mm up${wide.passes === 1 ? '' : ` x ${wide.passes}`}` : '';
+  const nonNegative = settings.nonNegative;
+  const nonNegativeText = nonNegative ? `; values below 0 set to 0, their counts taken from within ${nonNegative.spreadMm} mm` : '';
+  return `consistency ${settings.strength} (${settings.scaleMm} mm, ${settings.threshold} sd${lowText}${largeText}${biText}${piText}${wideText}${nonNegativeText})`;
 }

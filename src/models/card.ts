@@ -324,7 +324,7 @@ function range(p: Problems, obj: Record<string, Json>, key: string, field: strin
   }
 }
 
-/** `sampler.consistency`: a strength in [0, 1], or { strength, scaleMm?, threshold?, iterations?, lowCount?, largeRegions?, bilateral?, pilot? }. */
+/** `sampler.consistency`: a strength in [0, 1], or { strength, scaleMm?, threshold?, iterations?, lowCount?, largeRegions?, bilateral?, pilot?, largeScale?, nonNegative? }. */
 function consistency(p: Problems, v: Json): void {
   if (v === undefined) return;
   const field = 'sampler.consistency';
@@ -338,8 +338,8 @@ function consistency(p: Problems, v: Json): void {
     return;
   }
   for (const key of Object.keys(v)) {
-    if (!['strength', 'scaleMm', 'threshold', 'iterations', 'lowCount', 'largeRegions', 'bilateral', 'pilot'].includes(key)) {
-      p.add(`${field}.${key}`, 'unknown field (known: strength, scaleMm, threshold, iterations, lowCount, largeRegions, bilateral, pilot)');
+    if (!['strength', 'scaleMm', 'threshold', 'iterations', 'lowCount', 'largeRegions', 'bilateral', 'pilot', 'largeScale', 'nonNegative'].includes(key)) {
+      p.add(`${field}.${key}`, 'unknown field (known: strength, scaleMm, threshold, iterations, lowCount, largeRegions, bilateral, pilot, largeScale, nonNegative)');
     }
   }
   num(p, v, 'strength', `${field}.strength`, strength, 'a number in [0, 1]');
@@ -375,6 +375,23 @@ function consistency(p: Problems, v: Json): void {
       num(p, pilot, 'h', `${field}.pilot.h`, (x) => x > 0 && x <= 100, 'a number in (0, 100]');
       num(p, pilot, 'mix', `${field}.pilot.mix`, (x) => x > 0 && x <= 1, 'a number in (0, 1]');
       num(p, pilot, 'fromDose', `${field}.pilot.fromDose`, (x) => x > 0 && x <= 1, 'a dose fraction in (0, 1]', true);
+    }
+  }
+  const wide = v.largeScale;
+  if (wide !== undefined) {
+    if (!isObject(wide)) p.add(`${field}.largeScale`, `expected { "scaleMm", "passes" }, got ${describe(wide)}`);
+    else {
+      for (const key of Object.keys(wide)) if (!['scaleMm', 'passes'].includes(key)) p.add(`${field}.largeScale.${key}`, 'unknown field (known: scaleMm, passes)');
+      num(p, wide, 'scaleMm', `${field}.largeScale.scaleMm`, (x) => x > 0 && x <= 300, 'a number of mm in (0, 300]');
+      num(p, wide, 'passes', `${field}.largeScale.passes`, (x) => Number.isInteger(x) && x >= 1 && x <= 10, 'an integer in 1..10');
+    }
+  }
+  const nonNegative = v.nonNegative;
+  if (nonNegative !== undefined) {
+    if (!isObject(nonNegative)) p.add(`${field}.nonNegative`, `expected { "spreadMm" }, got ${describe(nonNegative)}`);
+    else {
+      for (const key of Object.keys(nonNegative)) if (key !== 'spreadMm') p.add(`${field}.nonNegative.${key}`, 'unknown field (known: spreadMm)');
+      num(p, nonNegative, 'spreadMm', `${field}.nonNegative.spreadMm`, (x) => x > 0 && x <= 100, 'a number of mm in (0, 100]');
     }
   }
   const large = v.largeRegions;
@@ -724,6 +741,13 @@ export function parseModelCard(value: Json, cardPath: string): ModelCard {
     oneOf(p, sampler, 'spacing', 'sampler.spacing', TIMESTEP_SPACINGS, true);
     range(p, sampler, 'clipSample', 'sampler.clipSample');
     consistency(p, sampler.consistency);
+    if (isObject(sampler.consistency) && sampler.consistency.nonNegative !== undefined) {
+      // Activity is never below 0; HU are. And the step clamps at model value 0, which is image value 0 only for a linear map without offset.
+      if (modalityList.length !== 1 || modalityList[0] !== 'PT') p.add('sampler.consistency.nonNegative', `is for PET models only (activity is never below 0), got modalities ${describe(c.modalities)}`);
+      else if (isObject(norm) && (norm.transform !== 'linear' || norm.offset !== 0)) {
+        p.add('sampler.consistency.nonNegative', `needs a linear normalization with offset 0 (model value 0 = image value 0), got ${describe(norm.transform)} with offset ${describe(norm.offset)}`);
+      }
+    }
     num(p, sampler, 'orientations', 'sampler.orientations', (x) => (ORIENTATION_COUNTS as readonly number[]).includes(x), '1, 2, 4 or 8', true);
     const resshiftSchedule = isObject(c.schedule) && c.schedule.kind === 'resshift';
     if ((sampler.default === 'resshift') !== resshiftSchedule && sampler.default !== undefined) {

@@ -1,0 +1,140 @@
+/**
+ * Count fidelity of the PET consistency step on IEC realisations (cached network x̂₀ of
+ * scripts/experiments/consistency-count-level.ts): what the step does to the background's and the
+ * whole phantom's mean activity and to the sign of the output, beside the lesion numbers.
+ *
+ *   npx tsx scripts/experiments/pet-count-fidelity.ts --realisations 0-4,20-39 [--dose-unknown]
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { consistencyInPixels, consistencyStep, resolveConsistency, type ConsistencyCardField, type ConsistencySettings } from '../../src/diffusion/consistency.js';
+import { gaussianSmooth } from '../../src/filters/gaussian.js';
+import { roiStats } from '../../src/metrics/index.js';
+import { lesionStats } from '../../src/metrics/lesions.js';
+import { Denoiser } from '../../src/models/denoiser.js';
+import { pooledNoise } from '../../src/qa/checks/noise.js';
+import { circleAt, readStack } from '../../src/qa/fixtures.js';
+import { uniformRois } from '../../src/qa/regions.js';
+import type { QaCase, SliceStack } from '../../src/qa/types.js';
+import { indexRanges, optionReader } from './cli-args.js';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const args = process.argv.slice(2);
+const opt = optionReader(args);
+const REALISATIONS = indexRanges(opt('realisations', '0-4'));
+const DOSES = [0.25, 0.1];
+const CACHE = path.join(REPO, '.cache/eval/count-level');
+const card = JSON.parse(readFileSync(path.join(REPO, 'models/lowdose-pet.json'), 'utf8')) as { sampler: { consistency?: ConsistencyCardField } };
+const cardNow = resolveConsistency(card.sampler.consistency)!;
+
+const ROWS: Record<string, { settings: ConsistencySettings | null }> = {
+  'network alone': { settings: null },
+  card: { settings: cardNow },
+};
+/** `--chosen`: only the rows the choice compares (models/eval/pet-count-fidelity.md), for the test realisations. */
+const CHOSEN = args.includes('--chosen');
+if (CHOSEN) ROWS['card + large scale 24 mm + non-negative 6 mm'] = { settings: { ...cardNow, largeScale: { scaleMm: 24, passes: 1 }, nonNegative: { spreadMm: 6 } } };
+else for (const scaleMm of [8, 12, 16, 24]) ROWS[`card + large scale ${scaleMm} mm`] = { settings: { ...cardNow, largeScale: { scaleMm, passes: 1 } } };
+if (!CHOSEN) for (const spreadMm of [3, 6, 10]) ROWS[`card + non-negative ${spreadMm} mm`] = { settings: { ...cardNow, nonNegative: { spreadMm } } };
+if (!CHOSEN) ROWS['card + large scale 16 mm + non-negative 6 mm'] = { settings: { ...cardNow, largeScale: { scaleMm: 16, passes: 1 }, nonNegative: { spreadMm: 6 } } };
+
+interface Sphere { diameter: number; centre: [number, number, number] }
+const big = [17, 22, 28, 37];
+
+function fixturesFor(k: number): string {
+  const dir = k === 0 ? path.join(REPO, 'fixtures') : path.join(REPO, '.cache/eval/consistency', `fixtures-iec-${100 + k}`);
+  if (!existsSync(path.join(dir, 'iec', 'fixture.json'))) throw new Error(`${dir}: missing`);
+  return path.join(dir, 'iec');
+}
+const withData = (stack: SliceStack, data: readonly Float32Array[]): SliceStack => ({ ...stack, slices: stack.slices.map((s, i) => ({ ...s, data: data[i]! })) });
+
+function measure(out: SliceStack, full: SliceStack, bodyMask: Uint8Array[], spheres: readonly Sphere[], rois: ReturnType<typeof uniformRois>) {
+  let bgOut = 0, bgFull = 0, bodyOut = 0, bodyFull = 0, air = 0, airN = 0, neg = 0, n = 0;
+  for (const roi of rois) {
+    const s = out.slices[roi.slice]!;
+    const f = full.slices[roi.slice]!;
+    bgOut += roiStats(s, circleAt(s, roi.centre, roi.radius)).mean;
+    bgFull += roiStats(f, circleAt(f, roi.centre, roi.radius)).mean;
+  }
+  out.slices.forEach((s, i) => {
+    const m = bodyMask[i]!;
+    for (let j = 0; j < s.data.length; j++) {
+      if (m[j]) { bodyOut += s.data[j]!; bodyFull += full.slices[i]!.data[j]!; } else { air += s.data[j]!; airN++; }
+      if (s.data[j]! < 0) neg++;
+      n++;
+    }
+  });
+  const mean: Record<number, number> = {};
+  const max: Record<number, number> = {};
+  for (const sp of spheres) {
+    const lesion = { centre: sp.centre, radius: sp.diameter / 2 };
+    const ref = lesionStats(full.slices, lesion);
+    const test = lesionStats(out.slices, lesion);
+    mean[sp.diameter] = test.mean / ref.mean - 1;
+    max[sp.diameter] = test.max / ref.max - 1;
+  }
+  return { bg: bgOut / bgFull - 1, body: bodyOut / bodyFull - 1, air: air / airN, neg: neg / n, mean, max, sd: pooledNoise(out, rois) };
+}
+
+/** The network's x̂₀ (consistency off), cached as consistency-count-level.ts caches it; `--dose-unknown`: told no dose. */
+const UNKNOWN = args.includes('--dose-unknown');
+let denoiser: Denoiser | null = null;
+async function networkOutput(k: number, dose: number, lowStack: SliceStack): Promise<Float32Array[]> {
+  const file = path.join(CACHE, `x0${UNKNOWN ? 'u' : ''}-${k}-${dose}.f32`);
+  const n = lowStack.slices[0]!.data.length;
+  if (existsSync(file)) {
+    const all = new Float32Array(readFileSync(file).buffer.slice(0));
+    return lowStack.slices.map((_, i) => all.slice(i * n, (i + 1) * n));
+  }
+  denoiser ??= await Denoiser.load(path.join(REPO, 'models/lowdose-pet.json'), { modality: 'PT', device: 'cpu', threads: 1, consistency: 0 });
+  const first = lowStack.slices[0]!;
+  const x0 = (await denoiser.with({ doseLevel: UNKNOWN ? 0 : dose }).denoise(lowStack.slices.map((s, i) => ({ index: i, image: s.data })), first)).denoised;
+  const all = new Float32Array(n * x0.length);
+  x0.forEach((x, i) => all.set(x, i * n));
+  mkdirSync(CACHE, { recursive: true });
+  writeFileSync(file, Buffer.from(all.buffer));
+  return x0;
+}
+
+type M = ReturnType<typeof measure>;
+const results = new Map<string, M[]>();
+const push = (key: string, m: M) => results.set(key, [...(results.get(key) ?? []), m]);
+for (const k of REALISATIONS) {
+  const dir = fixturesFor(k);
+  const fixture = JSON.parse(readFileSync(path.join(dir, 'fixture.json'), 'utf8')) as { geometry: { spheres: Sphere[] } };
+  const spheres = fixture.geometry.spheres;
+  const full = await readStack(path.join(dir, 'dose100'));
+  // The phantom body: the full-count image smoothed by 3 pixels above a quarter of its background.
+  const body = full.slices.map((s) => {
+    const sm = gaussianSmooth(s.data, s.rows, s.columns, 3, 3, 3);
+    return Uint8Array.from(sm, (v) => (v > 0.25 ? 1 : 0));
+  });
+  for (const dose of DOSES) {
+    const low = await readStack(path.join(dir, `dose${Math.round(dose * 100)}`));
+    const rois = uniformRois({ phantom: 'iec', geometry: fixture.geometry, low } as unknown as QaCase);
+    const x0 = await networkOutput(k, dose, low);
+    push(`${dose}|low-count input`, measure(low, full, body, spheres, rois));
+    for (const [name, row] of Object.entries(ROWS)) {
+      const out = low.slices.map((s, i) => {
+        return row.settings ? consistencyStep(x0[i]!, s.data, s.rows, s.columns, consistencyInPixels(row.settings, s.pixelSpacing), undefined, UNKNOWN ? 0 : dose) : x0[i]!;
+      });
+      push(`${dose}|${name}`, measure(withData(low, out), full, body, spheres, rois));
+    }
+  }
+  process.stderr.write(`realisation ${k}\n`);
+}
+const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const pct = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(2)}`;
+for (const dose of DOSES) {
+  console.log(`\nIEC ${dose * 100} %${UNKNOWN ? ' (dose not declared)' : ''}, realisations ${opt('realisations', '0-4')}: bias against the full count, %`);
+  console.log('| row | background mean | phantom mean | air mean SUV | negative % | bg SD | SUVmean 17/22/28/37 | worst | SUVmax 17/22/28/37 | worst |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const [key, ms] of results) {
+    if (!key.startsWith(`${dose}|`)) continue;
+    const mean = big.map((d) => avg(ms.map((m) => m.mean[d]!)));
+    const max = big.map((d) => avg(ms.map((m) => m.max[d]!)));
+    const worst = (xs: number[]) => xs.reduce((a, b) => (Math.abs(b) > Math.abs(a) ? b : a));
+    console.log(`| ${key.split('|')[1]} | ${pct(avg(ms.map((m) => m.bg)))} | ${pct(avg(ms.map((m) => m.body)))} | ${avg(ms.map((m) => m.air)).toFixed(4)} | ${(100 * avg(ms.map((m) => m.neg))).toFixed(1)} | ${avg(ms.map((m) => m.sd)).toFixed(3)} | ${mean.map(pct).join(' / ')} | ${pct(worst(mean))} | ${max.map(pct).join(' / ')} | ${pct(worst(max))} |`);
+  }
+}
