@@ -10,11 +10,11 @@ without and with `--dose 0.25`, and with `--consistency 0` (the network alone). 
   - the share of pixels below zero (the input has none), and the lowest value over the maximum.
 Single slices: the model sees no neighbouring slices (it runs per slice anyway).
 
-  /usr/bin/python3 scripts/experiments/pet-real-slices.py [--out models/eval/pet-real-slices.md] [--model <candidate card>]
+  /usr/bin/python3 scripts/experiments/pet-real-slices.py [--out models/eval/pet-real-slices.md] [--model <candidate card> | --count-stages]
 
 Needs `npx tsc -p tsconfig.json` (node bin/lowdose.js) and dcmtk's dcmdjpeg for compressed files.
 """
-import argparse, csv, glob, os, shutil, subprocess, sys, tempfile
+import argparse, csv, glob, json, os, shutil, subprocess, sys, tempfile
 import numpy as np
 import pydicom
 
@@ -46,8 +46,21 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--out', default=os.path.join(REPO, 'models', 'eval', 'pet-real-slices.md'))
     parser.add_argument('--model', default=None, help='a candidate card (default: the shipped lowdose-pet)')
+    parser.add_argument('--count-stages', action='store_true',
+                        help="the shipped card with the consistency step's largeScale 24 mm and nonNegative 6 mm added "
+                             '(models/eval/pet-count-fidelity.md)')
     args = parser.parse_args()
     model = ['--model', args.model] if args.model else []
+    if args.count_stages:
+        with open(os.path.join(REPO, 'models', 'lowdose-pet.json')) as f:
+            card = json.load(f)
+        card['onnx'] = os.path.join(REPO, 'models', card['onnx'])
+        card['sampler']['consistency']['largeScale'] = {'scaleMm': 24, 'passes': 1}
+        card['sampler']['consistency']['nonNegative'] = {'spreadMm': 6}
+        candidate = os.path.join(tempfile.mkdtemp(prefix='lowdose-pet-card-'), 'lowdose-pet.json')
+        with open(candidate, 'w') as f:
+            json.dump(card, f)
+        model = ['--model', candidate]
     with open(os.path.join(SHARED, 'REFERENCE.tsv')) as f:
         pet = [row['path'] for row in csv.DictReader(f, delimiter='\t') if row['modality'] == 'PT']
     rows = []
@@ -91,7 +104,7 @@ def main():
     lines = [
         '# `lowdose-pet` on real clinical PET slices (the shared DICOM corpus)',
         '',
-        f'Made by `/usr/bin/python3 scripts/experiments/pet-real-slices.py`; measured with pydicom against each full-count slice. '
+        f'Made by `/usr/bin/python3 scripts/experiments/pet-real-slices.py{" --count-stages" if args.count_stages else ""}`; measured with pydicom against each full-count slice. '
         'Total: the slice mean (total activity), %. Hot: the mean over pixels whose full-count value is above 20 % of the slice maximum, %. '
         'Negative: the share of pixels below zero (no input pixel is); lowest: the lowest value over the full-count maximum, %.',
         '',

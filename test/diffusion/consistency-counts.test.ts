@@ -142,3 +142,20 @@ describe('the settings of the two stages', () => {
     expect(() => parseModelCard({ ...ct.raw, sampler: { ...ct.raw.sampler, consistency: { strength: 1, nonNegative: { spreadMm: 6 } } } } as Record<string, unknown>, ct.file)).toThrow(/PET models only/);
   });
 });
+
+describe("lowdose-pet's card with the two stages added (the candidate of models/eval/pet-count-fidelity.md)", () => {
+  it('never writes activity below 0 at any dose, where the card alone does', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { fileURLToPath } = await import('node:url');
+    const file = fileURLToPath(new URL('../../models/lowdose-pet.json', import.meta.url));
+    const card = parseModelCard(JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>, file);
+    const settings = resolveConsistency(card.sampler.consistency)!;
+    const spacing = [2.734375, 2.734375] as const;
+    const alone = consistencyInPixels(settings, spacing);
+    const withStages = consistencyInPixels({ ...settings, largeScale: { scaleMm: 24, passes: 1 }, nonNegative: { spreadMm: 6 } }, spacing);
+    for (const dose of [0, 0.1, 0.25]) {
+      expect(Math.min(...consistencyStep(estimate, measurement, N, N, alone, undefined, dose))).toBeLessThan(0);
+      expect(Math.min(...consistencyStep(estimate, measurement, N, N, withStages, undefined, dose))).toBeGreaterThanOrEqual(0);
+    }
+  });
+});
