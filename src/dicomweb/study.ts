@@ -12,7 +12,7 @@ import type { DicomwebTarget } from './url.js';
 import { scalarText } from '../util/text.js';
 import { makeOutputFolder, writeFileAtomic } from '../util/fs.js';
 import { seriesCacheDir } from '../util/pull-cache.js';
-import { isDenoiseOutput, studyDateMatch, type PulledSeries, type RemoteSeries, type StoredSeries, type StudyKeys } from '../util/remote-series.js';
+import { checkSeriesShortfall, isDenoiseOutput, studyDateMatch, type PulledSeries, type RemoteSeries, type SeriesShortfall, type StoredSeries, type StudyKeys } from '../util/remote-series.js';
 
 /** The shapes shared with the other protocol (src/util/remote-series.ts), where this module's importers find them. */
 export type { PulledSeries, RemoteSeries, StoredSeries } from '../util/remote-series.js';
@@ -229,21 +229,24 @@ export async function listSeries(client: DicomwebClient, target: DicomwebTarget,
 export interface PullOptions {
   /** Instances retrieved at once (default 4). */
   readonly concurrency?: number;
+  /** Pull a series listed short of its NumberOfSeriesRelatedInstances instead of refusing it (checkSeriesShortfall). */
+  readonly allowIncomplete?: boolean;
   readonly log?: (message: string) => void;
   readonly onInstance?: (done: number, total: number) => void;
 }
 
 /**
  * The SOP Instance UIDs of a series from QIDO-RS, page by page (qidoAll) until the series'
- * NumberOfSeriesRelatedInstances have come, so a long series is not pulled and denoised in part
- * without a word; a shortfall that remains is logged.
+ * NumberOfSeriesRelatedInstances have come, so a long series is not pulled in part without a word.
+ * A list still short of that count (a server that caps its answers and will not page) goes through
+ * the shortfall rule (checkSeriesShortfall): refused before anything is retrieved, or with
+ * `allowIncomplete` pulled as listed and its shortfall returned.
  */
-async function listInstanceUids(client: DicomwebClient, series: RemoteSeries, log: (message: string) => void): Promise<string[]> {
-  const uids = (await qidoAll(client, `${series.url}/instances`, '00080018', series.instances)).matches.map((instance) => text(instance, '00080018'));
-  if (series.instances !== null && uids.length < series.instances) {
-    log(`series ${series.seriesInstanceUid}: the server lists ${uids.length} of its ${series.instances} instance(s); pulling those`);
-  }
-  return uids;
+async function listInstanceUids(client: DicomwebClient, series: RemoteSeries, options: PullOptions): Promise<{ uids: string[]; shortfall: SeriesShortfall | null }> {
+  const listing = await qidoAll(client, `${series.url}/instances`, '00080018', series.instances);
+  const uids = listing.matches.map((instance) => text(instance, '00080018'));
+  const what = `its QIDO-RS instance list holds ${uids.length}${listing.unpaged === null ? '' : ` (${unpagedInWords(listing.unpaged)})`}`;
+  return { uids, shortfall: checkSeriesShortfall(series, series.instances, uids.length, what, options) };
 }
 
 /**
@@ -262,7 +265,7 @@ export async function pullSeries(
   options: PullOptions = {},
 ): Promise<PulledSeries> {
   const log = options.log ?? (() => {});
-  const uids = await listInstanceUids(client, series, log);
+  const { uids, shortfall } = await listInstanceUids(client, series, { ...options, log });
   const seriesDir = seriesCacheDir(dir, series.seriesInstanceUid);
   await makeOutputFolder(seriesDir);
   const missing = uids.filter((uid) => !existsSync(path.join(seriesDir, `${uid}.dcm`)));
@@ -298,6 +301,7 @@ export async function pullSeries(
     instances: uids.length,
     retrieved: missing.length,
     dir: seriesDir,
+    ...(shortfall !== null ? { incomplete: shortfall } : {}),
   };
 }
 

@@ -12,7 +12,7 @@ import { LowdoseError } from '../errors.js';
 import { makeOutputFolder } from '../util/fs.js';
 import { scalarText } from '../util/text.js';
 import { seriesCacheDir } from '../util/pull-cache.js';
-import { isDenoiseOutput, studyDateMatch, type PulledSeries, type RemoteSeries, type StoredSeries, type StudyKeys } from '../util/remote-series.js';
+import { checkSeriesShortfall, isDenoiseOutput, studyDateMatch, type PulledSeries, type RemoteSeries, type StoredSeries, type StudyKeys } from '../util/remote-series.js';
 import { associate, dimse, isPending, STATUS_SUCCESS, STORE_WARNINGS, statusHex, type DimseClientOptions, type DimseRequest, type InstanceSink } from './association.js';
 import { startStoreScp } from './store-scp.js';
 import { dimseUrl, type DimsePeer } from './url.js';
@@ -243,6 +243,8 @@ export interface PullOptions extends DimseClientOptions {
   /** C-MOVE to our storage SCP on this port instead of C-GET. */
   readonly movePort?: number;
   readonly log?: (message: string) => void;
+  /** Keep a series the PACS sent short of its NumberOfSeriesRelatedInstances instead of refusing it (checkSeriesShortfall). */
+  readonly allowIncomplete?: boolean;
 }
 
 const instanceFile = (dir: string, sopInstanceUid: string) => path.join(dir, `${sopInstanceUid}.dcm`);
@@ -349,8 +351,10 @@ export async function pullSeries(peer: DimsePeer, series: RemoteSeries, listed: 
     if (failed) failWith(failedRetrieve(failed, onDisk() - (uids.length - missing.length), verb, options));
   }
   const have = onDisk();
-  if (have < uids.length) failWith(new LowdoseError('E_IO', `the PACS reported success but sent ${have - (uids.length - missing.length)} of ${missing.length} missing instance(s)`));
-  return { seriesInstanceUid: series.seriesInstanceUid, url: series.url, modality: series.modality, instances: uids.length, retrieved: missing.length, dir };
+  // Fewer than the series holds after an answer of success: the shortfall rule (refused, or kept with allowIncomplete).
+  const shortfall = checkSeriesShortfall(series, Math.max(series.instances ?? 0, uids.length), have, `${have} are on disk after the PACS answered the ${verb} with success`, options);
+  const arrived = have - (uids.length - missing.length);
+  return { seriesInstanceUid: series.seriesInstanceUid, url: series.url, modality: series.modality, instances: have, retrieved: arrived, dir, ...(shortfall !== null ? { incomplete: shortfall } : {}) };
 }
 
 /** The SOP Instance UIDs of the instance files under a series' pull folder. */
@@ -363,7 +367,8 @@ async function instancesOnDisk(dir: string): Promise<Set<string>> {
  * its NumberOfSeriesRelatedInstances): the instances cannot be named one by one, so the series is
  * retrieved whole with one series-level C-GET / C-MOVE, as a PACS answers it whatever its C-FIND
  * cap, and what arrived is checked: a final status of success, and at least the series'
- * NumberOfSeriesRelatedInstances instances on disk (without that count, at least the listed ones).
+ * NumberOfSeriesRelatedInstances instances on disk (without that count, at least the listed ones;
+ * fewer is the shortfall rule, checkSeriesShortfall), and every listed one.
  * Instances already on disk from a failed run come again (their files are rewritten whole).
  */
 async function pullWholeSeries(peer: DimsePeer, series: RemoteSeries, listed: InstanceList, dir: string, verb: RetrieveVerb, root: string, options: PullOptions): Promise<PulledSeries> {
@@ -392,17 +397,13 @@ async function pullWholeSeries(peer: DimsePeer, series: RemoteSeries, listed: In
   const after = await instancesOnDisk(dir);
   const failed = finals.find((f) => f.getStatus() !== STATUS_SUCCESS);
   if (failed) await failWith(failedRetrieve(failed, after.size - before.size, verb, options));
+  // Fewer than the series holds after an answer of success: the shortfall rule (refused, or kept with allowIncomplete).
+  const shortfall = checkSeriesShortfall(series, expected, after.size, `${after.size} are on disk after the PACS answered the whole-series ${verb} with success`, options);
   const missingListed = listed.instances.filter((i) => !after.has(i.sopInstanceUid)).length;
-  if (after.size < expected || missingListed > 0) {
-    await failWith(
-      new LowdoseError(
-        'E_IO',
-        `the PACS reported success but ${after.size} instance(s) are on disk where the series has ${series.instances ?? '?'}` +
-          `${missingListed > 0 ? ` and ${missingListed} of those its C-FIND listed did not come` : ''}`,
-      ),
-    );
+  if (shortfall === null && missingListed > 0) {
+    await failWith(new LowdoseError('E_IO', `the PACS reported success but ${missingListed} of the instances its C-FIND listed did not come`));
   }
-  return { seriesInstanceUid: series.seriesInstanceUid, url: series.url, modality: series.modality, instances: after.size, retrieved: after.size - before.size, dir };
+  return { seriesInstanceUid: series.seriesInstanceUid, url: series.url, modality: series.modality, instances: after.size, retrieved: after.size - before.size, dir, ...(shortfall !== null ? { incomplete: shortfall } : {}) };
 }
 
 /**

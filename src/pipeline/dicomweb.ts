@@ -85,7 +85,7 @@ export async function denoiseDicomweb(url: string, options: DicomwebDenoiseOptio
       pull: async () => {
         for (const series of wanted) {
           log(`retrieving ${series.modality} series ${series.seriesInstanceUid} (${series.instances ?? '?'} instance(s)) from ${series.url}`);
-          dicomweb.pulled.push(await pullSeries(client, series, pullDir, { log }));
+          dicomweb.pulled.push(await pullSeries(client, series, pullDir, { log, allowIncomplete: Boolean(options.allowIncomplete) }));
         }
         return dicomweb.pulled;
       },

@@ -95,7 +95,7 @@ export async function denoiseDimse(url: string, options: DimseDenoiseOptions): P
     pull: async () => {
       for (const { series, instances } of wanted) {
         log(`retrieving ${series.modality} series ${series.seriesInstanceUid} (${instances.complete ? instances.instances.length : (series.instances ?? '?')} instance(s)) from ${series.url} with ${dimse.retrieve}`);
-        dimse.pulled.push(await pullSeries(target, series, instances, pullDir, { ...client, log }));
+        dimse.pulled.push(await pullSeries(target, series, instances, pullDir, { ...client, log, allowIncomplete: Boolean(options.allowIncomplete) }));
       }
       return dimse.pulled;
     },

@@ -24,6 +24,12 @@ type ReportError = DenoiseReport['errors'][number];
 export interface RemoteDenoiseOptions extends DenoiseOptions {
   /** Where pulled instances are kept until the run succeeds (default: the OS temp folder, util/pull-cache.ts). */
   readonly pullDir?: string;
+  /**
+   * Denoise a series of which fewer instances came than the server says it holds, instead of
+   * refusing the run (`--allow-incomplete`; the shortfall rule, checkSeriesShortfall in
+   * util/remote-series.ts); the report's `pulled[].incomplete` records the counts.
+   */
+  readonly allowIncomplete?: boolean;
 }
 
 /**

@@ -52,6 +52,67 @@ export interface PulledSeries {
   readonly instances: number;
   readonly retrieved: number;
   readonly dir: string;
+  /**
+   * Present only when the run went on with fewer instances than the server says the series holds
+   * (`--allow-incomplete`; checkSeriesShortfall): the derived series lacks those slices.
+   */
+  readonly incomplete?: SeriesShortfall;
+}
+
+/** How many instances the server says a series holds (NumberOfSeriesRelatedInstances) and how many this run has. */
+export interface SeriesShortfall {
+  readonly expected: number;
+  readonly received: number;
+}
+
+/**
+ * A series of which fewer instances came than the server says it holds: a QIDO-RS instance list a
+ * server capped and would not page, or a C-GET / C-MOVE that sent fewer than the series'
+ * NumberOfSeriesRelatedInstances. E_IO (the retrieve did not bring the series; exit 1), with the
+ * counts as data in its `errors[]` entry (`incomplete`), so a script tells it from a transfer that
+ * broke off, which a rerun completes.
+ */
+export class IncompleteSeriesError extends LowdoseError {
+  readonly incomplete: SeriesShortfall & { readonly seriesInstanceUid: string };
+
+  constructor(message: string, series: Pick<RemoteSeries, 'seriesInstanceUid' | 'url'>, shortfall: SeriesShortfall) {
+    super('E_IO', message, { path: series.url });
+    this.incomplete = { seriesInstanceUid: series.seriesInstanceUid, ...shortfall };
+  }
+
+  override toJSON(): ReturnType<LowdoseError['toJSON']> & { incomplete: IncompleteSeriesError['incomplete'] } {
+    return { ...super.toJSON(), incomplete: this.incomplete };
+  }
+}
+
+/**
+ * The one shortfall rule of both protocols: a series pulled with fewer instances than the server
+ * says it holds (`expected`: NumberOfSeriesRelatedInstances; null when it does not say, and then
+ * nothing can be checked) is refused (IncompleteSeriesError): a derived series with slices missing
+ * and exit 0 would pass for a whole one in a batch. With `allowIncomplete` the run goes on with
+ * what came, the shortfall logged and returned for the report (PulledSeries.incomplete).
+ * `received` is what the run has (listed, or on disk); `what` says it in words, with the number.
+ */
+export function checkSeriesShortfall(
+  series: Pick<RemoteSeries, 'seriesInstanceUid' | 'url'>,
+  expected: number | null,
+  received: number,
+  what: string,
+  options: { readonly allowIncomplete?: boolean; readonly log?: (message: string) => void },
+): SeriesShortfall | null {
+  if (expected === null || received >= expected) return null;
+  const shortfall = { expected, received };
+  const counts = `the server says it holds ${expected} instance(s) and ${what}`;
+  if (options.allowIncomplete) {
+    options.log?.(`series ${series.seriesInstanceUid}: ${counts}; denoising those ${received} (--allow-incomplete): the derived series lacks ${expected - received} slice(s)`);
+    return shortfall;
+  }
+  throw new IncompleteSeriesError(
+    `series ${series.seriesInstanceUid} is incomplete: ${counts}, so its derived series would lack ${expected - received} slice(s); nothing was denoised. ` +
+      `--allow-incomplete denoises the ${received} that came and records the counts in report.json`,
+    series,
+    shortfall,
+  );
 }
 
 export interface StoredSeries {

@@ -251,6 +251,43 @@ describe.skipIf(!installed)('DICOMweb against Orthanc', () => {
     }
   });
 
+  it('a server that caps QIDO-RS answers at 2 instances and refuses offset: exit 1 E_IO naming 2 of 3, nothing denoised; --allow-incomplete denoises the 2 and records the counts', async () => {
+    const proxy = await startProxy(orthanc.http);
+    proxy.rewrite = (method, url) => (method === 'GET' && /\/instances(\?|$)/.test(url) ? `${url}${url.includes('?') ? '&' : '?'}limit=2` : url);
+    proxy.fail = (method, url) => (method === 'GET' && /[?&]offset=/.test(url) ? 400 : false);
+    try {
+      const url = `${proxy.base}/dicom-web/studies/${studyUid}/series/${sourceSeriesUid}`;
+      const args = (out: string, ...more: string[]) => ['denoise', url, '-o', path.join(dir, out), '--method', 'gaussian', '--dicomweb-auth', `basic:${orthanc.user}:${orthanc.password}`, '--no-progress', '--json', ...more];
+      const refused = await runCli(...args('out-short'));
+      expect(refused.code, refused.stderr).toBe(1);
+      const refusedReport = JSON.parse(refused.stdout) as DicomwebJsonReport & { errors: Array<{ incomplete?: unknown }> };
+      expect(refusedReport.series).toEqual([]);
+      expect(refusedReport.errors).toEqual([
+        {
+          code: 'E_IO',
+          path: url,
+          message: expect.stringMatching(new RegExp(`^series ${sourceSeriesUid.replace(/\./g, '\\.')} is incomplete: the server says it holds 3 instance\\(s\\) and its QIDO-RS instance list holds 2 \\(the server refused to page .*nothing was denoised\\. --allow-incomplete denoises the 2`)),
+          incomplete: { seriesInstanceUid: sourceSeriesUid, expected: 3, received: 2 },
+        },
+      ]);
+      expect(existsSync(path.join(dir, 'out-short', 'report.json'))).toBe(true);
+
+      const allowed = await runCli(...args('out-short-allowed', '--allow-incomplete'));
+      expect(allowed.code, allowed.stderr).toBe(0);
+      expect(allowed.stderr).toContain('denoising those 2 (--allow-incomplete): the derived series lacks 1 slice(s)');
+      const report = JSON.parse(allowed.stdout) as DicomwebJsonReport & { dicomweb: { pulled: Array<{ incomplete?: unknown }> } };
+      expect(report.errors).toEqual([]);
+      expect(report.dicomweb.pulled).toEqual([expect.objectContaining({ seriesInstanceUid: sourceSeriesUid, instances: 2, incomplete: { expected: 3, received: 2 } })]);
+      expect(report.series[0]!.output.files).toHaveLength(2);
+      const written = JSON.parse(await readFile(path.join(dir, 'out-short-allowed', 'report.json'), 'utf8')) as typeof report;
+      expect(written.dicomweb.pulled[0]!.incomplete).toEqual({ expected: 3, received: 2 });
+      // Not a folder option: a folder is denoised as it is.
+      expect((await runCli('denoise', CT_DIR, '-o', path.join(dir, 'out-folder-allow'), '--allow-incomplete')).code).toBe(2);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('a server that caps QIDO-RS answers at 1 series: a study URL lists its series page by page with offset and denoises both', async () => {
     // A study of two CT series (copies of the real one, UIDs shifted so no other test's study is touched).
     const originals = await Promise.all(readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort().map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));

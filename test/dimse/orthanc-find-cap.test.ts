@@ -34,6 +34,28 @@ async function pixelMd5(file: string): Promise<string> {
   return createHash('md5').update(bytes.subarray(element.dataOffset, element.dataOffset + element.length)).digest('hex');
 }
 
+/**
+ * A chunk of C-FIND answers with every NumberOfSeriesRelatedInstances (0020,1209) of `from` set to
+ * `to` (same length), in explicit or implicit VR little endian: a PACS that says a series holds
+ * more instances than it sends. Counts how many it changed in `changed`.
+ */
+function withSeriesCount(from: string, to: string, changed: { count: number }): (chunk: Buffer) => Buffer {
+  const tag = Buffer.from([0x20, 0x00, 0x09, 0x12]);
+  return (chunk) => {
+    const copy = Buffer.from(chunk);
+    for (let at = copy.indexOf(tag); at >= 0; at = copy.indexOf(tag, at + 1)) {
+      // Explicit VR: tag, 'IS', 2-byte length; implicit: tag, 4-byte length. The value follows at +8 either way.
+      const explicit = copy.toString('latin1', at + 4, at + 6) === 'IS';
+      const length = explicit ? copy.readUInt16LE(at + 6) : copy.readUInt32LE(at + 4);
+      const value = at + 8;
+      if (copy.toString('latin1', value, value + length).trim() !== from) continue;
+      copy.write(to.padEnd(length, ' '), value, 'latin1');
+      changed.count++;
+    }
+    return copy;
+  };
+}
+
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
 const installed = findOrthanc();
 
@@ -99,6 +121,45 @@ describe.skipIf(!installed)('DIMSE against an Orthanc that caps C-FIND answers',
       expect(rerun.code, rerun.stderr).toBe(0);
       const report = JSON.parse(rerun.stdout) as { series: Array<{ output: { files: string[] } }>; dimse: { pulled: Array<{ instances: number; retrieved: number }> } };
       expect(report.dimse.pulled).toEqual([expect.objectContaining({ instances: 3, retrieved: 2 })]);
+      expect(report.series[0]!.output.files).toHaveLength(3);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('a PACS that says the series holds 4 instances and sends its 3: exit 1 E_IO naming 3 of 4, nothing denoised; --allow-incomplete denoises the 3 and records the counts', async () => {
+    const proxy = await startCuttingProxy(orthanc.dicomPort);
+    const changed = { count: 0 };
+    proxy.rewrite = withSeriesCount('3', '4', changed);
+    try {
+      const source = `dimse://${ORTHANC_AET}@127.0.0.1:${proxy.port}/${studyUid}`;
+      const args = (out: string, ...more: string[]) => ['denoise', source, '-o', path.join(dir, out), '--method', 'gaussian', '--no-progress', '--json', ...more];
+      const refused = await runCli(...args('out-short'));
+      expect(changed.count).toBeGreaterThan(0);
+      expect(refused.code, refused.stderr).toBe(1);
+      const refusedReport = JSON.parse(refused.stdout) as { series: unknown[]; errors: Array<{ code: string; message: string; incomplete?: unknown }> };
+      expect(refusedReport.series).toEqual([]);
+      expect(refusedReport.errors).toEqual([
+        expect.objectContaining({
+          code: 'E_IO',
+          message: expect.stringMatching(/ is incomplete: the server says it holds 4 instance\(s\) and 3 are on disk after the PACS answered the whole-series C-GET with success, .*nothing was denoised\. --allow-incomplete denoises the 3/),
+          incomplete: { seriesInstanceUid: expect.any(String), expected: 4, received: 3 },
+        }),
+      ]);
+
+      // The same rule for C-MOVE.
+      const moved = await runCli(...args('out-short-move', '--move-port', String(movePort)));
+      expect(moved.code, moved.stderr).toBe(1);
+      expect((JSON.parse(moved.stdout) as typeof refusedReport).errors).toEqual([
+        expect.objectContaining({ code: 'E_IO', message: expect.stringContaining('whole-series C-MOVE'), incomplete: expect.objectContaining({ expected: 4, received: 3 }) }),
+      ]);
+
+      const allowed = await runCli(...args('out-short-allowed', '--allow-incomplete'));
+      expect(allowed.code, allowed.stderr).toBe(0);
+      expect(allowed.stderr).toContain('denoising those 3 (--allow-incomplete): the derived series lacks 1 slice(s)');
+      const report = JSON.parse(allowed.stdout) as { errors: unknown[]; series: Array<{ output: { files: string[] } }>; dimse: { pulled: Array<{ instances: number; incomplete?: unknown }> } };
+      expect(report.errors).toEqual([]);
+      expect(report.dimse.pulled).toEqual([expect.objectContaining({ instances: 3, incomplete: { expected: 4, received: 3 } })]);
       expect(report.series[0]!.output.files).toHaveLength(3);
     } finally {
       await proxy.close();

@@ -1,7 +1,7 @@
 /**
  * A TCP proxy for the DIMSE tests: in front of Orthanc's DICOM port (or of our storage SCP) it can
  * cut an association after a given number of bytes, as a PACS killed or a network dropped
- * mid-transfer would.
+ * mid-transfer would, or change what the PACS sends (a PACS answering other values).
  */
 import net from 'node:net';
 
@@ -11,6 +11,8 @@ export interface CuttingProxy {
   cutAfter: number | null;
   /** Connections cut so far. */
   cuts: number;
+  /** Changes each chunk the PACS sends (in the `from` direction) before it is forwarded; null forwards it as it came. */
+  rewrite: ((chunk: Buffer) => Buffer) | null;
   close(): Promise<void>;
 }
 
@@ -39,7 +41,7 @@ export async function startCuttingProxy(targetPort: number, from: 'server' | 'cl
           return;
         }
         if (counted) sent += chunk.length;
-        sink.write(chunk);
+        sink.write(counted && proxy.rewrite ? proxy.rewrite(chunk) : chunk);
       });
     forward(client, upstream, from === 'client');
     forward(upstream, client, from === 'server');
@@ -51,6 +53,7 @@ export async function startCuttingProxy(targetPort: number, from: 'server' | 'cl
     port: (server.address() as net.AddressInfo).port,
     cutAfter: null,
     cuts: 0,
+    rewrite: null,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

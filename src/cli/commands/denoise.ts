@@ -24,6 +24,7 @@ interface DenoiseCliOptions extends DenoiserCliOptions, DicomwebCliOptions, Dims
   stow?: string;
   store?: string;
   movePort?: number;
+  allowIncomplete?: boolean;
   dose?: number;
   reference?: string[];
   overwrite?: boolean;
@@ -58,6 +59,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--store <dimse-url>', 'with a dimse:// input: store the derived series (and uncertainty series) with C-STORE to this SCP, dimse://<AE title>@host:port (usually the PACS the study came from)')
     .option('--move-port <port>', 'with a dimse:// input: fetch with C-MOVE to a storage SCP lowdose opens on this port, instead of C-GET (the PACS must know --calling-aet at this machine and port)', parseIntOption('--move-port', 1, 65535));
   addDimseOptions(command)
+    .option('--allow-incomplete', 'with a DICOMweb or dimse:// input: denoise a series of which the server gave fewer instances than it says it holds (NumberOfSeriesRelatedInstances), recording the counts in report.json (default: refuse, exit 1 with E_IO)')
     .option('--json', 'machine-readable report on stdout')
     .action(async (paths: string[], opts: DenoiseCliOptions) => {
       const out = createOutput(Boolean(opts.json));
@@ -84,18 +86,21 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       if (dimseUrls.length > 0 && paths.length > 1) throw usageError('a dimse:// address is given alone: one study or series per run');
       if (opts.stow !== undefined && urls.length === 0) throw usageError('--stow needs a DICOMweb URL as input (a dimse:// input stores with --store)');
       if ((opts.store !== undefined || opts.movePort !== undefined) && dimseUrls.length === 0) throw usageError('--store and --move-port need a dimse:// input');
+      if (opts.allowIncomplete && urls.length === 0 && dimseUrls.length === 0) throw usageError('--allow-incomplete needs a DICOMweb URL or dimse:// input: a folder is denoised as it is');
       let report: DenoiseReport | DicomwebDenoiseReport | DimseDenoiseReport;
       try {
         report =
           urls.length > 0
             ? await denoiseDicomweb(urls[0]!, {
                 ...options,
+                ...(opts.allowIncomplete ? { allowIncomplete: true } : {}),
                 dicomweb: dicomwebClientOptions(opts, (message) => out.info(message)),
                 ...(opts.stow !== undefined ? { stow: parseDicomwebBase(opts.stow) } : {}),
               })
             : dimseUrls.length > 0
               ? await denoiseDimse(dimseUrls[0]!, {
                   ...options,
+                  ...(opts.allowIncomplete ? { allowIncomplete: true } : {}),
                   dimse: { ...dimseClientOptions(opts), ...(opts.movePort !== undefined ? { movePort: opts.movePort } : {}) },
                   ...(opts.store !== undefined ? { store: parseDimsePeer(opts.store) } : {}),
                 })
@@ -113,7 +118,10 @@ function humanReport(report: DenoiseReport | DicomwebDenoiseReport | DimseDenois
   const lines: string[] = [];
   const remote = 'dicomweb' in report ? report.dicomweb : 'dimse' in report ? report.dimse : null;
   if (remote) {
-    for (const p of remote.pulled) lines.push(`pulled ${p.modality} ${p.seriesInstanceUid}: ${p.instances} instance(s) (${p.retrieved} retrieved now) from ${p.url}`);
+    for (const p of remote.pulled) {
+      lines.push(`pulled ${p.modality} ${p.seriesInstanceUid}: ${p.instances} instance(s) (${p.retrieved} retrieved now) from ${p.url}`);
+      if (p.incomplete) lines.push(`  warning: incomplete, ${p.incomplete.received} of the ${p.incomplete.expected} instance(s) the server says the series holds (--allow-incomplete)`);
+    }
   }
   for (const s of report.series) {
     const m = s.metrics;
