@@ -5,6 +5,7 @@
  * and their difference is no change in the patient, so it must not light up the map.
  * Shared by the viewer (viewer/src/difference.ts) and the server's figure (figure-render.ts).
  */
+import { gridAsPaired, gridMapping, type MatchedBy, type SliceGrid } from '../metrics/grid-mapping.js';
 
 export interface StoredSlice {
   readonly pixels: ArrayLike<number>;
@@ -75,4 +76,27 @@ export function differenceColours(): Array<[number, number, number]> {
 /** The difference pane's opening window width (centred on 0): a fraction of the anatomy window, so edits are visible. */
 export function differenceWidth(modality: string): number {
   return modality === 'PT' ? 2 : 200;
+}
+
+/** Where the reference slice lies along the low-dose slice's normal, when paired along it (slicesAlongNormal): its distance and the pairing's tolerance, mm. */
+export interface DifferencePlane {
+  readonly offsetMm: number;
+  readonly toleranceMm: number;
+}
+
+/**
+ * Why the difference pane shows no image of a denoised slice minus the reference slice paired with
+ * it, as its footer says it, or null when it subtracts them. Pixel by pixel is the same place of the
+ * patient only on one pixel grid: the same matrix, and gridMapping's identity between the two grids
+ * as their pairing compares them (gridAsPaired with the pairing's matchedBy: paired by 3-D position
+ * across frames of reference or along the normal within one, through patient coordinates; paired by
+ * order, pixel i is pixel i where matrix and pixel spacing agree, as the scores take it), and of one
+ * section (`plane`, when paired along the normal). The one rule of the viewer's difference pane and
+ * the server's figure (`/api/figure.png`), so the page never subtracts what the figure refuses.
+ */
+export function differenceRefusal(denoised: SliceGrid, reference: SliceGrid, matchedBy: MatchedBy, plane: DifferencePlane | null): string | null {
+  if (plane && !(Math.abs(plane.offsetMm) <= plane.toleranceMm)) return `no difference: the nearest reference slice is ${Math.abs(plane.offsetMm).toFixed(1)} mm away`;
+  const sameMatrix = denoised.rows === reference.rows && denoised.columns === reference.columns;
+  const mapping = gridMapping(gridAsPaired(denoised, matchedBy), gridAsPaired(reference, matchedBy));
+  return sameMatrix && mapping.kind === 'mapped' && mapping.identity ? null : 'no difference: the reference lies on another pixel grid';
 }

@@ -7,6 +7,7 @@
 import type { SeriesDetail } from './api.js';
 import { gridAsPaired, gridMapping, invertAffine, mapPoint, mapShape, placeWithNote, shapeInPane, slicesAlongNormal, unmatchedText, type MatchedBy, type PaneShape, type PixelAffine, type SliceGrid, type StackGeometry, type StackPairing } from '../../src/metrics/grid-mapping.js';
 import type { Point, Shape } from '../../src/metrics/roi-shapes.js';
+import { differenceRefusal } from './difference.js';
 
 export { placeWithNote, unmatchedText, type MatchedBy, type PaneShape, type SliceGrid };
 
@@ -172,4 +173,37 @@ export function displayedOrientation(orientation: readonly number[] | null, turn
   const along = (u: number, v: number) => [0, 1, 2].map((k) => u * orientation[k]! + v * orientation[k + 3]!);
   const clean = (values: number[]) => values.map((x) => (Math.abs(x) < 1e-12 ? 0 : x));
   return [...clean(along(m[0], m[1])), ...clean(along(m[2], m[3]))];
+}
+
+/** A pane series' slice for each low-dose slice and how it was paired (the viewer's `paired` in ./viewer.ts). */
+export interface PanePairing {
+  /** Its slice for each low-dose slice, -1 none. */
+  readonly map: readonly number[] | null;
+  /** Paired along the normal: how far each slice's plane lies from the low-dose one's (mm), and the tolerance; else null / undefined. */
+  readonly offsetMm: readonly number[] | null;
+  readonly planeToleranceMm?: number | undefined;
+  /** How the server paired it where not along the normal (pairSlices). */
+  readonly matchedBy?: MatchedBy | undefined;
+}
+
+/**
+ * The reference slice the difference pane subtracts for each low-dose slice (-1: none) and, where
+ * the reference and the denoised series both have a slice there but they are not subtracted, what
+ * the pane's footer says instead: differenceRefusal, the rule of the server's figure, on the two
+ * slices' grids as they were paired: along the normal (one frame of reference), else as the server
+ * paired them (another frame: by 3-D position, through patient coordinates, or by order, pixel for
+ * pixel). Null without a reference pairing.
+ */
+export function differenceSlices(denoised: SeriesDetail, denoisedMap: readonly number[], reference: SeriesDetail, paired: PanePairing): { slices: number[]; notes: Array<string | null> } | null {
+  const map = paired.map;
+  if (!map) return null;
+  // Along the normal the pane's own pairing is by position; else the server's (an older server names none: by position, as the figure takes it).
+  const matchedBy = paired.offsetMm ? 'position' : (paired.matchedBy ?? 'position');
+  const notes = map.map((j, i): string | null => {
+    const d = denoisedMap[i] ?? -1;
+    if (j < 0 || d < 0) return null;
+    const plane = paired.offsetMm ? { offsetMm: paired.offsetMm[i]!, toleranceMm: paired.planeToleranceMm ?? Infinity } : null;
+    return differenceRefusal(sliceGrid(denoised, d), sliceGrid(reference, j), matchedBy, plane);
+  });
+  return { slices: map.map((j, i) => (j >= 0 && (denoisedMap[i] ?? -1) >= 0 && notes[i] === null ? j : -1)), notes };
 }

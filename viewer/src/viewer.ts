@@ -24,8 +24,7 @@ import { WheelAccumulator } from './wheel.js';
 import { lesionCaveat, type LesionCaveat } from './lesion-caveat.js';
 import { provenanceText, type ProvenanceText } from './provenance.js';
 import type { MeasureMode } from './measure-layer.js';
-import { displayedOrientation, followView, pairAlongNormal, panePlacement, placeShape, shapeToFrame, sliceGrid, unmatchedText, type MatchedBy, type PanePlacement, type PaneView } from './pane-geometry.js';
-import { gridMapping } from '../../src/metrics/grid-mapping.js';
+import { differenceSlices, displayedOrientation, followView, pairAlongNormal, panePlacement, placeShape, shapeToFrame, sliceGrid, unmatchedText, type MatchedBy, type PanePlacement, type PaneView } from './pane-geometry.js';
 
 export type { PaneKey } from './pane-titles.js';
 export type ToolMode = 'window' | 'pan' | 'zoom' | 'roi' | MeasureMode;
@@ -647,25 +646,6 @@ export class ComparisonViewer {
   }
 
   /**
-   * The reference slice the difference pane subtracts for each low-dose slice: the paired one
-   * where it is the same section (within the pairing's tolerance) on the denoised slice's very grid,
-   * else -1; the server's pairing when there is no pairing by position.
-   */
-  private differenceReference(view: View, denoisedMap: readonly number[] | null, reference: { map: readonly number[] | null; planeToleranceMm?: number | undefined; offsetMm: readonly number[] | null }): number[] | null {
-    if (!reference.map) return null;
-    if (!reference.offsetMm || !view.denoised || !view.reference || !denoisedMap) return [...reference.map];
-    const tolerance = reference.planeToleranceMm ?? Infinity;
-    return reference.map.map((j, i) => {
-      const d = denoisedMap[i] ?? -1;
-      if (j < 0 || d < 0 || !(Math.abs(reference.offsetMm![i]!) <= tolerance)) return -1;
-      // One pixel grid: the same pixels in the patient and the same matrix (a crop from the same first pixel maps as identity).
-      const sameMatrix = view.denoised!.rows === view.reference!.rows && view.denoised!.columns === view.reference!.columns;
-      const mapping = gridMapping(sliceGrid(view.denoised!, d), sliceGrid(view.reference!, j));
-      return sameMatrix && mapping.kind === 'mapped' && mapping.identity ? j : -1;
-    });
-  }
-
-  /**
    * Where a pane measures the shapes kept in low-dose pixels: the low-dose slice it stands for
    * (its own while unlinked) and its own slice of its series; null without a slice.
    */
@@ -746,19 +726,11 @@ export class ComparisonViewer {
     const referenceIds = aligned(view.reference, referencePaired.map);
     const uncertaintyIds = aligned(view.uncertainty, uncertaintyPaired.map);
     // The difference is pixel by pixel: only against a reference slice of the same section on the
-    // denoised slice's own grid (a reference of other spacing or field of view has no difference pane image).
-    const differenceAgainst = referenceIds ? this.differenceReference(view, denoisedPaired.map, referencePaired) : null;
-    const against = differenceAgainst ? aligned(view.reference, differenceAgainst)! : lowIds;
-    // Where the reference has a slice but not of this section on the denoised slice's grid, the difference pane says why it is empty.
-    const differenceBlankText = differenceAgainst
-      ? differenceAgainst.map((j, i) => {
-          if (j >= 0 || (referencePaired.map?.[i] ?? -1) < 0 || (denoisedPaired.map?.[i] ?? -1) < 0) return null;
-          const offset = referencePaired.offsetMm?.[i];
-          return offset !== undefined && Math.abs(offset) > (referencePaired.planeToleranceMm ?? Infinity)
-            ? `no difference: the nearest reference slice is ${Math.abs(offset).toFixed(1)} mm away`
-            : 'no difference: the reference lies on another pixel grid';
-        })
-      : null;
+    // denoised slice's own grid as the two were paired (differenceSlices: the figure's rule); where
+    // the reference has a slice there but not so, the difference pane says why it is empty.
+    const difference = referenceIds && view.denoised && view.reference && denoisedPaired.map ? differenceSlices(view.denoised, denoisedPaired.map, view.reference, referencePaired) : null;
+    const against = difference ? aligned(view.reference, difference.slices)! : lowIds;
+    const differenceBlankText = difference?.notes ?? null;
     const differenceIds = denoisedIds
       ? denoisedIds.map((id, i) => {
           const other = against[i];

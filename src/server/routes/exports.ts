@@ -15,10 +15,10 @@ import { LowdoseError } from '../../errors.js';
 import { renderFigure, type FigurePane } from '../figure-render.js';
 import { paneOnFrame } from '../pane-on-frame.js';
 import { uncertaintyColours, uncertaintyWindow } from '../uncertainty-pane.js';
-import { differenceColours, differencePixels, differenceWidth } from '../difference-pane.js';
+import { differenceColours, differencePixels, differenceRefusal, differenceWidth } from '../difference-pane.js';
 import { differenceWindowText, methodLabel, roleTitle } from '../pane-labels.js';
 import type { Shape } from '../../metrics/roi-shapes.js';
-import { gridAsPaired, gridMapping, placeWithNote, shapeInPane, slicesAlongNormal, type MatchedBy, type SliceGrid, type StackGeometry } from '../../metrics/grid-mapping.js';
+import { gridAsPaired, placeWithNote, shapeInPane, slicesAlongNormal, type MatchedBy, type SliceGrid, type StackGeometry } from '../../metrics/grid-mapping.js';
 import type { Image2D } from '../../image.js';
 import { scoresLine } from '../pane-text.js';
 import { errorResponses, idParam, idParams } from '../schemas.js';
@@ -208,13 +208,9 @@ async function figureOf(data: DataServices, comparisonIds: readonly string[] | n
       // Paired by order (none along the normal), pixel for pixel as the scores and the viewer's difference take it (gridAsPaired).
       const by = pairing ? 'position' : (first.alignment.matchedBy?.reference ?? 'position');
       if (slice >= 0 && denoisedSlice >= 0) {
-        const mapping = gridMapping(gridAsPaired(sliceGrid(first.denoised, denoisedSlice), by), gridAsPaired(sliceGrid(first.reference, slice), by));
-        const sameMatrix = first.denoised.series.rows === first.reference.series.rows && first.denoised.series.columns === first.reference.series.columns;
-        const offPlane = pairing !== null && !(Math.abs(pairing.offsetMm[index]!) <= pairing.toleranceMm);
-        sameGridReference = sameMatrix && mapping.kind === 'mapped' && mapping.identity && !offPlane;
-        if (!sameGridReference) {
-          differenceNote = offPlane ? `no difference: the nearest reference slice is ${Math.abs(pairing.offsetMm[index]!).toFixed(1)} mm away` : 'no difference: the reference lies on another pixel grid';
-        }
+        const plane = pairing ? { offsetMm: pairing.offsetMm[index]!, toleranceMm: pairing.toleranceMm } : null;
+        differenceNote = differenceRefusal(sliceGrid(first.denoised, denoisedSlice), sliceGrid(first.reference, slice), by, plane);
+        sameGridReference = differenceNote === null;
       }
       const frame = gridAsPaired(sliceGrid(lowDose, index), by);
       const grid = slice >= 0 ? gridAsPaired(sliceGrid(first.reference, slice), by) : null;
