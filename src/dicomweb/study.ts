@@ -12,7 +12,7 @@ import type { DicomwebTarget } from './url.js';
 import { scalarText } from '../util/text.js';
 import { makeOutputFolder, writeFileAtomic } from '../util/fs.js';
 import { seriesCacheDir } from '../util/pull-cache.js';
-import { checkSeriesShortfall, isDenoiseOutput, studyDateMatch, type PulledSeries, type RemoteSeries, type SeriesShortfall, type StoredSeries, type StudyKeys } from '../util/remote-series.js';
+import { checkSeriesShortfall, isDenoiseOutput, studyDateMatch, type PulledSeries, type RemoteSeries, type SeriesListShortfall, type SeriesShortfall, type StoredSeries, type StudyKeys } from '../util/remote-series.js';
 
 /** The shapes shared with the other protocol (src/util/remote-series.ts), where this module's importers find them. */
 export type { PulledSeries, RemoteSeries, StoredSeries } from '../util/remote-series.js';
@@ -175,6 +175,8 @@ export interface SeriesListing {
    * lack series ("the server lists 1 of the study's 2 series: ...").
    */
   readonly incomplete: string | null;
+  /** With `incomplete`: the study's NumberOfStudyRelatedSeries (null when the server does not say) and how many were listed. */
+  readonly counts: SeriesListShortfall | null;
 }
 
 /**
@@ -205,11 +207,11 @@ export async function listStudySeries(client: DicomwebClient, target: DicomwebTa
       url: `${studyUrl(target)}/series/${seriesInstanceUid}`,
     };
   });
-  if (unpaged === null) return { series, incomplete: null };
+  if (unpaged === null) return { series, incomplete: null, counts: null };
   const total = await studySeriesCount(client, target);
-  if (total !== null && total <= series.length) return { series, incomplete: null };
+  if (total !== null && total <= series.length) return { series, incomplete: null, counts: null };
   const listed = total === null ? `the server lists ${series.length} series of study ${target.studyInstanceUid} and does not say how many it holds` : `the server lists ${series.length} of the ${total} series of study ${target.studyInstanceUid}`;
-  return { series, incomplete: `${listed}: ${unpagedInWords(unpaged)}, so a capped answer cannot be completed` };
+  return { series, incomplete: `${listed}: ${unpagedInWords(unpaged)}, so a capped answer cannot be completed`, counts: { expected: total, received: series.length } };
 }
 
 /** The study's NumberOfStudyRelatedSeries (QIDO-RS studies query), or null when the server does not say. */

@@ -15,6 +15,7 @@ import { EXIT_OK } from '../exit-codes.js';
 import { denoiseRemote, refuseOverwriteOfStoredOutput, seriesFound, seriesToDenoise, type DerivedPart, type RemoteDenoiseOptions } from './remote-denoise.js';
 import type { DenoiseReport } from './types.js';
 import { pullCacheDir } from '../util/pull-cache.js';
+import { checkSeriesListShortfall, type SeriesListShortfall } from '../util/remote-series.js';
 import { toolkitIdentity } from '../util/toolkit.js';
 
 export interface DicomwebReport {
@@ -26,6 +27,8 @@ export interface DicomwebReport {
   readonly stored: StoredSeries[];
   /** Why the study's series list may lack series (a server that caps answers and will not page); absent when it is whole. */
   incompleteSeriesList?: string;
+  /** With incompleteSeriesList: the study's series count as the server says it (null: it does not say) and how many it listed. */
+  incompleteSeriesListCounts?: SeriesListShortfall;
 }
 
 export interface DicomwebDenoiseReport extends DenoiseReport {
@@ -63,8 +66,8 @@ export async function denoiseDicomweb(url: string, options: DicomwebDenoiseOptio
     if (options.stow !== undefined) await checkStowDestination(client, options.stow);
     const listing = await listStudySeries(client, target);
     if (listing.incomplete !== null) {
-      log(`${listing.incomplete}; denoising from the ${listing.series.length} listed`);
       dicomweb.incompleteSeriesList = listing.incomplete;
+      if (listing.counts !== null) dicomweb.incompleteSeriesListCounts = listing.counts;
     }
     const wanted = await seriesToDenoise(listing.series, url, {
       named: target.seriesInstanceUid !== null,
@@ -83,6 +86,8 @@ export async function denoiseDicomweb(url: string, options: DicomwebDenoiseOptio
       source: url,
       pullDir,
       pull: async () => {
+        // Before anything is retrieved, as a series short of its instances is: refused, or gone on with (--allow-incomplete).
+        checkSeriesListShortfall({ studyInstanceUid: target.studyInstanceUid, url }, listing.incomplete, listing.counts, { log, allowIncomplete: Boolean(options.allowIncomplete) });
         for (const series of wanted) {
           log(`retrieving ${series.modality} series ${series.seriesInstanceUid} (${series.instances ?? '?'} instance(s)) from ${series.url}`);
           dicomweb.pulled.push(await pullSeries(client, series, pullDir, { log, allowIncomplete: Boolean(options.allowIncomplete) }));

@@ -68,16 +68,22 @@ export interface SeriesShortfall {
 /**
  * A series of which fewer instances came than the server says it holds: a QIDO-RS instance list a
  * server capped and would not page, or a C-GET / C-MOVE that sent fewer than the series'
- * NumberOfSeriesRelatedInstances. E_IO (the retrieve did not bring the series; exit 1), with the
+ * NumberOfSeriesRelatedInstances; or a study's series list that lacks, or may lack, series
+ * (checkSeriesListShortfall). E_IO (the retrieve did not bring the series; exit 1), with the
  * counts as data in its `errors[]` entry (`incomplete`), so a script tells it from a transfer that
  * broke off, which a rerun completes.
  */
 export class IncompleteSeriesError extends LowdoseError {
-  readonly incomplete: SeriesShortfall & { readonly seriesInstanceUid: string };
+  /**
+   * The counts: of a series' instances (`seriesInstanceUid`), or of a study's series
+   * (`studyInstanceUid`; checkSeriesListShortfall), where `expected` is null when the server does
+   * not say how many the study holds.
+   */
+  readonly incomplete: (SeriesShortfall & { readonly seriesInstanceUid: string }) | (SeriesListShortfall & { readonly studyInstanceUid: string });
 
-  constructor(message: string, series: Pick<RemoteSeries, 'seriesInstanceUid' | 'url'>, shortfall: SeriesShortfall) {
-    super('E_IO', message, { path: series.url });
-    this.incomplete = { seriesInstanceUid: series.seriesInstanceUid, ...shortfall };
+  constructor(message: string, url: string, incomplete: IncompleteSeriesError['incomplete']) {
+    super('E_IO', message, { path: url });
+    this.incomplete = incomplete;
   }
 
   override toJSON(): ReturnType<LowdoseError['toJSON']> & { incomplete: IncompleteSeriesError['incomplete'] } {
@@ -110,8 +116,44 @@ export function checkSeriesShortfall(
   throw new IncompleteSeriesError(
     `series ${series.seriesInstanceUid} is incomplete: ${counts}, so its derived series would lack ${expected - received} slice(s); nothing was denoised. ` +
       `--allow-incomplete denoises the ${received} that came and records the counts in report.json`,
-    series,
-    shortfall,
+    series.url,
+    { seriesInstanceUid: series.seriesInstanceUid, ...shortfall },
+  );
+}
+
+/**
+ * How many series the server says a study holds (NumberOfStudyRelatedSeries; null when it does not
+ * say) and how many its series list gave, for a list that may lack series.
+ */
+export interface SeriesListShortfall {
+  readonly expected: number | null;
+  readonly received: number;
+}
+
+/**
+ * The shortfall rule (checkSeriesShortfall) one level up, for a study's series list that is known
+ * or suspected to lack series (`why`: a server that caps its answer and will not page, listing
+ * fewer than its NumberOfStudyRelatedSeries or not saying how many): refused (IncompleteSeriesError,
+ * E_IO, with `incomplete` { studyInstanceUid, expected, received }), since a study run that exits 0
+ * with series missing passes for a whole one; with `allowIncomplete` the run goes on with the
+ * listed series, logged, and the counts returned for the report. Null when the list is whole.
+ */
+export function checkSeriesListShortfall(
+  study: { readonly studyInstanceUid: string; readonly url: string },
+  why: string | null,
+  shortfall: SeriesListShortfall | null,
+  options: { readonly allowIncomplete?: boolean; readonly log?: (message: string) => void },
+): SeriesListShortfall | null {
+  if (why === null || shortfall === null) return null;
+  if (options.allowIncomplete) {
+    options.log?.(`${why}; denoising the ${shortfall.received} listed (--allow-incomplete): the study's other series are not denoised`);
+    return shortfall;
+  }
+  throw new IncompleteSeriesError(
+    `study ${study.studyInstanceUid} is incomplete: ${why}, so the run would leave out series it holds; nothing was denoised. ` +
+      `--allow-incomplete denoises the ${shortfall.received} listed and records the counts in report.json`,
+    study.url,
+    { studyInstanceUid: study.studyInstanceUid, ...shortfall },
   );
 }
 

@@ -320,7 +320,7 @@ describe.skipIf(!installed)('DICOMweb against Orthanc', () => {
     }
   });
 
-  it('a server that caps QIDO-RS answers at 1 series and refuses offset (HTTP 400): info and denoise list what it gives, say the list lacks 1 of the 2 series, exit 0', async () => {
+  it('a server that caps QIDO-RS answers at 1 series and refuses offset (HTTP 400): info lists what it gives and says it lacks 1 of the 2 series; denoise of the study exits 1 E_IO naming 1 of 2, nothing denoised; --allow-incomplete denoises the listed series and records the counts', async () => {
     const originals = await Promise.all(readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort().map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
     // A study of two CT series: the real one under new UIDs, and a copy of it as a second series.
     const study = (await uploadAsOtherStudy(orthanc, originals, new Set(), 11))[0]!['StudyInstanceUID']!;
@@ -348,12 +348,46 @@ describe.skipIf(!installed)('DICOMweb against Orthanc', () => {
       expect(listed.incompleteSeriesList).toBe(`the server lists 1 of the 2 series of study ${study}: the server refused to page its answer (HTTP 400 to the offset parameter), so a capped answer cannot be completed`);
       expect(info.stderr).toContain('warning: the list may lack series: the server lists 1 of the 2 series');
 
-      const run = await runCli('denoise', url, '-o', path.join(dir, 'out-offset-refused'), '--method', 'gaussian', '--dicomweb-auth', auth, '--no-progress', '--json');
+      // The same rule as a series short of its instances: refused by default, exit 1, one E_IO entry with the counts.
+      const args = (out: string, ...more: string[]) => ['denoise', url, '-o', path.join(dir, out), '--method', 'gaussian', '--dicomweb-auth', auth, '--no-progress', '--json', ...more];
+      const refused = await runCli(...args('out-offset-refused'));
+      expect(refused.code, refused.stderr).toBe(1);
+      expect(refused.stderr).not.toContain('retrieving');
+      const refusedReport = JSON.parse(refused.stdout) as DicomwebJsonReport & { dicomweb: { incompleteSeriesList?: string; incompleteSeriesListCounts?: unknown } };
+      expect(refusedReport.series).toEqual([]);
+      expect(refusedReport.dicomweb.pulled).toEqual([]);
+      expect(refusedReport.errors).toEqual([
+        {
+          code: 'E_IO',
+          path: url,
+          message: expect.stringMatching(new RegExp(`^study ${study.replace(/\./g, '\\.')} is incomplete: the server lists 1 of the 2 series .*nothing was denoised\\. --allow-incomplete denoises the 1 listed`)),
+          incomplete: { studyInstanceUid: study, expected: 2, received: 1 },
+        },
+      ]);
+      expect(refusedReport.dicomweb.incompleteSeriesListCounts).toEqual({ expected: 2, received: 1 });
+      expect(existsSync(path.join(dir, 'out-offset-refused', 'report.json'))).toBe(true);
+
+      const run = await runCli(...args('out-offset-allowed', '--allow-incomplete'));
       expect(run.code, run.stderr).toBe(0);
       expect(run.stderr).toContain('the server lists 1 of the 2 series');
-      const report = JSON.parse(run.stdout) as DicomwebJsonReport & { dicomweb: { incompleteSeriesList?: string } };
+      expect(run.stderr).toContain('denoising the 1 listed (--allow-incomplete)');
+      const report = JSON.parse(run.stdout) as DicomwebJsonReport & { dicomweb: { incompleteSeriesList?: string; incompleteSeriesListCounts?: unknown } };
+      expect(report.errors).toEqual([]);
       expect(report.dicomweb.pulled).toHaveLength(1);
       expect(report.dicomweb.incompleteSeriesList).toBe(listed.incompleteSeriesList);
+      expect(report.dicomweb.incompleteSeriesListCounts).toEqual({ expected: 2, received: 1 });
+      const written = JSON.parse(await readFile(path.join(dir, 'out-offset-allowed', 'report.json'), 'utf8')) as typeof report;
+      expect(written.dicomweb.incompleteSeriesListCounts).toEqual({ expected: 2, received: 1 });
+
+      // A server that does not say how many series the study holds (its studies query answers nothing
+      // here): the list is suspected incomplete with no count to compare, and refused alike (docs/pacs.md).
+      proxy.rewrite = (method, url) =>
+        method === 'GET' && seriesQuery(url) ? `${url}${url.includes('?') ? '&' : '?'}limit=1` : method === 'GET' && /\/studies\?StudyInstanceUID=/.test(url) ? url.replace(/StudyInstanceUID=[^&]*/, 'StudyInstanceUID=1.2.3.4') : url;
+      const unknown = await runCli(...args('out-offset-unknown'));
+      expect(unknown.code, unknown.stderr).toBe(1);
+      const unknownReport = JSON.parse(unknown.stdout) as typeof refusedReport;
+      expect(unknownReport.errors).toEqual([expect.objectContaining({ code: 'E_IO', incomplete: { studyInstanceUid: study, expected: null, received: 1 } })]);
+      expect(unknownReport.errors[0]!.message).toContain('does not say how many it holds');
     } finally {
       await proxy.close();
     }

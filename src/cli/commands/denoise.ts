@@ -59,7 +59,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--store <dimse-url>', 'with a dimse:// input: store the derived series (and uncertainty series) with C-STORE to this SCP, dimse://<AE title>@host:port (usually the PACS the study came from)')
     .option('--move-port <port>', 'with a dimse:// input: fetch with C-MOVE to a storage SCP lowdose opens on this port, instead of C-GET (the PACS must know --calling-aet at this machine and port)', parseIntOption('--move-port', 1, 65535));
   addDimseOptions(command)
-    .option('--allow-incomplete', 'with a DICOMweb or dimse:// input: denoise a series of which the server gave fewer instances than it says it holds (NumberOfSeriesRelatedInstances), recording the counts in report.json (default: refuse, exit 1 with E_IO)')
+    .option('--allow-incomplete', 'with a DICOMweb or dimse:// input: denoise a series of which the server gave fewer instances than it says it holds (NumberOfSeriesRelatedInstances), or the listed series of a study whose series list may lack some, recording the counts in report.json (default: refuse, exit 1 with E_IO)')
     .option('--json', 'machine-readable report on stdout')
     .action(async (paths: string[], opts: DenoiseCliOptions) => {
       const out = createOutput(Boolean(opts.json));
@@ -118,6 +118,7 @@ function humanReport(report: DenoiseReport | DicomwebDenoiseReport | DimseDenois
   const lines: string[] = [];
   const remote = 'dicomweb' in report ? report.dicomweb : 'dimse' in report ? report.dimse : null;
   if (remote) {
+    if ('incompleteSeriesList' in remote && remote.incompleteSeriesList !== undefined) lines.push(`warning: the study's series list may lack series (--allow-incomplete): ${remote.incompleteSeriesList}`);
     for (const p of remote.pulled) {
       lines.push(`pulled ${p.modality} ${p.seriesInstanceUid}: ${p.instances} instance(s) (${p.retrieved} retrieved now) from ${p.url}`);
       if (p.incomplete) lines.push(`  warning: incomplete, ${p.incomplete.received} of the ${p.incomplete.expected} instance(s) the server says the series holds (--allow-incomplete)`);
