@@ -16,6 +16,7 @@ import { listSeries, listStudySeries, pullSeries, searchStudies, stowSeries, typ
 import { LowdoseError, toLowdoseError } from '../errors.js';
 import { derivedParts, nameRemoteInstance, type DerivedPart } from '../pipeline/remote-denoise.js';
 import type { DenoiseReport } from '../pipeline/types.js';
+import type { SeriesShortfall } from '../util/remote-series.js';
 import type { ApiError } from './api-types.js';
 import { withHttpStatus } from './http-errors.js';
 
@@ -67,6 +68,8 @@ export class PacsService {
   private readonly pulling = new Map<string, Promise<PulledSeries>>();
   /** The unreadable instances of each opened series, by SeriesInstanceUID, for the jobs on it. */
   private readonly unreadable = new Map<string, ApiError[]>();
+  /** The shortfall of each opened series that came short of its instances (latest open), by SeriesInstanceUID. */
+  private readonly shortfalls = new Map<string, SeriesShortfall>();
 
   constructor(options: PacsServiceOptions) {
     this.base = options.base;
@@ -109,8 +112,11 @@ export class PacsService {
     const pull = (async () => {
       try {
         const [series] = await listSeries(this.client, { base: this.base, studyInstanceUid, seriesInstanceUid });
-        // The viewer shows what came, as before the shortfall rule: it denoises no batch, and a short series is visible there.
-        return await pullSeries(this.client, series!, this.pullDir, { allowIncomplete: true });
+        // The viewer shows what came (it denoises no batch), with the shortfall kept for the series' answers and the status bar.
+        const pulled = await pullSeries(this.client, series!, this.pullDir, { allowIncomplete: true });
+        if (pulled.incomplete) this.shortfalls.set(seriesInstanceUid, pulled.incomplete);
+        else this.shortfalls.delete(seriesInstanceUid);
+        return pulled;
       } catch (error) {
         throw scrubbed(error, this.base);
       }
@@ -127,6 +133,11 @@ export class PacsService {
   /** The unreadable instances the latest open of this series found (none when it was not opened in this session). */
   unreadableOf(seriesInstanceUid: string): ApiError[] {
     return [...(this.unreadable.get(seriesInstanceUid) ?? [])];
+  }
+
+  /** How short of its instances the latest open of this series came (null: whole, or not opened in this session). */
+  incompleteOf(seriesInstanceUid: string): SeriesShortfall | null {
+    return this.shortfalls.get(seriesInstanceUid) ?? null;
   }
 
   /**

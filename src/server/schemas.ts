@@ -132,6 +132,12 @@ export const seriesDetail = Type.Object({
   patientId: Type.String(),
   /** Opened from the `serve --dicomweb` server (pulled into the work folder): a job on it may store its result back (`store`). */
   pacs: Type.Optional(Type.Boolean()),
+  /**
+   * Opened from the `serve --dicomweb` server with fewer instances than it says the series holds
+   * (NumberOfSeriesRelatedInstances; checkSeriesShortfall): `expected` that count, `received` what
+   * came. Absent for a whole series: the viewer's status bar warns while it is shown.
+   */
+  incomplete: Type.Optional(Type.Object({ expected: Type.Integer(), received: Type.Integer() })),
 });
 
 export const scores = Type.Object({
@@ -477,4 +483,6 @@ export const pacsOpened = Type.Object({
   retrieved: Type.Integer(),
   /** Instances that could not be read (left out of the series), each named by SOP Instance UID and series URL. */
   unreadable: Type.Array(Type.Object({ code: Type.String(), message: Type.String() })),
+  /** Present when fewer instances came than the server says the series holds (as in GET /api/series/:id). */
+  incomplete: Type.Optional(Type.Object({ expected: Type.Integer(), received: Type.Integer() })),
 });

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/server/app.js';
+import { startProxy } from '../helpers/http-proxy.js';
 import { findOrthanc, startOrthanc, uploadWithUnreadableInstance, type RunningOrthanc } from '../helpers/orthanc.js';
 import { hasChromium, paneProbes, POLL, REPO, startViewer, type ViewerSession } from './harness.js';
 
@@ -89,6 +90,8 @@ describe.skipIf(!hasChromium || !installed)('the PACS browser in the viewer (hea
     expect(await page.isVisible('#empty')).toBe(false);
     await probes.expectRealPixels('lowDose');
     expect(await page.textContent('#slice-label')).toMatch(/ \/ 3$/);
+    // A whole series: no shortfall warning in the status bar.
+    expect(await page.isVisible('#series-incomplete')).toBe(false);
 
     await page.click('#denoise-button');
     await page.waitForSelector('#denoise-dialog[open]');
@@ -131,6 +134,40 @@ describe.skipIf(!hasChromium || !installed)('the PACS browser in the viewer (hea
     await expect.poll(() => page.textContent('#slice-label'), POLL).toMatch(/ \/ 2$/);
     await expect.poll(() => page.textContent('#toast'), POLL).toContain(`1 of 3 image(s) could not be read and are left out: instance ${bad} of ${orthanc.dicomweb}/studies/${study}/series/${series}: `);
     expect(session.pageErrors).toEqual([]);
+  });
+
+  it('warns in the status bar while a series the PACS gave short of its instances is shown (2 of 3)', async () => {
+    // The same Orthanc behind a proxy that caps QIDO-RS instance lists at 2 and refuses offset.
+    const proxy = await startProxy(orthanc.http);
+    proxy.rewrite = (method, url) => (method === 'GET' && /\/instances(\?|$)/.test(url) ? `${url}${url.includes('?') ? '&' : '?'}limit=2` : url);
+    proxy.fail = (method, url) => (method === 'GET' && /[?&]offset=/.test(url) ? 400 : false);
+    const capped = await buildApp({
+      data: [path.join(root, 'data')],
+      workDir: path.join(root, 'work-capped'),
+      viewerDir: path.join(root, 'viewer'),
+      dicomweb: { base: `${proxy.base}/dicom-web`, client: { auth: `basic:${orthanc.user}:${orthanc.password}`, retries: 0 } },
+    });
+    try {
+      const found = (await (
+        await orthanc.rest('/tools/find', { method: 'POST', body: Buffer.from(JSON.stringify({ Level: 'Series', Query: { StudyInstanceUID: CT_STUDY }, Expand: true })) })
+      ).json()) as Array<{ MainDicomTags: { SeriesInstanceUID: string; SeriesDescription?: string } }>;
+      const source = found.find((s) => !(s.MainDicomTags.SeriesDescription ?? '').includes('lowdose'))!.MainDicomTags.SeriesInstanceUID;
+      const { page } = session;
+      await page.goto(await capped.listen({ host: '127.0.0.1', port: 0 }));
+      await page.waitForSelector('#pacs-dialog[open] #pacs-studies tbody tr');
+      await page.click(`#pacs-studies tr[data-study="${CT_STUDY}"]`);
+      await page.waitForSelector(`#pacs-series:not([hidden]) tr[data-series="${source}"]`);
+      await page.click(`#pacs-series tr[data-series="${source}"] button[data-open]`);
+      await expect.poll(() => page.textContent('#slice-label'), POLL).toMatch(/ \/ 2$/);
+      expect(await page.isVisible('#series-incomplete')).toBe(true);
+      expect(await page.textContent('#series-incomplete')).toBe('Incomplete series: 2 of the 3 images the PACS holds (1 missing).');
+      expect(session.pageErrors).toEqual([]);
+    } finally {
+      // Off this server first: its close waits for the page's open connections.
+      await session.page.goto('about:blank');
+      await capped.close();
+      await proxy.close();
+    }
   });
 
   it('shows the server\'s refusal of a wrong password in the PACS browser', async () => {

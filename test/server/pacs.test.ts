@@ -165,6 +165,39 @@ describe.skipIf(!installed)('serve --dicomweb against Orthanc', () => {
     expect((await get(`/api/pacs/studies/${CT_STUDY}/series`)).json<PacsSeriesList>().series).toHaveLength(2);
   });
 
+  it('a series the server gives short of its instances opens with the shortfall in the open answer and in the series detail', async () => {
+    // The same Orthanc behind a proxy that caps QIDO-RS instance lists at 2 and refuses offset: 2 of the 3 come.
+    const proxy = await startProxy(orthanc.http);
+    proxy.rewrite = (method, url) => (method === 'GET' && /\/instances(\?|$)/.test(url) ? `${url}${url.includes('?') ? '&' : '?'}limit=2` : url);
+    proxy.fail = (method, url) => (method === 'GET' && /[?&]offset=/.test(url) ? 400 : false);
+    const capped = await buildApp({
+      data: [],
+      workDir: path.join(dir, 'work-short-series'),
+      viewerDir: null,
+      dicomweb: { base: `${proxy.base}/dicom-web`, client: { auth: `basic:${orthanc.user}:${orthanc.password}`, retries: 0 } },
+    });
+    try {
+      const [source] = (await call(capped, { url: `/api/pacs/studies/${CT_STUDY}/series` })).json<PacsSeriesList>().series;
+      expect(source).toMatchObject({ instances: 3 });
+      const opened = await call(capped, { method: 'POST', url: `/api/pacs/studies/${CT_STUDY}/series/${source!.seriesInstanceUid}/open` });
+      expect(opened.statusCode).toBe(200);
+      const body = opened.json<PacsOpened>();
+      expect(body).toMatchObject({ instances: 2, retrieved: 2, incomplete: { expected: 3, received: 2 } });
+      expect(body.series.map((s) => s.slices)).toEqual([2]);
+      const detail = (await call(capped, { url: `/api/series/${body.series[0]!.id}` })).json<SeriesDetail>();
+      expect(detail.pacs).toBe(true);
+      expect(detail.incomplete).toEqual({ expected: 3, received: 2 });
+    } finally {
+      await capped.close();
+      await proxy.close();
+    }
+    // A whole series has neither (the first test opened it through the plain server).
+    const [whole] = (await get(`/api/pacs/studies/${CT_STUDY}/series`)).json<PacsSeriesList>().series;
+    const opened = (await call(app, { method: 'POST', url: `/api/pacs/studies/${CT_STUDY}/series/${whole!.seriesInstanceUid}/open` })).json<PacsOpened>();
+    expect(opened).not.toHaveProperty('incomplete');
+    expect((await get(`/api/series/${opened.series[0]!.id}`)).json<SeriesDetail>()).not.toHaveProperty('incomplete');
+  });
+
   it('a job whose store-back fails is failed with the STOW error, nothing stored, and its comparison still opens', async () => {
     // The same Orthanc behind a proxy that answers every STOW-RS POST with HTTP 500.
     const proxy = await startProxy(orthanc.http);

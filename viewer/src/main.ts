@@ -11,7 +11,7 @@ import { registerLoaders } from './image-loader.js';
 import { Cine } from './cine.js';
 import { Flicker } from './flicker.js';
 import { JobsView } from './jobs-view.js';
-import { PacsView } from './pacs-view.js';
+import { incompleteSeriesText, PacsView } from './pacs-view.js';
 import { LayoutBar } from './layout-bar.js';
 import { saveFigure } from './figure.js';
 import { layoutById } from './layout.js';
@@ -403,6 +403,7 @@ async function openTarget(target: Target, index: number | null): Promise<void> {
     metrics.open(sources, view.lowDose.units);
     renderMethodsPicker();
     showSeriesWarnings([...view.lowDose.warnings, ...runWarnings(view)]);
+    showIncomplete(view.lowDose.incomplete);
     await shown;
     if (!document.body.dataset.firstSliceMs) document.body.dataset.firstSliceMs = String(Math.round(performance.now() - started));
     document.body.dataset.view = `${target.kind}:${target.id}`;
@@ -417,6 +418,13 @@ function runWarnings(view: View): Array<{ code: string; message: string }> {
   const seen = new Map<string, { code: string; message: string }>();
   for (const w of view.methods.flatMap((m) => m.comparison.report?.warnings ?? [])) seen.set(`${w.code}\n${w.message}`, w);
   return [...seen.values()];
+}
+
+/** The status bar's warning while the low-dose series is one the PACS gave short of its instances. */
+function showIncomplete(incomplete: SeriesDetail['incomplete']): void {
+  const label = $('series-incomplete');
+  label.textContent = incomplete ? incompleteSeriesText(incomplete) : '';
+  label.hidden = !incomplete;
 }
 
 /** The low-dose series' reading warnings (E_SHARP_KERNEL, gaps, ...) and the runs' own, in a bar above the panes. */

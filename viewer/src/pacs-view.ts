@@ -36,6 +36,14 @@ export function studyQuery(patientId: string, from: string, to: string): PacsStu
 }
 
 /**
+ * The status bar's warning for a series the PACS gave short of its instances (the server's
+ * `incomplete`: NumberOfSeriesRelatedInstances and what came), so a partial series is not read as whole.
+ */
+export function incompleteSeriesText(incomplete: { readonly expected: number; readonly received: number }): string {
+  return `Incomplete series: ${incomplete.received} of the ${incomplete.expected} images the PACS holds (${incomplete.expected - incomplete.received} missing).`;
+}
+
+/**
  * The study search's status line: how many studies, and, when the server's answer says more may
  * match (`truncation`), that the list is not all of them and why, so no one takes a missing prior
  * study for one that does not exist. A full page without `truncation` is all there is (the server
@@ -171,7 +179,7 @@ export class PacsView {
       if (generation !== this.generation) return;
       const first = opened.series[0];
       if (!first) throw new Error('the series has no image to show');
-      this.done(`Retrieved ${opened.retrieved} of ${opened.instances} image(s) (the rest were here already).`);
+      this.done(`Retrieved ${opened.retrieved} of ${opened.instances} image(s) (the rest were here already).${opened.incomplete ? ` ${incompleteSeriesText(opened.incomplete)}` : ''}`);
       this.dialog.close();
       await this.hooks.opened(first.id);
       // Instances lowdose cannot read are left out of the series: say which (by SOP Instance UID).

@@ -73,7 +73,7 @@ const pacs: FastifyPluginAsyncTypebox = async (app) => {
         const why = unreadable.length > 0 ? `: ${unreadable.map((e) => e.message).join('; ')}` : '';
         throw new LowdoseError('E_NOT_IMAGE', `series ${request.params.series} has no image the viewer can show (${pulled.instances} instance(s) retrieved)${why}`);
       }
-      return { series, instances: pulled.instances, retrieved: pulled.retrieved, unreadable };
+      return { series, instances: pulled.instances, retrieved: pulled.retrieved, unreadable, ...(pulled.incomplete ? { incomplete: pulled.incomplete } : {}) };
     },
   );
 };

@@ -14,8 +14,11 @@ const series: FastifyPluginAsyncTypebox = async (app) => {
     { schema: { params: idParams, response: { 200: seriesDetail, ...errorResponses } } },
     async (request) => {
       const detail = app.data.index.seriesDetail(request.params.id);
-      const files = app.data.index.series(request.params.id).series.slices.map((s) => s.file);
-      return app.pacs ? { ...detail, pacs: app.pacs.holds(files) } : detail;
+      const { series } = app.data.index.series(request.params.id);
+      if (!app.pacs) return detail;
+      const pacs = app.pacs.holds(series.slices.map((s) => s.file));
+      const incomplete = pacs ? app.pacs.incompleteOf(series.seriesInstanceUid) : null;
+      return { ...detail, pacs, ...(incomplete ? { incomplete } : {}) };
     },
   );
 
