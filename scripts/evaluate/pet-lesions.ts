@@ -112,7 +112,9 @@ function cardWith(consistency: unknown, label: string): string {
   raw.onnx = path.resolve(path.dirname(CARD), raw.onnx);
   if (consistency === null) delete raw.sampler.consistency;
   else raw.sampler.consistency = consistency;
-  const dir = path.join(CACHE, 'cards', label.replace(/[^A-Za-z0-9.]+/g, '-'));
+  // A folder name holds at most 255 bytes: a long setting is named by its hash.
+  const name = label.replace(/[^A-Za-z0-9.]+/g, '-');
+  const dir = path.join(CACHE, 'cards', name.length <= 200 ? name : `sha256-${createHash('sha256').update(label).digest('hex').slice(0, 32)}`);
   makeDirectoriesSync(dir);
   const file = path.join(dir, path.basename(CARD));
   writeFileSync(file, `${JSON.stringify(raw, null, 1)}\n`);
