@@ -45,12 +45,12 @@ import {
 import { classicalDenoise } from '../../src/filters/denoise.js';
 import { lesionStats } from '../../src/metrics/lesions.js';
 import { psnrOfClipped } from '../../src/metrics/psnr.js';
-import { Denoiser } from '../../src/models/denoiser.js';
 import { pooledNoise } from '../../src/qa/checks/noise.js';
 import { readStack } from '../../src/qa/fixtures.js';
 import { uniformRois } from '../../src/qa/regions.js';
 import type { QaCase, SliceStack } from '../../src/qa/types.js';
 import { indexRanges, optionReader } from './cli-args.js';
+import { networkOutputCache } from './network-output-cache.js';
 import { makeDirectoriesSync } from '../../src/util/fs.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -286,22 +286,8 @@ function score(out: SliceStack, full: SliceStack, spheres: readonly Sphere[], ro
 }
 
 makeDirectoriesSync(CACHE);
-let denoiser: Denoiser | null = null;
-async function networkOutput(k: number, dose: number, lowStack: SliceStack): Promise<Float32Array[]> {
-  const file = path.join(CACHE, `x0-${k}-${dose}${SIZE ? `-${SIZE}px` : ''}.f32`);
-  const n = lowStack.slices[0]!.data.length;
-  if (existsSync(file)) {
-    const all = new Float32Array(readFileSync(file).buffer.slice(0));
-    return lowStack.slices.map((_, i) => all.slice(i * n, (i + 1) * n));
-  }
-  denoiser ??= await Denoiser.load(CARD, { modality: 'PT', device: 'cpu', threads: THREADS, consistency: 0 });
-  const first = lowStack.slices[0]!;
-  const x0 = (await denoiser.with({ doseLevel: dose }).denoise(lowStack.slices.map((s, i) => ({ index: i, image: s.data })), first)).denoised;
-  const all = new Float32Array(n * x0.length);
-  x0.forEach((x, i) => all.set(x, i * n));
-  writeFileSync(file, Buffer.from(all.buffer));
-  return x0;
-}
+const network = networkOutputCache(CARD, CACHE, THREADS);
+const networkOutput = (k: number, dose: number, lowStack: SliceStack) => network.outputs(`x0-${k}-${dose}${SIZE ? `-${SIZE}px` : ''}`, lowStack, dose);
 
 const rows: Array<{ row: string; dose: number; k: number } & Scored> = [];
 const fulls: SliceStack[] = [];
@@ -336,8 +322,7 @@ for (const k of REALISATIONS) {
   }
   process.stderr.write(`realisation ${k} done\n`);
 }
-// Assigned inside networkOutput, which TypeScript's narrowing does not follow.
-await (denoiser as Denoiser | null)?.release();
+await network.release();
 
 // The noise-free full-count image: the mean of the realisations' full-count reconstructions.
 const mean = fulls[0]!.slices.map((s, i) => {

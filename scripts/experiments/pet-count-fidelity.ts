@@ -5,19 +5,19 @@
  *
  *   npx tsx scripts/experiments/pet-count-fidelity.ts --realisations 0-4,20-39 [--dose-unknown]
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { consistencyInPixels, consistencyStep, describeConsistency, resolveConsistency, restoreLargeScale, type ConsistencyCardField, type ConsistencySettings } from '../../src/diffusion/consistency.js';
 import { gaussianSmooth } from '../../src/filters/gaussian.js';
 import { roiStats } from '../../src/metrics/index.js';
 import { lesionStats } from '../../src/metrics/lesions.js';
-import { Denoiser } from '../../src/models/denoiser.js';
 import { pooledNoise } from '../../src/qa/checks/noise.js';
 import { circleAt, readStack } from '../../src/qa/fixtures.js';
 import { uniformRois } from '../../src/qa/regions.js';
 import type { QaCase, SliceStack } from '../../src/qa/types.js';
 import { indexRanges, optionReader } from './cli-args.js';
+import { networkOutputCache } from './network-output-cache.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const args = process.argv.slice(2);
@@ -92,23 +92,8 @@ function measure(out: SliceStack, full: SliceStack, bodyMask: Uint8Array[], sphe
 
 /** The network's x̂₀ (consistency off), cached as consistency-count-level.ts caches it; `--dose-unknown`: told no dose. */
 const UNKNOWN = args.includes('--dose-unknown');
-let denoiser: Denoiser | null = null;
-async function networkOutput(k: number, dose: number, lowStack: SliceStack): Promise<Float32Array[]> {
-  const file = path.join(CACHE, `x0${UNKNOWN ? 'u' : ''}-${k}-${dose}.f32`);
-  const n = lowStack.slices[0]!.data.length;
-  if (existsSync(file)) {
-    const all = new Float32Array(readFileSync(file).buffer.slice(0));
-    return lowStack.slices.map((_, i) => all.slice(i * n, (i + 1) * n));
-  }
-  denoiser ??= await Denoiser.load(path.join(REPO, 'models/lowdose-pet.json'), { modality: 'PT', device: 'cpu', threads: 1, consistency: 0 });
-  const first = lowStack.slices[0]!;
-  const x0 = (await denoiser.with({ doseLevel: UNKNOWN ? 0 : dose }).denoise(lowStack.slices.map((s, i) => ({ index: i, image: s.data })), first)).denoised;
-  const all = new Float32Array(n * x0.length);
-  x0.forEach((x, i) => all.set(x, i * n));
-  mkdirSync(CACHE, { recursive: true });
-  writeFileSync(file, Buffer.from(all.buffer));
-  return x0;
-}
+const network = networkOutputCache(path.join(REPO, 'models/lowdose-pet.json'), CACHE, 1);
+const networkOutput = (k: number, dose: number, lowStack: SliceStack) => network.outputs(`x0${UNKNOWN ? 'u' : ''}-${k}-${dose}`, lowStack, UNKNOWN ? 0 : dose);
 
 type M = ReturnType<typeof measure>;
 const results = new Map<string, M[]>();
@@ -138,6 +123,7 @@ for (const k of REALISATIONS) {
   }
   process.stderr.write(`realisation ${k}\n`);
 }
+await network.release();
 const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const pct = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(2)}`;
 for (const dose of DOSES) {

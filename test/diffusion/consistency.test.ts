@@ -424,6 +424,8 @@ describe("the shipped lowdose-pet card's consistency depends on the declared dos
   it('takes the region-mean step below a declared 16 %, the band step at a declared 16 % and above, and without a declared dose the band step blended with the region mean in detected regions', () => {
     expect(settings.lowCount).toEqual({ belowDose: 0.16, averageMm: 7, interiorMm: 4, passes: 5 });
     expect(settings.largeRegions).toEqual({ radiusMm: 3, level: 0, averageMm: 7, interiorMm: 4, passes: 5, onlyUnknownDose: true });
+    expect(settings.nonNegative).toEqual({ spreadMm: 6 });
+    expect(settings.largeScale).toBeUndefined();
     expect([0.05, 0.1, 0.15].map((d) => usesLowCount(config, d))).toEqual([true, true, true]);
     expect([0, 0.16, 0.25, 0.5, 1].map((d) => usesLowCount(config, d))).toEqual([false, false, false, false, false]);
     expect([0, 0.1, 0.16, 0.25, 1].map((d) => usesLargeRegions(config, d))).toEqual([true, false, false, false, false]);
@@ -434,6 +436,18 @@ describe("the shipped lowdose-pet card's consistency depends on the declared dos
     expect(consistencyStep(estimate, measurement, N, N, config, undefined, 0.25)).toEqual(band);
     expect(consistencyStep(estimate, measurement, N, N, config, undefined, 0)).not.toEqual(band);
     expect(consistencyStep(estimate, measurement, N, N, config, undefined, 0.1)).not.toEqual(band);
+  });
+
+  it('never writes activity below 0, at any dose, though the estimate and the band step dip below it', () => {
+    const { measurement } = case_(0.6);
+    // An estimate that undershoots to -0.2 in a ring around the disc, as the network does at edges.
+    const estimate = discImage(3.1).map((v, i) => {
+      const d2 = ((i % N) - N / 2) ** 2 + (Math.floor(i / N) - N / 2) ** 2;
+      return d2 > R * R && d2 <= (R + 2) ** 2 ? -0.2 : v;
+    });
+    const { nonNegative: _, ...withoutIt } = config;
+    expect(Math.min(...consistencyStep(estimate, measurement, N, N, withoutIt, undefined, 0.25))).toBeLessThan(0);
+    for (const dose of [0, 0.1, 0.25, 1]) expect(Math.min(...consistencyStep(estimate, measurement, N, N, config, undefined, dose))).toBeGreaterThanOrEqual(0);
   });
 
   it('at a declared 10 % the disc gets its mean back with a lower maximum and a calmer background than the band step gives', () => {
