@@ -3,8 +3,8 @@
 # step or network), in the order their consumers need them, after the card changed:
 #   qa-iec.json / qa-iec-dose-unknown.json     `lowdose qa --phantoms iec` (8 realisations each; < 2 min)
 #   pet-lesions.json / .md                      sts-001 lesions, one draw (pet-lesions.ts; 10 to 20 min)
-#   pet-lesions-expected{,-unknown}/dose{25,10} the 12-draw expectations (36 draws each, 1.5 to 2.6 min
-#                                               a draw on 2 busy cores: 4 to 6 hours for the four)
+#   pet-lesions-expected{,-unknown}/dose{25,10} the 12-draw expectations (36 draws each: about 3 min a
+#                                               file on 2 idle cores, many times that beside other jobs)
 #   quality.lesionRecovery in the card          from the files above (lesion-recovery-card.ts)
 #   pet.json / pet.md and the card's quality    held-out volumes (card-outputs.ts, evaluate.py --write-card)
 #   phantoms.json / .md                         IEC and ACR through `lowdose qa` per method and step count
