@@ -5,8 +5,8 @@
 #   pet-lesions.json / .md                      sts-001 lesions, one draw (pet-lesions.ts; 10 to 20 min)
 #   pet-lesions-expected{,-unknown}/dose{25,10} the 12-draw expectations (36 draws each: about 3 min a
 #                                               file on 2 idle cores, many times that beside other jobs)
-#   quality.lesionRecovery in the card          from the files above (lesion-recovery-card.ts)
-#   pet.json / pet.md and the card's quality    held-out volumes (card-outputs.ts, evaluate.py --write-card)
+#   pet.json / pet.md and the card's quality    held-out volumes (classical-eval.ts, card-outputs.ts, evaluate.py --write-card)
+#   quality.lesionRecovery in the card          from the lesion files and the QA results (lesion-recovery-card.ts)
 #   phantoms.json / .md                         IEC and ACR through `lowdose qa` per method and step count
 #   engine-pet.json                             the network through the toolkit's runtime
 #   pet-real-slices.md                          the real corpus slices (pydicom)
@@ -47,14 +47,17 @@ if [ "${1:-}" != --skip-expected ]; then
     step "pet-lesions, 12 draws: $file"
     rerun_recorded "$file"
   done
-  step lesion-recovery block
-  npx tsx scripts/evaluate/lesion-recovery-card.ts
 fi
 
 step pet.json
+npx tsx scripts/train/classical-eval.ts PT   # the bilateral and NLM rows (tuned on validation)
 npx tsx scripts/train/card-outputs.ts PT lowdose-pet "$threads"
 $py scripts/train/evaluate.py --modality PT --configs noise:1,noise:2,noise:4,noise:8,noise:16,warm0.2:1 --write-card --threads "$threads" --out "$out/pet.json"
 $py scripts/train/report.py "$out/pet.json" > "$out/pet.md"
+if [ "${1:-}" != --skip-expected ]; then
+  step lesion-recovery block   # after evaluate.py, which rewrites the card's quality
+  npx tsx scripts/evaluate/lesion-recovery-card.ts
+fi
 
 step phantoms.json
 node scripts/train/phantom-eval.mjs --steps 1,2,4,8,16 --threads "$threads" --out "$out/phantoms.json" > "$out/phantoms.md"

@@ -257,7 +257,9 @@ def main():
                                       + (f" (the `{CARD_DEFAULT[1]}` rows: npx tsx scripts/train/card-outputs.ts {a.modality} first)" if any(k.startswith(CARD_DEFAULT[1] + "@") for k in result["test"]) else "")
                                       + " (all of it: scripts/evaluate/run.sh)",
                            "test": result["test"], "gaussianSigmaFromValidation": sigmas,
-                           **({"classicalFromValidation": result["classicalFromValidation"]} if "classicalFromValidation" in result else {})}
+                           **({"classicalFromValidation": result["classicalFromValidation"]} if "classicalFromValidation" in result else {}),
+                           # Written by scripts/evaluate/lesion-recovery-card.ts from other evaluations: kept, not this run's to drop.
+                           **({"lesionRecovery": card["quality"]["lesionRecovery"]} if "lesionRecovery" in card.get("quality", {}) else {})}
         with open(card_path, "w") as f:
             json.dump(card, f, indent=2, allow_nan=False)
             f.write("\n")
