@@ -43,13 +43,13 @@ import {
   type ConsistencySettings,
 } from '../../src/diffusion/consistency.js';
 import { classicalDenoise } from '../../src/filters/denoise.js';
-import { lesionStats } from '../../src/metrics/lesions.js';
 import { psnrOfClipped } from '../../src/metrics/psnr.js';
 import { pooledNoise } from '../../src/qa/checks/noise.js';
 import { readStack } from '../../src/qa/fixtures.js';
 import { uniformRois } from '../../src/qa/regions.js';
 import type { QaCase, SliceStack } from '../../src/qa/types.js';
 import { indexRanges, optionReader } from './cli-args.js';
+import { sphereBiases, type Sphere } from './iec-spheres.js';
 import { networkOutputCache } from './network-output-cache.js';
 import { makeDirectoriesSync } from '../../src/util/fs.js';
 
@@ -250,7 +250,6 @@ const CUSTOM: Record<string, Custom> = {
 };
 
 
-interface Sphere { diameter: number; centre: [number, number, number] }
 interface Scored { mean: Record<number, number>; max: Record<number, number>; peak: Record<number, number>; noise: number; inputNoise: number; psnr: number }
 
 function fixturesFor(k: number): string {
@@ -267,17 +266,7 @@ function fixturesFor(k: number): string {
 const withData = (stack: SliceStack, data: readonly Float32Array[]): SliceStack => ({ ...stack, slices: stack.slices.map((s, i) => ({ ...s, data: data[i]! })) });
 
 function score(out: SliceStack, full: SliceStack, spheres: readonly Sphere[], rois: ReturnType<typeof uniformRois>, inputNoise: number): Scored {
-  const mean: Record<number, number> = {};
-  const max: Record<number, number> = {};
-  const peak: Record<number, number> = {};
-  for (const sp of spheres) {
-    const lesion = { centre: sp.centre, radius: sp.diameter / 2 };
-    const ref = lesionStats(full.slices, lesion);
-    const test = lesionStats(out.slices, lesion);
-    mean[sp.diameter] = test.mean / ref.mean - 1;
-    max[sp.diameter] = test.max / ref.max - 1;
-    peak[sp.diameter] = test.peak / ref.peak - 1;
-  }
+  const { mean, max, peak } = sphereBiases(out, full, spheres);
   // PSNR over every pixel of the stack against the full-count image, its range from 0 to the full-count maximum.
   const ref = full.slices.flatMap((s) => Array.from(s.data));
   const test = out.slices.flatMap((s) => Array.from(s.data));

@@ -11,12 +11,12 @@ import { fileURLToPath } from 'node:url';
 import { consistencyInPixels, consistencyStep, describeConsistency, resolveConsistency, restoreLargeScale, type ConsistencyCardField, type ConsistencySettings } from '../../src/diffusion/consistency.js';
 import { gaussianSmooth } from '../../src/filters/gaussian.js';
 import { roiStats } from '../../src/metrics/index.js';
-import { lesionStats } from '../../src/metrics/lesions.js';
 import { pooledNoise } from '../../src/qa/checks/noise.js';
 import { circleAt, readStack } from '../../src/qa/fixtures.js';
 import { uniformRois } from '../../src/qa/regions.js';
 import type { QaCase, SliceStack } from '../../src/qa/types.js';
 import { indexRanges, optionReader } from './cli-args.js';
+import { sphereBiases, type Sphere } from './iec-spheres.js';
 import { networkOutputCache } from './network-output-cache.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -52,7 +52,6 @@ if (!CHOSEN) {
 }
 ROWS[`candidate: ${describeConsistency(candidate)}`] = { settings: candidate };
 
-interface Sphere { diameter: number; centre: [number, number, number] }
 const big = [17, 22, 28, 37];
 
 function fixturesFor(k: number): string {
@@ -78,15 +77,7 @@ function measure(out: SliceStack, full: SliceStack, bodyMask: Uint8Array[], sphe
       n++;
     }
   });
-  const mean: Record<number, number> = {};
-  const max: Record<number, number> = {};
-  for (const sp of spheres) {
-    const lesion = { centre: sp.centre, radius: sp.diameter / 2 };
-    const ref = lesionStats(full.slices, lesion);
-    const test = lesionStats(out.slices, lesion);
-    mean[sp.diameter] = test.mean / ref.mean - 1;
-    max[sp.diameter] = test.max / ref.max - 1;
-  }
+  const { mean, max } = sphereBiases(out, full, spheres);
   return { bg: bgOut / bgFull - 1, body: bodyOut / bodyFull - 1, air: air / airN, neg: neg / n, mean, max, sd: pooledNoise(out, rois) };
 }
 
