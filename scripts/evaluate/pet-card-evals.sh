@@ -9,6 +9,7 @@
 #   quality.lesionRecovery in the card          from the lesion files and the QA results (lesion-recovery-card.ts)
 #   phantoms.json / .md                         IEC and ACR through `lowdose qa` per method and step count
 #   engine-pet.json                             the network through the toolkit's runtime
+#   uncertainty-pet.json / .md, the card's uncertainty block   calibrate.ts --modality PT --write-card
 #   pet-real-slices.md                          the real corpus slices (pydicom)
 # Then re-read what models/README.md and docs/ quote from them (test/evaluate/docs-quote-eval.test.ts
 # re-renders the tables; test/qa/committed-results.test.ts and test/evaluate/pet-lesions-committed.test.ts
@@ -35,6 +36,10 @@ rerun_recorded() {
 }
 
 npx tsc -p tsconfig.json
+# First: the uncertainty block is part of the card's fingerprint (src/models/fingerprint.ts), which
+# the QA results and quality.lesionRecovery record.
+step uncertainty calibration
+npx tsx scripts/uncertainty/calibrate.ts --modality PT --write-card
 step qa iec
 node bin/lowdose.js qa --phantoms iec --threads "$threads" --json -o .cache/qa-iec > "$scratch/qa-iec.json" || [ $? -eq 1 ]
 node bin/lowdose.js qa --phantoms iec --threads "$threads" --json -o .cache/qa-iec-dose-unknown --dose-unknown > "$scratch/qa-iec-dose-unknown.json" || [ $? -eq 1 ]
