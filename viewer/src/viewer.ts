@@ -114,8 +114,13 @@ interface Pane {
   synced: boolean;
   initialised: boolean;
   token: number;
-  /** The readout of `roi` on `imageId` for low-dose slice `index` (one reference slice may stand for two low-dose slices, at other distances). */
-  roiCache: { imageId: string; roi: Ellipse; index: number; text: string } | null;
+  /**
+   * The readout of `roi` on `imageId` for low-dose slice `index` (one reference slice may stand for
+   * two low-dose slices, at other distances), measured in the ellipse `at` (the ROI placed on this
+   * pane's grid): a placement that changes under the same ROI (the comparison's geometry arriving
+   * after the first draw) must not keep the readout of the old place.
+   */
+  roiCache: { imageId: string; roi: Ellipse; index: number; at: string; text: string } | null;
 }
 
 const PANE_KEYS: readonly PaneKey[] = ['lowDose', 'denoised', 'reference', 'difference', 'uncertainty'];
@@ -991,10 +996,11 @@ export class ComparisonViewer {
     const placed = placement ? placeShape({ kind: 'ellipse', ellipse: this.roi }, placement) : null;
     const ellipse = placed?.shape?.kind === 'ellipse' ? placed.shape.ellipse : null;
     let text = '';
-    if (pane.roiCache && pane.roiCache.imageId === image.imageId && pane.roiCache.roi === this.roi && pane.roiCache.index === shownIndex) text = pane.roiCache.text;
+    const at = ellipse ? JSON.stringify(ellipse) : placed ? 'unmatched' : 'none';
+    if (pane.roiCache && pane.roiCache.imageId === image.imageId && pane.roiCache.roi === this.roi && pane.roiCache.index === shownIndex && pane.roiCache.at === at) text = pane.roiCache.text;
     else if (placed && !placed.shape) {
       text = unmatchedText(placed);
-      pane.roiCache = { imageId: image.imageId, roi: this.roi, index: shownIndex, text };
+      pane.roiCache = { imageId: image.imageId, roi: this.roi, index: shownIndex, at, text };
     } else {
       // PET in SUV: SUVmean ± SD, SUVmax and the PERCIST SUVpeak, which needs the slices within
       // 6 mm: shown as "…" until they are loaded (loadPeak), then filled in.
@@ -1005,8 +1011,8 @@ export class ComparisonViewer {
       const location = sphereSlices(pane.series.locations, pane.sliceMap, index)?.location ?? null;
       const uptake = image.blank || !ellipse ? null : ellipseUptake(sliceValues(image, location), ellipse, null);
       text = formatUptake(uptake, unit, pet, true);
-      pane.roiCache = { imageId: image.imageId, roi: this.roi, index, text };
-      if (pet && uptake && ellipse) void this.loadPeak(pane, image, this.roi, ellipse, index);
+      pane.roiCache = { imageId: image.imageId, roi: this.roi, index, at, text };
+      if (pet && uptake && ellipse) void this.loadPeak(pane, image, this.roi, ellipse, index, at);
     }
     pane.info.roi.textContent = text;
     pane.root.classList.toggle('roi-unmatched', placed !== null && !placed.shape);
@@ -1028,7 +1034,7 @@ export class ComparisonViewer {
    * by that series' own locations (a reference may have other positions or spacing than the
    * low-dose series), and writes the readout with SUVpeak.
    */
-  private async loadPeak(pane: Pane, image: Image, roi: Ellipse, ellipse: Ellipse, index: number): Promise<void> {
+  private async loadPeak(pane: Pane, image: Image, roi: Ellipse, ellipse: Ellipse, index: number, at: string): Promise<void> {
     const series = pane.series;
     const sphere = sphereSlices(series.locations, pane.sliceMap, index);
     // Without slice locations the peak is a disc on this slice, labelled as such (formatUptake).
@@ -1042,11 +1048,11 @@ export class ComparisonViewer {
         ? [current, ...loaded.flatMap((r, k) => (r.status === 'fulfilled' && !r.value.blank ? [sliceValues(r.value, sphere.near[k]!.location)] : []))]
         : null;
     }
-    if (pane.roiCache?.imageId !== image.imageId || pane.roiCache.roi !== roi || pane.roiCache.index !== index) return;
+    if (pane.roiCache?.imageId !== image.imageId || pane.roiCache.roi !== roi || pane.roiCache.index !== index || pane.roiCache.at !== at) return;
     // The series' edges: a sphere that reaches past its first or last slice is labelled as cut.
     // `ellipse`: the ROI on this pane's grid; `roi` (the low-dose pixels) keys the readout's cache.
     const text = formatUptake(ellipseUptake(current, ellipse, neighbours, sphere?.edges ?? null), 'SUV', true, false);
-    pane.roiCache = { imageId: image.imageId, roi, index, text };
+    pane.roiCache = { imageId: image.imageId, roi, index, at, text };
     if (pane.initialised && pane.displayed) cornerstone.updateImage(pane.element);
   }
 
