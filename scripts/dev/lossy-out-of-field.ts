@@ -7,21 +7,10 @@
  * Run: npx tsx scripts/dev/lossy-out-of-field.ts
  */
 import { decodeFrameStoredValues, outOfFieldMask, paddingMask, readSlicePixels, scanPaths, unionMasks } from '../../src/dicom/index.js';
+import { CT1_J2KI_TWIN, CTIMAGE_LOSSY_TWINS, J2KI_693_TWIN } from '../../test/helpers/lossy-twins.js';
 
 const CORPUS = '../shared/dicom/';
-const TEST_IMAGES = 'cornerstonejs__cornerstone3D/packages/dicomImageLoader/testImages/';
-const PAIRS: ReadonlyArray<readonly [string, string]> = [
-  ['fo-dicom__fo-dicom/Tests/FO-DICOM.Tests/Test Data/CT1_J2KI', `${TEST_IMAGES}CT1_J2KR`],
-  ['pydicom__pydicom/src/pydicom/data/test_files/693_J2KI.dcm', 'pydicom__pydicom-data/data_store/data/693_UNCR.dcm'],
-  ...[
-    'JPEG2000TransferSyntax_1.2.840.10008.1.2.4.91',
-    'JPEGLSLossyTransferSyntax_1.2.840.10008.1.2.4.81',
-    'JPEGProcess1TransferSyntax_1.2.840.10008.1.2.4.50',
-    'JPEGProcess2_4TransferSyntax_1.2.840.10008.1.2.4.51',
-    'JPEGProcess6_8TransferSyntax_1.2.840.10008.1.2.4.53',
-    'JPEGProcess10_12TransferSyntax_1.2.840.10008.1.2.4.55',
-  ].map((syntax) => [`${TEST_IMAGES}CTImage.dcm_${syntax}.dcm`, `${TEST_IMAGES}CTImage.dcm`] as const),
-];
+const PAIRS: ReadonlyArray<readonly [string, string]> = [CT1_J2KI_TWIN, J2KI_693_TWIN, ...CTIMAGE_LOSSY_TWINS];
 
 async function masks(file: string): Promise<{ exact: Uint8Array; lossy: Uint8Array; read: Uint8Array }> {
   const { series } = await scanPaths([CORPUS + file]);

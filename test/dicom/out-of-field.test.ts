@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { decodeFrameStoredValues, outOfFieldMask, paddingMask, readSliceImage, readSlicePixels, scanPaths } from '../../src/dicom/index.js';
+import { CT1_J2KI_TWIN, CTIMAGE_LOSSY_TWINS, J2KI_693_TWIN } from '../helpers/lossy-twins.js';
 
 const SHARED = fileURLToPath(new URL('../../../shared/', import.meta.url));
 const DICOM = join(SHARED, 'dicom');
@@ -134,20 +135,7 @@ describe('out-of-field detection in CT', () => {
 });
 
 /** Lossy-compressed slices and the same slice stored losslessly (the lossless twin's mask is the truth). */
-const TEST_IMAGES = 'cornerstonejs__cornerstone3D/packages/dicomImageLoader/testImages/';
-const LOSSY_TWINS: readonly (readonly [string, string])[] = [
-  // JPEG 2000 at ratio 69, PixelPaddingValue -2000: 2 284 of the 55 772 fill pixels still hold it.
-  ['fo-dicom__fo-dicom/Tests/FO-DICOM.Tests/Test Data/CT1_J2KI', `${TEST_IMAGES}CT1_J2KR`],
-  // GE declaring -32768 and filling -2000, in JPEG 2000, JPEG-LS near-lossless and four JPEG processes.
-  ...[
-    'JPEG2000TransferSyntax_1.2.840.10008.1.2.4.91',
-    'JPEGLSLossyTransferSyntax_1.2.840.10008.1.2.4.81',
-    'JPEGProcess1TransferSyntax_1.2.840.10008.1.2.4.50',
-    'JPEGProcess2_4TransferSyntax_1.2.840.10008.1.2.4.51',
-    'JPEGProcess6_8TransferSyntax_1.2.840.10008.1.2.4.53',
-    'JPEGProcess10_12TransferSyntax_1.2.840.10008.1.2.4.55',
-  ].map((syntax) => [`${TEST_IMAGES}CTImage.dcm_${syntax}.dcm`, `${TEST_IMAGES}CTImage.dcm`] as const),
-];
+const LOSSY_TWINS: readonly (readonly [string, string])[] = [CT1_J2KI_TWIN, ...CTIMAGE_LOSSY_TWINS];
 
 async function sliceMask(file: string): Promise<Uint8Array> {
   const { image } = await onlySlice(at(file));
@@ -175,8 +163,9 @@ describe('out-of-field detection in lossy-compressed CT', () => {
   });
 
   it('marks the fill of 693_J2KI (JPEG 2000 at ratio 339, fill moved by up to 2080) up to the circle edge', async () => {
-    const truth = await sliceMask('pydicom__pydicom-data/data_store/data/693_UNCR.dcm');
-    const { marked, extra, missed } = compare(await sliceMask('pydicom__pydicom/src/pydicom/data/test_files/693_J2KI.dcm'), truth);
+    const [lossy, twin] = J2KI_693_TWIN;
+    const truth = await sliceMask(twin);
+    const { marked, extra, missed } = compare(await sliceMask(lossy), truth);
     // Before: the 494 pixels still at PixelPaddingValue -2000. Now all but 24; the 931 extra are
     // the codec's undershoot on the reconstruction circle itself (radius 255.5 px).
     expect(marked).toBe(56_679);
