@@ -85,3 +85,50 @@ describe('SUVbw on real PET files', () => {
     expect(suvbwFactors([{ ...base, Units: 'PROPCPS' }]).ok).toBe(false);
   });
 });
+
+describe('SUVbw follows DecayCorrection', () => {
+  const siemens = () => JSON.parse(readFileSync(corpusPath(`${SUV_DIR}metadata/SIEMENS-instances.json`), 'utf8')) as PetAttributes[];
+
+  it('divides by the dose as injected when the pixels are decay-corrected to the administration (ADMIN)', async () => {
+    // ACRIN slice 1.dcm, 66 min after injection: START decays the dose to the series start, ADMIN does not.
+    const pet = (await readInstanceHeader(corpusPath('suyashkumar__dicom/testdata/1.dcm'))).pet!;
+    const start = suvbwFactors([pet]);
+    const admin = suvbwFactors([{ ...pet, DecayCorrection: 'ADMIN' }]);
+    expect(start.ok && admin.ok).toBe(true);
+    if (!start.ok || !admin.ok) return;
+    const undecayed = (pet.PatientWeight * 1000) / pet.RadionuclideTotalDose;
+    expect(Math.abs(admin.factors[0]! - undecayed) / undecayed).toBeLessThan(1e-12);
+    const elapsed = seconds(pet.SeriesTime) - seconds(pet.RadiopharmaceuticalStartTime!);
+    expect(start.factors[0]! / admin.factors[0]!).toBeCloseTo(2 ** (elapsed / pet.RadionuclideHalfLife), 9);
+  });
+
+  it('ADMIN on every instance of a series, and on Philips counts with the activity factor', () => {
+    const instances = siemens().map((i) => ({ ...i, DecayCorrection: 'ADMIN' }));
+    const outcome = suvbwFactors(instances);
+    expect(outcome.ok).toBe(true);
+    if (!outcome.ok) return;
+    const [first] = instances;
+    for (const f of outcome.factors) expect(f).toBeCloseTo((first!.PatientWeight * 1000) / first!.RadionuclideTotalDose, 15);
+
+    // Philips CNTS with only the activity concentration factor: counts x factor = Bq/ml, then as BQML.
+    const philips = JSON.parse(readFileSync(corpusPath(`${SUV_DIR}metadata/PHILIPS_CNTS_AND_BQML_SUV-instances.json`), 'utf8')) as PetAttributes[];
+    const activityOnly = philips.map((i) => ({
+      ...i,
+      DecayCorrection: 'ADMIN',
+      PhilipsPETPrivateGroup: { SUVScaleFactor: undefined, ActivityConcentrationScaleFactor: Number(i.PhilipsPETPrivateGroup!.ActivityConcentrationScaleFactor) },
+    }));
+    const counts = suvbwFactors(activityOnly);
+    expect(counts.ok).toBe(true);
+    if (!counts.ok) return;
+    const p = activityOnly[0]!;
+    const expected = (p.PhilipsPETPrivateGroup.ActivityConcentrationScaleFactor * p.PatientWeight * 1000) / p.RadionuclideTotalDose;
+    for (const f of counts.factors) expect(Math.abs(f - expected) / expected).toBeLessThan(1e-12);
+  });
+
+  it('refuses SUV for pixels not decay-corrected (NONE) or without a DecayCorrection, naming the attribute', () => {
+    for (const value of ['NONE', '', 'XYZ']) {
+      const outcome = suvbwFactors(siemens().map((i) => ({ ...i, DecayCorrection: value })));
+      expect(outcome).toEqual({ ok: false, reason: expect.stringMatching(/DecayCorrection \(0054,1102\)/) });
+    }
+  });
+});
