@@ -11,7 +11,9 @@
  *   1.2 cm in diameter, placed anywhere in the lesion. Here the candidate centres are the VOI's
  *   voxel centres, and the peak sphere holds the voxels whose centres are within 6 mm of the
  *   candidate (it may reach beyond the lesion, as PERCIST's does for a small lesion). Voxels are
- *   counted whole, not by partial volume, so on 4 mm voxels the peak sphere holds about 14 voxels.
+ *   counted whole, not by partial volume, and the sphere is centred on a voxel centre, so on 4 mm
+ *   voxels it holds 19 voxels, on 2 mm voxels 123. (1.2 cm across is 0.905 cm³; PERCIST's 1 cm³
+ *   would be 12.4 mm across: docs/metrics.md.)
  *
  * Padded pixels (Image2D.padding) are left out of both spheres.
  */
@@ -55,7 +57,7 @@ export interface LesionStats {
   readonly peakSphereOutside: number;
 }
 
-/** PERCIST's 1 cm³ sphere is 1.2 cm across. */
+/** PERCIST's peak sphere, 1.2 cm across (0.905 cm³; its '1 cm³' would be 12.4 mm across). */
 export const PEAK_RADIUS_MM = 6;
 
 const AXIAL = [1, 0, 0, 0, 1, 0] as const;

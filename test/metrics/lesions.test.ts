@@ -180,6 +180,34 @@ describe('lesionStats', () => {
   });
 });
 
+describe('SUVpeak sphere size in voxels', () => {
+  /** 15 x 15 x 15 voxels of the given spacing (row, column, slice), all 1, centred on the origin. */
+  function uniform([dr, dc, dz]: readonly [number, number, number]): PlacedImage[] {
+    const n = 15;
+    return Array.from({ length: n }, (_, k) => ({
+      rows: n,
+      columns: n,
+      data: new Float32Array(n * n).fill(1),
+      pixelSpacing: [dr, dc] as [number, number],
+      position: [-7 * dc, -7 * dr, (k - 7) * dz] as Vec3,
+    }));
+  }
+
+  // The candidate centres are voxel centres, so the peak sphere is always centred on one: the voxel
+  // centres within 6 mm of a voxel centre, whole voxels, however small or large their volume.
+  for (const [name, spacing, voxels] of [
+    ['2 mm', [2, 2, 2], 123],
+    ['4 mm', [4, 4, 4], 19],
+    ['the IEC fixture, 2.734375 x 2.734375 x 3 mm', [2.734375, 2.734375, 3], 33],
+  ] as const) {
+    it(`holds ${voxels} voxels on ${name}`, () => {
+      const slices = uniform(spacing);
+      const s = lesionStats(slices, { centre: [0, 0, 0], radius: 1 }, placedStackEdges(slices));
+      expect([s.voxels, s.peakVoxels, s.peakSphereCut, s.peak]).toEqual([1, voxels, false, 1]);
+    });
+  }
+});
+
 describe('--lesions file', () => {
   it('reads { lesions: [...] } and the bare array, naming unnamed lesions', () => {
     expect(parseLesions({ lesions: [{ name: 'liver', centre: [1, 2, 3], radius: 5 }] }, 'f.json')).toEqual([{ name: 'liver', centre: [1, 2, 3], radius: 5 }]);
