@@ -268,8 +268,8 @@ export function slicesAlongNormal(from: StackGeometry, to: StackGeometry): Stack
   const zf = along(from.positions);
   const zt = along(to.positions);
   // One slice has no spacing of its own: the other stack's, else 1 mm.
-  const spacingFrom = spacingOf(zf);
-  const spacingTo = spacingOf(zt);
+  const spacingFrom = smallestSliceStep(zf);
+  const spacingTo = smallestSliceStep(zt);
   const smaller = Math.min(spacingFrom, spacingTo);
   const toleranceMm = Math.max(0.01, 0.25 * (Number.isFinite(smaller) ? smaller : 1));
   const slab = Math.max(toleranceMm, 0.5 * (Number.isFinite(spacingTo) ? spacingTo : smaller) + 1e-6);
@@ -292,8 +292,13 @@ export function slicesAlongNormal(from: StackGeometry, to: StackGeometry): Stack
   return { nearest, offsetMm, toleranceMm };
 }
 
-/** The smallest distance between neighbouring slices (Infinity for one slice). */
-function spacingOf(locations: readonly number[]): number {
+/**
+ * The smallest distance between neighbouring slice locations (positions along the normal), steps
+ * of 1 µm or less (duplicates) left out; Infinity for one slice. The scale "the same position" is
+ * judged on: a series whose slices are 6 mm apart in one place has slices 6 mm apart, whatever
+ * its median spacing.
+ */
+export function smallestSliceStep(locations: readonly number[]): number {
   const sorted = [...locations].sort((p, q) => p - q);
   let smallest = Infinity;
   for (let i = 1; i < sorted.length; i++) {

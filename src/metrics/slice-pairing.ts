@@ -5,7 +5,7 @@
 import type { Series, Vec3 } from '../dicom/index.js';
 import { sliceNormal } from '../dicom/series.js';
 import { LowdoseError } from '../errors.js';
-import { gridAsPaired, gridMapping, mapPoint, sameFrameOfReference, type MatchedBy, type SliceGrid } from './grid-mapping.js';
+import { gridAsPaired, gridMapping, mapPoint, sameFrameOfReference, smallestSliceStep, type MatchedBy, type SliceGrid } from './grid-mapping.js';
 
 export interface SlicePairing {
   readonly matchedBy: MatchedBy;
@@ -27,7 +27,8 @@ export interface SlicePairing {
 
 /**
  * Pairs each reference slice with the test slice at the same position (within a quarter of the
- * slice spacing); when either series lacks positions or none coincide, pairs by sorted order,
+ * slice spacing: the smaller of either series' median spacing and its smallest gap between
+ * neighbouring slices); when either series lacks positions or none coincide, pairs by sorted order,
  * which needs equal slice counts. Reference slices without a partner get -1.
  *
  * Within one frame of reference (both series name the same FrameOfReferenceUID) and parallel
@@ -41,7 +42,11 @@ export function pairSlices(reference: Series, test: Series): SlicePairing {
   const hasPositions = (s: Series) => s.slices.every((slice) => slice.position !== null);
   const bothPositioned = hasPositions(reference) && hasPositions(test);
   if (bothPositioned) {
-    const spacing = Math.min(reference.spacing[2], test.spacing[2]);
+    // The smallest gap between neighbouring slices, not only the median spacing (spacing[2]): on a
+    // series with irregular gaps (the sparse Mayo slices: 6 mm in one place, a median of 51 mm)
+    // a quarter of the median would pair a reference slice whose own partner is missing with the
+    // test's neighbouring section 6 mm away, and score the two as one place.
+    const spacing = Math.min(reference.spacing[2], test.spacing[2], smallestStepAlongNormal(reference), smallestStepAlongNormal(test));
     const tolerance = Math.max(0.01, 0.25 * (spacing > 0 ? spacing : 1));
     const normal = commonNormal(reference, test);
     const distance: (p: Vec3, q: Vec3) => number = normal
@@ -68,6 +73,13 @@ export function pairSlices(reference: Series, test: Series): SlicePairing {
     );
   }
   return { matchedBy: 'order', pairs: reference.slices.map((_, i) => [i, i]), bothPositioned };
+}
+
+/** The smallest gap between neighbouring slices along the series' own normal; Infinity without an orientation or with one slice. */
+function smallestStepAlongNormal(series: Series): number {
+  if (!series.orientation) return Infinity;
+  const n = sliceNormal(series.orientation);
+  return smallestSliceStep(series.slices.map((slice) => slice.position![0] * n[0] + slice.position![1] * n[1] + slice.position![2] * n[2]));
 }
 
 /** Normals this close to parallel (|cos| within 1e-3 of 1, about 2.6°) are one slice direction. */
