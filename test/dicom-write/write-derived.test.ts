@@ -3,12 +3,14 @@
  * study with the listed patient, study, geometry and PET attributes kept, values within quantization,
  * readable by our reader, dicom-parser and dcmtk; the inputs are not touched.
  */
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { calculateSUVScalingFactors } from '@cornerstonejs/calculate-suv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clearSliceCache, readSlice, scanPaths, type Series } from '../../src/dicom/index.js';
 import { isValidUid } from '../../src/dicom/uid.js';
 import { createDerivedSeriesWriter } from '../../src/dicom/write-derived.js';
+import { encodeElement, withElement, writeTemporary } from '../helpers/mutate-dicom.js';
 import { corpus, dcmdump, hasDcmdump, modalityValues, parse, petMetadata, sha256, storedValues, temporaryDirectory } from './helpers.js';
 
 const CT_3SLICE = corpus('QIICR__dcmqi/data/segmentations/ct-3slice');
@@ -200,6 +202,54 @@ describe('derived PET series (SUVbw)', () => {
     expect(worst).toBeLessThanOrEqual(peak / 65535);
     // Stored activity, not SUV: the rescale maps back to Bq/ml.
     expect(Math.max(...storedValues(out)) * out.floatString('x00281053')!).toBeCloseTo(peak / source.slices[0]!.unitsScale, -1);
+  });
+});
+
+describe('derived PET series keep what their SUV is computed from', () => {
+  /** The ACRIN slice with `edit` applied to its bytes, written to a temporary folder. */
+  function variant(edit: (bytes: Uint8Array) => Uint8Array, name: string): string {
+    const path = writeTemporary(edit(new Uint8Array(readFileSync(PET))), 'pet.dcm', name);
+    dirs.push(dirname(path));
+    return path;
+  }
+
+  it('a Philips series in counts: Units CNTS and the private SUV scale factor, so it reads the same SUV again', async () => {
+    const path = variant(
+      (b) =>
+        [
+          ['x00541001', encodeElement('x00541001', 'CS', 'CNTS')],
+          ['x70530010', encodeElement('x70530010', 'LO', 'Philips PET Private Group')],
+          ['x70531000', encodeElement('x70531000', 'DS', '0.000551')],
+          ['x70531009', encodeElement('x70531009', 'DS', '1.602563')],
+        ].reduce((bytes, [tag, element]) => withElement(bytes, tag as string, element as Uint8Array), b),
+      'philips',
+    );
+    const source = await onlySeries(path);
+    expect([source.units, source.slices[0]!.unitsScale]).toEqual(['SUVbw', 0.000551]);
+    const { writer, written } = await derive(source, (v) => Float32Array.from(v, (x) => x * 0.8 + 0.013), 'philips-out');
+    const out = parse(writer.files[0]!);
+    expect(out.string('x00541001')).toBe('CNTS');
+    expect([out.string('x70530010'), out.floatString('x70531000'), out.floatString('x70531009')]).toEqual(['Philips PET Private Group', 0.000551, 1.602563]);
+    const back = await onlySeries(writer.dir);
+    expect([back.units, back.slices[0]!.unitsScale]).toEqual(['SUVbw', 0.000551]);
+    const values = await readSlice(back.slices[0]!);
+    const peak = Math.max(...written[0]!);
+    for (let i = 0; i < values.length; i++) expect(Math.abs(values[i]! - written[0]![i]!)).toBeLessThanOrEqual(peak / 65535);
+  });
+
+  it('a series decay-corrected to the administration: DecayCorrection ADMIN kept, SUV = activity x weight / dose as injected', async () => {
+    const path = variant((b) => withElement(b, 'x00541102', encodeElement('x00541102', 'CS', 'ADMIN')), 'admin');
+    const source = await onlySeries(path);
+    const input = parse(path);
+    const drug = input.elements.x00540016!.items![0]!.dataSet!;
+    const undecayed = (input.floatString('x00101030')! * 1000) / drug.floatString('x00181074')!;
+    expect(source.units).toBe('SUVbw');
+    expect(Math.abs(source.slices[0]!.unitsScale - undecayed) / undecayed).toBeLessThan(1e-12);
+    const { writer } = await derive(source, (v) => v, 'admin-out');
+    const out = parse(writer.files[0]!);
+    expect(out.string('x00541102')).toBe('ADMIN');
+    const back = await onlySeries(writer.dir);
+    expect(Math.abs(back.slices[0]!.unitsScale - undecayed) / undecayed).toBeLessThan(1e-12);
   });
 });
 
