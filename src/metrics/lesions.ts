@@ -143,7 +143,10 @@ export function lesionStats(slices: readonly PlacedImage[], lesion: Lesion, edge
   if (!(lesion.radius > 0)) throw new RangeError(`lesion radius must be positive, got ${lesion.radius}`);
   const voi = voxelsWithin(slices, lesion.centre, lesion.radius);
   if (voi.length === 0) {
-    throw new RangeError(`no voxel centre lies in the lesion${lesion.name ? ` "${lesion.name}"` : ''} (radius ${lesion.radius} mm at ${lesion.centre.join(', ')})`);
+    throw new RangeError(
+      `no voxel centre lies in the lesion${lesion.name ? ` "${lesion.name}"` : ''} (radius ${lesion.radius} mm at ${lesion.centre.join(', ')}): ` +
+        'it lies outside the series or in its padding, or is smaller than the voxels and falls between their centres',
+    );
   }
   let sum = 0;
   let max = -Infinity;

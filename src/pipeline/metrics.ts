@@ -362,7 +362,7 @@ async function measureLesions(reference: Series, test: Series, lesions: readonly
       try {
         stats = lesionStats(slices, lesion, edges);
       } catch (error) {
-        throw new LowdoseError('E_USAGE', `${option}: ${name} lies outside the series: ${(error as Error).message}`);
+        throw new LowdoseError('E_USAGE', `${option}: ${name} holds no voxel of the series: ${(error as Error).message}`);
       }
       return { voxels: stats.voxels, mean: stats.mean, max: stats.max, peak: stats.peak, peakCentre: stats.peakCentre, peakSphereCut: stats.peakSphereCut === true };
     };

@@ -177,6 +177,8 @@ describe('lesionStats', () => {
     // A lesions file's default name is 'lesion 1': the message quotes it instead of reading 'the lesion lesion 1'.
     expect(() => lesionStats(stack(hotSphere), { name: 'lesion 1', centre: [500, 0, 0], radius: 5 })).toThrow(/no voxel centre lies in the lesion "lesion 1" \(radius 5 mm/);
     expect(() => lesionStats(stack(hotSphere), { centre, radius: 0 })).toThrow(/radius/);
+    // Inside the stack but between voxel centres (1.73 mm from the nearest on this 2 mm grid): said so, not 'outside'.
+    expect(() => lesionStats(stack(hotSphere), { name: 'small', centre: [0, 0, 0], radius: 1.5 })).toThrow(/smaller than the voxels and falls between their centres/);
   });
 });
 
