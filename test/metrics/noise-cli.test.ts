@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signedPercent } from '../../src/cli/commands/metrics.js';
 import { readSliceImage, scanPaths } from '../../src/dicom/index.js';
 import { classicalDenoise } from '../../src/filters/index.js';
 import { radialBin } from '../../src/metrics/noise-transfer.js';
@@ -126,5 +127,16 @@ describe('lowdose metrics --noise refusals', () => {
     const run = await runCli('metrics', '--reference', path.join(IEC, 'dose100'), '--test', path.join(IEC, 'dose25'), '--input', path.join(IEC, 'dose25'), '--noise');
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/--noise needs CT: it assumes .* additive extra noise/);
+  });
+});
+
+describe('the NPS peak shift in the text output', () => {
+  it('prints a shift that rounds to zero as +0.0 %, whatever its sign (the quarter dose as the test reads -1.1e-15), and others signed to 0.1 %', () => {
+    expect(signedPercent(-1.1102230246251565e-15)).toBe('+0.0 %');
+    expect(signedPercent(-0.0004)).toBe('+0.0 %');
+    expect(signedPercent(0)).toBe('+0.0 %');
+    expect(signedPercent(-0.625)).toBe('-62.5 %');
+    expect(signedPercent(0.0006)).toBe('+0.1 %');
+    expect(signedPercent(null)).toBe('n/a');
   });
 });

@@ -60,6 +60,14 @@ describe.runIf(existsSync(MAYO))('denoise --reference pairs slices by position',
   });
 });
 
+describe.runIf(existsSync(MAYO))('the text output of denoise --reference', () => {
+  it('prints the PSNR of an input identical to its reference as inf, as lowdose metrics does (null in report.json)', async () => {
+    const run = await runCli('denoise', quarter, '-o', join(root, 'itself-text'), '--method', 'gaussian', '--reference', quarter, '--no-progress');
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/\| PSNR inf -> \d+\.\d\d dB, SSIM 1\.000 -> 0\.\d{3}/);
+  });
+});
+
 describe.runIf(existsSync(MAYO))('metrics between series that share no slice position', () => {
   it("refuses another patient's full dose on another pixel grid (0.82 against 0.70 mm pixels): pixel by pixel it would compare other places", async () => {
     const run = await runCli('metrics', '--reference', join(MAYO, 'L143/B30f/full'), '--test', quarter, '--json');

@@ -127,7 +127,7 @@ function humanReport(report: DenoiseReport | DicomwebDenoiseReport | DimseDenois
   for (const s of report.series) {
     const m = s.metrics;
     const metrics = m
-      ? ` | PSNR ${fmt(m.input?.psnr)} -> ${fmt(m.psnr)} dB, SSIM ${fmt(m.input?.ssim, 3)} -> ${fmt(m.ssim, 3)}`
+      ? ` | PSNR ${psnrText(m.input?.psnr)} -> ${psnrText(m.psnr)} dB, SSIM ${fmt(m.input?.ssim, 3)} -> ${fmt(m.ssim, 3)}`
       : '';
     lines.push(
       `${s.input.modality} ${s.input.seriesInstanceUid}${s.skipped ? ' (already done)' : ''}: ${s.output.files.length} slices -> ${s.output.dir}` +
@@ -149,6 +149,11 @@ function humanReport(report: DenoiseReport | DicomwebDenoiseReport | DimseDenois
   }
   for (const e of report.errors) lines.push(`error ${e.code}: ${e.message}`);
   return lines.join('\n');
+}
+
+/** A PSNR in dB; null is +Infinity (the slices identical within the range), printed "inf" as `lowdose metrics` does. */
+function psnrText(value: number | null | undefined): string {
+  return value === null ? 'inf' : fmt(value);
 }
 
 function fmt(value: number | null | undefined, digits = 2): string {

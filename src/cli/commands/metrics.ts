@@ -93,14 +93,24 @@ function humanReport(result: MetricsResult): string {
   return lines.join('\n');
 }
 
+/**
+ * A relative change as a signed percentage to 0.1 %: one that rounds to zero prints "+0.0 %" (the
+ * same peak read on the same spectrum differs from it by float rounding, -1e-15, not "-0.0 %").
+ */
+export function signedPercent(v: number | null): string {
+  if (v === null) return 'n/a';
+  const text = (100 * v).toFixed(1);
+  if (Number(text) === 0) return '+0.0 %';
+  return `${v > 0 ? '+' : ''}${text} %`;
+}
+
 function noiseLines(n: MetricsNoiseReport, units: string): string[] {
   const peak = (v: number | null) => (v === null ? 'n/a' : v.toFixed(3));
-  const percent = (v: number | null) => (v === null ? 'n/a' : `${v >= 0 ? '+' : ''}${(100 * v).toFixed(1)} %`);
   const lines = [
     `noise without anatomy (cross-spectrum with the extra noise input - reference; ${n.roi.count} ${n.roi.kind} ROIs of ${n.roi.size} px in ${n.slices} slice(s), ${n.detrend} detrend):`,
     `  kappa (full-dose / extra noise variance) ${n.kappa.toFixed(4)}: a full-dose scan keeps T = ${n.fullDoseTransfer.toFixed(3)} of the input's noise at every frequency`,
     `  noise SD test / full dose ${n.sdRatio.toFixed(3)} (${n.sd.test.toFixed(2)} against ${n.sd.reference.toFixed(2)} ${units}; the test's noise that follows its input's, a lower bound)`,
-    `  NPS peak test ${peak(n.peakCyclesPerMm.test)} cycles/mm, full dose ${peak(n.peakCyclesPerMm.reference)} (${percent(n.peakShift)})`,
+    `  NPS peak test ${peak(n.peakCyclesPerMm.test)} cycles/mm, full dose ${peak(n.peakCyclesPerMm.reference)} (${signedPercent(n.peakShift)})`,
     '  cycles/mm      T   NPS test   NPS full',
   ];
   n.frequencyCyclesPerMm.forEach((f, b) => {
