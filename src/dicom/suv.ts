@@ -6,7 +6,7 @@
  * DecayCorrection (0054,1102) says which time the pixels are decay-corrected to, and so to which
  * time the injected dose must be decayed: START (the scan start) is what calculate-suv assumes;
  * ADMIN (the administration) needs the dose as injected, undecayed; anything else (NONE, empty)
- * is refused. calculate-suv 1.1 does not read the attribute: an ADMIN series went through it as
+ * is refused, except for Units GML (pixels already in SUV). calculate-suv 1.1 does not read the attribute: an ADMIN series went through it as
  * START, its SUV 2^(t / half-life) too high (suyashkumar 1.dcm marked ADMIN, 66 min after the
  * injection: SUVmax 7.194 where the dose as injected gives 4.734).
  */
@@ -26,7 +26,8 @@ export function suvbwFactors(instances: readonly PetAttributes[]): SuvOutcome {
   }
   if (!(first.RadionuclideHalfLife > 0)) return { ok: false, reason: 'RadionuclideHalfLife (0018,1075) is missing or zero' };
   const decayCorrection = first.DecayCorrection.trim().toUpperCase();
-  if (decayCorrection !== 'START' && decayCorrection !== 'ADMIN') {
+  // GML pixels are SUV already (calculate-suv's factor 1): no dose is decayed, whatever the value.
+  if (first.Units !== 'GML' && decayCorrection !== 'START' && decayCorrection !== 'ADMIN') {
     return {
       ok: false,
       reason: `DecayCorrection (0054,1102) is ${decayCorrection === '' ? 'missing' : decayCorrection}; SUV needs START or ADMIN`,

@@ -131,4 +131,10 @@ describe('SUVbw follows DecayCorrection', () => {
       expect(outcome).toEqual({ ok: false, reason: expect.stringMatching(/DecayCorrection \(0054,1102\)/) });
     }
   });
+
+  it('reads Units GML (already SUV) with factor 1 whatever its DecayCorrection', () => {
+    for (const value of ['START', 'ADMIN', 'NONE', '']) {
+      expect(suvbwFactors(siemens().map((i) => ({ ...i, Units: 'GML', DecayCorrection: value })))).toEqual({ ok: true, factors: [1, 1, 1] });
+    }
+  });
 });
