@@ -28,6 +28,9 @@ export type JobOptions = Static<typeof S.jobOptions>;
 export type JobRequest = Static<typeof S.jobRequest>;
 export type JobProgress = Static<typeof S.jobProgress>;
 export type JobView = Static<typeof S.jobView>;
+export type JobError = Static<typeof S.jobError>;
+/** An input series of a job with `allowIncomplete` that came short of its instances (JobView.result.incomplete). */
+export type JobIncomplete = NonNullable<NonNullable<JobView['result']>['incomplete']>[number];
 export type UploadResponse = Static<typeof S.uploadResponse>;
 export type StoredSeriesView = Static<typeof S.storedSeries>;
 export type PacsInfo = Static<typeof S.pacsInfo>;

@@ -16,7 +16,7 @@ import { listSeries, listStudySeries, pullSeries, searchStudies, stowSeries, typ
 import { LowdoseError, toLowdoseError } from '../errors.js';
 import { derivedParts, nameRemoteInstance, type DerivedPart } from '../pipeline/remote-denoise.js';
 import type { DenoiseReport } from '../pipeline/types.js';
-import type { SeriesShortfall } from '../util/remote-series.js';
+import { checkSeriesShortfall, type SeriesShortfall, type ShortfallWording } from '../util/remote-series.js';
 import type { ApiError } from './api-types.js';
 import { withHttpStatus } from './http-errors.js';
 
@@ -50,6 +50,9 @@ export function unreadableInstances(pulled: PulledSeries, errors: readonly Lowdo
   });
 }
 
+/** The shortfall rule's words for a job (POST /api/jobs): its request field, and its result, which records the counts. */
+const JOB_WORDING: ShortfallWording = { option: 'allowIncomplete', recordedIn: "the job's result" };
+
 export interface PacsServiceOptions {
   /** The DICOMweb service base (no trailing slash). */
   readonly base: string;
@@ -68,13 +71,15 @@ export class PacsService {
   private readonly pulling = new Map<string, Promise<PulledSeries>>();
   /** The unreadable instances of each opened series, by SeriesInstanceUID, for the jobs on it. */
   private readonly unreadable = new Map<string, ApiError[]>();
-  /** The shortfall of each opened series that came short of its instances (latest open), by SeriesInstanceUID. */
-  private readonly shortfalls = new Map<string, SeriesShortfall>();
+  /** The shortfall of each opened series that came short of its instances (latest open) and its URL, by SeriesInstanceUID. */
+  private readonly shortfalls = new Map<string, { readonly url: string; readonly shortfall: SeriesShortfall }>();
+  private readonly log: (message: string) => void;
 
   constructor(options: PacsServiceOptions) {
     this.base = options.base;
     this.pullDir = path.resolve(options.pullDir);
     const log = options.log ?? (() => {});
+    this.log = (message) => log(withoutQueries(message));
     this.client = new DicomwebClient({ ...options.client, log: (message) => log(withoutQueries(message)) });
   }
 
@@ -114,7 +119,7 @@ export class PacsService {
         const [series] = await listSeries(this.client, { base: this.base, studyInstanceUid, seriesInstanceUid });
         // The viewer shows what came (it denoises no batch), with the shortfall kept for the series' answers and the status bar.
         const pulled = await pullSeries(this.client, series!, this.pullDir, { allowIncomplete: true });
-        if (pulled.incomplete) this.shortfalls.set(seriesInstanceUid, pulled.incomplete);
+        if (pulled.incomplete) this.shortfalls.set(seriesInstanceUid, { url: pulled.url, shortfall: pulled.incomplete });
         else this.shortfalls.delete(seriesInstanceUid);
         return pulled;
       } catch (error) {
@@ -137,7 +142,24 @@ export class PacsService {
 
   /** How short of its instances the latest open of this series came (null: whole, or not opened in this session). */
   incompleteOf(seriesInstanceUid: string): SeriesShortfall | null {
-    return this.shortfalls.get(seriesInstanceUid) ?? null;
+    return this.shortfalls.get(seriesInstanceUid)?.shortfall ?? null;
+  }
+
+  /**
+   * The shortfall rule of `denoise <url>` (checkSeriesShortfall) for a job on an opened series: a
+   * series whose latest open came short of its instances is refused (IncompleteSeriesError, E_IO,
+   * with the counts), unless the job allows incomplete input; then the shortfall is logged and
+   * returned for the job's result. Null for a whole series, or one not opened in this session.
+   */
+  checkJobInput(seriesInstanceUid: string, options: { readonly allowIncomplete: boolean }): SeriesShortfall | null {
+    const short = this.shortfalls.get(seriesInstanceUid);
+    if (!short) return null;
+    const { expected, received } = short.shortfall;
+    return checkSeriesShortfall({ seriesInstanceUid, url: short.url }, expected, received, `${received} came when it was opened`, {
+      allowIncomplete: options.allowIncomplete,
+      log: this.log,
+      wording: JOB_WORDING,
+    });
   }
 
   /**

@@ -56,6 +56,12 @@ export const apiError = Type.Object({ code: Type.String(), message: Type.String(
 /** Error responses every route may give. */
 export const errorResponses = { '4xx': apiError, '5xx': apiError } as const;
 
+/**
+ * How short of its instances a series opened from the `serve --dicomweb` server came
+ * (checkSeriesShortfall): `expected` its NumberOfSeriesRelatedInstances, `received` what came.
+ */
+export const seriesShortfall = Type.Object({ expected: Type.Integer(), received: Type.Integer() });
+
 export const healthResponse = Type.Object({ status: Type.String(), version: Type.String(), studies: Type.Integer(), viewer: Type.Boolean() });
 
 export const seriesRole = stringEnum(SERIES_ROLES);
@@ -137,7 +143,7 @@ export const seriesDetail = Type.Object({
    * (NumberOfSeriesRelatedInstances; checkSeriesShortfall): `expected` that count, `received` what
    * came. Absent for a whole series: the viewer's status bar warns while it is shown.
    */
-  incomplete: Type.Optional(Type.Object({ expected: Type.Integer(), received: Type.Integer() })),
+  incomplete: Type.Optional(seriesShortfall),
 });
 
 export const scores = Type.Object({
@@ -324,9 +330,25 @@ export const jobRequest = Type.Object(
      * STOW-RS when the job is done, into the source's study. Only for series opened from that server.
      */
     store: Type.Optional(Type.Boolean()),
+    /**
+     * `denoise --allow-incomplete`: denoise a series opened from the `serve --dicomweb` server that
+     * came short of its instances (its `incomplete`), recording the counts in the result's
+     * `incomplete`. Without it such a job fails at once with E_IO and the counts in its error.
+     */
+    allowIncomplete: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
+
+/**
+ * A job's error. `incomplete`: the job was refused because an input series opened from the
+ * `serve --dicomweb` server came short of its instances (E_IO; the counts as `denoise <url>` gives
+ * them in its errors[]); a request with `allowIncomplete` denoises what came.
+ */
+export const jobError = Type.Object({
+  ...apiError.properties,
+  incomplete: Type.Optional(Type.Object({ seriesInstanceUid: Type.String(), ...seriesShortfall.properties })),
+});
 
 export const jobStatus = stringEnum(JOB_STATUSES);
 
@@ -361,13 +383,15 @@ export const jobView = Type.Object({
   options: Type.Object(jobOptionFields),
   /** Whether the result goes back to the DICOMweb server (the request's `store`). */
   store: Type.Boolean(),
+  /** The request's `allowIncomplete`. */
+  allowIncomplete: Type.Boolean(),
   createdAt: Type.String(),
   startedAt: stringOrNull,
   finishedAt: stringOrNull,
   /** 0 = next to run on its device; null when not queued. */
   queuePosition: integerOrNull,
   progress: orNull(jobProgress),
-  error: orNull(apiError),
+  error: orNull(jobError),
   result: orNull(
     Type.Object({
       /** Comparisons (low-dose vs denoised) the job produced. */
@@ -378,6 +402,13 @@ export const jobView = Type.Object({
       hallucination: Type.Optional(Type.Array(stringOrNull)),
       /** With `store`: the series stored to the DICOMweb server (STOW-RS), as `denoise --stow` reports them. */
       stored: Type.Optional(Type.Array(storedSeries)),
+      /**
+       * With `allowIncomplete`: the input series (`series`: its id) that came short of their
+       * instances and were denoised as they came, so the derived series (and what was stored)
+       * lacks `expected - received` slices, as report.json's `pulled[].incomplete` of
+       * `denoise <url> --allow-incomplete` records it. Absent when every input series was whole.
+       */
+      incomplete: Type.Optional(Type.Array(Type.Object({ series: Type.String(), seriesInstanceUid: Type.String(), ...seriesShortfall.properties }))),
       errors: Type.Array(apiError),
     }),
   ),
@@ -484,5 +515,5 @@ export const pacsOpened = Type.Object({
   /** Instances that could not be read (left out of the series), each named by SOP Instance UID and series URL. */
   unreadable: Type.Array(Type.Object({ code: Type.String(), message: Type.String() })),
   /** Present when fewer instances came than the server says the series holds (as in GET /api/series/:id). */
-  incomplete: Type.Optional(Type.Object({ expected: Type.Integer(), received: Type.Integer() })),
+  incomplete: Type.Optional(seriesShortfall),
 });

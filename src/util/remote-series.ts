@@ -92,30 +92,44 @@ export class IncompleteSeriesError extends LowdoseError {
 }
 
 /**
- * The one shortfall rule of both protocols: a series pulled with fewer instances than the server
- * says it holds (`expected`: NumberOfSeriesRelatedInstances; null when it does not say, and then
- * nothing can be checked) is refused (IncompleteSeriesError): a derived series with slices missing
- * and exit 0 would pass for a whole one in a batch. With `allowIncomplete` the run goes on with
- * what came, the shortfall logged and returned for the report (PulledSeries.incomplete).
- * `received` is what the run has (listed, or on disk); `what` says it in words, with the number.
+ * How the shortfall rule's messages name the way to go on with an incomplete series and where the
+ * counts are then recorded: the CLI's `--allow-incomplete` and report.json, or a viewer job's
+ * request field and its result (src/server/pacs.ts).
+ */
+export interface ShortfallWording {
+  readonly option: string;
+  readonly recordedIn: string;
+}
+
+const CLI_WORDING: ShortfallWording = { option: '--allow-incomplete', recordedIn: 'report.json' };
+
+/**
+ * The one shortfall rule of both protocols and of the viewer's jobs: a series pulled with fewer
+ * instances than the server says it holds (`expected`: NumberOfSeriesRelatedInstances; null when
+ * it does not say, and then nothing can be checked) is refused (IncompleteSeriesError): a derived
+ * series with slices missing and exit 0 would pass for a whole one in a batch. With
+ * `allowIncomplete` the run goes on with what came, the shortfall logged and returned for the
+ * report (PulledSeries.incomplete). `received` is what the run has (listed, or on disk); `what`
+ * says it in words, with the number.
  */
 export function checkSeriesShortfall(
   series: Pick<RemoteSeries, 'seriesInstanceUid' | 'url'>,
   expected: number | null,
   received: number,
   what: string,
-  options: { readonly allowIncomplete?: boolean; readonly log?: (message: string) => void },
+  options: { readonly allowIncomplete?: boolean; readonly log?: (message: string) => void; readonly wording?: ShortfallWording },
 ): SeriesShortfall | null {
   if (expected === null || received >= expected) return null;
   const shortfall = { expected, received };
   const counts = `the server says it holds ${expected} instance(s) and ${what}`;
+  const { option, recordedIn } = options.wording ?? CLI_WORDING;
   if (options.allowIncomplete) {
-    options.log?.(`series ${series.seriesInstanceUid}: ${counts}; denoising those ${received} (--allow-incomplete): the derived series lacks ${expected - received} slice(s)`);
+    options.log?.(`series ${series.seriesInstanceUid}: ${counts}; denoising those ${received} (${option}): the derived series lacks ${expected - received} slice(s)`);
     return shortfall;
   }
   throw new IncompleteSeriesError(
     `series ${series.seriesInstanceUid} is incomplete: ${counts}, so its derived series would lack ${expected - received} slice(s); nothing was denoised. ` +
-      `--allow-incomplete denoises the ${received} that came and records the counts in report.json`,
+      `${option} denoises the ${received} that came and records the counts in ${recordedIn}`,
     series.url,
     { seriesInstanceUid: series.seriesInstanceUid, ...shortfall },
   );

@@ -136,7 +136,7 @@ describe.skipIf(!hasChromium || !installed)('the PACS browser in the viewer (hea
     expect(session.pageErrors).toEqual([]);
   });
 
-  it('warns in the status bar while a series the PACS gave short of its instances is shown (2 of 3)', async () => {
+  it('warns in the status bar while a series the PACS gave short of its instances is shown (2 of 3); a denoise job on it is refused with the reason unless "Denoise the incomplete series as it came" is ticked', async () => {
     // The same Orthanc behind a proxy that caps QIDO-RS instance lists at 2 and refuses offset.
     const proxy = await startProxy(orthanc.http);
     proxy.rewrite = (method, url) => (method === 'GET' && /\/instances(\?|$)/.test(url) ? `${url}${url.includes('?') ? '&' : '?'}limit=2` : url);
@@ -161,6 +161,37 @@ describe.skipIf(!hasChromium || !installed)('the PACS browser in the viewer (hea
       await expect.poll(() => page.textContent('#slice-label'), POLL).toMatch(/ \/ 2$/);
       expect(await page.isVisible('#series-incomplete')).toBe(true);
       expect(await page.textContent('#series-incomplete')).toBe('Incomplete series: 2 of the 3 images the PACS holds (1 missing).');
+
+      // A denoise job on it is refused, and the toast says why and what denoises it all the same.
+      const denoise = async (allowIncomplete: boolean) => {
+        await page.click('#denoise-button');
+        await page.waitForSelector('#denoise-dialog[open]');
+        expect(await page.isVisible('#denoise-allow-incomplete')).toBe(true);
+        await page.selectOption('#denoise-method', 'gaussian');
+        await page.check('#denoise-store');
+        if (allowIncomplete) await page.check('#denoise-allow-incomplete');
+        const posted = page.waitForRequest((request) => request.url().endsWith('/api/jobs') && request.method() === 'POST');
+        await page.click('#denoise-start');
+        return (await posted).postDataJSON() as Record<string, unknown>;
+      };
+      const seriesInStudy = async () =>
+        ((await (
+          await orthanc.rest('/tools/find', { method: 'POST', body: Buffer.from(JSON.stringify({ Level: 'Series', Query: { StudyInstanceUID: CT_STUDY }, Expand: true })) })
+        ).json()) as Array<{ Instances: string[] }>).map((s) => s.Instances.length).sort();
+      const before = await seriesInStudy();
+      expect(await denoise(false)).not.toHaveProperty('allowIncomplete');
+      await expect.poll(() => page.textContent('#toast'), POLL).toBe(
+        'Denoising refused: the PACS sent 2 of the 3 images of this series, so the denoised series would lack 1; nothing was denoised. ' +
+          'Tick "Denoise the incomplete series as it came" in the Denoise dialog to denoise the 2 that came [E_IO]',
+      );
+      expect(await seriesInStudy()).toEqual(before);
+      // Ticked: denoised and stored as it came, and the toast says the result is partial.
+      expect(await denoise(true)).toMatchObject({ store: true, allowIncomplete: true });
+      await page.waitForSelector('body[data-view^="c:"]', { timeout: 30_000 });
+      await expect.poll(() => page.textContent('#toast'), POLL).toBe(
+        'Denoising finished; stored 1 series (2 images) in the PACS; incomplete input: 2 of the 3 images, the denoised series lacks 1',
+      );
+      expect(await seriesInStudy()).toEqual([...before, 2].sort());
       expect(session.pageErrors).toEqual([]);
     } finally {
       // Off this server first: its close waits for the page's open connections.

@@ -49,6 +49,23 @@ describe.skipIf(!installed)('serve --dicomweb against Orthanc', () => {
     return (await response.json()) as Array<{ ID: string; Instances: string[]; MainDicomTags: { SeriesInstanceUID: string } }>;
   }
 
+  /**
+   * A lowdose server on the same Orthanc behind a proxy that caps QIDO-RS instance lists at 2 and
+   * refuses offset: 2 of a 3-instance series come.
+   */
+  async function cappedInstanceLists(workDir: string): Promise<{ server: FastifyInstance; close: () => Promise<void> }> {
+    const proxy = await startProxy(orthanc.http);
+    proxy.rewrite = (method, url) => (method === 'GET' && /\/instances(\?|$)/.test(url) ? `${url}${url.includes('?') ? '&' : '?'}limit=2` : url);
+    proxy.fail = (method, url) => (method === 'GET' && /[?&]offset=/.test(url) ? 400 : false);
+    const server = await buildApp({
+      data: [],
+      workDir: path.join(dir, workDir),
+      viewerDir: null,
+      dicomweb: { base: `${proxy.base}/dicom-web`, client: { auth: `basic:${orthanc.user}:${orthanc.password}`, retries: 0 } },
+    });
+    return { server, close: async () => (await server.close(), await proxy.close()) };
+  }
+
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'lowdose-serve-pacs-'));
     orthanc = await startOrthanc(dir);
@@ -149,6 +166,8 @@ describe.skipIf(!installed)('serve --dicomweb against Orthanc', () => {
     expect(job.result!.comparisons).toHaveLength(1);
     const stored = job.result!.stored!;
     expect(stored.map((s) => [s.kind, s.studyInstanceUid, s.instances])).toEqual([['denoised', CT_STUDY, 3]]);
+    expect(job.allowIncomplete).toBe(false);
+    expect(job.result).not.toHaveProperty('incomplete');
 
     const after = await orthancSeries(CT_STUDY);
     expect(after).toHaveLength(2);
@@ -166,16 +185,7 @@ describe.skipIf(!installed)('serve --dicomweb against Orthanc', () => {
   });
 
   it('a series the server gives short of its instances opens with the shortfall in the open answer and in the series detail', async () => {
-    // The same Orthanc behind a proxy that caps QIDO-RS instance lists at 2 and refuses offset: 2 of the 3 come.
-    const proxy = await startProxy(orthanc.http);
-    proxy.rewrite = (method, url) => (method === 'GET' && /\/instances(\?|$)/.test(url) ? `${url}${url.includes('?') ? '&' : '?'}limit=2` : url);
-    proxy.fail = (method, url) => (method === 'GET' && /[?&]offset=/.test(url) ? 400 : false);
-    const capped = await buildApp({
-      data: [],
-      workDir: path.join(dir, 'work-short-series'),
-      viewerDir: null,
-      dicomweb: { base: `${proxy.base}/dicom-web`, client: { auth: `basic:${orthanc.user}:${orthanc.password}`, retries: 0 } },
-    });
+    const { server: capped, close } = await cappedInstanceLists('work-short-series');
     try {
       const [source] = (await call(capped, { url: `/api/pacs/studies/${CT_STUDY}/series` })).json<PacsSeriesList>().series;
       expect(source).toMatchObject({ instances: 3 });
@@ -188,8 +198,7 @@ describe.skipIf(!installed)('serve --dicomweb against Orthanc', () => {
       expect(detail.pacs).toBe(true);
       expect(detail.incomplete).toEqual({ expected: 3, received: 2 });
     } finally {
-      await capped.close();
-      await proxy.close();
+      await close();
     }
     // A whole series has neither (the first test opened it through the plain server).
     const [whole] = (await get(`/api/pacs/studies/${CT_STUDY}/series`)).json<PacsSeriesList>().series;
@@ -495,6 +504,56 @@ describe.skipIf(!installed)('serve --dicomweb against Orthanc', () => {
     } finally {
       await capped.close();
       await proxy.close();
+    }
+  });
+
+  it('a job on a series the server gives short of its instances is refused as denoise <url> refuses it (E_IO, incomplete) unless it allows incomplete input; then its result records the counts of the partial series it stored', async () => {
+    // The CT series as a study of its own (its derived series stored there), 2 of its 3 instances coming.
+    const originals = await Promise.all(readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort().map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
+    const uploaded = await uploadAsOtherStudy(orthanc, originals, new Set(), 7);
+    const study = uploaded[0]!['StudyInstanceUID']!;
+    const seriesUid = uploaded[0]!['SeriesInstanceUID']!;
+    const { server: capped, close } = await cappedInstanceLists('work-short-job');
+    try {
+      const opened = (await call(capped, { method: 'POST', url: `/api/pacs/studies/${study}/series/${seriesUid}/open` })).json<PacsOpened>();
+      expect(opened.incomplete).toEqual({ expected: 3, received: 2 });
+      const id = opened.series[0]!.id;
+      const seriesOnServer = async () => (await orthancSeries(study)).map((s) => s.MainDicomTags.SeriesInstanceUID).sort();
+      expect(await seriesOnServer()).toEqual([seriesUid]);
+      const run = async (payload: Record<string, unknown>) => {
+        const started = await call(capped, { method: 'POST', url: '/api/jobs', payload: { series: [id], options: { method: 'gaussian' }, ...payload } });
+        expect(started.statusCode).toBe(202);
+        const job = await capped.jobs.settled(started.json<JobView>().id);
+        seen.push(JSON.stringify(job));
+        return job;
+      };
+
+      // Refused, with store-back or without: nothing denoised, nothing stored, the counts in the error as denoise <url> gives them.
+      for (const store of [true, false]) {
+        const refused = await run({ store });
+        expect(refused.status).toBe('failed');
+        expect(refused.allowIncomplete).toBe(false);
+        expect(refused.error).toEqual({
+          code: 'E_IO',
+          message: expect.stringMatching(/^series [0-9.]+ is incomplete: the server says it holds 3 instance\(s\) and .*lack 1 slice\(s\); nothing was denoised\. allowIncomplete denoises the 2 that came and records the counts in the job's result$/),
+          incomplete: { seriesInstanceUid: seriesUid, expected: 3, received: 2 },
+        });
+        expect(refused.result).toBeNull();
+        expect(refused.startedAt).toBeNull();
+      }
+      expect(await seriesOnServer()).toEqual([seriesUid]);
+
+      // Allowed: the 2 that came are denoised and stored, and the result says the series was partial.
+      const allowed = await run({ store: true, allowIncomplete: true });
+      expect(allowed.error).toBeNull();
+      expect(allowed.status).toBe('done');
+      expect(allowed.allowIncomplete).toBe(true);
+      expect(allowed.result!.incomplete).toEqual([{ series: id, seriesInstanceUid: seriesUid, expected: 3, received: 2 }]);
+      const stored = allowed.result!.stored!;
+      expect(stored.map((s) => [s.kind, s.studyInstanceUid, s.instances])).toEqual([['denoised', study, 2]]);
+      expect(await seriesOnServer()).toEqual([seriesUid, stored[0]!.seriesInstanceUid].sort());
+    } finally {
+      await close();
     }
   });
 

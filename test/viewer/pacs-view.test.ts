@@ -1,7 +1,7 @@
 /** The PACS browser's pure parts: names, dates and the search form as the API's query; a store-back job's message. */
 import { describe, expect, it } from 'vitest';
 import type { JobView } from '../../src/server/api-types.js';
-import { displayDate, displayName, storedMessage, studiesMessage, studyQuery } from '../../viewer/src/pacs-view.js';
+import { displayDate, displayName, incompleteRefusalText, incompleteResultText, storedMessage, studiesMessage, studyQuery } from '../../viewer/src/pacs-view.js';
 
 describe('PACS browser text', () => {
   it('shows a DICOM person name as "Family, Given Middle" and a DA as YYYY-MM-DD', () => {
@@ -32,5 +32,16 @@ describe('PACS browser text', () => {
     const job = { result: { stored: [{ instances: 3 }, { instances: 3 }] } } as unknown as JobView;
     expect(storedMessage(job)).toBe('stored 2 series (6 images) in the PACS');
     expect(storedMessage({ result: { stored: [{ instances: 1 }] } } as unknown as JobView)).toBe('stored 1 series (1 image) in the PACS');
+  });
+
+  it('says why a job on a series the PACS gave short of its instances was refused and how to denoise it all the same, and what a job allowed to denoise it made', () => {
+    expect(incompleteRefusalText({ expected: 120, received: 100 })).toBe(
+      'the PACS sent 100 of the 120 images of this series, so the denoised series would lack 20; nothing was denoised. ' +
+        'Tick "Denoise the incomplete series as it came" in the Denoise dialog to denoise the 100 that came',
+    );
+    const partial = { result: { incomplete: [{ series: 'a', seriesInstanceUid: '1.2', expected: 120, received: 100 }] } } as unknown as JobView;
+    expect(incompleteResultText(partial)).toBe('; incomplete input: 100 of the 120 images, the denoised series lacks 20');
+    expect(incompleteResultText({ result: { comparisons: [], errors: [] } } as unknown as JobView)).toBe('');
+    expect(incompleteResultText({ result: null } as unknown as JobView)).toBe('');
   });
 });

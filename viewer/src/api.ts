@@ -51,12 +51,15 @@ export const api = {
   metrics: (id: string) => request<ComparisonMetrics>(`/api/comparisons/${id}/metrics`),
   sliceMetrics: (id: string, index: number) => request<SliceMetrics>(`/api/comparisons/${id}/metrics/slices/${index}`),
   models: () => request<ModelsResponse>('/api/models'),
-  /** `store`: send the result back to the `serve --dicomweb` server (series opened from it only). */
-  startJob: (series: string[], options: JobOptions, store = false) =>
+  /**
+   * `store`: send the result back to the `serve --dicomweb` server (series opened from it only);
+   * `allowIncomplete`: denoise a series the PACS gave short of its instances (refused otherwise).
+   */
+  startJob: (series: string[], options: JobOptions, flags: { store?: boolean; allowIncomplete?: boolean } = {}) =>
     request<JobView>('/api/jobs', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ series, options, ...(store ? { store } : {}) }),
+      body: JSON.stringify({ series, options, ...(flags.store ? { store: true } : {}), ...(flags.allowIncomplete ? { allowIncomplete: true } : {}) }),
     }),
   pacs: () => request<PacsInfo>('/api/pacs'),
   pacsStudies: (query: PacsStudyQuery) =>

@@ -5,7 +5,7 @@
  */
 import { DENOISE_METHODS, DEVICE_REQUESTS, TEXTURES, type DenoiseMethod } from '../../src/choices.js';
 import { api, type JobOptions, type JobView, type UploadResponse } from './api.js';
-import { storedMessage } from './pacs-view.js';
+import { incompleteRefusalText, incompleteResultText, storedMessage } from './pacs-view.js';
 
 /** The method menu's labels; the menus list exactly the CLI's choices (src/choices.ts). */
 const METHOD_LABELS: Record<DenoiseMethod, string> = {
@@ -19,8 +19,11 @@ const METHOD_LABELS: Record<DenoiseMethod, string> = {
 const CALIBRATED_OPTIONS = ['denoise-uncertainty', 'denoise-hallucination'];
 
 export interface JobsViewHooks {
-  /** The series a new job denoises (the low-dose series on screen); `pacs`: opened from the DICOMweb server. */
-  currentSeries(): { id: string; modality: string; description: string; pacs: boolean } | null;
+  /**
+   * The series a new job denoises (the low-dose series on screen); `pacs`: opened from the DICOMweb
+   * server; `incomplete`: it came short of its instances (the series' `incomplete`).
+   */
+  currentSeries(): { id: string; modality: string; description: string; pacs: boolean; incomplete: boolean } | null;
   uploaded(response: UploadResponse): Promise<void>;
   finished(comparisonId: string): Promise<void>;
   toast(message: string, kind?: 'info' | 'error'): void;
@@ -53,7 +56,7 @@ export class JobsView {
     this.form.addEventListener('submit', (event) => {
       event.preventDefault();
       this.dialog.close();
-      void this.start(this.readOptions(), byId<HTMLInputElement>('denoise-store').checked);
+      void this.start(this.readOptions(), byId<HTMLInputElement>('denoise-store').checked, byId<HTMLInputElement>('denoise-allow-incomplete').checked);
     });
     byId('denoise-close').addEventListener('click', () => this.dialog.close());
     const methods = byId<HTMLSelectElement>('denoise-method');
@@ -97,6 +100,9 @@ export class JobsView {
     // Store-back is offered for a series that came from the PACS only (the server refuses others).
     byId('denoise-store-label').hidden = !series.pacs;
     if (!series.pacs) byId<HTMLInputElement>('denoise-store').checked = false;
+    // Denoising a series the PACS gave short of its instances is a choice made for that series (the server refuses it otherwise).
+    byId('denoise-allow-incomplete-label').hidden = !series.incomplete;
+    byId<HTMLInputElement>('denoise-allow-incomplete').checked = false;
     const modelSelect = byId<HTMLSelectElement>('denoise-model');
     try {
       const { models } = await api.models();
@@ -139,11 +145,11 @@ export class JobsView {
     return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined && !Number.isNaN(v)));
   }
 
-  async start(options: JobOptions, store = false): Promise<void> {
+  async start(options: JobOptions, store = false, allowIncomplete = false): Promise<void> {
     const series = this.hooks.currentSeries();
     if (!series) return;
     try {
-      const job = await api.startJob([series.id], options, store && series.pacs);
+      const job = await api.startJob([series.id], options, { store: store && series.pacs, allowIncomplete: allowIncomplete && series.incomplete });
       this.follow(job);
     } catch (error) {
       this.hooks.toast(`Could not start the job: ${(error as Error).message}`, 'error');
@@ -175,10 +181,12 @@ export class JobsView {
       this.hideBar();
       const comparison = job.result?.comparisons[0];
       if (job.status === 'done') {
-        this.hooks.toast(job.store ? `Denoising finished; ${storedMessage(job)}` : 'Denoising finished');
+        this.hooks.toast(`${job.store ? `Denoising finished; ${storedMessage(job)}` : 'Denoising finished'}${incompleteResultText(job)}`);
         if (comparison) void this.hooks.finished(comparison);
       } else if (job.status === 'cancelled') {
         this.hooks.toast('Denoising cancelled');
+      } else if (job.error?.incomplete) {
+        this.hooks.toast(`Denoising refused: ${incompleteRefusalText(job.error.incomplete)} [${job.error.code}]`, 'error');
       } else {
         // A failed store-back leaves the denoised series here: it opens, and the error says what the PACS did.
         if (comparison) void this.hooks.finished(comparison);

@@ -471,7 +471,9 @@ async function refreshStudies(): Promise<void> {
 new JobsView({
   currentSeries: () => {
     const view = viewer.currentView;
-    return view ? { id: view.lowDose.id, modality: view.lowDose.modality, description: view.lowDose.description, pacs: view.lowDose.pacs === true } : null;
+    return view
+      ? { id: view.lowDose.id, modality: view.lowDose.modality, description: view.lowDose.description, pacs: view.lowDose.pacs === true, incomplete: view.lowDose.incomplete !== undefined }
+      : null;
   },
   uploaded: async (response) => {
     await refreshStudies();

@@ -44,6 +44,23 @@ export function incompleteSeriesText(incomplete: { readonly expected: number; re
 }
 
 /**
+ * Why a job on such a series was refused (its error's `incomplete`; E_IO, as `denoise <url>`
+ * refuses it), with the dialog's choice that denoises it all the same.
+ */
+export function incompleteRefusalText(incomplete: { readonly expected: number; readonly received: number }): string {
+  return (
+    `the PACS sent ${incomplete.received} of the ${incomplete.expected} images of this series, so the denoised series would lack ${incomplete.expected - incomplete.received}; ` +
+    `nothing was denoised. Tick "Denoise the incomplete series as it came" in the Denoise dialog to denoise the ${incomplete.received} that came`
+  );
+}
+
+/** What a finished job says of its input series that came short of their instances (its result's `incomplete`); '' when none did. */
+export function incompleteResultText(job: JobView): string {
+  const short = job.result?.incomplete ?? [];
+  return short.map((s) => `; incomplete input: ${s.received} of the ${s.expected} images, the denoised series lacks ${s.expected - s.received}`).join('');
+}
+
+/**
  * The study search's status line: how many studies, and, when the server's answer says more may
  * match (`truncation`), that the list is not all of them and why, so no one takes a missing prior
  * study for one that does not exist. A full page without `truncation` is all there is (the server

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { LowdoseError, toLowdoseError } from '../../errors.js';
 import type { DenoiseOptions, DenoiseProgress, DenoiseReport } from '../../pipeline/types.js';
-import type { ApiError, JobOptions, JobProgress, JobStatus, JobView, StoredSeriesView } from '../api-types.js';
+import type { ApiError, JobError, JobIncomplete, JobOptions, JobProgress, JobStatus, JobView, StoredSeriesView } from '../api-types.js';
 
 export type DenoiseRunner = (paths: string[], options: DenoiseOptions) => Promise<DenoiseReport>;
 
@@ -33,6 +33,15 @@ export interface JobSpec {
    * `denoise <url>` lists them in its errors, so the job's result says what it did not denoise.
    */
   readonly inputErrors?: ApiError[];
+  /** The request's `allowIncomplete` (what job views show). */
+  readonly allowIncomplete?: boolean;
+  /** Input series that came short of their instances and are denoised as they came (`allowIncomplete`): the result records them. */
+  readonly incomplete?: JobIncomplete[];
+  /**
+   * Why the job must not run (an input series short of its instances without `allowIncomplete`):
+   * it is listed as failed with this error at once, and never queued.
+   */
+  readonly refusal?: JobError;
 }
 
 /** What `completed` made of a finished run. */
@@ -69,7 +78,7 @@ interface Job {
   startedAt: Date | null;
   finishedAt: Date | null;
   progress: JobProgress | null;
-  error: ApiError | null;
+  error: JobError | null;
   result: JobView['result'];
   readonly controller: AbortController;
   readonly listeners: Set<(view: JobView) => void>;
@@ -120,7 +129,10 @@ export class JobQueue {
     };
     this.jobs.set(id, job);
     this.prune();
-    this.schedule();
+    if (spec.refusal) {
+      this.hooks.log?.(`job ${id}: refused: ${spec.refusal.message}`);
+      this.finish(job, 'failed', { error: spec.refusal });
+    } else this.schedule();
     return this.view(job);
   }
 
@@ -208,13 +220,14 @@ export class JobQueue {
       if (job.controller.signal.aborted) throw job.controller.signal.reason;
       const done = await this.hooks.completed(report, { id: job.id, outDir: spec.outDir, store: Boolean(spec.store), stage: (stage) => this.stage(job, stage) });
       const { comparisons, uncertainty, hallucination, stored } = done;
+      const incomplete = spec.incomplete?.length ? { incomplete: spec.incomplete } : {};
       const after = done.errors ?? [];
       const errors = [...(spec.inputErrors ?? []), ...report.errors.map((e) => ({ code: e.code, message: e.message })), ...after];
       const ok = report.series.some((s) => !s.skipped) && comparisons.length > 0 && after.length === 0;
       // A failed store-back names its own error; the comparisons are kept (the denoised series is on this server).
       const first = after[0] ?? errors[0];
       this.finish(job, ok ? 'done' : 'failed', {
-        result: { comparisons, ...(uncertainty ? { uncertainty } : {}), ...(hallucination ? { hallucination } : {}), ...(stored ? { stored } : {}), errors },
+        result: { comparisons, ...(uncertainty ? { uncertainty } : {}), ...(hallucination ? { hallucination } : {}), ...(stored ? { stored } : {}), ...incomplete, errors },
         ...(ok ? {} : { error: { code: first?.code ?? 'E_INTERNAL', message: first?.message ?? 'the job produced no denoised series' } }),
       });
     } catch (thrown) {
@@ -249,8 +262,8 @@ export class JobQueue {
     this.emit(job);
   }
 
-  private finish(job: Job, status: JobStatus, extra: { error?: ApiError; result?: JobView['result'] }): void {
-    const redact = (e: ApiError): ApiError => {
+  private finish(job: Job, status: JobStatus, extra: { error?: JobError; result?: JobView['result'] }): void {
+    const redact = (e: JobError): JobError => {
       if (e.code !== 'E_INTERNAL') return { ...e, message: this.hooks.redact ? this.hooks.redact(e.message) : e.message };
       // An unexpected failure's words are the engine's or a library's: the log keeps them, the view does not.
       this.hooks.log?.(`job ${job.id}: internal error: ${e.message}`);
@@ -300,6 +313,7 @@ export class JobQueue {
       reference: job.spec.reference?.id ?? null,
       options: job.spec.options,
       store: Boolean(job.spec.store),
+      allowIncomplete: Boolean(job.spec.allowIncomplete),
       createdAt: job.createdAt.toISOString(),
       startedAt: job.startedAt?.toISOString() ?? null,
       finishedAt: job.finishedAt?.toISOString() ?? null,

@@ -10,10 +10,12 @@ import { checkJobMemory } from '../../pipeline/memory-budget.js';
 import { checkUncertaintyRequest } from '../../pipeline/uncertainty-request.js';
 import { isTerminal } from '../jobs/queue.js';
 import { queueDeviceFor } from '../jobs/device.js';
-import type { JobOptions, JobView } from '../api-types.js';
+import type { JobError, JobIncomplete, JobOptions, JobView } from '../api-types.js';
 import { errorResponses, idParams, jobList, jobRequest, jobView } from '../schemas.js';
 import type { IndexedSeries } from '../data/pairing.js';
 import { DENOISED_MODALITIES, isOneOf } from '../../choices.js';
+import { IncompleteSeriesError } from '../../util/remote-series.js';
+import type { PacsService } from '../pacs.js';
 
 export interface JobsRouteOptions {
   /** Which device queue a job joins (default: ../jobs/device.ts). */
@@ -25,6 +27,27 @@ function filesOf(entry: IndexedSeries): string[] {
 }
 
 const HEARTBEAT_MS = 15_000;
+
+/**
+ * The shortfall rule of `denoise <url>` over a job's input series from the PACS
+ * (PacsService.checkJobInput): those that came short of their instances, to record in the result
+ * (`allowIncomplete`), or the refusal the job fails with (the first such series, as the CLI stops
+ * at it).
+ */
+function checkShortfalls(pacs: PacsService, series: readonly IndexedSeries[], allowIncomplete: boolean): { incomplete: JobIncomplete[] } | { refusal: JobError } {
+  const incomplete: JobIncomplete[] = [];
+  try {
+    for (const s of series) {
+      const shortfall = pacs.checkJobInput(s.series.seriesInstanceUid, { allowIncomplete });
+      if (shortfall) incomplete.push({ series: s.id, seriesInstanceUid: s.series.seriesInstanceUid, ...shortfall });
+    }
+  } catch (error) {
+    if (!(error instanceof IncompleteSeriesError) || !('seriesInstanceUid' in error.incomplete)) throw error;
+    const { seriesInstanceUid, expected, received } = error.incomplete;
+    return { refusal: { code: error.code, message: error.message, incomplete: { seriesInstanceUid, expected, received } } };
+  }
+  return { incomplete };
+}
 
 const jobs: FastifyPluginAsyncTypebox<JobsRouteOptions> = async (app, opts) => {
   const queueDevice = opts.queueDevice ?? queueDeviceFor;
@@ -70,7 +93,11 @@ const jobs: FastifyPluginAsyncTypebox<JobsRouteOptions> = async (app, opts) => {
       if (request.body.store) checkStoreBack(series);
       // Instances of a PACS series that could not be read are not in the job's files: the result names them.
       const pacs = app.pacs;
-      const inputErrors = pacs ? series.filter((s) => pacs.holds(filesOf(s))).flatMap((s) => pacs.unreadableOf(s.series.seriesInstanceUid)) : [];
+      const fromPacs = pacs ? series.filter((s) => pacs.holds(filesOf(s))) : [];
+      const inputErrors = pacs ? fromPacs.flatMap((s) => pacs.unreadableOf(s.series.seriesInstanceUid)) : [];
+      // A series that came short of its instances: the job fails at once (E_IO) unless the request allows it.
+      const allowIncomplete = request.body.allowIncomplete === true;
+      const shortfalls = pacs ? checkShortfalls(pacs, fromPacs, allowIncomplete) : { incomplete: [] };
       const view = app.jobs.submit({
         series: series.map((s) => ({ id: s.id, files: filesOf(s) })),
         reference: reference ? { id: reference.id, files: filesOf(reference) } : null,
@@ -79,6 +106,8 @@ const jobs: FastifyPluginAsyncTypebox<JobsRouteOptions> = async (app, opts) => {
         device: queueDevice(options),
         ...(request.body.store ? { store: true } : {}),
         ...(inputErrors.length > 0 ? { inputErrors } : {}),
+        ...(allowIncomplete ? { allowIncomplete } : {}),
+        ...('refusal' in shortfalls ? { refusal: shortfalls.refusal } : shortfalls.incomplete.length > 0 ? { incomplete: shortfalls.incomplete } : {}),
       });
       return reply.status(202).send(view);
     },
