@@ -5,7 +5,8 @@
 import type { Series, Vec3 } from '../dicom/index.js';
 import { sliceNormal } from '../dicom/series.js';
 import { LowdoseError } from '../errors.js';
-import { gridAsPaired, gridMapping, mapPoint, sameFrameOfReference, smallestSliceStep, type MatchedBy, type SliceGrid } from './grid-mapping.js';
+import { sameFrameOfReference, smallestSliceStep, type MatchedBy, type SliceGrid } from './grid-mapping.js';
+import { sliceGridMismatch } from './pixel-grid.js';
 
 export interface SlicePairing {
   readonly matchedBy: MatchedBy;
@@ -98,12 +99,6 @@ function commonNormal(reference: Series, test: Series): Vec3 | null {
 }
 
 /**
- * Paired slices further apart than this anywhere on the slice, in pixels, are not one pixel grid:
- * scored pixel by pixel they would compare other places of the patient.
- */
-export const SAME_GRID_TOLERANCE_PX = 0.1;
-
-/**
  * Why two series' paired slices (`pair`: [reference index, test index]) do not share one pixel
  * grid, or null when they do: pixel-by-pixel scores (PSNR, SSIM, RMSE, the noise transfer) compare
  * pixel i of one with pixel i of the other, which is the same place of the patient only when
@@ -111,54 +106,25 @@ export const SAME_GRID_TOLERANCE_PX = 0.1;
  * not say so: it matches ImagePositionPatient within a quarter of the slice spacing (only along the
  * normal within one frame of reference), so a reference resampled to 0.9 mm pixels from the same
  * origin, or one shifted by half a pixel, paired by position and was scored as if aligned (PSNR
- * 11.6 dB on the Mayo L192 series). Checked through patient
- * coordinates (gridMapping): every pixel of one lies within SAME_GRID_TOLERANCE_PX of the same
- * pixel of the other. Where one side has no geometry, or the pair was matched by order, only the
- * pixel spacing is checked.
+ * 11.6 dB on the Mayo L192 series). The two slices' grids checked by sliceGridMismatch
+ * (./pixel-grid.ts: every pixel within SAME_GRID_TOLERANCE_PX of the same pixel of the other, the
+ * rule of the difference pane too). Where one side has no geometry, or the pair was matched by
+ * order, only the pixel spacing is checked.
  */
 export function pixelGridMismatch(reference: Series, test: Series, pair: readonly [number, number], matchedBy: SlicePairing['matchedBy'] = 'position'): string | null {
   const [r, t] = pair;
-  const grid = (s: Series, k: number): SliceGrid => ({
+  return sliceGridMismatch(seriesSliceGrid(test, t), seriesSliceGrid(reference, r), matchedBy);
+}
+
+/** Slice `k`'s pixel grid (its position null where it has none). */
+export function seriesSliceGrid(s: Series, k: number): SliceGrid {
+  return {
     rows: s.rows,
     columns: s.columns,
     pixelSpacing: [s.spacing[0], s.spacing[1]],
     orientation: s.orientation,
     position: s.slices[k]?.position ?? null,
-  });
-  const from = grid(test, t);
-  const to = grid(reference, r);
-  if (from.rows !== to.rows || from.columns !== to.columns) return `matrix ${to.columns} x ${to.rows} against ${from.columns} x ${from.rows}`;
-  const spacingText = `pixel spacing ${to.pixelSpacing.map((v) => v.toFixed(3)).join(' x ')} mm against ${from.pixelSpacing.map((v) => v.toFixed(3)).join(' x ')} mm`;
-  // A map between the two grids is affine, so its largest displacement is at a corner of the image.
-  const corners = [
-    { x: 0, y: 0 },
-    { x: from.columns, y: 0 },
-    { x: 0, y: from.rows },
-    { x: from.columns, y: from.rows },
-  ];
-  // Paired by order the two series' positions are not trusted to share a frame (the contract's
-  // fallback for series whose positions do not coincide): gridAsPaired leaves the geometry out, so
-  // one matrix and spacing are one grid and otherwise only the pixel spacing is compared.
-  const mapping = gridMapping(gridAsPaired(from, matchedBy), gridAsPaired(to, matchedBy));
-  if (mapping.kind === 'unmatched') {
-    if (mapping.reason === 'orientation') return 'the slices are oriented differently (ImageOrientationPatient)';
-    // One side without geometry: only the spacing can be compared, by the drift it makes at the far corner.
-    const driftX = from.columns * Math.abs(from.pixelSpacing[1] / to.pixelSpacing[1] - 1);
-    const driftY = from.rows * Math.abs(from.pixelSpacing[0] / to.pixelSpacing[0] - 1);
-    return Math.max(driftX, driftY) > SAME_GRID_TOLERANCE_PX ? spacingText : null;
-  }
-  const { affine } = mapping;
-  const worst = Math.max(
-    ...corners.map((p) => {
-      const q = mapPoint(affine, p);
-      return Math.hypot(q.x - p.x, q.y - p.y);
-    }),
-  );
-  if (worst <= SAME_GRID_TOLERANCE_PX) return null;
-  if (affine.a < 0 || affine.e < 0 || Math.abs(affine.b) > 0.5) return 'the slices are flipped or turned against each other (ImageOrientationPatient)';
-  const sameSpacing = from.columns * Math.abs(affine.a - 1) <= SAME_GRID_TOLERANCE_PX && from.rows * Math.abs(affine.e - 1) <= SAME_GRID_TOLERANCE_PX;
-  if (!sameSpacing) return spacingText;
-  return `the in-plane origins (ImagePositionPatient) differ by ${worst.toFixed(2)} pixels`;
+  };
 }
 
 /**

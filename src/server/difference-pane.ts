@@ -5,7 +5,8 @@
  * and their difference is no change in the patient, so it must not light up the map.
  * Shared by the viewer (viewer/src/difference.ts) and the server's figure (figure-render.ts).
  */
-import { gridAsPaired, gridMapping, type MatchedBy, type SliceGrid } from '../metrics/grid-mapping.js';
+import type { MatchedBy, SliceGrid } from '../metrics/grid-mapping.js';
+import { sliceGridMismatch } from '../metrics/pixel-grid.js';
 
 export interface StoredSlice {
   readonly pixels: ArrayLike<number>;
@@ -86,17 +87,17 @@ export interface DifferencePlane {
 
 /**
  * Why the difference pane shows no image of a denoised slice minus the reference slice paired with
- * it, as its footer says it, or null when it subtracts them. Pixel by pixel is the same place of the
- * patient only on one pixel grid: the same matrix, and gridMapping's identity between the two grids
- * as their pairing compares them (gridAsPaired with the pairing's matchedBy: paired by 3-D position
- * across frames of reference or along the normal within one, through patient coordinates; paired by
- * order, pixel i is pixel i where matrix and pixel spacing agree, as the scores take it), and of one
- * section (`plane`, when paired along the normal). The one rule of the viewer's difference pane and
- * the server's figure (`/api/figure.png`), so the page never subtracts what the figure refuses.
+ * it, as its footer says it, or null when it subtracts them. The difference is pixel i minus pixel
+ * i, no resampling, as the scores compare them, so it is drawn on exactly the pairs the scores take
+ * as one pixel grid: sliceGridMismatch (src/metrics/pixel-grid.ts, the rule of pairingGridMismatch:
+ * the same matrix and every pixel within SAME_GRID_TOLERANCE_PX of its partner through patient
+ * coordinates, on the grids as their pairing compares them, gridAsPaired: paired by order, or with
+ * no geometry on one side, the pixel spacing alone), and of one section (`plane`, when paired along
+ * the normal). The one rule of the viewer's difference pane and the server's figure
+ * (`/api/figure.png`), so the page never subtracts what the figure refuses, nor refuses what the
+ * metrics line scores.
  */
 export function differenceRefusal(denoised: SliceGrid, reference: SliceGrid, matchedBy: MatchedBy, plane: DifferencePlane | null): string | null {
   if (plane && !(Math.abs(plane.offsetMm) <= plane.toleranceMm)) return `no difference: the nearest reference slice is ${Math.abs(plane.offsetMm).toFixed(1)} mm away`;
-  const sameMatrix = denoised.rows === reference.rows && denoised.columns === reference.columns;
-  const mapping = gridMapping(gridAsPaired(denoised, matchedBy), gridAsPaired(reference, matchedBy));
-  return sameMatrix && mapping.kind === 'mapped' && mapping.identity ? null : 'no difference: the reference lies on another pixel grid';
+  return sliceGridMismatch(denoised, reference, matchedBy) === null ? null : 'no difference: the reference lies on another pixel grid';
 }

@@ -8,7 +8,9 @@
  * paired by 3-D position (the in-plane origins 2.5 mm apart, within a quarter of the sparse slices'
  * spacing), not along the normal. The scores refuse such a pair (pairingGridMismatch) and so does
  * the figure; the viewer's difference pane subtracted it pixel by pixel (3.6 pixels off) and now
- * shows the figure's reason instead (differenceRefusal of src/server/difference-pane.ts).
+ * shows the figure's reason instead (differenceRefusal of src/server/difference-pane.ts). A copy of
+ * the full dose whose ImagePositionPatient alone lies 0.05 pixel further along the rows is scored
+ * (within SAME_GRID_TOLERANCE_PX) and so has its difference image too: one rule, sliceGridMismatch.
  */
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -20,6 +22,7 @@ import { writeVolumeSeries } from '../../src/dicom/write-volume.js';
 import { pairingGridMismatch, pairSlices } from '../../src/metrics/slice-pairing.js';
 import { denoisePaths } from '../../src/pipeline/denoise.js';
 import { figureLayout } from '../../src/server/figure-render.js';
+import { writeRowShiftedCopy } from '../helpers/mutate-dicom.js';
 import { hasChromium, paneProbes, POLL, REPO, startViewer, type ViewerSession } from './harness.js';
 
 const MAYO_L192_B30F = path.resolve(REPO, '../shared/ldct-mayo/L192/B30f');
@@ -29,6 +32,8 @@ const SHIFT_ROWS = 2;
 const INDEX = 4;
 const OFF_GRID = 'no difference: the reference lies on another pixel grid';
 const SHIFTED_DESCRIPTION = 'full dose, FOV shifted 3 x 2 px';
+/** The other copy's offset along the rows, pixels: within SAME_GRID_TOLERANCE_PX (0.1). */
+const SUBPIXEL = 0.05;
 
 const available = hasChromium && existsSync(MAYO_L192_B30F);
 if (!available) console.warn('shifted Mayo reference difference test skipped: /usr/bin/chromium or ../shared/ldct-mayo missing');
@@ -80,13 +85,21 @@ describe.runIf(available)('the difference pane against a shifted real Mayo refer
     // The full dose as Mayo wrote it: its own frame too, on the quarter dose's very grid.
     cpSync(path.join(MAYO_L192_B30F, 'full'), path.join(data, 'full'), { recursive: true });
     await denoisePaths([lowDir], { outDir: path.join(data, 'denoised-plain'), method: 'gaussian', reference: [path.join(data, 'full')] });
+    // The full dose as written but for ImagePositionPatient, 0.05 pixel further along the rows (its own UIDs).
+    const subpixelDir = path.join(data, 'full-subpixel');
+    writeRowShiftedCopy(path.join(MAYO_L192_B30F, 'full'), subpixelDir, SUBPIXEL, 1);
+    await denoisePaths([lowDir], { outDir: path.join(data, 'denoised-subpixel'), method: 'gaussian', reference: [subpixelDir] });
     session = await startViewer({ data: [data], root });
   }, 240_000);
 
-  /** The comparison against the shifted reference, or against the other (each denoising of the quarter dose has its own). */
-  const comparisonAgainst = (shifted: boolean) => {
-    const shiftedId = session.studies.studies.flatMap((s) => s.series).find((s) => s.description === SHIFTED_DESCRIPTION)!.id;
-    return session.studies.studies.flatMap((s) => s.comparisons).find((c) => c.reference !== null && (c.reference === shiftedId) === shifted)!;
+  /** The comparison against the reference whose first pixel lies `columns` pixels further along the rows (each denoising of the quarter dose has its own). */
+  const comparisonAgainst = async (columns: number) => {
+    for (const c of session.studies.studies.flatMap((s) => s.comparisons)) {
+      if (c.reference === null) continue;
+      const reference = (await session.app.inject({ url: `/api/series/${c.reference}` })).json() as { positions: Array<[number, number, number]> };
+      if (Math.abs((reference.positions[0]![0] - low.slices[0]!.position![0]) / low.spacing[1] - columns) < 1e-6) return c;
+    }
+    throw new Error(`no comparison against a reference ${columns} pixels off`);
   };
 
   afterAll(async () => {
@@ -105,7 +118,7 @@ describe.runIf(available)('the difference pane against a shifted real Mayo refer
   it('shows the reference but no difference image, and says why as the figure does', async () => {
     const { page } = session;
     const probes = paneProbes(page);
-    const comparison = comparisonAgainst(true);
+    const comparison = await comparisonAgainst(SHIFT_COLUMNS);
     await page.goto(`${session.url}/#c=${comparison.id}&i=${INDEX}`);
     await page.waitForSelector(`body[data-view="c:${comparison.id}"]`);
     for (const key of ['lowDose', 'denoised', 'reference']) await probes.expectRealPixels(key);
@@ -138,10 +151,26 @@ describe.runIf(available)('the difference pane against a shifted real Mayo refer
     const probes = paneProbes(page);
     const [full] = (await scanPaths([path.join(MAYO_L192_B30F, 'full')])).series as [Series];
     expect(pairingGridMismatch(full, low, pairSlices(full, low))).toBeNull();
-    const comparison = comparisonAgainst(false);
+    const comparison = await comparisonAgainst(0);
     await page.goto('about:blank');
     await page.goto(`${session.url}/#c=${comparison.id}&i=${INDEX}`);
     await page.waitForSelector(`body[data-view="c:${comparison.id}"]`);
+    await probes.expectRealPixels('difference');
+    expect(await probes.paneText('difference', '.ov-bl')).not.toContain('no difference');
+    expect(session.pageErrors).toEqual([]);
+  });
+
+  it('subtracts the full dose whose ImagePositionPatient lies 0.05 pixel off, as the metrics line scores it', async () => {
+    const { page } = session;
+    const probes = paneProbes(page);
+    const [subpixel] = (await scanPaths([path.join(root, 'data', 'full-subpixel')])).series as [Series];
+    expect(pairingGridMismatch(subpixel, low, pairSlices(subpixel, low))).toBeNull();
+    const comparison = await comparisonAgainst(SUBPIXEL);
+    await page.goto('about:blank');
+    await page.goto(`${session.url}/#c=${comparison.id}&i=${INDEX}`);
+    await page.waitForSelector(`body[data-view="c:${comparison.id}"]`);
+    // Scored (the denoised pane's metrics line) and subtracted, where the pane had said 'no difference'.
+    await expect.poll(() => page.textContent('[data-metrics="denoised"]'), POLL).toMatch(/^PSNR \d/);
     await probes.expectRealPixels('difference');
     expect(await probes.paneText('difference', '.ov-bl')).not.toContain('no difference');
     expect(session.pageErrors).toEqual([]);

@@ -3,7 +3,7 @@
  * and attackers produce, made in memory from ../shared/dicom files (never committed as copies).
  * Explicit VR little endian data sets only; the element offsets come from dicom-parser.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import dicomParser from 'dicom-parser';
@@ -152,5 +152,26 @@ export function copyAsOtherStudy(files: readonly Uint8Array[], truncate: Readonl
     const groupLength = ds.elements.x7fe00000;
     if (groupLength) view.setUint32(groupLength.dataOffset, view.getUint32(groupLength.dataOffset, true) - (pixels.length - half), true);
     return bytes.slice(0, pixels.dataOffset + half);
+  });
+}
+
+/**
+ * `sourceDir`'s files written to `outDir` as another series of the same study (copyAsOtherSeries by
+ * `uidShift`) with each ImagePositionPatient moved `pixels` × the column spacing along the row
+ * direction, the stored pixels unchanged: a reconstruction whose grid lies a fraction of a pixel
+ * off. Explicit VR little endian without group lengths (withElement).
+ */
+export function writeRowShiftedCopy(sourceDir: string, outDir: string, pixels: number, uidShift: number): void {
+  mkdirSync(outDir, { recursive: true });
+  const names = readdirSync(sourceDir).sort();
+  const copies = copyAsOtherSeries(names.map((n) => new Uint8Array(readFileSync(join(sourceDir, n)))), uidShift);
+  copies.forEach((bytes, k) => {
+    const ds = dicomParser.parseDicom(bytes, { untilTag: 'x7fe00010' });
+    const numbers = (tag: string) => ds.string(tag)!.split('\\').map(Number);
+    const rowDirection = numbers('x00200037').slice(0, 3);
+    const columnSpacing = numbers('x00280030')[1]!;
+    const moved = numbers('x00200032').map((v, i) => String(Number((v + pixels * columnSpacing * rowDirection[i]!).toFixed(8))));
+    if (moved.some((v) => v.length > 16)) throw new Error(`ImagePositionPatient ${moved.join('\\')} does not fit DS`);
+    writeFileSync(join(outDir, names[k]!), withElement(bytes, 'x00200032', encodeElement('x00200032', 'DS', moved.join('\\'))));
   });
 }

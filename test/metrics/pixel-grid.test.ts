@@ -4,7 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Orientation, Series, Vec3 } from '../../src/dicom/index.js';
+import type { MatchedBy, SliceGrid } from '../../src/metrics/grid-mapping.js';
 import { pixelGridMismatch } from '../../src/metrics/slice-pairing.js';
+import { differenceRefusal } from '../../src/server/difference-pane.js';
 
 const AXIAL: Orientation = [1, 0, 0, 0, 1, 0];
 
@@ -51,5 +53,37 @@ describe('pixelGridMismatch', () => {
     // Paired by order (positions that do not coincide): a shifted origin is not judged, the spacing is.
     expect(pixelGridMismatch(reference, series({ origin: [0, 0, 500] }), [0, 0], 'order')).toBeNull();
     expect(pixelGridMismatch(reference, series({ origin: [0, 0, 500], spacing: 0.9 }), [0, 0], 'order')).toMatch(/pixel spacing/);
+  });
+});
+
+/** The series' only slice as the difference pane takes it. */
+function gridOf(s: Series): SliceGrid {
+  return { rows: s.rows, columns: s.columns, pixelSpacing: [s.spacing[0], s.spacing[1]], orientation: s.orientation, position: s.slices[0]!.position };
+}
+
+describe('the difference pane subtracts exactly the pairs the scores score (one rule, sliceGridMismatch)', () => {
+  const reference = series({});
+  const OFF_GRID = 'no difference: the reference lies on another pixel grid';
+  // Offsets along the rows in pixels of 0.8 mm: below, at and past SAME_GRID_TOLERANCE_PX.
+  const shifted = (pixels: number) => series({ origin: [-25 + pixels * 0.8, -25, 0] });
+  const cases: Array<{ name: string; test: Series; matchedBy: MatchedBy; scored: boolean }> = [
+    { name: 'the same grid', test: series({}), matchedBy: 'position', scored: true },
+    { name: '0.05 pixel off', test: shifted(0.05), matchedBy: 'position', scored: true },
+    { name: '0.09 pixel off', test: shifted(0.09), matchedBy: 'position', scored: true },
+    { name: '0.11 pixel off', test: shifted(0.11), matchedBy: 'position', scored: false },
+    { name: '0.5 pixel off', test: shifted(0.5), matchedBy: 'position', scored: false },
+    // 64 pixels of 0.8001 mm drift 0.008 pixel by the far corner; of 0.802 mm, 0.16 pixel.
+    { name: 'spacing 0.8001 mm', test: series({ spacing: 0.8001 }), matchedBy: 'position', scored: true },
+    { name: 'spacing 0.802 mm', test: series({ spacing: 0.802 }), matchedBy: 'position', scored: false },
+    { name: 'by order, spacing 0.8001 mm elsewhere', test: series({ origin: [0, 0, 500], spacing: 0.8001 }), matchedBy: 'order', scored: true },
+    { name: 'by order, spacing 0.802 mm elsewhere', test: series({ origin: [0, 0, 500], spacing: 0.802 }), matchedBy: 'order', scored: false },
+    { name: 'no geometry on one side', test: series({ origin: null, orientation: null }), matchedBy: 'position', scored: true },
+    { name: 'another matrix', test: series({ size: 128 }), matchedBy: 'position', scored: false },
+    { name: 'mirrored', test: series({ orientation: [-1, 0, 0, 0, 1, 0], origin: [-25 + 63 * 0.8, -25, 0] }), matchedBy: 'position', scored: false },
+  ];
+
+  it.each(cases)('$name: scored $scored, differenced $scored', ({ test, matchedBy, scored }) => {
+    expect(pixelGridMismatch(reference, test, [0, 0], matchedBy) === null).toBe(scored);
+    expect(differenceRefusal(gridOf(test), gridOf(reference), matchedBy, null)).toBe(scored ? null : OFF_GRID);
   });
 });

@@ -19,6 +19,7 @@ import { differenceColours, differencePixels, differenceRefusal, differenceWidth
 import { differenceWindowText, methodLabel, roleTitle } from '../pane-labels.js';
 import type { Shape } from '../../metrics/roi-shapes.js';
 import { gridAsPaired, placeWithNote, shapeInPane, slicesAlongNormal, type MatchedBy, type SliceGrid, type StackGeometry } from '../../metrics/grid-mapping.js';
+import { seriesSliceGrid } from '../../metrics/slice-pairing.js';
 import type { Image2D } from '../../image.js';
 import { scoresLine } from '../pane-text.js';
 import { errorResponses, idParam, idParams } from '../schemas.js';
@@ -196,8 +197,9 @@ async function figureOf(data: DataServices, comparisonIds: readonly string[] | n
       });
     }
     const first = set.comparisons[0]!;
-    // Whether the reference slice is the denoised slice's section on its very grid: only then is a pixel-by-pixel difference one.
-    let sameGridReference = true;
+    // The reference slice the difference subtracts pixel by pixel, as it is scored (no resampling):
+    // only where it is the denoised slice's section on its pixel grid (differenceRefusal).
+    let differenceReference: Image2D | null = null;
     // Why the difference pane is empty although the reference has a slice there (the viewer's footer says the same).
     let differenceNote: string | null = null;
     if (first.reference) {
@@ -210,7 +212,6 @@ async function figureOf(data: DataServices, comparisonIds: readonly string[] | n
       if (slice >= 0 && denoisedSlice >= 0) {
         const plane = pairing ? { offsetMm: pairing.offsetMm[index]!, toleranceMm: pairing.toleranceMm } : null;
         differenceNote = differenceRefusal(sliceGrid(first.denoised, denoisedSlice), sliceGrid(first.reference, slice), by, plane);
-        sameGridReference = differenceNote === null;
       }
       const frame = gridAsPaired(sliceGrid(lowDose, index), by);
       const grid = slice >= 0 ? gridAsPaired(sliceGrid(first.reference, slice), by) : null;
@@ -220,6 +221,7 @@ async function figureOf(data: DataServices, comparisonIds: readonly string[] | n
         return p.shape ? [{ name: m.name, shape: p.shape, drawn: m.shape }] : [];
       }) : [];
       const image = grid ? await data.slices.read(first.reference, slice) : null;
+      if (image && slice >= 0 && denoisedSlice >= 0 && differenceNote === null) differenceReference = image;
       // A reference of another field of view, pixel spacing or turn is drawn on the low-dose grid, as
       // the viewer shows it (the same anatomy at the same place and size), its outlines as drawn.
       const shown = image && grid ? paneOnFrame(image, frame, grid) : { image, moved: false };
@@ -228,7 +230,9 @@ async function figureOf(data: DataServices, comparisonIds: readonly string[] | n
     }
     // The difference pane, as the viewer hangs it: the first method minus the reference (else minus the source).
     const denoisedImage = panes[1]!.image;
-    const against = first.reference ? (sameGridReference ? panes[panes.length - 1]!.image : null) : lowImage;
+    // Against the reference's stored pixels, as scored, not the pane drawn on the low-dose grid
+    // (paneOnFrame: within the tolerance its nearest pixel is the same one, but that is its rule, not this one's).
+    const against = first.reference ? differenceReference : lowImage;
     const dWidth = q.differenceWindow ?? differenceWidth(lowDose.series.modality);
     const dLevel = q.differenceLevel ?? 0;
     panes.push({
@@ -314,8 +318,7 @@ function stackOf(entry: IndexedSeries): StackGeometry {
 }
 
 function sliceGrid(entry: IndexedSeries, slice: number): SliceGrid {
-  const s = entry.series;
-  return { rows: s.rows, columns: s.columns, pixelSpacing: [s.spacing[0], s.spacing[1]], orientation: s.orientation, position: s.slices[slice]?.position ?? null };
+  return seriesSliceGrid(entry.series, slice);
 }
 
 async function csvOf(data: DataServices, comparisons: readonly IndexedComparison[]): Promise<string> {
