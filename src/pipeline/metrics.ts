@@ -232,7 +232,7 @@ export async function runMetrics(options: MetricsOptions): Promise<{ result: Met
       throw new LowdoseError('E_USAGE', 'no reference slice shows a patient outline to score with --region patient');
     }
     const scores = comparison.result();
-    const lesions = options.lesions && options.lesions.length > 0 ? await measureLesions(reference, test, options.lesions, progress) : null;
+    const lesions = options.lesions && options.lesions.length > 0 ? await measureLesions(reference, test, options.lesions, pairs, progress) : null;
     const noiseReport = noiseInput ? noiseReportOf(noise, noiseInput) : null;
     const result: MetricsResult = {
       ...scores,
@@ -346,17 +346,37 @@ function patientRegion(image: Image2D, modality: string): Uint8Array {
   return modality === 'CT' ? patientOutline(image) : bodyOutline(image.data, image.rows, image.columns);
 }
 
-/** SUVmean / SUVmax / SUVpeak of every lesion in both series, and test over reference. */
-async function measureLesions(reference: Series, test: Series, lesions: readonly Lesion[], progress: (message: string) => void): Promise<LesionResult[]> {
+/**
+ * SUVmean / SUVmax / SUVpeak of every lesion in both series, and test over reference, on the slices
+ * the two share (`pairs`, the scored pairs): a test that covers only part of the reference (a
+ * partial denoise) is read over the same voxels as the reference, so a ratio compares like with
+ * like; over every slice of each, the reference's own first two IEC slices as the test read a
+ * SUVpeak "recovery" of 0.919 on identical pixels. Where a lesion's reach holds a reference slice
+ * between the shared ones that has no partner, its peak sphere lacks that slice's voxels in both
+ * series, and `peakSphereCut` says so.
+ */
+async function measureLesions(
+  reference: Series,
+  test: Series,
+  lesions: readonly Lesion[],
+  pairs: ReadonlyArray<readonly [number, number]>,
+  progress: (message: string) => void,
+): Promise<LesionResult[]> {
   progress(`measuring ${lesions.length} lesion(s)`);
-  const referenceSlices = await slicesNear(reference, lesions, '--reference');
-  const testSlices = await slicesNear(test, lesions, '--test');
-  const referenceEdges = seriesEdges(reference);
-  const testEdges = seriesEdges(test);
+  const referenceKept = new Set(pairs.map(([r]) => r));
+  const testKept = new Set(pairs.map(([, t]) => t));
+  if (referenceKept.size < reference.slices.length || testKept.size < test.slices.length) {
+    progress(`lesions are measured on the ${pairs.length} slice(s) both series hold`);
+  }
+  const referenceSlices = await slicesNear(reference, lesions, '--reference', referenceKept);
+  const testSlices = await slicesNear(test, lesions, '--test', testKept);
+  const referenceEdges = seriesEdges(reference, referenceKept);
+  const testEdges = seriesEdges(test, testKept);
   // HU is an interval scale (0 is water by definition): a ratio of two HU values is not a recovery.
   const ratio = (t: number, r: number) => (r === 0 || reference.units === 'HU' ? null : t / r);
   return lesions.map((lesion, i) => {
     const name = lesion.name ?? `lesion ${i + 1}`;
+    const gap = unpairedSliceWithin(reference, referenceKept, referenceEdges, lesion);
     const measure = (slices: PlacedImage[], edges: StackEdges | null, option: string): LesionReading => {
       let stats: LesionStats;
       try {
@@ -364,7 +384,7 @@ async function measureLesions(reference: Series, test: Series, lesions: readonly
       } catch (error) {
         throw new LowdoseError('E_USAGE', `${option}: ${name} holds no voxel of the series: ${(error as Error).message}`);
       }
-      return { voxels: stats.voxels, mean: stats.mean, max: stats.max, peak: stats.peak, peakCentre: stats.peakCentre, peakSphereCut: stats.peakSphereCut === true };
+      return { voxels: stats.voxels, mean: stats.mean, max: stats.max, peak: stats.peak, peakCentre: stats.peakCentre, peakSphereCut: stats.peakSphereCut === true || gap };
     };
     const r = measure(referenceSlices, referenceEdges, '--reference');
     const t = measure(testSlices, testEdges, '--test');
@@ -380,19 +400,41 @@ async function measureLesions(reference: Series, test: Series, lesions: readonly
   });
 }
 
-/** Where `series` ends along its normal (every slice has a position: `slicesNear` has checked). */
-function seriesEdges(series: Series): StackEdges | null {
-  return stackEdges(series.slices.map((s) => (s.position ? alongNormal(series.orientation, s.position) : null)));
+/** Where the `kept` slices of `series` end along its normal (every slice has a position: `slicesNear` has checked). */
+function seriesEdges(series: Series, kept: ReadonlySet<number>): StackEdges | null {
+  return stackEdges(series.slices.map((s, i) => (s.position && kept.has(i) ? alongNormal(series.orientation, s.position) : null)));
 }
 
-/** The slices of `series` that a lesion or its peak sphere reaches, placed in patient space. */
-async function slicesNear(series: Series, lesions: readonly Lesion[], option: string): Promise<PlacedImage[]> {
+/** Whether a slice of `series` left out of `kept` lies between the kept ones' edges and within the lesion's reach. */
+function unpairedSliceWithin(series: Series, kept: ReadonlySet<number>, edges: StackEdges | null, lesion: Lesion): boolean {
+  if (!edges) return false;
+  return series.slices.some((s, i) => {
+    if (kept.has(i) || !s.position) return false;
+    const location = alongNormal(series.orientation, s.position);
+    return location > edges.first && location < edges.last && distanceFromSlice(sliceGeometry(series, i), lesion.centre) <= lesionReach(lesion);
+  });
+}
+
+/** Slice `i`'s place in patient space, without its pixels (what `distanceFromSlice` reads). */
+function sliceGeometry(series: Series, i: number): PlacedImage {
+  return {
+    position: series.slices[i]!.position!,
+    orientation: series.orientation,
+    rows: series.rows,
+    columns: series.columns,
+    pixelSpacing: [series.spacing[0], series.spacing[1]] as const,
+    data: new Float32Array(0),
+  };
+}
+
+/** The `kept` slices of `series` that a lesion or its peak sphere reaches, placed in patient space. */
+async function slicesNear(series: Series, lesions: readonly Lesion[], option: string, kept: ReadonlySet<number>): Promise<PlacedImage[]> {
   const placed: PlacedImage[] = [];
   for (let i = 0; i < series.slices.length; i++) {
     const ref = series.slices[i]!;
     if (!ref.position) throw new LowdoseError('E_USAGE', `${option}: ${ref.file} has no ImagePositionPatient, so lesions in patient mm cannot be placed`, { path: ref.file });
-    const geometry = { position: ref.position, orientation: series.orientation, rows: series.rows, columns: series.columns, pixelSpacing: [series.spacing[0], series.spacing[1]] as const, data: new Float32Array(0) };
-    if (!lesions.some((l) => distanceFromSlice(geometry, l.centre) <= lesionReach(l))) continue;
+    if (!kept.has(i)) continue;
+    if (!lesions.some((l) => distanceFromSlice(sliceGeometry(series, i), l.centre) <= lesionReach(l))) continue;
     const image = await readSliceImage(series, i);
     placed.push({ ...image, position: ref.position, orientation: series.orientation });
   }
