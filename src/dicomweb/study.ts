@@ -245,10 +245,19 @@ export interface PullOptions {
  * `allowIncomplete` pulled as listed and its shortfall returned.
  */
 async function listInstanceUids(client: DicomwebClient, series: RemoteSeries, options: PullOptions): Promise<{ uids: string[]; shortfall: SeriesShortfall | null }> {
-  const listing = await qidoAll(client, `${series.url}/instances`, '00080018', series.instances);
-  const uids = listing.matches.map((instance) => text(instance, '00080018'));
-  const what = `its QIDO-RS instance list holds ${uids.length}${listing.unpaged === null ? '' : ` (${unpagedInWords(listing.unpaged)})`}`;
+  const { uids, unpaged } = await listSeriesInstances(client, series);
+  const what = `its QIDO-RS instance list holds ${uids.length}${unpaged === null ? '' : ` (${unpagedInWords(unpaged)})`}`;
   return { uids, shortfall: checkSeriesShortfall(series, series.instances, uids.length, what, options) };
+}
+
+/**
+ * The SOP Instance UIDs of a series' QIDO-RS instance list, page by page (qidoAll) until its
+ * NumberOfSeriesRelatedInstances have come, and `unpaged`, why it may lack some (a server that
+ * caps its answers and will not page; null when every page asked for was answered).
+ */
+export async function listSeriesInstances(client: DicomwebClient, series: RemoteSeries): Promise<{ uids: string[]; unpaged: UnpagedReason | null }> {
+  const listing = await qidoAll(client, `${series.url}/instances`, '00080018', series.instances);
+  return { uids: listing.matches.map((instance) => text(instance, '00080018')), unpaged: listing.unpaged };
 }
 
 /**

@@ -215,6 +215,8 @@ export interface InstanceList {
    * than the series' NumberOfSeriesRelatedInstances. pullSeries then retrieves the whole series.
    */
   readonly complete: boolean;
+  /** True when the PACS stopped the C-FIND at its cap (status 0xFE00). */
+  readonly capped: boolean;
 }
 
 /**
@@ -231,7 +233,7 @@ export async function findInstances(peer: DimsePeer, series: RemoteSeries, optio
   });
   const { matches, capped } = await findUpToCap(peer, request, options);
   const instances = matches.map((i) => ({ sopInstanceUid: text(i, 'SOPInstanceUID'), derivationDescription: text(i, 'DerivationDescription') })).filter((i) => i.sopInstanceUid);
-  return { instances, complete: !capped && (series.instances === null || instances.length >= series.instances) };
+  return { instances, complete: !capped && (series.instances === null || instances.length >= series.instances), capped };
 }
 
 /** Whether `lowdose denoise` wrote this series (isDenoiseOutput), as the DICOMweb path asks. */
@@ -293,6 +295,30 @@ const seriesRequest = (series: RemoteSeries, options: PullOptions): DimseRequest
     ? dimse.requests.CGetRequest.createSeriesGetRequest(series.studyInstanceUid, series.seriesInstanceUid)
     : dimse.requests.CMoveRequest.createSeriesMoveRequest(options.callingAet, series.studyInstanceUid, series.seriesInstanceUid);
 
+/** A C-GET / C-MOVE's final "sub-operations complete, one or more failures" (PS3.4 C.4.2.1.5, C.4.3.1.4). */
+const STATUS_SOME_SUBOPERATIONS_FAILED = 0xb000;
+
+/**
+ * What the final answers of a retrieve say: `failed`, the first that failed outright (any status
+ * but success and 0xB000), which a rerun may complete; else `someFailed`, the words of 0xB000
+ * answers (the PACS went through the request and some instances did not come, which a rerun would
+ * repeat: the shortfall rule judges what came), and `subOperations`, how many instances the answers
+ * say the request covered (completed + failed + warning sub-operations). Null `someFailed` when
+ * every answer is success; `answered`, the final answers in words (`request` names the request).
+ */
+function retrieveOutcome(finals: readonly RetrieveAnswer[], request: string): { failed: RetrieveAnswer | null; someFailed: string | null; answered: string; subOperations: number } {
+  const failed = finals.find((f) => f.getStatus() !== STATUS_SUCCESS && f.getStatus() !== STATUS_SOME_SUBOPERATIONS_FAILED) ?? null;
+  const partial = finals.filter((f) => f.getStatus() === STATUS_SOME_SUBOPERATIONS_FAILED);
+  const sum = (answers: readonly RetrieveAnswer[], get: (f: RetrieveAnswer) => number) => answers.reduce((total, f) => total + (get(f) || 0), 0);
+  const [completed, failures, warnings] = [sum(partial, (f) => f.getCompleted()), sum(partial, (f) => f.getFailures()), sum(partial, (f) => f.getWarnings())];
+  const someFailed =
+    partial.length === 0
+      ? null
+      : `the PACS answered the ${request} with ${statusHex(STATUS_SOME_SUBOPERATIONS_FAILED)} (sub-operations complete, one or more failures: ${completed} completed, ${failures} failed, ${warnings} with warnings)`;
+  const answered = someFailed ?? `the PACS answered the ${request} with success`;
+  return { failed, someFailed, answered, subOperations: sum(finals, (f) => f.getCompleted() + f.getFailures() + f.getWarnings()) };
+}
+
 /** The E_IO message of a final retrieve answer other than success. */
 function failedRetrieve(f: RetrieveAnswer, arrived: number, verb: RetrieveVerb, options: PullOptions): LowdoseError {
   const comment = text(f.getCommandDataset(), 'ErrorComment');
@@ -339,6 +365,7 @@ export async function pullSeries(peer: DimsePeer, series: RemoteSeries, listed: 
       cause: error,
     });
   };
+  let outcome = retrieveOutcome([], verb);
   if (missing.length > 0) {
     let finals: RetrieveAnswer[] = [];
     try {
@@ -347,12 +374,19 @@ export async function pullSeries(peer: DimsePeer, series: RemoteSeries, listed: 
       if (error instanceof LowdoseError && error.code === 'E_USAGE') throw error;
       failWith(error);
     }
-    const failed = finals.find((f) => f.getStatus() !== STATUS_SUCCESS);
-    if (failed) failWith(failedRetrieve(failed, onDisk() - (uids.length - missing.length), verb, options));
+    outcome = retrieveOutcome(finals, verb);
+    const arrivedNow = onDisk() - (uids.length - missing.length);
+    // 0xB000 with nothing on disk leaves nothing to go on with: a failure as any other.
+    const failed = outcome.failed ?? (outcome.someFailed !== null && onDisk() === 0 ? finals[0]! : null);
+    if (failed) failWith(failedRetrieve(failed, arrivedNow, verb, options));
   }
   const have = onDisk();
-  // Fewer than the series holds after an answer of success: the shortfall rule (refused, or kept with allowIncomplete).
-  const shortfall = checkSeriesShortfall(series, Math.max(series.instances ?? 0, uids.length), have, `${have} are on disk after the PACS answered the ${verb} with success`, options);
+  // Fewer than the series holds after an answer of success or of 0xB000 (some sub-operations failed):
+  // the shortfall rule (refused, or kept with allowIncomplete). The instances 0xB000 counts are the
+  // missing ones this run asked for, beside the ones already on disk.
+  const expected = Math.max(series.instances ?? 0, uids.length, uids.length - missing.length + outcome.subOperations);
+  const shortfall = checkSeriesShortfall(series, expected, have, `${have} are on disk after ${outcome.answered}`, options);
+  if (shortfall === null && outcome.someFailed !== null) log(`series ${series.seriesInstanceUid}: ${outcome.someFailed}, and all ${have} instance(s) it holds are on disk`);
   const arrived = have - (uids.length - missing.length);
   return { seriesInstanceUid: series.seriesInstanceUid, url: series.url, modality: series.modality, instances: have, retrieved: arrived, dir, ...(shortfall !== null ? { incomplete: shortfall } : {}) };
 }
@@ -395,10 +429,14 @@ async function pullWholeSeries(peer: DimsePeer, series: RemoteSeries, listed: In
     await failWith(error);
   }
   const after = await instancesOnDisk(dir);
-  const failed = finals.find((f) => f.getStatus() !== STATUS_SUCCESS);
+  const outcome = retrieveOutcome(finals, `whole-series ${verb}`);
+  // 0xB000 with nothing on disk leaves nothing to go on with: a failure as any other.
+  const failed = outcome.failed ?? (outcome.someFailed !== null && after.size === 0 ? finals[0]! : null);
   if (failed) await failWith(failedRetrieve(failed, after.size - before.size, verb, options));
-  // Fewer than the series holds after an answer of success: the shortfall rule (refused, or kept with allowIncomplete).
-  const shortfall = checkSeriesShortfall(series, expected, after.size, `${after.size} are on disk after the PACS answered the whole-series ${verb} with success`, options);
+  // Fewer than the series holds after an answer of success or of 0xB000 (some sub-operations failed,
+  // which count the whole series): the shortfall rule (refused, or kept with allowIncomplete).
+  const shortfall = checkSeriesShortfall(series, Math.max(expected, outcome.subOperations), after.size, `${after.size} are on disk after ${outcome.answered}`, options);
+  if (shortfall === null && outcome.someFailed !== null) log(`series ${series.seriesInstanceUid}: ${outcome.someFailed}, and all ${after.size} instance(s) it holds are on disk`);
   const missingListed = listed.instances.filter((i) => !after.has(i.sopInstanceUid)).length;
   if (shortfall === null && missingListed > 0) {
     await failWith(new LowdoseError('E_IO', `the PACS reported success but ${missingListed} of the instances its C-FIND listed did not come`));

@@ -9,13 +9,13 @@
  * denoised (their completion markers in -o) and stores again what the failed run did not finish.
  */
 import { DicomwebClient, type DicomwebClientOptions } from '../dicomweb/client.js';
-import { checkStowDestination, isLowdoseDerived, listSeries, listStudySeries, pullSeries, stowSeries, type PulledSeries, type RemoteSeries, type StoredSeries } from '../dicomweb/study.js';
+import { checkStowDestination, isLowdoseDerived, listSeries, listSeriesInstances, listStudySeries, pullSeries, stowSeries, type PulledSeries, type StoredSeries } from '../dicomweb/study.js';
 import { parseDicomwebUrl } from '../dicomweb/url.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { denoiseRemote, refuseOverwriteOfStoredOutput, seriesFound, seriesToDenoise, type DerivedPart, type RemoteDenoiseOptions } from './remote-denoise.js';
 import type { DenoiseReport } from './types.js';
 import { pullCacheDir } from '../util/pull-cache.js';
-import { checkSeriesListShortfall, type SeriesListShortfall } from '../util/remote-series.js';
+import { checkSeriesListShortfall, withInstanceListCheck, type ListedSeries, type SeriesListShortfall } from '../util/remote-series.js';
 import { toolkitIdentity } from '../util/toolkit.js';
 
 export interface DicomwebReport {
@@ -105,18 +105,27 @@ export async function denoiseDicomweb(url: string, options: DicomwebDenoiseOptio
 export interface DicomwebInfoResult {
   readonly source: string;
   readonly studyInstanceUid: string;
-  readonly series: RemoteSeries[];
+  /** Each with `incomplete` when its instance list may lack instances (withInstanceListCheck). */
+  readonly series: ListedSeries[];
   /** Why the list may lack series (a server that caps answers and will not page); absent when it is whole. */
   readonly incompleteSeriesList?: string;
   readonly errors: Array<{ path: string | null; code: string; message: string }>;
 }
 
-/** `lowdose info <URL>`: the study's series as QIDO-RS lists them (and why that list may lack some). */
-export async function infoDicomweb(url: string, clientOptions: DicomwebClientOptions = {}): Promise<{ result: DicomwebInfoResult; exitCode: number }> {
+/**
+ * `lowdose info <URL>`: the study's series as QIDO-RS lists them (and why that list may lack some),
+ * each series' instance list asked for too (one paged QIDO-RS query per series) so that a series
+ * listed short of its NumberOfSeriesRelatedInstances is said (`incomplete`), as denoise would refuse it.
+ */
+export async function infoDicomweb(url: string, clientOptions: DicomwebClientOptions = {}, log: (message: string) => void = clientOptions.log ?? (() => {})): Promise<{ result: DicomwebInfoResult; exitCode: number }> {
   const target = parseDicomwebUrl(url);
   const client = new DicomwebClient(clientOptions);
   try {
-    const { series, incomplete } = await listStudySeries(client, target);
+    const { series: listed, incomplete } = await listStudySeries(client, target);
+    const series = await withInstanceListCheck(listed, async (s) => {
+      const { uids, unpaged } = await listSeriesInstances(client, s);
+      return { received: uids.length, capped: unpaged !== null };
+    }, log);
     return { result: { source: url, studyInstanceUid: target.studyInstanceUid, series, ...(incomplete !== null ? { incompleteSeriesList: incomplete } : {}), errors: [] }, exitCode: EXIT_OK };
   } finally {
     await client.close();

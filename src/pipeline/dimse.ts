@@ -16,7 +16,7 @@ import { dimseUrl, parseDimseUrl, type DimsePeer } from '../dimse/url.js';
 import { LowdoseError } from '../errors.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { pullCacheDir } from '../util/pull-cache.js';
-import type { StudyKeys } from '../util/remote-series.js';
+import { withInstanceListCheck, type ListedSeries, type StudyKeys } from '../util/remote-series.js';
 import { denoiseRemote, refuseOverwriteOfStoredOutput, seriesFound, seriesToDenoise, type DerivedPart, type RemoteDenoiseOptions } from './remote-denoise.js';
 import type { DenoiseReport } from './types.js';
 import { toolkitIdentity } from '../util/toolkit.js';
@@ -115,13 +115,15 @@ export async function denoiseDimse(url: string, options: DimseDenoiseOptions): P
 
 export type DimseInfoResult =
   | { readonly source: string; readonly studies: RemoteStudy[]; readonly errors: [] }
-  | { readonly source: string; readonly studyInstanceUid: string; readonly series: RemoteSeries[]; readonly errors: [] };
+  | { readonly source: string; readonly studyInstanceUid: string; readonly series: ListedSeries[]; readonly errors: [] };
 
 /**
  * `lowdose info dimse://...`: the PACS's studies (those matching `keys`), or a study's series, as
- * C-FIND lists them. Keys narrow a study list only: with a study address they are E_USAGE.
+ * C-FIND lists them, each series' instances listed too (one IMAGE-level C-FIND per series) so that
+ * a series listed short of its NumberOfSeriesRelatedInstances, or whose list the PACS capped, is
+ * said (`incomplete`). Keys narrow a study list only: with a study address they are E_USAGE.
  */
-export async function infoDimse(url: string, client: DimseClientOptions, keys: StudyKeys = {}): Promise<{ result: DimseInfoResult; exitCode: number }> {
+export async function infoDimse(url: string, client: DimseClientOptions, keys: StudyKeys = {}, log: (message: string) => void = () => {}): Promise<{ result: DimseInfoResult; exitCode: number }> {
   const target = parseDimseUrl(url);
   if (target.studyInstanceUid === null) {
     return { result: { source: url, studies: await findStudies(target, client, keys), errors: [] }, exitCode: EXIT_OK };
@@ -129,6 +131,10 @@ export async function infoDimse(url: string, client: DimseClientOptions, keys: S
   if (keys.patientId !== undefined || keys.from !== undefined || keys.to !== undefined) {
     throw new LowdoseError('E_USAGE', '--patient-id, --from and --to narrow the study list of a PACS address (dimse://<AET>@host:port): this address names a study');
   }
-  const series = await findSeries(target, target.studyInstanceUid, target.seriesInstanceUid, client);
+  const listed = await findSeries(target, target.studyInstanceUid, target.seriesInstanceUid, client);
+  const series = await withInstanceListCheck(listed, async (s) => {
+    const { instances, capped } = await findInstances(target, s, client);
+    return { received: instances.length, capped };
+  }, log);
   return { result: { source: url, studyInstanceUid: target.studyInstanceUid, series, errors: [] }, exitCode: EXIT_OK };
 }

@@ -14,6 +14,7 @@ import { NoiseSchedule, type BetaScheduleConfig, type BetaScheduleKind, isResShi
 import { LowdoseError } from '../errors.js';
 import { CT_RANGE, defaultRange, maxValue, type IntensityRange } from '../metrics/range.js';
 import { Denoiser, type Modality, type ModelCard } from '../models/index.js';
+import { NothingToDenoiseError, nothingToDenoiseScan, seriesToDenoiseIn } from '../pipeline/not-denoised.js';
 import { defaultWindow, type DisplayWindow } from '../pipeline/preview.js';
 import type { DeviceRequest } from '../runtime/index.js';
 import { withoutUndefined } from '../util/defined.js';
@@ -238,9 +239,11 @@ export async function traceSlice(options: TraceOptions): Promise<TraceResult> {
 
 async function pickSeries(paths: readonly string[], log: (message: string) => void): Promise<{ series: Series; modality: Modality }> {
   const scan = await scanPaths(paths);
-  const candidates = scan.series.filter((s) => s.modality === 'CT' || s.modality === 'PT');
+  // CT and PET as denoise takes them, derived series too (a trace draws, it writes no series); the
+  // others are said in the error's `scan` as denoise says them, not logged.
+  const { wanted: candidates, skipped } = seriesToDenoiseIn(scan.series, { includeDerived: true, log: () => {} });
   if (candidates.length === 0) {
-    throw new LowdoseError('E_NOT_FOUND', `no CT or PET series found in ${paths.join(', ')}${scanProblems(scan)}`);
+    throw new NothingToDenoiseError(`no CT or PET series found in ${paths.join(', ')}${scanProblems(scan)}`, nothingToDenoiseScan(scan, skipped));
   }
   const series = candidates[0]!;
   if (candidates.length > 1) {

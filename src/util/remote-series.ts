@@ -136,6 +136,51 @@ export function checkSeriesShortfall(
 }
 
 /**
+ * What `info` says of a series whose instance list may lack instances: `expected`, the series'
+ * NumberOfSeriesRelatedInstances (null when the server does not say), `received`, how many its
+ * instance list holds (QIDO-RS, or C-FIND at IMAGE level), and `capped`, whether the server cut
+ * that list at a cap of its own (DICOMweb: it would not page its answer; DIMSE: C-FIND status 0xFE00).
+ */
+export interface InstanceListShortfall {
+  readonly expected: number | null;
+  readonly received: number;
+  readonly capped: boolean;
+}
+
+/** A series as `info` lists it: `incomplete` only when its instance list may lack instances. */
+export type ListedSeries = RemoteSeries & { readonly incomplete?: InstanceListShortfall };
+
+/**
+ * The series with their instance lists checked, one listing per series (`list`: how many instances
+ * it holds and whether the server capped it): `incomplete` added when the list holds fewer than
+ * the series' NumberOfSeriesRelatedInstances, or was capped with no count to compare with. A list
+ * the server cut at its cap that still holds the count is whole. A series whose listing fails is
+ * kept unchecked, the failure logged: a server that answers series queries and not instance ones
+ * still gets its series listed.
+ */
+export async function withInstanceListCheck(
+  series: readonly RemoteSeries[],
+  list: (series: RemoteSeries) => Promise<{ readonly received: number; readonly capped: boolean }>,
+  log: (message: string) => void,
+): Promise<ListedSeries[]> {
+  const checked: ListedSeries[] = [];
+  for (const s of series) {
+    let listing: { readonly received: number; readonly capped: boolean };
+    try {
+      listing = await list(s);
+    } catch (error) {
+      log(`series ${s.seriesInstanceUid}: its instances could not be listed, so its count is not checked: ${error instanceof Error ? error.message : String(error)}`);
+      checked.push(s);
+      continue;
+    }
+    const { received, capped } = listing;
+    const short = s.instances !== null ? received < s.instances : capped;
+    checked.push(short ? { ...s, incomplete: { expected: s.instances, received, capped } } : s);
+  }
+  return checked;
+}
+
+/**
  * How many series the server says a study holds (NumberOfStudyRelatedSeries; null when it does not
  * say) and how many its series list gave, for a list that may lack series.
  */

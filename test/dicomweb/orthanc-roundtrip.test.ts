@@ -93,6 +93,8 @@ describe.skipIf(!installed)('DICOMweb against Orthanc', () => {
       const result = JSON.parse(run.stdout) as { studyInstanceUid: string; series: Array<{ seriesInstanceUid: string; modality: string; instances: number }> };
       expect(result.studyInstanceUid).toBe(studyUid);
       expect(result.series).toEqual([expect.objectContaining({ seriesInstanceUid: sourceSeriesUid, modality: 'CT', instances: 3 })]);
+      // Its instance list holds its 3: whole, no `incomplete`.
+      expect(result.series[0]).not.toHaveProperty('incomplete');
     } finally {
       delete process.env[DICOMWEB_AUTH_ENV];
     }
@@ -258,6 +260,14 @@ describe.skipIf(!installed)('DICOMweb against Orthanc', () => {
     try {
       const url = `${proxy.base}/dicom-web/studies/${studyUid}/series/${sourceSeriesUid}`;
       const args = (out: string, ...more: string[]) => ['denoise', url, '-o', path.join(dir, out), '--method', 'gaussian', '--dicomweb-auth', `basic:${orthanc.user}:${orthanc.password}`, '--no-progress', '--json', ...more];
+      // info says it before any denoise: the series, with the counts of its instance list (exit 0).
+      const info = await runCli('info', url, '--dicomweb-auth', `basic:${orthanc.user}:${orthanc.password}`, '--json');
+      expect(info.code, info.stderr).toBe(0);
+      expect((JSON.parse(info.stdout) as { series: unknown[] }).series).toEqual([
+        expect.objectContaining({ seriesInstanceUid: sourceSeriesUid, instances: 3, incomplete: { expected: 3, received: 2, capped: true } }),
+      ]);
+      const infoText = await runCli('info', url, '--dicomweb-auth', `basic:${orthanc.user}:${orthanc.password}`);
+      expect(infoText.stdout).toContain('warning: incomplete, its instance list holds 2 of the 3 instance(s) the server says the series holds (the server capped the list)');
       const refused = await runCli(...args('out-short'));
       expect(refused.code, refused.stderr).toBe(1);
       const refusedReport = JSON.parse(refused.stdout) as DicomwebJsonReport & { errors: Array<{ incomplete?: unknown }> };

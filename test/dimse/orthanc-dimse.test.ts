@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dimse } from '../../src/dimse/association.js';
 import { runCli } from '../helpers/cli.js';
 import { findOrthanc, freePort, ORTHANC_AET, seriesInStudy, startOrthanc, uploadAsOtherStudy, uploadWithUnreadableInstance, type RunningOrthanc } from '../helpers/orthanc.js';
-import { startCuttingProxy, type CuttingProxy } from '../helpers/cutting-proxy.js';
+import { startCuttingProxy, withSomeSubOperationsFailed, type CuttingProxy } from '../helpers/cutting-proxy.js';
 
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
 /** A real PET slice (TCIA ACRIN-FLT-Breast), in a study of its own. */
@@ -172,6 +172,8 @@ describe.skipIf(!installed)('DIMSE against Orthanc', () => {
       series: [expect.objectContaining({ seriesInstanceUid: sourceSeriesUid, modality: 'CT', instances: 3, url: `${pacs}/${studyUid}/${sourceSeriesUid}` })],
       errors: [],
     });
+    // Its IMAGE-level C-FIND lists its 3: whole, no `incomplete`.
+    expect((JSON.parse(series.stdout) as { series: unknown[] }).series[0]).not.toHaveProperty('incomplete');
   });
 
   it('a wrong called AE title, an unknown calling AE title and a missing study are clear usage errors (exit 2)', async () => {
@@ -277,6 +279,43 @@ describe.skipIf(!installed)('DIMSE against Orthanc', () => {
     expect(done.dimse.pulled).toEqual([expect.objectContaining({ instances: 3, retrieved: 0 })]);
     expect(done.dimse.stored).toEqual([expect.objectContaining({ seriesInstanceUid: derivedUid, instances: 3 })]);
     expect((await seriesInstances(derivedUid)).size).toBe(3);
+  });
+
+  it('a C-GET answered 0xB000 whose sub-operations count 4 (3 completed, 1 failed) for a series listed with 3: exit 1 E_IO with incomplete 3 of 4 (the PACS\'s own count), nothing denoised; --allow-incomplete denoises the 3 and records it', async () => {
+    const changed = { count: 0 };
+    const run = async (out: string, ...more: string[]) => {
+      // A proxy of its own per run: its port names the pull folder, so the second run retrieves again.
+      const proxy = await startCuttingProxy(orthanc.dicomPort);
+      proxy.rewrite = withSomeSubOperationsFailed(1, changed);
+      try {
+        const source = `dimse://${ORTHANC_AET}@127.0.0.1:${proxy.port}/${studyUid}/${sourceSeriesUid}`;
+        return await runCli('denoise', source, '-o', path.join(dir, out), '--method', 'gaussian', '--calling-aet', CALLING_AET, '--no-progress', '--json', ...more);
+      } finally {
+        await proxy.close();
+      }
+    };
+    const refused = await run('out-b000');
+    expect(changed.count).toBe(1);
+    expect(refused.code, refused.stderr).toBe(1);
+    const report = JSON.parse(refused.stdout) as DimseJsonReport & { errors: Array<{ incomplete?: unknown }> };
+    expect(report.series).toEqual([]);
+    expect(report.errors).toEqual([
+      expect.objectContaining({
+        code: 'E_IO',
+        message: expect.stringContaining('the server says it holds 4 instance(s) and 3 are on disk after the PACS answered the C-GET with 0xb000 (sub-operations complete, one or more failures: 3 completed, 1 failed, 0 with warnings)'),
+        incomplete: { seriesInstanceUid: sourceSeriesUid, expected: 4, received: 3 },
+      }),
+    ]);
+    // The 3 that came stay for a rerun; removed here so the tests after this one start without them.
+    const pullRoot = path.join(dir, 'lowdose-dimse');
+    expect(filesUnder(pullRoot)).toHaveLength(3);
+    await rm(pullRoot, { recursive: true, force: true });
+    const allowed = await run('out-b000-allowed', '--allow-incomplete');
+    expect(allowed.code, allowed.stderr).toBe(0);
+    const done = JSON.parse(allowed.stdout) as DimseJsonReport;
+    expect(done.dimse.pulled).toEqual([expect.objectContaining({ seriesInstanceUid: sourceSeriesUid, instances: 3, incomplete: { expected: 4, received: 3 } })]);
+    expect(done.series[0]!.output.files).toHaveLength(3);
+    expect(filesUnder(pullRoot)).toEqual([]);
   });
 
   it('a connection cut after the first instance of a C-GET is an E_IO error with its counts (exit 1): nothing in -o but the report, nothing stored, the rerun retrieves the rest', async () => {

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import dicomParser from 'dicom-parser';
 import { createHash } from 'node:crypto';
-import { startCuttingProxy } from '../helpers/cutting-proxy.js';
+import { startCuttingProxy, withSomeSubOperationsFailed } from '../helpers/cutting-proxy.js';
 import { copyAsOtherSeries, copyAsOtherStudy } from '../helpers/mutate-dicom.js';
 import { findOrthanc, freePort, ORTHANC_AET, startOrthanc, type RunningOrthanc } from '../helpers/orthanc.js';
 
@@ -98,6 +98,11 @@ describe.skipIf(!installed)('DIMSE against an Orthanc that caps C-FIND answers',
     expect(report.errors).toEqual([]);
     expect(report.dimse.pulled).toEqual([expect.objectContaining({ instances: 3, retrieved: 3 })]);
     expect(report.series[0]!.output.files).toHaveLength(3);
+    // info says the series' instance list is capped: 2 of its 3 (exit 0).
+    const info = await runCli('info', `${pacs}/${studyUid}`, '--json');
+    expect(info.code, info.stderr).toBe(0);
+    expect((JSON.parse(info.stdout) as { series: unknown[] }).series).toEqual([expect.objectContaining({ instances: 3, incomplete: { expected: 3, received: 2, capped: true } })]);
+    expect((await runCli('info', `${pacs}/${studyUid}`)).stdout).toContain('warning: incomplete, its instance list holds 2 of the 3 instance(s) the server says the series holds (the server capped the list)');
     // The same pixels as the same files denoised from a folder.
     const plain = await runCli('denoise', CT_DIR, '-o', path.join(dir, 'plain'), '--method', 'gaussian', '--no-progress', '--json');
     const plainFiles = (JSON.parse(plain.stdout) as { series: Array<{ output: { files: string[] } }> }).series[0]!.output.files;
@@ -127,40 +132,50 @@ describe.skipIf(!installed)('DIMSE against an Orthanc that caps C-FIND answers',
     }
   });
 
-  it('a PACS that says the series holds 4 instances and sends its 3: exit 1 E_IO naming 3 of 4, nothing denoised; --allow-incomplete denoises the 3 and records the counts', async () => {
+  // Orthanc sends the whole series and answers success; a proxy raises its NumberOfSeriesRelatedInstances
+  // from 3 to 4 in C-FIND answers and, in the second case, turns its final C-GET / C-MOVE answer into
+  // 0xB000 with 1 failed sub-operation (Orthanc 1.10 answers a sub-operation it cannot send with 0xC000).
+  it.each([
+    { title: 'sends its 3', someFailed: false, answer: 'with success' },
+    { title: 'sends its 3 and answers the C-GET / C-MOVE with 0xB000 (1 sub-operation failed)', someFailed: true, answer: 'with 0xb000 (sub-operations complete, one or more failures: 3 completed, 1 failed, 0 with warnings)' },
+  ])('a PACS that says the series holds 4 instances and $title: exit 1 E_IO naming 3 of 4, nothing denoised; --allow-incomplete denoises the 3 and records the counts', async ({ someFailed, answer }) => {
     const proxy = await startCuttingProxy(orthanc.dicomPort);
-    const changed = { count: 0 };
-    proxy.rewrite = withSeriesCount('3', '4', changed);
+    const [counted, answered] = [{ count: 0 }, { count: 0 }];
+    const raiseCount = withSeriesCount('3', '4', counted);
+    const failOne = withSomeSubOperationsFailed(1, answered);
+    proxy.rewrite = someFailed ? (chunk) => failOne(raiseCount(chunk)) : raiseCount;
     try {
       const source = `dimse://${ORTHANC_AET}@127.0.0.1:${proxy.port}/${studyUid}`;
       const args = (out: string, ...more: string[]) => ['denoise', source, '-o', path.join(dir, out), '--method', 'gaussian', '--no-progress', '--json', ...more];
-      const refused = await runCli(...args('out-short'));
-      expect(changed.count).toBeGreaterThan(0);
+      const out = someFailed ? 'out-b000' : 'out-short';
+      const refused = await runCli(...args(out));
+      expect(counted.count).toBeGreaterThan(0);
       expect(refused.code, refused.stderr).toBe(1);
       const refusedReport = JSON.parse(refused.stdout) as { series: unknown[]; errors: Array<{ code: string; message: string; incomplete?: unknown }> };
       expect(refusedReport.series).toEqual([]);
       expect(refusedReport.errors).toEqual([
         expect.objectContaining({
           code: 'E_IO',
-          message: expect.stringMatching(/ is incomplete: the server says it holds 4 instance\(s\) and 3 are on disk after the PACS answered the whole-series C-GET with success, .*nothing was denoised\. --allow-incomplete denoises the 3/),
+          message: expect.stringContaining(` is incomplete: the server says it holds 4 instance(s) and 3 are on disk after the PACS answered the whole-series C-GET ${answer}, so its derived series would lack 1 slice(s); nothing was denoised. --allow-incomplete denoises the 3`),
           incomplete: { seriesInstanceUid: expect.any(String), expected: 4, received: 3 },
         }),
       ]);
 
-      // The same rule for C-MOVE.
-      const moved = await runCli(...args('out-short-move', '--move-port', String(movePort)));
+      // The same rule for C-MOVE, whose final answer comes on the association the proxy sees.
+      const moved = await runCli(...args(`${out}-move`, '--move-port', String(movePort)));
       expect(moved.code, moved.stderr).toBe(1);
       expect((JSON.parse(moved.stdout) as typeof refusedReport).errors).toEqual([
-        expect.objectContaining({ code: 'E_IO', message: expect.stringContaining('whole-series C-MOVE'), incomplete: expect.objectContaining({ expected: 4, received: 3 }) }),
+        expect.objectContaining({ code: 'E_IO', message: expect.stringContaining(`answered the whole-series C-MOVE ${answer}`), incomplete: expect.objectContaining({ expected: 4, received: 3 }) }),
       ]);
 
-      const allowed = await runCli(...args('out-short-allowed', '--allow-incomplete'));
+      const allowed = await runCli(...args(`${out}-allowed`, '--allow-incomplete'));
       expect(allowed.code, allowed.stderr).toBe(0);
       expect(allowed.stderr).toContain('denoising those 3 (--allow-incomplete): the derived series lacks 1 slice(s)');
       const report = JSON.parse(allowed.stdout) as { errors: unknown[]; series: Array<{ output: { files: string[] } }>; dimse: { pulled: Array<{ instances: number; incomplete?: unknown }> } };
       expect(report.errors).toEqual([]);
       expect(report.dimse.pulled).toEqual([expect.objectContaining({ instances: 3, incomplete: { expected: 4, received: 3 } })]);
       expect(report.series[0]!.output.files).toHaveLength(3);
+      expect(answered.count).toBe(someFailed ? 3 : 0);
     } finally {
       await proxy.close();
     }

@@ -62,3 +62,38 @@ export async function startCuttingProxy(targetPort: number, from: 'server' | 'cl
   };
   return proxy;
 }
+
+/** The bytes of one command element, implicit VR little endian: tag, 4-byte length 2, a US value. */
+function commandElement(element: number, value: number): Buffer {
+  const bytes = Buffer.alloc(10);
+  bytes.writeUInt16LE(0x0000, 0);
+  bytes.writeUInt16LE(element, 2);
+  bytes.writeUInt32LE(2, 4);
+  bytes.writeUInt16LE(value, 8);
+  return bytes;
+}
+
+/**
+ * A rewrite (CuttingProxy.rewrite, from the PACS) that turns the final C-GET-RSP / C-MOVE-RSP of
+ * success (its CommandField 0x8010 or 0x8021, Status 0x0000) into 0xB000, "sub-operations complete,
+ * one or more failures", with `failed` failed sub-operations (NumberOfFailedSuboperations, 0000,1022,
+ * from 0): a PACS that went through the series and could not send some instances. The command set
+ * is implicit VR little endian and its elements keep their lengths. Counts the answers it changed
+ * in `changed`.
+ */
+export function withSomeSubOperationsFailed(failed: number, changed: { count: number }): (chunk: Buffer) => Buffer {
+  const success = commandElement(0x0900, 0x0000);
+  const noFailures = commandElement(0x1022, 0);
+  return (chunk) => {
+    const isRetrieveAnswer = [0x8010, 0x8021].some((field) => chunk.includes(commandElement(0x0100, field)));
+    const status = chunk.indexOf(success);
+    // After the Status of success: a chunk may hold a pending answer (Status 0xFF00) before the final one.
+    const failures = chunk.indexOf(noFailures, status);
+    if (!isRetrieveAnswer || status < 0 || failures < 0 || failures - status > 64) return chunk;
+    const copy = Buffer.from(chunk);
+    copy.writeUInt16LE(0xb000, status + 8);
+    copy.writeUInt16LE(failed, failures + 8);
+    changed.count++;
+    return copy;
+  };
+}

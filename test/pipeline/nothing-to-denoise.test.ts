@@ -119,4 +119,19 @@ describe('denoise --json with nothing to denoise says what it found, file by fil
       ],
     });
   });
+
+  it("trace --json's E_NOT_FOUND carries the same scan as denoise --json's, file by file and series by series (exit 2)", async () => {
+    const paths = [TRUNCATED, MR, RT_DOSE];
+    const denoised = await nothingToDenoiseJson(...paths);
+    const traced = await runCli('trace', ...paths, '-o', join(root, 'trace-json.png'), '--json');
+    expect(traced.code).toBe(2);
+    const printed = JSON.parse(traced.stdout) as { errors: Array<Record<string, unknown>> };
+    expect(printed.errors).toEqual([expect.objectContaining({ code: 'E_NOT_FOUND', scan: denoised.error.scan })]);
+    expect(printed.errors[0]!.scan).toMatchObject({
+      fileCount: 3,
+      errors: [{ path: TRUNCATED, code: 'E_TRUNCATED' }],
+      skipped: [{ path: RT_DOSE, code: 'E_NOT_IMAGE' }],
+      skippedSeries: [{ modality: 'MR', reason: 'modality' }],
+    });
+  });
 });

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { seriesToDenoise } from '../../src/pipeline/remote-denoise.js';
-import { isDenoiseOutput } from '../../src/util/remote-series.js';
+import { isDenoiseOutput, withInstanceListCheck, type RemoteSeries } from '../../src/util/remote-series.js';
 
 const study = [
   { seriesInstanceUid: '1.1', modality: 'CT' },
@@ -75,5 +75,43 @@ describe('isDenoiseOutput', () => {
     expect(isDenoiseOutput({ description: 'LUNG LOWDOSE DENOISED' }, '')).toBe(false);
     expect(isDenoiseOutput({ description: '' }, '')).toBe(false);
     expect(isDenoiseOutput({ description: 'simulated 25% dose' }, '')).toBe(false);
+  });
+});
+
+describe('withInstanceListCheck (info <URL>)', () => {
+  const series = (uid: string, instances: number | null): RemoteSeries => ({ studyInstanceUid: '1', seriesInstanceUid: uid, modality: 'CT', description: '', seriesNumber: null, instances, url: `u/${uid}` });
+  const listings: Record<string, { received: number; capped: boolean } | Error> = {
+    whole: { received: 3, capped: false },
+    short: { received: 2, capped: false },
+    cappedShort: { received: 2, capped: true },
+    cappedWhole: { received: 3, capped: true },
+    cappedNoCount: { received: 2, capped: true },
+    noCount: { received: 2, capped: false },
+    failing: new Error('C-FIND failed with status 0xc000'),
+  };
+  const list = async (s: RemoteSeries) => {
+    const listing = listings[s.seriesInstanceUid]!;
+    if (listing instanceof Error) throw listing;
+    return listing;
+  };
+
+  it('adds incomplete { expected, received, capped } only to a series whose list is short of its count, or capped with no count', async () => {
+    const log: string[] = [];
+    const checked = await withInstanceListCheck(
+      [series('whole', 3), series('short', 3), series('cappedShort', 3), series('cappedWhole', 3), series('cappedNoCount', null), series('noCount', null), series('failing', 3)],
+      list,
+      (m) => log.push(m),
+    );
+    expect(checked.map((s) => [s.seriesInstanceUid, s.incomplete ?? null])).toEqual([
+      ['whole', null],
+      ['short', { expected: 3, received: 2, capped: false }],
+      ['cappedShort', { expected: 3, received: 2, capped: true }],
+      ['cappedWhole', null],
+      ['cappedNoCount', { expected: null, received: 2, capped: true }],
+      ['noCount', null],
+      ['failing', null],
+    ]);
+    // A listing that fails keeps the series, unchecked, and says so.
+    expect(log).toEqual(['series failing: its instances could not be listed, so its count is not checked: C-FIND failed with status 0xc000']);
   });
 });

@@ -13,7 +13,7 @@ import { infoDimse, type DimseInfoResult } from '../../pipeline/dimse.js';
 import { isDimseUrl } from '../../dimse/url.js';
 import { addDimseOptions, dimseClientOptions, type DimseCliOptions } from '../dimse-options.js';
 import type { CommandRegistrar } from '../command.js';
-import type { StudyKeys } from '../../util/remote-series.js';
+import type { InstanceListShortfall, StudyKeys } from '../../util/remote-series.js';
 import { createOutput, EXIT_USAGE, usageError } from '../output.js';
 
 function formatNumber(value: number): string {
@@ -53,8 +53,16 @@ function humanRemote(result: DicomwebInfoResult | DimseInfoResult): string {
       .join('\n');
   }
   return result.series
-    .map((s) => `${s.seriesInstanceUid}  ${s.modality || '?'}  ${s.instances ?? '?'} instance(s)${s.seriesNumber !== null ? `  #${s.seriesNumber}` : ''}${s.description ? `  "${s.description}"` : ''}\n  ${s.url}`)
+    .map((s) => `${s.seriesInstanceUid}  ${s.modality || '?'}  ${s.instances ?? '?'} instance(s)${s.seriesNumber !== null ? `  #${s.seriesNumber}` : ''}${s.description ? `  "${s.description}"` : ''}\n  ${s.url}${s.incomplete ? `\n  warning: ${incompleteInWords(s.incomplete)}` : ''}`)
     .join('\n');
+}
+
+/** The line under a series whose instance list may lack instances (info --json: its `incomplete`). */
+function incompleteInWords(shortfall: InstanceListShortfall): string {
+  const cap = shortfall.capped ? ' (the server capped the list)' : '';
+  return shortfall.expected === null
+    ? `incomplete? its instance list holds ${shortfall.received} and the server capped it without saying how many the series holds`
+    : `incomplete, its instance list holds ${shortfall.received} of the ${shortfall.expected} instance(s) the server says the series holds${cap}`;
 }
 
 export const register: CommandRegistrar = (program: Command, setExitCode) => {
@@ -78,7 +86,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       if (paths.some(isDimseUrl)) {
         if (paths.length > 1) throw usageError('a dimse:// address is given alone: one PACS or study per run');
         if (opts.stats) throw usageError('--stats reads pixel data: use it on files, not on a dimse:// address');
-        const { result, exitCode } = await infoDimse(paths[0]!, dimseClientOptions(opts), keys);
+        const { result, exitCode } = await infoDimse(paths[0]!, dimseClientOptions(opts), keys, (m) => out.warn(m));
         out.result(result);
         out.print(humanRemote(result));
         out.info('studies' in result ? `${result.studies.length} studies on ${result.source}` : `${result.series.length} series in study ${result.studyInstanceUid}`);
@@ -88,7 +96,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       if (paths.some(isDicomwebUrl)) {
         if (paths.length > 1) throw usageError('a DICOMweb URL is given alone: one study or series URL per run');
         if (opts.stats) throw usageError('--stats reads pixel data: use it on files, not on a DICOMweb URL');
-        const { result, exitCode } = await infoDicomweb(paths[0]!, dicomwebClientOptions(opts, (m) => out.info(m)));
+        const { result, exitCode } = await infoDicomweb(paths[0]!, dicomwebClientOptions(opts, (m) => out.info(m)), (m) => out.warn(m));
         out.result(result);
         out.print(humanRemote(result));
         out.info(`${result.series.length} series in study ${result.studyInstanceUid}`);
