@@ -19,6 +19,7 @@ import type { ComparisonMetrics, SliceMetrics, StudiesResponse } from '../../src
 import { buildApp } from '../../src/server/app.js';
 import { packageVersion } from '../../src/util/package-root.js';
 import { writeFixtureStudy, type FixtureStudy } from '../server/fixture-study.js';
+import { referenceUptake, type ReferenceEllipse } from './pet-roi-reference.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const REPO = path.resolve(import.meta.dirname, '../..');
@@ -311,22 +312,40 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
     await page.mouse.down();
     await page.mouse.move(to.x, to.y, { steps: 5 });
     await page.mouse.up();
+    // The ROI as drawn, in low-dose pixels: the measurement table's row of it (written on mouse up).
+    const drawn = () => page.$$eval('.measure-table tr[data-pane="lowDose"][data-shape]', (rows) => rows.at(-1)?.getAttribute('data-shape') ?? null);
+    await expect.poll(drawn, POLL).toMatch(/"kind":"ellipse"/);
+    const roi = (JSON.parse((await drawn())!) as { ellipse: ReferenceEllipse }).ellipse;
+    for (const [got, want] of [[roi.cx, 45.8], [roi.cy, 53.3], [roi.rx, 4], [roi.ry, 4]] as const) expect(Math.abs(got - want)).toBeLessThan(0.25);
+    // What each pane should read there, from its series' DICOM files alone (./pet-roi-reference.ts).
+    // SUVpeak is not bounded by SUVmax: its sphere reaches the slices within 6 mm and past the ellipse.
+    const lowDoseSeries = (await app.inject({ url: `/api/series/${comparison.lowDose}` })).json() as { locations: Array<number | null> };
+    const location = lowDoseSeries.locations[Number(target)]!;
+    const pet = path.join(root, 'data', 'pet');
+    const dirs = { lowDose: path.join(pet, 'low'), denoised: path.join(pet, 'denoised'), reference: path.join(pet, 'full') };
+    const expected = Object.fromEntries(Object.entries(dirs).map(([key, dir]) => [key, referenceUptake(dir, location, roi)]));
     // The IEC fixture is 4 slices of 3 mm (12 mm): every 1 cm³ sphere off its mid-plane reaches past
     // its first or last slice, and the readout says so.
-    const pattern = /^SUVmean (\d+\.\d\d) ± \d+\.\d\d · SUVmax (\d+\.\d\d) · SUVpeak \(sphere cut by the volume's edge\) (\d+\.\d\d)$/;
-    const readouts = () => page.$$eval('.pane:not([hidden]) .pane-roi', (els) => els.slice(0, 3).map((e) => e.textContent ?? ''));
-    // The readouts of one moment (a pane re-rendering between two reads may show SUVpeak "…" again).
-    let shown: string[] = [];
-    await expect.poll(async () => (shown = await readouts()).length === 3 && shown.every((t) => pattern.test(t)), POLL).toBe(true);
-    const [low, denoised, full] = shown.map((t) => t.match(pattern)!.slice(1).map(Number) as [number, number, number]);
-    // A hot sphere (4:1 over a background of SUV 1): the 1 cm3 peak sits between the mean and the single-voxel max.
-    for (const [mean, max, peak] of [low!, denoised!, full!]) {
-      expect(mean).toBeGreaterThan(2);
-      expect(peak).toBeGreaterThanOrEqual(mean);
-      expect(peak).toBeLessThanOrEqual(max);
-    }
+    const pattern = /^SUVmean (\d+\.\d\d) ± (\d+\.\d\d) · SUVmax (\d+\.\d\d) · SUVpeak \(sphere cut by the volume's edge\) (\d+\.\d\d)$/;
+    const readouts = async () =>
+      new Map(await page.$$eval('.pane:not([hidden])', (panes) => panes.map((p) => [(p as HTMLElement).dataset.pane!, p.querySelector('.pane-roi')?.textContent ?? ''] as const)));
+    // The readouts of one moment, each within the printed rounding of the files' numbers. Polled
+    // until they are: while the drag's last ellipse is still being measured and drawn a pane may show
+    // SUVpeak "…" or the readout of one of the drag's earlier, smaller ellipses.
+    const mismatches = async () => {
+      const shown = await readouts();
+      return Object.entries(expected).flatMap(([key, want]) => {
+        const text = shown.get(key) ?? '(pane not shown)';
+        const numbers = text.match(pattern)?.slice(1).map(Number);
+        if (!numbers) return [`${key}: "${text}"`];
+        return (['mean', 'sd', 'max', 'peak'] as const).flatMap((name, k) =>
+          Math.abs(numbers[k]! - want[name]) <= 0.01 + 1e-9 ? [] : [`${key} ${name}: page ${numbers[k]!.toFixed(2)}, files ${want[name].toFixed(4)}`],
+        );
+      });
+    };
+    await expect.poll(mismatches, POLL).toEqual([]);
     // Denoising lowers the noise-inflated SUVmax of the 25 % scan.
-    expect(denoised![1]).toBeLessThan(low![1]);
+    expect(expected.denoised!.max).toBeLessThan(expected.lowDose!.max);
     // Under the denoised pane's readout, one line of the model's measured lesion bias at 25 % counts; none under the others.
     const caveat = page.locator('.pane[data-pane="denoised"] .pane-caveat');
     expect(await caveat.isVisible()).toBe(true);
