@@ -32,6 +32,9 @@ export const ERROR_CODES = [
   // a warning: a slice's geometry value (spacing, thickness, position, orientation) is present but
   // unusable (not finite, not positive, degenerate) and is read as missing
   'W_GEOMETRY_INVALID',
+  // a warning: a PET series' SUVbw is decayed to the earliest AcquisitionTime of the files read,
+  // SeriesTime being later, and the files read are not known to be the whole series
+  'W_SUV_PARTIAL_SERIES',
   // a derived file would lose or change the source's geometry: that series is not written
   'E_GEOMETRY_LOST',
   // a warning: full-dose texture assumed the model card's default dose for an input of unknown dose

@@ -27,6 +27,7 @@ export const TAG = {
   ImagerPixelSpacing: 'x00181164',
   FrameReferenceTime: 'x00541300',
   ActualFrameDuration: 'x00181242',
+  NumberOfSlices: 'x00540081',
   RadiopharmaceuticalInformationSequence: 'x00540016',
   RadiopharmaceuticalStartTime: 'x00181072',
   RadiopharmaceuticalStartDateTime: 'x00181078',

@@ -53,6 +53,8 @@ export interface PetAttributes {
   GEPrivatePostInjectionDateTime?: string;
   FrameReferenceTime?: number;
   ActualFrameDuration?: number;
+  /** NumberOfSlices (0054,0081): the slices of the whole series, so a read of fewer tells a partial series. */
+  NumberOfSlices?: number;
   PatientSize?: number;
   PatientSex?: string;
 }
@@ -339,6 +341,8 @@ function readPetAttributes(ds: DataSet): PetAttributes {
   if (frameReferenceTime !== undefined) attributes.FrameReferenceTime = frameReferenceTime;
   const frameDuration = finiteOrUndefined(getNumber(ds, TAG.ActualFrameDuration, 'IS'));
   if (frameDuration !== undefined) attributes.ActualFrameDuration = frameDuration;
+  const numberOfSlices = finiteOrUndefined(getNumber(ds, TAG.NumberOfSlices, 'US'));
+  if (numberOfSlices !== undefined) attributes.NumberOfSlices = numberOfSlices;
   const size = finiteOrUndefined(getNumber(ds, TAG.PatientSize, 'DS'));
   if (size !== undefined) attributes.PatientSize = size;
   const sex = getString(ds, TAG.PatientSex);

@@ -9,7 +9,7 @@ import { LowdoseError } from '../errors.js';
 import type { ImageHeader } from './image-header.js';
 import { sharpKernel } from './kernel.js';
 import { modalityUnits } from './modality.js';
-import { suvbwFactors } from './suv.js';
+import { partialSeriesSuvNote, suvbwFactors } from './suv.js';
 import type { Orientation, Series, SliceRef, Units, Vec3 } from './types.js';
 
 /** Direction cosines closer than this are the same orientation. */
@@ -111,7 +111,10 @@ export function buildSeries(headers: readonly ImageHeader[]): Series[] {
 function buildStack(key: string, stack: Stack, split: string | null): Series {
   const first = stack.candidates[0]!.header;
   const warnings: LowdoseError[] = [];
-  const warn = (code: 'E_INCONSISTENT_SERIES' | 'E_SUV_UNAVAILABLE' | 'E_SHARP_KERNEL' | 'W_GEOMETRY_INVALID', message: string) =>
+  const warn = (
+    code: 'E_INCONSISTENT_SERIES' | 'E_SUV_UNAVAILABLE' | 'W_SUV_PARTIAL_SERIES' | 'E_SHARP_KERNEL' | 'W_GEOMETRY_INVALID',
+    message: string,
+  ) =>
     warnings.push(new LowdoseError(code, message, { path: first.path }));
   if (split) warn('E_INCONSISTENT_SERIES', split);
 
@@ -222,10 +225,13 @@ function buildStack(key: string, stack: Stack, split: string | null): Series {
   const scaleByFile = new Map<string, number>();
   if (first.modality === 'PT') {
     const files = [...new Map(located.map((s) => [s.candidate.header.path, s.candidate.header])).values()];
-    const outcome = suvbwFactors(files.map((h) => h.pet!));
+    const pet = files.map((h) => h.pet!);
+    const outcome = suvbwFactors(pet);
     if (outcome.ok) {
       units = 'SUVbw';
       files.forEach((h, i) => scaleByFile.set(h.path, outcome.factors[i]!));
+      const note = outcome.scanStartFromFilesRead === undefined ? null : partialSeriesSuvNote(pet, outcome.scanStartFromFilesRead);
+      if (note !== null) warn('W_SUV_PARTIAL_SERIES', `${key}: ${note}`);
     } else {
       warn('E_SUV_UNAVAILABLE', `${key}: SUVbw not computed (${outcome.reason}); values stay in ${units}`);
     }

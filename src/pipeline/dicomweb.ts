@@ -12,7 +12,7 @@ import { DicomwebClient, type DicomwebClientOptions } from '../dicomweb/client.j
 import { checkStowDestination, isLowdoseDerived, listSeries, listSeriesInstances, listStudySeries, pullSeries, stowSeries, type PulledSeries, type StoredSeries } from '../dicomweb/study.js';
 import { parseDicomwebUrl } from '../dicomweb/url.js';
 import { EXIT_OK } from '../exit-codes.js';
-import { denoiseRemote, refuseOverwriteOfStoredOutput, seriesFound, seriesToDenoise, type DerivedPart, type RemoteDenoiseOptions } from './remote-denoise.js';
+import { denoiseRemote, refuseOverwriteOfStoredOutput, seriesFound, seriesToDenoise, withSuvNotes, type DerivedPart, type RemoteDenoiseOptions } from './remote-denoise.js';
 import type { DenoiseReport } from './types.js';
 import { pullCacheDir } from '../util/pull-cache.js';
 import { checkSeriesListShortfall, withInstanceListCheck, type ListedSeries, type SeriesListShortfall } from '../util/remote-series.js';
@@ -95,7 +95,7 @@ export async function denoiseDicomweb(url: string, options: DicomwebDenoiseOptio
         return dicomweb.pulled;
       },
       ...(options.stow !== undefined ? { store: stowTo(options.stow) } : {}),
-      report: (series, errors): DicomwebDenoiseReport => ({ toolkit: toolkitIdentity(), series, errors, dicomweb }),
+      report: (series, errors): DicomwebDenoiseReport => ({ toolkit: toolkitIdentity(), series, errors, dicomweb: { ...dicomweb, pulled: withSuvNotes(dicomweb.pulled, series) } }),
     });
   } finally {
     await client.close();

@@ -17,7 +17,7 @@ import { LowdoseError } from '../errors.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { pullCacheDir } from '../util/pull-cache.js';
 import { withInstanceListCheck, type ListedSeries, type StudyKeys } from '../util/remote-series.js';
-import { denoiseRemote, refuseOverwriteOfStoredOutput, seriesFound, seriesToDenoise, type DerivedPart, type RemoteDenoiseOptions } from './remote-denoise.js';
+import { denoiseRemote, refuseOverwriteOfStoredOutput, seriesFound, seriesToDenoise, withSuvNotes, type DerivedPart, type RemoteDenoiseOptions } from './remote-denoise.js';
 import type { DenoiseReport } from './types.js';
 import { toolkitIdentity } from '../util/toolkit.js';
 
@@ -109,7 +109,7 @@ export async function denoiseDimse(url: string, options: DimseDenoiseOptions): P
           },
         }
       : {}),
-    report: (series, errors): DimseDenoiseReport => ({ toolkit: toolkitIdentity(), series, errors, dimse }),
+    report: (series, errors): DimseDenoiseReport => ({ toolkit: toolkitIdentity(), series, errors, dimse: { ...dimse, pulled: withSuvNotes(dimse.pulled, series) } }),
   });
 }
 

@@ -15,6 +15,7 @@ import { notDenoisedMessage } from './not-denoised.js';
 import { LowdoseError, toLowdoseError } from '../errors.js';
 import { claimFolder } from '../util/folder-claims.js';
 import { writeFileAtomic } from '../util/fs.js';
+import type { PulledSeries } from '../util/remote-series.js';
 import { COMPLETION_MARKER, denoisePaths, REPORT_FILE } from './denoise.js';
 import type { DenoiseOptions, DenoiseReport } from './types.js';
 
@@ -175,6 +176,35 @@ export interface PulledFolder {
   readonly dir: string;
   /** The series' address on the server (DICOMweb URL or dimse:// address). */
   readonly url: string;
+  readonly seriesInstanceUid?: string;
+  /** Fewer instances came than the server says the series holds (`--allow-incomplete`). */
+  readonly incomplete?: PulledSeries['incomplete'];
+}
+
+/**
+ * The SUV note of each pulled series that came short of its instances and whose SUVbw depends on
+ * which of its files were read (its W_SUV_PARTIAL_SERIES reading warning, src/dicom/suv.ts), by
+ * SeriesInstanceUID.
+ */
+export function incompleteSuvNotes(pulled: readonly PulledFolder[], series: DenoiseReport['series']): Map<string, string> {
+  const notes = new Map<string, string>();
+  for (const p of pulled) {
+    if (!p.incomplete || p.seriesInstanceUid === undefined) continue;
+    const read = series.find((s) => s.input.seriesInstanceUid === p.seriesInstanceUid);
+    const warning = read?.warnings.find((w) => w.code === 'W_SUV_PARTIAL_SERIES');
+    // The warning names the series key first; the note sits in the series' own entry.
+    if (warning) notes.set(p.seriesInstanceUid, warning.message.replace(/^\S+: /, ''));
+  }
+  return notes;
+}
+
+/** `pulled[]` with each incomplete series' SUV note (incompleteSuvNotes) added to its `incomplete`. */
+export function withSuvNotes(pulled: readonly PulledSeries[], series: DenoiseReport['series']): PulledSeries[] {
+  const notes = incompleteSuvNotes(pulled, series);
+  return pulled.map((p) => {
+    const suvNote = notes.get(p.seriesInstanceUid);
+    return suvNote !== undefined && p.incomplete ? { ...p, incomplete: { ...p.incomplete, suvNote } } : p;
+  });
 }
 
 /**
@@ -239,6 +269,9 @@ async function pullDenoiseStore<R>(options: DenoiseOptions, steps: RemoteSteps<R
     { ...options, includeDerived: true },
   );
   const errors = report.errors.map((e) => nameRemoteInstance(e, pulled));
+  for (const [uid, note] of incompleteSuvNotes(pulled, report.series)) {
+    log(`warning: series ${uid} came short of its instances (--allow-incomplete) and its SUVbw depends on the files that came: ${note}`);
+  }
   if (steps.store) {
     for (const series of report.series) {
       for (const part of derivedParts(series)) {

@@ -54,9 +54,11 @@ export interface PulledSeries {
   readonly dir: string;
   /**
    * Present only when the run went on with fewer instances than the server says the series holds
-   * (`--allow-incomplete`; checkSeriesShortfall): the derived series lacks those slices.
+   * (`--allow-incomplete`; checkSeriesShortfall): the derived series lacks those slices. With
+   * `suvNote` when the series' SUVbw depends on which of its files were read (its
+   * W_SUV_PARTIAL_SERIES warning, src/dicom/suv.ts): the SUVs are not those of the whole series.
    */
-  readonly incomplete?: SeriesShortfall;
+  readonly incomplete?: SeriesShortfall & { readonly suvNote?: string };
 }
 
 /** How many instances the server says a series holds (NumberOfSeriesRelatedInstances) and how many this run has. */

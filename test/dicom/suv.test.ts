@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { readInstanceHeader, readSlice, scanPaths, suvbwFactors, type PetAttributes } from '../../src/dicom/index.js';
 import { decodeFrameStoredValues } from '../../src/dicom/read-slice.js';
 import { corpusPath } from './helpers/corpus.js';
+import { writeBedSeries } from './helpers/pet-beds.js';
 
 const SUV_DIR = 'cornerstonejs__calculate-suv/test/';
 const FO = 'fo-dicom__fo-dicom/Tests/FO-DICOM.Tests/Test Data/';
@@ -136,5 +137,74 @@ describe('SUVbw follows DecayCorrection', () => {
     for (const value of ['START', 'ADMIN', 'NONE', '']) {
       expect(suvbwFactors(siemens().map((i) => ({ ...i, Units: 'GML', DecayCorrection: value })))).toEqual({ ok: true, factors: [1, 1, 1] });
     }
+  });
+});
+
+describe('SUVbw when SeriesTime is later than the acquisitions (multi-bed scans)', () => {
+  // calculate-suv decays the dose to the earliest AcquisitionTime of the files it is given here.
+  const factorsByFile = (s: { slices: readonly { file: string; unitsScale: number }[] }) => new Map(s.slices.map((x) => [x.file, x.unitsScale]));
+
+  it('reads the whole series without a warning, and says so when only part of it (NumberOfSlices) was read, whose SUVs differ', async () => {
+    const { files, remove } = writeBedSeries(6);
+    try {
+      const whole = (await scanPaths(files)).series[0]!;
+      expect(whole.units).toBe('SUVbw');
+      expect(whole.warnings).toEqual([]);
+      const part = (await scanPaths(files.slice(2))).series[0]!;
+      expect(part.units).toBe('SUVbw');
+      const warning = part.warnings.find((w) => w.code === 'W_SUV_PARTIAL_SERIES');
+      expect(warning?.message).toMatch(/earliest AcquisitionTime of the 4 file\(s\) read \(19600614 150516\.921000\)/);
+      expect(warning?.message).toMatch(/holds 6 slice\(s\) \(NumberOfSlices\) and 4 were read/);
+      // The same voxels read 2 min of F-18 decay (2^(120 s / 6586.2 s) = 1.0127) higher from the part.
+      const pet = (await readInstanceHeader(files[0]!)).pet!;
+      const w = factorsByFile(whole);
+      for (const [file, factor] of factorsByFile(part)) expect(factor / w.get(file)!).toBeCloseTo(2 ** (120 / pet.RadionuclideHalfLife), 9);
+    } finally {
+      remove();
+    }
+  });
+
+  it('says that whether the series is whole cannot be told when the files carry no NumberOfSlices', async () => {
+    const { files, remove } = writeBedSeries(null);
+    try {
+      const whole = (await scanPaths(files)).series[0]!;
+      expect(whole.warnings.find((w) => w.code === 'W_SUV_PARTIAL_SERIES')?.message).toMatch(/no NumberOfSlices \(0054,0081\)/);
+    } finally {
+      remove();
+    }
+  });
+
+  it('reports the scan start only when the factor depends on the files read', () => {
+    const beds = (JSON.parse(readFileSync(corpusPath(`${SUV_DIR}metadata/SIEMENS-instances.json`), 'utf8')) as PetAttributes[]).map((i, n) => ({
+      ...i,
+      SeriesTime: '110000.000000',
+      AcquisitionTime: `10${String(50 + 2 * n).padStart(2, '0')}00.000000`,
+    }));
+    const all = suvbwFactors(beds);
+    const later = suvbwFactors(beds.slice(1));
+    expect(all).toMatchObject({ ok: true, scanStartFromFilesRead: '20201217 105000.000000' });
+    expect(later).toMatchObject({ ok: true, scanStartFromFilesRead: '20201217 105200.000000' });
+    // Series time at or before every acquisition: the series start, whatever files are read.
+    const seriesStart = suvbwFactors(beds.map((i) => ({ ...i, SeriesTime: '104500.000000' })));
+    expect(seriesStart.ok && seriesStart.scanStartFromFilesRead).toBe(undefined);
+    // Nor with GE's private post-injection time, nor for ADMIN (no decay).
+    for (const other of [
+      beds.map((i) => ({ ...i, GEPrivatePostInjectionDateTime: '20201217104500.000000' })),
+      beds.map((i) => ({ ...i, DecayCorrection: 'ADMIN' })),
+    ]) {
+      const outcome = suvbwFactors(other);
+      expect(outcome.ok).toBe(true);
+      expect(outcome.ok && outcome.scanStartFromFilesRead).toBe(undefined);
+    }
+  });
+});
+
+describe('SUVbw of Units GML (pixels already SUV)', () => {
+  it('reads a GML series with factor 1 without a weight, a dose or a half-life', () => {
+    const base = JSON.parse(readFileSync(corpusPath(`${SUV_DIR}metadata/SIEMENS-instances.json`), 'utf8')) as PetAttributes[];
+    const gml = base.map((i) => ({ ...i, Units: 'GML', PatientWeight: Number.NaN, RadionuclideTotalDose: Number.NaN, RadionuclideHalfLife: Number.NaN }));
+    expect(suvbwFactors(gml)).toEqual({ ok: true, factors: [1, 1, 1] });
+    // Only a whole GML series: GML mixed with Bq/ml is not one series.
+    expect(suvbwFactors([gml[0]!, base[1]!]).ok).toBe(false);
   });
 });

@@ -122,6 +122,7 @@ function humanReport(report: DenoiseReport | DicomwebDenoiseReport | DimseDenois
     for (const p of remote.pulled) {
       lines.push(`pulled ${p.modality} ${p.seriesInstanceUid}: ${p.instances} instance(s) (${p.retrieved} retrieved now) from ${p.url}`);
       if (p.incomplete) lines.push(`  warning: incomplete, ${p.incomplete.received} of the ${p.incomplete.expected} instance(s) the server says the series holds (--allow-incomplete)`);
+      if (p.incomplete?.suvNote) lines.push(`  warning: ${p.incomplete.suvNote}`);
     }
   }
   for (const s of report.series) {
