@@ -72,6 +72,7 @@ export class ComparisonMetricsService {
           denoised: meanOf(slices.map((s) => s.noise.denoised)),
         },
       },
+      unscoredReason: c.referenceGridMismatch,
     };
   }
 

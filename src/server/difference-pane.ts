@@ -87,7 +87,8 @@ export interface DifferencePlane {
 
 /**
  * Why the difference pane shows no image of a denoised slice minus the reference slice paired with
- * it, as its footer says it, or null when it subtracts them. The difference is pixel i minus pixel
+ * it, as its footer says it (`no difference: ` and the reason: the plane's distance, else
+ * sliceGridMismatch's own words, the reason the scores give), or null when it subtracts them. The difference is pixel i minus pixel
  * i, no resampling, as the scores compare them, so it is drawn on exactly the pairs the scores take
  * as one pixel grid: sliceGridMismatch (src/metrics/pixel-grid.ts, the rule of pairingGridMismatch:
  * the same matrix and every pixel within SAME_GRID_TOLERANCE_PX of its partner through patient
@@ -99,5 +100,6 @@ export interface DifferencePlane {
  */
 export function differenceRefusal(denoised: SliceGrid, reference: SliceGrid, matchedBy: MatchedBy, plane: DifferencePlane | null): string | null {
   if (plane && !(Math.abs(plane.offsetMm) <= plane.toleranceMm)) return `no difference: the nearest reference slice is ${Math.abs(plane.offsetMm).toFixed(1)} mm away`;
-  return sliceGridMismatch(denoised, reference, matchedBy) === null ? null : 'no difference: the reference lies on another pixel grid';
+  const mismatch = sliceGridMismatch(denoised, reference, matchedBy);
+  return mismatch === null ? null : `no difference: ${mismatch}`;
 }

@@ -1,7 +1,16 @@
 /** A pane's metrics line as the viewer writes it in the pane's title: "PSNR 35.2 dB · SSIM 0.912". */
-import type { Scores } from './api-types.js';
+import type { ComparisonDetail, Scores } from './api-types.js';
 
 export function scoresLine(scores: Scores | null): string {
   if (!scores) return '';
   return `PSNR ${scores.psnr === null ? '∞' : scores.psnr.toFixed(1)} dB · SSIM ${scores.ssim.toFixed(3)}`;
+}
+
+/**
+ * Why a comparison's reference is shown but not scored pixel by pixel, as `not scored: ` and the
+ * server's reason (`unscoredReason`: pairingGridMismatch, the words of `lowdose metrics` and of the
+ * difference pane's footer), or null when it is scored (or an older server does not say).
+ */
+export function unscoredText(comparison: Pick<ComparisonDetail, 'unscoredReason'>): string | null {
+  return comparison.unscoredReason ? `not scored: ${comparison.unscoredReason}` : null;
 }

@@ -228,6 +228,12 @@ export const comparisonDetail = Type.Object({
     matchedBy: Type.Optional(Type.Object({ denoised: matchedByOrNull, reference: matchedByOrNull, uncertainty: matchedByOrNull, hallucination: matchedByOrNull })),
   }),
   report: orNull(reportFacts),
+  /**
+   * Why the reference is shown but not scored pixel by pixel, in the words of `lowdose metrics`
+   * (pairingGridMismatch, e.g. 'matrix 384 x 384 against 512 x 512'); null when it is scored or
+   * there is no reference. Added later: absent from older servers.
+   */
+  unscoredReason: Type.Optional(stringOrNull),
 });
 
 export const studySummary = Type.Object({
@@ -269,6 +275,8 @@ export const comparisonMetrics = Type.Object({
   units: Type.String(),
   slices: Type.Array(sliceMetrics),
   mean: Type.Object({ denoised: orNull(scores), lowDose: orNull(scores), noise: noisePair }),
+  /** Why the reference is not scored (its scores null), as in the comparison's detail; null when it is or there is none. */
+  unscoredReason: Type.Optional(stringOrNull),
 });
 
 export const modelsResponse = Type.Object({

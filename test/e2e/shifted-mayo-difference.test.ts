@@ -30,7 +30,8 @@ const SHIFT_COLUMNS = 3;
 const SHIFT_ROWS = 2;
 /** The low-dose slice shown (0-based; Im 5/7, Loc −206.6 mm). */
 const INDEX = 4;
-const OFF_GRID = 'no difference: the reference lies on another pixel grid';
+/** Why the scores refuse the shifted reference (sliceGridMismatch), which the difference pane's footer and the metrics name too. */
+const REASON = `the in-plane origins (ImagePositionPatient) differ by ${Math.hypot(SHIFT_COLUMNS, SHIFT_ROWS).toFixed(2)} pixels`;
 const SHIFTED_DESCRIPTION = 'full dose, FOV shifted 3 x 2 px';
 /** The other copy's offset along the rows, pixels: within SAME_GRID_TOLERANCE_PX (0.1). */
 const SUBPIXEL = 0.05;
@@ -112,17 +113,24 @@ describe.runIf(available)('the difference pane against a shifted real Mayo refer
     const pairing = pairSlices(reference, low);
     expect(pairing).toMatchObject({ matchedBy: 'position', along: '3d' });
     expect(pairing.pairs.map(([, t]) => t)).toEqual([0, 1, 2, 3, 4, 5, 6]);
-    expect(pairingGridMismatch(reference, low, pairing)).toBe(`the in-plane origins (ImagePositionPatient) differ by ${Math.hypot(SHIFT_COLUMNS, SHIFT_ROWS).toFixed(2)} pixels`);
+    expect(pairingGridMismatch(reference, low, pairing)).toBe(REASON);
   });
 
-  it('shows the reference but no difference image, and says why as the figure does', async () => {
+  it('shows the reference but no difference image, and says why in the scores\' words as the figure does', async () => {
     const { page } = session;
     const probes = paneProbes(page);
     const comparison = await comparisonAgainst(SHIFT_COLUMNS);
     await page.goto(`${session.url}/#c=${comparison.id}&i=${INDEX}`);
     await page.waitForSelector(`body[data-view="c:${comparison.id}"]`);
     for (const key of ['lowDose', 'denoised', 'reference']) await probes.expectRealPixels(key);
-    await expect.poll(() => probes.paneText('difference', '.ov-bl'), POLL).toContain(OFF_GRID);
+    await expect.poll(() => probes.paneText('difference', '.pane-slice'), POLL).toBe(`no difference: ${REASON}`);
+    // Wrapped over lines, not cut with an ellipsis: the whole reason is on screen.
+    expect(await page.$eval('.pane[data-pane="difference"] .pane-slice', (e) => e.scrollWidth <= e.clientWidth && getComputedStyle(e).whiteSpace === 'normal')).toBe(true);
+    // The metrics say that the reference is not scored, and why in the same words (the line's title, the header).
+    await expect.poll(() => page.textContent('[data-metrics="denoised"]'), POLL).toBe('not scored');
+    expect(await page.getAttribute('[data-metrics="denoised"]', 'title')).toContain(`not scored: ${REASON}`);
+    expect(await page.textContent('[data-metrics="lowDose"]')).toBe('not scored');
+    await expect.poll(() => page.textContent('[data-testid="unscored-reason"]').catch(() => null), POLL).toBe(`not scored: ${REASON}`);
     // A blank slot: the colour map's black at 0 everywhere (before: denoised − a reference 3.6 pixels off, edges lit).
     const stats = await probes.canvasStats('difference');
     expect(stats.nonBlack).toBe(0);

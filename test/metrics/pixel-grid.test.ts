@@ -63,7 +63,6 @@ function gridOf(s: Series): SliceGrid {
 
 describe('the difference pane subtracts exactly the pairs the scores score (one rule, sliceGridMismatch)', () => {
   const reference = series({});
-  const OFF_GRID = 'no difference: the reference lies on another pixel grid';
   // Offsets along the rows in pixels of 0.8 mm: below, at and past SAME_GRID_TOLERANCE_PX.
   const shifted = (pixels: number) => series({ origin: [-25 + pixels * 0.8, -25, 0] });
   const cases: Array<{ name: string; test: Series; matchedBy: MatchedBy; scored: boolean }> = [
@@ -82,8 +81,14 @@ describe('the difference pane subtracts exactly the pairs the scores score (one 
     { name: 'mirrored', test: series({ orientation: [-1, 0, 0, 0, 1, 0], origin: [-25 + 63 * 0.8, -25, 0] }), matchedBy: 'position', scored: false },
   ];
 
-  it.each(cases)('$name: scored $scored, differenced $scored', ({ test, matchedBy, scored }) => {
-    expect(pixelGridMismatch(reference, test, [0, 0], matchedBy) === null).toBe(scored);
-    expect(differenceRefusal(gridOf(test), gridOf(reference), matchedBy, null)).toBe(scored ? null : OFF_GRID);
+  it.each(cases)('$name: scored $scored, differenced $scored, refused in the scores\' words', ({ test, matchedBy, scored }) => {
+    const mismatch = pixelGridMismatch(reference, test, [0, 0], matchedBy);
+    expect(mismatch === null).toBe(scored);
+    expect(differenceRefusal(gridOf(test), gridOf(reference), matchedBy, null)).toBe(scored ? null : `no difference: ${mismatch}`);
+  });
+
+  it('names half a pixel of in-plane offset in the footer as the scores name it', () => {
+    expect(differenceRefusal(gridOf(shifted(0.5)), gridOf(reference), 'position', null)).toBe('no difference: the in-plane origins (ImagePositionPatient) differ by 0.50 pixels');
+    expect(differenceRefusal(gridOf(series({ size: 128 })), gridOf(reference), 'position', null)).toBe('no difference: matrix 64 x 64 against 128 x 128');
   });
 });

@@ -19,7 +19,9 @@ import { pairingGridMismatch, pairSlices } from '../../src/metrics/slice-pairing
 import { denoisePaths } from '../../src/pipeline/denoise.js';
 import { runMetrics } from '../../src/pipeline/metrics.js';
 import type { ComparisonDetail, ComparisonMetrics, SeriesDetail } from '../../src/server/api-types.js';
-import { figureLayout } from '../../src/server/figure-render.js';
+import { figureLayout, renderFigure } from '../../src/server/figure-render.js';
+import { unscoredText } from '../../src/server/pane-text.js';
+import { textWidth } from '../../src/trace/font.js';
 import { differenceSlices, pairAlongNormal } from '../../viewer/src/pane-geometry.js';
 import { writeRowShiftedCopy } from '../helpers/mutate-dicom.js';
 import { listedComparisons, serverOver } from '../helpers/server-app.js';
@@ -33,7 +35,8 @@ type Shift = 'within' | 'beyond';
 const SHIFTS: Record<Shift, { pixels: number; uidShift: number }> = { within: { pixels: 0.05, uidShift: 1 }, beyond: { pixels: 0.5, uidShift: 2 } };
 /** The low-dose slice drawn in the figure (0-based; all 7 are paired). */
 const INDEX = 4;
-const OFF_GRID = 'no difference: the reference lies on another pixel grid';
+/** Why the 0.5-pixel copy is not scored, in the words of `lowdose metrics` (sliceGridMismatch). */
+const HALF_PIXEL = 'the in-plane origins (ImagePositionPatient) differ by 0.50 pixels';
 
 describe.runIf(available)('a real reference shifted by a fraction of a pixel: scored and differenced by one rule', () => {
   let root: string;
@@ -94,6 +97,31 @@ describe.runIf(available)('a real reference shifted by a fraction of a pixel: sc
     return box;
   }
 
+  /**
+   * The figure's footer bar under the difference pane of slice INDEX (RGBA row by row) and the same
+   * bar drawn by renderFigure with `footer` as its only text: equal when the figure says `footer`.
+   */
+  async function figureDifferenceFooter(comparisonId: string, footer: string): Promise<{ drawn: Buffer; expected: Buffer }> {
+    const response = await app.inject({ url: `/api/figure.png?comparisons=${comparisonId}&index=${INDEX}` });
+    expect(response.statusCode, response.body).toBe(200);
+    const png = PNG.sync.read(response.rawPayload);
+    const image = { rows: low.rows, columns: low.columns, data: new Float32Array(low.rows * low.columns), pixelSpacing: [low.spacing[0], low.spacing[1]] as [number, number] };
+    const pane = { title: '', metrics: '', footer: '', image };
+    const layout = figureLayout([pane, pane, pane, pane], { window: { lo: 0, hi: 1 }, scale: 1 });
+    const { x, y } = layout.images[3]!;
+    // One pane without an image (no scale bar) of the same width, only the footer written.
+    const alone = PNG.sync.read(renderFigure([{ title: '', metrics: '', footer, image: null }], { window: { lo: 0, hi: 1 }, scale: 1 }));
+    // Its cell as wide and its image box as high as the Mayo panes' (512 pixels at zoom 1): title bar, box, footer bar.
+    expect([alone.width, alone.height - 2 * y]).toEqual([layout.imageWidth, layout.imageHeight]);
+    const bar = y;
+    const rows = (from: PNG, left: number, top: number) => {
+      const out: Buffer[] = [];
+      for (let r = top; r < top + bar; r++) out.push(Buffer.from(from.data.subarray((r * from.width + left) * 4, (r * from.width + left + layout.imageWidth) * 4)));
+      return Buffer.concat(out);
+    };
+    return { drawn: rows(png, x, y + layout.imageHeight), expected: rows(alone, 0, alone.height - bar) };
+  }
+
   /** Pixels of the difference map's hues (blue to cyan, red to yellow); black and the grey scale bar are not. */
   function coloured(box: Uint8Array): number {
     let n = 0;
@@ -108,7 +136,7 @@ describe.runIf(available)('a real reference shifted by a fraction of a pixel: sc
       expect(pairing.pairs.map(([, t]) => t)).toEqual([0, 1, 2, 3, 4, 5, 6]);
     }
     expect(pairingGridMismatch(references.within, low, pairSlices(references.within, low))).toBeNull();
-    expect(pairingGridMismatch(references.beyond, low, pairSlices(references.beyond, low))).toBe('the in-plane origins (ImagePositionPatient) differ by 0.50 pixels');
+    expect(pairingGridMismatch(references.beyond, low, pairSlices(references.beyond, low))).toBe(HALF_PIXEL);
   });
 
   it('lowdose metrics scores the 0.05-pixel copy as the full dose it was copied from, and refuses the 0.5-pixel one', async () => {
@@ -124,6 +152,8 @@ describe.runIf(available)('a real reference shifted by a fraction of a pixel: sc
     const metrics = await get<ComparisonMetrics>(`/api/comparisons/${comparison.id}/metrics`);
     expect(metrics.against).toBe('reference');
     expect(metrics.slices[INDEX]!.lowDose?.psnr).toEqual(expect.any(Number));
+    expect(metrics.unscoredReason).toBeNull();
+    expect(comparison.unscoredReason).toBeNull();
   });
 
   it('the 0.05-pixel copy: the viewer\'s difference pane subtracts it on every slice', async () => {
@@ -147,7 +177,22 @@ describe.runIf(available)('a real reference shifted by a fraction of a pixel: sc
     const metrics = await get<ComparisonMetrics>(`/api/comparisons/${comparison.id}/metrics`);
     expect(metrics.slices[INDEX]!.lowDose).toBeNull();
     const pane = differenceSlices(denoised, comparison.alignment.denoised, reference, { map: comparison.alignment.reference, offsetMm: null, matchedBy: comparison.alignment.matchedBy?.reference ?? undefined });
-    expect(pane).toEqual({ slices: Array(7).fill(-1), notes: Array(7).fill(OFF_GRID) });
+    expect(pane?.slices).toEqual(Array(7).fill(-1));
     expect(coloured(await figureDifferenceBox(comparison.id))).toBe(0);
+  });
+
+  it('the 0.5-pixel copy: the difference pane\'s footer and the metrics say why in the words lowdose metrics uses, "0.50 pixels"', async () => {
+    const { comparison, denoised, reference } = await comparisonAgainst('beyond');
+    const metrics = await get<ComparisonMetrics>(`/api/comparisons/${comparison.id}/metrics`);
+    expect(comparison.unscoredReason).toBe(HALF_PIXEL);
+    expect(metrics.unscoredReason).toBe(HALF_PIXEL);
+    expect(unscoredText(comparison)).toBe(`not scored: ${HALF_PIXEL}`);
+    const pane = differenceSlices(denoised, comparison.alignment.denoised, reference, { map: comparison.alignment.reference, offsetMm: null, matchedBy: comparison.alignment.matchedBy?.reference ?? undefined });
+    expect(pane?.notes).toEqual(Array(7).fill(`no difference: ${HALF_PIXEL}`));
+    // The figure's difference pane writes the same words under it, whole.
+    const { drawn, expected } = await figureDifferenceFooter(comparison.id, `no difference: ${HALF_PIXEL}`);
+    expect(drawn.equals(expected)).toBe(true);
+    expect(drawn.equals((await figureDifferenceFooter(comparison.id, `no difference: ${HALF_PIXEL.replace('0.50', '0.51')}`)).expected)).toBe(false);
+    expect(textWidth(`no difference: ${HALF_PIXEL}`, 1)).toBeLessThanOrEqual(low.columns - 8);
   });
 });

@@ -11,7 +11,8 @@ import type { SeriesDetail } from '../../viewer/src/api.js';
 
 const ORIGIN = [-33.25, -33.25] as const;
 const Z = [0, 2, 4];
-const OFF_GRID = 'no difference: the reference lies on another pixel grid';
+/** The footer of a reference whose in-plane origin lies `pixels` off, in the scores' words (sliceGridMismatch). */
+const offBy = (pixels: string) => `no difference: the in-plane origins (ImagePositionPatient) differ by ${pixels} pixels`;
 
 function series(id: string, facts: { spacing?: number; size?: number; origin?: readonly [number, number]; orientation?: number[]; frame?: string; z?: number[] } = {}): SeriesDetail {
   const spacing = facts.spacing ?? 0.7;
@@ -40,7 +41,7 @@ describe('the difference pane against a reference of another frame of reference'
 
   it('subtracts nothing from a reference paired by 3-D position whose in-plane origin lies 3 pixels off, and says why as the figure does', () => {
     const shifted = series('ref', { frame: '2.25.8002', origin: [ORIGIN[0] + 2.1, ORIGIN[1]] });
-    expect(differenceSlices(denoised, identityMap, shifted, byServer('position'))).toEqual({ slices: [-1, -1, -1], notes: [OFF_GRID, OFF_GRID, OFF_GRID] });
+    expect(differenceSlices(denoised, identityMap, shifted, byServer('position'))).toEqual({ slices: [-1, -1, -1], notes: Array(3).fill(offBy('3.00')) });
   });
 
   it('subtracts nothing from a reference paired by 3-D position with other pixel spacing, matrix or a mirrored grid', () => {
@@ -57,12 +58,12 @@ describe('the difference pane against a reference of another frame of reference'
     const elsewhere = series('ref', { frame: '2.25.8002', origin: [ORIGIN[0] + 5, ORIGIN[1] + 3] });
     expect(differenceSlices(denoised, identityMap, elsewhere, byServer('order'))!.slices).toEqual([0, 1, 2]);
     const coarser = series('ref', { frame: '2.25.8002', origin: [ORIGIN[0] + 5, ORIGIN[1] + 3], spacing: 0.9 });
-    expect(differenceSlices(denoised, identityMap, coarser, byServer('order'))).toEqual({ slices: [-1, -1, -1], notes: [OFF_GRID, OFF_GRID, OFF_GRID] });
+    expect(differenceSlices(denoised, identityMap, coarser, byServer('order'))).toEqual({ slices: [-1, -1, -1], notes: Array(3).fill('no difference: pixel spacing 0.900 x 0.900 mm against 0.700 x 0.700 mm') });
   });
 
   it('leaves slices without a reference or denoised partner blank without a note', () => {
     const shifted = series('ref', { frame: '2.25.8002', origin: [ORIGIN[0] + 2.1, ORIGIN[1]] });
-    expect(differenceSlices(denoised, [0, -1, 2], shifted, { map: [0, 1, -1], offsetMm: null, matchedBy: 'position' })).toEqual({ slices: [-1, -1, -1], notes: [OFF_GRID, null, null] });
+    expect(differenceSlices(denoised, [0, -1, 2], shifted, { map: [0, 1, -1], offsetMm: null, matchedBy: 'position' })).toEqual({ slices: [-1, -1, -1], notes: [offBy('3.00'), null, null] });
   });
 });
 
@@ -77,6 +78,6 @@ describe('the difference pane against a reference paired along the normal (one f
 
   it('subtracts nothing from a reference of another field of view in that frame', () => {
     const shifted = series('ref', { origin: [ORIGIN[0] + 2.1, ORIGIN[1] + 1.4] });
-    expect(differenceSlices(denoised, identityMap, shifted, { map: identityMap, offsetMm: [0, 0, 0], planeToleranceMm: 0.5, matchedBy: 'position' })!.notes).toEqual([OFF_GRID, OFF_GRID, OFF_GRID]);
+    expect(differenceSlices(denoised, identityMap, shifted, { map: identityMap, offsetMm: [0, 0, 0], planeToleranceMm: 0.5, matchedBy: 'position' })!.notes).toEqual(Array(3).fill(offBy('3.61')));
   });
 });

@@ -32,8 +32,8 @@ describe('overlay text', () => {
   });
 
   it('says why a pane has no image where that is known', () => {
-    const text = overlayText({ ...facts, location: null, thickness: null, sliceNumber: null, noSliceText: 'no difference: the reference lies on another pixel grid' }, true);
-    expect(text.bottomLeft).toEqual(['no difference: the reference lies on another pixel grid']);
+    const text = overlayText({ ...facts, location: null, thickness: null, sliceNumber: null, noSliceText: 'no difference: matrix 384 x 384 against 512 x 512' }, true);
+    expect(text.bottomLeft).toEqual(['no difference: matrix 384 x 384 against 512 x 512']);
   });
 
   it('formats DICOM person names', () => {

@@ -6,7 +6,7 @@
  */
 import { api, type ComparisonDetail, type ComparisonMetrics, type Scores, type SliceMetrics } from './api.js';
 import { methodLabel, type PaneKey } from './pane-titles.js';
-import { scoresLine } from '../../src/server/pane-text.js';
+import { scoresLine, unscoredText } from '../../src/server/pane-text.js';
 import type { ComparisonViewer } from './viewer.js';
 
 /** One method of the open view: its pane and comparison. */
@@ -118,14 +118,16 @@ export class MetricsView {
   private render(source: MethodMetricsSource, k: number, metrics: SliceMetrics): void {
     const withReference = source.comparison.reference !== null;
     const noise = (v: number | null) => (v === null ? '' : `noise σ ${formatValue(v)} ${this.units}`);
+    // A reference shown but not scored: the line says so, its title why (the server's words, as the difference pane's footer).
+    const unscored = withReference ? unscoredText(source.comparison) : null;
     this.viewer.setPaneMetrics(
       source.key,
-      scoresText(metrics.denoised) + (withReference ? '' : '  (vs low-dose)'),
-      `${withReference ? 'Denoised vs reference' : 'Denoised vs low-dose'}; RMSE ${metrics.denoised ? formatValue(metrics.denoised.rmse) : '–'} ${this.units}; ${noise(metrics.noise.denoised)}`,
+      unscored ? 'not scored' : scoresText(metrics.denoised) + (withReference ? '' : '  (vs low-dose)'),
+      `${unscored ?? (withReference ? 'Denoised vs reference' : 'Denoised vs low-dose')}; RMSE ${metrics.denoised ? formatValue(metrics.denoised.rmse) : '–'} ${this.units}; ${noise(metrics.noise.denoised)}`,
     );
     if (k !== 0) return;
     if (withReference) {
-      this.viewer.setPaneMetrics('lowDose', scoresText(metrics.lowDose), `Low-dose vs reference; ${noise(metrics.noise.lowDose)}`);
+      this.viewer.setPaneMetrics('lowDose', unscored ? 'not scored' : scoresText(metrics.lowDose), `${unscored ?? 'Low-dose vs reference'}; ${noise(metrics.noise.lowDose)}`);
     } else {
       this.viewer.setPaneMetrics('lowDose', noise(metrics.noise.lowDose), 'No-reference noise estimate');
     }
@@ -142,7 +144,9 @@ export class MetricsView {
     const first = all[0]!;
     const several = all.length > 1;
     const noise = first.mean.noise;
+    const unscored = this.methods[0]!.comparison.reference !== null ? unscoredText(this.methods[0]!.comparison) : null;
     target.innerHTML = [
+      unscored ? `<span class="series-part" data-testid="unscored-reason">${escape(unscored)}</span>` : '',
       ...all.map((metrics, k) => {
         const key = this.methods[k]!.key;
         return part(several ? this.viewer.paneTitle(key) ?? 'Denoised' : 'Denoised', metrics.mean.denoised, key === 'denoised' ? 'mean-denoised' : `mean-${key}`);

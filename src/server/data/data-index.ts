@@ -275,7 +275,7 @@ export class DataIndex {
 
   comparisonDetail(id: string): ComparisonDetail {
     const c = this.comparison(id);
-    return { ...comparisonSummary(c), alignment: c.alignment, report: c.report };
+    return { ...comparisonSummary(c), alignment: c.alignment, report: c.report, unscoredReason: c.referenceGridMismatch };
   }
 
   /** Series with a file under `dir` (what an upload into `dir` produced). */
