@@ -17,6 +17,7 @@ import { appendContributingEquipment, DEFAULT_PROCESSING_EQUIPMENT, processingEq
 import { copySourceAttributes, readCopiedAttributes } from './derived-source.js';
 import { readImageHeader, type FrameGeometry, type ImageHeader } from './image-header.js';
 import { toStoredDomain } from './pixels.js';
+import { setOwnWindow, type OwnWindow } from './voi-window.js';
 import type { DecoderName, TransferSyntax } from './transfer-syntax.js';
 import { parseDicomBytes, type ParsedFile } from './parse.js';
 import type { Series, SliceRef } from './types.js';
@@ -77,6 +78,12 @@ export interface DerivedSeriesOptions {
   readonly resolution?: number;
   /** RescaleType (0028,1054) to declare, e.g. 'US' (unspecified) for a map that is not in the source's units. */
   readonly rescaleType?: string;
+  /**
+   * The series' own VOI window (./voi-window.ts), in `source.units`, instead of the source's: for
+   * a map whose values are not in the source's display range. A function picks it per slice from
+   * the slice's values (`pixels` as given to writeSlice).
+   */
+  readonly window?: OwnWindow | ((pixels: Float32Array, padding: Uint8Array | null) => OwnWindow);
   /**
    * InstanceCreationDate/Time (Type 3, SOP Common). Default now; null leaves them out, so the
    * file does not depend on the clock (a reproducible output). The same instant is lowdose's
@@ -196,6 +203,8 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
       setPixels(dataset, source.rows, source.columns, stored, rescale);
       setPadding(dataset, entry.header, slice, stored, rescale, padding ?? null);
       if (options.rescaleType) setElement(dataset, 'RescaleType', [options.rescaleType]);
+      const window = typeof options.window === 'function' ? options.window(pixels, padding ?? null) : options.window;
+      if (window) setOwnWindow(dataset, window, slice.unitsScale);
       const sopClassUid = getString(dataset, 'SOPClassUID')!;
       const target = targets[index]!;
       const bytes = encodePart10(target, fileMeta(sopClassUid, sopInstanceUid), dataset);

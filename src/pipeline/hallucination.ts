@@ -89,6 +89,8 @@ export class HallucinationRecorder {
       equipment: options.equipment ?? { modelName: 'sfrc' },
       resolution: 0.001,
       rescaleType: 'US',
+      // Scores lie in 0..1: the source's window would show the whole map as one grey.
+      window: { lo: 0, hi: 1, explanation: 'SFRC SCORE 0-1' },
       overwrite: options.overwrite ?? true,
     });
   }

@@ -214,6 +214,27 @@ describe('lowdose metrics', () => {
     expect(result.mean.psnr).toBeNull();
   });
 
+  it("says in the text mean row when it averages only the finite PSNRs (an identical slice's is inf); JSON keeps its shape", async () => {
+    // Slice 1 identical to the reference (PSNR inf), slices 0 and 2 noisy.
+    const clean = ctVolume(0, 1);
+    const noisy = ctVolume(20, 2);
+    const mixed = await write({ ...noisy, slices: [noisy.slices[0]!, clean.slices[1]!, noisy.slices[2]!] }, 'mixed');
+    const text = await runCli('--reference', path.join(root, 'ref'), '--test', mixed);
+    expect(text.code).toBe(0);
+    const json = JSON.parse((await runCli('--reference', path.join(root, 'ref'), '--test', mixed, '--json')).stdout);
+    expect(json.slices.map((s: { psnr: number | null }) => s.psnr === null)).toEqual([false, true, false]);
+    expect(json.mean.psnr).toBeCloseTo((json.slices[0].psnr + json.slices[2].psnr) / 2, 9);
+    expect(Object.keys(json.mean).sort()).toEqual(['psnr', 'rmse', 'ssim']);
+    const meanRow = text.stdout.split('\n').find((line) => line.trimStart().startsWith('mean'))!;
+    expect(meanRow).toContain(json.mean.psnr.toFixed(3));
+    expect(meanRow).toMatch(/\(PSNR: mean of 2 finite of 3\)$/);
+    // All finite, or all inf (the mean is inf, as printed): nothing to say.
+    const allNoisy = await runCli('--reference', path.join(root, 'ref'), '--test', path.join(root, 'noisy'));
+    const allSame = await runCli('--reference', path.join(root, 'ref'), '--test', path.join(root, 'ref'));
+    for (const run of [allNoisy, allSame]) expect(run.stdout).not.toMatch(/finite of/);
+    expect(allSame.stdout).toMatch(/ mean +inf /);
+  });
+
   it('scores what it can and exits 1 when a test file is unreadable', async () => {
     const broken = path.join(root, 'broken');
     cpSync(path.join(root, 'noisy'), broken, { recursive: true });

@@ -55,7 +55,10 @@ function humanReport(result: MetricsResult): string {
     lines.push(`${String(s.index).padStart(5)}  ${format(s.psnr, 3).padStart(8)}  ${s.ssim.toFixed(5)}  ${unitValue(s.rmse).padStart(8)}`);
   }
   const m = result.mean;
-  lines.push(` mean  ${format(m.psnr, 3).padStart(8)}  ${m.ssim.toFixed(5)}  ${unitValue(m.rmse).padStart(8)}`);
+  // An identical slice's PSNR is inf: the mean PSNR is over the finite ones, and says so.
+  const finite = result.slices.filter((s) => s.psnr !== null).length;
+  const note = finite > 0 && finite < result.slices.length ? `  (PSNR: mean of ${finite} finite of ${result.slices.length})` : '';
+  lines.push(` mean  ${format(m.psnr, 3).padStart(8)}  ${m.ssim.toFixed(5)}  ${unitValue(m.rmse).padStart(8)}${note}`);
   if (result.lesions) {
     const u = result.units === 'SUVbw' ? 'SUV' : result.units;
     // HU has no meaningful ratio (0 is water): CT lines show test - reference instead.
