@@ -11,6 +11,10 @@ import { packagePath } from '../util/package-root.js';
 import { ownerTag } from '../util/owner-tag.js';
 import { privateTempDir } from '../util/private-temp.js';
 
+/**
+ * What one request may ask of the server; past a limit it is refused before the work starts
+ * (docs/viewer.md, "Limits").
+ */
 export interface UploadLimits {
   /** Largest single file, bytes. */
   readonly fileBytes: number;
@@ -18,6 +22,13 @@ export interface UploadLimits {
   readonly files: number;
   /** Largest upload in total, bytes. */
   readonly totalBytes: number;
+  /** Most jobs waiting to run (all devices together); one more is refused with 429. */
+  readonly queuedJobs: number;
+  /**
+   * Most pixels in a figure (`/api/figure.png`, width x height) and in the slices one measurement
+   * table reads (`POST /api/measurements.csv`); a bigger one is refused with 413 before any slice is read.
+   */
+  readonly imagePixels: number;
 }
 
 export interface ServerConfig {
@@ -53,6 +64,8 @@ export const DEFAULT_LIMITS: UploadLimits = {
   fileBytes: 256 * 1024 * 1024,
   files: 4000,
   totalBytes: 4 * 1024 * 1024 * 1024,
+  queuedJobs: 64,
+  imagePixels: 64 * 1024 * 1024,
 };
 
 /** `demo-output/` in the working directory when present, and the package's `fixtures/`. */

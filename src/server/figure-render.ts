@@ -61,12 +61,19 @@ export interface FigureLayout {
   readonly imageHeight: number;
 }
 
+/** A pane's image size: what the layout needs of it. */
+type Matrix = Pick<Image2D, 'rows' | 'columns'>;
+
 /** Whole-pixel zoom that brings a matrix to about TARGET_SIDE px at scale 1. */
-function zoomOf(image: Image2D | null, scale: number): number {
+function zoomOf(image: Matrix | null, scale: number): number {
   return Math.max(1, Math.floor(TARGET_SIDE / (image ? Math.max(image.rows, image.columns) : TARGET_SIDE))) * scale;
 }
 
-export function figureLayout(panes: readonly FigurePane[], options: FigureOptions): FigureLayout {
+/**
+ * Where each pane goes. Only the panes' matrix sizes count, so a route can size a figure from the
+ * series' headers before it reads a slice.
+ */
+export function figureLayout(panes: ReadonlyArray<{ readonly image: Matrix | null }>, options: Partial<FigureOptions> & Pick<FigureOptions, 'scale'>): FigureLayout {
   const s = options.scale;
   const columns = options.columns ?? (panes.length <= 4 ? panes.length : 3);
   const rows = Math.ceil(panes.length / columns);
@@ -175,8 +182,11 @@ function drawShape(canvas: RgbCanvas, shape: Shape, name: string, x: number, y: 
   let labelAt: [number, number];
   if (shape.kind === 'ellipse') {
     const { cx, cy, rx, ry } = shape.ellipse;
-    // Enough vertices that no chord is longer than ~2 figure pixels.
-    const n = Math.max(16, Math.ceil((Math.PI * (rx + ry) * zoom) / 2));
+    // Enough vertices that no chord is longer than ~2 figure pixels, for any ellipse inside the image
+    // (its perimeter is at most the image's, 2 (w + h)); an ellipse larger than that shows only an arc,
+    // and its vertex count stays bounded by the image, not by the radii a request names.
+    const most = 4 * (image.columns + image.rows) * zoom;
+    const n = Math.min(most, Math.max(16, Math.ceil((Math.PI * (rx + ry) * zoom) / 2)));
     polyline(Array.from({ length: n }, (_, i) => px({ x: cx + rx * Math.cos((2 * Math.PI * i) / n), y: cy + ry * Math.sin((2 * Math.PI * i) / n) })), true);
     labelAt = px({ x: cx + rx, y: cy - ry });
   } else if (shape.kind === 'rectangle') {

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { LowdoseError, toLowdoseError } from '../../errors.js';
 import type { DenoiseOptions, DenoiseProgress, DenoiseReport } from '../../pipeline/types.js';
+import { withHttpStatus } from '../http-errors.js';
 import type { ApiError, JobError, JobIncomplete, JobOptions, JobProgress, JobStatus, JobView, StoredSeriesView } from '../api-types.js';
 
 export type DenoiseRunner = (paths: string[], options: DenoiseOptions) => Promise<DenoiseReport>;
@@ -102,13 +103,19 @@ export class JobQueue {
   private readonly running = new Map<string, Job>();
   private closed = false;
 
+  /**
+   * `maxQueued`: most jobs waiting to run, all devices together (a running job does not count);
+   * one more is refused with 429 before it gets an id or a folder.
+   */
   constructor(
     private readonly runner: DenoiseRunner,
     private readonly hooks: JobQueueHooks,
+    private readonly maxQueued = Infinity,
   ) {}
 
   submit(spec: Omit<JobSpec, 'outDir'>): JobView {
     if (this.closed) throw new LowdoseError('E_USAGE', 'the server is shutting down; no new jobs');
+    if (!spec.refusal) this.checkRoom();
     const id = randomBytes(9).toString('base64url');
     let markEnded = () => {};
     const ended = new Promise<void>((resolve) => (markEnded = resolve));
@@ -134,6 +141,15 @@ export class JobQueue {
       this.finish(job, 'failed', { error: spec.refusal });
     } else this.schedule();
     return this.view(job);
+  }
+
+  private checkRoom(): void {
+    let queued = 0;
+    for (const job of this.jobs.values()) if (job.status === 'queued') queued++;
+    if (queued >= this.maxQueued) {
+      const error = new LowdoseError('E_USAGE', `${queued} jobs are waiting to run, the most this server queues; try again when one has started, or cancel one (DELETE /api/jobs/:id)`);
+      throw withHttpStatus(error, 429);
+    }
   }
 
   get(id: string): JobView {

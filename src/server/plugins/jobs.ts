@@ -48,7 +48,7 @@ export default fp<JobsPluginOptions>(
       },
       log: (message) => log.info(redactForLog(message)),
       redact: serverPathRedactor(app.config, defaultModelsDir()),
-    });
+    }, app.config.limits.queuedJobs);
     app.decorate('jobs', queue);
     app.addHook('onClose', async () => queue.close());
   },

@@ -12,7 +12,8 @@ import { methodSet, parseComparisonIds } from '../method-set.js';
 import { metricsCsv } from '../metrics-csv.js';
 import { measurementTable, tableCsv, type TablePane } from '../../metrics/roi-shapes.js';
 import { LowdoseError } from '../../errors.js';
-import { renderFigure, type FigurePane } from '../figure-render.js';
+import { figureLayout, renderFigure, type FigurePane } from '../figure-render.js';
+import { checkPixels } from '../request-limits.js';
 import { paneOnFrame } from '../pane-on-frame.js';
 import { uncertaintyColours, uncertaintyWindow } from '../uncertainty-pane.js';
 import { differenceColours, differencePixels, differenceRefusal, differenceWidth } from '../difference-pane.js';
@@ -84,7 +85,7 @@ const exportsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const q = request.query;
       if ((q.comparisons === undefined) === (q.series === undefined)) throw new LowdoseError('E_USAGE', 'name either ?comparisons=<id>,<id> (a hanging) or ?series=<id> (one series)');
-      const png = await figureOf(app.data, q.comparisons === undefined ? null : parseComparisonIds(q.comparisons), q.series ?? null, q, []);
+      const png = await figureOf(app.data, q.comparisons === undefined ? null : parseComparisonIds(q.comparisons), q.series ?? null, q, [], app.config.limits.imagePixels);
       return sendFigure(reply, png, q.scale);
     },
   );
@@ -96,7 +97,7 @@ const exportsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const b = request.body;
       if ((b.comparisons === undefined) === (b.series === undefined)) throw new LowdoseError('E_USAGE', 'name either "comparisons" (a hanging) or "series" (one series)');
-      const png = await figureOf(app.data, b.comparisons ?? null, b.series ?? null, b, namedShapes(b.measurements ?? []));
+      const png = await figureOf(app.data, b.comparisons ?? null, b.series ?? null, b, namedShapes(b.measurements ?? []), app.config.limits.imagePixels);
       return sendFigure(reply, png, b.scale);
     },
   );
@@ -111,7 +112,7 @@ const exportsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { comparisons, series, index, measurements } = request.body;
       if ((comparisons === undefined) === (series === undefined)) throw new LowdoseError('E_USAGE', 'name either "comparisons" (a hanging) or "series" (one series)');
-      const panes = await tablePanes(app.data, comparisons ?? null, series ?? null, index);
+      const panes = await tablePanes(app.data, comparisons ?? null, series ?? null, index, app.config.limits.imagePixels);
       const { rows, cnr } = measurementTable(panes, namedShapes(measurements));
       sendCsv(reply, tableCsv(rows, cnr), 'lowdose-measurements.csv');
     },
@@ -154,9 +155,37 @@ interface FigureQuery {
   differenceLevel?: number;
 }
 
-async function figureOf(data: DataServices, comparisonIds: readonly string[] | null, seriesId: string | null, q: FigureQuery, shapes: Array<{ name: string; shape: Shape }>): Promise<Buffer> {
+/** A series' slice size, as the index knows it (no slice read). */
+function matrixOf(entry: IndexedSeries): { rows: number; columns: number } {
+  return { rows: entry.series.rows, columns: entry.series.columns };
+}
+
+/**
+ * The figure's size from the series' headers, before a slice is read: the panes figureOf hangs,
+ * each at its series' matrix (the reference pane at the larger of its own and the low-dose one's,
+ * as it may be drawn on the low-dose grid).
+ */
+function checkFigureSize(lowDose: IndexedSeries, set: ReturnType<typeof methodSet> | null, scale: number, limit: number): void {
+  const panes = [{ image: matrixOf(lowDose) }];
+  if (set) {
+    for (const c of set.comparisons) panes.push({ image: matrixOf(c.denoised) });
+    const first = set.comparisons[0]!;
+    if (first.reference) {
+      const [a, b] = [matrixOf(first.reference), matrixOf(lowDose)];
+      panes.push({ image: { rows: Math.max(a.rows, b.rows), columns: Math.max(a.columns, b.columns) } });
+    }
+    panes.push({ image: matrixOf(first.denoised) });
+    if (first.uncertainty) panes.push({ image: matrixOf(first.uncertainty) });
+  }
+  const { width, height } = figureLayout(panes, { scale });
+  const advice = scale > 1 ? 'ask for scale=1' : set && set.comparisons.length > 1 ? 'name fewer comparisons' : 'its slices are too large to draw as a figure';
+  checkPixels(width * height, limit, `the figure would be ${width} x ${height} px,`, advice);
+}
+
+async function figureOf(data: DataServices, comparisonIds: readonly string[] | null, seriesId: string | null, q: FigureQuery, shapes: Array<{ name: string; shape: Shape }>, maxPixels: number): Promise<Buffer> {
   const set = comparisonIds ? methodSet(data.index, comparisonIds) : null;
   const lowDose = set ? set.lowDose : data.index.series(seriesId!);
+  checkFigureSize(lowDose, set, q.scale ?? 1, maxPixels);
   const count = lowDose.series.slices.length;
   const index = q.index ?? Math.floor((count - 1) / 2);
   if (index >= count) throw new LowdoseError('E_NOT_FOUND', `series ${lowDose.id} has no slice ${index} (${count} slices)`);
@@ -288,8 +317,15 @@ function fmt(value: number): string {
  * along the slice normal and its grid places the shapes over the same anatomy
  * (src/metrics/grid-mapping.ts), as the viewer does; without slice geometry, the server's pairing.
  */
-async function tablePanes(data: DataServices, comparisonIds: readonly string[] | null, seriesId: string | null, index: number): Promise<TablePane[]> {
+async function tablePanes(data: DataServices, comparisonIds: readonly string[] | null, seriesId: string | null, index: number, maxPixels: number): Promise<TablePane[]> {
   const lowDose = seriesId ? data.index.series(seriesId) : methodSet(data.index, comparisonIds!).lowDose;
+  // The slices the table reads, one per pane, at their series' matrix: refused before any is read.
+  const read = comparisonIds ? (() => {
+    const { comparisons } = methodSet(data.index, comparisonIds);
+    return [lowDose, ...comparisons.map((c) => c.denoised), ...(comparisons[0]!.reference ? [comparisons[0]!.reference] : [])];
+  })() : [lowDose];
+  const pixels = read.reduce((sum, entry) => sum + entry.series.rows * entry.series.columns, 0);
+  checkPixels(pixels, maxPixels, `the table's ${read.length} slice(s) hold`, 'name fewer comparisons');
   if (index >= lowDose.series.slices.length) throw new LowdoseError('E_NOT_FOUND', `series ${lowDose.id} has no slice ${index} (${lowDose.series.slices.length} slices)`);
   const units = lowDose.series.units === 'SUVbw' ? 'SUV' : lowDose.series.units;
   const frame = sliceGrid(lowDose, index);

@@ -7,6 +7,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { LowdoseError } from '../../errors.js';
 import { errorResponses, idParams, notModified, seriesDetail, sliceBody, sliceParams, sliceQuery } from '../schemas.js';
 import { encodeSlice } from '../slice-encoding.js';
+import { checkPixels } from '../request-limits.js';
 
 const series: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
@@ -38,6 +39,10 @@ const series: FastifyPluginAsyncTypebox = async (app) => {
       if (!slice) {
         throw new LowdoseError('E_NOT_FOUND', `series ${id} has no slice ${index} (${entry.series.slices.length} slices)`);
       }
+      // Decoded, encoded and compressed, one slice costs the server several times its pixels: one
+      // larger than a figure may be is refused before it is read.
+      const { rows, columns } = entry.series;
+      checkPixels(rows * columns, app.config.limits.imagePixels, `slice ${index} of series ${id} is ${columns} x ${rows} px,`, 'the server does not serve slices this large');
       const dtype = request.query.dtype ?? 'auto';
       const etag = `"${entry.rev}-${index}-${dtype}"`;
       const current = request.query.v === entry.rev;

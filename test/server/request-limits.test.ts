@@ -1,0 +1,138 @@
+/**
+ * What one request may ask of the server (ServerConfig.limits): past a limit it is refused with a
+ * `{ code, message }` that names the limit, before the work starts: a job beyond the queue's room
+ * (429), a figure or measurement table over more pixels than the server draws or reads per request (413).
+ * The limits are set small here so a 48 x 48 fixture reaches them.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PNG } from 'pngjs';
+import type { DenoiseRunner } from '../../src/server/jobs/queue.js';
+import type { ApiError, ComparisonSummary, JobView } from '../../src/server/api-types.js';
+import { DEFAULT_LIMITS } from '../../src/server/config.js';
+import { figureLayout } from '../../src/server/figure-render.js';
+import { listedComparisons, serverOver } from '../helpers/server-app.js';
+import { writeFixtureStudy } from './fixture-study.js';
+
+let root: string;
+let data: string;
+let comparison: ComparisonSummary;
+
+beforeAll(async () => {
+  root = mkdtempSync(path.join(os.tmpdir(), 'lowdose-request-limits-'));
+  data = path.join(root, 'data');
+  await writeFixtureStudy(data, { size: 48, slices: 3 });
+});
+
+afterAll(() => {
+  if (root) rmSync(root, { recursive: true, force: true });
+});
+
+/** A runner that never finishes on its own: the first job runs, the rest wait. Stops when cancelled. */
+const endlessRunner: DenoiseRunner = (_paths, options) =>
+  new Promise((_resolve, reject) => options.signal?.addEventListener('abort', () => reject(options.signal!.reason as Error)));
+
+describe('the job queue', () => {
+  let app: FastifyInstance;
+  beforeAll(async () => {
+    app = await serverOver(root, data, { workDir: path.join(root, 'work-jobs'), denoise: endlessRunner, limits: { queuedJobs: 2 } });
+    comparison = (await listedComparisons(app))[0]!;
+  });
+  afterAll(async () => app?.close());
+
+  const submit = () => app.inject({ method: 'POST', url: '/api/jobs', payload: { series: [comparison.lowDose], options: { method: 'gaussian' } } });
+
+  it('refuses a job beyond its room with 429, and takes one again once a waiting job leaves', async () => {
+    const accepted = [];
+    for (let i = 0; i < 3; i++) accepted.push((await submit()).json() as JobView);
+    expect(accepted.map((j) => j.status)).toEqual(['running', 'queued', 'queued']);
+
+    const refused = await submit();
+    expect(refused.statusCode).toBe(429);
+    const body = refused.json() as ApiError;
+    expect(body.code).toBe('E_USAGE');
+    expect(body.message).toContain('2 jobs are waiting to run');
+    // Nothing was added: the list holds the three accepted jobs only.
+    expect(((await app.inject({ url: '/api/jobs' })).json() as { jobs: JobView[] }).jobs).toHaveLength(3);
+
+    await app.inject({ method: 'DELETE', url: `/api/jobs/${accepted[2]!.id}` });
+    expect((await submit()).statusCode).toBe(202);
+  });
+});
+
+describe('figures and measurement tables', () => {
+  let app: FastifyInstance;
+  // A 48 x 48 slice is drawn at zoom 10 at scale 1, 20 at scale 2 (figureLayout): the series alone is a
+  // 480 x 512 px figure at scale 1 (245,760 px), 960 x 1024 at scale 2 (983,040 px); the comparison's
+  // four panes across are 1926 x 512 at scale 1 (986,112 px). Half a million pixels lies between.
+  const limit = 500_000;
+  beforeAll(async () => {
+    app = await serverOver(root, data, { workDir: path.join(root, 'work-figures'), limits: { imagePixels: limit } });
+    comparison = (await listedComparisons(app))[0]!;
+  });
+  afterAll(async () => app?.close());
+
+  it('draw a figure within the pixel limit and refuse a larger one with 413 naming its size', async () => {
+    const small = await app.inject({ url: `/api/figure.png?series=${comparison.lowDose}&scale=1` });
+    expect(small.statusCode).toBe(200);
+    const png = PNG.sync.read(small.rawPayload);
+    expect(png.width * png.height).toBeLessThanOrEqual(limit);
+
+    const large = await app.inject({ url: `/api/figure.png?series=${comparison.lowDose}&scale=2` });
+    expect(large.statusCode).toBe(413);
+    const body = large.json() as ApiError;
+    expect(body.code).toBe('E_USAGE');
+    expect(body.message).toMatch(/the figure would be \d+ x \d+ px/);
+    expect(body.message).toContain('scale=1');
+
+    // A hanging of the comparison (source, denoised, reference, difference: 4 panes across) at scale 1 is over it too,
+    // by GET and by POST (the outlines' route).
+    const hanging = await app.inject({ url: `/api/figure.png?comparisons=${comparison.id}` });
+    expect(hanging.statusCode).toBe(413);
+    const posted = await app.inject({ method: 'POST', url: '/api/figure.png', payload: { comparisons: [comparison.id] } });
+    expect(posted.statusCode).toBe(413);
+  });
+
+  it('draw an ellipse outline of any radius with vertices bounded by the image, not by the radii', async () => {
+    // An ellipse of radius 1e12 px would need ~10^13 vertices at the viewer's 2-px chords: an array no engine can hold.
+    const huge = { kind: 'ellipse', ellipse: { cx: 24, cy: 24, rx: 1e12, ry: 1e12 } };
+    const response = await app.inject({ method: 'POST', url: '/api/figure.png', payload: { series: comparison.lowDose, measurements: [{ shape: huge }] } });
+    expect(response.statusCode).toBe(200);
+    expect(PNG.sync.read(response.rawPayload).width).toBe(480);
+  });
+
+  it('refuse a measurement table whose slices hold more pixels than the limit, and read one within it', async () => {
+    const shape = { kind: 'ellipse', ellipse: { cx: 24, cy: 24, rx: 5, ry: 5 } };
+    const tight = await serverOver(root, data, { workDir: path.join(root, 'work-table'), limits: { imagePixels: 48 * 48 * 2 } });
+    try {
+      const one = await tight.inject({ method: 'POST', url: '/api/measurements.csv', payload: { series: comparison.lowDose, index: 1, measurements: [{ shape }] } });
+      expect(one.statusCode).toBe(200);
+      // Low-dose, denoised and reference slices: three 48 x 48 slices.
+      const three = await tight.inject({ method: 'POST', url: '/api/measurements.csv', payload: { comparisons: [comparison.id], index: 1, measurements: [{ shape }] } });
+      expect(three.statusCode).toBe(413);
+      expect((three.json() as ApiError).message).toContain("the table's 3 slice(s) hold");
+    } finally {
+      await tight.close();
+    }
+  });
+
+  it('refuse a slice larger than the pixel limit with 413 before reading it, and serve one within it', async () => {
+    const tight = await serverOver(root, data, { workDir: path.join(root, 'work-slice'), limits: { imagePixels: 48 * 48 - 1 } });
+    try {
+      const refused = await tight.inject({ url: `/api/series/${comparison.lowDose}/slices/0` });
+      expect(refused.statusCode).toBe(413);
+      expect((refused.json() as ApiError).message).toContain('is 48 x 48 px,');
+    } finally {
+      await tight.close();
+    }
+    expect((await app.inject({ url: `/api/series/${comparison.lowDose}/slices/0` })).statusCode).toBe(200);
+  });
+
+  it('by default draw a 16-pane hanging of 512 x 512 slices at scale 2 (12 methods, source, reference, difference, uncertainty)', () => {
+    const { width, height } = figureLayout(Array.from({ length: 16 }, () => ({ image: { rows: 512, columns: 512 } })), { scale: 2 });
+    expect(width * height).toBeLessThanOrEqual(DEFAULT_LIMITS.imagePixels);
+  });
+});
