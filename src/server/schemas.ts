@@ -342,6 +342,9 @@ export const jobRequest = Type.Object(
      * `denoise --allow-incomplete`: denoise a series opened from the `serve --dicomweb` server that
      * came short of its instances (its `incomplete`), recording the counts in the result's
      * `incomplete`. Without it such a job fails at once with E_IO and the counts in its error.
+     * Only for series opened from that server (as --allow-incomplete needs a DICOMweb URL or
+     * dimse:// input): `true` on a server without one, or with a series that did not come from it,
+     * is refused before the job is queued (400 E_USAGE).
      */
     allowIncomplete: Type.Optional(Type.Boolean()),
   },

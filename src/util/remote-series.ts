@@ -5,7 +5,7 @@
  * report pulls and stores alike (src/dicomweb/study.ts, src/dimse/study.ts).
  */
 import { CLASSICAL_METHODS } from '../choices.js';
-import { LowdoseError } from '../errors.js';
+import { LowdoseError, toLowdoseError } from '../errors.js';
 
 /** What a study search matches on, over either protocol (QIDO-RS or C-FIND at STUDY level). */
 export interface StudyKeys {
@@ -149,15 +149,23 @@ export interface InstanceListShortfall {
   readonly capped: boolean;
 }
 
-/** A series as `info` lists it: `incomplete` only when its instance list may lack instances. */
-export type ListedSeries = RemoteSeries & { readonly incomplete?: InstanceListShortfall };
+/**
+ * A series as `info` lists it: `incomplete` only when its instance list may lack instances,
+ * `instanceListError` (an `errors[]`-shaped entry, `path` the series' URL) only when that list
+ * could not be had, so its count is not checked. A series with neither was checked and is whole.
+ */
+export type ListedSeries = RemoteSeries & {
+  readonly incomplete?: InstanceListShortfall;
+  readonly instanceListError?: ReturnType<LowdoseError['toJSON']>;
+};
 
 /**
  * The series with their instance lists checked, one listing per series (`list`: how many instances
  * it holds and whether the server capped it): `incomplete` added when the list holds fewer than
  * the series' NumberOfSeriesRelatedInstances, or was capped with no count to compare with. A list
  * the server cut at its cap that still holds the count is whole. A series whose listing fails is
- * kept unchecked, the failure logged: a server that answers series queries and not instance ones
+ * kept unchecked, the failure logged and recorded as its `instanceListError` (code E_IO unless the
+ * failure carries a toolkit code): a server that answers series queries and not instance ones
  * still gets its series listed.
  */
 export async function withInstanceListCheck(
@@ -171,8 +179,9 @@ export async function withInstanceListCheck(
     try {
       listing = await list(s);
     } catch (error) {
-      log(`series ${s.seriesInstanceUid}: its instances could not be listed, so its count is not checked: ${error instanceof Error ? error.message : String(error)}`);
-      checked.push(s);
+      const failure = toLowdoseError(error, 'E_IO');
+      log(`series ${s.seriesInstanceUid}: its instances could not be listed, so its count is not checked: ${failure.message}`);
+      checked.push({ ...s, instanceListError: { ...failure.toJSON(), path: s.url } });
       continue;
     }
     const { received, capped } = listing;

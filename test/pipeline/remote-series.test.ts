@@ -4,6 +4,7 @@
  * URL names it, and a clear E_NOT_FOUND before anything is retrieved when none is left.
  */
 import { describe, expect, it } from 'vitest';
+import { LowdoseError } from '../../src/errors.js';
 import { seriesToDenoise } from '../../src/pipeline/remote-denoise.js';
 import { isDenoiseOutput, withInstanceListCheck, type RemoteSeries } from '../../src/util/remote-series.js';
 
@@ -113,5 +114,26 @@ describe('withInstanceListCheck (info <URL>)', () => {
     ]);
     // A listing that fails keeps the series, unchecked, and says so.
     expect(log).toEqual(['series failing: its instances could not be listed, so its count is not checked: C-FIND failed with status 0xc000']);
+  });
+
+  it('records a failed listing as the series\' instanceListError { path, code, message }, so --json tells "not checked" from "checked, whole"', async () => {
+    const checked = await withInstanceListCheck(
+      [series('whole', 3), series('short', 3), series('failing', 3), series('refused', 3)],
+      async (s) => {
+        if (s.seriesInstanceUid === 'refused') throw new LowdoseError('E_NOT_FOUND', 'HTTP 404 Not Found', { path: 'http://pacs/instances' });
+        return list(s);
+      },
+      () => {},
+    );
+    expect(checked.map((s) => [s.seriesInstanceUid, s.instanceListError ?? null])).toEqual([
+      ['whole', null],
+      ['short', null],
+      // A plain failure is E_IO; one with a toolkit code keeps it. `path` is the series' address.
+      ['failing', { path: 'u/failing', code: 'E_IO', message: 'C-FIND failed with status 0xc000' }],
+      ['refused', { path: 'u/refused', code: 'E_NOT_FOUND', message: 'HTTP 404 Not Found' }],
+    ]);
+    expect(checked.find((s) => s.seriesInstanceUid === 'failing')!.incomplete).toBeUndefined();
+    // The JSON info --json prints carries it.
+    expect(JSON.parse(JSON.stringify(checked[2]))).toMatchObject({ seriesInstanceUid: 'failing', instanceListError: { code: 'E_IO' } });
   });
 });

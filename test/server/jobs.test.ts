@@ -246,6 +246,14 @@ describe('job queue', () => {
     expect(unknownSeries.statusCode).toBe(404);
   });
 
+  it('refuses allowIncomplete on a server without --dicomweb (400 E_USAGE), as the CLI refuses --allow-incomplete on a folder', async () => {
+    const before = (await app.inject({ url: '/api/jobs' })).json<{ jobs: JobView[] }>().jobs.length;
+    const refused = await app.inject({ method: 'POST', url: '/api/jobs', payload: { series: [lowDoseId], options: { method: 'gaussian' }, allowIncomplete: true } });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json()).toMatchObject({ code: 'E_USAGE', message: '"allowIncomplete" needs a DICOMweb server: start lowdose serve with --dicomweb <url>' });
+    expect((await app.inject({ url: '/api/jobs' })).json<{ jobs: JobView[] }>().jobs).toHaveLength(before);
+  });
+
   it('resolves model names only among installed cards, by card name, with errors that name no path or file content', async () => {
     const listed = (await app.inject({ url: '/api/models' })).json() as { models: Array<{ name: string }> };
     expect(listed.models.map((m) => m.name)).toEqual(['calibrated', 'tiny', 'lowdose-ct-latent', 'lowdose-ct', 'lowdose-pet']);

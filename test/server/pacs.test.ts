@@ -248,6 +248,15 @@ describe.skipIf(!installed)('serve --dicomweb against Orthanc', () => {
     expect(refused.json<ApiError>().message).toMatch(/only for series opened from it/);
   });
 
+  it('refuses allowIncomplete for a series that did not come from the DICOMweb server (400 E_USAGE), as the CLI refuses --allow-incomplete on a folder', async () => {
+    const [local] = app.data.index.seriesUnder(FIXTURE_SERIES);
+    const before = app.jobs.list().length;
+    const refused = await call(app, { method: 'POST', url: '/api/jobs', payload: { series: [local!.id], options: { method: 'gaussian' }, allowIncomplete: true } });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json<ApiError>()).toMatchObject({ code: 'E_USAGE', message: expect.stringMatching(new RegExp(`^"allowIncomplete" .* only for series opened from it; series ${local!.id} did not come from it`)) });
+    expect(app.jobs.list()).toHaveLength(before);
+  });
+
   it('never shows the credentials: no response body or header and no log line has them', async () => {
     const secrets = [orthanc.password, Buffer.from(`${orthanc.user}:${orthanc.password}`).toString('base64'), 'Basic '];
     expect(seen.length).toBeGreaterThan(20);

@@ -53,7 +53,7 @@ function humanRemote(result: DicomwebInfoResult | DimseInfoResult): string {
       .join('\n');
   }
   return result.series
-    .map((s) => `${s.seriesInstanceUid}  ${s.modality || '?'}  ${s.instances ?? '?'} instance(s)${s.seriesNumber !== null ? `  #${s.seriesNumber}` : ''}${s.description ? `  "${s.description}"` : ''}\n  ${s.url}${s.incomplete ? `\n  warning: ${incompleteInWords(s.incomplete)}` : ''}`)
+    .map((s) => `${s.seriesInstanceUid}  ${s.modality || '?'}  ${s.instances ?? '?'} instance(s)${s.seriesNumber !== null ? `  #${s.seriesNumber}` : ''}${s.description ? `  "${s.description}"` : ''}\n  ${s.url}${s.incomplete ? `\n  warning: ${incompleteInWords(s.incomplete)}` : ''}${s.instanceListError ? `\n  warning: not checked, its instances could not be listed [${s.instanceListError.code}]` : ''}`)
     .join('\n');
 }
 

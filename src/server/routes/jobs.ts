@@ -59,15 +59,30 @@ const jobs: FastifyPluginAsyncTypebox<JobsRouteOptions> = async (app, opts) => {
   const resolveModel = async (name: string): Promise<string> =>
     (await findInstalledModel(name, modelSearchPath(app.config.modelDirs))).cardPath;
 
-  /** Store-back goes only to the `--dicomweb` server, and only for series that came from it. */
-  const checkStoreBack = (series: readonly IndexedSeries[]): void => {
-    if (!app.pacs) throw new LowdoseError('E_USAGE', '"store" needs a DICOMweb server: start lowdose serve with --dicomweb <url>');
+  /**
+   * A request field that means something only for series opened from the `--dicomweb` server:
+   * E_USAGE (400) on a server without one, or when one of the job's series did not come from it
+   * (`refusal`: the sentence, given that server's address and those series' ids).
+   */
+  const checkFromPacs = (field: string, series: readonly IndexedSeries[], refusal: (base: string, foreign: string) => string): void => {
+    if (!app.pacs) throw new LowdoseError('E_USAGE', `"${field}" needs a DICOMweb server: start lowdose serve with --dicomweb <url>`);
     const pacs = app.pacs;
     const foreign = series.filter((s) => !pacs.holds(filesOf(s)));
-    if (foreign.length > 0) {
-      throw new LowdoseError('E_USAGE', `"store" sends results back to ${pacs.base} only for series opened from it; series ${foreign.map((s) => s.id).join(', ')} did not come from it`);
-    }
+    if (foreign.length > 0) throw new LowdoseError('E_USAGE', refusal(pacs.base, foreign.map((s) => s.id).join(', ')));
   };
+
+  /** Store-back goes only to the `--dicomweb` server, and only for series that came from it. */
+  const checkStoreBack = (series: readonly IndexedSeries[]): void =>
+    checkFromPacs('store', series, (base, foreign) => `"store" sends results back to ${base} only for series opened from it; series ${foreign} did not come from it`);
+
+  /**
+   * `allowIncomplete` is for series the `--dicomweb` server gave short of their instances, as the
+   * CLI's --allow-incomplete needs a DICOMweb URL or dimse:// input: a series that did not come
+   * from the server is denoised as it is, so the field on it is a usage error, not ignored.
+   */
+  const checkAllowIncomplete = (series: readonly IndexedSeries[]): void =>
+    checkFromPacs('allowIncomplete', series, (base, foreign) =>
+      `"allowIncomplete" lets a job denoise a series ${base} gave short of its instances, so it is only for series opened from it; series ${foreign} did not come from it (a series on this server is denoised as it is)`);
 
   app.post(
     '/api/jobs',
@@ -91,6 +106,7 @@ const jobs: FastifyPluginAsyncTypebox<JobsRouteOptions> = async (app, opts) => {
         app.config.memoryBudget,
       );
       if (request.body.store) checkStoreBack(series);
+      if (request.body.allowIncomplete === true) checkAllowIncomplete(series);
       // Instances of a PACS series that could not be read are not in the job's files: the result names them.
       const pacs = app.pacs;
       const fromPacs = pacs ? series.filter((s) => pacs.holds(filesOf(s))) : [];
