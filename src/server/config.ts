@@ -22,6 +22,8 @@ export interface UploadLimits {
   readonly files: number;
   /** Largest upload in total, bytes. */
   readonly totalBytes: number;
+  /** Free space an upload leaves on the work folder's disk, bytes; one that would take it below is refused with 507. */
+  readonly diskReserveBytes: number;
   /** Most jobs waiting to run (all devices together); one more is refused with 429. */
   readonly queuedJobs: number;
   /**
@@ -64,6 +66,7 @@ export const DEFAULT_LIMITS: UploadLimits = {
   fileBytes: 256 * 1024 * 1024,
   files: 4000,
   totalBytes: 4 * 1024 * 1024 * 1024,
+  diskReserveBytes: 1024 * 1024 * 1024,
   queuedJobs: 64,
   imagePixels: 64 * 1024 * 1024,
 };

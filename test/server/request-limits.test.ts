@@ -1,10 +1,11 @@
 /**
  * What one request may ask of the server (ServerConfig.limits): past a limit it is refused with a
  * `{ code, message }` that names the limit, before the work starts: a job beyond the queue's room
- * (429), a figure or measurement table over more pixels than the server draws or reads per request (413).
+ * (429), a figure or measurement table over more pixels than the server draws or reads per request (413),
+ * an upload that would leave the work folder's disk with less free space than the server keeps (507).
  * The limits are set small here so a 48 x 48 fixture reaches them.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -15,16 +16,18 @@ import type { ApiError, ComparisonSummary, JobView } from '../../src/server/api-
 import { DEFAULT_LIMITS } from '../../src/server/config.js';
 import { figureLayout } from '../../src/server/figure-render.js';
 import { listedComparisons, serverOver } from '../helpers/server-app.js';
-import { writeFixtureStudy } from './fixture-study.js';
+import { writeFixtureStudy, type FixtureStudy } from './fixture-study.js';
+import { multipart } from './http.js';
 
 let root: string;
 let data: string;
 let comparison: ComparisonSummary;
+let study: FixtureStudy;
 
 beforeAll(async () => {
   root = mkdtempSync(path.join(os.tmpdir(), 'lowdose-request-limits-'));
   data = path.join(root, 'data');
-  await writeFixtureStudy(data, { size: 48, slices: 3 });
+  study = await writeFixtureStudy(data, { size: 48, slices: 3 });
 });
 
 afterAll(() => {
@@ -134,5 +137,30 @@ describe('figures and measurement tables', () => {
   it('by default draw a 16-pane hanging of 512 x 512 slices at scale 2 (12 methods, source, reference, difference, uncertainty)', () => {
     const { width, height } = figureLayout(Array.from({ length: 16 }, () => ({ image: { rows: 512, columns: 512 } })), { scale: 2 });
     expect(width * height).toBeLessThanOrEqual(DEFAULT_LIMITS.imagePixels);
+  });
+});
+
+describe('uploads', () => {
+  it('are refused with 507 E_IO, nothing kept, when they would leave less free disk than the reserve', async () => {
+    const files = readdirSync(study.lowDoseDir).map((name) => ({ name, data: readFileSync(path.join(study.lowDoseDir, name)) }));
+    const upload = (app: FastifyInstance) => app.inject({ method: 'POST', url: '/api/uploads', ...multipart(files) });
+    // No disk has 2^53 bytes free: the reserve cannot be kept.
+    const full = await serverOver(root, data, { workDir: path.join(root, 'work-full'), limits: { diskReserveBytes: Number.MAX_SAFE_INTEGER } });
+    try {
+      const refused = await upload(full);
+      expect(refused.statusCode).toBe(507);
+      const body = refused.json() as ApiError;
+      expect(body.code).toBe('E_IO');
+      expect(body.message).toContain('the upload does not fit');
+      expect(readdirSync(path.join(root, 'work-full', 'uploads'))).toEqual([]);
+    } finally {
+      await full.close();
+    }
+    const roomy = await serverOver(root, data, { workDir: path.join(root, 'work-roomy'), limits: { diskReserveBytes: 0 } });
+    try {
+      expect((await upload(roomy)).statusCode).toBe(200);
+    } finally {
+      await roomy.close();
+    }
   });
 });

@@ -3,7 +3,8 @@
  * server's choosing (never the client's), then checked like `lowdose info` checks a file, in the
  * server's files thread (never on its event loop: ../plugins/data.ts); files
  * that are not usable DICOM images are refused with their reason, and an upload with none left is
- * an error. Limits: per file, per upload (count) and in total. A malformed multipart body is the
+ * an error. Limits: per file, per upload (count) and in total, and the free disk an upload must
+ * leave (ServerConfig.limits.diskReserveBytes). A malformed multipart body is the
  * client's error (400).
  *
  * The client's file names are told back to the client (they are its own), never to the log: a
@@ -11,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { rm, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -20,7 +21,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { LowdoseError } from '../../errors.js';
 import { makeOutputFolder } from '../../util/fs.js';
 import type { UploadResponse } from '../api-types.js';
-import { withLogMessage } from '../http-errors.js';
+import { withHttpStatus, withLogMessage } from '../http-errors.js';
 import { errorResponses, uploadResponse } from '../schemas.js';
 
 class UploadTooLarge extends Error {
@@ -37,6 +38,38 @@ function formatBytes(bytes: number): string {
     unit++;
   }
   return `${Math.round(value * 10) / 10} ${units[unit]}`;
+}
+
+/** Bytes free to an unprivileged writer on the disk that holds `dir`. */
+async function freeBytes(dir: string): Promise<number> {
+  const stats = await statfs(dir);
+  return stats.bavail * stats.bsize;
+}
+
+/** How often an upload looks at the disk's free space again (other uploads and jobs write too). */
+const DISK_CHECK_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Refuses (507 E_IO) an upload that would leave less than `reserve` bytes free on the work
+ * folder's disk: checked before the first byte is stored, and again every DISK_CHECK_BYTES.
+ */
+function diskGuard(dir: string, reserve: number): { check(written: number, incoming: number): Promise<void> } {
+  // At `checkedAt` bytes written, the disk had `room` bytes free above the reserve.
+  let checkedAt = -Infinity;
+  let room = 0;
+  const refuse = (free: number) =>
+    withHttpStatus(new LowdoseError('E_IO', `the server's disk has ${formatBytes(free)} free and keeps ${formatBytes(reserve)} free; the upload does not fit`), 507);
+  return {
+    /** Before `incoming` more bytes are stored, `written` stored already. */
+    async check(written, incoming) {
+      const after = written + incoming;
+      if (after - checkedAt < DISK_CHECK_BYTES && after <= checkedAt + room) return;
+      const free = await freeBytes(dir);
+      room = free - reserve;
+      checkedAt = written;
+      if (incoming > room) throw refuse(free);
+    },
+  };
 }
 
 /** "E_NOT_DICOM x2, E_TRUNCATED x1": what was refused, without the names. */
@@ -74,6 +107,8 @@ const uploads: FastifyPluginAsyncTypebox = async (app) => {
     if (!request.isMultipart()) {
       throw new LowdoseError('E_USAGE', 'send DICOM files as multipart/form-data (one or more file fields)');
     }
+    const disk = diskGuard(uploadDir, limits.diskReserveBytes);
+    await disk.check(0, 0);
     const uploadId = randomBytes(9).toString('base64url');
     const dir = path.join(uploadDir, uploadId);
     await makeOutputFolder(dir);
@@ -89,9 +124,10 @@ const uploads: FastifyPluginAsyncTypebox = async (app) => {
         const target = path.join(dir, `${String(count).padStart(5, '0')}.dcm`);
         const meter = new Transform({
           transform(chunk: Buffer, _encoding, callback) {
+            const stored = total;
             total += chunk.length;
             if (total > limits.totalBytes) callback(new UploadTooLarge(`the upload is larger than the ${formatBytes(limits.totalBytes)} limit`));
-            else callback(null, chunk);
+            else disk.check(stored, chunk.length).then(() => callback(null, chunk), callback);
           },
         });
         await pipeline(part.file, meter, createWriteStream(target));
