@@ -2,17 +2,13 @@
  * A derived series' own VOI window, for a series whose values are not in the source's display
  * range (a calibrated uncertainty map in HU or SUV, an sFRC score map from 0 to 1): the source's
  * WindowCenter / WindowWidth (55 / 440, −600 / 1500) would show it nearly black in a viewer.
+ * The uncertainty map's range is ./sigma-window.ts's rule, which the viewer shares.
  */
 import { deleteElement, setElement, type DcmDataset } from './write-dcmjs.js';
 import { dsList } from './write-file.js';
+import type { OwnWindow } from './sigma-window.js';
 
-/** A display range in the series' units (`Series.units`: HU, SUV, a score): `lo` black, `hi` white. */
-export interface OwnWindow {
-  readonly lo: number;
-  readonly hi: number;
-  /** WindowCenterWidthExplanation (LO, up to 64 characters), e.g. "SIGMA 0-40 HU". */
-  readonly explanation: string;
-}
+export type { OwnWindow } from './sigma-window.js';
 
 /**
  * WindowCenter / WindowWidth in the stored (modality LUT output) units that map `window.lo` to
@@ -39,27 +35,4 @@ export function setOwnWindow(dataset: DcmDataset, window: OwnWindow, unitsScale:
   setElement(dataset, 'WindowWidth', dsList([width]));
   setElement(dataset, 'WindowCenterWidthExplanation', [window.explanation.slice(0, 64)]);
   deleteElement(dataset, 'VOILUTFunction');
-}
-
-/** How many times the uncertainty threshold a σ series' window spans: the threshold sits at a quarter of the grey scale. */
-export const SIGMA_WINDOW_THRESHOLDS = 4;
-
-/**
- * The window of a calibrated σ series: 0 to 4 × the card's threshold (`--uncertainty-threshold`),
- * the same for every slice and every series of a model, so a grey level means one σ everywhere.
- */
-export function sigmaWindow(threshold: number, units: string): OwnWindow {
-  const hi = SIGMA_WINDOW_THRESHOLDS * threshold;
-  return { lo: 0, hi, explanation: `SIGMA 0-${Number(hi.toPrecision(6))} ${units}` };
-}
-
-/**
- * The window of a raw ensemble spread (no calibration, so no threshold to anchor to): 0 to the
- * slice's own 99th percentile over pixels that are finite and not padding (`padding` 1).
- */
-export function spreadWindow(values: Float32Array, padding: Uint8Array | null, units: string): OwnWindow {
-  const kept = values.filter((v, i) => Number.isFinite(v) && !(padding && padding[i])).sort();
-  const p99 = kept.length > 0 ? kept[Math.min(kept.length - 1, Math.floor(0.99 * kept.length))]! : 0;
-  const hi = p99 > 0 ? Number(p99.toPrecision(3)) : 1;
-  return { lo: 0, hi, explanation: `SD 0-${hi} ${units} (SLICE P99)` };
 }

@@ -16,7 +16,7 @@ import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { clearSliceCache, readSliceImage, scanPaths, scanProblems, type Series } from '../dicom/index.js';
-import { sigmaWindow, spreadWindow } from '../dicom/voi-window.js';
+import { uncertaintySliceWindow } from '../dicom/sigma-window.js';
 import { createDerivedSeriesWriter, type DerivedSeriesWriter } from '../dicom/write-derived.js';
 import { LowdoseError, RUN_WARNING_CODES, toLowdoseError } from '../errors.js';
 import type { Image2D } from '../image.js';
@@ -265,7 +265,8 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
         equipment: denoiser.equipment,
         seriesDescriptionSuffix: ` ${denoiser.descriptionSuffix} uncertainty`,
         // Its own window: the source's (a soft-tissue or lung window) shows σ of 5 to 125 HU nearly black.
-        window: calibration ? sigmaWindow(calibration.threshold, calibration.units) : (pixels, padding) => spreadWindow(pixels, padding, series.units),
+        // One rule with the viewer's uncertainty pane and the server figure's (src/dicom/sigma-window.ts).
+        window: (pixels, padding) => uncertaintySliceWindow(pixels, padding, calibration?.threshold ?? null, calibration?.units ?? series.units),
         overwrite,
       })
     : null;

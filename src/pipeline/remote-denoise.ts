@@ -15,7 +15,7 @@ import { notDenoisedMessage } from './not-denoised.js';
 import { LowdoseError, toLowdoseError } from '../errors.js';
 import { claimFolder } from '../util/folder-claims.js';
 import { writeFileAtomic } from '../util/fs.js';
-import type { PulledSeries } from '../util/remote-series.js';
+import { suvNoteOfRead, type PulledSeries } from '../util/remote-series.js';
 import { COMPLETION_MARKER, denoisePaths, REPORT_FILE } from './denoise.js';
 import type { DenoiseOptions, DenoiseReport } from './types.js';
 
@@ -190,10 +190,8 @@ export function incompleteSuvNotes(pulled: readonly PulledFolder[], series: Deno
   const notes = new Map<string, string>();
   for (const p of pulled) {
     if (!p.incomplete || p.seriesInstanceUid === undefined) continue;
-    const read = series.find((s) => s.input.seriesInstanceUid === p.seriesInstanceUid);
-    const warning = read?.warnings.find((w) => w.code === 'W_SUV_PARTIAL_SERIES');
-    // The warning names the series key first; the note sits in the series' own entry.
-    if (warning) notes.set(p.seriesInstanceUid, warning.message.replace(/^\S+: /, ''));
+    const note = suvNoteOfRead(p.seriesInstanceUid, series);
+    if (note !== undefined) notes.set(p.seriesInstanceUid, note);
   }
   return notes;
 }

@@ -61,6 +61,12 @@ export const errorResponses = { '4xx': apiError, '5xx': apiError } as const;
  * (checkSeriesShortfall): `expected` its NumberOfSeriesRelatedInstances, `received` what came.
  */
 export const seriesShortfall = Type.Object({ expected: Type.Integer(), received: Type.Integer() });
+/**
+ * A shortfall of a series read as it came (a PACS open, a job with `allowIncomplete`), with
+ * `suvNote` when its SUVbw depends on which of its files were read (its W_SUV_PARTIAL_SERIES
+ * reading warning), as `pulled[].incomplete.suvNote` of `denoise <url> --allow-incomplete`.
+ */
+export const readShortfall = Type.Object({ ...seriesShortfall.properties, suvNote: Type.Optional(Type.String()) });
 
 export const healthResponse = Type.Object({ status: Type.String(), version: Type.String(), studies: Type.Integer(), viewer: Type.Boolean() });
 
@@ -419,7 +425,7 @@ export const jobView = Type.Object({
        * lacks `expected - received` slices, as report.json's `pulled[].incomplete` of
        * `denoise <url> --allow-incomplete` records it. Absent when every input series was whole.
        */
-      incomplete: Type.Optional(Type.Array(Type.Object({ series: Type.String(), seriesInstanceUid: Type.String(), ...seriesShortfall.properties }))),
+      incomplete: Type.Optional(Type.Array(Type.Object({ series: Type.String(), seriesInstanceUid: Type.String(), ...readShortfall.properties }))),
       errors: Type.Array(apiError),
     }),
   ),
@@ -525,6 +531,6 @@ export const pacsOpened = Type.Object({
   retrieved: Type.Integer(),
   /** Instances that could not be read (left out of the series), each named by SOP Instance UID and series URL. */
   unreadable: Type.Array(Type.Object({ code: Type.String(), message: Type.String() })),
-  /** Present when fewer instances came than the server says the series holds (as in GET /api/series/:id). */
-  incomplete: Type.Optional(seriesShortfall),
+  /** Present when fewer instances came than the server says the series holds (as in GET /api/series/:id), with `suvNote` as in a job's result. */
+  incomplete: Type.Optional(readShortfall),
 });

@@ -1,8 +1,11 @@
 /**
  * The uncertainty pane of the server's figure, drawn as the viewer draws it (viewer/src/viewer.ts,
- * applyDisplayDefaults): cornerstone's "Hot Iron" colour map over the window 0 .. the slice's
- * largest value, so the figure and the screen show the same colours for the same slice.
+ * applyDisplayDefaults): cornerstone's "Hot Iron" colour map over the window the written σ series
+ * carries (src/dicom/sigma-window.ts: calibrated σ 0 to 4 × the threshold, the raw spread 0 to the
+ * slice's 99th percentile), so the figure, the screen and a PACS show the same σ at the same colour.
  */
+import { uncertaintySliceWindow, type OwnWindow } from '../dicom/sigma-window.js';
+
 
 /** Cornerstone's Hot Iron (the DICOM palette): black, red, yellow, white; 256 entries. */
 export function uncertaintyColours(): Array<[number, number, number]> {
@@ -17,9 +20,23 @@ export function uncertaintyColours(): Array<[number, number, number]> {
   return colours;
 }
 
-/** The window the viewer opens the pane with: 0 .. the slice's largest finite value (at least 1e-6). */
-export function uncertaintyWindow(data: Float32Array): { lo: number; hi: number } {
-  let top = 1e-6;
-  for (const v of data) if (Number.isFinite(v) && v > top) top = v;
-  return { lo: 0, hi: top };
+/**
+ * The window the viewer opens the pane with and the figure draws it in: the written series' rule
+ * (`threshold` the report's calibrated σ threshold, null for a raw spread or without a report).
+ */
+export function uncertaintyWindow(data: Float32Array, padding: ArrayLike<number> | null, threshold: number | null, units: string): OwnWindow {
+  return uncertaintySliceWindow(data, padding, threshold, units);
+}
+
+/**
+ * The pane's legend for window `lo`..`hi`: "σ 0–40 HU · threshold 10 at 25 %" for a calibrated
+ * series (where its threshold sits on the grey scale: a quarter while the window is the series'
+ * own), "SD 0–4.94 HU · not calibrated" for a raw spread.
+ */
+export function uncertaintyWindowText(window: { lo: number; hi: number }, threshold: number | null, unit: string, format: (v: number) => string): string {
+  const range = `${format(window.lo)}–${format(window.hi)} ${unit}`;
+  if (threshold === null || !(threshold > 0)) return `SD ${range} · not calibrated`;
+  const at = window.hi > window.lo ? (100 * (threshold - window.lo)) / (window.hi - window.lo) : NaN;
+  const where = Number.isFinite(at) ? ` at ${Math.round(at)} %` : '';
+  return `σ ${range} · threshold ${format(threshold)}${where}`;
 }

@@ -61,6 +61,26 @@ export interface PulledSeries {
   readonly incomplete?: SeriesShortfall & { readonly suvNote?: string };
 }
 
+/**
+ * The SUV note of a series read from fewer files than it holds, from its reading warnings: the
+ * W_SUV_PARTIAL_SERIES message (src/dicom/suv.ts partialSeriesSuvNote) without the series key it
+ * starts with, or undefined when its SUVbw does not depend on which files were read. Used by
+ * `denoise <url> --allow-incomplete` (pulled[].incomplete.suvNote) and the viewer's PACS opens and jobs.
+ */
+export function partialSuvNote(warnings: ReadonlyArray<{ readonly code: string; readonly message: string }>): string | undefined {
+  const warning = warnings.find((w) => w.code === 'W_SUV_PARTIAL_SERIES');
+  // The warning names the series key first; the note sits in the series' own entry.
+  return warning?.message.replace(/^\S+: /, '');
+}
+
+/** The SUV note (partialSuvNote) of the series a denoise run read as `seriesInstanceUid` (its report's `series[]`), or undefined. */
+export function suvNoteOfRead(
+  seriesInstanceUid: string,
+  series: ReadonlyArray<{ readonly input: { readonly seriesInstanceUid: string }; readonly warnings: ReadonlyArray<{ readonly code: string; readonly message: string }> }>,
+): string | undefined {
+  return partialSuvNote(series.find((s) => s.input.seriesInstanceUid === seriesInstanceUid)?.warnings ?? []);
+}
+
 /** How many instances the server says a series holds (NumberOfSeriesRelatedInstances) and how many this run has. */
 export interface SeriesShortfall {
   readonly expected: number;

@@ -281,6 +281,9 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
     await page.waitForSelector(`body[data-view="c:${comparison.id}"]`);
     expect(await paneKeys()).toEqual(['lowDose', 'denoised', 'reference', 'difference', 'uncertainty']);
     await expectRealPixels('uncertainty');
+    // A raw spread (no calibration) opens at 0 to the slice's 99th percentile, as its series is written.
+    const uncertaintyWindowText = () => page.textContent('.pane[data-pane="uncertainty"] .pane-window');
+    await expect.poll(uncertaintyWindowText, POLL).toMatch(/^SD 0\.00–[0-9.]+ HU · not calibrated$/);
     // O overlays the uncertainty above its threshold on the denoised pane, and takes it off again.
     await page.keyboard.press('o');
     await page.waitForSelector('.pane[data-pane="denoised"][data-overlay="uncertainty"][data-overlay-pixels]');
@@ -399,6 +402,8 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
     await page.waitForFunction((before) => document.body.dataset.view?.startsWith('c:') && document.body.dataset.view !== before, lowDose, { timeout: 30_000 });
     expect(await paneKeys()).toEqual(['lowDose', 'denoised', 'difference', 'uncertainty']);
     await expectRealPixels('uncertainty');
+    // Calibrated σ opens at 0 to 4 × the card's threshold (1 HU), the threshold a quarter up the scale.
+    await expect.poll(() => page.textContent('.pane[data-pane="uncertainty"] .pane-window'), POLL).toBe('σ 0.00–4.00 HU · threshold 1.00 at 25 %');
     await page.keyboard.press('o');
     await page.waitForSelector('.pane[data-pane="denoised"][data-overlay="uncertainty"][data-overlay-pixels]');
     expect(Number(await page.getAttribute('.pane[data-pane="denoised"]', 'data-overlay-pixels'))).toBeGreaterThan(0);

@@ -3,12 +3,13 @@
  * CSV of one comparison and of several methods side by side, equal to the metrics route and to
  * `lowdose metrics` on the same pair; requests naming comparisons of different sources are refused.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSliceImage, scanPaths } from '../../src/dicom/index.js';
+import { getString, readDatasetWithoutPixels } from '../../src/dicom/write-dcmjs.js';
 import { PNG } from 'pngjs';
 import { denoisePaths } from '../../src/pipeline/denoise.js';
 import { windowToGray } from '../../src/pipeline/preview.js';
@@ -283,6 +284,33 @@ describe('figure rendering of panes of different matrices', () => {
 });
 
 
+/** The figure's uncertainty pane at low-dose slice 1 against Hot Iron over `window`: every third pixel, and how many colours it shows. */
+async function expectUncertaintyPane(app: FastifyInstance, comparison: ComparisonSummary, sigma: Image2D, window: { lo: number; hi: number }): Promise<number> {
+  const response = await app.inject({ url: `/api/figure.png?comparisons=${comparison.id}&index=1` });
+  expect(response.statusCode, response.body).toBe(200);
+  const png = PNG.sync.read(response.rawPayload);
+  // Source, denoised, reference, difference, uncertainty: five panes, three across.
+  const layout = figureLayout([0, 1, 2, 3, 4].map(() => ({ title: '', metrics: '', footer: '', image: sigma })), { window: { lo: 0, hi: 1 }, scale: 1 });
+  expect([png.width, png.height]).toEqual([layout.width, layout.height]);
+  const grey = windowToGray(sigma.data, window);
+  const colours = uncertaintyColours();
+  const { x, y, zoom } = layout.images[4]!;
+  const seen = new Set<string>();
+  for (let row = 1; row < sigma.rows; row += 3) {
+    for (let column = 2; column < sigma.columns; column += 3) {
+      const o = 4 * ((y + row * zoom + 1) * png.width + x + column * zoom + 1);
+      const pixel = [png.data[o], png.data[o + 1], png.data[o + 2]];
+      expect(pixel, `pixel (${column}, ${row})`).toEqual(colours[grey[row * sigma.columns + column]!]);
+      seen.add(pixel.join(','));
+    }
+  }
+  return seen.size;
+}
+
+const writtenExplanation = (file: string) => getString(readDatasetWithoutPixels(new Uint8Array(readFileSync(file))).dataset, 'WindowCenterWidthExplanation');
+
+const largest = (data: Float32Array) => data.reduce((m, v) => (Number.isFinite(v) && v > m ? v : m), 0);
+
 describe('figure PNG with an uncertainty series', () => {
   let uRoot: string;
   let uApp: FastifyInstance;
@@ -305,30 +333,61 @@ describe('figure PNG with an uncertainty series', () => {
     if (uRoot) rmSync(uRoot, { recursive: true, force: true });
   });
 
-  it('hangs the uncertainty pane last, as the viewer does: Hot Iron from 0 to the slice largest value', async () => {
+  it('hangs the raw spread last, as the viewer does: Hot Iron from 0 to the slice 99th percentile, as its series is written', async () => {
     expect(comparison.uncertainty).not.toBeNull();
-    const response = await uApp.inject({ url: `/api/figure.png?comparisons=${comparison.id}&index=1` });
-    expect(response.statusCode, response.body).toBe(200);
-    const png = PNG.sync.read(response.rawPayload);
-    const sigma = await readSliceImage((await scanPaths([uncertaintyDir])).series[0]!, 1);
-    // Source, denoised, reference, difference, uncertainty: five panes, three across.
-    const layout = figureLayout([0, 1, 2, 3, 4].map(() => ({ title: '', metrics: '', footer: '', image: sigma })), { window: { lo: 0, hi: 1 }, scale: 1 });
-    expect([png.width, png.height]).toEqual([layout.width, layout.height]);
-    const window = uncertaintyWindow(sigma.data);
+    const series = (await scanPaths([uncertaintyDir])).series[0]!;
+    const sigma = await readSliceImage(series, 1);
+    const window = uncertaintyWindow(sigma.data, sigma.padding ?? null, null, 'HU');
+    // The written slice's own window says the same range.
+    expect(window.explanation).toMatch(/^SD 0-[0-9.]+ HU \(SLICE P99\)$/);
+    expect(writtenExplanation(series.slices[1]!.file)).toBe(window.explanation);
+    // Not the slice's largest value: a few hot pixels no longer set the scale.
     expect(window.hi).toBeGreaterThan(0);
-    const grey = windowToGray(sigma.data, window);
-    const colours = uncertaintyColours();
-    const { x, y, zoom } = layout.images[4]!;
-    const seen = new Set<string>();
-    for (let row = 1; row < sigma.rows; row += 3) {
-      for (let column = 2; column < sigma.columns; column += 3) {
-        const o = 4 * ((y + row * zoom + 1) * png.width + x + column * zoom + 1);
-        const pixel = [png.data[o], png.data[o + 1], png.data[o + 2]];
-        expect(pixel, `pixel (${column}, ${row})`).toEqual(colours[grey[row * sigma.columns + column]!]);
-        seen.add(pixel.join(','));
-      }
-    }
+    expect(window.hi).toBeLessThan(largest(sigma.data));
     // A spread of colours, not one flat pane.
-    expect(seen.size).toBeGreaterThan(10);
+    expect(await expectUncertaintyPane(uApp, comparison, sigma, window)).toBeGreaterThan(10);
+  });
+});
+
+describe('figure PNG with a calibrated uncertainty series', () => {
+  let cRoot: string;
+  let cApp: FastifyInstance;
+  let uncertaintyDir: string;
+  let comparison: ComparisonSummary;
+
+  beforeAll(async () => {
+    cRoot = mkdtempSync(path.join(os.tmpdir(), 'lowdose-figure-calibrated-'));
+    const data = path.join(cRoot, 'data');
+    const small = await writeFixtureStudy(data, { size: 32, slices: 2, denoised: 'none' });
+    // The per-pixel test model with a calibration block and a noisy warm start, so its ensemble spreads
+    // (it is no denoiser: its σ here runs from about 230 HU (p5) to 3900 HU, hence a 200 HU threshold).
+    const models = path.join(cRoot, 'models');
+    mkdirSync(models);
+    const card = JSON.parse(readFileSync(fixtureModel('per-pixel'), 'utf8')) as { sampler: object };
+    const uncertainty = { samples: 2, calibration: [{ samples: 2, spreadScale: 3, noiseScale: 0.5, noiseWindowMm: 12 }], threshold: 200, units: 'HU' };
+    writeFileSync(path.join(models, 'calibrated.json'), JSON.stringify({ ...card, name: 'calibrated', onnx: 'calibrated.onnx', sampler: { ...card.sampler, default: 'warm-start', steps: 2 }, uncertainty }));
+    copyFileSync(fixtureModel('per-pixel').replace(/\.json$/, '.onnx'), path.join(models, 'calibrated.onnx'));
+    const report = await denoisePaths([small.lowDoseDir], { outDir: path.join(data, 'calibrated'), model: path.join(models, 'calibrated.json'), samples: 2, uncertainty: true, seed: 3 });
+    uncertaintyDir = report.series[0]!.uncertainty!.dir;
+    cApp = await buildApp({ data: [data], workDir: path.join(cRoot, 'work'), viewerDir: null, logger: { level: 'silent' } });
+    comparison = (await listedComparisons(cApp))[0]!;
+  });
+
+  afterAll(async () => {
+    await cApp?.close();
+    if (cRoot) rmSync(cRoot, { recursive: true, force: true });
+  });
+
+  it('draws calibrated sigma from 0 to 4 x the threshold, the written series window, whatever the slice holds', async () => {
+    const detail = (await cApp.inject({ url: `/api/comparisons/${comparison.id}` })).json() as ComparisonDetail;
+    expect(detail.report?.uncertaintyThreshold).toBe(200);
+    const series = (await scanPaths([uncertaintyDir])).series[0]!;
+    const sigma = await readSliceImage(series, 1);
+    const window = uncertaintyWindow(sigma.data, sigma.padding ?? null, 200, 'HU');
+    expect(window).toEqual({ lo: 0, hi: 800, explanation: 'SIGMA 0-800 HU' });
+    expect(writtenExplanation(series.slices[1]!.file)).toBe(window.explanation);
+    // The slice's largest sigma is not the scale's top, so the slice's own maximum would draw other colours.
+    expect(largest(sigma.data)).toBeGreaterThan(1000);
+    expect(await expectUncertaintyPane(cApp, comparison, sigma, window)).toBeGreaterThan(3);
   });
 });

@@ -5,7 +5,7 @@
  * every response and log line, and says clearly when the server refuses them or cannot be reached.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,6 +20,7 @@ import { runCli } from '../helpers/cli.js';
 import { startProxy } from '../helpers/http-proxy.js';
 import { findOrthanc, freePort, startOrthanc, uploadAsOtherStudy, uploadWithUnreadableInstance, type RunningOrthanc } from '../helpers/orthanc.js';
 import { copyAsOtherSeries, copyAsOtherStudy } from '../helpers/mutate-dicom.js';
+import { writeBedSeries } from '../dicom/helpers/pet-beds.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
@@ -563,6 +564,40 @@ describe.skipIf(!installed)('serve --dicomweb against Orthanc', () => {
       expect(await seriesOnServer()).toEqual([seriesUid, stored[0]!.seriesInstanceUid].sort());
     } finally {
       await close();
+    }
+  });
+
+  it('a multi-bed PET series the server gives short of its instances carries its SUV note: in the open answer, the series warnings the viewer shows, and the result of a job allowed to denoise it', async () => {
+    // Six slices of three beds (SeriesTime after every AcquisitionTime, NumberOfSlices 6) as a study of their own; 2 come.
+    const beds = writeBedSeries(6);
+    try {
+      const uploaded = await uploadAsOtherStudy(orthanc, beds.files.map((f) => new Uint8Array(readFileSync(f))), new Set(), 3);
+      const study = uploaded[0]!['StudyInstanceUID']!;
+      const seriesUid = uploaded[0]!['SeriesInstanceUID']!;
+      const { server: capped, close } = await cappedInstanceLists('work-short-pet');
+      try {
+        const opened = (await call(capped, { method: 'POST', url: `/api/pacs/studies/${study}/series/${seriesUid}/open` })).json<PacsOpened>();
+        const note = /^SUVbw is decayed to the earliest AcquisitionTime of the 2 file\(s\) read \(\d{8} 15\d{4}\.\d+\), SeriesTime being later, .*the series holds 6 slice\(s\) \(NumberOfSlices\) and 2 were read: /;
+        expect(opened.incomplete).toEqual({ expected: 6, received: 2, suvNote: expect.stringMatching(note) });
+        const suvNote = opened.incomplete!.suvNote!;
+        // The series' reading warnings, which the viewer's warning bar shows (showSeriesWarnings), say the same.
+        const id = opened.series[0]!.id;
+        const detail = (await call(capped, { url: `/api/series/${id}` })).json<SeriesDetail>();
+        expect(detail.incomplete).toEqual({ expected: 6, received: 2 });
+        expect(detail.warnings.filter((w) => w.code === 'W_SUV_PARTIAL_SERIES').map((w) => w.message)).toEqual([expect.stringMatching(/^\S+: /)]);
+        expect(detail.warnings.find((w) => w.code === 'W_SUV_PARTIAL_SERIES')!.message.endsWith(`: ${suvNote}`)).toBe(true);
+
+        const started = await call(capped, { method: 'POST', url: '/api/jobs', payload: { series: [id], options: { method: 'gaussian' }, allowIncomplete: true } });
+        expect(started.statusCode).toBe(202);
+        const job = await capped.jobs.settled(started.json<JobView>().id);
+        seen.push(JSON.stringify(job));
+        expect(job.error).toBeNull();
+        expect(job.result!.incomplete).toEqual([{ series: id, seriesInstanceUid: seriesUid, expected: 6, received: 2, suvNote }]);
+      } finally {
+        await close();
+      }
+    } finally {
+      beds.remove();
     }
   });
 

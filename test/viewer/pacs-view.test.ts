@@ -41,6 +41,8 @@ describe('PACS browser text', () => {
     );
     const partial = { result: { incomplete: [{ series: 'a', seriesInstanceUid: '1.2', expected: 120, received: 100 }] } } as unknown as JobView;
     expect(incompleteResultText(partial)).toBe('; incomplete input: 100 of the 120 images, the denoised series lacks 20');
+    const pet = { result: { incomplete: [{ series: 'a', seriesInstanceUid: '1.2', expected: 6, received: 2, suvNote: 'SUVbw is decayed to ...' }] } } as unknown as JobView;
+    expect(incompleteResultText(pet)).toBe('; incomplete input: 2 of the 6 images, the denoised series lacks 4 (SUVbw is decayed to ...)');
     expect(incompleteResultText({ result: { comparisons: [], errors: [] } } as unknown as JobView)).toBe('');
     expect(incompleteResultText({ result: null } as unknown as JobView)).toBe('');
   });

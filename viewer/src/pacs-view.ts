@@ -54,10 +54,15 @@ export function incompleteRefusalText(incomplete: { readonly expected: number; r
   );
 }
 
-/** What a finished job says of its input series that came short of their instances (its result's `incomplete`); '' when none did. */
+/**
+ * What a finished job says of its input series that came short of their instances (its result's
+ * `incomplete`), with the SUV note of a PET series whose SUVbw depends on the files that came; '' when none did.
+ */
 export function incompleteResultText(job: JobView): string {
   const short = job.result?.incomplete ?? [];
-  return short.map((s) => `; incomplete input: ${s.received} of the ${s.expected} images, the denoised series lacks ${s.expected - s.received}`).join('');
+  return short
+    .map((s) => `; incomplete input: ${s.received} of the ${s.expected} images, the denoised series lacks ${s.expected - s.received}${s.suvNote ? ` (${s.suvNote})` : ''}`)
+    .join('');
 }
 
 /**

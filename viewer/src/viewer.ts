@@ -18,6 +18,7 @@ import { PaneOverlay } from './pane-overlay.js';
 import { Prefetcher } from './prefetch.js';
 import { DIFFERENCE_COLORMAP, differenceWidth, initialPreset, UNCERTAINTY_COLORMAP, type WindowPreset } from './presets.js';
 import { differenceWindowText, methodLabel, methodPaneKey, paneTitles, type PaneKey } from './pane-titles.js';
+import { uncertaintyWindow, uncertaintyWindowText } from '../../src/server/uncertainty-pane.js';
 import { drawEllipse, sliceValues, type Ellipse } from './roi.js';
 import { ellipseUptake, formatUptake, sphereSlices, type SliceValues } from './uptake.js';
 import { WheelAccumulator } from './wheel.js';
@@ -953,6 +954,11 @@ export class ComparisonViewer {
     return viewport;
   }
 
+  /** The calibrated σ threshold of the uncertainty pane's series (its report's), null for a raw spread or without a report. */
+  private uncertaintyThreshold(): number | null {
+    return this.view?.comparison?.report?.uncertaintyThreshold ?? null;
+  }
+
   /** The window, colour map and greyscale sense a pane opens with. */
   private applyDisplayDefaults(pane: Pane, image: Image, viewport: Viewport): void {
     if (pane.kind === 'anatomy') {
@@ -965,8 +971,11 @@ export class ComparisonViewer {
       viewport.colormap = DIFFERENCE_COLORMAP;
       viewport.invert = false;
     } else {
-      const top = Math.max(image.maxPixelValue * image.slope + image.intercept, 1e-6);
-      viewport.voi = { windowCenter: top / 2, windowWidth: top };
+      // The written σ series' window (src/dicom/sigma-window.ts), as a PACS shows it and the
+      // server's figure draws it: calibrated 0 to 4 × the threshold, the raw spread 0 to the slice's p99.
+      const values = Float32Array.from(image.getPixelData(), (v) => v * image.slope + image.intercept);
+      const window = uncertaintyWindow(values, image.padding ?? null, this.uncertaintyThreshold(), pane.units);
+      viewport.voi = { windowCenter: (window.lo + window.hi) / 2, windowWidth: window.hi - window.lo };
       viewport.colormap = UNCERTAINTY_COLORMAP;
       viewport.invert = false;
     }
@@ -977,7 +986,11 @@ export class ComparisonViewer {
     if (pane.kind === 'anatomy' && pane.linked) this.voi = { windowCenter: viewport.voi.windowCenter, windowWidth: viewport.voi.windowWidth };
     const unit = pane.units === 'SUVbw' ? 'SUV' : pane.units;
     const windowText =
-      pane.kind === 'difference' ? differenceWindowText(viewport.voi, unit, fmt) : `W ${fmt(viewport.voi.windowWidth)} L ${fmt(viewport.voi.windowCenter)} ${unit}`;
+      pane.kind === 'difference'
+        ? differenceWindowText(viewport.voi, unit, fmt)
+        : pane.kind === 'uncertainty'
+          ? uncertaintyWindowText({ lo: viewport.voi.windowCenter - viewport.voi.windowWidth / 2, hi: viewport.voi.windowCenter + viewport.voi.windowWidth / 2 }, this.uncertaintyThreshold(), unit, fmt)
+          : `W ${fmt(viewport.voi.windowWidth)} L ${fmt(viewport.voi.windowCenter)} ${unit}`;
     this.drawOverlayText(pane, image, viewport, windowText);
     // Read by the end-to-end test to check that zoom and pan follow across panes.
     pane.root.dataset.scale = viewport.scale.toFixed(4);

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { LowdoseError, toLowdoseError } from '../../errors.js';
 import type { DenoiseOptions, DenoiseProgress, DenoiseReport } from '../../pipeline/types.js';
+import { suvNoteOfRead } from '../../util/remote-series.js';
 import { withHttpStatus } from '../http-errors.js';
 import type { ApiError, JobError, JobIncomplete, JobOptions, JobProgress, JobStatus, JobView, StoredSeriesView } from '../api-types.js';
 
@@ -236,7 +237,8 @@ export class JobQueue {
       if (job.controller.signal.aborted) throw job.controller.signal.reason;
       const done = await this.hooks.completed(report, { id: job.id, outDir: spec.outDir, store: Boolean(spec.store), stage: (stage) => this.stage(job, stage) });
       const { comparisons, uncertainty, hallucination, stored } = done;
-      const incomplete = spec.incomplete?.length ? { incomplete: spec.incomplete } : {};
+      // Each short input's SUV note from this run's reading, as denoise <url> --allow-incomplete adds it to pulled[].incomplete.
+      const incomplete = spec.incomplete?.length ? { incomplete: spec.incomplete.map((e) => withSuvNote(e, suvNoteOfRead(e.seriesInstanceUid, report.series))) } : {};
       const after = done.errors ?? [];
       const errors = [...(spec.inputErrors ?? []), ...report.errors.map((e) => ({ code: e.code, message: e.message })), ...after];
       const ok = report.series.some((s) => !s.skipped) && comparisons.length > 0 && after.length === 0;
@@ -339,4 +341,8 @@ export class JobQueue {
       result: job.result,
     };
   }
+}
+
+function withSuvNote(entry: JobIncomplete, suvNote: string | undefined): JobIncomplete {
+  return suvNote === undefined ? entry : { ...entry, suvNote };
 }

@@ -15,7 +15,7 @@ import { LowdoseError } from '../../errors.js';
 import { figureLayout, renderFigure, type FigurePane } from '../figure-render.js';
 import { checkPixels } from '../request-limits.js';
 import { paneOnFrame } from '../pane-on-frame.js';
-import { uncertaintyColours, uncertaintyWindow } from '../uncertainty-pane.js';
+import { uncertaintyColours, uncertaintyWindow, uncertaintyWindowText } from '../uncertainty-pane.js';
 import { differenceColours, differencePixels, differenceRefusal, differenceWidth } from '../difference-pane.js';
 import { differenceWindowText, methodLabel, roleTitle } from '../pane-labels.js';
 import type { Shape } from '../../metrics/roi-shapes.js';
@@ -272,18 +272,20 @@ async function figureOf(data: DataServices, comparisonIds: readonly string[] | n
       window: { lo: dLevel - dWidth / 2, hi: dLevel + dWidth / 2 },
       colours: differenceColours(),
     });
-    // The first method's uncertainty series, as the viewer hangs it last: Hot Iron from 0 to the slice's largest value.
+    // The first method's uncertainty series, as the viewer hangs it last: Hot Iron in the written
+    // series' window (calibrated: 0 to 4 × the report's threshold; raw spread: 0 to the slice's p99).
     if (first.uncertainty) {
       const slice = first.alignment.uncertainty?.[index] ?? -1;
       const image = slice >= 0 ? await data.slices.read(first.uncertainty, slice) : null;
-      const window = image ? uncertaintyWindow(image.data) : { lo: 0, hi: 1 };
       const sigmaUnits = first.uncertainty.series.units === 'SUVbw' ? 'SUV' : first.uncertainty.series.units;
+      const threshold = first.report?.uncertaintyThreshold ?? null;
+      const window = image ? uncertaintyWindow(image.data, image.padding ?? null, threshold, sigmaUnits) : { lo: 0, hi: 1 };
       panes.push({
         title: 'Uncertainty (σ)',
         metrics: '',
-        footer: image ? `Im ${slice + 1}/${first.uncertainty.series.slices.length} · W ${fmt(window.hi)} L ${fmt(window.hi / 2)} ${sigmaUnits}` : 'no matching slice',
+        footer: image ? `Im ${slice + 1}/${first.uncertainty.series.slices.length} · ${uncertaintyWindowText(window, threshold, sigmaUnits, fmt)}` : 'no matching slice',
         image,
-        window,
+        window: { lo: window.lo, hi: window.hi },
         colours: uncertaintyColours(),
       });
     }

@@ -13,6 +13,7 @@ import { serverPathRedactor } from '../http-errors.js';
 import { unreadableInstances, type PacsService } from '../pacs.js';
 import { errorResponses, pacsInfo, pacsOpened, pacsSeriesList, pacsSeriesParams, pacsStudies, pacsStudyParams, pacsStudyQuery } from '../schemas.js';
 import { DENOISED_MODALITIES, isOneOf } from '../../choices.js';
+import { partialSuvNote } from '../../util/remote-series.js';
 
 const DEFAULT_LIMIT = 100;
 
@@ -73,7 +74,10 @@ const pacs: FastifyPluginAsyncTypebox = async (app) => {
         const why = unreadable.length > 0 ? `: ${unreadable.map((e) => e.message).join('; ')}` : '';
         throw new LowdoseError('E_NOT_IMAGE', `series ${request.params.series} has no image the viewer can show (${pulled.instances} instance(s) retrieved)${why}`);
       }
-      return { series, instances: pulled.instances, retrieved: pulled.retrieved, unreadable, ...(pulled.incomplete ? { incomplete: pulled.incomplete } : {}) };
+      // A short PET series whose SUVbw depends on the files that came says so, as denoise <url> --allow-incomplete does.
+      const suvNote = pulled.incomplete ? series.map((s) => partialSuvNote(app.data.index.series(s.id).series.warnings)).find((n) => n !== undefined) : undefined;
+      const incomplete = pulled.incomplete ? { incomplete: { ...pulled.incomplete, ...(suvNote !== undefined ? { suvNote } : {}) } } : {};
+      return { series, instances: pulled.instances, retrieved: pulled.retrieved, unreadable, ...incomplete };
     },
   );
 };
