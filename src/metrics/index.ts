@@ -28,7 +28,7 @@ export type { Roi, RoiStats, RoiUnits, SpacedPixels } from './roi.js';
 export { pairingGridMismatch, pairSlices, pixelGridMismatch } from './slice-pairing.js';
 export { SAME_GRID_TOLERANCE_PX, sliceGridMismatch } from './pixel-grid.js';
 export type { SlicePairing } from './slice-pairing.js';
-export { gaussianKernel, ssim, ssimMap } from './ssim.js';
+export { gaussianKernel, ssim, ssimMap, ssimWindowRefusal } from './ssim.js';
 export type { SsimOptions } from './ssim.js';
 export { frcCurve, patchSpectra, ringGeometry } from './frc.js';
 export type { RingGeometry, RingSpectra } from './frc.js';

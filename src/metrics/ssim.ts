@@ -55,6 +55,17 @@ export function gaussianKernel(sigma: number, truncate = 3.5): Float64Array {
   return kernel;
 }
 
+/**
+ * Why slices of `rows` x `columns` cannot be scored with the CONTRACT's SSIM (Gaussian sigma 1.5,
+ * an 11 x 11 window, cropped at the border as scikit-image does), or null when they can. One
+ * wording for every caller that refuses such a pair before computing (`lowdose metrics`, the
+ * server's comparison metrics).
+ */
+export function ssimWindowRefusal(rows: number, columns: number): string | null {
+  const taps = gaussianKernel(1.5).length;
+  return rows < taps || columns < taps ? `slices of ${columns} x ${rows} are smaller than SSIM's ${taps} x ${taps} window` : null;
+}
+
 /** Mean SSIM of `test` against `reference`, both clipped to `range`, data_range = hi - lo. */
 export function ssim(reference: Pixels, test: Pixels, range: IntensityRange, options: SsimOptions = {}): number {
   checkSameSize(reference, test);

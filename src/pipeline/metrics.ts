@@ -18,6 +18,7 @@ import { CT_RANGE, type IntensityRange } from '../metrics/range.js';
 import { patientOutline } from '../metrics/patient-outline.js';
 import { pairingGridMismatch, pairSlices } from '../metrics/slice-pairing.js';
 import { paddingUnion } from '../metrics/pixels.js';
+import { ssimWindowRefusal } from '../metrics/ssim.js';
 import { resolveSfrcOptions, sfrcSlice, type SfrcOptions } from '../metrics/sfrc.js';
 import type { Detrend } from '../metrics/detrend.js';
 import { NoiseTransfer, type NoiseRoiKind, type NoiseTransferResult, type NoiseWindow } from '../metrics/noise-transfer.js';
@@ -474,9 +475,8 @@ function checkComparable(reference: Series, test: Series, label = 'test'): void 
       `reference slices are ${reference.columns} x ${reference.rows} but ${label} slices are ${test.columns} x ${test.rows}; metrics need the same grid`,
     );
   }
-  if (reference.rows < 11 || reference.columns < 11) {
-    throw new LowdoseError('E_USAGE', `slices of ${reference.columns} x ${reference.rows} are smaller than SSIM's 11 x 11 window`);
-  }
+  const tooSmall = ssimWindowRefusal(reference.rows, reference.columns);
+  if (tooSmall !== null) throw new LowdoseError('E_USAGE', tooSmall);
   if (reference.modality !== test.modality) {
     throw new LowdoseError('E_USAGE', `reference is ${reference.modality || 'of unknown modality'} but ${label} is ${test.modality || 'of unknown modality'}`);
   }

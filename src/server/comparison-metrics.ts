@@ -6,7 +6,7 @@
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Image2D } from '../image.js';
-import { CT_RANGE, type IntensityRange } from '../metrics/index.js';
+import { CT_RANGE, ssimWindowRefusal, type IntensityRange } from '../metrics/index.js';
 import type { ComparisonMetrics, Scores, SliceMetrics } from './api-types.js';
 import type { IndexedComparison } from './data/data-index.js';
 import type { IndexedSeries } from './data/pairing.js';
@@ -30,6 +30,10 @@ export class ComparisonMetricsService {
     if (!Number.isInteger(index) || index < 0 || index >= c.lowDose.series.slices.length) {
       throw new LowdoseError('E_NOT_FOUND', `comparison ${c.id} has no slice ${index} (${c.lowDose.series.slices.length} slices)`);
     }
+    // Refused as `lowdose metrics` refuses it (E_USAGE, a 400), not left to fail inside the
+    // pixel math (a 500).
+    const tooSmall = ssimWindowRefusal(c.lowDose.series.rows, c.lowDose.series.columns);
+    if (tooSmall !== null) throw new LowdoseError('E_USAGE', tooSmall);
     const key = `${keyOf(c)}:${index}`;
     let pending = this.slices.get(key);
     if (!pending) {
