@@ -22,10 +22,15 @@ export interface UploadLimits {
   readonly files: number;
   /** Largest upload in total, bytes. */
   readonly totalBytes: number;
-  /** Free space an upload leaves on the work folder's disk, bytes; one that would take it below is refused with 507. */
+  /** Free space an upload or a job's expected output leaves on the work folder's disk, bytes; one that would take it below is refused with 507 (a queued job fails with E_IO when it starts). */
   readonly diskReserveBytes: number;
   /** Most jobs waiting to run (all devices together); one more is refused with 429. */
   readonly queuedJobs: number;
+  /**
+   * Most job event streams (`GET /api/jobs/:id/events`) open at once, all clients together; one
+   * more is refused with 429 until one closes.
+   */
+  readonly eventStreams: number;
   /**
    * Most pixels in a figure (`/api/figure.png`, width x height) and in the slices one measurement
    * table reads (`POST /api/measurements.csv`); a bigger one is refused with 413 before any slice is read.
@@ -68,6 +73,7 @@ export const DEFAULT_LIMITS: UploadLimits = {
   totalBytes: 4 * 1024 * 1024 * 1024,
   diskReserveBytes: 1024 * 1024 * 1024,
   queuedJobs: 64,
+  eventStreams: 128,
   imagePixels: 64 * 1024 * 1024,
 };
 

@@ -1,11 +1,13 @@
 /**
  * What one request may ask of the server (ServerConfig.limits): past a limit it is refused with a
  * `{ code, message }` that names the limit, before the work starts: a job beyond the queue's room
- * (429), a figure or measurement table over more pixels than the server draws or reads per request (413),
- * an upload that would leave the work folder's disk with less free space than the server keeps (507).
+ * (429), a job event stream beyond the open streams' room (429), a figure or measurement table over more
+ * pixels than the server draws or reads per request (413), an upload or a job's output that would leave
+ * the work folder's disk with less free space than the server keeps (507).
  * The limits are set small here so a 48 x 48 fixture reaches them.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -15,6 +17,7 @@ import type { DenoiseRunner } from '../../src/server/jobs/queue.js';
 import type { ApiError, ComparisonSummary, JobView } from '../../src/server/api-types.js';
 import { DEFAULT_LIMITS } from '../../src/server/config.js';
 import { figureLayout } from '../../src/server/figure-render.js';
+import { jobOutputBytes } from '../../src/server/jobs/output-estimate.js';
 import { listedComparisons, serverOver } from '../helpers/server-app.js';
 import { writeFixtureStudy, type FixtureStudy } from './fixture-study.js';
 import { multipart } from './http.js';
@@ -161,6 +164,104 @@ describe('uploads', () => {
       expect((await upload(roomy)).statusCode).toBe(200);
     } finally {
       await roomy.close();
+    }
+  });
+});
+
+describe('job outputs', () => {
+  const submit = (app: FastifyInstance, options: Record<string, unknown> = { method: 'gaussian' }) =>
+    app.inject({ method: 'POST', url: '/api/jobs', payload: { series: [comparison.lowDose], options } });
+
+  it('are estimated per written series as the larger of the source files and their 16-bit pixels', async () => {
+    const files = readdirSync(study.lowDoseDir).map((name) => path.join(study.lowDoseDir, name));
+    const onDisk = files.reduce((sum, file) => sum + statSync(file).size, 0);
+    const pixels = 48 * 48 * 2 * 3;
+    const one = await jobOutputBytes([{ rows: 48, columns: 48, slices: 3, files }], {});
+    expect(one).toBe(Math.max(onDisk, pixels));
+    // A compressed source's files hold fewer bytes than the 16-bit series written from them.
+    expect(await jobOutputBytes([{ rows: 48, columns: 48, slices: 3, files: [] }], {})).toBe(pixels);
+    // The ensemble's uncertainty series, and the hallucination map with it.
+    expect(await jobOutputBytes([{ rows: 48, columns: 48, slices: 3, files }], { samples: 4 })).toBe(2 * one);
+    expect(await jobOutputBytes([{ rows: 48, columns: 48, slices: 3, files }], { hallucination: true })).toBe(3 * one);
+  });
+
+  it('are refused with 507 E_IO at acceptance, no job listed, when they would leave less free disk than the reserve', async () => {
+    const full = await serverOver(root, data, { workDir: path.join(root, 'work-jobs-full'), denoise: endlessRunner, limits: { diskReserveBytes: Number.MAX_SAFE_INTEGER } });
+    try {
+      comparison = (await listedComparisons(full))[0]!;
+      const refused = await submit(full);
+      expect(refused.statusCode).toBe(507);
+      const body = refused.json() as ApiError;
+      expect(body.code).toBe('E_IO');
+      expect(body.message).toMatch(/; the job's output \(about [\d.]+ KiB\) does not fit$/);
+      expect(((await full.inject({ url: '/api/jobs' })).json() as { jobs: JobView[] }).jobs).toEqual([]);
+    } finally {
+      await full.close();
+    }
+  });
+
+  it('fail a queued job with E_IO when it starts and the disk no longer keeps the reserve', async () => {
+    const app = await serverOver(root, data, { workDir: path.join(root, 'work-jobs-filling'), denoise: endlessRunner, limits: { diskReserveBytes: 0 } });
+    try {
+      comparison = (await listedComparisons(app))[0]!;
+      const running = (await submit(app)).json() as JobView;
+      const queued = (await submit(app)).json() as JobView;
+      expect([running.status, queued.status]).toEqual(['running', 'queued']);
+      // The disk fills while the job waits: a reserve no disk can keep stands in for it.
+      (app.config.limits as { diskReserveBytes: number }).diskReserveBytes = Number.MAX_SAFE_INTEGER;
+      await app.inject({ method: 'DELETE', url: `/api/jobs/${running.id}` });
+      await expect.poll(() => app.jobs.get(queued.id).status, { timeout: 10_000, interval: 20 }).toBe('failed');
+      const ended = app.jobs.get(queued.id);
+      expect(ended.error?.code).toBe('E_IO');
+      expect(ended.error?.message).toContain("the job's output");
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('job event streams', () => {
+  /** GET `url` on a connection of its own (no keep-alive): its status, its body once it ends, and a way to close it. */
+  const openStream = (url: string) =>
+    new Promise<{ status: number; body: Promise<string>; close(): void }>((resolve, reject) => {
+      const request = http.get(url, { agent: false }, (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        const body = new Promise<string>((done) => response.on('close', () => done(text)));
+        resolve({ status: response.statusCode!, body, close: () => request.destroy() });
+      });
+      request.on('error', reject);
+    });
+
+  it('refuse one beyond the open streams with 429 E_USAGE, and take one again once a stream closes', async () => {
+    const app = await serverOver(root, data, { workDir: path.join(root, 'work-streams'), denoise: endlessRunner, limits: { eventStreams: 2 } });
+    const streams: Array<{ close(): void }> = [];
+    try {
+      comparison = (await listedComparisons(app))[0]!;
+      const job = (await app.inject({ method: 'POST', url: '/api/jobs', payload: { series: [comparison.lowDose], options: { method: 'gaussian' } } })).json() as JobView;
+      const address = await app.listen({ host: '127.0.0.1', port: 0 });
+      const open = async () => {
+        const stream = await openStream(`${address}/api/jobs/${job.id}/events`);
+        streams.push(stream);
+        return stream;
+      };
+      const first = await open();
+      const second = await open();
+      expect([first.status, second.status]).toEqual([200, 200]);
+
+      const third = await open();
+      expect(third.status).toBe(429);
+      const body = JSON.parse(await third.body) as ApiError;
+      expect(body.code).toBe('E_USAGE');
+      expect(body.message).toContain('2 job event streams are open');
+
+      first.close();
+      // The server sees the connection close when it does: ask again until it has.
+      await expect.poll(async () => (await open()).status, { timeout: 10_000, interval: 50 }).toBe(200);
+    } finally {
+      for (const stream of streams) stream.close();
+      await app.close();
     }
   });
 });

@@ -44,6 +44,8 @@ export interface JobSpec {
    * it is listed as failed with this error at once, and never queued.
    */
   readonly refusal?: JobError;
+  /** What the job is expected to write, bytes (./output-estimate.ts): `beforeRun` checks the disk has room for it. */
+  readonly outputBytes?: number;
 }
 
 /** What `completed` made of a finished run. */
@@ -65,6 +67,11 @@ export interface JobQueueHooks {
     report: DenoiseReport,
     job: { id: string; outDir: string; store: boolean; stage: (stage: 'store') => void },
   ): Promise<CompletedResult>;
+  /**
+   * Before a job runs (it may have waited in the queue while the disk filled): a throw fails the
+   * job with that error instead of running it.
+   */
+  beforeRun?(job: { id: string; outputBytes: number }): Promise<void>;
   /** After a cancelled run: its partial output is of no use (the CLI keeps it to resume; a job does not). */
   cancelled?(job: { id: string; outDir: string }): Promise<void>;
   log?(message: string): void;
@@ -219,6 +226,8 @@ export class JobQueue {
     // The API's `dose` is the pipeline's doseLevel (as `denoise --dose`).
     const { dose, ...options } = { ...spec.options, ...spec.runOptions };
     try {
+      await this.hooks.beforeRun?.({ id: job.id, outputBytes: spec.outputBytes ?? 0 });
+      if (job.controller.signal.aborted) throw job.controller.signal.reason;
       const report = await this.runner(
         spec.series.flatMap((s) => s.files),
         {

@@ -8,6 +8,7 @@ import fp from 'fastify-plugin';
 import { defaultModelsDir } from '../../models/index.js';
 import { redactForLog, serverPathRedactor } from '../http-errors.js';
 import { shortId } from '../ids.js';
+import { checkJobOutputRoom } from '../jobs/output-estimate.js';
 import { JobQueue, type DenoiseRunner } from '../jobs/queue.js';
 
 declare module 'fastify' {
@@ -43,6 +44,8 @@ export default fp<JobsPluginOptions>(
         const { stored, errors } = await app.pacs.storeReport(report.series, studyOf, (message) => log.info(`job ${job.id}: ${redactForLog(message)}`));
         return { ...result, stored, errors };
       },
+      // A queued job checks the disk again when it starts: uploads and other jobs may have filled it.
+      beforeRun: async ({ outputBytes }) => checkJobOutputRoom(app.config.workDir, app.config.limits.diskReserveBytes, outputBytes),
       cancelled: async ({ outDir }) => {
         if (path.dirname(outDir) === app.config.jobsDir) await rm(outDir, { recursive: true, force: true });
       },

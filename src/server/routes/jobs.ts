@@ -5,6 +5,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { LowdoseError } from '../../errors.js';
+import { withHttpStatus } from '../http-errors.js';
 import { findInstalledModel, modelSearchPath } from '../../models/index.js';
 import { checkJobMemory } from '../../pipeline/memory-budget.js';
 import { checkUncertaintyRequest } from '../../pipeline/uncertainty-request.js';
@@ -16,6 +17,7 @@ import type { IndexedSeries } from '../data/pairing.js';
 import { DENOISED_MODALITIES, isOneOf } from '../../choices.js';
 import { IncompleteSeriesError } from '../../util/remote-series.js';
 import type { PacsService } from '../pacs.js';
+import { checkJobOutputRoom, jobOutputBytes } from '../jobs/output-estimate.js';
 
 export interface JobsRouteOptions {
   /** Which device queue a job joins (default: ../jobs/device.ts). */
@@ -114,6 +116,12 @@ const jobs: FastifyPluginAsyncTypebox<JobsRouteOptions> = async (app, opts) => {
       // A series that came short of its instances: the job fails at once (E_IO) unless the request allows it.
       const allowIncomplete = request.body.allowIncomplete === true;
       const shortfalls = pacs ? checkShortfalls(pacs, fromPacs, allowIncomplete) : { incomplete: [] };
+      // The job's output must leave the disk reserve free (507 E_IO), as an upload must; checked again when it starts.
+      const outputBytes = 'refusal' in shortfalls ? 0 : await jobOutputBytes(
+        denoised.map((s) => ({ rows: s.series.rows, columns: s.series.columns, slices: s.series.slices.length, files: filesOf(s) })),
+        options,
+      );
+      await checkJobOutputRoom(app.config.workDir, app.config.limits.diskReserveBytes, outputBytes);
       const view = app.jobs.submit({
         series: series.map((s) => ({ id: s.id, files: filesOf(s) })),
         reference: reference ? { id: reference.id, files: filesOf(reference) } : null,
@@ -123,6 +131,7 @@ const jobs: FastifyPluginAsyncTypebox<JobsRouteOptions> = async (app, opts) => {
         ...(request.body.store ? { store: true } : {}),
         ...(inputErrors.length > 0 ? { inputErrors } : {}),
         ...(allowIncomplete ? { allowIncomplete } : {}),
+        ...(outputBytes > 0 ? { outputBytes } : {}),
         ...('refusal' in shortfalls ? { refusal: shortfalls.refusal } : shortfalls.incomplete.length > 0 ? { incomplete: shortfalls.incomplete } : {}),
       });
       return reply.status(202).send(view);
@@ -145,9 +154,21 @@ const jobs: FastifyPluginAsyncTypebox<JobsRouteOptions> = async (app, opts) => {
     async (request) => app.jobs.cancel(request.params.id),
   );
 
-  /** `event: job` with the JobView on every change; the stream ends when the job does. */
+  /** Event streams open now, all clients together (at most `limits.eventStreams`). */
+  let openStreams = 0;
+
+  /**
+   * `event: job` with the JobView on every change; the stream ends when the job does. Each open
+   * stream holds a connection and a heartbeat timer: past `limits.eventStreams` open at once, 429.
+   */
   app.get('/api/jobs/:id/events', { schema: { params: idParams, response: errorResponses } }, async (request, reply) => {
     app.jobs.get(request.params.id); // 404 before the stream starts
+    const { eventStreams } = app.config.limits;
+    if (openStreams >= eventStreams) {
+      const error = new LowdoseError('E_USAGE', `${openStreams} job event streams are open, the most this server keeps; close one, or read the job with GET /api/jobs/:id`);
+      throw withHttpStatus(error, 429);
+    }
+    openStreams++;
     reply.hijack();
     const raw = reply.raw;
     raw.writeHead(200, {
@@ -162,6 +183,7 @@ const jobs: FastifyPluginAsyncTypebox<JobsRouteOptions> = async (app, opts) => {
     const end = () => {
       if (ended) return;
       ended = true;
+      openStreams--;
       clearInterval(heartbeat);
       raw.end();
     };

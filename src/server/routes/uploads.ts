@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { rm, statfs } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -21,29 +21,13 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { LowdoseError } from '../../errors.js';
 import { makeOutputFolder } from '../../util/fs.js';
 import type { UploadResponse } from '../api-types.js';
-import { withHttpStatus, withLogMessage } from '../http-errors.js';
+import { diskFullError, formatBytes, freeBytes } from '../disk-room.js';
+import { withLogMessage } from '../http-errors.js';
 import { errorResponses, uploadResponse } from '../schemas.js';
 
 class UploadTooLarge extends Error {
   readonly statusCode = 413;
   readonly code = 'FST_REQ_FILE_TOO_LARGE';
-}
-
-function formatBytes(bytes: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${Math.round(value * 10) / 10} ${units[unit]}`;
-}
-
-/** Bytes free to an unprivileged writer on the disk that holds `dir`. */
-async function freeBytes(dir: string): Promise<number> {
-  const stats = await statfs(dir);
-  return stats.bavail * stats.bsize;
 }
 
 /** How often an upload looks at the disk's free space again (other uploads and jobs write too). */
@@ -57,8 +41,7 @@ function diskGuard(dir: string, reserve: number): { check(written: number, incom
   // At `checkedAt` bytes written, the disk had `room` bytes free above the reserve.
   let checkedAt = -Infinity;
   let room = 0;
-  const refuse = (free: number) =>
-    withHttpStatus(new LowdoseError('E_IO', `the server's disk has ${formatBytes(free)} free and keeps ${formatBytes(reserve)} free; the upload does not fit`), 507);
+  const refuse = (free: number) => diskFullError(free, reserve, 'the upload');
   return {
     /** Before `incoming` more bytes are stored, `written` stored already. */
     async check(written, incoming) {
