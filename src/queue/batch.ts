@@ -139,11 +139,16 @@ export async function batchStatus(queue: Queue<SeriesJobData, SeriesJobResult>, 
   const results: SeriesJobResult[] = [];
   const jobs: JobStatus[] = [];
   for (const entry of batch.jobs) {
+    // The state first, then the job: BullMQ writes a job's outcome (failedReason, returnvalue) in
+    // the same step that moves it to its final state, so a job read after a final state carries
+    // its outcome. Read the other way round, a job that ended between the two reads was reported
+    // failed with no reason (E_INTERNAL, empty message) or completed with no result.
+    const raw = await queue.getJobState(entry.id);
     const job = await queue.getJob(entry.id);
-    const raw = job ? await job.getState() : 'unknown';
     // A job removed by `batch cancel` before it ran is gone from the queue.
-    const state: JobState =
-      raw === 'completed' || raw === 'failed' || raw === 'active' || raw === 'delayed'
+    const state: JobState = !job
+      ? 'cancelled'
+      : raw === 'completed' || raw === 'failed' || raw === 'active' || raw === 'delayed'
         ? raw
         : raw === 'unknown'
           ? 'cancelled'

@@ -280,7 +280,7 @@ describe.skipIf(!hasRedis)('lowdose batch and worker on Redis', () => {
       expect(status.series, JSON.stringify(status.jobs)).toMatchObject({ total: 2, done: 1, failed: 1 });
       const failed = status.jobs.find((j) => j.state === 'failed')!;
       expect(failed.seriesInstanceUid).toBe((await scanPaths([inputs[1]!])).series[0]!.seriesInstanceUid);
-      expect(failed.error?.code).toBe('E_LOCKED');
+      expect(failed.error?.code, `${JSON.stringify(failed.error)}\n${worker.stderr()}`).toBe('E_LOCKED');
       expect(failed.error?.message).toContain('queue job live-job');
       expect(worker.stderr()).toContain('belongs to queue job dead-job on gone-host.example, which no longer holds its job lock');
       expect((await scanPaths([path.join(out, folderOf(inputs[0]!))])).series[0]!.slices).toHaveLength(3);
