@@ -42,6 +42,7 @@ import process from 'node:process';
 import { resolveConsistency } from '../diffusion/consistency.js';
 import { planTiles } from '../diffusion/tiling.js';
 import { LowdoseError } from '../errors.js';
+import { formatBytes } from '../util/bytes.js';
 import { conditionChannels, latentOf, resolveModelFiles, type ModelCard } from '../models/index.js';
 import { DEFAULT_MODELS } from '../models/denoiser.js';
 import type { DenoiseMethod, DenoiseOptions } from './types.js';
@@ -223,11 +224,6 @@ export function planDenoiseMemory(shape: SeriesShape, request: MemoryRequest, bu
     maxForwardPixels: forwardBatch * unitPixels,
     description: `${B} slice(s) x ${K} sample(s)${guidance} = ${L * G} image(s) of ${size}${tiles} per sampler step${pipelined}`,
   };
-}
-
-/** Bytes as "1.2 GiB" / "512 MiB". */
-export function formatBytes(bytes: number): string {
-  return bytes >= GiB ? `${(bytes / GiB).toFixed(1)} GiB` : `${Math.round(bytes / 2 ** 20)} MiB`;
 }
 
 /** The error for a plan that does not fit, with what would: a smaller batch, else fewer samples. */

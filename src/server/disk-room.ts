@@ -5,19 +5,8 @@
  */
 import { statfs } from 'node:fs/promises';
 import { LowdoseError } from '../errors.js';
+import { formatBytes } from '../util/bytes.js';
 import { withHttpStatus } from './http-errors.js';
-
-/** Bytes as "900 MiB" / "1 GiB" (one decimal). */
-export function formatBytes(bytes: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${Math.round(value * 10) / 10} ${units[unit]}`;
-}
 
 /** Bytes free to an unprivileged writer on the disk that holds `dir`. */
 export async function freeBytes(dir: string): Promise<number> {

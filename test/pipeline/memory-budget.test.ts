@@ -139,7 +139,7 @@ describe('lowdose denoise under a memory budget', () => {
       'denoise', CT_3SLICE, '-o', out, '--steps', '1000', '--samples', '64', '--batch', '256', '--sampler', 'ddpm', '--memory-budget', '1G', '--no-progress',
     );
     expect(cli.code).toBe(2);
-    expect(cli.stderr).toMatch(/192 image\(s\) of 512 x 512 .* the memory budget is 1\.0 GiB \(from --memory-budget\); use --batch 1.*\[E_MEMORY_BUDGET\]/);
+    expect(cli.stderr).toMatch(/192 image\(s\) of 512 x 512 .* the memory budget is 1 GiB \(from --memory-budget\); use --batch 1.*\[E_MEMORY_BUDGET\]/);
     expect(existsSync(out)).toBe(false);
   });
 

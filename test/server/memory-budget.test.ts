@@ -44,7 +44,7 @@ describe('POST /api/jobs and the memory budget', () => {
       const error = response.json() as { code: string; message: string };
       expect(error.code).toBe('E_MEMORY_BUDGET');
       expect(error.message).toMatch(/192 image\(s\) of 512 x 512/);
-      expect(error.message).toMatch(/the memory budget is 1\.0 GiB/);
+      expect(error.message).toMatch(/the memory budget is 1 GiB/);
       // Before any work: no job, no run.
       expect(((await app.inject({ url: '/api/jobs' })).json() as { jobs: JobView[] }).jobs).toEqual([]);
       expect(calls).toEqual([]);

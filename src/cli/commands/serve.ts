@@ -7,7 +7,8 @@
 import type { Command } from 'commander';
 import { parseDicomwebBase } from '../../dicomweb/url.js';
 import { addDicomwebOptions, dicomwebClientOptions, type DicomwebCliOptions } from '../dicomweb-options.js';
-import { formatBytes, MEMORY_BUDGET_ENV, parseMemorySize } from '../../pipeline/memory-budget.js';
+import { MEMORY_BUDGET_ENV, parseMemorySize } from '../../pipeline/memory-budget.js';
+import { formatBytes } from '../../util/bytes.js';
 import { buildApp, LOOPBACK_HOSTS } from '../../server/app.js';
 import { DEFAULT_HOST, DEFAULT_PORT, defaultDataDirs, defaultWorkDir } from '../../server/config.js';
 import { openQueue } from '../../queue/batch.js';

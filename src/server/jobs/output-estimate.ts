@@ -11,7 +11,8 @@
  */
 import { stat } from 'node:fs/promises';
 import type { JobOptions } from '../api-types.js';
-import { checkDiskRoom, formatBytes } from '../disk-room.js';
+import { formatBytes } from '../../util/bytes.js';
+import { checkDiskRoom } from '../disk-room.js';
 
 export interface OutputSource {
   readonly rows: number;

@@ -21,7 +21,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { LowdoseError } from '../../errors.js';
 import { makeOutputFolder } from '../../util/fs.js';
 import type { UploadResponse } from '../api-types.js';
-import { diskFullError, formatBytes, freeBytes } from '../disk-room.js';
+import { formatBytes } from '../../util/bytes.js';
+import { diskFullError, freeBytes } from '../disk-room.js';
 import { withLogMessage } from '../http-errors.js';
 import { errorResponses, uploadResponse } from '../schemas.js';
 
