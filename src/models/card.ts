@@ -316,6 +316,15 @@ function oneOf(p: Problems, obj: Record<string, Json>, key: string, field: strin
   if (!options.includes(v as string)) p.add(field, `expected one of ${options.map((o) => JSON.stringify(o)).join(', ')}, got ${describe(v)}`);
 }
 
+/** Each key of `obj` not in `known` is a problem: a misspelt field would otherwise be ignored silently. */
+function knownKeys(p: Problems, obj: Record<string, Json>, field: string, known: readonly string[]): void {
+  for (const key of Object.keys(obj)) if (!known.includes(key)) p.add(`${field}.${key}`, `unknown field (known: ${known.join(', ')})`);
+}
+
+function bool(p: Problems, obj: Record<string, Json>, key: string, field: string): void {
+  if (obj[key] !== undefined && typeof obj[key] !== 'boolean') p.add(field, `expected true or false, got ${describe(obj[key])}`);
+}
+
 function range(p: Problems, obj: Record<string, Json>, key: string, field: string): void {
   const v = obj[key];
   if (v === undefined) return;
@@ -337,11 +346,7 @@ function consistency(p: Problems, v: Json): void {
     p.add(field, `expected a strength in [0, 1] or { "strength", "scaleMm"?, "threshold"? }, got ${describe(v)}`);
     return;
   }
-  for (const key of Object.keys(v)) {
-    if (!['strength', 'scaleMm', 'threshold', 'iterations', 'lowCount', 'largeRegions', 'bilateral', 'pilot', 'largeScale', 'nonNegative'].includes(key)) {
-      p.add(`${field}.${key}`, 'unknown field (known: strength, scaleMm, threshold, iterations, lowCount, largeRegions, bilateral, pilot, largeScale, nonNegative)');
-    }
-  }
+  knownKeys(p, v, field, ['strength', 'scaleMm', 'threshold', 'iterations', 'lowCount', 'largeRegions', 'bilateral', 'pilot', 'largeScale', 'nonNegative']);
   num(p, v, 'strength', `${field}.strength`, strength, 'a number in [0, 1]');
   num(p, v, 'scaleMm', `${field}.scaleMm`, (x) => x > 0 && x <= 100, 'a number of mm in (0, 100]', true);
   num(p, v, 'threshold', `${field}.threshold`, (x) => x >= 0 && x <= 100, 'a number in [0, 100]', true);
@@ -350,7 +355,7 @@ function consistency(p: Problems, v: Json): void {
   if (bi !== undefined) {
     if (!isObject(bi)) p.add(`${field}.bilateral`, `expected { "spatialMm", "rangeFactor" }, got ${describe(bi)}`);
     else {
-      for (const key of Object.keys(bi)) if (!['spatialMm', 'rangeFactor'].includes(key)) p.add(`${field}.bilateral.${key}`, 'unknown field (known: spatialMm, rangeFactor)');
+      knownKeys(p, bi, `${field}.bilateral`, ['spatialMm', 'rangeFactor']);
       num(p, bi, 'spatialMm', `${field}.bilateral.spatialMm`, (x) => x > 0 && x <= 100, 'a number of mm in (0, 100]');
       num(p, bi, 'rangeFactor', `${field}.bilateral.rangeFactor`, (x) => x > 0 && x <= 100, 'a number in (0, 100]');
     }
@@ -359,17 +364,13 @@ function consistency(p: Problems, v: Json): void {
   if (pilot !== undefined) {
     if (!isObject(pilot)) p.add(`${field}.pilot`, `expected { "patchMm", "searchMm", "h", "mix" }, got ${describe(pilot)}`);
     else {
-      for (const key of Object.keys(pilot)) {
-        if (!['patchMm', 'searchMm', 'h', 'mix', 'selfWeight', 'fromDose', 'kernel', 'outsideDetected', 'guide'].includes(key)) {
-          p.add(`${field}.pilot.${key}`, 'unknown field (known: patchMm, searchMm, h, mix, selfWeight, fromDose, kernel, outsideDetected, guide)');
-        }
-      }
+      knownKeys(p, pilot, `${field}.pilot`, ['patchMm', 'searchMm', 'h', 'mix', 'selfWeight', 'fromDose', 'kernel', 'outsideDetected', 'guide']);
       if (pilot.selfWeight !== undefined && pilot.selfWeight !== 'one' && pilot.selfWeight !== 'max') {
         p.add(`${field}.pilot.selfWeight`, `expected "one" or "max", got ${describe(pilot.selfWeight)}`);
       }
       if (pilot.kernel !== undefined && pilot.kernel !== 'exp' && pilot.kernel !== 'bisquare') p.add(`${field}.pilot.kernel`, `expected "exp" or "bisquare", got ${describe(pilot.kernel)}`);
       if (pilot.guide !== undefined && pilot.guide !== 'estimate' && pilot.guide !== 'estimate+band') p.add(`${field}.pilot.guide`, `expected "estimate" or "estimate+band", got ${describe(pilot.guide)}`);
-      if (pilot.outsideDetected !== undefined && typeof pilot.outsideDetected !== 'boolean') p.add(`${field}.pilot.outsideDetected`, `expected true or false, got ${describe(pilot.outsideDetected)}`);
+      bool(p, pilot, 'outsideDetected', `${field}.pilot.outsideDetected`);
       num(p, pilot, 'patchMm', `${field}.pilot.patchMm`, (x) => x >= 0 && x <= 100, 'a number of mm in [0, 100]');
       num(p, pilot, 'searchMm', `${field}.pilot.searchMm`, (x) => x > 0 && x <= 300, 'a number of mm in (0, 300]');
       num(p, pilot, 'h', `${field}.pilot.h`, (x) => x > 0 && x <= 100, 'a number in (0, 100]');
@@ -381,7 +382,7 @@ function consistency(p: Problems, v: Json): void {
   if (wide !== undefined) {
     if (!isObject(wide)) p.add(`${field}.largeScale`, `expected { "scaleMm", "passes" }, got ${describe(wide)}`);
     else {
-      for (const key of Object.keys(wide)) if (!['scaleMm', 'passes'].includes(key)) p.add(`${field}.largeScale.${key}`, 'unknown field (known: scaleMm, passes)');
+      knownKeys(p, wide, `${field}.largeScale`, ['scaleMm', 'passes']);
       num(p, wide, 'scaleMm', `${field}.largeScale.scaleMm`, (x) => x > 0 && x <= 300, 'a number of mm in (0, 300]');
       num(p, wide, 'passes', `${field}.largeScale.passes`, (x) => Number.isInteger(x) && x >= 1 && x <= 10, 'an integer in 1..10');
     }
@@ -390,7 +391,7 @@ function consistency(p: Problems, v: Json): void {
   if (nonNegative !== undefined) {
     if (!isObject(nonNegative)) p.add(`${field}.nonNegative`, `expected { "spreadMm" }, got ${describe(nonNegative)}`);
     else {
-      for (const key of Object.keys(nonNegative)) if (key !== 'spreadMm') p.add(`${field}.nonNegative.${key}`, 'unknown field (known: spreadMm)');
+      knownKeys(p, nonNegative, `${field}.nonNegative`, ['spreadMm']);
       num(p, nonNegative, 'spreadMm', `${field}.nonNegative.spreadMm`, (x) => x > 0 && x <= 100, 'a number of mm in (0, 100]');
     }
   }
@@ -398,17 +399,13 @@ function consistency(p: Problems, v: Json): void {
   if (large !== undefined) {
     if (!isObject(large)) p.add(`${field}.largeRegions`, `expected { "radiusMm", "level", "averageMm", "interiorMm", "passes" }, got ${describe(large)}`);
     else {
-      for (const key of Object.keys(large)) {
-        if (!['radiusMm', 'level', 'averageMm', 'interiorMm', 'passes', 'onlyUnknownDose'].includes(key)) {
-          p.add(`${field}.largeRegions.${key}`, 'unknown field (known: radiusMm, level, averageMm, interiorMm, passes, onlyUnknownDose)');
-        }
-      }
+      knownKeys(p, large, `${field}.largeRegions`, ['radiusMm', 'level', 'averageMm', 'interiorMm', 'passes', 'onlyUnknownDose']);
       num(p, large, 'radiusMm', `${field}.largeRegions.radiusMm`, (x) => x > 0 && x <= 100, 'a number of mm in (0, 100]');
       num(p, large, 'level', `${field}.largeRegions.level`, (x) => x >= 0 && x < 1, 'a number in [0, 1)');
       num(p, large, 'averageMm', `${field}.largeRegions.averageMm`, (x) => x > 0 && x <= 100, 'a number of mm in (0, 100]');
       num(p, large, 'interiorMm', `${field}.largeRegions.interiorMm`, (x) => x >= 0 && x <= 100, 'a number of mm in [0, 100]');
       num(p, large, 'passes', `${field}.largeRegions.passes`, (x) => Number.isInteger(x) && x >= 1 && x <= 100, 'an integer in 1..100');
-      if (large.onlyUnknownDose !== undefined && typeof large.onlyUnknownDose !== 'boolean') p.add(`${field}.largeRegions.onlyUnknownDose`, `expected true or false, got ${describe(large.onlyUnknownDose)}`);
+      bool(p, large, 'onlyUnknownDose', `${field}.largeRegions.onlyUnknownDose`);
     }
   }
   const low = v.lowCount;
@@ -417,9 +414,7 @@ function consistency(p: Problems, v: Json): void {
     p.add(`${field}.lowCount`, `expected { "belowDose", "averageMm", "interiorMm", "passes" }, got ${describe(low)}`);
     return;
   }
-  for (const key of Object.keys(low)) {
-    if (!['belowDose', 'averageMm', 'interiorMm', 'passes', 'threshold'].includes(key)) p.add(`${field}.lowCount.${key}`, 'unknown field (known: belowDose, averageMm, interiorMm, passes, threshold)');
-  }
+  knownKeys(p, low, `${field}.lowCount`, ['belowDose', 'averageMm', 'interiorMm', 'passes', 'threshold']);
   num(p, low, 'belowDose', `${field}.lowCount.belowDose`, (x) => x > 0 && x <= 1, 'a dose fraction in (0, 1]');
   num(p, low, 'averageMm', `${field}.lowCount.averageMm`, (x) => x > 0 && x <= 100, 'a number of mm in (0, 100]');
   num(p, low, 'interiorMm', `${field}.lowCount.interiorMm`, (x) => x >= 0 && x <= 100, 'a number of mm in [0, 100]');
@@ -435,9 +430,7 @@ function textureTransfer(p: Problems, v: Json): void {
     p.add(field, `expected { "measuredOn", "command", "cyclesPerPixel", "doses", "kept" }, got ${describe(v)}`);
     return;
   }
-  for (const key of Object.keys(v)) {
-    if (!['measuredOn', 'command', 'cyclesPerPixel', 'doses', 'kept'].includes(key)) p.add(`${field}.${key}`, 'unknown field (known: measuredOn, command, cyclesPerPixel, doses, kept)');
-  }
+  knownKeys(p, v, field, ['measuredOn', 'command', 'cyclesPerPixel', 'doses', 'kept']);
   for (const key of ['measuredOn', 'command'] as const) {
     if (typeof v[key] !== 'string' || v[key] === '') p.add(`${field}.${key}`, `expected a non-empty string, got ${describe(v[key])}`);
   }
@@ -486,9 +479,7 @@ function qaGate(p: Problems, v: Json): void {
   }
   if (v.reason !== undefined && (typeof v.reason !== 'string' || v.reason.trim() === '')) p.add(`${field}.reason`, `expected a non-empty string, got ${describe(v.reason)}`);
   if (Array.isArray(v.lost) && v.lost.length > 0 && v.reason === undefined) p.add(`${field}.reason`, `${v.lost.length} lost check(s) need the reason they were accepted (promote.py --accept-qa-loss)`);
-  for (const key of Object.keys(v)) {
-    if (!['baseline', 'command', 'lost', 'lostNotFirm', 'gained', 'reason'].includes(key)) p.add(`${field}.${key}`, 'unknown field (known: baseline, command, lost, lostNotFirm, gained, reason)');
-  }
+  knownKeys(p, v, field, ['baseline', 'command', 'lost', 'lostNotFirm', 'gained', 'reason']);
 }
 
 function lesionRecovery(p: Problems, v: Json): void {
@@ -517,7 +508,7 @@ function lesionRecovery(p: Problems, v: Json): void {
     }
     for (const key of ['source', 'averagedOver', 'file', 'command']) text(set, key, `${f}.${key}`);
     num(p, set, 'dose', `${f}.dose`, (x) => x > 0 && x <= 1, 'a count fraction in (0, 1]');
-    if (set.doseDeclared !== undefined && typeof set.doseDeclared !== 'boolean') p.add(`${f}.doseDeclared`, `expected true or false, got ${describe(set.doseDeclared)}`);
+    bool(p, set, 'doseDeclared', `${f}.doseDeclared`);
     const sizes = set.bySize;
     if (!Array.isArray(sizes) || sizes.length === 0) {
       p.add(`${f}.bySize`, `expected a non-empty list of { "diameterMm", "lesions", "suvmeanBiasPercent", "suvmaxBiasPercent" }, got ${describe(sizes)}`);
