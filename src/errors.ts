@@ -35,6 +35,9 @@ export const ERROR_CODES = [
   // a warning: a PET series' SUVbw is decayed to the earliest AcquisitionTime of the files read,
   // SeriesTime being later, and the files read are not known to be the whole series
   'W_SUV_PARTIAL_SERIES',
+  // a warning: a PET series' injection had only a time of day, later than the scan's, and SUVbw
+  // takes it on the day before the SeriesDate (a scan across midnight)
+  'W_SUV_INJECTION_DATE_ASSUMED',
   // a derived file would lose or change the source's geometry: that series is not written
   'E_GEOMETRY_LOST',
   // a warning: full-dose texture assumed the model card's default dose for an input of unknown dose

@@ -28,6 +28,8 @@ export const TAG = {
   FrameReferenceTime: 'x00541300',
   ActualFrameDuration: 'x00181242',
   NumberOfSlices: 'x00540081',
+  NumberOfTimeSlices: 'x00540101',
+  ImageIndex: 'x00541330',
   RadiopharmaceuticalInformationSequence: 'x00540016',
   RadiopharmaceuticalStartTime: 'x00181072',
   RadiopharmaceuticalStartDateTime: 'x00181078',

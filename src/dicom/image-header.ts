@@ -55,6 +55,15 @@ export interface PetAttributes {
   ActualFrameDuration?: number;
   /** NumberOfSlices (0054,0081): the slices of the whole series, so a read of fewer tells a partial series. */
   NumberOfSlices?: number;
+  /**
+   * NumberOfTimeSlices (0054,0101) of a DYNAMIC series: its images are NumberOfSlices positions at
+   * each of this many time points.
+   */
+  NumberOfTimeSlices?: number;
+  /** ImageIndex (0054,1330): (time slice - 1) x NumberOfSlices + slice for a DYNAMIC series. */
+  ImageIndex?: number;
+  /** SOPClassUID (0008,0016): Enhanced PET keeps its timing where the rules here do not look. */
+  SOPClassUID?: string;
   PatientSize?: number;
   PatientSex?: string;
 }
@@ -343,6 +352,12 @@ function readPetAttributes(ds: DataSet): PetAttributes {
   if (frameDuration !== undefined) attributes.ActualFrameDuration = frameDuration;
   const numberOfSlices = finiteOrUndefined(getNumber(ds, TAG.NumberOfSlices, 'US'));
   if (numberOfSlices !== undefined) attributes.NumberOfSlices = numberOfSlices;
+  const numberOfTimeSlices = finiteOrUndefined(getNumber(ds, TAG.NumberOfTimeSlices, 'US'));
+  if (numberOfTimeSlices !== undefined) attributes.NumberOfTimeSlices = numberOfTimeSlices;
+  const imageIndex = finiteOrUndefined(getNumber(ds, TAG.ImageIndex, 'US'));
+  if (imageIndex !== undefined) attributes.ImageIndex = imageIndex;
+  const sopClassUid = getString(ds, TAG.SOPClassUID);
+  if (sopClassUid) attributes.SOPClassUID = sopClassUid;
   const size = finiteOrUndefined(getNumber(ds, TAG.PatientSize, 'DS'));
   if (size !== undefined) attributes.PatientSize = size;
   const sex = getString(ds, TAG.PatientSex);

@@ -9,7 +9,8 @@ import { LowdoseError } from '../errors.js';
 import type { ImageHeader } from './image-header.js';
 import { sharpKernel } from './kernel.js';
 import { modalityUnits } from './modality.js';
-import { partialSeriesSuvNote, suvbwFactors } from './suv.js';
+import { petTimeSlices } from './pet-time-slices.js';
+import { partialSeriesSuvNote, suvbwFactors, type SuvOutcome } from './suv.js';
 import type { Orientation, Series, SliceRef, Units, Vec3 } from './types.js';
 
 /** Direction cosines closer than this are the same orientation. */
@@ -102,21 +103,55 @@ export function buildSeries(headers: readonly ImageHeader[]): Series[] {
         : null;
     stacks.forEach((stack, i) => {
       const key = stacks.length > 1 ? `${uid}#${i + 1}` : uid;
-      series.push(buildStack(key, stack, split));
+      series.push(...buildTimeSlices(key, stack, split));
     });
   }
   return series;
 }
 
-function buildStack(key: string, stack: Stack, split: string | null): Series {
+/** What a stack's PET reading takes from the series beyond its own slices. */
+interface PetContext {
+  /** The headers whose SUVbw factors are computed together: every time point of a dynamic series. */
+  readonly suvFiles?: readonly ImageHeader[];
+  /** Why SUVbw is not computed, whatever the headers hold. */
+  readonly suvRefusal?: string;
+}
+
+/**
+ * A stack as one series, or a dynamic PET stack as one series per time point (keys `key#t1`,
+ * `key#t2`, ...), their SUVbw computed over the whole series so that every time point is decayed to
+ * the same scan start. A dynamic series whose images cannot be placed in time stays one stack, says
+ * so, and keeps its stored units: its volume mixes time points.
+ */
+function buildTimeSlices(key: string, stack: Stack, split: string | null): Series[] {
+  const headers = [...new Set(stack.candidates.map((c) => c.header))];
+  const time = stack.candidates[0]!.header.modality === 'PT' ? petTimeSlices(headers) : ({ dynamic: false } as const);
+  if (!time.dynamic) return [buildStack(key, stack, split)];
+  if ('problem' in time) {
+    const refusal = `a dynamic series whose time points cannot be told apart: ${time.problem}; its slices of all time points are one volume here`;
+    return [buildStack(key, stack, split, { suvRefusal: refusal })];
+  }
+  const byTime = new Map<number, Candidate[]>();
+  for (const candidate of stack.candidates) {
+    const t = time.timeSliceOf.get(candidate.header.path)!;
+    byTime.set(t, [...(byTime.get(t) ?? []), candidate]);
+  }
+  const unique = [...new Map(headers.map((h) => [h.sopInstanceUid || h.path, h])).values()];
+  return [...byTime.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([t, candidates]) => buildStack(`${key}#t${t}`, { ...stack, candidates }, split, { suvFiles: unique }));
+}
+
+function buildStack(key: string, stack: Stack, split: string | null, petContext: PetContext = {}): Series {
   const first = stack.candidates[0]!.header;
   const warnings: LowdoseError[] = [];
   const warn = (
-    code: 'E_INCONSISTENT_SERIES' | 'E_SUV_UNAVAILABLE' | 'W_SUV_PARTIAL_SERIES' | 'E_SHARP_KERNEL' | 'W_GEOMETRY_INVALID',
+    code: 'E_INCONSISTENT_SERIES' | 'E_SUV_UNAVAILABLE' | 'W_SUV_PARTIAL_SERIES' | 'W_SUV_INJECTION_DATE_ASSUMED' | 'E_SHARP_KERNEL' | 'W_GEOMETRY_INVALID',
     message: string,
   ) =>
     warnings.push(new LowdoseError(code, message, { path: first.path }));
   if (split) warn('E_INCONSISTENT_SERIES', split);
+  if (petContext.suvRefusal !== undefined) warn('E_INCONSISTENT_SERIES', `${key}: ${petContext.suvRefusal}`);
 
   // The same instance seen twice (copies of a file, a path given twice) counts once.
   const seen = new Map<string, string>();
@@ -224,14 +259,22 @@ function buildStack(key: string, stack: Stack, split: string | null): Series {
   let units: Units = modalityUnits(first);
   const scaleByFile = new Map<string, number>();
   if (first.modality === 'PT') {
-    const files = [...new Map(located.map((s) => [s.candidate.header.path, s.candidate.header])).values()];
+    const files = petContext.suvFiles ?? [...new Map(located.map((s) => [s.candidate.header.path, s.candidate.header])).values()];
     const pet = files.map((h) => h.pet!);
-    const outcome = suvbwFactors(pet);
+    const outcome: SuvOutcome = petContext.suvRefusal !== undefined ? { ok: false, reason: petContext.suvRefusal } : suvbwFactors(pet);
     if (outcome.ok) {
       units = 'SUVbw';
       files.forEach((h, i) => scaleByFile.set(h.path, outcome.factors[i]!));
       const note = outcome.scanStartFromFilesRead === undefined ? null : partialSeriesSuvNote(pet, outcome.scanStartFromFilesRead);
       if (note !== null) warn('W_SUV_PARTIAL_SERIES', `${key}: ${note}`);
+      if (outcome.injectionDateAssumed !== undefined) {
+        warn(
+          'W_SUV_INJECTION_DATE_ASSUMED',
+          `${key}: SUVbw assumes the injection was on the day before the SeriesDate (${outcome.injectionDateAssumed}): the files give a ` +
+            'RadiopharmaceuticalStartTime (0018,1072) later in the day than the scan and no RadiopharmaceuticalStartDateTime (0018,1078), ' +
+            'as for a scan that crosses midnight; if the injection was on another day, set RadiopharmaceuticalStartDateTime and read again',
+        );
+      }
     } else {
       warn('E_SUV_UNAVAILABLE', `${key}: SUVbw not computed (${outcome.reason}); values stay in ${units}`);
     }

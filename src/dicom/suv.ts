@@ -16,10 +16,32 @@
  * the files carry it, else the earliest AcquisitionTime, which QIBA takes over the whole series
  * and calculate-suv over the files it is given. Such a factor depends on which files of the series
  * were read: `scanStartFromFilesRead` says so, and partialSeriesSuvNote words it for a series not
- * known to be whole. No other time is made up for it.
+ * known to be whole (NumberOfSlices images, times NumberOfTimeSlices for a dynamic series). No
+ * other time is made up for it.
+ *
+ * A RadiopharmaceuticalStartTime without a RadiopharmaceuticalStartDateTime is on the SeriesDate
+ * (calculate-suv's rule), unless that puts the injection after the scan time the dose is decayed
+ * to: then it is taken on the day before, as for a scan that crosses midnight (QIBA's pseudo-code:
+ * "assume same as Series Date; but consider spanning midnight"), when that makes the uptake time
+ * at most MAX_ASSUMED_UPTAKE_HOURS; `injectionDateAssumed` says so. A longer one is refused: an
+ * injection time entered minutes late would otherwise read as a day of decay.
+ *
+ * Enhanced and Legacy Converted Enhanced PET keep their timing in per-frame functional groups
+ * and decay-correct to a Decay Correction DateTime (0018,9701) that calculate-suv does not read:
+ * they are refused (other than Units GML) rather than decayed to the wrong time.
  */
 import { calculateSUVScalingFactors } from '@cornerstonejs/calculate-suv';
 import type { PetAttributes } from './image-header.js';
+import { SOP_CLASS } from './uid.js';
+
+/** The longest uptake (injection to scan) for which an injection time later than the scan is read as the day before. */
+export const MAX_ASSUMED_UPTAKE_HOURS = 12;
+
+/** PET SOP classes whose timing lies in per-frame functional groups. */
+const MULTI_FRAME_PET = new Map<string, string>([
+  [SOP_CLASS.enhancedPetImage, 'Enhanced PET Image Storage'],
+  ['1.2.840.10008.5.1.4.1.1.128.1', 'Legacy Converted Enhanced PET Image Storage'],
+]);
 
 export type SuvOutcome =
   | {
@@ -31,6 +53,11 @@ export type SuvOutcome =
        * then depends on which instances of the series were read.
        */
       readonly scanStartFromFilesRead?: string;
+      /**
+       * Present when the injection had only a RadiopharmaceuticalStartTime, later in the day than
+       * the scan, and was taken on the day before ("YYYYMMDD HHMMSS" of the injection as read).
+       */
+      readonly injectionDateAssumed?: string;
     }
   | { readonly ok: false; readonly reason: string };
 
@@ -40,6 +67,51 @@ function sortableDateTime(date: string, time: string): string {
   const [whole = '', fraction = ''] = time.trim().replace(/:/g, '').split('.');
   if (!/^\d{8}$/.test(da) || !/^\d{2,6}$/.test(whole) || whole.length % 2 !== 0 || !/^\d*$/.test(fraction)) return '';
   return `${da}${whole.padEnd(6, '0')}.${fraction.padEnd(6, '0').slice(0, 6)}`;
+}
+
+/** A sortableDateTime string as milliseconds on a day count (UTC, so no time zone or DST enters). */
+function dateTimeMs(sortable: string): number {
+  const n = (from: number, to: number) => Number(sortable.slice(from, to));
+  return Date.UTC(n(0, 4), n(4, 6) - 1, n(6, 8), n(8, 10), n(10, 12), n(12, 14)) + Number(`0${sortable.slice(14)}`) * 1000;
+}
+
+/** The time calculate-suv decays the dose to for START: the series time, else GE's or the earliest acquisition ('' when unreadable). */
+function scanReference(instances: readonly PetAttributes[]): string {
+  const first = instances[0]!;
+  const series = sortableDateTime(first.SeriesDate, first.SeriesTime);
+  const acquisitions = instances.map((i) => sortableDateTime(i.AcquisitionDate, i.AcquisitionTime)).filter((k) => k !== '');
+  const earliest = acquisitions.length > 0 ? acquisitions.reduce((a, b) => (b < a ? b : a)) : '';
+  if (series === '' || earliest === '' || series <= earliest) return series;
+  const ge = first.GEPrivatePostInjectionDateTime?.trim() ?? '';
+  return ge !== '' ? sortableDateTime(ge.slice(0, 8), ge.slice(8)) : earliest;
+}
+
+/**
+ * The injection date and time to give calculate-suv when only a RadiopharmaceuticalStartTime is
+ * stored and it is later than the scan time on the SeriesDate (see the header): the day before,
+ * or a refusal when that makes an uptake of more than MAX_ASSUMED_UPTAKE_HOURS. Undefined when
+ * nothing is to be assumed.
+ */
+function injectionOnDayBefore(instances: readonly PetAttributes[]): { dateTime: string; read: string } | { refused: string } | undefined {
+  const first = instances[0]!;
+  const time = first.RadiopharmaceuticalStartTime?.trim() ?? '';
+  if ((first.RadiopharmaceuticalStartDateTime?.trim() ?? '') !== '' || time === '') return undefined;
+  const injection = sortableDateTime(first.SeriesDate, time);
+  const scan = scanReference(instances);
+  if (injection === '' || scan === '' || injection <= scan) return undefined;
+  const dayBefore = new Date(dateTimeMs(injection) - 86_400_000);
+  const uptakeHours = (dateTimeMs(scan) - dayBefore.getTime()) / 3_600_000;
+  const scanWords = `${scan.slice(0, 8)} ${scan.slice(8)}`;
+  if (!(uptakeHours > 0 && uptakeHours <= MAX_ASSUMED_UPTAKE_HOURS)) {
+    return {
+      refused:
+        `RadiopharmaceuticalStartTime (0018,1072) ${time} is later than the scan time ${scanWords} on the SeriesDate, and on the day before ` +
+        `it would mean ${uptakeHours.toFixed(1)} h of uptake (more than ${MAX_ASSUMED_UPTAKE_HOURS} h); ` +
+        'set RadiopharmaceuticalStartDateTime (0018,1078) in the Radiopharmaceutical Information Sequence to the injection date and time',
+    };
+  }
+  const date = dayBefore.toISOString().slice(0, 10).replace(/-/g, '');
+  return { dateTime: `${date}${time.replace(/:/g, '')}`, read: `${date} ${time}` };
 }
 
 /**
@@ -68,12 +140,17 @@ function scanStartFromFilesRead(instances: readonly PetAttributes[], decayCorrec
  * counts it.
  */
 export function partialSeriesSuvNote(instances: readonly PetAttributes[], scanStart: string): string | null {
-  const declared = instances.map((i) => i.NumberOfSlices).find((n) => n !== undefined && n > 0);
+  const slices = instances.map((i) => i.NumberOfSlices).find((n) => n !== undefined && n > 0);
+  const timeSlices = instances.map((i) => i.NumberOfTimeSlices).find((n) => n !== undefined && n > 0) ?? 1;
+  // A dynamic series holds NumberOfSlices positions at each of NumberOfTimeSlices time points.
+  const declared = slices === undefined ? undefined : slices * timeSlices;
   if (declared !== undefined && instances.length >= declared) return null;
   const why =
     declared === undefined
       ? 'the files carry no NumberOfSlices (0054,0081), so whether the series is whole cannot be told'
-      : `the series holds ${declared} slice(s) (NumberOfSlices) and ${instances.length} were read`;
+      : timeSlices > 1
+        ? `the series holds ${declared} image(s) (NumberOfSlices ${slices} x NumberOfTimeSlices ${timeSlices}) and ${instances.length} were read`
+        : `the series holds ${declared} slice(s) (NumberOfSlices) and ${instances.length} were read`;
   return (
     `SUVbw is decayed to the earliest AcquisitionTime of the ${instances.length} file(s) read (${scanStart}), SeriesTime being later, ` +
     `where the scan start is the earliest AcquisitionTime of the whole series; ${why}: a missing file acquired earlier would make every SUV here ` +
@@ -88,6 +165,15 @@ export function suvbwFactors(instances: readonly PetAttributes[]): SuvOutcome {
   // GML pixels are SUV already (calculate-suv's factor 1): no weight, dose, half-life or decay
   // enters, so none is asked for (a mixed series goes on to calculate-suv, which refuses it).
   if (instances.every((i) => i.Units === 'GML')) return { ok: true, factors: instances.map(() => 1) };
+  const multiFrame = MULTI_FRAME_PET.get(first.SOPClassUID ?? '');
+  if (multiFrame !== undefined) {
+    return {
+      ok: false,
+      reason:
+        `${multiFrame} (${first.SOPClassUID}) keeps its frame times in per-frame functional groups and is decay-corrected to its Decay Correction DateTime (0018,9701), ` +
+        'which lowdose does not read; export the series as PET Image Storage (1.2.840.10008.5.1.4.1.1.128, one file per slice) to have it in SUVbw',
+    };
+  }
   // Say plainly what is missing instead of passing NaN to the library.
   if (!(first.PatientWeight > 0)) return { ok: false, reason: 'PatientWeight (0010,1030) is missing or zero' };
   if (!(first.RadionuclideTotalDose > 0)) {
@@ -101,6 +187,8 @@ export function suvbwFactors(instances: readonly PetAttributes[]): SuvOutcome {
       reason: `DecayCorrection (0054,1102) is ${decayCorrection === '' ? 'missing' : decayCorrection}; SUV needs START or ADMIN`,
     };
   }
+  const assumed = injectionOnDayBefore(instances);
+  if (assumed !== undefined && 'refused' in assumed) return { ok: false, reason: assumed.refused };
   // The library logs to the console (warnings about SUVlbm / SUVbsa inputs we do not use, and
   // debug lines on stdout that would corrupt `--json` output): silence it for the call.
   const { warn, log } = console;
@@ -109,18 +197,26 @@ export function suvbwFactors(instances: readonly PetAttributes[]): SuvOutcome {
   try {
     // Sex and height only feed SUVlbm / SUVbsa, and the library refuses values such as 'O':
     // leave them out so that they cannot block SUVbw.
-    const forSuvbw = instances.map(({ PatientSex: _sex, PatientSize: _size, ...rest }) =>
+    const forSuvbw = instances.map(({ PatientSex: _sex, PatientSize: _size, ...rest }) => ({
+      ...rest,
       // ADMIN: calculate-suv decays the dose by 2^(-t / half-life) to the scan time; an infinite
       // half-life makes that 1, the dose as injected (its other checks still apply).
-      decayCorrection === 'ADMIN' ? { ...rest, RadionuclideHalfLife: Number.POSITIVE_INFINITY } : rest,
-    );
+      ...(decayCorrection === 'ADMIN' ? { RadionuclideHalfLife: Number.POSITIVE_INFINITY } : {}),
+      ...(assumed !== undefined ? { RadiopharmaceuticalStartDateTime: assumed.dateTime } : {}),
+    }));
     const results = calculateSUVScalingFactors(forSuvbw);
     // Philips private factors can come through as strings.
     const factors = results.map((r) => Number(r.suvbw));
     const bad = factors.find((f) => !(Number.isFinite(f) && f > 0));
     if (bad !== undefined) return { ok: false, reason: `calculate-suv returned an unusable factor (${bad})` };
     const scanStart = scanStartFromFilesRead(instances, decayCorrection);
-    return { ok: true, factors, ...(scanStart !== undefined ? { scanStartFromFilesRead: scanStart } : {}) };
+    return {
+      ok: true,
+      factors,
+      ...(scanStart !== undefined ? { scanStartFromFilesRead: scanStart } : {}),
+      // ADMIN does not decay the dose: the injection's day changes nothing there.
+      ...(assumed !== undefined && decayCorrection === 'START' ? { injectionDateAssumed: assumed.read } : {}),
+    };
   } catch (error) {
     return { ok: false, reason: error instanceof Error ? error.message : String(error) };
   } finally {
