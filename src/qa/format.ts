@@ -4,15 +4,43 @@ import { FIRM_MARGIN_SE, notFirmCounts } from './margin.js';
 import type { QaCheck } from './types.js';
 
 /**
- * Fractions are shown in percent: "-12.3 %" reads faster than "-0.123". A mean over noise
- * realisations carries its standard error: "-5.18 ± 1.21 %".
+ * Fractions (`fraction`, and `fraction of patches`) are shown in percent: "-12.3 %" reads faster
+ * than "-0.123". A mean over noise realisations carries its standard error: "-5.18 ± 1.21 %".
+ * A value that would round onto a limit it is not equal to gets the digits that tell it apart
+ * ("39.996 %" against ">= 40.0 %", FAIL), so the table never prints a failing value that reads
+ * as the limit itself.
  */
 export function formatValue(check: QaCheck): string {
   const se = check.measured.standardError;
-  if (check.value === null || typeof se !== 'number' || !Number.isFinite(se)) return withUnit(check.value, check.unit);
-  if (check.unit === 'fraction') return `${fmt(100 * check.value)} ± ${fmt(100 * se, 2)} %`;
-  if (check.unit === 'ratio' || check.unit === '' || check.unit.startsWith('fraction of')) return `${fmt(check.value, 4)} ± ${fmt(se, 2)}`;
-  return `${fmt(check.value, 4)} ± ${fmt(se, 2)} ${check.unit}`;
+  const digits = digitsApartFromLimits(check);
+  if (check.value === null || typeof se !== 'number' || !Number.isFinite(se)) return withUnit(check.value, check.unit, digits);
+  if (isFraction(check.unit)) return `${fmt(100 * check.value, digits)} ± ${fmt(100 * se, 2)} %`;
+  if (check.unit === 'ratio' || check.unit === '') return `${fmt(check.value, digits)} ± ${fmt(se, 2)}`;
+  return `${fmt(check.value, digits)} ± ${fmt(se, 2)} ${check.unit}`;
+}
+
+/** Significant digits of the unit's display (3 for percent, 4 otherwise). */
+function baseDigits(unit: string): number {
+  return isFraction(unit) ? 3 : 4;
+}
+
+function isFraction(unit: string): boolean {
+  return unit === 'fraction' || unit.startsWith('fraction of');
+}
+
+/**
+ * The unit's digits, or more (up to 6 more) where the value would print as one of its limits
+ * without being equal to it.
+ */
+function digitsApartFromLimits(check: QaCheck): number {
+  const base = baseDigits(check.unit);
+  const value = check.value;
+  if (value === null || !Number.isFinite(value)) return base;
+  const scale = isFraction(check.unit) ? 100 : 1;
+  const limits = (Array.isArray(check.threshold) ? check.threshold : [check.threshold]).filter((l) => Number.isFinite(l) && l !== value);
+  let digits = base;
+  while (digits < base + 6 && limits.some((l) => fmt(scale * value, digits) === fmt(scale * l, digits))) digits++;
+  return digits;
 }
 
 export function formatThreshold(check: QaCheck): string {
@@ -25,11 +53,11 @@ export function formatThreshold(check: QaCheck): string {
   return `${check.op} ${withUnit(t as number, check.unit)}`;
 }
 
-function withUnit(value: number | null, unit: string): string {
+function withUnit(value: number | null, unit: string, digits = baseDigits(unit)): string {
   if (value === null) return 'n/a';
-  if (unit === 'fraction') return `${fmt(100 * value)} %`;
-  if (unit === 'ratio' || unit === '' || unit.startsWith('fraction of')) return fmt(value, 4);
-  return `${fmt(value, 4)} ${unit}`;
+  if (isFraction(unit)) return `${fmt(100 * value, digits)} %`;
+  if (unit === 'ratio' || unit === '') return fmt(value, digits);
+  return `${fmt(value, digits)} ${unit}`;
 }
 
 /**

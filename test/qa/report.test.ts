@@ -69,6 +69,25 @@ describe('text and plots', () => {
     expect(formatValue(rc)).toBe('1.394');
   });
 
+  it('never prints a value that is not on its limit as the limit: it gets the digits that tell them apart', () => {
+    // 39.996 % rounds to the 40.0 % bar at three digits; printed so, a FAIL would read as the limit itself.
+    const justShort = judge({ ...spec, check: 'noise-reduction', unit: 'fraction' }, 0.39996, { min: 0.4, max: null });
+    expect(justShort.pass).toBe(false);
+    expect(formatValue(justShort)).toBe('39.996 %');
+    expect(formatTable([justShort])).toMatch(/noise-reduction\s+39\.996 %\s+>= 40\.0 %\s+FAIL/);
+    const justOver = judge({ ...spec, check: 'hu-error', unit: 'HU', measured: { standardError: 0.4 } }, 5.00004, { min: -5, max: 5 });
+    expect(formatValue(justOver)).toBe('5.00004 ± 0.40 HU');
+    // On the limit (inclusive, a pass) and clear of it, the usual digits.
+    expect(formatValue(judge({ ...spec, check: 'noise-reduction', unit: 'fraction' }, 0.4, { min: 0.4, max: null }))).toBe('40.0 %');
+    expect(formatValue(judge({ ...spec, check: 'mtf50-ratio', unit: 'ratio' }, 1.0218, { min: 0.85, max: 1.15 }))).toBe('1.022');
+  });
+
+  it('shows the hallucination fraction in percent, as its threshold is documented', () => {
+    const flagged = judge({ ...spec, check: 'hallucination', unit: 'fraction of patches' }, 0.0085, { min: null, max: 0.05 });
+    expect(formatValue(flagged)).toBe('0.850 %');
+    expect(formatThreshold(flagged)).toBe('<= 5.00 %');
+  });
+
   it('draws an SVG line plot with escaped text and round ticks', () => {
     const svg = linePlot({
       title: 'a < b & c',
