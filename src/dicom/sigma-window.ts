@@ -36,6 +36,22 @@ export function spreadWindow(values: Float32Array, padding: ArrayLike<number> | 
 }
 
 /**
+ * What an uncertainty series' own window (its WindowCenterWidthExplanation, as `sigmaWindow` and
+ * `spreadWindow` write it) says it holds: calibrated σ with its threshold (`SIGMA 0-40 HU`: 40 / 4),
+ * a raw spread (`SD 0-4.94 HU (SLICE P99)`), or null for an explanation of neither form (a series
+ * written without its own window, or by another program). So a viewer decides from the map itself,
+ * without the run's report.json.
+ */
+export function sigmaSeriesKind(explanation: string): { readonly calibrated: true; readonly threshold: number } | { readonly calibrated: false } | null {
+  const sigma = /^SIGMA 0-([0-9.eE+-]+) \S/.exec(explanation.trim());
+  if (sigma) {
+    const hi = Number(sigma[1]);
+    return Number.isFinite(hi) && hi > 0 ? { calibrated: true, threshold: hi / SIGMA_WINDOW_THRESHOLDS } : null;
+  }
+  return /^SD 0-[0-9.eE+-]+ \S.* \(SLICE P99\)$/.test(explanation.trim()) ? { calibrated: false } : null;
+}
+
+/**
  * The window of an uncertainty slice: with the calibration's σ threshold (`threshold`, in `units`)
  * 0 to 4 × it, whatever the slice holds; without one (the raw spread of `--samples K`) 0 to the
  * slice's 99th percentile.

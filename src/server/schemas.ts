@@ -240,6 +240,12 @@ export const comparisonDetail = Type.Object({
    * there is no reference. Added later: absent from older servers.
    */
   unscoredReason: Type.Optional(stringOrNull),
+  /**
+   * The uncertainty series' calibrated σ threshold as its own window says (`SIGMA 0-40 HU`: 10),
+   * null for a raw spread or no uncertainty series; the report's for a series without its own
+   * window. The viewer's pane and the figure window it 0 to 4 × this. Added later: absent from older servers.
+   */
+  uncertaintyThreshold: Type.Optional(numberOrNull),
 });
 
 export const studySummary = Type.Object({

@@ -21,6 +21,18 @@ export function uncertaintyColours(): Array<[number, number, number]> {
 }
 
 /**
+ * The calibrated σ threshold of a comparison's uncertainty series: the server's
+ * `uncertaintyThreshold`, which the series' own window states (a folder without report.json
+ * included), else, from a server without that field, the report's. Null for a raw spread.
+ */
+export function uncertaintyThresholdOf(
+  comparison: { readonly uncertaintyThreshold?: number | null; readonly report: { readonly uncertaintyThreshold: number | null } | null } | null,
+): number | null {
+  if (!comparison) return null;
+  return comparison.uncertaintyThreshold !== undefined ? comparison.uncertaintyThreshold : (comparison.report?.uncertaintyThreshold ?? null);
+}
+
+/**
  * The window the viewer opens the pane with and the figure draws it in: the written series' rule
  * (`threshold` the report's calibrated σ threshold, null for a raw spread or without a report).
  */

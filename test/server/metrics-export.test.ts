@@ -3,7 +3,7 @@
  * CSV of one comparison and of several methods side by side, equal to the metrics route and to
  * `lowdose metrics` on the same pair; requests naming comparisons of different sources are refused.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -389,5 +389,30 @@ describe('figure PNG with a calibrated uncertainty series', () => {
     // The slice's largest sigma is not the scale's top, so the slice's own maximum would draw other colours.
     expect(largest(sigma.data)).toBeGreaterThan(1000);
     expect(await expectUncertaintyPane(cApp, comparison, sigma, window)).toBeGreaterThan(3);
+    expect(detail.uncertaintyThreshold).toBe(200);
+  });
+
+  it('takes calibrated sigma as calibrated from the series own header when the folder has no report.json', async () => {
+    const report = path.join(path.dirname(uncertaintyDir), '..', 'report.json');
+    const folder = path.dirname(report);
+    expect(readFileSync(report, 'utf8')).toContain('"threshold": 200');
+    renameSync(report, path.join(cRoot, 'report.json.away'));
+    const bare = await buildApp({ data: [path.join(cRoot, 'data')], workDir: path.join(cRoot, 'work-bare'), viewerDir: null, logger: { level: 'silent' } });
+    try {
+      const [only] = await listedComparisons(bare);
+      const detail = (await bare.inject({ url: `/api/comparisons/${only!.id}` })).json() as ComparisonDetail;
+      expect(detail.pairedBy, folder).toBe('headers');
+      expect(detail.report).toBeNull();
+      expect(detail.uncertaintyThreshold).toBe(200);
+      const series = (await scanPaths([uncertaintyDir])).series[0]!;
+      const sigma = await readSliceImage(series, 1);
+      // 0 to 4 x the threshold, not the raw spread's 0 to the slice's p99.
+      const window = uncertaintyWindow(sigma.data, sigma.padding ?? null, 200, 'HU');
+      expect(uncertaintyWindow(sigma.data, sigma.padding ?? null, null, 'HU').hi).not.toBe(window.hi);
+      expect(await expectUncertaintyPane(bare, only!, sigma, window)).toBeGreaterThan(3);
+    } finally {
+      await bare.close();
+      renameSync(path.join(cRoot, 'report.json.away'), report);
+    }
   });
 });

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/util/random.js';
-import { uncertaintyWindow, uncertaintyWindowText } from '../../src/server/uncertainty-pane.js';
+import { sigmaSeriesKind, sigmaWindow } from '../../src/dicom/sigma-window.js';
+import { uncertaintyThresholdOf, uncertaintyWindow, uncertaintyWindowText } from '../../src/server/uncertainty-pane.js';
 
 /** A 64 × 64 σ slice: seeded values 5 to 15, one hot pixel of `hot`, the first row padding. */
 function sigmaSlice(seed: number, hot: number): { data: Float32Array; padding: Uint8Array } {
@@ -46,5 +47,28 @@ describe('uncertainty pane window', () => {
     expect(uncertaintyWindowText({ lo: 0, hi: 40 }, 10, 'HU', fmt)).toBe('σ 0.00–40.0 HU · threshold 10.0 at 25 %');
     expect(uncertaintyWindowText({ lo: 0, hi: 20 }, 10, 'HU', fmt)).toBe('σ 0.00–20.0 HU · threshold 10.0 at 50 %');
     expect(uncertaintyWindowText({ lo: 0, hi: 4.94 }, null, 'HU', fmt)).toBe('SD 0.00–4.94 HU · not calibrated');
+  });
+});
+
+describe('what an uncertainty series holds, from its own window', () => {
+  it('reads calibrated sigma and its threshold back from the window the writer stores', () => {
+    for (const [threshold, units] of [[10, 'HU'], [0.2, 'SUV'], [12.5, 'HU'], [200, 'HU']] as const) {
+      expect(sigmaSeriesKind(sigmaWindow(threshold, units).explanation)).toEqual({ calibrated: true, threshold });
+    }
+  });
+
+  it('reads a raw spread as not calibrated, and another explanation as unknown', () => {
+    const { data, padding } = sigmaSlice(4, 14);
+    expect(sigmaSeriesKind(uncertaintyWindow(data, padding, null, 'HU').explanation)).toEqual({ calibrated: false });
+    expect(sigmaSeriesKind('')).toBeNull();
+    expect(sigmaSeriesKind('WINDOW1')).toBeNull();
+    expect(sigmaSeriesKind('SIGMA 0-0 HU')).toBeNull();
+  });
+
+  it('takes the comparison threshold the server read from the header over the report, and the report from an older server', () => {
+    expect(uncertaintyThresholdOf({ uncertaintyThreshold: 200, report: null })).toBe(200);
+    expect(uncertaintyThresholdOf({ uncertaintyThreshold: null, report: { uncertaintyThreshold: 10 } })).toBeNull();
+    expect(uncertaintyThresholdOf({ report: { uncertaintyThreshold: 10 } })).toBe(10);
+    expect(uncertaintyThresholdOf(null)).toBeNull();
   });
 });

@@ -23,6 +23,7 @@ import { PRESETS, registerColormaps } from './presets.js';
 import { Probe } from './probe.js';
 import { installShortcuts, type Shortcut } from './shortcuts.js';
 import { ComparisonViewer, type MethodView, type OverlaySource, type PaneKey, type ToolMode, type View } from './viewer.js';
+import { uncertaintyThresholdOf } from '../../src/server/uncertainty-pane.js';
 
 cornerstoneTools.external.cornerstone = cornerstone;
 cornerstoneTools.external.cornerstoneMath = cornerstoneMath;
@@ -371,13 +372,13 @@ async function loadView(target: Target): Promise<View> {
 
 /**
  * The denoised pane's overlay: the hallucination map when there is one (flagged below its FRC
- * threshold), else the uncertainty series above its threshold (the report's calibrated one, else
+ * threshold), else the uncertainty series above its threshold (the calibrated one its header states, else
  * 10 HU / 0.2 SUV, the shipped cards' thresholds).
  */
 function overlaySourceOf(view: View): OverlaySource | null {
   const facts = view.comparison?.report;
   if (view.hallucination) return { kind: 'hallucination', threshold: facts?.hallucinationThreshold ?? 0.5 };
-  if (view.uncertainty) return { kind: 'uncertainty', threshold: facts?.uncertaintyThreshold ?? (view.lowDose.modality === 'PT' ? 0.2 : 10) };
+  if (view.uncertainty) return { kind: 'uncertainty', threshold: uncertaintyThresholdOf(view.comparison) ?? (view.lowDose.modality === 'PT' ? 0.2 : 10) };
   return null;
 }
 

@@ -18,7 +18,7 @@ import { PaneOverlay } from './pane-overlay.js';
 import { Prefetcher } from './prefetch.js';
 import { DIFFERENCE_COLORMAP, differenceWidth, initialPreset, UNCERTAINTY_COLORMAP, type WindowPreset } from './presets.js';
 import { differenceWindowText, methodLabel, methodPaneKey, paneTitles, type PaneKey } from './pane-titles.js';
-import { uncertaintyWindow, uncertaintyWindowText } from '../../src/server/uncertainty-pane.js';
+import { uncertaintyThresholdOf, uncertaintyWindow, uncertaintyWindowText } from '../../src/server/uncertainty-pane.js';
 import { drawEllipse, sliceValues, type Ellipse } from './roi.js';
 import { ellipseUptake, formatUptake, sphereSlices, type SliceValues } from './uptake.js';
 import { WheelAccumulator } from './wheel.js';
@@ -954,9 +954,9 @@ export class ComparisonViewer {
     return viewport;
   }
 
-  /** The calibrated σ threshold of the uncertainty pane's series (its report's), null for a raw spread or without a report. */
+  /** The calibrated σ threshold of the uncertainty pane's series (as its own header says; a server without that field: its report's), null for a raw spread. */
   private uncertaintyThreshold(): number | null {
-    return this.view?.comparison?.report?.uncertaintyThreshold ?? null;
+    return uncertaintyThresholdOf(this.view?.comparison ?? null);
   }
 
   /** The window, colour map and greyscale sense a pane opens with. */

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { realRoots, scanPaths, type ScanResult, type Series } from '../../dicom/index.js';
+import { sigmaSeriesKind } from '../../dicom/sigma-window.js';
 import { LowdoseError } from '../../errors.js';
 import { pairingGridMismatch, pairSlices, type SlicePairing } from '../../metrics/slice-pairing.js';
 import type {
@@ -34,6 +35,8 @@ export interface IndexedComparison extends ComparisonDraft {
    * when it is, or there is no reference.
    */
   readonly referenceGridMismatch: string | null;
+  /** The uncertainty series' calibrated σ threshold (uncertaintyThresholdOf), null for a raw spread or none. */
+  readonly uncertaintyThreshold: number | null;
 }
 
 interface Snapshot {
@@ -219,7 +222,9 @@ export class DataIndex {
     for (const draft of drafts) {
       const id = shortId('comparison', draft.denoised.series.key);
       const alignment = alignPanes(draft);
-      if (alignment) comparisons.set(id, { ...draft, id, alignment, referenceGridMismatch: referenceGridMismatch(draft) });
+      if (alignment) {
+        comparisons.set(id, { ...draft, id, alignment, referenceGridMismatch: referenceGridMismatch(draft), uncertaintyThreshold: uncertaintyThresholdOf(draft) });
+      }
     }
     this.snapshot = {
       series: new Map(indexed.map((s) => [s.id, s])),
@@ -275,7 +280,13 @@ export class DataIndex {
 
   comparisonDetail(id: string): ComparisonDetail {
     const c = this.comparison(id);
-    return { ...comparisonSummary(c), alignment: c.alignment, report: c.report, unscoredReason: c.referenceGridMismatch };
+    return {
+      ...comparisonSummary(c),
+      alignment: c.alignment,
+      report: c.report,
+      unscoredReason: c.referenceGridMismatch,
+      uncertaintyThreshold: c.uncertaintyThreshold,
+    };
   }
 
   /** Series with a file under `dir` (what an upload into `dir` produced). */
@@ -334,6 +345,19 @@ function alignPanes(draft: ComparisonDraft): IndexedComparison['alignment'] | nu
     hallucination: indices(hallucination),
     matchedBy: { denoised: denoised.matchedBy, reference: reference?.matchedBy ?? null, uncertainty: uncertainty?.matchedBy ?? null, hallucination: hallucination?.matchedBy ?? null },
   };
+}
+
+/**
+ * The calibrated σ threshold of the comparison's uncertainty series, as the series itself says
+ * (its own window, sigmaSeriesKind: `SIGMA 0-40 HU` is σ with threshold 10, `SD … (SLICE P99)` a raw
+ * spread), so a folder without its report.json shows calibrated σ as calibrated; the report's
+ * only for a series whose window says neither (written without its own window).
+ */
+function uncertaintyThresholdOf(draft: ComparisonDraft): number | null {
+  if (!draft.uncertainty) return null;
+  const kind = sigmaSeriesKind(draft.uncertainty.facts.windowExplanation);
+  if (kind) return kind.calibrated ? kind.threshold : null;
+  return draft.report?.uncertaintyThreshold ?? null;
 }
 
 /** The reference's grid check as the CLI makes it: the reference paired against the low-dose series (pairSlices), then pairingGridMismatch. */

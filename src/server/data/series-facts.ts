@@ -24,6 +24,7 @@ const TAGS = {
   FrameOfReferenceUID: 'x00200052',
   WindowCenter: 'x00281050',
   WindowWidth: 'x00281051',
+  WindowCenterWidthExplanation: 'x00281055',
 } as const;
 
 export interface SeriesFacts {
@@ -36,6 +37,8 @@ export interface SeriesFacts {
   readonly frameOfReferenceUid: string;
   /** The file's first VOI window [centre, width], when it has one. */
   readonly window: [number, number] | null;
+  /** The first window's WindowCenterWidthExplanation, '' when absent (an uncertainty series says there what it holds: src/dicom/sigma-window.ts). */
+  readonly windowExplanation: string;
   /** SOPInstanceUIDs the first slice was derived from (SourceImageSequence). */
   readonly sourceSopInstanceUids: string[];
   /** PatientName as stored (PN, components joined by ^), '' when absent. */
@@ -66,6 +69,7 @@ export async function readSeriesFacts(series: Series): Promise<SeriesFacts> {
       centre !== undefined && width !== undefined && Number.isFinite(centre) && Number.isFinite(width) && width > 0
         ? [centre, width]
         : null,
+    windowExplanation: getStrings(dataSet, TAGS.WindowCenterWidthExplanation)[0] ?? '',
     sourceSopInstanceUids: getItems(dataSet, TAGS.SourceImageSequence)
       .map((item) => getString(item, TAGS.ReferencedSOPInstanceUID))
       .filter((uid): uid is string => uid !== undefined),
@@ -85,6 +89,7 @@ function emptyFacts(): SeriesFacts {
     seriesNumber: null,
     frameOfReferenceUid: '',
     window: null,
+    windowExplanation: '',
     sourceSopInstanceUids: [],
     patientName: '',
     patientId: '',

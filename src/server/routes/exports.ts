@@ -273,12 +273,12 @@ async function figureOf(data: DataServices, comparisonIds: readonly string[] | n
       colours: differenceColours(),
     });
     // The first method's uncertainty series, as the viewer hangs it last: Hot Iron in the written
-    // series' window (calibrated: 0 to 4 × the report's threshold; raw spread: 0 to the slice's p99).
+    // series' window (calibrated: 0 to 4 × the threshold its own header states; raw spread: 0 to the slice's p99).
     if (first.uncertainty) {
       const slice = first.alignment.uncertainty?.[index] ?? -1;
       const image = slice >= 0 ? await data.slices.read(first.uncertainty, slice) : null;
       const sigmaUnits = first.uncertainty.series.units === 'SUVbw' ? 'SUV' : first.uncertainty.series.units;
-      const threshold = first.report?.uncertaintyThreshold ?? null;
+      const threshold = first.uncertaintyThreshold;
       const window = image ? uncertaintyWindow(image.data, image.padding ?? null, threshold, sigmaUnits) : { lo: 0, hi: 1 };
       panes.push({
         title: 'Uncertainty (σ)',
