@@ -11,7 +11,7 @@
 import type { Image2D } from '../image.js';
 import { windowToGray, type DisplayWindow } from '../pipeline/preview.js';
 import { COLORS, RgbCanvas, type Rgb } from '../trace/canvas.js';
-import { LINE_HEIGHT, textWidth } from '../trace/font.js';
+import { CHAR_ADVANCE, LINE_HEIGHT, textWidth, wrapText } from '../trace/font.js';
 import type { Shape } from '../metrics/roi-shapes.js';
 import { scaleBar } from '../util/scale-bar.js';
 
@@ -59,10 +59,43 @@ export interface FigureLayout {
   /** Every pane's image box (the largest enlarged matrix; smaller ones centred in it), px. */
   readonly imageWidth: number;
   readonly imageHeight: number;
+  /** Heights of every pane's title bar and footer bar, px: one text line each, more where a pane's text wraps. */
+  readonly titleHeight: number;
+  readonly footerHeight: number;
 }
 
 /** A pane's image size: what the layout needs of it. */
 type Matrix = Pick<Image2D, 'rows' | 'columns'>;
+
+/** What the layout reads of a pane: its matrix, and its texts where they are known (absent: one line each). */
+type LayoutPane = { readonly image: Matrix | null } & Partial<Pick<FigurePane, 'title' | 'metrics' | 'footer'>>;
+
+/** One line of a title bar: text on the left in its colour, the metrics on the right when they fit beside it. */
+interface TitleLine {
+  readonly left: string;
+  readonly colour: Rgb;
+  readonly right: string;
+}
+
+/**
+ * A pane's title bar, line by line: the title with the metrics on its right when both fit on one
+ * line (the title cut first, down to 10 characters), else the title and then the metrics wrapped below it, so a
+ * long metrics line (why a pane is not scored) is read whole.
+ */
+function titleLines(pane: LayoutPane, width: number, s: number): TitleLine[] {
+  const title = pane.title ?? '';
+  const metrics = pane.metrics ?? '';
+  // Beside the metrics the title keeps what drawText's cut leaves it: at least its first 10 characters.
+  const roomForTitle = width - textWidth(metrics, s) - 14 * s;
+  if (!metrics || roomForTitle >= Math.min(textWidth(title, s), 10 * CHAR_ADVANCE * s)) return [{ left: title, colour: TITLE_COLOUR, right: metrics }];
+  const below = wrapText(metrics, width - 8 * s, s).map((line) => ({ left: line, colour: METRICS_COLOUR, right: '' }));
+  return title ? [{ left: title, colour: TITLE_COLOUR, right: '' }, ...below] : below;
+}
+
+/** A pane's footer lines: wrapped to the cell, never cut. */
+function footerLines(pane: LayoutPane, width: number, s: number): string[] {
+  return wrapText(pane.footer ?? '', width - 8 * s, s);
+}
 
 /** Whole-pixel zoom that brings a matrix to about TARGET_SIDE px at scale 1. */
 function zoomOf(image: Matrix | null, scale: number): number {
@@ -73,7 +106,7 @@ function zoomOf(image: Matrix | null, scale: number): number {
  * Where each pane goes. Only the panes' matrix sizes count, so a route can size a figure from the
  * series' headers before it reads a slice.
  */
-export function figureLayout(panes: ReadonlyArray<{ readonly image: Matrix | null }>, options: Partial<FigureOptions> & Pick<FigureOptions, 'scale'>): FigureLayout {
+export function figureLayout(panes: readonly LayoutPane[], options: Partial<FigureOptions> & Pick<FigureOptions, 'scale'>): FigureLayout {
   const s = options.scale;
   const columns = options.columns ?? (panes.length <= 4 ? panes.length : 3);
   const rows = Math.ceil(panes.length / columns);
@@ -81,28 +114,31 @@ export function figureLayout(panes: ReadonlyArray<{ readonly image: Matrix | nul
   const shown = panes.flatMap((p, k) => (p.image ? [{ w: p.image.columns * zooms[k]!, h: p.image.rows * zooms[k]! }] : []));
   const imageW = shown.length ? Math.max(...shown.map((b) => b.w)) : TARGET_SIDE * s;
   const imageH = shown.length ? Math.max(...shown.map((b) => b.h)) : TARGET_SIDE * s;
-  const bar = barHeight(s);
+  // Every cell alike: its bars as tall as the pane with the most lines needs.
+  const titleHeight = barHeight(Math.max(1, ...panes.map((p) => titleLines(p, imageW, s).length)), s);
+  const footerHeight = barHeight(Math.max(1, ...panes.map((p) => footerLines(p, imageW, s).length)), s);
   const gap = 2 * s;
   const cellW = imageW;
-  const cellH = bar + imageH + bar;
+  const cellH = titleHeight + imageH + footerHeight;
   const images = panes.map((p, k) => {
     const zoom = zooms[k]!;
     const dx = p.image ? Math.floor((imageW - p.image.columns * zoom) / 2) : 0;
     const dy = p.image ? Math.floor((imageH - p.image.rows * zoom) / 2) : 0;
-    return { x: (k % columns) * (cellW + gap) + dx, y: Math.floor(k / columns) * (cellH + gap) + bar + dy, zoom };
+    return { x: (k % columns) * (cellW + gap) + dx, y: Math.floor(k / columns) * (cellH + gap) + titleHeight + dy, zoom };
   });
-  return { width: columns * cellW + (columns - 1) * gap, height: rows * cellH + (rows - 1) * gap, images, imageWidth: imageW, imageHeight: imageH };
+  return { width: columns * cellW + (columns - 1) * gap, height: rows * cellH + (rows - 1) * gap, images, imageWidth: imageW, imageHeight: imageH, titleHeight, footerHeight };
 }
 
-function barHeight(scale: number): number {
-  return (LINE_HEIGHT + 6) * scale;
+/** A bar of `lines` text lines: 3 px above the first, 3 below the last (one line: 16 px at scale 1). */
+function barHeight(lines: number, scale: number): number {
+  return (lines * LINE_HEIGHT + 6) * scale;
 }
 
 export function renderFigure(panes: readonly FigurePane[], options: FigureOptions): Buffer {
   const s = options.scale;
   const layout = figureLayout(panes, options);
   const canvas = new RgbCanvas(layout.width, layout.height, COLORS.black);
-  const bar = barHeight(s);
+  const { titleHeight, footerHeight } = layout;
   for (const [k, pane] of panes.entries()) {
     const { x: imageX, y: imageY, zoom } = layout.images[k]!;
     const image = pane.image;
@@ -115,15 +151,20 @@ export function renderFigure(panes: readonly FigurePane[], options: FigureOption
       drawImage(canvas, windowToGray(image.data, pane.window ?? options.window), pane.colours ?? null, image.rows, image.columns, zoom, imageX, imageY);
       for (const { name, shape } of pane.shapes ?? options.shapes ?? []) drawShape(canvas, shape, name, imageX, imageY, zoom, image, s);
     }
-    // Title bar: the name on the left, the metrics on the right (the name cut first).
-    canvas.fillRect(x, y - bar, width, bar, COLORS.background);
-    const metricsWidth = textWidth(pane.metrics, s);
-    canvas.drawText(pane.metrics, x + width - metricsWidth - 4 * s, y - bar + 3 * s, METRICS_COLOUR, { scale: s });
-    canvas.drawText(pane.title, x + 4 * s, y - bar + 3 * s, TITLE_COLOUR, { scale: s, maxWidth: Math.max(0, width - metricsWidth - 14 * s) });
-    // Footer: slice, location, window; a scale bar at the image's bottom right.
+    // Title bar: the name on the left, the metrics on its right (the name cut first), or wrapped below it.
+    canvas.fillRect(x, y - titleHeight, width, titleHeight, COLORS.background);
+    for (const [line, { left, colour, right }] of titleLines(pane, width, s).entries()) {
+      const top = y - titleHeight + (3 + line * LINE_HEIGHT) * s;
+      const rightWidth = textWidth(right, s);
+      canvas.drawText(right, x + width - rightWidth - 4 * s, top, METRICS_COLOUR, { scale: s });
+      canvas.drawText(left, x + 4 * s, top, colour, { scale: s, maxWidth: Math.max(0, width - (right ? rightWidth + 14 * s : 8 * s)) });
+    }
+    // Footer: slice, location, window (wrapped, never cut); a scale bar at the image's bottom right.
     const footerY = y + height;
-    canvas.fillRect(x, footerY, width, bar, COLORS.background);
-    canvas.drawText(pane.footer, x + 4 * s, footerY + 3 * s, FOOTER_COLOUR, { scale: s, maxWidth: width - 8 * s });
+    canvas.fillRect(x, footerY, width, footerHeight, COLORS.background);
+    for (const [line, text] of footerLines(pane, width, s).entries()) {
+      canvas.drawText(text, x + 4 * s, footerY + (3 + line * LINE_HEIGHT) * s, FOOTER_COLOUR, { scale: s });
+    }
     if (image) {
       const scaleMm = scaleBar(zoom / image.pixelSpacing[1], 0.3 * width);
       if (scaleMm) {

@@ -14,3 +14,12 @@ export function scoresLine(scores: Scores | null): string {
 export function unscoredText(comparison: Pick<ComparisonDetail, 'unscoredReason'>): string | null {
   return comparison.unscoredReason ? `not scored: ${comparison.unscoredReason}` : null;
 }
+
+/**
+ * The figure's metrics line of a pane scored against the reference: its scores, else, where the
+ * comparison's reference is refused for scoring, why (unscoredText: `not scored: matrix 384 x 384
+ * against 512 x 512`), else '' (no reference slice matches this one).
+ */
+export function paneScoresLine(scores: Scores | null, comparison: Pick<ComparisonDetail, 'unscoredReason'>): string {
+  return scores ? scoresLine(scores) : (unscoredText(comparison) ?? '');
+}

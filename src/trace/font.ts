@@ -1,8 +1,8 @@
 /**
  * A small built-in bitmap font (5 x 8 cells: 7 rows above the baseline, one descender row) for
  * labels in PNG figures, so drawing text needs no font files or native canvas. Covers printable
- * ASCII letters, digits and the punctuation labels use, plus − and ± (difference panes), α, ε and the combining macron and
- * circumflex (ᾱ, x̂). Unknown characters draw as '?'.
+ * ASCII letters, digits and the punctuation labels use, plus − and ± (difference panes), – (ranges), ∞ (PSNR of identical
+ * slices), σ, α, ε and the combining macron and circumflex (ᾱ, x̂). Unknown characters draw as '?' (`missingGlyphs` lists them).
  */
 
 export const GLYPH_WIDTH = 5;
@@ -103,6 +103,8 @@ const GLYPHS: Record<string, string> = {
   '#': '.#.#. .#.#. ##### .#.#. ##### .#.#. .#.#.',
   '·': '..... ..... ..... .##.. .##..',
   '−': '..... ..... ..... ##### ..... ..... .....',
+  '–': '..... ..... ..... ##### ..... ..... .....',
+  '∞': '..... ..... .#.#. #.#.# #.#.# .#.#. .....',
   '±': '..#.. ..#.. ##### ..#.. ..#.. ..... #####',
   '×': '..... #...# .#.#. ..#.. .#.#. #...#',
   '→': '..... ..#.. ...#. ##### ...#. ..#..',
@@ -152,6 +154,45 @@ export function layoutText(text: string): Uint8Array[][] {
     }
   }
   return cells;
+}
+
+/** The characters of `text` this font has no glyph for (drawn as '?'), each once. */
+export function missingGlyphs(text: string): string[] {
+  const missing = new Set<string>();
+  for (const raw of text) {
+    for (const ch of PRECOMPOSED[raw] ?? raw) if (!BITMAPS.has(ch) && !MARKS.has(ch)) missing.add(ch);
+  }
+  return [...missing];
+}
+
+/**
+ * `text` in lines no wider than `maxWidth` px at `scale`, broken at spaces (a word wider than a
+ * line is broken inside it): nothing is cut off. '' gives one empty line.
+ */
+export function wrapText(text: string, maxWidth: number, scale = 1): string[] {
+  const fits = (line: string) => textWidth(line, scale) <= Math.max(0, maxWidth);
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    const joined = line ? `${line} ${word}` : word;
+    if (fits(joined)) {
+      line = joined;
+      continue;
+    }
+    if (line) lines.push(line);
+    line = word;
+    // A word longer than a line: as many characters as fit, at least one per line.
+    while (!fits(line) && [...line].length > 1) {
+      const chars = [...line];
+      let n = chars.length - 1;
+      while (n > 1 && !fits(chars.slice(0, n).join(''))) n--;
+      n = Math.max(1, n);
+      lines.push(chars.slice(0, n).join(''));
+      line = chars.slice(n).join('');
+    }
+  }
+  lines.push(line);
+  return lines;
 }
 
 /** Width in pixels of `text` at `scale` (no trailing gap). */

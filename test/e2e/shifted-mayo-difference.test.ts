@@ -21,7 +21,7 @@ import { readSliceImage, scanPaths, type Series } from '../../src/dicom/index.js
 import { writeVolumeSeries } from '../../src/dicom/write-volume.js';
 import { pairingGridMismatch, pairSlices } from '../../src/metrics/slice-pairing.js';
 import { denoisePaths } from '../../src/pipeline/denoise.js';
-import { figureLayout } from '../../src/server/figure-render.js';
+import { comparisonFigureLayout } from '../helpers/figure-panes.js';
 import { writeRowShiftedCopy } from '../helpers/mutate-dicom.js';
 import { hasChromium, paneProbes, POLL, REPO, startViewer, type ViewerSession } from './harness.js';
 
@@ -138,9 +138,7 @@ describe.runIf(available)('the difference pane against a shifted real Mayo refer
     const response = await session.app.inject({ url: `/api/figure.png?comparisons=${comparison.id}&index=${INDEX}` });
     expect(response.statusCode).toBe(200);
     const png = PNG.sync.read(response.rawPayload);
-    const image = { rows: low.rows, columns: low.columns, data: new Float32Array(low.rows * low.columns), pixelSpacing: [low.spacing[0], low.spacing[1]] as [number, number] };
-    const pane = { title: '', metrics: '', footer: '', image };
-    const { x, y, zoom } = figureLayout([pane, pane, pane, pane], { window: { lo: 0, hi: 1 }, scale: 1 }).images[3]!;
+    const { x, y, zoom } = (await comparisonFigureLayout(session.app, comparison.id, [low, low, low, low])).images[3]!;
     let coloured = 0;
     for (let r = y; r < y + low.rows * zoom; r++) {
       for (let c = x; c < x + low.columns * zoom; c++) {

@@ -15,7 +15,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { writeVolumeSeries } from '../../src/dicom/write-volume.js';
 import { denoisePaths } from '../../src/pipeline/denoise.js';
 import type { ComparisonDetail } from '../../src/server/api-types.js';
-import { figureLayout } from '../../src/server/figure-render.js';
+import type { FigureLayout } from '../../src/server/figure-render.js';
+import { wrapText } from '../../src/trace/font.js';
+import { comparisonFigureLayout } from '../helpers/figure-panes.js';
+import { drawnTextMismatches } from './figure-text.js';
 import { LOW_GRID, sampled, type Grid } from './resampled-reference.js';
 import { firstComparison } from '../helpers/server-app.js';
 
@@ -45,14 +48,13 @@ afterAll(async () => {
  * The figure's low-dose and reference image boxes (RGB per figure pixel), both at the low-dose
  * pane's place and size in their cells, and the zoom.
  */
-async function paneBoxes(app: FastifyInstance, comparison: ComparisonDetail): Promise<{ low: number[][]; reference: number[][]; zoom: number }> {
+async function paneBoxes(app: FastifyInstance, comparison: ComparisonDetail): Promise<{ low: number[][]; reference: number[][]; zoom: number; png: PNG; layout: FigureLayout }> {
   const response = await app.inject({ url: `/api/figure.png?comparisons=${comparison.id}&index=2&window=2000&level=0` });
   expect(response.statusCode, response.body).toBe(200);
   const png = PNG.sync.read(response.rawPayload);
   const image = { rows: LOW_GRID.size, columns: LOW_GRID.size, data: new Float32Array(LOW_GRID.size ** 2), pixelSpacing: [LOW_GRID.pixelMm, LOW_GRID.pixelMm] as [number, number] };
-  const pane = (withImage: boolean) => ({ title: '', metrics: '', footer: '', image: withImage ? image : null });
   // Low-dose, denoised, reference on the low-dose grid, the difference pane without an image (another grid).
-  const layout = figureLayout([pane(true), pane(true), pane(true), pane(false)], { window: { lo: 0, hi: 1 }, scale: 1 });
+  const layout = await comparisonFigureLayout(app, comparison.id, [image, image, image, null]);
   const box = (k: number) => {
     const { x, y, zoom } = layout.images[k]!;
     const side = LOW_GRID.size * zoom;
@@ -61,7 +63,7 @@ async function paneBoxes(app: FastifyInstance, comparison: ComparisonDetail): Pr
       return [png.data[o]!, png.data[o + 1]!, png.data[o + 2]!];
     });
   };
-  return { low: box(0), reference: box(2), zoom: layout.images[0]!.zoom };
+  return { low: box(0), reference: box(2), zoom: layout.images[0]!.zoom, png, layout };
 }
 
 /**
@@ -105,8 +107,22 @@ describe('the figure of a reference of another field of view (same frame)', () =
     // The low-dose matrix and spacing, the first pixel 10 columns and 6 rows further: a field shifted right and down.
     const shifted: Grid = { ...LOW_GRID, origin: [LOW_GRID.origin[0] + 10 * LOW_GRID.pixelMm, LOW_GRID.origin[1] + 6 * LOW_GRID.pixelMm, 0] };
     const { app, comparison } = await studyWith(shifted, 'shift');
-    const result = differingFromExpected(await paneBoxes(app, comparison), 10, LOW_GRID.size, 6, LOW_GRID.size);
+    const boxes = await paneBoxes(app, comparison);
+    const result = differingFromExpected(boxes, 10, LOW_GRID.size, 6, LOW_GRID.size);
     expect(result.insideLit).toBeGreaterThan(0);
     expect(result.differing).toBe(0);
+    // Not scored (another in-plane origin): the low-dose and denoised panes' metrics line says why, in scoring's words, below the title.
+    expect(comparison.unscoredReason).toBe('the in-plane origins (ImagePositionPatient) differ by 11.66 pixels');
+    const { png, layout } = boxes;
+    for (const k of [0, 1]) {
+      const left = k * (layout.imageWidth + 2) + 4;
+      expect(drawnTextMismatches(png, left, layout.images[k]!.y - layout.titleHeight + 13, `not scored: ${comparison.unscoredReason}`, [255, 213, 74])).toBe(0);
+    }
+    // The difference pane's footer says the same, wrapped whole onto two lines (82 characters; a 480-pixel pane holds 78 on one).
+    const footer = wrapText(`no difference: ${comparison.unscoredReason}`, layout.imageWidth - 8);
+    expect(footer).toEqual(['no difference: the in-plane origins (ImagePositionPatient) differ by 11.66', 'pixels']);
+    for (const [line, text] of footer.entries()) {
+      expect(drawnTextMismatches(png, 3 * (layout.imageWidth + 2) + 4, layout.images[3]!.y + layout.imageHeight + 3 + 10 * line, text, [150, 160, 172])).toBe(0);
+    }
   }, 120_000);
 });

@@ -19,8 +19,9 @@ import { pairingGridMismatch, pairSlices } from '../../src/metrics/slice-pairing
 import { denoisePaths } from '../../src/pipeline/denoise.js';
 import { runMetrics } from '../../src/pipeline/metrics.js';
 import type { ComparisonDetail, ComparisonMetrics, SeriesDetail } from '../../src/server/api-types.js';
-import { figureLayout, renderFigure } from '../../src/server/figure-render.js';
+import { figureLayout, renderFigure, type FigureLayout } from '../../src/server/figure-render.js';
 import { unscoredText } from '../../src/server/pane-text.js';
+import { comparisonFigureLayout } from '../helpers/figure-panes.js';
 import { textWidth } from '../../src/trace/font.js';
 import { differenceSlices, pairAlongNormal } from '../../viewer/src/pane-geometry.js';
 import { writeRowShiftedCopy } from '../helpers/mutate-dicom.js';
@@ -83,14 +84,15 @@ describe.runIf(available)('a real reference shifted by a fraction of a pixel: sc
     throw new Error(`no comparison against the ${shift} full dose`);
   }
 
+  /** The figure's layout for comparison `id` (four panes of the low-dose matrix). */
+  const figureLayoutOf = (id: string): Promise<FigureLayout> => comparisonFigureLayout(app, id, [low, low, low, low]);
+
   /** The figure's difference box of slice INDEX, RGBA row by row. */
   async function figureDifferenceBox(comparisonId: string): Promise<Uint8Array> {
     const response = await app.inject({ url: `/api/figure.png?comparisons=${comparisonId}&index=${INDEX}` });
     expect(response.statusCode, response.body).toBe(200);
     const png = PNG.sync.read(response.rawPayload);
-    const image = { rows: low.rows, columns: low.columns, data: new Float32Array(low.rows * low.columns), pixelSpacing: [low.spacing[0], low.spacing[1]] as [number, number] };
-    const pane = { title: '', metrics: '', footer: '', image };
-    const { x, y, zoom } = figureLayout([pane, pane, pane, pane], { window: { lo: 0, hi: 1 }, scale: 1 }).images[3]!;
+    const { x, y, zoom } = (await figureLayoutOf(comparisonId)).images[3]!;
     const width = low.columns * zoom;
     const box = new Uint8Array(low.rows * zoom * width * 4);
     for (let r = 0; r < low.rows * zoom; r++) box.set(png.data.subarray(((y + r) * png.width + x) * 4, ((y + r) * png.width + x + width) * 4), r * width * 4);
@@ -105,15 +107,17 @@ describe.runIf(available)('a real reference shifted by a fraction of a pixel: sc
     const response = await app.inject({ url: `/api/figure.png?comparisons=${comparisonId}&index=${INDEX}` });
     expect(response.statusCode, response.body).toBe(200);
     const png = PNG.sync.read(response.rawPayload);
-    const image = { rows: low.rows, columns: low.columns, data: new Float32Array(low.rows * low.columns), pixelSpacing: [low.spacing[0], low.spacing[1]] as [number, number] };
-    const pane = { title: '', metrics: '', footer: '', image };
-    const layout = figureLayout([pane, pane, pane, pane], { window: { lo: 0, hi: 1 }, scale: 1 });
+    const layout = await figureLayoutOf(comparisonId);
     const { x, y } = layout.images[3]!;
+    expect(png.height).toBe(y + layout.imageHeight + layout.footerHeight);
     // One pane without an image (no scale bar) of the same width, only the footer written.
-    const alone = PNG.sync.read(renderFigure([{ title: '', metrics: '', footer, image: null }], { window: { lo: 0, hi: 1 }, scale: 1 }));
-    // Its cell as wide and its image box as high as the Mayo panes' (512 pixels at zoom 1): title bar, box, footer bar.
-    expect([alone.width, alone.height - 2 * y]).toEqual([layout.imageWidth, layout.imageHeight]);
-    const bar = y;
+    const alonePane = { title: '', metrics: '', footer, image: null };
+    const alone = PNG.sync.read(renderFigure([alonePane], { window: { lo: 0, hi: 1 }, scale: 1 }));
+    const aloneLayout = figureLayout([alonePane], { window: { lo: 0, hi: 1 }, scale: 1 });
+    // Its cell as wide and its image box as high as the Mayo panes' (512 pixels at zoom 1): title bar, box, footer bar of one line.
+    expect([alone.width, alone.height - aloneLayout.titleHeight - aloneLayout.footerHeight]).toEqual([layout.imageWidth, layout.imageHeight]);
+    expect(aloneLayout.footerHeight).toBe(layout.footerHeight);
+    const bar = layout.footerHeight;
     const rows = (from: PNG, left: number, top: number) => {
       const out: Buffer[] = [];
       for (let r = top; r < top + bar; r++) out.push(Buffer.from(from.data.subarray((r * from.width + left) * 4, (r * from.width + left + layout.imageWidth) * 4)));

@@ -12,7 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scanPaths } from '../../src/dicom/index.js';
 import type { ComparisonDetail } from '../../src/server/api-types.js';
-import { figureLayout } from '../../src/server/figure-render.js';
+import { comparisonFigureLayout } from '../helpers/figure-panes.js';
 import { PNG } from 'pngjs';
 import { INSERT_A, INSERT_B, LOW_GRID, lowDoseEllipse, TURNED_ORIENTATION, writeTurnedReferenceStudy } from './resampled-reference.js';
 import { firstComparison } from '../helpers/server-app.js';
@@ -78,8 +78,7 @@ describe('a reference stored turned a quarter', () => {
     const png = PNG.sync.read(response.rawPayload);
     // Low-dose, denoised, reference, and the difference pane without an image (another grid).
     const image = { rows: 96, columns: 96, data: new Float32Array(96 * 96), pixelSpacing: [0.7, 0.7] as [number, number] };
-    const pane = (withImage: boolean) => ({ title: '', metrics: '', footer: '', image: withImage ? image : null });
-    const layout = figureLayout([pane(true), pane(true), pane(true), pane(false)], { window: { lo: 0, hi: 1 }, scale: 1 });
+    const layout = await comparisonFigureLayout(app, comparison.id, [image, image, image, null]);
     const box = (k: number) => {
       const { x, y, zoom } = layout.images[k]!;
       const pixels: number[] = [];

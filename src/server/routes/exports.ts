@@ -22,7 +22,7 @@ import type { Shape } from '../../metrics/roi-shapes.js';
 import { gridAsPaired, placeWithNote, shapeInPane, slicesAlongNormal, type MatchedBy, type SliceGrid, type StackGeometry } from '../../metrics/grid-mapping.js';
 import { seriesSliceGrid } from '../../metrics/slice-pairing.js';
 import type { Image2D } from '../../image.js';
-import { scoresLine } from '../pane-text.js';
+import { paneScoresLine } from '../pane-text.js';
 import { errorResponses, idParam, idParams } from '../schemas.js';
 
 const csvBody = Type.Unsafe<string>({ type: 'string' });
@@ -214,13 +214,15 @@ async function figureOf(data: DataServices, comparisonIds: readonly string[] | n
   if (set) {
     const several = set.comparisons.length > 1;
     const metrics = await Promise.all(set.comparisons.map((c) => data.metrics.slice(c, index)));
-    panes[0] = { ...panes[0]!, metrics: set.comparisons[0]!.reference ? scoresLine(metrics[0]!.lowDose) : '' };
+    // Scored against the reference, or the reason it is not, in scoring's own words (the comparison's unscoredReason).
+    const unscored = (c: (typeof set.comparisons)[number]) => ({ unscoredReason: c.reference ? c.referenceGridMismatch : null });
+    panes[0] = { ...panes[0]!, metrics: set.comparisons[0]!.reference ? paneScoresLine(metrics[0]!.lowDose, unscored(set.comparisons[0]!)) : '' };
     for (const [k, c] of set.comparisons.entries()) {
       const slice = c.alignment.denoised[index] ?? -1;
       const label = methodLabel(c.report);
       panes.push({
         title: several || c.report?.method ? `Denoised (${label})` : 'Denoised',
-        metrics: scoresLine(metrics[k]!.denoised),
+        metrics: paneScoresLine(metrics[k]!.denoised, unscored(c)),
         footer: slice >= 0 ? footer(c.denoised, slice) : 'no matching slice',
         image: slice >= 0 ? await data.slices.read(c.denoised, slice) : null,
       });
