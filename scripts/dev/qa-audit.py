@@ -6,19 +6,24 @@ definitions, with numpy / scikit-image / pydicom and none of the toolkit's code,
 with the qa.json QA printed. Run from the repository root with Debian's python3, after a QA run
 that kept its outputs (`-o`):
 
-  node bin/lowdose.js qa --phantoms water,acr,iec --method gaussian --threads 1 -o /tmp/qa-audit
-  /usr/bin/python3 scripts/dev/qa-audit.py fixtures /tmp/qa-audit /tmp/qa-audit/qa.json
+  node bin/lowdose.js qa --method gaussian --threads 1 -o /tmp/qa-audit > /tmp/qa-audit.txt
+  /usr/bin/python3 scripts/dev/qa-audit.py fixtures /tmp/qa-audit /tmp/qa-audit/qa.json /tmp/qa-audit.txt
 
-Checks recomputed: noise-reduction (water, acr module 3, iec background), hu-error per ACR insert
+With the optional fourth argument, the text table of the same run (qa without --json) is checked
+against qa.json too: each row's value and standard error equal to qa.json's within the printed
+digits, the unit, PASS / FAIL, and "not firm" exactly where qa.json's `firm` is false.
+
+Checks recomputed (with the subjects each phantom that ran has): noise-reduction (water, acr module 3, iec background), hu-error per ACR insert
 and contrast-retention (mean over the realisations, with their standard errors), cnr-ratio, psnr,
 ssim, nps-peak-shift (docs/metrics.md's peak estimator; also a one-pass cubic around the raw
 maximum, the raw arg-max and the mean frequency), mtf50-ratio (a circular-edge MTF with 1/4-pixel
 ESF bins, the rod refined as docs/metrics.md says rodMtf does; also reported with the script's own
 centre refinement and with each ESF bin at its samples' mean distance), suvmean-bias and
-suvmax-recovery per IEC sphere (SUVbw from the DICOM header). Not recomputed:
-detectability-ratio, hallucination. Exit 1 when a value differs by more than its tolerance:
+suvmax-recovery per IEC sphere (SUVbw from the DICOM header), detectability-ratio per lcd disk kind
+(the channelized Hotelling observer: 10 Laguerre-Gauss channels, leave-one-realisation-out, the
+ratio's delete-one-realisation jackknife). Not recomputed: hallucination. Exit 1 when a value differs by more than its tolerance:
 1e-5 of max(|value|, 1) (the toolkit holds pixels in float32), 1e-4 for the NPS peak shift and
-the MTF50 ratio.
+the MTF50 ratio and the detectability ratio.
 """
 import glob
 import json
@@ -30,9 +35,10 @@ import numpy as np
 import pydicom
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-if len(sys.argv) != 4:
+if len(sys.argv) not in (4, 5):
     sys.exit(__doc__)
 FIX, OUT, QAJSON = sys.argv[1], sys.argv[2], sys.argv[3]
+TABLE = sys.argv[4] if len(sys.argv) == 5 else None
 qa = json.load(open(QAJSON))
 checks = {c['name']: c for c in qa['checks']}
 
@@ -109,6 +115,13 @@ def module_slice(stack, mod_info):
     z0, z1 = mod_info['z']
     cands = [(abs(s['z'] - (z0 + z1) / 2), i) for i, s in enumerate(stack) if z0 <= s['z'] < z1]
     return min(cands)[1]
+
+
+def slug(text):
+    """check-name subject as src/qa/judge.ts writes it: "10 mm +10 HU" -> "10mm-10-hu"."""
+    import re
+    t = re.sub(r'(\d)\s+mm', r'\1mm', text.lower())
+    return re.sub(r'[^a-z0-9.]+', '-', t).strip('-')
 
 
 def mean_se(v):
@@ -311,8 +324,72 @@ def rod_mtf50(s, centre_xy, radius, mean_position=False, radius_offset=0.0, refi
     return _mtf50(a, np.hypot(X - cx, Y - cy) - rr - radius_offset, sp, radius, mean_position)
 
 
+# ---------------------------------------------------------------- CHO (detectability-ratio)
+def lg_channels(s, centre_xy, a, roi_r, count=10):
+    """Laguerre-Gauss channels u_j(r) = (sqrt 2 / a) exp(-pi r^2 / a^2) L_j(2 pi r^2 / a^2) on the pixels within roi_r, times the pixel area."""
+    from scipy.special import eval_laguerre
+    rows, cols = s['a'].shape
+    y = s['pos'][1] + np.arange(rows) * s['sp'][0]
+    x = s['pos'][0] + np.arange(cols) * s['sp'][1]
+    r2 = (y[:, None] - centre_xy[1]) ** 2 + (x[None, :] - centre_xy[0]) ** 2
+    inside = r2 <= roi_r ** 2
+    rr = r2[inside]
+    env = math.sqrt(2) / a * np.exp(-math.pi * rr / a ** 2)
+    u = np.stack([env * eval_laguerre(j, 2 * math.pi * rr / a ** 2) for j in range(count)]) * s['sp'][0] * s['sp'][1]
+    return inside, u
+
+
+def cho_samples(stacks, g, kind_index):
+    """(v, present, group) over every slice, place of the kind and realisation (group = realisation)."""
+    kind = g['kinds'][kind_index]
+    a = kind['diameter'] / 2
+    out = []
+    for group, st in enumerate(stacks):
+        for s in st:
+            for k, place in enumerate(g['places']):
+                if place['kind'] != kind_index:
+                    continue
+                inside, u = lg_channels(s, place['centre'], a, g['roiRadius'])
+                present = any(d['place'] == k and d['z'][0] <= s['z'] < d['z'][1] for d in g['disks'])
+                out.append((u @ s['a'][inside], present, group))
+    return out
+
+
+def _train(samples):
+    p1 = np.array([v for v, pr, _ in samples if pr])
+    p0 = np.array([v for v, pr, _ in samples if not pr])
+    S = (np.cov(p1, rowvar=False) + np.cov(p0, rowvar=False)) / 2
+    m1, m0 = p1.mean(0), p0.mean(0)
+    w = np.linalg.solve(S, m1 - m0)
+    w = w / math.sqrt(w @ S @ w)  # unit SD of the decision variable on the training data
+    return w, (m1 + m0) / 2
+
+
+def _dprime(t1, t0):
+    return (np.mean(t1) - np.mean(t0)) / math.sqrt((np.var(t1, ddof=1) + np.var(t0, ddof=1)) / 2)
+
+
+def cho_dprime(samples, groups):
+    """leave-one-group-out: each group scored by the template trained on the other groups, scores pooled."""
+    t1, t0 = [], []
+    for gh in groups:
+        w, mid = _train([x for x in samples if x[2] in groups and x[2] != gh])
+        for v, pr, gg in samples:
+            if gg == gh:
+                (t1 if pr else t0).append(w @ (v - mid))
+    return _dprime(t1, t0)
+
+
+def cho_ratio(den, inp, groups):
+    """ratio d'(denoised) / d'(input) and its delete-one-group jackknife standard error (both deleted together)."""
+    ratio = cho_dprime(den, groups) / cho_dprime(inp, groups)
+    jk = [cho_dprime(den, [h for h in groups if h != gd]) / cho_dprime(inp, [h for h in groups if h != gd]) for gd in groups]
+    n = len(jk)
+    return ratio, math.sqrt((n - 1) / n * sum((j - np.mean(jk)) ** 2 for j in jk)), cho_dprime(den, groups), cho_dprime(inp, groups)
+
+
 # ---------------------------------------------------------------- run
-for phantom, mod in [('water', 'ct'), ('acr', 'ct'), ('body', 'ct'), ('iec', 'pt')]:
+for phantom, mod in [('water', 'ct'), ('acr', 'ct'), ('body', 'ct'), ('lcd', 'ct'), ('iec', 'pt')]:
     if not os.path.exists(os.path.join(FIX, phantom)):
         continue
     g = json.load(open(os.path.join(FIX, phantom, 'fixture.json')))['geometry']
@@ -323,6 +400,17 @@ for phantom, mod in [('water', 'ct'), ('acr', 'ct'), ('body', 'ct'), ('iec', 'pt
             continue
         reals = load_case(phantom, dose, mod)
         r0 = reals[0]
+        if phantom == 'lcd':
+            groups = list(range(len(reals)))
+            for ki, kind in enumerate(g['kinds']):
+                den = cho_samples([r['den'] for r in reals], g, ki)
+                inp = cho_samples([r['low'] for r in reals], g, ki)
+                ratio, se, dd, di = cho_ratio(den, inp, groups)
+                m = checks.get(f'{pre}/detectability-ratio/{slug(kind["name"])}', {}).get('measured', {})
+                compare(f'{pre}/detectability-ratio/{slug(kind["name"])}', ratio, se, tol=1e-4,
+                        note=f"d' denoised {dd:.5f} input {di:.5f} (qa.json {m.get('denoised', float('nan')):.5f} {m.get('input', float('nan')):.5f}); "
+                             f"{sum(1 for x in den if x[1])} present / {sum(1 for x in den if not x[1])} absent ROIs, {len(groups)} realisations")
+            continue
         if phantom != 'body':
             rois = noise_rois(phantom, r0['low'], g)
             sdl, sdd, sdf = (pooled_sd(r0[k], rois) for k in ('low', 'den', 'full'))
@@ -443,6 +531,38 @@ for phantom, mod in [('water', 'ct'), ('acr', 'ct'), ('body', 'ct'), ('iec', 'pt
                 compare(f'{pre}/suvmax-recovery/{sph["diameter"]}mm', mu, se,
                         note=f'true SUV {true_suv:.5f} (truth background), {sph["activityBqml"] * header:.5f} from the header')
 
+def check_table(path):
+    """the text table against qa.json: value (and SE) within the printed digits, unit, verdict, "not firm"."""
+    import re
+    lines = {}
+    for line in open(path).read().split('\n')[2:]:
+        if line.strip() and not line.startswith(('PASS:', 'FAIL:')):
+            lines[line.split()[0]] = line
+    wrong = []
+    for c in qa['checks']:
+        line = lines.get(c['name'])
+        m = line and re.match(r'(-?[\d.]+|n/a)(?: ± ([\d.]+))?\s*(%|HU|dB)?\s+(.*?)\s{2,}(PASS|FAIL)(.*)$', line[len(c['name']):].strip())
+        if not m:
+            wrong.append(f'{c["name"]}: no row or unreadable ({line})')
+            continue
+        val, se, unit, _, verdict, extra = m.groups()
+        scale = 100 if c['unit'].startswith('fraction') else 1
+        half_ulp = lambda t: 0.5 * 10 ** -(len(t.split('.')[1]) if '.' in t else 0) + 1e-12
+        ok = (val == 'n/a') == (c['value'] is None)
+        if c['value'] is not None and val != 'n/a':
+            ok &= abs(float(val) - scale * c['value']) <= half_ulp(val)
+        ok &= (verdict == 'PASS') == c['pass'] and ('not firm' in extra) == (c['firm'] is False)
+        ok &= unit == {'fraction': '%', 'fraction of patches': '%', 'HU': 'HU', 'dB': 'dB'}.get(c['unit'])
+        if se:
+            ok &= abs(float(se) - scale * c['measured']['standardError']) <= half_ulp(se)
+        if not ok:
+            wrong.append(f'{c["name"]}: table "{line.strip()}" against value {c["value"]}, pass {c["pass"]}, firm {c["firm"]}')
+    print(f'text table: {len(qa["checks"]) - len(wrong)} of {len(qa["checks"])} rows agree with qa.json')
+    for w in wrong:
+        print('  DIFFERS', w)
+    return len(wrong)
+
+
 bad = 0
 judged_of = {r[0]: r[6] for r in rows_out}
 print(f'{"check":50s} {"audit":>13s} {"qa.json":>13s} {"diff":>10s}  verdict  note')
@@ -457,4 +577,6 @@ for line in phase_rows:
     print(line)
 n_judged = sum(1 for r in rows_out if r[6])
 print(f'\n{n_judged - bad} of {n_judged} judged checks agree ({len(rows_out) - n_judged} reported only); not audited: {", ".join(left) if left else "none"}')
+if TABLE:
+    bad += check_table(TABLE)
 sys.exit(1 if bad else 0)
