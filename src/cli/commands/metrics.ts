@@ -15,6 +15,7 @@ import { SFRC_DEFAULTS, type SfrcOptions } from '../../metrics/sfrc.js';
 import { DETRENDS, type Detrend } from '../../metrics/detrend.js';
 import { NOISE_ROI_KINDS, NOISE_WINDOWS, type NoiseRoiKind, type NoiseWindow } from '../../metrics/noise-transfer.js';
 import { METRICS_REGIONS, runMetrics, type LesionResult, type MetricsRegion, type MetricsResult, type MetricsNoiseReport } from '../../pipeline/metrics.js';
+import { textTable } from '../../util/text-table.js';
 import type { CommandRegistrar } from '../command.js';
 import { createOutput, parseChoiceOption, parseIntOption, parseNumberOption, usageError } from '../output.js';
 
@@ -59,23 +60,7 @@ function humanReport(result: MetricsResult): string {
   const finite = result.slices.filter((s) => s.psnr !== null).length;
   const note = finite > 0 && finite < result.slices.length ? `  (PSNR: mean of ${finite} finite of ${result.slices.length})` : '';
   lines.push(` mean  ${format(m.psnr, 3).padStart(8)}  ${m.ssim.toFixed(5)}  ${unitValue(m.rmse).padStart(8)}${note}`);
-  if (result.lesions) {
-    const u = result.units === 'SUVbw' ? 'SUV' : result.units;
-    // HU has no meaningful ratio (0 is water): CT lines show test - reference instead.
-    const byDifference = result.units === 'HU';
-    const what = byDifference ? 'diff' : 'ratio';
-    lines.push('', `lesion${' '.repeat(14)}voxels   ${u}mean ref -> test (${what})   ${u}max ref -> test (${what})   ${u}peak ref -> test (${what})`);
-    const signed = (v: number) => `${v >= 0 ? '+' : ''}${unitValue(v)}`;
-    const cell = (r: number, t: number, ratio: number | null) =>
-      `${unitValue(r)} -> ${unitValue(t)} (${byDifference ? signed(t - r) : ratio === null ? 'n/a' : ratio.toFixed(3)})`.padEnd(29) + ' ';
-    // A peak sphere cut by the first or last slice, the image's sides or padding is a mean over fewer voxels: said, not hidden.
-    const cutNote = (l: LesionResult) => (l.reference.peakSphereCut || l.test.peakSphereCut ? "peak sphere cut by the volume's edge" : '');
-    for (const l of result.lesions) {
-      lines.push(
-        `${l.name.slice(0, 18).padEnd(18)}  ${String(l.reference.voxels).padStart(6)}   ${cell(l.reference.mean, l.test.mean, l.recovery.mean)}${cell(l.reference.max, l.test.max, l.recovery.max)}${cell(l.reference.peak, l.test.peak, l.recovery.peak)}${cutNote(l)}`.trimEnd(),
-      );
-    }
-  }
+  if (result.lesions) lines.push('', ...lesionLines(result.lesions, result.units));
   const h = result.hallucination;
   if (h) {
     lines.push(
@@ -94,6 +79,38 @@ function humanReport(result: MetricsResult): string {
     for (const e of result.errors) lines.push(`  [${e.code}] ${e.message}`);
   }
   return lines.join('\n');
+}
+
+/**
+ * The `--lesions` block of the text output: per lesion its voxels and the reference and test reading
+ * of mean, max and peak with their ratio (test / reference), or for CT their difference (HU has no
+ * meaningful ratio: 0 is water). Columns as wide as their widest cell, so they line up for CT's
+ * four-digit HU as for SUV; names are never cut.
+ */
+export function lesionLines(lesions: readonly LesionResult[], units: string): string[] {
+  const u = units === 'SUVbw' ? 'SUV' : units;
+  const byDifference = units === 'HU';
+  const what = byDifference ? 'diff' : 'ratio';
+  const signed = (v: number) => `${v >= 0 ? '+' : ''}${unitValue(v)}`;
+  const cell = (r: number, t: number, ratio: number | null) =>
+    `${unitValue(r)} -> ${unitValue(t)} (${byDifference ? signed(t - r) : ratio === null ? 'n/a' : ratio.toFixed(3)})`;
+  // A peak sphere cut by the first or last slice, the image's sides or padding is a mean over fewer voxels: said, not hidden.
+  const cutNote = (l: LesionResult) => (l.reference.peakSphereCut || l.test.peakSphereCut ? "peak sphere cut by the volume's edge" : '');
+  const columns = [
+    { header: 'lesion' },
+    { header: 'voxels', right: true },
+    ...(['mean', 'max', 'peak'] as const).map((k) => ({ header: `${u}${k} ref -> test (${what})`, gap: 3 })),
+    { header: '', gap: 3 },
+  ];
+  const rows = lesions.map((l) => [
+    l.name,
+    String(l.reference.voxels),
+    cell(l.reference.mean, l.test.mean, l.recovery.mean),
+    cell(l.reference.max, l.test.max, l.recovery.max),
+    cell(l.reference.peak, l.test.peak, l.recovery.peak),
+    cutNote(l),
+  ]);
+  return textTable(columns, rows);
 }
 
 /**
