@@ -1,5 +1,6 @@
 /** The human form of a bench report: machine, devices, one table row per configuration. */
 import type { BenchReport } from './run.js';
+import { textTable } from '../util/text-table.js';
 
 export function formatBenchReport(report: BenchReport): string {
   const m = report.machine;
@@ -44,11 +45,8 @@ export function formatBenchReport(report: BenchReport): string {
   return lines.join('\n');
 }
 
-/** Columns padded to their widest cell; numbers right-aligned. */
+/** Columns padded to their widest cell; a column whose every cell is a number (or n/a) right-aligned. */
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
-  const numeric = header.map((_, c) => rows.length > 0 && rows.every((r) => /^[\d.x/na-]+$/.test(r[c]!) && /\d/.test(r[c]!)));
-  const line = (cells: readonly string[]) =>
-    cells.map((cell, c) => (numeric[c] ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ').trimEnd();
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
+  const numeric = (c: number) => rows.length > 0 && rows.every((r) => /^[\d.x/na-]+$/.test(r[c]!) && /\d/.test(r[c]!));
+  return textTable(header.map((h, c) => ({ header: h, right: numeric(c) })), rows, { rule: true });
 }

@@ -2,6 +2,7 @@
 import { fmt } from './judge.js';
 import { FIRM_MARGIN_SE, notFirmCounts } from './margin.js';
 import type { QaCheck } from './types.js';
+import { textTable } from '../util/text-table.js';
 
 /**
  * Fractions (`fraction`, and `fraction of patches`) are shown in percent: "-12.3 %" reads faster
@@ -90,8 +91,6 @@ export function formatSummary(checks: readonly QaCheck[]): string {
 /** The terminal table: check, value, threshold, PASS / FAIL (and whether it is firm), then a summary line. */
 export function formatTable(checks: readonly QaCheck[]): string {
   const rows = checks.map((c) => [c.name, formatValue(c), formatThreshold(c), formatVerdict(c)]);
-  const header = ['check', 'value', 'threshold', 'result'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: readonly string[]) => cells.map((cell, i) => (i === 1 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd();
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line), '', formatSummary(checks)].join('\n');
+  const columns = [{ header: 'check' }, { header: 'value', right: true }, { header: 'threshold' }, { header: 'result' }];
+  return [...textTable(columns, rows, { rule: true }), '', formatSummary(checks)].join('\n');
 }

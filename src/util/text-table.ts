@@ -12,8 +12,11 @@ export interface TextColumn {
   readonly gap?: number;
 }
 
-/** The header line and one line per row, each trimmed at the end; `rows[r][c]` is column c's cell. */
-export function textTable(columns: readonly TextColumn[], rows: ReadonlyArray<readonly string[]>): string[] {
+/**
+ * The header line and one line per row, each trimmed at the end; `rows[r][c]` is column c's cell.
+ * `rule`: a line of dashes under the header, as wide as each column.
+ */
+export function textTable(columns: readonly TextColumn[], rows: ReadonlyArray<readonly string[]>, options: { readonly rule?: boolean } = {}): string[] {
   const widths = columns.map((col, c) => Math.max(col.header.length, ...rows.map((r) => (r[c] ?? '').length)));
   const line = (cells: readonly string[]) =>
     columns
@@ -24,5 +27,6 @@ export function textTable(columns: readonly TextColumn[], rows: ReadonlyArray<re
       })
       .join('')
       .trimEnd();
-  return [line(columns.map((c) => c.header)), ...rows.map(line)];
+  const rule = options.rule ? [line(widths.map((w) => '-'.repeat(w)))] : [];
+  return [line(columns.map((c) => c.header)), ...rule, ...rows.map(line)];
 }

@@ -57,6 +57,13 @@ describe('text and plots', () => {
     expect(table).toMatch(/acr\/dose25\/hu-error\/bone\s+6\.200 HU\s+\|x\| <= 5\.000 HU\s+FAIL/);
     expect(table).toMatch(/acr\/dose25\/noise-reduction\s+50\.0 %\s+>= 40\.0 %\s+PASS/);
     expect(table.trimEnd().split('\n').at(-1)).toBe('FAIL: 1 of 2 checks failed');
+    // Columns as wide as their widest cell, the value right-aligned, a rule under the header.
+    expect(table.split('\n').slice(0, 4)).toEqual([
+      'check                          value  threshold        result',
+      '--------------------------  --------  ---------------  ------',
+      'acr/dose25/hu-error/bone    6.200 HU  |x| <= 5.000 HU  FAIL',
+      'acr/dose25/noise-reduction    50.0 %  >= 40.0 %        PASS',
+    ]);
   });
 
   it('shows a mean over noise realisations with its standard error', () => {
