@@ -8,9 +8,11 @@ export {
   readSlice,
   readSlicePixels,
   readSliceImage,
+  readSeriesSlice,
   clearSliceCache,
   decodeFrameStoredValues,
   type SlicePixels,
+  type SliceSeriesFacts,
   type StoredFrame,
 } from './read-slice.js';
 export { parseDicomBytes, readDicomFile, type ParsedFile } from './parse.js';

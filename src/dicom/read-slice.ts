@@ -87,6 +87,14 @@ export async function readSliceImage(series: Series, index: number): Promise<Ima
   if (!slice) {
     throw new LowdoseError('E_USAGE', `series ${series.key} has no slice ${index} (${series.slices.length} slices)`);
   }
+  return readSeriesSlice(series, slice);
+}
+
+/** What reading one slice needs of its series besides the slice itself (a thread is sent only this). */
+export type SliceSeriesFacts = Pick<Series, 'key' | 'units' | 'rows' | 'columns' | 'spacing'>;
+
+/** readSliceImage of one slice of a series described by `series`' facts. */
+export async function readSeriesSlice(series: SliceSeriesFacts, slice: SliceRef): Promise<Image2D> {
   const pixels = await readSlicePixels(slice, series.units);
   if (pixels.rows !== series.rows || pixels.columns !== series.columns) {
     throw new LowdoseError(

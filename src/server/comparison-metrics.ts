@@ -17,7 +17,7 @@ import { LowdoseError } from '../errors.js';
 export class ComparisonMetricsService {
   private readonly ranges = new Map<string, Promise<IntensityRange>>();
   private readonly slices = new Map<string, Promise<SliceMetrics>>();
-  private readonly series = new Map<string, Promise<ComparisonMetrics>>();
+  private readonly series = new Map<string, SeriesRun>();
 
   /** `score` runs the pixel math (a worker thread in the server; in-thread by default). */
   constructor(
@@ -44,21 +44,54 @@ export class ComparisonMetricsService {
     return pending;
   }
 
-  /** Every slice and the series means (slices computed one at a time, yielding between them). */
-  all(c: IndexedComparison): Promise<ComparisonMetrics> {
+  /**
+   * Every slice and the series means (slices computed one at a time, yielding between them). One
+   * computation per comparison serves every caller that asks meanwhile. `signal`: this caller's
+   * interest (an HTTP request's, aborted when its client goes); once every caller that asked has
+   * aborted, no further slice is scored and the computation fails with E_CANCELLED. Slices already
+   * scored stay cached, so the next request goes on from there. A caller without a signal keeps it
+   * running.
+   */
+  all(c: IndexedComparison, signal?: AbortSignal): Promise<ComparisonMetrics> {
     const key = keyOf(c);
-    let pending = this.series.get(key);
-    if (!pending) {
-      pending = this.computeAll(c);
-      this.series.set(key, pending);
-      pending.catch(() => this.series.delete(key));
+    let run = this.series.get(key);
+    if (!run) {
+      const controller = new AbortController();
+      const started: SeriesRun = { promise: this.computeAll(c, controller.signal), controller, waiting: 0, done: false };
+      this.series.set(key, started);
+      started.promise.then(
+        () => (started.done = true),
+        () => {
+          started.done = true;
+          if (this.series.get(key) === started) this.series.delete(key);
+        },
+      );
+      run = started;
     }
-    return pending;
+    run.waiting++;
+    if (signal) {
+      const current = run;
+      const release = () => {
+        current.waiting--;
+        if (current.waiting > 0 || current.done) return;
+        current.controller.abort();
+        // A caller that comes before the loop sees the abort starts afresh, not on a run that fails.
+        if (this.series.get(key) === current) this.series.delete(key);
+      };
+      if (signal.aborted) release();
+      else signal.addEventListener('abort', release, { once: true });
+      void current.promise.then(
+        () => signal.removeEventListener('abort', release),
+        () => signal.removeEventListener('abort', release),
+      );
+    }
+    return run.promise;
   }
 
-  private async computeAll(c: IndexedComparison): Promise<ComparisonMetrics> {
+  private async computeAll(c: IndexedComparison, signal: AbortSignal): Promise<ComparisonMetrics> {
     const slices: SliceMetrics[] = [];
     for (let i = 0; i < c.lowDose.series.slices.length; i++) {
+      if (signal.aborted) throw new LowdoseError('E_CANCELLED', `the metrics of comparison ${c.id} were stopped after ${i} of ${c.lowDose.series.slices.length} slices: nobody waits for them any more`);
       slices.push(await this.slice(c, i));
       await yieldToEventLoop();
     }
@@ -129,6 +162,14 @@ export class ComparisonMetricsService {
     }
     return [lo, max];
   }
+}
+
+/** A whole-series computation, its stop, and how many callers wait for it. */
+interface SeriesRun {
+  readonly promise: Promise<ComparisonMetrics>;
+  readonly controller: AbortController;
+  waiting: number;
+  done: boolean;
 }
 
 function keyOf(c: IndexedComparison): string {

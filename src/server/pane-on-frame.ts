@@ -19,8 +19,7 @@ import { gridMapping, mapPoint, type SliceGrid } from '../metrics/grid-mapping.j
  */
 export function paneOnFrame(image: Image2D, frame: SliceGrid, grid: SliceGrid): { image: Image2D; moved: boolean } {
   const mapping = gridMapping(frame, grid);
-  if (mapping.kind !== 'mapped') return { image, moved: false };
-  if (mapping.identity && image.rows === frame.rows && image.columns === frame.columns) return { image, moved: false };
+  if (mapping.kind !== 'mapped' || !movesOnFrame(image, frame, grid)) return { image, moved: false };
   const { rows, columns } = frame;
   const data = new Float32Array(rows * columns);
   // The pane's padding carried over; outside its field every pixel is padding, so nothing reads it as a value.
@@ -41,4 +40,13 @@ export function paneOnFrame(image: Image2D, frame: SliceGrid, grid: SliceGrid): 
     }
   }
   return { image: { rows, columns, data, pixelSpacing: frame.pixelSpacing, padding }, moved: true };
+}
+
+/**
+ * Whether paneOnFrame moves a slice of `image`'s matrix onto `frame` (the grids map and are not
+ * one grid): known from the geometry alone, before any pixel is resampled.
+ */
+export function movesOnFrame(image: Pick<Image2D, 'rows' | 'columns'>, frame: SliceGrid, grid: SliceGrid): boolean {
+  const mapping = gridMapping(frame, grid);
+  return mapping.kind === 'mapped' && !(mapping.identity && image.rows === frame.rows && image.columns === frame.columns);
 }

@@ -1,7 +1,8 @@
 /**
  * The server's worker threads: one for slice metrics (SSIM and the noise estimate take ~0.3 s per
  * 512² slice pair, so metrics never hold up slice requests while someone scrolls), one for files
- * (checking uploads, scanning the data folders). Each is started on first use and stopped with
+ * (checking uploads, scanning the data folders), one for slices, one for the exports' figures and
+ * measurement tables (src/server/plugins/data.ts starts them). Each is started on first use and stopped with
  * the app; tasks run one at a time per thread, in order (./worker-tasks.ts says what they do).
  *
  * A task can be given a time limit: past it, the thread is terminated (whatever it was doing is
@@ -31,12 +32,18 @@ export class ServerWorker {
   private worker: Worker | null = null;
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
+  private sentCount = 0;
 
   constructor(private readonly options: ServerWorkerOptions = {}) {}
 
   /** Tasks sent and not yet answered (tests watch it to know a task is in the thread). */
   get busy(): number {
     return this.pending.size;
+  }
+
+  /** Tasks sent to the thread since the app started (tests count them to see what work was done). */
+  get sent(): number {
+    return this.sentCount;
   }
 
   /**
@@ -63,6 +70,7 @@ export class ServerWorker {
         : null;
       timer?.unref();
       this.pending.set(id, { resolve: resolve as (output: unknown) => void, reject, timer });
+      this.sentCount++;
       worker.postMessage({ id, task, input });
     });
   }

@@ -11,7 +11,7 @@ import { LowdoseError, toLowdoseError } from '../../errors.js';
 import { makeOutputFolder } from '../../util/fs.js';
 import { SliceStore } from '../slice-store.js';
 import { ServerWorker } from '../worker-pool.js';
-import { fromTransfer, scanFromTransfer, seriesToTransfer } from '../worker-tasks.js';
+import { fromTransfer, scanFromTransfer, seriesToTransfer, sliceReadInput } from '../worker-tasks.js';
 
 export interface DataServices {
   readonly index: DataIndex;
@@ -21,6 +21,8 @@ export interface DataServices {
   checkFile(path: string): Promise<LowdoseError | null>;
   /** The thread that reads DICOM files for the server (uploads, the data folders' index). */
   readonly files: ServerWorker;
+  /** The thread that draws figures and measures ROIs for the exports (./export-tasks.ts). */
+  readonly exports: ServerWorker;
 }
 
 /** An upload that takes a thread longer than this to read is refused (and the thread restarted). */
@@ -44,6 +46,9 @@ export default fp(
     const files = new ServerWorker({ resourceLimits: { maxOldGenerationSizeMb: 2048 } });
     const sliceWorker = new ServerWorker({ resourceLimits: { maxOldGenerationSizeMb: 2048 } });
     const metricsWorker = new ServerWorker({ lowPriority: true });
+    // Figures and measurement tables: seconds of pixel work near the pixel limit, never on the
+    // event loop, and not in the slices' thread (scrolling goes on while a figure is drawn).
+    const exportsWorker = new ServerWorker({ resourceLimits: { maxOldGenerationSizeMb: 2048 } });
     // The work folder's uploads, job outputs and this server's own PACS pulls: not the pull
     // folders of other servers on the same work folder (./pull-sessions.ts).
     const index = new DataIndex(
@@ -52,7 +57,8 @@ export default fp(
       async (paths, { within }) => scanFromTransfer(await files.run('scan', { paths: [...paths], within: [...within] })),
       (series) => files.run('seriesFacts', { series: seriesToTransfer(series) }),
     );
-    const slices = new SliceStore(config.sliceCacheBytes, (series, index) => sliceWorker.run('readSlice', { series: seriesToTransfer(series), index }));
+    // Each read sends the thread the slice's file and its series' few facts, never the series' list of slices.
+    const slices = new SliceStore(config.sliceCacheBytes, async (series, index) => sliceWorker.run('readSlice', sliceReadInput(series, index)));
     const checkFile = async (path: string): Promise<LowdoseError | null> => {
       const tooSlow = () => new LowdoseError('E_MALFORMED', `${path}: reading its header took longer than ${UPLOAD_CHECK_MS / 1000} s`, { path });
       try {
@@ -70,10 +76,11 @@ export default fp(
       metrics: new ComparisonMetricsService(slices, (input) => metricsWorker.run('score', input)),
       checkFile,
       files,
+      exports: exportsWorker,
     });
     await index.refresh();
     app.addHook('onClose', async () => {
-      await Promise.all([files.close(), sliceWorker.close(), metricsWorker.close()]);
+      await Promise.all([files.close(), sliceWorker.close(), metricsWorker.close(), exportsWorker.close()]);
       clearSliceCache();
     });
   },

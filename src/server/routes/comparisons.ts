@@ -1,5 +1,6 @@
 /** A comparison (low-dose | denoised | reference | uncertainty) and its metrics. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { clientGoneSignal } from '../client-gone.js';
 import { comparisonDetail, comparisonMetrics, errorResponses, idParams, sliceMetrics, sliceParams } from '../schemas.js';
 
 const comparisons: FastifyPluginAsyncTypebox = async (app) => {
@@ -9,11 +10,14 @@ const comparisons: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => app.data.index.comparisonDetail(request.params.id),
   );
 
-  /** Every slice's metrics and the series means (computed once, then cached). */
+  /**
+   * Every slice's metrics and the series means (computed once, then cached); stopped when every
+   * client that asked has gone (the slices scored so far stay cached).
+   */
   app.get(
     '/api/comparisons/:id/metrics',
     { schema: { params: idParams, response: { 200: comparisonMetrics, ...errorResponses } } },
-    async (request) => app.data.metrics.all(app.data.index.comparison(request.params.id)),
+    async (request, reply) => app.data.metrics.all(app.data.index.comparison(request.params.id), clientGoneSignal(reply)),
   );
 
   /** One low-dose slice's metrics: what the viewer shows beside the slice. */

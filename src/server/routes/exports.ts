@@ -10,16 +10,18 @@ import type { IndexedSeries } from '../data/pairing.js';
 import type { DataServices } from '../plugins/data.js';
 import { methodSet, parseComparisonIds } from '../method-set.js';
 import { metricsCsv } from '../metrics-csv.js';
-import { measurementTable, tableCsv, type TablePane } from '../../metrics/roi-shapes.js';
+import { tableCsv } from '../../metrics/roi-shapes.js';
 import { LowdoseError } from '../../errors.js';
-import { figureLayout, renderFigure, type FigurePane } from '../figure-render.js';
+import { figureLayout } from '../figure-render.js';
+import type { FigurePaneSource, TablePaneSource } from '../export-tasks.js';
 import { checkPixels } from '../request-limits.js';
-import { paneOnFrame } from '../pane-on-frame.js';
+import { clientGoneSignal } from '../client-gone.js';
+import { movesOnFrame } from '../pane-on-frame.js';
 import { uncertaintyColours, uncertaintyWindow, uncertaintyWindowText } from '../uncertainty-pane.js';
-import { differenceColours, differencePixels, differenceRefusal, differenceWidth } from '../difference-pane.js';
+import { differenceColours, differenceRefusal, differenceWidth } from '../difference-pane.js';
 import { differenceWindowText, methodLabel, roleTitle } from '../pane-labels.js';
 import type { Shape } from '../../metrics/roi-shapes.js';
-import { gridAsPaired, placeWithNote, shapeInPane, slicesAlongNormal, type MatchedBy, type SliceGrid, type StackGeometry } from '../../metrics/grid-mapping.js';
+import { gridAsPaired, shapeInPane, slicesAlongNormal, type MatchedBy, type SliceGrid, type StackGeometry } from '../../metrics/grid-mapping.js';
 import { seriesSliceGrid } from '../../metrics/slice-pairing.js';
 import type { Image2D } from '../../image.js';
 import { paneScoresLine } from '../pane-text.js';
@@ -113,7 +115,8 @@ const exportsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { comparisons, series, index, measurements } = request.body;
       if ((comparisons === undefined) === (series === undefined)) throw new LowdoseError('E_USAGE', 'name either "comparisons" (a hanging) or "series" (one series)');
       const panes = await tablePanes(app.data, comparisons ?? null, series ?? null, index, app.config.limits.imagePixels);
-      const { rows, cnr } = measurementTable(panes, namedShapes(measurements));
+      // The statistics pass over every pixel of every region: in the exports thread, off the event loop.
+      const { rows, cnr } = await app.data.exports.run('measureTable', { panes, measurements: namedShapes(measurements) });
       sendCsv(reply, tableCsv(rows, cnr), 'lowdose-measurements.csv');
     },
   );
@@ -124,7 +127,7 @@ const exportsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     { schema: { params: idParams, response: { 200: csvBody, ...errorResponses } } },
     async (request, reply) => {
       const comparison = app.data.index.comparison(request.params.id);
-      sendCsv(reply, await csvOf(app.data, [comparison]), 'lowdose-metrics.csv');
+      sendCsv(reply, await csvOf(app.data, [comparison], clientGoneSignal(reply)), 'lowdose-metrics.csv');
     },
   );
 
@@ -134,7 +137,7 @@ const exportsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     { schema: { querystring: comparisonsQuery, response: { 200: csvBody, ...errorResponses } } },
     async (request, reply) => {
       const { comparisons } = methodSet(app.data.index, parseComparisonIds(request.query.comparisons));
-      sendCsv(reply, await csvOf(app.data, comparisons), 'lowdose-metrics.csv');
+      sendCsv(reply, await csvOf(app.data, comparisons, clientGoneSignal(reply)), 'lowdose-metrics.csv');
     },
   );
 };
@@ -201,7 +204,11 @@ async function figureOf(data: DataServices, comparisonIds: readonly string[] | n
     // No window known (PET in Bq/ml, MR, …): the slice's range.
     let lo = Infinity;
     let hi = -Infinity;
-    for (const v of lowImage.data) if (Number.isFinite(v)) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
+    for (const v of lowImage.data) {
+      if (!Number.isFinite(v)) continue;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
     width = hi > lo ? hi - lo : 1;
     centre = q.level ?? (lo + hi) / 2;
   }
@@ -210,9 +217,12 @@ async function figureOf(data: DataServices, comparisonIds: readonly string[] | n
     const location = series.series.slices[slice]?.location;
     return `Im ${slice + 1}/${series.series.slices.length}${location === null || location === undefined ? '' : ` · Loc ${fmt(location)} mm`} · ${windowText}`;
   };
-  const panes: FigurePane[] = [{ title: roleTitle(detail.role), metrics: '', footer: footer(lowDose, index), image: lowImage }];
+  // The panes' slices as read, or what to derive them from: the pixel work, drawing and PNG
+  // encoding run in the exports thread (../export-tasks.ts), never on the event loop.
+  const panes: FigurePaneSource[] = [{ title: roleTitle(detail.role), metrics: '', footer: footer(lowDose, index), image: lowImage }];
   if (set) {
     const several = set.comparisons.length > 1;
+    let denoisedImage: Image2D | null = null;
     const metrics = await Promise.all(set.comparisons.map((c) => data.metrics.slice(c, index)));
     // Scored against the reference, or the reason it is not, in scoring's own words (the comparison's unscoredReason).
     const unscored = (c: (typeof set.comparisons)[number]) => ({ unscoredReason: c.reference ? c.referenceGridMismatch : null });
@@ -220,11 +230,13 @@ async function figureOf(data: DataServices, comparisonIds: readonly string[] | n
     for (const [k, c] of set.comparisons.entries()) {
       const slice = c.alignment.denoised[index] ?? -1;
       const label = methodLabel(c.report);
+      const image = slice >= 0 ? await data.slices.read(c.denoised, slice) : null;
+      if (k === 0) denoisedImage = image;
       panes.push({
         title: several || c.report?.method ? `Denoised (${label})` : 'Denoised',
         metrics: paneScoresLine(metrics[k]!.denoised, unscored(c)),
         footer: slice >= 0 ? footer(c.denoised, slice) : 'no matching slice',
-        image: slice >= 0 ? await data.slices.read(c.denoised, slice) : null,
+        image,
       });
     }
     const first = set.comparisons[0]!;
@@ -255,12 +267,12 @@ async function figureOf(data: DataServices, comparisonIds: readonly string[] | n
       if (image && slice >= 0 && denoisedSlice >= 0 && differenceNote === null) differenceReference = image;
       // A reference of another field of view, pixel spacing or turn is drawn on the low-dose grid, as
       // the viewer shows it (the same anatomy at the same place and size), its outlines as drawn.
-      const shown = image && grid ? paneOnFrame(image, frame, grid) : { image, moved: false };
-      const outlines = placed.map((p) => ({ name: p.name, shape: shown.moved ? p.drawn : p.shape }));
-      panes.push({ title: 'Reference', metrics: '', footer: slice >= 0 ? footer(first.reference, slice) : 'no matching slice', image: shown.image, shapes: outlines });
+      const moved = image !== null && grid !== null && movesOnFrame(image, frame, grid);
+      const outlines = placed.map((p) => ({ name: p.name, shape: moved ? p.drawn : p.shape }));
+      const shown = moved ? { kind: 'onFrame' as const, image, frame, grid } : image;
+      panes.push({ title: 'Reference', metrics: '', footer: slice >= 0 ? footer(first.reference, slice) : 'no matching slice', image: shown, shapes: outlines });
     }
     // The difference pane, as the viewer hangs it: the first method minus the reference (else minus the source).
-    const denoisedImage = panes[1]!.image;
     // Against the reference's stored pixels, as scored, not the pane drawn on the low-dose grid
     // (paneOnFrame: within the tolerance its nearest pixel is the same one, but that is its rule, not this one's).
     const against = first.reference ? differenceReference : lowImage;
@@ -270,7 +282,7 @@ async function figureOf(data: DataServices, comparisonIds: readonly string[] | n
       title: first.reference ? 'Difference (denoised − reference)' : `Difference (denoised − ${roleTitle(detail.role).toLowerCase()})`,
       metrics: '',
       footer: differenceNote ?? `Im ${index + 1}/${count} · ${differenceWindowText({ windowCenter: dLevel, windowWidth: dWidth }, units, fmt)}`,
-      image: denoisedImage && against ? differenceImage(denoisedImage, against, first.reference ? 'reference' : 'source') : null,
+      image: denoisedImage && against ? { kind: 'difference', denoised: denoisedImage, against, what: first.reference ? 'reference' : 'source' } : null,
       window: { lo: dLevel - dWidth / 2, hi: dLevel + dWidth / 2 },
       colours: differenceColours(),
     });
@@ -292,22 +304,8 @@ async function figureOf(data: DataServices, comparisonIds: readonly string[] | n
       });
     }
   }
-  return renderFigure(panes, { window: { lo: centre - width / 2, hi: centre + width / 2 }, scale: q.scale ?? 1, shapes });
-}
-
-/**
- * Denoised − reference in the series' units through the viewer's code (differencePixels): padding
- * of either slice is zero difference, so it shows as "no change", not as saturated colour.
- */
-function differenceImage(denoised: Image2D, against: Image2D, what: string): Image2D {
-  if (denoised.rows !== against.rows || denoised.columns !== against.columns) {
-    throw new LowdoseError('E_USAGE', `the difference pane needs one matrix: the denoised slice is ${denoised.columns}x${denoised.rows}, the ${what} ${against.columns}x${against.rows} (resample one to the other first)`);
-  }
-  const { pixels, slope, padding } = differencePixels(
-    { pixels: denoised.data, slope: 1, intercept: 0, padding: denoised.padding ?? null },
-    { pixels: against.data, slope: 1, intercept: 0, padding: against.padding ?? null },
-  );
-  return { ...denoised, data: Float32Array.from(pixels, (v) => v * slope), padding };
+  const png = await data.exports.run('figure', { panes, options: { window: { lo: centre - width / 2, hi: centre + width / 2 }, scale: q.scale ?? 1, shapes } });
+  return Buffer.from(png.buffer, png.byteOffset, png.byteLength);
 }
 
 function fmt(value: number): string {
@@ -321,7 +319,7 @@ function fmt(value: number): string {
  * along the slice normal and its grid places the shapes over the same anatomy
  * (src/metrics/grid-mapping.ts), as the viewer does; without slice geometry, the server's pairing.
  */
-async function tablePanes(data: DataServices, comparisonIds: readonly string[] | null, seriesId: string | null, index: number, maxPixels: number): Promise<TablePane[]> {
+async function tablePanes(data: DataServices, comparisonIds: readonly string[] | null, seriesId: string | null, index: number, maxPixels: number): Promise<TablePaneSource[]> {
   const lowDose = seriesId ? data.index.series(seriesId) : methodSet(data.index, comparisonIds!).lowDose;
   // The slices the table reads, one per pane, at their series' matrix: refused before any is read.
   const read = comparisonIds ? (() => {
@@ -333,15 +331,14 @@ async function tablePanes(data: DataServices, comparisonIds: readonly string[] |
   if (index >= lowDose.series.slices.length) throw new LowdoseError('E_NOT_FOUND', `series ${lowDose.id} has no slice ${index} (${lowDose.series.slices.length} slices)`);
   const units = lowDose.series.units === 'SUVbw' ? 'SUV' : lowDose.series.units;
   const frame = sliceGrid(lowDose, index);
-  const pane = async (key: string, entry: IndexedSeries | null, alignment: readonly number[] | null | undefined, matchedBy: MatchedBy | null | undefined): Promise<TablePane> => {
+  const pane = async (key: string, entry: IndexedSeries | null, alignment: readonly number[] | null | undefined, matchedBy: MatchedBy | null | undefined): Promise<TablePaneSource> => {
     const pairing = entry && entry !== lowDose ? slicesAlongNormal(stackOf(lowDose), stackOf(entry)) : null;
     const slice = entry === lowDose ? index : pairing ? pairing.nearest[index] : alignment?.[index];
     const image = entry && slice !== undefined && slice >= 0 ? await data.slices.read(entry, slice) : null;
-    const values = image && { rows: image.rows, columns: image.columns, value: (i: number) => image.data[i]!, pixelSpacing: image.pixelSpacing, padding: image.padding ?? null };
     // Paired by order (the server's pairing, none along the normal), pixel for pixel as the scores (gridAsPaired).
     const by = pairing ? 'position' : (matchedBy ?? 'position');
-    const place = entry && slice !== undefined && slice >= 0 ? placeWithNote(gridAsPaired(frame, by), gridAsPaired(sliceGrid(entry, slice), by), pairing?.toleranceMm ?? Infinity) : undefined;
-    return { key, slice: index + 1, units, values, ...(place ? { place } : {}) };
+    const place = entry && slice !== undefined && slice >= 0 ? { from: gridAsPaired(frame, by), to: gridAsPaired(sliceGrid(entry, slice), by), toleranceMm: pairing?.toleranceMm ?? Infinity } : undefined;
+    return { key, slice: index + 1, units, image, ...(place ? { place } : {}) };
   };
   const panes = [await pane('lowDose', lowDose, null, null)];
   if (comparisonIds) {
@@ -361,8 +358,9 @@ function sliceGrid(entry: IndexedSeries, slice: number): SliceGrid {
   return seriesSliceGrid(entry.series, slice);
 }
 
-async function csvOf(data: DataServices, comparisons: readonly IndexedComparison[]): Promise<string> {
-  const metrics = await Promise.all(comparisons.map((c) => data.metrics.all(c)));
+/** The metrics CSV; `signal`: the client's interest (its metrics stop when every client asking has gone). */
+async function csvOf(data: DataServices, comparisons: readonly IndexedComparison[], signal: AbortSignal): Promise<string> {
+  const metrics = await Promise.all(comparisons.map((c) => data.metrics.all(c, signal)));
   const lowDose = comparisons[0]!.lowDose;
   return metricsCsv(
     { seriesId: lowDose.id, description: lowDose.series.seriesDescription, locations: lowDose.series.slices.map((s) => s.location) },
