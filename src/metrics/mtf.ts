@@ -7,6 +7,10 @@
  *   a fraction of a pixel.
  * - `rodMtf`: a circular rod or insert (ACR / Catphan style, Richard et al. 2012's "task-based"
  *   MTF): each pixel's radial distance from the rod's centre, binned the same way.
+ * Each bin's mean value is placed at the mean distance of its samples (not at the bin's centre)
+ * and the ESF linearly interpolated back onto the uniform bin grid. Around a circle the pixels'
+ * radial distances do not fill a 1/4-pixel bin evenly, so the nominal centre is the wrong abscissa
+ * and the result then depended on where the edge fell within a bin (docs/metrics.md, "MTF").
  * Then LSF = dESF/dx (central differences), windowed against noise in its tails, Fourier
  * transformed, normalised to 1 at f = 0, and divided by the transfer functions of the binning
  * (sinc) and of the central difference, which the measurement itself adds.
@@ -27,7 +31,10 @@ export interface MtfResult {
   /** Frequency where the MTF first falls to 0.5 / 0.1 (linear interpolation), null if it does not in range. */
   readonly mtf50: number | null;
   readonly mtf10: number | null;
-  /** Edge spread function: bin centres (mm, signed distance from the edge) and mean values. */
+  /**
+   * Edge spread function on the bin grid (mm, signed distance from the edge): interpolated from
+   * each bin's mean value at its samples' mean distance.
+   */
   readonly esf: { readonly distance: Float64Array; readonly value: Float64Array };
   /** Line spread function (derivative of the ESF, before windowing). */
   readonly lsf: { readonly distance: Float64Array; readonly value: Float64Array };
@@ -181,20 +188,29 @@ export function mtfFromSamples(
   if (half < 4 * oversampling) throw new RangeError(`the edge profile reaches only ${halfRange.toFixed(2)} mm; need at least 4 pixels either side`);
   const bins = 2 * half + 1;
   const total = new Float64Array(bins);
+  const spread = new Float64Array(bins);
   const count = new Uint32Array(bins);
   for (let i = 0; i < distances.length; i++) {
     const k = Math.round(distances[i]! / binWidth) + half;
     if (k < 0 || k >= bins) continue;
     total[k]! += values[i]!;
+    spread[k]! += distances[i]!;
     count[k]!++;
   }
-  const esfDistance = new Float64Array(bins);
-  const esf = new Float64Array(bins);
+  // Each bin's mean value belongs at its samples' mean distance, not at the bin's centre: around a
+  // circle the pixels do not fill a bin evenly, and placing the mean at the centre made MTF50
+  // depend on where the edge falls within a bin. The ESF is then interpolated back onto the grid.
+  const at: number[] = [];
+  const mean: number[] = [];
   for (let k = 0; k < bins; k++) {
-    esfDistance[k] = (k - half) * binWidth;
-    esf[k] = count[k]! > 0 ? total[k]! / count[k]! : NaN;
+    if (count[k]! === 0) continue;
+    at.push(spread[k]! / count[k]!);
+    mean.push(total[k]! / count[k]!);
   }
-  fillGaps(esf);
+  if (at.length === 0) throw new RangeError('the edge profile is empty');
+  const esfDistance = new Float64Array(bins);
+  for (let k = 0; k < bins; k++) esfDistance[k] = (k - half) * binWidth;
+  const esf = interpolate(at, mean, esfDistance);
 
   // Central-difference LSF; the two end bins repeat their neighbours.
   const lsf = new Float64Array(bins);
@@ -251,17 +267,21 @@ function tukey(x: number): number {
   return x <= 0.5 ? 1 : 0.5 * (1 + Math.cos(Math.PI * (2 * x - 1)));
 }
 
-/** Linear interpolation over empty (NaN) bins; ends take the nearest value. */
-function fillGaps(values: Float64Array): void {
-  let last = -1;
-  for (let k = 0; k < values.length; k++) {
-    if (Number.isNaN(values[k]!)) continue;
-    if (last === -1) for (let j = 0; j < k; j++) values[j] = values[k]!;
-    else for (let j = last + 1; j < k; j++) values[j] = values[last]! + ((values[k]! - values[last]!) * (j - last)) / (k - last);
-    last = k;
+/**
+ * Piecewise-linear interpolation of (x, y), x increasing, at each of `grid`; beyond the ends the
+ * nearest value.
+ */
+function interpolate(x: readonly number[], y: readonly number[], grid: Float64Array): Float64Array {
+  const out = new Float64Array(grid.length);
+  let j = 0;
+  for (let k = 0; k < grid.length; k++) {
+    const g = grid[k]!;
+    while (j < x.length - 1 && x[j + 1]! <= g) j++;
+    if (g <= x[0]!) out[k] = y[0]!;
+    else if (j >= x.length - 1) out[k] = y[x.length - 1]!;
+    else out[k] = y[j]! + ((y[j + 1]! - y[j]!) * (g - x[j]!)) / (x[j + 1]! - x[j]!);
   }
-  if (last === -1) throw new RangeError('the edge profile is empty');
-  for (let j = last + 1; j < values.length; j++) values[j] = values[last]!;
+  return out;
 }
 
 /** Least-squares line y = a + b x, refit once without points more than 3 robust SDs off. */
