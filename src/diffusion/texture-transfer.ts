@@ -20,6 +20,9 @@
  * Pure functions over typed arrays.
  */
 import { dct2d, idct2d } from '../util/dct.js';
+import { interpolate } from '../util/interpolate.js';
+
+export { interpolate };
 
 /** A model's measured noise transfer (the card's `texture.transfer`, less its provenance). */
 export interface NoiseTransferTable {
@@ -75,21 +78,6 @@ export function applyRadialGain(values: ArrayLike<number>, rows: number, columns
   }
   idct2d(out, rows, columns);
   return out;
-}
-
-/** y(x) linear between the points (xs ascending), held beyond either end. */
-export function interpolate(xs: ArrayLike<number>, ys: ArrayLike<number>, x: number): number {
-  const n = xs.length;
-  if (x <= xs[0]!) return ys[0]!;
-  if (x >= xs[n - 1]!) return ys[n - 1]!;
-  let lo = 0;
-  let hi = n - 1;
-  while (hi - lo > 1) {
-    const mid = (lo + hi) >> 1;
-    if (xs[mid]! <= x) lo = mid;
-    else hi = mid;
-  }
-  return ys[lo]! + ((ys[hi]! - ys[lo]!) * (x - xs[lo]!)) / (xs[hi]! - xs[lo]!);
 }
 
 /**

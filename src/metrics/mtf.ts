@@ -16,6 +16,7 @@
  * (sinc) and of the central difference, which the measurement itself adds.
  */
 import { fft, nextPowerOfTwo } from '../util/fft.js';
+import { interpolate } from '../util/interpolate.js';
 import { checkPixels } from './pixels.js';
 import type { SpacedPixels } from './roi.js';
 
@@ -210,7 +211,7 @@ export function mtfFromSamples(
   if (at.length === 0) throw new RangeError('the edge profile is empty');
   const esfDistance = new Float64Array(bins);
   for (let k = 0; k < bins; k++) esfDistance[k] = (k - half) * binWidth;
-  const esf = interpolate(at, mean, esfDistance);
+  const esf = esfDistance.map((x) => interpolate(at, mean, x));
 
   // Central-difference LSF; the two end bins repeat their neighbours.
   const lsf = new Float64Array(bins);
@@ -265,23 +266,6 @@ export function crossing(frequency: Float64Array, curve: Float64Array, level: nu
 /** Tukey (alpha 0.5) window at |x| in [0, 1] of its half-width. */
 function tukey(x: number): number {
   return x <= 0.5 ? 1 : 0.5 * (1 + Math.cos(Math.PI * (2 * x - 1)));
-}
-
-/**
- * Piecewise-linear interpolation of (x, y), x increasing, at each of `grid`; beyond the ends the
- * nearest value.
- */
-function interpolate(x: readonly number[], y: readonly number[], grid: Float64Array): Float64Array {
-  const out = new Float64Array(grid.length);
-  let j = 0;
-  for (let k = 0; k < grid.length; k++) {
-    const g = grid[k]!;
-    while (j < x.length - 1 && x[j + 1]! <= g) j++;
-    if (g <= x[0]!) out[k] = y[0]!;
-    else if (j >= x.length - 1) out[k] = y[x.length - 1]!;
-    else out[k] = y[j]! + ((y[j + 1]! - y[j]!) * (g - x[j]!)) / (x[j + 1]! - x[j]!);
-  }
-  return out;
 }
 
 /** Least-squares line y = a + b x, refit once without points more than 3 robust SDs off. */
