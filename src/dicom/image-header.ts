@@ -60,7 +60,16 @@ export interface PetAttributes {
    * each of this many time points.
    */
   NumberOfTimeSlices?: number;
-  /** ImageIndex (0054,1330): (time slice - 1) x NumberOfSlices + slice for a DYNAMIC series. */
+  /** NumberOfRRIntervals (0054,0061) of a GATED series: its gates are this many R-R intervals x NumberOfTimeSlots. */
+  NumberOfRRIntervals?: number;
+  /** NumberOfTimeSlots (0054,0071) of a GATED series: the gates per R-R interval. */
+  NumberOfTimeSlots?: number;
+  /** SeriesType (0054,1000) value 1, upper case: STATIC, DYNAMIC, GATED, WHOLE BODY. */
+  SeriesType?: string;
+  /**
+   * ImageIndex (0054,1330): (time slice - 1) x NumberOfSlices + slice for a DYNAMIC series,
+   * ((R-R interval - 1) x NumberOfTimeSlots + time slot - 1) x NumberOfSlices + slice for a GATED one.
+   */
   ImageIndex?: number;
   /** SOPClassUID (0008,0016): Enhanced PET keeps its timing where the rules here do not look. */
   SOPClassUID?: string;
@@ -354,6 +363,12 @@ function readPetAttributes(ds: DataSet): PetAttributes {
   if (numberOfSlices !== undefined) attributes.NumberOfSlices = numberOfSlices;
   const numberOfTimeSlices = finiteOrUndefined(getNumber(ds, TAG.NumberOfTimeSlices, 'US'));
   if (numberOfTimeSlices !== undefined) attributes.NumberOfTimeSlices = numberOfTimeSlices;
+  const numberOfRRIntervals = finiteOrUndefined(getNumber(ds, TAG.NumberOfRRIntervals, 'US'));
+  if (numberOfRRIntervals !== undefined) attributes.NumberOfRRIntervals = numberOfRRIntervals;
+  const numberOfTimeSlots = finiteOrUndefined(getNumber(ds, TAG.NumberOfTimeSlots, 'US'));
+  if (numberOfTimeSlots !== undefined) attributes.NumberOfTimeSlots = numberOfTimeSlots;
+  const seriesType = getString(ds, TAG.SeriesType, 0)?.toUpperCase();
+  if (seriesType) attributes.SeriesType = seriesType;
   const imageIndex = finiteOrUndefined(getNumber(ds, TAG.ImageIndex, 'US'));
   if (imageIndex !== undefined) attributes.ImageIndex = imageIndex;
   const sopClassUid = getString(ds, TAG.SOPClassUID);

@@ -1,47 +1,91 @@
 /**
- * The time points of a dynamic PET series. A DYNAMIC series (NumberOfTimeSlices (0054,0101) > 1)
- * holds its NumberOfSlices (0054,0081) positions once per time point, each time point with its own
- * AcquisitionTime, FrameReferenceTime and ActualFrameDuration: grouped by geometry alone, the same
- * positions repeat and the time points interleave into one volume. ImageIndex (0054,1330), Type 1
- * in the PET Image module, is (time slice - 1) x NumberOfSlices + slice (PS3.3 C.8.9.4.1.9), so it
- * tells each image's time point.
+ * The frames of a dynamic or gated PET series. Both hold their NumberOfSlices (0054,0081)
+ * positions once per frame: a DYNAMIC series once per time point (NumberOfTimeSlices (0054,0101)),
+ * each with its own AcquisitionTime, FrameReferenceTime and ActualFrameDuration; a GATED series
+ * once per gate, NumberOfRRIntervals (0054,0061) x NumberOfTimeSlots (0054,0071), all with the same
+ * AcquisitionTime (PS3.3 C.8.9.4.1.4). Grouped by geometry alone, the same positions repeat and
+ * the frames interleave into one volume. ImageIndex (0054,1330), Type 1 in the PET Image module,
+ * tells each image's frame (PS3.3 C.8.9.4.1.9):
+ *
+ *   DYNAMIC: (time slice - 1) x NumberOfSlices + slice
+ *   GATED:   (R-R interval - 1) x NumberOfTimeSlots x NumberOfSlices + (time slot - 1) x NumberOfSlices + slice
+ *
+ * so the frame, 1-based, is ceil(ImageIndex / NumberOfSlices): the time slice of a dynamic series,
+ * the gate (R-R interval - 1) x NumberOfTimeSlots + time slot of a gated one. The per-image R-R
+ * Interval Vector (0054,0060) and Time Slot Vector (0054,0070) belong to NM multi-frame images; a
+ * PET image carries ImageIndex only.
  */
-import type { ImageHeader } from './image-header.js';
+import type { ImageHeader, PetAttributes } from './image-header.js';
+
+/** How a PET series repeats its slices: once, per time point, or per gate. */
+export type PetFrameLayout =
+  | { readonly kind: 'static' }
+  | {
+      readonly kind: 'dynamic' | 'gated';
+      /** Frames declared: NumberOfTimeSlices, or NumberOfRRIntervals x NumberOfTimeSlots. */
+      readonly frames: number;
+      /** NumberOfSlices, when declared. */
+      readonly slices: number | undefined;
+      /** The attributes that make the frame count, in words ("NumberOfTimeSlices 3"). */
+      readonly framesWords: string;
+    };
 
 export type PetTimeSlices =
-  /** Not a dynamic series (or not PET): one volume. */
-  | { readonly dynamic: false }
-  /** The 1-based time slice of each header, by path, and how many the series declares. */
-  | { readonly dynamic: true; readonly timeSliceOf: ReadonlyMap<string, number>; readonly count: number }
-  /** A dynamic series whose images cannot be placed in time: why. */
-  | { readonly dynamic: true; readonly problem: string };
+  /** Not a dynamic or gated series (or not PET): one volume. */
+  | { readonly split: false }
+  /** The 1-based frame of each header, by path; the key suffix letter (`t` time point, `g` gate). */
+  | { readonly split: true; readonly layout: SplitLayout; readonly frameOf: ReadonlyMap<string, number>; readonly suffix: 't' | 'g' }
+  /** A dynamic or gated series whose images cannot be placed in a frame: why. */
+  | { readonly split: true; readonly layout: SplitLayout; readonly problem: string };
 
-function declared(headers: readonly ImageHeader[], read: (h: ImageHeader) => number | undefined): number | undefined {
-  return headers.map(read).find((n) => n !== undefined && Number.isInteger(n) && n > 0);
+type SplitLayout = Exclude<PetFrameLayout, { kind: 'static' }>;
+
+function declared(instances: readonly PetAttributes[], read: (p: PetAttributes) => number | undefined): number | undefined {
+  return instances.map(read).find((n) => n !== undefined && Number.isInteger(n) && n > 0);
 }
 
-/** Which time point each PET header belongs to (see the header). */
+/**
+ * The layout the PET attributes declare. SeriesType (0054,1000) DYNAMIC or GATED decides; without
+ * it (or with another type) a NumberOfTimeSlices above 1 makes a dynamic series, else a number of
+ * gates above 1 a gated one. A NumberOfRRIntervals missing from a gated series counts as 1.
+ */
+export function petFrameLayout(instances: readonly PetAttributes[]): PetFrameLayout {
+  const type = instances.map((p) => p.SeriesType).find((t) => t !== undefined && t !== '');
+  const slices = declared(instances, (p) => p.NumberOfSlices);
+  const timeSlices = declared(instances, (p) => p.NumberOfTimeSlices) ?? 1;
+  const rr = declared(instances, (p) => p.NumberOfRRIntervals) ?? 1;
+  const slots = declared(instances, (p) => p.NumberOfTimeSlots) ?? 1;
+  const dynamic: PetFrameLayout = { kind: 'dynamic', frames: timeSlices, slices, framesWords: `NumberOfTimeSlices ${timeSlices}` };
+  const gated: PetFrameLayout = { kind: 'gated', frames: rr * slots, slices, framesWords: `NumberOfRRIntervals ${rr} x NumberOfTimeSlots ${slots}` };
+  if (type === 'DYNAMIC') return timeSlices > 1 ? dynamic : { kind: 'static' };
+  if (type === 'GATED') return rr * slots > 1 ? gated : { kind: 'static' };
+  if (timeSlices > 1) return dynamic;
+  return rr * slots > 1 ? gated : { kind: 'static' };
+}
+
+/** Which frame (time point or gate) each PET header belongs to (see the header). */
 export function petTimeSlices(headers: readonly ImageHeader[]): PetTimeSlices {
-  const count = declared(headers, (h) => h.pet?.NumberOfTimeSlices);
-  if (count === undefined || count < 2) return { dynamic: false };
-  const slices = declared(headers, (h) => h.pet?.NumberOfSlices);
+  const layout = petFrameLayout(headers.map((h) => h.pet).filter((p): p is PetAttributes => p !== undefined));
+  if (layout.kind === 'static') return { split: false };
+  const { frames, slices, framesWords } = layout;
   if (slices === undefined) {
-    return { dynamic: true, problem: `NumberOfTimeSlices is ${count} but no file carries NumberOfSlices (0054,0081)` };
+    return { split: true, layout, problem: `${framesWords} but no file carries NumberOfSlices (0054,0081)` };
   }
-  const timeSliceOf = new Map<string, number>();
+  const frameOf = new Map<string, number>();
   const unplaced: string[] = [];
   for (const h of headers) {
     const index = h.pet?.ImageIndex;
-    if (index === undefined || !Number.isInteger(index) || index < 1 || index > slices * count) unplaced.push(h.path);
-    else timeSliceOf.set(h.path, Math.ceil(index / slices));
+    if (index === undefined || !Number.isInteger(index) || index < 1 || index > slices * frames) unplaced.push(h.path);
+    else frameOf.set(h.path, Math.ceil(index / slices));
   }
   if (unplaced.length > 0) {
     return {
-      dynamic: true,
+      split: true,
+      layout,
       problem:
-        `NumberOfTimeSlices is ${count} and ${unplaced.length} file(s) have no ImageIndex (0054,1330) from 1 to ${slices * count} ` +
-        `(NumberOfSlices ${slices} x NumberOfTimeSlices ${count}), e.g. ${unplaced.slice(0, 3).join('; ')}`,
+        `${framesWords} and ${unplaced.length} file(s) have no ImageIndex (0054,1330) from 1 to ${slices * frames} ` +
+        `(NumberOfSlices ${slices} x ${framesWords}), e.g. ${unplaced.slice(0, 3).join('; ')}`,
     };
   }
-  return { dynamic: true, timeSliceOf, count };
+  return { split: true, layout, frameOf, suffix: layout.kind === 'dynamic' ? 't' : 'g' };
 }

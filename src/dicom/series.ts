@@ -111,35 +111,39 @@ export function buildSeries(headers: readonly ImageHeader[]): Series[] {
 
 /** What a stack's PET reading takes from the series beyond its own slices. */
 interface PetContext {
-  /** The headers whose SUVbw factors are computed together: every time point of a dynamic series. */
+  /** The headers whose SUVbw factors are computed together: every frame of a dynamic or gated series. */
   readonly suvFiles?: readonly ImageHeader[];
   /** Why SUVbw is not computed, whatever the headers hold. */
   readonly suvRefusal?: string;
 }
 
+/** How a frame of each layout is named in a refusal. */
+const FRAME_WORDS = { dynamic: 'a dynamic series whose time points', gated: 'a gated series whose gates' } as const;
+
 /**
- * A stack as one series, or a dynamic PET stack as one series per time point (keys `key#t1`,
- * `key#t2`, ...), their SUVbw computed over the whole series so that every time point is decayed to
- * the same scan start. A dynamic series whose images cannot be placed in time stays one stack, says
- * so, and keeps its stored units: its volume mixes time points.
+ * A stack as one series, or a dynamic or gated PET stack as one series per frame (keys `key#t1`,
+ * `key#t2`, ... per time point; `key#g1`, `key#g2`, ... per gate), their SUVbw computed over the
+ * whole series so that every frame is decayed to the same scan start. Such a series whose images
+ * cannot be placed in a frame stays one stack, says so, and keeps its stored units: its volume
+ * mixes frames.
  */
 function buildTimeSlices(key: string, stack: Stack, split: string | null): Series[] {
   const headers = [...new Set(stack.candidates.map((c) => c.header))];
-  const time = stack.candidates[0]!.header.modality === 'PT' ? petTimeSlices(headers) : ({ dynamic: false } as const);
-  if (!time.dynamic) return [buildStack(key, stack, split)];
+  const time = stack.candidates[0]!.header.modality === 'PT' ? petTimeSlices(headers) : ({ split: false } as const);
+  if (!time.split) return [buildStack(key, stack, split)];
   if ('problem' in time) {
-    const refusal = `a dynamic series whose time points cannot be told apart: ${time.problem}; its slices of all time points are one volume here`;
+    const refusal = `${FRAME_WORDS[time.layout.kind]} cannot be told apart: ${time.problem}; its slices of all frames are one volume here`;
     return [buildStack(key, stack, split, { suvRefusal: refusal })];
   }
-  const byTime = new Map<number, Candidate[]>();
+  const byFrame = new Map<number, Candidate[]>();
   for (const candidate of stack.candidates) {
-    const t = time.timeSliceOf.get(candidate.header.path)!;
-    byTime.set(t, [...(byTime.get(t) ?? []), candidate]);
+    const t = time.frameOf.get(candidate.header.path)!;
+    byFrame.set(t, [...(byFrame.get(t) ?? []), candidate]);
   }
   const unique = [...new Map(headers.map((h) => [h.sopInstanceUid || h.path, h])).values()];
-  return [...byTime.entries()]
+  return [...byFrame.entries()]
     .sort((a, b) => a[0] - b[0])
-    .map(([t, candidates]) => buildStack(`${key}#t${t}`, { ...stack, candidates }, split, { suvFiles: unique }));
+    .map(([t, candidates]) => buildStack(`${key}#${time.suffix}${t}`, { ...stack, candidates }, split, { suvFiles: unique }));
 }
 
 function buildStack(key: string, stack: Stack, split: string | null, petContext: PetContext = {}): Series {

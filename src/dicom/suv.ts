@@ -5,7 +5,8 @@
  *
  * DecayCorrection (0054,1102) says which time the pixels are decay-corrected to, and so to which
  * time the injected dose must be decayed: START (the scan start) is what calculate-suv assumes;
- * ADMIN (the administration) needs the dose as injected, undecayed; anything else (NONE, empty)
+ * ADMIN (the administration) needs the dose as injected, undecayed, and no time at all (a scan
+ * that starts before the injection is no reason to refuse); anything else (NONE, empty)
  * is refused. Units GML (pixels already in SUV) is read with factor 1 and needs neither these nor
  * a weight, dose or half-life. calculate-suv 1.1 does not read DecayCorrection: an ADMIN series
  * went through it as START, its SUV 2^(t / half-life) too high (suyashkumar 1.dcm marked ADMIN,
@@ -16,7 +17,7 @@
  * the files carry it, else the earliest AcquisitionTime, which QIBA takes over the whole series
  * and calculate-suv over the files it is given. Such a factor depends on which files of the series
  * were read: `scanStartFromFilesRead` says so, and partialSeriesSuvNote words it for a series not
- * known to be whole (NumberOfSlices images, times NumberOfTimeSlices for a dynamic series). No
+ * known to be whole (NumberOfSlices images, times the frames of a dynamic or gated series). No
  * other time is made up for it.
  *
  * A RadiopharmaceuticalStartTime without a RadiopharmaceuticalStartDateTime is on the SeriesDate
@@ -32,6 +33,7 @@
  */
 import { calculateSUVScalingFactors } from '@cornerstonejs/calculate-suv';
 import type { PetAttributes } from './image-header.js';
+import { petFrameLayout } from './pet-time-slices.js';
 import { SOP_CLASS } from './uid.js';
 
 /** The longest uptake (injection to scan) for which an injection time later than the scan is read as the day before. */
@@ -141,15 +143,16 @@ function scanStartFromFilesRead(instances: readonly PetAttributes[], decayCorrec
  */
 export function partialSeriesSuvNote(instances: readonly PetAttributes[], scanStart: string): string | null {
   const slices = instances.map((i) => i.NumberOfSlices).find((n) => n !== undefined && n > 0);
-  const timeSlices = instances.map((i) => i.NumberOfTimeSlices).find((n) => n !== undefined && n > 0) ?? 1;
-  // A dynamic series holds NumberOfSlices positions at each of NumberOfTimeSlices time points.
-  const declared = slices === undefined ? undefined : slices * timeSlices;
+  // A dynamic series holds NumberOfSlices positions at each time point, a gated one at each gate.
+  const layout = petFrameLayout(instances);
+  const frames = layout.kind === 'static' ? 1 : layout.frames;
+  const declared = slices === undefined ? undefined : slices * frames;
   if (declared !== undefined && instances.length >= declared) return null;
   const why =
     declared === undefined
       ? 'the files carry no NumberOfSlices (0054,0081), so whether the series is whole cannot be told'
-      : timeSlices > 1
-        ? `the series holds ${declared} image(s) (NumberOfSlices ${slices} x NumberOfTimeSlices ${timeSlices}) and ${instances.length} were read`
+      : layout.kind !== 'static'
+        ? `the series holds ${declared} image(s) (NumberOfSlices ${slices} x ${layout.framesWords}) and ${instances.length} were read`
         : `the series holds ${declared} slice(s) (NumberOfSlices) and ${instances.length} were read`;
   return (
     `SUVbw is decayed to the earliest AcquisitionTime of the ${instances.length} file(s) read (${scanStart}), SeriesTime being later, ` +
@@ -187,8 +190,13 @@ export function suvbwFactors(instances: readonly PetAttributes[]): SuvOutcome {
       reason: `DecayCorrection (0054,1102) is ${decayCorrection === '' ? 'missing' : decayCorrection}; SUV needs START or ADMIN`,
     };
   }
-  const assumed = injectionOnDayBefore(instances);
+  // ADMIN pixels are decay-corrected to the injection: the dose enters as injected and neither
+  // the injection's time nor the scan's enters the factor. A dynamic scan that starts before the
+  // bolus (or a series with no injection time) is then no reason to refuse, nor to assume a day.
+  const admin = decayCorrection === 'ADMIN';
+  const assumed = admin ? undefined : injectionOnDayBefore(instances);
   if (assumed !== undefined && 'refused' in assumed) return { ok: false, reason: assumed.refused };
+  const adminReference = admin ? scanReference(instances) : '';
   // The library logs to the console (warnings about SUVlbm / SUVbsa inputs we do not use, and
   // debug lines on stdout that would corrupt `--json` output): silence it for the call.
   const { warn, log } = console;
@@ -200,8 +208,10 @@ export function suvbwFactors(instances: readonly PetAttributes[]): SuvOutcome {
     const forSuvbw = instances.map(({ PatientSex: _sex, PatientSize: _size, ...rest }) => ({
       ...rest,
       // ADMIN: calculate-suv decays the dose by 2^(-t / half-life) to the scan time; an infinite
-      // half-life makes that 1, the dose as injected (its other checks still apply).
-      ...(decayCorrection === 'ADMIN' ? { RadionuclideHalfLife: Number.POSITIVE_INFINITY } : {}),
+      // half-life makes that 1, the dose as injected (its other checks still apply). It refuses a
+      // negative t, so it is given the injection at its own scan time (t = 0), which changes nothing else.
+      ...(admin ? { RadionuclideHalfLife: Number.POSITIVE_INFINITY } : {}),
+      ...(adminReference !== '' ? { RadiopharmaceuticalStartDateTime: adminReference } : {}),
       ...(assumed !== undefined ? { RadiopharmaceuticalStartDateTime: assumed.dateTime } : {}),
     }));
     const results = calculateSUVScalingFactors(forSuvbw);
@@ -214,8 +224,7 @@ export function suvbwFactors(instances: readonly PetAttributes[]): SuvOutcome {
       ok: true,
       factors,
       ...(scanStart !== undefined ? { scanStartFromFilesRead: scanStart } : {}),
-      // ADMIN does not decay the dose: the injection's day changes nothing there.
-      ...(assumed !== undefined && decayCorrection === 'START' ? { injectionDateAssumed: assumed.read } : {}),
+      ...(assumed !== undefined ? { injectionDateAssumed: assumed.read } : {}),
     };
   } catch (error) {
     return { ok: false, reason: error instanceof Error ? error.message : String(error) };

@@ -26,6 +26,8 @@ interface Expected {
   dynamicLate: { wholeFactor: number; laterTimePointsFactor: number };
   enhanced: { bqmlMax: number };
   midnight: { injection: string; factor: number; suvMax: number };
+  dynamicAdmin: { factor: number; timePoints: { suvMax: number }[] };
+  gated: { factor: number; gates: { rrInterval: number; timeSlot: number; suvMax: number }[] };
 }
 
 async function maxOf(series: Series): Promise<number> {
@@ -41,6 +43,12 @@ describe.skipIf(!hasPydicom)('SUVbw of PET series with other timing than one sta
   let expected: Expected;
   const files = (set: string, names: string[]) => names.map((n) => path.join(dir, set, n));
   const dynamicNames = ['t1-s1.dcm', 't1-s2.dcm', 't2-s1.dcm', 't2-s2.dcm', 't3-s1.dcm', 't3-s2.dcm'];
+  /** The headers of a file set as if its images carried no ImageIndex. */
+  const withoutImageIndex = async (set: string, names: string[]) =>
+    (await Promise.all(files(set, names).map((f) => readInstanceHeader(f)))).map((h) => {
+      const { ImageIndex: _index, ...pet } = h.pet!;
+      return { ...h, pet };
+    });
 
   beforeAll(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'lowdose-pet-timing-'));
@@ -87,16 +95,71 @@ describe.skipIf(!hasPydicom)('SUVbw of PET series with other timing than one sta
     });
 
     it('stays one volume in stored units, and says why, when its images carry no ImageIndex', async () => {
-      const headers = await Promise.all(files('dynamic', dynamicNames).map((f) => readInstanceHeader(f)));
-      const noIndex = headers.map((h) => {
-        const { ImageIndex: _index, ...pet } = h.pet!;
-        return { ...h, pet };
-      });
-      const [s, ...rest] = buildSeries(noIndex);
+      const [s, ...rest] = buildSeries(await withoutImageIndex('dynamic', dynamicNames));
       expect(rest).toEqual([]);
       expect(s!.units).toBe('BQML');
       expect(s!.slices).toHaveLength(6);
       expect(s!.warnings.find((w) => w.code === 'E_SUV_UNAVAILABLE')?.message).toMatch(/time points cannot be told apart.*ImageIndex \(0054,1330\)/);
+    });
+  });
+
+  describe('a dynamic series decay-corrected to the administration (ADMIN), its scan started 10 s before the injection', () => {
+    it('is in SUVbw with the dose as injected, the same factor for every time point, as computed with pydicom', async () => {
+      const { series } = await scanPaths([path.join(dir, 'dynamic-admin')]);
+      expect(series.map((s) => s.key.replace(/^.*#/, '#'))).toEqual(['#t1', '#t2', '#t3']);
+      for (const [t, s] of series.entries()) {
+        expect(s.warnings).toEqual([]);
+        expect(s.units).toBe('SUVbw');
+        for (const slice of s.slices) expect(relative(slice.unitsScale, expected.dynamicAdmin.factor)).toBeLessThan(1e-9);
+        expect(relative(await maxOf(s), expected.dynamicAdmin.timePoints[t]!.suvMax)).toBeLessThan(1e-6);
+      }
+    });
+
+    it('takes no time from the injection or the scan: a RadiopharmaceuticalStartDateTime after the scan start, or none, gives the same factor', async () => {
+      const pet = await Promise.all(files('dynamic-admin', dynamicNames).map(async (f) => (await readInstanceHeader(f)).pet!));
+      const variants = [
+        pet.map((p) => ({ ...p, RadiopharmaceuticalStartDateTime: '19600614141700' })),
+        pet.map(({ RadiopharmaceuticalStartTime: _time, ...p }) => p),
+      ];
+      for (const instances of variants) {
+        const outcome = suvbwFactors(instances);
+        expect(outcome.ok && outcome.injectionDateAssumed).toBe(undefined);
+        expect(outcome.ok && outcome.factors.every((f) => relative(f, expected.dynamicAdmin.factor) < 1e-9)).toBe(true);
+      }
+    });
+  });
+
+  describe('a gated series (NumberOfRRIntervals 2 x NumberOfTimeSlots 3 x NumberOfSlices 2)', () => {
+    const gatedNames = [1, 2].flatMap((r) => [1, 2, 3].flatMap((g) => [1, 2].map((s) => `rr${r}-slot${g}-s${s}.dcm`)));
+
+    it('is one volume per gate, placed by ImageIndex, each in SUVbw decayed to the series start, as computed with pydicom', async () => {
+      const { series } = await scanPaths([path.join(dir, 'gated')]);
+      expect(series.map((s) => s.key.replace(/^.*#/, '#'))).toEqual(['#g1', '#g2', '#g3', '#g4', '#g5', '#g6']);
+      for (const [n, s] of series.entries()) {
+        const gate = expected.gated.gates[n]!;
+        expect(s.warnings).toEqual([]);
+        expect(s.units).toBe('SUVbw');
+        // Gate n = (R-R interval - 1) x NumberOfTimeSlots + time slot.
+        expect(s.slices.map((x) => path.basename(x.file)).sort()).toEqual([1, 2].map((i) => `rr${gate.rrInterval}-slot${gate.timeSlot}-s${i}.dcm`));
+        // Every gate shares the acquisition start: one factor (START).
+        for (const slice of s.slices) expect(relative(slice.unitsScale, expected.gated.factor)).toBeLessThan(1e-9);
+        expect(relative(await maxOf(s), gate.suvMax)).toBeLessThan(1e-6);
+      }
+    });
+
+    it('stays one volume in stored units, and says why, when its images carry no ImageIndex', async () => {
+      const [s, ...rest] = buildSeries(await withoutImageIndex('gated', gatedNames));
+      expect(rest).toEqual([]);
+      expect(s!.units).toBe('BQML');
+      expect(s!.slices).toHaveLength(12);
+      expect(s!.warnings.find((w) => w.code === 'E_SUV_UNAVAILABLE')?.message).toMatch(/gates cannot be told apart.*ImageIndex \(0054,1330\)/);
+      expect(s!.warnings.find((w) => w.code === 'E_INCONSISTENT_SERIES')?.message).toMatch(/NumberOfSlices 2 x NumberOfRRIntervals 2 x NumberOfTimeSlots 3/);
+    });
+
+    it('counts NumberOfSlices x NumberOfRRIntervals x NumberOfTimeSlots images as the whole series', async () => {
+      const pet = await Promise.all(files('gated', gatedNames).map(async (f) => (await readInstanceHeader(f)).pet!));
+      expect(partialSeriesSuvNote(pet, 'x')).toBeNull();
+      expect(partialSeriesSuvNote(pet.slice(0, 2), 'x')).toMatch(/holds 12 image\(s\) \(NumberOfSlices 2 x NumberOfRRIntervals 2 x NumberOfTimeSlots 3\) and 2 were read/);
     });
   });
 

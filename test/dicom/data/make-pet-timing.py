@@ -14,13 +14,18 @@ attributes alone (not with lowdose's code):
              classic Units / DecayCorrection / Series and Acquisition times, as some converters write
   dynamic-late/  the same dynamic series with a SeriesTime of 15:40:00, after every frame (as on
              post-processed series): the dose is then decayed to the earliest AcquisitionTime
+  dynamic-admin/  the dynamic series with DecayCorrection ADMIN and a scan started 10 s before
+             the injection (SeriesTime 14:16:50), as dynamic scans start with the bolus
+  gated/     a gated series (SeriesType GATED, NumberOfRRIntervals 2, NumberOfTimeSlots 3,
+             NumberOfSlices 2): the same two positions in six gates, placed by ImageIndex, all with
+             the SeriesTime as AcquisitionTime, each gate with its own activity (RescaleSlope)
   midnight/  the slice injected at 23:17:00 and scanned 00:23:16.921 the next day, with a
              RadiopharmaceuticalStartTime and no RadiopharmaceuticalStartDateTime
 
 SUVbw = pixel (Bq/ml) x weight (g) / (dose (Bq) x 2^(-(t_ref - t_injection) / half-life)), t_ref
 being the time the pixels are decay-corrected to: the SeriesDate / SeriesTime for DecayCorrection
 START (PS3.3 C.8.9.1: the series time is the reference of all its activity), the Decay Correction
-DateTime (0018,9701) for Enhanced PET. expected.json holds per file set the factor and SUVmax.
+DateTime (0018,9701) for Enhanced PET; for ADMIN the injection itself, so the dose enters undecayed. expected.json holds per file set the factor and SUVmax.
 
 Usage: /usr/bin/python3 test/dicom/data/make-pet-timing.py <corpus dir> <output dir>
 """
@@ -63,6 +68,27 @@ def factor(reference, injection):
     return weight_g / (dose * 2 ** (-elapsed / half_life))
 
 
+def slice_copy(uid, entropy, s, k):
+    """The source slice as slice s (0-based, 3.27 mm apart) of series uid, its RescaleSlope scaled by
+    k x (1 + 0.1 s); with the maximum of its pixels (Bq/ml)."""
+    d = copy.deepcopy(src)
+    d.SeriesInstanceUID = uid
+    d.SOPInstanceUID = generate_uid(entropy_srcs=entropy)
+    d.file_meta.MediaStorageSOPInstanceUID = d.SOPInstanceUID
+    d.ImagePositionPatient = [-342.11083849009, -528.74934994385, -278.5 - 3.27 * s]
+    d.RescaleSlope = f'{slope0 * k * (1 + 0.1 * s):.6g}'
+    return d, float((stored * float(d.RescaleSlope) + intercept0).max())
+
+
+def recopy(from_set, name, uid, entropy):
+    """A file of another set as an instance of series uid."""
+    d = pydicom.dcmread(os.path.join(out, from_set, name))
+    d.SeriesInstanceUID = uid
+    d.SOPInstanceUID = generate_uid(entropy_srcs=entropy)
+    d.file_meta.MediaStorageSOPInstanceUID = d.SOPInstanceUID
+    return d
+
+
 series_start = when(src.SeriesDate, src.SeriesTime)
 injection = when(src.SeriesDate, drug.RadiopharmaceuticalStartTime)
 expected = {'source': 'suyashkumar__dicom/testdata/1.dcm', 'halfLife': half_life}
@@ -79,10 +105,7 @@ for t, (duration, k) in enumerate(zip(durations, activity)):
     start = series_start + dt.timedelta(seconds=offset)
     suv_max = 0.0
     for s in range(2):
-        d = copy.deepcopy(src)
-        d.SeriesInstanceUID = series_uid
-        d.SOPInstanceUID = generate_uid(entropy_srcs=['lowdose-pet-dynamic', str(t), str(s)])
-        d.file_meta.MediaStorageSOPInstanceUID = d.SOPInstanceUID
+        d, bq_max = slice_copy(series_uid, ['lowdose-pet-dynamic', str(t), str(s)], s, k)
         d.SeriesType = ['DYNAMIC', 'IMAGE']
         d.NumberOfSlices = 2
         d.NumberOfTimeSlices = 3
@@ -92,11 +115,7 @@ for t, (duration, k) in enumerate(zip(durations, activity)):
         d.ActualFrameDuration = duration * 1000
         # Mid-frame time from the series start (ms): the frame's reference time.
         d.FrameReferenceTime = f'{(offset + duration / 2) * 1000:.1f}'
-        d.ImagePositionPatient = [-342.11083849009, -528.74934994385, -278.5 - 3.27 * s]
-        slope = slope0 * k * (1 + 0.1 * s)
-        d.RescaleSlope = f'{slope:.6g}'
-        slope = float(d.RescaleSlope)
-        suv_max = max(suv_max, float((stored * slope + intercept0).max()) * f_dyn)
+        suv_max = max(suv_max, bq_max * f_dyn)
         d.save_as(os.path.join(out, 'dynamic', f't{t + 1}-s{s + 1}.dcm'), write_like_original=False)
     dynamic['timePoints'].append({'acquisitionTime': tm(start), 'suvMax': suv_max})
     offset += duration
@@ -106,10 +125,7 @@ expected['dynamic'] = dynamic
 os.makedirs(os.path.join(out, 'dynamic-late'), exist_ok=True)
 late_uid = generate_uid(entropy_srcs=['lowdose-pet-dynamic-late'])
 for name in sorted(os.listdir(os.path.join(out, 'dynamic'))):
-    d = pydicom.dcmread(os.path.join(out, 'dynamic', name))
-    d.SeriesInstanceUID = late_uid
-    d.SOPInstanceUID = generate_uid(entropy_srcs=['lowdose-pet-dynamic-late', name])
-    d.file_meta.MediaStorageSOPInstanceUID = d.SOPInstanceUID
+    d = recopy('dynamic', name, late_uid, ['lowdose-pet-dynamic-late', name])
     d.SeriesTime = '154000.000000'
     d.save_as(os.path.join(out, 'dynamic-late', name), write_like_original=False)
 starts = [when(src.SeriesDate, tp['acquisitionTime']) for tp in dynamic['timePoints']]
@@ -120,6 +136,64 @@ expected['dynamicLate'] = {
     # Time points 2 and 3 alone: the second frame's start.
     'laterTimePointsFactor': factor(min(starts[1:]), injection),
 }
+
+# --- dynamic-admin: DecayCorrection ADMIN, the scan started 10 s before the injection -------
+# Dynamic acquisitions start with the bolus: the scanner runs first, then the tracer is injected.
+# ADMIN pixels are decay-corrected to the administration time, so the dose enters as injected,
+# undecayed, and no scan time enters the SUVbw (PS3.3 PET Series module, Decay Correction (0054,1102)).
+os.makedirs(os.path.join(out, 'dynamic-admin'), exist_ok=True)
+admin_uid = generate_uid(entropy_srcs=['lowdose-pet-dynamic-admin'])
+admin_start = injection - dt.timedelta(seconds=10)
+f_admin = weight_g / dose
+admin_max = [0.0] * len(durations)
+for name in sorted(os.listdir(os.path.join(out, 'dynamic'))):
+    d = recopy('dynamic', name, admin_uid, ['lowdose-pet-dynamic-admin', name])
+    d.DecayCorrection = 'ADMIN'
+    d.SeriesTime = tm(admin_start)
+    # Every frame as many seconds after admin_start as after the SeriesTime in dynamic/.
+    d.AcquisitionTime = tm(when(src.SeriesDate, d.AcquisitionTime) - (series_start - admin_start))
+    assert 'RadiopharmaceuticalStartDateTime' not in d.RadiopharmaceuticalInformationSequence[0]
+    t = (int(d.ImageIndex) - 1) // 2
+    admin_max[t] = max(admin_max[t], float((stored * float(d.RescaleSlope) + intercept0).max()) * f_admin)
+    d.save_as(os.path.join(out, 'dynamic-admin', name), write_like_original=False)
+dynamic_admin = {'factor': f_admin, 'seriesTime': tm(admin_start), 'injectionTime': drug.RadiopharmaceuticalStartTime,
+                 'timePoints': [{'suvMax': m} for m in admin_max]}
+expected['dynamicAdmin'] = dynamic_admin
+
+# --- gated: NumberOfRRIntervals 2 x NumberOfTimeSlots 3 x NumberOfSlices 2 -------------------
+# PS3.3 C.8.9.4.1.9: ImageIndex = ((R-R Interval Index - 1) x NumberOfTimeSlots x NumberOfSlices)
+# + ((Time Slot Index - 1) x NumberOfSlices) + Slice Index. Every gate has the same
+# AcquisitionTime (C.8.9.4.1.4: it "shall not vary from Image to Image" in a GATED series), the
+# start of the acquisition, and with START all are decay-corrected to the series start: one factor.
+os.makedirs(os.path.join(out, 'gated'), exist_ok=True)
+gated_uid = generate_uid(entropy_srcs=['lowdose-pet-gated'])
+rr_intervals, time_slots, frame_time = 2, 3, 250
+rr_limits = [(600, 1000), (1000, 1400)]  # ms: normal beats, then longer ones
+gated = {'factor': f_dyn, 'numberOfSlices': 2, 'numberOfRRIntervals': rr_intervals, 'numberOfTimeSlots': time_slots, 'gates': []}
+for r in range(rr_intervals):
+    for g in range(time_slots):
+        k = 1.0 - 0.15 * (r * time_slots + g)
+        suv_max = 0.0
+        indices = []
+        for s in range(2):
+            d, bq_max = slice_copy(gated_uid, ['lowdose-pet-gated', str(r), str(g), str(s)], s, k)
+            d.SeriesType = ['GATED', 'IMAGE']
+            d.NumberOfSlices = 2
+            d.NumberOfRRIntervals = rr_intervals
+            d.NumberOfTimeSlots = time_slots
+            d.ImageIndex = r * time_slots * 2 + g * 2 + (s + 1)
+            indices.append(d.ImageIndex)
+            d.InstanceNumber = d.ImageIndex
+            d.AcquisitionTime = src.SeriesTime
+            d.ActualFrameDuration = 600000
+            d.FrameReferenceTime = '300000.0'
+            d.TriggerTime = g * frame_time
+            d.FrameTime = frame_time
+            d.LowRRValue, d.HighRRValue = rr_limits[r]
+            suv_max = max(suv_max, bq_max * f_dyn)
+            d.save_as(os.path.join(out, 'gated', f'rr{r + 1}-slot{g + 1}-s{s + 1}.dcm'), write_like_original=False)
+        gated['gates'].append({'rrInterval': r + 1, 'timeSlot': g + 1, 'imageIndex': indices, 'suvMax': suv_max})
+expected['gated'] = gated
 
 # --- enhanced: Enhanced PET Image Storage, 2 frames -----------------------------------------
 os.makedirs(os.path.join(out, 'enhanced'), exist_ok=True)
