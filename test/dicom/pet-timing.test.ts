@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSeries, readInstanceHeader, readSlice, scanPaths, suvbwFactors } from '../../src/dicom/index.js';
 import { partialSeriesSuvNote } from '../../src/dicom/suv.js';
 import type { Series } from '../../src/dicom/types.js';
+import { runCli } from '../helpers/cli.js';
 import { CORPUS } from './helpers/corpus.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -161,6 +162,14 @@ describe.skipIf(!hasPydicom)('SUVbw of PET series with other timing than one sta
       expect(partialSeriesSuvNote(pet, 'x')).toBeNull();
       expect(partialSeriesSuvNote(pet.slice(0, 2), 'x')).toMatch(/holds 12 image\(s\) \(NumberOfSlices 2 x NumberOfRRIntervals 2 x NumberOfTimeSlots 3\) and 2 were read/);
     });
+  });
+
+  it('denoise names each time point of a dynamic series by its key in its summary line', async () => {
+    const out = path.join(dir, 'dynamic-denoised');
+    const run = await runCli('denoise', path.join(dir, 'dynamic'), '-o', out, '--method', 'gaussian', '--no-progress');
+    expect(run.code, run.stderr).toBe(0);
+    const lines = run.stdout.split('\n').filter((l) => l.startsWith('PT '));
+    expect(lines.map((l) => /#t\d/.exec(l)?.[0]).sort()).toEqual(['#t1', '#t2', '#t3']);
   });
 
   it('refuses SUVbw of Enhanced PET, whose pixels are decay-corrected to a time calculate-suv does not read, and keeps Bq/ml', async () => {

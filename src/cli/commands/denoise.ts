@@ -131,7 +131,7 @@ function humanReport(report: DenoiseReport | DicomwebDenoiseReport | DimseDenois
       ? ` | PSNR ${psnrText(m.input?.psnr)} -> ${psnrText(m.psnr)} dB, SSIM ${fmt(m.input?.ssim, 3)} -> ${fmt(m.ssim, 3)}`
       : '';
     lines.push(
-      `${s.input.modality} ${s.input.seriesInstanceUid}${s.skipped ? ' (already done)' : ''}: ${s.output.files.length} slices -> ${s.output.dir}` +
+      `${s.input.modality} ${s.input.key}${s.skipped ? ' (already done)' : ''}: ${s.output.files.length} slices -> ${s.output.dir}` +
         ` | ${s.method}${s.model ? ` ${s.model}` : ''} on ${s.device}, ${s.msPerSlice} ms/slice${metrics}`,
     );
     const u = s.uncertainty?.summary;
