@@ -14,9 +14,16 @@
  * Then LSF = dESF/dx (central differences), windowed against noise in its tails, Fourier
  * transformed, normalised to 1 at f = 0, and divided by the transfer functions of the binning
  * (sinc) and of the central difference, which the measurement itself adds.
+ *
+ * The noise floor: each ESF bin's mean has a standard error (its samples' residual SD around the
+ * ESF over the square root of their count); the LSF, window and DFT are linear in the bin means,
+ * so that error is propagated exactly to the SD of the MTF's noise at each frequency
+ * (`noiseFloor`). MTF50 / MTF10 are reported only where the curve crosses its level at a frequency
+ * whose noise SD is at most 1/3 of the level (`MEASURABLE_SNR`); above that, the crossing is where
+ * the noise happens to dip and the value is null (docs/metrics.md, "MTF noise floor").
  */
 import { fft, nextPowerOfTwo } from '../util/fft.js';
-import { interpolate } from '../util/interpolate.js';
+import { bracket, interpolate } from '../util/interpolate.js';
 import { checkPixels } from './pixels.js';
 import type { SpacedPixels } from './roi.js';
 
@@ -29,9 +36,19 @@ export interface MtfResult {
   /** Cycles/mm, from 0 to the sampling frequency 1 / pixel spacing (twice the Nyquist frequency). */
   readonly frequency: Float64Array;
   readonly mtf: Float64Array;
-  /** Frequency where the MTF first falls to 0.5 / 0.1 (linear interpolation), null if it does not in range. */
+  /**
+   * Frequency where the MTF first falls to 0.5 / 0.1 (linear interpolation); null if it does not
+   * in range, or if it does where the noise floor is too high to tell (`levels` says which).
+   */
   readonly mtf50: number | null;
   readonly mtf10: number | null;
+  /**
+   * SD of the MTF's noise at each frequency, propagated from the ESF bins' standard errors: what
+   * the curve reads (as an RMS) where the edge carries no signal.
+   */
+  readonly noiseFloor: Float64Array;
+  /** The crossings behind `mtf50` and `mtf10`, with the noise floor where they fall. */
+  readonly levels: { readonly mtf50: MtfLevel; readonly mtf10: MtfLevel };
   /**
    * Edge spread function on the bin grid (mm, signed distance from the edge): interpolated from
    * each bin's mean value at its samples' mean distance.
@@ -41,6 +58,25 @@ export interface MtfResult {
   readonly lsf: { readonly distance: Float64Array; readonly value: Float64Array };
   /** ESF bin width in mm. */
   readonly binWidth: number;
+}
+
+/**
+ * A level crossing is measurable where the MTF's noise SD there is at most level / MEASURABLE_SNR.
+ * With 3, the curve's scatter at the crossing is at most 1/3 of the level (radially about 1/4), so
+ * MTF10 of a Gaussian-like MTF moves by about 5 % for one SD; a curve sitting on its floor crosses
+ * 3 noise SDs with probability exp(-9) per frequency.
+ */
+export const MEASURABLE_SNR = 3;
+
+export interface MtfLevel {
+  /** The MTF level (0.5, 0.1). */
+  readonly level: number;
+  /** Frequency (cycles/mm) where the curve first falls to the level; null if it does not in range. */
+  readonly crossing: number | null;
+  /** `noiseFloor` at that frequency; null with `crossing`. */
+  readonly floor: number | null;
+  /** Whether level >= MEASURABLE_SNR x floor, so that the crossing is reported. */
+  readonly measurable: boolean;
 }
 
 export interface EdgeRegion {
@@ -122,12 +158,15 @@ export function edgeMtf(image: SpacedPixels, region: EdgeRegion, options: MtfOpt
   const norm = Math.sqrt(1 + slope * slope);
   const distances = new Float64Array(rows * columns);
   const values = new Float64Array(rows * columns);
+  const grid = { row: new Int32Array(rows * columns), col: new Int32Array(rows * columns) };
   let n = 0;
   for (let l = 0; l < lines; l++) {
     const edgeAt = (fit.a + fit.b * l) * stepSpacing;
     for (let s = 0; s < steps; s++) {
       distances[n] = (s * stepSpacing - edgeAt) / norm;
       values[n] = sample(l, s);
+      grid.row[n] = vertical ? l : s;
+      grid.col[n] = vertical ? s : l;
       n++;
     }
   }
@@ -136,7 +175,7 @@ export function edgeMtf(image: SpacedPixels, region: EdgeRegion, options: MtfOpt
   const farthestStart = fit.a + fit.b * (fit.b > 0 ? lines - 1 : 0);
   const halfRange = (Math.min(nearestStart, steps - 1 - farthestStart) * stepSpacing) / norm;
   const pixel = Math.min(sr, sc);
-  const result = mtfFromSamples(distances, values, halfRange, pixel, options.oversampling ?? 4);
+  const result = mtfFromSamples(distances, values, halfRange, pixel, options.oversampling ?? 4, grid);
   return { ...result, edgeAngle: (Math.atan(Math.abs(slope)) * 180) / Math.PI };
 }
 
@@ -164,15 +203,20 @@ export function rodMtf(
   const c1 = Math.min(image.columns - 1, Math.ceil(cc + reach / sc) + 1);
   const distances: number[] = [];
   const values: number[] = [];
+  const rowOf: number[] = [];
+  const colOf: number[] = [];
   for (let r = r0; r <= r1; r++) {
     for (let c = c0; c <= c1; c++) {
       const d = Math.hypot((r - cr) * sr, (c - cc) * sc) - refined.radius;
       if (Math.abs(d) > halfWidth + pixel) continue;
       distances.push(d);
       values.push(image.data[r * image.columns + c]!);
+      rowOf.push(r);
+      colOf.push(c);
     }
   }
-  const result = mtfFromSamples(Float64Array.from(distances), Float64Array.from(values), halfWidth, pixel, options.oversampling ?? 4);
+  const grid = { row: Int32Array.from(rowOf), col: Int32Array.from(colOf) };
+  const result = mtfFromSamples(Float64Array.from(distances), Float64Array.from(values), halfWidth, pixel, options.oversampling ?? 4, grid);
   return { ...result, center: refined.center, radius: refined.radius };
 }
 
@@ -183,6 +227,7 @@ export function mtfFromSamples(
   halfRange: number,
   pixel: number,
   oversampling: number,
+  grid?: SampleGrid,
 ): MtfResult {
   const binWidth = pixel / oversampling;
   const half = Math.floor(halfRange / binWidth);
@@ -191,8 +236,9 @@ export function mtfFromSamples(
   const total = new Float64Array(bins);
   const spread = new Float64Array(bins);
   const count = new Uint32Array(bins);
+  const binOf = (d: number): number => Math.round(d / binWidth) + half;
   for (let i = 0; i < distances.length; i++) {
-    const k = Math.round(distances[i]! / binWidth) + half;
+    const k = binOf(distances[i]!);
     if (k < 0 || k >= bins) continue;
     total[k]! += values[i]!;
     spread[k]! += distances[i]!;
@@ -212,6 +258,7 @@ export function mtfFromSamples(
   const esfDistance = new Float64Array(bins);
   for (let k = 0; k < bins; k++) esfDistance[k] = (k - half) * binWidth;
   const esf = esfDistance.map((x) => interpolate(at, mean, x));
+  const esfNoiseModel = esfNoise(distances, values, at, mean, binOf, bins, count, grid);
 
   // Central-difference LSF; the two end bins repeat their neighbours.
   const lsf = new Float64Array(bins);
@@ -234,6 +281,8 @@ export function mtfFromSamples(
   const points = Math.min(padded / 2, Math.floor(fMax / df + 1e-9) + 1);
   const frequency = new Float64Array(points);
   const mtf = new Float64Array(points);
+  const noise = lsfNoise(esfDistance, at, esfNoiseModel, binWidth, half, padded, points);
+  const noiseFloor = new Float64Array(points);
   for (let k = 0; k < points; k++) {
     const f = k * df;
     frequency[k] = f;
@@ -241,12 +290,17 @@ export function mtfFromSamples(
     // Bin averaging is a box of one bin (sinc); the central difference is sin(2x) / (2x).
     const correction = k === 0 ? 1 : (Math.sin(x) / x) * (Math.sin(2 * x) / (2 * x));
     mtf[k] = Math.hypot(re[k]!, im[k]!) / dc / correction;
+    noiseFloor[k] = noise[k]! / dc / Math.abs(correction);
   }
+  const mtf50 = level(frequency, mtf, noiseFloor, 0.5);
+  const mtf10 = level(frequency, mtf, noiseFloor, 0.1);
   return {
     frequency,
     mtf,
-    mtf50: crossing(frequency, mtf, 0.5),
-    mtf10: crossing(frequency, mtf, 0.1),
+    mtf50: mtf50.measurable ? mtf50.crossing : null,
+    mtf10: mtf10.measurable ? mtf10.crossing : null,
+    noiseFloor,
+    levels: { mtf50, mtf10 },
     esf: { distance: esfDistance, value: esf },
     lsf: { distance: esfDistance, value: lsf },
     binWidth,
@@ -261,6 +315,191 @@ export function crossing(frequency: Float64Array, curve: Float64Array, level: nu
     if (a >= level && b < level) return frequency[k - 1]! + ((a - level) / (a - b)) * (frequency[k]! - frequency[k - 1]!);
   }
   return null;
+}
+
+/** The first crossing of `value` and whether the noise floor there lets it be told from noise. */
+function level(frequency: Float64Array, curve: Float64Array, noiseFloor: Float64Array, value: number): MtfLevel {
+  const f = crossing(frequency, curve, value);
+  if (f === null) return { level: value, crossing: null, floor: null, measurable: false };
+  const floor = interpolate(frequency, noiseFloor, f);
+  return { level: value, crossing: f, floor, measurable: value >= MEASURABLE_SNR * floor };
+}
+
+/** Pixel (row, column) of each sample, for the noise's correlation between neighbouring pixels. */
+export interface SampleGrid {
+  readonly row: Int32Array;
+  readonly col: Int32Array;
+}
+
+/** Neighbour lags (rows, columns) up to this many pixels enter the residual noise's correlation. */
+const CORRELATION_LAG = 3;
+
+/**
+ * The ESF's noise as the DFT sees it: per sample, its bin (index into the bins with samples) and the
+ * residual SD of that bin's samples around the interpolated ESF (a bin with one sample takes the
+ * pooled SD); with a pixel grid, the residuals' correlation coefficient between samples up to
+ * CORRELATION_LAG pixels apart (CT noise is correlated by the reconstruction kernel), each
+ * unordered pair once.
+ */
+interface EsfNoise {
+  readonly bin: Int32Array;
+  readonly sd: Float64Array;
+  readonly binCount: Uint32Array;
+  readonly pairs: { readonly a: Int32Array; readonly b: Int32Array; readonly rho: Float64Array };
+}
+
+function esfNoise(
+  distances: Float64Array,
+  values: Float64Array,
+  at: readonly number[],
+  mean: readonly number[],
+  binOf: (d: number) => number,
+  bins: number,
+  count: Uint32Array,
+  grid: SampleGrid | undefined,
+): EsfNoise {
+  const n = distances.length;
+  const residual = new Float64Array(n);
+  const squares = new Float64Array(bins);
+  const raw = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const k = binOf(distances[i]!);
+    raw[i] = k >= 0 && k < bins ? k : -1;
+    if (raw[i]! < 0) continue;
+    residual[i] = values[i]! - interpolate(at, mean, distances[i]!);
+    squares[k]! += residual[i]! * residual[i]!;
+  }
+  let pooled = 0;
+  let dof = 0;
+  for (let k = 0; k < bins; k++) {
+    if (count[k]! < 2) continue;
+    pooled += squares[k]!;
+    dof += count[k]! - 1;
+  }
+  const pooledVariance = dof > 0 ? pooled / dof : 0;
+  const index = new Int32Array(bins).fill(-1);
+  const binCount = new Uint32Array(at.length);
+  const binSd = new Float64Array(at.length);
+  for (let k = 0, j = 0; k < bins; k++) {
+    if (count[k]! === 0) continue;
+    index[k] = j;
+    binCount[j] = count[k]!;
+    binSd[j] = Math.sqrt(count[k]! >= 2 ? squares[k]! / (count[k]! - 1) : pooledVariance);
+    j++;
+  }
+  const bin = raw.map((k) => (k < 0 ? -1 : index[k]!));
+  const sd = Float64Array.from(bin, (j) => (j < 0 ? 0 : binSd[j]!));
+  return { bin, sd, binCount, pairs: grid ? correlatedPairs(grid, bin, sd, residual) : { a: new Int32Array(0), b: new Int32Array(0), rho: new Float64Array(0) } };
+}
+
+/** Pairs of binned samples up to CORRELATION_LAG pixels apart, with their lag's residual correlation. */
+function correlatedPairs(grid: SampleGrid, bin: Int32Array, sd: Float64Array, residual: Float64Array): EsfNoise['pairs'] {
+  const used = Array.from(bin.keys()).filter((i) => bin[i]! >= 0 && sd[i]! > 0);
+  if (used.length === 0) return { a: new Int32Array(0), b: new Int32Array(0), rho: new Float64Array(0) };
+  let r0 = Infinity;
+  let c0 = Infinity;
+  let r1 = -Infinity;
+  let c1 = -Infinity;
+  for (const i of used) {
+    r0 = Math.min(r0, grid.row[i]!);
+    r1 = Math.max(r1, grid.row[i]!);
+    c0 = Math.min(c0, grid.col[i]!);
+    c1 = Math.max(c1, grid.col[i]!);
+  }
+  const width = c1 - c0 + 1;
+  const where = new Int32Array((r1 - r0 + 1) * width).fill(-1);
+  for (const i of used) where[(grid.row[i]! - r0) * width + grid.col[i]! - c0] = i;
+  const L = CORRELATION_LAG;
+  const a: number[] = [];
+  const b: number[] = [];
+  const lagOf: number[] = [];
+  const lagSum = new Float64Array((2 * L + 1) * (2 * L + 1));
+  const lagCount = new Uint32Array(lagSum.length);
+  for (const i of used) {
+    const r = grid.row[i]!;
+    const c = grid.col[i]!;
+    for (let dr = 0; dr <= L; dr++) {
+      for (let dc = -L; dc <= L; dc++) {
+        if (dr === 0 && dc <= 0) continue;
+        if (r + dr > r1 || c + dc < c0 || c + dc > c1) continue;
+        const other = where[(r + dr - r0) * width + c + dc - c0]!;
+        if (other < 0) continue;
+        const lag = dr * (2 * L + 1) + dc + L;
+        lagSum[lag]! += (residual[i]! / sd[i]!) * (residual[other]! / sd[other]!);
+        lagCount[lag]!++;
+        a.push(i);
+        b.push(other);
+        lagOf.push(lag);
+      }
+    }
+  }
+  const rho = Float64Array.from(lagOf, (lag) => lagSum[lag]! / lagCount[lag]!);
+  return { a: Int32Array.from(a), b: Int32Array.from(b), rho };
+}
+
+/**
+ * RMS magnitude of the noise in the windowed LSF's DFT at the first `points` frequencies of a
+ * `padded`-point transform. The grid ESF is linear in the bin means (interpolation weights), the
+ * LSF linear in the grid ESF (central differences, end bins repeated), so the DFT's noise is
+ * sum_j g_j(f) e_j over the bin means' errors e_j; each bin mean is its samples' mean, so sample
+ * i enters with g_j / n_j, and the variance is summed over samples and their correlated pairs.
+ */
+function lsfNoise(
+  esfDistance: Float64Array,
+  at: readonly number[],
+  noise: EsfNoise,
+  binWidth: number,
+  half: number,
+  padded: number,
+  points: number,
+): Float64Array {
+  const bins = esfDistance.length;
+  const weights = Array.from(esfDistance, (x) => bracket(at, x));
+  // LSF bin k = (esf[plus(k)] - esf[minus(k)]) / (2 binWidth), windowed.
+  const plus = (k: number): number => Math.min(Math.max(k, 1), bins - 2) + 1;
+  const minus = (k: number): number => Math.min(Math.max(k, 1), bins - 2) - 1;
+  const window = Array.from({ length: bins }, (_, k) => tukey(Math.abs(k - half) / (half + 1)) / (2 * binWidth));
+  const gRe = new Float64Array(at.length);
+  const gIm = new Float64Array(at.length);
+  const add = (m: number, sign: number, cr: number, ci: number): void => {
+    const { lo, hi, t } = weights[m]!;
+    gRe[lo]! += sign * (1 - t) * cr;
+    gIm[lo]! += sign * (1 - t) * ci;
+    if (hi !== lo) {
+      gRe[hi]! += sign * t * cr;
+      gIm[hi]! += sign * t * ci;
+    }
+  };
+  const { bin, sd, binCount, pairs } = noise;
+  const hRe = new Float64Array(bin.length);
+  const hIm = new Float64Array(bin.length);
+  const result = new Float64Array(points);
+  for (let f = 0; f < points; f++) {
+    gRe.fill(0);
+    gIm.fill(0);
+    for (let k = 0; k < bins; k++) {
+      const phase = (-2 * Math.PI * f * k) / padded;
+      const cr = window[k]! * Math.cos(phase);
+      const ci = window[k]! * Math.sin(phase);
+      add(plus(k), 1, cr, ci);
+      add(minus(k), -1, cr, ci);
+    }
+    let variance = 0;
+    for (let i = 0; i < bin.length; i++) {
+      const j = bin[i]!;
+      if (j < 0) continue;
+      hRe[i] = (gRe[j]! * sd[i]!) / binCount[j]!;
+      hIm[i] = (gIm[j]! * sd[i]!) / binCount[j]!;
+      variance += hRe[i]! * hRe[i]! + hIm[i]! * hIm[i]!;
+    }
+    for (let p = 0; p < pairs.a.length; p++) {
+      const i = pairs.a[p]!;
+      const o = pairs.b[p]!;
+      variance += 2 * pairs.rho[p]! * (hRe[i]! * hRe[o]! + hIm[i]! * hIm[o]!);
+    }
+    result[f] = Math.sqrt(Math.max(0, variance));
+  }
+  return result;
 }
 
 /** Tukey (alpha 0.5) window at |x| in [0, 1] of its half-width. */

@@ -4,8 +4,11 @@
  * resolution; a ratio below 1 is blur, above 1 is edge enhancement (overshoot a filter or network
  * added). The full-dose scan is the reference because the reconstruction kernel, not the phantom,
  * sets the resolution a denoiser should keep.
+ *
+ * MTF10, which no check judges, is quoted only where the curve crosses 0.1 clearly above its noise
+ * floor (src/metrics/mtf.ts, MEASURABLE_SNR); otherwise the detail says so and gives the floor.
  */
-import { rodMtf, type RodMtfResult } from '../../metrics/index.js';
+import { MEASURABLE_SNR, rodMtf, type RodMtfResult } from '../../metrics/index.js';
 import type { AcrGeometry } from '../../phantoms/index.js';
 import type { QaConfig } from '../config.js';
 import { pixelAt } from '../fixtures.js';
@@ -35,7 +38,7 @@ export function mtfChecks(c: QaCase, config: QaConfig): FamilyResult {
   const value = ratio(denoised?.mtf50 ?? null, full?.mtf50 ?? null);
   const detail =
     `MTF50 of the ${rod.radius * 2} mm edge rod: denoised ${fmt(denoised?.mtf50)} cycles/mm, input ${fmt(low?.mtf50)}, ` +
-    `full dose ${fmt(full?.mtf50)}; MTF10 denoised ${fmt(denoised?.mtf10)}, full dose ${fmt(full?.mtf10)}`;
+    `full dose ${fmt(full?.mtf50)}; MTF10 denoised ${mtf10Text(denoised)}, full dose ${mtf10Text(full)}`;
   const nyquist = 0.5 / Math.min(...c.low.slices[index]!.pixelSpacing);
   return {
     checks: [
@@ -52,6 +55,9 @@ export function mtfChecks(c: QaCase, config: QaConfig): FamilyResult {
             full: full?.mtf50 ?? null,
             denoisedMtf10: denoised?.mtf10 ?? null,
             fullMtf10: full?.mtf10 ?? null,
+            // The MTF's noise SD where the curve first falls to 0.1 (null where it does not).
+            denoisedMtf10Floor: denoised?.levels.mtf10.floor ?? null,
+            fullMtf10Floor: full?.levels.mtf10.floor ?? null,
           },
         },
         value,
@@ -60,6 +66,15 @@ export function mtfChecks(c: QaCase, config: QaConfig): FamilyResult {
     ],
     mtf: { phantom: c.phantom, dose: c.dose, low: curve(low, nyquist), denoised: curve(denoised, nyquist), full: curve(full, nyquist) },
   };
+}
+
+/** MTF10 in words: the value, or why there is none. */
+function mtf10Text(result: RodMtfResult | null): string {
+  if (!result) return 'n/a';
+  const { crossing, floor, measurable } = result.levels.mtf10;
+  if (crossing === null || floor === null) return 'n/a (the curve stays above 0.1)';
+  if (measurable) return fmt(crossing);
+  return `not measurable (below the noise floor: SD ${fmt(floor, 2)} where the curve falls to 0.1 at ${fmt(crossing)} cycles/mm, above 0.1 / ${MEASURABLE_SNR})`;
 }
 
 function curve(result: RodMtfResult | null, upTo: number): Curve {
