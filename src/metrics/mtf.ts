@@ -438,11 +438,38 @@ function correlatedPairs(grid: SampleGrid, bin: Int32Array, sd: Float64Array, re
 }
 
 /**
+ * Covariance of the bin means (indices into the bins with samples), as (a, b, value) entries with
+ * both orders of an off-diagonal pair: each bin mean is its samples' mean, so
+ * cov(a, b) = sum over samples i in a, o in b of rho(i, o) sd_i sd_o / (n_a n_b).
+ */
+function binCovariance(noise: EsfNoise): { a: Int32Array; b: Int32Array; value: Float64Array } {
+  const { bin, sd, binCount, pairs } = noise;
+  const nb = binCount.length;
+  const sums = new Map<number, number>();
+  const put = (a: number, b: number, v: number): void => {
+    sums.set(a * nb + b, (sums.get(a * nb + b) ?? 0) + v / (binCount[a]! * binCount[b]!));
+  };
+  for (let i = 0; i < bin.length; i++) if (bin[i]! >= 0) put(bin[i]!, bin[i]!, sd[i]! * sd[i]!);
+  for (let p = 0; p < pairs.a.length; p++) {
+    const i = pairs.a[p]!;
+    const o = pairs.b[p]!;
+    const v = pairs.rho[p]! * sd[i]! * sd[o]!;
+    put(bin[i]!, bin[o]!, v);
+    put(bin[o]!, bin[i]!, v);
+  }
+  const keys = [...sums.keys()];
+  return {
+    a: Int32Array.from(keys, (k) => Math.floor(k / nb)),
+    b: Int32Array.from(keys, (k) => k % nb),
+    value: Float64Array.from(keys, (k) => sums.get(k)!),
+  };
+}
+
+/**
  * RMS magnitude of the noise in the windowed LSF's DFT at the first `points` frequencies of a
  * `padded`-point transform. The grid ESF is linear in the bin means (interpolation weights), the
  * LSF linear in the grid ESF (central differences, end bins repeated), so the DFT's noise is
- * sum_j g_j(f) e_j over the bin means' errors e_j; each bin mean is its samples' mean, so sample
- * i enters with g_j / n_j, and the variance is summed over samples and their correlated pairs.
+ * sum_j g_j(f) e_j over the bin means' errors e_j, of variance sum_jk cov(j, k) Re(g_j conj g_k).
  */
 function lsfNoise(
   esfDistance: Float64Array,
@@ -470,9 +497,7 @@ function lsfNoise(
       gIm[hi]! += sign * t * ci;
     }
   };
-  const { bin, sd, binCount, pairs } = noise;
-  const hRe = new Float64Array(bin.length);
-  const hIm = new Float64Array(bin.length);
+  const cov = binCovariance(noise);
   const result = new Float64Array(points);
   for (let f = 0; f < points; f++) {
     gRe.fill(0);
@@ -485,17 +510,10 @@ function lsfNoise(
       add(minus(k), -1, cr, ci);
     }
     let variance = 0;
-    for (let i = 0; i < bin.length; i++) {
-      const j = bin[i]!;
-      if (j < 0) continue;
-      hRe[i] = (gRe[j]! * sd[i]!) / binCount[j]!;
-      hIm[i] = (gIm[j]! * sd[i]!) / binCount[j]!;
-      variance += hRe[i]! * hRe[i]! + hIm[i]! * hIm[i]!;
-    }
-    for (let p = 0; p < pairs.a.length; p++) {
-      const i = pairs.a[p]!;
-      const o = pairs.b[p]!;
-      variance += 2 * pairs.rho[p]! * (hRe[i]! * hRe[o]! + hIm[i]! * hIm[o]!);
+    for (let p = 0; p < cov.a.length; p++) {
+      const a = cov.a[p]!;
+      const b = cov.b[p]!;
+      variance += cov.value[p]! * (gRe[a]! * gRe[b]! + gIm[a]! * gIm[b]!);
     }
     result[f] = Math.sqrt(Math.max(0, variance));
   }
