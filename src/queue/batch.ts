@@ -219,4 +219,36 @@ export async function cancelBatch(queue: Queue<SeriesJobData, SeriesJobResult>, 
   return { cancelled: true, removed };
 }
 
+/** What `followBatch` needs of an interrupt: the signal once one came, and a sleep it ends. */
+export interface WaitInterrupt {
+  readonly signal: string | null;
+  sleep(ms: number): Promise<void>;
+}
+
+/**
+ * Reads a batch every `pollMs` until it has finished or an interrupt came (`batch --wait`), and
+ * returns the last read. Only a read that began after the interrupt may end an unfinished wait: a
+ * read under way when the signal came can carry what Redis answered before the batch finished (a
+ * process stopped with SIGSTOP mid-read gets its stale answer and the signal together when it runs
+ * again), and a batch that finished meanwhile would be reported as still going.
+ */
+export async function followBatch(
+  read: () => Promise<BatchSnapshot>,
+  interrupt: WaitInterrupt,
+  pollMs: number,
+  onRead: (snapshot: BatchSnapshot) => void = () => {},
+): Promise<BatchSnapshot> {
+  let snapshot = await read();
+  onRead(snapshot);
+  let readAfterSignal = false;
+  while (!snapshot.status.finished && !readAfterSignal) {
+    await interrupt.sleep(pollMs);
+    const signalled = interrupt.signal !== null;
+    snapshot = await read();
+    readAfterSignal = signalled;
+    onRead(snapshot);
+  }
+  return snapshot;
+}
+
 export { QUEUE_NAME, QUEUE_PREFIX };

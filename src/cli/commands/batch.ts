@@ -8,7 +8,7 @@ import type { Queue } from 'bullmq';
 import { isDicomwebUrl } from '../../dicomweb/url.js';
 import { isDimseUrl } from '../../dimse/url.js';
 import { writeReport } from '../../pipeline/denoise.js';
-import { batchStatus, cancelBatch, openQueue, submitBatch } from '../../queue/batch.js';
+import { batchStatus, cancelBatch, followBatch, openQueue, submitBatch } from '../../queue/batch.js';
 import { parseRedisUrl } from '../../queue/connection.js';
 import { batchReport, type BatchStatus, type SeriesJobData, type SeriesJobResult } from '../../queue/jobs.js';
 import { addDenoiserOptions, SAMPLES_HELP, denoiserSettings, type DenoiserCliOptions } from '../denoiser-options.js';
@@ -125,14 +125,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
         const progress = createBatchProgress({ enabled: opts.progress });
         let snapshot;
         try {
-          snapshot = await batchStatus(queue, batch.id);
-          progress.update(snapshot.status);
-          while (!snapshot.status.finished && interrupt.signal === null) {
-            await interrupt.sleep(POLL_MS);
-            // Read again after an interrupt too: a batch that finished meanwhile is reported as finished.
-            snapshot = await batchStatus(queue, batch.id);
-            progress.update(snapshot.status);
-          }
+          snapshot = await followBatch(() => batchStatus(queue, batch.id), interrupt, POLL_MS, (read) => progress.update(read.status));
         } finally {
           progress.stop();
           interrupt.dispose();
