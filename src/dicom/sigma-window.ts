@@ -3,6 +3,7 @@
  * σ series' VOI window (./voi-window.ts), the viewer's uncertainty pane and the server figure's
  * (src/server/uncertainty-pane.ts). Pure: no DICOM writing, so the viewer bundles it.
  */
+import { kthSmallest } from '../util/select.js';
 
 /** A display range in the series' units (`Series.units`: HU, SUV, a score): `lo` black, `hi` white. */
 export interface OwnWindow {
@@ -29,8 +30,8 @@ export function sigmaWindow(threshold: number, units: string): OwnWindow {
  * slice's own 99th percentile over pixels that are finite and not padding (`padding` 1).
  */
 export function spreadWindow(values: Float32Array, padding: ArrayLike<number> | null, units: string): OwnWindow {
-  const kept = values.filter((v, i) => Number.isFinite(v) && !(padding && padding[i])).sort();
-  const p99 = kept.length > 0 ? kept[Math.min(kept.length - 1, Math.floor(0.99 * kept.length))]! : 0;
+  const kept = values.filter((v, i) => Number.isFinite(v) && !(padding && padding[i]));
+  const p99 = kept.length > 0 ? kthSmallest(kept, Math.min(kept.length - 1, Math.floor(0.99 * kept.length))) : 0;
   const hi = p99 > 0 ? Number(p99.toPrecision(3)) : 1;
   return { lo: 0, hi, explanation: `SD 0-${hi} ${units} (SLICE P99)` };
 }

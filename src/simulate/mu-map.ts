@@ -8,6 +8,7 @@
 import { MU_WATER_PET_PER_MM } from './attenuation.js';
 import { gaussianBlur } from './gaussian.js';
 import { borderConnectedFill } from '../util/border-connected.js';
+import { kthSmallest } from '../util/select.js';
 
 export interface BodyOutlineOptions {
   /** Threshold as a fraction of the 99th percentile of positive activity (default 0.02). */
@@ -19,12 +20,10 @@ export interface BodyOutlineOptions {
 /** Body mask of an activity image (1 inside, 0 outside), holes filled. */
 export function bodyOutline(activity: Float32Array, rows: number, columns: number, fraction = 0.02): Uint8Array {
   const smooth = gaussianBlur(activity, rows, columns, 1, 1);
-  const positive: number[] = [];
-  for (let i = 0; i < smooth.length; i++) if (smooth[i]! > 0) positive.push(smooth[i]!);
+  const positive = smooth.filter((v) => v > 0);
   const mask = new Uint8Array(activity.length);
   if (positive.length === 0) return mask;
-  positive.sort((a, b) => a - b);
-  const threshold = fraction * positive[Math.min(positive.length - 1, Math.floor(0.99 * positive.length))]!;
+  const threshold = fraction * kthSmallest(positive, Math.min(positive.length - 1, Math.floor(0.99 * positive.length)));
   for (let i = 0; i < smooth.length; i++) mask[i] = smooth[i]! > threshold ? 1 : 0;
   return fillHoles(mask, rows, columns);
 }
