@@ -38,6 +38,8 @@ export interface BuildAppOptions extends ConfigInput {
   readonly denoise?: DenoiseRunner;
   /** Which device queue a job joins (default: by --device and what is installed). */
   readonly queueDevice?: (options: JobOptions) => string;
+  /** Bytes free on the disk of a folder, for the disk reserve (default: statfs, ./disk-room.ts; tests stand in a disk). */
+  readonly freeBytes?: (dir: string) => Promise<number>;
   /**
    * Host names (without port) requests may address; others are refused, which stops DNS-rebinding
    * pages from reaching a server on 127.0.0.1. Default: localhost, 127.0.0.1 and [::1]. null: any.
@@ -98,14 +100,14 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   if (cleared > 0) app.log.info(`removed the PACS pull folders of ${cleared} server session(s) that have ended (<work>/pacs/)`);
   await app.register(dataPlugin);
   await app.register(pacsPlugin, { dicomweb: options.dicomweb });
-  await app.register(jobsPlugin, { runner: options.denoise ?? pipelineRunner });
+  await app.register(jobsPlugin, { runner: options.denoise ?? pipelineRunner, ...(options.freeBytes ? { freeBytes: options.freeBytes } : {}) });
 
   await app.register(healthRoutes);
   await app.register(studyRoutes);
   await app.register(seriesRoutes);
   await app.register(comparisonRoutes);
   await app.register(exportRoutes);
-  await app.register(uploadRoutes);
+  await app.register(uploadRoutes, { ...(options.freeBytes ? { freeBytes: options.freeBytes } : {}) });
   await app.register(modelRoutes);
   await app.register(pacsRoutes);
   await app.register(jobRoutes, { ...(options.queueDevice ? { queueDevice: options.queueDevice } : {}) });

@@ -6,14 +6,18 @@
  * the work folder's disk with less free space than the server keeps (507).
  * The limits are set small here so a 48 x 48 fixture reaches them.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PNG } from 'pngjs';
+import { LowdoseError } from '../../src/errors.js';
+import { denoisePaths } from '../../src/pipeline/denoise.js';
+import type { DenoiseReport } from '../../src/pipeline/types.js';
 import type { DenoiseRunner } from '../../src/server/jobs/queue.js';
+import { formatBytes } from '../../src/util/bytes.js';
 import type { ApiError, ComparisonSummary, JobView } from '../../src/server/api-types.js';
 import { DEFAULT_LIMITS } from '../../src/server/config.js';
 import { figureLayout } from '../../src/server/figure-render.js';
@@ -217,6 +221,111 @@ describe('job outputs', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+/** A job's run the test drives: write bytes into its folder, fail it, or let the real pipeline finish it. */
+interface DrivenRun {
+  write(bytes: number): void;
+  fail(): void;
+  finish(): void;
+}
+
+/** A runner that waits for the test: each run is handed out in the order the queue starts them. */
+function drivenRunner(): { runner: DenoiseRunner; runs: DrivenRun[] } {
+  const runs: DrivenRun[] = [];
+  const runner: DenoiseRunner = (paths, options) =>
+    new Promise<DenoiseReport>((resolve, reject) => {
+      options.signal?.addEventListener('abort', () => reject(options.signal!.reason as Error));
+      runs.push({
+        write: (bytes) => {
+          mkdirSync(options.outDir, { recursive: true });
+          writeFileSync(path.join(options.outDir, `written-${bytes}.bin`), Buffer.alloc(bytes));
+        },
+        fail: () => reject(new LowdoseError('E_DECODE', 'the run failed')),
+        finish: () => void denoisePaths(paths, options).then(resolve, reject),
+      });
+    });
+  return { runner, runs };
+}
+
+describe('job outputs promised to queued and running jobs', () => {
+  const reserve = 64 * 1024;
+  /** The stand-in disk's free bytes. */
+  let free = 0;
+  let estimate = 0;
+  let app: FastifyInstance;
+  let driven: ReturnType<typeof drivenRunner>;
+  const poll = { timeout: 15_000, interval: 20 };
+
+  beforeAll(async () => {
+    const files = readdirSync(study.lowDoseDir).map((name) => path.join(study.lowDoseDir, name));
+    estimate = await jobOutputBytes([{ rows: 48, columns: 48, slices: 3, files }], {});
+  });
+
+  const start = async (name: string) => {
+    driven = drivenRunner();
+    app = await serverOver(root, data, { workDir: path.join(root, name), denoise: driven.runner, limits: { diskReserveBytes: reserve }, freeBytes: async () => free });
+    comparison = (await listedComparisons(app))[0]!;
+  };
+  afterAll(async () => app?.close());
+
+  const submit = () => app.inject({ method: 'POST', url: '/api/jobs', payload: { series: [comparison.lowDose], options: { method: 'gaussian' } } });
+  const listed = async () => ((await app.inject({ url: '/api/jobs' })).json() as { jobs: JobView[] }).jobs.length;
+  const run = async (index: number) => {
+    await expect.poll(() => driven.runs.length, poll).toBeGreaterThan(index);
+    return driven.runs[index]!;
+  };
+
+  it('refuse at submission a job whose output would cross the reserve beside them, and take it once one is cancelled, fails or finishes', async () => {
+    await start('work-promised');
+    // Room for two and a half outputs above the reserve: each job alone fits, a third beside two does not.
+    free = reserve + Math.floor(2.5 * estimate);
+    const first = (await submit()).json() as JobView;
+    const second = (await submit()).json() as JobView;
+    expect([first.status, second.status]).toEqual(['running', 'queued']);
+
+    const refused = await submit();
+    expect(refused.statusCode).toBe(507);
+    const body = refused.json() as ApiError;
+    expect(body.code).toBe('E_IO');
+    expect(body.message).toContain(`, and ${formatBytes(2 * estimate)} of it is promised to the output of 2 queued or running job(s); the job's output (about ${formatBytes(estimate)}) does not fit`);
+    expect(await listed()).toBe(2);
+
+    // Cancelling the queued job gives its room back.
+    await app.inject({ method: 'DELETE', url: `/api/jobs/${second.id}` });
+    const third = (await submit()).json() as JobView;
+    expect(third.status).toBe('queued');
+    expect((await submit()).statusCode).toBe(507);
+
+    // So does a job that fails: the third starts, and a fourth fits beside it.
+    (await run(0)).fail();
+    expect((await app.jobs.settled(first.id)).status).toBe('failed');
+    const fourth = (await submit()).json() as JobView;
+    expect(fourth.status).toBe('queued');
+    expect((await submit()).statusCode).toBe(507);
+
+    // And one that finishes (the stand-in disk's free space stays as it was: only the promise goes).
+    (await run(1)).finish();
+    expect((await app.jobs.settled(third.id)).status).toBe('done');
+    expect((await submit()).statusCode).toBe(202);
+    await app.close();
+  });
+
+  it('count of a running job only what it has not yet written', async () => {
+    await start('work-promised-written');
+    // Room for three outputs above the reserve; two jobs take two of them.
+    free = reserve + 3 * estimate;
+    const first = (await submit()).json() as JobView;
+    expect((await submit()).statusCode).toBe(202);
+    // The running job writes half its output: the disk has that much less free, the promise that much less to come.
+    const half = Math.floor(estimate / 2);
+    (await run(0)).write(half);
+    free -= half;
+    expect(app.jobs.get(first.id).status).toBe('running');
+    expect((await submit()).statusCode).toBe(202);
+    expect((await submit()).statusCode).toBe(507);
+    await app.close();
   });
 });
 

@@ -1,6 +1,6 @@
 /**
  * What a job is expected to write into the server's work folder, for the disk reserve
- * (../disk-room.ts): per input series it denoises, the denoised series, plus the uncertainty series
+ * (./output-room.ts): per input series it denoises, the denoised series, plus the uncertainty series
  * with an ensemble (`samples` > 1, or `uncertainty` / `hallucination`, whose ensemble is the model
  * card's) and the hallucination map series with `hallucination` (src/pipeline/denoise.ts).
  *
@@ -11,8 +11,6 @@
  */
 import { stat } from 'node:fs/promises';
 import type { JobOptions } from '../api-types.js';
-import { formatBytes } from '../../util/bytes.js';
-import { checkDiskRoom } from '../disk-room.js';
 
 export interface OutputSource {
   readonly rows: number;
@@ -41,11 +39,3 @@ export async function jobOutputBytes(sources: readonly OutputSource[], options: 
   return perWrite * seriesWrittenPer(options);
 }
 
-/**
- * Refuses (507 E_IO, ../disk-room.ts) a job whose `outputBytes` would leave less than `reserve`
- * free on the disk of `workDir`; a job that writes nothing is not looked at.
- */
-export async function checkJobOutputRoom(workDir: string, reserve: number, outputBytes: number): Promise<void> {
-  if (outputBytes <= 0) return;
-  await checkDiskRoom(workDir, reserve, outputBytes, `the job's output (about ${formatBytes(outputBytes)})`);
-}

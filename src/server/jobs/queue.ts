@@ -44,8 +44,20 @@ export interface JobSpec {
    * it is listed as failed with this error at once, and never queued.
    */
   readonly refusal?: JobError;
-  /** What the job is expected to write, bytes (./output-estimate.ts): `beforeRun` checks the disk has room for it. */
+  /**
+   * What the job is expected to write, bytes (./output-estimate.ts): promised to it until it ends
+   * (`promisedOutputs`, ./output-room.ts); `beforeRun` checks the disk has room for it.
+   */
   readonly outputBytes?: number;
+}
+
+/** The expected output of a job that has not ended, for the disk room (./output-room.ts). */
+export interface PromisedOutput {
+  readonly id: string;
+  readonly bytes: number;
+  /** Where it writes (what a running job has written there is no longer to come). */
+  readonly outDir: string;
+  readonly running: boolean;
 }
 
 /** What `completed` made of a finished run. */
@@ -166,6 +178,17 @@ export class JobQueue {
 
   list(): JobView[] {
     return [...this.jobs.values()].map((job) => this.view(job)).reverse();
+  }
+
+  /** The expected outputs of the jobs queued or running: the disk must keep room for them until each ends. */
+  promisedOutputs(): PromisedOutput[] {
+    const promised: PromisedOutput[] = [];
+    for (const job of this.jobs.values()) {
+      const bytes = job.spec.outputBytes ?? 0;
+      if (isTerminal(job.status) || bytes <= 0) continue;
+      promised.push({ id: job.id, bytes, outDir: job.spec.outDir, running: job.status === 'running' });
+    }
+    return promised;
   }
 
   /** Cancels a queued job at once, a running one at its next batch; finished jobs are left as they are. */

@@ -8,26 +8,38 @@ import fp from 'fastify-plugin';
 import { defaultModelsDir } from '../../models/index.js';
 import { redactForLog, serverPathRedactor } from '../http-errors.js';
 import { shortId } from '../ids.js';
-import { checkJobOutputRoom } from '../jobs/output-estimate.js';
+import { freeBytes as diskFreeBytes } from '../disk-room.js';
+import { JobOutputRoom } from '../jobs/output-room.js';
 import { JobQueue, type DenoiseRunner } from '../jobs/queue.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     jobs: JobQueue;
+    /** Admits a job only when its output fits beside the outputs promised to the jobs not yet ended. */
+    jobOutputRoom: JobOutputRoom;
   }
 }
 
 export interface JobsPluginOptions {
   readonly runner: DenoiseRunner;
+  /** Bytes free on the disk of a folder (default: statfs, ../disk-room.ts). */
+  readonly freeBytes?: (dir: string) => Promise<number>;
 }
 
 export default fp<JobsPluginOptions>(
-  async (app, { runner }) => {
+  async (app, { runner, freeBytes = diskFreeBytes }) => {
     const log = app.log.child({ component: 'jobs' });
     // Jobs run under the server's memory budget (checked again by the pipeline, which also chunks
     // the network's forward calls to it).
     const budgeted: DenoiseRunner = (paths, options) => runner(paths, { ...options, memoryBudget: app.config.memoryBudget.bytes });
-    const queue = new JobQueue(budgeted, {
+    // The queue is made below; the room reads its promises only once a job is submitted.
+    const room: JobOutputRoom = new JobOutputRoom({
+      workDir: app.config.workDir,
+      reserve: () => app.config.limits.diskReserveBytes,
+      freeBytes,
+      promised: () => queue.promisedOutputs(),
+    });
+    const queue: JobQueue = new JobQueue(budgeted, {
       outDirFor: (id) => path.join(app.config.jobsDir, id),
       completed: async (report, job) => {
         await app.data.index.add([job.outDir]);
@@ -44,8 +56,8 @@ export default fp<JobsPluginOptions>(
         const { stored, errors } = await app.pacs.storeReport(report.series, studyOf, (message) => log.info(`job ${job.id}: ${redactForLog(message)}`));
         return { ...result, stored, errors };
       },
-      // A queued job checks the disk again when it starts: uploads and other jobs may have filled it.
-      beforeRun: async ({ outputBytes }) => checkJobOutputRoom(app.config.workDir, app.config.limits.diskReserveBytes, outputBytes),
+      // A queued job checks the disk again when it starts: uploads and other writers may have filled it.
+      beforeRun: async ({ id, outputBytes }) => room.checkStart(id, outputBytes),
       cancelled: async ({ outDir }) => {
         if (path.dirname(outDir) === app.config.jobsDir) await rm(outDir, { recursive: true, force: true });
       },
@@ -53,6 +65,7 @@ export default fp<JobsPluginOptions>(
       redact: serverPathRedactor(app.config, defaultModelsDir()),
     }, app.config.limits.queuedJobs);
     app.decorate('jobs', queue);
+    app.decorate('jobOutputRoom', room);
     app.addHook('onClose', async () => queue.close());
   },
   { name: 'lowdose-jobs', dependencies: ['lowdose-config', 'lowdose-data', 'lowdose-pacs'], fastify: '5.x' },

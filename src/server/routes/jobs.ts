@@ -17,7 +17,7 @@ import type { IndexedSeries } from '../data/pairing.js';
 import { DENOISED_MODALITIES, isOneOf } from '../../choices.js';
 import { IncompleteSeriesError } from '../../util/remote-series.js';
 import type { PacsService } from '../pacs.js';
-import { checkJobOutputRoom, jobOutputBytes } from '../jobs/output-estimate.js';
+import { jobOutputBytes } from '../jobs/output-estimate.js';
 
 export interface JobsRouteOptions {
   /** Which device queue a job joins (default: ../jobs/device.ts). */
@@ -116,13 +116,13 @@ const jobs: FastifyPluginAsyncTypebox<JobsRouteOptions> = async (app, opts) => {
       // A series that came short of its instances: the job fails at once (E_IO) unless the request allows it.
       const allowIncomplete = request.body.allowIncomplete === true;
       const shortfalls = pacs ? checkShortfalls(pacs, fromPacs, allowIncomplete) : { incomplete: [] };
-      // The job's output must leave the disk reserve free (507 E_IO), as an upload must; checked again when it starts.
+      // The job's output, beside the outputs promised to the jobs queued or running, must leave the
+      // disk reserve free (507 E_IO), as an upload must; checked again when it starts.
       const outputBytes = 'refusal' in shortfalls ? 0 : await jobOutputBytes(
         denoised.map((s) => ({ rows: s.series.rows, columns: s.series.columns, slices: s.series.slices.length, files: filesOf(s) })),
         options,
       );
-      await checkJobOutputRoom(app.config.workDir, app.config.limits.diskReserveBytes, outputBytes);
-      const view = app.jobs.submit({
+      const view = await app.jobOutputRoom.admit(outputBytes, () => app.jobs.submit({
         series: series.map((s) => ({ id: s.id, files: filesOf(s) })),
         reference: reference ? { id: reference.id, files: filesOf(reference) } : null,
         options,
@@ -133,7 +133,7 @@ const jobs: FastifyPluginAsyncTypebox<JobsRouteOptions> = async (app, opts) => {
         ...(allowIncomplete ? { allowIncomplete } : {}),
         ...(outputBytes > 0 ? { outputBytes } : {}),
         ...('refusal' in shortfalls ? { refusal: shortfalls.refusal } : shortfalls.incomplete.length > 0 ? { incomplete: shortfalls.incomplete } : {}),
-      });
+      }));
       return reply.status(202).send(view);
     },
   );

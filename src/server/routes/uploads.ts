@@ -22,7 +22,7 @@ import { LowdoseError } from '../../errors.js';
 import { makeOutputFolder } from '../../util/fs.js';
 import type { UploadResponse } from '../api-types.js';
 import { formatBytes } from '../../util/bytes.js';
-import { diskFullError, freeBytes } from '../disk-room.js';
+import { diskFullError, freeBytes as diskFreeBytes } from '../disk-room.js';
 import { withLogMessage } from '../http-errors.js';
 import { errorResponses, uploadResponse } from '../schemas.js';
 
@@ -38,7 +38,7 @@ const DISK_CHECK_BYTES = 64 * 1024 * 1024;
  * Refuses (507 E_IO) an upload that would leave less than `reserve` bytes free on the work
  * folder's disk: checked before the first byte is stored, and again every DISK_CHECK_BYTES.
  */
-function diskGuard(dir: string, reserve: number): { check(written: number, incoming: number): Promise<void> } {
+function diskGuard(dir: string, reserve: number, freeBytes: (dir: string) => Promise<number>): { check(written: number, incoming: number): Promise<void> } {
   // At `checkedAt` bytes written, the disk had `room` bytes free above the reserve.
   let checkedAt = -Infinity;
   let room = 0;
@@ -81,7 +81,13 @@ function clientName(filename: string | undefined, n: number): string {
   return clean || `file ${n}`;
 }
 
-const uploads: FastifyPluginAsyncTypebox = async (app) => {
+export interface UploadRouteOptions {
+  /** Bytes free on the disk of a folder (default: statfs, ../disk-room.ts). */
+  readonly freeBytes?: (dir: string) => Promise<number>;
+}
+
+const uploads: FastifyPluginAsyncTypebox<UploadRouteOptions> = async (app, opts) => {
+  const freeBytes = opts.freeBytes ?? diskFreeBytes;
   const { limits, uploadDir } = app.config;
   await app.register(multipart, {
     limits: { fileSize: limits.fileBytes, files: limits.files, fields: 16, parts: limits.files + 16 },
@@ -91,7 +97,7 @@ const uploads: FastifyPluginAsyncTypebox = async (app) => {
     if (!request.isMultipart()) {
       throw new LowdoseError('E_USAGE', 'send DICOM files as multipart/form-data (one or more file fields)');
     }
-    const disk = diskGuard(uploadDir, limits.diskReserveBytes);
+    const disk = diskGuard(uploadDir, limits.diskReserveBytes, freeBytes);
     await disk.check(0, 0);
     const uploadId = randomBytes(9).toString('base64url');
     const dir = path.join(uploadDir, uploadId);
