@@ -32,6 +32,11 @@ export interface UploadLimits {
    */
   readonly eventStreams: number;
   /**
+   * Most job event streams open at once from one client address (the socket's peer: behind a
+   * reverse proxy, the proxy's), so one client cannot take every stream; one more is refused with 429.
+   */
+  readonly eventStreamsPerClient: number;
+  /**
    * Most pixels in a figure (`/api/figure.png`, width x height) and in the slices one measurement
    * table reads (`POST /api/measurements.csv`); a bigger one is refused with 413 before any slice is read.
    */
@@ -74,6 +79,7 @@ export const DEFAULT_LIMITS: UploadLimits = {
   diskReserveBytes: 1024 * 1024 * 1024,
   queuedJobs: 64,
   eventStreams: 128,
+  eventStreamsPerClient: 32,
   imagePixels: 64 * 1024 * 1024,
 };
 

@@ -1,9 +1,10 @@
 /**
  * What one request may ask of the server (ServerConfig.limits): past a limit it is refused with a
  * `{ code, message }` that names the limit, before the work starts: a job beyond the queue's room
- * (429), a job event stream beyond the open streams' room (429), a figure or measurement table over more
- * pixels than the server draws or reads per request (413), an upload or a job's output that would leave
- * the work folder's disk with less free space than the server keeps (507).
+ * (429), a job event stream beyond the open streams' room, all clients together or one client's
+ * (429), a figure or measurement table over more pixels than the server draws or reads per request
+ * (413), an upload or a job's output that would leave the work folder's disk with less free space
+ * than the server keeps (507; a job's output beside the outputs promised to the jobs not yet ended).
  * The limits are set small here so a 48 x 48 fixture reaches them.
  */
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -330,10 +331,13 @@ describe('job outputs promised to queued and running jobs', () => {
 });
 
 describe('job event streams', () => {
-  /** GET `url` on a connection of its own (no keep-alive): its status, its body once it ends, and a way to close it. */
-  const openStream = (url: string) =>
+  /**
+   * GET `url` on a connection of its own (no keep-alive), from the loopback address `from`: its
+   * status, its body once it ends, and a way to close it.
+   */
+  const openStream = (url: string, from = '127.0.0.1') =>
     new Promise<{ status: number; body: Promise<string>; close(): void }>((resolve, reject) => {
-      const request = http.get(url, { agent: false }, (response) => {
+      const request = http.get(url, { agent: false, localAddress: from }, (response) => {
         let text = '';
         response.setEncoding('utf8');
         response.on('data', (chunk: string) => (text += chunk));
@@ -368,6 +372,42 @@ describe('job event streams', () => {
       first.close();
       // The server sees the connection close when it does: ask again until it has.
       await expect.poll(async () => (await open()).status, { timeout: 10_000, interval: 50 }).toBe(200);
+    } finally {
+      for (const stream of streams) stream.close();
+      await app.close();
+    }
+  });
+
+  it('keep streams for other clients when one client opens as many as it may', async () => {
+    const app = await serverOver(root, data, { workDir: path.join(root, 'work-streams-fair'), denoise: endlessRunner, limits: { eventStreams: 3, eventStreamsPerClient: 2 } });
+    const streams: Array<{ close(): void }> = [];
+    try {
+      comparison = (await listedComparisons(app))[0]!;
+      const job = (await app.inject({ method: 'POST', url: '/api/jobs', payload: { series: [comparison.lowDose], options: { method: 'gaussian' } } })).json() as JobView;
+      const address = await app.listen({ host: '127.0.0.1', port: 0 });
+      // Two clients, told apart by their addresses (Linux answers all of 127.0.0.0/8 on loopback).
+      const open = async (from: string) => {
+        const stream = await openStream(`${address}/api/jobs/${job.id}/events`, from);
+        streams.push(stream);
+        return stream;
+      };
+      const greedy = [await open('127.0.0.1'), await open('127.0.0.1')];
+      expect(greedy.map((s) => s.status)).toEqual([200, 200]);
+      const refused = await open('127.0.0.1');
+      expect(refused.status).toBe(429);
+      const body = JSON.parse(await refused.body) as ApiError;
+      expect(body.code).toBe('E_USAGE');
+      expect(body.message).toContain("2 job event streams are open from this client's address, the most this server keeps per client");
+
+      // The other client still gets one; past the server's ceiling it is refused too, with the ceiling's words.
+      expect((await open('127.0.0.2')).status).toBe(200);
+      const full = await open('127.0.0.2');
+      expect(full.status).toBe(429);
+      expect((JSON.parse(await full.body) as ApiError).message).toContain('3 job event streams are open, the most this server keeps');
+
+      // A closed stream gives its client's slot back.
+      greedy[0]!.close();
+      await expect.poll(async () => (await open('127.0.0.1')).status, { timeout: 10_000, interval: 50 }).toBe(200);
     } finally {
       for (const stream of streams) stream.close();
       await app.close();

@@ -5,7 +5,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { LowdoseError } from '../../errors.js';
-import { withHttpStatus } from '../http-errors.js';
+import { EventStreamSlots } from '../event-stream-slots.js';
 import { findInstalledModel, modelSearchPath } from '../../models/index.js';
 import { checkJobMemory } from '../../pipeline/memory-budget.js';
 import { checkUncertaintyRequest } from '../../pipeline/uncertainty-request.js';
@@ -154,21 +154,16 @@ const jobs: FastifyPluginAsyncTypebox<JobsRouteOptions> = async (app, opts) => {
     async (request) => app.jobs.cancel(request.params.id),
   );
 
-  /** Event streams open now, all clients together (at most `limits.eventStreams`). */
-  let openStreams = 0;
+  const streamSlots = new EventStreamSlots(() => app.config.limits);
 
   /**
    * `event: job` with the JobView on every change; the stream ends when the job does. Each open
-   * stream holds a connection and a heartbeat timer: past `limits.eventStreams` open at once, 429.
+   * stream holds a connection and a heartbeat timer: past `limits.eventStreamsPerClient` open from
+   * the client's address, or `limits.eventStreams` from all clients, 429 (../event-stream-slots.ts).
    */
   app.get('/api/jobs/:id/events', { schema: { params: idParams, response: errorResponses } }, async (request, reply) => {
     app.jobs.get(request.params.id); // 404 before the stream starts
-    const { eventStreams } = app.config.limits;
-    if (openStreams >= eventStreams) {
-      const error = new LowdoseError('E_USAGE', `${openStreams} job event streams are open, the most this server keeps; close one, or read the job with GET /api/jobs/:id`);
-      throw withHttpStatus(error, 429);
-    }
-    openStreams++;
+    const release = streamSlots.take(request.ip);
     reply.hijack();
     const raw = reply.raw;
     raw.writeHead(200, {
@@ -183,7 +178,7 @@ const jobs: FastifyPluginAsyncTypebox<JobsRouteOptions> = async (app, opts) => {
     const end = () => {
       if (ended) return;
       ended = true;
-      openStreams--;
+      release();
       clearInterval(heartbeat);
       raw.end();
     };
