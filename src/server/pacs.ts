@@ -16,7 +16,7 @@ import { listSeries, listStudySeries, pullSeries, searchStudies, stowSeries, typ
 import { LowdoseError, toLowdoseError } from '../errors.js';
 import { derivedParts, nameRemoteInstance, type DerivedPart } from '../pipeline/remote-denoise.js';
 import type { DenoiseReport } from '../pipeline/types.js';
-import { checkSeriesShortfall, type SeriesShortfall, type ShortfallWording } from '../util/remote-series.js';
+import { checkSeriesShortfall, IncompleteSeriesError, type SeriesShortfall, type ShortfallWording } from '../util/remote-series.js';
 import type { ApiError } from './api-types.js';
 import { withHttpStatus } from './http-errors.js';
 
@@ -160,6 +160,30 @@ export class PacsService {
       log: this.log,
       wording: JOB_WORDING,
     });
+  }
+
+  /**
+   * The same rule for a job's reference series (the one its output is scored against): a
+   * reference whose latest open came short of its instances is refused (IncompleteSeriesError,
+   * E_IO, with the counts), since scores against part of it (and a PET range over part of it) would
+   * pass for scores against the whole; with `allowIncomplete` the job scores against what came and
+   * the shortfall is returned for its result. Null for a whole series, or one not opened in this session.
+   */
+  checkJobReference(seriesInstanceUid: string, options: { readonly allowIncomplete: boolean }): SeriesShortfall | null {
+    const short = this.shortfalls.get(seriesInstanceUid);
+    if (!short) return null;
+    const { expected, received } = short.shortfall;
+    const counts = `the server says it holds ${expected} instance(s) and ${received} came when it was opened`;
+    if (options.allowIncomplete) {
+      this.log(`reference series ${seriesInstanceUid}: ${counts}; scoring against those ${received} (${JOB_WORDING.option})`);
+      return short.shortfall;
+    }
+    throw new IncompleteSeriesError(
+      `reference series ${seriesInstanceUid} is incomplete: ${counts}, so the job's scores would be against part of it; nothing was denoised. ` +
+        `${JOB_WORDING.option} scores against the ${received} that came and records the counts in ${JOB_WORDING.recordedIn}`,
+      short.url,
+      { seriesInstanceUid, expected, received },
+    );
   }
 
   /**

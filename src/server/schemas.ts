@@ -353,10 +353,11 @@ export const jobRequest = Type.Object(
     /**
      * `denoise --allow-incomplete`: denoise a series opened from the `serve --dicomweb` server that
      * came short of its instances (its `incomplete`), recording the counts in the result's
-     * `incomplete`. Without it such a job fails at once with E_IO and the counts in its error.
-     * Only for series opened from that server (as --allow-incomplete needs a DICOMweb URL or
-     * dimse:// input): `true` on a server without one, or with a series that did not come from it,
-     * is refused before the job is queued (400 E_USAGE).
+     * `incomplete`, and score against such a reference (`referenceIncomplete`). Without it such a
+     * job fails at once with E_IO and the counts in its error. Only for series opened from that
+     * server (as --allow-incomplete needs a DICOMweb URL or dimse:// input): `true` on a server
+     * without one, or with an input series that did not come from it (unless no input did and the
+     * reference did), is refused before the job is queued (400 E_USAGE).
      */
     allowIncomplete: Type.Optional(Type.Boolean()),
   },
@@ -364,9 +365,9 @@ export const jobRequest = Type.Object(
 );
 
 /**
- * A job's error. `incomplete`: the job was refused because an input series opened from the
- * `serve --dicomweb` server came short of its instances (E_IO; the counts as `denoise <url>` gives
- * them in its errors[]); a request with `allowIncomplete` denoises what came.
+ * A job's error. `incomplete`: the job was refused because an input series, or its reference,
+ * opened from the `serve --dicomweb` server came short of its instances (E_IO; the counts as
+ * `denoise <url>` gives them in its errors[]); a request with `allowIncomplete` uses what came.
  */
 export const jobError = Type.Object({
   ...apiError.properties,
@@ -432,6 +433,12 @@ export const jobView = Type.Object({
        * `denoise <url> --allow-incomplete` records it. Absent when every input series was whole.
        */
       incomplete: Type.Optional(Type.Array(Type.Object({ series: Type.String(), seriesInstanceUid: Type.String(), ...readShortfall.properties }))),
+      /**
+       * With `allowIncomplete`: the reference series (`series`: its id) when it came short of its
+       * instances, so the job's scores are against the `received` that came (a PET range over
+       * them). Absent when the reference was whole, not from the DICOMweb server, or not given.
+       */
+      referenceIncomplete: Type.Optional(Type.Object({ series: Type.String(), seriesInstanceUid: Type.String(), ...seriesShortfall.properties })),
       errors: Type.Array(apiError),
     }),
   ),

@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSliceImage, scanPaths } from '../../src/dicom/index.js';
-import type { ApiError, JobView, PacsInfo, PacsOpened, PacsSeriesList, PacsStudies, SeriesDetail } from '../../src/server/api-types.js';
+import type { ApiError, JobView, PacsInfo, PacsOpened, PacsSeriesList, PacsStudies, SeriesDetail, UploadResponse } from '../../src/server/api-types.js';
 import { buildApp } from '../../src/server/app.js';
 import { decodeSlice } from '../../src/server/slice-encoding.js';
 import { DICOMWEB_AUTH_ENV } from '../../src/dicomweb/client.js';
@@ -20,6 +20,7 @@ import { runCli } from '../helpers/cli.js';
 import { startProxy } from '../helpers/http-proxy.js';
 import { findOrthanc, freePort, startOrthanc, uploadAsOtherStudy, uploadWithUnreadableInstance, type RunningOrthanc } from '../helpers/orthanc.js';
 import { copyAsOtherSeries, copyAsOtherStudy } from '../helpers/mutate-dicom.js';
+import { multipart } from './http.js';
 import { writeBedSeries } from '../dicom/helpers/pet-beds.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
@@ -565,6 +566,61 @@ describe.skipIf(!installed)('serve --dicomweb against Orthanc', () => {
       const stored = allowed.result!.stored!;
       expect(stored.map((s) => [s.kind, s.studyInstanceUid, s.instances])).toEqual([['denoised', study, 2]]);
       expect(await seriesOnServer()).toEqual([seriesUid, stored[0]!.seriesInstanceUid].sort());
+    } finally {
+      await close();
+    }
+  });
+
+  it('a job whose reference series the server gave short of its instances is refused (E_IO, incomplete) unless it allows incomplete input; then its result records the reference\'s counts', async () => {
+    const originals = await Promise.all(readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort().map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
+    // The reference: the CT series as a study of its own, 2 of its 3 instances coming through the capped server.
+    const uploaded = await uploadAsOtherStudy(orthanc, originals, new Set(), 8);
+    const study = uploaded[0]!['StudyInstanceUID']!;
+    const referenceUid = uploaded[0]!['SeriesInstanceUID']!;
+    // The input: two of those slices as another series of the study, whole (2 of 2 come). Its UIDs
+    // (and the upload's below) end 3 and 4 digits on from the originals': no other test's copies do.
+    const inputFiles = copyAsOtherSeries(copyAsOtherStudy(originals.slice(0, 2), new Set(), 8), 5);
+    for (const bytes of inputFiles) expect((await orthanc.rest('/instances', { method: 'POST', body: Buffer.from(bytes) })).ok).toBe(true);
+    const inputUid = (await orthancSeries(study)).map((s) => s.MainDicomTags.SeriesInstanceUID).find((uid) => uid !== referenceUid)!;
+    const { server: capped, close } = await cappedInstanceLists('work-short-reference');
+    try {
+      const open = async (uid: string) => (await call(capped, { method: 'POST', url: `/api/pacs/studies/${study}/series/${uid}/open` })).json<PacsOpened>();
+      const input = await open(inputUid);
+      expect(input).not.toHaveProperty('incomplete');
+      const reference = await open(referenceUid);
+      expect(reference.incomplete).toEqual({ expected: 3, received: 2 });
+      const run = async (series: string, allowIncomplete?: boolean) => {
+        const started = await call(capped, { method: 'POST', url: '/api/jobs', payload: { series: [series], reference: reference.series[0]!.id, options: { method: 'gaussian' }, ...(allowIncomplete ? { allowIncomplete } : {}) } });
+        expect(started.statusCode).toBe(202);
+        const job = await capped.jobs.settled(started.json<JobView>().id);
+        seen.push(JSON.stringify(job));
+        return job;
+      };
+
+      const refused = await run(input.series[0]!.id);
+      expect(refused.status).toBe('failed');
+      expect(refused.error).toEqual({
+        code: 'E_IO',
+        message: `reference series ${referenceUid} is incomplete: the server says it holds 3 instance(s) and 2 came when it was opened, so the job's scores would be against part of it; nothing was denoised. allowIncomplete scores against the 2 that came and records the counts in the job's result`,
+        incomplete: { seriesInstanceUid: referenceUid, expected: 3, received: 2 },
+      });
+      expect(refused.startedAt).toBeNull();
+
+      const referenceIncomplete = { series: reference.series[0]!.id, seriesInstanceUid: referenceUid, expected: 3, received: 2 };
+      const allowed = await run(input.series[0]!.id, true);
+      expect(allowed.error).toBeNull();
+      expect(allowed.status).toBe('done');
+      expect(allowed.result!.referenceIncomplete).toEqual(referenceIncomplete);
+      expect(allowed.result).not.toHaveProperty('incomplete');
+
+      // An input on this server (an upload) with that reference: allowIncomplete is for the reference then.
+      const upload = await call(capped, { method: 'POST', url: '/api/uploads', ...multipart(copyAsOtherSeries(inputFiles, 1).map((data, i) => ({ name: `${i}.dcm`, data }))) });
+      expect(upload.statusCode).toBe(200);
+      const uploadedId = upload.json<UploadResponse>().series[0]!.id;
+      expect((await run(uploadedId)).error?.incomplete).toEqual({ seriesInstanceUid: referenceUid, expected: 3, received: 2 });
+      const local = await run(uploadedId, true);
+      expect(local.status).toBe('done');
+      expect(local.result!.referenceIncomplete).toEqual(referenceIncomplete);
     } finally {
       await close();
     }

@@ -39,6 +39,8 @@ export interface JobSpec {
   readonly allowIncomplete?: boolean;
   /** Input series that came short of their instances and are denoised as they came (`allowIncomplete`): the result records them. */
   readonly incomplete?: JobIncomplete[];
+  /** The reference series, when it came short of its instances and is scored against as it came (`allowIncomplete`): the result records it. */
+  readonly referenceIncomplete?: JobIncomplete;
   /**
    * Why the job must not run (an input series short of its instances without `allowIncomplete`):
    * it is listed as failed with this error at once, and never queued.
@@ -277,7 +279,15 @@ export class JobQueue {
       // A failed store-back names its own error; the comparisons are kept (the denoised series is on this server).
       const first = after[0] ?? errors[0];
       this.finish(job, ok ? 'done' : 'failed', {
-        result: { comparisons, ...(uncertainty ? { uncertainty } : {}), ...(hallucination ? { hallucination } : {}), ...(stored ? { stored } : {}), ...incomplete, errors },
+        result: {
+          comparisons,
+          ...(uncertainty ? { uncertainty } : {}),
+          ...(hallucination ? { hallucination } : {}),
+          ...(stored ? { stored } : {}),
+          ...incomplete,
+          ...(spec.referenceIncomplete ? { referenceIncomplete: spec.referenceIncomplete } : {}),
+          errors,
+        },
         ...(ok ? {} : { error: { code: first?.code ?? 'E_INTERNAL', message: first?.message ?? 'the job produced no denoised series' } }),
       });
     } catch (thrown) {

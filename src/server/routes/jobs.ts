@@ -15,7 +15,7 @@ import type { JobError, JobIncomplete, JobOptions, JobView } from '../api-types.
 import { errorResponses, idParams, jobList, jobRequest, jobView } from '../schemas.js';
 import type { IndexedSeries } from '../data/pairing.js';
 import { DENOISED_MODALITIES, isOneOf } from '../../choices.js';
-import { IncompleteSeriesError } from '../../util/remote-series.js';
+import { IncompleteSeriesError, type SeriesShortfall } from '../../util/remote-series.js';
 import type { PacsService } from '../pacs.js';
 import { jobOutputBytes } from '../jobs/output-estimate.js';
 
@@ -30,25 +30,31 @@ function filesOf(entry: IndexedSeries): string[] {
 
 const HEARTBEAT_MS = 15_000;
 
+/** What the shortfall rule made of a job's series from the PACS: what to record, or the refusal the job fails with. */
+type Shortfalls = { incomplete: JobIncomplete[]; referenceIncomplete?: JobIncomplete } | { refusal: JobError };
+
 /**
  * The shortfall rule of `denoise <url>` over a job's input series from the PACS
- * (PacsService.checkJobInput): those that came short of their instances, to record in the result
- * (`allowIncomplete`), or the refusal the job fails with (the first such series, as the CLI stops
- * at it).
+ * (PacsService.checkJobInput), then over its reference from the PACS (checkJobReference): those
+ * that came short of their instances, to record in the result (`allowIncomplete`), or the refusal
+ * the job fails with (the first such series, as the CLI stops at it).
  */
-function checkShortfalls(pacs: PacsService, series: readonly IndexedSeries[], allowIncomplete: boolean): { incomplete: JobIncomplete[] } | { refusal: JobError } {
+function checkShortfalls(pacs: PacsService, series: readonly IndexedSeries[], reference: IndexedSeries | null, allowIncomplete: boolean): Shortfalls {
+  const entry = (s: IndexedSeries, shortfall: SeriesShortfall | null): JobIncomplete | null =>
+    shortfall && { series: s.id, seriesInstanceUid: s.series.seriesInstanceUid, ...shortfall };
   const incomplete: JobIncomplete[] = [];
   try {
     for (const s of series) {
-      const shortfall = pacs.checkJobInput(s.series.seriesInstanceUid, { allowIncomplete });
-      if (shortfall) incomplete.push({ series: s.id, seriesInstanceUid: s.series.seriesInstanceUid, ...shortfall });
+      const short = entry(s, pacs.checkJobInput(s.series.seriesInstanceUid, { allowIncomplete }));
+      if (short) incomplete.push(short);
     }
+    const referenceIncomplete = reference && entry(reference, pacs.checkJobReference(reference.series.seriesInstanceUid, { allowIncomplete }));
+    return { incomplete, ...(referenceIncomplete ? { referenceIncomplete } : {}) };
   } catch (error) {
     if (!(error instanceof IncompleteSeriesError) || !('seriesInstanceUid' in error.incomplete)) throw error;
     const { seriesInstanceUid, expected, received } = error.incomplete;
     return { refusal: { code: error.code, message: error.message, incomplete: { seriesInstanceUid, expected, received } } };
   }
-  return { incomplete };
 }
 
 const jobs: FastifyPluginAsyncTypebox<JobsRouteOptions> = async (app, opts) => {
@@ -80,11 +86,16 @@ const jobs: FastifyPluginAsyncTypebox<JobsRouteOptions> = async (app, opts) => {
   /**
    * `allowIncomplete` is for series the `--dicomweb` server gave short of their instances, as the
    * CLI's --allow-incomplete needs a DICOMweb URL or dimse:// input: a series that did not come
-   * from the server is denoised as it is, so the field on it is a usage error, not ignored.
+   * from the server is denoised as it is, so the field on it is a usage error, not ignored. It is
+   * checked over the input series, or, when none of them came from the server and the reference
+   * did, over the reference (the field then lets the job score against a reference that came short).
    */
-  const checkAllowIncomplete = (series: readonly IndexedSeries[]): void =>
-    checkFromPacs('allowIncomplete', series, (base, foreign) =>
+  const checkAllowIncomplete = (series: readonly IndexedSeries[], reference: IndexedSeries | null): void => {
+    const pacs = app.pacs;
+    const referenceOnly = pacs && reference && pacs.holds(filesOf(reference)) && !series.some((s) => pacs.holds(filesOf(s)));
+    checkFromPacs('allowIncomplete', referenceOnly ? [reference] : series, (base, foreign) =>
       `"allowIncomplete" lets a job denoise a series ${base} gave short of its instances, so it is only for series opened from it; series ${foreign} did not come from it (a series on this server is denoised as it is)`);
+  };
 
   app.post(
     '/api/jobs',
@@ -108,14 +119,15 @@ const jobs: FastifyPluginAsyncTypebox<JobsRouteOptions> = async (app, opts) => {
         app.config.memoryBudget,
       );
       if (request.body.store) checkStoreBack(series);
-      if (request.body.allowIncomplete === true) checkAllowIncomplete(series);
+      if (request.body.allowIncomplete === true) checkAllowIncomplete(series, reference);
       // Instances of a PACS series that could not be read are not in the job's files: the result names them.
       const pacs = app.pacs;
       const fromPacs = pacs ? series.filter((s) => pacs.holds(filesOf(s))) : [];
       const inputErrors = pacs ? fromPacs.flatMap((s) => pacs.unreadableOf(s.series.seriesInstanceUid)) : [];
-      // A series that came short of its instances: the job fails at once (E_IO) unless the request allows it.
+      // A series, or a reference, that came short of its instances: the job fails at once (E_IO) unless the request allows it.
       const allowIncomplete = request.body.allowIncomplete === true;
-      const shortfalls = pacs ? checkShortfalls(pacs, fromPacs, allowIncomplete) : { incomplete: [] };
+      const referenceFromPacs = pacs && reference && pacs.holds(filesOf(reference)) ? reference : null;
+      const shortfalls: Shortfalls = pacs ? checkShortfalls(pacs, fromPacs, referenceFromPacs, allowIncomplete) : { incomplete: [] };
       // The job's output, beside the outputs promised to the jobs queued or running, must leave the
       // disk reserve free (507 E_IO), as an upload must; checked again when it starts.
       const outputBytes = 'refusal' in shortfalls ? 0 : await jobOutputBytes(
@@ -133,6 +145,7 @@ const jobs: FastifyPluginAsyncTypebox<JobsRouteOptions> = async (app, opts) => {
         ...(allowIncomplete ? { allowIncomplete } : {}),
         ...(outputBytes > 0 ? { outputBytes } : {}),
         ...('refusal' in shortfalls ? { refusal: shortfalls.refusal } : shortfalls.incomplete.length > 0 ? { incomplete: shortfalls.incomplete } : {}),
+        ...('referenceIncomplete' in shortfalls ? { referenceIncomplete: shortfalls.referenceIncomplete } : {}),
       }));
       return reply.status(202).send(view);
     },
