@@ -325,6 +325,28 @@ function bool(p: Problems, obj: Record<string, Json>, key: string, field: string
   if (obj[key] !== undefined && typeof obj[key] !== 'boolean') p.add(field, `expected true or false, got ${describe(obj[key])}`);
 }
 
+/**
+ * A non-empty list of objects at `field`, each passed to `each` with its own field name
+ * (`field[i]`); a list that is missing or empty, or an entry that is no object, is a problem worded
+ * with `shape` (the object's keys, as the card's docs write them). Returns whether `list` was a
+ * non-empty list, for checks that need its entries afterwards.
+ */
+function objectList(p: Problems, list: Json, field: string, shape: string, each: (obj: Record<string, Json>, field: string) => void): list is Json[] {
+  if (!Array.isArray(list) || list.length === 0) {
+    p.add(field, `expected a non-empty list of ${shape}, got ${describe(list)}`);
+    return false;
+  }
+  list.forEach((entry: Json, i) => {
+    const f = `${field}[${i}]`;
+    if (!isObject(entry)) {
+      p.add(f, `expected ${shape}, got ${describe(entry)}`);
+      return;
+    }
+    each(entry, f);
+  });
+  return true;
+}
+
 function range(p: Problems, obj: Record<string, Json>, key: string, field: string): void {
   const v = obj[key];
   if (v === undefined) return;
@@ -495,31 +517,11 @@ function lesionRecovery(p: Problems, v: Json): void {
   text(v, 'reference', `${field}.reference`);
   text(v, 'command', `${field}.command`);
   if (typeof v.doseDeclared !== 'boolean') p.add(`${field}.doseDeclared`, `expected true or false, got ${describe(v.doseDeclared)}`);
-  const sets = v.sets;
-  if (!Array.isArray(sets) || sets.length === 0) {
-    p.add(`${field}.sets`, `expected a non-empty list of { "source", "dose", "averagedOver", "file", "command", "bySize" }, got ${describe(sets)}`);
-    return;
-  }
-  sets.forEach((set: Json, i) => {
-    const f = `${field}.sets[${i}]`;
-    if (!isObject(set)) {
-      p.add(f, `expected { "source", "dose", "averagedOver", "file", "command", "bySize" }, got ${describe(set)}`);
-      return;
-    }
+  objectList(p, v.sets, `${field}.sets`, '{ "source", "dose", "averagedOver", "file", "command", "bySize" }', (set, f) => {
     for (const key of ['source', 'averagedOver', 'file', 'command']) text(set, key, `${f}.${key}`);
     num(p, set, 'dose', `${f}.dose`, (x) => x > 0 && x <= 1, 'a count fraction in (0, 1]');
     bool(p, set, 'doseDeclared', `${f}.doseDeclared`);
-    const sizes = set.bySize;
-    if (!Array.isArray(sizes) || sizes.length === 0) {
-      p.add(`${f}.bySize`, `expected a non-empty list of { "diameterMm", "lesions", "suvmeanBiasPercent", "suvmaxBiasPercent" }, got ${describe(sizes)}`);
-      return;
-    }
-    sizes.forEach((size: Json, j) => {
-      const g = `${f}.bySize[${j}]`;
-      if (!isObject(size)) {
-        p.add(g, `expected { "diameterMm", "lesions", "suvmeanBiasPercent", "suvmaxBiasPercent" }, got ${describe(size)}`);
-        return;
-      }
+    objectList(p, set.bySize, `${f}.bySize`, '{ "diameterMm", "lesions", "suvmeanBiasPercent", "suvmaxBiasPercent" }', (size, g) => {
       num(p, size, 'diameterMm', `${g}.diameterMm`, (x) => x > 0, 'a diameter in mm > 0');
       num(p, size, 'lesions', `${g}.lesions`, (x) => Number.isInteger(x) && x >= 1, 'an integer >= 1');
       num(p, size, 'suvmeanBiasPercent', `${g}.suvmeanBiasPercent`, () => true, 'a number (%)');
@@ -543,22 +545,14 @@ function uncertainty(p: Problems, v: Json): void {
   num(p, v, 'threshold', `${field}.threshold`, (x) => x > 0, 'a positive number');
   if (typeof v.units !== 'string' || v.units === '') p.add(`${field}.units`, `expected a units string, got ${describe(v.units)}`);
   const entries = v.calibration;
-  if (!Array.isArray(entries) || entries.length === 0) {
-    p.add(`${field}.calibration`, `expected a non-empty list of { "samples", "spreadScale", "noiseScale", "noiseWindowMm" }, got ${describe(entries)}`);
-    return;
-  }
-  entries.forEach((e: Json, i) => {
-    const f = `${field}.calibration[${i}]`;
-    if (!isObject(e)) {
-      p.add(f, `expected { "samples", "spreadScale", "noiseScale", "noiseWindowMm" }, got ${describe(e)}`);
-      return;
-    }
+  const each = (e: Record<string, Json>, f: string) => {
     num(p, e, 'samples', `${f}.samples`, count, 'an integer in 2..64');
     num(p, e, 'spreadScale', `${f}.spreadScale`, (x) => x >= 0, 'a number >= 0');
     num(p, e, 'noiseScale', `${f}.noiseScale`, (x) => x >= 0, 'a number >= 0');
     num(p, e, 'noiseWindowMm', `${f}.noiseWindowMm`, (x) => x > 0 && x <= 200, 'a number of mm in (0, 200]');
     num(p, e, 'noiseLevelScale', `${f}.noiseLevelScale`, (x) => x >= 0, 'a number >= 0', true);
-  });
+  };
+  if (!objectList(p, entries, `${field}.calibration`, '{ "samples", "spreadScale", "noiseScale", "noiseWindowMm" }', each)) return;
   if (typeof v.samples === 'number' && !entries.some((e: Json) => isObject(e) && e.samples === v.samples)) {
     p.add(`${field}.samples`, `${v.samples} has no entry in uncertainty.calibration`);
   }
