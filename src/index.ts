@@ -48,6 +48,7 @@ export {
   scanPaths,
   suvbwFactors,
   type Orientation,
+  type PetFrameRef,
   type ScanOptions,
   type ScanResult,
   type Series,

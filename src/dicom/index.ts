@@ -2,7 +2,7 @@
  * The DICOM reading API the rest of lowdose uses: find series, read slices in modality units.
  * (Writing lives in ./write*.ts.)
  */
-export type { Orientation, Series, SliceRef, Units, Vec3 } from './types.js';
+export type { Orientation, PetFrameRef, Series, SliceRef, Units, Vec3 } from './types.js';
 export { scanPaths, scanProblems, findFiles, readInstanceHeader, realRoots, type ScanResult, type ScanOptions, type SkippedFile } from './scan.js';
 export {
   readSlice,

@@ -143,7 +143,10 @@ function buildTimeSlices(key: string, stack: Stack, split: string | null): Serie
   const unique = [...new Map(headers.map((h) => [h.sopInstanceUid || h.path, h])).values()];
   return [...byFrame.entries()]
     .sort((a, b) => a[0] - b[0])
-    .map(([t, candidates]) => buildStack(`${key}#${time.suffix}${t}`, { ...stack, candidates }, split, { suvFiles: unique }));
+    .map(([t, candidates]) => ({
+      ...buildStack(`${key}#${time.suffix}${t}`, { ...stack, candidates }, split, { suvFiles: unique }),
+      petFrame: { acquisitionKey: key, suffix: time.suffix, frame: t, frames: time.layout.frames },
+    }));
 }
 
 function buildStack(key: string, stack: Stack, split: string | null, petContext: PetContext = {}): Series {

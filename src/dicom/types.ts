@@ -72,6 +72,25 @@ export interface Series {
    * way); a viewer shows MONOCHROME1 with low values white.
    */
   readonly photometricInterpretation?: string;
+  /**
+   * Set on one frame (time point or gate) of a dynamic or gated PET series, read as its own series
+   * (`key` ends in `#t<frame>` or `#g<frame>`, ./pet-time-slices.ts): the key of the whole
+   * acquisition and where this frame sits in it. A derived series of such frames is written as one
+   * series again (src/pipeline/frame-output.ts).
+   */
+  readonly petFrame?: PetFrameRef;
+}
+
+/** One frame of a dynamic or gated PET acquisition that was split into one series per frame. */
+export interface PetFrameRef {
+  /** The key of the whole acquisition (the frame's key without its `#t<n>` / `#g<n>` suffix). */
+  readonly acquisitionKey: string;
+  /** `t`: a time point of a DYNAMIC series; `g`: a gate of a GATED one. */
+  readonly suffix: 't' | 'g';
+  /** 1-based: the time slice, or (R-R interval - 1) x NumberOfTimeSlots + time slot. */
+  readonly frame: number;
+  /** Frames the acquisition declares (NumberOfTimeSlices, or NumberOfRRIntervals x NumberOfTimeSlots). */
+  readonly frames: number;
 }
 
 export interface PixelPadding {

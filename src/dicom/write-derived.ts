@@ -191,6 +191,7 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
         contribution,
         seriesDescriptionSuffix: options.seriesDescriptionSuffix ?? ' lowdose',
         seriesNumber: options.seriesNumber ?? derivedSeriesNumber(entry.parsed),
+        instanceNumber: instanceNumberFor(source, index, entry.header),
         created,
         sourceSopClassUid: entry.header.sopClassUid || entry.mediaStorageSopClassUid,
         multiFrame:
@@ -362,6 +363,8 @@ interface DeriveContext {
   readonly seriesDescriptionSuffix: string;
   /** The derived series' SeriesNumber (`derivedSeriesNumber` unless the caller names one). */
   readonly seriesNumber: number;
+  /** InstanceNumber of the derived file (`instanceNumberFor`). */
+  readonly instanceNumber: number;
   /** InstanceCreationDate/Time; null: left out. */
   readonly created: { date: string; time: string } | null;
   readonly sourceSopClassUid: string | undefined;
@@ -405,6 +408,19 @@ const MAX_IS = 2 ** 31 - 1;
 export function derivedSeriesNumber(parsed: ParsedFile): number {
   const source = getNumber(parsed.dataSet, TAG.SeriesNumber, 'IS');
   return source !== undefined && Number.isInteger(source) && source + 1000 <= MAX_IS && source + 1000 >= -MAX_IS ? source + 1000 : 1000;
+}
+
+/**
+ * The slice's position in the series, 1-based, for a series of its own. A frame of a dynamic or
+ * gated PET acquisition (`source.petFrame`) is written into one derived series with the other
+ * frames (src/pipeline/frame-output.ts): numbered by its source image's ImageIndex, which runs
+ * 1..NumberOfSlices x frames over the acquisition, so that no two files of the series share an
+ * InstanceNumber.
+ */
+export function instanceNumberFor(source: Series, index: number, header: ImageHeader): number {
+  const imageIndex = header.pet?.ImageIndex;
+  if (source.petFrame && imageIndex !== undefined && Number.isInteger(imageIndex) && imageIndex > 0) return imageIndex;
+  return index + 1;
 }
 
 /** What a single-frame output needs from a multi-frame source's functional groups. */
@@ -480,7 +496,7 @@ export function deriveDataset(sourceDataset: DcmDataset, context: DeriveContext)
   const description = (getString(sourceDataset, 'SeriesDescription') ?? source.seriesDescription ?? '').trim();
   setElement(dataset, 'SeriesDescription', [`${description.slice(0, Math.max(0, 64 - suffix.length))}${suffix}`.trim()]);
   setElement(dataset, 'SeriesNumber', [String(context.seriesNumber)]);
-  setElement(dataset, 'InstanceNumber', [String(context.index + 1)]);
+  setElement(dataset, 'InstanceNumber', [String(context.instanceNumber)]);
 
   // A multi-frame source keeps frame geometry in functional groups; a single-frame output needs it
   // at the top level. The reader's per-frame position is authoritative for both.

@@ -34,13 +34,18 @@ import { ReferenceScorer, openReference, scoreFinishedSeries, type ReferenceSet 
 import { writePreview } from './preview-files.js';
 import type { DenoiseOptions, DenoiseReport, SeriesReport } from './types.js';
 import { NothingToDenoiseError, nothingToDenoiseScan, seriesToDenoiseIn } from './not-denoised.js';
+import { acquisitionUids, forgetAcquisitionUids, frameTag, seriesOutputNames, type AcquisitionUids } from './frame-output.js';
 
-export const COMPLETION_MARKER = '.lowdose-complete.json';
+export { COMPLETION_MARKER } from './frame-output.js';
 export const REPORT_FILE = 'report.json';
 
-/** Folder name of a series' output: modality, series number-ish description, short hash of its key. */
+/**
+ * Folder name of a series' output: modality, series number-ish description, short hash of its key;
+ * for a frame of a dynamic or gated PET acquisition, of the acquisition's key, so that its frames
+ * are one derived series in one folder (./frame-output.ts).
+ */
 export function outputFolderName(series: Series): string {
-  const hash = createHash('sha256').update(series.key).digest('hex').slice(0, 10);
+  const hash = createHash('sha256').update(series.petFrame?.acquisitionKey ?? series.key).digest('hex').slice(0, 10);
   const description = series.seriesDescription
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
@@ -81,12 +86,16 @@ export async function denoisePaths(paths: readonly string[], options: DenoiseOpt
   const limits = forwardLimits(candidates, plans);
 
   const locks = await acquireFolderLocks(
-    candidates.map((s) => path.join(outDir, outputFolderName(s))),
+    candidates.map((s) => {
+      const folder = outputFolderName(s);
+      return seriesOutputNames(s, folder).lockPath(path.join(outDir, folder));
+    }),
     { wait: Boolean(options.waitLock), log, ...(options.signal ? { signal: options.signal } : {}), ...(options.queueLock ? { queue: options.queueLock } : {}) },
   );
   const denoisers = new Map<string, SliceDenoiser>();
   const reports: SeriesReport[] = [];
   try {
+    if (options.overwrite) await redrawRedoneAcquisitionUids(candidates, outDir);
     const reference = options.reference?.length ? await openReference(options.reference, log) : null;
     if (reference) errors.push(...reference.errors);
     for (const [seriesIndex, series] of candidates.entries()) {
@@ -119,6 +128,26 @@ export async function denoisePaths(paths: readonly string[], options: DenoiseOpt
   } finally {
     for (const denoiser of denoisers.values()) await denoiser.release();
     await releaseAll(locks);
+  }
+}
+
+/**
+ * `--overwrite` of a whole acquisition (every frame it declares is in this run) redoes its derived
+ * series: it gets new UIDs, as a series of its own does. A run that redoes only some frames (a
+ * queue job is one frame) keeps the UIDs the others were written under, so that the acquisition
+ * stays one series; it cannot tell a finished frame from one another run is redoing right now.
+ */
+async function redrawRedoneAcquisitionUids(candidates: readonly Series[], outDir: string): Promise<void> {
+  const frames = new Map<string, { declared: number; here: Set<number> }>();
+  for (const s of candidates) {
+    if (!s.petFrame) continue;
+    const dir = path.join(outDir, outputFolderName(s));
+    const entry = frames.get(dir) ?? { declared: s.petFrame.frames, here: new Set<number>() };
+    entry.here.add(s.petFrame.frame);
+    frames.set(dir, entry);
+  }
+  for (const [dir, { declared, here }] of frames) {
+    if (Array.from({ length: declared }, (_, i) => i + 1).every((frame) => here.has(frame))) await forgetAcquisitionUids(dir);
   }
 }
 
@@ -196,14 +225,16 @@ function madeAsAsked(previous: SeriesReport, denoiser: SliceDenoiser): boolean {
 async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: SeriesContext): Promise<SeriesReport> {
   const folder = outputFolderName(series);
   const dir = path.join(context.outDir, folder);
-  const markerPath = path.join(dir, COMPLETION_MARKER);
+  const names = seriesOutputNames(series, folder);
+  const markerPath = path.join(dir, names.marker);
   const seriesWarnings = series.warnings.map((w) => w.toJSON());
   const warnings = [...seriesWarnings, ...denoiser.warnings, ...denoiser.seriesWarnings(series)];
   // Under this run's lock, a temporary of ours can only be what a killed run left.
+  // The frames of an acquisition share the folder: only this frame's are ours.
   const leftovers =
-    (await removeTemporaries(dir)) +
-    (await removeTemporaries(path.join(dir, 'uncertainty'))) +
-    (await removeTemporaries(path.join(context.outDir, 'previews'), `${folder}.png`));
+    (await removeTemporaries(dir, names.owns)) +
+    (await removeTemporaries(path.join(dir, 'uncertainty'), names.owns)) +
+    (await removeTemporaries(path.join(context.outDir, 'previews'), names.preview));
   if (leftovers > 0) context.log(`removed ${leftovers} temporary file(s) an interrupted run left in ${dir}`);
   if (!context.overwrite && existsSync(markerPath)) {
     const previous = JSON.parse(await readFile(markerPath, 'utf8')) as SeriesReport;
@@ -216,7 +247,7 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
         { path: dir },
       );
     }
-    context.log(`${series.modality} series ${series.seriesInstanceUid}: already done in ${dir} (use --overwrite to redo)`);
+    context.log(`${series.modality} series ${series.petFrame ? series.key : series.seriesInstanceUid}: already done in ${dir} (use --overwrite to redo)`);
     context.onProgress?.({
       seriesIndex: context.seriesIndex,
       seriesCount: context.seriesCount,
@@ -238,10 +269,12 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
   // Redoing a finished series: until it is finished again, it is not (a run killed half way
   // through an --overwrite must not leave old and new slices under the old marker).
   await rm(markerPath, { force: true });
+  // A frame of an acquisition adds its files to the acquisition's derived series.
+  const shared: AcquisitionUids | null = series.petFrame ? await acquisitionUids(dir, series.petFrame.acquisitionKey) : null;
   await denoiser.prepare(series);
   const count = series.slices.length;
   context.log(
-    `${series.modality} series "${series.seriesDescription || series.seriesInstanceUid}": ${count} slices ${series.columns}x${series.rows} -> ${dir}`,
+    `${series.modality} series "${series.seriesDescription || series.seriesInstanceUid}"${names.frameTag ? ` ${names.frameTag}` : ''}: ${count} slices ${series.columns}x${series.rows} -> ${dir}`,
   );
   // Files without a completion marker are our own interrupted output: replace them.
   const overwrite = true;
@@ -250,6 +283,8 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
     derivationDescription: denoiser.derivationDescription,
     equipment: denoiser.equipment,
     seriesDescriptionSuffix: ` ${denoiser.descriptionSuffix}`,
+    filePrefix: names.filePrefix,
+    ...(shared ? { seriesInstanceUid: shared.denoised } : {}),
     overwrite,
   });
   // With --uncertainty the series holds the calibrated sigma, else the raw ensemble spread.
@@ -267,6 +302,8 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
         // Its own window: the source's (a soft-tissue or lung window) shows σ of 5 to 125 HU nearly black.
         // One rule with the viewer's uncertainty pane and the server figure's (src/dicom/sigma-window.ts).
         window: (pixels, padding) => uncertaintySliceWindow(pixels, padding, calibration?.threshold ?? null, calibration?.units ?? series.units),
+        filePrefix: names.filePrefix,
+        ...(shared ? { seriesInstanceUid: shared.uncertainty } : {}),
         overwrite,
       })
     : null;
@@ -280,6 +317,7 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
           against: 'samples',
           equipment: denoiser.equipment,
           description: `one half of a ${denoiser.samples}-sample ensemble against the other, kept where the calibrated SD > ${denoiser.uncertainty.threshold} ${denoiser.uncertainty.units}; ${denoiser.derivationDescription}`,
+          ...(shared && names.frameTag ? { shared: { seriesInstanceUid: shared.hallucination, frameTag: names.frameTag } } : {}),
         })
       : null;
   const referenceMatch = context.reference ? await ReferenceScorer.create(context.reference, series, context.log) : null;
@@ -324,7 +362,7 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
       if (scorer) await scorer.add(index, input, output);
       if (index === previewIndex) {
         previews.push(
-          await writePreview(path.join(context.outDir, 'previews', `${folder}.png`), series, input.data, output, std),
+          await writePreview(path.join(context.outDir, 'previews', names.preview), series, input.data, output, std),
         );
       }
     }
@@ -406,6 +444,7 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
       key: series.key,
       modality: series.modality,
       files: [...new Set(series.slices.map((s) => s.file))],
+      ...(series.petFrame ? { petFrame: petFrameReport(series.petFrame) } : {}),
     },
     output: { seriesInstanceUid: writer.seriesInstanceUid, dir, files: writer.files },
     ...(uncertaintyWriter
@@ -453,6 +492,11 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
   };
   await writeFileAtomic(markerPath, `${JSON.stringify(report, null, 2)}\n`);
   return report;
+}
+
+/** A frame of a dynamic or gated acquisition as the report names it. */
+function petFrameReport(ref: NonNullable<Series['petFrame']>): NonNullable<SeriesReport['input']['petFrame']> {
+  return { acquisitionKey: ref.acquisitionKey, kind: ref.suffix === 't' ? 'dynamic' : 'gated', frame: ref.frame, frames: ref.frames, tag: frameTag(ref) };
 }
 
 /** The means of the first and the second half of an ensemble's members: two independent estimates. */

@@ -64,6 +64,12 @@ export interface HallucinationRecorderOptions {
    */
   readonly equipment?: ProcessingEquipment;
   readonly overwrite?: boolean;
+  /**
+   * The map series' UID and the frame tag its file names start with (`t01-IM0001.dcm`,
+   * `t01-slice-0001.png`), when the map is one frame's share of the map series of a dynamic or gated
+   * PET acquisition (src/pipeline/frame-output.ts). Default: a new UID, names without a tag.
+   */
+  readonly shared?: { readonly seriesInstanceUid: string; readonly frameTag: string };
 }
 
 export class HallucinationRecorder {
@@ -92,6 +98,7 @@ export class HallucinationRecorder {
       // Scores lie in 0..1: the source's window would show the whole map as one grey.
       window: { lo: 0, hi: 1, explanation: 'SFRC SCORE 0-1' },
       overwrite: options.overwrite ?? true,
+      ...(options.shared ? { seriesInstanceUid: options.shared.seriesInstanceUid, filePrefix: `${options.shared.frameTag}-IM` } : {}),
     });
   }
 
@@ -124,7 +131,7 @@ export class HallucinationRecorder {
     if (marked.length > 0 && panels.length > 0) {
       const window = defaultWindow(this.series.units, panels[0]);
       const patches = marked.map((p) => ({ row: p.row, column: p.column, size }));
-      const file = path.resolve(this.options.outDir, 'overlays', `slice-${String(index + 1).padStart(4, '0')}.png`);
+      const file = path.resolve(this.options.outDir, 'overlays', `${this.options.shared ? `${this.options.shared.frameTag}-` : ''}slice-${String(index + 1).padStart(4, '0')}.png`);
       const png = encodePanels(
         panels.map((data) => {
           const gray = windowToGray(data, window);

@@ -51,6 +51,9 @@ function candidates(series: readonly Series[], input: Series): Candidate[] {
     // Another matrix (a cropped or wider field of view) is kept: at the input's slice positions it is
     // linked as unscoredReference (pixelGridMismatch names the matrix), which the viewer shows.
     if (candidate.modality !== input.modality || candidate.units !== input.units) continue;
+    // The time points (gates) of a dynamic (gated) acquisition share every slice position: a frame
+    // of one is scored against the same frame of the other.
+    if (!sameFrame(candidate, input)) continue;
     let pairing: ReturnType<typeof pairSlices>;
     try {
       pairing = pairSlices(candidate, input);
@@ -69,6 +72,12 @@ function candidates(series: readonly Series[], input: Series): Candidate[] {
     out.push({ series: candidate, inputToReference: map, offGrid: pairingGridMismatch(candidate, input, pairing) });
   }
   return out;
+}
+
+/** Whether two series may be the same frame: unless both are frames of an acquisition, of the same kind and number. */
+function sameFrame(a: Series, b: Series): boolean {
+  if (!a.petFrame || !b.petFrame) return true;
+  return a.petFrame.suffix === b.petFrame.suffix && a.petFrame.frame === b.petFrame.frame;
 }
 
 /** What `denoise --reference` found for one input series. */

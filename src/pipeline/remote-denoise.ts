@@ -16,7 +16,8 @@ import { LowdoseError, toLowdoseError } from '../errors.js';
 import { claimFolder } from '../util/folder-claims.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { suvNoteOfRead, type PulledSeries } from '../util/remote-series.js';
-import { COMPLETION_MARKER, denoisePaths, REPORT_FILE } from './denoise.js';
+import { denoisePaths, REPORT_FILE } from './denoise.js';
+import { isCompletionMarker } from './frame-output.js';
 import type { DenoiseOptions, DenoiseReport } from './types.js';
 
 type ReportError = DenoiseReport['errors'][number];
@@ -69,7 +70,10 @@ async function earlierOutputs(outDir: string): Promise<EarlierOutput[]> {
   const reports = [path.join(outDir, REPORT_FILE)];
   const entries = await readdir(outDir, { withFileTypes: true }).catch(() => []);
   for (const entry of entries) {
-    if (entry.isDirectory()) reports.push(path.join(outDir, entry.name, COMPLETION_MARKER));
+    if (!entry.isDirectory()) continue;
+    // One marker per series folder; one per frame in the folder of a dynamic or gated PET acquisition.
+    const names = await readdir(path.join(outDir, entry.name)).catch(() => [] as string[]);
+    for (const name of names.filter(isCompletionMarker)) reports.push(path.join(outDir, entry.name, name));
   }
   const found = new Map<string, EarlierOutput>();
   for (const file of reports) {
@@ -169,6 +173,19 @@ export function derivedParts(series: DenoiseReport['series'][number]): DerivedPa
       ? [{ kind: 'uncertainty' as const, seriesInstanceUid: series.uncertainty.seriesInstanceUid, files: series.uncertainty.files.map((f) => path.resolve(f)) }]
       : []),
   ];
+}
+
+/**
+ * Every derived series of a run to store back, once each: the frames of a dynamic or gated PET
+ * acquisition are one derived series (./frame-output.ts), stored as one with all their files.
+ */
+export function derivedSeriesToStore(series: DenoiseReport['series']): DerivedPart[] {
+  const byUid = new Map<string, DerivedPart>();
+  for (const part of series.flatMap(derivedParts)) {
+    const earlier = byUid.get(part.seriesInstanceUid);
+    byUid.set(part.seriesInstanceUid, earlier ? { ...earlier, files: [...earlier.files, ...part.files] } : part);
+  }
+  return [...byUid.values()];
 }
 
 /** A series pulled into the pull folder: where its files are and where it came from. */
@@ -271,15 +288,13 @@ async function pullDenoiseStore<R>(options: DenoiseOptions, steps: RemoteSteps<R
     log(`warning: series ${uid} came short of its instances (--allow-incomplete) and its SUVbw depends on the files that came: ${note}`);
   }
   if (steps.store) {
-    for (const series of report.series) {
-      for (const part of derivedParts(series)) {
-        try {
-          await steps.store.put(part);
-        } catch (error) {
-          const e = toLowdoseError(error, 'E_IO');
-          log(e.message);
-          errors.push({ ...e.toJSON(), path: e.path ?? steps.store.where });
-        }
+    for (const part of derivedSeriesToStore(report.series)) {
+      try {
+        await steps.store.put(part);
+      } catch (error) {
+        const e = toLowdoseError(error, 'E_IO');
+        log(e.message);
+        errors.push({ ...e.toJSON(), path: e.path ?? steps.store.where });
       }
     }
   }

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { DicomwebClient, type DicomwebClientOptions } from '../dicomweb/client.js';
 import { listSeries, listStudySeries, pullSeries, searchStudies, stowSeries, type PulledSeries, type SeriesListing, type StoredSeries, type StudyQuery, type StudySearch } from '../dicomweb/study.js';
 import { LowdoseError, toLowdoseError } from '../errors.js';
-import { derivedParts, nameRemoteInstance, type DerivedPart } from '../pipeline/remote-denoise.js';
+import { derivedParts, derivedSeriesToStore, nameRemoteInstance, type DerivedPart } from '../pipeline/remote-denoise.js';
 import type { DenoiseReport } from '../pipeline/types.js';
 import { checkSeriesShortfall, IncompleteSeriesError, type SeriesShortfall, type ShortfallWording } from '../util/remote-series.js';
 import type { ApiError } from './api-types.js';
@@ -215,14 +215,14 @@ export class PacsService {
   ): Promise<{ stored: StoredSeries[]; errors: ApiError[] }> {
     const stored: StoredSeries[] = [];
     const errors: ApiError[] = [];
-    for (const s of series) {
-      for (const part of derivedParts(s)) {
-        try {
-          stored.push(await this.store(part, studyOf(s), log));
-        } catch (error) {
-          const e = toLowdoseError(error, 'E_IO');
-          errors.push({ code: e.code, message: e.message });
-        }
+    // The frames of a dynamic or gated PET acquisition share one derived series: stored once, whole.
+    const studyByUid = new Map(series.flatMap((s) => derivedParts(s).map((part) => [part.seriesInstanceUid, studyOf(s)] as const)));
+    for (const part of derivedSeriesToStore(series)) {
+      try {
+        stored.push(await this.store(part, studyByUid.get(part.seriesInstanceUid)!, log));
+      } catch (error) {
+        const e = toLowdoseError(error, 'E_IO');
+        errors.push({ code: e.code, message: e.message });
       }
     }
     return { stored, errors };

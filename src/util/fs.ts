@@ -13,10 +13,14 @@ export function temporaryPathFor(finalPath: string): string {
   return join(dirname(finalPath), `.${basename(finalPath)}.${randomBytes(4).toString('hex')}.tmp`);
 }
 
-/** `.<final name>.<8 hex>.tmp`: a temporary of ours (temporaryPathFor), of `finalName` when given. */
-export function isTemporaryName(name: string, finalName?: string): boolean {
+/**
+ * `.<final name>.<8 hex>.tmp`: a temporary of ours (temporaryPathFor), of `finalName` when given
+ * (a name, or which final names count).
+ */
+export function isTemporaryName(name: string, finalName?: string | ((final: string) => boolean)): boolean {
   const match = /^\.(.+)\.[0-9a-f]{8}\.tmp$/.exec(name);
-  return match !== null && (finalName === undefined || match[1] === finalName);
+  if (match === null || finalName === undefined) return match !== null;
+  return typeof finalName === 'string' ? match[1] === finalName : finalName(match[1]!);
 }
 
 /**
@@ -24,7 +28,7 @@ export function isTemporaryName(name: string, finalName?: string): boolean {
  * temporary and renaming it left behind. Only call it for a folder this run holds the lock of,
  * or a concurrent writer's temporary would go. Returns how many were removed.
  */
-export async function removeTemporaries(dir: string, finalName?: string): Promise<number> {
+export async function removeTemporaries(dir: string, finalName?: string | ((final: string) => boolean)): Promise<number> {
   let names: string[];
   try {
     names = await readdir(dir);

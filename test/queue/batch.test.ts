@@ -10,9 +10,11 @@
  * The waits are on what Redis and the workers report, bounded by generous deadlines, never on
  * sleeps: CI runs these on two loaded cores.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readSliceImage, scanPaths } from '../../src/dicom/index.js';
 import { denoisePaths } from '../../src/pipeline/denoise.js';
@@ -24,9 +26,13 @@ import type { BatchStatus } from '../../src/queue/jobs.js';
 import { lockPathFor } from '../../src/util/folder-lock.js';
 import { isTemporaryName } from '../../src/util/fs.js';
 import { runCli, type CliRun } from '../helpers/cli.js';
+import { CORPUS } from '../dicom/helpers/corpus.js';
 import { hasRedis, REDIS_SERVER, spawnWorker, startRedis, stopWorker, type TestRedis, type WorkerProcess } from './redis-server.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'lowdose-queue-'));
+const PYTHON = '/usr/bin/python3';
+const PET_TIMING = fileURLToPath(new URL('../dicom/data/make-pet-timing.py', import.meta.url));
+const hasPydicom = existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import pydicom, numpy'], { encoding: 'utf8' }).status === 0;
 const SMALL = 12;
 /** The model's settings for the shared batches: one step keeps a series well under a second. */
 const MODEL = ['--steps', '1', '--seed', '7'];
@@ -374,6 +380,27 @@ describe.skipIf(!hasRedis)('lowdose batch and worker on Redis', () => {
     const parsed = JSON.parse(status.stdout) as BatchStatus;
     expect(parsed).toMatchObject({ cancelled: true, finished: true, series: { total: SMALL, done: 0, cancelled: SMALL } });
   }, 60_000);
+
+  it.skipIf(!hasPydicom)('workers that denoise the time points of a dynamic PET series at once write one derived series', async () => {
+    const made = spawnSync(PYTHON, [PET_TIMING, CORPUS, path.join(root, 'pet-timing')], { encoding: 'utf8' });
+    expect(made.status, made.stderr).toBe(0);
+    const three = [startWorker(redis.url), startWorker(redis.url), startWorker(redis.url)];
+    await Promise.all(three.map((w) => w.ready));
+    const out = path.join(root, 'dynamic');
+    const run = await runCli('batch', path.join(root, 'pet-timing', 'dynamic'), '-o', out, '--redis', redis.url, '--method', 'gaussian', '--wait', '--json', '--no-progress');
+    expect(run.code, run.stderr).toBe(0);
+    await Promise.all(three.map((w) => stopWorker(w)));
+    const report = (JSON.parse(run.stdout) as { report: DenoiseReport }).report;
+    expect(report.series.map((s) => s.input.petFrame?.tag).sort()).toEqual(['t01', 't02', 't03']);
+    const [folder, ...others] = readdirSync(out, { withFileTypes: true }).filter((e) => e.isDirectory() && e.name !== 'previews');
+    expect(others).toEqual([]);
+    const written = (await scanPaths([path.join(out, folder!.name)])).series;
+    expect(written.map((s) => s.key.replace(/^.*#/, '#'))).toEqual(['#t1', '#t2', '#t3']);
+    expect(new Set(written.map((s) => s.seriesInstanceUid))).toEqual(new Set(report.series.map((s) => s.output.seriesInstanceUid)));
+    expect(new Set(written.map((s) => s.seriesInstanceUid)).size).toBe(1);
+    expect(readdirSync(path.join(out, folder!.name)).filter((name) => name.endsWith('.lock'))).toEqual([]);
+    expect(temporariesUnder(out)).toEqual([]);
+  }, 3 * SLOW_MS);
 
   it('an unknown batch, and a batch without -o, exit 2', async () => {
     const unknown = await runCli('batch', 'status', 'no-such-batch', '--redis', redis.url);

@@ -59,9 +59,13 @@ export function comparable(a: Series, b: Series): boolean {
 export function pairSeries(all: readonly IndexedSeries[], links: readonly ReportLink[]): Pairing {
   const roles = new Map<string, SeriesRole>(all.map((s) => [s.id, roleFromHeaders(s.facts)]));
   const byUid = new Map<string, IndexedSeries>();
+  // One UID reads as several series for a dynamic or gated PET acquisition (one per frame, keys
+  // `#t<n>` / `#g<n>`), the source and its derived series alike.
+  const allByUid = new Map<string, IndexedSeries[]>();
   const bySop = new Map<string, IndexedSeries>();
   for (const s of all) {
     if (!byUid.has(s.series.seriesInstanceUid)) byUid.set(s.series.seriesInstanceUid, s);
+    allByUid.set(s.series.seriesInstanceUid, [...(allByUid.get(s.series.seriesInstanceUid) ?? []), s]);
     for (const slice of s.series.slices) bySop.set(slice.sopInstanceUid, s);
   }
   const sourceOf = (s: IndexedSeries): IndexedSeries | null => {
@@ -74,13 +78,20 @@ export function pairSeries(all: readonly IndexedSeries[], links: readonly Report
 
   const comparisons: ComparisonDraft[] = [];
   const paired = new Set<string>();
+  /** The series of `uid` made from `source` (its SourceImageSequence), else the first of that UID. */
+  const madeFrom = (uid: string | null, source: IndexedSeries): IndexedSeries | undefined => {
+    const candidates = uid === null ? [] : (allByUid.get(uid) ?? []);
+    return candidates.find((s) => sourceOf(s) === source) ?? candidates[0];
+  };
   for (const link of links) {
-    const lowDose = byUid.get(link.inputUid);
-    const denoised = byUid.get(link.outputUid);
+    // The report's input files name the frame of a split acquisition.
+    const inputFiles = new Set(link.inputFiles);
+    const lowDose = (allByUid.get(link.inputUid) ?? []).find((s) => s.series.slices.some((slice) => inputFiles.has(slice.file))) ?? byUid.get(link.inputUid);
+    const denoised = lowDose ? madeFrom(link.outputUid, lowDose) : undefined;
     if (!lowDose || !denoised || paired.has(denoised.id) || !comparable(lowDose.series, denoised.series)) continue;
-    const uncertaintyCandidate = link.uncertaintyUid ? byUid.get(link.uncertaintyUid) : undefined;
+    const uncertaintyCandidate = madeFrom(link.uncertaintyUid, lowDose);
     const uncertainty = uncertaintyCandidate && sameGrid(uncertaintyCandidate.series, lowDose.series) ? uncertaintyCandidate : null;
-    const mapCandidate = link.hallucinationUid ? byUid.get(link.hallucinationUid) : undefined;
+    const mapCandidate = madeFrom(link.hallucinationUid, lowDose);
     const hallucination = mapCandidate && sameGrid(mapCandidate.series, lowDose.series) ? mapCandidate : null;
     const named = link.referenceUid ? byUid.get(link.referenceUid) : undefined;
     // A report's reference may lie on another matrix (a cropped field of view, linked as

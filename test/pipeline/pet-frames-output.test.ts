@@ -1,0 +1,221 @@
+/**
+ * A denoised dynamic or gated PET acquisition is written as ONE derived series with the source's
+ * frame structure, as kinetic and gating software expects: every time point (gate) in one folder
+ * under one SeriesInstanceUID, each file with its source image's NumberOfTimeSlices /
+ * NumberOfRRIntervals / NumberOfTimeSlots, ImageIndex and frame timing. The source files and
+ * their SUVbw factors come from test/dicom/data/make-pet-timing.py; the written files are read
+ * with pydicom (test/dicom/data/read-pet-series.py), not with lowdose's reader.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readSlice, scanPaths } from '../../src/dicom/index.js';
+import type { DenoiseReport } from '../../src/pipeline/types.js';
+import { acquisitionUids } from '../../src/pipeline/frame-output.js';
+import { derivedSeriesToStore } from '../../src/pipeline/remote-denoise.js';
+import { pairSeries, type IndexedSeries } from '../../src/server/data/pairing.js';
+import { readReportLinks } from '../../src/server/data/reports.js';
+import { readSeriesFacts } from '../../src/server/data/series-facts.js';
+import { runCli } from '../helpers/cli.js';
+import { CORPUS } from '../dicom/helpers/corpus.js';
+
+const PYTHON = '/usr/bin/python3';
+const GENERATOR = fileURLToPath(new URL('../dicom/data/make-pet-timing.py', import.meta.url));
+const READER = fileURLToPath(new URL('../dicom/data/read-pet-series.py', import.meta.url));
+const hasPydicom = existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import pydicom, numpy'], { encoding: 'utf8' }).status === 0;
+
+interface PydicomFile {
+  name: string;
+  seriesInstanceUid: string;
+  sopInstanceUid: string;
+  seriesNumber: number;
+  instanceNumber: number;
+  source: string | null;
+  attributes: Record<string, unknown>;
+  /** Empty unless read with pixels. */
+  bqml: number[];
+}
+
+function readWithPydicom(folder: string, pixels = false): PydicomFile[] {
+  const run = spawnSync(PYTHON, [READER, folder, ...(pixels ? [] : ['--no-pixels'])], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  if (run.status !== 0) throw new Error(`read-pet-series.py failed: ${run.stderr}`);
+  return JSON.parse(run.stdout) as PydicomFile[];
+}
+
+function hashFolder(folder: string): string {
+  const hash = createHash('sha256');
+  for (const name of readdirSync(folder).sort()) hash.update(name).update(readFileSync(path.join(folder, name)));
+  return hash.digest('hex');
+}
+
+async function denoiseJson(...args: string[]): Promise<DenoiseReport> {
+  const run = await runCli('denoise', ...args, '--method', 'gaussian', '--no-progress', '--json');
+  expect(run.code, run.stderr).toBe(0);
+  return JSON.parse(run.stdout) as DenoiseReport;
+}
+
+/** The frame attributes a derived file must keep from its source image. */
+const KEPT = ['SeriesType', 'NumberOfSlices', 'NumberOfTimeSlices', 'NumberOfRRIntervals', 'NumberOfTimeSlots', 'ImageIndex', 'AcquisitionTime',
+  'FrameReferenceTime', 'ActualFrameDuration', 'TriggerTime', 'FrameTime', 'LowRRValue', 'HighRRValue', 'SeriesTime', 'DecayCorrection', 'Units'];
+
+describe.skipIf(!hasPydicom)('a denoised dynamic or gated PET acquisition', () => {
+  let dir = '';
+  let expected: { dynamic: { factor: number }; gated: { factor: number } };
+
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'lowdose-pet-frames-'));
+    const run = spawnSync(PYTHON, [GENERATOR, CORPUS, path.join(dir, 'in')], { encoding: 'utf8' });
+    if (run.status !== 0) throw new Error(`make-pet-timing.py failed: ${run.stderr}`);
+    expected = JSON.parse(readFileSync(path.join(dir, 'in', 'expected.json'), 'utf8')) as typeof expected;
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /**
+   * Checks that `folder` holds one consistent derived series of the acquisition in `source`, each
+   * file keeping its source image's frame attributes, and returns it as pydicom reads it.
+   */
+  function expectOneSeriesLikeTheSource(folder: string, source: string, images: number, pixels = false): PydicomFile[] {
+    const written = readWithPydicom(folder, pixels);
+    const sources = new Map(readWithPydicom(source).map((f) => [f.sopInstanceUid, f]));
+    expect(written).toHaveLength(images);
+    expect(new Set(written.map((f) => f.seriesInstanceUid)).size).toBe(1);
+    expect(new Set(written.map((f) => f.seriesNumber)).size).toBe(1);
+    expect(new Set(written.map((f) => f.sopInstanceUid)).size).toBe(images);
+    // ImageIndex runs 1..N over the series, and InstanceNumber with it.
+    expect(written.map((f) => f.attributes.ImageIndex).sort((a, b) => Number(a) - Number(b))).toEqual(Array.from({ length: images }, (_, i) => i + 1));
+    expect(new Set(written.map((f) => f.instanceNumber)).size).toBe(images);
+    for (const f of written) {
+      const original = sources.get(f.source!);
+      expect(original, f.name).toBeDefined();
+      expect(sources.has(f.sopInstanceUid)).toBe(false);
+      for (const keyword of KEPT) expect([f.name, keyword, f.attributes[keyword]]).toEqual([f.name, keyword, original!.attributes[keyword]]);
+      expect(f.instanceNumber).toBe(f.attributes.ImageIndex);
+    }
+    return written;
+  }
+
+  /** Reads `folder` back with lowdose: the frame split, and SUVbw = the written Bq/ml (pydicom) x the factor computed with pydicom. */
+  async function expectReadBack(folder: string, written: PydicomFile[], keys: string[], factor: number): Promise<void> {
+    const { series } = await scanPaths([folder]);
+    expect(series.map((s) => s.key)).toEqual(keys.map((k) => `${written[0]!.seriesInstanceUid}${k}`));
+    const byName = new Map(written.map((f) => [f.name, f]));
+    for (const s of series) {
+      expect(s.units).toBe('SUVbw');
+      expect(s.warnings).toEqual([]);
+      for (const slice of s.slices) {
+        const suv = await readSlice(slice);
+        const bqml = byName.get(path.basename(slice.file))!.bqml;
+        let worst = 0;
+        for (let i = 0; i < suv.length; i++) worst = Math.max(worst, Math.abs(suv[i]! - bqml[i]! * factor) / Math.max(1e-6, Math.abs(bqml[i]! * factor)));
+        expect(worst).toBeLessThan(1e-5);
+      }
+    }
+  }
+
+  it('writes every time point of a dynamic series into one derived series that keeps its frame structure, one JSON entry per time point', async () => {
+    const input = path.join(dir, 'in', 'dynamic');
+    const before = hashFolder(input);
+    const out = path.join(dir, 'out-dynamic');
+    const report = await denoiseJson(input, '-o', out);
+    expect(hashFolder(input)).toBe(before);
+    expect(report.series.map((s) => s.input.key.replace(/^.*#/, '#'))).toEqual(['#t1', '#t2', '#t3']);
+    expect(report.series.map((s) => s.input.petFrame)).toEqual([1, 2, 3].map((frame) => ({
+      acquisitionKey: report.series[0]!.input.seriesInstanceUid,
+      kind: 'dynamic',
+      frame,
+      frames: 3,
+      tag: `t0${frame}`,
+    })));
+    expect(new Set(report.series.map((s) => s.output.seriesInstanceUid)).size).toBe(1);
+    expect(new Set(report.series.map((s) => s.output.dir)).size).toBe(1);
+    expect(report.series.map((s) => s.output.files.map((f) => path.basename(f)))).toEqual([1, 2, 3].map((t) => [`t0${t}-IM0001.dcm`, `t0${t}-IM0002.dcm`]));
+
+    const folder = report.series[0]!.output.dir;
+    const written = expectOneSeriesLikeTheSource(folder, input, 6, true);
+    expect(written[0]!.seriesInstanceUid).toBe(report.series[0]!.output.seriesInstanceUid);
+    expect(new Set(written.map((f) => f.attributes.NumberOfTimeSlices))).toEqual(new Set([3]));
+    await expectReadBack(folder, written, ['#t1', '#t2', '#t3'], expected.dynamic.factor);
+  });
+
+  it('writes every gate of a gated series into one derived series that keeps its R-R intervals, time slots and trigger times', async () => {
+    const input = path.join(dir, 'in', 'gated');
+    const report = await denoiseJson(input, '-o', path.join(dir, 'out-gated'));
+    expect(report.series.map((s) => s.input.petFrame?.tag)).toEqual(['g01', 'g02', 'g03', 'g04', 'g05', 'g06']);
+    expect(new Set(report.series.map((s) => s.output.seriesInstanceUid)).size).toBe(1);
+    const folder = report.series[0]!.output.dir;
+    const written = expectOneSeriesLikeTheSource(folder, input, 12, true);
+    expect(new Set(written.map((f) => `${String(f.attributes.NumberOfRRIntervals)}x${String(f.attributes.NumberOfTimeSlots)}`))).toEqual(new Set(['2x3']));
+    await expectReadBack(folder, written, ['#g1', '#g2', '#g3', '#g4', '#g5', '#g6'], expected.gated.factor);
+  });
+
+  it('a rerun skips the finished time points; --overwrite of one keeps the series UID of the others, of all of them draws a new one', async () => {
+    const input = path.join(dir, 'in', 'dynamic');
+    const out = path.join(dir, 'out-rerun');
+    const first = await denoiseJson(input, '-o', out);
+    const uid = first.series[0]!.output.seriesInstanceUid;
+    const folder = first.series[0]!.output.dir;
+
+    const again = await denoiseJson(input, '-o', out);
+    expect(again.series.map((s) => s.skipped)).toEqual([true, true, true]);
+    expect(again.series.map((s) => s.output.seriesInstanceUid)).toEqual([uid, uid, uid]);
+
+    const t2 = ['t2-s1.dcm', 't2-s2.dcm'].map((n) => path.join(input, n));
+    const t2Files = new Set(first.series[1]!.output.files.map((f) => readWithPydicom(folder).find((w) => w.name === path.basename(f))!.sopInstanceUid));
+    const one = await denoiseJson(...t2, '-o', out, '--overwrite');
+    expect(one.series.map((s) => [s.input.petFrame?.tag, s.skipped, s.output.seriesInstanceUid])).toEqual([['t02', undefined, uid]]);
+    const afterOne = expectOneSeriesLikeTheSource(folder, input, 6);
+    expect(afterOne.every((f) => f.seriesInstanceUid === uid)).toBe(true);
+    // The redone time point's files are new instances.
+    expect(afterOne.filter((f) => f.name.startsWith('t02-')).some((f) => t2Files.has(f.sopInstanceUid))).toBe(false);
+
+    const all = await denoiseJson(input, '-o', out, '--overwrite');
+    const redrawn = all.series[0]!.output.seriesInstanceUid;
+    expect(redrawn).not.toBe(uid);
+    expect(all.series.map((s) => s.output.seriesInstanceUid)).toEqual([redrawn, redrawn, redrawn]);
+    expect(expectOneSeriesLikeTheSource(folder, input, 6).every((f) => f.seriesInstanceUid === redrawn)).toBe(true);
+  });
+
+  it('scores each time point against the same time point of a --reference acquisition', async () => {
+    // dynamic-late holds the same pixels as dynamic under another UID: each time point's input
+    // equals its reference exactly, and differs from the reference's other time points.
+    const report = await denoiseJson(path.join(dir, 'in', 'dynamic'), '-o', path.join(dir, 'out-reference'), '--reference', path.join(dir, 'in', 'dynamic-late'));
+    expect(report.series.map((s) => s.metrics?.input?.rmse)).toEqual([0, 0, 0]);
+  });
+
+  it("the viewer's index pairs each denoised time point with its own input time point, as the report names them", async () => {
+    const input = path.join(dir, 'in', 'dynamic');
+    const out = path.join(dir, 'out-index');
+    await denoiseJson(input, '-o', out);
+    const { series } = await scanPaths([input, out]);
+    const all: IndexedSeries[] = await Promise.all(series.map(async (s) => ({ id: s.key, studyId: 'study', series: s, facts: await readSeriesFacts(s), rev: '' })));
+    const { comparisons } = pairSeries(all, await readReportLinks(path.join(out, 'report.json')));
+    const frame = (s: IndexedSeries) => s.series.key.replace(/^.*#/, '#');
+    expect(comparisons.map((c) => [frame(c.lowDose), frame(c.denoised), c.pairedBy])).toEqual([
+      ['#t1', '#t1', 'report'],
+      ['#t2', '#t2', 'report'],
+      ['#t3', '#t3', 'report'],
+    ]);
+  });
+
+  it('frames written at the same time agree on the derived series UIDs', async () => {
+    const folder = path.join(dir, 'uids');
+    const all = await Promise.all(Array.from({ length: 8 }, () => acquisitionUids(folder, 'acquisition-key')));
+    expect(new Set(all.map((u) => JSON.stringify(u))).size).toBe(1);
+    await expect(acquisitionUids(folder, 'another-key')).rejects.toMatchObject({ code: 'E_EXISTS' });
+  });
+
+  it('stores the time points of one acquisition as one derived series with all their files', () => {
+    const entry = (tag: string) => ({
+      output: { seriesInstanceUid: '1.2.3', dir: '/o', files: [`/o/${tag}-IM0001.dcm`] },
+      uncertainty: { seriesInstanceUid: '1.2.4', dir: '/o/uncertainty', files: [`/o/uncertainty/${tag}-IM0001.dcm`] },
+    }) as unknown as DenoiseReport['series'][number];
+    expect(derivedSeriesToStore([entry('t01'), entry('t02')])).toEqual([
+      { kind: 'denoised', seriesInstanceUid: '1.2.3', files: ['/o/t01-IM0001.dcm', '/o/t02-IM0001.dcm'] },
+      { kind: 'uncertainty', seriesInstanceUid: '1.2.4', files: ['/o/uncertainty/t01-IM0001.dcm', '/o/uncertainty/t02-IM0001.dcm'] },
+    ]);
+  });
+});
