@@ -103,19 +103,10 @@ export function ssimOfClipped(
   options: SsimOptions = {},
 ): number {
   if (options.padding) return ssimWithoutPadding(rows, columns, x, y, dataRange, options, options.padding);
-  const { sigma = 1.5, k1 = 0.01, k2 = 0.03, valid = null, map = null } = options;
-  if (map && map.length !== rows * columns) throw new RangeError(`SSIM map needs ${rows * columns} entries, got ${map.length}`);
-  const kernel = gaussianKernel(sigma);
-  const taps = kernel.length;
-  if (rows < taps || columns < taps) {
-    throw new RangeError(`SSIM needs images of at least ${taps}x${taps} pixels, got ${rows}x${columns}`);
-  }
-  const c1 = (k1 * dataRange) ** 2;
-  const c2 = (k2 * dataRange) ** 2;
+  const valid = options.valid ?? null;
+  const { map, kernel, taps, radius, validRows, validColumns, c1, c2 } = ssimWindow(rows, columns, dataRange, options);
 
   // Horizontal pass: five moments, each rows x validColumns.
-  const validColumns = columns - taps + 1;
-  const validRows = rows - taps + 1;
   const size = rows * validColumns;
   const hx = new Float64Array(size);
   const hy = new Float64Array(size);
@@ -159,7 +150,6 @@ export function ssimOfClipped(
   const mxx = new Float64Array(validColumns);
   const myy = new Float64Array(validColumns);
   const mxy = new Float64Array(validColumns);
-  const radius = (taps - 1) / 2;
   let total = 0;
   let counted = 0;
   for (let r = 0; r < validRows; r++) {
@@ -188,13 +178,54 @@ export function ssimOfClipped(
       const vx = mxx[c]! - ux * ux;
       const vy = myy[c]! - uy * uy;
       const vxy = mxy[c]! - ux * uy;
-      const value = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2));
+      const value = windowSsim(ux, uy, vx, vy, vxy, c1, c2);
       total += value;
       if (map) map[centreRow + c] = value;
     }
   }
   if (counted === 0) throw new RangeError('SSIM: no valid pixel in the border-cropped region');
   return total / counted;
+}
+
+/** The window, constants and crop both SSIM paths share, after checking the map and the image size. */
+interface SsimWindow {
+  readonly map: Float64Array | null;
+  readonly kernel: Float64Array;
+  readonly taps: number;
+  readonly radius: number;
+  /** The border-cropped region's size: the centres whose whole window lies inside the image. */
+  readonly validRows: number;
+  readonly validColumns: number;
+  readonly c1: number;
+  readonly c2: number;
+}
+
+function ssimWindow(rows: number, columns: number, dataRange: number, options: SsimOptions): SsimWindow {
+  const { sigma = 1.5, k1 = 0.01, k2 = 0.03, map = null } = options;
+  if (map && map.length !== rows * columns) throw new RangeError(`SSIM map needs ${rows * columns} entries, got ${map.length}`);
+  const kernel = gaussianKernel(sigma);
+  const taps = kernel.length;
+  if (rows < taps || columns < taps) {
+    throw new RangeError(`SSIM needs images of at least ${taps}x${taps} pixels, got ${rows}x${columns}`);
+  }
+  return {
+    map,
+    kernel,
+    taps,
+    radius: (taps - 1) / 2,
+    validRows: rows - taps + 1,
+    validColumns: columns - taps + 1,
+    c1: (k1 * dataRange) ** 2,
+    c2: (k2 * dataRange) ** 2,
+  };
+}
+
+/**
+ * One window's SSIM from its means, variances and covariance (Wang et al. 2004, eq. 13), for both
+ * paths. A call per cropped pixel, outside the convolution loops, and small enough for V8 to inline.
+ */
+function windowSsim(ux: number, uy: number, vx: number, vy: number, vxy: number, c1: number, c2: number): number {
+  return ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2));
 }
 
 /**
@@ -211,19 +242,8 @@ function ssimWithoutPadding(
   options: SsimOptions,
   padding: ArrayLike<number>,
 ): number {
-  const { sigma = 1.5, k1 = 0.01, k2 = 0.03, map = null } = options;
-  if (map && map.length !== rows * columns) throw new RangeError(`SSIM map needs ${rows * columns} entries, got ${map.length}`);
+  const { map, kernel, taps, radius, validRows, validColumns, c1, c2 } = ssimWindow(rows, columns, dataRange, options);
   const counted = countedPixels(options.valid, padding)!;
-  const kernel = gaussianKernel(sigma);
-  const taps = kernel.length;
-  if (rows < taps || columns < taps) {
-    throw new RangeError(`SSIM needs images of at least ${taps}x${taps} pixels, got ${rows}x${columns}`);
-  }
-  const c1 = (k1 * dataRange) ** 2;
-  const c2 = (k2 * dataRange) ** 2;
-  const radius = (taps - 1) / 2;
-  const validColumns = columns - taps + 1;
-  const validRows = rows - taps + 1;
 
   // Horizontal pass of six moments of the image pixels: weight, x, y, xx, yy, xy.
   const size = rows * validColumns;
@@ -300,7 +320,7 @@ function ssimWithoutPadding(
       const vx = mxx[c]! * inv - ux * ux;
       const vy = myy[c]! * inv - uy * uy;
       const vxy = mxy[c]! * inv - ux * uy;
-      const value = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2));
+      const value = windowSsim(ux, uy, vx, vy, vxy, c1, c2);
       total += value;
       if (map) map[centreRow + c] = value;
       count++;
