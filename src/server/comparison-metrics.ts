@@ -11,13 +11,14 @@ import type { ComparisonMetrics, Scores, SliceMetrics } from './api-types.js';
 import type { IndexedComparison } from './data/data-index.js';
 import type { IndexedSeries } from './data/pairing.js';
 import { scoreSlice, type SliceScoreInput, type SliceScoreOutput } from './slice-scores.js';
+import { SharedRuns } from './shared-runs.js';
 import type { SliceStore } from './slice-store.js';
 import { LowdoseError } from '../errors.js';
 
 export class ComparisonMetricsService {
-  private readonly ranges = new Map<string, Promise<IntensityRange>>();
-  private readonly slices = new Map<string, Promise<SliceMetrics>>();
-  private readonly series = new Map<string, SeriesRun>();
+  private readonly ranges = new SharedRuns<IntensityRange>();
+  private readonly slices = new SharedRuns<SliceMetrics>();
+  private readonly series = new SharedRuns<ComparisonMetrics>();
 
   /** `score` runs the pixel math (a worker thread in the server; in-thread by default). */
   constructor(
@@ -25,8 +26,12 @@ export class ComparisonMetricsService {
     private readonly score: (input: SliceScoreInput) => Promise<SliceScoreOutput> = async (input) => scoreSlice(input),
   ) {}
 
-  /** Metrics of low-dose slice `index` and the slices matched to it. */
-  slice(c: IndexedComparison, index: number): Promise<SliceMetrics> {
+  /**
+   * Metrics of low-dose slice `index` and the slices matched to it. `signal`: this caller's
+   * interest, as for `all`: the value range of a series other than CT (read over every slice of
+   * the series scored against, once per series) stops once every caller waiting for it has aborted.
+   */
+  slice(c: IndexedComparison, index: number, signal?: AbortSignal): Promise<SliceMetrics> {
     if (!Number.isInteger(index) || index < 0 || index >= c.lowDose.series.slices.length) {
       throw new LowdoseError('E_NOT_FOUND', `comparison ${c.id} has no slice ${index} (${c.lowDose.series.slices.length} slices)`);
     }
@@ -34,71 +39,32 @@ export class ComparisonMetricsService {
     // pixel math (a 500).
     const tooSmall = ssimWindowRefusal(c.lowDose.series.rows, c.lowDose.series.columns);
     if (tooSmall !== null) throw new LowdoseError('E_USAGE', tooSmall);
-    const key = `${keyOf(c)}:${index}`;
-    let pending = this.slices.get(key);
-    if (!pending) {
-      pending = this.computeSlice(c, index);
-      this.slices.set(key, pending);
-      pending.catch(() => this.slices.delete(key));
-    }
-    return pending;
+    return this.slices.join(`${keyOf(c)}:${index}`, (stop) => this.computeSlice(c, index, stop), signal);
   }
 
   /**
    * Every slice and the series means (slices computed one at a time, yielding between them). One
    * computation per comparison serves every caller that asks meanwhile. `signal`: this caller's
    * interest (an HTTP request's, aborted when its client goes); once every caller that asked has
-   * aborted, no further slice is scored and the computation fails with E_CANCELLED. Slices already
-   * scored stay cached, so the next request goes on from there. A caller without a signal keeps it
-   * running.
+   * aborted, no further slice is scored (nor its value range read on) and the computation fails
+   * with E_CANCELLED. Slices already scored stay cached, so the next request goes on from there. A
+   * caller without a signal keeps it running (./shared-runs.ts).
    */
   all(c: IndexedComparison, signal?: AbortSignal): Promise<ComparisonMetrics> {
-    const key = keyOf(c);
-    let run = this.series.get(key);
-    if (!run) {
-      const controller = new AbortController();
-      const started: SeriesRun = { promise: this.computeAll(c, controller.signal), controller, waiting: 0, done: false };
-      this.series.set(key, started);
-      started.promise.then(
-        () => (started.done = true),
-        () => {
-          started.done = true;
-          if (this.series.get(key) === started) this.series.delete(key);
-        },
-      );
-      run = started;
-    }
-    run.waiting++;
-    if (signal) {
-      const current = run;
-      const release = () => {
-        current.waiting--;
-        if (current.waiting > 0 || current.done) return;
-        current.controller.abort();
-        // A caller that comes before the loop sees the abort starts afresh, not on a run that fails.
-        if (this.series.get(key) === current) this.series.delete(key);
-      };
-      if (signal.aborted) release();
-      else signal.addEventListener('abort', release, { once: true });
-      void current.promise.then(
-        () => signal.removeEventListener('abort', release),
-        () => signal.removeEventListener('abort', release),
-      );
-    }
-    return run.promise;
+    return this.series.join(keyOf(c), (stop) => this.computeAll(c, stop), signal);
   }
 
   private async computeAll(c: IndexedComparison, signal: AbortSignal): Promise<ComparisonMetrics> {
     const slices: SliceMetrics[] = [];
     for (let i = 0; i < c.lowDose.series.slices.length; i++) {
       if (signal.aborted) throw new LowdoseError('E_CANCELLED', `the metrics of comparison ${c.id} were stopped after ${i} of ${c.lowDose.series.slices.length} slices: nobody waits for them any more`);
-      slices.push(await this.slice(c, i));
+      slices.push(await this.slice(c, i, signal));
       await yieldToEventLoop();
     }
     return {
       comparisonId: c.id,
       against: c.reference ? 'reference' : 'source',
-      range: [...(await this.range(c))] as [number, number],
+      range: [...(await this.range(c, signal))] as [number, number],
       units: c.lowDose.series.units,
       slices,
       mean: {
@@ -113,8 +79,8 @@ export class ComparisonMetricsService {
     };
   }
 
-  private async computeSlice(c: IndexedComparison, index: number): Promise<SliceMetrics> {
-    const range = await this.range(c);
+  private async computeSlice(c: IndexedComparison, index: number, signal: AbortSignal): Promise<SliceMetrics> {
+    const range = await this.range(c, signal);
     const lowDose = await this.store.read(c.lowDose, index);
     const denoisedIndex = c.alignment.denoised[index] ?? -1;
     const denoised = denoisedIndex >= 0 ? await this.store.read(c.denoised, denoisedIndex) : null;
@@ -132,23 +98,19 @@ export class ComparisonMetricsService {
   }
 
   /** CONTRACT ranges: CT [-1000, 1000] HU; otherwise [0 or min, max] of the series scored against. */
-  private range(c: IndexedComparison): Promise<IntensityRange> {
+  private range(c: IndexedComparison, signal: AbortSignal): Promise<IntensityRange> {
     const against = c.reference ?? c.lowDose;
     if (against.series.modality === 'CT') return Promise.resolve(CT_RANGE);
-    const key = `${against.id}:${against.rev}`;
-    let pending = this.ranges.get(key);
-    if (!pending) {
-      pending = this.seriesRange(against);
-      this.ranges.set(key, pending);
-      pending.catch(() => this.ranges.delete(key));
-    }
-    return pending;
+    return this.ranges.join(`${against.id}:${against.rev}`, (stop) => this.seriesRange(against, stop), signal);
   }
 
-  private async seriesRange(entry: IndexedSeries): Promise<IntensityRange> {
+  /** The value range over every slice of `entry`; stops (E_CANCELLED) before the next slice once `signal` aborts. */
+  private async seriesRange(entry: IndexedSeries, signal: AbortSignal): Promise<IntensityRange> {
     let min = Infinity;
     let max = -Infinity;
-    for (let i = 0; i < entry.series.slices.length; i++) {
+    const count = entry.series.slices.length;
+    for (let i = 0; i < count; i++) {
+      if (signal.aborted) throw new LowdoseError('E_CANCELLED', `the value range of series ${entry.id} was stopped after ${i} of ${count} slices: nobody waits for it any more`);
       const { data } = await this.store.read(entry, i);
       for (let k = 0; k < data.length; k++) {
         const v = data[k]!;
@@ -162,14 +124,6 @@ export class ComparisonMetricsService {
     }
     return [lo, max];
   }
-}
-
-/** A whole-series computation, its stop, and how many callers wait for it. */
-interface SeriesRun {
-  readonly promise: Promise<ComparisonMetrics>;
-  readonly controller: AbortController;
-  waiting: number;
-  done: boolean;
 }
 
 function keyOf(c: IndexedComparison): string {

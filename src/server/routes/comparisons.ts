@@ -20,11 +20,15 @@ const comparisons: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => app.data.metrics.all(app.data.index.comparison(request.params.id), clientGoneSignal(reply)),
   );
 
-  /** One low-dose slice's metrics: what the viewer shows beside the slice. */
+  /**
+   * One low-dose slice's metrics: what the viewer shows beside the slice. Other than CT, its range
+   * is read over the whole series scored against (once, then cached); that read stops when every
+   * client waiting for it has gone.
+   */
   app.get(
     '/api/comparisons/:id/metrics/slices/:index',
     { schema: { params: sliceParams, response: { 200: sliceMetrics, ...errorResponses } } },
-    async (request) => app.data.metrics.slice(app.data.index.comparison(request.params.id), request.params.index),
+    async (request, reply) => app.data.metrics.slice(app.data.index.comparison(request.params.id), request.params.index, clientGoneSignal(reply)),
   );
 };
 
