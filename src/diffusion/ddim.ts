@@ -8,9 +8,9 @@
 import { LowdoseError } from '../errors.js';
 import { linearStep, predictionCoefficients, splitPrediction, type ClipRange, type PredictionType } from './prediction.js';
 import {
-  checkSameLength,
   fillNoise,
   Scratch,
+  stepOutputs,
   TimestepIndex,
   type LinearStep,
   type NoiseSource,
@@ -69,9 +69,7 @@ export class DdimSampler implements Sampler {
 
   step(modelOutput: Float32Array, t: number, sample: Float32Array, noise?: NoiseSource, out: StepBuffers = {}): StepOutput {
     const n = sample.length;
-    const prevSample = out.prevSample ?? new Float32Array(n);
-    const x0 = out.predOriginalSample ?? new Float32Array(n);
-    checkSameLength(`${this.name} step`, n, modelOutput, prevSample, x0);
+    const { prevSample, predOriginalSample: x0 } = stepOutputs(`${this.name} step`, sample, modelOutput, out);
     const { alphaProd, sigma, cX0, cEps } = this.coefficients(t);
     let z: Float32Array | undefined;
     if (sigma > 0) {

@@ -9,9 +9,9 @@
 import { LowdoseError } from '../errors.js';
 import { linearStep, predictionCoefficients, splitPrediction, type ClipRange, type PredictionType } from './prediction.js';
 import {
-  checkSameLength,
   fillNoise,
   Scratch,
+  stepOutputs,
   TimestepIndex,
   type NoiseSource,
   type Sampler,
@@ -62,9 +62,7 @@ export class DdpmSampler implements Sampler {
 
   step(modelOutput: Float32Array, t: number, sample: Float32Array, noise?: NoiseSource, out: StepBuffers = {}): StepOutput {
     const n = sample.length;
-    const prevSample = out.prevSample ?? new Float32Array(n);
-    const x0 = out.predOriginalSample ?? new Float32Array(n);
-    checkSameLength('ddpm step', n, modelOutput, prevSample, x0);
+    const { prevSample, predOriginalSample: x0 } = stepOutputs('ddpm step', sample, modelOutput, out);
     const prevT = this.index.previous(t, 'ddpm');
     const alphaProd = this.schedule.alphaCumprod(t);
     const alphaProdPrev = this.schedule.alphaCumprod(prevT);

@@ -17,6 +17,7 @@ import {
   fillNoise,
   fillNoiseAffine,
   Scratch,
+  stepOutputs,
   TimestepIndex,
   type NoiseSource,
   type Sampler,
@@ -101,9 +102,7 @@ export class ResShiftSampler implements Sampler {
 
   step(modelOutput: Float32Array, t: number, sample: Float32Array, noise?: NoiseSource, out: StepBuffers = {}): StepOutput {
     const n = sample.length;
-    const prevSample = out.prevSample ?? new Float32Array(n);
-    const x0 = out.predOriginalSample ?? new Float32Array(n);
-    checkSameLength('resshift step', n, modelOutput, prevSample, x0);
+    const { prevSample, predOriginalSample: x0 } = stepOutputs('resshift step', sample, modelOutput, out);
     const prevT = this.index.previous(t, 'resshift');
     const etaT = this.eta(t);
     const etaS = prevT < 0 ? 0 : this.eta(prevT);

@@ -152,6 +152,18 @@ export class TimestepIndex {
   }
 }
 
+/**
+ * The arrays a step writes: the caller's `out` buffers, or new ones of the sample's length, checked
+ * against it together with the model output (`name` heads the error).
+ */
+export function stepOutputs(name: string, sample: Float32Array, modelOutput: Float32Array, out: StepBuffers): StepOutput {
+  const n = sample.length;
+  const prevSample = out.prevSample ?? new Float32Array(n);
+  const predOriginalSample = out.predOriginalSample ?? new Float32Array(n);
+  checkSameLength(name, n, modelOutput, prevSample, predOriginalSample);
+  return { prevSample, predOriginalSample };
+}
+
 export function checkSameLength(name: string, expected: number, ...arrays: (Float32Array | undefined)[]): void {
   for (const a of arrays) {
     if (a !== undefined && a.length !== expected) {
