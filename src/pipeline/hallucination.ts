@@ -32,7 +32,8 @@ export interface FlaggedPatch {
   readonly column: number;
 }
 
-export interface HallucinationSummary {
+/** The run's findings, with the sFRC settings it ran with (`ResolvedSfrcOptions`'s fields). */
+export interface HallucinationSummary extends ResolvedSfrcOptions {
   readonly patchSizeMm: number;
   /** Patches judged (mostly-air patches are not). */
   readonly patches: number;
@@ -41,12 +42,6 @@ export interface HallucinationSummary {
   readonly skipped: number;
   /** What the test was compared with: a reference series, or one half of the ensemble with the other. */
   readonly against: 'reference' | 'samples';
-  readonly patchSize: number;
-  readonly stride: number;
-  readonly band: readonly [number, number];
-  readonly threshold: number;
-  readonly noiseCompensation: boolean;
-  readonly significance: number;
   readonly map: { readonly seriesInstanceUid: string; readonly dir: string; readonly files: string[] };
   readonly overlays: string[];
 }
