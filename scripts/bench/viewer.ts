@@ -28,6 +28,7 @@ import { denoisePaths } from '../../src/pipeline/denoise.js';
 import type { StudiesResponse } from '../../src/server/api-types.js';
 import { buildApp } from '../../src/server/app.js';
 import { Rng } from '../../src/util/random.js';
+import { roundTo } from '../../src/util/round.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number) => {
@@ -42,11 +43,7 @@ const log = (m: string) => process.stderr.write(`${m}\n`);
 function summary(values: number[]): { median: number; p95: number; max: number; n: number } {
   const sorted = [...values].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-  return { median: round(at(0.5)), p95: round(at(0.95)), max: round(sorted.at(-1)!), n: sorted.length };
-}
-
-function round(v: number): number {
-  return Math.round(v * 10) / 10;
+  return { median: roundTo(at(0.5), 1), p95: roundTo(at(0.95), 1), max: roundTo(sorted.at(-1)!, 1), n: sorted.length };
 }
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'lowdose-bench-viewer-'));
@@ -87,7 +84,7 @@ try {
     t = performance.now();
     await page.goto(`${url}/#c=${comparison.id}&i=${middle}`);
     await page.waitForFunction(`[...document.querySelectorAll('.pane')].length === 4 && [...document.querySelectorAll('.pane')].every((p) => p.dataset.index === '${middle}')`);
-    const firstAllPanesMs = round(performance.now() - t);
+    const firstAllPanesMs = roundTo(performance.now() - t, 1);
     const firstSliceMs = Number(await page.getAttribute('body', 'data-first-slice-ms'));
 
     // Wheel steps over the low-dose pane, each timed until all panes show the target slice. The
@@ -114,12 +111,12 @@ try {
     // Let the prefetcher finish: every slice of every pane cached.
     t = performance.now();
     await page.waitForFunction(`document.body.dataset.prefetch === 'done'`, null, { timeout: 300_000 });
-    const prefetchRestMs = round(performance.now() - t);
+    const prefetchRestMs = roundTo(performance.now() - t, 1);
     const warm = await scroll(-1, slices - 1);
     // Again once the server has finished the series metrics (SSIM of every slice in a worker).
     t = performance.now();
     await page.waitForSelector('[data-testid="mean-denoised-psnr"]', { timeout: 600_000 });
-    const metricsRestMs = round(performance.now() - t);
+    const metricsRestMs = roundTo(performance.now() - t, 1);
     const quiet = await scroll(1, slices - 1);
     const result = {
       machine: `${os.cpus().length} cores, load average ${os.loadavg().map((v) => v.toFixed(1)).join(' ')}`,

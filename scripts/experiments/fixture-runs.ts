@@ -13,6 +13,7 @@ import { fixtureSeriesDir, readFixtureInfo, readStack } from '../../src/qa/fixtu
 import type { PhantomName, SliceStack } from '../../src/qa/types.js';
 import type { DeviceRequest } from '../../src/runtime/index.js';
 import { withoutUndefined } from '../../src/util/defined.js';
+import { roundTo } from '../../src/util/round.js';
 import { ROOT } from './figures.js';
 
 export const FIXTURES_DIR = `${ROOT}/fixtures`;
@@ -112,7 +113,7 @@ export function scoreStack(reference: SliceStack, test: readonly Float32Array[])
   return { psnr: p / reference.slices.length, ssim: s / reference.slices.length };
 }
 
+/** roundTo with the experiments' usual three digits. */
 export function round(value: number, digits = 3): number {
-  const f = 10 ** digits;
-  return Math.round(value * f) / f;
+  return roundTo(value, digits);
 }

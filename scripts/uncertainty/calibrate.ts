@@ -64,6 +64,7 @@ import { pairSlices } from '../../src/metrics/slice-pairing.js';
 import { CT_PADDING_BELOW_HU, insertCtNoise } from '../../src/simulate/ct.js';
 import { estimateVolumeCtI0 } from '../../src/simulate/calibrate.js';
 import { sliceOf } from '../../src/image.js';
+import { roundTo } from '../../src/util/round.js';
 import { ctKernelOf, readNiftiVolume } from '../train/nifti-volume.js';
 import { KERNEL_PRESETS, type KernelPreset } from '../../src/simulate/filters.js';
 import { convertCtKernel } from '../../src/simulate/kernel-conversion.js';
@@ -842,14 +843,14 @@ function fit(parts: readonly Collected[], K: number): Fit {
   const perSeries = parts.map((part) => coverage(part.pixels, best.w, k));
   return {
     samples: K,
-    spreadScale: round(Math.sqrt(k.a2), 4),
-    noiseScale: round(Math.sqrt(k.c2), 4),
-    noiseLevelScale: round(Math.sqrt(k.b2), 5),
+    spreadScale: roundTo(Math.sqrt(k.a2), 4),
+    noiseScale: roundTo(Math.sqrt(k.c2), 4),
+    noiseLevelScale: roundTo(Math.sqrt(k.b2), 5),
     windowMm: WINDOWS_MM[best.w]!,
     ratio: best.ratio,
-    calibrationSpearman: round(best.rho, 4),
-    calibrationCoverage: round(coverage(c.pixels, best.w, k), 4),
-    calibrationCoverageRange: [round(Math.min(...perSeries), 4), round(Math.max(...perSeries), 4)],
+    calibrationSpearman: roundTo(best.rho, 4),
+    calibrationCoverage: roundTo(coverage(c.pixels, best.w, k), 4),
+    calibrationCoverageRange: [roundTo(Math.min(...perSeries), 4), roundTo(Math.max(...perSeries), 4)],
   };
 }
 
@@ -871,16 +872,16 @@ async function cardFit(parts: readonly Collected[], K: number): Promise<Fit> {
     noiseScale: entry.noiseScale,
     noiseLevelScale: entry.noiseLevelScale ?? 0,
     windowMm: entry.noiseWindowMm,
-    ratio: k.a2 > 0 ? round(k.c2 / k.a2, 4) : Infinity,
+    ratio: k.a2 > 0 ? roundTo(k.c2 / k.a2, 4) : Infinity,
   };
   if (parts.length === 0) return { ...weightsOnly, calibrationSpearman: null, calibrationCoverage: null, calibrationCoverageRange: null };
   const c = merge([...parts]);
   const perSeries = parts.map((part) => coverage(part.pixels, w, k));
   return {
     ...weightsOnly,
-    calibrationSpearman: round(parts.reduce((sum, part) => sum + rankCorrelation(part.patches, w, k), 0) / parts.length, 4),
-    calibrationCoverage: round(coverage(c.pixels, w, k), 4),
-    calibrationCoverageRange: [round(Math.min(...perSeries), 4), round(Math.max(...perSeries), 4)],
+    calibrationSpearman: roundTo(parts.reduce((sum, part) => sum + rankCorrelation(part.patches, w, k), 0) / parts.length, 4),
+    calibrationCoverage: roundTo(coverage(c.pixels, w, k), 4),
+    calibrationCoverageRange: [roundTo(Math.min(...perSeries), 4), roundTo(Math.max(...perSeries), 4)],
   };
 }
 
@@ -895,11 +896,6 @@ async function cardCalibratedOn(): Promise<string> {
 /** The weights a fit's rounded card values give (what `lowdose denoise --uncertainty` will apply). */
 function weightsOf(f: Fit): Weights {
   return { a2: f.spreadScale ** 2, c2: f.noiseScale ** 2, b2: f.noiseLevelScale ** 2 };
-}
-
-function round(v: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(v * f) / f;
 }
 
 interface Row {
@@ -986,19 +982,19 @@ async function main(): Promise<void> {
         heldOut: !calibrationGroups.has(set.group),
         patches: c.patches.e2.length,
         pixels: c.pixels.e2.length,
-        before: { spearman: round(rankCorrelation(c.patches, w, RAW), 3), coverage: round(coverage(c.pixels, w, RAW), 4) },
+        before: { spearman: roundTo(rankCorrelation(c.patches, w, RAW), 3), coverage: roundTo(coverage(c.pixels, w, RAW), 4) },
         after: {
-          spearman: round(rankCorrelation(c.patches, w, k), 3),
-          coverage: round(coverage(c.pixels, w, k), 4),
-          spearmanTotal: round(rankCorrelation(c.patches, w, k, 'total'), 3),
+          spearman: roundTo(rankCorrelation(c.patches, w, k), 3),
+          coverage: roundTo(coverage(c.pixels, w, k), 4),
+          spearmanTotal: roundTo(rankCorrelation(c.patches, w, k, 'total'), 3),
         },
-        referenceOnlySpearman: set.kind !== 'noise-free-scan' ? round(rankCorrelation(c.patches, w, RAW, 'reference'), 3) : null,
-        inputNoise: round(Math.sqrt(c.pixels.level[0] ?? 0), 2),
-        noiseRatio: noiseRatios.has(set.name) ? round(noiseRatios.get(set.name)!, 3) : null,
-        medianSigma: round(median(sigmas), 2),
-        medianSpread: round(median(c.pixels.std2.map(Math.sqrt)), 2),
-        rmsError: round(Math.sqrt(c.pixels.e2.reduce((s, v) => s + v, 0) / c.pixels.e2.length), 2),
-        rmsReferenceNoise: round(Math.sqrt(c.pixels.ref.reduce((s, v) => s + v, 0) / c.pixels.ref.length), 2),
+        referenceOnlySpearman: set.kind !== 'noise-free-scan' ? roundTo(rankCorrelation(c.patches, w, RAW, 'reference'), 3) : null,
+        inputNoise: roundTo(Math.sqrt(c.pixels.level[0] ?? 0), 2),
+        noiseRatio: noiseRatios.has(set.name) ? roundTo(noiseRatios.get(set.name)!, 3) : null,
+        medianSigma: roundTo(median(sigmas), 2),
+        medianSpread: roundTo(median(c.pixels.std2.map(Math.sqrt)), 2),
+        rmsError: roundTo(Math.sqrt(c.pixels.e2.reduce((s, v) => s + v, 0) / c.pixels.e2.length), 2),
+        rmsReferenceNoise: roundTo(Math.sqrt(c.pixels.ref.reduce((s, v) => s + v, 0) / c.pixels.ref.length), 2),
       });
     }
   }

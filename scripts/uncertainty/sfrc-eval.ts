@@ -20,6 +20,7 @@ import { DEFAULT_PADDING_FILL, fillPadding } from '../../src/padding.js';
 import { resolveSfrcOptions, sfrcSlice, type ResolvedSfrcOptions, type SfrcSliceResult } from '../../src/metrics/sfrc.js';
 import { createSliceDenoiser } from '../../src/pipeline/slice-denoiser.js';
 import { Rng } from '../../src/util/random.js';
+import { roundTo } from '../../src/util/round.js';
 import { scalarText } from '../../src/util/text.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -77,7 +78,7 @@ function faithful(s: Slice): Float32Array {
 function fraction(results: SfrcSliceResult[]): { flagged: number; patches: number; fraction: number } {
   const flagged = results.reduce((n, r) => n + r.patches.filter((p) => p.flagged).length, 0);
   const patches = results.reduce((n, r) => n + r.patches.length, 0);
-  return { flagged, patches, fraction: round(flagged / patches, 4) };
+  return { flagged, patches, fraction: roundTo(flagged / patches, 4) };
 }
 
 function paste(image: Float32Array, ref: Image2D, row: number, column: number, radiusMm: number, hu: number): Float32Array {
@@ -115,11 +116,6 @@ function place(ref: Image2D, rng: Rng, quiet: boolean): [number, number] | null 
 
 function covering(result: SfrcSliceResult, row: number, column: number, size: number) {
   return result.patches.filter((p) => p.row <= row && row < p.row + size && p.column <= column && column < p.column + size);
-}
-
-function round(v: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(v * f) / f;
 }
 
 async function main(): Promise<void> {
@@ -160,7 +156,7 @@ async function main(): Promise<void> {
           const after = covering(run(paste(s.denoised, s.full, at[0], at[1], radiusMm, hu), s.full, options), at[0], at[1], options.patchSize);
           if (after.some((p, i) => p.flagged && !before[i]!.flagged)) caught++;
         }
-        detection.push({ setting, where: quiet ? 'quiet soft tissue' : 'anywhere in tissue', radiusMm, hu, caught, trials: placed, rate: round(caught / placed, 3) });
+        detection.push({ setting, where: quiet ? 'quiet soft tissue' : 'anywhere in tissue', radiusMm, hu, caught, trials: placed, rate: roundTo(caught / placed, 3) });
         console.error(`${setting} ${quiet ? 'quiet' : 'any'} r${radiusMm} +${hu}: ${caught}/${placed}`);
       }
     }

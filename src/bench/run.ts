@@ -22,6 +22,7 @@ import { DEFAULT_MODELS, Denoiser, resolveModelFiles, type Modality, type ModelC
 import { DENOISE_PIPELINE, memoryBudgetError, planDenoiseMemory, resolveMemoryBudget, type MemoryRequest } from '../pipeline/memory-budget.js';
 import type { Device, DeviceRequest, DeviceSkip } from '../runtime/index.js';
 import { withoutUndefined } from '../util/defined.js';
+import { roundTo } from '../util/round.js';
 import { threadCpuMs } from '../util/thread-cpu.js';
 import { machineInfo, type MachineInfo } from './machine.js';
 import { syntheticSlice, type SyntheticSlice } from './synthetic.js';
@@ -436,19 +437,19 @@ async function benchModel(denoiser: Denoiser, target: Target, input: SyntheticSl
         orientations: denoiser.orientations,
         lowBand: lowBand?.strength ?? 0,
         repeats: options.repeats,
-        msPerSlice: round(msPerSlice, 2),
-        minMsPerSlice: round(sorted[0]!.totalMs / batch, 2),
-        slicesPerSecond: round(1000 / msPerSlice, 3),
-        modelMsPerSlice: round(median.modelMs / batch, 2),
-        totalOverModel: median.modelMs > 0 ? round(median.totalMs / median.modelMs, 3) : null,
-        engineMsPerSlice: round(engineMs / batch, 2),
-        engineCpuMsPerSlice: engineCpu === null ? null : round(engineCpu / batch, 2),
-        pipelinedMsPerSlice: round(flow.totalMs / (options.repeats * batch), 2),
-        networkIdleMsPerSlice: round(flow.idleMs / (options.repeats * batch), 2),
-        networkThreadCpuMsPerSlice: flow.threadCpuMs === null ? null : round(flow.threadCpuMs / (options.repeats * batch), 2),
+        msPerSlice: roundTo(msPerSlice, 2),
+        minMsPerSlice: roundTo(sorted[0]!.totalMs / batch, 2),
+        slicesPerSecond: roundTo(1000 / msPerSlice, 3),
+        modelMsPerSlice: roundTo(median.modelMs / batch, 2),
+        totalOverModel: median.modelMs > 0 ? roundTo(median.totalMs / median.modelMs, 3) : null,
+        engineMsPerSlice: roundTo(engineMs / batch, 2),
+        engineCpuMsPerSlice: engineCpu === null ? null : roundTo(engineCpu / batch, 2),
+        pipelinedMsPerSlice: roundTo(flow.totalMs / (options.repeats * batch), 2),
+        networkIdleMsPerSlice: roundTo(flow.idleMs / (options.repeats * batch), 2),
+        networkThreadCpuMsPerSlice: flow.threadCpuMs === null ? null : roundTo(flow.threadCpuMs / (options.repeats * batch), 2),
         modelCalls: median.modelCalls,
-        peakRssMb: round(rss.peakBytes / 2 ** 20, 1),
-        processPeakRssMb: round((process.resourceUsage().maxRSS * 1024) / 2 ** 20, 1),
+        peakRssMb: roundTo(rss.peakBytes / 2 ** 20, 1),
+        processPeakRssMb: roundTo((process.resourceUsage().maxRSS * 1024) / 2 ** 20, 1),
       };
       options.log(
         `${run.model} ${run.device} ${size}x${size} batch ${batch} steps ${steps}: ${run.msPerSlice} ms/slice, ` +
@@ -513,9 +514,4 @@ function checkPositiveIntegers(name: string, values: readonly number[]): void {
   for (const v of values) {
     if (!Number.isInteger(v) || v < 1) throw new LowdoseError('E_USAGE', `bench: ${name} must be positive integers, got ${v}`);
   }
-}
-
-function round(value: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(value * f) / f;
 }

@@ -20,6 +20,7 @@ import { LowdoseError } from '../errors.js';
 import type { Image2D } from '../image.js';
 import { DEFAULT_PADDING_FILL, fillPadding, nonFinitePadding, restorePadding } from '../padding.js';
 import { formatDeviceReport, type Device, type DeviceRequest } from '../runtime/devices.js';
+import { roundTo } from '../util/round.js';
 import { latentOf, normalizationFor, type Modality, type ModelCard, type UncertaintyCalibrationEntry } from './card.js';
 import { denoiseSlices, type DenoiseSlicesResult, type SliceInput } from './denoise-slices.js';
 import { loadModel, type LoadedModel } from './load.js';
@@ -373,7 +374,7 @@ function describeTexture(texture: TextureReport): string {
   const share =
     texture.method === 'per-frequency'
       ? "share of the removed noise put back per frequency from the model's measured noise transfer"
-      : `w ${round(texture.weight!, 4)} of the removed noise put back`;
+      : `w ${roundTo(texture.weight!, 4)} of the removed noise put back`;
   return `texture full-dose (${share}, for dose ${texture.dose}${texture.doseFrom === 'model card' ? ' assumed' : ''})`;
 }
 
@@ -394,7 +395,7 @@ export function textureSettings(
   if (cardDefault === undefined) {
     throw new LowdoseError('E_USAGE', `--texture ${mode} needs the input's dose (--dose): model ${modelName} has no texture.defaultDose`);
   }
-  const share = perFrequency ? "the model's measured share of the removed noise for that dose" : `${round(textureWeight(cardDefault), 3)} of the removed noise`;
+  const share = perFrequency ? "the model's measured share of the removed noise for that dose" : `${roundTo(textureWeight(cardDefault), 3)} of the removed noise`;
   const message =
     `the input's dose is unknown: full-dose texture assumes ${cardDefault} (model ${modelName}'s default) and puts back ` +
     `${share}; give --dose for the right amount`;
@@ -421,9 +422,4 @@ export function belowInputWarning(card: Pick<ModelCard, 'name' | 'quality'>): Se
       `model ${card.name} was measured below the untouched input (PSNR) on ${names.length} of its evaluation sets (${names.join(', ')}); ` +
       'its card\'s quality block and models/README.md have the numbers',
   };
-}
-
-function round(value: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(value * f) / f;
 }

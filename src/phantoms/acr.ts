@@ -11,6 +11,7 @@
  * Everything is exported as data (`acrGeometry`) so metrics and QA can place ROIs without guessing.
  */
 import { LowdoseError } from '../errors.js';
+import { roundTo } from '../util/round.js';
 import { type PhantomOptions, type PhantomResult, phantomVolume, planeGrid, sliceCentres, validateOptions, volumeOrigin } from './grid.js';
 import { type Layer, renderSlice } from './raster.js';
 import { boxPrism, cylinder } from './solids.js';
@@ -90,11 +91,7 @@ export const ACR_DEFAULTS: AcrOptions = { size: 512, slices: 4, spacing: 40, fov
 
 function polar(distance: number, angleDeg: number): [number, number] {
   const a = (angleDeg * Math.PI) / 180;
-  return [round3(distance * Math.cos(a)), round3(distance * Math.sin(a))];
-}
-
-function round3(v: number): number {
-  return Math.round(v * 1000) / 1000;
+  return [roundTo(distance * Math.cos(a), 3), roundTo(distance * Math.sin(a), 3)];
 }
 
 function buildGeometry(): AcrGeometry {
@@ -139,7 +136,7 @@ function buildGeometry(): AcrGeometry {
     const [gx, gy] = polar(60, groupAngle);
     for (let i = 0; i < 4; i++) {
       const along = (i - 1.5) * 2 * diameter;
-      const centre: [number, number] = [round3(gx + along * Math.cos(tangent)), round3(gy + along * Math.sin(tangent))];
+      const centre: [number, number] = [roundTo(gx + along * Math.cos(tangent), 3), roundTo(gy + along * Math.sin(tangent), 3)];
       inserts.push({
         module: 2,
         name: `low-contrast ${diameter} mm #${i + 1}`,

@@ -14,6 +14,7 @@
  * is 25 - 7.5 = 17.5 mm away. Each disk is a cylinder exactly as thick as its slice, so it is
  * wholly in its slice and absent from the next one.
  */
+import { roundTo } from '../util/round.js';
 import { type PhantomOptions, type PhantomResult, phantomVolume, planeGrid, sliceCentres, validateOptions, volumeOrigin } from './grid.js';
 import { type Layer, renderSlice } from './raster.js';
 import { cylinder } from './solids.js';
@@ -92,7 +93,7 @@ export function lcdPlaces(): LcdPlace[] {
     for (let i = -n; i <= n; i++) {
       const x = (i + (j & 1) / 2) * PITCH_MM;
       const y = (j * Math.sqrt(3) * PITCH_MM) / 2;
-      if (Math.hypot(x, y) <= LATTICE_RADIUS_MM + 1e-6) points.push([round3(x), round3(y)]);
+      if (Math.hypot(x, y) <= LATTICE_RADIUS_MM + 1e-6) points.push([roundTo(x, 3), roundTo(y, 3)]);
     }
   }
   const key = (p: [number, number]) => [Math.round(Math.hypot(p[0], p[1]) * 1000), Math.atan2(p[1], p[0])] as const;
@@ -159,8 +160,4 @@ export function generateLcd(options: Partial<LcdOptions> = {}): PhantomResult<Lc
     geometry,
     origin: volumeOrigin(grid, o.slices, o.spacing),
   };
-}
-
-function round3(v: number): number {
-  return Math.round(v * 1000) / 1000;
 }

@@ -23,6 +23,7 @@ import type { Image2D } from '../image.js';
 import { DEFAULT_PADDING_FILL, fillPadding, type PaddingFill } from '../padding.js';
 import { acquireFolderLocks, releaseAll } from '../util/folder-lock.js';
 import { removeTemporaries, writeFileAtomic } from '../util/fs.js';
+import { roundTo } from '../util/round.js';
 import { toolkitIdentity } from '../util/toolkit.js';
 import { checkJobMemory, DENOISE_PIPELINE, resolveMemoryBudget, type MemoryPlan, type SeriesShape } from './memory-budget.js';
 import { resolveSfrcOptions, sfrcSlice, type SfrcSliceResult } from '../metrics/sfrc.js';
@@ -294,7 +295,7 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
         outDir: path.join(dir, 'uncertainty'),
         derivationDescription: calibration
           ? `calibrated uncertainty (error SD) = sqrt(${calibration.spreadScale}^2 std^2 + ${calibration.noiseScale}^2 boxmean((input-output)^2, ${calibration.noiseWindowMm} mm)${
-              calibration.noiseLevelScale ? ` + ${calibration.noiseLevelScale}^2 ${round(denoiser.inputNoise ?? 0, 2)}^2 (the series' noise SD)` : ''
+              calibration.noiseLevelScale ? ` + ${calibration.noiseLevelScale}^2 ${roundTo(denoiser.inputNoise ?? 0, 2)}^2 (the series' noise SD)` : ''
             }), std over ${denoiser.samples} samples; ${denoiser.derivationDescription}`
           : `per-pixel standard deviation over ${denoiser.samples} samples; ${denoiser.derivationDescription}`,
         equipment: denoiser.equipment,
@@ -456,7 +457,7 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
             ...(calibration && summary
               ? {
                   calibrated: true,
-                  calibration: { ...calibration, ...(denoiser.inputNoise !== null ? { inputNoise: round(denoiser.inputNoise, 3) } : {}) },
+                  calibration: { ...calibration, ...(denoiser.inputNoise !== null ? { inputNoise: roundTo(denoiser.inputNoise, 3) } : {}) },
                   summary: summary.seriesSummary(),
                   slices: summary.perSlice(),
                 }
@@ -480,8 +481,8 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
     orientations: denoiser.orientations,
     ...(denoiser.method === 'diffusion' ? { consistency: denoiser.consistency, lowBand: denoiser.lowBand } : {}),
     texture: denoiser.texture,
-    msPerSlice: round(elapsed / count, 2),
-    ...(denoiser.method === 'diffusion' ? { modelMsPerSlice: round(modelMs / count, 2) } : {}),
+    msPerSlice: roundTo(elapsed / count, 2),
+    ...(denoiser.method === 'diffusion' ? { modelMsPerSlice: roundTo(modelMs / count, 2) } : {}),
     ...(context.memory
       ? { memory: { estimateBytes: context.memory.bytes, budgetBytes: context.memory.budgetBytes, forwardBatch: context.memory.forwardBatch } }
       : {}),
@@ -538,11 +539,6 @@ function gateBySigma(
     return count > 0 && sum / count > threshold ? p : { ...p, flagged: false };
   });
   return { ...result, patches };
-}
-
-function round(value: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(value * f) / f;
 }
 
 /** A slice as read (values and padding mask) and as the denoiser sees it (padding filled). */

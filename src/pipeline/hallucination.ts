@@ -13,6 +13,7 @@ import type { ProcessingEquipment } from '../dicom/contributing-equipment.js';
 import { createDerivedSeriesWriter, type DerivedSeriesWriter } from '../dicom/write-derived.js';
 import { sfrcScoreMap, type ResolvedSfrcOptions, type SfrcSliceResult } from '../metrics/sfrc.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { roundTo } from '../util/round.js';
 import { defaultWindow, encodePanels, markPatches, windowToGray } from './preview.js';
 
 export interface FlaggedPatch {
@@ -113,12 +114,12 @@ export class HallucinationRecorder {
       const [x, y, z] = patientPosition(this.series, index, p.row + centre, p.column + centre);
       this.flagged.push({
         slice: index,
-        xMm: round(x, 2),
-        yMm: round(y, 2),
-        zMm: round(z, 2),
-        sizeMm: round(size * this.spacingMm, 2),
-        score: round(p.score, 4),
-        frequency: round(p.frequency, 4),
+        xMm: roundTo(x, 2),
+        yMm: roundTo(y, 2),
+        zMm: roundTo(z, 2),
+        sizeMm: roundTo(size * this.spacingMm, 2),
+        score: roundTo(p.score, 4),
+        frequency: roundTo(p.frequency, 4),
         row: p.row,
         column: p.column,
       });
@@ -141,10 +142,10 @@ export class HallucinationRecorder {
   summary(): HallucinationSummary {
     const o = this.options.sfrc;
     return {
-      patchSizeMm: round(o.patchSize * this.spacingMm, 2),
+      patchSizeMm: roundTo(o.patchSize * this.spacingMm, 2),
       patches: this.judged,
       flagged: [...this.flagged],
-      flaggedFraction: this.judged > 0 ? round(this.flagged.length / this.judged, 5) : 0,
+      flaggedFraction: this.judged > 0 ? roundTo(this.flagged.length / this.judged, 5) : 0,
       skipped: this.skipped,
       against: this.options.against,
       patchSize: o.patchSize,
@@ -157,9 +158,4 @@ export class HallucinationRecorder {
       overlays: [...this.overlays],
     };
   }
-}
-
-function round(value: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(value * f) / f;
 }

@@ -6,6 +6,7 @@
 import { patientPosition } from '../dicom/geometry.js';
 import type { Series } from '../dicom/index.js';
 import { tissuePatchMeans } from '../metrics/uncertainty.js';
+import { roundTo } from '../util/round.js';
 
 /** Summary block size in pixels (as the calibration's patches). */
 export const SUMMARY_PATCH = 16;
@@ -73,17 +74,17 @@ export class UncertaintySummary {
         }
       }
     }
-    const sizeMm = round((SUMMARY_PATCH * (this.series.spacing[0] + this.series.spacing[1])) / 2, 2);
+    const sizeMm = roundTo((SUMMARY_PATCH * (this.series.spacing[0] + this.series.spacing[1])) / 2, 2);
     const centre = (SUMMARY_PATCH - 1) / 2;
     const ranked = [...patches].sort((a, b) => b.means[0]! - a.means[0]!).slice(0, WORST_PER_SERIES);
     const worst = ranked.map((p): UncertainPatch => {
       const [x, y, z] = patientPosition(this.series, index, p.row + centre, p.column + centre);
-      return { slice: index, xMm: round(x, 2), yMm: round(y, 2), zMm: round(z, 2), sizeMm, sigma: round(p.means[0]!, 3) };
+      return { slice: index, xMm: roundTo(x, 2), yMm: roundTo(y, 2), zMm: roundTo(z, 2), sizeMm, sigma: roundTo(p.means[0]!, 3) };
     });
     this.slices.push({
       index,
-      fractionAbove: pixels > 0 ? round(above / pixels, 5) : 0,
-      meanSigma: pixels > 0 ? round(sum / pixels, 3) : 0,
+      fractionAbove: pixels > 0 ? roundTo(above / pixels, 5) : 0,
+      meanSigma: pixels > 0 ? roundTo(sum / pixels, 3) : 0,
       worst: worst.slice(0, WORST_PER_SLICE),
     });
     this.above += above;
@@ -98,8 +99,8 @@ export class UncertaintySummary {
     return {
       threshold: this.threshold,
       units: this.units,
-      fractionAbove: this.pixels > 0 ? round(this.above / this.pixels, 5) : 0,
-      meanSigma: this.pixels > 0 ? round(this.sigmaSum / this.pixels, 3) : 0,
+      fractionAbove: this.pixels > 0 ? roundTo(this.above / this.pixels, 5) : 0,
+      meanSigma: this.pixels > 0 ? roundTo(this.sigmaSum / this.pixels, 3) : 0,
       tissuePixels: this.pixels,
       worst: [...this.worst],
     };
@@ -108,9 +109,4 @@ export class UncertaintySummary {
   perSlice(): UncertaintySliceSummary[] {
     return [...this.slices].sort((a, b) => a.index - b.index);
   }
-}
-
-function round(value: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(value * f) / f;
 }

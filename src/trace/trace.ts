@@ -19,6 +19,7 @@ import { defaultWindow, type DisplayWindow } from '../pipeline/preview.js';
 import type { DeviceRequest } from '../runtime/index.js';
 import { withoutUndefined } from '../util/defined.js';
 import { Rng } from '../util/random.js';
+import { roundTo } from '../util/round.js';
 import { forwardProcess, fractionLabel, DEFAULT_FORWARD_FRACTIONS, type ForwardFrame } from './forward.js';
 import { renderTraceGrid, type GridLayout, type TracePanel } from './render.js';
 import { reverseProcess, type ReverseFrame } from './reverse.js';
@@ -226,8 +227,8 @@ export async function traceSlice(options: TraceOptions): Promise<TraceResult> {
         schedule: card.schedule,
         frames: reverse.frames.map(({ sample: _s, prediction: _p, ...rest }) => rest),
         output: { ssim: reverse.ssimOutput },
-        totalMs: round(reverse.timing.totalMs),
-        modelMs: round(reverse.timing.modelMs),
+        totalMs: roundTo(reverse.timing.totalMs, 1),
+        modelMs: roundTo(reverse.timing.modelMs, 1),
       },
       grid: { width: layout.width, height: layout.height, columns: layout.gridColumns, factor: layout.factor },
     };
@@ -261,8 +262,4 @@ function fmt(value: number): string {
 function shortName(file: string): string {
   const parts = file.split(/[\\/]/);
   return parts.slice(-2).join('/');
-}
-
-function round(value: number): number {
-  return Math.round(value * 10) / 10;
 }
