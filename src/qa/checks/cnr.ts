@@ -14,6 +14,7 @@ import { circleAt } from '../fixtures.js';
 import { fmt, judge, ratio } from '../judge.js';
 import { moduleSlice } from '../regions.js';
 import type { FamilyResult, QaCase, QaCheck, QaSlice, SliceStack } from '../types.js';
+import { lowContrastRods, rodsBySize, rodsName } from './rod-groups.js';
 
 /** Signal ROI radius as a fraction of the rod's, at least 0.75 pixel so that every rod has a pixel. */
 const ROD_ROI_FRACTION = 0.6;
@@ -25,19 +26,12 @@ export function cnrChecks(c: QaCase, config: QaConfig): FamilyResult {
   const index = moduleSlice(c.low, g, 2);
   const background = g.rois.find((r) => r.module === 2);
   if (!background) throw new RangeError('ACR geometry has no module-2 background ROI');
-  const groups = new Map<number, AcrInsert[]>();
-  for (const rod of g.inserts.filter((i) => i.module === 2 && i.kind === 'low-contrast')) {
-    const diameter = Math.round(rod.radius * 2 * 10) / 10;
-    if (diameter < settings.minDiameterMm) continue;
-    groups.set(diameter, [...(groups.get(diameter) ?? []), rod]);
-  }
   const checks: QaCheck[] = [];
-  for (const [diameter, rods] of [...groups.entries()].sort((a, b) => b[0] - a[0])) {
+  for (const [diameter, rods] of rodsBySize(lowContrastRods(g), settings.minDiameterMm)) {
     const cnrOf = (stack: SliceStack) => rodCnr(stack.slices[index]!, rods, background);
     const input = cnrOf(c.low);
     const denoised = cnrOf(c.denoised);
     const full = cnrOf(c.full);
-    const what = rods.length > 1 ? `${rods.length} rods of ${diameter} mm` : `the ${diameter} mm rod`;
     checks.push(
       judge(
         {
@@ -46,7 +40,7 @@ export function cnrChecks(c: QaCase, config: QaConfig): FamilyResult {
           dose: c.dose,
           subject: `${diameter} mm`,
           unit: 'ratio',
-          detail: `CNR of ${what}: denoised ${fmt(denoised)}, input ${fmt(input)}, full dose ${fmt(full)}`,
+          detail: `CNR of ${rodsName(diameter, rods)}: denoised ${fmt(denoised)}, input ${fmt(input)}, full dose ${fmt(full)}`,
           measured: { input, denoised, full },
         },
         ratio(denoised, input),

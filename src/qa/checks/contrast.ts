@@ -27,6 +27,7 @@ import { fmt, judge } from '../judge.js';
 import { describeRealisations, meanOf, realisationFields, realisationsOf, summarise } from '../realisations.js';
 import { moduleSlice } from '../regions.js';
 import type { FamilyResult, QaCase, QaCheck, QaRealisation, QaSlice, SliceStack } from '../types.js';
+import { lowContrastRods, rodsBySize, rodsName } from './rod-groups.js';
 
 /**
  * Signal ROI radius as a fraction of the rod's, at least 0.75 pixel: 10 mm of the 25 mm rod's
@@ -46,17 +47,11 @@ export function contrastChecks(c: QaCase, config: QaConfig): FamilyResult {
   const settings = config.checks['contrast-retention'];
   if (!settings.enabled || c.phantom !== 'acr') return { checks: [] };
   const g = c.geometry as unknown as AcrGeometry;
-  const allRods = g.inserts.filter((i) => i.module === 2 && i.kind === 'low-contrast');
-  const groups = new Map<number, AcrInsert[]>();
-  for (const rod of allRods) {
-    const diameter = Math.round(rod.radius * 2 * 10) / 10;
-    if (diameter < settings.minDiameterMm) continue;
-    groups.set(diameter, [...(groups.get(diameter) ?? []), rod]);
-  }
+  const allRods = lowContrastRods(g);
   // A site's own fixture may have realisations without module 2: use those that hold it (realisation 0 always does).
   const realisations = realisationsOf(c).filter((r) => hasModule(r, g, 2));
   const checks: QaCheck[] = [];
-  for (const [diameter, rods] of [...groups.entries()].sort((a, b) => b[0] - a[0])) {
+  for (const [diameter, rods] of rodsBySize(allRods, settings.minDiameterMm)) {
     const nominal = rods[0]!.hu - rods[0]!.backgroundHu;
     const contrastOf = (stack: SliceStack) => rodContrast(stack.slices[moduleSlice(stack, g, 2)]!, rods, allRods);
     const per = realisations.map((r) => ({ input: contrastOf(r.low), denoised: contrastOf(r.denoised), full: contrastOf(r.full) }));
@@ -66,7 +61,6 @@ export function contrastChecks(c: QaCase, config: QaConfig): FamilyResult {
     const denoised = meanOf(per.map((p) => p.denoised));
     const full = meanOf(per.map((p) => p.full));
     const truth = contrastOf(c.truth);
-    const what = rods.length > 1 ? `${rods.length} rods of ${diameter} mm` : `the ${diameter} mm rod`;
     checks.push(
       judge(
         {
@@ -76,7 +70,7 @@ export function contrastChecks(c: QaCase, config: QaConfig): FamilyResult {
           subject: `${diameter} mm`,
           unit: 'fraction',
           detail:
-            `contrast of ${what} against its surrounding ring: denoised ${fmt(denoised)} HU, input ${fmt(input)}, full dose ${fmt(full)}, ` +
+            `contrast of ${rodsName(diameter, rods)} against its surrounding ring: denoised ${fmt(denoised)} HU, input ${fmt(input)}, full dose ${fmt(full)}, ` +
             `noise-free ${fmt(truth)}, nominal ${fmt(nominal)}; kept = 1 + (denoised - input) / nominal, ` +
             describeRealisations(summary, (v) => fmt(v, 2)),
           measured: { input, denoised, full, truth, nominal, ...realisationFields(realisations, kept, summary) },
