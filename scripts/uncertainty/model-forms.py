@@ -19,10 +19,11 @@ import os
 import re
 
 import numpy as np
-from scipy.ndimage import gaussian_filter, uniform_filter
+from scipy.ndimage import gaussian_filter
 from scipy.stats import spearmanr
 
 from raw_cache import CALIBRATION_GROUPS, is_rerendered, load_series, rerender_group, saved_value, tissue_patches
+from windows import box_mean, window_radius
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 parser = argparse.ArgumentParser()
@@ -52,15 +53,6 @@ WINDOWS = (6, 12, 24)
 
 def load(setdir):
     return load_series(RAW, setdir)
-
-
-def box_mean(x, radius):
-    size = 2 * radius + 1
-    return uniform_filter(x, size, mode='constant') / uniform_filter(np.ones_like(x), size, mode='constant')
-
-
-def window_radius(mm, spacing):
-    return max(1, int(np.floor(mm / np.sqrt(spacing[0] * spacing[1]) / 2 + 0.5)))
 
 
 def saved(name, key):

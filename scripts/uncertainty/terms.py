@@ -35,6 +35,7 @@ from scipy.optimize import minimize
 from scipy.stats import spearmanr
 
 from raw_cache import CALIBRATION_GROUPS, CALIBRATION_SERIES, is_rerendered, load_series, saved_value, tissue_patches
+from windows import box_mean, window_radius
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 parser = argparse.ArgumentParser()
@@ -52,16 +53,6 @@ TRAIN = CALIBRATION_SERIES
 
 def load(setdir):
     return load_series(RAW, setdir)
-
-
-def box_mean(x, radius):
-    """Mean over a (2r+1)^2 box clipped at the border (src/metrics/uncertainty.ts boxMean)."""
-    size = 2 * radius + 1
-    return uniform_filter(x, size, mode='constant') / uniform_filter(np.ones_like(x), size, mode='constant')
-
-
-def window_radius(mm, spacing):
-    return max(1, int(np.floor(mm / np.sqrt(spacing[0] * spacing[1]) / 2 + 0.5)))
 
 
 def local_std_mode(image, value_range=(-150, 250), window=7):
