@@ -14,7 +14,6 @@ loss with the shipped CT model's settings (--t-focus 0.1 --t-low-fraction 0.7 --
 """
 import argparse
 import datetime
-import inspect
 import json
 import math
 import os
@@ -27,7 +26,7 @@ import torch
 from autoencoder import NORM, load_autoencoder
 from data import CACHE, REPO, SHARPEN_AMOUNT, SHARPEN_SIGMA, PatchSampler, volumes_in
 from diffusion import Schedule
-from model import CondUNet, count_params
+from model import CondUNet, count_params, export_graph
 
 TRAIN = ["lidc-0001-chest", "crlm-1004-abdomen", "mayo-L143-B30f", "mayo-L143-D45f"]
 SPLIT = {"train": TRAIN, "validation": ["lidc-0314-chest", "mayo-L192 (real pairs)"],
@@ -230,14 +229,7 @@ def main():
 def export_latent_unet(model, C, path):
     h = w = 16
     args = (torch.zeros(1, C, h, w), torch.zeros(1), torch.zeros(1, C, h, w), torch.zeros(1), torch.ones(1))
-    names = ["sample", "timestep", "condition", "doseLevel", "conditionMask"]
-    dyn = {"sample": {0: "B", 2: "H", 3: "W"}, "timestep": {0: "B"}, "condition": {0: "B", 2: "H", 3: "W"},
-           "doseLevel": {0: "B"}, "conditionMask": {0: "B"}, "output": {0: "B", 2: "H", 3: "W"}}
-    legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
-    torch.onnx.export(model, args, path, input_names=names, output_names=["output"], dynamic_axes=dyn,
-                      opset_version=17, do_constant_folding=True, **legacy)
-    import onnx
-    onnx.checker.check_model(onnx.load(path))
+    export_graph(model, args, path)
 
 
 def export_codec(enc, dec, C, f, prefix, kind):

@@ -12,6 +12,7 @@ No normalisation layers: statistics over a 96-pixel training patch differ from t
 512x512 slice or an inference tile, and a per-tile statistic would make tiled and untiled output
 differ. Without them the network is a pure convolution stack: tile-consistent and cheaper on CPU.
 """
+import inspect
 import math
 
 import torch
@@ -149,6 +150,21 @@ class CondUNet(nn.Module):
             centre = cond[:, self.cond_channels // 2: self.cond_channels // 2 + 1]
             out = out + centre
         return out
+
+
+def export_graph(model: nn.Module, example: tuple, path: str) -> None:
+    """Writes `model` as the card's ONNX graph (the inputs of the module comment, one `output`, batch
+    and image size dynamic), traced on `example`, and checks it: train.py and latent-train.py
+    export through it, so both graphs keep the names and axes the card reader expects."""
+    names = ["sample", "timestep", "condition", "doseLevel", "conditionMask"]
+    dyn = {"sample": {0: "B", 2: "H", 3: "W"}, "timestep": {0: "B"}, "condition": {0: "B", 2: "H", 3: "W"},
+           "doseLevel": {0: "B"}, "conditionMask": {0: "B"}, "output": {0: "B", 2: "H", 3: "W"}}
+    # Newer torch defaults to the dynamo exporter; the TorchScript one takes dynamic_axes as written.
+    legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
+    torch.onnx.export(model, example, path, input_names=names, output_names=["output"], dynamic_axes=dyn,
+                      opset_version=17, do_constant_folding=True, **legacy)
+    import onnx
+    onnx.checker.check_model(onnx.load(path))
 
 
 def receptive_field(model: "CondUNet") -> int:

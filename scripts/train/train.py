@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import copy
 import datetime
-import inspect
 import json
 import math
 import os
@@ -31,7 +30,7 @@ import torch
 from data import CACHE, FAINT_DISK_CONTRAST_HU, FAINT_DISK_RADIUS_PX, REPO, SHARPEN_AMOUNT, SHARPEN_SIGMA, PatchSampler, is_real_pair, volumes_in
 from diffusion import Schedule
 from losses import SSIM_WINDOWS, lowfreq_mse, ssim_loss
-from model import CondUNet, count_params, receptive_field
+from model import CondUNet, count_params, export_graph, receptive_field
 import schedule as lr_schedule
 
 SPLITS = {
@@ -600,16 +599,7 @@ def grow(model, previous, net_args, channels):
 def export_onnx(model, path):
     B, H, W = 1, 64, 64
     args = (torch.zeros(B, 1, H, W), torch.zeros(B), torch.zeros(B, model.cond_channels, H, W), torch.zeros(B), torch.ones(B))
-    names = ["sample", "timestep", "condition", "doseLevel", "conditionMask"]
-    dyn = {"sample": {0: "B", 2: "H", 3: "W"}, "timestep": {0: "B"}, "condition": {0: "B", 2: "H", 3: "W"},
-           "doseLevel": {0: "B"}, "conditionMask": {0: "B"}, "output": {0: "B", 2: "H", 3: "W"}}
-    # Newer torch defaults to the dynamo exporter; the TorchScript one takes dynamic_axes as written.
-    legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
-    torch.onnx.export(model, args, path, input_names=names, output_names=["output"], dynamic_axes=dyn,
-                      opset_version=17, do_constant_folding=True, **legacy)
-    import onnx
-    m = onnx.load(path)
-    onnx.checker.check_model(m)
+    export_graph(model, args, path)
 
 
 if __name__ == "__main__":
