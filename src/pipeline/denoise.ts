@@ -35,7 +35,7 @@ import { ReferenceScorer, openReference, scoreFinishedSeries, type ReferenceSet 
 import { writePreview } from './preview-files.js';
 import type { DenoiseOptions, DenoiseReport, SeriesReport } from './types.js';
 import { NothingToDenoiseError, nothingToDenoiseScan, seriesToDenoiseIn } from './not-denoised.js';
-import { acquisitionUids, forgetAcquisitionUids, frameTag, seriesOutputNames, type AcquisitionUids } from './frame-output.js';
+import { acquisitionUids, forgetAcquisitionUids, reportedInput, seriesOutputNames, type AcquisitionUids } from './frame-output.js';
 
 export { COMPLETION_MARKER } from './frame-output.js';
 export const REPORT_FILE = 'report.json';
@@ -440,13 +440,7 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
   const modelMs = denoiser.forwardMs - forwardBefore;
   const elapsed = performance.now() - started;
   const report: SeriesReport = {
-    input: {
-      seriesInstanceUid: series.seriesInstanceUid,
-      key: series.key,
-      modality: series.modality,
-      files: [...new Set(series.slices.map((s) => s.file))],
-      ...(series.petFrame ? { petFrame: petFrameReport(series.petFrame) } : {}),
-    },
+    input: reportedInput(series),
     output: { seriesInstanceUid: writer.seriesInstanceUid, dir, files: writer.files },
     ...(uncertaintyWriter
       ? {
@@ -493,11 +487,6 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
   };
   await writeFileAtomic(markerPath, `${JSON.stringify(report, null, 2)}\n`);
   return report;
-}
-
-/** A frame of a dynamic or gated acquisition as the report names it. */
-function petFrameReport(ref: NonNullable<Series['petFrame']>): NonNullable<SeriesReport['input']['petFrame']> {
-  return { acquisitionKey: ref.acquisitionKey, kind: ref.suffix === 't' ? 'dynamic' : 'gated', frame: ref.frame, frames: ref.frames, tag: frameTag(ref) };
 }
 
 /** The means of the first and the second half of an ensemble's members: two independent estimates. */

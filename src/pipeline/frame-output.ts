@@ -30,6 +30,8 @@ export interface SeriesOutputNames {
   readonly frameTag: string | null;
   /** Prefix of its DICOM file names (`IM`, or `t01-IM`). */
   readonly filePrefix: string;
+  /** The prefix for file names of another stem (`REF` -> `REF`, or `t01-REF`). */
+  readonly prefix: (stem: string) => string;
   /** Its completion marker's file name. */
   readonly marker: string;
   /** Its preview's file name (beside the other series' previews). */
@@ -48,17 +50,55 @@ export function frameTag(ref: PetFrameRef): string {
 
 export function seriesOutputNames(series: Series, folder: string): SeriesOutputNames {
   if (!series.petFrame) {
-    return { frameTag: null, filePrefix: 'IM', marker: COMPLETION_MARKER, preview: `${folder}.png`, lockPath: (dir) => dir, owns: () => true };
+    return { frameTag: null, filePrefix: 'IM', prefix: (stem) => stem, marker: COMPLETION_MARKER, preview: `${folder}.png`, lockPath: (dir) => dir, owns: () => true };
   }
   const tag = frameTag(series.petFrame);
   const marker = `.lowdose-complete-${tag}.json`;
   return {
     frameTag: tag,
     filePrefix: `${tag}-IM`,
+    prefix: (stem) => `${tag}-${stem}`,
     marker,
     preview: `${folder}-${tag}.png`,
     lockPath: (dir) => path.join(dir, tag),
     owns: (name) => name.startsWith(`${tag}-`) || name === marker,
+  };
+}
+
+/** A frame of a dynamic or gated acquisition as a JSON report names it (`denoise`, `simulate`: `input.petFrame`). */
+export interface PetFrameReport {
+  readonly acquisitionKey: string;
+  readonly kind: 'dynamic' | 'gated';
+  readonly frame: number;
+  readonly frames: number;
+  readonly tag: string;
+}
+
+export function petFrameReport(ref: PetFrameRef): PetFrameReport {
+  return { acquisitionKey: ref.acquisitionKey, kind: ref.suffix === 't' ? 'dynamic' : 'gated', frame: ref.frame, frames: ref.frames, tag: frameTag(ref) };
+}
+
+/** An input series as `denoise`'s and `simulate`'s JSON name it (`series[].input`). */
+export interface ReportedInput {
+  readonly seriesInstanceUid: string;
+  readonly key: string;
+  readonly modality: string;
+  readonly files: string[];
+  /**
+   * The input is one frame of a dynamic or gated PET acquisition (`key` ends in `#t<n>` / `#g<n>`):
+   * its output files join the other frames' in one derived series (`output.seriesInstanceUid`,
+   * `output.dir` shared), named `<tag>-IM0001.dcm`, ... Absent for a series of its own.
+   */
+  readonly petFrame?: PetFrameReport;
+}
+
+export function reportedInput(series: Series): ReportedInput {
+  return {
+    seriesInstanceUid: series.seriesInstanceUid,
+    key: series.key,
+    modality: series.modality,
+    files: [...new Set(series.slices.map((s) => s.file))],
+    ...(series.petFrame ? { petFrame: petFrameReport(series.petFrame) } : {}),
   };
 }
 

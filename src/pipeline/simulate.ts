@@ -40,6 +40,7 @@ import {
   type SliceJob,
 } from '../simulate/index.js';
 import { packageVersion } from '../util/package-root.js';
+import { reportedInput, seriesOutputNames, type ReportedInput, type SeriesOutputNames } from './frame-output.js';
 import { scalarText } from '../util/text.js';
 
 export type CtMode = 'insert' | 'truth';
@@ -88,7 +89,12 @@ interface WrittenRef {
 }
 
 export interface SimulatedSeries {
-  input: { seriesInstanceUid: string; key: string; modality: string; files: string[] };
+  /**
+   * `petFrame`: the input is one frame of a dynamic or gated PET acquisition (as in `denoise`'s
+   * report): its files join the other frames' in one simulated series (`output.seriesInstanceUid`
+   * and `output.dir` shared), named `<tag>-IM0001.dcm`, ... (`<tag>-REF0001.dcm` for the reference).
+   */
+  input: ReportedInput;
   output: WrittenRef;
   /** The matched full-dose reconstruction, when written. */
   reference?: WrittenRef;
@@ -289,8 +295,19 @@ function describeJob(job: SliceJob, settings: Record<string, unknown>): string {
   return `lowdose simulate: ${what}, dose ${dose}, seed ${job.options.seed}, ${parts.join(', ')}`.slice(0, 1024);
 }
 
+/**
+ * A series' output folder: named for its key, or for a frame of a dynamic or gated PET acquisition
+ * for the acquisition's key, so that its frames are one simulated series in one folder, as the
+ * source was (./frame-output.ts).
+ */
 function seriesDir(outDir: string, series: Series, suffix = ''): string {
-  return path.join(outDir, `${series.modality}_${series.key.replace(/[^0-9A-Za-z.]+/g, '_')}${suffix}`);
+  const key = series.petFrame?.acquisitionKey ?? series.key;
+  return path.join(outDir, `${series.modality}_${key.replace(/[^0-9A-Za-z.]+/g, '_')}${suffix}`);
+}
+
+/** What the series' files, lock and leftover temporaries are called in its folder (a frame shares the folder). */
+function outputNames(series: Series, dir: string): SeriesOutputNames {
+  return seriesOutputNames(series, path.basename(dir));
 }
 
 /**
@@ -363,16 +380,25 @@ export function runSettingsName(modality: string, options: SimulateOptions, conv
  */
 function simulationIdentity(series: Series, plan: SeriesPlan, output: 'reduced-dose' | 'full-dose'): string {
   const options: Record<string, unknown> = { ...plan.job.options };
+  const settings: Record<string, unknown> = { ...plan.settings };
   delete options.fullDose;
+  if (series.petFrame) {
+    // The frames of a dynamic or gated acquisition are one series, under one UID: it names the
+    // acquisition and the run's settings, not what a frame reads from its own images (its frame
+    // duration, fixed by the source acquisition the identity names). Each instance's UID still
+    // hashes its own source instance and pixels.
+    delete options.frameDurationS;
+    delete settings.frameDurationS;
+  }
   return JSON.stringify([
     'lowdose simulate',
     packageVersion(),
     series.seriesInstanceUid,
-    series.key,
+    series.petFrame?.acquisitionKey ?? series.key,
     output,
     plan.job.kind,
     options,
-    plan.settings,
+    settings,
     plan.i0PerSlice ? Array.from(plan.i0PerSlice) : null,
   ]);
 }
@@ -400,8 +426,10 @@ async function simulateSeries(
   const derivation = describeJob(plan.job, plan.settings);
   const percent = `${Math.round(options.dose * 1000) / 10}%`;
   const dirs = outputDirs(series, options);
-  // Under this run's lock, a temporary of ours can only be what a killed run left.
-  for (const dir of [dirs.dose, dirs.reference]) if (dir) await removeTemporaries(dir);
+  const names = outputNames(series, dirs.dose);
+  // Under this run's lock, a temporary of ours can only be what a killed run left; the frames of an
+  // acquisition share the folders, so only this frame's are ours.
+  for (const dir of [dirs.dose, dirs.reference]) if (dir) await removeTemporaries(dir, names.owns);
   // Reproducible files: UIDs hashed from what made the series, no InstanceCreationDate/Time (Type
   // 3; every other date is the source's), so the same run writes the same bytes.
   const writer = createDerivedSeriesWriter(series, {
@@ -410,6 +438,7 @@ async function simulateSeries(
     // No ContributionDateTime either (now: null); the item's SoftwareVersions is the version the UIDs hash.
     equipment: SIMULATION_EQUIPMENT,
     seriesDescriptionSuffix: ` simulated ${percent} dose`,
+    filePrefix: names.filePrefix,
     overwrite: options.overwrite,
     uidSeed: simulationIdentity(series, plan, 'reduced-dose'),
     now: null,
@@ -420,7 +449,7 @@ async function simulateSeries(
         derivationDescription: `${derivation}; matched full-dose reconstruction`,
         equipment: SIMULATION_EQUIPMENT,
         seriesDescriptionSuffix: ' simulated full dose',
-        filePrefix: 'REF',
+        filePrefix: names.prefix('REF'),
         overwrite: options.overwrite,
         uidSeed: simulationIdentity(series, plan, 'full-dose'),
         now: null,
@@ -469,7 +498,7 @@ async function simulateSeries(
   if (failure !== null) throw failure instanceof Error ? failure : new Error(scalarText(failure));
   const ms = performance.now() - started;
   return {
-    input: { seriesInstanceUid: series.seriesInstanceUid, key: series.key, modality: series.modality, files: [...new Set(series.slices.map((s) => s.file))] },
+    input: reportedInput(series),
     output: { seriesInstanceUid: writer.seriesInstanceUid, dir: writer.dir, files: writer.files },
     ...(reference ? { reference: { seriesInstanceUid: reference.seriesInstanceUid, dir: reference.dir, files: reference.files } } : {}),
     modality: series.modality as 'CT' | 'PT',
@@ -508,7 +537,11 @@ export async function runSimulate(paths: readonly string[], options: SimulateOpt
     return { result, exitCode: EXIT_USAGE };
   }
   const locks = await acquireFolderLocks(
-    targets.flatMap((series) => Object.values(outputDirs(series, options)).filter((d): d is string => d !== null)),
+    targets.flatMap((series) =>
+      Object.values(outputDirs(series, options))
+        .filter((d): d is string => d !== null)
+        .map((d) => outputNames(series, d).lockPath(d)),
+    ),
     { wait: Boolean(options.waitLock), log: progress },
   );
   const pool = new SimulationPool(options.workers ?? defaultWorkerCount());

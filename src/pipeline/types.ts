@@ -13,6 +13,7 @@ import type { LowBandSettings } from '../filters/low-band.js';
 import type { Texture } from '../diffusion/texture.js';
 import type { DeviceRequest } from '../runtime/index.js';
 import type { HallucinationSummary } from './hallucination.js';
+import type { ReportedInput } from './frame-output.js';
 import type { UncertaintySeriesSummary, UncertaintySliceSummary } from './uncertainty-summary.js';
 import type { QueueLockCheck } from '../util/folder-lock.js';
 
@@ -131,18 +132,7 @@ export interface SeriesMetrics {
 }
 
 export interface SeriesReport {
-  readonly input: {
-    readonly seriesInstanceUid: string;
-    readonly key: string;
-    readonly modality: string;
-    readonly files: string[];
-    /**
-     * The input is one frame of a dynamic or gated PET acquisition (`key` ends in `#t<n>` / `#g<n>`):
-     * its output files join the other frames' in one derived series (`output.seriesInstanceUid`,
-     * `output.dir` shared), named `<tag>-IM0001.dcm`, ... Absent for a series of its own.
-     */
-    readonly petFrame?: { readonly acquisitionKey: string; readonly kind: 'dynamic' | 'gated'; readonly frame: number; readonly frames: number; readonly tag: string };
-  };
+  readonly input: ReportedInput;
   readonly output: { readonly seriesInstanceUid: string; readonly dir: string; readonly files: string[] };
   /**
    * The ensemble's per-pixel std series, when samples > 1; with `--uncertainty` the calibrated

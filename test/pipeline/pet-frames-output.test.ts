@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSlice, scanPaths } from '../../src/dicom/index.js';
 import type { DenoiseReport } from '../../src/pipeline/types.js';
+import type { SimulateResult } from '../../src/pipeline/simulate.js';
 import { acquisitionUids } from '../../src/pipeline/frame-output.js';
 import { derivedSeriesToStore } from '../../src/pipeline/remote-denoise.js';
 import { pairSeries, type IndexedSeries } from '../../src/server/data/pairing.js';
@@ -56,6 +57,12 @@ async function denoiseJson(...args: string[]): Promise<DenoiseReport> {
   const run = await runCli('denoise', ...args, '--method', 'gaussian', '--no-progress', '--json');
   expect(run.code, run.stderr).toBe(0);
   return JSON.parse(run.stdout) as DenoiseReport;
+}
+
+async function simulateJson(...args: string[]): Promise<SimulateResult> {
+  const run = await runCli('simulate', ...args, '--dose', '0.25', '--seed', '7', '--json');
+  expect(run.code, run.stderr).toBe(0);
+  return JSON.parse(run.stdout) as SimulateResult;
 }
 
 /** The frame attributes a derived file must keep from its source image. */
@@ -199,6 +206,47 @@ describe.skipIf(!hasPydicom)('a denoised dynamic or gated PET acquisition', () =
       ['#t2', '#t2', 'report'],
       ['#t3', '#t3', 'report'],
     ]);
+  });
+
+  it('simulates a dynamic series as one series that keeps its frame structure, reads back as the same time points, and denoises', async () => {
+    const input = path.join(dir, 'in', 'dynamic');
+    const out = path.join(dir, 'sim-dynamic');
+    const result = await simulateJson(input, '-o', out, '--with-reference');
+    expect(result.errors).toEqual([]);
+    expect(result.series.map((s) => s.input.petFrame?.tag)).toEqual(['t01', 't02', 't03']);
+    for (const part of ['output', 'reference'] as const) {
+      expect(new Set(result.series.map((s) => s[part]!.seriesInstanceUid)).size).toBe(1);
+      expect(new Set(result.series.map((s) => s[part]!.dir)).size).toBe(1);
+    }
+    expect(result.series.map((s) => s.reference!.files.map((f) => path.basename(f)))).toEqual([1, 2, 3].map((t) => [`t0${t}-REF0001.dcm`, `t0${t}-REF0002.dcm`]));
+    expect(result.series[0]!.reference!.seriesInstanceUid).not.toBe(result.series[0]!.output.seriesInstanceUid);
+
+    const folder = result.series[0]!.output.dir;
+    const written = expectOneSeriesLikeTheSource(folder, input, 6, true);
+    expect(written[0]!.seriesInstanceUid).toBe(result.series[0]!.output.seriesInstanceUid);
+    expectOneSeriesLikeTheSource(result.series[0]!.reference!.dir, input, 6);
+    await expectReadBack(folder, written, ['#t1', '#t2', '#t3'], expected.dynamic.factor);
+
+    const info = await runCli('info', '--stats', folder, '--json');
+    expect(info.code, info.stderr).toBe(0);
+    const read = JSON.parse(info.stdout) as { series: Array<{ key: string; units: string; slices: number; warnings: unknown[] }> };
+    expect(read.series.map((s) => [s.key.replace(/^.*#/, '#'), s.units, s.slices, s.warnings])).toEqual(['#t1', '#t2', '#t3'].map((k) => [k, 'SUVbw', 2, []]));
+
+    const denoised = await denoiseJson(folder, '-o', path.join(dir, 'sim-dynamic-denoised'));
+    expect(denoised.series.map((s) => s.input.petFrame?.tag)).toEqual(['t01', 't02', 't03']);
+    expectOneSeriesLikeTheSource(denoised.series[0]!.output.dir, folder, 6);
+  });
+
+  it('simulates a gated series as one series, and the same seed again writes the same bytes', async () => {
+    const input = path.join(dir, 'in', 'gated');
+    const first = await simulateJson(input, '-o', path.join(dir, 'sim-gated-1'));
+    const second = await simulateJson(input, '-o', path.join(dir, 'sim-gated-2'));
+    expect(first.series.map((s) => s.input.petFrame?.tag)).toEqual(['g01', 'g02', 'g03', 'g04', 'g05', 'g06']);
+    expect(new Set(first.series.map((s) => s.output.seriesInstanceUid)).size).toBe(1);
+    const folder = first.series[0]!.output.dir;
+    const written = expectOneSeriesLikeTheSource(folder, input, 12, true);
+    await expectReadBack(folder, written, ['#g1', '#g2', '#g3', '#g4', '#g5', '#g6'], expected.gated.factor);
+    expect(hashFolder(second.series[0]!.output.dir)).toBe(hashFolder(folder));
   });
 
   it('frames written at the same time agree on the derived series UIDs', async () => {
