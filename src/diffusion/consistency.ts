@@ -663,21 +663,13 @@ export interface LowCountSettings {
   readonly threshold?: number;
 }
 
-/** The card field: a strength alone (scale and threshold at their defaults) or the full object. */
+/**
+ * The card field: a strength alone (scale and threshold at their defaults) or the full object, the
+ * settings with scaleMm and threshold optional (CONSISTENCY_DEFAULTS).
+ */
 export type ConsistencyCardField =
   | number
-  | {
-      readonly strength: number;
-      readonly scaleMm?: number;
-      readonly threshold?: number;
-      readonly iterations?: number;
-      readonly lowCount?: LowCountSettings;
-      readonly largeRegions?: LargeRegionSettings;
-      readonly bilateral?: BilateralSettings;
-      readonly pilot?: PilotSettings;
-      readonly largeScale?: LargeScaleSettings;
-      readonly nonNegative?: NonNegativeSettings;
-    };
+  | (Omit<ConsistencySettings, 'scaleMm' | 'threshold'> & Partial<Pick<ConsistencySettings, 'scaleMm' | 'threshold'>>);
 
 export const CONSISTENCY_DEFAULTS = { scaleMm: 4, threshold: 1 } as const;
 /** The pilot average's windows when `--consistency-pilot` turns it on for a card that has none. */
