@@ -18,7 +18,7 @@ import { roundTo } from '../util/round.js';
 import { type PhantomOptions, type PhantomResult, phantomVolume, planeGrid, sliceCentres, validateOptions, volumeOrigin } from './grid.js';
 import { type Layer, renderSlice } from './raster.js';
 import { cylinder } from './solids.js';
-import { HU, WATER_DEFAULTS, waterLayers } from './water.js';
+import { HU, WATER_DEFAULTS, waterGeometry, waterLayers, type WaterGeometry } from './water.js';
 
 export type LcdOptions = PhantomOptions;
 
@@ -71,13 +71,9 @@ export interface LcdDisk {
   readonly z: readonly [number, number];
 }
 
-export interface LcdGeometry {
+/** The default water cylinder (water.ts) with the disk lattice in it. */
+export interface LcdGeometry extends Omit<WaterGeometry, 'phantom'> {
   readonly phantom: 'lcd';
-  readonly centre: readonly [number, number];
-  readonly waterRadius: number;
-  readonly wallThickness: number;
-  readonly waterZ: readonly [number, number];
-  readonly hu: typeof HU;
   readonly kinds: readonly LcdDiskKind[];
   /** Radius of the observer's ROI around each place, mm. */
   readonly roiRadius: number;
@@ -132,12 +128,9 @@ export function lcdGeometry(options: Partial<LcdOptions> = {}): LcdGeometry {
     });
   });
   return {
+    // The default cylinder (WATER_DEFAULTS): LcdOptions has no cylinder size.
+    ...waterGeometry(),
     phantom: 'lcd',
-    centre: [0, 0],
-    waterRadius: WATER_DEFAULTS.diameter / 2,
-    wallThickness: WATER_DEFAULTS.wallThickness,
-    waterZ: [-WATER_DEFAULTS.length / 2, WATER_DEFAULTS.length / 2],
-    hu: HU,
     kinds: LCD_DISK_KINDS,
     roiRadius: LCD_ROI_RADIUS_MM,
     places,
