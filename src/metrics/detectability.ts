@@ -11,6 +11,7 @@
  * on the other groups only, and the standard error comes from the delete-one-group jackknife,
  * which also holds when the samples within a group are correlated (overlapping ROIs, one image).
  */
+import { choleskySolve } from '../util/cholesky.js';
 
 /** Laguerre–Gauss channels over a circular ROI. */
 export interface LgChannelOptions {
@@ -306,35 +307,4 @@ function resubstitution(samples: readonly ObserverSample[], sums: Map<number, Gr
     samples.filter((s) => s.present).map((s) => score(template, s.v)),
     samples.filter((s) => !s.present).map((s) => score(template, s.v)),
   );
-}
-
-/** Solves S x = b for symmetric positive definite S (p x p, row-major) by Cholesky; null when S is not positive definite. */
-function choleskySolve(s: Float64Array, b: Float64Array, p: number): Float64Array | null {
-  const l = new Float64Array(p * p);
-  for (let i = 0; i < p; i++) {
-    for (let j = 0; j <= i; j++) {
-      let sum = s[i * p + j]!;
-      for (let k = 0; k < j; k++) sum -= l[i * p + k]! * l[j * p + k]!;
-      if (i === j) {
-        // Relative to the diagonal: a rank-deficient covariance (a channel the image does not vary in) has no inverse.
-        if (!(sum > 1e-12 * Math.abs(s[i * p + i]!))) return null;
-        l[i * p + i] = Math.sqrt(sum);
-      } else {
-        l[i * p + j] = sum / l[j * p + j]!;
-      }
-    }
-  }
-  const y = new Float64Array(p);
-  for (let i = 0; i < p; i++) {
-    let sum = b[i]!;
-    for (let k = 0; k < i; k++) sum -= l[i * p + k]! * y[k]!;
-    y[i] = sum / l[i * p + i]!;
-  }
-  const x = new Float64Array(p);
-  for (let i = p - 1; i >= 0; i--) {
-    let sum = y[i]!;
-    for (let k = i + 1; k < p; k++) sum -= l[k * p + i]! * x[k]!;
-    x[i] = sum / l[i * p + i]!;
-  }
-  return x;
 }
