@@ -20,6 +20,52 @@ for (const [sigma, noise] of [[0.35, 0], [0.5, 0], [0.8, 0], [0.5, 10]] as const
   );
 }
 
+console.log('MTF over 32 phases of an ACR-like rod (0.98 mm pixels, radius 12.5 mm, contrast 1000; 4 sub-pixel centres x 8 radii across 1/4 pixel): error range of MTF50 / MTF10');
+{
+  const spacing = 0.98;
+  const gauss = (s: number) => (f: number) => Math.exp(-2 * Math.PI ** 2 * s * s * f * f);
+  const crossingOf = (mtf: (f: number) => number, level: number) => {
+    let lo = 0;
+    let hi = 5;
+    for (let i = 0; i < 60; i++) {
+      const f = (lo + hi) / 2;
+      if (mtf(f) > level) lo = f;
+      else hi = f;
+    }
+    return lo;
+  };
+  const disk = (sigma: number, radius: number, centre: [number, number]) => blurredDisk(40, spacing, radius, sigma, centre, 1000, 0);
+  const cases: Array<[string, (radius: number, centre: [number, number]) => { data: Float32Array }, (f: number) => number]> = [
+    ['Gaussian 0.5 mm', (r, c) => disk(0.5, r, c), gauss(0.5)],
+    ['Gaussian 0.35 mm', (r, c) => disk(0.35, r, c), gauss(0.35)],
+    ['Gaussian 0.25 mm', (r, c) => disk(0.25, r, c), gauss(0.25)],
+    [
+      '1.25 G(0.45) - 0.25 G(0.9)',
+      (r, c) => {
+        const skirt = disk(0.9, r, c);
+        return { data: disk(0.45, r, c).data.map((v, i) => 1.25 * v - 0.25 * skirt.data[i]!) };
+      },
+      (f) => 1.25 * gauss(0.45)(f) - 0.25 * gauss(0.9)(f),
+    ],
+  ];
+  for (const [name, make, mtf] of cases) {
+    const errors = { 0.5: [] as number[], 0.1: [] as number[] };
+    for (const [dr, dc] of [[0, 0], [0.3, 0.1], [0.5, 0.5], [0.17, 0.41]] as const) {
+      for (let j = 0; j < 8; j++) {
+        const centre: [number, number] = [20 + dr, 19.5 + dc];
+        const image = { rows: 40, columns: 40, pixelSpacing: [spacing, spacing] as [number, number], data: make(12.5 + (j / 8) * (spacing / 4), centre).data };
+        const rod = rodMtf(image, [20, 20], 12.5);
+        for (const level of [0.5, 0.1] as const) {
+          const got = level === 0.5 ? rod.levels.mtf50.crossing : rod.levels.mtf10.crossing;
+          if (got !== null) errors[level].push(got / crossingOf(mtf, level) - 1);
+        }
+      }
+    }
+    const range = (v: number[]) => (v.length === 0 ? 'beyond the curve' : `${(Math.min(...v) * 100).toFixed(2)} to ${(Math.max(...v) * 100).toFixed(2)} %`);
+    console.log(`  ${name} (MTF50 ${crossingOf(mtf, 0.5).toFixed(3)} cycles/mm): ${range(errors[0.5])} / ${range(errors[0.1])}`);
+  }
+}
+
 console.log('MTF10 and the noise floor, ACR-like rod (0.98 mm pixels, radius 12.5 mm, contrast 1000, sigma 0.5), seeds 1-100:');
 for (const noise of [10, 15, 22]) {
   const truth = gaussianMtfAt(0.1, 0.5);
