@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { edgeMtf, rodMtf } from '../../src/metrics/mtf.js';
-import { addNoise, blurredDisk, blurredEdge, gaussianMtfAt } from './synthetic.js';
+import { addNoise, analyticCrossing, blurredDisk, blurredEdge, gaussianMtfAt } from './synthetic.js';
 
 /** Relative error against the analytic Gaussian-PSF MTF, exp(-2 pi^2 s^2 f^2). */
 function relativeError(measured: number | null, level: number, sigma: number): number {
@@ -102,18 +102,6 @@ describe('MTF from a circular rod, wherever its edge falls within an ESF knot in
     });
   }
 });
-
-/** Frequency where a falling analytic MTF crosses `level` (bisection). */
-function analyticCrossing(mtf: (f: number) => number, level: number): number {
-  let lo = 0;
-  let hi = 5;
-  for (let i = 0; i < 60; i++) {
-    const f = (lo + hi) / 2;
-    if (mtf(f) > level) lo = f;
-    else hi = f;
-  }
-  return lo;
-}
 
 /** 16 phases of an ACR-like rod (0.98 mm pixels, radius 12.5 mm): four centre offsets, four radii across one 1/4-pixel interval. */
 function rodPhases(): Array<{ radius: number; center: [number, number] }> {

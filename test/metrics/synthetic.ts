@@ -91,6 +91,18 @@ export function addNoise(image: Image2D, sd: number, seed: number): Image2D {
   return image;
 }
 
+/** Frequency (cycles/mm) where a falling analytic MTF first crosses `level`, by bisection on [0, 5]. */
+export function analyticCrossing(mtf: (f: number) => number, level: number): number {
+  let lo = 0;
+  let hi = 5;
+  for (let i = 0; i < 60; i++) {
+    const f = (lo + hi) / 2;
+    if (mtf(f) > level) lo = f;
+    else hi = f;
+  }
+  return lo;
+}
+
 /** The analytic MTF50 / MTF10 of a Gaussian PSF of `sigma` mm: sqrt(-ln(level) / (2 pi^2 sigma^2)). */
 export function gaussianMtfAt(level: number, sigma: number): number {
   return Math.sqrt(-Math.log(level) / (2 * Math.PI * Math.PI * sigma * sigma));
