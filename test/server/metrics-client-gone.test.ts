@@ -4,7 +4,7 @@
  * are never scored (counted, not timed: each slice's scoring waits for the test to let it go). A
  * second client asking for the same series keeps the computation going, and a later request goes
  * on from the slices already scored. The value range of a series other than CT, read over every
- * slice of it, stops the same way (whole-series metrics, and one slice's).
+ * slice of it, stops the same way (whole-series metrics, one slice's, and a figure's).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -207,6 +207,19 @@ describe('the value range of a series other than CT for a client that has gone',
     const lookup = vi.spyOn(app.data.index, 'comparison').mockReturnValue(pet);
     try {
       const ended = await endWhenClientLeaves(reads, `/api/comparisons/${summary.id}/metrics/slices/0`, (signal) => app.data.metrics.slice(pet, 0, signal));
+      expect(ended).toBe('E_CANCELLED');
+      expect(reads.asked()).toBe(1);
+    } finally {
+      lookup.mockRestore();
+    }
+  });
+
+  it('reads no slice of it after the one in progress when the HTTP client of GET /api/figure.png disconnects', async () => {
+    const { pet, reads, store } = asPet(comparison);
+    (app.data as { metrics: ComparisonMetricsService }).metrics = new ComparisonMetricsService(store);
+    const lookup = vi.spyOn(app.data.index, 'comparison').mockReturnValue(pet);
+    try {
+      const ended = await endWhenClientLeaves(reads, `/api/figure.png?comparisons=${summary.id}&index=0`, (signal) => app.data.metrics.slice(pet, 0, signal));
       expect(ended).toBe('E_CANCELLED');
       expect(reads.asked()).toBe(1);
     } finally {

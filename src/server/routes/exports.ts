@@ -87,7 +87,7 @@ const exportsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const q = request.query;
       if ((q.comparisons === undefined) === (q.series === undefined)) throw new LowdoseError('E_USAGE', 'name either ?comparisons=<id>,<id> (a hanging) or ?series=<id> (one series)');
-      const png = await figureOf(app.data, q.comparisons === undefined ? null : parseComparisonIds(q.comparisons), q.series ?? null, q, [], app.config.limits.imagePixels);
+      const png = await figureOf(app.data, q.comparisons === undefined ? null : parseComparisonIds(q.comparisons), q.series ?? null, q, [], app.config.limits.imagePixels, clientGoneSignal(reply));
       return sendFigure(reply, png, q.scale);
     },
   );
@@ -99,7 +99,7 @@ const exportsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const b = request.body;
       if ((b.comparisons === undefined) === (b.series === undefined)) throw new LowdoseError('E_USAGE', 'name either "comparisons" (a hanging) or "series" (one series)');
-      const png = await figureOf(app.data, b.comparisons ?? null, b.series ?? null, b, namedShapes(b.measurements ?? []), app.config.limits.imagePixels);
+      const png = await figureOf(app.data, b.comparisons ?? null, b.series ?? null, b, namedShapes(b.measurements ?? []), app.config.limits.imagePixels, clientGoneSignal(reply));
       return sendFigure(reply, png, b.scale);
     },
   );
@@ -185,7 +185,7 @@ function checkFigureSize(lowDose: IndexedSeries, set: ReturnType<typeof methodSe
   checkPixels(width * height, limit, `the figure would be ${width} x ${height} px,`, advice);
 }
 
-async function figureOf(data: DataServices, comparisonIds: readonly string[] | null, seriesId: string | null, q: FigureQuery, shapes: Array<{ name: string; shape: Shape }>, maxPixels: number): Promise<Buffer> {
+async function figureOf(data: DataServices, comparisonIds: readonly string[] | null, seriesId: string | null, q: FigureQuery, shapes: Array<{ name: string; shape: Shape }>, maxPixels: number, signal: AbortSignal): Promise<Buffer> {
   const set = comparisonIds ? methodSet(data.index, comparisonIds) : null;
   const lowDose = set ? set.lowDose : data.index.series(seriesId!);
   checkFigureSize(lowDose, set, q.scale ?? 1, maxPixels);
@@ -223,7 +223,8 @@ async function figureOf(data: DataServices, comparisonIds: readonly string[] | n
   if (set) {
     const several = set.comparisons.length > 1;
     let denoisedImage: Image2D | null = null;
-    const metrics = await Promise.all(set.comparisons.map((c) => data.metrics.slice(c, index)));
+    // The slice's scores (for PET, after the series' value range) stop once every client asking has gone.
+    const metrics = await Promise.all(set.comparisons.map((c) => data.metrics.slice(c, index, signal)));
     // Scored against the reference, or the reason it is not, in scoring's own words (the comparison's unscoredReason).
     const unscored = (c: (typeof set.comparisons)[number]) => ({ unscoredReason: c.reference ? c.referenceGridMismatch : null });
     panes[0] = { ...panes[0]!, metrics: set.comparisons[0]!.reference ? paneScoresLine(metrics[0]!.lowDose, unscored(set.comparisons[0]!)) : '' };
