@@ -15,6 +15,7 @@ import type { TileSpec } from '../diffusion/tiling.js';
 import { TIMESTEP_SPACINGS } from '../diffusion/timesteps.js';
 import { ORIENTATION_COUNTS } from '../diffusion/orientations.js';
 import type { SamplerSettings } from '../diffusion/create-sampler.js';
+import type { GraphSignature, GraphValueInfo } from '../runtime/session.js';
 
 export const MODEL_CARD_FORMAT = 'lowdose-model-card/1';
 
@@ -839,22 +840,33 @@ function checkShapes(p: Problems, card: ModelCard, channels: number): void {
 }
 
 /**
+ * One problem for each dimension the graph fixes (a positive number) that the card's shape of the
+ * same rank gives otherwise; symbolic graph dimensions take any card value.
+ */
+function dimensionProblems(label: string, graphShape: readonly (number | string)[], cardShape: readonly (number | string)[]): string[] {
+  const problems: string[] = [];
+  graphShape.forEach((dim, i) => {
+    if (typeof dim === 'number' && dim > 0 && dim !== cardShape[i]) {
+      problems.push(`${label}: dimension ${i} is ${dim} in the graph but ${describe(cardShape[i])} in the card`);
+    }
+  });
+  return problems;
+}
+
+/**
  * Checks the card against the graph the ONNX file declares (names, ranks, fixed dimensions,
  * element types). Throws E_MODEL_MISMATCH naming everything that differs.
  */
 export function checkCardAgainstGraph(
   card: ModelCard,
-  graph: {
-    inputs: readonly { name: string; type: string | null; shape: readonly (number | string)[] | null }[];
-    outputs: readonly { name: string; type: string | null; shape: readonly (number | string)[] | null }[];
-  },
+  graph: GraphSignature,
   onnxPath: string,
 ): void {
   const problems: string[] = [];
   const graphInputs = new Map(graph.inputs.map((i) => [i.name, i]));
   const graphOutputs = new Map(graph.outputs.map((o) => [o.name, o]));
   const described = new Set<string>();
-  const compare = (field: string, spec: TensorSpec, actual: { type: string | null; shape: readonly (number | string)[] | null }) => {
+  const compare = (field: string, spec: TensorSpec, actual: GraphValueInfo) => {
     const dtype = spec.dtype ?? 'float32';
     if (actual.type !== null && actual.type !== dtype) problems.push(`${field} '${spec.name}': the graph has ${actual.type}, the card ${dtype}`);
     if (actual.shape === null) return;
@@ -862,12 +874,7 @@ export function checkCardAgainstGraph(
       problems.push(`${field} '${spec.name}': the graph has rank ${actual.shape.length} ${describe(actual.shape)}, the card rank ${spec.shape.length} ${describe(spec.shape)}`);
       return;
     }
-    actual.shape.forEach((dim, i) => {
-      const cardDim = spec.shape[i];
-      if (typeof dim === 'number' && dim > 0 && dim !== cardDim) {
-        problems.push(`${field} '${spec.name}': dimension ${i} is ${dim} in the graph but ${describe(cardDim)} in the card`);
-      }
-    });
+    problems.push(...dimensionProblems(`${field} '${spec.name}'`, actual.shape, spec.shape));
   };
   for (const role of INPUT_ROLES) {
     const spec = card.inputs[role];
@@ -902,14 +909,11 @@ export function checkCardAgainstGraph(
 export function checkCodecAgainstGraph(
   field: string,
   spec: LatentCodecSpec,
-  graph: {
-    inputs: readonly { name: string; type: string | null; shape: readonly (number | string)[] | null }[];
-    outputs: readonly { name: string; type: string | null; shape: readonly (number | string)[] | null }[];
-  },
+  graph: GraphSignature,
   onnxPath: string,
 ): void {
   const problems: string[] = [];
-  const check = (role: 'input' | 'output', list: typeof graph.inputs) => {
+  const check = (role: 'input' | 'output', list: readonly GraphValueInfo[]) => {
     const want = spec[role];
     const actual = list.find((v) => v.name === want.name);
     if (!actual) {
@@ -922,11 +926,7 @@ export function checkCodecAgainstGraph(
       problems.push(`${field}.${role} '${want.name}': the graph has rank ${actual.shape.length}, the card ${want.shape.length}`);
       return;
     }
-    actual.shape.forEach((dim, i) => {
-      if (typeof dim === 'number' && dim > 0 && dim !== want.shape[i]) {
-        problems.push(`${field}.${role} '${want.name}': dimension ${i} is ${dim} in the graph but ${describe(want.shape[i])} in the card`);
-      }
-    });
+    problems.push(...dimensionProblems(`${field}.${role} '${want.name}'`, actual.shape, want.shape));
   };
   check('input', graph.inputs);
   check('output', graph.outputs);
