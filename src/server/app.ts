@@ -107,7 +107,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   await app.register(seriesRoutes);
   await app.register(comparisonRoutes);
   await app.register(exportRoutes);
-  await app.register(uploadRoutes, { ...(options.freeBytes ? { freeBytes: options.freeBytes } : {}) });
+  await app.register(uploadRoutes);
   await app.register(modelRoutes);
   await app.register(pacsRoutes);
   await app.register(jobRoutes, { ...(options.queueDevice ? { queueDevice: options.queueDevice } : {}) });

@@ -313,6 +313,22 @@ describe('job outputs promised to queued and running jobs', () => {
     await app.close();
   });
 
+  it('keep an upload off the room promised to a queued job, and let it in once the job is cancelled', async () => {
+    await start('work-promised-upload');
+    const files = readdirSync(study.lowDoseDir).map((name) => ({ name, data: readFileSync(path.join(study.lowDoseDir, name)) }));
+    const upload = () => app.inject({ method: 'POST', url: '/api/uploads', ...multipart(files) });
+    // Room above the reserve for one job's output and 16 bytes (the stand-in disk does not fill as
+    // the upload is stored: its first chunk must not fit).
+    free = reserve + estimate + 16;
+    const job = (await submit()).json() as JobView;
+    const refused = await upload();
+    expect(refused.statusCode).toBe(507);
+    expect((refused.json() as ApiError).message).toContain(`, and ${formatBytes(estimate)} of it is promised to the output of 1 queued or running job(s); the upload does not fit`);
+    await app.inject({ method: 'DELETE', url: `/api/jobs/${job.id}` });
+    expect((await upload()).statusCode).toBe(200);
+    await app.close();
+  });
+
   it('count of a running job only what it has not yet written', async () => {
     await start('work-promised-written');
     // Room for three outputs above the reserve; two jobs take two of them.

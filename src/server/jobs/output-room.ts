@@ -4,6 +4,7 @@
  * (done, failed or cancelled): a new job is admitted only when the disk's free space, less what is
  * promised to the jobs queued or running, less its own output, keeps the reserve. A running job's
  * promise shrinks by what it has written into its folder, which the free space already lacks.
+ * Uploads keep clear of the promised room too (`promisedNow`).
  */
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -61,6 +62,16 @@ export class JobOutputRoom {
     const free = await this.measure();
     const others = this.options.promised().filter((o) => o.running && o.id !== id);
     this.check(free.bytes, stillPromised(others, free.written), outputBytes);
+  }
+
+  /**
+   * The disk's free bytes and what is promised on it to the jobs not yet ended (less what the
+   * running ones have written): the room another writer (an upload, ../routes/uploads.ts) may take
+   * without leaving a queued job's output without its room.
+   */
+  async promisedNow(): Promise<{ free: number; promised: { bytes: number; jobs: number } }> {
+    const free = await this.measure();
+    return { free: free.bytes, promised: stillPromised(this.options.promised(), free.written) };
   }
 
   /**

@@ -22,7 +22,7 @@ import { LowdoseError } from '../../errors.js';
 import { makeOutputFolder } from '../../util/fs.js';
 import type { UploadResponse } from '../api-types.js';
 import { formatBytes } from '../../util/bytes.js';
-import { diskFullError, freeBytes as diskFreeBytes } from '../disk-room.js';
+import { diskFullError } from '../disk-room.js';
 import { withLogMessage } from '../http-errors.js';
 import { errorResponses, uploadResponse } from '../schemas.js';
 
@@ -34,24 +34,28 @@ class UploadTooLarge extends Error {
 /** How often an upload looks at the disk's free space again (other uploads and jobs write too). */
 const DISK_CHECK_BYTES = 64 * 1024 * 1024;
 
+/** The disk's free bytes and the outputs promised on it to jobs not yet ended (JobOutputRoom.promisedNow). */
+type DiskRoom = () => Promise<{ free: number; promised: { bytes: number; jobs: number } }>;
+
 /**
  * Refuses (507 E_IO) an upload that would leave less than `reserve` bytes free on the work
- * folder's disk: checked before the first byte is stored, and again every DISK_CHECK_BYTES.
+ * folder's disk beside the outputs promised to the jobs queued or running (an upload that took
+ * their room would fail them when they start or write): checked before the first byte is stored,
+ * and again every DISK_CHECK_BYTES.
  */
-function diskGuard(dir: string, reserve: number, freeBytes: (dir: string) => Promise<number>): { check(written: number, incoming: number): Promise<void> } {
-  // At `checkedAt` bytes written, the disk had `room` bytes free above the reserve.
+function diskGuard(reserve: number, diskRoom: DiskRoom): { check(written: number, incoming: number): Promise<void> } {
+  // At `checkedAt` bytes written, the disk had `room` bytes free above the reserve and the promises.
   let checkedAt = -Infinity;
   let room = 0;
-  const refuse = (free: number) => diskFullError(free, reserve, 'the upload');
   return {
     /** Before `incoming` more bytes are stored, `written` stored already. */
     async check(written, incoming) {
       const after = written + incoming;
       if (after - checkedAt < DISK_CHECK_BYTES && after <= checkedAt + room) return;
-      const free = await freeBytes(dir);
-      room = free - reserve;
+      const { free, promised } = await diskRoom();
+      room = free - promised.bytes - reserve;
       checkedAt = written;
-      if (incoming > room) throw refuse(free);
+      if (incoming > room) throw diskFullError(free, reserve, 'the upload', promised.jobs > 0 ? promised : undefined);
     },
   };
 }
@@ -81,13 +85,7 @@ function clientName(filename: string | undefined, n: number): string {
   return clean || `file ${n}`;
 }
 
-export interface UploadRouteOptions {
-  /** Bytes free on the disk of a folder (default: statfs, ../disk-room.ts). */
-  readonly freeBytes?: (dir: string) => Promise<number>;
-}
-
-const uploads: FastifyPluginAsyncTypebox<UploadRouteOptions> = async (app, opts) => {
-  const freeBytes = opts.freeBytes ?? diskFreeBytes;
+const uploads: FastifyPluginAsyncTypebox = async (app) => {
   const { limits, uploadDir } = app.config;
   await app.register(multipart, {
     limits: { fileSize: limits.fileBytes, files: limits.files, fields: 16, parts: limits.files + 16 },
@@ -97,7 +95,7 @@ const uploads: FastifyPluginAsyncTypebox<UploadRouteOptions> = async (app, opts)
     if (!request.isMultipart()) {
       throw new LowdoseError('E_USAGE', 'send DICOM files as multipart/form-data (one or more file fields)');
     }
-    const disk = diskGuard(uploadDir, limits.diskReserveBytes, freeBytes);
+    const disk = diskGuard(limits.diskReserveBytes, () => app.jobOutputRoom.promisedNow());
     await disk.check(0, 0);
     const uploadId = randomBytes(9).toString('base64url');
     const dir = path.join(uploadDir, uploadId);
