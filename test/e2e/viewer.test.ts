@@ -6,7 +6,7 @@
  * job run from the page. Skipped, with a message, only where /usr/bin/chromium is absent.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -19,12 +19,10 @@ import type { ComparisonMetrics, SliceMetrics, StudiesResponse } from '../../src
 import { buildApp } from '../../src/server/app.js';
 import { packageVersion } from '../../src/util/package-root.js';
 import { writeFixtureStudy, type FixtureStudy } from '../server/fixture-study.js';
+import { CHROMIUM, hasChromium, paneProbes, POLL, REPO } from './harness.js';
 import { referenceUptake, type ReferenceEllipse } from './pet-roi-reference.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const REPO = path.resolve(import.meta.dirname, '../..');
 const TEST_MODELS = path.join(REPO, 'test/fixtures-models');
-const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) {
   console.warn(`viewer end-to-end tests skipped: ${CHROMIUM} not found (Debian's chromium package; .ci/run installs it)`);
 }
@@ -37,51 +35,8 @@ let browser: BrowserContext;
 let page: Page;
 let studies: StudiesResponse;
 const pageErrors: string[] = [];
-/** CI machines are slow and shared: wait up to 15 s for the page to settle. */
-// Generous: CI runs other suites on both cores at the same time; a working page answers in well under a second.
-const POLL = { timeout: 45_000, interval: 50 };
-
-/** Grey-level statistics of a pane's canvas: blank or flat canvases have almost no spread. */
-async function canvasStats(key: string): Promise<{ std: number; nonBlack: number; hash: number }> {
-  return page.evaluate((paneKey) => {
-    const canvas = document.querySelector<HTMLCanvasElement>(`.pane[data-pane="${paneKey}"] canvas`);
-    if (!canvas || canvas.width === 0) return { std: 0, nonBlack: 0, hash: 0 };
-    const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
-    let n = 0;
-    let sum = 0;
-    let squares = 0;
-    let nonBlack = 0;
-    let hash = 0;
-    for (let i = 0; i < data.length; i += 4) {
-      const v = (data[i]! + data[i + 1]! + data[i + 2]!) / 3;
-      n++;
-      sum += v;
-      squares += v * v;
-      if (v > 8) nonBlack++;
-      hash = (hash * 31 + data[i]! + 7 * data[i + 1]! + 13 * data[i + 2]!) | 0;
-    }
-    const mean = sum / n;
-    return { std: Math.sqrt(squares / n - mean * mean), nonBlack: nonBlack / n, hash };
-  }, key);
-}
-
-async function paneKeys(): Promise<string[]> {
-  return page.$$eval('.pane:not([hidden])', (panes) => panes.map((p) => (p as HTMLElement).dataset.pane!));
-}
-
-async function paneIndices(): Promise<string[]> {
-  return page.$$eval('.pane:not([hidden])', (panes) => panes.map((p) => (p as HTMLElement).dataset.index ?? ''));
-}
-
-async function centreOf(key: string): Promise<{ x: number; y: number }> {
-  const box = (await page.locator(`.pane[data-pane="${key}"] .pane-image`).boundingBox())!;
-  return { x: box.x + box.width / 2, y: box.y + box.height / 2 };
-}
-
-async function expectRealPixels(key: string): Promise<void> {
-  await expect.poll(async () => (await canvasStats(key)).std, { ...POLL, message: `pane ${key} draws an image` }).toBeGreaterThan(4);
-  expect((await canvasStats(key)).nonBlack, `pane ${key} is not mostly black`).toBeGreaterThan(0.02);
-}
+/** The pane probes of ./harness.ts, on `page` once it is open. */
+let probes: ReturnType<typeof paneProbes>;
 
 describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
   beforeAll(async () => {
@@ -147,6 +102,7 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
     });
     page = browser.pages()[0] ?? (await browser.newPage());
     page.on('pageerror', (error) => pageErrors.push(error.message));
+    probes = paneProbes(page);
   });
 
   afterAll(async () => {
@@ -164,13 +120,13 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
     await page.goto(`${url}/#c=${comparison.id}&i=3`);
     await page.waitForSelector('body[data-first-slice-ms]');
     console.info(`first slice on screen ${await page.getAttribute('body', 'data-first-slice-ms')} ms after navigation started`);
-    expect(await paneKeys()).toEqual(['lowDose', 'denoised', 'reference', 'difference']);
-    for (const key of await paneKeys()) await expectRealPixels(key);
-    await expect.poll(paneIndices, POLL).toEqual(['3', '3', '3', '3']);
+    expect(await probes.paneKeys()).toEqual(['lowDose', 'denoised', 'reference', 'difference']);
+    for (const key of await probes.paneKeys()) await probes.expectRealPixels(key);
+    await expect.poll(probes.paneIndices, POLL).toEqual(['3', '3', '3', '3']);
     // A phantom series without kernel warnings: no warning bar.
     expect(await page.isHidden('#series-warnings')).toBe(true);
     // The panes show different images, not one image four times.
-    const hashes = await Promise.all((await paneKeys()).map(async (k) => (await canvasStats(k)).hash));
+    const hashes = await Promise.all((await probes.paneKeys()).map(async (k) => (await probes.canvasStats(k)).hash));
     expect(new Set(hashes).size).toBe(4);
     // Which software made the denoised series, under its description top right, with the derivation in the tooltip; none on the source.
     const provenance = page.locator('.pane[data-pane="denoised"] .ov-provenance');
@@ -181,19 +137,19 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
   });
 
   it('scrolls every pane together from the wheel over one pane, the keyboard and the slider', async () => {
-    const before = await canvasStats('denoised');
-    const centre = await centreOf('reference');
+    const before = await probes.canvasStats('denoised');
+    const centre = await probes.centreOf('reference');
     await page.mouse.move(centre.x, centre.y);
     await page.mouse.wheel(0, 120);
-    await expect.poll(paneIndices, POLL).toEqual(['4', '4', '4', '4']);
-    await expect.poll(async () => (await canvasStats('denoised')).hash, POLL).not.toBe(before.hash);
+    await expect.poll(probes.paneIndices, POLL).toEqual(['4', '4', '4', '4']);
+    await expect.poll(async () => (await probes.canvasStats('denoised')).hash, POLL).not.toBe(before.hash);
     await page.keyboard.press('ArrowUp');
     await page.keyboard.press('ArrowUp');
-    await expect.poll(paneIndices, POLL).toEqual(['2', '2', '2', '2']);
+    await expect.poll(probes.paneIndices, POLL).toEqual(['2', '2', '2', '2']);
     await page.keyboard.press('End');
-    await expect.poll(paneIndices, POLL).toEqual(['7', '7', '7', '7']);
+    await expect.poll(probes.paneIndices, POLL).toEqual(['7', '7', '7', '7']);
     await page.locator('#slice-slider').fill('5');
-    await expect.poll(paneIndices, POLL).toEqual(['5', '5', '5', '5']);
+    await expect.poll(probes.paneIndices, POLL).toEqual(['5', '5', '5', '5']);
     expect(await page.textContent('#slice-label')).toBe('6 / 8');
   });
 
@@ -213,7 +169,7 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
     await page.keyboard.press('2');
     await expect.poll(footers, POLL).toEqual(['W 1500 L -600 HU', 'W 1500 L -600 HU', 'W 1500 L -600 HU', '±100 HU']);
     // Left drag windows the pane under the mouse; the other anatomy panes follow.
-    const centre = await centreOf('denoised');
+    const centre = await probes.centreOf('denoised');
     await page.mouse.move(centre.x, centre.y);
     await page.mouse.down();
     await page.mouse.move(centre.x + 60, centre.y + 40, { steps: 5 });
@@ -229,7 +185,7 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
     // Right drag zooms; every pane takes the same scale.
     const scales = () => page.$$eval('.pane:not([hidden])', (els) => els.map((e) => (e as HTMLElement).dataset.scale));
     const scaleBefore = (await scales())[0];
-    const low = await centreOf('lowDose');
+    const low = await probes.centreOf('lowDose');
     await page.mouse.move(low.x, low.y);
     await page.mouse.down({ button: 'right' });
     await page.mouse.move(low.x, low.y - 80, { steps: 5 });
@@ -245,7 +201,7 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
 
   it('draws one ellipse ROI that reports mean ± SD in every pane', async () => {
     await page.keyboard.press('r');
-    const centre = await centreOf('lowDose');
+    const centre = await probes.centreOf('lowDose');
     // An ellipse in the liver, left of the image centre.
     await page.mouse.move(centre.x - 100, centre.y - 20);
     await page.mouse.down();
@@ -262,10 +218,10 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
 
   it('shows and hides panes, and explains the shortcuts on "?"', async () => {
     await page.keyboard.press('d');
-    expect(await paneKeys()).toEqual(['lowDose', 'denoised', 'reference']);
+    expect(await probes.paneKeys()).toEqual(['lowDose', 'denoised', 'reference']);
     await page.keyboard.press('d');
-    expect(await paneKeys()).toEqual(['lowDose', 'denoised', 'reference', 'difference']);
-    await expectRealPixels('difference');
+    expect(await probes.paneKeys()).toEqual(['lowDose', 'denoised', 'reference', 'difference']);
+    await probes.expectRealPixels('difference');
     await page.keyboard.press('?');
     await expect.poll(() => page.isVisible('#help'), POLL).toBe(true);
     expect(await page.textContent('#help')).toContain('next slice');
@@ -279,8 +235,8 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
     const comparison = ensembleComparison();
     await page.selectOption('#view-select', `c:${comparison.id}`);
     await page.waitForSelector(`body[data-view="c:${comparison.id}"]`);
-    expect(await paneKeys()).toEqual(['lowDose', 'denoised', 'reference', 'difference', 'uncertainty']);
-    await expectRealPixels('uncertainty');
+    expect(await probes.paneKeys()).toEqual(['lowDose', 'denoised', 'reference', 'difference', 'uncertainty']);
+    await probes.expectRealPixels('uncertainty');
     // A raw spread (no calibration) opens at 0 to the slice's 99th percentile, as its series is written.
     const uncertaintyWindowText = () => page.textContent('.pane[data-pane="uncertainty"] .pane-window');
     await expect.poll(uncertaintyWindowText, POLL).toMatch(/^SD 0\.00–[0-9.]+ HU · not calibrated$/);
@@ -296,7 +252,7 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
     const comparison = studyOf('PT').comparisons[0]!;
     await page.selectOption('#view-select', `c:${comparison.id}`);
     await page.waitForSelector(`body[data-view="c:${comparison.id}"]`);
-    await expectRealPixels('lowDose');
+    await probes.expectRealPixels('lowDose');
     // The 37 mm sphere at (-49.5, -28.6) mm: pixel (45.8, 53.3) of 128 at 2.73 mm, on the slices at z = ±1.5 mm.
     await page.keyboard.press('End');
     await page.keyboard.press('ArrowUp');
@@ -304,7 +260,7 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
     // Every pane draws that slice before the ROI goes on it: the readout is of the slice a pane
     // draws, and under load a pane can still draw an earlier one for a while.
     const target = String(Number(await page.getAttribute('#slice-slider', 'max')) - 2);
-    await expect.poll(async () => (await paneIndices()).slice(0, 3), POLL).toEqual([target, target, target]);
+    await expect.poll(async () => (await probes.paneIndices()).slice(0, 3), POLL).toEqual([target, target, target]);
     const box = (await page.locator('.pane[data-pane="lowDose"] .pane-image').boundingBox())!;
     const size = Math.min(box.width, box.height);
     const at = (column: number, row: number) => ({ x: box.x + box.width / 2 + (column / 128 - 0.5) * size, y: box.y + box.height / 2 + (row / 128 - 0.5) * size });
@@ -362,8 +318,8 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
     const files = readdirSync(path.join(root, 'upload-me')).map((f) => path.join(root, 'upload-me', f));
     await page.setInputFiles('#upload-files', files);
     await page.waitForSelector('body[data-view^="s:"]');
-    expect(await paneKeys()).toEqual(['lowDose']);
-    await expectRealPixels('lowDose');
+    expect(await probes.paneKeys()).toEqual(['lowDose']);
+    await probes.expectRealPixels('lowDose');
     expect(await page.isVisible('#series-warnings')).toBe(true);
     expect(await page.textContent('#series-warnings [data-code="E_SHARP_KERNEL"]')).toMatch(/kernel LUNG looks sharp/);
 
@@ -380,8 +336,8 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
     await page.waitForSelector('body[data-view^="c:"]', { timeout: 30_000 });
     const seen = await page.evaluate(() => (window as unknown as { progressSeen: string[] }).progressSeen.map(Number));
     expect(seen.some((f) => f > 0 && f < 1)).toBe(true);
-    expect(await paneKeys()).toEqual(['lowDose', 'denoised', 'difference']);
-    for (const key of await paneKeys()) await expectRealPixels(key);
+    expect(await probes.paneKeys()).toEqual(['lowDose', 'denoised', 'difference']);
+    for (const key of await probes.paneKeys()) await probes.expectRealPixels(key);
     await expect.poll(() => page.textContent('[data-metrics="denoised"]'), POLL).toMatch(/^PSNR \d+\.\d dB · SSIM 0\.\d{3} {2}\(vs low-dose\)$/);
     expect(await page.textContent('[data-metrics="lowDose"]')).toMatch(/^noise σ \d+(\.\d+)? HU$/);
     expect(pageErrors).toEqual([]);
@@ -400,8 +356,8 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
     await page.click('#denoise-start');
     expect((await posted).postDataJSON()).toMatchObject({ options: { method: 'diffusion', model: 'calibrated', uncertainty: true } });
     await page.waitForFunction((before) => document.body.dataset.view?.startsWith('c:') && document.body.dataset.view !== before, lowDose, { timeout: 30_000 });
-    expect(await paneKeys()).toEqual(['lowDose', 'denoised', 'difference', 'uncertainty']);
-    await expectRealPixels('uncertainty');
+    expect(await probes.paneKeys()).toEqual(['lowDose', 'denoised', 'difference', 'uncertainty']);
+    await probes.expectRealPixels('uncertainty');
     // Calibrated σ opens at 0 to 4 × the card's threshold (1 HU), the threshold a quarter up the scale.
     await expect.poll(() => page.textContent('.pane[data-pane="uncertainty"] .pane-window'), POLL).toBe('σ 0.00–4.00 HU · threshold 1.00 at 25 %');
     await page.keyboard.press('o');
