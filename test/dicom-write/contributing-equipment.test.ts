@@ -4,27 +4,21 @@
  * dcmtk, the source's own items kept before it, and the General Equipment module left the scanner's.
  * Skipped when ../shared/dicom is absent.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { clearSliceCache, readSlice, scanPaths, type Series } from '../../src/dicom/index.js';
 import { createDerivedSeriesWriter, type DerivedSeriesOptions } from '../../src/dicom/write-derived.js';
 import { packageVersion } from '../../src/util/package-root.js';
-import { CORPUS, corpus, dcmdump, hasDcmdump, parse, temporaryDirectory, type DataSet } from './helpers.js';
+import { CORPUS, corpus, dcmdump, hasDcmdump, parse, temporaryDirectories, type DataSet } from './helpers.js';
 
 const CT_3SLICE = corpus('QIICR__dcmqi/data/segmentations/ct-3slice');
 const PET = corpus('suyashkumar__dicom/testdata/1.dcm');
 const WHEN = new Date(2026, 0, 2, 3, 4, 5, 678);
 const DESCRIPTION = 'lowdose diffusion model lowdose-ct, steps 4, seed 1 (unit test)';
 
-const dirs: string[] = [];
-const tmp = (name: string) => {
-  const dir = temporaryDirectory(name);
-  dirs.push(dir);
-  return dir;
-};
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tmp = temporaryDirectories();
 
 async function onlySeries(path: string): Promise<Series> {
   const { series, errors } = await scanPaths([path]);

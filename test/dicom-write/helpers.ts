@@ -1,12 +1,13 @@
 /** Reading written files back independently of our own reader: dicom-parser, dcmtk, hashes. */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { InstanceMetadata } from '@cornerstonejs/calculate-suv';
 import dicomParser, { type DataSet } from 'dicom-parser';
+import { afterAll } from 'vitest';
 import { withoutUndefined } from '../../src/util/defined.js';
 
 export const CORPUS = fileURLToPath(new URL('../../../shared/dicom/', import.meta.url));
@@ -17,6 +18,20 @@ export const hasDcmdump = existsSync(DCMDUMP);
 
 export function temporaryDirectory(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `lowdose-${prefix}-`));
+}
+
+/**
+ * `temporaryDirectory` for one test file, each directory it makes removed after the file's tests.
+ * Call it at the top of the file: it registers that afterAll hook.
+ */
+export function temporaryDirectories(): (prefix: string) => string {
+  const dirs: string[] = [];
+  afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  return (prefix) => {
+    const dir = temporaryDirectory(prefix);
+    dirs.push(dir);
+    return dir;
+  };
 }
 
 export function sha256(path: string): string {

@@ -5,12 +5,12 @@
  * the attribute; a copy with it removed (as many exports are) is the case that lost it. A source
  * that says 00 keeps 00, and a lossless source gets nothing. Read back with dicom-parser.
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { clearSliceCache, readSlice, scanPaths } from '../../src/dicom/index.js';
 import { createDerivedSeriesWriter } from '../../src/dicom/write-derived.js';
-import { corpus, parse, temporaryDirectory } from './helpers.js';
+import { corpus, parse, temporaryDirectories } from './helpers.js';
 
 const TEST_IMAGES = 'cornerstonejs__cornerstone3D/packages/dicomImageLoader/testImages/';
 const JPEG_BASELINE = corpus(`${TEST_IMAGES}CTImage.dcm_JPEGProcess1TransferSyntax_1.2.840.10008.1.2.4.50.dcm`);
@@ -18,13 +18,7 @@ const JPEG_LS_LOSSLESS = corpus(`${TEST_IMAGES}CTImage.dcm_JPEGLSLosslessTransfe
 const LOSSY_IMAGE_COMPRESSION = 'x00282110';
 const LOSSY_METHOD = 'x00282114';
 
-const dirs: string[] = [];
-const tmp = (name: string) => {
-  const dir = temporaryDirectory(name);
-  dirs.push(dir);
-  return dir;
-};
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tmp = temporaryDirectories();
 
 /** A copy of `file` without its top-level short-VR elements `tags` (explicit VR little endian data set). */
 function copyWithout(file: string, tags: string[]): string {

@@ -7,22 +7,16 @@
  * tomosynthesis slice, padding 0..16 unsigned) and on a seeded signed CT phantom with a range of
  * fill values; the output's tags are read with dicom-parser.
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readSlicePixels, scanPaths } from '../../src/dicom/index.js';
 import type { DenoiseReport } from '../../src/pipeline/types.js';
 import { runCli } from '../helpers/cli.js';
 import { buildDicom, imageElements } from '../dicom/helpers/synthetic-dicom.js';
-import { corpus, parse, storedValues, temporaryDirectory } from './helpers.js';
+import { corpus, parse, storedValues, temporaryDirectories } from './helpers.js';
 
-const dirs: string[] = [];
-const tmp = (name: string) => {
-  const dir = temporaryDirectory(name);
-  dirs.push(dir);
-  return dir;
-};
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tmp = temporaryDirectories();
 
 async function denoiseOne(input: string): Promise<{ source: string; output: string }> {
   const out = tmp('padding-range-out');

@@ -2,25 +2,19 @@
  * writeVolumeSeries: a volume made from scratch comes back from our reader, dicom-parser and
  * dcmtk as written: values within quantization, geometry, UIDs, and PET that stays SUV-able.
  */
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { calculateSUVScalingFactors } from '@cornerstonejs/calculate-suv';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readSlice, scanPaths } from '../../src/dicom/index.js';
 import { isValidUid } from '../../src/dicom/uid.js';
 import { writeVolumeSeries } from '../../src/dicom/write-volume.js';
 import { LowdoseError } from '../../src/errors.js';
 import type { Volume } from '../../src/image.js';
 import { Rng } from '../../src/util/random.js';
-import { dcmdump, hasDcmdump, modalityValues, parse, petMetadata, temporaryDirectory } from './helpers.js';
+import { dcmdump, hasDcmdump, modalityValues, parse, petMetadata, temporaryDirectories } from './helpers.js';
 
-const dirs: string[] = [];
-const tmp = (name: string) => {
-  const dir = temporaryDirectory(name);
-  dirs.push(dir);
-  return dir;
-};
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tmp = temporaryDirectories();
 
 /** Float CT data with fine fractions over the whole clinical range, seeded. */
 function floatCt(slices = 3, rows = 48, columns = 40): Volume {

@@ -1,19 +1,13 @@
 /** `lowdose phantom`: the JSON result, the files, and the exit codes of the contract. */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runPhantom } from '../../src/pipeline/phantom.js';
 import { runCli } from '../helpers/cli.js';
 import { scanPaths } from '../../src/dicom/index.js';
-import { parse, temporaryDirectory } from '../dicom-write/helpers.js';
+import { parse, temporaryDirectories } from '../dicom-write/helpers.js';
 
-const dirs: string[] = [];
-const tmp = (name: string) => {
-  const dir = temporaryDirectory(name);
-  dirs.push(dir);
-  return dir;
-};
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tmp = temporaryDirectories();
 
 const cli = runCli;
 
