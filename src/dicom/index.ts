@@ -26,6 +26,7 @@ export {
   type PetAttributes,
 } from './image-header.js';
 export { buildSeries, sliceNormal } from './series.js';
+export { sameFrame } from './pet-time-slices.js';
 export { suvbwFactors, type SuvOutcome } from './suv.js';
 export { applyModalityLut, modalityUnits } from './modality.js';
 export { storedValues, paddingMask, type StoredValues } from './pixels.js';

@@ -16,6 +16,19 @@
  * PET image carries ImageIndex only.
  */
 import type { ImageHeader, PetAttributes } from './image-header.js';
+import type { Series } from './types.js';
+
+/**
+ * Whether two series may be compared as the same frame: yes unless both are frames of a dynamic or
+ * gated acquisition (`petFrame`) and not the same kind and number. The frames of an acquisition
+ * share every slice position, so slice pairing alone would score time point 2 of one against
+ * time point 1 of the other. The rule of `denoise --reference` (src/pipeline/reference.ts),
+ * `metrics` (src/pipeline/metrics.ts) and the server's reference pairing (src/server/data/pairing.ts).
+ */
+export function sameFrame(a: Series, b: Series): boolean {
+  if (!a.petFrame || !b.petFrame) return true;
+  return a.petFrame.suffix === b.petFrame.suffix && a.petFrame.frame === b.petFrame.frame;
+}
 
 /** How a PET series repeats its slices: once, per time point, or per gate. */
 export type PetFrameLayout =

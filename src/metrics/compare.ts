@@ -83,17 +83,18 @@ export class SeriesComparison {
 
   result(): SeriesScores {
     if (this.scores.length === 0) throw new RangeError('no slice pairs were compared');
-    const finitePsnr = this.scores.map((s) => s.psnr).filter((v): v is number => v !== null);
-    return {
-      slices: [...this.scores],
-      mean: {
-        psnr: finitePsnr.length > 0 ? mean(finitePsnr) : null,
-        ssim: mean(this.scores.map((s) => s.ssim)),
-        rmse: mean(this.scores.map((s) => s.rmse)),
-      },
-      range: [this.range[0], this.range[1]],
-    };
+    return { slices: [...this.scores], mean: meanScores(this.scores), range: [this.range[0], this.range[1]] };
   }
+}
+
+/** `SeriesScores.mean` of some slices' scores: plain means, PSNR over the finite ones (null when none is). */
+export function meanScores(slices: readonly Pick<SliceScores, 'psnr' | 'ssim' | 'rmse'>[]): SeriesScores['mean'] {
+  const finitePsnr = slices.map((s) => s.psnr).filter((v): v is number => v !== null);
+  return {
+    psnr: finitePsnr.length > 0 ? mean(finitePsnr) : null,
+    ssim: mean(slices.map((s) => s.ssim)),
+    rmse: mean(slices.map((s) => s.rmse)),
+  };
 }
 
 export function compareSeries(pairs: Iterable<SlicePair>, range: IntensityRange): SeriesScores {

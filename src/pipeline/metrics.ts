@@ -10,9 +10,9 @@
  */
 import { LowdoseError, toLowdoseError } from '../errors.js';
 import type { Image2D } from '../image.js';
-import { clearSliceCache, readSliceImage, scanPaths, type Series } from '../dicom/index.js';
+import { clearSliceCache, readSliceImage, sameFrame, scanPaths, type Series } from '../dicom/index.js';
 import { exitCodeForRun } from '../exit-codes.js';
-import { SeriesComparison, type SeriesScores } from '../metrics/compare.js';
+import { meanScores, SeriesComparison, type SeriesScores, type SliceScores } from '../metrics/compare.js';
 import { alongNormal, distanceFromSlice, lesionReach, lesionStats, stackEdges, type Lesion, type LesionStats, type PlacedImage, type StackEdges } from '../metrics/lesions.js';
 import { CT_RANGE, type IntensityRange } from '../metrics/range.js';
 import { patientOutline } from '../metrics/patient-outline.js';
@@ -24,6 +24,7 @@ import type { Detrend } from '../metrics/detrend.js';
 import { NoiseTransfer, type NoiseRoiKind, type NoiseTransferResult, type NoiseWindow } from '../metrics/noise-transfer.js';
 import { bodyOutline } from '../simulate/mu-map.js';
 import { HallucinationRecorder, type HallucinationSummary } from './hallucination.js';
+import { petFrameReport } from './frame-output.js';
 
 /**
  * Which pixels PSNR / SSIM / RMSE count. `field`: every pixel of the scanned field (not padding,
@@ -50,8 +51,30 @@ export interface MetricsOptions {
   readonly progress?: (message: string) => void;
 }
 
+/** One slice pair's scores; `frame` names the frame (`t02`, `g03`) when the series are a dynamic or gated acquisition's. */
+export interface MetricsSliceScores extends SliceScores {
+  readonly frame?: string;
+}
+
+/**
+ * One frame pair of a dynamic or gated acquisition: the test's frame and the reference's frame of
+ * the same kind and number (`sameFrame`), scored with the run's one range.
+ */
+export interface MetricsFrame {
+  /** `t01`, `g03`, as `denoise` names the frame (`input.petFrame.tag`). */
+  readonly tag: string;
+  readonly kind: 'dynamic' | 'gated';
+  readonly frame: number;
+  readonly reference: { readonly key: string; readonly slices: number };
+  readonly test: { readonly key: string; readonly slices: number };
+  readonly matchedBy: 'position' | 'order';
+  /** The means over this frame's slice pairs (`slices[]` entries with this `frame`). */
+  readonly mean: SeriesScores['mean'];
+}
+
 /** The CONTRACT shape plus what was compared and how. */
 export interface MetricsResult extends SeriesScores {
+  readonly slices: MetricsSliceScores[];
   /** The pixels PSNR / SSIM / RMSE counted (`MetricsRegion`). */
   readonly region: MetricsRegion;
   readonly units: string;
@@ -65,6 +88,12 @@ export interface MetricsResult extends SeriesScores {
   readonly hallucination?: HallucinationSummary;
   /** With `noise`: the test's noise without anatomy against the full dose's (docs/contract.md). */
   readonly noise?: MetricsNoiseReport;
+  /**
+   * When the test is a dynamic or gated PET acquisition (or one frame of it): each frame pair's
+   * scores, in frame order. `slices` then holds every frame's slices, each naming its `frame`, and
+   * `mean` is over all of them.
+   */
+  readonly frames?: MetricsFrame[];
 }
 
 export interface MetricsNoiseOptions {
@@ -145,8 +174,126 @@ export interface LesionResult {
 export async function runMetrics(options: MetricsOptions): Promise<{ result: MetricsResult; exitCode: number }> {
   const progress = options.progress ?? (() => {});
   const errors: MetricsResult['errors'] = [];
-  const reference = await singleSeries(options.reference, '--reference', errors);
-  const test = await singleSeries(options.test, '--test', errors);
+  const references = await seriesOrFrames(options.reference, '--reference', errors);
+  const tests = await seriesOrFrames(options.test, '--test', errors);
+  const pairs = pairFrames(references, tests, options, progress);
+  if (pairs.length === 1) {
+    const [reference, test] = pairs[0]!;
+    const run = await scoreSeries(reference, test, options, errors, progress);
+    return test.petFrame ? { ...run, result: { ...run.result, frames: [frameScores(reference, test, run.result)] } } : run;
+  }
+  return scoreFrames(pairs, options, errors, progress);
+}
+
+/**
+ * Every frame pair of two dynamic or gated acquisitions scored with one range (`--range`, else the
+ * default over the whole reference acquisition: PET [0, its maximum over every frame]), as one
+ * series would be: `slices` holds every frame's, `mean` is over all of them, `frames` each frame's.
+ */
+async function scoreFrames(
+  pairs: ReadonlyArray<readonly [Series, Series]>,
+  options: MetricsOptions,
+  errors: MetricsResult['errors'],
+  progress: (message: string) => void,
+): Promise<{ result: MetricsResult; exitCode: number }> {
+  const option = options.lesions?.length ? '--lesions' : options.hallucination ? '--hallucination' : options.noise ? '--noise' : null;
+  if (option) {
+    throw new LowdoseError('E_USAGE', `${option} measures one frame; the test holds ${pairs.length} frames (${pairs.map(([, t]) => t.key).join(', ')}): point --reference and --test at one frame's files`);
+  }
+  let range = options.range;
+  if (!range) {
+    const ranges: IntensityRange[] = [];
+    for (const [reference] of pairs) ranges.push(await defaultSeriesRange(reference, progress));
+    range = [Math.min(...ranges.map((r) => r[0])), Math.max(...ranges.map((r) => r[1]))];
+  }
+  const frames: MetricsFrame[] = [];
+  const slices: MetricsSliceScores[] = [];
+  let first: MetricsResult | null = null;
+  for (const [reference, test] of pairs) {
+    progress(`frame ${test.key}: against ${reference.key}`);
+    const { result } = await scoreSeries(reference, test, { ...options, range }, errors, progress);
+    first ??= result;
+    const frame = frameScores(reference, test, result);
+    frames.push(frame);
+    slices.push(...result.slices.map((s) => ({ ...s, frame: frame.tag })));
+  }
+  const [reference, test] = pairs[0]!;
+  const count = (side: 0 | 1) => pairs.reduce((n, pair) => n + pair[side].slices.length, 0);
+  const result: MetricsResult = {
+    slices,
+    mean: meanScores(slices),
+    range: [range[0], range[1]],
+    region: first!.region,
+    units: first!.units,
+    matchedBy: frames.every((f) => f.matchedBy === 'position') ? 'position' : 'order',
+    reference: { seriesInstanceUid: reference.seriesInstanceUid, slices: count(0) },
+    test: { seriesInstanceUid: test.seriesInstanceUid, slices: count(1) },
+    errors,
+    frames,
+  };
+  return { result, exitCode: exitCodeForRun(slices.length, errors) };
+}
+
+function frameScores(reference: Series, test: Series, result: MetricsResult): MetricsFrame {
+  const { tag, kind, frame } = petFrameReport(test.petFrame!);
+  return {
+    tag,
+    kind,
+    frame,
+    reference: { key: reference.key, slices: reference.slices.length },
+    test: { key: test.key, slices: test.slices.length },
+    matchedBy: result.matchedBy,
+    mean: result.mean,
+  };
+}
+
+/**
+ * Which reference series each test series is scored against. One series each: that pair, unless
+ * both are frames of a dynamic or gated acquisition and not the same frame (`sameFrame`: their
+ * frames share every slice position, so slice pairing would not notice). The frames of an
+ * acquisition: each test frame against the reference's same frame; a reference frame the test
+ * lacks is skipped (as a reference slice is), a test frame the reference lacks, or frames against
+ * one series of its own (which frame?), is a usage error naming the keys.
+ */
+function pairFrames(references: readonly Series[], tests: readonly Series[], options: MetricsOptions, progress: (message: string) => void): Array<[Series, Series]> {
+  const keys = (list: readonly Series[]) => list.map((s) => s.key).join(', ');
+  const framed = (list: readonly Series[]) => list.every((s) => s.petFrame);
+  if (references.length === 1 && tests.length === 1 && sameFrame(references[0]!, tests[0]!)) return [[references[0]!, tests[0]!]];
+  if (!framed(references) || !framed(tests)) {
+    throw new LowdoseError(
+      'E_USAGE',
+      `--reference ${options.reference} holds ${keys(references)} and --test ${options.test} holds ${keys(tests)}: ` +
+        'the frames of a dynamic or gated PET acquisition are scored against the same frames of another; give both as acquisitions, or one frame of each',
+    );
+  }
+  const pairs: Array<[Series, Series]> = [];
+  const missing: Series[] = [];
+  for (const test of tests) {
+    const reference = references.find((r) => sameFrame(r, test));
+    if (reference) pairs.push([reference, test]);
+    else missing.push(test);
+  }
+  if (missing.length > 0) {
+    throw new LowdoseError(
+      'E_USAGE',
+      `--test ${options.test}: no frame of the same kind and number as ${keys(missing)} in --reference ${options.reference} (${keys(references)}); ` +
+        'a frame of a dynamic or gated acquisition is scored only against the same frame',
+    );
+  }
+  for (const reference of references) {
+    if (!pairs.some(([r]) => r === reference)) progress(`reference frame ${reference.key} has no test frame; skipped`);
+  }
+  return pairs;
+}
+
+/** Scores one reference series against one test series (`runMetrics` for a pair). */
+async function scoreSeries(
+  reference: Series,
+  test: Series,
+  options: MetricsOptions,
+  errors: MetricsResult['errors'],
+  progress: (message: string) => void,
+): Promise<{ result: MetricsResult; exitCode: number }> {
   checkComparable(reference, test);
   const noiseInput = options.noise ? await noiseInputSeries(reference, options.noise.input, errors) : null;
   const region = options.region ?? 'field';
@@ -452,9 +599,23 @@ async function readOrReport(series: Series, index: number, errors: MetricsResult
   }
 }
 
-/** The one image series under `path`; anything else is bad usage. Unreadable files go to `errors`. */
-async function singleSeries(path: string, option: string, errors: MetricsResult['errors']): Promise<Series> {
+/**
+ * The one image series under `path`, or the frames of one dynamic or gated PET acquisition (read as
+ * one series per frame); anything else is bad usage. Unreadable files go to `errors`.
+ */
+async function seriesOrFrames(path: string, option: string, errors: MetricsResult['errors']): Promise<Series[]> {
   const scan = await scanPaths([path]);
+  const acquisition = scan.series[0]?.petFrame?.acquisitionKey;
+  if (scan.series.length > 1 && acquisition !== undefined && scan.series.every((s) => s.petFrame?.acquisitionKey === acquisition)) {
+    for (const e of scan.errors) errors.push(e.toJSON());
+    return scan.series;
+  }
+  return [await singleSeries(path, option, errors, scan)];
+}
+
+/** The one image series under `path`; anything else is bad usage. Unreadable files go to `errors`. */
+async function singleSeries(path: string, option: string, errors: MetricsResult['errors'], scanned?: Awaited<ReturnType<typeof scanPaths>>): Promise<Series> {
+  const scan = scanned ?? (await scanPaths([path]));
   if (scan.missing.length > 0) throw new LowdoseError('E_NOT_FOUND', `${option} ${path}: no such file or directory`, { path });
   for (const e of scan.errors) errors.push(e.toJSON());
   if (scan.series.length === 0) {

@@ -3,7 +3,7 @@
  * against the matching series of a reference (normal-dose) study, slice by slice as they are
  * produced, with the CONTRACT's PSNR / SSIM / RMSE conventions.
  */
-import { readSliceImage, scanPaths, type Series } from '../dicom/index.js';
+import { readSliceImage, sameFrame, scanPaths, type Series } from '../dicom/index.js';
 import { LowdoseError } from '../errors.js';
 import { SeriesComparison, defaultRange, maxValue, pairingGridMismatch, pairSlices, type IntensityRange, type Pixels } from '../metrics/index.js';
 import type { SeriesMetrics, UnscoredReference } from './types.js';
@@ -72,12 +72,6 @@ function candidates(series: readonly Series[], input: Series): Candidate[] {
     out.push({ series: candidate, inputToReference: map, offGrid: pairingGridMismatch(candidate, input, pairing) });
   }
   return out;
-}
-
-/** Whether two series may be the same frame: unless both are frames of an acquisition, of the same kind and number. */
-function sameFrame(a: Series, b: Series): boolean {
-  if (!a.petFrame || !b.petFrame) return true;
-  return a.petFrame.suffix === b.petFrame.suffix && a.petFrame.frame === b.petFrame.frame;
 }
 
 /** What `denoise --reference` found for one input series. */

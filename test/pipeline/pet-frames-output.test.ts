@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSlice, scanPaths } from '../../src/dicom/index.js';
 import type { DenoiseReport } from '../../src/pipeline/types.js';
 import type { SimulateResult } from '../../src/pipeline/simulate.js';
+import type { MetricsResult } from '../../src/pipeline/metrics.js';
 import { acquisitionUids } from '../../src/pipeline/frame-output.js';
 import { derivedSeriesToStore } from '../../src/pipeline/remote-denoise.js';
 import { pairSeries, type IndexedSeries } from '../../src/server/data/pairing.js';
@@ -247,6 +248,72 @@ describe.skipIf(!hasPydicom)('a denoised dynamic or gated PET acquisition', () =
     const written = expectOneSeriesLikeTheSource(folder, input, 12, true);
     await expectReadBack(folder, written, ['#g1', '#g2', '#g3', '#g4', '#g5', '#g6'], expected.gated.factor);
     expect(hashFolder(second.series[0]!.output.dir)).toBe(hashFolder(folder));
+  });
+
+  it('metrics scores each time point of a dynamic test against the same time point of the reference, and reports every frame', async () => {
+    // dynamic-late holds dynamic's pixels under another UID: frame k against frame k is RMSE 0;
+    // against the reference's first time point, time points 2 and 3 would not be.
+    const run = await runCli('metrics', '--reference', path.join(dir, 'in', 'dynamic-late'), '--test', path.join(dir, 'in', 'dynamic'), '--json');
+    expect(run.code, run.stderr).toBe(0);
+    const result = JSON.parse(run.stdout) as MetricsResult;
+    expect(result.frames!.map((f) => [f.tag, f.test.key.replace(/^.*#/, '#'), f.reference.key.replace(/^.*#/, '#'), f.mean.rmse, f.mean.psnr])).toEqual([
+      ['t01', '#t1', '#t1', 0, null],
+      ['t02', '#t2', '#t2', 0, null],
+      ['t03', '#t3', '#t3', 0, null],
+    ]);
+    expect(result.slices.map((s) => `${s.frame!}:${s.index}`)).toEqual(['t01:0', 't01:1', 't02:0', 't02:1', 't03:0', 't03:1']);
+    expect(result.mean.rmse).toBe(0);
+    expect([result.reference.slices, result.test.slices]).toEqual([6, 6]);
+  });
+
+  it('metrics of a simulated dynamic series against its full-dose reconstruction gives each frame the RMSE pydicom computes for that frame', async () => {
+    const input = path.join(dir, 'in', 'dynamic');
+    const simulated = await simulateJson(input, '-o', path.join(dir, 'sim-metrics'), '--with-reference');
+    const low = simulated.series[0]!.output.dir;
+    const full = simulated.series[0]!.reference!.dir;
+    const run = await runCli('metrics', '--reference', full, '--test', low, '--json');
+    expect(run.code, run.stderr).toBe(0);
+    const result = JSON.parse(run.stdout) as MetricsResult;
+    // RMSE in SUVbw per slice pair, from pydicom's Bq/ml and make-pet-timing.py's factor (no padding in these slices).
+    const byName = (folder: string) => new Map(readWithPydicom(folder, true).map((f) => [f.name.replace(/-(IM|REF)/, '-'), f.bqml]));
+    const lows = byName(low);
+    const fulls = byName(full);
+    const expectedRmse = (tag: string, slice: number) => {
+      const name = `${tag}-${String(slice + 1).padStart(4, '0')}.dcm`;
+      const a = lows.get(name)!;
+      const b = fulls.get(name)!;
+      let sum = 0;
+      for (let i = 0; i < a.length; i++) sum += ((a[i]! - b[i]!) * expected.dynamic.factor) ** 2;
+      return Math.sqrt(sum / a.length);
+    };
+    expect(result.frames!.map((f) => f.tag)).toEqual(['t01', 't02', 't03']);
+    for (const s of result.slices) expect(s.rmse).toBeCloseTo(expectedRmse(s.frame!, s.index), 4);
+    // The frames differ: the activity falls and the frames lengthen, so the later ones are less noisy.
+    const rmse = result.frames!.map((f) => f.mean.rmse);
+    expect(rmse[0]).toBeGreaterThan(rmse[2]! * 2);
+  });
+
+  it('metrics refuses a time point scored against another time point, naming both keys', async () => {
+    const run = await runCli('metrics', '--reference', path.join(dir, 'in', 'dynamic-late', 't2-s1.dcm'), '--test', path.join(dir, 'in', 'dynamic', 't1-s1.dcm'), '--json');
+    expect(run.code).toBe(2);
+    const { errors } = JSON.parse(run.stdout) as { errors: Array<{ code: string; message: string }> };
+    expect(errors[0]!.code).toBe('E_USAGE');
+    expect(errors[0]!.message).toMatch(/#t1\b[\s\S]*#t2\b/);
+  });
+
+  it("the viewer's index gives each denoised time point the same time point of the reference the report names", async () => {
+    const out = path.join(dir, 'out-index-reference');
+    const reference = path.join(dir, 'in', 'dynamic-late');
+    await denoiseJson(path.join(dir, 'in', 'dynamic'), '-o', out, '--reference', reference);
+    const { series } = await scanPaths([path.join(dir, 'in', 'dynamic'), out, reference]);
+    const all: IndexedSeries[] = await Promise.all(series.map(async (s) => ({ id: s.key, studyId: 'study', series: s, facts: await readSeriesFacts(s), rev: '' })));
+    const { comparisons } = pairSeries(all, await readReportLinks(path.join(out, 'report.json')));
+    const frame = (s: IndexedSeries | null) => s?.series.key.replace(/^.*#/, '#') ?? null;
+    expect(comparisons.map((c) => [frame(c.lowDose), frame(c.reference), c.reference?.series.seriesInstanceUid === series.find((s) => s.slices[0]!.file.startsWith(reference))!.seriesInstanceUid])).toEqual([
+      ['#t1', '#t1', true],
+      ['#t2', '#t2', true],
+      ['#t3', '#t3', true],
+    ]);
   });
 
   it('frames written at the same time agree on the derived series UIDs', async () => {

@@ -53,7 +53,12 @@ function humanReport(result: MetricsResult): string {
     'slice   PSNR dB     SSIM      RMSE',
   ];
   for (const s of result.slices) {
-    lines.push(`${String(s.index).padStart(5)}  ${format(s.psnr, 3).padStart(8)}  ${s.ssim.toFixed(5)}  ${unitValue(s.rmse).padStart(8)}`);
+    const slice = s.frame ? `${s.frame}:${s.index}` : String(s.index);
+    lines.push(`${slice.padStart(5)}  ${format(s.psnr, 3).padStart(8)}  ${s.ssim.toFixed(5)}  ${unitValue(s.rmse).padStart(8)}`);
+  }
+  // The frames of a dynamic or gated acquisition: each frame pair's means, then all of them.
+  for (const f of result.frames && result.frames.length > 1 ? result.frames : []) {
+    lines.push(`  ${f.tag}  ${format(f.mean.psnr, 3).padStart(8)}  ${f.mean.ssim.toFixed(5)}  ${unitValue(f.mean.rmse).padStart(8)}  (${f.test.key} against ${f.reference.key})`);
   }
   const m = result.mean;
   // An identical slice's PSNR is inf: the mean PSNR is over the finite ones, and says so.

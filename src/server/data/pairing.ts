@@ -5,7 +5,7 @@
  * instances). A reference is the series the report's metrics used, else the normal-dose series a
  * simulated low-dose series was made from (its matched full-dose reconstruction when there is one).
  */
-import type { Series } from '../../dicom/index.js';
+import { sameFrame, type Series } from '../../dicom/index.js';
 import type { ReportFacts, SeriesRole } from '../api-types.js';
 import type { ReportLink } from './reports.js';
 import type { SeriesFacts } from './series-facts.js';
@@ -93,7 +93,9 @@ export function pairSeries(all: readonly IndexedSeries[], links: readonly Report
     const uncertainty = uncertaintyCandidate && sameGrid(uncertaintyCandidate.series, lowDose.series) ? uncertaintyCandidate : null;
     const mapCandidate = madeFrom(link.hallucinationUid, lowDose);
     const hallucination = mapCandidate && sameGrid(mapCandidate.series, lowDose.series) ? mapCandidate : null;
-    const named = link.referenceUid ? byUid.get(link.referenceUid) : undefined;
+    // The report names the reference by UID, which a dynamic or gated reference shares over its
+    // frames: the frame scored was the input's own (sameFrame, the rule denoise --reference used).
+    const named = link.referenceUid === null ? undefined : (allByUid.get(link.referenceUid) ?? []).find((s) => sameFrame(s.series, lowDose.series));
     // A report's reference may lie on another matrix (a cropped field of view, linked as
     // unscoredReference): the viewer shows it and places ROIs through patient coordinates.
     const reference =
