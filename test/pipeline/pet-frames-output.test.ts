@@ -25,6 +25,7 @@ import { readSeriesFacts } from '../../src/server/data/series-facts.js';
 import { runCli } from '../helpers/cli.js';
 import { CORPUS } from '../dicom/helpers/corpus.js';
 
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const PYTHON = '/usr/bin/python3';
 const GENERATOR = fileURLToPath(new URL('../dicom/data/make-pet-timing.py', import.meta.url));
 const READER = fileURLToPath(new URL('../dicom/data/read-pet-series.py', import.meta.url));
@@ -158,6 +159,35 @@ describe.skipIf(!hasPydicom)('a denoised dynamic or gated PET acquisition', () =
     const written = expectOneSeriesLikeTheSource(folder, input, 12, true);
     expect(new Set(written.map((f) => `${String(f.attributes.NumberOfRRIntervals)}x${String(f.attributes.NumberOfTimeSlots)}`))).toEqual(new Set(['2x3']));
     await expectReadBack(folder, written, ['#g1', '#g2', '#g3', '#g4', '#g5', '#g6'], expected.gated.factor);
+  });
+
+  it("the uncertainty and hallucination map series of a dynamic series are each ONE series with the source's frame structure, read back per time point", async () => {
+    const input = path.join(dir, 'in', 'dynamic');
+    // The shipped PET model's calibrated 2-sample ensemble, one step: the cheapest run that writes both maps.
+    const run = await runCli('denoise', input, '-o', path.join(dir, 'out-maps'), '--model', path.join(REPO, 'models/lowdose-pet.json'), '--samples', '2', '--steps', '1',
+      '--uncertainty', '--hallucination', '--device', 'cpu', '--seed', '3', '--threads', '1', '--no-progress', '--json');
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout) as DenoiseReport;
+    expect(report.series.map((s) => s.input.petFrame?.tag)).toEqual(['t01', 't02', 't03']);
+    const maps = {
+      uncertainty: report.series.map((s) => s.uncertainty!),
+      hallucination: report.series.map((s) => s.hallucination!.map!),
+    };
+    const uids = new Set<string>([report.series[0]!.output.seriesInstanceUid]);
+    for (const [kind, parts] of Object.entries(maps)) {
+      // One series (one UID, one folder) for the three time points, each time point's 2 files in it.
+      expect(new Set(parts.map((p) => p.seriesInstanceUid)).size, kind).toBe(1);
+      expect(new Set(parts.map((p) => p.dir)).size, kind).toBe(1);
+      expect(parts.map((p) => p.files.map((f) => path.basename(f))), kind).toEqual([1, 2, 3].map((t) => [`t0${t}-IM0001.dcm`, `t0${t}-IM0002.dcm`]));
+      uids.add(parts[0]!.seriesInstanceUid);
+      const written = expectOneSeriesLikeTheSource(parts[0]!.dir, input, 6);
+      expect(written[0]!.seriesInstanceUid, kind).toBe(parts[0]!.seriesInstanceUid);
+      expect(new Set(written.map((f) => f.attributes.NumberOfTimeSlices)), kind).toEqual(new Set([3]));
+      const { series } = await scanPaths([parts[0]!.dir]);
+      expect(series.map((s) => [s.key, s.slices.length]), kind).toEqual(['#t1', '#t2', '#t3'].map((k) => [`${parts[0]!.seriesInstanceUid}${k}`, 2]));
+    }
+    // The denoised, uncertainty and map series are three series.
+    expect(uids.size).toBe(3);
   });
 
   it('a rerun skips the finished time points; --overwrite of one keeps the series UID of the others, of all of them draws a new one', async () => {
