@@ -275,6 +275,8 @@ function planPet(series: Series, options: SimulateOptions, seed: number, frameDu
     subsets: options.subsets ?? PET_DEFAULTS.subsets,
     postFilterFwhmMm: options.postFilterMm ?? PET_DEFAULTS.postFilterFwhmMm,
     fullDose: Boolean(options.withReference),
+    // A frame of a dynamic / gated acquisition draws its own events (src/simulate/pet.ts).
+    ...(series.petFrame ? { frame: series.petFrame.frame } : {}),
   };
   return {
     job: { kind: 'pet', options: pet },
@@ -385,10 +387,12 @@ function simulationIdentity(series: Series, plan: SeriesPlan, output: 'reduced-d
   if (series.petFrame) {
     // The frames of a dynamic or gated acquisition are one series, under one UID: it names the
     // acquisition and the run's settings, not what a frame reads from its own images (its frame
-    // duration, fixed by the source acquisition the identity names). Each instance's UID still
+    // duration, fixed by the source acquisition the identity names) or its own random stream (its
+    // frame number). Each instance's UID still
     // hashes its own source instance and pixels.
     delete options.frameDurationS;
     delete settings.frameDurationS;
+    delete options.frame;
   }
   return JSON.stringify([
     'lowdose simulate',

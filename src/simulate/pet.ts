@@ -22,6 +22,12 @@ export interface PetSimulationOptions {
   readonly countsFraction: number;
   readonly seed?: number;
   readonly sliceIndex?: number;
+  /**
+   * The frame (time point or gate, from 1) of a dynamic or gated acquisition: each frame draws its
+   * own events. Without it, slice k of every frame would draw from the same stream, and two frames
+   * of the same activity would get the same noise. Absent for a static series.
+   */
+  readonly frame?: number;
   /** Attenuation at 511 keV in 1/cm on the image grid; default: body outline filled with water. */
   readonly muMapPerCm?: Float32Array;
   /** Expected true (attenuated, unscattered) counts of this slice at full counts; default from activity. */
@@ -189,7 +195,7 @@ export function simulatePet(image: Image2D, options: PetSimulationOptions): PetS
     expectedFull[b] = weightsFull[b]! * lineIntegrals[b]! + backgroundPerBin;
   }
   const withFull = options.fullDose !== false;
-  const rng = new Rng(o.seed, options.sliceIndex ?? 0, STREAM_PET);
+  const rng = options.frame === undefined ? new Rng(o.seed, options.sliceIndex ?? 0, STREAM_PET) : new Rng(o.seed, options.sliceIndex ?? 0, STREAM_PET, options.frame);
   const countsLow = new Float32Array(nBins);
   const countsFull = withFull && fraction < 1 ? new Float32Array(nBins) : null;
   let promptsLow = 0;

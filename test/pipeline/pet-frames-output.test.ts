@@ -280,6 +280,35 @@ describe.skipIf(!hasPydicom)('a denoised dynamic or gated PET acquisition', () =
     expect(hashFolder(second.series[0]!.output.dir)).toBe(hashFolder(folder));
   });
 
+  it('simulates each gate of the same activity with noise of its own', async () => {
+    // The gated set with every gate given the first gate's activity (RescaleSlope per slice): the
+    // gates then differ in nothing the simulator reads but their frame number.
+    const input = path.join(dir, 'gated-equal');
+    const copy = spawnSync(PYTHON, ['-c', [
+      'import os, sys, pydicom',
+      'src, out = sys.argv[1], sys.argv[2]',
+      'os.makedirs(out, exist_ok=True)',
+      'for name in sorted(os.listdir(src)):',
+      '    d = pydicom.dcmread(os.path.join(src, name))',
+      "    d.RescaleSlope = pydicom.dcmread(os.path.join(src, 'rr1-slot1-' + name.split('-')[-1])).RescaleSlope",
+      '    d.save_as(os.path.join(out, name))',
+    ].join('\n'), path.join(dir, 'in', 'gated'), input], { encoding: 'utf8' });
+    expect(copy.status, copy.stderr).toBe(0);
+    const simulated = await simulateJson(input, '-o', path.join(dir, 'sim-gated-equal'));
+    const written = readWithPydicom(simulated.series[0]!.output.dir, true);
+    expect(written).toHaveLength(12);
+    // ImageIndex of slice s (1, 2) in gate g (0..5): 2 g + s.
+    const image = (gate: number, slice: number) => written.find((f) => f.attributes.ImageIndex === 2 * gate + slice)!.bqml;
+    for (const slice of [1, 2]) {
+      const first = image(0, slice);
+      for (let gate = 1; gate < 6; gate++) {
+        const other = image(gate, slice);
+        const differing = first.filter((v, i) => v !== other[i]).length;
+        expect([gate, slice, differing > first.length / 4]).toEqual([gate, slice, true]);
+      }
+    }
+  });
+
   it('metrics scores each time point of a dynamic test against the same time point of the reference, and reports every frame', async () => {
     // dynamic-late holds dynamic's pixels under another UID: frame k against frame k is RMSE 0;
     // against the reference's first time point, time points 2 and 3 would not be.
