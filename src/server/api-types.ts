@@ -29,6 +29,7 @@ export type JobRequest = Static<typeof S.jobRequest>;
 export type JobProgress = Static<typeof S.jobProgress>;
 export type JobView = Static<typeof S.jobView>;
 export type JobError = Static<typeof S.jobError>;
+export type JobResultError = Static<typeof S.jobResultError>;
 /** An input series of a job with `allowIncomplete` that came short of its instances (JobView.result.incomplete). */
 export type JobIncomplete = NonNullable<NonNullable<JobView['result']>['incomplete']>[number];
 export type UploadResponse = Static<typeof S.uploadResponse>;

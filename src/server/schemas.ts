@@ -374,6 +374,16 @@ export const jobError = Type.Object({
   incomplete: Type.Optional(Type.Object({ seriesInstanceUid: Type.String(), ...seriesShortfall.properties })),
 });
 
+/**
+ * An entry of a job's `result.errors`. `role` "reference" (an added field) marks an unreadable
+ * instance of the job's reference series opened from the `serve --dicomweb` server; absent on the
+ * input series' unreadable instances and on the run's own errors.
+ */
+export const jobResultError = Type.Object({
+  ...apiError.properties,
+  role: Type.Optional(Type.Literal('reference')),
+});
+
 export const jobStatus = stringEnum(JOB_STATUSES);
 
 /** A series stored to the DICOMweb server (src/dicomweb/study.ts StoredSeries). */
@@ -439,7 +449,7 @@ export const jobView = Type.Object({
        * them). Absent when the reference was whole, not from the DICOMweb server, or not given.
        */
       referenceIncomplete: Type.Optional(Type.Object({ series: Type.String(), seriesInstanceUid: Type.String(), ...seriesShortfall.properties })),
-      errors: Type.Array(apiError),
+      errors: Type.Array(jobResultError),
     }),
   ),
 });

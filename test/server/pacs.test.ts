@@ -374,6 +374,39 @@ describe.skipIf(!installed)('serve --dicomweb against Orthanc', () => {
     expect(job.result!.errors).toEqual(opened.unreadable);
   });
 
+  it("a job's reference series with an unreadable instance: the job is done and its result.errors names that instance with role \"reference\" (as an input series, without a role)", async () => {
+    const originals = await Promise.all(['01.dcm', '02.dcm', '03.dcm'].map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
+    // The reference: the real CT series as a study of its own (UIDs 9 on, which no other test's
+    // copies use), its second instance's PixelData cut to half: Orthanc stores it, lowdose cannot read its pixels.
+    const uploaded = await uploadAsOtherStudy(orthanc, originals, new Set([1]), 9);
+    const study = uploaded[0]!['StudyInstanceUID']!;
+    const referenceUid = uploaded[0]!['SeriesInstanceUID']!;
+    const bad = uploaded[1]!['SOPInstanceUID']!;
+    // The input: the whole series as another series of that study.
+    for (const bytes of copyAsOtherSeries(copyAsOtherStudy(originals, new Set(), 9), 7)) expect((await orthanc.rest('/instances', { method: 'POST', body: Buffer.from(bytes) })).ok).toBe(true);
+    const inputUid = (await orthancSeries(study)).map((s) => s.MainDicomTags.SeriesInstanceUID).find((uid) => uid !== referenceUid)!;
+    const open = async (uid: string) => (await call(app, { method: 'POST', url: `/api/pacs/studies/${study}/series/${uid}/open` })).json<PacsOpened>();
+    const input = await open(inputUid);
+    expect(input.unreadable).toEqual([]);
+    const reference = await open(referenceUid);
+    expect(reference.unreadable).toEqual([{ code: 'E_TRUNCATED', message: expect.stringContaining(`instance ${bad} of ${orthanc.dicomweb}/studies/${study}/series/${referenceUid}: `) }]);
+    const run = async (series: string, against: string) => {
+      const started = await call(app, { method: 'POST', url: '/api/jobs', payload: { series: [series], reference: against, options: { method: 'gaussian' } } });
+      expect(started.statusCode).toBe(202);
+      const job = await app.jobs.settled(started.json<JobView>().id);
+      seen.push(JSON.stringify(job));
+      return job;
+    };
+    // Scored against the reference's two readable instances, the job is done, and its result says which instance it left out of the reference.
+    const scored = await run(input.series[0]!.id, reference.series[0]!.id);
+    expect(scored.status).toBe('done');
+    expect(scored.result!.errors).toEqual(reference.unreadable.map((e) => ({ ...e, role: 'reference' })));
+    // The same series as the job's input: its unreadable instance is listed without a role, as before.
+    const denoised = await run(reference.series[0]!.id, input.series[0]!.id);
+    expect(denoised.status).toBe('done');
+    expect(denoised.result!.errors).toEqual(reference.unreadable);
+  });
+
   it('two servers on one work folder keep each other\'s opened series: the second starting and closing leaves the first\'s pulls, which it still denoises', async () => {
     // The original CT series (the study also holds the series stored back by the job above).
     const [original] = (await scanPaths([CT_DIR])).series;

@@ -8,7 +8,7 @@ import { LowdoseError, toLowdoseError } from '../../errors.js';
 import type { DenoiseOptions, DenoiseProgress, DenoiseReport } from '../../pipeline/types.js';
 import { suvNoteOfRead } from '../../util/remote-series.js';
 import { withHttpStatus } from '../http-errors.js';
-import type { ApiError, JobError, JobIncomplete, JobOptions, JobProgress, JobStatus, JobView, StoredSeriesView } from '../api-types.js';
+import type { ApiError, JobError, JobIncomplete, JobOptions, JobProgress, JobResultError, JobStatus, JobView, StoredSeriesView } from '../api-types.js';
 
 export type DenoiseRunner = (paths: string[], options: DenoiseOptions) => Promise<DenoiseReport>;
 
@@ -31,10 +31,11 @@ export interface JobSpec {
   readonly store?: boolean;
   /**
    * Files of the input series that could not be read when they came in (instances of a series
-   * opened from the PACS that the index left out): the job's `result.errors` lists them first, as
-   * `denoise <url>` lists them in its errors, so the job's result says what it did not denoise.
+   * opened from the PACS that the index left out), then those of the reference series (`role`
+   * "reference"): the job's `result.errors` lists them first, as `denoise <url>` lists them in its
+   * errors, so the job's result says what it did not denoise or score against.
    */
-  readonly inputErrors?: ApiError[];
+  readonly inputErrors?: JobResultError[];
   /** The request's `allowIncomplete` (what job views show). */
   readonly allowIncomplete?: boolean;
   /** Input series that came short of their instances and are denoised as they came (`allowIncomplete`): the result records them. */

@@ -11,7 +11,7 @@ import { checkJobMemory } from '../../pipeline/memory-budget.js';
 import { checkUncertaintyRequest } from '../../pipeline/uncertainty-request.js';
 import { isTerminal } from '../jobs/queue.js';
 import { queueDeviceFor } from '../jobs/device.js';
-import type { JobError, JobIncomplete, JobOptions, JobView } from '../api-types.js';
+import type { JobError, JobIncomplete, JobOptions, JobResultError, JobView } from '../api-types.js';
 import { errorResponses, idParams, jobList, jobRequest, jobView } from '../schemas.js';
 import type { IndexedSeries } from '../data/pairing.js';
 import { DENOISED_MODALITIES, isOneOf } from '../../choices.js';
@@ -120,13 +120,19 @@ const jobs: FastifyPluginAsyncTypebox<JobsRouteOptions> = async (app, opts) => {
       );
       if (request.body.store) checkStoreBack(series);
       if (request.body.allowIncomplete === true) checkAllowIncomplete(series, reference);
-      // Instances of a PACS series that could not be read are not in the job's files: the result names them.
+      // Instances of a PACS series that could not be read are not in the job's files: the result
+      // names them, the input series' first, then the reference's (marked with its role).
       const pacs = app.pacs;
       const fromPacs = pacs ? series.filter((s) => pacs.holds(filesOf(s))) : [];
-      const inputErrors = pacs ? fromPacs.flatMap((s) => pacs.unreadableOf(s.series.seriesInstanceUid)) : [];
+      const referenceFromPacs = pacs && reference && pacs.holds(filesOf(reference)) ? reference : null;
+      const inputErrors: JobResultError[] = pacs
+        ? [
+            ...fromPacs.flatMap((s) => pacs.unreadableOf(s.series.seriesInstanceUid)),
+            ...(referenceFromPacs ? pacs.unreadableOf(referenceFromPacs.series.seriesInstanceUid).map((e) => ({ ...e, role: 'reference' as const })) : []),
+          ]
+        : [];
       // A series, or a reference, that came short of its instances: the job fails at once (E_IO) unless the request allows it.
       const allowIncomplete = request.body.allowIncomplete === true;
-      const referenceFromPacs = pacs && reference && pacs.holds(filesOf(reference)) ? reference : null;
       const shortfalls: Shortfalls = pacs ? checkShortfalls(pacs, fromPacs, referenceFromPacs, allowIncomplete) : { incomplete: [] };
       // The job's output, beside the outputs promised to the jobs queued or running, must leave the
       // disk reserve free (507 E_IO), as an upload must; checked again when it starts.
