@@ -3,7 +3,7 @@
  * pulls a real CT series (WADO-RS), denoises it and stores the derived series back (STOW-RS);
  * faults (wrong password, missing study, a server failing mid-retrieve and mid-store) and reruns.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -16,17 +16,13 @@ import { runCli } from '../helpers/cli.js';
 import { startProxy } from '../helpers/http-proxy.js';
 import { findOrthanc, seriesInStudy, startOrthanc, uploadAsOtherStudy, uploadWithUnreadableInstance, type RunningOrthanc } from '../helpers/orthanc.js';
 import { copyAsOtherSeries, copyAsOtherStudy } from '../helpers/mutate-dicom.js';
-import { CORPUS } from '../dicom/helpers/corpus.js';
+import { hasPydicom, imageIndexes, uploadDynamicPet } from '../helpers/pet-timing.js';
 
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
 const PET_FILE = path.resolve('../shared/dicom/suyashkumar__dicom/testdata/1.dcm');
 /** Another real PET slice (TCIA ACRIN-FLT-Breast), in a study of its own. */
 const PET_FILE_2 = path.resolve('../shared/dicom/suyashkumar__dicom/testdata/2.dcm');
 const OPENSSL = '/usr/bin/openssl';
-/** Dynamic and gated PET copies of the ACRIN slice, made with pydicom (test/dicom/data/make-pet-timing.py). */
-const PYTHON = '/usr/bin/python3';
-const PET_TIMING = path.resolve('test/dicom/data/make-pet-timing.py');
-const hasPydicom = existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import pydicom, numpy'], { encoding: 'utf8' }).status === 0;
 const installed = findOrthanc();
 if (!installed) console.warn('skipping DICOMweb tests: Orthanc with its DICOMweb plugin is not installed (apt-get install orthanc orthanc-dicomweb)');
 
@@ -242,20 +238,12 @@ describe.skipIf(!installed)('DICOMweb against Orthanc', () => {
   });
 
   it.skipIf(!hasPydicom)('a dynamic PET series (3 time points x 2 slices) is stored back as ONE derived series of its 6 instances, which lowdose reads back from the PACS as the same 3 time points', async () => {
-    const made = path.join(dir, 'pet-timing');
-    execFileSync(PYTHON, [PET_TIMING, CORPUS, made], { stdio: 'ignore' });
-    const sources = readdirSync(path.join(made, 'dynamic')).filter((f) => f.endsWith('.dcm')).sort();
-    expect(sources).toHaveLength(6);
-    let tags: Record<string, string> = {};
-    for (const file of sources) {
-      const uploaded = (await (await orthanc.rest('/instances', { method: 'POST', body: await readFile(path.join(made, 'dynamic', file)) })).json()) as { ID: string };
-      tags = (await (await orthanc.rest(`/instances/${uploaded.ID}/simplified-tags`)).json()) as Record<string, string>;
-    }
-    const study = tags.StudyInstanceUID!;
+    const { study, series: source, files } = await uploadDynamicPet(orthanc, path.join(dir, 'pet-timing'));
+    expect(files).toHaveLength(6);
     const seriesOf = async () => (await seriesInStudy(orthanc, study)).map((s) => s.MainDicomTags.SeriesInstanceUID).sort();
     const before = await seriesOf();
     const auth = `basic:${orthanc.user}:${orthanc.password}`;
-    const run = await runCli('denoise', `${orthanc.dicomweb}/studies/${study}/series/${tags.SeriesInstanceUID}`, '-o', path.join(dir, 'out-dynamic'), '--method', 'gaussian', '--stow', orthanc.dicomweb, '--dicomweb-auth', auth, '--no-progress', '--json');
+    const run = await runCli('denoise', `${orthanc.dicomweb}/studies/${study}/series/${source}`, '-o', path.join(dir, 'out-dynamic'), '--method', 'gaussian', '--stow', orthanc.dicomweb, '--dicomweb-auth', auth, '--no-progress', '--json');
     expect(run.code, run.stderr).toBe(0);
     const report = JSON.parse(run.stdout) as DicomwebJsonReport;
     expect(report.errors).toEqual([]);
@@ -271,11 +259,7 @@ describe.skipIf(!installed)('DICOMweb against Orthanc', () => {
     expect(new Set(local).size).toBe(6);
     const localMd5 = await Promise.all(local.map(async (f) => createHash('md5').update(await readFile(f)).digest('hex')));
     expect([...stored.values()].map((s) => s.md5).sort()).toEqual(localMd5.sort());
-    const imageIndex = await Promise.all([...stored.values()].map(async ({ id }) => {
-      const t = (await (await orthanc.rest(`/instances/${id}/simplified-tags`)).json()) as Record<string, string>;
-      return [Number(t.ImageIndex), Number(t.NumberOfTimeSlices)];
-    }));
-    expect(imageIndex.sort((a, b) => a[0]! - b[0]!)).toEqual([1, 2, 3, 4, 5, 6].map((i) => [i, 3]));
+    expect(await imageIndexes(orthanc, [...stored.values()].map((s) => s.id))).toEqual([1, 2, 3, 4, 5, 6].map((i) => [i, 3]));
 
     // Pulled back from the PACS (WADO-RS), lowdose splits the derived series into the same time points again.
     const back = await runCli('denoise', `${orthanc.dicomweb}/studies/${study}/series/${derivedUid}`, '-o', path.join(dir, 'out-dynamic-back'), '--method', 'gaussian', '--dicomweb-auth', auth, '--no-progress', '--json');

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dimse } from '../../src/dimse/association.js';
 import { runCli } from '../helpers/cli.js';
 import { findOrthanc, freePort, ORTHANC_AET, seriesInStudy, startOrthanc, uploadAsOtherStudy, uploadWithUnreadableInstance, type RunningOrthanc } from '../helpers/orthanc.js';
+import { hasPydicom, imageIndexes, uploadDynamicPet } from '../helpers/pet-timing.js';
 import { startCuttingProxy, withSomeSubOperationsFailed, type CuttingProxy } from '../helpers/cutting-proxy.js';
 
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
@@ -27,7 +28,7 @@ const installed = findOrthanc();
 if (!installed) console.warn('skipping DIMSE tests: Orthanc is not installed (apt-get install orthanc orthanc-dicomweb)');
 
 interface DimseJsonReport {
-  series: Array<{ output: { seriesInstanceUid: string; files: string[] } }>;
+  series: Array<{ input: { key: string }; output: { seriesInstanceUid: string; files: string[] } }>;
   errors: Array<{ code: string; message: string; path: string | null }>;
   dimse: {
     callingAet: string;
@@ -221,6 +222,33 @@ describe.skipIf(!installed)('DIMSE against Orthanc', () => {
     expect(second.dimse.stored).toEqual([expect.objectContaining({ seriesInstanceUid: derivedUid, instances: 3 })]);
     expect(await studySeries()).toEqual([sourceSeriesUid, derivedUid].sort());
     expect(await seriesInstances(derivedUid)).toEqual(stored);
+  });
+
+  it.skipIf(!hasPydicom)('a dynamic PET series (3 time points x 2 slices) by C-GET and --store: ONE derived series of 6 instances on the PACS, which a C-GET of it reads back as the same 3 time points', async () => {
+    const { study, series: source } = await uploadDynamicPet(orthanc, path.join(dir, 'pet-timing'));
+    const seriesOf = async () => (await seriesInStudy(orthanc, study)).map((s) => s.MainDicomTags.SeriesInstanceUID).sort();
+    const before = await seriesOf();
+    const run = await runCli('denoise', `${pacs}/${study}/${source}`, '-o', path.join(dir, 'out-dynamic'), '--method', 'gaussian', '--calling-aet', CALLING_AET, '--store', pacs, '--no-progress', '--json');
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout) as DimseJsonReport;
+    expect(report.errors).toEqual([]);
+    expect(report.series.map((s) => s.input.key.replace(/^.*#/, '#'))).toEqual(['#t1', '#t2', '#t3']);
+    const derivedUid = report.series[0]!.output.seriesInstanceUid;
+    expect(report.dimse.stored).toEqual([{ kind: 'denoised', studyInstanceUid: study, seriesInstanceUid: derivedUid, url: `${pacs}/${study}/${derivedUid}`, instances: 6 }]);
+
+    // On the PACS: exactly one new series, its 6 instances the local files' pixels, frame by frame.
+    expect(await seriesOf()).toEqual([...before, derivedUid].sort());
+    const stored = await seriesInstances(derivedUid);
+    expect(stored.size).toBe(6);
+    const local = await Promise.all(report.series.flatMap((s) => s.output.files).map(async (f) => pixelMd5(new Uint8Array(await readFile(f)))));
+    expect([...stored.values()].map((s) => s.pixels).sort()).toEqual(local.sort());
+    expect(await imageIndexes(orthanc, [...stored.values()].map((s) => s.id))).toEqual([1, 2, 3, 4, 5, 6].map((i) => [i, 3]));
+
+    const back = await runCli('denoise', `${pacs}/${study}/${derivedUid}`, '-o', path.join(dir, 'out-dynamic-back'), '--method', 'gaussian', '--calling-aet', CALLING_AET, '--no-progress', '--json');
+    expect(back.code, back.stderr).toBe(0);
+    const again = JSON.parse(back.stdout) as DimseJsonReport;
+    expect(again.dimse.pulled).toEqual([expect.objectContaining({ seriesInstanceUid: derivedUid, instances: 6, retrieved: 6 })]);
+    expect(again.series.map((s) => [s.input.key, s.output.files.length])).toEqual(['#t1', '#t2', '#t3'].map((k) => [`${derivedUid}${k}`, 2]));
   });
 
   it('--move-port fetches a series with C-MOVE to our storage SCP, with the same pixels as C-GET', async () => {

@@ -1,0 +1,41 @@
+/**
+ * The dynamic and gated PET copies of the ACRIN slice that test/dicom/data/make-pet-timing.py
+ * writes with pydicom, for the PACS round trips: made into a folder, and the dynamic one (3 time
+ * points x 2 slices, one SeriesInstanceUID) uploaded to a test Orthanc.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CORPUS } from '../dicom/helpers/corpus.js';
+import type { RunningOrthanc } from './orthanc.js';
+
+const PYTHON = '/usr/bin/python3';
+const GENERATOR = fileURLToPath(new URL('../dicom/data/make-pet-timing.py', import.meta.url));
+
+/** Whether the Python with pydicom and numpy that make-pet-timing.py needs is here. */
+export const hasPydicom = existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import pydicom, numpy'], { encoding: 'utf8' }).status === 0;
+
+/** Uploads make-pet-timing.py's dynamic series (written under `dir`) to Orthanc: its study and series UIDs and its 6 files. */
+export async function uploadDynamicPet(orthanc: RunningOrthanc, dir: string): Promise<{ study: string; series: string; files: string[] }> {
+  execFileSync(PYTHON, [GENERATOR, CORPUS, dir], { stdio: 'ignore' });
+  const folder = path.join(dir, 'dynamic');
+  const files = readdirSync(folder).filter((f) => f.endsWith('.dcm')).sort().map((f) => path.join(folder, f));
+  let tags: Record<string, string> = {};
+  for (const file of files) {
+    const response = await orthanc.rest('/instances', { method: 'POST', body: await readFile(file) });
+    if (!response.ok) throw new Error(`Orthanc refused ${file}: HTTP ${response.status}`);
+    tags = (await (await orthanc.rest(`/instances/${((await response.json()) as { ID: string }).ID}/simplified-tags`)).json()) as Record<string, string>;
+  }
+  return { study: tags.StudyInstanceUID!, series: tags.SeriesInstanceUID!, files };
+}
+
+/** ImageIndex and NumberOfTimeSlices of each of Orthanc's instances (by Orthanc id), sorted by ImageIndex. */
+export async function imageIndexes(orthanc: RunningOrthanc, ids: readonly string[]): Promise<Array<[number, number]>> {
+  const read = await Promise.all(ids.map(async (id): Promise<[number, number]> => {
+    const t = (await (await orthanc.rest(`/instances/${id}/simplified-tags`)).json()) as Record<string, string>;
+    return [Number(t.ImageIndex), Number(t.NumberOfTimeSlices)];
+  }));
+  return read.sort((a, b) => a[0] - b[0]);
+}
