@@ -95,8 +95,12 @@ describe('output folder lock', () => {
     });
     expect(Date.now() - started).toBeGreaterThanOrEqual(300);
     expect(asked[0]).toBe('b-00001 old-attempt');
-    expect(logged[0]).toContain('belongs to queue job b-00001 on elsewhere.example, which no longer holds its job lock');
-    expect(logged[1]).toContain('taking over the lock');
+    // A timer may fire a millisecond early by Date.now (libuv's clock is not Date's), and then the
+    // lock waits that millisecond out with the same message again: a wait, then the take-over.
+    const waits = logged.slice(0, -1);
+    expect(waits.length).toBeGreaterThan(0);
+    for (const wait of waits) expect(wait).toContain('belongs to queue job b-00001 on elsewhere.example, which no longer holds its job lock');
+    expect(logged.at(-1)).toContain('taking over the lock');
     // The new lock names this run's attempt, for the next worker to ask about.
     expect(JSON.parse(readFileSync(lock.path, 'utf8'))).toMatchObject({ pid: process.pid, job: { id: 'b-00001', token: 'new-attempt' } });
     await lock.release();
