@@ -1,7 +1,7 @@
 /** The PACS browser's pure parts: names, dates and the search form as the API's query; a store-back job's message. */
 import { describe, expect, it } from 'vitest';
 import type { JobView } from '../../src/server/api-types.js';
-import { displayDate, displayName, incompleteRefusalText, incompleteResultText, storedMessage, studiesMessage, studyQuery } from '../../viewer/src/pacs-view.js';
+import { displayDate, displayName, incompleteRefusalText, incompleteResultText, resultErrorsText, storedMessage, studiesMessage, studyQuery } from '../../viewer/src/pacs-view.js';
 
 describe('PACS browser text', () => {
   it('shows a DICOM person name as "Family, Given Middle" and a DA as YYYY-MM-DD', () => {
@@ -45,5 +45,15 @@ describe('PACS browser text', () => {
     expect(incompleteResultText(pet)).toBe('; incomplete input: 2 of the 6 images, the denoised series lacks 4 (SUVbw is decayed to ...)');
     expect(incompleteResultText({ result: { comparisons: [], errors: [] } } as unknown as JobView)).toBe('');
     expect(incompleteResultText({ result: null } as unknown as JobView)).toBe('');
+  });
+
+  it("says what a finished job left out (its result's errors), naming a reference's as the reference's", () => {
+    const unreadable = { code: 'E_TRUNCATED', message: 'instance 1.2.3 of series 1.2: PixelData is cut short' };
+    const one = { result: { comparisons: ['c'], errors: [unreadable] } } as unknown as JobView;
+    expect(resultErrorsText(one)).toBe('; one problem: instance 1.2.3 of series 1.2: PixelData is cut short [E_TRUNCATED]');
+    const several = { result: { comparisons: ['c'], errors: [{ ...unreadable, role: 'reference' }, unreadable, unreadable] } } as unknown as JobView;
+    expect(resultErrorsText(several)).toBe("; 3 problems: reference: instance 1.2.3 of series 1.2: PixelData is cut short [E_TRUNCATED] (and 2 more: the job's result lists them)");
+    expect(resultErrorsText({ result: { comparisons: ['c'], errors: [] } } as unknown as JobView)).toBe('');
+    expect(resultErrorsText({ result: null } as unknown as JobView)).toBe('');
   });
 });

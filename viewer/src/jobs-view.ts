@@ -5,7 +5,7 @@
  */
 import { DENOISE_METHODS, DEVICE_REQUESTS, TEXTURES, type DenoiseMethod } from '../../src/choices.js';
 import { api, type JobOptions, type JobView, type UploadResponse } from './api.js';
-import { incompleteRefusalText, incompleteResultText, storedMessage } from './pacs-view.js';
+import { incompleteRefusalText, incompleteResultText, resultErrorsText, storedMessage } from './pacs-view.js';
 
 /** The method menu's labels; the menus list exactly the CLI's choices (src/choices.ts). */
 const METHOD_LABELS: Record<DenoiseMethod, string> = {
@@ -181,7 +181,7 @@ export class JobsView {
       this.hideBar();
       const comparison = job.result?.comparisons[0];
       if (job.status === 'done') {
-        this.hooks.toast(`${job.store ? `Denoising finished; ${storedMessage(job)}` : 'Denoising finished'}${incompleteResultText(job)}`);
+        this.hooks.toast(`${job.store ? `Denoising finished; ${storedMessage(job)}` : 'Denoising finished'}${incompleteResultText(job)}${resultErrorsText(job)}`);
         if (comparison) void this.hooks.finished(comparison);
       } else if (job.status === 'cancelled') {
         this.hooks.toast('Denoising cancelled');

@@ -55,6 +55,19 @@ export function incompleteRefusalText(incomplete: { readonly expected: number; r
 }
 
 /**
+ * What a finished job left out (its result's `errors`: input files that could not be read, a
+ * reference's, series the run could not denoise), so "Denoising finished" is not read as "all of
+ * it": the count and the first in the server's words; '' when nothing was left out.
+ */
+export function resultErrorsText(job: JobView): string {
+  const errors = job.result?.errors ?? [];
+  if (errors.length === 0) return '';
+  const first = errors[0]!;
+  const more = errors.length > 1 ? ` (and ${errors.length - 1} more: the job's result lists them)` : '';
+  return `; ${errors.length === 1 ? 'one problem' : `${errors.length} problems`}: ${first.role === 'reference' ? 'reference: ' : ''}${first.message} [${first.code}]${more}`;
+}
+
+/**
  * What a finished job says of its input series that came short of their instances (its result's
  * `incomplete`), with the SUV note of a PET series whose SUVbw depends on the files that came; '' when none did.
  */
