@@ -101,18 +101,51 @@ export function writeTemporary(bytes: Uint8Array, name = 'mutated.dcm', prefix =
   return path;
 }
 
-/** Rewrites the last digit of a UID element's value in place (same length, so no offsets move): a new, still valid UID. */
-function bumpUid(bytes: Uint8Array, element: { dataOffset: number; length: number }, shift = 5): void {
-  let at = element.dataOffset + element.length - 1;
-  while (at >= element.dataOffset && (bytes[at] === 0 || bytes[at] === 0x20)) at--;
-  const digit = bytes[at]! - 0x30;
-  if (digit < 0 || digit > 9) throw new Error('UID does not end in a digit');
-  bytes[at] = 0x30 + ((digit + shift) % 10);
+/** Digits a UID shift moves: 3 per window, so shifts 1 to 999 stay distinct. */
+const SHIFT_DIGITS = 3;
+
+/**
+ * A UID moved by `shift`, same length and still valid. The digits it may change are those of the
+ * third and later components that are not a multi-digit component's first digit (so no component
+ * gains a leading zero, and the first two arcs keep their OID ranges); window 0 is the first three
+ * of them from the left, window 1 the next three. The window's digits read as one number get
+ * `shift` added modulo 1000. Near the left, the digits that tell the instances of a series apart
+ * (usually at the end) stay as they are, so one shift keeps different UIDs different; distinct
+ * shifts in one window give distinct UIDs, and shifts in different windows never undo each other.
+ * A shift that is not 1 to 999 is refused, as is a UID without the digits.
+ */
+export function shiftedUid(uid: string, shift: number, window: 0 | 1 = 0): string {
+  if (!Number.isInteger(shift) || shift < 1 || shift >= 10 ** SHIFT_DIGITS) throw new Error(`UID shift ${shift} is not 1 to ${10 ** SHIFT_DIGITS - 1}: a larger one would repeat a smaller one`);
+  const components = uid.split('.');
+  if (components.some((c) => !/^(0|[1-9]\d*)$/.test(c))) throw new Error(`${uid} is not a UID`);
+  const free: number[] = [];
+  let at = 0;
+  components.forEach((component, index) => {
+    if (index >= 2) for (let k = component.length > 1 ? 1 : 0; k < component.length; k++) free.push(at + k);
+    at += component.length + 1;
+  });
+  const positions = free.slice(window * SHIFT_DIGITS, (window + 1) * SHIFT_DIGITS);
+  if (positions.length < SHIFT_DIGITS) throw new Error(`UID ${uid} has too few digits to shift in window ${window}`);
+  const value = Number(positions.map((p) => uid[p]).join(''));
+  const moved = String((value + shift) % 10 ** SHIFT_DIGITS).padStart(SHIFT_DIGITS, '0');
+  const chars = [...uid];
+  positions.forEach((p, k) => (chars[p] = moved[k]!));
+  return chars.join('');
+}
+
+/** Rewrites a UID element's value in place by shiftedUid (same length, so no offsets move). */
+function bumpUid(bytes: Uint8Array, element: { dataOffset: number; length: number }, shift: number, window: 0 | 1): void {
+  let end = element.dataOffset + element.length;
+  while (end > element.dataOffset && (bytes[end - 1] === 0 || bytes[end - 1] === 0x20)) end--;
+  const uid = String.fromCharCode(...bytes.subarray(element.dataOffset, end));
+  const moved = shiftedUid(uid, shift, window);
+  for (let i = 0; i < moved.length; i++) bytes[element.dataOffset + i] = moved.charCodeAt(i);
 }
 
 /**
  * A copy of a real series as another series of the same study: Series and SOP Instance UIDs each
- * changed in their last digit by `shift` (1 to 9), the Study Instance UID kept.
+ * moved by `shift` (shiftedUid, window 1: distinct shifts give distinct series, never one of a
+ * copyAsOtherStudy copy), the Study Instance UID kept.
  */
 export function copyAsOtherSeries(files: readonly Uint8Array[], shift: number): Uint8Array[] {
   return files.map((original) => {
@@ -121,15 +154,16 @@ export function copyAsOtherSeries(files: readonly Uint8Array[], shift: number): 
     for (const tag of ['x0020000e', 'x00080018', 'x00020003']) {
       const element = ds.elements[tag];
       if (!element) throw new Error(`no element ${tag}`);
-      bumpUid(bytes, element, shift);
+      bumpUid(bytes, element, shift, 1);
     }
     return bytes;
   });
 }
 
 /**
- * A copy of a real series as another study: Study, Series and SOP Instance UIDs each changed in
- * their last digit by `shift` (default 5; one bijection, so the instances stay distinct), and in the files listed in
+ * A copy of a real series as another study: Study, Series and SOP Instance UIDs each moved by
+ * `shift` (shiftedUid, window 0, default 5: distinct shifts give distinct studies, and the
+ * instances of one copy stay distinct), and in the files listed in
  * `truncate` the PixelData value cut to half its length (its length field, and the group length if any, say so too), a file a
  * PACS stores but whose pixels cannot be read. Implicit or explicit VR little endian; PixelData
  * must be the last element.
@@ -141,7 +175,7 @@ export function copyAsOtherStudy(files: readonly Uint8Array[], truncate: Readonl
     for (const tag of ['x0020000d', 'x0020000e', 'x00080018', 'x00020003']) {
       const element = ds.elements[tag];
       if (!element) throw new Error(`no element ${tag}`);
-      bumpUid(bytes, element, shift);
+      bumpUid(bytes, element, shift, 0);
     }
     if (!truncate.has(index)) return bytes;
     const pixels = ds.elements.x7fe00010;
