@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DICOMWEB_AUTH_ENV } from '../../src/dicomweb/client.js';
 import { runCli } from '../helpers/cli.js';
 import { startProxy, type Proxy } from '../helpers/http-proxy.js';
-import { findOrthanc, freePort, startOrthanc, type RunningOrthanc } from '../helpers/orthanc.js';
+import { closedPort, findOrthanc, startOrthanc, type RunningOrthanc } from '../helpers/orthanc.js';
 
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
 const installed = findOrthanc();
@@ -77,8 +77,9 @@ describe.skipIf(!installed)('denoise --stow checks its destination first', () =>
   });
 
   it('an unreachable --stow base exits 2 with E_USAGE after its retries, before anything is pulled', async () => {
-    const closed = `http://127.0.0.1:${await freePort()}/dicom-web`;
-    const run = await denoiseTo(closed, 'out-unreachable', '--dicomweb-retries', '1');
+    const nothing = await closedPort(); // held: no other test's Orthanc (same credentials) can take it and answer
+    const closed = `http://127.0.0.1:${nothing.port}/dicom-web`;
+    const run = await denoiseTo(closed, 'out-unreachable', '--dicomweb-retries', '1').finally(() => nothing.release());
     expect(run.code, run.stderr).toBe(2);
     expect(run.stderr).toMatch(/retrying in \d+ ms \(1\/1\)/);
     expect(run.stderr).toContain(`--stow ${closed} is not a usable DICOMweb base`);

@@ -14,7 +14,7 @@ import dicomParser from 'dicom-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dimse } from '../../src/dimse/association.js';
 import { runCli } from '../helpers/cli.js';
-import { findOrthanc, freePort, ORTHANC_AET, seriesInStudy, startOrthanc, uploadAsOtherStudy, uploadWithUnreadableInstance, type RunningOrthanc } from '../helpers/orthanc.js';
+import { closedPort, findOrthanc, freePort, ORTHANC_AET, seriesInStudy, startOrthanc, uploadAsOtherStudy, uploadWithUnreadableInstance, type RunningOrthanc } from '../helpers/orthanc.js';
 import { hasPydicom, imageIndexes, uploadDynamicPet } from '../helpers/pet-timing.js';
 import { startCuttingProxy, withSomeSubOperationsFailed, type CuttingProxy } from '../helpers/cutting-proxy.js';
 
@@ -266,19 +266,23 @@ describe.skipIf(!installed)('DIMSE against Orthanc', () => {
 
   it('a --store peer that is not listening or rejects the association exits 2 with E_USAGE before anything is retrieved or denoised', async () => {
     const series = `${pacs}/${studyUid}/${sourceSeriesUid}`;
-    const closedPort = await freePort();
-    for (const [store, reason] of [
-      [`dimse://${ORTHANC_AET}@127.0.0.1:${closedPort}`, /connection refused/],
-      [`dimse://NOTORTHANC@127.0.0.1:${orthanc.dicomPort}`, /called AE title not recognized/],
-    ] as const) {
-      const out = path.join(dir, `out-store-check-${store.includes('NOTORTHANC') ? 'aet' : 'closed'}`);
-      const run = await runCli('denoise', series, '-o', out, '--method', 'gaussian', '--calling-aet', CALLING_AET, '--store', store, '--dimse-timeout', '20', '--no-progress', '--json');
-      expect(run.code, run.stderr).toBe(2);
-      const { errors } = JSON.parse(run.stdout) as { errors: Array<{ code: string; message: string }> };
-      expect(errors).toEqual([expect.objectContaining({ code: 'E_USAGE', message: expect.stringMatching(reason) })]);
-      expect(errors[0]!.message).toContain(`--store ${store} is not a usable C-STORE destination`);
-      expect(run.stderr).not.toContain('retrieving');
-      expect(existsSync(out)).toBe(false);
+    const nothing = await closedPort(); // held: no other test's server (an Orthanc with our AE title) can take it and answer
+    try {
+      for (const [store, reason] of [
+        [`dimse://${ORTHANC_AET}@127.0.0.1:${nothing.port}`, /connection refused/],
+        [`dimse://NOTORTHANC@127.0.0.1:${orthanc.dicomPort}`, /called AE title not recognized/],
+      ] as const) {
+        const out = path.join(dir, `out-store-check-${store.includes('NOTORTHANC') ? 'aet' : 'closed'}`);
+        const run = await runCli('denoise', series, '-o', out, '--method', 'gaussian', '--calling-aet', CALLING_AET, '--store', store, '--dimse-timeout', '20', '--no-progress', '--json');
+        expect(run.code, run.stderr).toBe(2);
+        const { errors } = JSON.parse(run.stdout) as { errors: Array<{ code: string; message: string }> };
+        expect(errors).toEqual([expect.objectContaining({ code: 'E_USAGE', message: expect.stringMatching(reason) })]);
+        expect(errors[0]!.message).toContain(`--store ${store} is not a usable C-STORE destination`);
+        expect(run.stderr).not.toContain('retrieving');
+        expect(existsSync(out)).toBe(false);
+      }
+    } finally {
+      await nothing.release();
     }
   });
 

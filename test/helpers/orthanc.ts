@@ -4,11 +4,14 @@
  * temporary storage folder; stopped by `stop()`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { copyAsOtherStudy } from './mutate-dicom.js';
+import { ExitedBeforeReady, withFreshPorts, type PortChooser } from './ports.js';
+
+export { closedPort, freePort } from './ports.js';
 
 const ORTHANC = '/usr/sbin/Orthanc';
 const PLUGIN_DIRS = ['/usr/share/orthanc/plugins', '/usr/lib/orthanc'];
@@ -22,17 +25,6 @@ export function findOrthanc(): { binary: string; plugin: string } | null {
     if (plugin) return { binary: ORTHANC, plugin: path.join(dir, plugin) };
   }
   return null;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface RunningOrthanc {
@@ -57,18 +49,30 @@ export interface OrthancOptions {
   readonly dicomModalities?: Record<string, { aet: string; host: string; port: number }>;
   /** More settings of Orthanc's config (e.g. `LimitFindInstances`), over the defaults here. */
   readonly config?: Record<string, unknown>;
+  /** Where the HTTP and DICOM ports come from (default freePort); tests of the retry inject a taken one. */
+  readonly choosePort?: PortChooser;
 }
 
+/**
+ * Starts Orthanc on two fresh ports; when it exits before it answers (another process took a port
+ * between freePort and Orthanc's bind), again on fresh ports, four times in all (withFreshPorts).
+ * Ready means: this Orthanc (its /system names the random Name of this start, so another server
+ * that took the HTTP port does not pass for it) answers and is still running.
+ */
 export async function startOrthanc(dir: string, options: OrthancOptions = {}): Promise<RunningOrthanc> {
   const found = findOrthanc();
   if (!found) throw new Error('Orthanc is not installed');
-  const [httpPort, dicomPort] = [await freePort(), await freePort()];
   const storage = path.join(dir, 'storage');
   await mkdir(storage, { recursive: true });
+  return withFreshPorts('Orthanc', 2, ([httpPort, dicomPort]) => launchOrthanc(found, dir, storage, httpPort!, dicomPort!, options), { choosePort: options.choosePort });
+}
+
+async function launchOrthanc(found: { binary: string; plugin: string }, dir: string, storage: string, httpPort: number, dicomPort: number, options: OrthancOptions): Promise<RunningOrthanc> {
   const user = 'radiologist';
   const password = 'pacs-test-secret';
+  const name = `lowdose-test-${randomUUID()}`;
   const config = {
-    Name: 'lowdose-test',
+    Name: name,
     StorageDirectory: storage,
     IndexDirectory: storage,
     HttpPort: httpPort,
@@ -76,7 +80,7 @@ export async function startOrthanc(dir: string, options: OrthancOptions = {}): P
     DicomAet: ORTHANC_AET,
     DicomCheckCalledAet: true,
     DicomModalities: Object.fromEntries(
-      Object.entries(options.dicomModalities ?? {}).map(([name, m]) => [name, { AET: m.aet, Host: m.host, Port: m.port, AllowGet: true, AllowMove: true, AllowFind: true, AllowStore: true }]),
+      Object.entries(options.dicomModalities ?? {}).map(([key, m]) => [key, { AET: m.aet, Host: m.host, Port: m.port, AllowGet: true, AllowMove: true, AllowFind: true, AllowStore: true }]),
     ),
     RemoteAccessAllowed: false,
     AuthenticationEnabled: true,
@@ -88,22 +92,29 @@ export async function startOrthanc(dir: string, options: OrthancOptions = {}): P
   const configFile = path.join(dir, 'orthanc.json');
   await writeFile(configFile, JSON.stringify(config));
   const child: ChildProcess = spawn(found.binary, [configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let stderr = '';
   child.stderr?.on('data', (chunk) => (stderr = (stderr + String(chunk)).slice(-4000)));
   const http = `http://127.0.0.1:${httpPort}`;
   const authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
   const rest = (pathname: string, init: { method?: string; body?: Buffer } = {}) =>
     fetch(`${http}${pathname}`, { method: init.method ?? 'GET', headers: { authorization }, ...(init.body ? { body: new Uint8Array(init.body) } : {}) });
+  const isThisOrthanc = async () => {
+    try {
+      // A port held by another process may accept and drop connections: fetch then waits without end.
+      const response = await fetch(`${http}/system`, { headers: { authorization }, signal: AbortSignal.timeout(2_000) });
+      return response.ok && ((await response.json()) as { Name?: string }).Name === name;
+    } catch {
+      return false; // not listening yet, or another server on the port
+    }
+  };
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`Orthanc exited (${child.exitCode}): ${stderr}`);
-    try {
-      if ((await rest('/system')).ok) break;
-    } catch {
-      // not listening yet
-    }
+    if (child.exitCode !== null || child.signalCode !== null) throw new ExitedBeforeReady(`Orthanc exited (${child.exitCode ?? child.signalCode}) on HTTP port ${httpPort}, DICOM port ${dicomPort}: ${stderr}`);
+    if ((await isThisOrthanc()) && child.exitCode === null && child.signalCode === null) break;
     if (Date.now() > deadline) {
       child.kill();
+      await exited;
       throw new Error(`Orthanc did not answer within 30 s: ${stderr}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -116,8 +127,7 @@ export async function startOrthanc(dir: string, options: OrthancOptions = {}): P
     dicomPort,
     rest,
     stop: async () => {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
+      if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
       await exited;
     },

@@ -5,9 +5,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { ExitedBeforeReady, withFreshPorts, type PortChooser } from '../helpers/ports.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 export const REDIS_SERVER = '/usr/bin/redis-server';
@@ -28,18 +28,8 @@ export interface TestRedisOptions {
   readonly persistent?: boolean;
   /** requirepass: clients must give this password. */
   readonly password?: string;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
+  /** Where the port comes from (default freePort); tests of the retry inject a taken one. */
+  readonly choosePort?: PortChooser;
 }
 
 interface Running {
@@ -64,16 +54,35 @@ async function launch(port: number, dir: string, persistent: boolean, password?:
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`redis-server exited (${code}) before it was ready:\n${output}`)));
+    child.once('exit', (code) => reject(new ExitedBeforeReady(`redis-server exited (${code}) on port ${port} before it was ready:\n${output}`)));
   });
   return { child, exited };
 }
 
+/**
+ * Starts redis-server on a fresh port; when it exits before it is ready (another process took the
+ * port between freePort and its bind), again on a fresh port, four times in all (withFreshPorts).
+ * `restart()` keeps the port: the clients hold its URL.
+ */
 export async function startRedis(options: TestRedisOptions = {}): Promise<TestRedis> {
-  const port = await freePort();
   const dir = mkdtempSync(path.join(tmpdir(), 'lowdose-redis-'));
   const persistent = options.persistent ?? false;
-  let running: Running | null = await launch(port, dir, persistent, options.password);
+  let port = 0;
+  let running: Running | null;
+  try {
+    running = await withFreshPorts(
+      'redis-server',
+      1,
+      async ([chosen]) => {
+        port = chosen!;
+        return launch(port, dir, persistent, options.password);
+      },
+      { choosePort: options.choosePort },
+    );
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   const end = async (signal: NodeJS.Signals) => {
     if (!running) return;
     running.child.kill(signal);

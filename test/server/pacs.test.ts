@@ -18,7 +18,7 @@ import { decodeSlice } from '../../src/server/slice-encoding.js';
 import { DICOMWEB_AUTH_ENV } from '../../src/dicomweb/client.js';
 import { runCli } from '../helpers/cli.js';
 import { startProxy } from '../helpers/http-proxy.js';
-import { findOrthanc, freePort, startOrthanc, uploadAsOtherStudy, uploadWithUnreadableInstance, type RunningOrthanc } from '../helpers/orthanc.js';
+import { closedPort, findOrthanc, startOrthanc, uploadAsOtherStudy, uploadWithUnreadableInstance, type RunningOrthanc } from '../helpers/orthanc.js';
 import { copyAsOtherSeries, copyAsOtherStudy } from '../helpers/mutate-dicom.js';
 import { multipart } from './http.js';
 import { writeBedSeries } from '../dicom/helpers/pet-beds.js';
@@ -281,7 +281,8 @@ describe.skipIf(!installed)('serve --dicomweb against Orthanc', () => {
       viewerDir: null,
       dicomweb: { base: orthanc.dicomweb, client: { auth: `basic:${orthanc.user}:not-the-password`, retries: 0 } },
     });
-    const port = await freePort();
+    const nothing = await closedPort(); // held: no other test's server can take it and answer
+    const { port } = nothing;
     const gone = await buildApp({
       data: [FIXTURE_SERIES],
       workDir: path.join(dir, 'work-gone'),
@@ -302,6 +303,7 @@ describe.skipIf(!installed)('serve --dicomweb against Orthanc', () => {
     } finally {
       await wrong.close();
       await gone.close();
+      await nothing.release();
     }
   });
 
