@@ -46,6 +46,13 @@ export interface BuildAppOptions extends ConfigInput {
    */
   readonly allowedHosts?: readonly string[] | null;
   /**
+   * Reverse proxies (addresses, CIDR ranges, or `loopback` / `linklocal` / `uniquelocal`) whose
+   * X-Forwarded-For, X-Forwarded-Proto and X-Forwarded-Host headers the server believes: the client
+   * address of the per-client limits, and the scheme and host a write's Origin must match. Default:
+   * none (the connection's peer is the client, its Host header and the socket's scheme the origin).
+   */
+  readonly trustProxy?: readonly string[];
+  /**
    * `serve --dicomweb`: the DICOMweb server the viewer browses, opens series from and stores job
    * results to; its credentials (`client.auth`) stay inside the server's client.
    */
@@ -78,6 +85,9 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
     // studies (or a loaded machine) takes longer than fastify's default 10 s plugin limit, and the
     // server must start anyway rather than fail with "Plugin did not start in time".
     pluginTimeout: 0,
+    // Forwarded headers only from the proxies named (`serve --trust-proxy`): from anyone else a
+    // client could pick its own address and so escape the per-client limits.
+    trustProxy: options.trustProxy && options.trustProxy.length > 0 ? [...options.trustProxy] : false,
   });
 
   const redact = serverPathRedactor(config, defaultModelsDir());
@@ -143,8 +153,11 @@ function installRequestGuards(app: FastifyInstance, allowedHosts: readonly strin
     if (allowed && !allowed.has(host)) {
       throw new LowdoseError('E_USAGE', `requests for host "${host}" are refused (start lowdose serve with --host to allow it)`);
     }
-    // Also when any host name is allowed (--host): a page elsewhere must not write here.
-    if (request.method !== 'GET' && request.method !== 'HEAD' && !sameOrigin(request.headers.origin, request.protocol, request.headers.host ?? '')) {
+    // Also when any host name is allowed (--host): a page elsewhere must not write here. The origin
+    // is the one the browser used: behind a trusted reverse proxy (`trustProxy`) its forwarded
+    // scheme and host (an https proxy in front of this http server), else this request's own. The
+    // allow-list above stays on the Host header itself, which a page cannot forge.
+    if (request.method !== 'GET' && request.method !== 'HEAD' && !sameOrigin(request.headers.origin, request.protocol, request.host)) {
       throw new LowdoseError('E_USAGE', 'cross-origin requests that change data are refused');
     }
   });

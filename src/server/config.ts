@@ -4,8 +4,10 @@
  * outputs in a work folder of their own.
  */
 import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { LowdoseError } from '../errors.js';
 import { resolveMemoryBudget, type MemoryBudget } from '../pipeline/memory-budget.js';
 import { packagePath } from '../util/package-root.js';
 import { ownerTag } from '../util/owner-tag.js';
@@ -132,4 +134,30 @@ export function resolveConfig(input: ConfigInput = {}): ServerConfig {
     sliceCacheBytes: input.sliceCacheBytes ?? 512 * 1024 * 1024,
     memoryBudget: resolveMemoryBudget(input.memoryBudget),
   };
+}
+
+/** proxy-addr's names for address ranges (`serve --trust-proxy loopback`). */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/**
+ * One `serve --trust-proxy` value as fastify's trustProxy takes it: an IPv4 / IPv6 address, a CIDR
+ * range (`10.0.0.0/8`, `fd00::/8`) or one of proxy-addr's range names; anything else is refused
+ * here, at start, rather than by the first request.
+ */
+export function parseTrustedProxy(text: string): string {
+  const value = text.trim();
+  if (PROXY_RANGE_NAMES.includes(value.toLowerCase())) return value.toLowerCase();
+  const [address, prefix, ...rest] = value.split('/');
+  const family = isIP(address ?? '');
+  const bits = family === 4 ? 32 : 128;
+  if (family !== 0 && rest.length === 0 && (prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits))) return value;
+  throw new LowdoseError('E_USAGE', `--trust-proxy "${text}" is not an IP address, a CIDR range (10.0.0.0/8) or one of ${PROXY_RANGE_NAMES.join(', ')}`);
+}
+
+/** One `serve --allow-host` value: a host name or address as the Host header carries it, without scheme or port. */
+export function parseAllowedHost(text: string): string {
+  const value = text.trim().toLowerCase();
+  const bracketed = /^\[[0-9a-f:.]+\]$/.test(value) && isIP(value.slice(1, -1)) === 6;
+  if (bracketed || isIP(value) === 4 || /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(value)) return value;
+  throw new LowdoseError('E_USAGE', `--allow-host "${text}" is not a host name (give it without scheme or port, e.g. viewer.example.org; an IPv6 address in brackets)`);
 }

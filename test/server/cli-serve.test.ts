@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asWord } from '../helpers/as-word.js';
+import { runCli } from '../helpers/cli.js';
 import { writeFixtureStudy } from './fixture-study.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
@@ -20,44 +21,98 @@ afterAll(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
+const SCRIPT = "const { main } = await import('./src/cli/main.ts'); process.exitCode = await main(['node', 'lowdose', ...process.argv.slice(1)]);";
+
+/** `lowdose serve --port 0 --json` with `extra` arguments: its URL once listening, its stderr so far, and its exit. */
+async function startServe(work: string, ...extra: string[]) {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--input-type=module', '-e', SCRIPT, 'serve', '--port', '0', '--json', '--data', path.join(root, 'data'), '--work', path.join(root, work), ...extra],
+    { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stdout = '';
+  const log = { stderr: '' };
+  child.stderr.on('data', (chunk: Buffer) => (log.stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const { url } = await new Promise<{ url: string }>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      try {
+        resolve(JSON.parse(stdout) as { url: string });
+      } catch {
+        // not all of it yet
+      }
+    });
+    void exited.then((code) => reject(new Error(`serve exited with ${code}: ${log.stderr}`)));
+  });
+  return { child, url, log, exited };
+}
+
+/** The status of one request to `url` with exactly these headers (fetch would set Host and Origin itself). */
+function statusOf(url: string, method: string, headers: Record<string, string>): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const request = http.request(url, { method, headers }, (res) => (res.resume(), resolve(res.statusCode ?? 0)));
+    request.on('error', reject);
+    request.end();
+  });
+}
+
 describe('lowdose serve', () => {
   it('listens on 127.0.0.1, prints its URL as JSON, serves the data and stops on SIGTERM', async () => {
-    const script = "const { main } = await import('./src/cli/main.ts'); process.exitCode = await main(['node', 'lowdose', ...process.argv.slice(1)]);";
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', '--input-type=module', '-e', script, 'serve', '--port', '0', '--json', '--data', path.join(root, 'data'), '--work', path.join(root, 'work')],
-      { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const { url } = await new Promise<{ url: string }>((resolve, reject) => {
-      child.stdout.on('data', (chunk: Buffer) => {
-        stdout += chunk.toString();
-        try {
-          resolve(JSON.parse(stdout) as { url: string });
-        } catch {
-          // not all of it yet
-        }
-      });
-      void exited.then((code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
-    });
+    const { child, url, log, exited } = await startServe('work');
     try {
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       const health = (await (await fetch(`${url}/api/health`)).json()) as { status: string; studies: number };
       expect(health).toMatchObject({ status: 'ok', studies: 1 });
       // fetch may not set Host; a DNS-rebinding page would arrive with its own name there.
-      const foreign = await new Promise<number>((resolve, reject) =>
-        http.get(`${url}/api/studies`, { headers: { host: 'attacker.example' } }, (res) => (res.resume(), resolve(res.statusCode ?? 0))).on('error', reject),
-      );
-      expect(foreign).toBe(400);
+      expect(await statusOf(`${url}/api/studies`, 'GET', { host: 'attacker.example' })).toBe(400);
     } finally {
       child.kill('SIGTERM');
     }
     expect(await exited).toBe(0);
-    expect(stderr).toContain(`lowdose viewer at ${url}`);
-    expect(stderr).not.toMatch(asWord('DOE'));
-    expect(stderr).not.toContain(root);
+    expect(log.stderr).toContain(`lowdose viewer at ${url}`);
+    expect(log.stderr).not.toMatch(asWord('DOE'));
+    expect(log.stderr).not.toContain(root);
+  });
+
+  it('behind an https reverse proxy named by --trust-proxy and --allow-host, takes writes from the origin the proxy serves', async () => {
+    const { child, url, exited } = await startServe('work-proxy', '--trust-proxy', '127.0.0.1', '--allow-host', 'Viewer.Example.org');
+    const refresh = `${url}/api/studies/refresh`;
+    // What an nginx in front (proxy_set_header Host $host; X-Forwarded-Proto $scheme) passes on.
+    const proxied = { host: 'viewer.example.org', origin: 'https://viewer.example.org', 'x-forwarded-proto': 'https', 'x-forwarded-for': '192.0.2.7' };
+    try {
+      expect(await statusOf(`${url}/api/studies`, 'GET', { host: 'viewer.example.org' })).toBe(200);
+      expect(await statusOf(refresh, 'POST', proxied)).toBe(200);
+      // The same write without the proxy's scheme: the browser's https origin is not this http server's.
+      const { 'x-forwarded-proto': _, ...withoutScheme } = proxied;
+      expect(await statusOf(refresh, 'POST', withoutScheme)).toBe(400);
+      // Names beyond the allowed ones stay refused, forwarded headers or not.
+      expect(await statusOf(`${url}/api/studies`, 'GET', { host: 'attacker.example', 'x-forwarded-host': 'viewer.example.org' })).toBe(400);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+
+    // Without --trust-proxy the forwarded scheme is not believed.
+    const plain = await startServe('work-plain', '--allow-host', 'viewer.example.org');
+    try {
+      expect(await statusOf(`${plain.url}/api/studies/refresh`, 'POST', proxied)).toBe(400);
+    } finally {
+      plain.child.kill('SIGTERM');
+    }
+    expect(await plain.exited).toBe(0);
+  });
+
+  it('refuses a --trust-proxy or --allow-host it cannot read with exit 2', async () => {
+    for (const args of [
+      ['--trust-proxy', 'proxy.example'],
+      ['--trust-proxy', '10.0.0.0/33'],
+      ['--allow-host', 'https://viewer.example.org'],
+      ['--allow-host', 'viewer.example.org:443'],
+    ]) {
+      const run = await runCli('serve', '--port', '0', ...args);
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stderr, args.join(' ')).toContain(args[0]);
+    }
   });
 });

@@ -351,9 +351,9 @@ describe('job event streams', () => {
    * GET `url` on a connection of its own (no keep-alive), from the loopback address `from`: its
    * status, its body once it ends, and a way to close it.
    */
-  const openStream = (url: string, from = '127.0.0.1') =>
+  const openStream = (url: string, from = '127.0.0.1', headers: Record<string, string> = {}) =>
     new Promise<{ status: number; body: Promise<string>; close(): void }>((resolve, reject) => {
-      const request = http.get(url, { agent: false, localAddress: from }, (response) => {
+      const request = http.get(url, { agent: false, localAddress: from, headers }, (response) => {
         let text = '';
         response.setEncoding('utf8');
         response.on('data', (chunk: string) => (text += chunk));
@@ -391,6 +391,33 @@ describe('job event streams', () => {
     } finally {
       for (const stream of streams) stream.close();
       await app.close();
+    }
+  });
+
+  it('count the clients behind a trusted reverse proxy by their forwarded address, and no one else by a forwarded header', async () => {
+    // 127.0.0.1 is the proxy; the clients behind it are told apart by X-Forwarded-For alone.
+    const behindProxy = await serverOver(root, data, { workDir: path.join(root, 'work-streams-proxy'), denoise: endlessRunner, trustProxy: ['127.0.0.1'], limits: { eventStreams: 10, eventStreamsPerClient: 1 } });
+    // The same, where the proxy is elsewhere: a header from 127.0.0.1 must change nothing.
+    const notTrusted = await serverOver(root, data, { workDir: path.join(root, 'work-streams-forged'), denoise: endlessRunner, trustProxy: ['192.0.2.1'], limits: { eventStreams: 10, eventStreamsPerClient: 1 } });
+    const streams: Array<{ close(): void }> = [];
+    try {
+      const statuses = async (app: typeof behindProxy) => {
+        comparison = (await listedComparisons(app))[0]!;
+        const job = (await app.inject({ method: 'POST', url: '/api/jobs', payload: { series: [comparison.lowDose], options: { method: 'gaussian' } } })).json() as JobView;
+        const address = await app.listen({ host: '127.0.0.1', port: 0 });
+        const open = async (client: string) => {
+          const stream = await openStream(`${address}/api/jobs/${job.id}/events`, '127.0.0.1', { 'x-forwarded-for': client });
+          streams.push(stream);
+          return stream.status;
+        };
+        return [await open('198.51.100.1'), await open('198.51.100.2'), await open('198.51.100.1')];
+      };
+      expect(await statuses(behindProxy)).toEqual([200, 200, 429]);
+      expect(await statuses(notTrusted)).toEqual([200, 429, 429]);
+    } finally {
+      for (const stream of streams) stream.close();
+      await behindProxy.close();
+      await notTrusted.close();
     }
   });
 

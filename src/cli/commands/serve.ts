@@ -10,7 +10,7 @@ import { addDicomwebOptions, dicomwebClientOptions, type DicomwebCliOptions } fr
 import { MEMORY_BUDGET_ENV, parseMemorySize } from '../../pipeline/memory-budget.js';
 import { formatBytes } from '../../util/bytes.js';
 import { buildApp, LOOPBACK_HOSTS } from '../../server/app.js';
-import { DEFAULT_HOST, DEFAULT_PORT, defaultDataDirs, defaultWorkDir } from '../../server/config.js';
+import { DEFAULT_HOST, DEFAULT_PORT, defaultDataDirs, defaultWorkDir, parseAllowedHost, parseTrustedProxy } from '../../server/config.js';
 import { openQueue } from '../../queue/batch.js';
 import { describeTarget, parseRedisUrl } from '../../queue/connection.js';
 import { queueRunner } from '../../queue/runner.js';
@@ -28,9 +28,19 @@ interface ServeOptions extends DicomwebCliOptions {
   redis?: string;
   quiet?: boolean;
   json?: boolean;
+  trustProxy?: string[];
+  allowHost?: string[];
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+const collectParsed = (parse: (text: string) => string) => (value: string, previous: string[] = []): string[] => [...previous, parse(value)];
+
+/** The Host names answered: loopback's (and --host's), plus --allow-host's; null (any) for a non-loopback --host alone. */
+function allowedHosts(opts: ServeOptions, loopback: boolean): readonly string[] | null {
+  if (opts.allowHost === undefined) return loopback ? LOOPBACK_HOSTS : null;
+  const host = opts.host.toLowerCase();
+  return [...new Set([...LOOPBACK_HOSTS, ...(loopback ? [] : [host.includes(':') && !host.startsWith('[') ? `[${host}]` : host]), ...opts.allowHost])];
+}
 
 export const register: CommandRegistrar = (program: Command, setExitCode) => {
   const command = program
@@ -47,6 +57,12 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       (text: string) => parseMemorySize(text, '--memory-budget'),
     )
     .option('--redis <url>', 'run denoise jobs on the `lowdose worker`s of this Redis queue (workers must see --work at the same path)')
+    .option(
+      '--trust-proxy <address>',
+      'a reverse proxy in front of this server (IP, CIDR range or loopback; repeat for several) whose X-Forwarded-For / -Proto / -Host headers are believed: per-client limits by the real client, writes from the https origin it serves',
+      collectParsed(parseTrustedProxy),
+    )
+    .option('--allow-host <name>', 'a further host name requests may address (repeat for several), e.g. the name a reverse proxy passes on in Host; with it, only these, loopback and --host are answered', collectParsed(parseAllowedHost))
     .option('--quiet', 'log warnings and errors only')
     .option('--json', 'print { "url" } on stdout once listening')
     .option('--dicomweb <url>', 'DICOMweb server whose studies the viewer lists, opens and stores denoised series to (QIDO-RS / WADO-RS / STOW-RS); its credentials stay on this server');
@@ -73,8 +89,9 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       ...(dicomweb ? { dicomweb } : {}),
       // Logs go to stderr: stdout is for --json.
       logger: { level: opts.quiet ? 'warn' : 'info', stream: process.stderr },
-      // Listening beyond loopback means the user chose which names reach it.
-      allowedHosts: loopback ? LOOPBACK_HOSTS : null,
+      // Listening beyond loopback without --allow-host means the user chose which names reach it.
+      allowedHosts: allowedHosts(opts, loopback),
+      ...(opts.trustProxy ? { trustProxy: opts.trustProxy } : {}),
     });
     const address = await app.listen({ host: opts.host, port: opts.port });
     const url = address.replace('://[::1]', '://localhost');
