@@ -2,7 +2,8 @@
  * What `lowdose metrics` reports: PSNR, SSIM and RMSE per slice and their means between a
  * reference and a test series (docs/contract.md). Slices are matched by
  * ImagePositionPatient, else by order (src/metrics/slice-pairing.ts). With lesions (`--lesions`),
- * also SUVmean / SUVmax / SUVpeak per lesion in both series and their ratio (src/metrics/lesions.ts).
+ * also SUVmean / SUVmax / SUVpeak per lesion in both series and their ratio (src/metrics/lesions.ts);
+ * for two dynamic or gated PET acquisitions, per frame pair (`frames[].lesions`).
  * With `region: 'patient'`, PSNR / SSIM / RMSE count only the pixels inside the patient outline of
  * each reference slice (docs/metrics.md, "Inside the patient"). With `noise` (`--noise --input`),
  * also the test's noise without anatomy, against the low-dose input it was made from
@@ -23,6 +24,7 @@ import { resolveSfrcOptions, sfrcSlice, type SfrcOptions } from '../metrics/sfrc
 import type { Detrend } from '../metrics/detrend.js';
 import { NoiseTransfer, type NoiseRoiKind, type NoiseTransferResult, type NoiseWindow } from '../metrics/noise-transfer.js';
 import { bodyOutline } from '../simulate/mu-map.js';
+import { newUid } from '../dicom/uid.js';
 import { HallucinationRecorder, type HallucinationSummary } from './hallucination.js';
 import { petFrameReport } from './frame-output.js';
 
@@ -70,6 +72,19 @@ export interface MetricsFrame {
   readonly matchedBy: 'position' | 'order';
   /** The means over this frame's slice pairs (`slices[]` entries with this `frame`). */
   readonly mean: SeriesScores['mean'];
+  /**
+   * With `--lesions` and several frames: each lesion in this frame pair, as the top-level `lesions`
+   * of one series (the result then has no top-level `lesions`). Absent with one frame pair, whose
+   * lesions are the top-level ones.
+   */
+  readonly lesions?: LesionResult[];
+  /**
+   * With `--hallucination` and several frames: this frame pair's sFRC map summary, as the top-level
+   * `hallucination` of one series (`flagged[].slice` indexes this frame's slices). The frames' maps
+   * are one derived series in `<dir>/map` (one `map.seriesInstanceUid`, files `t01-IM0001.dcm`, ...;
+   * overlays `t01-slice-0001.png`), as `denoise` writes a frame's map; `map.files` are this frame's.
+   */
+  readonly hallucination?: HallucinationSummary;
 }
 
 /** The CONTRACT shape plus what was compared and how. */
@@ -82,9 +97,15 @@ export interface MetricsResult extends SeriesScores {
   readonly reference: { readonly seriesInstanceUid: string; readonly slices: number };
   readonly test: { readonly seriesInstanceUid: string; readonly slices: number };
   readonly errors: Array<{ path: string | null; code: string; message: string }>;
-  /** Per lesion of `--lesions`, in the series' units (SUVbw for PET with SUV). */
+  /**
+   * Per lesion of `--lesions`, in the series' units (SUVbw for PET with SUV). Absent when several
+   * frame pairs are scored: each frame's are in `frames[].lesions`.
+   */
   readonly lesions?: LesionResult[];
-  /** With `hallucination`: the sFRC map's summary (CONTRACT: patchSizeMm, patches, flagged[]). */
+  /**
+   * With `hallucination`: the sFRC map's summary (CONTRACT: patchSizeMm, patches, flagged[]). Absent
+   * when several frame pairs are scored: each frame's is in `frames[].hallucination`.
+   */
   readonly hallucination?: HallucinationSummary;
   /** With `noise`: the test's noise without anatomy against the full dose's (docs/contract.md). */
   readonly noise?: MetricsNoiseReport;
@@ -189,6 +210,9 @@ export async function runMetrics(options: MetricsOptions): Promise<{ result: Met
  * Every frame pair of two dynamic or gated acquisitions scored with one range (`--range`, else the
  * default over the whole reference acquisition: PET [0, its maximum over every frame]), as one
  * series would be: `slices` holds every frame's, `mean` is over all of them, `frames` each frame's.
+ * With lesions, each frame pair's are measured as one series' are (`scoreSeries`, `measureLesions`)
+ * and go into its `frames[]` entry: the lesions' time-activity (or gate-activity) curves. So does
+ * each frame pair's sFRC map summary, the frames' maps written as one series (`frameMap`).
  */
 async function scoreFrames(
   pairs: ReadonlyArray<readonly [Series, Series]>,
@@ -196,10 +220,7 @@ async function scoreFrames(
   errors: MetricsResult['errors'],
   progress: (message: string) => void,
 ): Promise<{ result: MetricsResult; exitCode: number }> {
-  const option = options.lesions?.length ? '--lesions' : options.hallucination ? '--hallucination' : options.noise ? '--noise' : null;
-  if (option) {
-    throw new LowdoseError('E_USAGE', `${option} measures one frame; the test holds ${pairs.length} frames (${pairs.map(([, t]) => t.key).join(', ')}): point --reference and --test at one frame's files`);
-  }
+  if (options.noise) throw noiseModalityRefusal(pairs[0]![0].modality);
   let range = options.range;
   if (!range) {
     const ranges: IntensityRange[] = [];
@@ -209,12 +230,18 @@ async function scoreFrames(
   const frames: MetricsFrame[] = [];
   const slices: MetricsSliceScores[] = [];
   let first: MetricsResult | null = null;
+  const mapUid = options.hallucination ? newUid() : null;
   for (const [reference, test] of pairs) {
     progress(`frame ${test.key}: against ${reference.key}`);
-    const { result } = await scoreSeries(reference, test, { ...options, range }, errors, progress);
+    const frameMap = mapUid ? { seriesInstanceUid: mapUid, frameTag: petFrameReport(test.petFrame!).tag } : undefined;
+    const { result } = await scoreSeries(reference, test, { ...options, range }, errors, progress, frameMap);
     first ??= result;
     const frame = frameScores(reference, test, result);
-    frames.push(frame);
+    frames.push({
+      ...frame,
+      ...(result.lesions ? { lesions: result.lesions } : {}),
+      ...(result.hallucination ? { hallucination: result.hallucination } : {}),
+    });
     slices.push(...result.slices.map((s) => ({ ...s, frame: frame.tag })));
   }
   const [reference, test] = pairs[0]!;
@@ -286,13 +313,18 @@ function pairFrames(references: readonly Series[], tests: readonly Series[], opt
   return pairs;
 }
 
-/** Scores one reference series against one test series (`runMetrics` for a pair). */
+/**
+ * Scores one reference series against one test series (`runMetrics` for a pair). `frameMap`: the
+ * test is one frame of an acquisition whose frames' sFRC maps make one series of that UID, this
+ * frame's files named with its tag (`HallucinationRecorderOptions.shared`).
+ */
 async function scoreSeries(
   reference: Series,
   test: Series,
   options: MetricsOptions,
   errors: MetricsResult['errors'],
   progress: (message: string) => void,
+  frameMap?: { readonly seriesInstanceUid: string; readonly frameTag: string },
 ): Promise<{ result: MetricsResult; exitCode: number }> {
   checkComparable(reference, test);
   const noiseInput = options.noise ? await noiseInputSeries(reference, options.noise.input, errors) : null;
@@ -322,7 +354,10 @@ async function scoreSeries(
             outDir: options.hallucination.dir,
             sfrc,
             against: 'reference',
-            description: `test series ${test.seriesInstanceUid} against reference ${reference.seriesInstanceUid}`,
+            description: frameMap
+              ? `test frame ${test.key} against reference frame ${reference.key}`
+              : `test series ${test.seriesInstanceUid} against reference ${reference.seriesInstanceUid}`,
+            ...(frameMap ? { shared: frameMap } : {}),
           })
         : null;
     let noise: NoiseTransfer | null = null;
@@ -415,16 +450,19 @@ function noiseSettings(options: MetricsNoiseOptions) {
  * noise scales with the activity, so other modalities are refused.
  */
 async function noiseInputSeries(reference: Series, path: string, errors: MetricsResult['errors']): Promise<Series> {
-  if (reference.modality !== 'CT') {
-    throw new LowdoseError(
-      'E_USAGE',
-      `--noise needs CT: it assumes the low dose is the full dose plus additive extra noise independent of the anatomy ` +
-        `(CT noise insertion or a dose-split acquisition), which ${reference.modality || 'this modality'} does not give (PET count thinning's noise scales with the activity)`,
-    );
-  }
+  if (reference.modality !== 'CT') throw noiseModalityRefusal(reference.modality);
   const input = await singleSeries(path, '--input', errors);
   checkComparable(reference, input, 'input');
   return input;
+}
+
+/** Why `--noise` refuses a reference of `modality` other than CT (the frames of a dynamic or gated acquisition are PET). */
+function noiseModalityRefusal(modality: string): LowdoseError {
+  return new LowdoseError(
+    'E_USAGE',
+    `--noise needs CT: it assumes the low dose is the full dose plus additive extra noise independent of the anatomy ` +
+      `(CT noise insertion or a dose-split acquisition), which ${modality || 'this modality'} does not give (PET count thinning's noise scales with the activity)`,
+  );
 }
 
 /**

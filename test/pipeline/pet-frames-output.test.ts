@@ -8,7 +8,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +29,7 @@ const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const PYTHON = '/usr/bin/python3';
 const GENERATOR = fileURLToPath(new URL('../dicom/data/make-pet-timing.py', import.meta.url));
 const READER = fileURLToPath(new URL('../dicom/data/read-pet-series.py', import.meta.url));
+const LESION_STATS = fileURLToPath(new URL('../dicom/data/pet-lesion-stats.py', import.meta.url));
 const hasPydicom = existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import pydicom, numpy'], { encoding: 'utf8' }).status === 0;
 
 interface PydicomFile {
@@ -55,6 +56,33 @@ function hashFolder(folder: string): string {
   return hash.digest('hex');
 }
 
+/** A lesion as pydicom and numpy read it in one frame (test/dicom/data/pet-lesion-stats.py). */
+interface PydicomLesion {
+  name: string;
+  voxels: number;
+  mean: number;
+  max: number;
+  peak: number;
+}
+
+/** Each frame's lesions (by 1-based frame number) of a PET folder in SUVbw = Bq/ml x `factor`, with pydicom and numpy. */
+function lesionsWithPydicom(folder: string, factor: number, lesionsFile: string): Record<string, PydicomLesion[]> {
+  const run = spawnSync(PYTHON, [LESION_STATS, folder, String(factor), lesionsFile], { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`pet-lesion-stats.py failed: ${run.stderr}`);
+  return JSON.parse(run.stdout) as Record<string, PydicomLesion[]>;
+}
+
+/**
+ * Two lesions on the two slices (z -278.5 and -281.77 mm) of make-pet-timing.py's copies of the
+ * ACRIN slice: one on its hottest pixel (row 95, column 88), one wider in the body.
+ */
+const LESIONS = {
+  lesions: [
+    { name: 'hot', centre: [16.3, -141.8, -280.1], radius: 8 },
+    { name: 'wide', centre: [0, -200, -279], radius: 15 },
+  ],
+};
+
 async function denoiseJson(...args: string[]): Promise<DenoiseReport> {
   const run = await runCli('denoise', ...args, '--method', 'gaussian', '--no-progress', '--json');
   expect(run.code, run.stderr).toBe(0);
@@ -73,7 +101,7 @@ const KEPT = ['SeriesType', 'NumberOfSlices', 'NumberOfTimeSlices', 'NumberOfRRI
 
 describe.skipIf(!hasPydicom)('a denoised dynamic or gated PET acquisition', () => {
   let dir = '';
-  let expected: { dynamic: { factor: number }; gated: { factor: number } };
+  let expected: { dynamic: { factor: number }; dynamicLate: { wholeFactor: number }; gated: { factor: number } };
 
   beforeAll(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'lowdose-pet-frames-'));
@@ -350,6 +378,213 @@ describe.skipIf(!hasPydicom)('a denoised dynamic or gated PET acquisition', () =
     // The frames differ: the activity falls and the frames lengthen, so the later ones are less noisy.
     const rmse = result.frames!.map((f) => f.mean.rmse);
     expect(rmse[0]).toBeGreaterThan(rmse[2]! * 2);
+  });
+
+  /** Each frame's lesion readings of `side` match pydicom's for that frame (SUVbw, float32 pixels: 1e-5 relative). */
+  function expectLesionsAsPydicom(result: MetricsResult, side: 'reference' | 'test', byFrame: Record<string, PydicomLesion[]>): void {
+    for (const f of result.frames!) {
+      const known = byFrame[String(f.frame)]!;
+      expect(f.lesions!.map((l) => l.name)).toEqual(known.map((l) => l.name));
+      for (const [i, l] of f.lesions!.entries()) {
+        const reading = l[side];
+        const k = known[i]!;
+        expect([f.tag, l.name, side, reading.voxels]).toEqual([f.tag, l.name, side, k.voxels]);
+        for (const q of ['mean', 'max', 'peak'] as const) {
+          expect([f.tag, l.name, side, q, Math.abs(reading[q] - k[q]) / k[q] < 1e-5]).toEqual([f.tag, l.name, side, q, true]);
+        }
+      }
+    }
+  }
+
+  /** A folder holding only frame `tag`'s files of a derived acquisition folder (`t02-IM0001.dcm`, ...). */
+  function frameOnly(folder: string, tag: string, name: string): string {
+    const one = path.join(dir, `frame-${tag}-${name}`);
+    mkdirSync(one, { recursive: true });
+    for (const file of readdirSync(folder).filter((n) => n.startsWith(`${tag}-`))) copyFileSync(path.join(folder, file), path.join(one, file));
+    return one;
+  }
+
+  function writeLesions(): string {
+    const file = path.join(dir, 'lesions.json');
+    writeFileSync(file, JSON.stringify(LESIONS));
+    return file;
+  }
+
+  it("metrics --lesions on two dynamic acquisitions reads each time point's lesions as pydicom and numpy do, and prints each lesion's curve over the time points", async () => {
+    const simulated = await simulateJson(path.join(dir, 'in', 'dynamic'), '-o', path.join(dir, 'sim-lesions'), '--with-reference');
+    const low = simulated.series[0]!.output.dir;
+    const full = simulated.series[0]!.reference!.dir;
+    const lesions = writeLesions();
+    const run = await runCli('metrics', '--reference', full, '--test', low, '--lesions', lesions, '--json');
+    expect(run.code, run.stderr).toBe(0);
+    const result = JSON.parse(run.stdout) as MetricsResult;
+    expect(result.frames!.map((f) => f.tag)).toEqual(['t01', 't02', 't03']);
+    // Several frames: each frame's lesions in its entry, none at the top.
+    expect(result.lesions).toBeUndefined();
+    const reference = lesionsWithPydicom(full, expected.dynamic.factor, lesions);
+    const test = lesionsWithPydicom(low, expected.dynamic.factor, lesions);
+    expectLesionsAsPydicom(result, 'reference', reference);
+    expectLesionsAsPydicom(result, 'test', test);
+    for (const f of result.frames!) {
+      for (const l of f.lesions!) {
+        for (const q of ['mean', 'max', 'peak'] as const) expect(l.recovery[q]).toBeCloseTo(l.test[q] / l.reference[q], 12);
+      }
+    }
+    // The time points differ (activity 1, 0.6, 0.3 of the source's): the curve falls.
+    const hot = result.frames!.map((f) => f.lesions![0]!.reference.mean);
+    expect(hot[0]! > hot[1]! && hot[1]! > hot[2]!).toBe(true);
+
+    // The text: under each lesion's name, one row per time point, pydicom's numbers to 3 decimals.
+    const text = await runCli('metrics', '--reference', full, '--test', low, '--lesions', lesions);
+    expect(text.code, text.stderr).toBe(0);
+    const lines = text.stdout.split('\n');
+    for (const [i, name] of ['hot', 'wide'].entries()) {
+      const at = lines.findIndex((l) => l.startsWith(`${name}: `));
+      expect(lines[at + 1]!.split(/\s+/)).toEqual(['frame', 'voxels', 'SUVmean', 'ref', 'SUVmax', 'ref', 'SUVpeak', 'ref', 'SUVmean', 'test', 'SUVmax', 'test', 'SUVpeak', 'test',
+        'ratio', 'mean', 'ratio', 'max', 'ratio', 'peak']);
+      for (const t of [1, 2, 3]) {
+        const r = reference[String(t)]![i]!;
+        const s = test[String(t)]![i]!;
+        const cells = lines[at + 1 + t]!.split(/\s{2,}/).slice(0, 11);
+        expect(cells).toEqual([`t0${t}`, String(r.voxels), ...[r.mean, r.max, r.peak, s.mean, s.max, s.peak].map((v) => v.toFixed(3)),
+          ...[s.mean / r.mean, s.max / r.max, s.peak / r.peak].map((v) => v.toFixed(3))]);
+      }
+    }
+  });
+
+  it('metrics --lesions on two gated acquisitions gives each gate the recovery of its known activity scale, with the SUVs pydicom reads', async () => {
+    // The gated set again under another UID, every gate's RescaleSlope scaled by its own factor.
+    const scales = [0.95, 0.9, 0.85, 0.8, 0.75, 0.7];
+    const scaled = path.join(dir, 'gated-scaled');
+    const copy = spawnSync(PYTHON, ['-c', [
+      'import json, math, os, sys, pydicom',
+      'from pydicom.uid import generate_uid',
+      'src, out, scales = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])',
+      'os.makedirs(out, exist_ok=True)',
+      "uid = generate_uid(entropy_srcs=['lowdose-pet-gated-scaled'])",
+      'for name in sorted(os.listdir(src)):',
+      '    d = pydicom.dcmread(os.path.join(src, name))',
+      '    gate = math.ceil(int(d.ImageIndex) / int(d.NumberOfSlices))',
+      "    d.RescaleSlope = f'{float(d.RescaleSlope) * scales[gate - 1]:.10g}'",
+      '    d.SeriesInstanceUID = uid',
+      "    d.SOPInstanceUID = generate_uid(entropy_srcs=['lowdose-pet-gated-scaled', name])",
+      '    d.file_meta.MediaStorageSOPInstanceUID = d.SOPInstanceUID',
+      '    d.save_as(os.path.join(out, name))',
+    ].join('\n'), path.join(dir, 'in', 'gated'), scaled, JSON.stringify(scales)], { encoding: 'utf8' });
+    expect(copy.status, copy.stderr).toBe(0);
+    const lesions = writeLesions();
+    const run = await runCli('metrics', '--reference', path.join(dir, 'in', 'gated'), '--test', scaled, '--lesions', lesions, '--json');
+    expect(run.code, run.stderr).toBe(0);
+    const result = JSON.parse(run.stdout) as MetricsResult;
+    expect(result.frames!.map((f) => [f.tag, f.kind])).toEqual(['g01', 'g02', 'g03', 'g04', 'g05', 'g06'].map((tag) => [tag, 'gated']));
+    expect(result.lesions).toBeUndefined();
+    expectLesionsAsPydicom(result, 'reference', lesionsWithPydicom(path.join(dir, 'in', 'gated'), expected.gated.factor, lesions));
+    expectLesionsAsPydicom(result, 'test', lesionsWithPydicom(scaled, expected.gated.factor, lesions));
+    // Every pixel of gate g scaled by scales[g]: so is every reading.
+    for (const [g, f] of result.frames!.entries()) {
+      for (const l of f.lesions!) {
+        for (const q of ['mean', 'max', 'peak'] as const) expect([f.tag, l.name, q, l.recovery[q]! - scales[g]!].map((v) => (typeof v === 'number' ? Math.abs(v) < 1e-6 : v))).toEqual([f.tag, l.name, q, true]);
+      }
+    }
+  });
+
+  it('metrics --lesions scores a test frame only against the same reference frame: time points 2 and 3 against three, and one time point against another is refused', async () => {
+    // dynamic-late holds dynamic's pixels (and, read whole, its SUVbw factor) under another UID.
+    const part = path.join(dir, 'dynamic-t2-t3');
+    mkdirSync(part, { recursive: true });
+    for (const name of ['t2-s1.dcm', 't2-s2.dcm', 't3-s1.dcm', 't3-s2.dcm']) copyFileSync(path.join(dir, 'in', 'dynamic', name), path.join(part, name));
+    const lesions = writeLesions();
+    const run = await runCli('metrics', '--reference', path.join(dir, 'in', 'dynamic-late'), '--test', part, '--lesions', lesions, '--json');
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/reference frame \S+#t1 has no test frame; skipped/);
+    const result = JSON.parse(run.stdout) as MetricsResult;
+    expect(result.frames!.map((f) => f.tag)).toEqual(['t02', 't03']);
+    const known = lesionsWithPydicom(path.join(dir, 'in', 'dynamic-late'), expected.dynamicLate.wholeFactor, lesions);
+    expectLesionsAsPydicom(result, 'reference', known);
+    for (const f of result.frames!) for (const l of f.lesions!) expect(l.recovery).toEqual({ mean: 1, max: 1, peak: 1 });
+    // Time point 1 reads otherwise: a pairing by position alone would have shown it.
+    expect(result.frames![0]!.lesions![0]!.reference.mean).not.toBeCloseTo(known['1']![0]!.mean, 3);
+
+    const refused = await runCli('metrics', '--reference', path.join(dir, 'in', 'dynamic-late', 't2-s1.dcm'), '--test', path.join(dir, 'in', 'dynamic', 't1-s1.dcm'), '--lesions', lesions, '--json');
+    expect(refused.code).toBe(2);
+    const { errors } = JSON.parse(refused.stdout) as { errors: Array<{ code: string; message: string }> };
+    expect(errors[0]!.code).toBe('E_USAGE');
+    expect(errors[0]!.message).toMatch(/#t1\b[\s\S]*#t2\b/);
+  });
+
+  it("metrics --lesions of one frame pair reports its lesions at the top level, as for one series, with the numbers that frame has in the whole acquisition's run", async () => {
+    const simulated = await simulateJson(path.join(dir, 'in', 'dynamic'), '-o', path.join(dir, 'sim-one-frame'), '--with-reference');
+    const low = simulated.series[0]!.output.dir;
+    const full = simulated.series[0]!.reference!.dir;
+    const lesions = writeLesions();
+    const whole = JSON.parse((await runCli('metrics', '--reference', full, '--test', low, '--lesions', lesions, '--json')).stdout) as MetricsResult;
+    const reference = frameOnly(full, 't02', 'one-frame-full');
+    const test = frameOnly(low, 't02', 'one-frame-low');
+    const run = await runCli('metrics', '--reference', reference, '--test', test, '--lesions', lesions, '--json');
+    expect(run.code, run.stderr).toBe(0);
+    const result = JSON.parse(run.stdout) as MetricsResult;
+    expect(result.frames!.map((f) => f.tag)).toEqual(['t02']);
+    expect(Object.keys(result.frames![0]!)).not.toContain('lesions');
+    expect(result.lesions).toEqual(whole.frames![1]!.lesions);
+    // The text: the one-series lesion table, no table per frame.
+    const text = await runCli('metrics', '--reference', reference, '--test', test, '--lesions', lesions);
+    expect(text.stdout).toMatch(/^lesion {2}voxels {3}SUVmean ref -> test \(ratio\)/m);
+    expect(text.stdout).not.toMatch(/per frame/);
+  });
+
+  it("metrics --hallucination on two dynamic acquisitions writes the time points' sFRC maps as one series, each time point's map and summary those of that time point alone", async () => {
+    const simulated = await simulateJson(path.join(dir, 'in', 'dynamic'), '-o', path.join(dir, 'sim-hallucination'), '--with-reference');
+    const low = simulated.series[0]!.output.dir;
+    const full = simulated.series[0]!.reference!.dir;
+    const sfrc = ['--patch-size', '16'];
+    const all = path.join(dir, 'sfrc-all');
+    const run = await runCli('metrics', '--reference', full, '--test', low, '--hallucination', all, ...sfrc, '--json');
+    expect(run.code, run.stderr).toBe(0);
+    const result = JSON.parse(run.stdout) as MetricsResult;
+    expect(result.hallucination).toBeUndefined();
+    const maps = result.frames!.map((f) => f.hallucination!.map);
+    expect(new Set(maps.map((m) => m.seriesInstanceUid)).size).toBe(1);
+    expect(maps.map((m) => m.files.map((f) => path.basename(f)))).toEqual([1, 2, 3].map((t) => [`t0${t}-IM0001.dcm`, `t0${t}-IM0002.dcm`]));
+    // One series with the test acquisition's frame structure, read back as its three time points.
+    expectOneSeriesLikeTheSource(maps[0]!.dir, low, 6);
+    const { series } = await scanPaths([maps[0]!.dir]);
+    expect(series.map((s) => [s.key, s.slices.length])).toEqual(['#t1', '#t2', '#t3'].map((k) => [`${maps[0]!.seriesInstanceUid}${k}`, 2]));
+    const allMaps = new Map(readWithPydicom(maps[0]!.dir, true).map((f) => [f.name, f.bqml]));
+    const { map: _map, overlays: _overlays, ...firstSummary } = result.frames![0]!.hallucination!;
+    expect(firstSummary.patches).toBeGreaterThan(0);
+    expect(result.frames!.some((f) => f.hallucination!.flagged.length > 0)).toBe(true);
+
+    for (const [k, f] of result.frames!.entries()) {
+      const alone = path.join(dir, `sfrc-${f.tag}`);
+      const single = await runCli('metrics', '--reference', frameOnly(full, f.tag, 'sfrc-full'), '--test', frameOnly(low, f.tag, 'sfrc-low'), '--hallucination', alone, ...sfrc, '--json');
+      expect(single.code, single.stderr).toBe(0);
+      const own = (JSON.parse(single.stdout) as MetricsResult).hallucination!;
+      const { map: ownMap, overlays: ownOverlays, ...ownSummary } = own;
+      const { map: frameMap, overlays: frameOverlays, ...frameSummary } = f.hallucination!;
+      expect(frameSummary, f.tag).toEqual(ownSummary);
+      expect(frameOverlays.map((o) => path.basename(o))).toEqual(ownOverlays.map((o) => `${f.tag}-${path.basename(o)}`));
+      const ownPixels = new Map(readWithPydicom(ownMap.dir, true).map((w) => [w.name, w.bqml]));
+      for (const name of ['IM0001.dcm', 'IM0002.dcm']) expect(allMaps.get(`${f.tag}-${name}`), `${f.tag} ${name}`).toEqual(ownPixels.get(name));
+      expect(frameMap.files).toHaveLength(2);
+      expect(k).toBe(f.frame - 1);
+    }
+
+    const text = await runCli('metrics', '--reference', full, '--test', low, '--hallucination', path.join(dir, 'sfrc-text'), ...sfrc);
+    expect(text.stdout.split('\n').filter((l) => / sFRC hallucination map: /.test(l)).map((l) => l.split(' ')[0])).toEqual(['t01', 't02', 't03']);
+  });
+
+  it('metrics --noise on two PET acquisitions is refused for what it is, PET, as for one time point', async () => {
+    const args = (reference: string, test: string) => ['metrics', '--reference', reference, '--test', test, '--noise', '--input', test, '--json'];
+    const messages: string[] = [];
+    for (const [reference, test] of [['dynamic-late', 'dynamic'], [path.join('dynamic-late', 't1-s1.dcm'), path.join('dynamic', 't1-s1.dcm')]]) {
+      const run = await runCli(...args(path.join(dir, 'in', reference!), path.join(dir, 'in', test!)));
+      expect(run.code).toBe(2);
+      const { errors } = JSON.parse(run.stdout) as { errors: Array<{ code: string; message: string }> };
+      expect(errors[0]!.code).toBe('E_USAGE');
+      messages.push(errors[0]!.message);
+    }
+    expect(messages[0]).toMatch(/^--noise needs CT: .* which PT does not give/);
+    expect(messages[1]).toBe(messages[0]);
   });
 
   it('metrics refuses a time point scored against another time point, naming both keys', async () => {

@@ -2,7 +2,8 @@
  * `lowdose metrics --reference <path> --test <path> [--range lo,hi] [--region field|patient] [--lesions <file>] [--noise --input <path>] [--json]`:
  * PSNR, SSIM and RMSE per slice and their means between two series (docs/contract.md), over the
  * field or inside the patient, and
- * with `--lesions` SUVmean / SUVmax / SUVpeak per lesion and their recovery, with `--noise` the
+ * with `--lesions` SUVmean / SUVmax / SUVpeak per lesion and their recovery (per frame pair of two
+ * dynamic or gated PET acquisitions, printed per lesion over the frames), with `--noise` the
  * test's noise without anatomy against the full dose's (src/metrics/noise-transfer.ts). The work is
  * src/pipeline/metrics.ts (`runMetrics`); this file registers the command, parses `--range` and
  * prints the result.
@@ -14,7 +15,8 @@ import { readLesionsFile } from '../../pipeline/lesions-file.js';
 import { SFRC_DEFAULTS, type SfrcOptions } from '../../metrics/sfrc.js';
 import { DETRENDS, type Detrend } from '../../metrics/detrend.js';
 import { NOISE_ROI_KINDS, NOISE_WINDOWS, type NoiseRoiKind, type NoiseWindow } from '../../metrics/noise-transfer.js';
-import { METRICS_REGIONS, runMetrics, type LesionResult, type MetricsRegion, type MetricsResult, type MetricsNoiseReport } from '../../pipeline/metrics.js';
+import { METRICS_REGIONS, runMetrics, type LesionResult, type MetricsFrame, type MetricsRegion, type MetricsResult, type MetricsNoiseReport } from '../../pipeline/metrics.js';
+import type { HallucinationSummary } from '../../pipeline/hallucination.js';
 import { textTable } from '../../util/text-table.js';
 import type { CommandRegistrar } from '../command.js';
 import { createOutput, parseChoiceOption, parseIntOption, parseNumberOption, usageError } from '../output.js';
@@ -66,18 +68,9 @@ function humanReport(result: MetricsResult): string {
   const note = finite > 0 && finite < result.slices.length ? `  (PSNR: mean of ${finite} finite of ${result.slices.length})` : '';
   lines.push(` mean  ${format(m.psnr, 3).padStart(8)}  ${m.ssim.toFixed(5)}  ${unitValue(m.rmse).padStart(8)}${note}`);
   if (result.lesions) lines.push('', ...lesionLines(result.lesions, result.units));
-  const h = result.hallucination;
-  if (h) {
-    lines.push(
-      '',
-      `sFRC hallucination map: ${h.flagged.length} of ${h.patches} patches flagged (${(100 * h.flaggedFraction).toFixed(1)} %; ` +
-        `${h.patchSize} px = ${h.patchSizeMm} mm, FRC < ${h.threshold} in ${h.band[0]}-${h.band[1]} cycles/mm) -> ${h.map.dir}`,
-    );
-    for (const f of [...h.flagged].sort((a, b) => a.score - b.score).slice(0, 10)) {
-      lines.push(`  slice ${f.slice}  x ${f.xMm.toFixed(1)} mm  y ${f.yMm.toFixed(1)} mm  score ${f.score.toFixed(3)} at ${f.frequency.toFixed(3)} cycles/mm`);
-    }
-    if (h.flagged.length > 10) lines.push(`  ... ${h.flagged.length - 10} more in --json`);
-  }
+  if (result.frames?.some((f) => f.lesions)) lines.push('', ...lesionFrameLines(result.frames, result.units));
+  if (result.hallucination) lines.push('', ...hallucinationLines(result.hallucination));
+  for (const f of result.frames ?? []) if (f.hallucination) lines.push('', ...hallucinationLines(f.hallucination, f.tag));
   if (result.noise) lines.push('', ...noiseLines(result.noise, result.units));
   if (result.errors.length > 0) {
     lines.push('', `${result.errors.length} file(s) could not be read:`);
@@ -87,20 +80,34 @@ function humanReport(result: MetricsResult): string {
 }
 
 /**
+ * The `--hallucination` block: how many patches were flagged, where the map went, and the ten
+ * lowest-scoring patches. `frame`: the frame pair's tag, which starts the first line and names the
+ * slices as the slice table does (`t01:0`).
+ */
+function hallucinationLines(h: HallucinationSummary, frame?: string): string[] {
+  const lines = [
+    `${frame ? `${frame} ` : ''}sFRC hallucination map: ${h.flagged.length} of ${h.patches} patches flagged (${(100 * h.flaggedFraction).toFixed(1)} %; ` +
+      `${h.patchSize} px = ${h.patchSizeMm} mm, FRC < ${h.threshold} in ${h.band[0]}-${h.band[1]} cycles/mm) -> ${h.map.dir}`,
+  ];
+  for (const f of [...h.flagged].sort((a, b) => a.score - b.score).slice(0, 10)) {
+    const slice = frame ? `${frame}:${f.slice}` : String(f.slice);
+    lines.push(`  slice ${slice}  x ${f.xMm.toFixed(1)} mm  y ${f.yMm.toFixed(1)} mm  score ${f.score.toFixed(3)} at ${f.frequency.toFixed(3)} cycles/mm`);
+  }
+  if (h.flagged.length > 10) lines.push(`  ... ${h.flagged.length - 10} more in --json`);
+  return lines;
+}
+
+/**
  * The `--lesions` block of the text output: per lesion its voxels and the reference and test reading
  * of mean, max and peak with their ratio (test / reference), or for CT their difference (HU has no
  * meaningful ratio: 0 is water). Columns as wide as their widest cell, so they line up for CT's
  * four-digit HU as for SUV; names are never cut.
  */
 export function lesionLines(lesions: readonly LesionResult[], units: string): string[] {
-  const u = units === 'SUVbw' ? 'SUV' : units;
+  const u = lesionUnits(units);
   const byDifference = units === 'HU';
   const what = byDifference ? 'diff' : 'ratio';
-  const signed = (v: number) => `${v >= 0 ? '+' : ''}${unitValue(v)}`;
-  const cell = (r: number, t: number, ratio: number | null) =>
-    `${unitValue(r)} -> ${unitValue(t)} (${byDifference ? signed(t - r) : ratio === null ? 'n/a' : ratio.toFixed(3)})`;
-  // A peak sphere cut by the first or last slice, the image's sides or padding is a mean over fewer voxels: said, not hidden.
-  const cutNote = (l: LesionResult) => (l.reference.peakSphereCut || l.test.peakSphereCut ? "peak sphere cut by the volume's edge" : '');
+  const cell = (r: number, t: number, ratio: number | null) => `${unitValue(r)} -> ${unitValue(t)} (${versus(r, t, ratio, byDifference)})`;
   const columns = [
     { header: 'lesion' },
     { header: 'voxels', right: true },
@@ -116,6 +123,62 @@ export function lesionLines(lesions: readonly LesionResult[], units: string): st
     cutNote(l),
   ]);
   return textTable(columns, rows);
+}
+
+/** The lesion tables' name for `units`: SUV for SUVbw. */
+function lesionUnits(units: string): string {
+  return units === 'SUVbw' ? 'SUV' : units;
+}
+
+/** A test reading against the reference's: their ratio (`n/a` where null), or for HU the signed difference. */
+function versus(reference: number, test: number, ratio: number | null, byDifference: boolean): string {
+  if (!byDifference) return ratio === null ? 'n/a' : ratio.toFixed(3);
+  const v = test - reference;
+  return `${v >= 0 ? '+' : ''}${unitValue(v)}`;
+}
+
+/** A peak sphere cut by the first or last slice, the image's sides or padding is a mean over fewer voxels: said, not hidden. */
+function cutNote(l: LesionResult): string {
+  return l.reference.peakSphereCut || l.test.peakSphereCut ? "peak sphere cut by the volume's edge" : '';
+}
+
+/**
+ * The `--lesions` block for the frames of a dynamic or gated acquisition: per lesion, one line per
+ * frame pair with the reference's and the test's mean, max and peak and their ratio (test /
+ * reference; for HU the difference, as `lesionLines`), so each column read down is the lesion's
+ * time-activity (or gate-activity) curve. The same cells and cut note as `lesionLines`.
+ */
+export function lesionFrameLines(frames: readonly MetricsFrame[], units: string): string[] {
+  const u = lesionUnits(units);
+  const byDifference = units === 'HU';
+  const kinds = ['mean', 'max', 'peak'] as const;
+  const columns = [
+    { header: 'frame' },
+    { header: 'voxels', right: true },
+    ...kinds.map((k) => ({ header: `${u}${k} ref`, right: true, gap: k === 'mean' ? 3 : 2 })),
+    ...kinds.map((k) => ({ header: `${u}${k} test`, right: true, gap: k === 'mean' ? 3 : 2 })),
+    ...kinds.map((k) => ({ header: `${byDifference ? 'diff' : 'ratio'} ${k}`, right: true, gap: k === 'mean' ? 3 : 2 })),
+    { header: '', gap: 3 },
+  ];
+  const withLesions = frames.filter((f) => f.lesions);
+  const lines: string[] = [];
+  for (const [i, first] of (withLesions[0]?.lesions ?? []).entries()) {
+    if (i > 0) lines.push('');
+    lines.push(`${first.name}: radius ${first.radius} mm at ${first.centre.join(', ')} mm, reference -> test per frame`);
+    const rows = withLesions.map((f) => {
+      const l = f.lesions![i]!;
+      return [
+        f.tag,
+        String(l.reference.voxels),
+        ...kinds.map((k) => unitValue(l.reference[k])),
+        ...kinds.map((k) => unitValue(l.test[k])),
+        ...kinds.map((k) => versus(l.reference[k], l.test[k], l.recovery[k], byDifference)),
+        cutNote(l),
+      ];
+    });
+    lines.push(...textTable(columns, rows));
+  }
+  return lines;
 }
 
 /**
@@ -188,7 +251,11 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
         'where every method scores near perfect, no longer dilutes differences in the body)',
       parseRegion,
     )
-    .option('--lesions <file>', 'JSON { "lesions": [ { "name"?, "centre": [x, y, z], "radius" } ] } in patient mm: adds SUVmean / SUVmax / SUVpeak per lesion')
+    .option(
+      '--lesions <file>',
+      'JSON { "lesions": [ { "name"?, "centre": [x, y, z], "radius" } ] } in patient mm: adds SUVmean / SUVmax / SUVpeak per lesion ' +
+        '(per frame pair for two dynamic or gated PET acquisitions: each lesion over the frames)',
+    )
     .option('--hallucination <dir>', 'also write an sFRC hallucination map (DICOM series + PNG overlays) of test against reference into <dir>')
     .option('--patch-size <px>', `sFRC patch edge in pixels (default ${SFRC_DEFAULTS.patchSize})`, parseIntOption('--patch-size', 8, 512))
     .option('--stride <px>', 'sFRC step between patches (default patch size / 2)', parseIntOption('--stride', 1, 512))
