@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import type { Texture } from '../../src/choices.js';
 import type { SamplerChoice } from '../../src/diffusion/index.js';
 import { CT_RANGE, psnr, ssim } from '../../src/metrics/index.js';
 import { Denoiser } from '../../src/models/index.js';
@@ -84,13 +85,15 @@ export interface StackRunOptions extends SamplerChoice {
   readonly dose?: number;
   /** Low-band denoising strength after the model (src/filters/low-band.ts); default the card's. */
   readonly lowBand?: number;
+  /** Output texture as `--texture` (default smooth); 'full-dose' assumes `dose` (the card's default without it). */
+  readonly texture?: Texture;
 }
 
 /** Denoises every slice of a CT stack in one batch, slice i with noise stream i (as denoise does). */
 export async function denoiseStack(model: Denoiser, stack: SliceStack, options: StackRunOptions): Promise<StackRun> {
-  const { steps, seed, guidance, samples, dose, lowBand, name, ...samplerSettings } = options;
+  const { steps, seed, guidance, samples, dose, lowBand, texture, name, ...samplerSettings } = options;
   if (stack.units !== model.normalization.units) throw new Error(`model ${model.card.name} works in ${model.normalization.units}, the stack is in ${stack.units}`);
-  const run = model.with({ seed, samplerSettings, ...withoutUndefined({ sampler: name, steps, guidance, samples, doseLevel: dose, lowBand }) });
+  const run = model.with({ seed, samplerSettings, ...withoutUndefined({ sampler: name, steps, guidance, samples, doseLevel: dose, lowBand, texture }) });
   const first = stack.slices[0]!;
   const started = performance.now();
   const result = await run.denoise(
