@@ -42,6 +42,8 @@ export const ERROR_CODES = [
   'E_GEOMETRY_LOST',
   // a warning: full-dose texture assumed the model card's default dose for an input of unknown dose
   'E_DOSE_UNKNOWN',
+  // a warning: full-dose texture asked for at a dose where the model card's measurement says it is not a full-dose scan's texture
+  'E_TEXTURE_NOT_FULL_DOSE',
   'E_IO',
   // usage and configuration
   'E_USAGE',
@@ -67,7 +69,7 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
  * Warnings about a run's model and settings on a series (not about reading it): a rerun that skips
  * the series keeps them from its marker, and the viewer shows them as the run's.
  */
-export const RUN_WARNING_CODES: ReadonlySet<string> = new Set<ErrorCode>(['E_PIXEL_SPACING', 'E_FILTER_WIDTH', 'E_MODEL_BELOW_INPUT', 'E_LESION_BIAS', 'E_DOSE_UNKNOWN']);
+export const RUN_WARNING_CODES: ReadonlySet<string> = new Set<ErrorCode>(['E_PIXEL_SPACING', 'E_FILTER_WIDTH', 'E_MODEL_BELOW_INPUT', 'E_LESION_BIAS', 'E_DOSE_UNKNOWN', 'E_TEXTURE_NOT_FULL_DOSE']);
 
 /**
  * Codes that mean the settings themselves are unusable (a model or device that is not there, a card

@@ -147,6 +147,45 @@ export function lesionRecoveryOf(card: Pick<ModelCard, 'quality'>): LesionRecove
   return v === undefined ? null : (v as LesionRecovery);
 }
 
+/**
+ * `quality.fullDoseTexture`: what `--texture full-dose` was measured to give, by input dose, against
+ * the full dose's noise (scripts/experiments/texture-transfer.ts --full-dose-texture yes, its pooled
+ * rows). A full-dose-texture run at a dose where it misses the limits says so in every series'
+ * report (E_TEXTURE_NOT_FULL_DOSE, ./texture-fidelity.ts).
+ */
+export interface FullDoseTextureMeasured {
+  /** What it was measured on (phantom, pixel size, kernel, seeds, model hash). */
+  readonly measuredOn: string;
+  /** The command that measured it. */
+  readonly command: string;
+  /** One row per measured dose, ascending. */
+  readonly rows: readonly FullDoseTextureRow[];
+}
+
+/** Full-dose-texture output at one input dose against the full dose: (output / full) - 1 of each. */
+export interface FullDoseTextureRow {
+  /** Input dose fraction in (0, 1]. */
+  readonly dose: number;
+  /** Noise SD in flat ROIs, pooled over the realisations. */
+  readonly noiseVsFull: number;
+  /** Peak frequency of the radial NPS pooled over the realisations. */
+  readonly npsPeakVsFull: number;
+  /** The range [min, max] of the same over single realisations, each against its own full dose. */
+  readonly realisations?: FullDoseTextureRealisations;
+}
+
+export interface FullDoseTextureRealisations {
+  readonly count: number;
+  readonly noiseVsFull: readonly [number, number];
+  readonly npsPeakVsFull: readonly [number, number];
+}
+
+/** The card's `quality.fullDoseTexture` (validated by parseModelCard), or null when it has none. */
+export function fullDoseTextureOf(card: Pick<ModelCard, 'quality'>): FullDoseTextureMeasured | null {
+  const v = card.quality['fullDoseTexture'];
+  return v === undefined ? null : (v as FullDoseTextureMeasured);
+}
+
 /** 'pixel' (default): the network works on the image; 'latent': on an autoencoder's latent (`latent`). */
 export type ModelSpace = 'pixel' | 'latent';
 export const MODEL_SPACES: readonly ModelSpace[] = ['pixel', 'latent'];
@@ -533,6 +572,46 @@ function lesionRecovery(p: Problems, v: Json): void {
   });
 }
 
+/** `quality.fullDoseTexture` (FullDoseTextureMeasured): optional; every number the warning quotes must be there. */
+function fullDoseTexture(p: Problems, v: Json): void {
+  if (v === undefined) return;
+  const field = 'quality.fullDoseTexture';
+  if (!isObject(v)) {
+    p.add(field, `expected { "measuredOn", "command", "rows": [...] }, got ${describe(v)}`);
+    return;
+  }
+  knownKeys(p, v, field, ['measuredOn', 'command', 'rows']);
+  for (const key of ['measuredOn', 'command'] as const) {
+    if (typeof v[key] !== 'string' || v[key] === '') p.add(`${field}.${key}`, `expected a non-empty string, got ${describe(v[key])}`);
+  }
+  const listed = objectList(p, v.rows, `${field}.rows`, '{ "dose", "noiseVsFull", "npsPeakVsFull" }', (row, f) => {
+    knownKeys(p, row, f, ['dose', 'noiseVsFull', 'npsPeakVsFull', 'realisations']);
+    num(p, row, 'dose', `${f}.dose`, (x) => x > 0 && x <= 1, 'a dose fraction in (0, 1]');
+    num(p, row, 'noiseVsFull', `${f}.noiseVsFull`, (x) => x >= -1, 'a relative change >= -1');
+    num(p, row, 'npsPeakVsFull', `${f}.npsPeakVsFull`, (x) => x >= -1, 'a relative change >= -1');
+    const each = row.realisations;
+    if (each === undefined) return;
+    if (!isObject(each)) {
+      p.add(`${f}.realisations`, `expected { "count", "noiseVsFull": [min, max], "npsPeakVsFull": [min, max] }, got ${describe(each)}`);
+      return;
+    }
+    knownKeys(p, each, `${f}.realisations`, ['count', 'noiseVsFull', 'npsPeakVsFull']);
+    num(p, each, 'count', `${f}.realisations.count`, (x) => Number.isInteger(x) && x >= 1, 'an integer >= 1');
+    for (const key of ['noiseVsFull', 'npsPeakVsFull']) {
+      const r = each[key];
+      if (!Array.isArray(r) || r.length !== 2 || !r.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= -1) || !(r[0] <= r[1])) {
+        p.add(`${f}.realisations.${key}`, `expected [min, max] of relative changes >= -1, got ${describe(r)}`);
+      }
+    }
+  });
+  if (listed) {
+    const doses = (v.rows as Json[]).map((r) => (isObject(r) && typeof r.dose === 'number' ? r.dose : NaN));
+    if (doses.some((d, i) => i > 0 && d <= doses[i - 1]!)) {
+      p.add(`${field}.rows`, `expected rows in ascending dose, each dose once, got doses ${describe(doses)}`);
+    }
+  }
+}
+
 /** `uncertainty`: { samples, calibration: [{ samples, spreadScale, noiseScale, noiseWindowMm }], threshold, units, ... }. */
 function uncertainty(p: Problems, v: Json): void {
   if (v === undefined) return;
@@ -780,6 +859,7 @@ export function parseModelCard(value: Json, cardPath: string): ModelCard {
     if (!isObject(c[key])) p.add(key, `expected an object (may be empty), got ${describe(c[key])}`);
   }
   if (isObject(c.quality)) lesionRecovery(p, c.quality.lesionRecovery);
+  if (isObject(c.quality)) fullDoseTexture(p, c.quality.fullDoseTexture);
   if (isObject(c.training)) qaGate(p, c.training.qaGate);
   uncertainty(p, c.uncertainty);
 

@@ -25,6 +25,7 @@ import { latentOf, normalizationFor, type Modality, type ModelCard, type Uncerta
 import { denoiseSlices, type DenoiseSlicesResult, type SliceInput } from './denoise-slices.js';
 import { loadModel, type LoadedModel } from './load.js';
 import { lesionBiasWarning, type LesionBiasAtLevel } from './lesion-bias.js';
+import { textureNotFullDoseWarning } from './texture-fidelity.js';
 
 /** The shipped model for each modality: what a run without `--model` uses. */
 export const DEFAULT_MODELS: Readonly<Record<Modality, string>> = { CT: 'lowdose-ct', PT: 'lowdose-pet' };
@@ -153,7 +154,7 @@ export class Denoiser {
   readonly lowBand: LowBandSettings | null;
   readonly texture: TextureReport;
   readonly doseLevel: number;
-  /** Warnings about the settings (E_DOSE_UNKNOWN), for every series' report. */
+  /** Warnings about the settings (E_DOSE_UNKNOWN, E_TEXTURE_NOT_FULL_DOSE, ...), for every series' report. */
   readonly warnings: readonly SettingsWarning[];
   /** Whether slices need their two neighbours (2.5D models). */
   readonly neighbours: boolean;
@@ -236,7 +237,9 @@ export class Denoiser {
     const belowInput = belowInputWarning(card);
     // Card-driven, like E_MODEL_BELOW_INPUT: PET only, quoted at this run's declared dose.
     const lesionBias = lesionBiasWarning(card, modality, this.doseLevel);
-    this.warnings = [...warnings, ...(belowInput ? [belowInput] : []), ...(lesionBias ? [lesionBias] : [])];
+    // Card-driven too: full-dose texture at a dose where the card's measurement says it misses.
+    const notFullDose = textureNotFullDoseWarning(card, texture, this.lowBand !== null);
+    this.warnings = [...warnings, ...(belowInput ? [belowInput] : []), ...(lesionBias ? [lesionBias] : []), ...(notFullDose ? [notFullDose] : [])];
     this.neighbours = card.neighbours === 1;
     this.description = this.describe();
   }

@@ -17,6 +17,7 @@
  * (the viewer's caveat) need not parse the message.
  */
 import { LESION_BIAS_PICKS, type LesionBiasPick } from '../choices.js';
+import { fractionPercent as pct, signedPercentText as signed } from '../util/percent.js';
 import { lesionRecoveryOf, type LesionRecovery, type LesionRecoverySet, type ModelCard, type Modality } from './card.js';
 
 /** A SettingsWarning (./denoiser.ts, which imports this module: declared here, not imported). */
@@ -199,15 +200,4 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 function finite(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v);
-}
-
-/** 0.25 -> "25 %", 0.125 -> "12.5 %". */
-function pct(fraction: number): string {
-  return `${Math.round(fraction * 1000) / 10} %`;
-}
-
-/** -5.78 -> "-5.8 %", 12.5 -> "+12.5 %". */
-function signed(percent: number): string {
-  const text = percent.toFixed(1);
-  return `${percent > 0 && text !== '0.0' ? '+' : ''}${text} %`;
 }

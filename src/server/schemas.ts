@@ -196,7 +196,7 @@ export const reportFacts = Type.Object({
   hallucinationThreshold: numberOrNull,
   /** The report's own series means against its reference, when it computed them. */
   metrics: orNull(scores),
-  /** Warnings about the run itself (E_PIXEL_SPACING, E_FILTER_WIDTH, E_MODEL_BELOW_INPUT, E_LESION_BIAS, E_DOSE_UNKNOWN), not the input's reading warnings or the writer's. */
+  /** Warnings about the run itself (E_PIXEL_SPACING, E_FILTER_WIDTH, E_MODEL_BELOW_INPUT, E_LESION_BIAS, E_DOSE_UNKNOWN, E_TEXTURE_NOT_FULL_DOSE), not the input's reading warnings or the writer's. */
   warnings: Type.Array(Type.Object({ code: Type.String(), message: Type.String(), lesionBias: Type.Optional(lesionBias) })),
 });
 

@@ -211,6 +211,33 @@ describe('model cards', () => {
     for (const [transfer, message] of refused) expect(() => parseModelCard(withTransfer(transfer), 'c.json')).toThrow(message);
   });
 
+  it("carries the shipped CT model's full-dose texture by dose as texture-transfer.ts --full-dose-texture measured it; the PET and latent cards have none", () => {
+    const read = (file: string) => JSON.parse(readFileSync(path.resolve(FIXTURE_MODELS, '../..', file), 'utf8'));
+    const measured = read('docs/experiments/texture-by-dose.json');
+    expect(parseModelCard(read('models/lowdose-ct.json'), '/x/lowdose-ct.json').quality['fullDoseTexture']).toEqual(measured.fullDoseTexture.card);
+    for (const other of ['models/lowdose-pet.json', 'models/lowdose-ct-latent.json']) expect(read(other).quality.fullDoseTexture).toBeUndefined();
+  });
+
+  it('reads a quality.fullDoseTexture block and refuses a malformed one, naming each problem', () => {
+    const row = { dose: 0.1, noiseVsFull: 0.11, npsPeakVsFull: -0.79, realisations: { count: 8, noiseVsFull: [0.09, 0.14], npsPeakVsFull: [-0.83, -0.76] } };
+    const good = { measuredOn: 'water', command: 'npx tsx x.ts', rows: [row, { dose: 0.25, noiseVsFull: 0.04, npsPeakVsFull: 0.05 }] };
+    const withBlock = (fullDoseTexture: unknown) => ({ ...structuredClone(perPixelCard), quality: { fullDoseTexture } }) as never;
+    expect(parseModelCard(withBlock(good), '/x/card.json').quality['fullDoseTexture']).toEqual(good);
+    const refused: Array<[unknown, RegExp]> = [
+      ['table', /quality\.fullDoseTexture: expected \{/],
+      [{ ...good, command: '' }, /quality\.fullDoseTexture\.command/],
+      [{ ...good, rows: [] }, /quality\.fullDoseTexture\.rows: expected a non-empty list/],
+      [{ ...good, rows: [{ ...row, dose: 0 }] }, /rows\[0\]\.dose: expected a dose fraction/],
+      [{ ...good, rows: [{ ...row, npsPeakVsFull: '-79 %' }] }, /rows\[0\]\.npsPeakVsFull/],
+      [{ ...good, rows: [{ dose: 0.1, noiseVsFull: 0.1 }] }, /rows\[0\]\.npsPeakVsFull/],
+      [{ ...good, rows: [{ ...row, realisations: { ...row.realisations, npsPeakVsFull: [-0.76, -0.83] } }] }, /rows\[0\]\.realisations\.npsPeakVsFull: expected \[min, max\]/],
+      [{ ...good, rows: [{ ...row, realisations: { ...row.realisations, count: 0 } }] }, /rows\[0\]\.realisations\.count/],
+      [{ ...good, rows: [good.rows[1], row] }, /quality\.fullDoseTexture\.rows: expected rows in ascending dose/],
+      [{ ...good, limits: { noise: 1 } }, /quality\.fullDoseTexture\.limits: unknown field/],
+    ];
+    for (const [block, message] of refused) expect(() => parseModelCard(withBlock(block), 'c.json')).toThrow(message);
+  });
+
   it('reads a lowBand block and refuses a negative strength, a non-integer grid or an unknown filter', () => {
     const withBlock = (lowBand: unknown) => ({ ...structuredClone(perPixelCard), lowBand }) as never;
     expect(parseModelCard(withBlock({ strength: 1, factor: 8, filter: 'bilateral' }), '/x/card.json').lowBand).toEqual({ strength: 1, factor: 8, filter: 'bilateral' });
