@@ -35,7 +35,18 @@ import { ReferenceScorer, openReference, scoreFinishedSeries, type ReferenceSet 
 import { writePreview } from './preview-files.js';
 import type { DenoiseOptions, DenoiseReport, SeriesReport } from './types.js';
 import { NothingToDenoiseError, nothingToDenoiseScan, seriesToDenoiseIn } from './not-denoised.js';
-import { acquisitionUids, forgetAcquisitionUids, reportedInput, seriesOutputNames, type AcquisitionUids } from './frame-output.js';
+import { frameTag, reportedInput, seriesOutputNames } from './frame-output.js';
+import {
+  acquisitionUids,
+  commitFrame,
+  finishAcquisition,
+  finishedUnder,
+  newOverwriteRequest,
+  readAcquisitionUids,
+  type AcquisitionContext,
+  type AcquisitionUids,
+  type OverwriteRequest,
+} from './acquisition-series.js';
 
 export { COMPLETION_MARKER } from './frame-output.js';
 export const REPORT_FILE = 'report.json';
@@ -95,8 +106,22 @@ export async function denoisePaths(paths: readonly string[], options: DenoiseOpt
   );
   const denoisers = new Map<string, SliceDenoiser>();
   const reports: SeriesReport[] = [];
+  // One --overwrite request for every frame of this run (a queue job is given its batch's).
+  const overwriteRequest = options.overwrite ? (options.overwriteRequest ?? newOverwriteRequest()) : null;
+  const lockContext = { ...(options.queueLock ? { queue: options.queueLock } : {}), ...(options.signal ? { signal: options.signal } : {}) };
+  const acquisitions = heldFrames(candidates, outDir);
+  let finished = false;
+  /** Sweeps each acquisition folder and releases its frames' locks (./acquisition-series.ts); the frames removed, by folder. */
+  const finishAcquisitions = async (): Promise<Map<string, string[]>> => {
+    finished = true;
+    const removed = new Map<string, string[]>();
+    for (const dir of acquisitions.keys()) {
+      const own = locks.filter((lock) => path.dirname(lock.dir) === dir && acquisitions.get(dir)!.has(path.basename(lock.dir)));
+      removed.set(dir, await finishAcquisition(dir, own, { lock: lockContext, log }));
+    }
+    return removed;
+  };
   try {
-    if (options.overwrite) await redrawRedoneAcquisitionUids(candidates, outDir);
     const reference = options.reference?.length ? await openReference(options.reference, log) : null;
     if (reference) errors.push(...reference.errors);
     for (const [seriesIndex, series] of candidates.entries()) {
@@ -111,6 +136,8 @@ export async function denoisePaths(paths: readonly string[], options: DenoiseOpt
           reference,
           log,
           memory: planOf.get(series.key) ?? null,
+          overwriteRequest,
+          acquisition: { held: acquisitions.get(path.join(outDir, outputFolderName(series))) ?? new Set(), lock: lockContext, log },
         });
         reports.push(report);
       } catch (error) {
@@ -123,33 +150,37 @@ export async function denoisePaths(paths: readonly string[], options: DenoiseOpt
       }
       if (options.writeReport !== false) await writeReport(outDir, { toolkit: toolkitIdentity(), series: reports, errors, ...skippedField });
     }
-    const report: DenoiseReport = { toolkit: toolkitIdentity(), series: reports, errors, ...skippedField };
+    // A frame this run finished whose series another run's --overwrite replaced since is gone now.
+    const removed = await finishAcquisitions();
+    const kept = reports.filter((r) => {
+      const frame = r.input.petFrame;
+      if (!frame || !removed.get(r.output.dir)?.includes(frame.tag)) return true;
+      errors.push({
+        code: 'E_LOCKED',
+        message: `${r.output.dir}: another run's --overwrite replaced this acquisition's derived series; frame ${frame.tag} written under the replaced one was removed`,
+        path: r.output.dir,
+      });
+      return false;
+    });
+    const report: DenoiseReport = { toolkit: toolkitIdentity(), series: kept, errors, ...skippedField };
     if (options.writeReport !== false) await writeReport(outDir, report);
     return report;
   } finally {
     for (const denoiser of denoisers.values()) await denoiser.release();
+    if (!finished) await finishAcquisitions().catch((error: unknown) => log(`releasing the frames' locks: ${toLowdoseError(error).message}`));
     await releaseAll(locks);
   }
 }
 
-/**
- * `--overwrite` of a whole acquisition (every frame it declares is in this run) redoes its derived
- * series: it gets new UIDs, as a series of its own does. A run that redoes only some frames (a
- * queue job is one frame) keeps the UIDs the others were written under, so that the acquisition
- * stays one series; it cannot tell a finished frame from one another run is redoing right now.
- */
-async function redrawRedoneAcquisitionUids(candidates: readonly Series[], outDir: string): Promise<void> {
-  const frames = new Map<string, { declared: number; here: Set<number> }>();
+/** The frames of each acquisition this run writes (and holds the locks of): output folder -> frame tags. */
+function heldFrames(candidates: readonly Series[], outDir: string): Map<string, Set<string>> {
+  const frames = new Map<string, Set<string>>();
   for (const s of candidates) {
     if (!s.petFrame) continue;
     const dir = path.join(outDir, outputFolderName(s));
-    const entry = frames.get(dir) ?? { declared: s.petFrame.frames, here: new Set<number>() };
-    entry.here.add(s.petFrame.frame);
-    frames.set(dir, entry);
+    frames.set(dir, (frames.get(dir) ?? new Set()).add(frameTag(s.petFrame)));
   }
-  for (const [dir, { declared, here }] of frames) {
-    if (Array.from({ length: declared }, (_, i) => i + 1).every((frame) => here.has(frame))) await forgetAcquisitionUids(dir);
-  }
+  return frames;
 }
 
 /** Whether `file` lies below `dir` (both absolute). */
@@ -202,7 +233,7 @@ async function denoiserFor(
   return denoiser;
 }
 
-interface SeriesContext extends Omit<DenoiseOptions, 'reference'> {
+interface SeriesContext extends Omit<DenoiseOptions, 'reference' | 'overwriteRequest'> {
   readonly outDir: string;
   readonly seriesIndex: number;
   readonly seriesCount: number;
@@ -210,6 +241,10 @@ interface SeriesContext extends Omit<DenoiseOptions, 'reference'> {
   readonly log: (message: string) => void;
   /** The memory plan the series was admitted with. */
   readonly memory: MemoryPlan | null;
+  /** The run's --overwrite request, null without --overwrite. */
+  readonly overwriteRequest: OverwriteRequest | null;
+  /** For a frame of an acquisition: what the run holds of its folder. */
+  readonly acquisition: AcquisitionContext;
 }
 
 /**
@@ -237,8 +272,9 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
     (await removeTemporaries(path.join(dir, 'uncertainty'), names.owns)) +
     (await removeTemporaries(path.join(context.outDir, 'previews'), names.preview));
   if (leftovers > 0) context.log(`removed ${leftovers} temporary file(s) an interrupted run left in ${dir}`);
-  if (!context.overwrite && existsSync(markerPath)) {
-    const previous = JSON.parse(await readFile(markerPath, 'utf8')) as SeriesReport;
+  // A frame finished under a series that another run's --overwrite replaced is not finished.
+  const previous = !context.overwrite && existsSync(markerPath) ? await finishedMarker(markerPath, series.petFrame ? dir : null, context.log) : null;
+  if (previous) {
     if (!madeAsAsked(previous, denoiser)) {
       // Skipping would hand back another method's or setting's output as this run's result.
       throw new LowdoseError(
@@ -271,7 +307,9 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
   // through an --overwrite must not leave old and new slices under the old marker).
   await rm(markerPath, { force: true });
   // A frame of an acquisition adds its files to the acquisition's derived series.
-  const shared: AcquisitionUids | null = series.petFrame ? await acquisitionUids(dir, series.petFrame.acquisitionKey) : null;
+  const shared: AcquisitionUids | null = series.petFrame
+    ? await acquisitionUids(dir, series.petFrame.acquisitionKey, context.overwriteRequest, context.acquisition)
+    : null;
   await denoiser.prepare(series);
   const count = series.slices.length;
   context.log(
@@ -485,8 +523,24 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
     // Reading warnings, then what writing repaired or dropped (the uncertainty series copies the same sources).
     warnings: [...warnings, ...writer.warnings.map((w) => w.toJSON())],
   };
-  await writeFileAtomic(markerPath, `${JSON.stringify(report, null, 2)}\n`);
+  const writeMarker = () => writeFileAtomic(markerPath, `${JSON.stringify(report, null, 2)}\n`);
+  // A frame is marked finished only if the acquisition's series is still the one it was written under.
+  if (shared) await commitFrame(dir, shared, writeMarker, context.acquisition);
+  else await writeMarker();
   return report;
+}
+
+/**
+ * The completion marker's report, or null when it does not count as finished: for a frame (`acquisitionDir`
+ * given), when it names another series than the acquisition's recorded one.
+ */
+async function finishedMarker(markerPath: string, acquisitionDir: string | null, log: (message: string) => void): Promise<SeriesReport | null> {
+  const previous = JSON.parse(await readFile(markerPath, 'utf8')) as SeriesReport;
+  if (acquisitionDir === null) return previous;
+  const recorded = await readAcquisitionUids(acquisitionDir);
+  if (finishedUnder(previous, recorded)) return previous;
+  log(`${path.basename(markerPath)}: written under series ${previous.output?.seriesInstanceUid}, not the acquisition's ${recorded?.denoised}: redoing the frame`);
+  return null;
 }
 
 /** The means of the first and the second half of an ensemble's members: two independent estimates. */

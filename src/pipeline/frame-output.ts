@@ -9,20 +9,20 @@
  *
  * The frames of one acquisition may be written by one run one after the other, by a rerun that
  * finishes what an interrupted one left, or at the same time by queue workers. They agree on the
- * derived series' UIDs through `.lowdose-series.json` in the folder, created once (exclusive
- * create: the first writer's UIDs win). Each frame keeps its own lock, completion marker, file
- * names (`t01-IM0001.dcm`, `g01-...`) and preview, so it is finished, skipped and redone on its own.
+ * derived series' UIDs through `.lowdose-series.json` in the folder (./acquisition-series.ts, which
+ * also keeps the folder at one series when `--overwrite` redoes frames). Each frame keeps its own
+ * lock, completion marker, file names (`t01-IM0001.dcm`, `g01-...`) and preview, so it is
+ * finished, skipped and redone on its own.
  */
-import { link, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { PetFrameRef, Series } from '../dicom/index.js';
-import { newUid } from '../dicom/uid.js';
-import { LowdoseError } from '../errors.js';
-import { makeOutputFolder, temporaryPathFor } from '../util/fs.js';
 
 export const COMPLETION_MARKER = '.lowdose-complete.json';
-/** The derived series' UIDs shared by the frames of one acquisition written into one folder. */
-export const ACQUISITION_UIDS_FILE = '.lowdose-series.json';
+
+/** A frame's completion marker in the acquisition's folder. */
+export const frameMarker = (tag: string): string => `.lowdose-complete-${tag}.json`;
+/** A frame's preview, in `previews/` beside the acquisition's folder `folder`. */
+export const framePreview = (folder: string, tag: string): string => `${folder}-${tag}.png`;
 
 /** What one series' output is called within its series folder. */
 export interface SeriesOutputNames {
@@ -53,13 +53,13 @@ export function seriesOutputNames(series: Series, folder: string): SeriesOutputN
     return { frameTag: null, filePrefix: 'IM', prefix: (stem) => stem, marker: COMPLETION_MARKER, preview: `${folder}.png`, lockPath: (dir) => dir, owns: () => true };
   }
   const tag = frameTag(series.petFrame);
-  const marker = `.lowdose-complete-${tag}.json`;
+  const marker = frameMarker(tag);
   return {
     frameTag: tag,
     filePrefix: `${tag}-IM`,
     prefix: (stem) => `${tag}-${stem}`,
     marker,
-    preview: `${folder}-${tag}.png`,
+    preview: framePreview(folder, tag),
     lockPath: (dir) => path.join(dir, tag),
     owns: (name) => name.startsWith(`${tag}-`) || name === marker,
   };
@@ -105,67 +105,4 @@ export function reportedInput(series: Series): ReportedInput {
 /** Completion markers of a series folder: one per series, or one per frame of an acquisition. */
 export function isCompletionMarker(name: string): boolean {
   return name === COMPLETION_MARKER || /^\.lowdose-complete-[tg]\d+\.json$/.test(name);
-}
-
-/** The UIDs every frame of one acquisition writes its derived series under. */
-export interface AcquisitionUids {
-  /** The source acquisition's key, as a check that the folder is this acquisition's. */
-  readonly source: string;
-  readonly denoised: string;
-  readonly uncertainty: string;
-  readonly hallucination: string;
-}
-
-/**
- * The acquisition's derived-series UIDs recorded in `dir`, or new ones recorded there now. Made by
- * linking a complete temporary file into place, so two writers that start together both read the
- * winner's UIDs and never a half-written file.
- */
-export async function acquisitionUids(dir: string, source: string): Promise<AcquisitionUids> {
-  const file = path.join(dir, ACQUISITION_UIDS_FILE);
-  const existing = await readAcquisitionUids(file);
-  if (existing) return checked(existing, source, file);
-  await makeOutputFolder(dir);
-  const fresh: AcquisitionUids = { source, denoised: newUid(), uncertainty: newUid(), hallucination: newUid() };
-  const tmp = temporaryPathFor(file);
-  await writeFile(tmp, `${JSON.stringify(fresh, null, 2)}\n`);
-  try {
-    await link(tmp, file);
-    return fresh;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    const winner = await readAcquisitionUids(file);
-    if (!winner) throw new LowdoseError('E_IO', `${file}: cannot read the derived series' UIDs another run recorded`, { path: file });
-    return checked(winner, source, file);
-  } finally {
-    await rm(tmp, { force: true });
-  }
-}
-
-/** Forgets the recorded UIDs: the next frame written draws new ones (a redo of every finished frame). */
-export async function forgetAcquisitionUids(dir: string): Promise<void> {
-  await rm(path.join(dir, ACQUISITION_UIDS_FILE), { force: true });
-}
-
-async function readAcquisitionUids(file: string): Promise<AcquisitionUids | null> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    return null;
-  }
-  try {
-    const parsed = JSON.parse(text) as Partial<AcquisitionUids>;
-    const uid = (v: unknown) => typeof v === 'string' && /^[0-9.]{1,64}$/.test(v);
-    if (typeof parsed.source === 'string' && uid(parsed.denoised) && uid(parsed.uncertainty) && uid(parsed.hallucination)) return parsed as AcquisitionUids;
-  } catch {
-    // fall through
-  }
-  throw new LowdoseError('E_MALFORMED', `${file} does not hold the derived series' UIDs; remove it and --overwrite the series in ${path.dirname(file)}`, { path: file });
-}
-
-function checked(uids: AcquisitionUids, source: string, file: string): AcquisitionUids {
-  if (uids.source === source) return uids;
-  // The folder name is a hash of the acquisition's key: another key here is a hash collision or a hand-made file.
-  throw new LowdoseError('E_EXISTS', `${file} records the derived series of acquisition ${uids.source}, not of ${source}; give another -o`, { path: file });
 }

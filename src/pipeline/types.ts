@@ -16,6 +16,7 @@ import type { HallucinationSummary } from './hallucination.js';
 import type { ReportedInput } from './frame-output.js';
 import type { UncertaintySeriesSummary, UncertaintySliceSummary } from './uncertainty-summary.js';
 import type { QueueLockCheck } from '../util/folder-lock.js';
+import type { OverwriteRequest } from './acquisition-series.js';
 
 export { DENOISE_METHODS, type DenoiseMethod } from '../choices.js';
 
@@ -88,6 +89,12 @@ export interface DenoiseOptions {
   /** Paths of a reference (e.g. normal-dose) series; adds PSNR / SSIM / RMSE to the report. */
   readonly reference?: readonly string[];
   readonly overwrite?: boolean;
+  /**
+   * The `--overwrite` request this run is part of: runs given the same one (the jobs of one batch)
+   * redo a dynamic or gated PET acquisition into ONE new derived series
+   * (src/pipeline/acquisition-series.ts). Default: a request of this run alone.
+   */
+  readonly overwriteRequest?: OverwriteRequest;
   /** Denoise series lowdose derived too (its denoised and uncertainty series), which are skipped by default. */
   readonly includeDerived?: boolean;
   /** Wait for another run that is writing one of the output series folders (default: fail with E_LOCKED). */

@@ -76,6 +76,7 @@ export async function submitBatch(queue: Queue<SeriesJobData, SeriesJobResult>, 
     throw new LowdoseError('E_USAGE', `output directory ${outDir} contains input files; choose another -o`);
   }
   const id = newBatchId();
+  const createdAt = new Date().toISOString();
   const attempts = options.attempts ?? 3;
   const jobs = series.map((s, index) => ({
     id: jobId(id, index),
@@ -91,11 +92,12 @@ export async function submitBatch(queue: Queue<SeriesJobData, SeriesJobResult>, 
       slices: s.slices.length,
       outDir,
       settings: options.settings,
+      submittedAt: createdAt,
     } satisfies SeriesJobData,
   }));
   const batch: BatchRecord = {
     id,
-    createdAt: new Date().toISOString(),
+    createdAt,
     outDir,
     attempts,
     jobs: jobs.map(({ id: jid, seriesInstanceUid, modality, slices }) => ({ id: jid, seriesInstanceUid, modality, slices })),

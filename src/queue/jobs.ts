@@ -39,6 +39,12 @@ export interface SeriesJobData {
   /** Absolute output folder, shared by the batch. */
   readonly outDir: string;
   readonly settings: JobSettings;
+  /**
+   * When the batch was submitted (its record's createdAt): with the batch's id, the `--overwrite`
+   * request all its jobs share (src/pipeline/acquisition-series.ts). Absent in jobs queued by an
+   * older client: the job's own start time stands in.
+   */
+  readonly submittedAt?: string;
 }
 
 /** What a finished job returns (BullMQ keeps it as the job's return value). */

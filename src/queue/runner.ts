@@ -23,7 +23,7 @@ export function queueRunner(
 ): (paths: string[], options: DenoiseOptions) => Promise<DenoiseReport> {
   const pollMs = runner.pollMs ?? 500;
   return async (paths, options) => {
-    const { outDir, signal, onProgress, log, paddingFill: _fill, strength: _strength, writeReport: _write, waitLock: _wait, queueLock: _queueLock, reference, ...rest } = options;
+    const { outDir, signal, onProgress, log, paddingFill: _fill, strength: _strength, writeReport: _write, waitLock: _wait, queueLock: _queueLock, overwriteRequest: _request, reference, ...rest } = options;
     const settings: JobSettings = { ...rest, ...(reference ? { reference: [...reference] } : {}) };
     signal?.throwIfAborted();
     const { batch, errors } = await submitBatch(queue, paths, {

@@ -191,6 +191,8 @@ async function runJob(
     ...(options.memoryBudget !== undefined ? { memoryBudget: options.memoryBudget } : {}),
     // The batch writes report.json for all its series; a job only its series' folder.
     writeReport: false,
+    // The batch's jobs are one --overwrite request: the frames of an acquisition they redo go into one new series.
+    overwriteRequest: { id: data.batchId, requestedAt: data.submittedAt ?? new Date().toISOString() },
     // The submit chose the series (a derived one only with --include-derived).
     includeDerived: true,
     // Held by a live run (a job thought stalled that is still running): fail this attempt and

@@ -65,6 +65,8 @@ export interface FolderLock {
 export interface LockOptions {
   /** Wait for a live owner to finish instead of failing with E_LOCKED. */
   readonly wait?: boolean;
+  /** With `wait`: fail with E_LOCKED after waiting this long, ms (default: wait as long as it takes). */
+  readonly maxWaitMs?: number;
   /** Poll interval while waiting, ms (default 1000). */
   readonly pollMs?: number;
   readonly signal?: AbortSignal;
@@ -244,6 +246,7 @@ export async function acquireFolderLock(dir: string, options: LockOptions = {}):
   };
   const content = `${JSON.stringify(me)}\n`;
   let toldWaiting = false;
+  const began = Date.now();
   // Lock token -> when its job attempt was first seen without its queue lock.
   const jobLockLost = new Map<string, number>();
   for (;;) {
@@ -277,7 +280,7 @@ export async function acquireFolderLock(dir: string, options: LockOptions = {}):
       await removeStale(file, null, me);
       continue;
     }
-    if (!options.wait) {
+    if (!options.wait || (options.maxWaitMs !== undefined && Date.now() - began >= options.maxWaitMs)) {
       const who = existing.kind === 'owner' ? ` (${describe(existing.owner)})` : '';
       const elsewhere = existing.kind === 'owner' && existing.owner.host !== me.host;
       throw new LowdoseError(

@@ -1,7 +1,8 @@
 /**
  * The dynamic and gated PET copies of the ACRIN slice that test/dicom/data/make-pet-timing.py
- * writes with pydicom, for the PACS round trips: made into a folder, and the dynamic one (3 time
- * points x 2 slices, one SeriesInstanceUID) uploaded to a test Orthanc.
+ * writes with pydicom: made into a folder, read back with pydicom (test/dicom/data/read-pet-series.py,
+ * not lowdose's reader), and the dynamic one (3 time points x 2 slices, one SeriesInstanceUID)
+ * uploaded to a test Orthanc for the PACS round trips.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
@@ -13,6 +14,7 @@ import type { RunningOrthanc } from './orthanc.js';
 
 const PYTHON = '/usr/bin/python3';
 const GENERATOR = fileURLToPath(new URL('../dicom/data/make-pet-timing.py', import.meta.url));
+const READER = fileURLToPath(new URL('../dicom/data/read-pet-series.py', import.meta.url));
 
 /** Whether the Python with pydicom and numpy that make-pet-timing.py needs is here. */
 export const hasPydicom = existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import pydicom, numpy'], { encoding: 'utf8' }).status === 0;
@@ -38,4 +40,30 @@ export async function imageIndexes(orthanc: RunningOrthanc, ids: readonly string
     return [Number(t.ImageIndex), Number(t.NumberOfTimeSlices)];
   }));
   return read.sort((a, b) => a[0] - b[0]);
+}
+
+/** Writes make-pet-timing.py's folders (`dynamic/`, `gated/`, `dynamic-late/`, `expected.json`) into `dir`. */
+export function makePetTiming(dir: string): void {
+  const run = spawnSync(PYTHON, [GENERATOR, CORPUS, dir], { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`make-pet-timing.py failed: ${run.stderr}`);
+}
+
+/** A written PET file as pydicom reads it. */
+export interface PydicomFile {
+  name: string;
+  seriesInstanceUid: string;
+  sopInstanceUid: string;
+  seriesNumber: number;
+  instanceNumber: number;
+  source: string | null;
+  attributes: Record<string, unknown>;
+  /** Empty unless read with pixels. */
+  bqml: number[];
+}
+
+/** Every DICOM file of `folder` as pydicom reads it (pixels in Bq/ml when asked). */
+export function readWithPydicom(folder: string, pixels = false): PydicomFile[] {
+  const run = spawnSync(PYTHON, [READER, folder, ...(pixels ? [] : ['--no-pixels'])], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  if (run.status !== 0) throw new Error(`read-pet-series.py failed: ${run.stderr}`);
+  return JSON.parse(run.stdout) as PydicomFile[];
 }

@@ -381,16 +381,27 @@ describe.skipIf(!hasRedis)('lowdose batch and worker on Redis', () => {
     expect(parsed).toMatchObject({ cancelled: true, finished: true, series: { total: SMALL, done: 0, cancelled: SMALL } });
   }, 60_000);
 
-  it.skipIf(!hasPydicom)('workers that denoise the time points of a dynamic PET series at once write one derived series', async () => {
+  it.skipIf(!hasPydicom)('workers that denoise the time points of a dynamic PET series at once write one derived series; a batch --overwrite redoes it as one new series', async () => {
     const made = spawnSync(PYTHON, [PET_TIMING, CORPUS, path.join(root, 'pet-timing')], { encoding: 'utf8' });
     expect(made.status, made.stderr).toBe(0);
     const three = [startWorker(redis.url), startWorker(redis.url), startWorker(redis.url)];
     await Promise.all(three.map((w) => w.ready));
     const out = path.join(root, 'dynamic');
-    const run = await runCli('batch', path.join(root, 'pet-timing', 'dynamic'), '-o', out, '--redis', redis.url, '--method', 'gaussian', '--wait', '--json', '--no-progress');
-    expect(run.code, run.stderr).toBe(0);
+    const batch = async (...extra: string[]): Promise<DenoiseReport> => {
+      const run = await runCli('batch', path.join(root, 'pet-timing', 'dynamic'), '-o', out, '--redis', redis.url, '--method', 'gaussian', '--wait', '--json', '--no-progress', ...extra);
+      expect(run.code, run.stderr).toBe(0);
+      return (JSON.parse(run.stdout) as { report: DenoiseReport }).report;
+    };
+    const first = await batch();
+    const sops = async (dir: string) => (await scanPaths([dir])).series.flatMap((s) => s.slices.map((slice) => slice.sopInstanceUid));
+    const firstSops = new Set(await sops(first.series[0]!.output.dir));
+    expect(firstSops.size).toBe(6);
+    // Each time point is a job of its own; the batch's jobs are one --overwrite request.
+    const report = await batch('--overwrite');
     await Promise.all(three.map((w) => stopWorker(w)));
-    const report = (JSON.parse(run.stdout) as { report: DenoiseReport }).report;
+    expect(report.series.map((s) => s.skipped ?? false)).toEqual([false, false, false]);
+    expect(new Set(report.series.map((s) => s.output.seriesInstanceUid)).has(first.series[0]!.output.seriesInstanceUid)).toBe(false);
+    expect((await sops(report.series[0]!.output.dir)).filter((uid) => firstSops.has(uid))).toEqual([]);
     expect(report.series.map((s) => s.input.petFrame?.tag).sort()).toEqual(['t01', 't02', 't03']);
     const [folder, ...others] = readdirSync(out, { withFileTypes: true }).filter((e) => e.isDirectory() && e.name !== 'previews');
     expect(others).toEqual([]);

@@ -131,6 +131,14 @@ describe('output folder lock', () => {
     await (await acquireFolderLock(dir)).release();
   });
 
+  it('with `wait` and `maxWaitMs`, gives up with E_LOCKED naming the file once it has waited that long for another host\'s lock', async () => {
+    const dir = path.join(root, 'bounded-wait');
+    writeFileSync(lockPathFor(dir), JSON.stringify({ pid: deadPid(), host: 'elsewhere.example', startedAt: 'then', processStart: 1, token: 'x' }));
+    const error = await lockError(dir, { wait: true, maxWaitMs: 0, pollMs: 20 });
+    expect(isLowdoseError(error) && error.code).toBe('E_LOCKED');
+    expect(error.message).toContain(`delete ${lockPathFor(dir)}`);
+  });
+
   it('waits for a live owner with `wait`, and locks several folders all or none', async () => {
     const [a, b] = [path.join(root, 'w', 'a'), path.join(root, 'w', 'b')];
     const held = await acquireFolderLock(b);
