@@ -22,6 +22,7 @@ import { closedPort, findOrthanc, startOrthanc, uploadAsOtherStudy, uploadWithUn
 import { copyAsOtherSeries, copyAsOtherStudy } from '../helpers/mutate-dicom.js';
 import { multipart } from './http.js';
 import { writeBedSeries } from '../dicom/helpers/pet-beds.js';
+import { hasPydicom, imageIndexes, uploadDynamicPet } from '../helpers/pet-timing.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
@@ -696,6 +697,28 @@ describe.skipIf(!installed)('serve --dicomweb against Orthanc', () => {
     } finally {
       beds.remove();
     }
+  });
+
+  it.skipIf(!hasPydicom)('runs a job with store-back on a dynamic PET series: ONE new derived series of its 6 instances, each with its source image\'s ImageIndex', async () => {
+    const { study, series: source } = await uploadDynamicPet(orthanc, path.join(dir, 'pet-timing'));
+    const opened = (await call(app, { method: 'POST', url: `/api/pacs/studies/${study}/series/${source}/open` })).json<PacsOpened>();
+    expect(opened.series.map((s) => [s.modality, s.slices])).toEqual([['PT', 2], ['PT', 2], ['PT', 2]]);
+    const before = (await orthancSeries(study)).map((s) => s.MainDicomTags.SeriesInstanceUID);
+
+    const started = await call(app, { method: 'POST', url: '/api/jobs', payload: { series: opened.series.map((s) => s.id), options: { method: 'gaussian' }, store: true } });
+    expect(started.statusCode).toBe(202);
+    const job = await app.jobs.settled(started.json<JobView>().id);
+    expect(job.error).toBeNull();
+    expect(job.status).toBe('done');
+    expect(job.result!.comparisons).toHaveLength(3);
+    const stored = job.result!.stored!;
+    expect(stored.map((s) => [s.kind, s.studyInstanceUid, s.instances])).toEqual([['denoised', study, 6]]);
+
+    // On the server: exactly one new series, holding every time point's instances with the source's frame structure.
+    const after = await orthancSeries(study);
+    expect(after.map((s) => s.MainDicomTags.SeriesInstanceUID).sort()).toEqual([...before, stored[0]!.seriesInstanceUid].sort());
+    const derived = after.find((s) => s.MainDicomTags.SeriesInstanceUID === stored[0]!.seriesInstanceUid)!;
+    expect(await imageIndexes(orthanc, derived.Instances)).toEqual([1, 2, 3, 4, 5, 6].map((i) => [i, 3]));
   });
 
   it('has no PACS routes to speak of without --dicomweb', async () => {
