@@ -72,6 +72,8 @@ export interface MetricsFrame {
   readonly matchedBy: 'position' | 'order';
   /** The means over this frame's slice pairs (`slices[]` entries with this `frame`). */
   readonly mean: SeriesScores['mean'];
+  /** The range this frame pair's PSNR / SSIM use: `--range`, else the reference frame's own default. */
+  readonly range: [number, number];
   /**
    * With `--lesions` and several frames: each lesion in this frame pair, as the top-level `lesions`
    * of one series (the result then has no top-level `lesions`). Absent with one frame pair, whose
@@ -207,9 +209,10 @@ export async function runMetrics(options: MetricsOptions): Promise<{ result: Met
 }
 
 /**
- * Every frame pair of two dynamic or gated acquisitions scored with one range (`--range`, else the
- * default over the whole reference acquisition: PET [0, its maximum over every frame]), as one
- * series would be: `slices` holds every frame's, `mean` is over all of them, `frames` each frame's.
+ * Every frame pair of two dynamic or gated acquisitions, each scored as that frame pair alone would
+ * be (`--range`, else the reference frame's own default range: PET [0, that frame's maximum]), so a
+ * frame's PSNR / SSIM do not depend on which other frames were scored with it: `slices` holds every
+ * frame's, `mean` is over all of them, `frames` each frame's with its `range`.
  * With lesions, each frame pair's are measured as one series' are (`scoreSeries`, `measureLesions`)
  * and go into its `frames[]` entry: the lesions' time-activity (or gate-activity) curves. So does
  * each frame pair's sFRC map summary, the frames' maps written as one series (`frameMap`).
@@ -221,12 +224,6 @@ async function scoreFrames(
   progress: (message: string) => void,
 ): Promise<{ result: MetricsResult; exitCode: number }> {
   if (options.noise) throw noiseModalityRefusal(pairs[0]![0].modality);
-  let range = options.range;
-  if (!range) {
-    const ranges: IntensityRange[] = [];
-    for (const [reference] of pairs) ranges.push(await defaultSeriesRange(reference, progress));
-    range = [Math.min(...ranges.map((r) => r[0])), Math.max(...ranges.map((r) => r[1]))];
-  }
   const frames: MetricsFrame[] = [];
   const slices: MetricsSliceScores[] = [];
   let first: MetricsResult | null = null;
@@ -234,7 +231,9 @@ async function scoreFrames(
   for (const [reference, test] of pairs) {
     progress(`frame ${test.key}: against ${reference.key}`);
     const frameMap = mapUid ? { seriesInstanceUid: mapUid, frameTag: petFrameReport(test.petFrame!).tag } : undefined;
-    const { result } = await scoreSeries(reference, test, { ...options, range }, errors, progress, frameMap);
+    // Without --range each frame gets its own reference frame's default, as the same frame scored
+    // alone, by `denoise --reference` or in the viewer does (one PET frame: [0, its maximum]).
+    const { result } = await scoreSeries(reference, test, options, errors, progress, frameMap);
     first ??= result;
     const frame = frameScores(reference, test, result);
     frames.push({
@@ -249,7 +248,8 @@ async function scoreFrames(
   const result: MetricsResult = {
     slices,
     mean: meanScores(slices),
-    range: [range[0], range[1]],
+    // --range, else the span of the frames' own ranges (each frame's PSNR / SSIM use frames[].range).
+    range: options.range ? [options.range[0], options.range[1]] : [Math.min(...frames.map((f) => f.range[0])), Math.max(...frames.map((f) => f.range[1]))],
     region: first!.region,
     units: first!.units,
     matchedBy: frames.every((f) => f.matchedBy === 'position') ? 'position' : 'order',
@@ -271,6 +271,7 @@ function frameScores(reference: Series, test: Series, result: MetricsResult): Me
     test: { key: test.key, slices: test.slices.length },
     matchedBy: result.matchedBy,
     mean: result.mean,
+    range: [result.range[0], result.range[1]],
   };
 }
 

@@ -349,6 +349,28 @@ describe.skipIf(!hasPydicom)('a denoised dynamic or gated PET acquisition', () =
     expect(rmse[0]).toBeGreaterThan(rmse[2]! * 2);
   });
 
+  it("metrics scores each frame of two acquisitions as that frame pair alone: its own range, PSNR and SSIM, whichever frames come with it", async () => {
+    const simulated = await simulateJson(path.join(dir, 'in', 'dynamic'), '-o', path.join(dir, 'sim-frame-range'), '--with-reference');
+    const low = simulated.series[0]!.output.dir;
+    const full = simulated.series[0]!.reference!.dir;
+    const whole = JSON.parse((await runCli('metrics', '--reference', full, '--test', low, '--json')).stdout) as MetricsResult;
+    for (const [k, tag] of ['t01', 't02', 't03'].entries()) {
+      const alone = JSON.parse((await runCli('metrics', '--reference', frameOnly(full, tag, 'range-full'), '--test', frameOnly(low, tag, 'range-low'), '--json')).stdout) as MetricsResult;
+      const frame = whole.frames![k]!;
+      expect([tag, frame.range]).toEqual([tag, alone.range]);
+      expect([tag, frame.mean]).toEqual([tag, alone.mean]);
+      expect(whole.slices.filter((s) => s.frame === tag).map(({ frame: _, ...s }) => s)).toEqual(alone.slices.map(({ frame: _, ...s }) => s));
+    }
+    // The frames' own ranges differ (the activity falls), and the top level spans them.
+    const highs = whole.frames!.map((f) => f.range[1]);
+    expect(highs[0]).toBeGreaterThan(highs[2]! * 2);
+    expect(whole.range).toEqual([0, Math.max(...highs)]);
+    // --range scores every frame with it.
+    const fixed = JSON.parse((await runCli('metrics', '--reference', full, '--test', low, '--range', '0,10', '--json')).stdout) as MetricsResult;
+    expect(fixed.range).toEqual([0, 10]);
+    expect(fixed.frames!.map((f) => f.range)).toEqual([[0, 10], [0, 10], [0, 10]]);
+  });
+
   /** Each frame's lesion readings of `side` match pydicom's for that frame (SUVbw, float32 pixels: 1e-5 relative). */
   function expectLesionsAsPydicom(result: MetricsResult, side: 'reference' | 'test', byFrame: Record<string, PydicomLesion[]>): void {
     for (const f of result.frames!) {

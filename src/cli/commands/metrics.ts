@@ -48,9 +48,17 @@ function unitValue(v: number): string {
   return v !== 0 && Math.abs(v) < 0.1 ? v.toPrecision(4) : v.toFixed(3);
 }
 
+/** The range PSNR / SSIM used: one, or each frame's own when the frames of an acquisition used their own. */
+function rangeText(result: MetricsResult): string {
+  const frames = result.frames ?? [];
+  const own = frames.length > 1 && frames.some((f) => f.range[0] !== result.range[0] || f.range[1] !== result.range[1]);
+  const one = (r: readonly [number, number]) => `[${r[0]}, ${r[1]}]`;
+  return own ? `range per frame (${frames.map((f) => `${f.tag} ${one(f.range)}`).join(', ')})` : `range ${one(result.range)}`;
+}
+
 function humanReport(result: MetricsResult): string {
   const lines = [
-    `range [${result.range[0]}, ${result.range[1]}] ${result.units}, ${result.slices.length} slice pair(s) matched by ${result.matchedBy}` +
+    `${rangeText(result)} ${result.units}, ${result.slices.length} slice pair(s) matched by ${result.matchedBy}` +
       (result.region === 'patient' ? ', inside the patient outline of the reference' : ''),
     'slice   PSNR dB     SSIM      RMSE',
   ];
