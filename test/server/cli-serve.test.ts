@@ -1,5 +1,4 @@
 /** `lowdose serve` as a user runs it: loopback by default, --json prints the URL, SIGTERM stops it. */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -7,9 +6,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asWord } from '../helpers/as-word.js';
 import { runCli } from '../helpers/cli.js';
+import { startServe as startServeProcess } from '../helpers/serve-process.js';
 import { writeFixtureStudy } from './fixture-study.js';
 
-const REPO = path.resolve(import.meta.dirname, '../..');
 let root: string;
 
 beforeAll(async () => {
@@ -21,32 +20,8 @@ afterAll(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-const SCRIPT = "const { main } = await import('./src/cli/main.ts'); process.exitCode = await main(['node', 'lowdose', ...process.argv.slice(1)]);";
-
-/** `lowdose serve --port 0 --json` with `extra` arguments: its URL once listening, its stderr so far, and its exit. */
-async function startServe(work: string, ...extra: string[]) {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', '--input-type=module', '-e', SCRIPT, 'serve', '--port', '0', '--json', '--data', path.join(root, 'data'), '--work', path.join(root, work), ...extra],
-    { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let stdout = '';
-  const log = { stderr: '' };
-  child.stderr.on('data', (chunk: Buffer) => (log.stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const { url } = await new Promise<{ url: string }>((resolve, reject) => {
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      try {
-        resolve(JSON.parse(stdout) as { url: string });
-      } catch {
-        // not all of it yet
-      }
-    });
-    void exited.then((code) => reject(new Error(`serve exited with ${code}: ${log.stderr}`)));
-  });
-  return { child, url, log, exited };
-}
+/** `lowdose serve` over the fixture study with its work folder `work` and `extra` arguments. */
+const startServe = (work: string, ...extra: string[]) => startServeProcess(['--data', path.join(root, 'data'), '--work', path.join(root, work), ...extra]);
 
 /** The status of one request to `url` with exactly these headers (fetch would set Host and Origin itself). */
 function statusOf(url: string, method: string, headers: Record<string, string>): Promise<number> {

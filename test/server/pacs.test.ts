@@ -4,7 +4,6 @@
  * series), runs a job whose result is stored back with STOW-RS, keeps the credentials out of
  * every response and log line, and says clearly when the server refuses them or cannot be reached.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -17,6 +16,7 @@ import { buildApp } from '../../src/server/app.js';
 import { decodeSlice } from '../../src/server/slice-encoding.js';
 import { DICOMWEB_AUTH_ENV } from '../../src/dicomweb/client.js';
 import { runCli } from '../helpers/cli.js';
+import { startServe } from '../helpers/serve-process.js';
 import { startProxy } from '../helpers/http-proxy.js';
 import { closedPort, findOrthanc, startOrthanc, uploadAsOtherStudy, uploadWithUnreadableInstance, type RunningOrthanc } from '../helpers/orthanc.js';
 import { copyAsOtherSeries, copyAsOtherStudy } from '../helpers/mutate-dicom.js';
@@ -24,7 +24,6 @@ import { multipart } from './http.js';
 import { writeBedSeries } from '../dicom/helpers/pet-beds.js';
 import { hasPydicom, imageIndexes, uploadDynamicPet } from '../helpers/pet-timing.js';
 
-const REPO = path.resolve(import.meta.dirname, '../..');
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
 const PET_FILE = path.resolve('../shared/dicom/suyashkumar__dicom/testdata/1.dcm');
 const CT_STUDY = '1.2.392.200103.20080913.113635.0.2009.6.22.21.43.10.22941.1';
@@ -309,26 +308,9 @@ describe.skipIf(!installed)('serve --dicomweb against Orthanc', () => {
   });
 
   it('lowdose serve --dicomweb takes the password from the environment and never prints it', async () => {
-    const script = "const { main } = await import('./src/cli/main.ts'); process.exitCode = await main(['node', 'lowdose', ...process.argv.slice(1)]);";
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', '--input-type=module', '-e', script, 'serve', '--port', '0', '--json', '--data', FIXTURE_SERIES, '--work', path.join(dir, 'work-cli'), '--dicomweb', orthanc.dicomweb],
-      { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, [DICOMWEB_AUTH_ENV]: `basic:${orthanc.user}:${orthanc.password}` } },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const { url } = await new Promise<{ url: string }>((resolve, reject) => {
-      child.stdout.on('data', (chunk: Buffer) => {
-        stdout += chunk.toString();
-        try {
-          resolve(JSON.parse(stdout) as { url: string });
-        } catch {
-          // not all of it yet
-        }
-      });
-      void exited.then((code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
+    const { child, url, log, exited } = await startServe(['--data', FIXTURE_SERIES, '--work', path.join(dir, 'work-cli'), '--dicomweb', orthanc.dicomweb], {
+      ...process.env,
+      [DICOMWEB_AUTH_ENV]: `basic:${orthanc.user}:${orthanc.password}`,
     });
     try {
       const response = await fetch(`${url}/api/pacs/studies?patientId=99000`);
@@ -340,11 +322,11 @@ describe.skipIf(!installed)('serve --dicomweb against Orthanc', () => {
       child.kill('SIGTERM');
     }
     expect(await exited).toBe(0);
-    expect(stderr).toContain(`studies from the DICOMweb server ${orthanc.dicomweb}`);
-    expect(stderr).not.toContain(orthanc.password);
+    expect(log.stderr).toContain(`studies from the DICOMweb server ${orthanc.dicomweb}`);
+    expect(log.stderr).not.toContain(orthanc.password);
     // The searched patient ID is not logged.
-    expect(stderr).not.toMatch(/patientId=/);
-    expect(stderr).not.toMatch(SEARCHED_ID);
+    expect(log.stderr).not.toMatch(/patientId=/);
+    expect(log.stderr).not.toMatch(SEARCHED_ID);
     // Credentials without a server to use them on are a usage error.
     expect((await runCli('serve', '--dicomweb-auth', 'basic:a:b', '--port', '0')).code).toBe(2);
   }, 60_000);
