@@ -49,6 +49,8 @@ export {
   suvbwFactors,
   type Orientation,
   type PetFrameRef,
+  type PetFrameTiming,
+  type PetGateTiming,
   type ScanOptions,
   type ScanResult,
   type Series,

@@ -51,8 +51,18 @@ export interface PetAttributes {
   RadiopharmaceuticalStartDateTime?: string;
   PhilipsPETPrivateGroup?: { SUVScaleFactor: number | undefined; ActivityConcentrationScaleFactor: number | undefined };
   GEPrivatePostInjectionDateTime?: string;
+  /** FrameReferenceTime (0054,1300), ms from the series reference time (SeriesDate / SeriesTime). */
   FrameReferenceTime?: number;
+  /** ActualFrameDuration (0018,1242), ms. */
   ActualFrameDuration?: number;
+  /** TriggerTime (0018,1060) of a gated image: ms from the R wave to the start of its data. */
+  TriggerTime?: number;
+  /** NominalInterval (0018,1062) of a gated image: the average R-R interval, ms. */
+  NominalInterval?: number;
+  /** LowRRValue (0018,1081) of a gated image: the shortest R-R interval accepted, ms. */
+  LowRRValue?: number;
+  /** HighRRValue (0018,1082) of a gated image: the longest R-R interval accepted, ms. */
+  HighRRValue?: number;
   /** NumberOfSlices (0054,0081): the slices of the whole series, so a read of fewer tells a partial series. */
   NumberOfSlices?: number;
   /**
@@ -359,6 +369,14 @@ function readPetAttributes(ds: DataSet): PetAttributes {
   if (frameReferenceTime !== undefined) attributes.FrameReferenceTime = frameReferenceTime;
   const frameDuration = finiteOrUndefined(getNumber(ds, TAG.ActualFrameDuration, 'IS'));
   if (frameDuration !== undefined) attributes.ActualFrameDuration = frameDuration;
+  const triggerTime = finiteOrUndefined(getNumber(ds, TAG.TriggerTime, 'DS'));
+  if (triggerTime !== undefined) attributes.TriggerTime = triggerTime;
+  const nominalInterval = finiteOrUndefined(getNumber(ds, TAG.NominalInterval, 'IS'));
+  if (nominalInterval !== undefined) attributes.NominalInterval = nominalInterval;
+  const lowRR = finiteOrUndefined(getNumber(ds, TAG.LowRRValue, 'IS'));
+  if (lowRR !== undefined) attributes.LowRRValue = lowRR;
+  const highRR = finiteOrUndefined(getNumber(ds, TAG.HighRRValue, 'IS'));
+  if (highRR !== undefined) attributes.HighRRValue = highRR;
   const numberOfSlices = finiteOrUndefined(getNumber(ds, TAG.NumberOfSlices, 'US'));
   if (numberOfSlices !== undefined) attributes.NumberOfSlices = numberOfSlices;
   const numberOfTimeSlices = finiteOrUndefined(getNumber(ds, TAG.NumberOfTimeSlices, 'US'));

@@ -2,7 +2,7 @@
  * The DICOM reading API the rest of lowdose uses: find series, read slices in modality units.
  * (Writing lives in ./write*.ts.)
  */
-export type { Orientation, PetFrameRef, Series, SliceRef, Units, Vec3 } from './types.js';
+export type { Orientation, PetFrameRef, PetFrameTiming, PetGateTiming, Series, SliceRef, Units, Vec3 } from './types.js';
 export { scanPaths, scanProblems, findFiles, readInstanceHeader, realRoots, type ScanResult, type ScanOptions, type SkippedFile } from './scan.js';
 export {
   readSlice,
@@ -27,6 +27,7 @@ export {
 } from './image-header.js';
 export { buildSeries, sliceNormal } from './series.js';
 export { sameFrame } from './pet-time-slices.js';
+export { dynamicFrameTiming, gateTiming, msAsSeconds } from './pet-frame-timing.js';
 export { suvbwFactors, type SuvOutcome } from './suv.js';
 export { applyModalityLut, modalityUnits } from './modality.js';
 export { storedValues, paddingMask, type StoredValues } from './pixels.js';

@@ -9,6 +9,7 @@ import { LowdoseError } from '../errors.js';
 import type { ImageHeader } from './image-header.js';
 import { sharpKernel } from './kernel.js';
 import { modalityUnits } from './modality.js';
+import { dynamicFrameTiming, gateTiming } from './pet-frame-timing.js';
 import { petTimeSlices } from './pet-time-slices.js';
 import { partialSeriesSuvNote, suvbwFactors, type SuvOutcome } from './suv.js';
 import type { Orientation, Series, SliceRef, Units, Vec3 } from './types.js';
@@ -143,10 +144,22 @@ function buildTimeSlices(key: string, stack: Stack, split: string | null): Serie
   const unique = [...new Map(headers.map((h) => [h.sopInstanceUid || h.path, h])).values()];
   return [...byFrame.entries()]
     .sort((a, b) => a[0] - b[0])
-    .map(([t, candidates]) => ({
-      ...buildStack(`${key}#${time.suffix}${t}`, { ...stack, candidates }, split, { suvFiles: unique }),
-      petFrame: { acquisitionKey: key, suffix: time.suffix, frame: t, frames: time.layout.frames },
-    }));
+    .map(([t, candidates]) => {
+      const frameKey = `${key}#${time.suffix}${t}`;
+      const built = buildStack(frameKey, { ...stack, candidates }, split, { suvFiles: unique });
+      const frameHeaders = [...new Set(candidates.map((c) => c.header))];
+      const words = time.suffix === 't' ? `time point ${t}` : `gate ${t}`;
+      const dynamic = time.suffix === 't' ? dynamicFrameTiming(frameHeaders, words) : null;
+      const gated = time.suffix === 'g' ? gateTiming(frameHeaders, words) : null;
+      const disagreements = [...(dynamic?.disagreements ?? []), ...(gated?.disagreements ?? [])];
+      const timing = { ...(dynamic ? { timing: dynamic.timing } : {}), ...(gated ? { gating: gated.timing } : {}) };
+      const warnings = disagreements.map((m) => new LowdoseError('E_INCONSISTENT_SERIES', `${frameKey}: ${m}`, { path: frameHeaders[0]!.path }));
+      return {
+        ...built,
+        warnings: [...built.warnings, ...warnings],
+        petFrame: { acquisitionKey: key, suffix: time.suffix, frame: t, frames: time.layout.frames, ...timing },
+      };
+    });
 }
 
 function buildStack(key: string, stack: Stack, split: string | null, petContext: PetContext = {}): Series {

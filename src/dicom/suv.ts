@@ -64,7 +64,7 @@ export type SuvOutcome =
   | { readonly ok: false; readonly reason: string };
 
 /** DA + TM as one string that sorts in time order ('' when either is unreadable). */
-function sortableDateTime(date: string, time: string): string {
+export function sortableDateTime(date: string, time: string): string {
   const da = date.trim();
   const [whole = '', fraction = ''] = time.trim().replace(/:/g, '').split('.');
   if (!/^\d{8}$/.test(da) || !/^\d{2,6}$/.test(whole) || whole.length % 2 !== 0 || !/^\d*$/.test(fraction)) return '';
@@ -72,7 +72,7 @@ function sortableDateTime(date: string, time: string): string {
 }
 
 /** A sortableDateTime string as milliseconds on a day count (UTC, so no time zone or DST enters). */
-function dateTimeMs(sortable: string): number {
+export function dateTimeMs(sortable: string): number {
   const n = (from: number, to: number) => Number(sortable.slice(from, to));
   return Date.UTC(n(0, 4), n(4, 6) - 1, n(6, 8), n(8, 10), n(10, 12), n(12, 14)) + Number(`0${sortable.slice(14)}`) * 1000;
 }

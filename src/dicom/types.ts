@@ -91,6 +91,47 @@ export interface PetFrameRef {
   readonly frame: number;
   /** Frames the acquisition declares (NumberOfTimeSlices, or NumberOfRRIntervals x NumberOfTimeSlots). */
   readonly frames: number;
+  /**
+   * A time point's timing (`t` frames only): start, duration and middle from the series reference
+   * time, FrameReferenceTime, the start's date and time (src/dicom/pet-frame-timing.ts).
+   */
+  readonly timing?: PetFrameTiming;
+  /** A gate's trigger time and R-R limits (`g` frames only), those its files carry (src/dicom/pet-frame-timing.ts). */
+  readonly gating?: PetGateTiming;
+}
+
+/**
+ * One time point of a DYNAMIC series, in ms (read by src/dicom/pet-frame-timing.ts, which says where
+ * each value comes from); null where the files do not say it or its slices disagree.
+ */
+export interface PetFrameTiming {
+  /**
+   * The frame's start from the series reference time: AcquisitionDate / AcquisitionTime minus
+   * SeriesDate / SeriesTime (an AcquisitionDate missing is taken as the SeriesDate). 0 for the first
+   * frame of a series whose SeriesTime is its scan start; negative when the SeriesTime is later
+   * than the frame (post-processed series).
+   */
+  readonly startMs: number | null;
+  /** ActualFrameDuration (0018,1242). */
+  readonly durationMs: number | null;
+  /** startMs + durationMs / 2: the frame's middle. */
+  readonly midMs: number | null;
+  /** FrameReferenceTime (0054,1300) as stored: from the series reference time to when the frame's pixel values occurred. */
+  readonly referenceMs: number | null;
+  /** The frame's start as a DICOM DT, "YYYYMMDDHHMMSS.FFFFFF" (AcquisitionDate or else SeriesDate, AcquisitionTime). */
+  readonly acquisitionDateTime: string | null;
+}
+
+/** One gate of a GATED series, in ms: only the values its files carry. */
+export interface PetGateTiming {
+  /** TriggerTime (0018,1060): from the R wave to the start of the gate's data. */
+  readonly triggerTimeMs?: number;
+  /** NominalInterval (0018,1062): the average R-R interval. */
+  readonly nominalIntervalMs?: number;
+  /** LowRRValue (0018,1081): the shortest R-R interval accepted. */
+  readonly lowRRMs?: number;
+  /** HighRRValue (0018,1082): the longest R-R interval accepted. */
+  readonly highRRMs?: number;
 }
 
 export interface PixelPadding {

@@ -15,7 +15,7 @@
  * finished, skipped and redone on its own.
  */
 import path from 'node:path';
-import type { PetFrameRef, Series } from '../dicom/index.js';
+import type { PetFrameRef, PetFrameTiming, PetGateTiming, Series } from '../dicom/index.js';
 
 export const COMPLETION_MARKER = '.lowdose-complete.json';
 
@@ -72,10 +72,22 @@ export interface PetFrameReport {
   readonly frame: number;
   readonly frames: number;
   readonly tag: string;
+  /** A time point's start, duration, middle and FrameReferenceTime (ms) and start date-time (docs/dicom.md); dynamic only. */
+  readonly timing?: PetFrameTiming;
+  /** A gate's TriggerTime / NominalInterval / LowRRValue / HighRRValue (ms), those its files carry; gated only. */
+  readonly gating?: PetGateTiming;
 }
 
 export function petFrameReport(ref: PetFrameRef): PetFrameReport {
-  return { acquisitionKey: ref.acquisitionKey, kind: ref.suffix === 't' ? 'dynamic' : 'gated', frame: ref.frame, frames: ref.frames, tag: frameTag(ref) };
+  return {
+    acquisitionKey: ref.acquisitionKey,
+    kind: ref.suffix === 't' ? 'dynamic' : 'gated',
+    frame: ref.frame,
+    frames: ref.frames,
+    tag: frameTag(ref),
+    ...(ref.timing ? { timing: ref.timing } : {}),
+    ...(ref.gating ? { gating: ref.gating } : {}),
+  };
 }
 
 /** An input series as `denoise`'s and `simulate`'s JSON name it (`series[].input`). */

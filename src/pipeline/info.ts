@@ -6,6 +6,7 @@
 import { toLowdoseError } from '../errors.js';
 import { clearSliceCache, readSlicePixels, scanPaths, type Series } from '../dicom/index.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
+import { petFrameReport, type PetFrameReport } from './frame-output.js';
 
 export interface SliceStats {
   file: string;
@@ -32,6 +33,11 @@ export interface InfoSeries {
   transferSyntaxes: string[];
   files: string[];
   warnings: Array<{ path: string | null; code: string; message: string }>;
+  /**
+   * The series is one frame of a dynamic or gated PET acquisition (`key` ends in `#t<n>` / `#g<n>`):
+   * which, and a time point's `timing` or a gate's `gating` (as `denoise`'s `input.petFrame`).
+   */
+  petFrame?: PetFrameReport;
   stats?: SliceStats[];
 }
 
@@ -97,6 +103,7 @@ function describeSeries(s: Series): InfoSeries {
     transferSyntaxes: s.transferSyntaxes,
     files: [...new Set(s.slices.map((slice) => slice.file))],
     warnings: s.warnings.map((w) => w.toJSON()),
+    ...(s.petFrame ? { petFrame: petFrameReport(s.petFrame) } : {}),
   };
 }
 

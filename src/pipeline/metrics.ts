@@ -11,7 +11,7 @@
  */
 import { LowdoseError, toLowdoseError } from '../errors.js';
 import type { Image2D } from '../image.js';
-import { clearSliceCache, readSliceImage, sameFrame, scanPaths, type Series } from '../dicom/index.js';
+import { clearSliceCache, readSliceImage, sameFrame, scanPaths, type PetFrameTiming, type PetGateTiming, type Series } from '../dicom/index.js';
 import { exitCodeForRun } from '../exit-codes.js';
 import { meanScores, SeriesComparison, type SeriesScores, type SliceScores } from '../metrics/compare.js';
 import { alongNormal, distanceFromSlice, lesionReach, lesionStats, stackEdges, type Lesion, type LesionStats, type PlacedImage, type StackEdges } from '../metrics/lesions.js';
@@ -74,6 +74,14 @@ export interface MetricsFrame {
   readonly mean: SeriesScores['mean'];
   /** The range this frame pair's PSNR / SSIM use: `--range`, else the reference frame's own default. */
   readonly range: [number, number];
+  /**
+   * A time point's timing (dynamic acquisitions): the test frame's start, duration, middle and
+   * FrameReferenceTime in ms from its series reference time, and its start as a DICOM DT
+   * (`PetFrameTiming`, docs/dicom.md); the reference frame's when the test frame has none.
+   */
+  readonly timing?: PetFrameTiming;
+  /** A gate's TriggerTime / NominalInterval / LowRRValue / HighRRValue in ms, those the test frame's files carry (else the reference's). */
+  readonly gating?: PetGateTiming;
   /**
    * With `--lesions` and several frames: each lesion in this frame pair, as the top-level `lesions`
    * of one series (the result then has no top-level `lesions`). Absent with one frame pair, whose
@@ -263,6 +271,8 @@ async function scoreFrames(
 
 function frameScores(reference: Series, test: Series, result: MetricsResult): MetricsFrame {
   const { tag, kind, frame } = petFrameReport(test.petFrame!);
+  const timing = test.petFrame!.timing ?? reference.petFrame?.timing;
+  const gating = test.petFrame!.gating ?? reference.petFrame?.gating;
   return {
     tag,
     kind,
@@ -272,6 +282,8 @@ function frameScores(reference: Series, test: Series, result: MetricsResult): Me
     matchedBy: result.matchedBy,
     mean: result.mean,
     range: [result.range[0], result.range[1]],
+    ...(timing ? { timing } : {}),
+    ...(gating ? { gating } : {}),
   };
 }
 

@@ -15,6 +15,7 @@ import { buildSeries, readInstanceHeader, readSlice, scanPaths, suvbwFactors } f
 import { partialSeriesSuvNote } from '../../src/dicom/suv.js';
 import type { Series } from '../../src/dicom/types.js';
 import { runCli } from '../helpers/cli.js';
+import { readWithPydicom } from '../helpers/pet-timing.js';
 import { CORPUS } from './helpers/corpus.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -161,6 +162,104 @@ describe.skipIf(!hasPydicom)('SUVbw of PET series with other timing than one sta
       const pet = await Promise.all(files('gated', gatedNames).map(async (f) => (await readInstanceHeader(f)).pet!));
       expect(partialSeriesSuvNote(pet, 'x')).toBeNull();
       expect(partialSeriesSuvNote(pet.slice(0, 2), 'x')).toMatch(/holds 12 image\(s\) \(NumberOfSlices 2 x NumberOfRRIntervals 2 x NumberOfTimeSlots 3\) and 2 were read/);
+    });
+  });
+
+  describe("each frame's timing", () => {
+    // make-pet-timing.py: frames of 60, 120 and 300 s back to back from the SeriesTime, each with
+    // its AcquisitionTime at its start and its FrameReferenceTime at its middle.
+    const durations = [60, 120, 300];
+    const starts = [0, 60, 180];
+
+    it('gives each time point of a dynamic series its start, duration and middle from the SeriesTime, its FrameReferenceTime and start date-time, as the files carry them', async () => {
+      const { series } = await scanPaths([path.join(dir, 'dynamic')]);
+      expect(series.map((s) => s.petFrame?.timing)).toEqual(
+        durations.map((d, t) => ({
+          startMs: starts[t]! * 1000,
+          durationMs: d * 1000,
+          midMs: (starts[t]! + d / 2) * 1000,
+          referenceMs: (starts[t]! + d / 2) * 1000,
+          acquisitionDateTime: `19600614${expected.dynamic.timePoints[t]!.acquisitionTime}`,
+        })),
+      );
+      // The same numbers as pydicom reads them from each time point's files.
+      const pydicom = readWithPydicom(path.join(dir, 'dynamic'));
+      for (const [t, s] of series.entries()) {
+        for (const f of pydicom.filter((x) => x.name.startsWith(`t${t + 1}-`))) {
+          expect([f.name, Number(f.attributes.ActualFrameDuration), Number(f.attributes.FrameReferenceTime)]).toEqual([f.name, s.petFrame!.timing!.durationMs, s.petFrame!.timing!.referenceMs]);
+        }
+      }
+      for (const s of series) expect(s.petFrame?.gating).toBeUndefined();
+    });
+
+    it("counts a time point's start from the SeriesTime even when that is later than every frame", async () => {
+      // dynamic-late: SeriesTime 15:40:00, the first frame acquired at 15:23:16.921.
+      const { series } = await scanPaths([path.join(dir, 'dynamic-late')]);
+      const late = -(16 * 60 + 43.079) * 1000;
+      expect(series.map((s) => s.petFrame!.timing!.startMs)).toEqual(starts.map((t) => late + t * 1000));
+      expect(series.map((s) => s.petFrame!.timing!.referenceMs)).toEqual([30000, 120000, 330000]);
+    });
+
+    it("reports no value, with a warning naming the values found, where a time point's slices disagree on it", async () => {
+      const headers = await Promise.all(files('dynamic', dynamicNames).map((f) => readInstanceHeader(f)));
+      // Time point 2's second slice says its frame lasted 121 s, and started 1 s later.
+      const changed = headers.map((h) =>
+        path.basename(h.path) === 't2-s2.dcm' ? { ...h, pet: { ...h.pet!, ActualFrameDuration: 121000, AcquisitionTime: '152417.921000' } } : h,
+      );
+      const series = buildSeries(changed);
+      const second = series.find((s) => s.key.endsWith('#t2'))!;
+      expect(second.petFrame!.timing).toEqual({ startMs: null, durationMs: null, midMs: null, referenceMs: 120000, acquisitionDateTime: null });
+      const messages = second.warnings.filter((w) => w.code === 'E_INCONSISTENT_SERIES').map((w) => w.message);
+      expect(messages).toHaveLength(2);
+      expect(messages.join('\n')).toMatch(/#t2: time point 2's slices disagree on ActualFrameDuration \(120000, 121000 ms\)/);
+      expect(messages.join('\n')).toMatch(/disagree on AcquisitionDate \/ AcquisitionTime \(19600614152416\.921000, 19600614152417\.921000\)/);
+      // The other time points keep theirs, without a warning.
+      for (const s of series.filter((x) => !x.key.endsWith('#t2'))) {
+        expect(s.warnings).toEqual([]);
+        expect(s.petFrame!.timing!.durationMs).not.toBeNull();
+      }
+    });
+
+    it('gives each gate of a gated series the TriggerTime and R-R limits its files carry, and nothing they do not', async () => {
+      const { series } = await scanPaths([path.join(dir, 'gated')]);
+      // make-pet-timing.py: time slots 250 ms apart from the R wave; R-R 600-1000 ms, then 1000-1400 ms; no NominalInterval.
+      expect(series.map((s) => s.petFrame?.gating)).toEqual(
+        [[600, 1000], [1000, 1400]].flatMap(([low, high]) => [0, 250, 500].map((trigger) => ({ triggerTimeMs: trigger, lowRRMs: low, highRRMs: high }))),
+      );
+      const pydicom = readWithPydicom(path.join(dir, 'gated'));
+      for (const [g, s] of series.entries()) {
+        const gate = expected.gated.gates[g]!;
+        for (const f of pydicom.filter((x) => x.name.startsWith(`rr${gate.rrInterval}-slot${gate.timeSlot}-`))) {
+          expect([f.name, Number(f.attributes.TriggerTime), Number(f.attributes.LowRRValue), Number(f.attributes.HighRRValue)]).toEqual([
+            f.name,
+            s.petFrame!.gating!.triggerTimeMs,
+            s.petFrame!.gating!.lowRRMs,
+            s.petFrame!.gating!.highRRMs,
+          ]);
+        }
+        expect(s.petFrame?.timing).toBeUndefined();
+      }
+    });
+
+    it('info lists each time point with its start, duration and middle in s, and each gate with its trigger time and R-R limits', async () => {
+      const run = await runCli('info', path.join(dir, 'dynamic'), path.join(dir, 'gated'));
+      expect(run.code, run.stderr).toBe(0);
+      const lines = run.stdout.split('\n');
+      expect(lines.filter((l) => l.startsWith('  time point '))).toEqual([
+        '  time point 1 of 3: start 0 s, duration 60 s, mid 30 s, FrameReferenceTime 30 s (from the SeriesTime), acquired 19600614152316.921000',
+        '  time point 2 of 3: start 60 s, duration 120 s, mid 120 s, FrameReferenceTime 120 s (from the SeriesTime), acquired 19600614152416.921000',
+        '  time point 3 of 3: start 180 s, duration 300 s, mid 330 s, FrameReferenceTime 330 s (from the SeriesTime), acquired 19600614152616.921000',
+      ]);
+      expect(lines.filter((l) => l.startsWith('  gate '))).toEqual([
+        '  gate 1 of 6: TriggerTime 0 ms, R-R 600-1000 ms',
+        '  gate 2 of 6: TriggerTime 250 ms, R-R 600-1000 ms',
+        '  gate 3 of 6: TriggerTime 500 ms, R-R 600-1000 ms',
+        '  gate 4 of 6: TriggerTime 0 ms, R-R 1000-1400 ms',
+        '  gate 5 of 6: TriggerTime 250 ms, R-R 1000-1400 ms',
+        '  gate 6 of 6: TriggerTime 500 ms, R-R 1000-1400 ms',
+      ]);
+      const json = JSON.parse((await runCli('info', path.join(dir, 'dynamic'), '--json')).stdout) as { series: { petFrame?: { tag: string; timing?: { durationMs: number } } }[] };
+      expect(json.series.map((s) => [s.petFrame?.tag, s.petFrame?.timing?.durationMs])).toEqual([['t01', 60000], ['t02', 120000], ['t03', 300000]]);
     });
   });
 

@@ -138,12 +138,22 @@ describe.skipIf(!hasPydicom)('a denoised dynamic or gated PET acquisition', () =
     const report = await denoiseJson(input, '-o', out);
     expect(hashFolder(input)).toBe(before);
     expect(report.series.map((s) => s.input.key.replace(/^.*#/, '#'))).toEqual(['#t1', '#t2', '#t3']);
+    // Each time point's timing: make-pet-timing.py's frames of 60, 120 and 300 s from the SeriesTime.
+    const starts = [0, 60, 180];
+    const durations = [60, 120, 300];
     expect(report.series.map((s) => s.input.petFrame)).toEqual([1, 2, 3].map((frame) => ({
       acquisitionKey: report.series[0]!.input.seriesInstanceUid,
       kind: 'dynamic',
       frame,
       frames: 3,
       tag: `t0${frame}`,
+      timing: {
+        startMs: starts[frame - 1]! * 1000,
+        durationMs: durations[frame - 1]! * 1000,
+        midMs: (starts[frame - 1]! + durations[frame - 1]! / 2) * 1000,
+        referenceMs: (starts[frame - 1]! + durations[frame - 1]! / 2) * 1000,
+        acquisitionDateTime: expect.stringMatching(/^19600614152[346]16\.921000$/) as unknown as string,
+      },
     })));
     expect(new Set(report.series.map((s) => s.output.seriesInstanceUid)).size).toBe(1);
     expect(new Set(report.series.map((s) => s.output.dir)).size).toBe(1);
@@ -160,6 +170,9 @@ describe.skipIf(!hasPydicom)('a denoised dynamic or gated PET acquisition', () =
     const input = path.join(dir, 'in', 'gated');
     const report = await denoiseJson(input, '-o', path.join(dir, 'out-gated'));
     expect(report.series.map((s) => s.input.petFrame?.tag)).toEqual(['g01', 'g02', 'g03', 'g04', 'g05', 'g06']);
+    expect(report.series.map((s) => s.input.petFrame?.gating)).toEqual(
+      [[600, 1000], [1000, 1400]].flatMap(([low, high]) => [0, 250, 500].map((trigger) => ({ triggerTimeMs: trigger, lowRRMs: low, highRRMs: high }))),
+    );
     expect(new Set(report.series.map((s) => s.output.seriesInstanceUid)).size).toBe(1);
     const folder = report.series[0]!.output.dir;
     const written = expectOneSeriesLikeTheSource(folder, input, 12, true);
@@ -425,22 +438,34 @@ describe.skipIf(!hasPydicom)('a denoised dynamic or gated PET acquisition', () =
     const hot = result.frames!.map((f) => f.lesions![0]!.reference.mean);
     expect(hot[0]! > hot[1]! && hot[1]! > hot[2]!).toBe(true);
 
-    // The text: under each lesion's name, one row per time point, pydicom's numbers to 3 decimals.
+    // Each frame's timing: make-pet-timing.py's frames of 60, 120 and 300 s, back to back from the SeriesTime.
+    const starts = [0, 60, 180];
+    const durations = [60, 120, 300];
+    expect(result.frames!.map((f) => f.timing && [f.timing.startMs, f.timing.durationMs, f.timing.midMs, f.timing.referenceMs])).toEqual(
+      durations.map((d, t) => [starts[t]! * 1000, d * 1000, (starts[t]! + d / 2) * 1000, (starts[t]! + d / 2) * 1000]),
+    );
+
+    // The text: under each lesion's name, one row per time point with its start, duration and
+    // middle in s, then pydicom's numbers to 3 decimals.
     const text = await runCli('metrics', '--reference', full, '--test', low, '--lesions', lesions);
     expect(text.code, text.stderr).toBe(0);
     const lines = text.stdout.split('\n');
     for (const [i, name] of ['hot', 'wide'].entries()) {
       const at = lines.findIndex((l) => l.startsWith(`${name}: `));
-      expect(lines[at + 1]!.split(/\s+/)).toEqual(['frame', 'voxels', 'SUVmean', 'ref', 'SUVmax', 'ref', 'SUVpeak', 'ref', 'SUVmean', 'test', 'SUVmax', 'test', 'SUVpeak', 'test',
-        'ratio', 'mean', 'ratio', 'max', 'ratio', 'peak']);
+      expect(lines[at + 1]!.split(/\s+/)).toEqual(['frame', 'start', 's', 'duration', 's', 'mid', 's', 'voxels', 'SUVmean', 'ref', 'SUVmax', 'ref', 'SUVpeak', 'ref',
+        'SUVmean', 'test', 'SUVmax', 'test', 'SUVpeak', 'test', 'ratio', 'mean', 'ratio', 'max', 'ratio', 'peak']);
       for (const t of [1, 2, 3]) {
         const r = reference[String(t)]![i]!;
         const s = test[String(t)]![i]!;
-        const cells = lines[at + 1 + t]!.split(/\s{2,}/).slice(0, 11);
-        expect(cells).toEqual([`t0${t}`, String(r.voxels), ...[r.mean, r.max, r.peak, s.mean, s.max, s.peak].map((v) => v.toFixed(3)),
+        const cells = lines[at + 1 + t]!.trim().split(/\s+/).slice(0, 14);
+        const d = durations[t - 1]!;
+        expect(cells).toEqual([`t0${t}`, String(starts[t - 1]), String(d), String(starts[t - 1]! + d / 2), String(r.voxels),
+          ...[r.mean, r.max, r.peak, s.mean, s.max, s.peak].map((v) => v.toFixed(3)),
           ...[s.mean / r.mean, s.max / r.max, s.peak / r.peak].map((v) => v.toFixed(3))]);
       }
     }
+    // Each frame's means line names its start and duration.
+    expect(lines.filter((l) => /^ {2}t0\d /.test(l)).map((l) => /start +(\S+) s +duration +(\S+) s/.exec(l)?.slice(1))).toEqual([['0', '60'], ['60', '120'], ['180', '300']]);
   });
 
   it('metrics --lesions on two gated acquisitions gives each gate the recovery of its known activity scale, with the SUVs pydicom reads', async () => {
@@ -471,6 +496,14 @@ describe.skipIf(!hasPydicom)('a denoised dynamic or gated PET acquisition', () =
     expect(result.lesions).toBeUndefined();
     expectLesionsAsPydicom(result, 'reference', lesionsWithPydicom(path.join(dir, 'in', 'gated'), expected.gated.factor, lesions));
     expectLesionsAsPydicom(result, 'test', lesionsWithPydicom(scaled, expected.gated.factor, lesions));
+    // Each gate's TriggerTime and R-R limits (make-pet-timing.py: slots 250 ms apart; 600-1000, then 1000-1400 ms).
+    const triggers = [0, 250, 500, 0, 250, 500];
+    const rr = ['600-1000', '600-1000', '600-1000', '1000-1400', '1000-1400', '1000-1400'];
+    expect(result.frames!.map((f) => f.gating)).toEqual(triggers.map((t, g) => ({ triggerTimeMs: t, lowRRMs: Number(rr[g]!.split('-')[0]), highRRMs: Number(rr[g]!.split('-')[1]) })));
+    const text = (await runCli('metrics', '--reference', path.join(dir, 'in', 'gated'), '--test', scaled, '--lesions', lesions)).stdout.split('\n');
+    const at = text.findIndex((l) => l.startsWith('hot: '));
+    expect(text[at + 1]!.split(/\s+/).slice(0, 6)).toEqual(['frame', 'trigger', 'ms', 'R-R', 'ms', 'voxels']);
+    expect(text.slice(at + 2, at + 8).map((l) => l.trim().split(/\s+/).slice(0, 3))).toEqual(triggers.map((t, g) => [`g0${g + 1}`, String(t), rr[g]]));
     // Every pixel of gate g scaled by scales[g]: so is every reading.
     for (const [g, f] of result.frames!.entries()) {
       for (const l of f.lesions!) {

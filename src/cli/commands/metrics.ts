@@ -17,6 +17,7 @@ import { DETRENDS, type Detrend } from '../../metrics/detrend.js';
 import { NOISE_ROI_KINDS, NOISE_WINDOWS, type NoiseRoiKind, type NoiseWindow } from '../../metrics/noise-transfer.js';
 import { METRICS_REGIONS, runMetrics, type LesionResult, type MetricsFrame, type MetricsRegion, type MetricsResult, type MetricsNoiseReport } from '../../pipeline/metrics.js';
 import type { HallucinationSummary } from '../../pipeline/hallucination.js';
+import { msAsSeconds } from '../../dicom/index.js';
 import { textTable } from '../../util/text-table.js';
 import type { CommandRegistrar } from '../command.js';
 import { createOutput, parseChoiceOption, parseIntOption, parseNumberOption, usageError } from '../output.js';
@@ -66,9 +67,12 @@ function humanReport(result: MetricsResult): string {
     const slice = s.frame ? `${s.frame}:${s.index}` : String(s.index);
     lines.push(`${slice.padStart(5)}  ${format(s.psnr, 3).padStart(8)}  ${s.ssim.toFixed(5)}  ${unitValue(s.rmse).padStart(8)}`);
   }
-  // The frames of a dynamic or gated acquisition: each frame pair's means, then all of them.
-  for (const f of result.frames && result.frames.length > 1 ? result.frames : []) {
-    lines.push(`  ${f.tag}  ${format(f.mean.psnr, 3).padStart(8)}  ${f.mean.ssim.toFixed(5)}  ${unitValue(f.mean.rmse).padStart(8)}  (${f.test.key} against ${f.reference.key})`);
+  // The frames of a dynamic or gated acquisition: each frame pair's means and timing, then all of them.
+  const frames = result.frames && result.frames.length > 1 ? result.frames : [];
+  const timeCells = frameTimeColumns(frames).filter((c) => c.inMeans);
+  for (const [i, f] of frames.entries()) {
+    const time = timeCells.map((c) => `${c.label} ${c.cells[i]!.padStart(Math.max(...c.cells.map((x) => x.length)))} ${c.unit}  `).join('');
+    lines.push(`  ${f.tag}  ${format(f.mean.psnr, 3).padStart(8)}  ${f.mean.ssim.toFixed(5)}  ${unitValue(f.mean.rmse).padStart(8)}  ${time}(${f.test.key} against ${f.reference.key})`);
   }
   const m = result.mean;
   // An identical slice's PSNR is inf: the mean PSNR is over the finite ones, and says so.
@@ -150,6 +154,46 @@ function cutNote(l: LesionResult): string {
   return l.reference.peakSphereCut || l.test.peakSphereCut ? "peak sphere cut by the volume's edge" : '';
 }
 
+/** Milliseconds as seconds to the ms, without trailing zeros (`?` for null): 60000 -> "60", 1500 -> "1.5". */
+function seconds(ms: number | null): string {
+  return ms === null ? '?' : String(msAsSeconds(ms));
+}
+
+/** A column of frame timing for the text: its label in the means lines, its header in the lesion tables, one cell per frame. */
+interface FrameTimeColumn {
+  readonly label: string;
+  readonly header: string;
+  readonly unit: string;
+  readonly cells: string[];
+  /** In the means lines too (the lesion tables show every column). */
+  readonly inMeans: boolean;
+}
+
+/**
+ * The timing columns of the frames' text, only those some frame carries: for time points the start,
+ * duration and middle in s from the series reference time (`frames[].timing`); for gates the
+ * TriggerTime and the R-R interval limits in ms (`frames[].gating`). None for frames without either.
+ */
+function frameTimeColumns(frames: readonly MetricsFrame[]): FrameTimeColumn[] {
+  const columns: FrameTimeColumn[] = [];
+  if (frames.some((f) => f.timing)) {
+    const read = (k: 'startMs' | 'durationMs' | 'midMs') => frames.map((f) => seconds(f.timing?.[k] ?? null));
+    columns.push(
+      { label: 'start', header: 'start s', unit: 's', cells: read('startMs'), inMeans: true },
+      { label: 'duration', header: 'duration s', unit: 's', cells: read('durationMs'), inMeans: true },
+      { label: 'mid', header: 'mid s', unit: 's', cells: read('midMs'), inMeans: false },
+    );
+  }
+  if (frames.some((f) => f.gating?.triggerTimeMs !== undefined)) {
+    columns.push({ label: 'trigger', header: 'trigger ms', unit: 'ms', cells: frames.map((f) => String(f.gating?.triggerTimeMs ?? '?')), inMeans: true });
+  }
+  if (frames.some((f) => f.gating?.lowRRMs !== undefined || f.gating?.highRRMs !== undefined)) {
+    const rr = (f: MetricsFrame) => `${f.gating?.lowRRMs ?? '?'}-${f.gating?.highRRMs ?? '?'}`;
+    columns.push({ label: 'R-R', header: 'R-R ms', unit: 'ms', cells: frames.map(rr), inMeans: true });
+  }
+  return columns;
+}
+
 /**
  * The `--lesions` block for the frames of a dynamic or gated acquisition: per lesion, one line per
  * frame pair with the reference's and the test's mean, max and peak and their ratio (test /
@@ -160,23 +204,26 @@ export function lesionFrameLines(frames: readonly MetricsFrame[], units: string)
   const u = lesionUnits(units);
   const byDifference = units === 'HU';
   const kinds = ['mean', 'max', 'peak'] as const;
+  const withLesions = frames.filter((f) => f.lesions);
+  const timeColumns = frameTimeColumns(withLesions);
   const columns = [
     { header: 'frame' },
+    ...timeColumns.map((c) => ({ header: c.header, right: true })),
     { header: 'voxels', right: true },
     ...kinds.map((k) => ({ header: `${u}${k} ref`, right: true, gap: k === 'mean' ? 3 : 2 })),
     ...kinds.map((k) => ({ header: `${u}${k} test`, right: true, gap: k === 'mean' ? 3 : 2 })),
     ...kinds.map((k) => ({ header: `${byDifference ? 'diff' : 'ratio'} ${k}`, right: true, gap: k === 'mean' ? 3 : 2 })),
     { header: '', gap: 3 },
   ];
-  const withLesions = frames.filter((f) => f.lesions);
   const lines: string[] = [];
   for (const [i, first] of (withLesions[0]?.lesions ?? []).entries()) {
     if (i > 0) lines.push('');
     lines.push(`${first.name}: radius ${first.radius} mm at ${first.centre.join(', ')} mm, reference -> test per frame`);
-    const rows = withLesions.map((f) => {
+    const rows = withLesions.map((f, j) => {
       const l = f.lesions![i]!;
       return [
         f.tag,
+        ...timeColumns.map((c) => c.cells[j]!),
         String(l.reference.voxels),
         ...kinds.map((k) => unitValue(l.reference[k])),
         ...kinds.map((k) => unitValue(l.test[k])),

@@ -1,0 +1,94 @@
+/**
+ * The timing of one frame of a dynamic or gated PET series, from its slices' headers: what a
+ * kinetic analysis puts on the time axis of a time-activity curve, and what a gate covers of the
+ * cardiac cycle. Nothing is computed that the files do not carry.
+ *
+ * DYNAMIC (each time point): the PET Image module gives every image the start of its frame
+ * (AcquisitionDate (0008,0022) / AcquisitionTime (0008,0032)), its length (ActualFrameDuration
+ * (0018,1242), ms) and FrameReferenceTime (0054,1300): the offset in ms from the series reference
+ * time (SeriesDate (0008,0021) / SeriesTime (0008,0031), to which all of a PET series' times refer)
+ * to when its pixel values occurred (the scanners' mid-frame or decay-weighted mean time). The
+ * frame's start is therefore counted from that same reference: AcquisitionDateTime - SeriesDateTime.
+ *
+ * GATED (each gate): TriggerTime (0018,1060, ms from the R wave), NominalInterval (0018,1062, the
+ * average R-R interval, ms) and LowRRValue / HighRRValue (0018,1081 / 0018,1082, the R-R intervals
+ * accepted, ms), each only where the files carry it.
+ *
+ * All slices of one frame share one frame, so they must agree on each value; where they do not,
+ * that value is null (dynamic) or left out (gated) and the frame's series gets an
+ * E_INCONSISTENT_SERIES warning naming the values found.
+ */
+import type { ImageHeader, PetAttributes } from './image-header.js';
+import { dateTimeMs, sortableDateTime } from './suv.js';
+import type { PetFrameTiming, PetGateTiming } from './types.js';
+
+/** Milliseconds as seconds, rounded to the ms (60000 -> 60, 1500 -> 1.5), as the text output prints frame times. */
+export function msAsSeconds(ms: number): number {
+  return Number((ms / 1000).toFixed(3));
+}
+
+export interface FrameTimingOutcome<T> {
+  readonly timing: T;
+  /** What the slices disagree on, in words (one E_INCONSISTENT_SERIES warning each). */
+  readonly disagreements: string[];
+}
+
+/** The one value the slices share (undefined when none carries it), or the distinct values found. */
+function shared<T extends string | number>(values: ReadonlyArray<T | undefined>): { value: T | undefined } | { differ: T[] } {
+  const found = [...new Set(values.filter((v): v is T => v !== undefined && v !== ''))];
+  if (found.length > 1) return { differ: found };
+  // A value some slices lack and others carry is still one value: the frame's.
+  return { value: found[0] };
+}
+
+/** The values in a disagreement message: the first few, then how many more. */
+function listed(values: ReadonlyArray<string | number>): string {
+  const shown = values.slice(0, 4).join(', ');
+  return values.length > 4 ? `${shown}, ... (${values.length} values)` : shown;
+}
+
+/** The timing of one time point of a DYNAMIC series from its slices' headers. `frameWords`: "time point 2" in messages. */
+export function dynamicFrameTiming(headers: readonly ImageHeader[], frameWords: string): FrameTimingOutcome<PetFrameTiming> {
+  const pet = headers.map((h) => h.pet).filter((p): p is PetAttributes => p !== null);
+  const disagreements: string[] = [];
+  const one = <T extends string | number>(read: (p: PetAttributes) => T | undefined, name: string, unit = ''): T | undefined => {
+    const outcome = shared(pet.map(read));
+    if ('value' in outcome) return outcome.value;
+    disagreements.push(`${frameWords}'s slices disagree on ${name} (${listed(outcome.differ)}${unit}): its ${name} is not reported`);
+    return undefined;
+  };
+  const acquired = one((p) => sortableDateTime(p.AcquisitionDate.trim() || p.SeriesDate, p.AcquisitionTime) || undefined, 'AcquisitionDate / AcquisitionTime');
+  const series = one((p) => sortableDateTime(p.SeriesDate, p.SeriesTime) || undefined, 'SeriesDate / SeriesTime');
+  const durationMs = one((p) => p.ActualFrameDuration, 'ActualFrameDuration', ' ms') ?? null;
+  const referenceMs = one((p) => p.FrameReferenceTime, 'FrameReferenceTime', ' ms') ?? null;
+  const startMs = acquired !== undefined && series !== undefined ? Math.round((dateTimeMs(acquired) - dateTimeMs(series)) * 1000) / 1000 : null;
+  return {
+    timing: {
+      startMs,
+      durationMs,
+      midMs: startMs !== null && durationMs !== null ? startMs + durationMs / 2 : null,
+      referenceMs,
+      acquisitionDateTime: acquired ?? null,
+    },
+    disagreements,
+  };
+}
+
+/** The R-R and trigger values of one gate of a GATED series from its slices' headers. `frameWords`: "gate 3" in messages. */
+export function gateTiming(headers: readonly ImageHeader[], frameWords: string): FrameTimingOutcome<PetGateTiming> {
+  const pet = headers.map((h) => h.pet).filter((p): p is PetAttributes => p !== null);
+  const disagreements: string[] = [];
+  const timing: { -readonly [K in keyof PetGateTiming]: PetGateTiming[K] } = {};
+  const fields = [
+    ['triggerTimeMs', 'TriggerTime', (p: PetAttributes) => p.TriggerTime],
+    ['nominalIntervalMs', 'NominalInterval', (p: PetAttributes) => p.NominalInterval],
+    ['lowRRMs', 'LowRRValue', (p: PetAttributes) => p.LowRRValue],
+    ['highRRMs', 'HighRRValue', (p: PetAttributes) => p.HighRRValue],
+  ] as const;
+  for (const [key, name, read] of fields) {
+    const outcome = shared(pet.map(read));
+    if ('differ' in outcome) disagreements.push(`${frameWords}'s slices disagree on ${name} (${listed(outcome.differ)} ms): its ${name} is not reported`);
+    else if (outcome.value !== undefined) timing[key] = outcome.value;
+  }
+  return { timing, disagreements };
+}
