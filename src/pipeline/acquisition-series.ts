@@ -10,7 +10,14 @@
  * cannot deadlock.
  *
  * The rule:
- * - a run without `--overwrite` takes the recorded UIDs (records new ones when there are none);
+ * - the UIDs are recorded with what the series is made with (./made-with.ts: method, model, the
+ *   model's settings; what a finished frame's completion marker is checked against), so that the
+ *   series is one processing: a run without `--overwrite` takes the recorded UIDs (records new
+ *   ones, with its own settings, when there are none) only if its settings are the recorded ones;
+ *   with other settings it writes nothing into the series (E_EXISTS naming the folder, what
+ *   differs and `--overwrite`), finished frames or not. A file recorded by an older lowdose has no
+ *   settings: those of the frames finished under its UIDs stand for them (a run with other
+ *   settings than any of them is refused), and the first run that writes a frame records its own;
  * - an `--overwrite` request (one `denoise` run, or every job of one batch, by its id) records new
  *   UIDs the first time one of its frames is written, and every later frame of the same request
  *   takes them: the redone frames are a new series (new SeriesInstanceUID, new SOPInstanceUIDs), as
@@ -32,6 +39,7 @@ import { LowdoseError } from '../errors.js';
 import { acquireFolderLock, releaseAll, type FolderLock, type LockOptions } from '../util/folder-lock.js';
 import { makeOutputFolder, writeFileAtomic } from '../util/fs.js';
 import { frameMarker, framePreview } from './frame-output.js';
+import { isMadeWith, madeWithDifference, madeWithOfReport, sameMadeWith, type MadeWith, type ReportedMadeWith } from './made-with.js';
 
 /** The derived series' UIDs shared by the frames of one acquisition written into one folder. */
 export const ACQUISITION_UIDS_FILE = '.lowdose-series.json';
@@ -66,6 +74,8 @@ export interface AcquisitionUids {
   readonly hallucination: string;
   /** The `--overwrite` request that recorded them; absent when a run without it did. */
   readonly overwrite?: OverwriteRequest;
+  /** What every frame of the series is made with; absent in a file an older lowdose wrote. */
+  readonly madeWith?: MadeWith;
 }
 
 /** What a run holds of an acquisition's folder, and how it takes locks. */
@@ -78,16 +88,23 @@ export interface AcquisitionContext {
 }
 
 /**
- * The UIDs the frames written now go under: the recorded ones, or, for an `--overwrite` request
- * that has not recorded its own yet, new ones (the frames of the series they replace are removed,
- * see the module comment). Concurrent callers agree: the decision is made under the UID lock.
+ * The UIDs the frames written now with `madeWith` go under: the recorded ones (E_EXISTS when the
+ * series is made with other settings), or, for an `--overwrite` request that has not recorded its
+ * own yet, new ones (the frames of the series they replace are removed, see the module comment).
+ * Concurrent callers agree: the decision is made under the UID lock.
  */
-export async function acquisitionUids(dir: string, source: string, request: OverwriteRequest | null = null, context: AcquisitionContext = {}): Promise<AcquisitionUids> {
+export async function acquisitionUids(
+  dir: string,
+  source: string,
+  madeWith: MadeWith,
+  request: OverwriteRequest | null = null,
+  context: AcquisitionContext = {},
+): Promise<AcquisitionUids> {
   return underUidsLock(dir, context.lock ?? {}, async () => {
     const file = path.join(dir, ACQUISITION_UIDS_FILE);
     const recorded = await readAcquisitionUids(dir);
     if (recorded) checkSource(recorded, source, file);
-    if (recorded && (request === null || recorded.overwrite?.id === request.id)) return recorded;
+    if (recorded && (request === null || recorded.overwrite?.id === request.id)) return joinRecorded(dir, recorded, madeWith);
     if (recorded?.overwrite && request && later(recorded.overwrite, request)) {
       throw new LowdoseError(
         'E_LOCKED',
@@ -95,7 +112,7 @@ export async function acquisitionUids(dir: string, source: string, request: Over
         { path: dir },
       );
     }
-    const fresh: AcquisitionUids = { source, denoised: newUid(), uncertainty: newUid(), hallucination: newUid(), ...(request ? { overwrite: request } : {}) };
+    const fresh: AcquisitionUids = { source, denoised: newUid(), uncertainty: newUid(), hallucination: newUid(), ...(request ? { overwrite: request } : {}), madeWith };
     await writeFileAtomic(file, `${JSON.stringify(fresh, null, 2)}\n`);
     if (recorded) {
       const removed = await sweep(dir, fresh, context);
@@ -103,6 +120,38 @@ export async function acquisitionUids(dir: string, source: string, request: Over
     }
     return fresh;
   });
+}
+
+/**
+ * The recorded UIDs for a frame made with `madeWith`, if the series is made with it (under the UID
+ * lock). A file without settings (an older lowdose's) takes those of the frames finished under it,
+ * and is recorded with `madeWith` when they agree.
+ */
+async function joinRecorded(dir: string, recorded: AcquisitionUids, madeWith: MadeWith): Promise<AcquisitionUids> {
+  const made = recorded.madeWith ? [recorded.madeWith] : await finishedMadeWith(dir, recorded);
+  const other = made.find((m) => !sameMadeWith(m, madeWith));
+  if (other) {
+    throw new LowdoseError(
+      'E_EXISTS',
+      `${dir} holds this acquisition's derived series made with other settings (${madeWithDifference(other, madeWith)}): one series is one ` +
+        `processing, so this run adds no frame to it; --overwrite replaces the series (its frames are removed) with one made as this run asks, or give another -o`,
+      { path: dir },
+    );
+  }
+  if (recorded.madeWith) return recorded;
+  const upgraded: AcquisitionUids = { ...recorded, madeWith };
+  await writeFileAtomic(path.join(dir, ACQUISITION_UIDS_FILE), `${JSON.stringify(upgraded, null, 2)}\n`);
+  return upgraded;
+}
+
+/** What the frames finished under `uids` were made with, from their completion markers. */
+async function finishedMadeWith(dir: string, uids: AcquisitionUids): Promise<MadeWith[]> {
+  const made: MadeWith[] = [];
+  for (const tag of await frameTagsIn(dir)) {
+    const marker = await readMarker(dir, tag);
+    if (marker && finishedUnder(marker, uids)) made.push(madeWithOfReport(marker));
+  }
+  return made;
 }
 
 /**
@@ -162,7 +211,10 @@ export async function readAcquisitionUids(dir: string): Promise<AcquisitionUids 
     const uid = (v: unknown) => typeof v === 'string' && /^[0-9.]{1,64}$/.test(v);
     const request = parsed.overwrite;
     const requestOk = request === undefined || (typeof request.id === 'string' && typeof request.requestedAt === 'string');
-    if (typeof parsed.source === 'string' && uid(parsed.denoised) && uid(parsed.uncertainty) && uid(parsed.hallucination) && requestOk) return parsed as AcquisitionUids;
+    const madeWithOk = parsed.madeWith === undefined || isMadeWith(parsed.madeWith);
+    if (typeof parsed.source === 'string' && uid(parsed.denoised) && uid(parsed.uncertainty) && uid(parsed.hallucination) && requestOk && madeWithOk) {
+      return parsed as AcquisitionUids;
+    }
   } catch {
     // fall through
   }
@@ -239,10 +291,19 @@ async function frameTagsIn(dir: string): Promise<string[]> {
 }
 
 async function finishedFrame(dir: string, tag: string, uids: AcquisitionUids): Promise<boolean> {
+  const marker = await readMarker(dir, tag);
+  return marker !== null && finishedUnder(marker, uids);
+}
+
+/** What this module reads of a frame's completion marker (its SeriesReport). */
+type FrameMarker = ReportedMadeWith & { readonly output?: { readonly seriesInstanceUid?: string } };
+
+/** A frame's completion marker, or null when it has none that can be read. */
+async function readMarker(dir: string, tag: string): Promise<FrameMarker | null> {
   try {
-    return finishedUnder(JSON.parse(await readFile(path.join(dir, frameMarker(tag)), 'utf8')) as { output?: { seriesInstanceUid?: string } }, uids);
+    return JSON.parse(await readFile(path.join(dir, frameMarker(tag)), 'utf8')) as FrameMarker;
   } catch {
-    return false;
+    return null;
   }
 }
 

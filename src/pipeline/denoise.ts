@@ -36,6 +36,7 @@ import { writePreview } from './preview-files.js';
 import type { DenoiseOptions, DenoiseReport, SeriesReport } from './types.js';
 import { NothingToDenoiseError, nothingToDenoiseScan, seriesToDenoiseIn } from './not-denoised.js';
 import { frameTag, reportedInput, seriesOutputNames } from './frame-output.js';
+import { madeWithOf, madeWithOfReport, sameMadeWith } from './made-with.js';
 import {
   acquisitionUids,
   commitFrame,
@@ -247,15 +248,9 @@ interface SeriesContext extends Omit<DenoiseOptions, 'reference' | 'overwriteReq
   readonly acquisition: AcquisitionContext;
 }
 
-/**
- * Whether a finished series' marker was made with what this run asks for: the same method and
- * model, and for the model the same settings (steps, seed, samples, dose, ...: its description).
- * A filter's description holds the series' noise estimate, known only once it is prepared; the
- * same filter on the same series estimates the same.
- */
+/** Whether a finished series' marker was made with what this run asks for (./made-with.ts). */
 function madeAsAsked(previous: SeriesReport, denoiser: SliceDenoiser): boolean {
-  if (previous.method !== denoiser.method || previous.model !== denoiser.modelName) return false;
-  return denoiser.method !== 'diffusion' || previous.settings === denoiser.derivationDescription;
+  return sameMadeWith(madeWithOfReport(previous), madeWithOf(denoiser));
 }
 
 async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: SeriesContext): Promise<SeriesReport> {
@@ -308,7 +303,7 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
   await rm(markerPath, { force: true });
   // A frame of an acquisition adds its files to the acquisition's derived series.
   const shared: AcquisitionUids | null = series.petFrame
-    ? await acquisitionUids(dir, series.petFrame.acquisitionKey, context.overwriteRequest, context.acquisition)
+    ? await acquisitionUids(dir, series.petFrame.acquisitionKey, madeWithOf(denoiser), context.overwriteRequest, context.acquisition)
     : null;
   await denoiser.prepare(series);
   const count = series.slices.length;

@@ -10,9 +10,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acquisitionUids, ACQUISITION_UIDS_FILE, type OverwriteRequest } from '../../src/pipeline/acquisition-series.js';
 import { denoisePaths } from '../../src/pipeline/denoise.js';
+import type { MadeWith } from '../../src/pipeline/made-with.js';
 import type { DenoiseOptions, DenoiseReport } from '../../src/pipeline/types.js';
 import { runCli } from '../helpers/cli.js';
 import { hasPydicom, makePetTiming, readWithPydicom } from '../helpers/pet-timing.js';
+
+/** What the Gaussian filter's series are made with. */
+const GAUSSIAN: MadeWith = { method: 'gaussian', model: null, settings: null };
 
 describe.skipIf(!hasPydicom)('--overwrite of the frames of a dynamic PET acquisition', () => {
   let dir = '';
@@ -140,11 +144,11 @@ describe.skipIf(!hasPydicom)('--overwrite of the frames of a dynamic PET acquisi
 
   it('of two --overwrite requests on one acquisition the later one wins: the earlier writes nothing more, a run without --overwrite takes the later one\'s UIDs', async () => {
     const folder = path.join(dir, 'requests');
-    const later = await acquisitionUids(folder, 'acquisition', { id: 'b', requestedAt: '2026-12-07T02:00:01.000Z' });
-    await expect(acquisitionUids(folder, 'acquisition', { id: 'a', requestedAt: '2026-12-07T02:00:00.000Z' })).rejects.toMatchObject({ code: 'E_LOCKED' });
-    expect(await acquisitionUids(folder, 'acquisition', { id: 'b', requestedAt: '2026-12-07T02:00:01.000Z' })).toEqual(later);
-    expect(await acquisitionUids(folder, 'acquisition')).toEqual(later);
-    const latest = await acquisitionUids(folder, 'acquisition', { id: 'c', requestedAt: '2026-12-07T02:00:02.000Z' });
+    const later = await acquisitionUids(folder, 'acquisition', GAUSSIAN, { id: 'b', requestedAt: '2026-12-07T02:00:01.000Z' });
+    await expect(acquisitionUids(folder, 'acquisition', GAUSSIAN, { id: 'a', requestedAt: '2026-12-07T02:00:00.000Z' })).rejects.toMatchObject({ code: 'E_LOCKED' });
+    expect(await acquisitionUids(folder, 'acquisition', GAUSSIAN, { id: 'b', requestedAt: '2026-12-07T02:00:01.000Z' })).toEqual(later);
+    expect(await acquisitionUids(folder, 'acquisition', GAUSSIAN)).toEqual(later);
+    const latest = await acquisitionUids(folder, 'acquisition', GAUSSIAN, { id: 'c', requestedAt: '2026-12-07T02:00:02.000Z' });
     expect([latest.denoised, latest.uncertainty, latest.hallucination].some((uid) => [later.denoised, later.uncertainty, later.hallucination].includes(uid))).toBe(false);
     expect(existsSync(path.join(folder, '.series.lock'))).toBe(false);
   });

@@ -18,6 +18,7 @@ import type { DenoiseReport } from '../../src/pipeline/types.js';
 import type { SimulateResult } from '../../src/pipeline/simulate.js';
 import type { MetricsResult } from '../../src/pipeline/metrics.js';
 import { acquisitionUids } from '../../src/pipeline/acquisition-series.js';
+import type { MadeWith } from '../../src/pipeline/made-with.js';
 import { derivedSeriesToStore } from '../../src/pipeline/remote-denoise.js';
 import { pairSeries, type IndexedSeries } from '../../src/server/data/pairing.js';
 import { readReportLinks } from '../../src/server/data/reports.js';
@@ -77,6 +78,9 @@ async function simulateJson(...args: string[]): Promise<SimulateResult> {
 /** The frame attributes a derived file must keep from its source image. */
 const KEPT = ['SeriesType', 'NumberOfSlices', 'NumberOfTimeSlices', 'NumberOfRRIntervals', 'NumberOfTimeSlots', 'ImageIndex', 'AcquisitionTime',
   'FrameReferenceTime', 'ActualFrameDuration', 'TriggerTime', 'FrameTime', 'LowRRValue', 'HighRRValue', 'SeriesTime', 'DecayCorrection', 'Units'];
+
+/** What the Gaussian filter's series are made with. */
+const GAUSSIAN: MadeWith = { method: 'gaussian', model: null, settings: null };
 
 describe.skipIf(!hasPydicom)('a denoised dynamic or gated PET acquisition', () => {
   let dir = '';
@@ -636,9 +640,20 @@ describe.skipIf(!hasPydicom)('a denoised dynamic or gated PET acquisition', () =
 
   it('frames written at the same time agree on the derived series UIDs', async () => {
     const folder = path.join(dir, 'uids');
-    const all = await Promise.all(Array.from({ length: 8 }, () => acquisitionUids(folder, 'acquisition-key')));
+    const all = await Promise.all(Array.from({ length: 8 }, () => acquisitionUids(folder, 'acquisition-key', GAUSSIAN)));
     expect(new Set(all.map((u) => JSON.stringify(u))).size).toBe(1);
-    await expect(acquisitionUids(folder, 'another-key')).rejects.toMatchObject({ code: 'E_EXISTS' });
+    await expect(acquisitionUids(folder, 'another-key', GAUSSIAN)).rejects.toMatchObject({ code: 'E_EXISTS' });
+  });
+
+  it('of frames started at the same time with two methods, those of the method recorded first join the series and the others are refused', async () => {
+    const folder = path.join(dir, 'uids-two-methods');
+    const nlm: MadeWith = { method: 'nlm', model: null, settings: null };
+    const runs = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => acquisitionUids(folder, 'acquisition-key', i % 2 === 0 ? GAUSSIAN : nlm)));
+    const joined = runs.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const refused = runs.flatMap((r) => (r.status === 'rejected' ? [r.reason as { code: string }] : []));
+    expect(joined).toHaveLength(4);
+    expect(new Set(joined.map((u) => JSON.stringify(u))).size).toBe(1);
+    expect(refused.map((e) => e.code)).toEqual(['E_EXISTS', 'E_EXISTS', 'E_EXISTS', 'E_EXISTS']);
   });
 
   it('stores the time points of one acquisition as one derived series with all their files', () => {

@@ -381,7 +381,7 @@ describe.skipIf(!hasRedis)('lowdose batch and worker on Redis', () => {
     expect(parsed).toMatchObject({ cancelled: true, finished: true, series: { total: SMALL, done: 0, cancelled: SMALL } });
   }, 60_000);
 
-  it.skipIf(!hasPydicom)('workers that denoise the time points of a dynamic PET series at once write one derived series; a batch --overwrite redoes it as one new series', async () => {
+  it.skipIf(!hasPydicom)('workers that denoise the time points of a dynamic PET series at once write one derived series; a batch --overwrite redoes it as one new series; a batch with another method adds no time point to it', async () => {
     const made = spawnSync(PYTHON, [PET_TIMING, CORPUS, path.join(root, 'pet-timing')], { encoding: 'utf8' });
     expect(made.status, made.stderr).toBe(0);
     const three = [startWorker(redis.url), startWorker(redis.url), startWorker(redis.url)];
@@ -398,7 +398,6 @@ describe.skipIf(!hasRedis)('lowdose batch and worker on Redis', () => {
     expect(firstSops.size).toBe(6);
     // Each time point is a job of its own; the batch's jobs are one --overwrite request.
     const report = await batch('--overwrite');
-    await Promise.all(three.map((w) => stopWorker(w)));
     expect(report.series.map((s) => s.skipped ?? false)).toEqual([false, false, false]);
     expect(new Set(report.series.map((s) => s.output.seriesInstanceUid)).has(first.series[0]!.output.seriesInstanceUid)).toBe(false);
     expect((await sops(report.series[0]!.output.dir)).filter((uid) => firstSops.has(uid))).toEqual([]);
@@ -411,6 +410,21 @@ describe.skipIf(!hasRedis)('lowdose batch and worker on Redis', () => {
     expect(new Set(written.map((s) => s.seriesInstanceUid)).size).toBe(1);
     expect(readdirSync(path.join(out, folder!.name)).filter((name) => name.endsWith('.lock'))).toEqual([]);
     expect(temporariesUnder(out)).toEqual([]);
+
+    // t02 as a killed job leaves it (files, no marker); a batch with another method adds no time
+    // point to the series: each job fails with E_EXISTS (t01, t03 finished otherwise; t02 would
+    // join a series made with gaussian), and t02's files are removed.
+    rmSync(path.join(out, folder!.name, '.lowdose-complete-t02.json'));
+    const other = await runCli('batch', path.join(root, 'pet-timing', 'dynamic'), '-o', out, '--redis', redis.url, '--method', 'nlm', '--attempts', '1', '--wait', '--json', '--no-progress');
+    await Promise.all(three.map((w) => stopWorker(w)));
+    expect(other.code, other.stderr).toBe(1);
+    const refused = (JSON.parse(other.stdout) as { report: DenoiseReport }).report;
+    expect(refused.series).toEqual([]);
+    expect(refused.errors.map((e) => e.code)).toEqual(['E_EXISTS', 'E_EXISTS', 'E_EXISTS']);
+    expect(refused.errors.filter((e) => e.message.includes('method gaussian, this run nlm'))).toHaveLength(1);
+    const left = (await scanPaths([path.join(out, folder!.name)])).series;
+    expect(left.map((s) => s.key.replace(/^.*#/, '#'))).toEqual(['#t1', '#t3']);
+    expect(new Set(left.map((s) => s.seriesInstanceUid))).toEqual(new Set(report.series.map((s) => s.output.seriesInstanceUid)));
   }, 3 * SLOW_MS);
 
   it('an unknown batch, and a batch without -o, exit 2', async () => {
