@@ -234,7 +234,11 @@ async function runJob(
     if (abort.signal.aborted || e.code === 'E_CANCELLED') {
       throw new UnrecoverableError(encodeFailure({ code: 'E_CANCELLED', message: `batch ${data.batchId} was cancelled` }));
     }
-    throw new Error(encodeFailure({ code: e.code, message: e.message, path: e.path ?? null }));
+    const failure = encodeFailure({ code: e.code, message: e.message, path: e.path ?? null });
+    // An output that exists (another run's, or an acquisition's series made with other settings)
+    // is there for every worker and every later attempt: retrying only waits out the back-off.
+    if (e.code === 'E_EXISTS') throw new UnrecoverableError(failure);
+    throw new Error(failure);
   } finally {
     clearInterval(poll);
     attempts.delete(tracked);

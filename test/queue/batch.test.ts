@@ -420,8 +420,11 @@ describe.skipIf(!hasRedis)('lowdose batch and worker on Redis', () => {
     const other = await runCli('batch', path.join(root, 'pet-timing', 'dynamic'), '-o', out, '--redis', redis.url, '--method', 'nlm', '--wait', '--json', '--no-progress');
     await Promise.all(three.map((w) => stopWorker(w)));
     expect(other.code, other.stderr).toBe(1);
-    const refused = (JSON.parse(other.stdout) as { report: DenoiseReport }).report;
+    const { report: refused, status } = JSON.parse(other.stdout) as { report: DenoiseReport; status: BatchStatus };
     expect(refused.series).toEqual([]);
+    // E_EXISTS is not retried (every attempt would meet the same series): t01 and t03 run once,
+    // t02 once, or twice after an E_LOCKED attempt; not the batch's default 3 each.
+    expect(status.jobs.map((j) => j.attempts).filter((n) => n === 1).length, JSON.stringify(status.jobs)).toBeGreaterThanOrEqual(2);
     expect(refused.errors.map((e) => e.code), JSON.stringify(refused.errors)).toEqual(['E_EXISTS', 'E_EXISTS', 'E_EXISTS']);
     expect(refused.errors.filter((e) => e.message.includes('method gaussian, this run nlm'))).toHaveLength(1);
     const left = (await scanPaths([path.join(out, folder!.name)])).series;
