@@ -6,9 +6,12 @@
  * Used by `metrics --hallucination` (test against reference) and `denoise --hallucination` (one
  * half of the ensemble against the other).
  */
+import { readdirSync, realpathSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { patientPosition } from '../dicom/geometry.js';
 import type { Series } from '../dicom/index.js';
+import { LowdoseError } from '../errors.js';
 import type { ProcessingEquipment } from '../dicom/contributing-equipment.js';
 import { createDerivedSeriesWriter, type DerivedSeriesWriter } from '../dicom/write-derived.js';
 import { sfrcScoreMap, type ResolvedSfrcOptions, type SfrcSliceResult } from '../metrics/sfrc.js';
@@ -17,8 +20,19 @@ import { roundTo } from '../util/round.js';
 import { defaultWindow, encodePanels, markPatches, windowToGray } from './preview.js';
 
 export interface FlaggedPatch {
-  /** 0-based index of the slice in the series sorted by position. */
+  /**
+   * 0-based index of the slice in the series the map is made for, sorted by position: the test
+   * series of `metrics --hallucination` (the map's and the overlays' file numbers, `map.files`), the
+   * input series (= the denoised output's) of `denoise --hallucination`.
+   */
   readonly slice: number;
+  /**
+   * `metrics --hallucination`: 0-based index of the reference slice the test slice was compared
+   * with, the `slices[].index` of the per-slice table (which the text prints). It differs from
+   * `slice` when the test holds only some of the reference's slices. Absent for `denoise`, which
+   * compares no reference.
+   */
+  readonly referenceSlice?: number;
   /** Patient coordinates (mm) of the patch centre. */
   readonly xMm: number;
   readonly yMm: number;
@@ -45,6 +59,48 @@ export interface HallucinationSummary extends ResolvedSfrcOptions {
   readonly against: 'reference' | 'samples';
   readonly map: { readonly seriesInstanceUid: string; readonly dir: string; readonly files: string[] };
   readonly overlays: string[];
+}
+
+/** The folders under `--hallucination <dir>` a run writes: the map series and the overlays. */
+const HALLUCINATION_FOLDERS = ['map', 'overlays'] as const;
+
+/**
+ * Readies `dir` for a new map before any is written (`metrics --hallucination`): a `map/` or
+ * `overlays/` that holds anything (an earlier run's map series) is refused with E_EXISTS naming it,
+ * so that two map series are never mixed in one folder; with `overwrite` both folders are removed
+ * instead, unless one holds a file of `inputs` (the series being compared), which is refused
+ * always. The frames of a dynamic or gated acquisition write one map series in one run, so this is
+ * called once per run, not per frame.
+ */
+export async function prepareHallucinationFolder(dir: string, overwrite: boolean, inputs: readonly string[]): Promise<void> {
+  const held = HALLUCINATION_FOLDERS.map((name) => path.resolve(dir, name)).filter((folder) => entries(folder).length > 0);
+  if (held.length === 0) return;
+  if (!overwrite) {
+    const what = held.length === 1 ? `${held[0]} already holds` : `${held.join(' and ')} already hold`;
+    throw new LowdoseError('E_EXISTS', `${what} an earlier map (use --overwrite to replace it, or another --hallucination folder)`, { path: held[0]! });
+  }
+  const real = (file: string) => {
+    try {
+      return realpathSync(file);
+    } catch {
+      return path.resolve(file);
+    }
+  };
+  for (const folder of held) {
+    const inside = real(folder) + path.sep;
+    const input = inputs.find((file) => real(file).startsWith(inside) || path.resolve(file).startsWith(folder + path.sep));
+    if (input) throw new LowdoseError('E_EXISTS', `${folder} holds an input file (${input}); choose another --hallucination folder`, { path: folder });
+  }
+  for (const folder of held) await rm(folder, { recursive: true, force: true });
+}
+
+/** The names in `folder`, none when it does not exist or is no folder. */
+function entries(folder: string): string[] {
+  try {
+    return readdirSync(folder);
+  } catch {
+    return [];
+  }
 }
 
 export interface HallucinationRecorderOptions {
@@ -101,8 +157,9 @@ export class HallucinationRecorder {
   /**
    * Records slice `index` of the series: writes its map, and an overlay PNG of `panels` (e.g. test
    * and reference, in the series' units) with the flagged patches marked when it has any.
+   * `referenceIndex`: the reference slice it was compared with (`FlaggedPatch.referenceSlice`).
    */
-  async add(index: number, result: SfrcSliceResult, panels: readonly Float32Array[]): Promise<void> {
+  async add(index: number, result: SfrcSliceResult, panels: readonly Float32Array[], referenceIndex?: number): Promise<void> {
     const { rows, columns } = this.series;
     const size = this.options.sfrc.patchSize;
     this.judged += result.patches.length;
@@ -114,6 +171,7 @@ export class HallucinationRecorder {
       const [x, y, z] = patientPosition(this.series, index, p.row + centre, p.column + centre);
       this.flagged.push({
         slice: index,
+        ...(referenceIndex !== undefined ? { referenceSlice: referenceIndex } : {}),
         xMm: roundTo(x, 2),
         yMm: roundTo(y, 2),
         zMm: roundTo(z, 2),

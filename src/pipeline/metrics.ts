@@ -25,7 +25,7 @@ import type { Detrend } from '../metrics/detrend.js';
 import { NoiseTransfer, type NoiseRoiKind, type NoiseTransferResult, type NoiseWindow } from '../metrics/noise-transfer.js';
 import { bodyOutline } from '../simulate/mu-map.js';
 import { newUid } from '../dicom/uid.js';
-import { HallucinationRecorder, type HallucinationSummary } from './hallucination.js';
+import { HallucinationRecorder, prepareHallucinationFolder, type HallucinationSummary } from './hallucination.js';
 import { petFrameReport } from './frame-output.js';
 
 /**
@@ -46,8 +46,12 @@ export interface MetricsOptions {
   readonly range?: IntensityRange;
   /** Spheres in patient mm (`--lesions`): adds `lesions` to the result. */
   readonly lesions?: readonly Lesion[];
-  /** Also writes an sFRC hallucination map of test against reference into `dir` (src/metrics/sfrc.ts). */
-  readonly hallucination?: { readonly dir: string; readonly options?: SfrcOptions };
+  /**
+   * Also writes an sFRC hallucination map of test against reference into `dir` (src/metrics/sfrc.ts).
+   * An earlier map in `dir` is refused (E_EXISTS), or with `overwrite` replaced
+   * (`prepareHallucinationFolder`).
+   */
+  readonly hallucination?: { readonly dir: string; readonly options?: SfrcOptions; readonly overwrite?: boolean };
   /** Also the test's noise without anatomy (`--noise`), from the low-dose series `input` the test was made from. */
   readonly noise?: MetricsNoiseOptions;
   readonly progress?: (message: string) => void;
@@ -208,6 +212,10 @@ export async function runMetrics(options: MetricsOptions): Promise<{ result: Met
   const references = await seriesOrFrames(options.reference, '--reference', errors);
   const tests = await seriesOrFrames(options.test, '--test', errors);
   const pairs = pairFrames(references, tests, options, progress);
+  if (options.hallucination) {
+    const inputs = pairs.flatMap(([reference, test]) => [...reference.slices, ...test.slices].map((s) => s.file));
+    await prepareHallucinationFolder(options.hallucination.dir, options.hallucination.overwrite ?? false, inputs);
+  }
   if (pairs.length === 1) {
     const [reference, test] = pairs[0]!;
     const run = await scoreSeries(reference, test, options, errors, progress);
@@ -371,6 +379,8 @@ async function scoreSeries(
               ? `test frame ${test.key} against reference frame ${reference.key}`
               : `test series ${test.seriesInstanceUid} against reference ${reference.seriesInstanceUid}`,
             ...(frameMap ? { shared: frameMap } : {}),
+            // The folder held no map (`prepareHallucinationFolder`): a file in the way is no earlier map's to replace.
+            overwrite: false,
           })
         : null;
     let noise: NoiseTransfer | null = null;
@@ -418,7 +428,7 @@ async function scoreSeries(
           },
           sfrc,
         );
-        await recorder.add(t, result, [testImage.data, referenceImage.data]);
+        await recorder.add(t, result, [testImage.data, referenceImage.data], r);
       }
     }
     if (failed === pairs.length) {

@@ -599,6 +599,18 @@ describe.skipIf(!hasPydicom)('a denoised dynamic or gated PET acquisition', () =
 
     const text = await runCli('metrics', '--reference', full, '--test', low, '--hallucination', path.join(dir, 'sfrc-text'), ...sfrc);
     expect(text.stdout.split('\n').filter((l) => / sFRC hallucination map: /.test(l)).map((l) => l.split(' ')[0])).toEqual(['t01', 't02', 't03']);
+
+    // A rerun into the same folder is refused; with --overwrite the time points' maps are again one series, the new run's alone.
+    const again = await runCli('metrics', '--reference', full, '--test', low, '--hallucination', all, ...sfrc, '--json');
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('E_EXISTS');
+    const replaced = await runCli('metrics', '--reference', full, '--test', low, '--hallucination', all, ...sfrc, '--overwrite', '--json');
+    expect(replaced.code, replaced.stderr).toBe(0);
+    const newMaps = (JSON.parse(replaced.stdout) as MetricsResult).frames!.map((f) => f.hallucination!.map);
+    expect(new Set(newMaps.map((m) => m.seriesInstanceUid)).size).toBe(1);
+    expect(newMaps[0]!.seriesInstanceUid).not.toBe(maps[0]!.seriesInstanceUid);
+    const rescanned = await scanPaths([newMaps[0]!.dir]);
+    expect(rescanned.series.map((s) => [s.key, s.slices.length])).toEqual(['#t1', '#t2', '#t3'].map((k) => [`${newMaps[0]!.seriesInstanceUid}${k}`, 2]));
   });
 
   it('metrics --noise on two PET acquisitions is refused for what it is, PET, as for one time point', async () => {

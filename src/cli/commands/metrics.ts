@@ -1,5 +1,5 @@
 /**
- * `lowdose metrics --reference <path> --test <path> [--range lo,hi] [--region field|patient] [--lesions <file>] [--noise --input <path>] [--json]`:
+ * `lowdose metrics --reference <path> --test <path> [--range lo,hi] [--region field|patient] [--lesions <file>] [--hallucination <dir> [--overwrite]] [--noise --input <path>] [--json]`:
  * PSNR, SSIM and RMSE per slice and their means between two series (docs/contract.md), over the
  * field or inside the patient, and
  * with `--lesions` SUVmean / SUVmax / SUVpeak per lesion and their recovery (per frame pair of two
@@ -93,8 +93,8 @@ function humanReport(result: MetricsResult): string {
 
 /**
  * The `--hallucination` block: how many patches were flagged, where the map went, and the ten
- * lowest-scoring patches. `frame`: the frame pair's tag, which starts the first line and names the
- * slices as the slice table does (`t01:0`).
+ * lowest-scoring patches, each named by its reference slice's index as the slice table names it.
+ * `frame`: the frame pair's tag, which starts the first line and the slice names (`t01:0`).
  */
 function hallucinationLines(h: HallucinationSummary, frame?: string): string[] {
   const lines = [
@@ -102,7 +102,9 @@ function hallucinationLines(h: HallucinationSummary, frame?: string): string[] {
       `${h.patchSize} px = ${h.patchSizeMm} mm, FRC < ${h.threshold} in ${h.band[0]}-${h.band[1]} cycles/mm) -> ${h.map.dir}`,
   ];
   for (const f of [...h.flagged].sort((a, b) => a.score - b.score).slice(0, 10)) {
-    const slice = frame ? `${frame}:${f.slice}` : String(f.slice);
+    // The reference's index, as the slice table prints it (the test's, `slice`, when there is none).
+    const index = f.referenceSlice ?? f.slice;
+    const slice = frame ? `${frame}:${index}` : String(index);
     lines.push(`  slice ${slice}  x ${f.xMm.toFixed(1)} mm  y ${f.yMm.toFixed(1)} mm  score ${f.score.toFixed(3)} at ${f.frequency.toFixed(3)} cycles/mm`);
   }
   if (h.flagged.length > 10) lines.push(`  ... ${h.flagged.length - 10} more in --json`);
@@ -276,6 +278,7 @@ interface MetricsCliOptions {
   band?: [number, number];
   frcThreshold?: number;
   noiseCompensation: boolean;
+  overwrite?: boolean;
   noise?: boolean;
   input?: string;
   noiseRois?: NoiseRoiKind;
@@ -317,6 +320,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--band <lo,hi>', `sFRC frequencies judged, cycles/mm (default ${SFRC_DEFAULTS.band.join(',')})`, parseBand)
     .option('--frc-threshold <t>', `sFRC: flagged when the FRC falls below t in the band (default ${SFRC_DEFAULTS.threshold})`, parseNumberOption('--frc-threshold', 0, 1))
     .option('--no-noise-compensation', "sFRC: the paper's plain FRC (no allowance for the images' noise)")
+    .option('--overwrite', "replace an earlier map in --hallucination <dir> (its map/ and overlays/); without it such a folder is refused (E_EXISTS)")
     .option(
       '--noise',
       "CT: also the test's noise without anatomy against the full dose's (needs --input): the share T of its input's noise it keeps per " +
@@ -338,8 +342,8 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
         noiseCompensation: opts.noiseCompensation,
       };
       const given = ['patchSize', 'stride', 'band', 'frcThreshold'].filter((k) => (opts as unknown as Record<string, unknown>)[k] !== undefined);
-      if (!opts.hallucination && (given.length > 0 || !opts.noiseCompensation)) {
-        throw usageError('--patch-size, --stride, --band, --frc-threshold and --no-noise-compensation need --hallucination <dir>');
+      if (!opts.hallucination && (given.length > 0 || !opts.noiseCompensation || opts.overwrite)) {
+        throw usageError('--patch-size, --stride, --band, --frc-threshold, --no-noise-compensation and --overwrite need --hallucination <dir>');
       }
       const noiseGiven = ['input', 'noiseRois', 'noiseDetrend', 'noiseWindow'].filter((k) => (opts as unknown as Record<string, unknown>)[k] !== undefined);
       if (opts.noise && opts.input === undefined) {
@@ -354,7 +358,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
         ...(opts.range ? { range: opts.range } : {}),
         ...(opts.region ? { region: opts.region } : {}),
         ...(lesions ? { lesions } : {}),
-        ...(opts.hallucination ? { hallucination: { dir: opts.hallucination, options: sfrcOptions } } : {}),
+        ...(opts.hallucination ? { hallucination: { dir: opts.hallucination, options: sfrcOptions, overwrite: Boolean(opts.overwrite) } } : {}),
         ...(opts.noise && opts.input !== undefined
           ? {
               noise: {
