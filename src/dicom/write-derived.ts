@@ -8,10 +8,10 @@
  * error (E_GEOMETRY_LOST), never a silent output.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { LowdoseError } from '../errors.js';
-import { makeOutputFolderSync } from '../util/fs.js';
+import { makeOutputFolderSync, realPathOrSelf } from '../util/fs.js';
 import { frameNumbers, functionalGroup, getNumber, getNumbers, getStrings, TAG } from './attributes.js';
 import { appendContributingEquipment, DEFAULT_PROCESSING_EQUIPMENT, processingEquipmentItem, type ProcessingEquipment } from './contributing-equipment.js';
 import { copySourceAttributes, readCopiedAttributes } from './derived-source.js';
@@ -236,14 +236,6 @@ function checkTargets(source: Series, targets: string[], overwrite: boolean): vo
     if (!overwrite) {
       throw new LowdoseError('E_EXISTS', `${target} already exists (use --overwrite to replace it)`, { path: target });
     }
-  }
-}
-
-function realPathOrSelf(file: string): string {
-  try {
-    return realpathSync(file);
-  } catch {
-    return path.resolve(file);
   }
 }
 

@@ -6,7 +6,7 @@
  * Used by `metrics --hallucination` (test against reference) and `denoise --hallucination` (one
  * half of the ensemble against the other).
  */
-import { readdirSync, realpathSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { patientPosition } from '../dicom/geometry.js';
@@ -15,7 +15,7 @@ import { LowdoseError } from '../errors.js';
 import type { ProcessingEquipment } from '../dicom/contributing-equipment.js';
 import { createDerivedSeriesWriter, type DerivedSeriesWriter } from '../dicom/write-derived.js';
 import { sfrcScoreMap, type ResolvedSfrcOptions, type SfrcSliceResult } from '../metrics/sfrc.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { realPathOrSelf, writeFileAtomic } from '../util/fs.js';
 import { roundTo } from '../util/round.js';
 import { defaultWindow, encodePanels, markPatches, windowToGray } from './preview.js';
 
@@ -79,16 +79,9 @@ export async function prepareHallucinationFolder(dir: string, overwrite: boolean
     const what = held.length === 1 ? `${held[0]} already holds` : `${held.join(' and ')} already hold`;
     throw new LowdoseError('E_EXISTS', `${what} an earlier map (use --overwrite to replace it, or another --hallucination folder)`, { path: held[0]! });
   }
-  const real = (file: string) => {
-    try {
-      return realpathSync(file);
-    } catch {
-      return path.resolve(file);
-    }
-  };
   for (const folder of held) {
-    const inside = real(folder) + path.sep;
-    const input = inputs.find((file) => real(file).startsWith(inside) || path.resolve(file).startsWith(folder + path.sep));
+    const inside = realPathOrSelf(folder) + path.sep;
+    const input = inputs.find((file) => realPathOrSelf(file).startsWith(inside) || path.resolve(file).startsWith(folder + path.sep));
     if (input) throw new LowdoseError('E_EXISTS', `${folder} holds an input file (${input}); choose another --hallucination folder`, { path: folder });
   }
   for (const folder of held) await rm(folder, { recursive: true, force: true });

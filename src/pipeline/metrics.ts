@@ -213,6 +213,9 @@ export async function runMetrics(options: MetricsOptions): Promise<{ result: Met
   const tests = await seriesOrFrames(options.test, '--test', errors);
   const pairs = pairFrames(references, tests, options, progress);
   if (options.hallucination) {
+    // Every refusal that needs no pixel first, so that --overwrite removes an earlier map only for
+    // a run that goes on to write one.
+    for (const [reference, test] of pairs) checkComparable(reference, test);
     const inputs = pairs.flatMap(([reference, test]) => [...reference.slices, ...test.slices].map((s) => s.file));
     await prepareHallucinationFolder(options.hallucination.dir, options.hallucination.overwrite ?? false, inputs);
   }

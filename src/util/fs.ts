@@ -1,6 +1,6 @@
 /** File-system edges shared by every writer: atomic writes so an interrupted run leaves no half files. */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, statSync, type Stats } from 'node:fs';
+import { mkdirSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { LowdoseError } from '../errors.js';
@@ -161,5 +161,14 @@ export function makeOutputFolderSync(dir: string): void {
     makeDirectoriesSync(dir);
   } catch (error) {
     throw outputFolderError(dir, error);
+  }
+}
+
+/** The real path of `file` (links resolved), or its absolute path when it cannot be resolved (it does not exist yet). */
+export function realPathOrSelf(file: string): string {
+  try {
+    return realpathSync(file);
+  } catch {
+    return resolve(file);
   }
 }

@@ -113,6 +113,17 @@ describe('metrics --hallucination into a folder that holds an earlier map', () =
     expect(readdirSync(path.join(dir, 'overlays')).map((n) => path.join(dir, 'overlays', n)).sort()).toEqual([...h.overlays].sort());
   });
 
+  it('with --overwrite keeps the earlier map when the run is refused before it would write one (a test on another grid)', async () => {
+    const dir = path.join(root, 'kept');
+    expect((await runCli('metrics', '--reference', REFERENCE, '--test', LOW, '--hallucination', dir, ...SFRC)).code).toBe(0);
+    const before = contents(dir);
+    const otherGrid = path.resolve(import.meta.dirname, '../../fixtures/water/dose25');
+    const refused = await runCli('metrics', '--reference', REFERENCE, '--test', otherGrid, '--hallucination', dir, ...SFRC, '--overwrite');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('E_USAGE');
+    expect(contents(dir)).toEqual(before);
+  });
+
   it('refuses --overwrite (exit 2) when the map folder holds the series being compared, and --overwrite without --hallucination', async () => {
     const dir = path.join(root, 'input-inside');
     await mkdir(path.join(dir, 'map'), { recursive: true });
