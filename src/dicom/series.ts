@@ -278,7 +278,10 @@ function buildStack(key: string, stack: Stack, split: string | null, petContext:
 
   let units: Units = modalityUnits(first);
   const scaleByFile = new Map<string, number>();
-  if (first.modality === 'PT') {
+  // Units NONE ("unitless", PS3.3 C.8.9.1.1.3; lowdose's sFRC map): the values are read as they
+  // are, in units NONE; no SUV is asked of them, so none is missed.
+  const unitless = first.modality === 'PT' && located.every((s) => s.candidate.header.pet?.Units === 'NONE');
+  if (first.modality === 'PT' && !unitless) {
     const files = petContext.suvFiles ?? [...new Map(located.map((s) => [s.candidate.header.path, s.candidate.header])).values()];
     const pet = files.map((h) => h.pet!);
     const outcome: SuvOutcome = petContext.suvRefusal !== undefined ? { ok: false, reason: petContext.suvRefusal } : suvbwFactors(pet);

@@ -85,6 +85,17 @@ export interface DerivedSeriesOptions {
    */
   readonly window?: OwnWindow | ((pixels: Float32Array, padding: Uint8Array | null) => OwnWindow);
   /**
+   * The values are unitless (the sFRC map's scores): they are stored as they are, not in the
+   * source's units. For a PET source that means Units (0054,1001) NONE, "unitless", a defined term
+   * of PS3.3 C.8.9.1.1.3, instead of the source's BQML / CNTS, no division by the slice's SUV
+   * factor (the window too is in the values' own scale), and the Philips private SUV and activity
+   * scale factors (7053,xx00 / xx09), which only scale counts, left out. The PET Series and Isotope
+   * attributes the IOD requires (DecayCorrection, the radiopharmaceutical sequence) stay as copied:
+   * they describe the source's acquisition, and no reader makes SUV of Units NONE. No effect on
+   * other modalities (CT and MR carry no Units). Default false.
+   */
+  readonly unitless?: boolean;
+  /**
    * InstanceCreationDate/Time (Type 3, SOP Common). Default now; null leaves them out, so the
    * file does not depend on the clock (a reproducible output). The same instant is lowdose's
    * ContributionDateTime, left out with null too.
@@ -154,6 +165,7 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
   // One item for every file of the series: the same software, model and time.
   const contribution = processingEquipmentItem(options.equipment ?? DEFAULT_PROCESSING_EQUIPMENT, options.derivationDescription, now);
   const repairs = new RepairLog();
+  const unitless = (options.unitless ?? false) && source.modality === 'PT';
 
   return {
     seriesInstanceUid,
@@ -176,7 +188,8 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
       const entry = cache.get(slice);
       if (entry.fresh) repairs.add(slice.file, entry.repairs);
       const sourceDataset = entry.dataset;
-      const stored = storedValuesFor(slice, pixels);
+      const scale = unitless ? 1 : slice.unitsScale;
+      const stored = storedValuesFor(scale, pixels);
       const rescale = chooseRescaleFor(source, slice, stored, entry.header, options.resolution ?? 0.1, padding ?? null);
       rescales.set(index, rescale);
       const sopInstanceUid =
@@ -205,7 +218,8 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
       setPadding(dataset, entry.header, slice, stored, rescale, padding ?? null);
       if (options.rescaleType) setElement(dataset, 'RescaleType', [options.rescaleType]);
       const window = typeof options.window === 'function' ? options.window(pixels, padding ?? null) : options.window;
-      if (window) setOwnWindow(dataset, window, slice.unitsScale);
+      if (window) setOwnWindow(dataset, window, scale);
+      if (unitless) markUnitless(dataset);
       const sopClassUid = getString(dataset, 'SOPClassUID')!;
       const target = targets[index]!;
       const bytes = encodePart10(target, fileMeta(sopClassUid, sopInstanceUid), dataset);
@@ -218,11 +232,24 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
       const slice = source.slices[index];
       const rescale = rescales.get(index);
       if (!slice || !rescale) throw new LowdoseError('E_INTERNAL', `slice ${index} of ${source.seriesInstanceUid} has not been written`);
-      const stored = quantize(storedValuesFor(slice, pixels), rescale);
-      const scale = slice.unitsScale > 0 ? slice.unitsScale : 1;
+      const unitsScale = unitless ? 1 : slice.unitsScale;
+      const stored = quantize(storedValuesFor(unitsScale, pixels), rescale);
+      const scale = unitsScale > 0 ? unitsScale : 1;
       return Float32Array.from(stored, (q) => (q * rescale.slope + rescale.intercept) * scale);
     },
   };
+}
+
+/** Philips' private PET block (7053,xx00 SUV scale factor, 7053,xx09 activity concentration scale factor): it scales counts. */
+const PHILIPS_PET_GROUP = '7053';
+
+/**
+ * A PET file of unitless values (`unitless`): Units NONE (PS3.3 C.8.9.1.1.3), and no vendor factor
+ * that would make a reader scale the values into activity or SUV.
+ */
+function markUnitless(dataset: DcmDataset): void {
+  setElement(dataset, 'Units', ['NONE']);
+  for (const tag of Object.keys(dataset)) if (tag.toUpperCase().startsWith(PHILIPS_PET_GROUP)) delete dataset[tag];
 }
 
 /** Refuses to overwrite inputs ever, and other files unless asked to. */
@@ -247,10 +274,13 @@ function pixelDigest(values: Float32Array, rescale: Rescale): string {
     .digest('hex');
 }
 
-/** Values to store: the modality-LUT output units. PET in SUV goes back to activity (or counts). */
-function storedValuesFor(slice: SliceRef, pixels: Float32Array): Float32Array {
-  if (slice.unitsScale === 1 || !(slice.unitsScale > 0)) return pixels;
-  const inverse = 1 / slice.unitsScale;
+/**
+ * Values to store: the modality-LUT output units, `unitsScale` the slice's factor from them to the
+ * series' units. PET in SUV goes back to activity (or counts); unitless values (1) stay.
+ */
+function storedValuesFor(unitsScale: number, pixels: Float32Array): Float32Array {
+  if (unitsScale === 1 || !(unitsScale > 0)) return pixels;
+  const inverse = 1 / unitsScale;
   const out = new Float32Array(pixels.length);
   for (let i = 0; i < pixels.length; i++) out[i] = pixels[i]! * inverse;
   return out;

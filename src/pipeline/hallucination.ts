@@ -140,6 +140,8 @@ export class HallucinationRecorder {
       equipment: options.equipment ?? { modelName: 'sfrc' },
       resolution: 0.001,
       rescaleType: 'US',
+      // Scores are unitless: a PET map says Units NONE and stores them as they are (not Bq/ml).
+      unitless: true,
       // Scores lie in 0..1: the source's window would show the whole map as one grey.
       window: { lo: 0, hi: 1, explanation: 'SFRC SCORE 0-1' },
       overwrite: options.overwrite ?? true,

@@ -95,9 +95,10 @@ describe.skipIf(!hasPydicom)('a denoised dynamic or gated PET acquisition', () =
 
   /**
    * Checks that `folder` holds one consistent derived series of the acquisition in `source`, each
-   * file keeping its source image's frame attributes, and returns it as pydicom reads it.
+   * file keeping its source image's frame attributes, and returns it as pydicom reads it. `units`:
+   * the Units the files must say instead of the source's (NONE: the sFRC map's unitless scores).
    */
-  function expectOneSeriesLikeTheSource(folder: string, source: string, images: number, pixels = false): PydicomFile[] {
+  function expectOneSeriesLikeTheSource(folder: string, source: string, images: number, pixels = false, units?: string): PydicomFile[] {
     const written = readWithPydicom(folder, pixels);
     const sources = new Map(readWithPydicom(source).map((f) => [f.sopInstanceUid, f]));
     expect(written).toHaveLength(images);
@@ -111,7 +112,10 @@ describe.skipIf(!hasPydicom)('a denoised dynamic or gated PET acquisition', () =
       const original = sources.get(f.source!);
       expect(original, f.name).toBeDefined();
       expect(sources.has(f.sopInstanceUid)).toBe(false);
-      for (const keyword of KEPT) expect([f.name, keyword, f.attributes[keyword]]).toEqual([f.name, keyword, original!.attributes[keyword]]);
+      for (const keyword of KEPT) {
+        const want = keyword === 'Units' && units !== undefined ? units : original!.attributes[keyword];
+        expect([f.name, keyword, f.attributes[keyword]]).toEqual([f.name, keyword, want]);
+      }
       expect(f.instanceNumber).toBe(f.attributes.ImageIndex);
     }
     return written;
@@ -203,7 +207,7 @@ describe.skipIf(!hasPydicom)('a denoised dynamic or gated PET acquisition', () =
       expect(new Set(parts.map((p) => p.dir)).size, kind).toBe(1);
       expect(parts.map((p) => p.files.map((f) => path.basename(f))), kind).toEqual([1, 2, 3].map((t) => [`t0${t}-IM0001.dcm`, `t0${t}-IM0002.dcm`]));
       uids.add(parts[0]!.seriesInstanceUid);
-      const written = expectOneSeriesLikeTheSource(parts[0]!.dir, input, 6);
+      const written = expectOneSeriesLikeTheSource(parts[0]!.dir, input, 6, false, kind === 'hallucination' ? 'NONE' : undefined);
       expect(written[0]!.seriesInstanceUid, kind).toBe(parts[0]!.seriesInstanceUid);
       expect(new Set(written.map((f) => f.attributes.NumberOfTimeSlices)), kind).toEqual(new Set([3]));
       const { series } = await scanPaths([parts[0]!.dir]);
@@ -574,7 +578,7 @@ describe.skipIf(!hasPydicom)('a denoised dynamic or gated PET acquisition', () =
     expect(new Set(maps.map((m) => m.seriesInstanceUid)).size).toBe(1);
     expect(maps.map((m) => m.files.map((f) => path.basename(f)))).toEqual([1, 2, 3].map((t) => [`t0${t}-IM0001.dcm`, `t0${t}-IM0002.dcm`]));
     // One series with the test acquisition's frame structure, read back as its three time points.
-    expectOneSeriesLikeTheSource(maps[0]!.dir, low, 6);
+    expectOneSeriesLikeTheSource(maps[0]!.dir, low, 6, false, 'NONE');
     const { series } = await scanPaths([maps[0]!.dir]);
     expect(series.map((s) => [s.key, s.slices.length])).toEqual(['#t1', '#t2', '#t3'].map((k) => [`${maps[0]!.seriesInstanceUid}${k}`, 2]));
     const allMaps = new Map(readWithPydicom(maps[0]!.dir, true).map((f) => [f.name, f.bqml]));
