@@ -7,6 +7,7 @@ import { LowdoseError, toLowdoseError } from '../errors.js';
 import { packageVersion } from '../util/package-root.js';
 import { commands } from './commands/index.js';
 import { EXIT_OK, EXIT_USAGE, exitCodeFor, resetJsonResultWritten, wasJsonResultWritten } from './output.js';
+import { refuseRepeatedOptions } from './repeatable-options.js';
 
 export type { CommandRegistrar } from './command.js';
 
@@ -23,6 +24,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   for (const register of commands) register(program, setExitCode);
   // Subcommands inherit the override so their usage errors also exit 2 instead of calling process.exit.
   for (const command of program.commands) command.exitOverride();
+  refuseRepeatedOptions(program);
   return program;
 }
 

@@ -16,6 +16,7 @@ import { describeTarget, parseRedisUrl } from '../../queue/connection.js';
 import { queueRunner } from '../../queue/runner.js';
 import type { CommandRegistrar } from '../command.js';
 import { createOutput, EXIT_OK, parseIntOption, usageError } from '../output.js';
+import { collect, collectParsed } from '../repeatable-options.js';
 
 interface ServeOptions extends DicomwebCliOptions {
   dicomweb?: string;
@@ -31,9 +32,6 @@ interface ServeOptions extends DicomwebCliOptions {
   trustProxy?: string[];
   allowHost?: string[];
 }
-
-const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
-const collectParsed = (parse: (text: string) => string) => (value: string, previous: string[] = []): string[] => [...previous, parse(value)];
 
 /** The Host names answered: loopback's (and --host's), plus --allow-host's; null (any) for a non-loopback --host alone. */
 function allowedHosts(opts: ServeOptions, loopback: boolean): readonly string[] | null {
