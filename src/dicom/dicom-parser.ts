@@ -3,9 +3,9 @@
  * (the DataSet constructor). Everything in src/dicom that needs the parser imports it from here.
  */
 import dicomParserDefault from 'dicom-parser';
-import type { ByteArrayParser, DataSet, Element, Fragment } from 'dicom-parser';
+import type { ByteArrayParser, ByteStream, DataSet, Element, Fragment } from 'dicom-parser';
 
-export type { ByteArrayParser, DataSet, Element, Fragment };
+export type { ByteArrayParser, ByteStream, DataSet, Element, Fragment };
 
 interface DicomParserModule {
   ByteStream: typeof import('dicom-parser').ByteStream;

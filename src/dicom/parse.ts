@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { inflateRawSync, inflateSync } from 'node:zlib';
 import { LowdoseError } from '../errors.js';
 import { sniffEncapsulatedSyntax } from './decoders/codestream.js';
-import { dicomParser, type DataSet, type Element } from './dicom-parser.js';
+import { dicomParser, type ByteStream, type DataSet, type Element } from './dicom-parser.js';
 import {
   EXPLICIT_VR_BIG_ENDIAN,
   EXPLICIT_VR_LITTLE_ENDIAN,
@@ -118,7 +118,7 @@ export function parseDicomBytes(bytes: Uint8Array, path = '<memory>'): ParsedFil
   } catch (error) {
     // Without a file meta, a parse that fails before any standard attribute is not a broken
     // DICOM file but something else whose first bytes happened to look like an element.
-    if (meta === null && partial.dataSet && !looksLikeDicomDataSet(partial.dataSet)) {
+    if (!(error instanceof StructureBomb) && meta === null && partial.dataSet && !looksLikeDicomDataSet(partial.dataSet)) {
       throw new LowdoseError('E_NOT_DICOM', `${path}: not DICOM (no file meta and no standard attributes)`, { path, cause: error });
     }
     throw error;
@@ -258,7 +258,7 @@ function parseDataSet(
 ): DataSet {
   const parser = littleEndian ? dicomParser.littleEndianByteArrayParser : dicomParser.bigEndianByteArrayParser;
   if (start >= bytes.length) throw new LowdoseError('E_TRUNCATED', `${path}: truncated: the file ends after its file meta`, { path });
-  const stream = new dicomParser.ByteStream(parser, bytes, start);
+  const stream = countedStream(new dicomParser.ByteStream(parser, bytes, start), path);
   const dataSet = new dicomParser.DataSet(parser, bytes, {});
   dataSet.warnings = stream.warnings;
   partial.dataSet = dataSet;
@@ -266,11 +266,56 @@ function parseDataSet(
     if (explicitVr) dicomParser.parseDicomDataSetExplicit(dataSet, stream, bytes.length);
     else dicomParser.parseDicomDataSetImplicit(dataSet, stream, bytes.length);
   } catch (error) {
+    if (error instanceof StructureBomb) throw error;
     throw parserFailure(error, bytes.length, stream.position, path, 'data set', lastElement(dataSet));
   }
   checkElementCount(dataSet, path);
   checkDeclaredLengths(dataSet, path, notes);
   return dataSet;
+}
+
+/**
+ * Most entries (elements at any depth, sequence items, pixel data fragments, basic offset table
+ * entries) dicom-parser may read from one data set. Each is an object on the heap (about 250 bytes
+ * for an empty sequence item) from eight bytes of file, so without a bound a 256 MB file of empty
+ * items is 32 million objects: past 4 GB of heap, and the process aborts. The bound is counted
+ * while dicom-parser reads, so a file past it costs at most this many objects before it is refused.
+ * No file of ../shared/dicom reads more than 1,878 (pydicom's waveform_ecg.dcm); an enhanced
+ * multi-frame header with 100 entries per frame reaches the bound at about 10,000 frames.
+ */
+export const MAX_DATA_SET_ENTRIES = 1 << 20;
+
+/** The refusal of a data set past MAX_DATA_SET_ENTRIES (E_MALFORMED), thrown from inside dicom-parser. */
+class StructureBomb extends LowdoseError {}
+
+/**
+ * `stream` counting the entries dicom-parser reads through it: every explicit VR element reads
+ * its VR with readFixedString, every sequence item, fragment, offset table entry and implicit VR
+ * element reads a 4-byte length with readUint32 (an explicit element with a 4-byte length counts
+ * twice). Scans for a delimiter read 2 bytes at a time and are not counted.
+ */
+function countedStream(stream: ByteStream, path: string): ByteStream {
+  let left = MAX_DATA_SET_ENTRIES;
+  const spend = (): void => {
+    if (--left < 0) {
+      throw new StructureBomb(
+        'E_MALFORMED',
+        `${path}: malformed: the data set holds more than ${MAX_DATA_SET_ENTRIES} elements, sequence items and fragments; no image header is that large`,
+        { path },
+      );
+    }
+  };
+  const readUint32 = stream.readUint32.bind(stream);
+  const readFixedString = stream.readFixedString.bind(stream);
+  stream.readUint32 = () => {
+    spend();
+    return readUint32();
+  };
+  stream.readFixedString = (length: number) => {
+    spend();
+    return readFixedString(length);
+  };
+  return stream;
 }
 
 /**

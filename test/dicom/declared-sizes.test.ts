@@ -8,7 +8,8 @@ import { dirname } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isLowdoseError } from '../../src/errors.js';
 import { parseDicomBytes, readImageHeader, readInstanceHeader, scanPaths } from '../../src/dicom/index.js';
-import { encodeElement, withElement, withVr, writeTemporary } from '../helpers/mutate-dicom.js';
+import { MAX_DATA_SET_ENTRIES } from '../../src/dicom/parse.js';
+import { encodeElement, withElement, withEmptyItems, withVr, writeTemporary } from '../helpers/mutate-dicom.js';
 import { runCli } from '../helpers/cli.js';
 import { corpusPath } from './helpers/corpus.js';
 
@@ -95,5 +96,23 @@ describe('declared sizes against the bytes', () => {
     const cli = await runCli('info', path, '--json');
     expect(cli.code).toBe(1);
     expect(JSON.parse(cli.stdout).errors[0].code).toBe('E_TRUNCATED');
+  });
+
+  it('refuses a sequence of more empty items than a data set may hold (E_MALFORMED) while it is read, and reads the file beside it', async () => {
+    // Eight bytes per item: MAX_DATA_SET_ENTRIES + 1 items are an 8 MB file; 32 times that fits
+    // the server's 256 MB per upload file and took past 4 GB of heap before the bound.
+    const bomb = temporary(withEmptyItems(original(CT_SMALL), MAX_DATA_SET_ENTRIES + 1), 'items.dcm');
+    const error = await failure(readInstanceHeader(bomb));
+    expect(error.code).toBe('E_MALFORMED');
+    expect(error.message).toContain(`more than ${MAX_DATA_SET_ENTRIES} elements, sequence items and fragments`);
+    const scan = await scanPaths([bomb, CT_SMALL]);
+    expect(scan.series).toHaveLength(1);
+    expect(scan.errors.map((e) => e.code)).toEqual(['E_MALFORMED']);
+  });
+
+  it('reads a header with a sequence of many items within the bound', async () => {
+    const path = temporary(withEmptyItems(original(CT_SMALL), 100_000), 'items.dcm');
+    const header = await readInstanceHeader(path);
+    expect(header.sopInstanceUid).toBe((await readInstanceHeader(CT_SMALL)).sopInstanceUid);
   });
 });

@@ -93,6 +93,20 @@ export function withElement(bytes: Uint8Array, tag: string, element: Uint8Array)
   return out;
 }
 
+/**
+ * A private sequence (6001,1010) of `items` empty items (eight bytes each) inserted before the
+ * pixel data: a "sequence bomb", each item an object for the parser.
+ */
+export function withEmptyItems(bytes: Uint8Array, items: number): Uint8Array {
+  const data = new Uint8Array(items * 8);
+  const view = new DataView(data.buffer);
+  for (let i = 0; i < items; i++) {
+    view.setUint16(i * 8, 0xfffe, true);
+    view.setUint16(i * 8 + 2, 0xe000, true);
+  }
+  return withElement(bytes, 'x60011010', encodeElement('x60011010', 'SQ', data));
+}
+
 /** Writes `bytes` to a new temporary folder; returns the file's path. */
 export function writeTemporary(bytes: Uint8Array, name = 'mutated.dcm', prefix = 'mutated'): string {
   const dir = mkdtempSync(join(tmpdir(), `lowdose-${prefix}-`));

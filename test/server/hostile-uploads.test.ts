@@ -9,10 +9,10 @@ import path from 'node:path';
 import dicomParser from 'dicom-parser';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_TOP_LEVEL_ELEMENTS } from '../../src/dicom/parse.js';
+import { MAX_DATA_SET_ENTRIES, MAX_TOP_LEVEL_ELEMENTS } from '../../src/dicom/parse.js';
 import type { UploadResponse } from '../../src/server/api-types.js';
 import { buildApp } from '../../src/server/app.js';
-import { encodeElement, withElement } from '../helpers/mutate-dicom.js';
+import { encodeElement, withElement, withEmptyItems } from '../helpers/mutate-dicom.js';
 import { multipart } from './http.js';
 
 const CT_SMALL = path.resolve(import.meta.dirname, '../../../shared/dicom/pydicom__pydicom/src/pydicom/data/test_files/CT_small.dcm');
@@ -90,5 +90,22 @@ describe('hostile uploads', () => {
     expect(body.files).toBe(1);
     expect(body.rejected).toEqual([expect.objectContaining({ name: 'frames.dcm', code: 'E_TRUNCATED' })]);
     expect(body.rejected[0]!.message).toMatch(/^"frames\.dcm": pixel data holds/);
+  });
+
+  it('refuses a file of more sequence items than a data set may hold, and keeps the good file of the same upload', async () => {
+    const items = withEmptyItems(original(), MAX_DATA_SET_ENTRIES + 1);
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/uploads',
+      ...multipart([
+        { name: 'items.dcm', data: items },
+        { name: 'good.dcm', data: original() },
+      ]),
+    });
+    expect(response.statusCode, response.body).toBe(200);
+    const body = response.json() as UploadResponse;
+    expect(body.files).toBe(1);
+    expect(body.rejected).toEqual([expect.objectContaining({ name: 'items.dcm', code: 'E_MALFORMED' })]);
+    expect(body.rejected[0]!.message).toContain(`more than ${MAX_DATA_SET_ENTRIES} elements, sequence items and fragments`);
   });
 });
