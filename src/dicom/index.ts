@@ -27,7 +27,8 @@ export {
 } from './image-header.js';
 export { buildSeries, sliceNormal } from './series.js';
 export { sameFrame } from './pet-time-slices.js';
-export { dynamicFrameTiming, gateTiming, msAsSeconds } from './pet-frame-timing.js';
+export { dynamicFrameTiming, gateTiming } from './pet-frame-timing.js';
+export { frameTimingLine, msAsSeconds, petFrameLabel, type PetFrameFacts } from './pet-frame-text.js';
 export { suvbwFactors, type SuvOutcome } from './suv.js';
 export { applyModalityLut, modalityUnits } from './modality.js';
 export { storedValues, paddingMask, type StoredValues } from './pixels.js';

@@ -22,11 +22,6 @@ import type { ImageHeader, PetAttributes } from './image-header.js';
 import { dateTimeMs, sortableDateTime } from './suv.js';
 import type { PetFrameTiming, PetGateTiming } from './types.js';
 
-/** Milliseconds as seconds, rounded to the ms (60000 -> 60, 1500 -> 1.5), as the text output prints frame times. */
-export function msAsSeconds(ms: number): number {
-  return Number((ms / 1000).toFixed(3));
-}
-
 export interface FrameTimingOutcome<T> {
   readonly timing: T;
   /** What the slices disagree on, in words (one E_INCONSISTENT_SERIES warning each). */

@@ -9,6 +9,7 @@ import type * as S from './schemas.js';
 
 export type SeriesRole = Static<typeof S.seriesRole>;
 export type SeriesSummary = Static<typeof S.seriesSummary>;
+export type PetFrame = Static<typeof S.petFrame>;
 export type SeriesDetail = Static<typeof S.seriesDetail>;
 export type ReportFacts = Static<typeof S.reportFacts>;
 export type ComparisonSummary = Static<typeof S.comparisonSummary>;

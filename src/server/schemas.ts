@@ -72,6 +72,43 @@ export const healthResponse = Type.Object({ status: Type.String(), version: Type
 
 export const seriesRole = stringEnum(SERIES_ROLES);
 
+/** What a frame of a dynamic or gated PET acquisition is (src/pipeline/frame-output.ts, PetFrameReport). */
+export const PET_FRAME_KINDS = ['dynamic', 'gated'] as const;
+
+/**
+ * A time point of a dynamic PET series (key `#t<frame>`) or a gate of a gated one (`#g<frame>`):
+ * `info --json`'s and `denoise`'s `petFrame` without its `acquisitionKey`, the same names and units
+ * (ms from the series' SeriesDate / SeriesTime; docs/contract.md).
+ */
+export const petFrame = Type.Object({
+  kind: stringEnum(PET_FRAME_KINDS),
+  /** 1-based: the time slice, or (R-R interval - 1) x NumberOfTimeSlots + time slot. */
+  frame: Type.Integer(),
+  /** Frames the acquisition declares (NumberOfTimeSlices, or NumberOfRRIntervals x NumberOfTimeSlots). */
+  frames: Type.Integer(),
+  /** `t02`, `g03`: the frame's suffix letter and number, as `denoise` names its files. */
+  tag: Type.String(),
+  /** A time point's timing (dynamic only), each null where the files lack it or its slices disagree. */
+  timing: Type.Optional(
+    Type.Object({
+      startMs: numberOrNull,
+      durationMs: numberOrNull,
+      midMs: numberOrNull,
+      referenceMs: numberOrNull,
+      acquisitionDateTime: stringOrNull,
+    }),
+  ),
+  /** A gate's TriggerTime / NominalInterval / LowRRValue / HighRRValue (gated only), those its files carry. */
+  gating: Type.Optional(
+    Type.Object({
+      triggerTimeMs: Type.Optional(Type.Number()),
+      nominalIntervalMs: Type.Optional(Type.Number()),
+      lowRRMs: Type.Optional(Type.Number()),
+      highRRMs: Type.Optional(Type.Number()),
+    }),
+  ),
+});
+
 export const seriesSummary = Type.Object({
   id: Type.String(),
   studyId: Type.String(),
@@ -101,6 +138,8 @@ export const seriesSummary = Type.Object({
       contributionDateTime: stringOrNull,
     }),
   ),
+  /** The frame of a dynamic or gated PET acquisition the series is (an addition); absent for a series of its own. */
+  petFrame: Type.Optional(petFrame),
 });
 
 export const seriesDetail = Type.Object({

@@ -21,9 +21,10 @@ const CALIBRATED_OPTIONS = ['denoise-uncertainty', 'denoise-hallucination'];
 export interface JobsViewHooks {
   /**
    * The series a new job denoises (the low-dose series on screen); `pacs`: opened from the DICOMweb
-   * server; `incomplete`: it came short of its instances (the series' `incomplete`).
+   * server; `incomplete`: it came short of its instances (the series' `incomplete`); `frame`: the
+   * label of its time point or gate of a dynamic or gated PET acquisition (the job denoises that one).
    */
-  currentSeries(): { id: string; modality: string; description: string; pacs: boolean; incomplete: boolean } | null;
+  currentSeries(): { id: string; modality: string; description: string; pacs: boolean; incomplete: boolean; frame?: string } | null;
   uploaded(response: UploadResponse): Promise<void>;
   finished(comparisonId: string): Promise<void>;
   toast(message: string, kind?: 'info' | 'error'): void;
@@ -96,7 +97,7 @@ export class JobsView {
       this.hooks.toast('Open a series first', 'error');
       return;
     }
-    byId('denoise-target').textContent = `${series.modality} · ${series.description || 'series'}`;
+    byId('denoise-target').textContent = [series.modality, series.description || 'series', ...(series.frame ? [series.frame] : [])].join(' · ');
     // Store-back is offered for a series that came from the PACS only (the server refuses others).
     byId('denoise-store-label').hidden = !series.pacs;
     if (!series.pacs) byId<HTMLInputElement>('denoise-store').checked = false;

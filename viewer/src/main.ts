@@ -6,7 +6,7 @@ import cornerstone from 'cornerstone-core';
 import cornerstoneMath from 'cornerstone-math';
 import cornerstoneTools from 'cornerstone-tools';
 import Hammer from 'hammerjs';
-import { api, type ComparisonSummary, type SeriesDetail, type StudiesResponse } from './api.js';
+import { api, type ComparisonSummary, type SeriesDetail, type SeriesSummary, type StudiesResponse } from './api.js';
 import { registerLoaders } from './image-loader.js';
 import { Cine } from './cine.js';
 import { Flicker } from './flicker.js';
@@ -18,7 +18,7 @@ import { layoutById } from './layout.js';
 import { MeasureLayer } from './measure-layer.js';
 import { MetricsPlot } from './metrics-plot.js';
 import { MetricsView, type MethodMetricsSource } from './metrics-view.js';
-import { isMethodPane, methodPaneKey } from './pane-titles.js';
+import { frameLabel, isMethodPane, methodPaneKey } from './pane-titles.js';
 import { PRESETS, registerColormaps } from './presets.js';
 import { Probe } from './probe.js';
 import { installShortcuts, type Shortcut } from './shortcuts.js';
@@ -263,23 +263,35 @@ function formatDate(da: string): string {
   return /^\d{8}$/.test(da) ? `${da.slice(0, 4)}-${da.slice(4, 6)}-${da.slice(6, 8)}` : '';
 }
 
+/**
+ * A list entry; for a time point or gate of a dynamic or gated PET acquisition (its series', or a
+ * comparison's low-dose series') the frame's label after the text and its timing as the tooltip.
+ */
+function listOption(text: string, value: string, series: Pick<SeriesSummary, 'petFrame'> | undefined): HTMLOptionElement {
+  const frame = series ? frameLabel(series) : null;
+  const option = new Option(frame ? `${text} · ${frame.text}` : text, value);
+  if (frame) option.title = frame.tooltip;
+  return option;
+}
+
 function renderSelect(): void {
   select.replaceChildren();
   for (const study of studies.studies) {
     const group = document.createElement('optgroup');
     group.label = [study.description || 'Study', formatDate(study.date), study.modalities.join('/')].filter(Boolean).join(' · ');
+    const seriesById = new Map(study.series.map((s) => [s.id, s]));
     for (const c of study.comparisons) {
-      group.append(new Option(`Compare: ${c.description}`, `c:${c.id}`));
+      group.append(listOption(`Compare: ${c.description}`, `c:${c.id}`, seriesById.get(c.lowDose)));
     }
     // Every denoised version of one low-dose series side by side.
     for (const [lowDose, methods] of methodGroups(study.comparisons)) {
       if (methods.length < 2) continue;
-      const source = study.series.find((s) => s.id === lowDose);
-      group.append(new Option(`Compare all ${methods.length} methods: ${source?.description || 'low-dose series'}`, `m:${methods.map((c) => c.id).join(',')}`));
+      const source = seriesById.get(lowDose);
+      group.append(listOption(`Compare all ${methods.length} methods: ${source?.description || 'low-dose series'}`, `m:${methods.map((c) => c.id).join(',')}`, source));
     }
     for (const s of study.series) {
       if (s.role === 'uncertainty' || s.role === 'hallucination') continue;
-      group.append(new Option(`Series: ${s.description || s.modality} (${roleLabel(s.role)}, ${s.slices} slices)`, `s:${s.id}`));
+      group.append(listOption(`Series: ${s.description || s.modality} (${roleLabel(s.role)}, ${s.slices} slices)`, `s:${s.id}`, s));
     }
     select.append(group);
   }
@@ -472,8 +484,9 @@ async function refreshStudies(): Promise<void> {
 new JobsView({
   currentSeries: () => {
     const view = viewer.currentView;
+    const frame = view ? frameLabel(view.lowDose) : null;
     return view
-      ? { id: view.lowDose.id, modality: view.lowDose.modality, description: view.lowDose.description, pacs: view.lowDose.pacs === true, incomplete: view.lowDose.incomplete !== undefined }
+      ? { id: view.lowDose.id, modality: view.lowDose.modality, description: view.lowDose.description, pacs: view.lowDose.pacs === true, incomplete: view.lowDose.incomplete !== undefined, ...(frame ? { frame: frame.text } : {}) }
       : null;
   },
   uploaded: async (response) => {

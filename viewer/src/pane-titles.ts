@@ -3,8 +3,9 @@
  * report.json and DICOM headers), never from the slot it sits in: a single full-dose series is
  * "Full-dose", the source of a job run on an original scan is "Original", not "Low-dose".
  */
-import type { SeriesDetail } from './api.js';
+import type { SeriesDetail, SeriesSummary } from './api.js';
 import { roleTitle } from '../../src/server/pane-labels.js';
+import { frameTimingLine, petFrameLabel } from '../../src/dicom/pet-frame-text.js';
 
 export { differenceWindowText, methodLabel, roleTitle } from '../../src/server/pane-labels.js';
 
@@ -46,4 +47,16 @@ export function paneTitles(facts: TitleFacts): Record<BasePaneKey, string> {
     difference: facts.reference ? 'Difference (denoised − reference)' : `Difference (denoised − ${source.toLowerCase()})`,
     uncertainty: 'Uncertainty (σ)',
   };
+}
+
+/**
+ * Which time point or gate of a dynamic or gated PET acquisition a series is, for its list entry and
+ * its pane's title: `t2 / 3 · 60–180 s (mid 120 s)`, `gate 3 / 6 · trigger 250 ms` (petFrameLabel),
+ * with the line `lowdose info` prints as its tooltip; null for a series of its own.
+ */
+export function frameLabel(series: Pick<SeriesSummary, 'petFrame'>): { text: string; tooltip: string } | null {
+  const frame = series.petFrame;
+  if (!frame) return null;
+  const text = petFrameLabel(frame);
+  return { text, tooltip: frameTimingLine(frame) ?? text };
 }

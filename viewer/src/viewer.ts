@@ -17,7 +17,7 @@ import { orientationLabels, overlayText, scaleBar } from './overlay-text.js';
 import { PaneOverlay } from './pane-overlay.js';
 import { Prefetcher } from './prefetch.js';
 import { DIFFERENCE_COLORMAP, differenceWidth, initialPreset, UNCERTAINTY_COLORMAP, type WindowPreset } from './presets.js';
-import { differenceWindowText, methodLabel, methodPaneKey, paneTitles, type PaneKey } from './pane-titles.js';
+import { differenceWindowText, frameLabel, methodLabel, methodPaneKey, paneTitles, type PaneKey } from './pane-titles.js';
 import { uncertaintyThresholdOf, uncertaintyWindow, uncertaintyWindowText } from '../../src/server/uncertainty-pane.js';
 import { drawEllipse, sliceValues, type Ellipse } from './roi.js';
 import { ellipseUptake, formatUptake, sphereSlices, type SliceValues } from './uptake.js';
@@ -819,10 +819,22 @@ export class ComparisonViewer {
     root.className = 'pane';
     root.dataset.pane = key;
     root.innerHTML = `
-      <header class="pane-title"><span class="pane-name"></span><button type="button" class="pane-link" aria-pressed="true">linked</button><span class="pane-metrics" data-metrics="${key}"></span></header>
+      <header class="pane-title"><span class="pane-name"></span><span class="pane-frame" hidden></span><button type="button" class="pane-link" aria-pressed="true">linked</button><span class="pane-metrics" data-metrics="${key}"></span></header>
       <div class="pane-image" tabindex="-1"></div>
       <footer class="pane-info"><span class="pane-status"></span><span class="pane-roi"></span></footer>`;
     root.querySelector('.pane-name')!.textContent = title;
+    // A time point or gate of a dynamic or gated PET acquisition: which one, from the pane's own
+    // series (the difference pane's is the low-dose series), so panes of different frames show it.
+    // In a narrow pane its timing gives way first, then the name; the frame's number stays.
+    const frame = frameLabel(spec.series);
+    if (frame) {
+      const label = root.querySelector<HTMLElement>('.pane-frame')!;
+      const [number, ...timing] = frame.text.split(' · ');
+      const part = (className: string, text: string) => Object.assign(document.createElement('span'), { className, textContent: text });
+      label.replaceChildren(part('pane-frame-number', number!), ...(timing.length > 0 ? [part('pane-frame-timing', ` · ${timing.join(' · ')}`)] : []));
+      label.title = frame.tooltip;
+      label.hidden = false;
+    }
     const element = root.querySelector<HTMLElement>('.pane-image')!;
     // The lesion caveat: a line along the image's foot (the footer keeps its one fixed-height line).
     const caveat = document.createElement('div');

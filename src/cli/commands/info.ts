@@ -4,7 +4,7 @@
  * src/pipeline/info.ts (`runInfo`); this file registers the command and prints the result.
  */
 import type { Command } from 'commander';
-import { msAsSeconds, transferSyntaxOf } from '../../dicom/index.js';
+import { frameTimingLine, transferSyntaxOf } from '../../dicom/index.js';
 import { runInfo, type InfoResult } from '../../pipeline/info.js';
 import { infoDicomweb, type DicomwebInfoResult } from '../../pipeline/dicomweb.js';
 import { isDicomwebUrl } from '../../dicomweb/url.js';
@@ -13,7 +13,6 @@ import { infoDimse, type DimseInfoResult } from '../../pipeline/dimse.js';
 import { isDimseUrl } from '../../dimse/url.js';
 import { addDimseOptions, dimseClientOptions, type DimseCliOptions } from '../dimse-options.js';
 import type { CommandRegistrar } from '../command.js';
-import type { PetFrameReport } from '../../pipeline/frame-output.js';
 import type { InstanceListShortfall, StudyKeys } from '../../util/remote-series.js';
 import { createOutput, EXIT_USAGE, usageError } from '../output.js';
 
@@ -47,34 +46,6 @@ function humanReport(result: InfoResult): string {
     lines.push('', `${result.skipped.length} file(s) skipped (${summary}); --json lists them`);
   }
   return lines.join('\n');
-}
-
-/** Milliseconds as seconds to the ms (`?` for null). */
-function seconds(ms: number | null): string {
-  return ms === null ? '?' : `${msAsSeconds(ms)} s`;
-}
-
-/**
- * A frame's timing under its series line: a time point's start, duration, middle and
- * FrameReferenceTime (s from the series reference time) and start date-time; a gate's trigger time
- * and R-R limits. Null for a gate whose files carry none of them.
- */
-function frameTimingLine(frame: PetFrameReport): string | null {
-  if (frame.timing) {
-    const t = frame.timing;
-    return (
-      `time point ${frame.frame} of ${frame.frames}: start ${seconds(t.startMs)}, duration ${seconds(t.durationMs)}, mid ${seconds(t.midMs)}, ` +
-      `FrameReferenceTime ${seconds(t.referenceMs)} (from the SeriesTime), acquired ${t.acquisitionDateTime ?? '?'}`
-    );
-  }
-  const g = frame.gating;
-  if (!g || Object.keys(g).length === 0) return null;
-  const parts = [
-    ...(g.triggerTimeMs !== undefined ? [`TriggerTime ${g.triggerTimeMs} ms`] : []),
-    ...(g.nominalIntervalMs !== undefined ? [`NominalInterval ${g.nominalIntervalMs} ms`] : []),
-    ...(g.lowRRMs !== undefined || g.highRRMs !== undefined ? [`R-R ${g.lowRRMs ?? '?'}-${g.highRRMs ?? '?'} ms`] : []),
-  ];
-  return `gate ${frame.frame} of ${frame.frames}: ${parts.join(', ')}`;
 }
 
 function humanRemote(result: DicomwebInfoResult | DimseInfoResult): string {

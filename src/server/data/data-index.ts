@@ -8,13 +8,15 @@
 import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { realRoots, scanPaths, type ScanResult, type Series } from '../../dicom/index.js';
+import { realRoots, scanPaths, type PetFrameRef, type ScanResult, type Series } from '../../dicom/index.js';
 import { sigmaSeriesKind } from '../../dicom/sigma-window.js';
 import { LowdoseError } from '../../errors.js';
 import { pairingGridMismatch, pairSlices, type SlicePairing } from '../../metrics/slice-pairing.js';
+import { petFrameReport } from '../../pipeline/frame-output.js';
 import type {
   ComparisonDetail,
   ComparisonSummary,
+  PetFrame,
   SeriesDetail,
   SeriesRole,
   SeriesSummary,
@@ -383,7 +385,14 @@ function summaryOf(s: IndexedSeries, roles: ReadonlyMap<string, SeriesRole>): Se
     slices: s.series.slices.length,
     units: s.series.units,
     provenance: s.facts.provenance,
+    ...(s.series.petFrame ? { petFrame: apiPetFrame(s.series.petFrame) } : {}),
   };
+}
+
+/** A frame as the API names it: `info --json`'s petFrame without its acquisitionKey. */
+function apiPetFrame(ref: PetFrameRef): PetFrame {
+  const { kind, frame, frames, tag, timing, gating } = petFrameReport(ref);
+  return { kind, frame, frames, tag, ...(timing ? { timing } : {}), ...(gating ? { gating } : {}) };
 }
 
 function comparisonSummary(c: IndexedComparison): ComparisonSummary {
