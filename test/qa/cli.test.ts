@@ -256,7 +256,9 @@ describe('lowdose qa', () => {
     [['--texture', 'full-dose'], /--texture full-dose needs --method diffusion/],
     [['--realisations', '0'], /--realisations must be an integer >= 1/],
   ])('exits 2 for %j', async (args, message) => {
-    const run = await runCli('qa', '--method', 'gaussian', '--phantoms', 'acr', '-o', join(root, 'bad'), ...args);
+    // One value per option (a second --phantoms is its own usage error): the case's value replaces the default acr.
+    const phantoms = args.includes('--phantoms') ? [] : ['--phantoms', 'acr'];
+    const run = await runCli('qa', '--method', 'gaussian', ...phantoms, '-o', join(root, 'bad'), ...args);
     expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(message);
