@@ -101,6 +101,28 @@ export function addDenoiserOptions(command: Command, samplesHelp: string = SAMPL
     .option('--no-progress', 'no progress bar');
 }
 
+/**
+ * The model's options that `opts` gives a value that would change a diffusion run, when its method
+ * is a classical filter (which runs none of them): `--samples 4 --method gaussian` wrote one
+ * filtered series and `samples: 1` in report.json, with no ensemble and no uncertainty series, and
+ * `--model`, `--steps`, `--sampler`, `--guidance` were dropped as silently. Values that change
+ * nothing (`--samples 1`, `--orientations 1`, `--consistency 0`, `--consistency-pilot 0`) pass.
+ */
+export function modelOnlyOptionsGiven(opts: Pick<DenoiserCliOptions, 'method' | 'model' | 'steps' | 'sampler' | 'samples' | 'guidance' | 'orientations' | 'consistency' | 'consistencyPilot'>): string[] {
+  if (opts.method === 'diffusion') return [];
+  const given: Array<[string, boolean]> = [
+    [`--model ${opts.model}`, opts.model !== undefined],
+    [`--steps ${opts.steps}`, opts.steps !== undefined],
+    [`--sampler ${opts.sampler}`, opts.sampler !== undefined],
+    [`--samples ${opts.samples}`, opts.samples !== undefined && opts.samples > 1],
+    [`--guidance ${opts.guidance}`, opts.guidance !== undefined],
+    [`--orientations ${opts.orientations}`, opts.orientations !== undefined && opts.orientations > 1],
+    [`--consistency ${opts.consistency}`, opts.consistency !== undefined && opts.consistency > 0],
+    [`--consistency-pilot ${opts.consistencyPilot}`, opts.consistencyPilot !== undefined && opts.consistencyPilot > 0],
+  ];
+  return given.filter(([, on]) => on).map(([flag]) => flag);
+}
+
 export function parseOrientations(text: string): number {
   const value = Number(text);
   if (!(ORIENTATION_COUNTS as readonly number[]).includes(value)) throw usageError(`--orientations must be 1, 2, 4 or 8, got "${text}"`);
@@ -111,6 +133,13 @@ export function parseOrientations(text: string): number {
 export function denoiserSettings(opts: DenoiserCliOptions): DenoiserSettings {
   if (opts.texture !== 'smooth' && opts.method !== 'diffusion') throw usageError(`--texture ${opts.texture} needs --method diffusion`);
   if (opts.lowBand !== undefined && opts.lowBand > 0 && opts.method !== 'diffusion') throw usageError('--low-band needs --method diffusion');
+  const ignored = modelOnlyOptionsGiven(opts);
+  if (ignored.length > 0) {
+    throw usageError(
+      `${ignored.join(', ')} ${ignored.length > 1 ? 'are options' : 'is an option'} of the diffusion model, which --method ${opts.method} does not run: ` +
+        `the ${opts.method} filter would ignore ${ignored.length > 1 ? 'them' : 'it'} and its report would not say so; leave ${ignored.length > 1 ? 'them' : 'it'} out, or use --method diffusion`,
+    );
+  }
   if (opts.consistency === 0 && opts.consistencyPilot !== undefined && opts.consistencyPilot > 0) {
     throw usageError('--consistency-pilot is part of the consistency step: it needs --consistency above 0');
   }

@@ -49,6 +49,9 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       const realisations = opts.realisations !== undefined ? parseRealisations(opts.realisations) : undefined;
       const config = loadQaConfig(opts.config);
       const outDir = path.resolve(opts.output ?? mkdtempSync(path.join(tmpdir(), 'lowdose-qa-')));
+      if (opts.petModel !== undefined && opts.method !== 'diffusion') {
+        throw usageError(`--pet-model ${opts.petModel} is the diffusion model for the PET fixture, which --method ${opts.method} does not run; leave it out, or use --method diffusion`);
+      }
       const denoise: QaDenoiseSettings = {
         ...denoiserSettings(opts),
         ...(opts.petModel !== undefined ? { petModel: opts.petModel } : {}),
