@@ -11,13 +11,15 @@
  *
  * The rule:
  * - the UIDs are recorded with what the series is made with (./made-with.ts: method, model, the
- *   model's settings; what a finished frame's completion marker is checked against), so that the
+ *   model's settings, the model files' sha256, the padding fill; what a finished frame's completion
+ *   marker is checked against), so that the
  *   series is one processing: a run without `--overwrite` takes the recorded UIDs (records new
  *   ones, with its own settings, when there are none) only if its settings are the recorded ones;
  *   with other settings it writes nothing into the series (E_EXISTS naming the folder, what
  *   differs and `--overwrite`), finished frames or not. A file recorded by an older lowdose has no
- *   settings: those of the frames finished under its UIDs stand for them (a run with other
- *   settings than any of them is refused), and the first run that writes a frame records its own;
+ *   settings, or lacks some: those of the frames finished under its UIDs stand for them too (a run
+ *   with other settings than any of them is refused; a field none of them records is not
+ *   compared), and the first run that writes a frame records its own;
  * - an `--overwrite` request (one `denoise` run, or every job of one batch, by its id) records new
  *   UIDs the first time one of its frames is written, and every later frame of the same request
  *   takes them: the redone frames are a new series (new SeriesInstanceUID, new SOPInstanceUIDs), as
@@ -39,7 +41,7 @@ import { LowdoseError } from '../errors.js';
 import { acquireFolderLock, releaseAll, type FolderLock, type LockOptions } from '../util/folder-lock.js';
 import { makeOutputFolder, writeFileAtomic } from '../util/fs.js';
 import { frameMarker, framePreview } from './frame-output.js';
-import { isMadeWith, madeWithDifference, madeWithOfReport, sameMadeWith, type MadeWith, type ReportedMadeWith } from './made-with.js';
+import { completeMadeWith, isMadeWith, madeWithDifference, madeWithOfReport, sameMadeWith, type MadeWith, type ReportedMadeWith } from './made-with.js';
 
 /** The derived series' UIDs shared by the frames of one acquisition written into one folder. */
 export const ACQUISITION_UIDS_FILE = '.lowdose-series.json';
@@ -74,7 +76,10 @@ export interface AcquisitionUids {
   readonly hallucination: string;
   /** The `--overwrite` request that recorded them; absent when a run without it did. */
   readonly overwrite?: OverwriteRequest;
-  /** What every frame of the series is made with; absent in a file an older lowdose wrote. */
+  /**
+   * What every frame of the series is made with; absent in a file an older lowdose wrote, and
+   * without `modelSha256` / `paddingFill` in one written before those were recorded.
+   */
   readonly madeWith?: MadeWith;
 }
 
@@ -124,11 +129,13 @@ export async function acquisitionUids(
 
 /**
  * The recorded UIDs for a frame made with `madeWith`, if the series is made with it (under the UID
- * lock). A file without settings (an older lowdose's) takes those of the frames finished under it,
- * and is recorded with `madeWith` when they agree.
+ * lock). A file without settings, or without some of them (an older lowdose's), takes those of the
+ * frames finished under it too (their markers may record what it lacks), and is recorded with
+ * `madeWith` when they agree; a field neither records is not compared.
  */
 async function joinRecorded(dir: string, recorded: AcquisitionUids, madeWith: MadeWith): Promise<AcquisitionUids> {
-  const made = recorded.madeWith ? [recorded.madeWith] : await finishedMadeWith(dir, recorded);
+  const complete = recorded.madeWith !== undefined && completeMadeWith(recorded.madeWith);
+  const made = [...(recorded.madeWith ? [recorded.madeWith] : []), ...(complete ? [] : await finishedMadeWith(dir, recorded))];
   const other = made.find((m) => !sameMadeWith(m, madeWith));
   if (other) {
     throw new LowdoseError(
@@ -138,7 +145,7 @@ async function joinRecorded(dir: string, recorded: AcquisitionUids, madeWith: Ma
       { path: dir },
     );
   }
-  if (recorded.madeWith) return recorded;
+  if (complete) return recorded;
   const upgraded: AcquisitionUids = { ...recorded, madeWith };
   await writeFileAtomic(path.join(dir, ACQUISITION_UIDS_FILE), `${JSON.stringify(upgraded, null, 2)}\n`);
   return upgraded;

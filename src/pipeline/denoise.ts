@@ -36,7 +36,7 @@ import { writePreview } from './preview-files.js';
 import type { DenoiseOptions, DenoiseReport, SeriesReport } from './types.js';
 import { NothingToDenoiseError, nothingToDenoiseScan, seriesToDenoiseIn } from './not-denoised.js';
 import { frameTag, reportedInput, seriesOutputNames } from './frame-output.js';
-import { madeWithOf, madeWithOfReport, sameMadeWith } from './made-with.js';
+import { madeWithDifference, madeWithOf, madeWithOfReport } from './made-with.js';
 import {
   acquisitionUids,
   commitFrame,
@@ -248,11 +248,6 @@ interface SeriesContext extends Omit<DenoiseOptions, 'reference' | 'overwriteReq
   readonly acquisition: AcquisitionContext;
 }
 
-/** Whether a finished series' marker was made with what this run asks for (./made-with.ts). */
-function madeAsAsked(previous: SeriesReport, denoiser: SliceDenoiser): boolean {
-  return sameMadeWith(madeWithOfReport(previous), madeWithOf(denoiser));
-}
-
 async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: SeriesContext): Promise<SeriesReport> {
   const folder = outputFolderName(series);
   const dir = path.join(context.outDir, folder);
@@ -269,13 +264,17 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
   if (leftovers > 0) context.log(`removed ${leftovers} temporary file(s) an interrupted run left in ${dir}`);
   // A frame finished under a series that another run's --overwrite replaced is not finished.
   const previous = !context.overwrite && existsSync(markerPath) ? await finishedMarker(markerPath, series.petFrame ? dir : null, context.log) : null;
+  const paddingFill = context.paddingFill ?? DEFAULT_PADDING_FILL;
+  const madeWith = madeWithOf(denoiser, paddingFill);
   if (previous) {
-    if (!madeAsAsked(previous, denoiser)) {
-      // Skipping would hand back another method's or setting's output as this run's result.
+    // What the marker does not record (an older lowdose's) is not compared (./made-with.ts).
+    const differs = madeWithDifference(madeWithOfReport(previous), madeWith);
+    if (differs !== '') {
+      // Skipping would hand back another method's, setting's or model file's output as this run's result.
       throw new LowdoseError(
         'E_EXISTS',
         `${dir} holds this series finished with other settings (${previous.settings}); this run asks for ` +
-          `${denoiser.method === 'diffusion' ? `(${denoiser.derivationDescription})` : denoiser.method}: give another -o, or --overwrite to replace it`,
+          `${denoiser.method === 'diffusion' ? `(${denoiser.derivationDescription})` : denoiser.method} (${differs}): give another -o, or --overwrite to replace it`,
         { path: dir },
       );
     }
@@ -303,7 +302,7 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
   await rm(markerPath, { force: true });
   // A frame of an acquisition adds its files to the acquisition's derived series.
   const shared: AcquisitionUids | null = series.petFrame
-    ? await acquisitionUids(dir, series.petFrame.acquisitionKey, madeWithOf(denoiser), context.overwriteRequest, context.acquisition)
+    ? await acquisitionUids(dir, series.petFrame.acquisitionKey, madeWith, context.overwriteRequest, context.acquisition)
     : null;
   await denoiser.prepare(series);
   const count = series.slices.length;
@@ -360,7 +359,7 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
   const previews: string[] = [];
 
   const batchSize = Math.max(1, context.batch ?? 1);
-  const window = new SliceWindow(series, denoiser.neighbours, context.paddingFill ?? DEFAULT_PADDING_FILL);
+  const window = new SliceWindow(series, denoiser.neighbours, paddingFill);
   const batchIndices = (first: number) => Array.from({ length: Math.min(batchSize, count - first) }, (_, k) => first + k);
   /** The slices a batch reads: its own and, for 2.5D models, the neighbours at either end. */
   const reads = (indices: readonly number[]) =>
@@ -497,6 +496,7 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
     method: denoiser.method,
     model: denoiser.modelName,
     modelFingerprint: denoiser.modelFingerprint,
+    paddingFill,
     toolkit: toolkitIdentity(),
     settings: denoiser.derivationDescription,
     device: denoiser.device,

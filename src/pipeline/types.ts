@@ -176,6 +176,11 @@ export interface SeriesReport {
    * Absent in a report (or a skipped series' completion marker) written before it was recorded.
    */
   readonly modelFingerprint?: ModelFingerprint | null;
+  /**
+   * What the denoiser saw in padded pixels (DenoiseOptions.paddingFill; src/padding.ts): the pixels
+   * next to padding are denoised from it. Absent in a report written before it was recorded.
+   */
+  readonly paddingFill?: PaddingFill;
   /** The lowdose that made this series (a skipped series keeps its first run's). Absent where older. */
   readonly toolkit?: ToolkitIdentity;
   readonly settings: string;

@@ -15,6 +15,7 @@ import { denoisePaths } from '../../src/pipeline/denoise.js';
 import type { DenoiseOptions, DenoiseReport } from '../../src/pipeline/types.js';
 import { runCli } from '../helpers/cli.js';
 import { hasPydicom, makePetTiming, readWithPydicom } from '../helpers/pet-timing.js';
+import { replaceableModel } from '../helpers/replaceable-model.js';
 
 const PET_MODEL = fileURLToPath(new URL('../../models/lowdose-pet.json', import.meta.url));
 
@@ -120,5 +121,54 @@ describe.skipIf(!hasPydicom)('a dynamic PET acquisition\'s derived series is mad
     expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ ...legacy, madeWith: { method: 'gaussian', model: null, settings: null } });
     expect(await denoise(frameFiles(3), out, { method: 'bilateral' })).toMatchObject({ series: [], errors: [{ code: 'E_EXISTS' }] });
     expect(markers(folder)).toEqual(['t01', 't02']);
+  });
+
+  /** Time point 1 denoised into `out-<name>` with a replaceable PET model (test/helpers/replaceable-model.ts). */
+  async function firstWithModel(name: string) {
+    const model = replaceableModel(path.join(dir, `model-${name}`), 'PT');
+    const settings = { model: model.card, method: 'diffusion' as const, seed: 7 };
+    const first = await denoise(frameFiles(1), path.join(dir, `out-${name}`), settings);
+    expect(first.errors).toEqual([]);
+    const folder = first.series[0]!.output.dir;
+    return { model, settings, out: path.join(dir, `out-${name}`), folder, uid: first.series[0]!.output.seriesInstanceUid, file: path.join(folder, ACQUISITION_UIDS_FILE) };
+  }
+
+  it('a run with the model file replaced under the same card name and version adds no time point: E_EXISTS naming both sha256; the file records them and the padding fill, and the first files join', async () => {
+    const { model, settings, out, folder, uid, file } = await firstWithModel('weights');
+    const made = await model.sha256();
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ madeWith: { method: 'diffusion', modelSha256: made, paddingFill: { kind: 'nearest' } } });
+
+    model.replaceWeights();
+    const replaced = await model.sha256();
+    const other = await denoise(frameFiles(2), out, settings);
+    expect(other.series).toEqual([]);
+    expect(other.errors).toEqual([
+      expect.objectContaining({ code: 'E_EXISTS', path: folder, message: expect.stringContaining(`model files sha256 ${made.slice(0, 12)}, this run ${replaced.slice(0, 12)}`) }),
+    ]);
+    expect(markers(folder)).toEqual(['t01']);
+
+    model.replaceWeights(true);
+    const same = await denoise(frameFiles(2), out, settings);
+    expect(same.errors).toEqual([]);
+    expect(same.series[0]!.output.seriesInstanceUid).toBe(uid);
+    expect(markers(folder)).toEqual(['t01', 't02']);
+  });
+
+  it('a .lowdose-series.json recorded without the model files\' sha256 and the padding fill takes them from the time points finished under it: other model files are refused, the same ones are recorded', async () => {
+    const { model, settings, out, file } = await firstWithModel('older');
+    const recorded = JSON.parse(readFileSync(file, 'utf8')) as { madeWith: Record<string, unknown> };
+    const { modelSha256: made, paddingFill: _fill, ...older } = recorded.madeWith;
+    writeFileSync(file, JSON.stringify({ ...recorded, madeWith: older }));
+
+    model.replaceWeights();
+    const other = await denoise(frameFiles(2), out, settings);
+    expect(other.series).toEqual([]);
+    expect(other.errors).toEqual([expect.objectContaining({ code: 'E_EXISTS', message: expect.stringContaining(`model files sha256 ${(made as string).slice(0, 12)}`) })]);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ ...recorded, madeWith: older });
+
+    model.replaceWeights(true);
+    const same = await denoise(frameFiles(2), out, settings);
+    expect(same.errors).toEqual([]);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(recorded);
   });
 });

@@ -426,7 +426,9 @@ describe.skipIf(!hasRedis)('lowdose batch and worker on Redis', () => {
     // t02 once, or twice after an E_LOCKED attempt; not the batch's default 3 each.
     expect(status.jobs.map((j) => j.attempts).filter((n) => n === 1).length, JSON.stringify(status.jobs)).toBeGreaterThanOrEqual(2);
     expect(refused.errors.map((e) => e.code), JSON.stringify(refused.errors)).toEqual(['E_EXISTS', 'E_EXISTS', 'E_EXISTS']);
-    expect(refused.errors.filter((e) => e.message.includes('method gaussian, this run nlm'))).toHaveLength(1);
+    // Each names what differs; t02's, the one that would join the series, says it adds no frame.
+    expect(refused.errors.filter((e) => e.message.includes('method gaussian, this run nlm'))).toHaveLength(3);
+    expect(refused.errors.filter((e) => e.message.includes('adds no frame'))).toHaveLength(1);
     const left = (await scanPaths([path.join(out, folder!.name)])).series;
     expect(left.map((s) => s.key.replace(/^.*#/, '#'))).toEqual(['#t1', '#t3']);
     expect(new Set(left.map((s) => s.seriesInstanceUid))).toEqual(new Set(report.series.map((s) => s.output.seriesInstanceUid)));
