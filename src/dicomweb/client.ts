@@ -5,8 +5,9 @@
  * usage errors (exit 2): a wrong password or a study that is not there does not get better.
  */
 import { readFileSync } from 'node:fs';
-import { Agent, fetch, type Dispatcher } from 'undici';
+import { Agent, fetch, type Dispatcher, type Response } from 'undici';
 import { LowdoseError } from '../errors.js';
+import { formatBytes } from '../util/bytes.js';
 import { boundaryOf, buildMultipart, parseMultipart } from './multipart.js';
 import { scalarText } from '../util/text.js';
 
@@ -24,6 +25,56 @@ export interface DicomwebClientOptions {
   readonly retries?: number;
   readonly retryDelayMs?: number;
   readonly log?: (message: string) => void;
+  /** Most bytes of one instance's WADO-RS answer (default DEFAULT_MAX_INSTANCE_BYTES); a larger one fails with E_IO. */
+  readonly maxInstanceBytes?: number;
+}
+
+/** Most bytes of a QIDO-RS or STOW-RS answer (DICOM JSON); a larger one fails with E_IO. */
+export const MAX_JSON_ANSWER_BYTES = 64 * 1024 * 1024;
+/** Most bytes of one instance's WADO-RS answer unless the client is told otherwise (`serve`: its per-file upload limit). */
+export const DEFAULT_MAX_INSTANCE_BYTES = 1024 * 1024 * 1024;
+
+/** An answer that is not JSON (a web page where a DICOMweb service was expected): E_MALFORMED. */
+export class NotJsonAnswer extends LowdoseError {}
+
+/** A QIDO-RS answer that is JSON but not an array of datasets: E_MALFORMED. */
+export class NotQidoAnswer extends LowdoseError {}
+
+/** A DICOM JSON answer; one that is not JSON is NotJsonAnswer naming the URL (not a SyntaxError). */
+function parseJson(body: Buffer, url: string): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    throw new NotJsonAnswer('E_MALFORMED', `${url}: the server's answer is not JSON (${(error as Error).message.slice(0, 80)})`, { path: url, cause: error });
+  }
+}
+
+/** An answer past its bound: E_IO, not retried (the same request would bring the same answer). */
+class AnswerTooLarge extends LowdoseError {}
+
+/**
+ * The body of `response`, refused once it passes `max` bytes: at once when its Content-Length
+ * says so, else as soon as the bytes read pass it (the rest is not read). A PACS answer is held in
+ * memory whole, so without a bound one answer of many gigabytes (a buggy server, a wrong URL)
+ * takes the process's memory.
+ */
+async function readBounded(response: Response, max: number, url: string, what: string): Promise<Buffer> {
+  const tooLarge = (size: string) => new AnswerTooLarge('E_IO', `${url}: the server's answer is ${size} the ${formatBytes(max)} ${what} may be`, { path: url });
+  const declared = Number(response.headers.get('content-length') ?? NaN);
+  if (Number.isFinite(declared) && declared > max) {
+    await response.body?.cancel();
+    throw tooLarge(`${formatBytes(declared)} (its Content-Length), more than`);
+  }
+  if (!response.body) return Buffer.alloc(0);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+    total += chunk.byteLength;
+    // Leaving the loop cancels the stream: the rest of the answer is not read.
+    if (total > max) throw tooLarge('larger than');
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, total);
 }
 
 /** A DICOM JSON dataset (PS3.18 F.2): tag -> { vr, Value }. */
@@ -64,6 +115,7 @@ export class DicomwebClient {
   private readonly retries: number;
   private readonly retryDelayMs: number;
   private readonly log: (message: string) => void;
+  private readonly maxInstanceBytes: number;
 
   constructor(options: DicomwebClientOptions = {}) {
     this.authorization = parseAuth(options.auth ?? process.env[DICOMWEB_AUTH_ENV]);
@@ -80,6 +132,7 @@ export class DicomwebClient {
     this.retries = options.retries ?? 3;
     this.retryDelayMs = options.retryDelayMs ?? 500;
     this.log = options.log ?? (() => {});
+    this.maxInstanceBytes = options.maxInstanceBytes ?? DEFAULT_MAX_INSTANCE_BYTES;
   }
 
   async close(): Promise<void> {
@@ -90,12 +143,18 @@ export class DicomwebClient {
   async qido(url: string): Promise<DicomJson[]> {
     const { body } = await this.request(url, { accept: 'application/dicom+json' });
     if (body.length === 0) return [];
-    return JSON.parse(body.toString('utf8')) as DicomJson[];
+    const answer = parseJson(body, url);
+    if (!Array.isArray(answer)) throw new NotQidoAnswer('E_MALFORMED', `${url}: the server's QIDO-RS answer is not a JSON array`, { path: url });
+    return answer as DicomJson[];
   }
 
   /** WADO-RS of one instance, in its stored transfer syntax (`transfer-syntax=*`). */
   async retrieveInstance(url: string): Promise<Buffer> {
-    const { body, contentType } = await this.request(url, { accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' });
+    const { body, contentType } = await this.request(url, {
+      accept: 'multipart/related; type="application/dicom"; transfer-syntax=*',
+      maxBytes: this.maxInstanceBytes,
+      what: 'one instance',
+    });
     const parts = parseMultipart(body, boundaryOf(contentType));
     if (parts.length !== 1) throw new LowdoseError('E_MALFORMED', `${url}: expected 1 instance, got ${parts.length}`);
     return parts[0]!.body;
@@ -105,7 +164,7 @@ export class DicomwebClient {
   async stow(url: string, instances: readonly Buffer[]): Promise<StowResult> {
     const { body, contentType } = buildMultipart(instances);
     const response = await this.request(url, { accept: 'application/dicom+json', method: 'POST', body, contentType, okStatus: [200, 202, 409] });
-    const answer = response.body.length > 0 ? (JSON.parse(response.body.toString('utf8')) as DicomJson) : {};
+    const answer = response.body.length > 0 ? (parseJson(response.body, url) as DicomJson) : {};
     const stored = sequence(answer['00081199']).map((item) => scalarText(item['00081155']?.Value?.[0]));
     const failed = sequence(answer['00081198']).map((item) => ({
       sopInstanceUid: scalarText(item['00081155']?.Value?.[0]),
@@ -116,7 +175,7 @@ export class DicomwebClient {
 
   private async request(
     url: string,
-    init: { accept: string; method?: string; body?: Buffer; contentType?: string; okStatus?: number[] },
+    init: { accept: string; method?: string; body?: Buffer; contentType?: string; okStatus?: number[]; maxBytes?: number; what?: string },
   ): Promise<{ body: Buffer; contentType: string }> {
     const headers: Record<string, string> = { accept: init.accept };
     if (this.authorization) headers.authorization = this.authorization;
@@ -130,13 +189,16 @@ export class DicomwebClient {
           signal: AbortSignal.timeout(this.timeoutMs),
           ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
         });
-        const body = Buffer.from(await response.arrayBuffer());
         const ok = init.okStatus ? init.okStatus.includes(response.status) : response.status >= 200 && response.status < 300;
-        if (!ok) throw new HttpStatusError(response.status, `${init.method ?? 'GET'} ${url}: HTTP ${response.status} ${response.statusText}`);
+        if (!ok) {
+          await response.body?.cancel();
+          throw new HttpStatusError(response.status, `${init.method ?? 'GET'} ${url}: HTTP ${response.status} ${response.statusText}`);
+        }
+        const body = await readBounded(response, init.maxBytes ?? MAX_JSON_ANSWER_BYTES, url, init.what ?? 'a DICOM JSON answer');
         return { body, contentType: response.headers.get('content-type') ?? '' };
       } catch (error) {
         const final = classify(error, url);
-        const retryable = error instanceof HttpStatusError ? RETRYABLE_STATUS.has(error.status) : final.code === 'E_IO';
+        const retryable = error instanceof HttpStatusError ? RETRYABLE_STATUS.has(error.status) : final.code === 'E_IO' && !(error instanceof AnswerTooLarge);
         if (!retryable || attempt >= this.retries) throw final;
         const delay = this.retryDelayMs * 2 ** attempt;
         this.log(`${final.message}; retrying in ${delay} ms (${attempt + 1}/${this.retries})`);

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LowdoseError } from '../errors.js';
-import { httpStatusOf, type DicomJson, type DicomwebClient } from './client.js';
+import { httpStatusOf, NotJsonAnswer, NotQidoAnswer, type DicomJson, type DicomwebClient } from './client.js';
 import type { DicomwebTarget } from './url.js';
 import { scalarText } from '../util/text.js';
 import { makeOutputFolder, writeFileAtomic } from '../util/fs.js';
@@ -328,7 +328,12 @@ export async function checkStowDestination(client: DicomwebClient, base: string)
   try {
     answer = await client.qido(`${base}/studies?limit=1`);
   } catch (error) {
-    const reason = error instanceof SyntaxError ? 'its QIDO-RS studies query did not answer JSON' : (error as Error).message;
+    const reason =
+      error instanceof NotJsonAnswer
+        ? 'its QIDO-RS studies query did not answer JSON'
+        : error instanceof NotQidoAnswer
+          ? 'its QIDO-RS studies query did not answer a list of DICOM JSON datasets'
+          : (error as Error).message;
     throw new LowdoseError('E_USAGE', `--stow ${base} is not a usable DICOMweb base: ${reason}; nothing was done`, { path: base, cause: error });
   }
   if (!Array.isArray(answer) || answer.some((item) => typeof item !== 'object' || item === null || Array.isArray(item))) {

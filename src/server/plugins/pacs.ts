@@ -28,7 +28,8 @@ export default fp<PacsPluginOptions>(
     const log = app.log.child({ component: 'pacs' });
     const pacs = new PacsService({
       base: dicomweb.base,
-      ...(dicomweb.client ? { client: dicomweb.client } : {}),
+      // One pulled instance may be as large as one uploaded file.
+      client: { maxInstanceBytes: app.config.limits.fileBytes, ...dicomweb.client },
       pullDir: app.config.pullDir,
       log: (message) => log.warn(redactForLog(message)),
     });
