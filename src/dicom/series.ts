@@ -332,6 +332,7 @@ function buildStack(key: string, stack: Stack, split: string | null, petContext:
     columns: stack.columns,
     orientation: stack.orientation,
     spacing: [pixelSpacing[0], pixelSpacing[1], sliceSpacing],
+    sliceThickness: firstGeometry.sliceThickness,
     units,
     transferSyntaxes: [...new Set(slices.map((s) => s.transferSyntaxUid))],
     slices,

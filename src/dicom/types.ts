@@ -61,6 +61,11 @@ export interface Series {
   readonly orientation: Orientation | null;
   /** [row spacing, column spacing, slice spacing] in mm; slice spacing from positions when known. */
   readonly spacing: [number, number, number];
+  /**
+   * SliceThickness (0018,0050) of the first slice, mm, when stored and usable: the section a
+   * slice images, which on a series with gaps (sparse slices) is less than the spacing.
+   */
+  readonly sliceThickness?: number | null;
   readonly units: Units;
   readonly transferSyntaxes: string[];
   /** Sorted along the slice normal (increasing location), else by instance number. */

@@ -28,8 +28,8 @@ export interface SlicePairing {
 
 /**
  * Pairs each reference slice with the test slice at the same position (within a quarter of the
- * slice spacing: the smaller of either series' median spacing and its smallest gap between
- * neighbouring slices); when either series lacks positions or none coincide, pairs by sorted order,
+ * slice spacing: the smaller of either series' median spacing, its smallest gap between
+ * neighbouring slices and its SliceThickness); when either series lacks positions or none coincide, pairs by sorted order,
  * which needs equal slice counts. Reference slices without a partner get -1.
  *
  * Within one frame of reference (both series name the same FrameOfReferenceUID) and parallel
@@ -47,7 +47,17 @@ export function pairSlices(reference: Series, test: Series): SlicePairing {
     // series with irregular gaps (the sparse Mayo slices: 6 mm in one place, a median of 51 mm)
     // a quarter of the median would pair a reference slice whose own partner is missing with the
     // test's neighbouring section 6 mm away, and score the two as one place.
-    const spacing = Math.min(reference.spacing[2], test.spacing[2], smallestStepAlongNormal(reference), smallestStepAlongNormal(test));
+    // And the slice thickness: on sparse slices (the Mayo L192 B30f and D45f series, 3 mm thick,
+    // 18 mm and more apart) a quarter of the smallest gap (4.5 mm) paired a B30f slice with a D45f
+    // slice 4 mm away, two sections that share no tissue, and scored them as one place.
+    const spacing = Math.min(
+      reference.spacing[2],
+      test.spacing[2],
+      smallestStepAlongNormal(reference),
+      smallestStepAlongNormal(test),
+      thicknessOf(reference),
+      thicknessOf(test),
+    );
     const tolerance = Math.max(0.01, 0.25 * (spacing > 0 ? spacing : 1));
     const normal = commonNormal(reference, test);
     const distance: (p: Vec3, q: Vec3) => number = normal
@@ -74,6 +84,12 @@ export function pairSlices(reference: Series, test: Series): SlicePairing {
     );
   }
   return { matchedBy: 'order', pairs: reference.slices.map((_, i) => [i, i]), bothPositioned };
+}
+
+/** The series' SliceThickness, Infinity when it has none (old files, a Series built without it). */
+function thicknessOf(series: Series): number {
+  const t = series.sliceThickness;
+  return t !== undefined && t !== null && t > 0 ? t : Infinity;
 }
 
 /** The smallest gap between neighbouring slices along the series' own normal; Infinity without an orientation or with one slice. */

@@ -99,3 +99,46 @@ describe.runIf(existsSync(MAYO))('a test series lacking one of the real L143 B30
     expect(metrics.input!.rmse).toBeCloseTo(six.reduce((sum, s) => sum + s.rmse, 0) / 6, 10);
   });
 });
+
+describe('pairSlices on sparse slices thinner than their gaps', () => {
+  it('pairs only sections within a quarter of the slice thickness, when that is less than the gaps', () => {
+    // 3 mm thick slices 18 mm and more apart: a quarter of the gap (4.5 mm) would reach a section 4 mm away.
+    const thin = (z: readonly number[], frame: string) => ({ ...stackAt(z, 40, frame), sliceThickness: 3 }) as Series;
+    const reference = thin([0, 18, 60, 100], '2.25.1');
+    const test = thin([4, 22, 60.5, 160], '2.25.2');
+    expect(pairSlices(reference, test).pairs).toEqual([
+      [0, -1],
+      [1, -1],
+      [2, 2],
+      [3, -1],
+    ]);
+    // Without a thickness (a Series built without one) the gaps alone decide, as before.
+    expect(pairSlices(stackAt([0, 18, 60, 100], 40, '2.25.1'), stackAt([4, 22, 60.5, 160], 40, '2.25.2')).pairs[0]).toEqual([0, 0]);
+  });
+});
+
+const L192 = fileURLToPath(new URL('../../../shared/ldct-mayo/L192/', import.meta.url));
+
+describe.runIf(existsSync(L192))('the real L192 B30f full dose against the D45f quarter dose', () => {
+  // B30f slices at -476.6 ... -58.6 mm, D45f at -242.6 ... -82.6 mm, all 3 mm thick: none at one
+  // place (the nearest, -206.6 and -202.6 mm, share no tissue), so there is nothing to score.
+  it('lowdose metrics pairs no slices and exits 2, where it scored -206.6 mm against -202.6 mm as one place', async () => {
+    const run = await runCli('metrics', '--reference', join(L192, 'B30f/full'), '--test', join(L192, 'D45f/quarter'), '--json');
+    expect(run.code).toBe(2);
+    expect(JSON.parse(run.stdout)).toEqual({
+      errors: [{ path: null, code: 'E_USAGE', message: 'cannot match slices: no slice positions in common and the reference has 7 slices but the test 4' }],
+    });
+  });
+
+  it('denoise --reference finds no matching reference and writes no metrics', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'lowdose-thin-pairing-'));
+    try {
+      const run = await runCli('denoise', join(L192, 'D45f/quarter'), '-o', join(root, 'out'), '--method', 'gaussian', '--reference', join(L192, 'B30f/full'), '--json', '--no-progress');
+      expect(run.code, run.stderr).toBe(0);
+      expect((JSON.parse(run.stdout) as DenoiseReport).series[0]!.metrics).toBeUndefined();
+      expect(run.stderr).toMatch(/no reference series matches/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
