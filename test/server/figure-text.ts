@@ -20,3 +20,22 @@ export function drawnTextMismatches(png: PNG, x: number, y: number, text: string
   }
   return mismatches;
 }
+
+/** Every place (top-left corner, scale 1) where the PNG shows exactly `text` in `colour`. */
+export function textPlaces(png: PNG, text: string, colour: readonly [number, number, number]): Array<[number, number]> {
+  const ink: Array<[number, number]> = [];
+  rasterizeText(text, 0, 0, (px, py) => ink.push([px, py]), 1);
+  if (ink.length === 0) return [];
+  const [fx, fy] = ink[0]!;
+  const places: Array<[number, number]> = [];
+  const width = textWidth(text);
+  for (let y = 0; y + 8 <= png.height; y++) {
+    for (let x = 0; x + width <= png.width; x++) {
+      // The text's first ink pixel first: most places fail there.
+      const o = 4 * ((y + fy) * png.width + x + fx);
+      if (png.data[o] !== colour[0] || png.data[o + 1] !== colour[1] || png.data[o + 2] !== colour[2]) continue;
+      if (drawnTextMismatches(png, x, y, text, colour) === 0) places.push([x, y]);
+    }
+  }
+  return places;
+}

@@ -17,7 +17,10 @@ import { runInfo } from '../../src/pipeline/info.js';
 import type { ComparisonDetail, JobView, SeriesDetail, SeriesSummary, StudiesResponse } from '../../src/server/api-types.js';
 import { buildApp } from '../../src/server/app.js';
 import { shortId } from '../../src/server/ids.js';
+import { PNG } from 'pngjs';
+import { petFrameLabel } from '../../src/dicom/pet-frame-text.js';
 import { hasPydicom, makePetTiming } from '../helpers/pet-timing.js';
+import { textPlaces } from './figure-text.js';
 
 describe.skipIf(!hasPydicom)('dynamic and gated PET frames in the API', () => {
   let root: string;
@@ -109,6 +112,25 @@ describe.skipIf(!hasPydicom)('dynamic and gated PET frames in the API', () => {
     expect(folders).toHaveLength(2);
     await withApp([path.join(input, 'dynamic'), path.join(input, 'gated'), ...folders], 'work-headers', async (app) => {
       expect(pairs(await studies(app))).toEqual(TAGS.map((tag) => [tag, tag, 'headers']));
+    });
+  });
+
+  it("leads every pane footer of a time point's figure with that time point, each pane's from its own series", async () => {
+    await withApp([path.join(input, 'dynamic'), out], 'work-figure', async (app) => {
+      const list = await studies(app);
+      const series = new Map(list.studies.flatMap((s) => s.series).map((s) => [s.id, s]));
+      const t2 = list.studies.flatMap((s) => s.comparisons).find((c) => series.get(c.lowDose)?.petFrame?.tag === 't02')!;
+      expect(series.get(t2.denoised)?.petFrame?.tag).toBe('t02');
+      const response = await app.inject({ url: `/api/figure.png?comparisons=${t2.id}&index=0` });
+      expect(response.statusCode).toBe(200);
+      const png = PNG.sync.read(response.rawPayload);
+      const label = petFrameLabel(series.get(t2.lowDose)!.petFrame!);
+      expect(label).toBe('t2 / 3 · 60–180 s (mid 120 s)');
+      // Low-dose, denoised and difference panes, each footer starting with it (in the footer's grey), on one line.
+      const footers = textPlaces(png, `${label} ·`, [150, 160, 172]);
+      expect(footers).toHaveLength(3);
+      expect(new Set(footers.map(([, y]) => y)).size).toBe(1);
+      expect(textPlaces(png, 't1 / 3', [150, 160, 172])).toEqual([]);
     });
   });
 

@@ -25,6 +25,8 @@ import { gridAsPaired, shapeInPane, slicesAlongNormal, type MatchedBy, type Slic
 import { seriesSliceGrid } from '../../metrics/slice-pairing.js';
 import type { Image2D } from '../../image.js';
 import { paneScoresLine } from '../pane-text.js';
+import { petFrameLabel } from '../../dicom/pet-frame-text.js';
+import { petFrameReport } from '../../pipeline/frame-output.js';
 import { errorResponses, idParam, idParams } from '../schemas.js';
 
 const csvBody = Type.Unsafe<string>({ type: 'string' });
@@ -213,9 +215,12 @@ async function figureOf(data: DataServices, comparisonIds: readonly string[] | n
     centre = q.level ?? (lo + hi) / 2;
   }
   const windowText = `W ${fmt(width)} L ${fmt(centre)} ${units}`;
+  // A time point or gate of a dynamic or gated PET acquisition leads its pane's footer, which wraps
+  // and is never cut (a title beside the scores is), so a figure says which frame each pane shows.
+  const framed = (series: IndexedSeries, text: string) => (series.series.petFrame ? `${petFrameLabel(petFrameReport(series.series.petFrame))} · ${text}` : text);
   const footer = (series: IndexedSeries, slice: number) => {
     const location = series.series.slices[slice]?.location;
-    return `Im ${slice + 1}/${series.series.slices.length}${location === null || location === undefined ? '' : ` · Loc ${fmt(location)} mm`} · ${windowText}`;
+    return framed(series, `Im ${slice + 1}/${series.series.slices.length}${location === null || location === undefined ? '' : ` · Loc ${fmt(location)} mm`} · ${windowText}`);
   };
   // The panes' slices as read, or what to derive them from: the pixel work, drawing and PNG
   // encoding run in the exports thread (../export-tasks.ts), never on the event loop.
@@ -282,7 +287,7 @@ async function figureOf(data: DataServices, comparisonIds: readonly string[] | n
     panes.push({
       title: first.reference ? 'Difference (denoised − reference)' : `Difference (denoised − ${roleTitle(detail.role).toLowerCase()})`,
       metrics: '',
-      footer: differenceNote ?? `Im ${index + 1}/${count} · ${differenceWindowText({ windowCenter: dLevel, windowWidth: dWidth }, units, fmt)}`,
+      footer: differenceNote ?? framed(lowDose, `Im ${index + 1}/${count} · ${differenceWindowText({ windowCenter: dLevel, windowWidth: dWidth }, units, fmt)}`),
       image: denoisedImage && against ? { kind: 'difference', denoised: denoisedImage, against, what: first.reference ? 'reference' : 'source' } : null,
       window: { lo: dLevel - dWidth / 2, hi: dLevel + dWidth / 2 },
       colours: differenceColours(),
@@ -298,7 +303,7 @@ async function figureOf(data: DataServices, comparisonIds: readonly string[] | n
       panes.push({
         title: 'Uncertainty (σ)',
         metrics: '',
-        footer: image ? `Im ${slice + 1}/${first.uncertainty.series.slices.length} · ${uncertaintyWindowText(window, threshold, sigmaUnits, fmt)}` : 'no matching slice',
+        footer: image ? framed(first.uncertainty, `Im ${slice + 1}/${first.uncertainty.series.slices.length} · ${uncertaintyWindowText(window, threshold, sigmaUnits, fmt)}`) : 'no matching slice',
         image,
         window: { lo: window.lo, hi: window.hi },
         colours: uncertaintyColours(),
