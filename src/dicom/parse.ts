@@ -41,8 +41,16 @@ export interface ParsedFile {
 
 export const MEDIA_STORAGE_DIRECTORY = '1.2.840.10008.1.3.10';
 
-/** A deflated data set may not inflate beyond this: a guard against deflate bombs. */
-const MAX_INFLATED_BYTES = 1 << 30;
+/**
+ * A deflated data set may not inflate beyond this: a guard against deflate bombs. Up to
+ * ALWAYS_INFLATE_BYTES it always inflates; beyond, only to MAX_DEFLATE_RATIO times its deflated
+ * bytes. Deflate reaches about 1000:1 on zeros, so a 1 MB file could otherwise ask for 1 GB
+ * (and twice that in memory while it inflates) on every read. The real deflated files of
+ * ../shared/dicom inflate at most 61:1 (pydicom's image_dfl.dcm, a mostly uniform 8-bit image).
+ */
+export const MAX_INFLATED_BYTES = 1 << 30;
+export const ALWAYS_INFLATE_BYTES = 64 * 1024 * 1024;
+export const MAX_DEFLATE_RATIO = 128;
 
 const VALID_VRS = new Set(
   'AE AS AT CS DA DS DT FL FD IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV'.split(' '),
@@ -224,7 +232,8 @@ function checkVrEncoding(bytes: Uint8Array, offset: number, ts: TransferSyntax):
 }
 
 function inflateDataSet(deflated: Uint8Array, path: string): Uint8Array {
-  const options = { maxOutputLength: MAX_INFLATED_BYTES };
+  const limit = Math.min(MAX_INFLATED_BYTES, Math.max(ALWAYS_INFLATE_BYTES, MAX_DEFLATE_RATIO * deflated.length));
+  const options = { maxOutputLength: limit };
   try {
     return inflateRawSync(deflated, options);
   } catch (rawError) {
@@ -234,7 +243,7 @@ function inflateDataSet(deflated: Uint8Array, path: string): Uint8Array {
     } catch {
       const error = rawError as NodeJS.ErrnoException;
       if (error.code === 'ERR_BUFFER_TOO_LARGE' || error.message.includes('Cannot create a Buffer larger')) {
-        throw new LowdoseError('E_MALFORMED', `${path}: deflated data set inflates beyond ${MAX_INFLATED_BYTES} bytes`, {
+        throw new LowdoseError('E_MALFORMED', `${path}: deflated data set inflates beyond ${limit} bytes, the most lowdose inflates from ${deflated.length} deflated bytes (a deflate bomb or a corrupt stream)`, {
           path,
           cause: error,
         });

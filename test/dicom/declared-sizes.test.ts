@@ -8,14 +8,15 @@ import { dirname } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isLowdoseError } from '../../src/errors.js';
 import { parseDicomBytes, readImageHeader, readInstanceHeader, scanPaths } from '../../src/dicom/index.js';
-import { MAX_DATA_SET_ENTRIES } from '../../src/dicom/parse.js';
-import { encodeElement, withElement, withEmptyItems, withVr, writeTemporary } from '../helpers/mutate-dicom.js';
+import { ALWAYS_INFLATE_BYTES, MAX_DATA_SET_ENTRIES, MAX_DEFLATE_RATIO } from '../../src/dicom/parse.js';
+import { encodeElement, withDeflatedZeros, withElement, withEmptyItems, withVr, writeTemporary } from '../helpers/mutate-dicom.js';
 import { runCli } from '../helpers/cli.js';
 import { corpusPath } from './helpers/corpus.js';
 
 const CT_SMALL = corpusPath('pydicom__pydicom/src/pydicom/data/test_files/CT_small.dcm');
 const JPEG2K_FRAMES = corpusPath('pydicom__pydicom-data/data_store/data/emri_small_jpeg_2k_lossless.dcm');
 const ENHANCED_CT = corpusPath('pydicom__pydicom-data/data_store/data/eCT_Supplemental.dcm');
+const DEFLATED_CT = corpusPath('cornerstonejs__cornerstone3D/packages/dicomImageLoader/testImages/CTImage.dcm_DeflatedExplicitVRLittleEndianTransferSyntax_1.2.840.10008.1.2.1.99.dcm');
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -108,6 +109,15 @@ describe('declared sizes against the bytes', () => {
     const scan = await scanPaths([bomb, CT_SMALL]);
     expect(scan.series).toHaveLength(1);
     expect(scan.errors.map((e) => e.code)).toEqual(['E_MALFORMED']);
+  });
+
+  it('refuses a deflated data set that inflates past 64 MiB at more than 128:1 (E_MALFORMED), and reads the deflated corpus file', async () => {
+    const bytes = withDeflatedZeros(original(DEFLATED_CT), 80 * 1024 * 1024);
+    expect(bytes.length).toBeLessThan(ALWAYS_INFLATE_BYTES / MAX_DEFLATE_RATIO);
+    const error = await failure(readInstanceHeader(temporary(bytes, 'deflated.dcm')));
+    expect(error.code).toBe('E_MALFORMED');
+    expect(error.message).toContain(`deflated data set inflates beyond ${ALWAYS_INFLATE_BYTES} bytes, the most lowdose inflates from`);
+    expect((await readInstanceHeader(DEFLATED_CT)).rows).toBe(512);
   });
 
   it('reads a header with a sequence of many items within the bound', async () => {

@@ -6,6 +6,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import dicomParser from 'dicom-parser';
 
 const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
@@ -105,6 +106,30 @@ export function withEmptyItems(bytes: Uint8Array, items: number): Uint8Array {
     view.setUint16(i * 8 + 2, 0xe000, true);
   }
   return withElement(bytes, 'x60011010', encodeElement('x60011010', 'SQ', data));
+}
+
+/**
+ * A deflated file (transfer syntax 1.2.840.10008.1.2.1.99, explicit VR little endian inside) with
+ * a private OB element (6001,1010) of `zeros` zero bytes inserted before its pixel data: deflate
+ * turns them into about a thousandth of their size (a "deflate bomb").
+ */
+export function withDeflatedZeros(bytes: Uint8Array, zeros: number): Uint8Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let metaEnd = 132;
+  while (view.getUint16(metaEnd, true) === 0x0002) {
+    const long = LONG_VRS.has(String.fromCharCode(bytes[metaEnd + 4]!, bytes[metaEnd + 5]!));
+    metaEnd += long ? 12 + view.getUint32(metaEnd + 8, true) : 8 + view.getUint16(metaEnd + 6, true);
+  }
+  const inflated = inflateRawSync(bytes.subarray(metaEnd));
+  const pixelData = inflated.indexOf(Buffer.from([0xe0, 0x7f, 0x10, 0x00]));
+  if (pixelData < 0) throw new Error('no pixel data in the deflated data set');
+  const header = Buffer.alloc(12);
+  header.writeUInt16LE(0x6001, 0);
+  header.writeUInt16LE(0x1010, 2);
+  header.write('OB', 4, 'latin1');
+  header.writeUInt32LE(zeros, 8);
+  const body = deflateRawSync(Buffer.concat([inflated.subarray(0, pixelData), header, Buffer.alloc(zeros), inflated.subarray(pixelData)]));
+  return Buffer.concat([bytes.subarray(0, metaEnd), body]);
 }
 
 /** Writes `bytes` to a new temporary folder; returns the file's path. */
