@@ -18,6 +18,7 @@ import { alongNormal, distanceFromSlice, lesionReach, lesionStats, stackEdges, t
 import { CT_RANGE, type IntensityRange } from '../metrics/range.js';
 import { patientOutline } from '../metrics/patient-outline.js';
 import { pairingGridMismatch, pairSlices } from '../metrics/slice-pairing.js';
+import { pairingWarnings, type PairingWarning } from '../metrics/pairing-warnings.js';
 import { paddingUnion } from '../metrics/pixels.js';
 import { ssimWindowRefusal } from '../metrics/ssim.js';
 import { resolveSfrcOptions, sfrcSlice, type SfrcOptions } from '../metrics/sfrc.js';
@@ -111,6 +112,8 @@ export interface MetricsResult extends SeriesScores {
   readonly reference: { readonly seriesInstanceUid: string; readonly slices: number };
   readonly test: { readonly seriesInstanceUid: string; readonly slices: number };
   readonly errors: Array<{ path: string | null; code: string; message: string }>;
+  /** What makes the pair suspect although it lines up (`pairingWarnings`: W_KERNEL_MISMATCH, W_TEST_IS_REFERENCE). */
+  readonly warnings: PairingWarning[];
   /**
    * Per lesion of `--lesions`, in the series' units (SUVbw for PET with SUV). Absent when several
    * frame pairs are scored: each frame's are in `frames[].lesions`.
@@ -246,6 +249,7 @@ async function scoreFrames(
   const frames: MetricsFrame[] = [];
   const slices: MetricsSliceScores[] = [];
   let first: MetricsResult | null = null;
+  const warningsOfFrames: PairingWarning[] = [];
   const mapUid = options.hallucination ? newUid() : null;
   for (const [reference, test] of pairs) {
     progress(`frame ${test.key}: against ${reference.key}`);
@@ -254,6 +258,7 @@ async function scoreFrames(
     // alone, by `denoise --reference` or in the viewer does (one PET frame: [0, its maximum]).
     const { result } = await scoreSeries(reference, test, options, errors, progress, frameMap);
     first ??= result;
+    warningsOfFrames.push(...result.warnings);
     const frame = frameScores(reference, test, result);
     frames.push({
       ...frame,
@@ -275,9 +280,16 @@ async function scoreFrames(
     reference: { seriesInstanceUid: reference.seriesInstanceUid, slices: count(0) },
     test: { seriesInstanceUid: test.seriesInstanceUid, slices: count(1) },
     errors,
+    warnings: uniqueWarnings(warningsOfFrames),
     frames,
   };
   return { result, exitCode: exitCodeForRun(slices.length, errors) };
+}
+
+/** Each code and message once (the frames of one acquisition share their kernel). */
+function uniqueWarnings(warnings: readonly PairingWarning[]): PairingWarning[] {
+  const seen = new Set<string>();
+  return warnings.filter((w) => !seen.has(`${w.code}\0${w.message}`) && Boolean(seen.add(`${w.code}\0${w.message}`)));
 }
 
 function frameScores(reference: Series, test: Series, result: MetricsResult): MetricsFrame {
@@ -357,6 +369,8 @@ async function scoreSeries(
     throw new LowdoseError('E_USAGE', `--region patient needs CT or PET; the reference is ${reference.modality || 'of unknown modality'}`);
   }
   const pairing = pairSlices(reference, test);
+  const warnings = pairingWarnings(reference, test);
+  for (const w of warnings) progress(`warning [${w.code}] ${w.message}`);
   for (const [r, t] of pairing.pairs) {
     if (t < 0) progress(`reference slice ${r} has no test slice at its position; skipped`);
   }
@@ -451,6 +465,7 @@ async function scoreSeries(
       reference: { seriesInstanceUid: reference.seriesInstanceUid, slices: reference.slices.length },
       test: { seriesInstanceUid: test.seriesInstanceUid, slices: test.slices.length },
       errors,
+      warnings,
       ...(lesions ? { lesions } : {}),
       ...(recorder ? { hallucination: recorder.summary() } : {}),
       ...(noiseReport ? { noise: noiseReport } : {}),

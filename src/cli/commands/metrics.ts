@@ -84,6 +84,7 @@ function humanReport(result: MetricsResult): string {
   if (result.hallucination) lines.push('', ...hallucinationLines(result.hallucination));
   for (const f of result.frames ?? []) if (f.hallucination) lines.push('', ...hallucinationLines(f.hallucination, f.tag));
   if (result.noise) lines.push('', ...noiseLines(result.noise, result.units));
+  for (const w of result.warnings) lines.push('', `warning [${w.code}] ${w.message}`);
   if (result.errors.length > 0) {
     lines.push('', `${result.errors.length} file(s) could not be read:`);
     for (const e of result.errors) lines.push(`  [${e.code}] ${e.message}`);

@@ -1,0 +1,49 @@
+/**
+ * What makes a reference / test pair suspect although it lines up slice by slice and pixel by
+ * pixel: the scores are then true of the pair, but not of what a reader takes them for.
+ */
+import type { Series } from '../dicom/index.js';
+
+export interface PairingWarning {
+  readonly path: string | null;
+  readonly code: 'W_KERNEL_MISMATCH' | 'W_TEST_IS_REFERENCE';
+  readonly message: string;
+}
+
+/** ConvolutionKernel as compared: trimmed, case and multi-value separators ignored; null when absent. */
+function kernelOf(series: Series): string | null {
+  const kernel = (series.convolutionKernel ?? '').trim();
+  return kernel === '' ? null : kernel.replace(/\s*\\\s*/g, '\\').toUpperCase();
+}
+
+/**
+ * Warnings for scoring `test` against `reference`:
+ * - `W_KERNEL_MISMATCH`: both name a ConvolutionKernel and they differ. A denoised or simulated copy
+ *   keeps its source's kernel, so the scores then measure the two reconstruction kernels' difference
+ *   as much as the denoiser's, and nothing in the numbers tells.
+ * - `W_TEST_IS_REFERENCE`: the two are one series (same SeriesInstanceUID and key), as when the same
+ *   folder is given twice: PSNR is infinite and SSIM 1 whatever the denoiser did.
+ */
+export function pairingWarnings(reference: Series, test: Series): PairingWarning[] {
+  const warnings: PairingWarning[] = [];
+  const path = test.slices[0]?.file ?? null;
+  if (reference.seriesInstanceUid === test.seriesInstanceUid && reference.key === test.key) {
+    warnings.push({
+      path,
+      code: 'W_TEST_IS_REFERENCE',
+      message: `the test is the reference series itself (${test.seriesInstanceUid}): its scores compare the series with itself (PSNR infinite, SSIM 1), not a denoiser's output with a reference`,
+    });
+  }
+  const r = kernelOf(reference);
+  const t = kernelOf(test);
+  if (r !== null && t !== null && r !== t) {
+    warnings.push({
+      path,
+      code: 'W_KERNEL_MISMATCH',
+      message:
+        `the reference was reconstructed with kernel ${reference.convolutionKernel!.trim()} and the test with ${test.convolutionKernel!.trim()}: ` +
+        "the scores measure the kernels' difference in sharpness and noise as well as the test's; compare a test with a reference of its own kernel",
+    });
+  }
+  return warnings;
+}
