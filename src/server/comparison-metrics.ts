@@ -73,6 +73,7 @@ export class ComparisonMetricsService {
         noise: {
           lowDose: meanOf(slices.map((s) => s.noise.lowDose)),
           denoised: meanOf(slices.map((s) => s.noise.denoised)),
+          ...(c.reference ? { reference: meanOf(slices.map((s) => s.noise.reference ?? null)) } : {}),
         },
       },
       unscoredReason: c.referenceGridMismatch,

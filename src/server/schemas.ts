@@ -307,6 +307,12 @@ export const noisePair = Type.Object({
   /** No-reference noise estimate (std, modality units); null when the slice has too little flat tissue. */
   lowDose: numberOrNull,
   denoised: numberOrNull,
+  /**
+   * The same estimate of the reference slice scored against (a comparison with a reference; null
+   * where no reference slice is scored there): the full-dose noise a denoised slice is judged
+   * against, so an output smoother than a full-dose scan shows as such. Absent without a reference.
+   */
+  reference: Type.Optional(numberOrNull),
 });
 
 export const sliceMetrics = Type.Object({

@@ -1,7 +1,7 @@
 /**
  * The numbers behind one comparison slice, as a pure function of its pixels: PSNR / SSIM / RMSE of
  * the denoised (and low-dose) slice against the reference (or the denoised against the low-dose
- * source), and a no-reference noise estimate of both. Runs in the metrics worker.
+ * source), and a no-reference noise estimate of each slice. Runs in the metrics worker.
  */
 import type { Image2D } from '../image.js';
 import { compareSlices, estimateNoise, SOFT_TISSUE_HU, type IntensityRange } from '../metrics/index.js';
@@ -29,7 +29,7 @@ export function scoreSlice(input: SliceScoreInput): SliceScoreOutput {
     return {
       denoised: reference && denoised ? scores(reference, denoised, range) : null,
       lowDose: reference ? scores(reference, lowDose, range) : null,
-      noise,
+      noise: { ...noise, reference: reference && noiseOf(reference, input.modality) },
     };
   }
   return { denoised: denoised ? scores(lowDose, denoised, range) : null, lowDose: null, noise };

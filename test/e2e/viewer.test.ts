@@ -18,6 +18,7 @@ import { denoisePaths } from '../../src/pipeline/denoise.js';
 import type { ComparisonMetrics, SliceMetrics, StudiesResponse } from '../../src/server/api-types.js';
 import { buildApp } from '../../src/server/app.js';
 import { packageVersion } from '../../src/util/package-root.js';
+import { formatValue } from '../../viewer/src/metrics-view.js';
 import { writeFixtureStudy, type FixtureStudy } from '../server/fixture-study.js';
 import { CHROMIUM, hasChromium, paneProbes, POLL, REPO } from './harness.js';
 import { referenceUptake, type ReferenceEllipse } from './pet-roi-reference.js';
@@ -162,6 +163,10 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
     const series = (await app.inject({ url: `/api/comparisons/${comparison.id}/metrics` })).json() as ComparisonMetrics;
     await expect.poll(() => page.textContent('[data-testid="mean-denoised-psnr"]'), POLL).toBe(series.mean.denoised!.psnr!.toFixed(2));
     expect(await page.textContent('[data-testid="mean-low-dose-ssim"]')).toBe(series.mean.lowDose!.ssim.toFixed(3));
+    // Noise: low-dose → denoised, read against the reference's (the full dose's) own estimate.
+    const noise = series.mean.noise;
+    expect(await page.textContent('[data-testid="mean-noise"]')).toBe(`Noise σ ${formatValue(noise.lowDose!)} → ${formatValue(noise.denoised!)} HU (reference ${formatValue(noise.reference!)} HU)`);
+    expect(await text('reference')).toBe(`noise σ ${formatValue(expected.noise.reference!)} HU`);
   });
 
   it('keeps window / level, zoom and pan the same in every pane', async () => {

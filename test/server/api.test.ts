@@ -295,9 +295,12 @@ describe('metrics', () => {
       expect(slice.lowDose!.rmse).toBeCloseTo(expectedLow.rmse, 6);
       // Non-local means on 60 HU noise: far less noise than the input on every slice.
       expect(slice.noise.denoised!).toBeLessThan(slice.noise.lowDose! / 2);
+      // The full-dose noise it is read against: the same estimate of the reference slice.
+      expect(slice.noise.reference).toBeCloseTo(estimateNoise(reference, { valueRange: SOFT_TISSUE_HU }).std, 9);
     }
     const meanSsim = metrics.slices.reduce((a, s) => a + s.denoised!.ssim, 0) / 4;
     expect(metrics.mean.denoised!.ssim).toBeCloseTo(meanSsim, 12);
+    expect(metrics.mean.noise.reference).toBeCloseTo(metrics.slices.reduce((a, s) => a + s.noise.reference!, 0) / 4, 12);
     const one = await getJson<SliceMetrics>(`/api/comparisons/${comparison.id}/metrics/slices/3`);
     expect(one).toEqual(metrics.slices[3]);
   });
@@ -321,6 +324,9 @@ describe('metrics', () => {
       }
       const mean = metrics.slices.reduce((sum, s) => sum + s.noise.lowDose!, 0) / metrics.slices.length;
       expect(metrics.mean.noise.lowDose).toBeCloseTo(mean, 12);
+      // No reference, no reference noise.
+      expect(metrics.slices[0]!.noise).not.toHaveProperty('reference');
+      expect(metrics.mean.noise).not.toHaveProperty('reference');
     } finally {
       await noReference.close();
     }

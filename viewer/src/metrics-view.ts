@@ -128,6 +128,8 @@ export class MetricsView {
     if (k !== 0) return;
     if (withReference) {
       this.viewer.setPaneMetrics('lowDose', unscored ? 'not scored' : scoresText(metrics.lowDose), `${unscored ?? 'Low-dose vs reference'}; ${noise(metrics.noise.lowDose)}`);
+      // The full-dose noise the denoised pane's is to be read against (a smoother output reads lower).
+      this.viewer.setPaneMetrics('reference', noise(metrics.noise.reference ?? null), 'No-reference noise estimate of the reference slice scored against');
     } else {
       this.viewer.setPaneMetrics('lowDose', noise(metrics.noise.lowDose), 'No-reference noise estimate');
     }
@@ -153,7 +155,7 @@ export class MetricsView {
       }),
       part('Low-dose', first.mean.lowDose, 'mean-low-dose'),
       noise.lowDose !== null && noise.denoised !== null && !several
-        ? `<span class="series-part"><b>Noise σ</b> ${formatValue(noise.lowDose)} → ${formatValue(noise.denoised)} ${escape(this.units)}</span>`
+        ? `<span class="series-part" data-testid="mean-noise" title="No-reference noise estimate, mean over the slices: low-dose → denoised${noise.reference != null ? ', and the reference (full dose) scored against' : ''}"><b>Noise σ</b> ${formatValue(noise.lowDose)} → ${formatValue(noise.denoised)} ${escape(this.units)}${noise.reference != null ? ` (reference ${formatValue(noise.reference)} ${escape(this.units)})` : ''}</span>`
         : '',
     ].join('');
   }
