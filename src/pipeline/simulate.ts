@@ -42,6 +42,7 @@ import {
 import { packageVersion } from '../util/package-root.js';
 import { reportedInput, seriesOutputNames, type ReportedInput, type SeriesOutputNames } from './frame-output.js';
 import { scalarText } from '../util/text.js';
+import { ignoredOptionWarnings } from './simulate-option-scope.js';
 
 export type CtMode = 'insert' | 'truth';
 
@@ -418,7 +419,7 @@ async function simulateSeries(
   pool: SimulationPool,
 ): Promise<SimulatedSeries> {
   const progress = options.progress ?? (() => {});
-  const warnings: string[] = [];
+  const warnings: string[] = ignoredOptionWarnings(series.modality, options);
   let plan: SeriesPlan;
   if (series.modality === 'PT') {
     const header = await readInstanceHeader(series.slices[0]!.file);
