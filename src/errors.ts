@@ -38,8 +38,9 @@ export const ERROR_CODES = [
   // a warning: a PET series' injection had only a time of day, later than the scan's, and SUVbw
   // takes it on the day before the SeriesDate (a scan across midnight)
   'W_SUV_INJECTION_DATE_ASSUMED',
-  // warnings of `metrics`: the reference and test were reconstructed with different kernels; the test is the reference itself
+  // warnings of `metrics`: the reference and test were reconstructed with different kernels or slice thicknesses; the test is the reference itself
   'W_KERNEL_MISMATCH',
+  'W_THICKNESS_MISMATCH',
   'W_TEST_IS_REFERENCE',
   // a derived file would lose or change the source's geometry: that series is not written
   'E_GEOMETRY_LOST',

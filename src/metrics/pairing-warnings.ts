@@ -6,7 +6,7 @@ import type { Series } from '../dicom/index.js';
 
 export interface PairingWarning {
   readonly path: string | null;
-  readonly code: 'W_KERNEL_MISMATCH' | 'W_TEST_IS_REFERENCE';
+  readonly code: 'W_KERNEL_MISMATCH' | 'W_THICKNESS_MISMATCH' | 'W_TEST_IS_REFERENCE';
   readonly message: string;
 }
 
@@ -21,6 +21,9 @@ function kernelOf(series: Series): string | null {
  * - `W_KERNEL_MISMATCH`: both name a ConvolutionKernel and they differ. A denoised or simulated copy
  *   keeps its source's kernel, so the scores then measure the two reconstruction kernels' difference
  *   as much as the denoiser's, and nothing in the numbers tells.
+ * - `W_THICKNESS_MISMATCH`: both carry a SliceThickness and they differ by more than
+ *   THICKNESS_TOLERANCE: a thicker section averages more tissue (partial volume) and has less
+ *   noise, so the scores measure that too.
  * - `W_TEST_IS_REFERENCE`: the two are one series (same SeriesInstanceUID and key), as when the same
  *   folder is given twice: PSNR is infinite and SSIM 1 whatever the denoiser did.
  */
@@ -45,5 +48,19 @@ export function pairingWarnings(reference: Series, test: Series): PairingWarning
         "the scores measure the kernels' difference in sharpness and noise as well as the test's; compare a test with a reference of its own kernel",
     });
   }
+  const rt = reference.sliceThickness;
+  const tt = test.sliceThickness;
+  if (rt && tt && Math.abs(rt - tt) > THICKNESS_TOLERANCE * Math.min(rt, tt)) {
+    warnings.push({
+      path,
+      code: 'W_THICKNESS_MISMATCH',
+      message:
+        `the reference slices are ${rt} mm thick and the test slices ${tt} mm: the scores measure the sections' difference in partial volume and noise ` +
+        "as well as the test's; compare a test with a reference of its own slice thickness",
+    });
+  }
   return warnings;
 }
+
+/** Slice thicknesses within 5 % of each other are one (a value written to fewer decimals). */
+const THICKNESS_TOLERANCE = 0.05;

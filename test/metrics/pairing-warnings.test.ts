@@ -1,6 +1,7 @@
 /**
  * `lowdose metrics` says when a pair that lines up is still suspect: a test reconstructed with
- * another kernel than its reference (W_KERNEL_MISMATCH), or the reference itself given as the test
+ * another kernel than its reference (W_KERNEL_MISMATCH) or slice thickness (W_THICKNESS_MISMATCH),
+ * or the reference itself given as the test
  * (W_TEST_IS_REFERENCE). Both scored silently: the real L192 B30f full dose against its quarter
  * dose written with ConvolutionKernel D45f read 40.319 dB, the numbers of the B30f pair, with
  * nothing to say that the kernels differ; the same folder twice read PSNR inf, SSIM 1, exit 0.
@@ -40,18 +41,24 @@ describe('lowdose metrics warnings', () => {
   });
 });
 
-describe.runIf(existsSync(L192))('the real L192 B30f pair with the quarter dose labelled D45f', () => {
+/** The L192 B30f quarter dose as another series with one element replaced in every file. */
+function relabelledQuarter(root: string, name: string, tag: string, vr: string, value: string): string {
+  const dir = join(root, name);
+  const names = readdirSync(join(L192, 'quarter')).sort();
+  const copies = copyAsOtherSeries(names.map((n) => readFileSync(join(L192, 'quarter', n))), 3);
+  mkdirSync(dir);
+  for (const [k, bytes] of copies.entries()) writeFileSync(join(dir, names[k]!), withElement(bytes, tag, encodeElement(tag, vr, value)));
+  return dir;
+}
+
+describe.runIf(existsSync(L192))('the real L192 B30f pair with the quarter dose labelled D45f, or 1 mm thick', () => {
   let root: string;
   let relabelled: string;
+  let thin: string;
   beforeAll(() => {
     root = mkdtempSync(join(tmpdir(), 'lowdose-kernel-warning-'));
-    relabelled = join(root, 'quarter-d45f');
-    const names = readdirSync(join(L192, 'quarter')).sort();
-    const copies = copyAsOtherSeries(names.map((n) => readFileSync(join(L192, 'quarter', n))), 3);
-    mkdirSync(relabelled);
-    for (const [k, bytes] of copies.entries()) {
-      writeFileSync(join(relabelled, names[k]!), withElement(bytes, 'x00181210', encodeElement('x00181210', 'SH', 'D45f')));
-    }
+    relabelled = relabelledQuarter(root, 'quarter-d45f', 'x00181210', 'SH', 'D45f');
+    thin = relabelledQuarter(root, 'quarter-1mm', 'x00180050', 'DS', '1');
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -67,6 +74,20 @@ describe.runIf(existsSync(L192))('the real L192 B30f pair with the quarter dose 
         path: expect.stringContaining('quarter-d45f') as unknown,
         code: 'W_KERNEL_MISMATCH',
         message: expect.stringMatching(/^the reference was reconstructed with kernel B30f and the test with D45f/) as unknown,
+      },
+    ]);
+  });
+
+  it('scores the 1 mm test and warns W_THICKNESS_MISMATCH naming both thicknesses', async () => {
+    const run = await runCli('metrics', '--reference', join(L192, 'full'), '--test', thin, '--json');
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout) as MetricsResult;
+    expect(result.slices).toHaveLength(7);
+    expect(result.warnings).toEqual([
+      {
+        path: expect.stringContaining('quarter-1mm') as unknown,
+        code: 'W_THICKNESS_MISMATCH',
+        message: expect.stringMatching(/^the reference slices are 3 mm thick and the test slices 1 mm/) as unknown,
       },
     ]);
   });
