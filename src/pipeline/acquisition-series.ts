@@ -41,6 +41,7 @@ import { LowdoseError } from '../errors.js';
 import { acquireFolderLock, releaseAll, type FolderLock, type LockOptions } from '../util/folder-lock.js';
 import { makeOutputFolder, writeFileAtomic } from '../util/fs.js';
 import { frameMarker, framePreview } from './frame-output.js';
+import { extraOutputsDifference, extraOutputsOfReport, type ExtraOutputs, type ReportedExtraOutputs } from './extra-outputs.js';
 import { completeMadeWith, isMadeWith, madeWithDifference, madeWithOfReport, sameMadeWith, type MadeWith, type ReportedMadeWith } from './made-with.js';
 
 /** The derived series' UIDs shared by the frames of one acquisition written into one folder. */
@@ -90,6 +91,11 @@ export interface AcquisitionContext {
   /** The run's lock options (queue jobs judge other hosts' locks by the queue). */
   readonly lock?: Pick<LockOptions, 'queue' | 'signal'>;
   readonly log?: (message: string) => void;
+  /**
+   * What this run writes besides the denoised series (./extra-outputs.ts): a frame joins the
+   * acquisition's uncertainty and map series only if the frames finished under it were written so.
+   */
+  readonly extras?: { readonly outputs: ExtraOutputs; readonly units: string | null };
 }
 
 /**
@@ -109,7 +115,10 @@ export async function acquisitionUids(
     const file = path.join(dir, ACQUISITION_UIDS_FILE);
     const recorded = await readAcquisitionUids(dir);
     if (recorded) checkSource(recorded, source, file);
-    if (recorded && (request === null || recorded.overwrite?.id === request.id)) return joinRecorded(dir, recorded, madeWith);
+    if (recorded && (request === null || recorded.overwrite?.id === request.id)) {
+      if (context.extras) await checkFinishedExtras(dir, recorded, context.extras);
+      return joinRecorded(dir, recorded, madeWith);
+    }
     if (recorded?.overwrite && request && later(recorded.overwrite, request)) {
       throw new LowdoseError(
         'E_LOCKED',
@@ -149,6 +158,25 @@ async function joinRecorded(dir: string, recorded: AcquisitionUids, madeWith: Ma
   const upgraded: AcquisitionUids = { ...recorded, madeWith };
   await writeFileAtomic(path.join(dir, ACQUISITION_UIDS_FILE), `${JSON.stringify(upgraded, null, 2)}\n`);
   return upgraded;
+}
+
+/**
+ * E_EXISTS when a frame finished under `uids` was written with other extra outputs than this run
+ * writes (a calibrated σ beside a raw spread in one uncertainty series, a map series missing frames).
+ */
+async function checkFinishedExtras(dir: string, uids: AcquisitionUids, extras: NonNullable<AcquisitionContext['extras']>): Promise<void> {
+  for (const tag of await frameTagsIn(dir)) {
+    const marker = await readMarker(dir, tag);
+    if (!marker || !finishedUnder(marker, uids)) continue;
+    const differs = extraOutputsDifference(extraOutputsOfReport(marker), extras.outputs, extras.units);
+    if (differs === '') continue;
+    throw new LowdoseError(
+      'E_EXISTS',
+      `${dir} holds this acquisition's derived series with frame ${tag} written with other extra outputs (${differs}): its frames share one uncertainty ` +
+        `and one map series, so this run adds no frame to it; --overwrite replaces the series (its frames are removed) with one made as this run asks, or give another -o`,
+      { path: dir },
+    );
+  }
 }
 
 /** What the frames finished under `uids` were made with, from their completion markers. */
@@ -303,7 +331,7 @@ async function finishedFrame(dir: string, tag: string, uids: AcquisitionUids): P
 }
 
 /** What this module reads of a frame's completion marker (its SeriesReport). */
-type FrameMarker = ReportedMadeWith & { readonly output?: { readonly seriesInstanceUid?: string } };
+type FrameMarker = ReportedMadeWith & ReportedExtraOutputs & { readonly output?: { readonly seriesInstanceUid?: string } };
 
 /** A frame's completion marker, or null when it has none that can be read. */
 async function readMarker(dir: string, tag: string): Promise<FrameMarker | null> {

@@ -37,6 +37,7 @@ import type { DenoiseOptions, DenoiseReport, SeriesReport } from './types.js';
 import { NothingToDenoiseError, nothingToDenoiseScan, seriesToDenoiseIn } from './not-denoised.js';
 import { frameTag, reportedInput, seriesOutputNames } from './frame-output.js';
 import { madeWithDifference, madeWithOf, madeWithOfReport } from './made-with.js';
+import { extraOutputsOf, extraOutputsOfReport, missingExtraOutputs } from './extra-outputs.js';
 import {
   acquisitionUids,
   commitFrame,
@@ -266,6 +267,13 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
   const previous = !context.overwrite && existsSync(markerPath) ? await finishedMarker(markerPath, series.petFrame ? dir : null, context.log) : null;
   const paddingFill = context.paddingFill ?? DEFAULT_PADDING_FILL;
   const madeWith = madeWithOf(denoiser, paddingFill);
+  // What this run writes besides the denoised series (the conditions of the writers below).
+  const extras = extraOutputsOf({
+    samples: denoiser.samples,
+    calibrated: Boolean(context.uncertainty && denoiser.uncertainty),
+    hallucination: Boolean(context.hallucination && denoiser.uncertainty),
+    threshold: denoiser.uncertainty?.threshold ?? null,
+  });
   if (previous) {
     // What the marker does not record (an older lowdose's) is not compared (./made-with.ts).
     const differs = madeWithDifference(madeWithOfReport(previous), madeWith);
@@ -275,6 +283,16 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
         'E_EXISTS',
         `${dir} holds this series finished with other settings (${previous.settings}); this run asks for ` +
           `${denoiser.method === 'diffusion' ? `(${denoiser.derivationDescription})` : denoiser.method} (${differs}): give another -o, or --overwrite to replace it`,
+        { path: dir },
+      );
+    }
+    // Skipping would hand back a series without the uncertainty series or map this run asks for
+    // (./extra-outputs.ts): they come from the same samples, so only redoing it can add them.
+    const lacks = missingExtraOutputs(extraOutputsOfReport(previous), extras, denoiser.uncertainty?.units ?? null);
+    if (lacks !== '') {
+      throw new LowdoseError(
+        'E_EXISTS',
+        `${dir} holds this series finished ${lacks}: skipping it would not give what this run asks for; use --overwrite to redo it, or give another -o`,
         { path: dir },
       );
     }
@@ -302,7 +320,10 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
   await rm(markerPath, { force: true });
   // A frame of an acquisition adds its files to the acquisition's derived series.
   const shared: AcquisitionUids | null = series.petFrame
-    ? await acquisitionUids(dir, series.petFrame.acquisitionKey, madeWith, context.overwriteRequest, context.acquisition)
+    ? await acquisitionUids(dir, series.petFrame.acquisitionKey, madeWith, context.overwriteRequest, {
+        ...context.acquisition,
+        extras: { outputs: extras, units: denoiser.uncertainty?.units ?? null },
+      })
     : null;
   await denoiser.prepare(series);
   const count = series.slices.length;
@@ -492,6 +513,7 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
         }
       : {}),
     ...(hallucination ? { hallucination: hallucination.summary() } : {}),
+    extraOutputs: extras,
     previews,
     method: denoiser.method,
     model: denoiser.modelName,

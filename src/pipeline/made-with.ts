@@ -11,7 +11,8 @@
  * so the method stands for it (`denoise` takes no filter parameter of its own).
  *
  * What the run writes besides the denoised series (the uncertainty series' calibration,
- * `--hallucination`'s map, `--reference` scores) is not in it: it changes no denoised pixel.
+ * `--hallucination`'s map, `--reference` scores) is not in it: it changes no denoised pixel. A
+ * rerun checks the extra outputs it asks for on their own (./extra-outputs.ts).
  *
  * A finished series' completion marker (its SeriesReport) is checked against it before the series
  * is skipped (./denoise.ts), and a dynamic or gated PET acquisition's `.lowdose-series.json`

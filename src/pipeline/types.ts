@@ -13,6 +13,7 @@ import type { LowBandSettings } from '../filters/low-band.js';
 import type { Texture } from '../diffusion/texture.js';
 import type { DeviceRequest } from '../runtime/index.js';
 import type { HallucinationSummary } from './hallucination.js';
+import type { ExtraOutputs } from './extra-outputs.js';
 import type { ReportedInput } from './frame-output.js';
 import type { UncertaintySeriesSummary, UncertaintySliceSummary } from './uncertainty-summary.js';
 import type { QueueLockCheck } from '../util/folder-lock.js';
@@ -167,6 +168,11 @@ export interface SeriesReport {
   };
   /** `--hallucination`: the reference-free sFRC map of the ensemble's halves (docs/uncertainty.md). */
   readonly hallucination?: HallucinationSummary;
+  /**
+   * What was written besides the denoised series (./extra-outputs.ts): a rerun skips the series only
+   * if it holds what the rerun asks for. Absent in a report written before it was recorded.
+   */
+  readonly extraOutputs?: ExtraOutputs;
   readonly previews: string[];
   readonly method: DenoiseMethod;
   readonly model: string | null;
