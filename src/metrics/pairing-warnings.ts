@@ -17,7 +17,7 @@ function kernelOf(series: Series): string | null {
 }
 
 /**
- * Warnings for scoring `test` against `reference`:
+ * Warnings for scoring `test` against `reference` (`label`: what the messages call the test, e.g. `input` for `denoise --reference`):
  * - `W_KERNEL_MISMATCH`: both name a ConvolutionKernel and they differ. A denoised or simulated copy
  *   keeps its source's kernel, so the scores then measure the two reconstruction kernels' difference
  *   as much as the denoiser's, and nothing in the numbers tells.
@@ -27,7 +27,7 @@ function kernelOf(series: Series): string | null {
  * - `W_TEST_IS_REFERENCE`: the two are one series (same SeriesInstanceUID and key), as when the same
  *   folder is given twice: PSNR is infinite and SSIM 1 whatever the denoiser did.
  */
-export function pairingWarnings(reference: Series, test: Series): PairingWarning[] {
+export function pairingWarnings(reference: Series, test: Series, label = 'test'): PairingWarning[] {
   const warnings: PairingWarning[] = [];
   const path = test.slices[0]?.file ?? null;
   if (reference.seriesInstanceUid === test.seriesInstanceUid && reference.key === test.key) {
@@ -44,8 +44,8 @@ export function pairingWarnings(reference: Series, test: Series): PairingWarning
       path,
       code: 'W_KERNEL_MISMATCH',
       message:
-        `the reference was reconstructed with kernel ${reference.convolutionKernel!.trim()} and the test with ${test.convolutionKernel!.trim()}: ` +
-        "the scores measure the kernels' difference in sharpness and noise as well as the test's; compare a test with a reference of its own kernel",
+        `the reference was reconstructed with kernel ${reference.convolutionKernel!.trim()} and the ${label} with ${test.convolutionKernel!.trim()}: ` +
+        `the scores measure the kernels' difference in sharpness and noise as well as the ${label}'s; compare a series with a reference of its own kernel`,
     });
   }
   const rt = reference.sliceThickness;
@@ -55,8 +55,8 @@ export function pairingWarnings(reference: Series, test: Series): PairingWarning
       path,
       code: 'W_THICKNESS_MISMATCH',
       message:
-        `the reference slices are ${rt} mm thick and the test slices ${tt} mm: the scores measure the sections' difference in partial volume and noise ` +
-        "as well as the test's; compare a test with a reference of its own slice thickness",
+        `the reference slices are ${rt} mm thick and the ${label} slices ${tt} mm: the scores measure the sections' difference in partial volume and noise ` +
+        `as well as the ${label}'s; compare a series with a reference of its own slice thickness`,
     });
   }
   return warnings;
@@ -64,3 +64,6 @@ export function pairingWarnings(reference: Series, test: Series): PairingWarning
 
 /** Slice thicknesses within 5 % of each other are one (a value written to fewer decimals). */
 const THICKNESS_TOLERANCE = 0.05;
+
+/** The codes pairingWarnings gives for a reference of another reconstruction (not W_TEST_IS_REFERENCE). */
+export const RECONSTRUCTION_MISMATCH_CODES: ReadonlySet<string> = new Set(['W_KERNEL_MISMATCH', 'W_THICKNESS_MISMATCH']);

@@ -32,6 +32,7 @@ import { createSliceDenoiser, type SliceBatchResult, type SliceDenoiser } from '
 import { UncertaintySummary } from './uncertainty-summary.js';
 import { sliceOutputs } from './slice-outputs.js';
 import { ReferenceScorer, openReference, scoreFinishedSeries, type ReferenceSet } from './reference.js';
+import { RECONSTRUCTION_MISMATCH_CODES } from '../metrics/pairing-warnings.js';
 import { writePreview } from './preview-files.js';
 import type { DenoiseOptions, DenoiseReport, SeriesReport } from './types.js';
 import { NothingToDenoiseError, nothingToDenoiseScan, seriesToDenoiseIn } from './not-denoised.js';
@@ -310,10 +311,11 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
     const written = (previous.warnings ?? []).filter((w) => w.code.startsWith('W_') || RUN_WARNING_CODES.has(w.code));
     if (!context.reference) return { ...previous, warnings: [...seriesWarnings, ...written], skipped: true };
     // This run's --reference scores the finished files: the first run's scores were against
-    // another reference, or none.
+    // another reference, or none; so are the first run's warnings about its reference.
     const { metrics: _metrics, unscoredReference: _unscored, ...made } = previous;
-    const scored = await scoreFinishedSeries(context.reference, series, previous.output?.files ?? [], context.log);
-    return { ...made, ...scored, warnings: [...seriesWarnings, ...written], skipped: true };
+    const { warnings: referenceWarnings, ...scored } = await scoreFinishedSeries(context.reference, series, previous.output?.files ?? [], context.log);
+    const madeByWriting = written.filter((w) => !RECONSTRUCTION_MISMATCH_CODES.has(w.code));
+    return { ...made, ...scored, warnings: [...seriesWarnings, ...madeByWriting, ...referenceWarnings], skipped: true };
   }
   // Redoing a finished series: until it is finished again, it is not (a run killed half way
   // through an --overwrite must not leave old and new slices under the old marker).
@@ -537,8 +539,9 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
       : {}),
     ...(scorer ? { metrics: scorer.result() } : {}),
     ...(referenceMatch?.unscored ? { unscoredReference: referenceMatch.unscored } : {}),
-    // Reading warnings, then what writing repaired or dropped (the uncertainty series copies the same sources).
-    warnings: [...warnings, ...writer.warnings.map((w) => w.toJSON())],
+    // Reading warnings, then what writing repaired or dropped (the uncertainty series copies the same
+    // sources), then a --reference of another reconstruction (kernel, slice thickness).
+    warnings: [...warnings, ...writer.warnings.map((w) => w.toJSON()), ...(referenceMatch?.warnings ?? [])],
   };
   const writeMarker = () => writeFileAtomic(markerPath, `${JSON.stringify(report, null, 2)}\n`);
   // A frame is marked finished only if the acquisition's series is still the one it was written under.

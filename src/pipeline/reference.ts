@@ -6,6 +6,7 @@
 import { readSliceImage, sameFrame, scanPaths, type Series } from '../dicom/index.js';
 import { LowdoseError } from '../errors.js';
 import { SeriesComparison, defaultRange, maxValue, pairingGridMismatch, pairSlices, type IntensityRange, type Pixels } from '../metrics/index.js';
+import { pairingWarnings, type PairingWarning } from '../metrics/pairing-warnings.js';
 import type { SeriesMetrics, UnscoredReference } from './types.js';
 
 export interface ReferenceSet {
@@ -80,6 +81,8 @@ export interface ReferenceMatch {
   readonly scorer: ReferenceScorer | null;
   /** The reference at the input's slice positions on another pixel grid, when that is all there is. */
   readonly unscored: UnscoredReference | null;
+  /** The matched reference is another reconstruction: W_KERNEL_MISMATCH, W_THICKNESS_MISMATCH (`pairingWarnings`). */
+  readonly warnings: PairingWarning[];
 }
 
 export class ReferenceScorer {
@@ -104,14 +107,17 @@ export class ReferenceScorer {
     const match = matchReference(reference, input);
     if (!match) {
       log(`no reference series matches ${input.seriesInstanceUid} (modality, units and slice positions); no metrics`);
-      return { scorer: null, unscored: null };
+      return { scorer: null, unscored: null, warnings: [] };
     }
+    // The input itself as its reference is documented (what the denoiser changed): no warning for it.
+    const warnings = pairingWarnings(match.series, input, 'input').filter((w) => w.code !== 'W_TEST_IS_REFERENCE');
+    for (const w of warnings) log(`warning [${w.code}] ${w.message}`);
     if (match.offGrid !== null) {
       log(
         `reference series ${match.series.seriesInstanceUid} lies at the slice positions of ${input.seriesInstanceUid} but on another pixel grid (${match.offGrid}); ` +
           "no metrics (pixel-by-pixel scores would compare other places of the patient: resample the reference onto the input's grid); linked as unscoredReference",
       );
-      return { scorer: null, unscored: { seriesInstanceUid: match.series.seriesInstanceUid, files: match.series.slices.length, reason: match.offGrid } };
+      return { scorer: null, unscored: { seriesInstanceUid: match.series.seriesInstanceUid, files: match.series.slices.length, reason: match.offGrid }, warnings };
     }
     let range: IntensityRange;
     if (input.modality === 'CT') {
@@ -125,7 +131,7 @@ export class ReferenceScorer {
       range = defaultRange(input.modality, max);
     }
     log(`reference series ${match.series.seriesInstanceUid}: ${match.inputToReference.size} matching slices, range [${range[0]}, ${range[1]}]`);
-    return { scorer: new ReferenceScorer(match.series, match.inputToReference, range), unscored: null };
+    return { scorer: new ReferenceScorer(match.series, match.inputToReference, range), unscored: null, warnings };
   }
 
   /**
@@ -166,9 +172,9 @@ export async function scoreFinishedSeries(
   input: Series,
   outputFiles: readonly string[],
   log: (message: string) => void,
-): Promise<{ metrics?: SeriesMetrics; unscoredReference?: UnscoredReference }> {
-  const { scorer, unscored } = await ReferenceScorer.create(reference, input, log);
-  if (!scorer) return unscored ? { unscoredReference: unscored } : {};
+): Promise<{ metrics?: SeriesMetrics; unscoredReference?: UnscoredReference; warnings: PairingWarning[] }> {
+  const { scorer, unscored, warnings } = await ReferenceScorer.create(reference, input, log);
+  if (!scorer) return unscored ? { unscoredReference: unscored, warnings } : { warnings };
   if (outputFiles.length !== input.slices.length) {
     throw new LowdoseError('E_IO', `the finished output of ${input.seriesInstanceUid} lists ${outputFiles.length} files for ${input.slices.length} slices: --overwrite to redo it`);
   }
@@ -190,5 +196,5 @@ export async function scoreFinishedSeries(
     const denoised = await readSliceImage(output, k);
     await scorer.add(index, await readSliceImage(input, index), denoised.data);
   }
-  return { metrics: scorer.result() };
+  return { metrics: scorer.result(), warnings };
 }

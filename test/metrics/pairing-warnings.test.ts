@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MetricsResult } from '../../src/pipeline/metrics.js';
+import type { DenoiseReport } from '../../src/pipeline/types.js';
 import { runCli } from '../helpers/cli.js';
 import { copyAsOtherSeries, encodeElement, withElement } from '../helpers/mutate-dicom.js';
 
@@ -76,6 +77,23 @@ describe.runIf(existsSync(L192))('the real L192 B30f pair with the quarter dose 
         message: expect.stringMatching(/^the reference was reconstructed with kernel B30f and the test with D45f/) as unknown,
       },
     ]);
+  });
+
+  it('denoise --reference warns W_KERNEL_MISMATCH in the series report, and a rerun against another reference drops it', async () => {
+    const out = join(root, 'denoised');
+    const run = await runCli('denoise', relabelled, '-o', out, '--method', 'gaussian', '--reference', join(L192, 'full'), '--json', '--no-progress');
+    expect(run.code, run.stderr).toBe(0);
+    const first = (JSON.parse(run.stdout) as DenoiseReport).series[0]!;
+    expect(first.metrics).toBeDefined();
+    expect(first.warnings.filter((w) => w.code.startsWith('W_'))).toEqual([
+      { path: expect.stringContaining('quarter-d45f') as unknown, code: 'W_KERNEL_MISMATCH', message: expect.stringMatching(/^the reference was reconstructed with kernel B30f and the input with D45f/) as unknown },
+    ]);
+    // The rerun scores the finished files against the input itself: no kernel difference any more.
+    const rerun = await runCli('denoise', relabelled, '-o', out, '--method', 'gaussian', '--reference', relabelled, '--json', '--no-progress');
+    expect(rerun.code, rerun.stderr).toBe(0);
+    const again = (JSON.parse(rerun.stdout) as DenoiseReport).series[0]!;
+    expect(again.skipped).toBe(true);
+    expect(again.warnings.map((w) => w.code)).not.toContain('W_KERNEL_MISMATCH');
   });
 
   it('scores the 1 mm test and warns W_THICKNESS_MISMATCH naming both thicknesses', async () => {
