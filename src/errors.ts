@@ -57,6 +57,8 @@ export const ERROR_CODES = [
   'E_LOCKED',
   // a job's estimated memory does not fit the memory budget (src/pipeline/memory-budget.ts)
   'E_MEMORY_BUDGET',
+  // a server job asks for more network passes than `serve --max-job-passes` (src/pipeline/compute-budget.ts)
+  'E_COMPUTE_BUDGET',
   // models and runtime
   'E_MODEL',
   'E_MODEL_MISMATCH',

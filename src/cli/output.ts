@@ -58,7 +58,7 @@ export function usageError(message: string): LowdoseError {
 }
 
 /** Codes that mean "nothing could be done with what was given" (exit 2) rather than a partial failure. */
-const USAGE_CODES = new Set(['E_USAGE', 'E_NOT_FOUND', 'E_EXISTS', 'E_LOCKED', 'E_MEMORY_BUDGET', 'E_MODEL', 'E_MODEL_MISMATCH', 'E_DEVICE_UNAVAILABLE', 'E_QUEUE_UNAVAILABLE']);
+const USAGE_CODES = new Set(['E_USAGE', 'E_NOT_FOUND', 'E_EXISTS', 'E_LOCKED', 'E_MEMORY_BUDGET', 'E_COMPUTE_BUDGET', 'E_MODEL', 'E_MODEL_MISMATCH', 'E_DEVICE_UNAVAILABLE', 'E_QUEUE_UNAVAILABLE']);
 
 export function exitCodeFor(error: unknown): number {
   const e = toLowdoseError(error);

@@ -40,6 +40,7 @@
 import os from 'node:os';
 import process from 'node:process';
 import { resolveConsistency } from '../diffusion/consistency.js';
+import { passRequest, type SeriesShape } from './compute-budget.js';
 import { planTiles } from '../diffusion/tiling.js';
 import { LowdoseError } from '../errors.js';
 import { formatBytes } from '../util/bytes.js';
@@ -108,13 +109,8 @@ export function resolveMemoryBudget(explicit?: number | string, env: NodeJS.Proc
   return { bytes: defaultMemoryBudget(), source: 'machine' };
 }
 
-/** One series of a job, as the estimate needs it. */
-export interface SeriesShape {
-  readonly rows: number;
-  readonly columns: number;
-  readonly slices: number;
-  readonly modality: string;
-}
+/** One series of a job, as the estimate needs it (shared with the compute count). */
+export type { SeriesShape } from './compute-budget.js';
 
 /** What a job asks for: the denoiser options that change its memory. */
 export interface MemoryRequest {
@@ -286,14 +282,15 @@ export async function checkJobMemory(
         continue;
       }
     }
+    // The card's defaults as the denoiser takes them (a filter: what was asked, else 1).
+    const resolved = card ? passRequest(card, options) : { samples: options.samples ?? 1, guidance: options.guidance ?? 1, orientations: options.orientations ?? 1 };
     const request: MemoryRequest = {
       method,
       ...(card ? { card } : {}),
       batch: options.batch ?? 1,
-      // --uncertainty / --hallucination without --samples run the card's calibrated ensemble size.
-      samples: options.samples ?? ((options.uncertainty || options.hallucination) && card?.uncertainty ? card.uncertainty.samples : 1),
-      guidance: options.guidance ?? card?.guidance.default ?? 1,
-      orientations: options.orientations ?? card?.sampler.orientations ?? 1,
+      samples: resolved.samples,
+      guidance: resolved.guidance,
+      orientations: resolved.orientations,
       consistency: card ? resolveConsistency(card.sampler.consistency, options.consistency) !== null : false,
       // How denoise runs a diffusion model (src/pipeline/denoise.ts).
       ...(method === 'diffusion' ? DENOISE_PIPELINE : {}),

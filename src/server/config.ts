@@ -8,6 +8,7 @@ import { isIP } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { LowdoseError } from '../errors.js';
+import { DEFAULT_MAX_JOB_PASSES } from '../pipeline/compute-budget.js';
 import { resolveMemoryBudget, type MemoryBudget } from '../pipeline/memory-budget.js';
 import { packagePath } from '../util/package-root.js';
 import { ownerTag } from '../util/owner-tag.js';
@@ -69,6 +70,8 @@ export interface ServerConfig {
   readonly sliceCacheBytes: number;
   /** What one denoise job may use (src/pipeline/memory-budget.ts); bigger jobs are refused with 400. */
   readonly memoryBudget: MemoryBudget;
+  /** Network passes one denoise job may ask for (src/pipeline/compute-budget.ts); bigger jobs are refused with 400. */
+  readonly maxJobPasses: number;
 }
 
 export const DEFAULT_HOST = '127.0.0.1';
@@ -114,6 +117,8 @@ export interface ConfigInput {
   readonly sliceCacheBytes?: number;
   /** Bytes a denoise job may use; default LOWDOSE_MEMORY_BUDGET, else half the machine's memory. */
   readonly memoryBudget?: number;
+  /** Network passes a denoise job may ask for; default DEFAULT_MAX_JOB_PASSES. */
+  readonly maxJobPasses?: number;
 }
 
 export function resolveConfig(input: ConfigInput = {}): ServerConfig {
@@ -133,6 +138,7 @@ export function resolveConfig(input: ConfigInput = {}): ServerConfig {
     limits: { ...DEFAULT_LIMITS, ...input.limits },
     sliceCacheBytes: input.sliceCacheBytes ?? 512 * 1024 * 1024,
     memoryBudget: resolveMemoryBudget(input.memoryBudget),
+    maxJobPasses: input.maxJobPasses ?? DEFAULT_MAX_JOB_PASSES,
   };
 }
 

@@ -28,7 +28,8 @@ function recordingRunner(): { runner: DenoiseRunner; calls: DenoiseOptions[] } {
 
 async function appWith(memoryBudget: number, name: string) {
   const recorder = recordingRunner();
-  const app = await buildApp({ data: [CT_3SLICE], workDir: path.join(root, name), memoryBudget, denoise: recorder.runner });
+  // 3 x 1000 x 64 = 192,000 network passes: over the default compute bound, allowed here (test/server/compute-budget.test.ts).
+  const app = await buildApp({ data: [CT_3SLICE], workDir: path.join(root, name), memoryBudget, maxJobPasses: 192_000, denoise: recorder.runner });
   const { studies } = (await app.inject({ url: '/api/studies' })).json() as StudiesResponse;
   const series = studies.flatMap((s) => s.series);
   expect(series).toHaveLength(1);

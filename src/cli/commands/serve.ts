@@ -7,6 +7,7 @@
 import type { Command } from 'commander';
 import { parseDicomwebBase } from '../../dicomweb/url.js';
 import { addDicomwebOptions, dicomwebClientOptions, type DicomwebCliOptions } from '../dicomweb-options.js';
+import { DEFAULT_MAX_JOB_PASSES } from '../../pipeline/compute-budget.js';
 import { MEMORY_BUDGET_ENV, parseMemorySize } from '../../pipeline/memory-budget.js';
 import { formatBytes } from '../../util/bytes.js';
 import { buildApp, LOOPBACK_HOSTS } from '../../server/app.js';
@@ -26,6 +27,7 @@ interface ServeOptions extends DicomwebCliOptions {
   work?: string;
   models?: string[];
   memoryBudget?: number;
+  maxJobPasses?: number;
   redis?: string;
   quiet?: boolean;
   json?: boolean;
@@ -53,6 +55,11 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       '--memory-budget <size>',
       `memory one denoise job may use, e.g. 8G; bigger jobs are refused with 400 (default: $${MEMORY_BUDGET_ENV}, else half of this machine's memory)`,
       (text: string) => parseMemorySize(text, '--memory-budget'),
+    )
+    .option(
+      '--max-job-passes <n>',
+      `network passes one denoise job may ask for (slices x tiles x steps x samples x orientations, x 2 with guidance); bigger jobs are refused with 400 (default: ${DEFAULT_MAX_JOB_PASSES}, about 4 hours of lowdose-ct on a 2-core CPU)`,
+      parseIntOption('--max-job-passes', 1, Number.MAX_SAFE_INTEGER),
     )
     .option('--redis <url>', 'run denoise jobs on the `lowdose worker`s of this Redis queue (workers must see --work at the same path)')
     .option(
@@ -84,6 +91,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       ...(opts.work ? { workDir: opts.work } : {}),
       ...(opts.models ? { modelDirs: opts.models } : {}),
       ...(opts.memoryBudget !== undefined ? { memoryBudget: opts.memoryBudget } : {}),
+      ...(opts.maxJobPasses !== undefined ? { maxJobPasses: opts.maxJobPasses } : {}),
       ...(dicomweb ? { dicomweb } : {}),
       // Logs go to stderr: stdout is for --json.
       logger: { level: opts.quiet ? 'warn' : 'info', stream: process.stderr },
@@ -93,7 +101,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     });
     const address = await app.listen({ host: opts.host, port: opts.port });
     const url = address.replace('://[::1]', '://localhost');
-    out.info(`lowdose viewer at ${url}  (data: ${data.length} folder(s); memory budget per job ${formatBytes(app.config.memoryBudget.bytes)}; Ctrl-C stops)`);
+    out.info(`lowdose viewer at ${url}  (data: ${data.length} folder(s); memory budget per job ${formatBytes(app.config.memoryBudget.bytes)}, at most ${app.config.maxJobPasses} network passes; Ctrl-C stops)`);
     if (target) out.info(`denoise jobs go to the workers on ${describeTarget(target)}`);
     if (dicomweb) out.info(`studies from the DICOMweb server ${dicomweb.base}`);
     if (!loopback) out.warn(`listening on ${opts.host}: anyone who can reach this address can see the images`);
