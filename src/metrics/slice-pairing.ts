@@ -28,8 +28,9 @@ export interface SlicePairing {
 
 /**
  * Pairs each reference slice with the test slice at the same position (within a quarter of the
- * slice spacing: the smaller of either series' median spacing, its smallest gap between
- * neighbouring slices and its SliceThickness); when either series lacks positions or none coincide, pairs by sorted order,
+ * slice spacing: the smaller of either series' median spacing and its smallest gap between
+ * neighbouring slices; along the slices' normal also within a quarter of either SliceThickness);
+ * when either series lacks positions or none coincide, pairs by sorted order,
  * which needs equal slice counts. Reference slices without a partner get -1.
  *
  * Within one frame of reference (both series name the same FrameOfReferenceUID) and parallel
@@ -47,22 +48,26 @@ export function pairSlices(reference: Series, test: Series): SlicePairing {
     // series with irregular gaps (the sparse Mayo slices: 6 mm in one place, a median of 51 mm)
     // a quarter of the median would pair a reference slice whose own partner is missing with the
     // test's neighbouring section 6 mm away, and score the two as one place.
-    // And the slice thickness: on sparse slices (the Mayo L192 B30f and D45f series, 3 mm thick,
-    // 18 mm and more apart) a quarter of the smallest gap (4.5 mm) paired a B30f slice with a D45f
-    // slice 4 mm away, two sections that share no tissue, and scored them as one place.
-    const spacing = Math.min(
-      reference.spacing[2],
-      test.spacing[2],
-      smallestStepAlongNormal(reference),
-      smallestStepAlongNormal(test),
-      thicknessOf(reference),
-      thicknessOf(test),
-    );
+    const spacing = Math.min(reference.spacing[2], test.spacing[2], smallestStepAlongNormal(reference), smallestStepAlongNormal(test));
+    // And, along the slices' normal, the slice thickness: on sparse slices (the Mayo L192 B30f
+    // and D45f series, 3 mm thick, 18 mm and more apart) a quarter of the smallest gap (4.5 mm)
+    // paired a B30f slice with a D45f slice 4 mm away, two sections that share no tissue, and
+    // scored them as one place. Only along the normal: an in-plane offset is no other section
+    // (a reference 3 pixels aside pairs, and the grid check refuses it by its origin).
+    const section = Math.min(spacing, thicknessOf(reference), thicknessOf(test));
     const tolerance = Math.max(0.01, 0.25 * (spacing > 0 ? spacing : 1));
+    const sectionTolerance = Math.max(0.01, 0.25 * (section > 0 ? section : 1));
     const normal = commonNormal(reference, test);
+    // Across frames of reference (or planes not parallel) the 3-D distance, within the spacing's
+    // tolerance, and its part along the reference's normal (where it has one) within the section's.
+    const ownNormal = reference.orientation ? sliceNormal(reference.orientation) : null;
+    const along = (n: Vec3, p: Vec3, q: Vec3) => Math.abs((p[0] - q[0]) * n[0] + (p[1] - q[1]) * n[1] + (p[2] - q[2]) * n[2]);
     const distance: (p: Vec3, q: Vec3) => number = normal
-      ? (p, q) => Math.abs((p[0] - q[0]) * normal[0] + (p[1] - q[1]) * normal[1] + (p[2] - q[2]) * normal[2])
-      : (p, q) => Math.hypot(p[0] - q[0], p[1] - q[1], p[2] - q[2]);
+      ? (p, q) => {
+          const d = along(normal, p, q);
+          return d <= sectionTolerance ? d : Infinity;
+        }
+      : (p, q) => (ownNormal && along(ownNormal, p, q) > sectionTolerance ? Infinity : Math.hypot(p[0] - q[0], p[1] - q[1], p[2] - q[2]));
     const pairs: Array<[number, number]> = reference.slices.map((slice, r) => {
       let best = -1;
       let bestDistance = tolerance;
