@@ -23,3 +23,12 @@ export function unscoredText(comparison: Pick<ComparisonDetail, 'unscoredReason'
 export function paneScoresLine(scores: Scores | null, comparison: Pick<ComparisonDetail, 'unscoredReason'>): string {
   return scores ? scoresLine(scores) : (unscoredText(comparison) ?? '');
 }
+
+/** Values in modality units at a sensible precision: 61.6 HU, 3.04 HU, 0.052 SUV. */
+export function formatValue(value: number): string {
+  const a = Math.abs(value);
+  if (a >= 100) return value.toFixed(0);
+  if (a >= 10) return value.toFixed(1);
+  if (a >= 1) return value.toFixed(2);
+  return a === 0 ? '0' : value.toPrecision(2);
+}

@@ -18,7 +18,7 @@ import { denoisePaths } from '../../src/pipeline/denoise.js';
 import type { ComparisonMetrics, SliceMetrics, StudiesResponse } from '../../src/server/api-types.js';
 import { buildApp } from '../../src/server/app.js';
 import { packageVersion } from '../../src/util/package-root.js';
-import { formatValue } from '../../viewer/src/metrics-view.js';
+import { formatValue } from '../../src/server/pane-text.js';
 import { writeFixtureStudy, type FixtureStudy } from '../server/fixture-study.js';
 import { CHROMIUM, hasChromium, paneProbes, POLL, REPO } from './harness.js';
 import { referenceUptake, type ReferenceEllipse } from './pet-roi-reference.js';

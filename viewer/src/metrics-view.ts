@@ -6,7 +6,7 @@
  */
 import { api, type ComparisonDetail, type ComparisonMetrics, type Scores, type SliceMetrics } from './api.js';
 import { methodLabel, type PaneKey } from './pane-titles.js';
-import { scoresLine, unscoredText } from '../../src/server/pane-text.js';
+import { formatValue, scoresLine, unscoredText } from '../../src/server/pane-text.js';
 import type { ComparisonViewer } from './viewer.js';
 
 /** One method of the open view: its pane and comparison. */
@@ -166,14 +166,6 @@ export function scoresText(scores: Scores | null): string {
   return scoresLine(scores) || '–';
 }
 
-/** Values in modality units at a sensible precision: 61.6 HU, 3.04 HU, 0.052 SUV. */
-export function formatValue(value: number): string {
-  const a = Math.abs(value);
-  if (a >= 100) return value.toFixed(0);
-  if (a >= 10) return value.toFixed(1);
-  if (a >= 1) return value.toFixed(2);
-  return a === 0 ? '0' : value.toPrecision(2);
-}
 
 function escape(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
