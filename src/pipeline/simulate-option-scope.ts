@@ -5,9 +5,25 @@
  * hold both modalities, so these are warnings on the series that ignores them, not refusals.
  */
 import { CT_DEFAULTS } from '../simulate/index.js';
-import type { SimulateOptions } from './simulate.js';
 
-type Scoped = Pick<SimulateOptions, 'mode' | 'kernel' | 'cutoff' | 'i0' | 'electronicNoise' | 'bowtie' | 'bowtieStrength' | 'tcm' | 'iterations' | 'subsets' | 'postFilterMm' | 'withReference'>;
+/**
+ * The options of SimulateOptions (./simulate.ts) this judges, by their own shape: ./simulate.ts
+ * imports this module, so this one names no type of it (no import cycle, type imports included).
+ */
+interface Scoped {
+  readonly mode?: unknown;
+  readonly kernel?: unknown;
+  readonly cutoff?: unknown;
+  readonly i0?: unknown;
+  readonly electronicNoise?: unknown;
+  readonly bowtie?: unknown;
+  readonly bowtieStrength?: unknown;
+  readonly tcm?: unknown;
+  readonly iterations?: unknown;
+  readonly subsets?: unknown;
+  readonly postFilterMm?: unknown;
+  readonly withReference?: unknown;
+}
 
 /** The options given (not at their default) that `modality`'s simulation ignores, as warnings. */
 export function ignoredOptionWarnings(modality: string, options: Scoped): string[] {
