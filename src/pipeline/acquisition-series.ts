@@ -41,7 +41,7 @@ import { LowdoseError } from '../errors.js';
 import { acquireFolderLock, releaseAll, type FolderLock, type LockOptions } from '../util/folder-lock.js';
 import { makeOutputFolder, writeFileAtomic } from '../util/fs.js';
 import { frameMarker, framePreview } from './frame-output.js';
-import { extraOutputsDifference, extraOutputsOfReport, type ExtraOutputs, type ReportedExtraOutputs } from './extra-outputs.js';
+import { extraOutputsDifference, extraOutputsOfReport, isExtraOutputs, type ExtraOutputs, type ReportedExtraOutputs } from './extra-outputs.js';
 import { completeMadeWith, isMadeWith, madeWithDifference, madeWithOfReport, sameMadeWith, type MadeWith, type ReportedMadeWith } from './made-with.js';
 
 /** The derived series' UIDs shared by the frames of one acquisition written into one folder. */
@@ -82,6 +82,12 @@ export interface AcquisitionUids {
    * without `modelSha256` / `paddingFill` in one written before those were recorded.
    */
   readonly madeWith?: MadeWith;
+  /**
+   * What every frame of the series writes besides its denoised pixels (./extra-outputs.ts: the
+   * shared uncertainty series calibrated σ or raw spread, the map series, the σ threshold), recorded
+   * with the UIDs by the first frame started; absent in a file written before it was recorded.
+   */
+  readonly extraOutputs?: ExtraOutputs;
 }
 
 /** What a run holds of an acquisition's folder, and how it takes locks. */
@@ -93,14 +99,15 @@ export interface AcquisitionContext {
   readonly log?: (message: string) => void;
   /**
    * What this run writes besides the denoised series (./extra-outputs.ts): a frame joins the
-   * acquisition's uncertainty and map series only if the frames finished under it were written so.
+   * acquisition's uncertainty and map series only if the series is recorded with (or, in an older
+   * file without the record, its finished frames were written with) the same extra outputs.
    */
   readonly extras?: { readonly outputs: ExtraOutputs; readonly units: string | null };
 }
 
 /**
  * The UIDs the frames written now with `madeWith` go under: the recorded ones (E_EXISTS when the
- * series is made with other settings), or, for an `--overwrite` request that has not recorded its
+ * series is made with other settings or other extra outputs), or, for an `--overwrite` request that has not recorded its
  * own yet, new ones (the frames of the series they replace are removed, see the module comment).
  * Concurrent callers agree: the decision is made under the UID lock.
  */
@@ -115,10 +122,7 @@ export async function acquisitionUids(
     const file = path.join(dir, ACQUISITION_UIDS_FILE);
     const recorded = await readAcquisitionUids(dir);
     if (recorded) checkSource(recorded, source, file);
-    if (recorded && (request === null || recorded.overwrite?.id === request.id)) {
-      if (context.extras) await checkFinishedExtras(dir, recorded, context.extras);
-      return joinRecorded(dir, recorded, madeWith);
-    }
+    if (recorded && (request === null || recorded.overwrite?.id === request.id)) return joinRecorded(dir, recorded, madeWith, context.extras);
     if (recorded?.overwrite && request && later(recorded.overwrite, request)) {
       throw new LowdoseError(
         'E_LOCKED',
@@ -126,7 +130,15 @@ export async function acquisitionUids(
         { path: dir },
       );
     }
-    const fresh: AcquisitionUids = { source, denoised: newUid(), uncertainty: newUid(), hallucination: newUid(), ...(request ? { overwrite: request } : {}), madeWith };
+    const fresh: AcquisitionUids = {
+      source,
+      denoised: newUid(),
+      uncertainty: newUid(),
+      hallucination: newUid(),
+      ...(request ? { overwrite: request } : {}),
+      madeWith,
+      ...(context.extras ? { extraOutputs: context.extras.outputs } : {}),
+    };
     await writeFileAtomic(file, `${JSON.stringify(fresh, null, 2)}\n`);
     if (recorded) {
       const removed = await sweep(dir, fresh, context);
@@ -137,12 +149,14 @@ export async function acquisitionUids(
 }
 
 /**
- * The recorded UIDs for a frame made with `madeWith`, if the series is made with it (under the UID
- * lock). A file without settings, or without some of them (an older lowdose's), takes those of the
- * frames finished under it too (their markers may record what it lacks), and is recorded with
- * `madeWith` when they agree; a field neither records is not compared.
+ * The recorded UIDs for a frame made with `madeWith` and writing `extras`, if the series is made
+ * with them (under the UID lock). A file without settings, or without some of them (an older
+ * lowdose's), takes those of the frames finished under it too (their markers may record what it
+ * lacks), and is recorded with `madeWith` when they agree; a field neither records is not compared.
+ * The extra outputs likewise: the recorded ones, else those of the finished frames' markers, and
+ * the file is recorded with this run's when they agree.
  */
-async function joinRecorded(dir: string, recorded: AcquisitionUids, madeWith: MadeWith): Promise<AcquisitionUids> {
+async function joinRecorded(dir: string, recorded: AcquisitionUids, madeWith: MadeWith, extras: AcquisitionContext['extras']): Promise<AcquisitionUids> {
   const complete = recorded.madeWith !== undefined && completeMadeWith(recorded.madeWith);
   const made = [...(recorded.madeWith ? [recorded.madeWith] : []), ...(complete ? [] : await finishedMadeWith(dir, recorded))];
   const other = made.find((m) => !sameMadeWith(m, madeWith));
@@ -154,28 +168,38 @@ async function joinRecorded(dir: string, recorded: AcquisitionUids, madeWith: Ma
       { path: dir },
     );
   }
-  if (complete) return recorded;
-  const upgraded: AcquisitionUids = { ...recorded, madeWith };
+  if (extras) await checkExtras(dir, recorded, extras);
+  const extrasRecorded = extras === undefined || recorded.extraOutputs !== undefined;
+  if (complete && extrasRecorded) return recorded;
+  const upgraded: AcquisitionUids = { ...recorded, madeWith, ...(extrasRecorded ? {} : { extraOutputs: extras.outputs }) };
   await writeFileAtomic(path.join(dir, ACQUISITION_UIDS_FILE), `${JSON.stringify(upgraded, null, 2)}\n`);
   return upgraded;
 }
 
 /**
- * E_EXISTS when a frame finished under `uids` was written with other extra outputs than this run
- * writes (a calibrated σ beside a raw spread in one uncertainty series, a map series missing frames).
+ * E_EXISTS when the series is recorded with other extra outputs than this run writes, or (a file
+ * without the record, an older lowdose's) a frame finished under `uids` was written with others: a
+ * calibrated σ beside a raw spread in one uncertainty series, a map series missing frames. What
+ * neither records (an older marker's threshold) is not compared.
  */
-async function checkFinishedExtras(dir: string, uids: AcquisitionUids, extras: NonNullable<AcquisitionContext['extras']>): Promise<void> {
+async function checkExtras(dir: string, uids: AcquisitionUids, extras: NonNullable<AcquisitionContext['extras']>): Promise<void> {
+  const refuse = (whose: string, differs: string) =>
+    new LowdoseError(
+      'E_EXISTS',
+      `${dir} holds this acquisition's derived series ${whose} other extra outputs (${differs}): its frames share one uncertainty ` +
+        `and one map series, so this run adds no frame to it; --overwrite replaces the series (its frames are removed) with one made as this run asks, or give another -o`,
+      { path: dir },
+    );
+  if (uids.extraOutputs !== undefined) {
+    const differs = extraOutputsDifference(uids.extraOutputs, extras.outputs, extras.units);
+    if (differs !== '') throw refuse('recorded with', differs);
+    return;
+  }
   for (const tag of await frameTagsIn(dir)) {
     const marker = await readMarker(dir, tag);
     if (!marker || !finishedUnder(marker, uids)) continue;
     const differs = extraOutputsDifference(extraOutputsOfReport(marker), extras.outputs, extras.units);
-    if (differs === '') continue;
-    throw new LowdoseError(
-      'E_EXISTS',
-      `${dir} holds this acquisition's derived series with frame ${tag} written with other extra outputs (${differs}): its frames share one uncertainty ` +
-        `and one map series, so this run adds no frame to it; --overwrite replaces the series (its frames are removed) with one made as this run asks, or give another -o`,
-      { path: dir },
-    );
+    if (differs !== '') throw refuse(`with frame ${tag} written with`, differs);
   }
 }
 
@@ -247,7 +271,8 @@ export async function readAcquisitionUids(dir: string): Promise<AcquisitionUids 
     const request = parsed.overwrite;
     const requestOk = request === undefined || (typeof request.id === 'string' && typeof request.requestedAt === 'string');
     const madeWithOk = parsed.madeWith === undefined || isMadeWith(parsed.madeWith);
-    if (typeof parsed.source === 'string' && uid(parsed.denoised) && uid(parsed.uncertainty) && uid(parsed.hallucination) && requestOk && madeWithOk) {
+    const extrasOk = parsed.extraOutputs === undefined || isExtraOutputs(parsed.extraOutputs);
+    if (typeof parsed.source === 'string' && uid(parsed.denoised) && uid(parsed.uncertainty) && uid(parsed.hallucination) && requestOk && madeWithOk && extrasOk) {
       return parsed as AcquisitionUids;
     }
   } catch {

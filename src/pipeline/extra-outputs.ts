@@ -106,7 +106,7 @@ export function extraOutputsDifference(recorded: ExtraOutputs, asked: ExtraOutpu
 }
 
 /** Whether a value read from a file is an ExtraOutputs. */
-function isExtraOutputs(value: unknown): value is ExtraOutputs {
+export function isExtraOutputs(value: unknown): value is ExtraOutputs {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
   return (

@@ -142,11 +142,11 @@ describe.skipIf(!hasPydicom)('a dynamic PET acquisition rerun asking for extra o
     const asked = await pet([input], out, '--uncertainty');
     expect(asked.code).toBe(1);
     expect(asked.report.series).toEqual([]);
-    // t01 finished with the raw spread; t02 and t03 would join its uncertainty series as calibrated σ.
+    // t01 finished with the raw spread, recorded for the series; t02 and t03 would join its uncertainty series as calibrated σ.
     expect(asked.report.errors.map((e) => [e.code, e.path])).toEqual([['E_EXISTS', folder], ['E_EXISTS', folder], ['E_EXISTS', folder]]);
     expect(asked.report.errors[0]!.message).toContain('not the calibrated σ');
     for (const error of asked.report.errors.slice(1)) {
-      expect(error.message).toContain('frame t01 written with other extra outputs (uncertainty series raw ensemble spread, no hallucination map, this run uncertainty series calibrated σ, no hallucination map)');
+      expect(error.message).toContain('recorded with other extra outputs (uncertainty series raw ensemble spread, no hallucination map, this run uncertainty series calibrated σ, no hallucination map)');
       expect(error.message).toContain('--overwrite');
     }
     expect(hashes(out)).toEqual(before);
