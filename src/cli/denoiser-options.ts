@@ -8,8 +8,7 @@ import { ORIENTATION_COUNTS } from '../diffusion/orientations.js';
 import { LOW_BAND_MAX_STRENGTH } from '../filters/low-band.js';
 import { MEMORY_BUDGET_ENV, parseMemorySize } from '../pipeline/memory-budget.js';
 import type { DenoiseOptions, DenoiseProgress } from '../pipeline/types.js';
-import { parseSeed } from '../util/random.js';
-import { choicesHelp, DEVICE_HELP, parseChoiceOption, parseIntOption, parseNumberOption, usageError } from './output.js';
+import { choicesHelp, DEVICE_HELP, parseChoiceOption, parseIntOption, parseNumberOption, parseSeedOption, usageError } from './output.js';
 import type { Progress } from './progress.js';
 
 
@@ -146,7 +145,7 @@ export function denoiserSettings(opts: DenoiserCliOptions): DenoiserSettings {
   return {
     method: opts.method,
     device: opts.device,
-    seed: parseSeed(opts.seed),
+    seed: parseSeedOption(opts.seed),
     ...(opts.samples !== undefined ? { samples: opts.samples } : {}),
     texture: opts.texture,
     batch: opts.batch,

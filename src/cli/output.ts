@@ -6,6 +6,7 @@ import { AUTO_ORDER } from '../runtime/devices.js';
 import { DEVICE_REQUESTS, isOneOf } from '../choices.js';
 import { LowdoseError, toLowdoseError } from '../errors.js';
 import { EXIT_FAILED, EXIT_USAGE } from '../exit-codes.js';
+import { parseSeed } from '../util/random.js';
 
 /** The CLI exits with the library's codes; commands take them from here with the rest of their output. */
 export { EXIT_FAILED, EXIT_OK, EXIT_USAGE, exitCodeForRun } from '../exit-codes.js';
@@ -119,4 +120,19 @@ export function parseIntOption(name: string, lo = -Infinity, hi = Infinity) {
     }
     return value;
   };
+}
+
+/** The largest seed: the random generator takes a 32-bit seed (src/util/random.ts). */
+export const MAX_SEED = 0xffffffff;
+
+/**
+ * A --seed value: a decimal integer in [0, MAX_SEED], or any other text hashed to one. A decimal
+ * above MAX_SEED is refused: read modulo 2^32 it would silently run as another, smaller seed.
+ */
+export function parseSeedOption(text: string): number {
+  const trimmed = text.trim();
+  if (/^\d+$/.test(trimmed) && Number(trimmed) > MAX_SEED) {
+    throw usageError(`--seed must be an integer in [0, ${MAX_SEED}] (or text, hashed to one), got "${text}"`);
+  }
+  return parseSeed(text);
 }

@@ -6,11 +6,10 @@ import type { Command } from 'commander';
 import { formatBenchReport, runBench, type BenchOptions } from '../../bench/index.js';
 import { DEVICE_REQUESTS, SAMPLER_NAMES, TEXTURES, type SamplerName, type Texture } from '../../choices.js';
 import { MEMORY_BUDGET_ENV, parseMemorySize } from '../../pipeline/memory-budget.js';
-import { parseSeed } from '../../util/random.js';
 import { LOW_BAND_HELP, parseOrientations, TEXTURE_HELP } from '../denoiser-options.js';
 import { LOW_BAND_MAX_STRENGTH } from '../../filters/low-band.js';
 import type { CommandRegistrar } from '../command.js';
-import { choicesHelp, createOutput, DEVICE_HELP, EXIT_OK, parseChoiceOption, parseIntOption, parseNumberOption, usageError } from '../output.js';
+import { choicesHelp, createOutput, DEVICE_HELP, EXIT_OK, parseChoiceOption, parseIntOption, parseNumberOption, parseSeedOption, usageError } from '../output.js';
 
 interface BenchCliOptions {
   model?: string[];
@@ -62,7 +61,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
         batches: parseList('--batch', opts.batch, parseIntOption('--batch', 1, 256)),
         devices,
         repeats: opts.repeats,
-        seed: parseSeed(opts.seed),
+        seed: parseSeedOption(opts.seed),
         log: (message) => out.info(message),
         ...(opts.model ? { models: opts.model } : {}),
         ...(opts.size !== undefined ? { size: opts.size } : {}),

@@ -6,10 +6,9 @@
 import type { Command } from 'commander';
 import { CONTRAST_PHASES, type ContrastPhase, phantomNames } from '../../phantoms/index.js';
 import { runPhantom, type PhantomSeriesOptions } from '../../pipeline/phantom.js';
-import { parseSeed } from '../../util/random.js';
 import { withoutUndefined } from '../../util/defined.js';
 import type { CommandRegistrar } from '../command.js';
-import { createOutput, EXIT_OK, parseIntOption, parseNumberOption, usageError } from '../output.js';
+import { createOutput, EXIT_OK, parseIntOption, parseNumberOption, parseSeedOption, usageError } from '../output.js';
 
 interface CliOptions {
   output: string;
@@ -51,7 +50,7 @@ function toOptions(name: string, cli: CliOptions): PhantomSeriesOptions {
       slices: cli.slices,
       spacing: cli.spacing,
       fov: cli.fov,
-      seed: cli.seed === undefined ? undefined : parseSeed(cli.seed),
+      seed: cli.seed === undefined ? undefined : parseSeedOption(cli.seed),
       module: cli.module as 1 | 2 | 3 | 4 | undefined,
       phase: cli.phase as ContrastPhase | undefined,
       centreZ: cli.centreZ,

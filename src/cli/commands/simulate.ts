@@ -6,10 +6,9 @@
 import type { Command } from 'commander';
 import { runSimulate, type CtMode } from '../../pipeline/simulate.js';
 import { BOWTIE_KINDS, BOWTIE_SHAPES, CT_DEFAULTS, FILTER_WINDOWS, KERNEL_PRESETS, PET_DEFAULTS, type BowtieKind, type KernelSpec } from '../../simulate/index.js';
-import { parseSeed } from '../../util/random.js';
 import { withoutUndefined } from '../../util/defined.js';
 import type { CommandRegistrar } from '../command.js';
-import { createOutput, EXIT_USAGE, parseDoseOption, parseIntOption, parseNumberOption } from '../output.js';
+import { createOutput, EXIT_USAGE, parseDoseOption, parseIntOption, parseNumberOption, parseSeedOption } from '../output.js';
 
 export const register: CommandRegistrar = (program: Command, setExitCode) => {
   program
@@ -18,7 +17,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .argument('<path...>', 'DICOM files or directories (searched recursively)')
     .requiredOption('--dose <fraction>', 'dose (CT) or counts (PET) as a fraction of the original, in (0, 1]', parseDoseOption('--dose', false))
     .requiredOption('-o, --out <dir>', 'output directory (one sub-directory per series)')
-    .option('--seed <n>', 'noise seed (integer, or any text hashed to one)', (v) => parseSeed(v), 0)
+    .option('--seed <n>', 'noise seed (integer, or any text hashed to one)', parseSeedOption, 0)
     .option('--mode <mode>', 'CT: insert (real normal-dose input) or truth (noise-free phantom input)', 'insert')
     .option(
       '--kernel <name>',

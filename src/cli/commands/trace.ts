@@ -8,9 +8,8 @@ import { DEVICE_REQUESTS, SAMPLER_NAMES, type DeviceRequest, type SamplerName } 
 import type { BetaScheduleKind } from '../../diffusion/index.js';
 import { SCHEDULE_KINDS, traceSlice, type TraceOptions, type TraceReport } from '../../trace/index.js';
 import { makeOutputFolder, writeFileAtomic } from '../../util/fs.js';
-import { parseSeed } from '../../util/random.js';
 import type { CommandRegistrar } from '../command.js';
-import { choicesHelp, createOutput, DEVICE_HELP, EXIT_OK, parseChoiceOption, parseDoseOption, parseIntOption, parseNumberOption, usageError } from '../output.js';
+import { choicesHelp, createOutput, DEVICE_HELP, EXIT_OK, parseChoiceOption, parseDoseOption, parseIntOption, parseNumberOption, parseSeedOption, usageError } from '../output.js';
 
 interface TraceCliOptions {
   output: string;
@@ -61,7 +60,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       }
       const options: TraceOptions = {
         paths,
-        seed: parseSeed(opts.seed),
+        seed: parseSeedOption(opts.seed),
         device: opts.device,
         log: (message) => out.info(message),
         ...(opts.slice !== undefined ? { slice: opts.slice } : {}),
