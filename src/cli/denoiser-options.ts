@@ -8,7 +8,7 @@ import { ORIENTATION_COUNTS } from '../diffusion/orientations.js';
 import { LOW_BAND_MAX_STRENGTH } from '../filters/low-band.js';
 import { MEMORY_BUDGET_ENV, parseMemorySize } from '../pipeline/memory-budget.js';
 import type { DenoiseOptions, DenoiseProgress } from '../pipeline/types.js';
-import { choicesHelp, DEVICE_HELP, parseChoiceOption, parseIntOption, parseNumberOption, parseSeedOption, usageError } from './output.js';
+import { choicesHelp, decimalNumber, DEVICE_HELP, parseChoiceOption, parseIntOption, parseNumberOption, parseSeedOption, usageError } from './output.js';
 import type { Progress } from './progress.js';
 
 
@@ -123,7 +123,7 @@ export function modelOnlyOptionsGiven(opts: Pick<DenoiserCliOptions, 'method' | 
 }
 
 export function parseOrientations(text: string): number {
-  const value = Number(text);
+  const value = decimalNumber(text);
   if (!(ORIENTATION_COUNTS as readonly number[]).includes(value)) throw usageError(`--orientations must be 1, 2, 4 or 8, got "${text}"`);
   return value;
 }

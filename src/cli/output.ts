@@ -82,9 +82,15 @@ export function parseChoiceOption<const T extends readonly string[]>(name: strin
   };
 }
 
-/** Number(text), but NaN for a blank value: Number('') is 0, which would pass for a real 0. */
-function numberOf(text: string): number {
-  return text.trim() === '' ? NaN : Number(text);
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
+
+/**
+ * A number written in decimal notation (12, -0.5, .5, 1e-3), else NaN. Number(text) would also read
+ * '0x1', '0b1' and '0o1' (as 1), '' and ' ' (as 0, which would pass for a real 0) and 'Infinity'.
+ */
+export function decimalNumber(text: string): number {
+  const trimmed = text.trim();
+  return DECIMAL.test(trimmed) ? Number(trimmed) : NaN;
 }
 
 /**
@@ -93,7 +99,7 @@ function numberOf(text: string): number {
  */
 export function parseDoseOption(name: string, optional = true) {
   return (text: string): number => {
-    const value = numberOf(text);
+    const value = decimalNumber(text);
     if (!(Number.isFinite(value) && value > 0 && value <= 1)) {
       const hint = optional ? ' (leave it out when the dose is unknown)' : '';
       throw usageError(`${name} must be a fraction in (0, 1]${hint}, got "${text}"`);
@@ -104,7 +110,7 @@ export function parseDoseOption(name: string, optional = true) {
 
 export function parseNumberOption(name: string, lo = -Infinity, hi = Infinity) {
   return (text: string): number => {
-    const value = numberOf(text);
+    const value = decimalNumber(text);
     if (!Number.isFinite(value) || value < lo || value > hi) {
       throw usageError(`${name} must be a number in [${lo}, ${hi}], got "${text}"`);
     }
@@ -114,7 +120,7 @@ export function parseNumberOption(name: string, lo = -Infinity, hi = Infinity) {
 
 export function parseIntOption(name: string, lo = -Infinity, hi = Infinity) {
   return (text: string): number => {
-    const value = numberOf(text);
+    const value = decimalNumber(text);
     if (!Number.isInteger(value) || value < lo || value > hi) {
       throw usageError(`${name} must be an integer in [${lo}, ${hi}], got "${text}"`);
     }

@@ -20,11 +20,11 @@ import type { HallucinationSummary } from '../../pipeline/hallucination.js';
 import { msAsSeconds } from '../../dicom/index.js';
 import { textTable } from '../../util/text-table.js';
 import type { CommandRegistrar } from '../command.js';
-import { createOutput, parseChoiceOption, parseIntOption, parseNumberOption, usageError } from '../output.js';
+import { createOutput, decimalNumber, parseChoiceOption, parseIntOption, parseNumberOption, usageError } from '../output.js';
 
 export function parseRange(text: string): IntensityRange {
   const parts = text.split(',').map((p) => p.trim());
-  const numbers = parts.map(Number);
+  const numbers = parts.map(decimalNumber);
   if (parts.length !== 2 || parts.some((p) => p === '') || !numbers.every(Number.isFinite) || !(numbers[1]! > numbers[0]!)) {
     throw usageError(`--range must be "lo,hi" with lo < hi, got "${text}"`);
   }
@@ -289,7 +289,7 @@ interface MetricsCliOptions {
 }
 
 function parseBand(text: string): [number, number] {
-  const parts = text.split(',').map((p) => Number(p.trim()));
+  const parts = text.split(',').map(decimalNumber);
   if (parts.length !== 2 || !parts.every(Number.isFinite) || !(parts[0]! >= 0) || !(parts[1]! > parts[0]!)) {
     throw usageError(`--band must be "lo,hi" in cycles/mm with 0 <= lo < hi, got "${text}"`);
   }

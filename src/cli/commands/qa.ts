@@ -11,7 +11,7 @@ import type { Command } from 'commander';
 import { formatTable, jsonResult, loadQaConfig, PHANTOM_NAMES, runQa, type PhantomName, type QaDenoiseSettings } from '../../qa/index.js';
 import { addDenoiserOptions, SAMPLES_HELP, denoiserSettings, progressListener, type DenoiserCliOptions } from '../denoiser-options.js';
 import type { CommandRegistrar } from '../command.js';
-import { createOutput, EXIT_FAILED, EXIT_OK, usageError } from '../output.js';
+import { createOutput, decimalNumber, EXIT_FAILED, EXIT_OK, usageError } from '../output.js';
 import { createProgress } from '../progress.js';
 
 interface QaCliOptions extends DenoiserCliOptions {
@@ -93,13 +93,13 @@ export function parsePhantoms(text: string): PhantomName[] {
 }
 
 export function parseRealisations(text: string): number {
-  const n = Number(text);
+  const n = decimalNumber(text);
   if (!(Number.isInteger(n) && n >= 1)) throw usageError(`--realisations must be an integer >= 1, got "${text}"`);
   return n;
 }
 
 export function parseDoses(text: string): number[] {
-  const doses = text.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const doses = text.split(',').map((s) => s.trim()).filter(Boolean).map(decimalNumber);
   if (doses.length === 0 || doses.some((d) => !Number.isFinite(d) || d <= 0 || d >= 1)) {
     throw usageError(`--doses must be fractions in (0, 1) separated by commas, e.g. 0.25,0.1; got "${text}"`);
   }

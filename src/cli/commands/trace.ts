@@ -9,7 +9,7 @@ import type { BetaScheduleKind } from '../../diffusion/index.js';
 import { SCHEDULE_KINDS, traceSlice, type TraceOptions, type TraceReport } from '../../trace/index.js';
 import { makeOutputFolder, writeFileAtomic } from '../../util/fs.js';
 import type { CommandRegistrar } from '../command.js';
-import { choicesHelp, createOutput, DEVICE_HELP, EXIT_OK, parseChoiceOption, parseDoseOption, parseIntOption, parseNumberOption, parseSeedOption, usageError } from '../output.js';
+import { choicesHelp, createOutput, decimalNumber, DEVICE_HELP, EXIT_OK, parseChoiceOption, parseDoseOption, parseIntOption, parseNumberOption, parseSeedOption, usageError } from '../output.js';
 
 interface TraceCliOptions {
   output: string;
@@ -95,7 +95,7 @@ function parseFractions(text: string): number[] {
 }
 
 function parseWindow(text: string): { lo: number; hi: number } {
-  const [lo, hi, ...rest] = text.split(',').map((s) => Number(s.trim()));
+  const [lo, hi, ...rest] = text.split(',').map(decimalNumber);
   if (rest.length > 0 || !Number.isFinite(lo) || !Number.isFinite(hi) || !(hi! > lo!)) {
     throw usageError(`--window must be lo,hi with lo < hi, got "${text}"`);
   }
