@@ -10,6 +10,9 @@ export interface DicomwebCliOptions {
   dicomwebRetries?: number;
 }
 
+/** Every option addDicomwebOptions adds: they act on DICOMweb URLs only (src/cli/pacs-option-scope.ts). */
+export const DICOMWEB_OPTION_FLAGS = ['--dicomweb-auth', '--dicomweb-ca', '--dicomweb-timeout', '--dicomweb-retries'] as const;
+
 export function addDicomwebOptions(command: Command): Command {
   return command
     .option('--dicomweb-auth <auth>', `for DICOMweb URLs: basic:<user>:<password> or bearer:<token> (default: $${DICOMWEB_AUTH_ENV}, which keeps it out of the process list)`)

@@ -12,6 +12,9 @@ export interface DimseCliOptions {
   dimseTimeout?: number;
 }
 
+/** Every option addDimseOptions adds: they act on dimse:// addresses only (src/cli/pacs-option-scope.ts). */
+export const DIMSE_OPTION_FLAGS = ['--calling-aet', '--dimse-timeout'] as const;
+
 export function addDimseOptions(command: Command): Command {
   return command
     .option('--calling-aet <aet>', `for dimse:// addresses: our AE title, as the PACS knows this machine (default ${DEFAULT_CALLING_AET})`)

@@ -10,6 +10,7 @@ import { isDicomwebUrl, parseDicomwebBase } from '../../dicomweb/url.js';
 import { addDicomwebOptions, dicomwebClientOptions, type DicomwebCliOptions } from '../dicomweb-options.js';
 import { denoiseDimse, type DimseDenoiseReport } from '../../pipeline/dimse.js';
 import { isDimseUrl, parseDimsePeer } from '../../dimse/url.js';
+import { checkPacsOptionScope } from '../pacs-option-scope.js';
 import { addDimseOptions, dimseClientOptions, type DimseCliOptions } from '../dimse-options.js';
 import type { DenoiseOptions, DenoiseReport } from '../../pipeline/types.js';
 import { addDenoiserOptions, denoiserSettings, progressListener, type DenoiserCliOptions } from '../denoiser-options.js';
@@ -87,6 +88,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       if (opts.stow !== undefined && urls.length === 0) throw usageError('--stow needs a DICOMweb URL as input (a dimse:// input stores with --store)');
       if ((opts.store !== undefined || opts.movePort !== undefined) && dimseUrls.length === 0) throw usageError('--store and --move-port need a dimse:// input');
       if (opts.allowIncomplete && urls.length === 0 && dimseUrls.length === 0) throw usageError('--allow-incomplete needs a DICOMweb URL or dimse:// input: a folder is denoised as it is');
+      checkPacsOptionScope(command, paths);
       let report: DenoiseReport | DicomwebDenoiseReport | DimseDenoiseReport;
       try {
         report =

@@ -11,6 +11,7 @@ import { isDicomwebUrl } from '../../dicomweb/url.js';
 import { addDicomwebOptions, dicomwebClientOptions, type DicomwebCliOptions } from '../dicomweb-options.js';
 import { infoDimse, type DimseInfoResult } from '../../pipeline/dimse.js';
 import { isDimseUrl } from '../../dimse/url.js';
+import { checkPacsOptionScope } from '../pacs-option-scope.js';
 import { addDimseOptions, dimseClientOptions, type DimseCliOptions } from '../dimse-options.js';
 import type { CommandRegistrar } from '../command.js';
 import type { InstanceListShortfall, StudyKeys } from '../../util/remote-series.js';
@@ -84,6 +85,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .action(async (paths: string[], opts: DicomwebCliOptions & DimseCliOptions & StudyKeys & { stats?: boolean; json?: boolean }) => {
       const out = createOutput(Boolean(opts.json));
       const keys: StudyKeys = { ...(opts.patientId !== undefined ? { patientId: opts.patientId } : {}), ...(opts.from !== undefined ? { from: opts.from } : {}), ...(opts.to !== undefined ? { to: opts.to } : {}) };
+      checkPacsOptionScope(command, paths);
       if (Object.keys(keys).length > 0 && !paths.some(isDimseUrl)) throw usageError('--patient-id, --from and --to narrow the study list of a dimse:// PACS address');
       if (paths.some(isDimseUrl)) {
         if (paths.length > 1) throw usageError('a dimse:// address is given alone: one PACS or study per run');

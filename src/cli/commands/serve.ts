@@ -6,7 +6,8 @@
  */
 import type { Command } from 'commander';
 import { parseDicomwebBase } from '../../dicomweb/url.js';
-import { addDicomwebOptions, dicomwebClientOptions, type DicomwebCliOptions } from '../dicomweb-options.js';
+import { flagList, optionsGiven } from '../pacs-option-scope.js';
+import { addDicomwebOptions, DICOMWEB_OPTION_FLAGS, dicomwebClientOptions, type DicomwebCliOptions } from '../dicomweb-options.js';
 import { DEFAULT_MAX_JOB_PASSES } from '../../pipeline/compute-budget.js';
 import { MEMORY_BUDGET_ENV, parseMemorySize } from '../../pipeline/memory-budget.js';
 import { formatBytes } from '../../util/bytes.js';
@@ -75,8 +76,9 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     const out = createOutput(Boolean(opts.json));
     const data = opts.data ?? defaultDataDirs();
     const loopback = LOOPBACK_HOSTS.includes(opts.host.toLowerCase());
-    if (opts.dicomweb === undefined && (opts.dicomwebAuth !== undefined || opts.dicomwebCa !== undefined)) {
-      throw usageError('--dicomweb-auth and --dicomweb-ca go with --dicomweb <url>');
+    const dicomwebOptions = optionsGiven(command, DICOMWEB_OPTION_FLAGS);
+    if (opts.dicomweb === undefined && dicomwebOptions.length > 0) {
+      throw usageError(`${flagList(dicomwebOptions)} go${dicomwebOptions.length === 1 ? 'es' : ''} with --dicomweb <url>`);
     }
     // Retry messages go to the server log like its other warnings (never the credentials).
     const dicomweb = opts.dicomweb !== undefined ? { base: parseDicomwebBase(opts.dicomweb), client: dicomwebClientOptions(opts, () => {}) } : null;
