@@ -109,6 +109,18 @@ describe('uploads', () => {
     expect(response.json().message).toBe('an upload may hold at most 8 files');
   });
 
+  it('refuses more form fields than the limit in the words of the other limits, not the multipart library\'s', async () => {
+    const boundary = '----lowdose-test-fields';
+    const fields = Array.from({ length: 17 }, (_, i) => `--${boundary}\r\nContent-Disposition: form-data; name="note${i}"\r\n\r\nx\r\n`).join('');
+    const file = `--${boundary}\r\nContent-Disposition: form-data; name="files"; filename="a.dcm"\r\nContent-Type: application/octet-stream\r\n\r\nx\r\n`;
+    const payload = Buffer.from(`${file}${fields}--${boundary}--\r\n`);
+    const before = readdirSync(path.join(root, 'work', 'uploads')).length;
+    const response = await app.inject({ method: 'POST', url: '/api/uploads', payload, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } });
+    expect(response.statusCode).toBe(413);
+    expect(response.json()).toEqual({ code: 'E_USAGE', message: 'an upload may hold at most 16 form fields besides its files' });
+    expect(readdirSync(path.join(root, 'work', 'uploads')).length).toBe(before);
+  });
+
   it('refuses a body that is not multipart', async () => {
     const response = await app.inject({ method: 'POST', url: '/api/uploads', payload: { files: [] } });
     expect(response.statusCode).toBe(400);

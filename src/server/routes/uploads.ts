@@ -85,10 +85,13 @@ function clientName(filename: string | undefined, n: number): string {
   return clean || `file ${n}`;
 }
 
+/** Non-file form fields an upload may carry (the route reads none of them). */
+const MAX_FIELDS = 16;
+
 const uploads: FastifyPluginAsyncTypebox = async (app) => {
   const { limits, uploadDir } = app.config;
   await app.register(multipart, {
-    limits: { fileSize: limits.fileBytes, files: limits.files, fields: 16, parts: limits.files + 16 },
+    limits: { fileSize: limits.fileBytes, files: limits.files, fields: MAX_FIELDS, parts: limits.files + MAX_FIELDS },
   });
 
   app.post('/api/uploads', { schema: { response: { 200: uploadResponse, ...errorResponses } } }, async (request): Promise<UploadResponse> => {
@@ -139,6 +142,9 @@ const uploads: FastifyPluginAsyncTypebox = async (app) => {
       const code = (error as { code?: string }).code;
       if (code === 'FST_FILES_LIMIT' || code === 'FST_PARTS_LIMIT') {
         throw new UploadTooLarge(`an upload may hold at most ${limits.files} files`);
+      }
+      if (code === 'FST_FIELDS_LIMIT') {
+        throw new UploadTooLarge(`an upload may hold at most ${MAX_FIELDS} form fields besides its files`);
       }
       if (code === 'FST_REQ_FILE_TOO_LARGE' && !(error instanceof UploadTooLarge)) {
         throw new UploadTooLarge(`a file is larger than the ${formatBytes(limits.fileBytes)} limit per file`);
