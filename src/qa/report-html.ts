@@ -19,10 +19,11 @@ export async function writeQaHtml(result: QaResult, config: QaConfig, file: stri
 }
 
 /** --realisations is a limit: a fixture with fewer uses all it has (each check's measured.realisations says how many). */
-function realisationsSetting(asked: number | null): string {
-  if (asked === null) return 'all the fixtures have (bias checks: mean over them)';
-  if (asked === 1) return '1: the committed series alone';
-  return `at most ${asked} per fixture (bias checks: mean over them)`;
+function realisationsSetting(asked: number | null, used: QaResult['settings']['realisationsUsed']): string {
+  const asWords = asked === null ? 'all the fixtures have (bias checks: mean over them)' : asked === 1 ? '1: the committed series alone' : `at most ${asked} per fixture (bias checks: mean over them)`;
+  // Absent in a qa.json written before it was recorded.
+  if (used === undefined || asked === 1) return asWords;
+  return `${asWords}; used: ${Object.entries(used).map(([phantom, n]) => `${phantom} ${n}`).join(', ')}`;
 }
 
 /**
@@ -58,7 +59,7 @@ export function renderQaHtml(result: QaResult, config: QaConfig): string {
     ['doses', s.doses.map((d) => `${Math.round(d * 100)} %`).join(', ')],
     // Absent in a qa.json written before the flag: those runs declared it.
     ['dose told to the denoiser', s.doseDeclared === false ? 'no (--dose-unknown: the path of a denoise without --dose)' : 'yes'],
-    ['noise realisations', realisationsSetting(s.realisations)],
+    ['noise realisations', realisationsSetting(s.realisations, s.realisationsUsed)],
     ['fixtures', s.fixtures],
     ['thresholds', s.thresholdsSha256 ? `${s.config} (sha256 ${s.thresholdsSha256.slice(0, 12)})` : s.config],
     // Absent in a qa.json written before it was recorded.

@@ -206,6 +206,7 @@ export async function runQa(options: QaOptions): Promise<QaResult> {
       lowBand: settings.lowBand ?? null,
       texture: settings.texture ?? 'smooth',
       realisations: options.realisations ?? null,
+      realisationsUsed: Object.fromEntries(fixtures.map((info) => [info.phantom, realisationsOfFixture.get(info.phantom)!.length])),
       doseDeclared: declareDose,
       phantoms,
       doses,

@@ -168,6 +168,11 @@ export interface QaResult {
     readonly texture: string;
     /** Noise realisations per fixture asked for (`--realisations`); null = all the fixtures have. */
     readonly realisations: number | null;
+    /**
+     * Noise realisations each phantom's fixture gave (its realisation folders, at most
+     * `realisations`): what its averaged checks used. Absent in a qa.json written before it was recorded.
+     */
+    readonly realisationsUsed?: Readonly<Partial<Record<PhantomName, number>>>;
     /** Whether the denoiser was told each fixture's dose (false: `--dose-unknown`, the path of a denoise without --dose). */
     readonly doseDeclared: boolean;
     readonly phantoms: PhantomName[];
