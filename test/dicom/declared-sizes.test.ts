@@ -6,7 +6,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isLowdoseError } from '../../src/errors.js';
+import { failure } from '../helpers/lowdose-failure.js';
 import { parseDicomBytes, readImageHeader, readInstanceHeader, scanPaths } from '../../src/dicom/index.js';
 import { ALWAYS_INFLATE_BYTES, MAX_DATA_SET_ENTRIES, MAX_DEFLATE_RATIO } from '../../src/dicom/parse.js';
 import { encodeElement, withDeflatedZeros, withElement, withEmptyItems, withVr, writeTemporary } from '../helpers/mutate-dicom.js';
@@ -24,16 +24,6 @@ function temporary(bytes: Uint8Array, name: string): string {
   const path = writeTemporary(bytes, name, 'sizes');
   dirs.push(dirname(path));
   return path;
-}
-
-async function failure(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    if (!isLowdoseError(error)) throw error;
-    return { code: error.code, message: error.message };
-  }
-  throw new Error('expected a LowdoseError');
 }
 
 const original = (path: string) => new Uint8Array(readFileSync(path));

@@ -9,7 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DicomwebClient, MAX_JSON_ANSWER_BYTES } from '../../src/dicomweb/client.js';
-import { isLowdoseError } from '../../src/errors.js';
+import { failure } from '../helpers/lowdose-failure.js';
 
 type Answer = (response: http.ServerResponse) => void;
 
@@ -62,16 +62,6 @@ const multipartType = 'multipart/related; type="application/dicom"; boundary=b';
 /** One instance as WADO-RS sends it: a multipart body of one part. */
 function instanceBody(bytes: Buffer): Buffer {
   return Buffer.concat([Buffer.from('--b\r\nContent-Type: application/dicom\r\n\r\n'), bytes, Buffer.from('\r\n--b--\r\n')]);
-}
-
-async function failure(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    if (!isLowdoseError(error)) throw error;
-    return { code: error.code, message: error.message };
-  }
-  throw new Error('expected a LowdoseError');
 }
 
 const client = (maxInstanceBytes?: number) => new DicomwebClient({ retries: 3, retryDelayMs: 1, ...(maxInstanceBytes ? { maxInstanceBytes } : {}) });
