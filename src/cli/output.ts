@@ -128,17 +128,11 @@ export function parseIntOption(name: string, lo = -Infinity, hi = Infinity) {
   };
 }
 
-/** The largest seed: the random generator takes a 32-bit seed (src/util/random.ts). */
-export const MAX_SEED = 0xffffffff;
-
 /**
  * A --seed value: a decimal integer in [0, MAX_SEED], or any other text hashed to one. A decimal
- * above MAX_SEED is refused: read modulo 2^32 it would silently run as another, smaller seed.
+ * above MAX_SEED is refused (E_USAGE, by parseSeed): read modulo 2^32 it would silently run as
+ * another, smaller seed.
  */
 export function parseSeedOption(text: string): number {
-  const trimmed = text.trim();
-  if (/^\d+$/.test(trimmed) && Number(trimmed) > MAX_SEED) {
-    throw usageError(`--seed must be an integer in [0, ${MAX_SEED}] (or text, hashed to one), got "${text}"`);
-  }
-  return parseSeed(text);
+  return parseSeed(text, 0, '--seed');
 }

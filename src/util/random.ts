@@ -7,6 +7,8 @@
  * (batch size and worker count then cannot change results).
  */
 
+import { LowdoseError } from '../errors.js';
+
 /** splitmix32 finaliser: a good 32-bit integer hash. */
 function mix32(x: number): number {
   x = Math.imul(x ^ (x >>> 16), 0x21f0aaad);
@@ -168,11 +170,23 @@ function logFactorial(k: number): number {
   return (x - 0.5) * Math.log(x) - x + 0.5 * Math.log(2 * Math.PI) + 1 / (12 * x) - 1 / (360 * x ** 3);
 }
 
-/** Parses a user seed (decimal integer) or hashes any other string into one. */
-export function parseSeed(text: string | number | undefined, fallback = 0): number {
+/** The largest seed: the generator's seed is a 32-bit unsigned integer. */
+export const MAX_SEED = 0xffffffff;
+
+/**
+ * Parses a user seed: an integer in [0, MAX_SEED] (a number, or decimal text) is taken as is; any
+ * other text is hashed into one. A number that is not an integer in that range (negative,
+ * fractional, above 2^32 - 1) and decimal text above MAX_SEED are refused (E_USAGE): read modulo
+ * 2^32 they would silently run as another seed. `name` is the option named in the message.
+ */
+export function parseSeed(text: string | number | undefined, fallback = 0, name = 'seed'): number {
   if (text === undefined) return fallback;
-  if (typeof text === 'number') return text >>> 0;
-  if (/^\d+$/.test(text.trim())) return Number(text.trim()) >>> 0;
+  const refuse = (): never => {
+    throw new LowdoseError('E_USAGE', `${name} must be an integer in [0, ${MAX_SEED}] (or text, hashed to one), got "${String(text)}"`);
+  };
+  if (typeof text === 'number') return Number.isInteger(text) && text >= 0 && text <= MAX_SEED ? text : refuse();
+  const trimmed = text.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) <= MAX_SEED ? Number(trimmed) : refuse();
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
   return h >>> 0;
