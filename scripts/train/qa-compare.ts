@@ -42,7 +42,7 @@ export class QaGateMismatch extends Error {
  * are left out (they are what is compared); `fixtures` and `config` are paths, compared by what
  * they name (`sameSource`); the thresholds themselves are compared check by check.
  */
-const SAME_SETTINGS = ['method', 'device', 'steps', 'seed', 'samples', 'consistency', 'orientations', 'lowBand', 'texture', 'realisations', 'doseDeclared'] as const;
+const SAME_SETTINGS = ['method', 'device', 'steps', 'seed', 'samples', 'consistency', 'orientations', 'lowBand', 'texture', 'doseDeclared'] as const;
 
 /** Every way the two results' settings differ, as lines for humans; empty when they match. */
 export function settingsDifferences(baseline: QaJson['settings'], candidate: QaJson['settings']): string[] {
@@ -53,6 +53,7 @@ export function settingsDifferences(baseline: QaJson['settings'], candidate: QaJ
     const c = candidate[key] ?? null;
     if (b !== c) out.push(`settings.${key}: baseline ${JSON.stringify(b)}, candidate ${JSON.stringify(c)}`);
   }
+  out.push(...realisationDifferences(baseline, candidate));
   for (const key of ['phantoms', 'doses'] as const) {
     const b = [...baseline[key]].map(String).sort();
     const c = [...candidate[key]].map(String).sort();
@@ -61,6 +62,27 @@ export function settingsDifferences(baseline: QaJson['settings'], candidate: QaJ
   if (!sameSource(baseline.fixtures, candidate.fixtures, 'fixtures')) out.push(`settings.fixtures: baseline ${baseline.fixtures}, candidate ${candidate.fixtures}`);
   if (!sameSource(baseline.config, candidate.config, 'qa/thresholds.json')) out.push(`settings.config: baseline ${baseline.config}, candidate ${candidate.config}`);
   return out;
+}
+
+/**
+ * The noise realisations the two results averaged over. Where both record what ran
+ * (`settings.realisationsUsed`, per phantom), that is compared for the phantoms both tested: the
+ * number asked for (`settings.realisations`) is a limit, and the same limit over fixtures with
+ * other realisation counts runs other averages (while `--realisations 8` and the default run the
+ * same where the fixtures have 8). A result that lacks it (written before QA recorded it) is
+ * compared by the number asked for.
+ */
+function realisationDifferences(baseline: QaJson['settings'], candidate: QaJson['settings']): string[] {
+  const b = baseline.realisationsUsed;
+  const c = candidate.realisationsUsed;
+  if (b === undefined || c === undefined) {
+    const asked = (settings: QaJson['settings']) => settings.realisations ?? null;
+    return asked(baseline) === asked(candidate) ? [] : [`settings.realisations: baseline ${JSON.stringify(asked(baseline))}, candidate ${JSON.stringify(asked(candidate))}`];
+  }
+  const both = baseline.phantoms.filter((p) => candidate.phantoms.includes(p));
+  return both
+    .filter((p) => (b[p] ?? null) !== (c[p] ?? null))
+    .map((p) => `settings.realisationsUsed.${p}: baseline ${JSON.stringify(b[p] ?? null)}, candidate ${JSON.stringify(c[p] ?? null)}`);
 }
 
 /**

@@ -46,7 +46,7 @@ import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../../src/exit-codes.js';
 import { DEFAULT_MODELS } from '../../src/models/denoiser.js';
 import { modelFingerprint } from '../../src/models/fingerprint.js';
 import { resolveModelFiles } from '../../src/models/load.js';
-import { DEFAULT_FIXTURES_DIR, jsonResult, loadQaConfig, readFixtureInfo, runQa, type PhantomName, type QaDenoiseSettings } from '../../src/qa/index.js';
+import { DEFAULT_FIXTURES_DIR, fixtureRealisations, jsonResult, loadQaConfig, readFixtureInfo, runQa, type PhantomName, type QaDenoiseSettings } from '../../src/qa/index.js';
 import { recordedPath } from '../../src/util/recorded-path.js';
 import { baselineFingerprintCheck, compareQa, formatComparison, parseQaJson, QaGateMismatch, settingsDifferences, toolkitCommitNote, type QaJson } from './qa-compare.js';
 
@@ -128,7 +128,9 @@ async function main(argv: readonly string[]): Promise<number> {
     baseline = readBaselineJson(opts.baselineJson);
     // What the run will cover is known now: a result of other phantoms, doses or realisations is
     // refused before the candidate runs (its model checks would read a phantom it lacks as unrecorded).
-    const runShape = { ...baseline.settings, phantoms, doses, realisations: realisations ?? null, doseDeclared: !opts.doseUnknown };
+    // The realisations each phantom will run are those its fixture has, up to --realisations.
+    const realisationsUsed = Object.fromEntries(phantoms.map((p) => [p, fixtureRealisations(readFixtureInfo(fixturesDir, p), realisations).length]));
+    const runShape = { ...baseline.settings, phantoms, doses, realisations: realisations ?? null, realisationsUsed, doseDeclared: !opts.doseUnknown };
     const shapeDifferences = settingsDifferences(baseline.settings, runShape);
     if (shapeDifferences.length > 0) throw new QaGateMismatch(shapeDifferences);
     await checkBaselineModels(baseline, opts.baselineJson, phantoms.map(isPet), baselineCt, baselinePt);

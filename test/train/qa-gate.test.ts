@@ -126,6 +126,17 @@ describe('compareQa', () => {
     expect(() => compareQa(baseline, result([noiseReduction(0.69)], { config: '/elsewhere/strict.json' }))).toThrow(/settings.config/);
   });
 
+  it('compares the realisations that ran (realisationsUsed), not the number asked for', () => {
+    // Both asked for all the fixtures have, but the fixtures had other realisation counts.
+    const ranEight = result([noiseReduction(0.69)], { realisationsUsed: { water: 8, acr: 8 } });
+    const ranTwo = result([noiseReduction(0.69)], { realisationsUsed: { water: 8, acr: 2 } });
+    expect(() => compareQa(ranEight, ranTwo)).toThrow(/settings\.realisationsUsed\.acr: baseline 8, candidate 2/);
+    // --realisations 8 over fixtures with 8 runs what the default runs.
+    expect(compareQa(ranEight, result([noiseReduction(0.69)], { realisations: 8, realisationsUsed: { water: 8, acr: 8 } })).pass).toBe(true);
+    // A result without realisationsUsed (written before QA recorded it) is compared by the number asked for.
+    expect(() => compareQa(result([noiseReduction(0.69)]), result([noiseReduction(0.69)], { realisations: 8, realisationsUsed: { water: 8, acr: 8 } }))).toThrow(/settings\.realisations: baseline null, candidate 8/);
+  });
+
   it('refuses a check judged against another threshold', () => {
     const stricter = judge({ check: 'noise-reduction', phantom: 'water', dose: 0.25, unit: 'fraction', detail: '' }, 0.69, { min: 0.5, max: null });
     expect(() => compareQa(result([noiseReduction(0.69)]), result([stricter]))).toThrow(/threshold baseline 0.4, candidate 0.5/);
@@ -277,6 +288,24 @@ describe('scripts/train/qa-gate.ts', () => {
       const other = path.join(out, 'other.json');
       writeFileSync(other, '{ "series": [] }');
       await expect(gateWith(other)).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining(`${other}: not a lowdose qa result`) });
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a committed baseline that averaged over other realisations than the run will (exit 2) before the candidate runs', async () => {
+    const out = mkdtempSync(path.join(os.tmpdir(), 'lowdose-qa-gate-'));
+    try {
+      // The acr fixture has 8 realisations (0 and 7 more); this baseline records that it ran 2.
+      const committed = JSON.parse(readFileSync(path.join(REPO, 'models/eval/qa-ct.json'), 'utf8')) as QaJson;
+      const file = path.join(out, 'two.json');
+      writeFileSync(file, JSON.stringify({ ...committed, settings: { ...committed.settings, phantoms: ['acr'], doses: [0.25], realisationsUsed: { acr: 2 } } }));
+      const run = promisify(execFile)(TSX, ['scripts/train/qa-gate.ts', '--model', 'models/lowdose-ct.json', '--baseline-json', file, '--phantoms', 'acr', '--doses', '0.25', '--threads', '1', '--no-progress', '-o', out], {
+        cwd: REPO,
+        maxBuffer: 1 << 24,
+        timeout: 60_000,
+      });
+      await expect(run).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('settings.realisationsUsed.acr: baseline 2, candidate 8') });
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
