@@ -10,6 +10,7 @@ import { isDimseUrl } from '../../dimse/url.js';
 import { writeReport } from '../../pipeline/denoise.js';
 import { batchStatus, cancelBatch, followBatch, openQueue, submitBatch } from '../../queue/batch.js';
 import { parseRedisUrl } from '../../queue/connection.js';
+import type { DenoiseReport } from '../../pipeline/types.js';
 import { batchReport, type BatchStatus, type SeriesJobData, type SeriesJobResult } from '../../queue/jobs.js';
 import { addDenoiserOptions, SAMPLES_HELP, denoiserSettings, type DenoiserCliOptions } from '../denoiser-options.js';
 import type { CommandRegistrar } from '../command.js';
@@ -117,6 +118,8 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
         const interrupt = opts.wait ? interruptOnSignal() : null;
         out.info(`batch ${batch.id}: ${batch.jobs.length} series queued`);
         if (!interrupt) {
+          // stdout is the batch id alone (scripts read it); files left out of the batch go to stderr.
+          for (const line of errorLines(errors)) out.info(line);
           out.result({ id: batch.id, outDir: batch.outDir, jobs: batch.jobs, errors });
           out.print(batch.id);
           setExitCode(EXIT_OK);
@@ -138,14 +141,14 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
               `lowdose batch status ${batch.id} follows it, lowdose batch cancel ${batch.id} stops it`,
           );
           out.result({ id: batch.id, outDir: batch.outDir, jobs: batch.jobs, errors, status: snapshot.status, interrupted: interrupt.signal });
-          out.print(humanStatus(snapshot.status));
+          out.print([humanStatus(snapshot.status), ...errorLines(errors)].join('\n'));
           setExitCode(interrupt.signal === 'SIGTERM' ? EXIT_SIGTERM : EXIT_SIGINT);
           return;
         }
         const report = batchReport(snapshot.results, snapshot.status, errors);
         await writeReport(batch.outDir, report);
         out.result({ id: batch.id, outDir: batch.outDir, jobs: batch.jobs, errors, status: snapshot.status, report });
-        out.print(humanStatus(snapshot.status));
+        out.print([humanStatus(snapshot.status), ...warningLines(report), ...errorLines(errors)].join('\n'));
         // As denoise: 2 when no series was denoised and every error is a settings error (a --model
         // no worker could find); a series left undone without an error (cancelled) still fails the batch.
         const code = exitCodeForRun(report.series.length, report.errors);
@@ -204,6 +207,16 @@ async function withQueue(url: string, use: (queue: Queue<SeriesJobData, SeriesJo
   } finally {
     await queue.close();
   }
+}
+
+/** The files the scan could not read, as `denoise` prints them: each one makes the batch exit 1. */
+function errorLines(errors: DenoiseReport['errors']): string[] {
+  return errors.map((e) => `error ${e.code}: ${e.message}`);
+}
+
+/** Each finished series' warnings (a gap in the series, a filter too narrow for its pixels), as `denoise` prints them. */
+function warningLines(report: DenoiseReport): string[] {
+  return report.series.flatMap((s) => s.warnings.map((w) => `  warning [${w.code}] ${w.message}`));
 }
 
 function humanStatus(status: BatchStatus): string {
