@@ -419,7 +419,7 @@ async function benchModel(denoiser: Denoiser, target: Target, input: SyntheticSl
         rss.stop();
       }
       const sorted = [...timed].sort((a, b) => a.totalMs - b.totalMs);
-      const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
+      const median = medianRepeat(timed);
       const engineMs = medianOf(timed.map((t) => t.totalMs - t.modelMs));
       // The mean, not the median: the kernel advances a running thread's CPU clock at scheduler
       // ticks (src/util/thread-cpu.ts), so one reading is off by up to a tick, but not on average.
@@ -447,7 +447,7 @@ async function benchModel(denoiser: Denoiser, target: Target, input: SyntheticSl
         pipelinedMsPerSlice: roundTo(flow.totalMs / (options.repeats * batch), 2),
         networkIdleMsPerSlice: roundTo(flow.idleMs / (options.repeats * batch), 2),
         networkThreadCpuMsPerSlice: flow.threadCpuMs === null ? null : roundTo(flow.threadCpuMs / (options.repeats * batch), 2),
-        modelCalls: median.modelCalls,
+        modelCalls: sorted[0]!.modelCalls,
         peakRssMb: roundTo(rss.peakBytes / 2 ** 20, 1),
         processPeakRssMb: roundTo((process.resourceUsage().maxRSS * 1024) / 2 ** 20, 1),
       };
@@ -499,10 +499,26 @@ class RssSampler {
   }
 }
 
-/** Median (the lower middle value for an even count). */
-function medianOf(values: readonly number[]): number {
+/** The median: the middle value, or the mean of the two middle ones for an even count. */
+export function medianOf(values: readonly number[]): number {
+  if (values.length === 0) throw new RangeError('medianOf: no values');
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+  const half = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[half]! : (sorted[half - 1]! + sorted[half]!) / 2;
+}
+
+/**
+ * The median repeat by wall time: for an odd count the middle one, for an even count the mean of
+ * the two middle ones (wall and network time of the same repeats, so that their ratio is one
+ * repeat's). Not the lower middle: with --repeats 2 that would be the faster run.
+ */
+export function medianRepeat(timed: ReadonlyArray<{ readonly totalMs: number; readonly modelMs: number }>): { totalMs: number; modelMs: number } {
+  if (timed.length === 0) throw new RangeError('medianRepeat: no repeats');
+  const sorted = [...timed].sort((a, b) => a.totalMs - b.totalMs);
+  const half = sorted.length >> 1;
+  const middle = sorted.length % 2 === 1 ? [sorted[half]!] : [sorted[half - 1]!, sorted[half]!];
+  const mean = (pick: (t: { totalMs: number; modelMs: number }) => number) => middle.reduce((sum, t) => sum + pick(t), 0) / middle.length;
+  return { totalMs: mean((t) => t.totalMs), modelMs: mean((t) => t.modelMs) };
 }
 
 function uniqueSorted(values: readonly number[]): number[] {
