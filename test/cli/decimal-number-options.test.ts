@@ -52,6 +52,12 @@ describe('number options refuse what is not decimal', () => {
     expect(stderr).toContain('--window must be lo,hi with lo < hi, got "0x0,100" [E_USAGE]');
   });
 
+  it.each(['0x1', '0.5,,1', ''])('trace --fractions "%s" exits 2', async (fractions) => {
+    const { code, stderr } = await runCli('trace', lowDoseDir, '-o', join(root, 'trace.png'), '--fractions', fractions);
+    expect(code).toBe(2);
+    expect(stderr).toContain(`--fractions must be comma-separated numbers in [0, 1], got "${fractions}" [E_USAGE]`);
+  });
+
   it('qa --doses and --realisations in hex exit 2', async () => {
     const doses = await runCli('qa', '-o', join(root, 'qa1'), '--doses', '0x0.4');
     expect(doses.code).toBe(2);

@@ -49,7 +49,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--device <device>', DEVICE_HELP, parseChoiceOption('--device', DEVICE_REQUESTS), 'auto')
     .option('--threads <n>', 'CPU threads for the model', parseIntOption('--threads', 1, 256))
     .option('--fractions <list>', 'where along the chain to draw forward frames, fractions of T (default 0,0.125,0.25,0.5,0.75,1)')
-    .option('--window <lo,hi>', 'display window in modality units (default: CT -1000,1000 HU; PET SUV 0,5)')
+    .option('--window <lo,hi>', 'display window in modality units (default: CT -1000,1000 HU; PET 0,5 SUV, 0,max of the slice in Bq/ml)')
     .option('--panel <px>', 'largest panel edge in pixels; bigger slices are shrunk (default 256)', parseIntOption('--panel', 16, 2048))
     .option('--columns <n>', 'most panels per row before the reverse rows wrap (default 10)', parseIntOption('--columns', 1, 64))
     .option('--json', 'what was drawn (timesteps, ᾱ, SSIM of every frame to the input) on stdout')
@@ -87,8 +87,8 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
 };
 
 function parseFractions(text: string): number[] {
-  const values = text.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
-  if (values.length === 0 || values.some((v) => !(v >= 0 && v <= 1))) {
+  const values = text.split(',').map(decimalNumber);
+  if (values.some((v) => !(v >= 0 && v <= 1))) {
     throw usageError(`--fractions must be comma-separated numbers in [0, 1], got "${text}"`);
   }
   return values;
