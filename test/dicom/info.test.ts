@@ -52,6 +52,19 @@ describe('lowdose info', () => {
     expect(qiicr.stats[0].max).toBeGreaterThan(1000);
   });
 
+  it('--stats leaves the padding out, and --help says so', async () => {
+    // 01.dcm: PixelPaddingValue -2000 (-3024 HU); pydicom over the pixels that are not padding:
+    // min -1024, max 1381, mean -401.80429 HU (over every pixel the mean is -959.685 HU).
+    const { code, stdout } = await runCli(['info', corpusPath('QIICR__dcmqi/data/segmentations/ct-3slice/01.dcm'), '--json', '--stats']);
+    expect(code).toBe(0);
+    const [stats] = JSON.parse(stdout).series[0].stats;
+    expect(stats.min).toBe(-1024);
+    expect(stats.max).toBe(1381);
+    expect(stats.mean).toBeCloseTo(-401.80429, 4);
+    const help = await runCli(['info', '--help']);
+    expect(help.stdout.replace(/\s+/g, ' ')).toContain('of the pixels that are not padding (PixelPaddingValue');
+  });
+
   it('exits 0 on a clean series and prints a human table on stdout without --json', async () => {
     const { code, stdout, stderr } = await runCli(['info', corpusPath('QIICR__dcmqi/data/segmentations/ct-3slice')]);
     expect(code).toBe(0);

@@ -76,7 +76,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       '<path...>',
       'DICOM files or directories (searched recursively), or one DICOMweb study URL (lists its series with QIDO-RS), or one dimse://<PACS AE title>@host:port[/<StudyInstanceUID>] (lists the studies, or the study\'s series, with C-FIND)',
     )
-    .option('--stats', 'add per-slice min / max / mean in modality units (HU, SUVbw or Bq/ml)')
+    .option('--stats', 'add per-slice min / max / mean in modality units (HU, SUVbw or Bq/ml), of the pixels that are not padding (PixelPaddingValue, a CT slice\'s out-of-field fill)')
     .option('--patient-id <id>', 'for a dimse:// PACS address: list only the studies of this PatientID (* and ? are wildcards)')
     .option('--from <YYYYMMDD>', 'for a dimse:// PACS address: list only the studies from this StudyDate on')
     .option('--to <YYYYMMDD>', 'for a dimse:// PACS address: list only the studies up to this StudyDate');
