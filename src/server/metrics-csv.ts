@@ -47,8 +47,9 @@ export function metricsCsv(lowDose: LowDoseFacts, methods: readonly MethodMetric
   return lines.join('\n') + '\n';
 }
 
+/** A scored slice's PSNR is null where the two slices are identical within the range: +Infinity, `inf` (as `lowdose metrics` prints it), not an empty cell. */
 function scoreCells(scores: Scores | null): string[] {
-  return scores ? [cell(scores.psnr), cell(scores.ssim), cell(scores.rmse)] : ['', '', ''];
+  return scores ? [scores.psnr === null ? 'inf' : cell(scores.psnr), cell(scores.ssim), cell(scores.rmse)] : ['', '', ''];
 }
 
 function cell(value: number | null): string {
