@@ -193,6 +193,14 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
   const machine = machineInfo();
   const { targets, skippedModels } = await resolveTargets(options);
   for (const s of skippedModels) log(`skipping ${s.model}: ${s.reason}`);
+  // Low-band denoising is CT only (denoise refuses it on PET): with no CT model it would change nothing.
+  const notCt = targets.filter((t) => t.modality !== 'CT');
+  if (options.lowBand !== undefined && options.lowBand > 0 && notCt.length > 0) {
+    if (notCt.length === targets.length) {
+      throw new LowdoseError('E_USAGE', `low-band denoising is for CT only, and no CT model is benched (${notCt.map((t) => t.name).join(', ')}): leave out --low-band`);
+    }
+    log(`low-band denoising is for CT only: ${notCt.map((t) => t.name).join(', ')} run${notCt.length === 1 ? 's' : ''} without it (lowBand 0 in ${notCt.length === 1 ? 'its' : 'their'} runs)`);
+  }
   const forwardLimits = checkBenchMemory(targets, batchList, options);
 
   const outcomes: DeviceOutcome[] = [];
