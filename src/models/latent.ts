@@ -27,6 +27,17 @@ export interface LatentGrid {
   readonly channels: number;
 }
 
+/**
+ * The grid a slice of rows x columns is encoded on: edge-padded to a multiple of factor x
+ * `gridMultiple` (the denoiser's tile.multipleOf), the latent being the padded size / factor.
+ */
+export function latentGrid(rows: number, columns: number, spec: Pick<LatentSettings, 'factor' | 'channels'>, gridMultiple: number): LatentGrid {
+  const m = spec.factor * gridMultiple;
+  const paddedRows = Math.ceil(rows / m) * m;
+  const paddedColumns = Math.ceil(columns / m) * m;
+  return { paddedRows, paddedColumns, rows: paddedRows / spec.factor, columns: paddedColumns / spec.factor, channels: spec.channels };
+}
+
 export class LatentCodec {
   private constructor(
     readonly spec: LatentSettings,
@@ -62,10 +73,7 @@ export class LatentCodec {
   }
 
   grid(rows: number, columns: number): LatentGrid {
-    const m = this.spec.factor * this.gridMultiple;
-    const paddedRows = Math.ceil(rows / m) * m;
-    const paddedColumns = Math.ceil(columns / m) * m;
-    return { paddedRows, paddedColumns, rows: paddedRows / this.spec.factor, columns: paddedColumns / this.spec.factor, channels: this.spec.channels };
+    return latentGrid(rows, columns, this.spec, this.gridMultiple);
   }
 
   /** [B, rows, columns] in model space → [B, c, h, w] latents (edge-padded first). */

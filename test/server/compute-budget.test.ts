@@ -46,8 +46,8 @@ describe('POST /api/jobs and the compute bound', () => {
       expect(response.statusCode).toBe(400);
       const error = response.json() as { code: string; message: string };
       expect(error.code).toBe('E_COMPUTE_BUDGET');
-      expect(error.message).toMatch(/^this job needs 1,536,000 network passes \(3 slice\(s\) x 1 tile\(s\) x 1000 step\(s\) x 64 sample\(s\) x 8 orientation\(s\)\)/);
-      expect(error.message).toMatch(/allows 125,000 per job \(serve --max-job-passes\); use steps 81 or fewer/);
+      expect(error.message).toMatch(/^this job needs 1,536,000 network passes in 512 x 512 units \(3 slice\(s\) x 1 tile\(s\) of 512 x 512 x 1000 step\(s\) x 64 sample\(s\) x 8 orientation\(s\)\)/);
+      expect(error.message).toMatch(/allows 125,000 per job \(serve --max-job-passes, one unit = one pass on 512 x 512 pixels\); use steps 81 or fewer/);
       expect(((await app.inject({ url: '/api/jobs' })).json() as { jobs: JobView[] }).jobs).toEqual([]);
       expect(calls).toEqual([]);
     } finally {
@@ -62,7 +62,7 @@ describe('POST /api/jobs and the compute bound', () => {
     try {
       const response = await tight.app.inject({ method: 'POST', url: '/api/jobs', payload: { series: [tight.seriesId], options } });
       expect(response.statusCode).toBe(400);
-      expect(response.json()).toMatchObject({ code: 'E_COMPUTE_BUDGET', message: expect.stringMatching(/needs 60 network passes .* allows 59 per job/) });
+      expect(response.json()).toMatchObject({ code: 'E_COMPUTE_BUDGET', message: expect.stringMatching(/needs 60 network passes in 512 x 512 units .* allows 59 per job/) });
       expect(tight.calls).toEqual([]);
     } finally {
       await tight.app.close();
