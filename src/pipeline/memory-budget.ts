@@ -82,15 +82,33 @@ export function defaultMemoryBudget(): number {
   return Math.floor(Math.min(total / 2, 0.9 * os.freemem()));
 }
 
-/** "12G", "512M", "1.5GiB", "2e9" or a number of bytes → bytes; E_USAGE for anything else. */
+/** The smallest memory budget: 64 MiB. */
+export const MIN_MEMORY_BUDGET = 64 * 2 ** 20;
+/** The largest: 2^53 - 1 bytes (just below 8192T), the largest whole number a double holds exactly. */
+export const MAX_MEMORY_BUDGET = Number.MAX_SAFE_INTEGER;
+
+/**
+ * "12G", "512M", "1.5GiB", "2e9" or a whole number of bytes → bytes; E_USAGE for anything else,
+ * below 64M, from 8192T (2^53 bytes: there the count of bytes is no longer exact) or a
+ * fraction of a byte without a unit ("67108864.5").
+ */
 export function parseMemorySize(text: string, what = 'memory budget'): number {
   const match = /^\s*(\d+(?:\.\d+)?(?:e\d+)?)\s*([kmgt]?)(i?b)?\s*$/i.exec(text);
   const units: Record<string, number> = { '': 1, k: 2 ** 10, m: 2 ** 20, g: GiB, t: 2 ** 40 };
   const bytes = match ? Number(match[1]) * units[match[2]!.toLowerCase()]! : Number.NaN;
-  if (!Number.isFinite(bytes) || bytes < 64 * 2 ** 20) {
-    throw new LowdoseError('E_USAGE', `${what} must be a size of at least 64M such as 8G, 512M or 1.5GiB, got "${text}"`);
+  const wholeOrUnit = match !== null && (match[2] !== '' || Number.isInteger(bytes));
+  if (!Number.isFinite(bytes) || !wholeOrUnit || bytes < MIN_MEMORY_BUDGET || bytes > MAX_MEMORY_BUDGET) {
+    throw new LowdoseError('E_USAGE', `${what} must be a size of at least 64M and below 8192T (2^53 bytes) such as 8G, 512M, 1.5GiB or a whole number of bytes, got "${text}"`);
   }
   return Math.floor(bytes);
+}
+
+/** A budget given as bytes (a program's, not a text): a whole number from 64M to 2^53 - 1, else E_USAGE. */
+export function checkMemoryBytes(bytes: number, what = 'memory budget'): number {
+  if (!Number.isInteger(bytes) || bytes < MIN_MEMORY_BUDGET || bytes > MAX_MEMORY_BUDGET) {
+    throw new LowdoseError('E_USAGE', `${what} must be a whole number of bytes, at least 64M and below 8192T (2^53), got ${bytes}`);
+  }
+  return bytes;
 }
 
 export interface MemoryBudget {
@@ -102,7 +120,7 @@ export interface MemoryBudget {
 /** The budget: an explicit value, else LOWDOSE_MEMORY_BUDGET, else defaultMemoryBudget(). */
 export function resolveMemoryBudget(explicit?: number | string, env: NodeJS.ProcessEnv = process.env): MemoryBudget {
   if (explicit !== undefined) {
-    return { bytes: typeof explicit === 'number' ? explicit : parseMemorySize(explicit, '--memory-budget'), source: 'option' };
+    return { bytes: typeof explicit === 'number' ? checkMemoryBytes(explicit, '--memory-budget') : parseMemorySize(explicit, '--memory-budget'), source: 'option' };
   }
   const fromEnv = env[MEMORY_BUDGET_ENV];
   if (fromEnv !== undefined && fromEnv.trim() !== '') return { bytes: parseMemorySize(fromEnv, MEMORY_BUDGET_ENV), source: 'environment' };

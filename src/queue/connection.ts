@@ -16,6 +16,9 @@ export interface RedisTarget {
   readonly tls: boolean;
 }
 
+/** The largest database number Redis takes (SELECT reads a C int). */
+const REDIS_MAX_DB = 2 ** 31 - 1;
+
 export function parseRedisUrl(text: string): RedisTarget {
   let url: URL;
   try {
@@ -27,7 +30,10 @@ export function parseRedisUrl(text: string): RedisTarget {
     throw new LowdoseError('E_USAGE', `--redis must start with redis:// or rediss:// (TLS), got "${text}"`);
   }
   const db = url.pathname.replace(/^\//, '');
-  if (db !== '' && !/^\d+$/.test(db)) throw new LowdoseError('E_USAGE', `--redis database must be a number, got "${db}"`);
+  // Redis numbers its databases with a C int; a longer one would be read as another number here.
+  if (db !== '' && !(/^\d+$/.test(db) && Number(db) <= REDIS_MAX_DB)) throw new LowdoseError('E_USAGE', `--redis database must be a number from 0 to ${REDIS_MAX_DB}, got "${db}"`);
+  // The URL parser takes port 0, which no Redis listens on.
+  if (url.port === '0') throw new LowdoseError('E_USAGE', `--redis port must be 1 to 65535, got 0 in "${text}"`);
   return {
     host: url.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1',
     port: url.port ? Number(url.port) : 6379,

@@ -121,6 +121,24 @@ export interface ConfigInput {
   readonly maxJobPasses?: number;
 }
 
+/**
+ * A count or size of the server's settings: a whole number in [lo, 2^53 - 1]. NaN would switch a
+ * bound off (every comparison with it is false), a fraction or a negative number mean nothing, and
+ * beyond 2^53 - 1 a whole number is no longer exact: each is E_USAGE, naming the setting.
+ */
+function checkWhole(name: string, value: number, lo: number): number {
+  if (!Number.isSafeInteger(value) || value < lo) {
+    throw new LowdoseError('E_USAGE', `server setting ${name} must be a whole number from ${lo} to ${Number.MAX_SAFE_INTEGER}, got ${value}`);
+  }
+  return value;
+}
+
+/** Each upload limit: the disk reserve may be 0 (no room kept free), every other at least 1. */
+function checkLimits(limits: UploadLimits): UploadLimits {
+  for (const [name, value] of Object.entries(limits) as Array<[keyof UploadLimits, number]>) checkWhole(`limits.${name}`, value, name === 'diskReserveBytes' ? 0 : 1);
+  return limits;
+}
+
 export function resolveConfig(input: ConfigInput = {}): ServerConfig {
   const workDir = input.workDir === undefined ? privateTempDir(defaultWorkDirName()) : path.resolve(input.workDir);
   const builtViewer = packagePath('viewer', 'dist');
@@ -135,10 +153,10 @@ export function resolveConfig(input: ConfigInput = {}): ServerConfig {
     pullDir: path.join(workDir, 'pacs', ownerTag()),
     modelDirs: (input.modelDirs ?? []).map((d) => path.resolve(d)),
     viewerDir: viewerDir && existsSync(path.join(viewerDir, 'index.html')) ? viewerDir : null,
-    limits: { ...DEFAULT_LIMITS, ...input.limits },
-    sliceCacheBytes: input.sliceCacheBytes ?? 512 * 1024 * 1024,
+    limits: checkLimits({ ...DEFAULT_LIMITS, ...input.limits }),
+    sliceCacheBytes: checkWhole('sliceCacheBytes', input.sliceCacheBytes ?? 512 * 1024 * 1024, 0),
     memoryBudget: resolveMemoryBudget(input.memoryBudget),
-    maxJobPasses: input.maxJobPasses ?? DEFAULT_MAX_JOB_PASSES,
+    maxJobPasses: checkWhole('maxJobPasses', input.maxJobPasses ?? DEFAULT_MAX_JOB_PASSES, 1),
   };
 }
 
