@@ -15,6 +15,13 @@ export interface MethodMetricsSource {
   readonly comparison: ComparisonDetail;
 }
 
+/**
+ * Numbers as wide as most a slice gets (two-digit PSNR, three-decimal SSIM, a noise σ of three
+ * figures), for the room a pane's line takes before its numbers arrive.
+ */
+const SAMPLE_SCORES: Scores = { psnr: 88.8, ssim: 0.888, rmse: 88.8 };
+const SAMPLE_SLICE: SliceMetrics = { index: 0, denoised: SAMPLE_SCORES, lowDose: SAMPLE_SCORES, noise: { lowDose: 0.088, denoised: 0.088, reference: 0.088 } };
+
 export class MetricsView {
   private methods: MethodMetricsSource[] = [];
   private units = '';
@@ -52,6 +59,9 @@ export class MetricsView {
       return;
     }
     for (const m of methods) this.slices.set(m.comparison.id, new Map());
+    // Room for the lines to come, before the first slice's numbers arrive: the panes' title bars
+    // then take their second line (if they need one) now, not under an image already drawn.
+    this.viewer.reserveMetrics(new Map(methods.flatMap((m, k) => this.paneLines(m, k, SAMPLE_SLICE).map((line) => [line.key, line.text] as const))));
     const what = methods.length > 1 ? `${methods.length} methods` : methodLabel(first.comparison.report);
     this.header.innerHTML = `<span class="muted">Series means (${first.comparison.reference ? 'vs reference' : 'vs low-dose'}, ${escape(what)}):</span> <span id="series-metrics" class="muted">computing…</span>`;
     const generation = this.generation;
@@ -116,23 +126,29 @@ export class MetricsView {
 
   /** A method's pane line; the first method's slice also gives the low-dose pane its line. */
   private render(source: MethodMetricsSource, k: number, metrics: SliceMetrics): void {
+    for (const line of this.paneLines(source, k, metrics)) this.viewer.setPaneMetrics(line.key, line.text, line.title);
+  }
+
+  /** The lines `render` writes for `metrics`: each pane's text and its tooltip. */
+  private paneLines(source: MethodMetricsSource, k: number, metrics: SliceMetrics): Array<{ key: PaneKey; text: string; title: string }> {
     const withReference = source.comparison.reference !== null;
     const noise = (v: number | null) => (v === null ? '' : `noise σ ${formatValue(v)} ${this.units}`);
     // A reference shown but not scored: the line says so, its title why (the server's words, as the difference pane's footer).
     const unscored = withReference ? unscoredText(source.comparison) : null;
-    this.viewer.setPaneMetrics(
-      source.key,
-      unscored ? 'not scored' : scoresText(metrics.denoised) + (withReference ? '' : '  (vs low-dose)'),
-      `${unscored ?? (withReference ? 'Denoised vs reference' : 'Denoised vs low-dose')}; RMSE ${metrics.denoised ? formatValue(metrics.denoised.rmse) : '–'} ${this.units}; ${noise(metrics.noise.denoised)}`,
-    );
-    if (k !== 0) return;
+    const lines = [{
+      key: source.key,
+      text: unscored ? 'not scored' : scoresText(metrics.denoised) + (withReference ? '' : '  (vs low-dose)'),
+      title: `${unscored ?? (withReference ? 'Denoised vs reference' : 'Denoised vs low-dose')}; RMSE ${metrics.denoised ? formatValue(metrics.denoised.rmse) : '–'} ${this.units}; ${noise(metrics.noise.denoised)}`,
+    }];
+    if (k !== 0) return lines;
     if (withReference) {
-      this.viewer.setPaneMetrics('lowDose', unscored ? 'not scored' : scoresText(metrics.lowDose), `${unscored ?? 'Low-dose vs reference'}; ${noise(metrics.noise.lowDose)}`);
+      lines.push({ key: 'lowDose', text: unscored ? 'not scored' : scoresText(metrics.lowDose), title: `${unscored ?? 'Low-dose vs reference'}; ${noise(metrics.noise.lowDose)}` });
       // The full-dose noise the denoised pane's is to be read against (a smoother output reads lower).
-      this.viewer.setPaneMetrics('reference', noise(metrics.noise.reference ?? null), 'No-reference noise estimate of the reference slice scored against');
+      lines.push({ key: 'reference', text: noise(metrics.noise.reference ?? null), title: 'No-reference noise estimate of the reference slice scored against' });
     } else {
-      this.viewer.setPaneMetrics('lowDose', noise(metrics.noise.lowDose), 'No-reference noise estimate');
+      lines.push({ key: 'lowDose', text: noise(metrics.noise.lowDose), title: 'No-reference noise estimate' });
     }
+    return lines;
   }
 
   private renderSeries(all: readonly ComparisonMetrics[]): void {

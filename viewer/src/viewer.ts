@@ -188,6 +188,8 @@ export class ComparisonViewer {
   private layoutFrame = 0;
   private paneFrame = 0;
   private readonly paneObserver: ResizeObserver;
+  /** Per pane, a metrics line as wide as its numbers will be (reserveMetrics). */
+  private metricsReserve = new Map<PaneKey, string>();
 
   constructor(
     private readonly container: HTMLElement,
@@ -337,6 +339,7 @@ export class ComparisonViewer {
       pane.root.remove();
     }
     this.panes = [];
+    this.metricsReserve = new Map();
     this.view = null;
     this.roi = null;
     this.overlay = null;
@@ -454,6 +457,7 @@ export class ComparisonViewer {
     pane.info.link.setAttribute('aria-pressed', String(linked));
     pane.info.link.textContent = linked ? 'linked' : 'unlinked';
     pane.info.link.title = linked ? 'Follows the other panes: click to unlink' : 'Moves on its own: click to link to the other panes again';
+    this.fitTitles(false);
     if (!linked) {
       pane.ownIndex = this.index;
       this.unsync(pane);
@@ -580,6 +584,7 @@ export class ComparisonViewer {
     this.container.dataset.panes = String(shown.size);
     this.container.dataset.layout = this.layout.id;
     this.container.dataset.grid = `${columns}x${rows}`;
+    this.fitTitles(true);
     this.relayout();
     if (this.view) for (const pane of arrived) this.show(pane, pane.linked ? this.index : pane.ownIndex);
     this.prefetcher?.setStacks(this.displayedStacks());
@@ -607,7 +612,44 @@ export class ComparisonViewer {
     const pane = this.panes.find((p) => p.key === key);
     if (!pane) return;
     pane.info.metrics.textContent = text;
-    pane.info.metrics.title = title;
+    // The line itself first: in a narrow pane it may end in an ellipsis.
+    pane.info.metrics.title = text && title ? `${text}\n${title}` : text || title;
+    this.fitTitles(false);
+  }
+
+  /**
+   * One title line per pane while every shown pane's name, frame label, link button and metrics
+   * fit side by side; else (`data-title-lines="2"` on the panes' box) the metrics move to a second
+   * line in every pane, so the image boxes stay alike and a narrow pane cuts neither its name nor
+   * its scores. `relayout`: the panes' widths or set changed, so one line is tried again; a new
+   * metrics text only ever adds the second line (a line that came and went with each slice's
+   * numbers would move the images as one scrolls).
+   */
+  private fitTitles(relayout: boolean): void {
+    const box = this.container;
+    if (!relayout && box.dataset.titleLines === '2') return;
+    delete box.dataset.titleLines;
+    const shown = this.panes.filter((p) => p.displayed);
+    const titles = shown.map((p) => p.root.querySelector<HTMLElement>('.pane-title')!);
+    // Reading the widths lays the one-line titles out now: the page never paints them cut. Then
+    // again with each pane's reserved line written in (reserveMetrics), and its own put back.
+    let cut = titles.some(titleIsCut);
+    if (!cut && shown.some((p) => this.metricsReserve.has(p.key))) {
+      const own = shown.map((p) => p.info.metrics.textContent ?? '');
+      for (const p of shown) p.info.metrics.textContent = this.metricsReserve.get(p.key) ?? p.info.metrics.textContent;
+      cut = titles.some(titleIsCut);
+      for (const [k, p] of shown.entries()) p.info.metrics.textContent = own[k]!;
+    }
+    if (cut) box.dataset.titleLines = '2';
+  }
+
+  /**
+   * The metrics lines the panes are to get, as wide as their numbers will be (owned by the metrics
+   * view): the title bars make room for them now, before the numbers arrive.
+   */
+  reserveMetrics(lines: ReadonlyMap<PaneKey, string>): void {
+    this.metricsReserve = new Map(lines);
+    this.fitTitles(false);
   }
 
   private displayedStacks(): string[][] {
@@ -822,7 +864,10 @@ export class ComparisonViewer {
       <header class="pane-title"><span class="pane-name"></span><span class="pane-frame" hidden></span><button type="button" class="pane-link" aria-pressed="true">linked</button><span class="pane-metrics" data-metrics="${key}"></span></header>
       <div class="pane-image" tabindex="-1"></div>
       <footer class="pane-info"><span class="pane-status"></span><span class="pane-roi"></span></footer>`;
-    root.querySelector('.pane-name')!.textContent = title;
+    const name = root.querySelector<HTMLElement>('.pane-name')!;
+    name.textContent = title;
+    // Whole in the tooltip where a narrow pane ends it in an ellipsis.
+    name.title = title;
     // A time point or gate of a dynamic or gated PET acquisition: which one, from the pane's own
     // series (the difference pane's is the low-dose series), so panes of different frames show it.
     // In a narrow pane its timing gives way first, then the name; the frame's number stays.
@@ -1220,4 +1265,14 @@ function imageOfElement(element: HTMLElement): Image | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * Whether a one-line title bar shows less than its text: the bar's items overflow it, or one of
+ * them (the name, the frame's timing) is cut to an ellipsis. Each item's scrollWidth is its whole
+ * text's width however narrow its box.
+ */
+function titleIsCut(title: HTMLElement): boolean {
+  if (title.scrollWidth > title.clientWidth) return true;
+  return [...title.querySelectorAll<HTMLElement>(':scope > *, .pane-frame > *')].some((item) => item.scrollWidth > item.clientWidth);
 }
