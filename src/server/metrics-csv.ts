@@ -22,12 +22,17 @@ export interface LowDoseFacts {
   readonly locations: ReadonlyArray<number | null>;
 }
 
-export const METRICS_CSV_HEADER = 'index,location_mm,role,comparison,method,series,description,against,psnr_db,ssim,rmse,noise_sd,units';
+/**
+ * `reference_noise_sd` (added last): the no-reference noise estimate of the reference slice the row's
+ * comparison scores this slice against (`noise.reference` of the metrics route), the full-dose noise
+ * a denoised slice's `noise_sd` reads against; empty without a reference or an estimate.
+ */
+export const METRICS_CSV_HEADER = 'index,location_mm,role,comparison,method,series,description,against,psnr_db,ssim,rmse,noise_sd,units,reference_noise_sd';
 
 /**
  * Rows by slice: the low-dose row first (its scores against the first method's reference, empty
- * without one; its noise estimate), then each method in the order given. A slice a method has no
- * match for has empty score cells.
+ * without one; its noise estimate; that reference slice's), then each method in the order given,
+ * each with its own reference slice's noise. A slice a method has no match for has empty score cells.
  */
 export function metricsCsv(lowDose: LowDoseFacts, methods: readonly MethodMetrics[]): string {
   const lines = [METRICS_CSV_HEADER];
@@ -37,11 +42,11 @@ export function metricsCsv(lowDose: LowDoseFacts, methods: readonly MethodMetric
     const at = location === null || location === undefined ? '' : String(location);
     if (first) {
       const slice = first.metrics.slices[index];
-      lines.push(row([index, at, 'low-dose', first.comparisonId, '', lowDose.seriesId, lowDose.description, first.metrics.against === 'reference' ? 'reference' : '', ...scoreCells(slice?.lowDose ?? null), cell(slice?.noise.lowDose ?? null), first.metrics.units]));
+      lines.push(row([index, at, 'low-dose', first.comparisonId, '', lowDose.seriesId, lowDose.description, first.metrics.against === 'reference' ? 'reference' : '', ...scoreCells(slice?.lowDose ?? null), cell(slice?.noise.lowDose ?? null), first.metrics.units, cell(slice?.noise.reference ?? null)]));
     }
     for (const m of methods) {
       const slice = m.metrics.slices[index];
-      lines.push(row([index, at, 'denoised', m.comparisonId, m.method, m.seriesId, m.description, m.metrics.against, ...scoreCells(slice?.denoised ?? null), cell(slice?.noise.denoised ?? null), m.metrics.units]));
+      lines.push(row([index, at, 'denoised', m.comparisonId, m.method, m.seriesId, m.description, m.metrics.against, ...scoreCells(slice?.denoised ?? null), cell(slice?.noise.denoised ?? null), m.metrics.units, cell(slice?.noise.reference ?? null)]));
     }
   }
   return lines.join('\n') + '\n';

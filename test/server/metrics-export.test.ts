@@ -19,6 +19,7 @@ import { uncertaintyColours, uncertaintyWindow } from '../../src/server/uncertai
 import { fixtureModel } from '../diffusion/helpers.js';
 import type { Image2D } from '../../src/image.js';
 import { runMetrics } from '../../src/pipeline/metrics.js';
+import { estimateNoise, SOFT_TISSUE_HU } from '../../src/metrics/index.js';
 import type { ComparisonDetail, ComparisonMetrics, ComparisonSummary, StudiesResponse } from '../../src/server/api-types.js';
 import { buildApp } from '../../src/server/app.js';
 import { listedComparisons, serverOver } from '../helpers/server-app.js';
@@ -83,6 +84,32 @@ describe('per-slice metrics CSV', () => {
       const column = (c: number) => rows.filter((r) => r[3] === method.id && r[2] === 'denoised').map((r) => Number(r[c]));
       expect(column(8)).toEqual(cli.result.slices.map((s) => s.psnr));
       expect(column(9)).toEqual(cli.result.slices.map((s) => s.ssim));
+    }
+  });
+
+  it("ends every row with the noise σ of the reference slice it is scored against: the metrics route's, that of the full-dose file's slice", async () => {
+    const methods = sameSource();
+    const { header, rows } = parse((await app.inject({ url: `/api/metrics.csv?comparisons=${methods.map((m) => m.id).join(',')}` })).body);
+    expect(header!.split(',').at(-1)).toBe('reference_noise_sd');
+    const column = header!.split(',').length - 1;
+    for (const [k, method] of methods.entries()) {
+      const metrics = (await app.inject({ url: `/api/comparisons/${method.id}/metrics` })).json() as ComparisonMetrics;
+      for (const slice of metrics.slices) {
+        // The full-dose slice at this location, read from its file, through the same estimator (CT: soft tissue).
+        const own = estimateNoise(await readSliceImage(study.fullDose, slice.index), { valueRange: SOFT_TISSUE_HU }).std;
+        expect(slice.noise.reference).toBe(own);
+        expect(rows[3 * slice.index + 1 + k]![column]).toBe(String(own));
+        if (k === 0) expect(rows[3 * slice.index]![column]).toBe(String(own));
+      }
+    }
+    // The full-dose series' own Gaussian has no reference: its cells are empty.
+    const alone = comparisons.find((c) => !methods.includes(c))!;
+    const lone = parse((await app.inject({ url: `/api/comparisons/${alone.id}/metrics.csv` })).body);
+    expect(lone.rows.length).toBe(2 * study.fullDose.slices.length);
+    for (const row of lone.rows) {
+      expect(row.length).toBe(column + 1);
+      expect(row[column]).toBe('');
+      expect(row[11]).not.toBe('');
     }
   });
 
