@@ -3,29 +3,39 @@
  * A live bar on a terminal, a line every few seconds (and at each change of series counts) otherwise.
  */
 import cliProgress from 'cli-progress';
-import type { BatchStatus } from '../queue/jobs.js';
+import type { BatchSnapshot } from '../queue/batch.js';
 
 export interface BatchProgress {
-  update(status: BatchStatus): void;
+  update(snapshot: BatchSnapshot): void;
   stop(): void;
+}
+
+/**
+ * The progress line's figures. The rate is of the slices denoised since the batch was queued
+ * (waiting for a free worker counts: it is what the user waits); series found already finished in
+ * the output folder (`skipped`, a rerun after an interruption) took no time and are left out of
+ * it. The ETA is of the slices still to run: those of series waiting or running, not of series
+ * that failed for good or were cancelled.
+ */
+export function progressFigures(snapshot: BatchSnapshot, seconds: number): { counts: string; rate: string; eta: string } {
+  const { status, results } = snapshot;
+  const skippedSlices = results.filter((r) => r.skipped).reduce((n, r) => n + r.output.files.length, 0);
+  const denoised = Math.max(0, status.slices.done - skippedSlices);
+  const rate = denoised / Math.max(1e-3, seconds);
+  const left = status.jobs.filter((j) => j.state === 'waiting' || j.state === 'delayed' || j.state === 'active').reduce((n, j) => n + Math.max(0, j.slices - j.slicesDone), 0);
+  const eta = left === 0 ? 0 : rate > 0 ? Math.round(left / rate) : null;
+  const s = status.series;
+  return {
+    counts: `${s.done} done, ${s.failed} failed, ${s.running} running of ${s.total} series`,
+    rate: rate.toFixed(2),
+    eta: eta === null ? '?' : `${eta}s`,
+  };
 }
 
 export function createBatchProgress(options: { enabled?: boolean } = {}): BatchProgress {
   if (options.enabled === false) return { update() {}, stop() {} };
   const startedAt = Date.now();
-  // Slices per second since the batch was queued (waiting for a free worker counts: it is what the user waits).
-  const figures = (status: BatchStatus) => {
-    const done = status.slices.done;
-    const seconds = Math.max(1e-3, (Date.now() - startedAt) / 1000);
-    const rate = done / seconds;
-    const eta = rate > 0 ? Math.round((status.slices.total - done) / rate) : null;
-    const s = status.series;
-    return {
-      counts: `${s.done} done, ${s.failed} failed, ${s.running} running of ${s.total} series`,
-      rate: rate.toFixed(2),
-      eta: eta === null ? '?' : `${eta}s`,
-    };
-  };
+  const figures = (snapshot: BatchSnapshot) => progressFigures(snapshot, (Date.now() - startedAt) / 1000);
   if (process.stderr.isTTY) {
     const bar = new cliProgress.SingleBar(
       { stream: process.stderr, format: 'batch [{bar}] {value}/{total} slices | {counts} | {rate}/s | ETA {etaText}', hideCursor: true },
@@ -33,8 +43,9 @@ export function createBatchProgress(options: { enabled?: boolean } = {}): BatchP
     );
     let started = false;
     return {
-      update(status) {
-        const f = figures(status);
+      update(snapshot) {
+        const { status } = snapshot;
+        const f = figures(snapshot);
         if (!started) bar.start(status.slices.total, status.slices.done, { counts: f.counts, rate: f.rate, etaText: f.eta });
         else bar.update(status.slices.done, { counts: f.counts, rate: f.rate, etaText: f.eta });
         started = true;
@@ -47,8 +58,9 @@ export function createBatchProgress(options: { enabled?: boolean } = {}): BatchP
   let lastPrint = 0;
   let lastCounts = '';
   return {
-    update(status) {
-      const f = figures(status);
+    update(snapshot) {
+      const { status } = snapshot;
+      const f = figures(snapshot);
       if (f.counts === lastCounts && Date.now() - lastPrint < 5000) return;
       process.stderr.write(`batch ${status.id}: ${status.slices.done}/${status.slices.total} slices, ${f.counts}, ${f.rate}/s, ETA ${f.eta}\n`);
       lastPrint = Date.now();

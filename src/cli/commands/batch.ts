@@ -128,7 +128,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
         const progress = createBatchProgress({ enabled: opts.progress });
         let snapshot;
         try {
-          snapshot = await followBatch(() => batchStatus(queue, batch.id), interrupt, POLL_MS, (read) => progress.update(read.status));
+          snapshot = await followBatch(() => batchStatus(queue, batch.id), interrupt, POLL_MS, (read) => progress.update(read));
         } finally {
           progress.stop();
           interrupt.dispose();
