@@ -24,6 +24,10 @@ export function checkUncertaintyOptions(options: UncertaintyRequest): void {
   if (options.uncertaintyThreshold !== undefined && !wanted) {
     throw new LowdoseError('E_USAGE', '--uncertainty-threshold needs --uncertainty or --hallucination');
   }
+  // An SD above 0 is any pixel at all: every one would count as uncertain (the job API refuses 0 too).
+  if (options.uncertaintyThreshold !== undefined && !(options.uncertaintyThreshold > 0)) {
+    throw new LowdoseError('E_USAGE', `--uncertainty-threshold must be above 0, got ${options.uncertaintyThreshold}`);
+  }
 }
 
 /**
