@@ -42,7 +42,7 @@ export class QaGateMismatch extends Error {
  * are left out (they are what is compared); `fixtures` and `config` are paths, compared by what
  * they name (`sameSource`); the thresholds themselves are compared check by check.
  */
-const SAME_SETTINGS = ['method', 'device', 'steps', 'seed', 'samples', 'consistency', 'orientations', 'lowBand', 'texture', 'doseDeclared'] as const;
+const SAME_SETTINGS = ['method', 'device', 'steps', 'sampler', 'guidance', 'seed', 'samples', 'consistency', 'consistencyPilot', 'orientations', 'lowBand', 'texture', 'doseDeclared'] as const;
 
 /** Every way the two results' settings differ, as lines for humans; empty when they match. */
 export function settingsDifferences(baseline: QaJson['settings'], candidate: QaJson['settings']): string[] {

@@ -17,9 +17,10 @@
  * run and its model is the baseline's, and refused otherwise (exit 2). A result that records its
  * model files' fingerprint (settings.modelFingerprint, src/models/fingerprint.ts) is refused too
  * (exit 2) when the baseline's card or ONNX files have changed since; one without it (written
- * before QA recorded it) is used on trust, and the gate says it is not fingerprinted. Options that a
- * QA result does not record (--sampler, --guidance, --consistency-pilot) cannot be checked against
- * it and are refused with --baseline-json. When both results record the lowdose git commit they
+ * before QA recorded it) is used on trust, and the gate says it is not fingerprinted. --sampler,
+ * --guidance and --consistency-pilot are compared with what the baseline result records; one
+ * written before QA recorded them (models/eval/qa-*.json) cannot be checked against them, and they
+ * are refused with such a --baseline-json. When both results record the lowdose git commit they
  * ran at (settings.toolkit.commit) and the commits differ, the gate says so on stderr in one line
  * and goes on: the code may explain part of a difference, but it is not a reason to refuse.
  *
@@ -123,9 +124,11 @@ async function main(argv: readonly string[]): Promise<number> {
 
   let baseline: QaJson;
   if (opts.baselineJson !== undefined) {
-    const unrecorded = (['sampler', 'guidance', 'consistencyPilot'] as const).filter((key) => shared[key] !== undefined);
-    if (unrecorded.length > 0) throw new UsageError(`--baseline-json: a QA result does not record ${unrecorded.join(', ')}, so it cannot be checked against them; run the baseline instead (leave out --baseline-json)`);
     baseline = readBaselineJson(opts.baselineJson);
+    // A result written before QA recorded them lacks these settings: it cannot be checked against them.
+    const recorded = baseline.settings;
+    const unrecorded = (['sampler', 'guidance', 'consistencyPilot'] as const).filter((key) => shared[key] !== undefined && recorded[key] === undefined);
+    if (unrecorded.length > 0) throw new UsageError(`--baseline-json: ${opts.baselineJson} does not record ${unrecorded.join(', ')}, so it cannot be checked against them; run the baseline instead (leave out --baseline-json)`);
     // What the run will cover is known now: a result of other phantoms, doses or realisations is
     // refused before the candidate runs (its model checks would read a phantom it lacks as unrecorded).
     // The realisations each phantom will run are those its fixture has, up to --realisations.

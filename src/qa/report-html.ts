@@ -46,14 +46,22 @@ export function renderQaHtml(result: QaResult, config: QaConfig): string {
         `<td class="num">${esc(formatThreshold(c))}</td><td>${esc(formatVerdict(c))}</td><td class="detail">${esc(c.detail)}</td></tr>`,
     )
     .join('\n');
+  // The diffusion model's settings: '-' for a classical filter, which runs none of them.
+  const model = (value: string | number | null | undefined) => (s.method === 'diffusion' ? cardDefault(value) : '-');
   const settingsRows = [
     ['method', s.method],
     ['model (CT)', s.model ?? '-'],
     ['model (PET)', s.petModel ?? '-'],
     ['device', s.device ?? 'auto'],
-    ['steps', s.steps === null ? "model card's" : String(s.steps)],
+    ['steps', model(s.steps)],
+    ['sampler', model(s.sampler)],
+    ['guidance', model(s.guidance)],
     ['seed', String(s.seed)],
     ['samples', String(s.samples)],
+    ['orientations', model(s.orientations)],
+    ['consistency', model(s.consistency)],
+    ['consistency pilot', model(s.consistencyPilot)],
+    ['low band', model(s.lowBand)],
     ['texture', s.texture],
     ['phantoms', s.phantoms.join(', ')],
     ['doses', s.doses.map((d) => `${Math.round(d * 100)} %`).join(', ')],
@@ -203,6 +211,11 @@ function normalise(curve: Curve): number[] {
     area += ((curve.value[i]! + curve.value[i - 1]!) / 2) * (curve.frequency[i]! - curve.frequency[i - 1]!);
   }
   return curve.value.map((v) => (area > 0 ? v / area : NaN));
+}
+
+/** A denoiser setting as asked for; null (or absent, in a qa.json written before it was recorded): the card's. */
+function cardDefault(value: string | number | null | undefined): string {
+  return value === null || value === undefined ? "model card's" : String(value);
 }
 
 function toolkitText(toolkit: NonNullable<QaResult['settings']['toolkit']>): string {

@@ -157,10 +157,16 @@ export interface QaResult {
     readonly petModel: string | null;
     readonly device: string | null;
     readonly steps: number | null;
+    /** The `--sampler` asked for; null = each model card's default. Absent in a qa.json written before it was recorded. */
+    readonly sampler?: string | null;
+    /** The `--guidance` asked for; null = each model card's default. Absent in a qa.json written before it was recorded. */
+    readonly guidance?: number | null;
     readonly seed: number;
     readonly samples: number;
     /** The `--consistency` strength asked for; null = each model card's default. */
     readonly consistency: number | null;
+    /** The `--consistency-pilot` asked for; null = each model card's default. Absent in a qa.json written before it was recorded. */
+    readonly consistencyPilot?: number | null;
     /** The `--orientations` asked for; null = each model card's default. */
     readonly orientations?: number | null;
     /** The `--low-band` strength asked for; null = each model card's default. */

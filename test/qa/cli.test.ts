@@ -218,6 +218,16 @@ describe('lowdose qa', () => {
     expect(readFileSync(result.report, 'utf8')).toContain('<tr><th>texture</th><td>full-dose</td></tr>');
   });
 
+  it('records the sampler and guidance asked for in the settings and the report, null where the card decides', async () => {
+    const dir = join(root, 'sampler');
+    const run = await runCli('qa', '--model', MODEL, '--sampler', 'ddim', '--steps', '2', '--guidance', '1', '--phantoms', 'water', '--doses', '0.25', '-o', dir, '--json', '--no-progress');
+    const result = JSON.parse(run.stdout) as QaJson & { settings: Record<string, unknown> };
+    expect(result.settings).toMatchObject({ sampler: 'ddim', guidance: 1, steps: 2, consistencyPilot: null });
+    const html = readFileSync(result.report, 'utf8');
+    expect(html).toContain('<tr><th>sampler</th><td>ddim</td></tr>');
+    expect(html).toContain('<tr><th>guidance</th><td>1</td></tr>');
+  });
+
   it('denoises without telling the model the dose with --dose-unknown, in its own folder, and says so in the settings', async () => {
     const dir = join(root, 'dose-unknown');
     const args = ['--pet-model', 'lowdose-pet', '--phantoms', 'iec', '--doses', '0.1', '--realisations', '1', '--threads', '1', '-o', dir, '--json', '--no-progress'];

@@ -155,4 +155,26 @@ describe('the HTML report\'s settings', () => {
     expect(renderQaHtml(result(1), config)).toContain('<td>1: the committed series alone</td>');
     expect(renderQaHtml(result(null), config)).toContain('<td>all the fixtures have (bias checks: mean over them)</td>');
   });
+
+  it('shows every denoiser setting qa.json records: sampler, guidance, orientations, consistency, its pilot and the low band', () => {
+    const html = renderQaHtml(
+      {
+        checks: [],
+        pass: true,
+        summary: { total: 0, passed: 0, failed: 0, passedNotFirm: 0, failedNotFirm: 0 },
+        settings: {
+          method: 'diffusion', model: 'lowdose-ct', petModel: 'lowdose-pet', device: 'cpu', steps: 4, sampler: 'ddpm', guidance: 1.5, seed: 0, samples: 1,
+          consistency: 0.5, consistencyPilot: 2, orientations: 4, lowBand: null, texture: 'smooth', realisations: null, doseDeclared: true, phantoms: ['water'], doses: [0.25], fixtures: 'fixtures', config: 'default',
+        },
+        curves: { nps: [], mtf: [] },
+        errors: [],
+        outDir: '.',
+        report: 'qa-report.html',
+      },
+      loadQaConfig(),
+    );
+    for (const [name, value] of [['sampler', 'ddpm'], ['guidance', '1.5'], ['orientations', '4'], ['consistency', '0.5'], ['consistency pilot', '2'], ['low band', "model card's"]]) {
+      expect(html).toContain(`<tr><th>${name}</th><td>${value}</td></tr>`);
+    }
+  });
 });
