@@ -11,7 +11,7 @@
 import type { Image2D } from '../image.js';
 import { windowToGray, type DisplayWindow } from '../pipeline/preview.js';
 import { COLORS, RgbCanvas, type Rgb } from '../trace/canvas.js';
-import { CHAR_ADVANCE, LINE_HEIGHT, textWidth, wrapText } from '../trace/font.js';
+import { LINE_HEIGHT, textWidth, wrapText } from '../trace/font.js';
 import type { Shape } from '../metrics/roi-shapes.js';
 import { scaleBar } from '../util/scale-bar.js';
 
@@ -79,17 +79,16 @@ interface TitleLine {
 
 /**
  * A pane's title bar, line by line: the title with the metrics on its right when both fit on one
- * line (the title cut first, down to 10 characters), else the title and then the metrics wrapped below it, so a
- * long metrics line (why a pane is not scored) is read whole.
+ * line whole, else the title (wrapped where it is longer than the pane) and then the metrics
+ * wrapped below it. Nothing is cut: a PNG has no tooltip to say the rest.
  */
 function titleLines(pane: LayoutPane, width: number, s: number): TitleLine[] {
   const title = pane.title ?? '';
   const metrics = pane.metrics ?? '';
-  // Beside the metrics the title keeps what drawText's cut leaves it: at least its first 10 characters.
-  const roomForTitle = width - textWidth(metrics, s) - 14 * s;
-  if (!metrics || roomForTitle >= Math.min(textWidth(title, s), 10 * CHAR_ADVANCE * s)) return [{ left: title, colour: TITLE_COLOUR, right: metrics }];
-  const below = wrapText(metrics, width - 8 * s, s).map((line) => ({ left: line, colour: METRICS_COLOUR, right: '' }));
-  return title ? [{ left: title, colour: TITLE_COLOUR, right: '' }, ...below] : below;
+  if (metrics && textWidth(title, s) + 14 * s + textWidth(metrics, s) <= width) return [{ left: title, colour: TITLE_COLOUR, right: metrics }];
+  const above = title ? wrapText(title, width - 8 * s, s).map((line) => ({ left: line, colour: TITLE_COLOUR, right: '' })) : [];
+  const below = metrics ? wrapText(metrics, width - 8 * s, s).map((line) => ({ left: line, colour: METRICS_COLOUR, right: '' })) : [];
+  return above.length + below.length > 0 ? [...above, ...below] : [{ left: '', colour: TITLE_COLOUR, right: '' }];
 }
 
 /** A pane's footer lines: wrapped to the cell, never cut. */
@@ -151,7 +150,7 @@ export function renderFigure(panes: readonly FigurePane[], options: FigureOption
       drawImage(canvas, windowToGray(image.data, pane.window ?? options.window), pane.colours ?? null, image.rows, image.columns, zoom, imageX, imageY);
       for (const { name, shape } of pane.shapes ?? options.shapes ?? []) drawShape(canvas, shape, name, imageX, imageY, zoom, image, s);
     }
-    // Title bar: the name on the left, the metrics on its right (the name cut first), or wrapped below it.
+    // Title bar: the name on the left, the metrics on its right, or each on lines of its own.
     canvas.fillRect(x, y - titleHeight, width, titleHeight, COLORS.background);
     for (const [line, { left, colour, right }] of titleLines(pane, width, s).entries()) {
       const top = y - titleHeight + (3 + line * LINE_HEIGHT) * s;

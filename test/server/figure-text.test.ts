@@ -70,6 +70,29 @@ describe('figure panes with long text', () => {
     expect(figureLayout([{ ...panes[0]!, metrics: scoresLine(scored) }], options).titleHeight).toBe(16);
   });
 
+  it('keeps a long title whole in a narrow pane: the scores go on a line of their own, a title longer than the pane wraps', () => {
+    // A 300 x 300 slice is drawn at its own size: a 300-pixel pane, 50 characters across.
+    const small = { rows: 300, columns: 300, data: new Float32Array(300 * 300), pixelSpacing: [0.7, 0.7] as [number, number] };
+    const title = 'Denoised (diffusion lowdose-ct, 8 steps)';
+    const metrics = scoresLine({ psnr: 35.2, ssim: 0.912, rmse: 20 });
+    expect(textWidth(title) + textWidth(metrics)).toBeGreaterThan(300 - 14);
+    const panes: FigurePane[] = [{ title, metrics, footer: 'Im 3/5', image: small }];
+    const layout = figureLayout(panes, options);
+    const png = PNG.sync.read(renderFigure(panes, options));
+    expect(layout.imageWidth).toBe(300);
+    expect(layout.titleHeight).toBe(2 * 10 + 6);
+    expect(drawnTextMismatches(png, 4, 3, title, TITLE)).toBe(0);
+    expect(drawnTextMismatches(png, 4, 13, metrics, METRICS)).toBe(0);
+    // Longer than the pane: the title on two lines, every word drawn, the scores under them.
+    const long = 'Denoised (diffusion lowdose-ct, 8 steps, 4 samples)';
+    const lines = wrapText(long, 300 - 8);
+    expect(lines).toHaveLength(2);
+    const wrapped = PNG.sync.read(renderFigure([{ ...panes[0]!, title: long }], options));
+    for (const [k, line] of lines.entries()) expect(drawnTextMismatches(wrapped, 4, 3 + 10 * k, line, TITLE), line).toBe(0);
+    expect(drawnTextMismatches(wrapped, 4, 23, metrics, METRICS)).toBe(0);
+    expect(figureLayout([{ ...panes[0]!, title: long }], options).titleHeight).toBe(3 * 10 + 6);
+  });
+
   it('has a glyph for every character of the pane labels it writes', () => {
     const fmt = (v: number) => v.toFixed(1);
     const texts = [

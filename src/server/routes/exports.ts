@@ -216,7 +216,7 @@ async function figureOf(data: DataServices, comparisonIds: readonly string[] | n
   }
   const windowText = `W ${fmt(width)} L ${fmt(centre)} ${units}`;
   // A time point or gate of a dynamic or gated PET acquisition leads its pane's footer, which wraps
-  // and is never cut (a title beside the scores is), so a figure says which frame each pane shows.
+  // and is never cut, so a figure says which frame each pane shows.
   const framed = (series: IndexedSeries, text: string) => (series.series.petFrame ? `${petFrameLabel(petFrameReport(series.series.petFrame))} · ${text}` : text);
   const footer = (series: IndexedSeries, slice: number) => {
     const location = series.series.slices[slice]?.location;
