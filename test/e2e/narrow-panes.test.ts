@@ -213,7 +213,7 @@ describe.skipIf(!hasChromium)('pane title bars in a narrow window (headless Chro
     const expected = (await app.inject({ url: `/api/comparisons/${comparison.id}/metrics/slices/0` })).json() as SliceMetrics;
     await probes.openFromList(`c:${comparison.id}`);
     await probes.expectRealPixels('denoised');
-    await expect.poll(() => page.textContent('[data-metrics="denoised"]'), POLL).toBe(`${scoresLine(expected.denoised)}  (vs low-dose)`);
+    await expect.poll(() => page.textContent('[data-metrics="denoised"]'), POLL).toBe(`${scoresLine(expected.denoised)}  (vs original)`);
     const bars = await titleBars(page);
     expect(bars.map((b) => b.pane)).toEqual(['lowDose', 'denoised', 'difference']);
     expect(bars.flatMap(overlaps)).toEqual([]);

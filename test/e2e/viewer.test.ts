@@ -343,7 +343,9 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium', () => {
     expect(seen.some((f) => f > 0 && f < 1)).toBe(true);
     expect(await probes.paneKeys()).toEqual(['lowDose', 'denoised', 'difference']);
     for (const key of await probes.paneKeys()) await probes.expectRealPixels(key);
-    await expect.poll(() => page.textContent('[data-metrics="denoised"]'), POLL).toMatch(/^PSNR \d+\.\d dB · SSIM 0\.\d{3} {2}\(vs low-dose\)$/);
+    // Scored against the uploaded scan itself, an original (its pane's title): the line says so.
+    expect(await probes.paneText('lowDose', '.pane-name')).toBe('Original');
+    await expect.poll(() => page.textContent('[data-metrics="denoised"]'), POLL).toMatch(/^PSNR \d+\.\d dB · SSIM 0\.\d{3} {2}\(vs original\)$/);
     expect(await page.textContent('[data-metrics="lowDose"]')).toMatch(/^noise σ \d+(\.\d+)? HU$/);
     expect(pageErrors).toEqual([]);
   });

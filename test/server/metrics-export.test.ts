@@ -20,7 +20,9 @@ import { fixtureModel } from '../diffusion/helpers.js';
 import type { Image2D } from '../../src/image.js';
 import { runMetrics } from '../../src/pipeline/metrics.js';
 import { estimateNoise, SOFT_TISSUE_HU } from '../../src/metrics/index.js';
-import type { ComparisonDetail, ComparisonMetrics, ComparisonSummary, StudiesResponse } from '../../src/server/api-types.js';
+import type { ComparisonDetail, ComparisonMetrics, ComparisonSummary, SliceMetrics, StudiesResponse } from '../../src/server/api-types.js';
+import { scoresLine } from '../../src/server/pane-text.js';
+import { textPlaces } from './figure-text.js';
 import { buildApp } from '../../src/server/app.js';
 import { listedComparisons, serverOver } from '../helpers/server-app.js';
 import { METRICS_CSV_HEADER } from '../../src/server/metrics-csv.js';
@@ -204,6 +206,14 @@ describe('figure PNG', () => {
     // Twice the size at scale 2.
     const twice = PNG.sync.read((await app.inject({ url: `/api/figure.png?comparisons=${methods.map((m) => m.id).join(',')}&index=1&scale=2` })).rawPayload);
     expect([twice.width, twice.height]).toEqual([2 * png.width, 2 * png.height]);
+  });
+
+  it('says what the scores of a method without a reference are against: its source', async () => {
+    const alone = comparisons.find((c) => !sameSource().includes(c))!;
+    const slice = (await app.inject({ url: `/api/comparisons/${alone.id}/metrics/slices/1` })).json() as SliceMetrics;
+    const png = PNG.sync.read((await app.inject({ url: `/api/figure.png?comparisons=${alone.id}&index=1` })).rawPayload);
+    // The Gaussian of the full-dose series, scored against that series, a denoising's source: its "Original" pane.
+    expect(textPlaces(png, `${scoresLine(slice.denoised)} (vs original)`, [255, 213, 74])).toHaveLength(1);
   });
 
   it('refuses a figure of nothing, of both, and of a slice past the end', async () => {

@@ -18,7 +18,7 @@ import { layoutById } from './layout.js';
 import { MeasureLayer } from './measure-layer.js';
 import { MetricsPlot } from './metrics-plot.js';
 import { MetricsView, type MethodMetricsSource } from './metrics-view.js';
-import { frameLabel, isMethodPane, methodPaneKey } from './pane-titles.js';
+import { frameLabel, isMethodPane, methodPaneKey, roleTitle } from './pane-titles.js';
 import { PRESETS, registerColormaps } from './presets.js';
 import { Probe } from './probe.js';
 import { installShortcuts, type Shortcut } from './shortcuts.js';
@@ -413,7 +413,7 @@ async function openTarget(target: Target, index: number | null): Promise<void> {
     plot.open(view.methods.map((m) => m.comparison.id), view.lowDose.slices, view.lowDose.units);
     const shown = viewer.open(view, start, overlaySourceOf(view));
     const sources: MethodMetricsSource[] = view.methods.map((m, k) => ({ key: methodPaneKey(k), comparison: m.comparison }));
-    metrics.open(sources, view.lowDose.units);
+    metrics.open(sources, view.lowDose.units, roleTitle(view.lowDose.role).toLowerCase());
     renderMethodsPicker();
     showSeriesWarnings([...view.lowDose.warnings, ...runWarnings(view)]);
     showIncomplete(view.lowDose.incomplete);

@@ -25,6 +25,7 @@ const SAMPLE_SLICE: SliceMetrics = { index: 0, denoised: SAMPLE_SCORES, lowDose:
 export class MetricsView {
   private methods: MethodMetricsSource[] = [];
   private units = '';
+  private source = 'low-dose';
   /** By comparison id, then low-dose slice. */
   private readonly slices = new Map<string, Map<number, SliceMetrics>>();
   private pending: number | null = null;
@@ -47,11 +48,15 @@ export class MetricsView {
     window.clearTimeout(this.timer);
   }
 
-  /** `methods`: the first is the view's own comparison; empty for a single series. */
-  open(methods: readonly MethodMetricsSource[], units: string): void {
+  /**
+   * `methods`: the first is the view's own comparison; empty for a single series. `source`: what the
+   * source series is ("low-dose", "original"), which a method without a reference is scored against.
+   */
+  open(methods: readonly MethodMetricsSource[], units: string, source = 'low-dose'): void {
     this.close();
     this.methods = [...methods];
     this.units = units === 'SUVbw' ? 'SUV' : units;
+    this.source = source;
     this.header.replaceChildren();
     const first = methods[0];
     if (!first) {
@@ -63,7 +68,7 @@ export class MetricsView {
     // then take their second line (if they need one) now, not under an image already drawn.
     this.viewer.reserveMetrics(new Map(methods.flatMap((m, k) => this.paneLines(m, k, SAMPLE_SLICE).map((line) => [line.key, line.text] as const))));
     const what = methods.length > 1 ? `${methods.length} methods` : methodLabel(first.comparison.report);
-    this.header.innerHTML = `<span class="muted">Series means (${first.comparison.reference ? 'vs reference' : 'vs low-dose'}, ${escape(what)}):</span> <span id="series-metrics" class="muted">computing…</span>`;
+    this.header.innerHTML = `<span class="muted">Series means (${first.comparison.reference ? 'vs reference' : `vs ${escape(this.source)}`}, ${escape(what)}):</span> <span id="series-metrics" class="muted">computing…</span>`;
     const generation = this.generation;
     // The series numbers take the server a while (SSIM of every slice of every method): ask once the slices are in.
     this.viewer
@@ -137,8 +142,8 @@ export class MetricsView {
     const unscored = withReference ? unscoredText(source.comparison) : null;
     const lines = [{
       key: source.key,
-      text: unscored ? 'not scored' : scoresText(metrics.denoised) + (withReference ? '' : '  (vs low-dose)'),
-      title: `${unscored ?? (withReference ? 'Denoised vs reference' : 'Denoised vs low-dose')}; RMSE ${metrics.denoised ? formatValue(metrics.denoised.rmse) : '–'} ${this.units}; ${noise(metrics.noise.denoised)}`,
+      text: unscored ? 'not scored' : scoresText(metrics.denoised) + (withReference ? '' : `  (vs ${this.source})`),
+      title: `${unscored ?? (withReference ? 'Denoised vs reference' : `Denoised vs ${this.source}`)}; RMSE ${metrics.denoised ? formatValue(metrics.denoised.rmse) : '–'} ${this.units}; ${noise(metrics.noise.denoised)}`,
     }];
     if (k !== 0) return lines;
     if (withReference) {

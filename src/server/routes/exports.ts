@@ -238,9 +238,11 @@ async function figureOf(data: DataServices, comparisonIds: readonly string[] | n
       const label = methodLabel(c.report);
       const image = slice >= 0 ? await data.slices.read(c.denoised, slice) : null;
       if (k === 0) denoisedImage = image;
+      // Without a reference the scores are against the source, and the line says so (as the viewer's does).
+      const scores = paneScoresLine(metrics[k]!.denoised, unscored(c));
       panes.push({
         title: several || c.report?.method ? `Denoised (${label})` : 'Denoised',
-        metrics: paneScoresLine(metrics[k]!.denoised, unscored(c)),
+        metrics: scores && !c.reference ? `${scores} (vs ${roleTitle(detail.role).toLowerCase()})` : scores,
         footer: slice >= 0 ? footer(c.denoised, slice) : 'no matching slice',
         image,
       });
