@@ -39,6 +39,7 @@ import { NothingToDenoiseError, nothingToDenoiseScan, seriesToDenoiseIn } from '
 import { frameTag, reportedInput, seriesOutputNames } from './frame-output.js';
 import { madeWithDifference, madeWithOf, madeWithOfReport } from './made-with.js';
 import { extraOutputsOf, extraOutputsOfReport, missingExtraOutputs } from './extra-outputs.js';
+import { inputContentDifference, inputContentOf, isInputContent, readInputContent, sliceContentSha256, sliceSetDifference } from './input-content.js';
 import {
   acquisitionUids,
   commitFrame,
@@ -297,6 +298,16 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
         { path: dir },
       );
     }
+    // Skipping would hand back output made from other input (./input-content.ts).
+    const otherInput = await inputDifference(previous, series, context.log);
+    if (otherInput !== '') {
+      throw new LowdoseError(
+        'E_EXISTS',
+        `${dir} holds this ${series.petFrame ? `time point or gate (${names.frameTag})` : 'series'} finished from other input than this run's (${otherInput}): ` +
+          `skipping it would hand back output made from that input; use --overwrite to redo it from this input, or give another -o`,
+        { path: dir },
+      );
+    }
     context.log(`${series.modality} series ${series.petFrame ? series.key : series.seriesInstanceUid}: already done in ${dir} (use --overwrite to redo)`);
     context.onProgress?.({
       seriesIndex: context.seriesIndex,
@@ -382,7 +393,11 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
   const previews: string[] = [];
 
   const batchSize = Math.max(1, context.batch ?? 1);
-  const window = new SliceWindow(series, denoiser.neighbours, paddingFill);
+  // Each slice's sha256 as read (./input-content.ts), recorded in the marker for a rerun to compare.
+  const digests: string[] = [];
+  const window = new SliceWindow(series, denoiser.neighbours, paddingFill, (index, image) => {
+    digests[index] = sliceContentSha256(image, series.slices[index]!.position);
+  });
   const batchIndices = (first: number) => Array.from({ length: Math.min(batchSize, count - first) }, (_, k) => first + k);
   /** The slices a batch reads: its own and, for 2.5D models, the neighbours at either end. */
   const reads = (indices: readonly number[]) =>
@@ -495,7 +510,7 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
   const modelMs = denoiser.forwardMs - forwardBefore;
   const elapsed = performance.now() - started;
   const report: SeriesReport = {
-    input: reportedInput(series),
+    input: { ...reportedInput(series), content: inputContentOf(series, digests) },
     output: { seriesInstanceUid: writer.seriesInstanceUid, dir, files: writer.files },
     ...(uncertaintyWriter
       ? {
@@ -563,6 +578,22 @@ async function finishedMarker(markerPath: string, acquisitionDir: string | null,
   return null;
 }
 
+/**
+ * How the input of a finished series (its completion marker's `input.content`) differs from the
+ * series as it is now, for a message; empty when it is the same, or when the marker (an older
+ * lowdose's) does not record it. The slice UIDs are compared first, without reading a pixel.
+ */
+async function inputDifference(previous: SeriesReport, series: Series, log: (message: string) => void): Promise<string> {
+  const recorded = previous.input?.content;
+  if (!isInputContent(recorded)) {
+    log(`${series.key}: the completion marker does not record its input's content (an older lowdose wrote it): the input is not compared`);
+    return '';
+  }
+  const bySet = sliceSetDifference(recorded, series);
+  if (bySet !== '') return bySet;
+  return inputContentDifference(recorded, await readInputContent(series));
+}
+
 /** The means of the first and the second half of an ensemble's members: two independent estimates. */
 function ensembleHalves(members: readonly Float32Array[]): [Float32Array, Float32Array] {
   const half = Math.floor(members.length / 2);
@@ -621,15 +652,17 @@ class SliceWindow {
     private readonly series: Series,
     private readonly neighbours: boolean,
     private readonly fill: PaddingFill,
+    /** Told of each slice as read, before anything uses it. */
+    private readonly onRead: (index: number, image: Image2D) => void,
   ) {}
 
   get(index: number): Promise<WindowSlice> {
     let pending = this.cache.get(index);
     if (!pending) {
-      pending = readSliceImage(this.series, index).then((image) => ({
-        image,
-        filled: fillPadding(image.data, image.padding, image.rows, image.columns, this.fill),
-      }));
+      pending = readSliceImage(this.series, index).then((image) => {
+        this.onRead(index, image);
+        return { image, filled: fillPadding(image.data, image.padding, image.rows, image.columns, this.fill) };
+      });
       this.cache.set(index, pending);
     }
     return pending;

@@ -16,6 +16,7 @@
  */
 import path from 'node:path';
 import type { PetFrameRef, PetFrameTiming, PetGateTiming, Series } from '../dicom/index.js';
+import type { InputContent } from './input-content.js';
 
 export const COMPLETION_MARKER = '.lowdose-complete.json';
 
@@ -102,6 +103,12 @@ export interface ReportedInput {
    * `output.dir` shared), named `<tag>-IM0001.dcm`, ... Absent for a series of its own.
    */
   readonly petFrame?: PetFrameReport;
+  /**
+   * `denoise`: what identifies the input the series was made from (./input-content.ts: each slice's
+   * SOPInstanceUID and the sha256 of what was read of it), compared by a rerun before it skips the
+   * finished series. Absent in `simulate`'s report, and in a report written before it was recorded.
+   */
+  readonly content?: InputContent;
 }
 
 export function reportedInput(series: Series): ReportedInput {
