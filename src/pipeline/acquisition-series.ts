@@ -19,7 +19,10 @@
  *   differs and `--overwrite`), finished frames or not. A file recorded by an older lowdose has no
  *   settings, or lacks some: those of the frames finished under its UIDs stand for them too (a run
  *   with other settings than any of them is refused; a field none of them records is not
- *   compared), and the first run that writes a frame records its own;
+ *   compared), and the first run that writes a frame records its own. A record under which no frame is
+ *   finished and of whose folder no other live run holds a frame lock is a dead run's (killed or
+ *   cancelled before it finished a frame): it protects nothing, and a run with other settings
+ *   records its own (new UIDs; the dead run's unfinished frames are swept);
  * - an `--overwrite` request (one `denoise` run, or every job of one batch, by its id) records new
  *   UIDs the first time one of its frames is written, and every later frame of the same request
  *   takes them: the redone frames are a new series (new SeriesInstanceUID, new SOPInstanceUIDs), as
@@ -122,7 +125,16 @@ export async function acquisitionUids(
     const file = path.join(dir, ACQUISITION_UIDS_FILE);
     const recorded = await readAcquisitionUids(dir);
     if (recorded) checkSource(recorded, source, file);
-    if (recorded && (request === null || recorded.overwrite?.id === request.id)) return joinRecorded(dir, recorded, madeWith, context.extras);
+    if (recorded && (request === null || recorded.overwrite?.id === request.id)) {
+      try {
+        return await joinRecorded(dir, recorded, madeWith, context.extras);
+      } catch (error) {
+        // Recorded by a run that died (or was cancelled) before it finished a frame: nothing made
+        // with those settings is there to protect, so the record does not hold later runs back.
+        if (!(error instanceof LowdoseError && error.code === 'E_EXISTS') || !(await abandonedRecord(dir, recorded, context))) throw error;
+        context.log?.(`${file}: recorded with other settings by a run that finished no frame and is not running; this run records its own`);
+      }
+    }
     if (recorded?.overwrite && request && later(recorded.overwrite, request)) {
       throw new LowdoseError(
         'E_LOCKED',
@@ -146,6 +158,26 @@ export async function acquisitionUids(
     }
     return fresh;
   });
+}
+
+/**
+ * Whether the recorded UIDs are a dead run's: no frame is finished under them and no other live run
+ * holds a frame lock of the folder (a run holds its frames' locks from its start, before it
+ * records anything; a lock whose owner is gone is taken over and released here). Under the UID lock.
+ */
+async function abandonedRecord(dir: string, recorded: AcquisitionUids, context: AcquisitionContext): Promise<boolean> {
+  for (const tag of await frameTagsIn(dir)) if (await finishedFrame(dir, tag, recorded)) return false;
+  const locked = (await readdir(dir).catch(() => [] as string[])).map((name) => FRAME_LOCK.exec(name)?.[1]).filter((tag): tag is string => tag !== undefined);
+  for (const tag of locked) {
+    if (context.held?.has(tag)) continue;
+    try {
+      await (await acquireFolderLock(path.join(dir, tag), { ...context.lock, wait: false })).release();
+    } catch (error) {
+      if (error instanceof LowdoseError && error.code === 'E_LOCKED') return false;
+      throw error;
+    }
+  }
+  return true;
 }
 
 /**
@@ -337,6 +369,8 @@ async function sweep(dir: string, uids: AcquisitionUids, context: AcquisitionCon
 
 const FRAME_FILE = /^([tg]\d+)-/;
 const FRAME_MARKER = /^\.lowdose-complete-([tg]\d+)\.json$/;
+/** A frame's lock file (src/util/folder-lock.ts `lockPathFor` of `<folder>/<tag>`). */
+const FRAME_LOCK = /^\.([tg]\d+)\.lock$/;
 
 /** Tags of the frames with a file or a marker in the folder. */
 async function frameTagsIn(dir: string): Promise<string[]> {

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acquisitionUids, ACQUISITION_UIDS_FILE } from '../../src/pipeline/acquisition-series.js';
+import { acquireFolderLock } from '../../src/util/folder-lock.js';
 import { denoisePaths } from '../../src/pipeline/denoise.js';
 import type { ExtraOutputs } from '../../src/pipeline/extra-outputs.js';
 import type { MadeWith } from '../../src/pipeline/made-with.js';
@@ -44,8 +45,11 @@ function stripRecord(folder: string): void {
 describe('the extra outputs recorded with an acquisition\'s derived series\' UIDs', () => {
   it('the first frame records them; another frame with others is E_EXISTS naming both; an unreadable record is E_MALFORMED', async () => {
     const folder = path.join(root, 'unit');
+    // The run that records them is writing t01 (it holds its lock, as every run holds its frames'
+    // from its start): the record stands though no frame is finished yet.
+    const writing = await acquireFolderLock(path.join(folder, 't01'));
     const extras = (outputs: ExtraOutputs) => ({ extras: { outputs, units: 'Bq/ml' } });
-    const first = await acquisitionUids(folder, 'acquisition', GAUSSIAN, null, extras(CALIBRATED));
+    const first = await acquisitionUids(folder, 'acquisition', GAUSSIAN, null, { held: new Set(['t01']), ...extras(CALIBRATED) });
     expect(first.extraOutputs).toEqual(CALIBRATED);
     expect(record(folder).extraOutputs).toEqual(CALIBRATED);
     expect(await acquisitionUids(folder, 'acquisition', GAUSSIAN, null, extras(CALIBRATED))).toEqual(first);
@@ -63,6 +67,7 @@ describe('the extra outputs recorded with an acquisition\'s derived series\' UID
 
     writeFileSync(path.join(folder, ACQUISITION_UIDS_FILE), JSON.stringify({ ...record(folder), extraOutputs: { uncertainty: 'sigma' } }));
     await expect(acquisitionUids(folder, 'acquisition', GAUSSIAN, null, extras(SPREAD))).rejects.toMatchObject({ code: 'E_MALFORMED' });
+    await writing.release();
   });
 });
 
@@ -136,11 +141,16 @@ describe.skipIf(!hasPydicom)('the extra outputs of a dynamic PET acquisition\'s 
     const same = await denoise(frameFiles(2), out, { uncertainty: true });
     expect(same.errors).toEqual([]);
     expect(record(folder).extraOutputs).toEqual(CALIBRATED);
-    // Recorded now: the check no longer needs a finished frame.
+    // Recorded now: the check no longer needs a finished frame while a run writes one (t01 redone).
     rmSync(path.join(folder, '.lowdose-complete-t01.json'));
     rmSync(path.join(folder, '.lowdose-complete-t02.json'));
-    const later = await denoise(frameFiles(3), out);
-    expect(later.errors).toEqual([expect.objectContaining({ code: 'E_EXISTS', message: expect.stringContaining('recorded with other extra outputs') })]);
+    const writing = await acquireFolderLock(path.join(folder, 't01'));
+    try {
+      const later = await denoise(frameFiles(3), out);
+      expect(later.errors).toEqual([expect.objectContaining({ code: 'E_EXISTS', message: expect.stringContaining('recorded with other extra outputs') })]);
+    } finally {
+      await writing.release();
+    }
   });
 
   it('an older .lowdose-series.json without the record and no finished time point refuses nothing and records the run\'s', async () => {

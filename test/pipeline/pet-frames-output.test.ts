@@ -18,6 +18,7 @@ import type { DenoiseReport } from '../../src/pipeline/types.js';
 import type { SimulateResult } from '../../src/pipeline/simulate.js';
 import type { MetricsResult } from '../../src/pipeline/metrics.js';
 import { acquisitionUids } from '../../src/pipeline/acquisition-series.js';
+import { acquireFolderLock } from '../../src/util/folder-lock.js';
 import type { MadeWith } from '../../src/pipeline/made-with.js';
 import { derivedSeriesToStore } from '../../src/pipeline/remote-denoise.js';
 import { pairSeries, type IndexedSeries } from '../../src/server/data/pairing.js';
@@ -664,7 +665,12 @@ describe.skipIf(!hasPydicom)('a denoised dynamic or gated PET acquisition', () =
   it('of frames started at the same time with two methods, those of the method recorded first join the series and the others are refused', async () => {
     const folder = path.join(dir, 'uids-two-methods');
     const nlm: MadeWith = { method: 'nlm', model: null, settings: null };
-    const runs = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => acquisitionUids(folder, 'acquisition-key', i % 2 === 0 ? GAUSSIAN : nlm)));
+    // Each holds its frame's lock, as a run does from its start.
+    const locks = await Promise.all(Array.from({ length: 8 }, (_, i) => acquireFolderLock(path.join(folder, `t0${i + 1}`))));
+    const runs = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) => acquisitionUids(folder, 'acquisition-key', i % 2 === 0 ? GAUSSIAN : nlm, null, { held: new Set([`t0${i + 1}`]) })),
+    );
+    await Promise.all(locks.map((lock) => lock.release()));
     const joined = runs.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     const refused = runs.flatMap((r) => (r.status === 'rejected' ? [r.reason as { code: string }] : []));
     expect(joined).toHaveLength(4);
