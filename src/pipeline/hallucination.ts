@@ -7,7 +7,6 @@
  * half of the ensemble against the other).
  */
 import { readdirSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { patientPosition } from '../dicom/geometry.js';
 import type { Series } from '../dicom/index.js';
@@ -16,6 +15,7 @@ import type { ProcessingEquipment } from '../dicom/contributing-equipment.js';
 import { createDerivedSeriesWriter, type DerivedSeriesWriter } from '../dicom/write-derived.js';
 import { sfrcScoreMap, type ResolvedSfrcOptions, type SfrcSliceResult } from '../metrics/sfrc.js';
 import { realPathOrSelf, writeFileAtomic } from '../util/fs.js';
+import { recoverStagedFolders, stageFolders, type StagedFolders } from '../util/staged-folders.js';
 import { roundTo } from '../util/round.js';
 import { defaultWindow, encodePanels, markPatches, windowToGray } from './preview.js';
 
@@ -65,17 +65,25 @@ export interface HallucinationSummary extends ResolvedSfrcOptions {
 const HALLUCINATION_FOLDERS = ['map', 'overlays'] as const;
 
 /**
- * Readies `dir` for a new map before any is written (`metrics --hallucination`): a `map/` or
- * `overlays/` that holds anything (an earlier run's map series) is refused with E_EXISTS naming it,
- * so that two map series are never mixed in one folder; with `overwrite` both folders are removed
- * instead, unless one holds a file of `inputs` (the series being compared), which is refused
- * always. The frames of a dynamic or gated acquisition write one map series in one run, so this is
- * called once per run, not per frame.
+ * Readies `dir` for a new map before any is written (`metrics --hallucination`; the caller holds
+ * the folder's lock): a `map/` or `overlays/` that holds anything (an earlier run's map series) is
+ * refused with E_EXISTS naming it, so that two map series are never mixed in one folder; with
+ * `overwrite` it is replaced, unless one holds a file of `inputs` (the series being compared), which
+ * is refused always. The new map is written into a hidden sibling (the returned folders' `dir`) and
+ * put in place of the earlier one only when the run completes (`commit`, src/util/staged-folders.ts):
+ * a run that fails or is killed before leaves the earlier map as it was, and what a killed run left
+ * is settled here first. The frames of a dynamic or gated acquisition write one map series in one
+ * run, so this is called once per run, not per frame.
  */
-export async function prepareHallucinationFolder(dir: string, overwrite: boolean, inputs: readonly string[]): Promise<void> {
+export async function prepareHallucinationFolder(
+  dir: string,
+  overwrite: boolean,
+  inputs: readonly string[],
+  log: (message: string) => void = () => {},
+): Promise<StagedFolders> {
+  await recoverStagedFolders(dir, HALLUCINATION_FOLDERS, log);
   const held = HALLUCINATION_FOLDERS.map((name) => path.resolve(dir, name)).filter((folder) => entries(folder).length > 0);
-  if (held.length === 0) return;
-  if (!overwrite) {
+  if (held.length > 0 && !overwrite) {
     const what = held.length === 1 ? `${held[0]} already holds` : `${held.join(' and ')} already hold`;
     throw new LowdoseError('E_EXISTS', `${what} an earlier map (use --overwrite to replace it, or another --hallucination folder)`, { path: held[0]! });
   }
@@ -84,7 +92,16 @@ export async function prepareHallucinationFolder(dir: string, overwrite: boolean
     const input = inputs.find((file) => realPathOrSelf(file).startsWith(inside) || path.resolve(file).startsWith(folder + path.sep));
     if (input) throw new LowdoseError('E_EXISTS', `${folder} holds an input file (${input}); choose another --hallucination folder`, { path: folder });
   }
-  for (const folder of held) await rm(folder, { recursive: true, force: true });
+  return stageFolders(dir, HALLUCINATION_FOLDERS);
+}
+
+/** The summary with the paths of a map written into `staged` where they lie once committed. */
+export function committedSummary(summary: HallucinationSummary, staged: Pick<StagedFolders, 'finalPath'>): HallucinationSummary {
+  return {
+    ...summary,
+    map: { ...summary.map, dir: staged.finalPath(summary.map.dir), files: summary.map.files.map(staged.finalPath) },
+    overlays: summary.overlays.map(staged.finalPath),
+  };
 }
 
 /** The names in `folder`, none when it does not exist or is no folder. */

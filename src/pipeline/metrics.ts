@@ -26,7 +26,9 @@ import type { Detrend } from '../metrics/detrend.js';
 import { NoiseTransfer, type NoiseRoiKind, type NoiseTransferResult, type NoiseWindow } from '../metrics/noise-transfer.js';
 import { bodyOutline } from '../simulate/mu-map.js';
 import { newUid } from '../dicom/uid.js';
-import { HallucinationRecorder, prepareHallucinationFolder, type HallucinationSummary } from './hallucination.js';
+import { committedSummary, HallucinationRecorder, prepareHallucinationFolder, type HallucinationSummary } from './hallucination.js';
+import { acquireFolderLock } from '../util/folder-lock.js';
+import { makeOutputFolder } from '../util/fs.js';
 import { petFrameReport } from './frame-output.js';
 
 /**
@@ -49,8 +51,8 @@ export interface MetricsOptions {
   readonly lesions?: readonly Lesion[];
   /**
    * Also writes an sFRC hallucination map of test against reference into `dir` (src/metrics/sfrc.ts).
-   * An earlier map in `dir` is refused (E_EXISTS), or with `overwrite` replaced
-   * (`prepareHallucinationFolder`).
+   * An earlier map in `dir` is refused (E_EXISTS), or with `overwrite` replaced once the new one is
+   * complete (`prepareHallucinationFolder`); another run writing `dir` is E_LOCKED.
    */
   readonly hallucination?: { readonly dir: string; readonly options?: SfrcOptions; readonly overwrite?: boolean };
   /** Also the test's noise without anatomy (`--noise`), from the low-dose series `input` the test was made from. */
@@ -215,13 +217,45 @@ export async function runMetrics(options: MetricsOptions): Promise<{ result: Met
   const references = await seriesOrFrames(options.reference, '--reference', errors);
   const tests = await seriesOrFrames(options.test, '--test', errors);
   const pairs = pairFrames(references, tests, options, progress);
-  if (options.hallucination) {
-    // Every refusal that needs no pixel first, so that --overwrite removes an earlier map only for
-    // a run that goes on to write one.
-    for (const [reference, test] of pairs) checkComparable(reference, test);
-    const inputs = pairs.flatMap(([reference, test]) => [...reference.slices, ...test.slices].map((s) => s.file));
-    await prepareHallucinationFolder(options.hallucination.dir, options.hallucination.overwrite ?? false, inputs);
+  if (!options.hallucination) return scorePairs(pairs, options, errors, progress);
+  // Every refusal that needs no pixel first.
+  for (const [reference, test] of pairs) checkComparable(reference, test);
+  const inputs = pairs.flatMap(([reference, test]) => [...reference.slices, ...test.slices].map((s) => s.file));
+  // One run writes a map folder at a time: another one's unfinished map is not a killed run's.
+  await makeOutputFolder(options.hallucination.dir);
+  const lock = await acquireFolderLock(options.hallucination.dir);
+  try {
+    const staged = await prepareHallucinationFolder(options.hallucination.dir, options.hallucination.overwrite ?? false, inputs, progress);
+    let run: { result: MetricsResult; exitCode: number };
+    try {
+      // The map is written beside the earlier one and replaces it only once complete.
+      run = await scorePairs(pairs, { ...options, hallucination: { ...options.hallucination, dir: staged.dir } }, errors, progress);
+    } catch (error) {
+      await staged.abandon();
+      throw error;
+    }
+    await staged.commit();
+    const { result } = run;
+    return {
+      ...run,
+      result: {
+        ...result,
+        ...(result.hallucination ? { hallucination: committedSummary(result.hallucination, staged) } : {}),
+        ...(result.frames ? { frames: result.frames.map((f) => (f.hallucination ? { ...f, hallucination: committedSummary(f.hallucination, staged) } : f)) } : {}),
+      },
+    };
+  } finally {
+    await lock.release();
   }
+}
+
+/** Scores one series pair, or every frame pair of two acquisitions. */
+async function scorePairs(
+  pairs: ReadonlyArray<readonly [Series, Series]>,
+  options: MetricsOptions,
+  errors: MetricsResult['errors'],
+  progress: (message: string) => void,
+): Promise<{ result: MetricsResult; exitCode: number }> {
   if (pairs.length === 1) {
     const [reference, test] = pairs[0]!;
     const run = await scoreSeries(reference, test, options, errors, progress);
@@ -396,7 +430,7 @@ async function scoreSeries(
               ? `test frame ${test.key} against reference frame ${reference.key}`
               : `test series ${test.seriesInstanceUid} against reference ${reference.seriesInstanceUid}`,
             ...(frameMap ? { shared: frameMap } : {}),
-            // The folder held no map (`prepareHallucinationFolder`): a file in the way is no earlier map's to replace.
+            // A new folder (`prepareHallucinationFolder`'s staged one): a file in the way is no earlier map's to replace.
             overwrite: false,
           })
         : null;
