@@ -508,9 +508,10 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
     await writing?.catch(() => undefined);
   }
   const modelMs = denoiser.forwardMs - forwardBefore;
+  const content = inputContentOf(series, digests);
   const elapsed = performance.now() - started;
   const report: SeriesReport = {
-    input: { ...reportedInput(series), content: inputContentOf(series, digests) },
+    input: { ...reportedInput(series), ...(content ? { content } : {}) },
     output: { seriesInstanceUid: writer.seriesInstanceUid, dir, files: writer.files },
     ...(uncertaintyWriter
       ? {

@@ -52,13 +52,13 @@ export function sliceContentSha256(image: Pick<Image2D, 'rows' | 'columns' | 'da
   return hash.digest('hex');
 }
 
-/** The series' content from each slice's sha256 (`digests[i]` of `series.slices[i]`). */
-export function inputContentOf(series: Pick<Series, 'slices'>, digests: readonly string[]): InputContent {
-  const slices = series.slices.map((slice, i): InputSlice => {
-    const sha256 = digests[i];
-    if (sha256 === undefined) throw new Error(`slice ${i} of the series was not hashed`);
-    return { sopInstanceUid: slice.sopInstanceUid, ...(slice.frame !== 0 ? { frame: slice.frame } : {}), sha256 };
-  });
+/**
+ * The series' content from each slice's sha256 (`digests[i]` of `series.slices[i]`); null when a
+ * slice was not hashed (the marker then records none, and its rerun compares none).
+ */
+export function inputContentOf(series: Pick<Series, 'slices'>, digests: readonly string[]): InputContent | null {
+  if (series.slices.some((_, i) => digests[i] === undefined)) return null;
+  const slices = series.slices.map((slice, i): InputSlice => ({ sopInstanceUid: slice.sopInstanceUid, ...(slice.frame !== 0 ? { frame: slice.frame } : {}), sha256: digests[i]! }));
   const whole = createHash('sha256');
   for (const s of slices) whole.update(`${s.sopInstanceUid}#${s.frame ?? 0}=${s.sha256}\n`);
   return { hashed: INPUT_CONTENT_RECIPE, sha256: whole.digest('hex'), slices };
@@ -71,7 +71,7 @@ export async function readInputContent(series: Series): Promise<InputContent> {
     const image = await readSliceImage(series, i);
     digests.push(sliceContentSha256(image, series.slices[i]!.position));
   }
-  return inputContentOf(series, digests);
+  return inputContentOf(series, digests)!;
 }
 
 /** A slice's key: its SOPInstanceUID, and its frame in a multi-frame file. */
