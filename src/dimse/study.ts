@@ -3,6 +3,7 @@
  * series into a folder (C-GET on the same association, or C-MOVE to our storage SCP; resumable,
  * each file written whole) and store a folder's series (C-STORE, every response checked).
  */
+import { lookup } from 'node:dns/promises';
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -279,11 +280,17 @@ async function retrieve(peer: DimsePeer, requests: DimseRequest[], root: string,
   if (options.movePort === undefined) {
     await associate(peer, requests, { ...options, purpose: 'C-GET', sink });
   } else {
-    const scp = await startStoreScp(options.movePort, options.callingAet, sink, options.timeoutMs);
+    // Our SCP takes calls from the PACS's own address(es) only: the host we send the C-MOVE to.
+    const peerAddresses = await lookup(peer.host, { all: true }).then(
+      (found) => found.map((a) => a.address),
+      () => [peer.host],
+    );
+    const scp = await startStoreScp(options.movePort, options.callingAet, sink, options.timeoutMs, { peerAddresses });
     try {
       await associate(peer, requests, { ...options, purpose: 'C-MOVE' });
     } finally {
       await scp.close();
+      for (const { address, why } of scp.refused) options.log?.(`our storage SCP on port ${options.movePort} closed a connection from ${address}: ${why}`);
     }
     if (scp.failure) throw scp.failure;
   }

@@ -1,0 +1,135 @@
+/**
+ * Memory of the C-MOVE storage SCP (src/dimse/store-scp.ts) under a hostile sender: this process
+ * runs the SCP, a child process sends, and the SCP's resident memory is sampled every 10 ms.
+ *
+ *   npx tsx scripts/bench/store-scp-memory.ts --attack pdu --mib 256
+ *     a P-DATA-TF header announcing 4 GiB, then --mib MiB of zeros as fast as the SCP takes them
+ *   npx tsx scripts/bench/store-scp-memory.ts --attack instance --mib 256 [--max-instance-mib 1024]
+ *     one C-STORE of a CT-like instance with --mib MiB of pixel data (dcmjs-dimse's client)
+ *
+ * Prints the SCP's resident memory before, its peak, the bytes the sender got off, how the
+ * connection ended and what the SCP reports (refused connections, failure, counts).
+ */
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { dimse } from '../../src/dimse/association.js';
+import { startStoreScp } from '../../src/dimse/store-scp.js';
+
+const { values } = parseArgs({
+  options: {
+    attack: { type: 'string', default: 'pdu' },
+    mib: { type: 'string', default: '256' },
+    'max-instance-mib': { type: 'string' },
+    role: { type: 'string', default: 'scp' },
+    port: { type: 'string' },
+  },
+});
+const MiB = 2 ** 20;
+const bytes = Number(values.mib) * MiB;
+
+async function sendPdu(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    const chunk = Buffer.alloc(MiB);
+    let written = 0;
+    const header = Buffer.from([0x04, 0, 0xff, 0xff, 0xff, 0xf0]);
+    socket.on('error', () => {});
+    socket.on('close', () => resolve(`closed by the SCP after ${(written / MiB).toFixed(1)} MiB written`));
+    const pump = () => {
+      while (written < bytes) {
+        const ok = socket.write(written === 0 ? header : chunk);
+        written += written === 0 ? header.length : chunk.length;
+        if (!ok) return void socket.once('drain', pump);
+      }
+      socket.end(() => resolve(`all ${(written / MiB).toFixed(1)} MiB written, the SCP kept the connection`));
+    };
+    socket.on('connect', pump);
+  });
+}
+
+async function sendInstance(port: number): Promise<string> {
+  const dataset = new dimse.Dataset(
+    {
+      SOPClassUID: '1.2.840.10008.5.1.4.1.1.2',
+      SOPInstanceUID: '1.2.3.4.5',
+      StudyInstanceUID: '1.2.3',
+      SeriesInstanceUID: '1.2.3.4',
+      Modality: 'CT',
+      Rows: 1024,
+      Columns: bytes / 2048,
+      BitsAllocated: 16,
+      BitsStored: 16,
+      HighBit: 15,
+      PixelRepresentation: 1,
+      SamplesPerPixel: 1,
+      PhotometricInterpretation: 'MONOCHROME2',
+      PixelData: [new Uint8Array(bytes).fill(7).buffer],
+      _vrMap: { PixelData: 'OW' },
+    },
+    dimse.constants.TransferSyntax.ExplicitVRLittleEndian,
+  );
+  const request = new dimse.requests.CStoreRequest(dataset);
+  let status: number | null = null;
+  request.on('response', (response: { getStatus(): number }) => (status = response.getStatus()));
+  return new Promise((resolve) => {
+    const client = new dimse.Client();
+    client.addRequest(request);
+    client.on('closed', () => resolve(status === null ? 'no C-STORE answer (association ended)' : `C-STORE answered 0x${(status as number).toString(16).padStart(4, '0')}`));
+    client.on('networkError', (e: Error) => resolve(`network error: ${e.message}`));
+    client.send('127.0.0.1', port, 'HOSTILE', 'LOWDOSE', { connectTimeout: 60_000, associationTimeout: 60_000, pduTimeout: 60_000, associationLingerTimeout: 0 });
+  });
+}
+
+if (values.role === 'sender') {
+  const port = Number(values.port);
+  const outcome = values.attack === 'pdu' ? await sendPdu(port) : await sendInstance(port);
+  process.stdout.write(outcome);
+  process.exit(0);
+}
+
+const port = await new Promise<number>((resolve) => {
+  const probe = net.createServer().listen(0, '127.0.0.1', () => {
+    const { port: p } = probe.address() as net.AddressInfo;
+    probe.close(() => resolve(p));
+  });
+});
+const kept: number[] = [];
+const scp = await startStoreScp(port, 'LOWDOSE', async (instance) => void kept.push(instance.dataset.length), 60_000, {
+  peerAddresses: ['127.0.0.1'],
+  ...(values['max-instance-mib'] ? { maxInstanceBytes: Number(values['max-instance-mib']) * MiB } : {}),
+});
+global.gc?.();
+const before = process.memoryUsage().rss;
+let peak = before;
+const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
+const started = performance.now();
+const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--role', 'sender', '--attack', values.attack!, '--mib', values.mib!, '--port', String(port)], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+let outcome = '';
+child.stdout.on('data', (d) => (outcome += String(d)));
+await new Promise((resolve) => child.on('exit', resolve));
+await new Promise((resolve) => setTimeout(resolve, 500));
+clearInterval(sampler);
+await scp.close();
+console.log(
+  JSON.stringify(
+    {
+      attack: values.attack,
+      sentMiB: Number(values.mib),
+      seconds: +((performance.now() - started) / 1000).toFixed(1),
+      rssBeforeMiB: +(before / MiB).toFixed(0),
+      rssPeakMiB: +(peak / MiB).toFixed(0),
+      sender: outcome,
+      refused: scp.refused ?? null,
+      failure: scp.failure?.message ?? null,
+      counts: scp.counts,
+      keptBytes: kept,
+    },
+    null,
+    2,
+  ),
+);
+process.exit(0);
