@@ -13,10 +13,11 @@ import path from 'node:path';
 import dicomParser from 'dicom-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dimse } from '../../src/dimse/association.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, type CliRun } from '../helpers/cli.js';
 import { closedPort, findOrthanc, freePort, ORTHANC_AET, seriesInStudy, startOrthanc, uploadAsOtherStudy, uploadWithUnreadableInstance, type RunningOrthanc } from '../helpers/orthanc.js';
 import { hasPydicom, imageIndexes, uploadDynamicPet } from '../helpers/pet-timing.js';
 import { startCuttingProxy, withSomeSubOperationsFailed, type CuttingProxy } from '../helpers/cutting-proxy.js';
+import { onFreshPort, type PortChooser } from '../helpers/ports.js';
 
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
 /** A real PET slice (TCIA ACRIN-FLT-Breast), in a study of its own. */
@@ -96,10 +97,10 @@ function filesUnder(root: string): string[] {
 describe.skipIf(!installed)('DIMSE against Orthanc', () => {
   let dir: string;
   let orthanc: RunningOrthanc;
-  let movePort: number;
-  /** C-MOVE to CUT_AET goes through this proxy to our storage SCP on cutMovePort. */
+  /** Every run of each moveRun call, the retries on a taken port included. */
+  const moveRuns: CliRun[][] = [];
+  /** C-MOVE to CUT_AET goes through this proxy to our storage SCP (its targetPort). */
   let moveProxy: CuttingProxy;
-  let cutMovePort: number;
   let pacs: string;
   let studyUid: string;
   let sourceSeriesUid: string;
@@ -119,6 +120,36 @@ describe.skipIf(!installed)('DIMSE against Orthanc', () => {
     return result;
   }
 
+  /**
+   * `lowdose <args> --move-port <port>` on a port chosen now, with Orthanc's `lowdose` modality (or,
+   * through the cutting proxy, its target) pointed at it first; again on a fresh port when another
+   * process took that one before our storage SCP bound it (exit 2 "--move-port N: cannot listen").
+   */
+  async function moveRun(args: readonly string[], through: 'orthanc' | 'proxy' = 'orthanc', choosePort: PortChooser = freePort): Promise<CliRun> {
+    const point = async (port: number) => {
+      if (through === 'proxy') {
+        moveProxy.targetPort = port;
+        return;
+      }
+      const modality = { AET: CALLING_AET, Host: '127.0.0.1', Port: port, AllowGet: true, AllowMove: true, AllowFind: true, AllowStore: true };
+      const response = await orthanc.rest('/modalities/lowdose', { method: 'PUT', body: Buffer.from(JSON.stringify(modality)) });
+      expect(response.ok, await response.text()).toBe(true);
+    };
+    const runs: CliRun[] = [];
+    const last = await onFreshPort(
+      point,
+      async (port) => {
+        const run = await runCli(...args, '--move-port', String(port));
+        runs.push(run);
+        return run;
+      },
+      (run, port) => run.code === 2 && run.stderr.includes(`--move-port ${port}: cannot listen`),
+      { choosePort },
+    );
+    moveRuns.push(runs);
+    return last;
+  }
+
   async function studySeries(): Promise<string[]> {
     const found = (await (
       await orthanc.rest('/tools/find', { method: 'POST', body: Buffer.from(JSON.stringify({ Level: 'Series', Query: { StudyInstanceUID: studyUid }, Expand: true })) })
@@ -129,12 +160,11 @@ describe.skipIf(!installed)('DIMSE against Orthanc', () => {
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'lowdose-dimse-'));
     process.env.TMPDIR = dir; // pulled instances go under the test's folder
-    movePort = await freePort();
-    // The calling AE title is known to Orthanc (C-FIND / C-GET / C-MOVE allowed) at our storage SCP's port.
-    cutMovePort = await freePort();
-    moveProxy = await startCuttingProxy(cutMovePort, 'client');
+    // The calling AE title is known to Orthanc (C-FIND / C-GET / C-MOVE allowed); the port of our
+    // storage SCP is chosen by each C-MOVE run (moveRun), which points Orthanc (or the proxy) at it.
+    moveProxy = await startCuttingProxy(await freePort(), 'client');
     orthanc = await startOrthanc(dir, {
-      dicomModalities: { lowdose: { aet: CALLING_AET, host: '127.0.0.1', port: movePort }, cut: { aet: CUT_AET, host: '127.0.0.1', port: moveProxy.port } },
+      dicomModalities: { lowdose: { aet: CALLING_AET, host: '127.0.0.1', port: await freePort() }, cut: { aet: CUT_AET, host: '127.0.0.1', port: moveProxy.port } },
     });
     pacs = `dimse://${ORTHANC_AET}@127.0.0.1:${orthanc.dicomPort}`;
     for (const file of readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort()) {
@@ -253,7 +283,7 @@ describe.skipIf(!installed)('DIMSE against Orthanc', () => {
 
   it('--move-port fetches a series with C-MOVE to our storage SCP, with the same pixels as C-GET', async () => {
     const out = path.join(dir, 'out-move');
-    const run = await runCli('denoise', `${pacs}/${studyUid}/${sourceSeriesUid}`, '-o', out, '--method', 'gaussian', '--calling-aet', CALLING_AET, '--move-port', String(movePort), '--no-progress', '--json');
+    const run = await moveRun(['denoise', `${pacs}/${studyUid}/${sourceSeriesUid}`, '-o', out, '--method', 'gaussian', '--calling-aet', CALLING_AET, '--no-progress', '--json']);
     expect(run.code, run.stderr).toBe(0);
     const report = JSON.parse(run.stdout) as DimseJsonReport;
     expect(report.errors).toEqual([]);
@@ -262,6 +292,25 @@ describe.skipIf(!installed)('DIMSE against Orthanc', () => {
     expect(report.dimse.stored).toEqual([]);
     const pixels = await Promise.all(report.series[0]!.output.files.map(async (f) => pixelMd5(new Uint8Array(await readFile(f)))));
     expect(pixels.sort()).toEqual(plainPixels);
+  });
+
+  it('a --move-port another process holds when our storage SCP binds it exits 2 naming the port; the C-MOVE runs again on a fresh port Orthanc is pointed at', async () => {
+    const held = await closedPort();
+    try {
+      let asked = 0;
+      const out = path.join(dir, 'out-move-taken');
+      const run = await moveRun(['denoise', `${pacs}/${studyUid}/${sourceSeriesUid}`, '-o', out, '--method', 'gaussian', '--calling-aet', CALLING_AET, '--no-progress', '--json'], 'orthanc', async () =>
+        asked++ === 0 ? held.port : freePort(),
+      );
+      const [first, second] = moveRuns.at(-1)!;
+      expect(first!.code).toBe(2);
+      expect(first!.stderr).toContain(`--move-port ${held.port}: cannot listen`);
+      expect(run).toBe(second);
+      expect(run.code, run.stderr).toBe(0);
+      expect((JSON.parse(run.stdout) as DimseJsonReport).dimse.pulled).toEqual([expect.objectContaining({ seriesInstanceUid: sourceSeriesUid, instances: 3, retrieved: 3 })]);
+    } finally {
+      await held.release();
+    }
   });
 
   it('a --store peer that is not listening or rejects the association exits 2 with E_USAGE before anything is retrieved or denoised', async () => {
@@ -462,9 +511,9 @@ describe.skipIf(!installed)('DIMSE against Orthanc', () => {
   it('a C-MOVE whose transfer to our storage SCP is cut after the first instance is an E_IO error (exit 1); the rerun moves the rest', async () => {
     const source = `${pacs}/${studyUid}/${sourceSeriesUid}`;
     const out = path.join(dir, 'out-move-cut');
-    const args = ['denoise', source, '-o', out, '--method', 'gaussian', '--calling-aet', CUT_AET, '--move-port', String(cutMovePort), '--dimse-timeout', '20', '--no-progress', '--json'];
+    const args = ['denoise', source, '-o', out, '--method', 'gaussian', '--calling-aet', CUT_AET, '--dimse-timeout', '20', '--no-progress', '--json'];
     moveProxy.cutAfter = 700_000; // inside the second 526 474-byte instance Orthanc sends to our SCP
-    const failed = await runCli(...args);
+    const failed = await moveRun(args, 'proxy');
     expect(failed.code, failed.stderr).toBe(1);
     expect(moveProxy.cuts).toBe(1);
     const report = JSON.parse(failed.stdout) as DimseJsonReport;
@@ -472,7 +521,7 @@ describe.skipIf(!installed)('DIMSE against Orthanc', () => {
     expect(report.errors).toEqual([expect.objectContaining({ code: 'E_IO', message: expect.stringMatching(/with C-MOVE failed with 1 of 3 instance\(s\) on disk: the PACS answered 0x[0-9a-f]{4} .* after 1 instance\(s\) had arrived; run again to retrieve the rest/) })]);
     expect(filesUnder(out)).toEqual(['report.json']);
     moveProxy.cutAfter = null;
-    const rerun = await runCli(...args);
+    const rerun = await moveRun(args, 'proxy');
     expect(rerun.code, rerun.stderr).toBe(0);
     const done = JSON.parse(rerun.stdout) as DimseJsonReport;
     expect(done.dimse.pulled).toEqual([expect.objectContaining({ seriesInstanceUid: sourceSeriesUid, instances: 3, retrieved: 2 })]);

@@ -7,6 +7,8 @@ import net from 'node:net';
 
 export interface CuttingProxy {
   readonly port: number;
+  /** Where the next connection goes (127.0.0.1); may be moved between connections. */
+  targetPort: number;
   /** Bytes in the `from` direction after which the next connection is cut (both sockets destroyed); null forwards everything. */
   cutAfter: number | null;
   /** Connections cut so far. */
@@ -24,7 +26,7 @@ export interface CuttingProxy {
 export async function startCuttingProxy(targetPort: number, from: 'server' | 'client' = 'server'): Promise<CuttingProxy> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
-    const upstream = net.connect(targetPort, '127.0.0.1');
+    const upstream = net.connect(proxy.targetPort, '127.0.0.1');
     for (const s of [client, upstream]) {
       sockets.add(s);
       s.on('error', () => {});
@@ -51,6 +53,7 @@ export async function startCuttingProxy(targetPort: number, from: 'server' | 'cl
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const proxy: CuttingProxy = {
     port: (server.address() as net.AddressInfo).port,
+    targetPort,
     cutAfter: null,
     cuts: 0,
     rewrite: null,

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasRedis, startRedis } from '../queue/redis-server.js';
 import { findOrthanc, startOrthanc } from './orthanc.js';
-import { closedPort, freePort, type PortChooser } from './ports.js';
+import { closedPort, freePort, onFreshPort, type PortChooser } from './ports.js';
 
 /** A chooser that returns `taken` for its first `times` calls, then free ports; `asked` counts the calls. */
 function takenFirst(taken: number, times: number): PortChooser & { asked: number } {
@@ -125,6 +125,33 @@ describe.skipIf(!hasRedis)('startRedis on a port another process took', () => {
     await expect(startRedis({ choosePort: async () => taken })).rejects.toThrow(
       new RegExp(`redis-server exited before it was ready on each of the ports tried \\(${Array(4).fill(taken).join(', ')}\\); last: .*Address already in use`, 's'),
     );
+  });
+});
+
+describe('onFreshPort', () => {
+  /** Listens on `port` as the code under test would, and says how it went. */
+  const listenOn = (port: number) =>
+    new Promise<string>((resolve) => {
+      const server = net.createServer();
+      server.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve('listening')));
+    });
+
+  it('runs again on a fresh port, pointed there first, when the chosen one was taken by the time the run bound it', async () => {
+    const chooser = takenFirst(taken, 1);
+    const pointed: number[] = [];
+    const result = await onFreshPort((port) => void pointed.push(port), listenOn, (outcome) => outcome === 'EADDRINUSE', { choosePort: chooser });
+    expect(result).toBe('listening');
+    expect(pointed).toHaveLength(2);
+    expect(pointed[0]).toBe(taken);
+    expect(pointed[1]).not.toBe(taken);
+  });
+
+  it('gives the last result after its attempts when every port is taken', async () => {
+    const pointed: number[] = [];
+    const result = await onFreshPort((port) => void pointed.push(port), listenOn, (outcome) => outcome === 'EADDRINUSE', { choosePort: async () => taken, attempts: 3 });
+    expect(result).toBe('EADDRINUSE');
+    expect(pointed).toEqual([taken, taken, taken]);
   });
 });
 

@@ -84,3 +84,24 @@ export async function closedPort(): Promise<ClosedPort> {
     },
   };
 }
+
+/**
+ * For a server the code under test opens itself on a port the test chose (the C-MOVE storage SCP
+ * of `denoise --move-port`), which withFreshPorts cannot start for it: picks a port, lets `point`
+ * tell the other side (the PACS's modality, a proxy's target), runs, and when `taken` says the port
+ * was taken by the time the run bound it, does it all again on a fresh port, `attempts` times in
+ * all; the last run's result is returned either way.
+ */
+export async function onFreshPort<T>(
+  point: (port: number) => Promise<void> | void,
+  run: (port: number) => Promise<T>,
+  taken: (result: T, port: number) => boolean,
+  { attempts = 4, choosePort = freePort }: { attempts?: number; choosePort?: PortChooser } = {},
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await choosePort();
+    await point(port);
+    const result = await run(port);
+    if (!taken(result, port) || attempt >= attempts) return result;
+  }
+}
