@@ -59,6 +59,12 @@ export async function runQa(options: QaOptions): Promise<QaResult> {
   const log = options.log ?? (() => {});
   const fixturesDir = path.resolve(options.fixturesDir ?? DEFAULT_FIXTURES_DIR);
   const doses = [...(options.doses ?? DEFAULT_DOSES)];
+  // A fixture's dose folder is a whole percent (dose25): 0.254 would run the dose25 series while the
+  // denoiser is told, and the result records, a dose it was not.
+  const offFolder = doses.find((dose) => !(dose > 0 && dose < 1) || Math.abs(dose * 100 - Math.round(dose * 100)) > 1e-9);
+  if (offFolder !== undefined) {
+    throw new LowdoseError('E_USAGE', `doses must be fractions in (0, 1) in whole percent, as the fixtures' dose folders are (0.25 is dose25), got ${offFolder}`);
+  }
   const settings = options.denoise ?? {};
   const declareDose = options.declareDose ?? true;
   const outDir = path.resolve(options.outDir);

@@ -58,6 +58,12 @@ describe('number options refuse what is not decimal', () => {
     expect(stderr).toContain(`--fractions must be comma-separated numbers in [0, 1], got "${fractions}" [E_USAGE]`);
   });
 
+  it('qa --doses 0.254 exits 2: the fixtures are in whole percent, and dose25 is not 0.254', async () => {
+    const run = await runCli('qa', '-o', join(root, 'qa-254'), '--method', 'gaussian', '--phantoms', 'water', '--doses', '0.254', '--no-progress');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("doses must be fractions in (0, 1) in whole percent, as the fixtures' dose folders are (0.25 is dose25), got 0.254 [E_USAGE]");
+  });
+
   it('qa --doses and --realisations in hex exit 2', async () => {
     const doses = await runCli('qa', '-o', join(root, 'qa1'), '--doses', '0x0.4');
     expect(doses.code).toBe(2);
