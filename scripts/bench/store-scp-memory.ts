@@ -5,7 +5,7 @@
  *   npx tsx scripts/bench/store-scp-memory.ts --attack pdu --mib 256
  *     a P-DATA-TF header announcing 4 GiB, then --mib MiB of zeros as fast as the SCP takes them
  *   npx tsx scripts/bench/store-scp-memory.ts --attack instance --mib 256 [--max-instance-mib 1024]
- *     one C-STORE of a CT-like instance with --mib MiB of pixel data (dcmjs-dimse's client)
+ *     one C-STORE of a CT-like instance with --mib MiB of pixel data (test/helpers/store-sender.ts)
  *
  * Prints the SCP's resident memory before, its peak, the bytes the sender got off, how the
  * connection ended and what the SCP reports (refused connections, failure, counts).
@@ -14,8 +14,8 @@ import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { dimse } from '../../src/dimse/association.js';
 import { startStoreScp } from '../../src/dimse/store-scp.js';
+import { storeInstance } from '../../test/helpers/store-sender.js';
 
 const { values } = parseArgs({
   options: {
@@ -50,36 +50,9 @@ async function sendPdu(port: number): Promise<string> {
 }
 
 async function sendInstance(port: number): Promise<string> {
-  const dataset = new dimse.Dataset(
-    {
-      SOPClassUID: '1.2.840.10008.5.1.4.1.1.2',
-      SOPInstanceUID: '1.2.3.4.5',
-      StudyInstanceUID: '1.2.3',
-      SeriesInstanceUID: '1.2.3.4',
-      Modality: 'CT',
-      Rows: 1024,
-      Columns: bytes / 2048,
-      BitsAllocated: 16,
-      BitsStored: 16,
-      HighBit: 15,
-      PixelRepresentation: 1,
-      SamplesPerPixel: 1,
-      PhotometricInterpretation: 'MONOCHROME2',
-      PixelData: [new Uint8Array(bytes).fill(7).buffer],
-      _vrMap: { PixelData: 'OW' },
-    },
-    dimse.constants.TransferSyntax.ExplicitVRLittleEndian,
-  );
-  const request = new dimse.requests.CStoreRequest(dataset);
-  let status: number | null = null;
-  request.on('response', (response: { getStatus(): number }) => (status = response.getStatus()));
-  return new Promise((resolve) => {
-    const client = new dimse.Client();
-    client.addRequest(request);
-    client.on('closed', () => resolve(status === null ? 'no C-STORE answer (association ended)' : `C-STORE answered 0x${(status as number).toString(16).padStart(4, '0')}`));
-    client.on('networkError', (e: Error) => resolve(`network error: ${e.message}`));
-    client.send('127.0.0.1', port, 'HOSTILE', 'LOWDOSE', { connectTimeout: 60_000, associationTimeout: 60_000, pduTimeout: 60_000, associationLingerTimeout: 0 });
-  });
+  const { status, error } = await storeInstance(port, bytes, { sopInstanceUid: '1.2.3.4.5', callingAet: 'HOSTILE', calledAet: 'LOWDOSE', timeoutMs: 60_000 });
+  if (error !== null) return `network error: ${error}`;
+  return status === null ? 'no C-STORE answer (association ended)' : `C-STORE answered 0x${status.toString(16).padStart(4, '0')}`;
 }
 
 if (values.role === 'sender') {

@@ -7,10 +7,11 @@
  */
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { dimse, type ReceivedInstance } from '../../src/dimse/association.js';
+import type { ReceivedInstance } from '../../src/dimse/association.js';
 import { startStoreScp, type StoreScp, type StoreScpLimits } from '../../src/dimse/store-scp.js';
 import { LowdoseError } from '../../src/errors.js';
 import { freePort } from '../helpers/ports.js';
+import { storeInstance } from '../helpers/store-sender.js';
 
 const AET = 'LOWDOSE';
 const running: StoreScp[] = [];
@@ -99,39 +100,8 @@ describe('the C-MOVE storage SCP under hostile callers', () => {
     expect(scp.refused).toEqual([{ address: '127.0.0.1', why: 'not an address of the PACS (192.0.2.7)' }]);
   });
 
-  /** C-STOREs one CT-like instance with `pixelBytes` of pixel data to our SCP, as a PACS would; resolves with the client's C-STORE status (null: none came). */
-  function store(port: number, pixelBytes: number, sopInstanceUid: string): Promise<number | null> {
-    const dataset = new dimse.Dataset(
-      {
-        SOPClassUID: '1.2.840.10008.5.1.4.1.1.2',
-        SOPInstanceUID: sopInstanceUid,
-        StudyInstanceUID: '1.2.3',
-        SeriesInstanceUID: '1.2.3.4',
-        Modality: 'CT',
-        Rows: 1,
-        Columns: pixelBytes / 2,
-        BitsAllocated: 16,
-        BitsStored: 16,
-        HighBit: 15,
-        PixelRepresentation: 1,
-        SamplesPerPixel: 1,
-        PhotometricInterpretation: 'MONOCHROME2',
-        PixelData: [new Uint8Array(pixelBytes).fill(7).buffer],
-        _vrMap: { PixelData: 'OW' },
-      },
-      dimse.constants.TransferSyntax.ExplicitVRLittleEndian,
-    );
-    const request = new dimse.requests.CStoreRequest(dataset);
-    let status: number | null = null;
-    request.on('response', (response: { getStatus(): number }) => (status = response.getStatus()));
-    return new Promise((resolve) => {
-      const client = new dimse.Client();
-      client.addRequest(request);
-      client.on('closed', () => resolve(status));
-      client.on('networkError', () => resolve(status));
-      client.send('127.0.0.1', port, 'HOSTILE', AET, { connectTimeout: 10_000, associationTimeout: 10_000, pduTimeout: 10_000, associationLingerTimeout: 0 });
-    });
-  }
+  const store = async (port: number, pixelBytes: number, sopInstanceUid: string) =>
+    (await storeInstance(port, pixelBytes, { sopInstanceUid, callingAet: 'HOSTILE', calledAet: AET })).status;
 
   it('aborts the association when an instance passes the instance limit, keeping nothing; one under it is kept byte for byte', async () => {
     const kept: ReceivedInstance[] = [];
