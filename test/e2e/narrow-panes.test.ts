@@ -15,8 +15,8 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { frameTimingLine } from '../../src/dicom/pet-frame-text.js';
 import { denoisePaths } from '../../src/pipeline/denoise.js';
-import type { SliceMetrics } from '../../src/server/api-types.js';
-import { scoresLine } from '../../src/server/pane-text.js';
+import type { ComparisonMetrics, SliceMetrics } from '../../src/server/api-types.js';
+import { formatValue, scoresLine } from '../../src/server/pane-text.js';
 import { hasPydicom, makePetTiming } from '../helpers/pet-timing.js';
 import { writeFixtureStudy } from '../server/fixture-study.js';
 import { hasChromium, paneProbes, POLL, startViewer, type ViewerSession } from './harness.js';
@@ -204,6 +204,42 @@ describe.skipIf(!hasChromium)('pane title bars in a narrow window (headless Chro
     expect(after.flatMap(cut)).toEqual([]);
     await page.click('[data-layout="auto"]');
     await page.setViewportSize({ width: 800, height: 600 });
+  });
+
+  it("writes the series means whole on as many lines as they need, laid out before the images so none moves when they arrive", async () => {
+    const { page, app } = session;
+    const comparison = ctComparison();
+    const series = (await app.inject({ url: `/api/comparisons/${comparison.id}/metrics` })).json() as ComparisonMetrics;
+    // The series' numbers held back until the images are drawn.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const seriesMetrics = (url: URL) => /\/metrics$/.test(url.pathname);
+    await page.route(seriesMetrics, async (route) => {
+      await held;
+      await route.continue();
+    });
+    await probes.openFromList(`s:${comparison.lowDose}`);
+    await probes.openFromList(`c:${comparison.id}`);
+    await probes.expectRealPixels('denoised');
+    const panesBox = () => page.$eval('#panes', (e) => JSON.stringify(e.getBoundingClientRect()));
+    const before = await panesBox();
+    expect(await page.textContent('#series-header')).toContain('computing…');
+    release();
+    const noise = series.mean.noise;
+    await expect.poll(() => page.textContent('[data-testid="mean-noise"]'), POLL).toBe(`Noise σ ${formatValue(noise.lowDose!)} → ${formatValue(noise.denoised!)} HU (reference ${formatValue(noise.reference!)} HU)`);
+    const header = await page.$eval('#series-header', (h) => {
+      const box = h.getBoundingClientRect();
+      const parts = Array.from(h.querySelectorAll<HTMLElement>('.series-part')).map((p) => {
+        const r = p.getBoundingClientRect();
+        return { text: p.textContent ?? '', whole: r.left >= box.left && r.right <= box.right + 0.5 && r.bottom <= box.bottom + 0.5 && p.scrollWidth <= p.clientWidth + 0.5 };
+      });
+      return { parts, visible: getComputedStyle(h.querySelector('#series-metrics')!).visibility };
+    });
+    expect(header.visible).toBe('visible');
+    expect(header.parts.map((p) => p.text.split(' ')[0])).toEqual(['Denoised', 'Low-dose', 'Noise']);
+    expect(header.parts.filter((p) => !p.whole).map((p) => p.text)).toEqual([]);
+    expect(await panesBox()).toBe(before);
+    await page.unroute(seriesMetrics);
   });
 
   it.skipIf(!hasPydicom)('keeps a time point\'s number and the scores whole beside a frame label in a narrow pane', async () => {

@@ -68,7 +68,14 @@ export class MetricsView {
     // then take their second line (if they need one) now, not under an image already drawn.
     this.viewer.reserveMetrics(new Map(methods.flatMap((m, k) => this.paneLines(m, k, SAMPLE_SLICE).map((line) => [line.key, line.text] as const))));
     const what = methods.length > 1 ? `${methods.length} methods` : methodLabel(first.comparison.report);
-    this.header.innerHTML = `<span class="muted">Series means (${first.comparison.reference ? 'vs reference' : `vs ${escape(this.source)}`}, ${escape(what)}):</span> <span id="series-metrics" class="muted">computing…</span>`;
+    this.header.innerHTML = `<span class="series-lead muted">Series means (${first.comparison.reference ? 'vs reference' : `vs ${escape(this.source)}`}, ${escape(what)}):</span> <span class="series-computing muted">computing…</span><span id="series-metrics" class="series-pending"></span>`;
+    // The means' parts laid out now, unseen, with numbers as wide as most series get: the header
+    // takes the lines it will need before the first slice is drawn, not under the images later.
+    const sample: Pick<ComparisonMetrics, 'mean'> = {
+      mean: { denoised: SAMPLE_SCORES, lowDose: first.comparison.reference ? SAMPLE_SCORES : null, noise: { lowDose: 88.8, denoised: 8.88, ...(first.comparison.reference ? { reference: 8.88 } : {}) } },
+    };
+    this.renderSeries(methods.map(() => sample));
+    for (const e of this.header.querySelectorAll('#series-metrics [data-testid]')) e.removeAttribute('data-testid');
     const generation = this.generation;
     // The series numbers take the server a while (SSIM of every slice of every method): ask once the slices are in.
     this.viewer
@@ -77,6 +84,7 @@ export class MetricsView {
       .then(
         (all) => {
           if (!all || generation !== this.generation) return;
+          this.header.querySelector('.series-computing')?.remove();
           for (const [k, metrics] of all.entries()) {
             const cache = this.slices.get(methods[k]!.comparison.id)!;
             for (const slice of metrics.slices) cache.set(slice.index, slice);
@@ -88,7 +96,11 @@ export class MetricsView {
         (error: Error) => {
           if (generation !== this.generation) return;
           const target = this.header.querySelector('#series-metrics');
-          if (target) target.textContent = `metrics unavailable: ${error.message}`;
+          this.header.querySelector('.series-computing')?.remove();
+          if (target) {
+            target.className = 'muted';
+            target.textContent = `metrics unavailable: ${error.message}`;
+          }
         },
       );
     this.showSlice(this.viewer.currentIndex);
@@ -156,10 +168,11 @@ export class MetricsView {
     return lines;
   }
 
-  private renderSeries(all: readonly ComparisonMetrics[]): void {
+  /** The series means in the header; until they are in (the placeholder `open` lays out), unseen. */
+  private renderSeries(all: ReadonlyArray<Pick<ComparisonMetrics, 'mean'>>): void {
     const target = this.header.querySelector<HTMLElement>('#series-metrics');
     if (!target) return;
-    target.className = '';
+    if (!this.header.querySelector('.series-computing')) target.className = '';
     const part = (label: string, scores: Scores | null, testid: string) =>
       scores
         ? `<span class="series-part" data-testid="${testid}"><b>${escape(label)}</b> PSNR <span data-testid="${testid}-psnr">${scores.psnr === null ? '∞' : scores.psnr.toFixed(2)}</span> dB · SSIM <span data-testid="${testid}-ssim">${scores.ssim.toFixed(3)}</span> · RMSE ${formatValue(scores.rmse)} ${escape(this.units)}</span>`
