@@ -2,7 +2,7 @@
  * The client side of a batch: submit one job per series, read the batch's state, cancel it.
  * The batch record and its cancel flag live in Redis beside the queue (src/queue/jobs.ts).
  */
-import { NothingToDenoiseError, nothingToDenoiseScan, seriesToDenoiseIn } from '../pipeline/not-denoised.js';
+import { NothingToDenoiseError, nothingToDenoiseScan, seriesToDenoiseIn, type SkippedSeries } from '../pipeline/not-denoised.js';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Queue } from 'bullmq';
@@ -43,6 +43,8 @@ export interface Submitted {
   readonly batch: BatchRecord;
   /** Files that are not readable DICOM, as `denoise` reports them. */
   readonly errors: DenoiseReport['errors'];
+  /** Series not queued (another modality, or derived by lowdose), as `denoise` reports them; absent when none. */
+  readonly skipped?: SkippedSeries[];
 }
 
 /** Opens the queue and checks that Redis answers (E_QUEUE_UNAVAILABLE otherwise). */
@@ -118,7 +120,7 @@ export async function submitBatch(queue: Queue<SeriesJobData, SeriesJobResult>, 
       },
     })),
   );
-  return { batch, errors: scan.errors.map((e) => e.toJSON()) };
+  return { batch, errors: scan.errors.map((e) => e.toJSON()), ...(skipped.length > 0 ? { skipped } : {}) };
 }
 
 export async function readBatch(queue: Queue<SeriesJobData, SeriesJobResult>, id: string): Promise<BatchRecord> {

@@ -6,6 +6,7 @@
  * sees the same storage runs it with the `denoise` pipeline (src/pipeline/denoise.ts), which
  * writes atomically and locks the output series folder, so a job run twice leaves one copy.
  */
+import type { SkippedSeries } from '../pipeline/not-denoised.js';
 import type { DenoiseOptions, DenoiseReport, SeriesReport } from '../pipeline/types.js';
 import { toolkitIdentity } from '../util/toolkit.js';
 
@@ -95,13 +96,21 @@ export interface BatchStatus {
   readonly jobs: JobStatus[];
 }
 
-/** The batch's `report.json`: the `denoise` report of all its finished series. */
-export function batchReport(results: readonly SeriesJobResult[], status: BatchStatus, scanErrors: DenoiseReport['errors'] = []): DenoiseReport {
+/**
+ * The batch's `report.json`: the `denoise` report of all its finished series, with the series the
+ * scan left out (`skipped`, as `denoise` has it) when there were some.
+ */
+export function batchReport(
+  results: readonly SeriesJobResult[],
+  status: BatchStatus,
+  scanErrors: DenoiseReport['errors'] = [],
+  skipped: readonly SkippedSeries[] = [],
+): DenoiseReport {
   const errors = [...scanErrors];
   for (const job of status.jobs) {
     if (job.error) errors.push({ path: job.error.path, code: job.error.code, message: job.error.message });
   }
-  return { toolkit: toolkitIdentity(), series: [...results], errors };
+  return { toolkit: toolkitIdentity(), series: [...results], errors, ...(skipped.length > 0 ? { skipped: [...skipped] } : {}) };
 }
 
 export const batchKey = (id: string): string => `${QUEUE_PREFIX}:batch:${id}`;

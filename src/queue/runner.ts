@@ -26,7 +26,7 @@ export function queueRunner(
     const { outDir, signal, onProgress, log, paddingFill: _fill, strength: _strength, writeReport: _write, waitLock: _wait, queueLock: _queueLock, overwriteRequest: _request, reference, ...rest } = options;
     const settings: JobSettings = { ...rest, ...(reference ? { reference: [...reference] } : {}) };
     signal?.throwIfAborted();
-    const { batch, errors } = await submitBatch(queue, paths, {
+    const { batch, errors, skipped } = await submitBatch(queue, paths, {
       outDir,
       settings,
       ...(runner.attempts !== undefined ? { attempts: runner.attempts } : {}),
@@ -44,7 +44,7 @@ export function queueRunner(
       onProgress?.({ seriesIndex: 0, seriesCount: 1, seriesKey: batch.id, slicesDone: status.slices.done, slicesTotal: status.slices.total });
       if (status.finished) {
         if (cancelled) throw new LowdoseError('E_CANCELLED', `batch ${batch.id} cancelled`);
-        const report = batchReport(results, status, errors);
+        const report = batchReport(results, status, errors, skipped);
         await writeReport(outDir, report);
         return report;
       }

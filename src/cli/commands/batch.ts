@@ -102,7 +102,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       const target = parseRedisUrl(opts.redis);
       const queue = await openQueue(target);
       try {
-        const { batch, errors } = await submitBatch(queue, paths, {
+        const { batch, errors, skipped } = await submitBatch(queue, paths, {
           outDir: opts.output,
           settings: {
             ...settings,
@@ -114,13 +114,15 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
           includeDerived: Boolean(opts.includeDerived),
           log: (message) => out.info(message),
         });
+        // The series not queued, as denoise's JSON lists them (absent when none).
+        const skippedField = skipped ? { skipped } : {};
         // Listening before the batch id is shown: an interrupt from then on is this wait's to handle.
         const interrupt = opts.wait ? interruptOnSignal() : null;
         out.info(`batch ${batch.id}: ${batch.jobs.length} series queued`);
         if (!interrupt) {
           // stdout is the batch id alone (scripts read it); files left out of the batch go to stderr.
           for (const line of errorLines(errors)) out.info(line);
-          out.result({ id: batch.id, outDir: batch.outDir, jobs: batch.jobs, errors });
+          out.result({ id: batch.id, outDir: batch.outDir, jobs: batch.jobs, errors, ...skippedField });
           out.print(batch.id);
           setExitCode(EXIT_OK);
           return;
@@ -140,14 +142,14 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
             `stopped waiting (${interrupt.signal}): batch ${batch.id} goes on (${s.done}/${s.total} series done, ${s.failed} failed, ${s.running} running, ${s.waiting} waiting); ` +
               `lowdose batch status ${batch.id} follows it, lowdose batch cancel ${batch.id} stops it`,
           );
-          out.result({ id: batch.id, outDir: batch.outDir, jobs: batch.jobs, errors, status: snapshot.status, interrupted: interrupt.signal });
+          out.result({ id: batch.id, outDir: batch.outDir, jobs: batch.jobs, errors, ...skippedField, status: snapshot.status, interrupted: interrupt.signal });
           out.print([humanStatus(snapshot.status), ...errorLines(errors)].join('\n'));
           setExitCode(interrupt.signal === 'SIGTERM' ? EXIT_SIGTERM : EXIT_SIGINT);
           return;
         }
-        const report = batchReport(snapshot.results, snapshot.status, errors);
+        const report = batchReport(snapshot.results, snapshot.status, errors, skipped);
         await writeReport(batch.outDir, report);
-        out.result({ id: batch.id, outDir: batch.outDir, jobs: batch.jobs, errors, status: snapshot.status, report });
+        out.result({ id: batch.id, outDir: batch.outDir, jobs: batch.jobs, errors, ...skippedField, status: snapshot.status, report });
         out.print([humanStatus(snapshot.status), ...warningLines(report), ...errorLines(errors)].join('\n'));
         // As denoise: 2 when no series was denoised and every error is a settings error (a --model
         // no worker could find); a series left undone without an error (cancelled) still fails the batch.
