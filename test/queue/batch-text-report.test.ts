@@ -1,28 +1,37 @@
 /**
- * `batch` in text mode says what `denoise` says: the files the scan could not read (each makes the
- * batch exit 1) and, with --wait, each finished series' warnings. The `batch` id alone stays on
- * stdout without --wait (scripts read it). A real Redis (no persistence) and one real worker.
+ * `batch` says what `denoise` says. In text mode: the files the scan could not read (each makes
+ * the batch exit 1) and, with --wait, each finished series' warnings; the `batch` id alone stays on
+ * stdout without --wait (scripts read it). In JSON: the series left out (a series lowdose derived,
+ * here an earlier denoised output under the walked folder) in `skipped`, in `batch --json` and in
+ * `batch --wait`'s report.json. A real Redis (no persistence) and one real worker.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { denoisePaths } from '../../src/pipeline/denoise.js';
 import { runPhantom } from '../../src/pipeline/phantom.js';
+import type { DenoiseReport } from '../../src/pipeline/types.js';
 import { runCli } from '../helpers/cli.js';
 import { hasRedis, spawnWorker, startRedis, stopWorker, type TestRedis, type WorkerProcess } from './redis-server.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'lowdose-batch-text-'));
 
-describe.skipIf(!hasRedis)('batch text output names unreadable files and series warnings', () => {
+describe.skipIf(!hasRedis)('batch output names unreadable files, series warnings and the series it left out', () => {
   let redis: TestRedis;
   let worker: WorkerProcess | undefined;
   const input = path.join(root, 'in');
   const bad = path.join(input, 'bad.dcm');
+  const withDerived = path.join(root, 'with-derived');
+  let derivedUid = '';
 
   beforeAll(async () => {
     redis = await startRedis();
     await runPhantom('water', { outDir: input, size: 32, slices: 1, uidSeed: 'batch-text' });
     writeFileSync(bad, 'not a DICOM file\n');
+    await runPhantom('water', { outDir: path.join(withDerived, 'water'), size: 32, slices: 1, uidSeed: 'batch-skipped' });
+    const earlier = await denoisePaths([path.join(withDerived, 'water')], { outDir: path.join(withDerived, 'earlier'), method: 'gaussian' });
+    derivedUid = earlier.series[0]!.output.seriesInstanceUid;
     worker = spawnWorker(redis.url);
     await worker.ready;
   }, 60_000);
@@ -47,5 +56,21 @@ describe.skipIf(!hasRedis)('batch text output names unreadable files and series 
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout.trim()).toMatch(/^\d{14}-[0-9a-f]{6}$/);
     expect(run.stderr).toContain(`error E_NOT_DICOM: ${bad}: not DICOM`);
+  }, 90_000);
+
+  it('--json lists the derived series in skipped, and --wait writes it into report.json', async () => {
+    const queued = await runCli('batch', withDerived, '-o', path.join(root, 'skipped-queued'), '--redis', redis.url, '--method', 'gaussian', '--json');
+    expect(queued.code, queued.stderr).toBe(0);
+    const submitted = JSON.parse(queued.stdout) as { jobs: unknown[]; skipped?: Array<{ seriesInstanceUid: string; reason: string }> };
+    expect(submitted.jobs).toHaveLength(1);
+    expect(submitted.skipped).toEqual([expect.objectContaining({ seriesInstanceUid: derivedUid, reason: 'derived' })]);
+
+    const out = path.join(root, 'skipped-wait');
+    const waited = await runCli('batch', withDerived, '-o', out, '--redis', redis.url, '--method', 'gaussian', '--wait', '--json', '--no-progress');
+    expect(waited.code, waited.stderr).toBe(0);
+    const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as DenoiseReport;
+    expect(report.series).toHaveLength(1);
+    expect(report.skipped).toEqual([expect.objectContaining({ seriesInstanceUid: derivedUid, reason: 'derived' })]);
+    expect((JSON.parse(waited.stdout) as { skipped?: unknown[] }).skipped).toHaveLength(1);
   }, 90_000);
 });
