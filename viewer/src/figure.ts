@@ -3,8 +3,11 @@
  * its ROIs and lengths), its title bar (series role, per-slice PSNR / SSIM), the overlay text and
  * orientation letters, and the scale bar, placed where they are in the panes' box. At 2× the text,
  * lines and scale bar are drawn at twice the resolution; the images are the screen's rendering
- * scaled up (no more detail than on screen). Footers (probe, ROI readouts) are left out.
+ * scaled up (no more detail than on screen). Footers (probe, ROI readouts) are left out. A text
+ * the page cuts with an ellipsis is drawn whole, a size smaller, where that fits (fitText).
  */
+import { fitText } from './text-fit.js';
+
 /** Draws the panes' box at `scale` × its CSS size. */
 export function layoutFigure(container: HTMLElement, scale: 1 | 2): HTMLCanvasElement {
   const origin = container.getBoundingClientRect();
@@ -65,20 +68,21 @@ function drawText(context: CanvasRenderingContext2D, element: HTMLElement, b: { 
   context.beginPath();
   context.rect(b.x, b.y, b.width + 1, b.height);
   context.clip();
-  context.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+  const font = (size: number) => `${style.fontWeight} ${size}px ${style.fontFamily}`;
   context.fillStyle = style.color;
   context.textBaseline = 'middle';
   context.shadowColor = 'rgba(0, 0, 0, 0.9)';
   context.shadowBlur = 2;
   const padLeft = parseFloat(style.paddingLeft) || 0;
   const padRight = parseFloat(style.paddingRight) || 0;
-  // Cut with an ellipsis as the page does (text-overflow), not clipped at the box's far side.
-  const room = b.width - padLeft - padRight;
-  let text = element.textContent ?? '';
-  if (context.measureText(text).width > room) {
-    while (text.length > 1 && context.measureText(`${text}…`).width > room) text = text.slice(0, -1);
-    text = `${text.trimEnd()}…`;
-  }
+  // A text the page cuts (a name beside a narrow pane's link button) is drawn whole a size smaller
+  // where that makes it fit (a PNG has no tooltip), else cut with an ellipsis, not clipped at the box's far side.
+  const fitted = fitText(element.textContent ?? '', b.width - padLeft - padRight, parseFloat(style.fontSize) || 12, (t, size) => {
+    context.font = font(size);
+    return context.measureText(t).width;
+  });
+  context.font = font(fitted.size);
+  const text = fitted.text;
   const width = context.measureText(text).width;
   const align = style.textAlign === 'right' || style.textAlign === 'end' ? 'right' : style.textAlign === 'center' ? 'center' : 'left';
   const x = align === 'right' ? b.x + b.width - width - padRight : align === 'center' ? b.x + (b.width - width) / 2 : b.x + padLeft;
