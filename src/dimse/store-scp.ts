@@ -38,6 +38,8 @@ const MAX_CONTROL_PDU_BYTES = 64 * 1024;
 export const DEFAULT_MAX_PDU_BYTES = 256 * 1024;
 /** The largest instance we keep, unless told otherwise: the DICOMweb client's bound (src/dicomweb/client.ts). */
 export const DEFAULT_MAX_INSTANCE_BYTES = 1024 * 1024 * 1024;
+/** How a refusal of a caller from another address than the PACS's begins (`StoreScp.refused[].why`). */
+export const NOT_PACS_ADDRESS = 'not an address of the PACS';
 
 export interface StoreScpLimits {
   /** Addresses the PACS may call from (IPv4 / IPv6, as resolved); null takes a call from anywhere. */
@@ -126,7 +128,7 @@ export async function startStoreScp(port: number, aet: string, sink: InstanceSin
       this.connection = socket;
       const address = plainAddress(socket.remoteAddress ?? '');
       if (allowed && !allowed.has(address)) {
-        state.refused.push({ address, why: `not an address of the PACS (${[...allowed].join(', ')})` });
+        state.refused.push({ address, why: `${NOT_PACS_ADDRESS} (${[...allowed].join(', ')})` });
         socket.destroy();
         return;
       }

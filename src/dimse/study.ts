@@ -15,7 +15,7 @@ import { scalarText } from '../util/text.js';
 import { seriesCacheDir } from '../util/pull-cache.js';
 import { checkSeriesShortfall, isDenoiseOutput, studyDateMatch, type PulledSeries, type RemoteSeries, type StoredSeries, type StudyKeys } from '../util/remote-series.js';
 import { associate, dimse, isPending, STATUS_SUCCESS, STORE_WARNINGS, statusHex, type DimseClientOptions, type DimseRequest, type InstanceSink } from './association.js';
-import { startStoreScp } from './store-scp.js';
+import { NOT_PACS_ADDRESS, startStoreScp } from './store-scp.js';
 import { dimseUrl, type DimsePeer } from './url.js';
 
 /** The shapes shared with the other protocol (src/util/remote-series.ts), where this module's importers find them. */
@@ -245,6 +245,11 @@ export function isLowdoseDerived(series: RemoteSeries, instances: readonly Remot
 export interface PullOptions extends DimseClientOptions {
   /** C-MOVE to our storage SCP on this port instead of C-GET. */
   readonly movePort?: number;
+  /**
+   * Hosts (names or addresses) the PACS sends C-MOVE instances from, besides the host of its
+   * `dimse://` address: a PACS behind NAT or in a container, a multi-homed or clustered PACS.
+   */
+  readonly moveFrom?: readonly string[];
   readonly log?: (message: string) => void;
   /** Keep a series the PACS sent short of its NumberOfSeriesRelatedInstances instead of refusing it (checkSeriesShortfall). */
   readonly allowIncomplete?: boolean;
@@ -280,11 +285,9 @@ async function retrieve(peer: DimsePeer, requests: DimseRequest[], root: string,
   if (options.movePort === undefined) {
     await associate(peer, requests, { ...options, purpose: 'C-GET', sink });
   } else {
-    // Our SCP takes calls from the PACS's own address(es) only: the host we send the C-MOVE to.
-    const peerAddresses = await lookup(peer.host, { all: true }).then(
-      (found) => found.map((a) => a.address),
-      () => [peer.host],
-    );
+    // Our SCP takes calls from the PACS's own address(es) only: the host we send the C-MOVE to,
+    // and the hosts --move-from names (a PACS that sends from another address than it listens on).
+    const peerAddresses = (await Promise.all([peer.host, ...(options.moveFrom ?? [])].map(addressesOf))).flat();
     const scp = await startStoreScp(options.movePort, options.callingAet, sink, options.timeoutMs, { peerAddresses });
     try {
       await associate(peer, requests, { ...options, purpose: 'C-MOVE' });
@@ -293,9 +296,24 @@ async function retrieve(peer: DimsePeer, requests: DimseRequest[], root: string,
       for (const { address, why } of scp.refused) options.log?.(`our storage SCP on port ${options.movePort} closed a connection from ${address}: ${why}`);
     }
     if (scp.failure) throw scp.failure;
+    // Nothing came because the PACS's own connections were closed: say so, not "the PACS must know our AE title".
+    const strangers = [...new Set(scp.refused.filter((r) => r.why.startsWith(NOT_PACS_ADDRESS)).map((r) => r.address))];
+    if (scp.counts.received === 0 && strangers.length > 0) {
+      throw new LowdoseError(
+        'E_IO',
+        `the C-MOVE's instances came from ${strangers.join(', ')}, not an address of the PACS (${[...new Set(peerAddresses)].join(', ')}): our storage SCP closed ${strangers.length === 1 ? 'that connection' : 'those connections'} and received nothing; if that is the PACS (behind NAT, in a container, another interface), give --move-from ${strangers[0]}`,
+      );
+    }
   }
   return finals;
 }
+
+/** A host's addresses as resolved (all families); the text itself when it does not resolve. */
+const addressesOf = (host: string): Promise<string[]> =>
+  lookup(host, { all: true }).then(
+    (found) => found.map((a) => a.address),
+    () => [host],
+  );
 
 const seriesRequest = (series: RemoteSeries, options: PullOptions): DimseRequest =>
   options.movePort === undefined

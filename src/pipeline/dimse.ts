@@ -40,6 +40,8 @@ export interface DimseDenoiseReport extends DenoiseReport {
 export interface DimseOptions extends DimseClientOptions {
   /** C-MOVE to our storage SCP on this port instead of C-GET. */
   readonly movePort?: number;
+  /** Hosts the PACS sends C-MOVE instances from besides its dimse:// host (PullOptions.moveFrom). */
+  readonly moveFrom?: readonly string[];
 }
 
 export interface DimseDenoiseOptions extends RemoteDenoiseOptions {

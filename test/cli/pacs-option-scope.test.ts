@@ -27,6 +27,12 @@ describe('PACS client options without a PACS input of their kind', () => {
     expect(stderr).toContain(`${message} [E_USAGE]`);
   });
 
+  it('denoise <dimse://> --move-from without --move-port exits 2 before connecting: only a C-MOVE receives from the PACS', async () => {
+    const { code, stderr } = await runCli('denoise', 'dimse://PACS@127.0.0.1:1/1.2.3', '-o', join(root, 'move-from'), '--method', 'gaussian', '--move-from', '10.0.0.5');
+    expect(code).toBe(2);
+    expect(stderr).toContain('--move-from needs --move-port: only a C-MOVE receives instances from the PACS [E_USAGE]');
+  });
+
   it('info <folder> --dicomweb-ca exits 2', async () => {
     const { code, stderr } = await runCli('info', lowDoseDir, '--dicomweb-ca', join(root, 'ca.pem'));
     expect(code).toBe(2);

@@ -294,6 +294,28 @@ describe.skipIf(!installed)('DIMSE against Orthanc', () => {
     expect(pixels.sort()).toEqual(plainPixels);
   });
 
+  it('a PACS that sends its C-MOVE from another address than its dimse:// host is refused with an E_IO naming that address and --move-from; with --move-from the series comes', async () => {
+    // Orthanc listens on every loopback address; reached at 127.0.0.2, it still sends from 127.0.0.1.
+    const elsewhere = `dimse://${ORTHANC_AET}@127.0.0.2:${orthanc.dicomPort}/${studyUid}/${sourceSeriesUid}`;
+    const args = ['denoise', elsewhere, '--method', 'gaussian', '--calling-aet', CALLING_AET, '--no-progress', '--json'];
+    const refused = await moveRun([...args, '-o', path.join(dir, 'out-move-from-refused')]);
+    expect(refused.code, refused.stderr).toBe(1);
+    const failed = JSON.parse(refused.stdout) as { errors: Array<{ code: string; message: string }> };
+    expect(failed.errors).toEqual([
+      expect.objectContaining({
+        code: 'E_IO',
+        message: expect.stringMatching(/instances came from 127\.0\.0\.1, not an address of the PACS \(127\.0\.0\.2\).*give --move-from 127\.0\.0\.1/),
+      }),
+    ]);
+    expect(refused.stderr).toContain('closed a connection from 127.0.0.1: not an address of the PACS (127.0.0.2)');
+    const moved = await moveRun([...args, '-o', path.join(dir, 'out-move-from'), '--move-from', '127.0.0.1']);
+    expect(moved.code, moved.stderr).toBe(0);
+    const report = JSON.parse(moved.stdout) as DimseJsonReport;
+    expect(report.dimse.pulled).toEqual([expect.objectContaining({ seriesInstanceUid: sourceSeriesUid, instances: 3 })]);
+    const pixels = await Promise.all(report.series[0]!.output.files.map(async (f) => pixelMd5(new Uint8Array(await readFile(f)))));
+    expect(pixels.sort()).toEqual(plainPixels);
+  });
+
   it('a --move-port another process holds when our storage SCP binds it exits 2 naming the port; the C-MOVE runs again on a fresh port Orthanc is pointed at', async () => {
     const held = await closedPort();
     try {

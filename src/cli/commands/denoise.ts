@@ -17,6 +17,7 @@ import { addDenoiserOptions, denoiserSettings, progressListener, type DenoiserCl
 import type { CommandRegistrar } from '../command.js';
 import { createOutput, exitCodeForRun, parseDoseOption, parseIntOption, parseNumberOption, usageError } from '../output.js';
 import { createProgress } from '../progress.js';
+import { collect } from '../repeatable-options.js';
 import { checkUncertaintyOptions } from '../../pipeline/uncertainty-request.js';
 import { withoutUndefined } from '../../util/defined.js';
 
@@ -25,6 +26,7 @@ interface DenoiseCliOptions extends DenoiserCliOptions, DicomwebCliOptions, Dims
   stow?: string;
   store?: string;
   movePort?: number;
+  moveFrom?: string[];
   allowIncomplete?: boolean;
   dose?: number;
   reference?: string[];
@@ -58,7 +60,8 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--stow <dicomweb-base>', 'with a DICOMweb input: store the derived series (and uncertainty series) to this DICOMweb server with STOW-RS');
   addDicomwebOptions(command)
     .option('--store <dimse-url>', 'with a dimse:// input: store the derived series (and uncertainty series) with C-STORE to this SCP, dimse://<AE title>@host:port (usually the PACS the study came from)')
-    .option('--move-port <port>', 'with a dimse:// input: fetch with C-MOVE to a storage SCP lowdose opens on this port, instead of C-GET (the PACS must know --calling-aet at this machine and port)', parseIntOption('--move-port', 1, 65535));
+    .option('--move-port <port>', 'with a dimse:// input: fetch with C-MOVE to a storage SCP lowdose opens on this port, instead of C-GET (the PACS must know --calling-aet at this machine and port)', parseIntOption('--move-port', 1, 65535))
+    .option('--move-from <host>', "with --move-port: a host (name or address) the PACS sends the C-MOVE's instances from, when that is not the host of its dimse:// address (behind NAT, in a container, another interface); repeatable (default: only the dimse:// host's addresses may call our storage SCP)", collect);
   addDimseOptions(command)
     .option('--allow-incomplete', 'with a DICOMweb or dimse:// input: denoise a series of which the server gave fewer instances than it says it holds (NumberOfSeriesRelatedInstances), or the listed series of a study whose series list may lack some, recording the counts in report.json (default: refuse, exit 1 with E_IO)')
     .option('--json', 'machine-readable report on stdout')
@@ -87,6 +90,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       if (dimseUrls.length > 0 && paths.length > 1) throw usageError('a dimse:// address is given alone: one study or series per run');
       if (opts.stow !== undefined && urls.length === 0) throw usageError('--stow needs a DICOMweb URL as input (a dimse:// input stores with --store)');
       if ((opts.store !== undefined || opts.movePort !== undefined) && dimseUrls.length === 0) throw usageError('--store and --move-port need a dimse:// input');
+      if (opts.moveFrom !== undefined && opts.movePort === undefined) throw usageError('--move-from needs --move-port: only a C-MOVE receives instances from the PACS');
       if (opts.allowIncomplete && urls.length === 0 && dimseUrls.length === 0) throw usageError('--allow-incomplete needs a DICOMweb URL or dimse:// input: a folder is denoised as it is');
       checkPacsOptionScope(command, paths);
       let report: DenoiseReport | DicomwebDenoiseReport | DimseDenoiseReport;
@@ -103,7 +107,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
               ? await denoiseDimse(dimseUrls[0]!, {
                   ...options,
                   ...(opts.allowIncomplete ? { allowIncomplete: true } : {}),
-                  dimse: { ...dimseClientOptions(opts), ...(opts.movePort !== undefined ? { movePort: opts.movePort } : {}) },
+                  dimse: { ...dimseClientOptions(opts), ...(opts.movePort !== undefined ? { movePort: opts.movePort } : {}), ...(opts.moveFrom !== undefined ? { moveFrom: opts.moveFrom } : {}) },
                   ...(opts.store !== undefined ? { store: parseDimsePeer(opts.store) } : {}),
                 })
               : await denoisePaths(paths, options);
