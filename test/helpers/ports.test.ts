@@ -61,7 +61,10 @@ describe.skipIf(!findOrthanc())('startOrthanc on a port another process took', (
     const chooser = takenFirst(taken, 1);
     const orthanc = await startOrthanc(path.join(dir, 'http-taken'), { choosePort: chooser });
     try {
-      expect(chooser.asked).toBe(4); // two attempts of two ports
+      // At least two attempts of two ports: a fresh port from freePort can be taken by a parallel test
+      // before Orthanc binds it, which costs another attempt (seen under the CI's load).
+      expect(chooser.asked).toBeGreaterThanOrEqual(4);
+      expect(chooser.asked % 2).toBe(0);
       expect(orthanc.http).not.toContain(`:${taken}`);
       expect((await orthanc.rest('/system')).ok).toBe(true);
     } finally {
@@ -73,7 +76,8 @@ describe.skipIf(!findOrthanc())('startOrthanc on a port another process took', (
     const chooser: PortChooser & { asked: number } = Object.assign(async () => (chooser.asked++ === 1 ? taken : freePort()), { asked: 0 });
     const orthanc = await startOrthanc(path.join(dir, 'dicom-taken'), { choosePort: chooser });
     try {
-      expect(chooser.asked).toBe(4);
+      expect(chooser.asked).toBeGreaterThanOrEqual(4); // as above: another attempt when a fresh port was taken meanwhile
+      expect(chooser.asked % 2).toBe(0);
       expect(orthanc.dicomPort).not.toBe(taken);
       expect(await connectError(orthanc.dicomPort)).toBe('connected');
     } finally {
@@ -104,7 +108,7 @@ describe.skipIf(!hasRedis)('startRedis on a port another process took', () => {
     const chooser = takenFirst(taken, 1);
     const redis = await startRedis({ choosePort: chooser });
     try {
-      expect(chooser.asked).toBe(2);
+      expect(chooser.asked).toBeGreaterThanOrEqual(2); // another attempt when a fresh port was taken meanwhile
       expect(redis.port).not.toBe(taken);
       expect(redis.url).toBe(`redis://127.0.0.1:${redis.port}`);
       const pong = await new Promise<string>((resolve, reject) => {
