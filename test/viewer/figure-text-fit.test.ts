@@ -31,4 +31,15 @@ describe('figure text in its box', () => {
     expect(measure(fitted.text, fitted.size)).toBeLessThanOrEqual(120);
     expect(measure(`${fitted.text.slice(0, -1)}x…`, fitted.size)).toBeGreaterThan(120);
   });
+
+  it('draws nothing, not a stray "…" or "·", for a frame timing with no room for a letter or digit', () => {
+    // The timing beside "t2 / 3" in a narrow pane: " · 0–60 s", a few pixels left for it.
+    for (const room of [3, 6, 12, 18]) expect(fitText(' · 0–60 s', room, 12, measure)).toEqual({ text: '', size: 12 * SMALLEST_TEXT });
+  });
+
+  it('drops the separator before the ellipsis where a timing is cut after one of its parts', () => {
+    // " · 0–60 s · 5 min" with room for " · 0–60 s · …" (13 characters at 9 px, 70.2 px): the cut ends at the seconds.
+    const fitted = fitText(' · 0–60 s · 5 min', 72, 12, measure);
+    expect(fitted.text).toBe(' · 0–60 s…');
+  });
 });

@@ -81,6 +81,10 @@ function drawText(context: CanvasRenderingContext2D, element: HTMLElement, b: { 
     context.font = font(size);
     return context.measureText(t).width;
   });
+  if (fitted.text === '') {
+    context.restore();
+    return;
+  }
   context.font = font(fitted.size);
   const text = fitted.text;
   const width = context.measureText(text).width;
