@@ -28,6 +28,18 @@ export type PaneImage =
 
 export type FigurePaneSource = Omit<FigurePane, 'image'> & { readonly image: PaneImage };
 
+/**
+ * The matrix a pane's image is drawn at, known before it is derived (what the figure's layout
+ * needs): a slice's own, the denoised slice's for a difference, and for a slice drawn on another
+ * grid the larger of its own and that grid's (paneOnFrame keeps it as it is where it does not move).
+ */
+export function paneMatrix(source: PaneImage): { rows: number; columns: number } | null {
+  if (source === null) return null;
+  if (!('kind' in source)) return { rows: source.rows, columns: source.columns };
+  if (source.kind === 'difference') return { rows: source.denoised.rows, columns: source.denoised.columns };
+  return { rows: Math.max(source.image.rows, source.frame.rows), columns: Math.max(source.image.columns, source.frame.columns) };
+}
+
 export interface FigureTaskInput {
   readonly panes: readonly FigurePaneSource[];
   readonly options: FigureOptions;

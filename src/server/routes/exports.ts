@@ -13,7 +13,7 @@ import { metricsCsv } from '../metrics-csv.js';
 import { tableCsv } from '../../metrics/roi-shapes.js';
 import { LowdoseError } from '../../errors.js';
 import { figureLayout } from '../figure-render.js';
-import type { FigurePaneSource, TablePaneSource } from '../export-tasks.js';
+import { paneMatrix, type FigurePaneSource, type TablePaneSource } from '../export-tasks.js';
 import { checkPixels } from '../request-limits.js';
 import { clientGoneSignal } from '../client-gone.js';
 import { movesOnFrame } from '../pane-on-frame.js';
@@ -168,7 +168,8 @@ function matrixOf(entry: IndexedSeries): { rows: number; columns: number } {
 /**
  * The figure's size from the series' headers, before a slice is read: the panes figureOf hangs,
  * each at its series' matrix (the reference pane at the larger of its own and the low-dose one's,
- * as it may be drawn on the low-dose grid).
+ * as it may be drawn on the low-dose grid), each bar one line (the texts wait for the slices; the
+ * figure is checked again with them, checkFigureLayout).
  */
 function checkFigureSize(lowDose: IndexedSeries, set: ReturnType<typeof methodSet> | null, scale: number, limit: number): void {
   const panes = [{ image: matrixOf(lowDose) }];
@@ -182,8 +183,16 @@ function checkFigureSize(lowDose: IndexedSeries, set: ReturnType<typeof methodSe
     panes.push({ image: matrixOf(first.denoised) });
     if (first.uncertainty) panes.push({ image: matrixOf(first.uncertainty) });
   }
+  checkFigureLayout(panes, scale, limit, figureAdvice(scale, set));
+}
+
+function figureAdvice(scale: number, set: ReturnType<typeof methodSet> | null): string {
+  return scale > 1 ? 'ask for scale=1' : set && set.comparisons.length > 1 ? 'name fewer comparisons' : 'its slices are too large to draw as a figure';
+}
+
+/** Refuses (413) a figure whose layout of `panes` (their texts wrapped as drawn, where given) holds more than `limit` pixels. */
+function checkFigureLayout(panes: Parameters<typeof figureLayout>[0], scale: number, limit: number, advice: string): void {
   const { width, height } = figureLayout(panes, { scale });
-  const advice = scale > 1 ? 'ask for scale=1' : set && set.comparisons.length > 1 ? 'name fewer comparisons' : 'its slices are too large to draw as a figure';
   checkPixels(width * height, limit, `the figure would be ${width} x ${height} px,`, advice);
 }
 
@@ -312,6 +321,9 @@ async function figureOf(data: DataServices, comparisonIds: readonly string[] | n
       });
     }
   }
+  // The real size, now that the texts are known: a title or footer wider than its pane wraps onto
+  // more lines and makes every bar of the figure taller than the one-line bars checked above.
+  checkFigureLayout(panes.map((p) => ({ title: p.title, metrics: p.metrics, footer: p.footer, image: paneMatrix(p.image) })), q.scale ?? 1, maxPixels, figureAdvice(q.scale ?? 1, set));
   const png = await data.exports.run('figure', { panes, options: { window: { lo: centre - width / 2, hi: centre + width / 2 }, scale: q.scale ?? 1, shapes } });
   return Buffer.from(png.buffer, png.byteOffset, png.byteLength);
 }
