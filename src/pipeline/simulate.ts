@@ -43,6 +43,7 @@ import { packageVersion } from '../util/package-root.js';
 import { reportedInput, seriesOutputNames, type ReportedInput, type SeriesOutputNames } from './frame-output.js';
 import { scalarText } from '../util/text.js';
 import { ignoredOptionWarnings } from './simulate-option-scope.js';
+import { replaceEarlierSeriesFiles, type SeriesFiles } from './earlier-series-files.js';
 
 export type CtMode = 'insert' | 'truth';
 
@@ -435,6 +436,11 @@ async function simulateSeries(
   // Under this run's lock, a temporary of ours can only be what a killed run left; the frames of an
   // acquisition share the folders, so only this frame's are ours.
   for (const dir of [dirs.dose, dirs.reference]) if (dir) await removeTemporaries(dir, names.owns);
+  // An earlier run's files of these series: refused, or with --overwrite removed first, so that a
+  // rerun never leaves its slices beside the earlier run's (fewer slices now, a run stopped half way).
+  const outputs: SeriesFiles[] = [{ dir: dirs.dose, prefix: names.filePrefix }, ...(dirs.reference ? [{ dir: dirs.reference, prefix: names.prefix('REF') }] : [])];
+  const replaced = await replaceEarlierSeriesFiles(outputs, series.slices.map((s) => s.file), Boolean(options.overwrite));
+  if (replaced > 0) progress(`  --overwrite: removed ${replaced} file(s) an earlier run wrote of this series`);
   // Reproducible files: UIDs hashed from what made the series, no InstanceCreationDate/Time (Type
   // 3; every other date is the source's), so the same run writes the same bytes.
   const writer = createDerivedSeriesWriter(series, {

@@ -297,6 +297,12 @@ describe.skipIf(!hasPydicom)('a denoised dynamic or gated PET acquisition', () =
     const written = expectOneSeriesLikeTheSource(folder, input, 12, true);
     await expectReadBack(folder, written, ['#g1', '#g2', '#g3', '#g4', '#g5', '#g6'], expected.gated.factor);
     expect(hashFolder(second.series[0]!.output.dir)).toBe(hashFolder(folder));
+    // --overwrite into the same -o: each gate replaces its own files only (t01-IM*, not the other
+    // gates' in the shared folder), so the folder is the same 12 files again.
+    const again = await simulateJson(input, '-o', path.join(dir, 'sim-gated-2'), '--overwrite');
+    expect(again.errors).toEqual([]);
+    expect(again.series.flatMap((s) => s.output.files)).toHaveLength(12);
+    expect(hashFolder(again.series[0]!.output.dir)).toBe(hashFolder(folder));
   });
 
   it('simulates each gate of the same activity with noise of its own', async () => {
