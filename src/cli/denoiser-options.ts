@@ -3,7 +3,7 @@
  * one definition, one validation, one progress adapter.
  */
 import type { Command } from 'commander';
-import { DENOISE_METHODS, DEVICE_REQUESTS, SAMPLER_NAMES, TEXTURES, type DenoiseMethod, type DeviceRequest, type SamplerName, type Texture } from '../choices.js';
+import { DENOISE_METHODS, DEVICE_REQUESTS, GUIDANCE_MAX, SAMPLER_NAMES, TEXTURES, type DenoiseMethod, type DeviceRequest, type SamplerName, type Texture } from '../choices.js';
 import { ORIENTATION_COUNTS } from '../diffusion/orientations.js';
 import { LOW_BAND_MAX_STRENGTH } from '../filters/low-band.js';
 import { MEMORY_BUDGET_ENV, parseMemorySize } from '../pipeline/memory-budget.js';
@@ -72,7 +72,7 @@ export function addDenoiserOptions(command: Command, samplesHelp: string = SAMPL
     .option('--sampler <name>', `${choicesHelp(SAMPLER_NAMES)} (default: the model card's)`, parseChoiceOption('--sampler', SAMPLER_NAMES))
     .option('--seed <s>', 'random seed: the same seed gives the same output', '0')
     .option('--samples <k>', samplesHelp, parseIntOption('--samples', 1, 64))
-    .option('--guidance <g>', 'classifier-free guidance scale (1 = conditional only)', parseNumberOption('--guidance', 0, 50))
+    .option('--guidance <g>', 'classifier-free guidance scale (1 = conditional only)', parseNumberOption('--guidance', 0, GUIDANCE_MAX))
     .option(
       '--orientations <k>',
       "average each prediction over k flips and turns of the slice, 1, 2, 4 or 8: a little sharper and less noisy at k network passes per step (docs/diffusion.md, Orientations; default: the model card's, else 1)",

@@ -4,6 +4,7 @@
  * where cond / uncond are the outputs with the condition mask 1 / 0. g = 1 is the plain conditional
  * model and costs one pass; otherwise both halves go through the network as one doubled batch.
  */
+import { GUIDANCE_MAX } from '../choices.js';
 import { LowdoseError } from '../errors.js';
 import type { DiffusionModel, ForwardStats, ModelBatch } from './model.js';
 
@@ -38,6 +39,7 @@ export class GuidedModel implements DiffusionModel {
     readonly scale: number,
   ) {
     if (!Number.isFinite(scale)) throw new LowdoseError('E_USAGE', `guidance scale must be a number, got ${scale}`);
+    if (scale < 0 || scale > GUIDANCE_MAX) throw new LowdoseError('E_USAGE', `guidance scale must be in [0, ${GUIDANCE_MAX}], got ${scale}`);
     if (scale !== 1 && !inner.supportsConditionMask) {
       throw new LowdoseError('E_USAGE', `guidance ${scale} needs a model trained with condition dropout (a conditionMask input); this model has none, use guidance 1`);
     }

@@ -7,7 +7,7 @@
  * Imports only typebox and src/choices.ts: the viewer type-checks against this file.
  */
 import { Type, type TSchema } from 'typebox';
-import { DENOISE_METHODS, DEVICE_REQUESTS, LESION_BIAS_PICKS, SAMPLER_NAMES, TEXTURES } from '../choices.js';
+import { DENOISE_METHODS, DEVICE_REQUESTS, GUIDANCE_MAX, LESION_BIAS_PICKS, SAMPLER_NAMES, TEXTURES } from '../choices.js';
 import { LOW_BAND_MAX_STRENGTH } from '../filters/low-band.js';
 
 /** What a route accepts as an id: exactly what `shortId` (./ids.ts) makes, so nothing else gets near a lookup. */
@@ -359,7 +359,7 @@ const jobOptionFields = {
   sampler: Type.Optional(stringEnum(SAMPLER_NAMES)),
   seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 4294967295 })),
   samples: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
-  guidance: Type.Optional(Type.Number({ minimum: 0, maximum: 20 })),
+  guidance: Type.Optional(Type.Number({ minimum: 0, maximum: GUIDANCE_MAX })),
   /** Geometric self-ensemble: predictions averaged over 1, 2, 4 or 8 flips and turns (default: the model card's). */
   orientations: Type.Optional(Type.Union([Type.Literal(1), Type.Literal(2), Type.Literal(4), Type.Literal(8)])),
   /** Measurement-consistency strength, 0..1 (default: the model card's). */

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { DEVICE_REQUESTS, SAMPLER_NAMES, type DeviceRequest, type SamplerName } from '../../choices.js';
+import { DEVICE_REQUESTS, GUIDANCE_MAX, SAMPLER_NAMES, type DeviceRequest, type SamplerName } from '../../choices.js';
 import type { BetaScheduleKind } from '../../diffusion/index.js';
 import { SCHEDULE_KINDS, traceSlice, type TraceOptions, type TraceReport } from '../../trace/index.js';
 import { makeOutputFolder, writeFileAtomic } from '../../util/fs.js';
@@ -43,7 +43,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--sampler <name>', `reverse-process sampler: ${choicesHelp(SAMPLER_NAMES)} (default: the model card's)`, parseChoiceOption('--sampler', SAMPLER_NAMES))
     .option('--steps <n>', 'reverse-process steps (default: the model card\'s)', parseIntOption('--steps', 1, 1000))
     .option('--seed <s>', 'random seed (forward noise and sampler)', '0')
-    .option('--guidance <g>', 'classifier-free guidance scale (default: the model card\'s)', parseNumberOption('--guidance', 0, 50))
+    .option('--guidance <g>', 'classifier-free guidance scale (default: the model card\'s)', parseNumberOption('--guidance', 0, GUIDANCE_MAX))
     .option('--consistency <strength>', "measurement-consistency strength, 0..1 (default: the model card's)", parseNumberOption('--consistency', 0, 1))
     .option('--dose <fraction>', 'dose of the input as a fraction of normal dose, if known', parseDoseOption('--dose'))
     .option('--device <device>', DEVICE_HELP, parseChoiceOption('--device', DEVICE_REQUESTS), 'auto')
