@@ -158,8 +158,12 @@ export async function batchStatus(queue: Queue<SeriesJobData, SeriesJobResult>, 
           ? 'cancelled'
           : 'waiting';
     const progress = job?.progress as { slicesDone?: number } | number | undefined;
+    // Finished slices only: a completed series' all, a running one's written so far. A failed or
+    // cancelled series has no completion marker (its slices are not output), and a series waiting
+    // for a retry starts again from its first slice: the progress their last attempt reached is
+    // not counted.
     const slicesDone =
-      state === 'completed' ? entry.slices : typeof progress === 'object' && progress !== null ? (progress.slicesDone ?? 0) : 0;
+      state === 'completed' ? entry.slices : state === 'active' && typeof progress === 'object' && progress !== null ? (progress.slicesDone ?? 0) : 0;
     const result = state === 'completed' ? (job!.returnvalue) : null;
     if (result) results.push(result);
     const failure = state === 'failed' && job ? decodeFailure(job.failedReason ?? '') : null;

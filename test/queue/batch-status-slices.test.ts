@@ -1,0 +1,69 @@
+/**
+ * `batch status` counts the slices that are finished: every slice of a completed series and those
+ * a running one has written so far. A failed series has no completion marker (its slices are not
+ * output), and one waiting for its retry starts again from its first slice, so the progress their
+ * last attempt reached is not "done". (It was: "27/50 slices" with 14 finished.) The queue is a
+ * stand-in holding one job in each state.
+ */
+import type { Queue } from 'bullmq';
+import { describe, expect, it } from 'vitest';
+import { batchStatus } from '../../src/queue/batch.js';
+import { batchKey, encodeFailure, type BatchRecord, type SeriesJobData, type SeriesJobResult } from '../../src/queue/jobs.js';
+
+const BATCH = 'slices-batch';
+
+interface FakeJob {
+  readonly state: 'completed' | 'failed' | 'active' | 'delayed' | 'waiting';
+  readonly slicesDone: number;
+}
+
+function queueOf(jobs: readonly FakeJob[]): Queue<SeriesJobData, SeriesJobResult> {
+  const ids = jobs.map((_, i) => `${BATCH}-${String(i).padStart(5, '0')}`);
+  const record = {
+    id: BATCH,
+    createdAt: '2026-12-07T00:00:00.000Z',
+    outDir: '/tmp/out',
+    attempts: 3,
+    jobs: ids.map((id, i) => ({ id, seriesInstanceUid: `1.2.${i}`, modality: 'CT', slices: 10 })),
+  } satisfies BatchRecord;
+  const of = (id: string) => jobs[ids.indexOf(id)]!;
+  const fake = {
+    client: Promise.resolve({ get: async (key: string) => (key === batchKey(BATCH) ? JSON.stringify(record) : null) }),
+    getJobState: async (id: string) => of(id).state,
+    getJob: async (id: string) => {
+      const job = of(id);
+      return {
+        id,
+        progress: { slicesDone: job.slicesDone, slicesTotal: 10 },
+        attemptsMade: job.state === 'failed' ? 3 : job.state === 'delayed' ? 1 : 0,
+        failedReason: job.state === 'failed' ? encodeFailure({ code: 'E_IO', message: 'disk full', path: '/tmp/out/x' }) : undefined,
+        returnvalue: job.state === 'completed' ? { output: { dir: `/tmp/out/${id}` } } : null,
+      };
+    },
+  };
+  return fake as unknown as Queue<SeriesJobData, SeriesJobResult>;
+}
+
+describe('batch status slices', () => {
+  it("counts a completed series' slices and a running one's written so far, not a failed or retrying one's partial progress", async () => {
+    const { status } = await batchStatus(
+      queueOf([
+        { state: 'completed', slicesDone: 10 },
+        { state: 'failed', slicesDone: 7 },
+        { state: 'active', slicesDone: 4 },
+        { state: 'delayed', slicesDone: 6 },
+        { state: 'waiting', slicesDone: 0 },
+      ]),
+      BATCH,
+    );
+    expect(status.slices).toEqual({ total: 50, done: 14 });
+    expect(status.jobs.map((j) => [j.state, j.slicesDone])).toEqual([
+      ['completed', 10],
+      ['failed', 0],
+      ['active', 4],
+      ['delayed', 0],
+      ['waiting', 0],
+    ]);
+    expect(status.jobs[1]!.error).toEqual({ code: 'E_IO', message: 'disk full', path: '/tmp/out/x' });
+  });
+});
