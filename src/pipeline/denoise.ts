@@ -34,6 +34,7 @@ import { sliceOutputs } from './slice-outputs.js';
 import { ReferenceScorer, openReference, scoreFinishedSeries, type ReferenceSet } from './reference.js';
 import { RECONSTRUCTION_MISMATCH_CODES } from '../metrics/pairing-warnings.js';
 import { writePreview } from './preview-files.js';
+import { FolderReport } from './folder-report.js';
 import type { DenoiseOptions, DenoiseReport, SeriesReport } from './types.js';
 import { NothingToDenoiseError, nothingToDenoiseScan, seriesToDenoiseIn } from './not-denoised.js';
 import { frameTag, reportedInput, seriesOutputNames } from './frame-output.js';
@@ -53,7 +54,7 @@ import {
 } from './acquisition-series.js';
 
 export { COMPLETION_MARKER } from './frame-output.js';
-export const REPORT_FILE = 'report.json';
+export { REPORT_FILE, writeReport } from './folder-report.js';
 
 /**
  * Folder name of a series' output: modality, series number-ish description, short hash of its key;
@@ -110,6 +111,8 @@ export async function denoisePaths(paths: readonly string[], options: DenoiseOpt
   );
   const denoisers = new Map<string, SliceDenoiser>();
   const reports: SeriesReport[] = [];
+  // report.json lists this run's series, then those earlier runs left finished in outDir (./folder-report.ts).
+  const folderReport = options.writeReport !== false ? new FolderReport(outDir) : null;
   // One --overwrite request for every frame of this run (a queue job is given its batch's).
   const overwriteRequest = options.overwrite ? (options.overwriteRequest ?? newOverwriteRequest()) : null;
   const lockContext = { ...(options.queueLock ? { queue: options.queueLock } : {}), ...(options.signal ? { signal: options.signal } : {}) };
@@ -152,7 +155,7 @@ export async function denoisePaths(paths: readonly string[], options: DenoiseOpt
       } finally {
         clearSliceCache();
       }
-      if (options.writeReport !== false) await writeReport(outDir, { toolkit: toolkitIdentity(), series: reports, errors, ...skippedField });
+      if (folderReport) await folderReport.write({ toolkit: toolkitIdentity(), series: reports, errors, ...skippedField });
     }
     // A frame this run finished whose series another run's --overwrite replaced since is gone now.
     const removed = await finishAcquisitions();
@@ -167,7 +170,7 @@ export async function denoisePaths(paths: readonly string[], options: DenoiseOpt
       return false;
     });
     const report: DenoiseReport = { toolkit: toolkitIdentity(), series: kept, errors, ...skippedField };
-    if (options.writeReport !== false) await writeReport(outDir, report);
+    if (folderReport) await folderReport.write(report);
     return report;
   } finally {
     for (const denoiser of denoisers.values()) await denoiser.release();
@@ -195,10 +198,6 @@ function isInside(file: string, dir: string): boolean {
 /** Whether the output folder lies strictly inside one of the input folders. */
 function outputInsideInput(paths: readonly string[], outDir: string): boolean {
   return paths.some((p) => isInside(outDir, path.resolve(p)));
-}
-
-export async function writeReport(outDir: string, report: DenoiseReport): Promise<void> {
-  await writeFileAtomic(path.join(outDir, REPORT_FILE), `${JSON.stringify(report, null, 2)}\n`);
 }
 
 function isAbort(error: unknown, signal?: AbortSignal): boolean {

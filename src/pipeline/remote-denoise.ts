@@ -14,9 +14,9 @@ import { DENOISED_MODALITIES, isOneOf } from '../choices.js';
 import { notDenoisedMessage } from './not-denoised.js';
 import { LowdoseError, toLowdoseError } from '../errors.js';
 import { claimFolder } from '../util/folder-claims.js';
-import { writeFileAtomic } from '../util/fs.js';
 import { suvNoteOfRead, type PulledSeries } from '../util/remote-series.js';
-import { denoisePaths, REPORT_FILE } from './denoise.js';
+import { denoisePaths } from './denoise.js';
+import { REPORT_FILE, writeReport as writeFolderReport } from './folder-report.js';
 import { isCompletionMarker } from './frame-output.js';
 import type { DenoiseOptions, DenoiseReport } from './types.js';
 
@@ -236,7 +236,10 @@ export function nameRemoteInstance(error: ReportError, pulled: readonly PulledFo
   return { ...error, message: `instance ${path.basename(file, '.dcm')} of ${series.url}: ${error.message}` };
 }
 
-export interface RemoteSteps<R> {
+/** What a remote run's report has of a folder report: its series. */
+type FolderRecordShape = { readonly series: DenoiseReport['series'] };
+
+export interface RemoteSteps<R extends FolderRecordShape> {
   /** The source, named by errors that carry no path of their own. */
   readonly source: string;
   readonly pullDir: string;
@@ -248,7 +251,7 @@ export interface RemoteSteps<R> {
   readonly report: (series: DenoiseReport['series'], errors: ReportError[]) => R;
 }
 
-export async function denoiseRemote<R>(options: DenoiseOptions, steps: RemoteSteps<R>): Promise<R> {
+export async function denoiseRemote<R extends FolderRecordShape>(options: DenoiseOptions, steps: RemoteSteps<R>): Promise<R> {
   const log = options.log ?? (() => {});
   // Another run of the same source pulls into the same folder: the last one to finish removes it.
   const claim = await claimFolder(steps.pullDir, { log });
@@ -263,8 +266,9 @@ export async function denoiseRemote<R>(options: DenoiseOptions, steps: RemoteSte
   }
 }
 
-async function pullDenoiseStore<R>(options: DenoiseOptions, steps: RemoteSteps<R>, log: (message: string) => void): Promise<{ report: R; errors: number }> {
-  const writeReport = (result: R) => writeFileAtomic(path.join(path.resolve(options.outDir), REPORT_FILE), `${JSON.stringify(result, null, 2)}\n`);
+async function pullDenoiseStore<R extends FolderRecordShape>(options: DenoiseOptions, steps: RemoteSteps<R>, log: (message: string) => void): Promise<{ report: R; errors: number }> {
+  // The folder's record: with the finished series earlier runs left there (./folder-report.ts).
+  const writeReport = (result: R) => writeFolderReport(path.resolve(options.outDir), result);
   let pulled: PulledFolder[];
   try {
     pulled = await steps.pull();

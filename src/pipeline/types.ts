@@ -216,6 +216,11 @@ export interface SeriesReport {
    */
   readonly memory?: { readonly estimateBytes: number; readonly budgetBytes: number; readonly forwardBatch: number };
   readonly skipped?: boolean;
+  /**
+   * report.json only: a finished series an earlier run into the same folder left there and this run
+   * did not report, as that run recorded it (./folder-report.ts). Absent in `denoise --json`.
+   */
+  readonly earlierRun?: true;
   readonly metrics?: SeriesMetrics;
   /**
    * `--reference`: the reference series at the input's slice positions but on another pixel grid

@@ -3,7 +3,8 @@
  * the batch exit 1) and, with --wait, each finished series' warnings; the `batch` id alone stays on
  * stdout without --wait (scripts read it). In JSON: the series left out (a series lowdose derived,
  * here an earlier denoised output under the walked folder) in `skipped`, in `batch --json` and in
- * `batch --wait`'s report.json. A real Redis (no persistence) and one real worker.
+ * `batch --wait`'s report.json. A rerun that fails on every series keeps the finished series in
+ * report.json (`earlierRun`). A real Redis (no persistence) and one real worker.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -72,5 +73,25 @@ describe.skipIf(!hasRedis)('batch output names unreadable files, series warnings
     expect(report.series).toHaveLength(1);
     expect(report.skipped).toEqual([expect.objectContaining({ seriesInstanceUid: derivedUid, reason: 'derived' })]);
     expect((JSON.parse(waited.stdout) as { skipped?: unknown[] }).skipped).toHaveLength(1);
+  }, 90_000);
+
+  it('--wait rerun with other settings that fails on every series (E_EXISTS) keeps the finished series in report.json', async () => {
+    const rerunInput = path.join(root, 'rerun-in');
+    await runPhantom('water', { outDir: rerunInput, size: 32, slices: 1, uidSeed: 'batch-rerun' });
+    const out = path.join(root, 'rerun-out');
+    const first = await runCli('batch', rerunInput, '-o', out, '--redis', redis.url, '--method', 'gaussian', '--wait', '--json', '--no-progress');
+    expect(first.code, first.stderr).toBe(0);
+    const made = (JSON.parse(first.stdout) as { report: DenoiseReport }).report.series;
+    expect(made).toHaveLength(1);
+    const rerun = await runCli('batch', rerunInput, '-o', out, '--redis', redis.url, '--method', 'bilateral', '--wait', '--json', '--no-progress');
+    expect(rerun.code, rerun.stderr).toBe(1);
+    // The rerun's own report: no series, its E_EXISTS.
+    const own = (JSON.parse(rerun.stdout) as { report: DenoiseReport }).report;
+    expect(own.series).toEqual([]);
+    expect(own.errors.map((e) => e.code)).toEqual(['E_EXISTS']);
+    // report.json: the same errors, and the series the folder holds as the first batch recorded it.
+    const written = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as DenoiseReport;
+    expect(written.errors.map((e) => e.code)).toEqual(['E_EXISTS']);
+    expect(written.series.map(({ earlierRun, ...series }) => [earlierRun, series])).toEqual([[true, made[0]]]);
   }, 90_000);
 });

@@ -1,0 +1,62 @@
+/**
+ * report.json is the record of what the output folder holds, over reruns: a rerun that fails on
+ * every series (E_EXISTS, other settings) and a run of other input into the same -o list, after
+ * their own series, the finished series earlier runs left there (`earlierRun: true`, as those runs
+ * recorded them), not an empty run. A series whose completion marker is gone is not listed.
+ * On the body phantom fixtures (4 slices of CT each), with --method gaussian / bilateral.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { denoisePaths } from '../../src/pipeline/denoise.js';
+import type { DenoiseOptions, DenoiseReport, SeriesReport } from '../../src/pipeline/types.js';
+import { runCli } from '../helpers/cli.js';
+
+const DOSE25 = fileURLToPath(new URL('../../fixtures/body/dose25', import.meta.url));
+const DOSE10 = fileURLToPath(new URL('../../fixtures/body/dose10', import.meta.url));
+const root = mkdtempSync(path.join(tmpdir(), 'lowdose-report-reruns-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const denoise = (input: string, out: string, extra: Partial<DenoiseOptions> = {}) => denoisePaths([input], { outDir: out, method: 'gaussian', ...extra });
+const reportJson = (out: string) => JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as DenoiseReport;
+/** A series entry without the fields a rerun may set: what the run that made it recorded. */
+const made = ({ earlierRun: _earlier, ...rest }: SeriesReport) => rest;
+
+describe('report.json over reruns into one -o', () => {
+  it('a rerun with other settings that fails on every series keeps the finished series in report.json; --json is its own run', async () => {
+    const out = path.join(root, 'settings');
+    const first = await denoise(DOSE25, out);
+    expect(first.series).toHaveLength(1);
+    const { code, stdout } = await runCli('denoise', DOSE25, '-o', out, '--method', 'bilateral', '--json');
+    expect(code).toBe(1);
+    const run = JSON.parse(stdout) as DenoiseReport;
+    expect(run.series).toEqual([]);
+    expect(run.errors.map((e) => e.code)).toEqual(['E_EXISTS']);
+    const written = reportJson(out);
+    // The rerun's errors, and the series the folder still holds, as its first run recorded it.
+    expect(written.errors.map((e) => e.code)).toEqual(['E_EXISTS']);
+    expect(written.series).toHaveLength(1);
+    expect(written.series[0]!.earlierRun).toBe(true);
+    expect(made(written.series[0]!)).toEqual(first.series[0]);
+    expect(existsSync(path.join(first.series[0]!.output.dir, '.lowdose-complete.json'))).toBe(true);
+  });
+
+  it('a run of other input into the same -o lists its series, then the earlier run\'s; one whose marker is gone is not listed', async () => {
+    const out = path.join(root, 'two-inputs');
+    const a = await denoise(DOSE25, out);
+    const b = await denoise(DOSE10, out);
+    expect(b.series.map((s) => s.input.seriesInstanceUid)).toEqual([b.series[0]!.input.seriesInstanceUid]);
+    const written = reportJson(out);
+    expect(written.series.map((s) => [s.input.seriesInstanceUid, s.earlierRun ?? false])).toEqual([
+      [b.series[0]!.input.seriesInstanceUid, false],
+      [a.series[0]!.input.seriesInstanceUid, true],
+    ]);
+    expect(made(written.series[1]!)).toEqual(a.series[0]);
+    // Without its completion marker the first series is not finished: the next run does not list it.
+    rmSync(path.join(a.series[0]!.output.dir, '.lowdose-complete.json'));
+    await denoise(DOSE10, out);
+    expect(reportJson(out).series.map((s) => [s.input.seriesInstanceUid, s.skipped ?? false, s.earlierRun ?? false])).toEqual([[b.series[0]!.input.seriesInstanceUid, true, false]]);
+  });
+});
