@@ -319,13 +319,16 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
     // the marker what writing it repaired, and the settings' own (RUN_WARNING_CODES) those of the
     // run that made the output.
     const written = (previous.warnings ?? []).filter((w) => w.code.startsWith('W_') || RUN_WARNING_CODES.has(w.code));
-    if (!context.reference) return { ...previous, warnings: [...seriesWarnings, ...written], skipped: true };
+    // The input is this run's: the files it read (a PACS pull's folder of the first run is gone, a
+    // folder may have moved), with the content the marker recorded, which it has just matched.
+    const input = { ...previous.input, ...reportedInput(series) };
+    if (!context.reference) return { ...previous, input, warnings: [...seriesWarnings, ...written], skipped: true };
     // This run's --reference scores the finished files: the first run's scores were against
     // another reference, or none; so are the first run's warnings about its reference.
     const { metrics: _metrics, unscoredReference: _unscored, ...made } = previous;
     const { warnings: referenceWarnings, ...scored } = await scoreFinishedSeries(context.reference, series, previous.output?.files ?? [], context.log);
     const madeByWriting = written.filter((w) => !RECONSTRUCTION_MISMATCH_CODES.has(w.code));
-    return { ...made, ...scored, warnings: [...seriesWarnings, ...madeByWriting, ...referenceWarnings], skipped: true };
+    return { ...made, ...scored, input, warnings: [...seriesWarnings, ...madeByWriting, ...referenceWarnings], skipped: true };
   }
   // Redoing a finished series: until it is finished again, it is not (a run killed half way
   // through an --overwrite must not leave old and new slices under the old marker).

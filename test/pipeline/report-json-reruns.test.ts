@@ -2,10 +2,11 @@
  * report.json is the record of what the output folder holds, over reruns: a rerun that fails on
  * every series (E_EXISTS, other settings) and a run of other input into the same -o list, after
  * their own series, the finished series earlier runs left there (`earlierRun: true`, as those runs
- * recorded them), not an empty run. A series whose completion marker is gone is not listed.
+ * recorded them), not an empty run. A series whose completion marker is gone is not listed. A
+ * series a rerun skips as already done names the input files this run read, not the first run's.
  * On the body phantom fixtures (4 slices of CT each), with --method gaussian / bilateral.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,5 +59,31 @@ describe('report.json over reruns into one -o', () => {
     rmSync(path.join(a.series[0]!.output.dir, '.lowdose-complete.json'));
     await denoise(DOSE10, out);
     expect(reportJson(out).series.map((s) => [s.input.seriesInstanceUid, s.skipped ?? false, s.earlierRun ?? false])).toEqual([[b.series[0]!.input.seriesInstanceUid, true, false]]);
+  });
+
+  it('a skipped series names the files this run read: its input moved since the first run', async () => {
+    const dir = path.join(root, 'moved');
+    const before = path.join(dir, 'before');
+    const after = path.join(dir, 'after');
+    const out = path.join(dir, 'out');
+    cpSync(DOSE25, before, { recursive: true });
+    const first = await denoise(before, out);
+    renameSync(before, after);
+    const rerun = await denoise(after, out);
+    const series = rerun.series[0]!;
+    expect(series.skipped).toBe(true);
+    expect(series.input.files.length).toBe(4);
+    for (const file of series.input.files) {
+      expect(file.startsWith(after + path.sep)).toBe(true);
+      expect(existsSync(file)).toBe(true);
+    }
+    // The recorded fields stay: the content the marker recorded (the rerun matched it), the output.
+    expect(series.input.content).toEqual(first.series[0]!.input.content);
+    expect(series.input.seriesInstanceUid).toBe(first.series[0]!.input.seriesInstanceUid);
+    expect(series.output).toEqual(first.series[0]!.output);
+    expect(reportJson(out).series[0]!.input.files).toEqual(series.input.files);
+    // The marker is the first run's record, left as it was.
+    const marker = JSON.parse(readFileSync(path.join(series.output.dir, '.lowdose-complete.json'), 'utf8')) as SeriesReport;
+    expect(marker.input.files).toEqual(first.series[0]!.input.files);
   });
 });
