@@ -6,7 +6,9 @@
  * overlaps anything else, runs out of its pane, or is cut without its whole text in a tooltip, and
  * every bar is as tall as the others. In a wide window the bars keep one line. The same for a time
  * point of make-pet-timing.py's dynamic PET series (its frame label beside the name), denoised in
- * the test with the Gaussian filter.
+ * the test with the Gaussian filter. The overlay over each image likewise: no text on another (the
+ * scale bar goes up above the bottom corners where it would touch them), none out of the image,
+ * none cut without a tooltip (a corner's lines wrap between their parts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -94,6 +96,42 @@ function unreadable(bar: TitleBar): string[] {
 }
 
 const cut = (bar: TitleBar) => bar.items.filter((i) => i.scrollWidth > i.clientWidth).map((i) => i.text);
+
+/**
+ * Every shown pane's overlay over its image, as TitleBar: each line of a corner, each edge letter
+ * and the scale bar (its label and line), on screen; `left`/`right` the image box's. `parts`: the
+ * tallest part of a bottom-corner line (a part wrapped inside itself is taller than a line).
+ */
+function overlays(page: Page): Promise<Array<TitleBar & { top: number; bottom: number; partHeight: number }>> {
+  return page.$$eval('.pane:not([hidden])', (panes) =>
+    panes.map((pane) => {
+      const key = (pane as HTMLElement).dataset.pane!;
+      const image = pane.querySelector<HTMLElement>('.pane-image')!.getBoundingClientRect();
+      const elements = Array.from(pane.querySelectorAll<HTMLElement>('.ov-corner > div:not(.ov-tr-lines), .ov-tr-lines > div, .ov-edge, .ov-scale'));
+      // The series description's tooltip is the pane name's (an overlay line takes no pointer).
+      const name = pane.querySelector<HTMLElement>('.pane-name')!.title;
+      const items = elements
+        .filter((e) => !e.closest('[hidden]') && (e.textContent ?? '').trim() !== '')
+        .map((e) => {
+          const r = e.getBoundingClientRect();
+          const tooltip = e.parentElement?.classList.contains('ov-tr-lines') ? name : e.title;
+          return { pane: key, kind: e.className, text: e.textContent ?? '', tooltip, left: r.left, right: r.right, top: r.top, bottom: r.bottom, scrollWidth: e.scrollWidth, clientWidth: e.clientWidth };
+        });
+      const parts = Array.from(pane.querySelectorAll<HTMLElement>('.ov-bl .ov-part, .ov-br .ov-part')).map((p) => p.getBoundingClientRect().height);
+      return { pane: key, left: image.left, right: image.right, top: image.top, bottom: image.bottom, height: image.height, items, partHeight: Math.max(0, ...parts) };
+    }),
+  );
+}
+
+/** What cannot be read in a pane's overlay: an item out of the image box, or cut without its whole text in a tooltip. */
+function overlayUnreadable(pane: TitleBar & { top: number; bottom: number }): string[] {
+  const found: string[] = [];
+  for (const item of pane.items) {
+    if (item.left < pane.left - 0.5 || item.right > pane.right + 0.5 || item.top < pane.top - 0.5 || item.bottom > pane.bottom + 0.5) found.push(`${pane.pane}: "${item.text}" runs out of its image`);
+    if (item.scrollWidth > item.clientWidth && !item.tooltip.includes(item.text)) found.push(`${pane.pane}: "${item.text}" is cut and its tooltip does not say it`);
+  }
+  return found;
+}
 const item = (bar: TitleBar, kind: string) => bar.items.find((i) => i.kind === kind)!;
 
 describe.skipIf(!hasChromium)('pane title bars in a narrow window (headless Chromium)', () => {
@@ -149,6 +187,15 @@ describe.skipIf(!hasChromium)('pane title bars in a narrow window (headless Chro
     expect(new Set(narrow.map((b) => b.height)).size).toBe(1);
     expect(await page.getAttribute('#panes', 'data-title-lines')).toBe('2');
 
+    // The overlay over each 200-px image: no text on another (the scale bar over "Thk" and "Zoom",
+    // the edge letters), none cut without a tooltip ("W 400 L 40…"), every part of the bottom lines on one line.
+    const over = await overlays(page);
+    expect(over.map((o) => o.pane)).toEqual(['lowDose', 'denoised', 'reference', 'difference']);
+    expect(over.flatMap(overlaps)).toEqual([]);
+    expect(over.flatMap(overlayUnreadable)).toEqual([]);
+    for (const o of over) expect(o.partHeight, o.pane).toBeLessThan(20);
+    expect(await page.textContent('.pane[data-pane="lowDose"] .pane-window')).toMatch(/^W \d+ L \d+(\.\d+)? HU$/);
+
     // Twice as wide: room for one line in every pane, nothing cut.
     await page.setViewportSize({ width: 1600, height: 600 });
     await expect.poll(() => page.getAttribute('#panes', 'data-title-lines'), POLL).toBeNull();
@@ -158,6 +205,11 @@ describe.skipIf(!hasChromium)('pane title bars in a narrow window (headless Chro
     for (const bar of wide) for (const i of bar.items) expect(Math.abs(i.top - item(bar, 'pane-name').top), `${bar.pane}: ${i.text}`).toBeLessThan(4);
     expect(new Set(wide.map((b) => b.height)).size).toBe(1);
     expect(wide[0]!.height).toBeLessThan(narrow[0]!.height);
+    const wideOver = await overlays(page);
+    expect(wideOver.flatMap(overlaps)).toEqual([]);
+    expect(wideOver.flatMap(overlayUnreadable)).toEqual([]);
+    // Room at the foot between the corners: the scale bar stays there.
+    expect(await page.$$eval('.pane:not([hidden]) .ov-scale', (bars) => bars.map((b) => (b as HTMLElement).style.bottom))).toEqual(['', '', '', '']);
     await page.setViewportSize({ width: 800, height: 600 });
     await expect.poll(() => page.getAttribute('#panes', 'data-title-lines'), POLL).toBe('2');
     expect(session.pageErrors).toEqual([]);
@@ -263,6 +315,9 @@ describe.skipIf(!hasChromium)('pane title bars in a narrow window (headless Chro
     }
     const metrics = item(bars[1]!, 'pane-metrics');
     expect(metrics.scrollWidth).toBeLessThanOrEqual(metrics.clientWidth);
+    const over = await overlays(page);
+    expect(over.flatMap(overlaps)).toEqual([]);
+    expect(over.flatMap(overlayUnreadable)).toEqual([]);
     expect(new Set(bars.map((b) => b.height)).size).toBe(1);
     expect(session.pageErrors).toEqual([]);
   });

@@ -1,6 +1,6 @@
 /** The overlay text, orientation letters and scale bar (viewer/src/overlay-text.ts). */
 import { describe, expect, it } from 'vitest';
-import { formatPersonName, orientationLabels, overlayText, scaleBar } from '../../viewer/src/overlay-text.js';
+import { formatPersonName, orientationLabels, overlayLineParts, overlayText, scaleBar } from '../../viewer/src/overlay-text.js';
 
 const facts = {
   patientName: 'DOE^JANE',
@@ -39,6 +39,27 @@ describe('overlay text', () => {
   it('formats DICOM person names', () => {
     expect(formatPersonName('DOE^JANE^Q^Dr^PhD')).toBe('DOE, Dr JANE Q PhD');
     expect(formatPersonName('ANONYMOUS')).toBe('ANONYMOUS');
+  });
+});
+
+describe('overlay lines in a narrow pane', () => {
+  it('breaks a line only between parts read whole: a number with its label and unit', () => {
+    expect(overlayLineParts('W 400 L 40.0 HU')).toEqual(['W 400', 'L 40.0 HU']);
+    expect(overlayLineParts('W 1500 L −600 HU')).toEqual(['W 1500', 'L −600 HU']);
+    expect(overlayLineParts('W 5.00 L 2.50 SUV')).toEqual(['W 5.00', 'L 2.50 SUV']);
+    expect(overlayLineParts('Im 2 / 3')).toEqual(['Im 2 / 3']);
+    expect(overlayLineParts('Loc -18.4 mm')).toEqual(['Loc -18.4 mm']);
+    expect(overlayLineParts('Zoom 3.11×')).toEqual(['Zoom 3.11×']);
+    expect(overlayLineParts('±100 HU')).toEqual(['±100 HU']);
+    expect(overlayLineParts('σ 0.00–40.0 HU · threshold 10.0 at 25 %')).toEqual(['σ 0.00–40.0 HU ·', 'threshold 10.0', 'at 25 %']);
+    expect(overlayLineParts('ID SECRET-ID-123')).toEqual(['ID SECRET-ID-123']);
+    expect(overlayLineParts('no matching slice')).toEqual(['no matching', 'slice']);
+  });
+
+  it('loses no character: the parts joined by spaces are the line', () => {
+    for (const line of ['BODY phantom seed 3 arterial + white noise 60 HU', 'DOE, JANE', '2026-12-07', 'no matching slice', 'W 400 L 40.0 HU']) {
+      expect(overlayLineParts(line).join(' ')).toBe(line);
+    }
   });
 });
 

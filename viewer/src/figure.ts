@@ -54,7 +54,7 @@ export function layoutFigure(container: HTMLElement, scale: 1 | 2): HTMLCanvasEl
       context.lineTo(b.x + b.width - 0.75, b.y);
       context.stroke();
     }
-    const texts = pane.querySelectorAll<HTMLElement>('.pane-title span, .overlay div');
+    const texts = pane.querySelectorAll<HTMLElement>('.pane-title span, .overlay div, .overlay .ov-part');
     for (const element of texts) if (element.childElementCount === 0 && element.textContent && !element.closest('[hidden]')) drawText(context, element, box(element));
   }
   return canvas;

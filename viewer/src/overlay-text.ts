@@ -47,6 +47,28 @@ export function overlayText(facts: OverlayFacts, showPatient: boolean): OverlayT
   };
 }
 
+/** Units the overlay writes after a number; a line never breaks between the number and its unit. */
+const UNITS = new Set(['HU', 'mm', 'cm', 'SUV', 'BQML', 'CNTS', 'GML', '%', 's', 'ms', 'min', '×']);
+/** A label of one to three letters ("ID", "Im", "σ") stays with the word after it. */
+const SHORT_LABEL = /^\p{L}{1,3}$/u;
+
+/**
+ * A line of overlay text cut into the parts a narrow pane may put on lines of their own, each read
+ * whole: a number stays with its label before it and its unit after it ("W 400", "L 40.0 HU",
+ * "Im 2 / 3"), a short label with its value ("ID SECRET-ID-123"), a separator (" · ") with what it ends. Joined by single spaces, the parts are the line.
+ */
+export function overlayLineParts(line: string): string[] {
+  const parts: string[] = [];
+  for (const word of line.split(' ')) {
+    const last = parts.length - 1;
+    const previous = parts[last];
+    const joins = previous !== undefined && (/^[-−+±/(]?[\d./]/.test(word) || word === '/' || previous.endsWith('/') || UNITS.has(word) || /^[·,;:)]/.test(word) || SHORT_LABEL.test(previous));
+    if (joins) parts[last] = `${previous} ${word}`;
+    else parts.push(word);
+  }
+  return parts;
+}
+
 /** DICOM PN "Family^Given^Middle^Prefix^Suffix" as "FAMILY, Given Middle". */
 export function formatPersonName(pn: string): string {
   const [family = '', given = '', middle = '', prefix = '', suffix = ''] = pn.split('=')[0]!.split('^').map((p) => p.trim());

@@ -866,8 +866,10 @@ export class ComparisonViewer {
       <footer class="pane-info"><span class="pane-status"></span><span class="pane-roi"></span></footer>`;
     const name = root.querySelector<HTMLElement>('.pane-name')!;
     name.textContent = title;
-    // Whole in the tooltip where a narrow pane ends it in an ellipsis.
-    name.title = title;
+    // Whole in the tooltip where a narrow pane ends it in an ellipsis, and the series description
+    // under it: the overlay's top-right line, cut to one line in a narrow pane, cannot have a tooltip
+    // of its own (a pointer on it would take the image's pixel probe).
+    name.title = spec.description && spec.description !== title ? `${title}\n${spec.description}` : title;
     // A time point or gate of a dynamic or gated PET acquisition: which one, from the pane's own
     // series (the difference pane's is the low-dose series), so panes of different frames show it.
     // In a narrow pane its timing gives way first, then the name; the frame's number stays.
@@ -1097,6 +1099,7 @@ export class ComparisonViewer {
     pane.info.caveat.hidden = caveat === null;
     pane.info.caveat.textContent = caveat?.line ?? '';
     pane.root.classList.toggle('caveat-shown', caveat !== null);
+    pane.overlay.placeFoot();
   }
 
   /**
