@@ -11,6 +11,7 @@
  * shows the figure's reason instead (differenceRefusal of src/server/difference-pane.ts). A copy of
  * the full dose whose ImagePositionPatient alone lies 0.05 pixel further along the rows is scored
  * (within SAME_GRID_TOLERANCE_PX) and so has its difference image too: one rule, sliceGridMismatch.
+ * The quarter dose is an original scan: its pane, its scores and the series means say "Original".
  */
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -163,6 +164,22 @@ describe.runIf(available)('the difference pane against a shifted real Mayo refer
     await page.waitForSelector(`body[data-view="c:${comparison.id}"]`);
     await probes.expectRealPixels('difference');
     expect(await probes.paneText('difference', '.ov-bl')).not.toContain('no difference');
+    expect(session.pageErrors).toEqual([]);
+  });
+
+  it('labels the quarter dose\'s scores "Original", as its pane is titled, in the series means and the pane\'s tooltip', async () => {
+    // Mayo's quarter dose is an original scan (ImageType ORIGINAL), denoised against its full dose.
+    const { page } = session;
+    const probes = paneProbes(page);
+    const comparison = await comparisonAgainst(0);
+    await page.goto('about:blank');
+    await page.goto(`${session.url}/#c=${comparison.id}&i=${INDEX}`);
+    await page.waitForSelector(`body[data-view="c:${comparison.id}"]`);
+    expect(await probes.paneText('lowDose', '.pane-name')).toBe('Original');
+    await expect.poll(() => page.textContent('[data-testid="mean-low-dose"]').catch(() => null), POLL).toMatch(/^Original PSNR \d+\.\d\d dB · SSIM /);
+    expect(await page.textContent('#series-header')).not.toContain('Low-dose');
+    await expect.poll(() => page.textContent('[data-metrics="lowDose"]'), POLL).toMatch(/^PSNR /);
+    expect(await page.getAttribute('[data-metrics="lowDose"]', 'title')).toContain('Original vs reference; ');
     expect(session.pageErrors).toEqual([]);
   });
 

@@ -413,7 +413,7 @@ async function openTarget(target: Target, index: number | null): Promise<void> {
     plot.open(view.methods.map((m) => m.comparison.id), view.lowDose.slices, view.lowDose.units);
     const shown = viewer.open(view, start, overlaySourceOf(view));
     const sources: MethodMetricsSource[] = view.methods.map((m, k) => ({ key: methodPaneKey(k), comparison: m.comparison }));
-    metrics.open(sources, view.lowDose.units, roleTitle(view.lowDose.role).toLowerCase());
+    metrics.open(sources, view.lowDose.units, roleTitle(view.lowDose.role));
     renderMethodsPicker();
     showSeriesWarnings([...view.lowDose.warnings, ...runWarnings(view)]);
     showIncomplete(view.lowDose.incomplete);

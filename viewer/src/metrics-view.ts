@@ -25,6 +25,8 @@ const SAMPLE_SLICE: SliceMetrics = { index: 0, denoised: SAMPLE_SCORES, lowDose:
 export class MetricsView {
   private methods: MethodMetricsSource[] = [];
   private units = '';
+  /** The source pane's title ("Low-dose", "Original"): its scores' label, and lower-case what a method without a reference is scored against. */
+  private sourceTitle = 'Low-dose';
   private source = 'low-dose';
   /** By comparison id, then low-dose slice. */
   private readonly slices = new Map<string, Map<number, SliceMetrics>>();
@@ -49,14 +51,16 @@ export class MetricsView {
   }
 
   /**
-   * `methods`: the first is the view's own comparison; empty for a single series. `source`: what the
-   * source series is ("low-dose", "original"), which a method without a reference is scored against.
+   * `methods`: the first is the view's own comparison; empty for a single series. `sourceTitle`:
+   * the source pane's title ("Low-dose", "Original"), which labels its scores and names what a
+   * method without a reference is scored against.
    */
-  open(methods: readonly MethodMetricsSource[], units: string, source = 'low-dose'): void {
+  open(methods: readonly MethodMetricsSource[], units: string, sourceTitle = 'Low-dose'): void {
     this.close();
     this.methods = [...methods];
     this.units = units === 'SUVbw' ? 'SUV' : units;
-    this.source = source;
+    this.sourceTitle = sourceTitle;
+    this.source = sourceTitle.toLowerCase();
     this.header.replaceChildren();
     const first = methods[0];
     if (!first) {
@@ -159,7 +163,7 @@ export class MetricsView {
     }];
     if (k !== 0) return lines;
     if (withReference) {
-      lines.push({ key: 'lowDose', text: unscored ? 'not scored' : scoresText(metrics.lowDose), title: `${unscored ?? 'Low-dose vs reference'}; ${noise(metrics.noise.lowDose)}` });
+      lines.push({ key: 'lowDose', text: unscored ? 'not scored' : scoresText(metrics.lowDose), title: `${unscored ?? `${this.sourceTitle} vs reference`}; ${noise(metrics.noise.lowDose)}` });
       // The full-dose noise the denoised pane's is to be read against (a smoother output reads lower).
       lines.push({ key: 'reference', text: noise(metrics.noise.reference ?? null), title: 'No-reference noise estimate of the reference slice scored against' });
     } else {
@@ -187,7 +191,7 @@ export class MetricsView {
         const key = this.methods[k]!.key;
         return part(several ? this.viewer.paneTitle(key) ?? 'Denoised' : 'Denoised', metrics.mean.denoised, key === 'denoised' ? 'mean-denoised' : `mean-${key}`);
       }),
-      part('Low-dose', first.mean.lowDose, 'mean-low-dose'),
+      part(this.sourceTitle, first.mean.lowDose, 'mean-low-dose'),
       noise.lowDose !== null && noise.denoised !== null && !several
         ? `<span class="series-part" data-testid="mean-noise" title="No-reference noise estimate, mean over the slices: low-dose → denoised${noise.reference != null ? ', and the reference (full dose) scored against' : ''}"><b>Noise σ</b> ${formatValue(noise.lowDose)} → ${formatValue(noise.denoised)} ${escape(this.units)}${noise.reference != null ? ` (reference ${formatValue(noise.reference)} ${escape(this.units)})` : ''}</span>`
         : '',
