@@ -40,6 +40,7 @@ import { NothingToDenoiseError, nothingToDenoiseScan, seriesToDenoiseIn } from '
 import { frameTag, reportedInput, seriesOutputNames } from './frame-output.js';
 import { madeWithDifference, madeWithOf, madeWithOfReport } from './made-with.js';
 import { extraOutputsOf, extraOutputsOfReport, missingExtraOutputs } from './extra-outputs.js';
+import { replaceEarlierSeriesFiles } from './earlier-series-files.js';
 import { inputContentDifference, inputContentOf, isInputContent, readInputContent, sliceContentSha256, sliceSetDifference } from './input-content.js';
 import {
   acquisitionUids,
@@ -345,7 +346,19 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
   context.log(
     `${series.modality} series "${series.seriesDescription || series.seriesInstanceUid}"${names.frameTag ? ` ${names.frameTag}` : ''}: ${count} slices ${series.columns}x${series.rows} -> ${dir}`,
   );
-  // Files without a completion marker are our own interrupted output: replace them.
+  // Files without a completion marker are our own interrupted output: replace them. All of them,
+  // not only those this run writes over: a series with fewer slices now (a slice removed from the
+  // input, a file the scan can no longer read) would keep the earlier run's last slices beside the
+  // new ones, and a frame's earlier uncertainty series beside a run that writes none.
+  const removed = await replaceEarlierSeriesFiles(
+    [
+      { dir, prefix: names.filePrefix },
+      { dir: path.join(dir, 'uncertainty'), prefix: names.filePrefix },
+    ],
+    series.slices.map((slice) => slice.file),
+    true,
+  );
+  if (removed > 0) context.log(`removed ${removed} file(s) an earlier run of this series left in ${dir}`);
   const overwrite = true;
   const writer = createDerivedSeriesWriter(series, {
     outDir: dir,
