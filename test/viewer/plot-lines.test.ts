@@ -31,6 +31,12 @@ describe('per-slice plot lines', () => {
     expect(plotLines([{ key: 'denoised', label: 'nlm', metrics: a }], 'ssim', 4)[1]!.values).toEqual([0.4, null, 0.42, null]);
   });
 
+  it('labels the source line with its pane\'s title: "Low-dose", or "Original" for an original scan', () => {
+    const a = metrics([slice(0, 40, 30, [20, 8])]);
+    expect(plotLines([{ key: 'denoised', label: 'nlm', metrics: a }], 'psnr', 1)[0]!.label).toBe('Low-dose');
+    expect(plotLines([{ key: 'denoised', label: 'nlm', metrics: a }], 'psnr', 1, 'Original').map((l) => l.label)).toEqual(['Original', 'nlm']);
+  });
+
   it('leaves out the low-dose line when it has no value (scores without a reference)', () => {
     const a = metrics([slice(0, 40, null, [20, 8])], 'source');
     expect(plotLines([{ key: 'denoised', label: 'nlm', metrics: a }], 'psnr', 1).map((l) => l.key)).toEqual(['denoised']);

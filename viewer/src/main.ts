@@ -410,7 +410,7 @@ async function openTarget(target: Target, index: number | null): Promise<void> {
     cine.stop();
     flicker.exit();
     measure.clear();
-    plot.open(view.methods.map((m) => m.comparison.id), view.lowDose.slices, view.lowDose.units);
+    plot.open(view.methods.map((m) => m.comparison.id), view.lowDose.slices, view.lowDose.units, roleTitle(view.lowDose.role));
     const shown = viewer.open(view, start, overlaySourceOf(view));
     const sources: MethodMetricsSource[] = view.methods.map((m, k) => ({ key: methodPaneKey(k), comparison: m.comparison }));
     metrics.open(sources, view.lowDose.units, roleTitle(view.lowDose.role));

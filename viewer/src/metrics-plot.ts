@@ -27,6 +27,7 @@ export class MetricsPlot {
   private index = 0;
   private metric: PlotMetric = 'psnr';
   private units = '';
+  private sourceTitle = 'Low-dose';
   private readonly svg: SVGSVGElement;
   private readonly legend: HTMLElement;
   private readonly csv: HTMLAnchorElement;
@@ -90,9 +91,13 @@ export class MetricsPlot {
     this.draw();
   }
 
-  /** A new view: nothing to plot until its metrics are in. `comparisonIds` for the CSV link; none for a single series. */
-  open(comparisonIds: readonly string[], count: number, units: string): void {
+  /**
+   * A new view: nothing to plot until its metrics are in. `comparisonIds` for the CSV link; none
+   * for a single series. `sourceTitle`: the source pane's title, the label of its line.
+   */
+  open(comparisonIds: readonly string[], count: number, units: string, sourceTitle = 'Low-dose'): void {
     this.methods = [];
+    this.sourceTitle = sourceTitle;
     this.count = count;
     this.units = units === 'SUVbw' ? 'SUV' : units;
     this.csv.hidden = comparisonIds.length === 0;
@@ -128,7 +133,7 @@ export class MetricsPlot {
   private draw(): void {
     if (this.panel.hidden) return;
     const { width, height } = this.svg.getBoundingClientRect();
-    const lines = plotLines(this.methods, this.metric, this.count);
+    const lines = plotLines(this.methods, this.metric, this.count, this.sourceTitle);
     const colour = (line: PlotLine, k: number) => (line.key === 'lowDose' ? LOW_DOSE_COLOUR : METHOD_COLOURS[k % METHOD_COLOURS.length]!);
     const methodLines = lines.filter((l) => l.key !== 'lowDose');
     this.legend.replaceChildren(

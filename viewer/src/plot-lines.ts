@@ -28,9 +28,10 @@ function valueOf(slice: SliceMetrics | undefined, metric: PlotMetric, lowDose: b
 /**
  * The low-dose line (from the first method's comparison: its scores against the reference, its
  * noise) and each method's, over `count` low-dose slices. The low-dose line is left out when it
- * has no value at all (PSNR / SSIM without a reference).
+ * has no value at all (PSNR / SSIM without a reference); it is labelled `sourceLabel`, the source
+ * pane's title ("Low-dose", "Original").
  */
-export function plotLines(methods: ReadonlyArray<{ key: string; label: string; metrics: ComparisonMetrics }>, metric: PlotMetric, count: number): PlotLine[] {
+export function plotLines(methods: ReadonlyArray<{ key: string; label: string; metrics: ComparisonMetrics }>, metric: PlotMetric, count: number, sourceLabel = 'Low-dose'): PlotLine[] {
   const at = (metrics: ComparisonMetrics, lowDose: boolean) => {
     const byIndex = new Map(metrics.slices.map((s) => [s.index, s]));
     return Array.from({ length: count }, (_, i) => valueOf(byIndex.get(i), metric, lowDose));
@@ -39,7 +40,7 @@ export function plotLines(methods: ReadonlyArray<{ key: string; label: string; m
   const lines: PlotLine[] = [];
   if (first) {
     const values = at(first.metrics, true);
-    if (values.some((v) => v !== null)) lines.push({ key: 'lowDose', label: 'Low-dose', values });
+    if (values.some((v) => v !== null)) lines.push({ key: 'lowDose', label: sourceLabel, values });
   }
   for (const m of methods) lines.push({ key: m.key, label: m.label, values: at(m.metrics, false) });
   return lines;
