@@ -62,6 +62,7 @@ export class MetricsView {
     this.sourceTitle = sourceTitle;
     this.source = sourceTitle.toLowerCase();
     this.header.replaceChildren();
+    this.header.style.minHeight = '';
     const first = methods[0];
     if (!first) {
       this.header.textContent = 'Single series: denoise it to compare';
@@ -80,6 +81,10 @@ export class MetricsView {
     };
     this.renderSeries(methods.map(() => sample));
     for (const e of this.header.querySelectorAll('#series-metrics [data-testid]')) e.removeAttribute('data-testid');
+    // Held at those lines while the view is open: means that take fewer lines than the sample (no
+    // noise estimate, shorter numbers) must not shrink the header and move the images up under a
+    // reader's cursor or ROI either.
+    this.header.style.minHeight = `${this.header.offsetHeight}px`;
     const generation = this.generation;
     // The series numbers take the server a while (SSIM of every slice of every method): ask once the slices are in.
     this.viewer
