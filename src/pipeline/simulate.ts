@@ -314,6 +314,13 @@ function outputNames(series: Series, dir: string): SeriesOutputNames {
   return seriesOutputNames(series, path.basename(dir));
 }
 
+/** The series files a series' simulation writes: its folders with their files' prefixes (`IM`, `REF`, `t01-IM`). */
+function seriesOutputs(series: Series, options: SimulateOptions): SeriesFiles[] {
+  const dirs = outputDirs(series, options);
+  const names = outputNames(series, dirs.dose);
+  return [{ dir: dirs.dose, prefix: names.filePrefix }, ...(dirs.reference ? [{ dir: dirs.reference, prefix: names.prefix('REF') }] : [])];
+}
+
 /**
  * The folders a series' simulation writes: the reduced-dose copy and, when asked for, the matched
  * full-dose reconstruction (drawn from the same photons, so it depends on the dose and seed too).
@@ -438,8 +445,7 @@ async function simulateSeries(
   for (const dir of [dirs.dose, dirs.reference]) if (dir) await removeTemporaries(dir, names.owns);
   // An earlier run's files of these series: refused, or with --overwrite removed first, so that a
   // rerun never leaves its slices beside the earlier run's (fewer slices now, a run stopped half way).
-  const outputs: SeriesFiles[] = [{ dir: dirs.dose, prefix: names.filePrefix }, ...(dirs.reference ? [{ dir: dirs.reference, prefix: names.prefix('REF') }] : [])];
-  const replaced = await replaceEarlierSeriesFiles(outputs, series.slices.map((s) => s.file), Boolean(options.overwrite));
+  const replaced = await replaceEarlierSeriesFiles(seriesOutputs(series, options), series.slices.map((s) => s.file), Boolean(options.overwrite));
   if (replaced > 0) progress(`  --overwrite: removed ${replaced} file(s) an earlier run wrote of this series`);
   // Reproducible files: UIDs hashed from what made the series, no InstanceCreationDate/Time (Type
   // 3; every other date is the source's), so the same run writes the same bytes.
@@ -555,6 +561,16 @@ export async function runSimulate(paths: readonly string[], options: SimulateOpt
     ),
     { wait: Boolean(options.waitLock), log: progress },
   );
+  // Without --overwrite, a series an earlier run wrote refuses the whole run (E_EXISTS): before
+  // any series is written, so a refused run leaves the folder as it found it.
+  if (!options.overwrite) {
+    try {
+      for (const series of targets) await replaceEarlierSeriesFiles(seriesOutputs(series, options), series.slices.map((s) => s.file), false);
+    } catch (error) {
+      await releaseAll(locks);
+      throw error;
+    }
+  }
   const pool = new SimulationPool(options.workers ?? defaultWorkerCount());
   try {
     for (const series of targets) {

@@ -85,6 +85,23 @@ describe('simulate rerun into the same -o', () => {
     for (const file of left) expect(earlier.has(readFileSync(file).toString('base64'))).toBe(false);
   });
 
+  test('without --overwrite, a run over two series of which an earlier run wrote one is refused before it writes the other', async () => {
+    const first = path.join(root, 'two-a');
+    const second = path.join(root, 'two-b');
+    await writeInput(first);
+    await writeInput(second, 10);
+    const out = path.join(root, 'out-two');
+    const options: SimulateOptions = { dose: 0.25, outDir: out, seed: 5, workers: 1, mode: 'truth', i0: 50000 };
+    // The earlier run wrote the series this run takes second (series are taken in scan order).
+    const earlier = (await runSimulate([second], options)).result.series[0]!;
+    const before = readdirSync(out).sort();
+    expect(before).toHaveLength(1);
+
+    await expect(runSimulate([first, second], options)).rejects.toMatchObject({ code: 'E_EXISTS', message: expect.stringContaining(earlier.output.dir) });
+    // The other series' folder was not made: the folder is as the earlier run left it.
+    expect(readdirSync(out).sort()).toEqual(before);
+  });
+
   test('a series\' own files are those of its prefix at any index; another frame\'s, temporaries and other files are not', () => {
     const names = ['IM0001.dcm', 'IM12345.dcm', 't01-IM0001.dcm', 't02-IM0001.dcm', 't01-REF0001.dcm', '.IM0001.dcm.0a1b2c3d.tmp', 'IM001.dcm', 'notes.txt', '.lowdose.lock'];
     expect(seriesFileNames(names, 'IM')).toEqual(['IM0001.dcm', 'IM12345.dcm']);
