@@ -24,6 +24,7 @@ import type { Device, DeviceRequest, DeviceSkip } from '../runtime/index.js';
 import { withoutUndefined } from '../util/defined.js';
 import { roundTo } from '../util/round.js';
 import { threadCpuMs } from '../util/thread-cpu.js';
+import { medianOf } from '../util/select.js';
 import { machineInfo, type MachineInfo } from './machine.js';
 import { syntheticSlice, type SyntheticSlice } from './synthetic.js';
 
@@ -505,14 +506,6 @@ class RssSampler {
     this.sample();
     void this.worker.terminate();
   }
-}
-
-/** The median: the middle value, or the mean of the two middle ones for an even count. */
-export function medianOf(values: readonly number[]): number {
-  if (values.length === 0) throw new RangeError('medianOf: no values');
-  const sorted = [...values].sort((a, b) => a - b);
-  const half = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[half]! : (sorted[half - 1]! + sorted[half]!) / 2;
 }
 
 /**

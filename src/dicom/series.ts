@@ -13,6 +13,7 @@ import { dynamicFrameTiming, gateTiming } from './pet-frame-timing.js';
 import { petTimeSlices } from './pet-time-slices.js';
 import { partialSeriesSuvNote, suvbwFactors, type SuvOutcome } from './suv.js';
 import type { Orientation, Series, SliceRef, Units, Vec3 } from './types.js';
+import { medianOf } from '../util/select.js';
 
 /** Direction cosines closer than this are the same orientation. */
 const ORIENTATION_TOLERANCE = 1e-3;
@@ -59,12 +60,6 @@ function sameOrientation(a: Orientation | null, b: Orientation | null): boolean 
 function sharedFrameOfReference(headers: readonly ImageHeader[]): string | null {
   const uid = headers[0]?.frameOfReferenceUid ?? '';
   return uid !== '' && headers.every((h) => h.frameOfReferenceUid === uid) ? uid : null;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 function formatOrientation(o: Orientation | null): string {
@@ -219,7 +214,7 @@ function buildStack(key: string, stack: Stack, split: string | null, petContext:
     }
     if (moving.length > 0) {
       // Positions are decimal strings: keep the spacing to a micrometre, not to float noise.
-      sliceSpacing = Math.round(median(moving) * 1e6) / 1e6;
+      sliceSpacing = Math.round(medianOf(moving) * 1e6) / 1e6;
       const gaps = steps.filter((s) => s.step > GAP_FACTOR * sliceSpacing!);
       if (gaps.length > 0) {
         const examples = gaps

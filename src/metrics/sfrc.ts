@@ -27,6 +27,7 @@
  */
 import { LowdoseError } from '../errors.js';
 import { FrcScratch, patchSpectra, ringGeometry, type RingSpectra } from './frc.js';
+import { medianOf } from '../util/select.js';
 
 export interface SfrcOptions {
   /** Patch edge in pixels (even, >= 8). Default 32. */
@@ -226,11 +227,11 @@ function plainCorrelation(s: RingSpectra): Float64Array {
 function compensatedCorrelation(spectra: readonly RingSpectra[], lo: number, rings: number, z: number): Float64Array[] {
   // N(r): the slice's typical difference power per ring, from its faithful majority.
   const typical = new Float64Array(rings);
-  for (let r = 0; r < rings; r++) typical[r] = median(spectra.map((s) => s.differencePower[r]!));
+  for (let r = 0; r < rings; r++) typical[r] = spectra.length > 0 ? medianOf(spectra.map((s) => s.differencePower[r]!)) : 0;
   return spectra.map((s) => {
     const ratios: number[] = [];
     for (let r = lo; r <= rings - 2; r++) if (typical[r]! > 0) ratios.push(s.differencePower[r]! / typical[r]!);
-    const gamma = ratios.length > 0 ? median(ratios) : 0;
+    const gamma = ratios.length > 0 ? medianOf(ratios) : 0;
     const out = new Float64Array(rings);
     for (let r = 0; r < rings; r++) {
       const margin = 1 + z / Math.sqrt(Math.max(1, (Math.PI * r) / 4));
@@ -240,13 +241,6 @@ function compensatedCorrelation(spectra: readonly RingSpectra[], lo: number, rin
     }
     return out;
   });
-}
-
-function median(values: number[]): number {
-  if (values.length === 0) return 0;
-  const sorted = Float64Array.from(values).sort();
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /**

@@ -21,6 +21,7 @@ import { EXIT_USAGE, exitCodeForRun } from '../exit-codes.js';
 import type { Image2D } from '../image.js';
 import { acquireFolderLocks, releaseAll } from '../util/folder-lock.js';
 import { removeTemporaries } from '../util/fs.js';
+import { medianOf } from '../util/select.js';
 import {
   BOWTIE_KINDS,
   CT_DEFAULTS,
@@ -209,8 +210,8 @@ async function planCt(series: Series, options: SimulateOptions, seed: number, wa
       warnings.push(`noise calibration failed; using i0 ${CT_DEFAULTS.i0}, so the added noise may not match this scan`);
     } else {
       i0PerSlice = i0Profile(sliceZ(series), calibrated);
-      i0 = median(Array.from(i0PerSlice));
-      settings.measuredNoiseHu = Math.round(median(noise) * 100) / 100;
+      i0 = medianOf(Array.from(i0PerSlice));
+      settings.measuredNoiseHu = Math.round(medianOf(noise) * 100) / 100;
       settings.i0Range = [Math.round(Math.min(...i0PerSlice)), Math.round(Math.max(...i0PerSlice))];
       settings.i0CalibratedSlices = calibrated.length;
     }
@@ -255,12 +256,6 @@ function seriesKernel(series: Series, requested: KernelSpec | 'auto' | undefined
   const stored = series.convolutionKernel ? `ConvolutionKernel "${series.convolutionKernel}" is not one the simulator knows` : 'no ConvolutionKernel';
   if (!named) warnings.push(`${stored}; simulating with the standard kernel, so the noise texture may not match this scan (choose --kernel)`);
   return { spec: DEFAULT_KERNEL, source: `${stored}: standard` };
-}
-
-function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 function planPet(series: Series, options: SimulateOptions, seed: number, frameDurationS: number | null): SeriesPlan {

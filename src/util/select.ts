@@ -35,3 +35,11 @@ export function kthSmallest(values: Float32Array, k: number): number {
   }
   return values[k]!;
 }
+
+/** The median: the middle value, or the mean of the two middle ones for an even count. */
+export function medianOf(values: readonly number[]): number {
+  if (values.length === 0) throw new RangeError('medianOf: no values');
+  const sorted = [...values].sort((a, b) => a - b);
+  const half = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[half]! : (sorted[half - 1]! + sorted[half]!) / 2;
+}

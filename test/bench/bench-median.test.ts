@@ -3,7 +3,8 @@
  * middle runs, not the lower middle one, which with --repeats 2 is the faster run.
  */
 import { describe, expect, it } from 'vitest';
-import { medianOf, medianRepeat } from '../../src/bench/run.js';
+import { medianRepeat } from '../../src/bench/run.js';
+import { medianOf } from '../../src/util/select.js';
 
 describe('bench medians', () => {
   it('two repeats: the mean of both, not the faster one', () => {
