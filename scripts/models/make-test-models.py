@@ -18,6 +18,7 @@ Models (every one takes x_t [B,1,H,W] and a timestep t [B] as float32, like a tr
   per-pixel-neighbours             3-channel condition and a modality input (one model for CT and PT).
   per-pixel-fixed32                per-pixel with a static 32x32 input: needs tiling.
   per-pixel-batch1-int64t          per-pixel exported with a fixed batch of 1 and an int64 timestep.
+  per-pixel-batch3                 per-pixel exported with a fixed batch of 3: calls are padded to 3.
   minimal                          only x_t, t, cond (no dose level, no condition mask).
   bench-conv                       4 random 3x3 convolutions (16 channels), tile 256: for benchmarks.
   latent-codec-encoder / -decoder  a lossless 2x "autoencoder": encoder 2 x SpaceToDepth(2) (4 latent
@@ -360,6 +361,7 @@ def main():
     per_pixel('per-pixel-neighbours', cond_channels=3, modality=True)
     per_pixel('per-pixel-fixed32', size=32)
     per_pixel('per-pixel-batch1-int64t', batch=1, int64_timestep=True)
+    per_pixel('per-pixel-batch3', batch=3)
     minimal()
     bench_conv()
     latent_codec()

@@ -186,6 +186,30 @@ export function fullDoseTextureOf(card: Pick<ModelCard, 'quality'>): FullDoseTex
   return v === undefined ? null : (v as FullDoseTextureMeasured);
 }
 
+/**
+ * `quality.passCost`: what one pixel given to each of the model's networks costs, in pixels of
+ * lowdose-ct at 512 x 512 (one unit of `serve --max-job-passes` is 512² of those;
+ * src/pipeline/compute-budget.ts). Measured by `npx tsx scripts/bench/pass-cost.ts`, which prints
+ * the block: each network's CPU time per pixel at the pass of a 512 x 512 slice over lowdose-ct's.
+ * A record of the model, not a setting: it changes no output and is not part of the fingerprint.
+ */
+export interface PassCost {
+  /** Per pixel the diffusion network is given (a latent model's: per latent pixel, h x w). */
+  readonly network: number;
+  /** A latent model's encoder, per pixel of the padded image it is given. */
+  readonly encoder?: number;
+  /** A latent model's decoder, per pixel of the padded image it gives back. */
+  readonly decoder?: number;
+  readonly measuredOn: string;
+  readonly command: string;
+}
+
+/** The card's measured pass cost (`quality.passCost`), or null when it has none. */
+export function passCostOf(card: Pick<ModelCard, 'quality'>): PassCost | null {
+  const v = card.quality['passCost'];
+  return v === undefined ? null : (v as PassCost);
+}
+
 /** 'pixel' (default): the network works on the image; 'latent': on an autoencoder's latent (`latent`). */
 export type ModelSpace = 'pixel' | 'latent';
 export const MODEL_SPACES: readonly ModelSpace[] = ['pixel', 'latent'];
@@ -573,6 +597,27 @@ function lesionRecovery(p: Problems, v: Json): void {
 }
 
 /** `quality.fullDoseTexture` (FullDoseTextureMeasured): optional; every number the warning quotes must be there. */
+/** `quality.passCost`: { network, encoder?, decoder?, measuredOn, command }; encoder and decoder for a latent model only, and both. */
+function passCost(p: Problems, v: Json, latent: boolean): void {
+  if (v === undefined) return;
+  const field = 'quality.passCost';
+  if (!isObject(v)) {
+    p.add(field, `expected { "network", "encoder"?, "decoder"?, "measuredOn", "command" }, got ${describe(v)}`);
+    return;
+  }
+  knownKeys(p, v, field, ['network', 'encoder', 'decoder', 'measuredOn', 'command']);
+  const weight = (x: number) => x > 0;
+  num(p, v, 'network', `${field}.network`, weight, 'a weight > 0 (lowdose-ct pixels per pixel given)');
+  for (const part of ['encoder', 'decoder'] as const) {
+    if (!latent && v[part] !== undefined) p.add(`${field}.${part}`, 'only a model with space "latent" has an encoder and decoder');
+    else if (latent && v[part] === undefined && v[part === 'encoder' ? 'decoder' : 'encoder'] !== undefined) p.add(`${field}.${part}`, 'required with the other half of the autoencoder');
+    else num(p, v, part, `${field}.${part}`, weight, 'a weight > 0 (lowdose-ct pixels per pixel given)', true);
+  }
+  for (const key of ['measuredOn', 'command'] as const) {
+    if (typeof v[key] !== 'string' || v[key] === '') p.add(`${field}.${key}`, `expected a non-empty string, got ${describe(v[key])}`);
+  }
+}
+
 function fullDoseTexture(p: Problems, v: Json): void {
   if (v === undefined) return;
   const field = 'quality.fullDoseTexture';
@@ -860,6 +905,7 @@ export function parseModelCard(value: Json, cardPath: string): ModelCard {
   }
   if (isObject(c.quality)) lesionRecovery(p, c.quality.lesionRecovery);
   if (isObject(c.quality)) fullDoseTexture(p, c.quality.fullDoseTexture);
+  if (isObject(c.quality)) passCost(p, c.quality.passCost, c.space === 'latent');
   if (isObject(c.training)) qaGate(p, c.training.qaGate);
   uncertainty(p, c.uncertainty);
 

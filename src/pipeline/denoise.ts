@@ -25,7 +25,7 @@ import { acquireFolderLocks, releaseAll } from '../util/folder-lock.js';
 import { removeTemporaries, writeFileAtomic } from '../util/fs.js';
 import { roundTo } from '../util/round.js';
 import { toolkitIdentity } from '../util/toolkit.js';
-import { checkJobMemory, DENOISE_PIPELINE, resolveMemoryBudget, type MemoryPlan, type SeriesShape } from './memory-budget.js';
+import { checkJobMemory, DENOISE_PIPELINE, forwardLimits, resolveMemoryBudget, type MemoryPlan, type SeriesShape } from './memory-budget.js';
 import { resolveSfrcOptions, sfrcSlice, type SfrcSliceResult } from '../metrics/sfrc.js';
 import { HallucinationRecorder } from './hallucination.js';
 import { createSliceDenoiser, type SliceBatchResult, type SliceDenoiser } from './slice-denoiser.js';
@@ -207,17 +207,6 @@ function isAbort(error: unknown, signal?: AbortSignal): boolean {
 
 function seriesShape(series: Series): SeriesShape {
   return { rows: series.rows, columns: series.columns, slices: series.slices.length, modality: series.modality };
-}
-
-/** Per modality, the smallest forward-call cap among its series' plans (one model serves them all). */
-function forwardLimits(series: readonly Series[], plans: ReadonlyArray<MemoryPlan | null>): Map<string, number> {
-  const limits = new Map<string, number>();
-  series.forEach((s, i) => {
-    const plan = plans[i];
-    if (!plan || plan.forwardBatch === 0) return;
-    limits.set(s.modality, Math.min(limits.get(s.modality) ?? Infinity, plan.maxForwardPixels));
-  });
-  return limits;
 }
 
 /** One denoiser per modality (a model session is expensive to open). */

@@ -240,6 +240,21 @@ export function planDenoiseMemory(shape: SeriesShape, request: MemoryRequest, bu
   };
 }
 
+/**
+ * Per modality, the smallest forward-call cap (maxForwardPixels) among the plans of its series: one
+ * denoiser serves every series of a modality (src/pipeline/denoise.ts), and the compute count of a
+ * fixed-batch graph (./compute-budget.ts) pads each call it makes.
+ */
+export function forwardLimits(series: ReadonlyArray<Pick<SeriesShape, 'modality'>>, plans: ReadonlyArray<MemoryPlan | null>): Map<string, number> {
+  const limits = new Map<string, number>();
+  series.forEach((s, i) => {
+    const plan = plans[i];
+    if (!plan || plan.forwardBatch === 0) return;
+    limits.set(s.modality, Math.min(limits.get(s.modality) ?? Infinity, plan.maxForwardPixels));
+  });
+  return limits;
+}
+
 /** The error for a plan that does not fit, with what would: a smaller batch, else fewer samples. */
 export function memoryBudgetError(plan: MemoryPlan, budget: MemoryBudget, shape: SeriesShape, request: MemoryRequest): LowdoseError {
   const fits = (batch: number, samples: number) => planDenoiseMemory(shape, { ...request, batch, samples }, budget.bytes).fits;

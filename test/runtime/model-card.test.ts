@@ -238,6 +238,26 @@ describe('model cards', () => {
     for (const [block, message] of refused) expect(() => parseModelCard(withBlock(block), 'c.json')).toThrow(message);
   });
 
+  it('reads a quality.passCost block and refuses a malformed one: a weight not above 0, an encoder on a pixel model, half an autoencoder, an unknown field', () => {
+    const latentCard = JSON.parse(readFileSync(fixtureModel('per-pixel-latent'), 'utf8')) as Record<string, unknown>;
+    const good = { network: 2.5, measuredOn: 'one thread', command: 'npx tsx scripts/bench/pass-cost.ts' };
+    const withBlock = (card: Record<string, unknown>, passCost: unknown) => ({ ...structuredClone(card), quality: { passCost } }) as never;
+    expect(parseModelCard(withBlock(perPixelCard, good), '/x/card.json').quality['passCost']).toEqual(good);
+    const codec = { ...good, encoder: 0.01, decoder: 0.02 };
+    expect(parseModelCard(withBlock(latentCard, codec), '/x/card.json').quality['passCost']).toEqual(codec);
+    const refused: Array<[Record<string, unknown>, unknown, RegExp]> = [
+      [perPixelCard, 4, /quality\.passCost: expected \{/],
+      [perPixelCard, { ...good, network: 0 }, /quality\.passCost\.network: expected a weight > 0/],
+      [perPixelCard, { ...good, network: '3x' }, /quality\.passCost\.network/],
+      [perPixelCard, { ...good, command: '' }, /quality\.passCost\.command/],
+      [perPixelCard, { ...good, encoder: 0.01 }, /quality\.passCost\.encoder: only a model with space "latent"/],
+      [latentCard, { ...good, decoder: 0.01 }, /quality\.passCost\.encoder: required with the other half/],
+      [latentCard, { ...codec, encoder: -1 }, /quality\.passCost\.encoder: expected a weight > 0/],
+      [perPixelCard, { ...good, ms: 240 }, /quality\.passCost\.ms: unknown field/],
+    ];
+    for (const [card, block, message] of refused) expect(() => parseModelCard(withBlock(card, block), 'c.json')).toThrow(message);
+  });
+
   it('reads a lowBand block and refuses a negative strength, a non-integer grid or an unknown filter', () => {
     const withBlock = (lowBand: unknown) => ({ ...structuredClone(perPixelCard), lowBand }) as never;
     expect(parseModelCard(withBlock({ strength: 1, factor: 8, filter: 'bilateral' }), '/x/card.json').lowBand).toEqual({ strength: 1, factor: 8, filter: 'bilateral' });

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { parseDicomwebBase } from '../../dicomweb/url.js';
 import { flagList, optionsGiven } from '../pacs-option-scope.js';
 import { addDicomwebOptions, DICOMWEB_OPTION_FLAGS, dicomwebClientOptions, type DicomwebCliOptions } from '../dicomweb-options.js';
-import { DEFAULT_MAX_JOB_PASSES } from '../../pipeline/compute-budget.js';
+import { DEFAULT_MAX_JOB_PASSES, DEFAULT_PASS_WEIGHT } from '../../pipeline/compute-budget.js';
 import { MEMORY_BUDGET_ENV, parseMemorySize } from '../../pipeline/memory-budget.js';
 import { formatBytes } from '../../util/bytes.js';
 import { buildApp, LOOPBACK_HOSTS } from '../../server/app.js';
@@ -59,7 +59,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     )
     .option(
       '--max-job-passes <n>',
-      `network passes one denoise job may ask for, in 512 x 512 units: each pass counts its pixels (tiles and padding as the network sees them) / 512², so a pass on a 512 x 512 CT slice is 1, one on a 168 x 168 PET slice 0.108, one on 1024 x 1024 4, and a latent model's encoder and decoder runs count too (slices x tiles x steps x samples x orientations, x 2 with guidance); bigger jobs are refused with 400 (default: ${DEFAULT_MAX_JOB_PASSES}, about 4 hours of lowdose-ct on 512 x 512 slices on a 2-core CPU)`,
+      `network work one denoise job may ask for, in 512²-equivalent lowdose-ct passes: each pass counts its pixels (tiles, padding and a fixed graph batch's filling as the network sees them) / 512², times the network's measured cost per pixel against lowdose-ct (the model card's quality.passCost, from scripts/bench/pass-cost.ts; ${DEFAULT_PASS_WEIGHT} where a card has none), so a lowdose-ct pass on a 512 x 512 slice is 1, on 1024 x 1024 4, a lowdose-ct-latent pass on a 512 x 512 slice about 0.23 (its 128 x 128 latent at weight about 3.6), and its encoder and decoder runs count too (slices x tiles x steps x samples x orientations, x 2 with guidance); bigger jobs are refused with 400 (default: ${DEFAULT_MAX_JOB_PASSES}, about 4 hours of lowdose-ct on 512 x 512 slices on a 2-core CPU)`,
       parseIntOption('--max-job-passes', 1, Number.MAX_SAFE_INTEGER),
     )
     .option('--redis <url>', 'run denoise jobs on the `lowdose worker`s of this Redis queue (workers must see --work at the same path)')
@@ -103,7 +103,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     });
     const address = await app.listen({ host: opts.host, port: opts.port });
     const url = address.replace('://[::1]', '://localhost');
-    out.info(`lowdose viewer at ${url}  (data: ${data.length} folder(s); memory budget per job ${formatBytes(app.config.memoryBudget.bytes)}, at most ${app.config.maxJobPasses} network passes of 512 x 512 per job; Ctrl-C stops)`);
+    out.info(`lowdose viewer at ${url}  (data: ${data.length} folder(s); memory budget per job ${formatBytes(app.config.memoryBudget.bytes)}, at most ${app.config.maxJobPasses} 512²-equivalent lowdose-ct passes per job; Ctrl-C stops)`);
     if (target) out.info(`denoise jobs go to the workers on ${describeTarget(target)}`);
     if (dicomweb) out.info(`studies from the DICOMweb server ${dicomweb.base}`);
     if (!loopback) out.warn(`listening on ${opts.host}: anyone who can reach this address can see the images`);

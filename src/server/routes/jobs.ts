@@ -8,7 +8,7 @@ import { LowdoseError } from '../../errors.js';
 import { EventStreamSlots } from '../event-stream-slots.js';
 import { findInstalledModel, modelSearchPath } from '../../models/index.js';
 import { checkJobCompute } from '../../pipeline/compute-budget.js';
-import { checkJobMemory } from '../../pipeline/memory-budget.js';
+import { checkJobMemory, forwardLimits } from '../../pipeline/memory-budget.js';
 import { checkUncertaintyRequest } from '../../pipeline/uncertainty-request.js';
 import { isTerminal } from '../jobs/queue.js';
 import { queueDeviceFor } from '../jobs/device.js';
@@ -110,14 +110,15 @@ const jobs: FastifyPluginAsyncTypebox<JobsRouteOptions> = async (app, opts) => {
       const denoised = series.filter((s) => isOneOf(DENOISED_MODALITIES, s.series.modality));
       // Before the job is accepted: uncertainty / hallucination need a calibrated model (400
       // E_USAGE / E_MODEL otherwise), the job must fit the memory budget (400 E_MEMORY_BUDGET) and
-      // ask for no more network passes than --max-job-passes (400 E_COMPUTE_BUDGET).
+      // ask for no more 512²-equivalent lowdose-ct passes than --max-job-passes (400 E_COMPUTE_BUDGET).
       await checkUncertaintyRequest(
         { ...options, ...(model ? { model } : {}) },
         denoised.map((s) => s.series.modality as 'CT' | 'PT'),
       );
       const shapes = denoised.map(({ series: s }) => ({ rows: s.rows, columns: s.columns, slices: s.slices.length, modality: s.modality }));
-      await checkJobMemory(shapes, { ...options, ...(model ? { model } : {}) }, app.config.memoryBudget);
-      await checkJobCompute(shapes, { ...options, ...(model ? { model } : {}) }, app.config.maxJobPasses);
+      const plans = await checkJobMemory(shapes, { ...options, ...(model ? { model } : {}) }, app.config.memoryBudget);
+      // The forward-call caps the job will run with: a fixed-batch graph's padding depends on them.
+      await checkJobCompute(shapes, { ...options, ...(model ? { model } : {}) }, app.config.maxJobPasses, forwardLimits(shapes, plans));
       if (request.body.store) checkStoreBack(series);
       if (request.body.allowIncomplete === true) checkAllowIncomplete(series, reference);
       // Instances of a PACS series that could not be read are not in the job's files: the result
