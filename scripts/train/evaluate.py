@@ -36,6 +36,8 @@ CLASSICAL = ["bilateral", "nlm"]
 # The shipped model at its card's default through the toolkit (scripts/train/card-outputs.ts): the
 # card's sampler with its measurement-consistency step, which the PyTorch sampler below lacks.
 CARD_DEFAULT = ("card", "card default")
+# `quality` blocks that other scripts write (see --write-card).
+KEPT_QUALITY_BLOCKS = ("lesionRecovery", "fullDoseTexture", "passCost")
 
 
 def flat_mask(ref: np.ndarray, modality: str) -> np.ndarray:
@@ -251,6 +253,10 @@ def main():
         # Re-read: the run takes many minutes, and the card may have been edited meanwhile (session 5
         # lost a hand-merged training block to the copy read at the start).
         card = json.load(open(card_path))
+        # Blocks other scripts write into `quality` (lesionRecovery: scripts/evaluate/lesion-recovery-card.ts;
+        # fullDoseTexture: scripts/experiments/texture-transfer.ts; passCost: scripts/bench/pass-cost.ts,
+        # which the server's compute bound reads) are kept, not this run's to drop.
+        kept = {k: v for k, v in card.get("quality", {}).items() if k in KEPT_QUALITY_BLOCKS}
         card["quality"] = {"evaluatedOn": split["test"], "doses": DOSES, "sliceStride": a.stride, "seed": 0,
                            "metrics": "CONTRACT conventions (PSNR/SSIM clipped CT [-1000,1000] HU, PET [0, max ref]); noise = median 7x7 local std in flat regions; bias = mean(out - ref) there",
                            "command": f"/usr/bin/python3 scripts/train/evaluate.py --modality {a.modality} --stride {a.stride} --configs {a.configs} --write-card"
@@ -258,8 +264,7 @@ def main():
                                       + " (all of it: scripts/evaluate/run.sh)",
                            "test": result["test"], "gaussianSigmaFromValidation": sigmas,
                            **({"classicalFromValidation": result["classicalFromValidation"]} if "classicalFromValidation" in result else {}),
-                           # Written by scripts/evaluate/lesion-recovery-card.ts from other evaluations: kept, not this run's to drop.
-                           **({"lesionRecovery": card["quality"]["lesionRecovery"]} if "lesionRecovery" in card.get("quality", {}) else {})}
+                           **kept}
         with open(card_path, "w") as f:
             json.dump(card, f, indent=2, allow_nan=False)
             f.write("\n")

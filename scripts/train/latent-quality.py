@@ -113,6 +113,9 @@ def main():
         quality["qa"] = {"command": q.get("command"), **{tag: qa_values(d) for tag, d in q.items() if tag != "command"}}
     if a.bench_latent and a.bench_pixel:
         quality["speed"] = {"latent": bench_values(a.bench_latent), "pixelSameBudget": bench_values(a.bench_pixel)}
+    # passCost (scripts/bench/pass-cost.ts, read by the server's compute bound) is another script's record: kept.
+    if "passCost" in card.get("quality", {}):
+        quality["passCost"] = card["quality"]["passCost"]
     card["quality"] = quality
     with open(a.card, "w") as fh:
         json.dump(card, fh, indent=2, allow_nan=False)

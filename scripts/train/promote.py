@@ -99,6 +99,12 @@ def main():
         json.dump(card, f, indent=2, allow_nan=False)
         f.write("\n")
     print(f"shipped {src_name} as models/{a.name}.onnx with sampler {sampler}")
+    if "passCost" not in card.get("quality", {}):
+        # The server's compute bound (serve --max-job-passes) weighs a network by quality.passCost and
+        # counts a card without it at 16 lowdose-ct pixels a pixel (src/pipeline/compute-budget.ts):
+        # safe, but jobs on this model are refused long before they cost what the bound allows.
+        print(f"quality.passCost not measured for {a.name}: the server's compute bound counts each of its pixels as 16; "
+              f"measure it with `npx tsx scripts/bench/pass-cost.ts --model {a.name}` (on a quiet machine) and put the printed block into models/{a.name}.json")
 
 
 def qa_gate(card: dict, src_dir: str, a) -> dict:
