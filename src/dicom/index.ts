@@ -9,6 +9,7 @@ export {
   readSlicePixels,
   readSliceImage,
   readSeriesSlice,
+  readSliceSource,
   clearSliceCache,
   decodeFrameStoredValues,
   type SlicePixels,
@@ -16,6 +17,7 @@ export {
   type StoredFrame,
 } from './read-slice.js';
 export { parseDicomBytes, readDicomFile, type ParsedFile } from './parse.js';
+export { derivedHeaderValues } from './derived-header.js';
 export { classifyObject, requireImage, type ObjectKind } from './classify.js';
 export {
   readImageHeader,

@@ -11,7 +11,7 @@ import { readPixelModule, type PixelModule } from './image-header.js';
 import { applyModalityLut } from './modality.js';
 import { readDicomFile, type ParsedFile } from './parse.js';
 import { outOfFieldMask, unionMasks } from './out-of-field.js';
-import { paddingMask } from './pixels.js';
+import { paddingMask, type StoredValues } from './pixels.js';
 import type { Series, SliceRef, Units } from './types.js';
 
 export { decodeFrameStoredValues, type StoredFrame } from './decode.js';
@@ -53,18 +53,30 @@ export function clearSliceCache(): void {
  * 'HU' the out-of-field fill of slices without a matching PixelPaddingValue is detected too.
  */
 export async function readSlicePixels(slice: SliceRef, units?: Units): Promise<SlicePixels> {
+  return (await readSliceFile(slice, units)).pixels;
+}
+
+/** A slice's pixels with the parsed file and the stored values they were read from. */
+interface SliceFile {
+  readonly pixels: SlicePixels;
+  readonly parsed: ParsedFile;
+  readonly stored: StoredValues;
+}
+
+async function readSliceFile(slice: SliceRef, units?: Units): Promise<SliceFile> {
   const { parsed, pixel } = await openFile(slice.file);
   const stored = await decodeParsedFrame(parsed, pixel, slice.frame);
   const outOfField =
     units === 'HU'
       ? outOfFieldMask(stored, pixel.rows, pixel.columns, slice.rescaleSlope, slice.rescaleIntercept, { lossy: lossyCompressed(parsed) })
       : null;
-  return {
+  const pixels = {
     rows: pixel.rows,
     columns: pixel.columns,
     data: applyModalityLut(stored, slice.rescaleSlope, slice.rescaleIntercept, slice.unitsScale),
     padding: unionMasks(paddingMask(stored, pixel), outOfField),
   };
+  return { pixels, parsed, stored };
 }
 
 /**
@@ -83,11 +95,15 @@ export async function readSlice(slice: SliceRef): Promise<Float32Array> {
 
 /** Slice `index` (in the series' sorted order) as an Image2D, with its padding mask. */
 export async function readSliceImage(series: Series, index: number): Promise<Image2D> {
+  return readSeriesSlice(series, sliceAt(series, index));
+}
+
+function sliceAt(series: Series, index: number): SliceRef {
   const slice = series.slices[index];
   if (!slice) {
     throw new LowdoseError('E_USAGE', `series ${series.key} has no slice ${index} (${series.slices.length} slices)`);
   }
-  return readSeriesSlice(series, slice);
+  return slice;
 }
 
 /** What reading one slice needs of its series besides the slice itself (a thread is sent only this). */
@@ -95,7 +111,20 @@ export type SliceSeriesFacts = Pick<Series, 'key' | 'units' | 'rows' | 'columns'
 
 /** readSliceImage of one slice of a series described by `series`' facts. */
 export async function readSeriesSlice(series: SliceSeriesFacts, slice: SliceRef): Promise<Image2D> {
-  const pixels = await readSlicePixels(slice, series.units);
+  return imageOf(series, slice, await readSlicePixels(slice, series.units));
+}
+
+/**
+ * readSliceImage, with the parsed file and the stored values (before the modality LUT) it was read
+ * from: what a rerun's check of its input compares besides the values (src/pipeline/input-content.ts).
+ */
+export async function readSliceSource(series: Series, index: number): Promise<{ image: Image2D; parsed: ParsedFile; stored: StoredValues }> {
+  const slice = sliceAt(series, index);
+  const { pixels, parsed, stored } = await readSliceFile(slice, series.units);
+  return { image: imageOf(series, slice, pixels), parsed, stored };
+}
+
+function imageOf(series: SliceSeriesFacts, slice: SliceRef, pixels: SlicePixels): Image2D {
   if (pixels.rows !== series.rows || pixels.columns !== series.columns) {
     throw new LowdoseError(
       'E_INCONSISTENT_SERIES',

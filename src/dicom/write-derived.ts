@@ -207,10 +207,7 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
         instanceNumber: instanceNumberFor(source, index, entry.header),
         created,
         sourceSopClassUid: entry.header.sopClassUid || entry.mediaStorageSopClassUid,
-        multiFrame:
-          entry.header.frames > 1 ||
-          entry.parsed.dataSet.elements[TAG.PerFrameFunctionalGroupsSequence] !== undefined ||
-          MULTI_FRAME_SOP_CLASSES.has(entry.header.sopClassUid),
+        multiFrame: isMultiFrameSource(entry.parsed, entry.header),
         frame: frameValues(entry.parsed, entry.header, slice.frame),
       });
       markLossyCompression(dataset, entry.parsed.transferSyntax);
@@ -238,6 +235,14 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
       return Float32Array.from(stored, (q) => (q * rescale.slope + rescale.intercept) * scale);
     },
   };
+}
+
+/**
+ * Whether the source holds several frames or is an enhanced object: its derived files are
+ * single-frame, with the frame's geometry and window (`frameValues`) at the top level.
+ */
+export function isMultiFrameSource(parsed: ParsedFile, header: ImageHeader): boolean {
+  return header.frames > 1 || parsed.dataSet.elements[TAG.PerFrameFunctionalGroupsSequence] !== undefined || MULTI_FRAME_SOP_CLASSES.has(header.sopClassUid);
 }
 
 /** Philips' private PET block (7053,xx00 SUV scale factor, 7053,xx09 activity concentration scale factor): it scales counts. */
@@ -461,7 +466,7 @@ const WINDOW_WIDTH = 'x00281051';
 const WINDOW_EXPLANATION = 'x00281055';
 
 /** A frame's pixel measures and window, from its own functional group else the shared one. */
-function frameValues(parsed: ParsedFile, header: ImageHeader, frame: number): FrameValues {
+export function frameValues(parsed: ParsedFile, header: ImageHeader, frame: number): FrameValues {
   const ds = parsed.dataSet;
   const geometry: FrameGeometry = header.frameGeometry[frame]!;
   const voi = functionalGroup(ds, frame, FRAME_VOI_LUT_SEQUENCE);

@@ -54,7 +54,8 @@ const UIDS_LOCK = 'series';
 /**
  * How long a run waits for the UID lock before E_LOCKED, ms. It is held for milliseconds: a lock
  * this old is a run on another host that died holding it (on this host a dead owner's lock is
- * taken over at once), and the error names the file to remove.
+ * taken over at once; from another host, once its heartbeat is LOCK_HEARTBEAT_TIMEOUT_MS old), and
+ * the error names the file to remove.
  */
 const UIDS_LOCK_WAIT_MS = 60_000;
 /** The folders below an acquisition's folder that hold its frames' files (`t01-...`). */
@@ -163,7 +164,8 @@ export async function acquisitionUids(
 /**
  * Whether the recorded UIDs are a dead run's: no frame is finished under them and no other live run
  * holds a frame lock of the folder (a run holds its frames' locks from its start, before it
- * records anything; a lock whose owner is gone is taken over and released here). Under the UID lock.
+ * records anything; a lock whose owner is gone, on this host by its pid, from another host by its
+ * heartbeat (src/util/folder-lock.ts), is taken over and released here). Under the UID lock.
  */
 async function abandonedRecord(dir: string, recorded: AcquisitionUids, context: AcquisitionContext): Promise<boolean> {
   for (const tag of await frameTagsIn(dir)) if (await finishedFrame(dir, tag, recorded)) return false;

@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { clearSliceCache, readSliceImage, scanPaths, scanProblems, type Series } from '../dicom/index.js';
+import { clearSliceCache, readSliceSource, scanPaths, scanProblems, type Series } from '../dicom/index.js';
 import { uncertaintySliceWindow } from '../dicom/sigma-window.js';
 import { createDerivedSeriesWriter, type DerivedSeriesWriter } from '../dicom/write-derived.js';
 import { LowdoseError, RUN_WARNING_CODES, toLowdoseError } from '../errors.js';
@@ -41,7 +41,7 @@ import { frameTag, reportedInput, seriesOutputNames } from './frame-output.js';
 import { madeWithDifference, madeWithOf, madeWithOfReport } from './made-with.js';
 import { extraOutputsOf, extraOutputsOfReport, missingExtraOutputs } from './extra-outputs.js';
 import { replaceEarlierSeriesFiles } from './earlier-series-files.js';
-import { inputContentDifference, inputContentOf, isInputContent, readInputContent, sliceContentSha256, sliceSetDifference } from './input-content.js';
+import { inputContentDifference, inputContentOf, isInputContent, readInputContent, recordsHeader, sliceReading, sliceSetDifference, type SliceReading } from './input-content.js';
 import {
   acquisitionUids,
   commitFrame,
@@ -397,10 +397,10 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
   const previews: string[] = [];
 
   const batchSize = Math.max(1, context.batch ?? 1);
-  // Each slice's sha256 as read (./input-content.ts), recorded in the marker for a rerun to compare.
-  const digests: string[] = [];
-  const window = new SliceWindow(series, denoiser.neighbours, paddingFill, (index, image) => {
-    digests[index] = sliceContentSha256(image, series.slices[index]!.position);
+  // Each slice's digests as read (./input-content.ts), recorded in the marker for a rerun to compare.
+  const readings: SliceReading[] = [];
+  const window = new SliceWindow(series, denoiser.neighbours, paddingFill, (index, read) => {
+    readings[index] = sliceReading(series, index, read);
   });
   const batchIndices = (first: number) => Array.from({ length: Math.min(batchSize, count - first) }, (_, k) => first + k);
   /** The slices a batch reads: its own and, for 2.5D models, the neighbours at either end. */
@@ -512,7 +512,7 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
     await writing?.catch(() => undefined);
   }
   const modelMs = denoiser.forwardMs - forwardBefore;
-  const content = inputContentOf(series, digests);
+  const content = inputContentOf(series, readings);
   const elapsed = performance.now() - started;
   const report: SeriesReport = {
     input: { ...reportedInput(series), ...(content ? { content } : {}) },
@@ -596,6 +596,9 @@ async function inputDifference(previous: SeriesReport, series: Series, log: (mes
   }
   const bySet = sliceSetDifference(recorded, series);
   if (bySet !== '') return bySet;
+  if (!recordsHeader(recorded)) {
+    log(`${series.key}: the completion marker does not record its input's header attributes (an older lowdose wrote it): only the pixels are compared`);
+  }
   return inputContentDifference(recorded, await readInputContent(series));
 }
 
@@ -657,15 +660,16 @@ class SliceWindow {
     private readonly series: Series,
     private readonly neighbours: boolean,
     private readonly fill: PaddingFill,
-    /** Told of each slice as read, before anything uses it. */
-    private readonly onRead: (index: number, image: Image2D) => void,
+    /** Told of each slice as read (with the file and stored values it was read from), before anything uses it. */
+    private readonly onRead: (index: number, read: Awaited<ReturnType<typeof readSliceSource>>) => void,
   ) {}
 
   get(index: number): Promise<WindowSlice> {
     let pending = this.cache.get(index);
     if (!pending) {
-      pending = readSliceImage(this.series, index).then((image) => {
-        this.onRead(index, image);
+      pending = readSliceSource(this.series, index).then((read) => {
+        this.onRead(index, read);
+        const { image } = read;
         return { image, filled: fillPadding(image.data, image.padding, image.rows, image.columns, this.fill) };
       });
       this.cache.set(index, pending);

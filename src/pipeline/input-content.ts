@@ -1,33 +1,64 @@
 /**
  * What identifies the input a derived series was made from, so that a rerun does not skip a
  * finished series as "already done" when its input changed under the same SeriesInstanceUID
- * (pixels corrected and re-exported, slices added or removed, another file set of the series):
- * skipping would hand back output made from the old input as this run's result.
+ * (pixels or header corrected and re-exported, slices added or removed, another file set of the
+ * series): skipping would hand back output made from the old input as this run's result.
  *
  * Per slice, in the series' order (the order the denoiser and a 2.5D model's neighbours see), its
- * SOPInstanceUID (and frame, in a multi-frame file) and the sha256 of what the denoiser read of it:
- * rows and columns, the values in the series' units (stored values through the modality LUT and,
- * for PET, the SUV factor: a corrected RescaleSlope or patient weight is another input), the padding
- * mask, and its ImagePositionPatient (copied into the derived slice). Not the files' bytes: the same
- * objects pulled from a PACS (DICOMweb, DIMSE: into a temporary folder first) under another transfer
- * syntax or file meta, or a copy in another folder, are the same input.
+ * SOPInstanceUID (and frame, in a multi-frame file) and
+ * - `sha256`: of what the denoiser read of it: rows and columns, the values in the series' units
+ *   (stored values through the modality LUT and, for PET, the SUV factor: a corrected RescaleSlope
+ *   or patient weight is another input), the padding mask, and its ImagePositionPatient (copied
+ *   into the derived slice);
+ * - `header`: of the source attributes its derived slice carries or is made from
+ *   (src/dicom/derived-header.ts: patient and study identity, geometry, equipment, the PET
+ *   attributes an SUV is made of), so that a header corrected under the same UIDs (another
+ *   PatientName, PatientWeight, injected dose) is another input: the output would name the wrong
+ *   patient, or carry the old SUV factors.
+ * And for the series, `header.attributes`: per attribute, a digest of its values over the slices,
+ * which names the attributes that changed. These digests are keyed (HMAC-SHA256) with a hash of the
+ * slices' stored pixel values, which the report does not hold: a low-entropy value (a birth date, a
+ * sex) cannot be found by trying candidates against the report without the input's pixels, and
+ * whoever holds those holds the header too. `header.keyId` tells whether two readings share the
+ * key (the stored values are the same); when they do not, the changed attributes are not named.
+ *
+ * Not the files' bytes: the same objects pulled from a PACS (DICOMweb, DIMSE: into a temporary
+ * folder first) under another transfer syntax or file meta, or a copy in another folder, are the
+ * same input.
  *
  * The completion marker records it (`input.content`). A rerun compares the slice UIDs first (from
  * the scan, no pixel read), and only when they agree reads and hashes every slice; a marker an older
- * lowdose wrote has no `input.content` and is not compared.
+ * lowdose wrote has no `input.content` and is not compared, and one without `input.content.header`
+ * has its pixels compared, not its header.
  */
-import { createHash } from 'node:crypto';
-import { readSliceImage, type Series } from '../dicom/index.js';
+import { createHash, createHmac } from 'node:crypto';
+import { derivedHeaderValues, readSliceSource, type ParsedFile, type Series } from '../dicom/index.js';
 import type { Image2D } from '../image.js';
 
 /** What each slice's sha256 covers (`InputContent.hashed`); another value is another recipe, not compared. */
 export const INPUT_CONTENT_RECIPE = 'sha256 per slice of rows, columns, values in the series units (float32 LE), padding mask, ImagePositionPatient';
+
+/** What each slice's `header` covers (`InputContent.header.hashed`); another value is another recipe, not compared. */
+export const INPUT_HEADER_RECIPE =
+  'sha256 per slice of the source attributes its derived slice carries (src/dicom/derived-header.ts), by keyword, values as read; per attribute HMAC-SHA256 over the slices keyed by their stored values';
 
 export interface InputSlice {
   readonly sopInstanceUid: string;
   /** 0-based frame of a multi-frame file; absent for frame 0. */
   readonly frame?: number;
   readonly sha256: string;
+  /** sha256 of the slice's header attributes (see the module comment); absent in a marker written before it was recorded. */
+  readonly header?: string;
+}
+
+/** The series' header attributes, to name those that changed (see the module comment). */
+export interface InputHeader {
+  /** What each slice's `header` and `attributes` cover (INPUT_HEADER_RECIPE). */
+  readonly hashed: string;
+  /** Identifies the key of `attributes` (sha256 of it): the same in two readings of the same stored values. */
+  readonly keyId: string;
+  /** Attribute keyword (or `(gggg,eeee)` of a private one) → HMAC-SHA256 of its values over the slices. */
+  readonly attributes: Readonly<Record<string, string>>;
 }
 
 export interface InputContent {
@@ -37,6 +68,20 @@ export interface InputContent {
   readonly sha256: string;
   /** Every slice, in the series' order. */
   readonly slices: InputSlice[];
+  /** The header attributes; absent in a marker written before they were recorded. */
+  readonly header?: InputHeader;
+}
+
+/** One slice as read, for InputContent: what is recorded of it, and what only the series' digests are made of. */
+export interface SliceReading {
+  /** `InputSlice.sha256`. */
+  readonly sha256: string;
+  /** `InputSlice.header`. */
+  readonly header: string;
+  /** Per attribute, the sha256 of its canonical values (never recorded: unkeyed). */
+  readonly attributes: ReadonlyMap<string, Buffer>;
+  /** sha256 of the stored values (never recorded: the key is made of it). */
+  readonly stored: Buffer;
 }
 
 /** The sha256 of one slice as read (see the module comment). */
@@ -52,26 +97,61 @@ export function sliceContentSha256(image: Pick<Image2D, 'rows' | 'columns' | 'da
   return hash.digest('hex');
 }
 
+/** What InputContent records of slice `index` of `series`, read as `image` from frame `slice.frame` of `parsed`, whose stored values are `stored`. */
+export function sliceReading(
+  series: Pick<Series, 'slices'>,
+  index: number,
+  read: { readonly image: Pick<Image2D, 'rows' | 'columns' | 'data' | 'padding'>; readonly parsed: ParsedFile; readonly stored: ArrayBufferView },
+): SliceReading {
+  const slice = series.slices[index]!;
+  const attributes = new Map<string, Buffer>();
+  for (const [name, value] of derivedHeaderValues(read.parsed, slice.frame)) attributes.set(name, createHash('sha256').update(value).digest());
+  const header = createHash('sha256');
+  for (const name of [...attributes.keys()].sort()) header.update(`${name}=${attributes.get(name)!.toString('hex')}\n`);
+  const { stored } = read;
+  return {
+    sha256: sliceContentSha256(read.image, slice.position),
+    header: header.digest('hex'),
+    attributes,
+    stored: createHash('sha256').update(Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength)).digest(),
+  };
+}
+
 /**
- * The series' content from each slice's sha256 (`digests[i]` of `series.slices[i]`); null when a
- * slice was not hashed (the marker then records none, and its rerun compares none).
+ * The series' content from each slice's reading (`readings[i]` of `series.slices[i]`); null when a
+ * slice was not read (the marker then records none, and its rerun compares none).
  */
-export function inputContentOf(series: Pick<Series, 'slices'>, digests: readonly string[]): InputContent | null {
-  if (series.slices.some((_, i) => digests[i] === undefined)) return null;
-  const slices = series.slices.map((slice, i): InputSlice => ({ sopInstanceUid: slice.sopInstanceUid, ...(slice.frame !== 0 ? { frame: slice.frame } : {}), sha256: digests[i]! }));
+export function inputContentOf(series: Pick<Series, 'slices'>, readings: readonly (SliceReading | undefined)[]): InputContent | null {
+  if (series.slices.some((_, i) => readings[i] === undefined)) return null;
+  const read = readings as readonly SliceReading[];
+  const slices = series.slices.map(
+    (slice, i): InputSlice => ({ sopInstanceUid: slice.sopInstanceUid, ...(slice.frame !== 0 ? { frame: slice.frame } : {}), sha256: read[i]!.sha256, header: read[i]!.header }),
+  );
   const whole = createHash('sha256');
   for (const s of slices) whole.update(`${s.sopInstanceUid}#${s.frame ?? 0}=${s.sha256}\n`);
-  return { hashed: INPUT_CONTENT_RECIPE, sha256: whole.digest('hex'), slices };
+  return { hashed: INPUT_CONTENT_RECIPE, sha256: whole.digest('hex'), slices, header: headerOf(read) };
+}
+
+/** The series' InputHeader from its slices' readings (see the module comment). */
+function headerOf(readings: readonly SliceReading[]): InputHeader {
+  const keyHash = createHash('sha256').update('lowdose input header key\n');
+  for (const r of readings) keyHash.update(r.stored);
+  const key = keyHash.digest();
+  const names = [...new Set(readings.flatMap((r) => [...r.attributes.keys()]))].sort();
+  const attributes: Record<string, string> = {};
+  for (const name of names) {
+    const mac = createHmac('sha256', key).update(`${name}\n`);
+    for (const [i, r] of readings.entries()) mac.update(`${i}:${r.attributes.get(name)?.toString('hex') ?? '-'}\n`);
+    attributes[name] = mac.digest('hex');
+  }
+  return { hashed: INPUT_HEADER_RECIPE, keyId: createHash('sha256').update('lowdose input header key id\n').update(key).digest('hex'), attributes };
 }
 
 /** Reads every slice of the series and hashes it (a rerun's check of a finished series). */
 export async function readInputContent(series: Series): Promise<InputContent> {
-  const digests: string[] = [];
-  for (let i = 0; i < series.slices.length; i++) {
-    const image = await readSliceImage(series, i);
-    digests.push(sliceContentSha256(image, series.slices[i]!.position));
-  }
-  return inputContentOf(series, digests)!;
+  const readings: SliceReading[] = [];
+  for (let i = 0; i < series.slices.length; i++) readings.push(sliceReading(series, i, await readSliceSource(series, i)));
+  return inputContentOf(series, readings)!;
 }
 
 /** A slice's key: its SOPInstanceUID, and its frame in a multi-frame file. */
@@ -89,19 +169,42 @@ export function sliceSetDifference(recorded: InputContent, series: Pick<Series, 
 /**
  * How the content read now differs from the recorded one, for a message (empty when it is the same):
  * the slices added or removed as `sliceSetDifference` says them, then those whose values, padding or
- * position changed: `3 of 120 slices changed (pixel values, padding or position; SOPInstanceUID 1.2.3, ...)`.
+ * position changed: `3 of 120 slices changed (pixel values, padding or position; SOPInstanceUID 1.2.3, ...)`,
+ * then those whose header changed, with the attributes that did (keywords only: values can be PHI):
+ * `120 of 120 slices' header changed (PatientName, PatientWeight; SOPInstanceUID 1.2.3, ...)`. The
+ * header is compared only when both record it with the same recipe.
  */
 export function inputContentDifference(recorded: InputContent, now: InputContent): string {
-  if (recorded.sha256 === now.sha256) return '';
-  const before = new Map(recorded.slices.map((s) => [keyOf(s), s.sha256]));
-  const changed = now.slices.filter((s) => before.has(keyOf(s)) && before.get(keyOf(s)) !== s.sha256).map(keyOf);
+  const before = new Map(recorded.slices.map((s) => [keyOf(s), s]));
+  const changed = now.slices.filter((s) => before.has(keyOf(s)) && before.get(keyOf(s))!.sha256 !== s.sha256).map(keyOf);
   const bySet = keyDifference(recorded.slices.map(keyOf), now.slices.map(keyOf));
   // Reordered slices whose content changed too: the change says more than the order.
   const parts = [
     ...(bySet !== '' && !(changed.length > 0 && bySet.startsWith(REORDERED)) ? [bySet] : []),
     ...(changed.length > 0 ? [`${changed.length} of ${now.slices.length} slices changed (pixel values, padding or position; ${names(changed)})`] : []),
   ];
-  return parts.join('; ');
+  const header = headerDifference(recorded, now, before);
+  return [...parts, ...(header !== '' ? [header] : [])].join('; ');
+}
+
+/** Whether `recorded` records the header attributes (a marker written before they were recorded does not). */
+export function recordsHeader(recorded: InputContent): boolean {
+  return recorded.header?.hashed === INPUT_HEADER_RECIPE && recorded.slices.every((s) => s.header !== undefined);
+}
+
+/** The header part of inputContentDifference. */
+function headerDifference(recorded: InputContent, now: InputContent, before: ReadonlyMap<string, InputSlice>): string {
+  if (!recordsHeader(recorded) || !now.header) return '';
+  const changed = now.slices.filter((s) => before.has(keyOf(s)) && before.get(keyOf(s))!.header !== s.header).map(keyOf);
+  if (changed.length === 0) return '';
+  const was = recorded.header!.attributes;
+  const is = now.header.attributes;
+  const attributes = [...new Set([...Object.keys(was), ...Object.keys(is)])].filter((name) => was[name] !== is[name]).sort();
+  const which =
+    recorded.header!.keyId !== now.header.keyId
+      ? 'which attributes is not said: the stored pixel values changed too, and the digests that name them are keyed by those'
+      : attributes.join(', ');
+  return `${changed.length} of ${now.slices.length} slices' header changed (${which}; ${names(changed)})`;
 }
 
 const REORDERED = 'the same slices in another order';
@@ -143,7 +246,25 @@ export function isInputContent(value: unknown): value is InputContent {
     v.slices.every((s: unknown) => {
       if (typeof s !== 'object' || s === null) return false;
       const slice = s as Record<string, unknown>;
-      return typeof slice.sopInstanceUid === 'string' && typeof slice.sha256 === 'string' && (slice.frame === undefined || typeof slice.frame === 'number');
-    })
+      return (
+        typeof slice.sopInstanceUid === 'string' &&
+        typeof slice.sha256 === 'string' &&
+        (slice.frame === undefined || typeof slice.frame === 'number') &&
+        (slice.header === undefined || typeof slice.header === 'string')
+      );
+    }) &&
+    (v.header === undefined || isInputHeader(v.header))
+  );
+}
+
+function isInputHeader(value: unknown): value is InputHeader {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    typeof v.hashed === 'string' &&
+    typeof v.keyId === 'string' &&
+    typeof v.attributes === 'object' &&
+    v.attributes !== null &&
+    Object.values(v.attributes).every((d) => typeof d === 'string')
   );
 }

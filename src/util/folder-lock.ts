@@ -6,17 +6,22 @@
  *
  * A lock whose owner is gone is stale and taken over: same host and the pid is not running, or it
  * runs but started at another time (the pid was reused). A lock from another host cannot be
- * checked through its pid. When it was taken by a queue job (`lowdose worker`), it names the job
- * and its attempt's token, and the queue answers instead: once the queue no longer holds that
+ * checked through its pid: its heartbeat says whether its run lives. While a run holds a lock it
+ * refreshes the lock file's modification time every LOCK_HEARTBEAT_MS (the file says so,
+ * `heartbeatMs`); a lock from another host whose modification time is older than
+ * LOCK_HEARTBEAT_TIMEOUT_MS is a dead run's and is taken over. (Same-host locks keep the pid
+ * check: it is exact. The timeout is ten heartbeats, far beyond the clock differences of hosts
+ * that share a file system.) When it was taken by a queue job (`lowdose worker`), it names the job
+ * and its attempt's token, and the queue answers too: once the queue no longer holds that
  * attempt's job lock (its worker stopped renewing it: dead, or cut off from Redis, and a live
  * worker that loses its job lock stops its job), and after a grace period that lets such a worker
- * release the folder, the lock is stale. Any other lock from another host is respected and the
- * error says which file to remove. Taking over is guarded by a second O_EXCL file, so two runs that
- * both find the same stale lock cannot both take it.
+ * release the folder, the lock is stale. A lock from another host written by an older lowdose has
+ * no heartbeat: it is respected and the error says which file to remove. Taking over is guarded by
+ * a second O_EXCL file, so two runs that both find the same stale lock cannot both take it.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { link, open, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, open, readFile, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { LowdoseError } from '../errors.js';
@@ -32,6 +37,21 @@ export interface LockOwner {
   readonly token: string;
   /** The queue job attempt that took the lock, where a `lowdose worker` did. */
   readonly job?: QueueJobRef;
+  /** How often the owner refreshes the lock file's modification time, ms; absent in a lock an older lowdose wrote. */
+  readonly heartbeatMs?: number;
+}
+
+/** A held lock's file has its modification time refreshed this often, ms. */
+export const LOCK_HEARTBEAT_MS = 30_000;
+/**
+ * A lock from another host whose modification time is older than this is a dead run's, ms (ten
+ * heartbeats; ten of the owner's own, where it says it beats less often).
+ */
+export const LOCK_HEARTBEAT_TIMEOUT_MS = 10 * LOCK_HEARTBEAT_MS;
+
+/** How old another host's lock may be before it is a dead run's, for an owner that beats every `heartbeatMs`. */
+function heartbeatTimeout(heartbeatMs: number): number {
+  return Math.max(LOCK_HEARTBEAT_TIMEOUT_MS, 10 * heartbeatMs);
 }
 
 /** A BullMQ job attempt: the job's id and the token its worker holds the job's lock with. */
@@ -60,6 +80,11 @@ export interface FolderLock {
   readonly dir: string;
   /** Removes the lock file if it is still ours. */
   release(): Promise<void>;
+  /**
+   * Refreshes the lock file's modification time, the heartbeat that tells other hosts this run
+   * lives (done every LOCK_HEARTBEAT_MS until release); false when the lock is no longer ours.
+   */
+  heartbeat(): Promise<boolean>;
 }
 
 export interface LockOptions {
@@ -117,6 +142,20 @@ export function staleReason(owner: Pick<LockOwner, 'pid' | 'host' | 'processStar
   return null;
 }
 
+/**
+ * Why a lock file's owner is known to be gone, or null when it may still run: on this host by its
+ * pid (staleReason); from another host by its heartbeat, when it has one (`ageMs`: how long ago
+ * the file was last modified).
+ */
+function lockStaleReason(owner: LockOwner, ageMs: number, host: string): string | null {
+  const byPid = staleReason(owner, host);
+  if (byPid !== null || owner.host === host || owner.heartbeatMs === undefined) return byPid;
+  const timeout = heartbeatTimeout(owner.heartbeatMs);
+  return ageMs > timeout
+    ? `its heartbeat stopped: ${describe(owner)}, last refreshed it ${Math.round(ageMs / 1000)} s ago (a live run refreshes it every ${owner.heartbeatMs / 1000} s; dead after ${timeout / 1000} s)`
+    : null;
+}
+
 function parseOwner(text: string): LockOwner | null {
   try {
     const value = JSON.parse(text) as Partial<LockOwner>;
@@ -129,6 +168,7 @@ function parseOwner(text: string): LockOwner | null {
       processStart: typeof value.processStart === 'number' ? value.processStart : null,
       token: value.token,
       ...(typeof job?.id === 'string' && typeof job.token === 'string' ? { job: { id: job.id, token: job.token } } : {}),
+      ...(typeof value.heartbeatMs === 'number' && value.heartbeatMs > 0 ? { heartbeatMs: value.heartbeatMs } : {}),
     };
   } catch {
     return null;
@@ -138,7 +178,7 @@ function parseOwner(text: string): LockOwner | null {
 /** A lock file nobody wrote into for this long was left by a run killed while creating it. */
 const UNWRITTEN_STALE_MS = 10_000;
 
-type Existing = { kind: 'owner'; owner: LockOwner } | { kind: 'unreadable'; ageMs: number } | { kind: 'gone' };
+type Existing = { kind: 'owner'; owner: LockOwner; ageMs: number } | { kind: 'unreadable'; ageMs: number } | { kind: 'gone' };
 
 async function readExisting(file: string): Promise<Existing> {
   let text: string;
@@ -150,7 +190,8 @@ async function readExisting(file: string): Promise<Existing> {
     throw error;
   }
   const owner = parseOwner(text);
-  return owner ? { kind: 'owner', owner } : { kind: 'unreadable', ageMs: Date.now() - mtimeMs };
+  const ageMs = Date.now() - mtimeMs;
+  return owner ? { kind: 'owner', owner, ageMs } : { kind: 'unreadable', ageMs };
 }
 
 /**
@@ -197,7 +238,7 @@ async function removeStale(file: string, staleToken: string | null, me: LockOwne
     // Another run is taking over right now, or died doing it (the guard is then stale too).
     const existing = await readExisting(guard);
     const dead =
-      (existing.kind === 'owner' && staleReason(existing.owner) !== null) ||
+      (existing.kind === 'owner' && lockStaleReason(existing.owner, existing.ageMs, hostname()) !== null) ||
       (existing.kind === 'unreadable' && existing.ageMs > UNWRITTEN_STALE_MS);
     if (dead) await unlink(guard).catch(() => undefined);
     return;
@@ -243,6 +284,7 @@ export async function acquireFolderLock(dir: string, options: LockOptions = {}):
     processStart: processStartTime(process.pid),
     token: randomBytes(12).toString('hex'),
     ...(options.queue ? { job: options.queue.job } : {}),
+    heartbeatMs: LOCK_HEARTBEAT_MS,
   };
   const content = `${JSON.stringify(me)}\n`;
   let toldWaiting = false;
@@ -251,11 +293,11 @@ export async function acquireFolderLock(dir: string, options: LockOptions = {}):
   const jobLockLost = new Map<string, number>();
   for (;;) {
     options.signal?.throwIfAborted?.();
-    if (await createExclusive(file, content)) return heldLock(file, path.resolve(dir), me.token);
+    if (await createExclusive(file, content)) return heldLock(file, path.resolve(dir), me.token, options.log);
     const existing = await readExisting(file);
     if (existing.kind === 'gone') continue;
     if (existing.kind === 'owner') {
-      let stale = staleReason(existing.owner, me.host);
+      let stale = lockStaleReason(existing.owner, existing.ageMs, me.host);
       const job = existing.owner.job;
       if (stale === null && options.queue && job && existing.owner.host !== me.host && !(await options.queue.holds(job))) {
         const since = jobLockLost.get(existing.owner.token) ?? Date.now();
@@ -282,11 +324,14 @@ export async function acquireFolderLock(dir: string, options: LockOptions = {}):
     }
     if (!options.wait || (options.maxWaitMs !== undefined && Date.now() - began >= options.maxWaitMs)) {
       const who = existing.kind === 'owner' ? ` (${describe(existing.owner)})` : '';
-      const elsewhere = existing.kind === 'owner' && existing.owner.host !== me.host;
+      const elsewhere = existing.kind === 'owner' && existing.owner.host !== me.host ? existing : null;
+      const beat = elsewhere?.owner.heartbeatMs
+        ? ` (its heartbeat, refreshed every ${elsewhere.owner.heartbeatMs / 1000} s while it lives, is ${Math.max(0, Math.round(elsewhere.ageMs / 1000))} s old: it is taken over once that is over ${heartbeatTimeout(elsewhere.owner.heartbeatMs) / 1000} s)`
+        : '';
       throw new LowdoseError(
         'E_LOCKED',
         `output folder ${dir} is being written by another lowdose run${who}; wait for it to finish, or pass --wait-lock` +
-          (elsewhere ? `. If that run is gone, delete ${file}` : ''),
+          (elsewhere ? `. If that run is gone, delete ${file}${beat}` : ''),
         { path: file },
       );
     }
@@ -298,14 +343,35 @@ export async function acquireFolderLock(dir: string, options: LockOptions = {}):
   }
 }
 
-function heldLock(file: string, dir: string, token: string): FolderLock {
+function heldLock(file: string, dir: string, token: string, log?: (message: string) => void): FolderLock {
   let released = false;
+  let lost = false;
+  const heartbeat = async (): Promise<boolean> => {
+    if (released || lost) return false;
+    const existing = await readExisting(file).catch(() => ({ kind: 'gone' }) as const);
+    if (existing.kind !== 'owner' || existing.owner.token !== token) {
+      lost = true;
+      clearInterval(timer);
+      log?.(
+        `the lock of ${dir} is no longer this run's (${existing.kind === 'owner' ? `${describe(existing.owner)} holds it` : 'its file is gone'}): another run judged this one dead`,
+      );
+      return false;
+    }
+    const now = new Date();
+    await utimes(file, now, now).catch(() => undefined);
+    return true;
+  };
+  // Does not keep the process alive: a run that is done releases its locks.
+  const timer = setInterval(() => void heartbeat().catch(() => undefined), LOCK_HEARTBEAT_MS);
+  timer.unref?.();
   return {
     path: file,
     dir,
+    heartbeat,
     async release() {
       if (released) return;
       released = true;
+      clearInterval(timer);
       const existing = await readExisting(file).catch(() => ({ kind: 'gone' }) as const);
       if (existing.kind === 'owner' && existing.owner.token === token) await unlink(file).catch(() => undefined);
     },

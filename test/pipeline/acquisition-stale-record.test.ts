@@ -7,14 +7,14 @@
  * 3 time points x 2 slices.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACQUISITION_UIDS_FILE } from '../../src/pipeline/acquisition-series.js';
 import { denoisePaths } from '../../src/pipeline/denoise.js';
 import type { DenoiseOptions } from '../../src/pipeline/types.js';
-import { acquireFolderLock } from '../../src/util/folder-lock.js';
+import { acquireFolderLock, LOCK_HEARTBEAT_MS, LOCK_HEARTBEAT_TIMEOUT_MS } from '../../src/util/folder-lock.js';
 import { hasPydicom, makePetTiming, readWithPydicom } from '../helpers/pet-timing.js';
 
 describe.skipIf(!hasPydicom)('a dynamic PET acquisition record left by a run that finished no frame', () => {
@@ -66,6 +66,37 @@ describe.skipIf(!hasPydicom)('a dynamic PET acquisition record left by a run tha
     expect(nlm.errors).toEqual([]);
     expect(nlm.series.map((s) => [s.input.petFrame?.tag, s.method])).toEqual([['t01', 'nlm']]);
     expect(record(folder).madeWith.method).toBe('nlm');
+  });
+
+  /** The lock files a run on another host leaves on frames t02 and t03, their heartbeat `ageMs` old. */
+  function otherHostLocks(folder: string, ageMs: number): void {
+    for (const tag of ['t02', 't03']) {
+      const file = path.join(folder, `.${tag}.lock`);
+      const owner = { pid: 4242, host: 'elsewhere.example', startedAt: new Date().toISOString(), processStart: 1, token: `remote-${tag}`, heartbeatMs: LOCK_HEARTBEAT_MS };
+      writeFileSync(file, `${JSON.stringify(owner)}\n`);
+      const at = new Date(Date.now() - ageMs);
+      utimesSync(file, at, at);
+    }
+  }
+
+  it("a dead run's frame locks from another host, their heartbeat older than the timeout, do not hold the record: a run with another method records its own", async () => {
+    const out = path.join(dir, 'out-remote-dead');
+    const folder = await cancelledRun(out);
+    otherHostLocks(folder, LOCK_HEARTBEAT_TIMEOUT_MS + 60_000);
+    const nlm = await denoisePaths([path.join(input, 't1-s1.dcm'), path.join(input, 't1-s2.dcm')], { outDir: out, method: 'nlm' });
+    expect(nlm.errors).toEqual([]);
+    expect(nlm.series.map((s) => [s.input.petFrame?.tag, s.method])).toEqual([['t01', 'nlm']]);
+    expect(record(folder).madeWith.method).toBe('nlm');
+  });
+
+  it('frame locks from another host with a fresh heartbeat hold the record: E_EXISTS, as for a live run here', async () => {
+    const out = path.join(dir, 'out-remote-live');
+    const folder = await cancelledRun(out);
+    otherHostLocks(folder, 0);
+    const nlm = await denoisePaths([path.join(input, 't1-s1.dcm'), path.join(input, 't1-s2.dcm')], { outDir: out, method: 'nlm' });
+    expect(nlm.series).toEqual([]);
+    expect(nlm.errors).toEqual([expect.objectContaining({ code: 'E_EXISTS', message: expect.stringContaining('method gaussian, this run nlm') })]);
+    expect(record(folder).madeWith.method).toBe('gaussian');
   });
 
   it('while another live run holds a time point of the acquisition, the record stands: E_EXISTS for each, as before', async () => {

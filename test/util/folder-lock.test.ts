@@ -1,11 +1,20 @@
 /** The output folder lock: O_EXCL, owner facts in the file, stale locks taken over, live ones respected. */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { isLowdoseError } from '../../src/errors.js';
-import { acquireFolderLock, acquireFolderLocks, lockPathFor, processStartTime, staleReason, type LockOptions } from '../../src/util/folder-lock.js';
+import {
+  acquireFolderLock,
+  acquireFolderLocks,
+  LOCK_HEARTBEAT_MS,
+  LOCK_HEARTBEAT_TIMEOUT_MS,
+  lockPathFor,
+  processStartTime,
+  staleReason,
+  type LockOptions,
+} from '../../src/util/folder-lock.js';
 import { isTemporaryName, removeTemporaries, temporaryPathFor } from '../../src/util/fs.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'lowdose-lock-'));
@@ -73,6 +82,88 @@ describe('output folder lock', () => {
     const error = await lockError(dir);
     expect(isLowdoseError(error) && error.code).toBe('E_LOCKED');
     expect(error.message).toContain(`delete ${lockPathFor(dir)}`);
+  });
+
+  it('records its heartbeat in the lock file, and refreshes the file\'s modification time while held', async () => {
+    const dir = path.join(root, 'heartbeat-own');
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      const lock = await acquireFolderLock(dir);
+      expect(JSON.parse(readFileSync(lock.path, 'utf8'))).toMatchObject({ heartbeatMs: LOCK_HEARTBEAT_MS });
+      const old = new Date(Date.now() - 2 * LOCK_HEARTBEAT_TIMEOUT_MS);
+      utimesSync(lock.path, old, old);
+      vi.advanceTimersByTime(LOCK_HEARTBEAT_MS);
+      // The refresh is file I/O started by the timer: wait for it (bounded), then check its result.
+      for (let i = 0; i < 200 && statSync(lock.path).mtimeMs < Date.now() - LOCK_HEARTBEAT_MS; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(Date.now() - statSync(lock.path).mtimeMs).toBeLessThan(LOCK_HEARTBEAT_MS);
+      await lock.release();
+      expect(await lock.heartbeat()).toBe(false);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("takes over another host's lock whose heartbeat is older than the timeout, and respects one whose heartbeat is fresh", async () => {
+    const dir = path.join(root, 'heartbeat-other-host');
+    const owner = { pid: 4242, host: 'elsewhere.example', startedAt: 'then', processStart: 1, token: 'x', heartbeatMs: LOCK_HEARTBEAT_MS };
+    writeFileSync(lockPathFor(dir), JSON.stringify(owner));
+    const fresh = await lockError(dir);
+    expect(isLowdoseError(fresh) && fresh.code).toBe('E_LOCKED');
+    expect(fresh.message).toContain(`delete ${lockPathFor(dir)}`);
+    expect(fresh.message).toContain(`it is taken over once that is over ${LOCK_HEARTBEAT_TIMEOUT_MS / 1000} s`);
+
+    const old = new Date(Date.now() - LOCK_HEARTBEAT_TIMEOUT_MS - 60_000);
+    utimesSync(lockPathFor(dir), old, old);
+    const messages: string[] = [];
+    const lock = await acquireFolderLock(dir, { log: (m) => messages.push(m) });
+    expect(messages.join('\n')).toMatch(/its heartbeat stopped: pid 4242 on elsewhere.example, started then, last refreshed it 36\d s ago \(a live run refreshes it every 30 s; dead after 300 s\)/);
+    expect(JSON.parse(readFileSync(lock.path, 'utf8'))).toMatchObject({ pid: process.pid, host: hostname() });
+
+    // The run that held it, were it alive after all, finds it is no longer its own.
+    await lock.release();
+  });
+
+  it("gives another host's lock that says it beats less often ten of its own heartbeats", async () => {
+    const dir = path.join(root, 'heartbeat-slow');
+    writeFileSync(lockPathFor(dir), JSON.stringify({ pid: 4242, host: 'elsewhere.example', startedAt: 'then', processStart: 1, token: 'x', heartbeatMs: 120_000 }));
+    const at = (ageMs: number) => new Date(Date.now() - ageMs);
+    utimesSync(lockPathFor(dir), at(LOCK_HEARTBEAT_TIMEOUT_MS + 60_000), at(LOCK_HEARTBEAT_TIMEOUT_MS + 60_000));
+    const error = await lockError(dir);
+    expect(isLowdoseError(error) && error.code).toBe('E_LOCKED');
+    expect(error.message).toContain('it is taken over once that is over 1200 s');
+    utimesSync(lockPathFor(dir), at(1_300_000), at(1_300_000));
+    await (await acquireFolderLock(dir)).release();
+  });
+
+  it("respects another host's lock without a heartbeat (an older lowdose's), however old the file", async () => {
+    const dir = path.join(root, 'heartbeat-none');
+    writeFileSync(lockPathFor(dir), JSON.stringify({ pid: 4242, host: 'elsewhere.example', startedAt: 'then', processStart: 1, token: 'x' }));
+    const old = new Date(Date.now() - 10 * LOCK_HEARTBEAT_TIMEOUT_MS);
+    utimesSync(lockPathFor(dir), old, old);
+    const error = await lockError(dir);
+    expect(isLowdoseError(error) && error.code).toBe('E_LOCKED');
+    expect(error.message).not.toContain('taken over once');
+  });
+
+  it('a same-host lock is judged by its pid, not its heartbeat: a live owner\'s old file stays locked', async () => {
+    const dir = path.join(root, 'heartbeat-same-host');
+    const lock = await acquireFolderLock(dir);
+    const old = new Date(Date.now() - 2 * LOCK_HEARTBEAT_TIMEOUT_MS);
+    utimesSync(lock.path, old, old);
+    const error = await lockError(dir);
+    expect(isLowdoseError(error) && error.code).toBe('E_LOCKED');
+    await lock.release();
+  });
+
+  it('a held lock taken over by another run (judged dead) stops its heartbeat and is not removed by its release', async () => {
+    const dir = path.join(root, 'heartbeat-lost');
+    const messages: string[] = [];
+    const lock = await acquireFolderLock(dir, { log: (m) => messages.push(m) });
+    writeFileSync(lock.path, JSON.stringify({ pid: 4242, host: 'elsewhere.example', startedAt: 'now', processStart: 1, token: 'taker', heartbeatMs: LOCK_HEARTBEAT_MS }));
+    expect(await lock.heartbeat()).toBe(false);
+    expect(messages.join('\n')).toContain('is no longer this run\'s (pid 4242 on elsewhere.example');
+    await lock.release();
+    expect(JSON.parse(readFileSync(lock.path, 'utf8'))).toMatchObject({ token: 'taker' });
   });
 
   it("takes over another host's lock once the queue no longer holds its job's lock, after the grace period", async () => {

@@ -1,0 +1,90 @@
+/**
+ * What a derived file (./write-derived.ts) takes from its source besides the pixels, canonical, by
+ * attribute: the copied attributes of ./derived-attributes.ts as the writer reads them
+ * (./derived-source.ts, then ./value-repair.ts) and the source values the writer derives its own
+ * from (SeriesDescription, SeriesNumber, SOPClassUID; a multi-frame source's per-frame geometry and
+ * window). Patient and study identity, geometry, equipment, and the PET attributes an SUV is made
+ * of (PatientWeight, the radiopharmaceutical's dose, start time and half-life, Units,
+ * DecayCorrection, the vendors' private SUV factors) are all among them.
+ *
+ * Canonical: the values as read, whatever encodes them. The same object under another transfer
+ * syntax (implicit or explicit VR, compressed pixels) or with another file meta (group 0002 is not
+ * read) gives the same values. InstanceNumber is left out: the writer numbers its files itself.
+ */
+import { getString, TAG } from './attributes.js';
+import { copySourceAttributes, readCopiedAttributes } from './derived-source.js';
+import { readImageHeader } from './image-header.js';
+import type { ParsedFile } from './parse.js';
+import { repairValues } from './value-repair.js';
+import { derivedSeriesNumber, frameValues, isMultiFrameSource } from './write-derived.js';
+import { keywordOf, tagOf, type DcmDataset, type DcmElement } from './write-dcmjs.js';
+
+/** Source attributes the writer replaces with its own values. */
+const NOT_CARRIED = new Set([tagOf('InstanceNumber')]);
+
+/**
+ * The source attributes frame `frame` of `parsed` gives its derived file, keyword (or `(gggg,eeee)`
+ * for a private element) → its values as canonical JSON.
+ */
+export function derivedHeaderValues(parsed: ParsedFile, frame: number): Map<string, string> {
+  const dataset = readCopiedAttributes(copySourceAttributes(parsed));
+  repairValues(dataset);
+  const out = new Map<string, string>();
+  for (const tag of Object.keys(dataset).sort()) {
+    if (NOT_CARRIED.has(tag)) continue;
+    out.set(nameOf(tag), JSON.stringify(canonicalElement(dataset[tag]!)));
+  }
+  const header = readImageHeader(parsed);
+  const ds = parsed.dataSet;
+  out.set('SeriesDescription', JSON.stringify(getString(ds, TAG.SeriesDescription) ?? null));
+  out.set('SeriesNumber', JSON.stringify(derivedSeriesNumber(parsed)));
+  out.set('SOPClassUID', JSON.stringify(header.sopClassUid));
+  if (isMultiFrameSource(parsed, header)) {
+    const values = frameValues(parsed, header, frame);
+    out.set('ImageOrientationPatient', JSON.stringify(header.frameGeometry[frame]?.orientation ?? null));
+    out.set('PixelSpacing', JSON.stringify(values.pixelSpacing));
+    out.set('SliceThickness', JSON.stringify(values.sliceThickness));
+    out.set('SpacingBetweenSlices', JSON.stringify(values.spacingBetweenSlices));
+    out.set('WindowCenter', JSON.stringify(values.windowCenter));
+    out.set('WindowWidth', JSON.stringify(values.windowWidth));
+    out.set('WindowCenterWidthExplanation', JSON.stringify(values.windowExplanation));
+  }
+  return out;
+}
+
+/** "00100010" → "PatientName"; a private tag → "(7053,1000)". */
+function nameOf(tag: string): string {
+  return keywordOf(tag) ?? `(${tag.slice(0, 4)},${tag.slice(4, 8)})`;
+}
+
+/** An element's values, without its VR (implicit VR files get the dictionary's) or raw bytes. */
+function canonicalElement(element: DcmElement): unknown {
+  const values = element.Value ?? [];
+  if (element.vr === 'SQ') return values.map((item) => canonicalItem(item as DcmDataset));
+  return values.map(canonicalValue);
+}
+
+function canonicalItem(item: DcmDataset | null | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (!item || typeof item !== 'object') return out;
+  for (const tag of Object.keys(item).sort()) out[nameOf(tag)] = canonicalElement(item[tag]!);
+  return out;
+}
+
+function canonicalValue(value: unknown): unknown {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string') return value.replace(/[\0 ]+$/, '');
+  if (typeof value === 'number') return Number.isFinite(value) ? value : String(value);
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof ArrayBuffer) return `0x${Buffer.from(value).toString('hex')}`;
+  if (ArrayBuffer.isView(value)) return `0x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`;
+  if (Array.isArray(value)) return value.map(canonicalValue);
+  if (typeof value === 'object') {
+    // A person name's component groups (Alphabetic, Ideographic, Phonetic).
+    const object = value as Record<string, unknown>;
+    return Object.fromEntries(Object.keys(object).sort().map((key) => [key, canonicalValue(object[key])]));
+  }
+  // dcmjs gives no other kinds of value.
+  return typeof value;
+}
