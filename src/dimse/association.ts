@@ -6,8 +6,11 @@
  * does not allow us; exit 2), a transient rejection, a timeout or a broken connection are E_IO.
  */
 import { createRequire } from 'node:module';
-import type { Writable } from 'node:stream';
+import type { Socket } from 'node:net';
+import { Writable } from 'node:stream';
 import { LowdoseError } from '../errors.js';
+import { formatBytes } from '../util/bytes.js';
+import { DEFAULT_MAX_INSTANCE_BYTES, InstanceReceiver, MAX_CONTROL_PDU_BYTES, P_DATA_TF, watchPduLengths, type AcceptedContext, type InstanceStore, type StoreCommand } from './receive.js';
 import { dimseUrl, type DimsePeer } from './url.js';
 
 export type DimseModule = typeof import('dcmjs-dimse');
@@ -44,30 +47,22 @@ export interface DimseClientOptions {
   readonly timeoutMs: number;
 }
 
-/** A received instance: its dataset bytes exactly as sent, in the negotiated transfer syntax. */
-export interface ReceivedInstance {
-  readonly sopClassUid: string;
-  readonly sopInstanceUid: string;
-  readonly seriesInstanceUid: string;
-  readonly transferSyntaxUid: string;
-  readonly dataset: Uint8Array;
-}
-
-/** What the instance sink does with a received instance; a rejection answers the sender with a failure status. */
-export type InstanceSink = (instance: ReceivedInstance) => Promise<void>;
-
 export interface AssociationOptions extends DimseClientOptions {
   /** What the association is for, in messages: "C-FIND", "C-GET", "C-STORE". */
   readonly purpose: string;
   /** Receives the C-STORE sub-operations of a C-GET. */
-  readonly sink?: InstanceSink;
+  readonly store?: InstanceStore;
+  /** Largest instance a C-GET takes, bytes (default DEFAULT_MAX_INSTANCE_BYTES); a larger one aborts the association. */
+  readonly maxInstanceBytes?: number;
 }
 
-/** The parts of dcmjs-dimse's Network the typings do not show: its A-ABORT event, socket and store hook. */
+/** The parts of dcmjs-dimse's Network the typings do not show: its A-ABORT event, socket and store hooks. */
 interface NetworkInternals {
   on(event: 'abort', listener: (info: { source: number; reason: number }) => void): void;
-  socket?: { destroy(): void };
-  createDatasetFromStoreWritableStream(writable: Writable, context: { getAcceptedTransferSyntaxUid(): string | undefined }, callback: (dataset: DimseDataset) => void): void;
+  socket?: Socket;
+  sendAbort(source: number, reason: number): void;
+  createStoreWritableStream(context: AcceptedContext, command: StoreCommand): Writable;
+  createDatasetFromStoreWritableStream(writable: Writable, context: AcceptedContext, callback: (dataset: DimseDataset) => void): void;
 }
 
 const REJECT_REASONS: Record<number, Record<number, string>> = {
@@ -99,11 +94,6 @@ function networkFailure(peer: DimsePeer, error: Error, timeoutMs: number): Lowdo
   return new LowdoseError('E_IO', `${url}: ${error.message.replace(/^\s*->\s*/, '')}`, { path: url, cause: error });
 }
 
-/** SOP Class / Instance UIDs of a C-STORE request, from its command set. */
-function storeIds(request: StoreRequest): { sopClassUid: string; sopInstanceUid: string } {
-  return { sopClassUid: request.getAffectedSopClassUid(), sopInstanceUid: request.getAffectedSopInstanceUid() };
-}
-
 /**
  * Opens an association from `callingAet` to `peer`, sends `requests` (their own 'response'
  * listeners read the answers) and resolves once it is released with a final answer to each.
@@ -132,29 +122,20 @@ export function associate(peer: DimsePeer, requests: readonly DimseRequest[], op
     client.on('associationRejected', (info: { result: number; source: number; reason: number }) => fail(rejection(peer, options.callingAet, info)));
     client.on('networkError', (error: Error) => fail(networkFailure(peer, error, options.timeoutMs)));
 
-    // Received datasets, in arrival order: the network decodes each (for dcmjs-dimse's own use)
-    // right before it raises the C-STORE request, and sub-operations on one association are sequential.
-    const raw: Array<{ bytes: Uint8Array; transferSyntaxUid: string }> = [];
+    // Set once the network exists (below): the C-STORE sub-operations' instances, each in its file.
+    let receiver: InstanceReceiver | null = null;
     client.on('cStoreRequest', (request: StoreRequest, callback: (response: StoreResponse) => void) => {
-      const received = raw.shift();
       const response = dimse.responses.CStoreResponse.fromRequest(request);
-      const dataset = request.getDataset();
-      const seriesInstanceUid = dataset?.getElement('SeriesInstanceUID');
-      if (!options.sink || !received || typeof seriesInstanceUid !== 'string') {
+      if (!receiver) {
         response.setStatus(STATUS_OUT_OF_RESOURCES);
         callback(response);
         return;
       }
-      options
-        .sink({ ...storeIds(request), seriesInstanceUid, transferSyntaxUid: received.transferSyntaxUid, dataset: received.bytes })
-        .then(
-          () => response.setStatus(STATUS_SUCCESS),
-          (error: unknown) => {
-            fail(error instanceof LowdoseError ? error : new LowdoseError('E_IO', String(error)));
-            response.setStatus(STATUS_OUT_OF_RESOURCES);
-          },
-        )
-        .finally(() => callback(response));
+      void receiver.take().then((taken) => {
+        if (!taken.kept && taken.error) fail(taken.error);
+        response.setStatus(taken.kept ? STATUS_SUCCESS : STATUS_OUT_OF_RESOURCES);
+        callback(response);
+      });
     });
 
     client.on('closed', () => {
@@ -185,11 +166,36 @@ export function associate(peer: DimsePeer, requests: readonly DimseRequest[], op
       );
       network.socket?.destroy();
     });
-    const decode = network.createDatasetFromStoreWritableStream.bind(network);
-    network.createDatasetFromStoreWritableStream = (writable, context, callback) => {
-      const bytes = (writable as Writable & { toBuffer(): Buffer }).toBuffer();
-      raw.push({ bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), transferSyntaxUid: context.getAcceptedTransferSyntaxUid() ?? '' });
-      decode(writable, context, callback);
+    const socket = network.socket;
+    if (!socket) return;
+    // A PDU over the length we ask for in the A-ASSOCIATE-RQ (dcmjs-dimse's own maximum, which the
+    // PACS must keep to: PS3.8 D.1) ends the association at its header, before dcmjs-dimse
+    // gathers it; any other PDU is far smaller.
+    const limitOf = (type: number) => (type === P_DATA_TF ? dimse.Implementation.getMaxPduLength() : MAX_CONTROL_PDU_BYTES);
+    watchPduLengths(socket, limitOf, (type, length) => {
+      fail(new LowdoseError('E_IO', `${url} sent a PDU of type ${type} announcing ${length} bytes, over the ${limitOf(type)} we take: the connection was closed`, { path: url }));
+      socket.destroy();
+    });
+    const store = options.store;
+    if (!store) {
+      // No C-STORE is expected here (it is answered 0xA700): its data set is dropped as it comes, not gathered.
+      network.createStoreWritableStream = () => new Writable({ write: (_chunk, _encoding, done) => done() });
+      network.createDatasetFromStoreWritableStream = (_writable, _context, callback) => callback(new dimse.Dataset({}));
+      return;
+    }
+    const maxInstanceBytes = options.maxInstanceBytes ?? DEFAULT_MAX_INSTANCE_BYTES;
+    const taking = new InstanceReceiver(store, socket, maxInstanceBytes, (received) => {
+      fail(new LowdoseError('E_IO', `${url} sent an instance of more than ${formatBytes(maxInstanceBytes)} (${formatBytes(received)} had come): the association was aborted and the instance not kept`, { path: url }));
+      network.sendAbort(dimse.constants.AbortSource.ServiceUser, dimse.constants.AbortReason.NotSpecified);
+      socket.destroy();
+    });
+    receiver = taking;
+    // Each fragment of a C-STORE sub-operation's data set goes to its file as it comes (receive.ts);
+    // the C-STORE request reads what it needs from the file, dcmjs-dimse decodes nothing.
+    network.createStoreWritableStream = (context, command) => taking.open(context, command);
+    network.createDatasetFromStoreWritableStream = (writable, _context, callback) => {
+      taking.finish(writable);
+      callback(new dimse.Dataset({}));
     };
   });
 }

@@ -5,16 +5,16 @@
  */
 import { lookup } from 'node:dns/promises';
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
-import { part10FromDataset, splitPart10 } from '../dicom/part10.js';
-import { writeBytesAtomic } from '../dicom/write-file.js';
+import { splitPart10 } from '../dicom/part10.js';
 import { LowdoseError } from '../errors.js';
-import { makeOutputFolder } from '../util/fs.js';
+import { makeOutputFolder, temporaryPathFor } from '../util/fs.js';
 import { scalarText } from '../util/text.js';
 import { seriesCacheDir } from '../util/pull-cache.js';
 import { checkSeriesShortfall, isDenoiseOutput, studyDateMatch, type PulledSeries, type RemoteSeries, type StoredSeries, type StudyKeys } from '../util/remote-series.js';
-import { associate, dimse, isPending, STATUS_SUCCESS, STORE_WARNINGS, statusHex, type DimseClientOptions, type DimseRequest, type InstanceSink } from './association.js';
+import { associate, dimse, isPending, STATUS_SUCCESS, STORE_WARNINGS, statusHex, type DimseClientOptions, type DimseRequest } from './association.js';
+import type { InstanceStore } from './receive.js';
 import { NOT_PACS_ADDRESS, startStoreScp } from './store-scp.js';
 import { dimseUrl, type DimsePeer } from './url.js';
 
@@ -257,12 +257,23 @@ export interface PullOptions extends DimseClientOptions {
 
 const instanceFile = (dir: string, sopInstanceUid: string) => path.join(dir, `${sopInstanceUid}.dcm`);
 
-/** Writes a received instance whole (temporary name, then rename) into its series' folder under `root`. */
-export function cacheSink(root: string): InstanceSink {
-  return async (instance) => {
-    if (!/^[0-9.]+$/.test(instance.sopInstanceUid)) throw new LowdoseError('E_MALFORMED', `received an instance with SOP Instance UID "${instance.sopInstanceUid}"`);
-    const dir = seriesCacheDir(root, instance.seriesInstanceUid);
-    await writeBytesAtomic(instanceFile(dir, instance.sopInstanceUid), part10FromDataset(instance.dataset, instance));
+/**
+ * Received instances arrive in temporaries at the top of `root` (`.instance.dcm.<8 hex>.tmp`,
+ * which nothing reads as an instance) and are renamed whole into their series' folder under it,
+ * the folder of a series this run asked for (pullSeries makes it).
+ */
+export function cacheStore(root: string): InstanceStore {
+  return {
+    temporaryFile: () => temporaryPathFor(path.join(root, 'instance.dcm')),
+    keep: async (instance) => {
+      if (!/^[0-9.]+$/.test(instance.sopInstanceUid)) throw new LowdoseError('E_MALFORMED', `received an instance with SOP Instance UID "${instance.sopInstanceUid}"`);
+      const target = instanceFile(seriesCacheDir(root, instance.seriesInstanceUid), instance.sopInstanceUid);
+      try {
+        await rename(instance.file, target);
+      } catch (error) {
+        throw new LowdoseError('E_IO', `${target}: could not write: ${(error as Error).message}`, { path: target, cause: error });
+      }
+    },
   };
 }
 
@@ -270,7 +281,7 @@ type RetrieveVerb = 'C-GET' | 'C-MOVE';
 
 /**
  * Sends the retrieve requests on one association (C-GET), or with our storage SCP on `movePort`
- * listening (C-MOVE), every received instance written whole under `root` (cacheSink). Resolves to
+ * listening (C-MOVE), every received instance kept whole under `root` (cacheStore). Resolves to
  * the final answers; a failed association or a failure of the SCP is thrown as it came.
  */
 async function retrieve(peer: DimsePeer, requests: DimseRequest[], root: string, options: PullOptions): Promise<RetrieveAnswer[]> {
@@ -281,14 +292,14 @@ async function retrieve(peer: DimsePeer, requests: DimseRequest[], root: string,
       if (!isPending(response.getStatus())) finals.push(response);
     });
   }
-  const sink = cacheSink(root);
+  const store = cacheStore(root);
   if (options.movePort === undefined) {
-    await associate(peer, requests, { ...options, purpose: 'C-GET', sink });
+    await associate(peer, requests, { ...options, purpose: 'C-GET', store });
   } else {
     // Our SCP takes calls from the PACS's own address(es) only: the host we send the C-MOVE to,
     // and the hosts --move-from names (a PACS that sends from another address than it listens on).
     const peerAddresses = (await Promise.all([peer.host, ...(options.moveFrom ?? [])].map(addressesOf))).flat();
-    const scp = await startStoreScp(options.movePort, options.callingAet, sink, options.timeoutMs, { peerAddresses });
+    const scp = await startStoreScp(options.movePort, options.callingAet, store, options.timeoutMs, { peerAddresses });
     try {
       await associate(peer, requests, { ...options, purpose: 'C-MOVE' });
     } finally {
