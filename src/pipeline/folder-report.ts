@@ -10,6 +10,10 @@
  * report.json listed it when that entry names the same output series (a skipped rerun's scores
  * against its --reference are kept), else as its marker records it. A series without its marker
  * (an interrupted or failed run's, one an --overwrite is redoing) is not listed.
+ *
+ * Such an entry describes the finished series, not how the run that recorded it treated it: the
+ * `skipped: true` of a rerun that found it done is not kept (that rerun's report said so; this
+ * run did not skip it, nor make it: `earlierRun: true`).
  */
 import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
@@ -60,7 +64,7 @@ export class FolderReport {
         const place = `${folder}#${marker?.input?.petFrame?.tag ?? ''}`;
         if (!marker || own.has(place)) continue;
         const listed = this.earlier.get(place);
-        const series = listed && listed.output?.seriesInstanceUid === marker.output?.seriesInstanceUid ? listed : marker;
+        const { skipped: _skipped, ...series } = listed && listed.output?.seriesInstanceUid === marker.output?.seriesInstanceUid ? listed : marker;
         kept.push({ ...series, earlierRun: true });
       }
     }

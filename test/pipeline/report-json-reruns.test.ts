@@ -61,6 +61,19 @@ describe('report.json over reruns into one -o', () => {
     expect(reportJson(out).series.map((s) => [s.input.seriesInstanceUid, s.skipped ?? false, s.earlierRun ?? false])).toEqual([[b.series[0]!.input.seriesInstanceUid, true, false]]);
   });
 
+  it("a series a rerun skipped as done is listed by a later run as the finished series, not as skipped", async () => {
+    const out = path.join(root, 'skipped-then-other');
+    const first = await denoise(DOSE25, out);
+    const rerun = await denoise(DOSE25, out);
+    expect(rerun.series[0]!.skipped).toBe(true);
+    expect(reportJson(out).series[0]!.skipped).toBe(true);
+    // A run of other input: the rerun's report.json entry is the earlier run's record of the series.
+    await denoise(DOSE10, out);
+    const earlier = reportJson(out).series.filter((s) => s.earlierRun);
+    expect(earlier.map((s) => [s.output.seriesInstanceUid, s.skipped ?? false])).toEqual([[first.series[0]!.output.seriesInstanceUid, false]]);
+    expect(made(earlier[0]!)).toEqual(first.series[0]);
+  });
+
   it('a skipped series names the files this run read: its input moved since the first run', async () => {
     const dir = path.join(root, 'moved');
     const before = path.join(dir, 'before');

@@ -7,6 +7,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { denoisePaths } from '../../src/pipeline/denoise.js';
 import { readReportLinks } from '../../src/server/data/reports.js';
 import { doseUnknownLesionBias } from '../helpers/lesion-bias.js';
 
@@ -70,5 +72,19 @@ describe('report warnings in the comparison facts', () => {
     writeFileSync(file, JSON.stringify({ series: [entry(), { ...entry([null, 3, { code: 7 }]), output: { seriesInstanceUid: '1.2.5' } }] }));
     const links = await readReportLinks(file);
     expect(links.map((l) => l.facts.warnings)).toEqual([[], []]);
+  });
+});
+
+describe('a series a rerun skipped as already done', () => {
+  it("keeps its pair and the facts its first run recorded: the viewer reads the skipped entry as any other", async () => {
+    const input = fileURLToPath(new URL('../../fixtures/body/dose25', import.meta.url));
+    const out = path.join(root, 'skipped');
+    const first = await denoisePaths([input], { outDir: out, method: 'gaussian' });
+    const rerun = await denoisePaths([input], { outDir: out, method: 'gaussian' });
+    expect(rerun.series.map((s) => s.skipped)).toEqual([true]);
+    const links = await readReportLinks(path.join(out, 'report.json'));
+    expect(links.map((l) => [l.inputUid, l.outputUid, l.facts.method, l.facts.settings])).toEqual([
+      [first.series[0]!.input.seriesInstanceUid, first.series[0]!.output.seriesInstanceUid, 'gaussian', first.series[0]!.settings],
+    ]);
   });
 });

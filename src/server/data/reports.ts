@@ -35,7 +35,9 @@ export async function readReportLinks(reportPath: string): Promise<ReportLink[]>
   const entries = isRecord(json) && Array.isArray(json.series) ? json.series : [];
   const links: ReportLink[] = [];
   for (const entry of entries) {
-    if (!isRecord(entry) || entry.skipped === true) continue;
+    // A series a rerun skipped as already done (`skipped: true`) is still the pair its entry names,
+    // with the facts its first run recorded (method, model, calibration): it is read as any other.
+    if (!isRecord(entry)) continue;
     const input = isRecord(entry.input) ? entry.input : {};
     const output = isRecord(entry.output) ? entry.output : {};
     const inputUid = str(input.seriesInstanceUid);
