@@ -38,6 +38,9 @@ export const ERROR_CODES = [
   // a warning: a PET series' injection had only a time of day, later than the scan's, and SUVbw
   // takes it on the day before the SeriesDate (a scan across midnight)
   'W_SUV_INJECTION_DATE_ASSUMED',
+  // a warning: a series lowdose simulate wrote lacks the completion marker its files name (the run
+  // stopped half way), so it may lack slices
+  'W_SIMULATION_INCOMPLETE',
   // warnings of `metrics`: the reference and test were reconstructed with different kernels or slice thicknesses; the test is the reference itself
   'W_KERNEL_MISMATCH',
   'W_THICKNESS_MISMATCH',

@@ -44,6 +44,18 @@ export function modelFingerprintVersion(sha256: string): string {
 }
 
 /**
+ * The SoftwareVersions value naming the completion marker a series' folder holds once the run that
+ * wrote it finished it (`completion marker .lowdose-simulated.json`, `lowdose simulate`): a reader
+ * of the files can tell a series cut short (no marker) from one written before markers were.
+ */
+export function completionMarkerVersion(markerName: string): string {
+  return `${COMPLETION_MARKER_VERSION}${markerName}`;
+}
+
+/** What completionMarkerVersion's values start with. */
+export const COMPLETION_MARKER_VERSION = 'completion marker ';
+
+/**
  * The item for `equipment`: Manufacturer, ManufacturerModelName, SoftwareVersions (the toolkit's
  * version first), ContributionDateTime (`when`; left out when null, for an output that must not
  * depend on the clock), ContributionDescription (`description`, cut to the VR's 1024 characters)

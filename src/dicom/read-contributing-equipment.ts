@@ -5,6 +5,7 @@
  */
 import { toolkitIdentity } from '../util/toolkit.js';
 import { getItems, getString, getStrings } from './attributes.js';
+import { COMPLETION_MARKER_VERSION } from './contributing-equipment.js';
 import type { DataSet } from './dicom-parser.js';
 
 const TAGS = {
@@ -36,9 +37,7 @@ const MODEL_FINGERPRINT = /^model sha256:([0-9a-f]{8,64})$/i;
  */
 export function lowdoseContribution(dataSet: DataSet): LowdoseContribution | null {
   const { name } = toolkitIdentity();
-  const item = getItems(dataSet, TAGS.ContributingEquipmentSequence)
-    .filter((candidate) => getString(candidate, TAGS.Manufacturer) === name)
-    .at(-1);
+  const item = lowdoseItem(dataSet);
   if (!item) return null;
   const versions = getStrings(item, TAGS.SoftwareVersions);
   const toolkit = versions.find((v) => v.startsWith(`${name} `));
@@ -50,6 +49,28 @@ export function lowdoseContribution(dataSet: DataSet): LowdoseContribution | nul
     modelSha256: fingerprint ? fingerprint[1]!.toLowerCase() : null,
     contributionDateTime: when === undefined ? null : isoDateTime(when),
   };
+}
+
+/** The last lowdose item of the Contributing Equipment Sequence (the run that made these pixels). */
+function lowdoseItem(dataSet: DataSet): DataSet | undefined {
+  const { name } = toolkitIdentity();
+  return getItems(dataSet, TAGS.ContributingEquipmentSequence)
+    .filter((candidate) => getString(candidate, TAGS.Manufacturer) === name)
+    .at(-1);
+}
+
+/**
+ * The completion marker the lowdose run that made `dataSet` writes beside its series once it is
+ * finished (`.lowdose-simulated.json`: its SoftwareVersions value `completion marker <name>`,
+ * ./contributing-equipment.ts completionMarkerVersion), or null when it names none (made by a run
+ * that writes no marker there, or before markers were).
+ */
+export function lowdoseCompletionMarker(dataSet: DataSet): string | null {
+  const item = lowdoseItem(dataSet);
+  const value = item ? getStrings(item, TAGS.SoftwareVersions).find((v) => v.startsWith(COMPLETION_MARKER_VERSION)) : undefined;
+  const name = value?.slice(COMPLETION_MARKER_VERSION.length).trim();
+  // A file name in the series' own folder, nothing else.
+  return name && /^\.[A-Za-z0-9._-]+$/.test(name) ? name : null;
 }
 
 /**

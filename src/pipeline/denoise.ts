@@ -41,6 +41,7 @@ import { frameTag, reportedInput, seriesOutputNames } from './frame-output.js';
 import { madeWithDifference, madeWithOf, madeWithOfReport } from './made-with.js';
 import { extraOutputsOf, extraOutputsOfReport, missingExtraOutputs } from './extra-outputs.js';
 import { replaceEarlierSeriesFiles } from './earlier-series-files.js';
+import { simulationMarkerWarning } from './simulation-marker.js';
 import { inputContentDifference, inputContentOf, isInputContent, readInputContent, recordsHeader, sliceReading, sliceSetDifference, type SliceReading } from './input-content.js';
 import {
   acquisitionUids,
@@ -245,7 +246,9 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
   const dir = path.join(context.outDir, folder);
   const names = seriesOutputNames(series, folder);
   const markerPath = path.join(dir, names.marker);
-  const seriesWarnings = series.warnings.map((w) => w.toJSON());
+  // A simulated series whose run stopped half way (no completion marker) reads as a reading warning.
+  const incomplete = await simulationMarkerWarning(series);
+  const seriesWarnings = [...series.warnings.map((w) => w.toJSON()), ...(incomplete ? [incomplete] : [])];
   const warnings = [...seriesWarnings, ...denoiser.warnings, ...denoiser.seriesWarnings(series)];
   // Under this run's lock, a temporary of ours can only be what a killed run left.
   // The frames of an acquisition share the folder: only this frame's are ours.

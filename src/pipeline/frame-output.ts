@@ -20,8 +20,36 @@ import type { InputContent } from './input-content.js';
 
 export const COMPLETION_MARKER = '.lowdose-complete.json';
 
+/**
+ * Which command's completion marker a series folder holds: `denoise`'s (`.lowdose-complete.json`,
+ * its SeriesReport) or `simulate`'s (`.lowdose-simulated.json`, its SimulatedSeries,
+ * ./simulation-marker.ts). Two names, so that neither command reads the other's series as its own
+ * when both write into one `-o` (report.json lists denoise's markers only).
+ */
+export type MarkerKind = 'denoise' | 'simulate';
+
+const MARKER_STEMS: Record<MarkerKind, string> = { denoise: '.lowdose-complete', simulate: '.lowdose-simulated' };
+
+/** A series' completion marker: `.lowdose-complete.json`, or for frame `t01` `.lowdose-complete-t01.json` (`simulate`: `.lowdose-simulated...`). */
+export function completionMarkerName(tag: string | null, kind: MarkerKind = 'denoise'): string {
+  return `${MARKER_STEMS[kind]}${tag === null ? '' : `-${tag}`}.json`;
+}
+
 /** A frame's completion marker in the acquisition's folder. */
-export const frameMarker = (tag: string): string => `.lowdose-complete-${tag}.json`;
+export const frameMarker = (tag: string, kind: MarkerKind = 'denoise'): string => completionMarkerName(tag, kind);
+
+/**
+ * The frame tag (`t01`, `g12`) a file of an acquisition's folder belongs to: its files (`t01-IM0001.dcm`,
+ * `t01-REF0001.dcm`) and its completion marker of either kind; null for any other name.
+ */
+export function frameTagOfFile(name: string): string | null {
+  return /^([tg]\d+)-/.exec(name)?.[1] ?? /^\.lowdose-(?:complete|simulated)-([tg]\d+)\.json$/.exec(name)?.[1] ?? null;
+}
+
+/** The tags of every frame of the acquisition `ref` is a frame of, as read now (`t01` ... `t<frames>`). */
+export function acquisitionFrameTags(ref: PetFrameRef): string[] {
+  return Array.from({ length: ref.frames }, (_, k) => frameTag({ ...ref, frame: k + 1 }));
+}
 /** A frame's preview, in `previews/` beside the acquisition's folder `folder`. */
 export const framePreview = (folder: string, tag: string): string => `${folder}-${tag}.png`;
 
@@ -49,12 +77,13 @@ export function frameTag(ref: PetFrameRef): string {
   return `${ref.suffix}${String(ref.frame).padStart(width, '0')}`;
 }
 
-export function seriesOutputNames(series: Series, folder: string): SeriesOutputNames {
+/** `kind`: whose completion marker the series' folder holds (`denoise`'s unless `simulate`'s). */
+export function seriesOutputNames(series: Series, folder: string, kind: MarkerKind = 'denoise'): SeriesOutputNames {
   if (!series.petFrame) {
-    return { frameTag: null, filePrefix: 'IM', prefix: (stem) => stem, marker: COMPLETION_MARKER, preview: `${folder}.png`, lockPath: (dir) => dir, owns: () => true };
+    return { frameTag: null, filePrefix: 'IM', prefix: (stem) => stem, marker: completionMarkerName(null, kind), preview: `${folder}.png`, lockPath: (dir) => dir, owns: () => true };
   }
   const tag = frameTag(series.petFrame);
-  const marker = frameMarker(tag);
+  const marker = frameMarker(tag, kind);
   return {
     frameTag: tag,
     filePrefix: `${tag}-IM`,

@@ -19,6 +19,7 @@ import { CT_RANGE, type IntensityRange } from '../metrics/range.js';
 import { patientOutline } from '../metrics/patient-outline.js';
 import { pairingGridMismatch, pairSlices } from '../metrics/slice-pairing.js';
 import { pairingWarnings, type PairingWarning } from '../metrics/pairing-warnings.js';
+import { simulationMarkerWarning, type SimulationWarning } from './simulation-marker.js';
 import { paddingUnion } from '../metrics/pixels.js';
 import { ssimWindowRefusal } from '../metrics/ssim.js';
 import { resolveSfrcOptions, sfrcSlice, type SfrcOptions } from '../metrics/sfrc.js';
@@ -105,6 +106,9 @@ export interface MetricsFrame {
 }
 
 /** The CONTRACT shape plus what was compared and how. */
+/** A warning of `metrics`' result. */
+export type MetricsWarning = PairingWarning | SimulationWarning;
+
 export interface MetricsResult extends SeriesScores {
   readonly slices: MetricsSliceScores[];
   /** The pixels PSNR / SSIM / RMSE counted (`MetricsRegion`). */
@@ -114,8 +118,11 @@ export interface MetricsResult extends SeriesScores {
   readonly reference: { readonly seriesInstanceUid: string; readonly slices: number };
   readonly test: { readonly seriesInstanceUid: string; readonly slices: number };
   readonly errors: Array<{ path: string | null; code: string; message: string }>;
-  /** What makes the pair suspect although it lines up (`pairingWarnings`: W_KERNEL_MISMATCH, W_TEST_IS_REFERENCE). */
-  readonly warnings: PairingWarning[];
+  /**
+   * What makes the pair suspect although it lines up (`pairingWarnings`: W_KERNEL_MISMATCH,
+   * W_TEST_IS_REFERENCE), and a simulated series that may be incomplete (W_SIMULATION_INCOMPLETE).
+   */
+  readonly warnings: MetricsWarning[];
   /**
    * Per lesion of `--lesions`, in the series' units (SUVbw for PET with SUV). Absent when several
    * frame pairs are scored: each frame's are in `frames[].lesions`.
@@ -283,7 +290,7 @@ async function scoreFrames(
   const frames: MetricsFrame[] = [];
   const slices: MetricsSliceScores[] = [];
   let first: MetricsResult | null = null;
-  const warningsOfFrames: PairingWarning[] = [];
+  const warningsOfFrames: MetricsWarning[] = [];
   const mapUid = options.hallucination ? newUid() : null;
   for (const [reference, test] of pairs) {
     progress(`frame ${test.key}: against ${reference.key}`);
@@ -321,7 +328,7 @@ async function scoreFrames(
 }
 
 /** Each code and message once (the frames of one acquisition share their kernel). */
-function uniqueWarnings(warnings: readonly PairingWarning[]): PairingWarning[] {
+function uniqueWarnings(warnings: readonly MetricsWarning[]): MetricsWarning[] {
   const seen = new Set<string>();
   return warnings.filter((w) => !seen.has(`${w.code}\0${w.message}`) && Boolean(seen.add(`${w.code}\0${w.message}`)));
 }
@@ -403,7 +410,9 @@ async function scoreSeries(
     throw new LowdoseError('E_USAGE', `--region patient needs CT or PET; the reference is ${reference.modality || 'of unknown modality'}`);
   }
   const pairing = pairSlices(reference, test);
-  const warnings = pairingWarnings(reference, test);
+  // A simulated test or reference whose run stopped half way may lack slices (./simulation-marker.ts).
+  const incomplete = (await Promise.all([reference, test].map(simulationMarkerWarning))).filter((w) => w !== null);
+  const warnings: MetricsWarning[] = [...pairingWarnings(reference, test), ...incomplete];
   for (const w of warnings) progress(`warning [${w.code}] ${w.message}`);
   for (const [r, t] of pairing.pairs) {
     if (t < 0) progress(`reference slice ${r} has no test slice at its position; skipped`);

@@ -15,7 +15,7 @@ import {
   scanPaths,
   type Series,
 } from '../dicom/index.js';
-import type { ProcessingEquipment } from '../dicom/contributing-equipment.js';
+import { completionMarkerVersion, type ProcessingEquipment } from '../dicom/contributing-equipment.js';
 import { createDerivedSeriesWriter, type DerivedSeriesWriter } from '../dicom/write-derived.js';
 import { EXIT_USAGE, exitCodeForRun } from '../exit-codes.js';
 import type { Image2D } from '../image.js';
@@ -41,10 +41,11 @@ import {
   type SliceJob,
 } from '../simulate/index.js';
 import { packageVersion } from '../util/package-root.js';
-import { reportedInput, seriesOutputNames, type ReportedInput, type SeriesOutputNames } from './frame-output.js';
+import { frameMarker, reportedInput, seriesOutputNames, type ReportedInput, type SeriesOutputNames } from './frame-output.js';
 import { scalarText } from '../util/text.js';
 import { ignoredOptionWarnings } from './simulate-option-scope.js';
-import { replaceEarlierSeriesFiles, type SeriesFiles } from './earlier-series-files.js';
+import { framesNoLongerInAcquisition, replaceEarlierSeriesFiles, type SeriesFiles } from './earlier-series-files.js';
+import { writeSimulationMarkers } from './simulation-marker.js';
 
 export type CtMode = 'insert' | 'truth';
 
@@ -304,16 +305,36 @@ function seriesDir(outDir: string, series: Series, suffix = ''): string {
   return path.join(outDir, `${series.modality}_${key.replace(/[^0-9A-Za-z.]+/g, '_')}${suffix}`);
 }
 
-/** What the series' files, lock and leftover temporaries are called in its folder (a frame shares the folder). */
+/**
+ * What the series' files, lock, leftover temporaries and completion marker (`.lowdose-simulated.json`,
+ * ./simulation-marker.ts) are called in its folder (a frame shares the folder).
+ */
 function outputNames(series: Series, dir: string): SeriesOutputNames {
-  return seriesOutputNames(series, path.basename(dir));
+  return seriesOutputNames(series, path.basename(dir), 'simulate');
 }
 
-/** The series files a series' simulation writes: its folders with their files' prefixes (`IM`, `REF`, `t01-IM`). */
-function seriesOutputs(series: Series, options: SimulateOptions): SeriesFiles[] {
+/**
+ * The series files a series' simulation writes: its folders with their files' prefixes (`IM`,
+ * `REF`, `t01-IM`) and its completion marker; for a frame of a dynamic or gated PET acquisition
+ * also the files of frames an earlier run wrote that the acquisition no longer has (`t04` of 3 time
+ * points now): a run over the whole acquisition or some of its frames replaces those with the
+ * acquisition's series, and leaves the frames it has but this run does not write alone.
+ */
+async function seriesOutputs(series: Series, options: SimulateOptions): Promise<SeriesFiles[]> {
   const dirs = outputDirs(series, options);
   const names = outputNames(series, dirs.dose);
-  return [{ dir: dirs.dose, prefix: names.filePrefix }, ...(dirs.reference ? [{ dir: dirs.reference, prefix: names.prefix('REF') }] : [])];
+  const own: SeriesFiles[] = [
+    { dir: dirs.dose, prefix: names.filePrefix, marker: names.marker },
+    ...(dirs.reference ? [{ dir: dirs.reference, prefix: names.prefix('REF'), marker: names.marker }] : []),
+  ];
+  const ref = series.petFrame;
+  if (!ref) return own;
+  const simulated = (tag: string) => frameMarker(tag, 'simulate');
+  const gone = [
+    ...(await framesNoLongerInAcquisition(dirs.dose, ref, 'IM', simulated)),
+    ...(dirs.reference ? await framesNoLongerInAcquisition(dirs.reference, ref, 'REF', simulated) : []),
+  ];
+  return [...own, ...gone];
 }
 
 /**
@@ -411,8 +432,12 @@ function simulationIdentity(series: Series, plan: SeriesPlan, output: 'reduced-d
   ]);
 }
 
-/** What a simulated series' Contributing Equipment item names as the model: the simulation itself. */
-const SIMULATION_EQUIPMENT: ProcessingEquipment = { modelName: 'simulate' };
+/**
+ * What a simulated series' Contributing Equipment item names as the model, the simulation itself,
+ * and the completion marker its folder holds once it is finished (a reader tells a series cut short
+ * from one written before markers were: ./simulation-marker.ts simulationMarkerWarning).
+ */
+const simulationEquipment = (marker: string): ProcessingEquipment => ({ modelName: 'simulate', softwareVersions: [completionMarkerVersion(marker)] });
 
 /** Simulates one series slice by slice through the pool, writing each slice as it finishes. */
 async function simulateSeries(
@@ -438,9 +463,10 @@ async function simulateSeries(
   // Under this run's lock, a temporary of ours can only be what a killed run left; the frames of an
   // acquisition share the folders, so only this frame's are ours.
   for (const dir of [dirs.dose, dirs.reference]) if (dir) await removeTemporaries(dir, names.owns);
-  // An earlier run's files of these series: refused, or with --overwrite removed first, so that a
-  // rerun never leaves its slices beside the earlier run's (fewer slices now, a run stopped half way).
-  const replaced = await replaceEarlierSeriesFiles(seriesOutputs(series, options), series.slices.map((s) => s.file), Boolean(options.overwrite));
+  // An earlier run's files of these series: refused, or with --overwrite removed first (its
+  // completion marker before them), so that a rerun never leaves its slices beside the earlier
+  // run's (fewer slices now, a run stopped half way), nor a frame the acquisition no longer has.
+  const replaced = await replaceEarlierSeriesFiles(await seriesOutputs(series, options), series.slices.map((s) => s.file), Boolean(options.overwrite));
   if (replaced > 0) progress(`  --overwrite: removed ${replaced} file(s) an earlier run wrote of this series`);
   // Reproducible files: UIDs hashed from what made the series, no InstanceCreationDate/Time (Type
   // 3; every other date is the source's), so the same run writes the same bytes.
@@ -448,7 +474,7 @@ async function simulateSeries(
     outDir: dirs.dose,
     derivationDescription: derivation,
     // No ContributionDateTime either (now: null); the item's SoftwareVersions is the version the UIDs hash.
-    equipment: SIMULATION_EQUIPMENT,
+    equipment: simulationEquipment(names.marker),
     seriesDescriptionSuffix: ` simulated ${percent} dose`,
     filePrefix: names.filePrefix,
     overwrite: options.overwrite,
@@ -459,7 +485,7 @@ async function simulateSeries(
     ? createDerivedSeriesWriter(series, {
         outDir: dirs.reference,
         derivationDescription: `${derivation}; matched full-dose reconstruction`,
-        equipment: SIMULATION_EQUIPMENT,
+        equipment: simulationEquipment(names.marker),
         seriesDescriptionSuffix: ' simulated full dose',
         filePrefix: names.prefix('REF'),
         overwrite: options.overwrite,
@@ -474,42 +500,47 @@ async function simulateSeries(
   const limit = Math.max(2, 2 * pool.size);
   let failure: unknown = null;
   let written = 0;
-  for (let k = 0; k < series.slices.length && failure === null; k++) {
-    const slice = series.slices[k]!;
-    const { data, padding, rows, columns } = await readSlicePixels(slice, series.units);
-    if (rows !== series.rows || columns !== series.columns) {
-      throw new LowdoseError('E_INCONSISTENT_SERIES', `${slice.file}: slice is ${columns} x ${rows}, series is ${series.columns} x ${series.rows}`, { path: slice.file });
+  try {
+    for (let k = 0; k < series.slices.length && failure === null; k++) {
+      const slice = series.slices[k]!;
+      const { data, padding, rows, columns } = await readSlicePixels(slice, series.units);
+      if (rows !== series.rows || columns !== series.columns) {
+        throw new LowdoseError('E_INCONSISTENT_SERIES', `${slice.file}: slice is ${columns} x ${rows}, series is ${series.columns} x ${series.rows}`, { path: slice.file });
+      }
+      // PET in SUV: back to Bq/ml with this slice's factor (readSlice multiplied by it).
+      const scale = series.modality === 'PT' && slice.unitsScale > 0 ? slice.unitsScale : 1;
+      const input = scale === 1 ? data : Float32Array.from(data, (v) => v / scale);
+      const image: Image2D = { rows, columns, data: input, pixelSpacing: [series.spacing[0], series.spacing[1]] };
+      const job: SliceJob =
+        plan.i0PerSlice && plan.job.kind === 'ct-insert' ? { kind: 'ct-insert', options: { ...plan.job.options, i0: plan.i0PerSlice[k]! } } : plan.job;
+      const task = pool.run(job, { image, sliceIndex: k }).then(async (out) => {
+        const restore = (values: Float32Array) => {
+          const result = scale === 1 ? values : Float32Array.from(values, (v) => v * scale);
+          // Padding and out-of-field fill keep their values (and stored values) so viewers still hide them.
+          if (padding) for (let i = 0; i < result.length; i++) if (padding[i]) result[i] = data[i]!;
+          return result;
+        };
+        await writer.writeSlice(k, restore(out.lowDose), padding);
+        if (reference && out.fullDose) await reference.writeSlice(k, restore(out.fullDose), padding);
+        written++;
+        if (written % 25 === 0) progress(`  ${written}/${series.slices.length} slices`);
+      });
+      const tracked: Promise<void> = task
+        .catch((error: unknown) => {
+          failure ??= error;
+        })
+        .finally(() => inFlight.delete(tracked));
+      inFlight.add(tracked);
+      if (inFlight.size >= limit) await Promise.race(inFlight);
     }
-    // PET in SUV: back to Bq/ml with this slice's factor (readSlice multiplied by it).
-    const scale = series.modality === 'PT' && slice.unitsScale > 0 ? slice.unitsScale : 1;
-    const input = scale === 1 ? data : Float32Array.from(data, (v) => v / scale);
-    const image: Image2D = { rows, columns, data: input, pixelSpacing: [series.spacing[0], series.spacing[1]] };
-    const job: SliceJob =
-      plan.i0PerSlice && plan.job.kind === 'ct-insert' ? { kind: 'ct-insert', options: { ...plan.job.options, i0: plan.i0PerSlice[k]! } } : plan.job;
-    const task = pool.run(job, { image, sliceIndex: k }).then(async (out) => {
-      const restore = (values: Float32Array) => {
-        const result = scale === 1 ? values : Float32Array.from(values, (v) => v * scale);
-        // Padding and out-of-field fill keep their values (and stored values) so viewers still hide them.
-        if (padding) for (let i = 0; i < result.length; i++) if (padding[i]) result[i] = data[i]!;
-        return result;
-      };
-      await writer.writeSlice(k, restore(out.lowDose), padding);
-      if (reference && out.fullDose) await reference.writeSlice(k, restore(out.fullDose), padding);
-      written++;
-      if (written % 25 === 0) progress(`  ${written}/${series.slices.length} slices`);
-    });
-    const tracked: Promise<void> = task
-      .catch((error: unknown) => {
-        failure ??= error;
-      })
-      .finally(() => inFlight.delete(tracked));
-    inFlight.add(tracked);
-    if (inFlight.size >= limit) await Promise.race(inFlight);
+  } finally {
+    // A slice that failed to read stops the series: the slices in the pool finish (or fail) first,
+    // so that nothing is left writing into the folder once the run has said the series failed.
+    await Promise.all(inFlight);
   }
-  await Promise.all(inFlight);
   if (failure !== null) throw failure instanceof Error ? failure : new Error(scalarText(failure));
   const ms = performance.now() - started;
-  return {
+  const simulated: SimulatedSeries = {
     input: reportedInput(series),
     output: { seriesInstanceUid: writer.seriesInstanceUid, dir: writer.dir, files: writer.files },
     ...(reference ? { reference: { seriesInstanceUid: reference.seriesInstanceUid, dir: reference.dir, files: reference.files } } : {}),
@@ -522,6 +553,9 @@ async function simulateSeries(
     // What writing repaired or dropped of the source's values, in the same "[code] message" form.
     warnings: [...warnings, ...writer.warnings.map((w) => `[${w.code}] ${w.message}`)],
   };
+  // Written last: the series is finished (every slice written) once its marker is there.
+  await writeSimulationMarkers(names.marker, simulated);
+  return simulated;
 }
 
 /** Does the work of `lowdose simulate`; returns the JSON result and the exit code. */
@@ -560,7 +594,7 @@ export async function runSimulate(paths: readonly string[], options: SimulateOpt
   // any series is written, so a refused run leaves the folder as it found it.
   if (!options.overwrite) {
     try {
-      for (const series of targets) await replaceEarlierSeriesFiles(seriesOutputs(series, options), series.slices.map((s) => s.file), false);
+      for (const series of targets) await replaceEarlierSeriesFiles(await seriesOutputs(series, options), series.slices.map((s) => s.file), false);
     } catch (error) {
       await releaseAll(locks);
       throw error;

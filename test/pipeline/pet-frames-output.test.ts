@@ -31,9 +31,10 @@ const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const PYTHON = '/usr/bin/python3';
 const LESION_STATS = fileURLToPath(new URL('../dicom/data/pet-lesion-stats.py', import.meta.url));
 
+/** The DICOM files' names and bytes (a completion marker records its run: its folder, its time per slice). */
 function hashFolder(folder: string): string {
   const hash = createHash('sha256');
-  for (const name of readdirSync(folder).sort()) hash.update(name).update(readFileSync(path.join(folder, name)));
+  for (const name of readdirSync(folder).filter((n) => n.endsWith('.dcm')).sort()) hash.update(name).update(readFileSync(path.join(folder, name)));
   return hash.digest('hex');
 }
 

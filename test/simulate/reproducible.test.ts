@@ -41,7 +41,8 @@ async function simulate(out: string, options: Partial<SimulateOptions> = {}): Pr
   }
   const files = new Map<string, Buffer>();
   for (const dir of readdirSync(outDir)) {
-    for (const name of readdirSync(path.join(outDir, dir))) files.set(path.join(dir, name), readFileSync(path.join(outDir, dir, name)));
+    // The DICOM files; the completion marker beside them records the run (its folder, its time per slice).
+    for (const name of readdirSync(path.join(outDir, dir)).filter((n) => n.endsWith('.dcm'))) files.set(path.join(dir, name), readFileSync(path.join(outDir, dir, name)));
   }
   return files;
 }

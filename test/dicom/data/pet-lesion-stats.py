@@ -27,7 +27,7 @@ with open(lesions_file) as fh:
     lesions = json.load(fh)['lesions']
 
 frames = {}
-for name in sorted(os.listdir(folder)):
+for name in sorted(n for n in os.listdir(folder) if n.endswith('.dcm')):  # not the completion markers
     d = pydicom.dcmread(os.path.join(folder, name))
     frame = math.ceil(int(d.ImageIndex) / int(d.NumberOfSlices))
     suv = (d.pixel_array.astype(np.float64) * float(d.RescaleSlope) + float(getattr(d, 'RescaleIntercept', 0))) * factor
