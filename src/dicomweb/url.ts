@@ -43,6 +43,18 @@ export function parseDicomwebUrl(text: string): DicomwebTarget {
   };
 }
 
+/**
+ * Whether an http(s) address names a study or series (`.../studies/<uid>...`), as `denoise` and
+ * `info` take it; false for a service base given alone (a PACS address to search).
+ */
+export function isDicomwebStudyUrl(text: string): boolean {
+  try {
+    return /\/studies\/[^/]/.test(new URL(text).pathname);
+  } catch {
+    return true; // not a URL: parseDicomwebUrl says why
+  }
+}
+
 /** A DICOMweb service base given on its own (`--stow`, `serve --dicomweb`): no trailing slash. */
 export function parseDicomwebBase(text: string): string {
   if (!isDicomwebUrl(text)) throw new LowdoseError('E_USAGE', `DICOMweb base must be an http(s) URL, got "${text}"`);

@@ -4,7 +4,7 @@
  * dimse://...` retrieves such a series whole (one series-level C-GET / C-MOVE, which the cap does
  * not touch) and checks the count against NumberOfSeriesRelatedInstances.
  */
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,19 +13,10 @@ import { runCli } from '../helpers/cli.js';
 import dicomParser from 'dicom-parser';
 import { createHash } from 'node:crypto';
 import { startCuttingProxy, withSomeSubOperationsFailed } from '../helpers/cutting-proxy.js';
-import { copyAsOtherSeries, copyAsOtherStudy } from '../helpers/mutate-dicom.js';
+import { copyAsOtherSeries, copyAsOtherStudy, withSameLengthText } from '../helpers/mutate-dicom.js';
 import { findOrthanc, freePort, ORTHANC_AET, startOrthanc, type RunningOrthanc } from '../helpers/orthanc.js';
 
-/** The file with one text element's value replaced in place by one of the same length. */
-function withText(bytes: Uint8Array, tag: string, value: string): Uint8Array {
-  const copy = bytes.slice();
-  const element = dicomParser.parseDicom(copy).elements[tag]!;
-  if (element.length !== value.length) throw new Error(`${tag}: a value of another length`);
-  copy.set(Buffer.from(value, 'latin1'), element.dataOffset);
-  return copy;
-}
-
-const withModality = (bytes: Uint8Array, modality: string): Uint8Array => withText(bytes, 'x00080060', modality);
+const withModality = (bytes: Uint8Array, modality: string): Uint8Array => withSameLengthText(bytes, 'x00080060', modality);
 
 /** MD5 of a file's PixelData value. */
 async function pixelMd5(file: string): Promise<string> {
@@ -205,10 +196,10 @@ describe.skipIf(!installed)('DIMSE against an Orthanc that caps C-FIND answers',
     expect(info.stderr).toMatch(/C-FIND failed with status 0xfe00: the PACS stopped after 1 match\(es\)/);
   });
 
-  it('a PACS that caps its STUDY-level C-FIND (LimitFindResults 1, two studies): info exits 1 naming the cap and how to narrow; --patient-id narrows the list under the cap, exit 0', async () => {
+  it('a PACS that caps its STUDY-level C-FIND (LimitFindResults 1, two studies): info exits 1 naming the cap and how to narrow, denoise over that query too before pulling anything; --patient-id narrows the list under the cap, exit 0', async () => {
     // A second study, of another patient (PatientID 99000 -> 99017, padded to the same even length).
     const originals = await Promise.all(readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort().map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
-    for (const bytes of copyAsOtherStudy(originals, new Set(), 17).map((b) => withText(b, 'x00100020', '99017 '))) {
+    for (const bytes of copyAsOtherStudy(originals, new Set(), 17).map((b) => withSameLengthText(b, 'x00100020', '99017 '))) {
       expect((await orthanc.rest('/instances', { method: 'POST', body: Buffer.from(bytes) })).ok).toBe(true);
     }
     const pacs = `dimse://${ORTHANC_AET}@127.0.0.1:${orthanc.dicomPort}`;
@@ -230,6 +221,17 @@ describe.skipIf(!installed)('DIMSE against an Orthanc that caps C-FIND answers',
     const wildcard = await runCli('info', pacs, '--patient-id', '990*');
     expect(wildcard.code).toBe(1);
     expect(wildcard.stderr).toContain('narrow it further with --patient-id / --from / --to');
+    // denoise over a study query: the same cap is an error before any study is pulled, never a part of the cohort.
+    const cohort = path.join(dir, 'out-capped-cohort');
+    const capped = await runCli('denoise', pacs, '--patient-id', '990*', '-o', cohort, '--method', 'gaussian', '--no-progress', '--json');
+    expect(capped.code).toBe(1);
+    expect(capped.stdout).toContain('the PACS caps STUDY-level C-FIND answers: it stopped the study list after 1 match(es)');
+    expect(existsSync(cohort)).toBe(false);
+    const narrowed = await runCli('denoise', pacs, '--patient-id', '99017', '-o', cohort, '--method', 'gaussian', '--no-progress', '--json');
+    expect(narrowed.code, narrowed.stderr).toBe(0);
+    expect((JSON.parse(narrowed.stdout) as { studies: Array<{ studyInstanceUid: string; outcome: string }> }).studies).toEqual([
+      expect.objectContaining({ studyInstanceUid: studies[0]!.studyInstanceUid, outcome: 'done' }),
+    ]);
     // The keys narrow a study list: with a study address, or a folder, they are a usage error.
     expect((await runCli('info', `${pacs}/${studies[0]!.studyInstanceUid}`, '--patient-id', '99017')).code).toBe(2);
     expect((await runCli('info', CT_DIR, '--from', '20030417')).code).toBe(2);

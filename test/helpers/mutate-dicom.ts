@@ -248,3 +248,12 @@ export function writeRowShiftedCopy(sourceDir: string, outDir: string, pixels: n
     writeFileSync(join(outDir, names[k]!), withElement(bytes, 'x00200032', encodeElement('x00200032', 'DS', moved.join('\\'))));
   });
 }
+
+/** A copy of `bytes` with the value of a top-level text element replaced by one of the same length (e.g. PatientID, StudyDate, Modality). */
+export function withSameLengthText(bytes: Uint8Array, tag: string, value: string): Uint8Array {
+  const copy = bytes.slice();
+  const element = dicomParser.parseDicom(copy).elements[tag]!;
+  if (element.length !== value.length) throw new Error(`${tag}: a value of another length`);
+  copy.set(Buffer.from(value, 'latin1'), element.dataOffset);
+  return copy;
+}

@@ -20,8 +20,10 @@ import { createProgress } from '../progress.js';
 import { collect } from '../repeatable-options.js';
 import { checkUncertaintyOptions } from '../../pipeline/uncertainty-request.js';
 import { withoutUndefined } from '../../util/defined.js';
+import { denoisePacsStudies, isPacsStudiesRun, type PacsStudiesReport } from '../../pipeline/pacs-studies.js';
+import type { StudyKeys } from '../../util/remote-series.js';
 
-interface DenoiseCliOptions extends DenoiserCliOptions, DicomwebCliOptions, DimseCliOptions {
+interface DenoiseCliOptions extends DenoiserCliOptions, DicomwebCliOptions, DimseCliOptions, StudyKeys {
   output: string;
   stow?: string;
   store?: string;
@@ -45,7 +47,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .description('denoise every CT / PET series found; writes new DICOM series, PNG previews and report.json into <dir>')
     .argument(
       '<path...>',
-      'DICOM files or folders (searched recursively), or one DICOMweb study / series URL (http(s)://host/<prefix>/studies/<uid>[/series/<uid>]), or one DIMSE study / series (dimse://<PACS AE title>@host:port/<StudyInstanceUID>[/<SeriesInstanceUID>])',
+      'DICOM files or folders (searched recursively); or PACS studies, one after another: DICOMweb study / series URLs (http(s)://host/<prefix>/studies/<uid>[/series/<uid>]), DIMSE studies / series (dimse://<PACS AE title>@host:port/<StudyInstanceUID>[/<SeriesInstanceUID>]), and PACS addresses (a DICOMweb base URL, dimse://<PACS AE title>@host:port) narrowed by --patient-id / --from / --to',
     )
     .requiredOption('-o, --output <dir>', 'output directory');
   addDenoiserOptions(command)
@@ -63,6 +65,9 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--move-port <port>', 'with a dimse:// input: fetch with C-MOVE to a storage SCP lowdose opens on this port, instead of C-GET (the PACS must know --calling-aet at this machine and port)', parseIntOption('--move-port', 1, 65535))
     .option('--move-from <host>', "with --move-port: a host (name or address) the PACS sends the C-MOVE's instances from, when that is not the host of its dimse:// address (behind NAT, in a container, another interface); repeatable (default: only the dimse:// host's addresses may call our storage SCP)", collect);
   addDimseOptions(command)
+    .option('--patient-id <id>', 'for a PACS address (dimse://<AE title>@host:port or a DICOMweb base URL): denoise the studies of this PatientID (* and ? are wildcards); a PACS address needs at least one of --patient-id, --from, --to')
+    .option('--from <YYYYMMDD>', 'for a PACS address: denoise the studies from this StudyDate on')
+    .option('--to <YYYYMMDD>', 'for a PACS address: denoise the studies up to this StudyDate')
     .option('--allow-incomplete', 'with a DICOMweb or dimse:// input: denoise a series of which the server gave fewer instances than it says it holds (NumberOfSeriesRelatedInstances), or the listed series of a study whose series list may lack some, recording the counts in report.json (default: refuse, exit 1 with E_IO)')
     .option('--json', 'machine-readable report on stdout')
     .action(async (paths: string[], opts: DenoiseCliOptions) => {
@@ -86,31 +91,34 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       };
       const urls = paths.filter(isDicomwebUrl);
       const dimseUrls = paths.filter(isDimseUrl);
-      if (urls.length > 0 && paths.length > 1) throw usageError('a DICOMweb URL is given alone: one study or series URL per run');
-      if (dimseUrls.length > 0 && paths.length > 1) throw usageError('a dimse:// address is given alone: one study or series per run');
+      const pacs = urls.length + dimseUrls.length;
+      const keys: StudyKeys = withoutUndefined({ patientId: opts.patientId, from: opts.from, to: opts.to });
+      if (pacs > 0 && pacs < paths.length) throw usageError('PACS addresses (DICOMweb URLs, dimse://) and files or folders are not mixed in one run');
+      if (Object.keys(keys).length > 0 && pacs === 0) throw usageError('--patient-id, --from and --to narrow the study list of a PACS address (dimse://<AET>@host:port or a DICOMweb base URL)');
       if (opts.stow !== undefined && urls.length === 0) throw usageError('--stow needs a DICOMweb URL as input (a dimse:// input stores with --store)');
       if ((opts.store !== undefined || opts.movePort !== undefined) && dimseUrls.length === 0) throw usageError('--store and --move-port need a dimse:// input');
+      if (opts.stow !== undefined && opts.store === undefined && dimseUrls.length > 0) throw usageError('--stow stores the DICOMweb inputs\' results only: the dimse:// inputs of this run would not be stored; add --store for them');
+      if (opts.store !== undefined && opts.stow === undefined && urls.length > 0) throw usageError('--store stores the dimse:// inputs\' results only: the DICOMweb inputs of this run would not be stored; add --stow for them');
       if (opts.moveFrom !== undefined && opts.movePort === undefined) throw usageError('--move-from needs --move-port: only a C-MOVE receives instances from the PACS');
-      if (opts.allowIncomplete && urls.length === 0 && dimseUrls.length === 0) throw usageError('--allow-incomplete needs a DICOMweb URL or dimse:// input: a folder is denoised as it is');
+      if (opts.allowIncomplete && pacs === 0) throw usageError('--allow-incomplete needs a DICOMweb URL or dimse:// input: a folder is denoised as it is');
       checkPacsOptionScope(command, paths);
-      let report: DenoiseReport | DicomwebDenoiseReport | DimseDenoiseReport;
+      const remote = {
+        ...(opts.allowIncomplete ? { allowIncomplete: true } : {}),
+        ...(urls.length > 0 ? { dicomweb: dicomwebClientOptions(opts, (message) => out.info(message)) } : {}),
+        ...(opts.stow !== undefined ? { stow: parseDicomwebBase(opts.stow) } : {}),
+        ...(dimseUrls.length > 0 ? { dimse: { ...dimseClientOptions(opts), ...(opts.movePort !== undefined ? { movePort: opts.movePort } : {}), ...(opts.moveFrom !== undefined ? { moveFrom: opts.moveFrom } : {}) } } : {}),
+        ...(opts.store !== undefined ? { store: parseDimsePeer(opts.store) } : {}),
+      };
+      let report: DenoiseReport | DicomwebDenoiseReport | DimseDenoiseReport | PacsStudiesReport;
       try {
         report =
-          urls.length > 0
-            ? await denoiseDicomweb(urls[0]!, {
-                ...options,
-                ...(opts.allowIncomplete ? { allowIncomplete: true } : {}),
-                dicomweb: dicomwebClientOptions(opts, (message) => out.info(message)),
-                ...(opts.stow !== undefined ? { stow: parseDicomwebBase(opts.stow) } : {}),
-              })
-            : dimseUrls.length > 0
-              ? await denoiseDimse(dimseUrls[0]!, {
-                  ...options,
-                  ...(opts.allowIncomplete ? { allowIncomplete: true } : {}),
-                  dimse: { ...dimseClientOptions(opts), ...(opts.movePort !== undefined ? { movePort: opts.movePort } : {}), ...(opts.moveFrom !== undefined ? { moveFrom: opts.moveFrom } : {}) },
-                  ...(opts.store !== undefined ? { store: parseDimsePeer(opts.store) } : {}),
-                })
-              : await denoisePaths(paths, options);
+          pacs > 0 && (isPacsStudiesRun(paths) || Object.keys(keys).length > 0)
+            ? await denoisePacsStudies(paths, { ...options, ...remote, keys })
+            : urls.length > 0
+              ? await denoiseDicomweb(urls[0]!, { ...options, ...remote })
+              : dimseUrls.length > 0
+                ? await denoiseDimse(dimseUrls[0]!, { ...options, ...remote, dimse: remote.dimse! })
+                : await denoisePaths(paths, options);
       } finally {
         progress.stop();
       }
@@ -120,10 +128,17 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     });
 };
 
-function humanReport(report: DenoiseReport | DicomwebDenoiseReport | DimseDenoiseReport): string {
+type RemoteSection = DicomwebDenoiseReport['dicomweb'] | DimseDenoiseReport['dimse'];
+
+function humanReport(report: DenoiseReport | DicomwebDenoiseReport | DimseDenoiseReport | PacsStudiesReport): string {
   const lines: string[] = [];
-  const remote = 'dicomweb' in report ? report.dicomweb : 'dimse' in report ? report.dimse : null;
-  if (remote) {
+  const single = 'dicomweb' in report ? report.dicomweb : 'dimse' in report ? report.dimse : null;
+  const remotes: RemoteSection[] = single ? [single] : 'studies' in report ? report.studies.flatMap((s) => s.dicomweb ?? s.dimse ?? []) : [];
+  if ('studies' in report) {
+    for (const q of report.queries) lines.push(`query ${q.source}${q.patientId !== undefined ? ` --patient-id ${q.patientId}` : ''}${q.from !== undefined ? ` --from ${q.from}` : ''}${q.to !== undefined ? ` --to ${q.to}` : ''}: ${q.studies.length} stud${q.studies.length === 1 ? 'y' : 'ies'} to denoise${q.notDenoised.length > 0 ? `, ${q.notDenoised.length} without CT or PT left out` : ''}`);
+    for (const s of report.studies) lines.push(`study ${s.source}: ${s.outcome}, ${s.series.length} series${s.errors.length > 0 ? `, ${s.errors.length} error(s)` : ''}`);
+  }
+  for (const remote of remotes) {
     if ('incompleteSeriesList' in remote && remote.incompleteSeriesList !== undefined) lines.push(`warning: the study's series list may lack series (--allow-incomplete): ${remote.incompleteSeriesList}`);
     for (const p of remote.pulled) {
       lines.push(`pulled ${p.modality} ${p.seriesInstanceUid}: ${p.instances} instance(s) (${p.retrieved} retrieved now) from ${p.url}`);
@@ -151,7 +166,7 @@ function humanReport(report: DenoiseReport | DicomwebDenoiseReport | DimseDenois
     if (h) lines.push(`  hallucination map: ${h.flagged.length} of ${h.patches} patches flagged (${(100 * h.flaggedFraction).toFixed(2)} %) -> ${h.map.dir}`);
     for (const w of s.warnings) lines.push(`  warning [${w.code}] ${w.message}`);
   }
-  if (remote) {
+  for (const remote of remotes) {
     for (const s of remote.stored) lines.push(`stored ${s.kind} series ${s.seriesInstanceUid}: ${s.instances} instance(s) -> ${s.url}`);
   }
   for (const e of report.errors) lines.push(`error ${e.code}: ${e.message}`);

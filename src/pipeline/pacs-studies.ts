@@ -1,0 +1,236 @@
+/**
+ * `lowdose denoise` over several PACS studies in one run: study and series addresses (DICOMweb or
+ * dimse://, one PACS or several) and study queries (a PACS address narrowed by --patient-id /
+ * --from / --to: C-FIND at STUDY level, or QIDO-RS for a DICOMweb base), denoised one study after
+ * another into the same -o by the one-study routes (./dicomweb.ts, ./dimse.ts).
+ *
+ * Every query is answered before any study is pulled; a query that fails, or whose answer the PACS
+ * capped, stops the run (a cohort is never denoised in part without a word). A study that fails
+ * (unreachable, not found, incomplete, a series that cannot be pulled) is reported under its
+ * address and the run goes on with the next; its errors make the run exit 1, as an unreadable file
+ * does in a folder run. A rerun of the same command skips the series already done (their
+ * completion markers in -o). report.json is rewritten after each study, so it records the run so
+ * far: its `series` and `errors` (every study's), `studies[]` (one entry per study, with the
+ * one-study route's `dicomweb` or `dimse` section) and `queries[]`.
+ */
+import { DENOISED_MODALITIES, isOneOf } from '../choices.js';
+import { DicomwebClient, type DicomwebClientOptions } from '../dicomweb/client.js';
+import { checkStowDestination, searchStudies } from '../dicomweb/study.js';
+import { isDicomwebStudyUrl, isDicomwebUrl, parseDicomwebBase, parseDicomwebUrl } from '../dicomweb/url.js';
+import { checkStoreDestination, findStudies } from '../dimse/study.js';
+import { isDimseUrl, parseDimseUrl } from '../dimse/url.js';
+import { LowdoseError, toLowdoseError } from '../errors.js';
+import { studyDateMatch, type StudyKeys } from '../util/remote-series.js';
+import { toolkitIdentity } from '../util/toolkit.js';
+import { denoiseDicomweb, type DicomwebDenoiseReport, type DicomwebReport } from './dicomweb.js';
+import { denoiseDimse, type DimseDenoiseReport, type DimseOptions, type DimseReport } from './dimse.js';
+import { writeReport } from './folder-report.js';
+import type { DenoiseReport, DenoiseOptions } from './types.js';
+import type { DimsePeer } from '../dimse/url.js';
+
+type ReportError = DenoiseReport['errors'][number];
+
+/** Most studies a DICOMweb query may match; more is an error (narrow it), never a part of them. */
+export const STUDY_QUERY_LIMIT = 1000;
+
+/** One PACS study (or series) of a run and what became of it. */
+export interface PacsStudyReport {
+  /** Its address: a DICOMweb study / series URL or a dimse:// study / series. */
+  readonly source: string;
+  readonly studyInstanceUid: string;
+  /** The query (its entry's `source`) that listed it; absent for an address given on the command line. */
+  readonly query?: string;
+  /** `failed` when it has errors (they are in `errors` here and in the report's `errors`). */
+  readonly outcome: 'done' | 'failed';
+  /** SeriesInstanceUIDs of its input series in the report's `series` (denoised now or already done). */
+  readonly series: string[];
+  readonly errors: ReportError[];
+  /** As a one-study run reports it (absent when the study failed before its series were listed). */
+  readonly dicomweb?: DicomwebReport;
+  readonly dimse?: DimseReport;
+}
+
+/** One study query of a run: the PACS address, its keys and the studies it listed. */
+export interface PacsQueryReport extends StudyKeys {
+  /** The PACS address searched: a DICOMweb base or dimse://AET@host:port. */
+  readonly source: string;
+  /** StudyInstanceUIDs of the studies it listed that the run denoises. */
+  readonly studies: string[];
+  /** Studies it listed whose ModalitiesInStudy has no CT or PT: not pulled. */
+  readonly notDenoised: Array<{ readonly studyInstanceUid: string; readonly modalities: string[] }>;
+}
+
+export interface PacsStudiesReport extends DenoiseReport {
+  readonly studies: PacsStudyReport[];
+  readonly queries: PacsQueryReport[];
+}
+
+export interface PacsStudiesOptions extends DenoiseOptions {
+  readonly allowIncomplete?: boolean;
+  /** Narrow every PACS address given without a study. */
+  readonly keys: StudyKeys;
+  readonly dicomweb?: DicomwebClientOptions;
+  readonly dimse?: DimseOptions;
+  /** DICOMweb base to store the derived series of the DICOMweb studies to. */
+  readonly stow?: string;
+  /** The SCP to store the derived series of the dimse:// studies to. */
+  readonly store?: DimsePeer;
+}
+
+/** Whether an address names a PACS (DICOMweb base or dimse://AET@host:port) without a study: a query. */
+export function isPacsQueryAddress(address: string): boolean {
+  if (isDimseUrl(address)) return parseDimseUrl(address).studyInstanceUid === null;
+  return isDicomwebUrl(address) && !isDicomwebStudyUrl(address);
+}
+
+/** Whether a run over these addresses is a several-study run (several addresses, or a query). */
+export function isPacsStudiesRun(addresses: readonly string[]): boolean {
+  return addresses.length > 1 || addresses.some(isPacsQueryAddress);
+}
+
+function hasKeys(keys: StudyKeys): boolean {
+  return keys.patientId !== undefined || keys.from !== undefined || keys.to !== undefined;
+}
+
+/**
+ * The keys must narrow something: given with no PACS address among the inputs they are E_USAGE,
+ * and a PACS address without any of them would pull the whole PACS, E_USAGE too.
+ */
+export function checkStudyQueries(addresses: readonly string[], keys: StudyKeys): void {
+  studyDateMatch(keys);
+  const queries = addresses.filter(isPacsQueryAddress);
+  if (hasKeys(keys) && queries.length === 0) {
+    throw new LowdoseError('E_USAGE', '--patient-id, --from and --to narrow the study list of a PACS address (dimse://<AET>@host:port or a DICOMweb base URL): no input is one');
+  }
+  if (queries.length > 0 && !hasKeys(keys)) {
+    throw new LowdoseError(
+      'E_USAGE',
+      `${queries[0]} names no study: denoise would pull every study on the PACS. Narrow it with --patient-id, --from and / or --to (lowdose info lists what matches), or give study addresses`,
+    );
+  }
+}
+
+function describeKeys(keys: StudyKeys): string {
+  const parts = [keys.patientId !== undefined ? `--patient-id ${keys.patientId}` : '', keys.from !== undefined ? `--from ${keys.from}` : '', keys.to !== undefined ? `--to ${keys.to}` : ''];
+  return parts.filter(Boolean).join(' ');
+}
+
+interface StudyToRun {
+  readonly source: string;
+  readonly query?: string;
+}
+
+/** The studies a query lists, CT / PET ones (or of unknown modalities) to run, the others noted. */
+async function answerQuery(address: string, options: PacsStudiesOptions, log: (message: string) => void): Promise<{ query: PacsQueryReport; studies: StudyToRun[] }> {
+  let found: Array<{ studyInstanceUid: string; modalities: string[]; url: string }>;
+  let source: string;
+  if (isDimseUrl(address)) {
+    if (!options.dimse) throw new LowdoseError('E_USAGE', `${address}: no DIMSE client options`);
+    source = address;
+    found = await findStudies(parseDimseUrl(address), options.dimse, options.keys);
+  } else {
+    source = parseDicomwebBase(address);
+    const client = new DicomwebClient({ log, ...options.dicomweb });
+    try {
+      const search = await searchStudies(client, source, { ...options.keys, limit: STUDY_QUERY_LIMIT });
+      if (search.truncated) throw new LowdoseError('E_IO', `${source}: the study list is not whole (${search.truncation}); no study was denoised`, { path: source });
+      found = search.studies.map((s) => ({ studyInstanceUid: s.studyInstanceUid, modalities: s.modalities, url: `${source}/studies/${s.studyInstanceUid}` }));
+    } finally {
+      await client.close();
+    }
+  }
+  const wanted = found.filter((s) => s.modalities.length === 0 || s.modalities.some((m) => isOneOf(DENOISED_MODALITIES, m)));
+  const notDenoised = found.filter((s) => !wanted.includes(s)).map((s) => ({ studyInstanceUid: s.studyInstanceUid, modalities: s.modalities }));
+  for (const s of notDenoised) log(`not pulling study ${s.studyInstanceUid}: its modalities (${s.modalities.join('/')}) include no CT or PT`);
+  log(`${source}: ${found.length} stud${found.length === 1 ? 'y matches' : 'ies match'}, ${wanted.length} with CT or PT`);
+  const query: PacsQueryReport = { source, ...options.keys, studies: wanted.map((s) => s.studyInstanceUid), notDenoised };
+  return { query, studies: wanted.map((s) => ({ source: s.url, query: source })) };
+}
+
+/** The StudyInstanceUID an address names (after checkStudyQueries, every run address names one). */
+function studyOf(address: string): string {
+  return isDimseUrl(address) ? (parseDimseUrl(address).studyInstanceUid ?? '') : parseDicomwebUrl(address).studyInstanceUid;
+}
+
+/** The options of one study's run: the run's, without the keys and the protocol-specific ones. */
+function withoutKeys(options: PacsStudiesOptions): DenoiseOptions & { allowIncomplete?: boolean } {
+  const copy: Record<string, unknown> = { ...options };
+  for (const key of ['keys', 'dicomweb', 'dimse', 'stow', 'store']) delete copy[key];
+  return copy as unknown as DenoiseOptions & { allowIncomplete?: boolean };
+}
+
+async function runStudy(study: StudyToRun, options: PacsStudiesOptions): Promise<{ series: DenoiseReport['series']; entry: PacsStudyReport }> {
+  const base = { source: study.source, studyInstanceUid: studyOf(study.source), ...(study.query !== undefined ? { query: study.query } : {}) };
+  const { dicomweb, dimse, stow, store } = options;
+  const common: DenoiseOptions & { allowIncomplete?: boolean } = withoutKeys(options);
+  let report: DicomwebDenoiseReport | DimseDenoiseReport;
+  try {
+    report = isDimseUrl(study.source)
+      ? await denoiseDimse(study.source, { ...common, dimse: dimse!, ...(store ? { store } : {}) })
+      : await denoiseDicomweb(study.source, { ...common, ...(dicomweb ? { dicomweb } : {}), ...(stow !== undefined ? { stow } : {}) });
+  } catch (error) {
+    const e = toLowdoseError(error, 'E_IO');
+    options.log?.(`study ${study.source} failed: ${e.message}`);
+    const errors = [{ ...e.toJSON(), path: e.path ?? study.source }];
+    return { series: [], entry: { ...base, outcome: 'failed', series: [], errors } };
+  }
+  const section = 'dimse' in report ? { dimse: report.dimse } : { dicomweb: report.dicomweb };
+  const entry: PacsStudyReport = {
+    ...base,
+    outcome: report.errors.length === 0 ? 'done' : 'failed',
+    series: [...new Set(report.series.map((s) => s.input.seriesInstanceUid))],
+    errors: report.errors,
+    ...section,
+  };
+  return { series: report.series, entry };
+}
+
+/**
+ * Denoises every study the addresses name or their queries list, one after another into
+ * `options.outDir`; see the module comment. Throws only before any study is pulled (usage, a
+ * query that fails or is capped); a study's failure is in its entry and the report's `errors`.
+ */
+export async function denoisePacsStudies(addresses: readonly string[], options: PacsStudiesOptions): Promise<PacsStudiesReport> {
+  const log = options.log ?? (() => {});
+  checkStudyQueries(addresses, options.keys);
+  // A wrong --stow / --store destination stops the run once, before any query or pull (each study checks it again).
+  if (options.stow !== undefined) {
+    const client = new DicomwebClient({ log, ...options.dicomweb });
+    try {
+      await checkStowDestination(client, options.stow);
+    } finally {
+      await client.close();
+    }
+  }
+  if (options.store && options.dimse) await checkStoreDestination(options.store, options.dimse);
+  const queries: PacsQueryReport[] = [];
+  const toRun: StudyToRun[] = [];
+  for (const address of addresses) {
+    if (isPacsQueryAddress(address)) {
+      const answer = await answerQuery(address, options, log);
+      queries.push(answer.query);
+      toRun.push(...answer.studies);
+    } else {
+      studyOf(address); // an address that does not parse is E_USAGE before any study is pulled
+      toRun.push({ source: address });
+    }
+  }
+  const seen = new Set<string>();
+  const unique = toRun.filter((s) => !seen.has(s.source) && seen.add(s.source));
+  if (unique.length === 0) {
+    throw new LowdoseError('E_NOT_FOUND', `no study with CT or PET matches ${describeKeys(options.keys)} on ${queries.map((q) => q.source).join(', ')}; nothing was done`);
+  }
+  const series: DenoiseReport['series'] = [];
+  const studies: PacsStudyReport[] = [];
+  let report: PacsStudiesReport = { toolkit: toolkitIdentity(), series, errors: [], studies, queries };
+  for (const [index, study] of unique.entries()) {
+    log(`study ${index + 1} of ${unique.length}: ${study.source}`);
+    const done = await runStudy(study, options);
+    series.push(...done.series);
+    studies.push(done.entry);
+    report = { toolkit: toolkitIdentity(), series: [...series], errors: studies.flatMap((s) => s.errors), studies: [...studies], queries };
+    // report.json is the run's record so far (each study's own write holds only that study).
+    await writeReport(options.outDir, report);
+  }
+  return report;
+}
