@@ -15,7 +15,7 @@ import { seriesCacheDir } from '../util/pull-cache.js';
 import { checkSeriesShortfall, isDenoiseOutput, studyDateMatch, type PulledSeries, type RemoteSeries, type StoredSeries, type StudyKeys } from '../util/remote-series.js';
 import { associate, dimse, isPending, STATUS_SUCCESS, STORE_WARNINGS, statusHex, type DimseClientOptions, type DimseRequest } from './association.js';
 import type { InstanceStore } from './receive.js';
-import { NOT_PACS_ADDRESS, startStoreScp } from './store-scp.js';
+import { NOT_PACS_ADDRESS, OVER_ASSOCIATION_LIMIT, startStoreScp } from './store-scp.js';
 import { dimseUrl, type DimsePeer } from './url.js';
 
 /** The shapes shared with the other protocol (src/util/remote-series.ts), where this module's importers find them. */
@@ -279,12 +279,38 @@ export function cacheStore(root: string): InstanceStore {
 
 type RetrieveVerb = 'C-GET' | 'C-MOVE';
 
+/** What a retrieve got: the final answers, and why instances may not have come that the answers do not say. */
+interface Retrieved {
+  readonly finals: RetrieveAnswer[];
+  /**
+   * With C-MOVE: the associations our storage SCP refused over its limit (store-scp.ts), in words
+   * (`; our storage SCP ...`), for the error of a retrieve that came short; '' when none were.
+   */
+  readonly refusals: string;
+}
+
+/**
+ * The associations of a C-MOVE our storage SCP refused over its limit of associations at once, in
+ * words for an error ('' when none): the instances they were to carry did not come, and the PACS's
+ * answer may only count them as failed sub-operations.
+ */
+export function overLimitRefusals(refused: ReadonlyArray<{ address: string; why: string }>, port: number | undefined): string {
+  const over = refused.filter((r) => r.why.startsWith(OVER_ASSOCIATION_LIMIT));
+  if (over.length === 0) return '';
+  const from = [...new Set(over.map((r) => r.address))].join(', ');
+  return (
+    `; our storage SCP on port ${port} refused ${over.length} association(s) of the PACS (${from}), ${over[0]!.why}: ` +
+    'the instances they carried did not come (set the PACS to send a C-MOVE to this destination over fewer associations at once, then run again)'
+  );
+}
+
 /**
  * Sends the retrieve requests on one association (C-GET), or with our storage SCP on `movePort`
  * listening (C-MOVE), every received instance kept whole under `root` (cacheStore). Resolves to
- * the final answers; a failed association or a failure of the SCP is thrown as it came.
+ * the final answers and the SCP's refusals over its association limit; a failed association or a
+ * failure of the SCP is thrown as it came, those refusals added to its message.
  */
-async function retrieve(peer: DimsePeer, requests: DimseRequest[], root: string, options: PullOptions): Promise<RetrieveAnswer[]> {
+async function retrieve(peer: DimsePeer, requests: DimseRequest[], root: string, options: PullOptions): Promise<Retrieved> {
   const finals: RetrieveAnswer[] = [];
   for (const request of requests) {
     if (request instanceof dimse.requests.CGetRequest) request.setAddStorageSopClassesToAssociation(true);
@@ -295,28 +321,36 @@ async function retrieve(peer: DimsePeer, requests: DimseRequest[], root: string,
   const store = cacheStore(root);
   if (options.movePort === undefined) {
     await associate(peer, requests, { ...options, purpose: 'C-GET', store });
-  } else {
-    // Our SCP takes calls from the PACS's own address(es) only: the host we send the C-MOVE to,
-    // and the hosts --move-from names (a PACS that sends from another address than it listens on).
-    const peerAddresses = (await Promise.all([peer.host, ...(options.moveFrom ?? [])].map(addressesOf))).flat();
-    const scp = await startStoreScp(options.movePort, options.callingAet, store, options.timeoutMs, { peerAddresses });
-    try {
-      await associate(peer, requests, { ...options, purpose: 'C-MOVE' });
-    } finally {
-      await scp.close();
-      for (const { address, why } of scp.refused) options.log?.(`our storage SCP on port ${options.movePort} closed a connection from ${address}: ${why}`);
-    }
-    if (scp.failure) throw scp.failure;
-    // Nothing came because the PACS's own connections were closed: say so, not "the PACS must know our AE title".
-    const strangers = [...new Set(scp.refused.filter((r) => r.why.startsWith(NOT_PACS_ADDRESS)).map((r) => r.address))];
-    if (scp.counts.received === 0 && strangers.length > 0) {
-      throw new LowdoseError(
-        'E_IO',
-        `the C-MOVE's instances came from ${strangers.join(', ')}, not an address of the PACS (${[...new Set(peerAddresses)].join(', ')}): our storage SCP closed ${strangers.length === 1 ? 'that connection' : 'those connections'} and received nothing; if that is the PACS (behind NAT, in a container, another interface), give --move-from ${strangers[0]}`,
-      );
-    }
+    return { finals, refusals: '' };
   }
-  return finals;
+  // Our SCP takes calls from the PACS's own address(es) only: the host we send the C-MOVE to,
+  // and the hosts --move-from names (a PACS that sends from another address than it listens on).
+  const peerAddresses = (await Promise.all([peer.host, ...(options.moveFrom ?? [])].map(addressesOf))).flat();
+  const scp = await startStoreScp(options.movePort, options.callingAet, store, options.timeoutMs, { peerAddresses });
+  let failure: Error | null = null;
+  try {
+    await associate(peer, requests, { ...options, purpose: 'C-MOVE' });
+  } catch (error) {
+    failure = error instanceof Error ? error : new LowdoseError('E_IO', String(error));
+  } finally {
+    await scp.close();
+    for (const { address, why } of scp.refused) options.log?.(`our storage SCP on port ${options.movePort} closed a connection from ${address}: ${why}`);
+  }
+  const refusals = overLimitRefusals(scp.refused, options.movePort);
+  failure ??= scp.failure;
+  if (failure !== null) {
+    if (!(failure instanceof LowdoseError) || refusals === '') throw failure;
+    throw new LowdoseError(failure.code, `${failure.message}${refusals}`, { ...(failure.path !== undefined ? { path: failure.path } : {}), cause: failure });
+  }
+  // Nothing came because the PACS's own connections were closed: say so, not "the PACS must know our AE title".
+  const strangers = [...new Set(scp.refused.filter((r) => r.why.startsWith(NOT_PACS_ADDRESS)).map((r) => r.address))];
+  if (scp.counts.received === 0 && strangers.length > 0) {
+    throw new LowdoseError(
+      'E_IO',
+      `the C-MOVE's instances came from ${strangers.join(', ')}, not an address of the PACS (${[...new Set(peerAddresses)].join(', ')}): our storage SCP closed ${strangers.length === 1 ? 'that connection' : 'those connections'} and received nothing; if that is the PACS (behind NAT, in a container, another interface), give --move-from ${strangers[0]}`,
+    );
+  }
+  return { finals, refusals };
 }
 
 /** A host's addresses as resolved (all families); the text itself when it does not resolve. */
@@ -355,18 +389,18 @@ function retrieveOutcome(finals: readonly RetrieveAnswer[], request: string): { 
   return { failed, someFailed, answered, subOperations: sum(finals, (f) => f.getCompleted() + f.getFailures() + f.getWarnings()) };
 }
 
-/** The E_IO message of a final retrieve answer other than success. */
-function failedRetrieve(f: RetrieveAnswer, arrived: number, verb: RetrieveVerb, options: PullOptions): LowdoseError {
+/** The E_IO message of a final retrieve answer other than success (`refusals`: Retrieved.refusals). */
+function failedRetrieve(f: RetrieveAnswer, arrived: number, verb: RetrieveVerb, options: PullOptions, refusals: string): LowdoseError {
   const comment = text(f.getCommandDataset(), 'ErrorComment');
   // Instances that did arrive rule out a C-MOVE destination the PACS cannot reach: the
   // transfer broke off (a PACS or network failure), and the configuration hint would mislead.
   const why =
     arrived > 0
       ? ` after ${arrived} instance(s) had arrived`
-      : verb === 'C-MOVE'
+      : verb === 'C-MOVE' && refusals === ''
         ? ` (C-MOVE sends to "${options.callingAet}": the PACS must know that AE title at this machine's address, port ${options.movePort})`
         : '';
-  return new LowdoseError('E_IO', `the PACS answered ${statusHex(f.getStatus())}${comment ? ` (${comment})` : ''} with ${f.getCompleted()} sub-operation(s) completed, ${f.getFailures()} failed${why}`);
+  return new LowdoseError('E_IO', `the PACS answered ${statusHex(f.getStatus())}${comment ? ` (${comment})` : ''} with ${f.getCompleted()} sub-operation(s) completed, ${f.getFailures()} failed${why}${refusals}`);
 }
 
 /**
@@ -402,10 +436,11 @@ export async function pullSeries(peer: DimsePeer, series: RemoteSeries, listed: 
     });
   };
   let outcome = retrieveOutcome([], verb);
+  let refusals = '';
   if (missing.length > 0) {
     let finals: RetrieveAnswer[] = [];
     try {
-      finals = await retrieve(peer, requests, root, options);
+      ({ finals, refusals } = await retrieve(peer, requests, root, options));
     } catch (error) {
       if (error instanceof LowdoseError && error.code === 'E_USAGE') throw error;
       failWith(error);
@@ -414,14 +449,14 @@ export async function pullSeries(peer: DimsePeer, series: RemoteSeries, listed: 
     const arrivedNow = onDisk() - (uids.length - missing.length);
     // 0xB000 with nothing on disk leaves nothing to go on with: a failure as any other.
     const failed = outcome.failed ?? (outcome.someFailed !== null && onDisk() === 0 ? finals[0]! : null);
-    if (failed) failWith(failedRetrieve(failed, arrivedNow, verb, options));
+    if (failed) failWith(failedRetrieve(failed, arrivedNow, verb, options, refusals));
   }
   const have = onDisk();
   // Fewer than the series holds after an answer of success or of 0xB000 (some sub-operations failed):
   // the shortfall rule (refused, or kept with allowIncomplete). The instances 0xB000 counts are the
   // missing ones this run asked for, beside the ones already on disk.
   const expected = Math.max(series.instances ?? 0, uids.length, uids.length - missing.length + outcome.subOperations);
-  const shortfall = checkSeriesShortfall(series, expected, have, `${have} are on disk after ${outcome.answered}`, options);
+  const shortfall = checkSeriesShortfall(series, expected, have, `${have} are on disk after ${outcome.answered}${refusals}`, options);
   if (shortfall === null && outcome.someFailed !== null) log(`series ${series.seriesInstanceUid}: ${outcome.someFailed}, and all ${have} instance(s) it holds are on disk`);
   const arrived = have - (uids.length - missing.length);
   return { seriesInstanceUid: series.seriesInstanceUid, url: series.url, modality: series.modality, instances: have, retrieved: arrived, dir, ...(shortfall !== null ? { incomplete: shortfall } : {}) };
@@ -458,8 +493,9 @@ async function pullWholeSeries(peer: DimsePeer, series: RemoteSeries, listed: In
     });
   };
   let finals: RetrieveAnswer[] = [];
+  let refusals = '';
   try {
-    finals = await retrieve(peer, [seriesRequest(series, options)], root, options);
+    ({ finals, refusals } = await retrieve(peer, [seriesRequest(series, options)], root, options));
   } catch (error) {
     if (error instanceof LowdoseError && error.code === 'E_USAGE') throw error;
     await failWith(error);
@@ -468,14 +504,14 @@ async function pullWholeSeries(peer: DimsePeer, series: RemoteSeries, listed: In
   const outcome = retrieveOutcome(finals, `whole-series ${verb}`);
   // 0xB000 with nothing on disk leaves nothing to go on with: a failure as any other.
   const failed = outcome.failed ?? (outcome.someFailed !== null && after.size === 0 ? finals[0]! : null);
-  if (failed) await failWith(failedRetrieve(failed, after.size - before.size, verb, options));
+  if (failed) await failWith(failedRetrieve(failed, after.size - before.size, verb, options, refusals));
   // Fewer than the series holds after an answer of success or of 0xB000 (some sub-operations failed,
   // which count the whole series): the shortfall rule (refused, or kept with allowIncomplete).
-  const shortfall = checkSeriesShortfall(series, Math.max(expected, outcome.subOperations), after.size, `${after.size} are on disk after ${outcome.answered}`, options);
+  const shortfall = checkSeriesShortfall(series, Math.max(expected, outcome.subOperations), after.size, `${after.size} are on disk after ${outcome.answered}${refusals}`, options);
   if (shortfall === null && outcome.someFailed !== null) log(`series ${series.seriesInstanceUid}: ${outcome.someFailed}, and all ${after.size} instance(s) it holds are on disk`);
   const missingListed = listed.instances.filter((i) => !after.has(i.sopInstanceUid)).length;
   if (shortfall === null && missingListed > 0) {
-    await failWith(new LowdoseError('E_IO', `the PACS reported success but ${missingListed} of the instances its C-FIND listed did not come`));
+    await failWith(new LowdoseError('E_IO', `the PACS reported success but ${missingListed} of the instances its C-FIND listed did not come${refusals}`));
   }
   return { seriesInstanceUid: series.seriesInstanceUid, url: series.url, modality: series.modality, instances: after.size, retrieved: after.size - before.size, dir, ...(shortfall !== null ? { incomplete: shortfall } : {}) };
 }

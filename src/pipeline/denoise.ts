@@ -21,7 +21,7 @@ import { createDerivedSeriesWriter, type DerivedSeriesWriter } from '../dicom/wr
 import { LowdoseError, RUN_WARNING_CODES, toLowdoseError } from '../errors.js';
 import type { Image2D } from '../image.js';
 import { DEFAULT_PADDING_FILL, fillPadding, type PaddingFill } from '../padding.js';
-import { acquireFolderLocks, releaseAll } from '../util/folder-lock.js';
+import { acquireFolderLocks, releaseAll, type FolderLock } from '../util/folder-lock.js';
 import { removeTemporaries, writeFileAtomic } from '../util/fs.js';
 import { roundTo } from '../util/round.js';
 import { toolkitIdentity } from '../util/toolkit.js';
@@ -104,17 +104,34 @@ export async function denoisePaths(paths: readonly string[], options: DenoiseOpt
   const planOf = new Map(candidates.map((s, i) => [s.key, plans[i] ?? null]));
   const limits = forwardLimits(candidates, plans);
 
+  const lockDirOf = (s: Series) => {
+    const folder = outputFolderName(s);
+    return path.resolve(seriesOutputNames(s, folder).lockPath(path.join(outDir, folder)));
+  };
   const locks = await acquireFolderLocks(
-    candidates.map((s) => {
-      const folder = outputFolderName(s);
-      return seriesOutputNames(s, folder).lockPath(path.join(outDir, folder));
-    }),
+    candidates.map(lockDirOf),
     { wait: Boolean(options.waitLock), log, ...(options.signal ? { signal: options.signal } : {}), ...(options.queueLock ? { queue: options.queueLock } : {}) },
   );
   const denoisers = new Map<string, SliceDenoiser>();
   const reports: SeriesReport[] = [];
   // report.json lists this run's series, then those earlier runs left finished in outDir (./folder-report.ts).
   const folderReport = options.writeReport !== false ? new FolderReport(outDir) : null;
+  const lockOf = (s: Series): FolderLock | null => locks.find((lock) => lock.dir === lockDirOf(s)) ?? null;
+  const reportLocks = new Map<SeriesReport, FolderLock | null>();
+  /**
+   * report.json lists as this run's only series whose folder it still holds: before each write, a
+   * series whose lock another run took over since it was finished moves to the errors (E_LOCKED).
+   */
+  const dropLost = async (list: SeriesReport[]): Promise<void> => {
+    for (const [i, done] of [...list.entries()].reverse()) {
+      const lock = reportLocks.get(done);
+      const lostBy = lock ? await lock.assertHeld().then(() => null, (error: unknown) => toLowdoseError(error)) : null;
+      if (lostBy?.code !== 'E_LOCKED') continue;
+      list.splice(i, 1);
+      log(`series ${done.input.seriesInstanceUid}: ${lostBy.message}`);
+      errors.push({ ...lostBy.toJSON(), path: lostBy.path ?? done.output.dir });
+    }
+  };
   // One --overwrite request for every frame of this run (a queue job is given its batch's).
   const overwriteRequest = options.overwrite ? (options.overwriteRequest ?? newOverwriteRequest()) : null;
   const lockContext = { ...(options.queueLock ? { queue: options.queueLock } : {}), ...(options.signal ? { signal: options.signal } : {}) };
@@ -146,9 +163,11 @@ export async function denoisePaths(paths: readonly string[], options: DenoiseOpt
           log,
           memory: planOf.get(series.key) ?? null,
           overwriteRequest,
+          lock: lockOf(series),
           acquisition: { held: acquisitions.get(path.join(outDir, outputFolderName(series))) ?? new Set(), lock: lockContext, log },
         });
         reports.push(report);
+        reportLocks.set(report, lockOf(series));
       } catch (error) {
         if (isAbort(error, options.signal)) throw new LowdoseError('E_CANCELLED', 'denoise cancelled');
         const e = toLowdoseError(error, 'E_INTERNAL', series.slices[0]?.file);
@@ -157,8 +176,13 @@ export async function denoisePaths(paths: readonly string[], options: DenoiseOpt
       } finally {
         clearSliceCache();
       }
-      if (folderReport) await folderReport.write({ toolkit: toolkitIdentity(), series: reports, errors, ...skippedField });
+      if (folderReport) {
+        await dropLost(reports);
+        await folderReport.write({ toolkit: toolkitIdentity(), series: reports, errors, ...skippedField });
+      }
     }
+    // Before the frames' locks are released with their acquisitions.
+    await dropLost(reports);
     // A frame this run finished whose series another run's --overwrite replaced since is gone now.
     const removed = await finishAcquisitions();
     const kept = reports.filter((r) => {
@@ -239,6 +263,8 @@ interface SeriesContext extends Omit<DenoiseOptions, 'reference' | 'overwriteReq
   readonly overwriteRequest: OverwriteRequest | null;
   /** For a frame of an acquisition: what the run holds of its folder. */
   readonly acquisition: AcquisitionContext;
+  /** The lock of the series' output folder: checked before each file the series writes (null: none taken). */
+  readonly lock: FolderLock | null;
 }
 
 async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: SeriesContext): Promise<SeriesReport> {
@@ -250,8 +276,18 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
   const incomplete = await simulationMarkerWarning(series);
   const seriesWarnings = [...series.warnings.map((w) => w.toJSON()), ...(incomplete ? [incomplete] : [])];
   const warnings = [...seriesWarnings, ...denoiser.warnings, ...denoiser.seriesWarnings(series)];
+  /** Throws E_LOCKED once another run took the folder over (src/util/folder-lock.ts): nothing more is written. */
+  const held = async () => {
+    await context.lock?.assertHeld();
+  };
+  /** Cancelled, or the lock found lost by a heartbeat: stop before the next batch. */
+  const stopIfAsked = () => {
+    context.signal?.throwIfAborted?.();
+    context.lock?.lost.throwIfAborted();
+  };
   // Under this run's lock, a temporary of ours can only be what a killed run left.
   // The frames of an acquisition share the folder: only this frame's are ours.
+  await held();
   const leftovers =
     (await removeTemporaries(dir, names.owns)) +
     (await removeTemporaries(path.join(dir, 'uncertainty'), names.owns)) +
@@ -325,6 +361,7 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
   }
   // Redoing a finished series: until it is finished again, it is not (a run killed half way
   // through an --overwrite must not leave old and new slices under the old marker).
+  await held();
   await rm(markerPath, { force: true });
   // A frame of an acquisition adds its files to the acquisition's derived series.
   const shared: AcquisitionUids | null = series.petFrame
@@ -342,6 +379,7 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
   // not only those this run writes over: a series with fewer slices now (a slice removed from the
   // input, a file the scan can no longer read) would keep the earlier run's last slices beside the
   // new ones, and a frame's earlier uncertainty series beside a run that writes none.
+  await held();
   const removed = await replaceEarlierSeriesFiles(
     [
       { dir, prefix: names.filePrefix },
@@ -420,6 +458,7 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
     for (const [k, index] of indices.entries()) {
       const { image: input, filled } = inputs[k]!;
       const { output, sigma, map: std } = sliceOutputs(result.denoised[k]!, result.std?.[k], input, filled, denoiser.uncertainty, calibration !== null, denoiser.inputNoise);
+      await held();
       await writer.writeSlice(index, output, input.padding);
       if (uncertaintyWriter && std) await uncertaintyWriter.writeSlice(index, std, input.padding);
       // The summary counts sigma as the uncertainty series holds it (that series is sigma when
@@ -470,8 +509,8 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
   const retireOldest = async (): Promise<void> => {
     const oldest = inFlight.shift()!;
     const result = await oldest.result;
-    // Cancelled meanwhile: write nothing more (the files written so far are whole; no marker).
-    context.signal?.throwIfAborted?.();
+    // Cancelled (or the lock lost) meanwhile: write nothing more (the files written so far are whole; no marker).
+    stopIfAsked();
     // The previous batch must be written before this one starts (file order, progress order),
     // and before a later batch's denoising reuses its output arrays.
     await writing;
@@ -481,7 +520,7 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
   };
   try {
     for (let first = 0, turn = 0; first < count; first += batchSize, turn++) {
-      context.signal?.throwIfAborted?.();
+      stopIfAsked();
       const indices = batchIndices(first);
       const inputs = await Promise.all(indices.map((i) => window.get(i)));
       const neighbours = denoiser.neighbours
@@ -566,7 +605,10 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
     // sources), then a --reference of another reconstruction (kernel, slice thickness).
     warnings: [...warnings, ...writer.warnings.map((w) => w.toJSON()), ...(referenceMatch?.warnings ?? [])],
   };
-  const writeMarker = () => writeFileAtomic(markerPath, `${JSON.stringify(report, null, 2)}\n`);
+  const writeMarker = async () => {
+    await held();
+    await writeFileAtomic(markerPath, `${JSON.stringify(report, null, 2)}\n`);
+  };
   // A frame is marked finished only if the acquisition's series is still the one it was written under.
   if (shared) await commitFrame(dir, shared, writeMarker, context.acquisition);
   else await writeMarker();

@@ -241,6 +241,14 @@ export async function runMetrics(options: MetricsOptions): Promise<{ result: Met
       await staged.abandon();
       throw error;
     }
+    // Another run that judged this one dead (no heartbeat for too long) took the folder over: its
+    // map, not this one, goes in place (src/util/folder-lock.ts).
+    try {
+      await lock.assertHeld();
+    } catch (error) {
+      await staged.abandon();
+      throw error;
+    }
     await staged.commit();
     const { result } = run;
     return {

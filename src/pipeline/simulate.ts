@@ -19,7 +19,7 @@ import { completionMarkerVersion, type ProcessingEquipment } from '../dicom/cont
 import { createDerivedSeriesWriter, type DerivedSeriesWriter } from '../dicom/write-derived.js';
 import { EXIT_USAGE, exitCodeForRun } from '../exit-codes.js';
 import type { Image2D } from '../image.js';
-import { acquireFolderLocks, releaseAll } from '../util/folder-lock.js';
+import { acquireFolderLocks, assertAllHeld, releaseAll } from '../util/folder-lock.js';
 import { removeTemporaries } from '../util/fs.js';
 import { medianOf } from '../util/select.js';
 import {
@@ -445,6 +445,8 @@ async function simulateSeries(
   options: SimulateOptions,
   seed: number,
   pool: SimulationPool,
+  /** Throws E_LOCKED once another run took one of the series' folders over (src/util/folder-lock.ts). */
+  held: () => Promise<void>,
 ): Promise<SimulatedSeries> {
   const progress = options.progress ?? (() => {});
   const warnings: string[] = ignoredOptionWarnings(series.modality, options);
@@ -462,6 +464,7 @@ async function simulateSeries(
   const names = outputNames(series, dirs.dose);
   // Under this run's lock, a temporary of ours can only be what a killed run left; the frames of an
   // acquisition share the folders, so only this frame's are ours.
+  await held();
   for (const dir of [dirs.dose, dirs.reference]) if (dir) await removeTemporaries(dir, names.owns);
   // An earlier run's files of these series: refused, or with --overwrite removed first (its
   // completion marker before them), so that a rerun never leaves its slices beside the earlier
@@ -520,6 +523,7 @@ async function simulateSeries(
           if (padding) for (let i = 0; i < result.length; i++) if (padding[i]) result[i] = data[i]!;
           return result;
         };
+        await held();
         await writer.writeSlice(k, restore(out.lowDose), padding);
         if (reference && out.fullDose) await reference.writeSlice(k, restore(out.fullDose), padding);
         written++;
@@ -554,6 +558,7 @@ async function simulateSeries(
     warnings: [...warnings, ...writer.warnings.map((w) => `[${w.code}] ${w.message}`)],
   };
   // Written last: the series is finished (every slice written) once its marker is there.
+  await held();
   await writeSimulationMarkers(names.marker, simulated);
   return simulated;
 }
@@ -582,14 +587,11 @@ export async function runSimulate(paths: readonly string[], options: SimulateOpt
   if (targets.length === 0) {
     return { result, exitCode: EXIT_USAGE };
   }
-  const locks = await acquireFolderLocks(
-    targets.flatMap((series) =>
-      Object.values(outputDirs(series, options))
-        .filter((d): d is string => d !== null)
-        .map((d) => outputNames(series, d).lockPath(d)),
-    ),
-    { wait: Boolean(options.waitLock), log: progress },
-  );
+  const lockDirsOf = (series: Series) =>
+    Object.values(outputDirs(series, options))
+      .filter((d): d is string => d !== null)
+      .map((d) => path.resolve(outputNames(series, d).lockPath(d)));
+  const locks = await acquireFolderLocks(targets.flatMap(lockDirsOf), { wait: Boolean(options.waitLock), log: progress });
   // Without --overwrite, a series an earlier run wrote refuses the whole run (E_EXISTS): before
   // any series is written, so a refused run leaves the folder as it found it.
   if (!options.overwrite) {
@@ -605,7 +607,8 @@ export async function runSimulate(paths: readonly string[], options: SimulateOpt
     for (const series of targets) {
       progress(`simulating ${series.modality} ${series.key} (${series.slices.length} slice(s)) at ${options.dose} dose`);
       try {
-        result.series.push(await simulateSeries(series, options, seed, pool));
+        const own = locks.filter((lock) => lockDirsOf(series).includes(lock.dir));
+        result.series.push(await simulateSeries(series, options, seed, pool, () => assertAllHeld(own)));
       } catch (error) {
         const e = toLowdoseError(error, 'E_INTERNAL', series.slices[0]?.file);
         // Refusing to overwrite is a usage problem for the whole run, not one series.

@@ -20,6 +20,7 @@ import dataPlugin from './plugins/data.js';
 import jobsPlugin from './plugins/jobs.js';
 import pacsPlugin from './plugins/pacs.js';
 import { clearEndedPullSessions } from './pull-sessions.js';
+import { acquireFolderLock } from '../util/folder-lock.js';
 import comparisonRoutes from './routes/comparisons.js';
 import exportRoutes from './routes/exports.js';
 import healthRoutes from './routes/health.js';
@@ -108,6 +109,10 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   // go; those of servers still running on this work folder stay (./pull-sessions.ts).
   const cleared = await clearEndedPullSessions(config.pullRoot);
   if (cleared > 0) app.log.info(`removed the PACS pull folders of ${cleared} server session(s) that have ended (<work>/pacs/)`);
+  // This session's folder is locked while the server runs: the lock's heartbeat tells servers on
+  // other hosts sharing the work folder that it lives. Released when the server closes.
+  const session = await acquireFolderLock(config.pullDir, { log: (message) => app.log.warn(message) });
+  app.addHook('onClose', async () => session.release());
   await app.register(dataPlugin);
   await app.register(pacsPlugin, { dicomweb: options.dicomweb });
   await app.register(jobsPlugin, { runner: options.denoise ?? pipelineRunner, ...(options.freeBytes ? { freeBytes: options.freeBytes } : {}) });

@@ -18,6 +18,12 @@
  * release the folder, the lock is stale. A lock from another host written by an older lowdose has
  * no heartbeat: it is respected and the error says which file to remove. Taking over is guarded by
  * a second O_EXCL file, so two runs that both find the same stale lock cannot both take it.
+ *
+ * A run can be judged dead while it lives (suspended past the timeout, or its host cut off from
+ * the shared file system). It must then not write beside the run that took its folder over: a held
+ * lock's `assertHeld` reads the lock file and throws E_LOCKED naming the new owner once it is no
+ * longer ours, and `lost` is aborted (by that check or by a heartbeat). The writers call it before
+ * each slice file, completion marker and report.json they write under the lock.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -82,9 +88,19 @@ export interface FolderLock {
   release(): Promise<void>;
   /**
    * Refreshes the lock file's modification time, the heartbeat that tells other hosts this run
-   * lives (done every LOCK_HEARTBEAT_MS until release); false when the lock is no longer ours.
+   * lives (done every LOCK_HEARTBEAT_MS until release); false when the lock is no longer ours (or
+   * its file could not be read this time).
    */
   heartbeat(): Promise<boolean>;
+  /**
+   * Resolves while the lock file is still this run's; else throws E_LOCKED naming the run that
+   * took it over (and `lost` is aborted). Called before each write that matters: a run judged dead
+   * (suspended, or its host cut off from the shared file system, past the heartbeat timeout) and
+   * taken over must not write beside the new owner.
+   */
+  assertHeld(): Promise<void>;
+  /** Aborted, with assertHeld's E_LOCKED error as reason, once a heartbeat or a check finds the lock taken over. */
+  readonly lost: AbortSignal;
 }
 
 export interface LockOptions {
@@ -192,6 +208,20 @@ async function readExisting(file: string): Promise<Existing> {
   const owner = parseOwner(text);
   const ageMs = Date.now() - mtimeMs;
   return owner ? { kind: 'owner', owner, ageMs } : { kind: 'unreadable', ageMs };
+}
+
+/**
+ * Whether the lock of `dir` is held, and when it is, why its holder is known to be gone (`stale`,
+ * by the rule a taker applies: this host's lock by its pid, another host's by its heartbeat, a lock
+ * file left empty by its age), or null when the holder may still run. For entries whose owner
+ * holds their lock for as long as it uses them (folder claims, server pull sessions): the lock's
+ * heartbeat says for them whether a run on another host lives.
+ */
+export async function lockHolder(dir: string): Promise<{ readonly held: false } | { readonly held: true; readonly stale: string | null }> {
+  const existing = await readExisting(lockPathFor(dir));
+  if (existing.kind === 'gone') return { held: false };
+  if (existing.kind === 'unreadable') return { held: true, stale: existing.ageMs > UNWRITTEN_STALE_MS ? 'its lock file is empty' : null };
+  return { held: true, stale: lockStaleReason(existing.owner, existing.ageMs, hostname()) };
 }
 
 /**
@@ -345,18 +375,29 @@ export async function acquireFolderLock(dir: string, options: LockOptions = {}):
 
 function heldLock(file: string, dir: string, token: string, log?: (message: string) => void): FolderLock {
   let released = false;
-  let lost = false;
+  const lost = new AbortController();
+  /**
+   * Null while the lock file is still ours; else the E_LOCKED error of its loss (said once, and
+   * `lost` aborted). A read that fails otherwise than "no such file" throws: it proves nothing.
+   */
+  const loss = async (): Promise<LowdoseError | null> => {
+    if (lost.signal.aborted) return lost.signal.reason as LowdoseError;
+    const existing = await readExisting(file);
+    if (existing.kind === 'owner' && existing.owner.token === token) return null;
+    const error = new LowdoseError(
+      'E_LOCKED',
+      `the lock of ${dir} is no longer this run's: ${existing.kind === 'owner' ? `it was taken over by ${describe(existing.owner)}` : 'its file is gone'} (another run judged this one dead: no heartbeat for too long); this run writes nothing more there and leaves that run's output`,
+      { path: dir },
+    );
+    clearInterval(timer);
+    log?.(error.message);
+    lost.abort(error);
+    return error;
+  };
   const heartbeat = async (): Promise<boolean> => {
-    if (released || lost) return false;
-    const existing = await readExisting(file).catch(() => ({ kind: 'gone' }) as const);
-    if (existing.kind !== 'owner' || existing.owner.token !== token) {
-      lost = true;
-      clearInterval(timer);
-      log?.(
-        `the lock of ${dir} is no longer this run's (${existing.kind === 'owner' ? `${describe(existing.owner)} holds it` : 'its file is gone'}): another run judged this one dead`,
-      );
-      return false;
-    }
+    if (released || lost.signal.aborted) return false;
+    // A file that could not be read this time is tried again at the next beat.
+    if ((await loss().catch(() => undefined)) !== null) return false;
     const now = new Date();
     await utimes(file, now, now).catch(() => undefined);
     return true;
@@ -368,6 +409,11 @@ function heldLock(file: string, dir: string, token: string, log?: (message: stri
     path: file,
     dir,
     heartbeat,
+    lost: lost.signal,
+    async assertHeld() {
+      const error = await loss();
+      if (error) throw error;
+    },
     async release() {
       if (released) return;
       released = true;
@@ -391,6 +437,11 @@ export async function acquireFolderLocks(dirs: readonly string[], options: LockO
     await releaseAll(held);
     throw error;
   }
+}
+
+/** Throws E_LOCKED when another run took over any of `locks` (FolderLock.assertHeld). */
+export async function assertAllHeld(locks: readonly FolderLock[]): Promise<void> {
+  for (const lock of locks) await lock.assertHeld();
 }
 
 export async function releaseAll(locks: readonly FolderLock[]): Promise<void> {

@@ -13,11 +13,10 @@ import { splitPart10 } from '../../src/dicom/part10.js';
 import { associate, dimse } from '../../src/dimse/association.js';
 import { cacheStore } from '../../src/dimse/study.js';
 import { seriesCacheDir } from '../../src/util/pull-cache.js';
-import { freePort } from '../helpers/ports.js';
+import { AcceptingScp, listenScp } from '../helpers/dimse-scp.js';
 import { ctDataset } from '../helpers/store-sender.js';
 
 type Scp = InstanceType<(typeof dimse)['Scp']>;
-type ScpAssociation = Parameters<Scp['associationRequested']>[0];
 type Request = Parameters<Scp['cFindRequest']>[0];
 type Callback = Parameters<Scp['cFindRequest']>[1];
 
@@ -38,18 +37,11 @@ interface Behaviour {
 
 /** A dcmjs-dimse SCP on a free loopback port that accepts every presentation context and behaves as told. */
 async function hostilePacs(behaviour: Behaviour): Promise<number> {
-  const port = await freePort();
-  class Pacs extends dimse.Scp {
+  class Pacs extends AcceptingScp {
     private readonly connection: Socket;
     constructor(socket: Socket, options: ConstructorParameters<typeof dimse.Scp>[1]) {
       super(socket, options);
       this.connection = socket;
-    }
-    override associationRequested(association: ScpAssociation): void {
-      for (const { id } of association.getPresentationContexts() as Array<{ id: number }>) {
-        association.getPresentationContext(id).setResult(dimse.constants.PresentationContextResult.Accept, dimse.constants.TransferSyntax.ExplicitVRLittleEndian);
-      }
-      this.sendAssociationAccept();
     }
     override cFindRequest(_request: Request, _callback: Callback): void {
       behaviour.find?.(this.connection);
@@ -67,15 +59,8 @@ async function hostilePacs(behaviour: Behaviour): Promise<number> {
         callback([response]);
       });
     }
-    override associationReleaseRequested(): void {
-      this.sendAssociationReleaseResponse();
-    }
   }
-  const server = new dimse.Server(Pacs);
-  await new Promise<void>((resolve) => {
-    server.on('listening', () => resolve());
-    server.listen(port);
-  });
+  const { port, server } = await listenScp(Pacs);
   servers.push(server);
   return port;
 }

@@ -8,13 +8,14 @@
  * the comparison decodes them.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acquireFolderLock } from '../../src/util/folder-lock.js';
 import { runCli } from '../helpers/cli.js';
 import { hasPydicom } from '../helpers/pet-timing.js';
+import { folderContents } from '../helpers/folder-contents.js';
 
 const IEC = path.resolve(import.meta.dirname, '../../fixtures/iec');
 const REFERENCE = path.join(IEC, 'dose100');
@@ -43,20 +44,11 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-/** Every file under map/ and overlays/ with its bytes, and the folder's other entries. */
-function contents(dir: string): Map<string, Buffer> {
-  const files = new Map<string, Buffer>();
-  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    if (entry.isFile()) files.set(path.relative(dir, path.join(entry.parentPath, entry.name)), readFileSync(path.join(entry.parentPath, entry.name)));
-  }
-  return files;
-}
-
 async function firstMap(name: string): Promise<{ dir: string; before: Map<string, Buffer> }> {
   const dir = path.join(root, name);
   const first = await runCli('metrics', '--reference', REFERENCE, '--test', LOW, '--hallucination', dir, ...SFRC, '--json');
   expect(first.code, first.stderr).toBe(0);
-  const before = contents(dir);
+  const before = folderContents(dir);
   expect([...before.keys()].filter((k) => k.startsWith('map/'))).toHaveLength(4);
   expect([...before.keys()].some((k) => k.startsWith('overlays/'))).toBe(true);
   return { dir, before };
@@ -68,7 +60,7 @@ describe('metrics --hallucination --overwrite', () => {
     const failed = await runCli('metrics', '--reference', REFERENCE, '--test', cut, '--hallucination', dir, ...SFRC, '--overwrite');
     expect(failed.code).toBe(2);
     expect(failed.stderr).toContain('no slice pair could be read');
-    expect(contents(dir)).toEqual(before);
+    expect(folderContents(dir)).toEqual(before);
     expect(readdirSync(dir).sort()).toEqual(['map', 'overlays']);
   });
 
@@ -80,7 +72,7 @@ describe('metrics --hallucination --overwrite', () => {
     const refused = await runCli('metrics', '--reference', REFERENCE, '--test', LOW, '--hallucination', dir, ...SFRC);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('E_EXISTS');
-    expect(contents(dir)).toEqual(before);
+    expect(folderContents(dir)).toEqual(before);
     expect(readdirSync(dir).sort()).toEqual(['map', 'overlays']);
   });
 
@@ -91,7 +83,7 @@ describe('metrics --hallucination --overwrite', () => {
       const run = await runCli('metrics', '--reference', REFERENCE, '--test', LOW, '--hallucination', dir, ...SFRC, '--overwrite');
       expect(run.code).toBe(2);
       expect(run.stderr).toContain('E_LOCKED');
-      expect(contents(dir)).toEqual(before);
+      expect(folderContents(dir)).toEqual(before);
     } finally {
       await other.release();
     }

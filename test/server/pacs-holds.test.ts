@@ -1,16 +1,17 @@
 /**
  * Which series may be stored back: only files in the PACS pull folder, reached by its path or its
  * real path. And a pull folder lasts one server session: a starting server removes those of
- * sessions that have ended and keeps those of servers still running on the same work folder.
+ * sessions that have ended (another host's: its lock's heartbeat stopped) and keeps those of
+ * servers still running on the same work folder.
  */
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/server/app.js';
 import { PacsService, withoutQueries } from '../../src/server/pacs.js';
 import { clearEndedPullSessions } from '../../src/server/pull-sessions.js';
-import { processStartTime } from '../../src/util/folder-lock.js';
+import { LOCK_HEARTBEAT_MS, LOCK_HEARTBEAT_TIMEOUT_MS, lockPathFor, processStartTime } from '../../src/util/folder-lock.js';
 import { hostTag, ownerTag } from '../../src/util/owner-tag.js';
 import { endedPid } from '../helpers/processes.js';
 
@@ -54,7 +55,9 @@ describe('the pull folders', () => {
     mkdirSync(empty);
     const app = await buildApp({ data: [empty], workDir: work, viewerDir: null });
     try {
-      expect(readdirSync(path.join(work, 'pacs'))).toEqual([running]);
+      // Besides the running server's folder, this server's lock (its heartbeat) only.
+      expect(readdirSync(path.join(work, 'pacs')).filter((name) => !name.endsWith('.lock'))).toEqual([running]);
+      expect(readdirSync(path.join(work, 'pacs')).filter((name) => name.endsWith('.lock'))).toHaveLength(1);
       // The running server's pulls are its own: this server does not list them.
       const studies = (await app.inject({ url: '/api/studies' })).json<{ studies: Array<{ series: Array<{ description: string }> }> }>().studies;
       const descriptions = studies.flatMap((s) => s.series.map((x) => x.description)).sort();
@@ -63,6 +66,22 @@ describe('the pull folders', () => {
       await app.close();
     }
     expect(readdirSync(path.join(work, 'pacs'))).toEqual([running]);
+  });
+
+  it("clearEndedPullSessions removes another host's session whose lock heartbeat stopped, with its lock, and keeps one whose heartbeat is fresh", async () => {
+    const pull = path.join(root, 'pull-heartbeat');
+    const stopped = ownerTag(4242, 'there.example-org');
+    const beating = ownerTag(4243, 'there.example-org');
+    const lockOf = (tag: string, pid: number) => {
+      mkdirSync(path.join(pull, tag), { recursive: true });
+      writeFileSync(lockPathFor(path.join(pull, tag)), JSON.stringify({ pid, host: 'there.example.org', startedAt: 'then', processStart: 1, token: tag, heartbeatMs: LOCK_HEARTBEAT_MS }));
+      return lockPathFor(path.join(pull, tag));
+    };
+    const old = new Date(Date.now() - LOCK_HEARTBEAT_TIMEOUT_MS - 60_000);
+    utimesSync(lockOf(stopped, 4242), old, old);
+    lockOf(beating, 4243);
+    expect(await clearEndedPullSessions(pull)).toBe(1);
+    expect(readdirSync(pull).sort()).toEqual([`.${beating}.lock`, beating].sort());
   });
 
   it('clearEndedPullSessions keeps folders of running processes and of other hosts, and accepts a root that does not exist', async () => {

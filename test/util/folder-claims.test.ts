@@ -7,12 +7,16 @@
  * holding it is taken over; one whose holder lives is waited for.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { claimFolder } from '../../src/util/folder-claims.js';
-import { lockPathFor } from '../../src/util/folder-lock.js';
+import { LOCK_HEARTBEAT_MS, LOCK_HEARTBEAT_TIMEOUT_MS, lockPathFor } from '../../src/util/folder-lock.js';
+import { ownerTag } from '../../src/util/owner-tag.js';
+import { cacheStore } from '../../src/dimse/study.js';
+import { temporaryPathFor } from '../../src/util/fs.js';
+import { endedPid } from '../helpers/processes.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const root = mkdtempSync(path.join(os.tmpdir(), 'lowdose-claims-'));
@@ -159,4 +163,57 @@ describe('claims on a shared pull folder, across processes', () => {
     expect(existsSync(dir)).toBe(false);
     expect(existsSync(lockPathFor(dir))).toBe(false);
   }, 20_000);
+
+  it("a claim of another host counts while its lock's heartbeat is fresh, and not once it stopped: the last live run removes the folder", async () => {
+    const dir = path.join(root, 'remote-claims');
+    const claims = path.join(dir, '.claims');
+    // A run on another host claimed the folder and holds its claim's lock (the heartbeat file).
+    const remote = ownerTag(4242, 'there.example-org');
+    mkdirSync(path.join(claims, remote), { recursive: true });
+    const remoteLock = lockPathFor(path.join(claims, remote));
+    writeFileSync(remoteLock, JSON.stringify({ pid: 4242, host: 'there.example.org', startedAt: 'then', processStart: 1, token: 'remote', heartbeatMs: LOCK_HEARTBEAT_MS }));
+
+    // This run's claim holds a lock of its own, with a heartbeat.
+    const first = await claimFolder(dir);
+    const own = readdirSync(claims).filter((name) => name.endsWith('.lock') && name !== path.basename(remoteLock));
+    expect(own).toHaveLength(1);
+    expect(JSON.parse(readFileSync(path.join(claims, own[0]!), 'utf8'))).toMatchObject({ pid: process.pid, heartbeatMs: LOCK_HEARTBEAT_MS });
+    // The remote run's heartbeat is fresh: it may still read the folder, which stays.
+    expect(await first.release({ remove: true })).toBe(false);
+    expect(existsSync(path.join(claims, remote))).toBe(true);
+    expect(readdirSync(claims).sort()).toEqual([path.basename(remoteLock), remote].sort());
+
+    // Its heartbeat stopped (that run died): the folder goes with the next successful run.
+    const old = new Date(Date.now() - LOCK_HEARTBEAT_TIMEOUT_MS - 60_000);
+    utimesSync(remoteLock, old, old);
+    const second = await claimFolder(dir);
+    expect(await second.release({ remove: true })).toBe(true);
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it('a run that claims the folder when no other claim is live removes the temporaries killed runs left; one beside a live claim stays', async () => {
+    const dir = path.join(root, 'temporaries');
+    const series = path.join(dir, '0123456789abcdef');
+    mkdirSync(series, { recursive: true });
+    // What a run killed while receiving leaves: a DIMSE instance on its way in (src/dimse/study.ts
+    // cacheStore), and a DICOMweb instance being written in its series folder; its claim too.
+    mkdirSync(path.join(dir, '.claims', ownerTag(await endedPid())), { recursive: true });
+    // Another run uses the folder and lives: temporaries may be its own.
+    const live = await claimFolder(dir);
+    const left = [cacheStore(dir).temporaryFile(), temporaryPathFor(path.join(series, '1.2.3.4.dcm'))];
+    for (const file of left) writeFileSync(file, 'part of an instance');
+    writeFileSync(path.join(series, '1.2.3.5.dcm'), 'a whole instance');
+    const messages: string[] = [];
+    const beside = await claimFolder(dir, { log: (m) => messages.push(m) });
+    expect(left.every((file) => existsSync(file))).toBe(true);
+    expect(messages).toEqual([]);
+    await beside.release({ remove: false });
+    await live.release({ remove: false });
+
+    const alone = await claimFolder(dir, { log: (m) => messages.push(m) });
+    expect(left.some((file) => existsSync(file))).toBe(false);
+    expect(messages).toEqual([`removed 2 temporary file(s) a killed run left in ${dir}`]);
+    expect(readFileSync(path.join(series, '1.2.3.5.dcm'), 'utf8')).toBe('a whole instance');
+    expect(await alone.release({ remove: true })).toBe(true);
+  });
 });

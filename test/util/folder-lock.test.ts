@@ -161,9 +161,46 @@ describe('output folder lock', () => {
     const lock = await acquireFolderLock(dir, { log: (m) => messages.push(m) });
     writeFileSync(lock.path, JSON.stringify({ pid: 4242, host: 'elsewhere.example', startedAt: 'now', processStart: 1, token: 'taker', heartbeatMs: LOCK_HEARTBEAT_MS }));
     expect(await lock.heartbeat()).toBe(false);
-    expect(messages.join('\n')).toContain('is no longer this run\'s (pid 4242 on elsewhere.example');
+    expect(messages.join('\n')).toContain('is no longer this run\'s: it was taken over by pid 4242 on elsewhere.example');
     await lock.release();
     expect(JSON.parse(readFileSync(lock.path, 'utf8'))).toMatchObject({ token: 'taker' });
+  });
+
+  it('a held lock checks, before a write, that it is still its own: E_LOCKED naming the run that took it over, and `lost` aborted', async () => {
+    const dir = path.join(root, 'assert-held');
+    const lock = await acquireFolderLock(dir);
+    await expect(lock.assertHeld()).resolves.toBeUndefined();
+    expect(lock.lost.aborted).toBe(false);
+    writeFileSync(lock.path, JSON.stringify({ pid: 4242, host: 'elsewhere.example', startedAt: 'now', processStart: 1, token: 'taker', heartbeatMs: LOCK_HEARTBEAT_MS }));
+    const error = await lock.assertHeld().then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(isLowdoseError(error) && error.code).toBe('E_LOCKED');
+    expect(error!.message).toContain(`the lock of ${path.resolve(dir)} is no longer this run's: it was taken over by pid 4242 on elsewhere.example, started now`);
+    expect(lock.lost.aborted).toBe(true);
+    expect(lock.lost.reason).toBe(error);
+    // Once lost, always lost: the taker releasing does not make it ours again.
+    rmSync(lock.path);
+    await expect(lock.assertHeld()).rejects.toBe(error);
+    await lock.release();
+  });
+
+  it('a heartbeat that finds the lock taken over aborts `lost`, so a run stops before its next write without asking', async () => {
+    const dir = path.join(root, 'heartbeat-aborts');
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      const lock = await acquireFolderLock(dir);
+      rmSync(lock.path);
+      vi.advanceTimersByTime(LOCK_HEARTBEAT_MS);
+      for (let i = 0; i < 200 && !lock.lost.aborted; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(lock.lost.aborted).toBe(true);
+      expect(isLowdoseError(lock.lost.reason) && lock.lost.reason.code).toBe('E_LOCKED');
+      expect((lock.lost.reason as Error).message).toContain('its file is gone');
+      await lock.release();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("takes over another host's lock once the queue no longer holds its job's lock, after the grace period", async () => {
