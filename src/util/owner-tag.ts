@@ -33,15 +33,9 @@ export function parseOwnerTag(name: string): { host: string; pid: number; proces
   return { host: match[1]!, pid: Number(match[2]), processStart: match[3] === 'x' ? null : Number(match[3]) };
 }
 
-/** Whether the process a tag names may still run (true for another host's); false for a name that is no tag. */
-export function ownerMayRun(name: string, host = hostTag()): boolean {
-  const owner = parseOwnerTag(name);
-  return owner !== null && staleReason(owner, host) === null;
-}
-
 /**
  * Whether the maker of entry `name` of `parent` may still run: on this host by its tag (pid and
- * start time, ownerMayRun); on another host by the heartbeat of the lock it holds on the entry
+ * start time); on another host by the heartbeat of the lock it holds on the entry
  * (folder-lock.ts lockHolder), and as running when it holds none (an older lowdose, without
  * heartbeat). False for a name that is no tag.
  */

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LOCK_HEARTBEAT_MS, LOCK_HEARTBEAT_TIMEOUT_MS, lockPathFor, processStartTime } from '../../src/util/folder-lock.js';
-import { entryOwnerMayRun, hostTag, lockedEntryOf, ownerMayRun, ownerTag, parseOwnerTag } from '../../src/util/owner-tag.js';
+import { entryOwnerMayRun, hostTag, lockedEntryOf, ownerTag, parseOwnerTag } from '../../src/util/owner-tag.js';
 import { endedPid } from '../helpers/processes.js';
 
 describe('owner tags', () => {
@@ -23,11 +23,13 @@ describe('owner tags', () => {
 
   it('say a maker may run when it is this process or on another host, not when it ended or its pid was reused', async () => {
     const dead = await endedPid();
-    expect(ownerMayRun(ownerTag())).toBe(true);
-    expect(ownerMayRun(ownerTag(dead))).toBe(false);
-    expect(ownerMayRun(ownerTag(dead, 'another-host'))).toBe(true);
-    expect(ownerMayRun(`${hostTag()}-${process.pid}-${processStartTime(process.pid)! + 1}-0123abcd`)).toBe(false);
-    expect(ownerMayRun('legacy-folder')).toBe(false);
+    // No entry is needed on this host (the tag says it all), nor for another host's without a lock.
+    const parent = os.tmpdir();
+    expect(await entryOwnerMayRun(parent, ownerTag())).toBe(true);
+    expect(await entryOwnerMayRun(parent, ownerTag(dead))).toBe(false);
+    expect(await entryOwnerMayRun(parent, ownerTag(dead, 'another-host'))).toBe(true);
+    expect(await entryOwnerMayRun(parent, `${hostTag()}-${process.pid}-${processStartTime(process.pid)! + 1}-0123abcd`)).toBe(false);
+    expect(await entryOwnerMayRun(parent, 'legacy-folder')).toBe(false);
   });
 
   it("judge another host's entry by the heartbeat of the lock beside it: fresh runs, stopped ended, none (an older lowdose) runs", async () => {
