@@ -35,6 +35,8 @@ export interface RemoteStudy {
   readonly patientId: string;
   /** DICOM DA (YYYYMMDD) or ''. */
   readonly date: string;
+  /** AccessionNumber, or ''. */
+  readonly accessionNumber: string;
   readonly description: string;
   /** ModalitiesInStudy. */
   readonly modalities: string[];
@@ -70,6 +72,8 @@ export function studySearchUrl(base: string, query: StudyQuery): string {
   const studyDate = studyDateMatch(query);
   const params = new URLSearchParams();
   if (query.patientId) params.set('PatientID', query.patientId);
+  if (query.accessionNumber) params.set('AccessionNumber', query.accessionNumber);
+  if (query.studyInstanceUid) params.set('StudyInstanceUID', query.studyInstanceUid);
   if (studyDate !== null) params.set('StudyDate', studyDate);
   for (const field of STUDY_FIELDS) params.append('includefield', field);
   params.set('limit', String(query.limit ?? 100));
@@ -97,6 +101,7 @@ export async function searchStudies(client: DicomwebClient, base: string, query:
       patientName: text(s, '00100010'),
       patientId: text(s, '00100020'),
       date: text(s, '00080020'),
+      accessionNumber: text(s, '00080050'),
       description: text(s, '00081030'),
       modalities: (s['00080061']?.Value ?? []).map((m) => scalarText(m)).filter(Boolean),
       series: count(s, '00201206'),

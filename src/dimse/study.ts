@@ -117,11 +117,11 @@ async function find(peer: DimsePeer, request: DimseRequest, options: DimseClient
 export async function findStudies(peer: DimsePeer, options: DimseClientOptions, keys: StudyKeys = {}): Promise<RemoteStudy[]> {
   const studyDate = studyDateMatch(keys);
   const request = dimse.requests.CFindRequest.createStudyFindRequest({
-    StudyInstanceUID: '',
+    StudyInstanceUID: keys.studyInstanceUid ?? '',
     PatientID: keys.patientId ?? '',
     PatientName: '',
     StudyDate: studyDate ?? '',
-    AccessionNumber: '',
+    AccessionNumber: keys.accessionNumber ?? '',
     StudyDescription: '',
     ModalitiesInStudy: '',
     NumberOfStudyRelatedSeries: '',
@@ -129,7 +129,7 @@ export async function findStudies(peer: DimsePeer, options: DimseClientOptions, 
   });
   const { matches: found, capped } = await findUpToCap(peer, request, options);
   if (capped) {
-    const narrowed = keys.patientId !== undefined || studyDate !== null;
+    const narrowed = keys.patientId !== undefined || studyDate !== null || keys.accessionNumber !== undefined;
     throw new LowdoseError(
       'E_IO',
       `${dimseUrl(peer)}: the PACS caps STUDY-level C-FIND answers: it stopped the study list after ${found.length} match(es) (status ${statusHex(STATUS_CANCEL)}; Orthanc: LimitFindResults), so the list would lack studies; narrow it${narrowed ? ' further' : ''} with --patient-id / --from / --to, give a study's address (dimse://.../<StudyInstanceUID>), or raise that cap`,

@@ -14,10 +14,11 @@
  * one-study route's `dicomweb` or `dimse` section) and `queries[]`.
  */
 import { DENOISED_MODALITIES, isOneOf } from '../choices.js';
-import { DicomwebClient, type DicomwebClientOptions } from '../dicomweb/client.js';
-import { checkStowDestination, searchStudies } from '../dicomweb/study.js';
-import { isDicomwebStudyUrl, isDicomwebUrl, parseDicomwebBase, parseDicomwebUrl } from '../dicomweb/url.js';
-import { checkStoreDestination, findStudies } from '../dimse/study.js';
+import type { DicomwebClientOptions } from '../dicomweb/client.js';
+import { DicomwebClient } from '../dicomweb/client.js';
+import { checkStowDestination } from '../dicomweb/study.js';
+import { parseDicomwebUrl } from '../dicomweb/url.js';
+import { checkStoreDestination } from '../dimse/study.js';
 import { isDimseUrl, parseDimseUrl } from '../dimse/url.js';
 import { LowdoseError, toLowdoseError } from '../errors.js';
 import { studyDateMatch, type StudyKeys } from '../util/remote-series.js';
@@ -25,13 +26,14 @@ import { toolkitIdentity } from '../util/toolkit.js';
 import { denoiseDicomweb, type DicomwebDenoiseReport, type DicomwebReport } from './dicomweb.js';
 import { denoiseDimse, type DimseDenoiseReport, type DimseOptions, type DimseReport } from './dimse.js';
 import { writeReport } from './folder-report.js';
+import type { StudyIdentifiers } from './studies-file.js';
+import { describeKeys, isPacsQueryAddress, listStudies, namesStudy, queryKeys, querySource, unmatchedError } from './study-queries.js';
 import type { DenoiseReport, DenoiseOptions } from './types.js';
 import type { DimsePeer } from '../dimse/url.js';
 
-type ReportError = DenoiseReport['errors'][number];
+export { isPacsQueryAddress, STUDY_QUERY_LIMIT } from './study-queries.js';
 
-/** Most studies a DICOMweb query may match; more is an error (narrow it), never a part of them. */
-export const STUDY_QUERY_LIMIT = 1000;
+type ReportError = DenoiseReport['errors'][number];
 
 /** One PACS study (or series) of a run and what became of it. */
 export interface PacsStudyReport {
@@ -50,7 +52,12 @@ export interface PacsStudyReport {
   readonly dimse?: DimseReport;
 }
 
-/** One study query of a run: the PACS address, its keys and the studies it listed. */
+/**
+ * One study query of a run: the PACS address, its keys and the studies it listed. Each accession
+ * number / StudyInstanceUID given is its own query (`accessionNumber` / `studyInstanceUid`, with
+ * the other keys); one that lists no study has empty `studies` and an E_NOT_FOUND error in the
+ * report's `errors`.
+ */
 export interface PacsQueryReport extends StudyKeys {
   /** The PACS address searched: a DICOMweb base or dimse://AET@host:port. */
   readonly source: string;
@@ -69,6 +76,8 @@ export interface PacsStudiesOptions extends DenoiseOptions {
   readonly allowIncomplete?: boolean;
   /** Narrow every PACS address given without a study. */
   readonly keys: StudyKeys;
+  /** Studies named one by one (--accession, --studies-from): one query each on every PACS address given without a study. */
+  readonly identifiers?: StudyIdentifiers;
   readonly dicomweb?: DicomwebClientOptions;
   readonly dimse?: DimseOptions;
   /** DICOMweb base to store the derived series of the DICOMweb studies to. */
@@ -77,42 +86,31 @@ export interface PacsStudiesOptions extends DenoiseOptions {
   readonly store?: DimsePeer;
 }
 
-/** Whether an address names a PACS (DICOMweb base or dimse://AET@host:port) without a study: a query. */
-export function isPacsQueryAddress(address: string): boolean {
-  if (isDimseUrl(address)) return parseDimseUrl(address).studyInstanceUid === null;
-  return isDicomwebUrl(address) && !isDicomwebStudyUrl(address);
-}
-
 /** Whether a run over these addresses is a several-study run (several addresses, or a query). */
 export function isPacsStudiesRun(addresses: readonly string[]): boolean {
   return addresses.length > 1 || addresses.some(isPacsQueryAddress);
 }
 
-function hasKeys(keys: StudyKeys): boolean {
-  return keys.patientId !== undefined || keys.from !== undefined || keys.to !== undefined;
+function hasKeys(keys: StudyKeys, identifiers?: StudyIdentifiers): boolean {
+  return Object.values(keys).some((v) => v !== undefined) || queryKeys({}, identifiers).some(namesStudy);
 }
 
 /**
  * The keys must narrow something: given with no PACS address among the inputs they are E_USAGE,
  * and a PACS address without any of them would pull the whole PACS, E_USAGE too.
  */
-export function checkStudyQueries(addresses: readonly string[], keys: StudyKeys): void {
+export function checkStudyQueries(addresses: readonly string[], keys: StudyKeys, identifiers?: StudyIdentifiers): void {
   studyDateMatch(keys);
   const queries = addresses.filter(isPacsQueryAddress);
-  if (hasKeys(keys) && queries.length === 0) {
-    throw new LowdoseError('E_USAGE', '--patient-id, --from and --to narrow the study list of a PACS address (dimse://<AET>@host:port or a DICOMweb base URL): no input is one');
+  if (hasKeys(keys, identifiers) && queries.length === 0) {
+    throw new LowdoseError('E_USAGE', '--patient-id, --from, --to, --accession and --studies-from narrow the study list of a PACS address (dimse://<AET>@host:port or a DICOMweb base URL): no input is one');
   }
-  if (queries.length > 0 && !hasKeys(keys)) {
+  if (queries.length > 0 && !hasKeys(keys, identifiers)) {
     throw new LowdoseError(
       'E_USAGE',
-      `${queries[0]} names no study: denoise would pull every study on the PACS. Narrow it with --patient-id, --from and / or --to (lowdose info lists what matches), or give study addresses`,
+      `${queries[0]} names no study: denoise would pull every study on the PACS. Narrow it with --patient-id, --from and / or --to, or name the studies with --accession / --studies-from (lowdose info lists what matches), or give study addresses`,
     );
   }
-}
-
-function describeKeys(keys: StudyKeys): string {
-  const parts = [keys.patientId !== undefined ? `--patient-id ${keys.patientId}` : '', keys.from !== undefined ? `--from ${keys.from}` : '', keys.to !== undefined ? `--to ${keys.to}` : ''];
-  return parts.filter(Boolean).join(' ');
 }
 
 interface StudyToRun {
@@ -120,31 +118,32 @@ interface StudyToRun {
   readonly query?: string;
 }
 
-/** The studies a query lists, CT / PET ones (or of unknown modalities) to run, the others noted. */
-async function answerQuery(address: string, options: PacsStudiesOptions, log: (message: string) => void): Promise<{ query: PacsQueryReport; studies: StudyToRun[] }> {
-  let found: Array<{ studyInstanceUid: string; modalities: string[]; url: string }>;
-  let source: string;
-  if (isDimseUrl(address)) {
-    if (!options.dimse) throw new LowdoseError('E_USAGE', `${address}: no DIMSE client options`);
-    source = address;
-    found = await findStudies(parseDimseUrl(address), options.dimse, options.keys);
-  } else {
-    source = parseDicomwebBase(address);
-    const client = new DicomwebClient({ log, ...options.dicomweb });
-    try {
-      const search = await searchStudies(client, source, { ...options.keys, limit: STUDY_QUERY_LIMIT });
-      if (search.truncated) throw new LowdoseError('E_IO', `${source}: the study list is not whole (${search.truncation}); no study was denoised`, { path: source });
-      found = search.studies.map((s) => ({ studyInstanceUid: s.studyInstanceUid, modalities: s.modalities, url: `${source}/studies/${s.studyInstanceUid}` }));
-    } finally {
-      await client.close();
-    }
-  }
+/**
+ * The studies a query lists, CT / PET ones (or of unknown modalities) to run, the others noted. A
+ * query that names a study (an accession number, a StudyInstanceUID) and lists none has `error`.
+ */
+async function answerQuery(address: string, keys: StudyKeys, options: PacsStudiesOptions, log: (message: string) => void): Promise<{ query: PacsQueryReport; studies: StudyToRun[]; error?: ReportError }> {
+  const source = querySource(address);
+  const found = await listStudies(address, keys, { ...(options.dicomweb ? { dicomweb: options.dicomweb } : {}), ...(options.dimse ? { dimse: options.dimse } : {}), log, denoising: true });
   const wanted = found.filter((s) => s.modalities.length === 0 || s.modalities.some((m) => isOneOf(DENOISED_MODALITIES, m)));
   const notDenoised = found.filter((s) => !wanted.includes(s)).map((s) => ({ studyInstanceUid: s.studyInstanceUid, modalities: s.modalities }));
   for (const s of notDenoised) log(`not pulling study ${s.studyInstanceUid}: its modalities (${s.modalities.join('/')}) include no CT or PT`);
-  log(`${source}: ${found.length} stud${found.length === 1 ? 'y matches' : 'ies match'}, ${wanted.length} with CT or PT`);
-  const query: PacsQueryReport = { source, ...options.keys, studies: wanted.map((s) => s.studyInstanceUid), notDenoised };
-  return { query, studies: wanted.map((s) => ({ source: s.url, query: source })) };
+  const named = namesStudy(keys) ? ` (${describeKeys(keys)})` : '';
+  log(`${source}${named}: ${found.length} stud${found.length === 1 ? 'y matches' : 'ies match'}, ${wanted.length} with CT or PT${namesStudy(keys) && found.length > 1 ? `: ${found.map((s) => s.studyInstanceUid).join(', ')}, every one is denoised` : ''}`);
+  const query: PacsQueryReport = { source, ...keys, studies: wanted.map((s) => s.studyInstanceUid), notDenoised };
+  const studies = wanted.map((s) => ({ source: s.url, query: source }));
+  if (!namesStudy(keys) || found.length > 0) return { query, studies };
+  const error = unmatchedError(source, keys);
+  log(`warning: ${error.message}`);
+  return { query, studies, error: error.toJSON() };
+}
+
+/** The accession numbers / StudyInstanceUIDs of the queries, each once, with the run's other keys. */
+function describeQueries(queries: readonly PacsQueryReport[]): string {
+  const named = [...new Set(queries.map((q) => describeKeys({ accessionNumber: q.accessionNumber, studyInstanceUid: q.studyInstanceUid })))];
+  const first = queries[0]!;
+  const others = describeKeys({ patientId: first.patientId, from: first.from, to: first.to });
+  return `${named.join(', ')}${others ? ` with ${others}` : ''}`;
 }
 
 /** The StudyInstanceUID an address names (after checkStudyQueries, every run address names one). */
@@ -155,7 +154,7 @@ function studyOf(address: string): string {
 /** The options of one study's run: the run's, without the keys and the protocol-specific ones. */
 function withoutKeys(options: PacsStudiesOptions): DenoiseOptions & { allowIncomplete?: boolean } {
   const copy: Record<string, unknown> = { ...options };
-  for (const key of ['keys', 'dicomweb', 'dimse', 'stow', 'store']) delete copy[key];
+  for (const key of ['keys', 'identifiers', 'dicomweb', 'dimse', 'stow', 'store']) delete copy[key];
   return copy as unknown as DenoiseOptions & { allowIncomplete?: boolean };
 }
 
@@ -192,7 +191,7 @@ async function runStudy(study: StudyToRun, options: PacsStudiesOptions): Promise
  */
 export async function denoisePacsStudies(addresses: readonly string[], options: PacsStudiesOptions): Promise<PacsStudiesReport> {
   const log = options.log ?? (() => {});
-  checkStudyQueries(addresses, options.keys);
+  checkStudyQueries(addresses, options.keys, options.identifiers);
   // A wrong --stow / --store destination stops the run once, before any query or pull (each study checks it again).
   if (options.stow !== undefined) {
     const client = new DicomwebClient({ log, ...options.dicomweb });
@@ -204,12 +203,16 @@ export async function denoisePacsStudies(addresses: readonly string[], options: 
   }
   if (options.store && options.dimse) await checkStoreDestination(options.store, options.dimse);
   const queries: PacsQueryReport[] = [];
+  const queryErrors: ReportError[] = [];
   const toRun: StudyToRun[] = [];
   for (const address of addresses) {
     if (isPacsQueryAddress(address)) {
-      const answer = await answerQuery(address, options, log);
-      queries.push(answer.query);
-      toRun.push(...answer.studies);
+      for (const keys of queryKeys(options.keys, options.identifiers)) {
+        const answer = await answerQuery(address, keys, options, log);
+        queries.push(answer.query);
+        toRun.push(...answer.studies);
+        if (answer.error) queryErrors.push(answer.error);
+      }
     } else {
       studyOf(address); // an address that does not parse is E_USAGE before any study is pulled
       toRun.push({ source: address });
@@ -218,17 +221,19 @@ export async function denoisePacsStudies(addresses: readonly string[], options: 
   const seen = new Set<string>();
   const unique = toRun.filter((s) => !seen.has(s.source) && seen.add(s.source));
   if (unique.length === 0) {
-    throw new LowdoseError('E_NOT_FOUND', `no study with CT or PET matches ${describeKeys(options.keys)} on ${queries.map((q) => q.source).join(', ')}; nothing was done`);
+    const sources = [...new Set(queries.map((q) => q.source))].join(', ');
+    const what = queryKeys(options.keys, options.identifiers).some(namesStudy) ? describeQueries(queries) : describeKeys(options.keys);
+    throw new LowdoseError('E_NOT_FOUND', `no study with CT or PET matches ${what} on ${sources}; nothing was done`);
   }
   const series: DenoiseReport['series'] = [];
   const studies: PacsStudyReport[] = [];
-  let report: PacsStudiesReport = { toolkit: toolkitIdentity(), series, errors: [], studies, queries };
+  let report: PacsStudiesReport = { toolkit: toolkitIdentity(), series, errors: [...queryErrors], studies, queries };
   for (const [index, study] of unique.entries()) {
     log(`study ${index + 1} of ${unique.length}: ${study.source}`);
     const done = await runStudy(study, options);
     series.push(...done.series);
     studies.push(done.entry);
-    report = { toolkit: toolkitIdentity(), series: [...series], errors: studies.flatMap((s) => s.errors), studies: [...studies], queries };
+    report = { toolkit: toolkitIdentity(), series: [...series], errors: [...queryErrors, ...studies.flatMap((s) => s.errors)], studies: [...studies], queries };
     // report.json is the run's record so far (each study's own write holds only that study).
     await writeReport(options.outDir, report);
   }

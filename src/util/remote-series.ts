@@ -14,6 +14,10 @@ export interface StudyKeys {
   /** First and last StudyDate, DICOM DA (YYYYMMDD), inclusive; either may be left open. */
   readonly from?: string;
   readonly to?: string;
+  /** AccessionNumber, matched exactly (no wildcards). */
+  readonly accessionNumber?: string;
+  /** StudyInstanceUID, matched exactly. */
+  readonly studyInstanceUid?: string;
 }
 
 const DA = /^\d{8}$/;

@@ -145,8 +145,13 @@ export async function uploadAsOtherStudy(
   truncate: ReadonlySet<number> = new Set(),
   shift?: number,
 ): Promise<Array<Record<string, string>>> {
+  return uploadInstances(orthanc, copyAsOtherStudy(originals, truncate, shift));
+}
+
+/** Uploads the instances to Orthanc; returns each stored instance's tags, in upload order. */
+export async function uploadInstances(orthanc: RunningOrthanc, files: readonly Uint8Array[]): Promise<Array<Record<string, string>>> {
   const uploaded: Array<Record<string, string>> = [];
-  for (const bytes of copyAsOtherStudy(originals, truncate, shift)) {
+  for (const bytes of files) {
     const response = await orthanc.rest('/instances', { method: 'POST', body: Buffer.from(bytes) });
     if (!response.ok) throw new Error(`Orthanc refused an instance: HTTP ${response.status}`);
     const { ID } = (await response.json()) as { ID: string };

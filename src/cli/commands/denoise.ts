@@ -22,6 +22,8 @@ import { checkUncertaintyOptions } from '../../pipeline/uncertainty-request.js';
 import { withoutUndefined } from '../../util/defined.js';
 import { denoisePacsStudies, isPacsStudiesRun, type PacsStudiesReport } from '../../pipeline/pacs-studies.js';
 import type { StudyKeys } from '../../util/remote-series.js';
+import { checkAccessionNumber, readStudiesFile, type StudyIdentifiers } from '../../pipeline/studies-file.js';
+import { describeKeys } from '../../pipeline/study-queries.js';
 
 interface DenoiseCliOptions extends DenoiserCliOptions, DicomwebCliOptions, DimseCliOptions, StudyKeys {
   output: string;
@@ -30,6 +32,8 @@ interface DenoiseCliOptions extends DenoiserCliOptions, DicomwebCliOptions, Dims
   movePort?: number;
   moveFrom?: string[];
   allowIncomplete?: boolean;
+  accession?: string[];
+  studiesFrom?: string;
   dose?: number;
   reference?: string[];
   overwrite?: boolean;
@@ -47,7 +51,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .description('denoise every CT / PET series found; writes new DICOM series, PNG previews and report.json into <dir>')
     .argument(
       '<path...>',
-      'DICOM files or folders (searched recursively); or PACS studies, one after another: DICOMweb study / series URLs (http(s)://host/<prefix>/studies/<uid>[/series/<uid>]), DIMSE studies / series (dimse://<PACS AE title>@host:port/<StudyInstanceUID>[/<SeriesInstanceUID>]), and PACS addresses (a DICOMweb base URL, dimse://<PACS AE title>@host:port) narrowed by --patient-id / --from / --to',
+      'DICOM files or folders (searched recursively); or PACS studies, one after another: DICOMweb study / series URLs (http(s)://host/<prefix>/studies/<uid>[/series/<uid>]), DIMSE studies / series (dimse://<PACS AE title>@host:port/<StudyInstanceUID>[/<SeriesInstanceUID>]), and PACS addresses (a DICOMweb base URL, dimse://<PACS AE title>@host:port) narrowed by --patient-id / --from / --to / --accession / --studies-from',
     )
     .requiredOption('-o, --output <dir>', 'output directory');
   addDenoiserOptions(command)
@@ -68,6 +72,8 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--patient-id <id>', 'for a PACS address (dimse://<AE title>@host:port or a DICOMweb base URL): denoise the studies of this PatientID (* and ? are wildcards); a PACS address needs at least one of --patient-id, --from, --to')
     .option('--from <YYYYMMDD>', 'for a PACS address: denoise the studies from this StudyDate on')
     .option('--to <YYYYMMDD>', 'for a PACS address: denoise the studies up to this StudyDate')
+    .option('--accession <number>', 'for a PACS address: denoise the studies of this AccessionNumber (exact, with the other keys; repeatable, one query each); one that matches no study is an error of the run (exit 1), one that matches several denoises them all', collect)
+    .option('--studies-from <file>', 'for a PACS address: denoise the studies listed in this text / CSV file, one AccessionNumber or StudyInstanceUID (digits and dots) per line; blank lines, # comments and a header line are skipped, any other line is a usage error (exit 2) before any query')
     .option('--allow-incomplete', 'with a DICOMweb or dimse:// input: denoise a series of which the server gave fewer instances than it says it holds (NumberOfSeriesRelatedInstances), or the listed series of a study whose series list may lack some, recording the counts in report.json (default: refuse, exit 1 with E_IO)')
     .option('--json', 'machine-readable report on stdout')
     .action(async (paths: string[], opts: DenoiseCliOptions) => {
@@ -94,7 +100,9 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       const pacs = urls.length + dimseUrls.length;
       const keys: StudyKeys = withoutUndefined({ patientId: opts.patientId, from: opts.from, to: opts.to });
       if (pacs > 0 && pacs < paths.length) throw usageError('PACS addresses (DICOMweb URLs, dimse://) and files or folders are not mixed in one run');
-      if (Object.keys(keys).length > 0 && pacs === 0) throw usageError('--patient-id, --from and --to narrow the study list of a PACS address (dimse://<AET>@host:port or a DICOMweb base URL)');
+      const named = opts.accession !== undefined || opts.studiesFrom !== undefined;
+      if ((Object.keys(keys).length > 0 || named) && pacs === 0) throw usageError('--patient-id, --from, --to, --accession and --studies-from narrow the study list of a PACS address (dimse://<AET>@host:port or a DICOMweb base URL)');
+      const identifiers = named ? await studyIdentifiers(opts) : undefined;
       if (opts.stow !== undefined && urls.length === 0) throw usageError('--stow needs a DICOMweb URL as input (a dimse:// input stores with --store)');
       if ((opts.store !== undefined || opts.movePort !== undefined) && dimseUrls.length === 0) throw usageError('--store and --move-port need a dimse:// input');
       if (opts.stow !== undefined && opts.store === undefined && dimseUrls.length > 0) throw usageError('--stow stores the DICOMweb inputs\' results only: the dimse:// inputs of this run would not be stored; add --store for them');
@@ -112,8 +120,8 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       let report: DenoiseReport | DicomwebDenoiseReport | DimseDenoiseReport | PacsStudiesReport;
       try {
         report =
-          pacs > 0 && (isPacsStudiesRun(paths) || Object.keys(keys).length > 0)
-            ? await denoisePacsStudies(paths, { ...options, ...remote, keys })
+          pacs > 0 && (isPacsStudiesRun(paths) || Object.keys(keys).length > 0 || identifiers !== undefined)
+            ? await denoisePacsStudies(paths, { ...options, ...remote, keys, ...(identifiers ? { identifiers } : {}) })
             : urls.length > 0
               ? await denoiseDicomweb(urls[0]!, { ...options, ...remote })
               : dimseUrls.length > 0
@@ -128,6 +136,13 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     });
 };
 
+/** --accession and --studies-from together, each accession number / StudyInstanceUID once; read before any query. */
+async function studyIdentifiers(opts: DenoiseCliOptions): Promise<StudyIdentifiers> {
+  const fromFile = opts.studiesFrom !== undefined ? await readStudiesFile(opts.studiesFrom) : { accessions: [], studyInstanceUids: [] };
+  const given = (opts.accession ?? []).map(checkAccessionNumber);
+  return { accessions: [...new Set([...given, ...fromFile.accessions])], studyInstanceUids: fromFile.studyInstanceUids };
+}
+
 type RemoteSection = DicomwebDenoiseReport['dicomweb'] | DimseDenoiseReport['dimse'];
 
 function humanReport(report: DenoiseReport | DicomwebDenoiseReport | DimseDenoiseReport | PacsStudiesReport): string {
@@ -135,7 +150,7 @@ function humanReport(report: DenoiseReport | DicomwebDenoiseReport | DimseDenois
   const single = 'dicomweb' in report ? report.dicomweb : 'dimse' in report ? report.dimse : null;
   const remotes: RemoteSection[] = single ? [single] : 'studies' in report ? report.studies.flatMap((s) => s.dicomweb ?? s.dimse ?? []) : [];
   if ('studies' in report) {
-    for (const q of report.queries) lines.push(`query ${q.source}${q.patientId !== undefined ? ` --patient-id ${q.patientId}` : ''}${q.from !== undefined ? ` --from ${q.from}` : ''}${q.to !== undefined ? ` --to ${q.to}` : ''}: ${q.studies.length} stud${q.studies.length === 1 ? 'y' : 'ies'} to denoise${q.notDenoised.length > 0 ? `, ${q.notDenoised.length} without CT or PT left out` : ''}`);
+    for (const q of report.queries) lines.push(`query ${q.source} ${describeKeys(q)}: ${q.studies.length} stud${q.studies.length === 1 ? 'y' : 'ies'} to denoise${q.notDenoised.length > 0 ? `, ${q.notDenoised.length} without CT or PT left out` : ''}`);
     for (const s of report.studies) lines.push(`study ${s.source}: ${s.outcome}, ${s.series.length} series${s.errors.length > 0 ? `, ${s.errors.length} error(s)` : ''}`);
   }
   for (const remote of remotes) {

@@ -8,6 +8,9 @@ import { frameTimingLine, transferSyntaxOf } from '../../dicom/index.js';
 import { runInfo, type InfoResult } from '../../pipeline/info.js';
 import { infoDicomweb, type DicomwebInfoResult } from '../../pipeline/dicomweb.js';
 import { isDicomwebUrl } from '../../dicomweb/url.js';
+import { infoStudies, isPacsQueryAddress, type StudyListResult } from '../../pipeline/study-queries.js';
+import { checkAccessionNumber } from '../../pipeline/studies-file.js';
+import { collect } from '../repeatable-options.js';
 import { addDicomwebOptions, dicomwebClientOptions, type DicomwebCliOptions } from '../dicomweb-options.js';
 import { infoDimse, type DimseInfoResult } from '../../pipeline/dimse.js';
 import { isDimseUrl } from '../../dimse/url.js';
@@ -49,7 +52,7 @@ function humanReport(result: InfoResult): string {
   return lines.join('\n');
 }
 
-function humanRemote(result: DicomwebInfoResult | DimseInfoResult): string {
+function humanRemote(result: DicomwebInfoResult | DimseInfoResult | StudyListResult): string {
   if ('studies' in result) {
     return result.studies
       .map((s) => `${s.studyInstanceUid}  ${s.studyDate || '?'}  ${s.patientId || '?'} ${s.patientName}  ${s.modalities.join('/') || '?'}  ${s.series ?? '?'} series, ${s.instances ?? '?'} instance(s)${s.description ? `  "${s.description}"` : ''}\n  ${s.url}`)
@@ -74,19 +77,36 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .description('find DICOM series under the paths and print them, with every file that could not be read')
     .argument(
       '<path...>',
-      'DICOM files or directories (searched recursively), or one DICOMweb study URL (lists its series with QIDO-RS), or one dimse://<PACS AE title>@host:port[/<StudyInstanceUID>] (lists the studies, or the study\'s series, with C-FIND)',
+      'DICOM files or directories (searched recursively), or one DICOMweb study URL (lists its series with QIDO-RS) or base URL (lists the studies with QIDO-RS), or one dimse://<PACS AE title>@host:port[/<StudyInstanceUID>] (lists the studies, or the study\'s series, with C-FIND)',
     )
     .option('--stats', 'add per-slice min / max / mean in modality units (HU, SUVbw or Bq/ml), of the pixels that are not padding (PixelPaddingValue, a CT slice\'s out-of-field fill)')
-    .option('--patient-id <id>', 'for a dimse:// PACS address: list only the studies of this PatientID (* and ? are wildcards)')
-    .option('--from <YYYYMMDD>', 'for a dimse:// PACS address: list only the studies from this StudyDate on')
-    .option('--to <YYYYMMDD>', 'for a dimse:// PACS address: list only the studies up to this StudyDate');
+    .option('--patient-id <id>', 'for a PACS address (dimse://<AE title>@host:port or a DICOMweb base URL): list only the studies of this PatientID (* and ? are wildcards)')
+    .option('--from <YYYYMMDD>', 'for a PACS address: list only the studies from this StudyDate on')
+    .option('--to <YYYYMMDD>', 'for a PACS address: list only the studies up to this StudyDate')
+    .option('--accession <number>', 'for a PACS address: list only the studies of this AccessionNumber (exact, with the other keys; repeatable, one query each); one that matches no study is an error (exit 1)', collect);
   addDimseOptions(addDicomwebOptions(command))
     .option('--json', 'machine-readable output on stdout')
-    .action(async (paths: string[], opts: DicomwebCliOptions & DimseCliOptions & StudyKeys & { stats?: boolean; json?: boolean }) => {
+    .action(async (paths: string[], opts: DicomwebCliOptions & DimseCliOptions & StudyKeys & { accession?: string[]; stats?: boolean; json?: boolean }) => {
       const out = createOutput(Boolean(opts.json));
       const keys: StudyKeys = { ...(opts.patientId !== undefined ? { patientId: opts.patientId } : {}), ...(opts.from !== undefined ? { from: opts.from } : {}), ...(opts.to !== undefined ? { to: opts.to } : {}) };
+      const accessions = [...new Set((opts.accession ?? []).map(checkAccessionNumber))];
       checkPacsOptionScope(command, paths);
-      if (Object.keys(keys).length > 0 && !paths.some(isDimseUrl)) throw usageError('--patient-id, --from and --to narrow the study list of a dimse:// PACS address');
+      const narrowed = Object.keys(keys).length > 0 || accessions.length > 0;
+      if (narrowed && !paths.some(isPacsQueryAddress)) throw usageError('--patient-id, --from, --to and --accession narrow the study list of a PACS address (dimse://<AET>@host:port or a DICOMweb base URL)');
+      if (paths.some(isPacsQueryAddress)) {
+        if (paths.length > 1) throw usageError('a PACS address is given alone: one PACS per run');
+        if (opts.stats) throw usageError('--stats reads pixel data: use it on files, not on a PACS address');
+        const clients = {
+          ...(isDimseUrl(paths[0]!) ? { dimse: dimseClientOptions(opts) } : { dicomweb: dicomwebClientOptions(opts, (m) => out.info(m)) }),
+          log: (m: string) => out.info(m),
+        };
+        const { result, exitCode } = await infoStudies(paths[0]!, keys, { accessions, studyInstanceUids: [] }, clients);
+        out.result(result);
+        out.print(humanRemote(result));
+        out.info(`${result.studies.length} studies on ${result.source}`);
+        setExitCode(exitCode);
+        return;
+      }
       if (paths.some(isDimseUrl)) {
         if (paths.length > 1) throw usageError('a dimse:// address is given alone: one PACS or study per run');
         if (opts.stats) throw usageError('--stats reads pixel data: use it on files, not on a dimse:// address');
