@@ -103,7 +103,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
         const { result, exitCode } = await infoStudies(paths[0]!, keys, { accessions, studyInstanceUids: [] }, clients);
         out.result(result);
         out.print(humanRemote(result));
-        out.info(`${result.studies.length} studies on ${result.source}`);
+        out.info(`${result.studies.length} ${result.studies.length === 1 ? 'study' : 'studies'} on ${result.source}`);
         setExitCode(exitCode);
         return;
       }
@@ -113,7 +113,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
         const { result, exitCode } = await infoDimse(paths[0]!, dimseClientOptions(opts), keys, (m) => out.warn(m));
         out.result(result);
         out.print(humanRemote(result));
-        out.info('studies' in result ? `${result.studies.length} studies on ${result.source}` : `${result.series.length} series in study ${result.studyInstanceUid}`);
+        out.info('studies' in result ? `${result.studies.length} ${result.studies.length === 1 ? 'study' : 'studies'} on ${result.source}` : `${result.series.length} series in study ${result.studyInstanceUid}`);
         setExitCode(exitCode);
         return;
       }
