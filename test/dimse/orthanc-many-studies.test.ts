@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { startProxy } from '../helpers/http-proxy.js';
 import { copyAsOtherStudy, withSameLengthText } from '../helpers/mutate-dicom.js';
-import { closedPort, findOrthanc, freePort, ORTHANC_AET, startOrthanc, type RunningOrthanc } from '../helpers/orthanc.js';
+import { closedPort, findOrthanc, freePort, ORTHANC_AET, startOrthanc, uploadInstances, type RunningOrthanc } from '../helpers/orthanc.js';
 
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
 const CALLING_AET = 'LOWDOSE';
@@ -60,11 +60,7 @@ describe.skipIf(!installed)('denoise over several PACS studies (Orthanc)', () =>
     // PatientID "99000 " and StudyDate 20030417 in the originals; replaced by values of the same length.
     const copies = { A: copyAsOtherStudy(originals, new Set(), 21), B: copyAsOtherStudy(originals, new Set(), 22).map((b) => withSameLengthText(b, 'x00100020', '99017 ')), C: copyAsOtherStudy(originals, new Set(), 23).map((b) => withSameLengthText(withSameLengthText(b, 'x00100020', '99017 '), 'x00080020', '20190305')) };
     for (const [name, files] of Object.entries(copies) as Array<['A' | 'B' | 'C', Uint8Array[]]>) {
-      for (const bytes of files) {
-        const response = await orthanc.rest('/instances', { method: 'POST', body: Buffer.from(bytes) });
-        expect(response.ok).toBe(true);
-        study[name] = ((await (await orthanc.rest(`/instances/${((await response.json()) as { ID: string }).ID}/simplified-tags`)).json()) as Record<string, string>)['StudyInstanceUID']!;
-      }
+      study[name] = (await uploadInstances(orthanc, files)).at(-1)!['StudyInstanceUID']!;
     }
     expect(new Set(Object.values(study)).size).toBe(3);
   });
