@@ -79,3 +79,14 @@ export async function readStudiesFile(file: string): Promise<StudyIdentifiers> {
   }
   return parseStudiesFile(text, file);
 }
+
+/**
+ * The studies `--accession` (each checked) and `--studies-from` (read and checked) name together,
+ * each accession number and StudyInstanceUID once: read before any query, so a bad value stops the
+ * run before the PACS is asked anything.
+ */
+export async function namedStudies(options: { readonly accession?: readonly string[]; readonly studiesFrom?: string }): Promise<StudyIdentifiers> {
+  const fromFile = options.studiesFrom !== undefined ? await readStudiesFile(options.studiesFrom) : { accessions: [], studyInstanceUids: [] };
+  const given = (options.accession ?? []).map(checkAccessionNumber);
+  return { accessions: [...new Set([...given, ...fromFile.accessions])], studyInstanceUids: fromFile.studyInstanceUids };
+}

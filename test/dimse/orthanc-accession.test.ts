@@ -185,5 +185,14 @@ describe.skipIf(!installed)('studies named by accession number or StudyInstanceU
     expect(studiesOf(result)).toEqual([study.A]);
     expect(result.errors).toEqual([{ code: 'E_NOT_FOUND', message: `no study on ${orthanc.dicomweb} matches accession number NOSUCH03`, path: orthanc.dicomweb }]);
     expect(missing.stderr).toContain(`warning: no study on ${orthanc.dicomweb} matches accession number NOSUCH03`);
+
+    // --studies-from reads the file as denoise does: the cohort listed before anything is pulled.
+    const list = path.join(dir, 'info-cohort.csv');
+    await writeFile(list, `StudyInstanceUID\n${study.A}\nACC00002\n1.2.3.4.5.6.7.8.9\n`);
+    const fromFile = await runCli('info', pacs, '--studies-from', list, '--calling-aet', CALLING_AET, '--json');
+    expect(fromFile.code, fromFile.stderr).toBe(1);
+    const cohort = JSON.parse(fromFile.stdout) as StudyList;
+    expect(studiesOf(cohort)).toEqual([study.A, study.B, study.C].sort());
+    expect(cohort.errors).toEqual([{ code: 'E_NOT_FOUND', message: `no study on ${pacs} matches StudyInstanceUID 1.2.3.4.5.6.7.8.9`, path: pacs }]);
   });
 });

@@ -22,7 +22,7 @@ import { checkUncertaintyOptions } from '../../pipeline/uncertainty-request.js';
 import { withoutUndefined } from '../../util/defined.js';
 import { denoisePacsStudies, isPacsStudiesRun, type PacsStudiesReport } from '../../pipeline/pacs-studies.js';
 import type { StudyKeys } from '../../util/remote-series.js';
-import { checkAccessionNumber, readStudiesFile, type StudyIdentifiers } from '../../pipeline/studies-file.js';
+import { namedStudies } from '../../pipeline/studies-file.js';
 import { describeKeys } from '../../pipeline/study-queries.js';
 
 interface DenoiseCliOptions extends DenoiserCliOptions, DicomwebCliOptions, DimseCliOptions, StudyKeys {
@@ -102,7 +102,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       if (pacs > 0 && pacs < paths.length) throw usageError('PACS addresses (DICOMweb URLs, dimse://) and files or folders are not mixed in one run');
       const named = opts.accession !== undefined || opts.studiesFrom !== undefined;
       if ((Object.keys(keys).length > 0 || named) && pacs === 0) throw usageError('--patient-id, --from, --to, --accession and --studies-from narrow the study list of a PACS address (dimse://<AET>@host:port or a DICOMweb base URL)');
-      const identifiers = named ? await studyIdentifiers(opts) : undefined;
+      const identifiers = named ? await namedStudies(opts) : undefined;
       if (opts.stow !== undefined && urls.length === 0) throw usageError('--stow needs a DICOMweb URL as input (a dimse:// input stores with --store)');
       if ((opts.store !== undefined || opts.movePort !== undefined) && dimseUrls.length === 0) throw usageError('--store and --move-port need a dimse:// input');
       if (opts.stow !== undefined && opts.store === undefined && dimseUrls.length > 0) throw usageError('--stow stores the DICOMweb inputs\' results only: the dimse:// inputs of this run would not be stored; add --store for them');
@@ -135,13 +135,6 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       setExitCode(exitCodeForRun(report.series.length, report.errors));
     });
 };
-
-/** --accession and --studies-from together, each accession number / StudyInstanceUID once; read before any query. */
-async function studyIdentifiers(opts: DenoiseCliOptions): Promise<StudyIdentifiers> {
-  const fromFile = opts.studiesFrom !== undefined ? await readStudiesFile(opts.studiesFrom) : { accessions: [], studyInstanceUids: [] };
-  const given = (opts.accession ?? []).map(checkAccessionNumber);
-  return { accessions: [...new Set([...given, ...fromFile.accessions])], studyInstanceUids: fromFile.studyInstanceUids };
-}
 
 type RemoteSection = DicomwebDenoiseReport['dicomweb'] | DimseDenoiseReport['dimse'];
 

@@ -9,7 +9,7 @@ import { runInfo, type InfoResult } from '../../pipeline/info.js';
 import { infoDicomweb, type DicomwebInfoResult } from '../../pipeline/dicomweb.js';
 import { isDicomwebUrl } from '../../dicomweb/url.js';
 import { infoStudies, isPacsQueryAddress, type StudyListResult } from '../../pipeline/study-queries.js';
-import { checkAccessionNumber } from '../../pipeline/studies-file.js';
+import { namedStudies } from '../../pipeline/studies-file.js';
 import { collect } from '../repeatable-options.js';
 import { addDicomwebOptions, dicomwebClientOptions, type DicomwebCliOptions } from '../dicomweb-options.js';
 import { infoDimse, type DimseInfoResult } from '../../pipeline/dimse.js';
@@ -83,16 +83,18 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--patient-id <id>', 'for a PACS address (dimse://<AE title>@host:port or a DICOMweb base URL): list only the studies of this PatientID (* and ? are wildcards)')
     .option('--from <YYYYMMDD>', 'for a PACS address: list only the studies from this StudyDate on')
     .option('--to <YYYYMMDD>', 'for a PACS address: list only the studies up to this StudyDate')
-    .option('--accession <number>', 'for a PACS address: list only the studies of this AccessionNumber (exact, with the other keys; repeatable, one query each); one that matches no study is an error (exit 1)', collect);
+    .option('--accession <number>', 'for a PACS address: list only the studies of this AccessionNumber (exact, with the other keys; repeatable, one query each); one that matches no study is an error (exit 1)', collect)
+    .option('--studies-from <file>', 'for a PACS address: list the studies named in this text / CSV file, one AccessionNumber or StudyInstanceUID (digits and dots) per line, as denoise --studies-from reads it; one that matches no study is an error (exit 1)');
   addDimseOptions(addDicomwebOptions(command))
     .option('--json', 'machine-readable output on stdout')
-    .action(async (paths: string[], opts: DicomwebCliOptions & DimseCliOptions & StudyKeys & { accession?: string[]; stats?: boolean; json?: boolean }) => {
+    .action(async (paths: string[], opts: DicomwebCliOptions & DimseCliOptions & StudyKeys & { accession?: string[]; studiesFrom?: string; stats?: boolean; json?: boolean }) => {
       const out = createOutput(Boolean(opts.json));
       const keys: StudyKeys = { ...(opts.patientId !== undefined ? { patientId: opts.patientId } : {}), ...(opts.from !== undefined ? { from: opts.from } : {}), ...(opts.to !== undefined ? { to: opts.to } : {}) };
-      const accessions = [...new Set((opts.accession ?? []).map(checkAccessionNumber))];
       checkPacsOptionScope(command, paths);
-      const narrowed = Object.keys(keys).length > 0 || accessions.length > 0;
-      if (narrowed && !paths.some(isPacsQueryAddress)) throw usageError('--patient-id, --from, --to and --accession narrow the study list of a PACS address (dimse://<AET>@host:port or a DICOMweb base URL)');
+      const named = opts.accession !== undefined || opts.studiesFrom !== undefined;
+      const narrowed = Object.keys(keys).length > 0 || named;
+      if (narrowed && !paths.some(isPacsQueryAddress)) throw usageError('--patient-id, --from, --to, --accession and --studies-from narrow the study list of a PACS address (dimse://<AET>@host:port or a DICOMweb base URL)');
+      const identifiers = named ? await namedStudies(opts) : { accessions: [], studyInstanceUids: [] };
       if (paths.some(isPacsQueryAddress)) {
         if (paths.length > 1) throw usageError('a PACS address is given alone: one PACS per run');
         if (opts.stats) throw usageError('--stats reads pixel data: use it on files, not on a PACS address');
@@ -100,7 +102,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
           ...(isDimseUrl(paths[0]!) ? { dimse: dimseClientOptions(opts) } : { dicomweb: dicomwebClientOptions(opts, (m) => out.info(m)) }),
           log: (m: string) => out.info(m),
         };
-        const { result, exitCode } = await infoStudies(paths[0]!, keys, { accessions, studyInstanceUids: [] }, clients);
+        const { result, exitCode } = await infoStudies(paths[0]!, keys, identifiers, clients);
         out.result(result);
         out.print(humanRemote(result));
         out.info(`${result.studies.length} ${result.studies.length === 1 ? 'study' : 'studies'} on ${result.source}`);
