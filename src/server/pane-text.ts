@@ -24,6 +24,29 @@ export function paneScoresLine(scores: Scores | null, comparison: Pick<Compariso
   return scores ? scoresLine(scores) : (unscoredText(comparison) ?? '');
 }
 
+/**
+ * The widest per-slice PSNR the viewer's lines write short of ∞ (identical slices): three figures
+ * hold any PSNR below 1000 dB, i.e. any RMSE above 10^-50 of the metric range. DICOM pixels are
+ * stored as integers, so two slices that differ at all differ by at least one stored step (at most
+ * 1/65536 of a metric range within a 16-bit series' values) at one pixel, which keeps a 1024 x 1024
+ * slice below
+ * 20·log10(65536 · 1024) ≈ 156 dB.
+ */
+export const WIDEST_PSNR = 888.8;
+
+/**
+ * A value in `units` (a series' Units: HU, SUV, BQML, CNTS, ...) whose formatValue text is as wide
+ * as the widest a noise σ or RMSE in those units prints, for the room a line takes before its
+ * numbers arrive (all digits alike in tabular figures): HU values of 16-bit pixels differ by less
+ * than 100 000 (five figures); SUV values stay below 100 and print at most "0.0088" wide below one;
+ * activity (Bq/ml) and counts get six figures (σ below 1 000 000).
+ */
+export function widestValue(units: string): number {
+  if (units === 'HU') return 88888;
+  if (units === 'SUV' || units === 'SUVbw') return 0.0088;
+  return 888888;
+}
+
 /** Values in modality units at a sensible precision: 61.6 HU, 3.04 HU, 0.052 SUV. */
 export function formatValue(value: number): string {
   const a = Math.abs(value);

@@ -8,19 +8,28 @@
  * point of make-pet-timing.py's dynamic PET series (its frame label beside the name), denoised in
  * the test with the Gaussian filter. The overlay over each image likewise: no text on another (the
  * scale bar goes up above the bottom corners where it would touch them), none out of the image,
- * none cut without a tooltip (a corner's lines wrap between their parts).
+ * none cut without a tooltip (a corner's lines wrap between their parts; a part wider than a line, a
+ * 45-character patient ID, cut on one line with the whole line in its tooltip). The series list in
+ * the top bar takes the room the buttons leave, its entry whole in its tooltip. A comparison whose
+ * numbers are as wide as they get (a PSNR over 100 dB, a noise σ over 1000 HU) moves no image when
+ * its numbers arrive.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readSliceImage } from '../../src/dicom/index.js';
 import { frameTimingLine } from '../../src/dicom/pet-frame-text.js';
+import { createDerivedSeriesWriter } from '../../src/dicom/write-derived.js';
+import { writeVolumeSeries } from '../../src/dicom/write-volume.js';
+import { generateBody } from '../../src/phantoms/body/index.js';
 import { denoisePaths } from '../../src/pipeline/denoise.js';
-import type { ComparisonMetrics, SliceMetrics } from '../../src/server/api-types.js';
+import type { ComparisonMetrics, ComparisonSummary, SliceMetrics } from '../../src/server/api-types.js';
 import { formatValue, scoresLine } from '../../src/server/pane-text.js';
 import { hasPydicom, makePetTiming } from '../helpers/pet-timing.js';
-import { writeFixtureStudy } from '../server/fixture-study.js';
+import { onlySeries, writeFixtureStudy } from '../server/fixture-study.js';
+import { Rng } from '../../src/util/random.js';
 import { hasChromium, paneProbes, POLL, startViewer, type ViewerSession } from './harness.js';
 
 interface Item {
@@ -134,6 +143,81 @@ function overlayUnreadable(pane: TitleBar & { top: number; bottom: number }): st
 }
 const item = (bar: TitleBar, kind: string) => bar.items.find((i) => i.kind === kind)!;
 
+/** The width a bar needs for its items on one line, whole (`withMetrics`: the scores too): padding, items, gaps. */
+function titleNeeds(bar: TitleBar, withMetrics = true): number {
+  const items = bar.items.filter((i) => withMetrics || i.kind !== 'pane-metrics');
+  return 16 + items.reduce((sum, i) => sum + i.right - i.left + i.scrollWidth - i.clientWidth, 0) + 8 * (items.length - 1);
+}
+
+/** Every shown pane's image box, on screen. */
+const imageBoxes = (page: Page) => page.$$eval('.pane:not([hidden]) .pane-image', (boxes) => boxes.map((b) => JSON.stringify(b.getBoundingClientRect())));
+
+/**
+ * The series list in the top bar: the entry shown, its width as written and the room the list gives
+ * it, the list's tooltip, its width and its width unconstrained (as wide as its longest entry), the
+ * spacer's width after it, and what runs out of the bar.
+ */
+function listFit(page: Page) {
+  return page.$eval('.topbar', (top) => {
+    const select = top.querySelector<HTMLSelectElement>('#view-select')!;
+    const style = getComputedStyle(select);
+    const context = document.createElement('canvas').getContext('2d')!;
+    context.font = style.font;
+    const text = select.selectedOptions[0]!.text;
+    const box = top.getBoundingClientRect();
+    const width = select.getBoundingClientRect().width;
+    const saved = select.getAttribute('style');
+    select.style.cssText = 'flex: none; max-width: none; width: auto';
+    const natural = select.getBoundingClientRect().width;
+    if (saved === null) select.removeAttribute('style');
+    else select.setAttribute('style', saved);
+    const out = Array.from(top.children).filter((c) => !(c as HTMLElement).hidden && (c.getBoundingClientRect().right > box.right + 0.5 || c.getBoundingClientRect().left < box.left - 0.5));
+    return {
+      text,
+      title: select.title,
+      textWidth: context.measureText(text).width,
+      room: select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight),
+      width,
+      natural,
+      spacer: top.querySelector('.spacer')!.getBoundingClientRect().width,
+      out: out.map((c) => c.id || c.className),
+    };
+  });
+}
+
+/** A patient name and ID longer than a corner's line in a 200-px pane, and a long series description. */
+const LONG_NAME = 'WOLFESCHLEGELSTEINHAUSENBERGERDORFFVONALTENBURG^HUBERT';
+const LONG_ID = 'PATIENT-0123456789-0123456789-0123456789-XYZ';
+const LONG_DESCRIPTION = 'Chest abdomen pelvis portal venous phase 1.0 mm soft tissue kernel';
+
+/**
+ * A CT study whose numbers are as wide as the pane lines write them: the full-dose series with white
+ * noise of 1500 HU (a noise σ of four figures), a low-dose copy with more, and a "denoised" series
+ * that is the full-dose one with two pixels a slice 1 HU off (a PSNR over 100 dB); the patient's
+ * name and ID and the series description too long for a narrow pane.
+ */
+async function writeWideNumbersStudy(root: string): Promise<void> {
+  const { volume, origin } = generateBody({ size: 64, slices: 2, seed: 5 });
+  const rng = new Rng(7);
+  const noisy = { ...volume, slices: volume.slices.map((slice) => slice.map((v) => v + 1500 * rng.normal())) };
+  const fullDoseDir = path.join(root, 'full-dose');
+  await writeVolumeSeries(noisy, fullDoseDir, { origin, uidSeed: 'lowdose-wide-numbers', studyDescription: 'wide numbers', patientName: LONG_NAME, patientId: LONG_ID, seriesDescription: LONG_DESCRIPTION, seriesNumber: 1 });
+  const fullDose = await onlySeries(fullDoseDir);
+  const low = createDerivedSeriesWriter(fullDose, { outDir: path.join(root, 'low-dose'), derivationDescription: 'lowdose simulate: white Gaussian noise, SD 500 HU, seed 7 (test fixture)', seriesDescriptionSuffix: ' + noise', seriesNumber: 2 });
+  const images = await Promise.all(fullDose.slices.map((_, i) => readSliceImage(fullDose, i)));
+  for (const [i, image] of images.entries()) await low.writeSlice(i, image.data.map((v) => v + 500 * rng.normal()));
+  const lowDose = await onlySeries(path.join(root, 'low-dose'));
+  const denoised = createDerivedSeriesWriter(lowDose, { outDir: path.join(root, 'denoised'), derivationDescription: 'lowdose gaussian filter: the full-dose series, two pixels 1 HU off (test fixture)', seriesDescriptionSuffix: ' lowdose gaussian', seriesNumber: 3 });
+  for (const [i, image] of images.entries()) {
+    const data = Float32Array.from(image.data);
+    // Two pixels well inside the range PSNR is taken over.
+    const inside = data.findIndex((v, k) => k > 2000 && v > -500 && v < 1000);
+    data[inside]! += 1;
+    data[inside + 1]! += 1;
+    await denoised.writeSlice(i, data);
+  }
+}
+
 describe.skipIf(!hasChromium)('pane title bars in a narrow window (headless Chromium)', () => {
   let root: string;
   let session: ViewerSession;
@@ -143,6 +227,8 @@ describe.skipIf(!hasChromium)('pane title bars in a narrow window (headless Chro
     root = mkdtempSync(path.join(os.tmpdir(), 'lowdose-e2e-narrow-'));
     const data = [path.join(root, 'ct')];
     await writeFixtureStudy(data[0]!, { size: 64, slices: 3 });
+    data.push(path.join(root, 'wide'));
+    await writeWideNumbersStudy(data.at(-1)!);
     if (hasPydicom) {
       const input = path.join(root, 'pet');
       makePetTiming(input);
@@ -159,7 +245,27 @@ describe.skipIf(!hasChromium)('pane title bars in a narrow window (headless Chro
   });
 
   const comparisons = () => session.studies.studies.flatMap((s) => s.comparisons);
-  const ctComparison = () => comparisons().find((c) => session.studies.studies.some((s) => s.modalities.includes('CT') && s.comparisons.includes(c)))!;
+  const ctComparison = () => comparisons().find((c) => session.studies.studies.some((s) => s.modalities.includes('CT') && s.description !== 'wide numbers' && s.comparisons.includes(c)))!;
+  const wideComparison = () => session.studies.studies.find((s) => s.description === 'wide numbers')!.comparisons[0]!;
+
+  /**
+   * Opens the comparison again (from its low-dose series) with its numbers, the slice's and the
+   * series', held back until `release`, and waits for its low-dose and denoised images.
+   */
+  async function openWithMetricsHeld(comparison: ComparisonSummary): Promise<{ release: () => void; unroute: () => Promise<void> }> {
+    const { page } = session;
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const metricsUrl = (url: URL) => /\/metrics(\/|$)/.test(url.pathname);
+    await page.route(metricsUrl, async (route) => {
+      await held;
+      await route.continue();
+    });
+    await probes.openFromList(`s:${comparison.lowDose}`);
+    await probes.openFromList(`c:${comparison.id}`);
+    for (const key of ['lowDose', 'denoised']) await probes.expectRealPixels(key);
+    return { release, unroute: () => page.unroute(metricsUrl) };
+  }
 
   it('moves the scores under the name in every pane of four, overlapping and cutting nothing; one line again in a wide window', async () => {
     const { page, app } = session;
@@ -221,36 +327,21 @@ describe.skipIf(!hasChromium)('pane title bars in a narrow window (headless Chro
     // Two panes side by side, as wide as their names, link buttons and gaps need and short of what the scores add.
     await page.click('[data-layout="1x2"]');
     await expect.poll(() => probes.paneKeys(), POLL).toEqual(['lowDose', 'denoised']);
-    const natural = (i: Item) => i.right - i.left + i.scrollWidth - i.clientWidth;
-    const needs = (bar: TitleBar, withMetrics: boolean) => {
-      const items = bar.items.filter((i) => withMetrics || i.kind !== 'pane-metrics');
-      return 16 + items.reduce((sum, i) => sum + natural(i), 0) + 8 * (items.length - 1);
-    };
     const bars = await titleBars(page);
-    const names = Math.max(...bars.map((b) => needs(b, false)));
-    const all = Math.max(...bars.map((b) => needs(b, true)));
+    const names = Math.max(...bars.map((b) => titleNeeds(b, false)));
+    const all = Math.max(...bars.map((b) => titleNeeds(b)));
     expect(all - names).toBeGreaterThan(100);
     const width = Math.round((names + all) / 2);
     await page.setViewportSize({ width: 2 * width + 2, height: 600 });
     // The view opened again with its numbers (the slice's, the series') held back until its images are drawn.
-    let release = () => {};
-    const held = new Promise<void>((resolve) => (release = resolve));
-    const metricsUrl = (url: URL) => /\/metrics(\/|$)/.test(url.pathname);
-    await page.route(metricsUrl, async (route) => {
-      await held;
-      await route.continue();
-    });
-    await probes.openFromList(`s:${comparison.lowDose}`);
-    await probes.openFromList(`c:${comparison.id}`);
-    for (const key of ['lowDose', 'denoised']) await probes.expectRealPixels(key);
-    const imageBoxes = () => page.$$eval('.pane:not([hidden]) .pane-image', (boxes) => boxes.map((b) => JSON.stringify(b.getBoundingClientRect())));
-    const before = await imageBoxes();
+    const { release, unroute } = await openWithMetricsHeld(comparison);
+    const before = await imageBoxes(page);
     expect(await page.textContent('[data-metrics="denoised"]')).not.toMatch(/^PSNR/);
     expect(await page.getAttribute('#panes', 'data-title-lines')).toBe('2');
     release();
     await expect.poll(() => page.textContent('[data-metrics="denoised"]'), POLL).toMatch(/^PSNR \d+\.\d dB · SSIM \d\.\d{3}$/);
-    await page.unroute(metricsUrl);
-    expect(await imageBoxes()).toEqual(before);
+    await unroute();
+    expect(await imageBoxes(page)).toEqual(before);
     const after = await titleBars(page);
     expect(after.flatMap(overlaps)).toEqual([]);
     expect(after.flatMap(cut)).toEqual([]);
@@ -292,6 +383,86 @@ describe.skipIf(!hasChromium)('pane title bars in a narrow window (headless Chro
     expect(header.parts.filter((p) => !p.whole).map((p) => p.text)).toEqual([]);
     expect(await panesBox()).toBe(before);
     await page.unroute(seriesMetrics);
+  });
+
+  it('cuts a patient ID wider than a line and the list entry at 800 px, each whole in its tooltip, the list taking the room the bar has', async () => {
+    const { page } = session;
+    const comparison = wideComparison();
+    await probes.openFromList(`c:${comparison.id}`);
+    for (const key of ['lowDose', 'denoised', 'reference']) await probes.expectRealPixels(key);
+    expect(await probes.paneKeys()).toEqual(['lowDose', 'denoised', 'reference', 'difference']);
+    // Every part of the top-left corner on one line; the ID (and the name) cut with an ellipsis, the whole line in its tooltip.
+    const parts = await page.$$eval('.pane:not([hidden]) .ov-tl .ov-part', (spans) =>
+      spans.map((e) => ({ text: e.textContent ?? '', height: e.getBoundingClientRect().height, cut: e.scrollWidth > e.clientWidth, title: (e as HTMLElement).title, pointer: getComputedStyle(e).pointerEvents })),
+    );
+    expect(parts.filter((p) => p.height >= 20).map((p) => p.text)).toEqual([]);
+    const ids = parts.filter((p) => p.text === `ID ${LONG_ID}`);
+    expect(ids.length).toBe(4);
+    for (const id of ids) expect(id).toMatchObject({ cut: true, title: `ID ${LONG_ID}`, pointer: 'auto' });
+    expect(parts.filter((p) => p.cut && !p.title.includes(p.text)).map((p) => p.text)).toEqual([]);
+    expect(parts.filter((p) => !p.cut).every((p) => p.title === '' && p.pointer === 'none')).toBe(true);
+    const over = await overlays(page);
+    expect(over.flatMap(overlaps)).toEqual([]);
+    expect(over.flatMap(overlayUnreadable)).toEqual([]);
+
+    // The list's entry, too long for the bar: the list takes all the room the buttons leave, the entry whole in its tooltip.
+    const narrow = await listFit(page);
+    expect(narrow.text).toBe(`Compare: ${comparison.description}`);
+    expect(narrow.textWidth).toBeGreaterThan(narrow.room);
+    expect(narrow.title.split('\n')[0]).toBe(narrow.text);
+    expect(narrow.spacer).toBeLessThan(1);
+    expect(narrow.out).toEqual([]);
+    // Wider: the list as wide as its longest entry where the bar has the room, never narrower while the bar has room to spare.
+    await page.setViewportSize({ width: 1200, height: 600 });
+    for (const value of [`c:${comparison.id}`, `s:${comparison.denoised}`]) {
+      await probes.openFromList(value);
+      const wide = await listFit(page);
+      expect(wide.title.split('\n')[0]).toBe(wide.text);
+      expect(wide.out).toEqual([]);
+      if (wide.width < wide.natural - 0.5) expect(wide.spacer, `${wide.text}: ${wide.width} px of ${wide.natural}`).toBeLessThan(1);
+    }
+    await page.setViewportSize({ width: 800, height: 600 });
+    expect(session.pageErrors).toEqual([]);
+  });
+
+  it('makes room for a PSNR over 100 dB and a noise σ over 1000 HU before they arrive, so no image box moves when they do', async () => {
+    const { page, app } = session;
+    const comparison = wideComparison();
+    const expected = (await app.inject({ url: `/api/comparisons/${comparison.id}/metrics/slices/0` })).json() as SliceMetrics;
+    expect(expected.denoised!.psnr).toBeGreaterThan(100);
+    expect(expected.noise.reference).toBeGreaterThan(1000);
+    await probes.openFromList(`c:${comparison.id}`);
+    await page.click('[data-layout="1x2"]');
+    await expect.poll(() => probes.paneKeys(), POLL).toEqual(['lowDose', 'denoised']);
+    await expect.poll(() => page.textContent('[data-metrics="denoised"]'), POLL).toBe(scoresLine(expected.denoised));
+    // Panes 3 px narrower than the denoised pane's name, link button, scores and gaps need on one line.
+    await page.setViewportSize({ width: 1600, height: 600 });
+    await expect.poll(() => page.getAttribute('#panes', 'data-title-lines'), POLL).toBeNull();
+    const oneLine = await titleBars(page);
+    const pane = Math.ceil(titleNeeds(oneLine.find((b) => b.pane === 'denoised')!)) - 3;
+    let viewport = 2 * pane + 2;
+    for (let k = 0; k < 3; k++) {
+      await page.setViewportSize({ width: viewport, height: 600 });
+      const shown = await page.$eval('.pane[data-pane="denoised"]', (e) => e.getBoundingClientRect().width);
+      if (Math.abs(shown - pane) < 0.5) break;
+      viewport += Math.round(2 * (pane - shown));
+    }
+    expect(Math.abs((await page.$eval('.pane[data-pane="denoised"]', (e) => e.getBoundingClientRect().width)) - pane)).toBeLessThan(1);
+    // The view opened again, its numbers held back until its images are drawn.
+    const { release, unroute } = await openWithMetricsHeld(comparison);
+    const before = await imageBoxes(page);
+    expect(await page.textContent('[data-metrics="denoised"]')).not.toMatch(/^PSNR/);
+    release();
+    await expect.poll(() => page.textContent('[data-metrics="denoised"]'), POLL).toBe(scoresLine(expected.denoised));
+    await expect.poll(() => page.textContent('[data-testid="mean-noise"]'), POLL).toMatch(/^Noise σ \d{3,}/);
+    await unroute();
+    expect(await imageBoxes(page)).toEqual(before);
+    const after = await titleBars(page);
+    expect(after.flatMap(overlaps)).toEqual([]);
+    expect(after.flatMap(unreadable)).toEqual([]);
+    await page.click('[data-layout="auto"]');
+    await page.setViewportSize({ width: 800, height: 600 });
+    expect(session.pageErrors).toEqual([]);
   });
 
   it.skipIf(!hasPydicom)('keeps a time point\'s number and the scores whole beside a frame label in a narrow pane', async () => {

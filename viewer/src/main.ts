@@ -312,6 +312,17 @@ function showInSelect(target: Target): void {
     select.append(new Option(`Compare ${target.id.split(',').length} methods`, value));
   }
   select.value = value;
+  titleSelect();
+}
+
+/**
+ * The list's tooltip: the whole text of the entry shown (cut in a narrow window), its study and
+ * its frame's timing where it has one.
+ */
+function titleSelect(): void {
+  const option = select.selectedOptions[0];
+  const study = option?.parentElement instanceof HTMLOptGroupElement ? option.parentElement.label : '';
+  select.title = option ? [option.text, study, option.title].filter(Boolean).join('\n') : 'Comparison or series to show';
 }
 
 /**
@@ -352,6 +363,7 @@ select.addEventListener('change', () => {
   // Give the keys back to the viewer: a focused select would take the next arrow key as
   // "open the next series" instead of "next slice".
   select.blur();
+  titleSelect();
   void openTarget({ kind, id }, null);
 });
 

@@ -6,7 +6,7 @@
  */
 import { api, type ComparisonDetail, type ComparisonMetrics, type Scores, type SliceMetrics } from './api.js';
 import { methodLabel, type PaneKey } from './pane-titles.js';
-import { formatValue, scoresLine, unscoredText } from '../../src/server/pane-text.js';
+import { formatValue, scoresLine, unscoredText, WIDEST_PSNR, widestValue } from '../../src/server/pane-text.js';
 import type { ComparisonViewer } from './viewer.js';
 
 /** One method of the open view: its pane and comparison. */
@@ -16,11 +16,16 @@ export interface MethodMetricsSource {
 }
 
 /**
- * Numbers as wide as most a slice gets (two-digit PSNR, three-decimal SSIM, a noise σ of three
- * figures), for the room a pane's line takes before its numbers arrive.
+ * Numbers as wide as the widest the pane lines and the series means write for a series in `units`
+ * (a three-figure PSNR, a negative three-decimal SSIM, widestValue for the noise σ and RMSE), for the room
+ * they take before the numbers arrive: numbers that come in later never add a line under an image
+ * already drawn.
  */
-const SAMPLE_SCORES: Scores = { psnr: 88.8, ssim: 0.888, rmse: 88.8 };
-const SAMPLE_SLICE: SliceMetrics = { index: 0, denoised: SAMPLE_SCORES, lowDose: SAMPLE_SCORES, noise: { lowDose: 0.088, denoised: 0.088, reference: 0.088 } };
+function sampleNumbers(units: string): { scores: Scores; slice: SliceMetrics; value: number } {
+  const value = widestValue(units);
+  const scores: Scores = { psnr: WIDEST_PSNR, ssim: -0.888, rmse: value };
+  return { scores, value, slice: { index: 0, denoised: scores, lowDose: scores, noise: { lowDose: value, denoised: value, reference: value } } };
+}
 
 export class MetricsView {
   private methods: MethodMetricsSource[] = [];
@@ -71,15 +76,20 @@ export class MetricsView {
     for (const m of methods) this.slices.set(m.comparison.id, new Map());
     // Room for the lines to come, before the first slice's numbers arrive: the panes' title bars
     // then take their second line (if they need one) now, not under an image already drawn.
-    this.viewer.reserveMetrics(new Map(methods.flatMap((m, k) => this.paneLines(m, k, SAMPLE_SLICE).map((line) => [line.key, line.text] as const))));
+    const sample = sampleNumbers(this.units);
+    this.viewer.reserveMetrics(new Map(methods.flatMap((m, k) => this.paneLines(m, k, sample.slice).map((line) => [line.key, line.text] as const))));
     const what = methods.length > 1 ? `${methods.length} methods` : methodLabel(first.comparison.report);
     this.header.innerHTML = `<span class="series-lead muted">Series means (${first.comparison.reference ? 'vs reference' : `vs ${escape(this.source)}`}, ${escape(what)}):</span> <span class="series-computing muted">computing…</span><span id="series-metrics" class="series-pending"></span>`;
-    // The means' parts laid out now, unseen, with numbers as wide as most series get: the header
+    // The means' parts laid out now, unseen, with numbers as wide as they can be: the header
     // takes the lines it will need before the first slice is drawn, not under the images later.
-    const sample: Pick<ComparisonMetrics, 'mean'> = {
-      mean: { denoised: SAMPLE_SCORES, lowDose: first.comparison.reference ? SAMPLE_SCORES : null, noise: { lowDose: 88.8, denoised: 8.88, ...(first.comparison.reference ? { reference: 8.88 } : {}) } },
+    const means: Pick<ComparisonMetrics, 'mean'> = {
+      mean: {
+        denoised: sample.scores,
+        lowDose: first.comparison.reference ? sample.scores : null,
+        noise: { lowDose: sample.value, denoised: sample.value, ...(first.comparison.reference ? { reference: sample.value } : {}) },
+      },
     };
-    this.renderSeries(methods.map(() => sample));
+    this.renderSeries(methods.map(() => means));
     for (const e of this.header.querySelectorAll('#series-metrics [data-testid]')) e.removeAttribute('data-testid');
     // Held at those lines while the view is open: means that take fewer lines than the sample (no
     // noise estimate, shorter numbers) must not shrink the header and move the images up under a

@@ -6,7 +6,8 @@
  *
  * Nothing overlaps in a narrow pane and nothing is cut without its whole text in a tooltip: a
  * corner's line wraps between its parts (overlayLineParts: "W 400" / "L 40.0 HU"), each part whole
- * on its line where it fits; the series description (top right) keeps one line, cut where it must,
+ * on its line where it fits, else (a 40-character patient ID) cut with an ellipsis on one line, the
+ * whole line in its tooltip (markCut: only a cut part takes the pointer); the series description (top right) keeps one line, cut where it must,
  * whole in the tooltip of the pane's name (an overlay line takes no pointer: the probe reads through it); the scale bar, centred at the foot, goes up above the bottom corners where
  * it would touch them, the bottom orientation letter above whatever it would touch (placeFoot).
  */
@@ -46,7 +47,10 @@ export class PaneOverlay {
     this.root.append(...Object.values(this.corners), ...Object.values(this.edges), this.bar);
     host.append(this.root);
     // A pane resized keeps its overlay apart (its corners' lines wrap anew).
-    new ResizeObserver(() => this.placeFoot()).observe(this.root);
+    new ResizeObserver(() => {
+      this.markCut();
+      this.placeFoot();
+    }).observe(this.root);
   }
 
   /**
@@ -81,7 +85,22 @@ export class PaneOverlay {
       this.bar.dataset.mm = String(bar.mm);
       this.bar.dataset.px = bar.px.toFixed(1);
     }
+    this.markCut();
     this.placeFoot();
+  }
+
+  /**
+   * A corner's part wider than its line is cut with an ellipsis (styles.css): it gets the whole
+   * line as its tooltip and takes the pointer (`ov-cut`) so the tooltip shows; a part shown whole
+   * neither, so the probe reads through it.
+   */
+  private markCut(): void {
+    for (const part of this.root.querySelectorAll<HTMLElement>('.ov-corner .ov-part')) {
+      const cut = part.scrollWidth > part.clientWidth;
+      part.classList.toggle('ov-cut', cut);
+      if (cut) part.title = part.parentElement?.textContent ?? part.textContent ?? '';
+      else part.removeAttribute('title');
+    }
   }
 
   /**
