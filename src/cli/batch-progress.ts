@@ -19,7 +19,8 @@ export interface BatchProgress {
  */
 export function progressFigures(snapshot: BatchSnapshot, seconds: number): { counts: string; rate: string; eta: string } {
   const { status, results } = snapshot;
-  const skippedSlices = results.filter((r) => r.skipped).reduce((n, r) => n + r.output.files.length, 0);
+  // A PACS job's slices are not in status.slices (unknown until pulled): only series jobs count here.
+  const skippedSlices = results.reduce((n, r) => n + ('study' in r || !r.skipped ? 0 : r.output.files.length), 0);
   const denoised = Math.max(0, status.slices.done - skippedSlices);
   const rate = denoised / Math.max(1e-3, seconds);
   const left = status.jobs.filter((j) => j.state === 'waiting' || j.state === 'delayed' || j.state === 'active').reduce((n, j) => n + Math.max(0, j.slices - j.slicesDone), 0);

@@ -113,7 +113,8 @@ export function checkStudyQueries(addresses: readonly string[], keys: StudyKeys,
   }
 }
 
-interface StudyToRun {
+/** One study (or series) address to run, and the query that listed it. */
+export interface StudyToRun {
   readonly source: string;
   readonly query?: string;
 }
@@ -158,7 +159,8 @@ function withoutKeys(options: PacsStudiesOptions): DenoiseOptions & { allowIncom
   return copy as unknown as DenoiseOptions & { allowIncomplete?: boolean };
 }
 
-async function runStudy(study: StudyToRun, options: PacsStudiesOptions): Promise<{ series: DenoiseReport['series']; entry: PacsStudyReport }> {
+/** Runs one study through its one-study route; its failure is in the entry (`outcome: 'failed'`), never thrown. */
+export async function runStudy(study: StudyToRun, options: PacsStudiesOptions): Promise<{ series: DenoiseReport['series']; entry: PacsStudyReport }> {
   const base = { source: study.source, studyInstanceUid: studyOf(study.source), ...(study.query !== undefined ? { query: study.query } : {}) };
   const { dicomweb, dimse, stow, store } = options;
   const common: DenoiseOptions & { allowIncomplete?: boolean } = withoutKeys(options);
@@ -185,11 +187,15 @@ async function runStudy(study: StudyToRun, options: PacsStudiesOptions): Promise
 }
 
 /**
- * Denoises every study the addresses name or their queries list, one after another into
- * `options.outDir`; see the module comment. Throws only before any study is pulled (usage, a
- * query that fails or is capped); a study's failure is in its entry and the report's `errors`.
+ * The studies a run over these addresses denoises, every query answered (`denoise` and `batch`
+ * both resolve them so): throws (usage, a --stow / --store destination that is wrong, a query that
+ * fails or is capped, no CT / PET study at all) before any study is pulled. `errors`: the queries
+ * naming a study (an accession number, a StudyInstanceUID) that listed none.
  */
-export async function denoisePacsStudies(addresses: readonly string[], options: PacsStudiesOptions): Promise<PacsStudiesReport> {
+export async function resolvePacsStudies(
+  addresses: readonly string[],
+  options: PacsStudiesOptions,
+): Promise<{ queries: PacsQueryReport[]; studies: StudyToRun[]; errors: ReportError[] }> {
   const log = options.log ?? (() => {});
   checkStudyQueries(addresses, options.keys, options.identifiers);
   // A wrong --stow / --store destination stops the run once, before any query or pull (each study checks it again).
@@ -225,6 +231,17 @@ export async function denoisePacsStudies(addresses: readonly string[], options: 
     const what = queryKeys(options.keys, options.identifiers).some(namesStudy) ? describeQueries(queries) : describeKeys(options.keys);
     throw new LowdoseError('E_NOT_FOUND', `no study with CT or PET matches ${what} on ${sources}; nothing was done`);
   }
+  return { queries, studies: unique, errors: queryErrors };
+}
+
+/**
+ * Denoises every study the addresses name or their queries list, one after another into
+ * `options.outDir`; see the module comment. Throws only before any study is pulled (usage, a
+ * query that fails or is capped); a study's failure is in its entry and the report's `errors`.
+ */
+export async function denoisePacsStudies(addresses: readonly string[], options: PacsStudiesOptions): Promise<PacsStudiesReport> {
+  const log = options.log ?? (() => {});
+  const { queries, studies: unique, errors: queryErrors } = await resolvePacsStudies(addresses, options);
   const series: DenoiseReport['series'] = [];
   const studies: PacsStudyReport[] = [];
   let report: PacsStudiesReport = { toolkit: toolkitIdentity(), series, errors: [...queryErrors], studies, queries };

@@ -268,7 +268,10 @@ export async function denoiseRemote<R extends FolderRecordShape>(options: Denois
 
 async function pullDenoiseStore<R extends FolderRecordShape>(options: DenoiseOptions, steps: RemoteSteps<R>, log: (message: string) => void): Promise<{ report: R; errors: number }> {
   // The folder's record: with the finished series earlier runs left there (./folder-report.ts).
-  const writeReport = (result: R) => writeFolderReport(path.resolve(options.outDir), result);
+  // A queue job (writeReport: false) leaves it to its batch, as a folder job does.
+  const writeReport = async (result: R) => {
+    if (options.writeReport !== false) await writeFolderReport(path.resolve(options.outDir), result);
+  };
   let pulled: PulledFolder[];
   try {
     pulled = await steps.pull();

@@ -8,7 +8,10 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import { scanPaths, scanProblems } from '../dicom/index.js';
 import { LowdoseError } from '../errors.js';
+import { resolvePacsStudies, type PacsQueryReport, type PacsStudiesOptions } from '../pipeline/pacs-studies.js';
 import type { DenoiseReport } from '../pipeline/types.js';
+import { isDimseUrl, parseDimsePeer, parseDimseUrl } from '../dimse/url.js';
+import { parseDicomwebUrl } from '../dicomweb/url.js';
 import { closeUnready, connectionOptions, whenReachable, type RedisTarget } from './connection.js';
 import {
   QUEUE_NAME,
@@ -17,11 +20,14 @@ import {
   cancelKey,
   decodeFailure,
   jobId,
+  resultSeries,
+  type BatchJobEntry,
   type BatchRecord,
   type BatchStatus,
   type JobSettings,
   type JobState,
   type JobStatus,
+  type PacsJobSource,
   type SeriesJobData,
   type SeriesJobResult,
 } from './jobs.js';
@@ -77,42 +83,94 @@ export async function submitBatch(queue: Queue<SeriesJobData, SeriesJobResult>, 
   if (files.some((file) => file.startsWith(outDir + path.sep))) {
     throw new LowdoseError('E_USAGE', `output directory ${outDir} contains input files; choose another -o`);
   }
-  const id = newBatchId();
-  const createdAt = new Date().toISOString();
-  const attempts = options.attempts ?? 3;
-  const jobs = series.map((s, index) => ({
-    id: jobId(id, index),
-    seriesInstanceUid: s.seriesInstanceUid,
-    modality: s.modality,
-    slices: s.slices.length,
+  const jobs = series.map((s) => ({
+    entry: { seriesInstanceUid: s.seriesInstanceUid, modality: s.modality, slices: s.slices.length },
     data: {
-      batchId: id,
-      index,
       files: [...new Set(s.slices.map((slice) => path.resolve(slice.file)))],
       seriesInstanceUid: s.seriesInstanceUid,
       modality: s.modality,
       slices: s.slices.length,
-      outDir,
-      settings: options.settings,
-      submittedAt: createdAt,
-    } satisfies SeriesJobData,
+    },
   }));
-  const batch: BatchRecord = {
-    id,
-    createdAt,
+  const batch = await enqueue(queue, jobs, outDir, options);
+  return { batch, errors: scan.errors.map((e) => e.toJSON()), ...(skipped.length > 0 ? { skipped } : {}) };
+}
+
+/** What a PACS batch stores and how (the PACS client options are the submitter's, for the queries only). */
+export interface PacsSubmitOptions extends SubmitOptions {
+  readonly keys: PacsStudiesOptions['keys'];
+  readonly identifiers?: PacsStudiesOptions['identifiers'];
+  readonly dicomweb?: PacsStudiesOptions['dicomweb'];
+  readonly dimse?: PacsStudiesOptions['dimse'];
+  readonly stow?: string;
+  /** dimse://AET@host:port. */
+  readonly store?: string;
+  readonly allowIncomplete?: boolean;
+}
+
+/**
+ * Queues one job per PACS study (or series) the addresses name or their queries list: the queries
+ * are answered here, by the code and with the cap errors of `denoise` (resolvePacsStudies), and a
+ * failing one queues nothing; a query naming a study that lists none is in `errors`. Each worker pulls its job's study with its own PACS credentials.
+ */
+export async function submitPacsBatch(
+  queue: Queue<SeriesJobData, SeriesJobResult>,
+  addresses: readonly string[],
+  options: PacsSubmitOptions,
+): Promise<Submitted & { queries: PacsQueryReport[] }> {
+  const outDir = path.resolve(options.outDir);
+  const { queries, studies, errors } = await resolvePacsStudies(addresses, {
     outDir,
-    attempts,
-    jobs: jobs.map(({ id: jid, seriesInstanceUid, modality, slices }) => ({ id: jid, seriesInstanceUid, modality, slices })),
-  };
-  // The record first: a worker may take a job the moment it is added.
+    keys: options.keys,
+    ...(options.identifiers ? { identifiers: options.identifiers } : {}),
+    ...(options.dicomweb ? { dicomweb: options.dicomweb } : {}),
+    ...(options.dimse ? { dimse: options.dimse } : {}),
+    ...(options.stow !== undefined ? { stow: options.stow } : {}),
+    ...(options.store !== undefined ? { store: parseDimsePeer(options.store) } : {}),
+    ...(options.log ? { log: options.log } : {}),
+  });
+  const jobs = studies.map((study) => {
+    const target = isDimseUrl(study.source) ? parseDimseUrl(study.source) : parseDicomwebUrl(study.source);
+    const stores = isDimseUrl(study.source) ? (options.store !== undefined ? { store: options.store } : {}) : options.stow !== undefined ? { stow: options.stow } : {};
+    const pacs: PacsJobSource = {
+      source: study.source,
+      studyInstanceUid: target.studyInstanceUid ?? '',
+      ...(study.query !== undefined ? { query: study.query } : {}),
+      ...stores,
+      ...(options.allowIncomplete ? { allowIncomplete: true } : {}),
+    };
+    const entry = { seriesInstanceUid: target.seriesInstanceUid ?? '', modality: '', slices: 0, source: study.source, studyInstanceUid: pacs.studyInstanceUid };
+    return { entry, data: { files: [], seriesInstanceUid: entry.seriesInstanceUid, modality: '', slices: 0, pacs } };
+  });
+  const batch = await enqueue(queue, jobs, outDir, options, queries);
+  // A query naming a study (an accession number, a StudyInstanceUID) that listed none: an error of the batch, as of a denoise run.
+  return { batch, errors, queries };
+}
+
+/** Writes the batch record, then adds its jobs (a worker may take a job the moment it is added). */
+async function enqueue(
+  queue: Queue<SeriesJobData, SeriesJobResult>,
+  jobs: ReadonlyArray<{ entry: Omit<BatchJobEntry, 'id'>; data: Omit<SeriesJobData, 'batchId' | 'index' | 'outDir' | 'settings' | 'submittedAt'> }>,
+  outDir: string,
+  options: SubmitOptions,
+  queries?: PacsQueryReport[],
+): Promise<BatchRecord> {
+  const id = newBatchId();
+  const createdAt = new Date().toISOString();
+  const attempts = options.attempts ?? 3;
+  const queued = jobs.map((job, index) => ({
+    entry: { id: jobId(id, index), ...job.entry },
+    data: { batchId: id, index, ...job.data, outDir, settings: options.settings, submittedAt: createdAt } satisfies SeriesJobData,
+  }));
+  const batch: BatchRecord = { id, createdAt, outDir, attempts, jobs: queued.map((job) => job.entry), ...(queries ? { queries } : {}) };
   const client = await queue.client;
   await client.set(batchKey(id), JSON.stringify(batch));
   await queue.addBulk(
-    jobs.map((job) => ({
+    queued.map((job) => ({
       name: 'series',
       data: job.data,
       opts: {
-        jobId: job.id,
+        jobId: job.entry.id,
         attempts,
         backoff: { type: 'exponential', delay: options.backoffMs ?? 2000 },
         removeOnComplete: false,
@@ -120,7 +178,7 @@ export async function submitBatch(queue: Queue<SeriesJobData, SeriesJobResult>, 
       },
     })),
   );
-  return { batch, errors: scan.errors.map((e) => e.toJSON()), ...(skipped.length > 0 ? { skipped } : {}) };
+  return batch;
 }
 
 export async function readBatch(queue: Queue<SeriesJobData, SeriesJobResult>, id: string): Promise<BatchRecord> {
@@ -166,6 +224,7 @@ export async function batchStatus(queue: Queue<SeriesJobData, SeriesJobResult>, 
       state === 'completed' ? entry.slices : state === 'active' && typeof progress === 'object' && progress !== null ? (progress.slicesDone ?? 0) : 0;
     const result = state === 'completed' ? (job!.returnvalue) : null;
     if (result) results.push(result);
+    const outputs = result ? resultSeries(result).map((r) => r.output.dir) : [];
     const failure = state === 'failed' && job ? decodeFailure(job.failedReason ?? '') : null;
     jobs.push({
       ...entry,
@@ -173,7 +232,8 @@ export async function batchStatus(queue: Queue<SeriesJobData, SeriesJobResult>, 
       attempts: job?.attemptsMade ?? 0,
       slicesDone,
       error: failure,
-      output: result?.output.dir ?? null,
+      output: outputs[0] ?? null,
+      ...(entry.source !== undefined ? { outputs } : {}),
     });
   }
   const count = (state: JobState) => jobs.filter((j) => j.state === state).length;
@@ -188,6 +248,7 @@ export async function batchStatus(queue: Queue<SeriesJobData, SeriesJobResult>, 
     series: { total: jobs.length, done: count('completed'), failed: count('failed'), running, waiting, cancelled: count('cancelled') },
     slices: { total: jobs.reduce((n, j) => n + j.slices, 0), done: jobs.reduce((n, j) => n + j.slicesDone, 0) },
     jobs,
+    ...(batch.queries ? { queries: batch.queries } : {}),
   };
   return { status, results };
 }

@@ -5,8 +5,14 @@
  * One job per series. A job names the series' files and the shared output folder; any worker that
  * sees the same storage runs it with the `denoise` pipeline (src/pipeline/denoise.ts), which
  * writes atomically and locks the output series folder, so a job run twice leaves one copy.
+ *
+ * Or one job per PACS study (or series): the job names its address (`pacs`), and the worker pulls
+ * it into its own pull folder and denoises it with the one-study route `denoise <url>` uses
+ * (src/pipeline/pacs-studies.ts), with the PACS credentials of its own environment: a job never
+ * carries any.
  */
 import type { SkippedSeries } from '../pipeline/not-denoised.js';
+import type { PacsQueryReport, PacsStudyReport } from '../pipeline/pacs-studies.js';
 import type { DenoiseOptions, DenoiseReport, SeriesReport } from '../pipeline/types.js';
 import { toolkitIdentity } from '../util/toolkit.js';
 
@@ -28,11 +34,30 @@ export type JobSettings = Pick<
   readonly overwrite?: boolean;
 };
 
+/**
+ * A PACS study (or series) a job pulls and denoises. No credentials: DICOMweb URLs with user
+ * information are refused, and each worker authenticates with its own --dicomweb-auth /
+ * $LOWDOSE_DICOMWEB_AUTH, --calling-aet.
+ */
+export interface PacsJobSource {
+  /** A DICOMweb study / series URL or a dimse:// study / series address. */
+  readonly source: string;
+  readonly studyInstanceUid: string;
+  /** The query (its `source`) that listed the study; absent for an address given on the command line. */
+  readonly query?: string;
+  /** DICOMweb base the derived series of a DICOMweb study are stored to (STOW-RS). */
+  readonly stow?: string;
+  /** dimse://AET@host:port the derived series of a dimse:// study are stored to (C-STORE). */
+  readonly store?: string;
+  /** Denoise a series the PACS gave short of its instances (as denoise --allow-incomplete). */
+  readonly allowIncomplete?: boolean;
+}
+
 export interface SeriesJobData {
   readonly batchId: string;
   /** Position of the series in the batch. */
   readonly index: number;
-  /** Absolute paths of the series' files, on storage every worker sees. */
+  /** Absolute paths of the series' files, on storage every worker sees (empty for a PACS job). */
   readonly files: string[];
   readonly seriesInstanceUid: string;
   readonly modality: string;
@@ -46,10 +71,23 @@ export interface SeriesJobData {
    * older client: the job's own start time stands in.
    */
   readonly submittedAt?: string;
+  /** A PACS job: the study (or series) to pull instead of `files`. */
+  readonly pacs?: PacsJobSource;
+}
+
+/** What a finished PACS job returns: its study's entry (as `denoise` reports it) and its series. */
+export interface StudyJobResult {
+  readonly study: PacsStudyReport;
+  readonly series: SeriesReport[];
 }
 
 /** What a finished job returns (BullMQ keeps it as the job's return value). */
-export type SeriesJobResult = SeriesReport;
+export type SeriesJobResult = SeriesReport | StudyJobResult;
+
+/** The series a finished job denoised (or found done): a series job's one, a PACS job's all. */
+export function resultSeries(result: SeriesJobResult): SeriesReport[] {
+  return 'study' in result ? result.series : [result];
+}
 
 /** The batch record, `lowdose:batch:<id>`. */
 export interface BatchRecord {
@@ -57,24 +95,38 @@ export interface BatchRecord {
   readonly createdAt: string;
   readonly outDir: string;
   readonly attempts: number;
-  readonly jobs: ReadonlyArray<{ readonly id: string; readonly seriesInstanceUid: string; readonly modality: string; readonly slices: number }>;
+  readonly jobs: ReadonlyArray<BatchJobEntry>;
+  /** The study queries a PACS batch answered at submission; absent for a batch of files. */
+  readonly queries?: PacsQueryReport[];
 }
 
-export type JobState = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed' | 'cancelled';
-
-export interface JobStatus {
+/**
+ * One job of a batch record. A PACS job has `source` and `studyInstanceUid`; its
+ * seriesInstanceUid is the series its address names ('' for a whole study), its modality '' and
+ * its slices 0: they are known only once a worker has pulled it.
+ */
+export interface BatchJobEntry {
   readonly id: string;
   readonly seriesInstanceUid: string;
   readonly modality: string;
   readonly slices: number;
+  readonly source?: string;
+  readonly studyInstanceUid?: string;
+}
+
+export type JobState = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed' | 'cancelled';
+
+export interface JobStatus extends BatchJobEntry {
   readonly state: JobState;
   /** Attempts made so far (a retried job counts each run that failed or stalled). */
   readonly attempts: number;
   readonly slicesDone: number;
   /** The last attempt's error, kept when the job failed for good. */
   readonly error: { readonly path: string | null; readonly code: string; readonly message: string } | null;
-  /** The output series folder once done. */
+  /** The output series folder once done (a PACS job's first one). */
   readonly output: string | null;
+  /** A PACS job's output series folders once done. */
+  readonly outputs?: string[];
 }
 
 export interface BatchStatus {
@@ -94,23 +146,41 @@ export interface BatchStatus {
   };
   readonly slices: { readonly total: number; readonly done: number };
   readonly jobs: JobStatus[];
+  /** As in the batch record (a PACS batch's study queries). */
+  readonly queries?: PacsQueryReport[];
+}
+
+/** A batch's report.json: `denoise`'s report, with a PACS batch's `studies` (its finished jobs') and `queries`. */
+export interface BatchReport extends DenoiseReport {
+  readonly studies?: PacsStudyReport[];
+  readonly queries?: PacsQueryReport[];
 }
 
 /**
  * The batch's `report.json`: the `denoise` report of all its finished series, with the series the
- * scan left out (`skipped`, as `denoise` has it) when there were some.
+ * scan left out (`skipped`, as `denoise` has it) when there were some; a PACS batch's also has the
+ * entries of its finished studies (`studies`, as `denoise` over several studies has them; a failed
+ * study's error is in `errors`) and its `queries`.
  */
 export function batchReport(
   results: readonly SeriesJobResult[],
   status: BatchStatus,
   scanErrors: DenoiseReport['errors'] = [],
   skipped: readonly SkippedSeries[] = [],
-): DenoiseReport {
+): BatchReport {
   const errors = [...scanErrors];
   for (const job of status.jobs) {
     if (job.error) errors.push({ path: job.error.path, code: job.error.code, message: job.error.message });
   }
-  return { toolkit: toolkitIdentity(), series: [...results], errors, ...(skipped.length > 0 ? { skipped: [...skipped] } : {}) };
+  const studies = results.flatMap((r) => ('study' in r ? [r.study] : []));
+  const pacs = status.jobs.some((j) => j.source !== undefined);
+  return {
+    toolkit: toolkitIdentity(),
+    series: results.flatMap(resultSeries),
+    errors,
+    ...(skipped.length > 0 ? { skipped: [...skipped] } : {}),
+    ...(pacs ? { studies, queries: status.queries ?? [] } : {}),
+  };
 }
 
 export const batchKey = (id: string): string => `${QUEUE_PREFIX}:batch:${id}`;

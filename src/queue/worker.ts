@@ -1,6 +1,8 @@
 /**
  * A queue worker: takes series jobs from Redis and runs each with the `denoise` pipeline
- * (src/pipeline/denoise.ts) on the storage the batch's paths name.
+ * (src/pipeline/denoise.ts) on the storage the batch's paths name; a PACS job (one study or series)
+ * with the one-study route of `denoise <url>` (src/pipeline/pacs-studies.ts), with this worker's own
+ * PACS client options and credentials.
  *
  * Failure handling is BullMQ's: a job that throws is retried with exponential back-off until its
  * attempts are spent, then fails with its error kept; a worker that dies (kill -9, power) stops
@@ -12,11 +14,15 @@
  */
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { isErrorCode, LowdoseError, toLowdoseError } from '../errors.js';
+import type { DicomwebClientOptions } from '../dicomweb/client.js';
+import { isDimseUrl, parseDimsePeer } from '../dimse/url.js';
 import { denoisePaths } from '../pipeline/denoise.js';
+import type { DimseOptions } from '../pipeline/dimse.js';
+import { runStudy } from '../pipeline/pacs-studies.js';
 import type { DenoiseOptions } from '../pipeline/types.js';
 import type { DeviceRequest } from '../runtime/index.js';
 import { closeUnready, connectionOptions, whenReachable, type RedisTarget } from './connection.js';
-import { QUEUE_NAME, QUEUE_PREFIX, cancelKey, encodeFailure, type SeriesJobData, type SeriesJobResult } from './jobs.js';
+import { QUEUE_NAME, QUEUE_PREFIX, cancelKey, encodeFailure, type PacsJobSource, type SeriesJobData, type SeriesJobResult } from './jobs.js';
 
 export interface WorkerOptions {
   /** Jobs this worker runs at once (default 1; on a GPU, one per GPU process is usual). */
@@ -24,6 +30,10 @@ export interface WorkerOptions {
   readonly device?: DeviceRequest;
   readonly threads?: number;
   readonly memoryBudget?: number;
+  /** For PACS jobs from DICOMweb: this worker's client options (credentials: --dicomweb-auth, else $LOWDOSE_DICOMWEB_AUTH). */
+  readonly dicomweb?: DicomwebClientOptions;
+  /** For PACS jobs from dimse://: this worker's AE title and timeout (C-GET). */
+  readonly dimse?: DimseOptions;
   /**
    * How long a job's lock lives without renewal, and how often stalled jobs are looked for, ms
    * (default 30000): a dead worker's job is taken over after one to two of these.
@@ -182,7 +192,8 @@ async function runJob(
   }, options.cancelPollMs ?? 1000);
   const started = performance.now();
   emit({ ...eventBase(job), event: 'started' });
-  log(`job ${job.id}: ${data.modality} series ${data.seriesInstanceUid}, ${data.slices} slices (attempt ${job.attemptsMade + 1}/${job.opts.attempts ?? 1})`);
+  const what = data.pacs ? `PACS ${data.pacs.source}` : `${data.modality} series ${data.seriesInstanceUid}, ${data.slices} slices`;
+  log(`job ${job.id}: ${what} (attempt ${job.attemptsMade + 1}/${job.opts.attempts ?? 1})`);
   const pipeline: DenoiseOptions = {
     ...data.settings,
     outDir: data.outDir,
@@ -215,16 +226,13 @@ async function runJob(
     },
   };
   try {
-    const report = await denoisePaths(data.files, pipeline);
-    const series = report.series[0];
-    if (!series) {
-      const error = report.errors[0] ?? { code: 'E_INTERNAL', message: `series ${data.seriesInstanceUid} gave no output`, path: null };
-      throw new LowdoseError(isErrorCode(error.code) ? error.code : 'E_INTERNAL', error.message, error.path ? { path: error.path } : {});
-    }
+    const result = data.pacs ? await runPacsJob(data.pacs, pipeline, options) : await runSeriesJob(data, pipeline);
+    const series = 'study' in result ? result.series : [result];
     const seconds = Math.round((performance.now() - started) / 10) / 100;
-    log(`job ${job.id}: done in ${seconds} s -> ${series.output.dir}${series.skipped ? ' (already complete)' : ''}`);
-    emit({ ...eventBase(job), event: 'completed', seconds, output: series.output.dir });
-    return series;
+    const dirs = series.map((s) => `${s.output.dir}${s.skipped ? ' (already complete)' : ''}`);
+    log(`job ${job.id}: done in ${seconds} s -> ${dirs.join(', ') || 'no series'}`);
+    emit({ ...eventBase(job), event: 'completed', seconds, output: series[0]?.output.dir ?? '' });
+    return result;
   } catch (error) {
     const e = toLowdoseError(error);
     if (lost.why !== null) {
@@ -244,4 +252,40 @@ async function runJob(
     attempts.delete(tracked);
     if (attempts.size === 0 && running.get(job.id ?? '') === attempts) running.delete(job.id ?? '');
   }
+}
+
+function asError(error: { code: string; message: string; path: string | null }): LowdoseError {
+  return new LowdoseError(isErrorCode(error.code) ? error.code : 'E_INTERNAL', error.message, error.path ? { path: error.path } : {});
+}
+
+async function runSeriesJob(data: SeriesJobData, pipeline: DenoiseOptions): Promise<SeriesJobResult> {
+  const report = await denoisePaths(data.files, pipeline);
+  const series = report.series[0];
+  if (!series) throw asError(report.errors[0] ?? { code: 'E_INTERNAL', message: `series ${data.seriesInstanceUid} gave no output`, path: null });
+  return series;
+}
+
+/**
+ * One PACS study (or series), as `denoise` runs each study of several: pulled into this worker's
+ * pull folder, denoised into the batch's folder, stored with --stow / --store where the batch gave
+ * them. A study with an error fails the job with its first error (retried as any job is; a retry
+ * skips the series already finished).
+ */
+async function runPacsJob(pacs: PacsJobSource, pipeline: DenoiseOptions, options: WorkerOptions): Promise<SeriesJobResult> {
+  if (isDimseUrl(pacs.source) && !options.dimse) throw new LowdoseError('E_USAGE', `${pacs.source}: this worker was started without DIMSE client options`);
+  const { series, entry } = await runStudy(
+    { source: pacs.source, ...(pacs.query !== undefined ? { query: pacs.query } : {}) },
+    {
+      ...pipeline,
+      keys: {},
+      ...(pacs.allowIncomplete ? { allowIncomplete: true } : {}),
+      ...(options.dicomweb ? { dicomweb: options.dicomweb } : {}),
+      ...(options.dimse ? { dimse: options.dimse } : {}),
+      ...(pacs.stow !== undefined ? { stow: pacs.stow } : {}),
+      ...(pacs.store !== undefined ? { store: parseDimsePeer(pacs.store) } : {}),
+    },
+  );
+  const first = entry.errors[0];
+  if (first) throw asError(first);
+  return { study: entry, series };
 }

@@ -15,6 +15,9 @@ import { createHash } from 'node:crypto';
 import { startCuttingProxy, withSomeSubOperationsFailed } from '../helpers/cutting-proxy.js';
 import { copyAsOtherSeries, copyAsOtherStudy, withSameLengthText } from '../helpers/mutate-dicom.js';
 import { findOrthanc, freePort, ORTHANC_AET, startOrthanc, type RunningOrthanc } from '../helpers/orthanc.js';
+import { openQueue } from '../../src/queue/batch.js';
+import { parseRedisUrl } from '../../src/queue/connection.js';
+import { hasRedis, startRedis } from '../queue/redis-server.js';
 
 const withModality = (bytes: Uint8Array, modality: string): Uint8Array => withSameLengthText(bytes, 'x00080060', modality);
 
@@ -236,6 +239,25 @@ describe.skipIf(!installed)('DIMSE against an Orthanc that caps C-FIND answers',
     expect((await runCli('info', `${pacs}/${studies[0]!.studyInstanceUid}`, '--patient-id', '99017')).code).toBe(2);
     expect((await runCli('info', CT_DIR, '--from', '20030417')).code).toBe(2);
     expect((await runCli('info', pacs, '--from', '2003-04-17')).code).toBe(2);
+  });
+
+  // After the test above: the PACS holds two studies and caps STUDY-level C-FIND at 1 match.
+  it.skipIf(!hasRedis)('batch over a study query the PACS caps: the same E_IO at submission (exit 1), nothing queued', async () => {
+    const redis = await startRedis();
+    try {
+      const pacs = `dimse://${ORTHANC_AET}@127.0.0.1:${orthanc.dicomPort}`;
+      const capped = await runCli('batch', pacs, '--patient-id', '990*', '-o', path.join(dir, 'out-capped-batch'), '--redis', redis.url, '--method', 'gaussian', '--json');
+      expect(capped.code).toBe(1);
+      expect(JSON.parse(capped.stdout)).toEqual({ errors: [expect.objectContaining({ code: 'E_IO', message: expect.stringContaining('the PACS caps STUDY-level C-FIND answers: it stopped the study list after 1 match(es)') })] });
+      const queue = await openQueue(parseRedisUrl(redis.url));
+      try {
+        expect(Object.values(await queue.getJobCounts()).every((n) => n === 0)).toBe(true);
+      } finally {
+        await queue.close();
+      }
+    } finally {
+      await redis.stop();
+    }
   });
 
   it('the same with --move-port: one series-level C-MOVE to our storage SCP', async () => {

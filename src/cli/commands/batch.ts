@@ -1,14 +1,24 @@
 /**
  * `lowdose batch <path...> -o <dir> --redis <url>`: one queue job per series for `lowdose worker`s
- * to run; `--wait` follows the batch to its end and writes report.json. `batch status <id>` and
- * `batch cancel <id>`. A thin layer over src/queue/batch.ts.
+ * to run, or one per PACS study (or series) the addresses name or their query lists; `--wait`
+ * follows the batch to its end and writes report.json. `batch status <id>` and `batch cancel <id>`.
+ * A thin layer over src/queue/batch.ts.
  */
 import type { Command } from 'commander';
 import type { Queue } from 'bullmq';
-import { isDicomwebUrl } from '../../dicomweb/url.js';
-import { isDimseUrl } from '../../dimse/url.js';
+import { isDicomwebUrl, parseDicomwebBase } from '../../dicomweb/url.js';
+import { isDimseUrl, parseDimsePeer } from '../../dimse/url.js';
 import { writeReport } from '../../pipeline/denoise.js';
-import { batchStatus, cancelBatch, followBatch, openQueue, submitBatch } from '../../queue/batch.js';
+import { checkStudyQueries } from '../../pipeline/pacs-studies.js';
+import { namedStudies, type StudyIdentifiers } from '../../pipeline/studies-file.js';
+import { collect } from '../repeatable-options.js';
+import { batchStatus, cancelBatch, followBatch, openQueue, submitBatch, submitPacsBatch, type Submitted } from '../../queue/batch.js';
+import type { PacsQueryReport } from '../../pipeline/pacs-studies.js';
+import type { StudyKeys } from '../../util/remote-series.js';
+import { withoutUndefined } from '../../util/defined.js';
+import { addDicomwebOptions, dicomwebClientOptions, type DicomwebCliOptions } from '../dicomweb-options.js';
+import { addDimseOptions, dimseClientOptions, type DimseCliOptions } from '../dimse-options.js';
+import { checkPacsOptionScope } from '../pacs-option-scope.js';
 import { parseRedisUrl } from '../../queue/connection.js';
 import type { DenoiseReport } from '../../pipeline/types.js';
 import { batchReport, type BatchStatus, type SeriesJobData, type SeriesJobResult } from '../../queue/jobs.js';
@@ -17,7 +27,12 @@ import type { CommandRegistrar } from '../command.js';
 import { createOutput, EXIT_FAILED, EXIT_OK, exitCodeForRun, parseDoseOption, parseIntOption, usageError } from '../output.js';
 import { createBatchProgress } from '../batch-progress.js';
 
-interface BatchCliOptions extends DenoiserCliOptions {
+interface BatchCliOptions extends DenoiserCliOptions, DicomwebCliOptions, DimseCliOptions, StudyKeys {
+  stow?: string;
+  store?: string;
+  allowIncomplete?: boolean;
+  accession?: string[];
+  studiesFrom?: string;
   output?: string;
   redis?: string;
   dose?: number;
@@ -76,7 +91,10 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
   const command = program
     .command('batch')
     .description('queue one denoise job per CT / PET series for `lowdose worker`s; `batch status <id>`, `batch cancel <id>`')
-    .argument('<path...>', 'DICOM files or folders (searched recursively), on storage the workers share')
+    .argument(
+      '<path...>',
+      'DICOM files or folders (searched recursively), on storage the workers share; or PACS studies, one job each: DICOMweb study / series URLs, dimse://<AET>@host:port/<StudyInstanceUID>[/<SeriesInstanceUID>], and PACS addresses (a DICOMweb base URL, dimse://<AET>@host:port) narrowed by --patient-id / --from / --to / --accession / --studies-from, answered before anything is queued',
+    )
     // Checked in the action, not by commander: it would also demand them of `batch status` / `cancel`.
     .option('-o, --output <dir>', 'output directory, on storage the workers share (required)')
     .option('--redis <url>', 'Redis server: redis://[user:password@]host[:port][/db], rediss:// for TLS (required)')
@@ -90,19 +108,26 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--backoff <ms>', 'delay before the first retry, doubled for each later one', parseIntOption('--backoff', 0, 3_600_000), 2000)
     .option('--wait', 'follow the batch to its end (progress on stderr), write report.json, exit 0 / 1 like denoise')
     .option('--json', 'machine-readable result on stdout')
+    .option('--stow <dicomweb-base>', 'with DICOMweb inputs: each worker stores the derived series to this DICOMweb server with STOW-RS');
+  addDicomwebOptions(command)
+    .option('--store <dimse-url>', 'with dimse:// inputs: each worker stores the derived series with C-STORE to this SCP, dimse://<AE title>@host:port');
+  addDimseOptions(command)
+    .option('--patient-id <id>', 'for a PACS address: queue the studies of this PatientID (* and ? are wildcards)')
+    .option('--from <YYYYMMDD>', 'for a PACS address: queue the studies from this StudyDate on')
+    .option('--to <YYYYMMDD>', 'for a PACS address: queue the studies up to this StudyDate')
+    .option('--accession <number>', 'for a PACS address: queue the studies of this AccessionNumber (exact, with the other keys; repeatable, one query each); one that matches no study is an error of the batch (exit 1 with --wait)', collect)
+    .option('--studies-from <file>', 'for a PACS address: queue the studies listed in this text / CSV file, one AccessionNumber or StudyInstanceUID per line, as denoise --studies-from reads it')
+    .option('--allow-incomplete', 'with PACS inputs: denoise a series the PACS gave short of its instances, as denoise --allow-incomplete')
     .action(async (paths: string[], opts: BatchCliOptions) => {
       const out = createOutput(Boolean(opts.json));
       if (opts.output === undefined) throw usageError('batch needs -o, --output <dir>');
       if (opts.redis === undefined) throw usageError('batch needs --redis <url>');
-      // Workers read a job's files from shared storage; a PACS address is no file (it would be
-      // reported as "no such file or directory").
-      const remote = paths.find((p) => isDicomwebUrl(p) || isDimseUrl(p));
-      if (remote !== undefined) throw usageError(`batch queues DICOM files on storage the workers share, not a PACS address (${remote}): use lowdose denoise <url> with --stow / --store`);
       const settings = denoiserSettings(opts);
+      const pacs = await checkBatchInputs(command, paths, opts);
       const target = parseRedisUrl(opts.redis);
       const queue = await openQueue(target);
       try {
-        const { batch, errors, skipped } = await submitBatch(queue, paths, {
+        const submitOptions = {
           outDir: opts.output,
           settings: {
             ...settings,
@@ -112,13 +137,28 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
           attempts: opts.attempts,
           backoffMs: opts.backoff,
           includeDerived: Boolean(opts.includeDerived),
-          log: (message) => out.info(message),
-        });
+          log: (message: string) => out.info(message),
+        };
+        // A PACS batch: the submitter's client options answer the queries; each worker pulls with its own.
+        const { batch, errors, skipped, queries }: Submitted & { queries?: PacsQueryReport[] } = pacs
+          ? {
+              ...(await submitPacsBatch(queue, paths, {
+                ...submitOptions,
+                keys: pacs.keys,
+                ...(pacs.identifiers ? { identifiers: pacs.identifiers } : {}),
+                dicomweb: dicomwebClientOptions(opts, (message) => out.info(message)),
+                dimse: dimseClientOptions(opts),
+                ...(opts.stow !== undefined ? { stow: parseDicomwebBase(opts.stow) } : {}),
+                ...(opts.store !== undefined ? { store: opts.store } : {}),
+                allowIncomplete: Boolean(opts.allowIncomplete),
+              })),
+            }
+          : await submitBatch(queue, paths, submitOptions);
         // The series not queued, as denoise's JSON lists them (absent when none).
-        const skippedField = skipped ? { skipped } : {};
+        const skippedField = { ...(skipped ? { skipped } : {}), ...(queries ? { queries } : {}) };
         // Listening before the batch id is shown: an interrupt from then on is this wait's to handle.
         const interrupt = opts.wait ? interruptOnSignal() : null;
-        out.info(`batch ${batch.id}: ${batch.jobs.length} series queued`);
+        out.info(`batch ${batch.id}: ${batch.jobs.length} ${queries ? 'PACS studies / series' : 'series'} queued`);
         if (!interrupt) {
           // stdout is the batch id alone (scripts read it); files left out of the batch go to stderr.
           for (const line of errorLines(errors)) out.info(line);
@@ -202,6 +242,33 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     });
 };
 
+/**
+ * PACS addresses and files are not mixed; the PACS-only options need a PACS input, as for denoise.
+ * Returns the study keys of a PACS batch, null for a batch of files.
+ */
+async function checkBatchInputs(command: Command, paths: readonly string[], opts: BatchCliOptions): Promise<{ keys: StudyKeys; identifiers?: StudyIdentifiers } | null> {
+  const keys: StudyKeys = withoutUndefined({ patientId: opts.patientId, from: opts.from, to: opts.to });
+  const identifiers = opts.accession !== undefined || opts.studiesFrom !== undefined ? await namedStudies(opts) : undefined;
+  const urls = paths.filter(isDicomwebUrl);
+  const dimseUrls = paths.filter(isDimseUrl);
+  const pacs = urls.length + dimseUrls.length;
+  if (pacs > 0 && pacs < paths.length) throw usageError('PACS addresses (DICOMweb URLs, dimse://) and files or folders are not mixed in one batch');
+  checkStudyQueries(paths, keys, identifiers);
+  checkPacsOptionScope(command, paths);
+  if (opts.stow !== undefined && urls.length === 0) throw usageError('--stow needs a DICOMweb URL as input (a dimse:// input stores with --store)');
+  if (opts.store !== undefined && dimseUrls.length === 0) throw usageError('--store needs a dimse:// input');
+  if (opts.stow !== undefined && opts.store === undefined && dimseUrls.length > 0) throw usageError("--stow stores the DICOMweb inputs' results only: the dimse:// inputs of this batch would not be stored; add --store for them");
+  if (opts.store !== undefined && opts.stow === undefined && urls.length > 0) throw usageError("--store stores the dimse:// inputs' results only: the DICOMweb inputs of this batch would not be stored; add --stow for them");
+  if (opts.store !== undefined) parseDimsePeer(opts.store);
+  if (pacs === 0) {
+    if (opts.allowIncomplete) throw usageError('--allow-incomplete needs a DICOMweb URL or dimse:// input: a folder is denoised as it is');
+    return null;
+  }
+  // The one-study route chooses a study's series as denoise <url> does (a series the address names is denoised even if lowdose derived it).
+  if (opts.includeDerived) throw usageError('--include-derived is for files and folders: a PACS study\'s series are chosen as lowdose denoise <url> chooses them');
+  return { keys, ...(identifiers ? { identifiers } : {}) };
+}
+
 async function withQueue(url: string, use: (queue: Queue<SeriesJobData, SeriesJobResult>) => Promise<void>): Promise<void> {
   const queue = await openQueue(parseRedisUrl(url));
   try {
@@ -228,7 +295,7 @@ function humanStatus(status: BatchStatus): string {
       `${s.cancelled ? `, ${s.cancelled} cancelled` : ''}; ${status.slices.done}/${status.slices.total} slices -> ${status.outDir}`,
   ];
   for (const job of status.jobs) {
-    if (job.error) lines.push(`  ${job.id} ${job.modality} ${job.seriesInstanceUid}: failed after ${job.attempts} attempt(s): ${job.error.message} [${job.error.code}]`);
+    if (job.error) lines.push(`  ${job.id} ${job.source ?? `${job.modality} ${job.seriesInstanceUid}`}: failed after ${job.attempts} attempt(s): ${job.error.message} [${job.error.code}]`);
   }
   return lines.join('\n');
 }

@@ -9,9 +9,11 @@ import { startWorker } from '../../queue/worker.js';
 import { LowdoseError } from '../../errors.js';
 import { deviceUnavailableReason, isDeviceRequest } from '../../runtime/index.js';
 import type { CommandRegistrar } from '../command.js';
+import { addDicomwebOptions, dicomwebClientOptions, type DicomwebCliOptions } from '../dicomweb-options.js';
+import { addDimseOptions, dimseClientOptions, type DimseCliOptions } from '../dimse-options.js';
 import { EXIT_OK, parseIntOption, usageError } from '../output.js';
 
-interface WorkerCliOptions {
+interface WorkerCliOptions extends DicomwebCliOptions, DimseCliOptions {
   redis: string;
   concurrency: number;
   device?: string;
@@ -22,7 +24,7 @@ interface WorkerCliOptions {
 }
 
 export const register: CommandRegistrar = (program: Command, setExitCode) => {
-  program
+  const command = program
     .command('worker')
     .description('run denoise jobs of `lowdose batch` (and `serve --redis`) from a Redis queue until stopped (SIGINT / SIGTERM)')
     .requiredOption('--redis <url>', 'Redis server: redis://[user:password@]host[:port][/db], rediss:// for TLS')
@@ -38,7 +40,9 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       parseIntOption('--stall-timeout', 200, 3_600_000),
       30_000,
     )
-    .option('--json', 'one JSON line per job event on stdout (started, retrying, completed, failed)')
+    .option('--json', 'one JSON line per job event on stdout (started, retrying, completed, failed)');
+  // PACS jobs (`batch <PACS address>`) pull with this worker's own client options and credentials: a job carries none.
+  addDimseOptions(addDicomwebOptions(command))
     .action(async (opts: WorkerCliOptions) => {
       if (opts.device !== undefined && !isDeviceRequest(opts.device)) throw usageError(`--device must be auto, cpu, webgpu or cuda, got "${opts.device}"`);
       // A worker that cannot even try its device would take every job it is offered and fail it
@@ -53,6 +57,8 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
         ...(opts.device !== undefined ? { device: opts.device } : {}),
         ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
         ...(opts.memoryBudget !== undefined ? { memoryBudget: opts.memoryBudget } : {}),
+        dicomweb: dicomwebClientOptions(opts, log),
+        dimse: dimseClientOptions(opts),
         log,
         ...(opts.json ? { onEvent: (event) => process.stdout.write(`${JSON.stringify(event)}\n`) } : {}),
       });

@@ -1,0 +1,175 @@
+/**
+ * `lowdose batch` over PACS studies, against a real Orthanc and a real Redis: a study query
+ * (QIDO-RS on a DICOMweb base with --patient-id) is answered at submission and queues one job per
+ * matching study; a `lowdose worker` pulls each with its own credentials ($LOWDOSE_DICOMWEB_AUTH,
+ * never in the job data) and denoises it into the shared -o. Over DIMSE, a study the PACS does not
+ * hold fails its job (E_NOT_FOUND) while the other study's job completes.
+ */
+import { readdirSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DICOMWEB_AUTH_ENV } from '../../src/dicomweb/client.js';
+import { openQueue } from '../../src/queue/batch.js';
+import { parseRedisUrl } from '../../src/queue/connection.js';
+import { runCli } from '../helpers/cli.js';
+import { copyAsOtherStudy, withSameLengthText } from '../helpers/mutate-dicom.js';
+import { findOrthanc, freePort, ORTHANC_AET, startOrthanc, uploadInstances, type RunningOrthanc } from '../helpers/orthanc.js';
+import { hasRedis, spawnWorker, startRedis, stopWorker, type TestRedis, type WorkerProcess } from './redis-server.js';
+
+const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
+const CALLING_AET = 'LOWDOSE';
+const installed = findOrthanc();
+if (!installed) console.warn('skipping batch PACS tests: Orthanc is not installed (apt-get install orthanc orthanc-dicomweb)');
+
+interface BatchWaitResult {
+  jobs: Array<{ id: string; source?: string; studyInstanceUid?: string }>;
+  queries?: Array<{ source: string; patientId?: string; studies: string[] }>;
+  status: {
+    series: { total: number; done: number; failed: number };
+    jobs: Array<{ id: string; source?: string; state: string; error: { code: string; path: string | null } | null; outputs?: string[] }>;
+  };
+  report: {
+    series: Array<{ input: { seriesInstanceUid: string }; output: { dir: string; files: string[] } }>;
+    errors: Array<{ code: string; path: string | null }>;
+    studies?: Array<{ source: string; studyInstanceUid: string; query?: string; outcome: string; series: string[] }>;
+  };
+}
+
+describe.skipIf(!installed || !hasRedis)('batch over PACS studies (Orthanc, Redis, one worker)', () => {
+  let dir: string;
+  let orthanc: RunningOrthanc;
+  let redis: TestRedis;
+  let pacs: string;
+  /** A = patient 99000 (accession ACC00001), B and C = patient 99017 (ACC00002, ACC00003). */
+  const study: Record<'A' | 'B' | 'C', string> = { A: '', B: '', C: '' };
+  const saved = { tmp: process.env.TMPDIR, auth: process.env[DICOMWEB_AUTH_ENV] };
+  const workers: WorkerProcess[] = [];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'lowdose-batch-pacs-'));
+    process.env.TMPDIR = dir; // the workers' pull folders go under the test's folder
+    redis = await startRedis();
+    orthanc = await startOrthanc(dir, { dicomModalities: { lowdose: { aet: CALLING_AET, host: '127.0.0.1', port: await freePort() } } });
+    pacs = `dimse://${ORTHANC_AET}@127.0.0.1:${orthanc.dicomPort}`;
+    const originals = await Promise.all(readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort().map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
+    // PatientID "99000 " and AccessionNumber 03086212 in the originals; replaced by values of the same length.
+    const accession = (files: Uint8Array[], value: string) => files.map((b) => withSameLengthText(b, 'x00080050', value));
+    const patient = (files: Uint8Array[]) => files.map((b) => withSameLengthText(b, 'x00100020', '99017 '));
+    const copies = {
+      A: accession(copyAsOtherStudy(originals, new Set(), 31), 'ACC00001'),
+      B: accession(patient(copyAsOtherStudy(originals, new Set(), 32)), 'ACC00002'),
+      C: accession(patient(copyAsOtherStudy(originals, new Set(), 33)), 'ACC00003'),
+    };
+    for (const [name, files] of Object.entries(copies) as Array<['A' | 'B' | 'C', Uint8Array[]]>) study[name] = (await uploadInstances(orthanc, files))[0]!['StudyInstanceUID']!;
+    expect(new Set(Object.values(study)).size).toBe(3);
+  }, 120_000);
+
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map(stopWorker));
+  });
+
+  afterAll(async () => {
+    for (const [key, value] of [['TMPDIR', saved.tmp], [DICOMWEB_AUTH_ENV, saved.auth]] as const) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+    await orthanc?.stop();
+    await redis?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  /** A worker started with the test's environment (TMPDIR, $LOWDOSE_DICOMWEB_AUTH when set). */
+  const startWorker = async (): Promise<WorkerProcess> => {
+    const worker = spawnWorker(redis.url);
+    workers.push(worker);
+    await worker.ready;
+    return worker;
+  };
+
+  it('a DICOMweb base with --patient-id queues one job per matching study; the worker pulls each with its own $LOWDOSE_DICOMWEB_AUTH and denoises both into -o', async () => {
+    // The credentials are in the environment of the submitter (for the query) and of the worker
+    // (for the pull); the job data in Redis carries none.
+    process.env[DICOMWEB_AUTH_ENV] = `basic:${orthanc.user}:${orthanc.password}`;
+    const worker = await startWorker();
+    const out = path.join(dir, 'by-patient');
+    const run = await runCli('batch', orthanc.dicomweb, '--patient-id', '99017', '-o', out, '--redis', redis.url, '--method', 'gaussian', '--wait', '--no-progress', '--json');
+    expect(run.code, `${run.stderr}\n${worker.stderr()}`).toBe(0);
+    const result = JSON.parse(run.stdout) as BatchWaitResult;
+    expect(result.queries).toEqual([{ source: orthanc.dicomweb, patientId: '99017', studies: expect.any(Array), notDenoised: [] }]);
+    expect([...result.queries![0]!.studies].sort()).toEqual([study.B, study.C].sort());
+    expect(result.jobs.map((j) => j.studyInstanceUid).sort()).toEqual([study.B, study.C].sort());
+    expect(result.jobs.every((j) => j.source === `${orthanc.dicomweb}/studies/${j.studyInstanceUid}`)).toBe(true);
+    expect(result.status.series).toMatchObject({ total: 2, done: 2, failed: 0 });
+    expect(result.report.errors).toEqual([]);
+    expect(result.report.studies!.map((s) => s.studyInstanceUid).sort()).toEqual([study.B, study.C].sort());
+    expect(result.report.studies!.every((s) => s.outcome === 'done' && s.query === orthanc.dicomweb && s.series.length === 1)).toBe(true);
+    // Both series denoised into -o, three slices each, as the status's outputs name them.
+    expect(result.report.series).toHaveLength(2);
+    for (const s of result.report.series) {
+      expect(path.dirname(s.output.dir)).toBe(out);
+      expect(s.output.files).toHaveLength(3);
+      expect(readdirSync(s.output.dir).filter((f) => f.endsWith('.dcm')).sort()).toEqual(s.output.files.map((f) => path.basename(f)).sort());
+    }
+    expect(result.status.jobs.flatMap((j) => j.outputs ?? []).sort()).toEqual(result.report.series.map((s) => s.output.dir).sort());
+    expect(JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8'))).toMatchObject({ series: expect.any(Array), studies: expect.any(Array) });
+    // The jobs in Redis: the study addresses, no credentials.
+    const queue = await openQueue(parseRedisUrl(redis.url));
+    try {
+      for (const job of result.jobs) {
+        const data = JSON.stringify((await queue.getJob(job.id))!.data);
+        expect(data).toContain(job.studyInstanceUid);
+        expect(data).not.toContain(orthanc.password);
+      }
+    } finally {
+      await queue.close();
+    }
+    // `batch status` shows the PACS jobs as it shows the others.
+    const id = (JSON.parse(run.stdout) as { id: string }).id;
+    const status = await runCli('batch', 'status', id, '--redis', redis.url);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toContain('2/2 series done, 0 failed');
+  }, 240_000);
+
+  it('over DIMSE a study the PACS does not hold fails its job (E_NOT_FOUND) while the other is denoised; exit 1', async () => {
+    delete process.env[DICOMWEB_AUTH_ENV];
+    const worker = await startWorker();
+    const out = path.join(dir, 'missing');
+    const missing = `${pacs}/1.2.3.4.5.6.7`;
+    const run = await runCli('batch', `${pacs}/${study.A}`, missing, '-o', out, '--redis', redis.url, '--method', 'gaussian', '--attempts', '1', '--wait', '--no-progress', '--json');
+    expect(run.code, `${run.stderr}\n${worker.stderr()}`).toBe(1);
+    const result = JSON.parse(run.stdout) as BatchWaitResult;
+    expect(result.status.series).toMatchObject({ total: 2, done: 1, failed: 1 });
+    const [done, failed] = result.status.jobs;
+    expect(done).toMatchObject({ source: `${pacs}/${study.A}`, state: 'completed', error: null });
+    expect(failed).toMatchObject({ source: missing, state: 'failed', error: { code: 'E_NOT_FOUND' } });
+    expect(result.report.errors).toEqual([expect.objectContaining({ code: 'E_NOT_FOUND' })]);
+    expect(result.report.studies).toEqual([expect.objectContaining({ source: `${pacs}/${study.A}`, studyInstanceUid: study.A, outcome: 'done' })]);
+    expect(result.report.series).toHaveLength(1);
+    expect(result.report.series[0]!.output.files).toHaveLength(3);
+    expect(path.dirname(result.report.series[0]!.output.dir)).toBe(out);
+    const status = await runCli('batch', 'status', (JSON.parse(run.stdout) as { id: string }).id, '--redis', redis.url);
+    expect(status.code).toBe(1);
+    expect(status.stdout).toContain(`${missing}: failed after 1 attempt(s)`);
+  }, 240_000);
+
+  it('--accession: each accession number is its own query at submission; one matching no study is an error of the batch (exit 1) while the other study is denoised', async () => {
+    delete process.env[DICOMWEB_AUTH_ENV];
+    const worker = await startWorker();
+    const out = path.join(dir, 'by-accession');
+    const run = await runCli('batch', pacs, '--accession', 'ACC00001', '--accession', 'NOSUCH01', '-o', out, '--redis', redis.url, '--method', 'gaussian', '--wait', '--no-progress', '--json');
+    expect(run.code, `${run.stderr}\n${worker.stderr()}`).toBe(1);
+    const result = JSON.parse(run.stdout) as BatchWaitResult & { errors: Array<{ code: string }> };
+    expect(result.queries).toEqual([
+      { source: pacs, accessionNumber: 'ACC00001', studies: [study.A], notDenoised: [] },
+      { source: pacs, accessionNumber: 'NOSUCH01', studies: [], notDenoised: [] },
+    ]);
+    expect(result.jobs.map((j) => j.studyInstanceUid)).toEqual([study.A]);
+    expect(result.errors).toEqual([expect.objectContaining({ code: 'E_NOT_FOUND' })]);
+    expect(result.status.series).toMatchObject({ total: 1, done: 1, failed: 0 });
+    expect(result.report.errors).toEqual([expect.objectContaining({ code: 'E_NOT_FOUND' })]);
+    expect(result.report.series).toHaveLength(1);
+    expect(result.report.series[0]!.output.files).toHaveLength(3);
+  }, 240_000);
+});
