@@ -1,5 +1,5 @@
 /**
- * PACS client options (`--dicomweb-*`, `--calling-aet`, `--dimse-timeout`) act only on an input of
+ * PACS client options (`--dicomweb-*`, `--calling-aet`, `--dimse-timeout`, `--dimse-tls` ...) act only on an input of
  * their kind: given on the command line for another input, they would be ignored without a word.
  * As `--stow` / `--store` / `--allow-incomplete` are refused for a folder, so are these.
  */

@@ -11,6 +11,7 @@ import { Writable } from 'node:stream';
 import { LowdoseError } from '../errors.js';
 import { formatBytes } from '../util/bytes.js';
 import { DEFAULT_MAX_INSTANCE_BYTES, InstanceReceiver, MAX_CONTROL_PDU_BYTES, P_DATA_TF, watchPduLengths, type AcceptedContext, type InstanceStore, type StoreCommand } from './receive.js';
+import { securityOptions, tlsFailure, type DimseTls } from './tls.js';
 import { dimseUrl, type DimsePeer } from './url.js';
 
 export type DimseModule = typeof import('dcmjs-dimse');
@@ -45,6 +46,8 @@ export interface DimseClientOptions {
   readonly callingAet: string;
   /** Connect, association and per-PDU timeout. */
   readonly timeoutMs: number;
+  /** DICOM TLS (--dimse-tls): every association of the run is opened over TLS, the server certificate verified. */
+  readonly tls?: DimseTls;
 }
 
 export interface AssociationOptions extends DimseClientOptions {
@@ -84,12 +87,24 @@ function rejection(peer: DimsePeer, callingAet: string, info: { result: number; 
   return new LowdoseError(info.result === 2 ? 'E_IO' : 'E_USAGE', `${url} rejected the association from "${callingAet}": ${reason}${hint}`, { path: url });
 }
 
-function networkFailure(peer: DimsePeer, error: Error, timeoutMs: number): LowdoseError {
+/** What may be wrong when the PACS drops the connection before any answer to the A-ASSOCIATE-RQ. */
+function unansweredHint(tls: boolean): string {
+  // A port that requires DICOM TLS drops a plain connection without a DICOM answer.
+  return tls
+    ? 'the PACS may require a client certificate (--dimse-cert, --dimse-key), or not speak DICOM TLS on this port'
+    : 'if the PACS requires DICOM TLS on this port, add --dimse-tls';
+}
+
+/** `unanswered`: the PACS has not answered the association request yet (a reset then gets unansweredHint). */
+function networkFailure(peer: DimsePeer, error: Error, timeoutMs: number, unanswered: { tls: boolean } | null): LowdoseError {
   const url = dimseUrl(peer);
   // dcmjs-dimse wraps socket errors in a new Error: the errno code survives in the message only.
   const code = (error as Error & { code?: string }).code ?? /\b(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ECONNRESET|EHOSTUNREACH)\b/.exec(error.message)?.[1];
   if (/timeout/i.test(error.message)) return new LowdoseError('E_IO', `${url}: no answer within ${timeoutMs / 1000} s (--dimse-timeout)`, { path: url, cause: error });
   if (code === 'ECONNREFUSED') return new LowdoseError('E_IO', `${url}: connection refused (nothing listens on port ${peer.port} of ${peer.host})`, { path: url, cause: error });
+  if (code === 'ECONNRESET' && unanswered) {
+    return new LowdoseError('E_IO', `${url} reset the connection before answering the association request; ${unansweredHint(unanswered.tls)}`, { path: url, cause: error });
+  }
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new LowdoseError('E_USAGE', `${url}: host ${peer.host} not found`, { path: url, cause: error });
   return new LowdoseError('E_IO', `${url}: ${error.message.replace(/^\s*->\s*/, '')}`, { path: url, cause: error });
 }
@@ -116,11 +131,17 @@ export function associate(peer: DimsePeer, requests: readonly DimseRequest[], op
       });
       client.addRequest(request);
     }
+    // Whether the PACS answered the A-ASSOCIATE-RQ at all (accepted, rejected or aborted).
+    let associationAnswered = false;
     client.on('associationAccepted', (association: { getAcceptedPresentationContextFromRequest(r: DimseRequest): unknown }) => {
+      associationAnswered = true;
       for (const request of requests) if (!association.getAcceptedPresentationContextFromRequest(request)) refused.push(request);
     });
-    client.on('associationRejected', (info: { result: number; source: number; reason: number }) => fail(rejection(peer, options.callingAet, info)));
-    client.on('networkError', (error: Error) => fail(networkFailure(peer, error, options.timeoutMs)));
+    client.on('associationRejected', (info: { result: number; source: number; reason: number }) => {
+      associationAnswered = true;
+      fail(rejection(peer, options.callingAet, info));
+    });
+    client.on('networkError', (error: Error) => fail(networkFailure(peer, error, options.timeoutMs, associationAnswered ? null : { tls: options.tls !== undefined })));
 
     // Set once the network exists (below): the C-STORE sub-operations' instances, each in its file.
     let receiver: InstanceReceiver | null = null;
@@ -142,6 +163,8 @@ export function associate(peer: DimsePeer, requests: readonly DimseRequest[], op
       if (failure) reject(failure);
       else if (refused.length > 0) {
         reject(new LowdoseError('E_USAGE', `${url} accepted the association from "${options.callingAet}" but not ${options.purpose} (no presentation context for it); the PACS must allow ${options.purpose} for that AE title${options.purpose === 'C-GET' ? ', or fetch with C-MOVE (--move-port)' : ''}`, { path: url }));
+      } else if (!associationAnswered) {
+        reject(new LowdoseError('E_IO', `${url} closed the connection before answering the association request for ${options.purpose}; ${unansweredHint(options.tls !== undefined)}`, { path: url }));
       } else if (answered.size < requests.length) {
         reject(new LowdoseError('E_IO', `${url}: the association ended before the PACS answered ${requests.length - answered.size} of ${requests.length} ${options.purpose} request(s)`, { path: url }));
       } else resolve();
@@ -152,6 +175,7 @@ export function associate(peer: DimsePeer, requests: readonly DimseRequest[], op
       associationTimeout: options.timeoutMs,
       pduTimeout: options.timeoutMs,
       associationLingerTimeout: 0,
+      ...(options.tls ? { securityOptions: securityOptions(options.tls) } : {}),
     });
     // send() creates the network synchronously. dcmjs-dimse's Client does not pass an A-ABORT on
     // (Orthanc aborts a query from an AE title it does not know): without this the run would wait
@@ -159,6 +183,7 @@ export function associate(peer: DimsePeer, requests: readonly DimseRequest[], op
     const network = (client as unknown as { network?: NetworkInternals }).network;
     if (!network) return;
     network.on('abort', () => {
+      associationAnswered = true;
       fail(
         anyAnswer
           ? new LowdoseError('E_IO', `${url} aborted the association during ${options.purpose}`, { path: url })
@@ -168,6 +193,14 @@ export function associate(peer: DimsePeer, requests: readonly DimseRequest[], op
     });
     const socket = network.socket;
     if (!socket) return;
+    // Over TLS (a tls.TLSSocket: what follows reads and writes the decrypted stream, as on a plain
+    // one), a certificate or handshake failure is named from Node's error code, which
+    // dcmjs-dimse's networkError loses: this runs before its listener.
+    const tls = options.tls;
+    if (tls) socket.prependListener('error', (error: Error & { code?: string }) => {
+      const named = tlsFailure(url, peer.host, error);
+      if (named) fail(named);
+    });
     // A PDU over the length we ask for in the A-ASSOCIATE-RQ (dcmjs-dimse's own maximum, which the
     // PACS must keep to: PS3.8 D.1) ends the association at its header, before dcmjs-dimse
     // gathers it; any other PDU is far smaller.

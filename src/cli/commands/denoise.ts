@@ -107,6 +107,8 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       if ((opts.store !== undefined || opts.movePort !== undefined) && dimseUrls.length === 0) throw usageError('--store and --move-port need a dimse:// input');
       if (opts.stow !== undefined && opts.store === undefined && dimseUrls.length > 0) throw usageError('--stow stores the DICOMweb inputs\' results only: the dimse:// inputs of this run would not be stored; add --store for them');
       if (opts.store !== undefined && opts.stow === undefined && urls.length > 0) throw usageError('--store stores the dimse:// inputs\' results only: the DICOMweb inputs of this run would not be stored; add --stow for them');
+      // Our storage SCP takes plain connections only: the PACS's C-MOVE sub-operations would not be encrypted.
+      if (opts.movePort !== undefined && opts.dimseTls) throw usageError('--move-port does not work with --dimse-tls: the storage SCP that receives a C-MOVE takes plain DICOM only; fetch with C-GET (leave out --move-port)');
       if (opts.moveFrom !== undefined && opts.movePort === undefined) throw usageError('--move-from needs --move-port: only a C-MOVE receives instances from the PACS');
       if (opts.allowIncomplete && pacs === 0) throw usageError('--allow-incomplete needs a DICOMweb URL or dimse:// input: a folder is denoised as it is');
       checkPacsOptionScope(command, paths);

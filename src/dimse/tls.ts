@@ -1,0 +1,111 @@
+/**
+ * DICOM TLS (PS3.15 B.1, the "Basic TLS Secure Transport Connection Profile") for our DIMSE
+ * associations: the PEM files a run is given, read and checked before the first connection, and the
+ * Node TLS options dcmjs-dimse opens the connection with. The server's certificate is always
+ * verified (CA chain and host name); there is no option to skip that.
+ */
+import { readFileSync } from 'node:fs';
+import { createSecureContext, rootCertificates } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
+import { LowdoseError } from '../errors.js';
+
+/** What `--dimse-tls` with `--dimse-ca` / `--dimse-cert` / `--dimse-key` amount to (PEM contents). */
+export interface DimseTls {
+  /** CA certificates to trust besides the system store (a hospital's own CA). */
+  readonly ca?: string;
+  /** Our certificate and its private key, for a PACS that requires client certificates (mutual TLS). */
+  readonly cert?: string;
+  readonly key?: string;
+}
+
+export interface DimseTlsFiles {
+  readonly caFile?: string;
+  readonly certFile?: string;
+  readonly keyFile?: string;
+}
+
+function readPem(file: string, flag: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new LowdoseError('E_USAGE', `${flag} ${file}: ${(error as Error).message}`);
+  }
+}
+
+function checkCertificates(pem: string, file: string, flag: string): void {
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) throw new LowdoseError('E_USAGE', `${flag} ${file}: no PEM certificate in it (-----BEGIN CERTIFICATE-----)`);
+  for (const block of blocks) {
+    try {
+      new X509Certificate(block);
+    } catch (error) {
+      throw new LowdoseError('E_USAGE', `${flag} ${file}: not a readable certificate (${(error as Error).message})`);
+    }
+  }
+}
+
+/** Reads and checks the PEM files: each certificate parses, and a client certificate comes with its own key. */
+export function loadDimseTls(files: DimseTlsFiles): DimseTls {
+  if ((files.certFile === undefined) !== (files.keyFile === undefined)) {
+    throw new LowdoseError('E_USAGE', '--dimse-cert and --dimse-key go together: a client certificate needs its private key, and a key its certificate');
+  }
+  const ca = files.caFile === undefined ? undefined : readPem(files.caFile, '--dimse-ca');
+  if (ca !== undefined) checkCertificates(ca, files.caFile!, '--dimse-ca');
+  const cert = files.certFile === undefined ? undefined : readPem(files.certFile, '--dimse-cert');
+  const key = files.keyFile === undefined ? undefined : readPem(files.keyFile, '--dimse-key');
+  if (cert !== undefined && key !== undefined) {
+    checkCertificates(cert, files.certFile!, '--dimse-cert');
+    try {
+      createSecureContext({ cert, key });
+    } catch (error) {
+      throw new LowdoseError('E_USAGE', `--dimse-cert ${files.certFile} with --dimse-key ${files.keyFile}: ${(error as Error).message}`);
+    }
+  }
+  return { ...(ca !== undefined ? { ca } : {}), ...(cert !== undefined ? { cert } : {}), ...(key !== undefined ? { key } : {}) };
+}
+
+/** dcmjs-dimse's `securityOptions`: verification on, the given CA added to the system store. */
+export function securityOptions(tls: DimseTls): { ca?: string[]; cert?: string; key?: string; rejectUnauthorized: true; minVersion: 'TLSv1.2' } {
+  return {
+    ...(tls.ca !== undefined ? { ca: [...rootCertificates, tls.ca] } : {}),
+    ...(tls.cert !== undefined ? { cert: tls.cert } : {}),
+    ...(tls.key !== undefined ? { key: tls.key } : {}),
+    rejectUnauthorized: true,
+    minVersion: 'TLSv1.2',
+  };
+}
+
+/** Node's codes for a server certificate that does not chain to a trusted CA. */
+const UNTRUSTED = /^(DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_UNTRUSTED|CERT_SIGNATURE_FAILURE)$/;
+
+/**
+ * A TLS failure as the toolkit's error, or null for another error. A certificate we do not trust or
+ * that does not name the host is a configuration matter (E_USAGE, exit 2), as for --dicomweb-ca.
+ */
+export function tlsFailure(url: string, host: string, error: Error & { code?: string }): LowdoseError | null {
+  const code = error.code ?? '';
+  if (UNTRUSTED.test(code)) {
+    return new LowdoseError('E_USAGE', `${url}: TLS certificate not trusted (${code}: ${error.message}); pass the PACS's CA with --dimse-ca <pem>`, { path: url, cause: error });
+  }
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return new LowdoseError('E_USAGE', `${url}: the PACS's TLS certificate does not name ${host} (${error.message}); use the host name the certificate was issued for`, { path: url, cause: error });
+  }
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
+    return new LowdoseError('E_IO', `${url}: the PACS's TLS certificate is not valid now (${code}: ${error.message})`, { path: url, cause: error });
+  }
+  if (code === 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED') {
+    return new LowdoseError('E_USAGE', `${url}: the PACS requires a client certificate (TLS alert "certificate required"); pass ours with --dimse-cert <pem> --dimse-key <pem>`, { path: url, cause: error });
+  }
+  if (/^ERR_SSL_(SSLV3|TLSV1)_ALERT_(BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN|UNSUPPORTED_CERTIFICATE|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED|ACCESS_DENIED)$/.test(code)) {
+    return new LowdoseError('E_USAGE', `${url}: the PACS did not accept our client certificate (TLS alert "${handshakeReason(error)}"); it must trust the CA of --dimse-cert`, { path: url, cause: error });
+  }
+  if (/^ERR_SSL_|^ERR_TLS_/.test(code) || /\bSSL routines\b/.test(error.message)) {
+    return new LowdoseError('E_IO', `${url}: TLS handshake failed (${handshakeReason(error)}); does this port speak DICOM TLS?`, { path: url, cause: error });
+  }
+  return null;
+}
+
+/** OpenSSL's reason ("tlsv13 alert certificate required") out of its long message, else Node's code or message. */
+function handshakeReason(error: Error & { code?: string }): string {
+  return /SSL routines:[^:]*:([^:]+)/.exec(error.message)?.[1] ?? error.code ?? error.message;
+}

@@ -1,0 +1,170 @@
+/**
+ * DICOM TLS against a real Orthanc whose DICOM port requires TLS and a client certificate
+ * (`DicomTlsEnabled`, `DicomTlsRemoteCertificateRequired`). A CA, the PACS's certificate (for
+ * 127.0.0.1 only), our client certificate and a second, unrelated CA are made by `openssl` in the
+ * test. `info` and `denoise --store` over TLS work; a certificate from a CA we were not given, or one
+ * that does not name the host, is refused (exit 2); no client certificate, or plain DIMSE to the TLS
+ * port, fails with a message that says what to add (exit 1).
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { findOrthanc, freePort, ORTHANC_AET, startOrthanc, uploadInstances, type RunningOrthanc } from '../helpers/orthanc.js';
+
+const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
+const CALLING_AET = 'LOWDOSE';
+const installed = findOrthanc();
+if (!installed) console.warn('skipping DICOM TLS tests: Orthanc is not installed (apt-get install orthanc orthanc-dicomweb)');
+
+const openssl = (cwd: string, ...args: string[]) => execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+
+/** A CA named `name` in `dir`: name.key, name.crt. */
+function makeCa(dir: string, name: string): void {
+  openssl(dir, 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '2', '-subj', `/CN=${name}`, '-keyout', `${name}.key`, '-out', `${name}.crt`);
+}
+
+/** A certificate `name` signed by `ca`, for `san` (subjectAltName) and `usage` (extendedKeyUsage). */
+async function makeCertificate(dir: string, ca: string, name: string, san: string, usage: string): Promise<void> {
+  openssl(dir, 'req', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-subj', `/CN=${name}`, '-keyout', `${name}.key`, '-out', `${name}.csr`);
+  await writeFile(path.join(dir, `${name}.ext`), `subjectAltName=${san}\nextendedKeyUsage=${usage}\n`);
+  openssl(dir, 'x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-days', '2', '-sha256', '-extfile', `${name}.ext`, '-out', `${name}.crt`);
+}
+
+interface ErrorReport {
+  errors: Array<{ code: string; message: string }>;
+}
+
+describe.skipIf(!installed)('DIMSE over DICOM TLS (Orthanc with DicomTlsEnabled and client certificates required)', () => {
+  let dir: string;
+  let pki: string;
+  let orthanc: RunningOrthanc;
+  let pacs: string;
+  let studyUid: string;
+  const savedTmp = process.env.TMPDIR;
+  const pem = (name: string) => path.join(pki, name);
+  const tls = () => ['--dimse-tls', '--dimse-ca', pem('ca.crt'), '--dimse-cert', pem('lowdose.crt'), '--dimse-key', pem('lowdose.key')];
+  const errorOf = (stdout: string) => (JSON.parse(stdout) as ErrorReport).errors[0]!;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'lowdose-dimse-tls-'));
+    process.env.TMPDIR = dir;
+    pki = path.join(dir, 'pki');
+    await mkdir(pki);
+    makeCa(pki, 'ca');
+    makeCa(pki, 'other-ca');
+    await makeCertificate(pki, 'ca', 'pacs', 'IP:127.0.0.1', 'serverAuth');
+    await makeCertificate(pki, 'ca', 'lowdose', 'DNS:lowdose.test', 'clientAuth');
+    await makeCertificate(pki, 'other-ca', 'stranger', 'DNS:lowdose.test', 'clientAuth');
+    orthanc = await startOrthanc(dir, {
+      dicomModalities: { lowdose: { aet: CALLING_AET, host: '127.0.0.1', port: await freePort() } },
+      config: {
+        DicomTlsEnabled: true,
+        DicomTlsCertificate: pem('pacs.crt'),
+        DicomTlsPrivateKey: pem('pacs.key'),
+        DicomTlsTrustedCertificates: pem('ca.crt'),
+        DicomTlsRemoteCertificateRequired: true,
+      },
+    });
+    pacs = `dimse://${ORTHANC_AET}@127.0.0.1:${orthanc.dicomPort}`;
+    const files = await Promise.all(readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort().map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
+    studyUid = (await uploadInstances(orthanc, files))[0]!['StudyInstanceUID']!;
+  });
+
+  afterAll(async () => {
+    if (savedTmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = savedTmp;
+    await orthanc?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('info dimse://... --dimse-tls with the CA and a client certificate lists the study over TLS (C-FIND)', async () => {
+    const run = await runCli('info', pacs, '--calling-aet', CALLING_AET, ...tls(), '--json');
+    expect(run.code, run.stderr).toBe(0);
+    const list = JSON.parse(run.stdout) as { studies: Array<{ studyInstanceUid: string; instances: number | null }> };
+    expect(list.studies.map((s) => s.studyInstanceUid)).toEqual([studyUid]);
+  });
+
+  it('denoise --method gaussian --store over TLS: C-ECHO, C-FIND, C-GET and C-STORE all through TLS; the derived series is on the PACS', async () => {
+    const out = path.join(dir, 'out');
+    const run = await runCli('denoise', `${pacs}/${studyUid}`, '-o', out, '--method', 'gaussian', '--calling-aet', CALLING_AET, '--store', pacs, ...tls(), '--no-progress', '--json');
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout) as { dimse: { retrieve: string; pulled: Array<{ instances: number }>; stored: Array<{ seriesInstanceUid: string; instances: number }> } };
+    expect(report.dimse.retrieve).toBe('C-GET');
+    expect(report.dimse.pulled.map((p) => p.instances)).toEqual([3]);
+    expect(report.dimse.stored).toHaveLength(1);
+    const stored = report.dimse.stored[0]!;
+    const onPacs = (await (await orthanc.rest(`/studies/${(await findStudyId(orthanc, studyUid))}/series`)).json()) as Array<{ MainDicomTags: { SeriesInstanceUID: string }; Instances: string[] }>;
+    expect(onPacs.find((s) => s.MainDicomTags.SeriesInstanceUID === stored.seriesInstanceUid)?.Instances).toHaveLength(stored.instances);
+  });
+
+  it('a PACS certificate from a CA we were not given is refused before any DICOM is exchanged: exit 2, E_USAGE naming --dimse-ca', async () => {
+    const run = await runCli('info', pacs, '--calling-aet', CALLING_AET, '--dimse-tls', '--dimse-ca', pem('other-ca.crt'), '--dimse-cert', pem('lowdose.crt'), '--dimse-key', pem('lowdose.key'), '--json');
+    expect(run.code, run.stderr).toBe(2);
+    const error = errorOf(run.stdout);
+    expect(error.code).toBe('E_USAGE');
+    expect(error.message).toMatch(/TLS certificate not trusted.*--dimse-ca/);
+    // Without --dimse-ca the system store does not hold the test CA either.
+    const noCa = await runCli('info', pacs, '--calling-aet', CALLING_AET, '--dimse-tls', '--dimse-cert', pem('lowdose.crt'), '--dimse-key', pem('lowdose.key'), '--json');
+    expect(noCa.code, noCa.stderr).toBe(2);
+    expect(errorOf(noCa.stdout).message).toMatch(/TLS certificate not trusted.*--dimse-ca/);
+  });
+
+  it('a PACS certificate that does not name the host of the address is refused: exit 2, E_USAGE naming the host', async () => {
+    // pacs.crt names 127.0.0.1 only; 127.0.0.2 is the same loopback interface under another address.
+    const other = `dimse://${ORTHANC_AET}@127.0.0.2:${orthanc.dicomPort}`;
+    const run = await runCli('info', other, '--calling-aet', CALLING_AET, ...tls(), '--json');
+    expect(run.code, run.stderr).toBe(2);
+    const error = errorOf(run.stdout);
+    expect(error.code).toBe('E_USAGE');
+    expect(error.message).toMatch(/certificate does not name 127\.0\.0\.2/);
+  });
+
+  it('without a client certificate the PACS ends the handshake: exit 2, E_USAGE saying it requires one (--dimse-cert, --dimse-key)', async () => {
+    const run = await runCli('info', pacs, '--calling-aet', CALLING_AET, '--dimse-tls', '--dimse-ca', pem('ca.crt'), '--json');
+    expect(run.code, run.stderr).toBe(2);
+    const error = errorOf(run.stdout);
+    expect(error.code).toBe('E_USAGE');
+    expect(error.message).toMatch(/requires a client certificate.*--dimse-cert <pem> --dimse-key <pem>/);
+  });
+
+  it('a client certificate from a CA the PACS does not trust is refused by the PACS: exit 2, E_USAGE naming --dimse-cert', async () => {
+    const run = await runCli('info', pacs, '--calling-aet', CALLING_AET, '--dimse-tls', '--dimse-ca', pem('ca.crt'), '--dimse-cert', pem('stranger.crt'), '--dimse-key', pem('stranger.key'), '--json');
+    expect(run.code, run.stderr).toBe(2);
+    const error = errorOf(run.stdout);
+    expect(error.code).toBe('E_USAGE');
+    expect(error.message).toMatch(/did not accept our client certificate.*--dimse-cert/);
+  });
+
+  it('--dimse-ca / --dimse-cert / --dimse-key without --dimse-tls, a certificate without its key or with another, a CA file holding no certificate, and --move-port with --dimse-tls are usage errors (exit 2)', async () => {
+    for (const args of [
+      ['info', pacs, '--dimse-ca', pem('ca.crt')],
+      ['info', pacs, '--dimse-tls', '--dimse-cert', pem('lowdose.crt')],
+      ['info', pacs, '--dimse-tls', '--dimse-ca', pem('lowdose.key')],
+      ['info', pacs, '--dimse-tls', '--dimse-cert', pem('lowdose.crt'), '--dimse-key', pem('pacs.key')],
+      ['denoise', `${pacs}/${studyUid}`, '-o', path.join(dir, 'never'), ...tls(), '--move-port', '11113'],
+    ]) {
+      const run = await runCli(...args, '--calling-aet', CALLING_AET, '--json');
+      expect(run.code, `${args.join(' ')}: ${run.stderr}`).toBe(2);
+      expect(run.stdout + run.stderr).toMatch(/needs --dimse-tls|go together|no PEM certificate|key values mismatch|--move-port does not work with --dimse-tls/);
+    }
+  });
+
+  it('plain DIMSE to the TLS port fails with E_IO pointing at --dimse-tls (exit 1), not a timeout', async () => {
+    const run = await runCli('info', pacs, '--calling-aet', CALLING_AET, '--dimse-timeout', '20', '--json');
+    expect(run.code, run.stderr).toBe(1);
+    const error = errorOf(run.stdout);
+    expect(error.code).toBe('E_IO');
+    expect(error.message).toMatch(/--dimse-tls/);
+    expect(error.message).not.toMatch(/no answer within/);
+  });
+});
+
+async function findStudyId(orthanc: RunningOrthanc, studyUid: string): Promise<string> {
+  const response = await orthanc.rest('/tools/lookup', { method: 'POST', body: Buffer.from(studyUid) });
+  const found = (await response.json()) as Array<{ ID: string; Type: string }>;
+  return found.find((f) => f.Type === 'Study')!.ID;
+}
