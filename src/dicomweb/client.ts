@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { Agent, fetch, type Dispatcher, type Response } from 'undici';
 import { LowdoseError } from '../errors.js';
 import { formatBytes } from '../util/bytes.js';
+import { withDefaultCas } from '../util/trusted-cas.js';
 import { boundaryOf, buildMultipart, parseMultipart } from './multipart.js';
 import { scalarText } from '../util/text.js';
 
@@ -126,7 +127,7 @@ export class DicomwebClient {
       } catch (error) {
         throw new LowdoseError('E_USAGE', `--dicomweb-ca ${options.caFile}: ${(error as Error).message}`);
       }
-      this.dispatcher = new Agent({ connect: { ca } });
+      this.dispatcher = new Agent({ connect: { ca: withDefaultCas(ca) } });
     }
     this.timeoutMs = options.timeoutMs ?? 60_000;
     this.retries = options.retries ?? 3;

@@ -5,9 +5,10 @@
  * verified (CA chain and host name); there is no option to skip that.
  */
 import { readFileSync } from 'node:fs';
-import { createSecureContext, rootCertificates } from 'node:tls';
+import { createSecureContext } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { LowdoseError } from '../errors.js';
+import { withDefaultCas } from '../util/trusted-cas.js';
 
 /** What `--dimse-tls` with `--dimse-ca` / `--dimse-cert` / `--dimse-key` amount to (PEM contents). */
 export interface DimseTls {
@@ -67,7 +68,7 @@ export function loadDimseTls(files: DimseTlsFiles): DimseTls {
 /** dcmjs-dimse's `securityOptions`: verification on, the given CA added to the system store. */
 export function securityOptions(tls: DimseTls): { ca?: string[]; cert?: string; key?: string; rejectUnauthorized: true; minVersion: 'TLSv1.2' } {
   return {
-    ...(tls.ca !== undefined ? { ca: [...rootCertificates, tls.ca] } : {}),
+    ...(tls.ca !== undefined ? { ca: withDefaultCas(tls.ca) } : {}),
     ...(tls.cert !== undefined ? { cert: tls.cert } : {}),
     ...(tls.key !== undefined ? { key: tls.key } : {}),
     rejectUnauthorized: true,
