@@ -38,3 +38,16 @@ export function checkPacsOptionScope(command: Command, paths: readonly string[])
     throw usageError(`${named(dimse)} a dimse:// input: any other input would ignore ${dimse.length > 1 ? 'them' : 'it'}`);
   }
 }
+
+/**
+ * `--stow` stores what came over DICOMweb, `--store` what came over DIMSE: each needs an input of
+ * its kind, and with inputs of both kinds both are given, or one kind's results would silently not
+ * be stored. `what`: "run" or "batch", for the message.
+ */
+export function checkStoreTargets(stores: { readonly stow?: string; readonly store?: string }, paths: readonly string[], what: 'run' | 'batch'): void {
+  const dicomweb = paths.some(isDicomwebUrl);
+  const dimse = paths.some(isDimseUrl);
+  if (stores.stow !== undefined && !dicomweb) throw usageError('--stow needs a DICOMweb URL as input (a dimse:// input stores with --store)');
+  if (stores.stow !== undefined && stores.store === undefined && dimse) throw usageError(`--stow stores the DICOMweb inputs' results only: the dimse:// inputs of this ${what} would not be stored; add --store for them`);
+  if (stores.store !== undefined && stores.stow === undefined && dicomweb) throw usageError(`--store stores the dimse:// inputs' results only: the DICOMweb inputs of this ${what} would not be stored; add --stow for them`);
+}

@@ -18,7 +18,7 @@ import type { StudyKeys } from '../../util/remote-series.js';
 import { withoutUndefined } from '../../util/defined.js';
 import { addDicomwebOptions, dicomwebClientOptions, type DicomwebCliOptions } from '../dicomweb-options.js';
 import { addDimseOptions, dimseClientOptions, type DimseCliOptions } from '../dimse-options.js';
-import { checkPacsOptionScope } from '../pacs-option-scope.js';
+import { checkPacsOptionScope, checkStoreTargets } from '../pacs-option-scope.js';
 import { parseRedisUrl } from '../../queue/connection.js';
 import type { DenoiseReport } from '../../pipeline/types.js';
 import { batchReport, type BatchStatus, type SeriesJobData, type SeriesJobResult } from '../../queue/jobs.js';
@@ -255,10 +255,8 @@ async function checkBatchInputs(command: Command, paths: readonly string[], opts
   if (pacs > 0 && pacs < paths.length) throw usageError('PACS addresses (DICOMweb URLs, dimse://) and files or folders are not mixed in one batch');
   checkStudyQueries(paths, keys, identifiers);
   checkPacsOptionScope(command, paths);
-  if (opts.stow !== undefined && urls.length === 0) throw usageError('--stow needs a DICOMweb URL as input (a dimse:// input stores with --store)');
   if (opts.store !== undefined && dimseUrls.length === 0) throw usageError('--store needs a dimse:// input');
-  if (opts.stow !== undefined && opts.store === undefined && dimseUrls.length > 0) throw usageError("--stow stores the DICOMweb inputs' results only: the dimse:// inputs of this batch would not be stored; add --store for them");
-  if (opts.store !== undefined && opts.stow === undefined && urls.length > 0) throw usageError("--store stores the dimse:// inputs' results only: the DICOMweb inputs of this batch would not be stored; add --stow for them");
+  checkStoreTargets(opts, paths, 'batch');
   if (opts.store !== undefined) parseDimsePeer(opts.store);
   if (pacs === 0) {
     if (opts.allowIncomplete) throw usageError('--allow-incomplete needs a DICOMweb URL or dimse:// input: a folder is denoised as it is');

@@ -10,7 +10,7 @@ import { isDicomwebUrl, parseDicomwebBase } from '../../dicomweb/url.js';
 import { addDicomwebOptions, dicomwebClientOptions, type DicomwebCliOptions } from '../dicomweb-options.js';
 import { denoiseDimse, type DimseDenoiseReport } from '../../pipeline/dimse.js';
 import { isDimseUrl, parseDimsePeer } from '../../dimse/url.js';
-import { checkPacsOptionScope } from '../pacs-option-scope.js';
+import { checkPacsOptionScope, checkStoreTargets } from '../pacs-option-scope.js';
 import { addDimseOptions, dimseClientOptions, type DimseCliOptions } from '../dimse-options.js';
 import type { DenoiseOptions, DenoiseReport } from '../../pipeline/types.js';
 import { addDenoiserOptions, denoiserSettings, progressListener, type DenoiserCliOptions } from '../denoiser-options.js';
@@ -103,10 +103,8 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       const named = opts.accession !== undefined || opts.studiesFrom !== undefined;
       if ((Object.keys(keys).length > 0 || named) && pacs === 0) throw usageError('--patient-id, --from, --to, --accession and --studies-from narrow the study list of a PACS address (dimse://<AET>@host:port or a DICOMweb base URL)');
       const identifiers = named ? await namedStudies(opts) : undefined;
-      if (opts.stow !== undefined && urls.length === 0) throw usageError('--stow needs a DICOMweb URL as input (a dimse:// input stores with --store)');
       if ((opts.store !== undefined || opts.movePort !== undefined) && dimseUrls.length === 0) throw usageError('--store and --move-port need a dimse:// input');
-      if (opts.stow !== undefined && opts.store === undefined && dimseUrls.length > 0) throw usageError('--stow stores the DICOMweb inputs\' results only: the dimse:// inputs of this run would not be stored; add --store for them');
-      if (opts.store !== undefined && opts.stow === undefined && urls.length > 0) throw usageError('--store stores the dimse:// inputs\' results only: the DICOMweb inputs of this run would not be stored; add --stow for them');
+      checkStoreTargets(opts, paths, 'run');
       // Our storage SCP takes plain connections only: the PACS's C-MOVE sub-operations would not be encrypted.
       if (opts.movePort !== undefined && opts.dimseTls) throw usageError('--move-port does not work with --dimse-tls: the storage SCP that receives a C-MOVE takes plain DICOM only; fetch with C-GET (leave out --move-port)');
       if (opts.moveFrom !== undefined && opts.movePort === undefined) throw usageError('--move-from needs --move-port: only a C-MOVE receives instances from the PACS');
