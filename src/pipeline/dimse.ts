@@ -24,6 +24,8 @@ import { toolkitIdentity } from '../util/toolkit.js';
 export interface DimseReport {
   readonly source: string;
   readonly callingAet: string;
+  /** Whether every association of the run (C-FIND, the retrieve and the --store C-STORE) used DICOM TLS (--dimse-tls). */
+  readonly tls: boolean;
   readonly studyInstanceUid: string;
   /** How the instances were fetched. */
   readonly retrieve: 'C-GET' | 'C-MOVE';
@@ -60,6 +62,7 @@ export async function denoiseDimse(url: string, options: DimseDenoiseOptions): P
   const dimse: DimseReport = {
     source: url,
     callingAet: client.callingAet,
+    tls: client.tls !== undefined,
     studyInstanceUid,
     retrieve: client.movePort === undefined ? 'C-GET' : 'C-MOVE',
     pulled: [],

@@ -92,7 +92,10 @@ describe.skipIf(!installed)('DIMSE over DICOM TLS (Orthanc with DicomTlsEnabled 
     const out = path.join(dir, 'out');
     const run = await runCli('denoise', `${pacs}/${studyUid}`, '-o', out, '--method', 'gaussian', '--calling-aet', CALLING_AET, '--store', pacs, ...tls(), '--no-progress', '--json');
     expect(run.code, run.stderr).toBe(0);
-    const report = JSON.parse(run.stdout) as { dimse: { retrieve: string; pulled: Array<{ instances: number }>; stored: Array<{ seriesInstanceUid: string; instances: number }> } };
+    const report = JSON.parse(run.stdout) as { dimse: { tls: boolean; retrieve: string; pulled: Array<{ instances: number }>; stored: Array<{ seriesInstanceUid: string; instances: number }> } };
+    // The report says the associations (the --store one included) were DICOM TLS, in --json and report.json alike.
+    expect(report.dimse.tls).toBe(true);
+    expect((JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8')) as { dimse: { tls: boolean } }).dimse.tls).toBe(true);
     expect(report.dimse.retrieve).toBe('C-GET');
     expect(report.dimse.pulled.map((p) => p.instances)).toEqual([3]);
     expect(report.dimse.stored).toHaveLength(1);

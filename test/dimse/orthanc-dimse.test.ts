@@ -33,6 +33,7 @@ interface DimseJsonReport {
   errors: Array<{ code: string; message: string; path: string | null }>;
   dimse: {
     callingAet: string;
+    tls: boolean;
     retrieve: string;
     pulled: Array<{ seriesInstanceUid: string; instances: number; retrieved: number }>;
     store?: string;
@@ -228,7 +229,7 @@ describe.skipIf(!installed)('DIMSE against Orthanc', () => {
     expect(run.code, run.stderr).toBe(0);
     const report = JSON.parse(run.stdout) as DimseJsonReport;
     expect(report.errors).toEqual([]);
-    expect(report.dimse).toMatchObject({ callingAet: CALLING_AET, retrieve: 'C-GET', store: pacs });
+    expect(report.dimse).toMatchObject({ callingAet: CALLING_AET, tls: false, retrieve: 'C-GET', store: pacs });
     expect(report.dimse.pulled).toEqual([expect.objectContaining({ seriesInstanceUid: sourceSeriesUid, instances: 3, retrieved: 3 })]);
     const derivedUid = report.series[0]!.output.seriesInstanceUid;
     expect(report.dimse.stored).toEqual([{ kind: 'denoised', studyInstanceUid: studyUid, seriesInstanceUid: derivedUid, url: `${pacs}/${studyUid}/${derivedUid}`, instances: 3 }]);

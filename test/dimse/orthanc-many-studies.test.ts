@@ -30,7 +30,7 @@ interface StudiesJsonReport {
     outcome: 'done' | 'failed';
     series: string[];
     errors: Array<{ code: string; path: string | null; incomplete?: unknown }>;
-    dimse?: { pulled: Array<{ seriesInstanceUid: string; instances: number }> };
+    dimse?: { tls: boolean; pulled: Array<{ seriesInstanceUid: string; instances: number }> };
     dicomweb?: { studyInstanceUid: string; pulled: Array<{ seriesInstanceUid: string; instances: number }> };
   }>;
   queries: Array<{ source: string; patientId?: string; from?: string; to?: string; studies: string[] }>;
@@ -83,6 +83,7 @@ describe.skipIf(!installed)('denoise over several PACS studies (Orthanc)', () =>
     expect(report.errors).toEqual([]);
     for (const s of report.studies) {
       expect(s).toMatchObject({ source: `${pacs}/${s.studyInstanceUid}`, query: pacs, outcome: 'done', errors: [] });
+      expect(s.dimse!.tls).toBe(false);
       expect(s.dimse!.pulled).toEqual([expect.objectContaining({ instances: 3 })]);
       expect(s.series).toEqual([s.dimse!.pulled[0]!.seriesInstanceUid]);
     }
