@@ -27,7 +27,7 @@ export function addDimseOptions(command: Command): Command {
     .option('--dimse-timeout <seconds>', 'for dimse:// addresses: connect, association and per-message timeout', parseNumberOption('--dimse-timeout', 0.1, 3600), 60)
     .option('--dimse-tls', "for dimse:// addresses (and --store): DICOM TLS on every association; the PACS's certificate is verified against the system CA store and --dimse-ca, and must name the address's host")
     .option('--dimse-ca <pem>', "with --dimse-tls: PEM file of CA certificates to trust besides the system store (the PACS's or hospital's CA)")
-    .option('--dimse-cert <pem>', 'with --dimse-tls: PEM file of our client certificate, for a PACS that requires one (mutual TLS); needs --dimse-key')
+    .option('--dimse-cert <pem>', 'with --dimse-tls: PEM file of our client certificate, for a PACS that requires one (mutual TLS), and the server certificate of the C-MOVE storage SCP (--move-port), which then requires it; needs --dimse-key')
     .option('--dimse-key <pem>', 'with --dimse-tls: PEM file of the private key of --dimse-cert (unencrypted)');
 }
 

@@ -19,12 +19,19 @@
  *   association holds about a PDU and a MiB of an instance in memory, whatever its size;
  * - an instance past `maxInstanceBytes` aborts the association (A-ABORT) and fails the retrieve
  *   with E_IO naming the limit; nothing of it is kept.
+ *
+ * With `limits.tls` (--dimse-tls) it listens with DICOM TLS, presenting our certificate: the
+ * address check runs on the raw connection before the handshake, a failed handshake or a client
+ * certificate that does not chain to the system store or --dimse-ca is refused (TLS_REFUSAL), and
+ * the bounds above act on the decrypted stream.
  */
-import type { Socket } from 'node:net';
+import type { Server as NetServer, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Writable } from 'node:stream';
 import { LowdoseError } from '../errors.js';
 import { formatBytes } from '../util/bytes.js';
 import { dimse, STATUS_SUCCESS } from './association.js';
+import { serverSecurityOptions, untrustedClient, type DimseTls } from './tls.js';
 import { DEFAULT_MAX_INSTANCE_BYTES, DEFAULT_MAX_PDU_BYTES, InstanceReceiver, MAX_CONTROL_PDU_BYTES, P_DATA_TF, watchPduLengths, type InstanceStore } from './receive.js';
 
 type Scp = InstanceType<(typeof dimse)['Scp']>;
@@ -48,6 +55,8 @@ export const DEFAULT_MAX_ASSOCIATIONS = 4;
 const MAX_WAITING_CONNECTIONS = 8;
 /** How a refusal of a caller from another address than the PACS's begins (`StoreScp.refused[].why`). */
 export const NOT_PACS_ADDRESS = 'not an address of the PACS';
+/** How a refusal at TLS begins (`StoreScp.refused[].why`, --dimse-tls): a failed handshake or a client certificate not trusted. */
+export const TLS_REFUSAL = 'TLS ';
 /** How a refusal of an association over the limit begins (`StoreScp.refused[].why`). */
 export const OVER_ASSOCIATION_LIMIT = 'over the limit of';
 
@@ -60,6 +69,8 @@ export interface StoreScpLimits {
   readonly maxInstanceBytes?: number;
   /** Associations taken at once; default DEFAULT_MAX_ASSOCIATIONS. */
   readonly maxAssociations?: number;
+  /** Listen with DICOM TLS (`--dimse-tls`): our certificate and key are required; a client certificate the PACS presents must be trusted. */
+  readonly tls?: DimseTls;
 }
 
 export interface StoreScp {
@@ -114,6 +125,12 @@ export async function startStoreScp(port: number, aet: string, store: InstanceSt
       this.address = address;
       if (allowed && !allowed.has(address)) {
         state.refused.push({ address, why: `${NOT_PACS_ADDRESS} (${[...allowed].join(', ')})` });
+        socket.destroy();
+        return;
+      }
+      const untrusted = limits.tls ? untrustedClient(socket as TLSSocket) : null;
+      if (untrusted !== null) {
+        state.refused.push({ address, why: untrusted });
         socket.destroy();
         return;
       }
@@ -205,7 +222,23 @@ export async function startStoreScp(port: number, aet: string, store: InstanceSt
     server.on('listening', () => resolve());
     server.on('networkError', (error: Error) => reject(error));
   });
-  server.listen(port, { connectTimeout: timeoutMs, associationTimeout: timeoutMs, pduTimeout: timeoutMs });
+  const securityOptions = limits.tls ? serverSecurityOptions(limits.tls) : undefined;
+  server.listen(port, { connectTimeout: timeoutMs, associationTimeout: timeoutMs, pduTimeout: timeoutMs, ...(securityOptions ? { securityOptions } : {}) });
+  if (securityOptions) {
+    // dcmjs-dimse hands the SCP a connection after its TLS handshake: refuse other addresses before
+    // the handshake, and record a handshake that failed (it never reaches the SCP).
+    const tlsServer = (server as unknown as { server: NetServer }).server;
+    tlsServer.prependListener('connection', (socket: Socket) => {
+      const address = plainAddress(socket.remoteAddress ?? '');
+      if (allowed && !allowed.has(address)) {
+        state.refused.push({ address, why: `${NOT_PACS_ADDRESS} (${[...allowed].join(', ')})` });
+        socket.destroy();
+      }
+    });
+    tlsServer.on('tlsClientError', (error: Error & { code?: string }, socket: Socket) => {
+      state.refused.push({ address: plainAddress(socket.remoteAddress ?? ''), why: `${TLS_REFUSAL}handshake failed (${error.code ?? error.message})` });
+    });
+  }
   try {
     await listening;
   } catch (error) {

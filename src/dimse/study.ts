@@ -15,7 +15,7 @@ import { seriesCacheDir } from '../util/pull-cache.js';
 import { checkSeriesShortfall, isDenoiseOutput, studyDateMatch, type PulledSeries, type RemoteSeries, type StoredSeries, type StudyKeys } from '../util/remote-series.js';
 import { associate, dimse, isPending, STATUS_SUCCESS, STORE_WARNINGS, statusHex, type DimseClientOptions, type DimseRequest } from './association.js';
 import type { InstanceStore } from './receive.js';
-import { NOT_PACS_ADDRESS, OVER_ASSOCIATION_LIMIT, startStoreScp } from './store-scp.js';
+import { NOT_PACS_ADDRESS, OVER_ASSOCIATION_LIMIT, startStoreScp, TLS_REFUSAL } from './store-scp.js';
 import { dimseUrl, type DimsePeer } from './url.js';
 
 /** The shapes shared with the other protocol (src/util/remote-series.ts), where this module's importers find them. */
@@ -305,6 +305,20 @@ export function overLimitRefusals(refused: ReadonlyArray<{ address: string; why:
 }
 
 /**
+ * The connections of a C-MOVE our TLS storage SCP (`--dimse-tls`) refused at TLS, in words for an
+ * error ('' when none): a PACS calling without TLS, or with a certificate we do not trust.
+ */
+export function tlsRefusals(refused: ReadonlyArray<{ address: string; why: string }>, port: number | undefined): string {
+  const failed = refused.filter((r) => r.why.startsWith(TLS_REFUSAL));
+  if (failed.length === 0) return '';
+  const from = [...new Set(failed.map((r) => r.address))].join(', ');
+  return (
+    `; our storage SCP on port ${port} (DICOM TLS, --dimse-tls) refused ${failed.length} connection(s) of the PACS (${from}), ${failed[0]!.why}: ` +
+    'the PACS must call this destination with DICOM TLS (Orthanc: "UseDicomTls": true in its DicomModalities entry for us) and a certificate from the system store or --dimse-ca'
+  );
+}
+
+/**
  * Sends the retrieve requests on one association (C-GET), or with our storage SCP on `movePort`
  * listening (C-MOVE), every received instance kept whole under `root` (cacheStore). Resolves to
  * the final answers and the SCP's refusals over its association limit; a failed association or a
@@ -326,7 +340,7 @@ async function retrieve(peer: DimsePeer, requests: DimseRequest[], root: string,
   // Our SCP takes calls from the PACS's own address(es) only: the host we send the C-MOVE to,
   // and the hosts --move-from names (a PACS that sends from another address than it listens on).
   const peerAddresses = (await Promise.all([peer.host, ...(options.moveFrom ?? [])].map(addressesOf))).flat();
-  const scp = await startStoreScp(options.movePort, options.callingAet, store, options.timeoutMs, { peerAddresses });
+  const scp = await startStoreScp(options.movePort, options.callingAet, store, options.timeoutMs, { peerAddresses, ...(options.tls ? { tls: options.tls } : {}) });
   let failure: Error | null = null;
   try {
     await associate(peer, requests, { ...options, purpose: 'C-MOVE' });
@@ -336,7 +350,7 @@ async function retrieve(peer: DimsePeer, requests: DimseRequest[], root: string,
     await scp.close();
     for (const { address, why } of scp.refused) options.log?.(`our storage SCP on port ${options.movePort} closed a connection from ${address}: ${why}`);
   }
-  const refusals = overLimitRefusals(scp.refused, options.movePort);
+  const refusals = overLimitRefusals(scp.refused, options.movePort) + tlsRefusals(scp.refused, options.movePort);
   failure ??= scp.failure;
   if (failure !== null) {
     if (!(failure instanceof LowdoseError) || refusals === '') throw failure;

@@ -5,7 +5,7 @@
  * verified (CA chain and host name); there is no option to skip that.
  */
 import { readFileSync } from 'node:fs';
-import { createSecureContext } from 'node:tls';
+import { createSecureContext, type TLSSocket } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { LowdoseError } from '../errors.js';
 import { withDefaultCas } from '../util/trusted-cas.js';
@@ -74,6 +74,37 @@ export function securityOptions(tls: DimseTls): { ca?: string[]; cert?: string; 
     rejectUnauthorized: true,
     minVersion: 'TLSv1.2',
   };
+}
+
+/**
+ * dcmjs-dimse's Server `securityOptions` for our C-MOVE storage SCP (`--move-port` with
+ * `--dimse-tls`): our certificate and key (a TLS server needs one, so they are required), the
+ * PACS's client certificate asked for and, when it presents one, checked against the system store
+ * plus the given CA by the SCP itself (untrustedClient), so that a PACS presenting none is still taken.
+ */
+export function serverSecurityOptions(tls: DimseTls): { ca?: string[]; cert: string; key: string; requestCert: true; rejectUnauthorized: false; minVersion: 'TLSv1.2' } {
+  if (tls.cert === undefined || tls.key === undefined) {
+    throw new LowdoseError('E_USAGE', '--move-port with --dimse-tls needs --dimse-cert and --dimse-key: our storage SCP is then a TLS server, and the PACS connects to it only with our certificate');
+  }
+  return {
+    ...(tls.ca !== undefined ? { ca: withDefaultCas(tls.ca) } : {}),
+    cert: tls.cert,
+    key: tls.key,
+    requestCert: true,
+    rejectUnauthorized: false,
+    minVersion: 'TLSv1.2',
+  };
+}
+
+/**
+ * Why our storage SCP refuses a TLS caller, or null to take it: a client certificate that does not
+ * chain to the system store or --dimse-ca is refused; a caller without one is taken (its address
+ * is checked as on a plain port).
+ */
+export function untrustedClient(socket: TLSSocket): string | null {
+  const presented = Object.keys(socket.getPeerCertificate()).length > 0;
+  if (!presented || socket.authorized) return null;
+  return `TLS client certificate not trusted (${String(socket.authorizationError)})`;
 }
 
 /** Node's codes for a server certificate that does not chain to a trusted CA. */

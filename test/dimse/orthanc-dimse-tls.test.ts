@@ -7,12 +7,16 @@
  * port, fails with a message that says what to add (exit 1).
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { connect as connectTls } from 'node:tls';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
+import { startStoreScp } from '../../src/dimse/store-scp.js';
+import { cacheStore } from '../../src/dimse/study.js';
+import { onFreshPort } from '../helpers/ports.js';
 import { findOrthanc, freePort, ORTHANC_AET, startOrthanc, uploadInstances, type RunningOrthanc } from '../helpers/orthanc.js';
 
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
@@ -56,8 +60,10 @@ describe.skipIf(!installed)('DIMSE over DICOM TLS (Orthanc with DicomTlsEnabled 
     await mkdir(pki);
     makeCa(pki, 'ca');
     makeCa(pki, 'other-ca');
-    await makeCertificate(pki, 'ca', 'pacs', 'IP:127.0.0.1', 'serverAuth');
-    await makeCertificate(pki, 'ca', 'lowdose', 'DNS:lowdose.test', 'clientAuth');
+    // Each side's certificate serves both roles: Orthanc presents pacs.crt when it calls our C-MOVE
+    // storage SCP, and we present lowdose.crt as that SCP's server certificate.
+    await makeCertificate(pki, 'ca', 'pacs', 'IP:127.0.0.1', 'serverAuth,clientAuth');
+    await makeCertificate(pki, 'ca', 'lowdose', 'DNS:lowdose.test', 'clientAuth,serverAuth');
     await makeCertificate(pki, 'other-ca', 'stranger', 'DNS:lowdose.test', 'clientAuth');
     orthanc = await startOrthanc(dir, {
       dicomModalities: { lowdose: { aet: CALLING_AET, host: '127.0.0.1', port: await freePort() } },
@@ -104,6 +110,77 @@ describe.skipIf(!installed)('DIMSE over DICOM TLS (Orthanc with DicomTlsEnabled 
     expect(onPacs.find((s) => s.MainDicomTags.SeriesInstanceUID === stored.seriesInstanceUid)?.Instances).toHaveLength(stored.instances);
   });
 
+  it('--move-port with --dimse-tls: Orthanc (our AE with "UseDicomTls": true) sends the C-MOVE over TLS to our storage SCP, which presents --dimse-cert and verifies its certificate', async () => {
+    const out = path.join(dir, 'out-move');
+    const logged: string[] = [];
+    const run = await onFreshPort(
+      async (port) => {
+        const modality = { AET: CALLING_AET, Host: '127.0.0.1', Port: port, UseDicomTls: true, AllowGet: true, AllowMove: true, AllowFind: true, AllowStore: true };
+        const response = await orthanc.rest('/modalities/lowdose', { method: 'PUT', body: Buffer.from(JSON.stringify(modality)) });
+        expect(response.ok, await response.text()).toBe(true);
+      },
+      async (port) => {
+        const done = await runCli('denoise', `${pacs}/${studyUid}`, '-o', out, '--method', 'gaussian', '--calling-aet', CALLING_AET, ...tls(), '--move-port', String(port), '--no-progress', '--json');
+        logged.push(done.stderr);
+        return done;
+      },
+      (done, port) => done.code === 2 && done.stderr.includes(`--move-port ${port}: cannot listen`),
+      { choosePort: freePort },
+    );
+    expect(run.code, logged.join('\n')).toBe(0);
+    const report = JSON.parse(run.stdout) as { errors: unknown[]; dimse: { tls: boolean; retrieve: string; pulled: Array<{ instances: number; retrieved: number }> } };
+    expect(report.errors).toEqual([]);
+    expect(report.dimse).toMatchObject({ tls: true, retrieve: 'C-MOVE' });
+    expect(report.dimse.pulled.map((p) => [p.instances, p.retrieved])).toEqual([[3, 3]]);
+    expect(readdirSync(out).length).toBeGreaterThan(0);
+  });
+
+  it('--move-port with --dimse-tls to a PACS that calls back without TLS: exit 1, E_IO saying our storage SCP refused its connection at TLS and naming UseDicomTls', async () => {
+    const run = await onFreshPort(
+      async (port) => {
+        const modality = { AET: CALLING_AET, Host: '127.0.0.1', Port: port, UseDicomTls: false, AllowGet: true, AllowMove: true, AllowFind: true, AllowStore: true };
+        const response = await orthanc.rest('/modalities/lowdose', { method: 'PUT', body: Buffer.from(JSON.stringify(modality)) });
+        expect(response.ok, await response.text()).toBe(true);
+      },
+      (port) => runCli('denoise', `${pacs}/${studyUid}`, '-o', path.join(dir, 'out-move-plain'), '--method', 'gaussian', '--calling-aet', CALLING_AET, ...tls(), '--move-port', String(port), '--no-progress', '--json'),
+      (done, port) => done.code === 2 && done.stderr.includes(`--move-port ${port}: cannot listen`),
+      { choosePort: freePort },
+    );
+    expect(run.code, run.stderr).toBe(1);
+    const error = errorOf(run.stdout);
+    expect(error.code).toBe('E_IO');
+    expect(error.message).toMatch(/our storage SCP on port \d+ \(DICOM TLS, --dimse-tls\) refused \d+ connection\(s\) of the PACS \(127\.0\.0\.1\), TLS handshake failed .*UseDicomTls/);
+  });
+
+  it('our TLS storage SCP refuses a caller whose client certificate is not from the system store or --dimse-ca, after the handshake and before any DICOM', async () => {
+    const root = path.join(dir, 'scp-untrusted');
+    await mkdir(root);
+    const port = await freePort();
+    const scp = await startStoreScp(port, CALLING_AET, cacheStore(root), 10_000, {
+      peerAddresses: null,
+      tls: { ca: await readFile(pem('ca.crt'), 'utf8'), cert: await readFile(pem('lowdose.crt'), 'utf8'), key: await readFile(pem('lowdose.key'), 'utf8') },
+    });
+    try {
+      const closed = await new Promise<boolean>((resolve, reject) => {
+        const socket = connectTls({
+          host: '127.0.0.1',
+          port,
+          ca: readFileSync(pem('ca.crt')),
+          cert: readFileSync(pem('stranger.crt')),
+          key: readFileSync(pem('stranger.key')),
+          checkServerIdentity: () => undefined,
+        });
+        socket.on('error', reject);
+        socket.on('close', () => resolve(true));
+      });
+      expect(closed).toBe(true);
+      expect(scp.refused).toEqual([{ address: '127.0.0.1', why: expect.stringMatching(/^TLS client certificate not trusted \(/) }]);
+      expect(scp.counts).toEqual({ received: 0, failed: 0 });
+    } finally {
+      await scp.close();
+    }
+  });
+
   it('a PACS certificate from a CA we were not given is refused before any DICOM is exchanged: exit 2, E_USAGE naming --dimse-ca', async () => {
     const run = await runCli('info', pacs, '--calling-aet', CALLING_AET, '--dimse-tls', '--dimse-ca', pem('other-ca.crt'), '--dimse-cert', pem('lowdose.crt'), '--dimse-key', pem('lowdose.key'), '--json');
     expect(run.code, run.stderr).toBe(2);
@@ -142,17 +219,17 @@ describe.skipIf(!installed)('DIMSE over DICOM TLS (Orthanc with DicomTlsEnabled 
     expect(error.message).toMatch(/did not accept our client certificate.*--dimse-cert/);
   });
 
-  it('--dimse-ca / --dimse-cert / --dimse-key without --dimse-tls, a certificate without its key or with another, a CA file holding no certificate, and --move-port with --dimse-tls are usage errors (exit 2)', async () => {
+  it('--dimse-ca / --dimse-cert / --dimse-key without --dimse-tls, a certificate without its key or with another, a CA file holding no certificate, and --move-port with --dimse-tls but no --dimse-cert are usage errors (exit 2)', async () => {
     for (const args of [
       ['info', pacs, '--dimse-ca', pem('ca.crt')],
       ['info', pacs, '--dimse-tls', '--dimse-cert', pem('lowdose.crt')],
       ['info', pacs, '--dimse-tls', '--dimse-ca', pem('lowdose.key')],
       ['info', pacs, '--dimse-tls', '--dimse-cert', pem('lowdose.crt'), '--dimse-key', pem('pacs.key')],
-      ['denoise', `${pacs}/${studyUid}`, '-o', path.join(dir, 'never'), ...tls(), '--move-port', '11113'],
+      ['denoise', `${pacs}/${studyUid}`, '-o', path.join(dir, 'never'), '--dimse-tls', '--dimse-ca', pem('ca.crt'), '--move-port', '11113'],
     ]) {
       const run = await runCli(...args, '--calling-aet', CALLING_AET, '--json');
       expect(run.code, `${args.join(' ')}: ${run.stderr}`).toBe(2);
-      expect(run.stdout + run.stderr).toMatch(/needs --dimse-tls|go together|no PEM certificate|key values mismatch|--move-port does not work with --dimse-tls/);
+      expect(run.stdout + run.stderr).toMatch(/needs --dimse-tls|go together|no PEM certificate|key values mismatch|--move-port with --dimse-tls needs --dimse-cert and --dimse-key/);
     }
   });
 

@@ -105,8 +105,8 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       const identifiers = named ? await namedStudies(opts) : undefined;
       if ((opts.store !== undefined || opts.movePort !== undefined) && dimseUrls.length === 0) throw usageError('--store and --move-port need a dimse:// input');
       checkStoreTargets(opts, paths, 'run');
-      // Our storage SCP takes plain connections only: the PACS's C-MOVE sub-operations would not be encrypted.
-      if (opts.movePort !== undefined && opts.dimseTls) throw usageError('--move-port does not work with --dimse-tls: the storage SCP that receives a C-MOVE takes plain DICOM only; fetch with C-GET (leave out --move-port)');
+      // With --dimse-tls our storage SCP is a TLS server too, and a TLS server needs a certificate.
+      if (opts.movePort !== undefined && opts.dimseTls && opts.dimseCert === undefined) throw usageError('--move-port with --dimse-tls needs --dimse-cert and --dimse-key: our storage SCP is then a TLS server, and the PACS connects to it only with our certificate');
       if (opts.moveFrom !== undefined && opts.movePort === undefined) throw usageError('--move-from needs --move-port: only a C-MOVE receives instances from the PACS');
       if (opts.allowIncomplete && pacs === 0) throw usageError('--allow-incomplete needs a DICOMweb URL or dimse:// input: a folder is denoised as it is');
       checkPacsOptionScope(command, paths);
