@@ -4,6 +4,7 @@
  */
 import cliProgress from 'cli-progress';
 import type { BatchSnapshot } from '../queue/batch.js';
+import { resultSeries } from '../queue/jobs.js';
 
 export interface BatchProgress {
   update(snapshot: BatchSnapshot): void;
@@ -19,12 +20,13 @@ export interface BatchProgress {
  */
 export function progressFigures(snapshot: BatchSnapshot, seconds: number): { counts: string; rate: string; eta: string } {
   const { status, results } = snapshot;
-  // A PACS job's slices are not in status.slices (unknown until pulled): only series jobs count here.
-  const skippedSlices = results.reduce((n, r) => n + ('study' in r || !r.skipped ? 0 : r.output.files.length), 0);
+  const skippedSlices = results.flatMap(resultSeries).reduce((n, r) => n + (r.skipped ? r.output.files.length : 0), 0);
   const denoised = Math.max(0, status.slices.done - skippedSlices);
   const rate = denoised / Math.max(1e-3, seconds);
   const left = status.jobs.filter((j) => j.state === 'waiting' || j.state === 'delayed' || j.state === 'active').reduce((n, j) => n + Math.max(0, j.slices - j.slicesDone), 0);
-  const eta = left === 0 ? 0 : rate > 0 ? Math.round(left / rate) : null;
+  // A PACS job's slices are known once its worker has listed its study's series: until then, no ETA.
+  const unlisted = status.jobs.some((j) => (j.state === 'waiting' || j.state === 'delayed' || j.state === 'active') && j.source !== undefined && j.seriesCount === undefined);
+  const eta = unlisted ? null : left === 0 ? 0 : rate > 0 ? Math.round(left / rate) : null;
   const s = status.series;
   return {
     counts: `${s.done} done, ${s.failed} failed, ${s.running} running of ${s.total} series`,
@@ -48,7 +50,11 @@ export function createBatchProgress(options: { enabled?: boolean } = {}): BatchP
         const { status } = snapshot;
         const f = figures(snapshot);
         if (!started) bar.start(status.slices.total, status.slices.done, { counts: f.counts, rate: f.rate, etaText: f.eta });
-        else bar.update(status.slices.done, { counts: f.counts, rate: f.rate, etaText: f.eta });
+        else {
+          // A PACS batch's total grows as workers list their studies' series.
+          bar.setTotal(status.slices.total);
+          bar.update(status.slices.done, { counts: f.counts, rate: f.rate, etaText: f.eta });
+        }
         started = true;
       },
       stop() {

@@ -93,6 +93,7 @@ export async function denoisePaths(paths: readonly string[], options: DenoiseOpt
     throw new NothingToDenoiseError(`no CT or PET series found in ${paths.join(', ')}${why}`, nothingToDenoiseScan(scan, skipped));
   }
   const skippedField = skipped.length > 0 ? { skipped } : {};
+  options.onSeriesList?.(candidates.map((s) => ({ seriesInstanceUid: s.seriesInstanceUid, modality: s.modality, slices: s.slices.length })));
   const inputFiles = new Set(candidates.flatMap((s) => s.slices.map((slice) => path.resolve(slice.file))));
   if ([...inputFiles].some((file) => isInside(file, outDir))) {
     throw new LowdoseError('E_USAGE', `output directory ${outDir} contains input files; choose another -o`);

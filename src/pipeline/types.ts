@@ -110,6 +110,12 @@ export interface DenoiseOptions {
   readonly paddingFill?: PaddingFill;
   /** Called as slices finish, for progress bars and server-sent events. */
   readonly onProgress?: (event: DenoiseProgress) => void;
+  /**
+   * Called once the series to denoise are chosen, before the first is run, in the order (and with
+   * the indices) of onProgress's seriesIndex: a queue worker reports a PACS study's series and slice
+   * counts with it.
+   */
+  readonly onSeriesList?: (series: ReadonlyArray<{ readonly seriesInstanceUid: string; readonly modality: string; readonly slices: number }>) => void;
   /** Aborts between batches; the series in progress is left without its completion marker. */
   readonly signal?: AbortSignal;
   /** Human messages (stderr in the CLI). */

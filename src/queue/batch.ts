@@ -9,7 +9,7 @@ import { Queue } from 'bullmq';
 import { scanPaths, scanProblems } from '../dicom/index.js';
 import { LowdoseError } from '../errors.js';
 import { resolvePacsStudies, type PacsQueryReport, type PacsStudiesOptions } from '../pipeline/pacs-studies.js';
-import type { DenoiseReport } from '../pipeline/types.js';
+import type { DenoiseReport, SeriesReport } from '../pipeline/types.js';
 import { isDimseUrl, parseDimsePeer, parseDimseUrl } from '../dimse/url.js';
 import { parseDicomwebUrl } from '../dicomweb/url.js';
 import { closeUnready, connectionOptions, whenReachable, type RedisTarget } from './connection.js';
@@ -26,8 +26,10 @@ import {
   type BatchStatus,
   type JobSettings,
   type JobState,
+  type JobProgress,
   type JobStatus,
   type PacsJobSource,
+  type PacsSeriesProgress,
   type SeriesJobData,
   type SeriesJobResult,
 } from './jobs.js';
@@ -92,8 +94,9 @@ export async function submitBatch(queue: Queue<SeriesJobData, SeriesJobResult>, 
       slices: s.slices.length,
     },
   }));
-  const batch = await enqueue(queue, jobs, outDir, options);
-  return { batch, errors: scan.errors.map((e) => e.toJSON()), ...(skipped.length > 0 ? { skipped } : {}) };
+  const errors = scan.errors.map((e) => e.toJSON());
+  const batch = await enqueue(queue, jobs, outDir, options, { errors });
+  return { batch, errors, ...(skipped.length > 0 ? { skipped } : {}) };
 }
 
 /** What a PACS batch stores and how (the PACS client options are the submitter's, for the queries only). */
@@ -142,7 +145,7 @@ export async function submitPacsBatch(
     const entry = { seriesInstanceUid: target.seriesInstanceUid ?? '', modality: '', slices: 0, source: study.source, studyInstanceUid: pacs.studyInstanceUid };
     return { entry, data: { files: [], seriesInstanceUid: entry.seriesInstanceUid, modality: '', slices: 0, pacs } };
   });
-  const batch = await enqueue(queue, jobs, outDir, options, queries);
+  const batch = await enqueue(queue, jobs, outDir, options, { queries, errors });
   // A query naming a study (an accession number, a StudyInstanceUID) that listed none: an error of the batch, as of a denoise run.
   return { batch, errors, queries };
 }
@@ -153,8 +156,9 @@ async function enqueue(
   jobs: ReadonlyArray<{ entry: Omit<BatchJobEntry, 'id'>; data: Omit<SeriesJobData, 'batchId' | 'index' | 'outDir' | 'settings' | 'submittedAt'> }>,
   outDir: string,
   options: SubmitOptions,
-  queries?: PacsQueryReport[],
+  submission: { readonly queries?: PacsQueryReport[]; readonly errors: DenoiseReport['errors'] },
 ): Promise<BatchRecord> {
+  const { queries, errors } = submission;
   const id = newBatchId();
   const createdAt = new Date().toISOString();
   const attempts = options.attempts ?? 3;
@@ -162,7 +166,7 @@ async function enqueue(
     entry: { id: jobId(id, index), ...job.entry },
     data: { batchId: id, index, ...job.data, outDir, settings: options.settings, submittedAt: createdAt } satisfies SeriesJobData,
   }));
-  const batch: BatchRecord = { id, createdAt, outDir, attempts, jobs: queued.map((job) => job.entry), ...(queries ? { queries } : {}) };
+  const batch: BatchRecord = { id, createdAt, outDir, attempts, jobs: queued.map((job) => job.entry), ...(queries ? { queries } : {}), ...(errors.length > 0 ? { errors } : {}) };
   const client = await queue.client;
   await client.set(batchKey(id), JSON.stringify(batch));
   await queue.addBulk(
@@ -192,6 +196,8 @@ export interface BatchSnapshot {
   readonly status: BatchStatus;
   /** The return values of the completed jobs, in batch order. */
   readonly results: SeriesJobResult[];
+  /** The series the failed PACS jobs finished (the other series of a study with an error), in batch order. */
+  readonly failedJobSeries: SeriesReport[];
 }
 
 export async function batchStatus(queue: Queue<SeriesJobData, SeriesJobResult>, id: string): Promise<BatchSnapshot> {
@@ -199,6 +205,7 @@ export async function batchStatus(queue: Queue<SeriesJobData, SeriesJobResult>, 
   const client = await queue.client;
   const cancelled = (await client.get(cancelKey(id))) !== null;
   const results: SeriesJobResult[] = [];
+  const failedJobSeries: SeriesReport[] = [];
   const jobs: JobStatus[] = [];
   for (const entry of batch.jobs) {
     // The state first, then the job: BullMQ writes a job's outcome (failedReason, returnvalue) in
@@ -215,25 +222,36 @@ export async function batchStatus(queue: Queue<SeriesJobData, SeriesJobResult>, 
         : raw === 'unknown'
           ? 'cancelled'
           : 'waiting';
-    const progress = job?.progress as { slicesDone?: number } | number | undefined;
+    const reported = job?.progress as Partial<JobProgress> | number | undefined;
+    const progress = typeof reported === 'object' && reported !== null ? reported : {};
+    const result = state === 'completed' ? (job!.returnvalue) : null;
+    if (result) results.push(result);
+    // A PACS job's study, once its worker listed the series: their modalities and slices, and how many are finished.
+    const listed = entry.source !== undefined && progress.series ? pacsCounts(progress.series, state, progress.slicesDone ?? 0) : null;
+    if (listed && state === 'failed') failedJobSeries.push(...(progress.finished ?? []));
     // Finished slices only: a completed series' all, a running one's written so far. A failed or
     // cancelled series has no completion marker (its slices are not output), and a series waiting
     // for a retry starts again from its first slice: the progress their last attempt reached is
-    // not counted.
-    const slicesDone =
-      state === 'completed' ? entry.slices : state === 'active' && typeof progress === 'object' && progress !== null ? (progress.slicesDone ?? 0) : 0;
-    const result = state === 'completed' ? (job!.returnvalue) : null;
-    if (result) results.push(result);
+    // not counted. A PACS job's study: the slices of its finished series (a retry skips them).
+    const slicesDone = listed
+      ? listed.slicesDone
+      : state === 'completed'
+        ? entry.slices
+        : state === 'active'
+          ? (progress.slicesDone ?? 0)
+          : 0;
     const outputs = result ? resultSeries(result).map((r) => r.output.dir) : [];
     const failure = state === 'failed' && job ? decodeFailure(job.failedReason ?? '') : null;
     jobs.push({
       ...entry,
+      ...(listed ? { modality: listed.modality, slices: listed.slices } : {}),
       state,
       attempts: job?.attemptsMade ?? 0,
       slicesDone,
       error: failure,
       output: outputs[0] ?? null,
       ...(entry.source !== undefined ? { outputs } : {}),
+      ...(listed ? { seriesCount: listed.seriesCount, seriesDone: listed.seriesDone } : {}),
     });
   }
   const count = (state: JobState) => jobs.filter((j) => j.state === state).length;
@@ -249,8 +267,31 @@ export async function batchStatus(queue: Queue<SeriesJobData, SeriesJobResult>, 
     slices: { total: jobs.reduce((n, j) => n + j.slices, 0), done: jobs.reduce((n, j) => n + j.slicesDone, 0) },
     jobs,
     ...(batch.queries ? { queries: batch.queries } : {}),
+    ...(batch.errors ? { errors: batch.errors } : {}),
   };
-  return { status, results };
+  return { status, results, failedJobSeries };
+}
+
+/**
+ * A PACS job's figures from the series its worker listed: a completed job's are all finished; a
+ * running one's slices are those written so far; otherwise (failed, waiting for a retry,
+ * cancelled) only the series finished, which are on disk with their completion markers.
+ */
+function pacsCounts(
+  series: readonly PacsSeriesProgress[],
+  state: JobState,
+  written: number,
+): { modality: string; slices: number; slicesDone: number; seriesCount: number; seriesDone: number } {
+  const finished = state === 'completed' ? series : series.filter((s) => s.slicesDone === s.slices);
+  const slices = series.reduce((n, s) => n + s.slices, 0);
+  const finishedSlices = finished.reduce((n, s) => n + s.slices, 0);
+  return {
+    modality: [...new Set(series.map((s) => s.modality))].join('/'),
+    slices,
+    slicesDone: state === 'active' ? written : finishedSlices,
+    seriesCount: series.length,
+    seriesDone: finished.length,
+  };
 }
 
 /** Queue states of a job that has not ended: `batch cancel` still has something to stop. */

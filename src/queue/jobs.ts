@@ -81,6 +81,28 @@ export interface StudyJobResult {
   readonly series: SeriesReport[];
 }
 
+/** A series of a PACS job's study, as its worker listed it, with the slices finished so far. */
+export interface PacsSeriesProgress {
+  readonly seriesInstanceUid: string;
+  readonly modality: string;
+  readonly slices: number;
+  /** Equal to `slices` once the series is finished (denoised now, or found done). */
+  readonly slicesDone: number;
+}
+
+/**
+ * A running job's progress (BullMQ's job.progress): the slices written so far of its series. A
+ * PACS job's, once its worker has pulled the study and listed its series: the study's slices, and
+ * `series`; after an attempt that failed, the series of the study that finished in it
+ * (`finished`, on disk with their completion markers), with `slicesDone` counting only theirs.
+ */
+export interface JobProgress {
+  readonly slicesDone: number;
+  readonly slicesTotal: number;
+  readonly series?: PacsSeriesProgress[];
+  readonly finished?: SeriesReport[];
+}
+
 /** What a finished job returns (BullMQ keeps it as the job's return value). */
 export type SeriesJobResult = SeriesReport | StudyJobResult;
 
@@ -98,6 +120,11 @@ export interface BatchRecord {
   readonly jobs: ReadonlyArray<BatchJobEntry>;
   /** The study queries a PACS batch answered at submission; absent for a batch of files. */
   readonly queries?: PacsQueryReport[];
+  /**
+   * The errors of the submission (files that are not readable DICOM, a query naming a study that
+   * listed none), as `batch --json` has them; absent when none.
+   */
+  readonly errors?: DenoiseReport['errors'];
 }
 
 /**
@@ -127,6 +154,13 @@ export interface JobStatus extends BatchJobEntry {
   readonly output: string | null;
   /** A PACS job's output series folders once done. */
   readonly outputs?: string[];
+  /**
+   * A PACS job, once its worker has listed its study's series: how many it denoises and how many
+   * are finished. Its `modality` (the series' modalities, '/'-joined) and `slices` are then known
+   * too; before that they are '' and 0 and these are absent.
+   */
+  readonly seriesCount?: number;
+  readonly seriesDone?: number;
 }
 
 export interface BatchStatus {
@@ -148,6 +182,8 @@ export interface BatchStatus {
   readonly jobs: JobStatus[];
   /** As in the batch record (a PACS batch's study queries). */
   readonly queries?: PacsQueryReport[];
+  /** As in the batch record: the submission's errors, absent when none. */
+  readonly errors?: DenoiseReport['errors'];
 }
 
 /** A batch's report.json: `denoise`'s report, with a PACS batch's `studies` (its finished jobs') and `queries`. */
@@ -160,13 +196,15 @@ export interface BatchReport extends DenoiseReport {
  * The batch's `report.json`: the `denoise` report of all its finished series, with the series the
  * scan left out (`skipped`, as `denoise` has it) when there were some; a PACS batch's also has the
  * entries of its finished studies (`studies`, as `denoise` over several studies has them; a failed
- * study's error is in `errors`) and its `queries`.
+ * study's error is in `errors`) and its `queries`. The series a failed PACS job finished
+ * (`failedJobSeries`: the other series of a study with an error) are in `series` too.
  */
 export function batchReport(
   results: readonly SeriesJobResult[],
   status: BatchStatus,
   scanErrors: DenoiseReport['errors'] = [],
   skipped: readonly SkippedSeries[] = [],
+  failedJobSeries: readonly SeriesReport[] = [],
 ): BatchReport {
   const errors = [...scanErrors];
   for (const job of status.jobs) {
@@ -176,7 +214,7 @@ export function batchReport(
   const pacs = status.jobs.some((j) => j.source !== undefined);
   return {
     toolkit: toolkitIdentity(),
-    series: results.flatMap(resultSeries),
+    series: [...results.flatMap(resultSeries), ...failedJobSeries],
     errors,
     ...(skipped.length > 0 ? { skipped: [...skipped] } : {}),
     ...(pacs ? { studies, queries: status.queries ?? [] } : {}),

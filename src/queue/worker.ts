@@ -22,7 +22,8 @@ import { runStudy } from '../pipeline/pacs-studies.js';
 import type { DenoiseOptions } from '../pipeline/types.js';
 import type { DeviceRequest } from '../runtime/index.js';
 import { closeUnready, connectionOptions, whenReachable, type RedisTarget } from './connection.js';
-import { QUEUE_NAME, QUEUE_PREFIX, cancelKey, encodeFailure, type PacsJobSource, type SeriesJobData, type SeriesJobResult } from './jobs.js';
+import { studyProgress, type StudyProgress } from './study-progress.js';
+import { QUEUE_NAME, QUEUE_PREFIX, cancelKey, encodeFailure, type JobProgress, type PacsJobSource, type SeriesJobData, type SeriesJobResult } from './jobs.js';
 
 export interface WorkerOptions {
   /** Jobs this worker runs at once (default 1; on a GPU, one per GPU process is usual). */
@@ -194,6 +195,8 @@ async function runJob(
   emit({ ...eventBase(job), event: 'started' });
   const what = data.pacs ? `PACS ${data.pacs.source}` : `${data.modality} series ${data.seriesInstanceUid}, ${data.slices} slices`;
   log(`job ${job.id}: ${what} (attempt ${job.attemptsMade + 1}/${job.opts.attempts ?? 1})`);
+  // A PACS job's progress is its study's, once the pipeline has listed the series.
+  const study = data.pacs ? studyProgress((progress) => job.updateProgress(progress)) : null;
   const pipeline: DenoiseOptions = {
     ...data.settings,
     outDir: data.outDir,
@@ -221,12 +224,14 @@ async function runJob(
       : {}),
     signal: abort.signal,
     log,
+    ...(study ? { onSeriesList: (series) => study.list(series) } : {}),
     onProgress: (event) => {
-      job.updateProgress({ slicesDone: event.slicesDone, slicesTotal: event.slicesTotal }).catch(() => {});
+      if (study) study.progress(event);
+      else job.updateProgress({ slicesDone: event.slicesDone, slicesTotal: event.slicesTotal } satisfies JobProgress).catch(() => {});
     },
   };
   try {
-    const result = data.pacs ? await runPacsJob(data.pacs, pipeline, options) : await runSeriesJob(data, pipeline);
+    const result = data.pacs && study ? await runPacsJob(data.pacs, pipeline, options, study) : await runSeriesJob(data, pipeline);
     const series = 'study' in result ? result.series : [result];
     const seconds = Math.round((performance.now() - started) / 10) / 100;
     const dirs = series.map((s) => `${s.output.dir}${s.skipped ? ' (already complete)' : ''}`);
@@ -269,9 +274,9 @@ async function runSeriesJob(data: SeriesJobData, pipeline: DenoiseOptions): Prom
  * One PACS study (or series), as `denoise` runs each study of several: pulled into this worker's
  * pull folder, denoised into the batch's folder, stored with --stow / --store where the batch gave
  * them. A study with an error fails the job with its first error (retried as any job is; a retry
- * skips the series already finished).
+ * skips the series already finished); the series it finished are kept in the job's progress.
  */
-async function runPacsJob(pacs: PacsJobSource, pipeline: DenoiseOptions, options: WorkerOptions): Promise<SeriesJobResult> {
+async function runPacsJob(pacs: PacsJobSource, pipeline: DenoiseOptions, options: WorkerOptions, study: StudyProgress): Promise<SeriesJobResult> {
   if (isDimseUrl(pacs.source) && !options.dimse) throw new LowdoseError('E_USAGE', `${pacs.source}: this worker was started without DIMSE client options`);
   const { series, entry } = await runStudy(
     { source: pacs.source, ...(pacs.query !== undefined ? { query: pacs.query } : {}) },
@@ -286,6 +291,10 @@ async function runPacsJob(pacs: PacsJobSource, pipeline: DenoiseOptions, options
     },
   );
   const first = entry.errors[0];
-  if (first) throw asError(first);
+  if (first) {
+    // The series that finished stay in the job's progress for the batch's report.json.
+    await study.failed(series);
+    throw asError(first);
+  }
   return { study: entry, series };
 }

@@ -17,6 +17,7 @@ function snapshot(jobs: JobStatus[], skippedSeries: number): BatchSnapshot {
   const results = Array.from({ length: skippedSeries }, () => ({ skipped: true, output: { files: Array.from({ length: 10 }, (_, i) => `IM${i}.dcm`) } }) as unknown as SeriesJobResult);
   return {
     results,
+    failedJobSeries: [],
     status: {
       id: 'b',
       createdAt: '2026-12-07T00:00:00.000Z',
@@ -40,5 +41,17 @@ describe('batch progress figures', () => {
     const jobs = [job(0, 'completed', 10), job(1, 'failed', 3), job(2, 'waiting', 0)];
     // 13 slices in 13 s: 1/s; 10 slices left (the waiting series), not 17.
     expect(progressFigures(snapshot(jobs, 0), 13)).toMatchObject({ rate: '1.00', eta: '10s' });
+  });
+
+  it("a PACS study whose series no worker has listed yet: its slices are unknown, so no ETA; once listed, the ETA counts them", () => {
+    const study = (seriesCount?: number): JobStatus => ({
+      ...job(1, 'waiting', 0),
+      seriesInstanceUid: '',
+      source: 'dimse://PACS@h:104/1.3.1',
+      studyInstanceUid: '1.3.1',
+      ...(seriesCount === undefined ? { modality: '', slices: 0 } : { seriesCount, seriesDone: 0 }),
+    });
+    expect(progressFigures(snapshot([job(0, 'completed', 10), study()], 0), 10)).toMatchObject({ rate: '1.00', eta: '?' });
+    expect(progressFigures(snapshot([job(0, 'completed', 10), study(1)], 0), 10)).toMatchObject({ rate: '1.00', eta: '10s' });
   });
 });

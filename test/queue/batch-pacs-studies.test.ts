@@ -14,7 +14,7 @@ import { DICOMWEB_AUTH_ENV } from '../../src/dicomweb/client.js';
 import { openQueue } from '../../src/queue/batch.js';
 import { parseRedisUrl } from '../../src/queue/connection.js';
 import { runCli } from '../helpers/cli.js';
-import { copyAsOtherStudy, withSameLengthText } from '../helpers/mutate-dicom.js';
+import { copyAsOtherSeries, copyAsOtherStudy, withSameLengthText } from '../helpers/mutate-dicom.js';
 import { findOrthanc, freePort, ORTHANC_AET, startOrthanc, uploadInstances, type RunningOrthanc } from '../helpers/orthanc.js';
 import { hasRedis, spawnWorker, startRedis, stopWorker, type TestRedis, type WorkerProcess } from './redis-server.js';
 
@@ -28,7 +28,19 @@ interface BatchWaitResult {
   queries?: Array<{ source: string; patientId?: string; studies: string[] }>;
   status: {
     series: { total: number; done: number; failed: number };
-    jobs: Array<{ id: string; source?: string; state: string; error: { code: string; path: string | null } | null; outputs?: string[] }>;
+    slices: { total: number; done: number };
+    jobs: Array<{
+      id: string;
+      source?: string;
+      state: string;
+      error: { code: string; path: string | null } | null;
+      outputs?: string[];
+      modality: string;
+      slices: number;
+      slicesDone: number;
+      seriesCount?: number;
+      seriesDone?: number;
+    }>;
   };
   report: {
     series: Array<{ input: { seriesInstanceUid: string }; output: { dir: string; files: string[] } }>;
@@ -43,7 +55,9 @@ describe.skipIf(!installed || !hasRedis)('batch over PACS studies (Orthanc, Redi
   let redis: TestRedis;
   let pacs: string;
   /** A = patient 99000 (accession ACC00001), B and C = patient 99017 (ACC00002, ACC00003). */
-  const study: Record<'A' | 'B' | 'C', string> = { A: '', B: '', C: '' };
+  const study: Record<'A' | 'B' | 'C' | 'D', string> = { A: '', B: '', C: '', D: '' };
+  /** Study D: series D1 and D2, 3 slices each. */
+  const seriesD: Record<'D1' | 'D2', string> = { D1: '', D2: '' };
   const saved = { tmp: process.env.TMPDIR, auth: process.env[DICOMWEB_AUTH_ENV] };
   const workers: WorkerProcess[] = [];
 
@@ -63,7 +77,15 @@ describe.skipIf(!installed || !hasRedis)('batch over PACS studies (Orthanc, Redi
       C: accession(patient(copyAsOtherStudy(originals, new Set(), 33)), 'ACC00003'),
     };
     for (const [name, files] of Object.entries(copies) as Array<['A' | 'B' | 'C', Uint8Array[]]>) study[name] = (await uploadInstances(orthanc, files))[0]!['StudyInstanceUID']!;
-    expect(new Set(Object.values(study)).size).toBe(3);
+    const d1 = copyAsOtherStudy(originals, new Set(), 34);
+    const d2 = copyAsOtherSeries(d1, 7);
+    const storedD = await uploadInstances(orthanc, [...d1, ...d2]);
+    study.D = storedD[0]!['StudyInstanceUID']!;
+    seriesD.D1 = storedD[0]!['SeriesInstanceUID']!;
+    seriesD.D2 = storedD[3]!['SeriesInstanceUID']!;
+    expect(new Set(storedD.map((t) => t['StudyInstanceUID'])).size).toBe(1);
+    expect(seriesD.D1).not.toBe(seriesD.D2);
+    expect(new Set(Object.values(study)).size).toBe(4);
   }, 120_000);
 
   afterEach(async () => {
@@ -102,6 +124,9 @@ describe.skipIf(!installed || !hasRedis)('batch over PACS studies (Orthanc, Redi
     expect(result.jobs.map((j) => j.studyInstanceUid).sort()).toEqual([study.B, study.C].sort());
     expect(result.jobs.every((j) => j.source === `${orthanc.dicomweb}/studies/${j.studyInstanceUid}`)).toBe(true);
     expect(result.status.series).toMatchObject({ total: 2, done: 2, failed: 0 });
+    // Each job's study as its worker listed it: one CT series of 3 slices, finished.
+    expect(result.status.slices).toEqual({ total: 6, done: 6 });
+    for (const job of result.status.jobs) expect(job).toMatchObject({ modality: 'CT', slices: 3, slicesDone: 3, seriesCount: 1, seriesDone: 1 });
     expect(result.report.errors).toEqual([]);
     expect(result.report.studies!.map((s) => s.studyInstanceUid).sort()).toEqual([study.B, study.C].sort());
     expect(result.report.studies!.every((s) => s.outcome === 'done' && s.query === orthanc.dicomweb && s.series.length === 1)).toBe(true);
@@ -129,7 +154,7 @@ describe.skipIf(!installed || !hasRedis)('batch over PACS studies (Orthanc, Redi
     const id = (JSON.parse(run.stdout) as { id: string }).id;
     const status = await runCli('batch', 'status', id, '--redis', redis.url);
     expect(status.code, status.stderr).toBe(0);
-    expect(status.stdout).toContain('2/2 series done, 0 failed');
+    expect(status.stdout).toContain('2/2 series done, 0 failed, 0 running, 0 waiting; 6/6 slices');
   }, 240_000);
 
   it('over DIMSE a study the PACS does not hold fails its job (E_NOT_FOUND) while the other is denoised; exit 1', async () => {
@@ -172,4 +197,51 @@ describe.skipIf(!installed || !hasRedis)('batch over PACS studies (Orthanc, Redi
     expect(result.report.series).toHaveLength(1);
     expect(result.report.series[0]!.output.files).toHaveLength(3);
   }, 240_000);
+
+  it("a study job with a failing series fails, and the series of that study that finished are in report.json with the job's error; status counts them", async () => {
+    delete process.env[DICOMWEB_AUTH_ENV];
+    const worker = await startWorker();
+    const out = path.join(dir, 'partial-study');
+    // D2 is already in -o, made with another method: the study's run fails it (E_EXISTS) after denoising D1.
+    const earlier = await runCli('denoise', `${pacs}/${study.D}/${seriesD.D2}`, '-o', out, '--method', 'bilateral', '--json');
+    expect(earlier.code, earlier.stderr).toBe(0);
+    const run = await runCli('batch', `${pacs}/${study.D}`, '-o', out, '--redis', redis.url, '--method', 'gaussian', '--attempts', '1', '--wait', '--no-progress', '--json');
+    expect(run.code, `${run.stderr}\n${worker.stderr()}`).toBe(1);
+    const result = JSON.parse(run.stdout) as BatchWaitResult;
+    // D1 finished (3 slices, its completion marker on disk): it is in the report, the job's error too.
+    expect(result.report.series.map((s) => s.input.seriesInstanceUid)).toEqual([seriesD.D1]);
+    const [d1] = result.report.series;
+    expect(d1!.output.files).toHaveLength(3);
+    expect(readdirSync(d1!.output.dir).filter((f) => f.endsWith('.dcm'))).toHaveLength(3);
+    expect(result.report.errors).toEqual([expect.objectContaining({ code: 'E_EXISTS' })]);
+    const written = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8')) as BatchWaitResult['report'];
+    // (report.json also lists what earlier runs left finished in -o: D2 made by the bilateral run.)
+    expect(written.series.map((s) => s.input.seriesInstanceUid)).toContain(seriesD.D1);
+    // The job's figures: the study's 2 series, 6 slices; the finished D1 counted, the failed D2 not.
+    const [job] = result.status.jobs;
+    expect(job).toMatchObject({ state: 'failed', error: { code: 'E_EXISTS' }, modality: 'CT', seriesCount: 2, seriesDone: 1, slices: 6, slicesDone: 3 });
+    expect(result.status.slices).toEqual({ total: 6, done: 3 });
+    const status = await runCli('batch', 'status', (JSON.parse(run.stdout) as { id: string }).id, '--redis', redis.url);
+    expect(status.code).toBe(1);
+    expect(status.stdout).toContain('3/6 slices');
+    expect(status.stdout).toContain('[E_EXISTS]; 1/2 series (CT), 3/6 slices finished');
+  }, 240_000);
+
+  it('without --wait, an accession number matching no study is in batch --json errors, and batch status shows it', async () => {
+    delete process.env[DICOMWEB_AUTH_ENV];
+    const out = path.join(dir, 'accession-no-wait');
+    const run = await runCli('batch', pacs, '--accession', 'ACC00002', '--accession', 'NOSUCH02', '-o', out, '--redis', redis.url, '--method', 'gaussian', '--json');
+    expect(run.code, run.stderr).toBe(0);
+    const submitted = JSON.parse(run.stdout) as { id: string; errors: Array<{ code: string; message: string }> };
+    expect(submitted.errors).toEqual([expect.objectContaining({ code: 'E_NOT_FOUND', message: expect.stringContaining('NOSUCH02') })]);
+    try {
+      const text = await runCli('batch', 'status', submitted.id, '--redis', redis.url);
+      expect(text.stdout).toContain(`error E_NOT_FOUND: ${submitted.errors[0]!.message}`);
+      const json = await runCli('batch', 'status', submitted.id, '--redis', redis.url, '--json');
+      expect((JSON.parse(json.stdout) as { errors?: unknown }).errors).toEqual(submitted.errors);
+    } finally {
+      // Nothing runs it: no worker here.
+      await runCli('batch', 'cancel', submitted.id, '--redis', redis.url);
+    }
+  }, 120_000);
 });

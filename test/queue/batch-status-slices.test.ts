@@ -5,10 +5,10 @@
  * last attempt reached is not "done". (It was: "27/50 slices" with 14 finished.) The queue is a
  * stand-in holding one job in each state.
  */
-import type { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { batchStatus } from '../../src/queue/batch.js';
-import { batchKey, encodeFailure, type BatchRecord, type SeriesJobData, type SeriesJobResult } from '../../src/queue/jobs.js';
+import { encodeFailure, type BatchRecord } from '../../src/queue/jobs.js';
+import { standInQueue } from './stand-in-queue.js';
 
 const BATCH = 'slices-batch';
 
@@ -17,7 +17,7 @@ interface FakeJob {
   readonly slicesDone: number;
 }
 
-function queueOf(jobs: readonly FakeJob[]): Queue<SeriesJobData, SeriesJobResult> {
+function queueOf(jobs: readonly FakeJob[]) {
   const ids = jobs.map((_, i) => `${BATCH}-${String(i).padStart(5, '0')}`);
   const record = {
     id: BATCH,
@@ -26,22 +26,16 @@ function queueOf(jobs: readonly FakeJob[]): Queue<SeriesJobData, SeriesJobResult
     attempts: 3,
     jobs: ids.map((id, i) => ({ id, seriesInstanceUid: `1.2.${i}`, modality: 'CT', slices: 10 })),
   } satisfies BatchRecord;
-  const of = (id: string) => jobs[ids.indexOf(id)]!;
-  const fake = {
-    client: Promise.resolve({ get: async (key: string) => (key === batchKey(BATCH) ? JSON.stringify(record) : null) }),
-    getJobState: async (id: string) => of(id).state,
-    getJob: async (id: string) => {
-      const job = of(id);
-      return {
-        id,
-        progress: { slicesDone: job.slicesDone, slicesTotal: 10 },
-        attemptsMade: job.state === 'failed' ? 3 : job.state === 'delayed' ? 1 : 0,
-        failedReason: job.state === 'failed' ? encodeFailure({ code: 'E_IO', message: 'disk full', path: '/tmp/out/x' }) : undefined,
-        returnvalue: job.state === 'completed' ? { output: { dir: `/tmp/out/${id}` } } : null,
-      };
-    },
-  };
-  return fake as unknown as Queue<SeriesJobData, SeriesJobResult>;
+  return standInQueue(
+    record,
+    jobs.map((job, i) => ({
+      state: job.state,
+      progress: { slicesDone: job.slicesDone, slicesTotal: 10 },
+      attemptsMade: job.state === 'failed' ? 3 : job.state === 'delayed' ? 1 : 0,
+      ...(job.state === 'failed' ? { failedReason: encodeFailure({ code: 'E_IO', message: 'disk full', path: '/tmp/out/x' }) } : {}),
+      returnvalue: job.state === 'completed' ? { output: { dir: `/tmp/out/${ids[i]}` } } : null,
+    })),
+  );
 }
 
 describe('batch status slices', () => {

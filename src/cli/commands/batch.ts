@@ -183,14 +183,14 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
               `lowdose batch status ${batch.id} follows it, lowdose batch cancel ${batch.id} stops it`,
           );
           out.result({ id: batch.id, outDir: batch.outDir, jobs: batch.jobs, errors, ...skippedField, status: snapshot.status, interrupted: interrupt.signal });
-          out.print([humanStatus(snapshot.status), ...errorLines(errors)].join('\n'));
+          out.print(humanStatus(snapshot.status));
           setExitCode(interrupt.signal === 'SIGTERM' ? EXIT_SIGTERM : EXIT_SIGINT);
           return;
         }
-        const report = batchReport(snapshot.results, snapshot.status, errors, skipped);
+        const report = batchReport(snapshot.results, snapshot.status, errors, skipped, snapshot.failedJobSeries);
         await writeReport(batch.outDir, report);
         out.result({ id: batch.id, outDir: batch.outDir, jobs: batch.jobs, errors, ...skippedField, status: snapshot.status, report });
-        out.print([humanStatus(snapshot.status), ...warningLines(report), ...errorLines(errors)].join('\n'));
+        out.print([humanStatus(snapshot.status), ...warningLines(report)].join('\n'));
         // As denoise: 2 when no series was denoised and every error is a settings error (a --model
         // no worker could find); a series left undone without an error (cancelled) still fails the batch.
         const code = exitCodeForRun(report.series.length, report.errors);
@@ -293,7 +293,13 @@ function humanStatus(status: BatchStatus): string {
       `${s.cancelled ? `, ${s.cancelled} cancelled` : ''}; ${status.slices.done}/${status.slices.total} slices -> ${status.outDir}`,
   ];
   for (const job of status.jobs) {
-    if (job.error) lines.push(`  ${job.id} ${job.source ?? `${job.modality} ${job.seriesInstanceUid}`}: failed after ${job.attempts} attempt(s): ${job.error.message} [${job.error.code}]`);
+    // A PACS job's study, once its worker listed the series: its series and slices finished.
+    const study = job.seriesCount !== undefined ? `${job.seriesDone ?? 0}/${job.seriesCount} series (${job.modality}), ${job.slicesDone}/${job.slices} slices finished` : null;
+    const what = `  ${job.id} ${job.source ?? `${job.modality} ${job.seriesInstanceUid}`}`;
+    if (job.error) lines.push(`${what}: failed after ${job.attempts} attempt(s): ${job.error.message} [${job.error.code}]${study ? `; ${study}` : ''}`);
+    else if (study && job.state !== 'completed') lines.push(`${what}: ${job.state}, ${study}`);
   }
+  // The submission's errors (files that are not readable DICOM, a query naming a study that listed none).
+  lines.push(...errorLines(status.errors ?? []));
   return lines.join('\n');
 }

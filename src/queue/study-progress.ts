@@ -1,0 +1,51 @@
+/**
+ * The progress a worker reports for a PACS job (src/queue/jobs.ts JobProgress): the study's series
+ * once the pipeline has listed them, the slices each has finished, and after an attempt that
+ * failed, the series of the study that it finished.
+ */
+import type { DenoiseProgress, SeriesReport } from '../pipeline/types.js';
+import type { JobProgress, PacsSeriesProgress } from './jobs.js';
+
+export interface StudyProgress {
+  /** The series the pipeline chose to denoise (DenoiseOptions.onSeriesList). */
+  list(series: ReadonlyArray<{ readonly seriesInstanceUid: string; readonly modality: string; readonly slices: number }>): void;
+  /** A progress event of one of them (DenoiseOptions.onProgress). */
+  progress(event: DenoiseProgress): void;
+  /**
+   * The attempt failed having finished `finished` (the study's series reported done): only those
+   * stay counted. Resolves once the progress is written.
+   */
+  failed(finished: readonly SeriesReport[]): Promise<void>;
+}
+
+export function studyProgress(write: (progress: JobProgress) => Promise<void>): StudyProgress {
+  let series: PacsSeriesProgress[] = [];
+  const current = (finished?: SeriesReport[]): JobProgress => ({
+    slicesDone: series.reduce((n, s) => n + s.slicesDone, 0),
+    slicesTotal: series.reduce((n, s) => n + s.slices, 0),
+    series,
+    ...(finished ? { finished } : {}),
+  });
+  const send = () => {
+    write(current()).catch(() => {});
+  };
+  return {
+    list(listed) {
+      series = listed.map((s) => ({ seriesInstanceUid: s.seriesInstanceUid, modality: s.modality, slices: s.slices, slicesDone: 0 }));
+      send();
+    },
+    progress(event) {
+      const at = series[event.seriesIndex];
+      if (!at) return;
+      series = series.map((s, i) => (i === event.seriesIndex ? { ...s, slicesDone: Math.min(event.slicesDone, s.slices) } : s));
+      send();
+    },
+    async failed(finished) {
+      // A series whose last slice was written but that then failed (its completion marker, its
+      // store) is not among the finished ones: it does not count.
+      const done = new Set(finished.map((s) => s.input.seriesInstanceUid));
+      series = series.map((s) => (s.slicesDone === s.slices && done.has(s.seriesInstanceUid) ? s : { ...s, slicesDone: 0 }));
+      await write(current([...finished])).catch(() => {});
+    },
+  };
+}
