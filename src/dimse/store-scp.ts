@@ -225,9 +225,16 @@ export async function startStoreScp(port: number, aet: string, store: InstanceSt
   const securityOptions = limits.tls ? serverSecurityOptions(limits.tls) : undefined;
   server.listen(port, { connectTimeout: timeoutMs, associationTimeout: timeoutMs, pduTimeout: timeoutMs, ...(securityOptions ? { securityOptions } : {}) });
   if (securityOptions) {
+    const tlsServer = (server as unknown as { server: NetServer }).server;
+    // The SCP's count sees a connection once it has it, after its TLS handshake: connections still in
+    // their handshake (Node allows 120 s) are capped by the listening socket itself, at what the SCP
+    // would keep open; Node closes the rest at once ('drop').
+    tlsServer.maxConnections = maxAssociations + MAX_WAITING_CONNECTIONS;
+    tlsServer.on('drop', (data?: { remoteAddress?: string }) => {
+      state.refused.push({ address: plainAddress(data?.remoteAddress ?? ''), why: `${OVER_ASSOCIATION_LIMIT} ${maxAssociations} associations at once, with ${tlsServer.maxConnections} connections open or in their TLS handshake: closed unread` });
+    });
     // dcmjs-dimse hands the SCP a connection after its TLS handshake: refuse other addresses before
     // the handshake, and record a handshake that failed (it never reaches the SCP).
-    const tlsServer = (server as unknown as { server: NetServer }).server;
     tlsServer.prependListener('connection', (socket: Socket) => {
       const address = plainAddress(socket.remoteAddress ?? '');
       if (allowed && !allowed.has(address)) {

@@ -8,13 +8,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { startStoreScp } from '../../src/dimse/store-scp.js';
+import { DEFAULT_MAX_ASSOCIATIONS, startStoreScp } from '../../src/dimse/store-scp.js';
 import { cacheStore } from '../../src/dimse/study.js';
 import { onFreshPort } from '../helpers/ports.js';
 import { findOrthanc, freePort, ORTHANC_AET, startOrthanc, uploadInstances, type RunningOrthanc } from '../helpers/orthanc.js';
@@ -177,6 +178,34 @@ describe.skipIf(!installed)('DIMSE over DICOM TLS (Orthanc with DicomTlsEnabled 
       expect(scp.refused).toEqual([{ address: '127.0.0.1', why: expect.stringMatching(/^TLS client certificate not trusted \(/) }]);
       expect(scp.counts).toEqual({ received: 0, failed: 0 });
     } finally {
+      await scp.close();
+    }
+  });
+
+  it(`our TLS storage SCP takes no more than ${DEFAULT_MAX_ASSOCIATIONS} + 8 connections that never finish their handshake: the next is closed at once`, async () => {
+    const root = path.join(dir, 'scp-handshakes');
+    await mkdir(root);
+    const port = await freePort();
+    const scp = await startStoreScp(port, CALLING_AET, cacheStore(root), 10_000, {
+      peerAddresses: ['127.0.0.1'],
+      tls: { ca: await readFile(pem('ca.crt'), 'utf8'), cert: await readFile(pem('lowdose.crt'), 'utf8'), key: await readFile(pem('lowdose.key'), 'utf8') },
+    });
+    const idle: Socket[] = [];
+    try {
+      // Plain TCP that never sends a ClientHello: each sits in the TLS handshake, unseen by the SCP.
+      const open = (): Promise<Socket> =>
+        new Promise((resolve) => {
+          const socket = connectTcp(port, '127.0.0.1', () => resolve(socket));
+          socket.on('error', () => {});
+          idle.push(socket);
+        });
+      for (let i = 0; i < DEFAULT_MAX_ASSOCIATIONS + 8; i++) await open();
+      const extra = await open();
+      await new Promise((resolve) => extra.once('close', resolve));
+      expect(scp.refused).toEqual([{ address: '127.0.0.1', why: `over the limit of ${DEFAULT_MAX_ASSOCIATIONS} associations at once, with ${DEFAULT_MAX_ASSOCIATIONS + 8} connections open or in their TLS handshake: closed unread` }]);
+      expect(idle.slice(0, -1).every((socket) => !socket.destroyed)).toBe(true);
+    } finally {
+      idle.forEach((socket) => socket.destroy());
       await scp.close();
     }
   });
