@@ -13,8 +13,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { closedPort } from '../helpers/ports.js';
-import { copyAsOtherStudy, withSameLengthText } from '../helpers/mutate-dicom.js';
-import { findOrthanc, freePort, ORTHANC_AET, startOrthanc, uploadInstances, type RunningOrthanc } from '../helpers/orthanc.js';
+import { withSameLengthText } from '../helpers/mutate-dicom.js';
+import { findOrthanc, freePort, ORTHANC_AET, startOrthanc, uploadCohort, type RunningOrthanc } from '../helpers/orthanc.js';
 
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
 const CALLING_AET = 'LOWDOSE';
@@ -53,16 +53,9 @@ describe.skipIf(!installed)('studies named by accession number or StudyInstanceU
     pacs = `dimse://${ORTHANC_AET}@127.0.0.1:${orthanc.dicomPort}`;
     auth = `basic:${orthanc.user}:${orthanc.password}`;
     const originals = await Promise.all(readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort().map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
-    // PatientID "99000 ", StudyDate 20030417 and AccessionNumber 03086212 in the originals; replaced by values of the same length.
-    const accession = (files: Uint8Array[], value: string) => files.map((b) => withSameLengthText(b, 'x00080050', value));
-    const copies = {
-      A: accession(copyAsOtherStudy(originals, new Set(), 31), 'ACC00001'),
-      B: accession(copyAsOtherStudy(originals, new Set(), 32).map((b) => withSameLengthText(b, 'x00100020', '99017 ')), 'ACC00002'),
-      C: accession(copyAsOtherStudy(originals, new Set(), 33).map((b) => withSameLengthText(withSameLengthText(b, 'x00100020', '99017 '), 'x00080020', '20190305')), 'ACC00002'),
-    };
-    for (const [name, files] of Object.entries(copies) as Array<['A' | 'B' | 'C', Uint8Array[]]>) {
-      study[name] = (await uploadInstances(orthanc, files))[0]!['StudyInstanceUID']!;
-    }
+    // AccessionNumber 03086212 in the originals; replaced by values of the same length.
+    const accessions = { A: 'ACC00001', B: 'ACC00002', C: 'ACC00002' };
+    Object.assign(study, await uploadCohort(orthanc, originals, 31, (name, file) => withSameLengthText(file, 'x00080050', accessions[name])));
     expect(new Set(Object.values(study)).size).toBe(3);
   });
 

@@ -12,8 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { startProxy } from '../helpers/http-proxy.js';
-import { copyAsOtherStudy, withSameLengthText } from '../helpers/mutate-dicom.js';
-import { closedPort, findOrthanc, freePort, ORTHANC_AET, startOrthanc, uploadInstances, type RunningOrthanc } from '../helpers/orthanc.js';
+import { closedPort, findOrthanc, freePort, ORTHANC_AET, startOrthanc, uploadCohort, type RunningOrthanc } from '../helpers/orthanc.js';
 
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
 const CALLING_AET = 'LOWDOSE';
@@ -57,11 +56,7 @@ describe.skipIf(!installed)('denoise over several PACS studies (Orthanc)', () =>
     pacs = `dimse://${ORTHANC_AET}@127.0.0.1:${orthanc.dicomPort}`;
     auth = `basic:${orthanc.user}:${orthanc.password}`;
     const originals = await Promise.all(readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort().map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
-    // PatientID "99000 " and StudyDate 20030417 in the originals; replaced by values of the same length.
-    const copies = { A: copyAsOtherStudy(originals, new Set(), 21), B: copyAsOtherStudy(originals, new Set(), 22).map((b) => withSameLengthText(b, 'x00100020', '99017 ')), C: copyAsOtherStudy(originals, new Set(), 23).map((b) => withSameLengthText(withSameLengthText(b, 'x00100020', '99017 '), 'x00080020', '20190305')) };
-    for (const [name, files] of Object.entries(copies) as Array<['A' | 'B' | 'C', Uint8Array[]]>) {
-      study[name] = (await uploadInstances(orthanc, files)).at(-1)!['StudyInstanceUID']!;
-    }
+    Object.assign(study, await uploadCohort(orthanc, originals, 21));
     expect(new Set(Object.values(study)).size).toBe(3);
   });
 

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { copyAsOtherStudy } from './mutate-dicom.js';
+import { copyAsOtherStudy, withSameLengthText } from './mutate-dicom.js';
 import { ExitedBeforeReady, withFreshPorts, type PortChooser } from './ports.js';
 
 export { closedPort, freePort } from './ports.js';
@@ -178,4 +178,30 @@ export async function uploadWithUnreadableInstance(
 export async function seriesInStudy(orthanc: RunningOrthanc, study: string): Promise<Array<{ ID: string; MainDicomTags: { SeriesInstanceUID: string } }>> {
   const response = await orthanc.rest('/tools/find', { method: 'POST', body: Buffer.from(JSON.stringify({ Level: 'Series', Query: { StudyInstanceUID: study }, Expand: true })) });
   return (await response.json()) as Array<{ ID: string; MainDicomTags: { SeriesInstanceUID: string } }>;
+}
+
+/**
+ * The three-study cohort of the PACS query tests, copies of one real CT series (PatientID "99000 ",
+ * StudyDate 20030417 in the originals; replaced by values of the same length): A = patient 99000 on
+ * 2003-04-17, B = patient 99017 on 2003-04-17, C = patient 99017 on 2019-03-05. `shift` picks the
+ * copies' UIDs (copyAsOtherStudy); `edit` changes each study's files further (an accession number).
+ * Returns each study's StudyInstanceUID.
+ */
+export async function uploadCohort(
+  orthanc: RunningOrthanc,
+  originals: readonly Uint8Array[],
+  shift: number,
+  edit: (name: 'A' | 'B' | 'C', file: Uint8Array) => Uint8Array = (_, file) => file,
+): Promise<Record<'A' | 'B' | 'C', string>> {
+  const patient = (b: Uint8Array) => withSameLengthText(b, 'x00100020', '99017 ');
+  const copies = {
+    A: copyAsOtherStudy(originals, new Set(), shift),
+    B: copyAsOtherStudy(originals, new Set(), shift + 1).map(patient),
+    C: copyAsOtherStudy(originals, new Set(), shift + 2).map((b) => withSameLengthText(patient(b), 'x00080020', '20190305')),
+  };
+  const study: Record<'A' | 'B' | 'C', string> = { A: '', B: '', C: '' };
+  for (const [name, files] of Object.entries(copies) as Array<['A' | 'B' | 'C', Uint8Array[]]>) {
+    study[name] = (await uploadInstances(orthanc, files.map((file) => edit(name, file))))[0]!['StudyInstanceUID']!;
+  }
+  return study;
 }
