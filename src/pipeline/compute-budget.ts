@@ -64,10 +64,12 @@ export const PASS_COST_EDGE = 512;
 
 /**
  * The server's default bound, in 512²-equivalent passes: about 4 hours of the shipped lowdose-ct on a 512 x 512 slice per pass
- * on this 2-core CPU (110 to 120 ms per pass unloaded, docs/benchmarks.md; `node bin/lowdose.js
+ * with onnxruntime's default threads on an idle 2-core CPU (112 to 117 ms per pass, `npx lowdose
+ * bench` at load 1.3, docs/benchmarks.md), about 8 hours on one thread (236 to 242 ms of CPU per
+ * pass, `npx tsx scripts/bench/pass-cost.ts --threads 1 --repeats 5`); `node bin/lowdose.js
  * bench --model lowdose-ct --size 512 --steps 1 --batch 1 --device cpu --repeats 5 --json` gave
- * modelMsPerSlice 1097 at load average 11, so a shared machine takes up to ten times longer), about
- * half an hour at the 10 to 15 ms per pass of a GPU. A 300-slice CT with the card's calibrated 4
+ * modelMsPerSlice 1097 at load average 11, so a shared machine takes up to ten times longer; about
+ * half an hour at the 10 to 15 ms per pass of a GPU (docs/robustness.md). A 300-slice CT with the card's calibrated 4
  * samples at 100 steps (120,000 passes) fits; `{"steps":1000,"samples":64,"orientations":8}` does
  * not fit even one slice (512,000).
  */
