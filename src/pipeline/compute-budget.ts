@@ -65,8 +65,9 @@ export const PASS_COST_EDGE = 512;
 /**
  * The server's default bound, in 512²-equivalent passes: about 4 hours of the shipped lowdose-ct on a 512 x 512 slice per pass
  * with onnxruntime's default threads on an idle 2-core CPU (112 to 117 ms per pass, `npx lowdose
- * bench` at load 1.3, docs/benchmarks.md), about 8 hours on one thread (236 to 242 ms of CPU per
- * pass, `npx tsx scripts/bench/pass-cost.ts --threads 1 --repeats 5`); `node bin/lowdose.js
+ * bench` at load 1.3, docs/benchmarks.md), about 4.3 hours on one idle thread (123 ms per pass),
+ * about 8.5 at the 236 to 242 ms of CPU `npx tsx scripts/bench/pass-cost.ts --threads 1` measured
+ * at load 3 to 4; `node bin/lowdose.js
  * bench --model lowdose-ct --size 512 --steps 1 --batch 1 --device cpu --repeats 5 --json` gave
  * modelMsPerSlice 1097 at load average 11, so a shared machine takes up to ten times longer; about
  * half an hour at the 10 to 15 ms per pass of a GPU (docs/robustness.md). A 300-slice CT with the card's calibrated 4
