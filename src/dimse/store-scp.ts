@@ -21,8 +21,9 @@
  *   with E_IO naming the limit; nothing of it is kept.
  *
  * With `limits.tls` (--dimse-tls) it listens with DICOM TLS, presenting our certificate: the
- * address check runs on the raw connection before the handshake, a failed handshake or a client
- * certificate that does not chain to the system store or --dimse-ca is refused (TLS_REFUSAL), and
+ * address check runs on the raw connection before the handshake, a failed handshake, a client
+ * certificate that does not chain to the system store or --dimse-ca, and with `requireClientCert`
+ * a caller presenting none are refused (TLS_REFUSAL), and
  * the bounds above act on the decrypted stream.
  */
 import type { Server as NetServer, Socket } from 'node:net';
@@ -71,6 +72,8 @@ export interface StoreScpLimits {
   readonly maxAssociations?: number;
   /** Listen with DICOM TLS (`--dimse-tls`): our certificate and key are required; a client certificate the PACS presents must be trusted. */
   readonly tls?: DimseTls;
+  /** With `tls`: refuse a caller that presents no client certificate (`--move-require-cert`); by default it is taken, its address checked. */
+  readonly requireClientCert?: boolean;
 }
 
 export interface StoreScp {
@@ -128,7 +131,7 @@ export async function startStoreScp(port: number, aet: string, store: InstanceSt
         socket.destroy();
         return;
       }
-      const untrusted = limits.tls ? untrustedClient(socket as TLSSocket) : null;
+      const untrusted = limits.tls ? untrustedClient(socket as TLSSocket, limits.requireClientCert ?? false) : null;
       if (untrusted !== null) {
         state.refused.push({ address, why: untrusted });
         socket.destroy();

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { splitPart10 } from '../dicom/part10.js';
 import { LowdoseError } from '../errors.js';
 import { makeOutputFolder, temporaryPathFor } from '../util/fs.js';
+import { oneAtATime } from '../util/one-at-a-time.js';
 import { scalarText } from '../util/text.js';
 import { seriesCacheDir } from '../util/pull-cache.js';
 import { checkSeriesShortfall, isDenoiseOutput, studyDateMatch, type PulledSeries, type RemoteSeries, type StoredSeries, type StudyKeys } from '../util/remote-series.js';
@@ -250,6 +251,8 @@ export interface PullOptions extends DimseClientOptions {
    * `dimse://` address: a PACS behind NAT or in a container, a multi-homed or clustered PACS.
    */
   readonly moveFrom?: readonly string[];
+  /** With `movePort` and `tls`: our storage SCP refuses a PACS that presents no client certificate (--move-require-cert). */
+  readonly moveRequireCert?: boolean;
   readonly log?: (message: string) => void;
   /** Keep a series the PACS sent short of its NumberOfSeriesRelatedInstances instead of refusing it (checkSeriesShortfall). */
   readonly allowIncomplete?: boolean;
@@ -340,16 +343,25 @@ async function retrieve(peer: DimsePeer, requests: DimseRequest[], root: string,
   // Our SCP takes calls from the PACS's own address(es) only: the host we send the C-MOVE to,
   // and the hosts --move-from names (a PACS that sends from another address than it listens on).
   const peerAddresses = (await Promise.all([peer.host, ...(options.moveFrom ?? [])].map(addressesOf))).flat();
-  const scp = await startStoreScp(options.movePort, options.callingAet, store, options.timeoutMs, { peerAddresses, ...(options.tls ? { tls: options.tls } : {}) });
-  let failure: Error | null = null;
-  try {
-    await associate(peer, requests, { ...options, purpose: 'C-MOVE' });
-  } catch (error) {
-    failure = error instanceof Error ? error : new LowdoseError('E_IO', String(error));
-  } finally {
-    await scp.close();
-    for (const { address, why } of scp.refused) options.log?.(`our storage SCP on port ${options.movePort} closed a connection from ${address}: ${why}`);
-  }
+  const movePort = options.movePort;
+  // One C-MOVE at a time per port in this process (a worker's concurrent jobs): each listens on it.
+  const { scp, failure: moveFailure } = await oneAtATime(`move-port:${movePort}`, async () => {
+    const scp = await startStoreScp(movePort, options.callingAet, store, options.timeoutMs, {
+      peerAddresses,
+      ...(options.tls ? { tls: options.tls, ...(options.moveRequireCert ? { requireClientCert: true } : {}) } : {}),
+    });
+    let failure: Error | null = null;
+    try {
+      await associate(peer, requests, { ...options, purpose: 'C-MOVE' });
+    } catch (error) {
+      failure = error instanceof Error ? error : new LowdoseError('E_IO', String(error));
+    } finally {
+      await scp.close();
+      for (const { address, why } of scp.refused) options.log?.(`our storage SCP on port ${movePort} closed a connection from ${address}: ${why}`);
+    }
+    return { scp, failure };
+  });
+  let failure = moveFailure;
   const refusals = overLimitRefusals(scp.refused, options.movePort) + tlsRefusals(scp.refused, options.movePort);
   failure ??= scp.failure;
   if (failure !== null) {

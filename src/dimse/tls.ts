@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createSecureContext, type TLSSocket } from 'node:tls';
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { LowdoseError } from '../errors.js';
 import { withDefaultCas } from '../util/trusted-cas.js';
 
@@ -23,7 +23,12 @@ export interface DimseTlsFiles {
   readonly caFile?: string;
   readonly certFile?: string;
   readonly keyFile?: string;
+  /** The passphrase of an encrypted `keyFile` ($LOWDOSE_DIMSE_KEY_PASSPHRASE: never a command-line argument, which `ps` shows). */
+  readonly keyPassphrase?: string;
 }
+
+/** The environment variable that holds the passphrase of an encrypted --dimse-key. */
+export const DIMSE_KEY_PASSPHRASE_ENV = 'LOWDOSE_DIMSE_KEY_PASSPHRASE';
 
 function readPem(file: string, flag: string): string {
   try {
@@ -45,7 +50,28 @@ function checkCertificates(pem: string, file: string, flag: string): void {
   }
 }
 
-/** Reads and checks the PEM files: each certificate parses, and a client certificate comes with its own key. */
+/** An encrypted PEM private key: PKCS#8 (`openssl pkcs8 -topk8 -v2 ...`, `openssl genpkey -aes256`) or OpenSSL's traditional form (`Proc-Type: 4,ENCRYPTED`). */
+const ENCRYPTED_KEY = /-----BEGIN ENCRYPTED PRIVATE KEY-----|^Proc-Type:\s*4,ENCRYPTED\s*$/m;
+
+/**
+ * The private key as an unencrypted PEM: `pem` itself when it is not encrypted (or not a key at all:
+ * the pairing check with the certificate names that), else decrypted with `passphrase` (held in
+ * memory only, as Node would hold it). An encrypted key without its passphrase, or with a wrong
+ * one, is E_USAGE naming the file and $LOWDOSE_DIMSE_KEY_PASSPHRASE.
+ */
+function unlockKey(pem: string, file: string, passphrase: string | undefined): string {
+  if (!ENCRYPTED_KEY.test(pem)) return pem;
+  if (passphrase === undefined) {
+    throw new LowdoseError('E_USAGE', `--dimse-key ${file} is encrypted: give its passphrase in $${DIMSE_KEY_PASSPHRASE_ENV} (an environment variable, which the process list does not show)`);
+  }
+  try {
+    return createPrivateKey({ key: pem, passphrase }).export({ type: 'pkcs8', format: 'pem' }) as string;
+  } catch (error) {
+    throw new LowdoseError('E_USAGE', `--dimse-key ${file}: $${DIMSE_KEY_PASSPHRASE_ENV} does not decrypt it (${(error as Error).message})`);
+  }
+}
+
+/** Reads and checks the PEM files: each certificate parses, an encrypted key is decrypted, and a client certificate comes with its own key. */
 export function loadDimseTls(files: DimseTlsFiles): DimseTls {
   if ((files.certFile === undefined) !== (files.keyFile === undefined)) {
     throw new LowdoseError('E_USAGE', '--dimse-cert and --dimse-key go together: a client certificate needs its private key, and a key its certificate');
@@ -53,7 +79,7 @@ export function loadDimseTls(files: DimseTlsFiles): DimseTls {
   const ca = files.caFile === undefined ? undefined : readPem(files.caFile, '--dimse-ca');
   if (ca !== undefined) checkCertificates(ca, files.caFile!, '--dimse-ca');
   const cert = files.certFile === undefined ? undefined : readPem(files.certFile, '--dimse-cert');
-  const key = files.keyFile === undefined ? undefined : readPem(files.keyFile, '--dimse-key');
+  const key = files.keyFile === undefined ? undefined : unlockKey(readPem(files.keyFile, '--dimse-key'), files.keyFile, files.keyPassphrase);
   if (cert !== undefined && key !== undefined) {
     checkCertificates(cert, files.certFile!, '--dimse-cert');
     try {
@@ -80,7 +106,8 @@ export function securityOptions(tls: DimseTls): { ca?: string[]; cert?: string; 
  * dcmjs-dimse's Server `securityOptions` for our C-MOVE storage SCP (`--move-port` with
  * `--dimse-tls`): our certificate and key (a TLS server needs one, so they are required), the
  * PACS's client certificate asked for and, when it presents one, checked against the system store
- * plus the given CA by the SCP itself (untrustedClient), so that a PACS presenting none is still taken.
+ * plus the given CA by the SCP itself (untrustedClient), which also refuses a PACS presenting none
+ * under --move-require-cert, naming why (Node's own refusal would leave only a failed handshake).
  */
 export function serverSecurityOptions(tls: DimseTls): { ca?: string[]; cert: string; key: string; requestCert: true; rejectUnauthorized: false; minVersion: 'TLSv1.2' } {
   if (tls.cert === undefined || tls.key === undefined) {
@@ -98,12 +125,13 @@ export function serverSecurityOptions(tls: DimseTls): { ca?: string[]; cert: str
 
 /**
  * Why our storage SCP refuses a TLS caller, or null to take it: a client certificate that does not
- * chain to the system store or --dimse-ca is refused; a caller without one is taken (its address
- * is checked as on a plain port).
+ * chain to the system store or --dimse-ca is refused; a caller without one is refused when
+ * `requireCertificate` (--move-require-cert), else taken (its address is checked as on a plain port).
  */
-export function untrustedClient(socket: TLSSocket): string | null {
+export function untrustedClient(socket: TLSSocket, requireCertificate = false): string | null {
   const presented = Object.keys(socket.getPeerCertificate()).length > 0;
-  if (!presented || socket.authorized) return null;
+  if (!presented) return requireCertificate ? 'TLS client certificate required (--move-require-cert): the caller presented none' : null;
+  if (socket.authorized) return null;
   return `TLS client certificate not trusted (${String(socket.authorizationError)})`;
 }
 

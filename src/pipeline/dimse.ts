@@ -44,6 +44,8 @@ export interface DimseOptions extends DimseClientOptions {
   readonly movePort?: number;
   /** Hosts the PACS sends C-MOVE instances from besides its dimse:// host (PullOptions.moveFrom). */
   readonly moveFrom?: readonly string[];
+  /** With `movePort` and `tls`: our storage SCP refuses a PACS presenting no client certificate (PullOptions.moveRequireCert). */
+  readonly moveRequireCert?: boolean;
 }
 
 export interface DimseDenoiseOptions extends RemoteDenoiseOptions {

@@ -33,7 +33,7 @@ export interface WorkerOptions {
   readonly memoryBudget?: number;
   /** For PACS jobs from DICOMweb: this worker's client options (credentials: --dicomweb-auth, else $LOWDOSE_DICOMWEB_AUTH). */
   readonly dicomweb?: DicomwebClientOptions;
-  /** For PACS jobs from dimse://: this worker's AE title and timeout (C-GET). */
+  /** For PACS jobs from dimse://: this worker's AE title, timeout, DICOM TLS and C-MOVE port (else C-GET). */
   readonly dimse?: DimseOptions;
   /**
    * How long a job's lock lives without renewal, and how often stalled jobs are looked for, ms

@@ -33,6 +33,17 @@ describe('PACS client options without a PACS input of their kind', () => {
     expect(stderr).toContain('--move-from needs --move-port: only a C-MOVE receives instances from the PACS [E_USAGE]');
   });
 
+  it.each([
+    [['--move-from', '10.0.0.5'], '--move-from needs --move-port: only a C-MOVE receives instances from the PACS'],
+    [['--move-port', '11113', '--dimse-tls', '--dimse-ca', '/nonexistent/ca.pem'], '--move-port with --dimse-tls needs --dimse-cert and --dimse-key: our storage SCP is then a TLS server'],
+    [['--move-port', '11113', '--move-require-cert'], '--move-require-cert needs --move-port and --dimse-tls'],
+  ])('worker %j exits 2 before it connects to Redis, as denoise does', async (extra, message) => {
+    // Port 1 on loopback: nothing listens, so a worker that got past its options would fail otherwise.
+    const { code, stderr } = await runCli('worker', '--redis', 'redis://127.0.0.1:1', ...extra);
+    expect(code).toBe(2);
+    expect(stderr).toContain(message);
+  });
+
   it('info <folder> --dicomweb-ca exits 2', async () => {
     const { code, stderr } = await runCli('info', lowDoseDir, '--dicomweb-ca', join(root, 'ca.pem'));
     expect(code).toBe(2);

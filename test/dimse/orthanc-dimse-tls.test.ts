@@ -13,15 +13,17 @@ import { connect as connectTls } from 'node:tls';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { DEFAULT_MAX_ASSOCIATIONS, startStoreScp } from '../../src/dimse/store-scp.js';
+import { DEFAULT_MAX_ASSOCIATIONS, startStoreScp, type StoreScpLimits } from '../../src/dimse/store-scp.js';
 import { cacheStore } from '../../src/dimse/study.js';
+import { DIMSE_KEY_PASSPHRASE_ENV } from '../../src/dimse/tls.js';
 import { onFreshPort } from '../helpers/ports.js';
 import { findOrthanc, freePort, ORTHANC_AET, startOrthanc, uploadInstances, type RunningOrthanc } from '../helpers/orthanc.js';
 
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
 const CALLING_AET = 'LOWDOSE';
+const PASSPHRASE = 'correct horse battery';
 const installed = findOrthanc();
 if (!installed) console.warn('skipping DICOM TLS tests: Orthanc is not installed (apt-get install orthanc orthanc-dicomweb)');
 
@@ -50,9 +52,43 @@ describe.skipIf(!installed)('DIMSE over DICOM TLS (Orthanc with DicomTlsEnabled 
   let pacs: string;
   let studyUid: string;
   const savedTmp = process.env.TMPDIR;
+  const savedPassphrase = process.env[DIMSE_KEY_PASSPHRASE_ENV];
   const pem = (name: string) => path.join(pki, name);
   const tls = () => ['--dimse-tls', '--dimse-ca', pem('ca.crt'), '--dimse-cert', pem('lowdose.crt'), '--dimse-key', pem('lowdose.key')];
   const errorOf = (stdout: string) => (JSON.parse(stdout) as ErrorReport).errors[0]!;
+
+  /** Our storage SCP on a fresh port with DICOM TLS (the test CA, lowdose.crt / lowdose.key), receiving into a new folder `name`. */
+  const startTlsScp = async (name: string, limits: Omit<StoreScpLimits, 'tls'>) => {
+    const root = path.join(dir, name);
+    await mkdir(root);
+    const port = await freePort();
+    const tlsFiles = { ca: await readFile(pem('ca.crt'), 'utf8'), cert: await readFile(pem('lowdose.crt'), 'utf8'), key: await readFile(pem('lowdose.key'), 'utf8') };
+    return { port, scp: await startStoreScp(port, CALLING_AET, cacheStore(root), 10_000, { ...limits, tls: tlsFiles }) };
+  };
+
+  /**
+   * `denoise --move-port` over TLS into `out` with `extra` options, Orthanc's entry for our AE
+   * pointed at the port first (`"UseDicomTls": useDicomTls`); again on a fresh port when another
+   * process took it before our storage SCP bound it. Returns the run and every attempt's stderr.
+   */
+  const moveOverTls = async (out: string, useDicomTls: boolean, ...extra: string[]) => {
+    const logged: string[] = [];
+    const run = await onFreshPort(
+      async (port) => {
+        const modality = { AET: CALLING_AET, Host: '127.0.0.1', Port: port, UseDicomTls: useDicomTls, AllowGet: true, AllowMove: true, AllowFind: true, AllowStore: true };
+        const response = await orthanc.rest('/modalities/lowdose', { method: 'PUT', body: Buffer.from(JSON.stringify(modality)) });
+        expect(response.ok, await response.text()).toBe(true);
+      },
+      async (port) => {
+        const done = await runCli('denoise', `${pacs}/${studyUid}`, '-o', out, '--method', 'gaussian', '--calling-aet', CALLING_AET, ...tls(), '--move-port', String(port), ...extra, '--no-progress', '--json');
+        logged.push(done.stderr);
+        return done;
+      },
+      (done, port) => done.code === 2 && done.stderr.includes(`--move-port ${port}: cannot listen`),
+      { choosePort: freePort },
+    );
+    return { run, logged: logged.join('\n') };
+  };
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'lowdose-dimse-tls-'));
@@ -66,6 +102,9 @@ describe.skipIf(!installed)('DIMSE over DICOM TLS (Orthanc with DicomTlsEnabled 
     await makeCertificate(pki, 'ca', 'pacs', 'IP:127.0.0.1', 'serverAuth,clientAuth');
     await makeCertificate(pki, 'ca', 'lowdose', 'DNS:lowdose.test', 'clientAuth,serverAuth');
     await makeCertificate(pki, 'other-ca', 'stranger', 'DNS:lowdose.test', 'clientAuth');
+    // Our key encrypted with a passphrase, as PKCS#8 and in OpenSSL's traditional PEM form.
+    openssl(pki, 'pkcs8', '-topk8', '-in', 'lowdose.key', '-v2', 'aes-256-cbc', '-passout', `pass:${PASSPHRASE}`, '-out', 'lowdose-pkcs8.key');
+    openssl(pki, 'rsa', '-in', 'lowdose.key', '-aes256', '-traditional', '-passout', `pass:${PASSPHRASE}`, '-out', 'lowdose-traditional.key');
     orthanc = await startOrthanc(dir, {
       dicomModalities: { lowdose: { aet: CALLING_AET, host: '127.0.0.1', port: await freePort() } },
       config: {
@@ -79,6 +118,11 @@ describe.skipIf(!installed)('DIMSE over DICOM TLS (Orthanc with DicomTlsEnabled 
     pacs = `dimse://${ORTHANC_AET}@127.0.0.1:${orthanc.dicomPort}`;
     const files = await Promise.all(readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort().map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
     studyUid = (await uploadInstances(orthanc, files))[0]!['StudyInstanceUID']!;
+  });
+
+  afterEach(() => {
+    if (savedPassphrase === undefined) delete process.env[DIMSE_KEY_PASSPHRASE_ENV];
+    else process.env[DIMSE_KEY_PASSPHRASE_ENV] = savedPassphrase;
   });
 
   afterAll(async () => {
@@ -113,22 +157,8 @@ describe.skipIf(!installed)('DIMSE over DICOM TLS (Orthanc with DicomTlsEnabled 
 
   it('--move-port with --dimse-tls: Orthanc (our AE with "UseDicomTls": true) sends the C-MOVE over TLS to our storage SCP, which presents --dimse-cert and verifies its certificate', async () => {
     const out = path.join(dir, 'out-move');
-    const logged: string[] = [];
-    const run = await onFreshPort(
-      async (port) => {
-        const modality = { AET: CALLING_AET, Host: '127.0.0.1', Port: port, UseDicomTls: true, AllowGet: true, AllowMove: true, AllowFind: true, AllowStore: true };
-        const response = await orthanc.rest('/modalities/lowdose', { method: 'PUT', body: Buffer.from(JSON.stringify(modality)) });
-        expect(response.ok, await response.text()).toBe(true);
-      },
-      async (port) => {
-        const done = await runCli('denoise', `${pacs}/${studyUid}`, '-o', out, '--method', 'gaussian', '--calling-aet', CALLING_AET, ...tls(), '--move-port', String(port), '--no-progress', '--json');
-        logged.push(done.stderr);
-        return done;
-      },
-      (done, port) => done.code === 2 && done.stderr.includes(`--move-port ${port}: cannot listen`),
-      { choosePort: freePort },
-    );
-    expect(run.code, logged.join('\n')).toBe(0);
+    const { run, logged } = await moveOverTls(out, true);
+    expect(run.code, logged).toBe(0);
     const report = JSON.parse(run.stdout) as { errors: unknown[]; dimse: { tls: boolean; retrieve: string; pulled: Array<{ instances: number; retrieved: number }> } };
     expect(report.errors).toEqual([]);
     expect(report.dimse).toMatchObject({ tls: true, retrieve: 'C-MOVE' });
@@ -137,30 +167,15 @@ describe.skipIf(!installed)('DIMSE over DICOM TLS (Orthanc with DicomTlsEnabled 
   });
 
   it('--move-port with --dimse-tls to a PACS that calls back without TLS: exit 1, E_IO saying our storage SCP refused its connection at TLS and naming UseDicomTls', async () => {
-    const run = await onFreshPort(
-      async (port) => {
-        const modality = { AET: CALLING_AET, Host: '127.0.0.1', Port: port, UseDicomTls: false, AllowGet: true, AllowMove: true, AllowFind: true, AllowStore: true };
-        const response = await orthanc.rest('/modalities/lowdose', { method: 'PUT', body: Buffer.from(JSON.stringify(modality)) });
-        expect(response.ok, await response.text()).toBe(true);
-      },
-      (port) => runCli('denoise', `${pacs}/${studyUid}`, '-o', path.join(dir, 'out-move-plain'), '--method', 'gaussian', '--calling-aet', CALLING_AET, ...tls(), '--move-port', String(port), '--no-progress', '--json'),
-      (done, port) => done.code === 2 && done.stderr.includes(`--move-port ${port}: cannot listen`),
-      { choosePort: freePort },
-    );
-    expect(run.code, run.stderr).toBe(1);
+    const { run, logged } = await moveOverTls(path.join(dir, 'out-move-plain'), false);
+    expect(run.code, logged).toBe(1);
     const error = errorOf(run.stdout);
     expect(error.code).toBe('E_IO');
     expect(error.message).toMatch(/our storage SCP on port \d+ \(DICOM TLS, --dimse-tls\) refused \d+ connection\(s\) of the PACS \(127\.0\.0\.1\), TLS handshake failed .*UseDicomTls/);
   });
 
   it('our TLS storage SCP refuses a caller whose client certificate is not from the system store or --dimse-ca, after the handshake and before any DICOM', async () => {
-    const root = path.join(dir, 'scp-untrusted');
-    await mkdir(root);
-    const port = await freePort();
-    const scp = await startStoreScp(port, CALLING_AET, cacheStore(root), 10_000, {
-      peerAddresses: null,
-      tls: { ca: await readFile(pem('ca.crt'), 'utf8'), cert: await readFile(pem('lowdose.crt'), 'utf8'), key: await readFile(pem('lowdose.key'), 'utf8') },
-    });
+    const { port, scp } = await startTlsScp('scp-untrusted', { peerAddresses: null });
     try {
       const closed = await new Promise<boolean>((resolve, reject) => {
         const socket = connectTls({
@@ -183,13 +198,7 @@ describe.skipIf(!installed)('DIMSE over DICOM TLS (Orthanc with DicomTlsEnabled 
   });
 
   it(`our TLS storage SCP takes no more than ${DEFAULT_MAX_ASSOCIATIONS} + 8 connections that never finish their handshake: the next is closed at once`, async () => {
-    const root = path.join(dir, 'scp-handshakes');
-    await mkdir(root);
-    const port = await freePort();
-    const scp = await startStoreScp(port, CALLING_AET, cacheStore(root), 10_000, {
-      peerAddresses: ['127.0.0.1'],
-      tls: { ca: await readFile(pem('ca.crt'), 'utf8'), cert: await readFile(pem('lowdose.crt'), 'utf8'), key: await readFile(pem('lowdose.key'), 'utf8') },
-    });
+    const { port, scp } = await startTlsScp('scp-handshakes', { peerAddresses: ['127.0.0.1'] });
     const idle: Socket[] = [];
     try {
       // Plain TCP that never sends a ClientHello: each sits in the TLS handshake, unseen by the SCP.
@@ -248,6 +257,55 @@ describe.skipIf(!installed)('DIMSE over DICOM TLS (Orthanc with DicomTlsEnabled 
     expect(error.message).toMatch(/did not accept our client certificate.*--dimse-cert/);
   });
 
+  it.each(['lowdose-pkcs8.key', 'lowdose-traditional.key'])('an encrypted --dimse-key (%s) is decrypted with $LOWDOSE_DIMSE_KEY_PASSPHRASE: info over mutual TLS lists the study', async (key) => {
+    process.env[DIMSE_KEY_PASSPHRASE_ENV] = PASSPHRASE;
+    const run = await runCli('info', pacs, '--calling-aet', CALLING_AET, '--dimse-tls', '--dimse-ca', pem('ca.crt'), '--dimse-cert', pem('lowdose.crt'), '--dimse-key', pem(key), '--json');
+    expect(run.code, run.stderr).toBe(0);
+    expect((JSON.parse(run.stdout) as { studies: Array<{ studyInstanceUid: string }> }).studies.map((s) => s.studyInstanceUid)).toEqual([studyUid]);
+  });
+
+  it('an encrypted --dimse-key without $LOWDOSE_DIMSE_KEY_PASSPHRASE, or with a wrong one, is E_USAGE (exit 2) naming the key and the variable, before any connection', async () => {
+    const args = ['info', pacs, '--calling-aet', CALLING_AET, '--dimse-tls', '--dimse-ca', pem('ca.crt'), '--dimse-cert', pem('lowdose.crt'), '--dimse-key', pem('lowdose-pkcs8.key'), '--json'];
+    delete process.env[DIMSE_KEY_PASSPHRASE_ENV];
+    const none = await runCli(...args);
+    expect(none.code, none.stderr).toBe(2);
+    expect(none.stderr).toContain(`--dimse-key ${pem('lowdose-pkcs8.key')} is encrypted: give its passphrase in $${DIMSE_KEY_PASSPHRASE_ENV}`);
+    // An empty variable is no passphrase.
+    process.env[DIMSE_KEY_PASSPHRASE_ENV] = '';
+    expect((await runCli(...args)).stderr).toContain('is encrypted: give its passphrase in');
+    process.env[DIMSE_KEY_PASSPHRASE_ENV] = 'not the passphrase';
+    const wrong = await runCli(...args);
+    expect(wrong.code, wrong.stderr).toBe(2);
+    expect(wrong.stderr).toMatch(new RegExp(`--dimse-key \\S+lowdose-pkcs8\\.key: \\$${DIMSE_KEY_PASSPHRASE_ENV} does not decrypt it \\(.*bad decrypt`));
+    // The passphrase never shows in what the run prints.
+    expect(wrong.stdout + wrong.stderr).not.toContain('not the passphrase');
+  });
+
+  it('--move-port with --dimse-tls --move-require-cert: Orthanc, which presents its certificate when it calls, sends the C-MOVE to our storage SCP (exit 0)', async () => {
+    const { run, logged } = await moveOverTls(path.join(dir, 'out-move-required'), true, '--move-require-cert');
+    expect(run.code, logged).toBe(0);
+    const report = JSON.parse(run.stdout) as { errors: unknown[]; dimse: { tls: boolean; retrieve: string; pulled: Array<{ instances: number; retrieved: number }> } };
+    expect(report.errors).toEqual([]);
+    expect(report.dimse).toMatchObject({ tls: true, retrieve: 'C-MOVE' });
+    expect(report.dimse.pulled.map((p) => [p.instances, p.retrieved])).toEqual([[3, 3]]);
+  });
+
+  it('our TLS storage SCP with requireClientCert (--move-require-cert) refuses a caller that presents no client certificate, after the handshake and before any DICOM', async () => {
+    const { port, scp } = await startTlsScp('scp-no-certificate', { peerAddresses: ['127.0.0.1'], requireClientCert: true });
+    try {
+      const closed = await new Promise<boolean>((resolve, reject) => {
+        const socket = connectTls({ host: '127.0.0.1', port, ca: readFileSync(pem('ca.crt')), checkServerIdentity: () => undefined });
+        socket.on('error', reject);
+        socket.on('close', () => resolve(true));
+      });
+      expect(closed).toBe(true);
+      expect(scp.refused).toEqual([{ address: '127.0.0.1', why: 'TLS client certificate required (--move-require-cert): the caller presented none' }]);
+      expect(scp.counts).toEqual({ received: 0, failed: 0 });
+    } finally {
+      await scp.close();
+    }
+  });
+
   it('--dimse-ca / --dimse-cert / --dimse-key without --dimse-tls, a certificate without its key or with another, a CA file holding no certificate, and --move-port with --dimse-tls but no --dimse-cert are usage errors (exit 2)', async () => {
     for (const args of [
       ['info', pacs, '--dimse-ca', pem('ca.crt')],
@@ -259,6 +317,17 @@ describe.skipIf(!installed)('DIMSE over DICOM TLS (Orthanc with DicomTlsEnabled 
       const run = await runCli(...args, '--calling-aet', CALLING_AET, '--json');
       expect(run.code, `${args.join(' ')}: ${run.stderr}`).toBe(2);
       expect(run.stdout + run.stderr).toMatch(/needs --dimse-tls|go together|no PEM certificate|key values mismatch|--move-port with --dimse-tls needs --dimse-cert and --dimse-key/);
+    }
+  });
+
+  it('--move-require-cert without --dimse-tls or without --move-port is a usage error (exit 2): only our TLS storage SCP asks for a client certificate', async () => {
+    for (const args of [
+      ['--move-port', '11113', '--move-require-cert'],
+      [...tls(), '--move-require-cert'],
+    ]) {
+      const run = await runCli('denoise', `${pacs}/${studyUid}`, '-o', path.join(dir, 'never'), '--calling-aet', CALLING_AET, ...args);
+      expect(run.code, `${args.join(' ')}: ${run.stderr}`).toBe(2);
+      expect(run.stderr).toContain('--move-require-cert needs --move-port and --dimse-tls: only our TLS storage SCP asks the PACS for a client certificate [E_USAGE]');
     }
   });
 

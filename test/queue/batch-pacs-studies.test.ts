@@ -3,7 +3,8 @@
  * (QIDO-RS on a DICOMweb base with --patient-id) is answered at submission and queues one job per
  * matching study; a `lowdose worker` pulls each with its own credentials ($LOWDOSE_DICOMWEB_AUTH,
  * never in the job data) and denoises it into the shared -o. Over DIMSE, a study the PACS does not
- * hold fails its job (E_NOT_FOUND) while the other study's job completes.
+ * hold fails its job (E_NOT_FOUND) while the other study's job completes; a worker with --move-port
+ * pulls with C-MOVE to its own storage SCP.
  */
 import { readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -16,6 +17,7 @@ import { parseRedisUrl } from '../../src/queue/connection.js';
 import { runCli } from '../helpers/cli.js';
 import { copyAsOtherSeries, copyAsOtherStudy, withSameLengthText } from '../helpers/mutate-dicom.js';
 import { findOrthanc, freePort, ORTHANC_AET, startOrthanc, uploadInstances, type RunningOrthanc } from '../helpers/orthanc.js';
+import { onFreshPort } from '../helpers/ports.js';
 import { hasRedis, spawnWorker, startRedis, stopWorker, type TestRedis, type WorkerProcess } from './redis-server.js';
 
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
@@ -225,6 +227,41 @@ describe.skipIf(!installed || !hasRedis)('batch over PACS studies (Orthanc, Redi
     expect(status.code).toBe(1);
     expect(status.stdout).toContain('3/6 slices');
     expect(status.stdout).toContain('[E_EXISTS]; 1/2 series (CT), 3/6 slices finished');
+  }, 240_000);
+
+  it('a worker with --move-port pulls its dimse:// jobs with C-MOVE to its storage SCP on that port; with --concurrency 2 both jobs complete, their C-MOVEs taking the port in turn', async () => {
+    delete process.env[DICOMWEB_AUTH_ENV];
+    const out = path.join(dir, 'by-move');
+    const logged: string[] = [];
+    const run = await onFreshPort(
+      async (port) => {
+        // Orthanc sends a C-MOVE to "lowdose" at the worker's port.
+        const modality = { AET: CALLING_AET, Host: '127.0.0.1', Port: port, AllowGet: true, AllowMove: true, AllowFind: true, AllowStore: true };
+        const response = await orthanc.rest('/modalities/lowdose', { method: 'PUT', body: Buffer.from(JSON.stringify(modality)) });
+        expect(response.ok, await response.text()).toBe(true);
+      },
+      async (port) => {
+        const worker = spawnWorker(redis.url, '--calling-aet', CALLING_AET, '--move-port', String(port), '--concurrency', '2');
+        workers.push(worker);
+        await worker.ready;
+        const done = await runCli('batch', `${pacs}/${study.B}`, `${pacs}/${study.C}`, '-o', out, '--redis', redis.url, '--method', 'gaussian', '--attempts', '1', '--wait', '--no-progress', '--json');
+        await stopWorker(workers.splice(workers.indexOf(worker), 1)[0]!);
+        logged.push(`${done.stderr}\n${worker.stderr()}`);
+        return done;
+      },
+      (done, port) => done.stdout.includes(`--move-port ${port}: cannot listen`),
+    );
+    expect(run.code, logged.join('\n')).toBe(0);
+    const result = JSON.parse(run.stdout) as BatchWaitResult & { report: { studies: Array<{ studyInstanceUid: string; dimse?: { retrieve: string; pulled: Array<{ instances: number; retrieved: number }> } }> } };
+    expect(result.status.series).toMatchObject({ total: 2, done: 2, failed: 0 });
+    expect(result.report.errors).toEqual([]);
+    expect(result.report.studies.map((s) => s.studyInstanceUid).sort()).toEqual([study.B, study.C].sort());
+    for (const entry of result.report.studies) {
+      expect(entry.dimse?.retrieve).toBe('C-MOVE');
+      expect(entry.dimse?.pulled.map((p) => [p.instances, p.retrieved])).toEqual([[3, 3]]);
+    }
+    expect(result.report.series).toHaveLength(2);
+    for (const s of result.report.series) expect(s.output.files).toHaveLength(3);
   }, 240_000);
 
   it('without --wait, an accession number matching no study is in batch --json errors, and batch status shows it', async () => {

@@ -11,11 +11,11 @@ import { addDicomwebOptions, dicomwebClientOptions, type DicomwebCliOptions } fr
 import { denoiseDimse, type DimseDenoiseReport } from '../../pipeline/dimse.js';
 import { isDimseUrl, parseDimsePeer } from '../../dimse/url.js';
 import { checkPacsOptionScope, checkStoreTargets } from '../pacs-option-scope.js';
-import { addDimseOptions, dimseClientOptions, type DimseCliOptions } from '../dimse-options.js';
+import { addDimseOptions, addMoveOptions, dimseClientOptions, moveOptions, type DimseCliOptions, type MoveCliOptions } from '../dimse-options.js';
 import type { DenoiseOptions, DenoiseReport } from '../../pipeline/types.js';
 import { addDenoiserOptions, denoiserSettings, progressListener, type DenoiserCliOptions } from '../denoiser-options.js';
 import type { CommandRegistrar } from '../command.js';
-import { createOutput, exitCodeForRun, parseDoseOption, parseIntOption, parseNumberOption, usageError } from '../output.js';
+import { createOutput, exitCodeForRun, parseDoseOption, parseNumberOption, usageError } from '../output.js';
 import { createProgress } from '../progress.js';
 import { collect } from '../repeatable-options.js';
 import { checkUncertaintyOptions } from '../../pipeline/uncertainty-request.js';
@@ -25,12 +25,10 @@ import type { StudyKeys } from '../../util/remote-series.js';
 import { namedStudies } from '../../pipeline/studies-file.js';
 import { describeKeys } from '../../pipeline/study-queries.js';
 
-interface DenoiseCliOptions extends DenoiserCliOptions, DicomwebCliOptions, DimseCliOptions, StudyKeys {
+interface DenoiseCliOptions extends DenoiserCliOptions, DicomwebCliOptions, DimseCliOptions, MoveCliOptions, StudyKeys {
   output: string;
   stow?: string;
   store?: string;
-  movePort?: number;
-  moveFrom?: string[];
   allowIncomplete?: boolean;
   accession?: string[];
   studiesFrom?: string;
@@ -65,9 +63,8 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--wait-lock', 'wait while another run writes the same output series (default: exit 2 at once)')
     .option('--stow <dicomweb-base>', 'with a DICOMweb input: store the derived series (and uncertainty series) to this DICOMweb server with STOW-RS');
   addDicomwebOptions(command)
-    .option('--store <dimse-url>', 'with a dimse:// input: store the derived series (and uncertainty series) with C-STORE to this SCP, dimse://<AE title>@host:port (usually the PACS the study came from)')
-    .option('--move-port <port>', 'with a dimse:// input: fetch with C-MOVE to a storage SCP lowdose opens on this port, instead of C-GET (the PACS must know --calling-aet at this machine and port)', parseIntOption('--move-port', 1, 65535))
-    .option('--move-from <host>', "with --move-port: a host (name or address) the PACS sends the C-MOVE's instances from, when that is not the host of its dimse:// address (behind NAT, in a container, another interface); repeatable (default: only the dimse:// host's addresses may call our storage SCP)", collect);
+    .option('--store <dimse-url>', 'with a dimse:// input: store the derived series (and uncertainty series) with C-STORE to this SCP, dimse://<AE title>@host:port (usually the PACS the study came from)');
+  addMoveOptions(command, 'with a dimse:// input');
   addDimseOptions(command)
     .option('--patient-id <id>', 'for a PACS address (dimse://<AE title>@host:port or a DICOMweb base URL): denoise the studies of this PatientID (* and ? are wildcards); a PACS address needs at least one of --patient-id, --from, --to')
     .option('--from <YYYYMMDD>', 'for a PACS address: denoise the studies from this StudyDate on')
@@ -105,16 +102,14 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       const identifiers = named ? await namedStudies(opts) : undefined;
       if ((opts.store !== undefined || opts.movePort !== undefined) && dimseUrls.length === 0) throw usageError('--store and --move-port need a dimse:// input');
       checkStoreTargets(opts, paths, 'run');
-      // With --dimse-tls our storage SCP is a TLS server too, and a TLS server needs a certificate.
-      if (opts.movePort !== undefined && opts.dimseTls && opts.dimseCert === undefined) throw usageError('--move-port with --dimse-tls needs --dimse-cert and --dimse-key: our storage SCP is then a TLS server, and the PACS connects to it only with our certificate');
-      if (opts.moveFrom !== undefined && opts.movePort === undefined) throw usageError('--move-from needs --move-port: only a C-MOVE receives instances from the PACS');
+      const move = moveOptions(opts);
       if (opts.allowIncomplete && pacs === 0) throw usageError('--allow-incomplete needs a DICOMweb URL or dimse:// input: a folder is denoised as it is');
       checkPacsOptionScope(command, paths);
       const remote = {
         ...(opts.allowIncomplete ? { allowIncomplete: true } : {}),
         ...(urls.length > 0 ? { dicomweb: dicomwebClientOptions(opts, (message) => out.info(message)) } : {}),
         ...(opts.stow !== undefined ? { stow: parseDicomwebBase(opts.stow) } : {}),
-        ...(dimseUrls.length > 0 ? { dimse: { ...dimseClientOptions(opts), ...(opts.movePort !== undefined ? { movePort: opts.movePort } : {}), ...(opts.moveFrom !== undefined ? { moveFrom: opts.moveFrom } : {}) } } : {}),
+        ...(dimseUrls.length > 0 ? { dimse: { ...dimseClientOptions(opts), ...move } } : {}),
         ...(opts.store !== undefined ? { store: parseDimsePeer(opts.store) } : {}),
       };
       let report: DenoiseReport | DicomwebDenoiseReport | DimseDenoiseReport | PacsStudiesReport;

@@ -10,10 +10,10 @@ import { LowdoseError } from '../../errors.js';
 import { deviceUnavailableReason, isDeviceRequest } from '../../runtime/index.js';
 import type { CommandRegistrar } from '../command.js';
 import { addDicomwebOptions, dicomwebClientOptions, type DicomwebCliOptions } from '../dicomweb-options.js';
-import { addDimseOptions, dimseClientOptions, type DimseCliOptions } from '../dimse-options.js';
+import { addDimseOptions, addMoveOptions, dimseClientOptions, moveOptions, type DimseCliOptions, type MoveCliOptions } from '../dimse-options.js';
 import { EXIT_OK, parseIntOption, usageError } from '../output.js';
 
-interface WorkerCliOptions extends DicomwebCliOptions, DimseCliOptions {
+interface WorkerCliOptions extends DicomwebCliOptions, DimseCliOptions, MoveCliOptions {
   redis: string;
   concurrency: number;
   device?: string;
@@ -42,13 +42,15 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     )
     .option('--json', 'one JSON line per job event on stdout (started, retrying, completed, failed)');
   // PACS jobs (`batch <PACS address>`) pull with this worker's own client options and credentials: a job carries none.
-  addDimseOptions(addDicomwebOptions(command))
+  // Its C-MOVEs (--move-port) go one at a time: with --concurrency > 1 the other jobs' pulls wait for the port.
+  addMoveOptions(addDimseOptions(addDicomwebOptions(command)), 'for dimse:// jobs')
     .action(async (opts: WorkerCliOptions) => {
       if (opts.device !== undefined && !isDeviceRequest(opts.device)) throw usageError(`--device must be auto, cpu, webgpu or cuda, got "${opts.device}"`);
       // A worker that cannot even try its device would take every job it is offered and fail it
       // (E_DEVICE_UNAVAILABLE): series that another worker could have denoised.
       const unavailable = opts.device === 'cuda' || opts.device === 'webgpu' ? deviceUnavailableReason(opts.device) : null;
       if (unavailable !== null) throw new LowdoseError('E_DEVICE_UNAVAILABLE', `--device ${opts.device} cannot run on this machine: ${unavailable}; a worker with it would fail every job it takes`);
+      const move = moveOptions(opts);
       const target = parseRedisUrl(opts.redis);
       const log = (message: string) => process.stderr.write(`${new Date().toISOString()} ${message}\n`);
       const worker = await startWorker(target, {
@@ -58,7 +60,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
         ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
         ...(opts.memoryBudget !== undefined ? { memoryBudget: opts.memoryBudget } : {}),
         dicomweb: dicomwebClientOptions(opts, log),
-        dimse: dimseClientOptions(opts),
+        dimse: { ...dimseClientOptions(opts), ...move },
         log,
         ...(opts.json ? { onEvent: (event) => process.stdout.write(`${JSON.stringify(event)}\n`) } : {}),
       });
