@@ -6,6 +6,7 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
 import { LowdoseError, toLowdoseError } from '../errors.js';
+import { CodeSample } from '../util/code-sample.js';
 import { requireImage, SKIP_CODES } from './classify.js';
 import { checkPixelData } from './frames.js';
 import { readImageHeader, type ImageHeader } from './image-header.js';
@@ -23,8 +24,18 @@ export interface SkippedFile {
 
 export interface ScanResult {
   readonly series: Series[];
+  /** The files that could not be read: all, or with `ScanOptions.listedPerCode` the first of each code. */
   readonly errors: LowdoseError[];
+  /** Every file that could not be read, listed in `errors` or not. */
+  readonly errorCount: number;
+  /** `errorCount` by code. */
+  readonly errorsByCode: Record<string, number>;
+  /** The files passed over: all, or with `ScanOptions.listedPerCode` the first of each code. */
   readonly skipped: SkippedFile[];
+  /** Every file passed over, listed in `skipped` or not. */
+  readonly skippedCount: number;
+  /** `skippedCount` by code. */
+  readonly skippedByCode: Record<string, number>;
   /** Files looked at (after expanding directories). */
   readonly fileCount: number;
   /** Given paths that do not exist (also in `errors`, code E_NOT_FOUND). */
@@ -42,6 +53,12 @@ export interface ScanOptions {
    * this way; the CLI follows links wherever the user's own files point.
    */
   readonly within?: readonly string[];
+  /**
+   * Keep only the first this many `errors` and `skipped` entries of each code (all are counted):
+   * a folder of tens of thousands of files that are not DICOM then costs a few entries, not one
+   * per file (src/util/code-sample.ts). Default: all are kept.
+   */
+  readonly listedPerCode?: number;
 }
 
 /** Real paths of `roots` (as given where they do not exist). */
@@ -147,8 +164,10 @@ export async function readInstanceHeader(path: string): Promise<ImageHeader> {
 export async function scanPaths(paths: readonly string[], options: ScanOptions = {}): Promise<ScanResult> {
   const { files, missing, outside } = await findFiles(paths, options.within ? { within: options.within } : {});
   const headers: ImageHeader[] = [];
-  const errors: LowdoseError[] = [...missing];
-  const skipped: SkippedFile[] = [];
+  const perCode = options.listedPerCode ?? Number.POSITIVE_INFINITY;
+  const errors = new CodeSample<LowdoseError>(perCode);
+  for (const e of missing) errors.add(e);
+  const skipped = new CodeSample<SkippedFile>(perCode);
   for (const [index, file] of files.entries()) {
     options.onFile?.(index, files.length, file.path);
     try {
@@ -157,19 +176,23 @@ export async function scanPaths(paths: readonly string[], options: ScanOptions =
       const e = toLowdoseError(error, 'E_INTERNAL', file.path);
       const path = e.path ?? file.path;
       if (SKIP_CODES.has(e.code)) {
-        skipped.push({ path, code: e.code as SkippedFile['code'], message: e.message });
+        skipped.add({ path, code: e.code as SkippedFile['code'], message: e.message });
       } else if (e.code === 'E_NOT_DICOM' && !file.explicit && !DICOM_EXTENSIONS.has(extname(file.path).toLowerCase())) {
         // Directories hold READMEs, licences and the like: not DICOM, and not an error either.
-        skipped.push({ path, code: 'E_NOT_DICOM', message: e.message });
+        skipped.add({ path, code: 'E_NOT_DICOM', message: e.message });
       } else {
-        errors.push(e.path ? e : new LowdoseError(e.code, e.message, { path, cause: e }));
+        errors.add(e.path ? e : new LowdoseError(e.code, e.message, { path, cause: e }));
       }
     }
   }
   return {
     series: buildSeries(headers),
-    errors,
-    skipped,
+    errors: errors.items,
+    errorCount: errors.total,
+    errorsByCode: errors.byCode(),
+    skipped: skipped.items,
+    skippedCount: skipped.total,
+    skippedByCode: skipped.byCode(),
     fileCount: files.length,
     missing: missing.filter((e) => e.code === 'E_NOT_FOUND').map((e) => e.path!),
     outside,
@@ -181,14 +204,15 @@ export async function scanPaths(paths: readonly string[], options: ScanOptions =
  * reason> (and N more ...); M file(s) skipped: <first reason>", or '' when every file was read.
  * Without it a missing folder or a truncated file read as a bare "no series found".
  */
-export function scanProblems(scan: Pick<ScanResult, 'errors' | 'skipped'>): string {
+export function scanProblems(scan: Pick<ScanResult, 'errors' | 'skipped'> & Partial<Pick<ScanResult, 'errorCount' | 'skippedCount'>>): string {
   const parts: string[] = [];
   const [error] = scan.errors;
   if (error) {
-    const more = scan.errors.length - 1;
+    const more = (scan.errorCount ?? scan.errors.length) - 1;
     parts.push(`${error.message}${more > 0 ? ` (and ${more} more file(s) that could not be read)` : ''}`);
   }
   const [skipped] = scan.skipped;
-  if (skipped) parts.push(`${scan.skipped.length} file(s) skipped: ${skipped.message}${scan.skipped.length > 1 ? ', ...' : ''}`);
+  const skippedCount = scan.skippedCount ?? scan.skipped.length;
+  if (skipped) parts.push(`${skippedCount} file(s) skipped: ${skipped.message}${skippedCount > 1 ? ', ...' : ''}`);
   return parts.length > 0 ? `: ${parts.join('; ')}` : '';
 }

@@ -19,6 +19,7 @@ import { clearSliceCache, readSliceSource, scanPaths, scanProblems, type Series 
 import { uncertaintySliceWindow } from '../dicom/sigma-window.js';
 import { createDerivedSeriesWriter, type DerivedSeriesWriter } from '../dicom/write-derived.js';
 import { LowdoseError, RUN_WARNING_CODES, toLowdoseError } from '../errors.js';
+import { CodeSample, LISTED_PER_CODE } from '../util/code-sample.js';
 import type { Image2D } from '../image.js';
 import { DEFAULT_PADDING_FILL, fillPadding, type PaddingFill } from '../padding.js';
 import { acquireFolderLocks, releaseAll, type FolderLock } from '../util/folder-lock.js';
@@ -76,8 +77,10 @@ export function outputFolderName(series: Series): string {
 export async function denoisePaths(paths: readonly string[], options: DenoiseOptions): Promise<DenoiseReport> {
   const log = options.log ?? (() => {});
   const outDir = path.resolve(options.outDir);
-  const scan = await scanPaths(paths);
-  const errors: DenoiseReport['errors'] = scan.errors.map((e) => e.toJSON());
+  // Of the files that cannot be read, a sample is kept and all are counted: a folder of junk makes
+  // a report.json of a few entries, not one per file (src/util/code-sample.ts).
+  const scan = await scanPaths(paths, { listedPerCode: LISTED_PER_CODE });
+  const errors = CodeSample.of<DenoiseReport['errors'][number]>(scan.errors.map((e) => e.toJSON()), scan);
   // An -o inside an input folder holds this command's own earlier output: not input. (Its rerun
   // found the finished series there and refused them as input files inside -o.)
   const ownOutput = (s: Series) => outputInsideInput(paths, outDir) && s.slices.every((slice) => isInside(path.resolve(slice.file), outDir));
@@ -130,7 +133,7 @@ export async function denoisePaths(paths: readonly string[], options: DenoiseOpt
       if (lostBy?.code !== 'E_LOCKED') continue;
       list.splice(i, 1);
       log(`series ${done.input.seriesInstanceUid}: ${lostBy.message}`);
-      errors.push({ ...lostBy.toJSON(), path: lostBy.path ?? done.output.dir });
+      errors.keep({ ...lostBy.toJSON(), path: lostBy.path ?? done.output.dir });
     }
   };
   // One --overwrite request for every frame of this run (a queue job is given its batch's).
@@ -150,7 +153,7 @@ export async function denoisePaths(paths: readonly string[], options: DenoiseOpt
   };
   try {
     const reference = options.reference?.length ? await openReference(options.reference, log) : null;
-    if (reference) errors.push(...reference.errors);
+    if (reference) for (const e of reference.errors) errors.add(e);
     for (const [seriesIndex, series] of candidates.entries()) {
       options.signal?.throwIfAborted?.();
       try {
@@ -173,13 +176,13 @@ export async function denoisePaths(paths: readonly string[], options: DenoiseOpt
         if (isAbort(error, options.signal)) throw new LowdoseError('E_CANCELLED', 'denoise cancelled');
         const e = toLowdoseError(error, 'E_INTERNAL', series.slices[0]?.file);
         log(`series ${series.seriesInstanceUid} failed: ${e.message} [${e.code}]`);
-        errors.push({ ...e.toJSON(), path: e.path ?? series.slices[0]?.file ?? null });
+        errors.keep({ ...e.toJSON(), path: e.path ?? series.slices[0]?.file ?? null });
       } finally {
         clearSliceCache();
       }
       if (folderReport) {
         await dropLost(reports);
-        await folderReport.write({ toolkit: toolkitIdentity(), series: reports, errors, ...skippedField });
+        await folderReport.write({ toolkit: toolkitIdentity(), series: reports, errors: errors.items, ...errors.counted(), ...skippedField });
       }
     }
     // Before the frames' locks are released with their acquisitions.
@@ -189,14 +192,14 @@ export async function denoisePaths(paths: readonly string[], options: DenoiseOpt
     const kept = reports.filter((r) => {
       const frame = r.input.petFrame;
       if (!frame || !removed.get(r.output.dir)?.includes(frame.tag)) return true;
-      errors.push({
+      errors.keep({
         code: 'E_LOCKED',
         message: `${r.output.dir}: another run's --overwrite replaced this acquisition's derived series; frame ${frame.tag} written under the replaced one was removed`,
         path: r.output.dir,
       });
       return false;
     });
-    const report: DenoiseReport = { toolkit: toolkitIdentity(), series: kept, errors, ...skippedField };
+    const report: DenoiseReport = { toolkit: toolkitIdentity(), series: kept, errors: errors.items, ...errors.counted(), ...skippedField };
     if (folderReport) await folderReport.write(report);
     return report;
   } finally {

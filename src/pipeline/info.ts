@@ -6,6 +6,7 @@
 import { toLowdoseError } from '../errors.js';
 import { clearSliceCache, readSlicePixels, scanPaths, type Series } from '../dicom/index.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
+import { CodeSample, LISTED_PER_CODE } from '../util/code-sample.js';
 import { petFrameReport, type PetFrameReport } from './frame-output.js';
 
 export interface SliceStats {
@@ -43,9 +44,17 @@ export interface InfoSeries {
 
 export interface InfoResult {
   series: InfoSeries[];
+  /** At most LISTED_PER_CODE of each code (src/util/code-sample.ts); `errorCount` / `errorsByCode` count all. */
   errors: Array<{ path: string | null; code: string; message: string }>;
-  /** DICOMDIRs, non-image objects (RT, SR, SEG, ECG, ...) and non-DICOM files met in directories. */
+  errorCount: number;
+  errorsByCode: Record<string, number>;
+  /**
+   * DICOMDIRs, non-image objects (RT, SR, SEG, ECG, ...) and non-DICOM files met in directories: at
+   * most LISTED_PER_CODE of each code; `skippedCount` / `skippedByCode` count all.
+   */
   skipped: Array<{ path: string; code: string; message: string }>;
+  skippedCount: number;
+  skippedByCode: Record<string, number>;
   fileCount: number;
 }
 
@@ -63,8 +72,9 @@ export async function runInfo(paths: readonly string[], options: InfoOptions = {
       if (index === 0) progress(`reading ${total} file(s)`);
       else if (index % 200 === 0) progress(`  ${index}/${total}`);
     },
+    listedPerCode: LISTED_PER_CODE,
   });
-  const errors = scan.errors.map((e) => e.toJSON());
+  const errors = CodeSample.of<InfoResult['errors'][number]>(scan.errors.map((e) => e.toJSON()), scan);
   const series: InfoSeries[] = [];
   for (const s of scan.series) {
     const entry = describeSeries(s);
@@ -77,12 +87,15 @@ export async function runInfo(paths: readonly string[], options: InfoOptions = {
   clearSliceCache();
   const result: InfoResult = {
     series,
-    errors,
+    errors: errors.items,
+    ...errors.counted(),
     skipped: scan.skipped.map((s) => ({ path: s.path, code: s.code, message: s.message })),
+    skippedCount: scan.skippedCount,
+    skippedByCode: scan.skippedByCode,
     fileCount: scan.fileCount,
   };
   const nothingGiven = scan.missing.length === paths.length || scan.fileCount === 0;
-  const exitCode = nothingGiven ? EXIT_USAGE : errors.length > 0 ? EXIT_FAILED : EXIT_OK;
+  const exitCode = nothingGiven ? EXIT_USAGE : errors.total > 0 ? EXIT_FAILED : EXIT_OK;
   return { result, exitCode };
 }
 
@@ -111,7 +124,7 @@ function describeSeries(s: Series): InfoSeries {
  * Min / max / mean per slice in the series' units, over the pixels that are not padding or CT
  * out-of-field fill (all pixels when every one is). A slice that fails to decode becomes an error entry.
  */
-async function sliceStats(series: Series, errors: InfoResult['errors']): Promise<SliceStats[]> {
+async function sliceStats(series: Series, errors: CodeSample<InfoResult['errors'][number]>): Promise<SliceStats[]> {
   const stats: SliceStats[] = [];
   const failed = new Set<string>();
   for (const slice of series.slices) {
@@ -141,7 +154,7 @@ async function sliceStats(series: Series, errors: InfoResult['errors']): Promise
       stats.push({ file: slice.file, frame: slice.frame, min, max, mean: sum / count });
     } catch (error) {
       failed.add(slice.file);
-      errors.push(toLowdoseError(error, 'E_DECODE', slice.file).toJSON());
+      errors.add(toLowdoseError(error, 'E_DECODE', slice.file).toJSON());
     }
   }
   return stats;

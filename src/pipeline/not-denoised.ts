@@ -8,6 +8,7 @@
 import type { ScanResult, Series } from '../dicom/index.js';
 import { DENOISED_MODALITIES, isOneOf } from '../choices.js';
 import { LowdoseError } from '../errors.js';
+import { listedPerCode } from '../util/code-sample.js';
 import { isDenoiseOutput } from '../util/remote-series.js';
 
 type Named = Pick<Series, 'modality' | 'seriesInstanceUid'> & { readonly key?: string };
@@ -67,19 +68,33 @@ export function seriesToDenoiseIn<S extends Series>(
  */
 export interface NothingToDenoiseScan {
   readonly fileCount: number;
+  /** At most LISTED_PER_CODE per code (src/util/code-sample.ts); `errorCount` / `errorsByCode` count all. */
   readonly errors: ReadonlyArray<ReturnType<LowdoseError['toJSON']>>;
+  readonly errorCount: number;
+  readonly errorsByCode: Record<string, number>;
+  /** At most LISTED_PER_CODE per code; `skippedCount` / `skippedByCode` count all. */
   readonly skipped: ReadonlyArray<{ readonly path: string; readonly code: string; readonly message: string }>;
+  readonly skippedCount: number;
+  readonly skippedByCode: Record<string, number>;
   readonly skippedSeries: readonly SkippedSeries[];
 }
 
-export function nothingToDenoiseScan(scan: Pick<ScanResult, 'fileCount' | 'errors' | 'skipped'>, skippedSeries: readonly SkippedSeries[]): NothingToDenoiseScan {
+export function nothingToDenoiseScan(
+  scan: Pick<ScanResult, 'fileCount' | 'errors' | 'skipped' | 'errorCount' | 'errorsByCode' | 'skippedCount' | 'skippedByCode'>,
+  skippedSeries: readonly SkippedSeries[],
+): NothingToDenoiseScan {
   return {
     fileCount: scan.fileCount,
-    errors: scan.errors.map((e) => e.toJSON()),
-    skipped: scan.skipped.map((s) => ({ path: s.path, code: s.code, message: s.message })),
+    errors: listedPerCode(scan.errors.map((e) => e.toJSON())),
+    errorCount: scan.errorCount,
+    errorsByCode: scan.errorsByCode,
+    skipped: listedPerCode(scan.skipped.map((s) => ({ path: s.path, code: s.code, message: s.message }))),
+    skippedCount: scan.skippedCount,
+    skippedByCode: scan.skippedByCode,
     skippedSeries,
   };
 }
+
 
 /** E_NOT_FOUND for a run with nothing to denoise; its JSON (`errors[]` entry) adds `scan`. */
 export class NothingToDenoiseError extends LowdoseError {

@@ -255,7 +255,15 @@ export interface DenoiseReport {
   /** The lowdose that wrote this report (absent in reports written before it was recorded). */
   readonly toolkit?: ToolkitIdentity;
   readonly series: SeriesReport[];
+  /**
+   * The run's errors: every series' that failed, and of the files that could not be read at most
+   * LISTED_PER_CODE of each code (src/util/code-sample.ts).
+   */
   readonly errors: Array<{ path: string | null; code: string; message: string }>;
+  /** Every error, listed in `errors` or not (absent in reports written before it was counted). */
+  readonly errorCount?: number;
+  /** `errorCount` by code. */
+  readonly errorsByCode?: Record<string, number>;
   /** Series of the input left out (not CT or PET, or derived by lowdose); absent when none was. */
   readonly skipped?: SkippedSeries[];
 }

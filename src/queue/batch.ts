@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import { scanPaths, scanProblems } from '../dicom/index.js';
 import { LowdoseError } from '../errors.js';
+import { CodeSample, LISTED_PER_CODE, type ErrorCounts } from '../util/code-sample.js';
 import { resolvePacsStudies, type PacsQueryReport, type PacsStudiesOptions } from '../pipeline/pacs-studies.js';
 import type { DenoiseReport, SeriesReport } from '../pipeline/types.js';
 import { isDimseUrl, parseDimsePeer, parseDimseUrl } from '../dimse/url.js';
@@ -47,9 +48,12 @@ export interface SubmitOptions {
   readonly log?: (message: string) => void;
 }
 
-export interface Submitted {
+export interface Submitted extends ErrorCounts {
   readonly batch: BatchRecord;
-  /** Files that are not readable DICOM, as `denoise` reports them. */
+  /**
+   * Files that are not readable DICOM, as `denoise` reports them: at most LISTED_PER_CODE of each
+   * code (src/util/code-sample.ts); `errorCount` and `errorsByCode` count them all.
+   */
   readonly errors: DenoiseReport['errors'];
   /** Series not queued (another modality, or derived by lowdose), as `denoise` reports them; absent when none. */
   readonly skipped?: SkippedSeries[];
@@ -78,7 +82,9 @@ export function newBatchId(): string {
 export async function submitBatch(queue: Queue<SeriesJobData, SeriesJobResult>, paths: readonly string[], options: SubmitOptions): Promise<Submitted> {
   const log = options.log ?? (() => {});
   const outDir = path.resolve(options.outDir);
-  const scan = await scanPaths(paths);
+  // Only a sample of the unreadable files is kept (all are counted): a folder of tens of thousands
+  // of files that are not DICOM must not make a record of megabytes in Redis.
+  const scan = await scanPaths(paths, { listedPerCode: LISTED_PER_CODE });
   const { wanted: series, skipped } = seriesToDenoiseIn(scan.series, { includeDerived: Boolean(options.includeDerived), log });
   if (series.length === 0) throw new NothingToDenoiseError(`no CT or PET series found in ${paths.join(', ')}${scanProblems(scan)}`, nothingToDenoiseScan(scan, skipped));
   const files = series.flatMap((s) => s.slices.map((slice) => path.resolve(slice.file)));
@@ -95,8 +101,9 @@ export async function submitBatch(queue: Queue<SeriesJobData, SeriesJobResult>, 
     },
   }));
   const errors = scan.errors.map((e) => e.toJSON());
-  const batch = await enqueue(queue, jobs, outDir, options, { errors });
-  return { batch, errors, ...(skipped.length > 0 ? { skipped } : {}) };
+  const counts: ErrorCounts = { errorCount: scan.errorCount, errorsByCode: scan.errorsByCode };
+  const batch = await enqueue(queue, jobs, outDir, options, { errors, counts });
+  return { batch, errors, ...counts, ...(skipped.length > 0 ? { skipped } : {}) };
 }
 
 /** What a PACS batch stores and how (the PACS client options are the submitter's, for the queries only). */
@@ -145,9 +152,10 @@ export async function submitPacsBatch(
     const entry = { seriesInstanceUid: target.seriesInstanceUid ?? '', modality: '', slices: 0, source: study.source, studyInstanceUid: pacs.studyInstanceUid };
     return { entry, data: { files: [], seriesInstanceUid: entry.seriesInstanceUid, modality: '', slices: 0, pacs } };
   });
-  const batch = await enqueue(queue, jobs, outDir, options, { queries, errors });
+  const counts = CodeSample.of(errors).counted();
+  const batch = await enqueue(queue, jobs, outDir, options, { queries, errors, counts });
   // A query naming a study (an accession number, a StudyInstanceUID) that listed none: an error of the batch, as of a denoise run.
-  return { batch, errors, queries };
+  return { batch, errors, ...counts, queries };
 }
 
 /** Writes the batch record, then adds its jobs (a worker may take a job the moment it is added). */
@@ -156,9 +164,9 @@ async function enqueue(
   jobs: ReadonlyArray<{ entry: Omit<BatchJobEntry, 'id'>; data: Omit<SeriesJobData, 'batchId' | 'index' | 'outDir' | 'settings' | 'submittedAt'> }>,
   outDir: string,
   options: SubmitOptions,
-  submission: { readonly queries?: PacsQueryReport[]; readonly errors: DenoiseReport['errors'] },
+  submission: { readonly queries?: PacsQueryReport[]; readonly errors: DenoiseReport['errors']; readonly counts: ErrorCounts },
 ): Promise<BatchRecord> {
-  const { queries, errors } = submission;
+  const { queries, errors, counts } = submission;
   const id = newBatchId();
   const createdAt = new Date().toISOString();
   const attempts = options.attempts ?? 3;
@@ -166,7 +174,7 @@ async function enqueue(
     entry: { id: jobId(id, index), ...job.entry },
     data: { batchId: id, index, ...job.data, outDir, settings: options.settings, submittedAt: createdAt } satisfies SeriesJobData,
   }));
-  const batch: BatchRecord = { id, createdAt, outDir, attempts, jobs: queued.map((job) => job.entry), ...(queries ? { queries } : {}), ...(errors.length > 0 ? { errors } : {}) };
+  const batch: BatchRecord = { id, createdAt, outDir, attempts, jobs: queued.map((job) => job.entry), ...(queries ? { queries } : {}), ...(counts.errorCount > 0 ? { errors, ...counts } : {}) };
   const client = await queue.client;
   await client.set(batchKey(id), JSON.stringify(batch));
   await queue.addBulk(
@@ -267,7 +275,8 @@ export async function batchStatus(queue: Queue<SeriesJobData, SeriesJobResult>, 
     slices: { total: jobs.reduce((n, j) => n + j.slices, 0), done: jobs.reduce((n, j) => n + j.slicesDone, 0) },
     jobs,
     ...(batch.queries ? { queries: batch.queries } : {}),
-    ...(batch.errors ? { errors: batch.errors } : {}),
+    // A record written before the counts were kept lists every error: they count themselves.
+    ...(batch.errors ? { errors: batch.errors, ...CodeSample.of(batch.errors, batch).counted() } : {}),
   };
   return { status, results, failedJobSeries };
 }

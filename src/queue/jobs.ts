@@ -14,6 +14,7 @@
 import type { SkippedSeries } from '../pipeline/not-denoised.js';
 import type { PacsQueryReport, PacsStudyReport } from '../pipeline/pacs-studies.js';
 import type { DenoiseOptions, DenoiseReport, SeriesReport } from '../pipeline/types.js';
+import { CodeSample } from '../util/code-sample.js';
 import { toolkitIdentity } from '../util/toolkit.js';
 
 export const QUEUE_NAME = 'denoise';
@@ -122,9 +123,14 @@ export interface BatchRecord {
   readonly queries?: PacsQueryReport[];
   /**
    * The errors of the submission (files that are not readable DICOM, a query naming a study that
-   * listed none), as `batch --json` has them; absent when none.
+   * listed none), as `batch --json` has them: at most LISTED_PER_CODE of each code
+   * (src/util/code-sample.ts); absent when none.
    */
   readonly errors?: DenoiseReport['errors'];
+  /** Every error of the submission, listed in `errors` or not; with `errors` (absent in records written before it). */
+  readonly errorCount?: number;
+  /** `errorCount` by code; with `errors` (absent in records written before it). */
+  readonly errorsByCode?: Record<string, number>;
 }
 
 /**
@@ -182,8 +188,12 @@ export interface BatchStatus {
   readonly jobs: JobStatus[];
   /** As in the batch record (a PACS batch's study queries). */
   readonly queries?: PacsQueryReport[];
-  /** As in the batch record: the submission's errors, absent when none. */
+  /** As in the batch record: the submission's errors (at most LISTED_PER_CODE of each code), absent when none. */
   readonly errors?: DenoiseReport['errors'];
+  /** With `errors`: every error of the submission, listed or not (a record that lacks it: errors' length). */
+  readonly errorCount?: number;
+  /** With `errors`: `errorCount` by code. */
+  readonly errorsByCode?: Record<string, number>;
 }
 
 /** A batch's report.json: `denoise`'s report, with a PACS batch's `studies` (its finished jobs') and `queries`. */
@@ -206,16 +216,18 @@ export function batchReport(
   skipped: readonly SkippedSeries[] = [],
   failedJobSeries: readonly SeriesReport[] = [],
 ): BatchReport {
-  const errors = [...scanErrors];
+  // The submission's errors are a sample (its counts are the status'); each failed job's is listed.
+  const errors = CodeSample.of(scanErrors, status.errors !== undefined ? status : undefined);
   for (const job of status.jobs) {
-    if (job.error) errors.push({ path: job.error.path, code: job.error.code, message: job.error.message });
+    if (job.error) errors.keep({ path: job.error.path, code: job.error.code, message: job.error.message });
   }
   const studies = results.flatMap((r) => ('study' in r ? [r.study] : []));
   const pacs = status.jobs.some((j) => j.source !== undefined);
   return {
     toolkit: toolkitIdentity(),
     series: [...results.flatMap(resultSeries), ...failedJobSeries],
-    errors,
+    errors: errors.items,
+    ...errors.counted(),
     ...(skipped.length > 0 ? { skipped: [...skipped] } : {}),
     ...(pacs ? { studies, queries: status.queries ?? [] } : {}),
   };

@@ -88,7 +88,11 @@ describe('denoise --json with nothing to denoise says what it found, file by fil
         { path: TRUNCATED, code: 'E_TRUNCATED', message: expect.stringContaining('truncated') },
         { path: RT_PLAN_TRUNCATED, code: 'E_TRUNCATED', message: expect.stringContaining('truncated') },
       ],
+      errorCount: 2,
+      errorsByCode: { E_TRUNCATED: 2 },
       skipped: [],
+      skippedCount: 0,
+      skippedByCode: {},
       skippedSeries: [],
     });
   });
@@ -107,7 +111,11 @@ describe('denoise --json with nothing to denoise says what it found, file by fil
     expect(error.scan).toEqual({
       fileCount: 2,
       errors: [],
+      errorCount: 0,
+      errorsByCode: {},
       skipped: [{ path: RT_DOSE, code: 'E_NOT_IMAGE', message: expect.stringContaining('not an image') }],
+      skippedCount: 1,
+      skippedByCode: { E_NOT_IMAGE: 1 },
       skippedSeries: [
         {
           key: expect.any(String),

@@ -16,6 +16,7 @@ import { batchStatus, cancelBatch, followBatch, openQueue, submitBatch, submitPa
 import type { PacsQueryReport } from '../../pipeline/pacs-studies.js';
 import type { StudyKeys } from '../../util/remote-series.js';
 import { withoutUndefined } from '../../util/defined.js';
+import { errorsLeftOutLine, type ErrorCounts } from '../../util/code-sample.js';
 import { addDicomwebOptions, dicomwebClientOptions, type DicomwebCliOptions } from '../dicomweb-options.js';
 import { addDimseOptions, dimseClientOptions, type DimseCliOptions } from '../dimse-options.js';
 import { checkPacsOptionScope, checkStoreTargets } from '../pacs-option-scope.js';
@@ -140,7 +141,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
           log: (message: string) => out.info(message),
         };
         // A PACS batch: the submitter's client options answer the queries; each worker pulls with its own.
-        const { batch, errors, skipped, queries }: Submitted & { queries?: PacsQueryReport[] } = pacs
+        const { batch, errors, errorCount, errorsByCode, skipped, queries }: Submitted & { queries?: PacsQueryReport[] } = pacs
           ? {
               ...(await submitPacsBatch(queue, paths, {
                 ...submitOptions,
@@ -161,8 +162,8 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
         out.info(`batch ${batch.id}: ${batch.jobs.length} ${queries ? 'PACS studies / series' : 'series'} queued`);
         if (!interrupt) {
           // stdout is the batch id alone (scripts read it); files left out of the batch go to stderr.
-          for (const line of errorLines(errors)) out.info(line);
-          out.result({ id: batch.id, outDir: batch.outDir, jobs: batch.jobs, errors, ...skippedField });
+          for (const line of errorLines(errors, { errorCount, errorsByCode })) out.info(line);
+          out.result({ id: batch.id, outDir: batch.outDir, jobs: batch.jobs, errors, errorCount, errorsByCode, ...skippedField });
           out.print(batch.id);
           setExitCode(EXIT_OK);
           return;
@@ -182,14 +183,14 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
             `stopped waiting (${interrupt.signal}): batch ${batch.id} goes on (${s.done}/${s.total} series done, ${s.failed} failed, ${s.running} running, ${s.waiting} waiting); ` +
               `lowdose batch status ${batch.id} follows it, lowdose batch cancel ${batch.id} stops it`,
           );
-          out.result({ id: batch.id, outDir: batch.outDir, jobs: batch.jobs, errors, ...skippedField, status: snapshot.status, interrupted: interrupt.signal });
+          out.result({ id: batch.id, outDir: batch.outDir, jobs: batch.jobs, errors, errorCount, errorsByCode, ...skippedField, status: snapshot.status, interrupted: interrupt.signal });
           out.print(humanStatus(snapshot.status));
           setExitCode(interrupt.signal === 'SIGTERM' ? EXIT_SIGTERM : EXIT_SIGINT);
           return;
         }
         const report = batchReport(snapshot.results, snapshot.status, errors, skipped, snapshot.failedJobSeries);
         await writeReport(batch.outDir, report);
-        out.result({ id: batch.id, outDir: batch.outDir, jobs: batch.jobs, errors, ...skippedField, status: snapshot.status, report });
+        out.result({ id: batch.id, outDir: batch.outDir, jobs: batch.jobs, errors, errorCount, errorsByCode, ...skippedField, status: snapshot.status, report });
         out.print([humanStatus(snapshot.status), ...warningLines(report)].join('\n'));
         // As denoise: 2 when no series was denoised and every error is a settings error (a --model
         // no worker could find); a series left undone without an error (cancelled) still fails the batch.
@@ -277,8 +278,9 @@ async function withQueue(url: string, use: (queue: Queue<SeriesJobData, SeriesJo
 }
 
 /** The files the scan could not read, as `denoise` prints them: each one makes the batch exit 1. */
-function errorLines(errors: DenoiseReport['errors']): string[] {
-  return errors.map((e) => `error ${e.code}: ${e.message}`);
+function errorLines(errors: DenoiseReport['errors'], counts: Partial<ErrorCounts> = {}): string[] {
+  const leftOut = errorsLeftOutLine(errors.length, counts);
+  return [...errors.map((e) => `error ${e.code}: ${e.message}`), ...(leftOut ? [leftOut] : [])];
 }
 
 /** Each finished series' warnings (a gap in the series, a filter too narrow for its pixels), as `denoise` prints them. */
@@ -300,6 +302,6 @@ function humanStatus(status: BatchStatus): string {
     else if (study && job.state !== 'completed') lines.push(`${what}: ${job.state}, ${study}`);
   }
   // The submission's errors (files that are not readable DICOM, a query naming a study that listed none).
-  lines.push(...errorLines(status.errors ?? []));
+  lines.push(...errorLines(status.errors ?? [], status));
   return lines.join('\n');
 }

@@ -20,6 +20,7 @@ import { createProgress } from '../progress.js';
 import { collect } from '../repeatable-options.js';
 import { checkUncertaintyOptions } from '../../pipeline/uncertainty-request.js';
 import { withoutUndefined } from '../../util/defined.js';
+import { errorsLeftOutLine } from '../../util/code-sample.js';
 import { denoisePacsStudies, isPacsStudiesRun, type PacsStudiesReport } from '../../pipeline/pacs-studies.js';
 import type { StudyKeys } from '../../util/remote-series.js';
 import { namedStudies } from '../../pipeline/studies-file.js';
@@ -173,6 +174,8 @@ function humanReport(report: DenoiseReport | DicomwebDenoiseReport | DimseDenois
     for (const s of remote.stored) lines.push(`stored ${s.kind} series ${s.seriesInstanceUid}: ${s.instances} instance(s) -> ${s.url}`);
   }
   for (const e of report.errors) lines.push(`error ${e.code}: ${e.message}`);
+  const leftOut = errorsLeftOutLine(report.errors.length, report);
+  if (leftOut) lines.push(leftOut);
   return lines.join('\n');
 }
 

@@ -18,6 +18,7 @@ import { checkPacsOptionScope } from '../pacs-option-scope.js';
 import { addDimseOptions, dimseClientOptions, type DimseCliOptions } from '../dimse-options.js';
 import type { CommandRegistrar } from '../command.js';
 import type { InstanceListShortfall, StudyKeys } from '../../util/remote-series.js';
+import { countsByCodeText, errorsLeftOutLine, LISTED_PER_CODE } from '../../util/code-sample.js';
 import { createOutput, EXIT_USAGE, usageError } from '../output.js';
 
 function formatNumber(value: number): string {
@@ -39,15 +40,15 @@ function humanReport(result: InfoResult): string {
       lines.push(`  ${st.file}${st.frame ? ` frame ${st.frame}` : ''}: min ${formatNumber(st.min)} max ${formatNumber(st.max)} mean ${formatNumber(st.mean)}`);
     }
   }
-  if (result.errors.length > 0) {
-    lines.push('', `${result.errors.length} file(s) could not be read:`);
+  if (result.errorCount > 0) {
+    lines.push('', `${result.errorCount} file(s) could not be read:`);
     for (const e of result.errors) lines.push(`  [${e.code}] ${e.message}`);
+    const leftOut = errorsLeftOutLine(result.errors.length, result);
+    if (leftOut) lines.push(`  ${leftOut}`);
   }
-  if (result.skipped.length > 0) {
-    const byCode = new Map<string, number>();
-    for (const s of result.skipped) byCode.set(s.code, (byCode.get(s.code) ?? 0) + 1);
-    const summary = [...byCode].map(([code, n]) => `${n} ${code}`).join(', ');
-    lines.push('', `${result.skipped.length} file(s) skipped (${summary}); --json lists them`);
+  if (result.skippedCount > 0) {
+    const listed = result.skipped.length < result.skippedCount ? `the first ${LISTED_PER_CODE} of each kind` : 'them';
+    lines.push('', `${result.skippedCount} file(s) skipped (${countsByCodeText(result.skippedByCode)}); --json lists ${listed}`);
   }
   return lines.join('\n');
 }
@@ -138,7 +139,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       out.result(result);
       out.print(humanReport(result));
       out.info(
-        `${result.fileCount} file(s): ${result.series.length} series, ${result.errors.length} error(s), ${result.skipped.length} skipped`,
+        `${result.fileCount} file(s): ${result.series.length} series, ${result.errorCount} error(s), ${result.skippedCount} skipped`,
       );
       setExitCode(exitCode);
     });
