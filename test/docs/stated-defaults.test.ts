@@ -10,8 +10,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_LIMITS as FUZZ_LIMITS } from '../../scripts/fuzz/run.js';
 import { DEFAULT_BENCH_SIZES } from '../../src/bench/run.js';
 import { buildProgram } from '../../src/cli/main.js';
+import { LOW_BAND_DEFAULT_FACTOR } from '../../src/filters/low-band.js';
+import { FLAT_ROI_SIZE } from '../../src/metrics/soft-tissue-rois.js';
 import { DEFAULT_MAX_INSTANCE_BYTES, DEFAULT_MAX_PDU_BYTES, MAX_CONTROL_PDU_BYTES } from '../../src/dimse/receive.js';
 import { DEFAULT_MAX_ASSOCIATIONS } from '../../src/dimse/store-scp.js';
 import { passCostOf } from '../../src/models/card.js';
@@ -160,6 +163,13 @@ describe('serve limits (src/server/config.ts DEFAULT_LIMITS) in docs/viewer.md',
   });
 });
 
+describe('the fuzzer\'s per-case bounds (scripts/fuzz/run.ts DEFAULT_LIMITS)', () => {
+  it('CPU time, memory and output size per case', () => {
+    expectStated(stated(/ends within (\d+) s of CPU and (\d+) GiB/), [FUZZ_LIMITS.caseMs / 1000, FUZZ_LIMITS.rssMb / 1024]);
+    expectStated(stated(/use more than (\d+) s of CPU, or either of them more than (\d+) GiB of memory, and no file it writes is larger than (\d+) times its input/), [FUZZ_LIMITS.caseMs / 1000, FUZZ_LIMITS.rssMb / 1024, FUZZ_LIMITS.outputRatio]);
+  });
+});
+
 describe('serve\'s response compression (src/server/app.ts)', () => {
   it('brotli quality and gzip level in docs/viewer.md and its bytes table', () => {
     expectStated(stated(/brotli quality (\d+), else gzip level (\d+)/, ['docs/viewer.md']), [BROTLI_QUALITY, GZIP_LEVEL]);
@@ -222,6 +232,20 @@ describe('the speed docs/benchmarks.md states is its committed table\'s', () => 
   });
 });
 
+describe('the latent model\'s speed is its committed bench\'s (docs/experiments/latent/bench-cpu-*-1720.json)', () => {
+  type Bench = { runs: Array<{ steps: number; msPerSlice: number }> };
+  const latent = JSON.parse(read('docs/experiments/latent/bench-cpu-latent-1720.json')) as Bench;
+  const pixel = JSON.parse(read('docs/experiments/latent/bench-cpu-pixel-1720.json')) as Bench;
+  const at = (bench: Bench, steps: number) => bench.runs.find((r) => r.steps === steps)!.msPerSlice;
+  const ratios = [1, 2, 4, 8].map((steps) => at(pixel, steps) / at(latent, steps));
+
+  it('"33 against 128 ms" at 1 step and "3.9 to 4.9 times faster" over 1 to 8 steps', () => {
+    expectStated(stated(/\((\d+) against (\d+) ms (?:at 1 step|per 512 x 512 slice at 1 step)/), [Math.round(at(latent, 1)), Math.round(at(pixel, 1))], 3);
+    expectStated(stated(/(\d+) ms per 512 x 512 slice at 1 step on one CPU thread against (\d+) ms/), [Math.round(at(latent, 1)), Math.round(at(pixel, 1))]);
+    expectStated(stated(/([\d.]+) to ([\d.]+) times faster/), [Number(Math.min(...ratios).toFixed(1)), Number(Math.max(...ratios).toFixed(1))], 4);
+  });
+});
+
 describe('docs/qa.md states the shipped thresholds (qa/thresholds.json)', () => {
   const thresholds = (JSON.parse(read('qa/thresholds.json')) as { checks: Record<string, { min?: number | null; max?: number | null; minGainDb?: number; minGain?: number }> }).checks;
   /** The "default pass band" cell of each check's row of the table. */
@@ -266,6 +290,11 @@ describe('--help prose defaults are the code\'s', () => {
     const page = await help('phantom');
     expect(page).toContain(`${IEC_DEFAULTS.size} for iec`);
     expect(page).toContain(`activity ratio (default ${IEC_DEFAULTS.ratio};`);
+  });
+
+  it('denoise --low-band\'s grid and metrics --noise-rois\' flat ROI edge', async () => {
+    for (const command of ['denoise', 'qa', 'bench']) expect(await help(command)).toContain(`an edge-preserving filter on a ${LOW_BAND_DEFAULT_FACTOR}x coarser grid`);
+    expect(await help('metrics')).toContain(`or ${FLAT_ROI_SIZE} px flat soft-tissue ROIs`);
   });
 
   it('bench: --size, in --help and docs/benchmarks.md', async () => {
