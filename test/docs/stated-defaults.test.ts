@@ -186,7 +186,7 @@ describe('serve --max-job-passes (src/pipeline/compute-budget.ts) and the cards\
   it('the default bound and the weight of an unmeasured network', async () => {
     expectStated(stated(/`--max-job-passes` \(default ([\d,]+)/), [DEFAULT_MAX_JOB_PASSES]);
     expectStated(stated(/default ([\d,]+) \(`DEFAULT_MAX_JOB_PASSES`\)/), [DEFAULT_MAX_JOB_PASSES]);
-    expectStated(stated(/a card without a measured cost counts (\d+) per pixel/), [DEFAULT_PASS_WEIGHT]);
+    expectStated(stated(/a card without (?:a measured cost|it) counts (\d+) per pixel/), [DEFAULT_PASS_WEIGHT], 2);
     const page = await help('serve');
     expect(page).toContain(`${DEFAULT_PASS_WEIGHT} where a card has none`);
     expect(page).toContain(`(default: ${DEFAULT_MAX_JOB_PASSES},`);
@@ -207,12 +207,12 @@ describe('serve --max-job-passes (src/pipeline/compute-budget.ts) and the cards\
     const bench = JSON.parse(read('docs/experiments/bench-cpu.json')) as { runs: Array<{ model: string; steps: number; batch: number; modelMsPerSlice: number }> };
     const ms = bench.runs.find((r) => r.model === 'lowdose-ct' && r.steps === 1 && r.batch === 1)!.modelMsPerSlice;
     const hours = Math.round((DEFAULT_MAX_JOB_PASSES * ms) / 3.6e6);
-    expectStated(stated(/default 125,000, about (\d+) hours of `lowdose-ct`/), [hours]);
+    expectStated(stated(/about (\d+) hours of `lowdose-ct`/), [hours], 2);
     expectStated(stated(/The default compute bound is about (\d+) hours/), [hours]);
     const atOne = bench.runs.filter((r) => r.model === 'lowdose-ct' && r.steps === 1).map((r) => Math.round(r.modelMsPerSlice));
     const [lo, hi] = [Math.min(...atOne), Math.max(...atOne)];
     expect(await help('serve')).toContain(`about ${hours} hours of lowdose-ct on 512 x 512 slices at the ${lo} to ${hi} ms a pass`);
-    expectStated(stated(/at the (\d+) to (\d+) ms a pass/, ['README.md']), [lo, hi]);
+    expectStated(stated(/at the (\d+) to (\d+) ms a pass/), [lo, hi], 2);
   });
 });
 
