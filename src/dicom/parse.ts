@@ -7,7 +7,7 @@
  * dicom-parser only records element offsets, so parsing allocates nothing in proportion to what
  * a (possibly truncated) file declares; declared lengths are checked against the bytes here.
  */
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { inflateRawSync, inflateSync } from 'node:zlib';
 import { LowdoseError } from '../errors.js';
 import { sniffEncapsulatedSyntax } from './decoders/codestream.js';
@@ -56,16 +56,50 @@ const VALID_VRS = new Set(
   'AE AS AT CS DA DS DT FL FD IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV'.split(' '),
 );
 
+/** Bytes a file's first look reads: the preamble, "DICM", and a first element's tag, VR and length. */
+const PREFIX_BYTES = 132;
+
+/**
+ * Reads and parses a file. Its first PREFIX_BYTES are looked at before the rest is read: a file
+ * that is not DICOM by them (no "DICM" marker, no recognisable first element) is refused with the
+ * E_NOT_DICOM that parsing all of it gives, without reading all of it. A folder's 3 GiB .zip or
+ * video then costs 132 bytes, not its size in memory.
+ */
 export async function readDicomFile(path: string): Promise<ParsedFile> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(path);
+    const file = await open(path, 'r');
+    try {
+      const { size } = await file.stat();
+      if (size > PREFIX_BYTES) {
+        const prefix = Buffer.alloc(PREFIX_BYTES);
+        const { bytesRead } = await file.read(prefix, 0, PREFIX_BYTES, 0);
+        if (bytesRead === PREFIX_BYTES && notDicomByPrefix(prefix, size)) throw notDicomError(path);
+      }
+      bytes = await file.readFile();
+    } finally {
+      await file.close();
+    }
   } catch (error) {
+    if (error instanceof LowdoseError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new LowdoseError('E_NOT_FOUND', `${path}: no such file`, { path, cause: error });
     throw new LowdoseError('E_IO', `${path}: cannot read: ${(error as Error).message}`, { path, cause: error });
   }
   return parseDicomBytes(bytes, path);
+}
+
+/**
+ * What parseDicomBytes decides from a file's first bytes alone: no "DICM" marker at 128 or 0 and
+ * no transfer syntax to guess from its first element (an implicit VR one judged against the
+ * file's `size`) is E_NOT_DICOM there, whatever follows.
+ */
+function notDicomByPrefix(prefix: Uint8Array, size: number): boolean {
+  return !hasMagic(prefix, 128) && !hasMagic(prefix, 0) && guessTransferSyntax(prefix, 0, size) === null;
+}
+
+function notDicomError(path: string): LowdoseError {
+  return new LowdoseError('E_NOT_DICOM', `${path}: not DICOM (no "DICM" marker and no recognisable data element)`, { path });
 }
 
 export function parseDicomBytes(bytes: Uint8Array, path = '<memory>'): ParsedFile {
@@ -96,11 +130,7 @@ export function parseDicomBytes(bytes: Uint8Array, path = '<memory>'): ParsedFil
     transferSyntax = transferSyntaxOf(declared);
   } else {
     const guessed = guessTransferSyntax(bytes, datasetStart);
-    if (guessed === null && meta === null) {
-      throw new LowdoseError('E_NOT_DICOM', `${path}: not DICOM (no "DICM" marker and no recognisable data element)`, {
-        path,
-      });
-    }
+    if (guessed === null && meta === null) throw notDicomError(path);
     // The standard's default when nothing says otherwise.
     transferSyntax = transferSyntaxOf(guessed ?? IMPLICIT_VR_LITTLE_ENDIAN);
     notes.push(`transfer syntax assumed: ${transferSyntax.name}`);
@@ -189,9 +219,10 @@ function readFileMeta(bytes: Uint8Array, start: number, path: string): { meta: D
 
 /**
  * Guesses the syntax of a data set that no file meta describes, from its first element: a
- * header group (0008, 0010, ...) in either byte order, followed by a valid VR or a length.
+ * header group (0008, 0010, ...) in either byte order, followed by a valid VR or a length that
+ * fits in `total` bytes (the file's size where `bytes` is only its first bytes).
  */
-export function guessTransferSyntax(bytes: Uint8Array, offset: number): string | null {
+export function guessTransferSyntax(bytes: Uint8Array, offset: number, total = bytes.length): string | null {
   if (bytes.length - offset < 8) return null;
   const groupLe = bytes[offset]! | (bytes[offset + 1]! << 8);
   const groupBe = (bytes[offset]! << 8) | bytes[offset + 1]!;
@@ -202,7 +233,7 @@ export function guessTransferSyntax(bytes: Uint8Array, offset: number): string |
   }
   if (isHeaderGroup(groupLe)) {
     const length = new DataView(bytes.buffer, bytes.byteOffset + offset + 4, 4).getUint32(0, true);
-    if (length === 0xffffffff || offset + 8 + length <= bytes.length) return IMPLICIT_VR_LITTLE_ENDIAN;
+    if (length === 0xffffffff || offset + 8 + length <= total) return IMPLICIT_VR_LITTLE_ENDIAN;
   }
   return null;
 }
