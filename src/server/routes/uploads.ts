@@ -22,6 +22,7 @@ import { LowdoseError } from '../../errors.js';
 import { makeOutputFolder } from '../../util/fs.js';
 import type { UploadResponse } from '../api-types.js';
 import { formatBytes } from '../../util/bytes.js';
+import { CodeSample, countsByCodeText } from '../../util/code-sample.js';
 import { diskFullError } from '../disk-room.js';
 import { withLogMessage } from '../http-errors.js';
 import { errorResponses, uploadResponse } from '../schemas.js';
@@ -84,6 +85,9 @@ function clientName(filename: string | undefined, n: number): string {
   const clean = base.replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 120);
   return clean || `file ${n}`;
 }
+
+/** Refused files whose reasons an upload with none kept names in its error (the rest are counted by code). */
+const REASONS_NAMED = 3;
 
 /** Non-file form fields an upload may carry (the route reads none of them). */
 const MAX_FIELDS = 16;
@@ -157,7 +161,10 @@ const uploads: FastifyPluginAsyncTypebox = async (app) => {
     if (kept === 0) {
       await rm(dir, { recursive: true, force: true });
       if (count === 0) throw new LowdoseError('E_USAGE', 'the upload holds no files');
-      const reasons = rejected.map((r) => r.message).join('; ');
+      // The first few reasons and the count of the rest by code: 4000 refused files make a message of a line, not of pages.
+      const more = rejected.length - REASONS_NAMED;
+      const byCode = countsByCodeText(CodeSample.of(rejected).byCode());
+      const reasons = rejected.slice(0, REASONS_NAMED).map((r) => r.message).join('; ') + (more > 0 ? `; and ${more} more (${byCode} in all)` : '');
       const code = rejected.every((r) => r.code === rejected[0]!.code) ? rejected[0]!.code : 'E_NOT_DICOM';
       throw withLogMessage(
         new LowdoseError(code as LowdoseError['code'], `none of the ${count} uploaded file(s) is a DICOM image lowdose can read: ${reasons}`),
