@@ -11,7 +11,7 @@
  */
 import { LowdoseError, toLowdoseError } from '../errors.js';
 import type { Image2D } from '../image.js';
-import { clearSliceCache, readSliceImage, sameFrame, scanPaths, type PetFrameTiming, type PetGateTiming, type Series } from '../dicom/index.js';
+import { clearSliceCache, readSliceImage, sameFrame, scanPaths, scanProblems, type PetFrameTiming, type PetGateTiming, type Series } from '../dicom/index.js';
 import { exitCodeForRun } from '../exit-codes.js';
 import { meanScores, SeriesComparison, type SeriesScores, type SliceScores } from '../metrics/compare.js';
 import { alongNormal, distanceFromSlice, lesionReach, lesionStats, stackEdges, type Lesion, type LesionStats, type PlacedImage, type StackEdges } from '../metrics/lesions.js';
@@ -749,8 +749,8 @@ async function singleSeries(path: string, option: string, errors: MetricsResult[
   if (scan.missing.length > 0) throw new LowdoseError('E_NOT_FOUND', `${option} ${path}: no such file or directory`, { path });
   for (const e of scan.errors) errors.push(e.toJSON());
   if (scan.series.length === 0) {
-    const why = scan.errors.length > 0 ? `: ${scan.errors.map((e) => e.message).join('; ')}` : '';
-    throw new LowdoseError('E_USAGE', `${option} ${path}: no readable image series found${why}`);
+    // The first file's reason and the count of the rest (scanProblems): a folder of junk makes a line, not one per file.
+    throw new LowdoseError('E_USAGE', `${option} ${path}: no readable image series found${scanProblems(scan)}`);
   }
   if (scan.series.length > 1) {
     const list = scan.series.map((s) => `${s.key} (${s.modality}, ${s.slices.length} slices, "${s.seriesDescription}")`).join('; ');

@@ -46,6 +46,7 @@ import { scalarText } from '../util/text.js';
 import { ignoredOptionWarnings } from './simulate-option-scope.js';
 import { framesNoLongerInAcquisition, replaceEarlierSeriesFiles, type SeriesFiles } from './earlier-series-files.js';
 import { writeSimulationMarkers } from './simulation-marker.js';
+import { CodeSample, LISTED_PER_CODE } from '../util/code-sample.js';
 
 export type CtMode = 'insert' | 'truth';
 
@@ -114,7 +115,12 @@ export interface SimulatedSeries {
 
 export interface SimulateResult {
   series: SimulatedSeries[];
+  /** Every series error, and of the files that could not be read at most LISTED_PER_CODE of each code (src/util/code-sample.ts). */
   errors: Array<{ path: string | null; code: string; message: string }>;
+  /** Every error, listed in `errors` or not. */
+  errorCount: number;
+  /** `errorCount` by code. */
+  errorsByCode: Record<string, number>;
   /** Series of other modalities, not simulated. */
   skipped: Array<{ key: string; modality: string; message: string }>;
 }
@@ -578,8 +584,9 @@ export async function runSimulate(paths: readonly string[], options: SimulateOpt
   else if (options.cutoff !== undefined) resolveKernel(DEFAULT_KERNEL, options.cutoff);
   const progress = options.progress ?? (() => {});
   const seed = options.seed ?? 0;
-  const scan = await scanPaths(paths);
-  const result: SimulateResult = { series: [], errors: scan.errors.map((e) => e.toJSON()), skipped: [] };
+  const scan = await scanPaths(paths, { listedPerCode: LISTED_PER_CODE });
+  const errors = CodeSample.of<SimulateResult['errors'][number]>(scan.errors.map((e) => e.toJSON()), scan);
+  const result: SimulateResult = { series: [], errors: errors.items, ...errors.counted(), skipped: [] };
   const targets = scan.series.filter((s) => s.modality === 'CT' || s.modality === 'PT');
   for (const s of scan.series) {
     if (!targets.includes(s)) result.skipped.push({ key: s.key, modality: s.modality, message: `${s.modality || 'unknown'} series: only CT and PET are simulated` });
@@ -613,7 +620,8 @@ export async function runSimulate(paths: readonly string[], options: SimulateOpt
         const e = toLowdoseError(error, 'E_INTERNAL', series.slices[0]?.file);
         // Refusing to overwrite is a usage problem for the whole run, not one series.
         if (e.code === 'E_EXISTS') throw e;
-        result.errors.push(e.toJSON());
+        errors.keep(e.toJSON());
+        Object.assign(result, errors.counted());
       }
     }
   } finally {

@@ -90,3 +90,24 @@ describe('info over a folder of unreadable and passed-over files keeps a sample 
     expect(run.stdout).toContain(`${NOT_DICOM} file(s) skipped (${NOT_DICOM} E_NOT_DICOM); --json lists the first ${LISTED_PER_CODE} of each kind`);
   }, 60_000);
 });
+
+describe('simulate and metrics over a folder of unreadable files', () => {
+  it('simulate --json: 100 per code listed, every one counted, the series simulated (exit 1)', async () => {
+    const run = await runCli('simulate', input, '-o', path.join(root, 'sim'), '--dose', '0.5', '--json');
+    expect(run.code, run.stderr).toBe(1);
+    const result = JSON.parse(run.stdout) as { series: unknown[]; errors: unknown[]; errorCount: number; errorsByCode: Record<string, number> };
+    expect(result.series).toHaveLength(1);
+    expect(result.errors).toHaveLength(LISTED_PER_CODE + TRUNCATED);
+    expect(result.errorCount).toBe(NOT_DICOM + TRUNCATED);
+    expect(result.errorsByCode).toEqual(byCode);
+  }, 60_000);
+
+  it("metrics names the first unreadable file and counts the rest, in one line (exit 2)", async () => {
+    const junk = path.join(input, 'junk');
+    const run = await runCli('metrics', '--test', junk, '--reference', path.join(input, 'series'));
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`--test ${junk}: no readable image series found: ${path.join(junk, 'junk000000.dcm')}: not DICOM`);
+    expect(run.stderr).toContain(`(and ${NOT_DICOM + TRUNCATED - 1} more file(s) that could not be read)`);
+    expect(run.stderr).not.toContain('junk000001.dcm');
+  }, 60_000);
+});

@@ -9,6 +9,7 @@ import { BOWTIE_KINDS, BOWTIE_SHAPES, CT_DEFAULTS, FILTER_WINDOWS, KERNEL_PRESET
 import { withoutUndefined } from '../../util/defined.js';
 import type { CommandRegistrar } from '../command.js';
 import { createOutput, EXIT_USAGE, parseDoseOption, parseIntOption, parseNumberOption, parseSeedOption } from '../output.js';
+import { errorsLeftOutLine } from '../../util/code-sample.js';
 
 export const register: CommandRegistrar = (program: Command, setExitCode) => {
   program
@@ -88,6 +89,8 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
           s.warnings.map((w) => `\n  warning: ${w}`).join(''),
       );
       for (const e of result.errors) lines.push(`error [${e.code}] ${e.message}`);
+      const leftOut = errorsLeftOutLine(result.errors.length, result);
+      if (leftOut) lines.push(leftOut);
       for (const s of result.skipped) lines.push(`skipped ${s.key}: ${s.message}`);
       out.print(lines.join('\n') || 'nothing simulated');
       setExitCode(exitCode);
