@@ -153,7 +153,7 @@ export async function denoisePaths(paths: readonly string[], options: DenoiseOpt
   };
   try {
     const reference = options.reference?.length ? await openReference(options.reference, log) : null;
-    if (reference) for (const e of reference.errors) errors.add(e);
+    if (reference) errors.absorb(reference.errors, reference);
     for (const [seriesIndex, series] of candidates.entries()) {
       options.signal?.throwIfAborted?.();
       try {

@@ -8,18 +8,20 @@ import { LowdoseError } from '../errors.js';
 import { SeriesComparison, defaultRange, maxValue, pairingGridMismatch, pairSlices, type IntensityRange, type Pixels } from '../metrics/index.js';
 import { pairingWarnings, type PairingWarning } from '../metrics/pairing-warnings.js';
 import type { SeriesMetrics, UnscoredReference } from './types.js';
+import { LISTED_PER_CODE, type ErrorCounts } from '../util/code-sample.js';
 
-export interface ReferenceSet {
+export interface ReferenceSet extends ErrorCounts {
   readonly series: Series[];
+  /** The reference files that could not be read: at most LISTED_PER_CODE of each code, all counted. */
   readonly errors: Array<{ path: string | null; code: string; message: string }>;
 }
 
 export async function openReference(paths: readonly string[], log: (message: string) => void): Promise<ReferenceSet> {
-  const scan = await scanPaths(paths);
+  const scan = await scanPaths(paths, { listedPerCode: LISTED_PER_CODE });
   if (scan.missing.length > 0) throw new LowdoseError('E_NOT_FOUND', `--reference ${scan.missing.join(', ')}: no such file or directory`);
   if (scan.series.length === 0) throw new LowdoseError('E_USAGE', `--reference ${paths.join(', ')}: no readable image series`);
   log(`reference: ${scan.series.length} series`);
-  return { series: scan.series, errors: scan.errors.map((e) => e.toJSON()) };
+  return { series: scan.series, errors: scan.errors.map((e) => e.toJSON()), errorCount: scan.errorCount, errorsByCode: scan.errorsByCode };
 }
 
 interface Candidate {

@@ -57,6 +57,18 @@ export class CodeSample<T extends { readonly code: string }> {
     this.listedOf.set(item.code, (this.listedOf.get(item.code) ?? 0) + 1);
   }
 
+  /** Another sample: its entries kept while their code is under the cap here, its counts added. */
+  absorb(items: readonly T[], counts: ErrorCounts): void {
+    for (const item of items) {
+      const listed = this.listedOf.get(item.code) ?? 0;
+      if (listed >= this.perCode) continue;
+      this.items.push(item);
+      this.listedOf.set(item.code, listed + 1);
+    }
+    for (const [code, n] of Object.entries(counts.errorsByCode)) this.counts.set(code, (this.counts.get(code) ?? 0) + n);
+    this.count += counts.errorCount;
+  }
+
   get total(): number {
     return this.count;
   }

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { denoisePaths } from '../../src/pipeline/denoise.js';
 import { runInfo } from '../../src/pipeline/info.js';
+import { openReference } from '../../src/pipeline/reference.js';
 import { runPhantom } from '../../src/pipeline/phantom.js';
 import type { DenoiseReport } from '../../src/pipeline/types.js';
 import { LISTED_PER_CODE } from '../../src/util/code-sample.js';
@@ -109,5 +110,23 @@ describe('simulate and metrics over a folder of unreadable files', () => {
     expect(run.stderr).toContain(`--test ${junk}: no readable image series found: ${path.join(junk, 'junk000000.dcm')}: not DICOM`);
     expect(run.stderr).toContain(`(and ${NOT_DICOM + TRUNCATED - 1} more file(s) that could not be read)`);
     expect(run.stderr).not.toContain('junk000001.dcm');
+  }, 60_000);
+});
+
+describe('denoise --reference over a folder of unreadable files', () => {
+  it("report.json lists 100 of the reference folder's unreadable files per code and counts them all", async () => {
+    const reference = path.join(root, 'reference');
+    await runPhantom('water', { outDir: path.join(reference, 'series'), size: 32, slices: 2, uidSeed: 'denoise-bounded-reference' });
+    writeJunkFolder(path.join(reference, 'junk'), { notDicom: NOT_DICOM, seed: 13 });
+    const report = await denoisePaths([path.join(input, 'series')], { outDir: path.join(root, 'out-reference'), method: 'gaussian', reference: [reference] });
+    expect(report.series).toHaveLength(1);
+    expect(report.series[0]!.metrics).toBeDefined();
+    expect(report.errors).toHaveLength(LISTED_PER_CODE);
+    expect(report.errorCount).toBe(NOT_DICOM);
+    expect(report.errorsByCode).toEqual({ E_NOT_DICOM: NOT_DICOM });
+    // The reference scan itself keeps only the sample: its errors are not all held until the run ends.
+    const opened = await openReference([reference], () => {});
+    expect(opened.errors).toHaveLength(LISTED_PER_CODE);
+    expect(opened.errorCount).toBe(NOT_DICOM);
   }, 60_000);
 });
