@@ -240,6 +240,8 @@ export interface PullOptions {
   readonly allowIncomplete?: boolean;
   readonly log?: (message: string) => void;
   readonly onInstance?: (done: number, total: number) => void;
+  /** Stop (E_CANCELLED) before the next instances are asked for; the ones in flight land first. */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -290,6 +292,7 @@ export async function pullSeries(
   const concurrency = Math.max(1, options.concurrency ?? 4);
   try {
     for (let start = 0; start < missing.length; start += concurrency) {
+      if (options.signal?.aborted) throw new LowdoseError('E_CANCELLED', 'the run was stopped');
       // Settled, not Promise.all: the batch's other requests finish (and their files land) before a failure is reported.
       const results = await Promise.allSettled(
         missing.slice(start, start + concurrency).map(async (uid) => {

@@ -12,7 +12,7 @@ import { DicomwebClient, type DicomwebClientOptions } from '../dicomweb/client.j
 import { checkStowDestination, isLowdoseDerived, listSeries, listSeriesInstances, listStudySeries, pullSeries, stowSeries, type PulledSeries, type StoredSeries } from '../dicomweb/study.js';
 import { parseDicomwebUrl } from '../dicomweb/url.js';
 import { EXIT_OK } from '../exit-codes.js';
-import { denoiseRemote, refuseOverwriteOfStoredOutput, seriesFound, seriesToDenoise, withSuvNotes, type DerivedPart, type RemoteDenoiseOptions } from './remote-denoise.js';
+import { denoiseRemote, refuseOverwriteOfStoredOutput, seriesFound, seriesToDenoise, throwIfCancelled, withSuvNotes, type DerivedPart, type RemoteDenoiseOptions } from './remote-denoise.js';
 import type { DenoiseReport } from './types.js';
 import { pullCacheDir } from '../util/pull-cache.js';
 import { checkSeriesListShortfall, withInstanceListCheck, type ListedSeries, type SeriesListShortfall } from '../util/remote-series.js';
@@ -89,8 +89,9 @@ export async function denoiseDicomweb(url: string, options: DicomwebDenoiseOptio
         // Before anything is retrieved, as a series short of its instances is: refused, or gone on with (--allow-incomplete).
         checkSeriesListShortfall({ studyInstanceUid: target.studyInstanceUid, url }, listing.incomplete, listing.counts, { log, allowIncomplete: Boolean(options.allowIncomplete) });
         for (const series of wanted) {
+          throwIfCancelled(options.signal, `retrieving ${url}`);
           log(`retrieving ${series.modality} series ${series.seriesInstanceUid} (${series.instances ?? '?'} instance(s)) from ${series.url}`);
-          dicomweb.pulled.push(await pullSeries(client, series, pullDir, { log, allowIncomplete: Boolean(options.allowIncomplete) }));
+          dicomweb.pulled.push(await pullSeries(client, series, pullDir, { log, allowIncomplete: Boolean(options.allowIncomplete), ...(options.signal ? { signal: options.signal } : {}) }));
         }
         return dicomweb.pulled;
       },

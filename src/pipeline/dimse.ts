@@ -17,7 +17,7 @@ import { LowdoseError } from '../errors.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { pullCacheDir } from '../util/pull-cache.js';
 import { withInstanceListCheck, type ListedSeries, type StudyKeys } from '../util/remote-series.js';
-import { denoiseRemote, refuseOverwriteOfStoredOutput, seriesFound, seriesToDenoise, withSuvNotes, type DerivedPart, type RemoteDenoiseOptions } from './remote-denoise.js';
+import { denoiseRemote, refuseOverwriteOfStoredOutput, seriesFound, seriesToDenoise, throwIfCancelled, withSuvNotes, type DerivedPart, type RemoteDenoiseOptions } from './remote-denoise.js';
 import type { DenoiseReport } from './types.js';
 import { toolkitIdentity } from '../util/toolkit.js';
 
@@ -101,6 +101,8 @@ export async function denoiseDimse(url: string, options: DimseDenoiseOptions): P
     pullDir,
     pull: async () => {
       for (const { series, instances } of wanted) {
+        // One C-GET / C-MOVE per series: a stop is seen between series (a retrieve in flight ends first).
+        throwIfCancelled(options.signal, `retrieving ${url}`);
         log(`retrieving ${series.modality} series ${series.seriesInstanceUid} (${instances.complete ? instances.instances.length : (series.instances ?? '?')} instance(s)) from ${series.url} with ${dimse.retrieve}`);
         dimse.pulled.push(await pullSeries(target, series, instances, pullDir, { ...client, log, allowIncomplete: Boolean(options.allowIncomplete) }));
       }

@@ -2,7 +2,8 @@
  * `lowdose denoise` over several PACS studies in one run: study and series addresses (DICOMweb or
  * dimse://, one PACS or several) and study queries (a PACS address narrowed by --patient-id /
  * --from / --to: C-FIND at STUDY level, or QIDO-RS for a DICOMweb base), denoised one study after
- * another into the same -o by the one-study routes (./dicomweb.ts, ./dimse.ts).
+ * another into the same -o by the one-study routes (./dicomweb.ts, ./dimse.ts), the next study
+ * listed and pulled while the current one is denoised (./one-ahead.ts).
  *
  * Every query is answered before any study is pulled; a query that fails, or whose answer the PACS
  * capped, stops the run (a cohort is never denoised in part without a word). A study that fails
@@ -26,9 +27,11 @@ import { toolkitIdentity } from '../util/toolkit.js';
 import { denoiseDicomweb, type DicomwebDenoiseReport, type DicomwebReport } from './dicomweb.js';
 import { denoiseDimse, type DimseDenoiseReport, type DimseOptions, type DimseReport } from './dimse.js';
 import { writeReport } from './folder-report.js';
+import type { RemoteDenoiseOptions } from './remote-denoise.js';
 import type { StudyIdentifiers } from './studies-file.js';
 import { describeKeys, isPacsQueryAddress, listStudies, namesStudy, queryKeys, querySource, unmatchedError } from './study-queries.js';
 import type { DenoiseReport, DenoiseOptions } from './types.js';
+import { runOneAhead } from './one-ahead.js';
 import type { DimsePeer } from '../dimse/url.js';
 
 export { isPacsQueryAddress, STUDY_QUERY_LIMIT } from './study-queries.js';
@@ -113,10 +116,23 @@ export function checkStudyQueries(addresses: readonly string[], keys: StudyKeys,
   }
 }
 
+/**
+ * A study as a study query answered it: ModalitiesInStudy, NumberOfStudyRelatedSeries and
+ * NumberOfStudyRelatedInstances (null where the PACS did not give them). The whole study's:
+ * series lowdose derived and series of other modalities count too.
+ */
+export interface QueriedStudy {
+  readonly modalities: string[];
+  readonly series: number | null;
+  readonly instances: number | null;
+}
+
 /** One study (or series) address to run, and the query that listed it. */
 export interface StudyToRun {
   readonly source: string;
   readonly query?: string;
+  /** What that query answered for the study; absent for an address given. */
+  readonly queried?: QueriedStudy;
 }
 
 /**
@@ -132,7 +148,7 @@ async function answerQuery(address: string, keys: StudyKeys, options: PacsStudie
   const named = namesStudy(keys) ? ` (${describeKeys(keys)})` : '';
   log(`${source}${named}: ${found.length} stud${found.length === 1 ? 'y matches' : 'ies match'}, ${wanted.length} with CT or PT${namesStudy(keys) && found.length > 1 ? `: ${found.map((s) => s.studyInstanceUid).join(', ')}, every one is denoised` : ''}`);
   const query: PacsQueryReport = { source, ...keys, studies: wanted.map((s) => s.studyInstanceUid), notDenoised };
-  const studies = wanted.map((s) => ({ source: s.url, query: source }));
+  const studies = wanted.map((s) => ({ source: s.url, query: source, queried: { modalities: s.modalities, series: s.series, instances: s.instances } }));
   if (!namesStudy(keys) || found.length > 0) return { query, studies };
   const error = unmatchedError(source, keys);
   log(`warning: ${error.message}`);
@@ -153,17 +169,17 @@ function studyOf(address: string): string {
 }
 
 /** The options of one study's run: the run's, without the keys and the protocol-specific ones. */
-function withoutKeys(options: PacsStudiesOptions): DenoiseOptions & { allowIncomplete?: boolean } {
+function withoutKeys(options: PacsStudiesOptions): RemoteDenoiseOptions {
   const copy: Record<string, unknown> = { ...options };
   for (const key of ['keys', 'identifiers', 'dicomweb', 'dimse', 'stow', 'store']) delete copy[key];
-  return copy as unknown as DenoiseOptions & { allowIncomplete?: boolean };
+  return copy as unknown as RemoteDenoiseOptions;
 }
 
 /** Runs one study through its one-study route; its failure is in the entry (`outcome: 'failed'`), never thrown. */
-export async function runStudy(study: StudyToRun, options: PacsStudiesOptions): Promise<{ series: DenoiseReport['series']; entry: PacsStudyReport }> {
+export async function runStudy(study: StudyToRun, options: PacsStudiesOptions & { readonly beforeDenoise?: () => Promise<void> }): Promise<{ series: DenoiseReport['series']; entry: PacsStudyReport }> {
   const base = { source: study.source, studyInstanceUid: studyOf(study.source), ...(study.query !== undefined ? { query: study.query } : {}) };
   const { dicomweb, dimse, stow, store } = options;
-  const common: DenoiseOptions & { allowIncomplete?: boolean } = withoutKeys(options);
+  const common: RemoteDenoiseOptions = withoutKeys(options);
   let report: DicomwebDenoiseReport | DimseDenoiseReport;
   try {
     report = isDimseUrl(study.source)
@@ -235,9 +251,14 @@ export async function resolvePacsStudies(
 }
 
 /**
- * Denoises every study the addresses name or their queries list, one after another into
- * `options.outDir`; see the module comment. Throws only before any study is pulled (usage, a
- * query that fails or is capped); a study's failure is in its entry and the report's `errors`.
+ * Denoises every study the addresses name or their queries list into `options.outDir`, one after
+ * another, the next study pulled while the current one is denoised (./one-ahead.ts: one study
+ * ahead at most, so about two studies' pull folders on disk); see the module comment. Throws only
+ * before any study is pulled (usage, a query that fails or is capped); a study's failure is in its
+ * entry and the report's `errors`. `options.signal` (SIGINT) stops the run: the study being pulled
+ * ahead stops between instances, the one being denoised between batches, both their pull folders
+ * are removed, the studies not started are in `studies[]` as not run (E_CANCELLED), and the report
+ * is returned. Nothing of the run is left running when this returns or throws.
  */
 export async function denoisePacsStudies(addresses: readonly string[], options: PacsStudiesOptions): Promise<PacsStudiesReport> {
   const log = options.log ?? (() => {});
@@ -245,14 +266,47 @@ export async function denoisePacsStudies(addresses: readonly string[], options: 
   const series: DenoiseReport['series'] = [];
   const studies: PacsStudyReport[] = [];
   let report: PacsStudiesReport = { toolkit: toolkitIdentity(), series, errors: [...queryErrors], studies, queries };
-  for (const [index, study] of unique.entries()) {
-    log(`study ${index + 1} of ${unique.length}: ${study.source}`);
-    const done = await runStudy(study, options);
-    series.push(...done.series);
-    studies.push(done.entry);
-    report = { toolkit: toolkitIdentity(), series: [...series], errors: [...queryErrors, ...studies.flatMap((s) => s.errors)], studies: [...studies], queries };
-    // report.json is the run's record so far (each study's own write holds only that study).
-    await writeReport(options.outDir, report);
+  // The run's own stop: the caller's signal, or this function ending early (a report that cannot be written).
+  const stop = new AbortController();
+  const outer = options.signal;
+  const onOuter = () => stop.abort(outer?.reason);
+  if (outer?.aborted) onOuter();
+  else outer?.addEventListener('abort', onOuter, { once: true });
+  const runs = runOneAhead(
+    unique.length,
+    (index, gate) => {
+      const study = unique[index]!;
+      log(`study ${index + 1} of ${unique.length}: ${study.source}${index > 0 ? ' (pulled while the study before it is denoised)' : ''}`);
+      // report.json is this function's to write: a study pulled ahead must not replace the run's record with its own.
+      return runStudy(study, { ...options, signal: stop.signal, writeReport: false, beforeDenoise: gate });
+    },
+    () => stop.signal.aborted,
+  );
+  try {
+    for (const [index, run] of runs.entries()) {
+      const done = await run;
+      const study = unique[index]!;
+      const entry = done?.entry ?? notRun(study, stop.signal.reason);
+      if (done) series.push(...done.series);
+      studies.push(entry);
+      report = { toolkit: toolkitIdentity(), series: [...series], errors: [...queryErrors, ...studies.flatMap((s) => s.errors)], studies: [...studies], queries };
+      // report.json is the run's record so far.
+      await writeReport(options.outDir, report);
+    }
+    return report;
+  } finally {
+    outer?.removeEventListener('abort', onOuter);
+    if (studies.length < unique.length) {
+      // Ended early (a report that could not be written): stop the study pulled ahead and wait for it.
+      stop.abort(new LowdoseError('E_CANCELLED', 'the run ended early'));
+      await Promise.allSettled(runs);
+    }
   }
-  return report;
+}
+
+/** A study the run did not start because it was stopped first: in `studies[]` all the same, as not run. */
+function notRun(study: StudyToRun, reason: unknown): PacsStudyReport {
+  const why = reason instanceof Error ? reason.message : 'the run was stopped';
+  const error = { code: 'E_CANCELLED', message: `study ${study.source} was not run: ${why}`, path: study.source };
+  return { source: study.source, studyInstanceUid: studyOf(study.source), ...(study.query !== undefined ? { query: study.query } : {}), outcome: 'failed', series: [], errors: [error] };
 }

@@ -32,6 +32,17 @@ export interface RemoteDenoiseOptions extends DenoiseOptions {
    * util/remote-series.ts); the report's `pulled[].incomplete` records the counts.
    */
   readonly allowIncomplete?: boolean;
+  /**
+   * Awaited once the study is pulled, before it is denoised: a several-study run holds a study
+   * pulled ahead here until the study before it has ended (./pacs-studies.ts). A rejection ends
+   * the study as `signal` does.
+   */
+  readonly beforeDenoise?: () => Promise<void>;
+}
+
+/** E_CANCELLED once `signal` is aborted (SIGINT, or a several-study run that stops): nothing more is pulled or denoised. */
+export function throwIfCancelled(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted) throw new LowdoseError('E_CANCELLED', `${what}: the run was stopped`);
 }
 
 /**
@@ -251,7 +262,7 @@ export interface RemoteSteps<R extends FolderRecordShape> {
   readonly report: (series: DenoiseReport['series'], errors: ReportError[]) => R;
 }
 
-export async function denoiseRemote<R extends FolderRecordShape>(options: DenoiseOptions, steps: RemoteSteps<R>): Promise<R> {
+export async function denoiseRemote<R extends FolderRecordShape>(options: RemoteDenoiseOptions, steps: RemoteSteps<R>): Promise<R> {
   const log = options.log ?? (() => {});
   // Another run of the same source pulls into the same folder: the last one to finish removes it.
   const claim = await claimFolder(steps.pullDir, { log });
@@ -261,12 +272,15 @@ export async function denoiseRemote<R extends FolderRecordShape>(options: Denois
     succeeded = result.errors === 0;
     return result.report;
   } finally {
-    const removed = await claim.release({ remove: succeeded });
-    if (succeeded && !removed) log(`kept ${steps.pullDir} for another run of this source that is still using it`);
+    // A stopped run (SIGINT, a several-study run that ends early) leaves no pull folder behind
+    // either: the pull has settled (each retrieve ends between instances), so nothing writes there any more.
+    const stopped = options.signal?.aborted === true;
+    const removed = await claim.release({ remove: succeeded || stopped });
+    if ((succeeded || stopped) && !removed) log(`kept ${steps.pullDir} for another run of this source that is still using it`);
   }
 }
 
-async function pullDenoiseStore<R extends FolderRecordShape>(options: DenoiseOptions, steps: RemoteSteps<R>, log: (message: string) => void): Promise<{ report: R; errors: number }> {
+async function pullDenoiseStore<R extends FolderRecordShape>(options: RemoteDenoiseOptions, steps: RemoteSteps<R>, log: (message: string) => void): Promise<{ report: R; errors: number }> {
   // The folder's record: with the finished series earlier runs left there (./folder-report.ts).
   // A queue job (writeReport: false) leaves it to its batch, as a folder job does.
   const writeReport = async (result: R) => {
@@ -279,12 +293,14 @@ async function pullDenoiseStore<R extends FolderRecordShape>(options: DenoiseOpt
     // A server failing mid-retrieve: nothing is denoised or stored; the report says so and what
     // is on disk, and the instances retrieved so far stay for the rerun.
     const e = toLowdoseError(error, 'E_IO');
-    if (e.code === 'E_USAGE' || e.code === 'E_NOT_FOUND') throw e;
+    if (e.code === 'E_USAGE' || e.code === 'E_NOT_FOUND' || options.signal?.aborted) throw e;
     log(e.message);
     const result = steps.report([], [{ ...e.toJSON(), path: e.path ?? steps.source }]);
     await writeReport(result);
     return { report: result, errors: 1 };
   }
+  await options.beforeDenoise?.();
+  throwIfCancelled(options.signal, `${steps.source} was pulled but not denoised`);
   // seriesToDenoise chose what was pulled (a series the URL names is denoised even if lowdose derived it).
   const report = await denoisePaths(
     pulled.map((p) => p.dir),

@@ -9,7 +9,7 @@ import { Queue } from 'bullmq';
 import { scanPaths, scanProblems } from '../dicom/index.js';
 import { LowdoseError } from '../errors.js';
 import { CodeSample, LISTED_PER_CODE, type ErrorCounts } from '../util/code-sample.js';
-import { resolvePacsStudies, type PacsQueryReport, type PacsStudiesOptions } from '../pipeline/pacs-studies.js';
+import { resolvePacsStudies, type PacsQueryReport, type PacsStudiesOptions, type PacsStudyReport } from '../pipeline/pacs-studies.js';
 import type { DenoiseReport, SeriesReport } from '../pipeline/types.js';
 import { isDimseUrl, parseDimsePeer, parseDimseUrl } from '../dimse/url.js';
 import { parseDicomwebUrl } from '../dicomweb/url.js';
@@ -149,7 +149,16 @@ export async function submitPacsBatch(
       ...stores,
       ...(options.allowIncomplete ? { allowIncomplete: true } : {}),
     };
-    const entry = { seriesInstanceUid: target.seriesInstanceUid ?? '', modality: '', slices: 0, source: study.source, studyInstanceUid: pacs.studyInstanceUid };
+    // Its series and slices are known once a worker lists the study; the query's answer for the whole study meanwhile.
+    const entry = {
+      seriesInstanceUid: target.seriesInstanceUid ?? '',
+      modality: '',
+      slices: 0,
+      source: study.source,
+      studyInstanceUid: pacs.studyInstanceUid,
+      countsKnown: false,
+      ...(study.queried ? { pacsStudy: study.queried } : {}),
+    };
     return { entry, data: { files: [], seriesInstanceUid: entry.seriesInstanceUid, modality: '', slices: 0, pacs } };
   });
   const counts = CodeSample.of(errors).counted();
@@ -206,6 +215,11 @@ export interface BatchSnapshot {
   readonly results: SeriesJobResult[];
   /** The series the failed PACS jobs finished (the other series of a study with an error), in batch order. */
   readonly failedJobSeries: SeriesReport[];
+  /**
+   * A PACS batch's studies whose job has ended, in batch order: a completed job's entry, and a
+   * failed job's (`outcome: 'failed'`, the series of it that finished, its error).
+   */
+  readonly studies: PacsStudyReport[];
 }
 
 export async function batchStatus(queue: Queue<SeriesJobData, SeriesJobResult>, id: string): Promise<BatchSnapshot> {
@@ -214,6 +228,7 @@ export async function batchStatus(queue: Queue<SeriesJobData, SeriesJobResult>, 
   const cancelled = (await client.get(cancelKey(id))) !== null;
   const results: SeriesJobResult[] = [];
   const failedJobSeries: SeriesReport[] = [];
+  const studies: PacsStudyReport[] = [];
   const jobs: JobStatus[] = [];
   for (const entry of batch.jobs) {
     // The state first, then the job: BullMQ writes a job's outcome (failedReason, returnvalue) in
@@ -250,6 +265,8 @@ export async function batchStatus(queue: Queue<SeriesJobData, SeriesJobResult>, 
           : 0;
     const outputs = result ? resultSeries(result).map((r) => r.output.dir) : [];
     const failure = state === 'failed' && job ? decodeFailure(job.failedReason ?? '') : null;
+    if (result && 'study' in result) studies.push(result.study);
+    if (failure && entry.source !== undefined) studies.push(failedStudy(entry, (job?.data as Partial<SeriesJobData> | undefined)?.pacs?.query, listed && progress.finished ? progress.finished : [], failure));
     jobs.push({
       ...entry,
       ...(listed ? { modality: listed.modality, slices: listed.slices } : {}),
@@ -260,6 +277,7 @@ export async function batchStatus(queue: Queue<SeriesJobData, SeriesJobResult>, 
       output: outputs[0] ?? null,
       ...(entry.source !== undefined ? { outputs } : {}),
       ...(listed ? { seriesCount: listed.seriesCount, seriesDone: listed.seriesDone } : {}),
+      ...(entry.source !== undefined ? { countsKnown: listed !== null } : {}),
     });
   }
   const count = (state: JobState) => jobs.filter((j) => j.state === state).length;
@@ -272,13 +290,31 @@ export async function batchStatus(queue: Queue<SeriesJobData, SeriesJobResult>, 
     cancelled,
     finished: running === 0 && waiting === 0,
     series: { total: jobs.length, done: count('completed'), failed: count('failed'), running, waiting, cancelled: count('cancelled') },
-    slices: { total: jobs.reduce((n, j) => n + j.slices, 0), done: jobs.reduce((n, j) => n + j.slicesDone, 0) },
+    slices: { total: jobs.reduce((n, j) => n + j.slices, 0), done: jobs.reduce((n, j) => n + j.slicesDone, 0), ...notListed(jobs) },
     jobs,
     ...(batch.queries ? { queries: batch.queries } : {}),
     // A record written before the counts were kept lists every error: they count themselves.
     ...(batch.errors ? { errors: batch.errors, ...CodeSample.of(batch.errors, batch).counted() } : {}),
   };
-  return { status, results, failedJobSeries };
+  return { status, results, failedJobSeries, studies };
+}
+
+/** The PACS jobs whose study no worker has listed yet: their slices are not in `total` (absent when none). */
+function notListed(jobs: readonly JobStatus[]): { jobsNotListed?: number } {
+  const count = jobs.filter((j) => j.countsKnown === false).length;
+  return count > 0 ? { jobsNotListed: count } : {};
+}
+
+/** A failed PACS job's study as `denoise` reports a failed study: the series of it that finished, the job's error. */
+function failedStudy(entry: BatchJobEntry, query: string | undefined, finished: readonly SeriesReport[], error: PacsStudyReport['errors'][number]): PacsStudyReport {
+  return {
+    source: entry.source!,
+    studyInstanceUid: entry.studyInstanceUid ?? '',
+    ...(query !== undefined ? { query } : {}),
+    outcome: 'failed',
+    series: [...new Set(finished.map((s) => s.input.seriesInstanceUid))],
+    errors: [error],
+  };
 }
 
 /**

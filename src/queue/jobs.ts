@@ -12,7 +12,7 @@
  * carries any.
  */
 import type { SkippedSeries } from '../pipeline/not-denoised.js';
-import type { PacsQueryReport, PacsStudyReport } from '../pipeline/pacs-studies.js';
+import type { PacsQueryReport, PacsStudyReport, QueriedStudy } from '../pipeline/pacs-studies.js';
 import type { DenoiseOptions, DenoiseReport, SeriesReport } from '../pipeline/types.js';
 import { CodeSample } from '../util/code-sample.js';
 import { toolkitIdentity } from '../util/toolkit.js';
@@ -136,7 +136,8 @@ export interface BatchRecord {
 /**
  * One job of a batch record. A PACS job has `source` and `studyInstanceUid`; its
  * seriesInstanceUid is the series its address names ('' for a whole study), its modality '' and
- * its slices 0: they are known only once a worker has pulled it.
+ * its slices 0 with `countsKnown: false`: they are not counts, the series to denoise and their
+ * slices are known only once a worker has listed the study (JobStatus, `countsKnown: true`).
  */
 export interface BatchJobEntry {
   readonly id: string;
@@ -145,6 +146,14 @@ export interface BatchJobEntry {
   readonly slices: number;
   readonly source?: string;
   readonly studyInstanceUid?: string;
+  /** A PACS job: whether `modality` and `slices` are the study's (false: placeholders until a worker lists it). */
+  readonly countsKnown?: boolean;
+  /**
+   * A PACS job whose study a query listed: the study as the query answered it (ModalitiesInStudy,
+   * NumberOfStudyRelatedSeries / Instances, null where the PACS did not give them), the whole
+   * study's, lowdose's own and non-CT / PET series included: not the slices to denoise.
+   */
+  readonly pacsStudy?: QueriedStudy;
 }
 
 export type JobState = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed' | 'cancelled';
@@ -184,7 +193,8 @@ export interface BatchStatus {
     readonly waiting: number;
     readonly cancelled: number;
   };
-  readonly slices: { readonly total: number; readonly done: number };
+  /** `jobsNotListed`: PACS jobs whose study no worker has listed yet, their slices not in `total` (absent when none). */
+  readonly slices: { readonly total: number; readonly done: number; readonly jobsNotListed?: number };
   readonly jobs: JobStatus[];
   /** As in the batch record (a PACS batch's study queries). */
   readonly queries?: PacsQueryReport[];
@@ -205,8 +215,9 @@ export interface BatchReport extends DenoiseReport {
 /**
  * The batch's `report.json`: the `denoise` report of all its finished series, with the series the
  * scan left out (`skipped`, as `denoise` has it) when there were some; a PACS batch's also has the
- * entries of its finished studies (`studies`, as `denoise` over several studies has them; a failed
- * study's error is in `errors`) and its `queries`. The series a failed PACS job finished
+ * entries of its studies whose job has ended (`studies`, as `denoise` over several studies has
+ * them: BatchSnapshot.studies, a failed job's study with `outcome: 'failed'`, the series of it that
+ * finished and its error, also in `errors`) and its `queries`. The series a failed PACS job finished
  * (`failedJobSeries`: the other series of a study with an error) are in `series` too.
  */
 export function batchReport(
@@ -215,13 +226,13 @@ export function batchReport(
   scanErrors: DenoiseReport['errors'] = [],
   skipped: readonly SkippedSeries[] = [],
   failedJobSeries: readonly SeriesReport[] = [],
+  studies: readonly PacsStudyReport[] = results.flatMap((r) => ('study' in r ? [r.study] : [])),
 ): BatchReport {
   // The submission's errors are a sample (its counts are the status'); each failed job's is listed.
   const errors = CodeSample.of(scanErrors, status.errors !== undefined ? status : undefined);
   for (const job of status.jobs) {
     if (job.error) errors.keep({ path: job.error.path, code: job.error.code, message: job.error.message });
   }
-  const studies = results.flatMap((r) => ('study' in r ? [r.study] : []));
   const pacs = status.jobs.some((j) => j.source !== undefined);
   return {
     toolkit: toolkitIdentity(),
@@ -229,7 +240,7 @@ export function batchReport(
     errors: errors.items,
     ...errors.counted(),
     ...(skipped.length > 0 ? { skipped: [...skipped] } : {}),
-    ...(pacs ? { studies, queries: status.queries ?? [] } : {}),
+    ...(pacs ? { studies: [...studies], queries: status.queries ?? [] } : {}),
   };
 }
 

@@ -40,11 +40,11 @@ export function queueRunner(
         await cancelBatch(queue, batch.id);
         cancelled = true;
       }
-      const { status, results, failedJobSeries } = await batchStatus(queue, batch.id);
+      const { status, results, failedJobSeries, studies } = await batchStatus(queue, batch.id);
       onProgress?.({ seriesIndex: 0, seriesCount: 1, seriesKey: batch.id, slicesDone: status.slices.done, slicesTotal: status.slices.total });
       if (status.finished) {
         if (cancelled) throw new LowdoseError('E_CANCELLED', `batch ${batch.id} cancelled`);
-        const report = batchReport(results, status, errors, skipped, failedJobSeries);
+        const report = batchReport(results, status, errors, skipped, failedJobSeries, studies);
         await writeReport(outDir, report);
         return report;
       }

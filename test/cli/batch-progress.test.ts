@@ -18,6 +18,7 @@ function snapshot(jobs: JobStatus[], skippedSeries: number): BatchSnapshot {
   return {
     results,
     failedJobSeries: [],
+    studies: [],
     status: {
       id: 'b',
       createdAt: '2026-12-07T00:00:00.000Z',

@@ -15,6 +15,11 @@ export interface Proxy {
   fail: ((method: string, url: string, count: number) => boolean | number) | null;
   /** Changes a request's URL (path and query) before it is forwarded, e.g. to cap QIDO-RS answers with `limit`. */
   rewrite: ((method: string, url: string) => string) | null;
+  /**
+   * Sees every request as it arrives (before `fail` and `rewrite`); a promise it returns holds the
+   * request until it settles, as a slow server would, so a test can order events without timing them.
+   */
+  hold: ((method: string, url: string) => Promise<void> | void) | null;
   close(): Promise<void>;
 }
 
@@ -24,7 +29,7 @@ export interface Proxy {
  */
 export async function startProxy(target: string, tls?: { key: Buffer; cert: Buffer }): Promise<Proxy> {
   const counts = new Map<string, number>();
-  const proxy: Proxy = { base: '', fail: null, rewrite: null, close: async () => {} };
+  const proxy: Proxy = { base: '', fail: null, rewrite: null, hold: null, close: async () => {} };
   const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const method = req.method ?? 'GET';
     const count = (counts.get(method) ?? 0) + 1;
@@ -32,6 +37,7 @@ export async function startProxy(target: string, tls?: { key: Buffer; cert: Buff
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     const forward = async () => {
+      await proxy.hold?.(method, req.url ?? '');
       const failure = proxy.fail?.(method, req.url ?? '', count) ?? false;
       if (failure !== false) {
         res.writeHead(failure === true ? 500 : failure).end('injected failure');

@@ -47,7 +47,7 @@ interface BatchWaitResult {
   report: {
     series: Array<{ input: { seriesInstanceUid: string }; output: { dir: string; files: string[] } }>;
     errors: Array<{ code: string; path: string | null }>;
-    studies?: Array<{ source: string; studyInstanceUid: string; query?: string; outcome: string; series: string[] }>;
+    studies?: Array<{ source: string; studyInstanceUid: string; query?: string; outcome: string; series: string[]; errors: Array<{ code: string; path: string | null }> }>;
   };
 }
 
@@ -172,7 +172,11 @@ describe.skipIf(!installed || !hasRedis)('batch over PACS studies (Orthanc, Redi
     expect(done).toMatchObject({ source: `${pacs}/${study.A}`, state: 'completed', error: null });
     expect(failed).toMatchObject({ source: missing, state: 'failed', error: { code: 'E_NOT_FOUND' } });
     expect(result.report.errors).toEqual([expect.objectContaining({ code: 'E_NOT_FOUND' })]);
-    expect(result.report.studies).toEqual([expect.objectContaining({ source: `${pacs}/${study.A}`, studyInstanceUid: study.A, outcome: 'done' })]);
+    // Every study of the batch is in `studies`: the missing one as failed, with its job's error.
+    expect(result.report.studies).toEqual([
+      expect.objectContaining({ source: `${pacs}/${study.A}`, studyInstanceUid: study.A, outcome: 'done' }),
+      { source: missing, studyInstanceUid: '1.2.3.4.5.6.7', outcome: 'failed', series: [], errors: result.report.errors },
+    ]);
     expect(result.report.series).toHaveLength(1);
     expect(result.report.series[0]!.output.files).toHaveLength(3);
     expect(path.dirname(result.report.series[0]!.output.dir)).toBe(out);
@@ -216,6 +220,10 @@ describe.skipIf(!installed || !hasRedis)('batch over PACS studies (Orthanc, Redi
     expect(d1!.output.files).toHaveLength(3);
     expect(readdirSync(d1!.output.dir).filter((f) => f.endsWith('.dcm'))).toHaveLength(3);
     expect(result.report.errors).toEqual([expect.objectContaining({ code: 'E_EXISTS' })]);
+    // The failed study is in `studies` with its outcome, the series of it that finished and its error.
+    expect(result.report.studies).toEqual([
+      { source: `${pacs}/${study.D}`, studyInstanceUid: study.D, outcome: 'failed', series: [seriesD.D1], errors: result.report.errors },
+    ]);
     const written = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8')) as BatchWaitResult['report'];
     // (report.json also lists what earlier runs left finished in -o: D2 made by the bilateral run.)
     expect(written.series.map((s) => s.input.seriesInstanceUid)).toContain(seriesD.D1);
@@ -263,6 +271,38 @@ describe.skipIf(!installed || !hasRedis)('batch over PACS studies (Orthanc, Redi
     expect(result.report.series).toHaveLength(2);
     for (const s of result.report.series) expect(s.output.files).toHaveLength(3);
   }, 240_000);
+
+  it("batch --json without a worker: a PACS job's modality and slices are marked unknown (countsKnown false), with the study as the C-FIND / QIDO-RS query answered it; batch status says the slices are not counted", async () => {
+    process.env[DICOMWEB_AUTH_ENV] = `basic:${orthanc.user}:${orthanc.password}`;
+    for (const [address, label] of [[pacs, 'dimse'], [orthanc.dicomweb, 'dicomweb']] as const) {
+      const out = path.join(dir, `unlisted-${label}`);
+      // Patient 99017: studies B and C, one CT series of 3 instances each. Study D given by its address: no query answered for it.
+      const run = await runCli('batch', address, '--patient-id', '99017', ...(label === 'dimse' ? [`${pacs}/${study.D}`, '--calling-aet', CALLING_AET] : []), '-o', out, '--redis', redis.url, '--method', 'gaussian', '--json');
+      expect(run.code, run.stderr).toBe(0);
+      const submitted = JSON.parse(run.stdout) as { id: string; jobs: Array<Record<string, unknown>> };
+      try {
+        const queried = submitted.jobs.filter((j) => j['studyInstanceUid'] !== study.D);
+        expect(queried.map((j) => j['studyInstanceUid']).sort()).toEqual([study.B, study.C].sort());
+        for (const job of queried) {
+          expect(job).toMatchObject({ modality: '', slices: 0, countsKnown: false, pacsStudy: { modalities: ['CT'], series: 1, instances: 3 } });
+        }
+        if (label === 'dimse') {
+          const given = submitted.jobs.find((j) => j['studyInstanceUid'] === study.D)!;
+          expect(given).toMatchObject({ countsKnown: false });
+          expect(given).not.toHaveProperty('pacsStudy');
+        }
+        const status = await runCli('batch', 'status', submitted.id, '--redis', redis.url, '--json');
+        const parsed = JSON.parse(status.stdout) as { slices: { total: number; jobsNotListed?: number }; jobs: Array<{ countsKnown?: boolean }> };
+        expect(parsed.slices).toEqual({ total: 0, done: 0, jobsNotListed: submitted.jobs.length });
+        expect(parsed.jobs.every((j) => j.countsKnown === false)).toBe(true);
+        const text = await runCli('batch', 'status', submitted.id, '--redis', redis.url);
+        expect(text.stdout).toContain(`0/0 slices (not counting ${submitted.jobs.length} PACS studies no worker has listed yet)`);
+      } finally {
+        // Nothing runs it: no worker here.
+        await runCli('batch', 'cancel', submitted.id, '--redis', redis.url);
+      }
+    }
+  }, 120_000);
 
   it('without --wait, an accession number matching no study is in batch --json errors, and batch status shows it', async () => {
     delete process.env[DICOMWEB_AUTH_ENV];

@@ -48,7 +48,7 @@ function queueOf(jobs: ReadonlyArray<{ state: State; progress: JobProgress | num
 
 describe('batch status of PACS jobs', () => {
   it("counts a listed study's series and slices: all of a completed one, a running one's written, only the finished series of a failed or retrying one", async () => {
-    const { status, failedJobSeries } = await batchStatus(
+    const { status, failedJobSeries, studies } = await batchStatus(
       queueOf([
         { state: 'completed', progress: listed(6) },
         { state: 'active', progress: listed(2) },
@@ -65,9 +65,16 @@ describe('batch status of PACS jobs', () => {
       ['delayed', 'CT/PT', 10, 4, 2, 1],
       ['waiting', '', 0, 0, undefined, undefined],
     ]);
-    expect(status.slices).toEqual({ total: 40, done: 24 });
+    // The waiting job's study is not listed yet: its slices are unknown, not 0, and not in the total.
+    expect(status.slices).toEqual({ total: 40, done: 24, jobsNotListed: 1 });
+    expect(status.jobs.map((j) => j.countsKnown)).toEqual([true, true, true, true, false]);
     // The failed job's finished series go to the batch's report; a retrying job's will be in its result.
     expect(failedJobSeries.map((s) => s.input.seriesInstanceUid)).toEqual(['1.2.1']);
+    // The completed job's study as its worker reported it, the failed job's with its finished series and error.
+    expect(studies).toEqual([
+      { source: 'x' },
+      { source: 'dimse://PACS@h:104/1.3.2', studyInstanceUid: '1.3.2', outcome: 'failed', series: ['1.2.1'], errors: [{ code: 'E_EXISTS', message: 'made otherwise', path: '/tmp/out/pt' }] },
+    ]);
     expect(status.errors).toEqual([expect.objectContaining({ code: 'E_NOT_FOUND' })]);
   });
 });

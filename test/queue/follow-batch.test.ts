@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { followBatch, type BatchSnapshot, type WaitInterrupt } from '../../src/queue/batch.js';
 import type { BatchStatus } from '../../src/queue/jobs.js';
 
-const snapshot = (finished: boolean): BatchSnapshot => ({ status: { finished } as BatchStatus, results: [], failedJobSeries: [] });
+const snapshot = (finished: boolean): BatchSnapshot => ({ status: { finished } as BatchStatus, results: [], failedJobSeries: [], studies: [] });
 
 function interruptible(): WaitInterrupt & { fire(): void } {
   let signal: string | null = null;

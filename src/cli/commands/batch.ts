@@ -188,7 +188,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
           setExitCode(interrupt.signal === 'SIGTERM' ? EXIT_SIGTERM : EXIT_SIGINT);
           return;
         }
-        const report = batchReport(snapshot.results, snapshot.status, errors, skipped, snapshot.failedJobSeries);
+        const report = batchReport(snapshot.results, snapshot.status, errors, skipped, snapshot.failedJobSeries, snapshot.studies);
         await writeReport(batch.outDir, report);
         out.result({ id: batch.id, outDir: batch.outDir, jobs: batch.jobs, errors, errorCount, errorsByCode, ...skippedField, status: snapshot.status, report });
         out.print([humanStatus(snapshot.status), ...warningLines(report)].join('\n'));
@@ -292,7 +292,8 @@ function humanStatus(status: BatchStatus): string {
   const s = status.series;
   const lines = [
     `batch ${status.id}${status.cancelled ? ' (cancelled)' : ''}: ${s.done}/${s.total} series done, ${s.failed} failed, ${s.running} running, ${s.waiting} waiting` +
-      `${s.cancelled ? `, ${s.cancelled} cancelled` : ''}; ${status.slices.done}/${status.slices.total} slices -> ${status.outDir}`,
+      `${s.cancelled ? `, ${s.cancelled} cancelled` : ''}; ${status.slices.done}/${status.slices.total} slices` +
+      `${status.slices.jobsNotListed ? ` (not counting ${status.slices.jobsNotListed} PACS stud${status.slices.jobsNotListed === 1 ? 'y' : 'ies'} no worker has listed yet)` : ''} -> ${status.outDir}`,
   ];
   for (const job of status.jobs) {
     // A PACS job's study, once its worker listed the series: its series and slices finished.

@@ -25,6 +25,7 @@ import { denoisePacsStudies, isPacsStudiesRun, type PacsStudiesReport } from '..
 import type { StudyKeys } from '../../util/remote-series.js';
 import { namedStudies } from '../../pipeline/studies-file.js';
 import { describeKeys } from '../../pipeline/study-queries.js';
+import { SIGNAL_EXIT, stopOnSignal } from '../stop-on-signal.js';
 
 interface DenoiseCliOptions extends DenoiserCliOptions, DicomwebCliOptions, DimseCliOptions, MoveCliOptions, StudyKeys {
   output: string;
@@ -114,21 +115,25 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
         ...(opts.store !== undefined ? { store: parseDimsePeer(opts.store) } : {}),
       };
       let report: DenoiseReport | DicomwebDenoiseReport | DimseDenoiseReport | PacsStudiesReport;
+      const several = pacs > 0 && (isPacsStudiesRun(paths) || Object.keys(keys).length > 0 || identifiers !== undefined);
+      // Several studies: SIGINT / SIGTERM stops the run cleanly (the study pulled ahead too) and it reports.
+      const interrupt = several ? stopOnSignal('the studies', (message) => out.info(message)) : null;
       try {
         report =
-          pacs > 0 && (isPacsStudiesRun(paths) || Object.keys(keys).length > 0 || identifiers !== undefined)
-            ? await denoisePacsStudies(paths, { ...options, ...remote, keys, ...(identifiers ? { identifiers } : {}) })
+          several
+            ? await denoisePacsStudies(paths, { ...options, ...remote, keys, ...(identifiers ? { identifiers } : {}), signal: interrupt!.signal })
             : urls.length > 0
               ? await denoiseDicomweb(urls[0]!, { ...options, ...remote })
               : dimseUrls.length > 0
                 ? await denoiseDimse(dimseUrls[0]!, { ...options, ...remote, dimse: remote.dimse! })
                 : await denoisePaths(paths, options);
       } finally {
+        interrupt?.dispose();
         progress.stop();
       }
       out.result(report);
       out.print(humanReport(report));
-      setExitCode(exitCodeForRun(report.series.length, report.errors));
+      setExitCode(interrupt?.received ? SIGNAL_EXIT[interrupt.received] : exitCodeForRun(report.series.length, report.errors));
     });
 };
 
