@@ -1,4 +1,4 @@
-/** The DIMSE options that `denoise`, `info`, `batch` and `worker` share, and the C-MOVE ones of `denoise` and `worker` (docs/pacs.md, "DIMSE"). */
+/** The DIMSE options that `denoise`, `info`, `batch`, `worker` and `serve` share, and the C-MOVE ones of `denoise`, `worker` and `serve` (docs/pacs.md, "DIMSE"). */
 import type { Command } from 'commander';
 import type { DimseClientOptions } from '../dimse/association.js';
 import { DIMSE_KEY_PASSPHRASE_ENV, loadDimseTls } from '../dimse/tls.js';
@@ -49,9 +49,12 @@ export interface MoveCliOptions {
   moveRequireCert?: boolean;
 }
 
+/** Every option addMoveOptions adds. */
+export const MOVE_OPTION_FLAGS = ['--move-port', '--move-from', '--move-require-cert'] as const;
+
 /**
- * The C-MOVE options, wherever a dimse:// pull happens (`denoise`, `worker`); `scope` begins their
- * help ("with a dimse:// input", "for dimse:// jobs").
+ * The C-MOVE options, wherever a dimse:// pull happens (`denoise`, `worker`, `serve --dimse`); `scope`
+ * begins their help ("with a dimse:// input", "for dimse:// jobs", "with --dimse").
  */
 export function addMoveOptions(command: Command, scope: string): Command {
   return command

@@ -77,21 +77,35 @@ const STATUS_CANCEL = 0xfe00;
  */
 async function findUpToCap(peer: DimsePeer, request: DimseRequest, options: DimseClientOptions): Promise<{ matches: DimseDataset[]; capped: boolean }> {
   const matches: DimseDataset[] = [];
+  const { capped } = await eachMatch(peer, request, options, (dataset) => matches.push(dataset));
+  return { matches, capped };
+}
+
+/**
+ * findUpToCap with each match handed to `take` as it comes, none kept here: a long answer (every
+ * study of an archive) in the memory the caller keeps. Resolves to how many matched and whether
+ * the PACS stopped at its cap.
+ */
+async function eachMatch(peer: DimsePeer, request: DimseRequest, options: DimseClientOptions, take: (dataset: DimseDataset) => void): Promise<{ matched: number; capped: boolean }> {
+  let matched = 0;
   let final: Answer | null = null;
   request.on('response', (response: Answer) => {
     if (isPending(response.getStatus())) {
       const dataset = response.getDataset();
-      if (response.hasDataset() && dataset) matches.push(dataset);
+      if (response.hasDataset() && dataset) {
+        matched++;
+        take(dataset);
+      }
     } else final = response;
   });
   await associate(peer, [request], { ...options, purpose: 'C-FIND' });
   const status = (final as Answer | null)?.getStatus();
-  if (status === STATUS_CANCEL) return { matches, capped: true };
+  if (status === STATUS_CANCEL) return { matched, capped: true };
   if (status !== STATUS_SUCCESS) {
     const comment = text((final as Answer | null)?.getCommandDataset(), 'ErrorComment');
     throw new LowdoseError('E_IO', `${dimseUrl(peer)}: C-FIND failed with status ${statusHex(status ?? -1)}${comment ? ` (${comment})` : ''}`, { path: dimseUrl(peer) });
   }
-  return { matches, capped: false };
+  return { matched, capped: false };
 }
 
 /** Runs one C-FIND and returns its matches; a list the PACS cut at its cap, or a final status other than success, is an E_IO error. */
@@ -117,18 +131,7 @@ async function find(peer: DimsePeer, request: DimseRequest, options: DimseClient
  */
 export async function findStudies(peer: DimsePeer, options: DimseClientOptions, keys: StudyKeys = {}): Promise<RemoteStudy[]> {
   const studyDate = studyDateMatch(keys);
-  const request = dimse.requests.CFindRequest.createStudyFindRequest({
-    StudyInstanceUID: keys.studyInstanceUid ?? '',
-    PatientID: keys.patientId ?? '',
-    PatientName: '',
-    StudyDate: studyDate ?? '',
-    AccessionNumber: keys.accessionNumber ?? '',
-    StudyDescription: '',
-    ModalitiesInStudy: '',
-    NumberOfStudyRelatedSeries: '',
-    NumberOfStudyRelatedInstances: '',
-  });
-  const { matches: found, capped } = await findUpToCap(peer, request, options);
+  const { matches: found, capped } = await findUpToCap(peer, studyFindRequest(keys), options);
   if (capped) {
     const narrowed = keys.patientId !== undefined || studyDate !== null || keys.accessionNumber !== undefined;
     throw new LowdoseError(
@@ -137,23 +140,69 @@ export async function findStudies(peer: DimsePeer, options: DimseClientOptions, 
       { path: dimseUrl(peer) },
     );
   }
-  return found
-    .map((s) => {
-      const studyInstanceUid = text(s, 'StudyInstanceUID');
-      return {
-        studyInstanceUid,
-        patientId: text(s, 'PatientID'),
-        patientName: text(s, 'PatientName'),
-        studyDate: text(s, 'StudyDate'),
-        accessionNumber: text(s, 'AccessionNumber'),
-        description: text(s, 'StudyDescription'),
-        modalities: text(s, 'ModalitiesInStudy').split('\\').filter(Boolean),
-        series: count(s, 'NumberOfStudyRelatedSeries'),
-        instances: count(s, 'NumberOfStudyRelatedInstances'),
-        url: dimseUrl(peer, studyInstanceUid),
-      };
-    })
-    .sort((a, b) => b.studyDate.localeCompare(a.studyDate) || a.studyInstanceUid.localeCompare(b.studyInstanceUid));
+  return found.map((s) => studyOf(peer, s)).sort(newestStudyFirst);
+}
+
+/** The STUDY-level C-FIND of the keys (an invalid date range is E_USAGE), asking for what a study list shows. */
+function studyFindRequest(keys: StudyKeys): DimseRequest {
+  return dimse.requests.CFindRequest.createStudyFindRequest({
+    StudyInstanceUID: keys.studyInstanceUid ?? '',
+    PatientID: keys.patientId ?? '',
+    PatientName: '',
+    StudyDate: studyDateMatch(keys) ?? '',
+    AccessionNumber: keys.accessionNumber ?? '',
+    StudyDescription: '',
+    ModalitiesInStudy: '',
+    NumberOfStudyRelatedSeries: '',
+    NumberOfStudyRelatedInstances: '',
+  });
+}
+
+function studyOf(peer: DimsePeer, s: DimseDataset): RemoteStudy {
+  const studyInstanceUid = text(s, 'StudyInstanceUID');
+  return {
+    studyInstanceUid,
+    patientId: text(s, 'PatientID'),
+    patientName: text(s, 'PatientName'),
+    studyDate: text(s, 'StudyDate'),
+    accessionNumber: text(s, 'AccessionNumber'),
+    description: text(s, 'StudyDescription'),
+    modalities: text(s, 'ModalitiesInStudy').split('\\').filter(Boolean),
+    series: count(s, 'NumberOfStudyRelatedSeries'),
+    instances: count(s, 'NumberOfStudyRelatedInstances'),
+    url: dimseUrl(peer, studyInstanceUid),
+  };
+}
+
+/** Newest StudyDate first (an empty date last), then by StudyInstanceUID. */
+const newestStudyFirst = (a: RemoteStudy, b: RemoteStudy): number => b.studyDate.localeCompare(a.studyDate) || a.studyInstanceUid.localeCompare(b.studyInstanceUid);
+
+/** A bounded study search's answer (searchStudies). */
+export interface StudySearchAnswer {
+  /** The newest `limit` of the matches that came (newestStudyFirst). */
+  readonly studies: RemoteStudy[];
+  /** How many matches came. */
+  readonly matched: number;
+  /** Whether the PACS stopped the C-FIND at its cap (0xFE00): more studies may match than came. */
+  readonly capped: boolean;
+}
+
+/**
+ * The newest `limit` studies matching the keys (C-FIND at STUDY level), how many matched, and
+ * whether the PACS stopped at its cap: the viewer's study search, which shows a page of studies and
+ * says when there are more. C-FIND has no limit of its own, so every match comes; only the newest
+ * `limit` are kept while they come (at most 2 x `limit` datasets' worth at once), so a search
+ * without keys on a large archive costs the time of its answer, not memory for every study.
+ */
+export async function searchStudies(peer: DimsePeer, options: DimseClientOptions, keys: StudyKeys, limit: number): Promise<StudySearchAnswer> {
+  let kept: RemoteStudy[] = [];
+  const trim = () => (kept = kept.sort(newestStudyFirst).slice(0, limit));
+  const { matched, capped } = await eachMatch(peer, studyFindRequest(keys), options, (s) => {
+    kept.push(studyOf(peer, s));
+    if (kept.length >= 2 * limit) trim();
+  });
+  trim();
+  return { studies: kept, matched, capped };
 }
 
 /** When the PACS caps a study's SERIES-level C-FIND: ask again for each of these modalities alone. */
@@ -169,15 +218,7 @@ export interface NarrowByModality {
  * the answer lists only those modalities' series; a query the PACS still caps is an E_IO error.
  */
 export async function findSeries(peer: DimsePeer, studyInstanceUid: string, seriesInstanceUid: string | null, options: DimseClientOptions, narrow?: NarrowByModality): Promise<RemoteSeries[]> {
-  const query = (modality: string) =>
-    dimse.requests.CFindRequest.createSeriesFindRequest({
-      StudyInstanceUID: studyInstanceUid,
-      SeriesInstanceUID: seriesInstanceUid ?? '',
-      Modality: modality,
-      SeriesDescription: '',
-      SeriesNumber: '',
-      NumberOfSeriesRelatedInstances: '',
-    });
+  const query = (modality: string) => seriesFindRequest(studyInstanceUid, seriesInstanceUid, modality);
   let found: DimseDataset[];
   const all = narrow && seriesInstanceUid === null ? await findUpToCap(peer, query(''), options) : { matches: await find(peer, query(''), options), capped: false };
   if (!all.capped) found = all.matches;
@@ -189,10 +230,27 @@ export async function findSeries(peer: DimsePeer, studyInstanceUid: string, seri
       throw new LowdoseError('E_NOT_FOUND', `no ${narrow!.modalities.join(' or ')} series in study ${studyInstanceUid} on ${dimseUrl(peer)}`, { path: dimseUrl(peer, studyInstanceUid) });
     }
   }
-  if (found.length === 0) {
-    const what = seriesInstanceUid ? `series ${seriesInstanceUid} of study` : 'study';
-    throw new LowdoseError('E_NOT_FOUND', `${what} ${studyInstanceUid} is not on ${dimseUrl(peer)}`, { path: dimseUrl(peer, studyInstanceUid, seriesInstanceUid ?? undefined) });
-  }
+  if (found.length === 0) throw seriesNotFound(peer, studyInstanceUid, seriesInstanceUid);
+  return seriesOf(peer, studyInstanceUid, found);
+}
+
+function seriesNotFound(peer: DimsePeer, studyInstanceUid: string, seriesInstanceUid: string | null): LowdoseError {
+  const what = seriesInstanceUid ? `series ${seriesInstanceUid} of study` : 'study';
+  return new LowdoseError('E_NOT_FOUND', `${what} ${studyInstanceUid} is not on ${dimseUrl(peer)}`, { path: dimseUrl(peer, studyInstanceUid, seriesInstanceUid ?? undefined) });
+}
+
+const seriesFindRequest = (studyInstanceUid: string, seriesInstanceUid: string | null, modality: string): DimseRequest =>
+  dimse.requests.CFindRequest.createSeriesFindRequest({
+    StudyInstanceUID: studyInstanceUid,
+    SeriesInstanceUID: seriesInstanceUid ?? '',
+    Modality: modality,
+    SeriesDescription: '',
+    SeriesNumber: '',
+    NumberOfSeriesRelatedInstances: '',
+  });
+
+/** SERIES-level C-FIND matches as series, by SeriesNumber then SeriesInstanceUID. */
+function seriesOf(peer: DimsePeer, studyInstanceUid: string, found: readonly DimseDataset[]): RemoteSeries[] {
   return found
     .map((s) => {
       const uid = text(s, 'SeriesInstanceUID');
@@ -207,6 +265,34 @@ export async function findSeries(peer: DimsePeer, studyInstanceUid: string, seri
       };
     })
     .sort((a, b) => (a.seriesNumber ?? 0) - (b.seriesNumber ?? 0) || a.seriesInstanceUid.localeCompare(b.seriesInstanceUid));
+}
+
+/** A study's series as one SERIES-level C-FIND lists them, and why that list may lack some. */
+export interface StudySeriesListing {
+  readonly series: RemoteSeries[];
+  /**
+   * Null when the list is whole: the PACS did not stop at its cap, or it did and the study's
+   * NumberOfStudyRelatedSeries is no more than it listed. Else, in words, why it may lack series.
+   */
+  readonly incomplete: string | null;
+}
+
+/**
+ * Every series of a study (one C-FIND at SERIES level; E_NOT_FOUND when the PACS has none of it),
+ * for a list a person reads: a PACS that stops the C-FIND at its cap (0xFE00) does not fail it
+ * (findSeries does, or narrows by modality for a denoise run); what it listed is compared with the
+ * study's NumberOfStudyRelatedSeries (one STUDY-level C-FIND), and a shortfall, or no count to
+ * compare with, is `incomplete`.
+ */
+export async function listStudySeries(peer: DimsePeer, studyInstanceUid: string, options: DimseClientOptions): Promise<StudySeriesListing> {
+  const { matches, capped } = await findUpToCap(peer, seriesFindRequest(studyInstanceUid, null, ''), options);
+  if (matches.length === 0 && !capped) throw seriesNotFound(peer, studyInstanceUid, null);
+  const series = seriesOf(peer, studyInstanceUid, matches);
+  if (!capped) return { series, incomplete: null };
+  const total = (await findUpToCap(peer, studyFindRequest({ studyInstanceUid }), options)).matches.map((s) => count(s, 'NumberOfStudyRelatedSeries'))[0] ?? null;
+  if (total !== null && total <= series.length) return { series, incomplete: null };
+  const listed = total === null ? `the PACS lists ${series.length} series of study ${studyInstanceUid} and does not say how many it holds` : `the PACS lists ${series.length} of the ${total} series of study ${studyInstanceUid}`;
+  return { series, incomplete: `${listed}: it stopped the C-FIND at its cap (status ${statusHex(STATUS_CANCEL)}; Orthanc: LimitFindResults), and C-FIND cannot ask for the rest` };
 }
 
 /** A series' instances as C-FIND at IMAGE level listed them. */
@@ -256,6 +342,8 @@ export interface PullOptions extends DimseClientOptions {
   readonly log?: (message: string) => void;
   /** Keep a series the PACS sent short of its NumberOfSeriesRelatedInstances instead of refusing it (checkSeriesShortfall). */
   readonly allowIncomplete?: boolean;
+  /** Largest instance taken, bytes, by C-GET and by our C-MOVE storage SCP (default DEFAULT_MAX_INSTANCE_BYTES). */
+  readonly maxInstanceBytes?: number;
 }
 
 const instanceFile = (dir: string, sopInstanceUid: string) => path.join(dir, `${sopInstanceUid}.dcm`);
@@ -348,6 +436,7 @@ async function retrieve(peer: DimsePeer, requests: DimseRequest[], root: string,
   const { scp, failure: moveFailure } = await oneAtATime(`move-port:${movePort}`, async () => {
     const scp = await startStoreScp(movePort, options.callingAet, store, options.timeoutMs, {
       peerAddresses,
+      ...(options.maxInstanceBytes !== undefined ? { maxInstanceBytes: options.maxInstanceBytes } : {}),
       ...(options.tls ? { tls: options.tls, ...(options.moveRequireCert ? { requireClientCert: true } : {}) } : {}),
     });
     let failure: Error | null = null;
@@ -574,17 +663,30 @@ export interface StoreOptions extends DimseClientOptions {
  * success is E_USAGE: otherwise it would only be found once every series had been denoised.
  */
 export async function checkStoreDestination(peer: DimsePeer, options: DimseClientOptions): Promise<void> {
-  const request = new dimse.requests.CEchoRequest();
-  let status: number | undefined;
-  request.on('response', (response: Answer) => (status = response.getStatus()));
   const unusable = (reason: string, cause?: unknown) =>
     new LowdoseError('E_USAGE', `--store ${dimseUrl(peer)} is not a usable C-STORE destination: ${reason}; nothing was done`, { path: dimseUrl(peer), cause });
+  let status: number | undefined;
   try {
-    await associate(peer, [request], { ...options, purpose: 'C-ECHO' });
+    status = await echoStatus(peer, options);
   } catch (error) {
     throw unusable(error instanceof Error ? error.message : String(error), error);
   }
   if (status !== STATUS_SUCCESS) throw unusable(`it answered C-ECHO with status ${status === undefined ? 'none' : statusHex(status)}`);
+}
+
+/** One association with one C-ECHO: the status the peer answered (undefined: none); a failed association throws as associate does. */
+async function echoStatus(peer: DimsePeer, options: DimseClientOptions): Promise<number | undefined> {
+  const request = new dimse.requests.CEchoRequest();
+  let status: number | undefined;
+  request.on('response', (response: Answer) => (status = response.getStatus()));
+  await associate(peer, [request], { ...options, purpose: 'C-ECHO' });
+  return status;
+}
+
+/** Checks that the PACS answers C-ECHO with success (E_IO otherwise): `serve --dimse` asks once at start. */
+export async function echo(peer: DimsePeer, options: DimseClientOptions): Promise<void> {
+  const status = await echoStatus(peer, options);
+  if (status !== STATUS_SUCCESS) throw new LowdoseError('E_IO', `${dimseUrl(peer)} answered C-ECHO with status ${status === undefined ? 'none' : statusHex(status)}`, { path: dimseUrl(peer) });
 }
 
 /**

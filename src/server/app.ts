@@ -13,6 +13,8 @@ import { resolveConfig, type ConfigInput } from './config.js';
 import { defaultModelsDir } from '../models/index.js';
 import { installErrorHandlers, serverPathRedactor } from './http-errors.js';
 import type { DicomwebClientOptions } from '../dicomweb/client.js';
+import type { DimsePeer } from '../dimse/url.js';
+import type { DimseServeOptions } from './pacs-dimse.js';
 import type { DenoiseRunner } from './jobs/queue.js';
 import { loggerOptions, type LoggerSettings } from './logger.js';
 import configPlugin from './plugins/config.js';
@@ -58,6 +60,11 @@ export interface BuildAppOptions extends ConfigInput {
    * results to; its credentials (`client.auth`) stay inside the server's client.
    */
   readonly dicomweb?: { readonly base: string; readonly client?: DicomwebClientOptions };
+  /**
+   * `serve --dimse`: the DIMSE PACS the viewer browses (C-FIND), opens series from (C-GET, or C-MOVE
+   * with `options.movePort`) and stores job results to (C-STORE). One PACS per server: not with `dicomweb`.
+   */
+  readonly dimse?: { readonly peer: DimsePeer; readonly options: DimseServeOptions };
 }
 
 /** Compression levels for responses (docs/viewer.md has the bytes and milliseconds they cost). */
@@ -73,6 +80,7 @@ const pipelineRunner: DenoiseRunner = async (paths, options) => {
 };
 
 export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyInstance> {
+  if (options.dicomweb && options.dimse) throw new LowdoseError('E_USAGE', 'a server browses one PACS: give dicomweb or dimse, not both');
   const config = resolveConfig(options);
   const app = Fastify({
     logger: loggerOptions(options.logger),
@@ -114,7 +122,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   const session = await acquireFolderLock(config.pullDir, { log: (message) => app.log.warn(message) });
   app.addHook('onClose', async () => session.release());
   await app.register(dataPlugin);
-  await app.register(pacsPlugin, { dicomweb: options.dicomweb });
+  await app.register(pacsPlugin, { dicomweb: options.dicomweb, dimse: options.dimse });
   await app.register(jobsPlugin, { runner: options.denoise ?? pipelineRunner, ...(options.freeBytes ? { freeBytes: options.freeBytes } : {}) });
 
   await app.register(healthRoutes);

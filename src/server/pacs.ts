@@ -1,41 +1,30 @@
 /**
- * The DICOMweb server behind `lowdose serve --dicomweb <url>`: the viewer's study search and
- * series lists (QIDO-RS), opening a series (pulled with WADO-RS into this server's own folder under
- * `<work>/pacs/` (./pull-sessions.ts), where the data index then reads it as any local series) and storing a job's derived series back
- * (STOW-RS). Thin over src/dicomweb/: the same client, pull and store code as `denoise <url>`.
+ * The PACS behind `lowdose serve --dicomweb <url>` or `--dimse dimse://AET@host:port`: the viewer's
+ * study search and series lists, opening a series (pulled into this server's own folder under
+ * `<work>/pacs/` (./pull-sessions.ts), where the data index then reads it as any local series) and
+ * storing a job's derived series back. What the protocol does is a PacsSource
+ * (./pacs-dicomweb.ts: QIDO-RS / WADO-RS / STOW-RS; ./pacs-dimse.ts: C-FIND / C-GET or C-MOVE /
+ * C-STORE); what the viewer's routes rely on whatever the protocol (two opens of one series share
+ * one pull, the shortfall and unreadable instances of each opened series, the pull folder) is
+ * PacsService, here, once.
  *
- * The credentials live only inside the DicomwebClient (its Authorization header): nothing here
- * keeps, returns or logs them. Query strings (a patient ID) are cut from every message that can
- * reach the log.
+ * A DICOMweb server's credentials live only inside its client (its Authorization header): nothing
+ * here keeps, returns or logs them. Query strings (a patient ID) are cut from every message that
+ * can reach the log.
  */
 import { existsSync, realpathSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { DicomwebClient, type DicomwebClientOptions } from '../dicomweb/client.js';
-import { listSeries, listStudySeries, pullSeries, searchStudies, stowSeries, type PulledSeries, type SeriesListing, type StoredSeries, type StudyQuery, type StudySearch } from '../dicomweb/study.js';
-import { LowdoseError, toLowdoseError } from '../errors.js';
+import type { PulledSeries, RemoteSeries, StoredSeries, StudyQuery, StudySearch } from '../dicomweb/study.js';
+import { toLowdoseError, type LowdoseError } from '../errors.js';
 import { derivedParts, derivedSeriesToStore, nameRemoteInstance, type DerivedPart } from '../pipeline/remote-denoise.js';
 import type { DenoiseReport } from '../pipeline/types.js';
 import { checkSeriesShortfall, IncompleteSeriesError, type SeriesShortfall, type ShortfallWording } from '../util/remote-series.js';
 import type { ApiError } from './api-types.js';
-import { withHttpStatus } from './http-errors.js';
 
 /** Cuts the query off every URL in a message: QIDO queries carry patient IDs and dates. */
 export function withoutQueries(text: string): string {
   return text.replace(/(https?:\/\/[^\s?]*)\?[^\s:;,)]*/g, '$1?…');
-}
-
-/**
- * The same error with no query string in its message (and no cause that could carry one); a
- * network or server failure says which server, and answers 502 (the gateway's peer failed).
- */
-function scrubbed(error: unknown, base: string): LowdoseError {
-  const e = toLowdoseError(error, 'E_IO');
-  const message = withoutQueries(e.message);
-  const options = e.path ? { path: withoutQueries(e.path) } : {};
-  if (e.code !== 'E_IO') return new LowdoseError(e.code, message, options);
-  const what = /HTTP \d{3}/.test(message) ? 'failed' : 'could not be reached';
-  return withHttpStatus(new LowdoseError('E_IO', `the DICOMweb server ${base} ${what}: ${message}`, options), 502);
 }
 
 /**
@@ -53,20 +42,48 @@ export function unreadableInstances(pulled: PulledSeries, errors: readonly Lowdo
 /** The shortfall rule's words for a job (POST /api/jobs): its request field, and its result, which records the counts. */
 const JOB_WORDING: ShortfallWording = { option: 'allowIncomplete', recordedIn: "the job's result" };
 
+/** The PACS protocols `serve` browses: the viewer's GET /api/pacs says which. */
+export type PacsProtocol = 'dicomweb' | 'dimse';
+
+/**
+ * One PACS as the viewer's routes use it, whatever its protocol. Each method's errors are
+ * LowdoseErrors fit for an API answer: a failure of the PACS (unreachable, an error status) is
+ * E_IO with HTTP status 502 (the gateway's peer failed), naming the PACS and no credentials or
+ * query strings.
+ */
+export interface PacsSource {
+  readonly protocol: PacsProtocol;
+  /** The PACS's address as shown (no credentials): a DICOMweb base, or `dimse://AET@host:port`. */
+  readonly address: string;
+  /** At most `limit` studies, newest first, and whether more match than are listed. */
+  studies(query: StudyQuery): Promise<StudySearch>;
+  /** The series of a study, and why that list may lack some (null: whole); E_NOT_FOUND when the PACS does not have the study. */
+  series(studyInstanceUid: string): Promise<{ readonly series: RemoteSeries[]; readonly incomplete: string | null }>;
+  /**
+   * Retrieves one series into `pullDir` (only the instances not there yet), keeping what came when
+   * it is fewer than the PACS says the series holds (`incomplete`).
+   */
+  pull(studyInstanceUid: string, seriesInstanceUid: string, pullDir: string): Promise<PulledSeries>;
+  /** Stores one derived series into its study. */
+  store(part: DerivedPart, studyInstanceUid: string, log?: (message: string) => void): Promise<StoredSeries>;
+  /** Says whether the PACS answers at all (`serve` asks once at start): rejects with why not. */
+  check(): Promise<void>;
+  close(): Promise<void>;
+}
+
 export interface PacsServiceOptions {
-  /** The DICOMweb service base (no trailing slash). */
-  readonly base: string;
-  /** Authentication, CA, timeout, retries; its `auth` (or $LOWDOSE_DICOMWEB_AUTH) is used and forgotten. */
-  readonly client?: DicomwebClientOptions;
+  readonly source: PacsSource;
   /** Where opened series are pulled to: this server's own folder, which the data index reads too. */
   readonly pullDir: string;
   readonly log?: (message: string) => void;
 }
 
 export class PacsService {
+  /** The PACS's address (PacsSource.address). */
   readonly base: string;
+  readonly protocol: PacsProtocol;
   readonly pullDir: string;
-  private readonly client: DicomwebClient;
+  private readonly source: PacsSource;
   /** Pulls under way, by SeriesInstanceUID: a second open of the same series waits for the first. */
   private readonly pulling = new Map<string, Promise<PulledSeries>>();
   /** The unreadable instances of each opened series, by SeriesInstanceUID, for the jobs on it. */
@@ -76,35 +93,32 @@ export class PacsService {
   private readonly log: (message: string) => void;
 
   constructor(options: PacsServiceOptions) {
-    this.base = options.base;
+    this.source = options.source;
+    this.base = options.source.address;
+    this.protocol = options.source.protocol;
     this.pullDir = path.resolve(options.pullDir);
     const log = options.log ?? (() => {});
     this.log = (message) => log(withoutQueries(message));
-    this.client = new DicomwebClient({ ...options.client, log: (message) => log(withoutQueries(message)) });
   }
 
-  /** Closes the client and removes the pull folder: its series are copies of what the PACS keeps. */
+  /** Closes the PACS's client and removes the pull folder: its series are copies of what the PACS keeps. */
   async close(): Promise<void> {
-    await this.client.close();
+    await this.source.close();
     await rm(this.pullDir, { recursive: true, force: true });
   }
 
-  async studies(query: StudyQuery): Promise<StudySearch> {
-    try {
-      return await searchStudies(this.client, this.base, query);
-    } catch (error) {
-      throw scrubbed(error, this.base);
-    }
+  studies(query: StudyQuery): Promise<StudySearch> {
+    return this.source.studies(query);
   }
 
-  /** The series of a study, and why that list may lack some (404 when the server does not have the study). */
-  async series(studyInstanceUid: string): Promise<SeriesListing> {
-    try {
-      const listing = await listStudySeries(this.client, { base: this.base, studyInstanceUid, seriesInstanceUid: null });
-      return listing.incomplete === null ? listing : { ...listing, incomplete: withoutQueries(listing.incomplete) };
-    } catch (error) {
-      throw scrubbed(error, this.base);
-    }
+  /** The series of a study, and why that list may lack some (404 when the PACS does not have the study). */
+  series(studyInstanceUid: string): Promise<{ readonly series: RemoteSeries[]; readonly incomplete: string | null }> {
+    return this.source.series(studyInstanceUid);
+  }
+
+  /** Whether the PACS answers (PacsSource.check). */
+  check(): Promise<void> {
+    return this.source.check();
   }
 
   /**
@@ -115,16 +129,11 @@ export class PacsService {
     const running = this.pulling.get(seriesInstanceUid);
     if (running) return running;
     const pull = (async () => {
-      try {
-        const [series] = await listSeries(this.client, { base: this.base, studyInstanceUid, seriesInstanceUid });
-        // The viewer shows what came (it denoises no batch), with the shortfall kept for the series' answers and the status bar.
-        const pulled = await pullSeries(this.client, series!, this.pullDir, { allowIncomplete: true });
-        if (pulled.incomplete) this.shortfalls.set(seriesInstanceUid, { url: pulled.url, shortfall: pulled.incomplete });
-        else this.shortfalls.delete(seriesInstanceUid);
-        return pulled;
-      } catch (error) {
-        throw scrubbed(error, this.base);
-      }
+      // The viewer shows what came (it denoises no batch), with the shortfall kept for the series' answers and the status bar.
+      const pulled = await this.source.pull(studyInstanceUid, seriesInstanceUid, this.pullDir);
+      if (pulled.incomplete) this.shortfalls.set(seriesInstanceUid, { url: pulled.url, shortfall: pulled.incomplete });
+      else this.shortfalls.delete(seriesInstanceUid);
+      return pulled;
     })().finally(() => this.pulling.delete(seriesInstanceUid));
     this.pulling.set(seriesInstanceUid, pull);
     return pull;
@@ -195,13 +204,9 @@ export class PacsService {
     return files.length > 0 && files.every((f) => roots.some((root) => path.resolve(f).startsWith(root)));
   }
 
-  /** Stores one derived series into its study with STOW-RS (16 instances per request). */
-  async store(part: DerivedPart, studyInstanceUid: string, log?: (message: string) => void): Promise<StoredSeries> {
-    try {
-      return await stowSeries(this.client, this.base, part.files, { kind: part.kind, studyInstanceUid, seriesInstanceUid: part.seriesInstanceUid }, log ? { log } : {});
-    } catch (error) {
-      throw scrubbed(error, this.base);
-    }
+  /** Stores one derived series into its study (STOW-RS, or C-STORE). */
+  store(part: DerivedPart, studyInstanceUid: string, log?: (message: string) => void): Promise<StoredSeries> {
+    return this.source.store(part, studyInstanceUid, log);
   }
 
   /**

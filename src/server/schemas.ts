@@ -16,7 +16,7 @@ export const ID_PATTERN = '^[A-Za-z0-9_-]{12}$';
 /** How a series came to be, from its headers and from denoise reports. */
 export const SERIES_ROLES = ['original', 'low-dose', 'full-dose', 'denoised', 'uncertainty', 'hallucination', 'derived'] as const;
 export const JOB_STATUSES = ['queued', 'running', 'done', 'failed', 'cancelled'] as const;
-/** What a running job is doing: denoising, or storing its result to the DICOMweb server. */
+/** What a running job is doing: denoising, or storing its result to the PACS (STOW-RS or C-STORE). */
 export const JOB_STAGES = ['denoise', 'store'] as const;
 /** Element types of the binary slice format (`?dtype=`; auto: int16 when lossless). */
 export const SLICE_DTYPES = ['int16', 'float32'] as const;
@@ -57,7 +57,7 @@ export const apiError = Type.Object({ code: Type.String(), message: Type.String(
 export const errorResponses = { '4xx': apiError, '5xx': apiError } as const;
 
 /**
- * How short of its instances a series opened from the `serve --dicomweb` server came
+ * How short of its instances a series opened from the `serve --dicomweb` / `--dimse` PACS came
  * (checkSeriesShortfall): `expected` its NumberOfSeriesRelatedInstances, `received` what came.
  */
 export const seriesShortfall = Type.Object({ expected: Type.Integer(), received: Type.Integer() });
@@ -181,10 +181,10 @@ export const seriesDetail = Type.Object({
    */
   patientName: Type.String(),
   patientId: Type.String(),
-  /** Opened from the `serve --dicomweb` server (pulled into the work folder): a job on it may store its result back (`store`). */
+  /** Opened from the `serve --dicomweb` / `--dimse` PACS (pulled into the work folder): a job on it may store its result back (`store`). */
   pacs: Type.Optional(Type.Boolean()),
   /**
-   * Opened from the `serve --dicomweb` server with fewer instances than it says the series holds
+   * Opened from the `serve --dicomweb` / `--dimse` PACS with fewer instances than it says the series holds
    * (NumberOfSeriesRelatedInstances; checkSeriesShortfall): `expected` that count, `received` what
    * came. Absent for a whole series: the viewer's status bar warns while it is shown.
    */
@@ -391,12 +391,12 @@ export const jobRequest = Type.Object(
     reference: Type.Optional(idParam),
     options: Type.Optional(jobOptions),
     /**
-     * Store the derived series (and uncertainty series) back to the `serve --dicomweb` server with
-     * STOW-RS when the job is done, into the source's study. Only for series opened from that server.
+     * Store the derived series (and uncertainty series) back to the `serve --dicomweb` / `--dimse` PACS with
+     * STOW-RS (or C-STORE) when the job is done, into the source's study. Only for series opened from that server.
      */
     store: Type.Optional(Type.Boolean()),
     /**
-     * `denoise --allow-incomplete`: denoise a series opened from the `serve --dicomweb` server that
+     * `denoise --allow-incomplete`: denoise a series opened from the `serve --dicomweb` / `--dimse` PACS that
      * came short of its instances (its `incomplete`), recording the counts in the result's
      * `incomplete`, and score against such a reference (`referenceIncomplete`). Without it such a
      * job fails at once with E_IO and the counts in its error. Only for series opened from that
@@ -411,7 +411,7 @@ export const jobRequest = Type.Object(
 
 /**
  * A job's error. `incomplete`: the job was refused because an input series, or its reference,
- * opened from the `serve --dicomweb` server came short of its instances (E_IO; the counts as
+ * opened from the `serve --dicomweb` / `--dimse` PACS came short of its instances (E_IO; the counts as
  * `denoise <url>` gives them in its errors[]); a request with `allowIncomplete` uses what came.
  */
 export const jobError = Type.Object({
@@ -421,7 +421,7 @@ export const jobError = Type.Object({
 
 /**
  * An entry of a job's `result.errors`. `role` "reference" (an added field) marks an unreadable
- * instance of the job's reference series opened from the `serve --dicomweb` server; absent on the
+ * instance of the job's reference series opened from the `serve --dicomweb` / `--dimse` PACS; absent on the
  * input series' unreadable instances and on the run's own errors.
  */
 export const jobResultError = Type.Object({
@@ -431,7 +431,7 @@ export const jobResultError = Type.Object({
 
 export const jobStatus = stringEnum(JOB_STATUSES);
 
-/** A series stored to the DICOMweb server (src/dicomweb/study.ts StoredSeries). */
+/** A series stored to the PACS (src/util/remote-series.ts StoredSeries). */
 export const storedSeries = Type.Object({
   kind: stringEnum(['denoised', 'uncertainty']),
   studyInstanceUid: Type.String(),
@@ -447,7 +447,7 @@ export const jobProgress = Type.Object({
   seriesCount: Type.Integer(),
   slicesDone: Type.Integer(),
   slicesTotal: Type.Integer(),
-  /** 'store' while a job with `store` sends its result to the DICOMweb server (after the slices). */
+  /** 'store' while a job with `store` sends its result to the PACS (after the slices). */
   stage: Type.Optional(stringEnum(JOB_STAGES)),
 });
 
@@ -460,7 +460,7 @@ export const jobView = Type.Object({
   series: strings,
   reference: stringOrNull,
   options: Type.Object(jobOptionFields),
-  /** Whether the result goes back to the DICOMweb server (the request's `store`). */
+  /** Whether the result goes back to the PACS (the request's `store`). */
   store: Type.Boolean(),
   /** The request's `allowIncomplete`. */
   allowIncomplete: Type.Boolean(),
@@ -479,7 +479,7 @@ export const jobView = Type.Object({
       uncertainty: Type.Optional(Type.Array(stringOrNull)),
       /** Per comparison (same order): its hallucination map series id (`hallucination`), or null. */
       hallucination: Type.Optional(Type.Array(stringOrNull)),
-      /** With `store`: the series stored to the DICOMweb server (STOW-RS), as `denoise --stow` reports them. */
+      /** With `store`: the series stored to the PACS (STOW-RS or C-STORE), as `denoise --stow` / `--store` report them. */
       stored: Type.Optional(Type.Array(storedSeries)),
       /**
        * With `allowIncomplete`: the input series (`series`: its id) that came short of their
@@ -491,7 +491,7 @@ export const jobView = Type.Object({
       /**
        * With `allowIncomplete`: the reference series (`series`: its id) when it came short of its
        * instances, so the job's scores are against the `received` that came (a PET range over
-       * them). Absent when the reference was whole, not from the DICOMweb server, or not given.
+       * them). Absent when the reference was whole, not from the PACS, or not given.
        */
       referenceIncomplete: Type.Optional(Type.Object({ series: Type.String(), seriesInstanceUid: Type.String(), ...seriesShortfall.properties })),
       errors: Type.Array(jobResultError),
@@ -513,7 +513,7 @@ export const uploadResponse = Type.Object({
   rejected: Type.Array(Type.Object({ name: Type.String(), code: Type.String(), message: Type.String() })),
 });
 
-// ---- the DICOMweb server of `serve --dicomweb` ---------------------------------------------------
+// ---- the PACS of `serve --dicomweb` / `serve --dimse` ----------------------------------------------
 
 /** A DICOM UID as a route takes it (digits and dots, at most 64 characters). */
 export const uidParam = Type.String({ pattern: '^[0-9]+(\\.[0-9]+)*$', maxLength: 64 });
@@ -524,8 +524,10 @@ export const pacsSeriesParams = Type.Object({ study: uidParam, series: uidParam 
 const dicomDate = Type.String({ pattern: '^[0-9]{8}$' });
 
 export const pacsInfo = Type.Object({
-  /** The DICOMweb service base of `serve --dicomweb` (no credentials), or null when the server has none. */
+  /** The PACS's address: the DICOMweb service base of `serve --dicomweb` (no credentials), or `dimse://AET@host:port` of `serve --dimse`; null when the server has none. */
   server: stringOrNull,
+  /** How the server reaches it: `dicomweb` (QIDO-RS / WADO-RS / STOW-RS) or `dimse` (C-FIND / C-GET or C-MOVE / C-STORE); null without one. */
+  protocol: Type.Union([Type.Literal('dicomweb'), Type.Literal('dimse'), Type.Null()]),
 });
 
 export const pacsStudyQuery = Type.Object(

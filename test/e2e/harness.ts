@@ -13,7 +13,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { expect } from 'vitest';
 import type { DicomwebClientOptions } from '../../src/dicomweb/client.js';
 import type { StudiesResponse } from '../../src/server/api-types.js';
-import { buildApp } from '../../src/server/app.js';
+import { buildApp, type BuildAppOptions } from '../../src/server/app.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const REPO = path.resolve(import.meta.dirname, '../..');
@@ -41,6 +41,8 @@ export interface StartOptions {
   readonly viewport?: { width: number; height: number };
   /** `serve --dicomweb`: the DICOMweb server the viewer browses. */
   readonly dicomweb?: { base: string; client?: DicomwebClientOptions };
+  /** `serve --dimse`: the DIMSE PACS the viewer browses. */
+  readonly dimse?: BuildAppOptions['dimse'];
 }
 
 export async function startViewer(options: StartOptions): Promise<ViewerSession> {
@@ -52,6 +54,7 @@ export async function startViewer(options: StartOptions): Promise<ViewerSession>
     viewerDir,
     ...(options.modelDirs ? { modelDirs: options.modelDirs } : {}),
     ...(options.dicomweb ? { dicomweb: options.dicomweb } : {}),
+    ...(options.dimse ? { dimse: options.dimse } : {}),
   });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   const studies = (await app.inject({ url: '/api/studies' })).json() as StudiesResponse;

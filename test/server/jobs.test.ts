@@ -250,7 +250,7 @@ describe('job queue', () => {
     const before = (await app.inject({ url: '/api/jobs' })).json<{ jobs: JobView[] }>().jobs.length;
     const refused = await app.inject({ method: 'POST', url: '/api/jobs', payload: { series: [lowDoseId], options: { method: 'gaussian' }, allowIncomplete: true } });
     expect(refused.statusCode).toBe(400);
-    expect(refused.json()).toMatchObject({ code: 'E_USAGE', message: '"allowIncomplete" needs a DICOMweb server: start lowdose serve with --dicomweb <url>' });
+    expect(refused.json()).toMatchObject({ code: 'E_USAGE', message: '"allowIncomplete" needs a PACS: start lowdose serve with --dicomweb <url> or --dimse dimse://<AE title>@host:port' });
     expect((await app.inject({ url: '/api/jobs' })).json<{ jobs: JobView[] }>().jobs).toHaveLength(before);
   });
 

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/server/app.js';
 import { PacsService, withoutQueries } from '../../src/server/pacs.js';
+import { DicomwebSource } from '../../src/server/pacs-dicomweb.js';
 import { clearEndedPullSessions } from '../../src/server/pull-sessions.js';
 import { LOCK_HEARTBEAT_MS, LOCK_HEARTBEAT_TIMEOUT_MS, lockPathFor, processStartTime } from '../../src/util/folder-lock.js';
 import { hostTag, ownerTag } from '../../src/util/owner-tag.js';
@@ -24,7 +25,7 @@ describe('PacsService.holds', () => {
     const real = path.join(root, 'real-work');
     mkdirSync(path.join(real, 'pacs', 'abc'), { recursive: true });
     symlinkSync(real, path.join(root, 'link-work'));
-    const pacs = new PacsService({ base: 'http://127.0.0.1:1/dicom-web', pullDir: path.join(root, 'link-work', 'pacs') });
+    const pacs = new PacsService({ source: new DicomwebSource('http://127.0.0.1:1/dicom-web'), pullDir: path.join(root, 'link-work', 'pacs') });
     try {
       expect(pacs.holds([path.join(root, 'link-work', 'pacs', 'abc', '1.dcm')])).toBe(true);
       expect(pacs.holds([path.join(real, 'pacs', 'abc', '1.dcm')])).toBe(true);

@@ -95,7 +95,7 @@ describe.skipIf(!installed)('serve --dicomweb against Orthanc', () => {
   });
 
   it('lists the studies of the server: patient, date, description, modalities, number of series, newest first', async () => {
-    expect((await get('/api/pacs')).json<PacsInfo>()).toEqual({ server: orthanc.dicomweb });
+    expect((await get('/api/pacs')).json<PacsInfo>()).toEqual({ server: orthanc.dicomweb, protocol: 'dicomweb' });
     const response = await get('/api/pacs/studies');
     expect(response.statusCode).toBe(200);
     const { server, studies } = response.json<PacsStudies>();
@@ -706,7 +706,7 @@ describe.skipIf(!installed)('serve --dicomweb against Orthanc', () => {
   it('has no PACS routes to speak of without --dicomweb', async () => {
     const plain = await buildApp({ data: [FIXTURE_SERIES], workDir: path.join(dir, 'work-plain'), viewerDir: null });
     try {
-      expect((await plain.inject({ url: '/api/pacs' })).json<PacsInfo>()).toEqual({ server: null });
+      expect((await plain.inject({ url: '/api/pacs' })).json<PacsInfo>()).toEqual({ server: null, protocol: null });
       const none = await plain.inject({ url: '/api/pacs/studies' });
       expect(none.statusCode).toBe(404);
       expect(none.json<ApiError>().message).toMatch(/--dicomweb/);

@@ -52,7 +52,7 @@ export const api = {
   sliceMetrics: (id: string, index: number) => request<SliceMetrics>(`/api/comparisons/${id}/metrics/slices/${index}`),
   models: () => request<ModelsResponse>('/api/models'),
   /**
-   * `store`: send the result back to the `serve --dicomweb` server (series opened from it only);
+   * `store`: send the result back to the `serve --dicomweb` / `--dimse` PACS (series opened from it only);
    * `allowIncomplete`: denoise a series the PACS gave short of its instances (refused otherwise).
    */
   startJob: (series: string[], options: JobOptions, flags: { store?: boolean; allowIncomplete?: boolean } = {}) =>

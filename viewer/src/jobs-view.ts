@@ -20,8 +20,8 @@ const CALIBRATED_OPTIONS = ['denoise-uncertainty', 'denoise-hallucination'];
 
 export interface JobsViewHooks {
   /**
-   * The series a new job denoises (the low-dose series on screen); `pacs`: opened from the DICOMweb
-   * server; `incomplete`: it came short of its instances (the series' `incomplete`); `frame`: the
+   * The series a new job denoises (the low-dose series on screen); `pacs`: opened from the PACS
+   * (DICOMweb or DIMSE); `incomplete`: it came short of its instances (the series' `incomplete`); `frame`: the
    * label of its time point or gate of a dynamic or gated PET acquisition (the job denoises that one).
    */
   currentSeries(): { id: string; modality: string; description: string; pacs: boolean; incomplete: boolean; frame?: string } | null;

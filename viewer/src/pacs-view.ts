@@ -1,9 +1,9 @@
 /**
- * The PACS browser (`lowdose serve --dicomweb <url>`): a dialog that searches the DICOMweb
- * server's studies by patient ID and study date range (GET /api/pacs/studies), lists a study's
+ * The PACS browser (`lowdose serve --dicomweb <url>` or `--dimse dimse://AET@host:port`): a dialog that searches the PACS's
+ * studies by patient ID and study date range (GET /api/pacs/studies), lists a study's
  * series (GET /api/pacs/studies/:study/series) and opens one (POST .../open: the server pulls it
- * with WADO-RS and indexes it), after which it is shown as any local series. The browser talks
- * only to the lowdose server; the DICOMweb credentials never reach it.
+ * with WADO-RS, or C-GET / C-MOVE, and indexes it), after which it is shown as any local series. The browser talks
+ * only to the lowdose server; a DICOMweb server's credentials never reach it.
  */
 import { api, type JobView, type PacsSeries, type PacsStudy, type PacsStudyQuery } from './api.js';
 
@@ -117,7 +117,7 @@ export class PacsView {
     });
   }
 
-  /** Asks the server whether it has a DICOMweb server; shows the PACS button when it has. */
+  /** Asks the server whether it has a PACS (DICOMweb or DIMSE); shows the PACS button when it has. */
   async init(): Promise<boolean> {
     try {
       this.server = (await api.pacs()).server;

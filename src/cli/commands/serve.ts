@@ -1,13 +1,16 @@
 /**
  * `lowdose serve [--host 127.0.0.1] [--port 8080] [--data <dir>...] [--work <dir>] [--models <dir>...]
- * [--dicomweb <url> --dicomweb-auth ...]`: the comparison viewer and its API (docs/viewer.md), and
- * with --dicomweb the studies of that DICOMweb server (docs/pacs.md). The only place the server listens; it runs
- * until SIGINT / SIGTERM, finishing running jobs' cancellation before it exits.
+ * [--dicomweb <url> --dicomweb-auth ... | --dimse dimse://AET@host:port --calling-aet ... --move-port ...]`:
+ * the comparison viewer and its API (docs/viewer.md), and with --dicomweb or --dimse the studies of
+ * that PACS (docs/pacs.md), one PACS per server. The only place the server listens; it runs until
+ * SIGINT / SIGTERM, finishing running jobs' cancellation before it exits.
  */
 import type { Command } from 'commander';
 import { parseDicomwebBase } from '../../dicomweb/url.js';
+import { parseDimseUrl, type DimsePeer } from '../../dimse/url.js';
 import { flagList, optionsGiven } from '../pacs-option-scope.js';
 import { addDicomwebOptions, DICOMWEB_OPTION_FLAGS, dicomwebClientOptions, type DicomwebCliOptions } from '../dicomweb-options.js';
+import { addDimseOptions, addMoveOptions, DIMSE_OPTION_FLAGS, dimseClientOptions, MOVE_OPTION_FLAGS, moveOptions, type DimseCliOptions, type MoveCliOptions } from '../dimse-options.js';
 import { DEFAULT_MAX_JOB_PASSES, DEFAULT_PASS_WEIGHT } from '../../pipeline/compute-budget.js';
 import { MEMORY_BUDGET_ENV, parseMemorySize } from '../../pipeline/memory-budget.js';
 import { formatBytes } from '../../util/bytes.js';
@@ -20,8 +23,9 @@ import type { CommandRegistrar } from '../command.js';
 import { createOutput, EXIT_OK, parseIntOption, usageError } from '../output.js';
 import { collect, collectParsed } from '../repeatable-options.js';
 
-interface ServeOptions extends DicomwebCliOptions {
+interface ServeOptions extends DicomwebCliOptions, DimseCliOptions, MoveCliOptions {
   dicomweb?: string;
+  dimse?: string;
   host: string;
   port: number;
   data?: string[];
@@ -41,6 +45,13 @@ function allowedHosts(opts: ServeOptions, loopback: boolean): readonly string[] 
   if (opts.allowHost === undefined) return loopback ? LOOPBACK_HOSTS : null;
   const host = opts.host.toLowerCase();
   return [...new Set([...LOOPBACK_HOSTS, ...(loopback ? [] : [host.includes(':') && !host.startsWith('[') ? `[${host}]` : host]), ...opts.allowHost])];
+}
+
+/** The PACS of --dimse: its address alone (the viewer picks studies and series). */
+function servedPeer(url: string): DimsePeer {
+  const target = parseDimseUrl(url);
+  if (target.studyInstanceUid !== null) throw usageError(`--dimse ${url}: give the PACS's address (dimse://<AE title>@host:port), without UIDs; the viewer lists its studies`);
+  return { aet: target.aet, host: target.host, port: target.port };
 }
 
 export const register: CommandRegistrar = (program: Command, setExitCode) => {
@@ -71,17 +82,22 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--allow-host <name>', 'a further host name requests may address (repeat for several), e.g. the name a reverse proxy passes on in Host; with it, only these, loopback and --host are answered', collectParsed(parseAllowedHost))
     .option('--quiet', 'log warnings and errors only')
     .option('--json', 'print { "url" } on stdout once listening')
-    .option('--dicomweb <url>', 'DICOMweb server whose studies the viewer lists, opens and stores denoised series to (QIDO-RS / WADO-RS / STOW-RS); its credentials stay on this server');
-  addDicomwebOptions(command).action(async (opts: ServeOptions) => {
+    .option('--dicomweb <url>', 'DICOMweb server whose studies the viewer lists, opens and stores denoised series to (QIDO-RS / WADO-RS / STOW-RS); its credentials stay on this server')
+    .option('--dimse <url>', 'DIMSE PACS (dimse://<AE title>@host:port) whose studies the viewer lists (C-FIND), opens (C-GET, or C-MOVE with --move-port) and stores denoised series to (C-STORE); not with --dicomweb: one PACS per server');
+  addMoveOptions(addDimseOptions(addDicomwebOptions(command)), 'with --dimse').action(async (opts: ServeOptions) => {
     const out = createOutput(Boolean(opts.json));
     const data = opts.data ?? defaultDataDirs();
     const loopback = LOOPBACK_HOSTS.includes(opts.host.toLowerCase());
-    const dicomwebOptions = optionsGiven(command, DICOMWEB_OPTION_FLAGS);
-    if (opts.dicomweb === undefined && dicomwebOptions.length > 0) {
-      throw usageError(`${flagList(dicomwebOptions)} go${dicomwebOptions.length === 1 ? 'es' : ''} with --dicomweb <url>`);
+    if (opts.dicomweb !== undefined && opts.dimse !== undefined) throw usageError('--dicomweb and --dimse: a server browses one PACS; start one server for each');
+    for (const [flag, given] of [
+      ['--dicomweb <url>', opts.dicomweb !== undefined ? [] : optionsGiven(command, DICOMWEB_OPTION_FLAGS)],
+      ['--dimse dimse://<AE title>@host:port', opts.dimse !== undefined ? [] : optionsGiven(command, [...DIMSE_OPTION_FLAGS, ...MOVE_OPTION_FLAGS])],
+    ] as const) {
+      if (given.length > 0) throw usageError(`${flagList(given)} go${given.length === 1 ? 'es' : ''} with ${flag}`);
     }
     // Retry messages go to the server log like its other warnings (never the credentials).
     const dicomweb = opts.dicomweb !== undefined ? { base: parseDicomwebBase(opts.dicomweb), client: dicomwebClientOptions(opts, () => {}) } : null;
+    const dimse = opts.dimse !== undefined ? { peer: servedPeer(opts.dimse), options: { ...dimseClientOptions(opts), ...moveOptions(opts) } } : null;
     const target = opts.redis !== undefined ? parseRedisUrl(opts.redis) : null;
     const queue = target ? await openQueue(target) : null;
     let pooled = 0;
@@ -95,6 +111,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       ...(opts.memoryBudget !== undefined ? { memoryBudget: opts.memoryBudget } : {}),
       ...(opts.maxJobPasses !== undefined ? { maxJobPasses: opts.maxJobPasses } : {}),
       ...(dicomweb ? { dicomweb } : {}),
+      ...(dimse ? { dimse } : {}),
       // Logs go to stderr: stdout is for --json.
       logger: { level: opts.quiet ? 'warn' : 'info', stream: process.stderr },
       // Listening beyond loopback without --allow-host means the user chose which names reach it.
@@ -105,14 +122,14 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     const url = address.replace('://[::1]', '://localhost');
     out.info(`lowdose viewer at ${url}  (data: ${data.length} folder(s); memory budget per job ${formatBytes(app.config.memoryBudget.bytes)}, at most ${app.config.maxJobPasses} 512²-equivalent lowdose-ct passes per job; Ctrl-C stops)`);
     if (target) out.info(`denoise jobs go to the workers on ${describeTarget(target)}`);
-    if (dicomweb) out.info(`studies from the DICOMweb server ${dicomweb.base}`);
+    if (app.pacs) out.info(`studies from the ${app.pacs.protocol === 'dimse' ? `DIMSE PACS (${dimse?.options.movePort === undefined ? 'C-GET' : `C-MOVE to port ${dimse.options.movePort}`})` : 'DICOMweb server'} ${app.pacs.base}`);
     if (!loopback) out.warn(`listening on ${opts.host}: anyone who can reach this address can see the images`);
     if (!app.config.viewerDir) out.warn('the viewer is not built (run `npm run build`); only the API is served');
     out.result({ url });
     if (app.pacs) {
-      // Told now rather than at the first search: a wrong password or an unreachable server.
+      // Told now rather than at the first search: a wrong password, an unknown AE title or an unreachable server.
       const pacs = app.pacs;
-      void pacs.studies({ limit: 1 }).catch((error: unknown) => out.warn(`the DICOMweb server does not answer as expected: ${(error as Error).message}`));
+      void pacs.check().catch((error: unknown) => out.warn(`the ${pacs.protocol === 'dimse' ? 'DIMSE PACS' : 'DICOMweb server'} does not answer as expected: ${(error as Error).message}`));
     }
     await new Promise<void>((resolve) => {
       const stop = () => {

@@ -1,12 +1,15 @@
 /**
- * `app.pacs`: the DICOMweb server of `serve --dicomweb` (../pacs.ts), or null without one. Its
- * opened series are pulled into this server's own folder under `<work>/pacs/`, which the data
+ * `app.pacs`: the PACS of `serve --dicomweb` or `serve --dimse` (../pacs.ts), or null without one.
+ * Its opened series are pulled into this server's own folder under `<work>/pacs/`, which the data
  * index reads; closing the server removes it.
  */
 import fp from 'fastify-plugin';
 import type { DicomwebClientOptions } from '../../dicomweb/client.js';
+import type { DimsePeer } from '../../dimse/url.js';
 import { redactForLog } from '../http-errors.js';
-import { PacsService } from '../pacs.js';
+import { PacsService, type PacsSource } from '../pacs.js';
+import { DicomwebSource } from '../pacs-dicomweb.js';
+import { DimseSource, type DimseServeOptions } from '../pacs-dimse.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -15,24 +18,24 @@ declare module 'fastify' {
 }
 
 export interface PacsPluginOptions {
-  /** The DICOMweb service base and how to reach it; absent: no PACS. */
+  /** The DICOMweb service base and how to reach it; absent: no DICOMweb PACS. */
   readonly dicomweb?: { readonly base: string; readonly client?: DicomwebClientOptions } | undefined;
+  /** The DIMSE PACS and how to reach it; absent: no DIMSE PACS. One PACS per server: buildApp refuses both. */
+  readonly dimse?: { readonly peer: DimsePeer; readonly options: DimseServeOptions } | undefined;
 }
 
 export default fp<PacsPluginOptions>(
-  async (app, { dicomweb }) => {
-    if (!dicomweb) {
+  async (app, { dicomweb, dimse }) => {
+    if (!dicomweb && !dimse) {
       app.decorate('pacs', null);
       return;
     }
-    const log = app.log.child({ component: 'pacs' });
-    const pacs = new PacsService({
-      base: dicomweb.base,
-      // One pulled instance may be as large as one uploaded file.
-      client: { maxInstanceBytes: app.config.limits.fileBytes, ...dicomweb.client },
-      pullDir: app.config.pullDir,
-      log: (message) => log.warn(redactForLog(message)),
-    });
+    const child = app.log.child({ component: 'pacs' });
+    const log = (message: string) => child.warn(redactForLog(message));
+    // One pulled instance may be as large as one uploaded file.
+    const maxInstanceBytes = app.config.limits.fileBytes;
+    const source: PacsSource = dicomweb ? new DicomwebSource(dicomweb.base, { maxInstanceBytes, ...dicomweb.client }, log) : new DimseSource(dimse!.peer, { maxInstanceBytes, ...dimse!.options }, log);
+    const pacs = new PacsService({ source, pullDir: app.config.pullDir, log });
     app.decorate('pacs', pacs);
     app.addHook('onClose', async () => pacs.close());
   },

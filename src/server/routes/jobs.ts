@@ -74,7 +74,7 @@ const jobs: FastifyPluginAsyncTypebox<JobsRouteOptions> = async (app, opts) => {
    * (`refusal`: the sentence, given that server's address and those series' ids).
    */
   const checkFromPacs = (field: string, series: readonly IndexedSeries[], refusal: (base: string, foreign: string) => string): void => {
-    if (!app.pacs) throw new LowdoseError('E_USAGE', `"${field}" needs a DICOMweb server: start lowdose serve with --dicomweb <url>`);
+    if (!app.pacs) throw new LowdoseError('E_USAGE', `"${field}" needs a PACS: start lowdose serve with --dicomweb <url> or --dimse dimse://<AE title>@host:port`);
     const pacs = app.pacs;
     const foreign = series.filter((s) => !pacs.holds(filesOf(s)));
     if (foreign.length > 0) throw new LowdoseError('E_USAGE', refusal(pacs.base, foreign.map((s) => s.id).join(', ')));

@@ -1,6 +1,7 @@
 /**
- * The DICOMweb server of `serve --dicomweb` seen from the viewer: GET /api/pacs says whether there
- * is one, GET /api/pacs/studies searches its studies (patient ID, study date range), GET
+ * The PACS of `serve --dicomweb` or `serve --dimse` seen from the viewer, the same routes and
+ * answers for either protocol: GET /api/pacs says whether there is one (and which protocol), GET
+ * /api/pacs/studies searches its studies (patient ID, study date range), GET
  * /api/pacs/studies/:study/series lists a study's series, and POST
  * /api/pacs/studies/:study/series/:series/open pulls a series into the work folder and indexes it,
  * so that it opens, compares and denoises as any local series. A job's store-back is the `store`
@@ -19,13 +20,13 @@ const DEFAULT_LIMIT = 100;
 
 const pacs: FastifyPluginAsyncTypebox = async (app) => {
   const server = (): PacsService => {
-    if (!app.pacs) throw new LowdoseError('E_NOT_FOUND', 'this server has no DICOMweb server to browse: start lowdose serve with --dicomweb <url>');
+    if (!app.pacs) throw new LowdoseError('E_NOT_FOUND', 'this server has no PACS to browse: start lowdose serve with --dicomweb <url> or --dimse dimse://<AE title>@host:port');
     return app.pacs;
   };
   // Messages name files in the pull folder (under the work folder): shown by label, as job errors are.
   const redact = serverPathRedactor(app.config, defaultModelsDir());
 
-  app.get('/api/pacs', { schema: { response: { 200: pacsInfo, ...errorResponses } } }, async () => ({ server: app.pacs?.base ?? null }));
+  app.get('/api/pacs', { schema: { response: { 200: pacsInfo, ...errorResponses } } }, async () => ({ server: app.pacs?.base ?? null, protocol: app.pacs?.protocol ?? null }));
 
   app.get('/api/pacs/studies', { schema: { querystring: pacsStudyQuery, response: { 200: pacsStudies, ...errorResponses } } }, async (request) => {
     const pacs = server();

@@ -1,0 +1,78 @@
+/**
+ * `serve --dicomweb <url>`: the PacsSource (./pacs.ts) of a DICOMweb server: study search and
+ * series lists with QIDO-RS, a series pulled with WADO-RS, a derived series stored with STOW-RS.
+ * Thin over src/dicomweb/: the same client, pull and store code as `denoise <url>`. The credentials
+ * live only inside the DicomwebClient (its Authorization header); query strings (a patient ID) are
+ * cut from every message (withoutQueries).
+ */
+import { DicomwebClient, type DicomwebClientOptions } from '../dicomweb/client.js';
+import { listSeries, listStudySeries, pullSeries, searchStudies, stowSeries, type PulledSeries, type StoredSeries, type StudyQuery, type StudySearch } from '../dicomweb/study.js';
+import { LowdoseError, toLowdoseError } from '../errors.js';
+import type { DerivedPart } from '../pipeline/remote-denoise.js';
+import { withHttpStatus } from './http-errors.js';
+import { withoutQueries, type PacsSource } from './pacs.js';
+
+/**
+ * The same error with no query string in its message (and no cause that could carry one); a
+ * network or server failure says which server, and answers 502 (the gateway's peer failed).
+ */
+function scrubbed(error: unknown, base: string): LowdoseError {
+  const e = toLowdoseError(error, 'E_IO');
+  const message = withoutQueries(e.message);
+  const options = e.path ? { path: withoutQueries(e.path) } : {};
+  if (e.code !== 'E_IO') return new LowdoseError(e.code, message, options);
+  const what = /HTTP \d{3}/.test(message) ? 'failed' : 'could not be reached';
+  return withHttpStatus(new LowdoseError('E_IO', `the DICOMweb server ${base} ${what}: ${message}`, options), 502);
+}
+
+export class DicomwebSource implements PacsSource {
+  readonly protocol = 'dicomweb' as const;
+  readonly address: string;
+  private readonly client: DicomwebClient;
+
+  /** `base`: the DICOMweb service base (no trailing slash); `client`: its authentication, CA, timeout, retries ($LOWDOSE_DICOMWEB_AUTH used and forgotten). */
+  constructor(base: string, client: DicomwebClientOptions = {}, log: (message: string) => void = () => {}) {
+    this.address = base;
+    this.client = new DicomwebClient({ ...client, log: (message) => log(withoutQueries(message)) });
+  }
+
+  private async scrub<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw scrubbed(error, this.address);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.client.close();
+  }
+
+  studies(query: StudyQuery): Promise<StudySearch> {
+    return this.scrub(() => searchStudies(this.client, this.address, query));
+  }
+
+  series(studyInstanceUid: string): ReturnType<PacsSource['series']> {
+    return this.scrub(async () => {
+      const listing = await listStudySeries(this.client, { base: this.address, studyInstanceUid, seriesInstanceUid: null });
+      return { series: listing.series, incomplete: listing.incomplete === null ? null : withoutQueries(listing.incomplete) };
+    });
+  }
+
+  pull(studyInstanceUid: string, seriesInstanceUid: string, pullDir: string): Promise<PulledSeries> {
+    return this.scrub(async () => {
+      const [series] = await listSeries(this.client, { base: this.address, studyInstanceUid, seriesInstanceUid });
+      return pullSeries(this.client, series!, pullDir, { allowIncomplete: true });
+    });
+  }
+
+  /** STOW-RS, 16 instances per request. */
+  store(part: DerivedPart, studyInstanceUid: string, log?: (message: string) => void): Promise<StoredSeries> {
+    return this.scrub(() => stowSeries(this.client, this.address, part.files, { kind: part.kind, studyInstanceUid, seriesInstanceUid: part.seriesInstanceUid }, log ? { log } : {}));
+  }
+
+  /** One study search with limit 1: a wrong password or an unreachable server. */
+  async check(): Promise<void> {
+    await this.studies({ limit: 1 });
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * `serve --dimse dimse://AET@host:port`: the PacsSource (./pacs.ts) of a DIMSE PACS: study search
+ * and series lists with C-FIND (study root), a series pulled with C-GET, or with C-MOVE to our
+ * storage SCP on `--move-port`, a derived series stored with C-STORE. Thin over src/dimse/: the same
+ * association, pull and store code as `denoise dimse://...`.
+ */
+import type { StudyQuery, StudySearch } from '../dicomweb/study.js';
+import { echo, findInstances, findSeries, listStudySeries, pullSeries, searchStudies, storeSeries, type PulledSeries, type PullOptions, type StoredSeries } from '../dimse/study.js';
+import { dimseUrl, type DimsePeer } from '../dimse/url.js';
+import { LowdoseError, toLowdoseError } from '../errors.js';
+import type { DerivedPart } from '../pipeline/remote-denoise.js';
+import { studyDateMatch } from '../util/remote-series.js';
+import { withHttpStatus } from './http-errors.js';
+import type { PacsSource } from './pacs.js';
+
+/** How `serve --dimse` reaches the PACS: our AE title, timeout, DICOM TLS, and C-MOVE's port and hosts (absent: C-GET). */
+export type DimseServeOptions = Omit<PullOptions, 'log' | 'allowIncomplete'>;
+
+/** The C-FIND status of a PACS that stops at its cap, as the study search's words give it. */
+const CAP_STATUS = '0xfe00';
+
+/**
+ * An error of the PACS as the API answers it: 502 (the gateway's peer failed), naming the PACS.
+ * E_USAGE from the DIMSE client (the association rejected, our AE title unknown to the PACS, C-GET
+ * not allowed) is this server's configuration, not the request: 502 too. E_NOT_FOUND (a study or
+ * series the PACS does not have) stays 404.
+ */
+function fromPacs(error: unknown, address: string): LowdoseError {
+  const e = toLowdoseError(error, 'E_IO');
+  if (e.code !== 'E_IO' && e.code !== 'E_USAGE') return e;
+  const message = e.message.includes(address) ? e.message : `the PACS ${address}: ${e.message}`;
+  return withHttpStatus(new LowdoseError(e.code, message, e.path !== undefined ? { path: e.path } : {}), 502);
+}
+
+export class DimseSource implements PacsSource {
+  readonly protocol = 'dimse' as const;
+  readonly address: string;
+  private readonly peer: DimsePeer;
+  private readonly options: DimseServeOptions;
+  private readonly log: (message: string) => void;
+
+  constructor(peer: DimsePeer, options: DimseServeOptions, log: (message: string) => void = () => {}) {
+    this.peer = { aet: peer.aet, host: peer.host, port: peer.port };
+    this.address = dimseUrl(this.peer);
+    this.options = options;
+    this.log = log;
+  }
+
+  private async fromPacs<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw fromPacs(error, this.address);
+    }
+  }
+
+  /** Nothing stays open between requests: each operation is its own association. */
+  async close(): Promise<void> {}
+
+  /**
+   * The newest `limit` matches (searchStudies keeps only those while the C-FIND's answers come),
+   * and whether more match: more than `limit` came, or the PACS stopped at its cap.
+   */
+  async studies(query: StudyQuery): Promise<StudySearch> {
+    // A date range that is empty or not YYYYMMDD is the request's fault (400), found before any association.
+    studyDateMatch(query);
+    const limit = query.limit ?? 100;
+    const { studies, matched, capped } = await this.fromPacs(() => searchStudies(this.peer, this.options, query, limit));
+    const listed = studies.map((s) => ({
+      studyInstanceUid: s.studyInstanceUid,
+      patientName: s.patientName,
+      patientId: s.patientId,
+      date: s.studyDate,
+      accessionNumber: s.accessionNumber,
+      description: s.description,
+      modalities: s.modalities,
+      series: s.series,
+      instances: s.instances,
+    }));
+    const newest = matched > limit ? `; these are the newest ${limit} of them by study date` : '';
+    if (capped) {
+      const truncation = `the PACS stopped its answer after ${matched} matching studies (it caps C-FIND answers: status ${CAP_STATUS}; Orthanc: LimitFindResults), so it may hold more${newest}; narrow the search`;
+      return { studies: listed, truncated: true, truncation };
+    }
+    if (matched > limit) return { studies: listed, truncated: true, truncation: `${matched} studies match${newest}; narrow the search` };
+    return { studies: listed, truncated: false, truncation: null };
+  }
+
+  series(studyInstanceUid: string): ReturnType<PacsSource['series']> {
+    return this.fromPacs(() => listStudySeries(this.peer, studyInstanceUid, this.options));
+  }
+
+  /** C-FIND the series and its instances, then C-GET (or C-MOVE) what is not in `pullDir` yet. */
+  pull(studyInstanceUid: string, seriesInstanceUid: string, pullDir: string): Promise<PulledSeries> {
+    return this.fromPacs(async () => {
+      const [series] = await findSeries(this.peer, studyInstanceUid, seriesInstanceUid, this.options);
+      const listed = await findInstances(this.peer, series!, this.options);
+      return pullSeries(this.peer, series!, listed, pullDir, { ...this.options, log: this.log, allowIncomplete: true });
+    });
+  }
+
+  /** C-STORE, 32 instances per association, every answer checked. */
+  store(part: DerivedPart, studyInstanceUid: string, log?: (message: string) => void): Promise<StoredSeries> {
+    return this.fromPacs(() => storeSeries(this.peer, part.files, { kind: part.kind, studyInstanceUid, seriesInstanceUid: part.seriesInstanceUid }, { ...this.options, ...(log ? { log } : {}) }));
+  }
+
+  /** One C-ECHO: an unreachable PACS, or one that does not know our AE title. */
+  check(): Promise<void> {
+    return this.fromPacs(() => echo(this.peer, this.options));
+  }
+}
