@@ -29,6 +29,7 @@ import { bodyOutline } from '../simulate/mu-map.js';
 import { newUid } from '../dicom/uid.js';
 import { committedSummary, HallucinationRecorder, prepareHallucinationFolder, type HallucinationSummary } from './hallucination.js';
 import { acquireFolderLock } from '../util/folder-lock.js';
+import { CodeSample, LISTED_PER_CODE } from '../util/code-sample.js';
 import { makeOutputFolder } from '../util/fs.js';
 import { petFrameReport } from './frame-output.js';
 
@@ -109,6 +110,9 @@ export interface MetricsFrame {
 /** A warning of `metrics`' result. */
 export type MetricsWarning = PairingWarning | SimulationWarning;
 
+/** A run's errors: the files and slices that could not be read, a capped list, all counted. */
+type MetricsErrors = CodeSample<MetricsResult['errors'][number]>;
+
 export interface MetricsResult extends SeriesScores {
   readonly slices: MetricsSliceScores[];
   /** The pixels PSNR / SSIM / RMSE counted (`MetricsRegion`). */
@@ -117,7 +121,12 @@ export interface MetricsResult extends SeriesScores {
   readonly matchedBy: 'position' | 'order';
   readonly reference: { readonly seriesInstanceUid: string; readonly slices: number };
   readonly test: { readonly seriesInstanceUid: string; readonly slices: number };
+  /** Files and slices that could not be read: at most LISTED_PER_CODE of each code (src/util/code-sample.ts). */
   readonly errors: Array<{ path: string | null; code: string; message: string }>;
+  /** Every error, listed in `errors` or not (an addition). */
+  readonly errorCount?: number;
+  /** `errorCount` by code (an addition). */
+  readonly errorsByCode?: Record<string, number>;
   /**
    * What makes the pair suspect although it lines up (`pairingWarnings`: W_KERNEL_MISMATCH,
    * W_TEST_IS_REFERENCE), and a simulated series that may be incomplete (W_SIMULATION_INCOMPLETE).
@@ -220,7 +229,7 @@ export interface LesionResult {
  */
 export async function runMetrics(options: MetricsOptions): Promise<{ result: MetricsResult; exitCode: number }> {
   const progress = options.progress ?? (() => {});
-  const errors: MetricsResult['errors'] = [];
+  const errors: MetricsErrors = new CodeSample();
   const references = await seriesOrFrames(options.reference, '--reference', errors);
   const tests = await seriesOrFrames(options.test, '--test', errors);
   const pairs = pairFrames(references, tests, options, progress);
@@ -268,7 +277,7 @@ export async function runMetrics(options: MetricsOptions): Promise<{ result: Met
 async function scorePairs(
   pairs: ReadonlyArray<readonly [Series, Series]>,
   options: MetricsOptions,
-  errors: MetricsResult['errors'],
+  errors: MetricsErrors,
   progress: (message: string) => void,
 ): Promise<{ result: MetricsResult; exitCode: number }> {
   if (pairs.length === 1) {
@@ -291,7 +300,7 @@ async function scorePairs(
 async function scoreFrames(
   pairs: ReadonlyArray<readonly [Series, Series]>,
   options: MetricsOptions,
-  errors: MetricsResult['errors'],
+  errors: MetricsErrors,
   progress: (message: string) => void,
 ): Promise<{ result: MetricsResult; exitCode: number }> {
   if (options.noise) throw noiseModalityRefusal(pairs[0]![0].modality);
@@ -328,11 +337,12 @@ async function scoreFrames(
     matchedBy: frames.every((f) => f.matchedBy === 'position') ? 'position' : 'order',
     reference: { seriesInstanceUid: reference.seriesInstanceUid, slices: count(0) },
     test: { seriesInstanceUid: test.seriesInstanceUid, slices: count(1) },
-    errors,
+    errors: errors.items,
+    ...errors.counted(),
     warnings: uniqueWarnings(warningsOfFrames),
     frames,
   };
-  return { result, exitCode: exitCodeForRun(slices.length, errors) };
+  return { result, exitCode: exitCodeForRun(slices.length, errors.items) };
 }
 
 /** Each code and message once (the frames of one acquisition share their kernel). */
@@ -407,7 +417,7 @@ async function scoreSeries(
   reference: Series,
   test: Series,
   options: MetricsOptions,
-  errors: MetricsResult['errors'],
+  errors: MetricsErrors,
   progress: (message: string) => void,
   frameMap?: { readonly seriesInstanceUid: string; readonly frameTag: string },
 ): Promise<{ result: MetricsResult; exitCode: number }> {
@@ -500,7 +510,9 @@ async function scoreSeries(
       }
     }
     if (failed === pairs.length) {
-      throw new LowdoseError('E_USAGE', `no slice pair could be read: ${errors.map((e) => e.message).join('; ')}`);
+      const [first] = errors.items;
+      const more = errors.total - 1;
+      throw new LowdoseError('E_USAGE', `no slice pair could be read: ${first?.message ?? ''}${more > 0 ? ` (and ${more} more error(s))` : ''}`);
     }
     if (outside > 0 && failed + outside === pairs.length) {
       throw new LowdoseError('E_USAGE', 'no reference slice shows a patient outline to score with --region patient');
@@ -515,13 +527,14 @@ async function scoreSeries(
       matchedBy: pairing.matchedBy,
       reference: { seriesInstanceUid: reference.seriesInstanceUid, slices: reference.slices.length },
       test: { seriesInstanceUid: test.seriesInstanceUid, slices: test.slices.length },
-      errors,
+      errors: errors.items,
+      ...errors.counted(),
       warnings,
       ...(lesions ? { lesions } : {}),
       ...(recorder ? { hallucination: recorder.summary() } : {}),
       ...(noiseReport ? { noise: noiseReport } : {}),
     };
-    return { result, exitCode: exitCodeForRun(pairs.length - failed - outside, errors) };
+    return { result, exitCode: exitCodeForRun(pairs.length - failed - outside, errors.items) };
   } finally {
     clearSliceCache();
   }
@@ -541,7 +554,7 @@ function noiseSettings(options: MetricsNoiseOptions) {
  * and of the full dose's noise (CT noise insertion, a dose-split acquisition); PET count thinning's
  * noise scales with the activity, so other modalities are refused.
  */
-async function noiseInputSeries(reference: Series, path: string, errors: MetricsResult['errors']): Promise<Series> {
+async function noiseInputSeries(reference: Series, path: string, errors: MetricsErrors): Promise<Series> {
   if (reference.modality !== 'CT') throw noiseModalityRefusal(reference.modality);
   const input = await singleSeries(path, '--input', errors);
   checkComparable(reference, input, 'input');
@@ -720,11 +733,11 @@ async function slicesNear(series: Series, lesions: readonly Lesion[], option: st
 }
 
 /** A slice as an Image2D, or null with its error recorded. */
-async function readOrReport(series: Series, index: number, errors: MetricsResult['errors']): Promise<Image2D | null> {
+async function readOrReport(series: Series, index: number, errors: MetricsErrors): Promise<Image2D | null> {
   try {
     return await readSliceImage(series, index);
   } catch (error) {
-    errors.push(toLowdoseError(error, 'E_DECODE', series.slices[index]!.file).toJSON());
+    errors.add(toLowdoseError(error, 'E_DECODE', series.slices[index]!.file).toJSON());
     return null;
   }
 }
@@ -733,21 +746,21 @@ async function readOrReport(series: Series, index: number, errors: MetricsResult
  * The one image series under `path`, or the frames of one dynamic or gated PET acquisition (read as
  * one series per frame); anything else is bad usage. Unreadable files go to `errors`.
  */
-async function seriesOrFrames(path: string, option: string, errors: MetricsResult['errors']): Promise<Series[]> {
-  const scan = await scanPaths([path]);
+async function seriesOrFrames(path: string, option: string, errors: MetricsErrors): Promise<Series[]> {
+  const scan = await scanPaths([path], { listedPerCode: LISTED_PER_CODE });
   const acquisition = scan.series[0]?.petFrame?.acquisitionKey;
   if (scan.series.length > 1 && acquisition !== undefined && scan.series.every((s) => s.petFrame?.acquisitionKey === acquisition)) {
-    for (const e of scan.errors) errors.push(e.toJSON());
+    errors.absorb(scan.errors.map((e) => e.toJSON()), scan);
     return scan.series;
   }
   return [await singleSeries(path, option, errors, scan)];
 }
 
 /** The one image series under `path`; anything else is bad usage. Unreadable files go to `errors`. */
-async function singleSeries(path: string, option: string, errors: MetricsResult['errors'], scanned?: Awaited<ReturnType<typeof scanPaths>>): Promise<Series> {
-  const scan = scanned ?? (await scanPaths([path]));
+async function singleSeries(path: string, option: string, errors: MetricsErrors, scanned?: Awaited<ReturnType<typeof scanPaths>>): Promise<Series> {
+  const scan = scanned ?? (await scanPaths([path], { listedPerCode: LISTED_PER_CODE }));
   if (scan.missing.length > 0) throw new LowdoseError('E_NOT_FOUND', `${option} ${path}: no such file or directory`, { path });
-  for (const e of scan.errors) errors.push(e.toJSON());
+  errors.absorb(scan.errors.map((e) => e.toJSON()), scan);
   if (scan.series.length === 0) {
     // The first file's reason and the count of the rest (scanProblems): a folder of junk makes a line, not one per file.
     throw new LowdoseError('E_USAGE', `${option} ${path}: no readable image series found${scanProblems(scan)}`);

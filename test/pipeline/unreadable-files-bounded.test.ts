@@ -130,3 +130,17 @@ describe('denoise --reference over a folder of unreadable files', () => {
     expect(opened.errorCount).toBe(NOT_DICOM);
   }, 60_000);
 });
+
+describe('metrics over series folders with unreadable files beside them', () => {
+  it('--json: 100 per code listed, every one counted, the pair scored (exit 1)', async () => {
+    const reference = path.join(root, 'metrics-reference');
+    await runPhantom('water', { outDir: reference, size: 32, slices: 2, uidSeed: 'metrics-bounded-reference' });
+    writeJunkFolder(path.join(reference, 'junk'), { notDicom: NOT_DICOM, seed: 17 });
+    const run = await runCli('metrics', '--test', path.join(input, 'series'), '--reference', reference, '--json');
+    expect(run.code, run.stderr).toBe(1);
+    const result = JSON.parse(run.stdout) as { errors: unknown[]; errorCount: number; errorsByCode: Record<string, number> };
+    expect(result.errors).toHaveLength(LISTED_PER_CODE);
+    expect(result.errorCount).toBe(NOT_DICOM);
+    expect(result.errorsByCode).toEqual({ E_NOT_DICOM: NOT_DICOM });
+  }, 60_000);
+});

@@ -20,6 +20,7 @@ import type { HallucinationSummary } from '../../pipeline/hallucination.js';
 import { msAsSeconds } from '../../dicom/index.js';
 import { textTable } from '../../util/text-table.js';
 import type { CommandRegistrar } from '../command.js';
+import { errorsLeftOutLine } from '../../util/code-sample.js';
 import { createOutput, decimalNumber, parseChoiceOption, parseIntOption, parseNumberOption, usageError } from '../output.js';
 
 export function parseRange(text: string): IntensityRange {
@@ -86,8 +87,10 @@ function humanReport(result: MetricsResult): string {
   if (result.noise) lines.push('', ...noiseLines(result.noise, result.units));
   for (const w of result.warnings) lines.push('', `warning [${w.code}] ${w.message}`);
   if (result.errors.length > 0) {
-    lines.push('', `${result.errors.length} file(s) could not be read:`);
+    lines.push('', `${result.errorCount ?? result.errors.length} file(s) could not be read:`);
     for (const e of result.errors) lines.push(`  [${e.code}] ${e.message}`);
+    const leftOut = errorsLeftOutLine(result.errors.length, result);
+    if (leftOut) lines.push(`  ${leftOut}`);
   }
   return lines.join('\n');
 }
