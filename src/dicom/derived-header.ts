@@ -5,13 +5,16 @@
  * from (SeriesDescription, SeriesNumber, SOPClassUID; a multi-frame source's per-frame geometry and
  * window). Patient and study identity, geometry, equipment, and the PET attributes an SUV is made
  * of (PatientWeight, the radiopharmaceutical's dose, start time and half-life, Units,
- * DecayCorrection, the vendors' private SUV factors) are all among them.
+ * DecayCorrection, the vendors' private SUV factors) are all among them, with, for an Enhanced or
+ * Legacy Converted Enhanced PET source, the classic ones the writer sets from its functional groups
+ * (./derived-pet-suv.ts).
  *
  * Canonical: the values as read, whatever encodes them. The same object under another transfer
  * syntax (implicit or explicit VR, compressed pixels) or with another file meta (group 0002 is not
  * read) gives the same values. InstanceNumber is left out: the writer numbers its files itself.
  */
 import { getString, TAG } from './attributes.js';
+import { setClassicPetSuvAttributes } from './derived-pet-suv.js';
 import { copySourceAttributes, readCopiedAttributes } from './derived-source.js';
 import { readImageHeader } from './image-header.js';
 import type { ParsedFile } from './parse.js';
@@ -48,6 +51,12 @@ export function derivedHeaderValues(parsed: ParsedFile, frame: number): Map<stri
     out.set('WindowCenter', JSON.stringify(values.windowCenter));
     out.set('WindowWidth', JSON.stringify(values.windowWidth));
     out.set('WindowCenterWidthExplanation', JSON.stringify(values.windowExplanation));
+  }
+  if (header.pet) {
+    // The classic SUV attributes a multi-frame PET source's derived file gets (./derived-pet-suv.ts).
+    const classic: DcmDataset = {};
+    setClassicPetSuvAttributes(classic, header.pet, frame);
+    for (const tag of Object.keys(classic).sort()) out.set(`${nameOf(tag)} (derived for SUV)`, JSON.stringify(canonicalElement(classic[tag]!)));
   }
   return out;
 }

@@ -16,7 +16,8 @@ import {
   getStrings,
   TAG,
 } from './attributes.js';
-import type { DataSet } from './dicom-parser.js';
+import { dicomParser, type DataSet } from './dicom-parser.js';
+import { readEnhancedPetAttributes, type EnhancedPetAttributes } from './enhanced-pet-attributes.js';
 import { checkDeclaredFrames } from './frames.js';
 import type { ParsedFile } from './parse.js';
 
@@ -83,6 +84,14 @@ export interface PetAttributes {
   ImageIndex?: number;
   /** SOPClassUID (0008,0016): Enhanced PET keeps its timing where the rules here do not look. */
   SOPClassUID?: string;
+  /** Enhanced PET Image Storage: its corrections, isotope and per-frame units (./enhanced-pet-attributes.ts). */
+  EnhancedPet?: EnhancedPetAttributes;
+  /**
+   * Legacy Converted Enhanced PET: each frame's classic PET attributes, read from the top level
+   * overlaid by the Unassigned Shared, then Per-Frame, Converted Attributes Sequences (0020,9170 /
+   * 0020,9171), where a conversion puts the attributes of the classic modules the IOD lacks.
+   */
+  LegacyFrames?: PetAttributes[];
   PatientSize?: number;
   PatientSex?: string;
 }
@@ -322,7 +331,7 @@ export function readImageHeader(parsed: ParsedFile): ImageHeader {
     units: getString(ds, TAG.Units)?.toUpperCase() ?? null,
     hasModalityLutSequence: getItems(ds, TAG.ModalityLUTSequence).length > 0,
     frameGeometry,
-    pet: modality === 'PT' ? readPetAttributes(ds) : null,
+    pet: modality === 'PT' ? readPetAttributes(ds, pixel.frames, multiFrameGroups) : null,
     notes,
     geometryIssues: [...issues],
   };
@@ -332,7 +341,35 @@ function finiteOrUndefined(value: number | undefined): number | undefined {
   return value !== undefined && Number.isFinite(value) ? value : undefined;
 }
 
-function readPetAttributes(ds: DataSet): PetAttributes {
+const ENHANCED_PET_IMAGE = '1.2.840.10008.5.1.4.1.1.130';
+const LEGACY_CONVERTED_ENHANCED_PET_IMAGE = '1.2.840.10008.5.1.4.1.1.128.1';
+const UNASSIGNED_SHARED_CONVERTED = 'x00209170';
+const UNASSIGNED_PER_FRAME_CONVERTED = 'x00209171';
+
+/** The PET attributes, with the Enhanced PET or Legacy Converted ones of a multi-frame file. */
+function readPetAttributes(ds: DataSet, frames: number, multiFrameGroups: boolean): PetAttributes {
+  const attributes = readClassicPetAttributes(ds);
+  if (!multiFrameGroups) return attributes;
+  if (attributes.SOPClassUID === ENHANCED_PET_IMAGE) attributes.EnhancedPet = readEnhancedPetAttributes(ds, frames);
+  if (attributes.SOPClassUID === LEGACY_CONVERTED_ENHANCED_PET_IMAGE) {
+    const shared = getItems(getItems(ds, TAG.SharedFunctionalGroupsSequence)[0] ?? ds, UNASSIGNED_SHARED_CONVERTED)[0];
+    const perFrame = getItems(ds, TAG.PerFrameFunctionalGroupsSequence);
+    attributes.LegacyFrames = [];
+    for (let frame = 0; frame < frames; frame++) {
+      const own = perFrame[frame] ? getItems(perFrame[frame]!, UNASSIGNED_PER_FRAME_CONVERTED)[0] : undefined;
+      // Nested items index the same bytes as the top level, so their elements can be merged.
+      const merged = new dicomParser.DataSet(ds.byteArrayParser, ds.byteArray, {
+        ...ds.elements,
+        ...(shared?.elements ?? {}),
+        ...(own?.elements ?? {}),
+      });
+      attributes.LegacyFrames.push(readClassicPetAttributes(merged));
+    }
+  }
+  return attributes;
+}
+
+function readClassicPetAttributes(ds: DataSet): PetAttributes {
   const radiopharmaceutical = getItems(ds, TAG.RadiopharmaceuticalInformationSequence)[0];
   const fromRadio = (read: (d: DataSet) => number | undefined): number =>
     radiopharmaceutical ? (finiteOrUndefined(read(radiopharmaceutical)) ?? Number.NaN) : Number.NaN;

@@ -272,7 +272,8 @@ function buildStack(key: string, stack: Stack, split: string | null, petContext:
   }
 
   let units: Units = modalityUnits(first);
-  const scaleByFile = new Map<string, number>();
+  // Keyed by file and frame: an Enhanced PET file's frames may each have their own factor.
+  const scaleByFrame = new Map<string, number>();
   // Units NONE ("unitless", PS3.3 C.8.9.1.1.3; lowdose's sFRC map): the values are read as they
   // are, in units NONE; no SUV is asked of them, so none is missed.
   const unitless = first.modality === 'PT' && located.every((s) => s.candidate.header.pet?.Units === 'NONE');
@@ -282,7 +283,10 @@ function buildStack(key: string, stack: Stack, split: string | null, petContext:
     const outcome: SuvOutcome = petContext.suvRefusal !== undefined ? { ok: false, reason: petContext.suvRefusal } : suvbwFactors(pet);
     if (outcome.ok) {
       units = 'SUVbw';
-      files.forEach((h, i) => scaleByFile.set(h.path, outcome.factors[i]!));
+      files.forEach((h, i) => {
+        const perFrame = outcome.frameFactors?.[i] ?? [outcome.factors[i]!];
+        perFrame.forEach((factor, frame) => scaleByFrame.set(frameKey(h.path, frame), factor));
+      });
       const note = outcome.scanStartFromFilesRead === undefined ? null : partialSeriesSuvNote(pet, outcome.scanStartFromFilesRead);
       if (note !== null) warn('W_SUV_PARTIAL_SERIES', `${key}: ${note}`);
       if (outcome.injectionDateAssumed !== undefined) {
@@ -309,7 +313,7 @@ function buildStack(key: string, stack: Stack, split: string | null, petContext:
       location,
       rescaleSlope: geometry.rescaleSlope,
       rescaleIntercept: geometry.rescaleIntercept,
-      unitsScale: scaleByFile.get(candidate.header.path) ?? 1,
+      unitsScale: scaleByFrame.get(frameKey(candidate.header.path, candidate.frame)) ?? scaleByFrame.get(frameKey(candidate.header.path, 0)) ?? 1,
       transferSyntaxUid: candidate.header.transferSyntaxUid,
     };
   });
@@ -334,4 +338,9 @@ function buildStack(key: string, stack: Stack, split: string | null, petContext:
     warnings,
     photometricInterpretation: photometric,
   };
+}
+
+/** The key of one frame of one file in a map of per-frame values. */
+function frameKey(file: string, frame: number): string {
+  return `${file}\u0000${frame}`;
 }

@@ -27,11 +27,15 @@
  * at most MAX_ASSUMED_UPTAKE_HOURS; `injectionDateAssumed` says so. A longer one is refused: an
  * injection time entered minutes late would otherwise read as a day of decay.
  *
- * Enhanced and Legacy Converted Enhanced PET keep their timing in per-frame functional groups
- * and decay-correct to a Decay Correction DateTime (0018,9701) that calculate-suv does not read:
- * they are refused (other than Units GML) rather than decayed to the wrong time.
+ * Enhanced PET Image Storage keeps its timing, dose (in MBq) and units where calculate-suv does
+ * not look, and decay-corrects to its Decay Correction DateTime (0018,9701): its factors, one per
+ * frame, come from ./enhanced-pet-suv.ts (which says what it reads and what it refuses). Legacy
+ * Converted Enhanced PET carries the classic attributes, some in its Unassigned Converted Attributes
+ * Sequences: each frame's classic attributes (image-header.ts `LegacyFrames`) go through the rules
+ * above as one instance each.
  */
 import { calculateSUVScalingFactors } from '@cornerstonejs/calculate-suv';
+import { enhancedPetSuvFactors } from './enhanced-pet-suv.js';
 import type { PetAttributes } from './image-header.js';
 import { petFrameLayout } from './pet-time-slices.js';
 import { SOP_CLASS } from './uid.js';
@@ -39,11 +43,7 @@ import { SOP_CLASS } from './uid.js';
 /** The longest uptake (injection to scan) for which an injection time later than the scan is read as the day before. */
 export const MAX_ASSUMED_UPTAKE_HOURS = 12;
 
-/** PET SOP classes whose timing lies in per-frame functional groups. */
-const MULTI_FRAME_PET = new Map<string, string>([
-  [SOP_CLASS.enhancedPetImage, 'Enhanced PET Image Storage'],
-  ['1.2.840.10008.5.1.4.1.1.128.1', 'Legacy Converted Enhanced PET Image Storage'],
-]);
+const LEGACY_CONVERTED_ENHANCED_PET = '1.2.840.10008.5.1.4.1.1.128.1';
 
 export type SuvOutcome =
   | {
@@ -60,6 +60,13 @@ export type SuvOutcome =
        * the scan, and was taken on the day before ("YYYYMMDD HHMMSS" of the injection as read).
        */
       readonly injectionDateAssumed?: string;
+      /**
+       * Multi-frame PET (Enhanced, Legacy Converted): one factor per frame of each instance;
+       * `factors` then holds each instance's first frame's.
+       */
+      readonly frameFactors?: number[][];
+      /** Enhanced PET: the Decay Correction DateTime (0018,9701) the dose was decayed to, as stored. */
+      readonly decayCorrectionDateTime?: string;
     }
   | { readonly ok: false; readonly reason: string };
 
@@ -165,18 +172,12 @@ export function partialSeriesSuvNote(instances: readonly PetAttributes[], scanSt
 export function suvbwFactors(instances: readonly PetAttributes[]): SuvOutcome {
   if (instances.length === 0) return { ok: false, reason: 'no PET instances' };
   const first = instances[0]!;
+  const multiFrame = (i: PetAttributes) =>
+    i.EnhancedPet !== undefined || i.LegacyFrames !== undefined || i.SOPClassUID === SOP_CLASS.enhancedPetImage || i.SOPClassUID === LEGACY_CONVERTED_ENHANCED_PET;
+  if (instances.some(multiFrame)) return multiFramePetFactors(instances);
   // GML pixels are SUV already (calculate-suv's factor 1): no weight, dose, half-life or decay
   // enters, so none is asked for (a mixed series goes on to calculate-suv, which refuses it).
   if (instances.every((i) => i.Units === 'GML')) return { ok: true, factors: instances.map(() => 1) };
-  const multiFrame = MULTI_FRAME_PET.get(first.SOPClassUID ?? '');
-  if (multiFrame !== undefined) {
-    return {
-      ok: false,
-      reason:
-        `${multiFrame} (${first.SOPClassUID}) keeps its frame times in per-frame functional groups and is decay-corrected to its Decay Correction DateTime (0018,9701), ` +
-        'which lowdose does not read; export the series as PET Image Storage (1.2.840.10008.5.1.4.1.1.128, one file per slice) to have it in SUVbw',
-    };
-  }
   // Say plainly what is missing instead of passing NaN to the library.
   if (!(first.PatientWeight > 0)) return { ok: false, reason: 'PatientWeight (0010,1030) is missing or zero' };
   if (!(first.RadionuclideTotalDose > 0)) {
@@ -232,4 +233,41 @@ export function suvbwFactors(instances: readonly PetAttributes[]): SuvOutcome {
     console.warn = warn;
     console.log = log;
   }
+}
+
+/** Enhanced or Legacy Converted Enhanced PET instances (see the header): a factor per frame. */
+function multiFramePetFactors(instances: readonly PetAttributes[]): SuvOutcome {
+  const sopClass = instances[0]!.SOPClassUID ?? '';
+  if (instances.some((i) => (i.SOPClassUID ?? '') !== sopClass)) {
+    return { ok: false, reason: `the series mixes SOP classes (${[...new Set(instances.map((i) => i.SOPClassUID ?? '?'))].join(', ')})` };
+  }
+  const noGroups = 'it has no Per-Frame Functional Groups Sequence (5200,9230) to read its frames from';
+  if (sopClass === LEGACY_CONVERTED_ENHANCED_PET) {
+    if (instances.some((i) => i.LegacyFrames === undefined)) return { ok: false, reason: `Legacy Converted Enhanced PET: ${noGroups}` };
+    const views = instances.map((i) => i.LegacyFrames ?? []);
+    // Each frame as the classic instance it was converted from.
+    const flat = views.flat().map(({ SOPClassUID: _class, LegacyFrames: _frames, ...classic }) => classic);
+    const outcome = suvbwFactors(flat);
+    if (!outcome.ok) return { ok: false, reason: `Legacy Converted Enhanced PET, read frame by frame as PET images: ${outcome.reason}` };
+    let at = 0;
+    const frameFactors = views.map((frames) => frames.map(() => outcome.factors[at++]!));
+    return { ...outcome, factors: frameFactors.map((f) => f[0] ?? Number.NaN), frameFactors };
+  }
+  const frameFactors: number[][] = [];
+  let decayCorrectionDateTime: string | undefined;
+  for (const instance of instances) {
+    if (instance.EnhancedPet === undefined) {
+      return { ok: false, reason: sopClass === SOP_CLASS.enhancedPetImage ? `Enhanced PET Image (${sopClass}): ${noGroups}` : `SOP class ${sopClass} is not an Enhanced PET Image` };
+    }
+    const outcome = enhancedPetSuvFactors(instance.EnhancedPet, instance.Units, instance.PatientWeight);
+    if (!outcome.ok) return { ok: false, reason: `Enhanced PET Image (${SOP_CLASS.enhancedPetImage}): ${outcome.reason}` };
+    frameFactors.push(outcome.factors);
+    if (outcome.decayCorrectionDateTime !== '') decayCorrectionDateTime ??= outcome.decayCorrectionDateTime;
+  }
+  return {
+    ok: true,
+    factors: frameFactors.map((f) => f[0] ?? Number.NaN),
+    frameFactors,
+    ...(decayCorrectionDateTime !== undefined ? { decayCorrectionDateTime } : {}),
+  };
 }

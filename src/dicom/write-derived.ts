@@ -14,6 +14,7 @@ import { LowdoseError } from '../errors.js';
 import { makeOutputFolderSync, realPathOrSelf } from '../util/fs.js';
 import { frameNumbers, functionalGroup, getNumber, getNumbers, getStrings, TAG } from './attributes.js';
 import { appendContributingEquipment, DEFAULT_PROCESSING_EQUIPMENT, processingEquipmentItem, type ProcessingEquipment } from './contributing-equipment.js';
+import { setClassicPetSuvAttributes } from './derived-pet-suv.js';
 import { copySourceAttributes, readCopiedAttributes } from './derived-source.js';
 import { readImageHeader, type FrameGeometry, type ImageHeader } from './image-header.js';
 import { toStoredDomain } from './pixels.js';
@@ -217,6 +218,8 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
       const window = typeof options.window === 'function' ? options.window(pixels, padding ?? null) : options.window;
       if (window) setOwnWindow(dataset, window, scale);
       if (unitless) markUnitless(dataset);
+      // A multi-frame PET source read in SUVbw: the derived single-frame file carries its SUV inputs where classic readers look.
+      else if (source.units === 'SUVbw' && entry.header.pet) setClassicPetSuvAttributes(dataset, entry.header.pet, slice.frame);
       const sopClassUid = getString(dataset, 'SOPClassUID')!;
       const target = targets[index]!;
       const bytes = encodePart10(target, fileMeta(sopClassUid, sopInstanceUid), dataset);

@@ -1,6 +1,7 @@
 /**
  * SUVbw of PET series that are not one static series: a dynamic series (time points at the same
- * positions), Enhanced PET (timing per frame), an injection before midnight for a scan after it.
+ * positions), a gated one, an injection before midnight for a scan after it (Enhanced PET:
+ * enhanced-pet-suv.test.ts).
  * The files and their expected SUVbw come from test/dicom/data/make-pet-timing.py (pydicom, from
  * the ACRIN slice suyashkumar__dicom/testdata/1.dcm, the factors computed there from the DICOM
  * attributes, not with lowdose's code).
@@ -26,7 +27,6 @@ interface Expected {
   halfLife: number;
   dynamic: { factor: number; timePoints: { acquisitionTime: string; suvMax: number }[] };
   dynamicLate: { wholeFactor: number; laterTimePointsFactor: number };
-  enhanced: { bqmlMax: number };
   midnight: { injection: string; factor: number; suvMax: number };
   dynamicAdmin: { factor: number; timePoints: { suvMax: number }[] };
   gated: { factor: number; gates: { rrInterval: number; timeSlot: number; suvMax: number }[] };
@@ -269,21 +269,6 @@ describe.skipIf(!hasPydicom)('SUVbw of PET series with other timing than one sta
     expect(run.code, run.stderr).toBe(0);
     const lines = run.stdout.split('\n').filter((l) => l.startsWith('PT '));
     expect(lines.map((l) => /#t\d/.exec(l)?.[0]).sort()).toEqual(['#t1', '#t2', '#t3']);
-  });
-
-  it('refuses SUVbw of Enhanced PET, whose pixels are decay-corrected to a time calculate-suv does not read, and keeps Bq/ml', async () => {
-    // The file also carries the classic Units BQML / DecayCorrection START and a SeriesTime 10 min
-    // before its Decay Correction DateTime: decayed to the SeriesTime its SUVs would be 6.5 % low.
-    const { series } = await scanPaths([path.join(dir, 'enhanced')]);
-    const s = series[0]!;
-    expect(s.units).toBe('BQML');
-    expect(s.slices).toHaveLength(2);
-    const warning = s.warnings.find((w) => w.code === 'E_SUV_UNAVAILABLE');
-    expect(warning?.message).toMatch(/Enhanced PET Image Storage \(1\.2\.840\.10008\.5\.1\.4\.1\.1\.130\).*Decay Correction DateTime \(0018,9701\).*export the series as PET Image Storage/);
-    expect(relative(await maxOf(s), expected.enhanced.bqmlMax)).toBeLessThan(1e-6);
-    // Units GML is SUV already, whatever the timing.
-    const pet = (await readInstanceHeader(path.join(dir, 'enhanced', 'enhanced.dcm'))).pet!;
-    expect(suvbwFactors([{ ...pet, Units: 'GML' }])).toEqual({ ok: true, factors: [1] });
   });
 
   describe('an injection time of day later than the scan (no RadiopharmaceuticalStartDateTime)', () => {

@@ -8,10 +8,6 @@ attributes alone (not with lowdose's code):
              same two positions at three time points (frames of 60, 120 and 300 s from the
              SeriesTime), each time point with its own FrameReferenceTime, ActualFrameDuration,
              AcquisitionTime and activity (RescaleSlope)
-  enhanced/  one Enhanced PET Image Storage file (1.2.840.10008.5.1.4.1.1.130) of two frames,
-             decay-corrected (DecayCorrected YES) to a Decay Correction DateTime 10 min after the
-             SeriesTime, timing in its PET Frame Acquisition functional groups; it also carries the
-             classic Units / DecayCorrection / Series and Acquisition times, as some converters write
   dynamic-late/  the same dynamic series with a SeriesTime of 15:40:00, after every frame (as on
              post-processed series): the dose is then decayed to the earliest AcquisitionTime
   dynamic-admin/  the dynamic series with DecayCorrection ADMIN and a scan started 10 s before
@@ -24,8 +20,9 @@ attributes alone (not with lowdose's code):
 
 SUVbw = pixel (Bq/ml) x weight (g) / (dose (Bq) x 2^(-(t_ref - t_injection) / half-life)), t_ref
 being the time the pixels are decay-corrected to: the SeriesDate / SeriesTime for DecayCorrection
-START (PS3.3 C.8.9.1: the series time is the reference of all its activity), the Decay Correction
-DateTime (0018,9701) for Enhanced PET; for ADMIN the injection itself, so the dose enters undecayed. expected.json holds per file set the factor and SUVmax.
+START (PS3.3 C.8.9.1: the series time is the reference of all its activity); for ADMIN the
+injection itself, so the dose enters undecayed (Enhanced PET: make-enhanced-pet.py). expected.json
+holds per file set the factor and SUVmax.
 
 Usage: /usr/bin/python3 test/dicom/data/make-pet-timing.py <corpus dir> <output dir>
 """
@@ -37,9 +34,7 @@ import sys
 
 import numpy as np
 import pydicom
-from pydicom.dataset import Dataset
-from pydicom.sequence import Sequence
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import generate_uid
 
 corpus, out = sys.argv[1], sys.argv[2]
 SOURCE = os.path.join(corpus, 'suyashkumar__dicom/testdata/1.dcm')
@@ -195,75 +190,6 @@ for r in range(rr_intervals):
         gated['gates'].append({'rrInterval': r + 1, 'timeSlot': g + 1, 'imageIndex': indices, 'suvMax': suv_max})
 expected['gated'] = gated
 
-# --- enhanced: Enhanced PET Image Storage, 2 frames -----------------------------------------
-os.makedirs(os.path.join(out, 'enhanced'), exist_ok=True)
-e = Dataset()
-for keyword in ['PatientName', 'PatientID', 'PatientBirthDate', 'PatientSex', 'PatientWeight', 'StudyInstanceUID', 'StudyDate', 'StudyTime',
-                'Modality', 'SeriesDate', 'SeriesTime', 'AcquisitionDate', 'AcquisitionTime', 'FrameOfReferenceUID', 'Units', 'DecayCorrection',
-                'CorrectedImage', 'Rows', 'Columns', 'SamplesPerPixel', 'PhotometricInterpretation', 'BitsAllocated', 'BitsStored', 'HighBit',
-                'PixelRepresentation']:
-    if keyword in src:
-        setattr(e, keyword, getattr(src, keyword))
-e.SOPClassUID = '1.2.840.10008.5.1.4.1.1.130'
-e.SOPInstanceUID = generate_uid(entropy_srcs=['lowdose-pet-enhanced'])
-e.SeriesInstanceUID = generate_uid(entropy_srcs=['lowdose-pet-enhanced-series'])
-e.InstanceNumber = 1
-e.ImageType = ['ORIGINAL', 'PRIMARY']
-e.NumberOfFrames = 2
-e.AcquisitionDateTime = src.SeriesDate + src.SeriesTime
-decay_reference = series_start + dt.timedelta(minutes=10)
-e.DecayCorrected = 'YES'
-e.AttenuationCorrected = 'YES'
-e.DecayCorrectionDateTime = decay_reference.strftime('%Y%m%d%H%M%S.%f')
-r = Dataset()
-r.RadiopharmaceuticalStartDateTime = injection.strftime('%Y%m%d%H%M%S.%f')
-r.RadionuclideTotalDose = drug.RadionuclideTotalDose
-r.RadionuclideHalfLife = drug.RadionuclideHalfLife
-e.RadiopharmaceuticalInformationSequence = Sequence([r])
-shared = Dataset()
-measures = Dataset()
-measures.PixelSpacing = src.PixelSpacing
-measures.SliceThickness = src.SliceThickness
-shared.PixelMeasuresSequence = Sequence([measures])
-orientation = Dataset()
-orientation.ImageOrientationPatient = src.ImageOrientationPatient
-shared.PlaneOrientationSequence = Sequence([orientation])
-transform = Dataset()
-transform.RescaleSlope = src.RescaleSlope
-transform.RescaleIntercept = intercept0
-transform.RescaleType = 'BQML'
-shared.PixelValueTransformationSequence = Sequence([transform])
-e.SharedFunctionalGroupsSequence = Sequence([shared])
-frames = []
-for i in range(2):
-    f = Dataset()
-    position = Dataset()
-    position.ImagePositionPatient = [-342.11083849009, -528.74934994385, -278.5 - 3.27 * i]
-    f.PlanePositionSequence = Sequence([position])
-    acquisition = Dataset()
-    acquisition.FrameAcquisitionDateTime = src.SeriesDate + src.SeriesTime
-    acquisition.FrameReferenceDateTime = (series_start + dt.timedelta(seconds=150)).strftime('%Y%m%d%H%M%S.%f')
-    acquisition.FrameAcquisitionDuration = 300000
-    f.PETFrameAcquisitionSequence = Sequence([acquisition])
-    frames.append(f)
-e.PerFrameFunctionalGroupsSequence = Sequence(frames)
-e.PixelData = np.concatenate([src.pixel_array.ravel(), src.pixel_array.ravel()]).astype(src.pixel_array.dtype).tobytes()
-e.file_meta = pydicom.dataset.FileMetaDataset()
-e.file_meta.MediaStorageSOPClassUID = e.SOPClassUID
-e.file_meta.MediaStorageSOPInstanceUID = e.SOPInstanceUID
-e.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-e.save_as(os.path.join(out, 'enhanced', 'enhanced.dcm'), write_like_original=False)
-bq_max = float((stored * float(src.RescaleSlope) + intercept0).max())
-expected['enhanced'] = {
-    # What the pixels mean: decay-corrected to the Decay Correction DateTime.
-    'factor': factor(decay_reference, injection),
-    'suvMax': bq_max * factor(decay_reference, injection),
-    # The dose decayed to the SeriesTime instead (what the classic START rule gives).
-    'seriesTimeFactor': factor(series_start, injection),
-    'seriesTimeSuvMax': bq_max * factor(series_start, injection),
-    'bqmlMax': bq_max,
-}
-
 # --- midnight: injected 23:17:00, scanned 00:23:16.921 the next day -----------------------
 os.makedirs(os.path.join(out, 'midnight'), exist_ok=True)
 shift = dt.timedelta(hours=9)
@@ -282,6 +208,7 @@ m.RadiopharmaceuticalInformationSequence[0].RadiopharmaceuticalStartTime = tm(in
 assert 'RadiopharmaceuticalStartDateTime' not in m.RadiopharmaceuticalInformationSequence[0]
 m.save_as(os.path.join(out, 'midnight', 'midnight.dcm'), write_like_original=False)
 f_mid = factor(scan, injection + shift)
+bq_max = float((stored * float(src.RescaleSlope) + intercept0).max())
 expected['midnight'] = {
     'injection': (injection + shift).strftime('%Y%m%d %H%M%S'),
     'seriesStart': scan.strftime('%Y%m%d %H%M%S.%f'),

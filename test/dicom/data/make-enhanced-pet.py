@@ -1,0 +1,252 @@
+"""
+Enhanced PET Image Storage (1.2.840.10008.5.1.4.1.1.130) and Legacy Converted Enhanced PET
+(1.2.840.10008.5.1.4.1.1.128.1) files made with pydicom from the ACRIN slice
+suyashkumar__dicom/testdata/1.dcm (F-18, 6586.2 s, 178.34 MBq injected 14:17:00, SeriesTime
+15:23:16.921, 69.7344 kg), each of two frames (the slice twice, frame 2 with its own Rescale Slope,
+0.8 x frame 1's), and their SUVbw computed here from the DICOM attributes alone, not with lowdose's
+code, as PS3.3 C.8.22 defines them:
+
+  SUVbw = Bq/ml x weight (g) / (dose (MBq) x 10^6 x 2^(-(t_dc - t_injection) / half-life))
+
+t_dc being the Decay Correction DateTime (0018,9701) of the Enhanced PET Corrections Module ("the
+date and time to which all frames in this Image were decay corrected"), the dose that of the
+Enhanced PET Isotope Module (in MBq), the units the Real World Value Mapping's (UCUM, CID 84).
+
+  enhanced/             Decay Corrected YES, Decay Correction DateTime 10 min after the SeriesTime,
+                        Real World Value Mapping "Bq/ml" per frame; it also carries the classic
+                        Units BQML, DecayCorrection START and Series / Acquisition times, as some
+                        converters write: decayed to the SeriesTime its SUVs would be 6.5 % low
+  two-agents/           two radiopharmaceuticals (the F-18 of 14:17:00, and 150 MBq of F-18 at
+                        15:00:00), frame 1 naming agent 1 and frame 2 agent 2 in its
+                        Radiopharmaceutical Usage Sequence: a factor per frame
+  suvbw-mapped/         Real World Value Mapping "{SUVbw}g/ml": SUVbw already, factor 1, no weight
+  no-decay-datetime/    Decay Corrected YES, no Decay Correction DateTime        (refused)
+  not-decay-corrected/  Decay Corrected NO                                       (refused)
+  no-weight/            no PatientWeight                                         (refused)
+  counts/               Real World Value Mapping "{counts}", no Units            (refused)
+  dose-in-bq/           Radionuclide Total Dose written in Bq (178340011.6)      (refused)
+  legacy/               Legacy Converted Enhanced PET: the classic PET Series / Isotope attributes
+                        (Units BQML, DecayCorrection START, dose in Bq) in the Unassigned Shared
+                        Converted Attributes Sequence, each frame's AcquisitionTime, FrameReference
+                        Time and ActualFrameDuration in its Unassigned Per-Frame one: decayed to
+                        the SeriesTime (PS3.3 C.8.9.1.1.5, START)
+
+expected.json holds per set the factor and maximum SUVbw and Bq/ml of each frame.
+
+Usage: /usr/bin/python3 test/dicom/data/make-enhanced-pet.py <corpus dir> <output dir>
+"""
+import copy
+import datetime as dt
+import json
+import os
+import sys
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.sequence import Sequence
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+corpus, out = sys.argv[1], sys.argv[2]
+src = pydicom.dcmread(os.path.join(corpus, 'suyashkumar__dicom/testdata/1.dcm'))
+drug = src.RadiopharmaceuticalInformationSequence[0]
+weight_g = float(src.PatientWeight) * 1000
+dose_bq = float(drug.RadionuclideTotalDose)
+half_life = float(drug.RadionuclideHalfLife)
+stored = src.pixel_array.astype(np.float64)
+slope0 = float(src.RescaleSlope)
+slopes = [slope0, slope0 * 0.8]
+first_value, last_value = int(stored.min()), int(stored.max())
+
+
+def when(da, tm):
+    whole, _, frac = tm.partition('.')
+    return dt.datetime.strptime(da + whole, '%Y%m%d%H%M%S') + dt.timedelta(microseconds=int((frac + '000000')[:6]))
+
+
+def dt_text(t):
+    return t.strftime('%Y%m%d%H%M%S.%f')
+
+
+def suv_factor(reference, injection, dose):
+    """weight (g) / (dose (Bq) decayed from the injection to the reference)."""
+    elapsed = (reference - injection).total_seconds()
+    assert elapsed >= 0
+    return weight_g / (dose * 2 ** (-elapsed / half_life))
+
+
+series_start = when(src.SeriesDate, src.SeriesTime)
+injection = when(src.SeriesDate, drug.RadiopharmaceuticalStartTime)
+decay_reference = series_start + dt.timedelta(minutes=10)
+bqml_max = [float((stored * s).max()) for s in slopes]
+
+
+def code(value, scheme, meaning):
+    c = Dataset()
+    c.CodeValue, c.CodingSchemeDesignator, c.CodeMeaning = value, scheme, meaning
+    return c
+
+
+def mapping(units, slope):
+    m = Dataset()
+    m.MeasurementUnitsCodeSequence = Sequence([code(units, 'UCUM', units)])
+    m.LUTExplanation = units
+    m.LUTLabel = 'PET'
+    vr = 'SS' if src.PixelRepresentation == 1 else 'US'
+    m.add_new(0x00409216, vr, first_value)  # Real World Value First Value Mapped
+    m.add_new(0x00409211, vr, last_value)  # Real World Value Last Value Mapped
+    m.RealWorldValueIntercept = 0.0
+    m.RealWorldValueSlope = slope
+    return m
+
+
+def agent(number, start, dose_mbq):
+    r = Dataset()
+    r.RadiopharmaceuticalAgentNumber = number
+    r.RadionuclideCodeSequence = Sequence([code('C-111A1', 'SRT', '^18^Fluorine')])
+    r.RadiopharmaceuticalStartDateTime = dt_text(start)
+    r.RadionuclideTotalDose = f'{dose_mbq:.10g}'
+    r.RadionuclideHalfLife = drug.RadionuclideHalfLife
+    return r
+
+
+def base(sop_class, entropy):
+    e = Dataset()
+    for keyword in ['PatientName', 'PatientID', 'PatientBirthDate', 'PatientSex', 'PatientWeight', 'StudyInstanceUID', 'StudyDate',
+                    'StudyTime', 'Modality', 'SeriesDate', 'SeriesTime', 'FrameOfReferenceUID', 'Rows', 'Columns', 'SamplesPerPixel',
+                    'PhotometricInterpretation', 'BitsAllocated', 'BitsStored', 'HighBit', 'PixelRepresentation']:
+        if keyword in src:
+            setattr(e, keyword, getattr(src, keyword))
+    e.SOPClassUID = sop_class
+    e.SOPInstanceUID = generate_uid(entropy_srcs=[entropy, 'instance'])
+    e.SeriesInstanceUID = generate_uid(entropy_srcs=[entropy, 'series'])
+    e.InstanceNumber = 1
+    e.ImageType = ['ORIGINAL', 'PRIMARY', 'VOLUME', 'NONE']
+    e.NumberOfFrames = 2
+    e.AcquisitionDateTime = dt_text(series_start)
+    shared = Dataset()
+    measures = Dataset()
+    measures.PixelSpacing = src.PixelSpacing
+    measures.SliceThickness = src.SliceThickness
+    shared.PixelMeasuresSequence = Sequence([measures])
+    orientation = Dataset()
+    orientation.ImageOrientationPatient = src.ImageOrientationPatient
+    shared.PlaneOrientationSequence = Sequence([orientation])
+    e.SharedFunctionalGroupsSequence = Sequence([shared])
+    frames = []
+    for i in range(2):
+        f = Dataset()
+        position = Dataset()
+        position.ImagePositionPatient = [-342.11083849009, -528.74934994385, -278.5 - 3.27 * i]
+        f.PlanePositionSequence = Sequence([position])
+        content = Dataset()
+        content.FrameAcquisitionDateTime = dt_text(series_start)
+        content.FrameReferenceDateTime = dt_text(series_start + dt.timedelta(seconds=150))
+        content.FrameAcquisitionDuration = 300000.0
+        content.StackID = '1'
+        content.InStackPositionNumber = i + 1
+        f.FrameContentSequence = Sequence([content])
+        transform = Dataset()
+        transform.RescaleSlope = f'{slopes[i]:.10g}'
+        transform.RescaleIntercept = '0'
+        transform.RescaleType = 'BQML'
+        f.PixelValueTransformationSequence = Sequence([transform])
+        frames.append(f)
+    e.PerFrameFunctionalGroupsSequence = Sequence(frames)
+    e.PixelData = np.concatenate([src.pixel_array.ravel(), src.pixel_array.ravel()]).astype(src.pixel_array.dtype).tobytes()
+    e.file_meta = FileMetaDataset()
+    e.file_meta.MediaStorageSOPClassUID = e.SOPClassUID
+    e.file_meta.MediaStorageSOPInstanceUID = e.SOPInstanceUID
+    e.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    return e
+
+
+def enhanced(entropy, units='Bq/ml'):
+    e = base('1.2.840.10008.5.1.4.1.1.130', entropy)
+    # Classic attributes some converters leave in: lowdose must not decay to this SeriesTime.
+    e.Units = 'BQML'
+    e.DecayCorrection = 'START'
+    e.AcquisitionDate, e.AcquisitionTime = src.SeriesDate, src.SeriesTime
+    e.CountsSource = 'EMISSION'
+    e.DecayCorrected = 'YES'
+    e.AttenuationCorrected = 'YES'
+    e.DecayCorrectionDateTime = dt_text(decay_reference)
+    e.RadiopharmaceuticalInformationSequence = Sequence([agent(1, injection, dose_bq / 1e6)])
+    for i, f in enumerate(e.PerFrameFunctionalGroupsSequence):
+        f.RealWorldValueMappingSequence = Sequence([mapping(units, slopes[i])])
+        usage = Dataset()
+        usage.RadiopharmaceuticalAgentNumber = 1
+        f.RadiopharmaceuticalUsageSequence = Sequence([usage])
+    return e
+
+
+def save(e, name):
+    os.makedirs(os.path.join(out, name), exist_ok=True)
+    e.save_as(os.path.join(out, name, f'{name}.dcm'), write_like_original=False)
+
+
+def frames_expected(factors):
+    return {'factors': factors, 'suvMax': [m * f for m, f in zip(bqml_max, factors)], 'bqmlMax': bqml_max}
+
+
+expected = {'source': 'suyashkumar__dicom/testdata/1.dcm', 'decayCorrectionDateTime': dt_text(decay_reference)}
+
+e = enhanced('lowdose-enhanced-pet')
+save(e, 'enhanced')
+f = suv_factor(decay_reference, injection, dose_bq)
+expected['enhanced'] = {**frames_expected([f, f]), 'seriesTimeFactor': suv_factor(series_start, injection, dose_bq)}
+
+e = enhanced('lowdose-enhanced-pet-two-agents')
+second_injection = when(src.SeriesDate, '150000')
+second_dose_mbq = 150.0
+e.RadiopharmaceuticalInformationSequence.append(agent(2, second_injection, second_dose_mbq))
+e.PerFrameFunctionalGroupsSequence[1].RadiopharmaceuticalUsageSequence[0].RadiopharmaceuticalAgentNumber = 2
+save(e, 'two-agents')
+expected['twoAgents'] = frames_expected([f, suv_factor(decay_reference, second_injection, second_dose_mbq * 1e6)])
+
+e = enhanced('lowdose-enhanced-pet-suvbw', units='{SUVbw}g/ml')
+del e.PatientWeight
+del e.Units
+save(e, 'suvbw-mapped')
+expected['suvbwMapped'] = frames_expected([1.0, 1.0])
+
+e = enhanced('lowdose-enhanced-pet-no-decay-datetime')
+del e.DecayCorrectionDateTime
+save(e, 'no-decay-datetime')
+
+e = enhanced('lowdose-enhanced-pet-not-decay-corrected')
+e.DecayCorrected = 'NO'
+del e.DecayCorrectionDateTime
+save(e, 'not-decay-corrected')
+
+e = enhanced('lowdose-enhanced-pet-no-weight')
+del e.PatientWeight
+save(e, 'no-weight')
+
+e = enhanced('lowdose-enhanced-pet-counts', units='{counts}')
+del e.Units
+save(e, 'counts')
+
+e = enhanced('lowdose-enhanced-pet-dose-in-bq')
+e.RadiopharmaceuticalInformationSequence[0].RadionuclideTotalDose = drug.RadionuclideTotalDose
+save(e, 'dose-in-bq')
+
+# --- Legacy Converted Enhanced PET ------------------------------------------------------------
+e = base('1.2.840.10008.5.1.4.1.1.128.1', 'lowdose-legacy-pet')
+converted = Dataset()
+for keyword in ['Units', 'DecayCorrection', 'CorrectedImage', 'SeriesType', 'CountsSource', 'RadiopharmaceuticalInformationSequence']:
+    setattr(converted, keyword, copy.deepcopy(getattr(src, keyword)))
+e.SharedFunctionalGroupsSequence[0].UnassignedSharedConvertedAttributesSequence = Sequence([converted])
+for i, frame in enumerate(e.PerFrameFunctionalGroupsSequence):
+    own = Dataset()
+    own.AcquisitionDate, own.AcquisitionTime = src.SeriesDate, src.SeriesTime
+    own.FrameReferenceTime = '150000'
+    own.ActualFrameDuration = 300000
+    own.ImageIndex = i + 1
+    frame.UnassignedPerFrameConvertedAttributesSequence = Sequence([own])
+save(e, 'legacy')
+legacy_factor = suv_factor(series_start, injection, dose_bq)
+expected['legacy'] = frames_expected([legacy_factor, legacy_factor])
+
+with open(os.path.join(out, 'expected.json'), 'w') as fh:
+    json.dump(expected, fh, indent=2)
