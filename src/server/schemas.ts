@@ -534,6 +534,8 @@ export const pacsStudyQuery = Type.Object(
   {
     /** PatientID to match; `*` and `?` are wildcards. Empty: any. */
     patientId: Type.Optional(Type.String({ maxLength: 64, pattern: '^[^\\\\\\x00-\\x1f]*$' })),
+    /** AccessionNumber to match (DICOM SH, at most 16 characters); `*` and `?` are wildcards. Empty: any. */
+    accessionNumber: Type.Optional(Type.String({ maxLength: 16, pattern: '^[^\\\\\\x00-\\x1f]*$' })),
     /** StudyDate range, DICOM DA (YYYYMMDD), inclusive; either end may be left out. */
     from: Type.Optional(dicomDate),
     to: Type.Optional(dicomDate),
@@ -549,6 +551,8 @@ export const pacsStudy = Type.Object({
   patientId: Type.String(),
   /** DICOM DA (YYYYMMDD) or ''. */
   date: Type.String(),
+  /** AccessionNumber, or ''. */
+  accessionNumber: Type.String(),
   description: Type.String(),
   modalities: strings,
   /** Number of series and instances, when the server says. */

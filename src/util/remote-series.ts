@@ -14,7 +14,7 @@ export interface StudyKeys {
   /** First and last StudyDate, DICOM DA (YYYYMMDD), inclusive; either may be left open. */
   readonly from?: string;
   readonly to?: string;
-  /** AccessionNumber, matched exactly (no wildcards). */
+  /** AccessionNumber; `*` and `?` are wildcards to the PACS (C-FIND and QIDO-RS match SH values with them), so a number without them matches exactly. */
   readonly accessionNumber?: string;
   /** StudyInstanceUID, matched exactly. */
   readonly studyInstanceUid?: string;

@@ -61,8 +61,8 @@ describe.skipIf(!hasChromium || !installed)('the PACS browser in the viewer (hea
     expect(await page.isVisible('#pacs-button')).toBe(true);
     const rows = () => page.$$eval('#pacs-studies tbody tr', (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent ?? '')));
     expect(await rows()).toEqual([
-      ['JANCT000', '99000', '2003-04-17', '', 'CT', '1'],
-      ['ACRIN-FLT-Breast_029', 'ACRIN-FLT-Breast_029', '1960-06-14', 'PET-CT STUDY', 'PT', '1'],
+      ['JANCT000', '99000', '2003-04-17', '03086212', '', 'CT', '1'],
+      ['ACRIN-FLT-Breast_029', 'ACRIN-FLT-Breast_029', '1960-06-14', '', 'PET-CT STUDY', 'PT', '1'],
     ]);
     // Every match is listed: the status line says no more than the count.
     await expect.poll(() => page.textContent('#pacs-status'), POLL).toBe('2 studies. Click one for its series.');
@@ -71,6 +71,10 @@ describe.skipIf(!hasChromium || !installed)('the PACS browser in the viewer (hea
     await page.click('#pacs-search-button');
     await expect.poll(async () => (await rows()).length, POLL).toBe(1);
     await page.fill('#pacs-patient', '');
+    await page.fill('#pacs-accession', '03086212');
+    await page.click('#pacs-search-button');
+    await expect.poll(async () => (await rows()).map((r) => r[1]), POLL).toEqual(['99000']);
+    await page.fill('#pacs-accession', '');
     await page.fill('#pacs-from', '1950-01-01');
     await page.fill('#pacs-to', '1970-12-31');
     await page.click('#pacs-search-button');

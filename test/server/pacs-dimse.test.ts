@@ -60,7 +60,8 @@ describe.skipIf(!installed)('serve --dimse against Orthanc', () => {
     orthanc = await startOrthanc(dir, { dicomModalities: { lowdose: { aet: CALLING_AET, host: '127.0.0.1', port: movePort } } });
     pacs = `dimse://${ORTHANC_AET}@127.0.0.1:${orthanc.dicomPort}`;
     originals = await readOriginals();
-    Object.assign(study, await uploadCohort(orthanc, originals, 31));
+    // B gets an accession number of its own (A and C keep the original's 03086212).
+    Object.assign(study, await uploadCohort(orthanc, originals, 31, (name, file) => (name === 'B' ? withSameLengthText(file, 'x00080050', '03086299') : file)));
     app = await serverOn(orthanc.dicomPort, 'work');
   }, 60_000);
 
@@ -70,7 +71,7 @@ describe.skipIf(!installed)('serve --dimse against Orthanc', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('says which PACS it browses, and searches its studies with C-FIND: newest first, by patient ID (wildcards too) and study date range', async () => {
+  it('says which PACS it browses, and searches its studies with C-FIND: newest first, by patient ID (wildcards too), accession number and study date range', async () => {
     expect((await app.inject({ url: '/api/pacs' })).json<PacsInfo>()).toEqual({ server: pacs, protocol: 'dimse' });
     const all = await app.inject({ url: '/api/pacs/studies' });
     expect(all.statusCode).toBe(200);
@@ -78,13 +79,16 @@ describe.skipIf(!installed)('serve --dimse against Orthanc', () => {
     expect(body).toMatchObject({ server: pacs, limit: 100, truncated: false, truncation: null });
     // C (2019) first; A and B share their date.
     expect(body.studies.map((s) => s.studyInstanceUid)).toEqual([study.C, ...[study.A, study.B].sort()]);
-    expect(body.studies[0]).toEqual({ studyInstanceUid: study.C, patientName: 'JANCT000', patientId: '99017', date: '20190305', description: '', modalities: ['CT'], series: 1, instances: 3 });
+    expect(body.studies[0]).toEqual({ studyInstanceUid: study.C, patientName: 'JANCT000', patientId: '99017', date: '20190305', accessionNumber: '03086212', description: '', modalities: ['CT'], series: 1, instances: 3 });
     const ids = async (query: string) => (await app.inject({ url: `/api/pacs/studies?${query}` })).json<PacsStudies>().studies.map((s) => s.studyInstanceUid);
     expect(await ids('patientId=99000')).toEqual([study.A]);
     expect(await ids('patientId=9901*')).toEqual([study.C, study.B]);
     expect(await ids('from=20190101')).toEqual([study.C]);
     expect(await ids('to=20031231&patientId=99017')).toEqual([study.B]);
     expect(await ids('patientId=nobody')).toEqual([]);
+    expect(await ids('accessionNumber=03086299')).toEqual([study.B]);
+    expect(await ids('accessionNumber=0308629?')).toEqual([study.B]);
+    expect(await ids('accessionNumber=03086212&patientId=99017')).toEqual([study.C]);
     const empty = await app.inject({ url: '/api/pacs/studies?from=20101231&to=20000101' });
     expect(empty.statusCode).toBe(400);
     expect(empty.json<ApiError>().message).toMatch(/date range is empty/);

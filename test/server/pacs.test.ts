@@ -100,17 +100,21 @@ describe.skipIf(!installed)('serve --dicomweb against Orthanc', () => {
     expect(response.statusCode).toBe(200);
     const { server, studies } = response.json<PacsStudies>();
     expect(server).toBe(orthanc.dicomweb);
-    expect(studies.map((s) => [s.patientId, s.patientName, s.date, s.description, s.modalities, s.series])).toEqual([
-      ['99000', 'JANCT000', '20030417', '', ['CT'], 1],
-      ['ACRIN-FLT-Breast_029', 'ACRIN-FLT-Breast_029', '19600614', 'PET-CT STUDY', ['PT'], 1],
+    expect(studies.map((s) => [s.patientId, s.patientName, s.date, s.accessionNumber, s.description, s.modalities, s.series])).toEqual([
+      ['99000', 'JANCT000', '20030417', '03086212', '', ['CT'], 1],
+      ['ACRIN-FLT-Breast_029', 'ACRIN-FLT-Breast_029', '19600614', '', 'PET-CT STUDY', ['PT'], 1],
     ]);
     expect(studies[0]!.studyInstanceUid).toBe(CT_STUDY);
     expect(studies[0]!.instances).toBe(3);
   });
 
-  it('searches by patient ID (wildcards too) and by a study date range', async () => {
+  it('searches by patient ID (wildcards too), by accession number and by a study date range', async () => {
     const ids = async (query: string) => (await get(`/api/pacs/studies?${query}`)).json<PacsStudies>().studies.map((s) => s.patientId);
     expect(await ids('patientId=99000')).toEqual(['99000']);
+    expect(await ids('accessionNumber=03086212')).toEqual(['99000']);
+    expect(await ids('accessionNumber=0308*')).toEqual(['99000']);
+    expect(await ids('accessionNumber=03086213')).toEqual([]);
+    expect((await get('/api/pacs/studies?accessionNumber=12345678901234567')).statusCode).toBe(400);
     expect(await ids('patientId=ACRIN*')).toEqual(['ACRIN-FLT-Breast_029']);
     expect(await ids('patientId=nobody')).toEqual([]);
     expect(await ids('from=20000101&to=20101231')).toEqual(['99000']);

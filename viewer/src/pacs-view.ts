@@ -26,10 +26,11 @@ export function displayName(pn: string): string {
 }
 
 /** The search form's values as the API's query (dates from `<input type="date">`, YYYY-MM-DD, to DA). */
-export function studyQuery(patientId: string, from: string, to: string): PacsStudyQuery {
+export function studyQuery(patientId: string, from: string, to: string, accessionNumber = ''): PacsStudyQuery {
   const da = (value: string) => value.replaceAll('-', '');
   return {
     ...(patientId.trim() ? { patientId: patientId.trim() } : {}),
+    ...(accessionNumber.trim() ? { accessionNumber: accessionNumber.trim() } : {}),
     ...(from ? { from: da(from) } : {}),
     ...(to ? { to: da(to) } : {}),
   };
@@ -136,7 +137,7 @@ export class PacsView {
 
   private async search(): Promise<void> {
     const value = (id: string) => byId<HTMLInputElement>(id).value;
-    const query = studyQuery(value('pacs-patient'), value('pacs-from'), value('pacs-to'));
+    const query = studyQuery(value('pacs-patient'), value('pacs-from'), value('pacs-to'), value('pacs-accession'));
     const generation = ++this.generation;
     this.busy('Searching…');
     this.seriesTable.hidden = true;
@@ -153,7 +154,7 @@ export class PacsView {
   private renderStudies(studies: readonly PacsStudy[]): void {
     this.studiesBody.replaceChildren(
       ...studies.map((study) => {
-        const row = rowOf([displayName(study.patientName), study.patientId, displayDate(study.date), study.description, study.modalities.join(', '), study.series === null ? '' : String(study.series)]);
+        const row = rowOf([displayName(study.patientName), study.patientId, displayDate(study.date), study.accessionNumber, study.description, study.modalities.join(', '), study.series === null ? '' : String(study.series)]);
         row.dataset.study = study.studyInstanceUid;
         row.tabIndex = 0;
         row.title = 'Show the series of this study';

@@ -1,7 +1,7 @@
 /**
  * The PACS of `serve --dicomweb` or `serve --dimse` seen from the viewer, the same routes and
  * answers for either protocol: GET /api/pacs says whether there is one (and which protocol), GET
- * /api/pacs/studies searches its studies (patient ID, study date range), GET
+ * /api/pacs/studies searches its studies (patient ID, accession number, study date range), GET
  * /api/pacs/studies/:study/series lists a study's series, and POST
  * /api/pacs/studies/:study/series/:series/open pulls a series into the work folder and indexes it,
  * so that it opens, compares and denoises as any local series. A job's store-back is the `store`
@@ -30,10 +30,11 @@ const pacs: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/api/pacs/studies', { schema: { querystring: pacsStudyQuery, response: { 200: pacsStudies, ...errorResponses } } }, async (request) => {
     const pacs = server();
-    const { patientId, from, to } = request.query;
+    const { patientId, accessionNumber, from, to } = request.query;
     const limit = request.query.limit ?? DEFAULT_LIMIT;
     const { studies, truncated, truncation } = await pacs.studies({
       ...(patientId ? { patientId } : {}),
+      ...(accessionNumber ? { accessionNumber } : {}),
       ...(from !== undefined ? { from } : {}),
       ...(to !== undefined ? { to } : {}),
       limit,
