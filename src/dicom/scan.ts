@@ -59,6 +59,12 @@ export interface ScanOptions {
    * per file (src/util/code-sample.ts). Default: all are kept.
    */
   readonly listedPerCode?: number;
+  /**
+   * Told every file that could not be read (each `errors` entry, listed or not), as the scan meets
+   * it: the whole list can be written out as it grows (src/util/error-list-file.ts) while `errors`
+   * stays capped.
+   */
+  readonly onError?: (error: LowdoseError) => void;
 }
 
 /** Real paths of `roots` (as given where they do not exist). */
@@ -166,7 +172,11 @@ export async function scanPaths(paths: readonly string[], options: ScanOptions =
   const headers: ImageHeader[] = [];
   const perCode = options.listedPerCode ?? Number.POSITIVE_INFINITY;
   const errors = new CodeSample<LowdoseError>(perCode);
-  for (const e of missing) errors.add(e);
+  const failed = (e: LowdoseError) => {
+    errors.add(e);
+    options.onError?.(e);
+  };
+  for (const e of missing) failed(e);
   const skipped = new CodeSample<SkippedFile>(perCode);
   for (const [index, file] of files.entries()) {
     options.onFile?.(index, files.length, file.path);
@@ -181,7 +191,7 @@ export async function scanPaths(paths: readonly string[], options: ScanOptions =
         // Directories hold READMEs, licences and the like: not DICOM, and not an error either.
         skipped.add({ path, code: 'E_NOT_DICOM', message: e.message });
       } else {
-        errors.add(e.path ? e : new LowdoseError(e.code, e.message, { path, cause: e }));
+        failed(e.path ? e : new LowdoseError(e.code, e.message, { path, cause: e }));
       }
     }
   }

@@ -20,6 +20,7 @@ import { uncertaintySliceWindow } from '../dicom/sigma-window.js';
 import { createDerivedSeriesWriter, type DerivedSeriesWriter } from '../dicom/write-derived.js';
 import { LowdoseError, RUN_WARNING_CODES, toLowdoseError } from '../errors.js';
 import { CodeSample, LISTED_PER_CODE } from '../util/code-sample.js';
+import { ErrorListFile } from '../util/error-list-file.js';
 import type { Image2D } from '../image.js';
 import { DEFAULT_PADDING_FILL, fillPadding, type PaddingFill } from '../padding.js';
 import { acquireFolderLocks, releaseAll, type FolderLock } from '../util/folder-lock.js';
@@ -75,11 +76,23 @@ export function outputFolderName(series: Series): string {
 }
 
 export async function denoisePaths(paths: readonly string[], options: DenoiseOptions): Promise<DenoiseReport> {
+  // Of the files that cannot be read, a sample is kept and all are counted: a folder of junk makes
+  // a report.json of a few entries, not one per file (src/util/code-sample.ts). Where report.json
+  // is written, every one goes to the whole list beside it as the scan meets it (unreadable.tsv,
+  // src/util/error-list-file.ts).
+  const unreadable = options.writeReport !== false ? ErrorListFile.open() : null;
+  try {
+    return await denoiseScanned(paths, options, unreadable);
+  } finally {
+    await unreadable?.discard();
+  }
+}
+
+async function denoiseScanned(paths: readonly string[], options: DenoiseOptions, unreadable: ErrorListFile | null): Promise<DenoiseReport> {
   const log = options.log ?? (() => {});
   const outDir = path.resolve(options.outDir);
-  // Of the files that cannot be read, a sample is kept and all are counted: a folder of junk makes
-  // a report.json of a few entries, not one per file (src/util/code-sample.ts).
-  const scan = await scanPaths(paths, { listedPerCode: LISTED_PER_CODE });
+  const onError = unreadable && options.listUnreadable !== false ? { onError: (e: LowdoseError) => unreadable.add(e.toJSON()) } : {};
+  const scan = await scanPaths(paths, { listedPerCode: LISTED_PER_CODE, ...onError });
   const errors = CodeSample.of<DenoiseReport['errors'][number]>(scan.errors.map((e) => e.toJSON()), scan);
   // An -o inside an input folder holds this command's own earlier output: not input. (Its rerun
   // found the finished series there and refused them as input files inside -o.)
@@ -152,8 +165,11 @@ export async function denoisePaths(paths: readonly string[], options: DenoiseOpt
     return removed;
   };
   try {
-    const reference = options.reference?.length ? await openReference(options.reference, log) : null;
+    const reference = options.reference?.length ? await openReference(options.reference, log, onError.onError) : null;
     if (reference) errors.absorb(reference.errors, reference);
+    // Every file the scans could not read, named in each report.json written from here on.
+    const errorsFile = unreadable ? await unreadable.publish(outDir) : null;
+    const errorsFileField = errorsFile ? { errorsFile } : {};
     for (const [seriesIndex, series] of candidates.entries()) {
       options.signal?.throwIfAborted?.();
       try {
@@ -182,7 +198,7 @@ export async function denoisePaths(paths: readonly string[], options: DenoiseOpt
       }
       if (folderReport) {
         await dropLost(reports);
-        await folderReport.write({ toolkit: toolkitIdentity(), series: reports, errors: errors.items, ...errors.counted(), ...skippedField });
+        await folderReport.write({ toolkit: toolkitIdentity(), series: reports, errors: errors.items, ...errors.counted(), ...errorsFileField, ...skippedField });
       }
     }
     // Before the frames' locks are released with their acquisitions.
@@ -199,7 +215,7 @@ export async function denoisePaths(paths: readonly string[], options: DenoiseOpt
       });
       return false;
     });
-    const report: DenoiseReport = { toolkit: toolkitIdentity(), series: kept, errors: errors.items, ...errors.counted(), ...skippedField };
+    const report: DenoiseReport = { toolkit: toolkitIdentity(), series: kept, errors: errors.items, ...errors.counted(), ...errorsFileField, ...skippedField };
     if (folderReport) await folderReport.write(report);
     return report;
   } finally {

@@ -3,10 +3,12 @@
  * read (with its reason) and, on request, per-slice statistics in modality units
  * (docs/contract.md). A layer over src/dicom that the CLI prints.
  */
-import { toLowdoseError } from '../errors.js';
+import path from 'node:path';
+import { toLowdoseError, type LowdoseError } from '../errors.js';
 import { clearSliceCache, readSlicePixels, scanPaths, type Series } from '../dicom/index.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 import { CodeSample, LISTED_PER_CODE } from '../util/code-sample.js';
+import { ErrorListFile } from '../util/error-list-file.js';
 import { petFrameReport, type PetFrameReport } from './frame-output.js';
 
 export interface SliceStats {
@@ -48,6 +50,8 @@ export interface InfoResult {
   errors: Array<{ path: string | null; code: string; message: string }>;
   errorCount: number;
   errorsByCode: Record<string, number>;
+  /** With `InfoOptions.errorsFile` (--errors-file): the file every error was written to, as `denoise` writes unreadable.tsv. */
+  errorsFile?: string;
   /**
    * DICOMDIRs, non-image objects (RT, SR, SEG, ECG, ...) and non-DICOM files met in directories: at
    * most LISTED_PER_CODE of each code; `skippedCount` / `skippedByCode` count all.
@@ -62,12 +66,34 @@ export interface InfoOptions {
   readonly stats?: boolean;
   /** Progress messages (the CLI sends them to stderr). */
   readonly progress?: (message: string) => void;
+  /**
+   * Write every error (each file that could not be read, and with `stats` each slice that could not
+   * be decoded), listed in `errors` or not, to this file, streamed as they are met
+   * (src/util/error-list-file.ts); written whole, with a header line only when there is none.
+   */
+  readonly errorsFile?: string;
 }
 
 /** Does the work of `lowdose info`; returns the JSON result and the exit code. */
 export async function runInfo(paths: readonly string[], options: InfoOptions = {}): Promise<{ result: InfoResult; exitCode: number }> {
+  const list = options.errorsFile !== undefined ? ErrorListFile.open() : null;
+  try {
+    const run = await infoScanned(paths, options, list);
+    if (list && options.errorsFile !== undefined) {
+      const errorsFile = path.resolve(options.errorsFile);
+      await list.writeTo(errorsFile);
+      run.result.errorsFile = errorsFile;
+    }
+    return run;
+  } finally {
+    await list?.discard();
+  }
+}
+
+async function infoScanned(paths: readonly string[], options: InfoOptions, list: ErrorListFile | null): Promise<{ result: InfoResult; exitCode: number }> {
   const progress = options.progress ?? (() => {});
   const scan = await scanPaths(paths, {
+    ...(list ? { onError: (e: LowdoseError) => list.add(e.toJSON()) } : {}),
     onFile: (index, total) => {
       if (index === 0) progress(`reading ${total} file(s)`);
       else if (index % 200 === 0) progress(`  ${index}/${total}`);
@@ -80,7 +106,10 @@ export async function runInfo(paths: readonly string[], options: InfoOptions = {
     const entry = describeSeries(s);
     if (options.stats) {
       progress(`decoding ${s.slices.length} slice(s) of ${s.key}`);
-      entry.stats = await sliceStats(s, errors);
+      entry.stats = await sliceStats(s, (e) => {
+        errors.add(e);
+        list?.add(e);
+      });
     }
     series.push(entry);
   }
@@ -124,7 +153,7 @@ function describeSeries(s: Series): InfoSeries {
  * Min / max / mean per slice in the series' units, over the pixels that are not padding or CT
  * out-of-field fill (all pixels when every one is). A slice that fails to decode becomes an error entry.
  */
-async function sliceStats(series: Series, errors: CodeSample<InfoResult['errors'][number]>): Promise<SliceStats[]> {
+async function sliceStats(series: Series, failedSlice: (error: InfoResult['errors'][number]) => void): Promise<SliceStats[]> {
   const stats: SliceStats[] = [];
   const failed = new Set<string>();
   for (const slice of series.slices) {
@@ -154,7 +183,7 @@ async function sliceStats(series: Series, errors: CodeSample<InfoResult['errors'
       stats.push({ file: slice.file, frame: slice.frame, min, max, mean: sum / count });
     } catch (error) {
       failed.add(slice.file);
-      errors.add(toLowdoseError(error, 'E_DECODE', slice.file).toJSON());
+      failedSlice(toLowdoseError(error, 'E_DECODE', slice.file).toJSON());
     }
   }
   return stats;

@@ -16,8 +16,9 @@ export interface ReferenceSet extends ErrorCounts {
   readonly errors: Array<{ path: string | null; code: string; message: string }>;
 }
 
-export async function openReference(paths: readonly string[], log: (message: string) => void): Promise<ReferenceSet> {
-  const scan = await scanPaths(paths, { listedPerCode: LISTED_PER_CODE });
+/** `onError`: told every reference file that could not be read, listed in `errors` or not (the whole list, ../util/error-list-file.ts). */
+export async function openReference(paths: readonly string[], log: (message: string) => void, onError?: (error: LowdoseError) => void): Promise<ReferenceSet> {
+  const scan = await scanPaths(paths, { listedPerCode: LISTED_PER_CODE, ...(onError ? { onError } : {}) });
   if (scan.missing.length > 0) throw new LowdoseError('E_NOT_FOUND', `--reference ${scan.missing.join(', ')}: no such file or directory`);
   if (scan.series.length === 0) throw new LowdoseError('E_USAGE', `--reference ${paths.join(', ')}: no readable image series`);
   log(`reference: ${scan.series.length} series`);

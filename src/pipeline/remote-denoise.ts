@@ -304,7 +304,7 @@ async function pullDenoiseStore<R extends FolderRecordShape>(options: RemoteDeno
   // seriesToDenoise chose what was pulled (a series the URL names is denoised even if lowdose derived it).
   const report = await denoisePaths(
     pulled.map((p) => p.dir),
-    { ...options, includeDerived: true },
+    { ...options, includeDerived: true, listUnreadable: false },
   );
   const errors = report.errors.map((e) => nameRemoteInstance(e, pulled));
   for (const [uid, note] of incompleteSuvNotes(pulled, report.series)) {

@@ -47,6 +47,7 @@ import { ignoredOptionWarnings } from './simulate-option-scope.js';
 import { framesNoLongerInAcquisition, replaceEarlierSeriesFiles, type SeriesFiles } from './earlier-series-files.js';
 import { writeSimulationMarkers } from './simulation-marker.js';
 import { CodeSample, LISTED_PER_CODE } from '../util/code-sample.js';
+import { ErrorListFile } from '../util/error-list-file.js';
 
 export type CtMode = 'insert' | 'truth';
 
@@ -121,6 +122,11 @@ export interface SimulateResult {
   errorCount: number;
   /** `errorCount` by code. */
   errorsByCode: Record<string, number>;
+  /**
+   * The whole list of the files the scan could not read, in the output folder (unreadable.tsv,
+   * src/util/error-list-file.ts); absent when there was none or nothing was simulated.
+   */
+  errorsFile?: string;
   /** Series of other modalities, not simulated. */
   skipped: Array<{ key: string; modality: string; message: string }>;
 }
@@ -582,9 +588,19 @@ export async function runSimulate(paths: readonly string[], options: SimulateOpt
   }
   if (options.kernel !== 'auto') resolveKernel(options.kernel, options.cutoff);
   else if (options.cutoff !== undefined) resolveKernel(DEFAULT_KERNEL, options.cutoff);
+  // Every unreadable file goes to the whole list as the scan meets it; the result lists a sample.
+  const unreadable = ErrorListFile.open();
+  try {
+    return await simulateScanned(paths, options, unreadable);
+  } finally {
+    await unreadable.discard();
+  }
+}
+
+async function simulateScanned(paths: readonly string[], options: SimulateOptions, unreadable: ErrorListFile): Promise<{ result: SimulateResult; exitCode: number }> {
   const progress = options.progress ?? (() => {});
   const seed = options.seed ?? 0;
-  const scan = await scanPaths(paths, { listedPerCode: LISTED_PER_CODE });
+  const scan = await scanPaths(paths, { listedPerCode: LISTED_PER_CODE, onError: (e) => unreadable.add(e.toJSON()) });
   const errors = CodeSample.of<SimulateResult['errors'][number]>(scan.errors.map((e) => e.toJSON()), scan);
   const result: SimulateResult = { series: [], errors: errors.items, ...errors.counted(), skipped: [] };
   const targets = scan.series.filter((s) => s.modality === 'CT' || s.modality === 'PT');
@@ -611,6 +627,8 @@ export async function runSimulate(paths: readonly string[], options: SimulateOpt
   }
   const pool = new SimulationPool(options.workers ?? defaultWorkerCount());
   try {
+    const errorsFile = await unreadable.publish(path.resolve(options.outDir));
+    if (errorsFile) result.errorsFile = errorsFile;
     for (const series of targets) {
       progress(`simulating ${series.modality} ${series.key} (${series.slices.length} slice(s)) at ${options.dose} dose`);
       try {

@@ -125,6 +125,13 @@ export interface DenoiseOptions {
    * a folder they share, so they leave it to the batch, which writes one for all its series.
    */
   readonly writeReport?: boolean;
+  /**
+   * With report.json, write every file the scans could not read to unreadable.tsv beside it
+   * (default true; src/util/error-list-file.ts). A PACS run (./remote-denoise.ts) writes its own
+   * report.json over the folder's and names its unreadable instances there, so it turns this off:
+   * its pulled files are not the user's, and an earlier run's list there is removed.
+   */
+  readonly listUnreadable?: boolean;
 }
 
 export interface DenoiseProgress {
@@ -264,6 +271,12 @@ export interface DenoiseReport {
   readonly errorCount?: number;
   /** `errorCount` by code. */
   readonly errorsByCode?: Record<string, number>;
+  /**
+   * The whole list of the files the run's scans (input, --reference) could not read, one per line,
+   * beside report.json (unreadable.tsv, src/util/error-list-file.ts); absent when there was none,
+   * or no report.json was written. A series that failed is always in `errors` itself.
+   */
+  readonly errorsFile?: string;
   /** Series of the input left out (not CT or PET, or derived by lowdose); absent when none was. */
   readonly skipped?: SkippedSeries[];
 }

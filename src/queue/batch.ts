@@ -9,6 +9,7 @@ import { Queue } from 'bullmq';
 import { scanPaths, scanProblems } from '../dicom/index.js';
 import { LowdoseError } from '../errors.js';
 import { CodeSample, LISTED_PER_CODE, type ErrorCounts } from '../util/code-sample.js';
+import { ErrorListFile } from '../util/error-list-file.js';
 import { resolvePacsStudies, type PacsQueryReport, type PacsStudiesOptions, type PacsStudyReport } from '../pipeline/pacs-studies.js';
 import type { DenoiseReport, SeriesReport } from '../pipeline/types.js';
 import { isDimseUrl, parseDimsePeer, parseDimseUrl } from '../dimse/url.js';
@@ -55,6 +56,8 @@ export interface Submitted extends ErrorCounts {
    * code (src/util/code-sample.ts); `errorCount` and `errorsByCode` count them all.
    */
   readonly errors: DenoiseReport['errors'];
+  /** Every one of them, in the output folder (unreadable.tsv, src/util/error-list-file.ts); absent when none. */
+  readonly errorsFile?: string;
   /** Series not queued (another modality, or derived by lowdose), as `denoise` reports them; absent when none. */
   readonly skipped?: SkippedSeries[];
 }
@@ -80,11 +83,21 @@ export function newBatchId(): string {
 
 /** Scans the paths and queues one job per CT / PET series. */
 export async function submitBatch(queue: Queue<SeriesJobData, SeriesJobResult>, paths: readonly string[], options: SubmitOptions): Promise<Submitted> {
+  // Only a sample of the unreadable files is kept (all are counted): a folder of tens of thousands
+  // of files that are not DICOM must not make a record of megabytes in Redis. This client writes
+  // them all to the batch's output folder as its scan meets them (unreadable.tsv).
+  const unreadable = ErrorListFile.open();
+  try {
+    return await submitScanned(queue, paths, options, unreadable);
+  } finally {
+    await unreadable.discard();
+  }
+}
+
+async function submitScanned(queue: Queue<SeriesJobData, SeriesJobResult>, paths: readonly string[], options: SubmitOptions, unreadable: ErrorListFile): Promise<Submitted> {
   const log = options.log ?? (() => {});
   const outDir = path.resolve(options.outDir);
-  // Only a sample of the unreadable files is kept (all are counted): a folder of tens of thousands
-  // of files that are not DICOM must not make a record of megabytes in Redis.
-  const scan = await scanPaths(paths, { listedPerCode: LISTED_PER_CODE });
+  const scan = await scanPaths(paths, { listedPerCode: LISTED_PER_CODE, onError: (e) => unreadable.add(e.toJSON()) });
   const { wanted: series, skipped } = seriesToDenoiseIn(scan.series, { includeDerived: Boolean(options.includeDerived), log });
   if (series.length === 0) throw new NothingToDenoiseError(`no CT or PET series found in ${paths.join(', ')}${scanProblems(scan)}`, nothingToDenoiseScan(scan, skipped));
   const files = series.flatMap((s) => s.slices.map((slice) => path.resolve(slice.file)));
@@ -101,7 +114,8 @@ export async function submitBatch(queue: Queue<SeriesJobData, SeriesJobResult>, 
     },
   }));
   const errors = scan.errors.map((e) => e.toJSON());
-  const counts: ErrorCounts = { errorCount: scan.errorCount, errorsByCode: scan.errorsByCode };
+  const errorsFile = await unreadable.publish(outDir);
+  const counts: ErrorCounts & { errorsFile?: string } = { errorCount: scan.errorCount, errorsByCode: scan.errorsByCode, ...(errorsFile ? { errorsFile } : {}) };
   const batch = await enqueue(queue, jobs, outDir, options, { errors, counts });
   return { batch, errors, ...counts, ...(skipped.length > 0 ? { skipped } : {}) };
 }
@@ -173,7 +187,7 @@ async function enqueue(
   jobs: ReadonlyArray<{ entry: Omit<BatchJobEntry, 'id'>; data: Omit<SeriesJobData, 'batchId' | 'index' | 'outDir' | 'settings' | 'submittedAt'> }>,
   outDir: string,
   options: SubmitOptions,
-  submission: { readonly queries?: PacsQueryReport[]; readonly errors: DenoiseReport['errors']; readonly counts: ErrorCounts },
+  submission: { readonly queries?: PacsQueryReport[]; readonly errors: DenoiseReport['errors']; readonly counts: ErrorCounts & { readonly errorsFile?: string } },
 ): Promise<BatchRecord> {
   const { queries, errors, counts } = submission;
   const id = newBatchId();
@@ -295,6 +309,7 @@ export async function batchStatus(queue: Queue<SeriesJobData, SeriesJobResult>, 
     ...(batch.queries ? { queries: batch.queries } : {}),
     // A record written before the counts were kept lists every error: they count themselves.
     ...(batch.errors ? { errors: batch.errors, ...CodeSample.of(batch.errors, batch).counted() } : {}),
+    ...(batch.errorsFile !== undefined ? { errorsFile: batch.errorsFile } : {}),
   };
   return { status, results, failedJobSeries, studies };
 }

@@ -131,6 +131,12 @@ export interface BatchRecord {
   readonly errorCount?: number;
   /** `errorCount` by code; with `errors` (absent in records written before it). */
   readonly errorsByCode?: Record<string, number>;
+  /**
+   * The whole list of the files the submission's scan could not read, written by the submitting
+   * client into `outDir` (unreadable.tsv, src/util/error-list-file.ts): Redis keeps the sample only;
+   * absent when there was none.
+   */
+  readonly errorsFile?: string;
 }
 
 /**
@@ -204,6 +210,8 @@ export interface BatchStatus {
   readonly errorCount?: number;
   /** With `errors`: `errorCount` by code. */
   readonly errorsByCode?: Record<string, number>;
+  /** As in the batch record: the whole list of the files the submission could not read; absent when none. */
+  readonly errorsFile?: string;
 }
 
 /** A batch's report.json: `denoise`'s report, with a PACS batch's `studies` (its finished jobs') and `queries`. */
@@ -239,6 +247,7 @@ export function batchReport(
     series: [...results.flatMap(resultSeries), ...failedJobSeries],
     errors: errors.items,
     ...errors.counted(),
+    ...(status.errorsFile !== undefined ? { errorsFile: status.errorsFile } : {}),
     ...(skipped.length > 0 ? { skipped: [...skipped] } : {}),
     ...(pacs ? { studies: [...studies], queries: status.queries ?? [] } : {}),
   };

@@ -109,10 +109,12 @@ export function countsByCodeText(byCode: Record<string, number>): string {
 
 /**
  * The line a text report ends its listed errors with when some were left out: "... and 11934 more
- * error(s) not listed; 12037 in all: 12034 E_NOT_DICOM, 3 E_DECODE"; null when all are listed.
+ * error(s) not listed; 12037 in all: 12034 E_NOT_DICOM, 3 E_DECODE", and "; see <file>" where the
+ * whole list was written (`errorsFile`, ./error-list-file.ts); null when all are listed.
  */
-export function errorsLeftOutLine(listed: number, counts: Partial<ErrorCounts>): string | null {
+export function errorsLeftOutLine(listed: number, counts: Partial<ErrorCounts> & { readonly errorsFile?: string }): string | null {
   if (counts.errorCount === undefined || counts.errorCount <= listed) return null;
   const byCode = counts.errorsByCode ? `: ${countsByCodeText(counts.errorsByCode)}` : '';
-  return `... and ${counts.errorCount - listed} more error(s) not listed; ${counts.errorCount} in all${byCode}`;
+  const file = counts.errorsFile ? `; see ${counts.errorsFile}` : '';
+  return `... and ${counts.errorCount - listed} more error(s) not listed; ${counts.errorCount} in all${byCode}${file}`;
 }

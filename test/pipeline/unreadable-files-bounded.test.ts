@@ -48,12 +48,13 @@ describe('denoise over a folder of unreadable files keeps a sample of their erro
   }, 60_000);
 
   it('the text output lists the sample and counts the rest by code (exit 1)', async () => {
-    const run = await runCli('denoise', input, '-o', path.join(root, 'out-cli'), '--method', 'gaussian', '--no-progress');
+    const outDir = path.join(root, 'out-cli');
+    const run = await runCli('denoise', input, '-o', outDir, '--method', 'gaussian', '--no-progress');
     expect(run.code, run.stderr).toBe(1);
     const lines = run.stdout.trim().split('\n');
     expect(lines.filter((l) => l.startsWith('error '))).toHaveLength(LISTED_PER_CODE + TRUNCATED);
     expect(lines.at(-1)).toBe(
-      `... and ${NOT_DICOM - LISTED_PER_CODE} more error(s) not listed; ${NOT_DICOM + TRUNCATED} in all: ${NOT_DICOM} E_NOT_DICOM, ${TRUNCATED} E_TRUNCATED`,
+      `... and ${NOT_DICOM - LISTED_PER_CODE} more error(s) not listed; ${NOT_DICOM + TRUNCATED} in all: ${NOT_DICOM} E_NOT_DICOM, ${TRUNCATED} E_TRUNCATED; see ${path.join(outDir, 'unreadable.tsv')}`,
     );
   }, 60_000);
 

@@ -5,7 +5,7 @@
  * status --json`, `batch --json` and the batch's report.json carry the same. A real Redis (no
  * persistence), no worker: the record is what the submission wrote.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import { batchStatus, openQueue, submitBatch } from '../../src/queue/batch.js';
 import { parseRedisUrl } from '../../src/queue/connection.js';
 import { batchKey, batchReport, type BatchRecord } from '../../src/queue/jobs.js';
 import { LISTED_PER_CODE } from '../../src/util/code-sample.js';
+import { ERRORS_FILE, parseErrorList } from '../../src/util/error-list-file.js';
 import { runCli } from '../helpers/cli.js';
 import { writeJunkFolder } from '../helpers/junk-folder.js';
 import { hasRedis, startRedis, type TestRedis } from './redis-server.js';
@@ -70,22 +71,36 @@ describe.skipIf(!hasRedis)('a batch over a folder of unreadable files keeps a sa
       expect(report.errors).toHaveLength(LISTED_PER_CODE + TRUNCATED);
       expect(report.errorCount).toBe(NOT_DICOM + TRUNCATED);
       expect(report.errorsByCode).toEqual(byCode);
+
+      // The whole list: written by the submitting client into the batch's output folder, named
+      // by the record, the status and report.json; Redis keeps the sample only.
+      const errorsFile = path.join(root, 'out', ERRORS_FILE);
+      expect(submitted.errorsFile).toBe(errorsFile);
+      expect(record.errorsFile).toBe(errorsFile);
+      expect(status.errorsFile).toBe(errorsFile);
+      expect(report.errorsFile).toBe(errorsFile);
+      const entries = parseErrorList(readFileSync(errorsFile, 'utf8'));
+      expect(entries).toHaveLength(NOT_DICOM + TRUNCATED);
+      expect(entries.filter((e) => e.code === 'E_TRUNCATED')).toHaveLength(TRUNCATED);
+      expect(entries.slice(0, LISTED_PER_CODE)).toEqual(submitted.errors.slice(0, LISTED_PER_CODE));
     } finally {
       await queue.close();
     }
   }, 60_000);
 
   it('batch status prints the listed errors and a line that counts the rest by code', async () => {
-    const queued = await runCli('batch', input, '-o', path.join(root, 'out-cli'), '--redis', redis.url, '--method', 'gaussian', '--json');
+    const outDir = path.join(root, 'out-cli');
+    const queued = await runCli('batch', input, '-o', outDir, '--redis', redis.url, '--method', 'gaussian', '--json');
     expect(queued.code, queued.stderr).toBe(0);
-    const submitted = JSON.parse(queued.stdout) as { id: string; errors: unknown[]; errorCount: number; errorsByCode: Record<string, number> };
+    const submitted = JSON.parse(queued.stdout) as { id: string; errors: unknown[]; errorCount: number; errorsByCode: Record<string, number>; errorsFile?: string };
     expect(submitted.errors).toHaveLength(LISTED_PER_CODE + TRUNCATED);
     expect(submitted.errorCount).toBe(NOT_DICOM + TRUNCATED);
+    expect(submitted.errorsFile).toBe(path.join(outDir, ERRORS_FILE));
     const status = await runCli('batch', 'status', submitted.id, '--redis', redis.url);
     const lines = status.stdout.trim().split('\n');
     expect(lines.filter((l) => l.startsWith('error '))).toHaveLength(LISTED_PER_CODE + TRUNCATED);
     expect(lines.at(-1)).toBe(
-      `... and ${NOT_DICOM - LISTED_PER_CODE} more error(s) not listed; ${NOT_DICOM + TRUNCATED} in all: ${NOT_DICOM} E_NOT_DICOM, ${TRUNCATED} E_TRUNCATED`,
+      `... and ${NOT_DICOM - LISTED_PER_CODE} more error(s) not listed; ${NOT_DICOM + TRUNCATED} in all: ${NOT_DICOM} E_NOT_DICOM, ${TRUNCATED} E_TRUNCATED; see ${path.join(outDir, ERRORS_FILE)}`,
     );
   }, 60_000);
 });

@@ -141,7 +141,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
           log: (message: string) => out.info(message),
         };
         // A PACS batch: the submitter's client options answer the queries; each worker pulls with its own.
-        const { batch, errors, errorCount, errorsByCode, skipped, queries }: Submitted & { queries?: PacsQueryReport[] } = pacs
+        const { batch, errors, errorCount, errorsByCode, errorsFile, skipped, queries }: Submitted & { queries?: PacsQueryReport[] } = pacs
           ? {
               ...(await submitPacsBatch(queue, paths, {
                 ...submitOptions,
@@ -156,13 +156,13 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
             }
           : await submitBatch(queue, paths, submitOptions);
         // The series not queued, as denoise's JSON lists them (absent when none).
-        const skippedField = { ...(skipped ? { skipped } : {}), ...(queries ? { queries } : {}) };
+        const skippedField = { ...(errorsFile ? { errorsFile } : {}), ...(skipped ? { skipped } : {}), ...(queries ? { queries } : {}) };
         // Listening before the batch id is shown: an interrupt from then on is this wait's to handle.
         const interrupt = opts.wait ? interruptOnSignal() : null;
         out.info(`batch ${batch.id}: ${batch.jobs.length} ${queries ? 'PACS studies / series' : 'series'} queued`);
         if (!interrupt) {
           // stdout is the batch id alone (scripts read it); files left out of the batch go to stderr.
-          for (const line of errorLines(errors, { errorCount, errorsByCode })) out.info(line);
+          for (const line of errorLines(errors, { errorCount, errorsByCode, ...(errorsFile ? { errorsFile } : {}) })) out.info(line);
           out.result({ id: batch.id, outDir: batch.outDir, jobs: batch.jobs, errors, errorCount, errorsByCode, ...skippedField });
           out.print(batch.id);
           setExitCode(EXIT_OK);
@@ -278,7 +278,7 @@ async function withQueue(url: string, use: (queue: Queue<SeriesJobData, SeriesJo
 }
 
 /** The files the scan could not read, as `denoise` prints them: each one makes the batch exit 1. */
-function errorLines(errors: DenoiseReport['errors'], counts: Partial<ErrorCounts> = {}): string[] {
+function errorLines(errors: DenoiseReport['errors'], counts: Partial<ErrorCounts> & { readonly errorsFile?: string } = {}): string[] {
   const leftOut = errorsLeftOutLine(errors.length, counts);
   return [...errors.map((e) => `error ${e.code}: ${e.message}`), ...(leftOut ? [leftOut] : [])];
 }

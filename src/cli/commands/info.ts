@@ -80,6 +80,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       '<path...>',
       'DICOM files or directories (searched recursively), or one DICOMweb study URL (lists its series with QIDO-RS) or base URL (lists the studies with QIDO-RS), or one dimse://<PACS AE title>@host:port[/<StudyInstanceUID>] (lists the studies, or the study\'s series, with C-FIND)',
     )
+    .option('--errors-file <file>', 'also write every file that could not be read (and with --stats every slice that could not be decoded) to this file, one per line: path, code, message, tab-separated; the output lists the first 100 of each code')
     .option('--stats', 'add per-slice min / max / mean in modality units (HU, SUVbw or Bq/ml), of the pixels that are not padding (PixelPaddingValue, a CT slice\'s out-of-field fill)')
     .option('--patient-id <id>', 'for a PACS address (dimse://<AE title>@host:port or a DICOMweb base URL): list only the studies of this PatientID (* and ? are wildcards)')
     .option('--from <YYYYMMDD>', 'for a PACS address: list only the studies from this StudyDate on')
@@ -88,7 +89,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--studies-from <file>', 'for a PACS address: list the studies named in this text / CSV file, one AccessionNumber or StudyInstanceUID (digits and dots) per line, as denoise --studies-from reads it; one that matches no study is an error (exit 1)');
   addDimseOptions(addDicomwebOptions(command))
     .option('--json', 'machine-readable output on stdout')
-    .action(async (paths: string[], opts: DicomwebCliOptions & DimseCliOptions & StudyKeys & { accession?: string[]; studiesFrom?: string; stats?: boolean; json?: boolean }) => {
+    .action(async (paths: string[], opts: DicomwebCliOptions & DimseCliOptions & StudyKeys & { accession?: string[]; studiesFrom?: string; stats?: boolean; errorsFile?: string; json?: boolean }) => {
       const out = createOutput(Boolean(opts.json));
       const keys: StudyKeys = { ...(opts.patientId !== undefined ? { patientId: opts.patientId } : {}), ...(opts.from !== undefined ? { from: opts.from } : {}), ...(opts.to !== undefined ? { to: opts.to } : {}) };
       checkPacsOptionScope(command, paths);
@@ -96,6 +97,8 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       const narrowed = Object.keys(keys).length > 0 || named;
       if (narrowed && !paths.some(isPacsQueryAddress)) throw usageError('--patient-id, --from, --to, --accession and --studies-from narrow the study list of a PACS address (dimse://<AET>@host:port or a DICOMweb base URL)');
       const identifiers = named ? await namedStudies(opts) : { accessions: [], studyInstanceUids: [] };
+      const remote = paths.some((p) => isPacsQueryAddress(p) || isDimseUrl(p) || isDicomwebUrl(p));
+      if (remote && opts.errorsFile !== undefined) throw usageError('--errors-file lists the files a scan of files and folders could not read: use it on files, not on a PACS address');
       if (paths.some(isPacsQueryAddress)) {
         if (paths.length > 1) throw usageError('a PACS address is given alone: one PACS per run');
         if (opts.stats) throw usageError('--stats reads pixel data: use it on files, not on a PACS address');
@@ -131,7 +134,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
         setExitCode(exitCode);
         return;
       }
-      const { result, exitCode } = await runInfo(paths, { stats: Boolean(opts.stats), progress: (m) => out.info(m) });
+      const { result, exitCode } = await runInfo(paths, { stats: Boolean(opts.stats), progress: (m) => out.info(m), ...(opts.errorsFile !== undefined ? { errorsFile: opts.errorsFile } : {}) });
       if (exitCode === EXIT_USAGE && result.fileCount === 0) {
         const reason = result.errors.length > 0 ? result.errors.map((e) => e.message).join('; ') : 'no files found';
         out.info(`lowdose info: nothing to read: ${reason}`);
