@@ -18,13 +18,13 @@
  * - Legacy Converted Enhanced PET: the frame's classic attributes as lowdose read them from the
  *   Unassigned Converted Attributes Sequences (image-header.ts `LegacyFrames`), at the top level.
  */
+import { dateTimeInFileZone, localDateAndTime } from './datetime-zone.js';
 import { enhancedPetSuvFactors, frameAgent } from './enhanced-pet-suv.js';
 import type { PetAttributes } from './image-header.js';
 import { sortableDateTime } from './suv.js';
 import { type DcmDataset, getString, getValues, setElement } from './write-dcmjs.js';
 import { dsList } from './write-file.js';
 
-const stripZone = (dt: string) => dt.trim().replace(/[+-]\d{4}$/, '');
 
 function radiopharmaceuticalItem(
   from: DcmDataset | undefined,
@@ -67,9 +67,12 @@ export function setClassicPetSuvAttributes(dataset: DcmDataset, pet: PetAttribut
   setElement(dataset, 'CorrectedImage', enhanced.corrections);
   setElement(dataset, 'Units', [outcome.units]);
   if (outcome.units === 'GML') return;
-  const reference = stripZone(outcome.decayCorrectionDateTime);
-  const date = reference.slice(0, 8);
-  const time = reference.slice(8);
+  // SeriesDate / SeriesTime, the reference, were set from the Decay Correction DateTime in the
+  // file's time zone (./derived-pet-frame.ts), DecayCorrection START with them.
+  const offset = getString(dataset, 'TimezoneOffsetFromUTC');
+  const reference = localDateAndTime(outcome.decayCorrectionDateTime, offset);
+  if (reference === null) return;
+  const { date, time } = reference;
   setElement(dataset, 'DecayCorrection', ['START']);
   setElement(dataset, 'SeriesDate', [date]);
   setElement(dataset, 'SeriesTime', [time]);
@@ -82,8 +85,13 @@ export function setClassicPetSuvAttributes(dataset: DcmDataset, pet: PetAttribut
   if (typeof agent === 'string') return;
   const items = (getValues(dataset, 'RadiopharmaceuticalInformationSequence') ?? []) as DcmDataset[];
   const index = enhanced.agents.indexOf(agent);
-  const start = stripZone(agent.startDateTime);
+  const start = localDateAndTime(agent.startDateTime, offset);
   setElement(dataset, 'RadiopharmaceuticalInformationSequence', [
-    radiopharmaceuticalItem(items[index], { startDateTime: start, startTime: start.slice(8), doseBq: agent.totalDoseMBq * 1e6, halfLife: agent.halfLife }),
+    radiopharmaceuticalItem(items[index], {
+      startDateTime: dateTimeInFileZone(agent.startDateTime, offset),
+      ...(start ? { startTime: start.time } : {}),
+      doseBq: agent.totalDoseMBq * 1e6,
+      halfLife: agent.halfLife,
+    }),
   ]);
 }

@@ -25,6 +25,7 @@
  *   Units (0054,1001), then the Rescale Type (0028,1054), BQML or GML.
  * - PatientWeight (0010,1030), kg, as for every SUVbw.
  */
+import { instantMs } from './datetime-zone.js';
 import type { EnhancedPetAgent, EnhancedPetAttributes, EnhancedPetFrame } from './enhanced-pet-attributes.js';
 
 /** The largest Radionuclide Total Dose read as MBq; more is most likely a dose written in Bq. */
@@ -46,18 +47,7 @@ export type EnhancedPetSuv =
 
 /** A DICOM DT (YYYYMMDDHHMMSS.FFFFFF&ZZXX) as ms since 1970 (UTC when an offset is given), NaN when unreadable. */
 export function dicomDateTimeMs(value: string): number {
-  const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d{1,6}))?([+-]\d{4})?$/.exec(value.trim());
-  if (!m) return Number.NaN;
-  const [, y, mo, d, h, mi, s, fraction = '', zone] = m;
-  const month = Number(mo);
-  const day = Number(d);
-  if (month < 1 || month > 12 || day < 1 || day > 31 || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return Number.NaN;
-  let ms = Date.UTC(Number(y), month - 1, day, Number(h), Number(mi), Number(s)) + Number(`0.${fraction || '0'}`) * 1000;
-  if (zone !== undefined) {
-    const sign = zone.startsWith('-') ? -1 : 1;
-    ms -= sign * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(3, 5))) * 60_000;
-  }
-  return ms;
+  return instantMs(value);
 }
 
 type FrameUnits = { readonly units: 'BQML' | 'GML' } | { readonly refused: string };

@@ -14,6 +14,7 @@ import { LowdoseError } from '../errors.js';
 import { makeOutputFolderSync, realPathOrSelf } from '../util/fs.js';
 import { frameNumbers, functionalGroup, getNumber, getNumbers, getStrings, TAG } from './attributes.js';
 import { appendContributingEquipment, DEFAULT_PROCESSING_EQUIPMENT, processingEquipmentItem, type ProcessingEquipment } from './contributing-equipment.js';
+import { dropPhilipsPetFactors, layoutOfFile, setClassicPetFrameAttributes, type PetFrameLayout } from './derived-pet-frame.js';
 import { setClassicPetSuvAttributes } from './derived-pet-suv.js';
 import { copySourceAttributes, readCopiedAttributes } from './derived-source.js';
 import { readImageHeader, type FrameGeometry, type ImageHeader } from './image-header.js';
@@ -166,6 +167,7 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
   // One item for every file of the series: the same software, model and time.
   const contribution = processingEquipmentItem(options.equipment ?? DEFAULT_PROCESSING_EQUIPMENT, options.derivationDescription, now);
   const repairs = new RepairLog();
+  const layouts = new Map<string, PetFrameLayout>();
   const unitless = (options.unitless ?? false) && source.modality === 'PT';
 
   return {
@@ -215,6 +217,13 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
       setPixels(dataset, source.rows, source.columns, stored, rescale);
       setPadding(dataset, entry.header, slice, stored, rescale, padding ?? null);
       if (options.rescaleType) setElement(dataset, 'RescaleType', [options.rescaleType]);
+      // A frame of a multi-frame PET source: the classic PET Series, Isotope and Image attributes of a PET Image.
+      const multiFramePet = source.modality === 'PT' && entry.header.pet !== null && (entry.header.pet.EnhancedPet !== undefined || entry.header.pet.LegacyFrames !== undefined);
+      if (multiFramePet) {
+        let layout = layouts.get(slice.file);
+        if (!layout) layouts.set(slice.file, (layout = layoutOfFile(source, slice.file, entry.header, entry.parsed)));
+        setClassicPetFrameAttributes(dataset, { parsed: entry.parsed, header: entry.header, frame: slice.frame, layout, suvRefused: source.units !== 'SUVbw' });
+      }
       const window = typeof options.window === 'function' ? options.window(pixels, padding ?? null) : options.window;
       if (window) setOwnWindow(dataset, window, scale);
       if (unitless) markUnitless(dataset);
@@ -248,16 +257,13 @@ export function isMultiFrameSource(parsed: ParsedFile, header: ImageHeader): boo
   return header.frames > 1 || parsed.dataSet.elements[TAG.PerFrameFunctionalGroupsSequence] !== undefined || MULTI_FRAME_SOP_CLASSES.has(header.sopClassUid);
 }
 
-/** Philips' private PET block (7053,xx00 SUV scale factor, 7053,xx09 activity concentration scale factor): it scales counts. */
-const PHILIPS_PET_GROUP = '7053';
-
 /**
  * A PET file of unitless values (`unitless`): Units NONE (PS3.3 C.8.9.1.1.3), and no vendor factor
  * that would make a reader scale the values into activity or SUV.
  */
 function markUnitless(dataset: DcmDataset): void {
   setElement(dataset, 'Units', ['NONE']);
-  for (const tag of Object.keys(dataset)) if (tag.toUpperCase().startsWith(PHILIPS_PET_GROUP)) delete dataset[tag];
+  dropPhilipsPetFactors(dataset);
 }
 
 /** Refuses to overwrite inputs ever, and other files unless asked to. */
@@ -511,7 +517,8 @@ export function deriveDataset(sourceDataset: DcmDataset, context: DeriveContext)
   }
 
   const sourceImageType = (getValues(sourceDataset, 'ImageType') ?? []).map((v) => scalarText(v).trim());
-  setElement(dataset, 'ImageType', ['DERIVED', 'SECONDARY', ...sourceImageType.slice(2)]);
+  // PS3.3 C.8.9.4.1.1: a PET Image's Image Type value 2 is PRIMARY.
+  setElement(dataset, 'ImageType', ['DERIVED', sopClassUid === SOP_CLASS.petImage ? 'PRIMARY' : 'SECONDARY', ...sourceImageType.slice(2)]);
   setElement(dataset, 'DerivationDescription', [context.derivationDescription.slice(0, 1024)]);
   if (context.contribution) appendContributingEquipment(dataset, context.contribution);
   if (context.sourceSopClassUid) {

@@ -6,18 +6,21 @@
  * the factors computed there from the DICOM attributes with PS3.3's formula, not with lowdose's code).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readInstanceHeader, readSlice, scanPaths, suvbwFactors } from '../../src/dicom/index.js';
+import { createDerivedSeriesWriter } from '../../src/dicom/write-derived.js';
 import type { Series } from '../../src/dicom/types.js';
 import { runCli } from '../helpers/cli.js';
 import { CORPUS } from './helpers/corpus.js';
 
 const PYTHON = '/usr/bin/python3';
 const GENERATOR = fileURLToPath(new URL('./data/make-enhanced-pet.py', import.meta.url));
+/** pydicom and the Type 1 / 1C / 2 / 2C attributes of PS3.3 A.21's modules, from the standard's tables. */
+const IOD_CHECK = fileURLToPath(new URL('./data/check-pet-image-iod.py', import.meta.url));
 const hasPydicom = existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import pydicom, numpy'], { encoding: 'utf8' }).status === 0;
 
 interface Frames {
@@ -32,6 +35,7 @@ interface Expected {
   twoAgents: Frames;
   suvbwMapped: Frames;
   legacy: Frames;
+  zoned: Frames;
 }
 
 const relative = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
@@ -181,4 +185,128 @@ describe.skipIf(!hasPydicom)('SUVbw of Enhanced and Legacy Converted Enhanced PE
     for (const slice of s.slices) expect(relative(slice.unitsScale, factor)).toBeLessThan(1e-9);
     for (const k of qibaFactors(out)) expect(relative(k, factor)).toBeLessThan(1e-9);
   });
+  /** Writes `set`'s series again, unchanged, as lowdose writes any derived series; its files in slice order. */
+  const derive = async (set: string): Promise<{ source: Series; files: string[] }> => {
+    const source = await only(set);
+    const outDir = path.join(dir, 'derived', set);
+    const writer = createDerivedSeriesWriter(source, { outDir, derivationDescription: 'lowdose test', now: null, overwrite: true });
+    for (let k = 0; k < source.slices.length; k++) await writer.writeSlice(k, await readSlice(source.slices[k]!));
+    return { source, files: readdirSync(outDir).filter((f) => f.endsWith('.dcm')).sort().map((f) => path.join(outDir, f)) };
+  };
+
+  const SETS = ['enhanced', 'two-agents', 'suvbw-mapped', 'zoned', 'legacy', 'no-decay-datetime', 'not-decay-corrected', 'no-weight', 'counts', 'dose-in-bq'];
+
+  it.each(SETS)('writes each frame of %s as a valid PET Image: every Type 1, 1C, 2 and 2C attribute of PS3.3 A.21, checked by pydicom', async (set) => {
+    const { files } = await derive(set);
+    expect(files).toHaveLength(2);
+    const run = spawnSync(PYTHON, [IOD_CHECK, ...files], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    const problems = JSON.parse(run.stdout) as Record<string, string[]>;
+    for (const file of files) expect(problems[file], file).toEqual([]);
+  });
+
+  /** Each derived file's PET Image and geometry values next to what pydicom makes of its source frame (aware date-times, the source's functional groups). */
+  const frameComparison = (source: string, files: string[]) => {
+    const script = [
+      'import sys, json, datetime as dt, pydicom',
+      'def aware(text, zone):',
+      "    text = text.strip(); z = text[-5:] if text[-5:-4] in '+-' else zone",
+      "    base = text[:-5] if text[-5:-4] in '+-' else text",
+      "    whole, _, frac = base.partition('.')",
+      "    t = dt.datetime.strptime(whole[:14], '%Y%m%d%H%M%S') + dt.timedelta(microseconds=int((frac + '000000')[:6]))",
+      "    return t.replace(tzinfo=dt.datetime.strptime(z, '%z').tzinfo)",
+      'src = pydicom.dcmread(sys.argv[1])',
+      'shared = src.SharedFunctionalGroupsSequence[0]',
+      'positions = sorted({round(float(f.PlanePositionSequence[0].ImagePositionPatient[2]), 3) for f in src.PerFrameFunctionalGroupsSequence})',
+      'out = []',
+      'for path in sys.argv[2:]:',
+      '    d = pydicom.dcmread(path)',
+      '    frame = int(d.SourceImageSequence[0].ReferencedFrameNumber) - 1',
+      '    f = src.PerFrameFunctionalGroupsSequence[frame]',
+      '    c = f.FrameContentSequence[0]',
+      "    zone = d.get('TimezoneOffsetFromUTC', '+0000')",
+      "    series = aware(d.SeriesDate + d.SeriesTime, zone)",
+      '    row = {',
+      "        'decayReference': abs((series - aware(src.DecayCorrectionDateTime, zone)).total_seconds()),",
+      "        'frameReferenceTime': [float(d.FrameReferenceTime), (aware(c.FrameReferenceDateTime, zone) - series).total_seconds() * 1000],",
+      "        'actualFrameDuration': [float(d.ActualFrameDuration), float(c.FrameAcquisitionDuration)],",
+      "        'acquisition': [(aware(d.AcquisitionDate + d.AcquisitionTime, zone) - series).total_seconds(), max(0.0, (aware(c.FrameAcquisitionDateTime, zone) - series).total_seconds())],",
+      "        'numberOfSlices': [int(d.NumberOfSlices), len(positions)],",
+      "        'imageIndex': [int(d.ImageIndex), positions.index(round(float(f.PlanePositionSequence[0].ImagePositionPatient[2]), 3)) + 1],",
+      "        'position': [[float(v) for v in d.ImagePositionPatient], [float(v) for v in f.PlanePositionSequence[0].ImagePositionPatient]],",
+      "        'orientation': [[float(v) for v in d.ImageOrientationPatient], [float(v) for v in shared.PlaneOrientationSequence[0].ImageOrientationPatient]],",
+      "        'spacing': [[float(v) for v in d.PixelSpacing] + [float(d.SliceThickness)], [float(v) for v in shared.PixelMeasuresSequence[0].PixelSpacing] + [float(shared.PixelMeasuresSequence[0].SliceThickness)]],",
+      '    }',
+      '    out.append(row)',
+      'print(json.dumps(out))',
+    ].join('\n');
+    const run = spawnSync(PYTHON, ['-c', script, source, ...files], { encoding: 'utf8' });
+    if (run.status !== 0) throw new Error(run.stderr);
+    return JSON.parse(run.stdout) as Record<string, [unknown, unknown]>[];
+  };
+
+  it.each(['enhanced', 'zoned'])(
+    'takes the PET Image values of %s from each frame (Frame Reference Time from its Frame Reference DateTime, the series time the Decay Correction DateTime, geometry from the functional groups) and reads back with its SUVbw',
+    async (set) => {
+      const { source, files } = await derive(set);
+      const rows = frameComparison(path.join(dir, set, `${set}.dcm`), files);
+      expect(rows).toHaveLength(2);
+      for (const row of rows) {
+        expect(row.decayReference).toBe(0);
+        for (const key of ['frameReferenceTime', 'actualFrameDuration', 'acquisition', 'numberOfSlices', 'imageIndex']) {
+          const [actual, wanted] = row[key] as [number, number];
+          expect(actual, key).toBeCloseTo(wanted, 6);
+        }
+        for (const key of ['position', 'orientation', 'spacing']) {
+          const [actual, wanted] = row[key] as [number[], number[]];
+          actual.forEach((v, i) => expect(v, key).toBeCloseTo(wanted[i]!, 4));
+        }
+      }
+      // lowdose reads the series back with the source's SUVbw and geometry, frame by frame.
+      const back = (await scanPaths([path.dirname(files[0]!)])).series[0]!;
+      expect(back.units).toBe('SUVbw');
+      expect(back.slices).toHaveLength(source.slices.length);
+      const max = (x: Float32Array) => x.reduce((m, v) => Math.max(m, v), -Infinity);
+      for (const [k, slice] of back.slices.entries()) {
+        const from = source.slices[k]!;
+        expect(relative(slice.unitsScale, from.unitsScale)).toBeLessThan(1e-9);
+        slice.position!.forEach((v, i) => expect(v).toBeCloseTo(from.position![i]!, 4));
+        // The frames have their own rescale slopes: each derived file its own SUVmax, stored to 16 bits.
+        expect(relative(max(await readSlice(slice)), max(await readSlice(from)))).toBeLessThan(1e-4);
+      }
+      expect(back.orientation).toEqual(source.orientation);
+      back.spacing.forEach((v, i) => expect(v).toBeCloseTo(source.spacing[i]!, 6));
+    },
+  );
+
+  it('writes date-times with offsets into the classic times in one zone, so a classic reader makes the same SUVbw', async () => {
+    const { files } = await derive('zoned');
+    const folder = path.dirname(files[0]!);
+    for (const k of qibaFactors(folder)) expect(relative(k, expected.zoned.factors[0]!)).toBeLessThan(1e-9);
+    const { series } = await scanPaths([folder]);
+    expect(series[0]!.units).toBe('SUVbw');
+    for (const slice of series[0]!.slices) expect(relative(slice.unitsScale, expected.zoned.factors[0]!)).toBeLessThan(1e-9);
+  });
+
+  it.each(['no-decay-datetime', 'not-decay-corrected', 'no-weight', 'counts', 'dose-in-bq'])(
+    'leaves no dose in the derived files of %s, whose SUV lowdose refused: no reader makes an SUV of them',
+    async (set) => {
+      const { files } = await derive(set);
+      const script = [
+        'import sys, json, pydicom',
+        'out = []',
+        'for path in sys.argv[1:]:',
+        '    d = pydicom.dcmread(path)',
+        "    out.append([('RadionuclideTotalDose' in r) for r in d.get('RadiopharmaceuticalInformationSequence', [])])",
+        'print(json.dumps(out))',
+      ].join('\n');
+      const run = spawnSync(PYTHON, ['-c', script, ...files], { encoding: 'utf8' });
+      expect(run.status, run.stderr).toBe(0);
+      const doses = JSON.parse(run.stdout) as boolean[][];
+      expect(doses.flat().length).toBeGreaterThan(0);
+      expect(doses.flat().every((present) => !present)).toBe(true);
+      const { series } = await scanPaths([path.dirname(files[0]!)]);
+      expect(series[0]!.units).not.toBe('SUVbw');
+    },
+  );
 });

@@ -25,6 +25,9 @@ Enhanced PET Isotope Module (in MBq), the units the Real World Value Mapping's (
   no-weight/            no PatientWeight                                         (refused)
   counts/               Real World Value Mapping "{counts}", no Units            (refused)
   dose-in-bq/           Radionuclide Total Dose written in Bq (178340011.6)      (refused)
+  zoned/                as enhanced/, its date-times with offsets: the Decay Correction DateTime and
+                        the frames' in +0100, the Radiopharmaceutical Start DateTime the same
+                        instant written in +0000 (13:17:00+0000): the same SUVbw as enhanced/
   legacy/               Legacy Converted Enhanced PET: the classic PET Series / Isotope attributes
                         (Units BQML, DecayCorrection START, dose in Bq) in the Unassigned Shared
                         Converted Attributes Sequence, each frame's AcquisitionTime, FrameReference
@@ -230,6 +233,26 @@ save(e, 'counts')
 e = enhanced('lowdose-enhanced-pet-dose-in-bq')
 e.RadiopharmaceuticalInformationSequence[0].RadionuclideTotalDose = drug.RadionuclideTotalDose
 save(e, 'dose-in-bq')
+
+e = enhanced('lowdose-enhanced-pet-zoned')
+e.DecayCorrectionDateTime = dt_text(decay_reference) + '+0100'
+e.AcquisitionDateTime = dt_text(series_start) + '+0100'
+e.RadiopharmaceuticalInformationSequence[0].RadiopharmaceuticalStartDateTime = dt_text(injection - dt.timedelta(hours=1)) + '+0000'
+for item in e.PerFrameFunctionalGroupsSequence:
+    content = item.FrameContentSequence[0]
+    content.FrameAcquisitionDateTime = content.FrameAcquisitionDateTime + '+0100'
+    content.FrameReferenceDateTime = content.FrameReferenceDateTime + '+0100'
+save(e, 'zoned')
+
+
+def aware(text):
+    return dt.datetime.strptime(text, '%Y%m%d%H%M%S.%f%z')
+
+
+# The elapsed time between the two instants, each read with its own offset.
+elapsed_zoned = (aware(e.DecayCorrectionDateTime) - aware(e.RadiopharmaceuticalInformationSequence[0].RadiopharmaceuticalStartDateTime)).total_seconds()
+zoned_factor = weight_g / (dose_bq * 2 ** (-elapsed_zoned / half_life))
+expected['zoned'] = frames_expected([zoned_factor, zoned_factor])
 
 # --- Legacy Converted Enhanced PET ------------------------------------------------------------
 e = base('1.2.840.10008.5.1.4.1.1.128.1', 'lowdose-legacy-pet')
