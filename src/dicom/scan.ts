@@ -4,7 +4,7 @@
  * are dropped once its header is read, so a whole study never sits in memory.
  */
 import { readdir, realpath, stat } from 'node:fs/promises';
-import { extname, join, resolve, sep } from 'node:path';
+import { basename, extname, join, resolve, sep } from 'node:path';
 import { LowdoseError, toLowdoseError } from '../errors.js';
 import { CodeSample } from '../util/code-sample.js';
 import { requireImage, SKIP_CODES } from './classify.js';
@@ -65,6 +65,12 @@ export interface ScanOptions {
    * stays capped.
    */
   readonly onError?: (error: LowdoseError) => void;
+  /**
+   * File names (`report.json`) whose `skipped` entries are listed whatever `listedPerCode` says:
+   * the server's data index finds the denoise reports of its folders among the skipped files, so
+   * a report.json must not be crowded out by a folder's other files that are not DICOM.
+   */
+  readonly keepSkippedNamed?: readonly string[];
 }
 
 /** Real paths of `roots` (as given where they do not exist). */
@@ -178,6 +184,8 @@ export async function scanPaths(paths: readonly string[], options: ScanOptions =
   };
   for (const e of missing) failed(e);
   const skipped = new CodeSample<SkippedFile>(perCode);
+  const alwaysListed = new Set(options.keepSkippedNamed ?? []);
+  const passOver = (entry: SkippedFile) => (alwaysListed.has(basename(entry.path)) ? skipped.keep(entry) : skipped.add(entry));
   for (const [index, file] of files.entries()) {
     options.onFile?.(index, files.length, file.path);
     try {
@@ -186,10 +194,10 @@ export async function scanPaths(paths: readonly string[], options: ScanOptions =
       const e = toLowdoseError(error, 'E_INTERNAL', file.path);
       const path = e.path ?? file.path;
       if (SKIP_CODES.has(e.code)) {
-        skipped.add({ path, code: e.code as SkippedFile['code'], message: e.message });
+        passOver({ path, code: e.code as SkippedFile['code'], message: e.message });
       } else if (e.code === 'E_NOT_DICOM' && !file.explicit && !DICOM_EXTENSIONS.has(extname(file.path).toLowerCase())) {
         // Directories hold READMEs, licences and the like: not DICOM, and not an error either.
-        skipped.add({ path, code: 'E_NOT_DICOM', message: e.message });
+        passOver({ path, code: 'E_NOT_DICOM', message: e.message });
       } else {
         failed(e.path ? e : new LowdoseError(e.code, e.message, { path, cause: e }));
       }

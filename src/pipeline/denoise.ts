@@ -80,7 +80,7 @@ export async function denoisePaths(paths: readonly string[], options: DenoiseOpt
   // a report.json of a few entries, not one per file (src/util/code-sample.ts). Where report.json
   // is written, every one goes to the whole list beside it as the scan meets it (unreadable.tsv,
   // src/util/error-list-file.ts).
-  const unreadable = options.writeReport !== false ? ErrorListFile.open() : null;
+  const unreadable = options.writeReport !== false && options.onUnreadable === undefined ? ErrorListFile.open() : null;
   try {
     return await denoiseScanned(paths, options, unreadable);
   } finally {
@@ -91,7 +91,8 @@ export async function denoisePaths(paths: readonly string[], options: DenoiseOpt
 async function denoiseScanned(paths: readonly string[], options: DenoiseOptions, unreadable: ErrorListFile | null): Promise<DenoiseReport> {
   const log = options.log ?? (() => {});
   const outDir = path.resolve(options.outDir);
-  const onError = unreadable && options.listUnreadable !== false ? { onError: (e: LowdoseError) => unreadable.add(e.toJSON()) } : {};
+  const tell = options.onUnreadable ?? (unreadable ? (entry: DenoiseReport['errors'][number]) => unreadable.add(entry) : null);
+  const onError = tell ? { onError: (e: LowdoseError) => tell(e.toJSON()) } : {};
   const scan = await scanPaths(paths, { listedPerCode: LISTED_PER_CODE, ...onError });
   const errors = CodeSample.of<DenoiseReport['errors'][number]>(scan.errors.map((e) => e.toJSON()), scan);
   // An -o inside an input folder holds this command's own earlier output: not input. (Its rerun

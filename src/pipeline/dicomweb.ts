@@ -96,7 +96,7 @@ export async function denoiseDicomweb(url: string, options: DicomwebDenoiseOptio
         return dicomweb.pulled;
       },
       ...(options.stow !== undefined ? { store: stowTo(options.stow) } : {}),
-      report: (series, errors): DicomwebDenoiseReport => ({ toolkit: toolkitIdentity(), series, errors, dicomweb: { ...dicomweb, pulled: withSuvNotes(dicomweb.pulled, series) } }),
+      report: (series, errors): DicomwebDenoiseReport => ({ toolkit: toolkitIdentity(), series, ...errors, dicomweb: { ...dicomweb, pulled: withSuvNotes(dicomweb.pulled, series) } }),
     });
   } finally {
     await client.close();

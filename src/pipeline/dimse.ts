@@ -118,7 +118,7 @@ export async function denoiseDimse(url: string, options: DimseDenoiseOptions): P
           },
         }
       : {}),
-    report: (series, errors): DimseDenoiseReport => ({ toolkit: toolkitIdentity(), series, errors, dimse: { ...dimse, pulled: withSuvNotes(dimse.pulled, series) } }),
+    report: (series, errors): DimseDenoiseReport => ({ toolkit: toolkitIdentity(), series, ...errors, dimse: { ...dimse, pulled: withSuvNotes(dimse.pulled, series) } }),
   });
 }
 

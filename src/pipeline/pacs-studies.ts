@@ -14,6 +14,7 @@
  * far: its `series` and `errors` (every study's), `studies[]` (one entry per study, with the
  * one-study route's `dicomweb` or `dimse` section) and `queries[]`.
  */
+import path from 'node:path';
 import { DENOISED_MODALITIES, isOneOf } from '../choices.js';
 import type { DicomwebClientOptions } from '../dicomweb/client.js';
 import { DicomwebClient } from '../dicomweb/client.js';
@@ -22,6 +23,8 @@ import { parseDicomwebUrl } from '../dicomweb/url.js';
 import { checkStoreDestination } from '../dimse/study.js';
 import { isDimseUrl, parseDimseUrl } from '../dimse/url.js';
 import { LowdoseError, toLowdoseError } from '../errors.js';
+import { CodeSample, type ErrorCounts } from '../util/code-sample.js';
+import { ErrorListFile } from '../util/error-list-file.js';
 import { studyDateMatch, type StudyKeys } from '../util/remote-series.js';
 import { toolkitIdentity } from '../util/toolkit.js';
 import { denoiseDicomweb, type DicomwebDenoiseReport, type DicomwebReport } from './dicomweb.js';
@@ -49,7 +52,12 @@ export interface PacsStudyReport {
   readonly outcome: 'done' | 'failed';
   /** SeriesInstanceUIDs of its input series in the report's `series` (denoised now or already done). */
   readonly series: string[];
+  /** Its errors; of its unreadable instances the first 100 of each code (docs/contract.md "Capped lists"). */
   readonly errors: ReportError[];
+  /** Every error of the study, listed in `errors` or not (absent in a batch record written before it). */
+  readonly errorCount?: number;
+  /** `errorCount` by code. */
+  readonly errorsByCode?: Record<string, number>;
   /** As a one-study run reports it (absent when the study failed before its series were listed). */
   readonly dicomweb?: DicomwebReport;
   readonly dimse?: DimseReport;
@@ -189,14 +197,16 @@ export async function runStudy(study: StudyToRun, options: PacsStudiesOptions & 
     const e = toLowdoseError(error, 'E_IO');
     options.log?.(`study ${study.source} failed: ${e.message}`);
     const errors = [{ ...e.toJSON(), path: e.path ?? study.source }];
-    return { series: [], entry: { ...base, outcome: 'failed', series: [], errors } };
+    return { series: [], entry: { ...base, outcome: 'failed', series: [], errors, ...CodeSample.of(errors).counted() } };
   }
   const section = 'dimse' in report ? { dimse: report.dimse } : { dicomweb: report.dicomweb };
+  const counts = CodeSample.of(report.errors, report).counted();
   const entry: PacsStudyReport = {
     ...base,
-    outcome: report.errors.length === 0 ? 'done' : 'failed',
+    outcome: counts.errorCount === 0 ? 'done' : 'failed',
     series: [...new Set(report.series.map((s) => s.input.seriesInstanceUid))],
     errors: report.errors,
+    ...counts,
     ...section,
   };
   return { series: report.series, entry };
@@ -265,7 +275,11 @@ export async function denoisePacsStudies(addresses: readonly string[], options: 
   const { queries, studies: unique, errors: queryErrors } = await resolvePacsStudies(addresses, options);
   const series: DenoiseReport['series'] = [];
   const studies: PacsStudyReport[] = [];
-  let report: PacsStudiesReport = { toolkit: toolkitIdentity(), series, errors: [...queryErrors], studies, queries };
+  let report: PacsStudiesReport = { toolkit: toolkitIdentity(), series, ...runErrors(queryErrors, studies), studies, queries };
+  // Every study's unreadable instances, each named by its SOP Instance UID and series address, in
+  // one unreadable.tsv beside report.json (src/util/error-list-file.ts): the studies are denoised
+  // one at a time, so the list holds them study after study.
+  const unreadable = ErrorListFile.open();
   // The run's own stop: the caller's signal, or this function ending early (a report that cannot be written).
   const stop = new AbortController();
   const outer = options.signal;
@@ -278,7 +292,7 @@ export async function denoisePacsStudies(addresses: readonly string[], options: 
       const study = unique[index]!;
       log(`study ${index + 1} of ${unique.length}: ${study.source}${index > 0 ? ' (pulled while the study before it is denoised)' : ''}`);
       // report.json is this function's to write: a study pulled ahead must not replace the run's record with its own.
-      return runStudy(study, { ...options, signal: stop.signal, writeReport: false, beforeDenoise: gate });
+      return runStudy(study, { ...options, signal: stop.signal, writeReport: false, beforeDenoise: gate, onUnreadable: (entry) => unreadable.add(entry) });
     },
     () => stop.signal.aborted,
   );
@@ -289,8 +303,10 @@ export async function denoisePacsStudies(addresses: readonly string[], options: 
       const entry = done?.entry ?? notRun(study, stop.signal.reason);
       if (done) series.push(...done.series);
       studies.push(entry);
-      report = { toolkit: toolkitIdentity(), series: [...series], errors: [...queryErrors, ...studies.flatMap((s) => s.errors)], studies: [...studies], queries };
-      // report.json is the run's record so far.
+      // report.json is the run's record so far, with the whole list of unreadable instances so far
+      // (none: an earlier run's list is removed).
+      const errorsFile = await unreadable.publish(path.resolve(options.outDir));
+      report = { toolkit: toolkitIdentity(), series: [...series], ...runErrors(queryErrors, studies), ...(errorsFile ? { errorsFile } : {}), studies: [...studies], queries };
       await writeReport(options.outDir, report);
     }
     return report;
@@ -301,12 +317,27 @@ export async function denoisePacsStudies(addresses: readonly string[], options: 
       stop.abort(new LowdoseError('E_CANCELLED', 'the run ended early'));
       await Promise.allSettled(runs);
     }
+    await unreadable.discard();
   }
+}
+
+/**
+ * The run's `errors`: the queries' and every study's lists one after another (each study's capped
+ * by code, so the list grows with the studies, not with their files), counted exactly with every
+ * study's errors, listed or not.
+ */
+function runErrors(queryErrors: readonly ReportError[], studies: readonly PacsStudyReport[]): ErrorCounts & { errors: ReportError[] } {
+  const counts = new CodeSample<ReportError>(0);
+  for (const e of queryErrors) counts.add(e);
+  for (const study of studies) {
+    counts.absorb([], study.errorCount !== undefined && study.errorsByCode ? { errorCount: study.errorCount, errorsByCode: study.errorsByCode } : CodeSample.of(study.errors).counted());
+  }
+  return { errors: [...queryErrors, ...studies.flatMap((s) => s.errors)], ...counts.counted() };
 }
 
 /** A study the run did not start because it was stopped first: in `studies[]` all the same, as not run. */
 function notRun(study: StudyToRun, reason: unknown): PacsStudyReport {
   const why = reason instanceof Error ? reason.message : 'the run was stopped';
   const error = { code: 'E_CANCELLED', message: `study ${study.source} was not run: ${why}`, path: study.source };
-  return { source: study.source, studyInstanceUid: studyOf(study.source), ...(study.query !== undefined ? { query: study.query } : {}), outcome: 'failed', series: [], errors: [error] };
+  return { source: study.source, studyInstanceUid: studyOf(study.source), ...(study.query !== undefined ? { query: study.query } : {}), outcome: 'failed', series: [], errors: [error], ...CodeSample.of([error]).counted() };
 }

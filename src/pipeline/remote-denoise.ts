@@ -13,6 +13,8 @@ import path from 'node:path';
 import { DENOISED_MODALITIES, isOneOf } from '../choices.js';
 import { notDenoisedMessage } from './not-denoised.js';
 import { LowdoseError, toLowdoseError } from '../errors.js';
+import { CodeSample, type ErrorCounts } from '../util/code-sample.js';
+import { ErrorListFile } from '../util/error-list-file.js';
 import { claimFolder } from '../util/folder-claims.js';
 import { suvNoteOfRead, type PulledSeries } from '../util/remote-series.js';
 import { denoisePaths } from './denoise.js';
@@ -250,6 +252,15 @@ export function nameRemoteInstance(error: ReportError, pulled: readonly PulledFo
 /** What a remote run's report has of a folder report: its series. */
 type FolderRecordShape = { readonly series: DenoiseReport['series'] };
 
+/**
+ * A remote run's errors as its report.json and --json give them: the capped list, its exact
+ * counts, and `errorsFile` (the whole list of unreadable instances) where the run wrote one.
+ */
+export interface RemoteErrors extends ErrorCounts {
+  readonly errors: ReportError[];
+  readonly errorsFile?: string;
+}
+
 export interface RemoteSteps<R extends FolderRecordShape> {
   /** The source, named by errors that carry no path of their own. */
   readonly source: string;
@@ -258,8 +269,8 @@ export interface RemoteSteps<R extends FolderRecordShape> {
   readonly pull: () => Promise<PulledFolder[]>;
   /** Stores one derived series back (absent: nothing is stored); `where` names the target in errors. */
   readonly store?: { readonly where: string; readonly put: (part: DerivedPart) => Promise<void> };
-  /** The report: the folder report's fields plus the protocol's own section. */
-  readonly report: (series: DenoiseReport['series'], errors: ReportError[]) => R;
+  /** The report: the folder report's fields (`errors` with its counts) plus the protocol's own section. */
+  readonly report: (series: DenoiseReport['series'], errors: RemoteErrors) => R;
 }
 
 export async function denoiseRemote<R extends FolderRecordShape>(options: RemoteDenoiseOptions, steps: RemoteSteps<R>): Promise<R> {
@@ -268,9 +279,16 @@ export async function denoiseRemote<R extends FolderRecordShape>(options: Remote
   const claim = await claimFolder(steps.pullDir, { log });
   let succeeded = false;
   try {
-    const result = await pullDenoiseStore(options, steps, log);
-    succeeded = result.errors === 0;
-    return result.report;
+    // Every unreadable instance, named as the report names it, in unreadable.tsv beside report.json
+    // (src/util/error-list-file.ts); a several-study run (onUnreadable) keeps one list for all its studies.
+    const unreadable = options.onUnreadable === undefined && options.writeReport !== false ? ErrorListFile.open() : null;
+    try {
+      const result = await pullDenoiseStore(options, steps, log, unreadable);
+      succeeded = result.errors === 0;
+      return result.report;
+    } finally {
+      await unreadable?.discard();
+    }
   } finally {
     // A stopped run (SIGINT, a several-study run that ends early) leaves no pull folder behind
     // either: the pull has settled (each retrieve ends between instances), so nothing writes there any more.
@@ -280,11 +298,21 @@ export async function denoiseRemote<R extends FolderRecordShape>(options: Remote
   }
 }
 
-async function pullDenoiseStore<R extends FolderRecordShape>(options: RemoteDenoiseOptions, steps: RemoteSteps<R>, log: (message: string) => void): Promise<{ report: R; errors: number }> {
+async function pullDenoiseStore<R extends FolderRecordShape>(
+  options: RemoteDenoiseOptions,
+  steps: RemoteSteps<R>,
+  log: (message: string) => void,
+  unreadable: ErrorListFile | null,
+): Promise<{ report: R; errors: number }> {
   // The folder's record: with the finished series earlier runs left there (./folder-report.ts).
   // A queue job (writeReport: false) leaves it to its batch, as a folder job does.
   const writeReport = async (result: R) => {
     if (options.writeReport !== false) await writeFolderReport(path.resolve(options.outDir), result);
+  };
+  // Published before report.json names it; a run with no unreadable instance removes an earlier run's list.
+  const errorsFileField = async (): Promise<{ errorsFile?: string }> => {
+    const file = unreadable ? await unreadable.publish(path.resolve(options.outDir)) : null;
+    return file ? { errorsFile: file } : {};
   };
   let pulled: PulledFolder[];
   try {
@@ -295,18 +323,22 @@ async function pullDenoiseStore<R extends FolderRecordShape>(options: RemoteDeno
     const e = toLowdoseError(error, 'E_IO');
     if (e.code === 'E_USAGE' || e.code === 'E_NOT_FOUND' || options.signal?.aborted) throw e;
     log(e.message);
-    const result = steps.report([], [{ ...e.toJSON(), path: e.path ?? steps.source }]);
+    const errors = new CodeSample<ReportError>();
+    errors.keep({ ...e.toJSON(), path: e.path ?? steps.source });
+    const result = steps.report([], { errors: errors.items, ...errors.counted(), ...(await errorsFileField()) });
     await writeReport(result);
-    return { report: result, errors: 1 };
+    return { report: result, errors: errors.total };
   }
   await options.beforeDenoise?.();
   throwIfCancelled(options.signal, `${steps.source} was pulled but not denoised`);
   // seriesToDenoise chose what was pulled (a series the URL names is denoised even if lowdose derived it).
+  const told = options.onUnreadable ?? (unreadable ? (entry: ReportError) => unreadable.add(entry) : undefined);
   const report = await denoisePaths(
     pulled.map((p) => p.dir),
-    { ...options, includeDerived: true, listUnreadable: false },
+    { ...options, includeDerived: true, ...(told ? { onUnreadable: (entry: ReportError) => told(nameRemoteInstance(entry, pulled)) } : {}) },
   );
-  const errors = report.errors.map((e) => nameRemoteInstance(e, pulled));
+  // The capped list as the folder run kept it, counted as it counted it (src/util/code-sample.ts).
+  const errors = CodeSample.of(report.errors.map((e) => nameRemoteInstance(e, pulled)), report);
   for (const [uid, note] of incompleteSuvNotes(pulled, report.series)) {
     log(`warning: series ${uid} came short of its instances (--allow-incomplete) and its SUVbw depends on the files that came: ${note}`);
   }
@@ -317,11 +349,11 @@ async function pullDenoiseStore<R extends FolderRecordShape>(options: RemoteDeno
       } catch (error) {
         const e = toLowdoseError(error, 'E_IO');
         log(e.message);
-        errors.push({ ...e.toJSON(), path: e.path ?? steps.store.where });
+        errors.keep({ ...e.toJSON(), path: e.path ?? steps.store.where });
       }
     }
   }
-  const result = steps.report(report.series, errors);
+  const result = steps.report(report.series, { errors: errors.items, ...errors.counted(), ...(await errorsFileField()) });
   await writeReport(result);
-  return { report: result, errors: errors.length };
+  return { report: result, errors: errors.total };
 }

@@ -126,12 +126,14 @@ export interface DenoiseOptions {
    */
   readonly writeReport?: boolean;
   /**
-   * With report.json, write every file the scans could not read to unreadable.tsv beside it
-   * (default true; src/util/error-list-file.ts). A PACS run (./remote-denoise.ts) writes its own
-   * report.json over the folder's and names its unreadable instances there, so it turns this off:
-   * its pulled files are not the user's, and an earlier run's list there is removed.
+   * Told every file the scans (input, --reference) could not read, listed in `errors` or not, as
+   * the scan meets it. Given, the run writes no unreadable.tsv of its own: the caller keeps the
+   * whole list. A PACS run (./remote-denoise.ts) does, naming each pulled file by its SOP Instance
+   * UID and series address, and a several-study run gathers its studies' into one list
+   * (./pacs-studies.ts). Absent, a run that writes report.json writes every one to unreadable.tsv
+   * beside it (src/util/error-list-file.ts).
    */
-  readonly listUnreadable?: boolean;
+  readonly onUnreadable?: (entry: { readonly path: string | null; readonly code: string; readonly message: string }) => void;
 }
 
 export interface DenoiseProgress {

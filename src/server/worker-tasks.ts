@@ -33,7 +33,8 @@ export interface WorkerTasks {
   score: { input: SliceScoreInput; output: SliceScoreOutput };
   /** null: a usable DICOM image; else why not. */
   checkFile: { input: { path: string }; output: ErrorTransfer | null };
-  scan: { input: { paths: string[]; within: string[] }; output: ScanTransfer };
+  /** `listedPerCode` / `keepSkippedNamed` as ScanOptions has them: a capped answer crosses the thread, not one entry per bad file. */
+  scan: { input: { paths: string[]; within: string[]; listedPerCode?: number; keepSkippedNamed?: string[] }; output: ScanTransfer };
   seriesFacts: { input: { series: SeriesTransfer }; output: SeriesFacts };
   /**
    * Slice `index` of a series in modality units (what readSliceImage returns), its pixels on shared
@@ -107,8 +108,8 @@ export async function runTask<T extends TaskName>(task: T, input: WorkerTasks[T]
         return toTransfer(toLowdoseError(error, 'E_NOT_DICOM'));
       }
     case 'scan': {
-      const { paths, within } = input as WorkerTasks['scan']['input'];
-      const scan = await scanPaths(paths, { within });
+      const { paths, within, listedPerCode, keepSkippedNamed } = input as WorkerTasks['scan']['input'];
+      const scan = await scanPaths(paths, { within, ...(listedPerCode !== undefined ? { listedPerCode } : {}), ...(keepSkippedNamed ? { keepSkippedNamed } : {}) });
       return {
         ...scan,
         series: scan.series.map((s) => ({ ...s, warnings: s.warnings.map(toTransfer) })),

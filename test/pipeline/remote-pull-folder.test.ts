@@ -31,7 +31,7 @@ function steps(pullDir: string, afterPull: () => Promise<void> = async () => {})
       await afterPull();
       return [{ dir, url: 'http://pacs/dicom-web/studies/1.2.3/series/4.5.6' }];
     },
-    report: (series, errors) => ({ series, errors }),
+    report: (series, errors) => ({ series, ...errors }),
   };
 }
 

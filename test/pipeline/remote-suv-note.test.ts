@@ -44,7 +44,7 @@ async function runOnPart(count: number, name: string): Promise<{ report: Report;
           });
           return pulled;
         },
-        report: (series, errors) => ({ series, errors, pulled: withSuvNotes(pulled, series) }),
+        report: (series, errors) => ({ series, ...errors, pulled: withSuvNotes(pulled, series) }),
       },
     );
     return { report, log };

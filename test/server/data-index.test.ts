@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scanPaths } from '../../src/dicom/index.js';
 import { runPhantom } from '../../src/pipeline/phantom.js';
 import { DataIndex, type ScanFunction } from '../../src/server/data/data-index.js';
+import { writeJunkFolder } from '../helpers/junk-folder.js';
 import { writeFixtureStudy } from './fixture-study.js';
 
 let root: string;
@@ -84,5 +85,33 @@ describe('the data index', () => {
     const incremental = JSON.stringify(index.studies());
     await index.refresh();
     expect(JSON.stringify(index.studies())).toBe(incremental);
+  });
+
+  it('scans with a capped list of unreadable files, counts them all, and still finds a report.json after more skipped files than the cap', async () => {
+    const folder = await mkdtemp(path.join(os.tmpdir(), 'lowdose-index-junk-'));
+    try {
+      // Walked before the study: 150 files named .dcm that are not DICOM (errors) and 150 .txt files (skipped).
+      writeJunkFolder(path.join(folder, 'aaa', 'bad'), { notDicom: 150 });
+      writeJunkFolder(path.join(folder, 'aaa', 'notes'), { notDicom: 150, extension: '.txt', seed: 2 });
+      await writeFixtureStudy(path.join(folder, 'study'), { size: 32, slices: 3 });
+      const answers: Array<{ errors: number; errorCount: number; skipped: number; skippedCount: number }> = [];
+      const index = new DataIndex([folder], undefined, async (paths, options) => {
+        const scan = await scanPaths(paths, options);
+        answers.push({ errors: scan.errors.length, errorCount: scan.errorCount, skipped: scan.skipped.length, skippedCount: scan.skippedCount });
+        return scan;
+      });
+      await index.refresh();
+      expect(answers[0]).toMatchObject({ errors: 100, errorCount: 150 });
+      // Of the skipped files (the 150 .txt, the study's report.json and its other files that are not DICOM)
+      // 100 are listed, and the report.json whatever the cap: its links make the comparison's report.
+      expect(answers[0]!.skipped).toBeLessThanOrEqual(101);
+      expect(answers[0]!.skippedCount).toBeGreaterThan(150);
+      expect(index.studies().unreadableFiles).toBe(150);
+      const [comparison] = index.studies().studies.flatMap((s) => s.comparisons);
+      expect(comparison).toBeDefined();
+      expect(index.comparisonDetail(comparison!.id).report).not.toBeNull();
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 });

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { realRoots, scanPaths, type PetFrameRef, type ScanResult, type Series } from '../../dicom/index.js';
 import { sigmaSeriesKind } from '../../dicom/sigma-window.js';
 import { LowdoseError } from '../../errors.js';
+import { LISTED_PER_CODE } from '../../util/code-sample.js';
 import { pairingGridMismatch, pairSlices, type SlicePairing } from '../../metrics/slice-pairing.js';
 import { petFrameReport } from '../../pipeline/frame-output.js';
 import type {
@@ -64,8 +65,21 @@ export interface DataIndexLog {
   warn(message: string): void;
 }
 
+/**
+ * How the index scans: within its folders, of the files that cannot be read the first
+ * LISTED_PER_CODE of each code listed and all counted (src/util/code-sample.ts), and every
+ * report.json among the skipped files listed (its links are read from them).
+ */
+export interface IndexScanOptions {
+  readonly within: readonly string[];
+  readonly listedPerCode: number;
+  readonly keepSkippedNamed: readonly string[];
+}
+
 /** How the index reads folders: `scanPaths`, or the same in a worker thread (the server's). */
-export type ScanFunction = (paths: readonly string[], options: { within: readonly string[] }) => Promise<ScanResult>;
+export type ScanFunction = (paths: readonly string[], options: IndexScanOptions) => Promise<ScanResult>;
+
+const REPORT_NAME = 'report.json';
 
 /** How the index reads a series' header facts: `readSeriesFacts`, or the same in a worker thread. */
 export type FactsFunction = (series: Series) => Promise<SeriesFacts>;
@@ -121,7 +135,10 @@ export class DataIndex {
     return this.addReading(paths).then((r) => r.keys);
   }
 
-  /** As `add`, also with the files under `paths` that could not be read (and so are in no series). */
+  /**
+   * As `add`, also with the files under `paths` that could not be read (and so are in no series):
+   * the first LISTED_PER_CODE of each code.
+   */
   addReading(paths: readonly string[]): Promise<{ keys: string[]; errors: LowdoseError[] }> {
     const run = this.tail.then(async () => {
       const started = performance.now();
@@ -156,10 +173,12 @@ export class DataIndex {
   private async read(contents: Contents, paths: readonly string[]): Promise<{ keys: string[]; errors: LowdoseError[] }> {
     if (paths.length === 0) return { keys: [], errors: [] };
     // Only what really lies in the data folders: a symlink in them that points elsewhere is not followed.
-    const within = await realRoots(this.roots.filter((r) => existsSync(r)));
+    // A folder of thousands of files that cannot be read costs a few entries per code, counted
+    // exactly, in each scan's answer (and across the files thread), not one entry per file.
+    const scanOptions: IndexScanOptions = { within: await realRoots(this.roots.filter((r) => existsSync(r))), listedPerCode: LISTED_PER_CODE, keepSkippedNamed: [REPORT_NAME] };
     let refused = 0;
     const merge = async (scan: ScanResult): Promise<void> => {
-      contents.unreadable += scan.errors.length;
+      contents.unreadable += scan.errorCount;
       refused += scan.outside;
       const grown: string[] = [];
       for (const s of scan.series) {
@@ -168,13 +187,13 @@ export class DataIndex {
         else contents.series.set(s.key, s);
       }
       if (grown.length > 0) {
-        const again = await this.scan([...new Set(grown)], { within });
+        const again = await this.scan([...new Set(grown)], scanOptions);
         for (const s of again.series) contents.series.set(s.key, s);
       }
     };
-    const scan = await this.scan(paths, { within });
+    const scan = await this.scan(paths, scanOptions);
     await merge(scan);
-    const reportPaths = scan.skipped.filter((s) => path.basename(s.path) === 'report.json').map((s) => s.path);
+    const reportPaths = scan.skipped.filter((s) => path.basename(s.path) === REPORT_NAME).map((s) => s.path);
     for (const reportPath of reportPaths) contents.reports.set(reportPath, await readReportLinks(reportPath));
 
     // A report's input series in another of the data folders (or another place in this one) than the
@@ -184,8 +203,8 @@ export class DataIndex {
     const links = reportPaths.flatMap((p) => contents.reports.get(p) ?? []);
     const outside = [...new Set(links.filter((l) => !known.has(l.inputUid)).flatMap((l) => l.inputFiles))].filter(existsSync);
     if (outside.length > 0) {
-      const extra = await this.scan(outside, { within });
-      contents.unreadable += extra.errors.length;
+      const extra = await this.scan(outside, scanOptions);
+      contents.unreadable += extra.errorCount;
       refused += extra.outside;
       for (const s of extra.series) if (!contents.series.has(s.key)) contents.series.set(s.key, s);
     }
