@@ -18,7 +18,8 @@ import path from 'node:path';
 import { clearSliceCache, readSliceSource, scanPaths, scanProblems, type Series } from '../dicom/index.js';
 import { uncertaintySliceWindow } from '../dicom/sigma-window.js';
 import { createDerivedSeriesWriter, type DerivedSeriesWriter } from '../dicom/write-derived.js';
-import { LowdoseError, RUN_WARNING_CODES, toLowdoseError } from '../errors.js';
+import { LowdoseError, RUN_WARNING_CODES, isLowdoseError, toLowdoseError } from '../errors.js';
+import { RunStopped, stopReason } from './run-stopped.js';
 import { CodeSample, LISTED_PER_CODE } from '../util/code-sample.js';
 import { ErrorListFile } from '../util/error-list-file.js';
 import type { Image2D } from '../image.js';
@@ -172,7 +173,11 @@ async function denoiseScanned(paths: readonly string[], options: DenoiseOptions,
     const errorsFile = unreadable ? await unreadable.publish(outDir) : null;
     const errorsFileField = errorsFile ? { errorsFile } : {};
     for (const [seriesIndex, series] of candidates.entries()) {
-      options.signal?.throwIfAborted?.();
+      // Stopped (SIGINT, a cancelled job): the series not started are in the errors as not run.
+      if (options.signal?.aborted) {
+        errors.keep({ code: 'E_CANCELLED', message: `series ${series.seriesInstanceUid} was not run: ${stopReason(options.signal)}`, path: series.slices[0]?.file ?? null });
+        continue;
+      }
       try {
         const denoiser = await denoiserFor(series, options, denoisers, log, limits);
         const report = await denoiseSeries(series, denoiser, {
@@ -190,9 +195,14 @@ async function denoiseScanned(paths: readonly string[], options: DenoiseOptions,
         reports.push(report);
         reportLocks.set(report, lockOf(series));
       } catch (error) {
-        if (isAbort(error, options.signal)) throw new LowdoseError('E_CANCELLED', 'denoise cancelled');
-        const e = toLowdoseError(error, 'E_INTERNAL', series.slices[0]?.file);
-        log(`series ${series.seriesInstanceUid} failed: ${e.message} [${e.code}]`);
+        // Stopped while this series was being written (denoiseSeries names its folder and what it wrote).
+        const stopped = isAbort(error, options.signal);
+        const e = stopped
+          ? isLowdoseError(error) && error.code === 'E_CANCELLED' && error.path !== undefined
+            ? error
+            : new LowdoseError('E_CANCELLED', `series ${series.seriesInstanceUid} was stopped: ${stopReason(options.signal)}`, { path: series.slices[0]?.file ?? '' })
+          : toLowdoseError(error, 'E_INTERNAL', series.slices[0]?.file);
+        log(stopped ? `${e.message} [${e.code}]` : `series ${series.seriesInstanceUid} failed: ${e.message} [${e.code}]`);
         errors.keep({ ...e.toJSON(), path: e.path ?? series.slices[0]?.file ?? null });
       } finally {
         clearSliceCache();
@@ -218,6 +228,8 @@ async function denoiseScanned(paths: readonly string[], options: DenoiseOptions,
     });
     const report: DenoiseReport = { toolkit: toolkitIdentity(), series: kept, errors: errors.items, ...errors.counted(), ...errorsFileField, ...skippedField };
     if (folderReport) await folderReport.write(report);
+    // The record is written (finished series, the one stopped, those not run); the caller learns it was stopped.
+    if (options.signal?.aborted) throw new RunStopped(report, `denoise stopped: ${stopReason(options.signal)}`);
     return report;
   } finally {
     for (const denoiser of denoisers.values()) await denoiser.release();
@@ -540,39 +552,52 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
     writing.catch(() => undefined);
   };
   try {
-    for (let first = 0, turn = 0; first < count; first += batchSize, turn++) {
-      stopIfAsked();
-      const indices = batchIndices(first);
-      const inputs = await Promise.all(indices.map((i) => window.get(i)));
-      const neighbours = denoiser.neighbours
-        ? await Promise.all(indices.map(async (i) => [await window.get(Math.max(0, i - 1)), await window.get(Math.min(count - 1, i + 1))] as const))
-        : null;
-      if (first + batchSize < count) for (const i of reads(batchIndices(first + batchSize))) void window.get(i).catch(() => undefined);
-      // The denoiser sees padding filled with tissue-neutral values; the outputs get the input's
-      // padding back bit for bit (docs/dicom-writing.md, "Padding and out-of-field pixels").
-      const result = denoiser.denoise(
-        indices.map((index, k) => ({
-          index,
-          image: inputs[k]!.filled,
-          padding: inputs[k]!.image.padding ?? null,
-          below: neighbours?.[k]?.[0].filled ?? null,
-          above: neighbours?.[k]?.[1].filled ?? null,
-        })),
-        outputSets[turn % outputSets.length]!.slice(0, indices.length),
-      );
-      // Awaited by retireOldest (or abandoned below); a failure meanwhile must not count as unhandled.
-      result.catch(() => undefined);
-      inFlight.push({ indices, inputs, result });
-      window.release(first + indices.length - 1);
-      if (inFlight.length >= DENOISE_PIPELINE.batchesInFlight) await retireOldest();
+    try {
+      for (let first = 0, turn = 0; first < count; first += batchSize, turn++) {
+        stopIfAsked();
+        const indices = batchIndices(first);
+        const inputs = await Promise.all(indices.map((i) => window.get(i)));
+        const neighbours = denoiser.neighbours
+          ? await Promise.all(indices.map(async (i) => [await window.get(Math.max(0, i - 1)), await window.get(Math.min(count - 1, i + 1))] as const))
+          : null;
+        if (first + batchSize < count) for (const i of reads(batchIndices(first + batchSize))) void window.get(i).catch(() => undefined);
+        // The denoiser sees padding filled with tissue-neutral values; the outputs get the input's
+        // padding back bit for bit (docs/dicom-writing.md, "Padding and out-of-field pixels").
+        const result = denoiser.denoise(
+          indices.map((index, k) => ({
+            index,
+            image: inputs[k]!.filled,
+            padding: inputs[k]!.image.padding ?? null,
+            below: neighbours?.[k]?.[0].filled ?? null,
+            above: neighbours?.[k]?.[1].filled ?? null,
+          })),
+          outputSets[turn % outputSets.length]!.slice(0, indices.length),
+        );
+        // Awaited by retireOldest (or abandoned below); a failure meanwhile must not count as unhandled.
+        result.catch(() => undefined);
+        inFlight.push({ indices, inputs, result });
+        window.release(first + indices.length - 1);
+        if (inFlight.length >= DENOISE_PIPELINE.batchesInFlight) await retireOldest();
+      }
+      while (inFlight.length > 0) await retireOldest();
+      await writing;
+    } finally {
+      // A failed or cancelled series lets the batches still in the sampler and the one being written
+      // finish (or fail) before it is given up: nothing is left writing into the folder afterwards.
+      await Promise.all(inFlight.map((batch) => batch.result.catch(() => undefined)));
+      await writing?.catch(() => undefined);
     }
-    while (inFlight.length > 0) await retireOldest();
-    await writing;
-  } finally {
-    // A failed or cancelled series lets the batches still in the sampler and the one being written
-    // finish (or fail) before it is given up: nothing is left writing into the folder afterwards.
-    await Promise.all(inFlight.map((batch) => batch.result.catch(() => undefined)));
-    await writing?.catch(() => undefined);
+  } catch (error) {
+    // Stopped (SIGINT, a cancelled job): the slices written so far are whole files, but without its
+    // completion marker the series is not finished: report.json does not list it and a rerun into
+    // the same -o removes them and redoes it.
+    if (!context.signal?.aborted) throw error;
+    const what = `${series.modality} series ${series.seriesInstanceUid}${names.frameTag ? ` ${names.frameTag}` : ''}`;
+    throw new LowdoseError(
+      'E_CANCELLED',
+      `${what} was stopped after ${writer.files.length} of ${count} slices (${stopReason(context.signal)}): it is not finished (no completion marker in ${dir}); a rerun into the same -o redoes it`,
+      { path: dir },
+    );
   }
   const modelMs = denoiser.forwardMs - forwardBefore;
   const content = inputContentOf(series, readings);

@@ -43,6 +43,8 @@ export type MetricsRegion = 'field' | 'patient';
 export const METRICS_REGIONS: readonly MetricsRegion[] = ['field', 'patient'];
 
 export interface MetricsOptions {
+  /** Stops the run between slices (SIGINT / SIGTERM): a --hallucination map being written is removed, an earlier one kept. */
+  readonly signal?: AbortSignal;
   readonly reference: string;
   readonly test: string;
   /** Default `field`. */
@@ -466,6 +468,7 @@ async function scoreSeries(
     let failed = 0;
     let outside = 0;
     for (const [n, [r, t]] of pairs.entries()) {
+      options.signal?.throwIfAborted();
       if (n > 0 && n % 20 === 0) progress(`  ${n}/${pairs.length}`);
       const referenceImage = await readOrReport(reference, r, errors);
       const testImage = referenceImage && (await readOrReport(test, t, errors));

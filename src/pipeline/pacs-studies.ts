@@ -35,6 +35,7 @@ import type { StudyIdentifiers } from './studies-file.js';
 import { describeKeys, isPacsQueryAddress, listStudies, namesStudy, queryKeys, querySource, unmatchedError } from './study-queries.js';
 import type { DenoiseReport, DenoiseOptions } from './types.js';
 import { runOneAhead } from './one-ahead.js';
+import { RunStopped } from './run-stopped.js';
 import type { DimsePeer } from '../dimse/url.js';
 
 export { isPacsQueryAddress, STUDY_QUERY_LIMIT } from './study-queries.js';
@@ -194,11 +195,21 @@ export async function runStudy(study: StudyToRun, options: PacsStudiesOptions & 
       ? await denoiseDimse(study.source, { ...common, dimse: dimse!, ...(store ? { store } : {}) })
       : await denoiseDicomweb(study.source, { ...common, ...(dicomweb ? { dicomweb } : {}), ...(stow !== undefined ? { stow } : {}) });
   } catch (error) {
+    // Stopped (SIGINT): the study's record as it stands, with the series it finished and what was pulled.
+    if (error instanceof RunStopped) return studyResult(base, error.report as DicomwebDenoiseReport | DimseDenoiseReport);
     const e = toLowdoseError(error, 'E_IO');
     options.log?.(`study ${study.source} failed: ${e.message}`);
     const errors = [{ ...e.toJSON(), path: e.path ?? study.source }];
     return { series: [], entry: { ...base, outcome: 'failed', series: [], errors, ...CodeSample.of(errors).counted() } };
   }
+  return studyResult(base, report);
+}
+
+/** A study's series and its `studies[]` entry from its run's report. */
+function studyResult(
+  base: Pick<PacsStudyReport, 'source' | 'studyInstanceUid' | 'query'>,
+  report: DicomwebDenoiseReport | DimseDenoiseReport,
+): { series: DenoiseReport['series']; entry: PacsStudyReport } {
   const section = 'dimse' in report ? { dimse: report.dimse } : { dicomweb: report.dicomweb };
   const counts = CodeSample.of(report.errors, report).counted();
   const entry: PacsStudyReport = {

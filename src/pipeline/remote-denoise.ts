@@ -21,6 +21,7 @@ import { denoisePaths } from './denoise.js';
 import { REPORT_FILE, writeReport as writeFolderReport } from './folder-report.js';
 import { isCompletionMarker } from './frame-output.js';
 import type { DenoiseOptions, DenoiseReport } from './types.js';
+import { RunStopped, stopReason } from './run-stopped.js';
 
 type ReportError = DenoiseReport['errors'][number];
 
@@ -314,6 +315,14 @@ async function pullDenoiseStore<R extends FolderRecordShape>(
     const file = unreadable ? await unreadable.publish(path.resolve(options.outDir)) : null;
     return file ? { errorsFile: file } : {};
   };
+  /** Stopped before anything was denoised: the record says so (report.json, the thrown RunStopped). */
+  const stopped = async (message: string): Promise<never> => {
+    const errors = new CodeSample<ReportError>();
+    errors.keep({ code: 'E_CANCELLED', message, path: steps.source });
+    const result = steps.report([], { errors: errors.items, ...errors.counted(), ...(await errorsFileField()) });
+    await writeReport(result);
+    throw new RunStopped(result, message);
+  };
   let pulled: PulledFolder[];
   try {
     pulled = await steps.pull();
@@ -321,7 +330,8 @@ async function pullDenoiseStore<R extends FolderRecordShape>(
     // A server failing mid-retrieve: nothing is denoised or stored; the report says so and what
     // is on disk, and the instances retrieved so far stay for the rerun.
     const e = toLowdoseError(error, 'E_IO');
-    if (e.code === 'E_USAGE' || e.code === 'E_NOT_FOUND' || options.signal?.aborted) throw e;
+    if (options.signal?.aborted) return stopped(`${steps.source}: stopped while pulling (${stopReason(options.signal)}); nothing was denoised`);
+    if (e.code === 'E_USAGE' || e.code === 'E_NOT_FOUND') throw e;
     log(e.message);
     const errors = new CodeSample<ReportError>();
     errors.keep({ ...e.toJSON(), path: e.path ?? steps.source });
@@ -329,14 +339,28 @@ async function pullDenoiseStore<R extends FolderRecordShape>(
     await writeReport(result);
     return { report: result, errors: errors.total };
   }
-  await options.beforeDenoise?.();
-  throwIfCancelled(options.signal, `${steps.source} was pulled but not denoised`);
+  await options.beforeDenoise?.().catch((error: unknown) => {
+    if (!options.signal?.aborted) throw error;
+  });
+  if (options.signal?.aborted) return stopped(`${steps.source} was pulled but not denoised: ${stopReason(options.signal)}`);
   // seriesToDenoise chose what was pulled (a series the URL names is denoised even if lowdose derived it).
   const told = options.onUnreadable ?? (unreadable ? (entry: ReportError) => unreadable.add(entry) : undefined);
-  const report = await denoisePaths(
-    pulled.map((p) => p.dir),
-    { ...options, includeDerived: true, ...(told ? { onUnreadable: (entry: ReportError) => told(nameRemoteInstance(entry, pulled)) } : {}) },
-  );
+  const denoiseOptions = { ...options, includeDerived: true, ...(told ? { onUnreadable: (entry: ReportError) => told(nameRemoteInstance(entry, pulled)) } : {}) };
+  let report: DenoiseReport;
+  try {
+    report = await denoisePaths(
+      pulled.map((p) => p.dir),
+      denoiseOptions,
+    );
+  } catch (error) {
+    if (!(error instanceof RunStopped)) throw error;
+    // Stopped while denoising: the series finished are recorded, nothing is stored back.
+    const partial = error.report as DenoiseReport;
+    const stoppedErrors = CodeSample.of(partial.errors.map((e) => nameRemoteInstance(e, pulled)), partial);
+    const result = steps.report(partial.series, { errors: stoppedErrors.items, ...stoppedErrors.counted(), ...(await errorsFileField()) });
+    await writeReport(result);
+    throw new RunStopped(result, `${error.message}; nothing was stored`);
+  }
   // The capped list as the folder run kept it, counted as it counted it (src/util/code-sample.ts).
   const errors = CodeSample.of(report.errors.map((e) => nameRemoteInstance(e, pulled)), report);
   for (const [uid, note] of incompleteSuvNotes(pulled, report.series)) {

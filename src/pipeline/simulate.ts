@@ -6,8 +6,10 @@
  * noise. The physics is src/simulate; this module plans each series, runs its slices through the
  * worker pool and writes the results as DICOM.
  */
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { LowdoseError, toLowdoseError } from '../errors.js';
+import { stopReason } from './run-stopped.js';
 import {
   clearSliceCache,
   readInstanceHeader,
@@ -52,6 +54,12 @@ import { ErrorListFile } from '../util/error-list-file.js';
 export type CtMode = 'insert' | 'truth';
 
 export interface SimulateOptions {
+  /**
+   * Stops the run (SIGINT / SIGTERM, src/cli/stop-on-signal.ts): the series being simulated stops
+   * once the slices in the pool are written, its files are removed and it is an E_CANCELLED error;
+   * the series not started are E_CANCELLED errors as not run.
+   */
+  readonly signal?: AbortSignal;
   readonly dose: number;
   readonly outDir: string;
   readonly seed?: number;
@@ -516,7 +524,7 @@ async function simulateSeries(
   let failure: unknown = null;
   let written = 0;
   try {
-    for (let k = 0; k < series.slices.length && failure === null; k++) {
+    for (let k = 0; k < series.slices.length && failure === null && !options.signal?.aborted; k++) {
       const slice = series.slices[k]!;
       const { data, padding, rows, columns } = await readSlicePixels(slice, series.units);
       if (rows !== series.rows || columns !== series.columns) {
@@ -555,6 +563,17 @@ async function simulateSeries(
     await Promise.all(inFlight);
   }
   if (failure !== null) throw failure instanceof Error ? failure : new Error(scalarText(failure));
+  if (options.signal?.aborted) {
+    // Stopped: the slices written are removed (no completion marker was written), so the folder
+    // holds no part of a series and a rerun simulates it without --overwrite.
+    const files = [...writer.files, ...(reference?.files ?? [])];
+    await Promise.all(files.map((file) => rm(file, { force: true })));
+    throw new LowdoseError(
+      'E_CANCELLED',
+      `${series.modality} series ${series.key} was stopped after ${written} of ${series.slices.length} slices (${stopReason(options.signal)}): the ${files.length} file(s) written were removed from ${writer.dir}`,
+      { path: writer.dir },
+    );
+  }
   const ms = performance.now() - started;
   const simulated: SimulatedSeries = {
     input: reportedInput(series),
@@ -630,6 +649,11 @@ async function simulateScanned(paths: readonly string[], options: SimulateOption
     const errorsFile = await unreadable.publish(path.resolve(options.outDir));
     if (errorsFile) result.errorsFile = errorsFile;
     for (const series of targets) {
+      if (options.signal?.aborted) {
+        errors.keep({ code: 'E_CANCELLED', message: `series ${series.key} was not run: ${stopReason(options.signal)}`, path: series.slices[0]?.file ?? null });
+        Object.assign(result, errors.counted());
+        continue;
+      }
       progress(`simulating ${series.modality} ${series.key} (${series.slices.length} slice(s)) at ${options.dose} dose`);
       try {
         const own = locks.filter((lock) => lockDirsOf(series).includes(lock.dir));

@@ -29,6 +29,8 @@ export const QA_JSON_FILE = 'qa.json';
 export type { QaDenoiseSettings, QaResult } from './types.js';
 
 export interface QaOptions {
+  /** Stops the run (SIGINT / SIGTERM): the series being denoised stops as in `denoise`; nothing is judged or written. */
+  readonly signal?: AbortSignal;
   readonly config: QaConfig;
   /** Where results, the report and the denoised series go. */
   readonly outDir: string;
@@ -126,6 +128,7 @@ export async function runQa(options: QaOptions): Promise<QaResult> {
           overwrite: Boolean(options.overwrite),
           log,
           ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
         },
       );
       for (const c of group) {

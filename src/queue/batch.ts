@@ -281,6 +281,11 @@ export async function batchStatus(queue: Queue<SeriesJobData, SeriesJobResult>, 
     const failure = state === 'failed' && job ? decodeFailure(job.failedReason ?? '') : null;
     if (result && 'study' in result) studies.push(result.study);
     if (failure && entry.source !== undefined) studies.push(failedStudy(entry, (job?.data as Partial<SeriesJobData> | undefined)?.pacs?.query, listed && progress.finished ? progress.finished : [], failure));
+    // A study whose job `batch cancel` removed before a worker took it: in studies[] as not run.
+    if (state === 'cancelled' && entry.source !== undefined) {
+      const query = batch.queries?.find((q) => entry.studyInstanceUid !== undefined && q.studies.includes(entry.studyInstanceUid))?.source;
+      studies.push(failedStudy(entry, query, [], { code: 'E_CANCELLED', message: `study ${entry.source} was not run: batch ${id} was cancelled before a worker took its job`, path: entry.source }));
+    }
     jobs.push({
       ...entry,
       ...(listed ? { modality: listed.modality, slices: listed.slices } : {}),

@@ -27,6 +27,7 @@ import { addDenoiserOptions, SAMPLES_HELP, denoiserSettings, type DenoiserCliOpt
 import type { CommandRegistrar } from '../command.js';
 import { createOutput, EXIT_FAILED, EXIT_OK, exitCodeForRun, parseDoseOption, parseIntOption, usageError } from '../output.js';
 import { createBatchProgress } from '../batch-progress.js';
+import { SIGNAL_EXIT, stopOnSignal } from '../stop-on-signal.js';
 
 interface BatchCliOptions extends DenoiserCliOptions, DicomwebCliOptions, DimseCliOptions, StudyKeys {
   stow?: string;
@@ -46,48 +47,6 @@ interface BatchCliOptions extends DenoiserCliOptions, DicomwebCliOptions, DimseC
 }
 
 const POLL_MS = 500;
-/** The shell's exit status of a process ended by SIGINT / SIGTERM (128 + the signal's number), which an unfinished `--wait` keeps. */
-const EXIT_SIGINT = 130;
-const EXIT_SIGTERM = 143;
-
-/**
- * SIGINT / SIGTERM while `batch --wait` follows a batch: the first one is recorded and ends the
- * current sleep, so the wait reads the batch once more and reports it (a batch that finished
- * before the signal was noticed is reported as finished, report.json and all, not lost with the
- * process); a second one ends the process at once, for a Redis that no longer answers.
- */
-function interruptOnSignal(): { readonly signal: NodeJS.Signals | null; sleep(ms: number): Promise<void>; dispose(): void } {
-  let signal: NodeJS.Signals | null = null;
-  let wake: (() => void) | null = null;
-  const onSignal = (received: NodeJS.Signals) => {
-    if (signal !== null) process.exit(received === 'SIGTERM' ? EXIT_SIGTERM : EXIT_SIGINT);
-    signal = received;
-    wake?.();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return {
-    get signal() {
-      return signal;
-    },
-    sleep: (ms) =>
-      new Promise<void>((resolve) => {
-        if (signal !== null) return resolve();
-        const timer = setTimeout(done, ms);
-        function done() {
-          clearTimeout(timer);
-          wake = null;
-          resolve();
-        }
-        wake = done;
-      }),
-    dispose: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
-  };
-}
-
 export const register: CommandRegistrar = (program: Command, setExitCode) => {
   const command = program
     .command('batch')
@@ -158,7 +117,8 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
         // The series not queued, as denoise's JSON lists them (absent when none).
         const skippedField = { ...(errorsFile ? { errorsFile } : {}), ...(skipped ? { skipped } : {}), ...(queries ? { queries } : {}) };
         // Listening before the batch id is shown: an interrupt from then on is this wait's to handle.
-        const interrupt = opts.wait ? interruptOnSignal() : null;
+        const stop = opts.wait ? stopOnSignal(`waiting for batch ${batch.id}`, (message) => out.info(message), 'the batch goes on, it is read once more and reported') : null;
+        const interrupt = stop ? { get signal() { return stop.received; }, sleep: stop.sleep } : null;
         out.info(`batch ${batch.id}: ${batch.jobs.length} ${queries ? 'PACS studies / series' : 'series'} queued`);
         if (!interrupt) {
           // stdout is the batch id alone (scripts read it); files left out of the batch go to stderr.
@@ -174,7 +134,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
           snapshot = await followBatch(() => batchStatus(queue, batch.id), interrupt, POLL_MS, (read) => progress.update(read));
         } finally {
           progress.stop();
-          interrupt.dispose();
+          stop!.dispose();
         }
         if (!snapshot.status.finished) {
           // SIGINT / SIGTERM stops the waiting, not the batch: its jobs are in Redis and the workers go on.
@@ -185,7 +145,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
           );
           out.result({ id: batch.id, outDir: batch.outDir, jobs: batch.jobs, errors, errorCount, errorsByCode, ...skippedField, status: snapshot.status, interrupted: interrupt.signal });
           out.print(humanStatus(snapshot.status));
-          setExitCode(interrupt.signal === 'SIGTERM' ? EXIT_SIGTERM : EXIT_SIGINT);
+          setExitCode(SIGNAL_EXIT[stop!.received!]);
           return;
         }
         const report = batchReport(snapshot.results, snapshot.status, errors, skipped, snapshot.failedJobSeries, snapshot.studies);

@@ -26,6 +26,9 @@ import type { StudyKeys } from '../../util/remote-series.js';
 import { namedStudies } from '../../pipeline/studies-file.js';
 import { describeKeys } from '../../pipeline/study-queries.js';
 import { SIGNAL_EXIT, stopOnSignal } from '../stop-on-signal.js';
+import { RunStopped } from '../../pipeline/run-stopped.js';
+import { toLowdoseError } from '../../errors.js';
+import { toolkitIdentity } from '../../util/toolkit.js';
 
 interface DenoiseCliOptions extends DenoiserCliOptions, DicomwebCliOptions, DimseCliOptions, MoveCliOptions, StudyKeys {
   output: string;
@@ -116,24 +119,30 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       };
       let report: DenoiseReport | DicomwebDenoiseReport | DimseDenoiseReport | PacsStudiesReport;
       const several = pacs > 0 && (isPacsStudiesRun(paths) || Object.keys(keys).length > 0 || identifiers !== undefined);
-      // Several studies: SIGINT / SIGTERM stops the run cleanly (the study pulled ahead too) and it reports.
-      const interrupt = several ? stopOnSignal('the studies', (message) => out.info(message)) : null;
+      // SIGINT / SIGTERM stops the run cleanly: the series being written (and a study pulled ahead)
+      // stops and is reported E_CANCELLED, locks and pull folders go, report.json says what finished.
+      const interrupt = stopOnSignal(several ? 'the studies' : 'the run', (message) => out.info(message));
+      const stoppable = { ...options, signal: interrupt.signal };
       try {
         report =
           several
-            ? await denoisePacsStudies(paths, { ...options, ...remote, keys, ...(identifiers ? { identifiers } : {}), signal: interrupt!.signal })
+            ? await denoisePacsStudies(paths, { ...stoppable, ...remote, keys, ...(identifiers ? { identifiers } : {}) })
             : urls.length > 0
-              ? await denoiseDicomweb(urls[0]!, { ...options, ...remote })
+              ? await denoiseDicomweb(urls[0]!, { ...stoppable, ...remote })
               : dimseUrls.length > 0
-                ? await denoiseDimse(dimseUrls[0]!, { ...options, ...remote, dimse: remote.dimse! })
-                : await denoisePaths(paths, options);
+                ? await denoiseDimse(dimseUrls[0]!, { ...stoppable, ...remote, dimse: remote.dimse! })
+                : await denoisePaths(paths, stoppable);
+      } catch (error) {
+        if (!interrupt.received) throw error;
+        // Stopped: the run's record as it stands (a stop before any series was listed has only its error).
+        report = error instanceof RunStopped ? (error.report as typeof report) : { toolkit: toolkitIdentity(), series: [], errors: [toLowdoseError(error).toJSON()] };
       } finally {
-        interrupt?.dispose();
+        interrupt.dispose();
         progress.stop();
       }
       out.result(report);
       out.print(humanReport(report));
-      setExitCode(interrupt?.received ? SIGNAL_EXIT[interrupt.received] : exitCodeForRun(report.series.length, report.errors));
+      setExitCode(interrupt.received ? SIGNAL_EXIT[interrupt.received] : exitCodeForRun(report.series.length, report.errors));
     });
 };
 

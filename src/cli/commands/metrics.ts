@@ -8,6 +8,7 @@
  * src/pipeline/metrics.ts (`runMetrics`); this file registers the command, parses `--range` and
  * prints the result.
  */
+import { reportStopped, stopOnSignal } from '../stop-on-signal.js';
 import type { Command } from 'commander';
 import type { IntensityRange } from '../../metrics/range.js';
 import type { Lesion } from '../../metrics/lesions.js';
@@ -356,25 +357,39 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       if (!opts.noise && noiseGiven.length > 0) throw usageError('--input, --noise-rois, --noise-detrend and --noise-window need --noise');
       // The file is checked before any image is read.
       const lesions: Lesion[] | undefined = opts.lesions !== undefined ? await readLesionsFile(opts.lesions) : undefined;
-      const { result, exitCode } = await runMetrics({
-        reference: opts.reference,
-        test: opts.test,
-        ...(opts.range ? { range: opts.range } : {}),
-        ...(opts.region ? { region: opts.region } : {}),
-        ...(lesions ? { lesions } : {}),
-        ...(opts.hallucination ? { hallucination: { dir: opts.hallucination, options: sfrcOptions, overwrite: Boolean(opts.overwrite) } } : {}),
-        ...(opts.noise && opts.input !== undefined
-          ? {
-              noise: {
-                input: opts.input,
-                ...(opts.noiseRois ? { rois: opts.noiseRois } : {}),
-                ...(opts.noiseDetrend ? { detrend: opts.noiseDetrend } : {}),
-                ...(opts.noiseWindow ? { window: opts.noiseWindow } : {}),
-              },
-            }
-          : {}),
-        progress: (m) => out.info(m),
-      });
+      // SIGINT / SIGTERM: the scoring stops between slices; a map being written is removed.
+      const stop = stopOnSignal('the metrics', (message) => out.info(message), 'the scoring stops, a hallucination map being written is removed');
+      let run: Awaited<ReturnType<typeof runMetrics>>;
+      try {
+        run = await runMetrics({
+          signal: stop.signal,
+          reference: opts.reference,
+          test: opts.test,
+          ...(opts.range ? { range: opts.range } : {}),
+          ...(opts.region ? { region: opts.region } : {}),
+          ...(lesions ? { lesions } : {}),
+          ...(opts.hallucination ? { hallucination: { dir: opts.hallucination, options: sfrcOptions, overwrite: Boolean(opts.overwrite) } } : {}),
+          ...(opts.noise && opts.input !== undefined
+            ? {
+                noise: {
+                  input: opts.input,
+                  ...(opts.noiseRois ? { rois: opts.noiseRois } : {}),
+                  ...(opts.noiseDetrend ? { detrend: opts.noiseDetrend } : {}),
+                  ...(opts.noiseWindow ? { window: opts.noiseWindow } : {}),
+                },
+              }
+            : {}),
+          progress: (m) => out.info(m),
+        });
+      } catch (error) {
+        if (!stop.received) throw error;
+        const map = opts.hallucination ? `; the hallucination map being written was removed (an earlier map in ${opts.hallucination}, if any, is kept)` : '';
+        reportStopped(out, stop, `metrics stopped (interrupted by ${stop.received}): no result${map}`, opts.hallucination ?? null, setExitCode);
+        return;
+      } finally {
+        stop.dispose();
+      }
+      const { result, exitCode } = run;
       out.result(result);
       out.print(humanReport(result));
       setExitCode(exitCode);

@@ -4,6 +4,7 @@
  * every check passed, 1 when one failed, 2 on bad usage or an unusable config). A thin layer over
  * src/qa/run.ts.
  */
+import { reportStopped, stopOnSignal } from '../stop-on-signal.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -57,9 +58,12 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
         ...(opts.petModel !== undefined ? { petModel: opts.petModel } : {}),
       };
       const progress = createProgress({ enabled: opts.progress });
+      // SIGINT / SIGTERM: the series being denoised stops (E_CANCELLED in its folder's report.json); no verdict.
+      const stop = stopOnSignal('the QA run', (message) => out.info(message), 'the series being denoised stops, no verdict is written');
       let result;
       try {
         result = await runQa({
+          signal: stop.signal,
           config,
           outDir,
           ...(phantoms !== undefined ? { phantoms } : {}),
@@ -72,7 +76,18 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
           log: (message) => out.info(message),
           onProgress: progressListener(progress),
         });
+      } catch (error) {
+        if (!stop.received) throw error;
+        reportStopped(
+          out,
+          stop,
+          `qa stopped (interrupted by ${stop.received}) before its checks: no verdict, no qa.json; the series denoised so far are in ${outDir} (a rerun with -o ${outDir} skips them)`,
+          outDir,
+          setExitCode,
+        );
+        return;
       } finally {
+        stop.dispose();
         progress.stop();
       }
       out.result(jsonResult(result));

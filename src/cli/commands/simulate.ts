@@ -3,6 +3,7 @@
  * every CT and PET series found (docs/contract.md). The work is src/pipeline/simulate.ts
  * (`runSimulate`); this file registers the command, parses its options and prints the result.
  */
+import { SIGNAL_EXIT, stopOnSignal } from '../stop-on-signal.js';
 import type { Command } from 'commander';
 import { runSimulate, type CtMode } from '../../pipeline/simulate.js';
 import { BOWTIE_KINDS, BOWTIE_SHAPES, CT_DEFAULTS, FILTER_WINDOWS, KERNEL_PRESETS, PET_DEFAULTS, type BowtieKind, type KernelSpec } from '../../simulate/index.js';
@@ -53,7 +54,10 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--json', 'machine-readable output on stdout')
     .action(async (paths: string[], opts: Record<string, unknown>) => {
       const out = createOutput(Boolean(opts.json));
+      // SIGINT / SIGTERM: the series being simulated stops and its files go, the rest are reported as not run.
+      const interrupt = stopOnSignal('the simulation', (message) => out.info(message), 'the series being simulated stops and its files are removed, then the result is printed');
       const { result, exitCode } = await runSimulate(paths, {
+        signal: interrupt.signal,
         dose: opts.dose as number,
         outDir: opts.out as string,
         seed: opts.seed as number,
@@ -75,7 +79,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
         overwrite: Boolean(opts.overwrite),
         waitLock: Boolean(opts.waitLock),
         progress: (m) => out.info(m),
-      });
+      }).finally(() => interrupt.dispose());
       if (exitCode === EXIT_USAGE) {
         // Exit 2 also when series were found but the options suit none of them (--mode truth --i0 auto).
         const refused = result.errors.some((e) => e.code === 'E_USAGE');
@@ -93,6 +97,6 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       if (leftOut) lines.push(leftOut);
       for (const s of result.skipped) lines.push(`skipped ${s.key}: ${s.message}`);
       out.print(lines.join('\n') || 'nothing simulated');
-      setExitCode(exitCode);
+      setExitCode(interrupt.received ? SIGNAL_EXIT[interrupt.received] : exitCode);
     });
 };

@@ -1,0 +1,167 @@
+/**
+ * Every `denoise` run stops cleanly on SIGINT / SIGTERM (src/cli/stop-on-signal.ts): a folder run,
+ * a single DICOMweb study, and a study of a cohort that had finished some of its series. The CLI is
+ * spawned on real CT (Mayo L192 / L143 B30f quarter dose, 7 slices each) and signalled once a known
+ * point is reached (a log line on stderr, a request held by a proxy in front of Orthanc), then the
+ * record (report.json, --json), the exit status and what is left on disk are checked.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DICOMWEB_AUTH_ENV } from '../../src/dicomweb/client.js';
+import { startProxy, type Proxy } from '../helpers/http-proxy.js';
+import { copyAsOtherSeries, copyAsOtherStudy } from '../helpers/mutate-dicom.js';
+import { findOrthanc, startOrthanc, uploadInstances, type RunningOrthanc } from '../helpers/orthanc.js';
+import { listAll, runUntil } from '../helpers/signal-run.js';
+
+const MAYO_A = path.resolve('../shared/ldct-mayo/L192/B30f/quarter');
+const MAYO_B = path.resolve('../shared/ldct-mayo/L143/B30f/quarter');
+const haveMayo = existsSync(MAYO_A) && existsSync(MAYO_B);
+if (!haveMayo) console.warn('skipping the denoise stop-on-signal tests: ../shared/ldct-mayo is not there');
+const installed = findOrthanc();
+if (!installed) console.warn('skipping the PACS stop-on-signal tests: Orthanc is not installed (apt-get install orthanc orthanc-dicomweb)');
+
+// Slow enough on CPU (hundreds of ms a slice) that a series is still being written when the signal
+// lands: the signal is sent on a log line, never after a delay.
+const SLOW = ['--method', 'diffusion', '--steps', '20', '--no-progress', '--json'];
+
+interface Report {
+  series: Array<{ input: { seriesInstanceUid: string }; output: { dir: string }; skipped?: boolean; earlierRun?: boolean }>;
+  errors: Array<{ code: string; message: string; path: string | null }>;
+  studies?: Array<{ studyInstanceUid: string; outcome: string; series: string[]; errors: Array<{ code: string; message: string }> }>;
+}
+
+/** How many times `needle` occurs in `text`. */
+const count = (text: string, needle: RegExp) => (text.match(needle) ?? []).length;
+/** The log line denoisePaths writes as a series starts ("CT series "...": 7 slices 512x512 -> dir"). */
+const SERIES_START = /CT series "[^"]+": \d+ slices \d+x\d+ -> /g;
+
+describe.skipIf(!haveMayo)('denoise <folder> stopped by a signal', () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'lowdose-stop-folder-'));
+    await mkdir(path.join(dir, 'in'));
+    await symlink(MAYO_A, path.join(dir, 'in', 'a'));
+    await symlink(MAYO_B, path.join(dir, 'in', 'b'));
+  });
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('SIGINT while the second series is written: exit 130, the first series finished in report.json, the second E_CANCELLED without marker, no lock or temporary left; a rerun redoes only the second', async () => {
+    const out = path.join(dir, 'out');
+    const args = ['denoise', path.join(dir, 'in'), '-o', out, ...SLOW];
+    const stopped = await runUntil(args, {}, (stderr) => count(stderr, SERIES_START) >= 2);
+    expect(stopped.code, stopped.stderr).toBe(130);
+    const printed = JSON.parse(stopped.stdout) as Report;
+    const report = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8')) as Report;
+    for (const r of [printed, report]) {
+      expect(r.series).toHaveLength(1);
+      expect(r.series[0]!.earlierRun).toBeUndefined();
+      expect(r.errors).toEqual([{ code: 'E_CANCELLED', path: expect.any(String), message: expect.stringMatching(/was stopped after [0-6] of 7 slices \(interrupted by SIGINT\).*a rerun into the same -o redoes it/) }]);
+    }
+    const finishedDir = report.series[0]!.output.dir;
+    const cancelledDir = report.errors[0]!.path!;
+    expect(cancelledDir).not.toBe(finishedDir);
+    expect(existsSync(path.join(finishedDir, '.lowdose-complete.json'))).toBe(true);
+    expect(existsSync(path.join(cancelledDir, '.lowdose-complete.json'))).toBe(false);
+    // Locks released, nothing half written.
+    expect(listAll(out).filter((f) => f.endsWith('.lock') || f.endsWith('.tmp'))).toEqual([]);
+
+    const rerun = await runUntil(args, {}, null);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    const again = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8')) as Report;
+    expect(again.errors).toEqual([]);
+    expect(again.series.map((s) => [s.output.dir, Boolean(s.skipped)])).toEqual([
+      [finishedDir, true],
+      [cancelledDir, false],
+    ]);
+    expect(readdirSync(cancelledDir).filter((f) => f.endsWith('.dcm'))).toHaveLength(7);
+  }, 240_000);
+});
+
+describe.skipIf(!haveMayo || !installed)('denoise <DICOMweb study> stopped by a signal (Orthanc)', () => {
+  let dir: string;
+  let orthanc: RunningOrthanc;
+  let proxy: Proxy;
+  /** One study of one series; one study of two series (the second a copy of the first as another series). */
+  const study = { one: '', two: '' };
+  let seriesOfTwo: string[] = [];
+  const saved = { auth: process.env[DICOMWEB_AUTH_ENV] };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'lowdose-stop-pacs-'));
+    orthanc = await startOrthanc(dir);
+    const read = async (folder: string) => Promise.all(readdirSync(folder).sort().map(async (f) => new Uint8Array(await readFile(path.join(folder, f)))));
+    study.one = (await uploadInstances(orthanc, copyAsOtherStudy(await read(MAYO_A), new Set(), 71)))[0]!['StudyInstanceUID']!;
+    const first = copyAsOtherStudy(await read(MAYO_B), new Set(), 72);
+    const uploaded = await uploadInstances(orthanc, [...first, ...copyAsOtherSeries(first, 3)]);
+    study.two = uploaded[0]!['StudyInstanceUID']!;
+    seriesOfTwo = [...new Set(uploaded.map((t) => t['SeriesInstanceUID']!))];
+    proxy = await startProxy(orthanc.http);
+    process.env[DICOMWEB_AUTH_ENV] = `basic:${orthanc.user}:${orthanc.password}`;
+  }, 180_000);
+
+  afterAll(async () => {
+    if (saved.auth === undefined) delete process.env[DICOMWEB_AUTH_ENV];
+    else process.env[DICOMWEB_AUTH_ENV] = saved.auth;
+    await proxy?.close();
+    await orthanc?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('SIGTERM while one study is pulled: exit 143, report.json says E_CANCELLED and what was pulled, no pull folder or temporary left', async () => {
+    const tmp = path.join(dir, 'tmp-one');
+    await mkdir(tmp);
+    const out = path.join(dir, 'out-one');
+    let release!: () => void;
+    const signalled = new Promise<void>((resolve) => (release = resolve));
+    let retrieved = 0;
+    let third!: () => void;
+    const atThird = new Promise<void>((resolve) => (third = resolve));
+    // The third instance waits until the run has taken the signal: the pull is known to be under way.
+    proxy.hold = async (method, url) => {
+      if (method === 'GET' && /\/instances\/[^/?]+$/.test(url) && ++retrieved === 3) {
+        third();
+        await signalled;
+      }
+    };
+    try {
+      const run = runUntil(['denoise', `${proxy.base}/dicom-web/studies/${study.one}`, '-o', out, ...SLOW], { TMPDIR: tmp }, atThird, 'SIGTERM', release);
+      const result = await run;
+      expect(result.code, result.stderr).toBe(143);
+      const report = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8')) as Report & { dicomweb: { pulled: unknown[] } };
+      expect(report.series).toEqual([]);
+      expect(report.errors).toEqual([expect.objectContaining({ code: 'E_CANCELLED', message: expect.stringContaining('stopped while pulling (interrupted by SIGTERM)') })]);
+      expect(report.dicomweb).toBeDefined();
+      expect(JSON.parse(result.stdout)).toEqual(report);
+      expect(listAll(path.join(tmp, 'lowdose-dicomweb')).filter((f) => !f.startsWith('.'))).toEqual([]);
+      expect(listAll(tmp).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    } finally {
+      proxy.hold = null;
+    }
+  }, 180_000);
+
+  it('SIGINT while the second series of a cohort study is denoised: that study lists the series it finished (this run\'s, not earlierRun), the other study is not run', async () => {
+    const tmp = path.join(dir, 'tmp-cohort');
+    await mkdir(tmp);
+    const out = path.join(dir, 'out-cohort');
+    const urls = [study.two, study.one].map((uid) => `${proxy.base}/dicom-web/studies/${uid}`);
+    // The second series of the first study starts after its first is finished; the second study is
+    // pulled ahead meanwhile and is stopped before it is denoised.
+    const result = await runUntil(['denoise', ...urls, '-o', out, ...SLOW], { TMPDIR: tmp }, (stderr) => count(stderr, SERIES_START) >= 2);
+    expect(result.code, result.stderr).toBe(130);
+    const report = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8')) as Report;
+    const [two, one] = report.studies!;
+    expect(two).toMatchObject({ studyInstanceUid: study.two, outcome: 'failed', errors: [expect.objectContaining({ code: 'E_CANCELLED', message: expect.stringMatching(/was stopped after [0-6] of 7 slices/) })] });
+    expect(two!.series).toHaveLength(1);
+    expect(seriesOfTwo).toContain(two!.series[0]);
+    expect(report.series.map((s) => [s.input.seriesInstanceUid, s.earlierRun])).toEqual([[two!.series[0], undefined]]);
+    expect(one).toMatchObject({ studyInstanceUid: study.one, outcome: 'failed', series: [], errors: [expect.objectContaining({ code: 'E_CANCELLED' })] });
+    expect(listAll(path.join(tmp, 'lowdose-dicomweb')).filter((f) => !f.startsWith('.'))).toEqual([]);
+    expect(listAll(out).filter((f) => f.endsWith('.lock') || f.endsWith('.tmp'))).toEqual([]);
+  }, 240_000);
+});

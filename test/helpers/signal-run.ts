@@ -1,0 +1,51 @@
+/** The CLI (src through tsx) in a child process that a test signals at a known point of its run. */
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+
+const REPO = path.resolve(import.meta.dirname, '../..');
+
+export interface SignalledRun {
+  /** The exit status, or the signal that ended the process. */
+  readonly code: number | string | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs `lowdose <args>` and sends `signal` once `when` holds: a test on the stderr so far (checked as
+ * stderr comes; if it ever holds), or a promise that resolves (a request held at a proxy); null never
+ * sends. `signalled` is called once the run has logged that it took the signal.
+ */
+export function runUntil(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  when: ((stderr: string) => boolean) | Promise<void> | null,
+  signal: NodeJS.Signals = 'SIGINT',
+  signalled: () => void = () => {},
+): Promise<SignalledRun> {
+  const script = "const { main } = await import('./src/cli/main.ts'); process.exitCode = await main(['node', 'lowdose', ...process.argv.slice(1)]);";
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, ...args], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  let sent = false;
+  const send = () => {
+    if (sent) return;
+    sent = true;
+    child.kill(signal);
+  };
+  if (when instanceof Promise) void when.then(send);
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => {
+    stderr += c.toString();
+    if (typeof when === 'function' && when(stderr)) send();
+    if (stderr.includes(`(${signal}): `)) signalled();
+  });
+  return new Promise((resolve) => child.once('close', (code, killedBy) => resolve({ code: code ?? killedBy, stdout, stderr })));
+}
+
+/** Every file and folder under `dir`, relative, hidden ones too. */
+export function listAll(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, withFileTypes: true }).map((e) => path.relative(dir, path.join(e.parentPath, e.name)));
+}
