@@ -58,6 +58,8 @@ export const ERROR_CODES = [
   'E_EXISTS',
   // another run holds the output series folder's lock
   'E_LOCKED',
+  // `serve`: a denoised series its run did not finish (no completion marker, or one listing other files) has no series scores
+  'E_OUTPUT_INCOMPLETE',
   // a job's estimated memory does not fit the memory budget (src/pipeline/memory-budget.ts)
   'E_MEMORY_BUDGET',
   // a server job asks for more network passes than `serve --max-job-passes` (src/pipeline/compute-budget.ts)

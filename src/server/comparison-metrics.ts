@@ -51,6 +51,8 @@ export class ComparisonMetricsService {
    * caller without a signal keeps it running (./shared-runs.ts).
    */
   all(c: IndexedComparison, signal?: AbortSignal): Promise<ComparisonMetrics> {
+    // Means over the slices an unfinished run left would read as the method's result on the series.
+    if (c.incomplete) throw new LowdoseError('E_OUTPUT_INCOMPLETE', `comparison ${c.id} has no series scores: ${c.incomplete.message}`);
     return this.series.join(keyOf(c), (stop) => this.computeAll(c, stop), signal);
   }
 

@@ -252,6 +252,15 @@ export const comparisonSummary = Type.Object({
   hallucination: stringOrNull,
   /** 'report': named by a report.json; 'headers': found from DICOM derivation headers. */
   pairedBy: stringEnum(['report', 'headers']),
+  /**
+   * Present (not null) when the denoised series is not a finished `lowdose denoise` output: its
+   * folder lacks the completion marker, or the marker lists other files than were read (a run
+   * stopped, failed or killed half way). `slices` of the low-dose series' `expected` are there;
+   * `message` says so in words ("incomplete output: 3 of 7 slices; the run was stopped or failed
+   * (...)"). The series means of GET /api/comparisons/:id/metrics and the metrics CSVs are refused
+   * for it (E_OUTPUT_INCOMPLETE, 409). Added later: absent from older servers.
+   */
+  incomplete: Type.Optional(orNull(Type.Object({ slices: Type.Integer(), expected: Type.Integer(), message: Type.String() }))),
 });
 
 const indexList = Type.Array(Type.Integer());
@@ -605,6 +614,8 @@ export const pacsOpened = Type.Object({
   retrieved: Type.Integer(),
   /** Instances that could not be read (left out of the series), each named by SOP Instance UID and series URL. */
   unreadable: Type.Array(Type.Object({ code: Type.String(), message: Type.String() })),
+  /** How many instances could not be read, all counted: `unreadable` lists at most 100 of each code. Added later: absent from older servers. */
+  unreadableCount: Type.Optional(Type.Integer()),
   /** Present when fewer instances came than the server says the series holds (as in GET /api/series/:id), with `suvNote` as in a job's result. */
   incomplete: Type.Optional(readShortfall),
 });

@@ -114,4 +114,20 @@ describe('the data index', () => {
       await rm(folder, { recursive: true, force: true });
     }
   });
+
+  it('adding a folder of unreadable files lists the first 100 of a code and counts them all (the PACS open route\'s unreadableCount)', async () => {
+    const folder = await mkdtemp(path.join(os.tmpdir(), 'lowdose-index-add-junk-'));
+    try {
+      await writeFixtureStudy(path.join(folder, 'study'), { size: 32, slices: 3 });
+      const index = new DataIndex([folder]);
+      await index.refresh();
+      writeJunkFolder(path.join(folder, 'pulled'), { notDicom: 150 });
+      const { keys, errors, errorCount } = await index.addReading([path.join(folder, 'pulled')]);
+      expect(keys).toEqual([]);
+      expect(errors).toHaveLength(100);
+      expect(errorCount).toBe(150);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
 });

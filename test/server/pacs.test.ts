@@ -344,7 +344,7 @@ describe.skipIf(!installed)('serve --dicomweb against Orthanc', () => {
     const response = await call(app, { method: 'POST', url: `/api/pacs/studies/${study}/series/${series}/open` });
     expect(response.statusCode).toBe(200);
     const opened = response.json<PacsOpened>();
-    expect(opened).toMatchObject({ instances: 3, retrieved: 3 });
+    expect(opened).toMatchObject({ instances: 3, retrieved: 3, unreadableCount: 1 });
     expect(opened.series.map((s) => s.slices)).toEqual([2]);
     expect(opened.unreadable).toEqual([
       { code: 'E_TRUNCATED', message: expect.stringContaining(`instance ${bad} of ${orthanc.dicomweb}/studies/${study}/series/${series}: `) },

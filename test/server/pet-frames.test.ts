@@ -57,6 +57,8 @@ describe.skipIf(!hasPydicom)('dynamic and gated PET frames in the API', () => {
   /** Each compared pair of the list as [low-dose tag, denoised tag], and how it was paired. */
   function pairs(list: StudiesResponse): Array<[string | undefined, string | undefined, string]> {
     const byId = new Map(list.studies.flatMap((s) => s.series).map((s) => [s.id, s]));
+    // Each frame's own completion marker vouches for its files: no finished frame reads as incomplete.
+    for (const c of list.studies.flatMap((s) => s.comparisons)) expect(c.incomplete, c.id).toBeNull();
     return list.studies
       .flatMap((s) => s.comparisons)
       .map((c): [string | undefined, string | undefined, string] => [byId.get(c.lowDose)?.petFrame?.tag, byId.get(c.denoised)?.petFrame?.tag, c.pairedBy])

@@ -427,7 +427,7 @@ async function openTarget(target: Target, index: number | null): Promise<void> {
     const sources: MethodMetricsSource[] = view.methods.map((m, k) => ({ key: methodPaneKey(k), comparison: m.comparison }));
     metrics.open(sources, view.lowDose.units, roleTitle(view.lowDose.role));
     renderMethodsPicker();
-    showSeriesWarnings([...view.lowDose.warnings, ...runWarnings(view)]);
+    showSeriesWarnings([...incompleteOutputs(view), ...view.lowDose.warnings, ...runWarnings(view)]);
     showIncomplete(view.lowDose.incomplete);
     await shown;
     if (!document.body.dataset.firstSliceMs) document.body.dataset.firstSliceMs = String(Math.round(performance.now() - started));
@@ -443,6 +443,13 @@ function runWarnings(view: View): Array<{ code: string; message: string }> {
   const seen = new Map<string, { code: string; message: string }>();
   for (const w of view.methods.flatMap((m) => m.comparison.report?.warnings ?? [])) seen.set(`${w.code}\n${w.message}`, w);
   return [...seen.values()];
+}
+
+/** Each method whose denoised series its run did not finish (the comparison's `incomplete`): first in the bar, as E_OUTPUT_INCOMPLETE. */
+function incompleteOutputs(view: View): Array<{ code: string; message: string }> {
+  return view.methods.flatMap((m) =>
+    m.comparison.incomplete ? [{ code: 'E_OUTPUT_INCOMPLETE', message: `${m.comparison.description || m.comparison.denoised}: ${m.comparison.incomplete.message}` }] : [],
+  );
 }
 
 /** The status bar's warning while the low-dose series is one the PACS gave short of its instances. */

@@ -25,6 +25,7 @@ import type {
   StudySummary,
 } from '../api-types.js';
 import { revisionOf, shortId } from '../ids.js';
+import { outputIncomplete, type OutputIncomplete } from './output-completion.js';
 import { pairSeries, type ComparisonDraft, type IndexedSeries } from './pairing.js';
 import { readReportLinks, type ReportLink } from './reports.js';
 import { readSeriesFacts, type SeriesFacts } from './series-facts.js';
@@ -40,6 +41,8 @@ export interface IndexedComparison extends ComparisonDraft {
   readonly referenceGridMismatch: string | null;
   /** The uncertainty series' calibrated σ threshold (uncertaintyThresholdOf), null for a raw spread or none. */
   readonly uncertaintyThreshold: number | null;
+  /** The denoised series is not a finished run's output (./output-completion.ts); null when it is. */
+  readonly incomplete: OutputIncomplete | null;
 }
 
 interface Snapshot {
@@ -137,9 +140,9 @@ export class DataIndex {
 
   /**
    * As `add`, also with the files under `paths` that could not be read (and so are in no series):
-   * the first LISTED_PER_CODE of each code.
+   * the first LISTED_PER_CODE of each code, and how many there are (`errorCount`, all counted).
    */
-  addReading(paths: readonly string[]): Promise<{ keys: string[]; errors: LowdoseError[] }> {
+  addReading(paths: readonly string[]): Promise<{ keys: string[]; errors: LowdoseError[]; errorCount: number }> {
     const run = this.tail.then(async () => {
       const started = performance.now();
       const read = await this.read(this.contents, paths.filter((p) => existsSync(p)));
@@ -170,8 +173,8 @@ export class DataIndex {
    * Reads `paths` into `contents`, with the inputs their reports name elsewhere in the data
    * folders; the keys of the series `paths` hold and the files of `paths` that could not be read.
    */
-  private async read(contents: Contents, paths: readonly string[]): Promise<{ keys: string[]; errors: LowdoseError[] }> {
-    if (paths.length === 0) return { keys: [], errors: [] };
+  private async read(contents: Contents, paths: readonly string[]): Promise<{ keys: string[]; errors: LowdoseError[]; errorCount: number }> {
+    if (paths.length === 0) return { keys: [], errors: [], errorCount: 0 };
     // Only what really lies in the data folders: a symlink in them that points elsewhere is not followed.
     // A folder of thousands of files that cannot be read costs a few entries per code, counted
     // exactly, in each scan's answer (and across the files thread), not one entry per file.
@@ -209,7 +212,7 @@ export class DataIndex {
       for (const s of extra.series) if (!contents.series.has(s.key)) contents.series.set(s.key, s);
     }
     if (refused > 0) this.log.warn(`${refused} path(s) lead outside the data folders (symlinks, or report inputs elsewhere): not served`);
-    return { keys: scan.series.map((s) => s.key), errors: scan.errors };
+    return { keys: scan.series.map((s) => s.key), errors: scan.errors, errorCount: scan.errorCount };
   }
 
   /** Ids, roles, comparisons and studies of the current contents, swapped in whole. */
@@ -244,7 +247,8 @@ export class DataIndex {
       const id = shortId('comparison', draft.denoised.series.key);
       const alignment = alignPanes(draft);
       if (alignment) {
-        comparisons.set(id, { ...draft, id, alignment, referenceGridMismatch: referenceGridMismatch(draft), uncertaintyThreshold: uncertaintyThresholdOf(draft) });
+        const incomplete = await outputIncomplete(draft.denoised, draft.lowDose);
+        comparisons.set(id, { ...draft, id, alignment, referenceGridMismatch: referenceGridMismatch(draft), uncertaintyThreshold: uncertaintyThresholdOf(draft), incomplete });
       }
     }
     this.snapshot = {
@@ -426,6 +430,7 @@ function comparisonSummary(c: IndexedComparison): ComparisonSummary {
     uncertainty: c.uncertainty?.id ?? null,
     hallucination: c.hallucination?.id ?? null,
     pairedBy: c.pairedBy,
+    incomplete: c.incomplete,
   };
 }
 

@@ -68,7 +68,7 @@ const pacs: FastifyPluginAsyncTypebox = async (app) => {
     { schema: { params: pacsSeriesParams, response: { 200: pacsOpened, ...errorResponses } } },
     async (request) => {
       const pulled = await server().open(request.params.study, request.params.series);
-      const { keys, errors } = await app.data.index.addReading([pulled.dir]);
+      const { keys, errors, errorCount } = await app.data.index.addReading([pulled.dir]);
       const series = app.data.index.summariesOf(keys);
       const unreadable = unreadableInstances(pulled, errors).map((e) => ({ ...e, message: redact(e.message) }));
       server().noteUnreadable(request.params.series, unreadable);
@@ -79,7 +79,7 @@ const pacs: FastifyPluginAsyncTypebox = async (app) => {
       // A short PET series whose SUVbw depends on the files that came says so, as denoise <url> --allow-incomplete does.
       const suvNote = pulled.incomplete ? series.map((s) => partialSuvNote(app.data.index.series(s.id).series.warnings)).find((n) => n !== undefined) : undefined;
       const incomplete = pulled.incomplete ? { incomplete: { ...pulled.incomplete, ...(suvNote !== undefined ? { suvNote } : {}) } } : {};
-      return { series, instances: pulled.instances, retrieved: pulled.retrieved, unreadable, ...incomplete };
+      return { series, instances: pulled.instances, retrieved: pulled.retrieved, unreadable, unreadableCount: errorCount, ...incomplete };
     },
   );
 };
