@@ -15,6 +15,7 @@ export const TAG = {
   DerivationDescription: 'x00082111',
   SeriesDate: 'x00080021',
   SeriesTime: 'x00080031',
+  TimezoneOffsetFromUTC: 'x00080201',
   AcquisitionDate: 'x00080022',
   AcquisitionTime: 'x00080032',
   AcquisitionDateTime: 'x0008002a',

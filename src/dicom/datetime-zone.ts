@@ -97,3 +97,29 @@ export function dateTimeInFileZone(dt: string, fileOffset: string | undefined): 
   const { date, time } = dateAndTime(wallClockIn(parsed, target));
   return `${date}${time}`;
 }
+
+/**
+ * DTs compared with one another (an elapsed time), each as a UTC instant in ms: a DT with its own
+ * offset in that offset, one without in the file's Timezone Offset From UTC `fileOffset` (PS3.5
+ * 6.2). Without a readable `fileOffset`, DTs that all lack an offset are in one (unknown) local
+ * zone, and are read in the same one, so their differences hold; but some with an offset and some
+ * without cannot be compared (the local zone of those without is not known): `mixed` names them.
+ * An unreadable DT is NaN.
+ */
+export function instantsInFileZone(dts: readonly string[], fileOffset: string | undefined): { readonly ms: number[] } | { readonly mixed: string } {
+  const zone = fileOffset ? offsetMinutes(fileOffset) : Number.NaN;
+  const parsed = dts.map(parseDicomDateTime);
+  if (!Number.isFinite(zone)) {
+    const zoned = dts.filter((_, i) => parsed[i] != null && parsed[i].offsetMinutes !== null);
+    const local = dts.filter((_, i) => parsed[i] != null && parsed[i].offsetMinutes === null);
+    if (zoned.length > 0 && local.length > 0) {
+      return {
+        mixed:
+          `${zoned.map((t) => `"${t.trim()}"`).join(', ')} carr${zoned.length === 1 ? 'ies' : 'y'} a UTC offset and ${local.map((t) => `"${t.trim()}"`).join(', ')} ` +
+          `do${local.length === 1 ? 'es' : ''} not, and the file has ${fileOffset ? `an unreadable Timezone Offset From UTC (0008,0201) "${fileOffset}"` : 'no Timezone Offset From UTC (0008,0201)'} ` +
+          'to say which zone those without one are in (PS3.5 6.2)',
+      };
+    }
+  }
+  return { ms: parsed.map((p) => (p === null ? Number.NaN : p.wallMs - (p.offsetMinutes ?? (Number.isFinite(zone) ? zone : 0)) * 60_000)) };
+}

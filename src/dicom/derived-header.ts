@@ -7,13 +7,17 @@
  * of (PatientWeight, the radiopharmaceutical's dose, start time and half-life, Units,
  * DecayCorrection, the vendors' private SUV factors) are all among them, with, for an Enhanced or
  * Legacy Converted Enhanced PET source, the classic ones the writer sets from its functional groups
- * (./derived-pet-suv.ts).
+ * (./derived-pet-suv.ts) and the classic PET Series / Isotope / Image values of each frame
+ * (./derived-pet-frame.ts: Frame Reference Time, Acquisition Date / Time, Actual Frame Duration,
+ * Image Index, Number of Slices, Series Type, Decay Factor, the dose in Bq), which it makes of the
+ * frame's functional groups.
  *
  * Canonical: the values as read, whatever encodes them. The same object under another transfer
  * syntax (implicit or explicit VR, compressed pixels) or with another file meta (group 0002 is not
  * read) gives the same values. InstanceNumber is left out: the writer numbers its files itself.
  */
 import { getString, TAG } from './attributes.js';
+import { layoutOfOwnFrames, setClassicPetFrameAttributes } from './derived-pet-frame.js';
 import { setClassicPetSuvAttributes } from './derived-pet-suv.js';
 import { copySourceAttributes, readCopiedAttributes } from './derived-source.js';
 import { readImageHeader } from './image-header.js';
@@ -51,6 +55,18 @@ export function derivedHeaderValues(parsed: ParsedFile, frame: number): Map<stri
     out.set('WindowCenter', JSON.stringify(values.windowCenter));
     out.set('WindowWidth', JSON.stringify(values.windowWidth));
     out.set('WindowCenterWidthExplanation', JSON.stringify(values.windowExplanation));
+  }
+  if (header.pet && (header.pet.EnhancedPet !== undefined || header.pet.LegacyFrames !== undefined)) {
+    // The classic PET Series / Isotope / Image values a frame of a multi-frame PET source gets
+    // (./derived-pet-frame.ts: Frame Reference Time, Image Index, Number of Slices, Decay Factor,
+    // times, ...), from its functional groups, which the copied attributes do not hold.
+    const frameDataset = readCopiedAttributes(copySourceAttributes(parsed));
+    repairValues(frameDataset);
+    setClassicPetFrameAttributes(frameDataset, { parsed, header, frame, layout: layoutOfOwnFrames(header, parsed), suvRefused: false });
+    for (const tag of Object.keys(frameDataset).sort()) {
+      const value = JSON.stringify(canonicalElement(frameDataset[tag]!));
+      if (dataset[tag] === undefined || value !== out.get(nameOf(tag))) out.set(`${nameOf(tag)} (derived for PET frame)`, value);
+    }
   }
   if (header.pet) {
     // The classic SUV attributes a multi-frame PET source's derived file gets (./derived-pet-suv.ts).

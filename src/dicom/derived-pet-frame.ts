@@ -104,13 +104,7 @@ export interface LayoutFrame {
  * `time`, then frame number. NumberOfTimeSlices is the most frames any position has.
  */
 export function petFrameLayout(frames: readonly LayoutFrame[], orientation: Orientation | null): PetFrameLayout {
-  const normal = orientation
-    ? [
-        orientation[1] * orientation[5] - orientation[2] * orientation[4],
-        orientation[2] * orientation[3] - orientation[0] * orientation[5],
-        orientation[0] * orientation[4] - orientation[1] * orientation[3],
-      ]
-    : [0, 0, 1];
+  const normal = sliceNormal(orientation) ?? [0, 0, 1];
   const key = (f: LayoutFrame, i: number) =>
     f.position ? String(Math.round((f.position[0] * normal[0]! + f.position[1] * normal[1]! + f.position[2] * normal[2]!) * 1000)) : `#${i}`;
   const byPosition = new Map<string, LayoutFrame[]>();
@@ -130,6 +124,17 @@ export function petFrameLayout(frames: readonly LayoutFrame[], orientation: Orie
     most = Math.max(most, ordered.length);
   }
   return { numberOfSlices: byPosition.size, numberOfTimeSlices: most, frames: out };
+}
+
+/** The normal of the image plane (row × column direction), null without an orientation. */
+function sliceNormal(orientation: Orientation | null): number[] | null {
+  return orientation
+    ? [
+        orientation[1] * orientation[5] - orientation[2] * orientation[4],
+        orientation[2] * orientation[3] - orientation[0] * orientation[5],
+        orientation[0] * orientation[4] - orientation[1] * orientation[3],
+      ]
+    : null;
 }
 
 /**
@@ -166,6 +171,20 @@ export function layoutOfFile(source: Series, file: string, header: ImageHeader, 
     .filter((s) => s.file === file)
     .map((s): LayoutFrame => ({ frame: s.frame, position: s.position, time: frameTimeKey(header, parsed, s.frame) }));
   return petFrameLayout(frames, source.orientation);
+}
+
+/**
+ * The layout of every frame of a multi-frame PET file on its own, ordered along the slice normal
+ * as a series sorts them: what the writer's layout is when the series holds the whole file.
+ */
+export function layoutOfOwnFrames(header: ImageHeader, parsed: ParsedFile): PetFrameLayout {
+  const orientation = header.frameGeometry[0]?.orientation ?? null;
+  const normal = sliceNormal(orientation);
+  const location = (p: Vec3 | null) => (p && normal ? p[0] * normal[0]! + p[1] * normal[1]! + p[2] * normal[2]! : 0);
+  const frames = header.frameGeometry
+    .map((g, frame): LayoutFrame => ({ frame, position: g.position, time: frameTimeKey(header, parsed, frame) }))
+    .sort((a, b) => location(a.position) - location(b.position) || a.frame - b.frame);
+  return petFrameLayout(frames, orientation);
 }
 
 export interface PetFrameContext {

@@ -80,6 +80,8 @@ export interface EnhancedPetAttributes {
   readonly decayCorrected: string;
   /** Decay Correction DateTime (0018,9701) as stored ('' when absent). */
   readonly decayCorrectionDateTime: string;
+  /** Timezone Offset From UTC (0008,0201) as stored ('' when absent): the zone of every DT without its own offset (PS3.5 6.2). */
+  readonly timezoneOffset: string;
   /** Attenuation Corrected (0018,9759), upper case ('' when absent). */
   readonly attenuationCorrected: string;
   /** The corrections flagged YES, as Corrected Image (0028,0051) codes (DECY, ATTN, SCAT, ...). */
@@ -135,6 +137,7 @@ export function readEnhancedPetAttributes(ds: DataSet, frames: number): Enhanced
   return {
     decayCorrected: getString(ds, ENHANCED_TAG.DecayCorrected)?.toUpperCase() ?? '',
     decayCorrectionDateTime: getString(ds, ENHANCED_TAG.DecayCorrectionDateTime) ?? '',
+    timezoneOffset: getString(ds, TAG.TimezoneOffsetFromUTC) ?? '',
     attenuationCorrected: getString(ds, 'x00189759')?.toUpperCase() ?? '',
     corrections: CORRECTION_FLAGS.filter(([tag]) => getString(ds, tag)?.toUpperCase() === 'YES').map(([, code]) => code),
     agents,

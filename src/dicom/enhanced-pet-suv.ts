@@ -24,8 +24,12 @@
  *   Intercept is refused (lowdose reads modality values through the rescale). Without a mapping,
  *   Units (0054,1001), then the Rescale Type (0028,1054), BQML or GML.
  * - PatientWeight (0010,1030), kg, as for every SUVbw.
+ * - Each DT is a UTC instant (PS3.5 6.2): in its own offset (&ZZXX) when it has one, else in the
+ *   file's Timezone Offset From UTC (0008,0201). When some of the DTs compared carry an offset and
+ *   others do not, and the file has no Timezone Offset From UTC, the SUV is refused: the zone of
+ *   those without one is the local time of whatever wrote them, which the file does not say.
  */
-import { instantMs } from './datetime-zone.js';
+import { instantMs, instantsInFileZone } from './datetime-zone.js';
 import type { EnhancedPetAgent, EnhancedPetAttributes, EnhancedPetFrame } from './enhanced-pet-attributes.js';
 
 /** The largest Radionuclide Total Dose read as MBq; more is most likely a dose written in Bq. */
@@ -45,9 +49,12 @@ export type EnhancedPetSuv =
     }
   | { readonly ok: false; readonly reason: string };
 
-/** A DICOM DT (YYYYMMDDHHMMSS.FFFFFF&ZZXX) as ms since 1970 (UTC when an offset is given), NaN when unreadable. */
-export function dicomDateTimeMs(value: string): number {
-  return instantMs(value);
+/**
+ * A DICOM DT (YYYYMMDDHHMMSS.FFFFFF&ZZXX) as ms since 1970 UTC, NaN when unreadable: in its own
+ * offset, else in `fileOffset` (Timezone Offset From UTC), else read as UTC.
+ */
+export function dicomDateTimeMs(value: string, fileOffset?: string): number {
+  return instantMs(value, fileOffset);
 }
 
 type FrameUnits = { readonly units: 'BQML' | 'GML' } | { readonly refused: string };
@@ -130,7 +137,10 @@ export function enhancedPetSuvFactors(enhanced: EnhancedPetAttributes, unitsAttr
   if (enhanced.attenuationCorrected !== 'YES') {
     return { ok: false, reason: `Attenuation Corrected (0018,9759) is ${enhanced.attenuationCorrected === '' ? 'missing' : enhanced.attenuationCorrected}; SUVbw needs YES` };
   }
-  const reference = dicomDateTimeMs(enhanced.decayCorrectionDateTime);
+  // Every DT the factors compare, in one time scale (see the header).
+  const instants = instantsInFileZone([enhanced.decayCorrectionDateTime, ...enhanced.agents.map((a) => a.startDateTime)], enhanced.timezoneOffset);
+  if ('mixed' in instants) return { ok: false, reason: `the Decay Correction DateTime and Radiopharmaceutical Start DateTime cannot be compared: ${instants.mixed}` };
+  const reference = instants.ms[0]!;
   if (!Number.isFinite(reference)) {
     return {
       ok: false,
@@ -157,7 +167,7 @@ export function enhancedPetSuvFactors(enhanced: EnhancedPetAttributes, unitsAttr
       };
     }
     if (!(agent.halfLife > 0)) return { ok: false, reason: 'Radionuclide Half Life (0018,1075) is missing or zero' };
-    const injection = dicomDateTimeMs(agent.startDateTime);
+    const injection = instants.ms[1 + enhanced.agents.indexOf(agent)]!;
     if (!Number.isFinite(injection)) {
       return {
         ok: false,

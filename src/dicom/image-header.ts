@@ -50,6 +50,8 @@ export interface PetAttributes {
   AcquisitionTime: string;
   RadiopharmaceuticalStartTime?: string;
   RadiopharmaceuticalStartDateTime?: string;
+  /** Timezone Offset From UTC (0008,0201), the zone of the DA / TM and of any DT without its own offset. */
+  TimezoneOffsetFromUTC?: string;
   PhilipsPETPrivateGroup?: { SUVScaleFactor: number | undefined; ActivityConcentrationScaleFactor: number | undefined };
   GEPrivatePostInjectionDateTime?: string;
   /** FrameReferenceTime (0054,1300), ms from the series reference time (SeriesDate / SeriesTime). */
@@ -397,6 +399,8 @@ function readClassicPetAttributes(ds: DataSet): PetAttributes {
   const startDateTime = radiopharmaceutical ? getString(radiopharmaceutical, TAG.RadiopharmaceuticalStartDateTime) : undefined;
   if (startTime) attributes.RadiopharmaceuticalStartTime = startTime;
   if (startDateTime) attributes.RadiopharmaceuticalStartDateTime = startDateTime;
+  const zone = getString(ds, TAG.TimezoneOffsetFromUTC);
+  if (zone) attributes.TimezoneOffsetFromUTC = zone;
   if (philipsSuv !== undefined || philipsActivity !== undefined) {
     attributes.PhilipsPETPrivateGroup = { SUVScaleFactor: philipsSuv, ActivityConcentrationScaleFactor: philipsActivity };
   }

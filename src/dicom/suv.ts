@@ -27,6 +27,12 @@
  * at most MAX_ASSUMED_UPTAKE_HOURS; `injectionDateAssumed` says so. A longer one is refused: an
  * injection time entered minutes late would otherwise read as a day of decay.
  *
+ * A RadiopharmaceuticalStartDateTime with its own UTC offset (&ZZXX) is given to calculate-suv as
+ * the wall-clock time of the file's Timezone Offset From UTC (0008,0201), the zone the DA / TM it
+ * is compared with are in (PS3.5 6.2): calculate-suv reads no offset ("+0100" becomes part of the
+ * seconds' fraction), so it would compare wall-clock times of two zones. Without a Timezone Offset
+ * From UTC the zone of SeriesTime / AcquisitionTime is not known, and the SUV is refused.
+ *
  * Enhanced PET Image Storage keeps its timing, dose (in MBq) and units where calculate-suv does
  * not look, and decay-corrects to its Decay Correction DateTime (0018,9701): its factors, one per
  * frame, come from ./enhanced-pet-suv.ts (which says what it reads and what it refuses). Legacy
@@ -35,6 +41,7 @@
  * above as one instance each.
  */
 import { calculateSUVScalingFactors } from '@cornerstonejs/calculate-suv';
+import { dateTimeInFileZone, offsetMinutes, parseDicomDateTime } from './datetime-zone.js';
 import { enhancedPetSuvFactors } from './enhanced-pet-suv.js';
 import type { PetAttributes } from './image-header.js';
 import { petFrameLayout } from './pet-time-slices.js';
@@ -124,6 +131,27 @@ function injectionOnDayBefore(instances: readonly PetAttributes[]): { dateTime: 
 }
 
 /**
+ * The RadiopharmaceuticalStartDateTime to give calculate-suv when the stored one carries a UTC
+ * offset: the same instant as wall-clock time in the file's Timezone Offset From UTC, or a
+ * refusal when the file has none (see the header). Undefined when it has no offset of its own.
+ */
+function injectionInFileZone(first: PetAttributes): { dateTime: string } | { refused: string } | undefined {
+  const stored = first.RadiopharmaceuticalStartDateTime?.trim() ?? '';
+  const parsed = parseDicomDateTime(stored);
+  if (parsed === null || parsed.offsetMinutes === null) return undefined;
+  const zone = first.TimezoneOffsetFromUTC?.trim() ?? '';
+  if (!Number.isFinite(offsetMinutes(zone))) {
+    return {
+      refused:
+        `RadiopharmaceuticalStartDateTime (0018,1078) "${stored}" carries a UTC offset and the SeriesTime / AcquisitionTime it is compared with do not, ` +
+        `and the file has ${zone === '' ? 'no Timezone Offset From UTC (0008,0201)' : `an unreadable Timezone Offset From UTC (0008,0201) "${zone}"`} ` +
+        'to say which zone they are in (PS3.5 6.2)',
+    };
+  }
+  return { dateTime: dateTimeInFileZone(stored, zone) };
+}
+
+/**
  * The earliest AcquisitionDate / AcquisitionTime of the instances when calculate-suv decays the
  * dose to it (see the header), else undefined: pixels in Bq/ml (or Philips counts scaled to it)
  * decay-corrected to the scan start, SeriesTime later than that acquisition, no GE private
@@ -198,6 +226,8 @@ export function suvbwFactors(instances: readonly PetAttributes[]): SuvOutcome {
   const assumed = admin ? undefined : injectionOnDayBefore(instances);
   if (assumed !== undefined && 'refused' in assumed) return { ok: false, reason: assumed.refused };
   const adminReference = admin ? scanReference(instances) : '';
+  const injection = admin || assumed !== undefined ? undefined : injectionInFileZone(first);
+  if (injection !== undefined && 'refused' in injection) return { ok: false, reason: injection.refused };
   // The library logs to the console (warnings about SUVlbm / SUVbsa inputs we do not use, and
   // debug lines on stdout that would corrupt `--json` output): silence it for the call.
   const { warn, log } = console;
@@ -206,8 +236,9 @@ export function suvbwFactors(instances: readonly PetAttributes[]): SuvOutcome {
   try {
     // Sex and height only feed SUVlbm / SUVbsa, and the library refuses values such as 'O':
     // leave them out so that they cannot block SUVbw.
-    const forSuvbw = instances.map(({ PatientSex: _sex, PatientSize: _size, ...rest }) => ({
+    const forSuvbw = instances.map(({ PatientSex: _sex, PatientSize: _size, TimezoneOffsetFromUTC: _zone, ...rest }) => ({
       ...rest,
+      ...(injection !== undefined ? { RadiopharmaceuticalStartDateTime: injection.dateTime } : {}),
       // ADMIN: calculate-suv decays the dose by 2^(-t / half-life) to the scan time; an infinite
       // half-life makes that 1, the dose as injected (its other checks still apply). It refuses a
       // negative t, so it is given the injection at its own scan time (t = 0), which changes nothing else.

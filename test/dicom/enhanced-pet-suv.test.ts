@@ -6,13 +6,14 @@
  * the factors computed there from the DICOM attributes with PS3.3's formula, not with lowdose's code).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readInstanceHeader, readSlice, scanPaths, suvbwFactors } from '../../src/dicom/index.js';
 import { createDerivedSeriesWriter } from '../../src/dicom/write-derived.js';
+import { denoisePaths } from '../../src/pipeline/denoise.js';
 import type { Series } from '../../src/dicom/types.js';
 import { runCli } from '../helpers/cli.js';
 import { CORPUS } from './helpers/corpus.js';
@@ -36,6 +37,8 @@ interface Expected {
   suvbwMapped: Frames;
   legacy: Frames;
   zoned: Frames;
+  fileZone: Frames;
+  classicZoned: { factor: number; suvMax: number };
 }
 
 const relative = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
@@ -108,6 +111,43 @@ describe.skipIf(!hasPydicom)('SUVbw of Enhanced and Legacy Converted Enhanced PE
     for (const [i, scale] of frameScales(s).entries()) expect(relative(scale, expected.legacy.factors[i]!)).toBeLessThan(1e-9);
     const maxima = await frameMaxima(s);
     maxima.forEach((m, i) => expect(relative(m, expected.legacy.suvMax[i]!)).toBeLessThan(1e-6));
+  });
+
+  it('reads a date-time without its own UTC offset in the Timezone Offset From UTC of the file, not as UTC (PS3.5 6.2)', async () => {
+    const s = await only('file-zone');
+    expect(s.warnings).toEqual([]);
+    expect(s.units).toBe('SUVbw');
+    // The same instants as enhanced/: its factors, pydicom's from aware date-times.
+    for (const [i, scale] of frameScales(s).entries()) expect(relative(scale, expected.fileZone.factors[i]!)).toBeLessThan(1e-9);
+    expect(relative(expected.fileZone.factors[0]!, expected.enhanced.factors[0]!)).toBeLessThan(1e-12);
+    const maxima = await frameMaxima(s);
+    maxima.forEach((m, i) => expect(relative(m, expected.fileZone.suvMax[i]!)).toBeLessThan(1e-6));
+  });
+
+  it('refuses the SUV of date-times some with a UTC offset and some without when the file has no Timezone Offset From UTC', async () => {
+    const s = await only('no-file-zone');
+    expect(s.units).not.toBe('SUVbw');
+    expect(s.slices.map((x) => x.unitsScale)).toEqual([1, 1]);
+    const warning = s.warnings.find((w) => w.code === 'E_SUV_UNAVAILABLE');
+    expect(warning?.message).toMatch(/cannot be compared: "\d{14}\.\d{6}\+0100" carries a UTC offset and "\d{14}\.\d{6}" does not, and the file has no Timezone Offset From UTC \(0008,0201\)/);
+  });
+
+  it('gives calculate-suv a classic Radiopharmaceutical Start DateTime with its own UTC offset in the zone of the SeriesTime', async () => {
+    const s = await only('classic-zoned');
+    expect(s.warnings).toEqual([]);
+    expect(s.units).toBe('SUVbw');
+    expect(relative(s.slices[0]!.unitsScale, expected.classicZoned.factor)).toBeLessThan(1e-9);
+    // The same instant as the classic file's 14:17:00 RadiopharmaceuticalStartTime: legacy/'s factor.
+    expect(relative(expected.classicZoned.factor, expected.legacy.factors[0]!)).toBeLessThan(1e-12);
+    const maxima = await frameMaxima(s);
+    expect(relative(maxima[0]!, expected.classicZoned.suvMax)).toBeLessThan(1e-6);
+  });
+
+  it('refuses the classic SUV of a Radiopharmaceutical Start DateTime with a UTC offset when the file has no Timezone Offset From UTC', async () => {
+    const s = await only('classic-no-file-zone');
+    expect(s.units).not.toBe('SUVbw');
+    const warning = s.warnings.find((w) => w.code === 'E_SUV_UNAVAILABLE');
+    expect(warning?.message).toMatch(/RadiopharmaceuticalStartDateTime \(0018,1078\) "\d{14}\.\d{6}\+0000" carries a UTC offset and the SeriesTime \/ AcquisitionTime it is compared with do not, and the file has no Timezone Offset From UTC/);
   });
 
   it.each([
@@ -286,6 +326,28 @@ describe.skipIf(!hasPydicom)('SUVbw of Enhanced and Legacy Converted Enhanced PE
     const { series } = await scanPaths([folder]);
     expect(series[0]!.units).toBe('SUVbw');
     for (const slice of series[0]!.slices) expect(relative(slice.unitsScale, expected.zoned.factors[0]!)).toBeLessThan(1e-9);
+  });
+
+  it.each([
+    ['Frame Reference DateTime', 'c.FrameReferenceDateTime = c.FrameReferenceDateTime[:10] + "59" + c.FrameReferenceDateTime[12:]', ['FrameReferenceTime (derived for PET frame)']],
+    ['Frame Acquisition Duration', 'c.FrameAcquisitionDuration = 240000.0', ['ActualFrameDuration (derived for PET frame)', 'DecayFactor (derived for PET frame)']],
+  ])('denoise rerun of a source whose %s of frame 2 was corrected under the same UIDs: E_EXISTS naming the derived value', async (_what, change, names) => {
+    const work = mkdtempSync(path.join(dir, 'rerun-'));
+    const input = path.join(work, 'in');
+    cpSync(path.join(dir, 'enhanced'), input, { recursive: true });
+    const out = path.join(work, 'out');
+    const first = await denoisePaths([input], { outDir: out, method: 'gaussian' });
+    expect(first.errors).toEqual([]);
+    const file = path.join(input, 'enhanced.dcm');
+    const script = `import sys, pydicom\nd = pydicom.dcmread(sys.argv[1])\nc = d.PerFrameFunctionalGroupsSequence[1].FrameContentSequence[0]\n${change}\nd.save_as(sys.argv[1])`;
+    const run = spawnSync(PYTHON, ['-c', script, file], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    const again = await denoisePaths([input], { outDir: out, method: 'gaussian' });
+    expect(again.series).toEqual([]);
+    expect(again.errors[0]?.code).toBe('E_EXISTS');
+    expect(again.errors[0]!.message).not.toContain('pixel values');
+    for (const name of names) expect(again.errors[0]!.message).toContain(name);
+    expect(again.errors[0]!.message).toContain("1 of 2 slices' header changed (");
   });
 
   it.each(['no-decay-datetime', 'not-decay-corrected', 'no-weight', 'counts', 'dose-in-bq'])(

@@ -25,6 +25,13 @@ Enhanced PET Isotope Module (in MBq), the units the Real World Value Mapping's (
   no-weight/            no PatientWeight                                         (refused)
   counts/               Real World Value Mapping "{counts}", no Units            (refused)
   dose-in-bq/           Radionuclide Total Dose written in Bq (178340011.6)      (refused)
+  file-zone/            as enhanced/, Timezone Offset From UTC +0100, the Decay Correction DateTime
+                        with its own +0100, the Radiopharmaceutical Start DateTime without one (in
+                        the file's +0100, PS3.5 6.2): the same SUVbw as enhanced/
+  no-file-zone/         as file-zone/ without Timezone Offset From UTC           (refused)
+  classic-zoned/        the classic slice, Timezone Offset From UTC +0100, RadiopharmaceuticalStart
+                        DateTime 13:17:00+0000 (its 14:17 +0100 in UTC): the classic SUVbw
+  classic-no-file-zone/ as classic-zoned/ without Timezone Offset From UTC       (refused)
   zoned/                as enhanced/, its date-times with offsets: the Decay Correction DateTime and
                         the frames' in +0100, the Radiopharmaceutical Start DateTime the same
                         instant written in +0000 (13:17:00+0000): the same SUVbw as enhanced/
@@ -253,6 +260,52 @@ def aware(text):
 elapsed_zoned = (aware(e.DecayCorrectionDateTime) - aware(e.RadiopharmaceuticalInformationSequence[0].RadiopharmaceuticalStartDateTime)).total_seconds()
 zoned_factor = weight_g / (dose_bq * 2 ** (-elapsed_zoned / half_life))
 expected['zoned'] = frames_expected([zoned_factor, zoned_factor])
+
+
+
+def instant(text, file_zone):
+    """A DT as an aware datetime (PS3.5 6.2): its own offset, else the file's Timezone Offset From UTC."""
+    text = text.strip()
+    own = text[-5:] if text[-5:-4] in '+-' else None
+    base_text = text[:-5] if own else text
+    whole, _, frac = base_text.partition('.')
+    t = dt.datetime.strptime(whole, '%Y%m%d%H%M%S') + dt.timedelta(microseconds=int((frac + '000000')[:6]))
+    return t.replace(tzinfo=dt.datetime.strptime(own or file_zone, '%z').tzinfo)
+
+
+# The Decay Correction DateTime with its own offset, the injection without one: in the file's
+# Timezone Offset From UTC (+0100), the same instant as in enhanced/. Read as UTC it would be an
+# hour later, the SUV 2^(60 / 109.77) = 1.46 times too high.
+e = enhanced('lowdose-enhanced-pet-file-zone')
+e.TimezoneOffsetFromUTC = '+0100'
+e.DecayCorrectionDateTime = dt_text(decay_reference) + '+0100'
+save(e, 'file-zone')
+elapsed = (instant(e.DecayCorrectionDateTime, '+0100') - instant(e.RadiopharmaceuticalInformationSequence[0].RadiopharmaceuticalStartDateTime, '+0100')).total_seconds()
+expected['fileZone'] = frames_expected([weight_g / (dose_bq * 2 ** (-elapsed / half_life))] * 2)
+# The same with no Timezone Offset From UTC: the injection's zone is unknown (refused).
+del e.TimezoneOffsetFromUTC
+e.SOPInstanceUID = generate_uid(entropy_srcs=['lowdose-enhanced-pet-no-file-zone', 'instance'])
+e.SeriesInstanceUID = generate_uid(entropy_srcs=['lowdose-enhanced-pet-no-file-zone', 'series'])
+e.file_meta.MediaStorageSOPInstanceUID = e.SOPInstanceUID
+save(e, 'no-file-zone')
+
+# --- Classic PET Image: a Radiopharmaceutical Start DateTime with its own offset ----------------
+# classic-zoned/: the file in +0100 (its SeriesTime / AcquisitionTime), the injection 14:17 +0100
+# written in UTC (13:17:00+0000); classic-no-file-zone/: the same without Timezone Offset From UTC.
+c = copy.deepcopy(src)
+c.TimezoneOffsetFromUTC = '+0100'
+c.RadiopharmaceuticalInformationSequence[0].RadiopharmaceuticalStartDateTime = dt_text(injection - dt.timedelta(hours=1)) + '+0000'
+for name in ['classic-zoned', 'classic-no-file-zone']:
+    c.SOPInstanceUID = generate_uid(entropy_srcs=[name, 'instance'])
+    c.SeriesInstanceUID = generate_uid(entropy_srcs=[name, 'series'])
+    c.file_meta.MediaStorageSOPInstanceUID = c.SOPInstanceUID
+    if name == 'classic-no-file-zone':
+        del c.TimezoneOffsetFromUTC
+    save(c, name)
+    if name == 'classic-zoned':
+        elapsed = (instant(c.SeriesDate + c.SeriesTime, '+0100') - instant(c.RadiopharmaceuticalInformationSequence[0].RadiopharmaceuticalStartDateTime, '+0100')).total_seconds()
+        factor = weight_g / (dose_bq * 2 ** (-elapsed / half_life))
+        expected['classicZoned'] = {'factor': factor, 'suvMax': float((stored * slope0).max()) * factor}
 
 # --- Legacy Converted Enhanced PET ------------------------------------------------------------
 e = base('1.2.840.10008.5.1.4.1.1.128.1', 'lowdose-legacy-pet')
