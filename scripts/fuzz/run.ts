@@ -334,6 +334,9 @@ function summarise(options: FuzzOptions, results: readonly CaseResult[], wallSec
   };
 }
 
+/** The short fixed-seed pass `npm test` runs (test/fuzz/cli-fuzz.test.ts). */
+export const TEST_PASS = { seed: 20250101, cases: 160 } as const;
+
 export const DEFAULT_LIMITS: CheckLimits = { caseMs: 10_000, rssMb: 1024, outputRatio: 4 };
 
 function parseArgs(argv: readonly string[]): FuzzOptions & { json: boolean; report?: string } {

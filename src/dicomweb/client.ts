@@ -107,6 +107,8 @@ class HttpStatusError extends Error {
   }
 }
 
+/** The first retry's delay (ms); each later retry waits twice the one before (0.5 s, 1 s, 2 s, ...). */
+export const DEFAULT_RETRY_DELAY_MS = 500;
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
 export class DicomwebClient {
@@ -131,7 +133,7 @@ export class DicomwebClient {
     }
     this.timeoutMs = options.timeoutMs ?? 60_000;
     this.retries = options.retries ?? 3;
-    this.retryDelayMs = options.retryDelayMs ?? 500;
+    this.retryDelayMs = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
     this.log = options.log ?? (() => {});
     this.maxInstanceBytes = options.maxInstanceBytes ?? DEFAULT_MAX_INSTANCE_BYTES;
   }

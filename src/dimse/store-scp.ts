@@ -53,7 +53,7 @@ export { DEFAULT_MAX_INSTANCE_BYTES, DEFAULT_MAX_PDU_BYTES };
  */
 export const DEFAULT_MAX_ASSOCIATIONS = 4;
 /** Connections from the PACS's addresses beyond the associations taken that may wait for their A-ASSOCIATE-RJ; more are closed unread. */
-const MAX_WAITING_CONNECTIONS = 8;
+export const MAX_WAITING_CONNECTIONS = 8;
 /** How a refusal of a caller from another address than the PACS's begins (`StoreScp.refused[].why`). */
 export const NOT_PACS_ADDRESS = 'not an address of the PACS';
 /** How a refusal at TLS begins (`StoreScp.refused[].why`, --dimse-tls): a failed handshake or a client certificate not trusted. */

@@ -11,6 +11,7 @@ import { LowdoseError, toLowdoseError } from '../errors.js';
 import type { DerivedPart } from '../pipeline/remote-denoise.js';
 import { studyDateMatch } from '../util/remote-series.js';
 import { withHttpStatus } from './http-errors.js';
+import { PACS_STUDY_LIMIT } from './schemas.js';
 import type { PacsSource } from './pacs.js';
 
 /** How `serve --dimse` reaches the PACS: our AE title, timeout, DICOM TLS, and C-MOVE's port and hosts (absent: C-GET). */
@@ -64,7 +65,7 @@ export class DimseSource implements PacsSource {
   async studies(query: StudyQuery): Promise<StudySearch> {
     // A date range that is empty or not YYYYMMDD is the request's fault (400), found before any association.
     studyDateMatch(query);
-    const limit = query.limit ?? 100;
+    const limit = query.limit ?? PACS_STUDY_LIMIT.default;
     const { studies, matched, capped } = await this.fromPacs(() => searchStudies(this.peer, this.options, query, limit));
     const listed = studies.map((s) => ({
       studyInstanceUid: s.studyInstanceUid,

@@ -11,6 +11,9 @@ import { DENOISE_METHODS, DEVICE_REQUESTS, GUIDANCE_MAX, LESION_BIAS_PICKS, SAMP
 import { LOW_BAND_MAX_STRENGTH } from '../filters/low-band.js';
 
 /** What a route accepts as an id: exactly what `shortId` (./ids.ts) makes, so nothing else gets near a lookup. */
+/** A PACS study search's `limit`: its default and the most one answer may list. */
+export const PACS_STUDY_LIMIT = { default: 100, maximum: 1000 } as const;
+
 export const ID_PATTERN = '^[A-Za-z0-9_-]{12}$';
 
 /** How a series came to be, from its headers and from denoise reports. */
@@ -548,7 +551,7 @@ export const pacsStudyQuery = Type.Object(
     /** StudyDate range, DICOM DA (YYYYMMDD), inclusive; either end may be left out. */
     from: Type.Optional(dicomDate),
     to: Type.Optional(dicomDate),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: PACS_STUDY_LIMIT.maximum, default: PACS_STUDY_LIMIT.default })),
   },
   { additionalProperties: false },
 );

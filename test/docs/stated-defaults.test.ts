@@ -10,18 +10,22 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LIMITS as FUZZ_LIMITS } from '../../scripts/fuzz/run.js';
+import { DEFAULT_LIMITS as FUZZ_LIMITS, TEST_PASS as FUZZ_TEST_PASS } from '../../scripts/fuzz/run.js';
 import { DEFAULT_BENCH_SIZES } from '../../src/bench/run.js';
 import { buildProgram } from '../../src/cli/main.js';
 import { LOW_BAND_DEFAULT_FACTOR } from '../../src/filters/low-band.js';
 import { FLAT_ROI_SIZE } from '../../src/metrics/soft-tissue-rois.js';
 import { DEFAULT_MAX_INSTANCE_BYTES, DEFAULT_MAX_PDU_BYTES, MAX_CONTROL_PDU_BYTES } from '../../src/dimse/receive.js';
-import { DEFAULT_MAX_ASSOCIATIONS } from '../../src/dimse/store-scp.js';
+import { DEFAULT_RETRY_DELAY_MS } from '../../src/dicomweb/client.js';
+import { DEFAULT_MAX_ASSOCIATIONS, MAX_WAITING_CONNECTIONS } from '../../src/dimse/store-scp.js';
 import { passCostOf } from '../../src/models/card.js';
+import { DEFAULT_CENTRE_Z_MM } from '../../src/phantoms/body/index.js';
 import { IEC_DEFAULTS } from '../../src/phantoms/iec.js';
 import { DEFAULT_MAX_JOB_PASSES, DEFAULT_PASS_WEIGHT, PASS_COST_EDGE } from '../../src/pipeline/compute-budget.js';
 import { BROTLI_QUALITY, GZIP_LEVEL } from '../../src/server/app.js';
 import { DEFAULT_LIMITS } from '../../src/server/config.js';
+import { MAX_FIELDS as UPLOAD_MAX_FIELDS } from '../../src/server/routes/uploads.js';
+import { PACS_STUDY_LIMIT } from '../../src/server/schemas.js';
 import { DEFAULT_FORWARD_FRACTIONS } from '../../src/trace/forward.js';
 import { DEFAULT_MAX_COLUMNS, DEFAULT_PANEL } from '../../src/trace/render.js';
 import { LOCK_HEARTBEAT_MS, LOCK_HEARTBEAT_TIMEOUT_MS } from '../../src/util/folder-lock.js';
@@ -141,6 +145,11 @@ describe('the C-MOVE storage SCP and DIMSE receiving (src/dimse)', () => {
     expectStated(stated(/(?:any other PDU|non-data PDU over|any other PDU announcing more than) (\d+) KiB/), [MAX_CONTROL_PDU_BYTES / 1024], 3);
   });
 
+  it('lets MAX_WAITING_CONNECTIONS more connections wait for their refusal', () => {
+    expectStated(stated(/past (\d+) more connections waiting for that answer/), [MAX_WAITING_CONNECTIONS]);
+    expectStated(stated(/past (\d+) \+ (\d+) open or handshaking/), [DEFAULT_MAX_ASSOCIATIONS, MAX_WAITING_CONNECTIONS]);
+  });
+
   it('takes instances up to DEFAULT_MAX_INSTANCE_BYTES', () => {
     expectStated(stated(/instances up to (\d+) GiB/), [DEFAULT_MAX_INSTANCE_BYTES / 1024 ** 3], 2);
   });
@@ -151,6 +160,17 @@ describe('serve limits (src/server/config.ts DEFAULT_LIMITS) in docs/viewer.md',
   it('upload: per file, files, in all', () => {
     expectStated(stated(/\| an upload \| (\d+) MiB per file, (\d+) files, (\d+) GiB in all/, viewer), [DEFAULT_LIMITS.fileBytes / 1024 ** 2, DEFAULT_LIMITS.files, DEFAULT_LIMITS.totalBytes / 1024 ** 3]);
     expectStated(stated(/an upload may hold at most (\d+) files/, viewer), [DEFAULT_LIMITS.files]);
+  });
+
+  it('upload: non-file form fields (src/server/routes/uploads.ts MAX_FIELDS)', () => {
+    expectStated(stated(/(\d+) non-file form fields/, viewer), [UPLOAD_MAX_FIELDS], 2);
+    expectStated(stated(/an upload may hold at most (\d+) form fields besides its files/, viewer), [UPLOAD_MAX_FIELDS]);
+  });
+
+  it('a PACS study search\'s limit (src/server/schemas.ts PACS_STUDY_LIMIT)', () => {
+    expectStated(stated(/up to `limit` studies \(default (\d+), at most (\d+)\)/, ['docs/pacs.md']), [PACS_STUDY_LIMIT.default, PACS_STUDY_LIMIT.maximum]);
+    expectStated(stated(/\[&limit=(\d+)\]` \|/, viewer), [PACS_STUDY_LIMIT.default]);
+    expectStated(stated(/at most `limit` \((\d+) to (\d+)\)/, viewer), [1, PACS_STUDY_LIMIT.maximum]);
   });
 
   it('disk reserve, queued jobs, event streams, pixels', () => {
@@ -167,6 +187,23 @@ describe('the fuzzer\'s per-case bounds (scripts/fuzz/run.ts DEFAULT_LIMITS)', (
   it('CPU time, memory and output size per case', () => {
     expectStated(stated(/ends within (\d+) s of CPU and (\d+) GiB/), [FUZZ_LIMITS.caseMs / 1000, FUZZ_LIMITS.rssMb / 1024]);
     expectStated(stated(/use more than (\d+) s of CPU, or either of them more than (\d+) GiB of memory, and no file it writes is larger than (\d+) times its input/), [FUZZ_LIMITS.caseMs / 1000, FUZZ_LIMITS.rssMb / 1024, FUZZ_LIMITS.outputRatio]);
+  });
+});
+
+describe('the fixed-seed fuzz pass npm test runs (scripts/fuzz/run.ts TEST_PASS)', () => {
+  it('its cases and seed', () => {
+    expectStated(stated(/fixed-seed pass of (\d+) cases/), [FUZZ_TEST_PASS.cases]);
+    expectStated(stated(/`test\/fuzz\/cli-fuzz.test.ts`: (\d+) cases, seed (\d+)/), [FUZZ_TEST_PASS.cases, FUZZ_TEST_PASS.seed]);
+  });
+});
+
+describe('DICOMweb retries and the body phantom (src/dicomweb/client.ts, src/phantoms/body)', () => {
+  it('the retry back-off starts at DEFAULT_RETRY_DELAY_MS and doubles', () => {
+    expectStated(stated(/back-off ([\d.]+) s, ([\d.]+) s, ([\d.]+) s/), [DEFAULT_RETRY_DELAY_MS / 1000, (2 * DEFAULT_RETRY_DELAY_MS) / 1000, (4 * DEFAULT_RETRY_DELAY_MS) / 1000]);
+  });
+
+  it('the body phantom\'s --centre-z default is DEFAULT_CENTRE_Z_MM', () => {
+    expectStated(stated(/`--centre-z mm` \(body: height of the volume centre above the L1 vertebra, default (-?\d+)/), [DEFAULT_CENTRE_Z_MM]);
   });
 });
 

@@ -7,11 +7,10 @@
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LIMITS, runFuzz } from '../../scripts/fuzz/run.js';
+import { DEFAULT_LIMITS, runFuzz, TEST_PASS } from '../../scripts/fuzz/run.js';
 
 const CORPUS = path.resolve(import.meta.dirname, '../../../shared/dicom');
-const SEED = 20250101;
-const CASES = 160;
+const { seed: SEED, cases: CASES } = TEST_PASS;
 
 describe('CLI fuzzing', () => {
   it(`${CASES} mutated corpus files (seed ${SEED}) through info and denoise break none of the rules`, { timeout: 300_000 }, async () => {

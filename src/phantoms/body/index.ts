@@ -18,8 +18,8 @@ export interface BodyOptions extends PhantomOptions {
   /** Contrast phase; default chosen by the seed. */
   readonly phase?: ContrastPhase;
   /**
-   * Reference-anatomy z (mm, L1 vertebral body = 0) of the volume's centre. Default 15: lower
-   * kidneys to lung bases. About 150 centres on the lower chest, -100 on the lower abdomen.
+   * Reference-anatomy z (mm, L1 vertebral body = 0) of the volume's centre. Default
+   * DEFAULT_CENTRE_Z_MM. About 150 centres on the lower chest, -100 on the lower abdomen.
    */
   readonly centreZ?: number;
   /** Samples across each slice's thickness for partial volume along z. Default 2. */
@@ -27,6 +27,8 @@ export interface BodyOptions extends PhantomOptions {
 }
 
 /** `fov` 0 means: fit the patient (the default). */
+/** The volume centre's reference-anatomy z (mm above the L1 vertebral body): lower kidneys to lung bases. */
+export const DEFAULT_CENTRE_Z_MM = 15;
 export const BODY_DEFAULTS: BodyOptions = { size: 512, slices: 40, spacing: 5, fov: 0, seed: 0 };
 
 export interface BodyGeometry {
@@ -52,7 +54,7 @@ export function generateBody(options: Partial<BodyOptions> = {}): PhantomResult<
   validateOptions('body', o);
   const anatomy = buildAnatomy(params, seed);
   const grid = centredGrid(o.size, o.fov);
-  const centre = anatomy.frame.z(o.centreZ ?? 15);
+  const centre = anatomy.frame.z(o.centreZ ?? DEFAULT_CENTRE_Z_MM);
   const zs = sliceCentres(o.slices, o.spacing, centre);
   const slices = zs.map((z) =>
     renderSlice(grid, anatomy.layers, z, { background: -1000, thickness: o.spacing, zSamples: o.zSamples ?? 2 }),

@@ -90,7 +90,7 @@ function clientName(filename: string | undefined, n: number): string {
 const REASONS_NAMED = 3;
 
 /** Non-file form fields an upload may carry (the route reads none of them). */
-const MAX_FIELDS = 16;
+export const MAX_FIELDS = 16;
 
 const uploads: FastifyPluginAsyncTypebox = async (app) => {
   const { limits, uploadDir } = app.config;
