@@ -26,6 +26,9 @@ import { BROTLI_QUALITY, GZIP_LEVEL } from '../../src/server/app.js';
 import { DEFAULT_LIMITS } from '../../src/server/config.js';
 import { MAX_FIELDS as UPLOAD_MAX_FIELDS } from '../../src/server/routes/uploads.js';
 import { PACS_STUDY_LIMIT } from '../../src/server/schemas.js';
+import { CT_DEFAULTS } from '../../src/simulate/ct.js';
+import { DEFAULT_BUTTERWORTH_ORDER } from '../../src/simulate/filters.js';
+import { PET_DEFAULTS } from '../../src/simulate/pet.js';
 import { DEFAULT_FORWARD_FRACTIONS } from '../../src/trace/forward.js';
 import { DEFAULT_MAX_COLUMNS, DEFAULT_PANEL } from '../../src/trace/render.js';
 import { LOCK_HEARTBEAT_MS, LOCK_HEARTBEAT_TIMEOUT_MS } from '../../src/util/folder-lock.js';
@@ -204,6 +207,21 @@ describe('DICOMweb retries and the body phantom (src/dicomweb/client.ts, src/pha
 
   it('the body phantom\'s --centre-z default is DEFAULT_CENTRE_Z_MM', () => {
     expectStated(stated(/`--centre-z mm` \(body: height of the volume centre above the L1 vertebra, default (-?\d+)/), [DEFAULT_CENTRE_Z_MM]);
+  });
+});
+
+describe('the simulator\'s physics defaults (src/simulate) in docs/simulation.md', () => {
+  const simulation = ['docs/simulation.md'];
+  it('CT: electronic noise, tube-current modulation, the Butterworth order', () => {
+    expectStated(stated(/The default stays (\d+)\./, simulation), [CT_DEFAULTS.electronicNoise]);
+    expectStated(stated(/\| defaults \(tcm ([\d.]+), bowtie [\d.]+, σe (\d+)\)/, simulation), [CT_DEFAULTS.tcm, CT_DEFAULTS.electronicNoise]);
+    expectStated(stated(/order n, (\d+) by default/, simulation), [DEFAULT_BUTTERWORTH_ORDER]);
+  });
+
+  it('PET: sensitivity, frame duration, background share', () => {
+    expectStated(stated(/× (\d+) cps\/kBq \(sensitivity\) × the frame duration \(from ActualFrameDuration, default (\d+) s\)/, simulation), [PET_DEFAULTS.sensitivityCpsPerKbq, PET_DEFAULTS.frameDurationS]);
+    expectStated(stated(/background makes up (\d+) % of prompts/, simulation), [PET_DEFAULTS.backgroundFraction * 100]);
+    expectStated(stated(/OSEM \((\d+) iterations × (\d+) subsets, attenuation, normalisation and background in the model\) and a (\d+) mm Gaussian post-filter/, simulation), [PET_DEFAULTS.iterations, PET_DEFAULTS.subsets, PET_DEFAULTS.postFilterFwhmMm]);
   });
 });
 
