@@ -14,6 +14,8 @@ export const ERROR_CODES = [
   'E_UNSUPPORTED_PIXELS',
   'E_NOT_IMAGE',
   'E_DICOMDIR',
+  // a file larger than lowdose reads of one DICOM file (MAX_DICOM_FILE_BYTES, src/dicom/file-size.ts), judged from its size and header
+  'E_FILE_TOO_LARGE',
   'E_INCONSISTENT_SERIES',
   'E_SUV_UNAVAILABLE',
   // a warning: the series is read, but its kernel is outside what denoisers are measured on

@@ -8,6 +8,7 @@ import { TAG } from './attributes.js';
 import { dicomParser, type Element, type Fragment } from './dicom-parser.js';
 import type { PixelModule } from './types.js';
 import type { ParsedFile } from './parse.js';
+import { nativeFrameBytes, nativeLengthProblem } from './file-size.js';
 
 export function pixelDataElement(parsed: ParsedFile): Element {
   const element = parsed.dataSet.elements[TAG.PixelData];
@@ -18,7 +19,7 @@ export function pixelDataElement(parsed: ParsedFile): Element {
 }
 
 export function nativeFrameSize(pixel: PixelModule): number {
-  return (pixel.rows * pixel.columns * pixel.samplesPerPixel * pixel.bitsAllocated) / 8;
+  return nativeFrameBytes(pixel);
 }
 
 /**
@@ -97,14 +98,8 @@ function checkNativeLength(parsed: ParsedFile, pixel: PixelModule, element: Elem
       { path: parsed.path },
     );
   }
-  const need = nativeFrameSize(pixel) * pixel.frames;
-  if (element.length < need) {
-    throw new LowdoseError(
-      'E_TRUNCATED',
-      `${parsed.path}: pixel data holds ${element.length} bytes but ${pixel.frames} frame(s) of ${pixel.rows} x ${pixel.columns} x ${pixel.bitsAllocated} bits need ${need}`,
-      { path: parsed.path },
-    );
-  }
+  const problem = nativeLengthProblem(parsed.path, pixel, element.length);
+  if (problem) throw problem;
 }
 
 /** The bytes of frame `frame` (0-based): a view for native data, the codestream otherwise. */

@@ -17,6 +17,7 @@ export {
   type StoredFrame,
 } from './read-slice.js';
 export { parseDicomBytes, readDicomFile, type ParsedFile } from './parse.js';
+export { MAX_DICOM_FILE_BYTES } from './file-size.js';
 export { derivedHeaderValues } from './derived-header.js';
 export { classifyObject, requireImage, type ObjectKind } from './classify.js';
 export {

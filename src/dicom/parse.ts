@@ -7,11 +7,12 @@
  * dicom-parser only records element offsets, so parsing allocates nothing in proportion to what
  * a (possibly truncated) file declares; declared lengths are checked against the bytes here.
  */
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { inflateRawSync, inflateSync } from 'node:zlib';
 import { LowdoseError } from '../errors.js';
 import { sniffEncapsulatedSyntax } from './decoders/codestream.js';
 import { dicomParser, type ByteStream, type DataSet, type Element } from './dicom-parser.js';
+import { fileTooLarge, MAX_DICOM_FILE_BYTES, nativeLengthProblem, type DeclaredPixels } from './file-size.js';
 import {
   EXPLICIT_VR_BIG_ENDIAN,
   EXPLICIT_VR_LITTLE_ENDIAN,
@@ -59,11 +60,23 @@ const VALID_VRS = new Set(
 /** Bytes a file's first look reads: the preamble, "DICM", and a first element's tag, VR and length. */
 const PREFIX_BYTES = 132;
 
+/** A file larger than this has its header read and judged (./file-size.ts) before it is read whole. */
+export const HEADER_FIRST_BYTES = 1024 * 1024;
+/** The first read of such a header; each further read is four times larger, up to MAX_HEADER_BYTES. */
+const FIRST_HEADER_READ = 64 * 1024;
+/** The most read of a file looking for its Pixel Data element before it is read whole. */
+const MAX_HEADER_BYTES = 64 * 1024 * 1024;
+
 /**
  * Reads and parses a file. Its first PREFIX_BYTES are looked at before the rest is read: a file
  * that is not DICOM by them (no "DICM" marker, no recognisable first element) is refused with the
  * E_NOT_DICOM that parsing all of it gives, without reading all of it. A folder's 3 GiB .zip or
- * video then costs 132 bytes, not its size in memory.
+ * video then costs 132 bytes, not its size in memory. A file that may be DICOM and is larger than
+ * HEADER_FIRST_BYTES has its header read first, up to its Pixel Data element: past
+ * MAX_DICOM_FILE_BYTES it is E_FILE_TOO_LARGE, and native pixel data that the frames, rows,
+ * columns and bits declared cannot account for (shorter, or longer by more than a frame), or that
+ * runs past the end of the file, is refused as reading the whole file would refuse it, without
+ * reading it whole.
  */
 export async function readDicomFile(path: string): Promise<ParsedFile> {
   let bytes: Buffer;
@@ -76,7 +89,8 @@ export async function readDicomFile(path: string): Promise<ParsedFile> {
         const { bytesRead } = await file.read(prefix, 0, PREFIX_BYTES, 0);
         if (bytesRead === PREFIX_BYTES && notDicomByPrefix(prefix, size)) throw notDicomError(path);
       }
-      bytes = await file.readFile();
+      const whole = size > HEADER_FIRST_BYTES ? await judgeByHeader(file, size, path) : null;
+      bytes = whole ?? (await file.readFile());
     } finally {
       await file.close();
     }
@@ -87,6 +101,68 @@ export async function readDicomFile(path: string): Promise<ParsedFile> {
     throw new LowdoseError('E_IO', `${path}: cannot read: ${(error as Error).message}`, { path, cause: error });
   }
   return parseDicomBytes(bytes, path);
+}
+
+/**
+ * Reads `file`'s header (growing reads up to MAX_HEADER_BYTES, until the Pixel Data element) and
+ * throws what it shows: E_FILE_TOO_LARGE past MAX_DICOM_FILE_BYTES (also when no header could be
+ * read in MAX_HEADER_BYTES or the data set is deflated), and the native pixel data's problems
+ * (./file-size.ts `nativeLengthProblem`, an element running past the file's end). Returns the
+ * whole file when a header read happened to hold all of it, else null: read it whole.
+ */
+async function judgeByHeader(file: FileHandle, size: number, path: string): Promise<Buffer | null> {
+  const limit = Math.min(size, MAX_HEADER_BYTES);
+  for (let length = Math.min(size, FIRST_HEADER_READ); ; length = Math.min(limit, length * 4)) {
+    const bytes = Buffer.alloc(length);
+    const { bytesRead } = await file.read(bytes, 0, length, 0);
+    if (bytesRead === size) return bytes;
+    const header = bytesRead === length ? parseHeaderPrefix(bytes, size, path) : 'more';
+    if (header === 'deflated') {
+      if (size > MAX_DICOM_FILE_BYTES) throw fileTooLarge(path, size, null);
+      return null;
+    }
+    if (header !== 'more') {
+      const pixel = declaredPixels(header.dataSet);
+      if (size > MAX_DICOM_FILE_BYTES) throw fileTooLarge(path, size, pixel);
+      const element = header.dataSet.elements.x7fe00010!;
+      if (element.encapsulatedPixelData || element.length === UNDEFINED_LENGTH) return null;
+      if (element.dataOffset + element.length > size) throw overrun(element, size, path);
+      const problem = pixel ? nativeLengthProblem(path, pixel, element.length) : null;
+      if (problem) throw problem;
+      return null;
+    }
+    if (length >= limit) {
+      if (size > MAX_DICOM_FILE_BYTES) throw fileTooLarge(path, size, null);
+      return null;
+    }
+  }
+}
+
+/**
+ * The header of a file from its first bytes, parsed up to its Pixel Data element; 'more' when
+ * these bytes do not reach it (or do not parse: more of the file may), 'deflated' when the data
+ * set is deflated (its header lies inside the deflate stream). E_DICOMDIR and a structure bomb are thrown as reading
+ * the whole file throws them.
+ */
+function parseHeaderPrefix(bytes: Uint8Array, size: number, path: string): ParsedFile | 'more' | 'deflated' {
+  try {
+    const parsed = parseBytes(bytes, path, size);
+    return parsed.dataSet.elements.x7fe00010 ? parsed : 'more';
+  } catch (error) {
+    if (error instanceof DeflatedHeader) return 'deflated';
+    if (error instanceof StructureBomb || (error instanceof LowdoseError && error.code === 'E_DICOMDIR')) throw error;
+    return 'more';
+  }
+}
+
+/** The pixel module a header declares, or null when it declares no image (a missing or zero Rows, Columns or BitsAllocated). */
+function declaredPixels(dataSet: DataSet): DeclaredPixels | null {
+  const rows = dataSet.uint16('x00280010') ?? 0;
+  const columns = dataSet.uint16('x00280011') ?? 0;
+  const bitsAllocated = dataSet.uint16('x00280100') ?? 0;
+  if (rows === 0 || columns === 0 || bitsAllocated === 0) return null;
+  const frames = Number.parseInt(dataSet.string('x00280008') ?? '1', 10);
+  return { rows, columns, bitsAllocated, samplesPerPixel: dataSet.uint16('x00280002') || 1, frames: Number.isFinite(frames) && frames > 0 ? frames : 1 };
 }
 
 /**
@@ -103,6 +179,17 @@ function notDicomError(path: string): LowdoseError {
 }
 
 export function parseDicomBytes(bytes: Uint8Array, path = '<memory>'): ParsedFile {
+  return parseBytes(bytes, path, null);
+}
+
+/** A deflated data set's header cannot be read from the file's first bytes (parseBytes with `headerOf`). */
+class DeflatedHeader extends Error {}
+
+/**
+ * parseDicomBytes, or with `headerOf` (the file's size) a parse of the file's first `bytes` up to
+ * its Pixel Data element, whose value is not checked or looked into (it lies past these bytes).
+ */
+function parseBytes(bytes: Uint8Array, path: string, headerOf: number | null): ParsedFile {
   const notes: string[] = [];
   if (bytes.length < 8) throw new LowdoseError('E_NOT_DICOM', `${path}: not DICOM (only ${bytes.length} bytes)`, { path });
 
@@ -129,7 +216,7 @@ export function parseDicomBytes(bytes: Uint8Array, path = '<memory>'): ParsedFil
   if (declared) {
     transferSyntax = transferSyntaxOf(declared);
   } else {
-    const guessed = guessTransferSyntax(bytes, datasetStart);
+    const guessed = guessTransferSyntax(bytes, datasetStart, headerOf ?? bytes.length);
     if (guessed === null && meta === null) throw notDicomError(path);
     // The standard's default when nothing says otherwise.
     transferSyntax = transferSyntaxOf(guessed ?? IMPLICIT_VR_LITTLE_ENDIAN);
@@ -138,6 +225,7 @@ export function parseDicomBytes(bytes: Uint8Array, path = '<memory>'): ParsedFil
 
   let datasetBytes = bytes;
   if (transferSyntax.deflated) {
+    if (headerOf !== null) throw new DeflatedHeader();
     datasetBytes = inflateDataSet(bytes.subarray(datasetStart), path);
     datasetStart = 0;
   }
@@ -152,7 +240,7 @@ export function parseDicomBytes(bytes: Uint8Array, path = '<memory>'): ParsedFil
   const partial: { dataSet?: DataSet } = {};
   let dataSet: DataSet;
   try {
-    dataSet = parseDataSet(datasetBytes, datasetStart, encoding.explicitVr, transferSyntax.littleEndian, path, notes, partial);
+    dataSet = parseDataSet(datasetBytes, datasetStart, encoding.explicitVr, transferSyntax.littleEndian, path, notes, partial, headerOf !== null);
   } catch (error) {
     // Without a file meta, a parse that fails before any standard attribute is not a broken
     // DICOM file but something else whose first bytes happened to look like an element.
@@ -164,7 +252,7 @@ export function parseDicomBytes(bytes: Uint8Array, path = '<memory>'): ParsedFil
   if (meta === null && !looksLikeDicomDataSet(dataSet)) {
     throw new LowdoseError('E_NOT_DICOM', `${path}: not DICOM (no file meta and no standard attributes)`, { path });
   }
-  const pixelSyntax = encapsulatedPixelSyntax(dataSet, transferSyntax);
+  const pixelSyntax = headerOf === null ? encapsulatedPixelSyntax(dataSet, transferSyntax) : null;
   if (pixelSyntax !== null) {
     notes.push(`pixel data is encapsulated ${pixelSyntax.name} although the transfer syntax is ${transferSyntax.name}`);
     transferSyntax = { ...pixelSyntax, explicitVr: transferSyntax.explicitVr, littleEndian: transferSyntax.littleEndian };
@@ -295,6 +383,7 @@ function parseDataSet(
   path: string,
   notes: string[],
   partial: { dataSet?: DataSet },
+  untilPixelData = false,
 ): DataSet {
   const parser = littleEndian ? dicomParser.littleEndianByteArrayParser : dicomParser.bigEndianByteArrayParser;
   if (start >= bytes.length) throw new LowdoseError('E_TRUNCATED', `${path}: truncated: the file ends after its file meta`, { path });
@@ -303,14 +392,15 @@ function parseDataSet(
   dataSet.warnings = stream.warnings;
   partial.dataSet = dataSet;
   try {
-    if (explicitVr) dicomParser.parseDicomDataSetExplicit(dataSet, stream, bytes.length);
-    else dicomParser.parseDicomDataSetImplicit(dataSet, stream, bytes.length);
+    const options = untilPixelData ? { untilTag: 'x7fe00010' } : undefined;
+    if (explicitVr) dicomParser.parseDicomDataSetExplicit(dataSet, stream, bytes.length, options);
+    else dicomParser.parseDicomDataSetImplicit(dataSet, stream, bytes.length, options);
   } catch (error) {
     if (error instanceof StructureBomb) throw error;
     throw parserFailure(error, bytes.length, stream.position, path, 'data set', lastElement(dataSet));
   }
   checkElementCount(dataSet, path);
-  checkDeclaredLengths(dataSet, path, notes);
+  checkDeclaredLengths(dataSet, path, notes, untilPixelData ? 'x7fe00010' : null);
   return dataSet;
 }
 
@@ -391,9 +481,10 @@ function lastElement(dataSet: DataSet): Element | undefined {
  * Encapsulated pixel data whose sequence delimiter is missing is accepted when all its
  * fragments are complete (fo-dicom and dcmtk's lenient modes do the same).
  */
-function checkDeclaredLengths(dataSet: DataSet, path: string, notes: string[]): void {
+function checkDeclaredLengths(dataSet: DataSet, path: string, notes: string[], unchecked: string | null): void {
   const size = dataSet.byteArray.length;
   for (const element of Object.values(dataSet.elements)) {
+    if (element.tag === unchecked) continue;
     if (element.encapsulatedPixelData && element.fragments) {
       const fragments = element.fragments;
       fragments.forEach((fragment, i) => {

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Agent, fetch, type Dispatcher, type Response } from 'undici';
+import { MAX_DICOM_FILE_BYTES } from '../dicom/file-size.js';
 import { LowdoseError } from '../errors.js';
 import { formatBytes } from '../util/bytes.js';
 import { withDefaultCas } from '../util/trusted-cas.js';
@@ -32,8 +33,11 @@ export interface DicomwebClientOptions {
 
 /** Most bytes of a QIDO-RS or STOW-RS answer (DICOM JSON); a larger one fails with E_IO. */
 export const MAX_JSON_ANSWER_BYTES = 64 * 1024 * 1024;
-/** Most bytes of one instance's WADO-RS answer unless the client is told otherwise (`serve`: its per-file upload limit). */
-export const DEFAULT_MAX_INSTANCE_BYTES = 1024 * 1024 * 1024;
+/**
+ * Most bytes of one instance's WADO-RS answer unless the client is told otherwise (`serve`: its
+ * per-file upload limit): the largest DICOM file lowdose reads (MAX_DICOM_FILE_BYTES).
+ */
+export const DEFAULT_MAX_INSTANCE_BYTES = MAX_DICOM_FILE_BYTES;
 
 /** An answer that is not JSON (a web page where a DICOMweb service was expected): E_MALFORMED. */
 export class NotJsonAnswer extends LowdoseError {}

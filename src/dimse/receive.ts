@@ -14,13 +14,14 @@ import type { Socket } from 'node:net';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { dicomParser } from '../dicom/dicom-parser.js';
+import { MAX_DICOM_FILE_BYTES } from '../dicom/file-size.js';
 import { part10FromDataset, type Part10Ids } from '../dicom/part10.js';
 import { LowdoseError } from '../errors.js';
 
 /** The largest P-DATA-TF we receive unless told otherwise: dcmjs-dimse's own default (256 KiB), which it asks for in its A-ASSOCIATE-RQ. */
 export const DEFAULT_MAX_PDU_BYTES = 256 * 1024;
-/** The largest instance we keep unless told otherwise: the DICOMweb client's bound (src/dicomweb/client.ts). */
-export const DEFAULT_MAX_INSTANCE_BYTES = 1024 * 1024 * 1024;
+/** The largest instance we keep unless told otherwise: the largest DICOM file lowdose reads, as the DICOMweb client's bound (src/dicomweb/client.ts). */
+export const DEFAULT_MAX_INSTANCE_BYTES = MAX_DICOM_FILE_BYTES;
 /** PDU type of P-DATA-TF (PS3.8 9.3.5): the only one that carries instance bytes. */
 export const P_DATA_TF = 0x04;
 /** Any other PDU (association request or answer, release, abort) is far smaller: 128 presentation contexts fit many times over. */
