@@ -39,11 +39,19 @@ export const STORE_WARNINGS = new Set([0xb000, 0xb007, 0xb006]);
 const STATUS_OUT_OF_RESOURCES = 0xa700;
 
 export const isPending = (status: number): boolean => STATUS_PENDING.has(status);
+/** C-FIND / C-GET / C-MOVE final status "terminated due to cancel" (and a C-FIND's cap: study.ts). */
+export const STATUS_CANCEL = 0xfe00;
 export const statusHex = (status: number): string => `0x${status.toString(16).padStart(4, '0')}`;
 
 export interface DimseClientOptions {
   /** Our AE title, as the PACS knows this machine. */
   readonly callingAet: string;
+  /**
+   * Stops the C-FIND, C-GET and C-MOVE of an association once aborted (SIGINT / SIGTERM): a
+   * C-CANCEL is sent for the request outstanding, nothing more is kept, and the association ends
+   * as the PACS answers it (associate). Other requests (C-ECHO, C-STORE) are not stopped by it.
+   */
+  readonly signal?: AbortSignal;
   /** Connect, association and per-PDU timeout. */
   readonly timeoutMs: number;
   /** DICOM TLS (--dimse-tls): every association of the run is opened over TLS, the server certificate verified. */
@@ -57,12 +65,48 @@ export interface AssociationOptions extends DimseClientOptions {
   readonly store?: InstanceStore;
   /** Largest instance a C-GET takes, bytes (default DEFAULT_MAX_INSTANCE_BYTES); a larger one aborts the association. */
   readonly maxInstanceBytes?: number;
+  /**
+   * After a C-CANCEL: the pending answers, and the sub-operations that begin, that are taken (and
+   * dropped) before the association is aborted; default 2 (AFTER_CANCEL). A C-FIND's answers come
+   * without waiting for us, so a C-FIND cancelled at a limit takes more.
+   */
+  readonly afterCancel?: number;
+  /**
+   * Told when the C-CANCEL is sent (a C-MOVE's storage SCP stops keeping instances), with
+   * `started` to call as each later sub-operation begins there.
+   */
+  readonly onCancel?: (started: () => void) => void;
+}
+
+/**
+ * Pending answers and sub-operations a retrieve may still bring after its C-CANCEL before the PACS
+ * is taken to go on regardless (and the association is aborted): the sub-operation in flight when
+ * the C-CANCEL reached it, and the next one it began before reading it. Orthanc 1.10.1 answers a
+ * C-GET cancelled during a sub-operation with 0xFE00 right after that sub-operation; a C-MOVE
+ * cancelled so sent two more pending answers before its final one (0xC000: our storage SCP answers
+ * the sub-operations after the C-CANCEL "not kept"), test/cli/denoise-stop-on-signal.test.ts.
+ */
+export const AFTER_CANCEL = 2;
+
+/** The requests C-CANCEL applies to (PS3.7 9.3.2.3, 9.3.3.3, 9.3.4.3). */
+function isCancellable(request: DimseRequest): boolean {
+  const { CFindRequest, CGetRequest, CMoveRequest } = dimse.requests;
+  return request instanceof CFindRequest || request instanceof CGetRequest || request instanceof CMoveRequest;
+}
+
+/** Why `signal` stopped, for messages ("interrupted by SIGINT"). */
+function abortReason(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error && reason.name !== 'AbortError' ? reason.message : 'stopped';
 }
 
 /** The parts of dcmjs-dimse's Network the typings do not show: its A-ABORT event, socket and store hooks. */
 interface NetworkInternals {
   on(event: 'abort', listener: (info: { source: number; reason: number }) => void): void;
   socket?: Socket;
+  /** Requests sent and not finally answered; requests not sent yet (sent one at a time). */
+  pending: DimseRequest[];
+  requests: DimseRequest[];
   sendAbort(source: number, reason: number): void;
   createStoreWritableStream(context: AcceptedContext, command: StoreCommand): Writable;
   createDatasetFromStoreWritableStream(writable: Writable, context: AcceptedContext, callback: (dataset: DimseDataset) => void): void;
@@ -115,6 +159,8 @@ function networkFailure(peer: DimsePeer, error: Error, timeoutMs: number, unansw
  */
 export function associate(peer: DimsePeer, requests: readonly DimseRequest[], options: AssociationOptions): Promise<void> {
   const url = dimseUrl(peer);
+  const signal = requests.some(isCancellable) ? options.signal : undefined;
+  if (signal?.aborted) return Promise.reject(new LowdoseError('E_CANCELLED', `${options.purpose} of ${url} was not sent: ${abortReason(signal)}`, { path: url }));
   return new Promise<void>((resolve, reject) => {
     const client = new dimse.Client();
     let failure: LowdoseError | null = null;
@@ -124,10 +170,18 @@ export function associate(peer: DimsePeer, requests: readonly DimseRequest[], op
     const answered = new Set<DimseRequest>();
     let anyAnswer = false;
     const refused: DimseRequest[] = [];
+    // The C-CANCEL (`signal`): when it was sent, the final status answered after it, and how
+    // many answers and sub-operations came after it (over options.afterCancel: aborted).
+    const cancel = { sent: false, final: null as number | null, after: { answers: 0, started: 0 }, abortedIgnored: false };
+    const afterCancel = options.afterCancel ?? AFTER_CANCEL;
+    let ignoredCancel = () => {};
     for (const request of requests) {
       request.on('response', (response: { getStatus(): number }) => {
         anyAnswer = true;
-        if (!isPending(response.getStatus())) answered.add(request);
+        if (!isPending(response.getStatus())) {
+          answered.add(request);
+          if (cancel.sent) cancel.final = response.getStatus();
+        } else if (cancel.sent && ++cancel.after.answers > afterCancel) ignoredCancel();
       });
       client.addRequest(request);
     }
@@ -145,6 +199,10 @@ export function associate(peer: DimsePeer, requests: readonly DimseRequest[], op
 
     // Set once the network exists (below): the C-STORE sub-operations' instances, each in its file.
     let receiver: InstanceReceiver | null = null;
+    // Every instance file kept or removed, every C-STORE answered, before the association settles.
+    const settled = () => receiver?.settled() ?? Promise.resolve();
+    // Set once the network exists (below): what `signal` does.
+    let onAbort = () => {};
     client.on('cStoreRequest', (request: StoreRequest, callback: (response: StoreResponse) => void) => {
       const response = dimse.responses.CStoreResponse.fromRequest(request);
       if (!receiver) {
@@ -159,8 +217,10 @@ export function associate(peer: DimsePeer, requests: readonly DimseRequest[], op
       });
     });
 
-    client.on('closed', () => {
-      if (failure) reject(failure);
+    client.on('closed', () => void settled().then(() => {
+      signal?.removeEventListener('abort', onAbort);
+      if (cancel.sent || (signal?.aborted && failure?.code === 'E_CANCELLED')) reject(cancelled());
+      else if (failure) reject(failure);
       else if (refused.length > 0) {
         reject(new LowdoseError('E_USAGE', `${url} accepted the association from "${options.callingAet}" but not ${options.purpose} (no presentation context for it); the PACS must allow ${options.purpose} for that AE title${options.purpose === 'C-GET' ? ', or fetch with C-MOVE (--move-port)' : ''}`, { path: url }));
       } else if (!associationAnswered) {
@@ -168,7 +228,18 @@ export function associate(peer: DimsePeer, requests: readonly DimseRequest[], op
       } else if (answered.size < requests.length) {
         reject(new LowdoseError('E_IO', `${url}: the association ended before the PACS answered ${requests.length - answered.size} of ${requests.length} ${options.purpose} request(s)`, { path: url }));
       } else resolve();
-    });
+    }));
+    /** The error of an association stopped by `signal`, saying what the PACS made of the C-CANCEL. */
+    const cancelled = (): LowdoseError => {
+      const reason = abortReason(signal!);
+      if (!cancel.sent) return new LowdoseError('E_CANCELLED', `${options.purpose} of ${url} stopped before the PACS accepted the association (${reason}): the connection was closed`, { path: url });
+      const answer = cancel.abortedIgnored
+        ? `the PACS went on after it (${cancel.after.answers} answer(s), ${cancel.after.started} instance(s) begun), so the association was aborted`
+        : cancel.final !== null
+          ? `the PACS answered ${statusHex(cancel.final)}${cancel.final === STATUS_CANCEL ? ' (terminated due to cancel)' : ''}`
+          : `the association ended before the PACS answered it${failure && failure.code !== 'E_CANCELLED' ? ` (${failure.message})` : ''}`;
+      return new LowdoseError('E_CANCELLED', `${options.purpose} of ${url} stopped (${reason}): C-CANCEL sent, ${answer}; nothing more was kept`, { path: url });
+    };
 
     client.send(peer.host, peer.port, options.callingAet, peer.aet, {
       connectTimeout: options.timeoutMs,
@@ -193,6 +264,34 @@ export function associate(peer: DimsePeer, requests: readonly DimseRequest[], op
     });
     const socket = network.socket;
     if (!socket) return;
+    const abortNow = () => {
+      network.sendAbort(dimse.constants.AbortSource.ServiceUser, dimse.constants.AbortReason.NotSpecified);
+      socket.destroy();
+    };
+    // A PACS that goes on after the C-CANCEL (more answers or instances than were on their way) is aborted.
+    ignoredCancel = () => {
+      if (cancel.abortedIgnored) return;
+      cancel.abortedIgnored = true;
+      abortNow();
+    };
+    const startedAfterCancel = () => {
+      if (++cancel.after.started > afterCancel) ignoredCancel();
+    };
+    onAbort = () => {
+      if (!associationAnswered || refused.length > 0) {
+        // Nothing was asked yet: close the connection.
+        fail(new LowdoseError('E_CANCELLED', abortReason(signal!)));
+        socket.destroy();
+        return;
+      }
+      cancel.sent = true;
+      // The requests not sent yet are not sent; the one outstanding is cancelled (PS3.7 9.3.2.3 / 9.3.3.3).
+      network.requests.length = 0;
+      for (const request of network.pending) if (!answered.has(request) && isCancellable(request)) client.cancel(request as Parameters<typeof client.cancel>[0]);
+      receiver?.stop(startedAfterCancel);
+      options.onCancel?.(startedAfterCancel);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
     // Over TLS (a tls.TLSSocket: what follows reads and writes the decrypted stream, as on a plain
     // one), a certificate or handshake failure is named from Node's error code, which
     // dcmjs-dimse's networkError loses: this runs before its listener.

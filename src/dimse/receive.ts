@@ -120,6 +120,8 @@ class IncomingInstance extends Writable {
     private readonly limit: number,
     private readonly socket: Socket,
     private readonly tooLarge: (received: number) => void,
+    /** Read and dropped, no file made (the receiver was stopped): it arrives incomplete. */
+    private readonly dropped = false,
   ) {
     super({ highWaterMark: PAUSE_AT_BYTES, autoDestroy: false });
     this.arrived = new Promise((resolve) => (this.settle = resolve));
@@ -128,6 +130,7 @@ class IncomingInstance extends Writable {
   }
 
   override _construct(callback: (error?: Error | null) => void): void {
+    if (this.dropped) return callback();
     void (async () => {
       try {
         this.handle = await open(this.file, 'wx', 0o600);
@@ -173,7 +176,7 @@ class IncomingInstance extends Writable {
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    const complete = !this.over && !this.failed && this.handle !== null;
+    const complete = !this.dropped && !this.over && !this.failed && this.handle !== null;
     this.completed = complete;
     void this.release(complete).then(() => {
       this.settle(complete ? { complete, bytes: this.received } : { complete, error: this.failed });
@@ -200,7 +203,7 @@ class IncomingInstance extends Writable {
     const handle = this.handle;
     this.handle = null;
     await handle?.close().catch(() => undefined);
-    if (!keep) await rm(this.file, { force: true }).catch(() => undefined);
+    if (!keep && !this.dropped) await rm(this.file, { force: true }).catch(() => undefined);
   }
 }
 
@@ -217,12 +220,17 @@ export type Taken = { kept: true } | { kept: false; error: LowdoseError | null }
 
 /**
  * The C-STORE sub-operations of one association: dcmjs-dimse's store hooks (open / complete) and
- * its cStoreRequest (take), in that order for each instance; `abandon` when the connection closes.
+ * its cStoreRequest (take), in that order for each instance; `abandon` when the connection closes;
+ * `stop` once the retrieve is cancelled; `settled` before the folder they go to is removed.
  */
 export class InstanceReceiver {
   private current: IncomingInstance | null = null;
   private readonly complete: Array<{ instance: IncomingInstance; ids: Part10Ids }> = [];
   private readonly ids = new WeakMap<IncomingInstance, Part10Ids>();
+  /** Every instance and take not settled yet (settled()). */
+  private readonly unsettled = new Set<Promise<unknown>>();
+  /** Set by stop(): told as each instance after it begins. */
+  private stopped: (() => void) | null = null;
 
   constructor(
     private readonly store: InstanceStore,
@@ -242,10 +250,34 @@ export class InstanceReceiver {
       sopInstanceUid: command.getAffectedSopInstanceUid(),
       transferSyntaxUid: context.getAcceptedTransferSyntaxUid() ?? '',
     };
-    const instance = new IncomingInstance(this.store.temporaryFile(), part10FromDataset(new Uint8Array(0), ids), this.maxInstanceBytes, this.socket, this.tooLarge);
+    this.stopped?.();
+    const dropped = this.stopped !== null;
+    const instance = new IncomingInstance(this.store.temporaryFile(), dropped ? new Uint8Array(0) : part10FromDataset(new Uint8Array(0), ids), this.maxInstanceBytes, this.socket, this.tooLarge, dropped);
+    this.track(instance.arrived);
     this.ids.set(instance, ids);
     this.current = instance;
     return instance;
+  }
+
+  /**
+   * Keeps nothing more (the retrieve was cancelled): the instance arriving is removed, each later
+   * one is read and dropped without a file (its C-STORE answered as not kept), and `started` is
+   * called as each later one begins (a PACS that goes on after a C-CANCEL is aborted by the caller).
+   */
+  stop(started: () => void = () => {}): void {
+    if (this.stopped) return;
+    this.stopped = started;
+    this.abandon();
+  }
+
+  /** Resolves once every instance begun has its file kept or removed and every take has answered: nothing more is written. */
+  async settled(): Promise<void> {
+    while (this.unsettled.size > 0) await Promise.allSettled([...this.unsettled]);
+  }
+
+  private track(promise: Promise<unknown>): void {
+    this.unsettled.add(promise);
+    void promise.finally(() => this.unsettled.delete(promise));
   }
 
   /** dcmjs-dimse's createDatasetFromStoreWritableStream: the last fragment came (the stream was ended). */
@@ -260,7 +292,13 @@ export class InstanceReceiver {
    * awaited: requests come in the order of finish): once its file is complete, its
    * SeriesInstanceUID read and the store has kept it.
    */
-  async take(): Promise<Taken> {
+  take(): Promise<Taken> {
+    const taking = this.takeNext();
+    this.track(taking);
+    return taking;
+  }
+
+  private async takeNext(): Promise<Taken> {
     const next = this.complete.shift();
     if (!next) return { kept: false, error: null };
     const { instance, ids } = next;

@@ -85,6 +85,12 @@ export interface StoreScp {
   readonly refused: ReadonlyArray<{ address: string; why: string }>;
   /** Associations open now. */
   readonly associations: number;
+  /**
+   * Keeps nothing more (the C-MOVE was cancelled): an instance arriving is removed, later ones are
+   * read and dropped, and `started` is called as each later one begins.
+   */
+  stop(started: () => void): void;
+  /** Stops listening, closes the connections, and resolves once every instance file is kept or removed. */
   close(): Promise<void>;
 }
 
@@ -112,6 +118,9 @@ export async function startStoreScp(port: number, aet: string, store: InstanceSt
   const maxInstanceBytes = limits.maxInstanceBytes ?? DEFAULT_MAX_INSTANCE_BYTES;
   const maxAssociations = limits.maxAssociations ?? DEFAULT_MAX_ASSOCIATIONS;
   const limitOf = (type: number) => (type === P_DATA_TF ? maxPduBytes : MAX_CONTROL_PDU_BYTES);
+  // Every association's instances, for stop() and close(); `stopped`: stop()'s callback, for those that come later.
+  const receivers = new Set<InstanceReceiver>();
+  let stopped: (() => void) | null = null;
 
   class Receiver extends dimse.Scp {
     private readonly connection: Socket;
@@ -161,6 +170,8 @@ export async function startStoreScp(port: number, aet: string, store: InstanceSt
         this.sendAbort(AbortSource.ServiceProvider, AbortReason.NotSpecified);
         this.connection.destroy();
       });
+      receivers.add(this.receiver);
+      if (stopped) this.receiver.stop(stopped);
     }
 
     override associationRequested(association: ScpAssociation): void {
@@ -264,8 +275,13 @@ export async function startStoreScp(port: number, aet: string, store: InstanceSt
     get associations() {
       return state.associations;
     },
+    stop: (started) => {
+      stopped ??= started;
+      for (const receiver of receivers) receiver.stop(started);
+    },
     close: async () => {
       server.close();
+      await Promise.all([...receivers].map((r) => r.settled()));
     },
   };
 }

@@ -14,7 +14,7 @@ import { oneAtATime } from '../util/one-at-a-time.js';
 import { scalarText } from '../util/text.js';
 import { seriesCacheDir } from '../util/pull-cache.js';
 import { checkSeriesShortfall, isDenoiseOutput, studyDateMatch, type PulledSeries, type RemoteSeries, type StoredSeries, type StudyKeys } from '../util/remote-series.js';
-import { associate, dimse, isPending, STATUS_SUCCESS, STORE_WARNINGS, statusHex, type DimseClientOptions, type DimseRequest } from './association.js';
+import { associate, dimse, isPending, STATUS_CANCEL, STATUS_SUCCESS, STORE_WARNINGS, statusHex, type DimseClientOptions, type DimseRequest } from './association.js';
 import type { InstanceStore } from './receive.js';
 import { NOT_PACS_ADDRESS, OVER_ASSOCIATION_LIMIT, startStoreScp, TLS_REFUSAL } from './store-scp.js';
 import { dimseUrl, type DimsePeer } from './url.js';
@@ -66,8 +66,6 @@ function count(dataset: DimseDataset | undefined, keyword: string): number | nul
   return text(dataset, keyword) !== '' && Number.isFinite(value) ? value : null;
 }
 
-/** C-FIND's "matching terminated due to cancel". */
-const STATUS_CANCEL = 0xfe00;
 
 /**
  * Runs one C-FIND: its matches, and whether the PACS stopped it at its cap. 0xFE00 (matching
@@ -441,7 +439,8 @@ async function retrieve(peer: DimsePeer, requests: DimseRequest[], root: string,
     });
     let failure: Error | null = null;
     try {
-      await associate(peer, requests, { ...options, purpose: 'C-MOVE' });
+      // A stopped C-MOVE (options.signal): our SCP keeps nothing more once the C-CANCEL is sent.
+      await associate(peer, requests, { ...options, purpose: 'C-MOVE', onCancel: (started) => scp.stop(started) });
     } catch (error) {
       failure = error instanceof Error ? error : new LowdoseError('E_IO', String(error));
     } finally {
@@ -451,6 +450,7 @@ async function retrieve(peer: DimsePeer, requests: DimseRequest[], root: string,
     return { scp, failure };
   });
   let failure = moveFailure;
+  if (failure instanceof LowdoseError && failure.code === 'E_CANCELLED') throw failure;
   const refusals = overLimitRefusals(scp.refused, options.movePort) + tlsRefusals(scp.refused, options.movePort);
   failure ??= scp.failure;
   if (failure !== null) {
@@ -545,6 +545,7 @@ export async function pullSeries(peer: DimsePeer, series: RemoteSeries, listed: 
         );
   const failWith = (error: unknown): never => {
     const e = error instanceof LowdoseError ? error : new LowdoseError('E_IO', String(error));
+    if (e.code === 'E_CANCELLED') throw retrieveStopped(series, verb, `${onDisk()} of ${uids.length}`, e);
     throw new LowdoseError(e.code, `retrieving series ${series.seriesInstanceUid} with ${verb} failed with ${onDisk()} of ${uids.length} instance(s) on disk: ${e.message}; run again to retrieve the rest`, {
       path: e.path ?? series.url,
       cause: error,
@@ -577,6 +578,11 @@ export async function pullSeries(peer: DimsePeer, series: RemoteSeries, listed: 
   return { seriesInstanceUid: series.seriesInstanceUid, url: series.url, modality: series.modality, instances: have, retrieved: arrived, dir, ...(shortfall !== null ? { incomplete: shortfall } : {}) };
 }
 
+/** A retrieve stopped by PullOptions.signal (E_CANCELLED): what was on disk, and what the PACS made of the C-CANCEL. */
+function retrieveStopped(series: RemoteSeries, request: string, onDisk: string, error: LowdoseError): LowdoseError {
+  return new LowdoseError('E_CANCELLED', `retrieving series ${series.seriesInstanceUid} with ${request} was stopped with ${onDisk} instance(s) on disk: ${error.message}`, { path: error.path ?? series.url, cause: error });
+}
+
 /** The SOP Instance UIDs of the instance files under a series' pull folder. */
 async function instancesOnDisk(dir: string): Promise<Set<string>> {
   return new Set((await readdir(dir)).filter((f) => f.endsWith('.dcm') && !f.startsWith('.')).map((f) => f.slice(0, -'.dcm'.length)));
@@ -602,6 +608,7 @@ async function pullWholeSeries(peer: DimsePeer, series: RemoteSeries, listed: In
   const failWith = async (error: unknown): Promise<never> => {
     const e = error instanceof LowdoseError ? error : new LowdoseError('E_IO', String(error));
     const have = (await instancesOnDisk(dir)).size;
+    if (e.code === 'E_CANCELLED') throw retrieveStopped(series, `whole-series ${verb}`, `${have} of ${series.instances ?? '?'}`, e);
     throw new LowdoseError(e.code, `retrieving series ${series.seriesInstanceUid} whole with ${verb} failed with ${have} of ${series.instances ?? '?'} instance(s) on disk: ${e.message}; run again`, {
       path: e.path ?? series.url,
       cause: error,

@@ -59,7 +59,8 @@ export async function denoiseDimse(url: string, options: DimseDenoiseOptions): P
   const target = parseDimseUrl(url);
   const studyInstanceUid = target.studyInstanceUid;
   if (studyInstanceUid === null) throw new LowdoseError('E_USAGE', `${url}: denoise needs a study (dimse://<AE title>@host:port/<StudyInstanceUID>[/<SeriesInstanceUID>]); lowdose info ${url} lists the studies`);
-  const client = options.dimse;
+  // A signal stops the C-FIND or the C-GET / C-MOVE outstanding with C-CANCEL (src/dimse/association.ts).
+  const client: DimseOptions = { ...options.dimse, ...(options.signal ? { signal: options.signal } : {}) };
   const pullDir = options.pullDir ?? pullCacheDir('dimse', dimseUrl(target, studyInstanceUid, target.seriesInstanceUid ?? undefined));
   const dimse: DimseReport = {
     source: url,
@@ -101,10 +102,15 @@ export async function denoiseDimse(url: string, options: DimseDenoiseOptions): P
     pullDir,
     pull: async () => {
       for (const { series, instances } of wanted) {
-        // One C-GET / C-MOVE per series: a stop is seen between series (a retrieve in flight ends first).
         throwIfCancelled(options.signal, `retrieving ${url}`);
         log(`retrieving ${series.modality} series ${series.seriesInstanceUid} (${instances.complete ? instances.instances.length : (series.instances ?? '?')} instance(s)) from ${series.url} with ${dimse.retrieve}`);
-        dimse.pulled.push(await pullSeries(target, series, instances, pullDir, { ...client, log, allowIncomplete: Boolean(options.allowIncomplete) }));
+        try {
+          dimse.pulled.push(await pullSeries(target, series, instances, pullDir, { ...client, log, allowIncomplete: Boolean(options.allowIncomplete) }));
+        } catch (error) {
+          // A signal during the retrieve: C-CANCEL was sent and what came is dropped (the pull folder goes).
+          if (error instanceof LowdoseError && error.code === 'E_CANCELLED') log(error.message);
+          throw error;
+        }
       }
       return dimse.pulled;
     },

@@ -1,9 +1,10 @@
 /**
  * Every `denoise` run stops cleanly on SIGINT / SIGTERM (src/cli/stop-on-signal.ts): a folder run,
- * a single DICOMweb study, and a study of a cohort that had finished some of its series. The CLI is
- * spawned on real CT (Mayo L192 / L143 B30f quarter dose, 7 slices each) and signalled once a known
- * point is reached (a log line on stderr, a request held by a proxy in front of Orthanc), then the
- * record (report.json, --json), the exit status and what is left on disk are checked.
+ * a single DICOMweb study, a single DIMSE study in the middle of its series' C-GET, and a study of a
+ * cohort that had finished some of its series. The CLI is spawned on real CT (Mayo L192 / L143 B30f
+ * quarter dose, 7 slices each) and signalled once a known point is reached (a log line on stderr, a
+ * request or the PACS's bytes held by a proxy in front of Orthanc), then the record (report.json,
+ * --json), the exit status and what is left on disk are checked.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
@@ -11,9 +12,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DICOMWEB_AUTH_ENV } from '../../src/dicomweb/client.js';
+import { commandElement, startCuttingProxy, type CuttingProxy } from '../helpers/cutting-proxy.js';
 import { startProxy, type Proxy } from '../helpers/http-proxy.js';
 import { copyAsOtherSeries, copyAsOtherStudy } from '../helpers/mutate-dicom.js';
-import { findOrthanc, startOrthanc, uploadInstances, type RunningOrthanc } from '../helpers/orthanc.js';
+import { SIGNAL_EXIT } from '../../src/cli/stop-on-signal.js';
+import { findOrthanc, freePort, ORTHANC_AET, startOrthanc, uploadInstances, type RunningOrthanc } from '../helpers/orthanc.js';
 import { listAll, runUntil } from '../helpers/signal-run.js';
 
 const MAYO_A = path.resolve('../shared/ldct-mayo/L192/B30f/quarter');
@@ -83,10 +86,18 @@ describe.skipIf(!haveMayo)('denoise <folder> stopped by a signal', () => {
   }, 240_000);
 });
 
-describe.skipIf(!haveMayo || !installed)('denoise <DICOMweb study> stopped by a signal (Orthanc)', () => {
+/** Our AE title, known to Orthanc (C-GET is allowed from it). */
+const CALLING_AET = 'LOWDOSE';
+
+describe.skipIf(!haveMayo || !installed)('denoise <PACS study> stopped by a signal (Orthanc)', () => {
   let dir: string;
   let orthanc: RunningOrthanc;
   let proxy: Proxy;
+  /** In front of Orthanc's DICOM port: holds what the PACS sends, sees what we send. */
+  let dimseProxy: CuttingProxy;
+  /** Our C-MOVE storage SCP's port, and the proxy in front of it that Orthanc sends to (it holds what Orthanc sends). */
+  let movePort: number;
+  let moveProxy: CuttingProxy;
   /** One study of one series; one study of two series (the second a copy of the first as another series). */
   const study = { one: '', two: '' };
   let seriesOfTwo: string[] = [];
@@ -94,7 +105,9 @@ describe.skipIf(!haveMayo || !installed)('denoise <DICOMweb study> stopped by a 
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'lowdose-stop-pacs-'));
-    orthanc = await startOrthanc(dir);
+    movePort = await freePort();
+    moveProxy = await startCuttingProxy(movePort, 'client');
+    orthanc = await startOrthanc(dir, { dicomModalities: { lowdose: { aet: CALLING_AET, host: '127.0.0.1', port: moveProxy.port } } });
     const read = async (folder: string) => Promise.all(readdirSync(folder).sort().map(async (f) => new Uint8Array(await readFile(path.join(folder, f)))));
     study.one = (await uploadInstances(orthanc, copyAsOtherStudy(await read(MAYO_A), new Set(), 71)))[0]!['StudyInstanceUID']!;
     const first = copyAsOtherStudy(await read(MAYO_B), new Set(), 72);
@@ -102,6 +115,7 @@ describe.skipIf(!haveMayo || !installed)('denoise <DICOMweb study> stopped by a 
     study.two = uploaded[0]!['StudyInstanceUID']!;
     seriesOfTwo = [...new Set(uploaded.map((t) => t['SeriesInstanceUID']!))];
     proxy = await startProxy(orthanc.http);
+    dimseProxy = await startCuttingProxy(orthanc.dicomPort);
     process.env[DICOMWEB_AUTH_ENV] = `basic:${orthanc.user}:${orthanc.password}`;
   }, 180_000);
 
@@ -109,6 +123,8 @@ describe.skipIf(!haveMayo || !installed)('denoise <DICOMweb study> stopped by a 
     if (saved.auth === undefined) delete process.env[DICOMWEB_AUTH_ENV];
     else process.env[DICOMWEB_AUTH_ENV] = saved.auth;
     await proxy?.close();
+    await dimseProxy?.close();
+    await moveProxy?.close();
     await orthanc?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
@@ -144,6 +160,57 @@ describe.skipIf(!haveMayo || !installed)('denoise <DICOMweb study> stopped by a 
       proxy.hold = null;
     }
   }, 180_000);
+
+  /**
+   * Signals a single-study DIMSE run once the PACS's bytes are held past about two of the series'
+   * seven instances (512 x 512 x 2 bytes each; the C-FINDs before are far shorter): `held` is the
+   * proxy that carries the instances (the C-GET's association, or the C-MOVE's to our storage SCP),
+   * which forwards again once the run has taken the signal. Returns the run, its report and how many
+   * C-CANCEL commands went to the PACS.
+   */
+  async function stopDimsePull(name: string, held: CuttingProxy, options: string[], signal: NodeJS.Signals) {
+    const tmp = path.join(dir, `tmp-${name}`);
+    await mkdir(tmp);
+    const out = path.join(dir, `out-${name}`);
+    let hold!: () => void;
+    const atHold = new Promise<void>((resolve) => (hold = resolve));
+    const cancelCommand = commandElement(0x0100, 0x0fff);
+    let cancels = 0;
+    held.holdAfter = 1_200_000;
+    held.onHold = hold;
+    dimseProxy.watch = (chunk) => void (chunk.includes(cancelCommand) && cancels++);
+    try {
+      const source = `dimse://${ORTHANC_AET}@127.0.0.1:${dimseProxy.port}/${study.one}`;
+      const result = await runUntil(['denoise', source, '-o', out, '--calling-aet', CALLING_AET, ...options, '--method', 'gaussian', '--no-progress', '--json'], { TMPDIR: tmp }, atHold, signal, () => held.release());
+      const report = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8')) as Report & { dimse: { pulled: unknown[] } };
+      return { source, result, report, cancels, tmp };
+    } finally {
+      held.holdAfter = null;
+      held.onHold = null;
+      dimseProxy.watch = null;
+      held.release();
+    }
+  }
+
+  for (const verb of ['C-GET', 'C-MOVE'] as const) {
+    const signal = verb === 'C-GET' ? 'SIGTERM' : 'SIGINT';
+    it(`${signal} in the middle of a DIMSE study's ${verb}: C-CANCEL sent, the PACS ends the retrieve, exit ${SIGNAL_EXIT[signal]}, report.json says stopped while pulling with nothing pulled, no pull folder or temporary left`, async () => {
+      const { source, result, report, cancels, tmp } =
+        verb === 'C-GET' ? await stopDimsePull('c-get', dimseProxy, [], signal) : await stopDimsePull('c-move', moveProxy, ['--move-port', String(movePort)], signal);
+      expect(result.code, result.stderr).toBe(SIGNAL_EXIT[signal]);
+      expect(cancels).toBe(1);
+      // Orthanc 1.10.1 ends a cancelled C-GET with 0xFE00; a cancelled C-MOVE with 0xC000 once a
+      // sub-operation after the C-CANCEL is answered "not kept" (0xA700) by our storage SCP.
+      const answer = verb === 'C-GET' ? '0xfe00 (terminated due to cancel)' : '0xc000';
+      expect(result.stderr).toContain(`${verb} of dimse://${ORTHANC_AET}@127.0.0.1:${dimseProxy.port} stopped (interrupted by ${signal}): C-CANCEL sent, the PACS answered ${answer}; nothing more was kept`);
+      expect(report.series).toEqual([]);
+      expect(report.errors).toEqual([{ code: 'E_CANCELLED', path: source, message: `${source}: stopped while pulling (interrupted by ${signal}); nothing was denoised` }]);
+      expect(report.dimse.pulled).toEqual([]);
+      expect(JSON.parse(result.stdout)).toEqual(report);
+      expect(listAll(path.join(tmp, 'lowdose-dimse')).filter((f) => !f.startsWith('.'))).toEqual([]);
+      expect(listAll(tmp).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    }, 180_000);
+  }
 
   it('SIGINT while the second series of a cohort study is denoised: that study lists the series it finished (this run\'s, not earlierRun), the other study is not run', async () => {
     const tmp = path.join(dir, 'tmp-cohort');

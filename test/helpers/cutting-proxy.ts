@@ -15,6 +15,17 @@ export interface CuttingProxy {
   cuts: number;
   /** Changes each chunk the PACS sends (in the `from` direction) before it is forwarded; null forwards it as it came. */
   rewrite: ((chunk: Buffer) => Buffer) | null;
+  /**
+   * Bytes in the `from` direction after which the next connection's bytes in that direction wait
+   * (the other direction still flows) until release(); `onHold` is called once they start waiting.
+   * Null forwards everything.
+   */
+  holdAfter: number | null;
+  onHold: (() => void) | null;
+  /** Forwards what waits and everything after it. */
+  release(): void;
+  /** Each chunk of the other direction (the client's, when `from` is 'server') as it is forwarded. */
+  watch: ((chunk: Buffer) => void) | null;
   close(): Promise<void>;
 }
 
@@ -25,6 +36,7 @@ export interface CuttingProxy {
  */
 export async function startCuttingProxy(targetPort: number, from: 'server' | 'client' = 'server'): Promise<CuttingProxy> {
   const sockets = new Set<net.Socket>();
+  const releases: Array<() => void> = [];
   const server = net.createServer((client) => {
     const upstream = net.connect(proxy.targetPort, '127.0.0.1');
     for (const s of [client, upstream]) {
@@ -33,7 +45,9 @@ export async function startCuttingProxy(targetPort: number, from: 'server' | 'cl
       s.on('close', () => sockets.delete(s));
     }
     const limit = proxy.cutAfter;
+    const holdAt = proxy.holdAfter;
     let sent = 0;
+    let waiting: Buffer[] | null = null;
     const forward = (source: net.Socket, sink: net.Socket, counted: boolean) =>
       source.on('data', (chunk: Buffer) => {
         if (counted && limit !== null && sent + chunk.length > limit) {
@@ -42,8 +56,22 @@ export async function startCuttingProxy(targetPort: number, from: 'server' | 'cl
           upstream.destroy();
           return;
         }
+        if (!counted) proxy.watch?.(chunk);
+        const out = counted && proxy.rewrite ? proxy.rewrite(chunk) : chunk;
+        if (counted && waiting) return void waiting.push(out);
+        if (counted && holdAt !== null && sent <= holdAt && sent + out.length > holdAt) {
+          sink.write(out.subarray(0, holdAt - sent));
+          waiting = [out.subarray(holdAt - sent)];
+          releases.push(() => {
+            for (const rest of waiting ?? []) sink.write(rest);
+            waiting = null;
+          });
+          sent += chunk.length;
+          proxy.onHold?.();
+          return;
+        }
         if (counted) sent += chunk.length;
-        sink.write(counted && proxy.rewrite ? proxy.rewrite(chunk) : chunk);
+        sink.write(out);
       });
     forward(client, upstream, from === 'client');
     forward(upstream, client, from === 'server');
@@ -57,6 +85,13 @@ export async function startCuttingProxy(targetPort: number, from: 'server' | 'cl
     cutAfter: null,
     cuts: 0,
     rewrite: null,
+    holdAfter: null,
+    onHold: null,
+    release: () => {
+      proxy.holdAfter = null;
+      for (const release of releases.splice(0)) release();
+    },
+    watch: null,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
@@ -67,7 +102,7 @@ export async function startCuttingProxy(targetPort: number, from: 'server' | 'cl
 }
 
 /** The bytes of one command element, implicit VR little endian: tag, 4-byte length 2, a US value. */
-function commandElement(element: number, value: number): Buffer {
+export function commandElement(element: number, value: number): Buffer {
   const bytes = Buffer.alloc(10);
   bytes.writeUInt16LE(0x0000, 0);
   bytes.writeUInt16LE(element, 2);
