@@ -23,7 +23,7 @@ import { parseDicomwebUrl } from '../dicomweb/url.js';
 import { checkStoreDestination } from '../dimse/study.js';
 import { isDimseUrl, parseDimseUrl } from '../dimse/url.js';
 import { LowdoseError, toLowdoseError } from '../errors.js';
-import { CodeSample, type ErrorCounts } from '../util/code-sample.js';
+import { CodeSample, LISTED_PER_CODE, type ErrorCounts } from '../util/code-sample.js';
 import { ErrorListFile } from '../util/error-list-file.js';
 import { studyDateMatch, type StudyKeys } from '../util/remote-series.js';
 import { toolkitIdentity } from '../util/toolkit.js';
@@ -286,7 +286,11 @@ export async function denoisePacsStudies(addresses: readonly string[], options: 
   const { queries, studies: unique, errors: queryErrors } = await resolvePacsStudies(addresses, options);
   const series: DenoiseReport['series'] = [];
   const studies: PacsStudyReport[] = [];
-  let report: PacsStudiesReport = { toolkit: toolkitIdentity(), series, ...runErrors(queryErrors, studies), studies, queries };
+  // Per study, the keys of the unreadable instances its `errors` may list (the first
+  // LISTED_PER_CODE of each code it met): the run's `errors` caps them over the run (runErrors).
+  const listedUnreadable: Array<CodeSample<{ readonly code: string; readonly key: string }>> = unique.map(() => new CodeSample());
+  const unreadableOf = (index: number): ReadonlySet<string> => new Set(listedUnreadable[index]?.items.map((e) => e.key));
+  let report: PacsStudiesReport = { toolkit: toolkitIdentity(), series, ...runErrors(queryErrors, studies, unreadableOf), studies, queries };
   // Every study's unreadable instances, each named by its SOP Instance UID and series address, in
   // one unreadable.tsv beside report.json (src/util/error-list-file.ts): the studies are denoised
   // one at a time, so the list holds them study after study.
@@ -303,7 +307,10 @@ export async function denoisePacsStudies(addresses: readonly string[], options: 
       const study = unique[index]!;
       log(`study ${index + 1} of ${unique.length}: ${study.source}${index > 0 ? ' (pulled while the study before it is denoised)' : ''}`);
       // report.json is this function's to write: a study pulled ahead must not replace the run's record with its own.
-      return runStudy(study, { ...options, signal: stop.signal, writeReport: false, beforeDenoise: gate, onUnreadable: (entry) => unreadable.add(entry) });
+      return runStudy(study, { ...options, signal: stop.signal, writeReport: false, beforeDenoise: gate, onUnreadable: (entry) => {
+        unreadable.add(entry);
+        listedUnreadable[index]!.add({ code: entry.code, key: errorKey(entry) });
+      } });
     },
     () => stop.signal.aborted,
   );
@@ -317,7 +324,7 @@ export async function denoisePacsStudies(addresses: readonly string[], options: 
       // report.json is the run's record so far, with the whole list of unreadable instances so far
       // (none: an earlier run's list is removed).
       const errorsFile = await unreadable.publish(path.resolve(options.outDir));
-      report = { toolkit: toolkitIdentity(), series: [...series], ...runErrors(queryErrors, studies), ...(errorsFile ? { errorsFile } : {}), studies: [...studies], queries };
+      report = { toolkit: toolkitIdentity(), series: [...series], ...runErrors(queryErrors, studies, unreadableOf), ...(errorsFile ? { errorsFile } : {}), studies: [...studies], queries };
       await writeReport(options.outDir, report);
     }
     return report;
@@ -332,18 +339,38 @@ export async function denoisePacsStudies(addresses: readonly string[], options: 
   }
 }
 
+/** An entry's identity in a study's `errors`: its path, code and message. */
+export function errorKey(entry: ReportError): string {
+  return `${entry.path ?? ''}\t${entry.code}\t${entry.message}`;
+}
+
 /**
- * The run's `errors`: the queries' and every study's lists one after another (each study's capped
- * by code, so the list grows with the studies, not with their files), counted exactly with every
- * study's errors, listed or not.
+ * The run's `errors`: the queries' errors and each study's own (a series that failed, a lock taken
+ * over, a study not run or stopped) all listed, in study order; the studies' unreadable instances
+ * (`unreadableOf(i)`: the keys, errorKey, of those study i's `errors` may list) at most
+ * LISTED_PER_CODE of each code over the whole run, not per study, so that the list does not grow
+ * with the number of studies. Counted exactly with every study's errors, listed or not.
  */
-function runErrors(queryErrors: readonly ReportError[], studies: readonly PacsStudyReport[]): ErrorCounts & { errors: ReportError[] } {
+export function runErrors(
+  queryErrors: readonly ReportError[],
+  studies: readonly PacsStudyReport[],
+  unreadableOf: (study: number) => ReadonlySet<string>,
+): ErrorCounts & { errors: ReportError[] } {
   const counts = new CodeSample<ReportError>(0);
-  for (const e of queryErrors) counts.add(e);
-  for (const study of studies) {
-    counts.absorb([], study.errorCount !== undefined && study.errorsByCode ? { errorCount: study.errorCount, errorsByCode: study.errorsByCode } : CodeSample.of(study.errors).counted());
+  const listed = new CodeSample<ReportError>(LISTED_PER_CODE);
+  for (const e of queryErrors) {
+    counts.add(e);
+    listed.keep(e);
   }
-  return { errors: [...queryErrors, ...studies.flatMap((s) => s.errors)], ...counts.counted() };
+  studies.forEach((study, index) => {
+    counts.absorb([], study.errorCount !== undefined && study.errorsByCode ? { errorCount: study.errorCount, errorsByCode: study.errorsByCode } : CodeSample.of(study.errors).counted());
+    const unreadable = unreadableOf(index);
+    for (const e of study.errors) {
+      if (unreadable.has(errorKey(e))) listed.add(e);
+      else listed.keep(e);
+    }
+  });
+  return { errors: listed.items, ...counts.counted() };
 }
 
 /** A study the run did not start because it was stopped first: in `studies[]` all the same, as not run. */
