@@ -17,7 +17,8 @@
  * read) gives the same values. InstanceNumber is left out: the writer numbers its files itself.
  */
 import { getString, TAG } from './attributes.js';
-import { layoutOfOwnFrames, setClassicPetFrameAttributes } from './derived-pet-frame.js';
+import { setClassicPetFrameAttributes } from './derived-pet-frame.js';
+import { planOfOwnFrames } from './derived-pet-series.js';
 import { setClassicPetSuvAttributes } from './derived-pet-suv.js';
 import { copySourceAttributes, readCopiedAttributes } from './derived-source.js';
 import { readImageHeader } from './image-header.js';
@@ -62,7 +63,7 @@ export function derivedHeaderValues(parsed: ParsedFile, frame: number): Map<stri
     // times, ...), from its functional groups, which the copied attributes do not hold.
     const frameDataset = readCopiedAttributes(copySourceAttributes(parsed));
     repairValues(frameDataset);
-    setClassicPetFrameAttributes(frameDataset, { parsed, header, frame, layout: layoutOfOwnFrames(header, parsed), suvRefused: false });
+    setClassicPetFrameAttributes(frameDataset, { parsed, header, frame, place: planOfOwnFrames(header, parsed).places.get(frame)! });
     for (const tag of Object.keys(frameDataset).sort()) {
       const value = JSON.stringify(canonicalElement(frameDataset[tag]!));
       if (dataset[tag] === undefined || value !== out.get(nameOf(tag))) out.set(`${nameOf(tag)} (derived for PET frame)`, value);

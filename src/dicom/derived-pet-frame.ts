@@ -17,25 +17,30 @@
  *   is the Enhanced PET Corrections Module's own, copied); Frame Reference Time the frame's Frame Reference DateTime
  *   (0018,9151) less the series reference, in ms; Acquisition Date / Time its Frame Acquisition
  *   DateTime (0018,9074); Actual Frame Duration its Frame Acquisition Duration (0018,9220).
- * - Both: Series Type, Number of Slices, Number of Time Slices and Image Index from the frames'
- *   positions and times (`petFrameLayout`), where the source does not state them; Decay Factor
- *   (1C, Decay Correction not NONE) from the frame's correction factors, else from its start,
- *   duration and the half-life (`decayFactor`).
+ * - Both: Series Type, Number of Slices, Number of Time Slices, the gated values (Number of R-R
+ *   Intervals, Number of Time Slots, Trigger Time, Frame Time, Beat Rejection Flag, ...) and Image
+ *   Index from the frame's place in its derived series (`PetFramePlace`, ./derived-pet-series.ts,
+ *   planned over every frame of the series), where the source does not state them; in a series of
+ *   one radiopharmaceutical of several, that agent's item only; Decay Factor (1C, Decay Correction
+ *   not NONE) from the frame's correction factors, else from its start, duration and the half-life
+ *   (`decayFactor`).
  * - A DT with a time-zone offset goes into the classic DA / TM in the file's Timezone Offset From
- *   UTC (0008,0201), which is set to the offset of the first such DT when the source has none.
+ *   UTC (0008,0201), which is set to the offset of the first such DT when the source has none. DTs
+ *   some with an offset and some without (no Timezone Offset From UTC) cannot share one clock: the
+ *   frame's own decide it, and a DT off it is neither written nor compared (`fileClock`).
  * - The Enhanced PET Isotope Module's dose is in MBq, the classic one's in Bq: converted. When
- *   lowdose refused the source's SUV (`suvRefused`), every Radionuclide Total Dose and the vendor
- *   SUV factors are left out, so that no reader makes of the derived file an SUV lowdose refused.
+ *   lowdose refused the source's SUV, ./write-derived.ts leaves every dose out
+ *   (`leaveOutRefusedSuvInputs`, for every PET source).
  */
-import { frameNumbers, functionalGroup, getItems, getNumber as getParsedNumber, getString as getParsedString, TAG } from './attributes.js';
+import { frameNumbers, functionalGroup, getItems, getString as getParsedString, TAG } from './attributes.js';
 import { dateTimeInFileZone, instantMs, localDateAndTime, offsetText, parseDicomDateTime } from './datetime-zone.js';
 import { copySourceAttributes, readCopiedAttributes } from './derived-source.js';
 import { dicomParser, type DataSet } from './dicom-parser.js';
+import type { PetFramePlace } from './derived-pet-series.js';
 import { frameAgent, MAX_ENHANCED_DOSE_MBQ } from './enhanced-pet-suv.js';
 import type { ImageHeader } from './image-header.js';
 import type { ParsedFile } from './parse.js';
 import { sortableDateTime, dateTimeMs } from './suv.js';
-import type { Orientation, Series, Vec3 } from './types.js';
 import { type DcmDataset, deleteElement, getString, getValues, setElement } from './write-dcmjs.js';
 import { dsList } from './write-file.js';
 
@@ -46,12 +51,8 @@ const FRAME_CONTENT = 'x00209111';
 const FRAME_ACQUISITION_DATETIME = 'x00189074';
 const FRAME_REFERENCE_DATETIME = 'x00189151';
 const FRAME_ACQUISITION_DURATION = 'x00189220';
-const TEMPORAL_POSITION_INDEX = 'x00209128';
 const PET_FRAME_CORRECTION_FACTORS = 'x00189736';
 const DECAY_FACTOR = 'x00541321';
-const TYPE_OF_DETECTOR_MOTION = 'x00540202';
-const CARDIAC_SYNCHRONIZATION = 'x00189118';
-const RESPIRATORY_SYNCHRONIZATION = 'x00209253';
 const ACQUISITION_DATETIME = 'x0008002a';
 
 /** Classic Units (0054,1001) defined terms (C.8.9.1.1.3) of the UCUM codes of CID 84 "PET Units". */
@@ -82,61 +83,6 @@ const CLASSIC_UNITS: Readonly<Record<string, string>> = {
   '1': 'NONE',
 };
 
-/** Where each frame a derived series writes from one source file sits among the slices and time slices. */
-export interface PetFrameLayout {
-  readonly numberOfSlices: number;
-  /** Frames per position (1 for a static or whole-body series). */
-  readonly numberOfTimeSlices: number;
-  /** Per source frame: its slice (1-based, in the series' order) and time slice (1-based, by time). */
-  readonly frames: ReadonlyMap<number, { readonly slice: number; readonly timeSlice: number }>;
-}
-
-export interface LayoutFrame {
-  readonly frame: number;
-  readonly position: Vec3 | null;
-  /** What orders frames at one position in time (a sortable text; '' when unknown). */
-  readonly time: string;
-}
-
-/**
- * Slices are the distinct positions along the normal of `orientation` (to 1 µm), numbered in the
- * order given (the series' order); time slices the frames that share a position, numbered by
- * `time`, then frame number. NumberOfTimeSlices is the most frames any position has.
- */
-export function petFrameLayout(frames: readonly LayoutFrame[], orientation: Orientation | null): PetFrameLayout {
-  const normal = sliceNormal(orientation) ?? [0, 0, 1];
-  const key = (f: LayoutFrame, i: number) =>
-    f.position ? String(Math.round((f.position[0] * normal[0]! + f.position[1] * normal[1]! + f.position[2] * normal[2]!) * 1000)) : `#${i}`;
-  const byPosition = new Map<string, LayoutFrame[]>();
-  frames.forEach((f, i) => {
-    const k = key(f, i);
-    const list = byPosition.get(k);
-    if (list) list.push(f);
-    else byPosition.set(k, [f]);
-  });
-  const out = new Map<number, { slice: number; timeSlice: number }>();
-  let slice = 0;
-  let most = 1;
-  for (const list of byPosition.values()) {
-    slice++;
-    const ordered = [...list].sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : a.frame - b.frame));
-    ordered.forEach((f, t) => out.set(f.frame, { slice, timeSlice: t + 1 }));
-    most = Math.max(most, ordered.length);
-  }
-  return { numberOfSlices: byPosition.size, numberOfTimeSlices: most, frames: out };
-}
-
-/** The normal of the image plane (row × column direction), null without an orientation. */
-function sliceNormal(orientation: Orientation | null): number[] | null {
-  return orientation
-    ? [
-        orientation[1] * orientation[5] - orientation[2] * orientation[4],
-        orientation[2] * orientation[3] - orientation[0] * orientation[5],
-        orientation[0] * orientation[4] - orientation[1] * orientation[3],
-      ]
-    : null;
-}
-
 /**
  * The decay factor of a frame decay-corrected to `referenceMs` (PS3.3 C.8.9.4 Decay Factor):
  * the decay from the reference to the frame's start, times the mean decay over its duration,
@@ -153,47 +99,12 @@ export function decayFactor(startMs: number, durationMs: number, referenceMs: nu
   return 2 ** ((startMs - referenceMs) / 1000 / halfLifeS) * within;
 }
 
-/** The frame's time key for `petFrameLayout`: its Temporal Position Index, else its Frame Reference DateTime, else its Frame Reference Time. */
-export function frameTimeKey(header: ImageHeader, parsed: ParsedFile, frame: number): string {
-  const ds = parsed.dataSet;
-  const legacy = header.pet?.LegacyFrames?.[frame];
-  if (legacy) return legacy.FrameReferenceTime !== undefined ? String(legacy.FrameReferenceTime).padStart(20, '0') : sortableDateTime(legacy.AcquisitionDate, legacy.AcquisitionTime);
-  const content = functionalGroup(ds, frame, FRAME_CONTENT);
-  const index = content ? getParsedNumber(content, TEMPORAL_POSITION_INDEX, 'UL') : undefined;
-  if (index !== undefined && Number.isFinite(index)) return String(index).padStart(12, '0');
-  const reference = content ? getParsedString(content, FRAME_REFERENCE_DATETIME) : undefined;
-  return reference ? String(instantMs(reference)).padStart(20, '0') : '';
-}
-
-/** The layout of the frames of `file` that `source` holds (multi-frame PET). */
-export function layoutOfFile(source: Series, file: string, header: ImageHeader, parsed: ParsedFile): PetFrameLayout {
-  const frames = source.slices
-    .filter((s) => s.file === file)
-    .map((s): LayoutFrame => ({ frame: s.frame, position: s.position, time: frameTimeKey(header, parsed, s.frame) }));
-  return petFrameLayout(frames, source.orientation);
-}
-
-/**
- * The layout of every frame of a multi-frame PET file on its own, ordered along the slice normal
- * as a series sorts them: what the writer's layout is when the series holds the whole file.
- */
-export function layoutOfOwnFrames(header: ImageHeader, parsed: ParsedFile): PetFrameLayout {
-  const orientation = header.frameGeometry[0]?.orientation ?? null;
-  const normal = sliceNormal(orientation);
-  const location = (p: Vec3 | null) => (p && normal ? p[0] * normal[0]! + p[1] * normal[1]! + p[2] * normal[2]! : 0);
-  const frames = header.frameGeometry
-    .map((g, frame): LayoutFrame => ({ frame, position: g.position, time: frameTimeKey(header, parsed, frame) }))
-    .sort((a, b) => location(a.position) - location(b.position) || a.frame - b.frame);
-  return petFrameLayout(frames, orientation);
-}
-
 export interface PetFrameContext {
   readonly parsed: ParsedFile;
   readonly header: ImageHeader;
   readonly frame: number;
-  readonly layout: PetFrameLayout;
-  /** lowdose refused the source's SUV: no dose, no vendor SUV factor in the derived file. */
-  readonly suvRefused: boolean;
+  /** The frame's place in its derived series, planned over the whole source series (./derived-pet-series.ts). */
+  readonly place: PetFramePlace;
 }
 
 const frameContentString = (ds: DataSet, frame: number, tag: string) => {
@@ -236,54 +147,66 @@ function dateTimeInstant(dataset: DcmDataset, date: string, time: string): numbe
   return offset ? instantMs(`${sortable}${offset}`) : dateTimeMs(sortable);
 }
 
-/** Sets the file's Timezone Offset From UTC, when it has none, to the first offset among `dts`. */
-function adoptTimezone(dataset: DcmDataset, dts: readonly string[]): void {
-  if (getString(dataset, 'TimezoneOffsetFromUTC')) return;
-  for (const dt of dts) {
-    const offset = parseDicomDateTime(dt)?.offsetMinutes;
-    if (offset !== undefined && offset !== null) {
-      setElement(dataset, 'TimezoneOffsetFromUTC', [offsetText(offset)]);
-      return;
-    }
-  }
+/**
+ * The clock a frame's derived file writes its DA / TM on, and which of the source's DTs are on it.
+ * With a Timezone Offset From UTC every DT is (PS3.5 6.2: one without an offset is in it). Without
+ * one, DTs that all carry an offset, or all none, are one clock too: the file's offset becomes the
+ * first offset among `frameDts` then `otherDts`, or stays absent (local time). Some with an offset
+ * and some without cannot be put on one clock (the zone of those without is not known): the clock
+ * is then the frame's own DTs' (its offset adopted when they carry one), and a DT of the other kind
+ * is not on it, so no time is written of it nor compared with it.
+ */
+function fileClock(dataset: DcmDataset, frameDts: readonly string[], otherDts: readonly string[]): (dt: string) => boolean {
+  if (getString(dataset, 'TimezoneOffsetFromUTC')) return () => true;
+  const offsetOf = (dt: string) => parseDicomDateTime(dt)?.offsetMinutes;
+  const read = [...frameDts, ...otherDts].filter((dt) => parseDicomDateTime(dt) !== null);
+  const zoned = read.filter((dt) => offsetOf(dt) !== null);
+  const frameRead = frameDts.filter((dt) => parseDicomDateTime(dt) !== null);
+  const mixed = zoned.length > 0 && zoned.length < read.length;
+  const clockZoned = mixed ? frameRead.length > 0 && frameRead.every((dt) => offsetOf(dt) !== null) : zoned.length > 0;
+  const adopted = clockZoned ? offsetOf(frameRead.find((dt) => offsetOf(dt) !== null) ?? zoned[0]!) : null;
+  if (adopted !== null && adopted !== undefined) setElement(dataset, 'TimezoneOffsetFromUTC', [offsetText(adopted)]);
+  if (!mixed) return () => true;
+  return (dt: string) => {
+    const offset = offsetOf(dt);
+    return offset !== undefined && (offset !== null) === clockZoned;
+  };
 }
 
 const radiopharmaceuticalItems = (dataset: DcmDataset) => (getValues(dataset, 'RadiopharmaceuticalInformationSequence') ?? []) as DcmDataset[];
 
-/** The series type of a source that does not state it (value 2 IMAGE: these classes hold reconstructed images). */
-function seriesType(ds: DataSet, frame: number, layout: PetFrameLayout): string[] {
-  const gated = functionalGroup(ds, frame, CARDIAC_SYNCHRONIZATION) !== undefined || functionalGroup(ds, frame, RESPIRATORY_SYNCHRONIZATION) !== undefined;
-  if (gated) return ['GATED', 'IMAGE'];
-  if (layout.numberOfTimeSlices > 1) return ['DYNAMIC', 'IMAGE'];
-  const motion = (getParsedString(ds, TYPE_OF_DETECTOR_MOTION) ?? '').toUpperCase();
-  return [motion === 'STEP AND SHOOT' || motion === 'CONTINUOUS' ? 'WHOLE BODY' : 'STATIC', 'IMAGE'];
-}
-
 /** Sets the classic PET Series, Isotope and Image attributes of frame `context.frame` on its derived `dataset`. */
 export function setClassicPetFrameAttributes(dataset: DcmDataset, context: PetFrameContext): void {
-  const { parsed, header, frame, layout } = context;
+  const { parsed, header, frame, place } = context;
   const ds = parsed.dataSet;
   const pet = header.pet;
   if (!pet) return;
   const enhanced = header.sopClassUid === ENHANCED_PET_IMAGE ? pet.EnhancedPet : undefined;
   if (pet.LegacyFrames) overlayConvertedAttributes(dataset, parsed, frame);
 
-  const acquiredAt = frameContentString(ds, frame, FRAME_ACQUISITION_DATETIME);
-  const referenceAt = frameContentString(ds, frame, FRAME_REFERENCE_DATETIME);
   const durationMs = frameNumbers(ds, frame, FRAME_CONTENT, FRAME_ACQUISITION_DURATION, 'FD')[0];
   const agent = enhanced ? frameAgent(enhanced.frames[frame]!, enhanced.agents) : undefined;
+  // The one clock the file's DA / TM are written on; a DT that is not on it is neither written nor compared.
+  const onClock = enhanced
+    ? fileClock(dataset, [frameContentString(ds, frame, FRAME_REFERENCE_DATETIME), frameContentString(ds, frame, FRAME_ACQUISITION_DATETIME)], [
+        enhanced.decayCorrectionDateTime,
+        ...enhanced.agents.map((a) => a.startDateTime),
+      ])
+    : () => true;
+  const placed = (dt: string) => (dt !== '' && onClock(dt) ? dt : '');
+  const acquiredAt = placed(frameContentString(ds, frame, FRAME_ACQUISITION_DATETIME));
+  const referenceAt = placed(frameContentString(ds, frame, FRAME_REFERENCE_DATETIME));
 
   if (enhanced) {
-    adoptTimezone(dataset, [enhanced.decayCorrectionDateTime, referenceAt, acquiredAt, ...enhanced.agents.map((a) => a.startDateTime)]);
     // PET Series: the reference time of the activity, and how it was decay-corrected.
-    const corrected = enhanced.decayCorrected === 'YES' && setDateTime(dataset, enhanced.decayCorrectionDateTime, 'SeriesDate', 'SeriesTime');
+    const corrected = enhanced.decayCorrected === 'YES' && onClock(enhanced.decayCorrectionDateTime) && setDateTime(dataset, enhanced.decayCorrectionDateTime, 'SeriesDate', 'SeriesTime');
     if (corrected) setElement(dataset, 'DecayCorrection', ['START']);
     else if (enhanced.decayCorrected === 'NO') setElement(dataset, 'DecayCorrection', ['NONE']);
     if (!corrected && !(getString(dataset, 'SeriesDate') && getString(dataset, 'SeriesTime'))) {
       const starts = (ds.elements[TAG.PerFrameFunctionalGroupsSequence]?.items ?? [])
         .map((_, f) => frameContentString(ds, f, FRAME_ACQUISITION_DATETIME))
         .concat(getParsedString(ds, ACQUISITION_DATETIME) ?? '')
-        .filter((t) => Number.isFinite(instantMs(t, getString(dataset, 'TimezoneOffsetFromUTC'))));
+        .filter((t) => onClock(t) && Number.isFinite(instantMs(t, getString(dataset, 'TimezoneOffsetFromUTC'))));
       const offset = getString(dataset, 'TimezoneOffsetFromUTC');
       const earliest = starts.sort((a, b) => instantMs(a, offset) - instantMs(b, offset))[0];
       if (earliest) setDateTime(dataset, earliest, 'SeriesDate', 'SeriesTime');
@@ -309,39 +232,77 @@ export function setClassicPetFrameAttributes(dataset: DcmDataset, context: PetFr
       else deleteElement(copy, 'RadionuclideTotalDose');
       const start = getString(copy, 'RadiopharmaceuticalStartDateTime');
       const zone = getString(dataset, 'TimezoneOffsetFromUTC');
+      if (start && !onClock(start)) {
+        deleteElement(copy, 'RadiopharmaceuticalStartDateTime');
+        deleteElement(copy, 'RadiopharmaceuticalStartTime');
+        return copy;
+      }
       if (start) setElement(copy, 'RadiopharmaceuticalStartDateTime', [dateTimeInFileZone(start, zone)]);
       const local = start ? localDateAndTime(start, zone) : null;
       if (local && !getString(copy, 'RadiopharmaceuticalStartTime')) setElement(copy, 'RadiopharmaceuticalStartTime', [local.time]);
       return copy;
     });
-    if (items.length > 0) setElement(dataset, 'RadiopharmaceuticalInformationSequence', items);
+    // One derived series per radiopharmaceutical (./derived-pet-series.ts): its own agent only.
+    const own = place.agent === null ? items : items.filter((item) => Number(getString(item, 'RadiopharmaceuticalAgentNumber')) === place.agent);
+    if (own.length > 0) setElement(dataset, 'RadiopharmaceuticalInformationSequence', own);
   }
 
-  // PET Series / Image: the frame's place among the slices and time slices, where the source does not say.
-  // An Enhanced source's stray classic copies are not trusted: its functional groups decide.
+  // PET Series / Image: the frame's place among the slices and time slices or gates of its derived
+  // series, where the source does not say. An Enhanced source's stray classic copies are not
+  // trusted: its functional groups decide.
   const derive = enhanced !== undefined;
-  const place = layout.frames.get(frame);
-  if (derive || !getValues(dataset, 'SeriesType')?.length) setElement(dataset, 'SeriesType', seriesType(ds, frame, layout));
+  if (derive || !getValues(dataset, 'SeriesType')?.length) setElement(dataset, 'SeriesType', [place.seriesType, 'IMAGE']);
   const type = (getString(dataset, 'SeriesType') ?? '').toUpperCase();
-  if (derive || !getString(dataset, 'NumberOfSlices')) setElement(dataset, 'NumberOfSlices', [String(layout.numberOfSlices)]);
-  if (type === 'DYNAMIC' && (derive || !getString(dataset, 'NumberOfTimeSlices'))) setElement(dataset, 'NumberOfTimeSlices', [String(layout.numberOfTimeSlices)]);
-  if (type !== 'DYNAMIC') deleteElement(dataset, 'NumberOfTimeSlices');
-  if (place && (derive || !getString(dataset, 'ImageIndex'))) {
-    const slices = Number(getString(dataset, 'NumberOfSlices'));
-    setElement(dataset, 'ImageIndex', [String((place.timeSlice - 1) * slices + place.slice)]);
+  if (derive || !getString(dataset, 'NumberOfSlices')) setElement(dataset, 'NumberOfSlices', [String(place.numberOfSlices)]);
+  if (type === 'DYNAMIC' && place.numberOfTimeSlices !== undefined && (derive || !getString(dataset, 'NumberOfTimeSlices'))) {
+    setElement(dataset, 'NumberOfTimeSlices', [String(place.numberOfTimeSlices)]);
   }
+  if (type !== 'DYNAMIC') deleteElement(dataset, 'NumberOfTimeSlices');
+  if (derive) setGating(dataset, place);
+  if (derive || !getString(dataset, 'ImageIndex')) setElement(dataset, 'ImageIndex', [String(place.imageIndex)]);
 
   setDecayFactor(dataset, ds, frame, { acquiredAt, durationMs, halfLife: typeof agent === 'object' ? agent.halfLife : undefined });
+}
 
-  if (context.suvRefused) {
-    const items = radiopharmaceuticalItems(dataset).map((item) => {
-      const copy: DcmDataset = { ...item };
-      deleteElement(copy, 'RadionuclideTotalDose');
-      return copy;
-    });
-    if (items.length > 0) setElement(dataset, 'RadiopharmaceuticalInformationSequence', items);
-    dropPhilipsPetFactors(dataset);
+/** The gated attributes of a GATED frame (./derived-pet-series.ts), none of them on any other. */
+function setGating(dataset: DcmDataset, place: PetFramePlace): void {
+  const gate = place.seriesType === 'GATED' ? place.gate : undefined;
+  if (!gate) {
+    for (const keyword of GATED_KEYWORDS) deleteElement(dataset, keyword);
+    return;
   }
+  setElement(dataset, 'NumberOfRRIntervals', [place.numberOfRRIntervals!]);
+  setElement(dataset, 'NumberOfTimeSlots', [place.numberOfTimeSlots!]);
+  setElement(dataset, 'TriggerTime', dsList([gate.triggerTimeMs]));
+  setElement(dataset, 'FrameTime', dsList([gate.frameTimeMs]));
+  setElement(dataset, 'BeatRejectionFlag', gate.beatRejection === '' ? [] : [gate.beatRejection]);
+  if (gate.window) {
+    setElement(dataset, 'LowRRValue', [String(Math.round(gate.window[0]))]);
+    setElement(dataset, 'HighRRValue', [String(Math.round(gate.window[1]))]);
+  } else {
+    deleteElement(dataset, 'LowRRValue');
+    deleteElement(dataset, 'HighRRValue');
+  }
+  if (gate.nominalIntervalMs !== undefined) setElement(dataset, 'NominalInterval', [String(Math.round(gate.nominalIntervalMs))]);
+}
+
+/** The classic attributes of a GATED PET series and its images (PS3.3 C.8.9.1, C.8.9.3, C.8.9.4). */
+const GATED_KEYWORDS = ['NumberOfRRIntervals', 'NumberOfTimeSlots', 'TriggerTime', 'FrameTime', 'BeatRejectionFlag', 'LowRRValue', 'HighRRValue', 'NominalInterval'];
+
+/**
+ * Leaves out of a derived PET file what would let a reader make an SUV lowdose refused: every
+ * Radionuclide Total Dose (without a dose no SUV is made) and the Philips SUV and activity
+ * factors. The rest of the PET Isotope Module (agent, half-life, injection time) stays: it
+ * describes the acquisition, and none of it is a number of its own a reader turns into an SUV.
+ */
+export function leaveOutRefusedSuvInputs(dataset: DcmDataset): void {
+  const items = radiopharmaceuticalItems(dataset).map((item) => {
+    const copy: DcmDataset = { ...item };
+    deleteElement(copy, 'RadionuclideTotalDose');
+    return copy;
+  });
+  if (items.length > 0) setElement(dataset, 'RadiopharmaceuticalInformationSequence', items);
+  dropPhilipsPetFactors(dataset);
 }
 
 /**

@@ -87,7 +87,7 @@ export function setClassicPetSuvAttributes(dataset: DcmDataset, pet: PetAttribut
   const index = enhanced.agents.indexOf(agent);
   const start = localDateAndTime(agent.startDateTime, offset);
   setElement(dataset, 'RadiopharmaceuticalInformationSequence', [
-    radiopharmaceuticalItem(items[index], {
+    radiopharmaceuticalItem(items.find((item) => agent.number !== undefined && Number(getString(item, 'RadiopharmaceuticalAgentNumber')) === agent.number) ?? items[index], {
       startDateTime: dateTimeInFileZone(agent.startDateTime, offset),
       ...(start ? { startTime: start.time } : {}),
       doseBq: agent.totalDoseMBq * 1e6,

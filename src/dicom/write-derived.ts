@@ -14,7 +14,8 @@ import { LowdoseError } from '../errors.js';
 import { makeOutputFolderSync, realPathOrSelf } from '../util/fs.js';
 import { frameNumbers, functionalGroup, getNumber, getNumbers, getStrings, TAG } from './attributes.js';
 import { appendContributingEquipment, DEFAULT_PROCESSING_EQUIPMENT, processingEquipmentItem, type ProcessingEquipment } from './contributing-equipment.js';
-import { dropPhilipsPetFactors, layoutOfFile, setClassicPetFrameAttributes, type PetFrameLayout } from './derived-pet-frame.js';
+import { dropPhilipsPetFactors, leaveOutRefusedSuvInputs, setClassicPetFrameAttributes } from './derived-pet-frame.js';
+import { isMultiFramePet, petPlanFrame, planPetSeries, type PetSeriesPlan } from './derived-pet-series.js';
 import { setClassicPetSuvAttributes } from './derived-pet-suv.js';
 import { copySourceAttributes, readCopiedAttributes } from './derived-source.js';
 import { readImageHeader, type FrameGeometry, type ImageHeader } from './image-header.js';
@@ -106,7 +107,14 @@ export interface DerivedSeriesOptions {
 }
 
 export interface DerivedSeriesWriter {
+  /** The derived series' SeriesInstanceUID (the first one's, when the source is written as several). */
   readonly seriesInstanceUid: string;
+  /**
+   * Every SeriesInstanceUID the writer writes, the first `seriesInstanceUid`: one, except for a
+   * multi-frame PET source whose frames name several radiopharmaceuticals, written as one classic
+   * PET series per agent (./derived-pet-series.ts).
+   */
+  readonly seriesInstanceUids: readonly string[];
   readonly dir: string;
   /** Paths written so far, in slice order. */
   readonly files: string[];
@@ -128,6 +136,11 @@ export interface DerivedSeriesWriter {
    * uncertainty series) then holds for the file too, ties at a threshold included.
    */
   asWritten(index: number, pixels: Float32Array): Float32Array;
+}
+
+/** A report's `output.seriesInstanceUids` of a writer that wrote several series (one per radiopharmaceutical), else nothing. */
+export function severalSeries(writer: DerivedSeriesWriter): { seriesInstanceUids?: readonly string[] } {
+  return writer.seriesInstanceUids.length > 1 ? { seriesInstanceUids: writer.seriesInstanceUids } : {};
 }
 
 const SINGLE_FRAME_SOP_CLASS: Record<string, string> = {
@@ -167,11 +180,17 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
   // One item for every file of the series: the same software, model and time.
   const contribution = processingEquipmentItem(options.equipment ?? DEFAULT_PROCESSING_EQUIPMENT, options.derivationDescription, now);
   const repairs = new RepairLog();
-  const layouts = new Map<string, PetFrameLayout>();
   const unitless = (options.unitless ?? false) && source.modality === 'PT';
+  // A multi-frame PET source: its classic PET series, planned over all its frames (one per agent).
+  const petPlan = source.modality === 'PT' ? planMultiFramePetSeries(source) : null;
+  const seriesUids = (petPlan?.series ?? [{ agent: null }]).map((s, k) =>
+    k === 0 ? seriesInstanceUid : uidSeed === undefined ? newUid() : hashedUid(uidSeed, 'series', `agent ${s.agent}`),
+  );
+  const split = seriesUids.length > 1;
 
   return {
     seriesInstanceUid,
+    seriesInstanceUids: seriesUids,
     dir,
     get files() {
       return [...written.entries()].sort((a, b) => a[0] - b[0]).map(([, file]) => file);
@@ -195,19 +214,21 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
       const stored = storedValuesFor(scale, pixels);
       const rescale = chooseRescaleFor(source, slice, stored, entry.header, options.resolution ?? 0.1, padding ?? null);
       rescales.set(index, rescale);
+      const place = petPlan?.places.get(index);
+      const sliceSeriesUid = seriesUids[place?.series ?? 0]!;
       const sopInstanceUid =
-        uidSeed === undefined ? newUid() : hashedUid(uidSeed, 'instance', seriesInstanceUid, slice.sopInstanceUid, slice.frame, index, pixelDigest(stored, rescale));
+        uidSeed === undefined ? newUid() : hashedUid(uidSeed, 'instance', sliceSeriesUid, slice.sopInstanceUid, slice.frame, index, pixelDigest(stored, rescale));
       const dataset = deriveDataset(sourceDataset, {
         source,
         slice,
         index,
         sopInstanceUid,
-        seriesInstanceUid,
+        seriesInstanceUid: sliceSeriesUid,
         derivationDescription: options.derivationDescription,
         contribution,
-        seriesDescriptionSuffix: options.seriesDescriptionSuffix ?? ' lowdose',
+        seriesDescriptionSuffix: `${options.seriesDescriptionSuffix ?? ' lowdose'}${split && place ? ` agent ${place.agent}` : ''}`,
         seriesNumber: options.seriesNumber ?? derivedSeriesNumber(entry.parsed),
-        instanceNumber: instanceNumberFor(source, index, entry.header),
+        instanceNumber: place && !source.petFrame ? place.instanceNumber : instanceNumberFor(source, index, entry.header),
         created,
         sourceSopClassUid: entry.header.sopClassUid || entry.mediaStorageSopClassUid,
         multiFrame: isMultiFrameSource(entry.parsed, entry.header),
@@ -218,12 +239,9 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
       setPadding(dataset, entry.header, slice, stored, rescale, padding ?? null);
       if (options.rescaleType) setElement(dataset, 'RescaleType', [options.rescaleType]);
       // A frame of a multi-frame PET source: the classic PET Series, Isotope and Image attributes of a PET Image.
-      const multiFramePet = source.modality === 'PT' && entry.header.pet !== null && (entry.header.pet.EnhancedPet !== undefined || entry.header.pet.LegacyFrames !== undefined);
-      if (multiFramePet) {
-        let layout = layouts.get(slice.file);
-        if (!layout) layouts.set(slice.file, (layout = layoutOfFile(source, slice.file, entry.header, entry.parsed)));
-        setClassicPetFrameAttributes(dataset, { parsed: entry.parsed, header: entry.header, frame: slice.frame, layout, suvRefused: source.units !== 'SUVbw' });
-      }
+      if (place) setClassicPetFrameAttributes(dataset, { parsed: entry.parsed, header: entry.header, frame: slice.frame, place });
+      // SUV refused: no dose (nor vendor SUV factor) with which a reader would make one, whatever the source's class.
+      if (source.modality === 'PT' && source.units !== 'SUVbw') leaveOutRefusedSuvInputs(dataset);
       const window = typeof options.window === 'function' ? options.window(pixels, padding ?? null) : options.window;
       if (window) setOwnWindow(dataset, window, scale);
       if (unitless) markUnitless(dataset);
@@ -247,6 +265,24 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
       return Float32Array.from(stored, (q) => (q * rescale.slope + rescale.intercept) * scale);
     },
   };
+}
+
+/**
+ * The classic PET series of a multi-frame PET source (Enhanced PET, Legacy Converted Enhanced PET),
+ * planned over every frame of `source` in every file (./derived-pet-series.ts), keyed by slice
+ * index; null for any other source. Each file is read once here, before any is written.
+ */
+function planMultiFramePetSeries(source: Series): PetSeriesPlan | null {
+  const byFile = new Map<string, number[]>();
+  source.slices.forEach((s, index) => byFile.set(s.file, [...(byFile.get(s.file) ?? []), index]));
+  const frames = new Map<number, ReturnType<typeof petPlanFrame>>();
+  for (const [file, indices] of byFile) {
+    const { parsed, header } = readSourceHeader(file);
+    if (!isMultiFramePet(header)) continue;
+    for (const index of indices) frames.set(index, petPlanFrame(header, parsed, source.slices[index]!.frame, index, source.slices[index]!.position));
+  }
+  if (frames.size === 0) return null;
+  return planPetSeries([...frames.keys()].sort((a, b) => a - b).map((index) => frames.get(index)!), source.orientation);
 }
 
 /**
@@ -625,6 +661,18 @@ class RepairLog {
   }
 }
 
+/** A source file's parse and header, read now. */
+function readSourceHeader(file: string): { parsed: ParsedFile; header: ImageHeader } {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(file);
+  } catch (error) {
+    throw new LowdoseError('E_IO', `${file}: cannot read source file: ${(error as Error).message}`, { path: file });
+  }
+  const parsed = parseDicomBytes(bytes, file);
+  return { parsed, header: readImageHeader(parsed) };
+}
+
 interface SourceEntry {
   readonly parsed: ParsedFile;
   readonly header: ImageHeader;
@@ -649,16 +697,7 @@ class SourceDatasetCache {
       this.value.fresh = false;
       return this.value;
     }
-    let bytes: Uint8Array;
-    try {
-      bytes = readFileSync(slice.file);
-    } catch (error) {
-      throw new LowdoseError('E_IO', `${slice.file}: cannot read source file: ${(error as Error).message}`, {
-        path: slice.file,
-      });
-    }
-    const parsed = parseDicomBytes(bytes, slice.file);
-    const header = readImageHeader(parsed);
+    const { parsed, header } = readSourceHeader(slice.file);
     const copied = copySourceAttributes(parsed);
     let dataset: DcmDataset;
     try {

@@ -17,7 +17,7 @@ import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { clearSliceCache, readSliceSource, scanPaths, scanProblems, type Series } from '../dicom/index.js';
 import { uncertaintySliceWindow } from '../dicom/sigma-window.js';
-import { createDerivedSeriesWriter, type DerivedSeriesWriter } from '../dicom/write-derived.js';
+import { createDerivedSeriesWriter, severalSeries, type DerivedSeriesWriter } from '../dicom/write-derived.js';
 import { LowdoseError, RUN_WARNING_CODES, isLowdoseError, toLowdoseError } from '../errors.js';
 import { RunStopped, stopReason } from './run-stopped.js';
 import { CodeSample, LISTED_PER_CODE } from '../util/code-sample.js';
@@ -604,7 +604,7 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
   const elapsed = performance.now() - started;
   const report: SeriesReport = {
     input: { ...reportedInput(series), ...(content ? { content } : {}) },
-    output: { seriesInstanceUid: writer.seriesInstanceUid, dir, files: writer.files },
+    output: { seriesInstanceUid: writer.seriesInstanceUid, ...severalSeries(writer), dir, files: writer.files },
     ...(uncertaintyWriter
       ? {
           uncertainty: {

@@ -18,7 +18,7 @@ import {
   type Series,
 } from '../dicom/index.js';
 import { completionMarkerVersion, type ProcessingEquipment } from '../dicom/contributing-equipment.js';
-import { createDerivedSeriesWriter, type DerivedSeriesWriter } from '../dicom/write-derived.js';
+import { createDerivedSeriesWriter, severalSeries, type DerivedSeriesWriter } from '../dicom/write-derived.js';
 import { EXIT_USAGE, exitCodeForRun } from '../exit-codes.js';
 import type { Image2D } from '../image.js';
 import { acquireFolderLocks, assertAllHeld, releaseAll } from '../util/folder-lock.js';
@@ -98,6 +98,8 @@ export interface SimulateOptions {
 
 interface WrittenRef {
   seriesInstanceUid: string;
+  /** Every series written, when several (an addition): one per radiopharmaceutical of a multi-frame PET source. */
+  seriesInstanceUids?: readonly string[];
   dir: string;
   files: string[];
 }
@@ -577,8 +579,8 @@ async function simulateSeries(
   const ms = performance.now() - started;
   const simulated: SimulatedSeries = {
     input: reportedInput(series),
-    output: { seriesInstanceUid: writer.seriesInstanceUid, dir: writer.dir, files: writer.files },
-    ...(reference ? { reference: { seriesInstanceUid: reference.seriesInstanceUid, dir: reference.dir, files: reference.files } } : {}),
+    output: { seriesInstanceUid: writer.seriesInstanceUid, ...severalSeries(writer), dir: writer.dir, files: writer.files },
+    ...(reference ? { reference: { seriesInstanceUid: reference.seriesInstanceUid, ...severalSeries(reference), dir: reference.dir, files: reference.files } } : {}),
     modality: series.modality as 'CT' | 'PT',
     mode: plan.job.kind,
     dose: options.dose,

@@ -156,7 +156,17 @@ export interface SeriesMetrics {
 
 export interface SeriesReport {
   readonly input: ReportedInput;
-  readonly output: { readonly seriesInstanceUid: string; readonly dir: string; readonly files: string[] };
+  readonly output: {
+    readonly seriesInstanceUid: string;
+    /**
+     * Every series the output is (an addition, present only when it is several): a multi-frame PET
+     * source whose frames name several radiopharmaceuticals is written as one classic PET series per
+     * agent (src/dicom/derived-pet-series.ts); `seriesInstanceUid` is the first.
+     */
+    readonly seriesInstanceUids?: readonly string[];
+    readonly dir: string;
+    readonly files: string[];
+  };
   /**
    * The ensemble's per-pixel std series, when samples > 1; with `--uncertainty` the calibrated
    * error SD instead (`calibrated: true`), with its calibration and per-series / per-slice summaries.

@@ -234,11 +234,27 @@ describe.skipIf(!hasPydicom)('SUVbw of Enhanced and Legacy Converted Enhanced PE
     return { source, files: readdirSync(outDir).filter((f) => f.endsWith('.dcm')).sort().map((f) => path.join(outDir, f)) };
   };
 
-  const SETS = ['enhanced', 'two-agents', 'suvbw-mapped', 'zoned', 'legacy', 'no-decay-datetime', 'not-decay-corrected', 'no-weight', 'counts', 'dose-in-bq'];
+  const SETS = [
+    'enhanced',
+    'two-agents',
+    'suvbw-mapped',
+    'zoned',
+    'legacy',
+    'no-decay-datetime',
+    'not-decay-corrected',
+    'no-weight',
+    'counts',
+    'dose-in-bq',
+    'no-file-zone',
+    'gated',
+    'respiratory',
+    'split',
+    'two-agents-split',
+  ];
 
-  it.each(SETS)('writes each frame of %s as a valid PET Image: every Type 1, 1C, 2 and 2C attribute of PS3.3 A.21, checked by pydicom', async (set) => {
-    const { files } = await derive(set);
-    expect(files).toHaveLength(2);
+  it.each(SETS)('writes each frame of %s as a valid PET Image in a correctly numbered PET series: PS3.3 A.21 and the series checks, by pydicom', async (set) => {
+    const { source, files } = await derive(set);
+    expect(files).toHaveLength(source.slices.length);
     const run = spawnSync(PYTHON, [IOD_CHECK, ...files], { encoding: 'utf8' });
     expect(run.status, run.stderr).toBe(0);
     const problems = JSON.parse(run.stdout) as Record<string, string[]>;
@@ -350,8 +366,8 @@ describe.skipIf(!hasPydicom)('SUVbw of Enhanced and Legacy Converted Enhanced PE
     expect(again.errors[0]!.message).toContain("1 of 2 slices' header changed (");
   });
 
-  it.each(['no-decay-datetime', 'not-decay-corrected', 'no-weight', 'counts', 'dose-in-bq'])(
-    'leaves no dose in the derived files of %s, whose SUV lowdose refused: no reader makes an SUV of them',
+  it.each(['no-decay-datetime', 'not-decay-corrected', 'no-weight', 'counts', 'dose-in-bq', 'no-file-zone', 'classic-no-file-zone'])(
+    'leaves no dose in the derived files of %s, whose SUV lowdose refused, classic or multi-frame: no reader makes an SUV of them',
     async (set) => {
       const { files } = await derive(set);
       const script = [
@@ -371,4 +387,145 @@ describe.skipIf(!hasPydicom)('SUVbw of Enhanced and Legacy Converted Enhanced PE
       expect(series[0]!.units).not.toBe('SUVbw');
     },
   );
+
+  /** Each derived file's header as pydicom reads it: the values these tests compare. */
+  const headers = (files: string[]) => {
+    const script = [
+      'import sys, json, pydicom',
+      'out = []',
+      'for path in sys.argv[1:]:',
+      '    d = pydicom.dcmread(path)',
+      '    r = d.get("RadiopharmaceuticalInformationSequence") or []',
+      '    g = lambda k: (str(d.get(k)) if d.get(k) is not None else None)',
+      '    out.append({k: g(k) for k in ["SeriesInstanceUID", "SeriesType", "NumberOfSlices", "NumberOfTimeSlices", "NumberOfRRIntervals", "NumberOfTimeSlots",',
+      '        "ImageIndex", "InstanceNumber", "TriggerTime", "FrameTime", "BeatRejectionFlag", "LowRRValue", "HighRRValue", "NominalInterval",',
+      '        "TimezoneOffsetFromUTC", "SeriesDate", "SeriesTime", "AcquisitionTime", "FrameReferenceTime", "SeriesDescription"]}',
+      '        | {"frame": int(d.SourceImageSequence[0].ReferencedFrameNumber) - 1, "source": str(d.SourceImageSequence[0].ReferencedSOPInstanceUID),',
+      '           "z": float(d.ImagePositionPatient[2]), "agents": [int(x.get("RadiopharmaceuticalAgentNumber", 0)) for x in r],',
+      '           "doses": [("RadionuclideTotalDose" in x) for x in r], "starts": [str(x.get("RadiopharmaceuticalStartDateTime", "")) for x in r]})',
+      'print(json.dumps(out))',
+    ].join('\n');
+    const run = spawnSync(PYTHON, ['-c', script, ...files], { encoding: 'utf8' });
+    if (run.status !== 0) throw new Error(run.stderr);
+    return JSON.parse(run.stdout) as (Record<string, string | null> & { frame: number; source: string; z: number; agents: number[]; doses: boolean[]; starts: string[] })[];
+  };
+
+  /** Source frame values as pydicom reads them from the functional groups. */
+  const sourceFrames = (file: string) => {
+    const script = [
+      'import sys, json, pydicom',
+      'd = pydicom.dcmread(sys.argv[1])',
+      'out = []',
+      'for f in d.PerFrameFunctionalGroupsSequence:',
+      '    c = f.get("CardiacSynchronizationSequence")',
+      '    out.append({"delay": float(c[0].NominalCardiacTriggerDelayTime) if c else None, "z": float(f.PlanePositionSequence[0].ImagePositionPatient[2])})',
+      'print(json.dumps(out))',
+    ].join('\n');
+    const run = spawnSync(PYTHON, ['-c', script, file], { encoding: 'utf8' });
+    if (run.status !== 0) throw new Error(run.stderr);
+    return JSON.parse(run.stdout) as { delay: number | null; z: number }[];
+  };
+
+  it('writes a cardiac-gated source as a GATED series: each frame its trigger delay, gates numbered by PS3.3 C.8.9.4.1.9, read back gate by gate', async () => {
+    const { files } = await derive('gated');
+    const rows = headers(files);
+    const frames = sourceFrames(path.join(dir, 'gated', 'gated.dcm'));
+    expect(rows).toHaveLength(8);
+    const zs = [...new Set(frames.map((f) => f.z))].sort((a, b) => a - b);
+    for (const row of rows) {
+      const from = frames[row.frame]!;
+      expect(row.SeriesType).toBe("['GATED', 'IMAGE']");
+      expect([row.NumberOfRRIntervals, row.NumberOfTimeSlots, row.NumberOfSlices]).toEqual(['1', '4', '2']);
+      expect(Number(row.TriggerTime)).toBe(from.delay);
+      // The slots are 200 ms apart; the last one runs to the 800 ms R-R Interval Time Nominal.
+      expect(Number(row.FrameTime)).toBe(200);
+      expect([row.BeatRejectionFlag, row.LowRRValue, row.HighRRValue, row.NominalInterval]).toEqual(['Y', '600', '1000', '800']);
+      // ((R-R interval - 1) x 4 + slot - 1) x 2 + slice, slices in the series' order (along the normal).
+      const slot = from.delay! / 200 + 1;
+      expect(Number(row.ImageIndex)).toBe((slot - 1) * 2 + zs.indexOf(from.z) + 1);
+    }
+    // lowdose reads the derived series as four gates, each with its trigger time.
+    const { series } = await scanPaths([path.dirname(files[0]!)]);
+    expect(series.map((s) => s.petFrame?.frame)).toEqual([1, 2, 3, 4]);
+    expect(series.map((s) => s.petFrame?.gating?.triggerTimeMs)).toEqual([0, 200, 400, 600]);
+    expect(series.every((s) => s.slices.length === 2 && s.units === 'SUVbw')).toBe(true);
+  });
+
+  it('does not call a respiratory-gated source GATED, whose gates have no trigger time from the R wave: DYNAMIC by position', async () => {
+    const rows = headers((await derive('respiratory')).files);
+    for (const row of rows) {
+      expect(row.SeriesType).toBe("['DYNAMIC', 'IMAGE']");
+      expect([row.NumberOfTimeSlices, row.NumberOfSlices, row.TriggerTime, row.NumberOfRRIntervals]).toEqual(['2', '2', null, null]);
+    }
+    expect(new Set(rows.map((r) => r.ImageIndex)).size).toBe(4);
+  });
+
+  it('numbers a series spread over two multi-frame files across the whole series: time slices by file, ImageIndex and InstanceNumber unique', async () => {
+    const { files } = await derive('split');
+    const rows = headers(files);
+    expect(rows).toHaveLength(4);
+    expect(new Set(rows.map((r) => r.SeriesInstanceUID)).size).toBe(1);
+    expect(rows.every((r) => r.SeriesType === "['DYNAMIC', 'IMAGE']" && r.NumberOfTimeSlices === '2' && r.NumberOfSlices === '2')).toBe(true);
+    const earliest = Math.min(...rows.map((r) => Number(r.FrameReferenceTime)));
+    const firstFile = rows.find((r) => Number(r.FrameReferenceTime) === earliest)!.source;
+    expect(new Set(rows.map((r) => Number(r.FrameReferenceTime) - earliest))).toEqual(new Set([0, 300000]));
+    // The file whose frames are 5 min later holds time slice 2: ImageIndex 3 and 4.
+    for (const row of rows) expect(Number(row.ImageIndex) > 2).toBe(row.source !== firstFile);
+    expect(rows.map((r) => Number(r.ImageIndex)).sort()).toEqual([1, 2, 3, 4]);
+    expect(rows.map((r) => Number(r.InstanceNumber)).sort()).toEqual([1, 2, 3, 4]);
+  });
+
+  it.each([
+    ['two-agents', 1],
+    ['two-agents-split', 2],
+  ] as const)('writes the frames of %s, two radiopharmaceuticals, as one classic series per agent, each with its own SUVbw', async (set, perAgent) => {
+    const { files } = await derive(set);
+    const rows = headers(files);
+    const bySeries = new Map<string, typeof rows>();
+    for (const row of rows) bySeries.set(row.SeriesInstanceUID!, [...(bySeries.get(row.SeriesInstanceUID!) ?? []), row]);
+    expect(bySeries.size).toBe(2);
+    const agents = [...bySeries.values()].map((list) => [...new Set(list.map((r) => JSON.stringify(r.agents)))]);
+    expect(agents.sort()).toEqual([['[1]'], ['[2]']]);
+    for (const list of bySeries.values()) {
+      expect(list).toHaveLength(perAgent);
+      expect(list.map((r) => Number(r.InstanceNumber)).sort()).toEqual(Array.from({ length: perAgent }, (_, i) => i + 1));
+      expect(list.map((r) => Number(r.ImageIndex)).sort()).toEqual(Array.from({ length: perAgent }, (_, i) => i + 1));
+      expect(list.every((r) => Number(r.NumberOfSlices) === perAgent)).toBe(true);
+      expect(new Set(list.map((r) => r.SeriesDescription)).size).toBe(1);
+    }
+    // Each series reads back in SUVbw, with its agent's factor (agent 2: 150 MBq at 15:00).
+    const { series } = await scanPaths([path.dirname(files[0]!)]);
+    expect(series).toHaveLength(2);
+    const factors = series.map((s) => s.slices[0]!.unitsScale).sort((a, b) => a - b);
+    const wanted = [...expected.twoAgents.factors].sort((a, b) => a - b);
+    for (const s of series) expect(s.units).toBe('SUVbw');
+    factors.forEach((f, i) => expect(relative(f, wanted[i]!)).toBeLessThan(1e-9));
+    for (const k of qibaFactors(path.dirname(files[0]!))) expect(wanted.some((w) => relative(k, w) < 1e-9)).toBe(true);
+  });
+
+  it('denoise of two-agents reports both series it wrote in output.seriesInstanceUids, the first as output.seriesInstanceUid', async () => {
+    const out = path.join(dir, 'two-agents-denoised');
+    const run = await runCli('denoise', path.join(dir, 'two-agents'), '-o', out, '--method', 'gaussian', '--no-progress');
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as { series: { output: { seriesInstanceUid: string; seriesInstanceUids?: string[] } }[] };
+    const output = report.series[0]!.output;
+    expect(output.seriesInstanceUids).toHaveLength(2);
+    expect(output.seriesInstanceUids![0]).toBe(output.seriesInstanceUid);
+    const { series } = await scanPaths([out]);
+    expect(series.filter((s) => s.modality === 'PT').map((s) => s.seriesInstanceUid).sort()).toEqual([...output.seriesInstanceUids!].sort());
+  });
+
+  it('writes no time of a date-time it cannot put on the frames\' clock: no offset assumed for a source with DTs with and without one', async () => {
+    const rows = headers((await derive('no-file-zone')).files);
+    for (const row of rows) {
+      // The frames' DTs carry no offset, nor does the file: local time, as the source's. Its Decay
+      // Correction DateTime (+0100) cannot be placed on that clock, so the series time is the
+      // source's own (15:23:16.921), and the frames' times are counted from it.
+      expect(row.TimezoneOffsetFromUTC).toBeNull();
+      expect(Number(row.SeriesTime)).toBe(152316.921);
+      expect(Number(row.AcquisitionTime)).toBe(152316.921);
+      expect(Number(row.FrameReferenceTime)).toBe(150000);
+      expect(row.starts).toEqual(['19600614141700.000000']);
+    }
+  });
 });

@@ -5,45 +5,99 @@
  * Decay Factor of a frame, checked against a numeric mean of the decay over the frame.
  */
 import { describe, expect, it } from 'vitest';
-import { decayFactor, petFrameLayout, type LayoutFrame } from '../../src/dicom/derived-pet-frame.js';
+import { decayFactor } from '../../src/dicom/derived-pet-frame.js';
+import { planPetSeries, type PetPlanFrame } from '../../src/dicom/derived-pet-series.js';
 import type { Orientation } from '../../src/dicom/types.js';
 
 const AXIAL: Orientation = [1, 0, 0, 0, 1, 0];
 
+/** A frame for planning: no agent, no gating unless given. */
+const at = (id: number, z: number, time = '', extra: Partial<PetPlanFrame> = {}): PetPlanFrame => ({
+  id,
+  position: [0, 0, z],
+  time,
+  agent: null,
+  cardiac: null,
+  detectorMotion: '',
+  ...extra,
+});
+
 describe('PET frame layout of a multi-frame source', () => {
   it('counts positions as slices and the frames at one position as time slices, numbering the frames by time', () => {
     // Two positions, three time points each, given in the series' order (by position), times shuffled.
-    const frames: LayoutFrame[] = [
-      { frame: 4, position: [0, 0, -10], time: '3' },
-      { frame: 0, position: [0, 0, -10], time: '1' },
-      { frame: 2, position: [0, 0, -10], time: '2' },
-      { frame: 1, position: [0, 0, -5], time: '1' },
-      { frame: 5, position: [0, 0, -5], time: '3' },
-      { frame: 3, position: [0, 0, -5], time: '2' },
-    ];
-    const layout = petFrameLayout(frames, AXIAL);
-    expect(layout.numberOfSlices).toBe(2);
-    expect(layout.numberOfTimeSlices).toBe(3);
-    const imageIndex = (frame: number) => {
-      const place = layout.frames.get(frame)!;
-      return (place.timeSlice - 1) * layout.numberOfSlices + place.slice;
-    };
-    expect([0, 1, 2, 3, 4, 5].map(imageIndex)).toEqual([1, 2, 3, 4, 5, 6]);
+    const frames = [at(4, -10, '3'), at(0, -10, '1'), at(2, -10, '2'), at(1, -5, '1'), at(5, -5, '3'), at(3, -5, '2')];
+    const plan = planPetSeries(frames, AXIAL);
+    const place = (id: number) => plan.places.get(id)!;
+    expect(place(0).seriesType).toBe('DYNAMIC');
+    expect(place(0).numberOfSlices).toBe(2);
+    expect(place(0).numberOfTimeSlices).toBe(3);
+    expect([0, 1, 2, 3, 4, 5].map((id) => place(id).imageIndex)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(frames.map((f) => place(f.id).instanceNumber)).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
   it('gives a static stack one time slice and as many slices as frames, positions told apart along the normal only', () => {
     // Positions differing within the plane only (a shifted table) are one slice; 1 µm apart along the normal, two.
-    const frames: LayoutFrame[] = [
-      { frame: 0, position: [0, 0, 0], time: '' },
-      { frame: 1, position: [3, 4, 0.001], time: '' },
-      { frame: 2, position: [0, 0, 2], time: '' },
-    ];
-    const layout = petFrameLayout(frames, AXIAL);
-    expect(layout.numberOfSlices).toBe(3);
-    expect(layout.numberOfTimeSlices).toBe(1);
-    const shifted = petFrameLayout([frames[0]!, { frame: 1, position: [3, 4, 0], time: '' }], AXIAL);
-    expect(shifted.numberOfSlices).toBe(1);
-    expect(shifted.numberOfTimeSlices).toBe(2);
+    const frames = [at(0, 0), { ...at(1, 0.001), position: [3, 4, 0.001] as [number, number, number] }, at(2, 2)];
+    const plan = planPetSeries(frames, AXIAL);
+    expect(plan.places.get(0)!.seriesType).toBe('STATIC');
+    expect(plan.places.get(0)!.numberOfSlices).toBe(3);
+    expect(plan.places.get(0)!.numberOfTimeSlices).toBeUndefined();
+    const shifted = planPetSeries([frames[0]!, { ...at(1, 0), position: [3, 4, 0] }], AXIAL);
+    expect(shifted.places.get(0)!.numberOfSlices).toBe(1);
+    expect(shifted.places.get(0)!.numberOfTimeSlices).toBe(2);
+  });
+
+  const cardiac = (delayMs: number | undefined, extra: Record<string, unknown> = {}) => ({
+    cardiac: { delayMs, rrNominalMs: 800, window: undefined, rejection: '', ...extra },
+  });
+
+  it('numbers the gates of a cardiac-gated source by R-R window and trigger delay (PS3.3 C.8.9.4.1.9) with each slot its length', () => {
+    // Two positions x two R-R windows x four trigger delays (0, 200, 400, 600 ms of an 800 ms cycle).
+    const frames: PetPlanFrame[] = [];
+    let id = 0;
+    for (const z of [0, 2])
+      for (const window of [[700, 900], [500, 700]] as const)
+        for (const delay of [600, 0, 400, 200]) frames.push(at(id++, z, '', cardiac(delay, { window })));
+    const plan = planPetSeries(frames, AXIAL);
+    const places = frames.map((f) => plan.places.get(f.id)!);
+    expect(new Set(places.map((p) => p.seriesType))).toEqual(new Set(['GATED']));
+    expect(places[0]!.numberOfRRIntervals).toBe(2);
+    expect(places[0]!.numberOfTimeSlots).toBe(4);
+    expect(places[0]!.numberOfSlices).toBe(2);
+    // Window 500-700 is R-R interval 1, delay 0 time slot 1: ((rr - 1) x 4 + slot - 1) x 2 + slice.
+    const expected = (f: PetPlanFrame) => {
+      const c = f.cardiac!;
+      const rr = c.window![0] === 500 ? 1 : 2;
+      const slot = c.delayMs! / 200 + 1;
+      return ((rr - 1) * 4 + slot - 1) * 2 + (f.position![2] === 0 ? 1 : 2);
+    };
+    expect(places.map((p) => p.imageIndex)).toEqual(frames.map(expected));
+    expect(new Set(places.map((p) => p.imageIndex)).size).toBe(16);
+    expect(places.map((p) => p.gate!.frameTimeMs)).toEqual(frames.map(() => 200));
+    expect(places.map((p) => p.gate!.triggerTimeMs)).toEqual(frames.map((f) => f.cardiac!.delayMs));
+    expect(places[0]!.gate!.beatRejection).toBe('Y');
+  });
+
+  it.each([
+    ['a frame without a Nominal Cardiac Trigger Delay Time', (k: number) => cardiac(k === 3 ? undefined : k * 100)],
+    ['some frames with an R-R window and others without', (k: number) => cardiac(k * 100, k === 0 ? { window: [500, 900] } : {})],
+    ['two frames at one position with the same window and delay', (k: number) => cardiac(k === 3 ? 200 : k * 100)],
+    ['one time slot (one frame per position) whose length the source does not give', (k: number) => ({ position: [0, 0, k], ...cardiac(0, { rrNominalMs: undefined }) })],
+    ['respiratory gating only (no Cardiac Synchronization functional group)', () => ({})],
+  ])('does not call a source GATED with %s', (_what, gate) => {
+    const frames = [0, 1, 2, 3].map((k) => at(k, 0, String(k), gate(k) as Partial<PetPlanFrame>));
+    const place = planPetSeries(frames, AXIAL).places.get(0)!;
+    expect(place.seriesType).not.toBe('GATED');
+    expect(place.gate).toBeUndefined();
+  });
+
+  it('plans one series per radiopharmaceutical, each numbered on its own', () => {
+    const frames = [at(0, 0, '', { agent: 1 }), at(1, 2, '', { agent: 2 }), at(2, 4, '', { agent: 1 }), at(3, 6, '', { agent: 2 })];
+    const plan = planPetSeries(frames, AXIAL);
+    expect(plan.series).toEqual([{ agent: 1, frames: 2 }, { agent: 2, frames: 2 }]);
+    const place = (id: number) => plan.places.get(id)!;
+    expect([0, 2].map((id) => [place(id).series, place(id).instanceNumber, place(id).imageIndex, place(id).numberOfSlices])).toEqual([[0, 1, 1, 2], [0, 2, 2, 2]]);
+    expect([1, 3].map((id) => [place(id).series, place(id).instanceNumber, place(id).imageIndex, place(id).numberOfSlices])).toEqual([[1, 1, 1, 2], [1, 2, 2, 2]]);
   });
 });
 

@@ -15,11 +15,20 @@ standard's tables, not from lowdose's code:
   General Image           C.7.6.1  Table C.7-9
   Image Plane             C.7.6.2  Table C.7-10
   Image Pixel             C.7.6.3  Table C.7-11a
+  PET Multi-gated Acq.    C.8.9.3  Table C.8-62 (required when Series Type value 1 is GATED)
   PET Image               C.8.9.4  Table C.8-63 (with C.8.9.4.1.1: Image Type value 2 PRIMARY)
 
 Type 1: present with a value; Type 2: present, empty allowed; 1C / 2C when their condition
 holds (as the tables word it). Also checks the values the tables enumerate, and across the files
-of one series that ImageIndex is unique and within NumberOfSlices x NumberOfTimeSlices.
+of each series (grouped by SeriesInstanceUID) what makes it one classic PET series a reader can
+measure: the PET Series and PET Isotope modules are series-level, so every file carries the same
+values of them (one radiopharmaceutical, one Series Type, one series reference time, ...);
+InstanceNumber and ImageIndex are unique, ImageIndex within NumberOfSlices x NumberOfTimeSlices
+(DYNAMIC) or x NumberOfRRIntervals x NumberOfTimeSlots (GATED); NumberOfSlices is at least the
+number of distinct positions along the slice normal (a series written in part may have fewer), and
+the slice ImageIndex gives (C.8.9.4.1.9: the
+remainder by NumberOfSlices) is the same for the files at one position and differs between
+positions; the images of one gate (GATED) share their TriggerTime.
 
 Usage: /usr/bin/python3 check-pet-image-iod.py <file>...   prints JSON {path: [problems]}
 """
@@ -128,6 +137,16 @@ def check(ds):
         for keyword in ['NumberOfRRIntervals', 'NumberOfTimeSlots', 'TriggerTime', 'FrameTime']:
             if not has_value(ds, keyword):
                 problems.append(f'Type 1C {keyword} missing (Series Type GATED)')
+        # C.8.9.3 PET Multi-gated Acquisition Module, required for GATED: Beat Rejection Flag Type 2, Y / N.
+        if 'BeatRejectionFlag' not in ds:
+            problems.append('Type 2 BeatRejectionFlag missing (PET Multi-gated Acquisition Module, Series Type GATED)')
+        flag = values(ds, 'BeatRejectionFlag')
+        if flag not in ([], ['Y'], ['N']):
+            problems.append(f'BeatRejectionFlag {flag} is not Y or N')
+        if flag == ['Y']:
+            for keyword in ['LowRRValue', 'HighRRValue']:
+                if not has_value(ds, keyword):
+                    problems.append(f'Type 1C {keyword} missing (Series Type GATED, Beat Rejection Flag Y)')
     if len(series_type) > 1 and series_type[1] == 'REPROJECTION' and 'ReprojectionMethod' not in ds:
         problems.append('Type 2C ReprojectionMethod missing (Series Type REPROJECTION)')
     for keyword, allowed in [('Units', UNITS), ('DecayCorrection', DECAY_CORRECTION), ('CountsSource', COUNTS_SOURCE)]:
@@ -152,25 +171,97 @@ def check(ds):
     return problems
 
 
-def main(paths):
-    out = {}
-    datasets = {}
-    for path in paths:
-        ds = pydicom.dcmread(path)
-        datasets[path] = ds
-        out[path] = check(ds)
-    # Across the series: ImageIndex unique and within NumberOfSlices x NumberOfTimeSlices.
+SERIES_LEVEL = ['SeriesType', 'NumberOfSlices', 'NumberOfTimeSlices', 'NumberOfRRIntervals', 'NumberOfTimeSlots', 'Units',
+                'DecayCorrection', 'SeriesDate', 'SeriesTime', 'CountsSource', 'BeatRejectionFlag']
+ISOTOPE = ['RadiopharmaceuticalAgentNumber', 'RadionuclideTotalDose', 'RadionuclideHalfLife', 'RadiopharmaceuticalStartDateTime',
+           'RadiopharmaceuticalStartTime', 'Radiopharmaceutical']
+
+
+def isotope(ds):
+    """The PET Isotope Module's radiopharmaceuticals as comparable text."""
+    items = ds.get('RadiopharmaceuticalInformationSequence') or []
+    out = []
+    for item in items:
+        codes = [str(c.get('CodeValue', '')) for c in (item.get('RadionuclideCodeSequence') or [])]
+        out.append(tuple([str(item.get(k, '')).strip() for k in ISOTOPE] + codes))
+    return tuple(out)
+
+
+def location(ds):
+    o = [float(v) for v in ds.ImageOrientationPatient]
+    p = [float(v) for v in ds.ImagePositionPatient]
+    n = [o[1] * o[5] - o[2] * o[4], o[2] * o[3] - o[0] * o[5], o[0] * o[4] - o[1] * o[3]]
+    return round(sum(a * b for a, b in zip(p, n)), 3)
+
+
+def check_series(files, out):
+    """Checks across the files of one series (see the header); problems go to each file concerned."""
+    first_path, first = files[0]
+    for keyword in SERIES_LEVEL:
+        found = {tuple(values(ds, keyword)) for _, ds in files}
+        if len(found) > 1:
+            out[first_path].append(f'series-level {keyword} differs between the files of the series: {sorted(found)}')
+    agents = {isotope(ds) for _, ds in files}
+    if len(agents) > 1:
+        out[first_path].append(f'the files of the series carry {len(agents)} different PET Isotope Modules (radiopharmaceuticals): {sorted(agents)}')
+    instance_seen = {}
+    for path, ds in files:
+        if has_value(ds, 'InstanceNumber'):
+            number = int(ds.InstanceNumber)
+            if number in instance_seen:
+                out[path].append(f'InstanceNumber {number} also in {instance_seen[number]}')
+            instance_seen[number] = path
     seen = {}
-    for path, ds in datasets.items():
+    slice_of_position = {}
+    position_of_slice = {}
+    trigger_of_gate = {}
+    for path, ds in files:
         if not has_value(ds, 'ImageIndex') or not has_value(ds, 'NumberOfSlices'):
             continue
         index = int(ds.ImageIndex)
-        limit = int(ds.NumberOfSlices) * (int(ds.NumberOfTimeSlices) if has_value(ds, 'NumberOfTimeSlices') else 1)
+        slices = int(ds.NumberOfSlices)
+        kind = (values(ds, 'SeriesType') or [''])[0]
+        if kind == 'GATED' and has_value(ds, 'NumberOfRRIntervals') and has_value(ds, 'NumberOfTimeSlots'):
+            frames = int(ds.NumberOfRRIntervals) * int(ds.NumberOfTimeSlots)
+        elif kind == 'DYNAMIC' and has_value(ds, 'NumberOfTimeSlices'):
+            frames = int(ds.NumberOfTimeSlices)
+        else:
+            frames = 1
+        limit = slices * frames
         if not 1 <= index <= limit:
             out[path].append(f'ImageIndex {index} outside 1..{limit}')
         if index in seen:
             out[path].append(f'ImageIndex {index} also in {seen[index]}')
         seen[index] = path
+        if has_value(ds, 'ImagePositionPatient') and has_value(ds, 'ImageOrientationPatient'):
+            at = location(ds)
+            slice_index = (index - 1) % slices + 1
+            if slice_of_position.setdefault(at, slice_index) != slice_index:
+                out[path].append(f'ImageIndex {index} gives slice {slice_index} at {at} mm, where another file gives slice {slice_of_position[at]}')
+            if position_of_slice.setdefault(slice_index, at) != at:
+                out[path].append(f'ImageIndex {index} gives slice {slice_index} at {at} mm, which another file gives at {position_of_slice[slice_index]} mm')
+        if kind == 'GATED' and has_value(ds, 'TriggerTime'):
+            gate = (index - 1) // slices + 1
+            trigger = float(ds.TriggerTime)
+            if trigger_of_gate.setdefault(gate, trigger) != trigger:
+                out[path].append(f'gate {gate} (ImageIndex {index}) has TriggerTime {trigger}, another image of it {trigger_of_gate[gate]}')
+    if slice_of_position:
+        # Fewer positions than NumberOfSlices is a series written in part; more cannot be.
+        declared = {int(ds.NumberOfSlices) for _, ds in files if has_value(ds, 'NumberOfSlices')}
+        for n in declared:
+            if n < len(slice_of_position):
+                out[first_path].append(f'NumberOfSlices {n}, but the series has {len(slice_of_position)} positions along the normal')
+
+
+def main(paths):
+    out = {}
+    series = {}
+    for path in paths:
+        ds = pydicom.dcmread(path)
+        out[path] = check(ds)
+        series.setdefault(str(ds.get('SeriesInstanceUID', path)), []).append((path, ds))
+    for files in series.values():
+        check_series(files, out)
     print(json.dumps(out))
 
 

@@ -41,6 +41,17 @@ Enhanced PET Isotope Module (in MBq), the units the Real World Value Mapping's (
                         Time and ActualFrameDuration in its Unassigned Per-Frame one: decayed to
                         the SeriesTime (PS3.3 C.8.9.1.1.5, START)
 
+  gated/                cardiac-gated: 2 positions x 4 gates, each frame's Cardiac Synchronization
+                        functional group with its Nominal Cardiac Trigger Delay Time (0, 200, 400,
+                        600 ms) and R-R Interval Time Nominal 800 ms, the module's R-R window
+                        600-1000 ms (Cardiac Beat Rejection Technique RR_INTERVAL)
+  respiratory/          respiratory-gated: 2 positions x 2 gates, a Respiratory Synchronization
+                        functional group per frame and no cardiac one
+  split/                one dynamic series in two files (same SeriesInstanceUID): each file one time
+                        point (Frame Reference DateTime 150 s, then 450 s after the series start) at
+                        the same 2 positions
+  two-agents-split/     four frames at four positions, agents 1, 2, 1, 2 by position
+
 expected.json holds per set the factor and maximum SUVbw and Bq/ml of each frame.
 
 Usage: /usr/bin/python3 test/dicom/data/make-enhanced-pet.py <corpus dir> <output dir>
@@ -323,6 +334,59 @@ for i, frame in enumerate(e.PerFrameFunctionalGroupsSequence):
 save(e, 'legacy')
 legacy_factor = suv_factor(series_start, injection, dose_bq)
 expected['legacy'] = frames_expected([legacy_factor, legacy_factor])
+
+# --- Gated, respiratory, split over files, two agents over four frames -------------------------
+
+
+def reframe(e, specs):
+    """e with one frame per spec (z offset in slices, reference offset in s, agent), frame 1's groups as the template."""
+    template = e.PerFrameFunctionalGroupsSequence[0]
+    frames = []
+    for spec in specs:
+        f = copy.deepcopy(template)
+        f.PlanePositionSequence[0].ImagePositionPatient = [-342.11083849009, -528.74934994385, -278.5 - 3.27 * spec['z']]
+        content = f.FrameContentSequence[0]
+        content.FrameAcquisitionDateTime = dt_text(series_start + dt.timedelta(seconds=spec.get('start', 0)))
+        content.FrameReferenceDateTime = dt_text(series_start + dt.timedelta(seconds=spec.get('start', 0) + 150))
+        content.InStackPositionNumber = spec['z'] + 1
+        f.RadiopharmaceuticalUsageSequence[0].RadiopharmaceuticalAgentNumber = spec.get('agent', 1)
+        if 'delay' in spec:
+            sync = Dataset()
+            sync.NominalCardiacTriggerDelayTime = float(spec['delay'])
+            sync.RRIntervalTimeNominal = 800.0
+            sync.NominalPercentageOfCardiacPhase = spec['delay'] / 800 * 100
+            f.CardiacSynchronizationSequence = Sequence([sync])
+        if 'breath' in spec:
+            sync = Dataset()
+            sync.NominalPercentageOfRespiratoryPhase = spec['breath']
+            f.RespiratorySynchronizationSequence = Sequence([sync])
+        frames.append(f)
+    e.PerFrameFunctionalGroupsSequence = Sequence(frames)
+    e.NumberOfFrames = len(frames)
+    e.PixelData = np.concatenate([src.pixel_array.ravel()] * len(frames)).astype(src.pixel_array.dtype).tobytes()
+    return e
+
+
+e = reframe(enhanced('lowdose-enhanced-pet-gated'), [{'z': z, 'delay': d} for z in (0, 1) for d in (0, 200, 400, 600)])
+e.CardiacSynchronizationTechnique = 'PROSPECTIVE'
+e.CardiacBeatRejectionTechnique = 'RR_INTERVAL'
+e.LowRRValue, e.HighRRValue = 600, 1000
+save(e, 'gated')
+
+e = reframe(enhanced('lowdose-enhanced-pet-respiratory'), [{'z': z, 'breath': b} for z in (0, 1) for b in (25.0, 75.0)])
+save(e, 'respiratory')
+
+for k, start in enumerate((0, 300)):
+    e = reframe(enhanced('lowdose-enhanced-pet-split'), [{'z': z, 'start': start} for z in (0, 1)])
+    e.SOPInstanceUID = generate_uid(entropy_srcs=['lowdose-enhanced-pet-split', 'instance', str(k)])
+    e.file_meta.MediaStorageSOPInstanceUID = e.SOPInstanceUID
+    e.InstanceNumber = k + 1
+    os.makedirs(os.path.join(out, 'split'), exist_ok=True)
+    e.save_as(os.path.join(out, 'split', f'split-{k + 1}.dcm'), write_like_original=False)
+
+e = enhanced('lowdose-enhanced-pet-two-agents-split')
+e.RadiopharmaceuticalInformationSequence.append(agent(2, second_injection, second_dose_mbq))
+save(reframe(e, [{'z': z, 'agent': 1 + z % 2} for z in range(4)]), 'two-agents-split')
 
 with open(os.path.join(out, 'expected.json'), 'w') as fh:
     json.dump(expected, fh, indent=2)

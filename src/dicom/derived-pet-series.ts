@@ -1,0 +1,305 @@
+/**
+ * How the frames of a multi-frame PET source (Enhanced PET Image, Legacy Converted Enhanced PET)
+ * become classic PET series (PET Image, PS3.3 A.21), planned over every frame of the source series
+ * at once, whatever file holds it:
+ *
+ * - One derived series per radiopharmaceutical. A classic PET series has one PET Isotope Module, and
+ *   a classic reader makes its SUV of the first item of its Radiopharmaceutical Information Sequence
+ *   for every image; frames of an Enhanced source whose Radiopharmaceutical Usage Sequence (0018,9737)
+ *   names different agents are written as one series per agent (its own SeriesInstanceUID,
+ *   InstanceNumber, NumberOfSlices, ImageIndex). Frames that name no single agent go with the first.
+ * - Numbering across the whole (derived) series: InstanceNumber 1..n in the series' order; slices
+ *   are the distinct positions along the normal, time slices or gates the frames at one position.
+ * - Series Type (C.8.9.1.1.4): GATED when every frame carries a Cardiac Synchronization functional
+ *   group (0018,9118) from which the Type 1C values of a gated PET series can be taken (`gating`);
+ *   else DYNAMIC when frames share a position, WHOLE BODY for a moving bed (Type of Detector Motion
+ *   (0054,0202) STEP AND SHOOT or CONTINUOUS), else STATIC. A source gated in a way the classic
+ *   attributes cannot say (respiratory gating, a cardiac group without a trigger delay) is therefore
+ *   not called GATED.
+ *
+ * GATED, from the frames' Cardiac Synchronization functional groups (C.7.6.16.2.7) and the Cardiac
+ * Synchronization Module (C.7.4.16):
+ *   Trigger Time (0018,1060)          the frame's Nominal Cardiac Trigger Delay Time (0020,9153), ms
+ *                                     from the R peak to its first sample.
+ *   Number of Time Slots (0054,0071)  the distinct trigger delays; a frame's time slot is the rank of
+ *                                     its delay.
+ *   Number of R-R Intervals (0054,0061) the distinct R-R acceptance windows (Low R-R Value (0018,1081),
+ *                                     High R-R Value (0018,1082), the frame's else the module's); one
+ *                                     when no frame states a window. Some frames with a window and
+ *                                     others without: not GATED.
+ *   Frame Time (0018,1063)            the slot's length: to the next slot's trigger delay; the last
+ *                                     slot's to the R-R Interval Time Nominal (0020,9251) when the
+ *                                     frame gives it, else the slots' common step when they are evenly
+ *                                     spaced (to 1 ms). A slot whose length cannot be told: not GATED.
+ *   Beat Rejection Flag (0018,1080)   Y with a window, N when Cardiac Beat Rejection Technique
+ *                                     (0018,9169) is NONE, else empty (Type 2). Low / High R-R Value
+ *                                     (1C with Y) the window's.
+ *   Nominal Interval (0018,1062)      the R-R Interval Time Nominal, where given (Type 3).
+ *   Image Index (C.8.9.4.1.9)         ((R-R interval - 1) x Number of Time Slots + time slot - 1) x
+ *                                     Number of Slices + slice. Two frames at one position with the
+ *                                     same window and delay cannot be told apart: not GATED.
+ */
+import { functionalGroup, getNumber, getString } from './attributes.js';
+import type { DataSet } from './dicom-parser.js';
+import { instantMs } from './datetime-zone.js';
+import { frameAgent } from './enhanced-pet-suv.js';
+import type { ImageHeader } from './image-header.js';
+import type { ParsedFile } from './parse.js';
+import { dot, sliceNormal } from './series.js';
+import { sortableDateTime } from './suv.js';
+import type { Orientation, Vec3 } from './types.js';
+
+const FRAME_CONTENT = 'x00209111';
+const FRAME_REFERENCE_DATETIME = 'x00189151';
+const FRAME_ACQUISITION_DATETIME = 'x00189074';
+const TEMPORAL_POSITION_INDEX = 'x00209128';
+const CARDIAC_SYNCHRONIZATION = 'x00189118';
+const NOMINAL_CARDIAC_TRIGGER_DELAY_TIME = 'x00209153';
+const RR_INTERVAL_TIME_NOMINAL = 'x00209251';
+const LOW_RR_VALUE = 'x00181081';
+const HIGH_RR_VALUE = 'x00181082';
+const CARDIAC_BEAT_REJECTION_TECHNIQUE = 'x00189169';
+const TYPE_OF_DETECTOR_MOTION = 'x00540202';
+const TIMEZONE_OFFSET = 'x00080201';
+
+/** What planning needs of one frame, from its file's header and functional groups. */
+export interface PetPlanFrame {
+  /** The caller's id of the frame (the derived series' slice index). */
+  readonly id: number;
+  readonly position: Vec3 | null;
+  /** What orders frames at one position in time (a sortable text; '' when unknown). */
+  readonly time: string;
+  /** Radiopharmaceutical Agent Number of the frame's single agent; null when the source has one agent or the frame names none or several. */
+  readonly agent: number | null;
+  /** The frame's Cardiac Synchronization values; null without such a functional group. */
+  readonly cardiac: CardiacFrame | null;
+  /** Type of Detector Motion (0054,0202) of its file, upper case. */
+  readonly detectorMotion: string;
+}
+
+interface CardiacFrame {
+  readonly delayMs: number | undefined;
+  readonly rrNominalMs: number | undefined;
+  /** The R-R acceptance window (ms), undefined when neither the frame nor the module states one. */
+  readonly window: readonly [number, number] | undefined;
+  /** Cardiac Beat Rejection Technique (0018,9169), upper case ('' when absent). */
+  readonly rejection: string;
+}
+
+/** The classic gating values of one frame of a GATED series. */
+export interface PetGateValues {
+  readonly triggerTimeMs: number;
+  readonly frameTimeMs: number;
+  readonly nominalIntervalMs: number | undefined;
+  /** 'Y', 'N' or '' (unknown). */
+  readonly beatRejection: 'Y' | 'N' | '';
+  readonly window: readonly [number, number] | undefined;
+}
+
+/** Where one frame sits in its derived classic PET series. */
+export interface PetFramePlace {
+  /** The derived series it goes to (0: the first; one per radiopharmaceutical). */
+  readonly series: number;
+  /** The radiopharmaceutical of that series when the source has several, else null. */
+  readonly agent: number | null;
+  readonly seriesType: 'STATIC' | 'DYNAMIC' | 'GATED' | 'WHOLE BODY';
+  readonly numberOfSlices: number;
+  /** DYNAMIC only. */
+  readonly numberOfTimeSlices: number | undefined;
+  /** GATED only. */
+  readonly numberOfRRIntervals: number | undefined;
+  readonly numberOfTimeSlots: number | undefined;
+  readonly imageIndex: number;
+  /** 1-based in its series, in the order the frames were given. */
+  readonly instanceNumber: number;
+  readonly gate: PetGateValues | undefined;
+}
+
+export interface PetSeriesPlan {
+  /** Per derived series: the agent it holds (null: the source has one). */
+  readonly series: readonly { readonly agent: number | null; readonly frames: number }[];
+  readonly places: ReadonlyMap<number, PetFramePlace>;
+}
+
+/** The plan of `frames`, given in the source series' order (along the slice normal). */
+export function planPetSeries(frames: readonly PetPlanFrame[], orientation: Orientation | null): PetSeriesPlan {
+  const agents = [...new Set(frames.map((f) => f.agent))];
+  const named = agents.filter((a): a is number => a !== null).sort((a, b) => a - b);
+  const split = named.length > 1;
+  const groupOf = (f: PetPlanFrame) => (split ? Math.max(0, named.indexOf(f.agent ?? named[0]!)) : 0);
+  const groups: { agent: number | null; frames: PetPlanFrame[] }[] = split ? named.map((agent) => ({ agent, frames: [] })) : [{ agent: null, frames: [] }];
+  for (const f of frames) groups[groupOf(f)]!.frames.push(f);
+  const places = new Map<number, PetFramePlace>();
+  groups.forEach((group, series) => {
+    for (const [id, place] of planGroup(group.frames, orientation)) places.set(id, { ...place, series, agent: group.agent });
+  });
+  return { series: groups.map((g) => ({ agent: g.agent, frames: g.frames.length })), places };
+}
+
+type GroupPlace = Omit<PetFramePlace, 'series' | 'agent'>;
+
+/** Slice index (1-based, in the order given) of each frame: its distinct position along the normal. */
+function sliceIndices(frames: readonly PetPlanFrame[], orientation: Orientation | null): { slices: Map<number, number>; count: number; byPosition: PetPlanFrame[][] } {
+  const normal: Vec3 = orientation ? sliceNormal(orientation) : [0, 0, 1];
+  const key = (f: PetPlanFrame) => (f.position ? String(Math.round(dot(f.position, normal) * 1000)) : `#${f.id}`);
+  const positions = new Map<string, PetPlanFrame[]>();
+  for (const f of frames) {
+    const k = key(f);
+    const list = positions.get(k);
+    if (list) list.push(f);
+    else positions.set(k, [f]);
+  }
+  const slices = new Map<number, number>();
+  const byPosition = [...positions.values()];
+  byPosition.forEach((list, i) => list.forEach((f) => slices.set(f.id, i + 1)));
+  return { slices, count: byPosition.length, byPosition };
+}
+
+function planGroup(frames: readonly PetPlanFrame[], orientation: Orientation | null): Map<number, GroupPlace> {
+  const { slices, count, byPosition } = sliceIndices(frames, orientation);
+  const instance = new Map(frames.map((f, i) => [f.id, i + 1]));
+  const out = new Map<number, GroupPlace>();
+  const gated = gating(frames, byPosition);
+  if (gated) {
+    for (const f of frames) {
+      const g = gated.frames.get(f.id)!;
+      out.set(f.id, {
+        seriesType: 'GATED',
+        numberOfSlices: count,
+        numberOfTimeSlices: undefined,
+        numberOfRRIntervals: gated.rrIntervals,
+        numberOfTimeSlots: gated.timeSlots,
+        imageIndex: ((g.rr - 1) * gated.timeSlots + g.slot - 1) * count + slices.get(f.id)!,
+        instanceNumber: instance.get(f.id)!,
+        gate: g.values,
+      });
+    }
+    return out;
+  }
+  const timeSlice = new Map<number, number>();
+  let most = 1;
+  for (const list of byPosition) {
+    const ordered = [...list].sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : a.id - b.id));
+    ordered.forEach((f, t) => timeSlice.set(f.id, t + 1));
+    most = Math.max(most, ordered.length);
+  }
+  const motion = frames[0]?.detectorMotion ?? '';
+  const seriesType = most > 1 ? 'DYNAMIC' : motion === 'STEP AND SHOOT' || motion === 'CONTINUOUS' ? 'WHOLE BODY' : 'STATIC';
+  for (const f of frames) {
+    out.set(f.id, {
+      seriesType,
+      numberOfSlices: count,
+      numberOfTimeSlices: seriesType === 'DYNAMIC' ? most : undefined,
+      numberOfRRIntervals: undefined,
+      numberOfTimeSlots: undefined,
+      imageIndex: (timeSlice.get(f.id)! - 1) * count + slices.get(f.id)!,
+      instanceNumber: instance.get(f.id)!,
+      gate: undefined,
+    });
+  }
+  return out;
+}
+
+const windowKey = (w: readonly [number, number] | undefined) => (w ? `${w[0]}-${w[1]}` : '');
+const msKey = (ms: number) => String(Math.round(ms * 1000));
+
+/** The gated layout of `frames` (see the header), or null when the classic GATED values cannot all be taken from them. */
+function gating(
+  frames: readonly PetPlanFrame[],
+  byPosition: readonly PetPlanFrame[][],
+): { rrIntervals: number; timeSlots: number; frames: Map<number, { rr: number; slot: number; values: PetGateValues }> } | null {
+  if (frames.length === 0 || frames.some((f) => f.cardiac === null || !(f.cardiac.delayMs !== undefined && Number.isFinite(f.cardiac.delayMs) && f.cardiac.delayMs >= 0))) return null;
+  const cardiac = (f: PetPlanFrame) => f.cardiac!;
+  const withWindow = frames.filter((f) => cardiac(f).window !== undefined).length;
+  if (withWindow !== 0 && withWindow !== frames.length) return null;
+  const windows = [...new Set(frames.map((f) => windowKey(cardiac(f).window)))].sort((a, b) => parseFloat(a) - parseFloat(b));
+  const delays = [...new Map(frames.map((f) => [msKey(cardiac(f).delayMs!), cardiac(f).delayMs!])).values()].sort((a, b) => a - b);
+  const slotOf = (ms: number) => delays.findIndex((d) => msKey(d) === msKey(ms)) + 1;
+  // Each position holds each (window, slot) once.
+  for (const list of byPosition) {
+    const seen = new Set(list.map((f) => `${windowKey(cardiac(f).window)}|${msKey(cardiac(f).delayMs!)}`));
+    if (seen.size !== list.length) return null;
+  }
+  const steps = delays.slice(1).map((d, i) => d - delays[i]!);
+  const even = steps.length > 0 && steps.every((s) => Math.abs(s - steps[0]!) <= 1) ? steps[0]! : undefined;
+  const out = new Map<number, { rr: number; slot: number; values: PetGateValues }>();
+  for (const f of frames) {
+    const c = cardiac(f);
+    const slot = slotOf(c.delayMs!);
+    const next = delays[slot];
+    const frameTime = next !== undefined ? next - c.delayMs! : c.rrNominalMs !== undefined && c.rrNominalMs > c.delayMs! ? c.rrNominalMs - c.delayMs! : even;
+    if (frameTime === undefined || !(frameTime > 0)) return null;
+    const beatRejection = c.window ? 'Y' : c.rejection === 'NONE' ? 'N' : '';
+    out.set(f.id, {
+      rr: windows.indexOf(windowKey(c.window)) + 1,
+      slot,
+      values: { triggerTimeMs: c.delayMs!, frameTimeMs: frameTime, nominalIntervalMs: c.rrNominalMs, beatRejection, window: c.window },
+    });
+  }
+  return { rrIntervals: windows.length, timeSlots: delays.length, frames: out };
+}
+
+/** A time in ms (negative too: an instant before 1970) as text that sorts as the number does. */
+const sortableMs = (ms: number) => (ms + 1e14).toFixed(3).padStart(20, '0');
+
+/** A frame's time key: its Frame Reference DateTime (else Frame Acquisition DateTime) as an instant, then its Temporal Position Index. */
+export function planTimeKey(header: ImageHeader, parsed: ParsedFile, frame: number): string {
+  const ds = parsed.dataSet;
+  const legacy = header.pet?.LegacyFrames?.[frame];
+  if (legacy) return legacy.FrameReferenceTime !== undefined ? sortableMs(legacy.FrameReferenceTime) : sortableDateTime(legacy.AcquisitionDate, legacy.AcquisitionTime);
+  const content = functionalGroup(ds, frame, FRAME_CONTENT);
+  const zone = getString(ds, TIMEZONE_OFFSET);
+  const reference = content ? (getString(content, FRAME_REFERENCE_DATETIME) ?? getString(content, FRAME_ACQUISITION_DATETIME)) : undefined;
+  const at = reference ? instantMs(reference, zone) : Number.NaN;
+  const index = content ? getNumber(content, TEMPORAL_POSITION_INDEX, 'UL') : undefined;
+  const time = Number.isFinite(at) ? sortableMs(at) : '~';
+  return `${time}|${index !== undefined && Number.isFinite(index) ? String(index).padStart(12, '0') : ''}`;
+}
+
+function cardiacOf(ds: DataSet, frame: number): CardiacFrame | null {
+  const group = functionalGroup(ds, frame, CARDIAC_SYNCHRONIZATION);
+  if (!group) return null;
+  const number = (from: DataSet, tag: string, vr: 'FD' | 'IS') => {
+    const v = getNumber(from, tag, vr);
+    return v !== undefined && Number.isFinite(v) ? v : undefined;
+  };
+  const low = number(group, LOW_RR_VALUE, 'IS') ?? number(ds, LOW_RR_VALUE, 'IS');
+  const high = number(group, HIGH_RR_VALUE, 'IS') ?? number(ds, HIGH_RR_VALUE, 'IS');
+  return {
+    delayMs: number(group, NOMINAL_CARDIAC_TRIGGER_DELAY_TIME, 'FD'),
+    rrNominalMs: number(group, RR_INTERVAL_TIME_NOMINAL, 'FD'),
+    window: low !== undefined && high !== undefined && high >= low ? [low, high] : undefined,
+    rejection: (getString(ds, CARDIAC_BEAT_REJECTION_TECHNIQUE) ?? '').trim().toUpperCase(),
+  };
+}
+
+/** The planning facts of frame `frame` of a multi-frame PET file; `id` the caller's. */
+export function petPlanFrame(header: ImageHeader, parsed: ParsedFile, frame: number, id: number, position: Vec3 | null): PetPlanFrame {
+  const ds = parsed.dataSet;
+  const enhanced = header.pet?.EnhancedPet;
+  const agent = enhanced && enhanced.agents.length > 1 && enhanced.frames[frame] ? frameAgent(enhanced.frames[frame], enhanced.agents) : undefined;
+  return {
+    id,
+    position,
+    time: planTimeKey(header, parsed, frame),
+    agent: typeof agent === 'object' ? (agent.number ?? null) : null,
+    cardiac: header.pet?.LegacyFrames ? null : cardiacOf(ds, frame),
+    detectorMotion: (getString(ds, TYPE_OF_DETECTOR_MOTION) ?? '').trim().toUpperCase(),
+  };
+}
+
+/** Whether a file's PET attributes are those of a multi-frame PET source (its frames planned here). */
+export const isMultiFramePet = (header: ImageHeader): boolean =>
+  header.modality === 'PT' && header.pet !== null && header.pet !== undefined && (header.pet.EnhancedPet !== undefined || header.pet.LegacyFrames !== undefined);
+
+/** The plan of every frame of one file on its own, ordered along the slice normal as a series sorts them. */
+export function planOfOwnFrames(header: ImageHeader, parsed: ParsedFile): PetSeriesPlan {
+  const orientation = header.frameGeometry[0]?.orientation ?? null;
+  const normal = orientation ? sliceNormal(orientation) : null;
+  const location = (p: Vec3 | null) => (p && normal ? dot(p, normal) : 0);
+  const frames = header.frameGeometry
+    .map((g, frame) => petPlanFrame(header, parsed, frame, frame, g.position))
+    .sort((a, b) => location(a.position) - location(b.position) || a.id - b.id);
+  return planPetSeries(frames, orientation);
+}
+
