@@ -270,12 +270,17 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
 /**
  * The classic PET series of a multi-frame PET source (Enhanced PET, Legacy Converted Enhanced PET),
  * planned over every frame of `source` in every file (./derived-pet-series.ts), keyed by slice
- * index; null for any other source. Each file is read once here, before any is written.
+ * index; null for any other source (a series of one single-frame file per slice whose first file is
+ * not multi-frame PET is taken as classic on that file alone). Each file of a multi-frame source is
+ * read once here, before any is written.
  */
 function planMultiFramePetSeries(source: Series): PetSeriesPlan | null {
   const byFile = new Map<string, number[]>();
   source.slices.forEach((s, index) => byFile.set(s.file, [...(byFile.get(s.file) ?? []), index]));
   const frames = new Map<number, ReturnType<typeof petPlanFrame>>();
+  // A classic series (one single-frame file per slice) is known by its first file: not read whole twice.
+  const first = source.slices[0];
+  if (!first || (byFile.size === source.slices.length && !isMultiFramePet(readSourceHeader(first.file).header))) return null;
   for (const [file, indices] of byFile) {
     const { parsed, header } = readSourceHeader(file);
     if (!isMultiFramePet(header)) continue;
