@@ -6,6 +6,7 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, extname, join, resolve, sep } from 'node:path';
 import { LowdoseError, toLowdoseError } from '../errors.js';
+import { abortReason } from '../util/abort-reason.js';
 import { CodeSample } from '../util/code-sample.js';
 import { requireImage, SKIP_CODES } from './classify.js';
 import { checkPixelData } from './frames.js';
@@ -47,6 +48,11 @@ export interface ScanResult {
 export interface ScanOptions {
   /** Called before each file is read (for progress output). */
   readonly onFile?: (index: number, total: number, path: string) => void;
+  /**
+   * Stops the scan (SIGINT / SIGTERM) between files, and between the folders it lists: it throws
+   * E_CANCELLED saying how many files were read.
+   */
+  readonly signal?: AbortSignal;
   /**
    * Folders everything must really lie in: a file or folder whose real path (symlinks resolved)
    * is outside all of them is left out, not read. The server confines itself to its data folders
@@ -92,9 +98,14 @@ interface FoundFile {
 }
 
 /** Expands directories recursively (sorted, hidden entries skipped, symlink loops avoided). */
+/** The scan stopped by its signal (E_CANCELLED): `where` says how far it came. */
+function scanStopped(signal: AbortSignal, where: string): LowdoseError {
+  return new LowdoseError('E_CANCELLED', `the input scan was stopped ${where} (${abortReason(signal)}): no series was listed, nothing was denoised`);
+}
+
 export async function findFiles(
   paths: readonly string[],
-  options: { within?: readonly string[] } = {},
+  options: { within?: readonly string[]; signal?: AbortSignal } = {},
 ): Promise<{ files: FoundFile[]; missing: LowdoseError[]; outside: number }> {
   const files: FoundFile[] = [];
   const missing: LowdoseError[] = [];
@@ -112,6 +123,7 @@ export async function findFiles(
   };
 
   async function walk(dir: string): Promise<void> {
+    if (options.signal?.aborted) throw scanStopped(options.signal, `while listing the input folders (${files.length} file(s) found)`);
     const real = await realpath(dir).catch(() => dir);
     if (visitedDirs.has(real)) return;
     visitedDirs.add(real);
@@ -174,7 +186,7 @@ export async function readInstanceHeader(path: string): Promise<ImageHeader> {
 }
 
 export async function scanPaths(paths: readonly string[], options: ScanOptions = {}): Promise<ScanResult> {
-  const { files, missing, outside } = await findFiles(paths, options.within ? { within: options.within } : {});
+  const { files, missing, outside } = await findFiles(paths, { ...(options.within ? { within: options.within } : {}), ...(options.signal ? { signal: options.signal } : {}) });
   const headers: ImageHeader[] = [];
   const perCode = options.listedPerCode ?? Number.POSITIVE_INFINITY;
   const errors = new CodeSample<LowdoseError>(perCode);
@@ -187,6 +199,7 @@ export async function scanPaths(paths: readonly string[], options: ScanOptions =
   const alwaysListed = new Set(options.keepSkippedNamed ?? []);
   const passOver = (entry: SkippedFile) => (alwaysListed.has(basename(entry.path)) ? skipped.keep(entry) : skipped.add(entry));
   for (const [index, file] of files.entries()) {
+    if (options.signal?.aborted) throw scanStopped(options.signal, `after reading ${index} of ${files.length} file(s)`);
     options.onFile?.(index, files.length, file.path);
     try {
       headers.push(await readInstanceHeader(file.path));

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { LowdoseError } from '../errors.js';
+import { abortReason } from '../util/abort-reason.js';
 import { formatBytes } from '../util/bytes.js';
 import { DEFAULT_MAX_INSTANCE_BYTES, InstanceReceiver, MAX_CONTROL_PDU_BYTES, P_DATA_TF, watchPduLengths, type AcceptedContext, type InstanceStore, type StoreCommand } from './receive.js';
 import { securityOptions, tlsFailure, type DimseTls } from './tls.js';
@@ -94,11 +95,7 @@ function isCancellable(request: DimseRequest): boolean {
   return request instanceof CFindRequest || request instanceof CGetRequest || request instanceof CMoveRequest;
 }
 
-/** Why `signal` stopped, for messages ("interrupted by SIGINT"). */
-function abortReason(signal: AbortSignal): string {
-  const reason: unknown = signal.reason;
-  return reason instanceof Error && reason.name !== 'AbortError' ? reason.message : 'stopped';
-}
+
 
 /** The parts of dcmjs-dimse's Network the typings do not show: its A-ABORT event, socket and store hooks. */
 interface NetworkInternals {
@@ -231,7 +228,7 @@ export function associate(peer: DimsePeer, requests: readonly DimseRequest[], op
     }));
     /** The error of an association stopped by `signal`, saying what the PACS made of the C-CANCEL. */
     const cancelled = (): LowdoseError => {
-      const reason = abortReason(signal!);
+      const reason = abortReason(signal);
       if (!cancel.sent) return new LowdoseError('E_CANCELLED', `${options.purpose} of ${url} stopped before the PACS accepted the association (${reason}): the connection was closed`, { path: url });
       const answer = cancel.abortedIgnored
         ? `the PACS went on after it (${cancel.after.answers} answer(s), ${cancel.after.started} instance(s) begun), so the association was aborted`
@@ -280,7 +277,7 @@ export function associate(peer: DimsePeer, requests: readonly DimseRequest[], op
     onAbort = () => {
       if (!associationAnswered || refused.length > 0) {
         // Nothing was asked yet: close the connection.
-        fail(new LowdoseError('E_CANCELLED', abortReason(signal!)));
+        fail(new LowdoseError('E_CANCELLED', abortReason(signal)));
         socket.destroy();
         return;
       }

@@ -79,6 +79,8 @@ export interface DenoiserLoadOptions {
    * work on other batches, files or requests during its forward passes; default false.
    */
   readonly worker?: boolean;
+  /** Stops the load (E_CANCELLED; loadModel's `signal`). */
+  readonly signal?: AbortSignal;
 }
 
 /** The choices of a denoise run; each defaults to the model card's. */
@@ -180,6 +182,7 @@ export class Denoiser {
       ...(options.modelsDir !== undefined ? { modelsDir: options.modelsDir } : {}),
       ...(options.maxForwardPixels !== undefined ? { maxForwardPixels: options.maxForwardPixels } : {}),
       ...(options.worker !== undefined ? { worker: options.worker } : {}),
+      ...(options.signal !== undefined ? { signal: options.signal } : {}),
     });
     try {
       const denoiser = new Denoiser(loaded, options.modality ?? loaded.card.modalities[0]!, options);

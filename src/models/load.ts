@@ -11,7 +11,7 @@ import { LowdoseError } from '../errors.js';
 import type { DiffusionModel, ForwardStats, ModelBatch } from '../diffusion/model.js';
 import { TiledModel } from '../diffusion/tiling.js';
 import type { DeviceReport } from '../runtime/devices.js';
-import { OnnxSession, type ForwardSession, type SessionOptions } from '../runtime/session.js';
+import { loadStopped, OnnxSession, type ForwardSession, type SessionOptions } from '../runtime/session.js';
 import { WorkerSession } from '../runtime/worker-session.js';
 import { packagePath } from '../util/package-root.js';
 import { checkCardAgainstGraph, conditionChannels, latentOf, parseModelCard, type ModelCard } from './card.js';
@@ -122,6 +122,8 @@ export interface LoadModelOptions extends SessionOptions {
    * this thread whatever this says.
    */
   worker?: boolean;
+  /** Stops the load (E_CANCELLED; SIGINT / SIGTERM): at once on a worker thread, else between its steps. */
+  signal?: AbortSignal;
 }
 
 /** A loaded model: card, session and device, callable on images of any size. */
@@ -221,9 +223,10 @@ export async function loadModel(nameOrPath: string, options: LoadModelOptions = 
   // A latent model's encoder and decoder run on this thread and take the sampler's arrays as they
   // are, which onnxruntime refuses on shared memory: such a model keeps its network here too.
   const onWorker = Boolean(options.worker) && !latentOf(card);
-  const session = onWorker ? await WorkerSession.create(files.onnxPath, sessionOptions) : await OnnxSession.create(files.onnxPath, sessionOptions);
+  const session = onWorker ? await WorkerSession.create(files.onnxPath, sessionOptions, options.signal) : await OnnxSession.create(files.onnxPath, sessionOptions, options.signal);
   let codec: LatentCodec | null = null;
   try {
+    if (options.signal?.aborted) throw loadStopped(files.onnxPath, options.signal);
     checkCardAgainstGraph(card, session.signature, files.onnxPath);
     const latent = latentOf(card);
     if (latent) {
@@ -233,6 +236,10 @@ export async function loadModel(nameOrPath: string, options: LoadModelOptions = 
       }
       // The autoencoder runs where the network does (the device auto chose, not auto again).
       codec = await LatentCodec.open(card, files.cardPath, latent, { ...sessionOptions, device: session.device.used });
+      if (options.signal?.aborted) {
+        await codec.release();
+        throw loadStopped(files.onnxPath, options.signal);
+      }
     }
   } catch (error) {
     await session.release();

@@ -94,7 +94,8 @@ async function denoiseScanned(paths: readonly string[], options: DenoiseOptions,
   const outDir = path.resolve(options.outDir);
   const tell = options.onUnreadable ?? (unreadable ? (entry: DenoiseReport['errors'][number]) => unreadable.add(entry) : null);
   const onError = tell ? { onError: (e: LowdoseError) => tell(e.toJSON()) } : {};
-  const scan = await scanPaths(paths, { listedPerCode: LISTED_PER_CODE, ...onError });
+  // A signal during the scan stops it between files (E_CANCELLED, nothing written: no series was listed).
+  const scan = await scanPaths(paths, { listedPerCode: LISTED_PER_CODE, ...onError, ...(options.signal ? { signal: options.signal } : {}) });
   const errors = CodeSample.of<DenoiseReport['errors'][number]>(scan.errors.map((e) => e.toJSON()), scan);
   // An -o inside an input folder holds this command's own earlier output: not input. (Its rerun
   // found the finished series there and refused them as input files inside -o.)
@@ -179,7 +180,13 @@ async function denoiseScanned(paths: readonly string[], options: DenoiseOptions,
         continue;
       }
       try {
-        const denoiser = await denoiserFor(series, options, denoisers, log, limits);
+        const denoiser = await denoiserFor(series, options, denoisers, log, limits).catch((error: unknown) => {
+          // A signal during the model load stops it: the series has not begun (no folder, no file).
+          if (!options.signal?.aborted) throw error;
+          throw new LowdoseError('E_CANCELLED', `series ${series.seriesInstanceUid} was not run: it was stopped while its model was loading (${stopReason(options.signal)}); nothing of it was written`, {
+            path: series.slices[0]?.file ?? '',
+          });
+        });
         const report = await denoiseSeries(series, denoiser, {
           ...options,
           outDir,

@@ -353,6 +353,8 @@ async function pullDenoiseStore<R extends FolderRecordShape>(
       denoiseOptions,
     );
   } catch (error) {
+    // Stopped while the pulled folder was scanned (no series listed yet): as when stopped before denoising.
+    if (!(error instanceof RunStopped) && options.signal?.aborted) return stopped(`${steps.source} was pulled but not denoised: ${stopReason(options.signal)}`);
     if (!(error instanceof RunStopped)) throw error;
     // Stopped while denoising: the series finished are recorded, nothing is stored back.
     const partial = error.report as DenoiseReport;

@@ -5,6 +5,7 @@
  * Callers that only know errors (a queue job) see an E_CANCELLED LowdoseError as before.
  */
 import { LowdoseError } from '../errors.js';
+import { abortReason } from '../util/abort-reason.js';
 
 export class RunStopped<R> extends LowdoseError {
   constructor(
@@ -17,6 +18,5 @@ export class RunStopped<R> extends LowdoseError {
 
 /** Why `signal` stopped the run, for messages: its reason's message ("interrupted by SIGINT"), else a plain word. */
 export function stopReason(signal: AbortSignal | undefined): string {
-  const reason: unknown = signal?.reason;
-  return reason instanceof Error && reason.name !== 'AbortError' ? reason.message : 'the run was stopped';
+  return abortReason(signal, 'the run was stopped');
 }

@@ -134,6 +134,8 @@ async function createDiffusionDenoiser(
       uncertaintyThreshold: options.uncertaintyThreshold,
     }),
     ...(options.strength !== undefined ? { samplerSettings: { strength: options.strength } } : {}),
+    // SIGINT / SIGTERM during the load stops it (E_CANCELLED) rather than waiting for it.
+    ...(options.signal !== undefined ? { signal: options.signal } : {}),
   });
   let shape: { rows: number; columns: number; pixelSpacing: [number, number] } | null = null;
   let inputNoise: number | null = null;

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import ort from 'onnxruntime-node';
 import { LowdoseError } from '../errors.js';
+import { abortReason } from '../util/abort-reason.js';
 import { threadCpuMs } from '../util/thread-cpu.js';
 import {
   deviceUnavailableReason,
@@ -46,6 +47,11 @@ export interface SessionOptions {
   device?: DeviceRequest;
   /** Threads for one operator (onnxruntime's intraOpNumThreads); default: onnxruntime's choice (all cores). */
   threads?: number;
+}
+
+/** A model load stopped by its signal (E_CANCELLED, naming the model file). */
+export function loadStopped(modelPath: string, signal: AbortSignal): LowdoseError {
+  return new LowdoseError('E_CANCELLED', `loading ${modelPath} was stopped (${abortReason(signal)})`, { path: modelPath });
 }
 
 /** Cumulative forward-pass counters, so callers can compare raw model time with their total. */
@@ -108,8 +114,11 @@ export class OnnxSession implements ForwardSession {
     this.signature = describeGraph(session);
   }
 
-  /** Loads a model file on the requested device; `auto` falls back CUDA → WebGPU → CPU. */
-  static async create(modelPath: string, options: SessionOptions = {}): Promise<OnnxSession> {
+  /**
+   * Loads a model file on the requested device; `auto` falls back CUDA → WebGPU → CPU. `signal`
+   * stops it between its steps (the file read, each device's native load), E_CANCELLED.
+   */
+  static async create(modelPath: string, options: SessionOptions = {}, signal?: AbortSignal): Promise<OnnxSession> {
     const requested = options.device ?? 'auto';
     if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 1)) {
       throw new LowdoseError('E_USAGE', `threads must be a positive integer, got ${options.threads}`);
@@ -122,6 +131,7 @@ export class OnnxSession implements ForwardSession {
     }
     const skipped: DeviceSkip[] = [];
     for (const device of devicesToTry(requested)) {
+      if (signal?.aborted) throw loadStopped(modelPath, signal);
       const unavailable = deviceUnavailableReason(device);
       if (unavailable) {
         skipped.push({ device, reason: unavailable });
@@ -129,8 +139,13 @@ export class OnnxSession implements ForwardSession {
       }
       try {
         const session = await ort.InferenceSession.create(bytes, sessionOptions(device, options.threads));
+        if (signal?.aborted) {
+          await session.release();
+          throw loadStopped(modelPath, signal);
+        }
         return new OnnxSession(session, modelPath, { requested, used: device, skipped });
       } catch (error) {
+        if (error instanceof LowdoseError && error.code === 'E_CANCELLED') throw error;
         const reason = explainDeviceFailure(device, shortReason(error));
         if (device === 'cpu') {
           // The CPU always exists: failing here means the file is not a usable model.

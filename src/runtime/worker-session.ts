@@ -17,7 +17,7 @@ import type { Worker } from 'node:worker_threads';
 import { LowdoseError } from '../errors.js';
 import { startModuleWorker } from '../util/worker.js';
 import type { DeviceReport } from './devices.js';
-import type { ForwardSession, ForwardStats, GraphSignature, SessionOptions, TensorData } from './session.js';
+import { loadStopped, type ForwardSession, type ForwardStats, type GraphSignature, type SessionOptions, type TensorData } from './session.js';
 import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
 
 /** A Float32Array of `length` values on a SharedArrayBuffer: what a WorkerSession reads and writes in place. */
@@ -55,10 +55,17 @@ export class WorkerSession implements ForwardSession {
     this.stats = threadClock ? { calls: 0, forwardMs: 0, forwardCpuMs: 0, workerCpuMs: 0 } : { calls: 0, forwardMs: 0 };
   }
 
-  /** Opens `modelPath` on a new worker thread (same options and errors as OnnxSession.create). */
-  static async create(modelPath: string, options: SessionOptions = {}): Promise<WorkerSession> {
+  /**
+   * Opens `modelPath` on a new worker thread (same options and errors as OnnxSession.create).
+   * `signal` stops the opening at once (E_CANCELLED): the worker is told to end and not waited
+   * for, as onnxruntime's native load in progress on it runs to its end first.
+   */
+  static async create(modelPath: string, options: SessionOptions = {}, signal?: AbortSignal): Promise<WorkerSession> {
+    if (signal?.aborted) throw loadStopped(modelPath, signal);
     const worker = startModuleWorker(import.meta.url, 'session-worker');
     const opening = new Opening(worker);
+    const onAbort = () => opening.abandon(loadStopped(modelPath, signal!));
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const reply = await opening.request({ op: 'create', id: 0, modelPath, options: { ...options } });
       if (reply.op !== 'created') throw new LowdoseError('E_INTERNAL', `session worker answered ${reply.op} to create`);
@@ -67,8 +74,13 @@ export class WorkerSession implements ForwardSession {
       return session;
     } catch (error) {
       opening.close();
-      await worker.terminate();
+      if (signal?.aborted) {
+        worker.unref();
+        void worker.terminate();
+      } else await worker.terminate();
       throw error;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
     }
   }
 
@@ -171,6 +183,11 @@ class Opening {
 
   close(): void {
     this.waiting = null;
+  }
+
+  /** Gives up waiting for the create request (its caller was stopped): it rejects with `error`. */
+  abandon(error: LowdoseError): void {
+    this.fail(error);
   }
 
   private fail(error: LowdoseError): void {

@@ -7,7 +7,8 @@
  * --json), the exit status and what is left on disk are checked.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, open, readFile, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -84,7 +85,76 @@ describe.skipIf(!haveMayo)('denoise <folder> stopped by a signal', () => {
     ]);
     expect(readdirSync(cancelledDir).filter((f) => f.endsWith('.dcm'))).toHaveLength(7);
   }, 240_000);
+
+  it('SIGINT during the input scan stops it at the next file: exit 130, --json names how many files were read, no series listed, -o not made', async () => {
+    // The scan's first file is a named pipe: its read waits until this test writes it, so the
+    // signal lands while the scan is known to be under way, with the series' 7 files still to read.
+    const fifo = path.join(dir, 'scan-first.dcm');
+    execFileSync('mkfifo', [fifo]);
+    const out = path.join(dir, 'out-scan');
+    let signalled!: () => void;
+    const signalledOnce = new Promise<void>((resolve) => (signalled = resolve));
+    const reading = open(fifo, 'w');
+    const written = reading.then(async (writer) => {
+      await signalledOnce;
+      await writer.writeFile('not DICOM');
+      await writer.close();
+    });
+    const run = await runUntil(['denoise', fifo, MAYO_A, '-o', out, '--method', 'gaussian', '--no-progress', '--json'], {}, reading.then(() => undefined), 'SIGINT', signalled);
+    await written;
+    expect(run.code, run.stderr).toBe(130);
+    expect(JSON.parse(run.stdout)).toEqual({
+      toolkit: expect.any(Object),
+      series: [],
+      errors: [{ code: 'E_CANCELLED', path: null, message: 'the input scan was stopped after reading 1 of 8 file(s) (interrupted by SIGINT): no series was listed, nothing was denoised' }],
+    });
+    expect(existsSync(out)).toBe(false);
+  }, 120_000);
+
+  it('SIGTERM while the model loads stops the load: exit 143, report.json has the series not run (no folder, no lock), printed before the load could end', async () => {
+    // The model's ONNX file is a named pipe that this test opens for writing: the load waits in its
+    // read, the signal is sent once the load has opened it, and the pipe is closed (ending the read)
+    // only after the run has printed its report: the run must not wait for the load to print it.
+    const modelDir = path.join(dir, 'model-fifo');
+    await mkdir(modelDir);
+    await copyFile(path.resolve('models/lowdose-ct.json'), path.join(modelDir, 'lowdose-ct.json'));
+    const fifo = path.join(modelDir, 'lowdose-ct.onnx');
+    execFileSync('mkfifo', [fifo]);
+    const out = path.join(dir, 'out-load');
+    const loading = open(fifo, 'w');
+    let printed!: () => void;
+    const reported = new Promise<void>((resolve) => (printed = resolve));
+    const closed = Promise.all([loading, reported]).then(([writer]) => writer.close());
+    const run = await runUntil(
+      ['denoise', MAYO_A, '-o', out, '--model', path.join(modelDir, 'lowdose-ct.json'), '--steps', '2', '--no-progress', '--json'],
+      {},
+      loading.then(() => undefined),
+      'SIGTERM',
+      () => {},
+      (stdout) => stdout.trimEnd().endsWith('}') && isJson(stdout) && printed(),
+    );
+    await closed;
+    expect(run.code, run.stderr).toBe(143);
+    const report = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8')) as Report;
+    expect(JSON.parse(run.stdout)).toEqual(report);
+    expect(report.series).toEqual([]);
+    expect(report.errors).toEqual([
+      { code: 'E_CANCELLED', path: expect.stringContaining(MAYO_A), message: expect.stringMatching(/^series \S+ was not run: it was stopped while its model was loading \(interrupted by SIGTERM\); nothing of it was written$/) },
+    ]);
+    // No series folder was made, no lock or temporary left.
+    expect(listAll(out).filter((f) => !['report.json'].includes(f))).toEqual([]);
+  }, 120_000);
 });
+
+/** Whether `text` parses as JSON. */
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Our AE title, known to Orthanc (C-GET is allowed from it). */
 const CALLING_AET = 'LOWDOSE';

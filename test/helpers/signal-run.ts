@@ -15,7 +15,8 @@ export interface SignalledRun {
 /**
  * Runs `lowdose <args>` and sends `signal` once `when` holds: a test on the stderr so far (checked as
  * stderr comes; if it ever holds), or a promise that resolves (a request held at a proxy); null never
- * sends. `signalled` is called once the run has logged that it took the signal.
+ * sends. `signalled` is called once the run has logged that it took the signal; `printed` with the
+ * stdout so far as it comes.
  */
 export function runUntil(
   args: readonly string[],
@@ -23,6 +24,7 @@ export function runUntil(
   when: ((stderr: string) => boolean) | Promise<void> | null,
   signal: NodeJS.Signals = 'SIGINT',
   signalled: () => void = () => {},
+  printed: (stdout: string) => void = () => {},
 ): Promise<SignalledRun> {
   const script = "const { main } = await import('./src/cli/main.ts'); process.exitCode = await main(['node', 'lowdose', ...process.argv.slice(1)]);";
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, ...args], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -35,7 +37,10 @@ export function runUntil(
     child.kill(signal);
   };
   if (when instanceof Promise) void when.then(send);
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stdout.on('data', (c: Buffer) => {
+    stdout += c.toString();
+    printed(stdout);
+  });
   child.stderr.on('data', (c: Buffer) => {
     stderr += c.toString();
     if (typeof when === 'function' && when(stderr)) send();
