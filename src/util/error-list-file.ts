@@ -5,20 +5,32 @@
  *
  * The list is streamed: each error is written as the scan meets it (buffered a few kB at a time)
  * into a scratch file outside the output folder (the output folder is not made before the run's
- * checks pass), never held in memory. `publish` copies it into the output folder under a
- * temporary name and renames it into place, so a reader sees a whole list or none, never a cut
- * one; a run with no unreadable file removes the list an earlier run left there (report.json, which
- * the run rewrites too, would no longer name it).
+ * checks pass), never held in memory. The scratch file is unlinked as soon as it is open (where
+ * the system allows it, as Linux and macOS do), so a run killed with SIGKILL leaves nothing of it.
+ *
+ * `publish` puts the list so far into the output folder, appended rather than copied whole: two
+ * hidden working files there (`.unreadable.tsv.<owner tag>.tmp`, ./owner-tag.ts) take turns; the
+ * one not on show gets the entries it lacks appended, is hard-linked under a temporary name and
+ * renamed over `unreadable.tsv`. So a publish writes what the last two publishes added (a run over
+ * many studies publishes after each), and `unreadable.tsv` is only ever replaced whole by a rename,
+ * never written while it has that name: a reader sees a whole list or none, never a cut one. On a
+ * file system without hard links it is copied whole under a temporary name and renamed instead.
+ * The working files' names are removed when the run ends (`discard`); a run killed before leaves
+ * them, and the next run publishing into that folder removes those whose process is gone
+ * (same host, pid no longer running or reused). A run with no unreadable file removes the list an
+ * earlier run left there (report.json, which the run rewrites too, would no longer name it).
  *
  * Format: UTF-8, one line per file, tab-separated `path`, `code`, `message`, after a header line
  * `path\tcode\tmessage`; a tab, newline, carriage return or backslash inside a field is written
  * `\t`, `\n`, `\r`, `\\`.
  */
-import { closeSync, mkdtempSync, openSync, writeSync } from 'node:fs';
-import { copyFile, rename, rm } from 'node:fs/promises';
+import { closeSync, mkdtempSync, openSync, readSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
+import { link, readdir, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { staleReason } from './folder-lock.js';
 import { makeDirectories, temporaryPathFor } from './fs.js';
+import { hostTag, ownerTag, parseOwnerTag } from './owner-tag.js';
 
 /** The file's name in an output folder (docs/contract.md "Capped lists"). */
 export const ERRORS_FILE = 'unreadable.tsv';
@@ -60,21 +72,62 @@ export function parseErrorList(text: string): ErrorListEntry[] {
   });
 }
 
+/** A hidden working file of a list in an output folder: its path, open descriptor and bytes written. */
+interface WorkingFile {
+  readonly path: string;
+  readonly fd: number;
+  bytes: number;
+}
+
+/** The name of a working file of the list in an output folder: `.unreadable.tsv.<owner tag>.tmp`. */
+const WORKING_NAME = /^\.unreadable\.tsv\.(.+)\.tmp$/;
+
+/** Bytes copied at a time from the scratch file. */
+const COPY_BYTES = 1024 * 1024;
+
+/**
+ * Removes the working files (`.unreadable.tsv.<owner tag>.tmp`) that runs on this host left in
+ * `dir` when they were killed: those whose process no longer runs (or whose pid another process
+ * now has). Those of a live process or of another host stay. Returns how many were removed.
+ */
+export async function removeStaleErrorLists(dir: string, host = hostTag()): Promise<number> {
+  let removed = 0;
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const tag = WORKING_NAME.exec(name)?.[1];
+    const owner = tag === undefined ? null : parseOwnerTag(tag);
+    if (owner === null || owner.host !== host || staleReason(owner, host) === null) continue;
+    if (await rm(path.join(dir, name), { force: true }).then(() => true, () => false)) removed++;
+  }
+  return removed;
+}
+
 export class ErrorListFile {
   private fd: number | null;
   private pending: string[] = [];
   private pendingBytes = 0;
   private written = 0;
+  /** Bytes in the scratch file (what is flushed). */
+  private scratchBytes = 0;
+  /** The output folder's working files (two, taking turns) and which one is next; null before the first publish. */
+  private output: { readonly dir: string; readonly files: WorkingFile[]; next: number; shown: number } | null = null;
 
   private constructor(
-    private readonly scratchDir: string,
-    private readonly scratch: string,
+    /** The scratch folder while it must stay (a system that cannot unlink an open file), else null. */
+    private scratchDir: string | null,
+    scratch: string,
   ) {
-    this.fd = openSync(scratch, 'w');
+    this.fd = openSync(scratch, 'w+');
+    try {
+      unlinkSync(scratch);
+      rmdirSync(scratchDir!);
+      this.scratchDir = null;
+    } catch {
+      // Kept until discard.
+    }
     this.push(ERRORS_FILE_HEADER);
   }
 
-  /** A new list in a scratch folder of the system's temporary folder. */
+  /** A new list in a scratch file of the system's temporary folder. */
   static open(): ErrorListFile {
     const dir = mkdtempSync(path.join(tmpdir(), 'lowdose-unreadable-'));
     return new ErrorListFile(dir, path.join(dir, ERRORS_FILE));
@@ -91,16 +144,35 @@ export class ErrorListFile {
   }
 
   /**
-   * The list as `<outDir>/unreadable.tsv`, renamed into place whole; its path, or null when it has
-   * no entry (an earlier run's list there is then removed). The scratch file stays until `discard`.
+   * The list as `<outDir>/unreadable.tsv`, replaced whole by a rename (see the module comment);
+   * its path, or null when it has no entry (an earlier run's list there is then removed). The
+   * first publish into a folder removes the working files killed runs left there.
    */
   async publish(outDir: string): Promise<string | null> {
     const target = path.join(outDir, ERRORS_FILE);
     if (this.written === 0) {
       await rm(target, { force: true });
+      await removeStaleErrorLists(outDir);
       return null;
     }
-    await this.writeTo(target);
+    if (this.output?.dir !== outDir) await this.startOutput(outDir);
+    this.flush();
+    const output = this.output!;
+    if (output.shown === this.scratchBytes) return target;
+    const file = output.files[output.next]!;
+    this.copyScratch(file.fd, file.bytes, this.scratchBytes);
+    file.bytes = this.scratchBytes;
+    const tmp = temporaryPathFor(target);
+    try {
+      const linked = await link(file.path, tmp).then(() => true, () => false);
+      if (!linked) this.copyScratchTo(tmp);
+      await rename(tmp, target);
+    } catch (error) {
+      await rm(tmp, { force: true });
+      throw error;
+    }
+    output.shown = this.scratchBytes;
+    output.next = 1 - output.next;
     return target;
   }
 
@@ -110,7 +182,7 @@ export class ErrorListFile {
     await makeDirectories(path.dirname(file));
     const tmp = temporaryPathFor(file);
     try {
-      await copyFile(this.scratch, tmp);
+      this.copyScratchTo(tmp);
       await rename(tmp, file);
     } catch (error) {
       await rm(tmp, { force: true });
@@ -118,10 +190,52 @@ export class ErrorListFile {
     }
   }
 
-  /** Closes and removes the scratch file. */
+  /** Closes the scratch file (and removes it where it still has a name) and the output folder's working files' names. */
   async discard(): Promise<void> {
     this.close();
-    await rm(this.scratchDir, { recursive: true, force: true });
+    for (const file of this.output?.files ?? []) {
+      closeSync(file.fd);
+      await rm(file.path, { force: true });
+    }
+    this.output = null;
+    if (this.scratchDir !== null) await rm(this.scratchDir, { recursive: true, force: true });
+  }
+
+  /** Makes `outDir` (where missing) and its two working files, after removing those killed runs left. */
+  private async startOutput(outDir: string): Promise<void> {
+    for (const file of this.output?.files ?? []) {
+      closeSync(file.fd);
+      await rm(file.path, { force: true });
+    }
+    this.output = null;
+    await makeDirectories(outDir);
+    await removeStaleErrorLists(outDir);
+    const files = [0, 1].map((): WorkingFile => {
+      const file = path.join(outDir, `.${ERRORS_FILE}.${ownerTag()}.tmp`);
+      return { path: file, fd: openSync(file, 'wx'), bytes: 0 };
+    });
+    this.output = { dir: outDir, files, next: 0, shown: -1 };
+  }
+
+  /** Appends the scratch file's bytes `from` to `to` to `fd` at `from`. */
+  private copyScratch(fd: number, from: number, to: number): void {
+    const buffer = Buffer.alloc(Math.min(COPY_BYTES, Math.max(1, to - from)));
+    for (let at = from; at < to; ) {
+      const read = readSync(this.fd!, buffer, 0, Math.min(buffer.length, to - at), at);
+      if (read === 0) throw new Error(`the scratch list ends at byte ${at} of ${to}`);
+      writeSync(fd, buffer, 0, read, at);
+      at += read;
+    }
+  }
+
+  /** The whole scratch file as a new file `file`. */
+  private copyScratchTo(file: string): void {
+    const fd = openSync(file, 'wx');
+    try {
+      this.copyScratch(fd, 0, this.scratchBytes);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   private push(line: string): void {
@@ -133,7 +247,9 @@ export class ErrorListFile {
 
   private flush(): void {
     if (this.fd === null || this.pending.length === 0) return;
-    writeSync(this.fd, this.pending.join(''));
+    const bytes = Buffer.from(this.pending.join(''));
+    writeSync(this.fd, bytes, 0, bytes.length, this.scratchBytes);
+    this.scratchBytes += bytes.length;
     this.pending = [];
     this.pendingBytes = 0;
   }
