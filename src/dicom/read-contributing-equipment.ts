@@ -60,17 +60,20 @@ function lowdoseItem(dataSet: DataSet): DataSet | undefined {
 }
 
 /**
- * The completion marker the lowdose run that made `dataSet` writes beside its series once it is
- * finished (`.lowdose-simulated.json`: its SoftwareVersions value `completion marker <name>`,
- * ./contributing-equipment.ts completionMarkerVersion), or null when it names none (made by a run
- * that writes no marker there, or before markers were).
+ * The completion marker the lowdose run that made `dataSet` writes once its series is finished
+ * (its SoftwareVersions value `completion marker <name>`, ./contributing-equipment.ts
+ * completionMarkerVersion), as a path relative to the series' folder: `.lowdose-simulated.json`,
+ * `.lowdose-complete.json` in the folder itself; `../.lowdose-complete.json` for `denoise`'s
+ * uncertainty series (`<series>/uncertainty/`), `../../.lowdose-complete.json` for its map
+ * (`<series>/hallucination/map/`), whose run's marker lies in the denoised series' folder. Null
+ * when it names none (made before markers were named, or by other software).
  */
 export function lowdoseCompletionMarker(dataSet: DataSet): string | null {
   const item = lowdoseItem(dataSet);
   const value = item ? getStrings(item, TAGS.SoftwareVersions).find((v) => v.startsWith(COMPLETION_MARKER_VERSION)) : undefined;
   const name = value?.slice(COMPLETION_MARKER_VERSION.length).trim();
-  // A file name in the series' own folder, nothing else.
-  return name && /^\.[A-Za-z0-9._-]+$/.test(name) ? name : null;
+  // A hidden file in the series' own folder or at most two folders up, nothing else.
+  return name && /^(?:\.\.\/){0,2}\.[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(name) ? name : null;
 }
 
 /**

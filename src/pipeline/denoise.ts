@@ -41,6 +41,7 @@ import { FolderReport } from './folder-report.js';
 import type { DenoiseOptions, DenoiseReport, SeriesReport } from './types.js';
 import { NothingToDenoiseError, nothingToDenoiseScan, seriesToDenoiseIn } from './not-denoised.js';
 import { frameTag, reportedInput, seriesOutputNames } from './frame-output.js';
+import { markedEquipment } from './output-markers.js';
 import { madeWithDifference, madeWithOf, madeWithOfReport } from './made-with.js';
 import { extraOutputsOf, extraOutputsOfReport, missingExtraOutputs } from './extra-outputs.js';
 import { replaceEarlierSeriesFiles } from './earlier-series-files.js';
@@ -430,10 +431,13 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
   );
   if (removed > 0) context.log(`removed ${removed} file(s) an earlier run of this series left in ${dir}`);
   const overwrite = true;
+  // Each series' files name the marker that says its run finished it (./output-markers.ts), so that
+  // a folder copied alone or pulled from a PACS without it reads as unfinished, not as a shorter result.
+  const equipment = markedEquipment(denoiser.equipment, names.marker);
   const writer = createDerivedSeriesWriter(series, {
     outDir: dir,
     derivationDescription: denoiser.derivationDescription,
-    equipment: denoiser.equipment,
+    equipment: equipment.denoised,
     seriesDescriptionSuffix: ` ${denoiser.descriptionSuffix}`,
     filePrefix: names.filePrefix,
     ...(shared ? { seriesInstanceUid: shared.denoised } : {}),
@@ -449,7 +453,7 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
               calibration.noiseLevelScale ? ` + ${calibration.noiseLevelScale}^2 ${roundTo(denoiser.inputNoise ?? 0, 2)}^2 (the series' noise SD)` : ''
             }), std over ${denoiser.samples} samples; ${denoiser.derivationDescription}`
           : `per-pixel standard deviation over ${denoiser.samples} samples; ${denoiser.derivationDescription}`,
-        equipment: denoiser.equipment,
+        equipment: equipment.uncertainty,
         seriesDescriptionSuffix: ` ${denoiser.descriptionSuffix} uncertainty`,
         // Its own window: the source's (a soft-tissue or lung window) shows σ of 5 to 125 HU nearly black.
         // One rule with the viewer's uncertainty pane and the server figure's (src/dicom/sigma-window.ts).
@@ -467,7 +471,7 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
           outDir: path.join(dir, 'hallucination'),
           sfrc: sfrcOptions,
           against: 'samples',
-          equipment: denoiser.equipment,
+          equipment: equipment.hallucination,
           description: `one half of a ${denoiser.samples}-sample ensemble against the other, kept where the calibrated SD > ${denoiser.uncertainty.threshold} ${denoiser.uncertainty.units}; ${denoiser.derivationDescription}`,
           ...(shared && names.frameTag ? { shared: { seriesInstanceUid: shared.hallucination, frameTag: names.frameTag } } : {}),
         })

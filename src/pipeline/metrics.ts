@@ -9,6 +9,9 @@
  * also the test's noise without anatomy, against the low-dose input it was made from
  * (src/metrics/noise-transfer.ts; docs/metrics.md, "Noise without anatomy").
  */
+import { existsSync } from 'node:fs';
+import { rmdir } from 'node:fs/promises';
+import path from 'node:path';
 import { LowdoseError, toLowdoseError } from '../errors.js';
 import type { Image2D } from '../image.js';
 import { clearSliceCache, readSliceImage, sameFrame, scanPaths, scanProblems, type PetFrameTiming, type PetGateTiming, type Series } from '../dicom/index.js';
@@ -32,6 +35,7 @@ import { acquireFolderLock } from '../util/folder-lock.js';
 import { CodeSample, LISTED_PER_CODE } from '../util/code-sample.js';
 import { makeOutputFolder } from '../util/fs.js';
 import { petFrameReport } from './frame-output.js';
+import { METRICS_MAP_EQUIPMENT, writeMapMarker } from './output-markers.js';
 
 /**
  * Which pixels PSNR / SSIM / RMSE count. `field`: every pixel of the scanned field (not padding,
@@ -240,8 +244,10 @@ export async function runMetrics(options: MetricsOptions): Promise<{ result: Met
   for (const [reference, test] of pairs) checkComparable(reference, test);
   const inputs = pairs.flatMap(([reference, test]) => [...reference.slices, ...test.slices].map((s) => s.file));
   // One run writes a map folder at a time: another one's unfinished map is not a killed run's.
-  await makeOutputFolder(options.hallucination.dir);
-  const lock = await acquireFolderLock(options.hallucination.dir);
+  const mapFolder = path.resolve(options.hallucination.dir);
+  const made = !existsSync(mapFolder);
+  await makeOutputFolder(mapFolder);
+  const lock = await acquireFolderLock(mapFolder);
   try {
     const staged = await prepareHallucinationFolder(options.hallucination.dir, options.hallucination.overwrite ?? false, inputs, progress);
     let run: { result: MetricsResult; exitCode: number };
@@ -260,16 +266,21 @@ export async function runMetrics(options: MetricsOptions): Promise<{ result: Met
       await staged.abandon();
       throw error;
     }
-    await staged.commit();
     const { result } = run;
-    return {
-      ...run,
-      result: {
-        ...result,
-        ...(result.hallucination ? { hallucination: committedSummary(result.hallucination, staged) } : {}),
-        ...(result.frames ? { frames: result.frames.map((f) => (f.hallucination ? { ...f, hallucination: committedSummary(f.hallucination, staged) } : f)) } : {}),
-      },
+    const committed: Partial<MetricsResult> = {
+      ...(result.hallucination ? { hallucination: committedSummary(result.hallucination, staged) } : {}),
+      ...(result.frames ? { frames: result.frames.map((f) => (f.hallucination ? { ...f, hallucination: committedSummary(f.hallucination, staged) } : f)) } : {}),
     };
+    // The map's completion marker, last (./output-markers.ts): every frame's files, as they lie once in place.
+    const maps = [committed.hallucination, ...(committed.frames ?? []).map((f) => f.hallucination)].filter((m): m is HallucinationSummary => m !== undefined);
+    const files = maps.flatMap((m) => m.map.files);
+    if (maps[0] && files.length > 0) await writeMapMarker(path.join(staged.dir, 'map'), { seriesInstanceUid: maps[0].map.seriesInstanceUid, dir: maps[0].map.dir, files });
+    await staged.commit();
+    return { ...run, result: { ...result, ...committed } };
+  } catch (error) {
+    // A run that made the map folder and was stopped or failed leaves no empty folder behind.
+    if (made) await rmdir(mapFolder).catch(() => undefined);
+    throw error;
   } finally {
     await lock.release();
   }
@@ -455,6 +466,7 @@ async function scoreSeries(
             outDir: options.hallucination.dir,
             sfrc,
             against: 'reference',
+            equipment: METRICS_MAP_EQUIPMENT,
             description: frameMap
               ? `test frame ${test.key} against reference frame ${reference.key}`
               : `test series ${test.seriesInstanceUid} against reference ${reference.seriesInstanceUid}`,

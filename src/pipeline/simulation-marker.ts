@@ -20,6 +20,7 @@ import { readDicomFile, type Series } from '../dicom/index.js';
 import { lowdoseCompletionMarker } from '../dicom/read-contributing-equipment.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { toolkitIdentity, type ToolkitIdentity } from '../util/toolkit.js';
+import { markerProblemText, namedMarkerProblem } from './output-markers.js';
 
 /** What a simulated series' marker holds: its `simulate --json` entry, and the lowdose that wrote it. */
 export interface SimulationMarker {
@@ -77,18 +78,8 @@ export async function simulationMarkerWarning(series: Series): Promise<Simulatio
     return null;
   }
   if (name === null) return null;
-  const dir = path.dirname(first);
-  const marker = await readSimulationMarker(path.join(dir, name));
-  const written = [marker?.output, marker?.reference].find((w) => w?.seriesInstanceUid === series.seriesInstanceUid);
-  const read = new Set(series.slices.map((s) => path.basename(s.file)));
-  const listed = new Set((written?.files ?? []).map((f) => path.basename(f)));
-  const why = !marker
-    ? `${dir} has no ${name}, the completion marker lowdose simulate writes once the series is finished`
-    : !written
-      ? `its completion marker ${path.join(dir, name)} names another series`
-      : listed.size !== read.size || [...read].some((f) => !listed.has(f))
-        ? `its completion marker ${path.join(dir, name)} lists ${listed.size} file(s), ${read.size} were read`
-        : null;
+  const problem = await namedMarkerProblem(series, name);
+  const why = problem ? markerProblemText(problem, 'simulate') : null;
   if (why === null) return null;
   return {
     path: first,

@@ -242,6 +242,9 @@ export const reportFacts = Type.Object({
   warnings: Type.Array(Type.Object({ code: Type.String(), message: Type.String(), lesionBias: Type.Optional(lesionBias) })),
 });
 
+/** A series of a comparison its run did not finish (./data/output-completion.ts). */
+const outputIncomplete = Type.Object({ slices: Type.Integer(), expected: Type.Integer(), message: Type.String() });
+
 export const comparisonSummary = Type.Object({
   id: Type.String(),
   studyId: Type.String(),
@@ -256,14 +259,32 @@ export const comparisonSummary = Type.Object({
   /** 'report': named by a report.json; 'headers': found from DICOM derivation headers. */
   pairedBy: stringEnum(['report', 'headers']),
   /**
-   * Present (not null) when the denoised series is not a finished `lowdose denoise` output: its
-   * folder lacks the completion marker, or the marker lists other files than were read (a run
-   * stopped, failed or killed half way). `slices` of the low-dose series' `expected` are there;
-   * `message` says so in words ("incomplete output: 3 of 7 slices; the run was stopped or failed
-   * (...)"). The series means of GET /api/comparisons/:id/metrics and the metrics CSVs are refused
-   * for it (E_OUTPUT_INCOMPLETE, 409). Added later: absent from older servers.
+   * Present (not null) when the denoised series is not a finished `lowdose denoise` output: the
+   * completion marker its files name (SoftwareVersions `completion marker .lowdose-complete.json`;
+   * for files naming none, an older lowdose's, the one in its folder where a denoise run wrote it)
+   * is not there, or lists other files than were read (a run stopped, failed or killed half way, or
+   * the series copied or pulled from a PACS without it). `slices` of the low-dose series' `expected`
+   * are there; `message` says so in words ("incomplete output: 3 of 7 slices; the run was stopped or
+   * failed (...)"), and, where the run's report.json lies beside the series' folder, what it says
+   * of the series ("; its report.json says: ... was stopped after 3 of 7 slices ... [E_CANCELLED]").
+   * The series means of GET /api/comparisons/:id/metrics and the metrics CSVs are refused for it
+   * (E_OUTPUT_INCOMPLETE, 409). Added later: absent from older servers.
    */
-  incomplete: Type.Optional(orNull(Type.Object({ slices: Type.Integer(), expected: Type.Integer(), message: Type.String() }))),
+  incomplete: Type.Optional(orNull(outputIncomplete)),
+  /**
+   * Present (not null) when the uncertainty series is not a finished output of its run: its files
+   * name the completion marker that vouches for them (SoftwareVersions `completion marker
+   * ../.lowdose-complete.json`) and it is not there, or lists other files ("incomplete uncertainty
+   * series: 3 of 7 slices; ..."). Null when finished, when it names no marker (an older lowdose's),
+   * or when there is no uncertainty series. Added later: absent from older servers.
+   */
+  uncertaintyIncomplete: Type.Optional(orNull(outputIncomplete)),
+  /**
+   * The same for the hallucination map (`denoise --hallucination`: `../../.lowdose-complete.json`;
+   * `metrics --hallucination`: `.lowdose-map.json` in its `map/` folder): slices it lacks have no
+   * map, not "nothing flagged" ("incomplete hallucination map: 3 of 7 slices; ..."). Added later.
+   */
+  hallucinationIncomplete: Type.Optional(orNull(outputIncomplete)),
 });
 
 const indexList = Type.Array(Type.Integer());

@@ -4,9 +4,9 @@
  * scanner's and other software's, its version, model fingerprint and time; null without one.
  */
 import { describe, expect, it } from 'vitest';
-import { modelFingerprintVersion, processingEquipmentItem } from '../../src/dicom/contributing-equipment.js';
+import { completionMarkerVersion, modelFingerprintVersion, processingEquipmentItem } from '../../src/dicom/contributing-equipment.js';
 import { parseDicomBytes } from '../../src/dicom/parse.js';
-import { isoDateTime, lowdoseContribution } from '../../src/dicom/read-contributing-equipment.js';
+import { isoDateTime, lowdoseCompletionMarker, lowdoseContribution } from '../../src/dicom/read-contributing-equipment.js';
 import { type DcmDataset, setElement, writePart10 } from '../../src/dicom/write-dcmjs.js';
 import { fileMeta } from '../../src/dicom/write-file.js';
 import { packageVersion } from '../../src/util/package-root.js';
@@ -53,6 +53,23 @@ describe('lowdoseContribution', () => {
   it('is null for a file without the sequence or with other software\'s items only', () => {
     expect(lowdoseContribution(fileWith(null))).toBeNull();
     expect(lowdoseContribution(fileWith([otherEquipment('ACME', 'Scanner 9000')]))).toBeNull();
+  });
+});
+
+describe('lowdoseCompletionMarker', () => {
+  const naming = (name: string) => fileWith([processingEquipmentItem({ modelName: 'lowdose-ct', softwareVersions: [modelFingerprintVersion(SHA), completionMarkerVersion(name)] }, 'run', null)]);
+
+  it("reads the marker a series names in its folder or, for denoise's uncertainty series and map, one or two folders up", () => {
+    expect(lowdoseCompletionMarker(naming('.lowdose-complete.json'))).toBe('.lowdose-complete.json');
+    expect(lowdoseCompletionMarker(naming('../.lowdose-complete-t01.json'))).toBe('../.lowdose-complete-t01.json');
+    expect(lowdoseCompletionMarker(naming('../../.lowdose-complete.json'))).toBe('../../.lowdose-complete.json');
+  });
+
+  it('names none for a path elsewhere (three folders up, absolute, below, a folder itself) or no marker value', () => {
+    for (const name of ['../../../.lowdose-complete.json', '/tmp/.lowdose-complete.json', 'sub/.lowdose-complete.json', '..', '../..', '.', 'lowdose-complete.json']) {
+      expect(lowdoseCompletionMarker(naming(name)), name).toBeNull();
+    }
+    expect(lowdoseCompletionMarker(fileWith([processingEquipmentItem({ modelName: 'gaussian filter' }, 'run', null)]))).toBeNull();
   });
 });
 

@@ -109,7 +109,8 @@ describe('metrics --hallucination into a folder that holds an earlier map', () =
     const scan = await scanPaths([path.join(dir, 'map')]);
     expect(scan.series.map((s) => s.seriesInstanceUid)).toEqual([h.map.seriesInstanceUid]);
     expect(scan.series[0]!.slices).toHaveLength(2);
-    expect(readdirSync(path.join(dir, 'map')).map((n) => path.join(dir, 'map', n)).sort()).toEqual([...h.map.files].sort());
+    // The new series' files and its completion marker, nothing of the earlier map.
+    expect(readdirSync(path.join(dir, 'map')).map((n) => path.join(dir, 'map', n)).sort()).toEqual([...h.map.files, path.join(dir, 'map', '.lowdose-map.json')].sort());
     expect(readdirSync(path.join(dir, 'overlays')).map((n) => path.join(dir, 'overlays', n)).sort()).toEqual([...h.overlays].sort());
   });
 

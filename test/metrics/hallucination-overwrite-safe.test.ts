@@ -49,7 +49,8 @@ async function firstMap(name: string): Promise<{ dir: string; before: Map<string
   const first = await runCli('metrics', '--reference', REFERENCE, '--test', LOW, '--hallucination', dir, ...SFRC, '--json');
   expect(first.code, first.stderr).toBe(0);
   const before = folderContents(dir);
-  expect([...before.keys()].filter((k) => k.startsWith('map/'))).toHaveLength(4);
+  // The map's 4 slices and its completion marker.
+  expect([...before.keys()].filter((k) => k.startsWith('map/')).sort()).toEqual(['map/.lowdose-map.json', 'map/IM0001.dcm', 'map/IM0002.dcm', 'map/IM0003.dcm', 'map/IM0004.dcm']);
   expect([...before.keys()].some((k) => k.startsWith('overlays/'))).toBe(true);
   return { dir, before };
 }
@@ -95,7 +96,8 @@ describe('metrics --hallucination --overwrite', () => {
     expect(again.code, again.stderr).toBe(0);
     const h = JSON.parse(again.stdout).hallucination as { map: { dir: string; files: string[] }; overlays: string[] };
     expect(h.map.dir).toBe(path.join(dir, 'map'));
-    expect(readdirSync(path.join(dir, 'map')).map((n) => path.join(dir, 'map', n)).sort()).toEqual([...h.map.files].sort());
+    // The new series' files and its completion marker, nothing of the earlier map.
+    expect(readdirSync(path.join(dir, 'map')).map((n) => path.join(dir, 'map', n)).sort()).toEqual([...h.map.files, path.join(dir, 'map', '.lowdose-map.json')].sort());
     expect(readdirSync(path.join(dir, 'overlays')).map((n) => path.join(dir, 'overlays', n)).sort()).toEqual([...h.overlays].sort());
     expect(readdirSync(dir).sort()).toEqual(['map', 'overlays']);
   });

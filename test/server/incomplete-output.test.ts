@@ -5,43 +5,38 @@
  * whose marker lists files that are gone. Its comparison says `incomplete` (k of n slices) and its
  * series means are refused (E_OUTPUT_INCOMPLETE); the slices present still score one by one. A
  * finished series is not flagged.
+ *
+ * Its files name their completion marker (SoftwareVersions `completion marker .lowdose-complete.json`),
+ * so a series folder copied alone or pulled from a PACS (no report.json, no run lock beside it) is
+ * judged by it too: without the marker it is incomplete. One that names no marker (an older
+ * lowdose's) is judged as before: only where its run wrote it. Where report.json is beside it, the
+ * message carries the run's own reason (E_CANCELLED: "stopped after k of n slices").
  */
 import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeVolumeSeries } from '../../src/dicom/write-volume.js';
+import { spawnSync } from 'node:child_process';
+import { readDicomFile } from '../../src/dicom/index.js';
+import { lowdoseCompletionMarker } from '../../src/dicom/read-contributing-equipment.js';
 import { denoisePaths } from '../../src/pipeline/denoise.js';
 import type { ComparisonDetail, ComparisonSummary } from '../../src/server/api-types.js';
+import { seriesFolderIn, writeDiscCt } from '../helpers/disc-ct.js';
+import { hasPydicom, makePetTiming } from '../helpers/pet-timing.js';
 import { listedComparisons, serverOver } from '../helpers/server-app.js';
 
+const PYTHON = '/usr/bin/python3';
 const SLICES = 7;
 const SIZE = 32;
 let root: string;
 const apps: FastifyInstance[] = [];
 
-/** A 7-slice CT series: a disc of 60 HU in 0 HU with seeded noise (sd 20 HU). */
-async function writeLowDose(dir: string): Promise<void> {
-  let state = 20261207;
-  const noise = () => {
-    state = (state * 1103515245 + 12345) % 2147483648;
-    return (state / 2147483648 - 0.5) * 69.3;
-  };
-  const slices = Array.from({ length: SLICES }, () => {
-    const data = new Float32Array(SIZE * SIZE);
-    for (let r = 0; r < SIZE; r++) for (let c = 0; c < SIZE; c++) data[r * SIZE + c] = ((r - 16) ** 2 + (c - 16) ** 2 < 64 ? 60 : 0) + noise();
-    return data;
-  });
-  await writeVolumeSeries({ modality: 'CT', units: 'HU', rows: SIZE, columns: SIZE, slices, spacing: [0.8, 0.8, 2], description: 'low dose' }, dir, { uidSeed: 'incomplete-low', seriesNumber: 1 });
-}
+/** A 7-slice 32x32 CT series (./helpers/disc-ct.ts). */
+const writeLowDose = (dir: string) => writeDiscCt(dir, { slices: SLICES, size: SIZE, uidSeed: 'incomplete-low' });
 
 /** The denoised series folder in `data/denoised` (the one folder beside report.json and previews). */
-function seriesFolder(data: string): string {
-  const out = path.join(data, 'denoised');
-  const name = readdirSync(out, { withFileTypes: true }).find((e) => e.isDirectory() && e.name !== 'previews' && !e.name.startsWith('.'))!.name;
-  return path.join(out, name);
-}
+const seriesFolder = (data: string) => seriesFolderIn(path.join(data, 'denoised'));
 
 async function only(data: string): Promise<{ app: FastifyInstance; summary: ComparisonSummary; detail: ComparisonDetail }> {
   const app = await serverOver(path.join(root, `${path.basename(data)}-server`), data);
@@ -122,10 +117,98 @@ describe('a denoised series its run did not finish', () => {
     expect(summary.incomplete!.message).toContain(`lists ${SLICES} file(s), 3 were read`);
   });
 
+  it("carries its run's own reason from the report.json beside it: stopped after k of n slices [E_CANCELLED]", async () => {
+    const { summary } = await only(stopped);
+    expect(summary.incomplete!.message).toMatch(
+      new RegExp(`; its report\\.json says: CT series [0-9.]+ was stopped after ${stoppedSlices} of ${SLICES} slices \\(interrupted by SIGINT\\): it is not finished .* \\[E_CANCELLED\\]$`),
+    );
+  });
+
+  it('names its completion marker in its files (SoftwareVersions of its Contributing Equipment item)', async () => {
+    for (const data of [finished, stopped]) {
+      const dir = seriesFolder(data);
+      const first = readdirSync(dir).filter((f) => f.endsWith('.dcm')).sort()[0]!;
+      expect(lowdoseCompletionMarker((await readDicomFile(path.join(dir, first))).dataSet)).toBe('.lowdose-complete.json');
+    }
+  });
+
+  it('copied alone after its run was stopped (no report.json, no lock beside it): incomplete, as it names a marker it lacks', async () => {
+    const data = path.join(root, 'stopped-alone');
+    cpSync(path.join(stopped, 'low'), path.join(data, 'low'), { recursive: true });
+    cpSync(seriesFolder(stopped), path.join(data, 'copied', path.basename(seriesFolder(stopped))), { recursive: true });
+    const { app, summary } = await only(data);
+    expect(summary.incomplete).toMatchObject({ slices: stoppedSlices, expected: SLICES });
+    expect(summary.incomplete!.message).toContain('has no .lowdose-complete.json, the completion marker lowdose denoise writes once the series is finished (or the series was copied or pulled from a PACS without it)');
+    expect((await app.inject({ url: `/api/comparisons/${summary.id}/metrics` })).statusCode).toBe(409);
+  });
+
+  it('copied alone when finished: not flagged with its marker, incomplete without it (as a PACS gives a series back)', async () => {
+    const data = path.join(root, 'finished-alone');
+    cpSync(path.join(finished, 'low'), path.join(data, 'low'), { recursive: true });
+    const copy = path.join(data, 'copied', path.basename(seriesFolder(finished)));
+    cpSync(seriesFolder(finished), copy, { recursive: true });
+    expect((await only(data)).summary.incomplete).toBeNull();
+    unlinkSync(path.join(copy, '.lowdose-complete.json'));
+    const { summary } = await only(data);
+    expect(summary.incomplete).toMatchObject({ slices: SLICES, expected: SLICES });
+  });
+
+  it.skipIf(!hasPydicom)("naming no marker (an older lowdose's files): judged only where its run wrote it, as before", async () => {
+    // The stopped run's files as an older lowdose wrote them: SoftwareVersions without the marker's name (pydicom).
+    const older = path.join(root, 'older');
+    cpSync(stopped, older, { recursive: true });
+    const dir = seriesFolder(older);
+    const strip = [
+      'import pydicom, sys',
+      'for f in sys.argv[1:]:',
+      '    d = pydicom.dcmread(f)',
+      '    item = d.ContributingEquipmentSequence[-1]',
+      "    item.SoftwareVersions = [v for v in item.SoftwareVersions if not v.startswith('completion marker ')]",
+      '    d.save_as(f)',
+    ].join('\n');
+    const files = readdirSync(dir).filter((f) => f.endsWith('.dcm')).map((f) => path.join(dir, f));
+    const run = spawnSync(PYTHON, ['-c', strip, ...files], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    expect(lowdoseCompletionMarker((await readDicomFile(files[0]!)).dataSet)).toBeNull();
+    // Beside its report.json: judged (as before).
+    expect((await only(older)).summary.incomplete).toMatchObject({ slices: stoppedSlices, expected: SLICES });
+    // Copied alone: names no marker and no run beside it, so not judged (as before).
+    const alone = path.join(root, 'older-alone');
+    cpSync(path.join(older, 'low'), path.join(alone, 'low'), { recursive: true });
+    cpSync(dir, path.join(alone, 'copied', path.basename(dir)), { recursive: true });
+    expect((await only(alone)).summary.incomplete).toBeNull();
+  });
+
   it('is not flagged, and scored, when finished', async () => {
     const { app, summary } = await only(finished);
     expect(summary.incomplete).toBeNull();
     const means = await app.inject({ url: `/api/comparisons/${summary.id}/metrics` });
     expect(means.statusCode).toBe(200);
+  });
+});
+
+describe.skipIf(!hasPydicom)('a time point of a dynamic PET acquisition', () => {
+  it('names its own marker, and is judged by it on its own in a folder copied alone', async () => {
+    const data = path.join(root, 'dynamic');
+    makePetTiming(path.join(data, 'source'));
+    const run = path.join(root, 'dynamic-run');
+    await denoisePaths([path.join(data, 'source', 'dynamic')], { outDir: run, method: 'gaussian' });
+    const dir = seriesFolderIn(run);
+    expect(lowdoseCompletionMarker((await readDicomFile(path.join(dir, 't02-IM0001.dcm'))).dataSet)).toBe('.lowdose-complete-t02.json');
+    // The acquisition's folder copied alone, time point 2's marker left behind.
+    cpSync(dir, path.join(data, 'copied', path.basename(dir)), { recursive: true });
+    unlinkSync(path.join(data, 'copied', path.basename(dir), '.lowdose-complete-t02.json'));
+    const app = await serverOver(path.join(root, 'dynamic-server'), data);
+    apps.push(app);
+    const listed = await listedComparisons(app);
+    expect(listed).toHaveLength(3);
+    const frames = await Promise.all(
+      listed.map(async (c) => {
+        const denoised = (await app.inject({ url: `/api/series/${c.denoised}` })).json() as { petFrame?: { tag: string } };
+        return [denoised.petFrame?.tag, c.incomplete === null ? null : c.incomplete!.slices] as const;
+      }),
+    );
+    expect(frames.sort()).toEqual([['t01', null], ['t02', 2], ['t03', null]]);
+    expect(listed.find((c) => c.incomplete)!.incomplete!.message).toContain('has no .lowdose-complete-t02.json');
   });
 });

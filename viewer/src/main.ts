@@ -445,11 +445,21 @@ function runWarnings(view: View): Array<{ code: string; message: string }> {
   return [...seen.values()];
 }
 
-/** Each method whose denoised series its run did not finish (the comparison's `incomplete`): first in the bar, as E_OUTPUT_INCOMPLETE. */
+/**
+ * Each method whose denoised series its run did not finish (the comparison's `incomplete`), and the
+ * uncertainty series and hallucination map shown with it when theirs did not (`uncertaintyIncomplete`,
+ * `hallucinationIncomplete`: a slice they lack has no overlay, which is not "nothing flagged"):
+ * first in the bar, as E_OUTPUT_INCOMPLETE.
+ */
 function incompleteOutputs(view: View): Array<{ code: string; message: string }> {
-  return view.methods.flatMap((m) =>
-    m.comparison.incomplete ? [{ code: 'E_OUTPUT_INCOMPLETE', message: `${m.comparison.description || m.comparison.denoised}: ${m.comparison.incomplete.message}` }] : [],
-  );
+  const line = (c: ComparisonSummary, incomplete: { readonly message: string } | null | undefined) =>
+    incomplete ? [{ code: 'E_OUTPUT_INCOMPLETE', message: `${c.description || c.denoised}: ${incomplete.message}` }] : [];
+  const shown = view.comparison;
+  return [
+    ...view.methods.flatMap((m) => line(m.comparison, m.comparison.incomplete)),
+    ...(shown && view.uncertainty ? line(shown, shown.uncertaintyIncomplete) : []),
+    ...(shown && view.hallucination ? line(shown, shown.hallucinationIncomplete) : []),
+  ];
 }
 
 /** The status bar's warning while the low-dose series is one the PACS gave short of its instances. */

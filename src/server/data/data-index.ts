@@ -25,7 +25,7 @@ import type {
   StudySummary,
 } from '../api-types.js';
 import { revisionOf, shortId } from '../ids.js';
-import { outputIncomplete, type OutputIncomplete } from './output-completion.js';
+import { seriesIncomplete, type OutputIncomplete } from './output-completion.js';
 import { pairSeries, type ComparisonDraft, type IndexedSeries } from './pairing.js';
 import { readReportLinks, type ReportLink } from './reports.js';
 import { readSeriesFacts, type SeriesFacts } from './series-facts.js';
@@ -43,6 +43,10 @@ export interface IndexedComparison extends ComparisonDraft {
   readonly uncertaintyThreshold: number | null;
   /** The denoised series is not a finished run's output (./output-completion.ts); null when it is. */
   readonly incomplete: OutputIncomplete | null;
+  /** The uncertainty series is not a finished run's output; null when it is, is not judged, or there is none. */
+  readonly uncertaintyIncomplete: OutputIncomplete | null;
+  /** The hallucination map is not a finished run's output; null when it is, is not judged, or there is none. */
+  readonly hallucinationIncomplete: OutputIncomplete | null;
 }
 
 interface Snapshot {
@@ -247,8 +251,19 @@ export class DataIndex {
       const id = shortId('comparison', draft.denoised.series.key);
       const alignment = alignPanes(draft);
       if (alignment) {
-        const incomplete = await outputIncomplete(draft.denoised, draft.lowDose);
-        comparisons.set(id, { ...draft, id, alignment, referenceGridMismatch: referenceGridMismatch(draft), uncertaintyThreshold: uncertaintyThresholdOf(draft), incomplete });
+        const incomplete = await seriesIncomplete(draft.denoised, draft.lowDose, 'denoised');
+        const uncertaintyIncomplete = draft.uncertainty ? await seriesIncomplete(draft.uncertainty, draft.lowDose, 'uncertainty') : null;
+        const hallucinationIncomplete = draft.hallucination ? await seriesIncomplete(draft.hallucination, draft.lowDose, 'hallucination') : null;
+        comparisons.set(id, {
+          ...draft,
+          id,
+          alignment,
+          referenceGridMismatch: referenceGridMismatch(draft),
+          uncertaintyThreshold: uncertaintyThresholdOf(draft),
+          incomplete,
+          uncertaintyIncomplete,
+          hallucinationIncomplete,
+        });
       }
     }
     this.snapshot = {
@@ -431,6 +446,8 @@ function comparisonSummary(c: IndexedComparison): ComparisonSummary {
     hallucination: c.hallucination?.id ?? null,
     pairedBy: c.pairedBy,
     incomplete: c.incomplete,
+    uncertaintyIncomplete: c.uncertaintyIncomplete,
+    hallucinationIncomplete: c.hallucinationIncomplete,
   };
 }
 

@@ -1,74 +1,114 @@
 /**
- * Whether a denoised series the server pairs is a finished `lowdose denoise` output. A run writes
- * a series' slices one by one and its completion marker (`.lowdose-complete.json`, per frame of an
- * acquisition `.lowdose-complete-t01.json`: src/pipeline/frame-output.ts) last, listing the files
- * it wrote. A run stopped by SIGINT / SIGTERM (E_CANCELLED in its report.json), one that failed,
- * or one killed (kill -9, a crash, a full disk) leaves whole slice files without that marker: read
- * as a series, they look like a shorter result. Such a series is shown for what it is (the
- * comparison's `incomplete`), never scored as a finished one.
+ * Whether the series the server pairs into a comparison (the denoised series, its uncertainty
+ * series, its hallucination map) are finished lowdose outputs. A run writes a series' slices one by
+ * one and its completion marker last, listing the files it wrote. A run stopped by SIGINT / SIGTERM
+ * (E_CANCELLED in its report.json), one that failed, or one killed (kill -9, a crash, a full disk)
+ * leaves whole slice files without that marker: read as a series, they look like a shorter result
+ * (a map without its last slices like slices where nothing was flagged). Such a series is shown for
+ * what it is (the comparison's `incomplete`, `uncertaintyIncomplete`, `hallucinationIncomplete`),
+ * never scored as a finished one.
  *
- * Judged: a series lowdose made (its Contributing Equipment item; not `simulate`'s, which
- * src/pipeline/simulation-marker.ts judges) whose folder holds its marker, or lies where a denoise
- * run writes (report.json or the run's folder lock `.<folder>.lock` beside the folder). A denoised
- * series elsewhere (stored to a PACS and pulled back, copied on its own) names no run to judge by
- * and is not judged.
+ * A series whose files name their marker (src/pipeline/output-markers.ts: `denoise`'s three series,
+ * `metrics --hallucination`'s map) is judged by it wherever it lies: copied alone or pulled from a
+ * PACS without the marker, it cannot be told from a run cut short and is shown as incomplete. A
+ * denoised series that names none (an older lowdose's) is judged as before: by the marker in its
+ * folder where it lies where a denoise run writes (report.json or the run's folder lock
+ * `.<folder>.lock` beside the folder), else not judged; an uncertainty series or map that names none
+ * is not judged. `simulate`'s series are judged by src/pipeline/simulation-marker.ts.
+ *
+ * Where the run's report.json lies beside the denoised series' folder, the message carries the
+ * run's own word for what happened to the series (its `errors` entry: "... was stopped after 3 of 7
+ * slices (interrupted by SIGINT) ..." [E_CANCELLED], or why it failed).
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { seriesOutputNames } from '../../pipeline/frame-output.js';
+import { frameTag, seriesOutputNames } from '../../pipeline/frame-output.js';
+import { markerProblemText, METRICS_MAP_MARKER, namedMarkerProblem } from '../../pipeline/output-markers.js';
 import { lockPathFor } from '../../util/folder-lock.js';
 import type { IndexedSeries } from './pairing.js';
 
-/** A denoised series its run did not finish: `slices` of the `expected` (the low-dose input's) are there. */
+/** A series its run did not finish: `slices` of the `expected` (the low-dose input's) are there. */
 export interface OutputIncomplete {
   readonly slices: number;
   readonly expected: number;
   readonly message: string;
 }
 
-/** Null when `denoised` is finished (or not judged); else how many of `lowDose`'s slices it has, and why it is not finished. */
-export async function outputIncomplete(denoised: IndexedSeries, lowDose: IndexedSeries): Promise<OutputIncomplete | null> {
-  const first = denoised.series.slices[0]?.file;
-  const made = denoised.facts.provenance;
-  if (!first || !made || made.model === 'simulate') return null;
+/** Which series of a comparison is judged. */
+export type OutputRole = 'denoised' | 'uncertainty' | 'hallucination';
+
+const WHAT: Record<OutputRole, string> = { denoised: 'incomplete output', uncertainty: 'incomplete uncertainty series', hallucination: 'incomplete hallucination map' };
+
+/** Null when `series` (the comparison's `role`) is finished or not judged; else how many of `lowDose`'s slices it has, and why it is not finished. */
+export async function seriesIncomplete(series: IndexedSeries, lowDose: IndexedSeries, role: OutputRole): Promise<OutputIncomplete | null> {
+  const first = series.series.slices[0]?.file;
+  const made = series.facts.provenance;
+  if (!first || !made) return null;
   const dir = path.dirname(first);
-  const markerPath = path.join(dir, seriesOutputNames(denoised.series, path.basename(dir)).marker);
-  const why = await markerProblem(markerPath, denoised);
-  if (why === null) return null;
-  if (why === 'absent' && !writtenByDenoise(dir)) return null;
-  const slices = denoised.series.slices.length;
+  const named = series.facts.completionMarker;
+  let reason: string;
+  /** The denoised series' folder, beside which its run's report.json lies; null for a metrics map. */
+  let runFolder: string | null;
+  let rerun: string;
+  if (named !== null) {
+    const problem = await namedMarkerProblem(series.series, named);
+    if (problem === null) return null;
+    const metricsMap = path.basename(named) === METRICS_MAP_MARKER;
+    const command = metricsMap ? 'metrics --hallucination' : 'denoise';
+    runFolder = metricsMap ? null : path.dirname(problem.markerPath);
+    // Away from where its run wrote it, a missing marker may be the copy's doing.
+    const atRun = runFolder !== null && writtenByDenoise(runFolder);
+    reason = markerProblemText(problem, command) + (problem.kind === 'absent' && !atRun ? ' (or the series was copied or pulled from a PACS without it)' : '');
+    rerun = metricsMap ? 'A rerun of lowdose metrics --hallucination --overwrite redoes it' : 'A rerun of lowdose denoise into the same -o redoes it';
+  } else {
+    // Named none: an older lowdose's series. Only its denoised series is judged, as it was.
+    if (role !== 'denoised' || made.model === 'simulate') return null;
+    const markerPath = path.join(dir, seriesOutputNames(series.series, path.basename(dir)).marker);
+    const problem = await namedMarkerProblem(series.series, path.basename(markerPath));
+    if (problem === null) return null;
+    if (problem.kind === 'absent' && !writtenByDenoise(dir)) return null;
+    reason = markerProblemText(problem, 'denoise');
+    runFolder = dir;
+    rerun = 'A rerun of lowdose denoise into the same -o redoes it';
+  }
+  const slices = series.series.slices.length;
   const expected = lowDose.series.slices.length;
-  const reason = why === 'absent' ? `${dir} has no ${path.basename(markerPath)}, the completion marker lowdose denoise writes once the series is finished` : why;
+  const said = runFolder ? await reportReason(runFolder, series, lowDose) : null;
   return {
     slices,
     expected,
-    message: `incomplete output: ${slices} of ${expected} slices; the run was stopped or failed (${reason}). A rerun of lowdose denoise into the same -o redoes it`,
+    // The run's own word (an E_CANCELLED one says how to redo it).
+    message: `${WHAT[role]}: ${slices} of ${expected} slices; the run was stopped or failed (${reason})${said ? `; its report.json says: ${said}` : ''}${said?.includes('rerun') ? '' : `. ${rerun}`}`,
   };
-}
-
-/** 'absent' without a marker, else why the marker does not vouch for the files read; null when it does. */
-async function markerProblem(markerPath: string, denoised: IndexedSeries): Promise<string | null> {
-  let text: string;
-  try {
-    text = await readFile(markerPath, 'utf8');
-  } catch {
-    return 'absent';
-  }
-  let output: { seriesInstanceUid?: unknown; files?: unknown } | undefined;
-  try {
-    output = (JSON.parse(text) as { output?: typeof output }).output;
-  } catch {
-    return `its completion marker ${markerPath} cannot be read`;
-  }
-  if (output?.seriesInstanceUid !== denoised.series.seriesInstanceUid) return `its completion marker ${markerPath} names another series`;
-  const listed = new Set((Array.isArray(output.files) ? output.files : []).filter((f): f is string => typeof f === 'string').map((f) => path.basename(f)));
-  const read = new Set(denoised.series.slices.map((s) => path.basename(s.file)));
-  if (listed.size !== read.size || [...read].some((f) => !listed.has(f))) return `its completion marker ${markerPath} lists ${listed.size} file(s), ${read.size} were read`;
-  return null;
 }
 
 /** The folder lies in a denoise `-o`: its report.json, or the run's lock on the folder, is beside it. */
 function writtenByDenoise(dir: string): boolean {
   return existsSync(path.join(path.dirname(dir), 'report.json')) || existsSync(lockPathFor(dir));
+}
+
+/**
+ * What the report.json beside `runFolder` (a denoised series' folder) says of the series: the first
+ * of its `errors` naming that folder (for a frame of an acquisition, one naming its frame tag), else
+ * the first naming a file of the low-dose input (a series that failed). `<message> [<code>]`, null
+ * when there is no report or no such entry.
+ */
+async function reportReason(runFolder: string, series: IndexedSeries, lowDose: IndexedSeries): Promise<string | null> {
+  let errors: unknown;
+  try {
+    errors = (JSON.parse(await readFile(path.join(path.dirname(runFolder), 'report.json'), 'utf8')) as { errors?: unknown }).errors;
+  } catch {
+    return null;
+  }
+  const entries = (Array.isArray(errors) ? (errors as unknown[]) : []).filter((e): e is { code: string; message: string; path: string } => {
+    const entry = e as { code?: unknown; message?: unknown; path?: unknown } | null;
+    return typeof entry === 'object' && entry !== null && typeof entry.code === 'string' && typeof entry.message === 'string' && typeof entry.path === 'string';
+  });
+  const tag = series.series.petFrame ? frameTag(series.series.petFrame) : null;
+  // report.json names the folder where the run wrote it: the whole -o may have moved since.
+  const atFolder = entries.find((e) => path.basename(e.path) === path.basename(runFolder) && (tag === null || e.message.includes(` ${tag} `)));
+  const inputs = new Set(lowDose.series.slices.map((s) => path.resolve(s.file)));
+  const found = atFolder ?? entries.find((e) => inputs.has(path.resolve(e.path)));
+  return found ? `${found.message} [${found.code}]` : null;
 }

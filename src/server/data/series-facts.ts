@@ -8,7 +8,7 @@
  */
 import { getItems, getNumbers, getString, getStrings } from '../../dicom/attributes.js';
 import { readDicomFile, type Series } from '../../dicom/index.js';
-import { lowdoseContribution, type LowdoseContribution } from '../../dicom/read-contributing-equipment.js';
+import { lowdoseCompletionMarker, lowdoseContribution, type LowdoseContribution } from '../../dicom/read-contributing-equipment.js';
 
 const TAGS = {
   PatientName: 'x00100010',
@@ -48,6 +48,12 @@ export interface SeriesFacts {
   readonly sliceThickness: number | null;
   /** Which lowdose model or method and version made the series; null for a series without that item. */
   readonly provenance: LowdoseContribution | null;
+  /**
+   * The completion marker its lowdose run writes once the series is finished, relative to its
+   * folder (SoftwareVersions `completion marker <name>`, src/pipeline/output-markers.ts); null when
+   * it names none (written before markers were named, or by other software).
+   */
+  readonly completionMarker: string | null;
 }
 
 export async function readSeriesFacts(series: Series): Promise<SeriesFacts> {
@@ -77,6 +83,7 @@ export async function readSeriesFacts(series: Series): Promise<SeriesFacts> {
     patientId: getString(dataSet, TAGS.PatientID) ?? '',
     sliceThickness: thickness !== undefined && Number.isFinite(thickness) && thickness > 0 ? thickness : null,
     provenance: lowdoseContribution(dataSet),
+    completionMarker: lowdoseCompletionMarker(dataSet),
   };
 }
 
@@ -95,5 +102,6 @@ function emptyFacts(): SeriesFacts {
     patientId: '',
     sliceThickness: null,
     provenance: null,
+    completionMarker: null,
   };
 }

@@ -1,0 +1,171 @@
+/**
+ * The uncertainty series and hallucination maps the server shows with a denoised series say on their
+ * own whether their run finished them: their files name the completion marker that vouches for them
+ * (denoise: the denoised series' `.lowdose-complete.json`, `../` from `uncertainty/`, `../../` from
+ * `hallucination/map/`; `metrics --hallucination`: `.lowdose-map.json` in `map/`), and the server
+ * flags them (`uncertaintyIncomplete`, `hallucinationIncomplete`) when it is not there or lists
+ * other files, with the run's own reason from report.json. A `metrics --hallucination` stopped by a
+ * signal leaves no empty map folder. Real runs: the shipped CT model's 2-sample ensemble, one step,
+ * on a generated 5-slice 64x64 CT, one run finished and one stopped after 2 slices.
+ */
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readDicomFile } from '../../src/dicom/index.js';
+import { lowdoseCompletionMarker } from '../../src/dicom/read-contributing-equipment.js';
+import { denoisePaths } from '../../src/pipeline/denoise.js';
+import { runMetrics } from '../../src/pipeline/metrics.js';
+import type { ComparisonSummary } from '../../src/server/api-types.js';
+import { seriesFolderIn, writeDiscCt } from '../helpers/disc-ct.js';
+import { listedComparisons, serverOver } from '../helpers/server-app.js';
+
+const SLICES = 5;
+const SIZE = 64;
+const STOP_AFTER = 2;
+const ENSEMBLE = { samples: 2, steps: 1, device: 'cpu', seed: 3, threads: 1, uncertainty: true, hallucination: true } as const;
+let root: string;
+const apps: FastifyInstance[] = [];
+
+/** A 5-slice 64x64 CT series (../helpers/disc-ct.ts). */
+const writeLowDose = (dir: string) => writeDiscCt(dir, { slices: SLICES, size: SIZE, uidSeed: 'incomplete-maps-low' });
+const seriesFolder = seriesFolderIn;
+
+const dicoms = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.dcm')).sort();
+const namedMarker = async (file: string) => lowdoseCompletionMarker((await readDicomFile(file)).dataSet);
+
+async function only(data: string): Promise<ComparisonSummary> {
+  const app = await serverOver(path.join(root, `${path.basename(data)}-server`), data);
+  apps.push(app);
+  const listed = await listedComparisons(app);
+  expect(listed).toHaveLength(1);
+  return listed[0]!;
+}
+
+let finished: string;
+let stopped: string;
+
+beforeAll(async () => {
+  root = mkdtempSync(path.join(os.tmpdir(), 'lowdose-incomplete-maps-'));
+  finished = path.join(root, 'finished');
+  await writeLowDose(path.join(finished, 'low'));
+  await denoisePaths([path.join(finished, 'low')], { outDir: path.join(finished, 'denoised'), ...ENSEMBLE });
+  stopped = path.join(root, 'stopped');
+  cpSync(path.join(finished, 'low'), path.join(stopped, 'low'), { recursive: true });
+  // Stopped as SIGINT stops a run (src/cli/stop-on-signal.ts aborts its signal), once 2 slices are written.
+  const controller = new AbortController();
+  const run = denoisePaths([path.join(stopped, 'low')], {
+    outDir: path.join(stopped, 'denoised'),
+    ...ENSEMBLE,
+    batch: 1,
+    signal: controller.signal,
+    onProgress: (p) => {
+      if (p.slicesDone >= STOP_AFTER) controller.abort(new Error('interrupted by SIGINT'));
+    },
+  });
+  await expect(run).rejects.toMatchObject({ code: 'E_CANCELLED' });
+}, 180_000);
+
+afterAll(async () => {
+  for (const app of apps) await app.close();
+  if (root) rmSync(root, { recursive: true, force: true });
+});
+
+describe("denoise's uncertainty series and hallucination map", () => {
+  it("name their run's completion marker from their own folders, and are not flagged when finished", async () => {
+    const dir = seriesFolder(path.join(finished, 'denoised'));
+    expect(await namedMarker(path.join(dir, dicoms(dir)[0]!))).toBe('.lowdose-complete.json');
+    expect(await namedMarker(path.join(dir, 'uncertainty', dicoms(path.join(dir, 'uncertainty'))[0]!))).toBe('../.lowdose-complete.json');
+    expect(await namedMarker(path.join(dir, 'hallucination/map', dicoms(path.join(dir, 'hallucination/map'))[0]!))).toBe('../../.lowdose-complete.json');
+    const summary = await only(finished);
+    expect(summary.uncertainty).not.toBeNull();
+    expect(summary.hallucination).not.toBeNull();
+    expect(summary.incomplete).toBeNull();
+    expect(summary.uncertaintyIncomplete).toBeNull();
+    expect(summary.hallucinationIncomplete).toBeNull();
+  });
+
+  it("are flagged incomplete when their run was stopped, with report.json's own reason", async () => {
+    const dir = seriesFolder(path.join(stopped, 'denoised'));
+    const written = dicoms(path.join(dir, 'uncertainty')).length;
+    expect(written).toBeGreaterThanOrEqual(STOP_AFTER);
+    expect(written).toBeLessThan(SLICES);
+    const summary = await only(stopped);
+    expect(summary.uncertainty).not.toBeNull();
+    expect(summary.hallucination).not.toBeNull();
+    expect(summary.uncertaintyIncomplete).toMatchObject({ slices: written, expected: SLICES });
+    expect(summary.hallucinationIncomplete).toMatchObject({ slices: dicoms(path.join(dir, 'hallucination/map')).length, expected: SLICES });
+    expect(summary.uncertaintyIncomplete!.message).toMatch(new RegExp(`^incomplete uncertainty series: ${written} of ${SLICES} slices; the run was stopped or failed \\(.* has no \\.lowdose-complete\\.json`));
+    expect(summary.hallucinationIncomplete!.message).toMatch(/^incomplete hallucination map: \d of 5 slices; /);
+    for (const incomplete of [summary.incomplete, summary.uncertaintyIncomplete, summary.hallucinationIncomplete]) {
+      expect(incomplete!.message).toMatch(/its report\.json says: CT series [0-9.]+ was stopped after \d of 5 slices \(interrupted by SIGINT\).* \[E_CANCELLED\]/);
+    }
+  });
+
+  it('are flagged incomplete in a stopped series folder copied alone (no report.json, no lock beside it)', async () => {
+    const data = path.join(root, 'copied-stopped');
+    cpSync(path.join(stopped, 'low'), path.join(data, 'low'), { recursive: true });
+    const dir = seriesFolder(path.join(stopped, 'denoised'));
+    cpSync(dir, path.join(data, 'elsewhere', path.basename(dir)), { recursive: true });
+    const summary = await only(data);
+    expect(summary.incomplete).toMatchObject({ expected: SLICES });
+    expect(summary.uncertaintyIncomplete).toMatchObject({ expected: SLICES });
+    expect(summary.hallucinationIncomplete).toMatchObject({ expected: SLICES });
+    expect(summary.uncertaintyIncomplete!.message).toContain('or the series was copied or pulled from a PACS without it');
+  });
+});
+
+describe("metrics --hallucination's map", () => {
+  let data: string;
+  let maps: string;
+
+  beforeAll(async () => {
+    data = path.join(root, 'metrics');
+    await writeLowDose(path.join(data, 'low'));
+    await denoisePaths([path.join(data, 'low')], { outDir: path.join(data, 'denoised'), method: 'gaussian' });
+    maps = path.join(data, 'maps');
+    await runMetrics({ reference: path.join(data, 'low'), test: seriesFolder(path.join(data, 'denoised')), hallucination: { dir: maps } });
+  }, 120_000);
+
+  it('names its marker, which lists its files, and is not flagged while it is there', async () => {
+    const files = dicoms(path.join(maps, 'map'));
+    expect(files).toHaveLength(SLICES);
+    expect(await namedMarker(path.join(maps, 'map', files[0]!))).toBe('.lowdose-map.json');
+    const marker = JSON.parse(readFileSync(path.join(maps, 'map/.lowdose-map.json'), 'utf8')) as { map: { files: string[]; dir: string } };
+    expect(marker.map.files.map((f) => path.basename(f))).toEqual(files);
+    expect(marker.map.dir).toBe(path.join(maps, 'map'));
+    const summary = await only(data);
+    expect(summary.hallucination).not.toBeNull();
+    expect(summary.hallucinationIncomplete).toBeNull();
+  });
+
+  it('is flagged incomplete without its marker (copied or pulled from a PACS without it)', async () => {
+    const copy = path.join(root, 'metrics-copied');
+    cpSync(data, copy, { recursive: true });
+    unlinkSync(path.join(copy, 'maps/map/.lowdose-map.json'));
+    const summary = await only(copy);
+    expect(summary.hallucinationIncomplete).toMatchObject({ slices: SLICES, expected: SLICES });
+    expect(summary.hallucinationIncomplete!.message).toContain('has no .lowdose-map.json, the completion marker lowdose metrics --hallucination writes');
+    // The denoised series itself is whole.
+    expect(summary.incomplete).toBeNull();
+  });
+
+  it('stopped by a signal on its first run leaves no map folder (nor its lock)', async () => {
+    const first = path.join(root, 'metrics-stopped', 'maps');
+    const controller = new AbortController();
+    const run = runMetrics({
+      reference: path.join(data, 'low'),
+      test: seriesFolder(path.join(data, 'denoised')),
+      hallucination: { dir: first },
+      signal: controller.signal,
+      progress: (message) => {
+        if (message.startsWith('comparing')) controller.abort(new Error('interrupted by SIGINT'));
+      },
+    });
+    await expect(run).rejects.toThrow();
+    expect(controller.signal.aborted).toBe(true);
+    expect(existsSync(first)).toBe(false);
+    expect(readdirSync(path.dirname(first))).toEqual([]);
+  });
+});
