@@ -14,7 +14,7 @@ import { oneAtATime } from '../util/one-at-a-time.js';
 import { scalarText } from '../util/text.js';
 import { seriesCacheDir } from '../util/pull-cache.js';
 import { checkSeriesShortfall, isDenoiseOutput, studyDateMatch, type PulledSeries, type RemoteSeries, type StoredSeries, type StudyKeys } from '../util/remote-series.js';
-import { associate, dimse, isPending, STATUS_CANCEL, STATUS_SUCCESS, STORE_WARNINGS, statusHex, type DimseClientOptions, type DimseRequest } from './association.js';
+import { AFTER_CANCEL, associate, dimse, isPending, STATUS_CANCEL, STATUS_SUCCESS, STORE_WARNINGS, statusHex, type DimseClientOptions, type DimseRequest } from './association.js';
 import type { InstanceStore } from './receive.js';
 import { NOT_PACS_ADDRESS, OVER_ASSOCIATION_LIMIT, startStoreScp, TLS_REFUSAL } from './store-scp.js';
 import { dimseUrl, type DimsePeer } from './url.js';
@@ -82,28 +82,48 @@ async function findUpToCap(peer: DimsePeer, request: DimseRequest, options: Dims
 /**
  * findUpToCap with each match handed to `take` as it comes, none kept here: a long answer (every
  * study of an archive) in the memory the caller keeps. Resolves to how many matched and whether
- * the PACS stopped at its cap.
+ * the PACS stopped at its cap. With `stopAfter`, the C-FIND is cancelled (C-CANCEL) once that many
+ * matches came, and later answers are neither counted nor handed on: `stopped` says so, and
+ * `matched` is then a lower bound.
  */
-async function eachMatch(peer: DimsePeer, request: DimseRequest, options: DimseClientOptions, take: (dataset: DimseDataset) => void): Promise<{ matched: number; capped: boolean }> {
+async function eachMatch(
+  peer: DimsePeer,
+  request: DimseRequest,
+  options: DimseClientOptions,
+  take: (dataset: DimseDataset) => void,
+  stopAfter?: number,
+): Promise<{ matched: number; capped: boolean; stopped: boolean }> {
   let matched = 0;
   let final: Answer | null = null;
+  const enough = new AbortController();
   request.on('response', (response: Answer) => {
+    if (enough.signal.aborted) return;
     if (isPending(response.getStatus())) {
       const dataset = response.getDataset();
       if (response.hasDataset() && dataset) {
         matched++;
         take(dataset);
+        if (stopAfter !== undefined && matched >= stopAfter) enough.abort(new LowdoseError('E_CANCELLED', `${matched} matches came`));
       }
     } else final = response;
   });
-  await associate(peer, [request], { ...options, purpose: 'C-FIND' });
+  const signal = stopAfter === undefined ? options.signal : options.signal ? AbortSignal.any([options.signal, enough.signal]) : enough.signal;
+  try {
+    // The answers already on their way when the C-CANCEL is sent are taken (and dropped), up to as
+    // many again as were wanted; a PACS that sends more gets an A-ABORT (associate).
+    await associate(peer, [request], { ...options, purpose: 'C-FIND', ...(signal ? { signal } : {}), ...(stopAfter !== undefined ? { afterCancel: Math.max(stopAfter, AFTER_CANCEL) } : {}) });
+  } catch (error) {
+    if (enough.signal.aborted && !options.signal?.aborted && error instanceof LowdoseError && error.code === 'E_CANCELLED') return { matched, capped: false, stopped: true };
+    throw error;
+  }
+  if (enough.signal.aborted) return { matched, capped: false, stopped: true };
   const status = (final as Answer | null)?.getStatus();
-  if (status === STATUS_CANCEL) return { matched, capped: true };
+  if (status === STATUS_CANCEL) return { matched, capped: true, stopped: false };
   if (status !== STATUS_SUCCESS) {
     const comment = text((final as Answer | null)?.getCommandDataset(), 'ErrorComment');
     throw new LowdoseError('E_IO', `${dimseUrl(peer)}: C-FIND failed with status ${statusHex(status ?? -1)}${comment ? ` (${comment})` : ''}`, { path: dimseUrl(peer) });
   }
-  return { matched, capped: false };
+  return { matched, capped: false, stopped: false };
 }
 
 /** Runs one C-FIND and returns its matches; a list the PACS cut at its cap, or a final status other than success, is an E_IO error. */
@@ -179,28 +199,30 @@ const newestStudyFirst = (a: RemoteStudy, b: RemoteStudy): number => b.studyDate
 export interface StudySearchAnswer {
   /** The newest `limit` of the matches that came (newestStudyFirst). */
   readonly studies: RemoteStudy[];
-  /** How many matches came. */
+  /** How many matches came: all that match, unless `stoppedAtLimit` (then at least this many match). */
   readonly matched: number;
   /** Whether the PACS stopped the C-FIND at its cap (0xFE00): more studies may match than came. */
   readonly capped: boolean;
+  /**
+   * Whether lowdose cancelled the C-FIND (C-CANCEL) once `limit` + 1 matches had come: more than
+   * `limit` match, `matched` (= `limit` + 1) is a lower bound, and `studies` are the newest of
+   * those that came, not necessarily of all.
+   */
+  readonly stoppedAtLimit: boolean;
 }
 
 /**
- * The newest `limit` studies matching the keys (C-FIND at STUDY level), how many matched, and
- * whether the PACS stopped at its cap: the viewer's study search, which shows a page of studies and
- * says when there are more. C-FIND has no limit of its own, so every match comes; only the newest
- * `limit` are kept while they come (at most 2 x `limit` datasets' worth at once), so a search
- * without keys on a large archive costs the time of its answer, not memory for every study.
+ * Up to `limit` studies matching the keys (C-FIND at STUDY level), newest first, how many matched,
+ * and whether the PACS stopped at its cap: the viewer's study search, which shows a page of studies
+ * and says when there are more. C-FIND has no limit of its own: once `limit` + 1 matches have come
+ * (enough to say that more match than are listed) the C-FIND is cancelled with C-CANCEL (PS3.7
+ * 9.3.2.3) and the answers still on their way are dropped, so a search without keys on a large
+ * archive costs neither the time of its whole answer nor memory for every study.
  */
 export async function searchStudies(peer: DimsePeer, options: DimseClientOptions, keys: StudyKeys, limit: number): Promise<StudySearchAnswer> {
-  let kept: RemoteStudy[] = [];
-  const trim = () => (kept = kept.sort(newestStudyFirst).slice(0, limit));
-  const { matched, capped } = await eachMatch(peer, studyFindRequest(keys), options, (s) => {
-    kept.push(studyOf(peer, s));
-    if (kept.length >= 2 * limit) trim();
-  });
-  trim();
-  return { studies: kept, matched, capped };
+  const kept: RemoteStudy[] = [];
+  const { matched, capped, stopped } = await eachMatch(peer, studyFindRequest(keys), options, (s) => kept.push(studyOf(peer, s)), limit + 1);
+  return { studies: kept.sort(newestStudyFirst).slice(0, limit), matched, capped, stoppedAtLimit: stopped };
 }
 
 /** When the PACS caps a study's SERIES-level C-FIND: ask again for each of these modalities alone. */

@@ -59,14 +59,14 @@ export class DimseSource implements PacsSource {
   async close(): Promise<void> {}
 
   /**
-   * The newest `limit` matches (searchStudies keeps only those while the C-FIND's answers come),
-   * and whether more match: more than `limit` came, or the PACS stopped at its cap.
+   * Up to `limit` matches, newest first, and whether more match: `limit` + 1 came (searchStudies
+   * then cancels the C-FIND), or the PACS stopped at its cap.
    */
   async studies(query: StudyQuery): Promise<StudySearch> {
     // A date range that is empty or not YYYYMMDD is the request's fault (400), found before any association.
     studyDateMatch(query);
     const limit = query.limit ?? PACS_STUDY_LIMIT.default;
-    const { studies, matched, capped } = await this.fromPacs(() => searchStudies(this.peer, this.options, query, limit));
+    const { studies, matched, capped, stoppedAtLimit } = await this.fromPacs(() => searchStudies(this.peer, this.options, query, limit));
     const listed = studies.map((s) => ({
       studyInstanceUid: s.studyInstanceUid,
       patientName: s.patientName,
@@ -78,12 +78,19 @@ export class DimseSource implements PacsSource {
       series: s.series,
       instances: s.instances,
     }));
-    const newest = matched > limit ? `; these are the newest ${limit} of them by study date` : '';
+    if (stoppedAtLimit) {
+      // The C-FIND was cancelled at `limit` + 1 matches: how many match in all is not known.
+      return {
+        studies: listed,
+        truncated: true,
+        truncation: `more than ${limit} studies match: these are ${limit} of them, newest first, not necessarily the newest ${limit} on the PACS (its C-FIND was cancelled once ${limit + 1} had come); narrow the search`,
+      };
+    }
+    // Fewer than `limit` + 1 came (else stoppedAtLimit): `matched` counts every match the PACS sent.
     if (capped) {
-      const truncation = `the PACS stopped its answer after ${matched} matching studies (it caps C-FIND answers: status ${CAP_STATUS}; Orthanc: LimitFindResults), so it may hold more${newest}; narrow the search`;
+      const truncation = `the PACS stopped its answer after ${matched} matching studies (it caps C-FIND answers: status ${CAP_STATUS}; Orthanc: LimitFindResults), so it may hold more; narrow the search`;
       return { studies: listed, truncated: true, truncation };
     }
-    if (matched > limit) return { studies: listed, truncated: true, truncation: `${matched} studies match${newest}; narrow the search` };
     return { studies: listed, truncated: false, truncation: null };
   }
 

@@ -1,7 +1,8 @@
 /**
  * `serve --dimse dimse://AET@host:port` against a real Orthanc's DICOM port: the viewer's PACS API
  * (the routes and answers of `serve --dicomweb`) searches the studies with C-FIND (at most `limit`,
- * the newest, and says when more match or the PACS caps its answer), lists a study's series, opens
+ * newest first, the C-FIND cancelled once more match, and says when more match or the PACS caps its
+ * answer), lists a study's series, opens
  * a series with C-GET or with C-MOVE to our storage SCP, shares one retrieve between two opens of
  * one series, reports a series that came short of its instances and an unreadable instance, stores
  * a job's result back with C-STORE, answers 502 when the PACS fails; and `serve` refuses options
@@ -19,7 +20,7 @@ import { buildApp } from '../../src/server/app.js';
 import type { DimseServeOptions } from '../../src/server/pacs-dimse.js';
 import { decodeSlice } from '../../src/server/slice-encoding.js';
 import { runCli } from '../helpers/cli.js';
-import { startCuttingProxy, withSomeSubOperationsFailed } from '../helpers/cutting-proxy.js';
+import { commandElement, startCuttingProxy, withSomeSubOperationsFailed } from '../helpers/cutting-proxy.js';
 import { copyAsOtherSeries, withSameLengthText } from '../helpers/mutate-dicom.js';
 import { closedPort, findOrthanc, freePort, ORTHANC_AET, seriesInStudy, startOrthanc, uploadCohort, uploadInstances, uploadWithUnreadableInstance, type RunningOrthanc } from '../helpers/orthanc.js';
 
@@ -94,16 +95,37 @@ describe.skipIf(!installed)('serve --dimse against Orthanc', () => {
     expect(empty.json<ApiError>().message).toMatch(/date range is empty/);
   });
 
-  it('a search that matches more than `limit` lists the newest `limit` and says how many match', async () => {
-    const answer = (await app.inject({ url: '/api/pacs/studies?limit=2' })).json<PacsStudies>();
-    expect(answer.studies.map((s) => s.studyInstanceUid)).toEqual([study.C, [study.A, study.B].sort()[0]]);
-    expect(answer).toMatchObject({ limit: 2, truncated: true, truncation: '3 studies match; these are the newest 2 of them by study date; narrow the search' });
-    // Kept while the matches come: with limit 1, the newest of the 3 whatever order they come in.
-    expect((await app.inject({ url: '/api/pacs/studies?limit=1' })).json<PacsStudies>()).toMatchObject({ studies: [expect.objectContaining({ studyInstanceUid: study.C })], truncation: '3 studies match; these are the newest 1 of them by study date; narrow the search' });
-    const one = (await app.inject({ url: '/api/pacs/studies?limit=1&patientId=99017' })).json<PacsStudies>();
-    expect(one.studies.map((s) => s.studyInstanceUid)).toEqual([study.C]);
-    expect(one.truncation).toBe('2 studies match; these are the newest 1 of them by study date; narrow the search');
-    expect((await app.inject({ url: '/api/pacs/studies?limit=3' })).json<PacsStudies>()).toMatchObject({ truncated: false, truncation: null });
+  it('a search that matches more than `limit` cancels its C-FIND (C-CANCEL) once `limit` + 1 have come, lists `limit` of them newest first and says more match', async () => {
+    // A server on a proxy in front of Orthanc, which counts the C-CANCEL commands we send.
+    const proxy = await startCuttingProxy(orthanc.dicomPort);
+    const cancel = commandElement(0x0100, 0x0fff);
+    let cancels = 0;
+    proxy.watch = (chunk) => void (chunk.includes(cancel) && cancels++);
+    try {
+      const server = await serverOn(proxy.port, 'work-cancel');
+      const studies = async (query: string) => (await server.inject({ url: `/api/pacs/studies?${query}` })).json<PacsStudies>();
+      const more = (limit: number) => `more than ${limit} studies match: these are ${limit} of them, newest first, not necessarily the newest ${limit} on the PACS (its C-FIND was cancelled once ${limit + 1} had come); narrow the search`;
+      // limit 2: cancelled at the third match, which is every study: the newest 2 of all.
+      const two = await studies('limit=2');
+      expect(two.studies.map((s) => s.studyInstanceUid)).toEqual([study.C, [study.A, study.B].sort()[0]]);
+      expect(two).toMatchObject({ limit: 2, truncated: true, truncation: more(2) });
+      expect(cancels).toBe(1);
+      // limit 1: the newer of the first two that came (newest first among them).
+      const one = await studies('limit=1');
+      expect(one).toMatchObject({ truncated: true, truncation: more(1) });
+      expect(one.studies).toHaveLength(1);
+      expect([study.A, study.B, study.C]).toContain(one.studies[0]!.studyInstanceUid);
+      expect(cancels).toBe(2);
+      const patient = await studies('limit=1&patientId=99017');
+      expect(patient).toMatchObject({ truncated: true, truncation: more(1) });
+      expect([study.B, study.C]).toContain(patient.studies[0]!.studyInstanceUid);
+      expect(cancels).toBe(3);
+      // limit 3: every match came and no more: not truncated, nothing cancelled.
+      expect(await studies('limit=3')).toMatchObject({ truncated: false, truncation: null });
+      expect(cancels).toBe(3);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it("lists a study's series and opens one with C-GET: retrieved into the work folder and served like a local series; opened again, nothing is retrieved", async () => {
