@@ -23,6 +23,8 @@ import type { DenoiseOptions } from '../pipeline/types.js';
 import type { DeviceRequest } from '../runtime/index.js';
 import { closeUnready, connectionOptions, whenReachable, type RedisTarget } from './connection.js';
 import { studyProgress, type StudyProgress } from './study-progress.js';
+import { writeJobErrorList } from './job-error-lists.js';
+import { ErrorListFile } from '../util/error-list-file.js';
 import { QUEUE_NAME, QUEUE_PREFIX, cancelKey, encodeFailure, type JobProgress, type PacsJobSource, type SeriesJobData, type SeriesJobResult } from './jobs.js';
 
 export interface WorkerOptions {
@@ -231,7 +233,7 @@ async function runJob(
     },
   };
   try {
-    const result = data.pacs && study ? await runPacsJob(data.pacs, pipeline, options, study) : await runSeriesJob(data, pipeline);
+    const result = data.pacs && study ? await runPacsJob(data.pacs, pipeline, options, study, job.id) : await runSeriesJob(data, pipeline);
     const series = 'study' in result ? result.series : [result];
     const seconds = Math.round((performance.now() - started) / 10) / 100;
     const dirs = series.map((s) => `${s.output.dir}${s.skipped ? ' (already complete)' : ''}`);
@@ -276,12 +278,27 @@ async function runSeriesJob(data: SeriesJobData, pipeline: DenoiseOptions): Prom
  * them. A study with an error fails the job with its first error (retried as any job is; a retry
  * skips the series already finished); the series it finished are kept in the job's progress.
  */
-async function runPacsJob(pacs: PacsJobSource, pipeline: DenoiseOptions, options: WorkerOptions, study: StudyProgress): Promise<SeriesJobResult> {
+async function runPacsJob(pacs: PacsJobSource, pipeline: DenoiseOptions, options: WorkerOptions, study: StudyProgress, jobId: string | undefined): Promise<SeriesJobResult> {
   if (isDimseUrl(pacs.source) && !options.dimse) throw new LowdoseError('E_USAGE', `${pacs.source}: this worker was started without DIMSE client options`);
+  // Every unreadable instance of the study, for the batch's unreadable.tsv (./job-error-lists.ts).
+  const unreadable = ErrorListFile.open();
+  try {
+    return await runPacsStudyJob(pacs, pipeline, options, study, unreadable);
+  } finally {
+    try {
+      if (jobId !== undefined) await writeJobErrorList(unreadable, pipeline.outDir, jobId);
+    } finally {
+      await unreadable.discard();
+    }
+  }
+}
+
+async function runPacsStudyJob(pacs: PacsJobSource, pipeline: DenoiseOptions, options: WorkerOptions, study: StudyProgress, unreadable: ErrorListFile): Promise<SeriesJobResult> {
   const { series, entry } = await runStudy(
     { source: pacs.source, ...(pacs.query !== undefined ? { query: pacs.query } : {}) },
     {
       ...pipeline,
+      onUnreadable: (e) => unreadable.add(e),
       keys: {},
       ...(pacs.allowIncomplete ? { allowIncomplete: true } : {}),
       ...(options.dicomweb ? { dicomweb: options.dicomweb } : {}),

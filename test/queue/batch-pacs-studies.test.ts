@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DICOMWEB_AUTH_ENV } from '../../src/dicomweb/client.js';
+import { ERRORS_FILE, parseErrorList } from '../../src/util/error-list-file.js';
 import { openQueue } from '../../src/queue/batch.js';
 import { parseRedisUrl } from '../../src/queue/connection.js';
 import { runCli } from '../helpers/cli.js';
@@ -235,6 +236,30 @@ describe.skipIf(!installed || !hasRedis)('batch over PACS studies (Orthanc, Redi
     expect(status.code).toBe(1);
     expect(status.stdout).toContain('3/6 slices');
     expect(status.stdout).toContain('[E_EXISTS]; 1/2 series (CT), 3/6 slices finished');
+  }, 240_000);
+
+  it("a study job's unreadable instances reach the batch's unreadable.tsv: the worker lists every one, batch --wait joins them and report.json names it", async () => {
+    delete process.env[DICOMWEB_AUTH_ENV];
+    const worker = await startWorker();
+    // Study E: the 3-slice CT with slices 1 and 3 cut short inside their pixel data (Orthanc stores them).
+    const originals = await Promise.all(readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort().map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
+    const stored = await uploadInstances(orthanc, copyAsOtherStudy(originals, new Set([0, 2]), 35));
+    const studyE = stored[0]!['StudyInstanceUID']!;
+    const seriesE = stored[0]!['SeriesInstanceUID']!;
+    const out = path.join(dir, 'unreadable-study');
+    const run = await runCli('batch', `${pacs}/${studyE}`, '-o', out, '--redis', redis.url, '--method', 'gaussian', '--attempts', '1', '--wait', '--no-progress', '--json');
+    expect(run.code, `${run.stderr}\n${worker.stderr()}`).toBe(1);
+    const result = JSON.parse(run.stdout) as BatchWaitResult & { report: { errorsFile?: string } };
+    expect(result.status.jobs).toEqual([expect.objectContaining({ state: 'failed', error: expect.objectContaining({ code: 'E_TRUNCATED' }) })]);
+    const file = path.join(out, ERRORS_FILE);
+    expect(result.report.errorsFile).toBe(file);
+    expect((JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8')) as { errorsFile?: string }).errorsFile).toBe(file);
+    const listed = parseErrorList(await readFile(file, 'utf8'));
+    expect(listed.map((e) => [e.code, e.path && path.basename(e.path)])).toEqual([
+      ['E_TRUNCATED', `${stored[0]!['SOPInstanceUID']}.dcm`],
+      ['E_TRUNCATED', `${stored[2]!['SOPInstanceUID']}.dcm`],
+    ]);
+    for (const [i, e] of listed.entries()) expect(e.message).toContain(`instance ${stored[i * 2]!['SOPInstanceUID']} of ${pacs}/${studyE}/${seriesE}: `);
   }, 240_000);
 
   it('a worker with --move-port pulls its dimse:// jobs with C-MOVE to its storage SCP on that port; with --concurrency 2 both jobs complete, their C-MOVEs taking the port in turn', async () => {

@@ -13,6 +13,7 @@ import { checkStudyQueries } from '../../pipeline/pacs-studies.js';
 import { namedStudies, type StudyIdentifiers } from '../../pipeline/studies-file.js';
 import { collect } from '../repeatable-options.js';
 import { batchStatus, cancelBatch, followBatch, openQueue, submitBatch, submitPacsBatch, type Submitted } from '../../queue/batch.js';
+import { joinJobErrorLists } from '../../queue/job-error-lists.js';
 import type { PacsQueryReport } from '../../pipeline/pacs-studies.js';
 import type { StudyKeys } from '../../util/remote-series.js';
 import { withoutUndefined } from '../../util/defined.js';
@@ -148,7 +149,10 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
           setExitCode(SIGNAL_EXIT[stop!.received!]);
           return;
         }
-        const report = batchReport(snapshot.results, snapshot.status, errors, skipped, snapshot.failedJobSeries, snapshot.studies);
+        // A PACS batch's unreadable instances are its workers' to meet: their lists, joined (./job-error-lists.ts).
+        const joined = pacs ? await joinJobErrorLists(batch.outDir, snapshot.status.jobs.map((j) => j.id)) : null;
+        const status = joined ? { ...snapshot.status, errorsFile: joined } : snapshot.status;
+        const report = batchReport(snapshot.results, status, errors, skipped, snapshot.failedJobSeries, snapshot.studies);
         await writeReport(batch.outDir, report);
         out.result({ id: batch.id, outDir: batch.outDir, jobs: batch.jobs, errors, errorCount, errorsByCode, ...skippedField, status: snapshot.status, report });
         out.print([humanStatus(snapshot.status), ...warningLines(report)].join('\n'));
