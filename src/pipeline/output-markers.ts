@@ -51,6 +51,8 @@ export interface MarkedSeries {
   readonly seriesInstanceUid: string;
   readonly dir: string;
   readonly files: readonly string[];
+  /** `files` are those of several series of one entry (`seriesInstanceUids`): this one's are among them. */
+  readonly shared?: boolean;
 }
 
 /** Writes `metrics --hallucination`'s marker into the map folder `mapDir`: the map series (every frame's files) as it will lie once in place. */
@@ -68,8 +70,9 @@ export type MarkerProblem =
 /**
  * Whether the marker `name` (relative to the folder of `series`' first file) vouches for `series`:
  * it is there, names its SeriesInstanceUID among the series it lists (`output`, `reference`,
- * `uncertainty`, `hallucination.map`, `map`), and lists exactly the files read (by name; for a frame
- * of an acquisition, the files of its frame tag).
+ * `uncertainty`, `hallucination.map`, `map`; an entry's `seriesInstanceUids` too), and lists exactly
+ * the files read (by name; for a frame of an acquisition, the files of its frame tag; for one of the
+ * several series of one entry, every file read among the entry's).
  */
 export async function namedMarkerProblem(series: Series, name: string): Promise<MarkerProblem | null> {
   const first = series.slices[0]?.file;
@@ -92,7 +95,8 @@ export async function namedMarkerProblem(series: Series, name: string): Promise<
   const tag = series.petFrame ? frameTag(series.petFrame) : null;
   const listed = new Set(written.files.map((f) => path.basename(f)).filter((f) => tag === null || frameTagOfFile(f) === tag));
   const read = new Set(series.slices.map((s) => path.basename(s.file)));
-  if (listed.size !== read.size || [...read].some((f) => !listed.has(f))) return { kind: 'other-files', markerPath, listed: listed.size, read: read.size };
+  const sizeAgrees = written.shared ? read.size <= listed.size : read.size === listed.size;
+  if (!sizeAgrees || [...read].some((f) => !listed.has(f))) return { kind: 'other-files', markerPath, listed: listed.size, read: read.size };
   return null;
 }
 
@@ -115,11 +119,17 @@ export function markerProblemText(problem: MarkerProblem, command: string): stri
 function markedSeries(marker: unknown): MarkedSeries[] {
   if (!isRecord(marker)) return [];
   const hallucination = isRecord(marker.hallucination) ? marker.hallucination.map : undefined;
-  return [marker.output, marker.reference, marker.uncertainty, hallucination, marker.map].flatMap((entry) =>
-    isRecord(entry) && typeof entry.seriesInstanceUid === 'string' && Array.isArray(entry.files)
-      ? [{ seriesInstanceUid: entry.seriesInstanceUid, dir: typeof entry.dir === 'string' ? entry.dir : '', files: entry.files.filter((f): f is string => typeof f === 'string') }]
-      : [],
-  );
+  return [marker.output, marker.reference, marker.uncertainty, hallucination, marker.map].flatMap((entry) => {
+    if (!isRecord(entry) || typeof entry.seriesInstanceUid !== 'string' || !Array.isArray(entry.files)) return [];
+    const dir = typeof entry.dir === 'string' ? entry.dir : '';
+    const files = entry.files.filter((f): f is string => typeof f === 'string');
+    // Several series in one entry (one per radiopharmaceutical of a multi-frame PET source,
+    // `seriesInstanceUids`, src/dicom/derived-pet-series.ts): each is listed with all the files.
+    const several = Array.isArray(entry.seriesInstanceUids) ? entry.seriesInstanceUids.filter((u): u is string => typeof u === 'string') : [];
+    return several.length > 1
+      ? several.map((seriesInstanceUid) => ({ seriesInstanceUid, dir, files, shared: true }))
+      : [{ seriesInstanceUid: entry.seriesInstanceUid, dir, files }];
+  });
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -7,10 +7,12 @@
  * finished; and not while another run of the same source still uses it (util/folder-claims.ts).
  * The protocols differ only in how they list, pull and store.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DENOISED_MODALITIES, isOneOf } from '../choices.js';
+import { getString, TAG } from '../dicom/attributes.js';
+import { parseDicomBytes } from '../dicom/parse.js';
 import { notDenoisedMessage } from './not-denoised.js';
 import { LowdoseError, toLowdoseError } from '../errors.js';
 import { CodeSample, type ErrorCounts } from '../util/code-sample.js';
@@ -181,12 +183,29 @@ export interface DerivedPart {
 
 /** What of one denoised series goes back to the PACS: the derived series and its uncertainty series, if any. */
 export function derivedParts(series: DenoiseReport['series'][number]): DerivedPart[] {
+  const files = series.output.files.map((f) => path.resolve(f));
+  // Several series in one output (one per radiopharmaceutical of a multi-frame PET source): each
+  // file's own SeriesInstanceUID says which it is, so that each series is stored and counted as itself.
+  const denoised: DerivedPart[] =
+    (series.output.seriesInstanceUids?.length ?? 0) > 1
+      ? [...groupBySeries(files)].map(([seriesInstanceUid, own]) => ({ kind: 'denoised', seriesInstanceUid, files: own }))
+      : [{ kind: 'denoised', seriesInstanceUid: series.output.seriesInstanceUid, files }];
   return [
-    { kind: 'denoised', seriesInstanceUid: series.output.seriesInstanceUid, files: series.output.files.map((f) => path.resolve(f)) },
+    ...denoised,
     ...(series.uncertainty
       ? [{ kind: 'uncertainty' as const, seriesInstanceUid: series.uncertainty.seriesInstanceUid, files: series.uncertainty.files.map((f) => path.resolve(f)) }]
       : []),
   ];
+}
+
+/** `files` by the SeriesInstanceUID each holds, in the order given. */
+function groupBySeries(files: readonly string[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const file of files) {
+    const uid = getString(parseDicomBytes(readFileSync(file), file).dataSet, TAG.SeriesInstanceUID) ?? '';
+    out.set(uid, [...(out.get(uid) ?? []), file]);
+  }
+  return out;
 }
 
 /**

@@ -14,6 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readInstanceHeader, readSlice, scanPaths, suvbwFactors } from '../../src/dicom/index.js';
 import { createDerivedSeriesWriter } from '../../src/dicom/write-derived.js';
 import { denoisePaths } from '../../src/pipeline/denoise.js';
+import { derivedParts } from '../../src/pipeline/remote-denoise.js';
+import type { DenoiseReport } from '../../src/pipeline/types.js';
 import type { Series } from '../../src/dicom/types.js';
 import { runCli } from '../helpers/cli.js';
 import { CORPUS } from './helpers/corpus.js';
@@ -507,12 +509,20 @@ describe.skipIf(!hasPydicom)('SUVbw of Enhanced and Legacy Converted Enhanced PE
     const out = path.join(dir, 'two-agents-denoised');
     const run = await runCli('denoise', path.join(dir, 'two-agents'), '-o', out, '--method', 'gaussian', '--no-progress');
     expect(run.code, run.stderr).toBe(0);
-    const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as { series: { output: { seriesInstanceUid: string; seriesInstanceUids?: string[] } }[] };
+    const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as DenoiseReport;
     const output = report.series[0]!.output;
     expect(output.seriesInstanceUids).toHaveLength(2);
     expect(output.seriesInstanceUids![0]).toBe(output.seriesInstanceUid);
     const { series } = await scanPaths([out]);
-    expect(series.filter((s) => s.modality === 'PT').map((s) => s.seriesInstanceUid).sort()).toEqual([...output.seriesInstanceUids!].sort());
+    const written = series.filter((s) => s.modality === 'PT');
+    expect(written.map((s) => s.seriesInstanceUid).sort()).toEqual([...output.seriesInstanceUids!].sort());
+    // Stored back to a PACS (denoise <url> --store / --stow), each series goes as itself, with its own files.
+    const parts = derivedParts(report.series[0]!);
+    expect(parts.map((p) => p.seriesInstanceUid).sort()).toEqual([...output.seriesInstanceUids!].sort());
+    for (const part of parts) {
+      const own = written.find((s) => s.seriesInstanceUid === part.seriesInstanceUid)!;
+      expect(part.files.map((f) => path.basename(f)).sort()).toEqual(own.slices.map((s) => path.basename(s.file)).sort());
+    }
   });
 
   it('writes no time of a date-time it cannot put on the frames\' clock: no offset assumed for a source with DTs with and without one', async () => {
