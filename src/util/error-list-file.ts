@@ -10,8 +10,8 @@
  *
  * `publish` puts the list so far into the output folder, appended rather than copied whole: two
  * hidden working files there (`.unreadable.tsv.<owner tag>.tmp`, ./owner-tag.ts) take turns; the
- * one not on show gets the entries it lacks appended, is hard-linked under a temporary name and
- * renamed over `unreadable.tsv`. So a publish writes what the last two publishes added (a run over
+ * one not on show gets the entries it lacks appended, is hard-linked under a temporary name (named
+ * as a working file is) and renamed over `unreadable.tsv`. So a publish writes what the last two publishes added (a run over
  * many studies publishes after each), and `unreadable.tsv` is only ever replaced whole by a rename,
  * never written while it has that name: a reader sees a whole list or none, never a cut one. On a
  * file system without hard links it is copied whole under a temporary name and renamed instead.
@@ -162,7 +162,8 @@ export class ErrorListFile {
     const file = output.files[output.next]!;
     this.copyScratch(file.fd, file.bytes, this.scratchBytes);
     file.bytes = this.scratchBytes;
-    const tmp = temporaryPathFor(target);
+    // Named as a working file, so that one a killed run left between link and rename goes as they do.
+    const tmp = path.join(outDir, `.${ERRORS_FILE}.${ownerTag()}.tmp`);
     try {
       const linked = await link(file.path, tmp).then(() => true, () => false);
       if (!linked) this.copyScratchTo(tmp);
