@@ -10,8 +10,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { cliArgv, REPO } from '../helpers/cli-process.js';
 
-const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const lowDoseDir = fileURLToPath(new URL('../../fixtures/body/dose25', import.meta.url));
 const fullDoseDir = fileURLToPath(new URL('../../fixtures/body/dose100', import.meta.url));
 const MODEL = fileURLToPath(new URL('../fixtures-models/bench-conv.json', import.meta.url));
@@ -20,9 +20,8 @@ const LIMIT_MS = 40_000;
 
 /** `lowdose ...args` in a child process (src through tsx), killed after LIMIT_MS. */
 function runLowdose(args: readonly string[]): { code: number | null; stderr: string; ms: number } {
-  const script = "const { main } = await import('./src/cli/main.ts'); process.exitCode = await main(['node', 'lowdose', ...process.argv.slice(1)]);";
   const started = Date.now();
-  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, ...args], {
+  const child = spawnSync(process.execPath, cliArgv(args), {
     cwd: REPO,
     encoding: 'utf8',
     timeout: LIMIT_MS,

@@ -7,8 +7,7 @@
  * with every study (the one pulled ahead and the one never started as E_CANCELLED), no pull folder
  * or temporary file left.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,8 +16,7 @@ import { DICOMWEB_AUTH_ENV } from '../../src/dicomweb/client.js';
 import { runCli } from '../helpers/cli.js';
 import { startProxy, type Proxy } from '../helpers/http-proxy.js';
 import { findOrthanc, startOrthanc, uploadCohort, type RunningOrthanc } from '../helpers/orthanc.js';
-
-const REPO = path.resolve(import.meta.dirname, '../..');
+import { listAll, runUntil } from '../helpers/signal-run.js';
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
 const installed = findOrthanc();
 if (!installed) console.warn('skipping cohort pull-ahead tests: Orthanc is not installed (apt-get install orthanc orthanc-dicomweb)');
@@ -31,12 +29,6 @@ interface CohortReport {
 
 /** A WADO-RS retrieve of one instance of `study` (not a QIDO-RS instance list). */
 const retrievesInstanceOf = (url: string, study: string) => new RegExp(`/studies/${study.replaceAll('.', '\\.')}/series/[^/]+/instances/[^/?]+$`).test(url);
-
-/** Every file and folder under `dir`, relative, hidden ones too. */
-function listAll(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, withFileTypes: true }).map((e) => path.relative(dir, path.join(e.parentPath, e.name)));
-}
 
 describe.skipIf(!installed)('denoise over several DICOMweb studies pulls one study ahead (Orthanc)', () => {
   let dir: string;
@@ -126,7 +118,6 @@ describe.skipIf(!installed)('denoise over several DICOMweb studies pulls one stu
     const tmp = path.join(dir, 'tmp-sigint');
     await mkdir(tmp);
     const out = path.join(dir, 'out-sigint');
-    let stderr = '';
     let noticed!: () => void;
     const signalSeen = new Promise<void>((resolve) => (noticed = resolve));
     let nextPulled!: () => void;
@@ -141,20 +132,13 @@ describe.skipIf(!installed)('denoise over several DICOMweb studies pulls one stu
       if (method === 'POST' && url.endsWith(`/studies/${study.A}`)) await Promise.race([signalSeen, new Promise((resolve) => setTimeout(resolve, 20_000))]);
     };
     try {
-      const script = "const { main } = await import('./src/cli/main.ts'); process.exitCode = await main(['node', 'lowdose', ...process.argv.slice(1)]);";
       const args = ['denoise', studyUrl('A'), studyUrl('B'), studyUrl('C'), '-o', out, '--method', 'gaussian', '--stow', `${proxy.base}/dicom-web`, '--no-progress', '--json'];
-      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, ...args], { cwd: REPO, env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'pipe'] });
-      child.stderr.on('data', (c: Buffer) => {
-        stderr += c.toString();
-        if (stderr.includes('stopping the studies (SIGINT)')) noticed();
-      });
-      const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
-      await pulledAhead;
-      child.kill('SIGINT');
-      // A run without a handler ends at once: do not wait for a notice that will not come.
-      await Promise.race([signalSeen, exited]);
+      // SIGINT once B is being pulled; the held requests go on once the run says it took it.
+      const run = await runUntil(args, { TMPDIR: tmp }, pulledAhead, 'SIGINT', noticed);
+      // A run without a handler ends at once: nothing is held for a notice that did not come.
       noticed();
-      expect(await exited, stderr).toBe(130);
+      expect(run.code, run.stderr).toBe(130);
+      expect(run.stderr).toContain('stopping the studies (SIGINT)');
       const report = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8')) as CohortReport;
       const [a, b, c] = report.studies;
       expect(report.studies.map((s) => s.studyInstanceUid)).toEqual([study.A, study.B, study.C]);

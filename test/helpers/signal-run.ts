@@ -1,9 +1,7 @@
 /** The CLI (src through tsx) in a child process that a test signals at a known point of its run. */
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-
-const REPO = path.resolve(import.meta.dirname, '../..');
+import { spawnCli } from './cli-process.js';
 
 export interface SignalledRun {
   /** The exit status, or the signal that ended the process. */
@@ -26,27 +24,26 @@ export function runUntil(
   signalled: () => void = () => {},
   printed: (stdout: string) => void = () => {},
 ): Promise<SignalledRun> {
-  const script = "const { main } = await import('./src/cli/main.ts'); process.exitCode = await main(['node', 'lowdose', ...process.argv.slice(1)]);";
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, ...args], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
   let sent = false;
+  let printedSoFar = '';
   const send = () => {
     if (sent) return;
     sent = true;
-    child.kill(signal);
+    run.child.kill(signal);
   };
+  const run = spawnCli(args, {
+    env,
+    onOutput: (stdout, stderr) => {
+      if (stdout !== printedSoFar) {
+        printedSoFar = stdout;
+        printed(stdout);
+      }
+      if (typeof when === 'function' && when(stderr)) send();
+      if (stderr.includes(`(${signal}): `)) signalled();
+    },
+  });
   if (when instanceof Promise) void when.then(send);
-  child.stdout.on('data', (c: Buffer) => {
-    stdout += c.toString();
-    printed(stdout);
-  });
-  child.stderr.on('data', (c: Buffer) => {
-    stderr += c.toString();
-    if (typeof when === 'function' && when(stderr)) send();
-    if (stderr.includes(`(${signal}): `)) signalled();
-  });
-  return new Promise((resolve) => child.once('close', (code, killedBy) => resolve({ code: code ?? killedBy, stdout, stderr })));
+  return run.done.then(({ code, signal: killedBy, stdout, stderr }) => ({ code: code ?? killedBy, stdout, stderr }));
 }
 
 /** Every file and folder under `dir`, relative, hidden ones too. */

@@ -18,9 +18,9 @@ import { denoisePaths } from '../../src/pipeline/denoise.js';
 import type { ExtraOutputs } from '../../src/pipeline/extra-outputs.js';
 import type { MadeWith } from '../../src/pipeline/made-with.js';
 import type { DenoiseOptions, DenoiseReport } from '../../src/pipeline/types.js';
+import { cliArgv, REPO } from '../helpers/cli-process.js';
 import { hasPydicom, makePetTiming, readWithPydicom } from '../helpers/pet-timing.js';
 
-const REPO = path.resolve(import.meta.dirname, '../..');
 const PET_MODEL = path.join(REPO, 'models/lowdose-pet.json');
 const ENSEMBLE = { model: PET_MODEL, method: 'diffusion' as const, samples: 2, steps: 1, seed: 3, device: 'cpu' as const, threads: 1 };
 /** The shipped PET card's calibration threshold (models/lowdose-pet.json). */
@@ -86,13 +86,12 @@ describe.skipIf(!hasPydicom)('the extra outputs of a dynamic PET acquisition\'s 
     // a second lowdose process denoises t02 with the raw spread. spawnSync holds the first run
     // there until the second one has exited: the interleaving does not depend on timing.
     let second: ReturnType<typeof spawnSync> | null = null;
-    const script = "const { main } = await import('./src/cli/main.ts'); process.exitCode = await main(['node', 'lowdose', ...process.argv.slice(1)]);";
     const cli = ['denoise', ...frameFiles(2), '-o', out, '--model', PET_MODEL, '--samples', '2', '--steps', '1', '--seed', '3', '--device', 'cpu', '--threads', '1', '--no-progress', '--json'];
     const first = await denoise(frameFiles(1), out, {
       uncertainty: true,
       onProgress: (event) => {
         if (second !== null || event.slicesDone !== 0) return;
-        second = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, ...cli], { cwd: REPO, encoding: 'utf8' });
+        second = spawnSync(process.execPath, cliArgv(cli), { cwd: REPO, encoding: 'utf8' });
       },
     });
     expect(first.errors).toEqual([]);

@@ -5,7 +5,6 @@
  * frozen with SIGSTOP at the moment that matters (lock taken, temporary written), so no test
  * depends on timing.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, watch, type FSWatcher } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,33 +13,13 @@ import { scanPaths } from '../../src/dicom/index.js';
 import { runPhantom } from '../../src/pipeline/phantom.js';
 import type { DenoiseReport } from '../../src/pipeline/types.js';
 import { isTemporaryName } from '../../src/util/fs.js';
+import { spawnCli, type CliProcess } from '../helpers/cli-process.js';
 
-const REPO = path.resolve(import.meta.dirname, '../..');
 const SLICES = 16;
 const root = mkdtempSync(path.join(tmpdir(), 'lowdose-concurrent-'));
 const input = path.join(root, 'input');
 
-interface Run {
-  readonly child: ChildProcess;
-  readonly done: Promise<{ code: number | null; stdout: string; stderr: string }>;
-  stderr(): string;
-}
-
-function startCli(...args: string[]): Run {
-  const script = "const { main } = await import('./src/cli/main.ts'); process.exitCode = await main(['node', 'lowdose', ...process.argv.slice(1)]);";
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, ...args], {
-    cwd: REPO,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('close', (code) => resolve({ code, stdout, stderr })),
-  );
-  return { child, done, stderr: () => stderr };
-}
+const startCli = (...args: string[]): CliProcess => spawnCli(args);
 
 const denoiseArgs = (out: string, ...extra: string[]) => ['denoise', input, '-o', out, '--method', 'gaussian', '--json', '--no-progress', ...extra];
 
@@ -56,7 +35,7 @@ function whenCreated(dir: string, test: (name: string) => boolean): { seen: Prom
 }
 
 /** Starts a denoise run and freezes it (SIGSTOP) as soon as it holds its output folder's lock. */
-async function startAndFreezeAtLock(out: string, ...extra: string[]): Promise<{ run: Run; lockName: string }> {
+async function startAndFreezeAtLock(out: string, ...extra: string[]): Promise<{ run: CliProcess; lockName: string }> {
   mkdirSync(out, { recursive: true });
   const lock = whenCreated(out, (name) => /^\..+\.lock$/.test(name));
   const run = startCli(...denoiseArgs(out, ...extra));
@@ -82,7 +61,7 @@ function temporariesUnder(dir: string): string[] {
  * temporary appears in `seriesDir`, and kills it if the file is still there (else lets it go on
  * to the next one). Resolves with the temporary's path.
  */
-async function killWhileWritingTemporary(run: Run, seriesDir: string): Promise<string> {
+async function killWhileWritingTemporary(run: CliProcess, seriesDir: string): Promise<string> {
   mkdirSync(seriesDir, { recursive: true });
   return new Promise<string>((resolve, reject) => {
     const watcher = watch(seriesDir, (_event, name) => {

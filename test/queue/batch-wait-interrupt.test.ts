@@ -4,7 +4,6 @@
  * one still running goes on on the workers, and the interrupted wait says so with exit 130 and its
  * status. A real Redis (no persistence), real worker and batch processes.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,31 +11,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPhantom } from '../../src/pipeline/phantom.js';
 import type { BatchStatus } from '../../src/queue/jobs.js';
 import { runCli } from '../helpers/cli.js';
+import { spawnCli } from '../helpers/cli-process.js';
 import { hasRedis, spawnWorker, startRedis, stopWorker, type TestRedis, type WorkerProcess } from './redis-server.js';
 
-const REPO = path.resolve(import.meta.dirname, '../..');
 const root = mkdtempSync(path.join(tmpdir(), 'lowdose-batch-interrupt-'));
 
 /** `lowdose batch ... --wait --json` as a child process (from the sources with tsx), so it can get real signals. */
 function spawnBatchWait(...args: string[]) {
-  const script = "const { main } = await import('./src/cli/main.ts'); process.exitCode = await main(['node', 'lowdose', ...process.argv.slice(1)]);";
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, 'batch', ...args, '--wait', '--json', '--no-progress'], {
-    cwd: REPO,
-    stdio: ['ignore', 'pipe', 'pipe'],
+  let isQueued: (id: string) => void = () => {};
+  const { child, done, stderr } = spawnCli(['batch', ...args, '--wait', '--json', '--no-progress'], {
+    onOutput: (_, err) => {
+      const id = /batch (\S+): \d+ series queued/.exec(err)?.[1];
+      if (id) isQueued(id);
+    },
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
-  );
   const queued = new Promise<string>((resolve, reject) => {
-    child.stderr.on('data', () => {
-      const id = /batch (\S+): \d+ series queued/.exec(stderr)?.[1];
-      if (id) resolve(id);
-    });
-    void done.then(() => reject(new Error(`batch exited before it queued:\n${stderr}`)));
+    isQueued = resolve;
+    void done.then(() => reject(new Error(`batch exited before it queued:\n${stderr()}`)));
   });
   queued.catch(() => {});
   return { child, done, queued };

@@ -5,27 +5,18 @@
  * BullMQ's connection as they close. Real processes (the uncaught error ended the process), a real
  * Redis with requirepass.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPhantom } from '../../src/pipeline/phantom.js';
+import { spawnCli } from '../helpers/cli-process.js';
 import { hasRedis, spawnWorker, startRedis, type TestRedis } from './redis-server.js';
 
-const REPO = path.resolve(import.meta.dirname, '../..');
 const root = mkdtempSync(path.join(tmpdir(), 'lowdose-redis-auth-'));
 
 /** `lowdose <args>` in its own process, as a user runs it. */
-function runProcess(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const script = "const { main } = await import('./src/cli/main.ts'); process.exitCode = await main(['node', 'lowdose', ...process.argv.slice(1)]);";
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-}
+const runProcess = (...args: string[]) => spawnCli(args).done;
 
 describe.skipIf(!hasRedis)('Redis refusing the credentials of --redis', () => {
   let redis: TestRedis;

@@ -7,9 +7,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { spawnCli } from '../helpers/cli-process.js';
 import { ExitedBeforeReady, withFreshPorts, type PortChooser } from '../helpers/ports.js';
 
-const REPO = path.resolve(import.meta.dirname, '../..');
 export const REDIS_SERVER = '/usr/bin/redis-server';
 export const hasRedis = existsSync(REDIS_SERVER);
 
@@ -115,24 +115,15 @@ export interface WorkerProcess {
 
 /** A `lowdose worker --json --threads 1` child process (run from the sources with tsx). */
 export function spawnWorker(url: string, ...extra: string[]): WorkerProcess {
-  const script = "const { main } = await import('./src/cli/main.ts'); process.exitCode = await main(['node', 'lowdose', ...process.argv.slice(1)]);";
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, 'worker', '--redis', url, '--json', '--threads', '1', ...extra], {
-    cwd: REPO,
-    stdio: ['ignore', 'pipe', 'pipe'],
+  let isReady = () => {};
+  const { child, done, stdout, stderr } = spawnCli(['worker', '--redis', url, '--json', '--threads', '1', ...extra], {
+    onOutput: (_, err) => {
+      if (err.includes('worker ready on')) isReady();
+    },
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('close', (code) => resolve({ code, stdout, stderr })),
-  );
   const ready = new Promise<void>((resolve, reject) => {
-    const onData = () => {
-      if (stderr.includes('worker ready on')) resolve();
-    };
-    child.stderr.on('data', onData);
-    void done.then(({ code }) => reject(new Error(`worker exited (${code}) before it was ready:\n${stderr}`)));
+    isReady = resolve;
+    void done.then(({ code }) => reject(new Error(`worker exited (${code}) before it was ready:\n${stderr()}`)));
   });
   // A test that never awaits `ready` must not see an unhandled rejection when the worker ends.
   ready.catch(() => {});
@@ -141,11 +132,11 @@ export function spawnWorker(url: string, ...extra: string[]): WorkerProcess {
     done,
     ready,
     events: () =>
-      stdout
+      stdout()
         .split('\n')
         .filter((line) => line.startsWith('{'))
         .map((line) => JSON.parse(line) as { event: string; job: string }),
-    stderr: () => stderr,
+    stderr,
   };
   return worker;
 }
