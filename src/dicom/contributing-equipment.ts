@@ -56,6 +56,48 @@ export function completionMarkerVersion(markerName: string): string {
 export const COMPLETION_MARKER_VERSION = 'completion marker ';
 
 /**
+ * The SoftwareVersions value that says how many files the whole series has, written into every file
+ * beside its completion marker's name (`statedCountEquipment`): `series of 7 files numbered 1-7` for
+ * a series of its own (InstanceNumber 1 to 7; one series per radiopharmaceutical of a multi-frame
+ * PET source counts its own), `frame of 7 files` for one time point or gate of a dynamic or gated
+ * PET acquisition, whose files share the acquisition's SeriesInstanceUID and keep their source
+ * image's ImageIndex as InstanceNumber. The writer knows the count before it writes the first file,
+ * so a file read without its series' marker (the series pulled from a PACS, a folder copied without
+ * hidden files) still tells a whole series from one its run cut short. Its own value, not part of
+ * the marker's: a name three folders deep and a large count would not fit one LO (64 characters).
+ */
+export function statedCountVersion(files: number, frame: boolean): string {
+  return frame ? `frame of ${files} files` : `series of ${files} files numbered 1-${files}`;
+}
+
+/** What a series' files state of the whole series (statedCountVersion). */
+export interface StatedCount {
+  /** How many files the series (for `frame`, the time point or gate) has. */
+  readonly files: number;
+  /** One frame of an acquisition: its InstanceNumbers are its source images' ImageIndex, distinct, not 1 to `files`. */
+  readonly frame: boolean;
+}
+
+/** The count a SoftwareVersions value states (statedCountVersion), or null for any other value. */
+export function parseStatedCount(value: string): StatedCount | null {
+  const series = /^series of (\d+) files numbered 1-(\d+)$/.exec(value.trim());
+  if (series && series[1] === series[2]) return { files: Number(series[1]), frame: false };
+  const frame = /^frame of (\d+) files$/.exec(value.trim());
+  return frame ? { files: Number(frame[1]), frame: true } : null;
+}
+
+/**
+ * `equipment` with the count of its series stated next to its completion marker's name; as it is
+ * when it names no marker (a series whose run writes none states no count either).
+ */
+export function statedCountEquipment(equipment: ProcessingEquipment, files: number, frame: boolean): ProcessingEquipment {
+  const versions = equipment.softwareVersions ?? [];
+  const at = versions.findIndex((v) => v.startsWith(COMPLETION_MARKER_VERSION));
+  if (at < 0) return equipment;
+  return { ...equipment, softwareVersions: [...versions.slice(0, at + 1), statedCountVersion(files, frame), ...versions.slice(at + 1)] };
+}
+
+/**
  * The item for `equipment`: Manufacturer, ManufacturerModelName, SoftwareVersions (the toolkit's
  * version first), ContributionDateTime (`when`; left out when null, for an output that must not
  * depend on the clock), ContributionDescription (`description`, cut to the VR's 1024 characters)

@@ -5,7 +5,7 @@
  */
 import { toolkitIdentity } from '../util/toolkit.js';
 import { getItems, getString, getStrings } from './attributes.js';
-import { COMPLETION_MARKER_VERSION } from './contributing-equipment.js';
+import { COMPLETION_MARKER_VERSION, parseStatedCount, type StatedCount } from './contributing-equipment.js';
 import type { DataSet } from './dicom-parser.js';
 
 const TAGS = {
@@ -74,6 +74,20 @@ export function lowdoseCompletionMarker(dataSet: DataSet): string | null {
   const name = value?.slice(COMPLETION_MARKER_VERSION.length).trim();
   // A hidden file in the series' own folder or at most two folders up, nothing else.
   return name && /^(?:\.\.\/){0,2}\.[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(name) ? name : null;
+}
+
+/**
+ * How many files the whole series of `dataSet` has, as the lowdose run that made it states next to
+ * its completion marker (./contributing-equipment.ts statedCountVersion: `series of 7 files
+ * numbered 1-7`, `frame of 7 files`); null when it states none (written before counts were, by a
+ * run that names no marker, or by other software).
+ */
+export function lowdoseStatedCount(dataSet: DataSet): StatedCount | null {
+  const item = lowdoseItem(dataSet);
+  if (!item) return null;
+  const versions = getStrings(item, TAGS.SoftwareVersions);
+  if (!versions.some((v) => v.startsWith(COMPLETION_MARKER_VERSION))) return null;
+  return versions.map(parseStatedCount).find((c) => c !== null) ?? null;
 }
 
 /**

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { LowdoseError } from '../errors.js';
 import { makeOutputFolderSync, realPathOrSelf } from '../util/fs.js';
 import { frameNumbers, functionalGroup, getNumber, getNumbers, getStrings, TAG } from './attributes.js';
-import { appendContributingEquipment, DEFAULT_PROCESSING_EQUIPMENT, processingEquipmentItem, type ProcessingEquipment } from './contributing-equipment.js';
+import { appendContributingEquipment, DEFAULT_PROCESSING_EQUIPMENT, processingEquipmentItem, statedCountEquipment, type ProcessingEquipment } from './contributing-equipment.js';
 import { dropPhilipsPetFactors, leaveOutRefusedSuvInputs, setClassicPetFrameAttributes } from './derived-pet-frame.js';
 import { isMultiFramePet, petPlanFrame, planPetSeries, type PetSeriesPlan } from './derived-pet-series.js';
 import { setClassicPetSuvAttributes } from './derived-pet-suv.js';
@@ -177,16 +177,22 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
   const cache = new SourceDatasetCache();
   const now = options.now === null ? null : (options.now ?? new Date());
   const created = now === null ? null : dicomDateTime(now);
-  // One item for every file of the series: the same software, model and time.
-  const contribution = processingEquipmentItem(options.equipment ?? DEFAULT_PROCESSING_EQUIPMENT, options.derivationDescription, now);
   const repairs = new RepairLog();
   const unitless = (options.unitless ?? false) && source.modality === 'PT';
   // A multi-frame PET source: its classic PET series, planned over all its frames (one per agent).
   const petPlan = source.modality === 'PT' ? planMultiFramePetSeries(source) : null;
-  const seriesUids = (petPlan?.series ?? [{ agent: null }]).map((s, k) =>
+  const planned = petPlan?.series ?? [{ agent: null, frames: count }];
+  const seriesUids = planned.map((s, k) =>
     k === 0 ? seriesInstanceUid : uidSeed === undefined ? newUid() : hashedUid(uidSeed, 'series', `agent ${s.agent}`),
   );
   const split = seriesUids.length > 1;
+  // One item for every file of a series: the same software, model and time; where it names its
+  // completion marker, also how many files its series has (./contributing-equipment.ts
+  // statedCountEquipment), known before the first is written. Not hashed into any UID.
+  const equipment = options.equipment ?? DEFAULT_PROCESSING_EQUIPMENT;
+  const contributions = planned.map((s) =>
+    processingEquipmentItem(statedCountEquipment(equipment, s.frames, Boolean(source.petFrame)), options.derivationDescription, now),
+  );
 
   return {
     seriesInstanceUid,
@@ -225,7 +231,7 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
         sopInstanceUid,
         seriesInstanceUid: sliceSeriesUid,
         derivationDescription: options.derivationDescription,
-        contribution,
+        contribution: contributions[place?.series ?? 0]!,
         seriesDescriptionSuffix: `${options.seriesDescriptionSuffix ?? ' lowdose'}${split && place ? ` agent ${place.agent}` : ''}`,
         seriesNumber: options.seriesNumber ?? derivedSeriesNumber(entry.parsed),
         instanceNumber: place && !source.petFrame ? place.instanceNumber : instanceNumberFor(source, index, entry.header),

@@ -431,8 +431,9 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
   );
   if (removed > 0) context.log(`removed ${removed} file(s) an earlier run of this series left in ${dir}`);
   const overwrite = true;
-  // Each series' files name the marker that says its run finished it (./output-markers.ts), so that
-  // a folder copied alone or pulled from a PACS without it reads as unfinished, not as a shorter result.
+  // Each series' files name the marker that says its run finished it (./output-markers.ts), and the
+  // writer adds how many files the series has: a folder copied alone or pulled from a PACS without
+  // the marker is judged by that count, never read as a shorter finished result.
   const equipment = markedEquipment(denoiser.equipment, names.marker);
   const writer = createDerivedSeriesWriter(series, {
     outDir: dir,

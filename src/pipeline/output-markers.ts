@@ -13,15 +13,25 @@
  * - `metrics --hallucination`: the map series `.lowdose-map.json` in `map/`, written before the map
  *   is put in place (./hallucination.ts, src/util/staged-folders.ts).
  *
- * A series that names a marker its folder lacks, or whose marker names another series or other
- * files than those read, was not finished by its run (stopped, failed, killed, a full disk) or was
- * copied or pulled from a PACS without its marker: either way nothing vouches that it is whole.
- * A series that names none (written before markers were named, or by other software) is judged by
- * its reader's own rule (src/server/data/output-completion.ts).
+ * Every file also states how many files the whole series has (SoftwareVersions `series of 7 files
+ * numbered 1-7`, for a time point or gate of an acquisition `frame of 7 files`;
+ * src/dicom/contributing-equipment.ts statedCountVersion), which the writer knows before it writes
+ * the first one.
+ *
+ * A series whose folder holds its marker is judged by the marker: it vouches for the series when it
+ * names its SeriesInstanceUID and lists exactly the files read. A series whose folder lacks the
+ * marker it names (pulled from a PACS, a folder copied without hidden files, or a run stopped,
+ * failed or killed before writing it) is judged by the count its files state: whole exactly when
+ * the files read of that SeriesInstanceUID (of a frame: that frame's) are that many, with as many
+ * distinct SOP Instance UIDs, and numbered InstanceNumber 1 to n (a frame: n distinct
+ * InstanceNumbers, its source images' ImageIndex). Files that name a marker but state no count
+ * (an older lowdose's) are not whole without their marker: nothing vouches for them. A series that
+ * names no marker (written before markers were named, or by other software) is judged by its
+ * reader's own rule (src/server/data/output-completion.ts).
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { completionMarkerVersion, type ProcessingEquipment } from '../dicom/contributing-equipment.js';
+import { completionMarkerVersion, type ProcessingEquipment, type StatedCount } from '../dicom/contributing-equipment.js';
 import type { Series } from '../dicom/index.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { toolkitIdentity } from '../util/toolkit.js';
@@ -63,6 +73,11 @@ export async function writeMapMarker(mapDir: string, map: MarkedSeries): Promise
 /** Why a series' named marker does not vouch for the files read; null when it does. */
 export type MarkerProblem =
   | { readonly kind: 'absent'; readonly markerPath: string }
+  /**
+   * The files read are not the whole series their files state (`detail` says how): without the
+   * marker, or with one that lists several series' files together (one per radiopharmaceutical).
+   */
+  | { readonly kind: 'short'; readonly markerPath: string; readonly stated: StatedCount; readonly read: number; readonly detail: string; readonly markerThere: boolean }
   | { readonly kind: 'unreadable'; readonly markerPath: string }
   | { readonly kind: 'other-series'; readonly markerPath: string }
   | { readonly kind: 'other-files'; readonly markerPath: string; readonly listed: number; readonly read: number };
@@ -72,9 +87,11 @@ export type MarkerProblem =
  * it is there, names its SeriesInstanceUID among the series it lists (`output`, `reference`,
  * `uncertainty`, `hallucination.map`, `map`; an entry's `seriesInstanceUids` too), and lists exactly
  * the files read (by name; for a frame of an acquisition, the files of its frame tag; for one of the
- * several series of one entry, every file read among the entry's).
+ * several series of one entry, every file read among the entry's, and where the files state a count,
+ * that whole series: the entry's list cannot tell one of them short). Where the marker is not there,
+ * the count the files state (`stated`, null for files that state none) decides (statedCountProblem).
  */
-export async function namedMarkerProblem(series: Series, name: string): Promise<MarkerProblem | null> {
+export async function namedMarkerProblem(series: Series, name: string, stated: StatedCount | null = null): Promise<MarkerProblem | null> {
   const first = series.slices[0]?.file;
   if (!first) return null;
   const markerPath = path.resolve(path.dirname(first), name);
@@ -82,7 +99,9 @@ export async function namedMarkerProblem(series: Series, name: string): Promise<
   try {
     text = await readFile(markerPath, 'utf8');
   } catch {
-    return { kind: 'absent', markerPath };
+    if (stated === null) return { kind: 'absent', markerPath };
+    const detail = statedCountProblem(series, stated);
+    return detail === null ? null : { kind: 'short', markerPath, stated, read: series.slices.length, detail, markerThere: false };
   }
   let marker: unknown;
   try {
@@ -97,7 +116,53 @@ export async function namedMarkerProblem(series: Series, name: string): Promise<
   const read = new Set(series.slices.map((s) => path.basename(s.file)));
   const sizeAgrees = written.shared ? read.size <= listed.size : read.size === listed.size;
   if (!sizeAgrees || [...read].some((f) => !listed.has(f))) return { kind: 'other-files', markerPath, listed: listed.size, read: read.size };
-  return null;
+  if (!written.shared || stated === null) return null;
+  const detail = statedCountProblem(series, stated);
+  return detail === null ? null : { kind: 'short', markerPath, stated, read: read.size, detail, markerThere: true };
+}
+
+/**
+ * Why the files read of `series` are not the whole series `stated` says (in words: `3 are here`,
+ * `1 repeats another file's SOP Instance UID`, `InstanceNumbers 4-7 are missing`), or null when they are: exactly
+ * `stated.files` files, as many distinct SOP Instance UIDs, and InstanceNumber 1 to n (a frame of an
+ * acquisition: n distinct InstanceNumbers).
+ */
+export function statedCountProblem(series: Series, stated: StatedCount): string | null {
+  const n = stated.files;
+  const slices = series.slices;
+  const why: string[] = [];
+  if (slices.length !== n) why.push(`${slices.length} ${slices.length === 1 ? 'is' : 'are'} here`);
+  const sharing = slices.length - new Set(slices.map((s) => s.sopInstanceUid)).size;
+  if (sharing > 0) why.push(`${sharing} repeat${sharing === 1 ? 's' : ''} another file's SOP Instance UID`);
+  const numbers = slices.map((s) => s.instanceNumber);
+  if (stated.frame) {
+    const distinct = new Set(numbers.filter((v): v is number => v !== null)).size;
+    if (distinct !== slices.length) why.push(`${slices.length - distinct} lack${slices.length - distinct === 1 ? 's' : ''} an InstanceNumber of its own`);
+  } else {
+    const present = new Set(numbers);
+    const missing = Array.from({ length: n }, (_, k) => k + 1).filter((k) => !present.has(k));
+    const other = numbers.filter((v) => v === null || !Number.isInteger(v) || v < 1 || v > n).length;
+    if (missing.length > 0) why.push(`InstanceNumber${missing.length === 1 ? '' : 's'} ${numberRanges(missing)} ${missing.length === 1 ? 'is' : 'are'} missing`);
+    if (other > 0) why.push(`${other} ${other === 1 ? 'has' : 'have'} an InstanceNumber outside 1-${n}`);
+  }
+  return why.length === 0 ? null : why.join(', ');
+}
+
+/** `1-3, 5, 7-9` */
+function numberRanges(sorted: readonly number[]): string {
+  const runs: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
+    runs.push(j === i ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
+    i = j + 1;
+  }
+  return runs.length > 4 ? `${runs.slice(0, 4).join(', ')}, ...` : runs.join(', ');
+}
+
+/** What the files of a series state of it, in words: `7 files numbered 1-7`, `7 files` (a frame). */
+function statedText(stated: StatedCount): string {
+  return stated.frame ? `this time point or gate has ${stated.files} files` : `the series has ${stated.files} files numbered 1-${stated.files}`;
 }
 
 /** The problem in words: `<dir> has no <name>, the completion marker lowdose <command> writes once the series is finished`, ... */
@@ -106,6 +171,10 @@ export function markerProblemText(problem: MarkerProblem, command: string): stri
   switch (problem.kind) {
     case 'absent':
       return `${path.dirname(markerPath)} has no ${path.basename(markerPath)}, the completion marker lowdose ${command} writes once the series is finished`;
+    case 'short':
+      return problem.markerThere
+        ? `its completion marker ${markerPath} lists the files of several series together, and its files say ${statedText(problem.stated)}: ${problem.detail}`
+        : `${path.dirname(markerPath)} has no ${path.basename(markerPath)}, the completion marker lowdose ${command} writes once the series is finished, and its files say ${statedText(problem.stated)}: ${problem.detail}`;
     case 'unreadable':
       return `its completion marker ${markerPath} cannot be read`;
     case 'other-series':

@@ -11,13 +11,16 @@
  *
  * The files name their marker too (SoftwareVersions `completion marker <name>`,
  * src/dicom/contributing-equipment.ts), so a later `denoise` or `metrics` reading a simulated series
- * finds out whether the run that wrote it finished it (simulationMarkerWarning); a series written
- * before markers were names none and is not judged.
+ * finds out whether the run that wrote it finished it (simulationMarkerWarning), and state how many
+ * files the series has, which decides where the marker is not beside them (a series pulled from a
+ * PACS, a folder copied without hidden files; ./output-markers.ts); a series written before markers
+ * were names none and is not judged.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { readDicomFile, type Series } from '../dicom/index.js';
-import { lowdoseCompletionMarker } from '../dicom/read-contributing-equipment.js';
+import type { StatedCount } from '../dicom/contributing-equipment.js';
+import { lowdoseCompletionMarker, lowdoseStatedCount } from '../dicom/read-contributing-equipment.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { toolkitIdentity, type ToolkitIdentity } from '../util/toolkit.js';
 import { markerProblemText, namedMarkerProblem } from './output-markers.js';
@@ -63,8 +66,9 @@ export interface SimulationWarning {
 
 /**
  * `W_SIMULATION_INCOMPLETE` when `series` was written by a `simulate` that marks its finished series
- * (its files name the marker) and its folder lacks that marker, or the marker names another series
- * or other files than those read: the run stopped half way, so the series may lack slices (a
+ * (its files name the marker) and its folder lacks that marker (where its files state how many
+ * files the series has: and the files read are not that whole series), or the marker names another
+ * series or other files than those read: the run stopped half way, so the series may lack slices (a
  * frame: that time point or gate). Null for any other series (a source scan, a denoised series, a
  * simulated series written before markers were).
  */
@@ -72,13 +76,17 @@ export async function simulationMarkerWarning(series: Series): Promise<Simulatio
   const first = series.slices[0]?.file;
   if (!first || !series.derivationDescription?.startsWith('lowdose simulate')) return null;
   let name: string | null;
+  let stated: StatedCount | null;
   try {
-    name = lowdoseCompletionMarker((await readDicomFile(first)).dataSet);
+    const { dataSet } = await readDicomFile(first);
+    name = lowdoseCompletionMarker(dataSet);
+    stated = lowdoseStatedCount(dataSet);
   } catch {
     return null;
   }
   if (name === null) return null;
-  const problem = await namedMarkerProblem(series, name);
+  // Without its marker beside it (pulled from a PACS, copied without hidden files), the count its files state decides.
+  const problem = await namedMarkerProblem(series, name, stated);
   const why = problem ? markerProblemText(problem, 'simulate') : null;
   if (why === null) return null;
   return {

@@ -262,10 +262,12 @@ export const comparisonSummary = Type.Object({
    * Present (not null) when the denoised series is not a finished `lowdose denoise` output: the
    * completion marker its files name (SoftwareVersions `completion marker .lowdose-complete.json`;
    * for files naming none, an older lowdose's, the one in its folder where a denoise run wrote it)
-   * is not there, or lists other files than were read (a run stopped, failed or killed half way, or
-   * the series copied or pulled from a PACS without it). `slices` of the low-dose series' `expected`
-   * are there; `message` says so in words ("incomplete output: 3 of 7 slices; the run was stopped or
-   * failed (...)"), and, where the run's report.json lies beside the series' folder, what it says
+   * lists other files than were read, or is not there and the files read are not the whole series
+   * their files state (SoftwareVersions `series of 7 files numbered 1-7`; files stating no count:
+   * is not there): a run stopped, failed or killed half way, files lost copying or storing it.
+   * `slices` of the `expected` (the stated count; without one the low-dose series') are there;
+   * `message` says so in words ("incomplete output: 3 of 7 slices; the run was stopped or failed
+   * (...)"), and, where the run's report.json lies beside the series' folder, what it says
    * of the series ("; its report.json says: ... was stopped after 3 of 7 slices ... [E_CANCELLED]").
    * The series means of GET /api/comparisons/:id/metrics and the metrics CSVs are refused for it
    * (E_OUTPUT_INCOMPLETE, 409). Added later: absent from older servers.

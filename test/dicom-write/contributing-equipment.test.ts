@@ -138,6 +138,36 @@ describe.skipIf(!existsSync(CORPUS))('Contributing Equipment Sequence of a deriv
     expect(readFileSync(first![0]!).equals(readFileSync(second![0]!))).toBe(true);
   });
 
+  it('states in every file, next to the completion marker it names, how many files the series has, without changing any UID or pixel', async () => {
+    const marked = await derive(CT_3SLICE, {
+      derivationDescription: DESCRIPTION,
+      equipment: { modelName: 'lowdose-ct', softwareVersions: ['model sha256:0123456789abcdef', 'completion marker .lowdose-complete.json'] },
+      now: null,
+      uidSeed: 'stated-count',
+    });
+    const plain = await derive(CT_3SLICE, { derivationDescription: DESCRIPTION, equipment: { modelName: 'lowdose-ct', softwareVersions: ['model sha256:0123456789abcdef'] }, now: null, uidSeed: 'stated-count' });
+    expect(marked).toHaveLength(3);
+    for (const [k, file] of marked.entries()) {
+      const ds = parse(file);
+      expect(itemValues(items(ds)[0]!).softwareVersions).toEqual([`lowdose ${packageVersion()}`, 'model sha256:0123456789abcdef', 'completion marker .lowdose-complete.json', 'series of 3 files numbered 1-3']);
+      expect(ds.string('x00200013')).toBe(String(k + 1));
+      // The same series and instance UIDs and pixels as the series written without a marker: the count is in no UID.
+      const other = parse(plain[k]!);
+      for (const tag of ['x0020000e', 'x00080018']) expect(ds.string(tag), tag).toBe(other.string(tag));
+      const pixels = (d: DataSet) => Buffer.from(d.byteArray.slice(d.elements.x7fe00010!.dataOffset, d.elements.x7fe00010!.dataOffset + d.elements.x7fe00010!.length));
+      expect(pixels(ds).equals(pixels(other))).toBe(true);
+    }
+  });
+
+  it.skipIf(!hasDcmdump)('dcmdump reads the item with its marker and count without a warning (skipped without dcmtk)', async () => {
+    const [file] = await derive(PET, { derivationDescription: DESCRIPTION, equipment: { modelName: 'lowdose-pet', softwareVersions: ['completion marker ../../.lowdose-complete.json'] }, now: WHEN });
+    const dump = dcmdump(file!);
+    expect(dump.status).toBe(0);
+    expect(dump.stderr).toBe('');
+    // Three LO values (dcmdump cuts long text short): the version, the marker's name, the count.
+    expect(dump.stdout).toMatch(/\(0018,1020\) LO \[lowdose [^\]]*completion marker \.\.\/\.\.\/\.lowdose-complete\.json\\seri.* #\s+\d+, 3 SoftwareVersions/);
+  });
+
   it.skipIf(!hasDcmdump)('dcmdump reads the item without a warning (skipped without dcmtk)', async () => {
     const [file] = await derive(PET, { derivationDescription: DESCRIPTION, equipment: { modelName: 'lowdose-pet' }, now: WHEN });
     const dump = dcmdump(file!);

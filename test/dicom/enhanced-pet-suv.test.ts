@@ -11,7 +11,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readInstanceHeader, readSlice, scanPaths, suvbwFactors } from '../../src/dicom/index.js';
+import { readDicomFile, readInstanceHeader, readSlice, scanPaths, suvbwFactors } from '../../src/dicom/index.js';
+import { lowdoseStatedCount } from '../../src/dicom/read-contributing-equipment.js';
+import { statedCountProblem } from '../../src/pipeline/output-markers.js';
 import { createDerivedSeriesWriter } from '../../src/dicom/write-derived.js';
 import { denoisePaths } from '../../src/pipeline/denoise.js';
 import { derivedParts } from '../../src/pipeline/remote-denoise.js';
@@ -523,6 +525,26 @@ describe.skipIf(!hasPydicom)('SUVbw of Enhanced and Legacy Converted Enhanced PE
       const own = written.find((s) => s.seriesInstanceUid === part.seriesInstanceUid)!;
       expect(part.files.map((f) => path.basename(f)).sort()).toEqual(own.slices.map((s) => path.basename(s.file)).sort());
     }
+  });
+
+  it('denoise of two-agents-split: each agent\'s series states its own count in its files, is whole by it, and stays a valid PET Image series (pydicom)', async () => {
+    const out = path.join(dir, 'two-agents-split-denoised');
+    const run = await runCli('denoise', path.join(dir, 'two-agents-split'), '-o', out, '--method', 'gaussian', '--no-progress');
+    expect(run.code, run.stderr).toBe(0);
+    const series = (await scanPaths([out])).series.filter((s) => s.modality === 'PT');
+    expect(series).toHaveLength(2);
+    for (const s of series) {
+      expect(s.slices).toHaveLength(2);
+      for (const slice of s.slices) expect(lowdoseStatedCount((await readDicomFile(slice.file)).dataSet)).toEqual({ files: 2, frame: false });
+      expect(statedCountProblem(s, { files: 2, frame: false })).toBeNull();
+    }
+    const files = series.flatMap((s) => s.slices.map((slice) => slice.file));
+    const check = spawnSync(PYTHON, [IOD_CHECK, ...files], { encoding: 'utf8' });
+    expect(check.status, check.stderr).toBe(0);
+    const problems = JSON.parse(check.stdout) as Record<string, string[]>;
+    for (const file of files) expect(problems[file], file).toEqual([]);
+    // One agent's series without one of its files: 1 of its 2.
+    expect(statedCountProblem({ ...series[0]!, slices: series[0]!.slices.slice(1) }, { files: 2, frame: false })).toBe('1 is here, InstanceNumber 1 is missing');
   });
 
   it('writes no time of a date-time it cannot put on the frames\' clock: no offset assumed for a source with DTs with and without one', async () => {

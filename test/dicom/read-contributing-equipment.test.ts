@@ -4,9 +4,9 @@
  * scanner's and other software's, its version, model fingerprint and time; null without one.
  */
 import { describe, expect, it } from 'vitest';
-import { completionMarkerVersion, modelFingerprintVersion, processingEquipmentItem } from '../../src/dicom/contributing-equipment.js';
+import { completionMarkerVersion, modelFingerprintVersion, processingEquipmentItem, statedCountEquipment, statedCountVersion } from '../../src/dicom/contributing-equipment.js';
 import { parseDicomBytes } from '../../src/dicom/parse.js';
-import { isoDateTime, lowdoseCompletionMarker, lowdoseContribution } from '../../src/dicom/read-contributing-equipment.js';
+import { isoDateTime, lowdoseCompletionMarker, lowdoseContribution, lowdoseStatedCount } from '../../src/dicom/read-contributing-equipment.js';
 import { type DcmDataset, setElement, writePart10 } from '../../src/dicom/write-dcmjs.js';
 import { fileMeta } from '../../src/dicom/write-file.js';
 import { packageVersion } from '../../src/util/package-root.js';
@@ -70,6 +70,36 @@ describe('lowdoseCompletionMarker', () => {
       expect(lowdoseCompletionMarker(naming(name)), name).toBeNull();
     }
     expect(lowdoseCompletionMarker(fileWith([processingEquipmentItem({ modelName: 'gaussian filter' }, 'run', null)]))).toBeNull();
+  });
+});
+
+describe('lowdoseStatedCount', () => {
+  const marked = (files: number, frame: boolean, marker = '../../.lowdose-complete-t100.json') =>
+    statedCountEquipment({ modelName: 'lowdose-ct', softwareVersions: [modelFingerprintVersion(SHA), completionMarkerVersion(marker)] }, files, frame);
+
+  it('reads the count a series states next to its marker, for a series of its own and for a frame of an acquisition', () => {
+    expect(lowdoseStatedCount(fileWith([processingEquipmentItem(marked(7, false), 'run', null)]))).toEqual({ files: 7, frame: false });
+    expect(lowdoseStatedCount(fileWith([processingEquipmentItem(marked(2, true), 'run', null)]))).toEqual({ files: 2, frame: true });
+    // The values as written: the marker's name, then the count, each a value of its own.
+    expect(marked(7, false).softwareVersions).toEqual([modelFingerprintVersion(SHA), completionMarkerVersion('../../.lowdose-complete-t100.json'), 'series of 7 files numbered 1-7']);
+  });
+
+  it('keeps each value within the 64 characters of LO, the longest marker name and a large count included', () => {
+    const item = marked(123456789, false, '../../.lowdose-complete-t1000.json');
+    for (const value of [...item.softwareVersions!, statedCountVersion(123456789, true)]) expect(value.length, value).toBeLessThanOrEqual(64);
+    expect(lowdoseStatedCount(fileWith([processingEquipmentItem(item, 'run', null)]))).toEqual({ files: 123456789, frame: false });
+  });
+
+  it("states none without a marker (a run that writes none), for the older form that names a marker only, and for another run's count", () => {
+    expect(statedCountEquipment({ modelName: 'gaussian filter' }, 7, false)).toEqual({ modelName: 'gaussian filter' });
+    const older = processingEquipmentItem({ modelName: 'lowdose-ct', softwareVersions: [completionMarkerVersion('.lowdose-complete.json')] }, 'run', null);
+    expect(lowdoseStatedCount(fileWith([older]))).toBeNull();
+    expect(lowdoseCompletionMarker(fileWith([older]))).toBe('.lowdose-complete.json');
+    // The last lowdose item is the run that made these pixels: an earlier run's count is not this series'.
+    expect(lowdoseStatedCount(fileWith([processingEquipmentItem(marked(7, false), 'first', null), older]))).toBeNull();
+    // A value that is not the form written.
+    const odd = processingEquipmentItem({ modelName: 'x', softwareVersions: [completionMarkerVersion('.lowdose-complete.json'), 'series of 7 files numbered 1-6'] }, 'run', null);
+    expect(lowdoseStatedCount(fileWith([odd]))).toBeNull();
   });
 });
 

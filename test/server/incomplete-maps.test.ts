@@ -2,7 +2,8 @@
  * The uncertainty series and hallucination maps the server shows with a denoised series say on their
  * own whether their run finished them: their files name the completion marker that vouches for them
  * (denoise: the denoised series' `.lowdose-complete.json`, `../` from `uncertainty/`, `../../` from
- * `hallucination/map/`; `metrics --hallucination`: `.lowdose-map.json` in `map/`), and the server
+ * `hallucination/map/`; `metrics --hallucination`: `.lowdose-map.json` in `map/`) and state how many
+ * files their series has (judged by where the marker is not beside them), and the server
  * flags them (`uncertaintyIncomplete`, `hallucinationIncomplete`) when it is not there or lists
  * other files, with the run's own reason from report.json. A `metrics --hallucination` stopped by a
  * signal leaves no empty map folder. Real runs: the shipped CT model's 2-sample ensemble, one step,
@@ -112,7 +113,25 @@ describe("denoise's uncertainty series and hallucination map", () => {
     expect(summary.incomplete).toMatchObject({ expected: SLICES });
     expect(summary.uncertaintyIncomplete).toMatchObject({ expected: SLICES });
     expect(summary.hallucinationIncomplete).toMatchObject({ expected: SLICES });
-    expect(summary.uncertaintyIncomplete!.message).toContain('or the series was copied or pulled from a PACS without it');
+    // Judged by the count their files state: each names its own missing InstanceNumbers.
+    for (const incomplete of [summary.incomplete, summary.uncertaintyIncomplete, summary.hallucinationIncomplete]) {
+      expect(incomplete!.message).toContain(`its files say the series has ${SLICES} files numbered 1-${SLICES}: ${incomplete!.slices} are here, InstanceNumbers ${incomplete!.slices + 1}-${SLICES} are missing (or files were lost copying or storing it)`);
+    }
+  });
+
+  it('are not flagged in a finished series folder copied alone without its hidden marker (as a PACS gives them back): each has the files its files state', async () => {
+    const data = path.join(root, 'copied-finished');
+    cpSync(path.join(finished, 'low'), path.join(data, 'low'), { recursive: true });
+    const dir = seriesFolder(path.join(finished, 'denoised'));
+    const copy = path.join(data, 'elsewhere', path.basename(dir));
+    cpSync(dir, copy, { recursive: true });
+    unlinkSync(path.join(copy, '.lowdose-complete.json'));
+    const summary = await only(data);
+    expect(summary.uncertainty).not.toBeNull();
+    expect(summary.hallucination).not.toBeNull();
+    expect(summary.incomplete).toBeNull();
+    expect(summary.uncertaintyIncomplete).toBeNull();
+    expect(summary.hallucinationIncomplete).toBeNull();
   });
 });
 
@@ -140,13 +159,17 @@ describe("metrics --hallucination's map", () => {
     expect(summary.hallucinationIncomplete).toBeNull();
   });
 
-  it('is flagged incomplete without its marker (copied or pulled from a PACS without it)', async () => {
+  it('without its marker (copied or pulled from a PACS without it) is judged by the count its files state: whole with all of them, incomplete without one', async () => {
     const copy = path.join(root, 'metrics-copied');
     cpSync(data, copy, { recursive: true });
     unlinkSync(path.join(copy, 'maps/map/.lowdose-map.json'));
+    expect((await only(copy)).hallucinationIncomplete).toBeNull();
+    unlinkSync(path.join(copy, 'maps/map', dicoms(path.join(copy, 'maps/map')).at(-1)!));
     const summary = await only(copy);
-    expect(summary.hallucinationIncomplete).toMatchObject({ slices: SLICES, expected: SLICES });
-    expect(summary.hallucinationIncomplete!.message).toContain('has no .lowdose-map.json, the completion marker lowdose metrics --hallucination writes');
+    expect(summary.hallucinationIncomplete).toMatchObject({ slices: SLICES - 1, expected: SLICES });
+    expect(summary.hallucinationIncomplete!.message).toContain(
+      `has no .lowdose-map.json, the completion marker lowdose metrics --hallucination writes once the series is finished, and its files say the series has ${SLICES} files numbered 1-${SLICES}: ${SLICES - 1} are here, InstanceNumber ${SLICES} is missing`,
+    );
     // The denoised series itself is whole.
     expect(summary.incomplete).toBeNull();
   });

@@ -6,11 +6,14 @@
  * series means are refused (E_OUTPUT_INCOMPLETE); the slices present still score one by one. A
  * finished series is not flagged.
  *
- * Its files name their completion marker (SoftwareVersions `completion marker .lowdose-complete.json`),
- * so a series folder copied alone or pulled from a PACS (no report.json, no run lock beside it) is
- * judged by it too: without the marker it is incomplete. One that names no marker (an older
- * lowdose's) is judged as before: only where its run wrote it. Where report.json is beside it, the
- * message carries the run's own reason (E_CANCELLED: "stopped after k of n slices").
+ * Its files name their completion marker (SoftwareVersions `completion marker .lowdose-complete.json`)
+ * and state how many files the whole series has (`series of 7 files numbered 1-7`), so a series
+ * folder copied alone without its hidden marker (no report.json, no run lock beside it; as a PACS
+ * gives a series back, test/server/pacs-output-complete.test.ts) is judged by that count: whole when
+ * all 7 files numbered 1-7 are there, else incomplete "k of n". Files that name a marker but state no
+ * count are incomplete without the marker; files that name no marker (an older lowdose's) are judged
+ * as before: only where their run wrote them. Where report.json is beside it, the message carries
+ * the run's own reason (E_CANCELLED: "stopped after k of n slices").
  */
 import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import os from 'node:os';
@@ -19,7 +22,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { readDicomFile } from '../../src/dicom/index.js';
-import { lowdoseCompletionMarker } from '../../src/dicom/read-contributing-equipment.js';
+import { lowdoseCompletionMarker, lowdoseStatedCount } from '../../src/dicom/read-contributing-equipment.js';
 import { denoisePaths } from '../../src/pipeline/denoise.js';
 import type { ComparisonDetail, ComparisonSummary } from '../../src/server/api-types.js';
 import { seriesFolderIn, writeDiscCt } from '../helpers/disc-ct.js';
@@ -45,6 +48,23 @@ async function only(data: string): Promise<{ app: FastifyInstance; summary: Comp
   expect(listed).toHaveLength(1);
   const detail = (await app.inject({ url: `/api/comparisons/${listed[0]!.id}` })).json() as ComparisonDetail;
   return { app, summary: listed[0]!, detail };
+}
+
+/** The files of `dir` rewritten (pydicom) without the SoftwareVersions values of lowdose's item that start with one of `prefixes`: as an older lowdose wrote them. */
+function withoutVersions(dir: string, prefixes: string[]): string[] {
+  const strip = [
+    'import json, pydicom, sys',
+    'prefixes = tuple(json.loads(sys.argv[1]))',
+    'for f in sys.argv[2:]:',
+    '    d = pydicom.dcmread(f)',
+    '    item = d.ContributingEquipmentSequence[-1]',
+    '    item.SoftwareVersions = [v for v in item.SoftwareVersions if not v.startswith(prefixes)]',
+    '    d.save_as(f)',
+  ].join('\n');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.dcm')).map((f) => path.join(dir, f));
+  const run = spawnSync(PYTHON, ['-c', strip, JSON.stringify(prefixes), ...files], { encoding: 'utf8' });
+  expect(run.status, run.stderr).toBe(0);
+  return files;
 }
 
 let finished: string;
@@ -124,33 +144,62 @@ describe('a denoised series its run did not finish', () => {
     );
   });
 
-  it('names its completion marker in its files (SoftwareVersions of its Contributing Equipment item)', async () => {
+  it('names its completion marker and the count of the whole series in every file (SoftwareVersions of its Contributing Equipment item), a stopped run too', async () => {
     for (const data of [finished, stopped]) {
       const dir = seriesFolder(data);
-      const first = readdirSync(dir).filter((f) => f.endsWith('.dcm')).sort()[0]!;
-      expect(lowdoseCompletionMarker((await readDicomFile(path.join(dir, first))).dataSet)).toBe('.lowdose-complete.json');
+      for (const file of readdirSync(dir).filter((f) => f.endsWith('.dcm'))) {
+        const { dataSet } = await readDicomFile(path.join(dir, file));
+        expect(lowdoseCompletionMarker(dataSet)).toBe('.lowdose-complete.json');
+        expect(lowdoseStatedCount(dataSet)).toEqual({ files: SLICES, frame: false });
+      }
     }
   });
 
-  it('copied alone after its run was stopped (no report.json, no lock beside it): incomplete, as it names a marker it lacks', async () => {
+  it('copied alone after its run was stopped (no report.json, no lock beside it): incomplete, k of the n files its files state', async () => {
     const data = path.join(root, 'stopped-alone');
     cpSync(path.join(stopped, 'low'), path.join(data, 'low'), { recursive: true });
     cpSync(seriesFolder(stopped), path.join(data, 'copied', path.basename(seriesFolder(stopped))), { recursive: true });
     const { app, summary } = await only(data);
     expect(summary.incomplete).toMatchObject({ slices: stoppedSlices, expected: SLICES });
-    expect(summary.incomplete!.message).toContain('has no .lowdose-complete.json, the completion marker lowdose denoise writes once the series is finished (or the series was copied or pulled from a PACS without it)');
+    expect(summary.incomplete!.message).toContain(`incomplete output: ${stoppedSlices} of ${SLICES} slices`);
+    expect(summary.incomplete!.message).toContain(
+      `has no .lowdose-complete.json, the completion marker lowdose denoise writes once the series is finished, and its files say the series has ${SLICES} files numbered 1-${SLICES}: ` +
+        `${stoppedSlices} are here, InstanceNumbers ${stoppedSlices + 1}-${SLICES} are missing (or files were lost copying or storing it)`,
+    );
     expect((await app.inject({ url: `/api/comparisons/${summary.id}/metrics` })).statusCode).toBe(409);
   });
 
-  it('copied alone when finished: not flagged with its marker, incomplete without it (as a PACS gives a series back)', async () => {
+  it('copied alone when finished, without its hidden marker (as a PACS gives a series back): complete by the count its files state, with its series means', async () => {
     const data = path.join(root, 'finished-alone');
     cpSync(path.join(finished, 'low'), path.join(data, 'low'), { recursive: true });
     const copy = path.join(data, 'copied', path.basename(seriesFolder(finished)));
     cpSync(seriesFolder(finished), copy, { recursive: true });
     expect((await only(data)).summary.incomplete).toBeNull();
     unlinkSync(path.join(copy, '.lowdose-complete.json'));
-    const { summary } = await only(data);
+    const { app, summary } = await only(data);
+    expect(summary.incomplete).toBeNull();
+    expect((await app.inject({ url: `/api/comparisons/${summary.id}/metrics` })).statusCode).toBe(200);
+    // One file lost on the way: the one numbered 4 is named.
+    unlinkSync(path.join(copy, readdirSync(copy).filter((f) => f.endsWith('.dcm')).sort()[3]!));
+    const lost = (await only(data)).summary.incomplete;
+    expect(lost).toMatchObject({ slices: SLICES - 1, expected: SLICES });
+    expect(lost!.message).toContain(`its files say the series has ${SLICES} files numbered 1-${SLICES}: ${SLICES - 1} are here, InstanceNumber 4 is missing`);
+  });
+
+  it.skipIf(!hasPydicom)('naming its marker but stating no count (written before counts were): incomplete without the marker, as before', async () => {
+    const data = path.join(root, 'uncounted-alone');
+    cpSync(path.join(finished, 'low'), path.join(data, 'low'), { recursive: true });
+    const copy = path.join(data, 'copied', path.basename(seriesFolder(finished)));
+    cpSync(seriesFolder(finished), copy, { recursive: true });
+    unlinkSync(path.join(copy, '.lowdose-complete.json'));
+    const files = withoutVersions(copy, ['series of ']);
+    const { dataSet } = await readDicomFile(files[0]!);
+    expect(lowdoseCompletionMarker(dataSet)).toBe('.lowdose-complete.json');
+    expect(lowdoseStatedCount(dataSet)).toBeNull();
+    const { app, summary } = await only(data);
     expect(summary.incomplete).toMatchObject({ slices: SLICES, expected: SLICES });
+    expect(summary.incomplete!.message).toContain('has no .lowdose-complete.json, the completion marker lowdose denoise writes once the series is finished (or the series was copied or pulled from a PACS without it)');
+    expect((await app.inject({ url: `/api/comparisons/${summary.id}/metrics` })).statusCode).toBe(409);
   });
 
   it.skipIf(!hasPydicom)("naming no marker (an older lowdose's files): judged only where its run wrote it, as before", async () => {
@@ -158,17 +207,7 @@ describe('a denoised series its run did not finish', () => {
     const older = path.join(root, 'older');
     cpSync(stopped, older, { recursive: true });
     const dir = seriesFolder(older);
-    const strip = [
-      'import pydicom, sys',
-      'for f in sys.argv[1:]:',
-      '    d = pydicom.dcmread(f)',
-      '    item = d.ContributingEquipmentSequence[-1]',
-      "    item.SoftwareVersions = [v for v in item.SoftwareVersions if not v.startswith('completion marker ')]",
-      '    d.save_as(f)',
-    ].join('\n');
-    const files = readdirSync(dir).filter((f) => f.endsWith('.dcm')).map((f) => path.join(dir, f));
-    const run = spawnSync(PYTHON, ['-c', strip, ...files], { encoding: 'utf8' });
-    expect(run.status, run.stderr).toBe(0);
+    const files = withoutVersions(dir, ['completion marker ', 'series of ']);
     expect(lowdoseCompletionMarker((await readDicomFile(files[0]!)).dataSet)).toBeNull();
     // Beside its report.json: judged (as before).
     expect((await only(older)).summary.incomplete).toMatchObject({ slices: stoppedSlices, expected: SLICES });
@@ -188,27 +227,39 @@ describe('a denoised series its run did not finish', () => {
 });
 
 describe.skipIf(!hasPydicom)('a time point of a dynamic PET acquisition', () => {
-  it('names its own marker, and is judged by it on its own in a folder copied alone', async () => {
+  it('names its own marker and count, and is judged on its own in a folder copied alone: by its marker, or without it by its count', async () => {
     const data = path.join(root, 'dynamic');
     makePetTiming(path.join(data, 'source'));
     const run = path.join(root, 'dynamic-run');
     await denoisePaths([path.join(data, 'source', 'dynamic')], { outDir: run, method: 'gaussian' });
     const dir = seriesFolderIn(run);
-    expect(lowdoseCompletionMarker((await readDicomFile(path.join(dir, 't02-IM0001.dcm'))).dataSet)).toBe('.lowdose-complete-t02.json');
+    const { dataSet } = await readDicomFile(path.join(dir, 't02-IM0001.dcm'));
+    expect(lowdoseCompletionMarker(dataSet)).toBe('.lowdose-complete-t02.json');
+    // The time point's own count (2 slices), not the acquisition's 6 files.
+    expect(lowdoseStatedCount(dataSet)).toEqual({ files: 2, frame: true });
     // The acquisition's folder copied alone, time point 2's marker left behind.
-    cpSync(dir, path.join(data, 'copied', path.basename(dir)), { recursive: true });
-    unlinkSync(path.join(data, 'copied', path.basename(dir), '.lowdose-complete-t02.json'));
-    const app = await serverOver(path.join(root, 'dynamic-server'), data);
-    apps.push(app);
-    const listed = await listedComparisons(app);
-    expect(listed).toHaveLength(3);
-    const frames = await Promise.all(
-      listed.map(async (c) => {
-        const denoised = (await app.inject({ url: `/api/series/${c.denoised}` })).json() as { petFrame?: { tag: string } };
-        return [denoised.petFrame?.tag, c.incomplete === null ? null : c.incomplete!.slices] as const;
-      }),
-    );
-    expect(frames.sort()).toEqual([['t01', null], ['t02', 2], ['t03', null]]);
-    expect(listed.find((c) => c.incomplete)!.incomplete!.message).toContain('has no .lowdose-complete-t02.json');
+    const copy = path.join(data, 'copied', path.basename(dir));
+    cpSync(dir, copy, { recursive: true });
+    unlinkSync(path.join(copy, '.lowdose-complete-t02.json'));
+    const judged = async (name: string) => {
+      const app = await serverOver(path.join(root, name), data);
+      apps.push(app);
+      const listed = await listedComparisons(app);
+      expect(listed).toHaveLength(3);
+      const frames = await Promise.all(
+        listed.map(async (c) => {
+          const denoised = (await app.inject({ url: `/api/series/${c.denoised}` })).json() as { petFrame?: { tag: string } };
+          return [denoised.petFrame?.tag, c.incomplete === null ? null : c.incomplete!.slices] as const;
+        }),
+      );
+      return { frames: frames.sort(), listed };
+    };
+    // Its 2 files, with their own InstanceNumbers: whole.
+    expect((await judged('dynamic-server')).frames).toEqual([['t01', null], ['t02', null], ['t03', null]]);
+    // Without one of them: 1 of the 2.
+    unlinkSync(path.join(copy, 't02-IM0002.dcm'));
+    const { frames, listed } = await judged('dynamic-server-short');
+    expect(frames).toEqual([['t01', null], ['t02', 1], ['t03', null]]);
+    expect(listed.find((c) => c.incomplete)!.incomplete!.message).toContain('has no .lowdose-complete-t02.json, the completion marker lowdose denoise writes once the series is finished, and its files say this time point or gate has 2 files: 1 is here');
   });
 });

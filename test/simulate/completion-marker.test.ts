@@ -3,7 +3,8 @@
  * `.lowdose-simulated.json` (per frame `.lowdose-simulated-t01.json`) in each of its folders,
  * recording what made it and its slices; a rerun over it is refused as done, over a series a run
  * left without it as incomplete, and `--overwrite` redoes it. `denoise` and `metrics` reading a
- * simulated series without its marker warn that it may be incomplete (W_SIMULATION_INCOMPLETE).
+ * simulated series without its marker warn that it may be incomplete (W_SIMULATION_INCOMPLETE),
+ * unless its files are the whole series they state (pulled from a PACS, copied without hidden files).
  * On a 4-slice water phantom and make-pet-timing.py's dynamic PET (3 time points x 2 slices).
  */
 import { spawnSync } from 'node:child_process';
@@ -12,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { readDicomFile } from '../../src/dicom/index.js';
-import { lowdoseCompletionMarker } from '../../src/dicom/read-contributing-equipment.js';
+import { lowdoseCompletionMarker, lowdoseStatedCount } from '../../src/dicom/read-contributing-equipment.js';
 import { writeVolumeSeries } from '../../src/dicom/write-volume.js';
 import { generateWater } from '../../src/phantoms/water.js';
 import { denoisePaths } from '../../src/pipeline/denoise.js';
@@ -93,6 +94,28 @@ describe('simulate completion marker', () => {
     expect(readMarker(folder).output.files).toEqual(redone.result.series[0]!.output.files);
     const again = await denoisePaths([folder], { outDir: path.join(root, 'out-redone-denoised'), method: 'gaussian' });
     expect(again.series[0]!.warnings.filter((w) => w.code === 'W_SIMULATION_INCOMPLETE')).toEqual([]);
+  });
+
+  test('a finished simulated series read without its markers (pulled from a PACS, copied without hidden files) is not warned of: its files state its 4 files; one lost is', async () => {
+    const input = path.join(root, 'unmarked');
+    await writeInput(input);
+    const options: SimulateOptions = { dose: 0.25, outDir: path.join(root, 'out-unmarked'), seed: 6, workers: 1, mode: 'truth', i0: 50000, withReference: true };
+    const [series] = (await runSimulate([input], options)).result.series;
+    const copies = [series!.output.dir, series!.reference!.dir].map((dir) => {
+      const copy = path.join(root, 'unmarked-copies', path.basename(dir));
+      mkdirSync(copy, { recursive: true });
+      for (const name of dcm(dir)) cpSync(path.join(dir, name), path.join(copy, name));
+      return copy;
+    });
+    expect(lowdoseStatedCount((await readDicomFile(path.join(copies[0]!, dcm(copies[0]!)[0]!))).dataSet)).toEqual({ files: 4, frame: false });
+    const score = async () => (await runMetrics({ reference: copies[1]!, test: copies[0]! })).result.warnings.filter((w) => w.code === 'W_SIMULATION_INCOMPLETE');
+    expect(await score()).toEqual([]);
+    rmSync(path.join(copies[0]!, dcm(copies[0]!)[3]!));
+    rmSync(path.join(copies[1]!, dcm(copies[1]!)[3]!));
+    expect((await score()).map((w) => w.message)).toEqual([
+      expect.stringMatching(/has no \.lowdose-simulated\.json, .* and its files say the series has 4 files numbered 1-4: 3 are here, InstanceNumber 4 is missing/),
+      expect.stringMatching(/has no \.lowdose-simulated\.json, .* and its files say the series has 4 files numbered 1-4: 3 are here, InstanceNumber 4 is missing/),
+    ]);
   });
 
   test('metrics warns of a simulated series whose marker is gone or lists other files than were read, and not while it is finished', async () => {

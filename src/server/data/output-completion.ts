@@ -9,8 +9,12 @@
  * never scored as a finished one.
  *
  * A series whose files name their marker (src/pipeline/output-markers.ts: `denoise`'s three series,
- * `metrics --hallucination`'s map) is judged by it wherever it lies: copied alone or pulled from a
- * PACS without the marker, it cannot be told from a run cut short and is shown as incomplete. A
+ * `metrics --hallucination`'s map) is judged by it wherever it lies. Where the marker is not beside
+ * it (pulled from a PACS, copied without hidden files, or its run cut short), the count its files
+ * state decides: whole exactly when the files of its SeriesInstanceUID (of a frame: that frame's)
+ * are that many, with distinct SOP Instance UIDs, numbered 1 to n (a frame: distinct
+ * InstanceNumbers); else incomplete, `k of n` slices with n the stated count. Files that name a
+ * marker but state no count (an older lowdose's) are incomplete without the marker. A
  * denoised series that names none (an older lowdose's) is judged as before: by the marker in its
  * folder where it lies where a denoise run writes (report.json or the run's folder lock
  * `.<folder>.lock` beside the folder), else not judged; an uncertainty series or map that names none
@@ -28,7 +32,7 @@ import { markerProblemText, METRICS_MAP_MARKER, namedMarkerProblem } from '../..
 import { lockPathFor } from '../../util/folder-lock.js';
 import type { IndexedSeries } from './pairing.js';
 
-/** A series its run did not finish: `slices` of the `expected` (the low-dose input's) are there. */
+/** A series its run did not finish: `slices` of the `expected` (the count its files state; without one, the low-dose input's) are there. */
 export interface OutputIncomplete {
   readonly slices: number;
   readonly expected: number;
@@ -51,15 +55,19 @@ export async function seriesIncomplete(series: IndexedSeries, lowDose: IndexedSe
   /** The denoised series' folder, beside which its run's report.json lies; null for a metrics map. */
   let runFolder: string | null;
   let rerun: string;
+  let expected = lowDose.series.slices.length;
   if (named !== null) {
-    const problem = await namedMarkerProblem(series.series, named);
+    // Without the marker beside it, the count its files state decides (src/pipeline/output-markers.ts).
+    const problem = await namedMarkerProblem(series.series, named, series.facts.statedCount);
     if (problem === null) return null;
+    if (problem.kind === 'short') expected = problem.stated.files;
     const metricsMap = path.basename(named) === METRICS_MAP_MARKER;
     const command = metricsMap ? 'metrics --hallucination' : 'denoise';
     runFolder = metricsMap ? null : path.dirname(problem.markerPath);
     // Away from where its run wrote it, a missing marker may be the copy's doing.
     const atRun = runFolder !== null && writtenByDenoise(runFolder);
-    reason = markerProblemText(problem, command) + (problem.kind === 'absent' && !atRun ? ' (or the series was copied or pulled from a PACS without it)' : '');
+    const away = problem.kind === 'absent' ? ' (or the series was copied or pulled from a PACS without it)' : problem.kind === 'short' && !problem.markerThere ? ' (or files were lost copying or storing it)' : '';
+    reason = markerProblemText(problem, command) + (atRun ? '' : away);
     rerun = metricsMap ? 'A rerun of lowdose metrics --hallucination --overwrite redoes it' : 'A rerun of lowdose denoise into the same -o redoes it';
   } else {
     // Named none: an older lowdose's series. Only its denoised series is judged, as it was.
@@ -73,7 +81,6 @@ export async function seriesIncomplete(series: IndexedSeries, lowDose: IndexedSe
     rerun = 'A rerun of lowdose denoise into the same -o redoes it';
   }
   const slices = series.series.slices.length;
-  const expected = lowDose.series.slices.length;
   const said = runFolder ? await reportReason(runFolder, series, lowDose) : null;
   return {
     slices,

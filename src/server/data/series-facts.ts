@@ -8,7 +8,8 @@
  */
 import { getItems, getNumbers, getString, getStrings } from '../../dicom/attributes.js';
 import { readDicomFile, type Series } from '../../dicom/index.js';
-import { lowdoseCompletionMarker, lowdoseContribution, type LowdoseContribution } from '../../dicom/read-contributing-equipment.js';
+import type { StatedCount } from '../../dicom/contributing-equipment.js';
+import { lowdoseCompletionMarker, lowdoseContribution, lowdoseStatedCount, type LowdoseContribution } from '../../dicom/read-contributing-equipment.js';
 
 const TAGS = {
   PatientName: 'x00100010',
@@ -54,6 +55,11 @@ export interface SeriesFacts {
    * it names none (written before markers were named, or by other software).
    */
   readonly completionMarker: string | null;
+  /**
+   * How many files the whole series has, as its files state next to the marker (SoftwareVersions
+   * `series of 7 files numbered 1-7`, `frame of 7 files`); null when they state none.
+   */
+  readonly statedCount: StatedCount | null;
 }
 
 export async function readSeriesFacts(series: Series): Promise<SeriesFacts> {
@@ -84,6 +90,7 @@ export async function readSeriesFacts(series: Series): Promise<SeriesFacts> {
     sliceThickness: thickness !== undefined && Number.isFinite(thickness) && thickness > 0 ? thickness : null,
     provenance: lowdoseContribution(dataSet),
     completionMarker: lowdoseCompletionMarker(dataSet),
+    statedCount: lowdoseStatedCount(dataSet),
   };
 }
 
@@ -103,5 +110,6 @@ function emptyFacts(): SeriesFacts {
     sliceThickness: null,
     provenance: null,
     completionMarker: null,
+    statedCount: null,
   };
 }
