@@ -17,7 +17,7 @@ import { commandElement, startCuttingProxy, type CuttingProxy } from '../helpers
 import { startProxy, type Proxy } from '../helpers/http-proxy.js';
 import { copyAsOtherSeries, copyAsOtherStudy } from '../helpers/mutate-dicom.js';
 import { SIGNAL_EXIT } from '../../src/cli/stop-on-signal.js';
-import { findOrthanc, freePort, ORTHANC_AET, startOrthanc, uploadInstances, type RunningOrthanc } from '../helpers/orthanc.js';
+import { findOrthanc, freePort, ORTHANC_AET, readInstances, startOrthanc, uploadInstances, type RunningOrthanc } from '../helpers/orthanc.js';
 import { listAll, runUntil } from '../helpers/signal-run.js';
 
 const MAYO_A = path.resolve('../shared/ldct-mayo/L192/B30f/quarter');
@@ -178,9 +178,8 @@ describe.skipIf(!haveMayo || !installed)('denoise <PACS study> stopped by a sign
     movePort = await freePort();
     moveProxy = await startCuttingProxy(movePort, 'client');
     orthanc = await startOrthanc(dir, { dicomModalities: { lowdose: { aet: CALLING_AET, host: '127.0.0.1', port: moveProxy.port } } });
-    const read = async (folder: string) => Promise.all(readdirSync(folder).sort().map(async (f) => new Uint8Array(await readFile(path.join(folder, f)))));
-    study.one = (await uploadInstances(orthanc, copyAsOtherStudy(await read(MAYO_A), new Set(), 71)))[0]!['StudyInstanceUID']!;
-    const first = copyAsOtherStudy(await read(MAYO_B), new Set(), 72);
+    study.one = (await uploadInstances(orthanc, copyAsOtherStudy(await readInstances(MAYO_A, '.IMA'), new Set(), 71)))[0]!['StudyInstanceUID']!;
+    const first = copyAsOtherStudy(await readInstances(MAYO_B, '.IMA'), new Set(), 72);
     const uploaded = await uploadInstances(orthanc, [...first, ...copyAsOtherSeries(first, 3)]);
     study.two = uploaded[0]!['StudyInstanceUID']!;
     seriesOfTwo = [...new Set(uploaded.map((t) => t['SeriesInstanceUID']!))];

@@ -7,7 +7,6 @@
  * with every study (the one pulled ahead and the one never started as E_CANCELLED), no pull folder
  * or temporary file left.
  */
-import { readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DICOMWEB_AUTH_ENV } from '../../src/dicomweb/client.js';
 import { runCli } from '../helpers/cli.js';
 import { startProxy, type Proxy } from '../helpers/http-proxy.js';
-import { findOrthanc, startOrthanc, uploadCohort, type RunningOrthanc } from '../helpers/orthanc.js';
+import { findOrthanc, readInstances, type RunningOrthanc, startOrthanc, uploadCohort } from '../helpers/orthanc.js';
 import { listAll, runUntil } from '../helpers/signal-run.js';
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
 const installed = findOrthanc();
@@ -41,7 +40,7 @@ describe.skipIf(!installed)('denoise over several DICOMweb studies pulls one stu
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'lowdose-pull-ahead-'));
     orthanc = await startOrthanc(dir);
-    const originals = await Promise.all(readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort().map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
+    const originals = await readInstances(CT_DIR);
     Object.assign(study, await uploadCohort(orthanc, originals, 61));
     proxy = await startProxy(orthanc.http);
     process.env[DICOMWEB_AUTH_ENV] = `basic:${orthanc.user}:${orthanc.password}`;

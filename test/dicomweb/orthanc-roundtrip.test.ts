@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DICOMWEB_AUTH_ENV } from '../../src/dicomweb/client.js';
 import { runCli } from '../helpers/cli.js';
 import { startProxy } from '../helpers/http-proxy.js';
-import { findOrthanc, seriesInStudy, startOrthanc, uploadAsOtherStudy, uploadWithUnreadableInstance, type RunningOrthanc } from '../helpers/orthanc.js';
+import { findOrthanc, readInstances, type RunningOrthanc, seriesInStudy, startOrthanc, uploadAsOtherStudy, uploadWithUnreadableInstance } from '../helpers/orthanc.js';
 import { copyAsOtherSeries, copyAsOtherStudy } from '../helpers/mutate-dicom.js';
 import { hasPydicom, imageIndexes, uploadDynamicPet } from '../helpers/pet-timing.js';
 
@@ -193,7 +193,7 @@ describe.skipIf(!installed)('DICOMweb against Orthanc', () => {
   it('a series with an unreadable instance: the error names that instance, the other two are denoised and stored (exit 1)', async () => {
     // The real CT series as another study, its second instance's PixelData cut to half: Orthanc
     // stores it, lowdose cannot read its pixels.
-    const originals = await Promise.all(['01.dcm', '02.dcm', '03.dcm'].map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
+    const originals = await readInstances(CT_DIR);
     const { study, series, unreadableSop: bad } = await uploadWithUnreadableInstance(orthanc, originals);
     expect(study).not.toBe(studyUid);
     const seriesUrl = `${orthanc.dicomweb}/studies/${study}/series/${series}`;
@@ -333,7 +333,7 @@ describe.skipIf(!installed)('DICOMweb against Orthanc', () => {
 
   it('a server that caps QIDO-RS answers at 1 series: a study URL lists its series page by page with offset and denoises both', async () => {
     // A study of two CT series (copies of the real one, UIDs shifted so no other test's study is touched).
-    const originals = await Promise.all(readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort().map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
+    const originals = await readInstances(CT_DIR);
     const first = copyAsOtherStudy(originals, new Set(), 3);
     const uploaded: Array<Record<string, string>> = [];
     for (const bytes of [...first, ...copyAsOtherSeries(first, 1)]) {
@@ -364,7 +364,7 @@ describe.skipIf(!installed)('DICOMweb against Orthanc', () => {
   });
 
   it('a server that caps QIDO-RS answers at 1 series and refuses offset (HTTP 400): info lists what it gives and says it lacks 1 of the 2 series; denoise of the study exits 1 E_IO naming 1 of 2, nothing denoised; --allow-incomplete denoises the listed series and records the counts', async () => {
-    const originals = await Promise.all(readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort().map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
+    const originals = await readInstances(CT_DIR);
     // A study of two CT series: the real one under new UIDs, and a copy of it as a second series.
     const study = (await uploadAsOtherStudy(orthanc, originals, new Set(), 11))[0]!['StudyInstanceUID']!;
     for (const bytes of copyAsOtherSeries(copyAsOtherStudy(originals, new Set(), 11), 1)) expect((await orthanc.rest('/instances', { method: 'POST', body: Buffer.from(bytes) })).ok).toBe(true);
@@ -437,7 +437,7 @@ describe.skipIf(!installed)('DICOMweb against Orthanc', () => {
   });
 
   it('--overwrite with --stow while the server still holds the earlier run\'s derived series: exit 2 E_EXISTS before any work; once it is deleted, the redone series is stored', async () => {
-    const originals = await Promise.all(readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort().map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
+    const originals = await readInstances(CT_DIR);
     const study = (await uploadAsOtherStudy(orthanc, originals, new Set(), 7))[0]!['StudyInstanceUID']!;
     const seriesOf = () => seriesInStudy(orthanc, study);
     const out = path.join(dir, 'out-overwrite');

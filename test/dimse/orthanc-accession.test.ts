@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { closedPort } from '../helpers/ports.js';
 import { withSameLengthText } from '../helpers/mutate-dicom.js';
-import { findOrthanc, freePort, ORTHANC_AET, startOrthanc, uploadCohort, type RunningOrthanc } from '../helpers/orthanc.js';
+import { findOrthanc, freePort, ORTHANC_AET, readInstances, type RunningOrthanc, startOrthanc, uploadCohort } from '../helpers/orthanc.js';
 
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
 const CALLING_AET = 'LOWDOSE';
@@ -52,7 +52,7 @@ describe.skipIf(!installed)('studies named by accession number or StudyInstanceU
     orthanc = await startOrthanc(dir, { dicomModalities: { lowdose: { aet: CALLING_AET, host: '127.0.0.1', port: await freePort() } } });
     pacs = `dimse://${ORTHANC_AET}@127.0.0.1:${orthanc.dicomPort}`;
     auth = `basic:${orthanc.user}:${orthanc.password}`;
-    const originals = await Promise.all(readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort().map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
+    const originals = await readInstances(CT_DIR);
     // AccessionNumber 03086212 in the originals; replaced by values of the same length.
     const accessions = { A: 'ACC00001', B: 'ACC00002', C: 'ACC00002' };
     Object.assign(study, await uploadCohort(orthanc, originals, 31, (name, file) => withSameLengthText(file, 'x00080050', accessions[name])));

@@ -19,7 +19,7 @@ import { DEFAULT_MAX_ASSOCIATIONS, startStoreScp, type StoreScpLimits } from '..
 import { cacheStore } from '../../src/dimse/study.js';
 import { DIMSE_KEY_PASSPHRASE_ENV } from '../../src/dimse/tls.js';
 import { onFreshPort } from '../helpers/ports.js';
-import { findOrthanc, freePort, ORTHANC_AET, startOrthanc, uploadInstances, type RunningOrthanc } from '../helpers/orthanc.js';
+import { findOrthanc, freePort, ORTHANC_AET, readInstances, type RunningOrthanc, startOrthanc, uploadInstances } from '../helpers/orthanc.js';
 
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
 const CALLING_AET = 'LOWDOSE';
@@ -116,7 +116,7 @@ describe.skipIf(!installed)('DIMSE over DICOM TLS (Orthanc with DicomTlsEnabled 
       },
     });
     pacs = `dimse://${ORTHANC_AET}@127.0.0.1:${orthanc.dicomPort}`;
-    const files = await Promise.all(readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort().map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
+    const files = await readInstances(CT_DIR);
     studyUid = (await uploadInstances(orthanc, files))[0]!['StudyInstanceUID']!;
   });
 

@@ -14,7 +14,7 @@ import dicomParser from 'dicom-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dimse } from '../../src/dimse/association.js';
 import { runCli, type CliRun } from '../helpers/cli.js';
-import { closedPort, findOrthanc, freePort, ORTHANC_AET, seriesInStudy, startOrthanc, uploadAsOtherStudy, uploadWithUnreadableInstance, type RunningOrthanc } from '../helpers/orthanc.js';
+import { closedPort, findOrthanc, freePort, ORTHANC_AET, readInstances, type RunningOrthanc, seriesInStudy, startOrthanc, uploadAsOtherStudy, uploadWithUnreadableInstance } from '../helpers/orthanc.js';
 import { hasPydicom, imageIndexes, uploadDynamicPet } from '../helpers/pet-timing.js';
 import { startCuttingProxy, withSomeSubOperationsFailed, type CuttingProxy } from '../helpers/cutting-proxy.js';
 import { onFreshPort, type PortChooser } from '../helpers/ports.js';
@@ -510,7 +510,7 @@ describe.skipIf(!installed)('DIMSE against Orthanc', () => {
   });
 
   it('a series with an unreadable instance, by C-GET: the error names that instance, the other two are denoised and stored (exit 1)', async () => {
-    const originals = await Promise.all(['01.dcm', '02.dcm', '03.dcm'].map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
+    const originals = await readInstances(CT_DIR);
     const { study, series, unreadableSop: bad } = await uploadWithUnreadableInstance(orthanc, originals);
     const out = path.join(dir, 'out-unreadable');
     const run = await runCli('denoise', `${pacs}/${study}`, '-o', out, '--method', 'gaussian', '--calling-aet', CALLING_AET, '--store', pacs, '--no-progress', '--json');
@@ -553,7 +553,7 @@ describe.skipIf(!installed)('DIMSE against Orthanc', () => {
   });
 
   it('--overwrite with --store while the PACS still holds the earlier run\'s derived series: exit 2 E_EXISTS before any work (C-FIND of that series); once it is deleted, the redone series is stored', async () => {
-    const originals = await Promise.all(readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort().map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
+    const originals = await readInstances(CT_DIR);
     const study = (await uploadAsOtherStudy(orthanc, originals, new Set(), 7))[0]!['StudyInstanceUID']!;
     const seriesOf = () => seriesInStudy(orthanc, study);
     const args = ['denoise', `${pacs}/${study}`, '-o', path.join(dir, 'out-overwrite'), '--method', 'gaussian', '--calling-aet', CALLING_AET, '--store', pacs, '--no-progress', '--json'];

@@ -14,7 +14,7 @@ import dicomParser from 'dicom-parser';
 import { createHash } from 'node:crypto';
 import { startCuttingProxy, withSomeSubOperationsFailed } from '../helpers/cutting-proxy.js';
 import { copyAsOtherSeries, copyAsOtherStudy, withSameLengthText } from '../helpers/mutate-dicom.js';
-import { findOrthanc, freePort, ORTHANC_AET, startOrthanc, type RunningOrthanc } from '../helpers/orthanc.js';
+import { findOrthanc, freePort, ORTHANC_AET, readInstances, type RunningOrthanc, startOrthanc } from '../helpers/orthanc.js';
 import { openQueue } from '../../src/queue/batch.js';
 import { parseRedisUrl } from '../../src/queue/connection.js';
 import { hasRedis, startRedis } from '../queue/redis-server.js';
@@ -176,7 +176,7 @@ describe.skipIf(!installed)('DIMSE against an Orthanc that caps C-FIND answers',
   });
 
   it('a study whose SERIES-level C-FIND the PACS caps (LimitFindResults 1, a CT and an OT series): asked again per modality, the CT series is denoised; info still says the list is capped', async () => {
-    const originals = await Promise.all(readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort().map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
+    const originals = await readInstances(CT_DIR);
     const ct = copyAsOtherStudy(originals, new Set(), 3);
     const other = copyAsOtherSeries(ct, 1).map((bytes) => withModality(bytes, 'OT'));
     const tags: Array<Record<string, string>> = [];
@@ -201,7 +201,7 @@ describe.skipIf(!installed)('DIMSE against an Orthanc that caps C-FIND answers',
 
   it('a PACS that caps its STUDY-level C-FIND (LimitFindResults 1, two studies): info exits 1 naming the cap and how to narrow, denoise over that query too before pulling anything; --patient-id narrows the list under the cap, exit 0', async () => {
     // A second study, of another patient (PatientID 99000 -> 99017, padded to the same even length).
-    const originals = await Promise.all(readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort().map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
+    const originals = await readInstances(CT_DIR);
     for (const bytes of copyAsOtherStudy(originals, new Set(), 17).map((b) => withSameLengthText(b, 'x00100020', '99017 '))) {
       expect((await orthanc.rest('/instances', { method: 'POST', body: Buffer.from(bytes) })).ok).toBe(true);
     }

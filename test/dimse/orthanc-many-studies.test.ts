@@ -12,7 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { startProxy } from '../helpers/http-proxy.js';
-import { closedPort, findOrthanc, freePort, ORTHANC_AET, startOrthanc, uploadCohort, type RunningOrthanc } from '../helpers/orthanc.js';
+import { closedPort, findOrthanc, freePort, ORTHANC_AET, readInstances, type RunningOrthanc, startOrthanc, uploadCohort } from '../helpers/orthanc.js';
 
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
 const CALLING_AET = 'LOWDOSE';
@@ -55,7 +55,7 @@ describe.skipIf(!installed)('denoise over several PACS studies (Orthanc)', () =>
     orthanc = await startOrthanc(dir, { dicomModalities: { lowdose: { aet: CALLING_AET, host: '127.0.0.1', port: await freePort() } } });
     pacs = `dimse://${ORTHANC_AET}@127.0.0.1:${orthanc.dicomPort}`;
     auth = `basic:${orthanc.user}:${orthanc.password}`;
-    const originals = await Promise.all(readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort().map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
+    const originals = await readInstances(CT_DIR);
     Object.assign(study, await uploadCohort(orthanc, originals, 21));
     expect(new Set(Object.values(study)).size).toBe(3);
   });

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { copyAsOtherStudy, withSameLengthText } from './mutate-dicom.js';
 import { ExitedBeforeReady, withFreshPorts, type PortChooser } from './ports.js';
@@ -146,6 +146,12 @@ export async function uploadAsOtherStudy(
   shift?: number,
 ): Promise<Array<Record<string, string>>> {
   return uploadInstances(orthanc, copyAsOtherStudy(originals, truncate, shift));
+}
+
+/** The files of a folder ending in `suffix`, by name, as bytes: the originals a test uploads. */
+export async function readInstances(dir: string, suffix = '.dcm'): Promise<Uint8Array[]> {
+  const names = readdirSync(dir).filter((f) => f.endsWith(suffix)).sort();
+  return Promise.all(names.map(async (f) => new Uint8Array(await readFile(path.join(dir, f)))));
 }
 
 /** Uploads the instances to Orthanc; returns each stored instance's tags, in upload order. */

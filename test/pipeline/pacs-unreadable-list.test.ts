@@ -4,14 +4,13 @@
  * (errorsFile), each named by its SOP Instance UID and series address. Against a real Orthanc:
  * one DICOMweb study, two DICOMweb studies in one run, one dimse:// study.
  */
-import { readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERRORS_FILE, parseErrorList } from '../../src/util/error-list-file.js';
 import { runCli } from '../helpers/cli.js';
-import { findOrthanc, freePort, ORTHANC_AET, startOrthanc, uploadAsOtherStudy, type RunningOrthanc } from '../helpers/orthanc.js';
+import { findOrthanc, freePort, ORTHANC_AET, readInstances, type RunningOrthanc, startOrthanc, uploadAsOtherStudy } from '../helpers/orthanc.js';
 
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
 const CALLING_AET = 'LOWDOSE';
@@ -52,7 +51,7 @@ describe.skipIf(!installed)('unreadable instances of a PACS run, counted and lis
     dir = await mkdtemp(path.join(os.tmpdir(), 'lowdose-pacs-unreadable-'));
     process.env.TMPDIR = dir; // pulled instances go under the test's folder
     orthanc = await startOrthanc(dir, { dicomModalities: { lowdose: { aet: CALLING_AET, host: '127.0.0.1', port: await freePort() } } });
-    originals = await Promise.all(readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort().map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
+    originals = await readInstances(CT_DIR);
   });
 
   afterAll(async () => {

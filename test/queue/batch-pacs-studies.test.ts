@@ -17,7 +17,7 @@ import { openQueue } from '../../src/queue/batch.js';
 import { parseRedisUrl } from '../../src/queue/connection.js';
 import { runCli } from '../helpers/cli.js';
 import { copyAsOtherSeries, copyAsOtherStudy, withSameLengthText } from '../helpers/mutate-dicom.js';
-import { findOrthanc, freePort, ORTHANC_AET, startOrthanc, uploadInstances, type RunningOrthanc } from '../helpers/orthanc.js';
+import { findOrthanc, freePort, ORTHANC_AET, readInstances, type RunningOrthanc, startOrthanc, uploadInstances } from '../helpers/orthanc.js';
 import { onFreshPort } from '../helpers/ports.js';
 import { hasRedis, spawnWorker, startRedis, stopWorker, type TestRedis, type WorkerProcess } from './redis-server.js';
 
@@ -70,7 +70,7 @@ describe.skipIf(!installed || !hasRedis)('batch over PACS studies (Orthanc, Redi
     redis = await startRedis();
     orthanc = await startOrthanc(dir, { dicomModalities: { lowdose: { aet: CALLING_AET, host: '127.0.0.1', port: await freePort() } } });
     pacs = `dimse://${ORTHANC_AET}@127.0.0.1:${orthanc.dicomPort}`;
-    const originals = await Promise.all(readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort().map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
+    const originals = await readInstances(CT_DIR);
     // PatientID "99000 " and AccessionNumber 03086212 in the originals; replaced by values of the same length.
     const accession = (files: Uint8Array[], value: string) => files.map((b) => withSameLengthText(b, 'x00080050', value));
     const patient = (files: Uint8Array[]) => files.map((b) => withSameLengthText(b, 'x00100020', '99017 '));
@@ -242,7 +242,7 @@ describe.skipIf(!installed || !hasRedis)('batch over PACS studies (Orthanc, Redi
     delete process.env[DICOMWEB_AUTH_ENV];
     const worker = await startWorker();
     // Study E: the 3-slice CT with slices 1 and 3 cut short inside their pixel data (Orthanc stores them).
-    const originals = await Promise.all(readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort().map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
+    const originals = await readInstances(CT_DIR);
     const stored = await uploadInstances(orthanc, copyAsOtherStudy(originals, new Set([0, 2]), 35));
     const studyE = stored[0]!['StudyInstanceUID']!;
     const seriesE = stored[0]!['SeriesInstanceUID']!;

@@ -9,7 +9,7 @@
  * that do not go together (exit 2).
  */
 import { readdirSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -22,7 +22,7 @@ import { decodeSlice } from '../../src/server/slice-encoding.js';
 import { runCli } from '../helpers/cli.js';
 import { commandElement, startCuttingProxy, withSomeSubOperationsFailed } from '../helpers/cutting-proxy.js';
 import { copyAsOtherSeries, withSameLengthText } from '../helpers/mutate-dicom.js';
-import { closedPort, findOrthanc, freePort, ORTHANC_AET, seriesInStudy, startOrthanc, uploadCohort, uploadInstances, uploadWithUnreadableInstance, type RunningOrthanc } from '../helpers/orthanc.js';
+import { closedPort, findOrthanc, freePort, ORTHANC_AET, readInstances, type RunningOrthanc, seriesInStudy, startOrthanc, uploadCohort, uploadInstances, uploadWithUnreadableInstance } from '../helpers/orthanc.js';
 
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
 const CALLING_AET = 'LOWDOSE';
@@ -33,7 +33,7 @@ if (!installed) console.warn('skipping serve --dimse tests: Orthanc is not insta
 const C_GET_RQ = Buffer.from([0x00, 0x00, 0x00, 0x01, 0x02, 0x00, 0x00, 0x00, 0x10, 0x00]);
 
 async function readOriginals(): Promise<Uint8Array[]> {
-  return Promise.all(readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort().map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
+  return readInstances(CT_DIR);
 }
 
 describe.skipIf(!installed)('serve --dimse against Orthanc', () => {

@@ -18,7 +18,7 @@ import { DICOMWEB_AUTH_ENV } from '../../src/dicomweb/client.js';
 import { runCli } from '../helpers/cli.js';
 import { startServe } from '../helpers/serve-process.js';
 import { startProxy } from '../helpers/http-proxy.js';
-import { closedPort, findOrthanc, startOrthanc, uploadAsOtherStudy, uploadWithUnreadableInstance, type RunningOrthanc } from '../helpers/orthanc.js';
+import { closedPort, findOrthanc, readInstances, type RunningOrthanc, startOrthanc, uploadAsOtherStudy, uploadWithUnreadableInstance } from '../helpers/orthanc.js';
 import { copyAsOtherSeries, copyAsOtherStudy } from '../helpers/mutate-dicom.js';
 import { multipart } from './http.js';
 import { writeBedSeries } from '../dicom/helpers/pet-beds.js';
@@ -338,7 +338,7 @@ describe.skipIf(!installed)('serve --dicomweb against Orthanc', () => {
   it('opening a series with an unreadable instance names it by SOP Instance UID and series URL, as denoise <url> does, and a job denoises the rest', async () => {
     // The real CT series as another study, its second instance's PixelData cut to half: Orthanc
     // stores it, lowdose cannot read its pixels.
-    const originals = await Promise.all(['01.dcm', '02.dcm', '03.dcm'].map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
+    const originals = await readInstances(CT_DIR);
     const { study, series, unreadableSop: bad } = await uploadWithUnreadableInstance(orthanc, originals);
     expect(study).not.toBe(CT_STUDY);
     const response = await call(app, { method: 'POST', url: `/api/pacs/studies/${study}/series/${series}/open` });
@@ -367,7 +367,7 @@ describe.skipIf(!installed)('serve --dicomweb against Orthanc', () => {
   });
 
   it("a job's reference series with an unreadable instance: the job is done and its result.errors names that instance with role \"reference\" (as an input series, without a role)", async () => {
-    const originals = await Promise.all(['01.dcm', '02.dcm', '03.dcm'].map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
+    const originals = await readInstances(CT_DIR);
     // The reference: the real CT series as a study of its own (UIDs 9 on, which no other test's
     // copies use), its second instance's PixelData cut to half: Orthanc stores it, lowdose cannot read its pixels.
     const uploaded = await uploadAsOtherStudy(orthanc, originals, new Set([1]), 9);
@@ -470,7 +470,7 @@ describe.skipIf(!installed)('serve --dicomweb against Orthanc', () => {
   });
 
   it('a server that refuses offset (HTTP 400): the series list is what it answers, marked truncated with the count it lacks when it caps the answer', async () => {
-    const originals = await Promise.all(readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort().map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
+    const originals = await readInstances(CT_DIR);
     const study = (await uploadAsOtherStudy(orthanc, originals, new Set(), 21))[0]!['StudyInstanceUID']!;
     for (const bytes of copyAsOtherSeries(copyAsOtherStudy(originals, new Set(), 21), 1)) expect((await orthanc.rest('/instances', { method: 'POST', body: Buffer.from(bytes) })).ok).toBe(true);
     const proxy = await startProxy(orthanc.http);
@@ -502,7 +502,7 @@ describe.skipIf(!installed)('serve --dicomweb against Orthanc', () => {
   });
 
   it('the study search lists at most `limit` and says when more match; through a server that caps each answer at 1 study it pages up to `limit`, and says so when the server refuses offset', async () => {
-    const originals = await Promise.all(readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort().map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
+    const originals = await readInstances(CT_DIR);
     await uploadAsOtherStudy(orthanc, originals, new Set(), 31);
     const total = ((await (await orthanc.rest('/studies')).json()) as string[]).length;
     expect(total).toBeGreaterThanOrEqual(3);
@@ -548,7 +548,7 @@ describe.skipIf(!installed)('serve --dicomweb against Orthanc', () => {
 
   it('a job on a series the server gives short of its instances is refused as denoise <url> refuses it (E_IO, incomplete) unless it allows incomplete input; then its result records the counts of the partial series it stored', async () => {
     // The CT series as a study of its own (its derived series stored there), 2 of its 3 instances coming.
-    const originals = await Promise.all(readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort().map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
+    const originals = await readInstances(CT_DIR);
     const uploaded = await uploadAsOtherStudy(orthanc, originals, new Set(), 7);
     const study = uploaded[0]!['StudyInstanceUID']!;
     const seriesUid = uploaded[0]!['SeriesInstanceUID']!;
@@ -597,7 +597,7 @@ describe.skipIf(!installed)('serve --dicomweb against Orthanc', () => {
   });
 
   it('a job whose reference series the server gave short of its instances is refused (E_IO, incomplete) unless it allows incomplete input; then its result records the reference\'s counts', async () => {
-    const originals = await Promise.all(readdirSync(CT_DIR).filter((f) => f.endsWith('.dcm')).sort().map(async (f) => new Uint8Array(await readFile(path.join(CT_DIR, f)))));
+    const originals = await readInstances(CT_DIR);
     // The reference: the CT series as a study of its own, 2 of its 3 instances coming through the capped server.
     const uploaded = await uploadAsOtherStudy(orthanc, originals, new Set(), 8);
     const study = uploaded[0]!['StudyInstanceUID']!;
