@@ -92,7 +92,8 @@ describe('lowdose denoise', () => {
     expect(equipment[0]!.string('x00081090')).toBe('bench-conv');
     const versions = equipment[0]!.elements.x00181020!;
     expect(Buffer.from(derived.byteArray.slice(versions.dataOffset, versions.dataOffset + versions.length)).toString('latin1').trim())
-      .toBe(`lowdose ${packageVersion()}\\model sha256:${fingerprint.sha256.slice(0, 16)}`);
+      // The model's files, then the completion marker the series' folder holds once the run finished and how many files the series has.
+      .toBe(`lowdose ${packageVersion()}\\model sha256:${fingerprint.sha256.slice(0, 16)}\\completion marker .lowdose-complete.json\\series of ${SLICES} files numbered 1-${SLICES}`);
     expect(derived.string('x00080070')).toBe(source.string('x00080070'));
     const uids = entry.output.files.map((f) => dicomParser.parseDicom(new Uint8Array(readFileSync(f))).string('x00080018'));
     expect(new Set(uids).size).toBe(SLICES);
