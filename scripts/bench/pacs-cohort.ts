@@ -15,12 +15,12 @@
  * holds each WADO-RS instance retrieve that long before forwarding it, as a PACS farther away than
  * loopback would take (four retrieves are in flight at a time).
  */
-import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { runTimed } from './timed-cli.js';
 import { startProxy } from '../../test/helpers/http-proxy.js';
 import { findOrthanc, freePort, ORTHANC_AET, startOrthanc, uploadInstances } from '../../test/helpers/orthanc.js';
 
@@ -41,17 +41,6 @@ const methods = values.method ?? ['gaussian', 'diffusion'];
 const repeats = Number(values.repeats);
 const CALLING_AET = 'LOWDOSE';
 
-function run(bin: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; ms: number; stderr: string; stdout: string }> {
-  return new Promise((resolve) => {
-    const started = performance.now();
-    const child = spawn(process.execPath, [bin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += String(c)));
-    child.stderr.on('data', (c) => (stderr += String(c)));
-    child.on('exit', (code) => resolve({ code, ms: performance.now() - started, stderr, stdout }));
-  });
-}
 
 if (!findOrthanc()) throw new Error('Orthanc is not installed (apt-get install orthanc orthanc-dicomweb)');
 const dir = await mkdtemp(path.join(os.tmpdir(), 'lowdose-pacs-cohort-'));
@@ -74,7 +63,7 @@ try {
       for (const bin of repeat % 2 === 0 ? bins : [...bins].reverse()) {
         const out = path.join(dir, `out-${times.length}`);
         const args = ['denoise', ...addresses, '-o', out, '--no-progress', '--json', ...(values.dimse ? ['--calling-aet', CALLING_AET] : []), ...(method === 'diffusion' ? [] : ['--method', method])];
-        const result = await run(bin, args, env);
+        const result = await runTimed(bin, args, env);
         if (result.code !== 0) throw new Error(`${bin} ${args.join(' ')} exited ${result.code}: ${result.stderr.slice(-2000)}`);
         const report = JSON.parse(result.stdout) as { series: Array<{ output: { files: string[] } }>; studies: unknown[] };
         const slices = report.series.reduce((n, s) => n + s.output.files.length, 0);

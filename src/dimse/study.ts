@@ -164,7 +164,8 @@ export async function findStudies(peer: DimsePeer, options: DimseClientOptions, 
 /** The STUDY-level C-FIND of the keys (an invalid date range is E_USAGE), asking for what a study list shows. */
 function studyFindRequest(keys: StudyKeys): DimseRequest {
   return dimse.requests.CFindRequest.createStudyFindRequest({
-    StudyInstanceUID: keys.studyInstanceUid ?? '',
+    // A UID list (`a\b\c`, PS3.4 C.2.2.2.2), each UID its own value: one string holding the backslashes is sent as one value.
+    StudyInstanceUID: keys.studyInstanceUid?.includes('\\') ? keys.studyInstanceUid.split('\\') : (keys.studyInstanceUid ?? ''),
     PatientID: keys.patientId ?? '',
     PatientName: '',
     StudyDate: studyDateMatch(keys) ?? '',

@@ -43,7 +43,7 @@ import { NothingToDenoiseError, nothingToDenoiseScan, seriesToDenoiseIn } from '
 import { frameTag, reportedInput, seriesOutputNames } from './frame-output.js';
 import { markedEquipment } from './output-markers.js';
 import { madeWithDifference, madeWithOf, madeWithOfReport } from './made-with.js';
-import { extraOutputsOf, extraOutputsOfReport, missingExtraOutputs } from './extra-outputs.js';
+import { extraOutputsOfDenoiser, extraOutputsOfReport, missingExtraOutputs } from './extra-outputs.js';
 import { replaceEarlierSeriesFiles } from './earlier-series-files.js';
 import { simulationMarkerWarning } from './simulation-marker.js';
 import { inputContentDifference, inputContentOf, isInputContent, readInputContent, recordsHeader, sliceReading, sliceSetDifference, type SliceReading } from './input-content.js';
@@ -339,12 +339,7 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
   const paddingFill = context.paddingFill ?? DEFAULT_PADDING_FILL;
   const madeWith = madeWithOf(denoiser, paddingFill);
   // What this run writes besides the denoised series (the conditions of the writers below).
-  const extras = extraOutputsOf({
-    samples: denoiser.samples,
-    calibrated: Boolean(context.uncertainty && denoiser.uncertainty),
-    hallucination: Boolean(context.hallucination && denoiser.uncertainty),
-    threshold: denoiser.uncertainty?.threshold ?? null,
-  });
+  const extras = extraOutputsOfDenoiser(denoiser, context);
   if (previous) {
     // What the marker does not record (an older lowdose's) is not compared (./made-with.ts).
     const differs = madeWithDifference(madeWithOfReport(previous), madeWith);

@@ -14,6 +14,7 @@ import { parseDicomwebUrl } from '../dicomweb/url.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { denoiseRemote, refuseOverwriteOfStoredOutput, seriesFound, seriesToDenoise, throwIfCancelled, withSuvNotes, type DerivedPart, type RemoteDenoiseOptions } from './remote-denoise.js';
 import type { DenoiseReport } from './types.js';
+import { finishedByUid, NOT_PULLED, type ListedSeriesUids } from './finished-by-uid.js';
 import { pullCacheDir } from '../util/pull-cache.js';
 import { checkSeriesListShortfall, withInstanceListCheck, type ListedSeries, type SeriesListShortfall } from '../util/remote-series.js';
 import { toolkitIdentity } from '../util/toolkit.js';
@@ -25,6 +26,12 @@ export interface DicomwebReport {
   /** Where the derived series were stored (absent without --stow). */
   readonly stowBase?: string;
   readonly stored: StoredSeries[];
+  /**
+   * `--skip-by-uid` found every series it would denoise finished in -o with exactly the PACS's SOP
+   * Instance UIDs: why the study was not pulled (`pulled` is empty; its series are `skipped`, with
+   * `skippedBy`). Absent when it was pulled.
+   */
+  notPulled?: string;
   /** Why the study's series list may lack series (a server that caps answers and will not page); absent when it is whole. */
   incompleteSeriesList?: string;
   /** With incompleteSeriesList: the study's series count as the server says it (null: it does not say) and how many it listed. */
@@ -85,6 +92,20 @@ export async function denoiseDicomweb(url: string, options: DicomwebDenoiseOptio
     return await denoiseRemote(options, {
       source: url,
       pullDir,
+      ...(options.skipByUid && listing.incomplete === null
+        ? {
+            finished: async () => {
+              const listed: ListedSeriesUids[] = [];
+              for (const s of wanted) {
+                const { uids, unpaged } = await listSeriesInstances(client, s);
+                listed.push({ seriesInstanceUid: s.seriesInstanceUid, modality: s.modality, sopInstanceUids: unpaged === null ? uids : null });
+              }
+              const found = await finishedByUid(options.outDir, listed, options, log);
+              if (found) dicomweb.notPulled = NOT_PULLED;
+              return found;
+            },
+          }
+        : {}),
       pull: async () => {
         // Before anything is retrieved, as a series short of its instances is: refused, or gone on with (--allow-incomplete).
         checkSeriesListShortfall({ studyInstanceUid: target.studyInstanceUid, url }, listing.incomplete, listing.counts, { log, allowIncomplete: Boolean(options.allowIncomplete) });

@@ -19,6 +19,7 @@ import { pullCacheDir } from '../util/pull-cache.js';
 import { withInstanceListCheck, type ListedSeries, type StudyKeys } from '../util/remote-series.js';
 import { denoiseRemote, refuseOverwriteOfStoredOutput, seriesFound, seriesToDenoise, throwIfCancelled, withSuvNotes, type DerivedPart, type RemoteDenoiseOptions } from './remote-denoise.js';
 import type { DenoiseReport } from './types.js';
+import { finishedByUid, NOT_PULLED } from './finished-by-uid.js';
 import { toolkitIdentity } from '../util/toolkit.js';
 
 export interface DimseReport {
@@ -33,6 +34,8 @@ export interface DimseReport {
   /** Where the derived series were stored (absent without --store). */
   readonly store?: string;
   readonly stored: StoredSeries[];
+  /** As DicomwebReport.notPulled: why `--skip-by-uid` did not pull the study; absent when it was pulled. */
+  notPulled?: string;
 }
 
 export interface DimseDenoiseReport extends DenoiseReport {
@@ -100,6 +103,20 @@ export async function denoiseDimse(url: string, options: DimseDenoiseOptions): P
   return denoiseRemote(options, {
     source: url,
     pullDir,
+    ...(options.skipByUid
+      ? {
+          finished: async () => {
+            const listed = wanted.map(({ series: s, instances }) => ({
+              seriesInstanceUid: s.seriesInstanceUid,
+              modality: s.modality,
+              sopInstanceUids: instances.complete ? instances.instances.map((i) => i.sopInstanceUid) : null,
+            }));
+            const found = await finishedByUid(options.outDir, listed, options, log);
+            if (found) dimse.notPulled = NOT_PULLED;
+            return found;
+          },
+        }
+      : {}),
     pull: async () => {
       for (const { series, instances } of wanted) {
         throwIfCancelled(options.signal, `retrieving ${url}`);

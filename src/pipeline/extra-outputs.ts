@@ -43,6 +43,19 @@ export function extraOutputsOf(run: {
   return { uncertainty, hallucination: run.hallucination, sigmaThreshold: usesThreshold ? run.threshold : null };
 }
 
+/** What a run with this denoiser and these options writes besides the denoised series (extraOutputsOf). */
+export function extraOutputsOfDenoiser(
+  denoiser: { readonly samples: number; readonly uncertainty: { readonly threshold: number } | null },
+  options: { readonly uncertainty?: boolean; readonly hallucination?: boolean },
+): ExtraOutputs {
+  return extraOutputsOf({
+    samples: denoiser.samples,
+    calibrated: Boolean(options.uncertainty && denoiser.uncertainty),
+    hallucination: Boolean(options.hallucination && denoiser.uncertainty),
+    threshold: denoiser.uncertainty?.threshold ?? null,
+  });
+}
+
 /** The fields of a completion marker (a SeriesReport) that show its extra outputs. */
 export interface ReportedExtraOutputs {
   readonly extraOutputs?: unknown;

@@ -12,7 +12,7 @@
  * (an interrupted or failed run's, one an --overwrite is redoing) is not listed.
  *
  * Such an entry describes the finished series, not how the run that recorded it treated it: the
- * `skipped: true` of a rerun that found it done is not kept (that rerun's report said so; this
+ * `skipped: true` (and `skippedBy`) of a rerun that found it done is not kept (that rerun's report said so; this
  * run did not skip it, nor make it: `earlierRun: true`).
  */
 import { existsSync } from 'node:fs';
@@ -64,7 +64,7 @@ export class FolderReport {
         const place = `${folder}#${marker?.input?.petFrame?.tag ?? ''}`;
         if (!marker || own.has(place)) continue;
         const listed = this.earlier.get(place);
-        const { skipped: _skipped, ...series } = listed && listed.output?.seriesInstanceUid === marker.output?.seriesInstanceUid ? listed : marker;
+        const { skipped: _skipped, skippedBy: _skippedBy, ...series } = listed && listed.output?.seriesInstanceUid === marker.output?.seriesInstanceUid ? listed : marker;
         kept.push({ ...series, earlierRun: true });
       }
     }

@@ -32,13 +32,14 @@ import { denoiseDimse, type DimseDenoiseReport, type DimseOptions, type DimseRep
 import { writeReport } from './folder-report.js';
 import type { RemoteDenoiseOptions } from './remote-denoise.js';
 import type { StudyIdentifiers } from './studies-file.js';
-import { describeKeys, isPacsQueryAddress, listStudies, namesStudy, queryKeys, querySource, unmatchedError } from './study-queries.js';
+import { describeKeys, isPacsQueryAddress, namesStudy, queryKeys, querySource, studiesOfQueries, unmatchedError } from './study-queries.js';
+import type { RemoteStudy } from '../dimse/study.js';
 import type { DenoiseReport, DenoiseOptions } from './types.js';
 import { runOneAhead } from './one-ahead.js';
 import { RunStopped } from './run-stopped.js';
 import type { DimsePeer } from '../dimse/url.js';
 
-export { isPacsQueryAddress, STUDY_QUERY_LIMIT } from './study-queries.js';
+export { isPacsQueryAddress, STUDY_QUERY_LIMIT, STUDY_UID_BATCH } from './study-queries.js';
 
 type ReportError = DenoiseReport['errors'][number];
 
@@ -51,6 +52,12 @@ export interface PacsStudyReport {
   readonly query?: string;
   /** `failed` when it has errors (they are in `errors` here and in the report's `errors`). */
   readonly outcome: 'done' | 'failed';
+  /**
+   * True when the study was not pulled: `--skip-by-uid` found every series it would denoise
+   * finished in -o with exactly the PACS's SOP Instance UIDs (why: its `dicomweb` / `dimse`
+   * section's `notPulled`). Absent when it was pulled.
+   */
+  readonly skipped?: true;
   /** SeriesInstanceUIDs of its input series in the report's `series` (denoised now or already done). */
   readonly series: string[];
   /** Its errors; of its unreadable instances the first 100 of each code (docs/contract.md "Capped lists"). */
@@ -148,9 +155,8 @@ export interface StudyToRun {
  * The studies a query lists, CT / PET ones (or of unknown modalities) to run, the others noted. A
  * query that names a study (an accession number, a StudyInstanceUID) and lists none has `error`.
  */
-async function answerQuery(address: string, keys: StudyKeys, options: PacsStudiesOptions, log: (message: string) => void): Promise<{ query: PacsQueryReport; studies: StudyToRun[]; error?: ReportError }> {
+function answerQuery(address: string, keys: StudyKeys, found: readonly RemoteStudy[], log: (message: string) => void): { query: PacsQueryReport; studies: StudyToRun[]; error?: ReportError } {
   const source = querySource(address);
-  const found = await listStudies(address, keys, { ...(options.dicomweb ? { dicomweb: options.dicomweb } : {}), ...(options.dimse ? { dimse: options.dimse } : {}), log, denoising: true });
   const wanted = found.filter((s) => s.modalities.length === 0 || s.modalities.some((m) => isOneOf(DENOISED_MODALITIES, m)));
   const notDenoised = found.filter((s) => !wanted.includes(s)).map((s) => ({ studyInstanceUid: s.studyInstanceUid, modalities: s.modalities }));
   for (const s of notDenoised) log(`not pulling study ${s.studyInstanceUid}: its modalities (${s.modalities.join('/')}) include no CT or PT`);
@@ -215,6 +221,7 @@ function studyResult(
   const entry: PacsStudyReport = {
     ...base,
     outcome: counts.errorCount === 0 ? 'done' : 'failed',
+    ...(section.dimse?.notPulled !== undefined || section.dicomweb?.notPulled !== undefined ? { skipped: true as const } : {}),
     series: [...new Set(report.series.map((s) => s.input.seriesInstanceUid))],
     errors: report.errors,
     ...counts,
@@ -250,8 +257,11 @@ export async function resolvePacsStudies(
   const toRun: StudyToRun[] = [];
   for (const address of addresses) {
     if (isPacsQueryAddress(address)) {
-      for (const keys of queryKeys(options.keys, options.identifiers)) {
-        const answer = await answerQuery(address, keys, options, log);
+      const all = queryKeys(options.keys, options.identifiers);
+      // The named StudyInstanceUIDs asked STUDY_UID_BATCH to a query where the PACS matches UID lists.
+      const found = await studiesOfQueries(address, all, { ...(options.dicomweb ? { dicomweb: options.dicomweb } : {}), ...(options.dimse ? { dimse: options.dimse } : {}), log, denoising: true });
+      for (const [index, keys] of all.entries()) {
+        const answer = answerQuery(address, keys, found[index]!, log);
         queries.push(answer.query);
         toRun.push(...answer.studies);
         if (answer.error) queryErrors.push(answer.error);

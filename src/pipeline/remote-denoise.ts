@@ -22,7 +22,7 @@ import { suvNoteOfRead, type PulledSeries } from '../util/remote-series.js';
 import { denoisePaths } from './denoise.js';
 import { REPORT_FILE, writeReport as writeFolderReport } from './folder-report.js';
 import { isCompletionMarker } from './frame-output.js';
-import type { DenoiseOptions, DenoiseReport } from './types.js';
+import type { DenoiseOptions, DenoiseReport, SeriesReport } from './types.js';
 import { RunStopped, stopReason } from './run-stopped.js';
 
 type ReportError = DenoiseReport['errors'][number];
@@ -43,6 +43,11 @@ export interface RemoteDenoiseOptions extends DenoiseOptions {
    * the study as `signal` does.
    */
   readonly beforeDenoise?: () => Promise<void>;
+  /**
+   * `--skip-by-uid`: a study whose series are all finished in -o with exactly the PACS's SOP
+   * Instance UIDs is not pulled (./finished-by-uid.ts: the slices' content is not compared).
+   */
+  readonly skipByUid?: boolean;
 }
 
 /** E_CANCELLED once `signal` is aborted (SIGINT, or a several-study run that stops): nothing more is pulled or denoised. */
@@ -287,6 +292,11 @@ export interface RemoteSteps<R extends FolderRecordShape> {
   readonly pullDir: string;
   /** Retrieves every wanted series; resolves to the folders they were pulled into. */
   readonly pull: () => Promise<PulledFolder[]>;
+  /**
+   * With --skip-by-uid: the study's series finished in -o as judged from the PACS's instance lists
+   * without pulling (./finished-by-uid.ts), or null when it must be pulled. Absent: always pulled.
+   */
+  readonly finished?: () => Promise<SeriesReport[] | null>;
   /** Stores one derived series back (absent: nothing is stored); `where` names the target in errors. */
   readonly store?: { readonly where: string; readonly put: (part: DerivedPart) => Promise<void> };
   /** The report: the folder report's fields (`errors` with its counts) plus the protocol's own section. */
@@ -342,6 +352,20 @@ async function pullDenoiseStore<R extends FolderRecordShape>(
     await writeReport(result);
     throw new RunStopped(result, message);
   };
+  const finished = await steps.finished?.();
+  if (finished) {
+    // Not pulled: what a rerun does for finished series is still done (their derived series stored
+    // again with --stow / --store), in the order the studies' stores go in.
+    await options.beforeDenoise?.().catch((error: unknown) => {
+      if (!options.signal?.aborted) throw error;
+    });
+    if (options.signal?.aborted) return stopped(`${steps.source} was found finished but not stored again: ${stopReason(options.signal)}`);
+    const errors = new CodeSample<ReportError>();
+    await storeDerived(steps, finished, errors, log);
+    const result = steps.report(finished, { errors: errors.items, ...errors.counted(), ...(await errorsFileField()) });
+    await writeReport(result);
+    return { report: result, errors: errors.total };
+  }
   let pulled: PulledFolder[];
   try {
     pulled = await steps.pull();
@@ -387,18 +411,22 @@ async function pullDenoiseStore<R extends FolderRecordShape>(
   for (const [uid, note] of incompleteSuvNotes(pulled, report.series)) {
     log(`warning: series ${uid} came short of its instances (--allow-incomplete) and its SUVbw depends on the files that came: ${note}`);
   }
-  if (steps.store) {
-    for (const part of derivedSeriesToStore(report.series)) {
-      try {
-        await steps.store.put(part);
-      } catch (error) {
-        const e = toLowdoseError(error, 'E_IO');
-        log(e.message);
-        errors.keep({ ...e.toJSON(), path: e.path ?? steps.store.where });
-      }
-    }
-  }
+  await storeDerived(steps, report.series, errors, log);
   const result = steps.report(report.series, { errors: errors.items, ...errors.counted(), ...(await errorsFileField()) });
   await writeReport(result);
   return { report: result, errors: errors.total };
+}
+
+/** Stores the derived series of `series` back (steps.store); each failure is kept in `errors` and the next one is tried. */
+async function storeDerived<R extends FolderRecordShape>(steps: RemoteSteps<R>, series: DenoiseReport['series'], errors: CodeSample<ReportError>, log: (message: string) => void): Promise<void> {
+  if (!steps.store) return;
+  for (const part of derivedSeriesToStore(series)) {
+    try {
+      await steps.store.put(part);
+    } catch (error) {
+      const e = toLowdoseError(error, 'E_IO');
+      log(e.message);
+      errors.keep({ ...e.toJSON(), path: e.path ?? steps.store.where });
+    }
+  }
 }

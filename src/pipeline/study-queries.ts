@@ -5,7 +5,9 @@
  * and an answer that may lack studies (a capped C-FIND, a QIDO-RS search past the limit or that the
  * server will not page) is an E_IO error, never a part of the list. Accession numbers and
  * StudyInstanceUIDs given one by one are one query each (with the other keys), so a study named
- * that matches none is said for itself. Used by `info` and by `denoise` (./pacs-studies.ts).
+ * that matches none is said for itself; the StudyInstanceUIDs are asked STUDY_UID_BATCH to a
+ * query by UID list matching where the PACS does it (studiesOfQueries), each still reported as its
+ * own query. Used by `info` and by `denoise` (./pacs-studies.ts).
  */
 import { DicomwebClient, type DicomwebClientOptions } from '../dicomweb/client.js';
 import { searchStudies } from '../dicomweb/study.js';
@@ -86,6 +88,62 @@ export async function listStudies(address: string, keys: StudyKeys, clients: Stu
   }
 }
 
+/**
+ * StudyInstanceUIDs asked in one query (UID list matching): a C-FIND identifier whose
+ * StudyInstanceUID holds them as one multi-valued UI (PS3.4 C.2.2.2.2), or QIDO-RS
+ * `StudyInstanceUID=a,b,c` (PS3.18 8.3.4.1). 50 UIDs of up to 64 characters keep a QIDO-RS URL
+ * under about 3.3 KB, well within the 8 KB many HTTP servers accept.
+ */
+export const STUDY_UID_BATCH = 50;
+
+/** The separator of a UID list: C-FIND's value multiplicity, QIDO-RS's comma. */
+const uidList = (address: string, uids: readonly string[]): string => uids.join(isDimseUrl(address) ? '\\' : ',');
+
+/**
+ * The studies each of `all` matches, in order, as listStudies answers them one by one. The queries
+ * of one named StudyInstanceUID each (`--studies-from`) are asked STUDY_UID_BATCH at a time with
+ * UID list matching (the other keys alike), each UID given the studies of the answer that carry it.
+ * A PACS may not implement it: one that refuses the query (any error: an HTTP 400, a C-FIND failure
+ * status), or answers a study the list does not name (it ignored the key), has that batch and every
+ * later one asked one UID at a time, as is said on stderr; a UID the list's answer lacks is asked on
+ * its own before it counts as matching nothing (a PACS that took the list as one literal value
+ * answers none). So a PACS without list matching costs one query per batch more than one per study.
+ */
+export async function studiesOfQueries(address: string, all: readonly StudyKeys[], clients: StudyQueryClients): Promise<RemoteStudy[][]> {
+  const found: Array<RemoteStudy[] | undefined> = all.map(() => undefined);
+  const byUid = all.map((k, i) => ({ k, i })).filter(({ k }) => k.studyInstanceUid !== undefined && k.accessionNumber === undefined);
+  // Batches of queries that differ only in their UID (they share the run's other keys).
+  let listMatching = byUid.length > 1;
+  for (let start = 0; listMatching && start < byUid.length; start += STUDY_UID_BATCH) {
+    const batch = byUid.slice(start, start + STUDY_UID_BATCH);
+    if (batch.length < 2) break;
+    const uids = batch.map(({ k }) => k.studyInstanceUid!);
+    const { studyInstanceUid: _one, ...others } = batch[0]!.k;
+    let answer: RemoteStudy[];
+    try {
+      answer = await listStudies(address, { ...others, studyInstanceUid: uidList(address, uids) }, clients);
+    } catch (error) {
+      if (error instanceof LowdoseError && error.code === 'E_CANCELLED') throw error;
+      clients.log(`${querySource(address)}: a query of ${uids.length} StudyInstanceUIDs in one list failed (${error instanceof Error ? error.message : String(error)}): asking one StudyInstanceUID at a time`);
+      listMatching = false;
+      break;
+    }
+    const asked = new Set(uids);
+    const stranger = answer.find((s) => !asked.has(s.studyInstanceUid));
+    if (stranger) {
+      clients.log(`${querySource(address)}: a query of ${uids.length} StudyInstanceUIDs in one list answered study ${stranger.studyInstanceUid}, which it does not name (no UID list matching): asking one StudyInstanceUID at a time`);
+      listMatching = false;
+      break;
+    }
+    for (const { k, i } of batch) {
+      const studies = answer.filter((s) => s.studyInstanceUid === k.studyInstanceUid);
+      if (studies.length > 0) found[i] = studies;
+    }
+  }
+  for (const [i, k] of all.entries()) found[i] ??= await listStudies(address, k, clients);
+  return found as RemoteStudy[][];
+}
+
 /** What a query named study by study (an accession number, a StudyInstanceUID) found: none is an error. */
 export function unmatchedError(source: string, keys: StudyKeys): LowdoseError {
   const what = keys.accessionNumber !== undefined ? `accession number ${keys.accessionNumber}` : `StudyInstanceUID ${keys.studyInstanceUid}`;
@@ -120,8 +178,9 @@ export async function infoStudies(address: string, keys: StudyKeys, identifiers:
   const byUid = new Map<string, RemoteStudy>();
   const answers: StudyQueryAnswer[] = [];
   const errors: StudyListResult['errors'] = [];
-  for (const k of all) {
-    const found = await listStudies(address, k, clients);
+  const listed = await studiesOfQueries(address, all, clients);
+  for (const [index, k] of all.entries()) {
+    const found = listed[index]!;
     for (const s of found) if (!byUid.has(s.studyInstanceUid)) byUid.set(s.studyInstanceUid, s);
     answers.push({ ...k, studies: found.map((s) => s.studyInstanceUid) });
     if (!namesStudy(k)) continue;

@@ -242,6 +242,13 @@ export interface SeriesReport {
   readonly memory?: { readonly estimateBytes: number; readonly budgetBytes: number; readonly forwardBatch: number };
   readonly skipped?: boolean;
   /**
+   * How a skipped series was judged finished, where not by the run reading it: `sop-instance-uids`,
+   * by `denoise --skip-by-uid` from the PACS's list of its SOP Instance UIDs against its completion
+   * markers, the study not pulled and the slices' content not compared (./finished-by-uid.ts).
+   * Absent when the series was read and compared (or not skipped).
+   */
+  readonly skippedBy?: 'sop-instance-uids';
+  /**
    * report.json only: a finished series an earlier run into the same folder left there and this run
    * did not report, as that run recorded it (./folder-report.ts). Absent in `denoise --json`.
    */

@@ -16,7 +16,7 @@ export interface StudyKeys {
   readonly to?: string;
   /** AccessionNumber; `*` and `?` are wildcards to the PACS (C-FIND and QIDO-RS match SH values with them), so a number without them matches exactly. */
   readonly accessionNumber?: string;
-  /** StudyInstanceUID, matched exactly. */
+  /** StudyInstanceUID, matched exactly; several separated by `\` (C-FIND) or `,` (QIDO-RS) are a UID list (pipeline/study-queries.ts). */
   readonly studyInstanceUid?: string;
 }
 

@@ -13,6 +13,8 @@ export interface CuttingProxy {
   cutAfter: number | null;
   /** Connections cut so far. */
   cuts: number;
+  /** Connections taken so far (one per association). */
+  connections: number;
   /** Changes each chunk the PACS sends (in the `from` direction) before it is forwarded; null forwards it as it came. */
   rewrite: ((chunk: Buffer) => Buffer) | null;
   /**
@@ -38,6 +40,7 @@ export async function startCuttingProxy(targetPort: number, from: 'server' | 'cl
   const sockets = new Set<net.Socket>();
   const releases: Array<() => void> = [];
   const server = net.createServer((client) => {
+    proxy.connections++;
     const upstream = net.connect(proxy.targetPort, '127.0.0.1');
     for (const s of [client, upstream]) {
       sockets.add(s);
@@ -84,6 +87,7 @@ export async function startCuttingProxy(targetPort: number, from: 'server' | 'cl
     targetPort,
     cutAfter: null,
     cuts: 0,
+    connections: 0,
     rewrite: null,
     holdAfter: null,
     onHold: null,

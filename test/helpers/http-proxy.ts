@@ -20,6 +20,8 @@ export interface Proxy {
    * request until it settles, as a slow server would, so a test can order events without timing them.
    */
   hold: ((method: string, url: string) => Promise<void> | void) | null;
+  /** Every request answered (forwarded or failed), in order: its method, URL and the bytes of the body sent back. */
+  readonly served: Array<{ readonly method: string; readonly url: string; readonly bytes: number }>;
   close(): Promise<void>;
 }
 
@@ -29,7 +31,7 @@ export interface Proxy {
  */
 export async function startProxy(target: string, tls?: { key: Buffer; cert: Buffer }): Promise<Proxy> {
   const counts = new Map<string, number>();
-  const proxy: Proxy = { base: '', fail: null, rewrite: null, hold: null, close: async () => {} };
+  const proxy: Proxy = { base: '', fail: null, rewrite: null, hold: null, served: [], close: async () => {} };
   const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const method = req.method ?? 'GET';
     const count = (counts.get(method) ?? 0) + 1;
@@ -40,6 +42,7 @@ export async function startProxy(target: string, tls?: { key: Buffer; cert: Buff
       await proxy.hold?.(method, req.url ?? '');
       const failure = proxy.fail?.(method, req.url ?? '', count) ?? false;
       if (failure !== false) {
+        proxy.served.push({ method, url: req.url ?? '', bytes: 'injected failure'.length });
         res.writeHead(failure === true ? 500 : failure).end('injected failure');
         return;
       }
@@ -48,6 +51,7 @@ export async function startProxy(target: string, tls?: { key: Buffer; cert: Buff
       const url = proxy.rewrite ? proxy.rewrite(method, req.url ?? '') : req.url;
       const upstream = await fetch(`${target}${url}`, { method, headers, ...(chunks.length ? { body: Buffer.concat(chunks) } : {}) });
       const body = Buffer.from(await upstream.arrayBuffer());
+      proxy.served.push({ method, url: req.url ?? '', bytes: body.length });
       res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/octet-stream' }).end(body);
     };
     req.on('end', () => void forward());

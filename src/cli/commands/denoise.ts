@@ -35,6 +35,7 @@ interface DenoiseCliOptions extends DenoiserCliOptions, DicomwebCliOptions, Dims
   stow?: string;
   store?: string;
   allowIncomplete?: boolean;
+  skipByUid?: boolean;
   accession?: string[];
   studiesFrom?: string;
   dose?: number;
@@ -77,6 +78,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--accession <number>', 'for a PACS address: denoise the studies of this AccessionNumber (exact, with the other keys; repeatable, one query each); one that matches no study is an error of the run (exit 1), one that matches several denoises them all', collect)
     .option('--studies-from <file>', 'for a PACS address: denoise the studies listed in this text / CSV file, one AccessionNumber or StudyInstanceUID (digits and dots) per line; blank lines, # comments and a header line are skipped, any other line is a usage error (exit 2) before any query')
     .option('--allow-incomplete', 'with a DICOMweb or dimse:// input: denoise a series of which the server gave fewer instances than it says it holds (NumberOfSeriesRelatedInstances), or the listed series of a study whose series list may lack some, recording the counts in report.json (default: refuse, exit 1 with E_IO)')
+    .option('--skip-by-uid', "with a DICOMweb or dimse:// input, on a rerun: a study whose series are all finished in <dir> with exactly the SOP Instance UIDs the PACS lists (QIDO-RS / C-FIND instance lists) is not pulled, its finished series reported skipped (and stored again with --stow / --store). The instances' content is not compared: an instance corrected on the PACS under the same UID (header, pixels) keeps its old output (default: pull every study and compare each slice's content with the completion marker)")
     .option('--json', 'machine-readable report on stdout')
     .action(async (paths: string[], opts: DenoiseCliOptions) => {
       const out = createOutput(Boolean(opts.json));
@@ -109,9 +111,11 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       checkStoreTargets(opts, paths, 'run');
       const move = moveOptions(opts);
       if (opts.allowIncomplete && pacs === 0) throw usageError('--allow-incomplete needs a DICOMweb URL or dimse:// input: a folder is denoised as it is');
+      if (opts.skipByUid && pacs === 0) throw usageError('--skip-by-uid needs a DICOMweb URL or dimse:// input: a folder is read and compared as it is');
       checkPacsOptionScope(command, paths);
       const remote = {
         ...(opts.allowIncomplete ? { allowIncomplete: true } : {}),
+        ...(opts.skipByUid ? { skipByUid: true } : {}),
         ...(urls.length > 0 ? { dicomweb: dicomwebClientOptions(opts, (message) => out.info(message)) } : {}),
         ...(opts.stow !== undefined ? { stow: parseDicomwebBase(opts.stow) } : {}),
         ...(dimseUrls.length > 0 ? { dimse: { ...dimseClientOptions(opts), ...move } } : {}),
@@ -154,10 +158,11 @@ function humanReport(report: DenoiseReport | DicomwebDenoiseReport | DimseDenois
   const remotes: RemoteSection[] = single ? [single] : 'studies' in report ? report.studies.flatMap((s) => s.dicomweb ?? s.dimse ?? []) : [];
   if ('studies' in report) {
     for (const q of report.queries) lines.push(`query ${q.source} ${describeKeys(q)}: ${q.studies.length} stud${q.studies.length === 1 ? 'y' : 'ies'} to denoise${q.notDenoised.length > 0 ? `, ${q.notDenoised.length} without CT or PT left out` : ''}`);
-    for (const s of report.studies) lines.push(`study ${s.source}: ${s.outcome}, ${s.series.length} series${s.errors.length > 0 ? `, ${s.errors.length} error(s)` : ''}`);
+    for (const s of report.studies) lines.push(`study ${s.source}: ${s.outcome}${s.skipped ? ' (not pulled: finished in -o with the PACS\'s SOP Instance UIDs, --skip-by-uid)' : ''}, ${s.series.length} series${s.errors.length > 0 ? `, ${s.errors.length} error(s)` : ''}`);
   }
   for (const remote of remotes) {
     if ('incompleteSeriesList' in remote && remote.incompleteSeriesList !== undefined) lines.push(`warning: the study's series list may lack series (--allow-incomplete): ${remote.incompleteSeriesList}`);
+    if (single && remote.notPulled !== undefined) lines.push(`not pulled: ${remote.notPulled}`);
     for (const p of remote.pulled) {
       lines.push(`pulled ${p.modality} ${p.seriesInstanceUid}: ${p.instances} instance(s) (${p.retrieved} retrieved now) from ${p.url}`);
       if (p.incomplete) lines.push(`  warning: incomplete, ${p.incomplete.received} of the ${p.incomplete.expected} instance(s) the server says the series holds (--allow-incomplete)`);
@@ -170,7 +175,7 @@ function humanReport(report: DenoiseReport | DicomwebDenoiseReport | DimseDenois
       ? ` | PSNR ${psnrText(m.input?.psnr)} -> ${psnrText(m.psnr)} dB, SSIM ${fmt(m.input?.ssim, 3)} -> ${fmt(m.ssim, 3)}`
       : '';
     lines.push(
-      `${s.input.modality} ${s.input.key}${s.skipped ? ' (already done)' : ''}: ${s.output.files.length} slices -> ${s.output.dir}` +
+      `${s.input.modality} ${s.input.key}${s.skipped ? (s.skippedBy ? ' (already done, judged by its SOP Instance UIDs without pulling)' : ' (already done)') : ''}: ${s.output.files.length} slices -> ${s.output.dir}` +
         ` | ${s.method}${s.model ? ` ${s.model}` : ''} on ${s.device}, ${s.msPerSlice} ms/slice${metrics}`,
     );
     const u = s.uncertainty?.summary;
