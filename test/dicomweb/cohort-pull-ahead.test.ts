@@ -121,19 +121,25 @@ describe.skipIf(!installed)('denoise over several DICOMweb studies pulls one stu
     const signalSeen = new Promise<void>((resolve) => (noticed = resolve));
     let nextPulled!: () => void;
     const pulledAhead = new Promise<void>((resolve) => (nextPulled = resolve));
+    let storingA!: () => void;
+    const aDenoised = new Promise<void>((resolve) => (storingA = resolve));
     // B's instances and A's store wait until the run has taken the SIGINT, so what each study was doing then is known.
     proxy.hold = async (method, url) => {
       if (method === 'GET' && retrievesInstanceOf(url, study.B)) {
         nextPulled();
         await signalSeen;
       }
-      // (A run that pulls B only after A has ended would wait here for nothing: 20 s, then B is pulled.)
-      if (method === 'POST' && url.endsWith(`/studies/${study.A}`)) await Promise.race([signalSeen, new Promise((resolve) => setTimeout(resolve, 20_000))]);
+      // A's store comes once A is denoised. (A run that pulls B only after A has ended would wait here for nothing: 20 s, then B is pulled.)
+      if (method === 'POST' && url.endsWith(`/studies/${study.A}`)) {
+        storingA();
+        await Promise.race([signalSeen, new Promise((resolve) => setTimeout(resolve, 20_000))]);
+      }
     };
     try {
       const args = ['denoise', studyUrl('A'), studyUrl('B'), studyUrl('C'), '-o', out, '--method', 'gaussian', '--stow', `${proxy.base}/dicom-web`, '--no-progress', '--json'];
-      // SIGINT once B is being pulled; the held requests go on once the run says it took it.
-      const run = await runUntil(args, { TMPDIR: tmp }, pulledAhead, 'SIGINT', noticed);
+      // SIGINT once B is being pulled and A is denoised (B's pull begins while A is denoised: a signal
+      // then would stop A's series too); the held requests go on once the run says it took it.
+      const run = await runUntil(args, { TMPDIR: tmp }, Promise.all([pulledAhead, aDenoised]).then(() => {}), 'SIGINT', noticed);
       // A run without a handler ends at once: nothing is held for a notice that did not come.
       noticed();
       expect(run.code, run.stderr).toBe(130);
