@@ -27,9 +27,9 @@ if (!haveMayo) console.warn('skipping the denoise stop-on-signal tests: ../share
 const installed = findOrthanc();
 if (!installed) console.warn('skipping the PACS stop-on-signal tests: Orthanc is not installed (apt-get install orthanc orthanc-dicomweb)');
 
-// Slow enough on CPU (hundreds of ms a slice) that a series is still being written when the signal
+// Slow enough on CPU (over a second a slice) that a series is still being written when the signal
 // lands: the signal is sent on a log line, never after a delay.
-const SLOW = ['--method', 'diffusion', '--steps', '20', '--no-progress', '--json'];
+const SLOW = ['--method', 'diffusion', '--steps', '10', '--no-progress', '--json'];
 
 interface Report {
   series: Array<{ input: { seriesInstanceUid: string }; output: { dir: string }; skipped?: boolean; earlierRun?: boolean }>;
