@@ -11,7 +11,7 @@ import { httpStatusOf, NotJsonAnswer, NotQidoAnswer, type DicomJson, type Dicomw
 import type { DicomwebTarget } from './url.js';
 import { scalarText } from '../util/text.js';
 import { makeOutputFolder, writeFileAtomic } from '../util/fs.js';
-import { seriesCacheDir } from '../util/pull-cache.js';
+import { removeUnlisted, seriesCacheDir } from '../util/pull-cache.js';
 import { checkSeriesShortfall, isDenoiseOutput, studyDateMatch, type PulledSeries, type RemoteSeries, type SeriesListShortfall, type SeriesShortfall, type StoredSeries, type StudyKeys } from '../util/remote-series.js';
 
 /** The shapes shared with the other protocol (src/util/remote-series.ts), where this module's importers find them. */
@@ -251,10 +251,10 @@ export interface PullOptions {
  * the shortfall rule (checkSeriesShortfall): refused before anything is retrieved, or with
  * `allowIncomplete` pulled as listed and its shortfall returned.
  */
-async function listInstanceUids(client: DicomwebClient, series: RemoteSeries, options: PullOptions): Promise<{ uids: string[]; shortfall: SeriesShortfall | null }> {
+async function listInstanceUids(client: DicomwebClient, series: RemoteSeries, options: PullOptions): Promise<{ uids: string[]; whole: boolean; shortfall: SeriesShortfall | null }> {
   const { uids, unpaged } = await listSeriesInstances(client, series);
   const what = `its QIDO-RS instance list holds ${uids.length}${unpaged === null ? '' : ` (${unpagedInWords(unpaged)})`}`;
-  return { uids, shortfall: checkSeriesShortfall(series, series.instances, uids.length, what, options) };
+  return { uids, whole: unpaged === null, shortfall: checkSeriesShortfall(series, series.instances, uids.length, what, options) };
 }
 
 /**
@@ -283,9 +283,11 @@ export async function pullSeries(
   options: PullOptions = {},
 ): Promise<PulledSeries> {
   const log = options.log ?? (() => {});
-  const { uids, shortfall } = await listInstanceUids(client, series, { ...options, log });
+  const { uids, whole, shortfall } = await listInstanceUids(client, series, { ...options, log });
   const seriesDir = seriesCacheDir(dir, series.seriesInstanceUid);
   await makeOutputFolder(seriesDir);
+  // Files of an earlier run the PACS no longer lists are stale; a capped list cannot tell them.
+  const removedStale = whole ? (await removeUnlisted(seriesDir, series.seriesInstanceUid, uids, log)).length : 0;
   const missing = uids.filter((uid) => !existsSync(path.join(seriesDir, `${uid}.dcm`)));
   if (missing.length < uids.length) log(`series ${series.seriesInstanceUid}: ${uids.length - missing.length} of ${uids.length} instance(s) already retrieved`);
   let done = uids.length - missing.length;
@@ -321,6 +323,7 @@ export async function pullSeries(
     retrieved: missing.length,
     dir: seriesDir,
     ...(shortfall !== null ? { incomplete: shortfall } : {}),
+    ...(removedStale > 0 ? { removedStale } : {}),
   };
 }
 

@@ -5,14 +5,14 @@
  */
 import { lookup } from 'node:dns/promises';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rename } from 'node:fs/promises';
+import { readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { splitPart10 } from '../dicom/part10.js';
 import { LowdoseError } from '../errors.js';
 import { makeOutputFolder, temporaryPathFor } from '../util/fs.js';
 import { oneAtATime } from '../util/one-at-a-time.js';
 import { scalarText } from '../util/text.js';
-import { seriesCacheDir } from '../util/pull-cache.js';
+import { instancesOnDisk, removeUnlisted, seriesCacheDir } from '../util/pull-cache.js';
 import { checkSeriesShortfall, isDenoiseOutput, studyDateMatch, type PulledSeries, type RemoteSeries, type StoredSeries, type StudyKeys } from '../util/remote-series.js';
 import { AFTER_CANCEL, associate, dimse, isPending, STATUS_CANCEL, STATUS_SUCCESS, STORE_WARNINGS, statusHex, type DimseClientOptions, type DimseRequest } from './association.js';
 import type { InstanceStore } from './receive.js';
@@ -554,6 +554,8 @@ export async function pullSeries(peer: DimsePeer, series: RemoteSeries, listed: 
   const verb: RetrieveVerb = options.movePort === undefined ? 'C-GET' : 'C-MOVE';
   if (!listed.complete) return pullWholeSeries(peer, series, listed, dir, verb, root, options);
   const uids = listed.instances.map((i) => i.sopInstanceUid);
+  // The C-FIND list is whole here: files of an earlier run it no longer names are stale.
+  const removedStale = (await removeUnlisted(dir, series.seriesInstanceUid, uids, log)).length;
   const onDisk = () => uids.filter((uid) => existsSync(instanceFile(dir, uid))).length;
   const missing = uids.filter((uid) => !existsSync(instanceFile(dir, uid)));
   if (missing.length < uids.length) log(`series ${series.seriesInstanceUid}: ${uids.length - missing.length} of ${uids.length} instance(s) already retrieved`);
@@ -598,17 +600,21 @@ export async function pullSeries(peer: DimsePeer, series: RemoteSeries, listed: 
   const shortfall = checkSeriesShortfall(series, expected, have, `${have} are on disk after ${outcome.answered}${refusals}`, options);
   if (shortfall === null && outcome.someFailed !== null) log(`series ${series.seriesInstanceUid}: ${outcome.someFailed}, and all ${have} instance(s) it holds are on disk`);
   const arrived = have - (uids.length - missing.length);
-  return { seriesInstanceUid: series.seriesInstanceUid, url: series.url, modality: series.modality, instances: have, retrieved: arrived, dir, ...(shortfall !== null ? { incomplete: shortfall } : {}) };
+  return {
+    seriesInstanceUid: series.seriesInstanceUid,
+    url: series.url,
+    modality: series.modality,
+    instances: have,
+    retrieved: arrived,
+    dir,
+    ...(shortfall !== null ? { incomplete: shortfall } : {}),
+    ...(removedStale > 0 ? { removedStale } : {}),
+  };
 }
 
 /** A retrieve stopped by PullOptions.signal (E_CANCELLED): what was on disk, and what the PACS made of the C-CANCEL. */
 function retrieveStopped(series: RemoteSeries, request: string, onDisk: string, error: LowdoseError): LowdoseError {
   return new LowdoseError('E_CANCELLED', `retrieving series ${series.seriesInstanceUid} with ${request} was stopped with ${onDisk} instance(s) on disk: ${error.message}`, { path: error.path ?? series.url, cause: error });
-}
-
-/** The SOP Instance UIDs of the instance files under a series' pull folder. */
-async function instancesOnDisk(dir: string): Promise<Set<string>> {
-  return new Set((await readdir(dir)).filter((f) => f.endsWith('.dcm') && !f.startsWith('.')).map((f) => f.slice(0, -'.dcm'.length)));
 }
 
 /**

@@ -63,6 +63,12 @@ export interface PulledSeries {
    * W_SUV_PARTIAL_SERIES warning, src/dicom/suv.ts): the SUVs are not those of the whole series.
    */
   readonly incomplete?: SeriesShortfall & { readonly suvNote?: string };
+  /**
+   * Present only when an earlier run had left instances of the series in the pull folder that the
+   * server no longer lists for it (deleted, or replaced under another UID, since): how many were
+   * removed before denoising (util/pull-cache.ts removeUnlisted), so none of them is in the output.
+   */
+  readonly removedStale?: number;
 }
 
 /**

@@ -12,9 +12,10 @@ import path from 'node:path';
 import dicomParser from 'dicom-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DICOMWEB_AUTH_ENV } from '../../src/dicomweb/client.js';
+import { pullCacheDir } from '../../src/util/pull-cache.js';
 import { runCli } from '../helpers/cli.js';
 import { startProxy } from '../helpers/http-proxy.js';
-import { findOrthanc, readInstances, type RunningOrthanc, seriesInStudy, startOrthanc, uploadAsOtherStudy, uploadWithUnreadableInstance } from '../helpers/orthanc.js';
+import { deleteTheOnePulled, expectStaleRemoved, findOrthanc, readInstances, type RunningOrthanc, seriesInStudy, startOrthanc, uploadAsOtherStudy, uploadWithUnreadableInstance } from '../helpers/orthanc.js';
 import { copyAsOtherSeries, copyAsOtherStudy } from '../helpers/mutate-dicom.js';
 import { hasPydicom, imageIndexes, uploadDynamicPet } from '../helpers/pet-timing.js';
 
@@ -184,6 +185,26 @@ describe.skipIf(!installed)('DICOMweb against Orthanc', () => {
       expect(done.dicomweb.stored).toEqual([expect.objectContaining({ seriesInstanceUid: derivedUid, instances: 3 })]);
       expect(await studySeries()).toEqual([...seriesBefore, derivedUid].sort());
       expect((await seriesInstances(derivedUid)).size).toBe(3);
+    } finally {
+      delete process.env[DICOMWEB_AUTH_ENV];
+      await proxy.close();
+    }
+  });
+
+  it('an instance deleted on the server after a failed retrieve left it in the pull folder is removed by the rerun, not denoised: the derived series has the 2 slices the server still holds', async () => {
+    const uploaded = await uploadAsOtherStudy(orthanc, await readInstances(CT_DIR), new Set(), 13);
+    const [study, series] = [uploaded[0]!['StudyInstanceUID']!, uploaded[0]!['SeriesInstanceUID']!];
+    const proxy = await startProxy(orthanc.http);
+    try {
+      const url = `${proxy.base}/dicom-web/studies/${study}/series/${series}`;
+      const args = ['denoise', url, '-o', path.join(dir, 'out-stale'), '--method', 'gaussian', '--dicomweb-retries', '1', '--no-progress', '--json'];
+      process.env[DICOMWEB_AUTH_ENV] = `basic:${orthanc.user}:${orthanc.password}`;
+      let retrieves = 0;
+      proxy.fail = (method, requestUrl) => method === 'GET' && /\/instances\/[0-9.]+$/.test(requestUrl) && ++retrieves > 1;
+      expect((await runCli(...args)).code).toBe(1);
+      const deleted = await deleteTheOnePulled(orthanc, pullCacheDir('dicomweb', url));
+      proxy.fail = null;
+      await expectStaleRemoved(await runCli(...args), 'dicomweb', uploaded, deleted);
     } finally {
       delete process.env[DICOMWEB_AUTH_ENV];
       await proxy.close();

@@ -13,8 +13,9 @@ import path from 'node:path';
 import dicomParser from 'dicom-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dimse } from '../../src/dimse/association.js';
+import { pullCacheDir } from '../../src/util/pull-cache.js';
 import { runCli, type CliRun } from '../helpers/cli.js';
-import { closedPort, findOrthanc, freePort, ORTHANC_AET, readInstances, type RunningOrthanc, seriesInStudy, startOrthanc, uploadAsOtherStudy, uploadWithUnreadableInstance } from '../helpers/orthanc.js';
+import { closedPort, deleteTheOnePulled, expectStaleRemoved, findOrthanc, freePort, ORTHANC_AET, readInstances, type RunningOrthanc, seriesInStudy, startOrthanc, uploadAsOtherStudy, uploadWithUnreadableInstance } from '../helpers/orthanc.js';
 import { hasPydicom, imageIndexes, uploadDynamicPet } from '../helpers/pet-timing.js';
 import { startCuttingProxy, withSomeSubOperationsFailed, type CuttingProxy } from '../helpers/cutting-proxy.js';
 import { onFreshPort, type PortChooser } from '../helpers/ports.js';
@@ -459,6 +460,23 @@ describe.skipIf(!installed)('DIMSE against Orthanc', () => {
       const stored = await seriesInstances(derivedUid);
       expect([...stored.values()].map((s) => s.pixels).sort()).toEqual(plainPixels);
       expect(filesUnder(path.join(dir, 'lowdose-dimse'))).toEqual([]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('an instance deleted on the PACS after a cut C-GET left it in the pull folder is removed by the rerun, not denoised: the derived series has the 2 slices the PACS still holds', async () => {
+    const uploaded = await uploadAsOtherStudy(orthanc, await readInstances(CT_DIR), new Set(), 13);
+    const [study, series] = [uploaded[0]!['StudyInstanceUID']!, uploaded[0]!['SeriesInstanceUID']!];
+    const proxy = await startCuttingProxy(orthanc.dicomPort);
+    try {
+      const source = `dimse://${ORTHANC_AET}@127.0.0.1:${proxy.port}/${study}/${series}`;
+      const args = ['denoise', source, '-o', path.join(dir, 'out-stale'), '--method', 'gaussian', '--calling-aet', CALLING_AET, '--dimse-timeout', '20', '--no-progress', '--json'];
+      proxy.cutAfter = 700_000; // in the second instance, as in the cut C-GET test above
+      expect((await runCli(...args)).code).toBe(1);
+      const deleted = await deleteTheOnePulled(orthanc, pullCacheDir('dimse', source));
+      proxy.cutAfter = null;
+      await expectStaleRemoved(await runCli(...args), 'dimse', uploaded, deleted);
     } finally {
       await proxy.close();
     }

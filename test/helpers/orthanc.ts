@@ -8,6 +8,9 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import dicomParser from 'dicom-parser';
+import { expect } from 'vitest';
+import type { CliRun } from './cli.js';
 import { copyAsOtherStudy, withSameLengthText } from './mutate-dicom.js';
 import { ExitedBeforeReady, withFreshPorts, type PortChooser } from './ports.js';
 
@@ -152,6 +155,44 @@ export async function uploadAsOtherStudy(
 export async function readInstances(dir: string, suffix = '.dcm'): Promise<Uint8Array[]> {
   const names = readdirSync(dir).filter((f) => f.endsWith(suffix)).sort();
   return Promise.all(names.map(async (f) => new Uint8Array(await readFile(path.join(dir, f)))));
+}
+
+/** Deletes one instance, by SOPInstanceUID, from Orthanc (as a PACS user deleting a slice). */
+export async function deleteInstance(orthanc: RunningOrthanc, sopInstanceUid: string): Promise<void> {
+  const found = await orthanc.rest('/tools/find', { method: 'POST', body: Buffer.from(JSON.stringify({ Level: 'Instance', Query: { SOPInstanceUID: sopInstanceUid } })) });
+  const ids = (await found.json()) as string[];
+  if (ids.length !== 1) throw new Error(`Orthanc holds ${ids.length} instance(s) with SOPInstanceUID ${sopInstanceUid}`);
+  const response = await orthanc.rest(`/instances/${ids[0]}`, { method: 'DELETE' });
+  if (!response.ok) throw new Error(`Orthanc refused to delete ${sopInstanceUid}: HTTP ${response.status}`);
+}
+
+/** The one instance a failed run left in its pull folder (`pullDir`), deleted on Orthanc: its SOPInstanceUID. */
+export async function deleteTheOnePulled(orthanc: RunningOrthanc, pullDir: string): Promise<string> {
+  const pulled = readdirSync(pullDir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.dcm'));
+  expect(pulled).toHaveLength(1);
+  const deleted = path.basename(pulled[0]!, '.dcm');
+  await deleteInstance(orthanc, deleted);
+  return deleted;
+}
+
+/**
+ * A successful rerun (`--json`, report section `section`) of one series uploaded as `uploaded`
+ * after `deleted` was deleted on Orthanc with the failed run's file of it in the pull folder: that
+ * file removed and said so on stderr, the other instances retrieved, and the derived series made
+ * from exactly those (each derived file's SourceImageSequence).
+ */
+export async function expectStaleRemoved(rerun: CliRun, section: 'dicomweb' | 'dimse', uploaded: ReadonlyArray<Record<string, string>>, deleted: string): Promise<void> {
+  expect(rerun.code, rerun.stderr).toBe(0);
+  const report = JSON.parse(rerun.stdout) as Record<typeof section, { pulled: unknown[] }> & { series: Array<{ output: { files: string[] } }> };
+  const held = uploaded.map((t) => t['SOPInstanceUID']!).filter((uid) => uid !== deleted).sort();
+  expect(report[section].pulled).toEqual([expect.objectContaining({ instances: held.length, retrieved: held.length, removedStale: 1 })]);
+  expect(rerun.stderr).toContain(`series ${uploaded[0]!['SeriesInstanceUID']}: removed 1 instance(s) an earlier run had retrieved that the PACS no longer lists for the series (${deleted})`);
+  const sources: string[] = [];
+  for (const file of report.series[0]!.output.files) {
+    const items = dicomParser.parseDicom(new Uint8Array(await readFile(file))).elements.x00082112?.items ?? [];
+    for (const item of items) sources.push(item.dataSet?.string('x00081155') ?? '');
+  }
+  expect(sources.sort()).toEqual(held);
 }
 
 /** Uploads the instances to Orthanc; returns each stored instance's tags, in upload order. */
