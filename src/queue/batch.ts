@@ -130,6 +130,8 @@ export interface PacsSubmitOptions extends SubmitOptions {
   /** dimse://AET@host:port. */
   readonly store?: string;
   readonly allowIncomplete?: boolean;
+  /** Each job's worker does not pull a study finished in -o with the PACS's SOP Instance UIDs (as denoise --skip-by-uid). */
+  readonly skipByUid?: boolean;
 }
 
 /**
@@ -162,6 +164,7 @@ export async function submitPacsBatch(
       ...(study.query !== undefined ? { query: study.query } : {}),
       ...stores,
       ...(options.allowIncomplete ? { allowIncomplete: true } : {}),
+      ...(options.skipByUid ? { skipByUid: true } : {}),
     };
     // Its series and slices are known once a worker lists the study; the query's answer for the whole study meanwhile.
     const entry = {
@@ -263,8 +266,11 @@ export async function batchStatus(queue: Queue<SeriesJobData, SeriesJobResult>, 
     const progress = typeof reported === 'object' && reported !== null ? reported : {};
     const result = state === 'completed' ? (job!.returnvalue) : null;
     if (result) results.push(result);
+    // A study its worker did not pull (--skip-by-uid): its series are the finished ones it reported.
+    const notPulled = result !== null && 'study' in result && result.study.skipped === true ? result : null;
+    const series = progress.series ?? (notPulled ? finishedSeries(notPulled.series) : undefined);
     // A PACS job's study, once its worker listed the series: their modalities and slices, and how many are finished.
-    const listed = entry.source !== undefined && progress.series ? pacsCounts(progress.series, state, progress.slicesDone ?? 0) : null;
+    const listed = entry.source !== undefined && series ? pacsCounts(series, state, progress.slicesDone ?? 0) : null;
     if (listed && state === 'failed') failedJobSeries.push(...(progress.finished ?? []));
     // Finished slices only: a completed series' all, a running one's written so far. A failed or
     // cancelled series has no completion marker (its slices are not output), and a series waiting
@@ -297,6 +303,7 @@ export async function batchStatus(queue: Queue<SeriesJobData, SeriesJobResult>, 
       ...(entry.source !== undefined ? { outputs } : {}),
       ...(listed ? { seriesCount: listed.seriesCount, seriesDone: listed.seriesDone } : {}),
       ...(entry.source !== undefined ? { countsKnown: listed !== null } : {}),
+      ...(notPulled ? { skipped: true as const } : {}),
     });
   }
   const count = (state: JobState) => jobs.filter((j) => j.state === state).length;
@@ -323,6 +330,11 @@ export async function batchStatus(queue: Queue<SeriesJobData, SeriesJobResult>, 
 function notListed(jobs: readonly JobStatus[]): { jobsNotListed?: number } {
   const count = jobs.filter((j) => j.countsKnown === false).length;
   return count > 0 ? { jobsNotListed: count } : {};
+}
+
+/** The series of a study found finished without pulling it, as a worker lists the series it denoises. */
+function finishedSeries(series: readonly SeriesReport[]): PacsSeriesProgress[] {
+  return series.map((s) => ({ seriesInstanceUid: s.input.seriesInstanceUid, modality: s.input.modality, slices: s.output.files.length, slicesDone: s.output.files.length }));
 }
 
 /** A failed PACS job's study as `denoise` reports a failed study: the series of it that finished, the job's error. */

@@ -52,6 +52,11 @@ export interface PacsJobSource {
   readonly store?: string;
   /** Denoise a series the PACS gave short of its instances (as denoise --allow-incomplete). */
   readonly allowIncomplete?: boolean;
+  /**
+   * Do not pull a study whose series are all finished in the batch's -o with exactly the SOP
+   * Instance UIDs the PACS lists (as denoise --skip-by-uid, src/pipeline/finished-by-uid.ts).
+   */
+  readonly skipByUid?: boolean;
 }
 
 export interface SeriesJobData {
@@ -182,6 +187,12 @@ export interface JobStatus extends BatchJobEntry {
    */
   readonly seriesCount?: number;
   readonly seriesDone?: number;
+  /**
+   * A completed PACS job whose worker did not pull its study: `--skip-by-uid` found every series
+   * it would denoise finished in -o with exactly the PACS's SOP Instance UIDs (its study entry's
+   * `skipped` and `notPulled`). Absent when the study was pulled.
+   */
+  readonly skipped?: true;
 }
 
 export interface BatchStatus {

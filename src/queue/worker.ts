@@ -301,6 +301,7 @@ async function runPacsStudyJob(pacs: PacsJobSource, pipeline: DenoiseOptions, op
       onUnreadable: (e) => unreadable.add(e),
       keys: {},
       ...(pacs.allowIncomplete ? { allowIncomplete: true } : {}),
+      ...(pacs.skipByUid ? { skipByUid: true } : {}),
       ...(options.dicomweb ? { dicomweb: options.dicomweb } : {}),
       ...(options.dimse ? { dimse: options.dimse } : {}),
       ...(pacs.stow !== undefined ? { stow: pacs.stow } : {}),

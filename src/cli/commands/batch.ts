@@ -34,6 +34,7 @@ interface BatchCliOptions extends DenoiserCliOptions, DicomwebCliOptions, DimseC
   stow?: string;
   store?: string;
   allowIncomplete?: boolean;
+  skipByUid?: boolean;
   accession?: string[];
   studiesFrom?: string;
   output?: string;
@@ -79,6 +80,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--accession <number>', 'for a PACS address: queue the studies of this AccessionNumber (exact, with the other keys; repeatable, one query each); one that matches no study is an error of the batch (exit 1 with --wait)', collect)
     .option('--studies-from <file>', 'for a PACS address: queue the studies listed in this text / CSV file, one AccessionNumber or StudyInstanceUID per line, as denoise --studies-from reads it')
     .option('--allow-incomplete', 'with PACS inputs: denoise a series the PACS gave short of its instances, as denoise --allow-incomplete')
+    .option('--skip-by-uid', "with PACS inputs, on a resubmitted batch: a job's worker does not pull a study whose series are all finished in <dir> with exactly the SOP Instance UIDs the PACS lists, as denoise --skip-by-uid (the job completes with the study reported skipped; the instances' content is not compared: an instance corrected on the PACS under the same UID keeps its old output) (default: every study is pulled and each slice's content compared with the completion marker)")
     .action(async (paths: string[], opts: BatchCliOptions) => {
       const out = createOutput(Boolean(opts.json));
       if (opts.output === undefined) throw usageError('batch needs -o, --output <dir>');
@@ -112,6 +114,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
                 ...(opts.stow !== undefined ? { stow: parseDicomwebBase(opts.stow) } : {}),
                 ...(opts.store !== undefined ? { store: opts.store } : {}),
                 allowIncomplete: Boolean(opts.allowIncomplete),
+                skipByUid: Boolean(opts.skipByUid),
               })),
             }
           : await submitBatch(queue, paths, submitOptions);
@@ -225,6 +228,7 @@ async function checkBatchInputs(command: Command, paths: readonly string[], opts
   if (opts.store !== undefined) parseDimsePeer(opts.store);
   if (pacs === 0) {
     if (opts.allowIncomplete) throw usageError('--allow-incomplete needs a DICOMweb URL or dimse:// input: a folder is denoised as it is');
+    if (opts.skipByUid) throw usageError('--skip-by-uid needs a DICOMweb URL or dimse:// input: a folder is read and compared as it is');
     return null;
   }
   // The one-study route chooses a study's series as denoise <url> does (a series the address names is denoised even if lowdose derived it).
@@ -266,6 +270,8 @@ function humanStatus(status: BatchStatus): string {
     if (job.error) lines.push(`${what}: failed after ${job.attempts} attempt(s): ${job.error.message} [${job.error.code}]${study ? `; ${study}` : ''}`);
     else if (study && job.state !== 'completed') lines.push(`${what}: ${job.state}, ${study}`);
   }
+  const notPulled = status.jobs.filter((j) => j.skipped).length;
+  if (notPulled > 0) lines.push(`  ${notPulled} PACS stud${notPulled === 1 ? 'y' : 'ies'} not pulled (--skip-by-uid): every series finished in -o with the PACS's SOP Instance UIDs`);
   // The submission's errors (files that are not readable DICOM, a query naming a study that listed none).
   lines.push(...errorLines(status.errors ?? [], status));
   return lines.join('\n');
