@@ -16,6 +16,7 @@ import { runCli } from '../helpers/cli.js';
 import { startProxy, type Proxy } from '../helpers/http-proxy.js';
 import { findOrthanc, readInstances, type RunningOrthanc, startOrthanc, uploadCohort } from '../helpers/orthanc.js';
 import { listAll, runUntil } from '../helpers/signal-run.js';
+import { keepEnv } from '../helpers/env.js';
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
 const installed = findOrthanc();
 if (!installed) console.warn('skipping cohort pull-ahead tests: Orthanc is not installed (apt-get install orthanc orthanc-dicomweb)');
@@ -34,7 +35,7 @@ describe.skipIf(!installed)('denoise over several DICOMweb studies pulls one stu
   let orthanc: RunningOrthanc;
   let proxy: Proxy;
   const study: Record<'A' | 'B' | 'C', string> = { A: '', B: '', C: '' };
-  const saved = { tmp: process.env.TMPDIR, auth: process.env[DICOMWEB_AUTH_ENV] };
+  const restoreEnv = keepEnv('TMPDIR', DICOMWEB_AUTH_ENV);
   const studyUrl = (name: 'A' | 'B' | 'C') => `${proxy.base}/dicom-web/studies/${study[name]}`;
 
   beforeAll(async () => {
@@ -47,10 +48,7 @@ describe.skipIf(!installed)('denoise over several DICOMweb studies pulls one stu
   }, 120_000);
 
   afterAll(async () => {
-    for (const [key, value] of [['TMPDIR', saved.tmp], [DICOMWEB_AUTH_ENV, saved.auth]] as const) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
+    restoreEnv();
     await proxy?.close();
     await orthanc?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });

@@ -17,6 +17,7 @@ import { runCli } from '../helpers/cli.js';
 import { startProxy, type Proxy } from '../helpers/http-proxy.js';
 import { copyAsOtherStudy, withSameLengthText } from '../helpers/mutate-dicom.js';
 import { findOrthanc, freePort, ORTHANC_AET, readInstances, startOrthanc, uploadInstances, type RunningOrthanc } from '../helpers/orthanc.js';
+import { keepEnv } from '../helpers/env.js';
 
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
 const CALLING_AET = 'LOWDOSE';
@@ -44,7 +45,7 @@ describe.skipIf(!installed)('denoise --skip-by-uid: a finished study is judged b
   let pacs: string;
   let originals: Uint8Array[];
   let shift = 70;
-  const saved = { tmp: process.env.TMPDIR, auth: process.env[DICOMWEB_AUTH_ENV] };
+  const restoreEnv = keepEnv('TMPDIR', DICOMWEB_AUTH_ENV);
 
   /** A new copy of the CT study on Orthanc (`edit` changes its files first): its StudyInstanceUID and its instances' tags. */
   const upload = async (edit: (file: Uint8Array) => Uint8Array = (f) => f) => {
@@ -70,10 +71,7 @@ describe.skipIf(!installed)('denoise --skip-by-uid: a finished study is judged b
   }, 120_000);
 
   afterAll(async () => {
-    for (const [key, value] of [['TMPDIR', saved.tmp], [DICOMWEB_AUTH_ENV, saved.auth]] as const) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
+    restoreEnv();
     await proxy?.close();
     await orthanc?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });

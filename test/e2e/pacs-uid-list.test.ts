@@ -16,6 +16,7 @@ import { runCli } from '../helpers/cli.js';
 import { startCuttingProxy, type CuttingProxy } from '../helpers/cutting-proxy.js';
 import { startProxy, type Proxy } from '../helpers/http-proxy.js';
 import { findOrthanc, freePort, ORTHANC_AET, readInstances, startOrthanc, uploadCohort, type RunningOrthanc } from '../helpers/orthanc.js';
+import { keepEnv } from '../helpers/env.js';
 
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
 const CALLING_AET = 'LOWDOSE';
@@ -39,7 +40,7 @@ describe.skipIf(!installed)('a cohort named by StudyInstanceUIDs is asked with U
   let tcp: CuttingProxy;
   let cohortFile: string;
   const study: Record<'A' | 'B' | 'C', string> = { A: '', B: '', C: '' };
-  const saved = { tmp: process.env.TMPDIR, auth: process.env[DICOMWEB_AUTH_ENV] };
+  const restoreEnv = keepEnv('TMPDIR', DICOMWEB_AUTH_ENV);
   const base = () => `${proxy.base}/dicom-web`;
   const byUid = (report: Queries) => report.queries.map((q) => [q.studyInstanceUid, q.studies]);
 
@@ -57,10 +58,7 @@ describe.skipIf(!installed)('a cohort named by StudyInstanceUIDs is asked with U
   }, 120_000);
 
   afterAll(async () => {
-    for (const [key, value] of [['TMPDIR', saved.tmp], [DICOMWEB_AUTH_ENV, saved.auth]] as const) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
+    restoreEnv();
     await tcp?.close();
     await proxy?.close();
     await orthanc?.stop();

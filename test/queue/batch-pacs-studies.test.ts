@@ -20,6 +20,7 @@ import { copyAsOtherSeries, copyAsOtherStudy, withSameLengthText } from '../help
 import { findOrthanc, freePort, ORTHANC_AET, readInstances, type RunningOrthanc, startOrthanc, uploadInstances } from '../helpers/orthanc.js';
 import { onFreshPort } from '../helpers/ports.js';
 import { hasRedis, spawnWorker, startRedis, stopWorker, type TestRedis, type WorkerProcess } from './redis-server.js';
+import { keepEnv } from '../helpers/env.js';
 
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
 const CALLING_AET = 'LOWDOSE';
@@ -61,7 +62,7 @@ describe.skipIf(!installed || !hasRedis)('batch over PACS studies (Orthanc, Redi
   const study: Record<'A' | 'B' | 'C' | 'D', string> = { A: '', B: '', C: '', D: '' };
   /** Study D: series D1 and D2, 3 slices each. */
   const seriesD: Record<'D1' | 'D2', string> = { D1: '', D2: '' };
-  const saved = { tmp: process.env.TMPDIR, auth: process.env[DICOMWEB_AUTH_ENV] };
+  const restoreEnv = keepEnv('TMPDIR', DICOMWEB_AUTH_ENV);
   const workers: WorkerProcess[] = [];
 
   beforeAll(async () => {
@@ -96,10 +97,7 @@ describe.skipIf(!installed || !hasRedis)('batch over PACS studies (Orthanc, Redi
   });
 
   afterAll(async () => {
-    for (const [key, value] of [['TMPDIR', saved.tmp], [DICOMWEB_AUTH_ENV, saved.auth]] as const) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
+    restoreEnv();
     await orthanc?.stop();
     await redis?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });

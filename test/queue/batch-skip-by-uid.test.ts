@@ -19,6 +19,7 @@ import { startProxy, type Proxy } from '../helpers/http-proxy.js';
 import { copyAsOtherStudy } from '../helpers/mutate-dicom.js';
 import { findOrthanc, readInstances, type RunningOrthanc, startOrthanc, uploadInstances } from '../helpers/orthanc.js';
 import { hasRedis, spawnWorker, startRedis, stopWorker, type TestRedis, type WorkerProcess } from './redis-server.js';
+import { keepEnv } from '../helpers/env.js';
 
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
 const installed = findOrthanc();
@@ -47,7 +48,7 @@ describe.skipIf(!installed || !hasRedis)('batch --skip-by-uid: a resubmitted PAC
   let orthanc: RunningOrthanc;
   let proxy: Proxy;
   let redis: TestRedis;
-  const saved = { tmp: process.env.TMPDIR, auth: process.env[DICOMWEB_AUTH_ENV] };
+  const restoreEnv = keepEnv('TMPDIR', DICOMWEB_AUTH_ENV);
   const workers: WorkerProcess[] = [];
 
   beforeAll(async () => {
@@ -65,10 +66,7 @@ describe.skipIf(!installed || !hasRedis)('batch --skip-by-uid: a resubmitted PAC
   });
 
   afterAll(async () => {
-    for (const [key, value] of [['TMPDIR', saved.tmp], [DICOMWEB_AUTH_ENV, saved.auth]] as const) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
+    restoreEnv();
     await proxy?.close();
     await orthanc?.stop();
     await redis?.stop();
