@@ -67,7 +67,10 @@ describe.skipIf(!hasChromium)('measuring in the viewer (headless Chromium)', () 
 
   /** Moves the mouse to fraction (fx, fy) of the source pane's image box. */
   const hover = async (fx: number, fy: number): Promise<void> => {
-    const box = (await session.page.locator('.pane[data-pane="lowDose"] .pane-image').boundingBox())!;
+    // A pane laid out again after its pixels came can be detached for a moment: wait until it shows.
+    const image = session.page.locator('.pane[data-pane="lowDose"] .pane-image');
+    await image.waitFor({ state: 'visible' });
+    const box = (await image.boundingBox())!;
     await session.page.mouse.move(box.x + fx * box.width, box.y + fy * box.height, { steps: 3 });
   };
 
