@@ -260,6 +260,14 @@ export function setClassicPetFrameAttributes(dataset: DcmDataset, context: PetFr
   if (type !== 'DYNAMIC') deleteElement(dataset, 'NumberOfTimeSlices');
   if (derive) setGating(dataset, place);
   if (derive || !getString(dataset, 'ImageIndex')) setElement(dataset, 'ImageIndex', [String(place.imageIndex)]);
+  // One series of several respiratory gates (./derived-pet-series.ts): no classic attribute holds a
+  // respiratory phase, so the frame's stated values go in Image Comments (General Image, Type 3).
+  if (place.respiratoryGate) {
+    const gate = place.respiratoryGate;
+    const words = `respiratory gate ${gate.gate} of ${gate.gates} of the source${gate.words ? `: ${gate.words}` : ' (no Respiratory Synchronization values)'}`;
+    const own = getString(dataset, 'ImageComments');
+    setElement(dataset, 'ImageComments', [own ? `${own}; ${words}` : words]);
+  }
 
   setDecayFactor(dataset, ds, frame, { acquiredAt, durationMs, halfLife: typeof agent === 'object' ? agent.halfLife : undefined });
 }

@@ -8,6 +8,17 @@
  *   for every image; frames of an Enhanced source whose Radiopharmaceutical Usage Sequence (0018,9737)
  *   names different agents are written as one series per agent (its own SeriesInstanceUID,
  *   InstanceNumber, NumberOfSlices, ImageIndex). Frames that name no single agent go with the first.
+ * - One derived series per respiratory gate. A classic PET series has no attribute that says a
+ *   respiratory phase: GATED is cardiac (Trigger Time (0018,1060) is from the R wave, Number of R-R
+ *   Intervals (0054,0061) counts heart beats; C.8.9.4, C.8.9.3), and DYNAMIC means time slices one
+ *   after another (Frame Reference Time, C.8.9.4), while every respiratory gate spans the whole
+ *   acquisition. Frames whose Respiratory Synchronization functional group (0020,9253) states
+ *   different values (Nominal Percentage of Respiratory Phase (0020,9245), Nominal Respiratory
+ *   Trigger Delay Time (0020,9255), Starting / Ending Respiratory Amplitude (0020,9246 / 0020,9248)
+ *   and Phase (0020,9247 / 0020,9249)) are written as one series per gate, gates numbered in the
+ *   order of those values (frames without the group a gate of their own, first); within a gate the
+ *   frames are planned as any other series (STATIC by positions, or GATED by a cardiac gating
+ *   within it). Frames whose groups state no such value, or all the same, are one series.
  * - Numbering across the whole (derived) series: InstanceNumber 1..n in the series' order; slices
  *   are the distinct positions along the normal, time slices or gates the frames at one position.
  * - Series Type (C.8.9.1.1.4): GATED when every frame carries a Cardiac Synchronization functional
@@ -60,6 +71,16 @@ const LOW_RR_VALUE = 'x00181081';
 const HIGH_RR_VALUE = 'x00181082';
 const CARDIAC_BEAT_REJECTION_TECHNIQUE = 'x00189169';
 const TYPE_OF_DETECTOR_MOTION = 'x00540202';
+const RESPIRATORY_SYNCHRONIZATION = 'x00209253';
+/** What tells a frame's respiratory gate (Respiratory Synchronization functional group, C.7.6.16.2.17): tag, VR, name, unit. */
+const RESPIRATORY_VALUES: readonly (readonly [tag: string, vr: 'FD' | 'CS', name: string, unit: string])[] = [
+  ['x00209245', 'FD', 'Nominal Percentage of Respiratory Phase', ' %'],
+  ['x00209255', 'FD', 'Nominal Respiratory Trigger Delay Time', ' ms'],
+  ['x00209246', 'FD', 'Starting Respiratory Amplitude', ''],
+  ['x00209247', 'CS', 'Starting Respiratory Phase', ''],
+  ['x00209248', 'FD', 'Ending Respiratory Amplitude', ''],
+  ['x00209249', 'CS', 'Ending Respiratory Phase', ''],
+];
 const TIMEZONE_OFFSET = 'x00080201';
 
 /** What planning needs of one frame, from its file's header and functional groups. */
@@ -75,6 +96,27 @@ export interface PetPlanFrame {
   readonly cardiac: CardiacFrame | null;
   /** Type of Detector Motion (0054,0202) of its file, upper case. */
   readonly detectorMotion: string;
+  /** The values of its Respiratory Synchronization functional group that tell its gate; null without such a group (or with none of them). */
+  readonly respiratory?: RespiratoryFrame | null;
+}
+
+/** A frame's respiratory gate as its Respiratory Synchronization functional group states it. */
+export interface RespiratoryFrame {
+  /** The stated values as text: frames of one gate have the same. */
+  readonly key: string;
+  /** The numeric values in order, for ordering gates (NaN where not stated). */
+  readonly order: readonly number[];
+  /** The values in words ("Nominal Percentage of Respiratory Phase 25 %"). */
+  readonly words: string;
+}
+
+/** The respiratory gate a derived series holds, when the source's frames are several gates. */
+export interface PetRespiratoryGate {
+  /** 1-based, in the order of the gates' values. */
+  readonly gate: number;
+  readonly gates: number;
+  /** What the source's frames state of it ('' for frames without a Respiratory Synchronization group). */
+  readonly words: string;
 }
 
 interface CardiacFrame {
@@ -102,6 +144,8 @@ export interface PetFramePlace {
   readonly series: number;
   /** The radiopharmaceutical of that series when the source has several, else null. */
   readonly agent: number | null;
+  /** The respiratory gate of that series when the source's frames are several gates (see the header). */
+  readonly respiratoryGate?: PetRespiratoryGate;
   readonly seriesType: 'STATIC' | 'DYNAMIC' | 'GATED' | 'WHOLE BODY';
   readonly numberOfSlices: number;
   /** DYNAMIC only. */
@@ -115,10 +159,39 @@ export interface PetFramePlace {
   readonly gate: PetGateValues | undefined;
 }
 
+/** One derived series of a plan. */
+export interface PetPlannedSeries {
+  /** The agent it holds (null: the source has one). */
+  readonly agent: number | null;
+  /** The respiratory gate it holds, when the source's frames are several. */
+  readonly respiratoryGate?: PetRespiratoryGate;
+  readonly frames: number;
+}
+
 export interface PetSeriesPlan {
-  /** Per derived series: the agent it holds (null: the source has one). */
-  readonly series: readonly { readonly agent: number | null; readonly frames: number }[];
+  /** Per derived series: by agent, then by respiratory gate. */
+  readonly series: readonly PetPlannedSeries[];
   readonly places: ReadonlyMap<number, PetFramePlace>;
+}
+
+/** The respiratory gates of `frames` in order (see the header); none when they are not several. */
+function respiratoryGates(frames: readonly PetPlanFrame[]): { keys: string[]; words: Map<string, string> } | null {
+  const byKey = new Map<string, RespiratoryFrame | null>();
+  for (const f of frames) if (!byKey.has(f.respiratory?.key ?? '')) byKey.set(f.respiratory?.key ?? '', f.respiratory ?? null);
+  if (byKey.size < 2) return null;
+  const order = (r: RespiratoryFrame | null) => r?.order ?? [];
+  const compare = (a: RespiratoryFrame | null, b: RespiratoryFrame | null) => {
+    if (!a || !b) return a ? 1 : b ? -1 : 0;
+    for (let i = 0; i < Math.max(order(a).length, order(b).length); i++) {
+      const x = order(a)[i] ?? Number.NaN;
+      const y = order(b)[i] ?? Number.NaN;
+      if (Number.isNaN(x) !== Number.isNaN(y)) return Number.isNaN(x) ? 1 : -1;
+      if (x !== y && !Number.isNaN(x)) return x - y;
+    }
+    return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+  };
+  const sorted = [...byKey.entries()].sort((a, b) => compare(a[1], b[1]));
+  return { keys: sorted.map(([key]) => key), words: new Map(sorted.map(([key, r]) => [key, r?.words ?? ''])) };
 }
 
 /** The plan of `frames`, given in the source series' order (along the slice normal). */
@@ -126,17 +199,31 @@ export function planPetSeries(frames: readonly PetPlanFrame[], orientation: Orie
   const agents = [...new Set(frames.map((f) => f.agent))];
   const named = agents.filter((a): a is number => a !== null).sort((a, b) => a - b);
   const split = named.length > 1;
-  const groupOf = (f: PetPlanFrame) => (split ? Math.max(0, named.indexOf(f.agent ?? named[0]!)) : 0);
-  const groups: { agent: number | null; frames: PetPlanFrame[] }[] = split ? named.map((agent) => ({ agent, frames: [] })) : [{ agent: null, frames: [] }];
-  for (const f of frames) groups[groupOf(f)]!.frames.push(f);
+  const agentOf = (f: PetPlanFrame) => (split ? Math.max(0, named.indexOf(f.agent ?? named[0]!)) : 0);
+  const gates = respiratoryGates(frames);
+  const gateOf = (f: PetPlanFrame) => (gates ? gates.keys.indexOf(f.respiratory?.key ?? '') : 0);
+  const perAgent = gates ? gates.keys.length : 1;
+  const groups: { agent: number | null; respiratoryGate?: PetRespiratoryGate; frames: PetPlanFrame[] }[] = [];
+  for (const agent of split ? named : [null]) {
+    for (let g = 0; g < perAgent; g++) {
+      const respiratoryGate = gates ? { gate: g + 1, gates: perAgent, words: gates.words.get(gates.keys[g]!)! } : undefined;
+      groups.push({ agent, ...(respiratoryGate ? { respiratoryGate } : {}), frames: [] });
+    }
+  }
+  for (const f of frames) groups[agentOf(f) * perAgent + gateOf(f)]!.frames.push(f);
+  const kept = groups.filter((g) => g.frames.length > 0);
   const places = new Map<number, PetFramePlace>();
-  groups.forEach((group, series) => {
-    for (const [id, place] of planGroup(group.frames, orientation)) places.set(id, { ...place, series, agent: group.agent });
+  kept.forEach((group, series) => {
+    const of = { series, agent: group.agent, ...(group.respiratoryGate ? { respiratoryGate: group.respiratoryGate } : {}) };
+    for (const [id, place] of planGroup(group.frames, orientation)) places.set(id, { ...place, ...of });
   });
-  return { series: groups.map((g) => ({ agent: g.agent, frames: g.frames.length })), places };
+  return {
+    series: kept.map((g) => ({ agent: g.agent, ...(g.respiratoryGate ? { respiratoryGate: g.respiratoryGate } : {}), frames: g.frames.length })),
+    places,
+  };
 }
 
-type GroupPlace = Omit<PetFramePlace, 'series' | 'agent'>;
+type GroupPlace = Omit<PetFramePlace, 'series' | 'agent' | 'respiratoryGate'>;
 
 /** Slice index (1-based, in the order given) of each frame: its distinct position along the normal. */
 function sliceIndices(frames: readonly PetPlanFrame[], orientation: Orientation | null): { slices: Map<number, number>; count: number; byPosition: PetPlanFrame[][] } {
@@ -273,6 +360,26 @@ function cardiacOf(ds: DataSet, frame: number): CardiacFrame | null {
   };
 }
 
+function respiratoryOf(ds: DataSet, frame: number): RespiratoryFrame | null {
+  const group = functionalGroup(ds, frame, RESPIRATORY_SYNCHRONIZATION);
+  if (!group) return null;
+  const stated = RESPIRATORY_VALUES.map(([tag, vr, name, unit]) => {
+    if (vr === 'CS') {
+      const text = (getString(group, tag) ?? '').toUpperCase();
+      return { name, key: text, number: Number.NaN, words: text ? `${name} ${text}` : '' };
+    }
+    const value = getNumber(group, tag, vr);
+    const number = value !== undefined && Number.isFinite(value) ? value : Number.NaN;
+    return { name, key: Number.isNaN(number) ? '' : String(number), number, words: Number.isNaN(number) ? '' : `${name} ${number}${unit}` };
+  });
+  if (stated.every((v) => v.key === '')) return null;
+  return {
+    key: stated.map((v) => v.key).join('|'),
+    order: stated.map((v) => v.number),
+    words: stated.map((v) => v.words).filter((w) => w !== '').join(', '),
+  };
+}
+
 /** The planning facts of frame `frame` of a multi-frame PET file; `id` the caller's. */
 export function petPlanFrame(header: ImageHeader, parsed: ParsedFile, frame: number, id: number, position: Vec3 | null): PetPlanFrame {
   const ds = parsed.dataSet;
@@ -285,6 +392,7 @@ export function petPlanFrame(header: ImageHeader, parsed: ParsedFile, frame: num
     agent: typeof agent === 'object' ? (agent.number ?? null) : null,
     cardiac: header.pet?.LegacyFrames ? null : cardiacOf(ds, frame),
     detectorMotion: (getString(ds, TYPE_OF_DETECTOR_MOTION) ?? '').trim().toUpperCase(),
+    respiratory: respiratoryOf(ds, frame),
   };
 }
 

@@ -15,7 +15,7 @@ import { makeOutputFolderSync, realPathOrSelf } from '../util/fs.js';
 import { frameNumbers, functionalGroup, getNumber, getNumbers, getStrings, TAG } from './attributes.js';
 import { appendContributingEquipment, DEFAULT_PROCESSING_EQUIPMENT, processingEquipmentItem, statedCountEquipment, type ProcessingEquipment } from './contributing-equipment.js';
 import { dropPhilipsPetFactors, leaveOutRefusedSuvInputs, setClassicPetFrameAttributes } from './derived-pet-frame.js';
-import { isMultiFramePet, petPlanFrame, planPetSeries, type PetSeriesPlan } from './derived-pet-series.js';
+import { isMultiFramePet, petPlanFrame, planPetSeries, type PetFramePlace, type PetSeriesPlan } from './derived-pet-series.js';
 import { setClassicPetSuvAttributes } from './derived-pet-suv.js';
 import { copySourceAttributes, readCopiedAttributes } from './derived-source.js';
 import { readImageHeader, type FrameGeometry, type ImageHeader } from './image-header.js';
@@ -111,8 +111,8 @@ export interface DerivedSeriesWriter {
   readonly seriesInstanceUid: string;
   /**
    * Every SeriesInstanceUID the writer writes, the first `seriesInstanceUid`: one, except for a
-   * multi-frame PET source whose frames name several radiopharmaceuticals, written as one classic
-   * PET series per agent (./derived-pet-series.ts).
+   * multi-frame PET source whose frames name several radiopharmaceuticals or are several respiratory
+   * gates, written as one classic PET series per agent and gate (./derived-pet-series.ts).
    */
   readonly seriesInstanceUids: readonly string[];
   readonly dir: string;
@@ -138,7 +138,7 @@ export interface DerivedSeriesWriter {
   asWritten(index: number, pixels: Float32Array): Float32Array;
 }
 
-/** A report's `output.seriesInstanceUids` of a writer that wrote several series (one per radiopharmaceutical), else nothing. */
+/** A report's `output.seriesInstanceUids` of a writer that wrote several series (one per radiopharmaceutical and respiratory gate), else nothing. */
 export function severalSeries(writer: DerivedSeriesWriter): { seriesInstanceUids?: readonly string[] } {
   return writer.seriesInstanceUids.length > 1 ? { seriesInstanceUids: writer.seriesInstanceUids } : {};
 }
@@ -179,11 +179,15 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
   const created = now === null ? null : dicomDateTime(now);
   const repairs = new RepairLog();
   const unitless = (options.unitless ?? false) && source.modality === 'PT';
-  // A multi-frame PET source: its classic PET series, planned over all its frames (one per agent).
+  // A multi-frame PET source: its classic PET series, planned over all its frames (one per agent and respiratory gate).
   const petPlan = source.modality === 'PT' ? planMultiFramePetSeries(source) : null;
   const planned = petPlan?.series ?? [{ agent: null, frames: count }];
   const seriesUids = planned.map((s, k) =>
-    k === 0 ? seriesInstanceUid : uidSeed === undefined ? newUid() : hashedUid(uidSeed, 'series', `agent ${s.agent}`),
+    k === 0
+      ? seriesInstanceUid
+      : uidSeed === undefined
+        ? newUid()
+        : hashedUid(uidSeed, 'series', `agent ${s.agent}${s.respiratoryGate ? ` respiratory gate ${s.respiratoryGate.gate}` : ''}`),
   );
   const split = seriesUids.length > 1;
   // One item for every file of a series: the same software, model and time; where it names its
@@ -232,7 +236,7 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
         seriesInstanceUid: sliceSeriesUid,
         derivationDescription: options.derivationDescription,
         contribution: contributions[place?.series ?? 0]!,
-        seriesDescriptionSuffix: `${options.seriesDescriptionSuffix ?? ' lowdose'}${split && place ? ` agent ${place.agent}` : ''}`,
+        seriesDescriptionSuffix: `${options.seriesDescriptionSuffix ?? ' lowdose'}${split && place ? plannedSeriesWords(place) : ''}`,
         seriesNumber: options.seriesNumber ?? derivedSeriesNumber(entry.parsed),
         instanceNumber: place && !source.petFrame ? place.instanceNumber : instanceNumberFor(source, index, entry.header),
         created,
@@ -271,6 +275,11 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
       return Float32Array.from(stored, (q) => (q * rescale.slope + rescale.intercept) * scale);
     },
   };
+}
+
+/** What tells one of several derived series of a multi-frame PET source apart in its SeriesDescription: " agent 2", " resp gate 1 of 4". */
+function plannedSeriesWords(place: PetFramePlace): string {
+  return `${place.agent !== null ? ` agent ${place.agent}` : ''}${place.respiratoryGate ? ` resp gate ${place.respiratoryGate.gate} of ${place.respiratoryGate.gates}` : ''}`;
 }
 
 /**

@@ -252,6 +252,7 @@ describe.skipIf(!hasPydicom)('SUVbw of Enhanced and Legacy Converted Enhanced PE
     'no-file-zone',
     'gated',
     'respiratory',
+    'respiratory-cardiac',
     'split',
     'two-agents-split',
   ];
@@ -259,7 +260,9 @@ describe.skipIf(!hasPydicom)('SUVbw of Enhanced and Legacy Converted Enhanced PE
   it.each(SETS)('writes each frame of %s as a valid PET Image in a correctly numbered PET series: PS3.3 A.21 and the series checks, by pydicom', async (set) => {
     const { source, files } = await derive(set);
     expect(files).toHaveLength(source.slices.length);
-    const run = spawnSync(PYTHON, [IOD_CHECK, ...files], { encoding: 'utf8' });
+    // With its source files: each series of one respiratory gate and one agent of the source.
+    const sources = readdirSync(path.join(dir, set)).filter((f) => f.endsWith('.dcm')).flatMap((f) => ['--source', path.join(dir, set, f)]);
+    const run = spawnSync(PYTHON, [IOD_CHECK, ...sources, ...files], { encoding: 'utf8' });
     expect(run.status, run.stderr).toBe(0);
     const problems = JSON.parse(run.stdout) as Record<string, string[]>;
     for (const file of files) expect(problems[file], file).toEqual([]);
@@ -403,7 +406,7 @@ describe.skipIf(!hasPydicom)('SUVbw of Enhanced and Legacy Converted Enhanced PE
       '    g = lambda k: (str(d.get(k)) if d.get(k) is not None else None)',
       '    out.append({k: g(k) for k in ["SeriesInstanceUID", "SeriesType", "NumberOfSlices", "NumberOfTimeSlices", "NumberOfRRIntervals", "NumberOfTimeSlots",',
       '        "ImageIndex", "InstanceNumber", "TriggerTime", "FrameTime", "BeatRejectionFlag", "LowRRValue", "HighRRValue", "NominalInterval",',
-      '        "TimezoneOffsetFromUTC", "SeriesDate", "SeriesTime", "AcquisitionTime", "FrameReferenceTime", "SeriesDescription"]}',
+      '        "TimezoneOffsetFromUTC", "SeriesDate", "SeriesTime", "AcquisitionTime", "FrameReferenceTime", "SeriesDescription", "ImageComments"]}',
       '        | {"frame": int(d.SourceImageSequence[0].ReferencedFrameNumber) - 1, "source": str(d.SourceImageSequence[0].ReferencedSOPInstanceUID),',
       '           "z": float(d.ImagePositionPatient[2]), "agents": [int(x.get("RadiopharmaceuticalAgentNumber", 0)) for x in r],',
       '           "doses": [("RadionuclideTotalDose" in x) for x in r], "starts": [str(x.get("RadiopharmaceuticalStartDateTime", "")) for x in r]})',
@@ -455,13 +458,69 @@ describe.skipIf(!hasPydicom)('SUVbw of Enhanced and Legacy Converted Enhanced PE
     expect(series.every((s) => s.slices.length === 2 && s.units === 'SUVbw')).toBe(true);
   });
 
-  it('does not call a respiratory-gated source GATED, whose gates have no trigger time from the R wave: DYNAMIC by position', async () => {
-    const rows = headers((await derive('respiratory')).files);
-    for (const row of rows) {
-      expect(row.SeriesType).toBe("['DYNAMIC', 'IMAGE']");
-      expect([row.NumberOfTimeSlices, row.NumberOfSlices, row.TriggerTime, row.NumberOfRRIntervals]).toEqual(['2', '2', null, null]);
+  /** Each derived file's respiratory gate in its source, as pydicom reads the source frame's Respiratory Synchronization group. */
+  const sourceBreaths = (file: string) => {
+    const script = [
+      'import sys, json, pydicom',
+      'd = pydicom.dcmread(sys.argv[1])',
+      'print(json.dumps([float(f.RespiratorySynchronizationSequence[0].NominalPercentageOfRespiratoryPhase) for f in d.PerFrameFunctionalGroupsSequence]))',
+    ].join('\n');
+    const run = spawnSync(PYTHON, ['-c', script, file], { encoding: 'utf8' });
+    if (run.status !== 0) throw new Error(run.stderr);
+    return JSON.parse(run.stdout) as number[];
+  };
+
+  it('writes a respiratory-gated source as one STATIC series per gate, the gate in its description and Image Comments, not as DYNAMIC time slices', async () => {
+    const { source, files } = await derive('respiratory');
+    const rows = headers(files);
+    const breaths = sourceBreaths(path.join(dir, 'respiratory', 'respiratory.dcm'));
+    const bySeries = new Map<string, typeof rows>();
+    for (const row of rows) bySeries.set(row.SeriesInstanceUID!, [...(bySeries.get(row.SeriesInstanceUID!) ?? []), row]);
+    expect(bySeries.size).toBe(2);
+    for (const list of bySeries.values()) {
+      // One gate of the source per series, both positions, numbered 1..2.
+      const phase = [...new Set(list.map((r) => breaths[r.frame]))];
+      expect(phase).toHaveLength(1);
+      const gate = phase[0] === 25 ? 1 : 2;
+      expect(list.map((r) => r.z).sort()).toEqual([...new Set(rows.map((r) => r.z))].sort());
+      for (const row of list) {
+        expect(row.SeriesType).toBe("['STATIC', 'IMAGE']");
+        expect([row.NumberOfSlices, row.NumberOfTimeSlices, row.TriggerTime, row.NumberOfRRIntervals]).toEqual(['2', null, null, null]);
+        expect(row.SeriesDescription).toMatch(new RegExp(` resp gate ${gate} of 2$`));
+        expect(row.ImageComments).toBe(`respiratory gate ${gate} of 2 of the source: Nominal Percentage of Respiratory Phase ${phase[0]} %`);
+      }
+      expect(list.map((r) => Number(r.ImageIndex)).sort()).toEqual([1, 2]);
+      expect(list.map((r) => Number(r.InstanceNumber)).sort()).toEqual([1, 2]);
     }
-    expect(new Set(rows.map((r) => r.ImageIndex)).size).toBe(4);
+    // Read back: two series of two slices, each with the source's SUVbw.
+    const { series } = await scanPaths([path.dirname(files[0]!)]);
+    expect(series).toHaveLength(2);
+    for (const s of series) {
+      expect(s.slices).toHaveLength(2);
+      expect(s.units).toBe('SUVbw');
+      expect(s.warnings.filter((w) => w.code.startsWith('E_'))).toEqual([]);
+      for (const slice of s.slices) expect(relative(slice.unitsScale, source.slices[0]!.unitsScale)).toBeLessThan(1e-9);
+    }
+  });
+
+  it('writes a dual-gated source as one GATED series per respiratory gate, each with the cardiac gates of its frames', async () => {
+    const { files } = await derive('respiratory-cardiac');
+    const rows = headers(files);
+    const breaths = sourceBreaths(path.join(dir, 'respiratory-cardiac', 'respiratory-cardiac.dcm'));
+    const frames = sourceFrames(path.join(dir, 'respiratory-cardiac', 'respiratory-cardiac.dcm'));
+    const bySeries = new Map<string, typeof rows>();
+    for (const row of rows) bySeries.set(row.SeriesInstanceUID!, [...(bySeries.get(row.SeriesInstanceUID!) ?? []), row]);
+    expect(bySeries.size).toBe(2);
+    for (const list of bySeries.values()) {
+      expect(new Set(list.map((r) => breaths[r.frame])).size).toBe(1);
+      for (const row of list) {
+        expect(row.SeriesType).toBe("['GATED', 'IMAGE']");
+        expect([row.NumberOfRRIntervals, row.NumberOfTimeSlots, row.NumberOfSlices]).toEqual(['1', '2', '2']);
+        expect(Number(row.TriggerTime)).toBe(frames[row.frame]!.delay);
+        expect(Number(row.FrameTime)).toBe(400);
+      }
+      expect(list.map((r) => Number(r.ImageIndex)).sort()).toEqual([1, 2, 3, 4]);
+    }
   });
 
   it('numbers a series spread over two multi-frame files across the whole series: time slices by file, ImageIndex and InstanceNumber unique', async () => {

@@ -91,6 +91,44 @@ describe('PET frame layout of a multi-frame source', () => {
     expect(place.gate).toBeUndefined();
   });
 
+  /** A frame's Respiratory Synchronization values: a Nominal Percentage of Respiratory Phase. */
+  const breath = (percent: number) => ({ respiratory: { key: String(percent), order: [percent], words: `Nominal Percentage of Respiratory Phase ${percent} %` } });
+
+  it('plans one series per respiratory gate, gates in the order of their phase, each a STATIC stack numbered on its own', () => {
+    // Two positions x three gates, given by position, phases shuffled.
+    const frames = [at(0, 0, '', breath(75)), at(1, 0, '', breath(0)), at(2, 0, '', breath(25)), at(3, 2, '', breath(25)), at(4, 2, '', breath(75)), at(5, 2, '', breath(0))];
+    const plan = planPetSeries(frames, AXIAL);
+    expect(plan.series.map((s) => [s.respiratoryGate?.gate, s.respiratoryGate?.gates, s.respiratoryGate?.words, s.frames])).toEqual([
+      [1, 3, 'Nominal Percentage of Respiratory Phase 0 %', 2],
+      [2, 3, 'Nominal Percentage of Respiratory Phase 25 %', 2],
+      [3, 3, 'Nominal Percentage of Respiratory Phase 75 %', 2],
+    ]);
+    const place = (id: number) => plan.places.get(id)!;
+    expect(frames.map((f) => [place(f.id).series, place(f.id).seriesType, place(f.id).numberOfSlices, place(f.id).imageIndex, place(f.id).instanceNumber])).toEqual([
+      [2, 'STATIC', 2, 1, 1],
+      [0, 'STATIC', 2, 1, 1],
+      [1, 'STATIC', 2, 1, 1],
+      [1, 'STATIC', 2, 2, 2],
+      [2, 'STATIC', 2, 2, 2],
+      [0, 'STATIC', 2, 2, 2],
+    ]);
+    expect(frames.every((f) => place(f.id).numberOfTimeSlices === undefined)).toBe(true);
+  });
+
+  it('plans a series per agent and respiratory gate, frames without a respiratory group a gate of their own; one stated gate is no split', () => {
+    const frames = [at(0, 0, '', { agent: 1, ...breath(50) }), at(1, 0, '', { agent: 2, ...breath(50) }), at(2, 0, '', { agent: 1 }), at(3, 2, '', { agent: 2 })];
+    const plan = planPetSeries(frames, AXIAL);
+    expect(plan.series.map((s) => [s.agent, s.respiratoryGate?.gate, s.respiratoryGate?.words, s.frames])).toEqual([
+      [1, 1, '', 1],
+      [1, 2, 'Nominal Percentage of Respiratory Phase 50 %', 1],
+      [2, 1, '', 1],
+      [2, 2, 'Nominal Percentage of Respiratory Phase 50 %', 1],
+    ]);
+    const one = planPetSeries([at(0, 0, '', breath(50)), at(1, 2, '', breath(50))], AXIAL);
+    expect(one.series).toEqual([{ agent: null, frames: 2 }]);
+    expect(one.places.get(0)!.respiratoryGate).toBeUndefined();
+  });
+
   it('plans one series per radiopharmaceutical, each numbered on its own', () => {
     const frames = [at(0, 0, '', { agent: 1 }), at(1, 2, '', { agent: 2 }), at(2, 4, '', { agent: 1 }), at(3, 6, '', { agent: 2 })];
     const plan = planPetSeries(frames, AXIAL);

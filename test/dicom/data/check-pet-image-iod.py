@@ -28,9 +28,19 @@ InstanceNumber and ImageIndex are unique, ImageIndex within NumberOfSlices x Num
 number of distinct positions along the slice normal (a series written in part may have fewer), and
 the slice ImageIndex gives (C.8.9.4.1.9: the
 remainder by NumberOfSlices) is the same for the files at one position and differs between
-positions; the images of one gate (GATED) share their TriggerTime.
+positions; the images of one gate (GATED) share their TriggerTime; the time slices of a DYNAMIC
+series are different times: two images at one position in different time slices do not share their
+Frame Reference Time (C.8.9.4: the time the pixel values occurred), which frames taken over the
+same span, as the gates of a respiratory-gated acquisition are, would.
 
-Usage: /usr/bin/python3 check-pet-image-iod.py <file>...   prints JSON {path: [problems]}
+With --source <multi-frame file> (repeatable), each derived file's Source Image Sequence names its
+source frame (Referenced SOP Instance UID, Referenced Frame Number), and a series holds frames of
+one respiratory gate of the source only: one set of the values of their Respiratory Synchronization
+functional groups (0020,9253), since no classic PET attribute tells a respiratory gate, and one
+radiopharmaceutical (Radiopharmaceutical Usage Sequence (0018,9737)), since a classic series has
+one PET Isotope Module.
+
+Usage: /usr/bin/python3 check-pet-image-iod.py [--source <file>]... <file>...   prints JSON {path: [problems]}
 """
 import json
 import sys
@@ -140,7 +150,7 @@ def check(ds):
         # C.8.9.3 PET Multi-gated Acquisition Module, required for GATED: Beat Rejection Flag Type 2, Y / N.
         if 'BeatRejectionFlag' not in ds:
             problems.append('Type 2 BeatRejectionFlag missing (PET Multi-gated Acquisition Module, Series Type GATED)')
-        flag = values(ds, 'BeatRejectionFlag')
+        flag = [v for v in values(ds, 'BeatRejectionFlag') if v]  # Type 2: empty is allowed
         if flag not in ([], ['Y'], ['N']):
             problems.append(f'BeatRejectionFlag {flag} is not Y or N')
         if flag == ['Y']:
@@ -215,6 +225,7 @@ def check_series(files, out):
     slice_of_position = {}
     position_of_slice = {}
     trigger_of_gate = {}
+    slice_of_reference = {}
     for path, ds in files:
         if not has_value(ds, 'ImageIndex') or not has_value(ds, 'NumberOfSlices'):
             continue
@@ -240,6 +251,12 @@ def check_series(files, out):
                 out[path].append(f'ImageIndex {index} gives slice {slice_index} at {at} mm, where another file gives slice {slice_of_position[at]}')
             if position_of_slice.setdefault(slice_index, at) != at:
                 out[path].append(f'ImageIndex {index} gives slice {slice_index} at {at} mm, which another file gives at {position_of_slice[slice_index]} mm')
+        if kind == 'DYNAMIC' and has_value(ds, 'FrameReferenceTime') and has_value(ds, 'ImagePositionPatient') and has_value(ds, 'ImageOrientationPatient'):
+            time_slice = (index - 1) // slices + 1
+            key = (location(ds), float(ds.FrameReferenceTime))
+            other = slice_of_reference.setdefault(key, time_slice)
+            if other != time_slice:
+                out[path].append(f'time slices {other} and {time_slice} at {key[0]} mm share FrameReferenceTime {key[1]} ms: not different times of a DYNAMIC series')
         if kind == 'GATED' and has_value(ds, 'TriggerTime'):
             gate = (index - 1) // slices + 1
             trigger = float(ds.TriggerTime)
@@ -253,7 +270,52 @@ def check_series(files, out):
                 out[first_path].append(f'NumberOfSlices {n}, but the series has {len(slice_of_position)} positions along the normal')
 
 
-def main(paths):
+RESPIRATORY = ['NominalPercentageOfRespiratoryPhase', 'NominalRespiratoryTriggerDelayTime', 'StartingRespiratoryAmplitude',
+               'StartingRespiratoryPhase', 'EndingRespiratoryAmplitude', 'EndingRespiratoryPhase']
+
+
+def frame_group(src, frame, keyword):
+    """The first item of a functional group of one frame (per-frame, else shared), or None."""
+    for holder in (src.PerFrameFunctionalGroupsSequence[frame], (src.get('SharedFunctionalGroupsSequence') or [None])[0]):
+        if holder is not None and holder.get(keyword):
+            return holder.get(keyword)[0]
+    return None
+
+
+def source_frames(paths):
+    """(SOP Instance UID, frame number) -> the frame's respiratory gate and agents, of each multi-frame source."""
+    frames = {}
+    for path in paths:
+        src = pydicom.dcmread(path)
+        for k in range(len(src.PerFrameFunctionalGroupsSequence)):
+            sync = frame_group(src, k, 'RespiratorySynchronizationSequence')
+            gate = tuple(str(sync.get(w, '')) for w in RESPIRATORY) if sync is not None else None
+            usage = frame_group(src, k, 'RadiopharmaceuticalUsageSequence')
+            agent = str(usage.get('RadiopharmaceuticalAgentNumber', '')) if usage is not None else ''
+            frames[(str(src.SOPInstanceUID), k + 1)] = {'gate': gate, 'agent': agent}
+    return frames
+
+
+def check_sources(files, frames, out):
+    """One respiratory gate and one agent of the source per derived series (see the header)."""
+    gates, agents = {}, {}
+    for path, ds in files:
+        for item in ds.get('SourceImageSequence') or []:
+            key = (str(item.ReferencedSOPInstanceUID), int(item.get('ReferencedFrameNumber', 1)))
+            if key in frames:
+                gates.setdefault(frames[key]['gate'], path)
+                agents.setdefault(frames[key]['agent'], path)
+    first_path = files[0][0]
+    if len(gates) > 1:
+        out[first_path].append(f'the series holds frames of {len(gates)} respiratory gates of the source: {sorted(map(str, gates))}')
+    if len(agents) > 1:
+        out[first_path].append(f'the series holds frames of {len(agents)} radiopharmaceuticals of the source: {sorted(agents)}')
+
+
+def main(args):
+    sources = [args[i + 1] for i, a in enumerate(args) if a == '--source']
+    paths = [a for i, a in enumerate(args) if a != '--source' and (i == 0 or args[i - 1] != '--source')]
+    frames = source_frames(sources)
     out = {}
     series = {}
     for path in paths:
@@ -262,6 +324,7 @@ def main(paths):
         series.setdefault(str(ds.get('SeriesInstanceUID', path)), []).append((path, ds))
     for files in series.values():
         check_series(files, out)
+        check_sources(files, frames, out)
     print(json.dumps(out))
 
 

@@ -46,7 +46,10 @@ Enhanced PET Isotope Module (in MBq), the units the Real World Value Mapping's (
                         600 ms) and R-R Interval Time Nominal 800 ms, the module's R-R window
                         600-1000 ms (Cardiac Beat Rejection Technique RR_INTERVAL)
   respiratory/          respiratory-gated: 2 positions x 2 gates, a Respiratory Synchronization
-                        functional group per frame and no cardiac one
+                        functional group per frame (Nominal Percentage of Respiratory Phase 25 and
+                        75 %) and no cardiac one, every gate over the same span
+  respiratory-cardiac/  dual-gated: 2 positions x 2 respiratory gates (25, 75 %) x 2 cardiac trigger
+                        delays (0, 400 ms of an 800 ms R-R interval)
   split/                one dynamic series in two files (same SeriesInstanceUID): each file one time
                         point (Frame Reference DateTime 150 s, then 450 s after the series start) at
                         the same 2 positions
@@ -375,6 +378,10 @@ save(e, 'gated')
 
 e = reframe(enhanced('lowdose-enhanced-pet-respiratory'), [{'z': z, 'breath': b} for z in (0, 1) for b in (25.0, 75.0)])
 save(e, 'respiratory')
+
+e = reframe(enhanced('lowdose-enhanced-pet-respiratory-cardiac'), [{'z': z, 'breath': b, 'delay': d} for z in (0, 1) for b in (25.0, 75.0) for d in (0, 400)])
+e.CardiacSynchronizationTechnique = 'PROSPECTIVE'
+save(e, 'respiratory-cardiac')
 
 for k, start in enumerate((0, 300)):
     e = reframe(enhanced('lowdose-enhanced-pet-split'), [{'z': z, 'start': start} for z in (0, 1)])
