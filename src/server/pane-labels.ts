@@ -41,3 +41,29 @@ export function differenceWindowText(voi: { windowCenter: number; windowWidth: n
   const centred = Math.abs(voi.windowCenter) <= 1e-6 * Math.max(1, voi.windowWidth);
   return centred ? `±${format(voi.windowWidth / 2)} ${unit}` : `W ${format(voi.windowWidth)} L ${format(voi.windowCenter)} ${unit}`;
 }
+
+/** How much of a series its run wrote (a comparison's `uncertaintyIncomplete` / `hallucinationIncomplete`). */
+export interface IncompleteCount {
+  readonly slices: number;
+  readonly expected: number;
+}
+
+/** What an overlay or pane drawn from a series its run did not finish is. */
+export type IncompleteWhat = 'uncertainty series' | 'hallucination map';
+
+/**
+ * The mark a pane drawn from a series its run did not finish carries on every slice (the viewer's
+ * uncertainty pane and the denoised pane while such an overlay is on, the server figure's
+ * uncertainty pane): `INCOMPLETE uncertainty series: 3 of 5 slices`. Its slices are drawn as
+ * written, but the series is not the whole one: a slice without it shows nothing, which is not
+ * "nothing above the threshold" or "nothing flagged".
+ */
+export function incompletePaneText(what: IncompleteWhat, incomplete: IncompleteCount): string {
+  return `INCOMPLETE ${what}: ${incomplete.slices} of ${incomplete.expected} slices`;
+}
+
+/** Where a series its run did not finish has no slice for the one shown: `no uncertainty slice here (incomplete series: 3 of 5 slices)`. */
+export function incompleteNoSliceText(what: IncompleteWhat, incomplete: IncompleteCount): string {
+  const noun = what === 'hallucination map' ? 'map' : 'uncertainty';
+  return `no ${noun} slice here (incomplete ${what}: ${incomplete.slices} of ${incomplete.expected} slices)`;
+}

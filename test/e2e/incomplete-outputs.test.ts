@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { denoisePaths } from '../../src/pipeline/denoise.js';
+import type { ComparisonDetail } from '../../src/server/api-types.js';
 import { writeDiscCt } from '../helpers/disc-ct.js';
 import { hasChromium, startViewer, type ViewerSession } from './harness.js';
 
@@ -64,6 +65,56 @@ describe.skipIf(!hasChromium)('viewer on a stopped run with an uncertainty serie
     expect(lines.slice(0, 3)).toEqual(incomplete);
     expect(incomplete.map((l) => /: (incomplete [a-z ]+): \d of 5 slices/.exec(l.text)?.[1])).toEqual(['incomplete output', 'incomplete uncertainty series', 'incomplete hallucination map']);
     for (const line of incomplete) expect(line.text).toMatch(/its report\.json says: CT series [0-9.]+ was stopped after \d of 5 slices \(interrupted by SIGINT\)/);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('draws the uncertainty pane and the map overlay marked incomplete on every slice, and says on a slice they lack that it is theirs that is missing', async () => {
+    const { page, studies, url, pageErrors } = session!;
+    const summary = studies.studies.flatMap((s) => s.comparisons)[0]!;
+    const u = summary.uncertaintyIncomplete!;
+    const h = summary.hallucinationIncomplete!;
+    expect(u.slices).toBeLessThan(SLICES);
+    expect(h.slices).toBeLessThan(SLICES);
+    const detail = (await (await fetch(`${url}/api/comparisons/${summary.id}`)).json()) as ComparisonDetail;
+    const uncertaintyAt = detail.alignment.uncertainty!;
+    const mapAt = detail.alignment.hallucination!;
+    await page.goto('about:blank');
+    await page.goto(`${url}/#c=${summary.id}&i=0`);
+    await page.waitForSelector(`body[data-view="c:${summary.id}"]`);
+    const overlayButton = page.locator('[data-toggle="overlay"]');
+    await expect.poll(() => overlayButton.textContent()).toBe('Hallucination map (incomplete)');
+    expect(await overlayButton.getAttribute('title')).toContain(`The map is incomplete (incomplete: ${h.slices} of ${SLICES} slices): a slice without it shows no overlay, which is not "nothing flagged"`);
+    const mark = (key: string) => page.getAttribute(`.pane[data-pane="${key}"]`, 'data-incomplete');
+    const shown = (key: string) => page.isVisible(`.pane[data-pane="${key}"] .pane-incomplete`);
+    // The overlay off: the denoised pane carries no mark of the map.
+    expect(await mark('denoised')).toBeNull();
+    await overlayButton.click();
+    const seen = { uncertaintyBlank: 0, mapBlank: 0 };
+    for (let i = 0; i < SLICES; i++) {
+      if (i > 0) await page.keyboard.press('ArrowDown');
+      await page.waitForSelector(`.pane[data-pane="lowDose"][data-index="${i}"]`);
+      await page.waitForSelector(`.pane[data-pane="uncertainty"][data-index="${i}"]`);
+      const uncertaintyMark = `INCOMPLETE uncertainty series: ${u.slices} of ${SLICES} slices`;
+      expect(await mark('uncertainty'), `slice ${i}`).toBe(uncertaintyMark);
+      expect(await shown('uncertainty')).toBe(true);
+      const footer = await page.textContent('.pane[data-pane="uncertainty"] .ov-bl');
+      if (uncertaintyAt[i]! < 0) {
+        seen.uncertaintyBlank++;
+        expect(footer).toContain(`no uncertainty slice here (incomplete uncertainty series: ${u.slices} of ${SLICES} slices)`);
+      } else {
+        expect(footer).not.toContain('no uncertainty slice here');
+      }
+      await expect.poll(() => mark('denoised'), { timeout: 10_000 }).toBe(
+        mapAt[i]! < 0 ? `no map slice here (incomplete hallucination map: ${h.slices} of ${SLICES} slices)` : `INCOMPLETE hallucination map: ${h.slices} of ${SLICES} slices`,
+      );
+      if (mapAt[i]! < 0) seen.mapBlank++;
+      expect(await shown('denoised')).toBe(true);
+    }
+    expect(seen).toEqual({ uncertaintyBlank: SLICES - u.slices, mapBlank: SLICES - h.slices });
+    // The overlay off again: the mark goes with it.
+    await overlayButton.click();
+    await expect.poll(() => mark('denoised')).toBeNull();
+    expect(await shown('denoised')).toBe(false);
     expect(pageErrors).toEqual([]);
   });
 });

@@ -13,14 +13,16 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, unl
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDicomFile } from '../../src/dicom/index.js';
 import { lowdoseCompletionMarker } from '../../src/dicom/read-contributing-equipment.js';
 import { denoisePaths } from '../../src/pipeline/denoise.js';
 import { runMetrics } from '../../src/pipeline/metrics.js';
-import type { ComparisonSummary } from '../../src/server/api-types.js';
+import type { ComparisonDetail, ComparisonSummary } from '../../src/server/api-types.js';
 import { seriesFolderIn, writeDiscCt } from '../helpers/disc-ct.js';
 import { listedComparisons, serverOver } from '../helpers/server-app.js';
+import { textPlaces } from './figure-text.js';
 
 const SLICES = 5;
 const SIZE = 64;
@@ -37,12 +39,20 @@ const dicoms = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.dcm'
 const namedMarker = async (file: string) => lowdoseCompletionMarker((await readDicomFile(file)).dataSet);
 
 async function only(data: string): Promise<ComparisonSummary> {
+  return (await onlyServed(data)).summary;
+}
+
+async function onlyServed(data: string): Promise<{ app: FastifyInstance; summary: ComparisonSummary }> {
   const app = await serverOver(path.join(root, `${path.basename(data)}-server`), data);
   apps.push(app);
   const listed = await listedComparisons(app);
   expect(listed).toHaveLength(1);
-  return listed[0]!;
+  return { app, summary: listed[0]! };
 }
+
+/** The figure's metrics-line and footer colours (src/server/figure-render.ts). */
+const METRICS_INK: [number, number, number] = [255, 213, 74];
+const FOOTER_INK: [number, number, number] = [150, 160, 172];
 
 let finished: string;
 let stopped: string;
@@ -132,6 +142,33 @@ describe("denoise's uncertainty series and hallucination map", () => {
     expect(summary.incomplete).toBeNull();
     expect(summary.uncertaintyIncomplete).toBeNull();
     expect(summary.hallucinationIncomplete).toBeNull();
+  });
+});
+
+describe('the server figure of a whole denoised series with an uncertainty series short of a file', () => {
+  it('draws the uncertainty pane marked incomplete on every slice, and says where it has no slice that the series is incomplete', async () => {
+    const data = path.join(root, 'figure-short-uncertainty');
+    cpSync(path.join(finished, 'low'), path.join(data, 'low'), { recursive: true });
+    const dir = seriesFolder(path.join(finished, 'denoised'));
+    const copy = path.join(data, 'elsewhere', path.basename(dir));
+    cpSync(dir, copy, { recursive: true });
+    unlinkSync(path.join(copy, '.lowdose-complete.json'));
+    unlinkSync(path.join(copy, 'uncertainty', dicoms(path.join(copy, 'uncertainty')).at(-1)!));
+    const { app, summary } = await onlyServed(data);
+    expect(summary.incomplete).toBeNull();
+    expect(summary.uncertaintyIncomplete).toMatchObject({ slices: SLICES - 1, expected: SLICES });
+    const detail = (await app.inject({ url: `/api/comparisons/${summary.id}` })).json() as ComparisonDetail;
+    const missing = detail.alignment.uncertainty!.indexOf(-1);
+    expect(missing).toBeGreaterThanOrEqual(0);
+    const present = missing === 0 ? 1 : 0;
+    const mark = `INCOMPLETE uncertainty series: ${SLICES - 1} of ${SLICES} slices`;
+    for (const index of [present, missing]) {
+      const response = await app.inject({ url: `/api/figure.png?comparisons=${summary.id}&index=${index}` });
+      expect(response.statusCode).toBe(200);
+      const png = PNG.sync.read(response.rawPayload);
+      expect(textPlaces(png, mark, METRICS_INK), `slice ${index}`).toHaveLength(1);
+      expect(textPlaces(png, 'no uncertainty slice here', FOOTER_INK)).toHaveLength(index === missing ? 1 : 0);
+    }
   });
 });
 

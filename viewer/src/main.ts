@@ -166,11 +166,15 @@ function overlayToggle(): HTMLButtonElement[] {
   button.className = 'toggle';
   button.dataset.toggle = 'overlay';
   button.setAttribute('aria-pressed', String(viewer.overlayOn));
-  button.textContent = source.kind === 'hallucination' ? 'Hallucination map' : 'Uncertainty overlay';
+  // A series its run did not finish is overlaid as written, marked incomplete on the button and on the pane.
+  const incomplete = source.incomplete ? ` (incomplete: ${source.incomplete.slices} of ${source.incomplete.expected} slices)` : '';
+  button.textContent = `${source.kind === 'hallucination' ? 'Hallucination map' : 'Uncertainty overlay'}${source.incomplete ? ' (incomplete)' : ''}`;
+  if (source.incomplete) button.dataset.incomplete = 'true';
   button.title =
-    source.kind === 'hallucination'
+    (source.kind === 'hallucination'
       ? `Overlay the patches the sFRC hallucination map flags (FRC < ${source.threshold}) on the denoised pane (key O)`
-      : `Overlay the pixels whose uncertainty is above ${source.threshold} on the denoised pane (key O)`;
+      : `Overlay the pixels whose uncertainty is above ${source.threshold} on the denoised pane (key O)`) +
+    (incomplete ? `\nThe ${source.kind === 'hallucination' ? 'map' : 'uncertainty series'} is incomplete${incomplete}: a slice without it shows no overlay, which is not "nothing flagged"` : '');
   button.addEventListener('click', () => toggleOverlay());
   return [button];
 }
@@ -401,8 +405,8 @@ async function loadView(target: Target): Promise<View> {
  */
 function overlaySourceOf(view: View): OverlaySource | null {
   const facts = view.comparison?.report;
-  if (view.hallucination) return { kind: 'hallucination', threshold: facts?.hallucinationThreshold ?? 0.5 };
-  if (view.uncertainty) return { kind: 'uncertainty', threshold: uncertaintyThresholdOf(view.comparison) ?? (view.lowDose.modality === 'PT' ? 0.2 : 10) };
+  if (view.hallucination) return { kind: 'hallucination', threshold: facts?.hallucinationThreshold ?? 0.5, incomplete: view.comparison?.hallucinationIncomplete ?? null };
+  if (view.uncertainty) return { kind: 'uncertainty', threshold: uncertaintyThresholdOf(view.comparison) ?? (view.lowDose.modality === 'PT' ? 0.2 : 10), incomplete: view.comparison?.uncertaintyIncomplete ?? null };
   return null;
 }
 

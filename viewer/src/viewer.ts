@@ -18,6 +18,7 @@ import { PaneOverlay } from './pane-overlay.js';
 import { Prefetcher } from './prefetch.js';
 import { DIFFERENCE_COLORMAP, differenceWidth, initialPreset, UNCERTAINTY_COLORMAP, type WindowPreset } from './presets.js';
 import { differenceWindowText, frameLabel, methodLabel, methodPaneKey, paneTitles, type PaneKey } from './pane-titles.js';
+import { incompleteNoSliceText, incompletePaneText, type IncompleteCount } from '../../src/server/pane-labels.js';
 import { uncertaintyThresholdOf, uncertaintyWindow, uncertaintyWindowText } from '../../src/server/uncertainty-pane.js';
 import { drawEllipse, sliceValues, type Ellipse } from './roi.js';
 import { ellipseUptake, formatUptake, sphereSlices, type SliceValues } from './uptake.js';
@@ -56,6 +57,12 @@ export interface OverlaySource {
   readonly kind: 'hallucination' | 'uncertainty';
   /** Hallucination map: flagged below it (FRC). Uncertainty: shown above it (sigma, series units). */
   readonly threshold: number;
+  /**
+   * The overlay's series is not a finished output of its run (the comparison's
+   * `hallucinationIncomplete` / `uncertaintyIncomplete`): drawn as written, marked incomplete on
+   * the denoised pane while it is on. Absent or null: finished, or not judged.
+   */
+  readonly incomplete?: IncompleteCount | null;
 }
 
 interface PaneSpec {
@@ -79,6 +86,8 @@ interface PaneSpec {
   readonly provenance?: ProvenanceText | null;
   /** Per low-dose slice, what the overlay says where the pane has no image, when more than 'no matching slice' is known. */
   readonly blankText?: ReadonlyArray<string | null> | null;
+  /** The pane's series is not a finished output of its run: the mark it carries on every slice (incompletePaneText). */
+  readonly incompleteText?: string | null;
 }
 
 interface Pane {
@@ -96,10 +105,11 @@ interface Pane {
   readonly description: string;
   readonly root: HTMLElement;
   readonly element: HTMLElement;
-  readonly info: { status: HTMLElement; roi: HTMLElement; caveat: HTMLElement; metrics: HTMLElement; link: HTMLButtonElement };
+  readonly info: { status: HTMLElement; roi: HTMLElement; caveat: HTMLElement; incomplete: HTMLElement; metrics: HTMLElement; link: HTMLButtonElement };
   readonly caveat?: LesionCaveat | null;
   readonly provenance?: ProvenanceText | null;
   readonly blankText?: ReadonlyArray<string | null> | null;
+  readonly incompleteText?: string | null;
   readonly overlay: PaneOverlay;
   readonly wheel: WheelAccumulator;
   /** Switched on (toolbar, keys). */
@@ -178,7 +188,8 @@ export class ComparisonViewer {
   private prefetcher: Prefetcher | null = null;
   private readonly cleanups: Array<() => void> = [];
   private firstShown: (() => void) | null = null;
-  private overlay: { source: OverlaySource; imageIds: string[]; on: boolean } | null = null;
+  /** `present[i]`: the overlay's series has a slice for low-dose slice i. */
+  private overlay: { source: OverlaySource; imageIds: string[]; present: boolean[]; on: boolean } | null = null;
   private readonly overlayImages = new Map<string, Image>();
   private overlayPicture: { imageId: string; canvas: HTMLCanvasElement; pixels: number } | null = null;
   private layout: Layout = LAYOUTS[0]!;
@@ -288,6 +299,7 @@ export class ComparisonViewer {
     const pane = this.panes.find((p) => p.key === 'denoised');
     if (pane) {
       pane.root.dataset.overlay = this.overlay.on ? this.overlay.source.kind : '';
+      this.showIncompleteMark(pane);
       if (pane.initialised) cornerstone.updateImage(pane.element);
     }
   }
@@ -662,7 +674,27 @@ export class ComparisonViewer {
     const map = source.kind === 'hallucination' ? view.comparison?.alignment.hallucination : view.comparison?.alignment.uncertainty;
     if (!series || !map) return null;
     const blank = blankImageId(view.lowDose.rows, view.lowDose.columns);
-    return { source, imageIds: map.map((j) => (j >= 0 ? sliceImageId(series.id, j, series.rev) : blank)), on: false };
+    return { source, imageIds: map.map((j) => (j >= 0 ? sliceImageId(series.id, j, series.rev) : blank)), present: map.map((j) => j >= 0), on: false };
+  }
+
+  /**
+   * The pane's incomplete mark for the slice shown (`data-incomplete`): its own series' where its
+   * run did not finish it (the uncertainty pane), else, on the denoised pane while the overlay is
+   * on, the overlay's series' (a slice the map lacks has no overlay, which is not "nothing
+   * flagged": it says so there).
+   */
+  private showIncompleteMark(pane: Pane): void {
+    let text = pane.incompleteText ?? null;
+    const overlay = this.overlay;
+    if (text === null && pane.key === 'denoised' && overlay?.on && overlay.source.incomplete) {
+      const what = overlay.source.kind === 'hallucination' ? 'hallucination map' : 'uncertainty series';
+      text = overlay.present[this.index] ? incompletePaneText(what, overlay.source.incomplete) : incompleteNoSliceText(what, overlay.source.incomplete);
+    }
+    pane.info.incomplete.textContent = text ?? '';
+    pane.info.incomplete.hidden = text === null;
+    pane.root.classList.toggle('incomplete-shown', text !== null);
+    if (text === null) delete pane.root.dataset.incomplete;
+    else pane.root.dataset.incomplete = text;
   }
 
   /** Paints the overlay of the shown slice over the denoised pane, loading it first if need be. */
@@ -773,6 +805,7 @@ export class ComparisonViewer {
     const denoisedIds = aligned(view.denoised, denoisedPaired.map);
     const referenceIds = aligned(view.reference, referencePaired.map);
     const uncertaintyIds = aligned(view.uncertainty, uncertaintyPaired.map);
+    const uncertaintyIncomplete = view.comparison?.uncertaintyIncomplete ?? null;
     // The difference is pixel by pixel: only against a reference slice of the same section on the
     // denoised slice's own grid as the two were paired (differenceSlices: the figure's rule); where
     // the reference has a slice there but not so, the difference pane says why it is empty.
@@ -844,6 +877,10 @@ export class ComparisonViewer {
             sliceMap: uncertaintyPaired.map,
             planeToleranceMm: uncertaintyPaired.planeToleranceMm, matchedBy: uncertaintyPaired.matchedBy,
             description: view.uncertainty.description,
+            // Not its run's whole output: marked on every slice, and a slice it lacks says so.
+            ...(uncertaintyIncomplete
+              ? { incompleteText: incompletePaneText('uncertainty series', uncertaintyIncomplete), blankText: uncertaintyPaired.map?.map((j) => (j >= 0 ? null : incompleteNoSliceText('uncertainty series', uncertaintyIncomplete))) ?? null }
+              : {}),
           }
         : null,
     ];
@@ -888,13 +925,18 @@ export class ComparisonViewer {
     caveat.className = 'pane-caveat';
     caveat.hidden = true;
     element.append(caveat);
+    // The incomplete mark: a line along the image's top while the pane (or its overlay) shows a
+    // series its run did not finish, the corner texts moved down under it.
+    const incomplete = document.createElement('div');
+    incomplete.className = 'pane-incomplete';
+    element.append(incomplete);
     element.addEventListener('contextmenu', (event) => event.preventDefault());
     const link = root.querySelector<HTMLButtonElement>('.pane-link')!;
     link.title = 'Follows the other panes: click to unlink';
     link.addEventListener('click', () => this.setLinked(key, !this.isLinked(key)));
     const overlay = new PaneOverlay(element);
     overlay.setProvenance(spec.provenance ?? null);
-    return {
+    const pane: Pane = {
       ...spec,
       title,
       root,
@@ -903,6 +945,7 @@ export class ComparisonViewer {
         status: root.querySelector('.pane-status')!,
         roi: root.querySelector('.pane-roi')!,
         caveat,
+        incomplete,
         metrics: root.querySelector('.pane-metrics')!,
         link,
       },
@@ -918,6 +961,8 @@ export class ComparisonViewer {
       token: 0,
       roiCache: null,
     };
+    this.showIncompleteMark(pane);
+    return pane;
   }
 
   private enable(pane: Pane): void {
@@ -1056,6 +1101,7 @@ export class ComparisonViewer {
     pane.root.dataset.translation = `${viewport.translation.x.toFixed(1)},${viewport.translation.y.toFixed(1)}`;
     pane.root.dataset.turn = `${viewport.rotation ?? 0},${viewport.hflip === true},${viewport.vflip === true}`;
     if (pane.key === 'denoised') this.drawOverlay(pane, detail);
+    this.showIncompleteMark(pane);
     if (!this.roi) {
       pane.info.roi.textContent = '';
       this.showCaveat(pane, null);

@@ -19,7 +19,7 @@ import { clientGoneSignal } from '../client-gone.js';
 import { movesOnFrame } from '../pane-on-frame.js';
 import { uncertaintyColours, uncertaintyWindow, uncertaintyWindowText } from '../uncertainty-pane.js';
 import { differenceColours, differenceRefusal, differenceWidth } from '../difference-pane.js';
-import { differenceWindowText, methodLabel, roleTitle } from '../pane-labels.js';
+import { differenceWindowText, incompleteNoSliceText, incompletePaneText, methodLabel, roleTitle } from '../pane-labels.js';
 import type { Shape } from '../../metrics/roi-shapes.js';
 import { gridAsPaired, shapeInPane, slicesAlongNormal, type MatchedBy, type SliceGrid, type StackGeometry } from '../../metrics/grid-mapping.js';
 import { seriesSliceGrid } from '../../metrics/slice-pairing.js';
@@ -305,16 +305,21 @@ async function figureOf(data: DataServices, comparisonIds: readonly string[] | n
     });
     // The first method's uncertainty series, as the viewer hangs it last: Hot Iron in the written
     // series' window (calibrated: 0 to 4 × the threshold its own header states; raw spread: 0 to the slice's p99).
+    // One its run did not finish (uncertaintyIncomplete) says so on the metrics line, and where it
+    // has no slice, that the blank is its missing slice, not σ below the window.
     if (first.uncertainty) {
       const slice = first.alignment.uncertainty?.[index] ?? -1;
       const image = slice >= 0 ? await data.slices.read(first.uncertainty, slice) : null;
       const sigmaUnits = first.uncertainty.series.units === 'SUVbw' ? 'SUV' : first.uncertainty.series.units;
       const threshold = first.uncertaintyThreshold;
       const window = image ? uncertaintyWindow(image.data, image.padding ?? null, threshold, sigmaUnits) : { lo: 0, hi: 1 };
+      const incomplete = first.uncertaintyIncomplete;
       panes.push({
         title: 'Uncertainty (σ)',
-        metrics: '',
-        footer: image ? framed(first.uncertainty, `Im ${slice + 1}/${first.uncertainty.series.slices.length} · ${uncertaintyWindowText(window, threshold, sigmaUnits, fmt)}`) : 'no matching slice',
+        metrics: incomplete ? incompletePaneText('uncertainty series', incomplete) : '',
+        footer: image
+          ? framed(first.uncertainty, `Im ${slice + 1}/${first.uncertainty.series.slices.length} · ${uncertaintyWindowText(window, threshold, sigmaUnits, fmt)}`)
+          : incomplete ? incompleteNoSliceText('uncertainty series', incomplete) : 'no matching slice',
         image,
         window: { lo: window.lo, hi: window.hi },
         colours: uncertaintyColours(),
