@@ -9,7 +9,7 @@ import { Queue } from 'bullmq';
 import { scanPaths, scanProblems } from '../dicom/index.js';
 import { LowdoseError } from '../errors.js';
 import { CodeSample, LISTED_PER_CODE, type ErrorCounts } from '../util/code-sample.js';
-import { ErrorListFile } from '../util/error-list-file.js';
+import { ERRORS_FILE, ErrorListFile } from '../util/error-list-file.js';
 import { resolvePacsStudies, type PacsQueryReport, type PacsStudiesOptions, type PacsStudyReport } from '../pipeline/pacs-studies.js';
 import type { DenoiseReport, SeriesReport } from '../pipeline/types.js';
 import { isDimseUrl, parseDimsePeer, parseDimseUrl } from '../dimse/url.js';
@@ -247,6 +247,7 @@ export async function batchStatus(queue: Queue<SeriesJobData, SeriesJobResult>, 
   const failedJobSeries: SeriesReport[] = [];
   const studies: PacsStudyReport[] = [];
   const jobs: JobStatus[] = [];
+  let joinedList = false;
   for (const entry of batch.jobs) {
     // The state first, then the job: BullMQ writes a job's outcome (failedReason, returnvalue) in
     // the same step that moves it to its final state, so a job read after a final state carries
@@ -285,8 +286,12 @@ export async function batchStatus(queue: Queue<SeriesJobData, SeriesJobResult>, 
           : 0;
     const outputs = result ? resultSeries(result).map((r) => r.output.dir) : [];
     const failure = state === 'failed' && job ? decodeFailure(job.failedReason ?? '') : null;
+    // A failed PACS job's study counted whole, as its worker counted it (each unreadable instance one).
+    const counted = failure && entry.source !== undefined && progress.errorCount !== undefined && progress.errorsByCode ? { errorCount: progress.errorCount, errorsByCode: progress.errorsByCode } : null;
+    // A job whose last attempt ended with a list of unreadable instances: joined into the batch's unreadable.tsv.
+    if (entry.source !== undefined && state !== 'completed' && state !== 'cancelled' && (progress.unreadable ?? 0) > 0) joinedList = true;
     if (result && 'study' in result) studies.push(result.study);
-    if (failure && entry.source !== undefined) studies.push(failedStudy(entry, (job?.data as Partial<SeriesJobData> | undefined)?.pacs?.query, listed && progress.finished ? progress.finished : [], failure));
+    if (failure && entry.source !== undefined) studies.push(failedStudy(entry, (job?.data as Partial<SeriesJobData> | undefined)?.pacs?.query, listed && progress.finished ? progress.finished : [], failure, counted));
     // A study whose job `batch cancel` removed before a worker took it: in studies[] as not run.
     if (state === 'cancelled' && entry.source !== undefined) {
       const query = batch.queries?.find((q) => entry.studyInstanceUid !== undefined && q.studies.includes(entry.studyInstanceUid))?.source;
@@ -304,6 +309,7 @@ export async function batchStatus(queue: Queue<SeriesJobData, SeriesJobResult>, 
       ...(listed ? { seriesCount: listed.seriesCount, seriesDone: listed.seriesDone } : {}),
       ...(entry.source !== undefined ? { countsKnown: listed !== null } : {}),
       ...(notPulled ? { skipped: true as const } : {}),
+      ...(counted ?? {}),
     });
   }
   const count = (state: JobState) => jobs.filter((j) => j.state === state).length;
@@ -321,7 +327,7 @@ export async function batchStatus(queue: Queue<SeriesJobData, SeriesJobResult>, 
     ...(batch.queries ? { queries: batch.queries } : {}),
     // A record written before the counts were kept lists every error: they count themselves.
     ...(batch.errors ? { errors: batch.errors, ...CodeSample.of(batch.errors, batch).counted() } : {}),
-    ...(batch.errorsFile !== undefined ? { errorsFile: batch.errorsFile } : {}),
+    ...(batch.errorsFile !== undefined ? { errorsFile: batch.errorsFile } : joinedList ? { errorsFile: path.join(batch.outDir, ERRORS_FILE) } : {}),
   };
   return { status, results, failedJobSeries, studies };
 }
@@ -338,7 +344,7 @@ function finishedSeries(series: readonly SeriesReport[]): PacsSeriesProgress[] {
 }
 
 /** A failed PACS job's study as `denoise` reports a failed study: the series of it that finished, the job's error. */
-function failedStudy(entry: BatchJobEntry, query: string | undefined, finished: readonly SeriesReport[], error: PacsStudyReport['errors'][number]): PacsStudyReport {
+function failedStudy(entry: BatchJobEntry, query: string | undefined, finished: readonly SeriesReport[], error: PacsStudyReport['errors'][number], counted: ErrorCounts | null = null): PacsStudyReport {
   return {
     source: entry.source!,
     studyInstanceUid: entry.studyInstanceUid ?? '',
@@ -346,6 +352,7 @@ function failedStudy(entry: BatchJobEntry, query: string | undefined, finished: 
     outcome: 'failed',
     series: [...new Set(finished.map((s) => s.input.seriesInstanceUid))],
     errors: [error],
+    ...(counted ?? {}),
   };
 }
 

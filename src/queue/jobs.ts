@@ -14,7 +14,7 @@
 import type { SkippedSeries } from '../pipeline/not-denoised.js';
 import type { PacsQueryReport, PacsStudyReport, QueriedStudy } from '../pipeline/pacs-studies.js';
 import type { DenoiseOptions, DenoiseReport, SeriesReport } from '../pipeline/types.js';
-import { CodeSample } from '../util/code-sample.js';
+import { CodeSample, type ErrorCounts } from '../util/code-sample.js';
 import { toolkitIdentity } from '../util/toolkit.js';
 
 export const QUEUE_NAME = 'denoise';
@@ -107,6 +107,11 @@ export interface JobProgress {
   readonly slicesTotal: number;
   readonly series?: PacsSeriesProgress[];
   readonly finished?: SeriesReport[];
+  /** After an attempt that failed: every error its study met, each unreadable instance one (its entry's counts). */
+  readonly errorCount?: number;
+  readonly errorsByCode?: Record<string, number>;
+  /** After an attempt that failed: the entries of its job's list of unreadable instances (./job-error-lists.ts). */
+  readonly unreadable?: number;
 }
 
 /** What a finished job returns (BullMQ keeps it as the job's return value). */
@@ -193,6 +198,15 @@ export interface JobStatus extends BatchJobEntry {
    * `skipped` and `notPulled`). Absent when the study was pulled.
    */
   readonly skipped?: true;
+  /**
+   * A failed PACS job: every error its study met in its last attempt, each unreadable instance
+   * one (as `denoise` counts a study's errors), of which `error` is the first; the unreadable
+   * instances are all in the batch's unreadable.tsv (`errorsFile`). Absent for other jobs, and for
+   * a job that failed before its study was run (its one `error`).
+   */
+  readonly errorCount?: number;
+  /** `errorCount` by code; with it. */
+  readonly errorsByCode?: Record<string, number>;
 }
 
 export interface BatchStatus {
@@ -221,7 +235,12 @@ export interface BatchStatus {
   readonly errorCount?: number;
   /** With `errors`: `errorCount` by code. */
   readonly errorsByCode?: Record<string, number>;
-  /** As in the batch record: the whole list of the files the submission could not read; absent when none. */
+  /**
+   * As in the batch record: the whole list of the files the submission could not read; absent
+   * when none. A PACS batch's: `<outDir>/unreadable.tsv`, the unreadable instances its workers met,
+   * joined from the jobs' lists as their attempts end (./job-error-lists.ts), named while a job
+   * that has not completed holds a list.
+   */
   readonly errorsFile?: string;
 }
 
@@ -250,7 +269,12 @@ export function batchReport(
   // The submission's errors are a sample (its counts are the status'); each failed job's is listed.
   const errors = CodeSample.of(scanErrors, status.errors !== undefined ? status : undefined);
   for (const job of status.jobs) {
-    if (job.error) errors.keep({ path: job.error.path, code: job.error.code, message: job.error.message });
+    if (!job.error) continue;
+    const error = { path: job.error.path, code: job.error.code, message: job.error.message };
+    errors.keep(error);
+    // A failed PACS job's study counted whole (each unreadable instance its list holds), its first error listed.
+    const rest = job.errorCount !== undefined && job.errorsByCode ? otherErrors(error, { errorCount: job.errorCount, errorsByCode: job.errorsByCode }) : null;
+    if (rest) errors.absorb([], rest);
   }
   const pacs = status.jobs.some((j) => j.source !== undefined);
   return {
@@ -262,6 +286,15 @@ export function batchReport(
     ...(skipped.length > 0 ? { skipped: [...skipped] } : {}),
     ...(pacs ? { studies: [...studies], queries: status.queries ?? [] } : {}),
   };
+}
+
+/** `counts` less `error`, which they count; null when they do not count it (then `error` alone counts). */
+function otherErrors(error: { readonly code: string }, counts: ErrorCounts): ErrorCounts | null {
+  const ofCode = counts.errorsByCode[error.code] ?? 0;
+  if (ofCode < 1 || counts.errorCount < 1) return null;
+  const errorsByCode = { ...counts.errorsByCode, [error.code]: ofCode - 1 };
+  if (errorsByCode[error.code] === 0) delete errorsByCode[error.code];
+  return { errorCount: counts.errorCount - 1, errorsByCode };
 }
 
 export const batchKey = (id: string): string => `${QUEUE_PREFIX}:batch:${id}`;

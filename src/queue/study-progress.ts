@@ -4,6 +4,7 @@
  * failed, the series of the study that it finished.
  */
 import type { DenoiseProgress, SeriesReport } from '../pipeline/types.js';
+import type { ErrorCounts } from '../util/code-sample.js';
 import type { JobProgress, PacsSeriesProgress } from './jobs.js';
 
 export interface StudyProgress {
@@ -13,18 +14,21 @@ export interface StudyProgress {
   progress(event: DenoiseProgress): void;
   /**
    * The attempt failed having finished `finished` (the study's series reported done): only those
-   * stay counted. Resolves once the progress is written.
+   * stay counted; with the study's errors counted (`errors`) and the entries of its list of
+   * unreadable instances (`unreadable`). Resolves once the progress is written.
    */
-  failed(finished: readonly SeriesReport[]): Promise<void>;
+  failed(finished: readonly SeriesReport[], errors?: ErrorCounts, unreadable?: number): Promise<void>;
 }
 
 export function studyProgress(write: (progress: JobProgress) => Promise<void>): StudyProgress {
   let series: PacsSeriesProgress[] = [];
-  const current = (finished?: SeriesReport[]): JobProgress => ({
+  const current = (finished?: SeriesReport[], errors?: ErrorCounts, unreadable?: number): JobProgress => ({
     slicesDone: series.reduce((n, s) => n + s.slicesDone, 0),
     slicesTotal: series.reduce((n, s) => n + s.slices, 0),
     series,
     ...(finished ? { finished } : {}),
+    ...(errors ? { errorCount: errors.errorCount, errorsByCode: errors.errorsByCode } : {}),
+    ...(unreadable !== undefined ? { unreadable } : {}),
   });
   const send = () => {
     write(current()).catch(() => {});
@@ -40,12 +44,12 @@ export function studyProgress(write: (progress: JobProgress) => Promise<void>): 
       series = series.map((s, i) => (i === event.seriesIndex ? { ...s, slicesDone: Math.min(event.slicesDone, s.slices) } : s));
       send();
     },
-    async failed(finished) {
+    async failed(finished, errors, unreadable) {
       // A series whose last slice was written but that then failed (its completion marker, its
       // store) is not among the finished ones: it does not count.
       const done = new Set(finished.map((s) => s.input.seriesInstanceUid));
       series = series.map((s) => (s.slicesDone === s.slices && done.has(s.seriesInstanceUid) ? s : { ...s, slicesDone: 0 }));
-      await write(current([...finished])).catch(() => {});
+      await write(current([...finished], errors, unreadable)).catch(() => {});
     },
   };
 }

@@ -23,8 +23,9 @@ import type { DenoiseOptions } from '../pipeline/types.js';
 import type { DeviceRequest } from '../runtime/index.js';
 import { closeUnready, connectionOptions, whenReachable, type RedisTarget } from './connection.js';
 import { studyProgress, type StudyProgress } from './study-progress.js';
-import { writeJobErrorList } from './job-error-lists.js';
+import { jobErrorListPath, joinBatchErrorLists, writeJobErrorList } from './job-error-lists.js';
 import { ErrorListFile } from '../util/error-list-file.js';
+import { CodeSample } from '../util/code-sample.js';
 import { QUEUE_NAME, QUEUE_PREFIX, cancelKey, encodeFailure, type JobProgress, type PacsJobSource, type SeriesJobData, type SeriesJobResult } from './jobs.js';
 
 export interface WorkerOptions {
@@ -233,7 +234,7 @@ async function runJob(
     },
   };
   try {
-    const result = data.pacs && study ? await runPacsJob(data.pacs, pipeline, options, study, job.id) : await runSeriesJob(data, pipeline);
+    const result = data.pacs && study ? await runPacsJob(data.batchId, data.pacs, pipeline, options, study, job.id) : await runSeriesJob(data, pipeline);
     const series = 'study' in result ? result.series : [result];
     const seconds = Math.round((performance.now() - started) / 10) / 100;
     const dirs = series.map((s) => `${s.output.dir}${s.skipped ? ' (already complete)' : ''}`);
@@ -276,9 +277,12 @@ async function runSeriesJob(data: SeriesJobData, pipeline: DenoiseOptions): Prom
  * One PACS study (or series), as `denoise` runs each study of several: pulled into this worker's
  * pull folder, denoised into the batch's folder, stored with --stow / --store where the batch gave
  * them. A study with an error fails the job with its first error (retried as any job is; a retry
- * skips the series already finished); the series it finished are kept in the job's progress.
+ * skips the series already finished); the series it finished and the study's error counts are
+ * kept in the job's progress. Every unreadable instance the attempt met is its job's list in the
+ * batch's folder, and the batch's lists are joined into its unreadable.tsv when the attempt ends
+ * (./job-error-lists.ts).
  */
-async function runPacsJob(pacs: PacsJobSource, pipeline: DenoiseOptions, options: WorkerOptions, study: StudyProgress, jobId: string | undefined): Promise<SeriesJobResult> {
+async function runPacsJob(batchId: string, pacs: PacsJobSource, pipeline: DenoiseOptions, options: WorkerOptions, study: StudyProgress, jobId: string | undefined): Promise<SeriesJobResult> {
   if (isDimseUrl(pacs.source) && !options.dimse) throw new LowdoseError('E_USAGE', `${pacs.source}: this worker was started without DIMSE client options`);
   // Every unreadable instance of the study, for the batch's unreadable.tsv (./job-error-lists.ts).
   const unreadable = ErrorListFile.open();
@@ -286,7 +290,12 @@ async function runPacsJob(pacs: PacsJobSource, pipeline: DenoiseOptions, options
     return await runPacsStudyJob(pacs, pipeline, options, study, unreadable);
   } finally {
     try {
-      if (jobId !== undefined) await writeJobErrorList(unreadable, pipeline.outDir, jobId);
+      if (jobId !== undefined && (await writeJobErrorList(unreadable, pipeline.outDir, jobId))) {
+        // The job's list is in the batch's folder whatever happens here: batch --wait joins it too.
+        await joinBatchErrorLists(pipeline.outDir, batchId).catch((error: unknown) => {
+          options.log?.(`job ${jobId}: the batch's unreadable.tsv was not joined (${error instanceof Error ? error.message : String(error)}); its list is ${jobErrorListPath(pipeline.outDir, jobId)}`);
+        });
+      }
     } finally {
       await unreadable.discard();
     }
@@ -310,8 +319,8 @@ async function runPacsStudyJob(pacs: PacsJobSource, pipeline: DenoiseOptions, op
   );
   const first = entry.errors[0];
   if (first) {
-    // The series that finished stay in the job's progress for the batch's report.json.
-    await study.failed(series);
+    // The series that finished and the study's error counts stay in the job's progress for the batch's status and report.json.
+    await study.failed(series, { errorCount: entry.errorCount ?? entry.errors.length, errorsByCode: entry.errorsByCode ?? CodeSample.of(entry.errors).byCode() }, unreadable.count);
     throw asError(first);
   }
   return { study: entry, series };

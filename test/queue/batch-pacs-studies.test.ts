@@ -174,7 +174,7 @@ describe.skipIf(!installed || !hasRedis)('batch over PACS studies (Orthanc, Redi
     // Every study of the batch is in `studies`: the missing one as failed, with its job's error.
     expect(result.report.studies).toEqual([
       expect.objectContaining({ source: `${pacs}/${study.A}`, studyInstanceUid: study.A, outcome: 'done' }),
-      { source: missing, studyInstanceUid: '1.2.3.4.5.6.7', outcome: 'failed', series: [], errors: result.report.errors },
+      { source: missing, studyInstanceUid: '1.2.3.4.5.6.7', outcome: 'failed', series: [], errors: result.report.errors, errorCount: 1, errorsByCode: { E_NOT_FOUND: 1 } },
     ]);
     expect(result.report.series).toHaveLength(1);
     expect(result.report.series[0]!.output.files).toHaveLength(3);
@@ -221,7 +221,7 @@ describe.skipIf(!installed || !hasRedis)('batch over PACS studies (Orthanc, Redi
     expect(result.report.errors).toEqual([expect.objectContaining({ code: 'E_EXISTS' })]);
     // The failed study is in `studies` with its outcome, the series of it that finished and its error.
     expect(result.report.studies).toEqual([
-      { source: `${pacs}/${study.D}`, studyInstanceUid: study.D, outcome: 'failed', series: [seriesD.D1], errors: result.report.errors },
+      { source: `${pacs}/${study.D}`, studyInstanceUid: study.D, outcome: 'failed', series: [seriesD.D1], errors: result.report.errors, errorCount: 1, errorsByCode: { E_EXISTS: 1 } },
     ]);
     const written = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8')) as BatchWaitResult['report'];
     // (report.json also lists what earlier runs left finished in -o: D2 made by the bilateral run.)
@@ -247,7 +247,7 @@ describe.skipIf(!installed || !hasRedis)('batch over PACS studies (Orthanc, Redi
     const out = path.join(dir, 'unreadable-study');
     const run = await runCli('batch', `${pacs}/${studyE}`, '-o', out, '--redis', redis.url, '--method', 'gaussian', '--attempts', '1', '--wait', '--no-progress', '--json');
     expect(run.code, `${run.stderr}\n${worker.stderr()}`).toBe(1);
-    const result = JSON.parse(run.stdout) as BatchWaitResult & { report: { errorsFile?: string } };
+    const result = JSON.parse(run.stdout) as BatchWaitResult & { report: { errorsFile?: string; errorCount?: number } };
     expect(result.status.jobs).toEqual([expect.objectContaining({ state: 'failed', error: expect.objectContaining({ code: 'E_TRUNCATED' }) })]);
     const file = path.join(out, ERRORS_FILE);
     expect(result.report.errorsFile).toBe(file);
@@ -258,6 +258,9 @@ describe.skipIf(!installed || !hasRedis)('batch over PACS studies (Orthanc, Redi
       ['E_TRUNCATED', `${stored[2]!['SOPInstanceUID']}.dcm`],
     ]);
     for (const [i, e] of listed.entries()) expect(e.message).toContain(`instance ${stored[i * 2]!['SOPInstanceUID']} of ${pacs}/${studyE}/${seriesE}: `);
+    // The counts agree with the list: each unreadable instance is one error, the job's the first of them.
+    expect(result.status.jobs[0]).toMatchObject({ errorCount: 2, errorsByCode: { E_TRUNCATED: 2 } });
+    expect(result.report).toMatchObject({ errorCount: 2, errorsByCode: { E_TRUNCATED: 2 } });
   }, 240_000);
 
   it('a worker with --move-port pulls its dimse:// jobs with C-MOVE to its storage SCP on that port; with --concurrency 2 both jobs complete, their C-MOVEs taking the port in turn', async () => {

@@ -13,11 +13,11 @@ import { checkStudyQueries } from '../../pipeline/pacs-studies.js';
 import { namedStudies, type StudyIdentifiers } from '../../pipeline/studies-file.js';
 import { collect } from '../repeatable-options.js';
 import { batchStatus, cancelBatch, followBatch, openQueue, submitBatch, submitPacsBatch, type Submitted } from '../../queue/batch.js';
-import { joinJobErrorLists } from '../../queue/job-error-lists.js';
+import { joinBatchErrorLists } from '../../queue/job-error-lists.js';
 import type { PacsQueryReport } from '../../pipeline/pacs-studies.js';
 import type { StudyKeys } from '../../util/remote-series.js';
 import { withoutUndefined } from '../../util/defined.js';
-import { errorsLeftOutLine, type ErrorCounts } from '../../util/code-sample.js';
+import { countsByCodeText, errorsLeftOutLine, type ErrorCounts } from '../../util/code-sample.js';
 import { addDicomwebOptions, dicomwebClientOptions, type DicomwebCliOptions } from '../dicomweb-options.js';
 import { addDimseOptions, dimseClientOptions, type DimseCliOptions } from '../dimse-options.js';
 import { checkPacsOptionScope, checkStoreTargets } from '../pacs-option-scope.js';
@@ -118,8 +118,8 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
               })),
             }
           : await submitBatch(queue, paths, submitOptions);
-        // The series not queued, as denoise's JSON lists them (absent when none).
-        const skippedField = { ...(errorsFile ? { errorsFile } : {}), ...(skipped ? { skipped } : {}), ...(queries ? { queries } : {}) };
+        // The series not queued, as denoise's JSON lists them (absent when none); a PACS batch's queries and --skip-by-uid.
+        const skippedField = { ...(errorsFile ? { errorsFile } : {}), ...(skipped ? { skipped } : {}), ...(queries ? { queries } : {}), ...(pacs && opts.skipByUid ? { skipByUid: true } : {}) };
         // Listening before the batch id is shown: an interrupt from then on is this wait's to handle.
         const stop = opts.wait ? stopOnSignal(`waiting for batch ${batch.id}`, (message) => out.info(message), 'the batch goes on, it is read once more and reported') : null;
         const interrupt = stop ? { get signal() { return stop.received; }, sleep: stop.sleep } : null;
@@ -152,8 +152,8 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
           setExitCode(SIGNAL_EXIT[stop!.received!]);
           return;
         }
-        // A PACS batch's unreadable instances are its workers' to meet: their lists, joined (./job-error-lists.ts).
-        const joined = pacs ? await joinJobErrorLists(batch.outDir, snapshot.status.jobs.map((j) => j.id)) : null;
+        // A PACS batch's unreadable instances are its workers' to meet: their lists, joined once more (./job-error-lists.ts).
+        const joined = pacs ? await joinBatchErrorLists(batch.outDir, batch.id) : null;
         const status = joined ? { ...snapshot.status, errorsFile: joined } : snapshot.status;
         const report = batchReport(snapshot.results, status, errors, skipped, snapshot.failedJobSeries, snapshot.studies);
         await writeReport(batch.outDir, report);
@@ -267,11 +267,15 @@ function humanStatus(status: BatchStatus): string {
     // A PACS job's study, once its worker listed the series: its series and slices finished.
     const study = job.seriesCount !== undefined ? `${job.seriesDone ?? 0}/${job.seriesCount} series (${job.modality}), ${job.slicesDone}/${job.slices} slices finished` : null;
     const what = `  ${job.id} ${job.source ?? `${job.modality} ${job.seriesInstanceUid}`}`;
-    if (job.error) lines.push(`${what}: failed after ${job.attempts} attempt(s): ${job.error.message} [${job.error.code}]${study ? `; ${study}` : ''}`);
+    // A failed PACS job's study counted whole: its error is the first of them.
+    const counted = job.errorCount !== undefined && job.errorCount > 1 && job.errorsByCode ? `; ${job.errorCount} errors in the study (${countsByCodeText(job.errorsByCode)})` : '';
+    if (job.error) lines.push(`${what}: failed after ${job.attempts} attempt(s): ${job.error.message} [${job.error.code}]${counted}${study ? `; ${study}` : ''}`);
     else if (study && job.state !== 'completed') lines.push(`${what}: ${job.state}, ${study}`);
   }
   const notPulled = status.jobs.filter((j) => j.skipped).length;
   if (notPulled > 0) lines.push(`  ${notPulled} PACS stud${notPulled === 1 ? 'y' : 'ies'} not pulled (--skip-by-uid): every series finished in -o with the PACS's SOP Instance UIDs`);
+  // A PACS batch's unreadable instances, joined from its workers' lists.
+  if (status.errorsFile !== undefined && status.jobs.some((j) => j.source !== undefined)) lines.push(`  every unreadable instance the workers met: ${status.errorsFile}`);
   // The submission's errors (files that are not readable DICOM, a query naming a study that listed none).
   lines.push(...errorLines(status.errors ?? [], status));
   return lines.join('\n');
