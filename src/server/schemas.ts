@@ -287,6 +287,15 @@ export const comparisonSummary = Type.Object({
    * map, not "nothing flagged" ("incomplete hallucination map: 3 of 7 slices; ..."). Added later.
    */
   hallucinationIncomplete: Type.Optional(orNull(outputIncomplete)),
+  /**
+   * Present (not null) when the denoised series is a time point or gate of a dynamic or gated PET
+   * acquisition lowdose wrote (its files name a completion marker) and frames its files declare
+   * (NumberOfTimeSlices, or NumberOfRRIntervals x NumberOfTimeSlots) are not read at all: `frames`
+   * read of the `expected`, the `missing` tags (`t03`), `message` in words ("incomplete acquisition:
+   * 2 of 3 time points; t02 is missing whole ..."). Each frame read is judged whole on its own
+   * (`incomplete`); its series means are not refused. Added later: absent from older servers.
+   */
+  acquisitionIncomplete: Type.Optional(orNull(Type.Object({ frames: Type.Integer(), expected: Type.Integer(), missing: Type.Array(Type.String()), message: Type.String() }))),
 });
 
 const indexList = Type.Array(Type.Integer());

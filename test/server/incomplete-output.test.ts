@@ -261,5 +261,34 @@ describe.skipIf(!hasPydicom)('a time point of a dynamic PET acquisition', () => 
     const { frames, listed } = await judged('dynamic-server-short');
     expect(frames).toEqual([['t01', null], ['t02', 1], ['t03', null]]);
     expect(listed.find((c) => c.incomplete)!.incomplete!.message).toContain('has no .lowdose-complete-t02.json, the completion marker lowdose denoise writes once the series is finished, and its files say this time point or gate has 2 files: 1 is here');
+    // Every frame there: the acquisition is whole.
+    for (const c of (await judged('dynamic-server-whole')).listed) expect(c.acquisitionIncomplete).toBeNull();
+  });
+
+  it('missing a whole time point (stored or copied without its files) is flagged on every other time point, each of which stays whole on its own', async () => {
+    const data = path.join(root, 'dynamic-lost-frame');
+    makePetTiming(path.join(data, 'source'));
+    const run = path.join(root, 'dynamic-lost-frame-run');
+    await denoisePaths([path.join(data, 'source', 'dynamic')], { outDir: run, method: 'gaussian' });
+    const dir = seriesFolderIn(run);
+    const copy = path.join(data, 'copied', path.basename(dir));
+    cpSync(dir, copy, { recursive: true });
+    // As a PACS gives it back without time point 2: no marker, none of its files.
+    for (const f of readdirSync(copy).filter((f) => f.startsWith('.lowdose-complete') || f.startsWith('t02-'))) unlinkSync(path.join(copy, f));
+    const app = await serverOver(path.join(root, 'dynamic-lost-frame-server'), data);
+    apps.push(app);
+    const listed = await listedComparisons(app);
+    expect(listed).toHaveLength(2);
+    for (const c of listed) {
+      expect(c.incomplete).toBeNull();
+      expect(c.acquisitionIncomplete).toMatchObject({ frames: 2, expected: 3, missing: ['t02'] });
+      expect(c.acquisitionIncomplete!.message).toBe(
+        'incomplete acquisition: 2 of 3 time points; t02 is missing whole (its files say the acquisition has 3 time points, NumberOfTimeSlices): ' +
+          'the run was stopped or failed before writing it, or files were lost copying or storing the series. Each time point read is whole on its own; ' +
+          'a rerun of lowdose denoise into the same -o writes the missing ones',
+      );
+      // Each time point read is whole: its series means are given.
+      expect((await app.inject({ url: `/api/comparisons/${c.id}/metrics` })).statusCode).toBe(200);
+    }
   });
 });

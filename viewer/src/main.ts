@@ -452,7 +452,9 @@ function runWarnings(view: View): Array<{ code: string; message: string }> {
 /**
  * Each method whose denoised series its run did not finish (the comparison's `incomplete`), and the
  * uncertainty series and hallucination map shown with it when theirs did not (`uncertaintyIncomplete`,
- * `hallucinationIncomplete`: a slice they lack has no overlay, which is not "nothing flagged"):
+ * `hallucinationIncomplete`: a slice they lack has no overlay, which is not "nothing flagged"), and
+ * each method whose denoised time point or gate is one of an acquisition lacking whole frames
+ * (`acquisitionIncomplete`):
  * first in the bar, as E_OUTPUT_INCOMPLETE.
  */
 function incompleteOutputs(view: View): Array<{ code: string; message: string }> {
@@ -460,7 +462,7 @@ function incompleteOutputs(view: View): Array<{ code: string; message: string }>
     incomplete ? [{ code: 'E_OUTPUT_INCOMPLETE', message: `${c.description || c.denoised}: ${incomplete.message}` }] : [];
   const shown = view.comparison;
   return [
-    ...view.methods.flatMap((m) => line(m.comparison, m.comparison.incomplete)),
+    ...view.methods.flatMap((m) => [...line(m.comparison, m.comparison.incomplete), ...line(m.comparison, m.comparison.acquisitionIncomplete)]),
     ...(shown && view.uncertainty ? line(shown, shown.uncertaintyIncomplete) : []),
     ...(shown && view.hallucination ? line(shown, shown.hallucinationIncomplete) : []),
   ];

@@ -25,7 +25,7 @@ import type {
   StudySummary,
 } from '../api-types.js';
 import { revisionOf, shortId } from '../ids.js';
-import { seriesIncomplete, type OutputIncomplete } from './output-completion.js';
+import { acquisitionIncomplete, seriesIncomplete, type AcquisitionIncomplete, type OutputIncomplete } from './output-completion.js';
 import { pairSeries, type ComparisonDraft, type IndexedSeries } from './pairing.js';
 import { readReportLinks, type ReportLink } from './reports.js';
 import { readSeriesFacts, type SeriesFacts } from './series-facts.js';
@@ -47,6 +47,8 @@ export interface IndexedComparison extends ComparisonDraft {
   readonly uncertaintyIncomplete: OutputIncomplete | null;
   /** The hallucination map is not a finished run's output; null when it is, is not judged, or there is none. */
   readonly hallucinationIncomplete: OutputIncomplete | null;
+  /** The denoised series is a frame of an output acquisition that lacks whole frames its files declare; null otherwise. */
+  readonly acquisitionIncomplete: AcquisitionIncomplete | null;
 }
 
 interface Snapshot {
@@ -246,6 +248,13 @@ export class DataIndex {
     this.indexed = new Map(indexed.map((s) => [s.series.key, s]));
     const links = [...contents.reports.values()].flat();
     const { roles, comparisons: drafts } = pairSeries(indexed, links);
+    // The frames read of each dynamic or gated acquisition (./output-completion.ts acquisitionIncomplete).
+    const framesRead = new Map<string, Set<number>>();
+    for (const s of indexed) {
+      const ref = s.series.petFrame;
+      if (ref) framesRead.set(ref.acquisitionKey, (framesRead.get(ref.acquisitionKey) ?? new Set()).add(ref.frame));
+    }
+    const framesOf = (s: IndexedSeries) => (s.series.petFrame ? (framesRead.get(s.series.petFrame.acquisitionKey) ?? new Set<number>()) : null);
     const comparisons = new Map<string, IndexedComparison>();
     for (const draft of drafts) {
       const id = shortId('comparison', draft.denoised.series.key);
@@ -254,6 +263,8 @@ export class DataIndex {
         const incomplete = await seriesIncomplete(draft.denoised, draft.lowDose, 'denoised');
         const uncertaintyIncomplete = draft.uncertainty ? await seriesIncomplete(draft.uncertainty, draft.lowDose, 'uncertainty') : null;
         const hallucinationIncomplete = draft.hallucination ? await seriesIncomplete(draft.hallucination, draft.lowDose, 'hallucination') : null;
+        const denoisedFrames = framesOf(draft.denoised);
+        const acquisition = denoisedFrames ? acquisitionIncomplete(draft.denoised, denoisedFrames, framesOf(draft.lowDose)) : null;
         comparisons.set(id, {
           ...draft,
           id,
@@ -263,6 +274,7 @@ export class DataIndex {
           incomplete,
           uncertaintyIncomplete,
           hallucinationIncomplete,
+          acquisitionIncomplete: acquisition,
         });
       }
     }
@@ -448,6 +460,7 @@ function comparisonSummary(c: IndexedComparison): ComparisonSummary {
     incomplete: c.incomplete,
     uncertaintyIncomplete: c.uncertaintyIncomplete,
     hallucinationIncomplete: c.hallucinationIncomplete,
+    acquisitionIncomplete: c.acquisitionIncomplete ? { ...c.acquisitionIncomplete, missing: [...c.acquisitionIncomplete.missing] } : null,
   };
 }
 

@@ -90,6 +90,52 @@ export async function seriesIncomplete(series: IndexedSeries, lowDose: IndexedSe
   };
 }
 
+/** A lowdose output acquisition (dynamic or gated PET) without some of the frames its files declare. */
+export interface AcquisitionIncomplete {
+  /** Frames of the acquisition read (its SeriesInstanceUID's time points or gates). */
+  readonly frames: number;
+  /** Frames its files declare (NumberOfTimeSlices, or NumberOfRRIntervals x NumberOfTimeSlots). */
+  readonly expected: number;
+  /** The tags of the frames not read (`t03`, `g02`). */
+  readonly missing: readonly string[];
+  readonly message: string;
+}
+
+/**
+ * Whether the acquisition `series` (a time point or gate of a lowdose output whose files name a
+ * completion marker) is a frame of lacks whole frames its files declare. Each frame's files state
+ * only that frame's count (`frame of 2 files`), so a time point missing whole (a run stopped before
+ * it, its files lost copying or storing the series) leaves every frame read whole by its own count:
+ * the acquisition's frames are told by NumberOfTimeSlices (a gated one's NumberOfRRIntervals x
+ * NumberOfTimeSlots), which every file of it keeps from its source. `framesRead`: the frame numbers
+ * read of its acquisition (its SeriesInstanceUID in one folder); `lowDoseFramesRead`: those of its
+ * low-dose acquisition, to say where that lacks them too. Null when whole, not a frame, or not judged.
+ */
+export function acquisitionIncomplete(series: IndexedSeries, framesRead: ReadonlySet<number>, lowDoseFramesRead: ReadonlySet<number> | null): AcquisitionIncomplete | null {
+  const ref = series.series.petFrame;
+  if (!ref || series.facts.completionMarker === null || !series.facts.provenance) return null;
+  const missingFrames = Array.from({ length: ref.frames }, (_, k) => k + 1).filter((f) => !framesRead.has(f));
+  if (missingFrames.length === 0) return null;
+  const tags = missingFrames.map((frame) => frameTag({ ...ref, frame }));
+  const dynamic = ref.suffix === 't';
+  const unit = dynamic ? 'time points' : 'gates';
+  const declared = dynamic ? 'NumberOfTimeSlices' : 'NumberOfRRIntervals x NumberOfTimeSlots';
+  const listed = tags.length > 8 ? `${tags.slice(0, 8).join(', ')}, ...` : tags.join(', ');
+  const inLowDose = lowDoseFramesRead ? missingFrames.filter((f) => lowDoseFramesRead.has(f)).length : null;
+  const source =
+    inLowDose === null ? '' : inLowDose === missingFrames.length ? '' : inLowDose === 0 ? '; the low-dose acquisition lacks them too' : `; the low-dose acquisition has ${inLowDose} of them`;
+  return {
+    frames: framesRead.size,
+    expected: ref.frames,
+    missing: tags,
+    message:
+      `incomplete acquisition: ${framesRead.size} of ${ref.frames} ${unit}; ${listed} ${tags.length === 1 ? 'is' : 'are'} missing whole ` +
+      `(its files say the acquisition has ${ref.frames} ${unit}, ${declared}): the run was stopped or failed before writing ${tags.length === 1 ? 'it' : 'them'}, ` +
+      `or files were lost copying or storing the series${source}. Each ${dynamic ? 'time point' : 'gate'} read is whole on its own; ` +
+      'a rerun of lowdose denoise into the same -o writes the missing ones',
+  };
+}
+
 /** The folder lies in a denoise `-o`: its report.json, or the run's lock on the folder, is beside it. */
 function writtenByDenoise(dir: string): boolean {
   return existsSync(path.join(path.dirname(dir), 'report.json')) || existsSync(lockPathFor(dir));
