@@ -49,6 +49,8 @@ export const ERROR_CODES = [
   'W_TEST_IS_REFERENCE',
   // a derived file would lose or change the source's geometry: that series is not written
   'E_GEOMETRY_LOST',
+  // a multi-frame PET source's derived classic PET Image could not say what its pixels are decay-corrected to: that series is not written
+  'E_DECAY_CORRECTION_UNKNOWN',
   // a warning: full-dose texture assumed the model card's default dose for an input of unknown dose
   'E_DOSE_UNKNOWN',
   // a warning: full-dose texture asked for at a dose where the model card's measurement says it is not a full-dose scan's texture

@@ -37,6 +37,7 @@ import { dateTimeInFileZone, instantMs, localDateAndTime, offsetText, parseDicom
 import { copySourceAttributes, readCopiedAttributes } from './derived-source.js';
 import { dicomParser, type DataSet } from './dicom-parser.js';
 import type { PetFramePlace } from './derived-pet-series.js';
+import type { EnhancedPetAttributes } from './enhanced-pet-attributes.js';
 import { frameAgent, MAX_ENHANCED_DOSE_MBQ } from './enhanced-pet-suv.js';
 import type { ImageHeader } from './image-header.js';
 import type { ParsedFile } from './parse.js';
@@ -157,20 +158,69 @@ function dateTimeInstant(dataset: DcmDataset, date: string, time: string): numbe
  * is not on it, so no time is written of it nor compared with it.
  */
 function fileClock(dataset: DcmDataset, frameDts: readonly string[], otherDts: readonly string[]): (dt: string) => boolean {
-  if (getString(dataset, 'TimezoneOffsetFromUTC')) return () => true;
+  const clock = frameClock(getString(dataset, 'TimezoneOffsetFromUTC'), frameDts, otherDts);
+  if (clock.adopted !== null) setElement(dataset, 'TimezoneOffsetFromUTC', [clock.adopted]);
+  return clock.onClock;
+}
+
+/** `fileClock` without the data set: the offset the file adopts (null: none) and which DTs are on its clock. */
+function frameClock(zone: string | undefined, frameDts: readonly string[], otherDts: readonly string[]): { adopted: string | null; onClock: (dt: string) => boolean } {
+  if (zone) return { adopted: null, onClock: () => true };
   const offsetOf = (dt: string) => parseDicomDateTime(dt)?.offsetMinutes;
   const read = [...frameDts, ...otherDts].filter((dt) => parseDicomDateTime(dt) !== null);
   const zoned = read.filter((dt) => offsetOf(dt) !== null);
   const frameRead = frameDts.filter((dt) => parseDicomDateTime(dt) !== null);
   const mixed = zoned.length > 0 && zoned.length < read.length;
   const clockZoned = mixed ? frameRead.length > 0 && frameRead.every((dt) => offsetOf(dt) !== null) : zoned.length > 0;
-  const adopted = clockZoned ? offsetOf(frameRead.find((dt) => offsetOf(dt) !== null) ?? zoned[0]!) : null;
-  if (adopted !== null && adopted !== undefined) setElement(dataset, 'TimezoneOffsetFromUTC', [offsetText(adopted)]);
-  if (!mixed) return () => true;
-  return (dt: string) => {
-    const offset = offsetOf(dt);
-    return offset !== undefined && (offset !== null) === clockZoned;
+  const offset = clockZoned ? offsetOf(frameRead.find((dt) => offsetOf(dt) !== null) ?? zoned[0]!) : null;
+  const adopted = offset !== null && offset !== undefined ? offsetText(offset) : null;
+  if (!mixed) return { adopted, onClock: () => true };
+  return {
+    adopted,
+    onClock: (dt: string) => {
+      const own = offsetOf(dt);
+      return own !== undefined && (own !== null) === clockZoned;
+    },
   };
+}
+
+/** The frame's own Frame Reference and Frame Acquisition DateTimes ('' where absent): what its file's clock is. */
+const frameDateTimes = (ds: DataSet, frame: number) => [frameContentString(ds, frame, FRAME_REFERENCE_DATETIME), frameContentString(ds, frame, FRAME_ACQUISITION_DATETIME)];
+
+/** The DTs of an Enhanced PET source other than the frame's own that its derived file may state. */
+const otherDateTimes = (enhanced: EnhancedPetAttributes) => [enhanced.decayCorrectionDateTime, ...enhanced.agents.map((a) => a.startDateTime)];
+
+/**
+ * Why the classic PET Image of frame `frame` cannot say what its pixels are decay-corrected to
+ * (DecayCorrection (0054,1102), Type 1 in the PET Series Module), or null when it can. An Enhanced
+ * PET source gives it by Decay Corrected (0018,9758): YES with a Decay Correction DateTime on the
+ * file's clock (`fileClock`) is START, NO is NONE; otherwise, and for a Legacy Converted source, the
+ * source's classic DecayCorrection where it carries one. With none of these no value would be true
+ * (START names a reference the file cannot place, NONE and ADMIN say something else), so the
+ * derived series is refused rather than written without it (./write-derived.ts).
+ */
+export function decayCorrectionProblem(header: ImageHeader, parsed: ParsedFile, frame: number): string | null {
+  const pet = header.pet;
+  if (!pet) return null;
+  const enhanced = header.sopClassUid === ENHANCED_PET_IMAGE ? pet.EnhancedPet : undefined;
+  const classic = (pet.LegacyFrames?.[frame] ?? pet).DecayCorrection.trim();
+  if (classic !== '') return null;
+  if (!enhanced) return `frame ${frame + 1} has no DecayCorrection (0054,1102) among its converted attributes`;
+  if (enhanced.decayCorrected === 'NO') return null;
+  const dt = enhanced.decayCorrectionDateTime;
+  const clock = frameClock(pet.TimezoneOffsetFromUTC || undefined, frameDateTimes(parsed.dataSet, frame), otherDateTimes(enhanced));
+  const zone = clock.adopted ?? (pet.TimezoneOffsetFromUTC || undefined);
+  if (enhanced.decayCorrected === 'YES' && dt !== '' && clock.onClock(dt) && localDateAndTime(dt, zone) !== null) return null;
+  const why =
+    enhanced.decayCorrected !== 'YES'
+      ? `Decay Corrected (0018,9758) is ${enhanced.decayCorrected === '' ? 'missing' : enhanced.decayCorrected}`
+      : dt === ''
+        ? 'Decay Corrected (0018,9758) is YES but the Decay Correction DateTime (0018,9701) is missing'
+        : !clock.onClock(dt)
+          ? `Decay Corrected (0018,9758) is YES but the Decay Correction DateTime (0018,9701) "${dt}" cannot be put on the clock of frame ${frame + 1}'s ` +
+            'Frame Reference / Acquisition DateTimes (some of the DTs carry a UTC offset and others do not, and the file has no Timezone Offset From UTC (0008,0201))'
+          : `Decay Corrected (0018,9758) is YES but the Decay Correction DateTime (0018,9701) "${dt}" is not a readable date and time`;
+  return `${why}, and the file carries no classic DecayCorrection (0054,1102)`;
 }
 
 const radiopharmaceuticalItems = (dataset: DcmDataset) => (getValues(dataset, 'RadiopharmaceuticalInformationSequence') ?? []) as DcmDataset[];
@@ -188,10 +238,7 @@ export function setClassicPetFrameAttributes(dataset: DcmDataset, context: PetFr
   const agent = enhanced ? frameAgent(enhanced.frames[frame]!, enhanced.agents) : undefined;
   // The one clock the file's DA / TM are written on; a DT that is not on it is neither written nor compared.
   const onClock = enhanced
-    ? fileClock(dataset, [frameContentString(ds, frame, FRAME_REFERENCE_DATETIME), frameContentString(ds, frame, FRAME_ACQUISITION_DATETIME)], [
-        enhanced.decayCorrectionDateTime,
-        ...enhanced.agents.map((a) => a.startDateTime),
-      ])
+    ? fileClock(dataset, frameDateTimes(ds, frame), otherDateTimes(enhanced))
     : () => true;
   const placed = (dt: string) => (dt !== '' && onClock(dt) ? dt : '');
   const acquiredAt = placed(frameContentString(ds, frame, FRAME_ACQUISITION_DATETIME));

@@ -14,7 +14,7 @@ import { LowdoseError } from '../errors.js';
 import { makeOutputFolderSync, realPathOrSelf } from '../util/fs.js';
 import { frameNumbers, functionalGroup, getNumber, getNumbers, getStrings, TAG } from './attributes.js';
 import { appendContributingEquipment, DEFAULT_PROCESSING_EQUIPMENT, processingEquipmentItem, statedCountEquipment, type ProcessingEquipment } from './contributing-equipment.js';
-import { dropPhilipsPetFactors, leaveOutRefusedSuvInputs, setClassicPetFrameAttributes } from './derived-pet-frame.js';
+import { decayCorrectionProblem, dropPhilipsPetFactors, leaveOutRefusedSuvInputs, setClassicPetFrameAttributes } from './derived-pet-frame.js';
 import { isMultiFramePet, petPlanFrame, planPetSeries, type PetFramePlace, type PetSeriesPlan } from './derived-pet-series.js';
 import { setClassicPetSuvAttributes } from './derived-pet-suv.js';
 import { copySourceAttributes, readCopiedAttributes } from './derived-source.js';
@@ -287,7 +287,8 @@ function plannedSeriesWords(place: PetFramePlace): string {
  * planned over every frame of `source` in every file (./derived-pet-series.ts), keyed by slice
  * index; null for any other source (a series of one single-frame file per slice whose first file is
  * not multi-frame PET is taken as classic on that file alone). Each file of a multi-frame source is
- * read once here, before any is written.
+ * read once here, before any is written; a frame whose classic file could not say what its pixels
+ * are decay-corrected to fails the series here (E_DECAY_CORRECTION_UNKNOWN, `decayCorrectionProblem`).
  */
 function planMultiFramePetSeries(source: Series): PetSeriesPlan | null {
   const byFile = new Map<string, number[]>();
@@ -299,7 +300,19 @@ function planMultiFramePetSeries(source: Series): PetSeriesPlan | null {
   for (const [file, indices] of byFile) {
     const { parsed, header } = readSourceHeader(file);
     if (!isMultiFramePet(header)) continue;
-    for (const index of indices) frames.set(index, petPlanFrame(header, parsed, source.slices[index]!.frame, index, source.slices[index]!.position));
+    for (const index of indices) {
+      const frame = source.slices[index]!.frame;
+      // A classic PET Image must say what its pixels are decay-corrected to; none is made up.
+      const decay = decayCorrectionProblem(header, parsed, frame);
+      if (decay !== null) {
+        throw new LowdoseError(
+          'E_DECAY_CORRECTION_UNKNOWN',
+          `${file}: ${decay}: its classic PET Image could not say what its pixels are decay-corrected to (DecayCorrection, Type 1); series not written`,
+          { path: file },
+        );
+      }
+      frames.set(index, petPlanFrame(header, parsed, frame, index, source.slices[index]!.position));
+    }
   }
   if (frames.size === 0) return null;
   return planPetSeries([...frames.keys()].sort((a, b) => a - b).map((index) => frames.get(index)!), source.orientation);

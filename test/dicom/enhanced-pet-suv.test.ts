@@ -606,6 +606,21 @@ describe.skipIf(!hasPydicom)('SUVbw of Enhanced and Legacy Converted Enhanced PE
     expect(statedCountProblem({ ...series[0]!, slices: series[0]!.slices.slice(1) }, { files: 2, frame: false })).toBe('1 is here, InstanceNumber 1 is missing');
   });
 
+  it('refuses to write a source whose Decay Correction DateTime is off its frames\' clock and that has no classic DecayCorrection: E_DECAY_CORRECTION_UNKNOWN, no file written', async () => {
+    const reason =
+      /no-file-zone-bare\.dcm: Decay Corrected \(0018,9758\) is YES but the Decay Correction DateTime \(0018,9701\) "\d{14}\.\d{6}\+0100" cannot be put on the clock of frame \d's Frame Reference \/ Acquisition DateTimes .*and the file carries no classic DecayCorrection \(0054,1102\).*series not written/;
+    await expect(derive('no-file-zone-bare')).rejects.toMatchObject({ code: 'E_DECAY_CORRECTION_UNKNOWN', message: expect.stringMatching(reason) });
+    expect(existsSync(path.join(dir, 'derived', 'no-file-zone-bare')) ? readdirSync(path.join(dir, 'derived', 'no-file-zone-bare')).filter((f) => f.endsWith('.dcm')) : []).toEqual([]);
+    // denoise: the series is in errors with that reason, no file in its folder.
+    const out = path.join(dir, 'no-file-zone-bare-denoised');
+    const report = await denoisePaths([path.join(dir, 'no-file-zone-bare')], { outDir: out, method: 'gaussian' });
+    expect(report.series).toEqual([]);
+    expect(report.errors.map((e) => e.code)).toEqual(['E_DECAY_CORRECTION_UNKNOWN']);
+    expect(report.errors[0]!.message).toMatch(reason);
+    const written = (await scanPaths([out])).series;
+    expect(written).toEqual([]);
+  });
+
   it('writes no time of a date-time it cannot put on the frames\' clock: no offset assumed for a source with DTs with and without one', async () => {
     const rows = headers((await derive('no-file-zone')).files);
     for (const row of rows) {

@@ -29,6 +29,9 @@ Enhanced PET Isotope Module (in MBq), the units the Real World Value Mapping's (
                         with its own +0100, the Radiopharmaceutical Start DateTime without one (in
                         the file's +0100, PS3.5 6.2): the same SUVbw as enhanced/
   no-file-zone/         as file-zone/ without Timezone Offset From UTC           (refused)
+  no-file-zone-bare/    as no-file-zone/ without the classic DecayCorrection: its Decay Correction
+                        DateTime is off its frames' clock and nothing else says the decay
+                        reference (its derived series refused)
   classic-zoned/        the classic slice, Timezone Offset From UTC +0100, RadiopharmaceuticalStart
                         DateTime 13:17:00+0000 (its 14:17 +0100 in UTC): the classic SUVbw
   classic-no-file-zone/ as classic-zoned/ without Timezone Offset From UTC       (refused)
@@ -302,6 +305,11 @@ e.SOPInstanceUID = generate_uid(entropy_srcs=['lowdose-enhanced-pet-no-file-zone
 e.SeriesInstanceUID = generate_uid(entropy_srcs=['lowdose-enhanced-pet-no-file-zone', 'series'])
 e.file_meta.MediaStorageSOPInstanceUID = e.SOPInstanceUID
 save(e, 'no-file-zone')
+del e.DecayCorrection
+e.SOPInstanceUID = generate_uid(entropy_srcs=['lowdose-enhanced-pet-no-file-zone-bare', 'instance'])
+e.SeriesInstanceUID = generate_uid(entropy_srcs=['lowdose-enhanced-pet-no-file-zone-bare', 'series'])
+e.file_meta.MediaStorageSOPInstanceUID = e.SOPInstanceUID
+save(e, 'no-file-zone-bare')
 
 # --- Classic PET Image: a Radiopharmaceutical Start DateTime with its own offset ----------------
 # classic-zoned/: the file in +0100 (its SeriesTime / AcquisitionTime), the injection 14:17 +0100
