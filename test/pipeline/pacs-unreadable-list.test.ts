@@ -10,7 +10,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERRORS_FILE, parseErrorList } from '../../src/util/error-list-file.js';
 import { runCli } from '../helpers/cli.js';
-import { findOrthanc, freePort, ORTHANC_AET, readInstances, type RunningOrthanc, startOrthanc, uploadAsOtherStudy } from '../helpers/orthanc.js';
+import { copyAsOtherSeries, copyAsOtherStudy } from '../helpers/mutate-dicom.js';
+import { findOrthanc, freePort, ORTHANC_AET, readInstances, type RunningOrthanc, startOrthanc, uploadAsOtherStudy, uploadInstances } from '../helpers/orthanc.js';
 
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
 const CALLING_AET = 'LOWDOSE';
@@ -21,7 +22,8 @@ interface CountedReport {
   errorCount?: number;
   errorsByCode?: Record<string, number>;
   errorsFile?: string;
-  studies?: Array<{ errorCount?: number; errorsByCode?: Record<string, number> }>;
+  studies?: Array<{ errorCount?: number; errorsByCode?: Record<string, number>; errors: unknown[] }>;
+  series?: unknown[];
 }
 
 describe.skipIf(!installed)('unreadable instances of a PACS run, counted and listed whole', () => {
@@ -102,4 +104,36 @@ describe.skipIf(!installed)('unreadable instances of a PACS run, counted and lis
     expect(report).toMatchObject({ errorCount: 1, errorsByCode: { E_TRUNCATED: 1 } });
     expect(listed).toEqual([named(d, `${pacs}/${d.study}/${d.series}`)]);
   });
+
+  it('denoise of two dimse:// studies of 51 unreadable instances each (and one whole series): the run lists 100 of them (the cap is over the run, not per study), counts all 102; each study lists its 51; unreadable.tsv has all 102', async () => {
+    // Each study: 17 series of the 3-slice CT with every instance cut short inside its pixel data, and one whole (denoised).
+    const upload = async (shift: number) => {
+      const cut = Array.from({ length: 17 }, (_, k) => copyAsOtherStudy(copyAsOtherSeries(originals, k + 1), new Set([0, 1, 2]), shift)).flat();
+      const tags = await uploadInstances(orthanc, [...cut, ...copyAsOtherStudy(copyAsOtherSeries(originals, 18), new Set(), shift)]);
+      expect(new Set(tags.map((t) => t['StudyInstanceUID'])).size).toBe(1);
+      expect(new Set(tags.map((t) => t['SOPInstanceUID'])).size).toBe(54);
+      return tags[0]!['StudyInstanceUID']!;
+    };
+    const studies = [await upload(25), await upload(26)];
+    const pacs = `dimse://${ORTHANC_AET}@127.0.0.1:${orthanc.dicomPort}`;
+    const out = path.join(dir, 'out-capped');
+    const run = await runCli('denoise', ...studies.map((s) => `${pacs}/${s}`), '-o', out, '--method', 'gaussian', '--calling-aet', CALLING_AET, '--no-progress', '--json');
+    expect(run.code, run.stderr).toBe(1);
+    const { report, listed } = await readRun(out, run.stdout);
+    expect(report).toMatchObject({ errorCount: 102, errorsByCode: { E_TRUNCATED: 102 } });
+    const truncated = report.errors.filter((e) => e.code === 'E_TRUNCATED');
+    expect(truncated).toHaveLength(100);
+    expect(report.errors).toHaveLength(100);
+    // The first 100 in study order: the first study's 51, then 49 of the second's, as unreadable.tsv lists them.
+    expect(listed).toHaveLength(102);
+    expect(truncated.map((e) => e.path)).toEqual(listed.slice(0, 100).map((e) => e.path));
+    const studyOf = (message: string) => studies.findIndex((s) => message.includes(`of ${pacs}/${s}/`));
+    expect(listed.map((e) => studyOf(e.message))).toEqual([...Array<number>(51).fill(0), ...Array<number>(51).fill(1)]);
+    expect(report.studies).toEqual([
+      expect.objectContaining({ errorCount: 51, errorsByCode: { E_TRUNCATED: 51 } }),
+      expect.objectContaining({ errorCount: 51, errorsByCode: { E_TRUNCATED: 51 } }),
+    ]);
+    expect(report.studies!.map((s) => s.errors.length)).toEqual([51, 51]);
+    expect(report.series).toHaveLength(2);
+  }, 300_000);
 });
