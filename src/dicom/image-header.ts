@@ -20,6 +20,7 @@ import { dicomParser, type DataSet } from './dicom-parser.js';
 import { readEnhancedPetAttributes, type EnhancedPetAttributes } from './enhanced-pet-attributes.js';
 import { checkDeclaredFrames } from './frames.js';
 import type { ParsedFile } from './parse.js';
+import { lowdoseStatedCount } from './read-contributing-equipment.js';
 
 /** Frames larger than this many pixels are refused before anything is allocated. */
 export const MAX_FRAME_PIXELS = 1 << 27;
@@ -114,6 +115,12 @@ export interface ImageHeader extends PixelModule {
   /** ConvolutionKernel (0018,1210) as stored (multiple values keep their backslashes), or null. */
   readonly convolutionKernel: string | null;
   readonly instanceNumber: number | null;
+  /**
+   * How many files the series lowdose wrote this file into has, as the file states it
+   * (SoftwareVersions `series of 7 files numbered 1-7` / `frame of 2 files`,
+   * ./read-contributing-equipment.ts lowdoseStatedCount); null when it states none.
+   */
+  readonly statedCount: { readonly files: number; readonly frame: boolean } | null;
   readonly spacingBetweenSlices: number | null;
   /** RescaleType (0028,1054), e.g. HU or US. */
   readonly rescaleType: string | null;
@@ -322,6 +329,7 @@ export function readImageHeader(parsed: ParsedFile): ImageHeader {
     derivationDescription: getString(ds, TAG.DerivationDescription) ?? '',
     convolutionKernel: getStrings(ds, TAG.ConvolutionKernel).join('\\') || null,
     instanceNumber: instanceNumber !== undefined && Number.isFinite(instanceNumber) ? instanceNumber : null,
+    statedCount: lowdoseStatedCount(ds),
     // Some scanners (GE CT among them) write SpacingBetweenSlices negative for the direction of
     // the stack; its magnitude is the spacing.
     spacingBetweenSlices: positiveLength(

@@ -309,6 +309,7 @@ function buildStack(key: string, stack: Stack, split: string | null, petContext:
       frame: candidate.frame,
       sopInstanceUid: candidate.header.sopInstanceUid,
       instanceNumber: candidate.header.instanceNumber,
+      statedCount: candidate.header.statedCount,
       position,
       location,
       rescaleSlope: geometry.rescaleSlope,

@@ -24,6 +24,11 @@ export interface SliceRef {
   readonly frame: number;
   readonly sopInstanceUid: string;
   readonly instanceNumber: number | null;
+  /**
+   * How many files the lowdose series of this file has, as the file states it (ImageHeader's
+   * statedCount); null when it states none. Absent where the slice was not read from a header.
+   */
+  readonly statedCount?: { readonly files: number; readonly frame: boolean } | null;
   /** ImagePositionPatient of this frame, mm, when the file has it. */
   readonly position: Vec3 | null;
   /** Signed distance along the series' slice normal (mm), or null when positions are missing. */

@@ -78,6 +78,12 @@ export type MarkerProblem =
    * marker, or with one that lists several series' files together (one per radiopharmaceutical).
    */
   | { readonly kind: 'short'; readonly markerPath: string; readonly stated: StatedCount; readonly read: number; readonly detail: string; readonly markerThere: boolean }
+  /**
+   * The files read state different counts of their series (files of different runs mixed under one
+   * SeriesInstanceUID): neither a marker nor any one file's count vouches for them. `largest`: the
+   * largest count stated.
+   */
+  | { readonly kind: 'mixed'; readonly markerPath: string; readonly detail: string; readonly largest: number }
   | { readonly kind: 'unreadable'; readonly markerPath: string }
   | { readonly kind: 'other-series'; readonly markerPath: string }
   | { readonly kind: 'other-files'; readonly markerPath: string; readonly listed: number; readonly read: number };
@@ -95,6 +101,9 @@ export async function namedMarkerProblem(series: Series, name: string, stated: S
   const first = series.slices[0]?.file;
   if (!first) return null;
   const markerPath = path.resolve(path.dirname(first), name);
+  // Files that disagree about their series' count are not one run's series, whatever vouches for the first.
+  const mixed = statedCountDisagreement(series);
+  if (mixed !== null) return { kind: 'mixed', markerPath, ...mixed };
   let text: string;
   try {
     text = await readFile(markerPath, 'utf8');
@@ -148,6 +157,31 @@ export function statedCountProblem(series: Series, stated: StatedCount): string 
   return why.length === 0 ? null : why.join(', ');
 }
 
+/**
+ * Where the files read of `series` state different counts of their series (each file's own
+ * SoftwareVersions `series of 7 files numbered 1-7`, as read with its header; a file stating none
+ * counts as one more kind): in words, `2 files say the series has 9 files numbered 1-9, 5 say 7
+ * files numbered 1-7`, with the largest count stated; null when they agree (or were not read from
+ * their headers).
+ */
+export function statedCountDisagreement(series: Series): { readonly detail: string; readonly largest: number } | null {
+  const files = new Map<string, { count: StatedCount | null; files: Set<string> }>();
+  for (const slice of series.slices) {
+    if (slice.statedCount === undefined) continue;
+    const key = slice.statedCount === null ? 'none' : `${slice.statedCount.frame ? 'f' : 's'}${slice.statedCount.files}`;
+    const entry = files.get(key) ?? { count: slice.statedCount, files: new Set<string>() };
+    entry.files.add(slice.file);
+    files.set(key, entry);
+  }
+  if (files.size <= 1) return null;
+  const kinds = [...files.values()].sort((a, b) => b.files.size - a.files.size);
+  const said = kinds.map(({ count, files: f }) => `${f.size} ${f.size === 1 ? 'says' : 'say'} ${count === null ? 'no count' : statedText(count).replace(/^(the series|this time point or gate) has /, '')}`);
+  return {
+    detail: `its files disagree about how many files the series has (${said.join(', ')}): files of different runs mixed under one SeriesInstanceUID`,
+    largest: Math.max(...kinds.map((k) => k.count?.files ?? 0)),
+  };
+}
+
 /** `1-3, 5, 7-9` */
 function numberRanges(sorted: readonly number[]): string {
   const runs: string[] = [];
@@ -175,6 +209,8 @@ export function markerProblemText(problem: MarkerProblem, command: string): stri
       return problem.markerThere
         ? `its completion marker ${markerPath} lists the files of several series together, and its files say ${statedText(problem.stated)}: ${problem.detail}`
         : `${path.dirname(markerPath)} has no ${path.basename(markerPath)}, the completion marker lowdose ${command} writes once the series is finished, and its files say ${statedText(problem.stated)}: ${problem.detail}`;
+    case 'mixed':
+      return problem.detail;
     case 'unreadable':
       return `its completion marker ${markerPath} cannot be read`;
     case 'other-series':

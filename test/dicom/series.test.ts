@@ -100,6 +100,7 @@ function header(
     derivationDescription: '',
     convolutionKernel: options.kernel ?? null,
     instanceNumber: options.instance ?? null,
+    statedCount: null,
     spacingBetweenSlices: null,
     rescaleType: null,
     units: null,

@@ -186,6 +186,38 @@ describe('a denoised series its run did not finish', () => {
     expect(lost!.message).toContain(`its files say the series has ${SLICES} files numbered 1-${SLICES}: ${SLICES - 1} are here, InstanceNumber 4 is missing`);
   });
 
+  it.skipIf(!hasPydicom)('whose files disagree about the count of their series (files of two runs mixed under one UID): incomplete with or without its marker', async () => {
+    const data = path.join(root, 'mixed-counts');
+    cpSync(path.join(finished, 'low'), path.join(data, 'low'), { recursive: true });
+    const copy = path.join(data, 'copied', path.basename(seriesFolder(finished)));
+    cpSync(seriesFolder(finished), copy, { recursive: true });
+    // Files 3 and 4 as a 9-file run of the same series wrote them (its files 8 and 9 not here):
+    // every file is here, numbered 1-7, and the marker lists all of them.
+    const files = readdirSync(copy).filter((f) => f.endsWith('.dcm')).sort();
+    const restate = [
+      'import pydicom, sys',
+      'for f in sys.argv[1:]:',
+      '    d = pydicom.dcmread(f)',
+      '    item = d.ContributingEquipmentSequence[-1]',
+      "    item.SoftwareVersions = ['series of 9 files numbered 1-9' if v.startswith('series of ') else v for v in item.SoftwareVersions]",
+      '    d.save_as(f)',
+    ].join('\n');
+    const run = spawnSync(PYTHON, ['-c', restate, ...[files[2]!, files[3]!].map((f) => path.join(copy, f))], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    expect(lowdoseStatedCount((await readDicomFile(path.join(copy, files[3]!))).dataSet)).toEqual({ files: 9, frame: false });
+    const said = `its files disagree about how many files the series has (5 say 7 files numbered 1-7, 2 say 9 files numbered 1-9): files of different runs mixed under one SeriesInstanceUID`;
+    // With its marker beside it, which lists exactly these files.
+    const marked = (await only(data)).summary.incomplete;
+    expect(marked).toMatchObject({ slices: SLICES, expected: 9 });
+    expect(marked!.message).toBe(`incomplete output: ${SLICES} of 9 slices; ${said}. A rerun of lowdose denoise into the same -o redoes it`);
+    // Without it: the first file's count alone is not trusted either.
+    unlinkSync(path.join(copy, '.lowdose-complete.json'));
+    const { app, summary } = await only(data);
+    expect(summary.incomplete).toMatchObject({ slices: SLICES, expected: 9 });
+    expect(summary.incomplete!.message).toContain(said);
+    expect((await app.inject({ url: `/api/comparisons/${summary.id}/metrics` })).statusCode).toBe(409);
+  });
+
   it.skipIf(!hasPydicom)('naming its marker but stating no count (written before counts were): incomplete without the marker, as before', async () => {
     const data = path.join(root, 'uncounted-alone');
     cpSync(path.join(finished, 'low'), path.join(data, 'low'), { recursive: true });

@@ -56,11 +56,14 @@ export async function seriesIncomplete(series: IndexedSeries, lowDose: IndexedSe
   let runFolder: string | null;
   let rerun: string;
   let expected = lowDose.series.slices.length;
+  /** Files of more than one run: not a run stopped or failed. */
+  let mixed = false;
   if (named !== null) {
     // Without the marker beside it, the count its files state decides (src/pipeline/output-markers.ts).
     const problem = await namedMarkerProblem(series.series, named, series.facts.statedCount);
     if (problem === null) return null;
     if (problem.kind === 'short') expected = problem.stated.files;
+    if (problem.kind === 'mixed' && problem.largest > 0) expected = problem.largest;
     const metricsMap = path.basename(named) === METRICS_MAP_MARKER;
     const command = metricsMap ? 'metrics --hallucination' : 'denoise';
     runFolder = metricsMap ? null : path.dirname(problem.markerPath);
@@ -68,6 +71,7 @@ export async function seriesIncomplete(series: IndexedSeries, lowDose: IndexedSe
     const atRun = runFolder !== null && writtenByDenoise(runFolder);
     const away = problem.kind === 'absent' ? ' (or the series was copied or pulled from a PACS without it)' : problem.kind === 'short' && !problem.markerThere ? ' (or files were lost copying or storing it)' : '';
     reason = markerProblemText(problem, command) + (atRun ? '' : away);
+    mixed = problem.kind === 'mixed';
     rerun = metricsMap ? 'A rerun of lowdose metrics --hallucination --overwrite redoes it' : 'A rerun of lowdose denoise into the same -o redoes it';
   } else {
     // Named none: an older lowdose's series. Only its denoised series is judged, as it was.
@@ -86,7 +90,9 @@ export async function seriesIncomplete(series: IndexedSeries, lowDose: IndexedSe
     slices,
     expected,
     // The run's own word (an E_CANCELLED one says how to redo it).
-    message: `${WHAT[role]}: ${slices} of ${expected} slices; the run was stopped or failed (${reason})${said ? `; its report.json says: ${said}` : ''}${said?.includes('rerun') ? '' : `. ${rerun}`}`,
+    message: mixed
+      ? `${WHAT[role]}: ${slices} of ${expected} slices; ${reason}. ${rerun}`
+      : `${WHAT[role]}: ${slices} of ${expected} slices; the run was stopped or failed (${reason})${said ? `; its report.json says: ${said}` : ''}${said?.includes('rerun') ? '' : `. ${rerun}`}`,
   };
 }
 
