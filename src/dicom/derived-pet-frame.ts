@@ -296,8 +296,10 @@ export function setClassicPetFrameAttributes(dataset: DcmDataset, context: PetFr
 
   // PET Series / Image: the frame's place among the slices and time slices or gates of its derived
   // series, where the source does not say. An Enhanced source's stray classic copies are not
-  // trusted: its functional groups decide.
-  const derive = enhanced !== undefined;
+  // trusted: its functional groups decide. A Legacy Converted source's converted GATED values are
+  // checked as an Enhanced source's are (./derived-pet-series.ts `convertedCardiacOf`): the plan
+  // decides its Series Type and gated values, GATED only when they hold.
+  const derive = enhanced !== undefined || (pet.LegacyFrames?.[frame]?.SeriesType ?? '').toUpperCase() === 'GATED';
   if (derive || !getValues(dataset, 'SeriesType')?.length) setElement(dataset, 'SeriesType', [place.seriesType, 'IMAGE']);
   const type = (getString(dataset, 'SeriesType') ?? '').toUpperCase();
   if (derive || !getString(dataset, 'NumberOfSlices')) setElement(dataset, 'NumberOfSlices', [String(place.numberOfSlices)]);

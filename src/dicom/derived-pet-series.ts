@@ -49,12 +49,18 @@
  *   Image Index (C.8.9.4.1.9)         ((R-R interval - 1) x Number of Time Slots + time slot - 1) x
  *                                     Number of Slices + slice. Two frames at one position with the
  *                                     same window and delay cannot be told apart: not GATED.
+ *
+ * A Legacy Converted source whose converted Series Type is GATED is checked the same way, from its
+ * frames' converted classic values (Trigger Time the delay, Nominal Interval the R-R interval, Low /
+ * High R-R Value the window; its own Frame Time and Beat Rejection Flag where stated, a flag Y
+ * without a window kept as empty): GATED with the values derived here when they hold, else by
+ * positions, as an Enhanced source.
  */
 import { functionalGroup, getNumber, getString } from './attributes.js';
 import type { DataSet } from './dicom-parser.js';
 import { instantMs } from './datetime-zone.js';
 import { frameAgent } from './enhanced-pet-suv.js';
-import type { ImageHeader } from './image-header.js';
+import { legacyConvertedFrame, type ImageHeader } from './image-header.js';
 import type { ParsedFile } from './parse.js';
 import { dot, sliceNormal } from './series.js';
 import { sortableDateTime } from './suv.js';
@@ -71,6 +77,11 @@ const LOW_RR_VALUE = 'x00181081';
 const HIGH_RR_VALUE = 'x00181082';
 const CARDIAC_BEAT_REJECTION_TECHNIQUE = 'x00189169';
 const TYPE_OF_DETECTOR_MOTION = 'x00540202';
+const SERIES_TYPE = 'x00541000';
+const TRIGGER_TIME = 'x00181060';
+const NOMINAL_INTERVAL = 'x00181062';
+const FRAME_TIME = 'x00181063';
+const BEAT_REJECTION_FLAG = 'x00181080';
 const RESPIRATORY_SYNCHRONIZATION = 'x00209253';
 /** What tells a frame's respiratory gate (Respiratory Synchronization functional group, C.7.6.16.2.17): tag, VR, name, unit. */
 const RESPIRATORY_VALUES: readonly (readonly [tag: string, vr: 'FD' | 'CS', name: string, unit: string])[] = [
@@ -126,6 +137,9 @@ interface CardiacFrame {
   readonly window: readonly [number, number] | undefined;
   /** Cardiac Beat Rejection Technique (0018,9169), upper case ('' when absent). */
   readonly rejection: string;
+  /** A Legacy Converted frame's own classic values, where it states them: Frame Time (0018,1063), ms, and Beat Rejection Flag (0018,1080). */
+  readonly frameTimeMs?: number;
+  readonly flag?: 'Y' | 'N' | '';
 }
 
 /** The classic gating values of one frame of a GATED series. */
@@ -314,9 +328,11 @@ function gating(
     const c = cardiac(f);
     const slot = slotOf(c.delayMs!);
     const next = delays[slot];
-    const frameTime = next !== undefined ? next - c.delayMs! : c.rrNominalMs !== undefined && c.rrNominalMs > c.delayMs! ? c.rrNominalMs - c.delayMs! : even;
+    const frameTime =
+      c.frameTimeMs ?? (next !== undefined ? next - c.delayMs! : c.rrNominalMs !== undefined && c.rrNominalMs > c.delayMs! ? c.rrNominalMs - c.delayMs! : even);
     if (frameTime === undefined || !(frameTime > 0)) return null;
-    const beatRejection = c.window ? 'Y' : c.rejection === 'NONE' ? 'N' : '';
+    // A converted flag Y without its window (Low / High R-R Value, 1C) is not kept: unknown.
+    const beatRejection = c.flag !== undefined ? (c.flag === 'Y' && !c.window ? '' : c.flag) : c.window ? 'Y' : c.rejection === 'NONE' ? 'N' : '';
     out.set(f.id, {
       rr: windows.indexOf(windowKey(c.window)) + 1,
       slot,
@@ -380,6 +396,33 @@ function respiratoryOf(ds: DataSet, frame: number): RespiratoryFrame | null {
   };
 }
 
+/**
+ * The gating of a Legacy Converted frame whose converted Series Type (0054,1000) is GATED, from its
+ * converted classic values, checked by `gating` as an Enhanced frame's are: Trigger Time (0018,1060)
+ * its delay, Nominal Interval (0018,1062) its R-R interval, Low / High R-R Value its window, Frame
+ * Time (0018,1063) and Beat Rejection Flag (0018,1080) its own. Null for any other frame.
+ */
+function convertedCardiacOf(ds: DataSet, frame: number): CardiacFrame | null {
+  const converted = legacyConvertedFrame(ds, frame);
+  if ((getString(converted, SERIES_TYPE, 0) ?? '').toUpperCase() !== 'GATED') return null;
+  const number = (tag: string, vr: 'DS' | 'IS') => {
+    const v = getNumber(converted, tag, vr);
+    return v !== undefined && Number.isFinite(v) ? v : undefined;
+  };
+  const low = number(LOW_RR_VALUE, 'IS');
+  const high = number(HIGH_RR_VALUE, 'IS');
+  const flag = (getString(converted, BEAT_REJECTION_FLAG) ?? '').toUpperCase();
+  const frameTime = number(FRAME_TIME, 'DS');
+  return {
+    delayMs: number(TRIGGER_TIME, 'DS'),
+    rrNominalMs: number(NOMINAL_INTERVAL, 'IS'),
+    window: low !== undefined && high !== undefined && high >= low ? [low, high] : undefined,
+    rejection: '',
+    flag: flag === 'Y' || flag === 'N' ? flag : '',
+    ...(frameTime !== undefined && frameTime > 0 ? { frameTimeMs: frameTime } : {}),
+  };
+}
+
 /** The planning facts of frame `frame` of a multi-frame PET file; `id` the caller's. */
 export function petPlanFrame(header: ImageHeader, parsed: ParsedFile, frame: number, id: number, position: Vec3 | null): PetPlanFrame {
   const ds = parsed.dataSet;
@@ -390,7 +433,7 @@ export function petPlanFrame(header: ImageHeader, parsed: ParsedFile, frame: num
     position,
     time: planTimeKey(header, parsed, frame),
     agent: typeof agent === 'object' ? (agent.number ?? null) : null,
-    cardiac: header.pet?.LegacyFrames ? null : cardiacOf(ds, frame),
+    cardiac: header.pet?.LegacyFrames ? convertedCardiacOf(ds, frame) : cardiacOf(ds, frame),
     detectorMotion: (getString(ds, TYPE_OF_DETECTOR_MOTION) ?? '').trim().toUpperCase(),
     respiratory: respiratoryOf(ds, frame),
   };

@@ -362,21 +362,23 @@ function readPetAttributes(ds: DataSet, frames: number, multiFrameGroups: boolea
   if (!multiFrameGroups) return attributes;
   if (attributes.SOPClassUID === ENHANCED_PET_IMAGE) attributes.EnhancedPet = readEnhancedPetAttributes(ds, frames);
   if (attributes.SOPClassUID === LEGACY_CONVERTED_ENHANCED_PET_IMAGE) {
-    const shared = getItems(getItems(ds, TAG.SharedFunctionalGroupsSequence)[0] ?? ds, UNASSIGNED_SHARED_CONVERTED)[0];
-    const perFrame = getItems(ds, TAG.PerFrameFunctionalGroupsSequence);
     attributes.LegacyFrames = [];
-    for (let frame = 0; frame < frames; frame++) {
-      const own = perFrame[frame] ? getItems(perFrame[frame]!, UNASSIGNED_PER_FRAME_CONVERTED)[0] : undefined;
-      // Nested items index the same bytes as the top level, so their elements can be merged.
-      const merged = new dicomParser.DataSet(ds.byteArrayParser, ds.byteArray, {
-        ...ds.elements,
-        ...(shared?.elements ?? {}),
-        ...(own?.elements ?? {}),
-      });
-      attributes.LegacyFrames.push(readClassicPetAttributes(merged));
-    }
+    for (let frame = 0; frame < frames; frame++) attributes.LegacyFrames.push(readClassicPetAttributes(legacyConvertedFrame(ds, frame)));
   }
   return attributes;
+}
+
+/**
+ * Frame `frame` of a Legacy Converted Enhanced file as the classic attributes it was converted
+ * from: the top level overlaid by the Unassigned Shared, then Per-Frame, Converted Attributes
+ * Sequences (0020,9170 / 0020,9171).
+ */
+export function legacyConvertedFrame(ds: DataSet, frame: number): DataSet {
+  const shared = getItems(getItems(ds, TAG.SharedFunctionalGroupsSequence)[0] ?? ds, UNASSIGNED_SHARED_CONVERTED)[0];
+  const perFrame = ds.elements[TAG.PerFrameFunctionalGroupsSequence]?.items?.[frame]?.dataSet;
+  const own = perFrame ? getItems(perFrame, UNASSIGNED_PER_FRAME_CONVERTED)[0] : undefined;
+  // Nested items index the same bytes as the top level, so their elements can be merged.
+  return new dicomParser.DataSet(ds.byteArrayParser, ds.byteArray, { ...ds.elements, ...(shared?.elements ?? {}), ...(own?.elements ?? {}) });
 }
 
 function readClassicPetAttributes(ds: DataSet): PetAttributes {

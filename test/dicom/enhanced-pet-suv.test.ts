@@ -253,6 +253,7 @@ describe.skipIf(!hasPydicom)('SUVbw of Enhanced and Legacy Converted Enhanced PE
     'gated',
     'respiratory',
     'respiratory-cardiac',
+    'legacy-gated',
     'split',
     'two-agents-split',
   ];
@@ -456,6 +457,38 @@ describe.skipIf(!hasPydicom)('SUVbw of Enhanced and Legacy Converted Enhanced PE
     expect(series.map((s) => s.petFrame?.frame)).toEqual([1, 2, 3, 4]);
     expect(series.map((s) => s.petFrame?.gating?.triggerTimeMs)).toEqual([0, 200, 400, 600]);
     expect(series.every((s) => s.slices.length === 2 && s.units === 'SUVbw')).toBe(true);
+  });
+
+  it('checks a Legacy Converted source\'s converted GATED values as an Enhanced source\'s: gates numbered from its trigger times, the slot length, not its converted Number of Time Slots and Image Index', async () => {
+    const { source, files } = await derive('legacy-gated');
+    const rows = headers(files);
+    // Each frame's converted Trigger Time, as pydicom reads it from the Unassigned Per-Frame Converted Attributes.
+    const script = [
+      'import sys, json, pydicom',
+      'd = pydicom.dcmread(sys.argv[1])',
+      'print(json.dumps([{"delay": float(f.UnassignedPerFrameConvertedAttributesSequence[0].TriggerTime), "z": float(f.PlanePositionSequence[0].ImagePositionPatient[2])} for f in d.PerFrameFunctionalGroupsSequence]))',
+    ].join('\n');
+    const run = spawnSync(PYTHON, ['-c', script, path.join(dir, 'legacy-gated', 'legacy-gated.dcm')], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    const frames = JSON.parse(run.stdout) as { delay: number; z: number }[];
+    const zs = [...new Set(frames.map((f) => f.z))].sort((a, b) => a - b);
+    expect(rows).toHaveLength(8);
+    for (const row of rows) {
+      const from = frames[row.frame]!;
+      expect(row.SeriesType).toBe("['GATED', 'IMAGE']");
+      // 4 trigger times: 4 time slots, whatever the conversion said (2).
+      expect([row.NumberOfRRIntervals, row.NumberOfTimeSlots, row.NumberOfSlices]).toEqual(['1', '4', '2']);
+      expect(Number(row.TriggerTime)).toBe(from.delay);
+      expect(Number(row.FrameTime)).toBe(200);
+      expect([row.BeatRejectionFlag, row.LowRRValue, row.HighRRValue, row.NominalInterval]).toEqual(['Y', '600', '1000', '800']);
+      expect(Number(row.ImageIndex)).toBe((from.delay / 200) * 2 + zs.indexOf(from.z) + 1);
+    }
+    const { series } = await scanPaths([path.dirname(files[0]!)]);
+    expect(series.map((s) => s.petFrame?.gating?.triggerTimeMs)).toEqual([0, 200, 400, 600]);
+    for (const s of series) {
+      expect(s.units).toBe('SUVbw');
+      for (const slice of s.slices) expect(relative(slice.unitsScale, source.slices[0]!.unitsScale)).toBeLessThan(1e-9);
+    }
   });
 
   /** Each derived file's respiratory gate in its source, as pydicom reads the source frame's Respiratory Synchronization group. */

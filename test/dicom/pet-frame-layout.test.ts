@@ -91,6 +91,18 @@ describe('PET frame layout of a multi-frame source', () => {
     expect(place.gate).toBeUndefined();
   });
 
+  it('takes a Legacy Converted frame\'s own Frame Time and Beat Rejection Flag, a flag Y without its R-R window as empty, a flag N as N with a window', () => {
+    const plan = (extra: Record<string, unknown>) => {
+      const frames = [0, 200, 400, 600].map((delay, k) => at(k, 0, '', cardiac(delay, extra)));
+      return planPetSeries(frames, AXIAL).places.get(0)!;
+    };
+    const own = plan({ frameTimeMs: 150, flag: 'Y' });
+    expect(own.seriesType).toBe('GATED');
+    expect([own.gate!.frameTimeMs, own.gate!.beatRejection]).toEqual([150, '']);
+    const n = plan({ flag: 'N', window: [600, 1000] });
+    expect([n.gate!.frameTimeMs, n.gate!.beatRejection, n.gate!.window]).toEqual([200, 'N', [600, 1000]]);
+  });
+
   /** A frame's Respiratory Synchronization values: a Nominal Percentage of Respiratory Phase. */
   const breath = (percent: number) => ({ respiratory: { key: String(percent), order: [percent], words: `Nominal Percentage of Respiratory Phase ${percent} %` } });
 

@@ -53,6 +53,11 @@ Enhanced PET Isotope Module (in MBq), the units the Real World Value Mapping's (
                         75 %) and no cardiac one, every gate over the same span
   respiratory-cardiac/  dual-gated: 2 positions x 2 respiratory gates (25, 75 %) x 2 cardiac trigger
                         delays (0, 400 ms of an 800 ms R-R interval)
+  legacy-gated/         Legacy Converted, cardiac-gated: 2 positions x 4 gates, the converted Series
+                        Type GATED, each frame's Trigger Time (0, 200, 400, 600 ms), Nominal Interval
+                        800 ms, Beat Rejection Flag Y with R-R 600-1000 ms, as converted; no Frame
+                        Time, Number of Time Slots 2 (there are 4) and each frame's Image Index its
+                        frame number, as a careless conversion leaves them
   split/                one dynamic series in two files (same SeriesInstanceUID): each file one time
                         point (Frame Reference DateTime 150 s, then 450 s after the series start) at
                         the same 2 positions
@@ -398,6 +403,37 @@ for k, start in enumerate((0, 300)):
     e.InstanceNumber = k + 1
     os.makedirs(os.path.join(out, 'split'), exist_ok=True)
     e.save_as(os.path.join(out, 'split', f'split-{k + 1}.dcm'), write_like_original=False)
+
+e = base('1.2.840.10008.5.1.4.1.1.128.1', 'lowdose-legacy-pet-gated')
+converted = Dataset()
+for keyword in ['Units', 'DecayCorrection', 'CorrectedImage', 'CountsSource', 'RadiopharmaceuticalInformationSequence']:
+    setattr(converted, keyword, copy.deepcopy(getattr(src, keyword)))
+converted.SeriesType = ['GATED', 'IMAGE']
+converted.NumberOfSlices = 2
+converted.NumberOfRRIntervals = 1
+converted.NumberOfTimeSlots = 2
+e.SharedFunctionalGroupsSequence[0].UnassignedSharedConvertedAttributesSequence = Sequence([converted])
+template = e.PerFrameFunctionalGroupsSequence[0]
+legacy_frames = []
+for i, (z, d) in enumerate([(z, d) for z in (0, 1) for d in (0, 200, 400, 600)]):
+    f = copy.deepcopy(template)
+    f.PlanePositionSequence[0].ImagePositionPatient = [-342.11083849009, -528.74934994385, -278.5 - 3.27 * z]
+    f.FrameContentSequence[0].InStackPositionNumber = z + 1
+    own = Dataset()
+    own.AcquisitionDate, own.AcquisitionTime = src.SeriesDate, src.SeriesTime
+    own.FrameReferenceTime = '150000'
+    own.ActualFrameDuration = 300000
+    own.TriggerTime = d
+    own.NominalInterval = 800
+    own.BeatRejectionFlag = 'Y'
+    own.LowRRValue, own.HighRRValue = 600, 1000
+    own.ImageIndex = i + 1
+    f.UnassignedPerFrameConvertedAttributesSequence = Sequence([own])
+    legacy_frames.append(f)
+e.PerFrameFunctionalGroupsSequence = Sequence(legacy_frames)
+e.NumberOfFrames = len(legacy_frames)
+e.PixelData = np.concatenate([src.pixel_array.ravel()] * len(legacy_frames)).astype(src.pixel_array.dtype).tobytes()
+save(e, 'legacy-gated')
 
 e = enhanced('lowdose-enhanced-pet-two-agents-split')
 e.RadiopharmaceuticalInformationSequence.append(agent(2, second_injection, second_dose_mbq))
