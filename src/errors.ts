@@ -14,7 +14,7 @@ export const ERROR_CODES = [
   'E_UNSUPPORTED_PIXELS',
   'E_NOT_IMAGE',
   'E_DICOMDIR',
-  // a file larger than lowdose reads of one DICOM file (MAX_DICOM_FILE_BYTES, src/dicom/file-size.ts), judged from its size and header
+  // a file too large to read (MAX_FRAMED_FILE_BYTES, or past MAX_DICOM_FILE_BYTES and not readable frame by frame: src/dicom/file-size.ts), judged from its size and header
   'E_FILE_TOO_LARGE',
   'E_INCONSISTENT_SERIES',
   'E_SUV_UNAVAILABLE',

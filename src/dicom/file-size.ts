@@ -1,19 +1,47 @@
 /**
- * What one DICOM file may cost to read: the largest file lowdose reads (MAX_DICOM_FILE_BYTES, the
- * same bound as one instance pulled from a PACS), and the check of a native pixel data element's
- * length against what the header declares (frames × rows × columns × samples × bits). Both are
- * judged from the header alone, before the file is read whole (./parse.ts `readDicomFile`).
+ * What one DICOM file may cost to read: the largest file lowdose reads whole into memory
+ * (MAX_DICOM_FILE_BYTES, the same bound as one instance pulled from a PACS), the size from which a
+ * file keeps only its header in memory and has its frames read one at a time
+ * (FRAMED_READ_BYTES, up to MAX_FRAMED_FILE_BYTES), and the check of a native pixel data element's
+ * length against what the header declares (frames × rows × columns × samples × bits). All are
+ * judged from the header alone, before any pixel data is read (./parse.ts `readDicomFile`).
  */
 import { LowdoseError } from '../errors.js';
 import { formatBytes } from '../util/bytes.js';
 
 /**
- * The largest DICOM file lowdose reads, and the largest instance it takes from a PACS (WADO-RS
- * answer, C-GET, its C-MOVE storage SCP: `DEFAULT_MAX_INSTANCE_BYTES` of src/dicomweb/client.ts
- * and src/dimse/receive.ts is this). 1 GiB holds 2,048 frames of 512 × 512 × 16 bits. A larger
- * file is E_FILE_TOO_LARGE, judged from its size and header, never read whole.
+ * The largest DICOM file lowdose reads whole into memory, and the largest instance it takes from
+ * a PACS (WADO-RS answer, C-GET, its C-MOVE storage SCP: `DEFAULT_MAX_INSTANCE_BYTES` of
+ * src/dicomweb/client.ts and src/dimse/receive.ts is this). 1 GiB holds 2,048 frames of
+ * 512 × 512 × 16 bits. A larger file is read only frame by frame (FRAMED_READ_BYTES); one that
+ * cannot be is E_FILE_TOO_LARGE, judged from its size and header, never read whole.
  */
 export const MAX_DICOM_FILE_BYTES = 1024 * 1024 * 1024;
+
+/**
+ * A file larger than this whose header (read up to its Pixel Data element, at most 64 MiB) shows
+ * pixel data that can be read frame by frame keeps only that header in memory: each frame is read
+ * from the file with a positioned read when it is asked for (./pixel-file.ts, ./frames.ts). Such
+ * pixel data is native with a defined length, or encapsulated under an encapsulated transfer
+ * syntax (its item headers are walked, eight bytes each), in a data set that is not deflated,
+ * followed by at most MAX_TRAILING_BYTES of the file. A smaller file is read whole.
+ */
+export const FRAMED_READ_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The most of a file read frame by frame that may follow its pixel data (trailing padding, a
+ * digital signature; not read). A file whose pixel data ends further from its end holds more than
+ * its header accounts for: read whole up to MAX_DICOM_FILE_BYTES, E_FILE_TOO_LARGE beyond.
+ */
+export const MAX_TRAILING_BYTES = 1024 * 1024;
+
+/**
+ * The largest file lowdose reads frame by frame. Memory does not grow with it (one frame, the
+ * header, and what the pipeline keeps per slice); the bound refuses sizes no acquisition comes
+ * near: 64 GiB is 131,072 frames of 512 × 512 × 16 bits, 34 times the 3,800-frame enhanced CT
+ * of docs/robustness.md.
+ */
+export const MAX_FRAMED_FILE_BYTES = 64 * 1024 * 1024 * 1024;
 
 /** The pixel module as a header declares it (NumberOfFrames 1 when absent). */
 export interface DeclaredPixels {
@@ -55,14 +83,18 @@ export function nativeLengthProblem(path: string, pixel: DeclaredPixels, length:
   return null;
 }
 
-/** The refusal of a file larger than MAX_DICOM_FILE_BYTES, with what its header declares when it was read. */
-export function fileTooLarge(path: string, size: number, pixel: DeclaredPixels | null): LowdoseError {
+/**
+ * The refusal of a file too large to read: larger than MAX_FRAMED_FILE_BYTES (`why` null), or
+ * larger than MAX_DICOM_FILE_BYTES and not readable frame by frame for the reason `why` gives.
+ * The message names what its header declares when it was read.
+ */
+export function fileTooLarge(path: string, size: number, pixel: DeclaredPixels | null, why: string | null): LowdoseError {
   const declared = pixel
     ? `; its header declares ${describe(pixel)} (${formatBytes(nativeFrameBytes(pixel) * pixel.frames)} of pixel data decoded)`
     : '';
-  return new LowdoseError(
-    'E_FILE_TOO_LARGE',
-    `${path}: ${formatBytes(size)} (${size} bytes), more than the ${formatBytes(MAX_DICOM_FILE_BYTES)} lowdose reads of one DICOM file${declared}; not read`,
-    { path },
-  );
+  const bound =
+    why === null
+      ? `more than the ${formatBytes(MAX_FRAMED_FILE_BYTES)} lowdose reads of one DICOM file frame by frame`
+      : `more than the ${formatBytes(MAX_DICOM_FILE_BYTES)} lowdose reads of one DICOM file whole, and not readable frame by frame: ${why}`;
+  return new LowdoseError('E_FILE_TOO_LARGE', `${path}: ${formatBytes(size)} (${size} bytes), ${bound}${declared}; not read`, { path });
 }

@@ -1,14 +1,16 @@
 /**
  * The bytes of one frame: a view into native pixel data, or the codestream of an encapsulated
  * frame (fragmented or not, with or without a basic or extended offset table). Sizes are checked
- * against what the header declares before anything is copied.
+ * against what the header declares before anything is copied. A file read frame by frame
+ * (`ParsedFile.pixelFile`) has the frame's bytes read from it now, and nothing else.
  */
 import { LowdoseError } from '../errors.js';
 import { TAG } from './attributes.js';
-import { dicomParser, type Element, type Fragment } from './dicom-parser.js';
+import { dicomParser, type Element } from './dicom-parser.js';
 import type { PixelModule } from './types.js';
 import type { ParsedFile } from './parse.js';
 import { nativeFrameBytes, nativeLengthProblem } from './file-size.js';
+import { readPixelBytes } from './pixel-file.js';
 
 export function pixelDataElement(parsed: ParsedFile): Element {
   const element = parsed.dataSet.elements[TAG.PixelData];
@@ -110,20 +112,19 @@ export function frameBytes(parsed: ParsedFile, pixel: PixelModule, frame: number
     });
   }
   const element = pixelDataElement(parsed);
-  const bytes = parsed.dataSet.byteArray;
   if (!element.encapsulatedPixelData) {
     checkNativeLength(parsed, pixel, element);
     const size = nativeFrameSize(pixel);
-    const start = element.dataOffset + frame * size;
-    return bytes.subarray(start, start + size);
+    return pixelBytes(parsed, element.dataOffset + frame * size, size);
   }
   const ranges = frameFragmentRanges(parsed, pixel, element);
   const [first, count] = ranges[frame]!;
   const fragments = element.fragments!;
   if (count === 1) {
     const fragment = fragments[first]!;
-    return bytes.subarray(fragment.position, fragment.position + fragment.length);
+    return pixelBytes(parsed, fragment.position, fragment.length);
   }
+  if (parsed.pixelFile) return Buffer.concat(fragments.slice(first, first + count).map((f) => pixelBytes(parsed, f.position, f.length)));
   try {
     return dicomParser.readEncapsulatedPixelDataFromFragments(parsed.dataSet, element, first, count) as Uint8Array;
   } catch (error) {
@@ -134,12 +135,29 @@ export function frameBytes(parsed: ParsedFile, pixel: PixelModule, frame: number
   }
 }
 
+/** `length` bytes of the file at `position`: a view of the bytes read, or read from the file now (`pixelFile`). */
+function pixelBytes(parsed: ParsedFile, position: number, length: number): Uint8Array {
+  if (parsed.pixelFile) return readPixelBytes(parsed.pixelFile, position, length);
+  return parsed.dataSet.byteArray.subarray(position, position + length);
+}
+
+/** Each pixel data element's frame ranges, found once for the frames its header declares (finding them may read every fragment's start). */
+const rangesOf = new WeakMap<Element, { frames: number; ranges: Array<[number, number]> }>();
+
 /**
  * For each frame, [index of its first fragment, number of fragments]. Uses, in order: the
  * extended offset table, the basic offset table, one fragment per frame, and finally the
  * codestream start markers at the head of fragments (a frame may span several fragments).
  */
 function frameFragmentRanges(parsed: ParsedFile, pixel: PixelModule, element: Element): Array<[number, number]> {
+  const known = rangesOf.get(element);
+  if (known?.frames === pixel.frames) return known.ranges;
+  const ranges = findFragmentRanges(parsed, pixel, element);
+  rangesOf.set(element, { frames: pixel.frames, ranges });
+  return ranges;
+}
+
+function findFragmentRanges(parsed: ParsedFile, pixel: PixelModule, element: Element): Array<[number, number]> {
   const fragments = element.fragments ?? [];
   const frames = pixel.frames;
   const path = parsed.path;
@@ -166,10 +184,9 @@ function frameFragmentRanges(parsed: ParsedFile, pixel: PixelModule, element: El
   if (frames === 1) return [[0, fragments.length]];
   if (fragments.length === frames) return fragments.map((_, i) => [i, 1]);
 
-  const bytes = parsed.dataSet.byteArray;
   const starts: number[] = [];
   fragments.forEach((fragment, i) => {
-    if (startsCodestream(bytes, fragment)) starts.push(i);
+    if (fragment.length >= 4 && startsCodestream(pixelBytes(parsed, fragment.position, Math.min(8, fragment.length)))) starts.push(i);
   });
   if (starts.length === frames && starts[0] === 0) return rangesFromStarts(starts, fragments.length);
 
@@ -201,12 +218,10 @@ function extendedOffsets(parsed: ParsedFile): number[] | null {
   return offsets;
 }
 
-/** JPEG / JPEG-LS (FFD8), JPEG 2000 / HTJ2K codestream (FF4F FF51) or JP2 file (....jP  ). */
-function startsCodestream(bytes: Uint8Array, fragment: Fragment): boolean {
-  const p = fragment.position;
-  if (fragment.length < 4) return false;
-  const b0 = bytes[p]!;
-  const b1 = bytes[p + 1]!;
+/** A fragment's first (up to 8, at least 4) bytes: JPEG / JPEG-LS (FFD8), JPEG 2000 / HTJ2K codestream (FF4F FF51) or JP2 file (....jP  ). */
+function startsCodestream(head: Uint8Array): boolean {
+  const b0 = head[0]!;
+  const b1 = head[1]!;
   if (b0 === 0xff && (b1 === 0xd8 || b1 === 0x4f)) return true;
-  return fragment.length >= 8 && bytes[p + 4] === 0x6a && bytes[p + 5] === 0x50 && bytes[p + 6] === 0x20 && bytes[p + 7] === 0x20;
+  return head.length >= 8 && head[4] === 0x6a && head[5] === 0x50 && head[6] === 0x20 && head[7] === 0x20;
 }

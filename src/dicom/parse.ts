@@ -7,12 +7,23 @@
  * dicom-parser only records element offsets, so parsing allocates nothing in proportion to what
  * a (possibly truncated) file declares; declared lengths are checked against the bytes here.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { inflateRawSync, inflateSync } from 'node:zlib';
 import { LowdoseError } from '../errors.js';
 import { sniffEncapsulatedSyntax } from './decoders/codestream.js';
 import { dicomParser, type ByteStream, type DataSet, type Element } from './dicom-parser.js';
-import { fileTooLarge, MAX_DICOM_FILE_BYTES, nativeLengthProblem, type DeclaredPixels } from './file-size.js';
+import {
+  fileTooLarge,
+  FRAMED_READ_BYTES,
+  MAX_DICOM_FILE_BYTES,
+  MAX_FRAMED_FILE_BYTES,
+  MAX_TRAILING_BYTES,
+  nativeLengthProblem,
+  type DeclaredPixels,
+} from './file-size.js';
+import { readAt, walkEncapsulatedItems, type PixelFile } from './pixel-file.js';
+import { formatBytes } from '../util/bytes.js';
 import {
   EXPLICIT_VR_BIG_ENDIAN,
   EXPLICIT_VR_LITTLE_ENDIAN,
@@ -38,6 +49,13 @@ export interface ParsedFile {
    * differ from `transferSyntax` when the file says one thing and does another.
    */
   readonly encoding: { readonly explicitVr: boolean; readonly littleEndian: boolean };
+  /**
+   * Set when only the header was read (a file read frame by frame, ./file-size.ts
+   * FRAMED_READ_BYTES): `dataSet.byteArray` ends where the Pixel Data element's value starts,
+   * whose offsets (and, encapsulated, fragments) are positions in this file, and ./frames.ts reads
+   * each frame from it when asked. Absent when `dataSet.byteArray` holds the pixel data.
+   */
+  readonly pixelFile?: PixelFile;
 }
 
 export const MEDIA_STORAGE_DIRECTORY = '1.2.840.10008.1.3.10';
@@ -72,70 +90,121 @@ const MAX_HEADER_BYTES = 64 * 1024 * 1024;
  * that is not DICOM by them (no "DICM" marker, no recognisable first element) is refused with the
  * E_NOT_DICOM that parsing all of it gives, without reading all of it. A folder's 3 GiB .zip or
  * video then costs 132 bytes, not its size in memory. A file that may be DICOM and is larger than
- * HEADER_FIRST_BYTES has its header read first, up to its Pixel Data element: past
- * MAX_DICOM_FILE_BYTES it is E_FILE_TOO_LARGE, and native pixel data that the frames, rows,
- * columns and bits declared cannot account for (shorter, or longer by more than a frame), or that
- * runs past the end of the file, is refused as reading the whole file would refuse it, without
- * reading it whole.
+ * HEADER_FIRST_BYTES has its header read first, up to its Pixel Data element: native pixel data
+ * that the frames, rows, columns and bits declared cannot account for (shorter, or longer by more
+ * than a frame), or that runs past the end of the file, is refused as reading the whole file would
+ * refuse it, without reading it whole. Past FRAMED_READ_BYTES only the header is kept and the
+ * frames are read one at a time when asked for (`ParsedFile.pixelFile`, ./file-size.ts); a file
+ * past MAX_DICOM_FILE_BYTES that cannot be read so, or past MAX_FRAMED_FILE_BYTES, is
+ * E_FILE_TOO_LARGE.
  */
 export async function readDicomFile(path: string): Promise<ParsedFile> {
-  let bytes: Buffer;
+  let read: Uint8Array | ParsedFile;
   try {
     const file = await open(path, 'r');
     try {
       const { size } = await file.stat();
-      if (size > PREFIX_BYTES) {
-        const prefix = Buffer.alloc(PREFIX_BYTES);
-        const { bytesRead } = await file.read(prefix, 0, PREFIX_BYTES, 0);
-        if (bytesRead === PREFIX_BYTES && notDicomByPrefix(prefix, size)) throw notDicomError(path);
-      }
-      const whole = size > HEADER_FIRST_BYTES ? await judgeByHeader(file, size, path) : null;
-      bytes = whole ?? (await file.readFile());
+      read = readOpenFile(file.fd, size, path) ?? (await file.readFile());
     } finally {
       await file.close();
     }
   } catch (error) {
-    if (error instanceof LowdoseError) throw error;
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new LowdoseError('E_NOT_FOUND', `${path}: no such file`, { path, cause: error });
-    throw new LowdoseError('E_IO', `${path}: cannot read: ${(error as Error).message}`, { path, cause: error });
+    throw readFailure(error, path);
   }
-  return parseDicomBytes(bytes, path);
+  return read instanceof Uint8Array ? parseDicomBytes(read, path) : read;
+}
+
+/** readDicomFile, synchronously (the derived series writer reads its source files' headers so). */
+export function readDicomFileSync(path: string): ParsedFile {
+  let read: Uint8Array | ParsedFile;
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      read = readOpenFile(fd, fstatSync(fd).size, path) ?? readFileSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (error) {
+    throw readFailure(error, path);
+  }
+  return read instanceof Uint8Array ? parseDicomBytes(read, path) : read;
+}
+
+function readFailure(error: unknown, path: string): LowdoseError {
+  if (error instanceof LowdoseError) return error;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return new LowdoseError('E_NOT_FOUND', `${path}: no such file`, { path, cause: error });
+  return new LowdoseError('E_IO', `${path}: cannot read: ${(error as Error).message}`, { path, cause: error });
 }
 
 /**
- * Reads `file`'s header (growing reads up to MAX_HEADER_BYTES, until the Pixel Data element) and
- * throws what it shows: E_FILE_TOO_LARGE past MAX_DICOM_FILE_BYTES (also when no header could be
- * read in MAX_HEADER_BYTES or the data set is deflated), and the native pixel data's problems
- * (./file-size.ts `nativeLengthProblem`, an element running past the file's end). Returns the
- * whole file when a header read happened to hold all of it, else null: read it whole.
+ * What the file open as `fd` (`size` bytes) is by its first bytes and its header: E_NOT_DICOM and
+ * the refusals of judgeByHeader are thrown; the file's bytes when a header read held all of
+ * them, its header when it is read frame by frame, or null: read it whole.
  */
-async function judgeByHeader(file: FileHandle, size: number, path: string): Promise<Buffer | null> {
+function readOpenFile(fd: number, size: number, path: string): Uint8Array | ParsedFile | null {
+  if (size > PREFIX_BYTES) {
+    const prefix = readAt(fd, 0, PREFIX_BYTES);
+    if (prefix.length === PREFIX_BYTES && notDicomByPrefix(prefix, size)) throw notDicomError(path);
+  }
+  return size > HEADER_FIRST_BYTES ? judgeByHeader(fd, size, path) : null;
+}
+
+/**
+ * Reads the header of the file open as `fd` (growing reads up to MAX_HEADER_BYTES, until the
+ * Pixel Data element) and throws what it shows: the native pixel data's problems (./file-size.ts
+ * `nativeLengthProblem`, an element running past the file's end), E_FILE_TOO_LARGE (past
+ * MAX_FRAMED_FILE_BYTES, or past MAX_DICOM_FILE_BYTES when the file cannot be read frame by
+ * frame). Returns the whole file when a header read happened to hold all of it, the header
+ * (`pixelFile` set) when the file is read frame by frame, else null: read it whole.
+ */
+function judgeByHeader(fd: number, size: number, path: string): Uint8Array | ParsedFile | null {
   const limit = Math.min(size, MAX_HEADER_BYTES);
   for (let length = Math.min(size, FIRST_HEADER_READ); ; length = Math.min(limit, length * 4)) {
-    const bytes = Buffer.alloc(length);
-    const { bytesRead } = await file.read(bytes, 0, length, 0);
-    if (bytesRead === size) return bytes;
-    const header = bytesRead === length ? parseHeaderPrefix(bytes, size, path) : 'more';
-    if (header === 'deflated') {
-      if (size > MAX_DICOM_FILE_BYTES) throw fileTooLarge(path, size, null);
-      return null;
-    }
-    if (header !== 'more') {
-      const pixel = declaredPixels(header.dataSet);
-      if (size > MAX_DICOM_FILE_BYTES) throw fileTooLarge(path, size, pixel);
-      const element = header.dataSet.elements.x7fe00010!;
-      if (element.encapsulatedPixelData || element.length === UNDEFINED_LENGTH) return null;
-      if (element.dataOffset + element.length > size) throw overrun(element, size, path);
-      const problem = pixel ? nativeLengthProblem(path, pixel, element.length) : null;
-      if (problem) throw problem;
-      return null;
-    }
-    if (length >= limit) {
-      if (size > MAX_DICOM_FILE_BYTES) throw fileTooLarge(path, size, null);
-      return null;
-    }
+    const bytes = readAt(fd, 0, length);
+    if (bytes.length === size) return bytes;
+    const header = bytes.length === length ? parseHeaderPrefix(bytes, size, path) : 'more';
+    if (header === 'deflated') return wholeOrTooLarge(path, size, null, 'its data set is deflated');
+    if (header !== 'more') return judgePixelData(fd, size, path, bytes, header);
+    if (length >= limit) return wholeOrTooLarge(path, size, null, `no Pixel Data element in its first ${formatBytes(MAX_HEADER_BYTES)}`);
   }
+}
+
+/** null (read the file whole) up to MAX_DICOM_FILE_BYTES; E_FILE_TOO_LARGE beyond, saying `why` it cannot be read frame by frame. */
+function wholeOrTooLarge(path: string, size: number, pixel: DeclaredPixels | null, why: string): null {
+  if (size > MAX_DICOM_FILE_BYTES) throw fileTooLarge(path, size, pixel, why);
+  return null;
+}
+
+/**
+ * judgeByHeader once `header` (parsed from the file's first `bytes`) reaches the Pixel Data
+ * element: its refusals, then the header alone for a file read frame by frame (./file-size.ts
+ * FRAMED_READ_BYTES), or null: read it whole.
+ */
+function judgePixelData(fd: number, size: number, path: string, bytes: Uint8Array, header: ParsedFile): ParsedFile | null {
+  const pixel = declaredPixels(header.dataSet);
+  const element = header.dataSet.elements.x7fe00010!;
+  const encapsulated = element.length === UNDEFINED_LENGTH;
+  if (!encapsulated) {
+    if (element.dataOffset + element.length > size) throw overrun(element, size, path);
+    const problem = pixel ? nativeLengthProblem(path, pixel, element.length) : null;
+    if (problem) throw problem;
+  }
+  if (size > MAX_FRAMED_FILE_BYTES) throw fileTooLarge(path, size, pixel, null);
+  if (size <= FRAMED_READ_BYTES) return null;
+  const syntax = header.transferSyntax;
+  if (encapsulated && !(syntax.encapsulated && syntax.littleEndian)) {
+    return wholeOrTooLarge(path, size, pixel, `its pixel data is encapsulated under the transfer syntax ${syntax.uid}`);
+  }
+  // Only the header is kept: a copy of the bytes up to the pixel data's value, parsed again.
+  const kept = parseBytes(bytes.slice(0, element.dataOffset), path, size);
+  const pixelData = kept.dataSet.elements.x7fe00010!;
+  if (encapsulated) walkEncapsulatedItems(fd, size, pixelData, path, kept.notes, MAX_DATA_SET_ENTRIES);
+  const trailing = size - (pixelData.dataOffset + pixelData.length);
+  if (trailing > MAX_TRAILING_BYTES) {
+    return wholeOrTooLarge(path, size, pixel, `${formatBytes(trailing)} follow its pixel data, more than its header accounts for`);
+  }
+  return { ...kept, pixelFile: { path, size } };
 }
 
 /**

@@ -8,7 +8,7 @@
  * error (E_GEOMETRY_LOST), never a silent output.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { LowdoseError } from '../errors.js';
 import { makeOutputFolderSync, realPathOrSelf } from '../util/fs.js';
@@ -22,7 +22,7 @@ import { readImageHeader, type FrameGeometry, type ImageHeader } from './image-h
 import { toStoredDomain } from './pixels.js';
 import { setOwnWindow, type OwnWindow } from './voi-window.js';
 import type { DecoderName, TransferSyntax } from './transfer-syntax.js';
-import { parseDicomBytes, type ParsedFile } from './parse.js';
+import { parseDicomBytes, readDicomFileSync, type ParsedFile } from './parse.js';
 import type { Series, SliceRef } from './types.js';
 import { requiredType2Attributes } from './type2-attributes.js';
 import { SOP_CLASS, hashedUid, newUid } from './uid.js';
@@ -696,13 +696,14 @@ class RepairLog {
 
 /** A source file's parse and header, read now. */
 function readSourceHeader(file: string): { parsed: ParsedFile; header: ImageHeader } {
-  let bytes: Uint8Array;
+  let parsed: ParsedFile;
   try {
-    bytes = readFileSync(file);
+    parsed = readDicomFileSync(file);
   } catch (error) {
-    throw new LowdoseError('E_IO', `${file}: cannot read source file: ${(error as Error).message}`, { path: file });
+    if (error instanceof LowdoseError && error.code !== 'E_IO' && error.code !== 'E_NOT_FOUND') throw error;
+    const cause = error instanceof LowdoseError ? error.cause : error;
+    throw new LowdoseError('E_IO', `${file}: cannot read source file: ${(cause as Error).message}`, { path: file });
   }
-  const parsed = parseDicomBytes(bytes, file);
   return { parsed, header: readImageHeader(parsed) };
 }
 

@@ -35,7 +35,8 @@ export interface DicomwebClientOptions {
 export const MAX_JSON_ANSWER_BYTES = 64 * 1024 * 1024;
 /**
  * Most bytes of one instance's WADO-RS answer unless the client is told otherwise (`serve`: its
- * per-file upload limit): the largest DICOM file lowdose reads (MAX_DICOM_FILE_BYTES).
+ * per-file upload limit): the largest DICOM file lowdose reads whole (MAX_DICOM_FILE_BYTES), as
+ * the answer is held in memory until it is parsed.
  */
 export const DEFAULT_MAX_INSTANCE_BYTES = MAX_DICOM_FILE_BYTES;
 
