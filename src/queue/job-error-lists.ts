@@ -13,7 +13,8 @@
  * taken over, on other hosts by their heartbeat) and reads every list of the batch as it is then,
  * so the last join reads every list written before it, whichever worker's job ends last. Its
  * working file is `.unreadable.tsv.<owner tag>.tmp` (src/util/owner-tag.ts), which the next join or
- * publish into the folder removes once its process is gone (removeStaleErrorLists). A join
+ * publish into the folder removes once its process is gone (removeStaleErrorLists); a join also
+ * removes the job lists' temporaries killed workers left (src/util/stale-temporaries.ts). A join
  * rewrites the batch's list whole: the bytes written over a batch grow with the jobs that have
  * unreadable instances times the list's size (jobs without any join nothing).
  */
@@ -21,6 +22,7 @@ import { open, readdir, readFile, rename, rm, unlink, type FileHandle } from 'no
 import path from 'node:path';
 import { acquireFolderLock } from '../util/folder-lock.js';
 import { ownerTag } from '../util/owner-tag.js';
+import { removeStaleTemporaries } from '../util/stale-temporaries.js';
 import { ERRORS_FILE, ERRORS_FILE_HEADER, ErrorListFile, removeStaleErrorLists } from '../util/error-list-file.js';
 
 /** The folder of the PACS jobs' lists in a batch's output folder. */
@@ -77,6 +79,8 @@ export async function joinBatchErrorLists(outDir: string, batchId: string): Prom
   const lock = await acquireFolderLock(joinLockFolder(outDir), { wait: true, quietWait: true, pollMs: 100 });
   try {
     await removeStaleErrorLists(outDir);
+    // The job lists' temporaries killed workers left (src/util/stale-temporaries.ts).
+    await removeStaleTemporaries(path.join(outDir, JOB_ERROR_LISTS), (final) => final.endsWith('.tsv'));
     return await joinJobErrorLists(outDir, await jobsWithErrorLists(outDir, batchId), () => lock.assertHeld());
   } finally {
     await lock.release();

@@ -17,7 +17,10 @@
  * file system without hard links it is copied whole under a temporary name and renamed instead.
  * The working files' names are removed when the run ends (`discard`); a run killed before leaves
  * them, and the next run publishing into that folder removes those whose process is gone
- * (same host, pid no longer running or reused). A run with no unreadable file removes the list an
+ * (same host, pid no longer running or reused), and the temporaries an older lowdose left without
+ * an owner in their name once unmodified for LOCK_HEARTBEAT_TIMEOUT_MS; `discard` removes, once
+ * per process, the scratch folders killed runs of an older lowdose left in the temporary folder
+ * where it can prove no process uses them (./stale-temporaries.ts). A run with no unreadable file removes the list an
  * earlier run left there (report.json, which the run rewrites too, would no longer name it).
  *
  * Format: UTF-8, one line per file, tab-separated `path`, `code`, `message`, after a header line
@@ -25,12 +28,12 @@
  * `\t`, `\n`, `\r`, `\\`.
  */
 import { closeSync, mkdtempSync, openSync, readSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
-import { link, readdir, rename, rm } from 'node:fs/promises';
+import { link, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { staleReason } from './folder-lock.js';
-import { makeDirectories, temporaryPathFor } from './fs.js';
-import { hostTag, ownerTag, parseOwnerTag } from './owner-tag.js';
+import { makeDirectories } from './fs.js';
+import { hostTag, ownerTag } from './owner-tag.js';
+import { removeStaleScratchFolders, removeStaleTemporaries } from './stale-temporaries.js';
 
 /** The file's name in an output folder (docs/contract.md "Capped lists"). */
 export const ERRORS_FILE = 'unreadable.tsv';
@@ -79,27 +82,22 @@ interface WorkingFile {
   bytes: number;
 }
 
-/** The name of a working file of the list in an output folder: `.unreadable.tsv.<owner tag>.tmp`. */
-const WORKING_NAME = /^\.unreadable\.tsv\.(.+)\.tmp$/;
-
 /** Bytes copied at a time from the scratch file. */
 const COPY_BYTES = 1024 * 1024;
 
 /**
  * Removes the working files (`.unreadable.tsv.<owner tag>.tmp`) that runs on this host left in
  * `dir` when they were killed: those whose process no longer runs (or whose pid another process
- * now has). Those of a live process or of another host stay. Returns how many were removed.
+ * now has); those of a live process or of another host stay. And the temporaries an older lowdose
+ * left there without an owner in their name (`.unreadable.tsv.<8 hex>.tmp`) once unmodified for
+ * LOCK_HEARTBEAT_TIMEOUT_MS (./stale-temporaries.ts). Returns how many were removed.
  */
 export async function removeStaleErrorLists(dir: string, host = hostTag()): Promise<number> {
-  let removed = 0;
-  for (const name of await readdir(dir).catch(() => [] as string[])) {
-    const tag = WORKING_NAME.exec(name)?.[1];
-    const owner = tag === undefined ? null : parseOwnerTag(tag);
-    if (owner === null || owner.host !== host || staleReason(owner, host) === null) continue;
-    if (await rm(path.join(dir, name), { force: true }).then(() => true, () => false)) removed++;
-  }
-  return removed;
+  return removeStaleTemporaries(dir, ERRORS_FILE, host);
 }
+
+/** This process's sweep of the scratch folders killed runs left in the temporary folder: once. */
+let scratchSwept: Promise<number> | null = null;
 
 export class ErrorListFile {
   private fd: number | null;
@@ -177,11 +175,16 @@ export class ErrorListFile {
     return target;
   }
 
-  /** The list as `file` (its folder made where missing), renamed into place whole, entries or none. */
+  /**
+   * The list as `file` (its folder made where missing), renamed into place whole, entries or none;
+   * written first as `.<name>.<owner tag>.tmp`, so that one a killed run left goes with the next
+   * write of `file` once its process is gone.
+   */
   async writeTo(file: string): Promise<void> {
     this.flush();
     await makeDirectories(path.dirname(file));
-    const tmp = temporaryPathFor(file);
+    await removeStaleTemporaries(path.dirname(file), path.basename(file));
+    const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${ownerTag()}.tmp`);
     try {
       this.copyScratchTo(tmp);
       await rename(tmp, file);
@@ -200,6 +203,9 @@ export class ErrorListFile {
     }
     this.output = null;
     if (this.scratchDir !== null) await rm(this.scratchDir, { recursive: true, force: true });
+    // The scratch folders killed runs of an older lowdose left (./stale-temporaries.ts), once per process.
+    scratchSwept ??= removeStaleScratchFolders().catch(() => 0);
+    await scratchSwept;
   }
 
   /** Makes `outDir` (where missing) and its two working files, after removing those killed runs left. */
