@@ -414,12 +414,16 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
   // Files without a completion marker are our own interrupted output: replace them. All of them,
   // not only those this run writes over: a series with fewer slices now (a slice removed from the
   // input, a file the scan can no longer read) would keep the earlier run's last slices beside the
-  // new ones, and a frame's earlier uncertainty series beside a run that writes none.
+  // new ones, and a frame's earlier uncertainty series or hallucination map (and the map's overlay
+  // PNGs, `slice-0001.png` / `t01-slice-0001.png`) beside a run that writes none or flags other slices.
   await held();
+  const overlayPrefix = `${names.frameTag ? `${names.frameTag}-` : ''}slice-`;
   const removed = await replaceEarlierSeriesFiles(
     [
       { dir, prefix: names.filePrefix },
       { dir: path.join(dir, 'uncertainty'), prefix: names.filePrefix },
+      { dir: path.join(dir, 'hallucination', 'map'), prefix: names.filePrefix },
+      { dir: path.join(dir, 'hallucination', 'overlays'), prefix: overlayPrefix, extension: '.png' },
     ],
     series.slices.map((slice) => slice.file),
     true,

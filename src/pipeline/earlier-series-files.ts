@@ -39,11 +39,14 @@ export interface SeriesFiles {
   readonly marker?: string;
   /** What the refusal calls the series (default `this series`), e.g. a time point the acquisition no longer has. */
   readonly what?: string;
+  /** Its files' extension (default `.dcm`; a hallucination map's overlays: `.png`, `slice-0001.png`). */
+  readonly extension?: string;
 }
 
-/** The names in `names` that are a series' DICOM files of this prefix (`IM0001.dcm`, `IM12345.dcm`). */
-export function seriesFileNames(names: readonly string[], prefix: string): string[] {
-  const pattern = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\d{4,}\\.dcm$`);
+/** The names in `names` that are a series' DICOM files of this prefix (`IM0001.dcm`, `IM12345.dcm`; of another `extension`, `slice-0001.png`). */
+export function seriesFileNames(names: readonly string[], prefix: string, extension = '.dcm'): string[] {
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const pattern = new RegExp(`^${escape(prefix)}\\d{4,}${escape(extension)}$`);
   return names.filter((name) => pattern.test(name)).sort();
 }
 
@@ -55,7 +58,7 @@ export function seriesFileNames(names: readonly string[], prefix: string): strin
 export async function replaceEarlierSeriesFiles(outputs: readonly SeriesFiles[], inputs: readonly string[], overwrite: boolean): Promise<number> {
   const found: Array<{ dir: string; files: string[]; output: SeriesFiles }> = [];
   for (const output of outputs) {
-    const files = seriesFileNames(await readdir(output.dir).catch(() => [] as string[]), output.prefix);
+    const files = seriesFileNames(await readdir(output.dir).catch(() => [] as string[]), output.prefix, output.extension);
     if (files.length > 0) found.push({ dir: output.dir, files, output });
   }
   if (!overwrite) {

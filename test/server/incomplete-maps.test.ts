@@ -9,7 +9,7 @@
  * signal leaves no empty map folder. Real runs: the shipped CT model's 2-sample ensemble, one step,
  * on a generated 5-slice 64x64 CT, one run finished and one stopped after 2 slices.
  */
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -142,6 +142,30 @@ describe("denoise's uncertainty series and hallucination map", () => {
     expect(summary.incomplete).toBeNull();
     expect(summary.uncertaintyIncomplete).toBeNull();
     expect(summary.hallucinationIncomplete).toBeNull();
+  });
+});
+
+describe('a series redone into the same -o', () => {
+  it('leaves no map, overlay or uncertainty file of the earlier run beside the new series (a rerun with --overwrite that writes none)', async () => {
+    const data = path.join(root, 'redone');
+    cpSync(finished, data, { recursive: true });
+    const dir = seriesFolder(path.join(data, 'denoised'));
+    expect(dicoms(path.join(dir, 'hallucination/map'))).toHaveLength(SLICES);
+    // This run flagged no patch (no overlay PNG): the overlay of slice 3 an earlier run that flagged one there would have left.
+    expect(existsSync(path.join(dir, 'hallucination/overlays'))).toBe(false);
+    mkdirSync(path.join(dir, 'hallucination/overlays'));
+    writeFileSync(path.join(dir, 'hallucination/overlays/slice-0003.png'), 'an earlier run\'s overlay');
+    await denoisePaths([path.join(data, 'low')], { outDir: path.join(data, 'denoised'), method: 'gaussian', overwrite: true });
+    expect(seriesFolder(path.join(data, 'denoised'))).toBe(dir);
+    expect(dicoms(dir)).toHaveLength(SLICES);
+    const left = (sub: string) => (existsSync(path.join(dir, sub)) ? readdirSync(path.join(dir, sub)).filter((f) => !f.startsWith('.')) : []);
+    expect(left('uncertainty').filter((f) => f.endsWith('.dcm'))).toEqual([]);
+    expect(left('hallucination/map').filter((f) => f.endsWith('.dcm'))).toEqual([]);
+    expect(left('hallucination/overlays').filter((f) => f.endsWith('.png'))).toEqual([]);
+    const summary = await only(data);
+    expect(summary.incomplete).toBeNull();
+    expect(summary.uncertainty).toBeNull();
+    expect(summary.hallucination).toBeNull();
   });
 });
 

@@ -15,7 +15,7 @@
  * as before: only where their run wrote them. Where report.json is beside it, the message carries
  * the run's own reason (E_CANCELLED: "stopped after k of n slices").
  */
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -142,6 +142,45 @@ describe('a denoised series its run did not finish', () => {
     expect(summary.incomplete!.message).toMatch(
       new RegExp(`; its report\\.json says: CT series [0-9.]+ was stopped after ${stoppedSlices} of ${SLICES} slices \\(interrupted by SIGINT\\): it is not finished .* \\[E_CANCELLED\\]$`),
     );
+  });
+
+  it("does not take the word of a later run that was stopped before the series began (its report.json: 'was not run') for why these files are not finished", async () => {
+    const data = path.join(root, 'stopped-then-not-run');
+    cpSync(stopped, data, { recursive: true });
+    const folder = seriesFolder(data);
+    const before = readdirSync(folder).filter((f) => f.endsWith('.dcm')).sort();
+    // A second run into the same -o, stopped (SIGINT) before it began the series: it writes nothing of it.
+    // Its input: another series first, during which it is stopped, then this one.
+    await writeDiscCt(path.join(data, 'another'), { slices: 3, size: SIZE, uidSeed: 'incomplete-another' });
+    const controller = new AbortController();
+    let order: string[] = [];
+    const run = denoisePaths([path.join(data, 'another'), path.join(data, 'low')], {
+      outDir: path.join(data, 'denoised'),
+      method: 'gaussian',
+      batch: 1,
+      signal: controller.signal,
+      onSeriesList: (list) => {
+        order = list.map((s) => String(s.slices));
+      },
+      onProgress: (p) => {
+        if (p.slicesDone >= 1) controller.abort(new Error('interrupted by SIGINT'));
+      },
+    });
+    await expect(run).rejects.toMatchObject({ code: 'E_CANCELLED' });
+    expect(order).toEqual(['3', String(SLICES)]);
+    expect(readdirSync(folder).filter((f) => f.endsWith('.dcm')).sort()).toEqual(before);
+    const report = JSON.parse(readFileSync(path.join(data, 'denoised', 'report.json'), 'utf8')) as { errors: Array<{ message: string }> };
+    expect(report.errors.map((e) => e.message)).toEqual([expect.stringMatching(/^CT series [0-9.]+ was stopped after \d of 3 slices/), expect.stringMatching(/^series [0-9.]+ was not run: interrupted by SIGINT$/)]);
+    const app = await serverOver(path.join(root, 'stopped-then-not-run-server'), data);
+    apps.push(app);
+    const listed = await listedComparisons(app);
+    expect(listed).toHaveLength(2);
+    // The other series: the later run's own word, as before.
+    expect(listed.find((c) => c.incomplete?.expected === 3)!.incomplete!.message).toMatch(/its report\.json says: CT series [0-9.]+ was stopped after \d of 3 slices/);
+    const summary = listed.find((c) => c.incomplete?.expected === SLICES)!;
+    expect(summary.incomplete).toMatchObject({ slices: stoppedSlices, expected: SLICES });
+    expect(summary.incomplete!.message).not.toContain('report.json says');
+    expect(summary.incomplete!.message).toMatch(/has no \.lowdose-complete\.json, .*\. A rerun of lowdose denoise into the same -o redoes it$/);
   });
 
   it('names its completion marker and the count of the whole series in every file (SoftwareVersions of its Contributing Equipment item), a stopped run too', async () => {

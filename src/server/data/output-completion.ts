@@ -150,8 +150,9 @@ function writtenByDenoise(dir: string): boolean {
 /**
  * What the report.json beside `runFolder` (a denoised series' folder) says of the series: the first
  * of its `errors` naming that folder (for a frame of an acquisition, one naming its frame tag), else
- * the first naming a file of the low-dose input (a series that failed). `<message> [<code>]`, null
- * when there is no report or no such entry.
+ * the first naming a file of the low-dose input (a series that failed); of those entries, only one
+ * that names the low-dose input's SeriesInstanceUID (or no series) and does not say the series
+ * "was not run". `<message> [<code>]`, null when there is no report or no such entry.
  */
 async function reportReason(runFolder: string, series: IndexedSeries, lowDose: IndexedSeries): Promise<string | null> {
   let errors: unknown;
@@ -165,9 +166,18 @@ async function reportReason(runFolder: string, series: IndexedSeries, lowDose: I
     return typeof entry === 'object' && entry !== null && typeof entry.code === 'string' && typeof entry.message === 'string' && typeof entry.path === 'string';
   });
   const tag = series.series.petFrame ? frameTag(series.series.petFrame) : null;
+  // Only an entry of the run that wrote these files says why they are not finished: one naming
+  // another input series (`CT series <uid> ...`) is not about them, and one saying the series "was
+  // not run" is a later run's (stopped before it began the series, so the files are an earlier
+  // run's, and that run's word is gone with its report.json).
+  const input = lowDose.series.seriesInstanceUid;
+  const aboutThese = entries.filter((e) => {
+    const named = /^(?:[A-Z]{2} )?series ([0-9.]+)\b/.exec(e.message)?.[1];
+    return (named === undefined || named === input) && !/ was not run\b/.test(e.message);
+  });
   // report.json names the folder where the run wrote it: the whole -o may have moved since.
-  const atFolder = entries.find((e) => path.basename(e.path) === path.basename(runFolder) && (tag === null || e.message.includes(` ${tag} `)));
+  const atFolder = aboutThese.find((e) => path.basename(e.path) === path.basename(runFolder) && (tag === null || e.message.includes(` ${tag} `)));
   const inputs = new Set(lowDose.series.slices.map((s) => path.resolve(s.file)));
-  const found = atFolder ?? entries.find((e) => inputs.has(path.resolve(e.path)));
+  const found = atFolder ?? aboutThese.find((e) => inputs.has(path.resolve(e.path)));
   return found ? `${found.message} [${found.code}]` : null;
 }
