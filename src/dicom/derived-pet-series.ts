@@ -237,6 +237,32 @@ export function planPetSeries(frames: readonly PetPlanFrame[], orientation: Orie
   };
 }
 
+/**
+ * The plan of one time point of a DYNAMIC acquisition that the reader split into one series per
+ * time point (`Series.petFrame`, ./pet-time-slices.ts, by the source files' classic Image Index)
+ * and that is written back into one derived series with the other time points
+ * (src/pipeline/frame-output.ts): `plan` is of this time point's frames alone, each at its own
+ * position. Its frames become time slice `timePoint` of `timePoints` of the acquisition: DYNAMIC,
+ * Number of Time Slices `timePoints`, Number of Slices the acquisition's (`declaredSlices`, the
+ * files' classic Number of Slices, when it is not below this time point's positions), Image Index
+ * (time slice - 1) x Number of Slices + slice, and InstanceNumber its Image Index, as a classic
+ * time point's files are numbered (./write-derived.ts `instanceNumberFor`): unique over the
+ * acquisition whichever time point is written first. Null when the time point's own plan is not
+ * one frame per position (the split then does not hold for these frames).
+ */
+export function placeInDynamicAcquisition(plan: PetSeriesPlan, timePoint: number, timePoints: number, declaredSlices: number | undefined): PetSeriesPlan | null {
+  const places = [...plan.places.values()];
+  if (places.some((p) => p.seriesType !== 'STATIC' && p.seriesType !== 'WHOLE BODY')) return null;
+  const positions = Math.max(0, ...places.map((p) => p.numberOfSlices));
+  const slices = declaredSlices !== undefined && Number.isInteger(declaredSlices) && declaredSlices >= positions ? declaredSlices : positions;
+  const placed = new Map<number, PetFramePlace>();
+  for (const [id, p] of plan.places) {
+    const imageIndex = (timePoint - 1) * slices + p.imageIndex;
+    placed.set(id, { ...p, seriesType: 'DYNAMIC', numberOfSlices: slices, numberOfTimeSlices: timePoints, imageIndex, instanceNumber: imageIndex });
+  }
+  return { series: plan.series, places: placed };
+}
+
 type GroupPlace = Omit<PetFramePlace, 'series' | 'agent' | 'respiratoryGate'>;
 
 /** Slice index (1-based, in the order given) of each frame: its distinct position along the normal. */

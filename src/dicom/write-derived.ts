@@ -15,7 +15,7 @@ import { makeOutputFolderSync, realPathOrSelf } from '../util/fs.js';
 import { frameNumbers, functionalGroup, getNumber, getNumbers, getStrings, TAG } from './attributes.js';
 import { appendContributingEquipment, DEFAULT_PROCESSING_EQUIPMENT, processingEquipmentItem, statedCountEquipment, type ProcessingEquipment } from './contributing-equipment.js';
 import { decayCorrectionProblem, dropPhilipsPetFactors, leaveOutRefusedSuvInputs, setClassicPetFrameAttributes } from './derived-pet-frame.js';
-import { isMultiFramePet, petPlanFrame, planPetSeries, type PetFramePlace, type PetSeriesPlan } from './derived-pet-series.js';
+import { isMultiFramePet, petPlanFrame, placeInDynamicAcquisition, planPetSeries, type PetFramePlace, type PetSeriesPlan } from './derived-pet-series.js';
 import { setClassicPetSuvAttributes } from './derived-pet-suv.js';
 import { copySourceAttributes, readCopiedAttributes } from './derived-source.js';
 import { readImageHeader, type FrameGeometry, type ImageHeader } from './image-header.js';
@@ -238,7 +238,7 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
         contribution: contributions[place?.series ?? 0]!,
         seriesDescriptionSuffix: `${options.seriesDescriptionSuffix ?? ' lowdose'}${split && place ? plannedSeriesWords(place) : ''}`,
         seriesNumber: options.seriesNumber ?? derivedSeriesNumber(entry.parsed),
-        instanceNumber: place && !source.petFrame ? place.instanceNumber : instanceNumberFor(source, index, entry.header),
+        instanceNumber: place && (!source.petFrame || petPlan?.inAcquisition) ? place.instanceNumber : instanceNumberFor(source, index, entry.header),
         created,
         sourceSopClassUid: entry.header.sopClassUid || entry.mediaStorageSopClassUid,
         multiFrame: isMultiFrameSource(entry.parsed, entry.header),
@@ -290,16 +290,19 @@ function plannedSeriesWords(place: PetFramePlace): string {
  * read once here, before any is written; a frame whose classic file could not say what its pixels
  * are decay-corrected to fails the series here (E_DECAY_CORRECTION_UNKNOWN, `decayCorrectionProblem`).
  */
-function planMultiFramePetSeries(source: Series): PetSeriesPlan | null {
+function planMultiFramePetSeries(source: Series): (PetSeriesPlan & { readonly inAcquisition: boolean }) | null {
   const byFile = new Map<string, number[]>();
   source.slices.forEach((s, index) => byFile.set(s.file, [...(byFile.get(s.file) ?? []), index]));
   const frames = new Map<number, ReturnType<typeof petPlanFrame>>();
+  // The files' classic Number of Slices: what a time point split by their Image Index is numbered in.
+  let declared: number | undefined;
   // A classic series (one single-frame file per slice) is known by its first file: not read whole twice.
   const first = source.slices[0];
   if (!first || (byFile.size === source.slices.length && !isMultiFramePet(readSourceHeader(first.file).header))) return null;
   for (const [file, indices] of byFile) {
     const { parsed, header } = readSourceHeader(file);
     if (!isMultiFramePet(header)) continue;
+    declared ??= header.pet?.NumberOfSlices;
     for (const index of indices) {
       const frame = source.slices[index]!.frame;
       // A classic PET Image must say what its pixels are decay-corrected to; none is made up.
@@ -315,7 +318,11 @@ function planMultiFramePetSeries(source: Series): PetSeriesPlan | null {
     }
   }
   if (frames.size === 0) return null;
-  return planPetSeries([...frames.keys()].sort((a, b) => a - b).map((index) => frames.get(index)!), source.orientation);
+  const plan = planPetSeries([...frames.keys()].sort((a, b) => a - b).map((index) => frames.get(index)!), source.orientation);
+  // A time point of a DYNAMIC acquisition split by the files' classic Image Index: numbered in the acquisition.
+  const ref = source.petFrame;
+  const placed = ref?.suffix === 't' ? placeInDynamicAcquisition(plan, ref.frame, ref.frames, declared) : null;
+  return placed ? { ...placed, inAcquisition: true } : { ...plan, inAcquisition: false };
 }
 
 /**

@@ -571,6 +571,35 @@ describe.skipIf(!hasPydicom)('SUVbw of Enhanced and Legacy Converted Enhanced PE
     expect(rows.map((r) => Number(r.InstanceNumber)).sort()).toEqual([1, 2, 3, 4]);
   });
 
+  it('numbers an Enhanced series read as time points by its files\' classic Image Index in the acquisition: DYNAMIC, InstanceNumber its ImageIndex, unique, valid (pydicom)', async () => {
+    const { series: read } = await scanPaths([path.join(dir, 'split-classic')]);
+    expect(read.map((s) => [s.petFrame?.suffix, s.petFrame?.frame, s.slices.length])).toEqual([['t', 1, 2], ['t', 2, 2]]);
+    const out = path.join(dir, 'split-classic-denoised');
+    const report = await denoisePaths([path.join(dir, 'split-classic')], { outDir: out, method: 'gaussian' });
+    expect(report.errors).toEqual([]);
+    const files = report.series.flatMap((s) => s.output.files).sort();
+    expect(files).toHaveLength(4);
+    const rows = headers(files);
+    expect(new Set(rows.map((r) => r.SeriesInstanceUID)).size).toBe(1);
+    for (const row of rows) {
+      expect([row.SeriesType, row.NumberOfTimeSlices, row.NumberOfSlices]).toEqual(["['DYNAMIC', 'IMAGE']", '2', '2']);
+      expect(row.InstanceNumber).toBe(row.ImageIndex);
+    }
+    // The file whose frames are 5 min later holds time slice 2: ImageIndex 3 and 4.
+    const earliest = Math.min(...rows.map((r) => Number(r.FrameReferenceTime)));
+    const firstFile = rows.find((r) => Number(r.FrameReferenceTime) === earliest)!.source;
+    for (const row of rows) expect(Number(row.ImageIndex) > 2).toBe(row.source !== firstFile);
+    expect(rows.map((r) => Number(r.ImageIndex)).sort()).toEqual([1, 2, 3, 4]);
+    const sources = readdirSync(path.join(dir, 'split-classic')).flatMap((f) => ['--source', path.join(dir, 'split-classic', f)]);
+    const check = spawnSync(PYTHON, [IOD_CHECK, ...sources, ...files], { encoding: 'utf8' });
+    expect(check.status, check.stderr).toBe(0);
+    const problems = JSON.parse(check.stdout) as Record<string, string[]>;
+    for (const file of files) expect(problems[file], file).toEqual([]);
+    // Read back: the two time points, two slices each.
+    const back = (await scanPaths([path.dirname(files[0]!)])).series;
+    expect(back.map((s) => [s.petFrame?.frame, s.slices.length])).toEqual([[1, 2], [2, 2]]);
+  });
+
   it.each([
     ['two-agents', 1],
     ['two-agents-split', 2],

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { decayFactor } from '../../src/dicom/derived-pet-frame.js';
-import { planPetSeries, type PetPlanFrame } from '../../src/dicom/derived-pet-series.js';
+import { placeInDynamicAcquisition, planPetSeries, type PetPlanFrame } from '../../src/dicom/derived-pet-series.js';
 import type { Orientation } from '../../src/dicom/types.js';
 
 const AXIAL: Orientation = [1, 0, 0, 0, 1, 0];
@@ -139,6 +139,18 @@ describe('PET frame layout of a multi-frame source', () => {
     const one = planPetSeries([at(0, 0, '', breath(50)), at(1, 2, '', breath(50))], AXIAL);
     expect(one.series).toEqual([{ agent: null, frames: 2 }]);
     expect(one.places.get(0)!.respiratoryGate).toBeUndefined();
+  });
+
+  it('numbers a time point read on its own in its acquisition: time slice t of n, Number of Slices the declared one, InstanceNumber its ImageIndex', () => {
+    const plan = planPetSeries([at(7, 0), at(8, 2)], AXIAL);
+    const third = placeInDynamicAcquisition(plan, 3, 4, 5)!;
+    expect([7, 8].map((id) => third.places.get(id)!).map((p) => [p.seriesType, p.numberOfSlices, p.numberOfTimeSlices, p.imageIndex, p.instanceNumber])).toEqual([
+      ['DYNAMIC', 5, 4, 11, 11],
+      ['DYNAMIC', 5, 4, 12, 12],
+    ]);
+    // A declared Number of Slices below the time point's positions is not used; frames sharing a position are no time point.
+    expect(placeInDynamicAcquisition(plan, 2, 2, 1)!.places.get(8)!.imageIndex).toBe(4);
+    expect(placeInDynamicAcquisition(planPetSeries([at(0, 0, '1'), at(1, 0, '2')], AXIAL), 1, 2, 2)).toBeNull();
   });
 
   it('plans one series per radiopharmaceutical, each numbered on its own', () => {

@@ -61,6 +61,9 @@ Enhanced PET Isotope Module (in MBq), the units the Real World Value Mapping's (
   split/                one dynamic series in two files (same SeriesInstanceUID): each file one time
                         point (Frame Reference DateTime 150 s, then 450 s after the series start) at
                         the same 2 positions
+  split-classic/        as split/, each file also carrying the classic Series Type DYNAMIC, Number of
+                        Slices 2, Number of Time Slices 2 and Image Index 1 (file 1) / 3 (file 2) at
+                        its top level, as some converters write: read as two time points
   two-agents-split/     four frames at four positions, agents 1, 2, 1, 2 by position
 
 expected.json holds per set the factor and maximum SUVbw and Bq/ml of each frame.
@@ -403,6 +406,15 @@ for k, start in enumerate((0, 300)):
     e.InstanceNumber = k + 1
     os.makedirs(os.path.join(out, 'split'), exist_ok=True)
     e.save_as(os.path.join(out, 'split', f'split-{k + 1}.dcm'), write_like_original=False)
+    e.SOPInstanceUID = generate_uid(entropy_srcs=['lowdose-enhanced-pet-split-classic', 'instance', str(k)])
+    e.SeriesInstanceUID = generate_uid(entropy_srcs=['lowdose-enhanced-pet-split-classic', 'series'])
+    e.file_meta.MediaStorageSOPInstanceUID = e.SOPInstanceUID
+    e.SeriesType = ['DYNAMIC', 'IMAGE']
+    e.NumberOfSlices = 2
+    e.NumberOfTimeSlices = 2
+    e.ImageIndex = 1 + 2 * k
+    os.makedirs(os.path.join(out, 'split-classic'), exist_ok=True)
+    e.save_as(os.path.join(out, 'split-classic', f'split-classic-{k + 1}.dcm'), write_like_original=False)
 
 e = base('1.2.840.10008.5.1.4.1.1.128.1', 'lowdose-legacy-pet-gated')
 converted = Dataset()
