@@ -4,8 +4,9 @@
  * `serve --dicomweb`: its files state how many files the whole series has (SoftwareVersions `series
  * of 7 files numbered 1-7`, src/dicom/contributing-equipment.ts), so a finished one reads complete,
  * with its series means, and one its run stopped after k slices reads incomplete `k of n`. A real
- * Orthanc (test/helpers/orthanc.ts); the finished series stored by `denoise <study url> --stow`, the
- * stopped one's files stored as they were left.
+ * Orthanc (test/helpers/orthanc.ts); the finished series stored by `denoise <study url> --stow`
+ * (DICOMweb STOW-RS) and by `denoise dimse://<study> --store` (DIMSE C-STORE), the stopped one's
+ * files stored as they were left.
  */
 import { readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -16,14 +17,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { denoisePaths } from '../../src/pipeline/denoise.js';
 import type { PacsOpened, PacsSeriesList } from '../../src/server/api-types.js';
 import { buildApp } from '../../src/server/app.js';
+import { shortId } from '../../src/server/ids.js';
 import { runCli } from '../helpers/cli.js';
 import { seriesFolderIn, writeDiscCt } from '../helpers/disc-ct.js';
-import { findOrthanc, startOrthanc, type RunningOrthanc } from '../helpers/orthanc.js';
+import { findOrthanc, freePort, ORTHANC_AET, startOrthanc, type RunningOrthanc } from '../helpers/orthanc.js';
 import { listedComparisons } from '../helpers/server-app.js';
 
 const SLICES = 7;
 const STOP_AFTER = 3;
 const installed = findOrthanc();
+const CALLING_AET = 'LOWDOSE';
 
 describe.skipIf(!installed)('a denoised series opened from a PACS by serve --dicomweb', () => {
   let dir: string;
@@ -31,6 +34,9 @@ describe.skipIf(!installed)('a denoised series opened from a PACS by serve --dic
   let app: FastifyInstance;
   let study: string;
   let stoppedSlices: number;
+  /** The denoised series' UIDs: stored with --stow, with --store. */
+  let stowed: string;
+  let storedByDimse: string;
   const dicoms = (folder: string) => readdirSync(folder).filter((f) => f.endsWith('.dcm')).sort().map((f) => path.join(folder, f));
   const upload = async (files: string[]) => {
     for (const file of files) expect((await orthanc.rest('/instances', { method: 'POST', body: await readFile(file) })).ok).toBe(true);
@@ -38,7 +44,7 @@ describe.skipIf(!installed)('a denoised series opened from a PACS by serve --dic
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'lowdose-pacs-complete-'));
-    orthanc = await startOrthanc(dir);
+    orthanc = await startOrthanc(dir, { dicomModalities: { lowdose: { aet: CALLING_AET, host: '127.0.0.1', port: await freePort() } } });
     const low = path.join(dir, 'low');
     await writeDiscCt(low, { slices: SLICES, size: 32, uidSeed: 'pacs-complete-low' });
     await upload(dicoms(low));
@@ -50,6 +56,13 @@ describe.skipIf(!installed)('a denoised series opened from a PACS by serve --dic
     const stored = await runCli('denoise', `${orthanc.dicomweb}/studies/${study}`, '-o', path.join(dir, 'stowed'), '--method', 'gaussian', '--stow', orthanc.dicomweb,
       '--dicomweb-auth', `basic:${orthanc.user}:${orthanc.password}`, '--no-progress', '--json');
     expect(stored.code, stored.stderr).toBe(0);
+    stowed = (JSON.parse(stored.stdout) as { series: Array<{ output: { seriesInstanceUid: string } }> }).series[0]!.output.seriesInstanceUid;
+    // The same by DIMSE: pulled with C-GET, stored back with C-STORE.
+    const pacs = `dimse://${ORTHANC_AET}@127.0.0.1:${orthanc.dicomPort}`;
+    const dimse = await runCli('denoise', `${pacs}/${study}`, '-o', path.join(dir, 'stored'), '--method', 'gaussian', '--calling-aet', CALLING_AET, '--store', pacs, '--no-progress', '--json');
+    expect(dimse.code, dimse.stderr).toBe(0);
+    storedByDimse = (JSON.parse(dimse.stdout) as { series: Array<{ output: { seriesInstanceUid: string } }> }).series[0]!.output.seriesInstanceUid;
+    expect(storedByDimse).not.toBe(stowed);
     // Stopped as SIGINT stops a run, once 3 slices are written; its files stored as they were left.
     const controller = new AbortController();
     const run = denoisePaths([low], {
@@ -72,9 +85,9 @@ describe.skipIf(!installed)('a denoised series opened from a PACS by serve --dic
       logger: { level: 'silent' },
       dicomweb: { base: orthanc.dicomweb, client: { auth: `basic:${orthanc.user}:${orthanc.password}`, retries: 0 } },
     });
-    // The clinician opens the study's three series from the PACS browser.
+    // The clinician opens the study's four series from the PACS browser.
     const { series } = (await app.inject({ url: `/api/pacs/studies/${study}/series` })).json<PacsSeriesList>();
-    expect(series).toHaveLength(3);
+    expect(series).toHaveLength(4);
     for (const s of series) {
       const opened = await app.inject({ method: 'POST', url: `/api/pacs/studies/${study}/series/${s.seriesInstanceUid}/open` });
       expect(opened.statusCode, opened.body).toBe(200);
@@ -88,14 +101,22 @@ describe.skipIf(!installed)('a denoised series opened from a PACS by serve --dic
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('reads a finished series stored with --stow as complete, and gives its series means', async () => {
-    const comparisons = await listedComparisons(app);
-    expect(comparisons).toHaveLength(2);
-    const finished = comparisons.find((c) => c.incomplete === null);
-    expect(finished, JSON.stringify(comparisons.map((c) => c.incomplete))).toBeDefined();
-    const means = await app.inject({ url: `/api/comparisons/${finished!.id}/metrics` });
-    expect(means.statusCode, means.body).toBe(200);
-    expect((await app.inject({ url: `/api/comparisons/${finished!.id}/metrics.csv` })).statusCode).toBe(200);
+  /** The comparison whose denoised series has the SeriesInstanceUID `uid`. */
+  const comparisonOf = async (uid: string) => {
+    const found = (await listedComparisons(app)).find((c) => c.denoised === shortId('series', uid));
+    if (!found) throw new Error(`no comparison of ${uid}`);
+    return found;
+  };
+
+  it('reads a finished series stored with --stow (DICOMweb) or --store (DIMSE) as complete, and gives its series means', async () => {
+    expect(await listedComparisons(app)).toHaveLength(3);
+    for (const uid of [stowed, storedByDimse]) {
+      const finished = await comparisonOf(uid);
+      expect(finished.incomplete, uid).toBeNull();
+      const means = await app.inject({ url: `/api/comparisons/${finished.id}/metrics` });
+      expect(means.statusCode, means.body).toBe(200);
+      expect((await app.inject({ url: `/api/comparisons/${finished.id}/metrics.csv` })).statusCode).toBe(200);
+    }
   });
 
   it('reads a series its run stopped after k slices as incomplete, k of n, from the count its files state', async () => {
