@@ -286,8 +286,12 @@ export async function batchStatus(queue: Queue<SeriesJobData, SeriesJobResult>, 
           : 0;
     const outputs = result ? resultSeries(result).map((r) => r.output.dir) : [];
     const failure = state === 'failed' && job ? decodeFailure(job.failedReason ?? '') : null;
-    // A failed PACS job's study counted whole, as its worker counted it (each unreadable instance one).
-    const counted = failure && entry.source !== undefined && progress.errorCount !== undefined && progress.errorsByCode ? { errorCount: progress.errorCount, errorsByCode: progress.errorsByCode } : null;
+    // A failed PACS job's study counted whole, as its worker counted it (each unreadable instance
+    // one), where those counts hold the job's error (a job stopped after its study ran fails E_CANCELLED: its own one).
+    const counted =
+      failure && entry.source !== undefined && progress.errorCount !== undefined && progress.errorsByCode && (progress.errorsByCode[failure.code] ?? 0) > 0
+        ? { errorCount: progress.errorCount, errorsByCode: progress.errorsByCode }
+        : null;
     // A job whose last attempt ended with a list of unreadable instances: joined into the batch's unreadable.tsv.
     if (entry.source !== undefined && state !== 'completed' && state !== 'cancelled' && (progress.unreadable ?? 0) > 0) joinedList = true;
     if (result && 'study' in result) studies.push(result.study);

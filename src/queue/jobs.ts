@@ -201,8 +201,9 @@ export interface JobStatus extends BatchJobEntry {
   /**
    * A failed PACS job: every error its study met in its last attempt, each unreadable instance
    * one (as `denoise` counts a study's errors), of which `error` is the first; the unreadable
-   * instances are all in the batch's unreadable.tsv (`errorsFile`). Absent for other jobs, and for
-   * a job that failed before its study was run (its one `error`).
+   * instances are all in the batch's unreadable.tsv (`errorsFile`). Absent for other jobs, for a
+   * job that failed before its study was run, and where these counts do not hold `error` (a job
+   * stopped after its study ran): its one `error` counts.
    */
   readonly errorCount?: number;
   /** `errorCount` by code; with it. */

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { batchStatus } from '../../src/queue/batch.js';
-import { encodeFailure, type BatchRecord, type JobProgress } from '../../src/queue/jobs.js';
+import { batchReport, encodeFailure, type BatchRecord, type JobProgress } from '../../src/queue/jobs.js';
 import { standInQueue } from './stand-in-queue.js';
 
 const BATCH = 'pacs-batch';
@@ -76,5 +76,58 @@ describe('batch status of PACS jobs', () => {
       { source: 'dimse://PACS@h:104/1.3.2', studyInstanceUid: '1.3.2', outcome: 'failed', series: ['1.2.1'], errors: [{ code: 'E_EXISTS', message: 'made otherwise', path: '/tmp/out/pt' }] },
     ]);
     expect(status.errors).toEqual([expect.objectContaining({ code: 'E_NOT_FOUND' })]);
+  });
+
+  it("counts a failed study's errors as its worker counted them (each unreadable instance one) where they hold the job's error, names the joined list while a job not completed has one, and the report adds them up", async () => {
+    const truncated = encodeFailure({ code: 'E_TRUNCATED', message: 'instance 1.2.9 of dimse://PACS@h:104/1.3.0/1.2.1: cut short', path: '/pull/1.2.9.dcm' });
+    const stopped = encodeFailure({ code: 'E_CANCELLED', message: 'batch pacs-batch was cancelled' });
+    const counted = (byCode: Record<string, number>, unreadable: number): JobProgress => ({ ...listed(0, true), errorCount: Object.values(byCode).reduce((a, b) => a + b, 0), errorsByCode: byCode, unreadable });
+    const job = (state: State, progress: JobProgress, failedReason?: string) => ({
+      state,
+      progress,
+      attemptsMade: 1,
+      ...(failedReason ? { failedReason } : {}),
+      returnvalue: state === 'completed' ? { study: { source: 'x' }, series: [] } : null,
+    });
+    const record = (n: number): BatchRecord => ({
+      id: BATCH,
+      createdAt: '2026-12-07T00:00:00.000Z',
+      outDir: '/tmp/out',
+      attempts: 1,
+      jobs: Array.from({ length: n }, (_, i) => ({ id: `${BATCH}-${String(i).padStart(5, '0')}`, seriesInstanceUid: '', modality: '', slices: 0, source: `dimse://PACS@h:104/1.3.${i}`, studyInstanceUid: `1.3.${i}` })),
+      queries: [],
+    });
+    const { status, results, failedJobSeries, studies } = await batchStatus(
+      standInQueue(record(4), [
+        job('failed', counted({ E_TRUNCATED: 3, E_EXISTS: 1 }, 3), truncated),
+        // Stopped after its study ran: the study's counts do not hold its error.
+        job('failed', counted({ E_TRUNCATED: 2 }, 2), stopped),
+        // Completed on a retry whose progress kept an earlier attempt's counts.
+        job('completed', counted({ E_TRUNCATED: 5 }, 5)),
+        job('delayed', counted({ E_TRUNCATED: 1 }, 1), truncated),
+      ]),
+      BATCH,
+    );
+    expect(status.jobs.map((j) => [j.state, j.errorCount, j.errorsByCode])).toEqual([
+      ['failed', 4, { E_TRUNCATED: 3, E_EXISTS: 1 }],
+      ['failed', undefined, undefined],
+      ['completed', undefined, undefined],
+      ['delayed', undefined, undefined],
+    ]);
+    expect(status.errorsFile).toBe('/tmp/out/unreadable.tsv');
+    // The failed studies (in batch order), then the completed one's entry as its worker reported it.
+    expect(studies.map((s) => [s.outcome, s.errorCount, s.errorsByCode])).toEqual([
+      ['failed', 4, { E_TRUNCATED: 3, E_EXISTS: 1 }],
+      ['failed', undefined, undefined],
+      [undefined, undefined, undefined],
+    ]);
+    const report = batchReport(results, status, [], [], failedJobSeries, studies);
+    expect(report.errors.map((e) => e.code)).toEqual(['E_TRUNCATED', 'E_CANCELLED']);
+    expect(report).toMatchObject({ errorCount: 5, errorsByCode: { E_TRUNCATED: 3, E_EXISTS: 1, E_CANCELLED: 1 }, errorsFile: '/tmp/out/unreadable.tsv' });
+
+    // No job with a list (a completed one's earlier attempt does not count): no errorsFile.
+    const none = await batchStatus(standInQueue(record(2), [job('completed', counted({ E_TRUNCATED: 5 }, 5)), job('failed', listed(0, true), truncated)]), BATCH);
+    expect(none.status.errorsFile).toBeUndefined();
+    expect(none.status.jobs[1]!.errorCount).toBeUndefined();
   });
 });
