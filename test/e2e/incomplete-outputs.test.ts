@@ -107,7 +107,12 @@ describe.skipIf(!hasChromium)('viewer on a stopped run with an uncertainty serie
       await expect.poll(() => mark('denoised'), { timeout: 10_000 }).toBe(
         mapAt[i]! < 0 ? `no map slice here (incomplete hallucination map: ${h.slices} of ${SLICES} slices)` : `INCOMPLETE hallucination map: ${h.slices} of ${SLICES} slices`,
       );
-      if (mapAt[i]! < 0) seen.mapBlank++;
+      if (mapAt[i]! < 0) {
+        seen.mapBlank++;
+        // Nothing of the map is painted where it has no slice (its blank stand-in is not "all flagged").
+        await expect.poll(() => page.getAttribute('.pane[data-pane="denoised"]', 'data-overlay-slice'), { timeout: 10_000 }).toBe(String(i));
+        expect(await page.getAttribute('.pane[data-pane="denoised"]', 'data-overlay-pixels')).toBe('0');
+      }
       expect(await shown('denoised')).toBe(true);
     }
     expect(seen).toEqual({ uncertaintyBlank: SLICES - u.slices, mapBlank: SLICES - h.slices });

@@ -701,6 +701,14 @@ export class ComparisonViewer {
   private drawOverlay(pane: Pane, detail: RenderedEventDetail): void {
     const overlay = this.overlay;
     if (!overlay?.on) return;
+    // No slice of the overlay's series here (a map or σ series short of slices): nothing to draw.
+    // Its blank stand-in reads 0 everywhere, which the map's rule (FRC below the threshold) would
+    // paint as the whole slice flagged.
+    if (!overlay.present[this.index]) {
+      pane.root.dataset.overlayPixels = '0';
+      pane.root.dataset.overlaySlice = String(this.index);
+      return;
+    }
     const imageId = overlay.imageIds[this.index];
     if (!imageId) return;
     const image = this.overlayImages.get(imageId);
@@ -723,6 +731,8 @@ export class ComparisonViewer {
     context.drawImage(this.overlayPicture.canvas, 0, 0);
     context.restore();
     pane.root.dataset.overlayPixels = String(this.overlayPicture.pixels);
+    // Which low-dose slice the overlay was last drawn for (read by the end-to-end test).
+    pane.root.dataset.overlaySlice = String(this.index);
   }
 
   /**
