@@ -20,7 +20,7 @@ import { DEFAULT_RETRY_DELAY_MS } from '../../src/dicomweb/client.js';
 import { DEFAULT_MAX_ASSOCIATIONS, MAX_WAITING_CONNECTIONS } from '../../src/dimse/store-scp.js';
 import { passCostOf } from '../../src/models/card.js';
 import { DEFAULT_CENTRE_Z_MM } from '../../src/phantoms/body/index.js';
-import { IEC_DEFAULTS } from '../../src/phantoms/iec.js';
+import { IEC_DEFAULTS, iecGeometry } from '../../src/phantoms/iec.js';
 import { DEFAULT_MAX_JOB_PASSES, DEFAULT_PASS_WEIGHT, PASS_COST_EDGE } from '../../src/pipeline/compute-budget.js';
 import { BROTLI_QUALITY, GZIP_LEVEL } from '../../src/server/app.js';
 import { DEFAULT_LIMITS } from '../../src/server/config.js';
@@ -207,6 +207,20 @@ describe('DICOMweb retries and the body phantom (src/dicomweb/client.ts, src/pha
 
   it('the body phantom\'s --centre-z default is DEFAULT_CENTRE_Z_MM', () => {
     expectStated(stated(/`--centre-z mm` \(body: height of the volume centre above the L1 vertebra, default (-?\d+)/), [DEFAULT_CENTRE_Z_MM]);
+  });
+});
+
+describe('the IEC phantom\'s SUV headers (src/phantoms/iec.ts) in docs/phantoms.md', () => {
+  it('the injected dose, and the activity left at the series time by the headers\' own decay', () => {
+    const { pet, backgroundBqml } = iecGeometry();
+    const hms = (tm: string) => Number(tm.slice(0, 2)) * 3600 + Number(tm.slice(2, 4)) * 60 + Number(tm.slice(4));
+    const uptakeS = hms(pet.seriesTime) - hms(pet.injectionTime);
+    // What an SUV reader divides by: the injected dose decayed from injection to the series time.
+    const atScanBq = pet.injectedDoseBq * 2 ** (-uptakeS / pet.halfLifeSeconds);
+    expectStated(stated(/background ([\d.]+) kBq\/ml at the series start\. Headers: F-18, (\d+) kg, injection (\d+) min before the series start/, ['docs/phantoms.md']), [backgroundBqml / 1000, pet.patientWeightKg, uptakeS / 60]);
+    expectStated(stated(/\((\d+) MBq at injection = (\d+) MBq at scan time\)/, ['docs/phantoms.md']), [Math.round(pet.injectedDoseBq / 1e6), Math.round(atScanBq / 1e6)]);
+    // ... which is what makes the background SUVbw 1: activity x weight / decayed dose.
+    expect((backgroundBqml * pet.patientWeightKg * 1000) / atScanBq).toBeCloseTo(1, 9);
   });
 });
 
