@@ -5,7 +5,8 @@
  * --repeats times each with and without `--skip-by-uid`, alternating. Per rerun: wall time, the
  * instances retrieved (the report's `pulled[].retrieved`), the studies not pulled and, over
  * DICOMweb, the requests and response bytes through test/helpers/http-proxy.ts in front of Orthanc
- * (WADO-RS instance retrieves and everything else).
+ * (WADO-RS instance retrieves and everything else), and the CLI's peak resident memory (GNU time's
+ * maximum RSS, where /usr/bin/time is installed).
  *
  *   npx tsx scripts/bench/pacs-rerun.ts [--bin bin/lowdose.js]
  *     [--study ../shared/ldct-mayo/L143/B30f/quarter --study ../shared/ldct-mayo/L192/B30f/quarter]
@@ -46,7 +47,7 @@ if (!findOrthanc()) throw new Error('Orthanc is not installed (apt-get install o
 const dir = await mkdtemp(path.join(os.tmpdir(), 'lowdose-pacs-rerun-'));
 const orthanc = await startOrthanc(dir, { dicomModalities: { lowdose: { aet: CALLING_AET, host: '127.0.0.1', port: await freePort() } } });
 const proxy = await startProxy(orthanc.http);
-const rows: Array<{ skipByUid: boolean; repeat: number; ms: number; retrieved: number; studiesNotPulled: number; seriesSkipped: number; retrieves: number; retrieveBytes: number; otherRequests: number; otherBytes: number }> = [];
+const rows: Array<{ skipByUid: boolean; repeat: number; ms: number; peakRssKib: number | null; retrieved: number; studiesNotPulled: number; seriesSkipped: number; retrieves: number; retrieveBytes: number; otherRequests: number; otherBytes: number }> = [];
 try {
   const studies: string[] = [];
   for (const folder of folders) {
@@ -75,6 +76,7 @@ try {
         skipByUid,
         repeat,
         ms: Math.round(result.ms),
+        peakRssKib: result.peakRssKib,
         retrieved,
         studiesNotPulled: report.studies.filter((s) => s.skipped).length,
         seriesSkipped: report.series.filter((s) => s.skipped).length,
@@ -85,7 +87,7 @@ try {
       };
       rows.push(row);
       console.log(
-        `rerun${skipByUid ? ' --skip-by-uid' : ''}: ${(row.ms / 1000).toFixed(2)} s wall, ${row.retrieved} instance(s) retrieved, ${row.studiesNotPulled} of ${report.studies.length} studies not pulled, ` +
+        `rerun${skipByUid ? ' --skip-by-uid' : ''}: ${(row.ms / 1000).toFixed(2)} s wall${row.peakRssKib === null ? '' : `, peak RSS ${(row.peakRssKib / 1024).toFixed(0)} MiB`}, ${row.retrieved} instance(s) retrieved, ${row.studiesNotPulled} of ${report.studies.length} studies not pulled, ` +
           `${row.seriesSkipped} series skipped${values.dimse ? '' : `; HTTP: ${row.retrieves} WADO-RS retrieves (${row.retrieveBytes} bytes), ${row.otherRequests} other requests (${row.otherBytes} bytes)`}`,
       );
     }

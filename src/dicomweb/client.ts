@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { Agent, fetch, type Dispatcher, type Response } from 'undici';
 import { MAX_DICOM_FILE_BYTES } from '../dicom/file-size.js';
+import { abortReason } from '../util/abort-reason.js';
 import { LowdoseError } from '../errors.js';
 import { formatBytes } from '../util/bytes.js';
 import { withDefaultCas } from '../util/trusted-cas.js';
@@ -29,6 +30,12 @@ export interface DicomwebClientOptions {
   readonly log?: (message: string) => void;
   /** Most bytes of one instance's WADO-RS answer (default DEFAULT_MAX_INSTANCE_BYTES); a larger one fails with E_IO. */
   readonly maxInstanceBytes?: number;
+  /**
+   * Stops every request of the client once aborted (SIGINT, a browser gone): the request in flight
+   * is aborted (its connection closed) and fails with E_CANCELLED, never retried; a later one is
+   * not sent. For queries: a retrieve or store given it would be cut mid-instance.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** Most bytes of a QIDO-RS or STOW-RS answer (DICOM JSON); a larger one fails with E_IO. */
@@ -124,6 +131,7 @@ export class DicomwebClient {
   private readonly retryDelayMs: number;
   private readonly log: (message: string) => void;
   private readonly maxInstanceBytes: number;
+  private readonly signal: AbortSignal | undefined;
 
   constructor(options: DicomwebClientOptions = {}) {
     this.authorization = parseAuth(options.auth ?? process.env[DICOMWEB_AUTH_ENV]);
@@ -141,10 +149,22 @@ export class DicomwebClient {
     this.retryDelayMs = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
     this.log = options.log ?? (() => {});
     this.maxInstanceBytes = options.maxInstanceBytes ?? DEFAULT_MAX_INSTANCE_BYTES;
+    this.signal = options.signal;
   }
 
   async close(): Promise<void> {
     await this.dispatcher?.close();
+  }
+
+  /**
+   * This client (its connections, credentials, timeout and retries, shared) whose requests `signal`
+   * also stops, as the client's own signal does (DicomwebClientOptions.signal): one request's
+   * interest (a browser gone) over a long-lived client. Not to be closed: close the client.
+   */
+  withSignal(signal: AbortSignal): DicomwebClient {
+    const view = Object.create(this) as DicomwebClient;
+    Object.defineProperty(view, 'signal', { value: this.signal ? AbortSignal.any([this.signal, signal]) : signal });
+    return view;
   }
 
   /** QIDO-RS: a JSON array of datasets (an empty answer, 204, is an empty list). */
@@ -188,13 +208,15 @@ export class DicomwebClient {
     const headers: Record<string, string> = { accept: init.accept };
     if (this.authorization) headers.authorization = this.authorization;
     if (init.contentType) headers['content-type'] = init.contentType;
+    const timeout = () => AbortSignal.timeout(this.timeoutMs);
     for (let attempt = 0; ; attempt++) {
+      this.throwIfStopped(init.method ?? 'GET', url);
       try {
         const response = await fetch(url, {
           method: init.method ?? 'GET',
           headers,
           ...(init.body ? { body: init.body } : {}),
-          signal: AbortSignal.timeout(this.timeoutMs),
+          signal: this.signal ? AbortSignal.any([timeout(), this.signal]) : timeout(),
           ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
         });
         const ok = init.okStatus ? init.okStatus.includes(response.status) : response.status >= 200 && response.status < 300;
@@ -205,6 +227,7 @@ export class DicomwebClient {
         const body = await readBounded(response, init.maxBytes ?? MAX_JSON_ANSWER_BYTES, url, init.what ?? 'a DICOM JSON answer');
         return { body, contentType: response.headers.get('content-type') ?? '' };
       } catch (error) {
+        this.throwIfStopped(init.method ?? 'GET', url);
         const final = classify(error, url);
         const retryable = error instanceof HttpStatusError ? RETRYABLE_STATUS.has(error.status) : final.code === 'E_IO' && !(error instanceof AnswerTooLarge);
         if (!retryable || attempt >= this.retries) throw final;
@@ -213,6 +236,11 @@ export class DicomwebClient {
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }
+  }
+
+  /** E_CANCELLED once the client's signal is aborted: the request is not sent, or was aborted. */
+  private throwIfStopped(method: string, url: string): void {
+    if (this.signal?.aborted) throw new LowdoseError('E_CANCELLED', `${method} ${url} stopped (${abortReason(this.signal)})`, { path: url });
   }
 }
 

@@ -23,7 +23,7 @@ import { formatDeviceReport, type Device, type DeviceRequest } from '../runtime/
 import { roundTo } from '../util/round.js';
 import { latentOf, normalizationFor, type Modality, type ModelCard, type UncertaintyCalibrationEntry } from './card.js';
 import { denoiseSlices, type DenoiseSlicesResult, type SliceInput } from './denoise-slices.js';
-import { loadModel, type LoadedModel } from './load.js';
+import { loadModel, resolveModelFiles, type LoadedModel, type ModelFiles } from './load.js';
 import { lesionBiasWarning, type LesionBiasAtLevel } from './lesion-bias.js';
 import { textureNotFullDoseWarning } from './texture-fidelity.js';
 
@@ -200,51 +200,41 @@ export class Denoiser {
     modality: Modality,
     private readonly settings: DenoiserSettings,
   ) {
-    const card = model.card;
-    if (!card.modalities.includes(modality)) {
-      throw new LowdoseError('E_MODEL', `model ${card.name} is for ${card.modalities.join(', ')}, not ${modality}`);
-    }
-    this.card = card;
+    const resolved = resolveDenoiserSettings(model.card, modality, settings);
+    this.card = model.card;
     this.workspace = new Workspace(model.onWorker);
     this.modality = modality;
-    this.normalization = normalizationFor(card, modality);
-    this.samplerName = settings.sampler ?? card.sampler.default;
-    this.sampler = createSampler(card, { ...settings.samplerSettings, ...(settings.sampler ? { name: settings.sampler } : {}) });
-    this.steps = settings.steps ?? card.sampler.steps;
-    this.seed = settings.seed ?? 0;
-    const wantsCalibration = Boolean(settings.uncertainty || settings.hallucination);
-    this.samples = settings.samples ?? (wantsCalibration ? (card.uncertainty?.samples ?? 1) : 1);
-    this.uncertainty = wantsCalibration ? resolveUncertainty(card, this.samples, settings.uncertaintyThreshold) : null;
-    this.guidance = settings.guidance ?? card.guidance.default;
-    this.orientations = settings.orientations ?? card.sampler.orientations ?? 1;
-    checkOrientationCount(this.orientations);
-    if (this.orientations !== 1 && this.uncertainty && this.orientations !== (card.sampler.orientations ?? 1)) {
-      // The spread of the ensemble shrinks when each prediction is an average: the card's
-      // calibration (docs/uncertainty.md) holds only for the orientation count it was fitted with.
-      throw new LowdoseError('E_USAGE', `--uncertainty and --hallucination are calibrated for ${card.name} at orientations ${card.sampler.orientations ?? 1}; averaging ${this.orientations} orientations narrows the ensemble's spread, so its sigma would be too small: leave --orientations at the card's`);
-    }
-    if (this.orientations !== 1 && latentOf(card)) {
-      throw new LowdoseError('E_USAGE', `orientations turn the image, and ${card.name} samples a latent (space "latent"): use --orientations 1 with it`);
-    }
-    this.consistency = resolveConsistency(card.sampler.consistency, settings.consistency, settings.consistencyPilot);
-    if (this.consistency && latentOf(card)) {
-      throw new LowdoseError('E_USAGE', `measurement consistency works on the image, and ${card.name} samples a latent (space "latent"): use --consistency 0 with it`);
-    }
-    this.lowBand = resolveLowBand(card.lowBand, settings.lowBand);
-    if (this.lowBand && modality !== 'CT') {
-      throw new LowdoseError('E_USAGE', `low-band denoising measures its noise on CT soft tissue; it is not for ${modality}: use --low-band 0 with ${card.name}`);
-    }
-    this.doseLevel = settings.doseLevel ?? 0;
-    const { texture, warnings } = textureSettings(settings.texture ?? 'smooth', this.doseLevel, card.texture?.defaultDose, card.name, card.texture?.transfer !== undefined);
-    this.texture = texture;
-    const belowInput = belowInputWarning(card);
-    // Card-driven, like E_MODEL_BELOW_INPUT: PET only, quoted at this run's declared dose.
-    const lesionBias = lesionBiasWarning(card, modality, this.doseLevel);
-    // Card-driven too: full-dose texture at a dose where the card's measurement says it misses.
-    const notFullDose = textureNotFullDoseWarning(card, texture, this.lowBand !== null);
-    this.warnings = [...warnings, ...(belowInput ? [belowInput] : []), ...(lesionBias ? [lesionBias] : []), ...(notFullDose ? [notFullDose] : [])];
-    this.neighbours = card.neighbours === 1;
-    this.description = this.describe();
+    this.normalization = resolved.normalization;
+    this.samplerName = resolved.samplerName;
+    this.sampler = resolved.sampler;
+    this.steps = resolved.steps;
+    this.seed = resolved.seed;
+    this.samples = resolved.samples;
+    this.uncertainty = resolved.uncertainty;
+    this.guidance = resolved.guidance;
+    this.orientations = resolved.orientations;
+    this.consistency = resolved.consistency;
+    this.lowBand = resolved.lowBand;
+    this.doseLevel = resolved.doseLevel;
+    this.texture = resolved.texture;
+    this.warnings = resolved.warnings;
+    this.neighbours = resolved.neighbours;
+    this.description = resolved.description;
+  }
+
+  /**
+   * What `load` would make of `model` with these settings, without opening the network: the card
+   * read and checked, the settings resolved against it (the same errors as `load` for a card or
+   * settings it refuses), and where its files are. What a run needs to know whether an earlier
+   * result was made as it would make it (src/pipeline/finished-by-uid.ts) without paying for a
+   * session.
+   */
+  static async plan(model: string | null | undefined, options: DenoiserSettings & Pick<DenoiserLoadOptions, 'modality' | 'modelsDir'> = {}): Promise<DenoiserPlan> {
+    const name = model ?? (options.modality ? DEFAULT_MODELS[options.modality] : undefined);
+    if (name === undefined) throw new LowdoseError('E_USAGE', 'Denoiser.plan needs a model name or a modality (for its shipped model)');
+    const { card, ...files } = await resolveModelFiles(name, options.modelsDir);
+    const modality = options.modality ?? card.modalities[0]!;
+    return { card, files, modality, ...resolveDenoiserSettings(card, modality, options) };
   }
 
   /** The same loaded model with other settings (no new session): what experiments sweep. */
@@ -331,28 +321,101 @@ export class Denoiser {
   release(): Promise<void> {
     return this.model.release();
   }
+}
 
-  private describe(): string {
-    const card = this.card;
-    const texture = this.texture;
-    return [
-      `lowdose diffusion model ${card.name}${card.version ? ` v${card.version}` : ''}`,
-      `sampler ${this.samplerName}`,
-      ...(this.settings.samplerSettings?.strength !== undefined ? [`strength ${this.settings.samplerSettings.strength}`] : []),
-      `steps ${this.steps}`,
-      `seed ${this.seed}`,
-      `samples ${this.samples}`,
-      `guidance ${this.guidance}`,
-      // Only when on, so that a run without it keeps the DerivationDescription it always had.
-      ...(this.orientations !== 1 ? [`orientations ${this.orientations}`] : []),
-      // Only when on, so that a run without it keeps the DerivationDescription it always had.
-      ...(this.consistency ? [describeConsistency(this.consistency)] : []),
-      ...(this.lowBand ? [describeLowBand(this.lowBand)] : []),
-      this.doseLevel > 0 ? `dose ${this.doseLevel}` : 'dose unknown',
-      // Only when full-dose, so that a smooth run keeps the DerivationDescription it always had.
-      ...(texture.mode === 'full-dose' ? [describeTexture(texture)] : []),
-    ].join(', ');
+/** A card's and a run's choices resolved into what the denoiser runs with (all but the network). */
+export type ResolvedDenoiserSettings = Pick<
+  Denoiser,
+  'normalization' | 'sampler' | 'samplerName' | 'steps' | 'seed' | 'samples' | 'guidance' | 'orientations' | 'consistency' | 'lowBand' | 'texture' | 'doseLevel' | 'warnings' | 'neighbours' | 'uncertainty' | 'description'
+>;
+
+/** What `Denoiser.plan` answers: the card, its files, the modality and the resolved settings; no session. */
+export interface DenoiserPlan extends ResolvedDenoiserSettings {
+  readonly card: ModelCard;
+  readonly files: ModelFiles;
+  readonly modality: Modality;
+}
+
+/**
+ * The settings `Denoiser` runs `card` with for `modality`: each choice left out is the card's.
+ * Throws E_MODEL (a card for another modality, no calibration) or E_USAGE (settings the card
+ * cannot take). Reads nothing: `Denoiser.load` and `Denoiser.plan` both resolve through it, so a
+ * plan describes exactly what a load would run.
+ */
+export function resolveDenoiserSettings(card: ModelCard, modality: Modality, settings: DenoiserSettings): ResolvedDenoiserSettings {
+  if (!card.modalities.includes(modality)) {
+    throw new LowdoseError('E_MODEL', `model ${card.name} is for ${card.modalities.join(', ')}, not ${modality}`);
   }
+  const normalization = normalizationFor(card, modality);
+  const samplerName = settings.sampler ?? card.sampler.default;
+  const sampler = createSampler(card, { ...settings.samplerSettings, ...(settings.sampler ? { name: settings.sampler } : {}) });
+  const steps = settings.steps ?? card.sampler.steps;
+  const seed = settings.seed ?? 0;
+  const wantsCalibration = Boolean(settings.uncertainty || settings.hallucination);
+  const samples = settings.samples ?? (wantsCalibration ? (card.uncertainty?.samples ?? 1) : 1);
+  const uncertainty = wantsCalibration ? resolveUncertainty(card, samples, settings.uncertaintyThreshold) : null;
+  const guidance = settings.guidance ?? card.guidance.default;
+  const orientations = settings.orientations ?? card.sampler.orientations ?? 1;
+  checkOrientationCount(orientations);
+  if (orientations !== 1 && uncertainty && orientations !== (card.sampler.orientations ?? 1)) {
+    // The spread of the ensemble shrinks when each prediction is an average: the card's
+    // calibration (docs/uncertainty.md) holds only for the orientation count it was fitted with.
+    throw new LowdoseError('E_USAGE', `--uncertainty and --hallucination are calibrated for ${card.name} at orientations ${card.sampler.orientations ?? 1}; averaging ${orientations} orientations narrows the ensemble's spread, so its sigma would be too small: leave --orientations at the card's`);
+  }
+  if (orientations !== 1 && latentOf(card)) {
+    throw new LowdoseError('E_USAGE', `orientations turn the image, and ${card.name} samples a latent (space "latent"): use --orientations 1 with it`);
+  }
+  const consistency = resolveConsistency(card.sampler.consistency, settings.consistency, settings.consistencyPilot);
+  if (consistency && latentOf(card)) {
+    throw new LowdoseError('E_USAGE', `measurement consistency works on the image, and ${card.name} samples a latent (space "latent"): use --consistency 0 with it`);
+  }
+  const lowBand = resolveLowBand(card.lowBand, settings.lowBand);
+  if (lowBand && modality !== 'CT') {
+    throw new LowdoseError('E_USAGE', `low-band denoising measures its noise on CT soft tissue; it is not for ${modality}: use --low-band 0 with ${card.name}`);
+  }
+  const doseLevel = settings.doseLevel ?? 0;
+  const { texture, warnings: textureWarnings } = textureSettings(settings.texture ?? 'smooth', doseLevel, card.texture?.defaultDose, card.name, card.texture?.transfer !== undefined);
+  const belowInput = belowInputWarning(card);
+  // Card-driven, like E_MODEL_BELOW_INPUT: PET only, quoted at this run's declared dose.
+  const lesionBias = lesionBiasWarning(card, modality, doseLevel);
+  // Card-driven too: full-dose texture at a dose where the card's measurement says it misses.
+  const notFullDose = textureNotFullDoseWarning(card, texture, lowBand !== null);
+  const warnings = [...textureWarnings, ...(belowInput ? [belowInput] : []), ...(lesionBias ? [lesionBias] : []), ...(notFullDose ? [notFullDose] : [])];
+  const description = [
+    `lowdose diffusion model ${card.name}${card.version ? ` v${card.version}` : ''}`,
+    `sampler ${samplerName}`,
+    ...(settings.samplerSettings?.strength !== undefined ? [`strength ${settings.samplerSettings.strength}`] : []),
+    `steps ${steps}`,
+    `seed ${seed}`,
+    `samples ${samples}`,
+    `guidance ${guidance}`,
+    // Only when on, so that a run without it keeps the DerivationDescription it always had.
+    ...(orientations !== 1 ? [`orientations ${orientations}`] : []),
+    // Only when on, so that a run without it keeps the DerivationDescription it always had.
+    ...(consistency ? [describeConsistency(consistency)] : []),
+    ...(lowBand ? [describeLowBand(lowBand)] : []),
+    doseLevel > 0 ? `dose ${doseLevel}` : 'dose unknown',
+    // Only when full-dose, so that a smooth run keeps the DerivationDescription it always had.
+    ...(texture.mode === 'full-dose' ? [describeTexture(texture)] : []),
+  ].join(', ');
+  return {
+    normalization,
+    sampler,
+    samplerName,
+    steps,
+    seed,
+    samples,
+    guidance,
+    orientations,
+    consistency,
+    lowBand,
+    texture,
+    doseLevel,
+    warnings,
+    neighbours: card.neighbours === 1,
+    uncertainty,
+    description,
+  };
 }
 
 /**

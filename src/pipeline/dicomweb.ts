@@ -98,7 +98,7 @@ export async function denoiseDicomweb(url: string, options: DicomwebDenoiseOptio
               const listed: ListedSeriesUids[] = [];
               for (const s of wanted) {
                 const { uids, unpaged } = await listSeriesInstances(client, s);
-                listed.push({ seriesInstanceUid: s.seriesInstanceUid, modality: s.modality, sopInstanceUids: unpaged === null ? uids : null });
+                listed.push({ seriesInstanceUid: s.seriesInstanceUid, modality: s.modality, url: s.url, sopInstanceUids: unpaged === null ? uids : null });
               }
               const found = await finishedByUid(options.outDir, listed, options, log);
               if (found) dicomweb.notPulled = NOT_PULLED;

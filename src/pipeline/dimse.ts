@@ -109,6 +109,7 @@ export async function denoiseDimse(url: string, options: DimseDenoiseOptions): P
             const listed = wanted.map(({ series: s, instances }) => ({
               seriesInstanceUid: s.seriesInstanceUid,
               modality: s.modality,
+              url: s.url,
               sopInstanceUids: instances.complete ? instances.instances.map((i) => i.sopInstanceUid) : null,
             }));
             const found = await finishedByUid(options.outDir, listed, options, log);

@@ -27,7 +27,7 @@ import { extraOutputsOfDenoiser, extraOutputsOfReport, missingExtraOutputs } fro
 import { isCompletionMarker } from './frame-output.js';
 import { isInputContent } from './input-content.js';
 import { madeWithDifference, madeWithOf, madeWithOfReport } from './made-with.js';
-import { createSliceDenoiser } from './slice-denoiser.js';
+import { planSliceDenoiser } from './slice-denoiser.js';
 import type { DenoiseOptions, SeriesReport } from './types.js';
 
 /** What `SeriesReport.skippedBy` says of a series judged finished this way. */
@@ -41,6 +41,8 @@ export const NOT_PULLED =
 export interface ListedSeriesUids {
   readonly seriesInstanceUid: string;
   readonly modality: string;
+  /** Its address on the PACS (DICOMweb series URL or dimse:// address): `input.url` of a series judged finished. */
+  readonly url: string;
   /** Its instances' SOP Instance UIDs; null when the list may lack some (capped, not paged, short). */
   readonly sopInstanceUids: readonly string[] | null;
 }
@@ -94,8 +96,9 @@ async function uidMismatch(series: ListedSeriesUids, markers: readonly FoundMark
  * The finished series of the study (each marker's report, `skipped: true`, `skippedBy`), when
  * every listed series is finished with exactly the PACS's SOP Instance UIDs and was made as this
  * run would make it (see the module comment); null, with the reason logged, when the study must be
- * pulled. Opens the run's denoiser once per modality to know what it makes (a model is loaded, no
- * pixel is read).
+ * pulled. What the run's denoiser makes is known from the model card, the settings and the model
+ * files' hashes (planSliceDenoiser): no model is loaded and no pixel is read, so a rerun whose
+ * studies are all finished never loads the model.
  */
 export async function finishedByUid(
   outDir: string,
@@ -119,23 +122,24 @@ export async function finishedByUid(
   // Made as this run makes it, with the extras it asks for: else the pulled rerun says what differs (E_EXISTS).
   const paddingFill = options.paddingFill ?? DEFAULT_PADDING_FILL;
   for (const modality of new Set(listed.map((s) => s.modality))) {
-    const denoiser = await createSliceDenoiser(modality as 'CT' | 'PT', options, () => {});
-    try {
-      const madeWith = madeWithOf(denoiser, paddingFill);
-      const extras = extraOutputsOfDenoiser(denoiser, options);
-      for (const s of listed.filter((l) => l.modality === modality)) {
-        for (const { dir, report } of bySeries.get(s.seriesInstanceUid)!) {
-          const differs = madeWithDifference(madeWithOfReport(report), madeWith);
-          if (differs !== '') return pull(`${dir} was made otherwise (${differs})`);
-          const lacks = missingExtraOutputs(extraOutputsOfReport(report), extras, denoiser.uncertainty?.units ?? null);
-          if (lacks !== '') return pull(`${dir} holds its series finished ${lacks}`);
-        }
+    // What the run would make, from the card and the settings: no model is loaded for a study not pulled.
+    const denoiser = await planSliceDenoiser(modality as 'CT' | 'PT', options);
+    const madeWith = madeWithOf(denoiser, paddingFill);
+    const extras = extraOutputsOfDenoiser(denoiser, options);
+    for (const s of listed.filter((l) => l.modality === modality)) {
+      for (const { dir, report } of bySeries.get(s.seriesInstanceUid)!) {
+        const differs = madeWithDifference(madeWithOfReport(report), madeWith);
+        if (differs !== '') return pull(`${dir} was made otherwise (${differs})`);
+        const lacks = missingExtraOutputs(extraOutputsOfReport(report), extras, denoiser.uncertainty?.units ?? null);
+        if (lacks !== '') return pull(`${dir} holds its series finished ${lacks}`);
       }
-    } finally {
-      await denoiser.release();
     }
   }
-  const reports = listed.flatMap((s) => bySeries.get(s.seriesInstanceUid)!.map(({ report }) => ({ ...report, skipped: true, skippedBy: SKIPPED_BY_UID })));
+  // Its input as this run had it: no file read (the marker's files were the first run's pull
+  // folder, removed once it succeeded), the series' PACS address it was judged by.
+  const reports = listed.flatMap((s) =>
+    bySeries.get(s.seriesInstanceUid)!.map(({ report }) => ({ ...report, input: { ...report.input, files: [], url: s.url }, skipped: true, skippedBy: SKIPPED_BY_UID })),
+  );
   for (const r of reports) log(`${r.input.modality ?? ''} series ${r.input.seriesInstanceUid}${r.input.petFrame ? ` ${r.input.petFrame.tag}` : ''}: already done in ${r.output.dir}, judged by its SOP Instance UIDs without pulling (--skip-by-uid)`.trim());
   return reports;
 }

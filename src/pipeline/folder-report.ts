@@ -8,7 +8,8 @@
  * A series counts as finished when its completion marker is there (one per series folder, one per
  * frame of a dynamic or gated PET acquisition, ./frame-output.ts). It is listed as the earlier
  * report.json listed it when that entry names the same output series (a skipped rerun's scores
- * against its --reference are kept), else as its marker records it. A series without its marker
+ * against its --reference are kept), else as its marker records it (so too for an entry of a
+ * `--skip-by-uid` rerun that did not pull it: its `input` names that run's input, no file). A series without its marker
  * (an interrupted or failed run's, one an --overwrite is redoing) is not listed.
  *
  * Such an entry describes the finished series, not how the run that recorded it treated it: the
@@ -64,7 +65,9 @@ export class FolderReport {
         const place = `${folder}#${marker?.input?.petFrame?.tag ?? ''}`;
         if (!marker || own.has(place)) continue;
         const listed = this.earlier.get(place);
-        const { skipped: _skipped, skippedBy: _skippedBy, ...series } = listed && listed.output?.seriesInstanceUid === marker.output?.seriesInstanceUid ? listed : marker;
+        // A --skip-by-uid rerun's entry names its own input (no file read, the PACS address): the marker names what it was made from.
+        const fromListed = listed && listed.skippedBy === undefined && listed.output?.seriesInstanceUid === marker.output?.seriesInstanceUid;
+        const { skipped: _skipped, skippedBy: _skippedBy, ...series } = fromListed ? listed : marker;
         kept.push({ ...series, earlierRun: true });
       }
     }

@@ -138,6 +138,13 @@ export interface ReportedInput {
    * finished series. Absent in `simulate`'s report, and in a report written before it was recorded.
    */
   readonly content?: InputContent;
+  /**
+   * `denoise --skip-by-uid`, a series judged finished without pulling its study (`skippedBy`
+   * "sop-instance-uids"): the series' address on the PACS (DICOMweb series URL or dimse://
+   * address) whose instance list it was judged by; `files` is then empty, as this run read no
+   * file of it. Absent otherwise.
+   */
+  readonly url?: string;
 }
 
 export function reportedInput(series: Series): ReportedInput {

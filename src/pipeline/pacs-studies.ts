@@ -243,8 +243,10 @@ export async function resolvePacsStudies(
   const log = options.log ?? (() => {});
   checkStudyQueries(addresses, options.keys, options.identifiers);
   // A wrong --stow / --store destination stops the run once, before any query or pull (each study checks it again).
+  // SIGINT / SIGTERM stops the checks and queries here too: a DICOMweb request is aborted, a C-FIND cancelled (C-CANCEL).
+  const stoppable = options.signal ? { signal: options.signal } : {};
   if (options.stow !== undefined) {
-    const client = new DicomwebClient({ log, ...options.dicomweb });
+    const client = new DicomwebClient({ log, ...options.dicomweb, ...stoppable });
     try {
       await checkStowDestination(client, options.stow);
     } finally {
@@ -259,7 +261,11 @@ export async function resolvePacsStudies(
     if (isPacsQueryAddress(address)) {
       const all = queryKeys(options.keys, options.identifiers);
       // The named StudyInstanceUIDs asked STUDY_UID_BATCH to a query where the PACS matches UID lists.
-      const found = await studiesOfQueries(address, all, { ...(options.dicomweb ? { dicomweb: options.dicomweb } : {}), ...(options.dimse ? { dimse: options.dimse } : {}), log, denoising: true });
+      const clients = { dicomweb: { ...options.dicomweb, ...stoppable }, ...(options.dimse ? { dimse: { ...options.dimse, ...stoppable } } : {}), log, denoising: true };
+      const found = await studiesOfQueries(address, all, clients).catch((error: unknown) => {
+        if (!(options.signal?.aborted && error instanceof LowdoseError && error.code === 'E_CANCELLED')) throw error;
+        throw new LowdoseError('E_CANCELLED', `the study query on ${querySource(address)} was stopped: ${error.message}; no study was pulled, nothing was denoised`, { path: querySource(address) });
+      });
       for (const [index, keys] of all.entries()) {
         const answer = answerQuery(address, keys, found[index]!, log);
         queries.push(answer.query);

@@ -9,7 +9,7 @@ import type { Image2D } from '../image.js';
 import { LowdoseError } from '../errors.js';
 import { classicalDenoise, describeClassical, estimateSeriesNoise, filterWidthWarning, type ClassicalDenoiseParams, type ClassicalMethod, type LowBandSettings } from '../filters/index.js';
 import { modelFingerprintVersion, type ProcessingEquipment } from '../dicom/contributing-equipment.js';
-import { Denoiser, modelFingerprint, type ModelFingerprint, type ResolvedUncertainty, type SliceInput } from '../models/index.js';
+import { Denoiser, modelFingerprint, type DenoiserSettings, type ModelFingerprint, type ResolvedUncertainty, type SliceInput } from '../models/index.js';
 import { pixelSpacingWarning } from '../models/pixel-spacing.js';
 import { withoutUndefined } from '../util/defined.js';
 import { DENOISE_PIPELINE } from './memory-budget.js';
@@ -95,12 +95,66 @@ export async function createSliceDenoiser(
 ): Promise<SliceDenoiser> {
   const method = options.method ?? 'diffusion';
   if (method === 'diffusion') return createDiffusionDenoiser(modality, options, log, limits);
+  checkFilterTexture(method, options);
+  return createClassicalDenoiser(method, options);
+}
+
+/** A filter has no full-dose texture: `--texture` other than smooth is E_USAGE with it. */
+function checkFilterTexture(method: ClassicalMethod, options: DenoiseOptions): void {
   if ((options.texture ?? 'smooth') !== 'smooth') {
     // The share put back assumes the denoiser's output is the posterior mean of a model trained
     // toward full dose (src/diffusion/texture.ts); a filter's output is not.
     throw new LowdoseError('E_USAGE', `--texture ${options.texture} needs --method diffusion (the ${method} filter has no full-dose texture mode)`);
   }
-  return createClassicalDenoiser(method, options);
+}
+
+/** The run's diffusion settings as the Denoiser takes them (each one left out is the card's). */
+function denoiserSettingsOf(options: DenoiseOptions): DenoiserSettings {
+  return {
+    ...withoutUndefined({
+      sampler: options.sampler,
+      steps: options.steps,
+      seed: options.seed,
+      samples: options.samples,
+      guidance: options.guidance,
+      orientations: options.orientations,
+      consistency: options.consistency,
+      lowBand: options.lowBand,
+      consistencyPilot: options.consistencyPilot,
+      texture: options.texture,
+      doseLevel: options.doseLevel,
+      uncertainty: options.uncertainty,
+      hallucination: options.hallucination,
+      uncertaintyThreshold: options.uncertaintyThreshold,
+    }),
+    ...(options.strength !== undefined ? { samplerSettings: { strength: options.strength } } : {}),
+  };
+}
+
+/**
+ * What a SliceDenoiser of this run makes, as far as a finished series must agree with it
+ * (./made-with.ts, ./extra-outputs.ts), known without opening a model: the card read and the
+ * settings resolved against it (Denoiser.plan), the model files hashed; for a filter, its method.
+ */
+export type SliceDenoiserPlan = Pick<SliceDenoiser, 'method' | 'modelName' | 'modelFingerprint' | 'derivationDescription' | 'samples' | 'uncertainty'>;
+
+/** The SliceDenoiserPlan of `createSliceDenoiser(modality, options)`, without loading the model (the same usage errors). */
+export async function planSliceDenoiser(modality: 'CT' | 'PT', options: DenoiseOptions): Promise<SliceDenoiserPlan> {
+  const method = options.method ?? 'diffusion';
+  if (method !== 'diffusion') {
+    checkFilterTexture(method, options);
+    const filter = createClassicalDenoiser(method, options);
+    return { method, modelName: filter.modelName, modelFingerprint: filter.modelFingerprint, derivationDescription: filter.derivationDescription, samples: filter.samples, uncertainty: filter.uncertainty };
+  }
+  const plan = await Denoiser.plan(options.model, { modality, ...denoiserSettingsOf(options) });
+  return {
+    method,
+    modelName: plan.card.name,
+    modelFingerprint: await modelFingerprint(plan.files.cardPath),
+    derivationDescription: plan.description,
+    samples: plan.samples,
+    uncertainty: plan.uncertainty,
+  };
 }
 
 async function createDiffusionDenoiser(
@@ -118,22 +172,8 @@ async function createDiffusionDenoiser(
       device: options.device,
       threads: options.threads,
       maxForwardPixels: limits.maxForwardPixels,
-      sampler: options.sampler,
-      steps: options.steps,
-      seed: options.seed,
-      samples: options.samples,
-      guidance: options.guidance,
-      orientations: options.orientations,
-      consistency: options.consistency,
-      lowBand: options.lowBand,
-      consistencyPilot: options.consistencyPilot,
-      texture: options.texture,
-      doseLevel: options.doseLevel,
-      uncertainty: options.uncertainty,
-      hallucination: options.hallucination,
-      uncertaintyThreshold: options.uncertaintyThreshold,
     }),
-    ...(options.strength !== undefined ? { samplerSettings: { strength: options.strength } } : {}),
+    ...denoiserSettingsOf(options),
     // SIGINT / SIGTERM during the load stops it (E_CANCELLED) rather than waiting for it.
     ...(options.signal !== undefined ? { signal: options.signal } : {}),
   });

@@ -29,11 +29,14 @@ export class DicomwebSource implements PacsSource {
   readonly protocol = 'dicomweb' as const;
   readonly address: string;
   private readonly client: DicomwebClient;
+  /** serve's log (its `pacs` component), query strings cut. */
+  private readonly log: (message: string) => void;
 
   /** `base`: the DICOMweb service base (no trailing slash); `client`: its authentication, CA, timeout, retries ($LOWDOSE_DICOMWEB_AUTH used and forgotten). */
   constructor(base: string, client: DicomwebClientOptions = {}, log: (message: string) => void = () => {}) {
     this.address = base;
-    this.client = new DicomwebClient({ ...client, log: (message) => log(withoutQueries(message)) });
+    this.log = (message) => log(withoutQueries(message));
+    this.client = new DicomwebClient({ ...client, log: this.log });
   }
 
   private async scrub<T>(work: () => Promise<T>): Promise<T> {
@@ -48,8 +51,8 @@ export class DicomwebSource implements PacsSource {
     return this.client.close();
   }
 
-  studies(query: StudyQuery): Promise<StudySearch> {
-    return this.scrub(() => searchStudies(this.client, this.address, query));
+  studies(query: StudyQuery, signal?: AbortSignal): Promise<StudySearch> {
+    return this.scrub(() => searchStudies(signal ? this.client.withSignal(signal) : this.client, this.address, query));
   }
 
   series(studyInstanceUid: string): ReturnType<PacsSource['series']> {
@@ -62,7 +65,8 @@ export class DicomwebSource implements PacsSource {
   pull(studyInstanceUid: string, seriesInstanceUid: string, pullDir: string): Promise<PulledSeries> {
     return this.scrub(async () => {
       const [series] = await listSeries(this.client, { base: this.address, studyInstanceUid, seriesInstanceUid });
-      return pullSeries(this.client, series!, pullDir, { allowIncomplete: true });
+      // What it retrieved, kept from an earlier open, or removed as no longer listed: in serve's log, as denoise <url> says it on stderr.
+      return pullSeries(this.client, series!, pullDir, { allowIncomplete: true, log: this.log });
     });
   }
 

@@ -62,11 +62,13 @@ export class DimseSource implements PacsSource {
    * Up to `limit` matches, newest first, and whether more match: `limit` + 1 came (searchStudies
    * then cancels the C-FIND), or the PACS stopped at its cap.
    */
-  async studies(query: StudyQuery): Promise<StudySearch> {
+  async studies(query: StudyQuery, signal?: AbortSignal): Promise<StudySearch> {
     // A date range that is empty or not YYYYMMDD is the request's fault (400), found before any association.
     studyDateMatch(query);
     const limit = query.limit ?? PACS_STUDY_LIMIT.default;
-    const { studies, matched, capped, stoppedAtLimit } = await this.fromPacs(() => searchStudies(this.peer, this.options, query, limit));
+    // `signal` (the browser gone) cancels the C-FIND with C-CANCEL, as its limit does.
+    const options = signal ? { ...this.options, signal } : this.options;
+    const { studies, matched, capped, stoppedAtLimit } = await this.fromPacs(() => searchStudies(this.peer, options, query, limit));
     const listed = studies.map((s) => ({
       studyInstanceUid: s.studyInstanceUid,
       patientName: s.patientName,

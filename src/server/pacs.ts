@@ -55,8 +55,12 @@ export interface PacsSource {
   readonly protocol: PacsProtocol;
   /** The PACS's address as shown (no credentials): a DICOMweb base, or `dimse://AET@host:port`. */
   readonly address: string;
-  /** At most `limit` studies, newest first, and whether more match than are listed. */
-  studies(query: StudyQuery): Promise<StudySearch>;
+  /**
+   * At most `limit` studies, newest first, and whether more match than are listed. `signal` (the
+   * browser gone) stops the search: the QIDO-RS request is aborted, the C-FIND cancelled with
+   * C-CANCEL; it rejects with E_CANCELLED.
+   */
+  studies(query: StudyQuery, signal?: AbortSignal): Promise<StudySearch>;
   /** The series of a study, and why that list may lack some (null: whole); E_NOT_FOUND when the PACS does not have the study. */
   series(studyInstanceUid: string): Promise<{ readonly series: RemoteSeries[]; readonly incomplete: string | null }>;
   /**
@@ -107,8 +111,9 @@ export class PacsService {
     await rm(this.pullDir, { recursive: true, force: true });
   }
 
-  studies(query: StudyQuery): Promise<StudySearch> {
-    return this.source.studies(query);
+  /** PacsSource.studies: `signal` stops the search once nobody waits for it. */
+  studies(query: StudyQuery, signal?: AbortSignal): Promise<StudySearch> {
+    return this.source.studies(query, signal);
   }
 
   /** The series of a study, and why that list may lack some (404 when the PACS does not have the study). */

@@ -281,6 +281,64 @@ describe.skipIf(!haveMayo || !installed)('denoise <PACS study> stopped by a sign
     }, 180_000);
   }
 
+  it('SIGINT while a cohort\'s DICOMweb study query (--patient-id) is held: the QIDO-RS request is aborted, exit 130, --json says the query was stopped and nothing pulled', async () => {
+    const out = path.join(dir, 'out-query-web');
+    let held!: () => void;
+    const atHold = new Promise<void>((resolve) => (held = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    proxy.abandoned.length = 0;
+    // The study query waits until the run has taken the signal: an answer cannot race it.
+    proxy.hold = async (method, url) => {
+      if (method === 'GET' && /\/dicom-web\/studies\?/.test(url)) {
+        held();
+        await released;
+      }
+    };
+    try {
+      const result = await runUntil(['denoise', `${proxy.base}/dicom-web`, '--patient-id', 'L192', '-o', out, ...SLOW], { TMPDIR: dir }, atHold, 'SIGINT');
+      expect(result.code, result.stderr).toBe(130);
+      // Aborted by the run, not answered: the proxy saw the connection go while it held the query.
+      expect(proxy.abandoned.map((r) => r.url)).toEqual([expect.stringMatching(/^\/dicom-web\/studies\?.*PatientID=L192/)]);
+      const report = JSON.parse(result.stdout) as Report;
+      expect(report.series).toEqual([]);
+      expect(report.errors).toEqual([
+        expect.objectContaining({ code: 'E_CANCELLED', path: `${proxy.base}/dicom-web`, message: expect.stringMatching(/^the study query on .* was stopped: GET .* stopped \(interrupted by SIGINT\); no study was pulled, nothing was denoised$/) }),
+      ]);
+    } finally {
+      release();
+      proxy.hold = null;
+    }
+  }, 180_000);
+
+  it('SIGINT while a cohort\'s DIMSE study query (--accession) is answered: C-CANCEL sent for the C-FIND, exit 130, --json says the query was stopped', async () => {
+    const out = path.join(dir, 'out-query-dimse');
+    let held!: () => void;
+    const atHold = new Promise<void>((resolve) => (held = resolve));
+    const cancelCommand = commandElement(0x0100, 0x0fff);
+    let cancels = 0;
+    // The PACS's first C-FIND-RSP waits until the run has taken the signal.
+    dimseProxy.holdWhen = (chunk) => chunk.includes(commandElement(0x0100, 0x8020));
+    dimseProxy.onHold = held;
+    dimseProxy.watch = (chunk) => void (chunk.includes(cancelCommand) && cancels++);
+    try {
+      const pacs = `dimse://${ORTHANC_AET}@127.0.0.1:${dimseProxy.port}`;
+      const result = await runUntil(['denoise', pacs, '--accession', 'A1', '-o', out, '--calling-aet', CALLING_AET, ...SLOW], { TMPDIR: dir }, atHold, 'SIGINT', () => dimseProxy.release());
+      expect(result.code, result.stderr).toBe(130);
+      expect(cancels).toBe(1);
+      const report = JSON.parse(result.stdout) as Report;
+      expect(report.series).toEqual([]);
+      expect(report.errors).toEqual([
+        expect.objectContaining({ code: 'E_CANCELLED', path: pacs, message: expect.stringMatching(new RegExp(`^the study query on ${pacs} was stopped: C-FIND of ${pacs} stopped \\(interrupted by SIGINT\\): C-CANCEL sent, .*; no study was pulled, nothing was denoised$`)) }),
+      ]);
+    } finally {
+      dimseProxy.holdWhen = null;
+      dimseProxy.onHold = null;
+      dimseProxy.watch = null;
+      dimseProxy.release();
+    }
+  }, 180_000);
+
   it('SIGINT while the second series of a cohort study is denoised: that study lists the series it finished (this run\'s, not earlierRun), the other study is not run', async () => {
     const tmp = path.join(dir, 'tmp-cohort');
     await mkdir(tmp);

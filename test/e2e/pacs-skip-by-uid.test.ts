@@ -8,15 +8,16 @@
  * default (pulled) rerun refuses. Against a real Orthanc over DICOMweb (behind
  * test/helpers/http-proxy.ts, which records every request) and DIMSE.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DICOMWEB_AUTH_ENV } from '../../src/dicomweb/client.js';
+import { Denoiser } from '../../src/models/denoiser.js';
 import { runCli } from '../helpers/cli.js';
 import { startProxy, type Proxy } from '../helpers/http-proxy.js';
 import { copyAsOtherStudy, withSameLengthText } from '../helpers/mutate-dicom.js';
-import { findOrthanc, freePort, ORTHANC_AET, readInstances, startOrthanc, uploadInstances, type RunningOrthanc } from '../helpers/orthanc.js';
+import { deleteInstance, findOrthanc, freePort, ORTHANC_AET, readInstances, startOrthanc, uploadInstances, type RunningOrthanc } from '../helpers/orthanc.js';
 import { keepEnv } from '../helpers/env.js';
 
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
@@ -30,7 +31,7 @@ interface Section {
   notPulled?: string;
 }
 interface Report {
-  series: Array<{ input: { seriesInstanceUid: string }; skipped?: boolean; skippedBy?: string }>;
+  series: Array<{ input: { seriesInstanceUid: string; files: string[]; url?: string }; skipped?: boolean; skippedBy?: string }>;
   errors: Array<{ code: string; message: string }>;
   studies: Array<{ studyInstanceUid: string; outcome: string; skipped?: boolean; series: string[]; dicomweb?: Section; dimse?: Section }>;
 }
@@ -51,11 +52,6 @@ describe.skipIf(!installed)('denoise --skip-by-uid: a finished study is judged b
   const upload = async (edit: (file: Uint8Array) => Uint8Array = (f) => f) => {
     const tags = await uploadInstances(orthanc, copyAsOtherStudy(originals, new Set(), shift++).map(edit));
     return { study: tags[0]!['StudyInstanceUID']!, tags };
-  };
-  /** Orthanc's id of an instance. */
-  const orthancId = async (sop: string) => {
-    const response = await orthanc.rest('/tools/find', { method: 'POST', body: Buffer.from(JSON.stringify({ Level: 'Instance', Query: { SOPInstanceUID: sop } })) });
-    return ((await response.json()) as string[])[0]!;
   };
   const web = (study: string) => `${proxy.base}/dicom-web/studies/${study}`;
   const parse = (stdout: string) => JSON.parse(stdout) as Report;
@@ -107,13 +103,49 @@ describe.skipIf(!installed)('denoise --skip-by-uid: a finished study is judged b
     expect(parse(pulled.stdout).studies.every((s) => s.skipped === undefined)).toBe(true);
   }, 180_000);
 
+  it('DICOMweb, diffusion: a rerun whose studies are all finished never loads the model, and its skipped series name no file read, only their PACS address', async () => {
+    const a = await upload();
+    const b = await upload();
+    const out = path.join(dir, 'web-diffusion');
+    const args = ['denoise', web(a.study), web(b.study), '-o', out, '--steps', '2', '--no-progress', '--json'];
+    const load = vi.spyOn(Denoiser, 'load');
+    try {
+      const first = await runCli(...args);
+      expect(first.code, first.stderr).toBe(0);
+      expect(load).toHaveBeenCalled();
+      load.mockClear();
+      const rerun = await runCli(...args, '--skip-by-uid');
+      expect(rerun.code, rerun.stderr).toBe(0);
+      expect(load).not.toHaveBeenCalled();
+      const report = parse(rerun.stdout);
+      expect(report.studies.map((s) => s.skipped)).toEqual([true, true]);
+      const seriesUrl = (study: { study: string; tags: Array<Record<string, string>> }) => `${web(study.study)}/series/${study.tags[0]!['SeriesInstanceUID']}`;
+      expect(report.series.map((s) => [s.skippedBy, s.input.files, s.input.url])).toEqual([
+        ['sop-instance-uids', [], seriesUrl(a)],
+        ['sop-instance-uids', [], seriesUrl(b)],
+      ]);
+      // The folder's record lists them so too; a later run's report.json names what they were made from again.
+      const record = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8')) as Report;
+      expect(record.series.map((s) => s.input.files)).toEqual([[], []]);
+      const other = await runCli('denoise', web(a.study), '-o', out, '--steps', '2', '--no-progress', '--json');
+      expect(other.code, other.stderr).toBe(0);
+      const later = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8')) as { series: Array<Report['series'][number] & { earlierRun?: boolean }> };
+      const earlier = later.series.find((s) => s.earlierRun === true)!;
+      expect(earlier.input.seriesInstanceUid).toBe(b.tags[0]!['SeriesInstanceUID']);
+      expect(earlier.input.files).toHaveLength(3);
+      expect(earlier.input.url).toBeUndefined();
+    } finally {
+      load.mockRestore();
+    }
+  }, 240_000);
+
   it('DICOMweb: a study with an instance removed on the PACS is pulled and checked (the series no longer matches: E_EXISTS as without the option); one made with another method is pulled too', async () => {
     const a = await upload();
     const b = await upload();
     const out = path.join(dir, 'web-changed');
     const args = ['denoise', web(a.study), web(b.study), '-o', out, '--method', 'gaussian', '--no-progress', '--json'];
     expect((await runCli(...args)).code).toBe(0);
-    await orthanc.rest(`/instances/${await orthancId(a.tags[2]!['SOPInstanceUID']!)}`, { method: 'DELETE' });
+    await deleteInstance(orthanc, a.tags[2]!['SOPInstanceUID']!);
     proxy.served.length = 0;
     const rerun = await runCli('denoise', web(a.study), '-o', out, '--method', 'gaussian', '--no-progress', '--json', '--skip-by-uid');
     expect(rerun.code, rerun.stderr).toBe(1);
@@ -136,7 +168,7 @@ describe.skipIf(!installed)('denoise --skip-by-uid: a finished study is judged b
     expect((await runCli(...args)).code).toBe(0);
     // The same instances with another PatientName, under the same SOP Instance UIDs.
     const corrected = copyAsOtherStudy(originals, new Set(), shift - 1).map((f) => withSameLengthText(f, 'x00100010', 'CORRECTD'));
-    for (const t of a.tags) await orthanc.rest(`/instances/${await orthancId(t['SOPInstanceUID']!)}`, { method: 'DELETE' });
+    for (const t of a.tags) await deleteInstance(orthanc, t['SOPInstanceUID']!);
     const reuploaded = await uploadInstances(orthanc, corrected);
     expect(reuploaded.map((t) => t['SOPInstanceUID'])).toEqual(a.tags.map((t) => t['SOPInstanceUID']));
     const trusting = await runCli(...args, '--skip-by-uid');
@@ -171,6 +203,7 @@ describe.skipIf(!installed)('denoise --skip-by-uid: a finished study is judged b
     }
     expect(rerun.stderr).not.toMatch(/retrieving CT series/);
     expect(report.series.every((s) => s.skippedBy === 'sop-instance-uids')).toBe(true);
+    expect(report.series.map((s) => [s.input.files, s.input.url])).toEqual([a, b].map((s) => [[], `${pacs}/${s.study}/${s.tags[0]!['SeriesInstanceUID']}`]));
     // The default rerun retrieves them all again.
     const pulled = await runCli(...args);
     expect(pulled.code, pulled.stderr).toBe(0);
@@ -182,7 +215,7 @@ describe.skipIf(!installed)('denoise --skip-by-uid: a finished study is judged b
     const out = path.join(dir, 'dimse-changed');
     const args = ['denoise', `${pacs}/${a.study}`, '-o', out, '--method', 'gaussian', '--calling-aet', CALLING_AET, '--no-progress', '--json'];
     expect((await runCli(...args)).code).toBe(0);
-    await orthanc.rest(`/instances/${await orthancId(a.tags[0]!['SOPInstanceUID']!)}`, { method: 'DELETE' });
+    await deleteInstance(orthanc, a.tags[0]!['SOPInstanceUID']!);
     const rerun = await runCli(...args, '--skip-by-uid');
     expect(rerun.code).toBe(1);
     const report = parse(rerun.stdout) as unknown as { dimse: Section; errors: Array<{ code: string }> };

@@ -23,6 +23,12 @@ export interface CuttingProxy {
    * Null forwards everything.
    */
   holdAfter: number | null;
+  /**
+   * Holds the next connection's bytes in the `from` direction from the first chunk for which it
+   * returns true (e.g. the first C-FIND-RSP: commandElement(0x0100, 0x8020)) until release(), as
+   * holdAfter does; null holds nothing this way.
+   */
+  holdWhen: ((chunk: Buffer) => boolean) | null;
   onHold: (() => void) | null;
   /** Forwards what waits and everything after it. */
   release(): void;
@@ -49,6 +55,8 @@ export async function startCuttingProxy(targetPort: number, from: 'server' | 'cl
     }
     const limit = proxy.cutAfter;
     const holdAt = proxy.holdAfter;
+    const holdWhen = proxy.holdWhen;
+    let heldWhen = false;
     let sent = 0;
     let waiting: Buffer[] | null = null;
     const forward = (source: net.Socket, sink: net.Socket, counted: boolean) =>
@@ -62,17 +70,22 @@ export async function startCuttingProxy(targetPort: number, from: 'server' | 'cl
         if (!counted) proxy.watch?.(chunk);
         const out = counted && proxy.rewrite ? proxy.rewrite(chunk) : chunk;
         if (counted && waiting) return void waiting.push(out);
-        if (counted && holdAt !== null && sent <= holdAt && sent + out.length > holdAt) {
-          sink.write(out.subarray(0, holdAt - sent));
-          waiting = [out.subarray(holdAt - sent)];
+        /** Forwards the first `now` bytes of `out` and holds the rest, and all after it, until release(). */
+        const holdFrom = (now: number) => {
+          sink.write(out.subarray(0, now));
+          waiting = [out.subarray(now)];
           releases.push(() => {
             for (const rest of waiting ?? []) sink.write(rest);
             waiting = null;
           });
           sent += chunk.length;
           proxy.onHold?.();
-          return;
+        };
+        if (counted && !heldWhen && holdWhen?.(out)) {
+          heldWhen = true;
+          return holdFrom(0);
         }
+        if (counted && holdAt !== null && sent <= holdAt && sent + out.length > holdAt) return holdFrom(holdAt - sent);
         if (counted) sent += chunk.length;
         sink.write(out);
       });
@@ -90,9 +103,11 @@ export async function startCuttingProxy(targetPort: number, from: 'server' | 'cl
     connections: 0,
     rewrite: null,
     holdAfter: null,
+    holdWhen: null,
     onHold: null,
     release: () => {
       proxy.holdAfter = null;
+      proxy.holdWhen = null;
       for (const release of releases.splice(0)) release();
     },
     watch: null,

@@ -22,6 +22,8 @@ export interface Proxy {
   hold: ((method: string, url: string) => Promise<void> | void) | null;
   /** Every request answered (forwarded or failed), in order: its method, URL and the bytes of the body sent back. */
   readonly served: Array<{ readonly method: string; readonly url: string; readonly bytes: number }>;
+  /** Every request whose client went away (closed its connection) before it was answered, in order. */
+  readonly abandoned: Array<{ readonly method: string; readonly url: string }>;
   close(): Promise<void>;
 }
 
@@ -31,13 +33,16 @@ export interface Proxy {
  */
 export async function startProxy(target: string, tls?: { key: Buffer; cert: Buffer }): Promise<Proxy> {
   const counts = new Map<string, number>();
-  const proxy: Proxy = { base: '', fail: null, rewrite: null, hold: null, served: [], close: async () => {} };
+  const proxy: Proxy = { base: '', fail: null, rewrite: null, hold: null, served: [], abandoned: [], close: async () => {} };
   const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const method = req.method ?? 'GET';
     const count = (counts.get(method) ?? 0) + 1;
     counts.set(method, count);
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
+    res.on('close', () => {
+      if (!res.writableEnded) proxy.abandoned.push({ method, url: req.url ?? '' });
+    });
     const forward = async () => {
       await proxy.hold?.(method, req.url ?? '');
       const failure = proxy.fail?.(method, req.url ?? '', count) ?? false;

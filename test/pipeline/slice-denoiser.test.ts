@@ -1,7 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Series } from '../../src/dicom/index.js';
 import { resolveModelFiles } from '../../src/models/load.js';
-import { createSliceDenoiser } from '../../src/pipeline/slice-denoiser.js';
+import { LowdoseError } from '../../src/errors.js';
+import { Denoiser } from '../../src/models/denoiser.js';
+import { createSliceDenoiser, planSliceDenoiser } from '../../src/pipeline/slice-denoiser.js';
 import { Rng } from '../../src/util/random.js';
 
 /** What prepare() reads of a series: units, size and spacing. */
@@ -32,5 +34,53 @@ describe('slice denoiser options', () => {
     expect(other.description).toContain(`strength ${otherStrength}`);
     expect(same.data).toEqual(card.data);
     expect(other.data).not.toEqual(card.data);
+  });
+});
+
+describe('planSliceDenoiser: what a run makes, known without loading the model (denoise --skip-by-uid)', () => {
+  // Settings that each change what the plan must say: the card's defaults, steps and seed, a
+  // calibrated ensemble with a threshold, orientations, full-dose texture at a dose, a warm-start strength; and a filter.
+  const cases: Array<{ modality: 'CT' | 'PT'; options: Record<string, unknown> }> = [
+    { modality: 'CT', options: {} },
+    { modality: 'CT', options: { steps: 3, seed: 7 } },
+    { modality: 'CT', options: { uncertainty: true, uncertaintyThreshold: 12 } },
+    { modality: 'CT', options: { orientations: 4 } },
+    { modality: 'CT', options: { texture: 'full-dose', doseLevel: 0.25 } },
+    { modality: 'CT', options: { strength: 0.3 } },
+    { modality: 'PT', options: { model: 'lowdose-pet', samples: 2 } },
+    { modality: 'CT', options: { method: 'gaussian' } },
+  ];
+  for (const { modality, options } of cases) {
+    it(`${modality} ${JSON.stringify(options)}: the same method, model, DerivationDescription, model files' sha256, samples and calibration as the loaded denoiser`, async () => {
+      const run = { outDir: '', device: 'cpu' as const, threads: 1, ...options };
+      const plan = await planSliceDenoiser(modality, run);
+      const loaded = await createSliceDenoiser(modality, run, () => {});
+      try {
+        expect(plan).toEqual({
+          method: loaded.method,
+          modelName: loaded.modelName,
+          modelFingerprint: loaded.modelFingerprint,
+          derivationDescription: loaded.derivationDescription,
+          samples: loaded.samples,
+          uncertainty: loaded.uncertainty,
+        });
+      } finally {
+        await loaded.release();
+      }
+    });
+  }
+
+  it('refuses what the load refuses, with the same error, and opens no model', async () => {
+    const run = { outDir: '', device: 'cpu' as const, threads: 1, uncertainty: true, orientations: 2 };
+    const load = vi.spyOn(Denoiser, 'load');
+    try {
+      const planned = await planSliceDenoiser('CT', run).catch((e: unknown) => e);
+      expect(load).not.toHaveBeenCalled();
+      const loaded = await createSliceDenoiser('CT', run, () => {}).catch((e: unknown) => e);
+      expect(planned).toBeInstanceOf(LowdoseError);
+      expect(planned).toEqual(loaded);
+    } finally {
+      load.mockRestore();
+    }
   });
 });

@@ -9,11 +9,13 @@
  * that do not go together (exit 2).
  */
 import { readdirSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readSliceImage, scanPaths } from '../../src/dicom/index.js';
 import type { ApiError, JobView, PacsInfo, PacsOpened, PacsSeriesList, PacsStudies, SeriesDetail } from '../../src/server/api-types.js';
 import { buildApp } from '../../src/server/app.js';
@@ -124,6 +126,31 @@ describe.skipIf(!installed)('serve --dimse against Orthanc', () => {
       expect(await studies('limit=3')).toMatchObject({ truncated: false, truncation: null });
       expect(cancels).toBe(3);
     } finally {
+      await proxy.close();
+    }
+  });
+
+  it('a study search whose browser goes away (the request\'s connection closed) cancels its C-FIND with C-CANCEL', async () => {
+    // The PACS's first C-FIND-RSP is held at a proxy until the C-CANCEL has come: the search is in flight when the browser leaves.
+    const proxy = await startCuttingProxy(orthanc.dicomPort);
+    const cancel = commandElement(0x0100, 0x0fff);
+    let cancels = 0;
+    proxy.watch = (chunk) => void (chunk.includes(cancel) && cancels++);
+    proxy.holdWhen = (chunk) => chunk.includes(commandElement(0x0100, 0x8020));
+    const held = new Promise<void>((resolve) => (proxy.onHold = resolve));
+    try {
+      const server = await serverOn(proxy.port, 'work-gone');
+      await server.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = server.server.address() as AddressInfo;
+      const browser = http.get({ host: '127.0.0.1', port, path: '/api/pacs/studies?patientId=99017' });
+      browser.on('error', () => {}); // destroyed below
+      await held;
+      expect(cancels).toBe(0);
+      browser.destroy();
+      // Until the C-CANCEL reaches the PACS (a generous bound on a loaded machine: no time is asserted).
+      await vi.waitFor(() => expect(cancels).toBe(1), { timeout: 60_000, interval: 20 });
+    } finally {
+      proxy.release();
       await proxy.close();
     }
   });

@@ -5,11 +5,13 @@
  * every response and log line, and says clearly when the server refuses them or cannot be reached.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readSliceImage, scanPaths } from '../../src/dicom/index.js';
 import type { ApiError, JobView, PacsInfo, PacsOpened, PacsSeriesList, PacsStudies, SeriesDetail, UploadResponse } from '../../src/server/api-types.js';
 import { buildApp } from '../../src/server/app.js';
@@ -151,8 +153,9 @@ describe.skipIf(!installed)('serve --dicomweb against Orthanc', () => {
       expect(slice.statusCode).toBe(200);
       expect(decodeSlice(slice.rawPayload).values).toEqual((await readSliceImage(local!, index)).data);
     }
-    // Opening it again retrieves nothing.
+    // Opening it again retrieves nothing, and serve's log says so as denoise <url> says it on stderr.
     expect((await call(app, { method: 'POST', url: `/api/pacs/studies/${CT_STUDY}/series/${seriesUid}/open` })).json<PacsOpened>()).toMatchObject({ instances: 3, retrieved: 0 });
+    expect(log).toContain(`series ${seriesUid}: 3 of 3 instance(s) already retrieved`);
     // A series the server does not have.
     const missing = await call(app, { method: 'POST', url: `/api/pacs/studies/${CT_STUDY}/series/1.2.3.4/open` });
     expect(missing.statusCode).toBe(404);
@@ -542,6 +545,42 @@ describe.skipIf(!installed)('serve --dicomweb against Orthanc', () => {
       expect(refused.truncation).toBe('the server refused to page its answer (HTTP 400 to the offset parameter): it may hold more matching studies than the 1 it listed; narrow the search');
     } finally {
       await capped.close();
+      await proxy.close();
+    }
+  });
+
+  it('a study search whose browser goes away (the request\'s connection closed) aborts its QIDO-RS request', async () => {
+    // The QIDO-RS study search is held at a proxy until it is given up: the search is in flight when the browser leaves.
+    const proxy = await startProxy(orthanc.http);
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let held!: () => void;
+    const atHold = new Promise<void>((resolve) => (held = resolve));
+    proxy.hold = async (method, url) => {
+      if (method === 'GET' && /\/studies\?/.test(url)) {
+        held();
+        await released;
+      }
+    };
+    const server = await buildApp({
+      data: [],
+      workDir: path.join(dir, 'work-gone'),
+      viewerDir: null,
+      dicomweb: { base: `${proxy.base}/dicom-web`, client: { auth: `basic:${orthanc.user}:${orthanc.password}`, retries: 0 } },
+    });
+    try {
+      await server.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = server.server.address() as AddressInfo;
+      const browser = http.get({ host: '127.0.0.1', port, path: '/api/pacs/studies?patientId=99000' });
+      browser.on('error', () => {}); // destroyed below
+      await atHold;
+      expect(proxy.abandoned).toEqual([]);
+      browser.destroy();
+      // Until lowdose's request to the PACS is closed unanswered (a generous bound on a loaded machine: no time is asserted).
+      await vi.waitFor(() => expect(proxy.abandoned.map((r) => r.url)).toEqual([expect.stringMatching(/^\/dicom-web\/studies\?.*PatientID=99000/)]), { timeout: 60_000, interval: 20 });
+    } finally {
+      release();
+      await server.close();
       await proxy.close();
     }
   });

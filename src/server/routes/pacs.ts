@@ -10,6 +10,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { LowdoseError } from '../../errors.js';
 import { defaultModelsDir } from '../../models/index.js';
+import { clientGoneSignal } from '../client-gone.js';
 import { serverPathRedactor } from '../http-errors.js';
 import { unreadableInstances, type PacsService } from '../pacs.js';
 import { errorResponses, pacsInfo, pacsOpened, pacsSeriesList, pacsSeriesParams, pacsStudies, pacsStudyParams, pacsStudyQuery } from '../schemas.js';
@@ -28,17 +29,21 @@ const pacs: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/api/pacs', { schema: { response: { 200: pacsInfo, ...errorResponses } } }, async () => ({ server: app.pacs?.base ?? null, protocol: app.pacs?.protocol ?? null }));
 
-  app.get('/api/pacs/studies', { schema: { querystring: pacsStudyQuery, response: { 200: pacsStudies, ...errorResponses } } }, async (request) => {
+  app.get('/api/pacs/studies', { schema: { querystring: pacsStudyQuery, response: { 200: pacsStudies, ...errorResponses } } }, async (request, reply) => {
     const pacs = server();
     const { patientId, accessionNumber, from, to } = request.query;
     const limit = request.query.limit ?? DEFAULT_LIMIT;
-    const { studies, truncated, truncation } = await pacs.studies({
-      ...(patientId ? { patientId } : {}),
-      ...(accessionNumber ? { accessionNumber } : {}),
-      ...(from !== undefined ? { from } : {}),
-      ...(to !== undefined ? { to } : {}),
-      limit,
-    });
+    // A browser that goes away (a new search typed, the tab closed) stops the PACS's search: QIDO-RS aborted, C-FIND cancelled.
+    const { studies, truncated, truncation } = await pacs.studies(
+      {
+        ...(patientId ? { patientId } : {}),
+        ...(accessionNumber ? { accessionNumber } : {}),
+        ...(from !== undefined ? { from } : {}),
+        ...(to !== undefined ? { to } : {}),
+        limit,
+      },
+      clientGoneSignal(reply),
+    );
     return { server: pacs.base, studies, limit, truncated, truncation };
   });
 
