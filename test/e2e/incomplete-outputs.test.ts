@@ -6,13 +6,14 @@
  * hallucination map are incomplete, each with how many slices it has and the run's own reason from
  * report.json, so that a slice without a map overlay is not read as one where nothing was flagged.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { denoisePaths } from '../../src/pipeline/denoise.js';
 import type { ComparisonDetail } from '../../src/server/api-types.js';
-import { writeDiscCt } from '../helpers/disc-ct.js';
+import { seriesFolderIn, writeDiscCt } from '../helpers/disc-ct.js';
+import { hasPydicom, makePetTiming } from '../helpers/pet-timing.js';
 import { hasChromium, startViewer, type ViewerSession } from './harness.js';
 
 const SLICES = 5;
@@ -120,6 +121,44 @@ describe.skipIf(!hasChromium)('viewer on a stopped run with an uncertainty serie
     await overlayButton.click();
     await expect.poll(() => mark('denoised')).toBeNull();
     expect(await shown('denoised')).toBe(false);
+    expect(pageErrors).toEqual([]);
+  });
+});
+
+describe.skipIf(!hasChromium || !hasPydicom)('viewer on a denoised dynamic PET acquisition copied without its time point 2', () => {
+  let frameRoot: string;
+  let frames: ViewerSession | undefined;
+
+  beforeAll(async () => {
+    frameRoot = mkdtempSync(path.join(os.tmpdir(), 'lowdose-e2e-lost-frame-'));
+    const input = path.join(frameRoot, 'in');
+    makePetTiming(input);
+    const run = path.join(frameRoot, 'run');
+    await denoisePaths([path.join(input, 'dynamic')], { outDir: run, method: 'gaussian' });
+    const dir = seriesFolderIn(run);
+    const copy = path.join(frameRoot, 'copied', path.basename(dir));
+    cpSync(dir, copy, { recursive: true });
+    for (const f of readdirSync(copy).filter((f) => f.startsWith('.lowdose-complete') || f.startsWith('t02-'))) unlinkSync(path.join(copy, f));
+    frames = await startViewer({ data: [path.join(input, 'dynamic'), path.join(frameRoot, 'copied')], root: frameRoot });
+  }, 240_000);
+
+  afterAll(async () => {
+    await frames?.close();
+    if (frameRoot) rmSync(frameRoot, { recursive: true, force: true });
+  });
+
+  it('says in the warning bar of a time point that is there that the acquisition lacks time point 2', async () => {
+    const { page, studies, url, pageErrors } = frames!;
+    const comparisons = studies.studies.flatMap((s) => s.comparisons);
+    expect(comparisons).toHaveLength(2);
+    const first = comparisons[0]!;
+    expect(first.incomplete).toBeNull();
+    expect(first.acquisitionIncomplete).toMatchObject({ frames: 2, expected: 3, missing: ['t02'] });
+    await page.goto(`${url}/#c=${first.id}`);
+    await page.waitForSelector(`body[data-view="c:${first.id}"]`);
+    const lines = await page.$$eval('#series-warnings > div', (divs) => divs.map((d) => ({ code: (d as HTMLElement).dataset.code, text: d.textContent ?? '' })));
+    expect(lines[0]?.code).toBe('E_OUTPUT_INCOMPLETE');
+    expect(lines[0]?.text).toContain(': incomplete acquisition: 2 of 3 time points; t02 is missing whole (its files say the acquisition has 3 time points, NumberOfTimeSlices)');
     expect(pageErrors).toEqual([]);
   });
 });
