@@ -17,7 +17,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readSliceImage, scanPaths } from '../../src/dicom/index.js';
-import type { ApiError, JobView, PacsInfo, PacsOpened, PacsSeriesList, PacsStudies, SeriesDetail } from '../../src/server/api-types.js';
+import type { ApiError, JobView, PacsInfo, PacsOpened, PacsSeriesList, PacsStudies, SeriesDetail, StudiesResponse } from '../../src/server/api-types.js';
 import { buildApp } from '../../src/server/app.js';
 import type { DimseServeOptions } from '../../src/server/pacs-dimse.js';
 import { decodeSlice } from '../../src/server/slice-encoding.js';
@@ -267,6 +267,14 @@ describe.skipIf(!installed)('serve --dimse against Orthanc', () => {
     expect(stored[0]!.url).toBe(`${pacs}/${uid}/${stored[0]!.seriesInstanceUid}`);
     const after = await seriesInStudy(orthanc, uid);
     expect(after.map((s) => s.MainDicomTags.SeriesInstanceUID).sort()).toEqual([series, stored[0]!.seriesInstanceUid].sort());
+    // Opened again from the PACS by another server (the job's completion marker stays in the first
+    // server's work folder): whole by the count its files state, with its series means.
+    const reader = await serverOn(orthanc.dicomPort, 'work-reopen');
+    for (const s of [series, stored[0]!.seriesInstanceUid]) expect((await post(reader, `/api/pacs/studies/${uid}/series/${s}/open`)).statusCode).toBe(200);
+    const comparisons = (await reader.inject({ url: '/api/studies' })).json<StudiesResponse>().studies.flatMap((st) => st.comparisons);
+    expect(comparisons).toHaveLength(1);
+    expect(comparisons[0]!.incomplete).toBeNull();
+    expect((await reader.inject({ url: `/api/comparisons/${comparisons[0]!.id}/metrics` })).statusCode).toBe(200);
   });
 
   it('a PACS that cannot be reached, or does not know our AE title, answers 502 naming it', async () => {
