@@ -6,14 +6,15 @@
  * hallucination map are incomplete, each with how many slices it has and the run's own reason from
  * report.json, so that a slice without a map overlay is not read as one where nothing was flagged.
  */
-import { cpSync, mkdtempSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { denoisePaths } from '../../src/pipeline/denoise.js';
 import type { ComparisonDetail } from '../../src/server/api-types.js';
-import { seriesFolderIn, writeDiscCt } from '../helpers/disc-ct.js';
-import { hasPydicom, makePetTiming } from '../helpers/pet-timing.js';
+import { copiedDenoisedDynamic, withoutTimePoint } from '../helpers/denoised-dynamic.js';
+import { writeDiscCt } from '../helpers/disc-ct.js';
+import { hasPydicom } from '../helpers/pet-timing.js';
 import { hasChromium, startViewer, type ViewerSession } from './harness.js';
 
 const SLICES = 5;
@@ -131,15 +132,9 @@ describe.skipIf(!hasChromium || !hasPydicom)('viewer on a denoised dynamic PET a
 
   beforeAll(async () => {
     frameRoot = mkdtempSync(path.join(os.tmpdir(), 'lowdose-e2e-lost-frame-'));
-    const input = path.join(frameRoot, 'in');
-    makePetTiming(input);
-    const run = path.join(frameRoot, 'run');
-    await denoisePaths([path.join(input, 'dynamic')], { outDir: run, method: 'gaussian' });
-    const dir = seriesFolderIn(run);
-    const copy = path.join(frameRoot, 'copied', path.basename(dir));
-    cpSync(dir, copy, { recursive: true });
-    for (const f of readdirSync(copy).filter((f) => f.startsWith('.lowdose-complete') || f.startsWith('t02-'))) unlinkSync(path.join(copy, f));
-    frames = await startViewer({ data: [path.join(input, 'dynamic'), path.join(frameRoot, 'copied')], root: frameRoot });
+    const { source, copy } = await copiedDenoisedDynamic(frameRoot, path.join(frameRoot, 'run'));
+    withoutTimePoint(copy, 't02');
+    frames = await startViewer({ data: [source, path.dirname(copy)], root: frameRoot });
   }, 240_000);
 
   afterAll(async () => {

@@ -26,7 +26,8 @@ import { lowdoseCompletionMarker, lowdoseStatedCount } from '../../src/dicom/rea
 import { denoisePaths } from '../../src/pipeline/denoise.js';
 import type { ComparisonDetail, ComparisonSummary } from '../../src/server/api-types.js';
 import { seriesFolderIn, writeDiscCt } from '../helpers/disc-ct.js';
-import { hasPydicom, makePetTiming } from '../helpers/pet-timing.js';
+import { copiedDenoisedDynamic, withoutTimePoint } from '../helpers/denoised-dynamic.js';
+import { hasPydicom } from '../helpers/pet-timing.js';
 import { listedComparisons, serverOver } from '../helpers/server-app.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -300,17 +301,12 @@ describe('a denoised series its run did not finish', () => {
 describe.skipIf(!hasPydicom)('a time point of a dynamic PET acquisition', () => {
   it('names its own marker and count, and is judged on its own in a folder copied alone: by its marker, or without it by its count', async () => {
     const data = path.join(root, 'dynamic');
-    makePetTiming(path.join(data, 'source'));
-    const run = path.join(root, 'dynamic-run');
-    await denoisePaths([path.join(data, 'source', 'dynamic')], { outDir: run, method: 'gaussian' });
-    const dir = seriesFolderIn(run);
+    // The acquisition's folder copied alone (then time point 2's marker left behind).
+    const { dir, copy } = await copiedDenoisedDynamic(data, path.join(root, 'dynamic-run'));
     const { dataSet } = await readDicomFile(path.join(dir, 't02-IM0001.dcm'));
     expect(lowdoseCompletionMarker(dataSet)).toBe('.lowdose-complete-t02.json');
     // The time point's own count (2 slices), not the acquisition's 6 files.
     expect(lowdoseStatedCount(dataSet)).toEqual({ files: 2, frame: true });
-    // The acquisition's folder copied alone, time point 2's marker left behind.
-    const copy = path.join(data, 'copied', path.basename(dir));
-    cpSync(dir, copy, { recursive: true });
     unlinkSync(path.join(copy, '.lowdose-complete-t02.json'));
     const judged = async (name: string) => {
       const app = await serverOver(path.join(root, name), data);
@@ -338,14 +334,8 @@ describe.skipIf(!hasPydicom)('a time point of a dynamic PET acquisition', () => 
 
   it('missing a whole time point (stored or copied without its files) is flagged on every other time point, each of which stays whole on its own', async () => {
     const data = path.join(root, 'dynamic-lost-frame');
-    makePetTiming(path.join(data, 'source'));
-    const run = path.join(root, 'dynamic-lost-frame-run');
-    await denoisePaths([path.join(data, 'source', 'dynamic')], { outDir: run, method: 'gaussian' });
-    const dir = seriesFolderIn(run);
-    const copy = path.join(data, 'copied', path.basename(dir));
-    cpSync(dir, copy, { recursive: true });
-    // As a PACS gives it back without time point 2: no marker, none of its files.
-    for (const f of readdirSync(copy).filter((f) => f.startsWith('.lowdose-complete') || f.startsWith('t02-'))) unlinkSync(path.join(copy, f));
+    const { copy } = await copiedDenoisedDynamic(data, path.join(root, 'dynamic-lost-frame-run'));
+    withoutTimePoint(copy, 't02');
     const app = await serverOver(path.join(root, 'dynamic-lost-frame-server'), data);
     apps.push(app);
     const listed = await listedComparisons(app);
