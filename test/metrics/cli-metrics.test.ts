@@ -233,6 +233,8 @@ describe('lowdose metrics', () => {
     const allSame = await runCli('--reference', path.join(root, 'ref'), '--test', path.join(root, 'ref'));
     for (const run of [allNoisy, allSame]) expect(run.stdout).not.toMatch(/finite of/);
     expect(allSame.stdout).toMatch(/ mean +inf /);
+    // The RMSE column names its units (the modality's), not a bare "RMSE".
+    expect(text.stdout).toMatch(/^slice +PSNR dB +SSIM +RMSE HU$/m);
   });
 
   it('scores what it can and exits 1 when a test file is unreadable', async () => {

@@ -99,6 +99,7 @@ describe.runIf(existsSync(L192))('lowdose metrics --noise on a real quarter / fu
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/noise without anatomy .* flat ROIs of 32 px in 7 slice\(s\)/);
     expect(text.stdout).toMatch(/noise SD test \/ full dose \d\.\d{3}/);
+    expect(text.stdout).toMatch(/cycles\/mm +T +NPS test +NPS full +\(NPS in HU² mm²\)$/m);
   });
 
   it('refuses inputs not matched to the reference by position (another patient) with exit 2 (E_USAGE)', async () => {

@@ -63,7 +63,8 @@ function humanReport(result: MetricsResult): string {
   const lines = [
     `${rangeText(result)} ${result.units}, ${result.slices.length} slice pair(s) matched by ${result.matchedBy}` +
       (result.region === 'patient' ? ', inside the patient outline of the reference' : ''),
-    'slice   PSNR dB     SSIM      RMSE',
+    // RMSE is in the modality's units (HU, SUVbw, ...), as the range line says: the header says it too.
+    `slice   PSNR dB     SSIM      RMSE ${result.units}`,
   ];
   for (const s of result.slices) {
     const slice = s.frame ? `${s.frame}:${s.index}` : String(s.index);
@@ -261,7 +262,7 @@ function noiseLines(n: MetricsNoiseReport, units: string): string[] {
     `  kappa (full-dose / extra noise variance) ${n.kappa.toFixed(4)}: a full-dose scan keeps T = ${n.fullDoseTransfer.toFixed(3)} of the input's noise at every frequency`,
     `  noise SD test / full dose ${n.sdRatio.toFixed(3)} (${n.sd.test.toFixed(2)} against ${n.sd.reference.toFixed(2)} ${units}; the test's noise that follows its input's, a lower bound)`,
     `  NPS peak test ${peak(n.peakCyclesPerMm.test)} cycles/mm, full dose ${peak(n.peakCyclesPerMm.reference)} (${signedPercent(n.peakShift)})`,
-    '  cycles/mm      T   NPS test   NPS full',
+    `  cycles/mm      T   NPS test   NPS full  (NPS in ${units}² mm²)`,
   ];
   n.frequencyCyclesPerMm.forEach((f, b) => {
     const t = n.transfer[b];
