@@ -35,6 +35,7 @@ import { acquireFolderLock } from '../util/folder-lock.js';
 import { CodeSample, LISTED_PER_CODE } from '../util/code-sample.js';
 import { makeOutputFolder } from '../util/fs.js';
 import { petFrameReport } from './frame-output.js';
+import { referenceOfTestAgent } from './agent-reference.js';
 import { METRICS_MAP_EQUIPMENT, writeMapMarker } from './output-markers.js';
 
 /**
@@ -238,7 +239,7 @@ export async function runMetrics(options: MetricsOptions): Promise<{ result: Met
   const errors: MetricsErrors = new CodeSample();
   const references = await seriesOrFrames(options.reference, '--reference', errors);
   const tests = await seriesOrFrames(options.test, '--test', errors);
-  const pairs = pairFrames(references, tests, options, progress);
+  const pairs = await ownAgentPairs(pairFrames(references, tests, options, progress), progress);
   if (!options.hallucination) return scorePairs(pairs, options, errors, progress);
   // Every refusal that needs no pixel first.
   for (const [reference, test] of pairs) checkComparable(reference, test);
@@ -380,6 +381,21 @@ function frameScores(reference: Series, test: Series, result: MetricsResult): Me
     ...(timing ? { timing } : {}),
     ...(gating ? { gating } : {}),
   };
+}
+
+/**
+ * Each pair with the reference restricted to the frames of the test's radiopharmaceutical, where the
+ * reference is a multi-frame PET series of several and the test one of them (./agent-reference.ts):
+ * a per-agent series lowdose wrote is scored against its own agent's source frames, its range theirs.
+ */
+async function ownAgentPairs(pairs: Array<[Series, Series]>, progress: (message: string) => void): Promise<Array<[Series, Series]>> {
+  const out: Array<[Series, Series]> = [];
+  for (const [reference, test] of pairs) {
+    const own = await referenceOfTestAgent(reference, test);
+    if (own) progress(`reference: its ${own.series.slices.length} of ${reference.slices.length} slices of radiopharmaceutical agent ${own.agent}, the test's`);
+    out.push([own ? own.series : reference, test]);
+  }
+  return out;
 }
 
 /**

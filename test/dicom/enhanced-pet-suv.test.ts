@@ -17,6 +17,7 @@ import { statedCountProblem } from '../../src/pipeline/output-markers.js';
 import { createDerivedSeriesWriter } from '../../src/dicom/write-derived.js';
 import { denoisePaths } from '../../src/pipeline/denoise.js';
 import { derivedParts } from '../../src/pipeline/remote-denoise.js';
+import { runMetrics } from '../../src/pipeline/metrics.js';
 import type { DenoiseReport } from '../../src/pipeline/types.js';
 import type { Series } from '../../src/dicom/types.js';
 import { runCli } from '../helpers/cli.js';
@@ -645,6 +646,35 @@ describe.skipIf(!hasPydicom)('SUVbw of Enhanced and Legacy Converted Enhanced PE
     for (const part of parts) {
       const own = written.find((s) => s.seriesInstanceUid === part.seriesInstanceUid)!;
       expect(part.files.map((f) => path.basename(f)).sort()).toEqual(own.slices.map((s) => path.basename(s.file)).sort());
+    }
+  });
+
+  it('metrics scores each agent\'s denoised series against its own agent\'s source frames only: paired by position among them, the PET range their maximum', async () => {
+    const out = path.join(dir, 'two-agents-split-metrics');
+    const report = await denoisePaths([path.join(dir, 'two-agents-split')], { outDir: out, method: 'gaussian' });
+    expect(report.errors).toEqual([]);
+    const written = (await scanPaths([report.series[0]!.output.dir])).series;
+    expect(written).toHaveLength(2);
+    const agentOf = (s: Series) => headers([s.slices[0]!.file])[0]!.agents[0]!;
+    // The source's frames of each agent, by position (z), as pydicom reads them.
+    const sourceAgents = spawnSync(
+      PYTHON,
+      ['-c', 'import sys, json, pydicom\nd = pydicom.dcmread(sys.argv[1])\nprint(json.dumps([[float(f.PlanePositionSequence[0].ImagePositionPatient[2]), int(f.RadiopharmaceuticalUsageSequence[0].RadiopharmaceuticalAgentNumber)] for f in d.PerFrameFunctionalGroupsSequence]))', path.join(dir, 'two-agents-split', 'two-agents-split.dcm')],
+      { encoding: 'utf8' },
+    );
+    const frames = JSON.parse(sourceAgents.stdout) as [number, number][];
+    for (const s of written) {
+      const agent = agentOf(s);
+      const folder = path.join(out, `agent-${agent}`);
+      cpSync(path.dirname(s.slices[0]!.file), folder, { recursive: true, filter: (f) => !f.endsWith('.dcm') || s.slices.some((x) => path.basename(x.file) === path.basename(f)) });
+      const { result } = await runMetrics({ reference: path.join(dir, 'two-agents-split'), test: folder });
+      // Its two slices against the source's two frames of its agent, not the other agent's two.
+      expect(result.reference?.slices).toBe(2);
+      expect(result.slices).toHaveLength(2);
+      expect(frames.filter(([, a]) => a === agent).map(([z]) => z).sort()).toEqual(s.slices.map((x) => x.position![2]).sort());
+      // The range is the maximum of its agent's frames in SUVbw: the stored maximum x its agent's factor (pydicom, the generator).
+      const wanted = expected.twoAgents.bqmlMax[0]! * expected.twoAgents.factors[agent - 1]!;
+      expect(relative(result.range![1], wanted)).toBeLessThan(1e-6);
     }
   });
 

@@ -1,0 +1,49 @@
+/**
+ * The reference frames a per-radiopharmaceutical test series is scored against. A multi-frame PET
+ * source whose frames name different radiopharmaceuticals is read as one series (each frame with its
+ * own agent's SUVbw factor) and written as one classic PET series per agent
+ * (src/dicom/derived-pet-series.ts), each holding its agent as the only item of its
+ * Radiopharmaceutical Information Sequence. Scored against the whole source, such a test would take
+ * its PET range (and any slice paired by order) from the other agent's frames too: another tracer,
+ * another quantity. `referenceOfTestAgent` keeps the reference's frames of the test's agent.
+ */
+import { getItems, getNumber, TAG } from '../dicom/attributes.js';
+import { frameAgent } from '../dicom/enhanced-pet-suv.js';
+import { readDicomFile, readInstanceHeader, type Series } from '../dicom/index.js';
+
+const RADIOPHARMACEUTICAL_AGENT_NUMBER = 'x00189729';
+
+/** The one Radiopharmaceutical Agent Number a test file states (its only radiopharmaceutical item), else null. */
+async function statedAgent(file: string): Promise<number | null> {
+  const items = getItems((await readDicomFile(file)).dataSet, TAG.RadiopharmaceuticalInformationSequence);
+  if (items.length !== 1) return null;
+  const agent = getNumber(items[0]!, RADIOPHARMACEUTICAL_AGENT_NUMBER, 'US');
+  return agent !== undefined && Number.isInteger(agent) ? agent : null;
+}
+
+/**
+ * `reference` less the frames of other radiopharmaceuticals than the one `test` holds, when the
+ * reference's frames name several (Enhanced PET Radiopharmaceutical Usage Sequence) and every file
+ * of the test states one agent, the same: that agent and the reference's slices of it. Null
+ * otherwise (a reference of one agent, a test of none or several), or when the reference has no
+ * frame of that agent.
+ */
+export async function referenceOfTestAgent(reference: Series, test: Series): Promise<{ series: Series; agent: number } | null> {
+  if (reference.modality !== 'PT' || test.modality !== 'PT' || test.slices.length === 0) return null;
+  const agentOf = new Map<string, (frame: number) => number | null>();
+  for (const file of new Set(reference.slices.map((s) => s.file))) {
+    const enhanced = (await readInstanceHeader(file)).pet?.EnhancedPet;
+    if (!enhanced || enhanced.agents.length < 2) return null;
+    agentOf.set(file, (frame) => {
+      const found = enhanced.frames[frame] ? frameAgent(enhanced.frames[frame], enhanced.agents) : null;
+      return typeof found === 'object' && found !== null ? (found.number ?? null) : null;
+    });
+  }
+  const stated = new Set<number | null>();
+  for (const file of new Set(test.slices.map((s) => s.file))) stated.add(await statedAgent(file));
+  const agent = stated.size === 1 ? [...stated][0]! : null;
+  if (agent === null) return null;
+  const slices = reference.slices.filter((s) => agentOf.get(s.file)!(s.frame) === agent);
+  if (slices.length === 0) return null;
+  return { series: { ...reference, slices }, agent };
+}
