@@ -9,7 +9,9 @@
  * frame of a dynamic or gated PET acquisition, ./frame-output.ts). It is listed as the earlier
  * report.json listed it when that entry names the same output series (a skipped rerun's scores
  * against its --reference are kept), else as its marker records it (so too for an entry of a
- * `--skip-by-uid` rerun that did not pull it: its `input` names that run's input, no file). A series without its marker
+ * `--skip-by-uid` rerun that did not pull it: its `input` names that run's input, no file), its
+ * `input.files` and `input.url` still those the entry gave for a PACS input (the marker names the
+ * pull folder's files, removed once the run succeeded). A series without its marker
  * (an interrupted or failed run's, one an --overwrite is redoing) is not listed.
  *
  * Such an entry describes the finished series, not how the run that recorded it treated it: the
@@ -68,7 +70,10 @@ export class FolderReport {
         // A --skip-by-uid rerun's entry names its own input (no file read, the PACS address): the marker names what it was made from.
         const fromListed = listed && listed.skippedBy === undefined && listed.output?.seriesInstanceUid === marker.output?.seriesInstanceUid;
         const { skipped: _skipped, skippedBy: _skippedBy, ...series } = fromListed ? listed : marker;
-        kept.push({ ...series, earlierRun: true });
+        // A series of a PACS input keeps the files and PACS address its entry gave (the marker's
+        // files were the pull folder's, removed once that run succeeded).
+        const pacsUrl = !fromListed && listed?.output?.seriesInstanceUid === marker.output?.seriesInstanceUid ? listed?.input?.url : undefined;
+        kept.push({ ...series, ...(listed && pacsUrl !== undefined ? { input: { ...series.input, files: listed.input.files, url: pacsUrl } } : {}), earlierRun: true });
       }
     }
     return kept;

@@ -139,10 +139,11 @@ export interface ReportedInput {
    */
   readonly content?: InputContent;
   /**
-   * `denoise --skip-by-uid`, a series judged finished without pulling its study (`skippedBy`
-   * "sop-instance-uids"): the series' address on the PACS (DICOMweb series URL or dimse://
-   * address) whose instance list it was judged by; `files` is then empty, as this run read no
-   * file of it. Absent otherwise.
+   * A series of a DICOMweb or DIMSE input: its address on the PACS (DICOMweb series URL or
+   * dimse:// address) it was pulled from, or, judged finished by `--skip-by-uid` without pulling,
+   * whose instance list it was judged by. `files` is then empty once the run's pull folder is
+   * removed (the run ended without an error, or was stopped), or when nothing was read. Absent for
+   * files or folders, and in a completion marker.
    */
   readonly url?: string;
 }

@@ -402,7 +402,8 @@ async function pullDenoiseStore<R extends FolderRecordShape>(
     // Stopped while denoising: the series finished are recorded, nothing is stored back.
     const partial = error.report as DenoiseReport;
     const stoppedErrors = CodeSample.of(partial.errors.map((e) => nameRemoteInstance(e, pulled)), partial);
-    const result = steps.report(partial.series, { errors: stoppedErrors.items, ...stoppedErrors.counted(), ...(await errorsFileField()) });
+    // A stopped run removes its pull folder too (denoiseRemote).
+    const result = steps.report(withPacsInput(partial.series, pulled, true), { errors: stoppedErrors.items, ...stoppedErrors.counted(), ...(await errorsFileField()) });
     await writeReport(result);
     throw new RunStopped(result, `${error.message}; nothing was stored`);
   }
@@ -412,9 +413,25 @@ async function pullDenoiseStore<R extends FolderRecordShape>(
     log(`warning: series ${uid} came short of its instances (--allow-incomplete) and its SUVbw depends on the files that came: ${note}`);
   }
   await storeDerived(steps, report.series, errors, log);
-  const result = steps.report(report.series, { errors: errors.items, ...errors.counted(), ...(await errorsFileField()) });
+  // The pull folder is removed once the run ends without an error (denoiseRemote): its files are then gone.
+  const result = steps.report(withPacsInput(report.series, pulled, errors.total === 0), { errors: errors.items, ...errors.counted(), ...(await errorsFileField()) });
   await writeReport(result);
   return { report: result, errors: errors.total };
+}
+
+/**
+ * Each pulled series' input as report.json and --json give it: `url`, its address on the PACS
+ * (where a viewer or a later run finds it again), and, when the pull folder is to be removed
+ * (`pullFolderRemoved`: the run ended without an error, or was stopped), `files` empty: the files
+ * it names would be gone. A run that ends with an error keeps the pull folder, and `files` names
+ * the files there, as read.
+ */
+export function withPacsInput(series: DenoiseReport['series'], pulled: readonly PulledFolder[], pullFolderRemoved: boolean): DenoiseReport['series'] {
+  return series.map((s) => {
+    const from = pulled.find((p) => p.seriesInstanceUid === s.input.seriesInstanceUid) ?? pulled.find((p) => s.input.files.some((f) => !path.relative(p.dir, path.resolve(f)).startsWith('..')));
+    if (!from && !pullFolderRemoved) return s;
+    return { ...s, input: { ...s.input, ...(pullFolderRemoved ? { files: [] } : {}), ...(from ? { url: from.url } : {}) } };
+  });
 }
 
 /** Stores the derived series of `series` back (steps.store); each failure is kept in `errors` and the next one is tried. */

@@ -42,6 +42,7 @@ export type PacsStudies = Static<typeof S.pacsStudies>;
 export type PacsSeries = Static<typeof S.pacsSeries>;
 export type PacsSeriesList = Static<typeof S.pacsSeriesList>;
 export type PacsOpened = Static<typeof S.pacsOpened>;
+export type LowDoseSourceOpened = Static<typeof S.lowDoseSourceOpened>;
 
 /** JSON header of the binary slice format (see docs/viewer.md). */
 export interface SliceHeader {

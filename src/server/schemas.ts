@@ -192,6 +192,31 @@ export const seriesDetail = Type.Object({
    * came. Absent for a whole series: the viewer's status bar warns while it is shown.
    */
   incomplete: Type.Optional(seriesShortfall),
+  /**
+   * A denoised series whose report says its low-dose source was pulled from a PACS (`input.url`;
+   * the run's copy removed) and which is not here: that address, whether this server can open it
+   * through its own PACS (`POST /api/series/:id/low-dose-source/open`), and, when it cannot, why.
+   * Absent otherwise.
+   */
+  lowDoseSource: Type.Optional(
+    Type.Object({
+      url: Type.String(),
+      studyInstanceUid: Type.String(),
+      seriesInstanceUid: Type.String(),
+      openable: Type.Boolean(),
+      reason: stringOrNull,
+    }),
+  ),
+});
+
+/** POST /api/series/:id/low-dose-source/open: the low-dose source pulled from the PACS and the comparison it now forms. */
+export const lowDoseSourceOpened = Type.Object({
+  /** The comparison of the denoised series with its source; null when they do not pair (another grid, say). */
+  comparison: stringOrNull,
+  /** The source series as opened (as POST /api/pacs/.../open answers). */
+  series: Type.Array(seriesSummary),
+  instances: Type.Integer(),
+  retrieved: Type.Integer(),
 });
 
 export const scores = Type.Object({

@@ -28,7 +28,7 @@ const installed = findOrthanc();
 if (!installed) console.warn('skipping DICOMweb tests: Orthanc with its DICOMweb plugin is not installed (apt-get install orthanc orthanc-dicomweb)');
 
 interface DicomwebJsonReport {
-  series: Array<{ input: { key: string }; output: { seriesInstanceUid: string; files: string[] } }>;
+  series: Array<{ input: { key: string; files: string[]; url?: string }; output: { seriesInstanceUid: string; files: string[] } }>;
   errors: Array<{ code: string; message: string; path: string | null }>;
   dicomweb: {
     pulled: Array<{ seriesInstanceUid: string; instances: number; retrieved: number }>;
@@ -124,6 +124,9 @@ describe.skipIf(!installed)('DICOMweb against Orthanc', () => {
     const derivedUid = report.series[0]!.output.seriesInstanceUid;
     expect(report.dicomweb.stored).toEqual([{ kind: 'denoised', studyInstanceUid: studyUid, seriesInstanceUid: derivedUid, url: `${studyUrl}/series/${derivedUid}`, instances: 3 }]);
     expect(JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8'))).toEqual(report);
+    // The pull folder is removed on success: input.files names no file, input.url where the series is.
+    expect(report.series[0]!.input).toEqual(expect.objectContaining({ files: [], url: `${studyUrl}/series/${sourceSeriesUid}` }));
+    expect(report).not.toHaveProperty('skipByUid');
 
     expect(await studySeries()).toEqual([sourceSeriesUid, derivedUid].sort());
     expect(await seriesInstances(sourceSeriesUid)).toEqual(before);
@@ -142,6 +145,16 @@ describe.skipIf(!installed)('DICOMweb against Orthanc', () => {
     expect(second.dicomweb.pulled.map((p) => p.seriesInstanceUid)).toEqual([sourceSeriesUid]);
     expect(await studySeries()).toEqual([sourceSeriesUid, derivedUid].sort());
     expect((await seriesInstances(derivedUid)).size).toBe(3);
+    expect(second.series[0]!.input).toEqual(expect.objectContaining({ files: [], url: `${studyUrl}/series/${sourceSeriesUid}` }));
+
+    // --skip-by-uid: --json echoes it (report.json does not); the series judged finished names its PACS address.
+    const byUid = await runCli('denoise', studyUrl, '-o', out, '--method', 'gaussian', '--skip-by-uid', '--dicomweb-auth', auth, '--no-progress', '--json');
+    expect(byUid.code, byUid.stderr).toBe(0);
+    const third = JSON.parse(byUid.stdout) as DicomwebJsonReport & { skipByUid?: boolean };
+    expect(third.skipByUid).toBe(true);
+    expect(third.dicomweb.pulled).toEqual([]);
+    expect(third.series[0]!.input).toEqual(expect.objectContaining({ files: [], url: `${studyUrl}/series/${sourceSeriesUid}` }));
+    expect(JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8'))).not.toHaveProperty('skipByUid');
   });
 
   it('a server failing mid-retrieve and then mid-store leaves no derived series; reruns complete the round trip', async () => {
@@ -233,6 +246,10 @@ describe.skipIf(!installed)('DICOMweb against Orthanc', () => {
     expect(report.errors[0]!.message).toMatch(/pixel data holds 262144 bytes but 1 frame\(s\) of 512 x 512 x 16 bits need 524288/);
     expect(existsSync(report.errors[0]!.path!)).toBe(true); // kept for inspection
     expect(report.series).toHaveLength(1);
+    // The run ended with an error: the pull folder stays, and input.files names its files as read.
+    expect(report.series[0]!.input.url).toBe(seriesUrl);
+    expect(report.series[0]!.input.files).toHaveLength(2);
+    expect(report.series[0]!.input.files.every((f) => existsSync(f))).toBe(true);
     expect(report.series[0]!.output.files).toHaveLength(2);
     const derivedUid = report.series[0]!.output.seriesInstanceUid;
     expect(report.dicomweb.stored).toEqual([expect.objectContaining({ kind: 'denoised', studyInstanceUid: study, seriesInstanceUid: derivedUid, instances: 2 })]);

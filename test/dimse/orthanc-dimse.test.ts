@@ -30,7 +30,7 @@ const installed = findOrthanc();
 if (!installed) console.warn('skipping DIMSE tests: Orthanc is not installed (apt-get install orthanc orthanc-dicomweb)');
 
 interface DimseJsonReport {
-  series: Array<{ input: { key: string }; output: { seriesInstanceUid: string; files: string[] } }>;
+  series: Array<{ input: { key: string; files: string[]; url?: string }; output: { seriesInstanceUid: string; files: string[] } }>;
   errors: Array<{ code: string; message: string; path: string | null }>;
   dimse: {
     callingAet: string;
@@ -235,6 +235,8 @@ describe.skipIf(!installed)('DIMSE against Orthanc', () => {
     const derivedUid = report.series[0]!.output.seriesInstanceUid;
     expect(report.dimse.stored).toEqual([{ kind: 'denoised', studyInstanceUid: studyUid, seriesInstanceUid: derivedUid, url: `${pacs}/${studyUid}/${derivedUid}`, instances: 3 }]);
     expect(JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8'))).toEqual(report);
+    // The pull folder is removed on success: input.files names no file, input.url where the series is.
+    expect(report.series[0]!.input).toEqual(expect.objectContaining({ files: [], url: `${pacs}/${studyUid}/${sourceSeriesUid}` }));
 
     expect(await studySeries()).toEqual([sourceSeriesUid, derivedUid].sort());
     expect(await seriesInstances(sourceSeriesUid)).toEqual(before);

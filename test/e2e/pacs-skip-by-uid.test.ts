@@ -124,7 +124,7 @@ describe.skipIf(!installed)('denoise --skip-by-uid: a finished study is judged b
         ['sop-instance-uids', [], seriesUrl(a)],
         ['sop-instance-uids', [], seriesUrl(b)],
       ]);
-      // The folder's record lists them so too; a later run's report.json names what they were made from again.
+      // The folder's record lists them so too; a later run's report.json keeps their PACS address and claims no file.
       const record = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8')) as Report;
       expect(record.series.map((s) => s.input.files)).toEqual([[], []]);
       const other = await runCli('denoise', web(a.study), '-o', out, '--steps', '2', '--no-progress', '--json');
@@ -132,8 +132,9 @@ describe.skipIf(!installed)('denoise --skip-by-uid: a finished study is judged b
       const later = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8')) as { series: Array<Report['series'][number] & { earlierRun?: boolean }> };
       const earlier = later.series.find((s) => s.earlierRun === true)!;
       expect(earlier.input.seriesInstanceUid).toBe(b.tags[0]!['SeriesInstanceUID']);
-      expect(earlier.input.files).toHaveLength(3);
-      expect(earlier.input.url).toBeUndefined();
+      // Its files were the first run's pull folder, removed: none is claimed, its PACS address is kept.
+      expect(earlier.input.files).toEqual([]);
+      expect(earlier.input.url).toBe(seriesUrl(b));
     } finally {
       load.mockRestore();
     }

@@ -8,6 +8,7 @@ import type {
   ModelsResponse,
   PacsInfo,
   PacsOpened,
+  LowDoseSourceOpened,
   PacsSeriesList,
   PacsStudies,
   PacsStudyQuery,
@@ -67,6 +68,8 @@ export const api = {
   pacsSeries: (study: string) => request<PacsSeriesList>(`/api/pacs/studies/${encodeURIComponent(study)}/series`),
   pacsOpen: (study: string, series: string) =>
     request<PacsOpened>(`/api/pacs/studies/${encodeURIComponent(study)}/series/${encodeURIComponent(series)}/open`, { method: 'POST' }),
+  /** The low-dose source of a PACS run's denoised series, pulled through this server's PACS (GET /api/series/:id `lowDoseSource`). */
+  openLowDoseSource: (seriesId: string) => request<LowDoseSourceOpened>(`/api/series/${seriesId}/low-dose-source/open`, { method: 'POST' }),
   cancelJob: (id: string) => request<JobView>(`/api/jobs/${id}`, { method: 'DELETE' }),
 
   /** Multipart upload with progress (fetch cannot report upload progress; XHR can). */

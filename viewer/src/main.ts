@@ -412,6 +412,8 @@ function overlaySourceOf(view: View): OverlaySource | null {
 
 async function openTarget(target: Target, index: number | null): Promise<void> {
   try {
+    const paired = target.kind === 's' ? await openLowDoseSource(target.id) : null;
+    if (paired) return await openTarget({ kind: 'c', id: paired }, index);
     const view = await loadView(target);
     current = target;
     showInSelect(target);
@@ -431,7 +433,7 @@ async function openTarget(target: Target, index: number | null): Promise<void> {
     const sources: MethodMetricsSource[] = view.methods.map((m, k) => ({ key: methodPaneKey(k), comparison: m.comparison }));
     metrics.open(sources, view.lowDose.units, roleTitle(view.lowDose.role));
     renderMethodsPicker();
-    showSeriesWarnings([...incompleteOutputs(view), ...view.lowDose.warnings, ...runWarnings(view)]);
+    showSeriesWarnings([...incompleteOutputs(view), ...sourceNotShown(view), ...view.lowDose.warnings, ...runWarnings(view)]);
     showIncomplete(view.lowDose.incomplete);
     await shown;
     if (!document.body.dataset.firstSliceMs) document.body.dataset.firstSliceMs = String(Math.round(performance.now() - started));
@@ -440,6 +442,26 @@ async function openTarget(target: Target, index: number | null): Promise<void> {
   } catch (error) {
     toast(`Could not open it: ${(error as Error).message}`, 'error');
   }
+}
+
+/**
+ * A denoised series whose report names its low-dose source on this server's PACS (a PACS run's
+ * copy is removed): the source is pulled through the PACS and the comparison's id returned; null
+ * when there is none to pull (or it does not pair), the series then opens alone.
+ */
+async function openLowDoseSource(seriesId: string): Promise<string | null> {
+  const source = (await api.series(seriesId)).lowDoseSource;
+  if (!source?.openable) return null;
+  toast(`Retrieving the low-dose source from the PACS: ${source.url}`);
+  const opened = await api.openLowDoseSource(seriesId);
+  await refreshStudies();
+  return opened.comparison;
+}
+
+/** A denoised series whose low-dose source (a PACS run's) cannot be shown: why, in the warning bar. */
+function sourceNotShown(view: View): Array<{ code: string; message: string }> {
+  const source = view.lowDose.lowDoseSource;
+  return source && !source.openable && source.reason ? [{ code: 'E_SOURCE_NOT_SHOWN', message: source.reason }] : [];
 }
 
 /** The methods' run warnings (E_PIXEL_SPACING, E_DOSE_UNKNOWN) from their reports, each once. */

@@ -144,7 +144,8 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
         interrupt.dispose();
         progress.stop();
       }
-      out.result(report);
+      // --json echoes --skip-by-uid (an addition, present only with it), as batch --json does; report.json does not.
+      out.result(opts.skipByUid ? { ...report, skipByUid: true } : report);
       out.print(humanReport(report));
       setExitCode(interrupt.received ? SIGNAL_EXIT[interrupt.received] : exitCodeForRun(report.series.length, report.errors));
     });

@@ -57,6 +57,11 @@ interface Snapshot {
   readonly comparisons: Map<string, IndexedComparison>;
   readonly studies: StudySummary[];
   readonly unreadableFiles: number;
+  /**
+   * Denoised series (by id) whose report names a low-dose source on a PACS (`input.url`, a PACS
+   * run whose pull folder is gone) that is not indexed: that address.
+   */
+  readonly pacsInputs: Map<string, string>;
 }
 
 /** What the folders hold, before ids and pairing: the series read and the reports' links. */
@@ -93,7 +98,7 @@ const REPORT_NAME = 'report.json';
 /** How the index reads a series' header facts: `readSeriesFacts`, or the same in a worker thread. */
 export type FactsFunction = (series: Series) => Promise<SeriesFacts>;
 
-const EMPTY: Snapshot = { series: new Map(), roles: new Map(), comparisons: new Map(), studies: [], unreadableFiles: 0 };
+const EMPTY: Snapshot = { series: new Map(), roles: new Map(), comparisons: new Map(), studies: [], unreadableFiles: 0, pacsInputs: new Map() };
 
 export class DataIndex {
   private snapshot: Snapshot = EMPTY;
@@ -284,11 +289,23 @@ export class DataIndex {
       comparisons,
       studies: studiesOf(indexed, roles, [...comparisons.values()]),
       unreadableFiles: unreadable,
+      pacsInputs: pacsInputsOf(indexed, links, comparisons),
     };
     this.log.info(
       `indexed ${indexed.length} series in ${this.snapshot.studies.length} studies, ${comparisons.size} comparisons, ` +
         `${contents.reports.size} reports, ${unreadable} unreadable files (${Math.round(performance.now() - started)} ms)`,
     );
+  }
+
+  /** The PACS address of the low-dose source of denoised series `id` that is not indexed (its report's `input.url`); null when none. */
+  pacsInputOf(id: string): string | null {
+    return this.snapshot.pacsInputs.get(id) ?? null;
+  }
+
+  /** The id of the comparison whose denoised series is `id`; null when it is in none. */
+  comparisonOfDenoised(id: string): string | null {
+    for (const c of this.snapshot.comparisons.values()) if (c.denoised.id === id) return c.id;
+    return null;
   }
 
   studies(): StudiesResponse {
@@ -420,6 +437,19 @@ function referenceGridMismatch(draft: ComparisonDraft): string | null {
   } catch (error) {
     return (error as Error).message;
   }
+}
+
+/** Denoised series whose report's low-dose input came from a PACS (`input.url`) and is in no comparison: by id, that address. */
+function pacsInputsOf(indexed: readonly IndexedSeries[], links: readonly ReportLink[], comparisons: ReadonlyMap<string, IndexedComparison>): Map<string, string> {
+  const paired = new Set([...comparisons.values()].map((c) => c.denoised.id));
+  const byUid = new Map<string, IndexedSeries[]>();
+  for (const s of indexed) byUid.set(s.series.seriesInstanceUid, [...(byUid.get(s.series.seriesInstanceUid) ?? []), s]);
+  const found = new Map<string, string>();
+  for (const link of links) {
+    if (link.inputUrl === null) continue;
+    for (const s of byUid.get(link.outputUid) ?? []) if (!paired.has(s.id) && !found.has(s.id)) found.set(s.id, link.inputUrl);
+  }
+  return found;
 }
 
 function summaryOf(s: IndexedSeries, roles: ReadonlyMap<string, SeriesRole>): SeriesSummary {

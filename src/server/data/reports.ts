@@ -16,6 +16,8 @@ export interface ReportLink {
   readonly inputUid: string;
   /** Absolute paths of the input files (the report may hold relative ones). */
   readonly inputFiles: string[];
+  /** The input series' address on the PACS it was pulled from (`input.url`, a PACS run); null for files or folders. */
+  readonly inputUrl: string | null;
   readonly outputUid: string;
   readonly uncertaintyUid: string | null;
   readonly hallucinationUid: string | null;
@@ -57,6 +59,7 @@ export async function readReportLinks(reportPath: string): Promise<ReportLink[]>
       inputFiles: (Array.isArray(input.files) ? input.files : [])
         .filter((f): f is string => typeof f === 'string')
         .map((f) => path.resolve(dir, f)),
+      inputUrl: str(input.url),
       outputUid,
       uncertaintyUid: uncertainty,
       hallucinationUid,

@@ -5,16 +5,43 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { LowdoseError } from '../../errors.js';
-import { errorResponses, idParams, notModified, seriesDetail, sliceBody, sliceParams, sliceQuery } from '../schemas.js';
+import { errorResponses, idParams, lowDoseSourceOpened, notModified, seriesDetail, sliceBody, sliceParams, sliceQuery } from '../schemas.js';
+import { pacsInputSource } from '../data/pacs-input.js';
 import { encodeSlice } from '../slice-encoding.js';
 import { checkPixels } from '../request-limits.js';
 
 const series: FastifyPluginAsyncTypebox = async (app) => {
+  /** The series' detail with the low-dose source a PACS run's report names, when that source is not here. */
+  const lowDoseSourceField = (id: string) => {
+    const detail = app.data.index.seriesDetail(id);
+    const url = app.data.index.pacsInputOf(id);
+    const source = url === null ? null : pacsInputSource(url, app.pacs ? { base: app.pacs.base, protocol: app.pacs.protocol } : null);
+    return source ? { ...detail, lowDoseSource: source } : detail;
+  };
+
+  app.post(
+    '/api/series/:id/low-dose-source/open',
+    { schema: { params: idParams, response: { 200: lowDoseSourceOpened, ...errorResponses } } },
+    async (request) => {
+      const { id } = request.params;
+      const url = app.data.index.pacsInputOf(id);
+      if (url === null) throw new LowdoseError('E_NOT_FOUND', `series ${id} has no low-dose source on a PACS to open (its report names none, or it is already here)`);
+      const source = pacsInputSource(url, app.pacs ? { base: app.pacs.base, protocol: app.pacs.protocol } : null);
+      if (!source) throw new LowdoseError('E_NOT_FOUND', `series ${id}: its report names its low-dose source ${url}, which is not a PACS series address`);
+      if (!source.openable || !app.pacs) throw new LowdoseError('E_NOT_FOUND', `series ${id}: ${source.reason}`);
+      // Pulled into the server's own pull folder and indexed as an opened PACS series: the report then pairs them.
+      const pulled = await app.pacs.open(source.studyInstanceUid, source.seriesInstanceUid);
+      const { keys } = await app.data.index.addReading([pulled.dir]);
+      const comparison = app.data.index.comparisonOfDenoised(id);
+      return { comparison, series: app.data.index.summariesOf(keys), instances: pulled.instances, retrieved: pulled.retrieved };
+    },
+  );
+
   app.get(
     '/api/series/:id',
     { schema: { params: idParams, response: { 200: seriesDetail, ...errorResponses } } },
     async (request) => {
-      const detail = app.data.index.seriesDetail(request.params.id);
+      const detail = lowDoseSourceField(request.params.id);
       const { series } = app.data.index.series(request.params.id);
       if (!app.pacs) return detail;
       const pacs = app.pacs.holds(series.slices.map((s) => s.file));
