@@ -14,6 +14,7 @@ import { LowdoseError } from '../../errors.js';
 import { LISTED_PER_CODE } from '../../util/code-sample.js';
 import { pairingGridMismatch, pairSlices, type SlicePairing } from '../../metrics/slice-pairing.js';
 import { petFrameReport } from '../../pipeline/frame-output.js';
+import { referenceOfTestAgent } from '../../pipeline/agent-reference.js';
 import type {
   ComparisonDetail,
   ComparisonSummary,
@@ -53,6 +54,8 @@ export interface IndexedComparison extends ComparisonDraft {
 
 interface Snapshot {
   readonly series: Map<string, IndexedSeries>;
+  /** One radiopharmaceutical's frames of a multi-agent PET source, by id (ownAgentView): a comparison's pane, not a listed series. */
+  readonly agentViews: Map<string, IndexedSeries>;
   readonly roles: Map<string, SeriesRole>;
   readonly comparisons: Map<string, IndexedComparison>;
   readonly studies: StudySummary[];
@@ -98,7 +101,7 @@ const REPORT_NAME = 'report.json';
 /** How the index reads a series' header facts: `readSeriesFacts`, or the same in a worker thread. */
 export type FactsFunction = (series: Series) => Promise<SeriesFacts>;
 
-const EMPTY: Snapshot = { series: new Map(), roles: new Map(), comparisons: new Map(), studies: [], unreadableFiles: 0, pacsInputs: new Map() };
+const EMPTY: Snapshot = { series: new Map(), agentViews: new Map(), roles: new Map(), comparisons: new Map(), studies: [], unreadableFiles: 0, pacsInputs: new Map() };
 
 export class DataIndex {
   private snapshot: Snapshot = EMPTY;
@@ -252,7 +255,14 @@ export class DataIndex {
     }
     this.indexed = new Map(indexed.map((s) => [s.series.key, s]));
     const links = [...contents.reports.values()].flat();
-    const { roles, comparisons: drafts } = pairSeries(indexed, links);
+    const { roles, comparisons: paired } = pairSeries(indexed, links);
+    // Each per-radiopharmaceutical series beside its own agent's frames of the source only.
+    const agentViews = new Map<string, IndexedSeries>();
+    const drafts: ComparisonDraft[] = [];
+    for (const draft of paired) {
+      const lowDose = await this.ownAgentView(draft.lowDose, draft.denoised, agentViews, roles);
+      drafts.push(lowDose === draft.lowDose ? draft : { ...draft, lowDose });
+    }
     // The frames read of each dynamic or gated acquisition (./output-completion.ts acquisitionIncomplete).
     const framesRead = new Map<string, Set<number>>();
     for (const s of indexed) {
@@ -285,6 +295,7 @@ export class DataIndex {
     }
     this.snapshot = {
       series: new Map(indexed.map((s) => [s.id, s])),
+      agentViews,
       roles,
       comparisons,
       studies: studiesOf(indexed, roles, [...comparisons.values()]),
@@ -308,12 +319,42 @@ export class DataIndex {
     return null;
   }
 
+  /**
+   * `source` as the comparison of `denoised` shows and scores it: where `source` is a multi-frame
+   * PET series whose frames name several radiopharmaceuticals and `denoised` one of the per-agent
+   * series `denoise` writes of it, that agent's frames only (src/pipeline/agent-reference.ts, the
+   * rule of `lowdose metrics`), as a series of its own id (registered in `views`, its role the
+   * source's): the low-dose pane, its slice pairing and the PET range then hold no frame of the
+   * other tracer. Otherwise `source` itself.
+   */
+  private async ownAgentView(
+    source: IndexedSeries,
+    denoised: IndexedSeries,
+    views: Map<string, IndexedSeries>,
+    roles: Map<string, SeriesRole>,
+  ): Promise<IndexedSeries> {
+    let own: Awaited<ReturnType<typeof referenceOfTestAgent>>;
+    try {
+      own = await referenceOfTestAgent(source.series, denoised.series);
+    } catch (error) {
+      this.log.warn(`series ${source.id}: the radiopharmaceutical of its frames could not be read (${(error as Error).message}); compared whole`);
+      return source;
+    }
+    if (!own) return source;
+    const key = `${source.series.key}#agent${own.agent}`;
+    const id = shortId('series', key);
+    const view = views.get(id) ?? { ...source, id, series: { ...own.series, key }, rev: revisionOf([source.rev, own.agent]) };
+    views.set(id, view);
+    roles.set(id, roles.get(source.id) ?? 'original');
+    return view;
+  }
+
   studies(): StudiesResponse {
     return { studies: this.snapshot.studies, unreadableFiles: this.snapshot.unreadableFiles };
   }
 
   series(id: string): IndexedSeries {
-    const found = this.snapshot.series.get(id);
+    const found = this.snapshot.series.get(id) ?? this.snapshot.agentViews.get(id);
     if (!found) throw new LowdoseError('E_NOT_FOUND', `no series with id ${id}`);
     return found;
   }
