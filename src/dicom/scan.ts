@@ -4,10 +4,11 @@
  * are dropped once its header is read, so a whole study never sits in memory.
  */
 import { readdir, realpath, stat } from 'node:fs/promises';
-import { basename, extname, join, resolve, sep } from 'node:path';
+import { basename, extname, join, resolve } from 'node:path';
 import { LowdoseError, toLowdoseError } from '../errors.js';
 import { abortReason } from '../util/abort-reason.js';
 import { CodeSample } from '../util/code-sample.js';
+import { isPathWithin } from '../util/fs.js';
 import { requireImage, SKIP_CODES } from './classify.js';
 import { checkPixelData } from './frames.js';
 import { readImageHeader, type ImageHeader } from './image-header.js';
@@ -85,7 +86,7 @@ export async function realRoots(roots: readonly string[]): Promise<string[]> {
 }
 
 function isInside(real: string, roots: readonly string[]): boolean {
-  return roots.some((root) => real === root || real.startsWith(root.endsWith(sep) ? root : root + sep));
+  return roots.some((root) => isPathWithin(real, root));
 }
 
 /** Extensions that say "this is DICOM": such a file that is not DICOM is an error, not a skip. */

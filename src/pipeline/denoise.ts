@@ -25,7 +25,7 @@ import { ErrorListFile } from '../util/error-list-file.js';
 import type { Image2D } from '../image.js';
 import { DEFAULT_PADDING_FILL, fillPadding, type PaddingFill } from '../padding.js';
 import { acquireFolderLocks, releaseAll, type FolderLock } from '../util/folder-lock.js';
-import { removeTemporaries, writeFileAtomic } from '../util/fs.js';
+import { isPathWithin, removeTemporaries, writeFileAtomic } from '../util/fs.js';
 import { roundTo } from '../util/round.js';
 import { toolkitIdentity } from '../util/toolkit.js';
 import { checkJobMemory, DENOISE_PIPELINE, forwardLimits, resolveMemoryBudget, type MemoryPlan, type SeriesShape } from './memory-budget.js';
@@ -257,9 +257,9 @@ function heldFrames(candidates: readonly Series[], outDir: string): Map<string, 
   return frames;
 }
 
-/** Whether `file` lies below `dir` (both absolute). */
+/** Whether `file` lies strictly below `dir`. */
 function isInside(file: string, dir: string): boolean {
-  return file.startsWith(dir + path.sep);
+  return path.resolve(file) !== path.resolve(dir) && isPathWithin(file, dir);
 }
 
 /** Whether the output folder lies strictly inside one of the input folders. */

@@ -12,7 +12,7 @@ import { modelFingerprint, resolveModelFiles } from '../models/index.js';
 import { denoisePaths } from '../pipeline/denoise.js';
 import { DEFAULT_MODELS } from '../models/denoiser.js';
 import type { DenoiseProgress, DenoiseReport } from '../pipeline/types.js';
-import { makeOutputFolder, writeFileAtomic } from '../util/fs.js';
+import { isPathWithin, makeOutputFolder, writeFileAtomic } from '../util/fs.js';
 import { recordedModel, recordedPath } from '../util/recorded-path.js';
 import { toolkitCheckout, toolkitIdentity } from '../util/toolkit.js';
 import { runChecks } from './checks/index.js';
@@ -133,13 +133,13 @@ export async function runQa(options: QaOptions): Promise<QaResult> {
       );
       for (const c of group) {
         for (const { realisation, lowDir } of c.realisations) {
-          const entry = report.series.find((s) => s.input.files.some((f) => isInside(f, lowDir)));
+          const entry = report.series.find((s) => s.input.files.some((f) => isPathWithin(f, lowDir)));
           if (entry) {
             outputs.set(caseKey(c.info.phantom, dose, realisation.index), { dir: entry.output.dir, seriesInstanceUid: entry.output.seriesInstanceUid });
             producedAny = true;
             continue;
           }
-          const error = report.errors.find((e) => e.path !== null && isInside(e.path, lowDir)) ?? report.errors[0];
+          const error = report.errors.find((e) => e.path !== null && isPathWithin(e.path, lowDir)) ?? report.errors[0];
           errors.push({ path: lowDir, code: error?.code ?? 'E_INTERNAL', message: error?.message ?? 'the denoiser wrote no output' });
           if (error && SETTINGS_ERROR_CODES.has(error.code) && !firstUsageError) firstUsageError = new LowdoseError(error.code as ErrorCode, error.message);
         }
@@ -391,7 +391,3 @@ function caseKey(phantom: PhantomName, dose: number, realisation: number): strin
   return `${phantom}@${dose}#${realisation}`;
 }
 
-function isInside(file: string, dir: string): boolean {
-  const relative = path.relative(dir, path.resolve(file));
-  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
-}

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { LowdoseError } from '../errors.js';
 
 /**
@@ -171,4 +171,14 @@ export function realPathOrSelf(file: string): string {
   } catch {
     return resolve(file);
   }
+}
+
+/**
+ * Whether `file` is `dir` or lies below it, by path (relative to the working folder when not
+ * absolute; links not resolved: pass real paths where links matter). A sibling that only shares a
+ * prefix (`/data/in2` for `/data/in`) is not inside, a child named `..x` is.
+ */
+export function isPathWithin(file: string, dir: string): boolean {
+  const rel = relative(resolve(dir), resolve(file));
+  return rel === '' || (rel !== '..' && !rel.startsWith('..' + sep) && !isAbsolute(rel));
 }
