@@ -51,6 +51,8 @@ export const ERROR_CODES = [
   'E_GEOMETRY_LOST',
   // a multi-frame PET source's derived classic PET Image could not say what its pixels are decay-corrected to: that series is not written
   'E_DECAY_CORRECTION_UNKNOWN',
+  // a Legacy Converted GATED PET source whose frames share positions, with no Trigger Time to write them GATED and no converted Image Index that tells their gates: that series is not written
+  'E_PET_GATES_UNKNOWN',
   // a warning: full-dose texture assumed the model card's default dose for an input of unknown dose
   'E_DOSE_UNKNOWN',
   // a warning: full-dose texture asked for at a dose where the model card's measurement says it is not a full-dose scan's texture

@@ -313,12 +313,20 @@ export function setClassicPetFrameAttributes(dataset: DcmDataset, context: PetFr
   // respiratory phase, so the frame's stated values go in Image Comments (General Image, Type 3).
   if (place.respiratoryGate) {
     const gate = place.respiratoryGate;
-    const words = `respiratory gate ${gate.gate} of ${gate.gates} of the source${gate.words ? `: ${gate.words}` : ' (no Respiratory Synchronization values)'}`;
-    const own = getString(dataset, 'ImageComments');
-    setElement(dataset, 'ImageComments', [own ? `${own}; ${words}` : words]);
+    addImageComment(dataset, `respiratory gate ${gate.gate} of ${gate.gates} of the source${gate.words ? `: ${gate.words}` : ' (no Respiratory Synchronization values)'}`);
+  }
+  // One STATIC series per cardiac gate of a gated source that cannot be written GATED: which gate, in words.
+  if (place.cardiacGate) {
+    addImageComment(dataset, `cardiac gate ${place.cardiacGate.gate} of ${place.cardiacGate.gates} of the source, by its converted Image Index (no Trigger Time to write it GATED)`);
   }
 
   setDecayFactor(dataset, ds, frame, { acquiredAt, durationMs, halfLife: typeof agent === 'object' ? agent.halfLife : undefined });
+}
+
+/** `words` appended to the frame's Image Comments (General Image, Type 3), after what it holds. */
+function addImageComment(dataset: DcmDataset, words: string): void {
+  const own = getString(dataset, 'ImageComments');
+  setElement(dataset, 'ImageComments', [own ? `${own}; ${words}` : words]);
 }
 
 /** The gated attributes of a GATED frame (./derived-pet-series.ts), none of them on any other. */

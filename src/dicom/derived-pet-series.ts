@@ -54,7 +54,13 @@
  * frames' converted classic values (Trigger Time the delay, Nominal Interval the R-R interval, Low /
  * High R-R Value the window; its own Frame Time and Beat Rejection Flag where stated, a flag Y
  * without a window kept as empty): GATED with the values derived here when they hold, else by
- * positions, as an Enhanced source.
+ * positions, as an Enhanced source. When they do not hold and its frames share positions (gates whose
+ * Trigger Time is missing), no classic GATED image can be written (Trigger Time and Frame Time are
+ * Type 1C) and DYNAMIC would be false (the gates are not different times): each gate is written as a
+ * STATIC series of its own, the gate told by the frame's converted Image Index (C.8.9.4.1.9: gate
+ * ceil(Image Index / Number of Slices)) when those indices hold (each within Number of Slices x
+ * Number of R-R Intervals x Number of Time Slots, unique, one slice per position); else the plan
+ * says why it cannot place the frames (`refusal`) and the series is not written.
  */
 import { functionalGroup, getNumber, getString } from './attributes.js';
 import type { DataSet } from './dicom-parser.js';
@@ -109,6 +115,24 @@ export interface PetPlanFrame {
   readonly detectorMotion: string;
   /** The values of its Respiratory Synchronization functional group that tell its gate; null without such a group (or with none of them). */
   readonly respiratory?: RespiratoryFrame | null;
+  /** A Legacy Converted frame whose converted Series Type is GATED: its converted Image Index and the counts it is numbered in. */
+  readonly convertedGate?: ConvertedGate;
+}
+
+/** The converted classic numbering of a Legacy Converted GATED frame (undefined where not converted). */
+export interface ConvertedGate {
+  readonly imageIndex: number | undefined;
+  readonly numberOfSlices: number | undefined;
+  /** Number of R-R Intervals x Number of Time Slots (a missing count taken as 1). */
+  readonly gates: number;
+}
+
+/** The cardiac gate a derived STATIC series holds, when a gated source's gates cannot be written as GATED (see the header). */
+export interface PetCardiacGate {
+  /** 1-based, ceil(converted Image Index / Number of Slices). */
+  readonly gate: number;
+  /** Number of R-R Intervals x Number of Time Slots, as converted. */
+  readonly gates: number;
 }
 
 /** A frame's respiratory gate as its Respiratory Synchronization functional group states it. */
@@ -160,6 +184,8 @@ export interface PetFramePlace {
   readonly agent: number | null;
   /** The respiratory gate of that series when the source's frames are several gates (see the header). */
   readonly respiratoryGate?: PetRespiratoryGate;
+  /** The cardiac gate of that series when the source's gates cannot be written as GATED (see the header). */
+  readonly cardiacGate?: PetCardiacGate;
   readonly seriesType: 'STATIC' | 'DYNAMIC' | 'GATED' | 'WHOLE BODY';
   readonly numberOfSlices: number;
   /** DYNAMIC only. */
@@ -179,13 +205,17 @@ export interface PetPlannedSeries {
   readonly agent: number | null;
   /** The respiratory gate it holds, when the source's frames are several. */
   readonly respiratoryGate?: PetRespiratoryGate;
+  /** The cardiac gate it holds, when the source's gates cannot be written as GATED. */
+  readonly cardiacGate?: PetCardiacGate;
   readonly frames: number;
 }
 
 export interface PetSeriesPlan {
-  /** Per derived series: by agent, then by respiratory gate. */
+  /** Per derived series: by agent, then by respiratory gate, then by cardiac gate (see the header). */
   readonly series: readonly PetPlannedSeries[];
   readonly places: ReadonlyMap<number, PetFramePlace>;
+  /** Why the frames cannot be written as classic PET series (see the header); `places` then holds no valid layout. */
+  readonly refusal?: string;
 }
 
 /** The respiratory gates of `frames` in order (see the header); none when they are not several. */
@@ -217,7 +247,7 @@ export function planPetSeries(frames: readonly PetPlanFrame[], orientation: Orie
   const gates = respiratoryGates(frames);
   const gateOf = (f: PetPlanFrame) => (gates ? gates.keys.indexOf(f.respiratory?.key ?? '') : 0);
   const perAgent = gates ? gates.keys.length : 1;
-  const groups: { agent: number | null; respiratoryGate?: PetRespiratoryGate; frames: PetPlanFrame[] }[] = [];
+  const groups: Group[] = [];
   for (const agent of split ? named : [null]) {
     for (let g = 0; g < perAgent; g++) {
       const respiratoryGate = gates ? { gate: g + 1, gates: perAgent, words: gates.words.get(gates.keys[g]!)! } : undefined;
@@ -225,16 +255,80 @@ export function planPetSeries(frames: readonly PetPlanFrame[], orientation: Orie
     }
   }
   for (const f of frames) groups[agentOf(f) * perAgent + gateOf(f)]!.frames.push(f);
-  const kept = groups.filter((g) => g.frames.length > 0);
+  const kept: Group[] = [];
+  let refusal: string | undefined;
+  for (const group of groups.filter((g) => g.frames.length > 0)) {
+    const byGate = cardiacGateGroups(group.frames, orientation);
+    if (typeof byGate === 'string') refusal ??= byGate;
+    if (byGate === null || typeof byGate === 'string') kept.push(group);
+    else for (const [cardiacGate, frames] of byGate) kept.push({ ...group, cardiacGate, frames });
+  }
   const places = new Map<number, PetFramePlace>();
   kept.forEach((group, series) => {
-    const of = { series, agent: group.agent, ...(group.respiratoryGate ? { respiratoryGate: group.respiratoryGate } : {}) };
+    const of = {
+      series,
+      agent: group.agent,
+      ...(group.respiratoryGate ? { respiratoryGate: group.respiratoryGate } : {}),
+      ...(group.cardiacGate ? { cardiacGate: group.cardiacGate } : {}),
+    };
     for (const [id, place] of planGroup(group.frames, orientation)) places.set(id, { ...place, ...of });
   });
   return {
-    series: kept.map((g) => ({ agent: g.agent, ...(g.respiratoryGate ? { respiratoryGate: g.respiratoryGate } : {}), frames: g.frames.length })),
+    series: kept.map((g) => ({
+      agent: g.agent,
+      ...(g.respiratoryGate ? { respiratoryGate: g.respiratoryGate } : {}),
+      ...(g.cardiacGate ? { cardiacGate: g.cardiacGate } : {}),
+      frames: g.frames.length,
+    })),
     places,
+    ...(refusal !== undefined ? { refusal } : {}),
   };
+}
+
+interface Group {
+  readonly agent: number | null;
+  readonly respiratoryGate?: PetRespiratoryGate;
+  readonly cardiacGate?: PetCardiacGate;
+  readonly frames: PetPlanFrame[];
+}
+
+/**
+ * The frames of a Legacy Converted GATED source that cannot be written as GATED and share positions,
+ * by the cardiac gate their converted Image Index tells (see the header), in gate order; why not
+ * when those indices do not hold; null for any other frames.
+ */
+function cardiacGateGroups(frames: readonly PetPlanFrame[], orientation: Orientation | null): Map<PetCardiacGate, PetPlanFrame[]> | string | null {
+  if (!frames.some((f) => f.convertedGate)) return null;
+  const { slices, count, byPosition } = sliceIndices(frames, orientation);
+  if (byPosition.every((list) => list.length === 1) || gating(frames, byPosition)) return null;
+  const why = (text: string) =>
+    `Legacy Converted GATED frames share positions but cannot be written as GATED (a Trigger Time missing, or gates that cannot be told apart by it) and ${text}: ` +
+    'which gate each frame is cannot be told, and DYNAMIC would be false (gates are not different times)';
+  const seen = new Map<number, number>();
+  const sliceOfPosition = new Map<number, number>();
+  const byGate = new Map<number, PetPlanFrame[]>();
+  let gates = 0;
+  for (const f of frames) {
+    const c = f.convertedGate;
+    const index = c?.imageIndex;
+    const declared = c?.numberOfSlices;
+    if (!c || index === undefined || declared === undefined || !Number.isInteger(index) || !Number.isInteger(declared) || declared < count) {
+      return why(`frame ${f.id + 1} has no converted Image Index and Number of Slices (at least the ${count} positions) to tell its gate`);
+    }
+    if (index < 1 || index > declared * c.gates) return why(`its converted Image Index ${index} is outside 1..${declared * c.gates} (Number of Slices ${declared} x ${c.gates} gates)`);
+    if (seen.has(index)) return why(`its converted Image Index ${index} is given to two frames`);
+    seen.set(index, f.id);
+    const slice = ((index - 1) % declared) + 1;
+    const position = slices.get(f.id)!;
+    if ((sliceOfPosition.get(position) ?? slice) !== slice || [...sliceOfPosition].some(([p, s]) => s === slice && p !== position)) {
+      return why(`its converted Image Index ${index} gives slice ${slice}, which does not match one position per slice`);
+    }
+    sliceOfPosition.set(position, slice);
+    const gate = Math.ceil(index / declared);
+    byGate.set(gate, [...(byGate.get(gate) ?? []), f]);
+    gates = Math.max(gates, c.gates);
+  }
+  return new Map([...byGate.entries()].sort((a, b) => a[0] - b[0]).map(([gate, list]) => [{ gate, gates }, list]));
 }
 
 /**
@@ -263,7 +357,7 @@ export function placeInDynamicAcquisition(plan: PetSeriesPlan, timePoint: number
   return { series: plan.series, places: placed };
 }
 
-type GroupPlace = Omit<PetFramePlace, 'series' | 'agent' | 'respiratoryGate'>;
+type GroupPlace = Omit<PetFramePlace, 'series' | 'agent' | 'respiratoryGate' | 'cardiacGate'>;
 
 /** Slice index (1-based, in the order given) of each frame: its distinct position along the normal. */
 function sliceIndices(frames: readonly PetPlanFrame[], orientation: Orientation | null): { slices: Map<number, number>; count: number; byPosition: PetPlanFrame[][] } {
@@ -449,6 +543,19 @@ function convertedCardiacOf(ds: DataSet, frame: number): CardiacFrame | null {
   };
 }
 
+/** A Legacy Converted frame's converted GATED numbering (see the header); null for any other frame. */
+function convertedGateOf(converted: ImageHeader['pet'] | undefined): { convertedGate: ConvertedGate } | null {
+  if (!converted || (converted.SeriesType ?? '').toUpperCase() !== 'GATED') return null;
+  const count = (n: number | undefined) => (n !== undefined && Number.isInteger(n) && n > 0 ? n : 1);
+  return {
+    convertedGate: {
+      imageIndex: converted.ImageIndex,
+      numberOfSlices: converted.NumberOfSlices,
+      gates: count(converted.NumberOfRRIntervals) * count(converted.NumberOfTimeSlots),
+    },
+  };
+}
+
 /** The planning facts of frame `frame` of a multi-frame PET file; `id` the caller's. */
 export function petPlanFrame(header: ImageHeader, parsed: ParsedFile, frame: number, id: number, position: Vec3 | null): PetPlanFrame {
   const ds = parsed.dataSet;
@@ -462,6 +569,7 @@ export function petPlanFrame(header: ImageHeader, parsed: ParsedFile, frame: num
     cardiac: header.pet?.LegacyFrames ? convertedCardiacOf(ds, frame) : cardiacOf(ds, frame),
     detectorMotion: (getString(ds, TYPE_OF_DETECTOR_MOTION) ?? '').trim().toUpperCase(),
     respiratory: respiratoryOf(ds, frame),
+    ...(convertedGateOf(header.pet?.LegacyFrames?.[frame]) ?? {}),
   };
 }
 

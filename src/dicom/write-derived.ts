@@ -187,7 +187,11 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
       ? seriesInstanceUid
       : uidSeed === undefined
         ? newUid()
-        : hashedUid(uidSeed, 'series', `agent ${s.agent}${s.respiratoryGate ? ` respiratory gate ${s.respiratoryGate.gate}` : ''}`),
+        : hashedUid(
+            uidSeed,
+            'series',
+            `agent ${s.agent}${s.respiratoryGate ? ` respiratory gate ${s.respiratoryGate.gate}` : ''}${s.cardiacGate ? ` cardiac gate ${s.cardiacGate.gate}` : ''}`,
+          ),
   );
   const split = seriesUids.length > 1;
   // One item for every file of a series: the same software, model and time; where it names its
@@ -277,9 +281,11 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
   };
 }
 
-/** What tells one of several derived series of a multi-frame PET source apart in its SeriesDescription: " agent 2", " resp gate 1 of 4". */
+/** What tells one of several derived series of a multi-frame PET source apart in its SeriesDescription: " agent 2", " resp gate 1 of 4", " gate 3 of 4". */
 function plannedSeriesWords(place: PetFramePlace): string {
-  return `${place.agent !== null ? ` agent ${place.agent}` : ''}${place.respiratoryGate ? ` resp gate ${place.respiratoryGate.gate} of ${place.respiratoryGate.gates}` : ''}`;
+  const agent = place.agent !== null ? ` agent ${place.agent}` : '';
+  const respiratory = place.respiratoryGate ? ` resp gate ${place.respiratoryGate.gate} of ${place.respiratoryGate.gates}` : '';
+  return `${agent}${respiratory}${place.cardiacGate ? ` gate ${place.cardiacGate.gate} of ${place.cardiacGate.gates}` : ''}`;
 }
 
 /**
@@ -319,6 +325,10 @@ function planMultiFramePetSeries(source: Series): (PetSeriesPlan & { readonly in
   }
   if (frames.size === 0) return null;
   const plan = planPetSeries([...frames.keys()].sort((a, b) => a - b).map((index) => frames.get(index)!), source.orientation);
+  // Frames no classic PET series can hold truly (./derived-pet-series.ts): none is written.
+  if (plan.refusal !== undefined) {
+    throw new LowdoseError('E_PET_GATES_UNKNOWN', `${first.file}: ${plan.refusal}; series not written`, { path: first.file });
+  }
   // A time point of a DYNAMIC acquisition split by the files' classic Image Index: numbered in the acquisition.
   const ref = source.petFrame;
   const placed = ref?.suffix === 't' ? placeInDynamicAcquisition(plan, ref.frame, ref.frames, declared) : null;

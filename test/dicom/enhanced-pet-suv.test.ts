@@ -255,6 +255,7 @@ describe.skipIf(!hasPydicom)('SUVbw of Enhanced and Legacy Converted Enhanced PE
     'respiratory',
     'respiratory-cardiac',
     'legacy-gated',
+    'legacy-gated-untimed',
     'split',
     'two-agents-split',
   ];
@@ -485,6 +486,57 @@ describe.skipIf(!hasPydicom)('SUVbw of Enhanced and Legacy Converted Enhanced PE
       expect(s.units).toBe('SUVbw');
       for (const slice of s.slices) expect(relative(slice.unitsScale, source.slices[0]!.unitsScale)).toBeLessThan(1e-9);
     }
+  });
+
+  it('writes a Legacy Converted GATED source without Trigger Times as one STATIC series per gate, each gate told by its converted Image Index, not as DYNAMIC time slices of one time', async () => {
+    const { source, files } = await derive('legacy-gated-untimed');
+    const rows = headers(files);
+    // Each frame's converted Image Index and Number of Slices, as pydicom reads them: its gate is ceil(index / slices) (C.8.9.4.1.9).
+    const script = [
+      'import sys, json, math, pydicom',
+      'd = pydicom.dcmread(sys.argv[1])',
+      's = int(d.SharedFunctionalGroupsSequence[0].UnassignedSharedConvertedAttributesSequence[0].NumberOfSlices)',
+      'print(json.dumps([math.ceil(int(f.UnassignedPerFrameConvertedAttributesSequence[0].ImageIndex) / s) for f in d.PerFrameFunctionalGroupsSequence]))',
+    ].join('\n');
+    const run = spawnSync(PYTHON, ['-c', script, path.join(dir, 'legacy-gated-untimed', 'legacy-gated-untimed.dcm')], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    const gateOf = JSON.parse(run.stdout) as number[];
+    const bySeries = new Map<string, typeof rows>();
+    for (const row of rows) bySeries.set(row.SeriesInstanceUID!, [...(bySeries.get(row.SeriesInstanceUID!) ?? []), row]);
+    expect(bySeries.size).toBe(4);
+    const zs = [...new Set(rows.map((r) => r.z))].sort();
+    const gates = [...bySeries.values()].map((list) => {
+      const gate = [...new Set(list.map((r) => gateOf[r.frame]))];
+      expect(gate).toHaveLength(1);
+      expect(list.map((r) => r.z).sort()).toEqual(zs);
+      for (const row of list) {
+        expect(row.SeriesType).toBe("['STATIC', 'IMAGE']");
+        expect([row.NumberOfSlices, row.NumberOfTimeSlices, row.TriggerTime, row.FrameTime, row.NumberOfRRIntervals, row.NumberOfTimeSlots]).toEqual(['2', null, null, null, null, null]);
+        expect(row.SeriesDescription).toMatch(new RegExp(` gate ${gate[0]} of 4$`));
+        expect(row.ImageComments).toBe(`cardiac gate ${gate[0]} of 4 of the source, by its converted Image Index (no Trigger Time to write it GATED)`);
+      }
+      expect(list.map((r) => Number(r.ImageIndex)).sort()).toEqual([1, 2]);
+      expect(list.map((r) => Number(r.InstanceNumber)).sort()).toEqual([1, 2]);
+      return gate[0];
+    });
+    expect(gates.sort()).toEqual([1, 2, 3, 4]);
+    // Read back: four series of two slices, each with the source's SUVbw.
+    const { series } = await scanPaths([path.dirname(files[0]!)]);
+    expect(series.map((s) => s.slices.length)).toEqual([2, 2, 2, 2]);
+    for (const s of series) {
+      expect(s.units).toBe('SUVbw');
+      for (const slice of s.slices) expect(relative(slice.unitsScale, source.slices[0]!.unitsScale)).toBeLessThan(1e-9);
+    }
+  });
+
+  it('refuses a Legacy Converted GATED source whose gates neither Trigger Time nor converted Image Index tells: E_PET_GATES_UNKNOWN, no file written', async () => {
+    const reason = /legacy-gated-unplaced\.dcm: Legacy Converted GATED frames share positions but cannot be written as GATED .* converted Image Index 5 is outside 1\.\.4 .*series not written/;
+    await expect(derive('legacy-gated-unplaced')).rejects.toMatchObject({ code: 'E_PET_GATES_UNKNOWN', message: expect.stringMatching(reason) });
+    const out = path.join(dir, 'legacy-gated-unplaced-denoised');
+    const report = await denoisePaths([path.join(dir, 'legacy-gated-unplaced')], { outDir: out, method: 'gaussian' });
+    expect(report.series).toEqual([]);
+    expect(report.errors.map((e) => e.code)).toEqual(['E_PET_GATES_UNKNOWN']);
+    expect((await scanPaths([out])).series).toEqual([]);
   });
 
   /** Each derived file's respiratory gate in its source, as pydicom reads the source frame's Respiratory Synchronization group. */

@@ -58,6 +58,11 @@ Enhanced PET Isotope Module (in MBq), the units the Real World Value Mapping's (
                         800 ms, Beat Rejection Flag Y with R-R 600-1000 ms, as converted; no Frame
                         Time, Number of Time Slots 2 (there are 4) and each frame's Image Index its
                         frame number, as a careless conversion leaves them
+  legacy-gated-untimed/ as legacy-gated/ without Trigger Time, Number of Time Slots 4 and each
+                        frame's Image Index by C.8.9.4.1.9 ((slot - 1) x 2 + slice): the gates are
+                        told by Image Index alone
+  legacy-gated-unplaced/ as legacy-gated/ without Trigger Time: neither Trigger Time nor Image
+                        Index tells the gates (refused)
   split/                one dynamic series in two files (same SeriesInstanceUID): each file one time
                         point (Frame Reference DateTime 150 s, then 450 s after the series start) at
                         the same 2 positions
@@ -416,36 +421,46 @@ for k, start in enumerate((0, 300)):
     os.makedirs(os.path.join(out, 'split-classic'), exist_ok=True)
     e.save_as(os.path.join(out, 'split-classic', f'split-classic-{k + 1}.dcm'), write_like_original=False)
 
-e = base('1.2.840.10008.5.1.4.1.1.128.1', 'lowdose-legacy-pet-gated')
-converted = Dataset()
-for keyword in ['Units', 'DecayCorrection', 'CorrectedImage', 'CountsSource', 'RadiopharmaceuticalInformationSequence']:
-    setattr(converted, keyword, copy.deepcopy(getattr(src, keyword)))
-converted.SeriesType = ['GATED', 'IMAGE']
-converted.NumberOfSlices = 2
-converted.NumberOfRRIntervals = 1
-converted.NumberOfTimeSlots = 2
-e.SharedFunctionalGroupsSequence[0].UnassignedSharedConvertedAttributesSequence = Sequence([converted])
-template = e.PerFrameFunctionalGroupsSequence[0]
-legacy_frames = []
-for i, (z, d) in enumerate([(z, d) for z in (0, 1) for d in (0, 200, 400, 600)]):
-    f = copy.deepcopy(template)
-    f.PlanePositionSequence[0].ImagePositionPatient = [-342.11083849009, -528.74934994385, -278.5 - 3.27 * z]
-    f.FrameContentSequence[0].InStackPositionNumber = z + 1
-    own = Dataset()
-    own.AcquisitionDate, own.AcquisitionTime = src.SeriesDate, src.SeriesTime
-    own.FrameReferenceTime = '150000'
-    own.ActualFrameDuration = 300000
-    own.TriggerTime = d
-    own.NominalInterval = 800
-    own.BeatRejectionFlag = 'Y'
-    own.LowRRValue, own.HighRRValue = 600, 1000
-    own.ImageIndex = i + 1
-    f.UnassignedPerFrameConvertedAttributesSequence = Sequence([own])
-    legacy_frames.append(f)
-e.PerFrameFunctionalGroupsSequence = Sequence(legacy_frames)
-e.NumberOfFrames = len(legacy_frames)
-e.PixelData = np.concatenate([src.pixel_array.ravel()] * len(legacy_frames)).astype(src.pixel_array.dtype).tobytes()
-save(e, 'legacy-gated')
+def legacy_gated(entropy, slots, trigger, image_index):
+    """Legacy Converted, 2 positions x 4 gates (trigger delays 0, 200, 400, 600 ms), converted GATED."""
+    e = base('1.2.840.10008.5.1.4.1.1.128.1', entropy)
+    converted = Dataset()
+    for keyword in ['Units', 'DecayCorrection', 'CorrectedImage', 'CountsSource', 'RadiopharmaceuticalInformationSequence']:
+        setattr(converted, keyword, copy.deepcopy(getattr(src, keyword)))
+    converted.SeriesType = ['GATED', 'IMAGE']
+    converted.NumberOfSlices = 2
+    converted.NumberOfRRIntervals = 1
+    converted.NumberOfTimeSlots = slots
+    e.SharedFunctionalGroupsSequence[0].UnassignedSharedConvertedAttributesSequence = Sequence([converted])
+    template = e.PerFrameFunctionalGroupsSequence[0]
+    legacy_frames = []
+    for i, (z, d) in enumerate([(z, d) for z in (0, 1) for d in (0, 200, 400, 600)]):
+        f = copy.deepcopy(template)
+        f.PlanePositionSequence[0].ImagePositionPatient = [-342.11083849009, -528.74934994385, -278.5 - 3.27 * z]
+        f.FrameContentSequence[0].InStackPositionNumber = z + 1
+        own = Dataset()
+        own.AcquisitionDate, own.AcquisitionTime = src.SeriesDate, src.SeriesTime
+        own.FrameReferenceTime = '150000'
+        own.ActualFrameDuration = 300000
+        if trigger:
+            own.TriggerTime = d
+        own.NominalInterval = 800
+        own.BeatRejectionFlag = 'Y'
+        own.LowRRValue, own.HighRRValue = 600, 1000
+        own.ImageIndex = image_index(i, z, d)
+        f.UnassignedPerFrameConvertedAttributesSequence = Sequence([own])
+        legacy_frames.append(f)
+    e.PerFrameFunctionalGroupsSequence = Sequence(legacy_frames)
+    e.NumberOfFrames = len(legacy_frames)
+    e.PixelData = np.concatenate([src.pixel_array.ravel()] * len(legacy_frames)).astype(src.pixel_array.dtype).tobytes()
+    return e
+
+
+save(legacy_gated('lowdose-legacy-pet-gated', 2, True, lambda i, z, d: i + 1), 'legacy-gated')
+# No Trigger Time; Image Index by C.8.9.4.1.9 (time slot d / 200 + 1 of 4, slice z + 1 of 2).
+save(legacy_gated('lowdose-legacy-pet-gated-untimed', 4, False, lambda i, z, d: (d // 200) * 2 + z + 1), 'legacy-gated-untimed')
+# No Trigger Time, and the careless Image Index of legacy-gated/: which gate each frame is cannot be told.
+save(legacy_gated('lowdose-legacy-pet-gated-unplaced', 2, False, lambda i, z, d: i + 1), 'legacy-gated-unplaced')
 
 e = enhanced('lowdose-enhanced-pet-two-agents-split')
 e.RadiopharmaceuticalInformationSequence.append(agent(2, second_injection, second_dose_mbq))
