@@ -5,7 +5,9 @@
  * (src/dicom/derived-pet-series.ts), each holding its agent as the only item of its
  * Radiopharmaceutical Information Sequence. Scored against the whole source, such a test would take
  * its PET range (and any slice paired by order) from the other agent's frames too: another tracer,
- * another quantity. `referenceOfTestAgent` keeps the reference's frames of the test's agent.
+ * another quantity. `referenceOfTestAgent` keeps the reference's frames of the test's agent
+ * (`lowdose metrics`, the viewer's comparisons); `sliceAgents` and `framesOfAgent` split a source
+ * and its reference by agent (`denoise --reference`, ./reference.ts).
  */
 import { getItems, getNumber, TAG } from '../dicom/attributes.js';
 import { frameAgent } from '../dicom/enhanced-pet-suv.js';
@@ -22,6 +24,37 @@ async function statedAgent(file: string): Promise<number | null> {
 }
 
 /**
+ * The radiopharmaceutical of each slice of `series` (its frame's one Radiopharmaceutical Agent
+ * Number; null where the frame names none or several), when `series` is multi-frame PET whose
+ * files describe several radiopharmaceuticals (Enhanced PET, each frame's Radiopharmaceutical Usage
+ * Sequence). Null for any other series (one agent, classic files, not PET).
+ */
+export async function sliceAgents(series: Series): Promise<Array<number | null> | null> {
+  if (series.modality !== 'PT' || series.slices.length === 0) return null;
+  const agentOf = new Map<string, (frame: number) => number | null>();
+  for (const file of new Set(series.slices.map((s) => s.file))) {
+    const enhanced = (await readInstanceHeader(file)).pet?.EnhancedPet;
+    if (!enhanced || enhanced.agents.length < 2) return null;
+    agentOf.set(file, (frame) => {
+      const found = enhanced.frames[frame] ? frameAgent(enhanced.frames[frame], enhanced.agents) : null;
+      return typeof found === 'object' && found !== null ? (found.number ?? null) : null;
+    });
+  }
+  return series.slices.map((s) => agentOf.get(s.file)!(s.frame));
+}
+
+/**
+ * `series`' slices of radiopharmaceutical `agent` (`sliceAgents`), as a series of its own; null when
+ * `series` is not a multi-frame PET series of several agents or has no frame of that one.
+ */
+export async function framesOfAgent(series: Series, agent: number): Promise<Series | null> {
+  const agents = await sliceAgents(series);
+  if (!agents) return null;
+  const slices = series.slices.filter((_, i) => agents[i] === agent);
+  return slices.length === 0 ? null : { ...series, slices };
+}
+
+/**
  * `reference` less the frames of other radiopharmaceuticals than the one `test` holds, when the
  * reference's frames name several (Enhanced PET Radiopharmaceutical Usage Sequence) and every file
  * of the test states one agent, the same: that agent and the reference's slices of it. Null
@@ -30,20 +63,11 @@ async function statedAgent(file: string): Promise<number | null> {
  */
 export async function referenceOfTestAgent(reference: Series, test: Series): Promise<{ series: Series; agent: number } | null> {
   if (reference.modality !== 'PT' || test.modality !== 'PT' || test.slices.length === 0) return null;
-  const agentOf = new Map<string, (frame: number) => number | null>();
-  for (const file of new Set(reference.slices.map((s) => s.file))) {
-    const enhanced = (await readInstanceHeader(file)).pet?.EnhancedPet;
-    if (!enhanced || enhanced.agents.length < 2) return null;
-    agentOf.set(file, (frame) => {
-      const found = enhanced.frames[frame] ? frameAgent(enhanced.frames[frame], enhanced.agents) : null;
-      return typeof found === 'object' && found !== null ? (found.number ?? null) : null;
-    });
-  }
+  if (!(await sliceAgents(reference))) return null;
   const stated = new Set<number | null>();
   for (const file of new Set(test.slices.map((s) => s.file))) stated.add(await statedAgent(file));
   const agent = stated.size === 1 ? [...stated][0]! : null;
   if (agent === null) return null;
-  const slices = reference.slices.filter((s) => agentOf.get(s.file)!(s.frame) === agent);
-  if (slices.length === 0) return null;
-  return { series: { ...reference, slices }, agent };
+  const series = await framesOfAgent(reference, agent);
+  return series ? { series, agent } : null;
 }

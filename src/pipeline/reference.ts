@@ -8,6 +8,7 @@ import { LowdoseError } from '../errors.js';
 import { SeriesComparison, defaultRange, maxValue, pairingGridMismatch, pairSlices, type IntensityRange, type Pixels } from '../metrics/index.js';
 import { pairingWarnings, type PairingWarning } from '../metrics/pairing-warnings.js';
 import type { SeriesMetrics, UnscoredReference } from './types.js';
+import { framesOfAgent, sliceAgents } from './agent-reference.js';
 import { LISTED_PER_CODE, type ErrorCounts } from '../util/code-sample.js';
 
 export interface ReferenceSet extends ErrorCounts {
@@ -88,23 +89,32 @@ export interface ReferenceMatch {
   readonly warnings: PairingWarning[];
 }
 
-export class ReferenceScorer {
-  private readonly denoised: SeriesComparison;
-  private readonly input: SeriesComparison;
+/** One part of a scored series: its slices of one radiopharmaceutical (`agent`), else all of them (null). */
+interface ScoredPart {
+  readonly agent: number | null;
+  readonly reference: Series;
+  /** Input slice index -> the part's reference slice index. */
+  readonly inputToReference: Map<number, number>;
+  readonly range: IntensityRange;
+  readonly denoised: SeriesComparison;
+  readonly input: SeriesComparison;
+}
 
-  private constructor(
-    private readonly reference: Series,
-    private readonly inputToReference: Map<number, number>,
-    private readonly range: IntensityRange,
-  ) {
-    this.denoised = new SeriesComparison(range);
-    this.input = new SeriesComparison(range);
+export class ReferenceScorer {
+  private readonly partOf = new Map<number, ScoredPart>();
+
+  private constructor(private readonly parts: readonly ScoredPart[]) {
+    for (const part of parts) for (const index of part.inputToReference.keys()) this.partOf.set(index, part);
   }
 
   /**
    * A scorer for `input` against the reference series at its slice positions and on its pixel
    * grid; when the only such series lies on another grid, no scorer but that series as
-   * `unscored`; neither (with a message) when nothing matches.
+   * `unscored`; neither (with a message) when nothing matches. A multi-frame PET input whose frames
+   * name several radiopharmaceuticals (written as one series per agent), against a reference that
+   * does too, is scored per agent: each agent's slices against the reference's frames of that agent
+   * only (./agent-reference.ts, the rule of `lowdose metrics`), paired among them, the PET range
+   * their maximum.
    */
   static async create(reference: ReferenceSet, input: Series, log: (message: string) => void): Promise<ReferenceMatch> {
     const match = matchReference(reference, input);
@@ -122,19 +132,29 @@ export class ReferenceScorer {
       );
       return { scorer: null, unscored: { seriesInstanceUid: match.series.seriesInstanceUid, files: match.series.slices.length, reason: match.offGrid }, warnings };
     }
-    let range: IntensityRange;
-    if (input.modality === 'CT') {
-      range = defaultRange('CT');
-    } else {
-      // PET: [0, max of the reference], over the whole reference series as the CONTRACT says.
-      let max = 0;
-      for (let i = 0; i < match.series.slices.length; i++) {
-        max = Math.max(max, maxValue([(await readSliceImage(match.series, i)).data]));
+    const parts: ScoredPart[] = [];
+    const byAgent = await agentParts(match.series, input);
+    for (const { agent, reference: partReference, inputToReference } of byAgent ?? [{ agent: null, reference: match.series, inputToReference: match.inputToReference }]) {
+      let range: IntensityRange;
+      if (input.modality === 'CT') {
+        range = defaultRange('CT');
+      } else {
+        // PET: [0, max of the reference], over the whole reference series (of the part's agent) as the CONTRACT says.
+        let max = 0;
+        for (let i = 0; i < partReference.slices.length; i++) {
+          max = Math.max(max, maxValue([(await readSliceImage(partReference, i)).data]));
+        }
+        range = defaultRange(input.modality, max);
       }
-      range = defaultRange(input.modality, max);
+      const of = agent === null ? '' : ` (its ${partReference.slices.length} of ${match.series.slices.length} slices of radiopharmaceutical agent ${agent})`;
+      log(`reference series ${match.series.seriesInstanceUid}${of}: ${inputToReference.size} matching slices, range [${range[0]}, ${range[1]}]`);
+      parts.push({ agent, reference: partReference, inputToReference, range, denoised: new SeriesComparison(range), input: new SeriesComparison(range) });
     }
-    log(`reference series ${match.series.seriesInstanceUid}: ${match.inputToReference.size} matching slices, range [${range[0]}, ${range[1]}]`);
-    return { scorer: new ReferenceScorer(match.series, match.inputToReference, range), unscored: null, warnings };
+    if (parts.length === 0) {
+      log(`no radiopharmaceutical of ${input.seriesInstanceUid} has frames at its slice positions in reference series ${match.series.seriesInstanceUid}; no metrics`);
+      return { scorer: null, unscored: null, warnings };
+    }
+    return { scorer: new ReferenceScorer(parts), unscored: null, warnings };
   }
 
   /**
@@ -142,25 +162,62 @@ export class ReferenceScorer {
    * against the reference slice, leaving out pixels either side marks as padding.
    */
   async add(index: number, input: Pixels, denoised: Float32Array): Promise<void> {
-    const r = this.inputToReference.get(index);
-    if (r === undefined) return;
-    const reference = await readSliceImage(this.reference, r);
-    this.denoised.add(index, reference, { rows: input.rows, columns: input.columns, data: denoised, padding: input.padding ?? null });
-    this.input.add(index, reference, input);
+    const part = this.partOf.get(index);
+    const r = part?.inputToReference.get(index);
+    if (!part || r === undefined) return;
+    const reference = await readSliceImage(part.reference, r);
+    part.denoised.add(index, reference, { rows: input.rows, columns: input.columns, data: denoised, padding: input.padding ?? null });
+    part.input.add(index, reference, input);
   }
 
+  /** The scores; of an input scored per radiopharmaceutical, the first agent's (its first output series), each agent's in `agents`. */
   result(): SeriesMetrics {
-    const d = this.denoised.result().mean;
-    const i = this.input.result().mean;
-    return {
-      psnr: d.psnr,
-      ssim: d.ssim,
-      rmse: d.rmse,
-      input: { psnr: i.psnr, ssim: i.ssim, rmse: i.rmse },
-      range: [this.range[0], this.range[1]],
-      reference: { seriesInstanceUid: this.reference.seriesInstanceUid, files: this.reference.slices.length },
-    };
+    const scores = this.parts.map((part) => {
+      const d = part.denoised.result().mean;
+      const i = part.input.result().mean;
+      return {
+        psnr: d.psnr,
+        ssim: d.ssim,
+        rmse: d.rmse,
+        input: { psnr: i.psnr, ssim: i.ssim, rmse: i.rmse },
+        range: [part.range[0], part.range[1]] as [number, number],
+        reference: { seriesInstanceUid: part.reference.seriesInstanceUid, files: part.reference.slices.length },
+      };
+    });
+    if (this.parts[0]!.agent === null) return scores[0]!;
+    return { ...scores[0]!, agents: this.parts.map((part, k) => ({ agent: part.agent!, ...scores[k]! })) };
   }
+}
+
+/**
+ * `input` split by radiopharmaceutical, each agent's slices paired with `reference`'s frames of that
+ * agent (./agent-reference.ts), when both are multi-frame PET series whose frames name several
+ * agents; null otherwise. A frame of the input naming none goes with the first agent, as the writer
+ * puts it in the first agent's series (src/dicom/derived-pet-series.ts). An agent the reference has
+ * no frame of, or none at the input's slice positions, is left out (not scored).
+ */
+async function agentParts(reference: Series, input: Series): Promise<Array<{ agent: number; reference: Series; inputToReference: Map<number, number> }> | null> {
+  const inputAgents = await sliceAgents(input);
+  if (!inputAgents || !(await sliceAgents(reference))) return null;
+  const named = [...new Set(inputAgents.filter((a): a is number => a !== null))].sort((a, b) => a - b);
+  const out: Array<{ agent: number; reference: Series; inputToReference: Map<number, number> }> = [];
+  for (const agent of named) {
+    const own = await framesOfAgent(reference, agent);
+    if (!own) continue;
+    const indices = inputAgents.flatMap((a, i) => ((a ?? named[0]) === agent ? [i] : []));
+    const part: Series = { ...input, slices: indices.map((i) => input.slices[i]!) };
+    let pairing: ReturnType<typeof pairSlices>;
+    try {
+      pairing = pairSlices(own, part);
+    } catch {
+      continue;
+    }
+    if (pairing.matchedBy === 'order' && pairing.bothPositioned) continue;
+    const map = new Map<number, number>();
+    for (const [r, t] of pairing.pairs) if (t >= 0) map.set(indices[t]!, r);
+    if (map.size > 0) out.push({ agent, reference: own, inputToReference: map });
+  }
+  return out;
 }
 
 /**

@@ -152,6 +152,13 @@ export interface SeriesMetrics {
   readonly input?: { readonly psnr: number | null; readonly ssim: number; readonly rmse: number };
   readonly range: [number, number];
   readonly reference: { readonly seriesInstanceUid: string; readonly files: number };
+  /**
+   * An input whose frames name several radiopharmaceuticals (written as one series per agent),
+   * against a reference whose frames do too: each agent's scores, its slices against the
+   * reference's frames of that agent only (its range their maximum, `reference.files` their count),
+   * by agent number. The scores above are then the first agent's (the first output series').
+   */
+  readonly agents?: ReadonlyArray<Omit<SeriesMetrics, 'agents'> & { readonly agent: number }>;
 }
 
 export interface SeriesReport {

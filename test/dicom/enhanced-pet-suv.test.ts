@@ -6,7 +6,7 @@
  * the factors computed there from the DICOM attributes with PS3.3's formula, not with lowdose's code).
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +26,7 @@ import { CORPUS } from './helpers/corpus.js';
 const PYTHON = '/usr/bin/python3';
 const GENERATOR = fileURLToPath(new URL('./data/make-enhanced-pet.py', import.meta.url));
 /** pydicom and the Type 1 / 1C / 2 / 2C attributes of PS3.3 A.21's modules, from the standard's tables. */
+const FULL_COUNT = fileURLToPath(new URL('./data/make-two-agents-full-count.py', import.meta.url));
 const IOD_CHECK = fileURLToPath(new URL('./data/check-pet-image-iod.py', import.meta.url));
 const hasPydicom = existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import pydicom, numpy'], { encoding: 'utf8' }).status === 0;
 
@@ -722,6 +723,41 @@ describe.skipIf(!hasPydicom)('SUVbw of Enhanced and Legacy Converted Enhanced PE
       // The range is the maximum of its agent's frames in SUVbw: the stored maximum x its agent's factor (pydicom, the generator).
       const wanted = expected.twoAgents.bqmlMax[0]! * expected.twoAgents.factors[agent - 1]!;
       expect(relative(result.range![1], wanted)).toBeLessThan(1e-6);
+    }
+  });
+
+  it('denoise --reference of a two-radiopharmaceutical source scores each agent against its own agent\'s reference frames only: the PET range their maximum, the scores those of lowdose metrics', async () => {
+    // The full-count reference: the same two agents (1, 2, 1, 2 by position), each frame smoothed; each agent's maximum SUVbw from pydicom.
+    const full = path.join(dir, 'two-agents-full-count');
+    mkdirSync(full, { recursive: true });
+    const made = spawnSync(PYTHON, [FULL_COUNT, path.join(dir, 'two-agents-split', 'two-agents-split.dcm'), path.join(full, 'full.dcm'), JSON.stringify(expected.twoAgents.factors)], { encoding: 'utf8' });
+    expect(made.status, made.stderr).toBe(0);
+    const wanted = JSON.parse(made.stdout) as Record<string, number>;
+    const out = path.join(dir, 'two-agents-split-reference');
+    const report = await denoisePaths([path.join(dir, 'two-agents-split')], { outDir: out, method: 'gaussian', reference: [full] });
+    expect(report.errors).toEqual([]);
+    const metrics = report.series[0]!.metrics!;
+    expect(metrics.agents?.map((a) => a.agent)).toEqual([1, 2]);
+    // The scores outside `agents` are the first agent's (its first output series').
+    const { agents, ...first } = metrics;
+    expect({ ...first, agent: 1 }).toEqual(agents![0]);
+    const written = (await scanPaths([report.series[0]!.output.dir])).series;
+    expect(written).toHaveLength(2);
+    for (const scored of agents!) {
+      // Its two slices against the reference's two frames of its agent; the range their maximum, not the other agent's.
+      expect(scored.reference.files).toBe(2);
+      expect(relative(scored.range[1], wanted[String(scored.agent)]!)).toBeLessThan(1e-6);
+      // lowdose metrics of that agent's written series against the same reference: the same range and
+      // slices; the scores differ by the written files' quantisation only (denoise scores the output as computed).
+      const mine = written.find((s) => headers([s.slices[0]!.file])[0]!.agents[0] === scored.agent)!;
+      const folder = path.join(out, `agent-${scored.agent}`);
+      cpSync(path.dirname(mine.slices[0]!.file), folder, { recursive: true, filter: (f) => !f.endsWith('.dcm') || mine.slices.some((x) => path.basename(x.file) === path.basename(f)) });
+      const { result } = await runMetrics({ reference: full, test: folder });
+      expect(result.reference?.slices).toBe(2);
+      expect(scored.range).toEqual(result.range);
+      expect(scored.psnr!).toBeCloseTo(result.mean.psnr!, 3);
+      expect(scored.ssim).toBeCloseTo(result.mean.ssim, 5);
+      expect(relative(scored.rmse, result.mean.rmse)).toBeLessThan(1e-4);
     }
   });
 

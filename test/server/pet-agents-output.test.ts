@@ -9,7 +9,7 @@
  * comes from test/dicom/data/make-enhanced-pet.py (pydicom).
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,16 +19,39 @@ import { denoisePaths } from '../../src/pipeline/denoise.js';
 import { readDicomFile, scanPaths } from '../../src/dicom/index.js';
 import { runMetrics } from '../../src/pipeline/metrics.js';
 import type { ComparisonDetail, ComparisonMetrics, SeriesDetail } from '../../src/server/api-types.js';
+import type { Series } from '../../src/dicom/types.js';
 import { CORPUS } from '../dicom/helpers/corpus.js';
 import { listedComparisons, serverOver } from '../helpers/server-app.js';
 
 const PYTHON = '/usr/bin/python3';
 const GENERATOR = fileURLToPath(new URL('../dicom/data/make-enhanced-pet.py', import.meta.url));
+const FULL_COUNT = fileURLToPath(new URL('../dicom/data/make-two-agents-full-count.py', import.meta.url));
 const hasPydicom = existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import pydicom, numpy'], { encoding: 'utf8' }).status === 0;
 
 let root = '';
 const seriesUidOf = async (file: string) => (await readDicomFile(file)).dataSet.string('x0020000e');
 let app: FastifyInstance | undefined;
+
+/** Each frame's z and Radiopharmaceutical Agent Number of a multi-frame PET file, as pydicom reads them. */
+function frameAgents(file: string): [number, number][] {
+  const read = spawnSync(
+    PYTHON,
+    ['-c', 'import sys, json, pydicom\nd = pydicom.dcmread(sys.argv[1])\nprint(json.dumps([[float(f.PlanePositionSequence[0].ImagePositionPatient[2]), int(f.RadiopharmaceuticalUsageSequence[0].RadiopharmaceuticalAgentNumber)] for f in d.PerFrameFunctionalGroupsSequence]))', file],
+    { encoding: 'utf8' },
+  );
+  expect(read.status, read.stderr).toBe(0);
+  return JSON.parse(read.stdout) as [number, number][];
+}
+
+/** The comparison's scores are those `lowdose metrics --reference <reference> --test <series>` gives (the series' files copied into `folder`). */
+async function expectLowdoseMetrics(metrics: ComparisonMetrics, series: Series, folder: string, reference: string): Promise<void> {
+  cpSync(path.dirname(series.slices[0]!.file), folder, { recursive: true, filter: (f) => !f.endsWith('.dcm') || series.slices.some((x) => path.basename(x.file) === path.basename(f)) });
+  const { result } = await runMetrics({ reference, test: folder });
+  expect(metrics.range[1]).toBeCloseTo(result.range![1], 9);
+  expect(metrics.mean.denoised!.psnr!).toBeCloseTo(result.mean.psnr!, 9);
+  expect(metrics.mean.denoised!.ssim).toBeCloseTo(result.mean.ssim, 9);
+  expect(metrics.mean.denoised!.rmse).toBeCloseTo(result.mean.rmse, 9);
+}
 
 afterAll(async () => {
   await app?.close();
@@ -79,14 +102,7 @@ describe.skipIf(!hasPydicom)('the per-agent series of a two-radiopharmaceutical 
   it('shows and scores each agent series beside its own agent\'s source frames only: the low-dose pane, its pairing and the PET range, as lowdose metrics scores it', async () => {
     const data = path.join(root, 'data');
     const source = path.join(data, 'low');
-    // Each source frame's z and Radiopharmaceutical Agent Number, as pydicom reads them.
-    const read = spawnSync(
-      PYTHON,
-      ['-c', 'import sys, json, pydicom\nd = pydicom.dcmread(sys.argv[1])\nprint(json.dumps([[float(f.PlanePositionSequence[0].ImagePositionPatient[2]), int(f.RadiopharmaceuticalUsageSequence[0].RadiopharmaceuticalAgentNumber)] for f in d.PerFrameFunctionalGroupsSequence]))', path.join(source, 'two-agents-split.dcm')],
-      { encoding: 'utf8' },
-    );
-    expect(read.status, read.stderr).toBe(0);
-    const frames = JSON.parse(read.stdout) as [number, number][];
+    const frames = frameAgents(path.join(source, 'two-agents-split.dcm'));
     const expected = JSON.parse(readFileSync(path.join(root, 'generated', 'expected.json'), 'utf8')) as { twoAgents: { factors: number[]; bqmlMax: number[] } };
     const zs = (d: SeriesDetail) => d.positions.map((p) => p![2]).sort((a, b) => a - b);
     const written = (await scanPaths([path.join(data, 'denoised')])).series;
@@ -112,14 +128,55 @@ describe.skipIf(!hasPydicom)('the per-agent series of a two-radiopharmaceutical 
       expect(metrics.slices).toHaveLength(own.length);
       // The same scores as lowdose metrics gives that agent's series against the source.
       const mine = written.find((s) => s.slices.every((x) => own.includes(x.position![2])))!;
-      const folder = path.join(root, `agent-${agent}`);
-      cpSync(path.dirname(mine.slices[0]!.file), folder, { recursive: true, filter: (f) => !f.endsWith('.dcm') || mine.slices.some((x) => path.basename(x.file) === path.basename(f)) });
-      const { result } = await runMetrics({ reference: source, test: folder });
-      expect(metrics.range[1]).toBeCloseTo(result.range![1], 9);
-      expect(metrics.mean.denoised!.psnr!).toBeCloseTo(result.mean.psnr!, 9);
-      expect(metrics.mean.denoised!.ssim).toBeCloseTo(result.mean.ssim, 9);
-      expect(metrics.mean.denoised!.rmse).toBeCloseTo(result.mean.rmse, 9);
+      await expectLowdoseMetrics(metrics, mine, path.join(root, `agent-${agent}`), source);
     }
     expect([...agents].sort()).toEqual([1, 2]);
+  }, 120_000);
+
+  it('shows and scores a reference that is itself a two-radiopharmaceutical source by its agent\'s frames only: the reference pane, its pairing and the PET range its maximum', async () => {
+    // denoise low --reference full: both two-agents-split (agents 1, 2, 1, 2 by position), the full-count one smoothed (pydicom).
+    const data = path.join(root, 'with-reference');
+    const low = path.join(data, 'low');
+    const full = path.join(data, 'full');
+    cpSync(path.join(root, 'generated', 'two-agents-split'), low, { recursive: true });
+    mkdirSync(full, { recursive: true });
+    const expected = JSON.parse(readFileSync(path.join(root, 'generated', 'expected.json'), 'utf8')) as { twoAgents: { factors: number[] } };
+    const made = spawnSync(PYTHON, [FULL_COUNT, path.join(low, 'two-agents-split.dcm'), path.join(full, 'full.dcm'), JSON.stringify(expected.twoAgents.factors)], { encoding: 'utf8' });
+    expect(made.status, made.stderr).toBe(0);
+    const wanted = JSON.parse(made.stdout) as Record<string, number>;
+    const frames = frameAgents(path.join(full, 'full.dcm'));
+    const report = await denoisePaths([low], { outDir: path.join(data, 'denoised'), method: 'gaussian', reference: [full] });
+    expect(report.errors).toEqual([]);
+    const zs = (d: SeriesDetail) => d.positions.map((p) => p![2]).sort((a, b) => a - b);
+    const written = (await scanPaths([path.join(data, 'denoised')])).series;
+    const server = await serverOver(path.join(root, 'server-with-reference'), data);
+    try {
+      let withReference = 0;
+      for (const summary of await listedComparisons(server)) {
+        const comparison = (await server.inject({ url: `/api/comparisons/${summary.id}` })).json() as ComparisonDetail;
+        if (comparison.reference === null) continue;
+        withReference++;
+        const lowDose = (await server.inject({ url: `/api/series/${comparison.lowDose}` })).json() as SeriesDetail;
+        const reference = (await server.inject({ url: `/api/series/${comparison.reference}` })).json() as SeriesDetail;
+        const denoised = (await server.inject({ url: `/api/series/${comparison.denoised}` })).json() as SeriesDetail;
+        const mine = written.find((s) => s.slices.every((x) => zs(denoised).includes(x.position![2])))!;
+        const agent = frames.find(([z]) => z === zs(denoised)[0])![1];
+        // The reference pane: the full-count source's frames of this agent, at the denoised series' positions, each paired with its own.
+        const own = frames.filter(([, a]) => a === agent).map(([z]) => z).sort((a, b) => a - b);
+        expect(zs(denoised)).toEqual(own);
+        expect(reference.slices).toBe(own.length);
+        expect(zs(reference)).toEqual(own);
+        expect(zs(lowDose)).toEqual(zs(denoised));
+        expect(comparison.alignment.matchedBy?.reference).toBe('position');
+        // Scored against it: the range its agent's full-count maximum in SUVbw (pydicom), as lowdose metrics gives.
+        const metrics = (await server.inject({ url: `/api/comparisons/${summary.id}/metrics` })).json() as ComparisonMetrics;
+        expect(metrics.against).toBe('reference');
+        expect(Math.abs(metrics.range[1] / wanted[String(agent)]! - 1)).toBeLessThan(1e-6);
+        await expectLowdoseMetrics(metrics, mine, path.join(data, `agent-${agent}`), full);
+      }
+      expect(withReference).toBeGreaterThan(0);
+    } finally {
+      await server.close();
+    }
   }, 120_000);
 });

@@ -179,6 +179,10 @@ function humanReport(report: DenoiseReport | DicomwebDenoiseReport | DimseDenois
       `${s.input.modality} ${s.input.key}${s.skipped ? (s.skippedBy ? ' (already done, judged by its SOP Instance UIDs without pulling)' : ' (already done)') : ''}: ${s.output.files.length} slices -> ${s.output.dir}` +
         ` | ${s.method}${s.model ? ` ${s.model}` : ''} on ${s.device}, ${s.msPerSlice} ms/slice${metrics}`,
     );
+    // Scored per radiopharmaceutical: each agent's series against the reference's frames of its agent (the line above: the first's).
+    for (const a of m?.agents ?? []) {
+      lines.push(`  agent ${a.agent}: PSNR ${psnrText(a.input?.psnr)} -> ${psnrText(a.psnr)} dB, SSIM ${fmt(a.input?.ssim, 3)} -> ${fmt(a.ssim, 3)}, range [${fmt(a.range[0], 4)}, ${fmt(a.range[1], 4)}] against ${a.reference.files} reference slices`);
+    }
     const u = s.uncertainty?.summary;
     if (u) {
       lines.push(

@@ -256,12 +256,14 @@ export class DataIndex {
     this.indexed = new Map(indexed.map((s) => [s.series.key, s]));
     const links = [...contents.reports.values()].flat();
     const { roles, comparisons: paired } = pairSeries(indexed, links);
-    // Each per-radiopharmaceutical series beside its own agent's frames of the source only.
+    // Each per-radiopharmaceutical series beside its own agent's frames of the source only, and of
+    // its reference where that is a source of several agents too (a full-count acquisition of both).
     const agentViews = new Map<string, IndexedSeries>();
     const drafts: ComparisonDraft[] = [];
     for (const draft of paired) {
       const lowDose = await this.ownAgentView(draft.lowDose, draft.denoised, agentViews, roles);
-      drafts.push(lowDose === draft.lowDose ? draft : { ...draft, lowDose });
+      const reference = draft.reference ? await this.ownAgentView(draft.reference, draft.denoised, agentViews, roles) : null;
+      drafts.push(lowDose === draft.lowDose && reference === draft.reference ? draft : { ...draft, lowDose, reference });
     }
     // The frames read of each dynamic or gated acquisition (./output-completion.ts acquisitionIncomplete).
     const framesRead = new Map<string, Set<number>>();
@@ -320,12 +322,13 @@ export class DataIndex {
   }
 
   /**
-   * `source` as the comparison of `denoised` shows and scores it: where `source` is a multi-frame
-   * PET series whose frames name several radiopharmaceuticals and `denoised` one of the per-agent
-   * series `denoise` writes of it, that agent's frames only (src/pipeline/agent-reference.ts, the
-   * rule of `lowdose metrics`), as a series of its own id (registered in `views`, its role the
-   * source's): the low-dose pane, its slice pairing and the PET range then hold no frame of the
-   * other tracer. Otherwise `source` itself.
+   * `source` (a comparison's low-dose series or its reference) as the comparison of `denoised`
+   * shows and scores it: where `source` is a multi-frame PET series whose frames name several
+   * radiopharmaceuticals and `denoised` one of the per-agent series `denoise` writes of such a
+   * source, that agent's frames only (src/pipeline/agent-reference.ts, the rule of `lowdose
+   * metrics`), as a series of its own id (registered in `views`, its role the source's): the
+   * low-dose and reference panes, their slice pairing and the PET range (the reference's maximum
+   * where there is one) then hold no frame of the other tracer. Otherwise `source` itself.
    */
   private async ownAgentView(
     source: IndexedSeries,
