@@ -30,6 +30,7 @@ export const TAG = {
   ActualFrameDuration: 'x00181242',
   TriggerTime: 'x00181060',
   NominalInterval: 'x00181062',
+  FrameTime: 'x00181063',
   LowRRValue: 'x00181081',
   HighRRValue: 'x00181082',
   NumberOfSlices: 'x00540081',

@@ -357,6 +357,80 @@ export function placeInDynamicAcquisition(plan: PetSeriesPlan, timePoint: number
   return { series: plan.series, places: placed };
 }
 
+/** What the files of a gate read by their classic Image Index state at their top level (`placeInGatedAcquisition`). */
+export interface ClassicGateValues {
+  readonly numberOfSlices: number | undefined;
+  readonly numberOfRRIntervals: number | undefined;
+  readonly numberOfTimeSlots: number | undefined;
+  /** Trigger Time (0018,1060) and Frame Time (0018,1063), ms, and Nominal Interval (0018,1062). */
+  readonly triggerTimeMs: number | undefined;
+  readonly frameTimeMs: number | undefined;
+  readonly nominalIntervalMs: number | undefined;
+}
+
+/**
+ * The plan of one gate of a GATED acquisition that the reader split into one series per gate
+ * (`Series.petFrame`, ./pet-time-slices.ts, by the source files' classic Image Index) and that is
+ * written back into one derived series with the other gates (src/pipeline/frame-output.ts): `plan`
+ * is of this gate's frames alone, each at its own position. Its frames become gate `gate` of
+ * `gates` ((R-R interval - 1) x Number of Time Slots + time slot) of the acquisition: GATED, Number
+ * of R-R Intervals and Number of Time Slots the files' classic ones (R-R Intervals 1 when missing,
+ * Time Slots then `gates` / R-R Intervals), Number of Slices the files' classic one when not below
+ * the gate's positions, Image Index (gate - 1) x Number of Slices + slice (C.8.9.4.1.9) and
+ * InstanceNumber its Image Index: unique over the acquisition whichever gate is written first.
+ * Trigger Time the delay of the gate's Cardiac Synchronization groups (one delay), else the files'
+ * classic Trigger Time; Frame Time the files' classic one, else, for the last time slot only, the
+ * slot's length the gate's own plan gives (to the R-R Interval Time Nominal). Why not, where a
+ * value a GATED image needs cannot be told: the gate is then not written.
+ */
+export function placeInGatedAcquisition(plan: PetSeriesPlan, gate: number, gates: number, classic: ClassicGateValues): PetSeriesPlan | string {
+  const places = [...plan.places.values()];
+  const count = (n: number | undefined) => (n !== undefined && Number.isInteger(n) && n > 0 ? n : undefined);
+  const rr = count(classic.numberOfRRIntervals) ?? 1;
+  const slots = count(classic.numberOfTimeSlots) ?? gates / rr;
+  if (!Number.isInteger(slots) || rr * slots !== gates) return `its files' Number of R-R Intervals ${rr} x Number of Time Slots ${slots} is not its ${gates} gates`;
+  const slot = ((gate - 1) % slots) + 1;
+  const own = places.every((p) => p.seriesType === 'GATED' && p.numberOfRRIntervals === 1 && p.numberOfTimeSlots === 1 && p.gate);
+  if (!own && places.some((p) => p.seriesType !== 'STATIC' && p.seriesType !== 'WHOLE BODY')) {
+    return "its frames are not one gate at distinct positions (several trigger delays or R-R windows, or frames sharing a position)";
+  }
+  const stated = (ms: number | undefined) => (ms !== undefined && Number.isFinite(ms) && ms > 0 ? ms : undefined);
+  const gateValues = (p: PetFramePlace): PetGateValues | string => {
+    if (own) {
+      const frameTimeMs = stated(classic.frameTimeMs) ?? (slot === slots ? p.gate!.frameTimeMs : undefined);
+      if (frameTimeMs === undefined) return `time slot ${slot} of ${slots} has no Frame Time in its files, and its length cannot be told from this gate alone`;
+      return { ...p.gate!, frameTimeMs };
+    }
+    const trigger = classic.triggerTimeMs;
+    const frameTimeMs = stated(classic.frameTimeMs);
+    if (trigger === undefined || !Number.isFinite(trigger) || trigger < 0 || frameTimeMs === undefined) {
+      return 'its frames have no Cardiac Synchronization group and its files no classic Trigger Time and Frame Time';
+    }
+    return { triggerTimeMs: trigger, frameTimeMs, nominalIntervalMs: stated(classic.nominalIntervalMs), beatRejection: '', window: undefined };
+  };
+  const positions = Math.max(0, ...places.map((p) => p.numberOfSlices));
+  const declared = count(classic.numberOfSlices);
+  const slices = declared !== undefined && declared >= positions ? declared : positions;
+  const placed = new Map<number, PetFramePlace>();
+  for (const [id, p] of plan.places) {
+    const values = gateValues(p);
+    if (typeof values === 'string') return values;
+    const imageIndex = (gate - 1) * slices + p.imageIndex;
+    placed.set(id, {
+      ...p,
+      seriesType: 'GATED',
+      numberOfSlices: slices,
+      numberOfTimeSlices: undefined,
+      numberOfRRIntervals: rr,
+      numberOfTimeSlots: slots,
+      imageIndex,
+      instanceNumber: imageIndex,
+      gate: values,
+    });
+  }
+  return { series: plan.series, places: placed };
+}
+
 type GroupPlace = Omit<PetFramePlace, 'series' | 'agent' | 'respiratoryGate' | 'cardiacGate'>;
 
 /** Slice index (1-based, in the order given) of each frame: its distinct position along the normal. */

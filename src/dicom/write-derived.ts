@@ -15,7 +15,7 @@ import { makeOutputFolderSync, realPathOrSelf } from '../util/fs.js';
 import { frameNumbers, functionalGroup, getNumber, getNumbers, getStrings, TAG } from './attributes.js';
 import { appendContributingEquipment, DEFAULT_PROCESSING_EQUIPMENT, processingEquipmentItem, statedCountEquipment, type ProcessingEquipment } from './contributing-equipment.js';
 import { decayCorrectionProblem, dropPhilipsPetFactors, leaveOutRefusedSuvInputs, setClassicPetFrameAttributes } from './derived-pet-frame.js';
-import { isMultiFramePet, petPlanFrame, placeInDynamicAcquisition, planPetSeries, type PetFramePlace, type PetSeriesPlan } from './derived-pet-series.js';
+import { isMultiFramePet, petPlanFrame, placeInDynamicAcquisition, placeInGatedAcquisition, planPetSeries, type ClassicGateValues, type PetFramePlace, type PetSeriesPlan } from './derived-pet-series.js';
 import { setClassicPetSuvAttributes } from './derived-pet-suv.js';
 import { copySourceAttributes, readCopiedAttributes } from './derived-source.js';
 import { readImageHeader, type FrameGeometry, type ImageHeader } from './image-header.js';
@@ -302,6 +302,8 @@ function planMultiFramePetSeries(source: Series): (PetSeriesPlan & { readonly in
   const frames = new Map<number, ReturnType<typeof petPlanFrame>>();
   // The files' classic Number of Slices: what a time point split by their Image Index is numbered in.
   let declared: number | undefined;
+  // The first file's classic gated values: what a gate split by their Image Index is numbered in.
+  let gated: ClassicGateValues | undefined;
   // A classic series (one single-frame file per slice) is known by its first file: not read whole twice.
   const first = source.slices[0];
   if (!first || (byFile.size === source.slices.length && !isMultiFramePet(readSourceHeader(first.file).header))) return null;
@@ -309,6 +311,14 @@ function planMultiFramePetSeries(source: Series): (PetSeriesPlan & { readonly in
     const { parsed, header } = readSourceHeader(file);
     if (!isMultiFramePet(header)) continue;
     declared ??= header.pet?.NumberOfSlices;
+    gated ??= {
+      numberOfSlices: header.pet?.NumberOfSlices,
+      numberOfRRIntervals: header.pet?.NumberOfRRIntervals,
+      numberOfTimeSlots: header.pet?.NumberOfTimeSlots,
+      triggerTimeMs: header.pet?.TriggerTime,
+      frameTimeMs: getNumber(parsed.dataSet, TAG.FrameTime, 'DS'),
+      nominalIntervalMs: header.pet?.NominalInterval,
+    };
     for (const index of indices) {
       const frame = source.slices[index]!.frame;
       // A classic PET Image must say what its pixels are decay-corrected to; none is made up.
@@ -332,7 +342,20 @@ function planMultiFramePetSeries(source: Series): (PetSeriesPlan & { readonly in
   // A time point of a DYNAMIC acquisition split by the files' classic Image Index: numbered in the acquisition.
   const ref = source.petFrame;
   const placed = ref?.suffix === 't' ? placeInDynamicAcquisition(plan, ref.frame, ref.frames, declared) : null;
-  return placed ? { ...placed, inAcquisition: true } : { ...plan, inAcquisition: false };
+  if (placed) return { ...placed, inAcquisition: true };
+  // A gate of a GATED acquisition split the same way: numbered in the acquisition, or not written.
+  if (ref?.suffix === 'g' && gated) {
+    const gate = placeInGatedAcquisition(plan, ref.frame, ref.frames, gated);
+    if (typeof gate === 'string') {
+      throw new LowdoseError(
+        'E_PET_GATES_UNKNOWN',
+        `${first.file}: gate ${ref.frame} of ${ref.frames} of a GATED acquisition read by its files' classic Image Index cannot be written GATED: ${gate}; series not written`,
+        { path: first.file },
+      );
+    }
+    return { ...gate, inAcquisition: true };
+  }
+  return { ...plan, inAcquisition: false };
 }
 
 /**

@@ -649,6 +649,46 @@ describe.skipIf(!hasPydicom)('SUVbw of Enhanced and Legacy Converted Enhanced PE
     expect(back.map((s) => [s.petFrame?.frame, s.slices.length])).toEqual([[1, 2], [2, 2]]);
   });
 
+  it('numbers an Enhanced series read as gates by its files\' classic Image Index in the acquisition: GATED, ImageIndex by gate, InstanceNumber its ImageIndex, each gate its trigger time, valid (pydicom)', async () => {
+    const { series: read } = await scanPaths([path.join(dir, 'split-gated-classic')]);
+    expect(read.map((s) => [s.petFrame?.suffix, s.petFrame?.frame, s.slices.length])).toEqual([['g', 1, 2], ['g', 2, 2]]);
+    const out = path.join(dir, 'split-gated-classic-denoised');
+    const report = await denoisePaths([path.join(dir, 'split-gated-classic')], { outDir: out, method: 'gaussian' });
+    expect(report.errors).toEqual([]);
+    const files = report.series.flatMap((s) => s.output.files).sort();
+    expect(files).toHaveLength(4);
+    const rows = headers(files);
+    expect(new Set(rows.map((r) => r.SeriesInstanceUID)).size).toBe(1);
+    // Each file's gate and trigger delay as pydicom reads its source file: top-level Image Index 1 / 3 of 2 slices, the frames' Nominal Cardiac Trigger Delay Time.
+    const gateOfSource = new Map<string, { gate: number; delay: number }>();
+    for (const f of readdirSync(path.join(dir, 'split-gated-classic'))) {
+      const file = path.join(dir, 'split-gated-classic', f);
+      const run = spawnSync(PYTHON, ['-c', 'import sys, math, json, pydicom\nd = pydicom.dcmread(sys.argv[1])\nprint(json.dumps([str(d.SOPInstanceUID), math.ceil(int(d.ImageIndex) / int(d.NumberOfSlices))]))', file], { encoding: 'utf8' });
+      expect(run.status, run.stderr).toBe(0);
+      const [uid, gate] = JSON.parse(run.stdout) as [string, number];
+      gateOfSource.set(uid, { gate, delay: sourceFrames(file)[0]!.delay! });
+    }
+    const zs = [...new Set(rows.map((r) => r.z))].sort((a, b) => a - b);
+    for (const row of rows) {
+      const { gate, delay } = gateOfSource.get(row.source)!;
+      expect([row.SeriesType, row.NumberOfRRIntervals, row.NumberOfTimeSlots, row.NumberOfSlices, row.NumberOfTimeSlices]).toEqual(["['GATED', 'IMAGE']", '1', '2', '2', null]);
+      expect(Number(row.ImageIndex)).toBe((gate - 1) * 2 + zs.indexOf(row.z) + 1);
+      expect(row.InstanceNumber).toBe(row.ImageIndex);
+      expect(Number(row.TriggerTime)).toBe(delay);
+      // The files' classic Frame Time (400 ms), not the first gate's delay to the end of the R-R interval (800 ms).
+      expect(Number(row.FrameTime)).toBe(400);
+    }
+    expect(rows.map((r) => Number(r.ImageIndex)).sort()).toEqual([1, 2, 3, 4]);
+    const sources = readdirSync(path.join(dir, 'split-gated-classic')).flatMap((f) => ['--source', path.join(dir, 'split-gated-classic', f)]);
+    const check = spawnSync(PYTHON, [IOD_CHECK, ...sources, ...files], { encoding: 'utf8' });
+    expect(check.status, check.stderr).toBe(0);
+    const problems = JSON.parse(check.stdout) as Record<string, string[]>;
+    for (const file of files) expect(problems[file], file).toEqual([]);
+    // Read back: the two gates, two slices each, with their trigger times.
+    const back = (await scanPaths([path.dirname(files[0]!)])).series;
+    expect(back.map((s) => [s.petFrame?.frame, s.slices.length, s.petFrame?.gating?.triggerTimeMs])).toEqual([[1, 2, 0], [2, 2, 400]]);
+  });
+
   it.each([
     ['two-agents', 1],
     ['two-agents-split', 2],

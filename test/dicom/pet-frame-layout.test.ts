@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { decayFactor } from '../../src/dicom/derived-pet-frame.js';
-import { placeInDynamicAcquisition, planPetSeries, type PetPlanFrame } from '../../src/dicom/derived-pet-series.js';
+import { placeInDynamicAcquisition, placeInGatedAcquisition, planPetSeries, type PetPlanFrame, type PetSeriesPlan } from '../../src/dicom/derived-pet-series.js';
 import type { Orientation } from '../../src/dicom/types.js';
 
 const AXIAL: Orientation = [1, 0, 0, 0, 1, 0];
@@ -151,6 +151,34 @@ describe('PET frame layout of a multi-frame source', () => {
     // A declared Number of Slices below the time point's positions is not used; frames sharing a position are no time point.
     expect(placeInDynamicAcquisition(plan, 2, 2, 1)!.places.get(8)!.imageIndex).toBe(4);
     expect(placeInDynamicAcquisition(planPetSeries([at(0, 0, '1'), at(1, 0, '2')], AXIAL), 1, 2, 2)).toBeNull();
+  });
+
+  it('places a gate read by its files\' classic Image Index in its GATED acquisition: ImageIndex by gate, its trigger time, a Frame Time only where it can be told', () => {
+    // Gate 1 of 2 (one R-R interval, two slots): its frames' one trigger delay 0 of an 800 ms R-R interval, at two positions.
+    const cardiac = (delayMs: number) => ({ delayMs, rrNominalMs: 800, window: undefined, rejection: '' });
+    const gate = (delayMs: number) => planPetSeries([at(0, 0, '', { cardiac: cardiac(delayMs) }), at(1, 2, '', { cardiac: cardiac(delayMs) })], AXIAL);
+    const classic = { numberOfSlices: 3, numberOfRRIntervals: 1, numberOfTimeSlots: 2, triggerTimeMs: undefined, frameTimeMs: 400, nominalIntervalMs: undefined };
+    const rows = (p: PetSeriesPlan | string) =>
+      typeof p === 'string' ? p : [0, 1].map((id) => p.places.get(id)!).map((f) => [f.seriesType, f.numberOfSlices, f.numberOfRRIntervals, f.numberOfTimeSlots, f.imageIndex, f.instanceNumber, f.gate?.triggerTimeMs, f.gate?.frameTimeMs]);
+    // Gate 2: ImageIndex (2 - 1) x 3 + slice; the files' Frame Time, not 800 - 400 from the plan of the gate alone.
+    expect(rows(placeInGatedAcquisition(gate(400), 2, 2, classic))).toEqual([
+      ['GATED', 3, 1, 2, 4, 4, 400, 400],
+      ['GATED', 3, 1, 2, 5, 5, 400, 400],
+    ]);
+    // Without the files' Frame Time: the last slot runs to the R-R interval's end; an earlier slot's length cannot be told.
+    const untimed = { ...classic, frameTimeMs: undefined };
+    expect(rows(placeInGatedAcquisition(gate(400), 2, 2, untimed))).toEqual([
+      ['GATED', 3, 1, 2, 4, 4, 400, 400],
+      ['GATED', 3, 1, 2, 5, 5, 400, 400],
+    ]);
+    expect(placeInGatedAcquisition(gate(0), 1, 2, untimed)).toMatch(/time slot 1 of 2 has no Frame Time/);
+    // Frames without a cardiac group: the files' classic Trigger Time and Frame Time, else not placed.
+    const plain = planPetSeries([at(0, 0), at(1, 2)], AXIAL);
+    expect(rows(placeInGatedAcquisition(plain, 1, 2, { ...classic, triggerTimeMs: 0 }))).toEqual([
+      ['GATED', 3, 1, 2, 1, 1, 0, 400],
+      ['GATED', 3, 1, 2, 2, 2, 0, 400],
+    ]);
+    expect(placeInGatedAcquisition(plain, 1, 2, classic)).toMatch(/no classic Trigger Time and Frame Time/);
   });
 
   it('plans one series per radiopharmaceutical, each numbered on its own', () => {

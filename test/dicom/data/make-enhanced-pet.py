@@ -69,6 +69,11 @@ Enhanced PET Isotope Module (in MBq), the units the Real World Value Mapping's (
   split-classic/        as split/, each file also carrying the classic Series Type DYNAMIC, Number of
                         Slices 2, Number of Time Slices 2 and Image Index 1 (file 1) / 3 (file 2) at
                         its top level, as some converters write: read as two time points
+  split-gated-classic/  one cardiac-gated series in two files, each file one gate (trigger delay 0,
+                        then 400 ms of an 800 ms R-R interval) at the same 2 positions, also carrying
+                        the classic Series Type GATED, Number of Slices 2, Number of R-R Intervals 1,
+                        Number of Time Slots 2, Image Index 1 / 3, Trigger Time and Frame Time 400 ms
+                        at its top level: read as two gates
   two-agents-split/     four frames at four positions, agents 1, 2, 1, 2 by position
 
 expected.json holds per set the factor and maximum SUVbw and Bq/ml of each frame.
@@ -461,6 +466,26 @@ save(legacy_gated('lowdose-legacy-pet-gated', 2, True, lambda i, z, d: i + 1), '
 save(legacy_gated('lowdose-legacy-pet-gated-untimed', 4, False, lambda i, z, d: (d // 200) * 2 + z + 1), 'legacy-gated-untimed')
 # No Trigger Time, and the careless Image Index of legacy-gated/: which gate each frame is cannot be told.
 save(legacy_gated('lowdose-legacy-pet-gated-unplaced', 2, False, lambda i, z, d: i + 1), 'legacy-gated-unplaced')
+
+# split-gated-classic/: one cardiac-gated series in two files, each file one gate (trigger delay 0,
+# then 400 ms of an 800 ms R-R interval) at the same 2 positions, each also carrying the classic
+# Series Type GATED, Number of Slices 2, Number of R-R Intervals 1, Number of Time Slots 2, Image
+# Index 1 (file 1) / 3 (file 2), Trigger Time and Frame Time 400 ms at its top level: read as two gates.
+for k, delay in enumerate((0, 400)):
+    e = reframe(enhanced('lowdose-enhanced-pet-split-gated-classic'), [{'z': z, 'delay': delay} for z in (0, 1)])
+    e.SOPInstanceUID = generate_uid(entropy_srcs=['lowdose-enhanced-pet-split-gated-classic', 'instance', str(k)])
+    e.file_meta.MediaStorageSOPInstanceUID = e.SOPInstanceUID
+    e.InstanceNumber = k + 1
+    e.CardiacSynchronizationTechnique = 'PROSPECTIVE'
+    e.SeriesType = ['GATED', 'IMAGE']
+    e.NumberOfSlices = 2
+    e.NumberOfRRIntervals = 1
+    e.NumberOfTimeSlots = 2
+    e.ImageIndex = 1 + 2 * k
+    e.TriggerTime = delay
+    e.FrameTime = 400
+    os.makedirs(os.path.join(out, 'split-gated-classic'), exist_ok=True)
+    e.save_as(os.path.join(out, 'split-gated-classic', f'split-gated-classic-{k + 1}.dcm'), write_like_original=False)
 
 e = enhanced('lowdose-enhanced-pet-two-agents-split')
 e.RadiopharmaceuticalInformationSequence.append(agent(2, second_injection, second_dose_mbq))
