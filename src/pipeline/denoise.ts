@@ -386,7 +386,9 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
     const written = (previous.warnings ?? []).filter((w) => w.code.startsWith('W_') || RUN_WARNING_CODES.has(w.code));
     // The input is this run's: the files it read (a PACS pull's folder of the first run is gone, a
     // folder may have moved), with the content the marker recorded, which it has just matched.
-    const input = { ...previous.input, ...reportedInput(series) };
+    // Not the PACS address its marker names (./frame-output.ts ReportedInput.url): a PACS run names its own (./remote-denoise.ts withPacsInput).
+    const { url: _markerUrl, ...recorded } = previous.input;
+    const input = { ...recorded, ...reportedInput(series) };
     if (!context.reference) return { ...previous, input, warnings: [...seriesWarnings, ...written], skipped: true };
     // This run's --reference scores the finished files: the first run's scores were against
     // another reference, or none; so are the first run's warnings about its reference.
@@ -662,9 +664,12 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
     // sources), then a --reference of another reconstruction (kernel, slice thickness).
     warnings: [...warnings, ...writer.warnings.map((w) => w.toJSON()), ...(referenceMatch?.warnings ?? [])],
   };
+  // A PACS run's input is named by its address: the pull folder's files are temporary.
+  const pacsUrl = context.pacsInputUrl?.(series) ?? null;
+  const marker: SeriesReport = pacsUrl === null ? report : { ...report, input: { ...report.input, files: [], url: pacsUrl } };
   const writeMarker = async () => {
     await held();
-    await writeFileAtomic(markerPath, `${JSON.stringify(report, null, 2)}\n`);
+    await writeFileAtomic(markerPath, `${JSON.stringify(marker, null, 2)}\n`);
   };
   // A frame is marked finished only if the acquisition's series is still the one it was written under.
   if (shared) await commitFrame(dir, shared, writeMarker, context.acquisition);

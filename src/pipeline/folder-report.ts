@@ -11,7 +11,8 @@
  * against its --reference are kept), else as its marker records it (so too for an entry of a
  * `--skip-by-uid` rerun that did not pull it: its `input` names that run's input, no file), its
  * `input.files` and `input.url` still those the entry gave for a PACS input (the marker names the
- * pull folder's files, removed once the run succeeded). A series without its marker
+ * input by its PACS address and no file; an older lowdose's marker names the pull folder's files,
+ * removed once the run succeeded, and no address). A series without its marker
  * (an interrupted or failed run's, one an --overwrite is redoing) is not listed.
  *
  * Such an entry describes the finished series, not how the run that recorded it treated it: the

@@ -143,7 +143,9 @@ export interface ReportedInput {
    * dimse:// address) it was pulled from, or, judged finished by `--skip-by-uid` without pulling,
    * whose instance list it was judged by. `files` is then empty once the run's pull folder is
    * removed (the run ended without an error, or was stopped), or when nothing was read. Absent for
-   * files or folders, and in a completion marker.
+   * files or folders. A completion marker of a PACS run names its input by this address and no file
+   * (`files` empty: the pull folder is temporary); one an older lowdose wrote names the pull folder's
+   * files and no address.
    */
   readonly url?: string;
 }

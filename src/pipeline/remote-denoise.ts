@@ -13,6 +13,7 @@ import path from 'node:path';
 import { DENOISED_MODALITIES, isOneOf } from '../choices.js';
 import { getString, TAG } from '../dicom/attributes.js';
 import { parseDicomBytes } from '../dicom/parse.js';
+import type { Series } from '../dicom/index.js';
 import { notDenoisedMessage } from './not-denoised.js';
 import { LowdoseError, toLowdoseError } from '../errors.js';
 import { CodeSample, type ErrorCounts } from '../util/code-sample.js';
@@ -388,7 +389,12 @@ async function pullDenoiseStore<R extends FolderRecordShape>(
   if (options.signal?.aborted) return stopped(`${steps.source} was pulled but not denoised: ${stopReason(options.signal)}`);
   // seriesToDenoise chose what was pulled (a series the URL names is denoised even if lowdose derived it).
   const told = options.onUnreadable ?? (unreadable ? (entry: ReportError) => unreadable.add(entry) : undefined);
-  const denoiseOptions = { ...options, includeDerived: true, ...(told ? { onUnreadable: (entry: ReportError) => told(nameRemoteInstance(entry, pulled)) } : {}) };
+  const denoiseOptions = {
+    ...options,
+    includeDerived: true,
+    ...(told ? { onUnreadable: (entry: ReportError) => told(nameRemoteInstance(entry, pulled)) } : {}),
+    pacsInputUrl: (series: Series) => pulledFolderOf(pulled, series.seriesInstanceUid, series.slices.map((s) => s.file))?.url ?? null,
+  };
   let report: DenoiseReport;
   try {
     report = await denoisePaths(
@@ -428,10 +434,15 @@ async function pullDenoiseStore<R extends FolderRecordShape>(
  */
 export function withPacsInput(series: DenoiseReport['series'], pulled: readonly PulledFolder[], pullFolderRemoved: boolean): DenoiseReport['series'] {
   return series.map((s) => {
-    const from = pulled.find((p) => p.seriesInstanceUid === s.input.seriesInstanceUid) ?? pulled.find((p) => s.input.files.some((f) => !path.relative(p.dir, path.resolve(f)).startsWith('..')));
+    const from = pulledFolderOf(pulled, s.input.seriesInstanceUid, s.input.files);
     if (!from && !pullFolderRemoved) return s;
     return { ...s, input: { ...s.input, ...(pullFolderRemoved ? { files: [] } : {}), ...(from ? { url: from.url } : {}) } };
   });
+}
+
+/** The pulled series a series read from the pull folder is: by SeriesInstanceUID, else by the folder its files lie in. */
+function pulledFolderOf(pulled: readonly PulledFolder[], seriesInstanceUid: string, files: readonly string[]): PulledFolder | undefined {
+  return pulled.find((p) => p.seriesInstanceUid === seriesInstanceUid) ?? pulled.find((p) => files.some((f) => !path.relative(p.dir, path.resolve(f)).startsWith('..')));
 }
 
 /** Stores the derived series of `series` back (steps.store); each failure is kept in `errors` and the next one is tried. */

@@ -14,6 +14,7 @@ import type { Texture } from '../diffusion/texture.js';
 import type { DeviceRequest } from '../runtime/index.js';
 import type { HallucinationSummary } from './hallucination.js';
 import type { ExtraOutputs } from './extra-outputs.js';
+import type { Series } from '../dicom/index.js';
 import type { ReportedInput } from './frame-output.js';
 import type { UncertaintySeriesSummary, UncertaintySliceSummary } from './uncertainty-summary.js';
 import type { QueueLockCheck } from '../util/folder-lock.js';
@@ -134,6 +135,12 @@ export interface DenoiseOptions {
    * beside it (src/util/error-list-file.ts).
    */
   readonly onUnreadable?: (entry: { readonly path: string | null; readonly code: string; readonly message: string }) => void;
+  /**
+   * The PACS address (DICOMweb series URL or dimse:// address) of a series read from a PACS run's
+   * pull folder, null for any other (./remote-denoise.ts): the series' completion marker names its
+   * input by that address and no file of the pull folder, which is temporary.
+   */
+  readonly pacsInputUrl?: (series: Series) => string | null;
 }
 
 export interface DenoiseProgress {
