@@ -61,6 +61,12 @@ export interface ServerConfig {
    * (./pull-sessions.ts, docs/pacs.md).
    */
   readonly pullDir: string;
+  /**
+   * The PACS series pulled by this and earlier server sessions (`pacs-cache/`, ./pacs-source-cache.ts):
+   * an open retrieves only the instances it lacks. Kept across sessions, at most pacsCacheBytes.
+   */
+  readonly pacsCacheDir: string;
+  readonly pacsCacheBytes: number;
   /** Folders of installed model cards a job may name (by card name), before the shipped models. */
   readonly modelDirs: string[];
   /** The built viewer (index.html and assets), or null when it is not built. */
@@ -103,6 +109,9 @@ function defaultWorkDirName(): string {
   }
 }
 
+/** The PACS cache's default bound (ServerConfig.pacsCacheBytes): 4 GiB. */
+export const PACS_CACHE_BYTES = 4 * 1024 * 1024 * 1024;
+
 /** The default work folder's path (for `--help`; `resolveConfig` creates it as a private folder). */
 export function defaultWorkDir(): string {
   return path.join(os.tmpdir(), defaultWorkDirName());
@@ -115,6 +124,8 @@ export interface ConfigInput {
   readonly viewerDir?: string | null;
   readonly limits?: Partial<UploadLimits>;
   readonly sliceCacheBytes?: number;
+  /** The PACS cache's bound, bytes (default PACS_CACHE_BYTES). */
+  readonly pacsCacheBytes?: number;
   /** Bytes a denoise job may use; default LOWDOSE_MEMORY_BUDGET, else half the machine's memory. */
   readonly memoryBudget?: number;
   /** Network passes a denoise job may ask for; default DEFAULT_MAX_JOB_PASSES. */
@@ -151,6 +162,8 @@ export function resolveConfig(input: ConfigInput = {}): ServerConfig {
     jobsDir: path.join(workDir, 'jobs'),
     pullRoot: path.join(workDir, 'pacs'),
     pullDir: path.join(workDir, 'pacs', ownerTag()),
+    pacsCacheDir: path.join(workDir, 'pacs-cache'),
+    pacsCacheBytes: checkWhole('pacsCacheBytes', input.pacsCacheBytes ?? PACS_CACHE_BYTES, 0),
     modelDirs: (input.modelDirs ?? []).map((d) => path.resolve(d)),
     viewerDir: viewerDir && existsSync(path.join(viewerDir, 'index.html')) ? viewerDir : null,
     limits: checkLimits({ ...DEFAULT_LIMITS, ...input.limits }),

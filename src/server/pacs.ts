@@ -21,6 +21,7 @@ import { derivedParts, derivedSeriesToStore, nameRemoteInstance, type DerivedPar
 import type { DenoiseReport } from '../pipeline/types.js';
 import { checkSeriesShortfall, IncompleteSeriesError, type SeriesShortfall, type ShortfallWording } from '../util/remote-series.js';
 import type { ApiError } from './api-types.js';
+import type { PulledSourceCache } from './pacs-source-cache.js';
 
 /** Cuts the query off every URL in a message: QIDO queries carry patient IDs and dates. */
 export function withoutQueries(text: string): string {
@@ -79,6 +80,8 @@ export interface PacsServiceOptions {
   readonly source: PacsSource;
   /** Where opened series are pulled to: this server's own folder, which the data index reads too. */
   readonly pullDir: string;
+  /** The series pulled by earlier opens and sessions (./pacs-source-cache.ts); absent or null: each open pulls into pullDir alone. */
+  readonly cache?: PulledSourceCache | null;
   readonly log?: (message: string) => void;
 }
 
@@ -88,6 +91,7 @@ export class PacsService {
   readonly protocol: PacsProtocol;
   readonly pullDir: string;
   private readonly source: PacsSource;
+  private readonly cache: PulledSourceCache | null;
   /** Pulls under way, by SeriesInstanceUID: a second open of the same series waits for the first. */
   private readonly pulling = new Map<string, Promise<PulledSeries>>();
   /** The unreadable instances of each opened series, by SeriesInstanceUID, for the jobs on it. */
@@ -101,13 +105,15 @@ export class PacsService {
     this.base = options.source.address;
     this.protocol = options.source.protocol;
     this.pullDir = path.resolve(options.pullDir);
+    this.cache = options.cache ?? null;
     const log = options.log ?? (() => {});
     this.log = (message) => log(withoutQueries(message));
   }
 
-  /** Closes the PACS's client and removes the pull folder: its series are copies of what the PACS keeps. */
+  /** Closes the PACS's client and removes the pull folder: its series are copies of what the PACS keeps (the cache's stay for the next session). */
   async close(): Promise<void> {
     await this.source.close();
+    await this.cache?.release();
     await rm(this.pullDir, { recursive: true, force: true });
   }
 
@@ -127,15 +133,17 @@ export class PacsService {
   }
 
   /**
-   * Retrieves one series into the pull folder (only the instances not there yet) and resolves to
-   * what was pulled; its folder is then read by the data index like an upload.
+   * Retrieves one series into the pull folder (only the instances not there yet: in the cache, when
+   * there is one, or in the pull folder) and resolves to what was pulled; its folder is then read by
+   * the data index like an upload. Opens of one series while its pull runs share that pull.
    */
   open(studyInstanceUid: string, seriesInstanceUid: string): Promise<PulledSeries> {
     const running = this.pulling.get(seriesInstanceUid);
     if (running) return running;
     const pull = (async () => {
       // The viewer shows what came (it denoises no batch), with the shortfall kept for the series' answers and the status bar.
-      const pulled = await this.source.pull(studyInstanceUid, seriesInstanceUid, this.pullDir);
+      const pullInto = (root: string) => this.source.pull(studyInstanceUid, seriesInstanceUid, root);
+      const pulled = this.cache ? await this.cache.pull(seriesInstanceUid, this.pullDir, pullInto) : await pullInto(this.pullDir);
       if (pulled.incomplete) this.shortfalls.set(seriesInstanceUid, { url: pulled.url, shortfall: pulled.incomplete });
       else this.shortfalls.delete(seriesInstanceUid);
       return pulled;

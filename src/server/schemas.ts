@@ -112,6 +112,19 @@ export const petFrame = Type.Object({
   ),
 });
 
+/**
+ * A denoised series whose report says its low-dose source was pulled from a PACS (`input.url`; the
+ * run's copy removed) and which is not here: that address, whether this server can open it through
+ * its own PACS (`POST /api/series/:id/low-dose-source/open`), and, when it cannot, why.
+ */
+export const lowDoseSource = Type.Object({
+  url: Type.String(),
+  studyInstanceUid: Type.String(),
+  seriesInstanceUid: Type.String(),
+  openable: Type.Boolean(),
+  reason: stringOrNull,
+});
+
 export const seriesSummary = Type.Object({
   id: Type.String(),
   studyId: Type.String(),
@@ -143,6 +156,8 @@ export const seriesSummary = Type.Object({
   ),
   /** The frame of a dynamic or gated PET acquisition the series is (an addition); absent for a series of its own. */
   petFrame: Type.Optional(petFrame),
+  /** The low-dose source on a PACS of a denoised series (lowDoseSource above, an addition); absent otherwise. */
+  lowDoseSource: Type.Optional(lowDoseSource),
 });
 
 export const seriesDetail = Type.Object({
@@ -192,21 +207,6 @@ export const seriesDetail = Type.Object({
    * came. Absent for a whole series: the viewer's status bar warns while it is shown.
    */
   incomplete: Type.Optional(seriesShortfall),
-  /**
-   * A denoised series whose report says its low-dose source was pulled from a PACS (`input.url`;
-   * the run's copy removed) and which is not here: that address, whether this server can open it
-   * through its own PACS (`POST /api/series/:id/low-dose-source/open`), and, when it cannot, why.
-   * Absent otherwise.
-   */
-  lowDoseSource: Type.Optional(
-    Type.Object({
-      url: Type.String(),
-      studyInstanceUid: Type.String(),
-      seriesInstanceUid: Type.String(),
-      openable: Type.Boolean(),
-      reason: stringOrNull,
-    }),
-  ),
 });
 
 /** POST /api/series/:id/low-dose-source/open: the low-dose source pulled from the PACS and the comparison it now forms. */

@@ -295,11 +295,23 @@ function renderSelect(): void {
     }
     for (const s of study.series) {
       if (s.role === 'uncertainty' || s.role === 'hallucination') continue;
-      group.append(listOption(`Series: ${s.description || s.modality} (${roleLabel(s.role)}, ${s.slices} slices)`, `s:${s.id}`, s));
+      const option = listOption(`Series: ${s.description || s.modality} (${roleLabel(s.role)}, ${s.slices} slices)${sourceNote(s)}`, `s:${s.id}`, s);
+      if (s.lowDoseSource) option.title = [option.title, s.lowDoseSource.reason ?? `low-dose source: ${s.lowDoseSource.url}`].filter(Boolean).join('\n');
+      group.append(option);
     }
     select.append(group);
   }
   if (current) showInSelect(current);
+}
+
+/**
+ * A denoised series whose low-dose source a PACS run pulled and removed: opening it retrieves that
+ * source from this server's PACS (` · source on PACS`), or it cannot be shown here (` · source not
+ * here`, the reason in the tooltip).
+ */
+function sourceNote(series: SeriesSummary): string {
+  if (!series.lowDoseSource) return '';
+  return series.lowDoseSource.openable ? ' · source on PACS' : ' · source not here';
 }
 
 /** The comparisons of each low-dose series, in the studies' order. */

@@ -25,6 +25,11 @@ export interface ServerPacs {
   readonly protocol: 'dicomweb' | 'dimse';
 }
 
+/** `serve`'s PacsService (or none) as the comparison here needs it. */
+export function serverPacs(pacs: ServerPacs | null | undefined): ServerPacs | null {
+  return pacs ? { base: pacs.base, protocol: pacs.protocol } : null;
+}
+
 /** The PACS and UIDs a report's `input.url` names; null when it is neither a DICOMweb series URL nor a dimse:// series address. */
 export function parsePacsInputUrl(url: string): { protocol: 'dicomweb' | 'dimse'; base: string; studyInstanceUid: string; seriesInstanceUid: string } | null {
   try {
@@ -64,4 +69,14 @@ export function pacsInputSource(url: string, pacs: ServerPacs | null): PacsInput
 function samePacs(a: string, b: string): boolean {
   const norm = (s: string) => s.replace(/\/+$/, '');
   return norm(a) === norm(b);
+}
+
+/**
+ * `summary` (a series of the index) with the low-dose source its report names on a PACS
+ * (`url`, DataIndex.pacsInputOf) as this server sees it (`lowDoseSource`); `summary` itself when
+ * there is none.
+ */
+export function withLowDoseSource<T extends object>(summary: T, url: string | null, pacs: ServerPacs | null): T & { lowDoseSource?: PacsInputSource } {
+  const source = url === null ? null : pacsInputSource(url, pacs);
+  return source ? { ...summary, lowDoseSource: source } : summary;
 }

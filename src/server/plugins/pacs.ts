@@ -7,6 +7,7 @@ import fp from 'fastify-plugin';
 import type { DicomwebClientOptions } from '../../dicomweb/client.js';
 import type { DimsePeer } from '../../dimse/url.js';
 import { redactForLog } from '../http-errors.js';
+import { PulledSourceCache } from '../pacs-source-cache.js';
 import { PacsService, type PacsSource } from '../pacs.js';
 import { DicomwebSource } from '../pacs-dicomweb.js';
 import { DimseSource, type DimseServeOptions } from '../pacs-dimse.js';
@@ -35,7 +36,8 @@ export default fp<PacsPluginOptions>(
     // One pulled instance may be as large as one uploaded file.
     const maxInstanceBytes = app.config.limits.fileBytes;
     const source: PacsSource = dicomweb ? new DicomwebSource(dicomweb.base, { maxInstanceBytes, ...dicomweb.client }, log) : new DimseSource(dimse!.peer, { maxInstanceBytes, ...dimse!.options }, log);
-    const pacs = new PacsService({ source, pullDir: app.config.pullDir, log });
+    const cache = await PulledSourceCache.open(app.config.pacsCacheDir, source.address, app.config.pacsCacheBytes, log);
+    const pacs = new PacsService({ source, pullDir: app.config.pullDir, cache, log });
     app.decorate('pacs', pacs);
     app.addHook('onClose', async () => pacs.close());
   },

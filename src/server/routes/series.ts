@@ -6,18 +6,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { LowdoseError } from '../../errors.js';
 import { errorResponses, idParams, lowDoseSourceOpened, notModified, seriesDetail, sliceBody, sliceParams, sliceQuery } from '../schemas.js';
-import { pacsInputSource } from '../data/pacs-input.js';
+import { pacsInputSource, serverPacs, withLowDoseSource } from '../data/pacs-input.js';
 import { encodeSlice } from '../slice-encoding.js';
 import { checkPixels } from '../request-limits.js';
 
 const series: FastifyPluginAsyncTypebox = async (app) => {
   /** The series' detail with the low-dose source a PACS run's report names, when that source is not here. */
-  const lowDoseSourceField = (id: string) => {
-    const detail = app.data.index.seriesDetail(id);
-    const url = app.data.index.pacsInputOf(id);
-    const source = url === null ? null : pacsInputSource(url, app.pacs ? { base: app.pacs.base, protocol: app.pacs.protocol } : null);
-    return source ? { ...detail, lowDoseSource: source } : detail;
-  };
+  const lowDoseSourceField = (id: string) => withLowDoseSource(app.data.index.seriesDetail(id), app.data.index.pacsInputOf(id), serverPacs(app.pacs));
 
   app.post(
     '/api/series/:id/low-dose-source/open',
@@ -26,7 +21,7 @@ const series: FastifyPluginAsyncTypebox = async (app) => {
       const { id } = request.params;
       const url = app.data.index.pacsInputOf(id);
       if (url === null) throw new LowdoseError('E_NOT_FOUND', `series ${id} has no low-dose source on a PACS to open (its report names none, or it is already here)`);
-      const source = pacsInputSource(url, app.pacs ? { base: app.pacs.base, protocol: app.pacs.protocol } : null);
+      const source = pacsInputSource(url, serverPacs(app.pacs));
       if (!source) throw new LowdoseError('E_NOT_FOUND', `series ${id}: its report names its low-dose source ${url}, which is not a PACS series address`);
       if (!source.openable || !app.pacs) throw new LowdoseError('E_NOT_FOUND', `series ${id}: ${source.reason}`);
       // Pulled into the server's own pull folder and indexed as an opened PACS series: the report then pairs them.
