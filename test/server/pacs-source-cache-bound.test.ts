@@ -1,0 +1,114 @@
+/**
+ * The PACS cache of `serve` (src/server/pacs-source-cache.ts) on its own, with a stand-in for the
+ * PACS that writes each instance it is asked for: its bound (the least recently opened series go,
+ * never the one just opened), one server at a time, the temporaries of a killed pull, and the
+ * session folder holding exactly the series' current instances, linked to the cached files.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PulledSourceCache, type PullInto } from '../../src/server/pacs-source-cache.js';
+import { instancesOnDisk, removeUnlisted, seriesCacheDir } from '../../src/util/pull-cache.js';
+import type { PulledSeries } from '../../src/util/remote-series.js';
+
+const KB = 1024;
+/** Opens a few ms apart: the cache orders series by their folders' modification times (ms). */
+const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
+
+/** A PACS stand-in holding `instances` of 1 KiB each for a series: it writes those not on disk, as a pull does, and counts them. */
+function pacsSeries(seriesInstanceUid: string, instances: string[], retrieved: string[]): PullInto {
+  return async (root: string): Promise<PulledSeries> => {
+    const dir = seriesCacheDir(root, seriesInstanceUid);
+    await mkdir(dir, { recursive: true });
+    await removeUnlisted(dir, seriesInstanceUid, instances, () => {});
+    const here = await instancesOnDisk(dir);
+    const missing = instances.filter((uid) => !here.has(uid));
+    for (const uid of missing) await writeFile(path.join(dir, `${uid}.dcm`), Buffer.alloc(KB, 1));
+    retrieved.push(...missing);
+    return { seriesInstanceUid, url: `http://pacs/series/${seriesInstanceUid}`, modality: 'CT', instances: instances.length, retrieved: missing.length, dir };
+  };
+}
+
+describe('the PACS cache of serve', () => {
+  let dir: string;
+  const log: string[] = [];
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'lowdose-pacs-cache-'));
+    log.length = 0;
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const open = (maxBytes: number) => PulledSourceCache.open(path.join(dir, 'pacs-cache'), 'http://pacs/dicom-web', maxBytes, (m) => log.push(m));
+
+  it('retrieves only what it lacks, and the session folder holds links to exactly the instances the PACS lists', async () => {
+    const cache = (await open(100 * KB))!;
+    const retrieved: string[] = [];
+    const session = path.join(dir, 'session');
+    const first = await cache.pull('1.2.3', session, pacsSeries('1.2.3', ['a', 'b', 'c'], retrieved));
+    expect(first).toMatchObject({ instances: 3, retrieved: 3, dir: seriesCacheDir(session, '1.2.3') });
+    // The PACS now lists b, c and d: a goes from the cache and the session folder, only d is retrieved.
+    const second = await cache.pull('1.2.3', session, pacsSeries('1.2.3', ['b', 'c', 'd'], retrieved));
+    expect(second.retrieved).toBe(1);
+    expect(retrieved).toEqual(['a', 'b', 'c', 'd']);
+    expect(readdirSync(second.dir).sort()).toEqual(['b.dcm', 'c.dcm', 'd.dcm']);
+    const cached = seriesCacheDir(path.join(dir, 'pacs-cache', readdirSync(path.join(dir, 'pacs-cache'))[0]!), '1.2.3');
+    for (const name of ['b.dcm', 'c.dcm', 'd.dcm']) expect(statSync(path.join(second.dir, name)).ino).toBe(statSync(path.join(cached, name)).ino);
+    await cache.release();
+  });
+
+  it('keeps at most its bound: the least recently opened series go, never the one just opened, and what a session linked stays readable', async () => {
+    const cache = (await open(5 * KB))!;
+    const session = path.join(dir, 'session');
+    const retrieved: string[] = [];
+    const a = await cache.pull('1.1', session, pacsSeries('1.1', ['a1', 'a2'], retrieved));
+    await tick();
+    await cache.pull('1.2', session, pacsSeries('1.2', ['b1', 'b2'], retrieved));
+    await tick();
+    // 1.1 opened again: now the most recently opened of the two.
+    await cache.pull('1.1', session, pacsSeries('1.1', ['a1', 'a2'], retrieved));
+    await tick();
+    // 4 KiB cached; 1.3 brings 6 KiB in all, over the 5 KiB bound: 1.2, the least recently opened, goes.
+    await cache.pull('1.3', session, pacsSeries('1.3', ['c1', 'c2'], retrieved));
+    const root = path.join(dir, 'pacs-cache', readdirSync(path.join(dir, 'pacs-cache'))[0]!);
+    expect(existsSync(seriesCacheDir(root, '1.1'))).toBe(true);
+    expect(existsSync(seriesCacheDir(root, '1.2'))).toBe(false);
+    expect(existsSync(seriesCacheDir(root, '1.3'))).toBe(true);
+    expect(readdirSync(seriesCacheDir(session, '1.2')).sort()).toEqual(['b1.dcm', 'b2.dcm']);
+    await cache.release();
+    // With no room at all, only the series just opened stays; the session's links stay readable.
+    const none = (await open(0))!;
+    await none.pull('1.4', session, pacsSeries('1.4', ['d1', 'd2', 'd3'], retrieved));
+    expect(readdirSync(root)).toEqual([path.basename(seriesCacheDir(root, '1.4'))]);
+    expect(readdirSync(a.dir).sort()).toEqual(['a1.dcm', 'a2.dcm']);
+    await none.release();
+  });
+
+  it('is used by one server at a time: a second one on the same work folder goes without, and says so', async () => {
+    const first = await open(100 * KB);
+    expect(first).not.toBeNull();
+    // Another live process holds it: acquireFolderLock judges this process's own lock live too.
+    expect(await open(100 * KB)).toBeNull();
+    expect(log.join('\n')).toMatch(/the PACS cache .* is in use by another server on this work folder/);
+    await first!.release();
+    const again = await open(100 * KB);
+    expect(again).not.toBeNull();
+    await again!.release();
+  });
+
+  it('removes the temporaries a killed pull left in a series\' folder before pulling it again', async () => {
+    const cache = (await open(100 * KB))!;
+    const session = path.join(dir, 'session');
+    const pulled = await cache.pull('1.5', session, pacsSeries('1.5', ['e1'], []));
+    const root = path.join(dir, 'pacs-cache', readdirSync(path.join(dir, 'pacs-cache'))[0]!);
+    const leftover = path.join(seriesCacheDir(root, '1.5'), '.e2.dcm.0123abcd.tmp');
+    await writeFile(leftover, 'half an instance');
+    await cache.pull('1.5', session, pacsSeries('1.5', ['e1', 'e2'], []));
+    expect(existsSync(leftover)).toBe(false);
+    expect((await readdir(pulled.dir)).sort()).toEqual(['e1.dcm', 'e2.dcm']);
+    await cache.release();
+  });
+});
