@@ -24,15 +24,15 @@ const pipelined = report.runs.every((r) => typeof r.networkIdleMsPerSlice === 'n
 const pipelinedCells = (r: BenchReport['runs'][number]): string =>
   pipelined ? ` ${ms(r.pipelinedMsPerSlice)} | ${r.networkIdleMsPerSlice.toFixed(2)} | ${r.networkThreadCpuMsPerSlice?.toFixed(2) ?? 'n/a'} |` : '';
 const lines = [
-  `Machine: ${m.cpuModel}, ${m.cpus} CPUs (nproc), ${m.memoryMb} MB, ${m.platform}, node ${m.node}, onnxruntime-node ${m.onnxruntime}, ` +
+  `Machine: ${m.cpuModel}, ${m.cpus} CPUs (nproc), ${m.memoryMb} MiB, ${m.platform}, node ${m.node}, onnxruntime-node ${m.onnxruntime}, ` +
     `${m.date.slice(0, 16).replace('T', ' ')} UTC, load average ${m.loadAverage} at start.`,
   '',
   `Headline (\`bench --json\`): ${report.model} on ${report.device}, ${report.size.join('x')}, ${report.steps} steps (${report.sampler}), batch ${report.batch}: ` +
-    `**${report.msPerSlice} ms/slice**, ${report.slicesPerSecond} slices/s, peak RSS ${report.peakRssMb} MB, total/model ${report.totalOverModel}` +
+    `**${report.msPerSlice} ms/slice**, ${report.slicesPerSecond} slices/s, peak RSS ${report.peakRssMb} MiB, total/model ${report.totalOverModel}` +
     (engine ? `, engine ${report.engineMsPerSlice} ms/slice (${report.engineCpuMsPerSlice ?? 'n/a'} ms CPU)` : '') +
     (pipelined ? `; two batches in flight ${report.pipelinedMsPerSlice} ms/slice, network idle ${report.networkIdleMsPerSlice} ms/slice.` : '.'),
   '',
-  `| model | device | size | batch | steps | ms/slice | slices/s | model ms/slice | total/model |${engine ? ' engine ms/slice | engine CPU ms/slice |' : ''}${pipelined ? ' pipelined ms/slice | network idle ms/slice | network thread CPU ms/slice |' : ''} peak RSS MB |`,
+  `| model | device | size | batch | steps | ms/slice | slices/s | model ms/slice | total/model |${engine ? ' engine ms/slice | engine CPU ms/slice |' : ''}${pipelined ? ' pipelined ms/slice | network idle ms/slice | network thread CPU ms/slice |' : ''} peak RSS MiB |`,
   `| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |${engine ? ' ---: | ---: |' : ''}${pipelined ? ' ---: | ---: | ---: |' : ''} ---: |`,
   ...report.runs.map(
     (r) =>

@@ -5,7 +5,7 @@ import { textTable } from '../util/text-table.js';
 export function formatBenchReport(report: BenchReport): string {
   const m = report.machine;
   const lines = [
-    `machine: ${m.cpuModel}, ${m.cpus} CPUs, ${m.memoryMb} MB, ${m.platform}, node ${m.node}, onnxruntime-node ${m.onnxruntime ?? '?'}` +
+    `machine: ${m.cpuModel}, ${m.cpus} CPUs, ${m.memoryMb} MiB, ${m.platform}, node ${m.node}, onnxruntime-node ${m.onnxruntime ?? '?'}` +
       (report.threads ? `, ${report.threads} threads` : '') +
       `, load average ${m.loadAverage}`,
   ];
@@ -15,7 +15,7 @@ export function formatBenchReport(report: BenchReport): string {
     for (const s of skipped) lines.push(`  ${s}`);
   }
   for (const s of report.skippedModels) lines.push(`${s.model}: skipped (${s.reason})`);
-  const header = ['model', 'device', 'size', 'sampler', 'batch', 'steps', 'ms/slice', 'slices/s', 'model ms/slice', 'total/model', 'engine ms/slice', 'engine CPU ms/slice', 'pipelined ms/slice', 'network idle ms/slice', 'network thread CPU ms/slice', 'peak RSS MB'];
+  const header = ['model', 'device', 'size', 'sampler', 'batch', 'steps', 'ms/slice', 'slices/s', 'model ms/slice', 'total/model', 'engine ms/slice', 'engine CPU ms/slice', 'pipelined ms/slice', 'network idle ms/slice', 'network thread CPU ms/slice', 'peak RSS MiB'];
   const rows = report.runs.map((r) => [
     r.model,
     r.device,
@@ -40,7 +40,7 @@ export function formatBenchReport(report: BenchReport): string {
     `headline (${report.model}, ${report.device}, ${report.size.join('x')}, ${report.steps} steps, batch ${report.batch}): ` +
       `${report.msPerSlice} ms/slice, ${report.slicesPerSecond} slices/s, engine ${report.engineMsPerSlice} ms/slice ` +
       `(${report.engineCpuMsPerSlice ?? 'n/a'} ms CPU); two batches in flight (network on its ${report.networkThread} thread): ` +
-      `${report.pipelinedMsPerSlice} ms/slice, network idle ${report.networkIdleMsPerSlice} ms/slice; peak RSS ${report.peakRssMb} MB`,
+      `${report.pipelinedMsPerSlice} ms/slice, network idle ${report.networkIdleMsPerSlice} ms/slice; peak RSS ${report.peakRssMb} MiB`,
   );
   return lines.join('\n');
 }

@@ -6,6 +6,7 @@ export interface MachineInfo {
   readonly cpuModel: string;
   /** Logical CPUs the process may use (os.availableParallelism, = `nproc`). */
   readonly cpus: number;
+  /** Total memory, MiB (2^20 bytes). */
   readonly memoryMb: number;
   readonly platform: string;
   readonly node: string;

@@ -12,7 +12,8 @@
  *
  * Peak memory: `peakRssMb` is the highest RSS sampled (every few ms and at every sampler step)
  * while the configuration ran; `processPeakRssMb` is the process's high-water mark so far
- * (getrusage), which also counts everything that ran before.
+ * (getrusage), which also counts everything that ran before. Both are in MiB (2^20 bytes, as
+ * `/usr/bin/time -v`'s kbytes / 1024), whatever the "Mb" of their contract names; the text says MiB.
  */
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
@@ -464,7 +465,7 @@ async function benchModel(denoiser: Denoiser, target: Target, input: SyntheticSl
         `${run.model} ${run.device} ${size}x${size} batch ${batch} steps ${steps}: ${run.msPerSlice} ms/slice, ` +
           `total/model ${run.totalOverModel ?? 'n/a'}, engine ${run.engineMsPerSlice} ms/slice ` +
           `(${run.engineCpuMsPerSlice ?? 'n/a'} ms CPU); two batches in flight: ${run.pipelinedMsPerSlice} ms/slice, ` +
-          `network idle ${run.networkIdleMsPerSlice} ms/slice (its thread's CPU outside passes ${run.networkThreadCpuMsPerSlice ?? 'n/a'} ms); peak RSS ${run.peakRssMb} MB`,
+          `network idle ${run.networkIdleMsPerSlice} ms/slice (its thread's CPU outside passes ${run.networkThreadCpuMsPerSlice ?? 'n/a'} ms); peak RSS ${run.peakRssMb} MiB`,
       );
       runs.push(run);
     }

@@ -73,6 +73,21 @@ describe('lowdose bench', () => {
     expect(report.runs.map((r) => r.steps)).toEqual([1, 20]);
   });
 
+  it('labels its memory in MiB, the unit its numbers are in (2^20 bytes, as getrusage / 1024)', async () => {
+    const report = await runBench({ models: [PER_PIXEL], size: 16, steps: [1], batches: [1], repeats: 1, devices: ['cpu'] });
+    // The process's high-water mark: getrusage's kbytes (KiB) / 1024, never / 1000 (5 % more).
+    const maxRssMiB = process.resourceUsage().maxRSS / 1024;
+    const run = report.runs[0]!;
+    expect(run.processPeakRssMb).toBeGreaterThan(0.9 * maxRssMiB);
+    expect(run.processPeakRssMb).toBeLessThanOrEqual(maxRssMiB + 0.05);
+    expect(report.machine.memoryMb).toBe(Math.round(os.totalmem() / 2 ** 20));
+    const text = formatBenchReport(report);
+    expect(text).toMatch(/CPUs, \d+ MiB, /);
+    expect(text).toMatch(/peak RSS MiB/);
+    expect(text).toMatch(/peak RSS [\d.]+ MiB$/);
+    expect(text).not.toMatch(/\bMB\b/);
+  });
+
   it('skips shipped models that are not installed, and fails when nothing is left', async () => {
     await expect(runBench({ modelsDir: empty, repeats: 1 })).rejects.toMatchObject({ code: 'E_NOT_FOUND' });
     await expect(runBench({ models: ['no-such-model'], modelsDir: empty })).rejects.toMatchObject({ code: 'E_NOT_FOUND' });
