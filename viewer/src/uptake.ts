@@ -39,7 +39,7 @@ export interface Uptake {
   readonly peak: number | null;
   /**
    * The slice had no position along the normal, so `peak` is over a 6 mm disc on this slice alone,
-   * not PERCIST's 1 cm³ sphere: shown as "SUVpeak (2-D, no slice positions)".
+   * not PERCIST's 1.2 cm sphere: shown as "SUVpeak (2-D, no slice positions)".
    */
   readonly peakIn2D: boolean;
   /** Voxels in the sphere that gave `peak` (null with no peak): 123 for PERCIST's sphere on 2 mm voxels. */

@@ -73,8 +73,9 @@ export function npsOf(stack: SliceStack, disc: UniformDisc): NpsResult {
 }
 
 /**
- * Peak frequency of the Gaussian-smoothed radial NPS (the zero bin excluded), parabola-refined:
- * `smoothedRadialPeak` of src/metrics/nps.ts, which the real-pair noise measure shares.
+ * Peak frequency of the radial NPS: `smoothedRadialPeak` of src/metrics/nps.ts (a 2-bin Gaussian
+ * locates the maximum, a local cubic least-squares fit refines it), which the real-pair noise
+ * measure shares.
  */
 export function smoothedPeak(nps: NpsResult): number {
   return smoothedRadialPeak(nps.radial.frequency, nps.radial.nps);

@@ -14,7 +14,7 @@
  * The true SUV is the sphere's activity times the SUV per Bq/ml that the noise-free truth series
  * reads in the background. Sphere statistics are `lesionStats` (src/metrics/lesions.ts), the code
  * behind `lowdose metrics --lesions`; each check's `measured` also carries the PERCIST SUVpeak, and
- * how many of its 1 cm³ spheres the volume cut (`sphereCut`): the fixture's 4 slices of 3 mm cut
+ * how many of its 1.2 cm peak spheres the volume cut (`sphereCut`): the fixture's 4 slices of 3 mm cut
  * every one, so these are means over the voxels that exist, not full PERCIST SUVpeaks.
  */
 import { lesionStats, placedStackEdges, roiStats, type LesionStats } from '../../metrics/index.js';
