@@ -9,7 +9,7 @@ import { TAG } from './attributes.js';
 import { dicomParser, type Element } from './dicom-parser.js';
 import type { PixelModule } from './types.js';
 import type { ParsedFile } from './parse.js';
-import { nativeFrameBytes, nativeLengthProblem } from './file-size.js';
+import { MAX_FRAMES_PER_FILE, nativeFrameBytes, nativeLengthProblem, tooManyFrames } from './file-size.js';
 import { readPixelBytes } from './pixel-file.js';
 
 export function pixelDataElement(parsed: ParsedFile): Element {
@@ -34,7 +34,10 @@ export function nativeFrameSize(pixel: PixelModule): number {
  * - encapsulated pixel data: every frame needs at least one fragment of its own, so
  *   NumberOfFrames may not exceed the number of fragments;
  * - a Per-frame Functional Groups Sequence holds one item per frame: fewer items than frames is
- *   a corrupt header, not a reason to invent the missing frames' geometry.
+ *   a corrupt header, not a reason to invent the missing frames' geometry;
+ * - and, the bytes holding them, at most MAX_FRAMES_PER_FILE frames (./file-size.ts,
+ *   E_FILE_TOO_LARGE): what a frame costs is bookkeeping, not bytes, and a 2 MB file holds a
+ *   million 1 x 1 frames.
  * (Element and fragment lengths against the file are parse.ts's checkDeclaredLengths; frame
  * size against MAX_FRAME_PIXELS is readPixelModule's.) So a 39 KB file declaring 2^31 - 1 frames
  * fails here at once with E_TRUNCATED instead of looping two billion times.
@@ -70,6 +73,7 @@ export function checkDeclaredFrames(parsed: ParsedFile, pixel: PixelModule): voi
       { path },
     );
   }
+  if (pixel.frames > MAX_FRAMES_PER_FILE) throw tooManyFrames(path, pixel.frames);
 }
 
 /**
