@@ -50,7 +50,8 @@ export interface DimseClientOptions {
   /**
    * Stops the C-FIND, C-GET and C-MOVE of an association once aborted (SIGINT / SIGTERM): a
    * C-CANCEL is sent for the request outstanding, nothing more is kept, and the association ends
-   * as the PACS answers it (associate). Other requests (C-ECHO, C-STORE) are not stopped by it.
+   * as the PACS answers it (associate), or is aborted when no final answer came within
+   * CANCEL_ANSWER_TIMEOUT_MS. Other requests (C-ECHO, C-STORE) are not stopped by it.
    */
   readonly signal?: AbortSignal;
   /** Connect, association and per-PDU timeout. */
@@ -88,6 +89,14 @@ export interface AssociationOptions extends DimseClientOptions {
  * the sub-operations after the C-CANCEL "not kept"), test/cli/denoise-stop-on-signal.test.ts.
  */
 export const AFTER_CANCEL = 2;
+
+/**
+ * How long, ms, the final answer to a C-CANCEL is waited for (less when --dimse-timeout is shorter)
+ * before the association is aborted (A-ABORT, connection closed): a PACS that never answers the
+ * C-CANCEL does not keep a stopped run (SIGINT / SIGTERM, a browser gone) for its whole
+ * --dimse-timeout. Orthanc 1.10.1 answers within one sub-operation (AFTER_CANCEL).
+ */
+export const CANCEL_ANSWER_TIMEOUT_MS = 5_000;
 
 /** The requests C-CANCEL applies to (PS3.7 9.3.2.3, 9.3.3.3, 9.3.4.3). */
 function isCancellable(request: DimseRequest): boolean {
@@ -169,8 +178,11 @@ export function associate(peer: DimsePeer, requests: readonly DimseRequest[], op
     const refused: DimseRequest[] = [];
     // The C-CANCEL (`signal`): when it was sent, the final status answered after it, and how
     // many answers and sub-operations came after it (over options.afterCancel: aborted).
-    const cancel = { sent: false, final: null as number | null, after: { answers: 0, started: 0 }, abortedIgnored: false };
+    const cancel = { sent: false, final: null as number | null, after: { answers: 0, started: 0 }, abortedIgnored: false, unanswered: false };
+    // Set once the C-CANCEL is sent: aborts the association when its final answer has not come in time.
+    let cancelTimer: NodeJS.Timeout | undefined;
     const afterCancel = options.afterCancel ?? AFTER_CANCEL;
+    const cancelAnswerMs = Math.min(CANCEL_ANSWER_TIMEOUT_MS, options.timeoutMs);
     let ignoredCancel = () => {};
     for (const request of requests) {
       request.on('response', (response: { getStatus(): number }) => {
@@ -215,6 +227,7 @@ export function associate(peer: DimsePeer, requests: readonly DimseRequest[], op
     });
 
     client.on('closed', () => void settled().then(() => {
+      clearTimeout(cancelTimer);
       signal?.removeEventListener('abort', onAbort);
       if (cancel.sent || (signal?.aborted && failure?.code === 'E_CANCELLED')) reject(cancelled());
       else if (failure) reject(failure);
@@ -230,7 +243,9 @@ export function associate(peer: DimsePeer, requests: readonly DimseRequest[], op
     const cancelled = (): LowdoseError => {
       const reason = abortReason(signal);
       if (!cancel.sent) return new LowdoseError('E_CANCELLED', `${options.purpose} of ${url} stopped before the PACS accepted the association (${reason}): the connection was closed`, { path: url });
-      const answer = cancel.abortedIgnored
+      const answer = cancel.unanswered
+        ? `the PACS did not answer it within ${cancelAnswerMs / 1000} s, so the association was aborted`
+        : cancel.abortedIgnored
         ? `the PACS went on after it (${cancel.after.answers} answer(s), ${cancel.after.started} instance(s) begun), so the association was aborted`
         : cancel.final !== null
           ? `the PACS answered ${statusHex(cancel.final)}${cancel.final === STATUS_CANCEL ? ' (terminated due to cancel)' : ''}`
@@ -287,6 +302,11 @@ export function associate(peer: DimsePeer, requests: readonly DimseRequest[], op
       for (const request of network.pending) if (!answered.has(request) && isCancellable(request)) client.cancel(request as Parameters<typeof client.cancel>[0]);
       receiver?.stop(startedAfterCancel);
       options.onCancel?.(startedAfterCancel);
+      cancelTimer = setTimeout(() => {
+        if (cancel.final !== null || cancel.abortedIgnored) return;
+        cancel.unanswered = true;
+        ignoredCancel();
+      }, cancelAnswerMs);
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     // Over TLS (a tls.TLSSocket: what follows reads and writes the decrypted stream, as on a plain

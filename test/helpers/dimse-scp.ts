@@ -32,3 +32,55 @@ export async function listenScp(Pacs: typeof AcceptingScp): Promise<{ port: numb
   });
   return { port, server };
 }
+
+/** What a SilentPacs saw: the C-FINDs it never answered, the C-CANCELs it never answered, the A-ABORTs it received and the connections that closed. */
+export interface SilentPacsLog {
+  finds: number;
+  cancels: number;
+  aborts: number;
+  closed: number;
+  /** Called as each C-FIND arrives. */
+  onFind: (() => void) | null;
+  /** Resolves once `closed` reaches `count`. */
+  closedAt(count: number): Promise<void>;
+}
+
+/**
+ * A PACS that accepts the association and then never answers: no C-FIND response, nothing to a
+ * C-CANCEL (as a hung or overloaded PACS), on a free loopback port.
+ */
+export async function silentPacs(): Promise<{ port: number; log: SilentPacsLog; server: { close(): void } }> {
+  const waiters: Array<{ count: number; resolve: () => void }> = [];
+  const log: SilentPacsLog = {
+    finds: 0,
+    cancels: 0,
+    aborts: 0,
+    closed: 0,
+    onFind: null,
+    closedAt: (count) => (log.closed >= count ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ count, resolve }))),
+  };
+  class Silent extends AcceptingScp {
+    constructor(socket: import('node:net').Socket, options: ConstructorParameters<typeof dimse.Scp>[1]) {
+      super(socket, options);
+      socket.on('close', () => {
+        log.closed++;
+        for (const w of waiters.filter((w) => log.closed >= w.count)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve();
+        }
+      });
+    }
+    override cFindRequest(): void {
+      log.finds++;
+      log.onFind?.();
+    }
+    override cCancelRequest(): void {
+      log.cancels++;
+    }
+    override abort(): void {
+      log.aborts++;
+    }
+  }
+  const { port, server } = await listenScp(Silent);
+  return { port, log, server };
+}
