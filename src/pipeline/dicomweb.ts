@@ -52,6 +52,9 @@ export async function denoiseDicomweb(url: string, options: DicomwebDenoiseOptio
   const log = options.log ?? (() => {});
   const target = parseDicomwebUrl(url);
   const client = new DicomwebClient({ log, ...options.dicomweb });
+  // SIGINT / SIGTERM aborts the study's queries in flight (its series list, the derived and --stow
+  // checks); a retrieve stops between instances (pullSeries), so the instances in flight land whole.
+  const queries = options.signal ? client.withSignal(options.signal) : client;
   const pullDir = options.pullDir ?? pullCacheDir('dicomweb', url);
   const dicomweb: DicomwebReport = {
     source: url,
@@ -70,15 +73,15 @@ export async function denoiseDicomweb(url: string, options: DicomwebDenoiseOptio
   });
   try {
     // A wrong --stow base would otherwise fail only after every series was denoised.
-    if (options.stow !== undefined) await checkStowDestination(client, options.stow);
-    const listing = await listStudySeries(client, target);
+    if (options.stow !== undefined) await checkStowDestination(queries, options.stow);
+    const listing = await listStudySeries(queries, target);
     if (listing.incomplete !== null) {
       dicomweb.incompleteSeriesList = listing.incomplete;
       if (listing.counts !== null) dicomweb.incompleteSeriesListCounts = listing.counts;
     }
     const wanted = await seriesToDenoise(listing.series, url, {
       named: target.seriesInstanceUid !== null,
-      derived: (s) => isLowdoseDerived(client, s),
+      derived: (s) => isLowdoseDerived(queries, s),
       log,
     });
     if (options.overwrite && options.stow !== undefined) {
@@ -86,7 +89,7 @@ export async function denoiseDicomweb(url: string, options: DicomwebDenoiseOptio
       await refuseOverwriteOfStoredOutput(options.outDir, wanted, {
         option: '--stow',
         where: options.stow,
-        holds: (seriesInstanceUid) => seriesFound(() => listSeries(client, { ...stowTarget, seriesInstanceUid })),
+        holds: (seriesInstanceUid) => seriesFound(() => listSeries(queries, { ...stowTarget, seriesInstanceUid })),
       }, log);
     }
     return await denoiseRemote(options, {
@@ -97,7 +100,7 @@ export async function denoiseDicomweb(url: string, options: DicomwebDenoiseOptio
             finished: async () => {
               const listed: ListedSeriesUids[] = [];
               for (const s of wanted) {
-                const { uids, unpaged } = await listSeriesInstances(client, s);
+                const { uids, unpaged } = await listSeriesInstances(queries, s);
                 listed.push({ seriesInstanceUid: s.seriesInstanceUid, modality: s.modality, url: s.url, sopInstanceUids: unpaged === null ? uids : null });
               }
               const found = await finishedByUid(options.outDir, listed, options, log);

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import { scanPaths, scanProblems } from '../dicom/index.js';
 import { LowdoseError } from '../errors.js';
+import { abortReason } from '../util/abort-reason.js';
 import { CodeSample, LISTED_PER_CODE, type ErrorCounts } from '../util/code-sample.js';
 import { ERRORS_FILE, ErrorListFile } from '../util/error-list-file.js';
 import { resolvePacsStudies, type PacsQueryReport, type PacsStudiesOptions, type PacsStudyReport } from '../pipeline/pacs-studies.js';
@@ -47,6 +48,16 @@ export interface SubmitOptions {
   /** Queue series lowdose derived too (skipped by default, as `denoise` skips them). */
   readonly includeDerived?: boolean;
   readonly log?: (message: string) => void;
+  /**
+   * Stops the submission (SIGINT / SIGTERM) before anything is queued or written to the output
+   * folder: the scan stops at its next file, a PACS query in flight is aborted (E_CANCELLED).
+   */
+  readonly signal?: AbortSignal;
+}
+
+/** E_CANCELLED once the submission's signal is aborted: nothing is queued. */
+function throwIfStopped(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new LowdoseError('E_CANCELLED', `the submission was stopped before anything was queued (${abortReason(signal)})`);
 }
 
 export interface Submitted extends ErrorCounts {
@@ -97,7 +108,8 @@ export async function submitBatch(queue: Queue<SeriesJobData, SeriesJobResult>, 
 async function submitScanned(queue: Queue<SeriesJobData, SeriesJobResult>, paths: readonly string[], options: SubmitOptions, unreadable: ErrorListFile): Promise<Submitted> {
   const log = options.log ?? (() => {});
   const outDir = path.resolve(options.outDir);
-  const scan = await scanPaths(paths, { listedPerCode: LISTED_PER_CODE, onError: (e) => unreadable.add(e.toJSON()) });
+  const scan = await scanPaths(paths, { listedPerCode: LISTED_PER_CODE, onError: (e) => unreadable.add(e.toJSON()), ...(options.signal ? { signal: options.signal } : {}) });
+  throwIfStopped(options.signal);
   const { wanted: series, skipped } = seriesToDenoiseIn(scan.series, { includeDerived: Boolean(options.includeDerived), log });
   if (series.length === 0) throw new NothingToDenoiseError(`no CT or PET series found in ${paths.join(', ')}${scanProblems(scan)}`, nothingToDenoiseScan(scan, skipped));
   const files = series.flatMap((s) => s.slices.map((slice) => path.resolve(slice.file)));
@@ -154,6 +166,7 @@ export async function submitPacsBatch(
     ...(options.stow !== undefined ? { stow: options.stow } : {}),
     ...(options.store !== undefined ? { store: parseDimsePeer(options.store) } : {}),
     ...(options.log ? { log: options.log } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
   });
   const jobs = studies.map((study) => {
     const target = isDimseUrl(study.source) ? parseDimseUrl(study.source) : parseDicomwebUrl(study.source);
@@ -202,6 +215,7 @@ async function enqueue(
   }));
   const batch: BatchRecord = { id, createdAt, outDir, attempts, jobs: queued.map((job) => job.entry), ...(queries ? { queries } : {}), ...(counts.errorCount > 0 ? { errors, ...counts } : {}) };
   const client = await queue.client;
+  throwIfStopped(options.signal);
   await client.set(batchKey(id), JSON.stringify(batch));
   await queue.addBulk(
     queued.map((job) => ({

@@ -28,7 +28,8 @@ import { addDenoiserOptions, SAMPLES_HELP, denoiserSettings, type DenoiserCliOpt
 import type { CommandRegistrar } from '../command.js';
 import { createOutput, EXIT_FAILED, EXIT_OK, exitCodeForRun, parseDoseOption, parseIntOption, usageError } from '../output.js';
 import { createBatchProgress } from '../batch-progress.js';
-import { SIGNAL_EXIT, stopOnSignal } from '../stop-on-signal.js';
+import { reportStopped, SIGNAL_EXIT, stopOnSignal } from '../stop-on-signal.js';
+import { toLowdoseError } from '../../errors.js';
 
 interface BatchCliOptions extends DenoiserCliOptions, DicomwebCliOptions, DimseCliOptions, StudyKeys {
   stow?: string;
@@ -89,8 +90,12 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       const pacs = await checkBatchInputs(command, paths, opts);
       const target = parseRedisUrl(opts.redis);
       const queue = await openQueue(target);
+      // SIGINT / SIGTERM before the batch is queued: the scan stops at its next file, a PACS query in
+      // flight is aborted (a C-FIND cancelled with C-CANCEL), and nothing is queued.
+      const submitting = stopOnSignal('the batch submission', (message) => out.info(message), 'the scan or PACS query in flight stops, nothing is queued');
       try {
         const submitOptions = {
+          signal: submitting.signal,
           outDir: opts.output,
           settings: {
             ...settings,
@@ -102,10 +107,11 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
           includeDerived: Boolean(opts.includeDerived),
           log: (message: string) => out.info(message),
         };
-        // A PACS batch: the submitter's client options answer the queries; each worker pulls with its own.
-        const { batch, errors, errorCount, errorsByCode, errorsFile, skipped, queries }: Submitted & { queries?: PacsQueryReport[] } = pacs
-          ? {
-              ...(await submitPacsBatch(queue, paths, {
+        let submitted: Submitted & { queries?: PacsQueryReport[] };
+        try {
+          // A PACS batch: the submitter's client options answer the queries; each worker pulls with its own.
+          submitted = pacs
+            ? await submitPacsBatch(queue, paths, {
                 ...submitOptions,
                 keys: pacs.keys,
                 ...(pacs.identifiers ? { identifiers: pacs.identifiers } : {}),
@@ -115,9 +121,16 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
                 ...(opts.store !== undefined ? { store: opts.store } : {}),
                 allowIncomplete: Boolean(opts.allowIncomplete),
                 skipByUid: Boolean(opts.skipByUid),
-              })),
-            }
-          : await submitBatch(queue, paths, submitOptions);
+              })
+            : await submitBatch(queue, paths, submitOptions);
+        } catch (error) {
+          if (!submitting.received) throw error;
+          reportStopped(out, submitting, `the batch was not submitted: ${toLowdoseError(error).message}; nothing was queued`, null, setExitCode);
+          return;
+        } finally {
+          submitting.dispose();
+        }
+        const { batch, errors, errorCount, errorsByCode, errorsFile, skipped, queries } = submitted;
         // The series not queued, as denoise's JSON lists them (absent when none); a PACS batch's queries and --skip-by-uid.
         const skippedField = { ...(errorsFile ? { errorsFile } : {}), ...(skipped ? { skipped } : {}), ...(queries ? { queries } : {}), ...(pacs && opts.skipByUid ? { skipByUid: true } : {}) };
         // Listening before the batch id is shown: an interrupt from then on is this wait's to handle.

@@ -19,7 +19,9 @@ import { addDimseOptions, dimseClientOptions, type DimseCliOptions } from '../di
 import type { CommandRegistrar } from '../command.js';
 import type { InstanceListShortfall, StudyKeys } from '../../util/remote-series.js';
 import { countsByCodeText, errorsLeftOutLine, LISTED_PER_CODE } from '../../util/code-sample.js';
-import { createOutput, EXIT_USAGE, usageError } from '../output.js';
+import { createOutput, EXIT_USAGE, usageError, type Output } from '../output.js';
+import { reportStopped, stopOnSignal } from '../stop-on-signal.js';
+import { toLowdoseError } from '../../errors.js';
 
 function formatNumber(value: number): string {
   return Number.isInteger(value) ? String(value) : value.toPrecision(5).replace(/\.?0+$/, '');
@@ -72,6 +74,24 @@ function incompleteInWords(shortfall: InstanceListShortfall): string {
     : `incomplete, its instance list holds ${shortfall.received} of the ${shortfall.expected} instance(s) the server says the series holds${cap}`;
 }
 
+/**
+ * The PACS queries of `info <PACS address>` under SIGINT / SIGTERM (stopOnSignal): the request in
+ * flight is aborted (a QIDO-RS request closed, a C-FIND cancelled with C-CANCEL) and nothing is
+ * listed; the stop is reported (reportStopped: E_CANCELLED, the signal's exit status) and null returned.
+ */
+async function untilSignal<T>(out: Output, address: string, setExitCode: (code: number) => void, query: (signal: AbortSignal) => Promise<T>): Promise<T | null> {
+  const stop = stopOnSignal('the PACS query', (message) => out.info(message), 'the request in flight is aborted (a C-FIND is cancelled with C-CANCEL), nothing is listed');
+  try {
+    return await query(stop.signal);
+  } catch (error) {
+    if (!stop.received) throw error;
+    reportStopped(out, stop, `the query of ${address} was stopped: ${toLowdoseError(error).message}; nothing was listed`, address, setExitCode);
+    return null;
+  } finally {
+    stop.dispose();
+  }
+}
+
 export const register: CommandRegistrar = (program: Command, setExitCode) => {
   const command = program
     .command('info')
@@ -102,11 +122,15 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       if (paths.some(isPacsQueryAddress)) {
         if (paths.length > 1) throw usageError('a PACS address is given alone: one PACS per run');
         if (opts.stats) throw usageError('--stats reads pixel data: use it on files, not on a PACS address');
-        const clients = {
-          ...(isDimseUrl(paths[0]!) ? { dimse: dimseClientOptions(opts) } : { dicomweb: dicomwebClientOptions(opts, (m) => out.info(m)) }),
-          log: (m: string) => out.info(m),
-        };
-        const { result, exitCode } = await infoStudies(paths[0]!, keys, identifiers, clients);
+        const answer = await untilSignal(out, paths[0]!, setExitCode, (signal) => {
+          const clients = {
+            ...(isDimseUrl(paths[0]!) ? { dimse: { ...dimseClientOptions(opts), signal } } : { dicomweb: { ...dicomwebClientOptions(opts, (m) => out.info(m)), signal } }),
+            log: (m: string) => out.info(m),
+          };
+          return infoStudies(paths[0]!, keys, identifiers, clients);
+        });
+        if (!answer) return;
+        const { result, exitCode } = answer;
         out.result(result);
         out.print(humanRemote(result));
         out.info(`${result.studies.length} ${result.studies.length === 1 ? 'study' : 'studies'} on ${result.source}`);
@@ -116,7 +140,9 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       if (paths.some(isDimseUrl)) {
         if (paths.length > 1) throw usageError('a dimse:// address is given alone: one PACS or study per run');
         if (opts.stats) throw usageError('--stats reads pixel data: use it on files, not on a dimse:// address');
-        const { result, exitCode } = await infoDimse(paths[0]!, dimseClientOptions(opts), keys, (m) => out.warn(m));
+        const answer = await untilSignal(out, paths[0]!, setExitCode, (signal) => infoDimse(paths[0]!, { ...dimseClientOptions(opts), signal }, keys, (m) => out.warn(m)));
+        if (!answer) return;
+        const { result, exitCode } = answer;
         out.result(result);
         out.print(humanRemote(result));
         out.info('studies' in result ? `${result.studies.length} ${result.studies.length === 1 ? 'study' : 'studies'} on ${result.source}` : `${result.series.length} series in study ${result.studyInstanceUid}`);
@@ -126,7 +152,9 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       if (paths.some(isDicomwebUrl)) {
         if (paths.length > 1) throw usageError('a DICOMweb URL is given alone: one study or series URL per run');
         if (opts.stats) throw usageError('--stats reads pixel data: use it on files, not on a DICOMweb URL');
-        const { result, exitCode } = await infoDicomweb(paths[0]!, dicomwebClientOptions(opts, (m) => out.info(m)), (m) => out.warn(m));
+        const answer = await untilSignal(out, paths[0]!, setExitCode, (signal) => infoDicomweb(paths[0]!, { ...dicomwebClientOptions(opts, (m) => out.info(m)), signal }, (m) => out.warn(m)));
+        if (!answer) return;
+        const { result, exitCode } = answer;
         out.result(result);
         out.print(humanRemote(result));
         out.info(`${result.series.length} series in study ${result.studyInstanceUid}`);

@@ -1,0 +1,56 @@
+/**
+ * An HTTP server that takes requests and never answers them (a hung DICOMweb server behind a
+ * load balancer that holds connections), except those `answer` gives a JSON body: the PACS tests
+ * that stop a request in flight see which requests came and which the client then abandoned.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface StalledHttp {
+  readonly base: string;
+  /** Every request that came, in order. */
+  readonly requests: Array<{ readonly method: string; readonly url: string }>;
+  /** Every held request whose client closed its connection, in order. */
+  readonly abandoned: Array<{ readonly method: string; readonly url: string }>;
+  /** Called as each held request arrives. */
+  onHeld: ((method: string, url: string) => void) | null;
+  /** Resolves once `abandoned` holds `count` requests. */
+  abandonedAt(count: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** `answer`: the JSON body a request is answered with at once (200); undefined holds it forever. */
+export async function startStalledHttp(answer: (method: string, url: string) => unknown = () => undefined): Promise<StalledHttp> {
+  const waiters: Array<{ count: number; resolve: () => void }> = [];
+  const server = http.createServer((req, res) => {
+    const request = { method: req.method ?? 'GET', url: req.url ?? '' };
+    stalled.requests.push(request);
+    const body = answer(request.method, request.url);
+    if (body !== undefined) {
+      res.writeHead(200, { 'content-type': 'application/dicom+json' }).end(JSON.stringify(body));
+      return;
+    }
+    res.on('close', () => {
+      stalled.abandoned.push(request);
+      for (const w of waiters.filter((w) => stalled.abandoned.length >= w.count)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
+    });
+    stalled.onHeld?.(request.method, request.url);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const stalled: StalledHttp = {
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests: [],
+    abandoned: [],
+    onHeld: null,
+    abandonedAt: (count) => (stalled.abandoned.length >= count ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ count, resolve }))),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+  return stalled;
+}
