@@ -51,22 +51,29 @@ export class DicomwebSource implements PacsSource {
     return this.client.close();
   }
 
-  studies(query: StudyQuery, signal?: AbortSignal): Promise<StudySearch> {
-    return this.scrub(() => searchStudies(signal ? this.client.withSignal(signal) : this.client, this.address, query));
+  /** The client whose requests `signal` (a browser gone) also aborts. */
+  private stoppedBy(signal: AbortSignal | undefined): DicomwebClient {
+    return signal ? this.client.withSignal(signal) : this.client;
   }
 
-  series(studyInstanceUid: string): ReturnType<PacsSource['series']> {
+  studies(query: StudyQuery, signal?: AbortSignal): Promise<StudySearch> {
+    return this.scrub(() => searchStudies(this.stoppedBy(signal), this.address, query));
+  }
+
+  series(studyInstanceUid: string, signal?: AbortSignal): ReturnType<PacsSource['series']> {
     return this.scrub(async () => {
-      const listing = await listStudySeries(this.client, { base: this.address, studyInstanceUid, seriesInstanceUid: null });
+      const listing = await listStudySeries(this.stoppedBy(signal), { base: this.address, studyInstanceUid, seriesInstanceUid: null });
       return { series: listing.series, incomplete: listing.incomplete === null ? null : withoutQueries(listing.incomplete) };
     });
   }
 
-  pull(studyInstanceUid: string, seriesInstanceUid: string, pullDir: string): Promise<PulledSeries> {
+  pull(studyInstanceUid: string, seriesInstanceUid: string, pullDir: string, signal?: AbortSignal): Promise<PulledSeries> {
     return this.scrub(async () => {
-      const [series] = await listSeries(this.client, { base: this.address, studyInstanceUid, seriesInstanceUid });
+      // Nobody waits for an instance cut short by `signal`: it is not written, the ones on disk stay for the next open.
+      const client = this.stoppedBy(signal);
+      const [series] = await listSeries(client, { base: this.address, studyInstanceUid, seriesInstanceUid });
       // What it retrieved, kept from an earlier open, or removed as no longer listed: in serve's log, as denoise <url> says it on stderr.
-      return pullSeries(this.client, series!, pullDir, { allowIncomplete: true, log: this.log });
+      return pullSeries(client, series!, pullDir, { allowIncomplete: true, log: this.log, ...(signal ? { signal } : {}) });
     });
   }
 

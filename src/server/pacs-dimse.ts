@@ -67,7 +67,7 @@ export class DimseSource implements PacsSource {
     studyDateMatch(query);
     const limit = query.limit ?? PACS_STUDY_LIMIT.default;
     // `signal` (the browser gone) cancels the C-FIND with C-CANCEL, as its limit does.
-    const options = signal ? { ...this.options, signal } : this.options;
+    const options = this.stoppedBy(signal);
     const { studies, matched, capped, stoppedAtLimit } = await this.fromPacs(() => searchStudies(this.peer, options, query, limit));
     const listed = studies.map((s) => ({
       studyInstanceUid: s.studyInstanceUid,
@@ -96,16 +96,22 @@ export class DimseSource implements PacsSource {
     return { studies: listed, truncated: false, truncation: null };
   }
 
-  series(studyInstanceUid: string): ReturnType<PacsSource['series']> {
-    return this.fromPacs(() => listStudySeries(this.peer, studyInstanceUid, this.options));
+  /** The options whose C-FIND, C-GET and C-MOVE `signal` (a browser gone) cancels with C-CANCEL. */
+  private stoppedBy(signal: AbortSignal | undefined): DimseServeOptions {
+    return signal ? { ...this.options, signal } : this.options;
   }
 
-  /** C-FIND the series and its instances, then C-GET (or C-MOVE) what is not in `pullDir` yet. */
-  pull(studyInstanceUid: string, seriesInstanceUid: string, pullDir: string): Promise<PulledSeries> {
+  series(studyInstanceUid: string, signal?: AbortSignal): ReturnType<PacsSource['series']> {
+    return this.fromPacs(() => listStudySeries(this.peer, studyInstanceUid, this.stoppedBy(signal)));
+  }
+
+  /** C-FIND the series and its instances, then C-GET (or C-MOVE) what is not in `pullDir` yet; `signal` cancels whichever is outstanding. */
+  pull(studyInstanceUid: string, seriesInstanceUid: string, pullDir: string, signal?: AbortSignal): Promise<PulledSeries> {
     return this.fromPacs(async () => {
-      const [series] = await findSeries(this.peer, studyInstanceUid, seriesInstanceUid, this.options);
-      const listed = await findInstances(this.peer, series!, this.options);
-      return pullSeries(this.peer, series!, listed, pullDir, { ...this.options, log: this.log, allowIncomplete: true });
+      const options = this.stoppedBy(signal);
+      const [series] = await findSeries(this.peer, studyInstanceUid, seriesInstanceUid, options);
+      const listed = await findInstances(this.peer, series!, options);
+      return pullSeries(this.peer, series!, listed, pullDir, { ...options, log: this.log, allowIncomplete: true });
     });
   }
 

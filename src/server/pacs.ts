@@ -16,12 +16,13 @@ import { existsSync, realpathSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { PulledSeries, RemoteSeries, StoredSeries, StudyQuery, StudySearch } from '../dicomweb/study.js';
-import { toLowdoseError, type LowdoseError } from '../errors.js';
+import { LowdoseError, toLowdoseError } from '../errors.js';
 import { derivedParts, derivedSeriesToStore, nameRemoteInstance, type DerivedPart } from '../pipeline/remote-denoise.js';
 import type { DenoiseReport } from '../pipeline/types.js';
 import { checkSeriesShortfall, IncompleteSeriesError, type SeriesShortfall, type ShortfallWording } from '../util/remote-series.js';
 import type { ApiError } from './api-types.js';
 import type { PulledSourceCache } from './pacs-source-cache.js';
+import { SharedRuns } from './shared-runs.js';
 
 /** Cuts the query off every URL in a message: QIDO queries carry patient IDs and dates. */
 export function withoutQueries(text: string): string {
@@ -62,13 +63,18 @@ export interface PacsSource {
    * C-CANCEL; it rejects with E_CANCELLED.
    */
   studies(query: StudyQuery, signal?: AbortSignal): Promise<StudySearch>;
-  /** The series of a study, and why that list may lack some (null: whole); E_NOT_FOUND when the PACS does not have the study. */
-  series(studyInstanceUid: string): Promise<{ readonly series: RemoteSeries[]; readonly incomplete: string | null }>;
+  /**
+   * The series of a study, and why that list may lack some (null: whole); E_NOT_FOUND when the PACS
+   * does not have the study. `signal` stops the listing as it stops `studies`.
+   */
+  series(studyInstanceUid: string, signal?: AbortSignal): Promise<{ readonly series: RemoteSeries[]; readonly incomplete: string | null }>;
   /**
    * Retrieves one series into `pullDir` (only the instances not there yet), keeping what came when
-   * it is fewer than the PACS says the series holds (`incomplete`).
+   * it is fewer than the PACS says the series holds (`incomplete`). `signal` stops it (E_CANCELLED):
+   * its queries and the WADO-RS requests in flight are aborted (an instance cut short is not
+   * written), a C-GET / C-MOVE is cancelled with C-CANCEL; the instances already on disk stay.
    */
-  pull(studyInstanceUid: string, seriesInstanceUid: string, pullDir: string): Promise<PulledSeries>;
+  pull(studyInstanceUid: string, seriesInstanceUid: string, pullDir: string, signal?: AbortSignal): Promise<PulledSeries>;
   /** Stores one derived series into its study. */
   store(part: DerivedPart, studyInstanceUid: string, log?: (message: string) => void): Promise<StoredSeries>;
   /** Says whether the PACS answers at all (`serve` asks once at start): rejects with why not. */
@@ -92,8 +98,17 @@ export class PacsService {
   readonly pullDir: string;
   private readonly source: PacsSource;
   private readonly cache: PulledSourceCache | null;
-  /** Pulls under way, by SeriesInstanceUID: a second open of the same series waits for the first. */
-  private readonly pulling = new Map<string, Promise<PulledSeries>>();
+  /**
+   * Pulls under way, by SeriesInstanceUID: a second open of the same series waits for the first,
+   * and a pull stops once every open waiting for it has gone (its browser request closed).
+   */
+  private readonly pulling = new SharedRuns<PulledSeries>({ forgetSettled: true });
+  /**
+   * The latest pull of each series until it settles: an open after every open of a pull has gone
+   * waits for that stopped pull to end, so one pull of a series writes at a time (the cache takes a
+   * temporary file it finds for a killed pull's).
+   */
+  private readonly latest = new Map<string, Promise<unknown>>();
   /** The unreadable instances of each opened series, by SeriesInstanceUID, for the jobs on it. */
   private readonly unreadable = new Map<string, ApiError[]>();
   /** The shortfall of each opened series that came short of its instances (latest open) and its URL, by SeriesInstanceUID. */
@@ -122,9 +137,9 @@ export class PacsService {
     return this.source.studies(query, signal);
   }
 
-  /** The series of a study, and why that list may lack some (404 when the PACS does not have the study). */
-  series(studyInstanceUid: string): Promise<{ readonly series: RemoteSeries[]; readonly incomplete: string | null }> {
-    return this.source.series(studyInstanceUid);
+  /** The series of a study, and why that list may lack some (404 when the PACS does not have the study); `signal` as for studies. */
+  series(studyInstanceUid: string, signal?: AbortSignal): Promise<{ readonly series: RemoteSeries[]; readonly incomplete: string | null }> {
+    return this.source.series(studyInstanceUid, signal);
   }
 
   /** Whether the PACS answers (PacsSource.check). */
@@ -136,20 +151,34 @@ export class PacsService {
    * Retrieves one series into the pull folder (only the instances not there yet: in the cache, when
    * there is one, or in the pull folder) and resolves to what was pulled; its folder is then read by
    * the data index like an upload. Opens of one series while its pull runs share that pull.
+   * `signal` is this open's interest (its request's, aborted when the browser goes): the pull stops
+   * (PacsSource.pull) once every open of the series that waits for it has gone.
    */
-  open(studyInstanceUid: string, seriesInstanceUid: string): Promise<PulledSeries> {
-    const running = this.pulling.get(seriesInstanceUid);
-    if (running) return running;
-    const pull = (async () => {
-      // The viewer shows what came (it denoises no batch), with the shortfall kept for the series' answers and the status bar.
-      const pullInto = (root: string) => this.source.pull(studyInstanceUid, seriesInstanceUid, root);
-      const pulled = this.cache ? await this.cache.pull(seriesInstanceUid, this.pullDir, pullInto) : await pullInto(this.pullDir);
-      if (pulled.incomplete) this.shortfalls.set(seriesInstanceUid, { url: pulled.url, shortfall: pulled.incomplete });
-      else this.shortfalls.delete(seriesInstanceUid);
-      return pulled;
-    })().finally(() => this.pulling.delete(seriesInstanceUid));
-    this.pulling.set(seriesInstanceUid, pull);
-    return pull;
+  open(studyInstanceUid: string, seriesInstanceUid: string, signal?: AbortSignal): Promise<PulledSeries> {
+    return this.pulling.join(
+      seriesInstanceUid,
+      (stop) => {
+        const previous = this.latest.get(seriesInstanceUid) ?? Promise.resolve();
+        const pull = previous.catch(() => undefined).then(() => this.pullOnce(studyInstanceUid, seriesInstanceUid, stop));
+        this.latest.set(seriesInstanceUid, pull);
+        const forget = () => {
+          if (this.latest.get(seriesInstanceUid) === pull) this.latest.delete(seriesInstanceUid);
+        };
+        pull.then(forget, forget);
+        return pull;
+      },
+      signal,
+    );
+  }
+
+  private async pullOnce(studyInstanceUid: string, seriesInstanceUid: string, stop: AbortSignal): Promise<PulledSeries> {
+    if (stop.aborted) throw new LowdoseError('E_CANCELLED', `opening series ${seriesInstanceUid}: nobody waits for it any more`);
+    // The viewer shows what came (it denoises no batch), with the shortfall kept for the series' answers and the status bar.
+    const pullInto = (root: string) => this.source.pull(studyInstanceUid, seriesInstanceUid, root, stop);
+    const pulled = this.cache ? await this.cache.pull(seriesInstanceUid, this.pullDir, pullInto) : await pullInto(this.pullDir);
+    if (pulled.incomplete) this.shortfalls.set(seriesInstanceUid, { url: pulled.url, shortfall: pulled.incomplete });
+    else this.shortfalls.delete(seriesInstanceUid);
+    return pulled;
   }
 
   /** Records what opening a series found unreadable (the latest open's list replaces an earlier one). */

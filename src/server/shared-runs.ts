@@ -4,8 +4,9 @@
  * range). Each caller brings its interest as an AbortSignal (an HTTP request's, aborted when its
  * client goes: ./client-gone.ts); once every caller that asked has aborted, the computation's own
  * signal aborts, and it stops at its next check. A caller without a signal keeps it running. A
- * computation that succeeds stays as the key's answer (its result is cached); one that fails is
- * forgotten, so the next caller starts afresh.
+ * computation that succeeds stays as the key's answer (its result is cached) unless `forgetSettled`
+ * (a PACS pull: the next open retrieves what changed); one that fails is forgotten, so the next
+ * caller starts afresh.
  */
 interface Run<T> {
   readonly promise: Promise<T>;
@@ -16,6 +17,9 @@ interface Run<T> {
 
 export class SharedRuns<T> {
   private readonly runs = new Map<string, Run<T>>();
+
+  /** `forgetSettled`: a run that succeeded is forgotten too, so only callers that ask while it runs share it. */
+  constructor(private readonly options: { readonly forgetSettled?: boolean } = {}) {}
 
   /** The answer for `key`: the computation under way or done, else a new one (`start`). */
   join(key: string, start: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
@@ -32,7 +36,10 @@ export class SharedRuns<T> {
     const run: Run<T> = { promise: start(controller.signal), controller, waiting: 0, settled: false };
     this.runs.set(key, run);
     run.promise.then(
-      () => (run.settled = true),
+      () => {
+        run.settled = true;
+        if (this.options.forgetSettled && this.runs.get(key) === run) this.runs.delete(key);
+      },
       () => {
         run.settled = true;
         if (this.runs.get(key) === run) this.runs.delete(key);

@@ -50,8 +50,9 @@ const pacs: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/api/pacs/studies/:study/series',
     { schema: { params: pacsStudyParams, response: { 200: pacsSeriesList, ...errorResponses } } },
-    async (request) => {
-      const { series, incomplete } = await server().series(request.params.study);
+    async (request, reply) => {
+      // A browser gone (another study clicked, the tab closed) stops the listing: QIDO-RS aborted, C-FIND cancelled.
+      const { series, incomplete } = await server().series(request.params.study, clientGoneSignal(reply));
       return {
         studyInstanceUid: request.params.study,
         truncated: incomplete !== null,
@@ -71,8 +72,9 @@ const pacs: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/api/pacs/studies/:study/series/:series/open',
     { schema: { params: pacsSeriesParams, response: { 200: pacsOpened, ...errorResponses } } },
-    async (request) => {
-      const pulled = await server().open(request.params.study, request.params.series);
+    async (request, reply) => {
+      // Its pull stops once every open of this series has gone (PacsService.open).
+      const pulled = await server().open(request.params.study, request.params.series, clientGoneSignal(reply));
       const { keys, errors, errorCount } = await app.data.index.addReading([pulled.dir]);
       const series = app.data.index.summariesOf(keys);
       const unreadable = unreadableInstances(pulled, errors).map((e) => ({ ...e, message: redact(e.message) }));

@@ -9,6 +9,7 @@ import { errorResponses, idParams, lowDoseSourceOpened, notModified, seriesDetai
 import { pacsInputSource, serverPacs, withLowDoseSource } from '../data/pacs-input.js';
 import { encodeSlice } from '../slice-encoding.js';
 import { checkPixels } from '../request-limits.js';
+import { clientGoneSignal } from '../client-gone.js';
 
 const series: FastifyPluginAsyncTypebox = async (app) => {
   /** The series' detail with the low-dose source a PACS run's report names, when that source is not here. */
@@ -17,7 +18,7 @@ const series: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/api/series/:id/low-dose-source/open',
     { schema: { params: idParams, response: { 200: lowDoseSourceOpened, ...errorResponses } } },
-    async (request) => {
+    async (request, reply) => {
       const { id } = request.params;
       const url = app.data.index.pacsInputOf(id);
       if (url === null) throw new LowdoseError('E_NOT_FOUND', `series ${id} has no low-dose source on a PACS to open (its report names none, or it is already here)`);
@@ -25,7 +26,7 @@ const series: FastifyPluginAsyncTypebox = async (app) => {
       if (!source) throw new LowdoseError('E_NOT_FOUND', `series ${id}: its report names its low-dose source ${url}, which is not a PACS series address`);
       if (!source.openable || !app.pacs) throw new LowdoseError('E_NOT_FOUND', `series ${id}: ${source.reason}`);
       // Pulled into the server's own pull folder and indexed as an opened PACS series: the report then pairs them.
-      const pulled = await app.pacs.open(source.studyInstanceUid, source.seriesInstanceUid);
+      const pulled = await app.pacs.open(source.studyInstanceUid, source.seriesInstanceUid, clientGoneSignal(reply));
       const { keys } = await app.data.index.addReading([pulled.dir]);
       const comparison = app.data.index.comparisonOfDenoised(id);
       return { comparison, series: app.data.index.summariesOf(keys), instances: pulled.instances, retrieved: pulled.retrieved };

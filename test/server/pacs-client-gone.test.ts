@@ -1,0 +1,125 @@
+/**
+ * The viewer's PACS work stops once nobody waits for it: a browser that closes its request for a
+ * study's series list, or for opening a series, has the PACS request behind it aborted (QIDO-RS /
+ * WADO-RS connection closed, C-FIND cancelled with C-CANCEL), unless another open of the same
+ * series still waits for that pull. The PACS never answers (test/helpers/stalled-http.ts,
+ * test/helpers/dimse-scp.ts: silentPacs), so only the abort ends each request.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CANCEL_ANSWER_TIMEOUT_MS } from '../../src/dimse/association.js';
+import { buildApp } from '../../src/server/app.js';
+import { DicomwebSource } from '../../src/server/pacs-dicomweb.js';
+import { DimseSource } from '../../src/server/pacs-dimse.js';
+import { PacsService } from '../../src/server/pacs.js';
+import { silentPacs } from '../helpers/dimse-scp.js';
+import { startStalledHttp, type StalledHttp } from '../helpers/stalled-http.js';
+
+const STUDY = '1.2.826.0.1.3680043.8.498.1';
+const SERIES = '1.2.826.0.1.3680043.8.498.2';
+
+let dir: string;
+let web: StalledHttp;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'lowdose-pacs-gone-'));
+  web = await startStalledHttp();
+});
+afterAll(async () => {
+  await web.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Resolves as the next request reaches the stalled DICOMweb server. */
+function nextHeld(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    web.onHeld = () => {
+      web.onHeld = null;
+      resolve();
+    };
+  });
+}
+
+describe('serve --dicomweb: a browser that leaves stops the PACS request behind its request', () => {
+  let app: FastifyInstance;
+  let port: number;
+  beforeAll(async () => {
+    app = await buildApp({ data: [], workDir: path.join(dir, 'work'), viewerDir: null, logger: { level: 'silent' }, dicomweb: { base: `${web.base}/dicom-web`, client: { retries: 0, timeoutMs: 600_000 } } });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    port = (app.server.address() as AddressInfo).port;
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  /** Sends the request and closes it (as a browser leaving) once the PACS holds the request made for it. */
+  async function leaveOnceHeld(method: string, url: string): Promise<void> {
+    const held = nextHeld();
+    const request = http.request({ host: '127.0.0.1', port, method, path: url });
+    request.on('error', () => {});
+    request.end();
+    await held;
+    request.destroy();
+  }
+
+  // A study of its own per case: a request of one case cannot pass for another's.
+  for (const [what, method, study, url] of [
+    ["a study's series list", 'GET', `${STUDY}.1`, (study: string) => `/api/pacs/studies/${study}/series`],
+    ['opening a series', 'POST', `${STUDY}.2`, (study: string) => `/api/pacs/studies/${study}/series/${SERIES}/open`],
+  ] as const) {
+    it(`${what}: the QIDO-RS request is aborted when the browser closes its request`, async () => {
+      const before = web.abandoned.length;
+      await leaveOnceHeld(method, url(study));
+      await web.abandonedAt(before + 1);
+      expect(web.abandoned.slice(before)).toEqual([{ method: 'GET', url: expect.stringMatching(new RegExp(`^/dicom-web/studies/${study.replaceAll('.', '\\.')}/series`)) }]);
+    }, 30_000);
+  }
+});
+
+describe('PacsService.open shares one pull between the opens of a series', () => {
+  it('goes on while one open of two has gone, and stops once both have', async () => {
+    const service = new PacsService({ source: new DicomwebSource(`${web.base}/dicom-web`, { retries: 0, timeoutMs: 600_000 }), pullDir: path.join(dir, 'pull') });
+    try {
+      const first = new AbortController();
+      const second = new AbortController();
+      const before = { requests: web.requests.length, abandoned: web.abandoned.length };
+      const held = nextHeld();
+      const opened = [service.open(STUDY, SERIES, first.signal), service.open(STUDY, SERIES, second.signal)];
+      for (const open of opened) open.catch(() => {});
+      await held;
+      first.abort();
+      // Had the first one's leaving stopped the pull, this open would start a pull of its own (a second request).
+      const third = new AbortController();
+      opened.push(service.open(STUDY, SERIES, third.signal));
+      second.abort();
+      third.abort();
+      await web.abandonedAt(before.abandoned + 1);
+      for (const open of opened) await expect(open).rejects.toMatchObject({ code: 'E_CANCELLED' });
+      expect(web.requests.length - before.requests).toBe(1);
+      expect(web.abandoned.length - before.abandoned).toBe(1);
+    } finally {
+      await service.close();
+    }
+  }, 30_000);
+});
+
+describe('serve --dimse: a series list nobody waits for', () => {
+  it('is cancelled with C-CANCEL, and the association aborted when the PACS does not answer the C-CANCEL', async () => {
+    const { port, log, server } = await silentPacs();
+    const service = new PacsService({ source: new DimseSource({ aet: 'SILENT', host: '127.0.0.1', port }, { callingAet: 'LOWDOSETEST', timeoutMs: 600_000 }), pullDir: path.join(dir, 'pull-dimse') });
+    try {
+      const gone = new AbortController();
+      log.onFind = () => gone.abort(new Error('the browser went away'));
+      await expect(service.series(STUDY, gone.signal)).rejects.toMatchObject({ code: 'E_CANCELLED', message: expect.stringMatching(/^C-FIND of .* stopped \(the browser went away\): C-CANCEL sent, the PACS did not answer it within 5 s, so the association was aborted/) });
+      await log.closedAt(1);
+      expect(log).toMatchObject({ finds: 1, cancels: 1, aborts: 1, closed: 1 });
+    } finally {
+      server.close();
+      await service.close();
+    }
+  }, CANCEL_ANSWER_TIMEOUT_MS + 15_000);
+});
