@@ -51,7 +51,8 @@ export interface DimseClientOptions {
    * Stops the C-FIND, C-GET and C-MOVE of an association once aborted (SIGINT / SIGTERM): a
    * C-CANCEL is sent for the request outstanding, nothing more is kept, and the association ends
    * as the PACS answers it (associate), or is aborted when no final answer came within
-   * CANCEL_ANSWER_TIMEOUT_MS. Other requests (C-ECHO, C-STORE) are not stopped by it.
+   * CANCEL_ANSWER_TIMEOUT_MS. A C-ECHO's association is aborted; a C-STORE is not stopped by it
+   * (a series stored in part).
    */
   readonly signal?: AbortSignal;
   /** Connect, association and per-PDU timeout. */
@@ -102,6 +103,14 @@ export const CANCEL_ANSWER_TIMEOUT_MS = 5_000;
 function isCancellable(request: DimseRequest): boolean {
   const { CFindRequest, CGetRequest, CMoveRequest } = dimse.requests;
   return request instanceof CFindRequest || request instanceof CGetRequest || request instanceof CMoveRequest;
+}
+
+/**
+ * The requests a signal stops: those C-CANCEL applies to, and a C-ECHO (its association aborted:
+ * it changes nothing on the PACS). A C-STORE is not: stopped mid-series it would leave part of it.
+ */
+function isStoppable(request: DimseRequest): boolean {
+  return isCancellable(request) || request instanceof dimse.requests.CEchoRequest;
 }
 
 
@@ -165,7 +174,7 @@ function networkFailure(peer: DimsePeer, error: Error, timeoutMs: number, unansw
  */
 export function associate(peer: DimsePeer, requests: readonly DimseRequest[], options: AssociationOptions): Promise<void> {
   const url = dimseUrl(peer);
-  const signal = requests.some(isCancellable) ? options.signal : undefined;
+  const signal = requests.some(isStoppable) ? options.signal : undefined;
   if (signal?.aborted) return Promise.reject(new LowdoseError('E_CANCELLED', `${options.purpose} of ${url} was not sent: ${abortReason(signal)}`, { path: url }));
   return new Promise<void>((resolve, reject) => {
     const client = new dimse.Client();
@@ -242,7 +251,10 @@ export function associate(peer: DimsePeer, requests: readonly DimseRequest[], op
     /** The error of an association stopped by `signal`, saying what the PACS made of the C-CANCEL. */
     const cancelled = (): LowdoseError => {
       const reason = abortReason(signal);
-      if (!cancel.sent) return new LowdoseError('E_CANCELLED', `${options.purpose} of ${url} stopped before the PACS accepted the association (${reason}): the connection was closed`, { path: url });
+      if (!cancel.sent) {
+        const how = associationAnswered && refused.length === 0 ? `(${reason}): the association was aborted` : `before the PACS accepted the association (${reason}): the connection was closed`;
+        return new LowdoseError('E_CANCELLED', `${options.purpose} of ${url} stopped ${how}`, { path: url });
+      }
       const answer = cancel.unanswered
         ? `the PACS did not answer it within ${cancelAnswerMs / 1000} s, so the association was aborted`
         : cancel.abortedIgnored
@@ -294,6 +306,12 @@ export function associate(peer: DimsePeer, requests: readonly DimseRequest[], op
         // Nothing was asked yet: close the connection.
         fail(new LowdoseError('E_CANCELLED', abortReason(signal)));
         socket.destroy();
+        return;
+      }
+      if (!requests.some(isCancellable)) {
+        // A C-ECHO: nothing to cancel, the association is aborted.
+        fail(new LowdoseError('E_CANCELLED', abortReason(signal)));
+        abortNow();
         return;
       }
       cancel.sent = true;

@@ -705,6 +705,8 @@ export async function checkStoreDestination(peer: DimsePeer, options: DimseClien
   try {
     status = await echoStatus(peer, options);
   } catch (error) {
+    // Stopped (SIGINT / SIGTERM): the check did not end, it says nothing of the destination.
+    if (error instanceof LowdoseError && error.code === 'E_CANCELLED') throw error;
     throw unusable(error instanceof Error ? error.message : String(error), error);
   }
   if (status !== STATUS_SUCCESS) throw unusable(`it answered C-ECHO with status ${status === undefined ? 'none' : statusHex(status)}`);

@@ -253,7 +253,7 @@ export async function resolvePacsStudies(
       await client.close();
     }
   }
-  if (options.store && options.dimse) await checkStoreDestination(options.store, options.dimse);
+  if (options.store && options.dimse) await checkStoreDestination(options.store, { ...options.dimse, ...stoppable });
   const queries: PacsQueryReport[] = [];
   const queryErrors: ReportError[] = [];
   const toRun: StudyToRun[] = [];
