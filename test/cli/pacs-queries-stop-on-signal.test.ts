@@ -36,16 +36,6 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Resolves as the next request reaches the stalled DICOMweb server. */
-function nextHeld(): Promise<void> {
-  return new Promise<void>((resolve) => {
-    web.onHeld = () => {
-      web.onHeld = null;
-      resolve();
-    };
-  });
-}
-
 describe('info on a PACS that does not answer', () => {
   it('SIGINT while the C-FIND of a study list is held: C-CANCEL sent, the association aborted once the C-CANCEL is not answered, exit 130, --json says the query was stopped', async () => {
     const { port, log, server } = await silentPacs();
@@ -76,7 +66,7 @@ describe('info on a PACS that does not answer', () => {
   it('SIGTERM while a DICOMweb study search (--patient-id) is held: the QIDO-RS request is aborted, exit 143, --json says the query was stopped', async () => {
     const base = `${web.base}/dicom-web`;
     const before = web.abandoned.length;
-    const result = await runUntil(['info', base, '--patient-id', 'P1', '--json'], {}, nextHeld(), 'SIGTERM');
+    const result = await runUntil(['info', base, '--patient-id', 'P1', '--json'], {}, web.nextHeld(), 'SIGTERM');
     expect(result.code, result.stderr).toBe(143);
     await web.abandonedAt(before + 1);
     expect(web.abandoned.slice(before)).toEqual([{ method: 'GET', url: expect.stringMatching(/^\/dicom-web\/studies\?.*PatientID=P1/) }]);
@@ -88,7 +78,7 @@ describe('info on a PACS that does not answer', () => {
   it("SIGINT while one DICOMweb study's series list is held: the QIDO-RS request is aborted, exit 130, nothing listed", async () => {
     const study = `${web.base}/dicom-web/studies/${STUDY}`;
     const before = web.abandoned.length;
-    const result = await runUntil(['info', study, '--json'], {}, nextHeld(), 'SIGINT');
+    const result = await runUntil(['info', study, '--json'], {}, web.nextHeld(), 'SIGINT');
     expect(result.code, result.stderr).toBe(130);
     await web.abandonedAt(before + 1);
     expect(web.abandoned.slice(before)).toEqual([{ method: 'GET', url: expect.stringMatching(new RegExp(`^/dicom-web/studies/${STUDY.replaceAll('.', '\\.')}/series`)) }]);
@@ -101,7 +91,7 @@ describe('denoise <one DICOMweb study> on a server that does not answer', () => 
     const study = `${web.base}/dicom-web/studies/${STUDY}`;
     const out = path.join(dir, 'out-denoise');
     const before = web.abandoned.length;
-    const result = await runUntil(['denoise', study, '-o', out, '--no-progress', '--json'], { TMPDIR: dir }, nextHeld(), 'SIGINT');
+    const result = await runUntil(['denoise', study, '-o', out, '--no-progress', '--json'], { TMPDIR: dir }, web.nextHeld(), 'SIGINT');
     expect(result.code, result.stderr).toBe(130);
     await web.abandonedAt(before + 1);
     const report = JSON.parse(result.stdout) as Stopped;
@@ -123,7 +113,7 @@ describe.skipIf(!hasRedis)('batch <PACS address> on a PACS that does not answer'
   it('SIGINT while the study query is held: the QIDO-RS request is aborted, exit 130, --json says nothing was queued, Redis holds no batch or job', async () => {
     const base = `${web.base}/dicom-web`;
     const before = web.abandoned.length;
-    const result = await runUntil(['batch', base, '--patient-id', 'P1', '-o', path.join(dir, 'out-batch'), '--redis', redis.url, '--json'], {}, nextHeld(), 'SIGINT');
+    const result = await runUntil(['batch', base, '--patient-id', 'P1', '-o', path.join(dir, 'out-batch'), '--redis', redis.url, '--json'], {}, web.nextHeld(), 'SIGINT');
     expect(result.code, result.stderr).toBe(130);
     await web.abandonedAt(before + 1);
     expect(JSON.parse(result.stdout)).toEqual({

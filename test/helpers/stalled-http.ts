@@ -12,8 +12,8 @@ export interface StalledHttp {
   readonly requests: Array<{ readonly method: string; readonly url: string }>;
   /** Every held request whose client closed its connection, in order. */
   readonly abandoned: Array<{ readonly method: string; readonly url: string }>;
-  /** Called as each held request arrives. */
-  onHeld: ((method: string, url: string) => void) | null;
+  /** Resolves as the next request to be held arrives. */
+  nextHeld(): Promise<void>;
   /** Resolves once `abandoned` holds `count` requests. */
   abandonedAt(count: number): Promise<void>;
   close(): Promise<void>;
@@ -22,6 +22,7 @@ export interface StalledHttp {
 /** `answer`: the JSON body a request is answered with at once (200); undefined holds it forever. */
 export async function startStalledHttp(answer: (method: string, url: string) => unknown = () => undefined): Promise<StalledHttp> {
   const waiters: Array<{ count: number; resolve: () => void }> = [];
+  const onHeld: Array<() => void> = [];
   const server = http.createServer((req, res) => {
     const request = { method: req.method ?? 'GET', url: req.url ?? '' };
     stalled.requests.push(request);
@@ -37,14 +38,14 @@ export async function startStalledHttp(answer: (method: string, url: string) => 
         w.resolve();
       }
     });
-    stalled.onHeld?.(request.method, request.url);
+    for (const resolve of onHeld.splice(0)) resolve();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const stalled: StalledHttp = {
     base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     requests: [],
     abandoned: [],
-    onHeld: null,
+    nextHeld: () => new Promise<void>((resolve) => onHeld.push(resolve)),
     abandonedAt: (count) => (stalled.abandoned.length >= count ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ count, resolve }))),
     close: () =>
       new Promise<void>((resolve) => {

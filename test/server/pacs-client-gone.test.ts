@@ -34,16 +34,6 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Resolves as the next request reaches the stalled DICOMweb server. */
-function nextHeld(): Promise<void> {
-  return new Promise<void>((resolve) => {
-    web.onHeld = () => {
-      web.onHeld = null;
-      resolve();
-    };
-  });
-}
-
 describe('serve --dicomweb: a browser that leaves stops the PACS request behind its request', () => {
   let app: FastifyInstance;
   let port: number;
@@ -58,7 +48,7 @@ describe('serve --dicomweb: a browser that leaves stops the PACS request behind 
 
   /** Sends the request and closes it (as a browser leaving) once the PACS holds the request made for it. */
   async function leaveOnceHeld(method: string, url: string): Promise<void> {
-    const held = nextHeld();
+    const held = web.nextHeld();
     const request = http.request({ host: '127.0.0.1', port, method, path: url });
     request.on('error', () => {});
     request.end();
@@ -87,7 +77,7 @@ describe('PacsService.open shares one pull between the opens of a series', () =>
       const first = new AbortController();
       const second = new AbortController();
       const before = { requests: web.requests.length, abandoned: web.abandoned.length };
-      const held = nextHeld();
+      const held = web.nextHeld();
       const opened = [service.open(STUDY, SERIES, first.signal), service.open(STUDY, SERIES, second.signal)];
       for (const open of opened) open.catch(() => {});
       await held;
