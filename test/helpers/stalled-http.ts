@@ -1,7 +1,8 @@
 /**
  * An HTTP server that takes requests and never answers them (a hung DICOMweb server behind a
- * load balancer that holds connections), except those `answer` gives a JSON body: the PACS tests
- * that stop a request in flight see which requests came and which the client then abandoned.
+ * load balancer that holds connections) until the test answers them, except those `answer` gives a
+ * JSON body at once: the PACS tests that stop a request in flight see which requests came and which
+ * the client then abandoned.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,6 +15,8 @@ export interface StalledHttp {
   readonly abandoned: Array<{ readonly method: string; readonly url: string }>;
   /** Resolves as the next request to be held arrives. */
   nextHeld(): Promise<void>;
+  /** Answers every request held now (whose client is still there) with `body` as JSON, 200. */
+  answerHeld(body: unknown): void;
   /** Resolves once `abandoned` holds `count` requests. */
   abandonedAt(count: number): Promise<void>;
   close(): Promise<void>;
@@ -23,6 +26,7 @@ export interface StalledHttp {
 export async function startStalledHttp(answer: (method: string, url: string) => unknown = () => undefined): Promise<StalledHttp> {
   const waiters: Array<{ count: number; resolve: () => void }> = [];
   const onHeld: Array<() => void> = [];
+  const held = new Set<http.ServerResponse>();
   const server = http.createServer((req, res) => {
     const request = { method: req.method ?? 'GET', url: req.url ?? '' };
     stalled.requests.push(request);
@@ -31,7 +35,10 @@ export async function startStalledHttp(answer: (method: string, url: string) => 
       res.writeHead(200, { 'content-type': 'application/dicom+json' }).end(JSON.stringify(body));
       return;
     }
+    held.add(res);
     res.on('close', () => {
+      held.delete(res);
+      if (res.writableEnded) return;
       stalled.abandoned.push(request);
       for (const w of waiters.filter((w) => stalled.abandoned.length >= w.count)) {
         waiters.splice(waiters.indexOf(w), 1);
@@ -46,6 +53,9 @@ export async function startStalledHttp(answer: (method: string, url: string) => 
     requests: [],
     abandoned: [],
     nextHeld: () => new Promise<void>((resolve) => onHeld.push(resolve)),
+    answerHeld: (body) => {
+      for (const res of held) res.writeHead(200, { 'content-type': 'application/dicom+json' }).end(JSON.stringify(body));
+    },
     abandonedAt: (count) => (stalled.abandoned.length >= count ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ count, resolve }))),
     close: () =>
       new Promise<void>((resolve) => {

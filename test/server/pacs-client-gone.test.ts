@@ -71,29 +71,40 @@ describe('serve --dicomweb: a browser that leaves stops the PACS request behind 
 });
 
 describe('PacsService.open shares one pull between the opens of a series', () => {
-  it('goes on while one open of two has gone, and stops once both have', async () => {
+  /** Two opens of one series (one pull, held at the PACS), and the service, closed after `body`. */
+  async function twoOpens(body: (opens: { gone: AbortController[]; opened: Array<Promise<unknown>> }) => Promise<void>): Promise<void> {
     const service = new PacsService({ source: new DicomwebSource(`${web.base}/dicom-web`, { retries: 0, timeoutMs: 600_000 }), pullDir: path.join(dir, 'pull') });
     try {
-      const first = new AbortController();
-      const second = new AbortController();
-      const before = { requests: web.requests.length, abandoned: web.abandoned.length };
+      const gone = [new AbortController(), new AbortController()];
       const held = web.nextHeld();
-      const opened = [service.open(STUDY, SERIES, first.signal), service.open(STUDY, SERIES, second.signal)];
+      const opened = gone.map((g) => service.open(STUDY, SERIES, g.signal));
       for (const open of opened) open.catch(() => {});
       await held;
-      first.abort();
-      // Had the first one's leaving stopped the pull, this open would start a pull of its own (a second request).
-      const third = new AbortController();
-      opened.push(service.open(STUDY, SERIES, third.signal));
-      second.abort();
-      third.abort();
-      await web.abandonedAt(before.abandoned + 1);
-      for (const open of opened) await expect(open).rejects.toMatchObject({ code: 'E_CANCELLED' });
-      expect(web.requests.length - before.requests).toBe(1);
-      expect(web.abandoned.length - before.abandoned).toBe(1);
+      await body({ gone, opened });
     } finally {
       await service.close();
     }
+  }
+
+  it('goes on while one of two opens has gone: the other gets what the PACS answers', async () => {
+    const before = web.requests.length;
+    await twoOpens(async ({ gone, opened }) => {
+      gone[0]!.abort();
+      // The PACS lists no such series: the open still waiting gets that, not E_CANCELLED.
+      web.answerHeld([]);
+      await expect(opened[1]).rejects.toMatchObject({ code: 'E_NOT_FOUND' });
+      expect(web.requests.length - before).toBe(1);
+    });
+  }, 30_000);
+
+  it('stops once both have gone: its one request is closed unanswered', async () => {
+    const before = { requests: web.requests.length, abandoned: web.abandoned.length };
+    await twoOpens(async ({ gone, opened }) => {
+      for (const g of gone) g.abort();
+      await web.abandonedAt(before.abandoned + 1);
+      for (const open of opened) await expect(open).rejects.toMatchObject({ code: 'E_CANCELLED' });
+      expect(web.requests.length - before.requests).toBe(1);
+    });
   }, 30_000);
 });
 
