@@ -15,7 +15,7 @@ import { makeOutputFolderSync, realPathOrSelf } from '../util/fs.js';
 import { frameNumbers, functionalGroup, getNumber, getNumbers, getStrings, TAG } from './attributes.js';
 import { appendContributingEquipment, DEFAULT_PROCESSING_EQUIPMENT, processingEquipmentItem, statedCountEquipment, type ProcessingEquipment } from './contributing-equipment.js';
 import { decayCorrectionProblem, dropPhilipsPetFactors, leaveOutRefusedSuvInputs, setClassicPetFrameAttributes } from './derived-pet-frame.js';
-import { isMultiFramePet, petPlanFrame, placeInDynamicAcquisition, placeInGatedAcquisition, planPetSeries, type ClassicGateValues, type PetFramePlace, type PetSeriesPlan } from './derived-pet-series.js';
+import { isMultiFramePet, petPlanFrame, placeInDynamicAcquisition, placeInGatedAcquisition, planPetSeries, type ClassicGateValues, type PetCardiacGate, type PetFramePlace, type PetRespiratoryGate, type PetSeriesPlan } from './derived-pet-series.js';
 import { setClassicPetSuvAttributes } from './derived-pet-suv.js';
 import { copySourceAttributes, readCopiedAttributes } from './derived-source.js';
 import { readImageHeader, type FrameGeometry, type ImageHeader } from './image-header.js';
@@ -115,6 +115,10 @@ export interface DerivedSeriesWriter {
    * gates, written as one classic PET series per agent and gate (./derived-pet-series.ts).
    */
   readonly seriesInstanceUids: readonly string[];
+  /** What each of `seriesInstanceUids` holds of the source (in their order): its agent, gate and slices. */
+  readonly parts: readonly WrittenSeriesPart[];
+  /** The file slice `index` is (to be) written to. */
+  targetOf(index: number): string;
   readonly dir: string;
   /** Paths written so far, in slice order. */
   readonly files: string[];
@@ -138,9 +142,103 @@ export interface DerivedSeriesWriter {
   asWritten(index: number, pixels: Float32Array): Float32Array;
 }
 
+/**
+ * One of the derived series a source is written as, before it is written: the radiopharmaceutical
+ * and gate it holds (./derived-pet-series.ts) and the source's slices it holds, by slice index.
+ */
+export interface PlannedDerivedSeries {
+  readonly agent: number | null;
+  readonly respiratoryGate?: PetRespiratoryGate;
+  readonly cardiacGate?: PetCardiacGate;
+  readonly slices: readonly number[];
+}
+
+/** A written one: a PlannedDerivedSeries with its SeriesInstanceUID. */
+export interface WrittenSeriesPart extends PlannedDerivedSeries {
+  readonly seriesInstanceUid: string;
+}
+
+/** One derived series as a report records it (`output.series`): what it was made from, slice by slice. */
+export interface ReportedOutputSeries {
+  readonly seriesInstanceUid: string;
+  readonly agent: number | null;
+  readonly respiratoryGate?: PetRespiratoryGate;
+  readonly cardiacGate?: PetCardiacGate;
+  readonly sourceSeriesInstanceUid: string;
+  /** Its files, in the order of `sourceFrames`. */
+  readonly files: string[];
+  /** The source frame each file was made from: the file, its SOPInstanceUID and the 0-based frame in it. */
+  readonly sourceFrames: Array<{ readonly file: string; readonly sopInstanceUid: string; readonly frame: number }>;
+}
+
 /** A report's `output.seriesInstanceUids` of a writer that wrote several series (one per radiopharmaceutical and respiratory gate), else nothing. */
 export function severalSeries(writer: DerivedSeriesWriter): { seriesInstanceUids?: readonly string[] } {
   return writer.seriesInstanceUids.length > 1 ? { seriesInstanceUids: writer.seriesInstanceUids } : {};
+}
+
+/**
+ * A denoise report's `output.series` of a writer that wrote several series of `source` (one per
+ * radiopharmaceutical and respiratory gate): each with what it holds and the source frame of each
+ * of its files; else nothing.
+ */
+export function reportedOutputSeries(writer: DerivedSeriesWriter, source: Series): { series?: ReportedOutputSeries[] } {
+  if (writer.seriesInstanceUids.length <= 1) return {};
+  const files = new Set(writer.files);
+  const series = writer.parts.map((part) => {
+    const written = part.slices.filter((index) => files.has(writer.targetOf(index)));
+    return {
+      seriesInstanceUid: part.seriesInstanceUid,
+      agent: part.agent,
+      ...(part.respiratoryGate ? { respiratoryGate: part.respiratoryGate } : {}),
+      ...(part.cardiacGate ? { cardiacGate: part.cardiacGate } : {}),
+      sourceSeriesInstanceUid: source.seriesInstanceUid,
+      files: written.map((index) => writer.targetOf(index)),
+      sourceFrames: written.map((index) => {
+        const slice = source.slices[index]!;
+        return { file: slice.file, sopInstanceUid: slice.sopInstanceUid, frame: slice.frame };
+      }),
+    };
+  });
+  return { series };
+}
+
+/**
+ * The written series a report records (`output.series`) as parts of `source`: each with the slices
+ * of `source` its files were made from (by SOPInstanceUID and frame). One whose frames are not all
+ * in `source` is left out.
+ */
+export function partsOfReported(reported: readonly ReportedOutputSeries[], source: Series): WrittenSeriesPart[] {
+  const indexOf = new Map(source.slices.map((s, index) => [`${s.sopInstanceUid}#${s.frame}`, index]));
+  return reported.flatMap(({ seriesInstanceUid, agent, respiratoryGate, cardiacGate, sourceFrames }) => {
+    const slices = sourceFrames.map((f) => indexOf.get(`${f.sopInstanceUid}#${f.frame}`));
+    if (slices.length === 0 || slices.some((i) => i === undefined)) return [];
+    return [{ seriesInstanceUid, agent, ...(respiratoryGate ? { respiratoryGate } : {}), ...(cardiacGate ? { cardiacGate } : {}), slices: slices as number[] }];
+  });
+}
+
+/**
+ * The derived series `source` is written as, when it is several (a multi-frame PET source whose
+ * frames name several radiopharmaceuticals or are several respiratory gates); null when it is one,
+ * or when its frames cannot be planned as classic PET series.
+ */
+export function plannedDerivedSeries(source: Series): PlannedDerivedSeries[] | null {
+  let plan: ReturnType<typeof planMultiFramePetSeries>;
+  try {
+    plan = source.modality === 'PT' ? planMultiFramePetSeries(source) : null;
+  } catch {
+    return null;
+  }
+  if (!plan || plan.series.length < 2) return null;
+  return partsOf(plan, source.slices.length);
+}
+
+function partsOf(plan: PetSeriesPlan, count: number): PlannedDerivedSeries[] {
+  return plan.series.map((s, k) => ({
+    agent: s.agent,
+    ...(s.respiratoryGate ? { respiratoryGate: s.respiratoryGate } : {}),
+    ...(s.cardiacGate ? { cardiacGate: s.cardiacGate } : {}),
+    slices: Array.from({ length: count }, (_, index) => index).filter((index) => (plan.places.get(index)?.series ?? 0) === k),
+  }));
 }
 
 const SINGLE_FRAME_SOP_CLASS: Record<string, string> = {
@@ -202,9 +300,15 @@ export function createDerivedSeriesWriter(source: Series, options: DerivedSeries
     processingEquipmentItem(statedCountEquipment(equipment, s.frames, Boolean(source.petFrame)), options.derivationDescription, now),
   );
 
+  const parts: WrittenSeriesPart[] = petPlan
+    ? partsOf(petPlan, count).map((part, k) => ({ ...part, seriesInstanceUid: seriesUids[k]! }))
+    : [{ agent: null, slices: source.slices.map((_, index) => index), seriesInstanceUid }];
+
   return {
     seriesInstanceUid,
     seriesInstanceUids: seriesUids,
+    parts,
+    targetOf: (index: number) => targets[index]!,
     dir,
     get files() {
       return [...written.entries()].sort((a, b) => a[0] - b[0]).map(([, file]) => file);

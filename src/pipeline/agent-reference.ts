@@ -12,6 +12,7 @@
 import { getItems, getNumber, TAG } from '../dicom/attributes.js';
 import { frameAgent } from '../dicom/enhanced-pet-suv.js';
 import { readDicomFile, readInstanceHeader, type Series } from '../dicom/index.js';
+import { plannedDerivedSeries, type PlannedDerivedSeries } from '../dicom/write-derived.js';
 
 const RADIOPHARMACEUTICAL_AGENT_NUMBER = 'x00189729';
 
@@ -52,6 +53,23 @@ export async function framesOfAgent(series: Series, agent: number): Promise<Seri
   if (!agents) return null;
   const slices = series.slices.filter((_, i) => agents[i] === agent);
   return slices.length === 0 ? null : { ...series, slices };
+}
+
+/** Whether two planned derived series hold the same agent and gates (by their numbers and what their frames state). */
+export function sameDerivedPart(a: Omit<PlannedDerivedSeries, 'slices'>, b: Omit<PlannedDerivedSeries, 'slices'>): boolean {
+  const gate = (g: { gate: number; gates: number; words?: string } | undefined) => (g ? `${g.gate}/${g.gates}/${g.words ?? ''}` : '');
+  return a.agent === b.agent && gate(a.respiratoryGate) === gate(b.respiratoryGate) && gate(a.cardiacGate) === gate(b.cardiacGate);
+}
+
+/**
+ * `series`' frames of one of the several series a multi-frame PET source is written as (one per
+ * agent and respiratory gate, src/dicom/derived-pet-series.ts): those of `part`'s agent and gates,
+ * as a series of its own; null when `series` is not written as several or has no such series.
+ * What a written series is scored against, where the reference has the source's structure.
+ */
+export function framesOfPart(series: Series, part: Omit<PlannedDerivedSeries, 'slices'>): Series | null {
+  const own = plannedDerivedSeries(series)?.find((p) => sameDerivedPart(p, part));
+  return own && own.slices.length > 0 ? { ...series, slices: own.slices.map((i) => series.slices[i]!) } : null;
 }
 
 /**

@@ -17,7 +17,7 @@ import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { clearSliceCache, readSliceSource, scanPaths, scanProblems, type Series } from '../dicom/index.js';
 import { uncertaintySliceWindow } from '../dicom/sigma-window.js';
-import { createDerivedSeriesWriter, severalSeries, type DerivedSeriesWriter } from '../dicom/write-derived.js';
+import { createDerivedSeriesWriter, partsOfReported, reportedOutputSeries, severalSeries, type DerivedSeriesWriter } from '../dicom/write-derived.js';
 import { LowdoseError, RUN_WARNING_CODES, isLowdoseError, toLowdoseError } from '../errors.js';
 import { RunStopped, stopReason } from './run-stopped.js';
 import { CodeSample, LISTED_PER_CODE } from '../util/code-sample.js';
@@ -393,7 +393,13 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
     // This run's --reference scores the finished files: the first run's scores were against
     // another reference, or none; so are the first run's warnings about its reference.
     const { metrics: _metrics, unscoredReference: _unscored, ...made } = previous;
-    const { warnings: referenceWarnings, ...scored } = await scoreFinishedSeries(context.reference, series, previous.output?.files ?? [], context.log);
+    const { warnings: referenceWarnings, ...scored } = await scoreFinishedSeries(
+      context.reference,
+      series,
+      previous.output?.files ?? [],
+      context.log,
+      partsOfReported(previous.output?.series ?? [], series),
+    );
     const madeByWriting = written.filter((w) => !RECONSTRUCTION_MISMATCH_CODES.has(w.code));
     return { ...made, ...scored, input, warnings: [...seriesWarnings, ...madeByWriting, ...referenceWarnings], skipped: true };
   }
@@ -478,7 +484,7 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
           ...(shared && names.frameTag ? { shared: { seriesInstanceUid: shared.hallucination, frameTag: names.frameTag } } : {}),
         })
       : null;
-  const referenceMatch = context.reference ? await ReferenceScorer.create(context.reference, series, context.log) : null;
+  const referenceMatch = context.reference ? await ReferenceScorer.create(context.reference, series, context.log, writer.parts) : null;
   const scorer = referenceMatch?.scorer ?? null;
   const previewIndex = Math.floor((count - 1) / 2);
   const previews: string[] = [];
@@ -617,7 +623,7 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
   const elapsed = performance.now() - started;
   const report: SeriesReport = {
     input: { ...reportedInput(series), ...(content ? { content } : {}) },
-    output: { seriesInstanceUid: writer.seriesInstanceUid, ...severalSeries(writer), dir, files: writer.files },
+    output: { seriesInstanceUid: writer.seriesInstanceUid, ...severalSeries(writer), ...reportedOutputSeries(writer, series), dir, files: writer.files },
     ...(uncertaintyWriter
       ? {
           uncertainty: {

@@ -8,7 +8,8 @@ import { LowdoseError } from '../errors.js';
 import { SeriesComparison, defaultRange, maxValue, pairingGridMismatch, pairSlices, type IntensityRange, type Pixels } from '../metrics/index.js';
 import { pairingWarnings, type PairingWarning } from '../metrics/pairing-warnings.js';
 import type { SeriesMetrics, UnscoredReference } from './types.js';
-import { framesOfAgent, sliceAgents } from './agent-reference.js';
+import { framesOfAgent, framesOfPart, sliceAgents } from './agent-reference.js';
+import type { PlannedDerivedSeries, WrittenSeriesPart } from '../dicom/write-derived.js';
 import { LISTED_PER_CODE, type ErrorCounts } from '../util/code-sample.js';
 
 export interface ReferenceSet extends ErrorCounts {
@@ -89,9 +90,13 @@ export interface ReferenceMatch {
   readonly warnings: PairingWarning[];
 }
 
-/** One part of a scored series: its slices of one radiopharmaceutical (`agent`), else all of them (null). */
+/**
+ * One part of a scored series: its slices of one radiopharmaceutical (`agent`), else all of them
+ * (null); or (`output`) the slices of one of the several series it is written as.
+ */
 interface ScoredPart {
   readonly agent: number | null;
+  readonly output?: WrittenSeriesPart;
   readonly reference: Series;
   /** Input slice index -> the part's reference slice index. */
   readonly inputToReference: Map<number, number>;
@@ -101,10 +106,15 @@ interface ScoredPart {
 }
 
 export class ReferenceScorer {
-  private readonly partOf = new Map<number, ScoredPart>();
+  private readonly partsOf = new Map<number, ScoredPart[]>();
 
-  private constructor(private readonly parts: readonly ScoredPart[]) {
-    for (const part of parts) for (const index of part.inputToReference.keys()) this.partOf.set(index, part);
+  private constructor(
+    private readonly parts: readonly ScoredPart[],
+    private readonly outputParts: readonly ScoredPart[],
+  ) {
+    for (const part of [...parts, ...outputParts]) {
+      for (const index of part.inputToReference.keys()) this.partsOf.set(index, [...(this.partsOf.get(index) ?? []), part]);
+    }
   }
 
   /**
@@ -114,9 +124,12 @@ export class ReferenceScorer {
    * name several radiopharmaceuticals (written as one series per agent), against a reference that
    * does too, is scored per agent: each agent's slices against the reference's frames of that agent
    * only (./agent-reference.ts, the rule of `lowdose metrics`), paired among them, the PET range
-   * their maximum.
+   * their maximum. An input written as several series (`outputs`: one per agent and respiratory
+   * gate) is also scored per written series, where the reference's frames are planned into series
+   * of the same agents and gates: each against the reference's frames of its own agent and gate
+   * only, the range their maximum (`metrics.series`).
    */
-  static async create(reference: ReferenceSet, input: Series, log: (message: string) => void): Promise<ReferenceMatch> {
+  static async create(reference: ReferenceSet, input: Series, log: (message: string) => void, outputs: readonly WrittenSeriesPart[] = []): Promise<ReferenceMatch> {
     const match = matchReference(reference, input);
     if (!match) {
       log(`no reference series matches ${input.seriesInstanceUid} (modality, units and slice positions); no metrics`);
@@ -135,17 +148,7 @@ export class ReferenceScorer {
     const parts: ScoredPart[] = [];
     const byAgent = await agentParts(match.series, input);
     for (const { agent, reference: partReference, inputToReference } of byAgent ?? [{ agent: null, reference: match.series, inputToReference: match.inputToReference }]) {
-      let range: IntensityRange;
-      if (input.modality === 'CT') {
-        range = defaultRange('CT');
-      } else {
-        // PET: [0, max of the reference], over the whole reference series (of the part's agent) as the CONTRACT says.
-        let max = 0;
-        for (let i = 0; i < partReference.slices.length; i++) {
-          max = Math.max(max, maxValue([(await readSliceImage(partReference, i)).data]));
-        }
-        range = defaultRange(input.modality, max);
-      }
+      const range = await scoringRange(input, partReference);
       const of = agent === null ? '' : ` (its ${partReference.slices.length} of ${match.series.slices.length} slices of radiopharmaceutical agent ${agent})`;
       log(`reference series ${match.series.seriesInstanceUid}${of}: ${inputToReference.size} matching slices, range [${range[0]}, ${range[1]}]`);
       parts.push({ agent, reference: partReference, inputToReference, range, denoised: new SeriesComparison(range), input: new SeriesComparison(range) });
@@ -154,7 +157,13 @@ export class ReferenceScorer {
       log(`no radiopharmaceutical of ${input.seriesInstanceUid} has frames at its slice positions in reference series ${match.series.seriesInstanceUid}; no metrics`);
       return { scorer: null, unscored: null, warnings };
     }
-    return { scorer: new ReferenceScorer(parts), unscored: null, warnings };
+    const outputParts: ScoredPart[] = [];
+    for (const { output, reference: partReference, inputToReference } of outputSeriesParts(match.series, input, outputs)) {
+      const range = await scoringRange(input, partReference);
+      log(`output series ${output.seriesInstanceUid}${partWords(output)}: ${inputToReference.size} slices against the reference's ${partReference.slices.length} of that agent and gate, range [${range[0]}, ${range[1]}]`);
+      outputParts.push({ agent: output.agent, output, reference: partReference, inputToReference, range, denoised: new SeriesComparison(range), input: new SeriesComparison(range) });
+    }
+    return { scorer: new ReferenceScorer(parts, outputParts), unscored: null, warnings };
   }
 
   /**
@@ -162,17 +171,21 @@ export class ReferenceScorer {
    * against the reference slice, leaving out pixels either side marks as padding.
    */
   async add(index: number, input: Pixels, denoised: Float32Array): Promise<void> {
-    const part = this.partOf.get(index);
-    const r = part?.inputToReference.get(index);
-    if (!part || r === undefined) return;
-    const reference = await readSliceImage(part.reference, r);
-    part.denoised.add(index, reference, { rows: input.rows, columns: input.columns, data: denoised, padding: input.padding ?? null });
-    part.input.add(index, reference, input);
+    for (const part of this.partsOf.get(index) ?? []) {
+      const r = part.inputToReference.get(index);
+      if (r === undefined) continue;
+      const reference = await readSliceImage(part.reference, r);
+      part.denoised.add(index, reference, { rows: input.rows, columns: input.columns, data: denoised, padding: input.padding ?? null });
+      part.input.add(index, reference, input);
+    }
   }
 
-  /** The scores; of an input scored per radiopharmaceutical, the first agent's (its first output series), each agent's in `agents`. */
+  /**
+   * The scores; of an input scored per radiopharmaceutical, the first agent's (its first output
+   * series), each agent's in `agents`; of one scored per written series, each one's in `series`.
+   */
   result(): SeriesMetrics {
-    const scores = this.parts.map((part) => {
+    const scoresOf = (part: ScoredPart) => {
       const d = part.denoised.result().mean;
       const i = part.input.result().mean;
       return {
@@ -183,10 +196,71 @@ export class ReferenceScorer {
         range: [part.range[0], part.range[1]] as [number, number],
         reference: { seriesInstanceUid: part.reference.seriesInstanceUid, files: part.reference.slices.length },
       };
-    });
-    if (this.parts[0]!.agent === null) return scores[0]!;
-    return { ...scores[0]!, agents: this.parts.map((part, k) => ({ agent: part.agent!, ...scores[k]! })) };
+    };
+    const scores = this.parts.map(scoresOf);
+    const series =
+      this.outputParts.length > 0
+        ? {
+            series: this.outputParts.map((part) => {
+              const { seriesInstanceUid, agent, respiratoryGate, cardiacGate } = part.output!;
+              return { seriesInstanceUid, agent, ...(respiratoryGate ? { respiratoryGate } : {}), ...(cardiacGate ? { cardiacGate } : {}), ...scoresOf(part) };
+            }),
+          }
+        : {};
+    if (this.parts[0]!.agent === null) return { ...scores[0]!, ...series };
+    return { ...scores[0]!, agents: this.parts.map((part, k) => ({ agent: part.agent!, ...scores[k]! })), ...series };
   }
+}
+
+/** The range a part is scored on: CT's fixed one; PET [0, max of its reference], over the whole reference series (of the part) as the CONTRACT says. */
+async function scoringRange(input: Series, reference: Series): Promise<IntensityRange> {
+  if (input.modality === 'CT') return defaultRange('CT');
+  let max = 0;
+  for (let i = 0; i < reference.slices.length; i++) max = Math.max(max, maxValue([(await readSliceImage(reference, i)).data]));
+  return defaultRange(input.modality, max);
+}
+
+/** " agent 2 respiratory gate 1 of 2": what a written series holds, for the log. */
+function partWords(part: PlannedDerivedSeries): string {
+  const agent = part.agent !== null ? ` agent ${part.agent}` : '';
+  const respiratory = part.respiratoryGate ? ` respiratory gate ${part.respiratoryGate.gate} of ${part.respiratoryGate.gates}` : '';
+  return `${agent}${respiratory}${part.cardiacGate ? ` gate ${part.cardiacGate.gate} of ${part.cardiacGate.gates}` : ''}`;
+}
+
+/**
+ * Each of the several series `input` is written as (`outputs`), its slices paired with the
+ * reference's frames of the same agent and gates, when the reference's frames are planned into
+ * several series too (the same structure); none otherwise. A written series the reference has no
+ * such part of, or no slice of at its positions, is left out (not scored).
+ */
+function outputSeriesParts(reference: Series, input: Series, outputs: readonly WrittenSeriesPart[]): Array<{ output: WrittenSeriesPart; reference: Series; inputToReference: Map<number, number> }> {
+  if (outputs.length < 2) return [];
+  const out: Array<{ output: WrittenSeriesPart; reference: Series; inputToReference: Map<number, number> }> = [];
+  for (const output of outputs) {
+    const partReference = framesOfPart(reference, output);
+    if (!partReference) continue;
+    const map = pairPart(partReference, input, output.slices);
+    if (map) out.push({ output, reference: partReference, inputToReference: map });
+  }
+  return out;
+}
+
+/**
+ * Input slices `indices` of `input` paired with `reference`'s slices (input slice index -> reference
+ * slice index); null when they cannot be paired, pair by order alone though both say where their
+ * slices are (unrelated places), or share none.
+ */
+function pairPart(reference: Series, input: Series, indices: readonly number[]): Map<number, number> | null {
+  let pairing: ReturnType<typeof pairSlices>;
+  try {
+    pairing = pairSlices(reference, { ...input, slices: indices.map((i) => input.slices[i]!) });
+  } catch {
+    return null;
+  }
+  if (pairing.matchedBy === 'order' && pairing.bothPositioned) return null;
+  const map = new Map<number, number>();
+  for (const [r, t] of pairing.pairs) if (t >= 0) map.set(indices[t]!, r);
+  return map.size > 0 ? map : null;
 }
 
 /**
@@ -205,17 +279,8 @@ async function agentParts(reference: Series, input: Series): Promise<Array<{ age
     const own = await framesOfAgent(reference, agent);
     if (!own) continue;
     const indices = inputAgents.flatMap((a, i) => ((a ?? named[0]) === agent ? [i] : []));
-    const part: Series = { ...input, slices: indices.map((i) => input.slices[i]!) };
-    let pairing: ReturnType<typeof pairSlices>;
-    try {
-      pairing = pairSlices(own, part);
-    } catch {
-      continue;
-    }
-    if (pairing.matchedBy === 'order' && pairing.bothPositioned) continue;
-    const map = new Map<number, number>();
-    for (const [r, t] of pairing.pairs) if (t >= 0) map.set(indices[t]!, r);
-    if (map.size > 0) out.push({ agent, reference: own, inputToReference: map });
+    const map = pairPart(own, input, indices);
+    if (map) out.push({ agent, reference: own, inputToReference: map });
   }
   return out;
 }
@@ -225,22 +290,25 @@ async function agentParts(reference: Series, input: Series): Promise<Array<{ age
  * this run's reference from the files that run wrote (`outputFiles`, slice order). A rerun that
  * skips a finished series would otherwise hand back the first run's scores: none when it had no
  * `--reference`, or scores against another reference. The stored output differs from the float
- * one a fresh run scores by its quantisation (at most half a rescale step).
+ * one a fresh run scores by its quantisation (at most half a rescale step). `outputs`: the several
+ * series it was written as, from the first run's `output.series`, each scored too (`metrics.series`).
  */
 export async function scoreFinishedSeries(
   reference: ReferenceSet,
   input: Series,
   outputFiles: readonly string[],
   log: (message: string) => void,
+  outputs: readonly WrittenSeriesPart[] = [],
 ): Promise<{ metrics?: SeriesMetrics; unscoredReference?: UnscoredReference; warnings: PairingWarning[] }> {
-  const { scorer, unscored, warnings } = await ReferenceScorer.create(reference, input, log);
+  const { scorer, unscored, warnings } = await ReferenceScorer.create(reference, input, log, outputs);
   if (!scorer) return unscored ? { unscoredReference: unscored, warnings } : { warnings };
   if (outputFiles.length !== input.slices.length) {
     throw new LowdoseError('E_IO', `the finished output of ${input.seriesInstanceUid} lists ${outputFiles.length} files for ${input.slices.length} slices: --overwrite to redo it`);
   }
+  // One series, or several (a multi-frame PET source written as one per agent and respiratory gate).
   const { series, errors } = await scanPaths([...outputFiles]);
-  const output = series.length === 1 ? series[0]! : null;
-  if (!output || errors.length > 0 || output.slices.length !== outputFiles.length) {
+  const read = series.reduce((n, s) => n + s.slices.length, 0);
+  if (series.length === 0 || errors.length > 0 || read !== outputFiles.length) {
     const why = errors[0]?.message ?? `${series.length} series in ${outputFiles.length} files`;
     throw new LowdoseError(
       'E_IO',
@@ -250,11 +318,13 @@ export async function scoreFinishedSeries(
   }
   // Output file k holds input slice k; the reader sorts the output's slices by geometry.
   const fileIndex = new Map(outputFiles.map((file, k) => [file, k]));
-  for (let k = 0; k < output.slices.length; k++) {
-    const index = fileIndex.get(output.slices[k]!.file);
-    if (index === undefined) continue;
-    const denoised = await readSliceImage(output, k);
-    await scorer.add(index, await readSliceImage(input, index), denoised.data);
+  for (const output of series) {
+    for (let k = 0; k < output.slices.length; k++) {
+      const index = fileIndex.get(output.slices[k]!.file);
+      if (index === undefined) continue;
+      const denoised = await readSliceImage(output, k);
+      await scorer.add(index, await readSliceImage(input, index), denoised.data);
+    }
   }
   return { metrics: scorer.result(), warnings };
 }

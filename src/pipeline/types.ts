@@ -19,6 +19,8 @@ import type { ReportedInput } from './frame-output.js';
 import type { UncertaintySeriesSummary, UncertaintySliceSummary } from './uncertainty-summary.js';
 import type { QueueLockCheck } from '../util/folder-lock.js';
 import type { OverwriteRequest } from './acquisition-series.js';
+import type { ReportedOutputSeries } from '../dicom/write-derived.js';
+import type { PetCardiacGate, PetRespiratoryGate } from '../dicom/derived-pet-series.js';
 
 export { DENOISE_METHODS, type DenoiseMethod } from '../choices.js';
 
@@ -165,7 +167,21 @@ export interface SeriesMetrics {
    * reference's frames of that agent only (its range their maximum, `reference.files` their count),
    * by agent number. The scores above are then the first agent's (the first output series').
    */
-  readonly agents?: ReadonlyArray<Omit<SeriesMetrics, 'agents'> & { readonly agent: number }>;
+  readonly agents?: ReadonlyArray<Omit<SeriesMetrics, 'agents' | 'series'> & { readonly agent: number }>;
+  /**
+   * An input written as several series (`output.series`: one per agent and respiratory gate),
+   * against a reference whose frames are the same agents and gates: each written series' scores, its
+   * slices against the reference's frames of its own agent and gate only (its range their maximum,
+   * `reference.files` their count). A written series the reference has no such frames of is left out.
+   */
+  readonly series?: ReadonlyArray<
+    Omit<SeriesMetrics, 'agents' | 'series'> & {
+      readonly seriesInstanceUid: string;
+      readonly agent: number | null;
+      readonly respiratoryGate?: PetRespiratoryGate;
+      readonly cardiacGate?: PetCardiacGate;
+    }
+  >;
 }
 
 export interface SeriesReport {
@@ -178,6 +194,12 @@ export interface SeriesReport {
      * agent (src/dicom/derived-pet-series.ts); `seriesInstanceUid` is the first.
      */
     readonly seriesInstanceUids?: readonly string[];
+    /**
+     * Each of `seriesInstanceUids` (an addition, present with it) with what it was made from: its
+     * agent (null: the source has one), respiratory or cardiac gate, the source series, its files and
+     * the source frame each was made from (src/dicom/write-derived.ts reportedOutputSeries).
+     */
+    readonly series?: readonly ReportedOutputSeries[];
     readonly dir: string;
     readonly files: string[];
   };

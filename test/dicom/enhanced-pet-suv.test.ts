@@ -779,8 +779,11 @@ describe.skipIf(!hasPydicom)('SUVbw of Enhanced and Legacy Converted Enhanced PE
     const metrics = report.series[0]!.metrics!;
     expect(metrics.agents?.map((a) => a.agent)).toEqual([1, 2]);
     // The scores outside `agents` are the first agent's (its first output series').
-    const { agents, ...first } = metrics;
+    const { agents, series, ...first } = metrics;
     expect({ ...first, agent: 1 }).toEqual(agents![0]);
+    // Each agent is one written series here (no gates): its scores per written series are its agent's.
+    expect(series!.map((o) => o.seriesInstanceUid)).toEqual(report.series[0]!.output.seriesInstanceUids);
+    series!.forEach(({ seriesInstanceUid: _uid, ...o }, k) => expect(o).toEqual(agents![k]));
     const written = (await scanPaths([report.series[0]!.output.dir])).series;
     expect(written).toHaveLength(2);
     for (const scored of agents!) {
@@ -799,6 +802,60 @@ describe.skipIf(!hasPydicom)('SUVbw of Enhanced and Legacy Converted Enhanced PE
       expect(scored.ssim).toBeCloseTo(result.mean.ssim, 5);
       expect(relative(scored.rmse, result.mean.rmse)).toBeLessThan(1e-4);
     }
+  });
+
+  it('denoise --reference of a respiratory-gated two-radiopharmaceutical source records each written series\' agent, gate and source frames, and scores each against the reference\'s frames of its own agent and gate', async () => {
+    // two-agents-respiratory: 2 positions x 2 respiratory gates (25, 75 %) x agents 1, 2, the 75 % gate's pixels halved;
+    // its full-count copy (each frame a 3 x 3 mean) and each agent's maximum per gate from pydicom.
+    const source = path.join(dir, 'two-agents-respiratory');
+    const full = path.join(dir, 'two-agents-respiratory-full-count');
+    mkdirSync(full, { recursive: true });
+    const made = spawnSync(PYTHON, [FULL_COUNT, path.join(source, 'two-agents-respiratory.dcm'), path.join(full, 'full.dcm'), JSON.stringify(expected.twoAgents.factors)], { encoding: 'utf8' });
+    expect(made.status, made.stderr).toBe(0);
+    const wanted = JSON.parse(made.stdout) as { gates: Record<string, number> };
+    // Each frame's agent and Nominal Percentage of Respiratory Phase, as pydicom reads them (0-based frame order).
+    const read = spawnSync(
+      PYTHON,
+      ['-c', 'import sys, json, pydicom\nd = pydicom.dcmread(sys.argv[1])\nprint(json.dumps([[int(f.RadiopharmaceuticalUsageSequence[0].RadiopharmaceuticalAgentNumber), float(f.RespiratorySynchronizationSequence[0].NominalPercentageOfRespiratoryPhase)] for f in d.PerFrameFunctionalGroupsSequence]))', path.join(source, 'two-agents-respiratory.dcm')],
+      { encoding: 'utf8' },
+    );
+    expect(read.status, read.stderr).toBe(0);
+    const frames = JSON.parse(read.stdout) as Array<[number, number]>;
+    const report = await denoisePaths([source], { outDir: path.join(dir, 'two-agents-respiratory-reference'), method: 'gaussian', reference: [full] });
+    expect(report.errors).toEqual([]);
+    const entry = report.series[0]!;
+    // report.json names every written series with what it was made from.
+    const outputs = entry.output.series!;
+    expect(outputs.map((o) => o.seriesInstanceUid)).toEqual(entry.output.seriesInstanceUids);
+    expect(outputs).toHaveLength(4);
+    const breathOf = (gate: number) => [25, 75][gate - 1]!;
+    for (const o of outputs) {
+      expect(o.sourceSeriesInstanceUid).toBe(entry.input.seriesInstanceUid);
+      expect(o.files).toHaveLength(2);
+      expect(o.sourceFrames).toHaveLength(2);
+      for (const f of o.sourceFrames) expect(frames[f.frame]).toEqual([o.agent, breathOf(o.respiratoryGate!.gate)]);
+      // Its files are that series, each made from the frame recorded beside it (their Source Image Sequence, pydicom).
+      const written = headers(o.files);
+      expect(written.map((h) => h.SeriesInstanceUID)).toEqual(o.files.map(() => o.seriesInstanceUid));
+      expect(written.map((h) => h.frame)).toEqual(o.sourceFrames.map((f) => f.frame));
+    }
+    // Scored per written series: its 2 slices against the reference's 2 frames of its agent and gate, the range their maximum (pydicom).
+    const scored = entry.metrics!.series!;
+    expect(scored.map((m) => m.seriesInstanceUid)).toEqual(entry.output.seriesInstanceUids);
+    for (const m of scored) {
+      expect(m.reference.files).toBe(2);
+      expect(relative(m.range[1], wanted.gates[`${m.agent}/${breathOf(m.respiratoryGate!.gate)}`]!)).toBeLessThan(1e-6);
+    }
+    // The 75 % gate, half the counts, on its own range: not the agent's (both gates') maximum.
+    const half = scored.find((m) => m.agent === 1 && m.respiratoryGate!.gate === 2)!;
+    expect(relative(half.range[1], entry.metrics!.agents![0]!.range[1] / 2)).toBeLessThan(1e-3);
+    // A rerun into the same folder skips the finished series and scores its written files per series the same way.
+    const rerun = await denoisePaths([source], { outDir: path.join(dir, 'two-agents-respiratory-reference'), method: 'gaussian', reference: [full] });
+    expect(rerun.errors).toEqual([]);
+    expect(rerun.series[0]!.skipped).toBe(true);
+    const again = rerun.series[0]!.metrics!.series!;
+    expect(again.map((m) => [m.seriesInstanceUid, m.range, m.reference.files])).toEqual(scored.map((m) => [m.seriesInstanceUid, m.range, m.reference.files]));
+    again.forEach((m, k) => expect(m.psnr!).toBeCloseTo(scored[k]!.psnr!, 2));
   });
 
   it('denoise of two-agents-split: each agent\'s series states its own count in its files, is whole by it, and stays a valid PET Image series (pydicom)', async () => {

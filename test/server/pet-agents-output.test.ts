@@ -156,6 +156,7 @@ describe.skipIf(!hasPydicom)('the per-agent series of a two-radiopharmaceutical 
         const comparison = (await server.inject({ url: `/api/comparisons/${summary.id}` })).json() as ComparisonDetail;
         if (comparison.reference === null) continue;
         withReference++;
+        expect(comparison.pairedBy).toBe('report');
         const lowDose = (await server.inject({ url: `/api/series/${comparison.lowDose}` })).json() as SeriesDetail;
         const reference = (await server.inject({ url: `/api/series/${comparison.reference}` })).json() as SeriesDetail;
         const denoised = (await server.inject({ url: `/api/series/${comparison.denoised}` })).json() as SeriesDetail;
@@ -174,7 +175,57 @@ describe.skipIf(!hasPydicom)('the per-agent series of a two-radiopharmaceutical 
         expect(Math.abs(metrics.range[1] / wanted[String(agent)]! - 1)).toBeLessThan(1e-6);
         await expectLowdoseMetrics(metrics, mine, path.join(data, `agent-${agent}`), full);
       }
-      expect(withReference).toBeGreaterThan(0);
+      // Both agents' series, each paired through report.json (`output.series`) with its reference.
+      expect(withReference).toBe(2);
+    } finally {
+      await server.close();
+    }
+  }, 120_000);
+
+  it('pairs each gate of each agent of a respiratory-gated two-radiopharmaceutical source with its own low-dose and reference frames, scored as denoise --reference scored it', async () => {
+    // two-agents-respiratory: 2 positions x 2 respiratory gates (25, 75 %) x agents 1, 2, the 75 % gate's pixels halved; its full-count copy smoothed (pydicom).
+    const data = path.join(root, 'respiratory');
+    const low = path.join(data, 'low');
+    const full = path.join(data, 'full');
+    cpSync(path.join(root, 'generated', 'two-agents-respiratory'), low, { recursive: true });
+    mkdirSync(full, { recursive: true });
+    const expected = JSON.parse(readFileSync(path.join(root, 'generated', 'expected.json'), 'utf8')) as { twoAgents: { factors: number[] } };
+    const made = spawnSync(PYTHON, [FULL_COUNT, path.join(low, 'two-agents-respiratory.dcm'), path.join(full, 'full.dcm'), JSON.stringify(expected.twoAgents.factors)], { encoding: 'utf8' });
+    expect(made.status, made.stderr).toBe(0);
+    const wanted = JSON.parse(made.stdout) as { gates: Record<string, number> };
+    const report = await denoisePaths([low], { outDir: path.join(data, 'denoised'), method: 'gaussian', reference: [full] });
+    expect(report.errors).toEqual([]);
+    const entry = report.series[0]!;
+    const server = await serverOver(path.join(root, 'server-respiratory'), data);
+    try {
+      const listed = await listedComparisons(server);
+      expect(listed).toHaveLength(4);
+      const seen = new Set<string>();
+      for (const summary of listed) {
+        const comparison = (await server.inject({ url: `/api/comparisons/${summary.id}` })).json() as ComparisonDetail;
+        const denoised = (await server.inject({ url: `/api/series/${comparison.denoised}` })).json() as SeriesDetail;
+        const lowDose = (await server.inject({ url: `/api/series/${comparison.lowDose}` })).json() as SeriesDetail;
+        const reference = (await server.inject({ url: `/api/series/${comparison.reference}` })).json() as SeriesDetail;
+        // Which written series it is: its SeriesDescription names its agent and gate (" agent 2 resp gate 1 of 2").
+        const output = entry.output.series!.find((o) => denoised.description.endsWith(` agent ${o.agent} resp gate ${o.respiratoryGate!.gate} of 2`))!;
+        seen.add(output.seriesInstanceUid);
+        expect(comparison.pairedBy).toBe('report');
+        // The low-dose and reference panes: this gate of this agent only, one slice per position, each paired with its own.
+        expect(lowDose.slices).toBe(2);
+        expect(reference.slices).toBe(2);
+        expect(comparison.alignment.matchedBy?.denoised).toBe('position');
+        expect(comparison.alignment.matchedBy?.reference).toBe('position');
+        // Scored against the reference's frames of its agent and gate: the range their maximum (pydicom),
+        // the scores those denoise --reference gave it (metrics.series; the written files' quantisation apart).
+        const metrics = (await server.inject({ url: `/api/comparisons/${summary.id}/metrics` })).json() as ComparisonMetrics;
+        const scored = entry.metrics!.series!.find((m) => m.seriesInstanceUid === output.seriesInstanceUid)!;
+        expect(metrics.against).toBe('reference');
+        expect(Math.abs(metrics.range[1] / wanted.gates[`${output.agent}/${[25, 75][output.respiratoryGate!.gate - 1]}`]! - 1)).toBeLessThan(1e-6);
+        expect(metrics.slices).toHaveLength(2);
+        expect(metrics.mean.lowDose!.psnr!).toBeCloseTo(scored.input!.psnr!, 6);
+        expect(metrics.mean.denoised!.psnr!).toBeCloseTo(scored.psnr!, 2);
+      }
+      expect(seen.size).toBe(4);
     } finally {
       await server.close();
     }

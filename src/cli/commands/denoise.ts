@@ -183,6 +183,11 @@ function humanReport(report: DenoiseReport | DicomwebDenoiseReport | DimseDenois
     for (const a of m?.agents ?? []) {
       lines.push(`  agent ${a.agent}: PSNR ${psnrText(a.input?.psnr)} -> ${psnrText(a.psnr)} dB, SSIM ${fmt(a.input?.ssim, 3)} -> ${fmt(a.ssim, 3)}, range [${fmt(a.range[0], 4)}, ${fmt(a.range[1], 4)}] against ${a.reference.files} reference slices`);
     }
+    // Scored per written series (one per agent and respiratory gate): each against the reference's frames of its agent and gate.
+    for (const o of m?.series ?? []) {
+      const what = `${o.agent !== null ? ` agent ${o.agent}` : ''}${o.respiratoryGate ? ` respiratory gate ${o.respiratoryGate.gate} of ${o.respiratoryGate.gates}` : ''}${o.cardiacGate ? ` gate ${o.cardiacGate.gate} of ${o.cardiacGate.gates}` : ''}`;
+      lines.push(`  series ${o.seriesInstanceUid}${what}: PSNR ${psnrText(o.input?.psnr)} -> ${psnrText(o.psnr)} dB, SSIM ${fmt(o.input?.ssim, 3)} -> ${fmt(o.ssim, 3)}, range [${fmt(o.range[0], 4)}, ${fmt(o.range[1], 4)}] against ${o.reference.files} reference slices`);
+    }
     const u = s.uncertainty?.summary;
     if (u) {
       lines.push(

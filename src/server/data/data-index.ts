@@ -14,7 +14,7 @@ import { LowdoseError } from '../../errors.js';
 import { LISTED_PER_CODE } from '../../util/code-sample.js';
 import { pairingGridMismatch, pairSlices, type SlicePairing } from '../../metrics/slice-pairing.js';
 import { petFrameReport } from '../../pipeline/frame-output.js';
-import { referenceOfTestAgent } from '../../pipeline/agent-reference.js';
+import { framesOfPart, referenceOfTestAgent } from '../../pipeline/agent-reference.js';
 import type {
   ComparisonDetail,
   ComparisonSummary,
@@ -28,7 +28,7 @@ import type {
 import { revisionOf, shortId } from '../ids.js';
 import { acquisitionIncomplete, seriesIncomplete, type AcquisitionIncomplete, type OutputIncomplete } from './output-completion.js';
 import { pairSeries, type ComparisonDraft, type IndexedSeries } from './pairing.js';
-import { readReportLinks, type ReportLink } from './reports.js';
+import { frameKey, readReportLinks, type OutputPart, type ReportLink } from './reports.js';
 import { readSeriesFacts, type SeriesFacts } from './series-facts.js';
 
 export interface IndexedComparison extends ComparisonDraft {
@@ -261,8 +261,10 @@ export class DataIndex {
     const agentViews = new Map<string, IndexedSeries>();
     const drafts: ComparisonDraft[] = [];
     for (const draft of paired) {
-      const lowDose = await this.ownAgentView(draft.lowDose, draft.denoised, agentViews, roles);
-      const reference = draft.reference ? await this.ownAgentView(draft.reference, draft.denoised, agentViews, roles) : null;
+      const lowDose = (draft.part && this.partView(draft.lowDose, draft.part, 'frames', agentViews, roles)) || (await this.ownAgentView(draft.lowDose, draft.denoised, agentViews, roles));
+      const reference = draft.reference
+        ? (draft.part && this.partView(draft.reference, draft.part, 'structure', agentViews, roles)) || (await this.ownAgentView(draft.reference, draft.denoised, agentViews, roles))
+        : null;
       drafts.push(lowDose === draft.lowDose && reference === draft.reference ? draft : { ...draft, lowDose, reference });
     }
     // The frames read of each dynamic or gated acquisition (./output-completion.ts acquisitionIncomplete).
@@ -347,6 +349,33 @@ export class DataIndex {
     const key = `${source.series.key}#agent${own.agent}`;
     const id = shortId('series', key);
     const view = views.get(id) ?? { ...source, id, series: { ...own.series, key }, rev: revisionOf([source.rev, own.agent]) };
+    views.set(id, view);
+    roles.set(id, roles.get(source.id) ?? 'original');
+    return view;
+  }
+
+  /**
+   * `source` as the comparison of one of the several series a multi-frame PET input was written as
+   * (one per agent and respiratory gate) shows and scores it, from the report's record of that
+   * series (`output.series`): the low-dose input by the frames it was made from (`frames`), a
+   * reference by its frames of the same agent and gates where it is written as the same series
+   * (`structure`; src/pipeline/agent-reference.ts framesOfPart, what `denoise --reference` scored
+   * it against). A series of its own id (registered in `views`, its role the source's); null
+   * when `source` has no such frames (the caller then falls back to its agent's frames).
+   */
+  private partView(source: IndexedSeries, part: OutputPart, by: 'frames' | 'structure', views: Map<string, IndexedSeries>, roles: Map<string, SeriesRole>): IndexedSeries | null {
+    let slices: Series['slices'];
+    try {
+      slices = by === 'frames' ? source.series.slices.filter((s) => part.frames.has(frameKey(s.sopInstanceUid, s.frame))) : (framesOfPart(source.series, part)?.slices ?? []);
+    } catch (error) {
+      this.log.warn(`series ${source.id}: the agent and gate of its frames could not be read (${(error as Error).message}); compared by agent`);
+      return null;
+    }
+    if (slices.length === 0 || slices.length === source.series.slices.length) return null;
+    const words = `${part.agent ?? ''}${part.respiratoryGate ? `r${part.respiratoryGate.gate}` : ''}${part.cardiacGate ? `c${part.cardiacGate.gate}` : ''}`;
+    const key = `${source.series.key}#part${words}`;
+    const id = shortId('series', key);
+    const view = views.get(id) ?? { ...source, id, series: { ...source.series, slices, key }, rev: revisionOf([source.rev, key, slices.length]) };
     views.set(id, view);
     roles.set(id, roles.get(source.id) ?? 'original');
     return view;

@@ -7,7 +7,7 @@
  */
 import { sameFrame, type Series } from '../../dicom/index.js';
 import type { ReportFacts, SeriesRole } from '../api-types.js';
-import type { ReportLink } from './reports.js';
+import type { OutputPart, ReportLink } from './reports.js';
 import type { SeriesFacts } from './series-facts.js';
 
 export interface IndexedSeries {
@@ -26,6 +26,8 @@ export interface ComparisonDraft {
   readonly hallucination: IndexedSeries | null;
   readonly pairedBy: 'report' | 'headers';
   readonly report: ReportFacts | null;
+  /** The report's record of what the denoised series was made from, when the input was written as several series (`output.series`). */
+  readonly part?: OutputPart;
 }
 
 export interface Pairing {
@@ -112,6 +114,7 @@ export function pairSeries(all: readonly IndexedSeries[], links: readonly Report
       hallucination: hallucination ?? mapOf(denoised, lowDose, all, roles, sourceOf),
       pairedBy: 'report',
       report: link.facts,
+      ...(link.part ? { part: link.part } : {}),
     });
   }
 

@@ -75,6 +75,9 @@ Enhanced PET Isotope Module (in MBq), the units the Real World Value Mapping's (
                         Number of Time Slots 2, Image Index 1 / 3, Trigger Time and Frame Time 400 ms
                         at its top level: read as two gates
   two-agents-split/     four frames at four positions, agents 1, 2, 1, 2 by position
+  two-agents-respiratory/ eight frames: 2 positions x 2 respiratory gates (25, 75 %) x agents 1, 2,
+                        each frame's stored pixels the slice's, halved (rounded) in the 75 % gate:
+                        four classic series when written, each gate of each agent its own content
 
 expected.json holds per set the factor and maximum SUVbw and Bq/ml of each frame.
 
@@ -490,6 +493,13 @@ for k, delay in enumerate((0, 400)):
 e = enhanced('lowdose-enhanced-pet-two-agents-split')
 e.RadiopharmaceuticalInformationSequence.append(agent(2, second_injection, second_dose_mbq))
 save(reframe(e, [{'z': z, 'agent': 1 + z % 2} for z in range(4)]), 'two-agents-split')
+
+e = enhanced('lowdose-enhanced-pet-two-agents-respiratory')
+e.RadiopharmaceuticalInformationSequence.append(agent(2, second_injection, second_dose_mbq))
+specs = [{'z': z, 'breath': b, 'agent': a} for z in (0, 1) for b in (25.0, 75.0) for a in (1, 2)]
+e = reframe(e, specs)
+e.PixelData = np.concatenate([(src.pixel_array.astype(np.float64) * (1 if s['breath'] == 25.0 else 0.5)).round().ravel() for s in specs]).astype(src.pixel_array.dtype).tobytes()
+save(e, 'two-agents-respiratory')
 
 with open(os.path.join(out, 'expected.json'), 'w') as fh:
     json.dump(expected, fh, indent=2)

@@ -4,7 +4,9 @@ the same Enhanced PET file (agents 1, 2, 1, 2 by position, each frame's Radiopha
 Sequence and rescale kept), each frame's stored pixels a 3 x 3 mean (edges repeated, rounded), its
 own SeriesInstanceUID and SOPInstanceUID. Prints, as JSON, each agent's maximum SUVbw over its
 frames: stored x RescaleSlope + RescaleIntercept (Bq/ml) x that agent's SUVbw factor (given, from
-expected.json), computed here, not with lowdose's code.
+expected.json), computed here, not with lowdose's code; for a source whose frames are respiratory
+gates too (two-agents-respiratory), also under "gates" each agent's maximum per gate, keyed
+"<agent>/<Nominal Percentage of Respiratory Phase>".
 
 Usage: /usr/bin/python3 make-two-agents-full-count.py <two-agents-split.dcm> <output.dcm> '<factors JSON>'
 """
@@ -29,8 +31,13 @@ d.SOPInstanceUID = generate_uid(entropy_srcs=['lowdose-two-agents-full-count', '
 d.file_meta.MediaStorageSOPInstanceUID = d.SOPInstanceUID
 d.save_as(dst)
 top = {}
+gates = {}
 for pixels, group in zip(smooth, d.PerFrameFunctionalGroupsSequence):
     agent = int(group.RadiopharmaceuticalUsageSequence[0].RadiopharmaceuticalAgentNumber)
     t = group.PixelValueTransformationSequence[0]
-    top[agent] = max(top.get(agent, 0.0), (float(pixels.max()) * float(t.RescaleSlope) + float(t.RescaleIntercept)) * factors[agent - 1])
-print(json.dumps(top))
+    suv = (float(pixels.max()) * float(t.RescaleSlope) + float(t.RescaleIntercept)) * factors[agent - 1]
+    top[agent] = max(top.get(agent, 0.0), suv)
+    if 'RespiratorySynchronizationSequence' in group:
+        key = f'{agent}/{float(group.RespiratorySynchronizationSequence[0].NominalPercentageOfRespiratoryPhase):g}'
+        gates[key] = max(gates.get(key, 0.0), suv)
+print(json.dumps({**top, 'gates': gates} if gates else top))
