@@ -106,8 +106,16 @@ const EMPTY: Snapshot = { series: new Map(), agentViews: new Map(), roles: new M
 export class DataIndex {
   private snapshot: Snapshot = EMPTY;
   private contents: Contents = { series: new Map(), reports: new Map(), unreadable: 0 };
-  /** Header facts and file revision per series, kept while the series object is unchanged. */
+  /**
+   * Header facts and file revision per series, kept while the series object is unchanged, and
+   * across a rescan while its files' revision (path, size, mtime of each) is.
+   */
   private indexed = new Map<string, IndexedSeries>();
+  /**
+   * What `referenceOfTestAgent` found for a source beside a denoised series, by both series' revisions:
+   * a refresh with nothing changed reads no PET header for it, a rewritten file is read again.
+   */
+  private agentFramesKnown = new Map<string, Awaited<ReturnType<typeof referenceOfTestAgent>>>();
   private readonly roots: string[];
   /** Index updates run one at a time, in call order. */
   private tail: Promise<void> = Promise.resolve();
@@ -241,13 +249,13 @@ export class DataIndex {
         continue;
       }
       try {
-        indexed.push({
-          id: shortId('series', s.key),
-          studyId: shortId('study', s.studyInstanceUid),
-          series: s,
-          facts: await this.readFacts(s),
-          rev: await revisionOfFiles(s),
-        });
+        // A rescan reads every series anew: its facts are the same while none of its files changed.
+        const rev = await revisionOfFiles(s);
+        indexed.push(
+          cached && cached.rev === rev
+            ? { ...cached, series: s }
+            : { id: shortId('series', s.key), studyId: shortId('study', s.studyInstanceUid), series: s, facts: await this.readFacts(s), rev },
+        );
       } catch (error) {
         unreadable += s.slices.length;
         this.log.warn(`series ${shortId('series', s.key)} skipped: ${(error as Error).message}`);
@@ -259,14 +267,18 @@ export class DataIndex {
     // Each per-radiopharmaceutical series beside its own agent's frames of the source only, and of
     // its reference where that is a source of several agents too (a full-count acquisition of both).
     const agentViews = new Map<string, IndexedSeries>();
+    const agentFramesFound: typeof this.agentFramesKnown = new Map();
     const drafts: ComparisonDraft[] = [];
     for (const draft of paired) {
-      const lowDose = (draft.part && this.partView(draft.lowDose, draft.part, 'frames', agentViews, roles)) || (await this.ownAgentView(draft.lowDose, draft.denoised, agentViews, roles));
+      const lowDose =
+        (draft.part && this.partView(draft.lowDose, draft.part, 'frames', agentViews, roles)) || (await this.ownAgentView(draft.lowDose, draft.denoised, agentViews, roles, agentFramesFound));
       const reference = draft.reference
-        ? (draft.part && this.partView(draft.reference, draft.part, 'structure', agentViews, roles)) || (await this.ownAgentView(draft.reference, draft.denoised, agentViews, roles))
+        ? (draft.part && this.partView(draft.reference, draft.part, 'structure', agentViews, roles)) ||
+          (await this.ownAgentView(draft.reference, draft.denoised, agentViews, roles, agentFramesFound))
         : null;
       drafts.push(lowDose === draft.lowDose && reference === draft.reference ? draft : { ...draft, lowDose, reference });
     }
+    this.agentFramesKnown = agentFramesFound;
     // The frames read of each dynamic or gated acquisition (./output-completion.ts acquisitionIncomplete).
     const framesRead = new Map<string, Set<number>>();
     for (const s of indexed) {
@@ -330,17 +342,22 @@ export class DataIndex {
    * source, that agent's frames only (src/pipeline/agent-reference.ts, the rule of `lowdose
    * metrics`), as a series of its own id (registered in `views`, its role the source's): the
    * low-dose and reference panes, their slice pairing and the PET range (the reference's maximum
-   * where there is one) then hold no frame of the other tracer. Otherwise `source` itself.
+   * where there is one) then hold no frame of the other tracer. Otherwise `source` itself. What
+   * was found is kept in `found` by both series' revisions, and taken from the last publish's when
+   * neither changed (the headers are not read again).
    */
   private async ownAgentView(
     source: IndexedSeries,
     denoised: IndexedSeries,
     views: Map<string, IndexedSeries>,
     roles: Map<string, SeriesRole>,
+    found: Map<string, Awaited<ReturnType<typeof referenceOfTestAgent>>>,
   ): Promise<IndexedSeries> {
     let own: Awaited<ReturnType<typeof referenceOfTestAgent>>;
+    const known = `${source.rev} ${denoised.rev}`;
     try {
-      own = await referenceOfTestAgent(source.series, denoised.series);
+      own = found.has(known) ? found.get(known)! : this.agentFramesKnown.has(known) ? this.agentFramesKnown.get(known)! : await referenceOfTestAgent(source.series, denoised.series);
+      found.set(known, own);
     } catch (error) {
       this.log.warn(`series ${source.id}: the radiopharmaceutical of its frames could not be read (${(error as Error).message}); compared whole`);
       return source;
