@@ -31,7 +31,7 @@ import { toolkitIdentity } from '../util/toolkit.js';
 import { checkJobMemory, DENOISE_PIPELINE, forwardLimits, resolveMemoryBudget, type MemoryPlan, type SeriesShape } from './memory-budget.js';
 import { resolveSfrcOptions, sfrcSlice, type SfrcSliceResult } from '../metrics/sfrc.js';
 import { HallucinationRecorder } from './hallucination.js';
-import { createSliceDenoiser, type SliceBatchResult, type SliceDenoiser } from './slice-denoiser.js';
+import { createSliceDenoiser, planSliceDenoiser, type SliceBatchResult, type SliceDenoiser, type SliceDenoiserPlan } from './slice-denoiser.js';
 import { UncertaintySummary } from './uncertainty-summary.js';
 import { sliceOutputs } from './slice-outputs.js';
 import { ReferenceScorer, openReference, scoreFinishedSeries, type ReferenceSet } from './reference.js';
@@ -134,6 +134,7 @@ async function denoiseScanned(paths: readonly string[], options: DenoiseOptions,
     { wait: Boolean(options.waitLock), log, ...(options.signal ? { signal: options.signal } : {}), ...(options.queueLock ? { queue: options.queueLock } : {}) },
   );
   const denoisers = new Map<string, SliceDenoiser>();
+  const denoiserPlans = new Map<string, SliceDenoiserPlan>();
   const reports: SeriesReport[] = [];
   // report.json lists this run's series, then those earlier runs left finished in outDir (./folder-report.ts).
   const folderReport = options.writeReport !== false ? new FolderReport(outDir) : null;
@@ -181,14 +182,17 @@ async function denoiseScanned(paths: readonly string[], options: DenoiseOptions,
         continue;
       }
       try {
-        const denoiser = await denoiserFor(series, options, denoisers, log, limits).catch((error: unknown) => {
-          // A signal during the model load stops it: the series has not begun (no folder, no file).
-          if (!options.signal?.aborted) throw error;
-          throw new LowdoseError('E_CANCELLED', `series ${series.seriesInstanceUid} was not run: it was stopped while its model was loading (${stopReason(options.signal)}); nothing of it was written`, {
-            path: series.slices[0]?.file ?? '',
+        // What the run makes, from the model card: a series finished so is skipped without loading the model.
+        const plan = await denoiserPlanFor(series, options, denoiserPlans);
+        const loadDenoiser = () =>
+          denoiserFor(series, options, denoisers, log, limits).catch((error: unknown) => {
+            // A signal during the model load stops it: the series has not begun (no folder, no file).
+            if (!options.signal?.aborted) throw error;
+            throw new LowdoseError('E_CANCELLED', `series ${series.seriesInstanceUid} was not run: it was stopped while its model was loading (${stopReason(options.signal)}); nothing of it was written`, {
+              path: series.slices[0]?.file ?? '',
+            });
           });
-        });
-        const report = await denoiseSeries(series, denoiser, {
+        const report = await denoiseSeries(series, plan, loadDenoiser, {
           ...options,
           outDir,
           seriesIndex,
@@ -275,7 +279,17 @@ function seriesShape(series: Series): SeriesShape {
   return { rows: series.rows, columns: series.columns, slices: series.slices.length, modality: series.modality };
 }
 
-/** One denoiser per modality (a model session is expensive to open). */
+/** One plan per modality (the card read, the model files hashed: ./slice-denoiser.ts planSliceDenoiser). */
+async function denoiserPlanFor(series: Series, options: DenoiseOptions, cache: Map<string, SliceDenoiserPlan>): Promise<SliceDenoiserPlan> {
+  const modality = series.modality as 'CT' | 'PT';
+  const cached = cache.get(modality);
+  if (cached) return cached;
+  const plan = await planSliceDenoiser(modality, options);
+  cache.set(modality, plan);
+  return plan;
+}
+
+/** One denoiser per modality (a model session is expensive to open), loaded when a series is first to be denoised. */
 async function denoiserFor(
   series: Series,
   options: DenoiseOptions,
@@ -308,7 +322,16 @@ interface SeriesContext extends Omit<DenoiseOptions, 'reference' | 'overwriteReq
   readonly lock: FolderLock | null;
 }
 
-async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: SeriesContext): Promise<SeriesReport> {
+/**
+ * Denoises `series` into its folder, or hands back its finished output there when that was made as
+ * `plan` says this run makes it: the model is loaded (`loadDenoiser`) only for a series to denoise.
+ */
+async function denoiseSeries(
+  series: Series,
+  plan: SliceDenoiserPlan,
+  loadDenoiser: () => Promise<SliceDenoiser>,
+  context: SeriesContext,
+): Promise<SeriesReport> {
   const folder = outputFolderName(series);
   const dir = path.join(context.outDir, folder);
   const names = seriesOutputNames(series, folder);
@@ -316,7 +339,6 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
   // A simulated series whose run stopped half way (no completion marker) reads as a reading warning.
   const incomplete = await simulationMarkerWarning(series);
   const seriesWarnings = [...series.warnings.map((w) => w.toJSON()), ...(incomplete ? [incomplete] : [])];
-  const warnings = [...seriesWarnings, ...denoiser.warnings, ...denoiser.seriesWarnings(series)];
   /** Throws E_LOCKED once another run took the folder over (src/util/folder-lock.ts): nothing more is written. */
   const held = async () => {
     await context.lock?.assertHeld();
@@ -337,24 +359,21 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
   // A frame finished under a series that another run's --overwrite replaced is not finished.
   const previous = !context.overwrite && existsSync(markerPath) ? await finishedMarker(markerPath, series.petFrame ? dir : null, context.log) : null;
   const paddingFill = context.paddingFill ?? DEFAULT_PADDING_FILL;
-  const madeWith = madeWithOf(denoiser, paddingFill);
-  // What this run writes besides the denoised series (the conditions of the writers below).
-  const extras = extraOutputsOfDenoiser(denoiser, context);
   if (previous) {
     // What the marker does not record (an older lowdose's) is not compared (./made-with.ts).
-    const differs = madeWithDifference(madeWithOfReport(previous), madeWith);
+    const differs = madeWithDifference(madeWithOfReport(previous), madeWithOf(plan, paddingFill));
     if (differs !== '') {
       // Skipping would hand back another method's, setting's or model file's output as this run's result.
       throw new LowdoseError(
         'E_EXISTS',
         `${dir} holds this series finished with other settings (${previous.settings}); this run asks for ` +
-          `${denoiser.method === 'diffusion' ? `(${denoiser.derivationDescription})` : denoiser.method} (${differs}): give another -o, or --overwrite to replace it`,
+          `${plan.method === 'diffusion' ? `(${plan.derivationDescription})` : plan.method} (${differs}): give another -o, or --overwrite to replace it`,
         { path: dir },
       );
     }
     // Skipping would hand back a series without the uncertainty series or map this run asks for
     // (./extra-outputs.ts): they come from the same samples, so only redoing it can add them.
-    const lacks = missingExtraOutputs(extraOutputsOfReport(previous), extras, denoiser.uncertainty?.units ?? null);
+    const lacks = missingExtraOutputs(extraOutputsOfReport(previous), extraOutputsOfDenoiser(plan, context), plan.uncertainty?.units ?? null);
     if (lacks !== '') {
       throw new LowdoseError(
         'E_EXISTS',
@@ -403,6 +422,11 @@ async function denoiseSeries(series: Series, denoiser: SliceDenoiser, context: S
     const madeByWriting = written.filter((w) => !RECONSTRUCTION_MISMATCH_CODES.has(w.code));
     return { ...made, ...scored, input, warnings: [...seriesWarnings, ...madeByWriting, ...referenceWarnings], skipped: true };
   }
+  const denoiser = await loadDenoiser();
+  const warnings = [...seriesWarnings, ...denoiser.warnings, ...denoiser.seriesWarnings(series)];
+  const madeWith = madeWithOf(denoiser, paddingFill);
+  // What this run writes besides the denoised series (the conditions of the writers below).
+  const extras = extraOutputsOfDenoiser(denoiser, context);
   // Redoing a finished series: until it is finished again, it is not (a run killed half way
   // through an --overwrite must not leave old and new slices under the old marker).
   await held();
