@@ -3,8 +3,9 @@
  * phantom PET series (`lowdose phantom iec`, one study each) with their Gaussian-filtered outputs
  * (`denoise --method gaussian`, report.json and all), indexed by the server's DataIndex
  * (src/server/data/data-index.ts) in this process: one cold refresh, then --repeats refreshes with
- * nothing changed, then one after a single output file is rewritten. Counts the files opened for
- * reading (fs open / openSync, patched) and which of them were DICOM files, per refresh.
+ * nothing changed, then one after a single output file is rewritten. Per refresh: wall time, this
+ * process's CPU time (user + system: on a shared machine other processes inflate wall time, less
+ * so CPU time), and the files opened for reading (fs open / openSync, patched), DICOM files among them.
  *
  *   npx tsx scripts/bench/index-refresh.ts [--series 50] [--size 32] [--slices 4] [--repeats 5]
  */
@@ -54,21 +55,27 @@ try {
   }
   const report = await denoisePaths(inputs, { outDir: path.join(root, 'denoised'), method: 'gaussian' });
   const index = new DataIndex([root]);
-  const refresh = async (label: string): Promise<number> => {
+  const refresh = async (label: string): Promise<{ ms: number; cpuMs: number }> => {
     opened.length = 0;
     const started = performance.now();
+    const cpu = process.cpuUsage();
     await index.refresh();
+    const used = process.cpuUsage(cpu);
     const ms = performance.now() - started;
+    const cpuMs = (used.user + used.system) / 1000;
     const dicom = opened.filter((f) => f.endsWith('.dcm')).length;
-    console.log(`${label}: ${ms.toFixed(0)} ms, ${opened.length} files opened (${dicom} DICOM)`);
-    return ms;
+    console.log(`${label}: ${ms.toFixed(0)} ms (CPU ${cpuMs.toFixed(0)} ms), ${opened.length} files opened (${dicom} DICOM)`);
+    return { ms, cpuMs };
   };
   await refresh('cold refresh');
-  const unchanged: number[] = [];
+  const unchanged: Array<{ ms: number; cpuMs: number }> = [];
   for (let r = 0; r < Number(values.repeats); r++) unchanged.push(await refresh(`refresh ${r + 1}, nothing changed`));
-  const sorted = [...unchanged].sort((a, b) => a - b);
+  const median = (a: readonly number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
   const comparisons = index.studies().studies.reduce((n, s) => n + s.comparisons.length, 0);
-  console.log(`${comparisons} comparisons of ${report.series.length} denoised PET series; nothing changed: median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(0)} ms`);
+  console.log(
+    `${comparisons} comparisons of ${report.series.length} denoised PET series; nothing changed: median ${median(unchanged.map((u) => u.ms)).toFixed(0)} ms, ` +
+      `CPU ${median(unchanged.map((u) => u.cpuMs)).toFixed(0)} ms`,
+  );
   // One output file rewritten (its mtime moved): that series is read again, the rest is not.
   const touched = report.series[0]!.output.files[0]!;
   const later = new Date(Date.now() + 5000);
