@@ -83,7 +83,7 @@ export class DicomwebSource implements PacsSource {
   }
 
   /** One study search with limit 1: a wrong password or an unreachable server. */
-  async check(): Promise<void> {
-    await this.studies({ limit: 1 });
+  async check(signal?: AbortSignal): Promise<void> {
+    await this.studies({ limit: 1 }, signal);
   }
 }

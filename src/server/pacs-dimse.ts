@@ -121,7 +121,7 @@ export class DimseSource implements PacsSource {
   }
 
   /** One C-ECHO: an unreachable PACS, or one that does not know our AE title. */
-  check(): Promise<void> {
-    return this.fromPacs(() => echo(this.peer, this.options));
+  check(signal?: AbortSignal): Promise<void> {
+    return this.fromPacs(() => echo(this.peer, this.stoppedBy(signal)));
   }
 }

@@ -77,8 +77,8 @@ export interface PacsSource {
   pull(studyInstanceUid: string, seriesInstanceUid: string, pullDir: string, signal?: AbortSignal): Promise<PulledSeries>;
   /** Stores one derived series into its study. */
   store(part: DerivedPart, studyInstanceUid: string, log?: (message: string) => void): Promise<StoredSeries>;
-  /** Says whether the PACS answers at all (`serve` asks once at start): rejects with why not. */
-  check(): Promise<void>;
+  /** Says whether the PACS answers at all (`serve` asks once at start): rejects with why not; `signal` stops it. */
+  check(signal?: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -109,6 +109,8 @@ export class PacsService {
    * temporary file it finds for a killed pull's).
    */
   private readonly latest = new Map<string, Promise<unknown>>();
+  /** Aborted as the server stops (stop()): every PACS request in flight is. */
+  private readonly closing = new AbortController();
   /** The unreadable instances of each opened series, by SeriesInstanceUID, for the jobs on it. */
   private readonly unreadable = new Map<string, ApiError[]>();
   /** The shortfall of each opened series that came short of its instances (latest open) and its URL, by SeriesInstanceUID. */
@@ -132,19 +134,34 @@ export class PacsService {
     await rm(this.pullDir, { recursive: true, force: true });
   }
 
+  /**
+   * Stops every PACS request in flight (the server stopping: `serve`'s SIGINT / SIGTERM), as a
+   * browser gone stops its own: a search, a series list, a pull, the start's check. A store goes on
+   * (a series stored in part would be left on the PACS). Called before the server waits for its
+   * requests to end, so a PACS that does not answer does not hold the server's exit.
+   */
+  stop(): void {
+    this.closing.abort(new LowdoseError('E_CANCELLED', 'the server is stopping'));
+  }
+
+  /** A request's interest (its browser's; none: the server's life) ended by stop() too. */
+  private interest(signal: AbortSignal | undefined): AbortSignal {
+    return signal ? AbortSignal.any([this.closing.signal, signal]) : this.closing.signal;
+  }
+
   /** PacsSource.studies: `signal` stops the search once nobody waits for it. */
   studies(query: StudyQuery, signal?: AbortSignal): Promise<StudySearch> {
-    return this.source.studies(query, signal);
+    return this.source.studies(query, this.interest(signal));
   }
 
   /** The series of a study, and why that list may lack some (404 when the PACS does not have the study); `signal` as for studies. */
   series(studyInstanceUid: string, signal?: AbortSignal): Promise<{ readonly series: RemoteSeries[]; readonly incomplete: string | null }> {
-    return this.source.series(studyInstanceUid, signal);
+    return this.source.series(studyInstanceUid, this.interest(signal));
   }
 
   /** Whether the PACS answers (PacsSource.check). */
   check(): Promise<void> {
-    return this.source.check();
+    return this.source.check(this.closing.signal);
   }
 
   /**
@@ -167,7 +184,7 @@ export class PacsService {
         pull.then(forget, forget);
         return pull;
       },
-      signal,
+      this.interest(signal),
     );
   }
 

@@ -70,6 +70,24 @@ describe('serve --dicomweb: a browser that leaves stops the PACS request behind 
   }
 });
 
+describe('serve --dicomweb stopping (SIGINT / SIGTERM: app.close)', () => {
+  it('aborts the PACS requests in flight instead of waiting for a PACS that does not answer; the browser gets an answer', async () => {
+    const stopping = await buildApp({ data: [], workDir: path.join(dir, 'work-stop'), viewerDir: null, logger: { level: 'silent' }, dicomweb: { base: `${web.base}/dicom-web`, client: { retries: 0, timeoutMs: 600_000 } } });
+    await stopping.listen({ port: 0, host: '127.0.0.1' });
+    const at = (stopping.server.address() as AddressInfo).port;
+    const before = web.abandoned.length;
+    const held = web.nextHeld();
+    const answered = new Promise<number>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port: at, path: `/api/pacs/studies/${STUDY}.3/series` }, (res) => resolve(res.statusCode ?? 0)).on('error', reject);
+    });
+    await held;
+    await stopping.close();
+    await web.abandonedAt(before + 1);
+    expect(web.abandoned.slice(before)).toEqual([{ method: 'GET', url: expect.stringMatching(/^\/dicom-web\/studies\/[\d.]+\.3\/series/) }]);
+    expect(await answered).toBeGreaterThanOrEqual(400);
+  }, 30_000);
+});
+
 describe('PacsService.open shares one pull between the opens of a series', () => {
   /** Two opens of one series (one pull, held at the PACS), and the service, closed after `body`. */
   async function twoOpens(body: (opens: { gone: AbortController[]; opened: Array<Promise<unknown>> }) => Promise<void>): Promise<void> {

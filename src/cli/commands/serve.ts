@@ -6,6 +6,7 @@
  * SIGINT / SIGTERM, finishing running jobs' cancellation before it exits.
  */
 import type { Command } from 'commander';
+import { LowdoseError } from '../../errors.js';
 import { parseDicomwebBase } from '../../dicomweb/url.js';
 import { parseDimseUrl, type DimsePeer } from '../../dimse/url.js';
 import { flagList, optionsGiven } from '../pacs-option-scope.js';
@@ -129,7 +130,8 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     if (app.pacs) {
       // Told now rather than at the first search: a wrong password, an unknown AE title or an unreachable server.
       const pacs = app.pacs;
-      void pacs.check().catch((error: unknown) => out.warn(`the ${pacs.protocol === 'dimse' ? 'DIMSE PACS' : 'DICOMweb server'} does not answer as expected: ${(error as Error).message}`));
+      // Stopped (the server stopping before the PACS answered): nothing to say of the PACS.
+      void pacs.check().catch((error: unknown) => (error instanceof LowdoseError && error.code === 'E_CANCELLED') || out.warn(`the ${pacs.protocol === 'dimse' ? 'DIMSE PACS' : 'DICOMweb server'} does not answer as expected: ${(error as Error).message}`));
     }
     await new Promise<void>((resolve) => {
       const stop = () => {

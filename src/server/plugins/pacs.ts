@@ -39,6 +39,8 @@ export default fp<PacsPluginOptions>(
     const cache = await PulledSourceCache.open(app.config.pacsCacheDir, source.address, app.config.pacsCacheBytes, log);
     const pacs = new PacsService({ source, pullDir: app.config.pullDir, cache, log });
     app.decorate('pacs', pacs);
+    // Before the server waits for the requests in flight: those waiting on a PACS that does not answer end now.
+    app.addHook('preClose', async () => pacs.stop());
     app.addHook('onClose', async () => pacs.close());
   },
   { name: 'lowdose-pacs', dependencies: ['lowdose-config'], fastify: '5.x' },
