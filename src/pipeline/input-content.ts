@@ -79,9 +79,48 @@ export interface SliceReading {
   /** `InputSlice.header`. */
   readonly header: string;
   /** Per attribute, the sha256 of its canonical values (never recorded: unkeyed). */
-  readonly attributes: ReadonlyMap<string, Buffer>;
-  /** sha256 of the stored values (never recorded: the key is made of it). */
-  readonly stored: Buffer;
+  readonly attributes: SliceAttributes;
+  /** sha256 (hex) of the stored values (never recorded: the key is made of it). */
+  readonly stored: string;
+}
+
+/**
+ * A slice's attributes and the sha256 (hex) of each one's canonical values, `digests[i]` of
+ * `names[i]`, names in order. Shared: slices of one series with the same names share one `names`,
+ * equal digests one string, and slices whose attributes are all equal one SliceAttributes, so a
+ * series of many like slices (the frames of a multi-frame file) keeps each value once rather than
+ * a Map of Buffers per slice (14 kB a slice of 47 attributes).
+ */
+export interface SliceAttributes {
+  readonly names: readonly string[];
+  readonly digests: readonly string[];
+}
+
+/** What the slices of one series share (SliceAttributes), by key: names joined, a digest, the slice's `header`. */
+interface SharedAttributes {
+  readonly names: Map<string, readonly string[]>;
+  readonly digests: Map<string, string>;
+  readonly attributes: Map<string, SliceAttributes>;
+}
+
+/** Per series object, what its slices' readings share; dropped with the series. */
+const sharedBySeries = new WeakMap<object, SharedAttributes>();
+
+function sharedOf(series: object): SharedAttributes {
+  let shared = sharedBySeries.get(series);
+  if (!shared) {
+    shared = { names: new Map(), digests: new Map(), attributes: new Map() };
+    sharedBySeries.set(series, shared);
+  }
+  return shared;
+}
+
+/** `value` itself the first time it is met, else the equal value met first. */
+function interned<T>(table: Map<string, T>, key: string, value: T): T {
+  const known = table.get(key);
+  if (known !== undefined) return known;
+  table.set(key, value);
+  return value;
 }
 
 /** The sha256 of one slice as read (see the module comment). */
@@ -104,16 +143,24 @@ export function sliceReading(
   read: { readonly image: Pick<Image2D, 'rows' | 'columns' | 'data' | 'padding'>; readonly parsed: ParsedFile; readonly stored: ArrayBufferView },
 ): SliceReading {
   const slice = series.slices[index]!;
-  const attributes = new Map<string, Buffer>();
-  for (const [name, value] of derivedHeaderValues(read.parsed, slice.frame)) attributes.set(name, createHash('sha256').update(value).digest());
+  const shared = sharedOf(series);
+  const values = derivedHeaderValues(read.parsed, slice.frame);
+  const sortedNames = [...values.keys()].sort();
+  const names = interned(shared.names, sortedNames.join('\n'), sortedNames);
+  const digests = names.map((name) => {
+    const digest = createHash('sha256').update(values.get(name)!).digest('hex');
+    return interned(shared.digests, digest, digest);
+  });
   const header = createHash('sha256');
-  for (const name of [...attributes.keys()].sort()) header.update(`${name}=${attributes.get(name)!.toString('hex')}\n`);
+  for (const [i, name] of names.entries()) header.update(`${name}=${digests[i]!}\n`);
+  const headerDigest = header.digest('hex');
   const { stored } = read;
   return {
     sha256: sliceContentSha256(read.image, slice.position),
-    header: header.digest('hex'),
-    attributes,
-    stored: createHash('sha256').update(Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength)).digest(),
+    header: headerDigest,
+    // The header digest covers every name and digest: equal digests, equal attributes.
+    attributes: interned(shared.attributes, headerDigest, { names, digests }),
+    stored: createHash('sha256').update(Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength)).digest('hex'),
   };
 }
 
@@ -135,13 +182,21 @@ export function inputContentOf(series: Pick<Series, 'slices'>, readings: readonl
 /** The series' InputHeader from its slices' readings (see the module comment). */
 function headerOf(readings: readonly SliceReading[]): InputHeader {
   const keyHash = createHash('sha256').update('lowdose input header key\n');
-  for (const r of readings) keyHash.update(r.stored);
+  for (const r of readings) keyHash.update(Buffer.from(r.stored, 'hex'));
   const key = keyHash.digest();
-  const names = [...new Set(readings.flatMap((r) => [...r.attributes.keys()]))].sort();
+  // Each distinct names list once (readings share them), as name → its position in the list.
+  const positions = new Map<readonly string[], Map<string, number>>();
+  for (const r of readings) {
+    if (!positions.has(r.attributes.names)) positions.set(r.attributes.names, new Map(r.attributes.names.map((name, i) => [name, i])));
+  }
+  const names = [...new Set([...positions.keys()].flat())].sort();
   const attributes: Record<string, string> = {};
   for (const name of names) {
     const mac = createHmac('sha256', key).update(`${name}\n`);
-    for (const [i, r] of readings.entries()) mac.update(`${i}:${r.attributes.get(name)?.toString('hex') ?? '-'}\n`);
+    for (const [i, r] of readings.entries()) {
+      const at = positions.get(r.attributes.names)!.get(name);
+      mac.update(`${i}:${at === undefined ? '-' : r.attributes.digests[at]!}\n`);
+    }
     attributes[name] = mac.digest('hex');
   }
   return { hashed: INPUT_HEADER_RECIPE, keyId: createHash('sha256').update('lowdose input header key id\n').update(key).digest('hex'), attributes };
