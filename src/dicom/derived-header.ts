@@ -18,7 +18,7 @@
  */
 import { getString, TAG } from './attributes.js';
 import { setClassicPetFrameAttributes } from './derived-pet-frame.js';
-import { planOfOwnFrames } from './derived-pet-series.js';
+import { planOfOwnFrames, type PetSeriesPlan } from './derived-pet-series.js';
 import { setClassicPetSuvAttributes } from './derived-pet-suv.js';
 import { copySourceAttributes, readCopiedAttributes } from './derived-source.js';
 import { readImageHeader, type ImageHeader } from './image-header.js';
@@ -38,12 +38,45 @@ const NOT_CARRIED = new Set([tagOf('InstanceNumber')]);
 const headers = new WeakMap<ParsedFile, ImageHeader>();
 
 function imageHeaderOf(parsed: ParsedFile): ImageHeader {
-  let header = headers.get(parsed);
-  if (!header) {
-    header = readImageHeader(parsed);
-    headers.set(parsed, header);
+  return oncePerFile(headers, parsed, () => readImageHeader(parsed));
+}
+
+/**
+ * The plan of a multi-frame PET source's own frames, made once per file: making it reads every
+ * frame's functional groups and sorts them, so making it again for each frame cost frames² (3,000
+ * frames of 4 x 4: see docs/benchmarks.md).
+ */
+const plans = new WeakMap<ParsedFile, PetSeriesPlan>();
+
+/** What the copied attributes give every frame of a source alike (they are the same for all its frames), made once per file. */
+interface CopiedValues {
+  /** The copied attributes' tags. */
+  readonly tags: ReadonlySet<string>;
+  /** Name → canonical JSON, by tag. */
+  readonly entries: readonly (readonly [string, string])[];
+}
+const copiedValues = new WeakMap<ParsedFile, CopiedValues>();
+
+function copiedValuesOf(parsed: ParsedFile): CopiedValues {
+  return oncePerFile(copiedValues, parsed, () => {
+    const dataset = readCopiedAttributes(copySourceAttributes(parsed));
+    repairValues(dataset);
+    const entries: [string, string][] = [];
+    for (const tag of Object.keys(dataset).sort()) {
+      if (NOT_CARRIED.has(tag)) continue;
+      entries.push([nameOf(tag), JSON.stringify(canonicalElement(dataset[tag]!))]);
+    }
+    return { tags: new Set(Object.keys(dataset)), entries };
+  });
+}
+
+function oncePerFile<T>(cache: WeakMap<ParsedFile, T>, parsed: ParsedFile, make: () => T): T {
+  let value = cache.get(parsed);
+  if (value === undefined) {
+    value = make();
+    cache.set(parsed, value);
   }
-  return header;
+  return value;
 }
 
 /**
@@ -51,13 +84,8 @@ function imageHeaderOf(parsed: ParsedFile): ImageHeader {
  * for a private element) → its values as canonical JSON.
  */
 export function derivedHeaderValues(parsed: ParsedFile, frame: number): Map<string, string> {
-  const dataset = readCopiedAttributes(copySourceAttributes(parsed));
-  repairValues(dataset);
-  const out = new Map<string, string>();
-  for (const tag of Object.keys(dataset).sort()) {
-    if (NOT_CARRIED.has(tag)) continue;
-    out.set(nameOf(tag), JSON.stringify(canonicalElement(dataset[tag]!)));
-  }
+  const copied = copiedValuesOf(parsed);
+  const out = new Map<string, string>(copied.entries);
   const header = imageHeaderOf(parsed);
   const ds = parsed.dataSet;
   out.set('SeriesDescription', JSON.stringify(getString(ds, TAG.SeriesDescription) ?? null));
@@ -79,10 +107,11 @@ export function derivedHeaderValues(parsed: ParsedFile, frame: number): Map<stri
     // times, ...), from its functional groups, which the copied attributes do not hold.
     const frameDataset = readCopiedAttributes(copySourceAttributes(parsed));
     repairValues(frameDataset);
-    setClassicPetFrameAttributes(frameDataset, { parsed, header, frame, place: planOfOwnFrames(header, parsed).places.get(frame)! });
+    const plan = oncePerFile(plans, parsed, () => planOfOwnFrames(header, parsed));
+    setClassicPetFrameAttributes(frameDataset, { parsed, header, frame, place: plan.places.get(frame)! });
     for (const tag of Object.keys(frameDataset).sort()) {
       const value = JSON.stringify(canonicalElement(frameDataset[tag]!));
-      if (dataset[tag] === undefined || value !== out.get(nameOf(tag))) out.set(`${nameOf(tag)} (derived for PET frame)`, value);
+      if (!copied.tags.has(tag) || value !== out.get(nameOf(tag))) out.set(`${nameOf(tag)} (derived for PET frame)`, value);
     }
   }
   if (header.pet) {
