@@ -35,7 +35,10 @@
  *   (`npx tsx scripts/bench/forward-memory.ts --size 512 --batch 4`, docs/benchmarks.md). A latent
  *   model's network runs on a grid its c latent channels smaller: lowdose-ct-latent ([32, 64, 128],
  *   c 16) 112 bytes per slice pixel, measured 103 (same command with `--model lowdose-ct-latent`).
- * Classical filters: runtime + CLASSICAL_IMAGES_PER_SLICE images per slice of the batch.
+ * - bookkeeping: SLICE_BOOKKEEPING_BYTES per slice of the series, what `denoise` keeps of every
+ *   slice until the series is finished (its slice reference, the hashes of its input for a rerun's
+ *   check, the file it was written to), whatever the slices' size.
+ * Classical filters: runtime + bookkeeping + CLASSICAL_IMAGES_PER_SLICE images per slice of the batch.
  */
 import os from 'node:os';
 import process from 'node:process';
@@ -72,6 +75,15 @@ export const WORKER_BYTES = 48 * 2 ** 20;
 export const DENOISE_PIPELINE = { batchesInFlight: 2, networkOnWorker: true } as const;
 /** Working images per slice of a classical filter (bilateral / NLM keep several float64 planes). */
 export const CLASSICAL_IMAGES_PER_SLICE = 24;
+/**
+ * What `denoise` keeps per slice of a series until it is finished, whatever the slices' size: peak
+ * RSS 271,384 kB for 1,000 frames of 1 x 1 and 353,460 kB for 10,000, 9.1 KiB a slice, rounded up:
+ * `/usr/bin/python3 test/dicom/data/write-many-frames.py …/eCT_Supplemental.dcm D/f.dcm N` and
+ * `/usr/bin/time -v node bin/lowdose.js denoise D -o OUT --method gaussian --json` (docs/benchmarks.md).
+ * A multi-frame source's parsed per-frame functional groups are not in it: an Enhanced PET of 4 x 4
+ * frames measured 91 KiB a frame (docs/benchmarks.md).
+ */
+export const SLICE_BOOKKEEPING_BYTES = 10 * 1024;
 
 const GiB = 2 ** 30;
 
@@ -152,7 +164,7 @@ export interface MemoryPlan {
   readonly bytes: number;
   readonly budgetBytes: number;
   readonly fits: boolean;
-  readonly parts: { readonly runtime: number; readonly sampler: number; readonly pipeline: number; readonly activations: number };
+  readonly parts: { readonly runtime: number; readonly bookkeeping: number; readonly sampler: number; readonly pipeline: number; readonly activations: number };
   /** Batches in the sampler at once, as planned. */
   readonly batchesInFlight: number;
   /** Images (or tiles) the sampler hands the network per step: batch x samples (x 2 with guidance) x tiles. */
@@ -185,14 +197,15 @@ export function planDenoiseMemory(shape: SeriesShape, request: MemoryRequest, bu
   const P = shape.rows * shape.columns;
   const B = Math.max(1, Math.min(request.batch, shape.slices));
   const size = `${shape.columns} x ${shape.rows}`;
+  const bookkeeping = SLICE_BOOKKEEPING_BYTES * shape.slices;
   if (request.method !== 'diffusion' || !request.card) {
     const pipeline = 4 * P * B * CLASSICAL_IMAGES_PER_SLICE;
-    const bytes = RUNTIME_BYTES + pipeline;
+    const bytes = RUNTIME_BYTES + bookkeeping + pipeline;
     return {
       bytes,
       budgetBytes,
       fits: bytes <= budgetBytes,
-      parts: { runtime: RUNTIME_BYTES, sampler: 0, pipeline, activations: 0 },
+      parts: { runtime: RUNTIME_BYTES, bookkeeping, sampler: 0, pipeline, activations: 0 },
       batchesInFlight: 1,
       forwardInputs: 0,
       forwardBatch: 0,
@@ -218,12 +231,12 @@ export function planDenoiseMemory(shape: SeriesShape, request: MemoryRequest, bu
   const pipeline = 4 * P * (B * (C + 9) + (inFlight - 1) * B * (C + 3) + (request.consistency ? 3 : 0));
   const units = L * G * plan.tilesPerImage;
   const perUnit = unitPixels * (activationBytesPerPixel(card) + (worker ? 2 * 4 * (C + 2) : 0));
-  const left = budgetBytes - runtime - sampler - pipeline;
+  const left = budgetBytes - runtime - bookkeeping - sampler - pipeline;
   const byBudget = Math.floor(left / perUnit);
   const byCap = Math.max(1, Math.floor(MAX_FORWARD_PIXELS / unitPixels));
   const forwardBatch = Math.max(1, Math.min(units, byCap, byBudget));
   const activations = forwardBatch * perUnit;
-  const bytes = runtime + sampler + pipeline + activations;
+  const bytes = runtime + bookkeeping + sampler + pipeline + activations;
   const guidance = G === 2 ? ' x 2 (guidance)' : '';
   const pipelined = inFlight > 1 ? `, ${inFlight} batches in flight` : '';
   const tiles = plan.trivial ? '' : ` in ${plan.tilesPerImage} tiles of ${plan.cols.tile} x ${plan.rows.tile}`;
@@ -231,7 +244,7 @@ export function planDenoiseMemory(shape: SeriesShape, request: MemoryRequest, bu
     bytes,
     budgetBytes,
     fits: bytes <= budgetBytes,
-    parts: { runtime, sampler, pipeline, activations },
+    parts: { runtime, bookkeeping, sampler, pipeline, activations },
     batchesInFlight: inFlight,
     forwardInputs: units,
     forwardBatch,
@@ -260,6 +273,9 @@ export function memoryBudgetError(plan: MemoryPlan, budget: MemoryBudget, shape:
   const fits = (batch: number, samples: number) => planDenoiseMemory(shape, { ...request, batch, samples }, budget.bytes).fits;
   const batch = Math.max(1, Math.min(request.batch, shape.slices));
   let advice = 'nothing fits, even one slice and one sample: raise the budget';
+  if (RUNTIME_BYTES + plan.parts.bookkeeping > budget.bytes) {
+    advice = `what it keeps of each of the ${shape.slices} slices alone (${formatBytes(plan.parts.bookkeeping)}) does not fit: raise the budget`;
+  }
   const fittingBatch = largest(batch - 1, (b) => fits(b, request.samples));
   if (fittingBatch > 0) advice = `use --batch ${fittingBatch} or less`;
   else {

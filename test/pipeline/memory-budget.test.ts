@@ -14,6 +14,7 @@ import { denoisePaths } from '../../src/pipeline/denoise.js';
 import {
   activationBytesPerPixel,
   checkJobMemory,
+  CLASSICAL_IMAGES_PER_SLICE,
   defaultMemoryBudget,
   DENOISE_PIPELINE,
   MAX_FORWARD_PIXELS,
@@ -21,6 +22,8 @@ import {
   parseMemorySize,
   planDenoiseMemory,
   resolveMemoryBudget,
+  RUNTIME_BYTES,
+  SLICE_BOOKKEEPING_BYTES,
   WORKER_BYTES,
   type MemoryRequest,
 } from '../../src/pipeline/memory-budget.js';
@@ -117,6 +120,23 @@ describe('the memory estimate', () => {
     expect(calibrated!.forwardInputs).toBe(K);
     expect(calibrated).toEqual(explicit);
     expect(map).toEqual(explicit);
+  });
+
+  it("counts what denoise keeps of every slice, and refuses a series whose bookkeeping alone does not fit", async () => {
+    const budget = { bytes: 512 * 2 ** 20, source: 'option' as const };
+    const tiny = (slices: number) => ({ rows: 1, columns: 1, slices, modality: 'CT' });
+    const [small] = await checkJobMemory([tiny(1000)], { method: 'gaussian' }, budget);
+    expect(small!.parts.bookkeeping).toBe(1000 * SLICE_BOOKKEEPING_BYTES);
+    expect(small!.bytes).toBe(RUNTIME_BYTES + 1000 * SLICE_BOOKKEEPING_BYTES + 4 * CLASSICAL_IMAGES_PER_SLICE);
+    // A diffusion plan leaves the network what the bookkeeping does not take.
+    const request = { model: 'lowdose-ct', batch: 1 };
+    const [few] = await checkJobMemory([{ ...SHAPE, slices: 3 }], request, { bytes: 64 * GiB, source: 'option' });
+    const [many] = await checkJobMemory([{ ...SHAPE, slices: 20_000 }], request, { bytes: 64 * GiB, source: 'option' });
+    expect(many!.bytes - few!.bytes).toBe(19_997 * SLICE_BOOKKEEPING_BYTES);
+    const past = Math.floor((budget.bytes - RUNTIME_BYTES) / SLICE_BOOKKEEPING_BYTES) + 1;
+    await expect(checkJobMemory([tiny(past)], { method: 'gaussian' }, budget)).rejects.toThrow(
+      new RegExp(`what it keeps of each of the ${past} slices alone \\(.*\\) does not fit: raise the budget`),
+    );
   });
 
   it('reads sizes, the environment variable, and defaults to at most half of this machine', () => {
