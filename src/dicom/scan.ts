@@ -213,7 +213,7 @@ function framesPastBound(header: ImageHeader, scanFrames: number, seriesFrames: 
   if (scanFrames + header.frames > MAX_SCAN_FRAMES) {
     return new LowdoseError(
       'E_FILE_TOO_LARGE',
-      `${path}: the files read before it hold ${scanFrames.toLocaleString('en-US')} frame(s); ${frames} would take them past the ${MAX_SCAN_FRAMES.toLocaleString('en-US')} lowdose reads in one run; not read`,
+      `${path}: the files read before it hold ${scanFrames.toLocaleString('en-US')} frame(s); ${frames} would take them past the ${MAX_SCAN_FRAMES.toLocaleString('en-US')} lowdose reads in one run; not read: run over fewer folders at a time (split the input into runs of at most ${MAX_SCAN_FRAMES.toLocaleString('en-US')} frames)`,
       { path },
     );
   }

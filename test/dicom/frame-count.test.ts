@@ -101,6 +101,6 @@ describe('the frames of a series and of a run are bounded as one file\'s', () =>
     const scan = await scanPaths([path.join(root, 'run')]);
     expect(scan.series.reduce((sum, s) => sum + s.slices.length, 0)).toBe(MAX_SCAN_FRAMES);
     expect(scan.errors.map((e) => [e.path, e.code])).toEqual([[files.at(-1), 'E_FILE_TOO_LARGE']]);
-    expect(scan.errors[0]!.message).toMatch(/the files read before it hold 200,000 frame\(s\); its 20,000 frame\(s\) would take them past the 200,000 lowdose reads in one run; not read/);
+    expect(scan.errors[0]!.message).toMatch(/the files read before it hold 200,000 frame\(s\); its 20,000 frame\(s\) would take them past the 200,000 lowdose reads in one run; not read: run over fewer folders at a time \(split the input into runs of at most 200,000 frames\)/);
   });
 });
