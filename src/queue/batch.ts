@@ -307,7 +307,12 @@ export async function batchStatus(queue: Queue<SeriesJobData, SeriesJobResult>, 
         ? { errorCount: progress.errorCount, errorsByCode: progress.errorsByCode }
         : null;
     // A job whose last attempt ended with a list of unreadable instances: joined into the batch's unreadable.tsv.
-    if (entry.source !== undefined && state !== 'completed' && state !== 'cancelled' && (progress.unreadable ?? 0) > 0) joinedList = true;
+    // A running retry's progress carries the list the attempt before it left until the retry replaces it.
+    const list =
+      entry.source !== undefined && state !== 'completed' && state !== 'cancelled' && (progress.unreadable ?? 0) > 0
+        ? { entries: progress.unreadable!, attempt: progress.unreadableAttempt ?? Math.max(1, job?.attemptsMade ?? 1) }
+        : null;
+    if (list) joinedList = true;
     if (result && 'study' in result) studies.push(result.study);
     if (failure && entry.source !== undefined) studies.push(failedStudy(entry, (job?.data as Partial<SeriesJobData> | undefined)?.pacs?.query, listed && progress.finished ? progress.finished : [], failure, counted));
     // A study whose job `batch cancel` removed before a worker took it: in studies[] as not run.
@@ -328,6 +333,7 @@ export async function batchStatus(queue: Queue<SeriesJobData, SeriesJobResult>, 
       ...(entry.source !== undefined ? { countsKnown: listed !== null } : {}),
       ...(notPulled ? { skipped: true as const } : {}),
       ...(counted ?? {}),
+      ...(list ? { unreadableList: list } : {}),
     });
   }
   const count = (state: JobState) => jobs.filter((j) => j.state === state).length;

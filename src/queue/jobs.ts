@@ -110,8 +110,14 @@ export interface JobProgress {
   /** After an attempt that failed: every error its study met, each unreadable instance one (its entry's counts). */
   readonly errorCount?: number;
   readonly errorsByCode?: Record<string, number>;
-  /** After an attempt that failed: the entries of its job's list of unreadable instances (./job-error-lists.ts). */
+  /**
+   * After an attempt that failed: the entries of its job's list of unreadable instances
+   * (./job-error-lists.ts); carried through a retry's progress until the retry ends (its list
+   * stays in the batch's folder until then).
+   */
   readonly unreadable?: number;
+  /** With `unreadable`: the attempt (1 for the first) whose list it is. Absent in progress written before it was kept. */
+  readonly unreadableAttempt?: number;
 }
 
 /** What a finished job returns (BullMQ keeps it as the job's return value). */
@@ -208,6 +214,12 @@ export interface JobStatus extends BatchJobEntry {
   readonly errorCount?: number;
   /** `errorCount` by code; with it. */
   readonly errorsByCode?: Record<string, number>;
+  /**
+   * A PACS job that has not completed whose list of unreadable instances is joined into the
+   * batch's unreadable.tsv (`errorsFile`): its entries and the attempt (1 for the first) that met
+   * them, also while a retry runs (the retry replaces the list when it ends). Absent otherwise.
+   */
+  readonly unreadableList?: { readonly entries: number; readonly attempt: number };
 }
 
 export interface BatchStatus {

@@ -1,7 +1,10 @@
 /**
  * The progress a worker reports for a PACS job (src/queue/jobs.ts JobProgress): the study's series
  * once the pipeline has listed them, the slices each has finished, and after an attempt that
- * failed, the series of the study that it finished.
+ * failed, the series of the study that it finished. The job's list of unreadable instances an
+ * earlier attempt left (`unreadable`, `unreadableAttempt`) is carried in every progress a retry
+ * writes: the list stays in the batch's folder until the retry ends and replaces it, so `batch
+ * status` keeps naming it while the retry runs.
  */
 import type { DenoiseProgress, SeriesReport } from '../pipeline/types.js';
 import type { ErrorCounts } from '../util/code-sample.js';
@@ -20,15 +23,31 @@ export interface StudyProgress {
   failed(finished: readonly SeriesReport[], errors?: ErrorCounts, unreadable?: number): Promise<void>;
 }
 
-export function studyProgress(write: (progress: JobProgress) => Promise<void>): StudyProgress {
+/** The attempt a worker starts: its number (1 for the first) and the job's progress before it (BullMQ's job.progress). */
+export interface StudyAttempt {
+  readonly attempt: number;
+  readonly previous?: unknown;
+}
+
+/** The job's list an earlier attempt left, as its progress names it (absent when it left none). */
+function carriedList(start: StudyAttempt): { unreadable: number; unreadableAttempt: number } | null {
+  const previous = typeof start.previous === 'object' && start.previous !== null ? (start.previous as Partial<JobProgress>) : {};
+  if (typeof previous.unreadable !== 'number' || previous.unreadable <= 0) return null;
+  // A progress written before the attempt was kept with the list: the attempt just before this one wrote it.
+  return { unreadable: previous.unreadable, unreadableAttempt: previous.unreadableAttempt ?? start.attempt - 1 };
+}
+
+export function studyProgress(write: (progress: JobProgress) => Promise<void>, start: StudyAttempt = { attempt: 1 }): StudyProgress {
   let series: PacsSeriesProgress[] = [];
+  const carried = carriedList(start);
   const current = (finished?: SeriesReport[], errors?: ErrorCounts, unreadable?: number): JobProgress => ({
     slicesDone: series.reduce((n, s) => n + s.slicesDone, 0),
     slicesTotal: series.reduce((n, s) => n + s.slices, 0),
     series,
     ...(finished ? { finished } : {}),
     ...(errors ? { errorCount: errors.errorCount, errorsByCode: errors.errorsByCode } : {}),
-    ...(unreadable !== undefined ? { unreadable } : {}),
+    // This attempt's list once it failed; until then the earlier attempt's, still in the batch's folder.
+    ...(unreadable !== undefined ? { unreadable, unreadableAttempt: start.attempt } : (carried ?? {})),
   });
   const send = () => {
     write(current()).catch(() => {});

@@ -199,7 +199,8 @@ async function runJob(
   const what = data.pacs ? `PACS ${data.pacs.source}` : `${data.modality} series ${data.seriesInstanceUid}, ${data.slices} slices`;
   log(`job ${job.id}: ${what} (attempt ${job.attemptsMade + 1}/${job.opts.attempts ?? 1})`);
   // A PACS job's progress is its study's, once the pipeline has listed the series.
-  const study = data.pacs ? studyProgress((progress) => job.updateProgress(progress)) : null;
+  // A retry carries the list of unreadable instances the attempt before it left (still in the batch's folder).
+  const study = data.pacs ? studyProgress((progress) => job.updateProgress(progress), { attempt: job.attemptsMade + 1, previous: job.progress }) : null;
   const pipeline: DenoiseOptions = {
     ...data.settings,
     outDir: data.outDir,

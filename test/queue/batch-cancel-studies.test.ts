@@ -1,7 +1,8 @@
 /**
  * `batch cancel` on a PACS batch whose jobs no worker has taken: the jobs are removed, and each of
  * their studies is still in the batch's `studies[]` (BatchSnapshot.studies, what the batch's
- * report.json lists), as not run with E_CANCELLED, the query that listed it kept. A real Redis
+ * report.json lists), as not run with E_CANCELLED, the query that listed it kept; their jobs in
+ * `batch status` have no error and no error counts (they are counted in series.cancelled). A real Redis
  * (no persistence) and no worker: no PACS is contacted for study addresses given as such.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -41,6 +42,8 @@ describe.skipIf(!hasRedis)('batch cancel of a PACS batch', () => {
     try {
       const snapshot = await batchStatus(queue, id);
       expect(snapshot.status).toMatchObject({ cancelled: true, finished: true, series: { total: 2, cancelled: 2 } });
+      // No worker ran their studies: not errors, so no counts of them (docs/contract.md, batch status).
+      expect(snapshot.status.jobs.map((j) => [j.state, j.error, 'errorCount' in j, 'errorsByCode' in j, 'unreadableList' in j])).toEqual(sources.map(() => ['cancelled', null, false, false, false]));
       expect(snapshot.studies).toEqual(
         sources.map((source) => ({
           source,
