@@ -14,13 +14,22 @@
  * so the last join reads every list written before it, whichever worker's job ends last. Its
  * working file is `.unreadable.tsv.<owner tag>.tmp` (src/util/owner-tag.ts), which the next join or
  * publish into the folder removes once its process is gone (removeStaleErrorLists); a join also
- * removes the job lists' temporaries killed workers left (src/util/stale-temporaries.ts). A join
- * rewrites the batch's list whole: the bytes written over a batch grow with the jobs that have
- * unreadable instances times the list's size (jobs without any join nothing).
+ * removes the job lists' temporaries killed workers left (src/util/stale-temporaries.ts).
+ *
+ * A join does not rewrite the list whole: two working files in the lists' folder
+ * (`.unreadable-jobs/joined-0.list`, `joined-1.list`) take turns being `unreadable.tsv` (hard-linked
+ * under a temporary name and renamed over it, so the file is still only ever replaced whole), and
+ * `joined.json` records which job lists each holds, in order, with each list file's identity (inode,
+ * size, mtime) and bytes. The one not on show is cut after the first list that changed since it was
+ * written and gets the lists from there appended: with jobs ending in batch order, the lists of the
+ * last two joins. A worker's join names its job (the only list its attempt wrote); `batch --wait`'s
+ * names none and looks at every list. A working file whose size is not what `joined.json` says (a
+ * join killed while writing it) is rewritten whole.
  */
-import { open, readdir, readFile, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
+import { constants, copyFile, link, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { acquireFolderLock } from '../util/folder-lock.js';
+import { temporaryPathFor } from '../util/fs.js';
 import { ownerTag } from '../util/owner-tag.js';
 import { removeStaleTemporaries } from '../util/stale-temporaries.js';
 import { ERRORS_FILE, ERRORS_FILE_HEADER, ErrorListFile, removeStaleErrorLists } from '../util/error-list-file.js';
@@ -71,51 +80,171 @@ export function joinLockFolder(outDir: string): string {
 
 /**
  * `<outDir>/unreadable.tsv` as the lists of batch `batchId`'s jobs joined in batch order under one
- * header line, renamed into place whole, under the lists' lock (see the module comment); its
+ * header line, renamed into place whole, under the lists' lock (see the module comment);
+ * `endedJob`, the job whose attempt just wrote or removed its list (a worker's join), is the one
+ * list looked at anew, without it every list is (`batch --wait`). Its
  * path, or null when no job of the batch has a list (an earlier list there is then removed, as a
  * denoise run with no unreadable file removes it).
  */
-export async function joinBatchErrorLists(outDir: string, batchId: string): Promise<string | null> {
+export async function joinBatchErrorLists(outDir: string, batchId: string, endedJob?: string): Promise<string | null> {
   const lock = await acquireFolderLock(joinLockFolder(outDir), { wait: true, quietWait: true, pollMs: 100 });
   try {
     await removeStaleErrorLists(outDir);
     // The job lists' temporaries killed workers left (src/util/stale-temporaries.ts).
-    await removeStaleTemporaries(path.join(outDir, JOB_ERROR_LISTS), (final) => final.endsWith('.tsv'));
-    return await joinJobErrorLists(outDir, await jobsWithErrorLists(outDir, batchId), () => lock.assertHeld());
+    await removeStaleTemporaries(path.join(outDir, JOB_ERROR_LISTS), (final) => final.endsWith('.tsv') || final === JOINED_MANIFEST);
+    return await joinJobErrorLists(outDir, await jobsWithErrorLists(outDir, batchId), () => lock.assertHeld(), endedJob);
   } finally {
     await lock.release();
   }
 }
 
-/** The lists of jobs `jobIds` (in that order; a job without one has none) joined as `<outDir>/unreadable.tsv`; `beforeRename` checks the lock is still held. */
-async function joinJobErrorLists(outDir: string, jobIds: readonly string[], beforeRename: () => Promise<void>): Promise<string | null> {
+/** The join's two working files in the lists' folder (they take turns being `unreadable.tsv`) and what each holds. */
+const JOINED_FILES = ['joined-0.list', 'joined-1.list'] as const;
+export const JOINED_MANIFEST = 'joined.json';
+
+/** A job's list as a join read it: its id, the list file's identity when read, and the bytes of entries it gave. */
+interface JoinedList {
+  readonly id: string;
+  readonly ino: number;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly bytes: number;
+}
+
+/** What a working file holds: the header line and these jobs' entries, in this order, `size` bytes in all. */
+interface WorkingContent {
+  readonly lists: JoinedList[];
+  readonly size: number;
+}
+
+type Manifest = Array<WorkingContent | null>;
+
+async function readManifest(folder: string): Promise<Manifest> {
+  const text = await readFile(path.join(folder, JOINED_MANIFEST), 'utf8').catch(() => null);
+  if (text === null) return [null, null];
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    return Array.isArray(parsed) && parsed.length === JOINED_FILES.length ? (parsed as Manifest) : [null, null];
+  } catch {
+    return [null, null];
+  }
+}
+
+/** How many of `held` (from the start) are `wanted`'s first lists, unchanged since they were read. */
+function sharedPrefix(held: readonly JoinedList[], wanted: ReadonlyArray<Omit<JoinedList, 'bytes'>>): number {
+  let k = 0;
+  while (k < held.length && k < wanted.length) {
+    const a = held[k]!;
+    const b = wanted[k]!;
+    if (a.id !== b.id || a.ino !== b.ino || a.size !== b.size || a.mtimeMs !== b.mtimeMs) break;
+    k++;
+  }
+  return k;
+}
+
+/**
+ * The lists of jobs `jobIds` (in that order; a job without one has none) joined as
+ * `<outDir>/unreadable.tsv`; `beforeRename` checks the lock is still held. The working file not on
+ * show keeps what it held two joins ago: it is cut after the first list that changed since (or is
+ * no longer wanted) and gets the lists from there appended, then is hard-linked under a temporary
+ * name and renamed over `unreadable.tsv`. As jobs end in batch order that is the lists of the last
+ * two joins, not the whole list. A working file whose size is not what the manifest says (a join
+ * killed while writing it), or that is the one on show, is rewritten whole.
+ */
+async function joinJobErrorLists(outDir: string, jobIds: readonly string[], beforeRename: () => Promise<void>, endedJob?: string): Promise<string | null> {
   const target = path.join(outDir, ERRORS_FILE);
+  const folder = path.join(outDir, JOB_ERROR_LISTS);
+  const manifest = await readManifest(folder);
+  const shown = await stat(target).then((s) => s.ino, () => null);
+  const files = await Promise.all(JOINED_FILES.map((name) => stat(path.join(folder, name)).catch(() => null)));
+  // With the job whose attempt ended named, the other lists are as the list on show (the last
+  // join's) read them: a list is only written by its job's attempt, which then joins. Without, or
+  // with no list on show that the manifest vouches for, each is looked at.
+  const known = new Map<string, Omit<JoinedList, 'bytes'>>();
+  const onShow = files.findIndex((info, i) => info !== null && info.ino === shown && info.size === manifest[i]?.size);
+  if (endedJob !== undefined && onShow >= 0) for (const l of manifest[onShow]!.lists) known.set(l.id, l);
+  const wanted = (
+    await Promise.all(
+      jobIds.map(async (id) => {
+        const seen = id === endedJob ? undefined : known.get(id);
+        if (seen) return { id, ino: seen.ino, size: seen.size, mtimeMs: seen.mtimeMs };
+        const info = await stat(jobErrorListPath(outDir, id)).catch(() => null);
+        return info ? { id, ino: info.ino, size: info.size, mtimeMs: info.mtimeMs } : null;
+      }),
+    )
+  ).filter((l) => l !== null);
+  if (wanted.length === 0) {
+    await beforeRename();
+    await rm(target, { force: true });
+    return null;
+  }
+  // The working file not on show; of two that are not, the one the manifest says holds more of what is wanted.
+  const candidates = files.map((info, i) => {
+    const content = manifest[i] ?? null;
+    const valid = info !== null && content !== null && info.size === content.size && info.ino !== shown;
+    return { i, onShow: info !== null && info.ino === shown, content: valid ? content : null };
+  });
+  const pick = candidates
+    .filter((c) => !c.onShow)
+    .sort((a, b) => (b.content ? sharedPrefix(b.content.lists, wanted) : -1) - (a.content ? sharedPrefix(a.content.lists, wanted) : -1))[0]!;
+  const kept = pick.content ? sharedPrefix(pick.content.lists, wanted) : 0;
+  const lists = pick.content ? pick.content.lists.slice(0, kept) : [];
+  const header = Buffer.byteLength(`${ERRORS_FILE_HEADER}\n`);
+  let size = kept > 0 ? header + lists.reduce((n, l) => n + l.bytes, 0) : 0;
+  const working = path.join(folder, JOINED_FILES[pick.i]!);
+  // The manifest no longer vouches for this file until the join has written it.
+  manifest[pick.i] = null;
+  await writeManifest(folder, manifest);
+  const file = await open(working, 'a+').then(async (f) => {
+    await f.close();
+    return open(working, 'r+');
+  });
+  try {
+    await file.truncate(size);
+    if (size === 0) {
+      await file.write(`${ERRORS_FILE_HEADER}\n`, 0);
+      size = header;
+    }
+    for (const list of wanted.slice(kept)) {
+      // One study's list at a time.
+      const text = await readFile(jobErrorListPath(outDir, list.id), 'utf8').catch(() => null);
+      const entries = text?.startsWith(`${ERRORS_FILE_HEADER}\n`) ? text.slice(ERRORS_FILE_HEADER.length + 1) : '';
+      const bytes = Buffer.from(entries === '' || entries.endsWith('\n') ? entries : `${entries}\n`);
+      if (bytes.length > 0) await file.write(bytes, 0, bytes.length, size);
+      size += bytes.length;
+      lists.push({ ...list, bytes: bytes.length });
+    }
+  } finally {
+    await file.close();
+  }
+  if (size === header) {
+    // Every list was empty (none has entries): as no list.
+    await beforeRename();
+    await rm(target, { force: true });
+    return null;
+  }
   // Named as a list's working file (owner tag), so that one a killed join left goes with the next join or publish.
   const tmp = path.join(outDir, `.${ERRORS_FILE}.${ownerTag()}.tmp`);
-  let file: FileHandle | null = null;
   try {
-    for (const id of jobIds) {
-      // One study's list at a time.
-      const text = await readFile(jobErrorListPath(outDir, id), 'utf8').catch(() => null);
-      const entries = text?.startsWith(`${ERRORS_FILE_HEADER}\n`) ? text.slice(ERRORS_FILE_HEADER.length + 1) : '';
-      if (entries === '') continue;
-      if (file === null) {
-        file = await open(tmp, 'wx');
-        await file.writeFile(`${ERRORS_FILE_HEADER}\n`);
-      }
-      await file.writeFile(entries.endsWith('\n') ? entries : `${entries}\n`);
-    }
+    // On a file system without hard links, copied whole instead.
+    await link(working, tmp).catch(() => copyFile(working, tmp, constants.COPYFILE_EXCL));
     await beforeRename();
-    if (file === null) {
-      await rm(target, { force: true });
-      return null;
-    }
-    await file.close();
-    file = null;
     await rename(tmp, target);
-    return target;
   } catch (error) {
-    await file?.close();
+    await rm(tmp, { force: true });
+    throw error;
+  }
+  manifest[pick.i] = { lists, size };
+  await writeManifest(folder, manifest);
+  return target;
+}
+
+async function writeManifest(folder: string, manifest: Manifest): Promise<void> {
+  const tmp = temporaryPathFor(path.join(folder, JOINED_MANIFEST));
+  try {
+    await writeFile(tmp, JSON.stringify(manifest));
+    await rename(tmp, path.join(folder, JOINED_MANIFEST));
+  } catch (error) {
     await rm(tmp, { force: true });
     throw error;
   }

@@ -293,7 +293,7 @@ async function runPacsJob(batchId: string, pacs: PacsJobSource, pipeline: Denois
     try {
       if (jobId !== undefined && (await writeJobErrorList(unreadable, pipeline.outDir, jobId))) {
         // The job's list is in the batch's folder whatever happens here: batch --wait joins it too.
-        await joinBatchErrorLists(pipeline.outDir, batchId).catch((error: unknown) => {
+        await joinBatchErrorLists(pipeline.outDir, batchId, jobId).catch((error: unknown) => {
           options.log?.(`job ${jobId}: the batch's unreadable.tsv was not joined (${error instanceof Error ? error.message : String(error)}); its list is ${jobErrorListPath(pipeline.outDir, jobId)}`);
         });
       }

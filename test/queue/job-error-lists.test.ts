@@ -6,14 +6,14 @@
  * the same folder are not this batch's.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ERRORS_FILE, ErrorListFile, parseErrorList } from '../../src/util/error-list-file.js';
 import { ownerTag } from '../../src/util/owner-tag.js';
-import { JOB_ERROR_LISTS, jobsWithErrorLists, joinBatchErrorLists, joinLockFolder, writeJobErrorList } from '../../src/queue/job-error-lists.js';
+import { JOB_ERROR_LISTS, JOINED_MANIFEST, jobErrorListPath, jobsWithErrorLists, joinBatchErrorLists, joinLockFolder, writeJobErrorList } from '../../src/queue/job-error-lists.js';
 import { acquireFolderLock } from '../../src/util/folder-lock.js';
 import { jobId } from '../../src/queue/jobs.js';
 
@@ -30,10 +30,24 @@ async function jobEnds(outDir: string, batchId: string, index: number, n: number
   const list = ErrorListFile.open();
   try {
     for (const entry of entries(index, n)) list.add(entry);
-    if (await writeJobErrorList(list, outDir, jobId(batchId, index))) await joinBatchErrorLists(outDir, batchId);
+    if (await writeJobErrorList(list, outDir, jobId(batchId, index))) await joinBatchErrorLists(outDir, batchId, jobId(batchId, index));
   } finally {
     await list.discard();
   }
+}
+
+/** The join's working files (src/queue/job-error-lists.ts), by name. */
+const JOINED_FILES_FOR_TEST = ['joined-0.list', 'joined-1.list'];
+
+/** unreadable.tsv as the contract words it: the header, then every job list's entries in batch order (none: no file). */
+function joinedFromScratch(outDir: string, batchId: string, indices: readonly number[]): string | null {
+  const parts = [...indices]
+    .sort((a, b) => a - b)
+    .map((i) => jobErrorListPath(outDir, jobId(batchId, i)))
+    .filter((file) => existsSync(file))
+    .map((file) => readFileSync(file, 'utf8').split('\n').slice(1).join('\n'))
+    .filter((entries) => entries !== '');
+  return parts.length === 0 ? null : `path\tcode\tmessage\n${parts.join('')}`;
 }
 
 const joined = async (outDir: string) => parseErrorList(await readFile(path.join(outDir, ERRORS_FILE), 'utf8'));
@@ -48,7 +62,8 @@ describe("a PACS batch's job lists joined into unreadable.tsv as the jobs end", 
     await Promise.all(sizes.map((n, i) => jobEnds(outDir, batch, i, n)));
     expect(paths(await joined(outDir))).toEqual(paths(sizes.flatMap((n, i) => entries(i, n))));
     expect(readdirSync(outDir).filter((name) => name.startsWith('.') && name !== JOB_ERROR_LISTS)).toEqual([]);
-    expect(readdirSync(path.join(outDir, JOB_ERROR_LISTS)).filter((name) => !name.endsWith('.tsv'))).toEqual([]);
+    // The join's two working files and what they hold stay for the next join; nothing else.
+    expect(readdirSync(path.join(outDir, JOB_ERROR_LISTS)).filter((name) => !name.endsWith('.tsv')).sort()).toEqual([...JOINED_FILES_FOR_TEST, JOINED_MANIFEST].sort());
   });
 
   it('a join waits while another holds the lists\' lock, then reads the lists as they are', async () => {
@@ -112,5 +127,51 @@ describe("a PACS batch's job lists joined into unreadable.tsv as the jobs end", 
     expect(existsSync(path.join(outDir, dead))).toBe(false);
     expect(existsSync(path.join(outDir, live))).toBe(true);
     expect(paths(await joined(outDir))).toEqual(paths([...entries(0, 1), ...entries(1, 1)]));
+  });
+
+  it('jobs ending out of order, retried and emptied: after every join unreadable.tsv is byte for byte the lists joined from scratch in batch order', async () => {
+    const outDir = path.join(root, 'incremental');
+    const batch = '20261207120000-000006';
+    // A seeded order of 40 job ends over 12 jobs: some end more than once (a retry with another list, or none).
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    const jobs = Array.from({ length: 12 }, (_, i) => i);
+    for (let step = 0; step < 40; step++) {
+      const index = next() % jobs.length;
+      const n = next() % 4; // 0: the attempt met none
+      await jobEnds(outDir, batch, index, n);
+      const file = path.join(outDir, ERRORS_FILE);
+      const expected = joinedFromScratch(outDir, batch, jobs);
+      expect(existsSync(file) ? readFileSync(file, 'utf8') : null, `step ${step}: job ${index} with ${n}`).toBe(expected);
+    }
+  });
+
+  it("a join reads only the lists that changed since its working file was written, not every job's", async () => {
+    const outDir = path.join(root, 'reads');
+    const batch = '20261207120000-000007';
+    for (let i = 0; i < 4; i++) await jobEnds(outDir, batch, i, 2);
+    // Job 0's list given whole-second times (which utimes sets exactly), joined twice so that both working files hold it so.
+    const first = jobErrorListPath(outDir, jobId(batch, 0));
+    utimesSync(first, 1_800_000_000, 1_800_000_000);
+    for (let i = 0; i < 2; i++) await joinBatchErrorLists(outDir, batch);
+    // Then changed in place, same size and times: a join that reread every list would take this text.
+    writeFileSync(first, readFileSync(first, 'utf8').replaceAll('/pull/0/', '/PULL/0/'));
+    utimesSync(first, 1_800_000_000, 1_800_000_000);
+    await jobEnds(outDir, batch, 4, 2);
+    expect(paths(await joined(outDir))).toEqual(paths([0, 1, 2, 3, 4].flatMap((i) => entries(i, 2))));
+  });
+
+  it("a working file cut short or grown by a killed join is rewritten whole by the next join", async () => {
+    const outDir = path.join(root, 'killed-join');
+    const batch = '20261207120000-000008';
+    for (let i = 0; i < 3; i++) await jobEnds(outDir, batch, i, 2);
+    // Both working files: one written half a line more than its manifest says, one cut.
+    const [a, b] = JOINED_FILES_FOR_TEST.map((name) => path.join(outDir, JOB_ERROR_LISTS, name));
+    appendFileSync(a!, '/pull/x\tE_TRUN');
+    writeFileSync(b!, readFileSync(b!, 'utf8').slice(0, 30));
+    await jobEnds(outDir, batch, 3, 2);
+    expect(readFileSync(path.join(outDir, ERRORS_FILE), 'utf8')).toBe(joinedFromScratch(outDir, batch, [0, 1, 2, 3]));
+    await jobEnds(outDir, batch, 4, 1);
+    expect(readFileSync(path.join(outDir, ERRORS_FILE), 'utf8')).toBe(joinedFromScratch(outDir, batch, [0, 1, 2, 3, 4]));
   });
 });
