@@ -1,7 +1,8 @@
 /**
  * A PACS batch's unreadable instances, against a real Orthanc (DIMSE) and a real Redis with two
  * `lowdose worker`s: each job's worker joins the batch's lists into `<outDir>/unreadable.tsv` when
- * its job ends (src/queue/job-error-lists.ts), so a batch submitted without `--wait` has its one
+ * its job ends (src/queue/job-error-lists.ts; a barrier proxy in front of the PACS makes both
+ * workers take a job), so a batch submitted without `--wait` has its one
  * complete list by the time `batch status` says it finished; the status and report.json count a
  * failed study's errors as its list holds them (each unreadable instance one), not as the job's one
  * error. `batch --skip-by-uid` over dimse:// does not pull a study finished in -o, and `batch
@@ -17,6 +18,7 @@ import { runCli } from '../helpers/cli.js';
 import { copyAsOtherStudy } from '../helpers/mutate-dicom.js';
 import { findOrthanc, freePort, ORTHANC_AET, readInstances, type RunningOrthanc, startOrthanc, uploadInstances } from '../helpers/orthanc.js';
 import { keepEnv } from '../helpers/env.js';
+import { startCuttingProxy } from '../helpers/cutting-proxy.js';
 import { hasRedis, spawnWorker, startRedis, stopWorker, type TestRedis, type WorkerProcess } from './redis-server.js';
 
 const CT_DIR = path.resolve('../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice');
@@ -102,14 +104,24 @@ describe.skipIf(!installed || !hasRedis)("a PACS batch's unreadable instances an
     const storedG = await uploadInstances(orthanc, copyAsOtherStudy(originals, new Set(), 53));
     const [E, F, G] = [storedE, storedF, storedG].map((s) => s[0]!['StudyInstanceUID']!);
     const [w1, w2] = await startWorkers(2);
+    // A barrier in front of the PACS: the first association waits for Orthanc's answer until a
+    // second one is open, so each worker holds a job before either can run one (and take the third).
+    const barrier = await startCuttingProxy(orthanc.dicomPort);
+    barrier.holdAfter = 0;
+    barrier.onHold = () => {
+      if (barrier.connections >= 2) barrier.release();
+    };
+    const viaBarrier = `dimse://${ORTHANC_AET}@127.0.0.1:${barrier.port}`;
     const out = path.join(dir, 'no-wait');
-    const args = [`${pacs}/${E}`, `${pacs}/${F}`, `${pacs}/${G}`, '--redis', redis.url, '--method', 'gaussian', '--attempts', '1', '--no-progress'];
+    const args = [`${viaBarrier}/${E}`, `${viaBarrier}/${F}`, `${viaBarrier}/${G}`, '--redis', redis.url, '--method', 'gaussian', '--attempts', '1', '--no-progress'];
     const submitted = await runCli('batch', ...args, '-o', out);
     expect(submitted.code, submitted.stderr).toBe(0);
     const id = submitted.stdout.trim();
     const status = await statusWhenFinished(id);
     const ran = [w1!, w2!].map((w) => w.events().filter((e) => e.event === 'started').map((e) => e.job));
     expect(ran.flat().sort(), `${w1!.stderr()}\n${w2!.stderr()}`).toEqual(status.jobs.map((j) => j.id).sort());
+    // Both workers ran a job: the barrier let no association through until two were open.
+    expect(ran.map((jobs) => jobs.length > 0), JSON.stringify(ran)).toEqual([true, true]);
     expect(status.series, JSON.stringify(status.jobs.map((j) => j.error))).toMatchObject({ total: 3, done: 1, failed: 2 });
 
     const file = path.join(out, ERRORS_FILE);
@@ -146,6 +158,7 @@ describe.skipIf(!installed || !hasRedis)("a PACS batch's unreadable instances an
       [F, 'failed', 1],
       [G, 'done', 0],
     ]);
+    await barrier.close();
   }, 300_000);
 
   it('batch --skip-by-uid over dimse://: a finished study resubmitted is not pulled (its job skipped, its study notPulled), and batch --json says skipByUid', async () => {
