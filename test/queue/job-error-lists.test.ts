@@ -174,4 +174,20 @@ describe("a PACS batch's job lists joined into unreadable.tsv as the jobs end", 
     await jobEnds(outDir, batch, 4, 1);
     expect(readFileSync(path.join(outDir, ERRORS_FILE), 'utf8')).toBe(joinedFromScratch(outDir, batch, [0, 1, 2, 3, 4]));
   });
+
+  it("a job retried with another list, then later jobs ending: each join holds the retry's list, not the one the other working file kept", async () => {
+    const outDir = path.join(root, 'retried-then-more');
+    const batch = '20261207120000-000009';
+    // Three or four jobs before the retry: either working file is then the one on show.
+    for (const before of [3, 4]) {
+      const dir = path.join(outDir, String(before));
+      for (let i = 0; i < before; i++) await jobEnds(dir, batch, i, 2);
+      // Job 0 retried: a list of 3 (another size, another file) replaces its 2.
+      await jobEnds(dir, batch, 0, 3);
+      for (const index of [before, before + 1, before + 2]) {
+        await jobEnds(dir, batch, index, 1);
+        expect(readFileSync(path.join(dir, ERRORS_FILE), 'utf8'), `${before} jobs, job 0 retried, job ${index} ended`).toBe(joinedFromScratch(dir, batch, [0, 1, 2, 3, 4, 5, 6]));
+      }
+    }
+  });
 });
