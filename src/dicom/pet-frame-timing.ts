@@ -16,7 +16,11 @@
  *
  * All slices of one frame share one frame, so they must agree on each value; where they do not,
  * that value is null (dynamic) or left out (gated) and the frame's series gets an
- * E_INCONSISTENT_SERIES warning naming the values found.
+ * E_INCONSISTENT_SERIES warning naming the values found. Across gates: the time slots of one R-R
+ * interval (gate (R-R interval - 1) x NumberOfTimeSlots + time slot, by ImageIndex, C.8.9.4.1.9)
+ * are successive parts of the cardiac cycle, so their TriggerTimes rise with the slot; a slot whose
+ * TriggerTime is not after the one before it contradicts the ImageIndex that put its files there
+ * (`gateOrderDisagreements`), and its series gets the same warning.
  */
 import type { ImageHeader, PetAttributes } from './image-header.js';
 import { dateTimeMs, sortableDateTime } from './suv.js';
@@ -86,4 +90,33 @@ export function gateTiming(headers: readonly ImageHeader[], frameWords: string):
     else if (outcome.value !== undefined) timing[key] = outcome.value;
   }
   return { timing, disagreements };
+}
+
+/**
+ * The gates whose TriggerTime does not rise with their time slot within their R-R interval (see the
+ * header), each with why in words. `gates`: each gate's number (1-based) and the TriggerTime its
+ * slices agree on (undefined: none, or they disagree); `timeSlots`: NumberOfTimeSlots.
+ */
+export function gateOrderDisagreements(gates: readonly { gate: number; triggerTimeMs: number | undefined }[], timeSlots: number): Map<number, string> {
+  const out = new Map<number, string>();
+  const byGate = new Map(gates.map((g) => [g.gate, g.triggerTimeMs]));
+  for (const { gate, triggerTimeMs } of gates) {
+    const slot = ((gate - 1) % timeSlots) + 1;
+    if (slot === 1 || triggerTimeMs === undefined) continue;
+    // The nearest earlier slot of the same R-R interval that states a TriggerTime.
+    for (let before = gate - 1; before > gate - slot; before--) {
+      const earlier = byGate.get(before);
+      if (earlier === undefined) continue;
+      if (!(triggerTimeMs > earlier)) {
+        const rr = Math.ceil(gate / timeSlots);
+        out.set(
+          gate,
+          `gate ${gate} (time slot ${slot} of R-R interval ${rr} by its ImageIndex) has TriggerTime ${triggerTimeMs} ms, not after gate ${before}'s ` +
+            `${earlier} ms (time slot ${slot - (gate - before)}): its files' TriggerTime or ImageIndex is wrong`,
+        );
+      }
+      break;
+    }
+  }
+  return out;
 }

@@ -41,6 +41,8 @@ export type PetFrameLayout =
       readonly slices: number | undefined;
       /** The attributes that make the frame count, in words ("NumberOfTimeSlices 3"). */
       readonly framesWords: string;
+      /** Gated only: NumberOfTimeSlots (1 when missing): the gates of one R-R interval. */
+      readonly timeSlots?: number;
     };
 
 export type PetTimeSlices =
@@ -69,7 +71,7 @@ export function petFrameLayout(instances: readonly PetAttributes[]): PetFrameLay
   const rr = declared(instances, (p) => p.NumberOfRRIntervals) ?? 1;
   const slots = declared(instances, (p) => p.NumberOfTimeSlots) ?? 1;
   const dynamic: PetFrameLayout = { kind: 'dynamic', frames: timeSlices, slices, framesWords: `NumberOfTimeSlices ${timeSlices}` };
-  const gated: PetFrameLayout = { kind: 'gated', frames: rr * slots, slices, framesWords: `NumberOfRRIntervals ${rr} x NumberOfTimeSlots ${slots}` };
+  const gated: PetFrameLayout = { kind: 'gated', frames: rr * slots, slices, framesWords: `NumberOfRRIntervals ${rr} x NumberOfTimeSlots ${slots}`, timeSlots: slots };
   if (type === 'DYNAMIC') return timeSlices > 1 ? dynamic : { kind: 'static' };
   if (type === 'GATED') return rr * slots > 1 ? gated : { kind: 'static' };
   if (timeSlices > 1) return dynamic;

@@ -9,7 +9,7 @@ import { LowdoseError } from '../errors.js';
 import type { ImageHeader } from './image-header.js';
 import { sharpKernel } from './kernel.js';
 import { modalityUnits } from './modality.js';
-import { dynamicFrameTiming, gateTiming } from './pet-frame-timing.js';
+import { dynamicFrameTiming, gateOrderDisagreements, gateTiming } from './pet-frame-timing.js';
 import { petTimeSlices } from './pet-time-slices.js';
 import { partialSeriesSuvNote, suvbwFactors, type SuvOutcome } from './suv.js';
 import type { Orientation, Series, SliceRef, Units, Vec3 } from './types.js';
@@ -137,7 +137,7 @@ function buildTimeSlices(key: string, stack: Stack, split: string | null): Serie
     byFrame.set(t, [...(byFrame.get(t) ?? []), candidate]);
   }
   const unique = [...new Map(headers.map((h) => [h.sopInstanceUid || h.path, h])).values()];
-  return [...byFrame.entries()]
+  const built = [...byFrame.entries()]
     .sort((a, b) => a[0] - b[0])
     .map(([t, candidates]) => {
       const frameKey = `${key}#${time.suffix}${t}`;
@@ -155,6 +155,17 @@ function buildTimeSlices(key: string, stack: Stack, split: string | null): Serie
         petFrame: { acquisitionKey: key, suffix: time.suffix, frame: t, frames: time.layout.frames, ...timing },
       };
     });
+  if (time.suffix !== 'g') return built;
+  // Gates whose TriggerTime contradicts the time slot their ImageIndex gives (./pet-frame-timing.ts).
+  const order = gateOrderDisagreements(
+    built.map((s) => ({ gate: s.petFrame.frame, triggerTimeMs: s.petFrame.gating?.triggerTimeMs })),
+    time.layout.timeSlots ?? 1,
+  );
+  return built.map((s) => {
+    const why = order.get(s.petFrame.frame);
+    if (why === undefined) return s;
+    return { ...s, warnings: [...s.warnings, new LowdoseError('E_INCONSISTENT_SERIES', `${s.key}: ${why}`, { path: s.slices[0]?.file ?? key })] };
+  });
 }
 
 function buildStack(key: string, stack: Stack, split: string | null, petContext: PetContext = {}): Series {

@@ -241,6 +241,34 @@ describe.skipIf(!hasPydicom)('SUVbw of PET series with other timing than one sta
       }
     });
 
+    it("warns on a gate whose TriggerTime is not after its R-R interval's earlier time slot's, though its own files agree", async () => {
+      // The gated set with both files of time slot 2 of R-R interval 1 (gate 2) given TriggerTime 500 ms, time slot 3's.
+      const moved = path.join(dir, 'gated-trigger-moved');
+      const script = [
+        'import sys, os, glob, pydicom',
+        'from pydicom.uid import generate_uid',
+        'os.makedirs(sys.argv[2], exist_ok=True)',
+        "uid = generate_uid(entropy_srcs=['lowdose-pet-gated-trigger-moved'])",
+        "for p in glob.glob(os.path.join(sys.argv[1], '*.dcm')):",
+        '    d = pydicom.dcmread(p)',
+        '    d.SeriesInstanceUID = uid',
+        "    d.SOPInstanceUID = generate_uid(entropy_srcs=['lowdose-pet-gated-trigger-moved', os.path.basename(p)])",
+        '    d.file_meta.MediaStorageSOPInstanceUID = d.SOPInstanceUID',
+        "    if os.path.basename(p).startswith('rr1-slot2-'): d.TriggerTime = 500",
+        '    d.save_as(os.path.join(sys.argv[2], os.path.basename(p)))',
+      ].join('\n');
+      const run = spawnSync(PYTHON, ['-c', script, path.join(dir, 'gated'), moved], { encoding: 'utf8' });
+      expect(run.status, run.stderr).toBe(0);
+      const { series } = await scanPaths([moved]);
+      expect(series.map((s) => s.petFrame?.gating?.triggerTimeMs)).toEqual([0, 500, 500, 0, 250, 500]);
+      const warned = series.map((s) => s.warnings.filter((w) => w.code === 'E_INCONSISTENT_SERIES' && /TriggerTime/.test(w.message)).map((w) => w.message));
+      expect(warned.map((w) => w.length)).toEqual([0, 0, 1, 0, 0, 0]);
+      expect(warned[2]![0]).toMatch(/#g3: gate 3 \(time slot 3 of R-R interval 1 by its ImageIndex\) has TriggerTime 500 ms, not after gate 2's 500 ms/);
+      // The unchanged set: no such warning.
+      const { series: clean } = await scanPaths([path.join(dir, 'gated')]);
+      expect(clean.flatMap((s) => s.warnings.filter((w) => /not after gate/.test(w.message)))).toEqual([]);
+    });
+
     it('info lists each time point with its start, duration and middle in s, and each gate with its trigger time and R-R limits', async () => {
       const run = await runCli('info', path.join(dir, 'dynamic'), path.join(dir, 'gated'));
       expect(run.code, run.stderr).toBe(0);
