@@ -53,6 +53,8 @@ export const ERROR_CODES = [
   'E_DECAY_CORRECTION_UNKNOWN',
   // a Legacy Converted GATED PET source whose frames share positions, with no Trigger Time to write them GATED and no converted Image Index that tells their gates: that series is not written
   'E_PET_GATES_UNKNOWN',
+  // a time point of a multi-frame PET source read as time points by its files' classic ImageIndex whose frames share a position: that series is not written
+  'E_PET_TIME_POINTS_UNKNOWN',
   // a warning: full-dose texture assumed the model card's default dose for an input of unknown dose
   'E_DOSE_UNKNOWN',
   // a warning: full-dose texture asked for at a dose where the model card's measurement says it is not a full-dose scan's texture

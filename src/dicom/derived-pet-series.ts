@@ -260,6 +260,7 @@ export function planPetSeries(frames: readonly PetPlanFrame[], orientation: Orie
   for (const group of groups.filter((g) => g.frames.length > 0)) {
     const byGate = cardiacGateGroups(group.frames, orientation);
     if (typeof byGate === 'string') refusal ??= byGate;
+    if (byGate === null) refusal ??= untoldCardiacGates(group.frames, orientation) ?? undefined;
     if (byGate === null || typeof byGate === 'string') kept.push(group);
     else for (const [cardiacGate, frames] of byGate) kept.push({ ...group, cardiacGate, frames });
   }
@@ -290,6 +291,29 @@ interface Group {
   readonly respiratoryGate?: PetRespiratoryGate;
   readonly cardiacGate?: PetCardiacGate;
   readonly frames: PetPlanFrame[];
+}
+
+/**
+ * Why frames of a cardiac-gated source cannot be written, where some carry a Cardiac Synchronization
+ * group, GATED cannot be taken from them (a trigger delay missing, see the header), and two frames at
+ * one position are not different times: they are gates no classic attribute tells apart, and
+ * DYNAMIC would call them time slices (C.8.9.4: Frame Reference Time orders a DYNAMIC series'
+ * frames in time). Null for any other frames.
+ */
+function untoldCardiacGates(frames: readonly PetPlanFrame[], orientation: Orientation | null): string | null {
+  if (!frames.some((f) => f.cardiac !== null)) return null;
+  const { byPosition } = sliceIndices(frames, orientation);
+  if (gating(frames, byPosition)) return null;
+  const undelayed = frames.filter((f) => f.cardiac === null || f.cardiac.delayMs === undefined || !(f.cardiac.delayMs >= 0)).length;
+  for (const list of byPosition) {
+    if (new Set(list.map((f) => f.time)).size === list.length) continue;
+    return (
+      `${list.length} frames at one position carry a Cardiac Synchronization group but are no different times, and ` +
+      `${undelayed} of ${frames.length} frames state no Nominal Cardiac Trigger Delay Time (0020,9153) (or the gates cannot be told apart by it): ` +
+      'GATED needs each image\'s Trigger Time, and DYNAMIC would be false (gates are not different times)'
+    );
+  }
+  return null;
 }
 
 /**
@@ -368,6 +392,38 @@ export interface ClassicGateValues {
   readonly nominalIntervalMs: number | undefined;
 }
 
+const CLASSIC_GATE_NAMES: readonly (readonly [keyof ClassicGateValues, string])[] = [
+  ['numberOfSlices', 'Number of Slices'],
+  ['numberOfRRIntervals', 'Number of R-R Intervals'],
+  ['numberOfTimeSlots', 'Number of Time Slots'],
+  ['triggerTimeMs', 'Trigger Time'],
+  ['frameTimeMs', 'Frame Time'],
+  ['nominalIntervalMs', 'Nominal Interval'],
+];
+
+/**
+ * The classic gated values of one gate from those of each of its files: one gate is one time slot
+ * of one R-R interval (C.8.9.4.1.9), and Trigger Time and Frame Time say that slot's start and
+ * length (C.8.9.4), so its files state one value each or none (a value some files lack and others
+ * state is the gate's). Why not, naming the values found, where its files state two.
+ */
+export function classicGateValuesOfFiles(files: readonly ClassicGateValues[]): ClassicGateValues | string {
+  const merged: { -readonly [K in keyof ClassicGateValues]: ClassicGateValues[K] } = {
+    numberOfSlices: undefined,
+    numberOfRRIntervals: undefined,
+    numberOfTimeSlots: undefined,
+    triggerTimeMs: undefined,
+    frameTimeMs: undefined,
+    nominalIntervalMs: undefined,
+  };
+  for (const [key, name] of CLASSIC_GATE_NAMES) {
+    const found = [...new Set(files.map((f) => f[key]).filter((v): v is number => v !== undefined && Number.isFinite(v)))];
+    if (found.length > 1) return `its files state ${found.length} values of ${name} (${found.join(', ')}) for one gate`;
+    merged[key] = found[0];
+  }
+  return merged;
+}
+
 /**
  * The plan of one gate of a GATED acquisition that the reader split into one series per gate
  * (`Series.petFrame`, ./pet-time-slices.ts, by the source files' classic Image Index) and that is
@@ -397,6 +453,10 @@ export function placeInGatedAcquisition(plan: PetSeriesPlan, gate: number, gates
   const stated = (ms: number | undefined) => (ms !== undefined && Number.isFinite(ms) && ms > 0 ? ms : undefined);
   const gateValues = (p: PetFramePlace): PetGateValues | string => {
     if (own) {
+      // The files' Trigger Time is the slot's start, which the frames' trigger delay also states.
+      if (classic.triggerTimeMs !== undefined && msKey(classic.triggerTimeMs) !== msKey(p.gate!.triggerTimeMs)) {
+        return `its files' Trigger Time ${classic.triggerTimeMs} ms is not its frames' Nominal Cardiac Trigger Delay Time ${p.gate!.triggerTimeMs} ms`;
+      }
       const frameTimeMs = stated(classic.frameTimeMs) ?? (slot === slots ? p.gate!.frameTimeMs : undefined);
       if (frameTimeMs === undefined) return `time slot ${slot} of ${slots} has no Frame Time in its files, and its length cannot be told from this gate alone`;
       return { ...p.gate!, frameTimeMs };

@@ -15,7 +15,7 @@ import { makeOutputFolderSync, realPathOrSelf } from '../util/fs.js';
 import { frameNumbers, functionalGroup, getNumber, getNumbers, getStrings, TAG } from './attributes.js';
 import { appendContributingEquipment, DEFAULT_PROCESSING_EQUIPMENT, processingEquipmentItem, statedCountEquipment, type ProcessingEquipment } from './contributing-equipment.js';
 import { decayCorrectionProblem, dropPhilipsPetFactors, leaveOutRefusedSuvInputs, setClassicPetFrameAttributes } from './derived-pet-frame.js';
-import { isMultiFramePet, petPlanFrame, placeInDynamicAcquisition, placeInGatedAcquisition, planPetSeries, type ClassicGateValues, type PetCardiacGate, type PetFramePlace, type PetRespiratoryGate, type PetSeriesPlan } from './derived-pet-series.js';
+import { classicGateValuesOfFiles, isMultiFramePet, petPlanFrame, placeInDynamicAcquisition, placeInGatedAcquisition, planPetSeries, type ClassicGateValues, type PetCardiacGate, type PetFramePlace, type PetRespiratoryGate, type PetSeriesPlan } from './derived-pet-series.js';
 import { setClassicPetSuvAttributes } from './derived-pet-suv.js';
 import { copySourceAttributes, readCopiedAttributes } from './derived-source.js';
 import { readImageHeader, type FrameGeometry, type ImageHeader } from './image-header.js';
@@ -406,8 +406,8 @@ function planMultiFramePetSeries(source: Series): (PetSeriesPlan & { readonly in
   const frames = new Map<number, ReturnType<typeof petPlanFrame>>();
   // The files' classic Number of Slices: what a time point split by their Image Index is numbered in.
   let declared: number | undefined;
-  // The first file's classic gated values: what a gate split by their Image Index is numbered in.
-  let gated: ClassicGateValues | undefined;
+  // Each file's classic gated values: what a gate split by their Image Index is numbered in.
+  const gatedFiles: ClassicGateValues[] = [];
   // A classic series (one single-frame file per slice) is known by its first file: not read whole twice.
   const first = source.slices[0];
   if (!first || (byFile.size === source.slices.length && !isMultiFramePet(readSourceHeader(first.file).header))) return null;
@@ -415,14 +415,14 @@ function planMultiFramePetSeries(source: Series): (PetSeriesPlan & { readonly in
     const { parsed, header } = readSourceHeader(file);
     if (!isMultiFramePet(header)) continue;
     declared ??= header.pet?.NumberOfSlices;
-    gated ??= {
+    gatedFiles.push({
       numberOfSlices: header.pet?.NumberOfSlices,
       numberOfRRIntervals: header.pet?.NumberOfRRIntervals,
       numberOfTimeSlots: header.pet?.NumberOfTimeSlots,
       triggerTimeMs: header.pet?.TriggerTime,
       frameTimeMs: getNumber(parsed.dataSet, TAG.FrameTime, 'DS'),
       nominalIntervalMs: header.pet?.NominalInterval,
-    };
+    });
     for (const index of indices) {
       const frame = source.slices[index]!.frame;
       // A classic PET Image must say what its pixels are decay-corrected to; none is made up.
@@ -447,9 +447,20 @@ function planMultiFramePetSeries(source: Series): (PetSeriesPlan & { readonly in
   const ref = source.petFrame;
   const placed = ref?.suffix === 't' ? placeInDynamicAcquisition(plan, ref.frame, ref.frames, declared) : null;
   if (placed) return { ...placed, inAcquisition: true };
+  // A time point whose own frames share a position has no place among the acquisition's time slices:
+  // its frames would repeat ImageIndex and InstanceNumber of the other time points (C.8.9.4.1.9).
+  if (ref?.suffix === 't') {
+    throw new LowdoseError(
+      'E_PET_TIME_POINTS_UNKNOWN',
+      `${first.file}: time point ${ref.frame} of ${ref.frames} of a DYNAMIC acquisition read by its files' classic Image Index holds frames that share a position ` +
+        `(${plan.places.size} frames at ${Math.max(0, ...[...plan.places.values()].map((p) => p.numberOfSlices))} positions), so they are not one time slice of the acquisition; series not written`,
+      { path: first.file },
+    );
+  }
   // A gate of a GATED acquisition split the same way: numbered in the acquisition, or not written.
-  if (ref?.suffix === 'g' && gated) {
-    const gate = placeInGatedAcquisition(plan, ref.frame, ref.frames, gated);
+  if (ref?.suffix === 'g' && gatedFiles.length > 0) {
+    const gated = classicGateValuesOfFiles(gatedFiles);
+    const gate = typeof gated === 'string' ? gated : placeInGatedAcquisition(plan, ref.frame, ref.frames, gated);
     if (typeof gate === 'string') {
       throw new LowdoseError(
         'E_PET_GATES_UNKNOWN',

@@ -689,6 +689,43 @@ describe.skipIf(!hasPydicom)('SUVbw of Enhanced and Legacy Converted Enhanced PE
     expect(back.map((s) => [s.petFrame?.frame, s.slices.length, s.petFrame?.gating?.triggerTimeMs])).toEqual([[1, 2, 0], [2, 2, 400]]);
   });
 
+  it("refuses a gate read by its files' classic Image Index whose files state two Frame Times (one time slot, two lengths): E_PET_GATES_UNKNOWN, that gate not written", async () => {
+    // make-enhanced-pet.py split-gated-classic-disagree/: gate 1's files state FrameTime 400 and 300 ms; gate 2's both 400.
+    const out = path.join(dir, 'split-gated-classic-disagree-denoised');
+    const report = await denoisePaths([path.join(dir, 'split-gated-classic-disagree')], { outDir: out, method: 'gaussian' });
+    expect(report.errors.map((e) => [e.code, /gate 1 of 2 .* its files state 2 values of Frame Time \((300, 400|400, 300)\) for one gate/.test(e.message)])).toEqual([['E_PET_GATES_UNKNOWN', true]]);
+    const files = report.series.flatMap((s) => s.output.files);
+    // Gate 2 is written as before (ImageIndex 3, 4 of the acquisition), FrameTime 400 ms.
+    expect(headers(files).map((r) => [r.ImageIndex, Number(r.FrameTime)]).sort()).toEqual([['3', 400], ['4', 400]]);
+  });
+
+  it('refuses an Enhanced source whose frames carry Cardiac Synchronization groups without a trigger delay and share positions at one time: E_PET_GATES_UNKNOWN, not DYNAMIC', async () => {
+    // make-enhanced-pet.py gated-no-delay/: 2 positions x 4 frames, every frame the same Frame Reference DateTime.
+    await expect(derive('gated-no-delay')).rejects.toMatchObject({
+      code: 'E_PET_GATES_UNKNOWN',
+      message: expect.stringMatching(/gated-no-delay\.dcm: 4 frames at one position carry a Cardiac Synchronization group but are no different times, and 8 of 8 frames state no Nominal Cardiac Trigger Delay Time/),
+    });
+    const out = path.join(dir, 'gated-no-delay-denoised');
+    const report = await denoisePaths([path.join(dir, 'gated-no-delay')], { outDir: out, method: 'gaussian' });
+    expect(report.errors.map((e) => e.code)).toEqual(['E_PET_GATES_UNKNOWN']);
+    expect((await scanPaths([out])).series).toEqual([]);
+  });
+
+  it("refuses a time point read by its files' classic Image Index whose frames share a position: E_PET_TIME_POINTS_UNKNOWN, not numbered over the other time point", async () => {
+    // make-enhanced-pet.py split-classic-shared/: time point 2's file holds position 1 twice.
+    const out = path.join(dir, 'split-classic-shared-denoised');
+    const report = await denoisePaths([path.join(dir, 'split-classic-shared')], { outDir: out, method: 'gaussian' });
+    expect(report.errors.map((e) => [e.code, /time point 2 of 2 .* holds frames that share a position/.test(e.message)])).toEqual([['E_PET_TIME_POINTS_UNKNOWN', true]]);
+    const files = report.series.flatMap((s) => s.output.files).sort();
+    // Time point 1 alone, ImageIndex = InstanceNumber 1, 2, valid (pydicom).
+    expect(headers(files).map((r) => [r.ImageIndex, r.InstanceNumber])).toEqual([['1', '1'], ['2', '2']]);
+    const sources = readdirSync(path.join(dir, 'split-classic-shared')).flatMap((f) => ['--source', path.join(dir, 'split-classic-shared', f)]);
+    const check = spawnSync(PYTHON, [IOD_CHECK, ...sources, ...files], { encoding: 'utf8' });
+    expect(check.status, check.stderr).toBe(0);
+    const problems = JSON.parse(check.stdout) as Record<string, string[]>;
+    for (const file of files) expect(problems[file], file).toEqual([]);
+  });
+
   it.each([
     ['two-agents', 1],
     ['two-agents-split', 2],

@@ -384,9 +384,11 @@ def reframe(e, specs):
         f.RadiopharmaceuticalUsageSequence[0].RadiopharmaceuticalAgentNumber = spec.get('agent', 1)
         if 'delay' in spec:
             sync = Dataset()
-            sync.NominalCardiacTriggerDelayTime = float(spec['delay'])
             sync.RRIntervalTimeNominal = 800.0
-            sync.NominalPercentageOfCardiacPhase = spec['delay'] / 800 * 100
+            # delay None: a Cardiac Synchronization group that states no trigger delay (nor phase).
+            if spec['delay'] is not None:
+                sync.NominalCardiacTriggerDelayTime = float(spec['delay'])
+                sync.NominalPercentageOfCardiacPhase = spec['delay'] / 800 * 100
             f.CardiacSynchronizationSequence = Sequence([sync])
         if 'breath' in spec:
             sync = Dataset()
@@ -404,6 +406,12 @@ e.CardiacSynchronizationTechnique = 'PROSPECTIVE'
 e.CardiacBeatRejectionTechnique = 'RR_INTERVAL'
 e.LowRRValue, e.HighRRValue = 600, 1000
 save(e, 'gated')
+
+# gated-no-delay/: the same 2 positions x 4 cardiac gates, every frame's Cardiac Synchronization group
+# without a Nominal Cardiac Trigger Delay Time: which gate each frame is cannot be told.
+e = reframe(enhanced('lowdose-enhanced-pet-gated-no-delay'), [{'z': z, 'delay': None} for z in (0, 1) for d in range(4)])
+e.CardiacSynchronizationTechnique = 'PROSPECTIVE'
+save(e, 'gated-no-delay')
 
 e = reframe(enhanced('lowdose-enhanced-pet-respiratory'), [{'z': z, 'breath': b} for z in (0, 1) for b in (25.0, 75.0)])
 save(e, 'respiratory')
@@ -489,6 +497,43 @@ for k, delay in enumerate((0, 400)):
     e.FrameTime = 400
     os.makedirs(os.path.join(out, 'split-gated-classic'), exist_ok=True)
     e.save_as(os.path.join(out, 'split-gated-classic', f'split-gated-classic-{k + 1}.dcm'), write_like_original=False)
+
+# split-classic-shared/: split-classic/'s two time points (classic DYNAMIC, Number of Slices 2, Number
+# of Time Slices 2, Image Index 1 / 3), time point 2's file holding its position 1 twice (starts 300
+# and 360 s): that time point is not one frame per position, so it has no place in the acquisition.
+for k, specs in enumerate(([{'z': z, 'start': 0} for z in (0, 1)], [{'z': 0, 'start': 300}, {'z': 0, 'start': 360}])):
+    e = reframe(enhanced('lowdose-enhanced-pet-split-classic-shared'), specs)
+    e.SOPInstanceUID = generate_uid(entropy_srcs=['lowdose-enhanced-pet-split-classic-shared', 'instance', str(k)])
+    e.file_meta.MediaStorageSOPInstanceUID = e.SOPInstanceUID
+    e.SeriesInstanceUID = generate_uid(entropy_srcs=['lowdose-enhanced-pet-split-classic-shared', 'series'])
+    e.InstanceNumber = k + 1
+    e.SeriesType = ['DYNAMIC', 'IMAGE']
+    e.NumberOfSlices = 2
+    e.NumberOfTimeSlices = 2
+    e.ImageIndex = 1 + 2 * k
+    os.makedirs(os.path.join(out, 'split-classic-shared'), exist_ok=True)
+    e.save_as(os.path.join(out, 'split-classic-shared', f'split-classic-shared-{k + 1}.dcm'), write_like_original=False)
+
+# split-gated-classic-disagree/: the split-gated-classic/ acquisition in 4 one-frame files (gate k
+# position z: Image Index 2 k + z + 1), the files of gate 1 disagreeing on their classic Frame Time
+# (400 ms, then 300 ms): one gate (one time slot) with two lengths.
+for k, delay in enumerate((0, 400)):
+    for z in (0, 1):
+        name = f'gate{k + 1}-s{z + 1}'
+        e = reframe(enhanced('lowdose-enhanced-pet-split-gated-classic-disagree'), [{'z': z, 'delay': delay}])
+        e.SOPInstanceUID = generate_uid(entropy_srcs=['lowdose-enhanced-pet-split-gated-classic-disagree', 'instance', name])
+        e.file_meta.MediaStorageSOPInstanceUID = e.SOPInstanceUID
+        e.InstanceNumber = 2 * k + z + 1
+        e.CardiacSynchronizationTechnique = 'PROSPECTIVE'
+        e.SeriesType = ['GATED', 'IMAGE']
+        e.NumberOfSlices = 2
+        e.NumberOfRRIntervals = 1
+        e.NumberOfTimeSlots = 2
+        e.ImageIndex = 2 * k + z + 1
+        e.TriggerTime = delay
+        e.FrameTime = 300 if (k, z) == (0, 1) else 400
+        os.makedirs(os.path.join(out, 'split-gated-classic-disagree'), exist_ok=True)
+        e.save_as(os.path.join(out, 'split-gated-classic-disagree', f'{name}.dcm'), write_like_original=False)
 
 e = enhanced('lowdose-enhanced-pet-two-agents-split')
 e.RadiopharmaceuticalInformationSequence.append(agent(2, second_injection, second_dose_mbq))
