@@ -36,7 +36,7 @@ import { frameNumbers, functionalGroup, getItems, getString as getParsedString, 
 import { dateTimeInFileZone, instantMs, localDateAndTime, offsetText, parseDicomDateTime } from './datetime-zone.js';
 import { copySourceAttributes, readCopiedAttributes } from './derived-source.js';
 import { dicomParser, type DataSet } from './dicom-parser.js';
-import type { PetFramePlace } from './derived-pet-series.js';
+import type { PetCardiacGate, PetFramePlace, PetRespiratoryGate } from './derived-pet-series.js';
 import type { EnhancedPetAttributes } from './enhanced-pet-attributes.js';
 import { frameAgent, MAX_ENHANCED_DOSE_MBQ } from './enhanced-pet-suv.js';
 import type { ImageHeader } from './image-header.js';
@@ -311,16 +311,21 @@ export function setClassicPetFrameAttributes(dataset: DcmDataset, context: PetFr
   if (derive || !getString(dataset, 'ImageIndex')) setElement(dataset, 'ImageIndex', [String(place.imageIndex)]);
   // One series of several respiratory gates (./derived-pet-series.ts): no classic attribute holds a
   // respiratory phase, so the frame's stated values go in Image Comments (General Image, Type 3).
-  if (place.respiratoryGate) {
-    const gate = place.respiratoryGate;
-    addImageComment(dataset, `respiratory gate ${gate.gate} of ${gate.gates} of the source${gate.words ? `: ${gate.words}` : ' (no Respiratory Synchronization values)'}`);
-  }
+  if (place.respiratoryGate) addImageComment(dataset, respiratoryGateComment(place.respiratoryGate));
   // One STATIC series per cardiac gate of a gated source that cannot be written GATED: which gate, in words.
-  if (place.cardiacGate) {
-    addImageComment(dataset, `cardiac gate ${place.cardiacGate.gate} of ${place.cardiacGate.gates} of the source, by its converted Image Index (no Trigger Time to write it GATED)`);
-  }
+  if (place.cardiacGate) addImageComment(dataset, cardiacGateComment(place.cardiacGate));
 
   setDecayFactor(dataset, ds, frame, { acquiredAt, durationMs, halfLife: typeof agent === 'object' ? agent.halfLife : undefined });
+}
+
+/** What a derived frame of one respiratory gate of its source states in its Image Comments (one `; `-separated item). */
+export function respiratoryGateComment(gate: PetRespiratoryGate): string {
+  return `respiratory gate ${gate.gate} of ${gate.gates} of the source${gate.words ? `: ${gate.words}` : ' (no Respiratory Synchronization values)'}`;
+}
+
+/** What a derived frame of one cardiac gate of its source, written STATIC, states in its Image Comments (one `; `-separated item). */
+export function cardiacGateComment(gate: PetCardiacGate): string {
+  return `cardiac gate ${gate.gate} of ${gate.gates} of the source, by its converted Image Index (no Trigger Time to write it GATED)`;
 }
 
 /** `words` appended to the frame's Image Comments (General Image, Type 3), after what it holds. */

@@ -9,12 +9,14 @@
  * (`lowdose metrics`, the viewer's comparisons); `sliceAgents` and `framesOfAgent` split a source
  * and its reference by agent (`denoise --reference`, ./reference.ts).
  */
-import { getItems, getNumber, TAG } from '../dicom/attributes.js';
+import { getItems, getNumber, getString, TAG } from '../dicom/attributes.js';
+import { cardiacGateComment, respiratoryGateComment } from '../dicom/derived-pet-frame.js';
 import { frameAgent } from '../dicom/enhanced-pet-suv.js';
 import { readDicomFile, readInstanceHeader, type Series } from '../dicom/index.js';
 import { plannedDerivedSeries, type PlannedDerivedSeries } from '../dicom/write-derived.js';
 
 const RADIOPHARMACEUTICAL_AGENT_NUMBER = 'x00189729';
+const IMAGE_COMMENTS = 'x00204000';
 
 /** The one Radiopharmaceutical Agent Number a test file states (its only radiopharmaceutical item), else null. */
 async function statedAgent(file: string): Promise<number | null> {
@@ -75,17 +77,44 @@ export function framesOfPart(series: Series, part: Omit<PlannedDerivedSeries, 's
 /**
  * `reference` less the frames of other radiopharmaceuticals than the one `test` holds, when the
  * reference's frames name several (Enhanced PET Radiopharmaceutical Usage Sequence) and every file
- * of the test states one agent, the same: that agent and the reference's slices of it. Null
+ * of the test states one agent, the same: that agent and the reference's slices of it; of those,
+ * where the reference is split by gate and the test is one gate (`referenceOfTestGate`), the
+ * frames of that gate only (`gate`: what the test's files state of it). Null
  * otherwise (a reference of one agent, a test of none or several), or when the reference has no
  * frame of that agent.
  */
-export async function referenceOfTestAgent(reference: Series, test: Series): Promise<{ series: Series; agent: number } | null> {
+export async function referenceOfTestAgent(reference: Series, test: Series): Promise<{ series: Series; agent: number; gate?: string } | null> {
   if (reference.modality !== 'PT' || test.modality !== 'PT' || test.slices.length === 0) return null;
   if (!(await sliceAgents(reference))) return null;
   const stated = new Set<number | null>();
   for (const file of new Set(test.slices.map((s) => s.file))) stated.add(await statedAgent(file));
   const agent = stated.size === 1 ? [...stated][0]! : null;
   if (agent === null) return null;
+  const gated = await referenceOfTestGate(reference, test, agent);
+  if (gated) return { ...gated, agent };
   const series = await framesOfAgent(reference, agent);
   return series ? { series, agent } : null;
+}
+
+/**
+ * The reference's frames of `agent` and of the one gate every file of `test` states it holds, when
+ * the reference's frames are planned into series per agent and gate (the source's structure,
+ * src/dicom/derived-pet-series.ts): a gate lowdose wrote states it in its Image Comments
+ * (src/dicom/derived-pet-frame.ts). Two gates share every slice position, so against the agent's
+ * frames of both the test's slices would pair with either gate's. Null when the reference is not
+ * split by gate or the test states none, or several.
+ */
+async function referenceOfTestGate(reference: Series, test: Series, agent: number): Promise<{ series: Series; gate: string } | null> {
+  const parts = (plannedDerivedSeries(reference) ?? []).filter((part) => part.agent === agent && (part.respiratoryGate || part.cardiacGate));
+  if (parts.length === 0) return null;
+  const comments = await Promise.all([...new Set(test.slices.map((s) => s.file))].map(async (file) => (getString((await readDicomFile(file)).dataSet, IMAGE_COMMENTS) ?? '').split('; ')));
+  const stated = parts.filter((part) => comments.every((items) => items.includes(gateComment(part))));
+  if (stated.length !== 1) return null;
+  const series = framesOfPart(reference, stated[0]!);
+  return series ? { series, gate: gateComment(stated[0]!) } : null;
+}
+
+/** What a derived frame of `part`'s gate states in its Image Comments. */
+function gateComment(part: Omit<PlannedDerivedSeries, 'slices'>): string {
+  return part.respiratoryGate ? respiratoryGateComment(part.respiratoryGate) : cardiacGateComment(part.cardiacGate!);
 }

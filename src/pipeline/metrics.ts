@@ -386,13 +386,14 @@ function frameScores(reference: Series, test: Series, result: MetricsResult): Me
 /**
  * Each pair with the reference restricted to the frames of the test's radiopharmaceutical, where the
  * reference is a multi-frame PET series of several and the test one of them (./agent-reference.ts):
- * a per-agent series lowdose wrote is scored against its own agent's source frames, its range theirs.
+ * a per-agent series lowdose wrote is scored against its own agent's source frames, its range theirs;
+ * one gate of an agent, against that agent's frames of that gate.
  */
 async function ownAgentPairs(pairs: Array<[Series, Series]>, progress: (message: string) => void): Promise<Array<[Series, Series]>> {
   const out: Array<[Series, Series]> = [];
   for (const [reference, test] of pairs) {
     const own = await referenceOfTestAgent(reference, test);
-    if (own) progress(`reference: its ${own.series.slices.length} of ${reference.slices.length} slices of radiopharmaceutical agent ${own.agent}, the test's`);
+    if (own) progress(`reference: its ${own.series.slices.length} of ${reference.slices.length} slices of radiopharmaceutical agent ${own.agent}${own.gate ? ` and ${own.gate}` : ''}, the test's`);
     out.push([own ? own.series : reference, test]);
   }
   return out;

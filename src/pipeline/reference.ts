@@ -9,7 +9,7 @@ import { SeriesComparison, defaultRange, maxValue, pairingGridMismatch, pairSlic
 import { pairingWarnings, type PairingWarning } from '../metrics/pairing-warnings.js';
 import type { SeriesMetrics, UnscoredReference } from './types.js';
 import { framesOfAgent, framesOfPart, sliceAgents } from './agent-reference.js';
-import type { PlannedDerivedSeries, WrittenSeriesPart } from '../dicom/write-derived.js';
+import { plannedDerivedSeries, type PlannedDerivedSeries, type WrittenSeriesPart } from '../dicom/write-derived.js';
 import { LISTED_PER_CODE, type ErrorCounts } from '../util/code-sample.js';
 
 export interface ReferenceSet extends ErrorCounts {
@@ -279,10 +279,35 @@ async function agentParts(reference: Series, input: Series): Promise<Array<{ age
     const own = await framesOfAgent(reference, agent);
     if (!own) continue;
     const indices = inputAgents.flatMap((a, i) => ((a ?? named[0]) === agent ? [i] : []));
-    const map = pairPart(own, input, indices);
+    const map = gatewisePairing(reference, own, input, agent) ?? pairPart(own, input, indices);
     if (map) out.push({ agent, reference: own, inputToReference: map });
   }
   return out;
+}
+
+/**
+ * An agent's slices of `input` paired gate by gate, when both `input` and `reference` are planned
+ * into series per agent and gate (respiratory or cardiac): each gate's slices with the reference's
+ * frames of that agent and gate only, as indices into `own` (the reference's frames of the agent).
+ * By position alone the gates, which share every position, would pair ambiguously: two gates'
+ * slices against one reference slice, the other gate's frames never scored. A gate the reference
+ * has no frames of is left out. Null when the input is not split by gate, or no gate of the agent
+ * pairs (then the agent is paired by position, as a reference of no gates allows).
+ */
+function gatewisePairing(reference: Series, own: Series, input: Series, agent: number): Map<number, number> | null {
+  const gated = (plannedDerivedSeries(input) ?? []).filter((part) => part.agent === agent && (part.respiratoryGate || part.cardiacGate));
+  if (gated.length === 0) return null;
+  const ownIndex = new Map(own.slices.map((slice, k) => [slice, k]));
+  const map = new Map<number, number>();
+  for (const part of gated) {
+    const partReference = framesOfPart(reference, part);
+    const pairs = partReference ? pairPart(partReference, input, part.slices) : null;
+    for (const [i, r] of pairs ?? []) {
+      const k = ownIndex.get(partReference!.slices[r]!);
+      if (k !== undefined) map.set(i, k);
+    }
+  }
+  return map.size > 0 ? map : null;
 }
 
 /**

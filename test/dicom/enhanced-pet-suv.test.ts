@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readDicomFile, readInstanceHeader, readSlice, scanPaths, suvbwFactors } from '../../src/dicom/index.js';
+import { readDicomFile, readInstanceHeader, readSlice, readSliceImage, scanPaths, suvbwFactors } from '../../src/dicom/index.js';
+import { maxValue, SeriesComparison } from '../../src/metrics/index.js';
 import { lowdoseStatedCount } from '../../src/dicom/read-contributing-equipment.js';
 import { statedCountProblem } from '../../src/pipeline/output-markers.js';
 import { createDerivedSeriesWriter } from '../../src/dicom/write-derived.js';
@@ -66,6 +67,15 @@ const frameScales = (series: Series) => {
 describe.skipIf(!hasPydicom)('SUVbw of Enhanced and Legacy Converted Enhanced PET', () => {
   let dir = '';
   let expected: Expected;
+
+  /** A full-count copy of two-agents-respiratory in folder `name` (each frame a 3 x 3 mean, the source's frame order; pydicom), and what the script prints. */
+  function respiratoryFullCount(name: string): { folder: string; printed: string } {
+    const folder = path.join(dir, name);
+    mkdirSync(folder, { recursive: true });
+    const made = spawnSync(PYTHON, [FULL_COUNT, path.join(dir, 'two-agents-respiratory', 'two-agents-respiratory.dcm'), path.join(folder, 'full.dcm'), JSON.stringify(expected.twoAgents.factors)], { encoding: 'utf8' });
+    expect(made.status, made.stderr).toBe(0);
+    return { folder, printed: made.stdout };
+  }
   const only = async (set: string) => {
     const { series } = await scanPaths([path.join(dir, set)]);
     expect(series).toHaveLength(1);
@@ -845,11 +855,8 @@ describe.skipIf(!hasPydicom)('SUVbw of Enhanced and Legacy Converted Enhanced PE
     // two-agents-respiratory: 2 positions x 2 respiratory gates (25, 75 %) x agents 1, 2, the 75 % gate's pixels halved;
     // its full-count copy (each frame a 3 x 3 mean) and each agent's maximum per gate from pydicom.
     const source = path.join(dir, 'two-agents-respiratory');
-    const full = path.join(dir, 'two-agents-respiratory-full-count');
-    mkdirSync(full, { recursive: true });
-    const made = spawnSync(PYTHON, [FULL_COUNT, path.join(source, 'two-agents-respiratory.dcm'), path.join(full, 'full.dcm'), JSON.stringify(expected.twoAgents.factors)], { encoding: 'utf8' });
-    expect(made.status, made.stderr).toBe(0);
-    const wanted = JSON.parse(made.stdout) as { gates: Record<string, number> };
+    const { folder: full, printed } = respiratoryFullCount('two-agents-respiratory-full-count');
+    const wanted = JSON.parse(printed) as { gates: Record<string, number> };
     // Each frame's agent and Nominal Percentage of Respiratory Phase, as pydicom reads them (0-based frame order).
     const read = spawnSync(
       PYTHON,
@@ -893,6 +900,73 @@ describe.skipIf(!hasPydicom)('SUVbw of Enhanced and Legacy Converted Enhanced PE
     const again = rerun.series[0]!.metrics!.series!;
     expect(again.map((m) => [m.seriesInstanceUid, m.range, m.reference.files])).toEqual(scored.map((m) => [m.seriesInstanceUid, m.range, m.reference.files]));
     again.forEach((m, k) => expect(m.psnr!).toBeCloseTo(scored[k]!.psnr!, 2));
+  });
+
+  it('denoise --reference of a respiratory-gated two-radiopharmaceutical source scores each agent over all its slices, each against its own gate\'s reference frame, on the agent\'s range', async () => {
+    // The full-count copy keeps the source's frame order (each frame a 3 x 3 mean), so source frame f's reference is its frame f.
+    const source = path.join(dir, 'two-agents-respiratory');
+    const { folder: full } = respiratoryFullCount('two-agents-respiratory-full-count-agents');
+    const report = await denoisePaths([source], { outDir: path.join(dir, 'two-agents-respiratory-agents'), method: 'gaussian', reference: [full] });
+    expect(report.errors).toEqual([]);
+    const entry = report.series[0]!;
+    const [input] = (await scanPaths([source])).series;
+    const [reference] = (await scanPaths([full])).series;
+    const frameOf = async (series: Series, frame: number) => readSliceImage(series, series.slices.findIndex((s) => s.frame === frame));
+    const agents = entry.metrics!.agents!;
+    expect(agents.map((a) => a.agent)).toEqual([1, 2]);
+    for (const scored of agents) {
+      const written = entry.output.series!.filter((o) => o.agent === scored.agent);
+      const frames = written.flatMap((o) => o.sourceFrames.map((f, k) => ({ frame: f.frame, file: o.files[k]! })));
+      // All 4 of the agent's slices (2 positions x 2 gates), the range the maximum of its 4 reference frames.
+      expect(frames).toHaveLength(4);
+      let max = 0;
+      for (const { frame } of frames) max = Math.max(max, maxValue([(await frameOf(reference!, frame)).data]));
+      expect(scored.range).toEqual([0, max]);
+      expect(scored.reference.files).toBe(4);
+      const low = new SeriesComparison([0, max]);
+      const denoised = new SeriesComparison([0, max]);
+      for (const [k, { frame, file }] of frames.entries()) {
+        const truth = await frameOf(reference!, frame);
+        low.add(k, truth, await frameOf(input!, frame));
+        const [out] = (await scanPaths([file])).series;
+        denoised.add(k, truth, await readSliceImage(out!, 0));
+      }
+      const l = low.result().mean;
+      const d = denoised.result().mean;
+      expect(Math.abs(scored.input!.psnr! - l.psnr!)).toBeLessThan(1e-9);
+      expect(Math.abs(scored.input!.ssim! - l.ssim!)).toBeLessThan(1e-9);
+      expect(Math.abs(scored.input!.rmse! - l.rmse!)).toBeLessThan(1e-9);
+      // The denoised series scored as it is written (its quantisation).
+      expect(Math.abs(scored.psnr! - d.psnr!)).toBeLessThan(1e-2);
+    }
+    // The top-level scores are agent 1's.
+    expect([entry.metrics!.psnr, entry.metrics!.input!.psnr, entry.metrics!.range]).toEqual([agents[0]!.psnr, agents[0]!.input!.psnr, agents[0]!.range]);
+  });
+
+  it('lowdose metrics of one gate of one agent lowdose wrote, against the gated two-radiopharmaceutical reference, scores it against that agent\'s frames of that gate only', async () => {
+    const source = path.join(dir, 'two-agents-respiratory');
+    const { folder: full } = respiratoryFullCount('two-agents-respiratory-full-count-gates');
+    const out = path.join(dir, 'two-agents-respiratory-gates');
+    const report = await denoisePaths([source], { outDir: out, method: 'gaussian', reference: [full] });
+    expect(report.errors).toEqual([]);
+    const entry = report.series[0]!;
+    const [reference] = (await scanPaths([full])).series;
+    for (const written of entry.output.series!) {
+      const folder = path.join(out, `agent-${written.agent}-gate-${written.respiratoryGate!.gate}`);
+      mkdirSync(folder, { recursive: true });
+      for (const file of written.files) cpSync(file, path.join(folder, path.basename(file)));
+      const { result } = await runMetrics({ reference: full, test: folder });
+      // Its 2 slices against the reference's 2 frames of its agent and gate (the frames it was made from, as the full-count copy keeps the source's frame order).
+      expect(result.reference?.slices).toBe(2);
+      expect(result.slices).toHaveLength(2);
+      let max = 0;
+      for (const f of written.sourceFrames) max = Math.max(max, maxValue([(await readSliceImage(reference!, reference!.slices.findIndex((s) => s.frame === f.frame))).data]));
+      expect(result.range).toEqual([0, max]);
+      // The same as denoise --reference scored that written series (within the written files' quantisation).
+      const scored = entry.metrics!.series!.find((m) => m.seriesInstanceUid === written.seriesInstanceUid)!;
+      expect(scored.range).toEqual(result.range);
+      expect(scored.psnr!).toBeCloseTo(result.mean.psnr!, 2);
+    }
   });
 
   it('denoise of two-agents-split: each agent\'s series states its own count in its files, is whole by it, and stays a valid PET Image series (pydicom)', async () => {

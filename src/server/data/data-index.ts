@@ -363,9 +363,10 @@ export class DataIndex {
       return source;
     }
     if (!own) return source;
-    const key = `${source.series.key}#agent${own.agent}`;
+    // One view per agent, and per gate where the denoised series is one gate of it.
+    const key = `${source.series.key}#agent${own.agent}${own.gate ? `#${own.gate}` : ''}`;
     const id = shortId('series', key);
-    const view = views.get(id) ?? { ...source, id, series: { ...own.series, key }, rev: revisionOf([source.rev, own.agent]) };
+    const view = views.get(id) ?? { ...source, id, series: { ...own.series, key }, rev: revisionOf([source.rev, own.agent, ...(own.gate ? [own.gate] : [])]) };
     views.set(id, view);
     roles.set(id, roles.get(source.id) ?? 'original');
     return view;
