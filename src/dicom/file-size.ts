@@ -46,10 +46,11 @@ export const MAX_FRAMED_FILE_BYTES = 64 * 1024 * 1024 * 1024;
 /**
  * The most frames lowdose reads of one file. What a frame costs is not its bytes (those are read
  * one frame at a time) but the bookkeeping kept for each: its slice, its place in the series, and
- * in `denoise` its input hashes and output file, 34 to 38 kB a frame (docs/robustness.md). A file
+ * in `denoise` its input hashes and output file, about 9 KiB a frame, and for a multi-frame PET
+ * source its parsed per-frame functional groups, about 91 KiB a frame (docs/robustness.md). A file
  * of two megabytes can declare a million 1 x 1 frames; past this bound it is E_FILE_TOO_LARGE
  * from its header, before anything is kept per frame. `denoise` of 20,000 frames of 1 x 1 peaks at
- * 843,392 kB, within the 1 GiB of docs/robustness.md; 5 times its 3,800-frame enhanced CT.
+ * 428,088 kB, within the 1 GiB of docs/robustness.md; 5 times its 3,800-frame enhanced CT.
  */
 export const MAX_FRAMES_PER_FILE = 20_000;
 

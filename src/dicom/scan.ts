@@ -13,7 +13,6 @@ import { requireImage, SKIP_CODES } from './classify.js';
 import { checkPixelData } from './frames.js';
 import { readImageHeader, type ImageHeader } from './image-header.js';
 import { decoderFor } from './decoders/index.js';
-import { MAX_FRAMES_PER_FILE } from './file-size.js';
 import { readDicomFile } from './parse.js';
 import { buildSeries } from './series.js';
 import type { Series } from './types.js';
@@ -191,22 +190,30 @@ export async function readInstanceHeader(path: string): Promise<ImageHeader> {
  * The most frames one scan keeps, over all its files: each is a slice whose header facts stay in
  * memory until the run ends (about 0.9 kB a frame: `info` on one series of 200,000 1 x 1 frames in
  * ten 20,000-frame files of 940 KB each peaks at 325,656 kB, docs/robustness.md). Past it a file
- * is E_FILE_TOO_LARGE, not read; so is a file that would take its series past MAX_FRAMES_PER_FILE
- * frames (./file-size.ts: what `denoise` keeps per slice of a series is bounded as one file's).
+ * is E_FILE_TOO_LARGE, not read; so is a file that would take its series past MAX_SERIES_FRAMES.
  */
 export const MAX_SCAN_FRAMES = 200_000;
 
 /**
+ * The most frames one series (one SeriesInstanceUID) may hold over all its files. Real series come
+ * near it: a dynamic total-body PET of 672 slices in 60 time frames is 40,320 classic images of
+ * one series. What `denoise` keeps per slice of a series (about 9 KiB, SLICE_BOOKKEEPING_BYTES in
+ * ../pipeline/memory-budget.ts, which its memory plan counts) is about 0.9 GiB at the bound. Hostile
+ * input is bounded by MAX_SCAN_FRAMES and MAX_FRAMES_PER_FILE.
+ */
+export const MAX_SERIES_FRAMES = 100_000;
+
+/**
  * The refusal of a file whose frames would take the frames a scan keeps past MAX_SCAN_FRAMES, or
- * its series' past MAX_FRAMES_PER_FILE; null when they fit.
+ * its series' past MAX_SERIES_FRAMES; null when they fit.
  */
 function framesPastBound(header: ImageHeader, scanFrames: number, seriesFrames: number): LowdoseError | null {
   const path = header.path;
   const frames = `its ${header.frames.toLocaleString('en-US')} frame(s)`;
-  if (seriesFrames + header.frames > MAX_FRAMES_PER_FILE) {
+  if (seriesFrames + header.frames > MAX_SERIES_FRAMES) {
     return new LowdoseError(
       'E_FILE_TOO_LARGE',
-      `${path}: its series ${header.seriesInstanceUid} holds ${seriesFrames.toLocaleString('en-US')} frame(s) in the files read before it; ${frames} would take it past the ${MAX_FRAMES_PER_FILE.toLocaleString('en-US')} lowdose reads of one series; not read`,
+      `${path}: its series ${header.seriesInstanceUid} holds ${seriesFrames.toLocaleString('en-US')} frame(s) in the files read before it; ${frames} would take it past the ${MAX_SERIES_FRAMES.toLocaleString('en-US')} lowdose reads of one series; not read`,
       { path },
     );
   }

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readInstanceHeader, readSlicePixels, scanPaths } from '../../src/dicom/index.js';
 import { MAX_FRAMES_PER_FILE } from '../../src/dicom/file-size.js';
-import { MAX_SCAN_FRAMES } from '../../src/dicom/scan.js';
+import { MAX_SCAN_FRAMES, MAX_SERIES_FRAMES } from '../../src/dicom/scan.js';
 import { runCli } from '../helpers/cli.js';
 import { failure } from '../helpers/lowdose-failure.js';
 import { corpusPath } from './helpers/corpus.js';
@@ -84,14 +84,15 @@ describe('the frames of one file are bounded by count', () => {
   });
 });
 
-describe('the frames of a series and of a run are bounded as one file\'s', () => {
-  it(`refuses a file that takes its series past ${MAX_FRAMES_PER_FILE} frames (E_FILE_TOO_LARGE) and keeps the series read before it`, async () => {
-    const first = frameFile('series', 'a', 12_000, '--instance', '1');
-    const second = frameFile('series', 'b', 12_000, '--instance', '2');
-    const scan = await scanPaths([path.dirname(first)]);
-    expect(scan.series.map((s) => s.slices.length)).toEqual([12_000]);
-    expect(scan.errors.map((e) => [e.path, e.code])).toEqual([[second, 'E_FILE_TOO_LARGE']]);
-    expect(scan.errors[0]!.message).toMatch(/holds 12,000 frame\(s\) in the files read before it; its 12,000 frame\(s\) would take it past the 20,000 lowdose reads of one series; not read/);
+describe('the frames of a series and of a run are bounded', () => {
+  it(`refuses a file that takes its series past ${MAX_SERIES_FRAMES} frames (E_FILE_TOO_LARGE) and keeps the series read before it`, async () => {
+    const files = Array.from({ length: MAX_SERIES_FRAMES / MAX_FRAMES_PER_FILE + 1 }, (_, i) =>
+      frameFile('series', `i${String(i + 1).padStart(2, '0')}`, MAX_FRAMES_PER_FILE, '--instance', String(i + 1)),
+    );
+    const scan = await scanPaths([path.join(root, 'series')]);
+    expect(scan.series.map((s) => s.slices.length)).toEqual([MAX_SERIES_FRAMES]);
+    expect(scan.errors.map((e) => [e.path, e.code])).toEqual([[files.at(-1), 'E_FILE_TOO_LARGE']]);
+    expect(scan.errors[0]!.message).toMatch(/holds 100,000 frame\(s\) in the files read before it; its 20,000 frame\(s\) would take it past the 100,000 lowdose reads of one series; not read/);
   });
 
   it(`refuses the files past ${MAX_SCAN_FRAMES} frames in one scan (E_FILE_TOO_LARGE), each series within its own bound`, async () => {
