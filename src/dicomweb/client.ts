@@ -11,6 +11,7 @@ import { abortReason } from '../util/abort-reason.js';
 import { LowdoseError } from '../errors.js';
 import { formatBytes } from '../util/bytes.js';
 import { withDefaultCas } from '../util/trusted-cas.js';
+import { withoutQueries } from '../util/url-query.js';
 import { boundaryOf, buildMultipart, parseMultipart } from './multipart.js';
 import { scalarText } from '../util/text.js';
 
@@ -58,7 +59,7 @@ function parseJson(body: Buffer, url: string): unknown {
   try {
     return JSON.parse(body.toString('utf8'));
   } catch (error) {
-    throw new NotJsonAnswer('E_MALFORMED', `${url}: the server's answer is not JSON (${(error as Error).message.slice(0, 80)})`, { path: url, cause: error });
+    throw new NotJsonAnswer('E_MALFORMED', `${withoutQueries(url)}: the server's answer is not JSON (${(error as Error).message.slice(0, 80)})`, { path: withoutQueries(url), cause: error });
   }
 }
 
@@ -72,7 +73,7 @@ class AnswerTooLarge extends LowdoseError {}
  * takes the process's memory.
  */
 async function readBounded(response: Response, max: number, url: string, what: string): Promise<Buffer> {
-  const tooLarge = (size: string) => new AnswerTooLarge('E_IO', `${url}: the server's answer is ${size} the ${formatBytes(max)} ${what} may be`, { path: url });
+  const tooLarge = (size: string) => new AnswerTooLarge('E_IO', `${withoutQueries(url)}: the server's answer is ${size} the ${formatBytes(max)} ${what} may be`, { path: withoutQueries(url) });
   const declared = Number(response.headers.get('content-length') ?? NaN);
   if (Number.isFinite(declared) && declared > max) {
     await response.body?.cancel();
@@ -172,7 +173,7 @@ export class DicomwebClient {
     const { body } = await this.request(url, { accept: 'application/dicom+json' });
     if (body.length === 0) return [];
     const answer = parseJson(body, url);
-    if (!Array.isArray(answer)) throw new NotQidoAnswer('E_MALFORMED', `${url}: the server's QIDO-RS answer is not a JSON array`, { path: url });
+    if (!Array.isArray(answer)) throw new NotQidoAnswer('E_MALFORMED', `${withoutQueries(url)}: the server's QIDO-RS answer is not a JSON array`, { path: withoutQueries(url) });
     return answer as DicomJson[];
   }
 
@@ -184,7 +185,7 @@ export class DicomwebClient {
       what: 'one instance',
     });
     const parts = parseMultipart(body, boundaryOf(contentType));
-    if (parts.length !== 1) throw new LowdoseError('E_MALFORMED', `${url}: expected 1 instance, got ${parts.length}`);
+    if (parts.length !== 1) throw new LowdoseError('E_MALFORMED', `${withoutQueries(url)}: expected 1 instance, got ${parts.length}`);
     return parts[0]!.body;
   }
 
@@ -222,7 +223,7 @@ export class DicomwebClient {
         const ok = init.okStatus ? init.okStatus.includes(response.status) : response.status >= 200 && response.status < 300;
         if (!ok) {
           await response.body?.cancel();
-          throw new HttpStatusError(response.status, `${init.method ?? 'GET'} ${url}: HTTP ${response.status} ${response.statusText}`);
+          throw new HttpStatusError(response.status, `${init.method ?? 'GET'} ${withoutQueries(url)}: HTTP ${response.status} ${response.statusText}`);
         }
         const body = await readBounded(response, init.maxBytes ?? MAX_JSON_ANSWER_BYTES, url, init.what ?? 'a DICOM JSON answer');
         return { body, contentType: response.headers.get('content-type') ?? '' };
@@ -240,7 +241,7 @@ export class DicomwebClient {
 
   /** E_CANCELLED once the client's signal is aborted: the request is not sent, or was aborted. */
   private throwIfStopped(method: string, url: string): void {
-    if (this.signal?.aborted) throw new LowdoseError('E_CANCELLED', `${method} ${url} stopped (${abortReason(this.signal)})`, { path: url });
+    if (this.signal?.aborted) throw new LowdoseError('E_CANCELLED', `${method} ${withoutQueries(url)} stopped (${abortReason(this.signal)})`, { path: withoutQueries(url) });
   }
 }
 
@@ -259,16 +260,16 @@ function classify(error: unknown, url: string): LowdoseError {
   if (error instanceof LowdoseError) return error;
   if (error instanceof HttpStatusError) {
     if (error.status === 401 || error.status === 403) {
-      return new LowdoseError('E_USAGE', `${error.message}: the server refused the credentials (--dicomweb-auth or $${DICOMWEB_AUTH_ENV})`, { path: url });
+      return new LowdoseError('E_USAGE', `${error.message}: the server refused the credentials (--dicomweb-auth or $${DICOMWEB_AUTH_ENV})`, { path: withoutQueries(url) });
     }
-    if (error.status === 404) return new LowdoseError('E_NOT_FOUND', `${error.message}: not on the server`, { path: url, cause: error });
-    return new LowdoseError('E_IO', error.message, { path: url, cause: error });
+    if (error.status === 404) return new LowdoseError('E_NOT_FOUND', `${error.message}: not on the server`, { path: withoutQueries(url), cause: error });
+    return new LowdoseError('E_IO', error.message, { path: withoutQueries(url), cause: error });
   }
   const e = error as Error & { cause?: { code?: string; message?: string } };
-  if (e.name === 'TimeoutError') return new LowdoseError('E_IO', `${url}: no answer within the timeout`, { path: url, cause: error });
+  if (e.name === 'TimeoutError') return new LowdoseError('E_IO', `${withoutQueries(url)}: no answer within the timeout`, { path: withoutQueries(url), cause: error });
   const cause = e.cause?.code ?? e.cause?.message ?? e.message;
   if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY/i.test(String(cause))) {
-    return new LowdoseError('E_USAGE', `${url}: TLS certificate not trusted (${cause}); pass the CA with --dicomweb-ca <pem>`, { path: url, cause: error });
+    return new LowdoseError('E_USAGE', `${withoutQueries(url)}: TLS certificate not trusted (${cause}); pass the CA with --dicomweb-ca <pem>`, { path: withoutQueries(url), cause: error });
   }
-  return new LowdoseError('E_IO', `${url}: ${cause}`, { path: url, cause: error });
+  return new LowdoseError('E_IO', `${withoutQueries(url)}: ${cause}`, { path: withoutQueries(url), cause: error });
 }

@@ -5,6 +5,7 @@
  * once on the PACS for the machine lowdose runs on.
  */
 import { LowdoseError } from '../errors.js';
+import { withoutQueries } from '../util/url-query.js';
 
 export interface DimsePeer {
   /** Called AE title: the PACS's. */
@@ -37,6 +38,10 @@ export function checkAeTitle(aet: string, what: string): string {
 }
 
 export function parseDimseUrl(text: string): DimseTarget {
+  if (/[?#]/.test(text)) {
+    // Shown without it: a query names patient keys (util/url-query.ts).
+    throw new LowdoseError('E_USAGE', `${withoutQueries(text)}: a dimse:// address takes no query string; narrow a study list with --patient-id, --from, --to, --accession or --studies-from`);
+  }
   const match = /^dimse:\/\/([^@/]+)@(\[[^\]]+\]|[^:/]+):([0-9]+)(?:\/([^/]+)(?:\/([^/]+))?)?\/?$/i.exec(text);
   if (!match) {
     throw new LowdoseError('E_USAGE', `${text} is not a DIMSE address (dimse://<AE title>@host:port[/<StudyInstanceUID>[/<SeriesInstanceUID>]])`);

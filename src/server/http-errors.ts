@@ -6,6 +6,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { isLowdoseError, type ErrorCode } from '../errors.js';
 import type { ApiError } from './api-types.js';
+import { withoutQueries, withoutQuery } from '../util/url-query.js';
 
 const STATUS: Record<ErrorCode, number> = {
   E_NOT_DICOM: 415,
@@ -79,9 +80,12 @@ export function pathRedactor(roots: ReadonlyArray<{ path: string; label: string 
   return (text) => ordered.reduce((out, root) => out.split(root.path).join(`<${root.label}>`), text);
 }
 
-/** For logs: no path survives at all beyond its last component (folder names may be patient names). */
+/**
+ * For logs: no path survives at all beyond its last component (folder names may be patient names),
+ * no URL keeps its query string (a QIDO-RS search's PatientID=...).
+ */
 export function redactForLog(text: string): string {
-  return text.replace(/(?:[A-Za-z]:)?[\\/](?:[^\\/\s:'"<>]+[\\/])+([^\\/\s:'"<>]*)/g, '…/$1');
+  return withoutQueries(text).replace(/(?:[A-Za-z]:)?[\\/](?:[^\\/\s:'"<>]+[\\/])+([^\\/\s:'"<>]*)/g, '…/$1');
 }
 
 /**
@@ -117,7 +121,7 @@ export function installErrorHandlers(app: FastifyInstance, redact: PathRedactor)
     void reply.status(status).type('application/json; charset=utf-8').send(body);
   });
   app.setNotFoundHandler((request, reply) => {
-    void reply.status(404).send({ code: 'E_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` });
+    void reply.status(404).send({ code: 'E_NOT_FOUND', message: `no route ${request.method} ${withoutQuery(request.url)}` });
   });
 }
 

@@ -7,6 +7,7 @@
 import type { FastifyServerOptions } from 'fastify';
 import { withoutUndefined } from '../util/defined.js';
 import { logMessageOf, redactForLog } from './http-errors.js';
+import { withoutQuery } from '../util/url-query.js';
 
 export interface LoggerSettings {
   readonly level?: string;
@@ -31,7 +32,7 @@ export function loggerOptions(settings: LoggerSettings | boolean | undefined): N
     serializers: {
       req: (req: { method?: string | undefined; url?: string | undefined; id?: string | undefined }) =>
         // Without the query string: a PACS search's carries a patient ID (GET /api/pacs/studies?patientId=).
-        withoutUndefined({ id: req.id, method: req.method, url: req.url?.split('?')[0] }),
+        withoutUndefined({ id: req.id, method: req.method, url: req.url === undefined ? undefined : withoutQuery(req.url) }),
       res: (res: { statusCode?: number | undefined }) => withoutUndefined({ statusCode: res.statusCode }),
       err: (err: SerializableError) => {
         // An error that quotes client input says so (withLogMessage): its message and the stack's

@@ -10,7 +10,8 @@ import { listSeries, listStudySeries, pullSeries, searchStudies, stowSeries, typ
 import { LowdoseError, toLowdoseError } from '../errors.js';
 import type { DerivedPart } from '../pipeline/remote-denoise.js';
 import { withHttpStatus } from './http-errors.js';
-import { withoutQueries, type PacsSource } from './pacs.js';
+import { withoutQueries } from '../util/url-query.js';
+import type { PacsSource } from './pacs.js';
 
 /**
  * The same error with no query string in its message (and no cause that could carry one); a

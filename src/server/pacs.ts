@@ -19,15 +19,11 @@ import type { PulledSeries, RemoteSeries, StoredSeries, StudyQuery, StudySearch 
 import { LowdoseError, toLowdoseError } from '../errors.js';
 import { derivedParts, derivedSeriesToStore, nameRemoteInstance, type DerivedPart } from '../pipeline/remote-denoise.js';
 import type { DenoiseReport } from '../pipeline/types.js';
+import { withoutQueries } from '../util/url-query.js';
 import { checkSeriesShortfall, IncompleteSeriesError, type SeriesShortfall, type ShortfallWording } from '../util/remote-series.js';
 import type { ApiError } from './api-types.js';
 import type { PulledSourceCache } from './pacs-source-cache.js';
 import { SharedRuns } from './shared-runs.js';
-
-/** Cuts the query off every URL in a message: QIDO queries carry patient IDs and dates. */
-export function withoutQueries(text: string): string {
-  return text.replace(/(https?:\/\/[^\s?]*)\?[^\s:;,)]*/g, '$1?…');
-}
 
 /**
  * The instances of a pulled series that could not be read (the index leaves them out of the

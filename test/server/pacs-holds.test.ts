@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/server/app.js';
-import { PacsService, withoutQueries } from '../../src/server/pacs.js';
+import { PacsService } from '../../src/server/pacs.js';
 import { DicomwebSource } from '../../src/server/pacs-dicomweb.js';
 import { clearEndedPullSessions } from '../../src/server/pull-sessions.js';
 import { LOCK_HEARTBEAT_MS, LOCK_HEARTBEAT_TIMEOUT_MS, lockPathFor, processStartTime } from '../../src/util/folder-lock.js';
@@ -99,14 +99,5 @@ describe('the pull folders', () => {
     expect(await clearEndedPullSessions(pull)).toBe(3);
     expect(readdirSync(pull).sort()).toEqual([names.live, names.elsewhere].sort());
     expect(await clearEndedPullSessions(path.join(root, 'never-made'))).toBe(0);
-  });
-});
-
-describe('withoutQueries', () => {
-  it('cuts the query (a patient ID) off every URL in a message and keeps the rest', () => {
-    expect(withoutQueries('GET http://pacs:8042/dicom-web/studies?PatientID=123&limit=100: HTTP 500 Internal Server Error')).toBe(
-      'GET http://pacs:8042/dicom-web/studies?…: HTTP 500 Internal Server Error',
-    );
-    expect(withoutQueries('http://pacs/dicom-web/studies/1.2/series: ECONNREFUSED')).toBe('http://pacs/dicom-web/studies/1.2/series: ECONNREFUSED');
   });
 });

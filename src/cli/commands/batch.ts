@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import type { Queue } from 'bullmq';
-import { isDicomwebUrl, parseDicomwebBase } from '../../dicomweb/url.js';
+import { isDicomwebUrl, withoutDicomwebQuery, parseDicomwebBase } from '../../dicomweb/url.js';
 import { isDimseUrl, parseDimsePeer } from '../../dimse/url.js';
 import { writeReport } from '../../pipeline/denoise.js';
 import { checkStudyQueries } from '../../pipeline/pacs-studies.js';
@@ -82,7 +82,9 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--studies-from <file>', 'for a PACS address: queue the studies listed in this text / CSV file, one AccessionNumber or StudyInstanceUID per line, as denoise --studies-from reads it')
     .option('--allow-incomplete', 'with PACS inputs: denoise a series the PACS gave short of its instances, as denoise --allow-incomplete')
     .option('--skip-by-uid', "with PACS inputs, on a resubmitted batch: a job's worker does not pull a study whose series are all finished in <dir> with exactly the SOP Instance UIDs the PACS lists, as denoise --skip-by-uid (the job completes with the study reported skipped; the instances' content is not compared: an instance corrected on the PACS under the same UID keeps its old output) (default: every study is pulled and each slice's content compared with the completion marker)")
-    .action(async (paths: string[], opts: BatchCliOptions) => {
+    .action(async (given: string[], opts: BatchCliOptions) => {
+      // An address's query string (patient keys) is read by nothing and kept nowhere: messages, reports and records show the address without it.
+      const paths = given.map(withoutDicomwebQuery);
       const out = createOutput(Boolean(opts.json));
       if (opts.output === undefined) throw usageError('batch needs -o, --output <dir>');
       if (opts.redis === undefined) throw usageError('batch needs --redis <url>');

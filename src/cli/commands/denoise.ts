@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { denoisePaths } from '../../pipeline/denoise.js';
 import { denoiseDicomweb, type DicomwebDenoiseReport } from '../../pipeline/dicomweb.js';
-import { isDicomwebUrl, parseDicomwebBase } from '../../dicomweb/url.js';
+import { isDicomwebUrl, withoutDicomwebQuery, parseDicomwebBase } from '../../dicomweb/url.js';
 import { addDicomwebOptions, dicomwebClientOptions, type DicomwebCliOptions } from '../dicomweb-options.js';
 import { denoiseDimse, type DimseDenoiseReport } from '../../pipeline/dimse.js';
 import { isDimseUrl, parseDimsePeer } from '../../dimse/url.js';
@@ -80,7 +80,9 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--allow-incomplete', 'with a DICOMweb or dimse:// input: denoise a series of which the server gave fewer instances than it says it holds (NumberOfSeriesRelatedInstances), or the listed series of a study whose series list may lack some, recording the counts in report.json (default: refuse, exit 1 with E_IO)')
     .option('--skip-by-uid', "with a DICOMweb or dimse:// input, on a rerun: a study whose series are all finished in <dir> with exactly the SOP Instance UIDs the PACS lists (QIDO-RS / C-FIND instance lists) is not pulled, its finished series reported skipped (and stored again with --stow / --store). The instances' content is not compared: an instance corrected on the PACS under the same UID (header, pixels) keeps its old output (default: pull every study and compare each slice's content with the completion marker)")
     .option('--json', 'machine-readable report on stdout')
-    .action(async (paths: string[], opts: DenoiseCliOptions) => {
+    .action(async (given: string[], opts: DenoiseCliOptions) => {
+      // An address's query string (patient keys) is read by nothing and kept nowhere: messages, reports and records show the address without it.
+      const paths = given.map(withoutDicomwebQuery);
       const out = createOutput(Boolean(opts.json));
       const progress = createProgress({ enabled: opts.progress });
       const settings = denoiserSettings(opts);

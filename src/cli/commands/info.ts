@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { frameTimingLine, transferSyntaxOf } from '../../dicom/index.js';
 import { runInfo, type InfoResult } from '../../pipeline/info.js';
 import { infoDicomweb, type DicomwebInfoResult } from '../../pipeline/dicomweb.js';
-import { isDicomwebUrl } from '../../dicomweb/url.js';
+import { isDicomwebUrl, withoutDicomwebQuery } from '../../dicomweb/url.js';
 import { infoStudies, isPacsQueryAddress, type StudyListResult } from '../../pipeline/study-queries.js';
 import { namedStudies } from '../../pipeline/studies-file.js';
 import { collect } from '../repeatable-options.js';
@@ -109,7 +109,9 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--studies-from <file>', 'for a PACS address: list the studies named in this text / CSV file, one AccessionNumber or StudyInstanceUID (digits and dots) per line, as denoise --studies-from reads it; one that matches no study is an error (exit 1)');
   addDimseOptions(addDicomwebOptions(command))
     .option('--json', 'machine-readable output on stdout')
-    .action(async (paths: string[], opts: DicomwebCliOptions & DimseCliOptions & StudyKeys & { accession?: string[]; studiesFrom?: string; stats?: boolean; errorsFile?: string; json?: boolean }) => {
+    .action(async (given: string[], opts: DicomwebCliOptions & DimseCliOptions & StudyKeys & { accession?: string[]; studiesFrom?: string; stats?: boolean; errorsFile?: string; json?: boolean }) => {
+      // An address's query string (patient keys) is read by nothing and kept nowhere: messages, reports and records show the address without it.
+      const paths = given.map(withoutDicomwebQuery);
       const out = createOutput(Boolean(opts.json));
       const keys: StudyKeys = { ...(opts.patientId !== undefined ? { patientId: opts.patientId } : {}), ...(opts.from !== undefined ? { from: opts.from } : {}), ...(opts.to !== undefined ? { to: opts.to } : {}) };
       checkPacsOptionScope(command, paths);
