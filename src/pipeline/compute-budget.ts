@@ -110,6 +110,8 @@ export interface SeriesShape {
   readonly columns: number;
   readonly slices: number;
   readonly modality: string;
+  /** Slices that are frames of a multi-frame PET file (the memory estimate counts them more, ./memory-budget.ts); default 0. */
+  readonly multiFramePetFrames?: number;
 }
 
 /** What a job asks of the network, resolved as the denoiser resolves it (src/models/denoiser.ts). */

@@ -28,7 +28,7 @@ import { acquireFolderLocks, releaseAll, type FolderLock } from '../util/folder-
 import { isPathWithin, removeTemporaries, writeFileAtomic } from '../util/fs.js';
 import { roundTo } from '../util/round.js';
 import { toolkitIdentity } from '../util/toolkit.js';
-import { checkJobMemory, DENOISE_PIPELINE, forwardLimits, resolveMemoryBudget, type MemoryPlan, type SeriesShape } from './memory-budget.js';
+import { checkJobMemory, DENOISE_PIPELINE, forwardLimits, resolveMemoryBudget, seriesShapeOf, type MemoryPlan } from './memory-budget.js';
 import { resolveSfrcOptions, sfrcSlice, type SfrcSliceResult } from '../metrics/sfrc.js';
 import { HallucinationRecorder } from './hallucination.js';
 import { createSliceDenoiser, planSliceDenoiser, type SliceBatchResult, type SliceDenoiser, type SliceDenoiserPlan } from './slice-denoiser.js';
@@ -121,7 +121,7 @@ async function denoiseScanned(paths: readonly string[], options: DenoiseOptions,
 
   // Before any work (no lock taken, no folder made): every series must fit the memory budget.
   const budget = resolveMemoryBudget(options.memoryBudget);
-  const plans = await checkJobMemory(candidates.map(seriesShape), options, budget);
+  const plans = await checkJobMemory(candidates.map(seriesShapeOf), options, budget);
   const planOf = new Map(candidates.map((s, i) => [s.key, plans[i] ?? null]));
   const limits = forwardLimits(candidates, plans);
 
@@ -273,10 +273,6 @@ function outputInsideInput(paths: readonly string[], outDir: string): boolean {
 
 function isAbort(error: unknown, signal?: AbortSignal): boolean {
   return Boolean(signal?.aborted) || (error instanceof Error && error.name === 'AbortError');
-}
-
-function seriesShape(series: Series): SeriesShape {
-  return { rows: series.rows, columns: series.columns, slices: series.slices.length, modality: series.modality };
 }
 
 /** One plan per modality (the card read, the model files hashed: ./slice-denoiser.ts planSliceDenoiser). */

@@ -37,7 +37,8 @@
  *   c 16) 112 bytes per slice pixel, measured 103 (same command with `--model lowdose-ct-latent`).
  * - bookkeeping: SLICE_BOOKKEEPING_BYTES per slice of the series, what `denoise` keeps of every
  *   slice until the series is finished (its slice reference, the hashes of its input for a rerun's
- *   check, the file it was written to), whatever the slices' size.
+ *   check, the file it was written to), whatever the slices' size; MULTI_FRAME_PET_FRAME_BYTES
+ *   instead per frame of a multi-frame PET source (SeriesShape.multiFramePetFrames).
  * Classical filters: runtime + bookkeeping + CLASSICAL_IMAGES_PER_SLICE images per slice of the batch.
  */
 import os from 'node:os';
@@ -49,6 +50,7 @@ import { LowdoseError } from '../errors.js';
 import { formatBytes } from '../util/bytes.js';
 import { conditionChannels, latentOf, resolveModelFiles, type ModelCard } from '../models/index.js';
 import { DEFAULT_MODELS } from '../models/denoiser.js';
+import type { Series } from '../dicom/index.js';
 import type { DenoiseMethod, DenoiseOptions } from './types.js';
 
 /** The environment variable that sets the budget (bytes, or with a unit: "8G", "512M", "1.5GiB"). */
@@ -80,10 +82,20 @@ export const CLASSICAL_IMAGES_PER_SLICE = 24;
  * RSS 271,384 kB for 1,000 frames of 1 x 1 and 353,460 kB for 10,000, 9.1 KiB a slice, rounded up:
  * `/usr/bin/python3 test/dicom/data/write-many-frames.py …/eCT_Supplemental.dcm D/f.dcm N` and
  * `/usr/bin/time -v node bin/lowdose.js denoise D -o OUT --method gaussian --json` (docs/benchmarks.md).
- * A multi-frame source's parsed per-frame functional groups are not in it: an Enhanced PET of 4 x 4
- * frames measured 91 KiB a frame (docs/benchmarks.md).
+ * A frame of a multi-frame PET source costs more: MULTI_FRAME_PET_FRAME_BYTES instead.
  */
 export const SLICE_BOOKKEEPING_BYTES = 10 * 1024;
+/**
+ * What `denoise` costs per frame of a multi-frame (Enhanced, Legacy Converted Enhanced) PET source,
+ * instead of SLICE_BOOKKEEPING_BYTES, whatever the frames' size: the parsed file with every frame's
+ * functional groups, its image header and classic PET plan stay while the series is read and
+ * written, and the heap the writer's per-frame work grows with them. Peak RSS 268,116 kB for 1,000
+ * frames of 4 x 4 and 450,892 kB for 3,000, 91.4 KiB a frame, rounded up:
+ * `/usr/bin/python3 test/dicom/data/write-many-pet-frames.py OUT/enhanced/enhanced.dcm D/pet.dcm N`
+ * (after `make-enhanced-pet.py`) and `/usr/bin/time -v node bin/lowdose.js denoise D -o OUT --method
+ * gaussian --json` (docs/benchmarks.md).
+ */
+export const MULTI_FRAME_PET_FRAME_BYTES = 96 * 1024;
 
 const GiB = 2 ** 30;
 
@@ -192,12 +204,26 @@ export function activationBytesPerPixel(card: ModelCard): number {
   return (4 * ACTIVATION_TENSORS * fullResolutionChannels) / (latent ? latent.channels : 1);
 }
 
+/** What `denoise` keeps of every slice of a series until it is finished (see the module comment). */
+export function bookkeepingBytes(shape: Pick<SeriesShape, 'slices' | 'multiFramePetFrames'>): number {
+  const petFrames = Math.min(shape.slices, shape.multiFramePetFrames ?? 0);
+  return SLICE_BOOKKEEPING_BYTES * (shape.slices - petFrames) + MULTI_FRAME_PET_FRAME_BYTES * petFrames;
+}
+
+/** A series' shape as the estimate needs it: its slice size, slice count, modality and frames of multi-frame PET files. */
+export function seriesShapeOf(series: Pick<Series, 'rows' | 'columns' | 'slices' | 'modality'>): SeriesShape {
+  const perFile = new Map<string, number>();
+  for (const s of series.slices) perFile.set(s.file, (perFile.get(s.file) ?? 0) + 1);
+  const multiFramePetFrames = series.modality === 'PT' ? series.slices.filter((s) => s.frame > 0 || perFile.get(s.file)! > 1).length : 0;
+  return { rows: series.rows, columns: series.columns, slices: series.slices.length, modality: series.modality, ...(multiFramePetFrames > 0 ? { multiFramePetFrames } : {}) };
+}
+
 /** The estimate for one series and request against `budgetBytes` (pure; see the module comment). */
 export function planDenoiseMemory(shape: SeriesShape, request: MemoryRequest, budgetBytes: number): MemoryPlan {
   const P = shape.rows * shape.columns;
   const B = Math.max(1, Math.min(request.batch, shape.slices));
   const size = `${shape.columns} x ${shape.rows}`;
-  const bookkeeping = SLICE_BOOKKEEPING_BYTES * shape.slices;
+  const bookkeeping = bookkeepingBytes(shape);
   if (request.method !== 'diffusion' || !request.card) {
     const pipeline = 4 * P * B * CLASSICAL_IMAGES_PER_SLICE;
     const bytes = RUNTIME_BYTES + bookkeeping + pipeline;

@@ -3,7 +3,8 @@
  * refused before any work (exit 2), and whatever batch x samples asks, the network's forward calls
  * are chunked to what the budget leaves, with the same output as one big call.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +20,7 @@ import {
   DENOISE_PIPELINE,
   MAX_FORWARD_PIXELS,
   MEMORY_BUDGET_ENV,
+  MULTI_FRAME_PET_FRAME_BYTES,
   parseMemorySize,
   planDenoiseMemory,
   resolveMemoryBudget,
@@ -29,6 +31,11 @@ import {
 } from '../../src/pipeline/memory-budget.js';
 import { runCli } from '../helpers/cli.js';
 
+const CORPUS = fileURLToPath(new URL('../../../shared/dicom/', import.meta.url));
+const PYTHON = '/usr/bin/python3';
+const MAKE_ENHANCED_PET = fileURLToPath(new URL('../dicom/data/make-enhanced-pet.py', import.meta.url));
+const MANY_PET_FRAMES = fileURLToPath(new URL('../dicom/data/write-many-pet-frames.py', import.meta.url));
+const hasPydicom = existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import pydicom, numpy'], { encoding: 'utf8' }).status === 0;
 const CT_3SLICE = fileURLToPath(new URL('../../../shared/dicom/QIICR__dcmqi/data/segmentations/ct-3slice', import.meta.url));
 const PER_PIXEL = fileURLToPath(new URL('../fixtures-models/per-pixel.json', import.meta.url));
 const root = mkdtempSync(path.join(os.tmpdir(), 'lowdose-memory-'));
@@ -162,6 +169,24 @@ describe('lowdose denoise under a memory budget', () => {
     expect(cli.stderr).toMatch(/192 image\(s\) of 512 x 512 .* the memory budget is 1 GiB \(from --memory-budget\); use --batch 1.*\[E_MEMORY_BUDGET\]/);
     expect(existsSync(out)).toBe(false);
   });
+
+  it.runIf(hasPydicom)('counts each frame of a multi-frame PET source as what it costs: 1,000 Enhanced PET frames of 4 x 4 do not fit 300M, exit 2, nothing written', async () => {
+    const made = path.join(root, 'enhanced-pet');
+    const run = spawnSync(PYTHON, [MAKE_ENHANCED_PET, CORPUS, made], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    const source = path.join(root, 'many-pet-frames');
+    mkdirSync(source);
+    const many = spawnSync(PYTHON, [MANY_PET_FRAMES, path.join(made, 'enhanced', 'enhanced.dcm'), path.join(source, 'pet.dcm'), '1000'], { encoding: 'utf8' });
+    expect(many.status, many.stderr).toBe(0);
+    // Counted as 1,000 slices of a classic series (10 KiB each), it would fit: 256 MiB + 9.8 MiB < 300 MiB.
+    expect(RUNTIME_BYTES + 1000 * SLICE_BOOKKEEPING_BYTES).toBeLessThan(300 * 2 ** 20);
+    expect(RUNTIME_BYTES + 1000 * MULTI_FRAME_PET_FRAME_BYTES).toBeGreaterThan(300 * 2 ** 20);
+    const out = path.join(root, 'many-pet-frames-out');
+    const cli = await runCli('denoise', source, '-o', out, '--method', 'gaussian', '--memory-budget', '300M', '--no-progress');
+    expect(cli.code).toBe(2);
+    expect(cli.stderr).toMatch(/what it keeps of each of the 1000 slices alone \(93\.8 MiB\) does not fit: raise the budget.*\[E_MEMORY_BUDGET\]/);
+    expect(existsSync(out)).toBe(false);
+  }, 120_000);
 
   it('chunks a large request that fits into forward calls of what the budget leaves, with the same output as one call', async () => {
     const { card } = await resolveModelFiles(PER_PIXEL);

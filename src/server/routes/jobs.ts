@@ -8,7 +8,7 @@ import { LowdoseError } from '../../errors.js';
 import { EventStreamSlots } from '../event-stream-slots.js';
 import { findInstalledModel, modelSearchPath } from '../../models/index.js';
 import { checkJobCompute } from '../../pipeline/compute-budget.js';
-import { checkJobMemory, forwardLimits } from '../../pipeline/memory-budget.js';
+import { checkJobMemory, forwardLimits, seriesShapeOf } from '../../pipeline/memory-budget.js';
 import { checkUncertaintyRequest } from '../../pipeline/uncertainty-request.js';
 import { isTerminal } from '../jobs/queue.js';
 import { queueDeviceFor } from '../jobs/device.js';
@@ -115,7 +115,7 @@ const jobs: FastifyPluginAsyncTypebox<JobsRouteOptions> = async (app, opts) => {
         { ...options, ...(model ? { model } : {}) },
         denoised.map((s) => s.series.modality as 'CT' | 'PT'),
       );
-      const shapes = denoised.map(({ series: s }) => ({ rows: s.rows, columns: s.columns, slices: s.slices.length, modality: s.modality }));
+      const shapes = denoised.map(({ series: s }) => seriesShapeOf(s));
       const plans = await checkJobMemory(shapes, { ...options, ...(model ? { model } : {}) }, app.config.memoryBudget);
       // The forward-call caps the job will run with: a fixed-batch graph's padding depends on them.
       await checkJobCompute(shapes, { ...options, ...(model ? { model } : {}) }, app.config.maxJobPasses, forwardLimits(shapes, plans));
