@@ -12,6 +12,7 @@ import { isPathWithin } from '../util/fs.js';
 import { requireImage, SKIP_CODES } from './classify.js';
 import { checkPixelData } from './frames.js';
 import { readImageHeader, type ImageHeader } from './image-header.js';
+import { fileRevision, type HeaderOutcome, type KnownHeaders } from './known-headers.js';
 import { decoderFor } from './decoders/index.js';
 import { readDicomFile } from './parse.js';
 import { buildSeries } from './series.js';
@@ -78,6 +79,19 @@ export interface ScanOptions {
    * a report.json must not be crowded out by a folder's other files that are not DICOM.
    */
   readonly keepSkippedNamed?: readonly string[];
+  /**
+   * What earlier scans read of each file, by its revision (./known-headers.ts): a file whose size,
+   * mtime and inode are unchanged is not opened again, and what is read is kept there. The result
+   * (series, errors, skipped files, the frame bounds) is the same as a fresh scan's. A file refused
+   * for MAX_SCAN_FRAMES / MAX_SERIES_FRAMES is not kept (it is read again, as a fresh scan would),
+   * so what is kept is no more than the scans keep anyway.
+   */
+  readonly knownHeaders?: KnownHeaders;
+  /**
+   * With `knownHeaders`: this scan covers every file they are kept for (the server's refresh of its
+   * data folders), so what is kept of any file it did not meet (removed, renamed) is dropped.
+   */
+  readonly forgetUnmet?: boolean;
 }
 
 /** Real paths of `roots` (as given where they do not exist). */
@@ -96,6 +110,8 @@ interface FoundFile {
   readonly path: string;
   /** Named on the command line (not found by walking a directory). */
   readonly explicit: boolean;
+  /** Its size, mtime and inode when it was found (./known-headers.ts fileRevision). */
+  readonly revision: string;
 }
 
 /** Expands directories recursively (sorted, hidden entries skipped, symlink loops avoided). */
@@ -143,7 +159,7 @@ export async function findFiles(
       if (info?.isDirectory()) await walk(full);
       else if (info?.isFile() && !seen.has(full)) {
         seen.add(full);
-        files.push({ path: full, explicit: false });
+        files.push({ path: full, explicit: false, revision: fileRevision(info) });
       }
     }
   }
@@ -159,7 +175,7 @@ export async function findFiles(
       await walk(full);
     } else if (!seen.has(full)) {
       seen.add(full);
-      files.push({ path: full, explicit: true });
+      files.push({ path: full, explicit: true, revision: fileRevision(info) });
     }
   }
   return { files, missing, outside };
@@ -227,6 +243,15 @@ function framesPastBound(header: ImageHeader, scanFrames: number, seriesFrames: 
   return null;
 }
 
+/** The file's header, or the error reading it gave (as readInstanceHeader would throw it). */
+async function readOutcome(path: string): Promise<HeaderOutcome> {
+  try {
+    return await readInstanceHeader(path);
+  } catch (error) {
+    return toLowdoseError(error, 'E_INTERNAL', path);
+  }
+}
+
 export async function scanPaths(paths: readonly string[], options: ScanOptions = {}): Promise<ScanResult> {
   const { files, missing, outside } = await findFiles(paths, { ...(options.within ? { within: options.within } : {}), ...(options.signal ? { signal: options.signal } : {}) });
   const headers: ImageHeader[] = [];
@@ -240,16 +265,28 @@ export async function scanPaths(paths: readonly string[], options: ScanOptions =
   const skipped = new CodeSample<SkippedFile>(perCode);
   const alwaysListed = new Set(options.keepSkippedNamed ?? []);
   const passOver = (entry: SkippedFile) => (alwaysListed.has(basename(entry.path)) ? skipped.keep(entry) : skipped.add(entry));
+  const known = options.knownHeaders;
+  if (known && options.forgetUnmet) known.keepOnly(new Set(files.map((f) => f.path)));
   let scanFrames = 0;
   const seriesFrames = new Map<string, number>();
   for (const [index, file] of files.entries()) {
     if (options.signal?.aborted) throw scanStopped(options.signal, `after reading ${index} of ${files.length} file(s)`);
     options.onFile?.(index, files.length, file.path);
+    let outcome = known?.get(file.path, file.revision);
+    if (outcome === undefined) {
+      outcome = await readOutcome(file.path);
+      known?.set(file.path, file.revision, outcome);
+    }
     try {
-      const header = await readInstanceHeader(file.path);
+      if (outcome instanceof Error) throw outcome;
+      const header = outcome;
       const inSeries = seriesFrames.get(header.seriesInstanceUid) ?? 0;
       const past = framesPastBound(header, scanFrames, inSeries);
-      if (past) throw past;
+      if (past) {
+        // Whether it fits depends on the files read before it: kept, it would hold headers past the bounds.
+        known?.delete(file.path);
+        throw past;
+      }
       scanFrames += header.frames;
       seriesFrames.set(header.seriesInstanceUid, inSeries + header.frames);
       headers.push(header);

@@ -7,9 +7,10 @@
  * elements, a corrupt length) or a slow codec then costs a worker thread its time, not every other
  * request its answer.
  */
-import { readInstanceHeader, readSeriesSlice, scanPaths, type ScanResult, type Series, type SliceRef, type SliceSeriesFacts } from '../dicom/index.js';
+import { KnownHeaders, readInstanceHeader, readSeriesSlice, type ScanResult, type Series, type SliceRef, type SliceSeriesFacts } from '../dicom/index.js';
 import { isErrorCode, LowdoseError, toLowdoseError } from '../errors.js';
 import type { Image2D } from '../image.js';
+import { scanKeepingHeaders } from './data/index-scan.js';
 import { readSeriesFacts, type SeriesFacts } from './data/series-facts.js';
 import { drawFigure, measureTable, type FigureTaskInput, type TableTaskInput, type TableTaskOutput } from './export-tasks.js';
 import { scoreSlice, type SliceScoreInput, type SliceScoreOutput } from './slice-scores.js';
@@ -34,7 +35,11 @@ export interface WorkerTasks {
   /** null: a usable DICOM image; else why not. */
   checkFile: { input: { path: string }; output: ErrorTransfer | null };
   /** `listedPerCode` / `keepSkippedNamed` as ScanOptions has them: a capped answer crosses the thread, not one entry per bad file. */
-  scan: { input: { paths: string[]; within: string[]; listedPerCode?: number; keepSkippedNamed?: string[] }; output: ScanTransfer };
+  /**
+   * The data index's scans (./data/index-scan.ts): what this thread read of each file is kept by
+   * its revision for the next (`wholeTree`: a refresh of every data folder, which drops the rest).
+   */
+  scan: { input: { paths: string[]; within: string[]; listedPerCode: number; keepSkippedNamed: string[]; wholeTree: boolean }; output: ScanTransfer };
   seriesFacts: { input: { series: SeriesTransfer }; output: SeriesFacts };
   /**
    * Slice `index` of a series in modality units (what readSliceImage returns), its pixels on shared
@@ -96,6 +101,9 @@ export function onSharedMemory(image: Image2D): Image2D {
   return { ...image, data, padding };
 }
 
+/** The files thread's scans of the data folders, with what it read of each file kept between them. */
+const indexScan = scanKeepingHeaders(new KnownHeaders());
+
 export async function runTask<T extends TaskName>(task: T, input: WorkerTasks[T]['input']): Promise<WorkerTasks[T]['output']> {
   switch (task) {
     case 'score':
@@ -108,8 +116,8 @@ export async function runTask<T extends TaskName>(task: T, input: WorkerTasks[T]
         return toTransfer(toLowdoseError(error, 'E_NOT_DICOM'));
       }
     case 'scan': {
-      const { paths, within, listedPerCode, keepSkippedNamed } = input as WorkerTasks['scan']['input'];
-      const scan = await scanPaths(paths, { within, ...(listedPerCode !== undefined ? { listedPerCode } : {}), ...(keepSkippedNamed ? { keepSkippedNamed } : {}) });
+      const { paths, ...options } = input as WorkerTasks['scan']['input'];
+      const scan = await indexScan(paths, options);
       return {
         ...scan,
         series: scan.series.map((s) => ({ ...s, warnings: s.warnings.map(toTransfer) })),

@@ -8,12 +8,12 @@
  * RLE with one fragment per frame; with or without one Per-frame Functional Groups item per frame).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readInstanceHeader, readSlicePixels, scanPaths } from '../../src/dicom/index.js';
+import { KnownHeaders, readInstanceHeader, readSlicePixels, scanPaths } from '../../src/dicom/index.js';
 import { MAX_FRAMES_PER_FILE } from '../../src/dicom/file-size.js';
 import { MAX_SCAN_FRAMES, MAX_SERIES_FRAMES } from '../../src/dicom/scan.js';
 import { runCli } from '../helpers/cli.js';
@@ -93,6 +93,28 @@ describe('the frames of a series and of a run are bounded', () => {
     expect(scan.series.map((s) => s.slices.length)).toEqual([MAX_SERIES_FRAMES]);
     expect(scan.errors.map((e) => [e.path, e.code])).toEqual([[files.at(-1), 'E_FILE_TOO_LARGE']]);
     expect(scan.errors[0]!.message).toMatch(/holds 100,000 frame\(s\) in the files read before it; its 20,000 frame\(s\) would take it past the 100,000 lowdose reads of one series; not read/);
+  });
+
+  it(`bounds a scan given the headers read before as a fresh scan: a file refused past ${MAX_SERIES_FRAMES} frames is read again once it fits`, async () => {
+    const files = Array.from({ length: MAX_SERIES_FRAMES / MAX_FRAMES_PER_FILE + 1 }, (_, i) =>
+      frameFile('series-known', `i${String(i + 1).padStart(2, '0')}`, MAX_FRAMES_PER_FILE, '--instance', String(i + 1)),
+    );
+    const folder = path.join(root, 'series-known');
+    const known = new KnownHeaders();
+    const answer = (scan: Awaited<ReturnType<typeof scanPaths>>) => [scan.series.map((s) => s.slices.length), scan.errors.map((e) => [e.path, e.code, e.message])];
+    const first = await scanPaths([folder], { knownHeaders: known, forgetUnmet: true });
+    expect(answer(first)).toEqual(answer(await scanPaths([folder])));
+    expect(first.errors.map((e) => e.path)).toEqual([files.at(-1)]);
+    // The refused file's header is not kept: no more headers are held than the scan keeps.
+    expect(known.size).toBe(files.length - 1);
+    expect(answer(await scanPaths([folder], { knownHeaders: known, forgetUnmet: true }))).toEqual(answer(first));
+    // The first file removed: the last one fits its series now, as in a fresh scan.
+    unlinkSync(files[0]!);
+    const after = await scanPaths([folder], { knownHeaders: known, forgetUnmet: true });
+    expect(answer(after)).toEqual(answer(await scanPaths([folder])));
+    expect(after.series.map((s) => s.slices.length)).toEqual([MAX_SERIES_FRAMES]);
+    expect(after.errors).toEqual([]);
+    expect(known.size).toBe(files.length - 1);
   });
 
   it(`refuses the files past ${MAX_SCAN_FRAMES} frames in one scan (E_FILE_TOO_LARGE), each series within its own bound`, async () => {

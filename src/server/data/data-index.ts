@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { realRoots, scanPaths, type PetFrameRef, type ScanResult, type Series } from '../../dicom/index.js';
+import { realRoots, type PetFrameRef, type ScanResult, type Series } from '../../dicom/index.js';
 import { sigmaSeriesKind } from '../../dicom/sigma-window.js';
 import { LowdoseError } from '../../errors.js';
 import { LISTED_PER_CODE } from '../../util/code-sample.js';
@@ -26,6 +26,7 @@ import type {
   StudySummary,
 } from '../api-types.js';
 import { revisionOf, shortId } from '../ids.js';
+import { scanKeepingHeaders, type IndexScanOptions, type ScanFunction } from './index-scan.js';
 import { acquisitionIncomplete, seriesIncomplete, type AcquisitionIncomplete, type OutputIncomplete } from './output-completion.js';
 import { pairSeries, type ComparisonDraft, type IndexedSeries } from './pairing.js';
 import { frameKey, readReportLinks, type OutputPart, type ReportLink } from './reports.js';
@@ -82,19 +83,7 @@ export interface DataIndexLog {
   warn(message: string): void;
 }
 
-/**
- * How the index scans: within its folders, of the files that cannot be read the first
- * LISTED_PER_CODE of each code listed and all counted (src/util/code-sample.ts), and every
- * report.json among the skipped files listed (its links are read from them).
- */
-export interface IndexScanOptions {
-  readonly within: readonly string[];
-  readonly listedPerCode: number;
-  readonly keepSkippedNamed: readonly string[];
-}
-
-/** How the index reads folders: `scanPaths`, or the same in a worker thread (the server's). */
-export type ScanFunction = (paths: readonly string[], options: IndexScanOptions) => Promise<ScanResult>;
+export type { IndexScanOptions, ScanFunction } from './index-scan.js';
 
 const REPORT_NAME = 'report.json';
 
@@ -124,7 +113,7 @@ export class DataIndex {
   constructor(
     roots: readonly string[],
     private readonly log: DataIndexLog = { info: () => {}, warn: () => {} },
-    private readonly scan: ScanFunction = scanPaths,
+    private readonly scan: ScanFunction = scanKeepingHeaders(),
     private readonly readFacts: FactsFunction = readSeriesFacts,
   ) {
     this.roots = [...new Set(roots.map((r) => path.resolve(r)))];
@@ -141,7 +130,7 @@ export class DataIndex {
       this.queuedRefresh = null;
       const started = performance.now();
       const contents: Contents = { series: new Map(), reports: new Map(), unreadable: 0 };
-      await this.read(contents, this.roots.filter((r) => existsSync(r)));
+      await this.read(contents, this.roots.filter((r) => existsSync(r)), true);
       this.contents = contents;
       await this.publish(started);
     });
@@ -195,12 +184,12 @@ export class DataIndex {
    * Reads `paths` into `contents`, with the inputs their reports name elsewhere in the data
    * folders; the keys of the series `paths` hold and the files of `paths` that could not be read.
    */
-  private async read(contents: Contents, paths: readonly string[]): Promise<{ keys: string[]; errors: LowdoseError[]; errorCount: number }> {
+  private async read(contents: Contents, paths: readonly string[], wholeTree = false): Promise<{ keys: string[]; errors: LowdoseError[]; errorCount: number }> {
     if (paths.length === 0) return { keys: [], errors: [], errorCount: 0 };
     // Only what really lies in the data folders: a symlink in them that points elsewhere is not followed.
     // A folder of thousands of files that cannot be read costs a few entries per code, counted
     // exactly, in each scan's answer (and across the files thread), not one entry per file.
-    const scanOptions: IndexScanOptions = { within: await realRoots(this.roots.filter((r) => existsSync(r))), listedPerCode: LISTED_PER_CODE, keepSkippedNamed: [REPORT_NAME] };
+    const scanOptions: IndexScanOptions = { wholeTree: false, within: await realRoots(this.roots.filter((r) => existsSync(r))), listedPerCode: LISTED_PER_CODE, keepSkippedNamed: [REPORT_NAME] };
     let refused = 0;
     const merge = async (scan: ScanResult): Promise<void> => {
       contents.unreadable += scan.errorCount;
@@ -216,7 +205,8 @@ export class DataIndex {
         for (const s of again.series) contents.series.set(s.key, s);
       }
     };
-    const scan = await this.scan(paths, scanOptions);
+    // A refresh scans every data folder: the headers kept of files it no longer finds are dropped.
+    const scan = await this.scan(paths, { ...scanOptions, wholeTree });
     await merge(scan);
     const reportPaths = scan.skipped.filter((s) => path.basename(s.path) === REPORT_NAME).map((s) => s.path);
     for (const reportPath of reportPaths) contents.reports.set(reportPath, await readReportLinks(reportPath));

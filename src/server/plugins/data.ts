@@ -54,8 +54,8 @@ export default fp(
     const index = new DataIndex(
       [...config.dataDirs, config.uploadDir, config.jobsDir, config.pullDir],
       { info: (m) => log.info(m), warn: (m) => log.warn(m) },
-      async (paths, { within, listedPerCode, keepSkippedNamed }) =>
-        scanFromTransfer(await files.run('scan', { paths: [...paths], within: [...within], listedPerCode, keepSkippedNamed: [...keepSkippedNamed] })),
+      async (paths, { within, listedPerCode, keepSkippedNamed, wholeTree }) =>
+        scanFromTransfer(await files.run('scan', { paths: [...paths], within: [...within], listedPerCode, keepSkippedNamed: [...keepSkippedNamed], wholeTree })),
       (series) => files.run('seriesFacts', { series: seriesToTransfer(series) }),
     );
     // Each read sends the thread the slice's file and its series' few facts, never the series' list of slices.
