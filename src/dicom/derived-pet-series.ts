@@ -722,3 +722,33 @@ export function planOfOwnFrames(header: ImageHeader, parsed: ParsedFile): PetSer
   return planPetSeries(frames, orientation);
 }
 
+
+/**
+ * What, besides its position, tells frame `frame` of a multi-frame PET file apart from the file's
+ * other frames: its time, its agent, its cardiac gate (trigger delay, R-R interval, window, a
+ * Legacy Converted GATED frame's gate by Image Index) and its respiratory gate, as one text. Frames
+ * of two gates, time points or agents at one position are an acquisition's frames, not a position
+ * stored twice; two frames at one position with the same slot are (./series.ts).
+ */
+export function frameAcquisitionSlot(header: ImageHeader, parsed: ParsedFile, frame: number): string {
+  const planned = petPlanFrame(header, parsed, frame, frame, null);
+  const converted = planned.convertedGate;
+  const gate =
+    converted?.imageIndex !== undefined && converted.numberOfSlices !== undefined && converted.numberOfSlices > 0
+      ? Math.ceil(converted.imageIndex / converted.numberOfSlices)
+      : null;
+  const cardiac = planned.cardiac;
+  return JSON.stringify([
+    planned.time,
+    planned.agent,
+    cardiac ? [cardiac.delayMs ?? null, cardiac.rrNominalMs ?? null, cardiac.window ?? null] : null,
+    planned.respiratory?.key ?? null,
+    gate,
+  ]);
+}
+
+/** `frameAcquisitionSlot` of every frame of a multi-frame PET file; undefined for any other file. */
+export function frameAcquisitionSlots(header: ImageHeader, parsed: ParsedFile): string[] | undefined {
+  if (!isMultiFramePet(header) || header.frames < 2) return undefined;
+  return Array.from({ length: header.frames }, (_, frame) => frameAcquisitionSlot(header, parsed, frame));
+}

@@ -129,6 +129,12 @@ export interface ImageHeader extends PixelModule {
   readonly hasModalityLutSequence: boolean;
   readonly frameGeometry: FrameGeometry[];
   readonly pet: PetAttributes | null;
+  /**
+   * A multi-frame PET file's frames: per frame, what besides its position tells it apart (time,
+   * agent, cardiac and respiratory gate; ./derived-pet-series.ts frameAcquisitionSlot). Frames at
+   * one position share it only within one slot (./series.ts). Absent for other files.
+   */
+  readonly frameSlots?: readonly string[];
   readonly notes: string[];
   /**
    * Geometry values the file has but that cannot be used (a PixelSpacing of "1e309\1", a zero

@@ -11,6 +11,7 @@ import { CodeSample } from '../util/code-sample.js';
 import { isPathWithin } from '../util/fs.js';
 import { requireImage, SKIP_CODES } from './classify.js';
 import { checkPixelData } from './frames.js';
+import { frameAcquisitionSlots } from './derived-pet-series.js';
 import { readImageHeader, type ImageHeader } from './image-header.js';
 import { fileRevision, type HeaderOutcome, type KnownHeaders } from './known-headers.js';
 import { decoderFor } from './decoders/index.js';
@@ -189,7 +190,9 @@ export async function findFiles(
 export async function readInstanceHeader(path: string): Promise<ImageHeader> {
   const parsed = await readDicomFile(path);
   requireImage(parsed);
-  const header = readImageHeader(parsed);
+  const read = readImageHeader(parsed);
+  const frameSlots = frameAcquisitionSlots(read, parsed);
+  const header: ImageHeader = frameSlots ? { ...read, frameSlots } : read;
   if (header.photometricInterpretation !== 'MONOCHROME1' && header.photometricInterpretation !== 'MONOCHROME2') {
     throw new LowdoseError(
       'E_UNSUPPORTED_PIXELS',

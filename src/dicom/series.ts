@@ -111,6 +111,12 @@ interface PetContext {
   readonly suvFiles?: readonly ImageHeader[];
   /** Why SUVbw is not computed, whatever the headers hold. */
   readonly suvRefusal?: string;
+  /**
+   * The stack is one gate or time point the reader split by its files' classic Image Index: that
+   * split says which frame each slice is of, so two of its slices at one position are a position
+   * stored twice whatever their files' own frame slots (`ImageHeader.frameSlots`) say.
+   */
+  readonly splitFrame?: true;
 }
 
 /** How a frame of each layout is named in a refusal. */
@@ -141,7 +147,7 @@ function buildTimeSlices(key: string, stack: Stack, split: string | null): Serie
     .sort((a, b) => a[0] - b[0])
     .map(([t, candidates]) => {
       const frameKey = `${key}#${time.suffix}${t}`;
-      const built = buildStack(frameKey, { ...stack, candidates }, split, { suvFiles: unique });
+      const built = buildStack(frameKey, { ...stack, candidates }, split, { suvFiles: unique, splitFrame: true });
       const frameHeaders = [...new Set(candidates.map((c) => c.header))];
       const words = time.suffix === 't' ? `time point ${t}` : `gate ${t}`;
       const dynamic = time.suffix === 't' ? dynamicFrameTiming(frameHeaders, words) : null;
@@ -166,6 +172,30 @@ function buildTimeSlices(key: string, stack: Stack, split: string | null): Serie
     if (why === undefined) return s;
     return { ...s, warnings: [...s.warnings, new LowdoseError('E_INCONSISTENT_SERIES', `${s.key}: ${why}`, { path: s.slices[0]?.file ?? key })] };
   });
+}
+
+interface Located {
+  readonly candidate: Candidate;
+  readonly location: number | null;
+}
+
+/**
+ * The slices of `located` (sorted along the slice normal) that repeat a position within one
+ * acquisition slot (`bySlot`; else at all), each with the slice it repeats. Frames of a multi-frame PET file at one
+ * position in different gates, time points or agents (`ImageHeader.frameSlots`) are that
+ * acquisition's frames, which the writer splits into their own series, not a position stored twice.
+ */
+function sharedPositions<T extends Located & { readonly location: number }>(located: readonly T[], bySlot: boolean): [T, T][] {
+  const shared: [T, T][] = [];
+  let run = new Map<string, T>();
+  located.forEach((slice, i) => {
+    if (i > 0 && slice.location - located[i - 1]!.location > SAME_POSITION_MM) run = new Map();
+    const slot = bySlot ? (slice.candidate.header.frameSlots?.[slice.candidate.frame] ?? '') : '';
+    const earlier = run.get(slot);
+    if (earlier) shared.push([earlier, slice]);
+    else run.set(slot, slice);
+  });
+  return shared;
 }
 
 function buildStack(key: string, stack: Stack, split: string | null, petContext: PetContext = {}): Series {
@@ -215,12 +245,12 @@ function buildStack(key: string, stack: Stack, split: string | null, petContext:
   let sliceSpacing: number | null = null;
   if (allLocated && located.length >= 2) {
     const steps = located.slice(1).map((s, i) => ({ step: s.location! - located[i]!.location!, at: i }));
-    const same = steps.filter((s) => s.step <= SAME_POSITION_MM);
     const moving = steps.filter((s) => s.step > SAME_POSITION_MM).map((s) => s.step);
+    const same = sharedPositions(located as readonly (Located & { readonly location: number })[], petContext.splitFrame !== true);
     if (same.length > 0) {
       const examples = same
         .slice(0, EXAMPLES)
-        .map((s) => `${located[s.at]!.candidate.header.path} and ${located[s.at + 1]!.candidate.header.path} at ${located[s.at]!.location!.toFixed(2)} mm`);
+        .map(([a, b]) => `${a.candidate.header.path} and ${b.candidate.header.path} at ${a.location.toFixed(2)} mm`);
       warn('E_INCONSISTENT_SERIES', `${key}: ${same.length} slice(s) share a position with another slice: ${examples.join('; ')}`);
     }
     if (moving.length > 0) {

@@ -721,6 +721,26 @@ describe.skipIf(!hasPydicom)('SUVbw of Enhanced and Legacy Converted Enhanced PE
     expect((await scanPaths([out])).series).toEqual([]);
   });
 
+  it.each(['gated', 'respiratory', 'respiratory-cardiac', 'two-agents-respiratory', 'legacy-gated', 'legacy-gated-untimed'])(
+    'reads the frames of %s at one position in different gates or agents without calling them a shared position',
+    async (set) => {
+      const s = await only(set);
+      expect(s.warnings.map((w) => w.message).filter((m) => /share a position/.test(m))).toEqual([]);
+    },
+  );
+
+  it('still warns about frames of one Enhanced PET file at one position that nothing tells apart (gated-no-delay: no trigger delay, one time)', async () => {
+    const s = await only('gated-no-delay');
+    // 2 positions x 4 frames: 3 repeats at each position.
+    expect(s.warnings.map((w) => w.message).filter((m) => /6 slice\(s\) share a position/.test(m))).toHaveLength(1);
+  });
+
+  it("still warns about a time point read by its files' classic Image Index that holds one position twice, whatever its frames' own times", async () => {
+    const { series } = await scanPaths([path.join(dir, 'split-classic-shared')]);
+    const messages = series.map((s) => [s.key.slice(-3), s.warnings.map((w) => w.message).filter((m) => /share a position/.test(m)).length]);
+    expect(messages.sort()).toEqual([['#t1', 0], ['#t2', 1]]);
+  });
+
   it("refuses a time point read by its files' classic Image Index whose frames share a position: E_PET_TIME_POINTS_UNKNOWN, not numbered over the other time point", async () => {
     // make-enhanced-pet.py split-classic-shared/: time point 2's file holds position 1 twice.
     const out = path.join(dir, 'split-classic-shared-denoised');
