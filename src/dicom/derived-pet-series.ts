@@ -392,6 +392,16 @@ export interface ClassicGateValues {
   readonly nominalIntervalMs: number | undefined;
 }
 
+/** Classic values none of which is stated. */
+export const NO_CLASSIC_GATE_VALUES: ClassicGateValues = {
+  numberOfSlices: undefined,
+  numberOfRRIntervals: undefined,
+  numberOfTimeSlots: undefined,
+  triggerTimeMs: undefined,
+  frameTimeMs: undefined,
+  nominalIntervalMs: undefined,
+};
+
 const CLASSIC_GATE_NAMES: readonly (readonly [keyof ClassicGateValues, string])[] = [
   ['numberOfSlices', 'Number of Slices'],
   ['numberOfRRIntervals', 'Number of R-R Intervals'],
@@ -405,20 +415,14 @@ const CLASSIC_GATE_NAMES: readonly (readonly [keyof ClassicGateValues, string])[
  * The classic gated values of one gate from those of each of its files: one gate is one time slot
  * of one R-R interval (C.8.9.4.1.9), and Trigger Time and Frame Time say that slot's start and
  * length (C.8.9.4), so its files state one value each or none (a value some files lack and others
- * state is the gate's). Why not, naming the values found, where its files state two.
+ * state is the gate's). Why not, naming the values found, where its files state two. The same
+ * holds of the Number of Slices of one time point of a DYNAMIC acquisition (`frame` 'time point').
  */
-export function classicGateValuesOfFiles(files: readonly ClassicGateValues[]): ClassicGateValues | string {
-  const merged: { -readonly [K in keyof ClassicGateValues]: ClassicGateValues[K] } = {
-    numberOfSlices: undefined,
-    numberOfRRIntervals: undefined,
-    numberOfTimeSlots: undefined,
-    triggerTimeMs: undefined,
-    frameTimeMs: undefined,
-    nominalIntervalMs: undefined,
-  };
+export function classicGateValuesOfFiles(files: readonly ClassicGateValues[], frame: 'gate' | 'time point' = 'gate'): ClassicGateValues | string {
+  const merged: { -readonly [K in keyof ClassicGateValues]: ClassicGateValues[K] } = { ...NO_CLASSIC_GATE_VALUES };
   for (const [key, name] of CLASSIC_GATE_NAMES) {
     const found = [...new Set(files.map((f) => f[key]).filter((v): v is number => v !== undefined && Number.isFinite(v)))];
-    if (found.length > 1) return `its files state ${found.length} values of ${name} (${found.join(', ')}) for one gate`;
+    if (found.length > 1) return `its files state ${found.length} values of ${name} (${found.join(', ')}) for one ${frame}`;
     merged[key] = found[0];
   }
   return merged;

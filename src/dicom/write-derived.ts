@@ -15,7 +15,7 @@ import { makeOutputFolderSync, realPathOrSelf } from '../util/fs.js';
 import { frameNumbers, functionalGroup, getNumber, getNumbers, getStrings, TAG } from './attributes.js';
 import { appendContributingEquipment, DEFAULT_PROCESSING_EQUIPMENT, processingEquipmentItem, statedCountEquipment, type ProcessingEquipment } from './contributing-equipment.js';
 import { decayCorrectionProblem, dropPhilipsPetFactors, leaveOutRefusedSuvInputs, setClassicPetFrameAttributes } from './derived-pet-frame.js';
-import { classicGateValuesOfFiles, isMultiFramePet, petPlanFrame, placeInDynamicAcquisition, placeInGatedAcquisition, planPetSeries, type ClassicGateValues, type PetCardiacGate, type PetFramePlace, type PetRespiratoryGate, type PetSeriesPlan } from './derived-pet-series.js';
+import { classicGateValuesOfFiles, isMultiFramePet, NO_CLASSIC_GATE_VALUES, petPlanFrame, placeInDynamicAcquisition, placeInGatedAcquisition, planPetSeries, type ClassicGateValues, type PetCardiacGate, type PetFramePlace, type PetRespiratoryGate, type PetSeriesPlan } from './derived-pet-series.js';
 import { setClassicPetSuvAttributes } from './derived-pet-suv.js';
 import { copySourceAttributes, readCopiedAttributes } from './derived-source.js';
 import { readImageHeader, type FrameGeometry, type ImageHeader } from './image-header.js';
@@ -404,9 +404,7 @@ function planMultiFramePetSeries(source: Series): (PetSeriesPlan & { readonly in
   const byFile = new Map<string, number[]>();
   source.slices.forEach((s, index) => byFile.set(s.file, [...(byFile.get(s.file) ?? []), index]));
   const frames = new Map<number, ReturnType<typeof petPlanFrame>>();
-  // The files' classic Number of Slices: what a time point split by their Image Index is numbered in.
-  let declared: number | undefined;
-  // Each file's classic gated values: what a gate split by their Image Index is numbered in.
+  // Each file's classic values: what a time point or gate split by their Image Index is numbered in.
   const gatedFiles: ClassicGateValues[] = [];
   // A classic series (one single-frame file per slice) is known by its first file: not read whole twice.
   const first = source.slices[0];
@@ -414,7 +412,6 @@ function planMultiFramePetSeries(source: Series): (PetSeriesPlan & { readonly in
   for (const [file, indices] of byFile) {
     const { parsed, header } = readSourceHeader(file);
     if (!isMultiFramePet(header)) continue;
-    declared ??= header.pet?.NumberOfSlices;
     gatedFiles.push({
       numberOfSlices: header.pet?.NumberOfSlices,
       numberOfRRIntervals: header.pet?.NumberOfRRIntervals,
@@ -445,7 +442,16 @@ function planMultiFramePetSeries(source: Series): (PetSeriesPlan & { readonly in
   }
   // A time point of a DYNAMIC acquisition split by the files' classic Image Index: numbered in the acquisition.
   const ref = source.petFrame;
-  const placed = ref?.suffix === 't' ? placeInDynamicAcquisition(plan, ref.frame, ref.frames, declared) : null;
+  // A time point's classic Number of Slices from every file of it, as a gate's (`classicGateValuesOfFiles`): two values, two numberings.
+  const timePoint = ref?.suffix === 't' ? classicGateValuesOfFiles(gatedFiles.map((f) => ({ ...NO_CLASSIC_GATE_VALUES, numberOfSlices: f.numberOfSlices })), 'time point') : null;
+  if (typeof timePoint === 'string') {
+    throw new LowdoseError(
+      'E_PET_TIME_POINTS_UNKNOWN',
+      `${first.file}: time point ${ref!.frame} of ${ref!.frames} of a DYNAMIC acquisition read by its files' classic Image Index cannot be numbered in the acquisition: ${timePoint}; series not written`,
+      { path: first.file },
+    );
+  }
+  const placed = ref?.suffix === 't' ? placeInDynamicAcquisition(plan, ref.frame, ref.frames, timePoint?.numberOfSlices) : null;
   if (placed) return { ...placed, inAcquisition: true };
   // A time point whose own frames share a position has no place among the acquisition's time slices:
   // its frames would repeat ImageIndex and InstanceNumber of the other time points (C.8.9.4.1.9).

@@ -741,6 +741,18 @@ describe.skipIf(!hasPydicom)('SUVbw of Enhanced and Legacy Converted Enhanced PE
     expect(messages.sort()).toEqual([['#t1', 0], ['#t2', 1]]);
   });
 
+  it("refuses a time point read by its files' classic Image Index whose files state two Numbers of Slices: E_PET_TIME_POINTS_UNKNOWN, not numbered by its first file", async () => {
+    // make-enhanced-pet.py split-classic-disagree/: time point 1's files state NumberOfSlices 2 and 3; time point 2's both 2.
+    const out = path.join(dir, 'split-classic-disagree-denoised');
+    const report = await denoisePaths([path.join(dir, 'split-classic-disagree')], { outDir: out, method: 'gaussian' });
+    expect(report.errors.map((e) => [e.code, /time point 1 of 2 .* its files state 2 values of Number of Slices \((2, 3|3, 2)\) for one time point/.test(e.message)])).toEqual([
+      ['E_PET_TIME_POINTS_UNKNOWN', true],
+    ]);
+    const files = report.series.flatMap((s) => s.output.files);
+    // Time point 2 is written, numbered in the acquisition (ImageIndex 3, 4).
+    expect(headers(files).map((r) => r.ImageIndex).sort()).toEqual(['3', '4']);
+  });
+
   it("refuses a time point read by its files' classic Image Index whose frames share a position: E_PET_TIME_POINTS_UNKNOWN, not numbered over the other time point", async () => {
     // make-enhanced-pet.py split-classic-shared/: time point 2's file holds position 1 twice.
     const out = path.join(dir, 'split-classic-shared-denoised');

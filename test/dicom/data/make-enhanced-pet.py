@@ -74,6 +74,8 @@ Enhanced PET Isotope Module (in MBq), the units the Real World Value Mapping's (
                         the classic Series Type GATED, Number of Slices 2, Number of R-R Intervals 1,
                         Number of Time Slots 2, Image Index 1 / 3, Trigger Time and Frame Time 400 ms
                         at its top level: read as two gates
+  split-classic-disagree/ split-classic/'s two time points in four one-frame files, time point 1's
+                        files stating Number of Slices 2 and 3 (its time point refused when written)
   two-agents-split/     four frames at four positions, agents 1, 2, 1, 2 by position
   two-agents-respiratory/ eight frames: 2 positions x 2 respiratory gates (25, 75 %) x agents 1, 2,
                         each frame's stored pixels the slice's, halved (rounded) in the 75 % gate:
@@ -534,6 +536,24 @@ for k, delay in enumerate((0, 400)):
         e.FrameTime = 300 if (k, z) == (0, 1) else 400
         os.makedirs(os.path.join(out, 'split-gated-classic-disagree'), exist_ok=True)
         e.save_as(os.path.join(out, 'split-gated-classic-disagree', f'{name}.dcm'), write_like_original=False)
+
+# split-classic-disagree/: split-classic/'s two time points in 4 one-frame files (time point k
+# position z: Image Index 2 k + z + 1), the files of time point 1 disagreeing on their classic
+# Number of Slices (2, then 3): one time point numbered in two ways.
+for k, start in enumerate((0, 300)):
+    for z in (0, 1):
+        name = f'time{k + 1}-s{z + 1}'
+        e = reframe(enhanced('lowdose-enhanced-pet-split-classic-disagree'), [{'z': z, 'start': start}])
+        e.SOPInstanceUID = generate_uid(entropy_srcs=['lowdose-enhanced-pet-split-classic-disagree', 'instance', name])
+        e.file_meta.MediaStorageSOPInstanceUID = e.SOPInstanceUID
+        e.SeriesInstanceUID = generate_uid(entropy_srcs=['lowdose-enhanced-pet-split-classic-disagree', 'series'])
+        e.InstanceNumber = 2 * k + z + 1
+        e.SeriesType = ['DYNAMIC', 'IMAGE']
+        e.NumberOfSlices = 3 if (k, z) == (0, 1) else 2
+        e.NumberOfTimeSlices = 2
+        e.ImageIndex = 2 * k + z + 1
+        os.makedirs(os.path.join(out, 'split-classic-disagree'), exist_ok=True)
+        e.save_as(os.path.join(out, 'split-classic-disagree', f'{name}.dcm'), write_like_original=False)
 
 e = enhanced('lowdose-enhanced-pet-two-agents-split')
 e.RadiopharmaceuticalInformationSequence.append(agent(2, second_injection, second_dose_mbq))
