@@ -30,12 +30,12 @@ export interface ModelFingerprint {
 }
 
 /** The fingerprint of the model whose card is at `cardPath` (each file read once, streamed). */
-export async function modelFingerprint(cardPath: string): Promise<ModelFingerprint> {
-  const text = await readFile(cardPath, 'utf8');
+export async function modelFingerprint(cardPath: string, signal?: AbortSignal): Promise<ModelFingerprint> {
+  const text = await readFile(cardPath, signal ? { encoding: 'utf8', signal } : 'utf8');
   const card = JSON.parse(text) as Record<string, unknown>;
   const dir = path.dirname(cardPath);
   const onnx: Record<string, string> = {};
-  for (const name of onnxFilesOf(card)) onnx[name] = await sha256File(path.resolve(dir, name));
+  for (const name of onnxFilesOf(card)) onnx[name] = await sha256File(path.resolve(dir, name), signal);
   return withCombined(cardSha256(card), onnx);
 }
 
@@ -63,9 +63,10 @@ function withCombined(card: string, onnx: Record<string, string>): ModelFingerpr
   return { sha256: combinedSha256(card, onnx), card, onnx };
 }
 
-async function sha256File(file: string): Promise<string> {
+/** sha256 of a file; `signal` stops the read (a model on a slow or stalled disk is not waited for). */
+async function sha256File(file: string, signal?: AbortSignal): Promise<string> {
   const hash = createHash('sha256');
-  await pipeline(createReadStream(file), hash);
+  await pipeline(createReadStream(file), hash, signal ? { signal } : {});
   return hash.digest('hex');
 }
 

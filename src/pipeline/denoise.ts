@@ -182,16 +182,17 @@ async function denoiseScanned(paths: readonly string[], options: DenoiseOptions,
         continue;
       }
       try {
-        // What the run makes, from the model card: a series finished so is skipped without loading the model.
-        const plan = await denoiserPlanFor(series, options, denoiserPlans);
-        const loadDenoiser = () =>
-          denoiserFor(series, options, denoisers, log, limits).catch((error: unknown) => {
-            // A signal during the model load stops it: the series has not begun (no folder, no file).
-            if (!options.signal?.aborted) throw error;
-            throw new LowdoseError('E_CANCELLED', `series ${series.seriesInstanceUid} was not run: it was stopped while its model was loading (${stopReason(options.signal)}); nothing of it was written`, {
-              path: series.slices[0]?.file ?? '',
-            });
+        // A signal while the model's files are read (its plan hashes them, its load opens them)
+        // stops the read: the series has not begun (no folder, no file).
+        const stoppedWhileLoading = (error: unknown): never => {
+          if (!options.signal?.aborted) throw error;
+          throw new LowdoseError('E_CANCELLED', `series ${series.seriesInstanceUid} was not run: it was stopped while its model was loading (${stopReason(options.signal)}); nothing of it was written`, {
+            path: series.slices[0]?.file ?? '',
           });
+        };
+        // What the run makes, from the model card: a series finished so is skipped without loading the model.
+        const plan = await denoiserPlanFor(series, options, denoiserPlans).catch(stoppedWhileLoading);
+        const loadDenoiser = () => denoiserFor(series, options, denoisers, log, limits).catch(stoppedWhileLoading);
         const report = await denoiseSeries(series, plan, loadDenoiser, {
           ...options,
           outDir,

@@ -150,7 +150,8 @@ export async function planSliceDenoiser(modality: 'CT' | 'PT', options: DenoiseO
   return {
     method,
     modelName: plan.card.name,
-    modelFingerprint: await modelFingerprint(plan.files.cardPath),
+    // The model files are hashed: SIGINT / SIGTERM stops that read as it stops a load.
+    modelFingerprint: await modelFingerprint(plan.files.cardPath, options.signal),
     derivationDescription: plan.description,
     samples: plan.samples,
     uncertainty: plan.uncertainty,
