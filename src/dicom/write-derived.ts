@@ -402,7 +402,11 @@ function plannedSeriesWords(place: PetFramePlace): string {
  */
 function planMultiFramePetSeries(source: Series): (PetSeriesPlan & { readonly inAcquisition: boolean }) | null {
   const byFile = new Map<string, number[]>();
-  source.slices.forEach((s, index) => byFile.set(s.file, [...(byFile.get(s.file) ?? []), index]));
+  source.slices.forEach((s, index) => {
+    const indices = byFile.get(s.file);
+    if (indices) indices.push(index);
+    else byFile.set(s.file, [index]);
+  });
   const frames = new Map<number, ReturnType<typeof petPlanFrame>>();
   // Each file's classic values: what a time point or gate split by their Image Index is numbered in.
   const gatedFiles: ClassicGateValues[] = [];
