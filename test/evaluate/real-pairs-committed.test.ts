@@ -20,8 +20,12 @@ const REPO = path.resolve(import.meta.dirname, '../..');
 const DATA = path.resolve(REPO, '../shared/ldct-mayo');
 const COMMITTED = path.join(REPO, 'models/eval/ct-real.json');
 
-/** The file keeps six significant digits; another CPU's kernels move the last bits of the output. */
-const TOLERANCE = 1e-4;
+/**
+ * The file keeps six significant digits; another CPU's kernels move the output a little: on an AMD
+ * EPYC, L192/B30f[4].noiseEstimate reads 7.888674 where the file (another machine) says 7.88655,
+ * 2.7e-4 apart with the same code (df5c04b fails there alike), so 1e-3 of a value's size.
+ */
+const TOLERANCE = 1e-3;
 
 describe.runIf(existsSync(DATA))('committed real-pair results', () => {
   it("models/eval/ct-real.json's model row is what the shipped card gives today, slice by slice", async () => {
