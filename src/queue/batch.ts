@@ -5,7 +5,7 @@
 import { NothingToDenoiseError, nothingToDenoiseScan, seriesToDenoiseIn, type SkippedSeries } from '../pipeline/not-denoised.js';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { Queue } from 'bullmq';
+import { Queue, type RedisClient } from 'bullmq';
 import { scanPaths, scanProblems } from '../dicom/index.js';
 import { LowdoseError } from '../errors.js';
 import { abortReason } from '../util/abort-reason.js';
@@ -21,6 +21,7 @@ import {
   QUEUE_PREFIX,
   batchKey,
   cancelKey,
+  cancelledListsKey,
   decodeFailure,
   jobId,
   resultSeries,
@@ -257,6 +258,7 @@ export async function batchStatus(queue: Queue<SeriesJobData, SeriesJobResult>, 
   const batch = await readBatch(queue, id);
   const client = await queue.client;
   const cancelled = (await client.get(cancelKey(id))) !== null;
+  const cancelledLists = cancelled ? await readCancelledLists(client, id) : new Map<string, UnreadableList>();
   const results: SeriesJobResult[] = [];
   const failedJobSeries: SeriesReport[] = [];
   const studies: PacsStudyReport[] = [];
@@ -307,11 +309,14 @@ export async function batchStatus(queue: Queue<SeriesJobData, SeriesJobResult>, 
         ? { errorCount: progress.errorCount, errorsByCode: progress.errorsByCode }
         : null;
     // A job whose last attempt ended with a list of unreadable instances: joined into the batch's unreadable.tsv.
-    // A running retry's progress carries the list the attempt before it left until the retry replaces it.
+    // A running retry's progress carries the list the attempt before it left until the retry replaces it;
+    // a job `batch cancel` removed while it waited for its retry left its list, which cancelBatch kept.
     const list =
-      entry.source !== undefined && state !== 'completed' && state !== 'cancelled' && (progress.unreadable ?? 0) > 0
-        ? { entries: progress.unreadable!, attempt: progress.unreadableAttempt ?? Math.max(1, job?.attemptsMade ?? 1) }
-        : null;
+      entry.source === undefined || state === 'completed'
+        ? null
+        : state === 'cancelled'
+          ? (cancelledLists.get(entry.id) ?? null)
+          : jobUnreadableList(progress, job?.attemptsMade);
     if (list) joinedList = true;
     if (result && 'study' in result) studies.push(result.study);
     if (failure && entry.source !== undefined) studies.push(failedStudy(entry, (job?.data as Partial<SeriesJobData> | undefined)?.pacs?.query, listed && progress.finished ? progress.finished : [], failure, counted));
@@ -354,6 +359,19 @@ export async function batchStatus(queue: Queue<SeriesJobData, SeriesJobResult>, 
     ...(batch.errorsFile !== undefined ? { errorsFile: batch.errorsFile } : joinedList ? { errorsFile: path.join(batch.outDir, ERRORS_FILE) } : {}),
   };
   return { status, results, failedJobSeries, studies };
+}
+
+type UnreadableList = NonNullable<JobStatus['unreadableList']>;
+
+/** The list of unreadable instances a PACS job's progress names (its last failed attempt's, carried by a retry), or null. */
+function jobUnreadableList(progress: Partial<JobProgress>, attemptsMade: number | undefined): UnreadableList | null {
+  return (progress.unreadable ?? 0) > 0 ? { entries: progress.unreadable!, attempt: progress.unreadableAttempt ?? Math.max(1, attemptsMade ?? 1) } : null;
+}
+
+/** The lists cancelBatch kept of the jobs it removed (cancelledListsKey), by job id. */
+async function readCancelledLists(client: RedisClient, id: string): Promise<Map<string, UnreadableList>> {
+  const fields = await client.hgetall(cancelledListsKey(id));
+  return new Map(Object.entries(fields).map(([job, text]) => [job, JSON.parse(text) as UnreadableList]));
 }
 
 /** The PACS jobs whose study no worker has listed yet: their slices are not in `total` (absent when none). */
@@ -426,6 +444,10 @@ export async function cancelBatch(queue: Queue<SeriesJobData, SeriesJobResult>, 
   let removed = 0;
   for (const { job, state } of jobs) {
     if (QUEUED_STATES.has(state)) {
+      // A job waiting for its retry names the list of unreadable instances its failed attempt
+      // left in the batch's folder: kept, so `batch status` still names it once the job is gone.
+      const list = jobUnreadableList(typeof job.progress === 'object' && job.progress !== null ? job.progress : {}, job.attemptsMade);
+      if (list) await client.hset(cancelledListsKey(id), { [job.id!]: JSON.stringify(list) });
       try {
         await job.remove();
         removed++;

@@ -217,7 +217,8 @@ export interface JobStatus extends BatchJobEntry {
   /**
    * A PACS job that has not completed whose list of unreadable instances is joined into the
    * batch's unreadable.tsv (`errorsFile`): its entries and the attempt (1 for the first) that met
-   * them, also while a retry runs (the retry replaces the list when it ends). Absent otherwise.
+   * them, also while a retry runs (the retry replaces the list when it ends) and once `batch
+   * cancel` removed the job while it waited for its retry (its list stays). Absent otherwise.
    */
   readonly unreadableList?: { readonly entries: number; readonly attempt: number };
 }
@@ -312,6 +313,13 @@ function otherErrors(error: { readonly code: string }, counts: ErrorCounts): Err
 
 export const batchKey = (id: string): string => `${QUEUE_PREFIX}:batch:${id}`;
 export const cancelKey = (id: string): string => `${QUEUE_PREFIX}:batch:${id}:cancelled`;
+/**
+ * The lists of unreadable instances of the jobs `batch cancel` removed while they waited for a
+ * retry (a hash: job id -> JobStatus.unreadableList as JSON): the list their failed attempt left
+ * stays in the batch's folder and in its unreadable.tsv, and the job's progress that named it goes
+ * with the job.
+ */
+export const cancelledListsKey = (id: string): string => `${QUEUE_PREFIX}:batch:${id}:cancelled-lists`;
 /** BullMQ job ids may not contain ':'. */
 export const jobId = (batchId: string, index: number): string => `${batchId}-${String(index).padStart(5, '0')}`;
 
