@@ -47,7 +47,7 @@ import { resolveConsistency } from '../diffusion/consistency.js';
 import { passRequest, type SeriesShape } from './compute-budget.js';
 import { planTiles } from '../diffusion/tiling.js';
 import { LowdoseError } from '../errors.js';
-import { formatBytes } from '../util/bytes.js';
+import { formatBytes, readByteSize } from '../util/bytes.js';
 import { conditionChannels, latentOf, resolveModelFiles, type ModelCard } from '../models/index.js';
 import { DEFAULT_MODELS } from '../models/denoiser.js';
 import type { Series } from '../dicom/index.js';
@@ -97,8 +97,6 @@ export const SLICE_BOOKKEEPING_BYTES = 10 * 1024;
  */
 export const MULTI_FRAME_PET_FRAME_BYTES = 96 * 1024;
 
-const GiB = 2 ** 30;
-
 /** Half the machine's memory (or its cgroup limit), and no more than 90 % of what is free now. */
 export function defaultMemoryBudget(): number {
   const constrained = typeof process.constrainedMemory === 'function' ? process.constrainedMemory() : 0;
@@ -117,14 +115,11 @@ export const MAX_MEMORY_BUDGET = Number.MAX_SAFE_INTEGER;
  * fraction of a byte without a unit ("67108864.5").
  */
 export function parseMemorySize(text: string, what = 'memory budget'): number {
-  const match = /^\s*(\d+(?:\.\d+)?(?:e\d+)?)\s*([kmgt]?)(i?b)?\s*$/i.exec(text);
-  const units: Record<string, number> = { '': 1, k: 2 ** 10, m: 2 ** 20, g: GiB, t: 2 ** 40 };
-  const bytes = match ? Number(match[1]) * units[match[2]!.toLowerCase()]! : Number.NaN;
-  const wholeOrUnit = match !== null && (match[2] !== '' || Number.isInteger(bytes));
-  if (!Number.isFinite(bytes) || !wholeOrUnit || bytes < MIN_MEMORY_BUDGET || bytes > MAX_MEMORY_BUDGET) {
+  const bytes = readByteSize(text);
+  if (bytes === null || bytes < MIN_MEMORY_BUDGET || bytes > MAX_MEMORY_BUDGET) {
     throw new LowdoseError('E_USAGE', `${what} must be a size of at least 64M and below 8192T (2^53 bytes) such as 8G, 512M, 1.5GiB or a whole number of bytes, got "${text}"`);
   }
-  return Math.floor(bytes);
+  return bytes;
 }
 
 /** A budget given as bytes (a program's, not a text): a whole number from 64M to 2^53 - 1, else E_USAGE. */

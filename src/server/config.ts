@@ -10,6 +10,7 @@ import path from 'node:path';
 import { LowdoseError } from '../errors.js';
 import { DEFAULT_MAX_JOB_PASSES } from '../pipeline/compute-budget.js';
 import { resolveMemoryBudget, type MemoryBudget } from '../pipeline/memory-budget.js';
+import { readByteSize } from '../util/bytes.js';
 import { packagePath } from '../util/package-root.js';
 import { ownerTag } from '../util/owner-tag.js';
 import { privateTempDir } from '../util/private-temp.js';
@@ -63,7 +64,8 @@ export interface ServerConfig {
   readonly pullDir: string;
   /**
    * The PACS series pulled by this and earlier server sessions (`pacs-cache/`, ./pacs-source-cache.ts):
-   * an open retrieves only the instances it lacks. Kept across sessions, at most pacsCacheBytes.
+   * an open retrieves only the instances it lacks. Kept across sessions, at most pacsCacheBytes
+   * (0: the server keeps no cache, and pulls each series it opens anew).
    */
   readonly pacsCacheDir: string;
   readonly pacsCacheBytes: number;
@@ -109,8 +111,20 @@ function defaultWorkDirName(): string {
   }
 }
 
-/** The PACS cache's default bound (ServerConfig.pacsCacheBytes): 4 GiB. */
+/** The PACS cache's default bound (ServerConfig.pacsCacheBytes, `serve --pacs-cache-size`): 4 GiB. */
 export const PACS_CACHE_BYTES = 4 * 1024 * 1024 * 1024;
+
+/**
+ * `serve --pacs-cache-size`: a size as --memory-budget takes it ("20G", "512M", "1.5GiB" or whole
+ * bytes), from 0 (no cache: each series opened is pulled anew) to 2^53 - 1 bytes.
+ */
+export function parsePacsCacheSize(text: string): number {
+  const bytes = readByteSize(text);
+  if (bytes === null || bytes > Number.MAX_SAFE_INTEGER) {
+    throw new LowdoseError('E_USAGE', `--pacs-cache-size must be 0 (no cache) or a size below 8192T (2^53 bytes) such as 20G, 512M, 1.5GiB or a whole number of bytes, got "${text}"`);
+  }
+  return bytes;
+}
 
 /** The default work folder's path (for `--help`; `resolveConfig` creates it as a private folder). */
 export function defaultWorkDir(): string {
@@ -124,7 +138,7 @@ export interface ConfigInput {
   readonly viewerDir?: string | null;
   readonly limits?: Partial<UploadLimits>;
   readonly sliceCacheBytes?: number;
-  /** The PACS cache's bound, bytes (default PACS_CACHE_BYTES). */
+  /** The PACS cache's bound, bytes (default PACS_CACHE_BYTES); 0: no cache. */
   readonly pacsCacheBytes?: number;
   /** Bytes a denoise job may use; default LOWDOSE_MEMORY_BUDGET, else half the machine's memory. */
   readonly memoryBudget?: number;

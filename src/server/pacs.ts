@@ -123,6 +123,11 @@ export class PacsService {
     this.log = (message) => log(withoutQueries(message));
   }
 
+  /** Whether opens go through the PACS cache: false with none (a bound of 0, or another server on this work folder holds it). */
+  get caching(): boolean {
+    return this.cache !== null;
+  }
+
   /** Closes the PACS's client and removes the pull folder: its series are copies of what the PACS keeps (the cache's stay for the next session). */
   async close(): Promise<void> {
     await this.source.close();

@@ -23,7 +23,7 @@ import { DEFAULT_CENTRE_Z_MM } from '../../src/phantoms/body/index.js';
 import { IEC_DEFAULTS, iecGeometry } from '../../src/phantoms/iec.js';
 import { DEFAULT_MAX_JOB_PASSES, DEFAULT_PASS_WEIGHT, PASS_COST_EDGE } from '../../src/pipeline/compute-budget.js';
 import { BROTLI_QUALITY, GZIP_LEVEL } from '../../src/server/app.js';
-import { DEFAULT_LIMITS } from '../../src/server/config.js';
+import { DEFAULT_LIMITS, PACS_CACHE_BYTES } from '../../src/server/config.js';
 import { MAX_FIELDS as UPLOAD_MAX_FIELDS } from '../../src/server/routes/uploads.js';
 import { PACS_STUDY_LIMIT } from '../../src/server/schemas.js';
 import { CT_DEFAULTS } from '../../src/simulate/ct.js';
@@ -174,6 +174,14 @@ describe('serve limits (src/server/config.ts DEFAULT_LIMITS) in docs/viewer.md',
     expectStated(stated(/up to `limit` studies \(default (\d+), at most (\d+)\)/, ['docs/pacs.md']), [PACS_STUDY_LIMIT.default, PACS_STUDY_LIMIT.maximum]);
     expectStated(stated(/\[&limit=(\d+)\]` \|/, viewer), [PACS_STUDY_LIMIT.default]);
     expectStated(stated(/at most `limit` \((\d+) to (\d+)\)/, viewer), [1, PACS_STUDY_LIMIT.maximum]);
+  });
+
+  it('the PACS cache\'s bound (src/server/config.ts PACS_CACHE_BYTES, serve --pacs-cache-size)', () => {
+    expectStated(stated(/\| `--pacs-cache-size <size>` \| `(\d+)G` \|/, viewer), [PACS_CACHE_BYTES / 1024 ** 3]);
+    expectStated(stated(/`--pacs-cache-size` \(default (\d+) GiB/, ['README.md']), [PACS_CACHE_BYTES / 1024 ** 3]);
+    expectStated(stated(/`serve --pacs-cache-size` \(default (\d+) GiB/, ['docs/pacs.md']), [PACS_CACHE_BYTES / 1024 ** 3]);
+    expectStated(stated(/`--pacs-cache-size` \((\d+) GiB by default\)/, ['docs/pacs.md']), [PACS_CACHE_BYTES / 1024 ** 3]);
+    expectStated(stated(/`--memory-budget` takes it, default `(\d+)G`/, ['docs/contract.md']), [PACS_CACHE_BYTES / 1024 ** 3]);
   });
 
   it('disk reserve, queued jobs, event streams, pixels', () => {

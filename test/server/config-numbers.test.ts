@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseMemorySize, resolveMemoryBudget } from '../../src/pipeline/memory-budget.js';
 import { parseRedisUrl } from '../../src/queue/connection.js';
 import { buildApp } from '../../src/server/app.js';
-import { resolveConfig } from '../../src/server/config.js';
+import { parsePacsCacheSize, resolveConfig } from '../../src/server/config.js';
 import { runCli } from '../helpers/cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'lowdose-config-numbers-'));
@@ -91,6 +91,33 @@ describe('memory sizes (--memory-budget, LOWDOSE_MEMORY_BUDGET)', () => {
     const option = await runCli('serve', '--port', '0', '--work', join(root, 'serve-option'), '--data', root, '--memory-budget', '1e20');
     expect(option.code).toBe(2);
     expect(option.stderr).toContain('--memory-budget must be a size of at least 64M and below 8192T');
+  });
+});
+
+describe('the PACS cache size (serve --pacs-cache-size)', () => {
+  it.each([
+    ['0', 0],
+    ['0G', 0],
+    ['20G', 20 * 2 ** 30],
+    ['1.5GiB', 1.5 * 2 ** 30],
+    ['512m', 512 * 2 ** 20],
+    ['4096', 4096],
+    ['9007199254740991', Number.MAX_SAFE_INTEGER],
+  ])('"%s" is %d bytes', (text, bytes) => {
+    expect(parsePacsCacheSize(text)).toBe(bytes);
+  });
+
+  it.each(['-1', '', 'lots', '1e300', '8192T', '9007199254740993', '4096.5', '0x10'])('"%s" is refused', (text) => {
+    expect(() => parsePacsCacheSize(text)).toThrow(expect.objectContaining({ code: 'E_USAGE', message: expect.stringContaining(`--pacs-cache-size must be 0 (no cache) or a size below 8192T (2^53 bytes) such as 20G, 512M, 1.5GiB or a whole number of bytes, got "${text}"`) }));
+  });
+
+  it('serve exits 2 on a size it cannot read, and on --pacs-cache-size without a PACS', async () => {
+    const bad = await runCli('serve', '--port', '0', '--work', join(root, 'serve-cache-bad'), '--data', root, '--dicomweb', 'http://127.0.0.1:9/dicom-web', '--pacs-cache-size', '-1');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--pacs-cache-size must be 0 (no cache) or a size below 8192T');
+    const alone = await runCli('serve', '--port', '0', '--work', join(root, 'serve-cache-alone'), '--data', root, '--pacs-cache-size', '1G');
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toContain('--pacs-cache-size goes with --dicomweb or --dimse');
   });
 });
 

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SeriesDetail, StudiesResponse } from '../../src/server/api-types.js';
 import { buildApp } from '../../src/server/app.js';
 import { runCli } from '../helpers/cli.js';
+import { startServe } from '../helpers/serve-process.js';
 import { type Proxy, startProxy } from '../helpers/http-proxy.js';
 import { findOrthanc, freePort, ORTHANC_AET, type RunningOrthanc, startOrthanc } from '../helpers/orthanc.js';
 
@@ -192,6 +193,33 @@ describe.skipIf(!installed)('serve opening a PACS run\'s low-dose source again: 
     } finally {
       await second.close();
     }
+  });
+
+  it('serve --pacs-cache-size 0 keeps no cache (nothing written to <work>/pacs-cache); a size that holds the series lets the next session retrieve none of it', async () => {
+    const work = path.join(dir, 'work-no-cache');
+    const retrievedBy = async (size: string): Promise<{ retrieved: number; log: string }> => {
+      const server = await startServe(['--data', out.dicomweb, '--work', work, '--dicomweb', dicomweb, '--dicomweb-auth', `basic:${orthanc.user}:${orthanc.password}`, '--dicomweb-retries', '0', '--pacs-cache-size', size]);
+      try {
+        const { studies } = (await (await fetch(`${server.url}/api/studies`)).json()) as StudiesResponse;
+        const id = studies.flatMap((s) => s.series).find((s) => s.role === 'denoised')!.id;
+        const opened = await fetch(`${server.url}/api/series/${id}/low-dose-source/open`, { method: 'POST', headers: { origin: server.url } });
+        expect(opened.status, await opened.clone().text()).toBe(200);
+        return { retrieved: ((await opened.json()) as Opened).retrieved, log: server.log.stderr };
+      } finally {
+        server.child.kill('SIGTERM');
+        expect(await server.exited).toBe(0);
+      }
+    };
+    const first = await retrievedBy('0');
+    expect(first.retrieved).toBe(3);
+    expect(first.log).toContain('(no PACS cache)');
+    expect(readdirSync(work).filter((name) => name.includes('pacs-cache'))).toEqual([]);
+    // A bound that holds the series: the next session retrieves none of it.
+    const sized = await retrievedBy('4M');
+    expect(sized.retrieved).toBe(3);
+    expect(sized.log).toContain('at most 4 MiB)');
+    expect((await retrievedBy('4M')).retrieved).toBe(0);
+    expect(cachedFiles(work)).toHaveLength(3);
   });
 
   it('the completion marker of a PACS run names its source by PACS address, with no file of the removed pull folder', async () => {

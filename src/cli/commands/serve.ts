@@ -16,7 +16,7 @@ import { DEFAULT_MAX_JOB_PASSES, DEFAULT_PASS_WEIGHT } from '../../pipeline/comp
 import { MEMORY_BUDGET_ENV, parseMemorySize } from '../../pipeline/memory-budget.js';
 import { formatBytes } from '../../util/bytes.js';
 import { buildApp, LOOPBACK_HOSTS } from '../../server/app.js';
-import { DEFAULT_HOST, DEFAULT_PORT, defaultDataDirs, defaultWorkDir, parseAllowedHost, parseTrustedProxy } from '../../server/config.js';
+import { DEFAULT_HOST, DEFAULT_PORT, defaultDataDirs, defaultWorkDir, PACS_CACHE_BYTES, parseAllowedHost, parsePacsCacheSize, parseTrustedProxy } from '../../server/config.js';
 import { openQueue } from '../../queue/batch.js';
 import { describeTarget, parseRedisUrl } from '../../queue/connection.js';
 import { queueRunner } from '../../queue/runner.js';
@@ -34,6 +34,7 @@ interface ServeOptions extends DicomwebCliOptions, DimseCliOptions, MoveCliOptio
   models?: string[];
   memoryBudget?: number;
   maxJobPasses?: number;
+  pacsCacheSize?: number;
   redis?: string;
   quiet?: boolean;
   json?: boolean;
@@ -84,12 +85,18 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .option('--quiet', 'log warnings and errors only')
     .option('--json', 'print { "url" } on stdout once listening')
     .option('--dicomweb <url>', 'DICOMweb server whose studies the viewer lists, opens and stores denoised series to (QIDO-RS / WADO-RS / STOW-RS); its credentials stay on this server')
-    .option('--dimse <url>', 'DIMSE PACS (dimse://<AE title>@host:port) whose studies the viewer lists (C-FIND), opens (C-GET, or C-MOVE with --move-port) and stores denoised series to (C-STORE); not with --dicomweb: one PACS per server');
+    .option('--dimse <url>', 'DIMSE PACS (dimse://<AE title>@host:port) whose studies the viewer lists (C-FIND), opens (C-GET, or C-MOVE with --move-port) and stores denoised series to (C-STORE); not with --dicomweb: one PACS per server')
+    .option(
+      '--pacs-cache-size <size>',
+      `with --dicomweb or --dimse: room on disk for the series pulled from the PACS that later opens and servers on this --work reuse (<work>/pacs-cache), e.g. 20G; the least recently opened go first; 0: no cache, each series opened is pulled anew (default: ${formatBytes(PACS_CACHE_BYTES)})`,
+      parsePacsCacheSize,
+    );
   addMoveOptions(addDimseOptions(addDicomwebOptions(command)), 'with --dimse').action(async (opts: ServeOptions) => {
     const out = createOutput(Boolean(opts.json));
     const data = opts.data ?? defaultDataDirs();
     const loopback = LOOPBACK_HOSTS.includes(opts.host.toLowerCase());
     if (opts.dicomweb !== undefined && opts.dimse !== undefined) throw usageError('--dicomweb and --dimse: a server browses one PACS; start one server for each');
+    if (opts.pacsCacheSize !== undefined && opts.dicomweb === undefined && opts.dimse === undefined) throw usageError('--pacs-cache-size goes with --dicomweb or --dimse (the cache holds series pulled from a PACS)');
     for (const [flag, given] of [
       ['--dicomweb <url>', opts.dicomweb !== undefined ? [] : optionsGiven(command, DICOMWEB_OPTION_FLAGS)],
       ['--dimse dimse://<AE title>@host:port', opts.dimse !== undefined ? [] : optionsGiven(command, [...DIMSE_OPTION_FLAGS, ...MOVE_OPTION_FLAGS])],
@@ -111,6 +118,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       ...(opts.models ? { modelDirs: opts.models } : {}),
       ...(opts.memoryBudget !== undefined ? { memoryBudget: opts.memoryBudget } : {}),
       ...(opts.maxJobPasses !== undefined ? { maxJobPasses: opts.maxJobPasses } : {}),
+      ...(opts.pacsCacheSize !== undefined ? { pacsCacheBytes: opts.pacsCacheSize } : {}),
       ...(dicomweb ? { dicomweb } : {}),
       ...(dimse ? { dimse } : {}),
       // Logs go to stderr: stdout is for --json.
@@ -123,7 +131,10 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     const url = address.replace('://[::1]', '://localhost');
     out.info(`lowdose viewer at ${url}  (data: ${data.length} folder(s); memory budget per job ${formatBytes(app.config.memoryBudget.bytes)}, at most ${app.config.maxJobPasses} 512²-equivalent lowdose-ct passes per job; Ctrl-C stops)`);
     if (target) out.info(`denoise jobs go to the workers on ${describeTarget(target)}`);
-    if (app.pacs) out.info(`studies from the ${app.pacs.protocol === 'dimse' ? `DIMSE PACS (${dimse?.options.movePort === undefined ? 'C-GET' : `C-MOVE to port ${dimse.options.movePort}`})` : 'DICOMweb server'} ${app.pacs.base}`);
+    if (app.pacs) {
+      const cache = app.pacs.caching ? `PACS cache ${app.config.pacsCacheDir}, at most ${formatBytes(app.config.pacsCacheBytes)}` : 'no PACS cache';
+      out.info(`studies from the ${app.pacs.protocol === 'dimse' ? `DIMSE PACS (${dimse?.options.movePort === undefined ? 'C-GET' : `C-MOVE to port ${dimse.options.movePort}`})` : 'DICOMweb server'} ${app.pacs.base} (${cache})`);
+    }
     if (!loopback) out.warn(`listening on ${opts.host}: anyone who can reach this address can see the images`);
     if (!app.config.viewerDir) out.warn('the viewer is not built (run `npm run build`); only the API is served');
     out.result({ url });

@@ -36,7 +36,8 @@ export default fp<PacsPluginOptions>(
     // One pulled instance may be as large as one uploaded file.
     const maxInstanceBytes = app.config.limits.fileBytes;
     const source: PacsSource = dicomweb ? new DicomwebSource(dicomweb.base, { maxInstanceBytes, ...dicomweb.client }, log) : new DimseSource(dimse!.peer, { maxInstanceBytes, ...dimse!.options }, log);
-    const cache = await PulledSourceCache.open(app.config.pacsCacheDir, source.address, app.config.pacsCacheBytes, log);
+    // A bound of 0 is no cache (serve --pacs-cache-size 0): the lock is not taken, what earlier servers cached is left alone.
+    const cache = app.config.pacsCacheBytes > 0 ? await PulledSourceCache.open(app.config.pacsCacheDir, source.address, app.config.pacsCacheBytes, log) : null;
     const pacs = new PacsService({ source, pullDir: app.config.pullDir, cache, log });
     app.decorate('pacs', pacs);
     // Before the server waits for the requests in flight: those waiting on a PACS that does not answer end now.
