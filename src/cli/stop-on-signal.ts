@@ -4,7 +4,7 @@
  * stops what it is doing, cleans up and reports (a `batch --wait` stops waiting, through `sleep`);
  * a second one ends the process at once with the shell's status for it.
  */
-import { LowdoseError } from '../errors.js';
+import { LowdoseError, toLowdoseError } from '../errors.js';
 import type { Output } from './output.js';
 
 /** The shell's exit status of a process ended by the signal (128 + its number). */
@@ -66,4 +66,25 @@ export function reportStopped(out: Output, stop: SignalStop, message: string, pa
   out.info(`lowdose: ${message} [E_CANCELLED]`);
   out.result({ errors: [{ ...error.toJSON(), path }] });
   setExitCode(SIGNAL_EXIT[stop.received ?? 'SIGINT']);
+}
+
+/**
+ * `start` (a connection that a peer may take and never answer: Redis at openQueue) stopped by
+ * `stop`'s signal: its value, or, once the signal stopped it, null with `message(why)` reported as
+ * reportStopped reports it (path null, exit 130 / 143). An error without the signal is thrown.
+ */
+export async function startUnlessStopped<T>(
+  stop: SignalStop,
+  out: Output,
+  setExitCode: (code: number) => void,
+  start: (signal: AbortSignal) => Promise<T>,
+  message: (why: string) => string,
+): Promise<T | null> {
+  try {
+    return await start(stop.signal);
+  } catch (error) {
+    if (!stop.received) throw error;
+    reportStopped(out, stop, message(toLowdoseError(error).message), null, setExitCode);
+    return null;
+  }
 }

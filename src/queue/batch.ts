@@ -74,15 +74,19 @@ export interface Submitted extends ErrorCounts {
   readonly skipped?: SkippedSeries[];
 }
 
-/** Opens the queue and checks that Redis answers (E_QUEUE_UNAVAILABLE otherwise). */
-export async function openQueue(target: RedisTarget): Promise<Queue<SeriesJobData, SeriesJobResult>> {
+/**
+ * Opens the queue and checks that Redis answers (E_QUEUE_UNAVAILABLE otherwise). `signal`
+ * (SIGINT / SIGTERM) stops the wait for Redis's answer (E_CANCELLED) and drops the connection
+ * without asking Redis to close it: a Redis that never answers would not answer that either.
+ */
+export async function openQueue(target: RedisTarget, signal?: AbortSignal): Promise<Queue<SeriesJobData, SeriesJobResult>> {
   const queue = new Queue<SeriesJobData, SeriesJobResult>(QUEUE_NAME, { connection: connectionOptions(target), prefix: QUEUE_PREFIX });
   // Without a listener an unreachable Redis is reported as an unhandled 'error' event.
   queue.on('error', () => {});
   try {
-    await whenReachable(queue.waitUntilReady(), target, queue);
+    await whenReachable(queue.waitUntilReady(), target, queue, signal ? { signal } : {});
   } catch (error) {
-    await closeUnready(queue);
+    await closeUnready(queue, signal?.aborted === true);
     throw error;
   }
   return queue;

@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { ConnectionOptions } from 'bullmq';
 import { LowdoseError } from '../errors.js';
+import { abortReason } from '../util/abort-reason.js';
 
 export interface RedisTarget {
   readonly host: string;
@@ -63,6 +64,10 @@ export function connectionOptions(target: RedisTarget): ConnectionOptions {
     ...(target.tls ? { tls: { servername: target.host } } : {}),
     maxRetriesPerRequest: null,
     connectTimeout: 5000,
+    // A closed connection waits this long for Redis to close its side before dropping it (ioredis's
+    // default is 2 s): a Redis that took the connection and never answers (a command stopped by
+    // SIGINT while it waited for it) does not close it, and would hold the process that long.
+    disconnectTimeout: 200,
     // Reconnect with a growing pause, capped at 2 s: a restarted Redis is found again quickly.
     retryStrategy: (times: number) => Math.min(times * 200, 2000),
   };
@@ -83,10 +88,20 @@ export interface ErrorSource {
 /**
  * Waits for `ready` (a BullMQ queue or worker) or fails with E_QUEUE_UNAVAILABLE after `ms`. A
  * Redis that answers but refuses the credentials of `--redis` (seen on `errors`) fails at once
- * with E_USAGE saying so, not after `ms` as if it had not answered.
+ * with E_USAGE saying so, not after `ms` as if it had not answered. `signal` (SIGINT / SIGTERM)
+ * ends the wait at once with E_CANCELLED: a Redis that takes the connection and never answers
+ * does not hold a stopped command for `ms`.
  */
-export async function whenReachable(ready: Promise<unknown>, target: RedisTarget, errors?: ErrorSource, ms = 10_000): Promise<void> {
+export async function whenReachable(
+  ready: Promise<unknown>,
+  target: RedisTarget,
+  errors?: ErrorSource,
+  options: { readonly ms?: number; readonly signal?: AbortSignal } = {},
+): Promise<void> {
+  const ms = options.ms ?? 10_000;
+  const signal = options.signal;
   let timer: NodeJS.Timeout | undefined;
+  let onAbort = (): void => {};
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
       () => reject(new LowdoseError('E_QUEUE_UNAVAILABLE', `no answer from Redis at ${describeTarget(target)} within ${ms / 1000} s`)),
@@ -96,6 +111,9 @@ export async function whenReachable(ready: Promise<unknown>, target: RedisTarget
       if (!CREDENTIALS_REFUSED.test(error.message)) return;
       reject(new LowdoseError('E_USAGE', `Redis at ${describeTarget(target)} refused the credentials of --redis: ${error.message}`, { cause: error }));
     });
+    onAbort = () => reject(new LowdoseError('E_CANCELLED', `the connection to Redis at ${describeTarget(target)} was stopped before Redis answered (${abortReason(signal)})`));
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
   });
   try {
     await Promise.race([ready, timeout]);
@@ -105,6 +123,7 @@ export async function whenReachable(ready: Promise<unknown>, target: RedisTarget
     throw new LowdoseError('E_QUEUE_UNAVAILABLE', `Redis at ${describeTarget(target)}: ${message}`, { cause: error });
   } finally {
     clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
   }
 }
 

@@ -48,6 +48,8 @@ export interface WorkerOptions {
   readonly log?: (message: string) => void;
   /** Every job event, for `worker --json`. */
   readonly onEvent?: (event: WorkerEvent) => void;
+  /** Stops the start (SIGINT / SIGTERM) while Redis has not answered yet: E_CANCELLED, the connection dropped. */
+  readonly startSignal?: AbortSignal;
 }
 
 export interface WorkerEvent {
@@ -119,7 +121,7 @@ export async function startWorker(target: RedisTarget, options: WorkerOptions = 
     emit({ ...eventBase(job), event: final ? 'failed' : 'retrying', attempt: job.attemptsMade, error: failure });
   });
   try {
-    await whenReachable(worker.waitUntilReady(), target, worker);
+    await whenReachable(worker.waitUntilReady(), target, worker, options.startSignal ? { signal: options.startSignal } : {});
   } catch (error) {
     await closeUnready(worker, true);
     throw error;

@@ -1,4 +1,4 @@
-/** `lowdose serve` as a user runs it: loopback by default, --json prints the URL, SIGTERM stops it. */
+/** `lowdose serve` as a user runs it: loopback by default, --json prints the URL, SIGTERM / SIGINT stop it (exit 143 / 130). */
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -33,7 +33,7 @@ function statusOf(url: string, method: string, headers: Record<string, string>):
 }
 
 describe('lowdose serve', () => {
-  it('listens on 127.0.0.1, prints its URL as JSON, serves the data and stops on SIGTERM', async () => {
+  it('listens on 127.0.0.1, prints its URL as JSON, serves the data and stops on SIGTERM with exit 143', async () => {
     const { child, url, log, exited } = await startServe('work');
     try {
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -44,7 +44,9 @@ describe('lowdose serve', () => {
     } finally {
       child.kill('SIGTERM');
     }
-    expect(await exited).toBe(0);
+    // The shell's status for SIGTERM, as every other command stopped by it (docs/contract.md, "Stopping a run").
+    expect(await exited).toBe(143);
+    expect(log.stderr).toContain('stopping the server (SIGTERM)');
     expect(log.stderr).toContain(`lowdose viewer at ${url}`);
     expect(log.stderr).not.toMatch(asWord('DOE'));
     expect(log.stderr).not.toContain(root);
@@ -66,16 +68,18 @@ describe('lowdose serve', () => {
     } finally {
       child.kill('SIGTERM');
     }
-    expect(await exited).toBe(0);
+    expect(await exited).toBe(143);
 
     // Without --trust-proxy the forwarded scheme is not believed.
     const plain = await startServe('work-plain', '--allow-host', 'viewer.example.org');
     try {
       expect(await statusOf(`${plain.url}/api/studies/refresh`, 'POST', proxied)).toBe(400);
     } finally {
-      plain.child.kill('SIGTERM');
+      plain.child.kill('SIGINT');
     }
-    expect(await plain.exited).toBe(0);
+    // Ctrl-C: 130.
+    expect(await plain.exited).toBe(130);
+    expect(plain.log.stderr).toContain('stopping the server (SIGINT)');
   });
 
   it('refuses a --trust-proxy or --allow-host it cannot read with exit 2', async () => {

@@ -328,7 +328,7 @@ describe.skipIf(!installed)('serve --dicomweb against Orthanc', () => {
     } finally {
       child.kill('SIGTERM');
     }
-    expect(await exited).toBe(0);
+    expect(await exited).toBe(143);
     expect(log.stderr).toContain(`studies from the DICOMweb server ${orthanc.dicomweb}`);
     expect(log.stderr).not.toContain(orthanc.password);
     // The searched patient ID is not logged.

@@ -26,9 +26,9 @@ import type { DenoiseReport } from '../../pipeline/types.js';
 import { batchReport, type BatchStatus, type SeriesJobData, type SeriesJobResult } from '../../queue/jobs.js';
 import { addDenoiserOptions, SAMPLES_HELP, denoiserSettings, type DenoiserCliOptions } from '../denoiser-options.js';
 import type { CommandRegistrar } from '../command.js';
-import { createOutput, EXIT_FAILED, EXIT_OK, exitCodeForRun, parseDoseOption, parseIntOption, usageError } from '../output.js';
+import { createOutput, type Output, EXIT_FAILED, EXIT_OK, exitCodeForRun, parseDoseOption, parseIntOption, usageError } from '../output.js';
 import { createBatchProgress } from '../batch-progress.js';
-import { reportStopped, SIGNAL_EXIT, stopOnSignal } from '../stop-on-signal.js';
+import { reportStopped, SIGNAL_EXIT, startUnlessStopped, stopOnSignal } from '../stop-on-signal.js';
 import { toLowdoseError } from '../../errors.js';
 
 interface BatchCliOptions extends DenoiserCliOptions, DicomwebCliOptions, DimseCliOptions, StudyKeys {
@@ -91,10 +91,18 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       const settings = denoiserSettings(opts);
       const pacs = await checkBatchInputs(command, paths, opts);
       const target = parseRedisUrl(opts.redis);
-      const queue = await openQueue(target);
-      // SIGINT / SIGTERM before the batch is queued: the scan stops at its next file, a PACS query in
-      // flight is aborted (a C-FIND cancelled with C-CANCEL), and nothing is queued.
+      // SIGINT / SIGTERM before the batch is queued: the wait for Redis's answer ends, the scan stops at
+      // its next file, a PACS query in flight is aborted (a C-FIND cancelled with C-CANCEL), and nothing is queued.
       const submitting = stopOnSignal('the batch submission', (message) => out.info(message), 'the scan or PACS query in flight stops, nothing is queued');
+      const notSubmitted = (why: string) => `the batch was not submitted: ${why}; nothing was queued`;
+      const queue = await startUnlessStopped(submitting, out, setExitCode, (signal) => openQueue(target, signal), notSubmitted).catch((error: unknown) => {
+        submitting.dispose();
+        throw error;
+      });
+      if (queue === null) {
+        submitting.dispose();
+        return;
+      }
       try {
         const submitOptions = {
           signal: submitting.signal,
@@ -127,7 +135,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
             : await submitBatch(queue, paths, submitOptions);
         } catch (error) {
           if (!submitting.received) throw error;
-          reportStopped(out, submitting, `the batch was not submitted: ${toLowdoseError(error).message}; nothing was queued`, null, setExitCode);
+          reportStopped(out, submitting, notSubmitted(toLowdoseError(error).message), null, setExitCode);
           return;
         } finally {
           submitting.dispose();
@@ -192,7 +200,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .exitOverride()
     .action(async (id: string, opts: { redis: string; json?: boolean }) => {
       const out = createOutput(Boolean(opts.json));
-      await withQueue(opts.redis, async (queue) => {
+      await withQueue(opts.redis, { out, setExitCode, what: 'batch status', nothing: 'nothing was read' }, async (queue) => {
         const { status } = await batchStatus(queue, id);
         out.result(status);
         out.print(humanStatus(status));
@@ -209,7 +217,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     .exitOverride()
     .action(async (id: string, opts: { redis: string; json?: boolean }) => {
       const out = createOutput(Boolean(opts.json));
-      await withQueue(opts.redis, async (queue) => {
+      await withQueue(opts.redis, { out, setExitCode, what: 'batch cancel', nothing: 'nothing was cancelled' }, async (queue) => {
         const { cancelled, removed } = await cancelBatch(queue, id);
         if (!cancelled) {
           const { status } = await batchStatus(queue, id);
@@ -251,8 +259,24 @@ async function checkBatchInputs(command: Command, paths: readonly string[], opts
   return { keys, ...(identifiers ? { identifiers } : {}) };
 }
 
-async function withQueue(url: string, use: (queue: Queue<SeriesJobData, SeriesJobResult>) => Promise<void>): Promise<void> {
-  const queue = await openQueue(parseRedisUrl(url));
+/**
+ * Runs `use` on the queue of `url`. SIGINT / SIGTERM while Redis has not answered stops the wait
+ * (E_CANCELLED "<what> was stopped: ...; <nothing>", exit 130 / 143); once it has, the signal
+ * ends the process as it would without this.
+ */
+async function withQueue(
+  url: string,
+  stopped: { readonly out: Output; readonly setExitCode: (code: number) => void; readonly what: string; readonly nothing: string },
+  use: (queue: Queue<SeriesJobData, SeriesJobResult>) => Promise<void>,
+): Promise<void> {
+  const stop = stopOnSignal(stopped.what, (message) => stopped.out.info(message), `the wait for Redis ends, ${stopped.nothing}`);
+  let queue: Queue<SeriesJobData, SeriesJobResult> | null;
+  try {
+    queue = await startUnlessStopped(stop, stopped.out, stopped.setExitCode, (signal) => openQueue(parseRedisUrl(url), signal), (why) => `${stopped.what} was stopped: ${why}; ${stopped.nothing}`);
+  } finally {
+    stop.dispose();
+  }
+  if (queue === null) return;
   try {
     await use(queue);
   } finally {

@@ -3,7 +3,7 @@
  * [--dicomweb <url> --dicomweb-auth ... | --dimse dimse://AET@host:port --calling-aet ... --move-port ...]`:
  * the comparison viewer and its API (docs/viewer.md), and with --dicomweb or --dimse the studies of
  * that PACS (docs/pacs.md), one PACS per server. The only place the server listens; it runs until
- * SIGINT / SIGTERM, finishing running jobs' cancellation before it exits.
+ * SIGINT / SIGTERM, finishing running jobs' cancellation before it exits 130 / 143.
  */
 import type { Command } from 'commander';
 import { LowdoseError } from '../../errors.js';
@@ -21,7 +21,8 @@ import { openQueue } from '../../queue/batch.js';
 import { describeTarget, parseRedisUrl } from '../../queue/connection.js';
 import { queueRunner } from '../../queue/runner.js';
 import type { CommandRegistrar } from '../command.js';
-import { createOutput, EXIT_OK, parseIntOption, usageError } from '../output.js';
+import { createOutput, parseIntOption, usageError } from '../output.js';
+import { SIGNAL_EXIT, startUnlessStopped, stopOnSignal } from '../stop-on-signal.js';
 import { collect, collectParsed } from '../repeatable-options.js';
 
 interface ServeOptions extends DicomwebCliOptions, DimseCliOptions, MoveCliOptions {
@@ -107,7 +108,18 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
     const dicomweb = opts.dicomweb !== undefined ? { base: parseDicomwebBase(opts.dicomweb), client: dicomwebClientOptions(opts, () => {}) } : null;
     const dimse = opts.dimse !== undefined ? { peer: servedPeer(opts.dimse), options: { ...dimseClientOptions(opts), ...moveOptions(opts) } } : null;
     const target = opts.redis !== undefined ? parseRedisUrl(opts.redis) : null;
-    const queue = target ? await openQueue(target) : null;
+    // The one SIGINT / SIGTERM handler of the server's life: before it listens it stops the wait for
+    // Redis (E_CANCELLED), once it listens it closes the server; either way the exit status is the
+    // signal's (130 / 143), as every other command's.
+    const stop = stopOnSignal('the server', (message) => out.info(message), 'running jobs are cancelled and PACS requests in flight stopped, then it exits');
+    let queue: Awaited<ReturnType<typeof openQueue>> | null = null;
+    if (target) {
+      queue = await startUnlessStopped(stop, out, setExitCode, (signal) => openQueue(target, signal), (why) => `the server did not start: ${why}; nothing was served`).catch((error: unknown) => {
+        stop.dispose();
+        throw error;
+      });
+      if (queue === null) return stop.dispose();
+    }
     let pooled = 0;
     const app = await buildApp({
       // With a queue, the workers bound how many jobs run: the server does not hold them back
@@ -144,19 +156,12 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       // Stopped (the server stopping before the PACS answered): nothing to say of the PACS.
       void pacs.check().catch((error: unknown) => (error instanceof LowdoseError && error.code === 'E_CANCELLED') || out.warn(`the ${pacs.protocol === 'dimse' ? 'DIMSE PACS' : 'DICOMweb server'} does not answer as expected: ${(error as Error).message}`));
     }
-    await new Promise<void>((resolve) => {
-      const stop = () => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        out.info('stopping…');
-        void app
-          .close()
-          .then(() => queue?.close())
-          .then(() => resolve());
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    });
-    setExitCode(EXIT_OK);
+    // Runs until the signal (at once if it came while the server started): the server closes first
+    // (its jobs cancelled, its PACS requests stopped, its requests answered), then the queue.
+    await new Promise<void>((resolve) => (stop.signal.aborted ? resolve() : stop.signal.addEventListener('abort', () => resolve(), { once: true })));
+    await app.close();
+    await queue?.close();
+    stop.dispose();
+    setExitCode(SIGNAL_EXIT[stop.received ?? 'SIGINT']);
   });
 };

@@ -1,6 +1,7 @@
 /**
  * `lowdose worker --redis <url>`: runs denoise jobs from the queue until SIGINT / SIGTERM, then
- * finishes its running jobs and exits 0. A thin layer over src/queue/worker.ts.
+ * finishes its running jobs and exits 0 (a signal before Redis has answered stops the start:
+ * E_CANCELLED, 130 / 143). A thin layer over src/queue/worker.ts.
  */
 import type { Command } from 'commander';
 import { parseMemorySize } from '../../pipeline/memory-budget.js';
@@ -11,7 +12,8 @@ import { deviceUnavailableReason, isDeviceRequest } from '../../runtime/index.js
 import type { CommandRegistrar } from '../command.js';
 import { addDicomwebOptions, dicomwebClientOptions, type DicomwebCliOptions } from '../dicomweb-options.js';
 import { addDimseOptions, addMoveOptions, dimseClientOptions, moveOptions, type DimseCliOptions, type MoveCliOptions } from '../dimse-options.js';
-import { EXIT_OK, parseIntOption, usageError } from '../output.js';
+import { createOutput, EXIT_OK, parseIntOption, usageError } from '../output.js';
+import { startUnlessStopped, stopOnSignal } from '../stop-on-signal.js';
 
 interface WorkerCliOptions extends DicomwebCliOptions, DimseCliOptions, MoveCliOptions {
   redis: string;
@@ -51,19 +53,24 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       const unavailable = opts.device === 'cuda' || opts.device === 'webgpu' ? deviceUnavailableReason(opts.device) : null;
       if (unavailable !== null) throw new LowdoseError('E_DEVICE_UNAVAILABLE', `--device ${opts.device} cannot run on this machine: ${unavailable}; a worker with it would fail every job it takes`);
       const move = moveOptions(opts);
+      const device = opts.device;
       const target = parseRedisUrl(opts.redis);
       const log = (message: string) => process.stderr.write(`${new Date().toISOString()} ${message}\n`);
-      const worker = await startWorker(target, {
+      // SIGINT / SIGTERM before Redis has answered: the start stops (E_CANCELLED, exit 130 / 143), no job was taken.
+      const starting = stopOnSignal('the worker start', log, 'the wait for Redis ends, no job is taken');
+      const worker = await startUnlessStopped(starting, createOutput(Boolean(opts.json)), setExitCode, (signal) => startWorker(target, {
+        startSignal: signal,
         concurrency: opts.concurrency,
         stallTimeoutMs: opts.stallTimeout,
-        ...(opts.device !== undefined ? { device: opts.device } : {}),
+        ...(device !== undefined ? { device } : {}),
         ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
         ...(opts.memoryBudget !== undefined ? { memoryBudget: opts.memoryBudget } : {}),
         dicomweb: dicomwebClientOptions(opts, log),
         dimse: { ...dimseClientOptions(opts), ...move },
         log,
         ...(opts.json ? { onEvent: (event) => process.stdout.write(`${JSON.stringify(event)}\n`) } : {}),
-      });
+      }), (why) => `the worker did not start: ${why}; no job was taken`).finally(() => starting.dispose());
+      if (worker === null) return;
       log(`worker ready on ${describeTarget(target)}, ${opts.concurrency} job(s) at a time (pid ${process.pid})`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
