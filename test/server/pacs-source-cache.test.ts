@@ -207,7 +207,7 @@ describe.skipIf(!installed)('serve opening a PACS run\'s low-dose source again: 
         return { retrieved: ((await opened.json()) as Opened).retrieved, log: server.log.stderr };
       } finally {
         server.child.kill('SIGTERM');
-        expect(await server.exited).toBe(0);
+        expect(await server.exited).toBe(143);
       }
     };
     const first = await retrievedBy('0');
