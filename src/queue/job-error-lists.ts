@@ -16,17 +16,22 @@
  * publish into the folder removes once its process is gone (removeStaleErrorLists); a join also
  * removes the job lists' temporaries killed workers left (src/util/stale-temporaries.ts).
  *
- * A join does not rewrite the list whole: two working files in the lists' folder
- * (`.unreadable-jobs/joined-0.list`, `joined-1.list`) take turns being `unreadable.tsv` (hard-linked
- * under a temporary name and renamed over it, so the file is still only ever replaced whole), and
- * `joined.json` records which job lists each holds, in order, with each list file's identity (inode,
- * size, mtime) and bytes. The one not on show is cut after the first list that changed since it was
- * written and gets the lists from there appended: with jobs ending in batch order, the lists of the
- * last two joins. A worker's join names its job (the only list its attempt wrote); `batch --wait`'s
- * names none and looks at every list. A working file whose size is not what `joined.json` says (a
- * join killed while writing it) is rewritten whole.
+ * A join does not rewrite the list whole, and never writes a file a reader may have open: it writes
+ * a fresh file (the working file above) that starts as a copy of `unreadable.tsv` cut after the
+ * first job list that changed since that was joined (`joined.json` in the lists' folder records
+ * which job lists it holds, in order, with each list file's identity (inode, size, mtime) and bytes,
+ * and the identity of `unreadable.tsv` it describes), gets the lists from there appended, and is
+ * renamed over `unreadable.tsv`. With jobs ending in batch order that is the last job's list read,
+ * not every job's. A worker's join names its job (the only list its attempt wrote); `batch --wait`'s
+ * names none and looks at every list. An `unreadable.tsv` that is not the one `joined.json`
+ * describes (another inode, size or mtime) is joined whole. Once written, an `unreadable.tsv` is
+ * never written again: a reader that opened it reads one join's list to its end.
+ *
+ * The job lists stay in `.unreadable-jobs/` when the batch ends: they are what `unreadable.tsv` is
+ * joined from (each job's, replaced by its retries), and a batch without `--wait` has no process
+ * that sees it end; a join of another batch into the same folder does not join them.
  */
-import { constants, copyFile, link, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { constants, copyFile, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { acquireFolderLock } from '../util/folder-lock.js';
 import { temporaryPathFor } from '../util/fs.js';
@@ -98,9 +103,10 @@ export async function joinBatchErrorLists(outDir: string, batchId: string, ended
   }
 }
 
-/** The join's two working files in the lists' folder (they take turns being `unreadable.tsv`) and what each holds. */
-const JOINED_FILES = ['joined-0.list', 'joined-1.list'] as const;
+/** What `joined.json` says of the `unreadable.tsv` the last join wrote: its identity, and which job lists it holds, in order. */
 export const JOINED_MANIFEST = 'joined.json';
+/** The working files an earlier lowdose kept in the lists' folder (two taking turns being `unreadable.tsv`): removed by a join. */
+const FORMER_WORKING_FILES = ['joined-0.list', 'joined-1.list'];
 
 /** A job's list as a join read it: its id, the list file's identity when read, and the bytes of entries it gave. */
 interface JoinedList {
@@ -111,22 +117,23 @@ interface JoinedList {
   readonly bytes: number;
 }
 
-/** What a working file holds: the header line and these jobs' entries, in this order, `size` bytes in all. */
-interface WorkingContent {
-  readonly lists: JoinedList[];
+/** The `unreadable.tsv` a join wrote: its identity, and the header line and these jobs' entries, in this order, `size` bytes in all. */
+interface Manifest {
+  readonly ino: number;
   readonly size: number;
+  readonly mtimeMs: number;
+  readonly lists: JoinedList[];
 }
 
-type Manifest = Array<WorkingContent | null>;
-
-async function readManifest(folder: string): Promise<Manifest> {
+async function readManifest(folder: string): Promise<Manifest | null> {
   const text = await readFile(path.join(folder, JOINED_MANIFEST), 'utf8').catch(() => null);
-  if (text === null) return [null, null];
+  if (text === null) return null;
   try {
-    const parsed = JSON.parse(text) as unknown;
-    return Array.isArray(parsed) && parsed.length === JOINED_FILES.length ? (parsed as Manifest) : [null, null];
+    const parsed = JSON.parse(text) as Partial<Manifest> | null;
+    // An earlier lowdose's manifest (an array, one entry per working file) describes no unreadable.tsv.
+    return parsed !== null && typeof parsed === 'object' && typeof parsed.ino === 'number' && Array.isArray(parsed.lists) ? (parsed as Manifest) : null;
   } catch {
-    return [null, null];
+    return null;
   }
 }
 
@@ -144,25 +151,25 @@ function sharedPrefix(held: readonly JoinedList[], wanted: ReadonlyArray<Omit<Jo
 
 /**
  * The lists of jobs `jobIds` (in that order; a job without one has none) joined as
- * `<outDir>/unreadable.tsv`; `beforeRename` checks the lock is still held. The working file not on
- * show keeps what it held two joins ago: it is cut after the first list that changed since (or is
- * no longer wanted) and gets the lists from there appended, then is hard-linked under a temporary
- * name and renamed over `unreadable.tsv`. As jobs end in batch order that is the lists of the last
- * two joins, not the whole list. A working file whose size is not what the manifest says (a join
- * killed while writing it), or that is the one on show, is rewritten whole.
+ * `<outDir>/unreadable.tsv`; `beforeRename` checks the lock is still held. A fresh working file
+ * starts as the `unreadable.tsv` on show cut after the first list that changed since it was joined
+ * (or is no longer wanted), gets the lists from there appended, and is renamed over it: as jobs end
+ * in batch order, the last job's list is read, not every job's. An `unreadable.tsv` the manifest
+ * does not describe (a join killed between its rename and the manifest, a file put there by
+ * hand) is joined whole. The file on show is only read, never written.
  */
 async function joinJobErrorLists(outDir: string, jobIds: readonly string[], beforeRename: () => Promise<void>, endedJob?: string): Promise<string | null> {
   const target = path.join(outDir, ERRORS_FILE);
   const folder = path.join(outDir, JOB_ERROR_LISTS);
-  const manifest = await readManifest(folder);
-  const shown = await stat(target).then((s) => s.ino, () => null);
-  const files = await Promise.all(JOINED_FILES.map((name) => stat(path.join(folder, name)).catch(() => null)));
+  await Promise.all(FORMER_WORKING_FILES.map((name) => rm(path.join(folder, name), { force: true })));
+  const recorded = await readManifest(folder);
+  const shown = await stat(target).catch(() => null);
+  const manifest = recorded && shown && shown.ino === recorded.ino && shown.size === recorded.size && shown.mtimeMs === recorded.mtimeMs ? recorded : null;
   // With the job whose attempt ended named, the other lists are as the list on show (the last
   // join's) read them: a list is only written by its job's attempt, which then joins. Without, or
   // with no list on show that the manifest vouches for, each is looked at.
   const known = new Map<string, Omit<JoinedList, 'bytes'>>();
-  const onShow = files.findIndex((info, i) => info !== null && info.ino === shown && info.size === manifest[i]?.size);
-  if (endedJob !== undefined && onShow >= 0) for (const l of manifest[onShow]!.lists) known.set(l.id, l);
+  if (endedJob !== undefined && manifest) for (const l of manifest.lists) known.set(l.id, l);
   const wanted = (
     await Promise.all(
       jobIds.map(async (id) => {
@@ -173,70 +180,69 @@ async function joinJobErrorLists(outDir: string, jobIds: readonly string[], befo
       }),
     )
   ).filter((l) => l !== null);
-  if (wanted.length === 0) {
-    await beforeRename();
-    await rm(target, { force: true });
-    return null;
-  }
-  // The working file not on show; of two that are not, the one the manifest says holds more of what is wanted.
-  const candidates = files.map((info, i) => {
-    const content = manifest[i] ?? null;
-    const valid = info !== null && content !== null && info.size === content.size && info.ino !== shown;
-    return { i, onShow: info !== null && info.ino === shown, content: valid ? content : null };
-  });
-  const pick = candidates
-    .filter((c) => !c.onShow)
-    .sort((a, b) => (b.content ? sharedPrefix(b.content.lists, wanted) : -1) - (a.content ? sharedPrefix(a.content.lists, wanted) : -1))[0]!;
-  const kept = pick.content ? sharedPrefix(pick.content.lists, wanted) : 0;
-  const lists = pick.content ? pick.content.lists.slice(0, kept) : [];
+  if (wanted.length === 0) return removeJoined(target, folder, beforeRename);
+  let kept = manifest ? sharedPrefix(manifest.lists, wanted) : 0;
+  const lists = manifest ? manifest.lists.slice(0, kept) : [];
+  // The list on show holds every wanted list as it is: nothing to write.
+  if (manifest && kept === wanted.length && kept === manifest.lists.length) return target;
   const header = Buffer.byteLength(`${ERRORS_FILE_HEADER}\n`);
   let size = kept > 0 ? header + lists.reduce((n, l) => n + l.bytes, 0) : 0;
-  const working = path.join(folder, JOINED_FILES[pick.i]!);
-  // The manifest no longer vouches for this file until the join has written it.
-  manifest[pick.i] = null;
-  await writeManifest(folder, manifest);
-  const file = await open(working, 'a+').then(async (f) => {
-    await f.close();
-    return open(working, 'r+');
-  });
-  try {
-    await file.truncate(size);
-    if (size === 0) {
-      await file.write(`${ERRORS_FILE_HEADER}\n`, 0);
-      size = header;
-    }
-    for (const list of wanted.slice(kept)) {
-      // One study's list at a time.
-      const text = await readFile(jobErrorListPath(outDir, list.id), 'utf8').catch(() => null);
-      const entries = text?.startsWith(`${ERRORS_FILE_HEADER}\n`) ? text.slice(ERRORS_FILE_HEADER.length + 1) : '';
-      const bytes = Buffer.from(entries === '' || entries.endsWith('\n') ? entries : `${entries}\n`);
-      if (bytes.length > 0) await file.write(bytes, 0, bytes.length, size);
-      size += bytes.length;
-      lists.push({ ...list, bytes: bytes.length });
-    }
-  } finally {
-    await file.close();
-  }
-  if (size === header) {
-    // Every list was empty (none has entries): as no list.
-    await beforeRename();
-    await rm(target, { force: true });
-    return null;
-  }
   // Named as a list's working file (owner tag), so that one a killed join left goes with the next join or publish.
   const tmp = path.join(outDir, `.${ERRORS_FILE}.${ownerTag()}.tmp`);
+  let written: { ino: number; mtimeMs: number };
   try {
-    // On a file system without hard links, copied whole instead.
-    await link(working, tmp).catch(() => copyFile(working, tmp, constants.COPYFILE_EXCL));
+    // The lists kept: copied from the file on show (a clone where the file system has them), the rest cut off.
+    if (kept > 0) await copyFile(target, tmp, constants.COPYFILE_FICLONE);
+    const file = await open(tmp, kept > 0 ? 'r+' : 'w');
+    try {
+      if (kept > 0 && (await file.stat()).size !== manifest!.size) {
+        // Not the file the manifest described after all: joined whole.
+        kept = 0;
+        lists.length = 0;
+        size = 0;
+      }
+      await file.truncate(size);
+      if (size === 0) {
+        await file.write(`${ERRORS_FILE_HEADER}\n`, 0);
+        size = header;
+      }
+      for (const list of wanted.slice(kept)) {
+        // One study's list at a time.
+        const text = await readFile(jobErrorListPath(outDir, list.id), 'utf8').catch(() => null);
+        const entries = text?.startsWith(`${ERRORS_FILE_HEADER}\n`) ? text.slice(ERRORS_FILE_HEADER.length + 1) : '';
+        const bytes = Buffer.from(entries === '' || entries.endsWith('\n') ? entries : `${entries}\n`);
+        if (bytes.length > 0) await file.write(bytes, 0, bytes.length, size);
+        size += bytes.length;
+        lists.push({ ...list, bytes: bytes.length });
+      }
+      const info = await file.stat();
+      written = { ino: info.ino, mtimeMs: info.mtimeMs };
+    } finally {
+      await file.close();
+    }
+    if (size === header) {
+      // Every list was empty (none has entries): as no list.
+      await rm(tmp, { force: true });
+      return await removeJoined(target, folder, beforeRename);
+    }
+    // The manifest no longer vouches for the list on show once it is replaced; it names the new one after.
+    await rm(path.join(folder, JOINED_MANIFEST), { force: true });
     await beforeRename();
     await rename(tmp, target);
   } catch (error) {
     await rm(tmp, { force: true });
     throw error;
   }
-  manifest[pick.i] = { lists, size };
-  await writeManifest(folder, manifest);
+  await writeManifest(folder, { ...written, size, lists });
   return target;
+}
+
+/** No job of the batch has entries: `unreadable.tsv` removed, as a denoise run with no unreadable file removes it, and what described it. */
+async function removeJoined(target: string, folder: string, beforeRename: () => Promise<void>): Promise<null> {
+  await rm(path.join(folder, JOINED_MANIFEST), { force: true });
+  await beforeRename();
+  await rm(target, { force: true });
+  return null;
 }
 
 async function writeManifest(folder: string, manifest: Manifest): Promise<void> {

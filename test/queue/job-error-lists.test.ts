@@ -6,7 +6,7 @@
  * the same folder are not this batch's.
  */
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fstatSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -36,9 +36,6 @@ async function jobEnds(outDir: string, batchId: string, index: number, n: number
   }
 }
 
-/** The join's working files (src/queue/job-error-lists.ts), by name. */
-const JOINED_FILES_FOR_TEST = ['joined-0.list', 'joined-1.list'];
-
 /** unreadable.tsv as the contract words it: the header, then every job list's entries in batch order (none: no file). */
 function joinedFromScratch(outDir: string, batchId: string, indices: readonly number[]): string | null {
   const parts = [...indices]
@@ -62,8 +59,8 @@ describe("a PACS batch's job lists joined into unreadable.tsv as the jobs end", 
     await Promise.all(sizes.map((n, i) => jobEnds(outDir, batch, i, n)));
     expect(paths(await joined(outDir))).toEqual(paths(sizes.flatMap((n, i) => entries(i, n))));
     expect(readdirSync(outDir).filter((name) => name.startsWith('.') && name !== JOB_ERROR_LISTS)).toEqual([]);
-    // The join's two working files and what they hold stay for the next join; nothing else.
-    expect(readdirSync(path.join(outDir, JOB_ERROR_LISTS)).filter((name) => !name.endsWith('.tsv')).sort()).toEqual([...JOINED_FILES_FOR_TEST, JOINED_MANIFEST].sort());
+    // Besides the job lists, only what the last join joined stays for the next join: no copy of the list.
+    expect(readdirSync(path.join(outDir, JOB_ERROR_LISTS)).filter((name) => !name.endsWith('.tsv'))).toEqual([JOINED_MANIFEST]);
   });
 
   it('a join waits while another holds the lists\' lock, then reads the lists as they are', async () => {
@@ -146,14 +143,14 @@ describe("a PACS batch's job lists joined into unreadable.tsv as the jobs end", 
     }
   });
 
-  it("a join reads only the lists that changed since its working file was written, not every job's", async () => {
+  it("a join reads only the lists that changed since unreadable.tsv was joined, not every job's", async () => {
     const outDir = path.join(root, 'reads');
     const batch = '20261207120000-000007';
     for (let i = 0; i < 4; i++) await jobEnds(outDir, batch, i, 2);
-    // Job 0's list given whole-second times (which utimes sets exactly), joined twice so that both working files hold it so.
+    // Job 0's list given whole-second times (which utimes sets exactly), joined again so that the manifest holds it so.
     const first = jobErrorListPath(outDir, jobId(batch, 0));
     utimesSync(first, 1_800_000_000, 1_800_000_000);
-    for (let i = 0; i < 2; i++) await joinBatchErrorLists(outDir, batch);
+    await joinBatchErrorLists(outDir, batch);
     // Then changed in place, same size and times: a join that reread every list would take this text.
     writeFileSync(first, readFileSync(first, 'utf8').replaceAll('/pull/0/', '/PULL/0/'));
     utimesSync(first, 1_800_000_000, 1_800_000_000);
@@ -161,24 +158,53 @@ describe("a PACS batch's job lists joined into unreadable.tsv as the jobs end", 
     expect(paths(await joined(outDir))).toEqual(paths([0, 1, 2, 3, 4].flatMap((i) => entries(i, 2))));
   });
 
-  it("a working file cut short or grown by a killed join is rewritten whole by the next join", async () => {
+  it("an unreadable.tsv the last join did not write (cut short, grown, or an earlier lowdose's working files beside it) is joined whole by the next join", async () => {
     const outDir = path.join(root, 'killed-join');
     const batch = '20261207120000-000008';
+    const shown = path.join(outDir, ERRORS_FILE);
     for (let i = 0; i < 3; i++) await jobEnds(outDir, batch, i, 2);
-    // Both working files: one written half a line more than its manifest says, one cut.
-    const [a, b] = JOINED_FILES_FOR_TEST.map((name) => path.join(outDir, JOB_ERROR_LISTS, name));
-    appendFileSync(a!, '/pull/x\tE_TRUN');
-    writeFileSync(b!, readFileSync(b!, 'utf8').slice(0, 30));
+    // Replaced by a copy cut short: the manifest's prefix is not in it.
+    writeFileSync(shown, readFileSync(shown, 'utf8').slice(0, 30));
     await jobEnds(outDir, batch, 3, 2);
-    expect(readFileSync(path.join(outDir, ERRORS_FILE), 'utf8')).toBe(joinedFromScratch(outDir, batch, [0, 1, 2, 3]));
+    expect(readFileSync(shown, 'utf8')).toBe(joinedFromScratch(outDir, batch, [0, 1, 2, 3]));
+    // Grown by half a line.
+    appendFileSync(shown, '/pull/x\tE_TRUN');
     await jobEnds(outDir, batch, 4, 1);
-    expect(readFileSync(path.join(outDir, ERRORS_FILE), 'utf8')).toBe(joinedFromScratch(outDir, batch, [0, 1, 2, 3, 4]));
+    expect(readFileSync(shown, 'utf8')).toBe(joinedFromScratch(outDir, batch, [0, 1, 2, 3, 4]));
+    // An earlier lowdose's two working files and its manifest (one entry per working file): gone, the list joined whole.
+    const lists = path.join(outDir, JOB_ERROR_LISTS);
+    for (const name of ['joined-0.list', 'joined-1.list']) writeFileSync(path.join(lists, name), 'path\tcode\tmessage\n');
+    writeFileSync(path.join(lists, JOINED_MANIFEST), JSON.stringify([null, { lists: [], size: 19 }]));
+    writeFileSync(shown, 'path\tcode\tmessage\n');
+    await jobEnds(outDir, batch, 5, 1);
+    expect(readFileSync(shown, 'utf8')).toBe(joinedFromScratch(outDir, batch, [0, 1, 2, 3, 4, 5]));
+    expect(readdirSync(lists).filter((name) => !name.endsWith('.tsv'))).toEqual([JOINED_MANIFEST]);
   });
 
-  it("a job retried with another list, then later jobs ending: each join holds the retry's list, not the one the other working file kept", async () => {
+  it('a reader that opened unreadable.tsv reads that join\'s list to its end while later joins replace it', async () => {
+    const outDir = path.join(root, 'reader');
+    const batch = '20261207120000-000010';
+    for (let i = 0; i < 3; i++) await jobEnds(outDir, batch, i, 2);
+    const shown = path.join(outDir, ERRORS_FILE);
+    const before = readFileSync(shown);
+    const reader = openSync(shown, 'r');
+    try {
+      // Later jobs end, and job 1 is retried with another list: the joins after it cut and append.
+      for (const [index, n] of [[3, 2], [4, 1], [1, 3], [5, 2], [6, 1]] as const) await jobEnds(outDir, batch, index, n);
+      expect(readFileSync(shown, 'utf8')).toBe(joinedFromScratch(outDir, batch, [0, 1, 2, 3, 4, 5, 6]));
+      const info = fstatSync(reader);
+      const seen = Buffer.alloc(info.size);
+      readSync(reader, seen, 0, info.size, 0);
+      expect(seen.toString('utf8')).toBe(before.toString('utf8'));
+    } finally {
+      closeSync(reader);
+    }
+  });
+
+  it("a job retried with another list, then later jobs ending: each join holds the retry's list, not the one an earlier join held", async () => {
     const outDir = path.join(root, 'retried-then-more');
     const batch = '20261207120000-000009';
-    // Three or four jobs before the retry: either working file is then the one on show.
+    // Three or four jobs before the retry (an odd and an even number of joins).
     for (const before of [3, 4]) {
       const dir = path.join(outDir, String(before));
       for (let i = 0; i < before; i++) await jobEnds(dir, batch, i, 2);
