@@ -1,19 +1,25 @@
 /**
  * What reading each file's header gave (its header, or why it is no usable image), kept by the
- * file's revision (size, mtime, inode): a scan given these (ScanOptions.knownHeaders) reads a file
- * again only when its revision moved. The server's data index keeps one across refreshes, so a
+ * file's revision (size, mtime, ctime, inode): a scan given these (ScanOptions.knownHeaders) reads a
+ * file again only when its revision moved. The server's data index keeps one across refreshes, so a
  * refresh with nothing changed stats its folders and opens no DICOM file.
  */
 import type { Stats } from 'node:fs';
+import { dirname } from 'node:path';
 import { LowdoseError } from '../errors.js';
 import type { ImageHeader } from './image-header.js';
 
 /** A file's header, or the error reading it gave. */
 export type HeaderOutcome = ImageHeader | LowdoseError;
 
-/** What says a file is unchanged: its size, modification time and inode. */
-export function fileRevision(info: Pick<Stats, 'size' | 'mtimeMs' | 'ino'>): string {
-  return `${info.size} ${info.mtimeMs} ${info.ino}`;
+/**
+ * What says a file is unchanged: its size, modification time, status change time and inode. The
+ * ctime moves with what leaves size and mtime alone: a permission change (chmod: the file may no
+ * longer be readable, or readable again), and a file rewritten in place whose mtime was put back
+ * (`cp -p`, `rsync -t`, `touch -r`).
+ */
+export function fileRevision(info: Pick<Stats, 'size' | 'mtimeMs' | 'ctimeMs' | 'ino'>): string {
+  return `${info.size} ${info.mtimeMs} ${info.ctimeMs} ${info.ino}`;
 }
 
 /**
@@ -45,6 +51,25 @@ export class KnownHeaders {
   /** Forgets every file not in `paths` (removed from the tree the headers are kept for). */
   keepOnly(paths: ReadonlySet<string>): void {
     for (const path of this.byPath.keys()) if (!paths.has(path)) this.byPath.delete(path);
+  }
+
+  /**
+   * Forgets every file under `scanned` (files, or folders walked whole) that is not in `met`: a scan
+   * of those paths no longer found it (removed, renamed), so what is kept of it would never be used.
+   */
+  forgetUnder(scanned: readonly string[], met: ReadonlySet<string>): void {
+    const roots = new Set(scanned.filter((p) => !met.has(p)));
+    if (roots.size === 0) return;
+    for (const path of this.byPath.keys()) {
+      if (met.has(path)) continue;
+      for (let at = path; ; at = dirname(at)) {
+        if (roots.has(at)) {
+          this.byPath.delete(path);
+          break;
+        }
+        if (dirname(at) === at) break;
+      }
+    }
   }
 
   /** Files whose outcome is kept. */

@@ -82,7 +82,7 @@ export interface ScanOptions {
   readonly keepSkippedNamed?: readonly string[];
   /**
    * What earlier scans read of each file, by its revision (./known-headers.ts): a file whose size,
-   * mtime and inode are unchanged is not opened again, and what is read is kept there. The result
+   * mtime, ctime and inode are unchanged is not opened again, and what is read is kept there. The result
    * (series, errors, skipped files, the frame bounds) is the same as a fresh scan's. A file refused
    * for MAX_SCAN_FRAMES / MAX_SERIES_FRAMES is not kept (it is read again, as a fresh scan would),
    * so what is kept is no more than the scans keep anyway.
@@ -91,6 +91,7 @@ export interface ScanOptions {
   /**
    * With `knownHeaders`: this scan covers every file they are kept for (the server's refresh of its
    * data folders), so what is kept of any file it did not meet (removed, renamed) is dropped.
+   * Without it, what is kept of the files under the scanned paths that it did not meet is dropped.
    */
   readonly forgetUnmet?: boolean;
 }
@@ -111,7 +112,7 @@ interface FoundFile {
   readonly path: string;
   /** Named on the command line (not found by walking a directory). */
   readonly explicit: boolean;
-  /** Its size, mtime and inode when it was found (./known-headers.ts fileRevision). */
+  /** Its size, mtime, ctime and inode when it was found (./known-headers.ts fileRevision). */
   readonly revision: string;
 }
 
@@ -269,7 +270,12 @@ export async function scanPaths(paths: readonly string[], options: ScanOptions =
   const alwaysListed = new Set(options.keepSkippedNamed ?? []);
   const passOver = (entry: SkippedFile) => (alwaysListed.has(basename(entry.path)) ? skipped.keep(entry) : skipped.add(entry));
   const known = options.knownHeaders;
-  if (known && options.forgetUnmet) known.keepOnly(new Set(files.map((f) => f.path)));
+  if (known) {
+    const met = new Set(files.map((f) => f.path));
+    // A whole-tree scan forgets every file it did not meet; any scan, those under the paths it was given.
+    if (options.forgetUnmet) known.keepOnly(met);
+    else known.forgetUnder(paths.map((p) => resolve(p)), met);
+  }
   let scanFrames = 0;
   const seriesFrames = new Map<string, number>();
   for (const [index, file] of files.entries()) {

@@ -1,10 +1,11 @@
 /**
  * The data index keeps what its folder scan read of each file by the file's revision (size, mtime,
- * inode): a refresh with nothing changed opens no DICOM file, a rewritten file is read again, a
- * removed one is forgotten, and the scan's answer (series, errors sampled per code, skipped files)
- * is the one a fresh scan gives.
+ * ctime, inode): a refresh with nothing changed opens no DICOM file, a rewritten file is read again
+ * (also one whose mtime was put back, and one whose permissions alone changed), a removed one is
+ * forgotten (by a refresh, and by a read of the folder it was in), and the scan's answer (series,
+ * errors sampled per code, skipped files) is the one a fresh scan gives.
  */
-import { copyFile, mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -12,6 +13,7 @@ import * as parse from '../../src/dicom/parse.js';
 import { KnownHeaders, scanPaths, type ScanResult } from '../../src/dicom/index.js';
 import { runPhantom } from '../../src/pipeline/phantom.js';
 import { DataIndex } from '../../src/server/data/data-index.js';
+import { scanKeepingHeaders } from '../../src/server/data/index-scan.js';
 
 // Every DICOM file parsed (the header read of a scan and of the series facts), counted by path.
 vi.mock('../../src/dicom/parse.js', async (importOriginal) => {
@@ -124,5 +126,69 @@ describe('a scan given the headers read before', () => {
     // Scanning one folder of the tree without forgetUnmet keeps the rest.
     await scanPaths([path.join(root, 's2')], { ...options, knownHeaders: known });
     expect(known.size).toBe(changed.fileCount);
+  });
+});
+
+describe('the data index noticing what size and mtime do not show, and forgetting between refreshes', () => {
+  let dir: string;
+  let files: string[];
+  /** A whole millisecond, so that utimes can put a file's mtime back exactly. */
+  const stamp = new Date('2026-01-02T03:04:05.678Z');
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'lowdose-scan-ctime-'));
+    await runPhantom('iec', { outDir: path.join(dir, 'ct'), size: 16, slices: 3, uidSeed: 'scan-ctime' });
+    files = (await readdir(path.join(dir, 'ct'))).filter((n) => n.endsWith('.dcm')).map((n) => path.join(dir, 'ct', n));
+    for (const file of files) await utimes(file, stamp, stamp);
+  });
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reads a file again after a permission change alone (chmod moves its ctime, not its size, mtime or inode)', async () => {
+    const index = new DataIndex([dir]);
+    await index.refresh();
+    fileReads.mockClear();
+    await index.refresh();
+    expect(readPaths()).toEqual([]);
+    await chmod(files[1]!, 0o600);
+    fileReads.mockClear();
+    await index.refresh();
+    expect(readPaths()).toContain(files[1]);
+    expect(readPaths()).not.toContain(files[2]);
+  });
+
+  it('shows a file rewritten in place whose mtime was put back (cp -p, rsync -t) as it is now, its series\' facts included', async () => {
+    const index = new DataIndex([dir]);
+    await index.refresh();
+    const described = () => index.studies().studies.map((s) => s.description);
+    expect(described()).toEqual(['lowdose phantom iec']);
+    // StudyDescription (0008,1030), LO, rewritten to another text of the same length in every file: same size, same inode.
+    for (const file of files) {
+      const bytes = await readFile(file);
+      const at = bytes.indexOf(Buffer.from([0x08, 0x00, 0x30, 0x10, 0x4c, 0x4f]));
+      const length = bytes.readUInt16LE(at + 6);
+      bytes.write('rewritten in place'.padEnd(length).slice(0, length), at + 8, 'latin1');
+      await writeFile(file, bytes);
+      await utimes(file, stamp, stamp);
+    }
+    await index.refresh();
+    expect(described()).toEqual(['rewritten in place']);
+  });
+
+  it('forgets what it kept of a file removed from a folder it reads again (as an upload or a PACS series opened again), without waiting for a refresh', async () => {
+    const known = new KnownHeaders();
+    const index = new DataIndex([dir], undefined, scanKeepingHeaders(known));
+    await index.refresh();
+    const before = known.size;
+    const added = path.join(dir, 'added');
+    await runPhantom('iec', { outDir: added, size: 16, slices: 2, uidSeed: 'scan-ctime-added' });
+    const [key] = await index.add([added]);
+    expect(known.size).toBe(before + 2);
+    await rm(path.join(added, (await readdir(added)).find((n) => n.endsWith('.dcm'))!));
+    expect(await index.add([added])).toEqual([key]);
+    expect(index.sliceCounts().get(key!)).toBe(1);
+    expect(known.size).toBe(before + 1);
   });
 });

@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { realRoots, type PetFrameRef, type ScanResult, type Series } from '../../dicom/index.js';
+import { fileRevision, realRoots, type PetFrameRef, type ScanResult, type Series } from '../../dicom/index.js';
 import { sigmaSeriesKind } from '../../dicom/sigma-window.js';
 import { LowdoseError } from '../../errors.js';
 import { LISTED_PER_CODE } from '../../util/code-sample.js';
@@ -97,7 +97,7 @@ export class DataIndex {
   private contents: Contents = { series: new Map(), reports: new Map(), unreadable: 0 };
   /**
    * Header facts and file revision per series, kept while the series object is unchanged, and
-   * across a rescan while its files' revision (path, size, mtime of each) is.
+   * across a rescan while its files' revision (path, size, mtime, ctime and inode of each) is.
    */
   private indexed = new Map<string, IndexedSeries>();
   /**
@@ -465,12 +465,10 @@ function filesOf(series: Series): string[] {
   return [...new Set(series.slices.map((slice) => slice.file))];
 }
 
+/** The series' key and each of its files' revision (path, size, mtime, ctime, inode: src/dicom/known-headers.ts fileRevision). */
 async function revisionOfFiles(series: Series): Promise<string> {
   const parts: Array<string | number> = [series.key];
-  for (const file of new Set(series.slices.map((s) => s.file))) {
-    const info = await stat(file);
-    parts.push(file, info.size, info.mtimeMs);
-  }
+  for (const file of new Set(series.slices.map((s) => s.file))) parts.push(file, fileRevision(await stat(file)));
   return revisionOf(parts);
 }
 
