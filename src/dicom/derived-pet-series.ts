@@ -65,6 +65,7 @@
 import { functionalGroup, getNumber, getString } from './attributes.js';
 import type { DataSet } from './dicom-parser.js';
 import { instantMs } from './datetime-zone.js';
+import type { ClassicGateValues } from './classic-gate-values.js';
 import { frameAgent } from './enhanced-pet-suv.js';
 import { legacyConvertedFrame, type ImageHeader } from './image-header.js';
 import type { ParsedFile } from './parse.js';
@@ -379,53 +380,6 @@ export function placeInDynamicAcquisition(plan: PetSeriesPlan, timePoint: number
     placed.set(id, { ...p, seriesType: 'DYNAMIC', numberOfSlices: slices, numberOfTimeSlices: timePoints, imageIndex, instanceNumber: imageIndex });
   }
   return { series: plan.series, places: placed };
-}
-
-/** What the files of a gate read by their classic Image Index state at their top level (`placeInGatedAcquisition`). */
-export interface ClassicGateValues {
-  readonly numberOfSlices: number | undefined;
-  readonly numberOfRRIntervals: number | undefined;
-  readonly numberOfTimeSlots: number | undefined;
-  /** Trigger Time (0018,1060) and Frame Time (0018,1063), ms, and Nominal Interval (0018,1062). */
-  readonly triggerTimeMs: number | undefined;
-  readonly frameTimeMs: number | undefined;
-  readonly nominalIntervalMs: number | undefined;
-}
-
-/** Classic values none of which is stated. */
-export const NO_CLASSIC_GATE_VALUES: ClassicGateValues = {
-  numberOfSlices: undefined,
-  numberOfRRIntervals: undefined,
-  numberOfTimeSlots: undefined,
-  triggerTimeMs: undefined,
-  frameTimeMs: undefined,
-  nominalIntervalMs: undefined,
-};
-
-const CLASSIC_GATE_NAMES: readonly (readonly [keyof ClassicGateValues, string])[] = [
-  ['numberOfSlices', 'Number of Slices'],
-  ['numberOfRRIntervals', 'Number of R-R Intervals'],
-  ['numberOfTimeSlots', 'Number of Time Slots'],
-  ['triggerTimeMs', 'Trigger Time'],
-  ['frameTimeMs', 'Frame Time'],
-  ['nominalIntervalMs', 'Nominal Interval'],
-];
-
-/**
- * The classic gated values of one gate from those of each of its files: one gate is one time slot
- * of one R-R interval (C.8.9.4.1.9), and Trigger Time and Frame Time say that slot's start and
- * length (C.8.9.4), so its files state one value each or none (a value some files lack and others
- * state is the gate's). Why not, naming the values found, where its files state two. The same
- * holds of the Number of Slices of one time point of a DYNAMIC acquisition (`frame` 'time point').
- */
-export function classicGateValuesOfFiles(files: readonly ClassicGateValues[], frame: 'gate' | 'time point' = 'gate'): ClassicGateValues | string {
-  const merged: { -readonly [K in keyof ClassicGateValues]: ClassicGateValues[K] } = { ...NO_CLASSIC_GATE_VALUES };
-  for (const [key, name] of CLASSIC_GATE_NAMES) {
-    const found = [...new Set(files.map((f) => f[key]).filter((v): v is number => v !== undefined && Number.isFinite(v)))];
-    if (found.length > 1) return `its files state ${found.length} values of ${name} (${found.join(', ')}) for one ${frame}`;
-    merged[key] = found[0];
-  }
-  return merged;
 }
 
 /**

@@ -61,6 +61,8 @@ export interface PetAttributes {
   ActualFrameDuration?: number;
   /** TriggerTime (0018,1060) of a gated image: ms from the R wave to the start of its data. */
   TriggerTime?: number;
+  /** FrameTime (0018,1063) of a gated image: ms, the length of its time slot (C.8.9.4). */
+  FrameTime?: number;
   /** NominalInterval (0018,1062) of a gated image: the average R-R interval, ms. */
   NominalInterval?: number;
   /** LowRRValue (0018,1081) of a gated image: the shortest R-R interval accepted, ms. */
@@ -428,6 +430,8 @@ function readClassicPetAttributes(ds: DataSet): PetAttributes {
   if (frameDuration !== undefined) attributes.ActualFrameDuration = frameDuration;
   const triggerTime = finiteOrUndefined(getNumber(ds, TAG.TriggerTime, 'DS'));
   if (triggerTime !== undefined) attributes.TriggerTime = triggerTime;
+  const frameTime = finiteOrUndefined(getNumber(ds, TAG.FrameTime, 'DS'));
+  if (frameTime !== undefined) attributes.FrameTime = frameTime;
   const nominalInterval = finiteOrUndefined(getNumber(ds, TAG.NominalInterval, 'IS'));
   if (nominalInterval !== undefined) attributes.NominalInterval = nominalInterval;
   const lowRR = finiteOrUndefined(getNumber(ds, TAG.LowRRValue, 'IS'));

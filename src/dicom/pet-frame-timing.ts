@@ -10,9 +10,10 @@
  * to when its pixel values occurred (the scanners' mid-frame or decay-weighted mean time). The
  * frame's start is therefore counted from that same reference: AcquisitionDateTime - SeriesDateTime.
  *
- * GATED (each gate): TriggerTime (0018,1060, ms from the R wave), NominalInterval (0018,1062, the
- * average R-R interval, ms) and LowRRValue / HighRRValue (0018,1081 / 0018,1082, the R-R intervals
- * accepted, ms), each only where the files carry it.
+ * GATED (each gate): TriggerTime (0018,1060, ms from the R wave), FrameTime (0018,1063, the length
+ * of the gate's time slot, ms), NominalInterval (0018,1062, the average R-R interval, ms) and
+ * LowRRValue / HighRRValue (0018,1081 / 0018,1082, the R-R intervals accepted, ms), each only where
+ * the files carry it.
  *
  * All slices of one frame share one frame, so they must agree on each value; where they do not,
  * that value is null (dynamic) or left out (gated) and the frame's series gets an
@@ -80,6 +81,7 @@ export function gateTiming(headers: readonly ImageHeader[], frameWords: string):
   const timing: { -readonly [K in keyof PetGateTiming]: PetGateTiming[K] } = {};
   const fields = [
     ['triggerTimeMs', 'TriggerTime', (p: PetAttributes) => p.TriggerTime],
+    ['frameTimeMs', 'FrameTime', (p: PetAttributes) => p.FrameTime],
     ['nominalIntervalMs', 'NominalInterval', (p: PetAttributes) => p.NominalInterval],
     ['lowRRMs', 'LowRRValue', (p: PetAttributes) => p.LowRRValue],
     ['highRRMs', 'HighRRValue', (p: PetAttributes) => p.HighRRValue],

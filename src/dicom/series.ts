@@ -6,6 +6,7 @@
  * inconsistent geometry. PET series get their SUVbw factors here, since SUV is a series fact.
  */
 import { LowdoseError } from '../errors.js';
+import { classicGateValuesOfFile, classicGateValuesOfFiles } from './classic-gate-values.js';
 import type { ImageHeader } from './image-header.js';
 import { sharpKernel } from './kernel.js';
 import { modalityUnits } from './modality.js';
@@ -152,13 +153,22 @@ function buildTimeSlices(key: string, stack: Stack, split: string | null): Serie
       const words = time.suffix === 't' ? `time point ${t}` : `gate ${t}`;
       const dynamic = time.suffix === 't' ? dynamicFrameTiming(frameHeaders, words) : null;
       const gated = time.suffix === 'g' ? gateTiming(frameHeaders, words) : null;
+      // A gate whose files state two Trigger Times, Frame Times, ... is no one time slot: not written (./classic-gate-values.ts).
+      const classic = time.suffix === 'g' ? classicGateValuesOfFiles(frameHeaders.map((h) => classicGateValuesOfFile(h.pet))) : null;
       const disagreements = [...(dynamic?.disagreements ?? []), ...(gated?.disagreements ?? [])];
       const timing = { ...(dynamic ? { timing: dynamic.timing } : {}), ...(gated ? { gating: gated.timing } : {}) };
       const warnings = disagreements.map((m) => new LowdoseError('E_INCONSISTENT_SERIES', `${frameKey}: ${m}`, { path: frameHeaders[0]!.path }));
       return {
         ...built,
         warnings: [...built.warnings, ...warnings],
-        petFrame: { acquisitionKey: key, suffix: time.suffix, frame: t, frames: time.layout.frames, ...timing },
+        petFrame: {
+          acquisitionKey: key,
+          suffix: time.suffix,
+          frame: t,
+          frames: time.layout.frames,
+          ...timing,
+          ...(typeof classic === 'string' ? { classicGateConflict: classic } : {}),
+        },
       };
     });
   if (time.suffix !== 'g') return built;

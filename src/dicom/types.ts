@@ -108,6 +108,12 @@ export interface PetFrameRef {
   readonly timing?: PetFrameTiming;
   /** A gate's trigger time and R-R limits (`g` frames only), those its files carry (src/dicom/pet-frame-timing.ts). */
   readonly gating?: PetGateTiming;
+  /**
+   * A gate (`g` frames only) whose files state two values of one classic gated attribute
+   * (src/dicom/classic-gate-values.ts): why, in words. No classic PET image can state such a gate,
+   * so it is not written (E_PET_GATES_UNKNOWN, src/dicom/write-derived.ts).
+   */
+  readonly classicGateConflict?: string;
 }
 
 /**
@@ -142,6 +148,8 @@ export interface PetGateTiming {
   readonly lowRRMs?: number;
   /** HighRRValue (0018,1082): the longest R-R interval accepted. */
   readonly highRRMs?: number;
+  /** FrameTime (0018,1063): the length of the gate's time slot (C.8.9.4). */
+  readonly frameTimeMs?: number;
 }
 
 export interface PixelPadding {

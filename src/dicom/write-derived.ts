@@ -15,7 +15,8 @@ import { makeOutputFolderSync, realPathOrSelf } from '../util/fs.js';
 import { frameNumbers, functionalGroup, getNumber, getNumbers, getStrings, TAG } from './attributes.js';
 import { appendContributingEquipment, DEFAULT_PROCESSING_EQUIPMENT, processingEquipmentItem, statedCountEquipment, type ProcessingEquipment } from './contributing-equipment.js';
 import { decayCorrectionProblem, dropPhilipsPetFactors, leaveOutRefusedSuvInputs, setClassicPetFrameAttributes } from './derived-pet-frame.js';
-import { classicGateValuesOfFiles, isMultiFramePet, NO_CLASSIC_GATE_VALUES, petPlanFrame, placeInDynamicAcquisition, placeInGatedAcquisition, planPetSeries, type ClassicGateValues, type PetCardiacGate, type PetFramePlace, type PetRespiratoryGate, type PetSeriesPlan } from './derived-pet-series.js';
+import { classicGateValuesOfFile, classicGateValuesOfFiles, NO_CLASSIC_GATE_VALUES, type ClassicGateValues } from './classic-gate-values.js';
+import { isMultiFramePet, petPlanFrame, placeInDynamicAcquisition, placeInGatedAcquisition, planPetSeries, type PetCardiacGate, type PetFramePlace, type PetRespiratoryGate, type PetSeriesPlan } from './derived-pet-series.js';
 import { setClassicPetSuvAttributes } from './derived-pet-suv.js';
 import { copySourceAttributes, readCopiedAttributes } from './derived-source.js';
 import { readImageHeader, type FrameGeometry, type ImageHeader } from './image-header.js';
@@ -407,6 +408,18 @@ function planMultiFramePetSeries(source: Series): (PetSeriesPlan & { readonly in
     if (indices) indices.push(index);
     else byFile.set(s.file, [index]);
   });
+  // A gate whose files state two values of one classic gated attribute (read from every file of it,
+  // ./classic-gate-values.ts): single-frame or multi-frame, no classic PET image can state it.
+  const conflict = source.petFrame?.suffix === 'g' ? source.petFrame.classicGateConflict : undefined;
+  if (conflict !== undefined && source.slices[0]) {
+    const ref = source.petFrame!;
+    const file = source.slices[0].file;
+    throw new LowdoseError(
+      'E_PET_GATES_UNKNOWN',
+      `${file}: gate ${ref.frame} of ${ref.frames} of a GATED acquisition read by its files' classic Image Index cannot be written GATED: ${conflict}; series not written`,
+      { path: file },
+    );
+  }
   const frames = new Map<number, ReturnType<typeof petPlanFrame>>();
   // Each file's classic values: what a time point or gate split by their Image Index is numbered in.
   const gatedFiles: ClassicGateValues[] = [];
@@ -416,14 +429,7 @@ function planMultiFramePetSeries(source: Series): (PetSeriesPlan & { readonly in
   for (const [file, indices] of byFile) {
     const { parsed, header } = readSourceHeader(file);
     if (!isMultiFramePet(header)) continue;
-    gatedFiles.push({
-      numberOfSlices: header.pet?.NumberOfSlices,
-      numberOfRRIntervals: header.pet?.NumberOfRRIntervals,
-      numberOfTimeSlots: header.pet?.NumberOfTimeSlots,
-      triggerTimeMs: header.pet?.TriggerTime,
-      frameTimeMs: getNumber(parsed.dataSet, TAG.FrameTime, 'DS'),
-      nominalIntervalMs: header.pet?.NominalInterval,
-    });
+    gatedFiles.push(classicGateValuesOfFile(header.pet));
     for (const index of indices) {
       const frame = source.slices[index]!.frame;
       // A classic PET Image must say what its pixels are decay-corrected to; none is made up.

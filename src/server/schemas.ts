@@ -101,13 +101,14 @@ export const petFrame = Type.Object({
       acquisitionDateTime: stringOrNull,
     }),
   ),
-  /** A gate's TriggerTime / NominalInterval / LowRRValue / HighRRValue (gated only), those its files carry. */
+  /** A gate's TriggerTime / NominalInterval / LowRRValue / HighRRValue / FrameTime (gated only), those its files carry. */
   gating: Type.Optional(
     Type.Object({
       triggerTimeMs: Type.Optional(Type.Number()),
       nominalIntervalMs: Type.Optional(Type.Number()),
       lowRRMs: Type.Optional(Type.Number()),
       highRRMs: Type.Optional(Type.Number()),
+      frameTimeMs: Type.Optional(Type.Number()),
     }),
   ),
 });

@@ -220,19 +220,20 @@ describe.skipIf(!hasPydicom)('SUVbw of PET series with other timing than one sta
       }
     });
 
-    it('gives each gate of a gated series the TriggerTime and R-R limits its files carry, and nothing they do not', async () => {
+    it('gives each gate of a gated series the TriggerTime, FrameTime and R-R limits its files carry, and nothing they do not', async () => {
       const { series } = await scanPaths([path.join(dir, 'gated')]);
-      // make-pet-timing.py: time slots 250 ms apart from the R wave; R-R 600-1000 ms, then 1000-1400 ms; no NominalInterval.
+      // make-pet-timing.py: time slots 250 ms apart from the R wave, 250 ms long; R-R 600-1000 ms, then 1000-1400 ms; no NominalInterval.
       expect(series.map((s) => s.petFrame?.gating)).toEqual(
-        [[600, 1000], [1000, 1400]].flatMap(([low, high]) => [0, 250, 500].map((trigger) => ({ triggerTimeMs: trigger, lowRRMs: low, highRRMs: high }))),
+        [[600, 1000], [1000, 1400]].flatMap(([low, high]) => [0, 250, 500].map((trigger) => ({ triggerTimeMs: trigger, frameTimeMs: 250, lowRRMs: low, highRRMs: high }))),
       );
       const pydicom = readWithPydicom(path.join(dir, 'gated'));
       for (const [g, s] of series.entries()) {
         const gate = expected.gated.gates[g]!;
         for (const f of pydicom.filter((x) => x.name.startsWith(`rr${gate.rrInterval}-slot${gate.timeSlot}-`))) {
-          expect([f.name, Number(f.attributes.TriggerTime), Number(f.attributes.LowRRValue), Number(f.attributes.HighRRValue)]).toEqual([
+          expect([f.name, Number(f.attributes.TriggerTime), Number(f.attributes.FrameTime), Number(f.attributes.LowRRValue), Number(f.attributes.HighRRValue)]).toEqual([
             f.name,
             s.petFrame!.gating!.triggerTimeMs,
+            s.petFrame!.gating!.frameTimeMs,
             s.petFrame!.gating!.lowRRMs,
             s.petFrame!.gating!.highRRMs,
           ]);

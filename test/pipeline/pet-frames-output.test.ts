@@ -181,7 +181,7 @@ describe.skipIf(!hasPydicom)('a denoised dynamic or gated PET acquisition', () =
     const report = await denoiseJson(input, '-o', path.join(dir, 'out-gated'));
     expect(report.series.map((s) => s.input.petFrame?.tag)).toEqual(['g01', 'g02', 'g03', 'g04', 'g05', 'g06']);
     expect(report.series.map((s) => s.input.petFrame?.gating)).toEqual(
-      [[600, 1000], [1000, 1400]].flatMap(([low, high]) => [0, 250, 500].map((trigger) => ({ triggerTimeMs: trigger, lowRRMs: low, highRRMs: high }))),
+      [[600, 1000], [1000, 1400]].flatMap(([low, high]) => [0, 250, 500].map((trigger) => ({ triggerTimeMs: trigger, frameTimeMs: 250, lowRRMs: low, highRRMs: high }))),
     );
     expect(new Set(report.series.map((s) => s.output.seriesInstanceUid)).size).toBe(1);
     const folder = report.series[0]!.output.dir;
@@ -512,10 +512,10 @@ describe.skipIf(!hasPydicom)('a denoised dynamic or gated PET acquisition', () =
     expect(result.lesions).toBeUndefined();
     expectLesionsAsPydicom(result, 'reference', lesionsWithPydicom(path.join(dir, 'in', 'gated'), expected.gated.factor, lesions));
     expectLesionsAsPydicom(result, 'test', lesionsWithPydicom(scaled, expected.gated.factor, lesions));
-    // Each gate's TriggerTime and R-R limits (make-pet-timing.py: slots 250 ms apart; 600-1000, then 1000-1400 ms).
+    // Each gate's TriggerTime, FrameTime and R-R limits (make-pet-timing.py: slots 250 ms apart and long; 600-1000, then 1000-1400 ms).
     const triggers = [0, 250, 500, 0, 250, 500];
     const rr = ['600-1000', '600-1000', '600-1000', '1000-1400', '1000-1400', '1000-1400'];
-    expect(result.frames!.map((f) => f.gating)).toEqual(triggers.map((t, g) => ({ triggerTimeMs: t, lowRRMs: Number(rr[g]!.split('-')[0]), highRRMs: Number(rr[g]!.split('-')[1]) })));
+    expect(result.frames!.map((f) => f.gating)).toEqual(triggers.map((t, g) => ({ triggerTimeMs: t, frameTimeMs: 250, lowRRMs: Number(rr[g]!.split('-')[0]), highRRMs: Number(rr[g]!.split('-')[1]) })));
     const text = (await runCli('metrics', '--reference', path.join(dir, 'in', 'gated'), '--test', scaled, '--lesions', lesions)).stdout.split('\n');
     const at = text.findIndex((l) => l.startsWith('hot: '));
     expect(text[at + 1]!.split(/\s+/).slice(0, 6)).toEqual(['frame', 'trigger', 'ms', 'R-R', 'ms', 'voxels']);

@@ -94,7 +94,7 @@ describe.skipIf(!hasPydicom)('dynamic and gated PET frames in the API', () => {
         kind: 'dynamic', frame: 2, frames: 3, tag: 't02',
         timing: { startMs: 60000, durationMs: 120000, midMs: 120000, referenceMs: 120000, acquisitionDateTime: '19600614152416.921000' },
       });
-      expect(frameOf('g05')).toEqual({ kind: 'gated', frame: 5, frames: 6, tag: 'g05', gating: { triggerTimeMs: 250, lowRRMs: 1000, highRRMs: 1400 } });
+      expect(frameOf('g05')).toEqual({ kind: 'gated', frame: 5, frames: 6, tag: 'g05', gating: { triggerTimeMs: 250, frameTimeMs: 250, lowRRMs: 1000, highRRMs: 1400 } });
       expect(listed.map((s) => s.petFrame?.tag ?? 'static').sort()).toEqual([...TAGS, 'static'].sort());
     });
   });
