@@ -47,6 +47,7 @@ export const ERROR_CODES = [
   'W_KERNEL_MISMATCH',
   'W_THICKNESS_MISMATCH',
   'W_TEST_IS_REFERENCE',
+  'W_GATE_AGAINST_UNGATED',
   // a derived file would lose or change the source's geometry: that series is not written
   'E_GEOMETRY_LOST',
   // a multi-frame PET source's derived classic PET Image could not say what its pixels are decay-corrected to: that series is not written

@@ -6,7 +6,7 @@ import type { Series } from '../dicom/index.js';
 
 export interface PairingWarning {
   readonly path: string | null;
-  readonly code: 'W_KERNEL_MISMATCH' | 'W_THICKNESS_MISMATCH' | 'W_TEST_IS_REFERENCE';
+  readonly code: 'W_KERNEL_MISMATCH' | 'W_THICKNESS_MISMATCH' | 'W_TEST_IS_REFERENCE' | 'W_GATE_AGAINST_UNGATED';
   readonly message: string;
 }
 
@@ -26,6 +26,13 @@ function kernelOf(series: Series): string | null {
  *   noise, so the scores measure that too.
  * - `W_TEST_IS_REFERENCE`: the two are one series (same SeriesInstanceUID and key), as when the same
  *   folder is given twice: PSNR is infinite and SSIM 1 whatever the denoiser did.
+ * - `W_GATE_AGAINST_UNGATED`: one is a gate of a gated PET acquisition (`petFrame`, read by its
+ *   ImageIndex) and the other an ungated series. Both hold the same slice positions, so each of
+ *   the gate's slices is scored against the ungated slice at its position: one time slot of the
+ *   cardiac cycle (a fraction of the counts, the heart where it is in that slot) against the
+ *   whole cycle (all counts, the heart's motion blurred in). That is a scoring a physicist may mean
+ *   (the ungated image as the low-noise reference), so it is scored, but the scores then measure
+ *   the gate's noise and motion difference from the whole cycle as well as the denoiser's.
  */
 export function pairingWarnings(reference: Series, test: Series, label = 'test'): PairingWarning[] {
   const warnings: PairingWarning[] = [];
@@ -59,11 +66,42 @@ export function pairingWarnings(reference: Series, test: Series, label = 'test')
         `as well as the ${label}'s; compare a series with a reference of its own slice thickness`,
     });
   }
+  const gateWarning = gateAgainstUngated(reference, test, label);
+  if (gateWarning) warnings.push({ path, code: 'W_GATE_AGAINST_UNGATED', message: gateWarning });
   return warnings;
+}
+
+/** `series`' gate in words ("gate 3 of 6 (TriggerTime 250 ms)"); null when it is not a gate. */
+function gateWords(series: Series): string | null {
+  const frame = series.petFrame;
+  if (frame?.suffix !== 'g') return null;
+  const trigger = frame.gating?.triggerTimeMs;
+  return `gate ${frame.frame} of ${frame.frames}${trigger !== undefined ? ` (TriggerTime ${trigger} ms)` : ''}`;
+}
+
+/** Why `test` scored against `reference` is a gate against an ungated series (either way round); null when it is not. */
+function gateAgainstUngated(reference: Series, test: Series, label: string): string | null {
+  const testGate = gateWords(test);
+  const referenceGate = gateWords(reference);
+  if (testGate !== null && reference.petFrame === undefined) {
+    return (
+      `the ${label} is ${testGate} of a gated acquisition and the reference ${reference.seriesInstanceUid} is not gated: each of the ${label}'s slices is scored ` +
+      `against the ungated slice at its position (the whole cardiac cycle: all its counts, its motion blurred in), so the scores measure the gate's noise and ` +
+      `motion difference from the whole cycle as well as the ${label}'s; compare a gate with the same gate of a gated reference`
+    );
+  }
+  if (referenceGate !== null && test.petFrame === undefined) {
+    return (
+      `the reference is ${referenceGate} of a gated acquisition and the ${label} ${test.seriesInstanceUid} is not gated: each of the ${label}'s slices is scored ` +
+      `against one gate's slice at its position (one time slot of the cardiac cycle), so the scores measure the whole cycle's noise and motion difference ` +
+      `from that gate as well as the ${label}'s; compare an ungated series with an ungated reference`
+    );
+  }
+  return null;
 }
 
 /** Slice thicknesses within 5 % of each other are one (a value written to fewer decimals). */
 const THICKNESS_TOLERANCE = 0.05;
 
-/** The codes pairingWarnings gives for a reference of another reconstruction (not W_TEST_IS_REFERENCE). */
-export const RECONSTRUCTION_MISMATCH_CODES: ReadonlySet<string> = new Set(['W_KERNEL_MISMATCH', 'W_THICKNESS_MISMATCH']);
+/** The codes pairingWarnings gives for a reference of another reconstruction or frame (not W_TEST_IS_REFERENCE). */
+export const REFERENCE_MISMATCH_CODES: ReadonlySet<string> = new Set(['W_KERNEL_MISMATCH', 'W_THICKNESS_MISMATCH', 'W_GATE_AGAINST_UNGATED']);

@@ -35,7 +35,7 @@ import { createSliceDenoiser, planSliceDenoiser, type SliceBatchResult, type Sli
 import { UncertaintySummary } from './uncertainty-summary.js';
 import { sliceOutputs } from './slice-outputs.js';
 import { ReferenceScorer, openReference, scoreFinishedSeries, type ReferenceSet } from './reference.js';
-import { RECONSTRUCTION_MISMATCH_CODES } from '../metrics/pairing-warnings.js';
+import { REFERENCE_MISMATCH_CODES } from '../metrics/pairing-warnings.js';
 import { writePreview } from './preview-files.js';
 import { FolderReport } from './folder-report.js';
 import type { DenoiseOptions, DenoiseReport, SeriesReport } from './types.js';
@@ -416,7 +416,7 @@ async function denoiseSeries(
       context.log,
       partsOfReported(previous.output?.series ?? [], series),
     );
-    const madeByWriting = written.filter((w) => !RECONSTRUCTION_MISMATCH_CODES.has(w.code));
+    const madeByWriting = written.filter((w) => !REFERENCE_MISMATCH_CODES.has(w.code));
     return { ...made, ...scored, input, warnings: [...seriesWarnings, ...madeByWriting, ...referenceWarnings], skipped: true };
   }
   const denoiser = await loadDenoiser();

@@ -86,7 +86,7 @@ export interface ReferenceMatch {
   readonly scorer: ReferenceScorer | null;
   /** The reference at the input's slice positions on another pixel grid, when that is all there is. */
   readonly unscored: UnscoredReference | null;
-  /** The matched reference is another reconstruction: W_KERNEL_MISMATCH, W_THICKNESS_MISMATCH (`pairingWarnings`). */
+  /** The matched reference is another reconstruction or frame: W_KERNEL_MISMATCH, W_THICKNESS_MISMATCH, W_GATE_AGAINST_UNGATED (`pairingWarnings`). */
   readonly warnings: PairingWarning[];
 }
 
