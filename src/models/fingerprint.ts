@@ -13,7 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 
@@ -29,14 +29,47 @@ export interface ModelFingerprint {
   readonly onnx: Readonly<Record<string, string>>;
 }
 
+/**
+ * The files each fingerprint was read from, as they were before the read (filesStamp): a later
+ * `fingerprintStillHolds` compares them with the files as they are then.
+ */
+const hashedFiles = new WeakMap<ModelFingerprint, string>();
+
 /** The fingerprint of the model whose card is at `cardPath` (each file read once, streamed). */
 export async function modelFingerprint(cardPath: string, signal?: AbortSignal): Promise<ModelFingerprint> {
+  const stamp = await filesStamp(cardPath);
   const text = await readFile(cardPath, signal ? { encoding: 'utf8', signal } : 'utf8');
   const card = JSON.parse(text) as Record<string, unknown>;
   const dir = path.dirname(cardPath);
   const onnx: Record<string, string> = {};
   for (const name of onnxFilesOf(card)) onnx[name] = await sha256File(path.resolve(dir, name), signal);
-  return withCombined(cardSha256(card), onnx);
+  const fingerprint = withCombined(cardSha256(card), onnx);
+  if (stamp !== null) hashedFiles.set(fingerprint, stamp);
+  return fingerprint;
+}
+
+/**
+ * Whether `fingerprint`, made by modelFingerprint in this process, still describes the model whose
+ * card is at `cardPath`: the card and every ONNX file it names are the same files (inode, size,
+ * modification time) as before that hash read them. So a model loaded after its files were hashed
+ * is not hashed again (denoise hashes them to plan a run, before it loads the model), unless a
+ * file was replaced or written meanwhile. False for a fingerprint made otherwise (read from a result).
+ */
+export async function fingerprintStillHolds(fingerprint: ModelFingerprint, cardPath: string): Promise<boolean> {
+  const before = hashedFiles.get(fingerprint);
+  return before !== undefined && before === (await filesStamp(cardPath));
+}
+
+/** The card's path and the identity of it and of each ONNX file it names, as one string; null when one cannot be read. */
+async function filesStamp(cardPath: string): Promise<string | null> {
+  try {
+    const card = JSON.parse(await readFile(cardPath, 'utf8')) as Record<string, unknown>;
+    const files = [cardPath, ...onnxFilesOf(card).map((name) => path.resolve(path.dirname(cardPath), name))];
+    const infos = await Promise.all(files.map((file) => stat(file)));
+    return files.map((file, i) => `${path.resolve(file)} ${infos[i]!.ino} ${infos[i]!.size} ${infos[i]!.mtimeMs}`).join('\n');
+  } catch {
+    return null;
+  }
 }
 
 /** The ONNX files a card names: `onnx`, and a latent model's `latent.encoder.onnx` and `latent.decoder.onnx`. */

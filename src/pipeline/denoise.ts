@@ -192,7 +192,7 @@ async function denoiseScanned(paths: readonly string[], options: DenoiseOptions,
         };
         // What the run makes, from the model card: a series finished so is skipped without loading the model.
         const plan = await denoiserPlanFor(series, options, denoiserPlans).catch(stoppedWhileLoading);
-        const loadDenoiser = () => denoiserFor(series, options, denoisers, log, limits).catch(stoppedWhileLoading);
+        const loadDenoiser = () => denoiserFor(series, plan, options, denoisers, log, limits).catch(stoppedWhileLoading);
         const report = await denoiseSeries(series, plan, loadDenoiser, {
           ...options,
           outDir,
@@ -286,9 +286,13 @@ async function denoiserPlanFor(series: Series, options: DenoiseOptions, cache: M
   return plan;
 }
 
-/** One denoiser per modality (a model session is expensive to open), loaded when a series is first to be denoised. */
+/**
+ * One denoiser per modality (a model session is expensive to open), loaded when a series is first
+ * to be denoised; its model files are not hashed again where `plan` hashed them as they still are.
+ */
 async function denoiserFor(
   series: Series,
+  plan: SliceDenoiserPlan,
   options: DenoiseOptions,
   cache: Map<string, SliceDenoiser>,
   log: (message: string) => void,
@@ -298,7 +302,7 @@ async function denoiserFor(
   const cached = cache.get(modality);
   if (cached) return cached;
   const maxForwardPixels = limits.get(modality);
-  const denoiser = await createSliceDenoiser(modality, options, log, maxForwardPixels === undefined ? {} : { maxForwardPixels });
+  const denoiser = await createSliceDenoiser(modality, options, log, maxForwardPixels === undefined ? {} : { maxForwardPixels }, plan);
   cache.set(modality, denoiser);
   return denoiser;
 }

@@ -9,7 +9,7 @@ import type { Image2D } from '../image.js';
 import { LowdoseError } from '../errors.js';
 import { classicalDenoise, describeClassical, estimateSeriesNoise, filterWidthWarning, type ClassicalDenoiseParams, type ClassicalMethod, type LowBandSettings } from '../filters/index.js';
 import { modelFingerprintVersion, type ProcessingEquipment } from '../dicom/contributing-equipment.js';
-import { Denoiser, modelFingerprint, type DenoiserSettings, type ModelFingerprint, type ResolvedUncertainty, type SliceInput } from '../models/index.js';
+import { Denoiser, fingerprintStillHolds, modelFingerprint, type DenoiserSettings, type ModelFingerprint, type ResolvedUncertainty, type SliceInput } from '../models/index.js';
 import { pixelSpacingWarning } from '../models/pixel-spacing.js';
 import { withoutUndefined } from '../util/defined.js';
 import { DENOISE_PIPELINE } from './memory-budget.js';
@@ -87,14 +87,19 @@ export interface DenoiserLimits {
   readonly maxForwardPixels?: number;
 }
 
+/**
+ * The run's denoiser for `modality`, its model loaded. `plan`: this run's planSliceDenoiser of it,
+ * whose hash of the model files the denoiser keeps where the files are unchanged since.
+ */
 export async function createSliceDenoiser(
   modality: 'CT' | 'PT',
   options: DenoiseOptions,
   log: (message: string) => void,
   limits: DenoiserLimits = {},
+  plan?: SliceDenoiserPlan,
 ): Promise<SliceDenoiser> {
   const method = options.method ?? 'diffusion';
-  if (method === 'diffusion') return createDiffusionDenoiser(modality, options, log, limits);
+  if (method === 'diffusion') return createDiffusionDenoiser(modality, options, log, limits, plan?.modelFingerprint ?? null);
   checkFilterTexture(method, options);
   return createClassicalDenoiser(method, options);
 }
@@ -163,6 +168,7 @@ async function createDiffusionDenoiser(
   options: DenoiseOptions,
   log: (message: string) => void,
   limits: DenoiserLimits,
+  planned: ModelFingerprint | null,
 ): Promise<SliceDenoiser> {
   const denoiser = await Denoiser.load(options.model, {
     modality,
@@ -182,7 +188,9 @@ async function createDiffusionDenoiser(
   let inputNoise: number | null = null;
   let fingerprint: ModelFingerprint;
   try {
-    fingerprint = await modelFingerprint(denoiser.model.files.cardPath);
+    // The plan's hash of the model files, where they are still the files it read (not read a second time).
+    const cardPath = denoiser.model.files.cardPath;
+    fingerprint = planned && (await fingerprintStillHolds(planned, cardPath)) ? planned : await modelFingerprint(cardPath);
   } catch (error) {
     await denoiser.release();
     throw error;

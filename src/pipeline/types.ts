@@ -238,7 +238,7 @@ export interface SeriesReport {
   readonly method: DenoiseMethod;
   readonly model: string | null;
   /**
-   * The model files that made this series, hashed when the model was loaded
+   * The model files that made this series, hashed when the run planned it (again at the load if a file changed since)
    * (src/models/fingerprint.ts, the shape of qa's settings.modelFingerprint); null for a filter.
    * Absent in a report (or a skipped series' completion marker) written before it was recorded.
    */
