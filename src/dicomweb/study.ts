@@ -12,7 +12,7 @@ import type { DicomwebTarget } from './url.js';
 import { scalarText } from '../util/text.js';
 import { makeOutputFolder, writeFileAtomic } from '../util/fs.js';
 import { removeUnlisted, seriesCacheDir } from '../util/pull-cache.js';
-import { checkSeriesShortfall, isDenoiseOutput, studyDateMatch, type PulledSeries, type RemoteSeries, type SeriesListShortfall, type SeriesShortfall, type StoredSeries, type StudyKeys } from '../util/remote-series.js';
+import { checkSeriesShortfall, isDenoiseOutput, storeStopped, studyDateMatch, type PulledSeries, type RemoteSeries, type SeriesListShortfall, type SeriesShortfall, type StoredSeries, type StudyKeys } from '../util/remote-series.js';
 
 /** The shapes shared with the other protocol (src/util/remote-series.ts), where this module's importers find them. */
 export type { PulledSeries, RemoteSeries, StoredSeries } from '../util/remote-series.js';
@@ -380,6 +380,7 @@ export async function stowSeries(
       result = await client.stow(url, await Promise.all(chunk.map((f) => readFile(f))));
     } catch (error) {
       const e = error instanceof LowdoseError ? error : new LowdoseError('E_IO', String(error));
+      if (e.code === 'E_CANCELLED') throw storeStopped(meta, url, { stored, of: files.length, unanswered: chunk.length, by: e.message, cause: error });
       throw new LowdoseError(
         e.code,
         `storing ${meta.kind} series ${meta.seriesInstanceUid} to ${url} failed after ${stored} of ${files.length} instance(s): ${e.message}; run again to complete it`,

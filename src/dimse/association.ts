@@ -51,8 +51,9 @@ export interface DimseClientOptions {
    * Stops the C-FIND, C-GET and C-MOVE of an association once aborted (SIGINT / SIGTERM): a
    * C-CANCEL is sent for the request outstanding, nothing more is kept, and the association ends
    * as the PACS answers it (associate), or is aborted when no final answer came within
-   * CANCEL_ANSWER_TIMEOUT_MS. A C-ECHO's association is aborted; a C-STORE is not stopped by it
-   * (a series stored in part).
+   * CANCEL_ANSWER_TIMEOUT_MS. A C-ECHO's or C-STORE's association is aborted (C-STORE has no
+   * C-CANCEL): a PACS that never answers does not hold a stopped run; the instances it confirmed are
+   * stored, a rerun stores the rest.
    */
   readonly signal?: AbortSignal;
   /** Connect, association and per-PDU timeout. */
@@ -106,11 +107,12 @@ function isCancellable(request: DimseRequest): boolean {
 }
 
 /**
- * The requests a signal stops: those C-CANCEL applies to, and a C-ECHO (its association aborted:
- * it changes nothing on the PACS). A C-STORE is not: stopped mid-series it would leave part of it.
+ * The requests a signal stops: those C-CANCEL applies to, and a C-ECHO or C-STORE (its association
+ * aborted: a C-ECHO changes nothing on the PACS; a C-STORE stopped mid-series leaves the instances
+ * the PACS confirmed, which the caller reports, and a rerun sends the series again).
  */
 function isStoppable(request: DimseRequest): boolean {
-  return isCancellable(request) || request instanceof dimse.requests.CEchoRequest;
+  return isCancellable(request) || request instanceof dimse.requests.CEchoRequest || request instanceof dimse.requests.CStoreRequest;
 }
 
 
@@ -309,7 +311,7 @@ export function associate(peer: DimsePeer, requests: readonly DimseRequest[], op
         return;
       }
       if (!requests.some(isCancellable)) {
-        // A C-ECHO: nothing to cancel, the association is aborted.
+        // A C-ECHO or C-STORE: nothing to cancel, the association is aborted.
         fail(new LowdoseError('E_CANCELLED', abortReason(signal)));
         abortNow();
         return;

@@ -13,7 +13,7 @@ import { makeOutputFolder, temporaryPathFor } from '../util/fs.js';
 import { oneAtATime } from '../util/one-at-a-time.js';
 import { scalarText } from '../util/text.js';
 import { instancesOnDisk, removeUnlisted, seriesCacheDir } from '../util/pull-cache.js';
-import { checkSeriesShortfall, isDenoiseOutput, studyDateMatch, type PulledSeries, type RemoteSeries, type StoredSeries, type StudyKeys } from '../util/remote-series.js';
+import { checkSeriesShortfall, isDenoiseOutput, storeStopped, studyDateMatch, type PulledSeries, type RemoteSeries, type StoredSeries, type StudyKeys } from '../util/remote-series.js';
 import { AFTER_CANCEL, associate, dimse, isPending, STATUS_CANCEL, STATUS_SUCCESS, STORE_WARNINGS, statusHex, type DimseClientOptions, type DimseRequest } from './association.js';
 import type { InstanceStore } from './receive.js';
 import { NOT_PACS_ADDRESS, OVER_ASSOCIATION_LIMIT, startStoreScp, TLS_REFUSAL } from './store-scp.js';
@@ -731,7 +731,8 @@ export async function echo(peer: DimsePeer, options: DimseClientOptions): Promis
  * Stores the files of one series with C-STORE, `batch` instances per association, and checks the
  * status of every answer (warnings count as stored and are logged). Storing the same SOP
  * Instance UIDs again adds nothing on a PACS that keeps the first copy, so a rerun completes a
- * series a failed run stored in part.
+ * series a failed run stored in part. `options.signal` aborts the association in flight (A-ABORT)
+ * and sends no more: E_CANCELLED with the instances the PACS confirmed (storeStopped).
  */
 export async function storeSeries(
   peer: DimsePeer,
@@ -758,6 +759,8 @@ export async function storeSeries(
     } catch (error) {
       const e = error instanceof LowdoseError ? error : new LowdoseError('E_IO', String(error));
       const accepted = stored + [...answers.values()].filter((a) => a.getStatus() === STATUS_SUCCESS || STORE_WARNINGS.has(a.getStatus())).length;
+      // Stopped (options.signal): the association was aborted; what the PACS answered is stored.
+      if (e.code === 'E_CANCELLED') throw storeStopped(meta, dimseUrl(peer), { stored: accepted, of: files.length, unanswered: chunk.length - answers.size, by: e.message, cause: error });
       throw new LowdoseError(e.code, `storing ${meta.kind} series ${meta.seriesInstanceUid} to ${dimseUrl(peer)} failed after ${accepted} of ${files.length} instance(s): ${e.message}; run again to complete it`, {
         path: url,
         cause: error,

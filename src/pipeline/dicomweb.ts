@@ -53,7 +53,8 @@ export async function denoiseDicomweb(url: string, options: DicomwebDenoiseOptio
   const target = parseDicomwebUrl(url);
   const client = new DicomwebClient({ log, ...options.dicomweb });
   // SIGINT / SIGTERM aborts the study's queries in flight (its series list, the derived and --stow
-  // checks); a retrieve stops between instances (pullSeries), so the instances in flight land whole.
+  // checks) and the STOW-RS request in flight; a retrieve stops between instances (pullSeries), so
+  // the instances in flight land whole.
   const queries = options.signal ? client.withSignal(options.signal) : client;
   const pullDir = options.pullDir ?? pullCacheDir('dicomweb', url);
   const dicomweb: DicomwebReport = {
@@ -67,7 +68,7 @@ export async function denoiseDicomweb(url: string, options: DicomwebDenoiseOptio
     where: base,
     put: async (part: DerivedPart) => {
       dicomweb.stored.push(
-        await stowSeries(client, base, part.files, { kind: part.kind, studyInstanceUid: target.studyInstanceUid, seriesInstanceUid: part.seriesInstanceUid }, { log }),
+        await stowSeries(queries, base, part.files, { kind: part.kind, studyInstanceUid: target.studyInstanceUid, seriesInstanceUid: part.seriesInstanceUid }, { log }),
       );
     },
   });

@@ -362,7 +362,7 @@ async function pullDenoiseStore<R extends FolderRecordShape>(
     });
     if (options.signal?.aborted) return stopped(`${steps.source} was found finished but not stored again: ${stopReason(options.signal)}`);
     const errors = new CodeSample<ReportError>();
-    await storeDerived(steps, finished, errors, log);
+    await storeDerived(steps, finished, errors, log, options.signal);
     const result = steps.report(finished, { errors: errors.items, ...errors.counted(), ...(await errorsFileField()) });
     await writeReport(result);
     return { report: result, errors: errors.total };
@@ -418,7 +418,7 @@ async function pullDenoiseStore<R extends FolderRecordShape>(
   for (const [uid, note] of incompleteSuvNotes(pulled, report.series)) {
     log(`warning: series ${uid} came short of its instances (--allow-incomplete) and its SUVbw depends on the files that came: ${note}`);
   }
-  await storeDerived(steps, report.series, errors, log);
+  await storeDerived(steps, report.series, errors, log, options.signal);
   // The pull folder is removed once the run ends without an error (denoiseRemote): its files are then gone.
   const result = steps.report(withPacsInput(report.series, pulled, errors.total === 0), { errors: errors.items, ...errors.counted(), ...(await errorsFileField()) });
   await writeReport(result);
@@ -445,10 +445,26 @@ function pulledFolderOf(pulled: readonly PulledFolder[], seriesInstanceUid: stri
   return pulled.find((p) => p.seriesInstanceUid === seriesInstanceUid) ?? pulled.find((p) => files.some((f) => !path.relative(p.dir, path.resolve(f)).startsWith('..')));
 }
 
-/** Stores the derived series of `series` back (steps.store); each failure is kept in `errors` and the next one is tried. */
-async function storeDerived<R extends FolderRecordShape>(steps: RemoteSteps<R>, series: DenoiseReport['series'], errors: CodeSample<ReportError>, log: (message: string) => void): Promise<void> {
+/**
+ * Stores the derived series of `series` back (steps.store); each failure is kept in `errors` and
+ * the next one is tried. `signal` (SIGINT / SIGTERM) stops the store in flight (the STOW-RS
+ * request or C-STORE association aborted: E_CANCELLED saying how many instances were stored) and
+ * each series after it is an E_CANCELLED "was not stored"; the series on disk stay finished, so a
+ * rerun into the same -o stores them.
+ */
+async function storeDerived<R extends FolderRecordShape>(
+  steps: RemoteSteps<R>,
+  series: DenoiseReport['series'],
+  errors: CodeSample<ReportError>,
+  log: (message: string) => void,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   if (!steps.store) return;
   for (const part of derivedSeriesToStore(series)) {
+    if (signal?.aborted) {
+      errors.keep({ code: 'E_CANCELLED', message: `${part.kind} series ${part.seriesInstanceUid} was not stored to ${steps.store.where}: ${stopReason(signal)}; a rerun into the same -o stores it`, path: steps.store.where });
+      continue;
+    }
     try {
       await steps.store.put(part);
     } catch (error) {

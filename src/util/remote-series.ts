@@ -265,6 +265,25 @@ export interface StoredSeries {
   readonly instances: number;
 }
 
+/**
+ * A STOW-RS or C-STORE of a series stopped by its signal (SIGINT / SIGTERM, a batch cancelled):
+ * E_CANCELLED saying how many instances the destination confirmed (`stored`), that those of the
+ * request or association in flight (`unanswered`) may or may not have been kept, and how a rerun
+ * completes it. `by`: what stopped, the request's own error ("POST ... stopped (interrupted by SIGINT)").
+ */
+export function storeStopped(
+  meta: { readonly kind: StoredSeries['kind']; readonly seriesInstanceUid: string },
+  where: string,
+  counts: { readonly stored: number; readonly of: number; readonly unanswered: number; readonly by: string; readonly cause?: unknown },
+): LowdoseError {
+  const inFlight = counts.unanswered > 0 ? `; the destination may have kept some of the ${counts.unanswered} instance(s) it had not confirmed` : '';
+  return new LowdoseError(
+    'E_CANCELLED',
+    `storing ${meta.kind} series ${meta.seriesInstanceUid} to ${where} was stopped after ${counts.stored} of ${counts.of} instance(s) were stored: ${counts.by}${inFlight}; a rerun into the same -o stores the series again`,
+    { path: where, cause: counts.cause },
+  );
+}
+
 // The SeriesDescription suffixes `denoise` writes (pipeline/slice-denoiser.ts: "lowdose denoised"
 // for the diffusion model, "lowdose <filter>" for a classical filter; pipeline/denoise.ts adds
 // " uncertainty" for the uncertainty series). The input's description is cut to make room, so a

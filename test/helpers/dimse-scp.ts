@@ -33,34 +33,38 @@ export async function listenScp(Pacs: typeof AcceptingScp): Promise<{ port: numb
   return { port, server };
 }
 
-/** What a silentPacs saw: the C-ECHOs and C-FINDs it never answered, the C-CANCELs it never answered, the A-ABORTs it received and the connections that closed. */
+/** What a silentPacs saw: the C-ECHOs, C-FINDs and C-STOREs it never answered, the C-CANCELs it never answered, the A-ABORTs it received and the connections that closed. */
 export interface SilentPacsLog {
   echoes: number;
   finds: number;
+  stores: number;
   cancels: number;
   aborts: number;
   closed: number;
   /** Called as each C-FIND, or C-ECHO, arrives. */
   onFind: (() => void) | null;
   onEcho: (() => void) | null;
+  onStore: (() => void) | null;
   /** Resolves once `closed` reaches `count`. */
   closedAt(count: number): Promise<void>;
 }
 
 /**
- * A PACS that accepts the association and then never answers: no C-ECHO or C-FIND response, nothing to a
- * C-CANCEL (as a hung or overloaded PACS), on a free loopback port.
+ * A PACS that accepts the association and then never answers: no C-ECHO, C-FIND or C-STORE response,
+ * nothing to a C-CANCEL (as a hung or overloaded PACS), on a free loopback port.
  */
 export async function silentPacs(): Promise<{ port: number; log: SilentPacsLog; server: { close(): void } }> {
   const waiters: Array<{ count: number; resolve: () => void }> = [];
   const log: SilentPacsLog = {
     echoes: 0,
     finds: 0,
+    stores: 0,
     cancels: 0,
     aborts: 0,
     closed: 0,
     onFind: null,
     onEcho: null,
+    onStore: null,
     closedAt: (count) => (log.closed >= count ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ count, resolve }))),
   };
   class Silent extends AcceptingScp {
@@ -81,6 +85,10 @@ export async function silentPacs(): Promise<{ port: number; log: SilentPacsLog; 
     override cEchoRequest(): void {
       log.echoes++;
       log.onEcho?.();
+    }
+    override cStoreRequest(): void {
+      log.stores++;
+      log.onStore?.();
     }
     override cCancelRequest(): void {
       log.cancels++;

@@ -1,11 +1,19 @@
 /**
  * An HTTP server that takes requests and never answers them (a hung DICOMweb server behind a
  * load balancer that holds connections) until the test answers them, except those `answer` gives a
- * JSON body at once: the PACS tests that stop a request in flight see which requests came and which
- * the client then abandoned.
+ * JSON body (or a RawAnswer: an instance's multipart) at once: the PACS tests that stop a request in
+ * flight see which requests came and which the client then abandoned.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+
+/** An answer of another content type than DICOM JSON (a WADO-RS instance's multipart/related). */
+export class RawAnswer {
+  constructor(
+    readonly contentType: string,
+    readonly body: Buffer,
+  ) {}
+}
 
 export interface StalledHttp {
   readonly base: string;
@@ -22,7 +30,7 @@ export interface StalledHttp {
   close(): Promise<void>;
 }
 
-/** `answer`: the JSON body a request is answered with at once (200); undefined holds it forever. */
+/** `answer`: the JSON body (or RawAnswer) a request is answered with at once (200); undefined holds it forever. */
 export async function startStalledHttp(answer: (method: string, url: string) => unknown = () => undefined): Promise<StalledHttp> {
   const waiters: Array<{ count: number; resolve: () => void }> = [];
   const onHeld: Array<() => void> = [];
@@ -31,6 +39,10 @@ export async function startStalledHttp(answer: (method: string, url: string) => 
     const request = { method: req.method ?? 'GET', url: req.url ?? '' };
     stalled.requests.push(request);
     const body = answer(request.method, request.url);
+    if (body instanceof RawAnswer) {
+      res.writeHead(200, { 'content-type': body.contentType }).end(body.body);
+      return;
+    }
     if (body !== undefined) {
       res.writeHead(200, { 'content-type': 'application/dicom+json' }).end(JSON.stringify(body));
       return;
