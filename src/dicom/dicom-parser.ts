@@ -13,6 +13,9 @@ interface DicomParserModule {
   littleEndianByteArrayParser: ByteArrayParser;
   bigEndianByteArrayParser: ByteArrayParser;
   readDicomElementExplicit: typeof import('dicom-parser').readDicomElementExplicit;
+  readDicomElementImplicit: typeof import('dicom-parser').readDicomElementImplicit;
+  readSequenceItem: typeof import('dicom-parser').readSequenceItem;
+  readTag: typeof import('dicom-parser').readTag;
   parseDicomDataSetExplicit: typeof import('dicom-parser').parseDicomDataSetExplicit;
   parseDicomDataSetImplicit: typeof import('dicom-parser').parseDicomDataSetImplicit;
   readEncapsulatedImageFrame: typeof import('dicom-parser').readEncapsulatedImageFrame;

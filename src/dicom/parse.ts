@@ -23,6 +23,7 @@ import {
   type DeclaredPixels,
 } from './file-size.js';
 import { readAt, walkEncapsulatedItems, type PixelFile } from './pixel-file.js';
+import { walkDataSet, WalkRefusal } from './walk-data-set.js';
 import { formatBytes } from '../util/bytes.js';
 import {
   EXPLICIT_VR_BIG_ENDIAN,
@@ -210,8 +211,8 @@ function judgePixelData(fd: number, size: number, path: string, bytes: Uint8Arra
 /**
  * The header of a file from its first bytes, parsed up to its Pixel Data element; 'more' when
  * these bytes do not reach it (or do not parse: more of the file may), 'deflated' when the data
- * set is deflated (its header lies inside the deflate stream). E_DICOMDIR and a structure bomb are thrown as reading
- * the whole file throws them.
+ * set is deflated (its header lies inside the deflate stream). E_DICOMDIR and the walk's refusals
+ * (./walk-data-set.ts WalkRefusal) are thrown as reading the whole file throws them.
  */
 function parseHeaderPrefix(bytes: Uint8Array, size: number, path: string): ParsedFile | 'more' | 'deflated' {
   try {
@@ -219,7 +220,7 @@ function parseHeaderPrefix(bytes: Uint8Array, size: number, path: string): Parse
     return parsed.dataSet.elements.x7fe00010 ? parsed : 'more';
   } catch (error) {
     if (error instanceof DeflatedHeader) return 'deflated';
-    if (error instanceof StructureBomb || (error instanceof LowdoseError && error.code === 'E_DICOMDIR')) throw error;
+    if (error instanceof WalkRefusal || (error instanceof LowdoseError && error.code === 'E_DICOMDIR')) throw error;
     return 'more';
   }
 }
@@ -313,7 +314,7 @@ function parseBytes(bytes: Uint8Array, path: string, headerOf: number | null): P
   } catch (error) {
     // Without a file meta, a parse that fails before any standard attribute is not a broken
     // DICOM file but something else whose first bytes happened to look like an element.
-    if (!(error instanceof StructureBomb) && meta === null && partial.dataSet && !looksLikeDicomDataSet(partial.dataSet)) {
+    if (!(error instanceof WalkRefusal) && meta === null && partial.dataSet && !looksLikeDicomDataSet(partial.dataSet)) {
       throw new LowdoseError('E_NOT_DICOM', `${path}: not DICOM (no file meta and no standard attributes)`, { path, cause: error });
     }
     throw error;
@@ -461,11 +462,9 @@ function parseDataSet(
   dataSet.warnings = stream.warnings;
   partial.dataSet = dataSet;
   try {
-    const options = untilPixelData ? { untilTag: 'x7fe00010' } : undefined;
-    if (explicitVr) dicomParser.parseDicomDataSetExplicit(dataSet, stream, bytes.length, options);
-    else dicomParser.parseDicomDataSetImplicit(dataSet, stream, bytes.length, options);
+    walkDataSet(dataSet, stream, bytes.length, explicitVr, path, untilPixelData ? 'x7fe00010' : undefined);
   } catch (error) {
-    if (error instanceof StructureBomb) throw error;
+    if (error instanceof WalkRefusal) throw error;
     throw parserFailure(error, bytes.length, stream.position, path, 'data set', lastElement(dataSet));
   }
   checkElementCount(dataSet, path);
@@ -484,9 +483,6 @@ function parseDataSet(
  */
 export const MAX_DATA_SET_ENTRIES = 1 << 20;
 
-/** The refusal of a data set past MAX_DATA_SET_ENTRIES (E_MALFORMED), thrown from inside dicom-parser. */
-class StructureBomb extends LowdoseError {}
-
 /**
  * `stream` counting the entries dicom-parser reads through it: every explicit VR element reads
  * its VR with readFixedString, every sequence item, fragment, offset table entry and implicit VR
@@ -497,7 +493,7 @@ function countedStream(stream: ByteStream, path: string): ByteStream {
   let left = MAX_DATA_SET_ENTRIES;
   const spend = (): void => {
     if (--left < 0) {
-      throw new StructureBomb(
+      throw new WalkRefusal(
         'E_MALFORMED',
         `${path}: malformed: the data set holds more than ${MAX_DATA_SET_ENTRIES} elements, sequence items and fragments; no image header is that large`,
         { path },

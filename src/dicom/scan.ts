@@ -12,7 +12,8 @@ import { isPathWithin } from '../util/fs.js';
 import { requireImage, SKIP_CODES } from './classify.js';
 import { checkPixelData } from './frames.js';
 import { frameAcquisitionSlots } from './derived-pet-series.js';
-import { readImageHeader, type ImageHeader } from './image-header.js';
+import { getString, TAG } from './attributes.js';
+import { readImageHeader, readPixelModule, type ImageHeader } from './image-header.js';
 import { fileRevision, type HeaderOutcome, type KnownHeaders } from './known-headers.js';
 import { decoderFor } from './decoders/index.js';
 import { readDicomFile } from './parse.js';
@@ -184,24 +185,35 @@ export async function findFiles(
 }
 
 /**
+ * Told the frames a file declares and its series before anything is read per frame; throws to
+ * refuse the file (scanPaths' MAX_SCAN_FRAMES / MAX_SERIES_FRAMES).
+ */
+export type AdmitFrames = (frames: number, seriesInstanceUid: string) => void;
+
+/**
  * Reads one file's header and checks it is an image lowdose can use: parseable, an image
  * (throws E_DICOMDIR / E_NOT_IMAGE otherwise), grayscale, a transfer syntax with a decoder, and
- * pixel data long enough for what it declares. No pixels are decoded.
+ * pixel data long enough for what it declares. No pixels are decoded. `admit` is told the frames
+ * its pixel module declares (./image-header.ts readPixelModule, which holds them to
+ * MAX_FRAMES_PER_FILE) before the per-frame functional groups are read: a file it refuses costs
+ * the parse of its data set, not the reading of each frame's geometry and PET timing.
  */
-export async function readInstanceHeader(path: string): Promise<ImageHeader> {
+export async function readInstanceHeader(path: string, admit?: AdmitFrames): Promise<ImageHeader> {
   const parsed = await readDicomFile(path);
   requireImage(parsed);
-  const read = readImageHeader(parsed);
-  const frameSlots = frameAcquisitionSlots(read, parsed);
-  const header: ImageHeader = frameSlots ? { ...read, frameSlots } : read;
-  if (header.photometricInterpretation !== 'MONOCHROME1' && header.photometricInterpretation !== 'MONOCHROME2') {
+  const pixel = readPixelModule(parsed);
+  if (pixel.photometricInterpretation !== 'MONOCHROME1' && pixel.photometricInterpretation !== 'MONOCHROME2') {
     throw new LowdoseError(
       'E_UNSUPPORTED_PIXELS',
-      `${path}: photometric interpretation ${header.photometricInterpretation} is not supported (grayscale MONOCHROME1 / MONOCHROME2 only)`,
+      `${path}: photometric interpretation ${pixel.photometricInterpretation} is not supported (grayscale MONOCHROME1 / MONOCHROME2 only)`,
       { path },
     );
   }
   decoderFor(parsed.transferSyntax, path);
+  admit?.(pixel.frames, getString(parsed.dataSet, TAG.SeriesInstanceUID) ?? '');
+  const read = readImageHeader(parsed);
+  const frameSlots = frameAcquisitionSlots(read, parsed);
+  const header: ImageHeader = frameSlots ? { ...read, frameSlots } : read;
   checkPixelData(parsed, header);
   return header;
 }
@@ -224,23 +236,23 @@ export const MAX_SCAN_FRAMES = 200_000;
 export const MAX_SERIES_FRAMES = 100_000;
 
 /**
- * The refusal of a file whose frames would take the frames a scan keeps past MAX_SCAN_FRAMES, or
- * its series' past MAX_SERIES_FRAMES; null when they fit.
+ * The refusal of a file of `path` whose `frames` (of the series `seriesInstanceUid`) would take
+ * the frames a scan keeps past MAX_SCAN_FRAMES, or its series' past MAX_SERIES_FRAMES; null when
+ * they fit.
  */
-function framesPastBound(header: ImageHeader, scanFrames: number, seriesFrames: number): LowdoseError | null {
-  const path = header.path;
-  const frames = `its ${header.frames.toLocaleString('en-US')} frame(s)`;
-  if (seriesFrames + header.frames > MAX_SERIES_FRAMES) {
+function framesPastBound(path: string, frames: number, seriesInstanceUid: string, scanFrames: number, seriesFrames: number): LowdoseError | null {
+  const its = `its ${frames.toLocaleString('en-US')} frame(s)`;
+  if (seriesFrames + frames > MAX_SERIES_FRAMES) {
     return new LowdoseError(
       'E_FILE_TOO_LARGE',
-      `${path}: its series ${header.seriesInstanceUid} holds ${seriesFrames.toLocaleString('en-US')} frame(s) in the files read before it; ${frames} would take it past the ${MAX_SERIES_FRAMES.toLocaleString('en-US')} lowdose reads of one series; not read`,
+      `${path}: its series ${seriesInstanceUid} holds ${seriesFrames.toLocaleString('en-US')} frame(s) in the files read before it; ${its} would take it past the ${MAX_SERIES_FRAMES.toLocaleString('en-US')} lowdose reads of one series; not read`,
       { path },
     );
   }
-  if (scanFrames + header.frames > MAX_SCAN_FRAMES) {
+  if (scanFrames + frames > MAX_SCAN_FRAMES) {
     return new LowdoseError(
       'E_FILE_TOO_LARGE',
-      `${path}: the files read before it hold ${scanFrames.toLocaleString('en-US')} frame(s); ${frames} would take them past the ${MAX_SCAN_FRAMES.toLocaleString('en-US')} lowdose reads in one run; not read: run over fewer folders at a time (split the input into runs of at most ${MAX_SCAN_FRAMES.toLocaleString('en-US')} frames)`,
+      `${path}: the files read before it hold ${scanFrames.toLocaleString('en-US')} frame(s); ${its} would take them past the ${MAX_SCAN_FRAMES.toLocaleString('en-US')} lowdose reads in one run; not read: run over fewer folders at a time (split the input into runs of at most ${MAX_SCAN_FRAMES.toLocaleString('en-US')} frames)`,
       { path },
     );
   }
@@ -248,9 +260,9 @@ function framesPastBound(header: ImageHeader, scanFrames: number, seriesFrames: 
 }
 
 /** The file's header, or the error reading it gave (as readInstanceHeader would throw it). */
-async function readOutcome(path: string): Promise<HeaderOutcome> {
+async function readOutcome(path: string, admit: AdmitFrames): Promise<HeaderOutcome> {
   try {
-    return await readInstanceHeader(path);
+    return await readInstanceHeader(path, admit);
   } catch (error) {
     return toLowdoseError(error, 'E_INTERNAL', path);
   }
@@ -281,16 +293,24 @@ export async function scanPaths(paths: readonly string[], options: ScanOptions =
   for (const [index, file] of files.entries()) {
     if (options.signal?.aborted) throw scanStopped(options.signal, `after reading ${index} of ${files.length} file(s)`);
     options.onFile?.(index, files.length, file.path);
+    const pastBound = (frames: number, series: string): LowdoseError | null =>
+      framesPastBound(file.path, frames, series, scanFrames, seriesFrames.get(series) ?? 0);
     let outcome = known?.get(file.path, file.revision);
     if (outcome === undefined) {
-      outcome = await readOutcome(file.path);
-      known?.set(file.path, file.revision, outcome);
+      // Refused for the bounds from the frames its header declares, before they are read one by one.
+      let refused: LowdoseError | null = null;
+      outcome = await readOutcome(file.path, (frames, series) => {
+        refused = pastBound(frames, series);
+        if (refused) throw refused;
+      });
+      // Whether it fits depends on the files read before it: a refusal for the bounds is not kept.
+      if (outcome !== refused) known?.set(file.path, file.revision, outcome);
     }
     try {
       if (outcome instanceof Error) throw outcome;
       const header = outcome;
       const inSeries = seriesFrames.get(header.seriesInstanceUid) ?? 0;
-      const past = framesPastBound(header, scanFrames, inSeries);
+      const past = pastBound(header.frames, header.seriesInstanceUid);
       if (past) {
         // Whether it fits depends on the files read before it: kept, it would hold headers past the bounds.
         known?.delete(file.path);

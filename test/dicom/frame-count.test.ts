@@ -3,7 +3,9 @@
  * MAX_FRAMES_PER_FILE, checked in src/dicom/frames.ts checkDeclaredFrames): what a frame costs is
  * the bookkeeping kept for it, so a file of a few hundred kilobytes declaring 100,000 frames of
  * 1 x 1, its pixel data holding every one of them, is refused from its header with
- * E_FILE_TOO_LARGE, before any per-frame work. The files are eCT_Supplemental's header with
+ * E_FILE_TOO_LARGE, before any per-frame work; so is a file that takes its series or the run past
+ * their bounds (src/dicom/scan.ts), and a Per-frame Functional Groups Sequence of more items than
+ * frames is E_MALFORMED at its first item too many (src/dicom/walk-data-set.ts). The files are eCT_Supplemental's header with
  * Rows = Columns = 1 and many frames, written by test/dicom/data/write-many-frames.py (native, or
  * RLE with one fragment per frame; with or without one Per-frame Functional Groups item per frame).
  */
@@ -71,6 +73,21 @@ describe('the frames of one file are bounded by count', () => {
     expect(error.message).toMatch(TOO_MANY);
   });
 
+  it('refuses a Per-frame Functional Groups Sequence of more items than frames (E_MALFORMED naming both) at the first item too many, in a file read whole and in one whose header is read first', async () => {
+    const few = manyFrames('items-3', 2, '--items', '3');
+    const fewError = await failure(readInstanceHeader(few));
+    expect(fewError.code).toBe('E_MALFORMED');
+    expect(fewError.message).toMatch(/NumberOfFrames is 2 but the Per-frame Functional Groups Sequence holds more than 2 item\(s\) \(item 3 at byte \d+\); one item per frame/);
+    // 200,000 empty items (1.6 MB, past the 1 MiB from which a header is read before the file).
+    const many = manyFrames('items-200000', 2, '--items', '200000', '--empty-items');
+    expect(statSync(many).size).toBeGreaterThan(1024 * 1024);
+    const manyError = await failure(readInstanceHeader(many));
+    expect(manyError.code).toBe('E_MALFORMED');
+    expect(manyError.message).toMatch(/NumberOfFrames is 2 but the Per-frame Functional Groups Sequence holds more than 2 item\(s\) \(item 3 at byte \d+\)/);
+    const cli = await runCli('info', path.dirname(many), '--json');
+    expect(JSON.parse(cli.stdout).errors.map((e: { code: string; message: string }) => [e.code, /holds more than 2 item/.test(e.message)])).toEqual([['E_MALFORMED', true]]);
+  });
+
   it(`reads a file of exactly ${MAX_FRAMES_PER_FILE} frames, and the multi-frame files of the corpus`, async () => {
     // A series of its own: eCT_Supplemental's 2 frames are of the series it was made from.
     const file = manyFrames('at-bound', MAX_FRAMES_PER_FILE, '--items', String(MAX_FRAMES_PER_FILE), '--series', '1');
@@ -85,10 +102,13 @@ describe('the frames of one file are bounded by count', () => {
 });
 
 describe('the frames of a series and of a run are bounded', () => {
-  it(`refuses a file that takes its series past ${MAX_SERIES_FRAMES} frames (E_FILE_TOO_LARGE) and keeps the series read before it`, async () => {
-    const files = Array.from({ length: MAX_SERIES_FRAMES / MAX_FRAMES_PER_FILE + 1 }, (_, i) =>
-      frameFile('series', `i${String(i + 1).padStart(2, '0')}`, MAX_FRAMES_PER_FILE, '--instance', String(i + 1)),
+  it(`refuses a file that takes its series past ${MAX_SERIES_FRAMES} frames (E_FILE_TOO_LARGE) from the frames its header declares, before its per-frame groups are read, and keeps the series read before it`, async () => {
+    const count = MAX_SERIES_FRAMES / MAX_FRAMES_PER_FILE + 1;
+    // The last file's per-frame groups hold a RescaleSlope of 0: read, they are E_MALFORMED.
+    const files = Array.from({ length: count }, (_, i) =>
+      frameFile('series', `i${String(i + 1).padStart(2, '0')}`, MAX_FRAMES_PER_FILE, '--instance', String(i + 1), ...(i + 1 === count ? ['--items', String(MAX_FRAMES_PER_FILE), '--zero-slope'] : [])),
     );
+    expect((await failure(readInstanceHeader(files.at(-1)!))).message).toMatch(/invalid RescaleSlope 0/);
     const scan = await scanPaths([path.join(root, 'series')]);
     expect(scan.series.map((s) => s.slices.length)).toEqual([MAX_SERIES_FRAMES]);
     expect(scan.errors.map((e) => [e.path, e.code])).toEqual([[files.at(-1), 'E_FILE_TOO_LARGE']]);
@@ -117,9 +137,11 @@ describe('the frames of a series and of a run are bounded', () => {
     expect(known.size).toBe(files.length - 1);
   });
 
-  it(`refuses the files past ${MAX_SCAN_FRAMES} frames in one scan (E_FILE_TOO_LARGE), each series within its own bound`, async () => {
-    const files = Array.from({ length: MAX_SCAN_FRAMES / MAX_FRAMES_PER_FILE + 1 }, (_, i) =>
-      frameFile('run', `s${String(i + 1).padStart(2, '0')}`, MAX_FRAMES_PER_FILE, '--series', String(i + 1)),
+  it(`refuses the files past ${MAX_SCAN_FRAMES} frames in one scan (E_FILE_TOO_LARGE) from the frames their headers declare, each series within its own bound`, async () => {
+    const count = MAX_SCAN_FRAMES / MAX_FRAMES_PER_FILE + 1;
+    // The last file's per-frame groups, E_MALFORMED when read, are not read.
+    const files = Array.from({ length: count }, (_, i) =>
+      frameFile('run', `s${String(i + 1).padStart(2, '0')}`, MAX_FRAMES_PER_FILE, '--series', String(i + 1), ...(i + 1 === count ? ['--items', String(MAX_FRAMES_PER_FILE), '--zero-slope'] : [])),
     );
     const scan = await scanPaths([path.join(root, 'run')]);
     expect(scan.series.reduce((sum, s) => sum + s.slices.length, 0)).toBe(MAX_SCAN_FRAMES);

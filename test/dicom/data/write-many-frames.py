@@ -5,10 +5,12 @@ ImagePositionPatient steps 1 mm a frame), then the pixel data: FRAMES 16-bit pix
 one RLE fragment per frame. A million frames is a file of a few megabytes; what reading it costs
 grows with the frames it declares, not with its bytes.
 
-usage: write-many-frames.py SOURCE OUT FRAMES [--items N] [--empty-items] [--syntax native|rle] [--instance K]
-                           [--series S]
+usage: write-many-frames.py SOURCE OUT FRAMES [--items N] [--empty-items] [--zero-slope] [--syntax native|rle]
+                           [--instance K] [--series S]
   --items N       a Per-frame Functional Groups Sequence of N items (none without it)
   --empty-items   its items hold nothing (8 bytes each)
+  --zero-slope    each item also holds a Pixel Value Transformation Sequence of RescaleSlope 0 (a
+                  corrupt header, met only when the frames' groups are read)
   --syntax rle    RLE Lossless, one fragment (68 bytes) per frame, an empty basic offset table
   --instance K    SOPInstanceUID ends in .K, InstanceNumber K, positions from K * FRAMES mm (several
                   files of one series)
@@ -34,13 +36,17 @@ def item(value):
     return struct.pack('<HHI', 0xFFFE, 0xE000, len(value)) + value
 
 
-def plane_position_item(k):
+def plane_position_item(k, zero_slope):
     position = element(0x0020, 0x0032, 'DS', f'0\\0\\{k}'.encode())
-    return item(element(0x0020, 0x9113, 'SQ', item(position)))
+    groups = element(0x0020, 0x9113, 'SQ', item(position))
+    if zero_slope:
+        rescale = element(0x0028, 0x1052, 'DS', b'-1024') + element(0x0028, 0x1053, 'DS', b'0')
+        groups += element(0x0028, 0x9145, 'SQ', item(rescale))
+    return item(groups)
 
 
-def per_frame_groups(items, empty, first):
-    body = b''.join(item(b'') if empty else plane_position_item(first + k) for k in range(items))
+def per_frame_groups(items, empty, first, zero_slope):
+    body = b''.join(item(b'') if empty else plane_position_item(first + k, zero_slope) for k in range(items))
     return element(0x5200, 0x9230, 'SQ', body)
 
 
@@ -58,6 +64,7 @@ def main():
     parser.add_argument('frames', type=int)
     parser.add_argument('--items', type=int, default=0)
     parser.add_argument('--empty-items', action='store_true')
+    parser.add_argument('--zero-slope', action='store_true')
     parser.add_argument('--syntax', default='native', choices=['native', 'rle'])
     parser.add_argument('--instance', type=int, default=0)
     parser.add_argument('--series', type=int, default=0)
@@ -84,7 +91,7 @@ def main():
     with open(args.out, 'wb') as out:
         out.write(buffer.getvalue())
         if args.items:
-            out.write(per_frame_groups(args.items, args.empty_items, args.instance * args.frames))
+            out.write(per_frame_groups(args.items, args.empty_items, args.instance * args.frames, args.zero_slope))
         if args.syntax == 'native':
             out.write(element(0x7FE0, 0x0010, 'OW', b''.join(struct.pack('<H', k % 2000) for k in range(args.frames))))
         else:
