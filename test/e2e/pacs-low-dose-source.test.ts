@@ -4,7 +4,9 @@
  * --data <out> --dicomweb <the same PACS>` holds the denoised series but not its low-dose source
  * (the run removed its pull folder). The series list says the source is on the PACS; the viewer,
  * opening the denoised series (the first series, with no comparison), retrieves the source through
- * the PACS and shows the comparison of the two.
+ * the PACS and shows the comparison of the two, asking the server nothing more of the series before
+ * (the list says where its source is); with a list older than the server's index it opens what the
+ * server has now.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -63,8 +65,15 @@ describe.skipIf(!hasChromium || !installed)('the viewer on a PACS run\'s output 
       await held;
       await route.continue();
     });
+    // The series list already says where the source is: the viewer asks the server no more before it opens it.
+    const asked: string[] = [];
+    const listen = (request: { method(): string; url(): string }) => void asked.push(`${request.method()} ${new URL(request.url()).pathname}`);
+    page.on('request', listen);
     await page.goto(session.url);
     await expect.poll(() => opens, POLL).toBe(1);
+    page.off('request', listen);
+    expect(asked).toContain(`POST /api/series/${id}/low-dose-source/open`);
+    expect(asked).not.toContain(`GET /api/series/${id}`);
     const entry = await page.$eval(`#view-select option[value="s:${id}"]`, (o) => ({ text: o.textContent ?? '', title: (o as HTMLOptionElement).title }));
     expect(entry.text).toMatch(/^Series: .* \(denoised, 3 slices\) · source on PACS$/);
     expect(entry.title).toContain(`low-dose source: ${orthanc.dicomweb}/studies/${CT_STUDY}/series/`);
@@ -81,6 +90,29 @@ describe.skipIf(!hasChromium || !installed)('the viewer on a PACS run\'s output 
     await expect.poll(() => page.$eval('#view-select', (s) => (s as HTMLSelectElement).value), POLL).toBe(view);
     expect(await page.$eval(`#view-select option[value="s:${id}"]`, (o) => o.textContent ?? '')).not.toContain('source on PACS');
     expect(opens).toBe(1);
+    expect(session.pageErrors).toEqual([]);
+  });
+
+  it('with a series list read before the source was opened elsewhere, opens the comparison the server has now', async () => {
+    const { page, app } = session;
+    // The list as it was before the first test opened the source: it still names the source as openable.
+    const stale = session.studies;
+    const id = stale.studies.flatMap((s) => s.series).find((s) => s.role === 'denoised')!.id;
+    expect(stale.studies.flatMap((s) => s.series).find((s) => s.id === id)!.lowDoseSource?.openable).toBe(true);
+    // Opened elsewhere (by the test above, else here): the server now pairs the two.
+    const pairedNow = async () => (await app.inject({ url: '/api/studies' })).json<StudiesResponse>().studies.flatMap((s) => s.comparisons).find((c) => c.denoised === id)?.id;
+    if ((await pairedNow()) === undefined) expect((await app.inject({ method: 'POST', url: `/api/series/${id}/low-dose-source/open` })).statusCode).toBe(200);
+    const paired = (await pairedNow())!;
+    expect(paired).toBeDefined();
+    let served = 0;
+    await page.route('**/api/studies', async (route) => {
+      if (served++ === 0) await route.fulfill({ json: stale });
+      else await route.continue();
+    });
+    await page.goto(`${session.url}/`);
+    await page.waitForFunction((view) => document.body.dataset.view === view, `c:${paired}`, POLL);
+    expect(served).toBeGreaterThanOrEqual(2);
+    await page.unroute('**/api/studies');
     expect(session.pageErrors).toEqual([]);
   });
 });

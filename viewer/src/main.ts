@@ -6,7 +6,7 @@ import cornerstone from 'cornerstone-core';
 import cornerstoneMath from 'cornerstone-math';
 import cornerstoneTools from 'cornerstone-tools';
 import Hammer from 'hammerjs';
-import { api, type ComparisonSummary, type SeriesDetail, type SeriesSummary, type StudiesResponse } from './api.js';
+import { api, ApiRequestError, type ComparisonSummary, type SeriesDetail, type SeriesSummary, type StudiesResponse } from './api.js';
 import { registerLoaders } from './image-loader.js';
 import { Cine } from './cine.js';
 import { Flicker } from './flicker.js';
@@ -459,15 +459,32 @@ async function openTarget(target: Target, index: number | null): Promise<void> {
 /**
  * A denoised series whose report names its low-dose source on this server's PACS (a PACS run's
  * copy is removed): the source is pulled through the PACS and the comparison's id returned; null
- * when there is none to pull (or it does not pair), the series then opens alone.
+ * when there is none to pull (or it does not pair), the series then opens alone. Whether there is
+ * one is read from the series list (`lowDoseSource`, as GET /api/series/:id gives it; every open
+ * follows a read of the list), not asked again. A list older than the server's index (another
+ * viewer opened the source since) is read again when the server says there is no source to open:
+ * the series then opens as the list now has it.
  */
 async function openLowDoseSource(seriesId: string): Promise<string | null> {
-  const source = (await api.series(seriesId)).lowDoseSource;
+  const source = listedSeries(seriesId)?.lowDoseSource;
   if (!source?.openable) return null;
   toast(`Retrieving the low-dose source from the PACS: ${source.url}`);
-  const opened = await api.openLowDoseSource(seriesId);
-  await refreshStudies();
-  return opened.comparison;
+  try {
+    const opened = await api.openLowDoseSource(seriesId);
+    await refreshStudies();
+    return opened.comparison;
+  } catch (error) {
+    if (!(error instanceof ApiRequestError) || error.status !== 404) throw error;
+    await refreshStudies();
+    if (listedSeries(seriesId)?.lowDoseSource?.openable) throw error;
+    return studies.studies.flatMap((s) => s.comparisons).find((c) => c.denoised === seriesId)?.id ?? null;
+  }
+}
+
+/** The series list's entry of a series, if the list has it. */
+function listedSeries(seriesId: string): SeriesSummary | undefined {
+  for (const study of studies.studies) for (const s of study.series) if (s.id === seriesId) return s;
+  return undefined;
 }
 
 /** A denoised series whose low-dose source (a PACS run's) cannot be shown: why, in the warning bar. */
