@@ -182,20 +182,29 @@ describe.skipIf(!hasPydicom)('the per-agent series of a two-radiopharmaceutical 
     }
   }, 120_000);
 
+  /**
+   * two-agents-respiratory: 2 positions x 2 respiratory gates (25, 75 %) x agents 1, 2, the 75 % gate's pixels halved; its full-count copy smoothed (pydicom);
+   * denoised with --reference the full-count copy. Made once, for the tests below.
+   */
+  let respiratory: Promise<{ data: string; low: string; full: string; wanted: { gates: Record<string, number> }; entry: Awaited<ReturnType<typeof denoisePaths>>['series'][number] }> | undefined;
+  const respiratoryData = () =>
+    (respiratory ??= (async () => {
+      const data = path.join(root, 'respiratory');
+      const low = path.join(data, 'low');
+      const full = path.join(data, 'full');
+      cpSync(path.join(root, 'generated', 'two-agents-respiratory'), low, { recursive: true });
+      mkdirSync(full, { recursive: true });
+      const expected = JSON.parse(readFileSync(path.join(root, 'generated', 'expected.json'), 'utf8')) as { twoAgents: { factors: number[] } };
+      const made = spawnSync(PYTHON, [FULL_COUNT, path.join(low, 'two-agents-respiratory.dcm'), path.join(full, 'full.dcm'), JSON.stringify(expected.twoAgents.factors)], { encoding: 'utf8' });
+      expect(made.status, made.stderr).toBe(0);
+      const wanted = JSON.parse(made.stdout) as { gates: Record<string, number> };
+      const report = await denoisePaths([low], { outDir: path.join(data, 'denoised'), method: 'gaussian', reference: [full] });
+      expect(report.errors).toEqual([]);
+      return { data, low, full, wanted, entry: report.series[0]! };
+    })());
+
   it('pairs each gate of each agent of a respiratory-gated two-radiopharmaceutical source with its own low-dose and reference frames, scored as denoise --reference scored it', async () => {
-    // two-agents-respiratory: 2 positions x 2 respiratory gates (25, 75 %) x agents 1, 2, the 75 % gate's pixels halved; its full-count copy smoothed (pydicom).
-    const data = path.join(root, 'respiratory');
-    const low = path.join(data, 'low');
-    const full = path.join(data, 'full');
-    cpSync(path.join(root, 'generated', 'two-agents-respiratory'), low, { recursive: true });
-    mkdirSync(full, { recursive: true });
-    const expected = JSON.parse(readFileSync(path.join(root, 'generated', 'expected.json'), 'utf8')) as { twoAgents: { factors: number[] } };
-    const made = spawnSync(PYTHON, [FULL_COUNT, path.join(low, 'two-agents-respiratory.dcm'), path.join(full, 'full.dcm'), JSON.stringify(expected.twoAgents.factors)], { encoding: 'utf8' });
-    expect(made.status, made.stderr).toBe(0);
-    const wanted = JSON.parse(made.stdout) as { gates: Record<string, number> };
-    const report = await denoisePaths([low], { outDir: path.join(data, 'denoised'), method: 'gaussian', reference: [full] });
-    expect(report.errors).toEqual([]);
-    const entry = report.series[0]!;
+    const { data, wanted, entry } = await respiratoryData();
     const server = await serverOver(path.join(root, 'server-respiratory'), data);
     try {
       const listed = await listedComparisons(server);
@@ -226,6 +235,47 @@ describe.skipIf(!hasPydicom)('the per-agent series of a two-radiopharmaceutical 
         expect(metrics.mean.denoised!.psnr!).toBeCloseTo(scored.psnr!, 2);
       }
       expect(seen.size).toBe(4);
+    } finally {
+      await server.close();
+    }
+  }, 120_000);
+
+  it("pairs each gate of each agent by the DICOM headers alone (no report.json) with its own agent's and gate's low-dose frames, by what its files state", async () => {
+    // The denoised series without the report that names their frames: each file's agent (its
+    // Radiopharmaceutical Information Sequence) and gate (its Image Comments) restrict the low-dose
+    // pane (src/pipeline/agent-reference.ts referenceOfTestAgent); no reference is paired by headers.
+    const { low, full, entry } = await respiratoryData();
+    const data = path.join(root, 'respiratory-headers');
+    mkdirSync(data);
+    cpSync(low, path.join(data, 'low'), { recursive: true });
+    cpSync(full, path.join(data, 'full'), { recursive: true });
+    cpSync(entry.output.dir, path.join(data, 'denoised'), { recursive: true });
+    expect(readdirSync(data, { recursive: true }).filter((f) => String(f).endsWith('report.json'))).toEqual([]);
+    const server = await serverOver(path.join(root, 'server-respiratory-headers'), data);
+    try {
+      const listed = await listedComparisons(server);
+      expect(listed).toHaveLength(4);
+      const seen = new Set<string>();
+      const maxima = new Map<string, number>();
+      for (const summary of listed) {
+        const comparison = (await server.inject({ url: `/api/comparisons/${summary.id}` })).json() as ComparisonDetail;
+        const denoised = (await server.inject({ url: `/api/series/${comparison.denoised}` })).json() as SeriesDetail;
+        const lowDose = (await server.inject({ url: `/api/series/${comparison.lowDose}` })).json() as SeriesDetail;
+        const output = entry.output.series!.find((o) => denoised.description.endsWith(` agent ${o.agent} resp gate ${o.respiratoryGate!.gate} of 2`))!;
+        seen.add(output.seriesInstanceUid);
+        expect(comparison.pairedBy).toBe('headers');
+        // This gate of this agent only on the low-dose pane (the source holds 8 frames: 2 positions x 2 gates x 2 agents).
+        expect(comparison.reference).toBeNull();
+        expect(lowDose.slices).toBe(2);
+        expect(comparison.alignment.matchedBy?.denoised).toBe('position');
+        const metrics = (await server.inject({ url: `/api/comparisons/${summary.id}/metrics` })).json() as ComparisonMetrics;
+        expect([metrics.against, metrics.slices.length]).toEqual(['source', 2]);
+        maxima.set(`${output.agent}/${output.respiratoryGate!.gate}`, metrics.range[1]);
+      }
+      expect(seen.size).toBe(4);
+      // The PET range is the low-dose pane's maximum: the 75 % gate's pixels are the 25 % gate's
+      // halved (rounded), so each agent's gate 2 reads half its gate 1 (not the agent's maximum over both gates).
+      for (const agent of [1, 2]) expect(maxima.get(`${agent}/2`)! / maxima.get(`${agent}/1`)!).toBeCloseTo(0.5, 2);
     } finally {
       await server.close();
     }
