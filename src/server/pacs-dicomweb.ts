@@ -2,8 +2,10 @@
  * `serve --dicomweb <url>`: the PacsSource (./pacs.ts) of a DICOMweb server: study search and
  * series lists with QIDO-RS, a series pulled with WADO-RS, a derived series stored with STOW-RS.
  * Thin over src/dicomweb/: the same client, pull and store code as `denoise <url>`. The credentials
- * live only inside the DicomwebClient (its Authorization header); query strings (a patient ID) are
- * cut from every message (withoutQueries).
+ * live only inside the DicomwebClient (its Authorization header). Query strings (a patient ID) are
+ * cut by the client from every request it names in an error or log line (src/dicomweb/client.ts);
+ * the other lines name the base (which parseDicomwebBase keeps without a query) and UIDs. An error
+ * is cut once more here, for one not made by the client (any other failure on the way).
  */
 import { DicomwebClient, type DicomwebClientOptions } from '../dicomweb/client.js';
 import { listSeries, listStudySeries, pullSeries, searchStudies, stowSeries, type PulledSeries, type StoredSeries, type StudyQuery, type StudySearch } from '../dicomweb/study.js';
@@ -30,13 +32,13 @@ export class DicomwebSource implements PacsSource {
   readonly protocol = 'dicomweb' as const;
   readonly address: string;
   private readonly client: DicomwebClient;
-  /** serve's log (its `pacs` component), query strings cut. */
+  /** serve's log (its `pacs` component). */
   private readonly log: (message: string) => void;
 
   /** `base`: the DICOMweb service base (no trailing slash); `client`: its authentication, CA, timeout, retries ($LOWDOSE_DICOMWEB_AUTH used and forgotten). */
   constructor(base: string, client: DicomwebClientOptions = {}, log: (message: string) => void = () => {}) {
     this.address = base;
-    this.log = (message) => log(withoutQueries(message));
+    this.log = log;
     this.client = new DicomwebClient({ ...client, log: this.log });
   }
 
@@ -64,7 +66,7 @@ export class DicomwebSource implements PacsSource {
   series(studyInstanceUid: string, signal?: AbortSignal): ReturnType<PacsSource['series']> {
     return this.scrub(async () => {
       const listing = await listStudySeries(this.stoppedBy(signal), { base: this.address, studyInstanceUid, seriesInstanceUid: null });
-      return { series: listing.series, incomplete: listing.incomplete === null ? null : withoutQueries(listing.incomplete) };
+      return { series: listing.series, incomplete: listing.incomplete };
     });
   }
 
