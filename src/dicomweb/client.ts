@@ -5,6 +5,7 @@
  * usage errors (exit 2): a wrong password or a study that is not there does not get better.
  */
 import { readFileSync } from 'node:fs';
+import { setTimeout as wait } from 'node:timers/promises';
 import { Agent, fetch, type Dispatcher, type Response } from 'undici';
 import { MAX_DICOM_FILE_BYTES } from '../dicom/file-size.js';
 import { abortReason } from '../util/abort-reason.js';
@@ -234,7 +235,9 @@ export class DicomwebClient {
         if (!retryable || attempt >= this.retries) throw final;
         const delay = this.retryDelayMs * 2 ** attempt;
         this.log(`${final.message}; retrying in ${delay} ms (${attempt + 1}/${this.retries})`);
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        // The signal ends the back-off at once (256 s before a 10th retry); the next attempt is
+        // then not sent (throwIfStopped).
+        await wait(delay, undefined, this.signal ? { signal: this.signal } : {}).catch(() => {});
       }
     }
   }
