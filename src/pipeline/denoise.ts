@@ -62,18 +62,43 @@ import {
 export { COMPLETION_MARKER } from './frame-output.js';
 export { REPORT_FILE, writeReport } from './folder-report.js';
 
+/** Most characters of a series' description in its output folder's name. */
+const FOLDER_DESCRIPTION_CHARS = 32;
+
 /**
  * Folder name of a series' output: modality, series number-ish description, short hash of its key;
  * for a frame of a dynamic or gated PET acquisition, of the acquisition's key, so that its frames
- * are one derived series in one folder (./frame-output.ts).
+ * are one derived series in one folder (./frame-output.ts). The description is lowercased, each
+ * run of other characters than a-z and 0-9 one `-`, and cut after its last whole word within
+ * FOLDER_DESCRIPTION_CHARS (a first word longer than that at the limit); the hash keeps names unique.
  */
 export function outputFolderName(series: Series): string {
-  const hash = createHash('sha256').update(series.petFrame?.acquisitionKey ?? series.key).digest('hex').slice(0, 10);
-  const description = series.seriesDescription
+  const words = folderWords(series.seriesDescription);
+  const cut = words.length <= FOLDER_DESCRIPTION_CHARS ? words.length : words.slice(0, FOLDER_DESCRIPTION_CHARS + 1).lastIndexOf('-');
+  return folderName(series, words.slice(0, cut > 0 ? cut : FOLDER_DESCRIPTION_CHARS));
+}
+
+/**
+ * The series' output folder in `outDir`: outputFolderName, or the one an earlier lowdose named
+ * (its description cut at FOLDER_DESCRIPTION_CHARS characters, mid-word) where that folder is
+ * there: the same series (the same hash), so a rerun finds what it finished and goes on in it.
+ */
+export function seriesFolderIn(outDir: string, series: Series): string {
+  const name = outputFolderName(series);
+  const earlier = folderName(series, folderWords(series.seriesDescription).slice(0, FOLDER_DESCRIPTION_CHARS));
+  return earlier !== name && existsSync(path.join(outDir, earlier)) ? earlier : name;
+}
+
+/** A description as folder names have it: lowercase a-z / 0-9 words joined by `-`. */
+function folderWords(description: string): string {
+  return description
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 32);
+    .replace(/^-+|-+$/g, '');
+}
+
+function folderName(series: Series, description: string): string {
+  const hash = createHash('sha256').update(series.petFrame?.acquisitionKey ?? series.key).digest('hex').slice(0, 10);
   return [series.modality.toLowerCase(), description, hash].filter(Boolean).join('-');
 }
 
@@ -125,8 +150,11 @@ async function denoiseScanned(paths: readonly string[], options: DenoiseOptions,
   const planOf = new Map(candidates.map((s, i) => [s.key, plans[i] ?? null]));
   const limits = forwardLimits(candidates, plans);
 
+  // Each series' folder, once: an earlier lowdose's name where that folder is there (seriesFolderIn).
+  const folders = new Map(candidates.map((s) => [s, seriesFolderIn(outDir, s)]));
+  const folderOf = (s: Series): string => folders.get(s)!;
   const lockDirOf = (s: Series) => {
-    const folder = outputFolderName(s);
+    const folder = folderOf(s);
     return path.resolve(seriesOutputNames(s, folder).lockPath(path.join(outDir, folder)));
   };
   const locks = await acquireFolderLocks(
@@ -157,7 +185,7 @@ async function denoiseScanned(paths: readonly string[], options: DenoiseOptions,
   // One --overwrite request for every frame of this run (a queue job is given its batch's).
   const overwriteRequest = options.overwrite ? (options.overwriteRequest ?? newOverwriteRequest()) : null;
   const lockContext = { ...(options.queueLock ? { queue: options.queueLock } : {}), ...(options.signal ? { signal: options.signal } : {}) };
-  const acquisitions = heldFrames(candidates, outDir);
+  const acquisitions = heldFrames(candidates, outDir, folderOf);
   let finished = false;
   /** Sweeps each acquisition folder and releases its frames' locks (./acquisition-series.ts); the frames removed, by folder. */
   const finishAcquisitions = async (): Promise<Map<string, string[]>> => {
@@ -203,7 +231,8 @@ async function denoiseScanned(paths: readonly string[], options: DenoiseOptions,
           memory: planOf.get(series.key) ?? null,
           overwriteRequest,
           lock: lockOf(series),
-          acquisition: { held: acquisitions.get(path.join(outDir, outputFolderName(series))) ?? new Set(), lock: lockContext, log },
+          folder: folderOf(series),
+          acquisition: { held: acquisitions.get(path.join(outDir, folderOf(series))) ?? new Set(), lock: lockContext, log },
         });
         reports.push(report);
         reportLocks.set(report, lockOf(series));
@@ -252,11 +281,11 @@ async function denoiseScanned(paths: readonly string[], options: DenoiseOptions,
 }
 
 /** The frames of each acquisition this run writes (and holds the locks of): output folder -> frame tags. */
-function heldFrames(candidates: readonly Series[], outDir: string): Map<string, Set<string>> {
+function heldFrames(candidates: readonly Series[], outDir: string, folderOf: (s: Series) => string): Map<string, Set<string>> {
   const frames = new Map<string, Set<string>>();
   for (const s of candidates) {
     if (!s.petFrame) continue;
-    const dir = path.join(outDir, outputFolderName(s));
+    const dir = path.join(outDir, folderOf(s));
     frames.set(dir, (frames.get(dir) ?? new Set()).add(frameTag(s.petFrame)));
   }
   return frames;
@@ -309,6 +338,8 @@ async function denoiserFor(
 
 interface SeriesContext extends Omit<DenoiseOptions, 'reference' | 'overwriteRequest'> {
   readonly outDir: string;
+  /** The series' folder in `outDir` (seriesFolderIn). */
+  readonly folder: string;
   readonly seriesIndex: number;
   readonly seriesCount: number;
   readonly reference: ReferenceSet | null;
@@ -333,7 +364,7 @@ async function denoiseSeries(
   loadDenoiser: () => Promise<SliceDenoiser>,
   context: SeriesContext,
 ): Promise<SeriesReport> {
-  const folder = outputFolderName(series);
+  const folder = context.folder;
   const dir = path.join(context.outDir, folder);
   const names = seriesOutputNames(series, folder);
   const markerPath = path.join(dir, names.marker);
