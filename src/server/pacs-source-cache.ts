@@ -14,8 +14,11 @@
  *
  * Bounded on disk: after each open the least recently opened series are removed until the cache
  * holds at most `maxBytes` (the series just opened always stays). One server at a time uses the
- * cache (the lock `<work>/.pacs-cache.lock`, ../util/folder-lock.ts, held while it runs): a second
- * server on the same work folder pulls into its session folder only, as without a cache. Temporaries
+ * cache (the lock `<work>/.pacs-cache.lock`, ../util/folder-lock.ts, held from its first open of the
+ * cache until it closes): a second server on the same work folder pulls into its session folder
+ * only, as without a cache, while the first runs, and takes the cache up at its first open after
+ * that server has ended (each open tries the lock again: one exclusive create and a read of the
+ * lock file while another server holds it). Temporaries
  * a killed pull left in a series' folder are removed before it is pulled again (../util/fs.ts
  * removeTemporaries: the lock says no other process writes there).
  */
@@ -34,41 +37,80 @@ const hash16 = (text: string) => createHash('sha256').update(text).digest('hex')
 export type PullInto = (root: string) => Promise<PulledSeries>;
 
 export class PulledSourceCache {
+  /** This server's hold on the cache; null while another server holds it. */
+  private lock: FolderLock | null = null;
+  /** A try to take the lock under way: opens at once share it. */
+  private taking: Promise<FolderLock | null> | null = null;
+  /** Whether the log has said since the cache was last held that another server holds it. */
+  private toldInUse = false;
+  private released = false;
+
   private constructor(
     /** This PACS's folder in the cache: the root the series are pulled into. */
     private readonly root: string,
     private readonly cacheDir: string,
     private readonly maxBytes: number,
-    private readonly lock: FolderLock,
+    private readonly log: (message: string) => void,
   ) {}
 
   /**
-   * The cache of `address` under `cacheDir`, or null when another live server holds it (that
-   * server's session then pulls into its own folder only; `log` says so).
+   * The cache of `address` under `cacheDir`, its lock taken when no other live server holds it
+   * (else `log` says so, and each open tries again: `held` says which).
    */
-  static async open(cacheDir: string, address: string, maxBytes: number, log: (message: string) => void): Promise<PulledSourceCache | null> {
-    let lock: FolderLock;
+  static async open(cacheDir: string, address: string, maxBytes: number, log: (message: string) => void): Promise<PulledSourceCache> {
+    const cache = new PulledSourceCache(path.join(cacheDir, hash16(address.replace(/\/+$/, ''))), cacheDir, maxBytes, log);
+    await cache.take();
+    return cache;
+  }
+
+  /** Whether this server holds the cache now (another server on the work folder may). */
+  get held(): boolean {
+    return this.lock !== null;
+  }
+
+  /** The lock, taken now where no other live server holds it; null while one does. */
+  private take(): Promise<FolderLock | null> {
+    if (this.lock || this.released) return Promise.resolve(this.lock);
+    this.taking ??= this.tryLock().finally(() => (this.taking = null));
+    return this.taking;
+  }
+
+  private async tryLock(): Promise<FolderLock | null> {
     try {
-      lock = await acquireFolderLock(cacheDir, { log });
+      const lock = await acquireFolderLock(this.cacheDir, { log: this.log });
+      await makeOutputFolder(this.root);
+      if (this.toldInUse) this.log(`the PACS cache ${this.cacheDir} is this server's now: the server that held it has ended`);
+      this.toldInUse = false;
+      this.lock = lock;
+      return lock;
     } catch (error) {
-      if (error instanceof LowdoseError && error.code === 'E_LOCKED') {
-        log(`the PACS cache ${cacheDir} is in use by another server on this work folder: this server pulls each series it opens anew (${error.message})`);
-        return null;
-      }
-      throw error;
+      if (!(error instanceof LowdoseError) || error.code !== 'E_LOCKED') throw error;
+      if (!this.toldInUse) this.log(`the PACS cache ${this.cacheDir} is in use by another server on this work folder: this server pulls each series it opens anew until that server ends (${error.message})`);
+      this.toldInUse = true;
+      return null;
     }
-    const root = path.join(cacheDir, hash16(address.replace(/\/+$/, '')));
-    await makeOutputFolder(root);
-    return new PulledSourceCache(root, cacheDir, maxBytes, lock);
   }
 
   /**
    * Pulls series `seriesInstanceUid` into the cache (only what the cache lacks; `pull` lists the
    * series first), links its files into `sessionRoot`'s folder of the series, and answers what was
-   * pulled with `dir` that session folder.
+   * pulled with `dir` that session folder. While another server holds the cache, pulls into
+   * `sessionRoot` alone, as without a cache.
    */
   async pull(seriesInstanceUid: string, sessionRoot: string, pull: PullInto): Promise<PulledSeries> {
-    await this.lock.assertHeld();
+    const lock = await this.take();
+    if (!lock) return pull(sessionRoot);
+    try {
+      await lock.assertHeld();
+    } catch (error) {
+      if (!(error instanceof LowdoseError) || error.code !== 'E_LOCKED') throw error;
+      // Another server judged this one dead and took the cache over: this one goes without, as a second server does.
+      this.lock = null;
+      await lock.release();
+      this.log(`the PACS cache ${this.cacheDir} was taken over by another server: this server pulls each series it opens anew until that server ends (${error.message})`);
+      this.toldInUse = true;
+      return pull(sessionRoot);
+    }
     const cached = seriesCacheDir(this.root, seriesInstanceUid);
     // This server holds the cache's lock and one pull per series runs at a time (PacsService.open): a temporary here is a killed pull's.
     await removeTemporaries(cached, (final) => final.endsWith('.dcm'));
@@ -81,9 +123,12 @@ export class PulledSourceCache {
     return { ...pulled, dir };
   }
 
-  /** Releases the cache's lock; the series stay for the next server. */
-  release(): Promise<void> {
-    return this.lock.release();
+  /** Releases the cache's lock (where this server holds it) and tries it no more; the series stay for the next server. */
+  async release(): Promise<void> {
+    this.released = true;
+    await this.taking;
+    await this.lock?.release();
+    this.lock = null;
   }
 
   /** Removes the least recently opened series until the cache holds at most maxBytes; `keep` stays. */

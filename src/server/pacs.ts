@@ -123,9 +123,9 @@ export class PacsService {
     this.log = (message) => log(withoutQueries(message));
   }
 
-  /** Whether opens go through the PACS cache: false with none (a bound of 0, or another server on this work folder holds it). */
+  /** Whether opens go through the PACS cache now: false with none (a bound of 0), or while another server on this work folder holds it. */
   get caching(): boolean {
-    return this.cache !== null;
+    return this.cache?.held ?? false;
   }
 
   /** Closes the PACS's client and removes the pull folder: its series are copies of what the PACS keeps (the cache's stay for the next session). */

@@ -1,7 +1,7 @@
 /**
  * The PACS cache of `serve` (src/server/pacs-source-cache.ts) on its own, with a stand-in for the
  * PACS that writes each instance it is asked for: its bound (the least recently opened series go,
- * never the one just opened), one server at a time, the temporaries of a killed pull, and the
+ * never the one just opened), one server at a time (a second one taking it up once the first has ended), the temporaries of a killed pull, and the
  * session folder holding exactly the series' current instances, linked to the cached files.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -45,7 +45,7 @@ describe('the PACS cache of serve', () => {
   const open = (maxBytes: number) => PulledSourceCache.open(path.join(dir, 'pacs-cache'), 'http://pacs/dicom-web', maxBytes, (m) => log.push(m));
 
   it('retrieves only what it lacks, and the session folder holds links to exactly the instances the PACS lists', async () => {
-    const cache = (await open(100 * KB))!;
+    const cache = (await open(100 * KB));
     const retrieved: string[] = [];
     const session = path.join(dir, 'session');
     const first = await cache.pull('1.2.3', session, pacsSeries('1.2.3', ['a', 'b', 'c'], retrieved));
@@ -61,7 +61,7 @@ describe('the PACS cache of serve', () => {
   });
 
   it('keeps at most its bound: the least recently opened series go, never the one just opened, and what a session linked stays readable', async () => {
-    const cache = (await open(5 * KB))!;
+    const cache = (await open(5 * KB));
     const session = path.join(dir, 'session');
     const retrieved: string[] = [];
     const a = await cache.pull('1.1', session, pacsSeries('1.1', ['a1', 'a2'], retrieved));
@@ -80,27 +80,44 @@ describe('the PACS cache of serve', () => {
     expect(readdirSync(seriesCacheDir(session, '1.2')).sort()).toEqual(['b1.dcm', 'b2.dcm']);
     await cache.release();
     // With no room at all, only the series just opened stays; the session's links stay readable.
-    const none = (await open(0))!;
+    const none = (await open(0));
     await none.pull('1.4', session, pacsSeries('1.4', ['d1', 'd2', 'd3'], retrieved));
     expect(readdirSync(root)).toEqual([path.basename(seriesCacheDir(root, '1.4'))]);
     expect(readdirSync(a.dir).sort()).toEqual(['a1.dcm', 'a2.dcm']);
     await none.release();
   });
 
-  it('is used by one server at a time: a second one on the same work folder goes without, and says so', async () => {
+  it('is used by one server at a time: a second one on the same work folder goes without while the first runs, says so, and takes it up once the first has ended', async () => {
     const first = await open(100 * KB);
-    expect(first).not.toBeNull();
+    expect(first.held).toBe(true);
     // Another live process holds it: acquireFolderLock judges this process's own lock live too.
-    expect(await open(100 * KB)).toBeNull();
+    const second = await open(100 * KB);
+    expect(second.held).toBe(false);
     expect(log.join('\n')).toMatch(/the PACS cache .* is in use by another server on this work folder/);
-    await first!.release();
-    const again = await open(100 * KB);
-    expect(again).not.toBeNull();
-    await again!.release();
+    const root = path.join(dir, 'pacs-cache', readdirSync(path.join(dir, 'pacs-cache')).find((name) => !name.startsWith('.'))!);
+    const session = path.join(dir, 'session-2');
+    const retrieved: string[] = [];
+    const alone = await second.pull('2.1', session, pacsSeries('2.1', ['x1', 'x2'], retrieved));
+    expect(alone).toMatchObject({ retrieved: 2, dir: seriesCacheDir(session, '2.1') });
+    expect(existsSync(seriesCacheDir(root, '2.1'))).toBe(false);
+    await first.release();
+    // The first server has ended: the second's next open takes the cache, and the one after retrieves nothing.
+    const taken = await second.pull('2.1', session, pacsSeries('2.1', ['x1', 'x2'], retrieved));
+    expect(second.held).toBe(true);
+    expect(log.join('\n')).toMatch(/the PACS cache .* is this server's now: the server that held it has ended/);
+    expect(readdirSync(seriesCacheDir(root, '2.1')).sort()).toEqual(['x1.dcm', 'x2.dcm']);
+    for (const name of ['x1.dcm', 'x2.dcm']) expect(statSync(path.join(taken.dir, name)).ino).toBe(statSync(path.join(seriesCacheDir(root, '2.1'), name)).ino);
+    expect((await second.pull('2.1', session, pacsSeries('2.1', ['x1', 'x2'], retrieved))).retrieved).toBe(0);
+    // A third server now finds it in use by the second.
+    const third = await open(100 * KB);
+    expect(third.held).toBe(false);
+    await third.release();
+    await second.release();
+    expect(existsSync(path.join(dir, '.pacs-cache.lock'))).toBe(false);
   });
 
   it('removes the temporaries a killed pull left in a series\' folder before pulling it again', async () => {
-    const cache = (await open(100 * KB))!;
+    const cache = (await open(100 * KB));
     const session = path.join(dir, 'session');
     const pulled = await cache.pull('1.5', session, pacsSeries('1.5', ['e1'], []));
     const root = path.join(dir, 'pacs-cache', readdirSync(path.join(dir, 'pacs-cache'))[0]!);
