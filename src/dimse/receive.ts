@@ -20,7 +20,12 @@ import { LowdoseError } from '../errors.js';
 
 /** The largest P-DATA-TF we receive unless told otherwise: dcmjs-dimse's own default (256 KiB), which it asks for in its A-ASSOCIATE-RQ. */
 export const DEFAULT_MAX_PDU_BYTES = 256 * 1024;
-/** The largest instance we keep unless told otherwise: the largest DICOM file lowdose reads whole, as the DICOMweb client's bound (src/dicomweb/client.ts). */
+/**
+ * The largest instance we keep unless told otherwise: the largest DICOM file lowdose reads whole, as
+ * the DICOMweb client's bound (src/dicomweb/client.ts). Not a memory bound (an instance streams to
+ * its file): a larger file is read frame by frame only where its pixel data allows it, and an
+ * instance that cannot be would come whole before its read refused it (docs/pacs.md).
+ */
 export const DEFAULT_MAX_INSTANCE_BYTES = MAX_DICOM_FILE_BYTES;
 /** PDU type of P-DATA-TF (PS3.8 9.3.5): the only one that carries instance bytes. */
 export const P_DATA_TF = 0x04;
