@@ -5,7 +5,7 @@
  * session folder holding exactly the series' current instances, linked to the cached files.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -114,6 +114,22 @@ describe('the PACS cache of serve', () => {
     await third.release();
     await second.release();
     expect(existsSync(path.join(dir, '.pacs-cache.lock'))).toBe(false);
+  });
+
+  it('goes without the cache, as a second server does, once another server has taken its lock over (judged this one dead)', async () => {
+    const cache = await open(100 * KB);
+    const lockFile = path.join(dir, '.pacs-cache.lock');
+    const owner = JSON.parse(await readFile(lockFile, 'utf8')) as Record<string, unknown>;
+    // The lock file now names another owner: a server that found this one's heartbeat stopped.
+    await writeFile(lockFile, `${JSON.stringify({ ...owner, token: 'another-server' })}\n`);
+    const session = path.join(dir, 'session-3');
+    const pulled = await cache.pull('3.1', session, pacsSeries('3.1', ['y1'], []));
+    expect(pulled.dir).toBe(seriesCacheDir(session, '3.1'));
+    expect(cache.held).toBe(false);
+    expect(log.join('\n')).toMatch(/the PACS cache .* was taken over by another server: this server pulls each series it opens anew/);
+    await cache.release();
+    // The other server's lock stays.
+    expect(await readFile(lockFile, 'utf8')).toContain('another-server');
   });
 
   it('removes the temporaries a killed pull left in a series\' folder before pulling it again', async () => {
