@@ -30,7 +30,8 @@ export const FRAMED_READ_BYTES = 64 * 1024 * 1024;
 
 /**
  * The most of a file read frame by frame that may follow its pixel data (trailing padding, a
- * digital signature; not read). A file whose pixel data ends further from its end holds more than
+ * digital signature; not read, and not needed: no attribute a derived file copies,
+ * ./derived-attributes.ts, and no header fact lies past the Pixel Data element). A file whose pixel data ends further from its end holds more than
  * its header accounts for: read whole up to MAX_DICOM_FILE_BYTES, E_FILE_TOO_LARGE beyond.
  */
 export const MAX_TRAILING_BYTES = 1024 * 1024;
