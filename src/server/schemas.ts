@@ -355,6 +355,15 @@ export const comparisonDetail = Type.Object({
    * window. The viewer's pane and the figure window it 0 to 4 × this. Added later: absent from older servers.
    */
   uncertaintyThreshold: Type.Optional(numberOrNull),
+  /**
+   * What makes a pair the comparison scores suspect although it lines up, with the codes and words
+   * of `lowdose metrics` / `denoise --reference` (src/metrics/pairing-warnings.ts): W_KERNEL_MISMATCH,
+   * W_THICKNESS_MISMATCH, W_GATE_AGAINST_UNGATED, W_TEST_IS_REFERENCE. For the low-dose and the
+   * denoised series against the reference when there is one, else the denoised against its
+   * low-dose source (`scores`: whose scores); from the series' headers, paired by report or by
+   * headers alike. Empty when none. Added later: absent from older servers.
+   */
+  pairingWarnings: Type.Optional(Type.Array(Type.Object({ code: Type.String(), message: Type.String(), scores: stringEnum(['lowDose', 'denoised']) }))),
 });
 
 export const studySummary = Type.Object({

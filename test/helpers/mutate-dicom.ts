@@ -257,3 +257,11 @@ export function withSameLengthText(bytes: Uint8Array, tag: string, value: string
   copy.set(Buffer.from(value, 'latin1'), element.dataOffset);
   return copy;
 }
+
+/** Every .dcm file of `dir` rewritten in place with top-level element `tag` set to `value` (withElement: files without group lengths). */
+export function relabelFiles(dir: string, tag: string, vr: string, value: string): void {
+  for (const name of readdirSync(dir).filter((f) => f.endsWith('.dcm'))) {
+    const file = join(dir, name);
+    writeFileSync(file, withElement(readFileSync(file), tag, encodeElement(tag, vr, value)));
+  }
+}

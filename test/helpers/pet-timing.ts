@@ -48,6 +48,44 @@ export function makePetTiming(dir: string): void {
   if (run.status !== 0) throw new Error(`make-pet-timing.py failed: ${run.stderr}`);
 }
 
+/**
+ * From make-pet-timing.py's gated set (`gated`: 2 R-R intervals x 3 time slots x 2 slices), written
+ * with pydicom under `dir`: `gate2`, gate 2's two files (TriggerTime 250 ms) as a series of their
+ * own, and `ungated`, gate 1's two files rewritten as a STATIC series of their own (no gating
+ * attributes): a gate and an ungated series at the same positions.
+ */
+export function makeGateAndUngated(gated: string, dir: string): { gate2: string; ungated: string } {
+  const gate2 = path.join(dir, 'gate2');
+  const ungated = path.join(dir, 'ungated');
+  const script = [
+    'import sys, os, pydicom',
+    'from pydicom.uid import generate_uid',
+    'os.makedirs(sys.argv[2], exist_ok=True)',
+    'os.makedirs(sys.argv[3], exist_ok=True)',
+    "uid = generate_uid(entropy_srcs=['lowdose-pet-gate-2'])",
+    "for s in ('1', '2'):",
+    "    d = pydicom.dcmread(os.path.join(sys.argv[1], f'rr1-slot2-s{s}.dcm'))",
+    '    d.SeriesInstanceUID = uid',
+    "    d.SOPInstanceUID = generate_uid(entropy_srcs=['lowdose-pet-gate-2', s])",
+    '    d.file_meta.MediaStorageSOPInstanceUID = d.SOPInstanceUID',
+    "    d.save_as(os.path.join(sys.argv[3], f'rr1-slot2-s{s}.dcm'))",
+    "uid = generate_uid(entropy_srcs=['lowdose-pet-ungated'])",
+    "for s in ('1', '2'):",
+    "    d = pydicom.dcmread(os.path.join(sys.argv[1], f'rr1-slot1-s{s}.dcm'))",
+    '    d.SeriesInstanceUID = uid',
+    "    d.SOPInstanceUID = generate_uid(entropy_srcs=['lowdose-pet-ungated', s])",
+    '    d.file_meta.MediaStorageSOPInstanceUID = d.SOPInstanceUID',
+    "    d.SeriesType = ['STATIC', 'IMAGE']",
+    "    for k in ('NumberOfRRIntervals', 'NumberOfTimeSlots', 'TriggerTime', 'FrameTime', 'LowRRValue', 'HighRRValue'): delattr(d, k)",
+    '    d.ImageIndex = int(s)',
+    '    d.InstanceNumber = int(s)',
+    "    d.save_as(os.path.join(sys.argv[2], f's{s}.dcm'))",
+  ].join('\n');
+  const run = spawnSync(PYTHON, ['-c', script, gated, ungated, gate2], { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`the gate / ungated copies failed: ${run.stderr}`);
+  return { gate2, ungated };
+}
+
 /** A written PET file as pydicom reads it. */
 export interface PydicomFile {
   name: string;

@@ -7,16 +7,13 @@
  * ungated reference gate 1's two files rewritten with pydicom as a STATIC series of their own. Skipped without the Python with
  * pydicom the generator needs.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { denoisePaths } from '../../src/pipeline/denoise.js';
 import { runMetrics } from '../../src/pipeline/metrics.js';
-import { hasPydicom, makePetTiming } from '../helpers/pet-timing.js';
-
-const PYTHON = '/usr/bin/python3';
+import { hasPydicom, makeGateAndUngated, makePetTiming } from '../helpers/pet-timing.js';
 
 describe.skipIf(!hasPydicom)('a gate scored against an ungated series', () => {
   let dir = '';
@@ -28,34 +25,7 @@ describe.skipIf(!hasPydicom)('a gate scored against an ungated series', () => {
     dir = mkdtempSync(path.join(tmpdir(), 'lowdose-gate-against-ungated-'));
     makePetTiming(path.join(dir, 'in'));
     gated = path.join(dir, 'in', 'gated');
-    gate2 = path.join(dir, 'gate2');
-    ungated = path.join(dir, 'ungated');
-    const script = [
-      'import sys, os, pydicom',
-      'from pydicom.uid import generate_uid',
-      'os.makedirs(sys.argv[2], exist_ok=True)',
-      'os.makedirs(sys.argv[3], exist_ok=True)',
-      "uid = generate_uid(entropy_srcs=['lowdose-pet-gate-2'])",
-      "for s in ('1', '2'):",
-      "    d = pydicom.dcmread(os.path.join(sys.argv[1], f'rr1-slot2-s{s}.dcm'))",
-      '    d.SeriesInstanceUID = uid',
-      "    d.SOPInstanceUID = generate_uid(entropy_srcs=['lowdose-pet-gate-2', s])",
-      '    d.file_meta.MediaStorageSOPInstanceUID = d.SOPInstanceUID',
-      "    d.save_as(os.path.join(sys.argv[3], f'rr1-slot2-s{s}.dcm'))",
-      "uid = generate_uid(entropy_srcs=['lowdose-pet-ungated'])",
-      "for s in ('1', '2'):",
-      "    d = pydicom.dcmread(os.path.join(sys.argv[1], f'rr1-slot1-s{s}.dcm'))",
-      '    d.SeriesInstanceUID = uid',
-      "    d.SOPInstanceUID = generate_uid(entropy_srcs=['lowdose-pet-ungated', s])",
-      '    d.file_meta.MediaStorageSOPInstanceUID = d.SOPInstanceUID',
-      "    d.SeriesType = ['STATIC', 'IMAGE']",
-      "    for k in ('NumberOfRRIntervals', 'NumberOfTimeSlots', 'TriggerTime', 'FrameTime', 'LowRRValue', 'HighRRValue'): delattr(d, k)",
-      '    d.ImageIndex = int(s)',
-      '    d.InstanceNumber = int(s)',
-      "    d.save_as(os.path.join(sys.argv[2], f's{s}.dcm'))",
-    ].join('\n');
-    const run = spawnSync(PYTHON, ['-c', script, gated, ungated, gate2], { encoding: 'utf8' });
-    if (run.status !== 0) throw new Error(run.stderr);
+    ({ gate2, ungated } = makeGateAndUngated(gated, dir));
   });
 
   afterAll(() => {

@@ -28,7 +28,7 @@ import type {
 import { revisionOf, shortId } from '../ids.js';
 import { scanKeepingHeaders, type IndexScanOptions, type ScanFunction } from './index-scan.js';
 import { acquisitionIncomplete, seriesIncomplete, type AcquisitionIncomplete, type OutputIncomplete } from './output-completion.js';
-import { pairSeries, type ComparisonDraft, type IndexedSeries } from './pairing.js';
+import { comparisonPairingWarnings, pairSeries, type ComparisonDraft, type ComparisonPairingWarning, type IndexedSeries } from './pairing.js';
 import { frameKey, readReportLinks, type OutputPart, type ReportLink } from './reports.js';
 import { readSeriesFacts, type SeriesFacts } from './series-facts.js';
 
@@ -41,6 +41,8 @@ export interface IndexedComparison extends ComparisonDraft {
    * when it is, or there is no reference.
    */
   readonly referenceGridMismatch: string | null;
+  /** What makes its scored pairs suspect although they line up (comparisonPairingWarnings): another kernel, slice thickness, a gate against an ungated series. */
+  readonly pairingWarnings: ComparisonPairingWarning[];
   /** The uncertainty series' calibrated σ threshold (uncertaintyThresholdOf), null for a raw spread or none. */
   readonly uncertaintyThreshold: number | null;
   /** The denoised series is not a finished run's output (./output-completion.ts); null when it is. */
@@ -291,6 +293,7 @@ export class DataIndex {
           id,
           alignment,
           referenceGridMismatch: referenceGridMismatch(draft),
+          pairingWarnings: comparisonPairingWarnings(draft),
           uncertaintyThreshold: uncertaintyThresholdOf(draft),
           incomplete,
           uncertaintyIncomplete,
@@ -436,6 +439,7 @@ export class DataIndex {
       report: c.report,
       unscoredReason: c.referenceGridMismatch,
       uncertaintyThreshold: c.uncertaintyThreshold,
+      pairingWarnings: c.pairingWarnings.map((w) => ({ ...w })),
     };
   }
 

@@ -6,6 +6,7 @@
  * simulated low-dose series was made from (its matched full-dose reconstruction when there is one).
  */
 import { sameFrame, type Series } from '../../dicom/index.js';
+import { pairingWarnings } from '../../metrics/pairing-warnings.js';
 import type { ReportFacts, SeriesRole } from '../api-types.js';
 import type { OutputPart, ReportLink } from './reports.js';
 import type { SeriesFacts } from './series-facts.js';
@@ -33,6 +34,28 @@ export interface ComparisonDraft {
 export interface Pairing {
   readonly roles: Map<string, SeriesRole>;
   readonly comparisons: ComparisonDraft[];
+}
+
+/** A pairing warning of a comparison (pairingWarnings) and whose scores it concerns. */
+export interface ComparisonPairingWarning {
+  readonly code: string;
+  readonly message: string;
+  /** The pane whose scores are suspect: the low-dose's against the reference, or the denoised's against the reference (else its low-dose source). */
+  readonly scores: 'lowDose' | 'denoised';
+}
+
+/**
+ * What makes the comparison's pairs suspect although they line up (another kernel, slice thickness,
+ * a gate against an ungated series: `pairingWarnings`, the function `lowdose metrics` and `denoise
+ * --reference` warn with), for each pair the viewer scores: the low-dose and the denoised series
+ * against the reference when there is one, else the denoised against its low-dose source. From
+ * the series' own headers, however the comparison was paired (report.json or headers).
+ */
+export function comparisonPairingWarnings(draft: Pick<ComparisonDraft, 'lowDose' | 'denoised' | 'reference'>): ComparisonPairingWarning[] {
+  const scored = (against: IndexedSeries, test: IndexedSeries, scores: ComparisonPairingWarning['scores']) =>
+    pairingWarnings(against.series, test.series, scores === 'lowDose' ? 'low-dose' : 'denoised').map(({ code, message }) => ({ code, message, scores }));
+  if (!draft.reference) return scored(draft.lowDose, draft.denoised, 'denoised');
+  return [...scored(draft.reference, draft.lowDose, 'lowDose'), ...scored(draft.reference, draft.denoised, 'denoised')];
 }
 
 /** A series' role from its own headers (reports may override it). */
