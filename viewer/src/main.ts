@@ -18,6 +18,7 @@ import { layoutById } from './layout.js';
 import { MeasureLayer } from './measure-layer.js';
 import { MetricsPlot } from './metrics-plot.js';
 import { MetricsView, type MethodMetricsSource } from './metrics-view.js';
+import { pairingWarningLines } from './pairing-caveat.js';
 import { frameLabel, isMethodPane, methodPaneKey, roleTitle } from './pane-titles.js';
 import { PRESETS, registerColormaps } from './presets.js';
 import { Probe } from './probe.js';
@@ -445,7 +446,7 @@ async function openTarget(target: Target, index: number | null): Promise<void> {
     const sources: MethodMetricsSource[] = view.methods.map((m, k) => ({ key: methodPaneKey(k), comparison: m.comparison }));
     metrics.open(sources, view.lowDose.units, roleTitle(view.lowDose.role));
     renderMethodsPicker();
-    showSeriesWarnings([...incompleteOutputs(view), ...sourceNotShown(view), ...view.lowDose.warnings, ...runWarnings(view)]);
+    showSeriesWarnings([...incompleteOutputs(view), ...pairingWarningLines(view.methods.map((m) => m.comparison)), ...sourceNotShown(view), ...view.lowDose.warnings, ...runWarnings(view)]);
     showIncomplete(view.lowDose.incomplete);
     await shown;
     if (!document.body.dataset.firstSliceMs) document.body.dataset.firstSliceMs = String(Math.round(performance.now() - started));

@@ -8,6 +8,7 @@ import { api, type ComparisonDetail, type ComparisonMetrics, type Scores, type S
 import { methodLabel, type PaneKey } from './pane-titles.js';
 import { formatValue, scoresLine, unscoredText, WIDEST_PSNR, widestValue } from '../../src/server/pane-text.js';
 import type { ComparisonViewer } from './viewer.js';
+import { pairingCaveat } from './pairing-caveat.js';
 
 /** One method of the open view: its pane and comparison. */
 export interface MethodMetricsSource {
@@ -79,7 +80,12 @@ export class MetricsView {
     const sample = sampleNumbers(this.units);
     this.viewer.reserveMetrics(new Map(methods.flatMap((m, k) => this.paneLines(m, k, sample.slice).map((line) => [line.key, line.text] as const))));
     const what = methods.length > 1 ? `${methods.length} methods` : methodLabel(first.comparison.report);
-    this.header.innerHTML = `<span class="series-lead muted">Series means (${first.comparison.reference ? 'vs reference' : `vs ${escape(this.source)}`}, ${escape(what)}):</span> <span class="series-computing muted">computing…</span><span id="series-metrics" class="series-pending"></span>`;
+    // Beside the numbers, not only in the warning bar: scores against another kernel, thickness or gate read as the denoiser's.
+    const caveat = pairingCaveat(methods.map((m) => m.comparison), this.source);
+    this.header.innerHTML =
+      `<span class="series-lead muted">Series means (${first.comparison.reference ? 'vs reference' : `vs ${escape(this.source)}`}, ${escape(what)}):</span> ` +
+      (caveat ? `<span class="pairing-caveat" data-testid="pairing-caveat" title="The whole warnings are in the bar above">⚠ ${escape(caveat)}</span> ` : '') +
+      `<span class="series-computing muted">computing…</span><span id="series-metrics" class="series-pending"></span>`;
     // The means' parts laid out now, unseen, with numbers as wide as they can be: the header
     // takes the lines it will need before the first slice is drawn, not under the images later.
     const means: Pick<ComparisonMetrics, 'mean'> = {
