@@ -3,7 +3,7 @@
  * (Writing lives in ./write*.ts.)
  */
 export type { Orientation, PetFrameRef, PetFrameTiming, PetGateTiming, Series, SliceRef, Units, Vec3 } from './types.js';
-export { KnownHeaders, fileRevision, type HeaderOutcome } from './known-headers.js';
+export { KnownHeaders, type HeaderOutcome } from './known-headers.js';
 export { scanPaths, scanProblems, findFiles, readInstanceHeader, realRoots, type ScanResult, type ScanOptions, type SkippedFile } from './scan.js';
 export {
   readSlice,

@@ -1,26 +1,15 @@
 /**
  * What reading each file's header gave (its header, or why it is no usable image), kept by the
- * file's revision (size, mtime, ctime, inode): a scan given these (ScanOptions.knownHeaders) reads a
- * file again only when its revision moved. The server's data index keeps one across refreshes, so a
+ * file's revision (src/util/file-revision.ts: size, mtime, ctime, inode): a scan given these
+ * (ScanOptions.knownHeaders) reads a file again only when its revision moved. The server's data index keeps one across refreshes, so a
  * refresh with nothing changed stats its folders and opens no DICOM file.
  */
-import type { Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { LowdoseError } from '../errors.js';
 import type { ImageHeader } from './image-header.js';
 
 /** A file's header, or the error reading it gave. */
 export type HeaderOutcome = ImageHeader | LowdoseError;
-
-/**
- * What says a file is unchanged: its size, modification time, status change time and inode. The
- * ctime moves with what leaves size and mtime alone: a permission change (chmod: the file may no
- * longer be readable, or readable again), and a file rewritten in place whose mtime was put back
- * (`cp -p`, `rsync -t`, `touch -r`).
- */
-export function fileRevision(info: Pick<Stats, 'size' | 'mtimeMs' | 'ctimeMs' | 'ino'>): string {
-  return `${info.size} ${info.mtimeMs} ${info.ctimeMs} ${info.ino}`;
-}
 
 /**
  * Errors that say nothing lasting about the file's bytes (it vanished or could not be opened this

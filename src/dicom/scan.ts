@@ -14,7 +14,8 @@ import { checkPixelData } from './frames.js';
 import { frameAcquisitionSlots } from './derived-pet-series.js';
 import { getString, TAG } from './attributes.js';
 import { readImageHeader, readPixelModule, type ImageHeader } from './image-header.js';
-import { fileRevision, type HeaderOutcome, type KnownHeaders } from './known-headers.js';
+import { fileRevision } from '../util/file-revision.js';
+import type { HeaderOutcome, KnownHeaders } from './known-headers.js';
 import { decoderFor } from './decoders/index.js';
 import { readDicomFile } from './parse.js';
 import { buildSeries } from './series.js';
@@ -113,7 +114,7 @@ interface FoundFile {
   readonly path: string;
   /** Named on the command line (not found by walking a directory). */
   readonly explicit: boolean;
-  /** Its size, mtime, ctime and inode when it was found (./known-headers.ts fileRevision). */
+  /** Its size, mtime, ctime and inode when it was found (src/util/file-revision.ts). */
   readonly revision: string;
 }
 

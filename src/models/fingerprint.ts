@@ -16,6 +16,7 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { fileRevision } from '../util/file-revision.js';
 
 /** The card's blocks left out of its hash (records, not settings). */
 export const CARD_RECORD_BLOCKS: readonly string[] = ['training', 'quality'];
@@ -50,23 +51,23 @@ export async function modelFingerprint(cardPath: string, signal?: AbortSignal): 
 
 /**
  * Whether `fingerprint`, made by modelFingerprint in this process, still describes the model whose
- * card is at `cardPath`: the card and every ONNX file it names are the same files (inode, size,
- * modification time) as before that hash read them. So a model loaded after its files were hashed
- * is not hashed again (denoise hashes them to plan a run, before it loads the model), unless a
- * file was replaced or written meanwhile. False for a fingerprint made otherwise (read from a result).
+ * card is at `cardPath`: the card and every ONNX file it names have the same revision (size, mtime,
+ * ctime, inode: src/util/file-revision.ts) as before that hash read them. So a model loaded after
+ * its files were hashed is not hashed again (denoise hashes them to plan a run, before it loads the
+ * model), unless a file was replaced or written meanwhile, its mtime put back or not. False for a fingerprint made otherwise (read from a result).
  */
 export async function fingerprintStillHolds(fingerprint: ModelFingerprint, cardPath: string): Promise<boolean> {
   const before = hashedFiles.get(fingerprint);
   return before !== undefined && before === (await filesStamp(cardPath));
 }
 
-/** The card's path and the identity of it and of each ONNX file it names, as one string; null when one cannot be read. */
+/** The card's path and the revision of it and of each ONNX file it names, as one string; null when one cannot be read. */
 async function filesStamp(cardPath: string): Promise<string | null> {
   try {
     const card = JSON.parse(await readFile(cardPath, 'utf8')) as Record<string, unknown>;
     const files = [cardPath, ...onnxFilesOf(card).map((name) => path.resolve(path.dirname(cardPath), name))];
     const infos = await Promise.all(files.map((file) => stat(file)));
-    return files.map((file, i) => `${path.resolve(file)} ${infos[i]!.ino} ${infos[i]!.size} ${infos[i]!.mtimeMs}`).join('\n');
+    return files.map((file, i) => `${path.resolve(file)} ${fileRevision(infos[i]!)}`).join('\n');
   } catch {
     return null;
   }

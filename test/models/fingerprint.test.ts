@@ -3,11 +3,11 @@
  * record blocks and every ONNX file the card names, each equal to an independent sha256.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fingerprintDifferences, modelFingerprint } from '../../src/models/fingerprint.js';
+import { fingerprintDifferences, fingerprintStillHolds, modelFingerprint } from '../../src/models/fingerprint.js';
 
 const MODELS = path.resolve(import.meta.dirname, '..', '..', 'models');
 const sha256 = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex');
@@ -61,5 +61,28 @@ describe('modelFingerprint', () => {
     expect(changed.card).toBe(shipped.card);
     expect(fingerprintDifferences(shipped, changed)).toEqual([expect.stringMatching(/^lowdose-ct\.onnx: recorded /)]);
     expect(fingerprintDifferences(shipped, shipped)).toEqual([]);
+  });
+});
+
+describe('fingerprintStillHolds', () => {
+  it('holds while the files are untouched, not once an ONNX file is rewritten in place with its size and mtime put back (cp -p, rsync -t)', async () => {
+    const card = ctCopy('rewritten-in-place', (c) => c);
+    const onnx = path.join(scratch, 'lowdose-ct.onnx');
+    // A whole millisecond, so that utimes can put the mtime back exactly.
+    const stamp = new Date('2026-01-02T03:04:05.678Z');
+    utimesSync(onnx, stamp, stamp);
+    const fingerprint = await modelFingerprint(card);
+    expect(await fingerprintStillHolds(fingerprint, card)).toBe(true);
+    const before = statSync(onnx);
+    // Past the file system's timestamp granularity, so that the rewrite's ctime is another.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const bytes = readFileSync(onnx);
+    bytes[bytes.length >> 1] ^= 0xff;
+    writeFileSync(onnx, bytes);
+    utimesSync(onnx, stamp, stamp);
+    const after = statSync(onnx);
+    expect([after.ino, after.size, after.mtimeMs]).toEqual([before.ino, before.size, before.mtimeMs]);
+    expect(await fingerprintStillHolds(fingerprint, card)).toBe(false);
+    expect((await modelFingerprint(card)).sha256).not.toBe(fingerprint.sha256);
   });
 });

@@ -8,10 +8,11 @@
 import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { fileRevision, realRoots, type PetFrameRef, type ScanResult, type Series } from '../../dicom/index.js';
+import { realRoots, type PetFrameRef, type ScanResult, type Series } from '../../dicom/index.js';
 import { sigmaSeriesKind } from '../../dicom/sigma-window.js';
 import { LowdoseError } from '../../errors.js';
 import { LISTED_PER_CODE } from '../../util/code-sample.js';
+import { fileRevision } from '../../util/file-revision.js';
 import { pairingGridMismatch, pairSlices, type SlicePairing } from '../../metrics/slice-pairing.js';
 import { petFrameReport } from '../../pipeline/frame-output.js';
 import { framesOfPart, referenceOfTestAgent } from '../../pipeline/agent-reference.js';
@@ -469,7 +470,7 @@ function filesOf(series: Series): string[] {
   return [...new Set(series.slices.map((slice) => slice.file))];
 }
 
-/** The series' key and each of its files' revision (path, size, mtime, ctime, inode: src/dicom/known-headers.ts fileRevision). */
+/** The series' key and each of its files' revision (path, size, mtime, ctime, inode: src/util/file-revision.ts). */
 async function revisionOfFiles(series: Series): Promise<string> {
   const parts: Array<string | number> = [series.key];
   for (const file of new Set(series.slices.map((s) => s.file))) parts.push(file, fileRevision(await stat(file)));
