@@ -22,6 +22,7 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { fileRevision } from '../util/file-revision.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { isCompletionMarker } from './frame-output.js';
 import type { SeriesReport } from './types.js';
@@ -34,8 +35,8 @@ function placeOf(series: Pick<SeriesReport, 'input' | 'output'>): string {
 }
 
 interface MarkerEntry {
-  readonly mtimeMs: number;
-  readonly size: number;
+  /** The marker file's revision when it was read (src/util/file-revision.ts). */
+  readonly revision: string;
   readonly series: SeriesReport | null;
 }
 
@@ -98,8 +99,10 @@ export class FolderReport {
   private async readMarker(file: string): Promise<SeriesReport | null> {
     const info = await stat(file).catch(() => null);
     if (!info) return null;
+    const revision = fileRevision(info);
     const cached = this.markers.get(file);
-    if (cached && cached.mtimeMs === info.mtimeMs && cached.size === info.size) return cached.series;
+    // Not size and mtime alone: a marker another run renamed over this one (--overwrite) can have both.
+    if (cached?.revision === revision) return cached.series;
     let series: SeriesReport | null = null;
     try {
       const parsed = JSON.parse(await readFile(file, 'utf8')) as SeriesReport;
@@ -107,7 +110,7 @@ export class FolderReport {
     } catch {
       series = null;
     }
-    this.markers.set(file, { mtimeMs: info.mtimeMs, size: info.size, series });
+    this.markers.set(file, { revision, series });
     return series;
   }
 }
