@@ -19,12 +19,14 @@
  * A join does not rewrite the list whole, and never writes a file a reader may have open: it writes
  * a fresh file (the working file above) that starts as a copy of `unreadable.tsv` cut after the
  * first job list that changed since that was joined (`joined.json` in the lists' folder records
- * which job lists it holds, in order, with each list file's identity (inode, size, mtime) and bytes,
- * and the identity of `unreadable.tsv` it describes), gets the lists from there appended, and is
+ * which job lists it holds, in order, with each list file's revision (size, mtime, ctime, inode:
+ * src/util/file-revision.ts) and bytes, and the revision of `unreadable.tsv` it describes, read
+ * after it was renamed into place), gets the lists from there appended, and is
  * renamed over `unreadable.tsv`. With jobs ending in batch order that is the last job's list read,
  * not every job's. A worker's join names its job (the only list its attempt wrote); `batch --wait`'s
  * names none and looks at every list. An `unreadable.tsv` that is not the one `joined.json`
- * describes (another inode, size or mtime) is joined whole. Once written, an `unreadable.tsv` is
+ * describes (another revision: replaced, or rewritten in place even with its size and mtime put
+ * back) is joined whole, and so is every list after one whose revision moved. Once written, an `unreadable.tsv` is
  * never written again: a reader that opened it reads one join's list to its end.
  *
  * The job lists stay in `.unreadable-jobs/` when the batch ends: they are what `unreadable.tsv` is
@@ -33,6 +35,7 @@
  */
 import { constants, copyFile, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileRevision } from '../util/file-revision.js';
 import { acquireFolderLock } from '../util/folder-lock.js';
 import { temporaryPathFor } from '../util/fs.js';
 import { ownerTag } from '../util/owner-tag.js';
@@ -108,20 +111,17 @@ export const JOINED_MANIFEST = 'joined.json';
 /** The working files an earlier lowdose kept in the lists' folder (two taking turns being `unreadable.tsv`): removed by a join. */
 const FORMER_WORKING_FILES = ['joined-0.list', 'joined-1.list'];
 
-/** A job's list as a join read it: its id, the list file's identity when read, and the bytes of entries it gave. */
+/** A job's list as a join read it: its id, the list file's revision when read, and the bytes of entries it gave. */
 interface JoinedList {
   readonly id: string;
-  readonly ino: number;
-  readonly size: number;
-  readonly mtimeMs: number;
+  readonly revision: string;
   readonly bytes: number;
 }
 
-/** The `unreadable.tsv` a join wrote: its identity, and the header line and these jobs' entries, in this order, `size` bytes in all. */
+/** The `unreadable.tsv` a join wrote: its revision, and the header line and these jobs' entries, in this order, `size` bytes in all. */
 interface Manifest {
-  readonly ino: number;
+  readonly revision: string;
   readonly size: number;
-  readonly mtimeMs: number;
   readonly lists: JoinedList[];
 }
 
@@ -130,8 +130,11 @@ async function readManifest(folder: string): Promise<Manifest | null> {
   if (text === null) return null;
   try {
     const parsed = JSON.parse(text) as Partial<Manifest> | null;
-    // An earlier lowdose's manifest (an array, one entry per working file) describes no unreadable.tsv.
-    return parsed !== null && typeof parsed === 'object' && typeof parsed.ino === 'number' && Array.isArray(parsed.lists) ? (parsed as Manifest) : null;
+    // An earlier lowdose's manifest (an array, one entry per working file; or files named by inode,
+    // size and mtime, no revision) vouches for nothing: the list is joined whole.
+    return parsed !== null && typeof parsed === 'object' && typeof parsed.revision === 'string' && Array.isArray(parsed.lists) && parsed.lists.every((l) => typeof l?.revision === 'string')
+      ? (parsed as Manifest)
+      : null;
   } catch {
     return null;
   }
@@ -143,7 +146,7 @@ function sharedPrefix(held: readonly JoinedList[], wanted: ReadonlyArray<Omit<Jo
   while (k < held.length && k < wanted.length) {
     const a = held[k]!;
     const b = wanted[k]!;
-    if (a.id !== b.id || a.ino !== b.ino || a.size !== b.size || a.mtimeMs !== b.mtimeMs) break;
+    if (a.id !== b.id || a.revision !== b.revision) break;
     k++;
   }
   return k;
@@ -164,7 +167,7 @@ async function joinJobErrorLists(outDir: string, jobIds: readonly string[], befo
   await Promise.all(FORMER_WORKING_FILES.map((name) => rm(path.join(folder, name), { force: true })));
   const recorded = await readManifest(folder);
   const shown = await stat(target).catch(() => null);
-  const manifest = recorded && shown && shown.ino === recorded.ino && shown.size === recorded.size && shown.mtimeMs === recorded.mtimeMs ? recorded : null;
+  const manifest = recorded && shown && fileRevision(shown) === recorded.revision ? recorded : null;
   // With the job whose attempt ended named, the other lists are as the list on show (the last
   // join's) read them: a list is only written by its job's attempt, which then joins. Without, or
   // with no list on show that the manifest vouches for, each is looked at.
@@ -174,9 +177,9 @@ async function joinJobErrorLists(outDir: string, jobIds: readonly string[], befo
     await Promise.all(
       jobIds.map(async (id) => {
         const seen = id === endedJob ? undefined : known.get(id);
-        if (seen) return { id, ino: seen.ino, size: seen.size, mtimeMs: seen.mtimeMs };
+        if (seen) return { id, revision: seen.revision };
         const info = await stat(jobErrorListPath(outDir, id)).catch(() => null);
-        return info ? { id, ino: info.ino, size: info.size, mtimeMs: info.mtimeMs } : null;
+        return info ? { id, revision: fileRevision(info) } : null;
       }),
     )
   ).filter((l) => l !== null);
@@ -189,7 +192,6 @@ async function joinJobErrorLists(outDir: string, jobIds: readonly string[], befo
   let size = kept > 0 ? header + lists.reduce((n, l) => n + l.bytes, 0) : 0;
   // Named as a list's working file (owner tag), so that one a killed join left goes with the next join or publish.
   const tmp = path.join(outDir, `.${ERRORS_FILE}.${ownerTag()}.tmp`);
-  let written: { ino: number; mtimeMs: number };
   try {
     // The lists kept: copied from the file on show (a clone where the file system has them), the rest cut off.
     if (kept > 0) await copyFile(target, tmp, constants.COPYFILE_FICLONE);
@@ -215,8 +217,6 @@ async function joinJobErrorLists(outDir: string, jobIds: readonly string[], befo
         size += bytes.length;
         lists.push({ ...list, bytes: bytes.length });
       }
-      const info = await file.stat();
-      written = { ino: info.ino, mtimeMs: info.mtimeMs };
     } finally {
       await file.close();
     }
@@ -233,7 +233,8 @@ async function joinJobErrorLists(outDir: string, jobIds: readonly string[], befo
     await rm(tmp, { force: true });
     throw error;
   }
-  await writeManifest(folder, { ...written, size, lists });
+  // Read once in place: the rename moved its ctime. No other join writes it while the lock is held.
+  await writeManifest(folder, { revision: fileRevision(await stat(target)), size, lists });
   return target;
 }
 

@@ -77,7 +77,8 @@ describe('fingerprintStillHolds', () => {
     // Past the file system's timestamp granularity, so that the rewrite's ctime is another.
     await new Promise((resolve) => setTimeout(resolve, 20));
     const bytes = readFileSync(onnx);
-    bytes[bytes.length >> 1] ^= 0xff;
+    const middle = bytes.length >> 1;
+    bytes[middle] = bytes[middle]! ^ 0xff;
     writeFileSync(onnx, bytes);
     utimesSync(onnx, stamp, stamp);
     const after = statSync(onnx);

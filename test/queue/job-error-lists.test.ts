@@ -158,6 +158,35 @@ describe("a PACS batch's job lists joined into unreadable.tsv as the jobs end", 
     expect(paths(await joined(outDir))).toEqual(paths([0, 1, 2, 3, 4].flatMap((i) => entries(i, 2))));
   });
 
+  it("a list rewritten in place with its size and mtime put back (cp -p, rsync -t) is read again by batch --wait's join; so is an unreadable.tsv so rewritten, joined whole", async () => {
+    const outDir = path.join(root, 'rewritten-in-place');
+    const batch = '20261207120000-000010';
+    // Whole-second times, which utimes puts back exactly.
+    const times = 1_800_000_000;
+    for (let i = 0; i < 3; i++) await jobEnds(outDir, batch, i, 2);
+    const first = jobErrorListPath(outDir, jobId(batch, 0));
+    utimesSync(first, times, times);
+    await joinBatchErrorLists(outDir, batch);
+    // Past the file system's timestamp granularity, so that the rewrite's ctime is another.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    writeFileSync(first, readFileSync(first, 'utf8').replaceAll('/pull/0/', '/PULL/0/'));
+    utimesSync(first, times, times);
+    await joinBatchErrorLists(outDir, batch);
+    const shown = path.join(outDir, ERRORS_FILE);
+    expect(readFileSync(shown, 'utf8')).toBe(joinedFromScratch(outDir, batch, [0, 1, 2]));
+    expect(readFileSync(shown, 'utf8')).toContain('/PULL/0/');
+    // The joined list itself edited in place (its first entry's path), its times put back to the
+    // nanosecond (touch -r): not the list the manifest describes.
+    const times0 = path.join(root, 'rewritten-in-place.times');
+    writeFileSync(times0, '');
+    expect(spawnSync('touch', ['-r', shown, times0]).status).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    writeFileSync(shown, readFileSync(shown, 'utf8').replace('/PULL/0/', '/EDIT/0/'));
+    expect(spawnSync('touch', ['-r', times0, shown]).status).toBe(0);
+    await jobEnds(outDir, batch, 3, 1);
+    expect(readFileSync(shown, 'utf8')).toBe(joinedFromScratch(outDir, batch, [0, 1, 2, 3]));
+  });
+
   it("an unreadable.tsv the last join did not write (cut short, grown, or an earlier lowdose's working files beside it) is joined whole by the next join", async () => {
     const outDir = path.join(root, 'killed-join');
     const batch = '20261207120000-000008';
