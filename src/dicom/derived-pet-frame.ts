@@ -157,15 +157,23 @@ function dateTimeInstant(dataset: DcmDataset, date: string, time: string): numbe
  * is then the frame's own DTs' (its offset adopted when they carry one), and a DT of the other kind
  * is not on it, so no time is written of it nor compared with it.
  */
-function fileClock(dataset: DcmDataset, frameDts: readonly string[], otherDts: readonly string[]): (dt: string) => boolean {
+function fileClock(dataset: DcmDataset, frameDts: readonly string[], otherDts: readonly string[]): FrameClock {
   const clock = frameClock(getString(dataset, 'TimezoneOffsetFromUTC'), frameDts, otherDts);
   if (clock.adopted !== null) setElement(dataset, 'TimezoneOffsetFromUTC', [clock.adopted]);
-  return clock.onClock;
+  return clock;
 }
 
-/** `fileClock` without the data set: the offset the file adopts (null: none) and which DTs are on its clock. */
-function frameClock(zone: string | undefined, frameDts: readonly string[], otherDts: readonly string[]): { adopted: string | null; onClock: (dt: string) => boolean } {
-  if (zone) return { adopted: null, onClock: () => true };
+interface FrameClock {
+  /** The offset the file adopts (null: none). */
+  readonly adopted: string | null;
+  /** Which DTs are on the clock: all of them, or (mixed, without a file offset) only those with an offset or only those without. */
+  readonly kind: 'all' | 'zoned' | 'local';
+  readonly onClock: (dt: string) => boolean;
+}
+
+/** `fileClock` without the data set. */
+function frameClock(zone: string | undefined, frameDts: readonly string[], otherDts: readonly string[]): FrameClock {
+  if (zone) return { adopted: null, kind: 'all', onClock: () => true };
   const offsetOf = (dt: string) => parseDicomDateTime(dt)?.offsetMinutes;
   const read = [...frameDts, ...otherDts].filter((dt) => parseDicomDateTime(dt) !== null);
   const zoned = read.filter((dt) => offsetOf(dt) !== null);
@@ -174,9 +182,10 @@ function frameClock(zone: string | undefined, frameDts: readonly string[], other
   const clockZoned = mixed ? frameRead.length > 0 && frameRead.every((dt) => offsetOf(dt) !== null) : zoned.length > 0;
   const offset = clockZoned ? offsetOf(frameRead.find((dt) => offsetOf(dt) !== null) ?? zoned[0]!) : null;
   const adopted = offset !== null && offset !== undefined ? offsetText(offset) : null;
-  if (!mixed) return { adopted, onClock: () => true };
+  if (!mixed) return { adopted, kind: 'all', onClock: () => true };
   return {
     adopted,
+    kind: clockZoned ? 'zoned' : 'local',
     onClock: (dt: string) => {
       const own = offsetOf(dt);
       return own !== undefined && (own !== null) === clockZoned;
@@ -223,6 +232,49 @@ export function decayCorrectionProblem(header: ImageHeader, parsed: ParsedFile, 
   return `${why}, and the file carries no classic DecayCorrection (0054,1102)`;
 }
 
+/** The start DTs of a source, per file, and the earliest of them on each clock it was asked for (`earliestStart`). */
+interface SourceStarts {
+  /** Every frame's Frame Acquisition DateTime then the file's Acquisition DateTime ('' where absent). */
+  readonly starts: readonly string[];
+  /** Clock kind and file offset → the earliest start on that clock (undefined: none). */
+  readonly earliest: Map<string, string | undefined>;
+}
+const sourceStarts = new WeakMap<ParsedFile, SourceStarts>();
+
+/**
+ * The earliest start of the source's frames (and its Acquisition DateTime) on the frame's clock,
+ * in the file's offset `zone`: an Enhanced PET's series reference when it states none. Every frame
+ * of a file is asked for it, so the starts are read once per file (reading them for each frame was
+ * frames² work: 1,000 frames, docs/benchmarks.md) and the earliest found once per clock, of which a
+ * file has one or, with DTs some with an offset and some without, two.
+ */
+function earliestStart(parsed: ParsedFile, clock: FrameClock, zone: string | undefined): string | undefined {
+  let known = sourceStarts.get(parsed);
+  if (!known) {
+    const ds = parsed.dataSet;
+    const starts = (ds.elements[TAG.PerFrameFunctionalGroupsSequence]?.items ?? [])
+      .map((_, f) => frameContentString(ds, f, FRAME_ACQUISITION_DATETIME))
+      .concat(getParsedString(ds, ACQUISITION_DATETIME) ?? '');
+    known = { starts, earliest: new Map() };
+    sourceStarts.set(parsed, known);
+  }
+  const key = `${clock.kind} ${zone ?? ''}`;
+  if (known.earliest.has(key)) return known.earliest.get(key);
+  // The first of the earliest, in the source's order.
+  let earliest: string | undefined;
+  let earliestMs = Number.POSITIVE_INFINITY;
+  for (const start of known.starts) {
+    if (!clock.onClock(start)) continue;
+    const ms = instantMs(start, zone);
+    if (Number.isFinite(ms) && ms < earliestMs) {
+      earliest = start;
+      earliestMs = ms;
+    }
+  }
+  known.earliest.set(key, earliest);
+  return earliest;
+}
+
 const radiopharmaceuticalItems = (dataset: DcmDataset) => (getValues(dataset, 'RadiopharmaceuticalInformationSequence') ?? []) as DcmDataset[];
 
 /** Sets the classic PET Series, Isotope and Image attributes of frame `context.frame` on its derived `dataset`. */
@@ -237,9 +289,8 @@ export function setClassicPetFrameAttributes(dataset: DcmDataset, context: PetFr
   const durationMs = frameNumbers(ds, frame, FRAME_CONTENT, FRAME_ACQUISITION_DURATION, 'FD')[0];
   const agent = enhanced ? frameAgent(enhanced.frames[frame]!, enhanced.agents) : undefined;
   // The one clock the file's DA / TM are written on; a DT that is not on it is neither written nor compared.
-  const onClock = enhanced
-    ? fileClock(dataset, frameDateTimes(ds, frame), otherDateTimes(enhanced))
-    : () => true;
+  const clock: FrameClock = enhanced ? fileClock(dataset, frameDateTimes(ds, frame), otherDateTimes(enhanced)) : { adopted: null, kind: 'all', onClock: () => true };
+  const onClock = clock.onClock;
   const placed = (dt: string) => (dt !== '' && onClock(dt) ? dt : '');
   const acquiredAt = placed(frameContentString(ds, frame, FRAME_ACQUISITION_DATETIME));
   const referenceAt = placed(frameContentString(ds, frame, FRAME_REFERENCE_DATETIME));
@@ -250,12 +301,7 @@ export function setClassicPetFrameAttributes(dataset: DcmDataset, context: PetFr
     if (corrected) setElement(dataset, 'DecayCorrection', ['START']);
     else if (enhanced.decayCorrected === 'NO') setElement(dataset, 'DecayCorrection', ['NONE']);
     if (!corrected && !(getString(dataset, 'SeriesDate') && getString(dataset, 'SeriesTime'))) {
-      const starts = (ds.elements[TAG.PerFrameFunctionalGroupsSequence]?.items ?? [])
-        .map((_, f) => frameContentString(ds, f, FRAME_ACQUISITION_DATETIME))
-        .concat(getParsedString(ds, ACQUISITION_DATETIME) ?? '')
-        .filter((t) => onClock(t) && Number.isFinite(instantMs(t, getString(dataset, 'TimezoneOffsetFromUTC'))));
-      const offset = getString(dataset, 'TimezoneOffsetFromUTC');
-      const earliest = starts.sort((a, b) => instantMs(a, offset) - instantMs(b, offset))[0];
+      const earliest = earliestStart(parsed, clock, getString(dataset, 'TimezoneOffsetFromUTC'));
       if (earliest) setDateTime(dataset, earliest, 'SeriesDate', 'SeriesTime');
     }
     const mapping = enhanced.frames[frame]!.realWorldValueMappings.find((m) => CLASSIC_UNITS[m.units] !== undefined);
