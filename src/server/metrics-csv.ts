@@ -4,6 +4,7 @@
  * series and one per method, with the numbers of `GET /api/comparisons/:id/metrics` unrounded.
  */
 import type { ComparisonMetrics, Scores } from './api-types.js';
+import type { ComparisonPairingWarning } from './data/pairing.js';
 
 export interface MethodMetrics {
   readonly comparisonId: string;
@@ -13,6 +14,8 @@ export interface MethodMetrics {
   readonly seriesId: string;
   readonly description: string;
   readonly metrics: ComparisonMetrics;
+  /** The comparison's pairing warnings (comparisonPairingWarnings): its low-dose row carries the `lowDose` ones, its denoised row the `denoised` ones. */
+  readonly pairingWarnings: readonly ComparisonPairingWarning[];
 }
 
 export interface LowDoseFacts {
@@ -26,8 +29,11 @@ export interface LowDoseFacts {
  * `reference_noise_sd` (added last): the no-reference noise estimate of the reference slice the row's
  * comparison scores this slice against (`noise.reference` of the metrics route), the full-dose noise
  * a denoised slice's `noise_sd` reads against; empty without a reference or an estimate.
+ * `pairing_warnings` (added after it): what makes the row's scores suspect although the pairs line
+ * up (the comparison's `pairingWarnings` for that row's series: another kernel, slice thickness, a
+ * gate against an ungated series), each `CODE: message`, several joined by ` | `; empty when none.
  */
-export const METRICS_CSV_HEADER = 'index,location_mm,role,comparison,method,series,description,against,psnr_db,ssim,rmse,noise_sd,units,reference_noise_sd';
+export const METRICS_CSV_HEADER = 'index,location_mm,role,comparison,method,series,description,against,psnr_db,ssim,rmse,noise_sd,units,reference_noise_sd,pairing_warnings';
 
 /**
  * Rows by slice: the low-dose row first (its scores against the first method's reference, empty
@@ -42,14 +48,19 @@ export function metricsCsv(lowDose: LowDoseFacts, methods: readonly MethodMetric
     const at = location === null || location === undefined ? '' : String(location);
     if (first) {
       const slice = first.metrics.slices[index];
-      lines.push(row([index, at, 'low-dose', first.comparisonId, '', lowDose.seriesId, lowDose.description, first.metrics.against === 'reference' ? 'reference' : '', ...scoreCells(slice?.lowDose ?? null), cell(slice?.noise.lowDose ?? null), first.metrics.units, cell(slice?.noise.reference ?? null)]));
+      lines.push(row([index, at, 'low-dose', first.comparisonId, '', lowDose.seriesId, lowDose.description, first.metrics.against === 'reference' ? 'reference' : '', ...scoreCells(slice?.lowDose ?? null), cell(slice?.noise.lowDose ?? null), first.metrics.units, cell(slice?.noise.reference ?? null), warningsCell(first, 'lowDose')]));
     }
     for (const m of methods) {
       const slice = m.metrics.slices[index];
-      lines.push(row([index, at, 'denoised', m.comparisonId, m.method, m.seriesId, m.description, m.metrics.against, ...scoreCells(slice?.denoised ?? null), cell(slice?.noise.denoised ?? null), m.metrics.units, cell(slice?.noise.reference ?? null)]));
+      lines.push(row([index, at, 'denoised', m.comparisonId, m.method, m.seriesId, m.description, m.metrics.against, ...scoreCells(slice?.denoised ?? null), cell(slice?.noise.denoised ?? null), m.metrics.units, cell(slice?.noise.reference ?? null), warningsCell(m, 'denoised')]));
     }
   }
   return lines.join('\n') + '\n';
+}
+
+/** The pairing warnings of one row's scores, `CODE: message` joined by ` | ` (the messages hold `;` and `,` of their own). */
+function warningsCell(method: MethodMetrics, scores: ComparisonPairingWarning['scores']): string {
+  return method.pairingWarnings.filter((w) => w.scores === scores).map((w) => `${w.code}: ${w.message}`).join(' | ');
 }
 
 /** A scored slice's PSNR is null where the two slices are identical within the range: +Infinity, `inf` (as `lowdose metrics` prints it), not an empty cell. */

@@ -1,5 +1,6 @@
 /** A pane's metrics line as the viewer writes it in the pane's title: "PSNR 35.2 dB · SSIM 0.912". */
 import type { ComparisonDetail, Scores } from './api-types.js';
+import type { ComparisonPairingWarning } from './data/pairing.js';
 
 export function scoresLine(scores: Scores | null): string {
   if (!scores) return '';
@@ -54,4 +55,16 @@ export function formatValue(value: number): string {
   if (a >= 10) return value.toFixed(1);
   if (a >= 1) return value.toFixed(2);
   return a === 0 ? '0' : value.toPrecision(2);
+}
+
+/**
+ * A pane's metrics line with what makes its scores suspect although the pairs line up (the
+ * comparison's pairing warnings for that pane, `scores`): "PSNR 35.2 dB · SSIM 0.912 · ! the
+ * reference was reconstructed with kernel B30f and the denoised with D45f", each warning's message
+ * up to its first colon (the figure's font has no `_` for the codes). A line with no numbers
+ * ('') stays empty: there is nothing to caveat.
+ */
+export function caveatedScoresLine(line: string, warnings: readonly ComparisonPairingWarning[], scores: ComparisonPairingWarning['scores']): string {
+  const caveats = warnings.filter((w) => w.scores === scores).map((w) => `! ${w.message.split(': ')[0]}`);
+  return line && caveats.length > 0 ? [line, ...caveats].join(' · ') : line;
 }

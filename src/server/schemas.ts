@@ -327,6 +327,9 @@ export const comparisonSummary = Type.Object({
 const indexList = Type.Array(Type.Integer());
 const matchedByOrNull = Type.Unsafe<'position' | 'order' | null>({ type: ['string', 'null'], enum: ['position', 'order', null] });
 
+/** A comparison's pairing warnings (comparisonPairingWarnings of ./data/pairing.ts), on its detail and its metrics alike. */
+const comparisonPairingWarnings = Type.Array(Type.Object({ code: Type.String(), message: Type.String(), scores: stringEnum(['lowDose', 'denoised']) }));
+
 export const comparisonDetail = Type.Object({
   ...comparisonSummary.properties,
   /** For each low-dose slice, the index of the matching slice in each pane's series (-1: none). */
@@ -363,7 +366,7 @@ export const comparisonDetail = Type.Object({
    * low-dose source (`scores`: whose scores); from the series' headers, paired by report or by
    * headers alike. Empty when none. Added later: absent from older servers.
    */
-  pairingWarnings: Type.Optional(Type.Array(Type.Object({ code: Type.String(), message: Type.String(), scores: stringEnum(['lowDose', 'denoised']) }))),
+  pairingWarnings: Type.Optional(comparisonPairingWarnings),
 });
 
 export const studySummary = Type.Object({
@@ -413,6 +416,8 @@ export const comparisonMetrics = Type.Object({
   mean: Type.Object({ denoised: orNull(scores), lowDose: orNull(scores), noise: noisePair }),
   /** Why the reference is not scored (its scores null), as in the comparison's detail; null when it is or there is none. */
   unscoredReason: Type.Optional(stringOrNull),
+  /** The comparison's `pairingWarnings` (its detail's): what makes these scores suspect although the pairs line up. Added later: absent from older servers. */
+  pairingWarnings: Type.Optional(comparisonPairingWarnings),
 });
 
 export const modelsResponse = Type.Object({

@@ -23,7 +23,7 @@ describe('metrics CSV', () => {
   it('an identical slice reads psnr_db inf; a slice without scores keeps empty cells', () => {
     const rows = metricsCsv(
       { seriesId: 'low', description: 'low dose', locations: [0, 5] },
-      [{ comparisonId: 'c1', method: 'gaussian', seriesId: 'den', description: 'denoised', metrics }],
+      [{ comparisonId: 'c1', method: 'gaussian', seriesId: 'den', description: 'denoised', metrics, pairingWarnings: [] }],
     )
       .trim()
       .split('\n')

@@ -92,8 +92,9 @@ describe('per-slice metrics CSV', () => {
   it("ends every row with the noise σ of the reference slice it is scored against: the metrics route's, that of the full-dose file's slice", async () => {
     const methods = sameSource();
     const { header, rows } = parse((await app.inject({ url: `/api/metrics.csv?comparisons=${methods.map((m) => m.id).join(',')}` })).body);
-    expect(header!.split(',').at(-1)).toBe('reference_noise_sd');
-    const column = header!.split(',').length - 1;
+    // reference_noise_sd, then pairing_warnings (added after it: test/server/pairing-warnings.test.ts).
+    expect(header!.split(',').slice(-2)).toEqual(['reference_noise_sd', 'pairing_warnings']);
+    const column = header!.split(',').length - 2;
     for (const [k, method] of methods.entries()) {
       const metrics = (await app.inject({ url: `/api/comparisons/${method.id}/metrics` })).json() as ComparisonMetrics;
       for (const slice of metrics.slices) {
@@ -109,7 +110,7 @@ describe('per-slice metrics CSV', () => {
     const lone = parse((await app.inject({ url: `/api/comparisons/${alone.id}/metrics.csv` })).body);
     expect(lone.rows.length).toBe(2 * study.fullDose.slices.length);
     for (const row of lone.rows) {
-      expect(row.length).toBe(column + 1);
+      expect(row.length).toBe(column + 2);
       expect(row[column]).toBe('');
       expect(row[11]).not.toBe('');
     }

@@ -6,6 +6,8 @@
  * phantom study of ./fixture-study.ts, its files relabelled B30f / D45f), one named by
  * `denoise --reference`'s report.json (the water fixture, relabelled alike), and a gate of a gated
  * PET acquisition denoised against an ungated series (make-pet-timing.py's gated set, pydicom).
+ * The exports of the scores say the same: the metrics route's `pairingWarnings`, the metrics CSV's
+ * `pairing_warnings` column and the figure's metrics lines.
  */
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -14,10 +16,12 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { denoisePaths } from '../../src/pipeline/denoise.js';
-import type { ComparisonDetail } from '../../src/server/api-types.js';
+import { PNG } from 'pngjs';
+import type { ComparisonDetail, ComparisonMetrics } from '../../src/server/api-types.js';
 import { relabelFiles } from '../helpers/mutate-dicom.js';
 import { hasPydicom, makeGateAndUngated, makePetTiming } from '../helpers/pet-timing.js';
 import { listedComparisons, serverOver } from '../helpers/server-app.js';
+import { textPlaces } from './figure-text.js';
 import { writeFixtureStudy } from './fixture-study.js';
 
 const WATER = fileURLToPath(new URL('../../fixtures/water/', import.meta.url));
@@ -38,7 +42,7 @@ afterAll(async () => {
 const relabelKernel = (dir: string, kernel: string) => relabelFiles(dir, 'x00181210', 'SH', kernel);
 
 /** The server over `data` and the detail of each comparison it lists. */
-async function comparisonsOver(name: string, data: string): Promise<ComparisonDetail[]> {
+async function serverWithComparisons(name: string, data: string): Promise<{ app: FastifyInstance; details: ComparisonDetail[] }> {
   const app = await serverOver(path.join(root, name), data);
   apps.push(app);
   const details: ComparisonDetail[] = [];
@@ -47,7 +51,21 @@ async function comparisonsOver(name: string, data: string): Promise<ComparisonDe
     expect(response.statusCode).toBe(200);
     details.push(response.json() as ComparisonDetail);
   }
-  return details;
+  return { app, details };
+}
+
+const comparisonsOver = async (name: string, data: string) => (await serverWithComparisons(name, data)).details;
+
+/** The figure's metrics ink (src/server/figure-render.ts METRICS_COLOUR). */
+const METRICS_INK: [number, number, number] = [255, 213, 74];
+
+/** What the exports of comparison `id`'s scores carry: the metrics route's warnings, the metrics CSV's rows, the figure. */
+async function exportsOf(app: FastifyInstance, id: string): Promise<{ metricsWarnings: ComparisonMetrics['pairingWarnings']; csv: string[]; figure: PNG }> {
+  const metrics = await app.inject({ url: `/api/comparisons/${id}/metrics` });
+  const csv = await app.inject({ url: `/api/comparisons/${id}/metrics.csv` });
+  const figure = await app.inject({ url: `/api/figure.png?comparisons=${id}` });
+  expect([metrics.statusCode, csv.statusCode, figure.statusCode]).toEqual([200, 200, 200]);
+  return { metricsWarnings: (metrics.json() as ComparisonMetrics).pairingWarnings, csv: csv.body.trim().split('\n'), figure: PNG.sync.read(figure.rawPayload) };
 }
 
 describe('pairing warnings in the comparison API', () => {
@@ -59,7 +77,7 @@ describe('pairing warnings in the comparison API', () => {
     relabelKernel(study.lowDoseDir, 'D45f');
     relabelKernel(study.denoisedDir!, 'D45f');
 
-    const [comparison, ...others] = await comparisonsOver('server-headers', study.root);
+    const { app, details: [comparison, ...others] } = await serverWithComparisons('server-headers', study.root);
     expect(others).toEqual([]);
     expect([comparison!.pairedBy, comparison!.reference !== null]).toEqual(['headers', true]);
     expect(comparison!.pairingWarnings).toEqual([
@@ -67,9 +85,26 @@ describe('pairing warnings in the comparison API', () => {
       { code: 'W_KERNEL_MISMATCH', scores: 'denoised', message: expect.stringMatching(/^the reference was reconstructed with kernel B30f and the denoised with D45f: /) as unknown },
     ]);
 
+
+    // The scores' exports say it too: the metrics route, each CSV row of a scored series, each scored pane of the figure.
+    const exported = await exportsOf(app, comparison!.id);
+    expect(exported.metricsWarnings).toEqual(comparison!.pairingWarnings);
+    expect(exported.csv[0]!.endsWith(',reference_noise_sd,pairing_warnings')).toBe(true);
+    const rows = exported.csv.slice(1);
+    expect(rows.length).toBe(2 * 3);
+    for (const row of rows) {
+      const label = row.split(',')[2]!;
+      expect(row).toMatch(new RegExp(`,W_KERNEL_MISMATCH: the reference was reconstructed with kernel B30f and the ${label} with D45f: [^,|]*$`));
+    }
+    expect(textPlaces(exported.figure, 'B30f', METRICS_INK)).toHaveLength(2);
+
     // The same study as written (no kernel named): nothing to say.
-    const [plain] = await comparisonsOver('server-headers-same', same);
+    const { app: plainApp, details: [plain] } = await serverWithComparisons('server-headers-same', same);
     expect([plain!.pairedBy, plain!.reference !== null, plain!.pairingWarnings]).toEqual(['headers', true, []]);
+    const plainExports = await exportsOf(plainApp, plain!.id);
+    expect(plainExports.metricsWarnings).toEqual([]);
+    expect(plainExports.csv.slice(1).map((row) => row.endsWith(','))).toEqual(Array(6).fill(true));
+    expect(textPlaces(plainExports.figure, '!', METRICS_INK)).toEqual([]);
   }, 60_000);
 
   it('says W_KERNEL_MISMATCH for a reference of another kernel named by denoise --reference in report.json, and nothing for one of the same kernel', async () => {

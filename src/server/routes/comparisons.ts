@@ -12,12 +12,16 @@ const comparisons: FastifyPluginAsyncTypebox = async (app) => {
 
   /**
    * Every slice's metrics and the series means (computed once, then cached); stopped when every
-   * client that asked has gone (the slices scored so far stay cached).
+   * client that asked has gone (the slices scored so far stay cached); with the comparison's pairing warnings.
    */
   app.get(
     '/api/comparisons/:id/metrics',
     { schema: { params: idParams, response: { 200: comparisonMetrics, ...errorResponses } } },
-    async (request, reply) => app.data.metrics.all(app.data.index.comparison(request.params.id), clientGoneSignal(reply)),
+    async (request, reply) => {
+      const comparison = app.data.index.comparison(request.params.id);
+      // The scores and what makes them suspect (another kernel, slice thickness, gate), together: a reader of one reads the other.
+      return { ...(await app.data.metrics.all(comparison, clientGoneSignal(reply))), pairingWarnings: comparison.pairingWarnings };
+    },
   );
 
   /**

@@ -24,7 +24,7 @@ import type { Shape } from '../../metrics/roi-shapes.js';
 import { gridAsPaired, shapeInPane, slicesAlongNormal, type MatchedBy, type SliceGrid, type StackGeometry } from '../../metrics/grid-mapping.js';
 import { seriesSliceGrid } from '../../metrics/slice-pairing.js';
 import type { Image2D } from '../../image.js';
-import { paneScoresLine } from '../pane-text.js';
+import { caveatedScoresLine, paneScoresLine } from '../pane-text.js';
 import { petFrameLabel } from '../../dicom/pet-frame-text.js';
 import { petFrameReport } from '../../pipeline/frame-output.js';
 import { errorResponses, idParam, idParams } from '../schemas.js';
@@ -241,7 +241,9 @@ async function figureOf(data: DataServices, comparisonIds: readonly string[] | n
     const metrics = await Promise.all(set.comparisons.map((c) => data.metrics.slice(c, index, signal)));
     // Scored against the reference, or the reason it is not, in scoring's own words (the comparison's unscoredReason).
     const unscored = (c: (typeof set.comparisons)[number]) => ({ unscoredReason: c.reference ? c.referenceGridMismatch : null });
-    panes[0] = { ...panes[0]!, metrics: set.comparisons[0]!.reference ? paneScoresLine(metrics[0]!.lowDose, unscored(set.comparisons[0]!)) : '' };
+    // Each scored pane's line ends with its pairing warnings (another kernel, slice thickness, gate), as the viewer's caveat says.
+    const lead = set.comparisons[0]!;
+    panes[0] = { ...panes[0]!, metrics: lead.reference ? caveatedScoresLine(paneScoresLine(metrics[0]!.lowDose, unscored(lead)), lead.pairingWarnings, 'lowDose') : '' };
     for (const [k, c] of set.comparisons.entries()) {
       const slice = c.alignment.denoised[index] ?? -1;
       const label = methodLabel(c.report);
@@ -251,7 +253,7 @@ async function figureOf(data: DataServices, comparisonIds: readonly string[] | n
       const scores = paneScoresLine(metrics[k]!.denoised, unscored(c));
       panes.push({
         title: several || c.report?.method ? `Denoised (${label})` : 'Denoised',
-        metrics: scores && !c.reference ? `${scores} (vs ${roleTitle(detail.role).toLowerCase()})` : scores,
+        metrics: caveatedScoresLine(scores && !c.reference ? `${scores} (vs ${roleTitle(detail.role).toLowerCase()})` : scores, c.pairingWarnings, 'denoised'),
         footer: slice >= 0 ? footer(c.denoised, slice) : 'no matching slice',
         image,
       });
@@ -389,7 +391,7 @@ async function csvOf(data: DataServices, comparisons: readonly IndexedComparison
   const lowDose = comparisons[0]!.lowDose;
   return metricsCsv(
     { seriesId: lowDose.id, description: lowDose.series.seriesDescription, locations: lowDose.series.slices.map((s) => s.location) },
-    comparisons.map((c, k) => ({ comparisonId: c.id, method: c.report?.method ?? '', seriesId: c.denoised.id, description: c.denoised.series.seriesDescription, metrics: metrics[k]! })),
+    comparisons.map((c, k) => ({ comparisonId: c.id, method: c.report?.method ?? '', seriesId: c.denoised.id, description: c.denoised.series.seriesDescription, metrics: metrics[k]!, pairingWarnings: c.pairingWarnings })),
   );
 }
 
