@@ -59,6 +59,11 @@ export interface ScanOptions {
    */
   readonly signal?: AbortSignal;
   /**
+   * What a stopped scan leaves undone, the end of its E_CANCELLED message (default
+   * STOPPED_SCAN_LEAVES, a `denoise` run's): `info` says what it did not list.
+   */
+  readonly stoppedLeaves?: string;
+  /**
    * Folders everything must really lie in: a file or folder whose real path (symlinks resolved)
    * is outside all of them is left out, not read. The server confines itself to its data folders
    * this way; the CLI follows links wherever the user's own files point.
@@ -119,14 +124,17 @@ interface FoundFile {
 }
 
 /** Expands directories recursively (sorted, hidden entries skipped, symlink loops avoided). */
-/** The scan stopped by its signal (E_CANCELLED): `where` says how far it came. */
-function scanStopped(signal: AbortSignal, where: string): LowdoseError {
-  return new LowdoseError('E_CANCELLED', `the input scan was stopped ${where} (${abortReason(signal)}): no series was listed, nothing was denoised`);
+/** What a stopped scan of a `denoise` run leaves undone (ScanOptions.stoppedLeaves). */
+const STOPPED_SCAN_LEAVES = 'no series was listed, nothing was denoised';
+
+/** The scan stopped by its signal (E_CANCELLED): `where` says how far it came, `leaves` what is left undone. */
+function scanStopped(signal: AbortSignal, where: string, leaves = STOPPED_SCAN_LEAVES): LowdoseError {
+  return new LowdoseError('E_CANCELLED', `the input scan was stopped ${where} (${abortReason(signal)}): ${leaves}`);
 }
 
 export async function findFiles(
   paths: readonly string[],
-  options: { within?: readonly string[]; signal?: AbortSignal } = {},
+  options: { within?: readonly string[]; signal?: AbortSignal; stoppedLeaves?: string } = {},
 ): Promise<{ files: FoundFile[]; missing: LowdoseError[]; outside: number }> {
   const files: FoundFile[] = [];
   const missing: LowdoseError[] = [];
@@ -144,7 +152,7 @@ export async function findFiles(
   };
 
   async function walk(dir: string): Promise<void> {
-    if (options.signal?.aborted) throw scanStopped(options.signal, `while listing the input folders (${files.length} file(s) found)`);
+    if (options.signal?.aborted) throw scanStopped(options.signal, `while listing the input folders (${files.length} file(s) found)`, options.stoppedLeaves);
     const real = await realpath(dir).catch(() => dir);
     if (visitedDirs.has(real)) return;
     visitedDirs.add(real);
@@ -270,7 +278,11 @@ async function readOutcome(path: string, admit: AdmitFrames): Promise<HeaderOutc
 }
 
 export async function scanPaths(paths: readonly string[], options: ScanOptions = {}): Promise<ScanResult> {
-  const { files, missing, outside } = await findFiles(paths, { ...(options.within ? { within: options.within } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+  const { files, missing, outside } = await findFiles(paths, {
+    ...(options.within ? { within: options.within } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.stoppedLeaves !== undefined ? { stoppedLeaves: options.stoppedLeaves } : {}),
+  });
   const headers: ImageHeader[] = [];
   const perCode = options.listedPerCode ?? Number.POSITIVE_INFINITY;
   const errors = new CodeSample<LowdoseError>(perCode);
@@ -292,7 +304,7 @@ export async function scanPaths(paths: readonly string[], options: ScanOptions =
   let scanFrames = 0;
   const seriesFrames = new Map<string, number>();
   for (const [index, file] of files.entries()) {
-    if (options.signal?.aborted) throw scanStopped(options.signal, `after reading ${index} of ${files.length} file(s)`);
+    if (options.signal?.aborted) throw scanStopped(options.signal, `after reading ${index} of ${files.length} file(s)`, options.stoppedLeaves);
     options.onFile?.(index, files.length, file.path);
     const pastBound = (frames: number, series: string): LowdoseError | null =>
       framesPastBound(file.path, frames, series, scanFrames, seriesFrames.get(series) ?? 0);

@@ -4,7 +4,8 @@
  * (docs/contract.md). A layer over src/dicom that the CLI prints.
  */
 import path from 'node:path';
-import { toLowdoseError, type LowdoseError } from '../errors.js';
+import { LowdoseError, toLowdoseError } from '../errors.js';
+import { abortReason } from '../util/abort-reason.js';
 import { clearSliceCache, readSlicePixels, scanPaths, type Series } from '../dicom/index.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 import { CodeSample, LISTED_PER_CODE } from '../util/code-sample.js';
@@ -72,7 +73,15 @@ export interface InfoOptions {
    * (src/util/error-list-file.ts); written whole, with a header line only when there is none.
    */
   readonly errorsFile?: string;
+  /**
+   * Stops the run (SIGINT / SIGTERM): the scan at its next file, `stats` at its next slice, with
+   * E_CANCELLED saying how far it came; nothing is listed and no errors file is written.
+   */
+  readonly signal?: AbortSignal;
 }
+
+/** What a stopped `info` leaves undone, the end of its E_CANCELLED message. */
+const STOPPED_INFO_LEAVES = 'nothing was listed';
 
 /** Does the work of `lowdose info`; returns the JSON result and the exit code. */
 export async function runInfo(paths: readonly string[], options: InfoOptions = {}): Promise<{ result: InfoResult; exitCode: number }> {
@@ -99,6 +108,7 @@ async function infoScanned(paths: readonly string[], options: InfoOptions, list:
       else if (index % 200 === 0) progress(`  ${index}/${total}`);
     },
     listedPerCode: LISTED_PER_CODE,
+    ...(options.signal ? { signal: options.signal, stoppedLeaves: STOPPED_INFO_LEAVES } : {}),
   });
   const errors = CodeSample.of<InfoResult['errors'][number]>(scan.errors.map((e) => e.toJSON()), scan);
   const series: InfoSeries[] = [];
@@ -106,10 +116,14 @@ async function infoScanned(paths: readonly string[], options: InfoOptions, list:
     const entry = describeSeries(s);
     if (options.stats) {
       progress(`decoding ${s.slices.length} slice(s) of ${s.key}`);
-      entry.stats = await sliceStats(s, (e) => {
-        errors.add(e);
-        list?.add(e);
-      });
+      entry.stats = await sliceStats(
+        s,
+        (e) => {
+          errors.add(e);
+          list?.add(e);
+        },
+        options.signal,
+      );
     }
     series.push(entry);
   }
@@ -153,10 +167,13 @@ function describeSeries(s: Series): InfoSeries {
  * Min / max / mean per slice in the series' units, over the pixels that are not padding or CT
  * out-of-field fill (all pixels when every one is). A slice that fails to decode becomes an error entry.
  */
-async function sliceStats(series: Series, failedSlice: (error: InfoResult['errors'][number]) => void): Promise<SliceStats[]> {
+async function sliceStats(series: Series, failedSlice: (error: InfoResult['errors'][number]) => void, signal?: AbortSignal): Promise<SliceStats[]> {
   const stats: SliceStats[] = [];
   const failed = new Set<string>();
-  for (const slice of series.slices) {
+  for (const [index, slice] of series.slices.entries()) {
+    if (signal?.aborted) {
+      throw new LowdoseError('E_CANCELLED', `the --stats decoding of ${series.key} was stopped after ${index} of ${series.slices.length} slice(s) (${abortReason(signal)}): ${STOPPED_INFO_LEAVES}`);
+    }
     if (failed.has(slice.file)) continue;
     try {
       const { data, padding } = await readSlicePixels(slice, series.units);

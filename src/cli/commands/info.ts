@@ -74,18 +74,36 @@ function incompleteInWords(shortfall: InstanceListShortfall): string {
     : `incomplete, its instance list holds ${shortfall.received} of the ${shortfall.expected} instance(s) the server says the series holds${cap}`;
 }
 
+/** How `info` stops on SIGINT / SIGTERM: stopOnSignal's `what` and `then`, the E_CANCELLED message from the error that stopped it, and its path. */
+interface InfoStop {
+  readonly what: string;
+  readonly then: string;
+  readonly message: (why: string) => string;
+  readonly path: string | null;
+}
+
+/** A PACS query (`info <PACS address>`): the request in flight is aborted (a C-FIND cancelled with C-CANCEL), nothing is listed. */
+const pacsQueryStop = (address: string): InfoStop => ({
+  what: 'the PACS query',
+  then: 'the request in flight is aborted (a C-FIND is cancelled with C-CANCEL), nothing is listed',
+  message: (why) => `the query of ${address} was stopped: ${why}; nothing was listed`,
+  path: address,
+});
+
+/** The scan of files and folders: it stops at its next file (--stats at its next slice), nothing is listed. */
+const SCAN_STOP: InfoStop = { what: 'the scan', then: 'it stops at its next file, nothing is listed', message: (why) => why, path: null };
+
 /**
- * The PACS queries of `info <PACS address>` under SIGINT / SIGTERM (stopOnSignal): the request in
- * flight is aborted (a QIDO-RS request closed, a C-FIND cancelled with C-CANCEL) and nothing is
- * listed; the stop is reported (reportStopped: E_CANCELLED, the signal's exit status) and null returned.
+ * `info` under SIGINT / SIGTERM (stopOnSignal): `run` is stopped as `how` says, the stop is reported
+ * (reportStopped: E_CANCELLED, the signal's exit status) and null returned.
  */
-async function untilSignal<T>(out: Output, address: string, setExitCode: (code: number) => void, query: (signal: AbortSignal) => Promise<T>): Promise<T | null> {
-  const stop = stopOnSignal('the PACS query', (message) => out.info(message), 'the request in flight is aborted (a C-FIND is cancelled with C-CANCEL), nothing is listed');
+async function untilSignal<T>(out: Output, how: InfoStop, setExitCode: (code: number) => void, run: (signal: AbortSignal) => Promise<T>): Promise<T | null> {
+  const stop = stopOnSignal(how.what, (message) => out.info(message), how.then);
   try {
-    return await query(stop.signal);
+    return await run(stop.signal);
   } catch (error) {
     if (!stop.received) throw error;
-    reportStopped(out, stop, `the query of ${address} was stopped: ${toLowdoseError(error).message}; nothing was listed`, address, setExitCode);
+    reportStopped(out, stop, how.message(toLowdoseError(error).message), how.path, setExitCode);
     return null;
   } finally {
     stop.dispose();
@@ -124,7 +142,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       if (paths.some(isPacsQueryAddress)) {
         if (paths.length > 1) throw usageError('a PACS address is given alone: one PACS per run');
         if (opts.stats) throw usageError('--stats reads pixel data: use it on files, not on a PACS address');
-        const answer = await untilSignal(out, paths[0]!, setExitCode, (signal) => {
+        const answer = await untilSignal(out, pacsQueryStop(paths[0]!), setExitCode, (signal) => {
           const clients = {
             ...(isDimseUrl(paths[0]!) ? { dimse: { ...dimseClientOptions(opts), signal } } : { dicomweb: { ...dicomwebClientOptions(opts, (m) => out.info(m)), signal } }),
             log: (m: string) => out.info(m),
@@ -142,7 +160,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       if (paths.some(isDimseUrl)) {
         if (paths.length > 1) throw usageError('a dimse:// address is given alone: one PACS or study per run');
         if (opts.stats) throw usageError('--stats reads pixel data: use it on files, not on a dimse:// address');
-        const answer = await untilSignal(out, paths[0]!, setExitCode, (signal) => infoDimse(paths[0]!, { ...dimseClientOptions(opts), signal }, keys, (m) => out.warn(m)));
+        const answer = await untilSignal(out, pacsQueryStop(paths[0]!), setExitCode, (signal) => infoDimse(paths[0]!, { ...dimseClientOptions(opts), signal }, keys, (m) => out.warn(m)));
         if (!answer) return;
         const { result, exitCode } = answer;
         out.result(result);
@@ -154,7 +172,7 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
       if (paths.some(isDicomwebUrl)) {
         if (paths.length > 1) throw usageError('a DICOMweb URL is given alone: one study or series URL per run');
         if (opts.stats) throw usageError('--stats reads pixel data: use it on files, not on a DICOMweb URL');
-        const answer = await untilSignal(out, paths[0]!, setExitCode, (signal) => infoDicomweb(paths[0]!, { ...dicomwebClientOptions(opts, (m) => out.info(m)), signal }, (m) => out.warn(m)));
+        const answer = await untilSignal(out, pacsQueryStop(paths[0]!), setExitCode, (signal) => infoDicomweb(paths[0]!, { ...dicomwebClientOptions(opts, (m) => out.info(m)), signal }, (m) => out.warn(m)));
         if (!answer) return;
         const { result, exitCode } = answer;
         out.result(result);
@@ -164,7 +182,11 @@ export const register: CommandRegistrar = (program: Command, setExitCode) => {
         setExitCode(exitCode);
         return;
       }
-      const { result, exitCode } = await runInfo(paths, { stats: Boolean(opts.stats), progress: (m) => out.info(m), ...(opts.errorsFile !== undefined ? { errorsFile: opts.errorsFile } : {}) });
+      const answer = await untilSignal(out, SCAN_STOP, setExitCode, (signal) =>
+        runInfo(paths, { stats: Boolean(opts.stats), progress: (m) => out.info(m), signal, ...(opts.errorsFile !== undefined ? { errorsFile: opts.errorsFile } : {}) }),
+      );
+      if (!answer) return;
+      const { result, exitCode } = answer;
       if (exitCode === EXIT_USAGE && result.fileCount === 0) {
         const reason = result.errors.length > 0 ? result.errors.map((e) => e.message).join('; ') : 'no files found';
         out.info(`lowdose info: nothing to read: ${reason}`);
