@@ -18,6 +18,7 @@ export type StudySummary = Static<typeof S.studySummary>;
 export type StudiesResponse = Static<typeof S.studiesResponse>;
 export type ApiError = Static<typeof S.apiError>;
 export type Scores = Static<typeof S.scores>;
+export type PairingWarning = Static<typeof S.pairingWarning>;
 export type NoisePair = Static<typeof S.noisePair>;
 export type SliceMetrics = Static<typeof S.sliceMetrics>;
 export type ComparisonMetrics = Static<typeof S.comparisonMetrics>;

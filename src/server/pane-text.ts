@@ -1,6 +1,5 @@
 /** A pane's metrics line as the viewer writes it in the pane's title: "PSNR 35.2 dB · SSIM 0.912". */
-import type { ComparisonDetail, Scores } from './api-types.js';
-import type { ComparisonPairingWarning } from './data/pairing.js';
+import type { ComparisonDetail, PairingWarning, Scores } from './api-types.js';
 
 export function scoresLine(scores: Scores | null): string {
   if (!scores) return '';
@@ -64,7 +63,7 @@ export function formatValue(value: number): string {
  * up to its first colon (the figure's font has no `_` for the codes). A line with no numbers
  * ('') stays empty: there is nothing to caveat.
  */
-export function caveatedScoresLine(line: string, warnings: readonly ComparisonPairingWarning[], scores: ComparisonPairingWarning['scores']): string {
+export function caveatedScoresLine(line: string, warnings: readonly PairingWarning[], scores: PairingWarning['scores']): string {
   const caveats = warnings.filter((w) => w.scores === scores).map((w) => `! ${w.message.split(': ')[0]}`);
   return line && caveats.length > 0 ? [line, ...caveats].join(' · ') : line;
 }

@@ -327,8 +327,10 @@ export const comparisonSummary = Type.Object({
 const indexList = Type.Array(Type.Integer());
 const matchedByOrNull = Type.Unsafe<'position' | 'order' | null>({ type: ['string', 'null'], enum: ['position', 'order', null] });
 
-/** A comparison's pairing warnings (comparisonPairingWarnings of ./data/pairing.ts), on its detail and its metrics alike. */
-const comparisonPairingWarnings = Type.Array(Type.Object({ code: Type.String(), message: Type.String(), scores: stringEnum(['lowDose', 'denoised']) }));
+/** One of a comparison's pairing warnings (comparisonPairingWarnings of ./data/pairing.ts): its code, message and the pane whose scores it makes suspect. */
+export const pairingWarning = Type.Object({ code: Type.String(), message: Type.String(), scores: stringEnum(['lowDose', 'denoised']) });
+/** A comparison's pairing warnings, on its detail and its metrics alike. */
+const comparisonPairingWarnings = Type.Array(pairingWarning);
 
 export const comparisonDetail = Type.Object({
   ...comparisonSummary.properties,

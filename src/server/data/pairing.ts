@@ -7,7 +7,7 @@
  */
 import { sameFrame, type Series } from '../../dicom/index.js';
 import { pairingWarnings } from '../../metrics/pairing-warnings.js';
-import type { ReportFacts, SeriesRole } from '../api-types.js';
+import type { PairingWarning, ReportFacts, SeriesRole } from '../api-types.js';
 import type { OutputPart, ReportLink } from './reports.js';
 import type { SeriesFacts } from './series-facts.js';
 
@@ -36,13 +36,13 @@ export interface Pairing {
   readonly comparisons: ComparisonDraft[];
 }
 
-/** A pairing warning of a comparison (pairingWarnings) and whose scores it concerns. */
-export interface ComparisonPairingWarning {
-  readonly code: string;
-  readonly message: string;
-  /** The pane whose scores are suspect: the low-dose's against the reference, or the denoised's against the reference (else its low-dose source). */
-  readonly scores: 'lowDose' | 'denoised';
-}
+/**
+ * A pairing warning of a comparison (pairingWarnings) and the pane whose scores it makes suspect:
+ * the low-dose's against the reference, or the denoised's against the reference (else its
+ * low-dose source). The API's type (./schemas.ts pairingWarning), so the viewer's pane text can
+ * take it without importing this server module.
+ */
+export type ComparisonPairingWarning = PairingWarning;
 
 /**
  * What makes the comparison's pairs suspect although they line up (another kernel, slice thickness,
